@@ -1,0 +1,149 @@
+# SPDX-License-Identifier: MIT
+# logq: one non-recursive build for the collector, the shipper and the CLI.
+#   make            release build into build/release, binaries copied to bin/
+#   make test       deps check, ASan+UBSan build, unit tests, fuzz replay,
+#                   integration scenarios (the README's test command)
+#   make demo       three-node demo (see provisioning/README.md)
+#   make bench      benchmarks, figures into BENCHMARKS.md
+# Sources are found by wildcard: a new module needs no Makefile edit.
+# A file named *_test.c is a cmocka unit test, linked with its program's
+# library and libcommon.a.
+
+MODE    ?= release
+BUILD   := build/$(MODE)
+CC      ?= cc
+
+WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wformat=2 -Wvla -Wno-unused-parameter
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
+ifneq ($(CI),)
+WARN    += -Werror
+endif
+# _GNU_SOURCE rather than _POSIX_C_SOURCE alone: memmem, timegm, pipe2,
+# inotify and O_CLOEXEC-family calls are used on purpose (Linux only).
+CPPFLAGS := -I. -D_GNU_SOURCE -MMD -MP
+CFLAGS_release := -O2 -g
+CFLAGS_asan    := -O1 -g -fno-omit-frame-pointer \
+                  -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDFLAGS_asan   := -fsanitize=address,undefined
+CFLAGS  := -std=c11 $(WARN) $(CFLAGS_$(MODE)) $(EXTRA_CFLAGS)
+LDFLAGS := $(LDFLAGS_$(MODE)) $(EXTRA_LDFLAGS)
+LIBS    := -levent -levent_pthreads -lz -ljansson -lhiredis -lpthread -lm
+TLIBS   := -lcmocka
+
+notest   = $(filter-out %_test.c,$(1))
+COMMON_SRC    := $(call notest,$(wildcard common/*.c))
+SHIPPER_SRC   := $(filter-out shipper/main.c,$(call notest,$(wildcard shipper/*.c)))
+COLLECTOR_SRC := $(filter-out collector/main.c,$(call notest,$(wildcard \
+                  collector/*.c collector/store/*.c collector/api/*.c)))
+QUERY_SRC     := $(filter-out query/main.c,$(call notest,$(wildcard query/*.c)))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIBCOMMON    := $(BUILD)/libcommon.a
+LIBSHIPPER   := $(BUILD)/libshipper.a
+LIBCOLLECTOR := $(BUILD)/libcollector.a
+LIBQUERY     := $(BUILD)/libquery.a
+
+PROGS := $(BUILD)/logq-collector $(BUILD)/logq-shipper $(BUILD)/logq
+
+TEST_SRC := $(wildcard common/*_test.c shipper/*_test.c collector/*_test.c \
+              collector/*/*_test.c query/*_test.c)
+TESTS    := $(patsubst %.c,$(BUILD)/tests/%,$(TEST_SRC))
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%_replay,$(FUZZ_SRC))
+
+.PHONY: all build tests test unit fuzz-replay integration lint clean bench \
+        demo demo-down demo-refresh images fuzz deps
+all: bin/logq-collector bin/logq-shipper bin/logq
+
+ifeq ($(MODE),release)
+bin/%: $(BUILD)/% | bin
+	cp $< $@
+bin:
+	mkdir -p bin
+endif
+
+build: $(PROGS)
+tests: $(TESTS) $(FUZZ_REPLAY)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(LIBCOMMON): $(call obj,$(COMMON_SRC))
+$(LIBSHIPPER): $(call obj,$(SHIPPER_SRC))
+$(LIBCOLLECTOR): $(call obj,$(COLLECTOR_SRC))
+$(LIBQUERY): $(call obj,$(QUERY_SRC))
+$(BUILD)/%.a:
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(if $^,ar rcs $@ $^,ar rcs $@)
+
+$(BUILD)/logq-collector: $(call obj,collector/main.c) $(LIBCOLLECTOR) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/logq-shipper: $(call obj,shipper/main.c) $(LIBSHIPPER) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/logq: $(call obj,query/main.c) $(LIBQUERY) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# A unit test links with its own program's library, then libcommon.
+testlib = $(if $(filter shipper/%,$(1)),$(LIBSHIPPER),$(if $(filter \
+          collector/%,$(1)),$(LIBCOLLECTOR),$(if $(filter query/%,$(1)),$(LIBQUERY))))
+.SECONDEXPANSION:
+$(BUILD)/tests/%: $(BUILD)/obj/%.o $$(call testlib,%) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(TLIBS)
+
+$(BUILD)/fuzz/%_replay: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay.o \
+                        $(LIBCOLLECTOR) $(LIBSHIPPER) $(LIBQUERY) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/obj/tests/fuzz/replay.o: CPPFLAGS += -DLOGQ_FUZZ_REPLAY
+
+deps:
+	@scripts/deps.sh
+
+# The README's test command. Installs missing packages first (as root).
+test: deps
+	$(MAKE) MODE=asan build tests
+	$(MAKE) all
+	tests/run-unit.sh build/asan
+	tests/integration/run.sh build/asan
+
+unit: deps
+	$(MAKE) MODE=asan build tests
+	tests/run-unit.sh build/asan
+
+integration:
+	$(MAKE) MODE=asan build
+	$(MAKE) all
+	tests/integration/run.sh build/asan $(SCENARIO)
+
+lint:
+	scripts/lint.sh
+
+bench: deps all
+	tests/bench/run.sh
+
+demo: deps all
+	provisioning/demo/demo.sh up
+
+demo-refresh: deps all
+	provisioning/demo/demo.sh refresh
+
+demo-down:
+	provisioning/demo/demo.sh down
+
+images: deps all
+	provisioning/images/build.sh
+
+fuzz:
+	tests/fuzz/run-libfuzzer.sh
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

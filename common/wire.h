@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wire: the shipper<->collector protocol of common/PROTOCOL.md. Frame codec
+ * and payload codecs only: no sockets, no allocation beyond the caller's
+ * bufs and the source table of a decoded batch, so every decoder is a pure
+ * function over bytes and can be fuzzed. Decoders validate the whole payload
+ * before reporting success; errors come back as a static string.
+ */
+#ifndef COMMON_WIRE_H
+#define COMMON_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/record.h"
+
+#define WIRE_VERSION        1
+#define WIRE_VERSION_MIN    1
+#define WIRE_HEADER_LEN     16
+#define WIRE_MAX_PAYLOAD    (4u << 20)
+#define WIRE_MAX_INFLATED   (16u << 20)
+#define WIRE_NONCE_LEN      32
+#define WIRE_MAC_LEN        32
+#define WIRE_MAX_SOURCES    4096
+#define WIRE_MAX_RECORDS    1000000u
+#define WIRE_MAX_SAMPLES    100000u
+#define WIRE_MAX_ID_LEN     128
+#define WIRE_MAX_LABELS_LEN (64u << 10)
+#define WIRE_MAX_MSG_LEN    (16u << 20)
+
+#define WIRE_F_ZLIB         0x01
+
+enum wire_type {
+    WIRE_HELLO = 100,
+    WIRE_CHALLENGE = 101,
+    WIRE_AUTH = 102,
+    WIRE_WELCOME = 103,
+    WIRE_ERROR = 199,
+    WIRE_BATCH = 200,
+    WIRE_ACK = 201,
+    WIRE_METRICS = 300,
+};
+
+enum wire_error_code {
+    WIRE_ERR_PROTOCOL = 1,
+    WIRE_ERR_AUTH = 2,
+    WIRE_ERR_VERSION = 3,
+    WIRE_ERR_BUSY = 4,
+};
+
+/* A borrowed byte string. */
+struct wire_str {
+    const char *p;
+    size_t      len;
+};
+
+struct wire_frame {
+    uint8_t        version;
+    uint8_t        flags;
+    uint16_t       type;
+    const uint8_t *payload;     /* borrowed from the input */
+    size_t         len;
+};
+
+/*
+ * Decodes one frame from the front of p[0..len). Returns 1 and fills *f and
+ * *consumed when a whole frame is there, 0 when more bytes are needed, -1 on
+ * a protocol error (*errstr set; the connection must be closed). Checks
+ * magic, version, reserved bits, length cap and crc before returning 1.
+ */
+int wire_frame_decode(const uint8_t *p, size_t len, struct wire_frame *f,
+                      size_t *consumed, const char **errstr);
+/* Appends a frame; compresses the payload with zlib at level zlevel when
+ * zlevel > 0. -1 if out's cap is reached or the payload is too large. */
+int wire_frame_encode(struct buf *out, uint16_t type, const void *payload,
+                      size_t len, int zlevel);
+/* Gives the frame's payload in plain form: borrowed as is, or inflated into
+ * scratch (cap WIRE_MAX_INFLATED). -1 on a bad zlib stream or a bomb. */
+int wire_frame_payload(const struct wire_frame *f, struct buf *scratch,
+                       const uint8_t **p, size_t *len, const char **errstr);
+
+/* Handshake and control payloads. Decoders return -1 with *errstr set. */
+int wire_hello_encode(struct buf *out, const char *hostname,
+                      const char *software);
+int wire_hello_decode(const uint8_t *p, size_t len, struct wire_str *hostname,
+                      struct wire_str *software, const char **errstr);
+int wire_challenge_encode(struct buf *out, int auth_required,
+                          const uint8_t nonce[WIRE_NONCE_LEN]);
+int wire_challenge_decode(const uint8_t *p, size_t len, int *auth_required,
+                          uint8_t nonce[WIRE_NONCE_LEN], const char **errstr);
+int wire_auth_encode(struct buf *out, const uint8_t mac[WIRE_MAC_LEN]);
+int wire_auth_decode(const uint8_t *p, size_t len, uint8_t mac[WIRE_MAC_LEN],
+                     const char **errstr);
+/* mac = HMAC-SHA256(token, "logq-auth-v1" || nonce || hostname). */
+void wire_auth_mac(const void *token, size_t token_len,
+                   const uint8_t nonce[WIRE_NONCE_LEN], const char *hostname,
+                   size_t hostname_len, uint8_t mac[WIRE_MAC_LEN]);
+int wire_u64_encode(struct buf *out, uint64_t v);       /* WELCOME, ACK */
+int wire_u64_decode(const uint8_t *p, size_t len, uint64_t *v,
+                    const char **errstr);
+int wire_error_encode(struct buf *out, uint16_t code, const char *msg);
+int wire_error_decode(const uint8_t *p, size_t len, uint16_t *code,
+                      struct wire_str *msg, const char **errstr);
+
+/* ---- BATCH ---- */
+
+struct wire_source {
+    struct wire_str id;
+    struct wire_str name;
+    struct wire_str image;
+    struct wire_str labels;
+};
+
+struct wire_record {
+    uint32_t        source;
+    uint8_t         stream;
+    uint8_t         flags;
+    int64_t         time_ns;
+    uint64_t        offset;
+    struct wire_str msg;
+};
+
+/*
+ * Batch encoder: add sources and records, then finish into a frame. Records
+ * are copied in; raw_max caps the plain payload size (add_* return -1 when
+ * the next item would pass it: send the batch and start another).
+ */
+struct wire_batch_enc {
+    struct buf sources;
+    struct buf records;
+    uint32_t   n_sources;
+    uint32_t   n_records;
+    size_t     raw_max;
+};
+
+void wire_batch_enc_init(struct wire_batch_enc *e, size_t raw_max);
+void wire_batch_enc_fini(struct wire_batch_enc *e);
+void wire_batch_enc_reset(struct wire_batch_enc *e);
+/* Returns the new source's index, or -1 when full. */
+int  wire_batch_enc_add_source(struct wire_batch_enc *e,
+                               const struct wire_source *s);
+int  wire_batch_enc_add_record(struct wire_batch_enc *e,
+                               const struct wire_record *r);
+size_t wire_batch_enc_raw_len(const struct wire_batch_enc *e);
+/* Appends one BATCH frame with this seq to out (zlib at zlevel; 0 = none). */
+int  wire_batch_enc_finish(struct wire_batch_enc *e, uint64_t seq,
+                           struct buf *out, int zlevel);
+
+/*
+ * Decoded batch: the source table is an array the decoder allocates (free
+ * with wire_batch_fini); records are walked with wire_batch_next after a
+ * successful decode, which has already validated all of them.
+ */
+struct wire_batch {
+    uint64_t            seq;
+    uint32_t            n_sources;
+    struct wire_source *sources;
+    uint32_t            n_records;
+    struct reader       rd;        /* positioned at the first record */
+};
+
+int  wire_batch_decode(const uint8_t *p, size_t len, struct wire_batch *b,
+                       const char **errstr);
+/* Next record; 1 when one was written to *r, 0 at the end. */
+int  wire_batch_next(struct wire_batch *b, struct wire_record *r);
+void wire_batch_fini(struct wire_batch *b);
+
+/* ---- METRICS ---- */
+
+struct wire_sample {
+    struct wire_str name;
+    struct wire_str container;
+    struct wire_str label;
+    double          value;
+};
+
+struct wire_metrics_enc {
+    struct buf samples;
+    uint32_t   n_samples;
+};
+
+void wire_metrics_enc_init(struct wire_metrics_enc *e, size_t raw_max);
+void wire_metrics_enc_fini(struct wire_metrics_enc *e);
+void wire_metrics_enc_reset(struct wire_metrics_enc *e);
+int  wire_metrics_enc_add(struct wire_metrics_enc *e, const char *name,
+                          const char *container, const char *label,
+                          double value);
+int  wire_metrics_enc_finish(struct wire_metrics_enc *e, uint64_t seq,
+                             int64_t time_ns, struct buf *out, int zlevel);
+
+struct wire_metrics {
+    uint64_t      seq;
+    int64_t       time_ns;
+    uint32_t      n_samples;
+    struct reader rd;
+};
+
+int wire_metrics_decode(const uint8_t *p, size_t len, struct wire_metrics *m,
+                        const char **errstr);
+int wire_metrics_next(struct wire_metrics *m, struct wire_sample *s);
+
+#endif
