@@ -104,7 +104,7 @@ $(BUILD)/fuzz/%_replay: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/repl
 $(BUILD)/obj/tests/fuzz/replay.o: CPPFLAGS += -DLOGQ_FUZZ_REPLAY
 
 deps:
-	@scripts/deps.sh
+	@provisioning/deps.sh
 
 # The README's test command. Installs missing packages first (as root).
 test: deps
@@ -123,7 +123,7 @@ integration:
 	tests/integration/run.sh build/asan $(SCENARIO)
 
 lint:
-	scripts/lint.sh
+	tests/lint.sh
 
 bench: deps all
 	tests/bench/run.sh

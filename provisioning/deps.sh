@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Installs the Debian packages logq needs to build, test and run the demo.
-# Usage: scripts/deps.sh [--check]   (--check: exit 1 if anything is missing)
+# Usage: provisioning/deps.sh [--check]   (--check: exit 1 if anything is missing)
 set -euo pipefail
 PKGS=(build-essential pkg-config libevent-dev zlib1g-dev libjansson-dev
       libhiredis-dev libcmocka-dev redis-server docker.io busybox-static

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dockerline: parses one line of Docker's json-file log driver,
+ *   {"log":"text\n","stream":"stdout","time":"2026-11-27T13:50:40.123456789Z"}
+ * (keys in any order, optional "attrs" object and unknown keys skipped).
+ * A pure function over bytes: no I/O, no allocation beyond the caller's
+ * buf. Hand-written rather than jansson because it runs once per shipped
+ * line; tested byte for byte against jansson on the corpus (see
+ * dockerline_test.c) and fuzzed (tests/fuzz/fuzz_dockerline.c).
+ */
+#ifndef SHIPPER_DOCKERLINE_H
+#define SHIPPER_DOCKERLINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+
+struct dockerline {
+    uint8_t stream;      /* LOGREC_STDOUT or LOGREC_STDERR */
+    uint8_t flags;       /* LOGREC_F_RAW, LOGREC_F_INVALID_UTF8 */
+    int     is_partial;  /* "log" did not end in '\n': Docker split it */
+    int64_t time_ns;     /* 0 when the line had no usable time */
+};
+
+/*
+ * Parses line[0..len) (without its terminating '\n'; a trailing '\r' is
+ * part of the line). On success appends the decoded "log" text without its
+ * final '\n' to msg and returns 0. A malformed line (not JSON, bad escape,
+ * missing or wrongly typed field, bad time) is not an error: the raw line
+ * bytes are appended instead, out->flags has LOGREC_F_RAW, stream is stdout,
+ * time_ns 0, and 0 is returned. Invalid UTF-8 inside the text is replaced by
+ * U+FFFD and flagged LOGREC_F_INVALID_UTF8. Returns -1 only when msg's cap
+ * would be passed (msg is then unchanged).
+ */
+int dockerline_parse(const char *line, size_t len, struct buf *msg,
+                     struct dockerline *out);
+
+/* Parses RFC 3339 with optional fraction (up to 9 digits) and Z or
+ * +hh:mm offset into unix nanoseconds. -1 when malformed. */
+int rfc3339_parse_ns(const char *s, size_t len, int64_t *out);
+
+#endif
