@@ -58,8 +58,4 @@ int logrec_stream_parse(const char *s, uint8_t *out);
 int record_json_append(struct buf *out, const struct logrec *r);
 /* Appends s (n bytes) as a JSON string literal, quotes included. */
 int json_str_append(struct buf *out, const char *s, size_t n);
-/* Formats unix nanoseconds as "2026-11-27T13:50:40.123456789Z" (31 bytes +
- * NUL); returns the length. */
-size_t time_ns_format(int64_t ns, char out[40]);
-
 #endif

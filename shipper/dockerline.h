@@ -36,8 +36,4 @@ struct dockerline {
 int dockerline_parse(const char *line, size_t len, struct buf *msg,
                      struct dockerline *out);
 
-/* Parses RFC 3339 with optional fraction (up to 9 digits) and Z or
- * +hh:mm offset into unix nanoseconds. -1 when malformed. */
-int rfc3339_parse_ns(const char *s, size_t len, int64_t *out);
-
 #endif
