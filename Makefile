@@ -57,7 +57,7 @@ FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%_replay,$(FUZZ_SRC))
 
 .PHONY: all build tests test unit fuzz-replay integration lint clean bench \
         demo demo-down demo-refresh images fuzz deps
-all: bin/logq-collector bin/logq-shipper bin/logq
+all: bin/logq-collector bin/logq-shipper bin/logq bin/logq-loggen
 
 ifeq ($(MODE),release)
 bin/%: $(BUILD)/% | bin
@@ -66,7 +66,7 @@ bin:
 	mkdir -p bin
 endif
 
-build: $(PROGS)
+build: $(PROGS) $(BUILD)/logq-loggen
 tests: $(TESTS) $(FUZZ_REPLAY)
 
 $(BUILD)/obj/%.o: %.c
@@ -147,3 +147,9 @@ clean:
 	rm -rf build bin
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# The project's realistic log generator (tests, bench, demo containers).
+# Linked statically so it runs inside a busybox image.
+$(BUILD)/logq-loggen: tests/support/loggen.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -static -o $@ $< $(LDFLAGS_$(MODE)) -lm
