@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * query: the search language of GET /api/v1/logs and /follow, parsed once
+ * per request and matched against every candidate record. Pure: no I/O, no
+ * store, no HTTP; fuzzed by tests/fuzz/fuzz_query.c.
+ *
+ *   q     = item { item | "OR" item }       implicit AND between items,
+ *                                            OR binds tighter: a b OR c
+ *                                            means a AND (b OR c)
+ *   item  = ["-"] (term | '"' phrase '"')   "-" excludes
+ *
+ * A term matches as a whole word: at each end where the term has an ASCII
+ * letter or digit, the message must have a non-alphanumeric byte or its
+ * start/end (so "10.0.0.1" does not match "10.0.0.12"). A phrase is a plain
+ * substring. icase folds ASCII case for terms, phrases and the regex.
+ */
+#ifndef COLLECTOR_QUERY_H
+#define COLLECTOR_QUERY_H
+
+#include <stddef.h>
+
+#define QUERY_MAX_TEXT   4096   /* bytes of q */
+#define QUERY_MAX_ITEMS  64     /* terms + phrases */
+#define QUERY_MAX_REGEX  1024   /* bytes of regex */
+
+struct query;
+
+/*
+ * Parses q[0..q_len) (may be empty: matches everything) and the optional
+ * POSIX extended regex (NULL or "" for none). Returns a query the caller
+ * frees with query_free(), or NULL with *errstr set to a message the caller
+ * frees with free() (a syntax error, or regcomp's message for a bad regex).
+ */
+struct query *query_parse(const char *q, size_t q_len, const char *regex,
+                          int icase, char **errstr);
+void query_free(struct query *q);
+
+/* 1 if msg[0..len) (not NUL-terminated) matches, else 0. Allocates nothing
+ * in the steady state (a regex query reuses one growing copy buffer), so a
+ * query must not be matched from two threads at once. */
+int query_match(const struct query *q, const char *msg, size_t len);
+
+/* Lower-cased alphanumeric words every match must contain as whole words
+ * (from terms that are ANDed, not under OR or "-"). Borrowed from q; for
+ * store_filter.tokens. Returns the count. */
+size_t query_tokens(const struct query *q, const char *const **tokens);
+
+#endif
