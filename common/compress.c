@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * compress: zlib deflate/inflate of whole payloads into bufs, and crc32.
+ * The z_stream objects live in thread-local storage and are reset, not
+ * re-created, between calls: deflateInit allocates about 268 KiB at level 6,
+ * which used to cost more than compressing a 64 KiB batch. Inflate writes
+ * straight into the caller's buf, growing it with the output actually
+ * produced and stopping at max_out, so a bomb costs at most max_out bytes.
+ * Talks to nobody but zlib; does not log.
+ */
+#define ZLIB_CONST
+#include "common/compress.h"
+
+#include <limits.h>
+#include <string.h>
+#include <zlib.h>
+
+#define COMPRESS_MIN_GROW (16u << 10)
+
+static _Thread_local z_stream compress_dzs;
+static _Thread_local int compress_dlevel;
+static _Thread_local int compress_has_dzs;
+static _Thread_local z_stream compress_izs;
+static _Thread_local int compress_has_izs;
+
+/* ---- helpers ---- */
+
+static size_t
+compress_min(size_t a, size_t b)
+{
+    return a < b ? a : b;
+}
+
+/* Deflate stream for this level, reset and ready; NULL if zlib fails. */
+static z_stream *
+compress_deflater(int level)
+{
+    if (compress_has_dzs && compress_dlevel == level)
+        return &compress_dzs;
+    if (compress_has_dzs) {
+        deflateEnd(&compress_dzs);
+        compress_has_dzs = 0;
+    }
+    memset(&compress_dzs, 0, sizeof(compress_dzs));
+    if (deflateInit(&compress_dzs, level) != Z_OK)
+        return NULL;
+    compress_has_dzs = 1;
+    compress_dlevel = level;
+    return &compress_dzs;
+}
+
+static z_stream *
+compress_inflater(void)
+{
+    if (compress_has_izs)
+        return &compress_izs;
+    memset(&compress_izs, 0, sizeof(compress_izs));
+    if (inflateInit(&compress_izs) != Z_OK)
+        return NULL;
+    compress_has_izs = 1;
+    return &compress_izs;
+}
+
+/* Moves the next slice of input (zlib counts in uInt) into zs. */
+static void
+compress_feed(z_stream *zs, const uint8_t **in, size_t *left)
+{
+    if (zs->avail_in != 0 || *left == 0)
+        return;
+    size_t n = compress_min(*left, UINT_MAX);
+    zs->next_in = *in;
+    zs->avail_in = (uInt)n;
+    *in += n;
+    *left -= n;
+}
+
+/* ---- deflate ---- */
+
+int
+compress_deflate(struct buf *out, const void *in, size_t len, int level)
+{
+    z_stream *zs = compress_deflater(level);
+    if (zs == NULL)
+        return -1;
+    size_t start = out->len;
+    const uint8_t *ip = in;
+    size_t left = len;
+    size_t room = out->max - out->len;
+    size_t bound = deflateBound(zs, (uLong)compress_min(len, ULONG_MAX));
+
+    if (buf_reserve(out, compress_min(bound, room)) < 0)
+        goto fail;
+    for (;;) {
+        compress_feed(zs, &ip, &left);
+        if (out->cap == out->len) {
+            size_t grow = compress_min(COMPRESS_MIN_GROW, out->max - out->len);
+            if (grow == 0 || buf_reserve(out, grow) < 0)
+                goto fail;
+        }
+        size_t avail = compress_min(out->cap - out->len, UINT_MAX);
+        zs->next_out = out->data + out->len;
+        zs->avail_out = (uInt)avail;
+        int rc = deflate(zs, left ? Z_NO_FLUSH : Z_FINISH);
+        out->len += avail - zs->avail_out;
+        if (rc == Z_STREAM_END)
+            break;
+        if (rc != Z_OK && rc != Z_BUF_ERROR)
+            goto fail;
+    }
+    if (deflateReset(zs) != Z_OK)
+        goto fail;
+    return 0;
+fail:
+    out->len = start;
+    deflateEnd(zs);
+    compress_has_dzs = 0;
+    return -1;
+}
+
+/* ---- inflate ---- */
+
+/*
+ * Called once max_out bytes have been produced: the stream is acceptable only
+ * if it ends without producing one more byte. 1 ended, 0 needs more input
+ * consumed (call again), -1 error.
+ */
+static int
+compress_probe_end(z_stream *zs, size_t left, const char **errstr)
+{
+    uint8_t one;
+
+    zs->next_out = &one;
+    zs->avail_out = 1;
+    int rc = inflate(zs, Z_NO_FLUSH);
+    if (zs->avail_out == 0) {
+        *errstr = "inflated size over limit";
+        return -1;
+    }
+    if (rc == Z_STREAM_END)
+        return 1;
+    if (rc == Z_OK && (zs->avail_in != 0 || left != 0))
+        return 0;
+    if (rc == Z_OK || rc == Z_BUF_ERROR)
+        *errstr = "truncated zlib stream";
+    else
+        *errstr = "corrupt zlib stream";
+    return -1;
+}
+
+/* Makes room in out for more output, growing with what was produced. */
+static int
+compress_grow(struct buf *out, size_t produced, size_t allow, size_t in_len,
+              const char **errstr)
+{
+    if (out->cap > out->len)
+        return 0;
+    size_t want = produced ? produced : in_len * 4;
+    if (want < COMPRESS_MIN_GROW)
+        want = COMPRESS_MIN_GROW;
+    want = compress_min(want, allow);
+    want = compress_min(want, out->max - out->len);
+    if (want == 0 || buf_reserve(out, want) < 0) {
+        *errstr = "inflate output buffer full";
+        return -1;
+    }
+    return 0;
+}
+
+static int
+compress_inflate_loop(z_stream *zs, struct buf *out, const uint8_t *ip,
+                      size_t len, size_t max_out, const char **errstr)
+{
+    size_t left = len;
+    size_t produced = 0;
+
+    for (;;) {
+        compress_feed(zs, &ip, &left);
+        if (produced == max_out) {
+            int r = compress_probe_end(zs, left, errstr);
+            if (r < 0)
+                return -1;
+            if (r == 0)
+                continue;
+            break;
+        }
+        if (compress_grow(out, produced, max_out - produced, len, errstr) < 0)
+            return -1;
+        size_t avail = compress_min(out->cap - out->len, max_out - produced);
+        avail = compress_min(avail, UINT_MAX);
+        zs->next_out = out->data + out->len;
+        zs->avail_out = (uInt)avail;
+        int rc = inflate(zs, Z_NO_FLUSH);
+        size_t n = avail - zs->avail_out;
+        out->len += n;
+        produced += n;
+        if (rc == Z_STREAM_END)
+            break;
+        if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            *errstr = "corrupt zlib stream";
+            return -1;
+        }
+        if (zs->avail_out != 0 && zs->avail_in == 0 && left == 0) {
+            *errstr = "truncated zlib stream";
+            return -1;
+        }
+    }
+    if (zs->avail_in != 0 || left != 0) {
+        *errstr = "trailing bytes after zlib stream";
+        return -1;
+    }
+    return 0;
+}
+
+int
+compress_inflate(struct buf *out, const void *in, size_t len, size_t max_out,
+                 const char **errstr)
+{
+    z_stream *zs = compress_inflater();
+    if (zs == NULL) {
+        *errstr = "zlib inflateInit failed";
+        return -1;
+    }
+    size_t start = out->len;
+    zs->next_in = NULL;
+    zs->avail_in = 0;
+    int rc = compress_inflate_loop(zs, out, in, len, max_out, errstr);
+    if (rc < 0)
+        out->len = start;
+    if (inflateReset(zs) != Z_OK) {
+        inflateEnd(zs);
+        compress_has_izs = 0;
+    }
+    return rc;
+}
+
+uint32_t
+compress_crc32(uint32_t crc, const void *p, size_t len)
+{
+    if (len == 0)
+        return crc;
+    return (uint32_t)crc32_z(crc, p, len);
+}

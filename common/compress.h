@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * compress: the only zlib wrapper. One-shot deflate/inflate of whole
+ * payloads into caller bufs, with a hard output limit on inflate so a
+ * decompression bomb fails after at most max_out bytes (never one large
+ * allocation up front), and zlib's crc32. z_stream state is kept per thread
+ * and reset between calls (deflateReset/inflateReset) because deflateInit's
+ * allocations cost as much as compressing a small batch.
+ */
+#ifndef COMMON_COMPRESS_H
+#define COMMON_COMPRESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+
+/* Appends a zlib stream of in[0..len) at level (1..9; 0 stores, -1 default)
+ * to out. -1 if out's cap is reached or zlib fails; out is then left as it
+ * was. */
+int compress_deflate(struct buf *out, const void *in, size_t len, int level);
+
+/* Appends the inflated form of the zlib stream in[0..len) to out. -1 with
+ * *errstr set (static string) if the stream is corrupt, truncated, followed
+ * by trailing bytes, inflates to more than max_out bytes, or out's cap is
+ * reached; out is then left as it was. Memory grows with the output actually
+ * produced, never beyond about twice max_out. */
+int compress_inflate(struct buf *out, const void *in, size_t len,
+                     size_t max_out, const char **errstr);
+
+/* zlib crc32: pass 0 as crc to start, the previous result to continue. */
+uint32_t compress_crc32(uint32_t crc, const void *p, size_t len);
+
+#endif

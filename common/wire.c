@@ -1,0 +1,697 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wire: frame and payload codecs of common/PROTOCOL.md. Every field is
+ * encoded and decoded one by one in little-endian order. Decoders are pure
+ * functions over borrowed bytes: they check each limit before anything is
+ * allocated (the only allocation is a batch's source table, bounded by
+ * WIRE_MAX_SOURCES and by the bytes actually present) and validate a whole
+ * payload before reporting success, so callers may walk records with
+ * wire_batch_next/wire_metrics_next without further checks. Compression and
+ * crc32 go through common/compress, the handshake MAC through common/hmac.
+ * Encoders leave their output buf as it was when they fail.
+ */
+#include "common/wire.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/compress.h"
+#include "common/hmac.h"
+#include "common/xmalloc.h"
+
+#define WIRE_STR16_MAX      0xffffu
+#define WIRE_SOURCE_MIN_LEN 10u     /* three empty str16 + empty bytes32 */
+#define WIRE_RECORD_MIN_LEN 26u     /* fixed fields + empty bytes32 */
+#define WIRE_SAMPLE_MIN_LEN 14u     /* three empty str16 + u64 */
+#define WIRE_BATCH_HDR_LEN  12u     /* u64 seq + u32 n_sources */
+#define WIRE_METRICS_HDR_LEN 20u    /* u64 seq + u64 time + u32 n_samples */
+#define WIRE_AUTH_CONTEXT   "logq-auth-v1"
+
+/* ---- helpers ---- */
+
+static int
+wire_fail(const char **errstr, const char *msg)
+{
+    if (errstr != NULL)
+        *errstr = msg;
+    return -1;
+}
+
+/* Reads a str16 of at most max bytes with no NUL byte. */
+static int
+wire_get_str16(struct reader *r, size_t max, struct wire_str *s,
+               const char **errstr)
+{
+    uint16_t n;
+    const uint8_t *q;
+
+    if (reader_u16(r, &n) < 0)
+        return wire_fail(errstr, "truncated string length");
+    if (n > max)
+        return wire_fail(errstr, "string too long");
+    if (reader_bytes(r, n, &q) < 0)
+        return wire_fail(errstr, "truncated string");
+    if (memchr(q, 0, n) != NULL)
+        return wire_fail(errstr, "NUL byte in string");
+    s->p = (const char *)q;
+    s->len = n;
+    return 0;
+}
+
+/* Reads a bytes32 of at most max bytes; NUL bytes rejected if no_nul. */
+static int
+wire_get_bytes32(struct reader *r, size_t max, int no_nul,
+                 struct wire_str *s, const char **errstr)
+{
+    uint32_t n;
+    const uint8_t *q;
+
+    if (reader_u32(r, &n) < 0)
+        return wire_fail(errstr, "truncated bytes length");
+    if (n > max)
+        return wire_fail(errstr, "bytes field too long");
+    if (reader_bytes(r, n, &q) < 0)
+        return wire_fail(errstr, "truncated bytes");
+    if (no_nul && memchr(q, 0, n) != NULL)
+        return wire_fail(errstr, "NUL byte in string");
+    s->p = (const char *)q;
+    s->len = n;
+    return 0;
+}
+
+static int
+wire_str_is_valid(const struct wire_str *s, size_t max)
+{
+    if (s->len > max)
+        return 0;
+    return s->len == 0 || memchr(s->p, 0, s->len) == NULL;
+}
+
+static int
+wire_put_str16(struct buf *out, const void *p, size_t n)
+{
+    if (n > WIRE_STR16_MAX || buf_put_u16(out, (uint16_t)n) < 0)
+        return -1;
+    return buf_append(out, p, n);
+}
+
+static int
+wire_put_bytes32(struct buf *out, const void *p, size_t n)
+{
+    if (n > UINT32_MAX || buf_put_u32(out, (uint32_t)n) < 0)
+        return -1;
+    return buf_append(out, p, n);
+}
+
+/* Restores out to len start when rc < 0; returns rc. */
+static int
+wire_undo(struct buf *out, size_t start, int rc)
+{
+    if (rc < 0)
+        out->len = start;
+    return rc;
+}
+
+static int
+wire_at_end(const struct reader *r, const char **errstr)
+{
+    if (r->err)
+        return wire_fail(errstr, "truncated payload");
+    if (reader_left(r) != 0)
+        return wire_fail(errstr, "trailing bytes in payload");
+    return 0;
+}
+
+/* ---- frames ---- */
+
+int
+wire_frame_decode(const uint8_t *p, size_t len, struct wire_frame *f,
+                  size_t *consumed, const char **errstr)
+{
+    if ((len >= 1 && p[0] != 'L') || (len >= 2 && p[1] != 'Q'))
+        return wire_fail(errstr, "bad frame magic");
+    if (len < WIRE_HEADER_LEN)
+        return 0;
+    uint8_t version = p[2];
+    uint8_t flags = p[3];
+    uint16_t type = le16_load(p + 4);
+    uint32_t plen = le32_load(p + 8);
+
+    if (version < WIRE_VERSION_MIN || version > WIRE_VERSION)
+        return wire_fail(errstr, "unsupported protocol version");
+    if ((flags & ~WIRE_F_ZLIB) != 0)
+        return wire_fail(errstr, "unknown frame flags");
+    if (le16_load(p + 6) != 0)
+        return wire_fail(errstr, "reserved frame bits set");
+    if (plen > WIRE_MAX_PAYLOAD)
+        return wire_fail(errstr, "frame payload too large");
+    if (len - WIRE_HEADER_LEN < plen)
+        return 0;
+    const uint8_t *payload = p + WIRE_HEADER_LEN;
+    if (compress_crc32(0, payload, plen) != le32_load(p + 12))
+        return wire_fail(errstr, "frame crc mismatch");
+    f->version = version;
+    f->flags = flags;
+    f->type = type;
+    f->payload = payload;
+    f->len = plen;
+    *consumed = WIRE_HEADER_LEN + (size_t)plen;
+    return 1;
+}
+
+int
+wire_frame_encode(struct buf *out, uint16_t type, const void *payload,
+                  size_t len, int zlevel)
+{
+    size_t start = out->len;
+    uint8_t hdr[WIRE_HEADER_LEN] = { 'L', 'Q', WIRE_VERSION, 0 };
+
+    if (len > (zlevel > 0 ? WIRE_MAX_INFLATED : WIRE_MAX_PAYLOAD))
+        return -1;
+    if (buf_append(out, hdr, sizeof(hdr)) < 0)
+        return -1;
+    int rc = zlevel > 0 ? compress_deflate(out, payload, len, zlevel)
+                        : buf_append(out, payload, len);
+    if (rc < 0)
+        return wire_undo(out, start, -1);
+    size_t plen = out->len - start - WIRE_HEADER_LEN;
+    if (plen > WIRE_MAX_PAYLOAD)
+        return wire_undo(out, start, -1);
+    uint8_t *h = out->data + start;
+    h[3] = zlevel > 0 ? WIRE_F_ZLIB : 0;
+    le16_store(h + 4, type);
+    le16_store(h + 6, 0);
+    le32_store(h + 8, (uint32_t)plen);
+    le32_store(h + 12, compress_crc32(0, h + WIRE_HEADER_LEN, plen));
+    return 0;
+}
+
+int
+wire_frame_payload(const struct wire_frame *f, struct buf *scratch,
+                   const uint8_t **p, size_t *len, const char **errstr)
+{
+    if (!(f->flags & WIRE_F_ZLIB)) {
+        *p = f->payload;
+        *len = f->len;
+        return 0;
+    }
+    buf_reset(scratch);
+    if (compress_inflate(scratch, f->payload, f->len, WIRE_MAX_INFLATED,
+                         errstr) < 0)
+        return -1;
+    *p = scratch->data;
+    *len = scratch->len;
+    return 0;
+}
+
+/* ---- handshake and control payloads ---- */
+
+int
+wire_hello_encode(struct buf *out, const char *hostname, const char *software)
+{
+    size_t start = out->len;
+
+    if (hostname[0] == '\0')
+        return -1;
+    if (wire_put_str16(out, hostname, strlen(hostname)) < 0 ||
+        wire_put_str16(out, software, strlen(software)) < 0)
+        return wire_undo(out, start, -1);
+    return 0;
+}
+
+int
+wire_hello_decode(const uint8_t *p, size_t len, struct wire_str *hostname,
+                  struct wire_str *software, const char **errstr)
+{
+    struct reader r;
+    struct wire_str h, s;
+
+    reader_init(&r, p, len);
+    if (wire_get_str16(&r, WIRE_STR16_MAX, &h, errstr) < 0 ||
+        wire_get_str16(&r, WIRE_STR16_MAX, &s, errstr) < 0 ||
+        wire_at_end(&r, errstr) < 0)
+        return -1;
+    if (h.len == 0)
+        return wire_fail(errstr, "empty hostname");
+    *hostname = h;
+    *software = s;
+    return 0;
+}
+
+int
+wire_challenge_encode(struct buf *out, int auth_required,
+                      const uint8_t nonce[WIRE_NONCE_LEN])
+{
+    size_t start = out->len;
+
+    if (buf_put_u8(out, auth_required ? 1 : 0) < 0 ||
+        buf_append(out, nonce, WIRE_NONCE_LEN) < 0)
+        return wire_undo(out, start, -1);
+    return 0;
+}
+
+int
+wire_challenge_decode(const uint8_t *p, size_t len, int *auth_required,
+                      uint8_t nonce[WIRE_NONCE_LEN], const char **errstr)
+{
+    if (len != 1 + WIRE_NONCE_LEN)
+        return wire_fail(errstr, "bad challenge length");
+    if (p[0] > 1)
+        return wire_fail(errstr, "bad auth_required value");
+    *auth_required = p[0];
+    memcpy(nonce, p + 1, WIRE_NONCE_LEN);
+    return 0;
+}
+
+int
+wire_auth_encode(struct buf *out, const uint8_t mac[WIRE_MAC_LEN])
+{
+    return buf_append(out, mac, WIRE_MAC_LEN);
+}
+
+int
+wire_auth_decode(const uint8_t *p, size_t len, uint8_t mac[WIRE_MAC_LEN],
+                 const char **errstr)
+{
+    if (len != WIRE_MAC_LEN)
+        return wire_fail(errstr, "bad auth length");
+    memcpy(mac, p, WIRE_MAC_LEN);
+    return 0;
+}
+
+/* With no token (token_len 0) the MAC is all zero, as PROTOCOL.md says. */
+void
+wire_auth_mac(const void *token, size_t token_len,
+              const uint8_t nonce[WIRE_NONCE_LEN], const char *hostname,
+              size_t hostname_len, uint8_t mac[WIRE_MAC_LEN])
+{
+    struct hmac_sha256 h;
+
+    if (token_len == 0) {
+        memset(mac, 0, WIRE_MAC_LEN);
+        return;
+    }
+    hmac_sha256_init(&h, token, token_len);
+    hmac_sha256_update(&h, WIRE_AUTH_CONTEXT, strlen(WIRE_AUTH_CONTEXT));
+    hmac_sha256_update(&h, nonce, WIRE_NONCE_LEN);
+    hmac_sha256_update(&h, hostname, hostname_len);
+    hmac_sha256_final(&h, mac);
+    memset(&h, 0, sizeof(h));
+}
+
+int
+wire_u64_encode(struct buf *out, uint64_t v)
+{
+    return buf_put_u64(out, v);
+}
+
+int
+wire_u64_decode(const uint8_t *p, size_t len, uint64_t *v,
+                const char **errstr)
+{
+    if (len != 8)
+        return wire_fail(errstr, "bad u64 payload length");
+    *v = le64_load(p);
+    return 0;
+}
+
+int
+wire_error_encode(struct buf *out, uint16_t code, const char *msg)
+{
+    size_t start = out->len;
+
+    if (buf_put_u16(out, code) < 0 ||
+        wire_put_str16(out, msg, strlen(msg)) < 0)
+        return wire_undo(out, start, -1);
+    return 0;
+}
+
+int
+wire_error_decode(const uint8_t *p, size_t len, uint16_t *code,
+                  struct wire_str *msg, const char **errstr)
+{
+    struct reader r;
+    uint16_t c;
+    struct wire_str m;
+
+    reader_init(&r, p, len);
+    if (reader_u16(&r, &c) < 0)
+        return wire_fail(errstr, "truncated error payload");
+    if (wire_get_str16(&r, WIRE_STR16_MAX, &m, errstr) < 0 ||
+        wire_at_end(&r, errstr) < 0)
+        return -1;
+    *code = c;
+    *msg = m;
+    return 0;
+}
+
+/* ---- BATCH encoder ---- */
+
+/*
+ * The sources buf starts with room for the batch header (seq, n_sources),
+ * and finish appends n_records and the records behind the sources, so the
+ * plain payload is one contiguous run without a per-batch allocation.
+ */
+void
+wire_batch_enc_init(struct wire_batch_enc *e, size_t raw_max)
+{
+    if (raw_max > WIRE_MAX_INFLATED)
+        raw_max = WIRE_MAX_INFLATED;
+    buf_init(&e->sources, raw_max + 4);
+    buf_init(&e->records, raw_max);
+    e->raw_max = raw_max;
+    wire_batch_enc_reset(e);
+}
+
+void
+wire_batch_enc_fini(struct wire_batch_enc *e)
+{
+    buf_fini(&e->sources);
+    buf_fini(&e->records);
+    e->n_sources = 0;
+    e->n_records = 0;
+}
+
+void
+wire_batch_enc_reset(struct wire_batch_enc *e)
+{
+    static const uint8_t zero[WIRE_BATCH_HDR_LEN];
+
+    buf_reset(&e->sources);
+    buf_reset(&e->records);
+    e->n_sources = 0;
+    e->n_records = 0;
+    /* raw_max >= header is not guaranteed; a tiny encoder just stays full */
+    (void)buf_append(&e->sources, zero, sizeof(zero));
+}
+
+size_t
+wire_batch_enc_raw_len(const struct wire_batch_enc *e)
+{
+    return WIRE_BATCH_HDR_LEN + 4 + (e->sources.len - WIRE_BATCH_HDR_LEN) +
+           e->records.len;
+}
+
+static int
+wire_batch_enc_fits(const struct wire_batch_enc *e, size_t n)
+{
+    if (e->sources.len < WIRE_BATCH_HDR_LEN)
+        return 0;
+    size_t raw = wire_batch_enc_raw_len(e);
+    return raw <= e->raw_max && n <= e->raw_max - raw;
+}
+
+int
+wire_batch_enc_add_source(struct wire_batch_enc *e, const struct wire_source *s)
+{
+    if (e->n_sources >= WIRE_MAX_SOURCES ||
+        !wire_str_is_valid(&s->id, WIRE_MAX_ID_LEN) ||
+        !wire_str_is_valid(&s->name, WIRE_STR16_MAX) ||
+        !wire_str_is_valid(&s->image, WIRE_STR16_MAX) ||
+        !wire_str_is_valid(&s->labels, WIRE_MAX_LABELS_LEN))
+        return -1;
+    size_t n = WIRE_SOURCE_MIN_LEN + s->id.len + s->name.len + s->image.len +
+               s->labels.len;
+    if (!wire_batch_enc_fits(e, n))
+        return -1;
+    size_t start = e->sources.len;
+    if (wire_put_str16(&e->sources, s->id.p, s->id.len) < 0 ||
+        wire_put_str16(&e->sources, s->name.p, s->name.len) < 0 ||
+        wire_put_str16(&e->sources, s->image.p, s->image.len) < 0 ||
+        wire_put_bytes32(&e->sources, s->labels.p, s->labels.len) < 0)
+        return wire_undo(&e->sources, start, -1);
+    return (int)e->n_sources++;
+}
+
+int
+wire_batch_enc_add_record(struct wire_batch_enc *e, const struct wire_record *r)
+{
+    if (e->n_records >= WIRE_MAX_RECORDS || r->source >= e->n_sources ||
+        r->stream > LOGREC_STDERR || (r->flags & ~LOGREC_F_MASK) != 0 ||
+        r->msg.len > WIRE_MAX_MSG_LEN)
+        return -1;
+    if (!wire_batch_enc_fits(e, WIRE_RECORD_MIN_LEN + r->msg.len))
+        return -1;
+    struct buf *b = &e->records;
+    size_t start = b->len;
+    if (buf_reserve(b, WIRE_RECORD_MIN_LEN + r->msg.len) < 0)
+        return -1;
+    if (buf_put_u32(b, r->source) < 0 || buf_put_u8(b, r->stream) < 0 ||
+        buf_put_u8(b, r->flags) < 0 || buf_put_u64(b, (uint64_t)r->time_ns) < 0 ||
+        buf_put_u64(b, r->offset) < 0 ||
+        wire_put_bytes32(b, r->msg.p, r->msg.len) < 0)
+        return wire_undo(b, start, -1);
+    e->n_records++;
+    return 0;
+}
+
+int
+wire_batch_enc_finish(struct wire_batch_enc *e, uint64_t seq, struct buf *out,
+                      int zlevel)
+{
+    struct buf *s = &e->sources;
+    size_t slen = s->len;
+
+    if (slen < WIRE_BATCH_HDR_LEN)
+        return -1;
+    le64_store(s->data, seq);
+    le32_store(s->data + 8, e->n_sources);
+    if (buf_put_u32(s, e->n_records) < 0 ||
+        buf_append(s, e->records.data, e->records.len) < 0) {
+        s->len = slen;
+        return -1;
+    }
+    int rc = wire_frame_encode(out, WIRE_BATCH, s->data, s->len, zlevel);
+    s->len = slen;
+    return rc;
+}
+
+/* ---- BATCH decoder ---- */
+
+static int
+wire_source_decode(struct reader *r, struct wire_source *s,
+                   const char **errstr)
+{
+    if (wire_get_str16(r, WIRE_MAX_ID_LEN, &s->id, errstr) < 0 ||
+        wire_get_str16(r, WIRE_STR16_MAX, &s->name, errstr) < 0 ||
+        wire_get_str16(r, WIRE_STR16_MAX, &s->image, errstr) < 0 ||
+        wire_get_bytes32(r, WIRE_MAX_LABELS_LEN, 1, &s->labels, errstr) < 0)
+        return -1;
+    return 0;
+}
+
+/* Reads one record without checking it against the source table. */
+static int
+wire_record_read(struct reader *r, struct wire_record *rec,
+                 const char **errstr)
+{
+    uint64_t t;
+
+    if (reader_u32(r, &rec->source) < 0 || reader_u8(r, &rec->stream) < 0 ||
+        reader_u8(r, &rec->flags) < 0 || reader_u64(r, &t) < 0 ||
+        reader_u64(r, &rec->offset) < 0)
+        return wire_fail(errstr, "truncated record");
+    rec->time_ns = (int64_t)t;
+    return wire_get_bytes32(r, WIRE_MAX_MSG_LEN, 0, &rec->msg, errstr);
+}
+
+static int
+wire_records_check(struct reader *r, uint32_t n_records, uint32_t n_sources,
+                   const char **errstr)
+{
+    struct wire_record rec;
+
+    if (n_records > WIRE_MAX_RECORDS)
+        return wire_fail(errstr, "too many records");
+    if ((uint64_t)n_records * WIRE_RECORD_MIN_LEN > reader_left(r))
+        return wire_fail(errstr, "truncated batch records");
+    for (uint32_t i = 0; i < n_records; i++) {
+        if (wire_record_read(r, &rec, errstr) < 0)
+            return -1;
+        if (rec.source >= n_sources)
+            return wire_fail(errstr, "record source index out of range");
+        if (rec.stream > LOGREC_STDERR)
+            return wire_fail(errstr, "bad record stream");
+        if ((rec.flags & ~LOGREC_F_MASK) != 0)
+            return wire_fail(errstr, "unknown record flags");
+    }
+    return wire_at_end(r, errstr);
+}
+
+int
+wire_batch_decode(const uint8_t *p, size_t len, struct wire_batch *b,
+                  const char **errstr)
+{
+    struct reader r;
+    uint64_t seq;
+    uint32_t n_sources, n_records;
+    struct wire_source *sources = NULL;
+
+    reader_init(&r, p, len);
+    if (reader_u64(&r, &seq) < 0 || reader_u32(&r, &n_sources) < 0)
+        return wire_fail(errstr, "truncated batch header");
+    if (n_sources > WIRE_MAX_SOURCES)
+        return wire_fail(errstr, "too many sources");
+    if ((uint64_t)n_sources * WIRE_SOURCE_MIN_LEN > reader_left(&r))
+        return wire_fail(errstr, "truncated batch sources");
+    if (n_sources > 0)
+        sources = xcalloc(n_sources, sizeof(*sources));
+    for (uint32_t i = 0; i < n_sources; i++) {
+        if (wire_source_decode(&r, &sources[i], errstr) < 0)
+            goto fail;
+    }
+    if (reader_u32(&r, &n_records) < 0) {
+        wire_fail(errstr, "truncated batch record count");
+        goto fail;
+    }
+    size_t records_at = r.pos;
+    if (wire_records_check(&r, n_records, n_sources, errstr) < 0)
+        goto fail;
+    b->seq = seq;
+    b->n_sources = n_sources;
+    b->sources = sources;
+    b->n_records = n_records;
+    reader_init(&b->rd, p + records_at, len - records_at);
+    return 0;
+fail:
+    free(sources);
+    return -1;
+}
+
+int
+wire_batch_next(struct wire_batch *b, struct wire_record *r)
+{
+    if (b->rd.err || reader_left(&b->rd) == 0)
+        return 0;
+    if (wire_record_read(&b->rd, r, NULL) < 0)
+        return 0;
+    return 1;
+}
+
+void
+wire_batch_fini(struct wire_batch *b)
+{
+    free(b->sources);
+    memset(b, 0, sizeof(*b));
+}
+
+/* ---- METRICS ---- */
+
+void
+wire_metrics_enc_init(struct wire_metrics_enc *e, size_t raw_max)
+{
+    if (raw_max > WIRE_MAX_INFLATED)
+        raw_max = WIRE_MAX_INFLATED;
+    buf_init(&e->samples, raw_max);
+    wire_metrics_enc_reset(e);
+}
+
+void
+wire_metrics_enc_fini(struct wire_metrics_enc *e)
+{
+    buf_fini(&e->samples);
+    e->n_samples = 0;
+}
+
+void
+wire_metrics_enc_reset(struct wire_metrics_enc *e)
+{
+    static const uint8_t zero[WIRE_METRICS_HDR_LEN];
+
+    buf_reset(&e->samples);
+    e->n_samples = 0;
+    (void)buf_append(&e->samples, zero, sizeof(zero));
+}
+
+int
+wire_metrics_enc_add(struct wire_metrics_enc *e, const char *name,
+                     const char *container, const char *label, double value)
+{
+    struct buf *b = &e->samples;
+    size_t start = b->len;
+    uint64_t bits;
+
+    if (e->n_samples >= WIRE_MAX_SAMPLES || b->len < WIRE_METRICS_HDR_LEN ||
+        name[0] == '\0')
+        return -1;
+    memcpy(&bits, &value, sizeof(bits));
+    if (wire_put_str16(b, name, strlen(name)) < 0 ||
+        wire_put_str16(b, container, strlen(container)) < 0 ||
+        wire_put_str16(b, label, strlen(label)) < 0 ||
+        buf_put_u64(b, bits) < 0)
+        return wire_undo(b, start, -1);
+    e->n_samples++;
+    return 0;
+}
+
+int
+wire_metrics_enc_finish(struct wire_metrics_enc *e, uint64_t seq,
+                        int64_t time_ns, struct buf *out, int zlevel)
+{
+    struct buf *b = &e->samples;
+
+    if (b->len < WIRE_METRICS_HDR_LEN)
+        return -1;
+    le64_store(b->data, seq);
+    le64_store(b->data + 8, (uint64_t)time_ns);
+    le32_store(b->data + 16, e->n_samples);
+    return wire_frame_encode(out, WIRE_METRICS, b->data, b->len, zlevel);
+}
+
+static int
+wire_sample_read(struct reader *r, struct wire_sample *s, const char **errstr)
+{
+    uint64_t bits;
+
+    if (wire_get_str16(r, WIRE_STR16_MAX, &s->name, errstr) < 0 ||
+        wire_get_str16(r, WIRE_STR16_MAX, &s->container, errstr) < 0 ||
+        wire_get_str16(r, WIRE_STR16_MAX, &s->label, errstr) < 0)
+        return -1;
+    if (reader_u64(r, &bits) < 0)
+        return wire_fail(errstr, "truncated sample value");
+    memcpy(&s->value, &bits, sizeof(bits));
+    return 0;
+}
+
+int
+wire_metrics_decode(const uint8_t *p, size_t len, struct wire_metrics *m,
+                    const char **errstr)
+{
+    struct reader r;
+    uint64_t seq, t;
+    uint32_t n;
+    struct wire_sample s;
+
+    reader_init(&r, p, len);
+    if (reader_u64(&r, &seq) < 0 || reader_u64(&r, &t) < 0 ||
+        reader_u32(&r, &n) < 0)
+        return wire_fail(errstr, "truncated metrics header");
+    if (n > WIRE_MAX_SAMPLES)
+        return wire_fail(errstr, "too many samples");
+    if ((uint64_t)n * WIRE_SAMPLE_MIN_LEN > reader_left(&r))
+        return wire_fail(errstr, "truncated metrics samples");
+    size_t samples_at = r.pos;
+    for (uint32_t i = 0; i < n; i++) {
+        if (wire_sample_read(&r, &s, errstr) < 0)
+            return -1;
+        if (s.name.len == 0)
+            return wire_fail(errstr, "empty metric name");
+    }
+    if (wire_at_end(&r, errstr) < 0)
+        return -1;
+    m->seq = seq;
+    m->time_ns = (int64_t)t;
+    m->n_samples = n;
+    reader_init(&m->rd, p + samples_at, len - samples_at);
+    return 0;
+}
+
+int
+wire_metrics_next(struct wire_metrics *m, struct wire_sample *s)
+{
+    if (m->rd.err || reader_left(&m->rd) == 0)
+        return 0;
+    if (wire_sample_read(&m->rd, s, NULL) < 0)
+        return 0;
+    return 1;
+}

@@ -1,0 +1,773 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wire_test: round trips of every frame and payload codec, and every
+ * rejection the decoders promise (bad header fields, oversize length seen
+ * before the payload arrives, crc mismatch, zlib bombs, trailing bytes,
+ * out-of-range indexes and NUL bytes).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/buf.h"
+#include "common/compress.h"
+#include "common/hmac.h"
+#include "common/wire.h"
+
+struct fixture {
+    struct buf out;
+    struct buf scratch;
+};
+
+static int
+setup(void **state)
+{
+    struct fixture *fx = calloc(1, sizeof(*fx));
+
+    if (fx == NULL)
+        return -1;
+    buf_init(&fx->out, 64u << 20);
+    buf_init(&fx->scratch, WIRE_MAX_INFLATED);
+    *state = fx;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *fx = *state;
+
+    buf_fini(&fx->out);
+    buf_fini(&fx->scratch);
+    free(fx);
+    return 0;
+}
+
+static struct wire_str
+str_of(const char *s)
+{
+    struct wire_str w = { s, strlen(s) };
+    return w;
+}
+
+/* Builds a frame header + payload by hand (for frames encode won't make). */
+static void
+raw_frame(struct buf *out, uint8_t version, uint8_t flags, uint16_t type,
+          uint16_t reserved, const void *payload, uint32_t len)
+{
+    uint8_t h[WIRE_HEADER_LEN] = { 'L', 'Q', version, flags };
+
+    le16_store(h + 4, type);
+    le16_store(h + 6, reserved);
+    le32_store(h + 8, len);
+    le32_store(h + 12, compress_crc32(0, payload, len));
+    assert_int_equal(buf_append(out, h, sizeof(h)), 0);
+    assert_int_equal(buf_append(out, payload, len), 0);
+}
+
+static int
+decode_one(const struct buf *b, struct wire_frame *f, const char **err)
+{
+    size_t used = 0;
+
+    *err = NULL;
+    int rc = wire_frame_decode(b->data, b->len, f, &used, err);
+    if (rc == 1)
+        assert_int_equal(used, b->len);
+    return rc;
+}
+
+/* ---- frames ---- */
+
+static void
+test_frame_roundtrip_plain_and_zlib(void **state)
+{
+    struct fixture *fx = *state;
+    const char msg[] = "hello hello hello hello hello";
+    struct wire_frame f;
+    const char *err;
+    const uint8_t *p;
+    size_t len;
+
+    for (int z = 0; z <= 6; z += 6) {
+        buf_reset(&fx->out);
+        assert_int_equal(wire_frame_encode(&fx->out, WIRE_ACK, msg,
+                                           sizeof(msg), z), 0);
+        assert_int_equal(decode_one(&fx->out, &f, &err), 1);
+        assert_int_equal(f.type, WIRE_ACK);
+        assert_int_equal(f.version, WIRE_VERSION);
+        assert_int_equal(f.flags, z ? WIRE_F_ZLIB : 0);
+        assert_int_equal(wire_frame_payload(&f, &fx->scratch, &p, &len, &err),
+                         0);
+        assert_int_equal(len, sizeof(msg));
+        assert_memory_equal(p, msg, sizeof(msg));
+    }
+}
+
+static void
+test_frame_header_layout(void **state)
+{
+    struct fixture *fx = *state;
+    const uint8_t payload[3] = { 1, 2, 3 };
+
+    assert_int_equal(wire_frame_encode(&fx->out, 0x1234, payload, 3, 0), 0);
+    const uint8_t *h = fx->out.data;
+    assert_int_equal(fx->out.len, WIRE_HEADER_LEN + 3);
+    assert_int_equal(h[0], 'L');
+    assert_int_equal(h[1], 'Q');
+    assert_int_equal(h[2], 1);
+    assert_int_equal(h[3], 0);
+    assert_int_equal(h[4], 0x34);
+    assert_int_equal(h[5], 0x12);
+    assert_int_equal(h[6] | h[7], 0);
+    assert_int_equal(le32_load(h + 8), 3);
+    assert_int_equal(le32_load(h + 12), compress_crc32(0, payload, 3));
+}
+
+static void
+test_frame_truncated_needs_more(void **state)
+{
+    struct fixture *fx = *state;
+    struct wire_frame f;
+    const char *err = NULL;
+    size_t used = 0;
+
+    assert_int_equal(wire_frame_encode(&fx->out, WIRE_ACK, "12345678", 8, 0),
+                     0);
+    for (size_t n = 0; n < fx->out.len; n++)
+        assert_int_equal(wire_frame_decode(fx->out.data, n, &f, &used, &err),
+                         0);
+    assert_null(err);
+    assert_int_equal(used, 0);
+}
+
+static void
+test_frame_two_in_a_row(void **state)
+{
+    struct fixture *fx = *state;
+    struct wire_frame f;
+    const char *err = NULL;
+    size_t used = 0;
+
+    assert_int_equal(wire_frame_encode(&fx->out, WIRE_ACK, "aaaaaaaa", 8, 0),
+                     0);
+    size_t first = fx->out.len;
+    assert_int_equal(wire_frame_encode(&fx->out, WIRE_WELCOME, "bbbbbbbb", 8,
+                                       0), 0);
+    assert_int_equal(wire_frame_decode(fx->out.data, fx->out.len, &f, &used,
+                                       &err), 1);
+    assert_int_equal(used, first);
+    assert_int_equal(f.type, WIRE_ACK);
+    assert_int_equal(wire_frame_decode(fx->out.data + used,
+                                       fx->out.len - used, &f, &used, &err),
+                     1);
+    assert_int_equal(f.type, WIRE_WELCOME);
+}
+
+static void
+test_frame_bad_magic(void **state)
+{
+    struct fixture *fx = *state;
+    struct wire_frame f;
+    const char *err;
+
+    raw_frame(&fx->out, 1, 0, WIRE_ACK, 0, "12345678", 8);
+    fx->out.data[1] = 'X';
+    assert_int_equal(decode_one(&fx->out, &f, &err), -1);
+    assert_non_null(err);
+    /* a wrong first byte is refused without waiting for a header */
+    size_t used;
+    assert_int_equal(wire_frame_decode((const uint8_t *)"G", 1, &f, &used,
+                                       &err), -1);
+}
+
+static void
+test_frame_bad_version(void **state)
+{
+    struct fixture *fx = *state;
+    struct wire_frame f;
+    const char *err;
+
+    raw_frame(&fx->out, 2, 0, WIRE_ACK, 0, "12345678", 8);
+    assert_int_equal(decode_one(&fx->out, &f, &err), -1);
+    buf_reset(&fx->out);
+    raw_frame(&fx->out, 0, 0, WIRE_ACK, 0, "12345678", 8);
+    assert_int_equal(decode_one(&fx->out, &f, &err), -1);
+    assert_string_equal(err, "unsupported protocol version");
+}
+
+static void
+test_frame_bad_flags_and_reserved(void **state)
+{
+    struct fixture *fx = *state;
+    struct wire_frame f;
+    const char *err;
+
+    raw_frame(&fx->out, 1, 0x02, WIRE_ACK, 0, "12345678", 8);
+    assert_int_equal(decode_one(&fx->out, &f, &err), -1);
+    buf_reset(&fx->out);
+    raw_frame(&fx->out, 1, 0, WIRE_ACK, 0x0100, "12345678", 8);
+    assert_int_equal(decode_one(&fx->out, &f, &err), -1);
+    assert_string_equal(err, "reserved frame bits set");
+}
+
+static void
+test_frame_oversize_rejected_from_header(void **state)
+{
+    uint8_t h[WIRE_HEADER_LEN] = { 'L', 'Q', 1, 0 };
+    struct wire_frame f;
+    const char *err = NULL;
+    size_t used;
+
+    (void)state;
+    le16_store(h + 4, WIRE_BATCH);
+    le32_store(h + 8, WIRE_MAX_PAYLOAD + 1);
+    /* only the header is present: the limit is enforced before the body */
+    assert_int_equal(wire_frame_decode(h, sizeof(h), &f, &used, &err), -1);
+    assert_string_equal(err, "frame payload too large");
+    le32_store(h + 8, WIRE_MAX_PAYLOAD);
+    assert_int_equal(wire_frame_decode(h, sizeof(h), &f, &used, &err), 0);
+}
+
+static void
+test_frame_crc_mismatch(void **state)
+{
+    struct fixture *fx = *state;
+    struct wire_frame f;
+    const char *err;
+
+    assert_int_equal(wire_frame_encode(&fx->out, WIRE_ACK, "12345678", 8, 0),
+                     0);
+    fx->out.data[WIRE_HEADER_LEN + 3] ^= 1;
+    assert_int_equal(decode_one(&fx->out, &f, &err), -1);
+    assert_string_equal(err, "frame crc mismatch");
+}
+
+static void
+test_frame_encode_too_large(void **state)
+{
+    struct fixture *fx = *state;
+    size_t n = WIRE_MAX_PAYLOAD + 1;
+    uint8_t *big = calloc(1, n);
+
+    assert_non_null(big);
+    assert_int_equal(wire_frame_encode(&fx->out, WIRE_BATCH, big, n, 0), -1);
+    assert_int_equal(fx->out.len, 0);
+    /* compressible: fits once deflated */
+    assert_int_equal(wire_frame_encode(&fx->out, WIRE_BATCH, big, n, 1), 0);
+    free(big);
+}
+
+static void
+test_frame_encode_cap_reached(void **state)
+{
+    struct buf small;
+
+    (void)state;
+    buf_init(&small, 20);
+    assert_int_equal(wire_frame_encode(&small, WIRE_ACK, "12345678", 8, 0),
+                     -1);
+    assert_int_equal(small.len, 0);
+    assert_int_equal(wire_frame_encode(&small, WIRE_ACK, "1234", 4, 0), 0);
+    buf_fini(&small);
+}
+
+static void
+test_frame_zlib_bomb_rejected(void **state)
+{
+    struct fixture *fx = *state;
+    size_t n = 100u << 20;
+    uint8_t *zeros = calloc(1, n);
+    struct buf z;
+    struct wire_frame f;
+    const char *err;
+    const uint8_t *p;
+    size_t len;
+
+    assert_non_null(zeros);
+    buf_init(&z, WIRE_MAX_PAYLOAD);
+    assert_int_equal(compress_deflate(&z, zeros, n, 9), 0);
+    free(zeros);
+    assert_true(z.len < WIRE_MAX_PAYLOAD);
+    raw_frame(&fx->out, 1, WIRE_F_ZLIB, WIRE_BATCH, 0, z.data,
+              (uint32_t)z.len);
+    buf_fini(&z);
+    assert_int_equal(decode_one(&fx->out, &f, &err), 1);
+    assert_int_equal(wire_frame_payload(&f, &fx->scratch, &p, &len, &err), -1);
+    assert_string_equal(err, "inflated size over limit");
+    assert_true(fx->scratch.cap <= 2 * (size_t)WIRE_MAX_INFLATED);
+}
+
+static void
+test_frame_zlib_corrupt_rejected(void **state)
+{
+    struct fixture *fx = *state;
+    struct wire_frame f;
+    const char *err;
+    const uint8_t *p;
+    size_t len;
+
+    raw_frame(&fx->out, 1, WIRE_F_ZLIB, WIRE_BATCH, 0, "not zlib at all", 15);
+    assert_int_equal(decode_one(&fx->out, &f, &err), 1);
+    assert_int_equal(wire_frame_payload(&f, &fx->scratch, &p, &len, &err), -1);
+}
+
+/* ---- control payloads ---- */
+
+static void
+test_hello_roundtrip_and_rejects(void **state)
+{
+    struct fixture *fx = *state;
+    struct wire_str h, s;
+    const char *err;
+
+    assert_int_equal(wire_hello_encode(&fx->out, "node-1", "logq-shipper/0.1"),
+                     0);
+    assert_int_equal(wire_hello_decode(fx->out.data, fx->out.len, &h, &s,
+                                       &err), 0);
+    assert_int_equal(h.len, 6);
+    assert_memory_equal(h.p, "node-1", 6);
+    assert_int_equal(s.len, 16);
+    /* trailing byte */
+    assert_int_equal(buf_put_u8(&fx->out, 0), 0);
+    assert_int_equal(wire_hello_decode(fx->out.data, fx->out.len, &h, &s,
+                                       &err), -1);
+    assert_string_equal(err, "trailing bytes in payload");
+    /* truncated */
+    assert_int_equal(wire_hello_decode(fx->out.data, 5, &h, &s, &err), -1);
+    /* NUL inside the hostname */
+    fx->out.data[4] = 0;
+    assert_int_equal(wire_hello_decode(fx->out.data, fx->out.len - 1, &h, &s,
+                                       &err), -1);
+    assert_string_equal(err, "NUL byte in string");
+    /* empty hostname */
+    buf_reset(&fx->out);
+    assert_int_equal(wire_hello_encode(&fx->out, "", "x"), -1);
+    assert_int_equal(fx->out.len, 0);
+}
+
+static void
+test_challenge_auth_u64_error(void **state)
+{
+    struct fixture *fx = *state;
+    uint8_t nonce[WIRE_NONCE_LEN], got[WIRE_NONCE_LEN];
+    int req;
+    const char *err;
+    uint64_t v;
+    uint16_t code;
+    struct wire_str m;
+
+    for (int i = 0; i < WIRE_NONCE_LEN; i++)
+        nonce[i] = (uint8_t)(i * 7);
+    assert_int_equal(wire_challenge_encode(&fx->out, 1, nonce), 0);
+    assert_int_equal(wire_challenge_decode(fx->out.data, fx->out.len, &req,
+                                           got, &err), 0);
+    assert_int_equal(req, 1);
+    assert_memory_equal(got, nonce, WIRE_NONCE_LEN);
+    fx->out.data[0] = 2;
+    assert_int_equal(wire_challenge_decode(fx->out.data, fx->out.len, &req,
+                                           got, &err), -1);
+    assert_int_equal(wire_challenge_decode(fx->out.data, 10, &req, got, &err),
+                     -1);
+
+    buf_reset(&fx->out);
+    assert_int_equal(wire_auth_encode(&fx->out, nonce), 0);
+    assert_int_equal(wire_auth_decode(fx->out.data, fx->out.len, got, &err), 0);
+    assert_memory_equal(got, nonce, WIRE_MAC_LEN);
+    assert_int_equal(wire_auth_decode(fx->out.data, 31, got, &err), -1);
+
+    buf_reset(&fx->out);
+    assert_int_equal(wire_u64_encode(&fx->out, 0x0102030405060708ull), 0);
+    assert_int_equal(fx->out.data[0], 8);
+    assert_int_equal(wire_u64_decode(fx->out.data, 8, &v, &err), 0);
+    assert_int_equal(v, 0x0102030405060708ull);
+    assert_int_equal(wire_u64_decode(fx->out.data, 7, &v, &err), -1);
+
+    buf_reset(&fx->out);
+    assert_int_equal(wire_error_encode(&fx->out, WIRE_ERR_AUTH, "auth failed"),
+                     0);
+    assert_int_equal(wire_error_decode(fx->out.data, fx->out.len, &code, &m,
+                                       &err), 0);
+    assert_int_equal(code, WIRE_ERR_AUTH);
+    assert_int_equal(m.len, 11);
+    assert_int_equal(wire_error_decode(fx->out.data, fx->out.len - 1, &code,
+                                       &m, &err), -1);
+}
+
+static void
+test_auth_mac_matches_hmac(void **state)
+{
+    uint8_t nonce[WIRE_NONCE_LEN] = { 1, 2, 3 };
+    uint8_t mac[WIRE_MAC_LEN], want[WIRE_MAC_LEN], zero[WIRE_MAC_LEN] = { 0 };
+    uint8_t msg[12 + WIRE_NONCE_LEN + 4];
+
+    (void)state;
+    memcpy(msg, "logq-auth-v1", 12);
+    memcpy(msg + 12, nonce, WIRE_NONCE_LEN);
+    memcpy(msg + 12 + WIRE_NONCE_LEN, "host", 4);
+    hmac_sha256("secret", 6, msg, sizeof(msg), want);
+    wire_auth_mac("secret", 6, nonce, "host", 4, mac);
+    assert_memory_equal(mac, want, WIRE_MAC_LEN);
+    wire_auth_mac("secret", 6, nonce, "hosu", 4, mac);
+    assert_false(hmac_equal(mac, want, WIRE_MAC_LEN));
+    wire_auth_mac("", 0, nonce, "host", 4, mac);
+    assert_memory_equal(mac, zero, WIRE_MAC_LEN);
+}
+
+/* ---- BATCH ---- */
+
+static void
+fill_batch(struct wire_batch_enc *e)
+{
+    struct wire_source s = { str_of("abc123"), str_of("web"),
+                             str_of("nginx:1.25"), str_of("{\"a\":\"b\"}") };
+    struct wire_source s2 = { str_of("def456"), str_of("db"),
+                              str_of("postgres"), str_of("") };
+    assert_int_equal(wire_batch_enc_add_source(e, &s), 0);
+    assert_int_equal(wire_batch_enc_add_source(e, &s2), 1);
+    for (uint32_t i = 0; i < 10; i++) {
+        struct wire_record r = { i % 2, (uint8_t)(i % 2), LOGREC_F_RAW,
+                                 1700000000000000000ll + i, 100 + i,
+                                 str_of(i == 3 ? "" : "a log line") };
+        assert_int_equal(wire_batch_enc_add_record(e, &r), 0);
+    }
+}
+
+static void
+test_batch_roundtrip(void **state)
+{
+    struct fixture *fx = *state;
+    struct wire_batch_enc e;
+    struct wire_batch b;
+    struct wire_frame f;
+    struct wire_record r;
+    const char *err;
+    const uint8_t *p;
+    size_t len;
+
+    wire_batch_enc_init(&e, 1u << 20);
+    fill_batch(&e);
+    size_t raw = wire_batch_enc_raw_len(&e);
+    for (int z = 0; z <= 1; z++) {
+        buf_reset(&fx->out);
+        assert_int_equal(wire_batch_enc_finish(&e, 42, &fx->out, z), 0);
+        assert_int_equal(decode_one(&fx->out, &f, &err), 1);
+        assert_int_equal(f.type, WIRE_BATCH);
+        assert_int_equal(wire_frame_payload(&f, &fx->scratch, &p, &len, &err),
+                         0);
+        assert_int_equal(len, raw);
+        assert_int_equal(wire_batch_decode(p, len, &b, &err), 0);
+        assert_int_equal(b.seq, 42);
+        assert_int_equal(b.n_sources, 2);
+        assert_int_equal(b.n_records, 10);
+        assert_int_equal(b.sources[0].id.len, 6);
+        assert_memory_equal(b.sources[0].labels.p, "{\"a\":\"b\"}", 9);
+        assert_int_equal(b.sources[1].labels.len, 0);
+        uint32_t i = 0;
+        while (wire_batch_next(&b, &r) == 1) {
+            assert_int_equal(r.source, i % 2);
+            assert_int_equal(r.stream, i % 2);
+            assert_int_equal(r.flags, LOGREC_F_RAW);
+            assert_int_equal(r.time_ns, 1700000000000000000ll + i);
+            assert_int_equal(r.offset, 100 + i);
+            assert_int_equal(r.msg.len, i == 3 ? 0 : 10);
+            i++;
+        }
+        assert_int_equal(i, 10);
+        wire_batch_fini(&b);
+        assert_null(b.sources);
+    }
+    wire_batch_enc_reset(&e);
+    assert_int_equal(wire_batch_enc_raw_len(&e), 16);
+    buf_reset(&fx->out);
+    assert_int_equal(wire_batch_enc_finish(&e, 1, &fx->out, 0), 0);
+    assert_int_equal(wire_batch_decode(fx->out.data + WIRE_HEADER_LEN, 16, &b,
+                                       &err), 0);
+    assert_int_equal(b.n_records, 0);
+    assert_int_equal(wire_batch_next(&b, &r), 0);
+    wire_batch_fini(&b);
+    wire_batch_enc_fini(&e);
+}
+
+/* A plain encoded batch payload (no frame) in fx->out. */
+static void
+plain_batch(struct fixture *fx)
+{
+    struct wire_batch_enc e;
+
+    wire_batch_enc_init(&e, 1u << 20);
+    fill_batch(&e);
+    buf_reset(&fx->out);
+    assert_int_equal(wire_batch_enc_finish(&e, 7, &fx->out, 0), 0);
+    buf_consume(&fx->out, WIRE_HEADER_LEN);
+    wire_batch_enc_fini(&e);
+}
+
+static void
+test_batch_every_truncation_rejected(void **state)
+{
+    struct fixture *fx = *state;
+    struct wire_batch b;
+    const char *err;
+
+    plain_batch(fx);
+    for (size_t n = 0; n < fx->out.len; n++) {
+        err = NULL;
+        assert_int_equal(wire_batch_decode(fx->out.data, n, &b, &err), -1);
+        assert_non_null(err);
+    }
+    assert_int_equal(buf_put_u8(&fx->out, 0), 0);
+    assert_int_equal(wire_batch_decode(fx->out.data, fx->out.len, &b, &err),
+                     -1);
+    assert_string_equal(err, "trailing bytes in payload");
+}
+
+/* Offsets inside plain_batch(): header 12, source 0 = 2+6+2+3+2+10+4+9. */
+#define SRC0_AT   12u
+#define SRC0_LEN  38u
+#define SRC1_LEN  (2u + 6 + 2 + 2 + 2 + 8 + 4)
+#define REC0_AT   (SRC0_AT + SRC0_LEN + SRC1_LEN + 4)
+
+static void
+test_batch_bad_source_index(void **state)
+{
+    struct fixture *fx = *state;
+    struct wire_batch b;
+    const char *err;
+
+    plain_batch(fx);
+    assert_int_equal(wire_batch_decode(fx->out.data, fx->out.len, &b, &err),
+                     0);
+    wire_batch_fini(&b);
+    le32_store(fx->out.data + REC0_AT, 2);
+    assert_int_equal(wire_batch_decode(fx->out.data, fx->out.len, &b, &err),
+                     -1);
+    assert_string_equal(err, "record source index out of range");
+}
+
+static void
+test_batch_bad_stream_and_flags(void **state)
+{
+    struct fixture *fx = *state;
+    struct wire_batch b;
+    const char *err;
+
+    plain_batch(fx);
+    fx->out.data[REC0_AT + 4] = 2;
+    assert_int_equal(wire_batch_decode(fx->out.data, fx->out.len, &b, &err),
+                     -1);
+    assert_string_equal(err, "bad record stream");
+    fx->out.data[REC0_AT + 4] = 0;
+    fx->out.data[REC0_AT + 5] = 0x08;
+    assert_int_equal(wire_batch_decode(fx->out.data, fx->out.len, &b, &err),
+                     -1);
+    assert_string_equal(err, "unknown record flags");
+}
+
+static void
+test_batch_nul_in_strings(void **state)
+{
+    struct fixture *fx = *state;
+    struct wire_batch b;
+    const char *err;
+
+    /* id, name, image, labels of source 0 each get a NUL in turn */
+    size_t at[] = { SRC0_AT + 2, SRC0_AT + 10, SRC0_AT + 15,
+                    SRC0_AT + 29 };
+    for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+        plain_batch(fx);
+        fx->out.data[at[i]] = 0;
+        assert_int_equal(wire_batch_decode(fx->out.data, fx->out.len, &b,
+                                           &err), -1);
+        assert_string_equal(err, "NUL byte in string");
+    }
+}
+
+static void
+test_batch_limits_before_allocation(void **state)
+{
+    uint8_t p[12 + 4 + 4];
+    struct wire_batch b;
+    const char *err;
+
+    (void)state;
+    memset(p, 0, sizeof(p));
+    le32_store(p + 8, WIRE_MAX_SOURCES + 1);
+    assert_int_equal(wire_batch_decode(p, sizeof(p), &b, &err), -1);
+    assert_string_equal(err, "too many sources");
+    /* a claimed 4096 sources in 8 bytes is refused before xcalloc */
+    le32_store(p + 8, WIRE_MAX_SOURCES);
+    assert_int_equal(wire_batch_decode(p, sizeof(p), &b, &err), -1);
+    assert_string_equal(err, "truncated batch sources");
+    le32_store(p + 8, 0);
+    le32_store(p + 12, WIRE_MAX_RECORDS + 1);
+    assert_int_equal(wire_batch_decode(p, 16, &b, &err), -1);
+    assert_string_equal(err, "too many records");
+    le32_store(p + 12, 1);
+    assert_int_equal(wire_batch_decode(p, 16, &b, &err), -1);
+}
+
+static void
+test_batch_long_id_rejected(void **state)
+{
+    struct fixture *fx = *state;
+    char id[WIRE_MAX_ID_LEN + 2];
+    struct wire_batch_enc e;
+    struct wire_source s = { { id, WIRE_MAX_ID_LEN + 1 }, str_of("n"),
+                             str_of("i"), str_of("") };
+    struct wire_batch b;
+    const char *err;
+
+    memset(id, 'a', sizeof(id));
+    wire_batch_enc_init(&e, 1u << 20);
+    assert_int_equal(wire_batch_enc_add_source(&e, &s), -1);
+    s.id.len = WIRE_MAX_ID_LEN;
+    assert_int_equal(wire_batch_enc_add_source(&e, &s), 0);
+    assert_int_equal(wire_batch_enc_finish(&e, 1, &fx->out, 0), 0);
+    wire_batch_enc_fini(&e);
+    /* patch the id length to 129 by hand: decoder refuses it */
+    le16_store(fx->out.data + WIRE_HEADER_LEN + 12, WIRE_MAX_ID_LEN + 1);
+    assert_int_equal(wire_batch_decode(fx->out.data + WIRE_HEADER_LEN,
+                                       fx->out.len - WIRE_HEADER_LEN, &b,
+                                       &err), -1);
+    assert_string_equal(err, "string too long");
+}
+
+static void
+test_batch_enc_rejects_bad_items(void **state)
+{
+    struct wire_batch_enc e;
+    struct wire_source s = { str_of("id"), { "a\0b", 3 }, str_of("i"),
+                             str_of("") };
+    struct wire_record r = { 0, 0, 0, 1, 1, str_of("m") };
+
+    (void)state;
+    wire_batch_enc_init(&e, 1u << 20);
+    assert_int_equal(wire_batch_enc_add_source(&e, &s), -1);
+    assert_int_equal(wire_batch_enc_add_record(&e, &r), -1); /* no source */
+    s.name = str_of("ab");
+    assert_int_equal(wire_batch_enc_add_source(&e, &s), 0);
+    r.stream = 2;
+    assert_int_equal(wire_batch_enc_add_record(&e, &r), -1);
+    r.stream = 1;
+    r.flags = 0x10;
+    assert_int_equal(wire_batch_enc_add_record(&e, &r), -1);
+    r.flags = LOGREC_F_MASK;
+    assert_int_equal(wire_batch_enc_add_record(&e, &r), 0);
+    assert_int_equal(e.n_records, 1);
+    wire_batch_enc_fini(&e);
+}
+
+static void
+test_batch_enc_raw_max(void **state)
+{
+    struct wire_batch_enc e;
+    struct wire_source s = { str_of("id"), str_of("n"), str_of("i"),
+                             str_of("") };
+    char msg[100];
+    struct wire_record r = { 0, 0, 0, 1, 1, { msg, sizeof(msg) } };
+    int n = 0;
+
+    (void)state;
+    memset(msg, 'x', sizeof(msg));
+    wire_batch_enc_init(&e, 1000);
+    assert_int_equal(wire_batch_enc_add_source(&e, &s), 0);
+    while (wire_batch_enc_add_record(&e, &r) == 0)
+        n++;
+    assert_true(n > 0);
+    assert_true(wire_batch_enc_raw_len(&e) <= 1000);
+    assert_true(wire_batch_enc_raw_len(&e) + 126 > 1000);
+    assert_int_equal(e.n_records, (uint32_t)n);
+    wire_batch_enc_fini(&e);
+}
+
+/* ---- METRICS ---- */
+
+static void
+test_metrics_roundtrip(void **state)
+{
+    struct fixture *fx = *state;
+    struct wire_metrics_enc e;
+    struct wire_metrics m;
+    struct wire_sample s;
+    struct wire_frame f;
+    const char *err;
+    const uint8_t *p;
+    size_t len;
+
+    wire_metrics_enc_init(&e, 1u << 20);
+    assert_int_equal(wire_metrics_enc_add(&e, "host.cpu.user_pct", "", "",
+                                          12.5), 0);
+    assert_int_equal(wire_metrics_enc_add(&e, "container.mem.bytes", "web",
+                                          "", 1e9), 0);
+    assert_int_equal(wire_metrics_enc_add(&e, "", "web", "", 1), -1);
+    assert_int_equal(wire_metrics_enc_finish(&e, 9, 1234, &fx->out, 6), 0);
+    assert_int_equal(decode_one(&fx->out, &f, &err), 1);
+    assert_int_equal(f.type, WIRE_METRICS);
+    assert_int_equal(wire_frame_payload(&f, &fx->scratch, &p, &len, &err), 0);
+    assert_int_equal(wire_metrics_decode(p, len, &m, &err), 0);
+    assert_int_equal(m.seq, 9);
+    assert_int_equal(m.time_ns, 1234);
+    assert_int_equal(m.n_samples, 2);
+    assert_int_equal(wire_metrics_next(&m, &s), 1);
+    assert_int_equal(s.name.len, 17);
+    assert_true(s.value == 12.5);
+    assert_int_equal(wire_metrics_next(&m, &s), 1);
+    assert_memory_equal(s.container.p, "web", 3);
+    assert_true(s.value == 1e9);
+    assert_int_equal(wire_metrics_next(&m, &s), 0);
+    /* truncations and trailing byte */
+    for (size_t n = 0; n < len; n++)
+        assert_int_equal(wire_metrics_decode(p, n, &m, &err), -1);
+    uint8_t *copy = malloc(len + 1);
+    assert_non_null(copy);
+    memcpy(copy, p, len);
+    copy[len] = 0;
+    assert_int_equal(wire_metrics_decode(copy, len + 1, &m, &err), -1);
+    le32_store(copy + 16, WIRE_MAX_SAMPLES + 1);
+    assert_int_equal(wire_metrics_decode(copy, len, &m, &err), -1);
+    assert_string_equal(err, "too many samples");
+    free(copy);
+    wire_metrics_enc_fini(&e);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+        T(test_frame_roundtrip_plain_and_zlib),
+        T(test_frame_header_layout),
+        T(test_frame_truncated_needs_more),
+        T(test_frame_two_in_a_row),
+        T(test_frame_bad_magic),
+        T(test_frame_bad_version),
+        T(test_frame_bad_flags_and_reserved),
+        T(test_frame_oversize_rejected_from_header),
+        T(test_frame_crc_mismatch),
+        T(test_frame_encode_too_large),
+        T(test_frame_encode_cap_reached),
+        T(test_frame_zlib_bomb_rejected),
+        T(test_frame_zlib_corrupt_rejected),
+        T(test_hello_roundtrip_and_rejects),
+        T(test_challenge_auth_u64_error),
+        T(test_auth_mac_matches_hmac),
+        T(test_batch_roundtrip),
+        T(test_batch_every_truncation_rejected),
+        T(test_batch_bad_source_index),
+        T(test_batch_bad_stream_and_flags),
+        T(test_batch_nul_in_strings),
+        T(test_batch_limits_before_allocation),
+        T(test_batch_long_id_rejected),
+        T(test_batch_enc_rejects_bad_items),
+        T(test_batch_enc_raw_max),
+        T(test_metrics_roundtrip),
+#undef T
+    };
+    return cmocka_run_group_tests_name("wire", tests, NULL, NULL);
+}
