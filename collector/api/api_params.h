@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api_params: parsing and validation of the query string of /api/v1/logs
+ * and /api/v1/follow (parameters in collector/API.md). A pure function over
+ * the raw query string, unit-tested and fuzzed; the handlers turn a failure
+ * into a 400 with the message.
+ */
+#ifndef COLLECTOR_API_API_PARAMS_H
+#define COLLECTOR_API_API_PARAMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define API_PARAMS_DEFAULT_LIMIT 1000
+#define API_PARAMS_MAX_LIMIT     1000000
+#define API_PARAMS_MAX_QUERY     16384   /* bytes of the raw query string */
+#define API_PARAMS_MAX_NAME      256     /* host, container, image */
+
+enum api_endpoint {
+    API_EP_LOGS,        /* every parameter */
+    API_EP_FOLLOW,      /* no limit, order or until */
+};
+
+struct api_params {
+    char    *q;             /* "" when absent */
+    char    *regex;         /* NULL when absent */
+    int      is_icase;
+    char    *host;          /* NULL: any */
+    char    *container;     /* glob, NULL: any */
+    char    *image;         /* NULL: any */
+    int      stream;        /* -1 any, else LOGREC_STDOUT/LOGREC_STDERR */
+    int64_t  since_ns;      /* INT64_MIN when absent */
+    int64_t  until_ns;      /* INT64_MAX when absent */
+    uint64_t limit;
+    int      is_newest_first;
+};
+
+/*
+ * Parses the raw (URL-encoded, '+' meaning space) query string; NULL means
+ * none. 0 on success (*p filled, free with api_params_fini); -1 with
+ * *errstr (caller frees with free()) on an unknown, repeated, empty or
+ * malformed parameter. *p is left zeroed on failure.
+ */
+int  api_params_parse(const char *query, enum api_endpoint ep,
+                      struct api_params *p, char **errstr);
+void api_params_fini(struct api_params *p);
+
+#endif

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api_params_test: query-string parsing of /api/v1/logs and /follow
+ * (collector/api/api_params.c): defaults, every parameter, URL decoding and
+ * every rejection (unknown, repeated, empty, malformed, over a cap).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "collector/api/api_params.h"
+#include "common/record.h"
+
+static void
+test_api_params_defaults(void **state)
+{
+    (void)state;
+    struct api_params p;
+    char *err = NULL;
+
+    assert_int_equal(api_params_parse(NULL, API_EP_LOGS, &p, &err), 0);
+    assert_string_equal(p.q, "");
+    assert_null(p.regex);
+    assert_null(p.host);
+    assert_int_equal(p.stream, -1);
+    assert_true(p.since_ns == INT64_MIN);
+    assert_true(p.until_ns == INT64_MAX);
+    assert_int_equal(p.limit, API_PARAMS_DEFAULT_LIMIT);
+    assert_int_equal(p.is_newest_first, 1);
+    assert_int_equal(p.is_icase, 0);
+    api_params_fini(&p);
+    assert_int_equal(api_params_parse("", API_EP_FOLLOW, &p, &err), 0);
+    api_params_fini(&p);
+}
+
+static void
+test_api_params_all(void **state)
+{
+    (void)state;
+    struct api_params p;
+    char *err = NULL;
+    const char *qs = "q=error+%22disk%20full%22&regex=%5Ea.*b%24&icase=1"
+                     "&host=node1&container=web*&image=busybox%3Alatest"
+                     "&stream=stderr&since=2026-11-27T13:50:40Z"
+                     "&until=1795795841000000000&limit=25&order=asc";
+
+    assert_int_equal(api_params_parse(qs, API_EP_LOGS, &p, &err), 0);
+    assert_string_equal(p.q, "error \"disk full\"");
+    assert_string_equal(p.regex, "^a.*b$");
+    assert_int_equal(p.is_icase, 1);
+    assert_string_equal(p.host, "node1");
+    assert_string_equal(p.container, "web*");
+    assert_string_equal(p.image, "busybox:latest");
+    assert_int_equal(p.stream, LOGREC_STDERR);
+    assert_true(p.since_ns == INT64_C(1795787440) * 1000000000);
+    assert_true(p.until_ns == INT64_C(1795795841000000000));
+    assert_int_equal(p.limit, 25);
+    assert_int_equal(p.is_newest_first, 0);
+    api_params_fini(&p);
+}
+
+static void
+test_api_params_plus_is_space_encoded_plus_is_plus(void **state)
+{
+    (void)state;
+    struct api_params p;
+    char *err = NULL;
+
+    assert_int_equal(api_params_parse("q=a+b%2Bc", API_EP_LOGS, &p, &err), 0);
+    assert_string_equal(p.q, "a b+c");
+    api_params_fini(&p);
+}
+
+static void
+test_api_params_follow(void **state)
+{
+    (void)state;
+    struct api_params p;
+    char *err = NULL;
+
+    assert_int_equal(api_params_parse("q=x&stream=stdout&since=5",
+                                      API_EP_FOLLOW, &p, &err), 0);
+    assert_int_equal(p.stream, LOGREC_STDOUT);
+    assert_true(p.since_ns == 5);
+    api_params_fini(&p);
+    static const char *const bad[] = { "limit=5", "order=asc", "until=7" };
+    for (size_t i = 0; i < 3; i++) {
+        err = NULL;
+        assert_int_equal(api_params_parse(bad[i], API_EP_FOLLOW, &p, &err),
+                         -1);
+        assert_non_null(strstr(err, "unknown parameter"));
+        free(err);
+    }
+}
+
+static void
+test_api_params_rejects(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "foo=1", "q=a&q=b", "limit=0", "limit=1000001", "limit=-1",
+        "limit=abc", "limit=", "limit=99999999999999999999", "limit=5x",
+        "stream=both", "stream=", "order=up", "icase=yes", "since=yesterday",
+        "since=2026-13-01T00:00:00Z", "until=12abc", "since=",
+        "since=99999999999999999999", "host=", "container=", "image=",
+        "since=10&until=10", "since=11&until=10", "LIMIT=5",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct api_params p;
+        char *err = NULL;
+        if (api_params_parse(bad[i], API_EP_LOGS, &p, &err) != -1)
+            fail_msg("case %zu [%s] accepted", i, bad[i]);
+        assert_non_null(err);
+        assert_null(p.q);           /* zeroed on failure */
+        free(err);
+    }
+}
+
+static void
+test_api_params_caps(void **state)
+{
+    (void)state;
+    struct api_params p;
+    char *err = NULL;
+    size_t n = API_PARAMS_MAX_QUERY + 10;
+    char *big = calloc(1, n + 1);
+
+    assert_non_null(big);
+    memcpy(big, "q=", 2);
+    memset(big + 2, 'a', n - 2);
+    assert_int_equal(api_params_parse(big, API_EP_LOGS, &p, &err), -1);
+    free(err);
+
+    /* host just over its cap */
+    memcpy(big, "host=", 5);
+    memset(big + 5, 'h', API_PARAMS_MAX_NAME + 1);
+    big[5 + API_PARAMS_MAX_NAME + 1] = '\0';
+    err = NULL;
+    assert_int_equal(api_params_parse(big, API_EP_LOGS, &p, &err), -1);
+    assert_non_null(strstr(err, "too long"));
+    free(err);
+    /* and at its cap */
+    big[5 + API_PARAMS_MAX_NAME] = '\0';
+    err = NULL;
+    assert_int_equal(api_params_parse(big, API_EP_LOGS, &p, &err), 0);
+    assert_int_equal(strlen(p.host), API_PARAMS_MAX_NAME);
+    api_params_fini(&p);
+    free(big);
+}
+
+static void
+test_api_params_limit_bounds(void **state)
+{
+    (void)state;
+    struct api_params p;
+    char *err = NULL;
+
+    assert_int_equal(api_params_parse("limit=1", API_EP_LOGS, &p, &err), 0);
+    assert_int_equal(p.limit, 1);
+    api_params_fini(&p);
+    assert_int_equal(api_params_parse("limit=1000000", API_EP_LOGS, &p, &err),
+                     0);
+    assert_int_equal(p.limit, 1000000);
+    api_params_fini(&p);
+    assert_int_equal(api_params_parse("since=-5&icase=0&regex=",
+                                      API_EP_LOGS, &p, &err), 0);
+    assert_true(p.since_ns == -5);
+    api_params_fini(&p);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_api_params_defaults),
+        cmocka_unit_test(test_api_params_all),
+        cmocka_unit_test(test_api_params_plus_is_space_encoded_plus_is_plus),
+        cmocka_unit_test(test_api_params_follow),
+        cmocka_unit_test(test_api_params_rejects),
+        cmocka_unit_test(test_api_params_caps),
+        cmocka_unit_test(test_api_params_limit_bounds),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

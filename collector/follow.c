@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * follow: staged records and the subscriber list (contract in follow.h).
+ * Staged records are copied field by field into one capped buf (strings
+ * NUL-terminated) with a small index array beside it, so staging costs one
+ * memcpy per field and no allocation in the steady state. Subscribers live
+ * in a TAILQ; removal during a publish round only marks the entry, and the
+ * round frees marked entries at its end, so a callback may drop its own
+ * client. Talks to nobody: ingest.c stages and publishes, api_follow.c
+ * subscribes; main.c hands both the same struct follow.
+ */
+#include "collector/follow.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include "common/buf.h"
+#include "common/xmalloc.h"
+
+struct follow_sub {
+    TAILQ_ENTRY(follow_sub) entry;
+    follow_record_fn        rec;
+    follow_flush_fn         flush;
+    void                   *arg;
+    int                     is_dead;
+};
+
+struct follow_staged {
+    int64_t  time_ns;
+    uint64_t offset;
+    uint8_t  stream;
+    uint8_t  flags;
+    size_t   host, cid, name, image, msg;   /* offsets into f->data */
+    size_t   msg_len;
+};
+
+struct follow {
+    TAILQ_HEAD(, follow_sub) subs;
+    size_t                n_subs;
+    int                   is_publishing;
+    struct buf            data;
+    struct follow_staged *staged;
+    size_t                n_staged;
+    size_t                staged_cap;
+    uint64_t              n_dropped;
+};
+
+/* ---- subscribers ---- */
+
+struct follow *
+follow_new(size_t stage_max)
+{
+    struct follow *f = xcalloc(1, sizeof(*f));
+
+    TAILQ_INIT(&f->subs);
+    buf_init(&f->data, stage_max);
+    return f;
+}
+
+void
+follow_free(struct follow *f)
+{
+    if (f == NULL)
+        return;
+    struct follow_sub *s;
+    while ((s = TAILQ_FIRST(&f->subs)) != NULL) {
+        TAILQ_REMOVE(&f->subs, s, entry);
+        free(s);
+    }
+    buf_fini(&f->data);
+    free(f->staged);
+    free(f);
+}
+
+struct follow_sub *
+follow_subscribe(struct follow *f, follow_record_fn rec, follow_flush_fn flush,
+                 void *arg)
+{
+    struct follow_sub *s = xcalloc(1, sizeof(*s));
+
+    s->rec = rec;
+    s->flush = flush;
+    s->arg = arg;
+    TAILQ_INSERT_TAIL(&f->subs, s, entry);
+    f->n_subs++;
+    return s;
+}
+
+void
+follow_unsubscribe(struct follow *f, struct follow_sub *sub)
+{
+    if (sub == NULL || sub->is_dead)
+        return;
+    f->n_subs--;
+    if (f->is_publishing) {
+        sub->is_dead = 1;
+        return;
+    }
+    TAILQ_REMOVE(&f->subs, sub, entry);
+    free(sub);
+}
+
+size_t
+follow_n_subscribers(const struct follow *f)
+{
+    return f->n_subs;
+}
+
+uint64_t
+follow_n_dropped(const struct follow *f)
+{
+    return f->n_dropped;
+}
+
+/* ---- staging ---- */
+
+static int
+follow_put_str(struct follow *f, const char *s, size_t *off)
+{
+    *off = f->data.len;
+    return buf_append(&f->data, s ? s : "", strlen(s ? s : "") + 1);
+}
+
+int
+follow_stage(struct follow *f, const struct logrec *r)
+{
+    if (f->n_subs == 0)
+        return 0;
+    size_t mark = f->data.len;
+    struct follow_staged st = {
+        .time_ns = r->time_ns, .offset = r->offset, .stream = r->stream,
+        .flags = r->flags, .msg_len = r->msg_len,
+    };
+
+    if (follow_put_str(f, r->host, &st.host) < 0 ||
+        follow_put_str(f, r->container_id, &st.cid) < 0 ||
+        follow_put_str(f, r->container, &st.name) < 0 ||
+        follow_put_str(f, r->image, &st.image) < 0)
+        goto full;
+    st.msg = f->data.len;
+    if (buf_append(&f->data, r->msg, r->msg_len) < 0)
+        goto full;
+    if (f->n_staged == f->staged_cap) {
+        f->staged_cap = f->staged_cap ? f->staged_cap * 2 : 64;
+        f->staged = xreallocarray(f->staged, f->staged_cap, sizeof(st));
+    }
+    f->staged[f->n_staged++] = st;
+    return 0;
+full:
+    f->data.len = mark;
+    f->n_dropped++;
+    return -1;
+}
+
+static void
+follow_deliver(struct follow *f, const struct follow_staged *st)
+{
+    const char *base = (const char *)f->data.data;
+    struct logrec r = {
+        .time_ns = st->time_ns, .host = base + st->host,
+        .container_id = base + st->cid, .container = base + st->name,
+        .image = base + st->image, .stream = st->stream, .flags = st->flags,
+        .offset = st->offset, .msg = base + st->msg, .msg_len = st->msg_len,
+    };
+    struct follow_sub *s;
+
+    TAILQ_FOREACH(s, &f->subs, entry)
+        if (!s->is_dead)
+            s->rec(&r, s->arg);
+}
+
+void
+follow_publish(struct follow *f)
+{
+    struct follow_sub *s, *next;
+
+    if (f->n_staged == 0)
+        return;
+    f->is_publishing = 1;
+    for (size_t i = 0; i < f->n_staged; i++)
+        follow_deliver(f, &f->staged[i]);
+    TAILQ_FOREACH(s, &f->subs, entry)
+        if (!s->is_dead && s->flush != NULL)
+            s->flush(s->arg);
+    f->is_publishing = 0;
+    for (s = TAILQ_FIRST(&f->subs); s != NULL; s = next) {
+        next = TAILQ_NEXT(s, entry);
+        if (s->is_dead) {
+            TAILQ_REMOVE(&f->subs, s, entry);
+            free(s);
+        }
+    }
+    f->n_staged = 0;
+    buf_reset(&f->data);
+}

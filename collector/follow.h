@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * follow: fan-out of newly committed records to live subscribers (the
+ * /api/v1/follow clients). ingest.c stages each record it stored; after a
+ * successful store_commit it publishes, and every staged record goes to
+ * every subscriber, then the subscriber's flush callback runs once. Knows
+ * nothing of HTTP or sockets: subscribers bound their own output and drop
+ * themselves when full. Staging is bounded; past the cap records are not
+ * shown live (they are stored all the same) and a counter says how many.
+ */
+#ifndef COLLECTOR_FOLLOW_H
+#define COLLECTOR_FOLLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/record.h"
+
+struct follow;
+struct follow_sub;
+
+/* One record (borrowed for the call). */
+typedef void (*follow_record_fn)(const struct logrec *r, void *arg);
+/* End of one publish round; may call follow_unsubscribe on itself. */
+typedef void (*follow_flush_fn)(void *arg);
+
+/* stage_max: bytes of staged records held between commit and publish. */
+struct follow *follow_new(size_t stage_max);
+/* Frees staged records and all subscriptions (no callback runs). */
+void follow_free(struct follow *f);
+
+/* Registers a subscriber; flush may be NULL. Returns a handle for
+ * follow_unsubscribe. */
+struct follow_sub *follow_subscribe(struct follow *f, follow_record_fn rec,
+                                    follow_flush_fn flush, void *arg);
+/* Removes a subscriber; safe from inside its own callbacks (the handle is
+ * then freed after the round). */
+void follow_unsubscribe(struct follow *f, struct follow_sub *sub);
+size_t follow_n_subscribers(const struct follow *f);
+
+/* Copies r into the stage when anyone is subscribed. 0 staged or nobody
+ * listening, -1 when the stage is full (counted in follow_n_dropped). */
+int  follow_stage(struct follow *f, const struct logrec *r);
+/* Delivers and clears everything staged. */
+void follow_publish(struct follow *f);
+uint64_t follow_n_dropped(const struct follow *f);
+
+#endif
