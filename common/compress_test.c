@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * compress_test: deflate/inflate round trips at several levels and sizes
+ * (with stream reuse between calls), appending after existing data, and
+ * the failure modes: output over max_out (bombs, and the exact-limit edge),
+ * truncated and corrupt streams, trailing garbage, out's own cap; crc32.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/buf.h"
+#include "common/compress.h"
+
+static uint8_t *
+make_text(size_t n, uint32_t seed)
+{
+    uint8_t *p = malloc(n ? n : 1);
+    static const char words[] = "info warn error GET /api/v1/items 200 ms ";
+
+    assert_non_null(p);
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        p[i] = (seed >> 24) % 7 == 0 ? (uint8_t)(seed >> 16)
+                                     : (uint8_t)words[i % (sizeof(words) - 1)];
+    }
+    return p;
+}
+
+static void
+test_compress_roundtrip_sizes_levels(void **state)
+{
+    static const size_t sizes[] = { 0, 1, 100, 65536, 1000003 };
+    struct buf z, o;
+    const char *err;
+
+    (void)state;
+    buf_init(&z, 1u << 26);
+    buf_init(&o, 1u << 26);
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        uint8_t *in = make_text(sizes[i], (uint32_t)i);
+        for (int level = -1; level <= 9; level += 3) {
+            buf_reset(&z);
+            buf_reset(&o);
+            assert_int_equal(compress_deflate(&z, in, sizes[i], level), 0);
+            assert_int_equal(compress_inflate(&o, z.data, z.len, sizes[i],
+                                              &err), 0);
+            assert_int_equal(o.len, sizes[i]);
+            if (sizes[i])
+                assert_memory_equal(o.data, in, sizes[i]);
+        }
+        free(in);
+    }
+    buf_fini(&z);
+    buf_fini(&o);
+}
+
+static void
+test_compress_appends(void **state)
+{
+    struct buf z, o;
+    const char *err;
+
+    (void)state;
+    buf_init(&z, 1u << 20);
+    buf_init(&o, 1u << 20);
+    assert_int_equal(buf_append(&z, "HDR", 3), 0);
+    assert_int_equal(compress_deflate(&z, "payload", 7, 6), 0);
+    assert_memory_equal(z.data, "HDR", 3);
+    assert_int_equal(buf_append(&o, "xy", 2), 0);
+    assert_int_equal(compress_inflate(&o, z.data + 3, z.len - 3, 100, &err),
+                     0);
+    assert_int_equal(o.len, 9);
+    assert_memory_equal(o.data, "xypayload", 9);
+    buf_fini(&z);
+    buf_fini(&o);
+}
+
+static void
+test_compress_limit_exact_and_over(void **state)
+{
+    uint8_t in[5000];
+    struct buf z, o;
+    const char *err = NULL;
+
+    (void)state;
+    memset(in, 'q', sizeof(in));
+    buf_init(&z, 1u << 20);
+    buf_init(&o, 1u << 20);
+    assert_int_equal(compress_deflate(&z, in, sizeof(in), 6), 0);
+    assert_int_equal(compress_inflate(&o, z.data, z.len, sizeof(in), &err), 0);
+    assert_int_equal(o.len, sizeof(in));
+    buf_reset(&o);
+    assert_int_equal(buf_append(&o, "keep", 4), 0);
+    assert_int_equal(compress_inflate(&o, z.data, z.len, sizeof(in) - 1,
+                                      &err), -1);
+    assert_string_equal(err, "inflated size over limit");
+    assert_int_equal(o.len, 4);     /* left as it was */
+    assert_int_equal(compress_inflate(&o, z.data, z.len, 0, &err), -1);
+    buf_fini(&z);
+    buf_fini(&o);
+}
+
+static void
+test_compress_bomb_bounded_memory(void **state)
+{
+    size_t n = 100u << 20;
+    uint8_t *zeros = calloc(1, n);
+    struct buf z, o;
+    const char *err;
+
+    (void)state;
+    assert_non_null(zeros);
+    buf_init(&z, 1u << 20);
+    buf_init(&o, SIZE_MAX);
+    assert_int_equal(compress_deflate(&z, zeros, n, 9), 0);
+    free(zeros);
+    assert_true(z.len < 200000);
+    assert_int_equal(compress_inflate(&o, z.data, z.len, 16u << 20, &err), -1);
+    assert_string_equal(err, "inflated size over limit");
+    assert_int_equal(o.len, 0);
+    assert_true(o.cap <= (32u << 20));
+    buf_fini(&z);
+    buf_fini(&o);
+}
+
+static void
+test_compress_truncated_corrupt_trailing(void **state)
+{
+    uint8_t *in = make_text(20000, 9);
+    struct buf z, o;
+    const char *err;
+
+    (void)state;
+    buf_init(&z, 1u << 20);
+    buf_init(&o, 1u << 20);
+    assert_int_equal(compress_deflate(&z, in, 20000, 6), 0);
+    for (size_t cut = 0; cut < z.len; cut += 1 + cut / 3) {
+        err = NULL;
+        buf_reset(&o);
+        assert_int_equal(compress_inflate(&o, z.data, cut, 1u << 20, &err),
+                         -1);
+        assert_non_null(err);
+        assert_int_equal(o.len, 0);
+    }
+    assert_int_equal(compress_inflate(&o, z.data, z.len - 1, 1u << 20, &err),
+                     -1);
+    assert_string_equal(err, "truncated zlib stream");
+    assert_int_equal(buf_append(&z, "x", 1), 0);
+    assert_int_equal(compress_inflate(&o, z.data, z.len, 1u << 20, &err), -1);
+    assert_string_equal(err, "trailing bytes after zlib stream");
+    z.len--;
+    z.data[z.len / 2] ^= 0x55;
+    z.data[z.len / 2 + 1] ^= 0x55;
+    assert_int_equal(compress_inflate(&o, z.data, z.len, 1u << 20, &err), -1);
+    z.data[0] = 0x00;       /* not a zlib header */
+    assert_int_equal(compress_inflate(&o, z.data, z.len, 1u << 20, &err), -1);
+    assert_string_equal(err, "corrupt zlib stream");
+    /* the thread's inflater is still usable after failures */
+    buf_reset(&z);
+    buf_reset(&o);
+    assert_int_equal(compress_deflate(&z, in, 20000, 1), 0);
+    assert_int_equal(compress_inflate(&o, z.data, z.len, 20000, &err), 0);
+    assert_memory_equal(o.data, in, 20000);
+    free(in);
+    buf_fini(&z);
+    buf_fini(&o);
+}
+
+static void
+test_compress_out_cap(void **state)
+{
+    uint8_t *in = make_text(10000, 3);
+    struct buf z, o, tiny;
+    const char *err;
+
+    (void)state;
+    buf_init(&z, 1u << 20);
+    buf_init(&o, 9999);
+    buf_init(&tiny, 10);
+    assert_int_equal(compress_deflate(&tiny, in, 10000, 6), -1);
+    assert_int_equal(tiny.len, 0);
+    assert_int_equal(compress_deflate(&z, in, 10000, 6), 0);
+    assert_int_equal(compress_inflate(&o, z.data, z.len, 1u << 20, &err), -1);
+    assert_int_equal(o.len, 0);
+    /* a level change after a failure still works */
+    buf_reset(&z);
+    assert_int_equal(compress_deflate(&z, in, 10000, 9), 0);
+    free(in);
+    buf_fini(&z);
+    buf_fini(&o);
+    buf_fini(&tiny);
+}
+
+static void
+test_compress_crc32(void **state)
+{
+    (void)state;
+    assert_int_equal(compress_crc32(0, "123456789", 9), 0xcbf43926u);
+    uint32_t c = compress_crc32(0, "1234", 4);
+    assert_int_equal(compress_crc32(c, "56789", 5), 0xcbf43926u);
+    assert_int_equal(compress_crc32(0, NULL, 0), 0);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_compress_roundtrip_sizes_levels),
+        cmocka_unit_test(test_compress_appends),
+        cmocka_unit_test(test_compress_limit_exact_and_over),
+        cmocka_unit_test(test_compress_bomb_bounded_memory),
+        cmocka_unit_test(test_compress_truncated_corrupt_trailing),
+        cmocka_unit_test(test_compress_out_cap),
+        cmocka_unit_test(test_compress_crc32),
+    };
+    return cmocka_run_group_tests_name("compress", tests, NULL, NULL);
+}
