@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# 10-end-to-end: one collector, three shippers (node1..node3), each docker
+# root with 2-3 fake containers writing while their files rotate (Docker
+# max-size/max-file rotation and max-file=1 truncation), with > 16 KiB lines
+# (split into partials) and stderr lines. Every line must be searchable
+# exactly once with the right host/container/id/image/stream/time/bytes, the
+# filters must select exactly the right subsets, and logq must fail loudly
+# on an unreachable server, a bad flag and a bad regex.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+it_init 10-end-to-end
+
+start_collector collector
+
+# A container with logs already on disk before its shipper starts.
+mkdir -p "$IT_TMP/node1.docker" "$IT_TMP/node2.docker" "$IT_TMP/node3.docker"
+python3 "$IT_DIR/fakedocker.py" --root "$IT_TMP/node1.docker" --host node1 \
+    --name pre --image alpine:3.19 --count 50 --rate 5000 --long-every 25 \
+    --stderr-every 3 --manifest "$IT_TMP/manifest-node1-pre.jsonl"
+
+for n in 1 2 3; do
+    start_shipper "node$n" "$IT_TMP/node$n.docker"
+done
+
+for n in 1 2 3; do
+    root=$IT_TMP/node$n.docker
+    fake_container "node$n" web "$root" --image nginx:1.25 --label app=web \
+        --count 400 --rate 100 --max-size 65536 --max-file 3 \
+        --long-every 40 --long-size 40000 --stderr-every 7
+    fake_container "node$n" api "$root" --image "registry.local/api:v2" \
+        --count 400 --rate 100 --max-size 100000 --max-file 1 \
+        --long-every 100 --long-size 20000 --stderr-every 5
+done
+fake_container node3 db "$IT_TMP/node3.docker" --image postgres:16 \
+    --count 400 --rate 100 --stderr-every 2
+wait_writers 60
+
+manifests=("$IT_TMP"/manifest-*.jsonl)
+total=$(manifest_lines "${manifests[@]}")
+log "writers done: $total lines; waiting until all are searchable"
+wait_until 90 "all $total lines searchable (found $(cat "$IT_TMP/found.txt" 2>/dev/null || echo 0))" \
+    all_found "$total" "${manifests[@]}"
+
+check() {   # check.py filters... -- logq args...
+    local filters=()
+    while [ "$1" != -- ]; do filters+=("$1"); shift; done
+    shift
+    lq --json -n 1000000 "$@" >"$IT_TMP/out.jsonl" ||
+        fail "logq $* failed"
+    python3 "$IT_DIR/check.py" verify "${filters[@]}" "${manifests[@]}" \
+        <"$IT_TMP/out.jsonl" || fail "check failed for logq $*"
+}
+
+log "full check"
+check --
+log "filter checks"
+check --host node2 -- --host node2
+check --container api -- --container api
+check --stream stderr -- --stream stderr
+check --host node3 --container db --stream stdout -- \
+    --host node3 --container db --stream stdout
+check --container web -- --container 'w*'
+check -- --since 15m
+
+log "term, regex, case, limit"
+count_lq() {   # logq args...: prints the number of records returned
+    lq --json "$@" >"$IT_TMP/q.jsonl" || fail "logq $* failed"
+    grep -c . "$IT_TMP/q.jsonl" || true
+}
+assert_eq 1 "$(count_lq Mnode2-web-000123)" "records for term Mnode2-web-000123"
+grep -q '"message":"Mnode2-web-000123 ' "$IT_TMP/q.jsonl" ||
+    fail "wrong record: $(cat "$IT_TMP/q.jsonl")"
+assert_eq 10 "$(count_lq -n 1000 -e 'Mnode1-api-00001[0-9] ')" "regex match count"
+assert_eq 10 "$(count_lq -n 1000 -i -e 'mNODE1-API-00001[0-9] ')" \
+    "case-insensitive regex match count"
+assert_eq 0 "$(count_lq -n 1000 -e 'mNODE1-API-00001[0-9] ')" \
+    "case-sensitive regex must not match"
+assert_eq 5 "$(count_lq -n 5)" "-n 5 record count"
+assert_eq 0 "$(count_lq -n 100 nosuchwordanywhere)" "records for an absent word"
+
+log "hosts and containers"
+hosts=$(lq hosts)
+for n in node1 node2 node3; do
+    grep -qw "$n" <<<"$hosts" || fail "logq hosts lacks $n: $hosts"
+done
+ctrs=$(lq containers)
+for c in pre web api db; do
+    grep -qw "$c" <<<"$ctrs" || fail "logq containers lacks $c: $ctrs"
+done
+curl -fsS "http://127.0.0.1:$CHTTP/api/v1/hosts" >"$IT_TMP/hosts.json"
+curl -fsS "http://127.0.0.1:$CHTTP/api/v1/containers" >"$IT_TMP/containers.json"
+python3 - "$IT_TMP/hosts.json" "$IT_TMP/containers.json" "${manifests[@]}" \
+    <<'EOF' || fail "/api/v1/hosts or /api/v1/containers wrong"
+import collections, json, sys
+hosts = {h["host"]: h for h in json.load(open(sys.argv[1]))}
+ctrs = {(c["host"], c["container"]): c for c in json.load(open(sys.argv[2]))}
+per_host, per_ctr = collections.Counter(), collections.Counter()
+ids = {}
+for p in sys.argv[3:]:
+    for line in open(p):
+        e = json.loads(line)
+        per_host[e["host"]] += 1
+        per_ctr[(e["host"], e["container"])] += 1
+        ids[(e["host"], e["container"])] = (e["id"], e["image"])
+bad = []
+for h, n in per_host.items():
+    if h not in hosts or hosts[h].get("lines") != n:
+        bad.append("host %s: %r, expected lines=%d" % (h, hosts.get(h), n))
+for k, n in per_ctr.items():
+    c = ctrs.get(k)
+    if not c or c.get("lines") != n or \
+            (c.get("container_id"), c.get("image")) != ids[k]:
+        bad.append("container %s: %r, expected lines=%d %r" % (k, c, n, ids[k]))
+if len(hosts) != 3 or len(ctrs) != len(per_ctr):
+    bad.append("extra entries: %d hosts, %d containers" % (len(hosts), len(ctrs)))
+for b in bad:
+    print("check: " + b)
+sys.exit(1 if bad else 0)
+EOF
+
+log "CLI errors"
+expect_error() {   # description, logq args...
+    local what=$1 rc=0
+    shift
+    "$BUILD/logq" "$@" >"$IT_TMP/err.out" 2>"$IT_TMP/err.txt" || rc=$?
+    [ "$rc" != 0 ] || fail "$what: logq $* exited 0"
+    [ "$rc" -lt 128 ] || fail "$what: logq $* died with status $rc"
+    [ -s "$IT_TMP/err.txt" ] || fail "$what: logq $* printed no message"
+    log "$what: exit $rc: $(head -n 1 "$IT_TMP/err.txt")"
+}
+dead=$(free_port)
+expect_error "unreachable collector" --server "http://127.0.0.1:$dead" foo
+expect_error "bad flag" --server "http://127.0.0.1:$CHTTP" --no-such-flag
+expect_error "bad regex" --server "http://127.0.0.1:$CHTTP" -e '(unclosed'
+expect_error "bad since" --server "http://127.0.0.1:$CHTTP" --since yesterdayish
+
+it_pass

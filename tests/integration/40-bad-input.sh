@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# 40-bad-input: a collector with a token, an honest shipper writing all the
+# while, and badclient.py sending garbage, oversized lengths, bad crcs, a
+# zlib bomb, a wrong token, malformed batches (TCP) and malformed requests
+# (HTTP). Each bad connection must be closed, each bad request answered
+# with a 4xx; the collector keeps serving (health OK, the honest shipper's
+# lines all arrive exactly once) and the counters in /health went up.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+it_init 40-bad-input
+
+printf '%s' "s3cret-token-$RANDOM$RANDOM" >"$IT_TMP/token"
+start_collector collector --token-file "$IT_TMP/token"
+mkdir -p "$IT_TMP/node1.docker"
+start_shipper node1 "$IT_TMP/node1.docker" --token-file "$IT_TMP/token"
+fake_container node1 web "$IT_TMP/node1.docker" --count 300 --rate 30 \
+    --max-size 30000 --max-file 2 --long-every 60 --long-size 20000 \
+    --stderr-every 4
+
+rej0=$(health_counter frames_rejected)
+auth0=$(health_counter auth_failures)
+bad0=$(health_counter http_bad_requests)
+dup0=$(health_counter records_duplicate)
+
+log "TCP cases"
+python3 "$IT_DIR/badclient.py" tcp "$CTCP" "$IT_TMP/token" |
+    tee "$IT_TMP/badclient-tcp.txt" || fail "TCP bad-input cases failed"
+health_ok || fail "collector unhealthy after the TCP cases"
+log "HTTP cases"
+python3 "$IT_DIR/badclient.py" http "$CHTTP" |
+    tee "$IT_TMP/badclient-http.txt" || fail "HTTP bad-input cases failed"
+health_ok || fail "collector unhealthy after the HTTP cases"
+is_running collector || fail "collector died"
+
+rej=$(health_counter frames_rejected)
+auth=$(health_counter auth_failures)
+bad=$(health_counter http_bad_requests)
+log "frames_rejected $rej0 -> $rej, auth_failures $auth0 -> $auth, http_bad_requests $bad0 -> $bad"
+assert_ge "$((rej - rej0))" 15 "frames_rejected increase"
+assert_ge "$((auth - auth0))" 1 "auth_failures increase"
+assert_ge "$((bad - bad0))" 13 "http_bad_requests increase"
+dup=$(health_counter records_duplicate)
+assert_ge "$((dup - dup0))" 3 "records_duplicate increase (resent batch)"
+
+log "a shipper with the wrong token must be refused"
+printf 'wrong-token' >"$IT_TMP/badtoken"
+mkdir -p "$IT_TMP/intruder.docker" "$IT_TMP/intruder.state"
+fake_container intruder web "$IT_TMP/intruder.docker" --count 5 --rate 100
+it_bg intruder "$BUILD/logq-shipper" --collector "127.0.0.1:$CTCP" \
+    --docker-root "$IT_TMP/intruder.docker" --state-dir "$IT_TMP/intruder.state" \
+    --hostname intruder --token-file "$IT_TMP/badtoken"
+
+lq --json -n 100 BADINPUT >"$IT_TMP/honest.jsonl" || fail "logq failed"
+assert_eq 3 "$(grep -c '"host":"badhonest"' "$IT_TMP/honest.jsonl" || true)" \
+    "records from the honest protocol client"
+
+wait_writers 30
+manifest=$IT_TMP/manifest-node1-web.jsonl
+total=$(manifest_lines "$manifest")
+wait_until 60 "all $total honest shipper lines searchable" \
+    all_found "$total" "$manifest"
+lq --json -n 1000000 --host node1 >"$IT_TMP/out.jsonl" || fail "logq failed"
+python3 "$IT_DIR/check.py" verify "$manifest" <"$IT_TMP/out.jsonl" ||
+    fail "honest shipper's lines not exactly once"
+assert_eq 0 "$(lq --json -n 100 --host intruder | grep -c . || true)" \
+    "records from the shipper with the wrong token"
+assert_ge "$(health_counter auth_failures)" "$((auth + 1))" \
+    "auth_failures after the intruder shipper"
+health_ok || fail "collector unhealthy at the end"
+
+it_pass

@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""badclient: hostile and honest clients for the collector (40-bad-input).
+
+  badclient.py tcp  PORT TOKEN_FILE   one connection per bad case (garbage,
+      oversized length, bad crc, bad version, reserved bits, frame before
+      the handshake, wrong token, zlib bomb, corrupt zlib, bad source index,
+      trailing bytes, truncated frame, connection flood), each of which the
+      collector must answer by closing the connection; then an honest client
+      written from common/PROTOCOL.md whose batch must be ACKed.
+  badclient.py http PORT             malformed API requests, each must get
+      a 4xx with a JSON {"error": ...} body; raw garbage on the HTTP port.
+Prints one line per case; exit 1 if any case misbehaved. 127.0.0.1 only.
+"""
+
+import hashlib
+import hmac
+import json
+import os
+import socket
+import struct
+import sys
+import time
+import urllib.error
+import urllib.request
+import zlib
+
+HOST = "127.0.0.1"
+T_HELLO, T_CHALLENGE, T_AUTH, T_WELCOME, T_ERROR = 100, 101, 102, 103, 199
+T_BATCH, T_ACK = 200, 201
+FAILS = []
+
+
+def frame(ftype, payload, flags=0, version=1, reserved=0, crc=None,
+          length=None, compress=False):
+    if compress:
+        payload = zlib.compress(payload, 9)
+        flags |= 1
+    if crc is None:
+        crc = zlib.crc32(payload) & 0xFFFFFFFF
+    if length is None:
+        length = len(payload)
+    return b"LQ" + struct.pack("<BBHHII", version, flags, ftype, reserved,
+                               length, crc) + payload
+
+
+def str16(s):
+    b = s.encode() if isinstance(s, str) else s
+    return struct.pack("<H", len(b)) + b
+
+
+def bytes32(b):
+    b = b.encode() if isinstance(b, str) else b
+    return struct.pack("<I", len(b)) + b
+
+
+def batch_payload(seq, records, n_sources=1, source_idx=0, trailing=b""):
+    p = struct.pack("<QI", seq, n_sources)
+    for i in range(n_sources):
+        p += str16("%064x" % (0xBAD + i)) + str16("badinput") + \
+            str16("busybox:latest") + bytes32("{}")
+    p += struct.pack("<I", len(records))
+    for off, msg in records:
+        p += struct.pack("<IBBQQ", source_idx, 0, 0, time.time_ns(), off)
+        p += bytes32(msg)
+    return p + trailing
+
+
+class Conn:
+    def __init__(self, port):
+        self.s = socket.create_connection((HOST, port), timeout=10)
+        self.buf = b""
+
+    def send(self, data):
+        try:
+            self.s.sendall(data)
+        except OSError:
+            pass    # the peer may close early; what matters is the close
+
+    def read_frame(self):
+        """Next frame (type, payload), or None when the peer closed."""
+        while True:
+            if len(self.buf) >= 16:
+                ftype, length = struct.unpack_from("<H", self.buf, 4)[0], \
+                    struct.unpack_from("<I", self.buf, 8)[0]
+                if len(self.buf) >= 16 + length:
+                    flags = self.buf[3]
+                    p = self.buf[16:16 + length]
+                    self.buf = self.buf[16 + length:]
+                    return ftype, zlib.decompress(p) if flags & 1 else p
+            try:
+                d = self.s.recv(65536)
+            except ConnectionResetError:
+                d = b""
+            if not d:
+                return None
+            self.buf += d
+
+    def expect_close(self, what):
+        """Reads until the collector closes; ERROR frames are allowed."""
+        got = []
+        try:
+            while True:
+                f = self.read_frame()
+                if f is None:
+                    break
+                got.append(f[0])
+        except socket.timeout:
+            FAILS.append(what)
+            print("FAIL %s: connection still open after 10 s (frames %s)" %
+                  (what, got))
+            return got
+        finally:
+            self.s.close()
+        print("ok   %s: closed by the collector (frames %s)" % (what, got))
+        return got
+
+    def handshake(self, hostname, token):
+        self.send(frame(T_HELLO, str16(hostname) + str16("badclient/0.1")))
+        f = self.read_frame()
+        if not f or f[0] != T_CHALLENGE or len(f[1]) != 33:
+            raise RuntimeError("no CHALLENGE: %r" % (f,))
+        nonce = f[1][1:33]
+        mac = hmac.new(token, b"logq-auth-v1" + nonce + hostname.encode(),
+                       hashlib.sha256).digest() if token else bytes(32)
+        self.send(frame(T_AUTH, mac))
+        return self.read_frame()
+
+
+def welcomed(port, token, hostname="badclient"):
+    c = Conn(port)
+    f = c.handshake(hostname, token)
+    if not f or f[0] != T_WELCOME:
+        raise RuntimeError("no WELCOME for a correct token: %r" % (f,))
+    return c
+
+
+def tcp_cases(port, token):
+    hello = frame(T_HELLO, str16("bad") + str16("x"))
+    cases = [
+        ("garbage", b"GET / HTTP/1.0\r\n\r\n" + os.urandom(3000)),
+        ("oversized length", frame(T_HELLO, b"", length=0xFFFFFFF0)),
+        ("length just over 4 MiB", frame(T_HELLO, b"", length=(4 << 20) + 1)),
+        ("bad crc", frame(T_HELLO, str16("bad") + str16("x"), crc=12345)),
+        ("bad version", frame(T_HELLO, str16("bad") + str16("x"), version=9)),
+        ("reserved bits", frame(T_HELLO, str16("bad") + str16("x"),
+                                reserved=1)),
+        ("unknown flags", frame(T_HELLO, str16("bad") + str16("x"), flags=6)),
+        ("batch before handshake", frame(T_BATCH, batch_payload(1, [(1, "x")]))),
+        ("hello with NUL in hostname", frame(T_HELLO, str16(b"a\0b") +
+                                             str16("x"))),
+        ("hello truncated payload", frame(T_HELLO, b"\x10\x00ab")),
+        ("two hellos", hello + hello),
+    ]
+    for what, data in cases:
+        c = Conn(port)
+        c.send(data)
+        c.expect_close(what)
+
+    c = Conn(port)
+    f = c.handshake("badclient", b"not-the-token")
+    got = c.expect_close("wrong token")
+    if not f or f[0] != T_ERROR or struct.unpack_from("<H", f[1])[0] != 2:
+        FAILS.append("wrong token error")
+        print("FAIL wrong token: expected ERROR code 2, got %r" % (f,))
+
+    bomb = zlib.compress(batch_payload(1, [(1, "x" * (40 << 20))]), 9)
+    post = [
+        ("zlib bomb (%d bytes -> 40 MiB)" % len(bomb),
+         frame(T_BATCH, bomb, flags=1)),
+        ("corrupt zlib", frame(T_BATCH, b"\x78\x9c" + os.urandom(200),
+                               flags=1)),
+        ("bad source index", frame(T_BATCH, batch_payload(
+            1, [(1, "x")], source_idx=7), compress=True)),
+        ("trailing bytes", frame(T_BATCH, batch_payload(
+            1, [(1, "x")], trailing=b"junk"), compress=True)),
+        ("too many sources", frame(T_BATCH, struct.pack("<QI", 1, 5000))),
+        ("record count past the payload", frame(T_BATCH, struct.pack(
+            "<QII", 1, 0, 900000))),
+        ("unknown frame type", frame(777, b"")),
+    ]
+    for what, data in post:
+        c = welcomed(port, token)
+        c.send(data)
+        c.expect_close(what)
+    del got
+
+    c = Conn(port)
+    c.send(frame(T_HELLO, str16("bad") + str16("x"))[:10])
+    c.s.close()
+    print("ok   truncated frame then close")
+
+    socks = [socket.create_connection((HOST, port), timeout=10)
+             for _ in range(50)]
+    for s in socks:
+        s.close()
+    print("ok   50 connections opened and closed")
+
+    honest(port, token)
+
+
+def honest(port, token):
+    c = welcomed(port, token, "badhonest")
+    recs = [(100 + i, "BADINPUT-HONEST-%d via badclient" % i) for i in range(3)]
+    c.send(frame(T_BATCH, batch_payload(1, recs), compress=True))
+    f = c.read_frame()
+    if not f or f[0] != T_ACK or struct.unpack("<Q", f[1])[0] != 1:
+        FAILS.append("honest batch")
+        print("FAIL honest client: expected ACK 1, got %r" % (f,))
+    else:
+        print("ok   honest client: batch ACKed")
+    # A resend of the same offsets must be dropped as duplicates, not stored.
+    c.send(frame(T_BATCH, batch_payload(2, recs), compress=True))
+    f = c.read_frame()
+    if not f or f[0] != T_ACK or struct.unpack("<Q", f[1])[0] != 2:
+        FAILS.append("honest resend")
+        print("FAIL honest client resend: expected ACK 2, got %r" % (f,))
+    c.s.close()
+
+
+def http_get(port, path, method="GET"):
+    req = urllib.request.Request("http://%s:%d%s" % (HOST, port, path),
+                                 method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def http_cases(port):
+    bad = ["/api/v1/logs?limit=abc", "/api/v1/logs?limit=-5",
+           "/api/v1/logs?limit=99999999999999999999999",
+           "/api/v1/logs?limit=1000001", "/api/v1/logs?order=sideways",
+           "/api/v1/logs?regex=(unclosed", "/api/v1/logs?stream=stdin",
+           "/api/v1/logs?since=notatime", "/api/v1/logs?until=2026-13-45T99:00:00Z",
+           "/api/v1/logs?bogus=1", "/api/v1/logs?icase=maybe",
+           "/api/v1/logs?q=%22unterminated", "/api/v1/follow?limit=5"]
+    for path in bad:
+        st, body = http_get(port, path)
+        ok = 400 <= st < 500
+        try:
+            ok = ok and "error" in json.loads(body) if st != 414 else ok
+        except ValueError:
+            ok = False
+        print("%s %s -> %d %.80r" % ("ok  " if ok else "FAIL", path[:60], st,
+                                      body))
+        if not ok:
+            FAILS.append(path[:60])
+    for path, want in (("/api/v1/nope", 404), ("/nope", 404)):
+        st, body = http_get(port, path)
+        if st != want:
+            FAILS.append(path)
+        print("%s %s -> %d" % ("ok  " if st == want else "FAIL", path, st))
+    st, _ = http_get(port, "/api/v1/logs?q=" + "a" * 100000)
+    if st >= 500:
+        FAILS.append("long q")
+    print("%s 100 KB query text -> %d" % ("ok  " if st < 500 else "FAIL", st))
+    st, _ = http_get(port, "/api/v1/logs", method="DELETE")
+    if not 400 <= st < 500:
+        FAILS.append("DELETE")
+    print("%s DELETE /api/v1/logs -> %d" % ("ok  " if 400 <= st < 500
+                                            else "FAIL", st))
+    s = socket.create_connection((HOST, port), timeout=10)
+    s.sendall(b"\x00\xff garbage \r\n\r\n" + os.urandom(500))
+    try:
+        while s.recv(4096):
+            pass
+        print("ok   garbage on the HTTP port: closed")
+    except socket.timeout:
+        FAILS.append("http garbage")
+        print("FAIL garbage on the HTTP port: still open after 10 s")
+    s.close()
+
+
+def main(argv):
+    if len(argv) == 3 and argv[0] == "tcp":
+        with open(argv[2], "rb") as f:
+            token = f.read()
+        tcp_cases(int(argv[1]), token)
+    elif len(argv) == 2 and argv[0] == "http":
+        http_cases(int(argv[1]))
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    if FAILS:
+        print("badclient: %d cases failed: %s" % (len(FAILS), FAILS))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""check: compares `logq --json` output (stdin) with fakedocker manifests.
+
+  check.py count  MANIFEST...              prints how many expected lines are
+                                           present (at least once)
+  check.py verify [--host H] [--container C] [--stream S] MANIFEST...
+      every manifest line selected by the filters must appear exactly once,
+      with the right host, container, container_id, image, stream, time and
+      message bytes; any other record in the output is an error. Prints a
+      summary; exit 0 when all is well, 1 otherwise (first problems listed).
+Python 3 standard library only.
+"""
+
+import argparse
+import calendar
+import hashlib
+import json
+import re
+import sys
+
+MARKER = re.compile(r"M[A-Za-z0-9_.]+-[A-Za-z0-9_.]+-[0-9]{6}")
+
+
+def load_manifests(paths):
+    exp = {}
+    for p in paths:
+        with open(p, encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    e = json.loads(line)
+                    exp[e["m"]] = e
+    return exp
+
+
+def parse_time_ns(s):
+    """RFC 3339 UTC ('Z') with 0-9 fraction digits -> unix ns, or None."""
+    m = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z", s)
+    if not m:
+        return None
+    sec = calendar.timegm(tuple(int(x) for x in re.split(r"[-T:]", m.group(1)))
+                          + (0, 0, 0))
+    frac = (m.group(2) or "").ljust(9, "0")
+    return sec * 1_000_000_000 + int(frac)
+
+
+def read_records(stream):
+    recs, bad = [], []
+    for n, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        try:
+            recs.append(json.loads(line))
+        except ValueError:
+            bad.append("line %d is not JSON: %.120r" % (n, line))
+    return recs, bad
+
+
+def record_problems(r, e):
+    probs = []
+    for key, rkey in (("host", "host"), ("container", "container"),
+                      ("id", "container_id"), ("image", "image"),
+                      ("stream", "stream")):
+        if r.get(rkey) != e[key]:
+            probs.append("%s=%r, expected %r" % (rkey, r.get(rkey), e[key]))
+    msg = r.get("message")
+    enc = msg.encode("utf-8") if isinstance(msg, str) else b""
+    if hashlib.sha256(enc).hexdigest() != e["sha"]:
+        probs.append("message differs (%d bytes, expected %d): %.80r" % (
+            len(enc), e["len"], msg))
+    t = parse_time_ns(r.get("time", "")) if isinstance(r.get("time"), str) \
+        else None
+    if t != e["time_ns"]:
+        probs.append("time=%r, expected %d ns" % (r.get("time"), e["time_ns"]))
+    return probs
+
+
+def selected(e, a):
+    return ((a.host is None or e["host"] == a.host) and
+            (a.container is None or e["container"] == a.container) and
+            (a.stream is None or e["stream"] == a.stream))
+
+
+def verify(a, exp, recs, errs):
+    want = {m: e for m, e in exp.items() if selected(e, a)}
+    seen = {}
+    for r in recs:
+        msg = r.get("message") if isinstance(r.get("message"), str) else ""
+        ms = MARKER.findall(msg[:200])
+        if len(ms) != 1 or ms[0] not in want:
+            errs.append("unexpected record: %.200r" % (r,))
+            continue
+        seen[ms[0]] = seen.get(ms[0], 0) + 1
+        if seen[ms[0]] == 1:
+            for p in record_problems(r, want[ms[0]]):
+                errs.append("%s: %s" % (ms[0], p))
+    missing = sorted(m for m in want if m not in seen)
+    dups = sorted(m for m, n in seen.items() if n > 1)
+    for m in missing[:20]:
+        errs.append("missing: %s (%s)" % (m, want[m]["stream"]))
+    for m in dups[:20]:
+        errs.append("duplicate: %s seen %d times" % (m, seen[m]))
+    print("check: expected %d, got %d records, %d missing, %d duplicated, "
+          "%d problems in total" % (len(want), len(recs), len(missing),
+                                    len(dups), len(errs)))
+    for e in errs[:40]:
+        print("check:   " + e)
+    return 1 if errs else 0
+
+
+def main(argv):
+    p = argparse.ArgumentParser()
+    p.add_argument("mode", choices=("count", "verify"))
+    p.add_argument("--host")
+    p.add_argument("--container")
+    p.add_argument("--stream")
+    p.add_argument("manifest", nargs="+")
+    a = p.parse_args(argv)
+    exp = load_manifests(a.manifest)
+    recs, errs = read_records(sys.stdin)
+    if a.mode == "count":
+        found = set()
+        for r in recs:
+            msg = r.get("message") if isinstance(r.get("message"), str) else ""
+            found.update(m for m in MARKER.findall(msg[:200]) if m in exp)
+        print(len(found))
+        return 0
+    return verify(a, exp, recs, errs)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""fakedocker: writes container logs the way Docker's json-file driver does.
+
+Used by the integration scenarios instead of a real dockerd (50-docker.sh
+uses the real one). For one container in a docker root it creates
+<root>/<id>/config.v2.json (+ hostconfig.json) and appends json-file lines to
+<root>/<id>/<id>-json.log:
+  {"log":"text\\n","stream":"stdout","time":"2026-11-27T13:50:40.123456789Z"}
+- lines longer than 16 KiB are split into 16 KiB pieces without a trailing
+  "\\n", the last piece carrying the rest and the "\\n" (Docker's copier);
+- max-size/max-file rotation as Docker's loggerutils does: before a write,
+  when the live file has reached max-size, rename .N-1 -> .N ... live -> .1
+  and open a new live file; with max-file 1 the live file is truncated in
+  place (same inode);
+- every logical line carries a unique marker M<host>-<ctr>-<seq>, and a
+  manifest (one JSON object per line: marker, host, container, id, image,
+  stream, sha256 of the message, length, time_ns) records what was written
+  so that check.py can verify exactly-once delivery.
+Python 3 standard library only. Also importable (latency.py uses Container).
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import sys
+import time
+
+PARTIAL = 16 * 1024
+
+WORDS = ("alpha beta gamma delta request response timeout retry upstream "
+         "cache miss hit user session token worker queue job done failed "
+         "disk cpu memory eth0 kernel audit GET POST PUT DELETE").split()
+
+
+def go_json_string(s):
+    """JSON-encodes s like Go's encoding/json: UTF-8 kept, <>& escaped."""
+    out = json.dumps(s, ensure_ascii=False)
+    return (out.replace("<", "\\u003c").replace(">", "\\u003e")
+            .replace("&", "\\u0026").replace("\u2028", "\\u2028")
+            .replace("\u2029", "\\u2029"))
+
+
+def rfc3339nano(t_ns):
+    sec, ns = divmod(t_ns, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)) + \
+        ".%09dZ" % ns
+
+
+def container_id(host, name, seed):
+    return hashlib.sha256(("%s/%s/%s" % (host, name, seed)).encode()).hexdigest()
+
+
+class Container:
+    """One container's json-file log under a docker root."""
+
+    def __init__(self, root, cid, name, image, labels=None, max_size=0,
+                 max_file=1):
+        self.root = root
+        self.id = cid
+        self.name = name
+        self.image = image
+        self.labels = labels or {}
+        self.max_size = max_size
+        self.max_file = max(1, max_file)
+        self.dir = os.path.join(root, cid)
+        self.path = os.path.join(self.dir, cid + "-json.log")
+        self.n_rotations = 0
+        os.makedirs(self.dir, exist_ok=True)
+        self.write_config(running=True)
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                          0o640)
+        self.size = os.fstat(self.fd).st_size
+
+    def write_config(self, running):
+        cfg = {
+            "ID": self.id,
+            "Name": "/" + self.name,
+            "Created": "2026-11-27T13:00:00.000000000Z",
+            "Path": "/bin/sh",
+            "Args": [],
+            "Image": "sha256:" + hashlib.sha256(self.image.encode()).hexdigest(),
+            "LogPath": self.path,
+            "Driver": "overlay2",
+            "Config": {
+                "Hostname": self.id[:12],
+                "Image": self.image,
+                "Labels": self.labels,
+                "Env": ["PATH=/usr/bin:/bin"],
+                "Cmd": ["sh"],
+            },
+            "State": {
+                "Running": running,
+                "Paused": False,
+                "Restarting": False,
+                "Pid": os.getpid() if running else 0,
+                "ExitCode": 0,
+                "StartedAt": "2026-11-27T13:00:01.000000000Z",
+                "FinishedAt": ("0001-01-01T00:00:00Z" if running
+                               else rfc3339nano(time.time_ns())),
+            },
+        }
+        host_cfg = {"LogConfig": {"Type": "json-file", "Config": {
+            "max-size": str(self.max_size), "max-file": str(self.max_file)}}}
+        for fname, obj in (("config.v2.json", cfg),
+                           ("hostconfig.json", host_cfg)):
+            tmp = os.path.join(self.dir, "." + fname + ".tmp")
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump(obj, f)
+            os.rename(tmp, os.path.join(self.dir, fname))
+
+    def _rotate(self):
+        os.close(self.fd)
+        if self.max_file >= 2:
+            for i in range(self.max_file - 1, 1, -1):
+                src = "%s.%d" % (self.path, i - 1)
+                if os.path.exists(src):
+                    os.rename(src, "%s.%d" % (self.path, i))
+            os.rename(self.path, self.path + ".1")
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC |
+                          os.O_APPEND, 0o640)
+        self.size = 0
+        self.n_rotations += 1
+
+    def _entry(self, text, stream, t_ns):
+        line = '{"log":%s,"stream":"%s","time":"%s"}\n' % (
+            go_json_string(text), stream, rfc3339nano(t_ns))
+        data = line.encode("utf-8")
+        if self.max_size > 0 and self.size >= self.max_size:
+            self._rotate()
+        os.write(self.fd, data)      # one write per json-file line, as Docker
+        self.size += len(data)
+
+    def write(self, message, stream="stdout"):
+        """Writes one logical line (without its '\\n'); returns its time_ns."""
+        t_ns = time.time_ns()
+        raw = message.encode("utf-8") + b"\n"
+        pos = 0
+        while len(raw) - pos > PARTIAL:
+            piece = raw[pos:pos + PARTIAL]
+            self._entry(piece.decode("utf-8"), stream, t_ns)
+            pos += PARTIAL
+        self._entry(raw[pos:].decode("utf-8"), stream, t_ns)
+        return t_ns
+
+    def close(self, running=False):
+        os.close(self.fd)
+        self.write_config(running=running)
+
+
+def make_text(rng, seq, long_size):
+    if long_size:
+        words = []
+        n = 0
+        while n < long_size:
+            w = rng.choice(WORDS)
+            words.append(w)
+            n += len(w) + 1
+        return " ".join(words)[:long_size]
+    kind = seq % 5
+    if kind == 0:
+        return 'GET /api/items/%d 200 %dms ua="curl/8.0" ref=<none> a&b' % (
+            rng.randrange(10000), rng.randrange(500))
+    if kind == 1:
+        return "worker %d: job done in %.3fs \\ path C:\\tmp\ttab" % (
+            rng.randrange(16), rng.random())
+    if kind == 2:
+        return "h\u00e9llo \u00fcnic\u00f8de \u2713 \u65e5\u672c\u8a9e user=%s" % (
+            rng.choice(WORDS))
+    if kind == 3:
+        return " ".join(rng.choice(WORDS) for _ in range(rng.randrange(3, 20)))
+    return "{\"level\":\"info\",\"msg\":\"%s\",\"n\":%d}" % (
+        rng.choice(WORDS), seq)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--root", required=True, help="docker root (containers dir)")
+    p.add_argument("--host", required=True, help="host name used in markers")
+    p.add_argument("--name", required=True, help="container name")
+    p.add_argument("--image", default="busybox:latest")
+    p.add_argument("--label", action="append", default=[], help="k=v")
+    p.add_argument("--seed", default="1")
+    p.add_argument("--count", type=int, default=100)
+    p.add_argument("--first", type=int, default=1, help="first sequence number")
+    p.add_argument("--rate", type=float, default=200.0, help="lines per second")
+    p.add_argument("--max-size", type=int, default=0)
+    p.add_argument("--max-file", type=int, default=1)
+    p.add_argument("--long-every", type=int, default=0)
+    p.add_argument("--long-size", type=int, default=40000)
+    p.add_argument("--stderr-every", type=int, default=0)
+    p.add_argument("--manifest", help="append one JSON line per written line")
+    p.add_argument("--keep-running", action="store_true",
+                   help="leave State.Running true at the end")
+    a = p.parse_args(argv)
+    if not 0 < a.count <= 1_000_000 or not 0 < a.rate <= 100_000:
+        p.error("count must be 1..1000000 and rate 0..100000")
+    if a.long_size > 4 << 20:
+        p.error("long-size at most 4 MiB")
+    return a
+
+
+def main(argv):
+    a = parse_args(argv)
+    labels = dict(kv.split("=", 1) for kv in a.label)
+    cid = container_id(a.host, a.name, a.seed)
+    c = Container(a.root, cid, a.name, a.image, labels, a.max_size, a.max_file)
+    rng = random.Random("%s/%s/%s" % (a.host, a.name, a.seed))
+    man = open(a.manifest, "a", encoding="utf-8") if a.manifest else None
+    start = time.monotonic()
+    for i in range(a.count):
+        seq = a.first + i
+        marker = "M%s-%s-%06d" % (a.host, a.name, seq)
+        is_long = a.long_every and seq % a.long_every == 0
+        msg = marker + " " + make_text(rng, seq, a.long_size if is_long else 0)
+        stream = "stderr" if a.stderr_every and seq % a.stderr_every == 0 \
+            else "stdout"
+        t_ns = c.write(msg, stream)
+        if man:
+            enc = msg.encode("utf-8")
+            man.write(json.dumps({
+                "m": marker, "host": a.host, "container": a.name, "id": cid,
+                "image": a.image, "stream": stream, "time_ns": t_ns,
+                "len": len(enc), "sha": hashlib.sha256(enc).hexdigest()}) + "\n")
+        delay = start + (i + 1) / a.rate - time.monotonic()
+        if delay > 0:
+            if man:
+                man.flush()
+            time.sleep(delay)
+    if man:
+        man.close()
+    c.close(running=a.keep_running)
+    print("fakedocker: %s/%s wrote %d lines, %d rotations" % (
+        a.host, a.name, a.count, c.n_rotations), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
