@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * args: see args.h for the scanning rules and why they are not getopt's.
+ */
+#include "query/args.h"
+
+#include <inttypes.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/timeutil.h"
+#include "common/xmalloc.h"
+#include "query/url.h"
+
+enum {
+    ARGS_O_SERVER = 1, ARGS_O_JSON, ARGS_O_NO_COLOR, ARGS_O_HELP,
+    ARGS_O_REGEX, ARGS_O_ICASE, ARGS_O_HOST, ARGS_O_CONTAINER, ARGS_O_IMAGE,
+    ARGS_O_STREAM, ARGS_O_SINCE, ARGS_O_UNTIL, ARGS_O_LIMIT, ARGS_O_FOLLOW,
+    ARGS_O_ASC,
+};
+
+static const struct args_opt args_search_opts[] = {
+    { "server", 0, 1, ARGS_O_SERVER },
+    { "json", 0, 0, ARGS_O_JSON },
+    { "no-color", 0, 0, ARGS_O_NO_COLOR },
+    { "help", 'h', 0, ARGS_O_HELP },
+    { "regex", 'e', 1, ARGS_O_REGEX },
+    { "ignore-case", 'i', 0, ARGS_O_ICASE },
+    { "host", 0, 1, ARGS_O_HOST },
+    { "container", 0, 1, ARGS_O_CONTAINER },
+    { "image", 0, 1, ARGS_O_IMAGE },
+    { "stream", 0, 1, ARGS_O_STREAM },
+    { "since", 0, 1, ARGS_O_SINCE },
+    { "until", 0, 1, ARGS_O_UNTIL },
+    { "lines", 'n', 1, ARGS_O_LIMIT },
+    { "limit", 0, 1, ARGS_O_LIMIT },
+    { "follow", 'f', 0, ARGS_O_FOLLOW },
+    { "asc", 0, 0, ARGS_O_ASC },
+    { NULL, 0, 0, 0 },
+};
+
+/* ------------------------------------------------------------ scanner */
+
+void
+args_iter_init(struct args_iter *it, int argc, char **argv, int first)
+{
+    memset(it, 0, sizeof(*it));
+    it->argc = argc;
+    it->argv = argv;
+    it->i = first;
+}
+
+static const struct args_opt *
+args_find_long(const struct args_opt *opts, const char *name, size_t n)
+{
+    for (; opts->id != 0; opts++)
+        if (opts->long_name != NULL && strlen(opts->long_name) == n &&
+            memcmp(opts->long_name, name, n) == 0)
+            return opts;
+    return NULL;
+}
+
+static const struct args_opt *
+args_find_short(const struct args_opt *opts, char c)
+{
+    for (; opts->id != 0; opts++)
+        if (opts->short_name != 0 && opts->short_name == c)
+            return opts;
+    return NULL;
+}
+
+/* Takes the option's value from "=value", attached text or the next word. */
+static int
+args_take_value(struct args_iter *it, const struct args_opt *o,
+                const char *inline_val, char *err, size_t errlen)
+{
+    if (!o->has_arg) {
+        if (inline_val == NULL)
+            return o->id;
+        snprintf(err, errlen, "option '%s' takes no value", it->name);
+        return ARGS_ERROR;
+    }
+    if (inline_val != NULL) {
+        it->value = inline_val;
+        return o->id;
+    }
+    if (it->i >= it->argc) {
+        snprintf(err, errlen, "option '%s' needs a value", it->name);
+        return ARGS_ERROR;
+    }
+    it->value = it->argv[it->i++];
+    return o->id;
+}
+
+static int
+args_next_long(struct args_iter *it, const struct args_opt *opts,
+               const char *a, char *err, size_t errlen)
+{
+    const char *eq = strchr(a + 2, '=');
+    size_t n = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+    const struct args_opt *o = args_find_long(opts, a + 2, n);
+
+    if (o == NULL) {
+        snprintf(err, errlen, "unknown option '%.*s'", (int)(n + 2), a);
+        return ARGS_ERROR;
+    }
+    snprintf(it->name, sizeof(it->name), "--%s", o->long_name);
+    return args_take_value(it, o, eq ? eq + 1 : NULL, err, errlen);
+}
+
+int
+args_next(struct args_iter *it, const struct args_opt *opts, char *err,
+          size_t errlen)
+{
+    if (it->i >= it->argc)
+        return ARGS_END;
+    const char *a = it->argv[it->i++];
+    it->value = a;
+    snprintf(it->name, sizeof(it->name), "%.2s", a);
+    if (it->is_after_dashdash || a[0] != '-' || a[1] == '\0')
+        return ARGS_WORD;
+    if (strcmp(a, "--") == 0) {
+        it->is_after_dashdash = 1;
+        return args_next(it, opts, err, errlen);
+    }
+    if (a[1] == '-')
+        return args_next_long(it, opts, a, err, errlen);
+    const struct args_opt *o = args_find_short(opts, a[1]);
+    if (a[2] == '\0') {
+        if (o == NULL) {
+            snprintf(err, errlen, "unknown option '%s'", a);
+            return ARGS_ERROR;
+        }
+        return args_take_value(it, o, NULL, err, errlen);
+    }
+    if (o != NULL && o->has_arg && a[2] >= '0' && a[2] <= '9')
+        return args_take_value(it, o, a + 2, err, errlen);
+    return ARGS_WORD;       /* "-timeout": an exclusion term */
+}
+
+/* ------------------------------------------------------------ values */
+
+int
+args_time_parse(const char *s, int64_t now, int64_t *out)
+{
+    int64_t v;
+
+    if (strcmp(s, "now") == 0) {
+        *out = now;
+        return 0;
+    }
+    if (duration_parse_ns(s, &v) == 0) {
+        *out = v >= now ? 0 : now - v;
+        return 0;
+    }
+    if (rfc3339_parse_ns(s, strlen(s), &v) == 0) {
+        *out = v;
+        return 0;
+    }
+    return -1;
+}
+
+static int
+args_limit_parse(const char *s, long *out)
+{
+    long v = 0;
+
+    if (*s == '\0')
+        return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > ARGS_LIMIT_MAX)
+            return -1;
+        v = v * 10 + (*s - '0');
+    }
+    if (v < 1 || v > ARGS_LIMIT_MAX)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static void
+args_term_add(struct search_args *a, const char *term)
+{
+    if (term[0] == '\0')
+        return;
+    if (a->query == NULL) {
+        a->query = xstrdup(term);
+        return;
+    }
+    char *q = xasprintf("%s %s", a->query, term);
+    free(a->query);
+    a->query = q;
+}
+
+/* Options shared by all commands; 1 if id was one of them. */
+static int
+args_common_apply(struct args_common *c, int id, const char *value)
+{
+    switch (id) {
+    case ARGS_O_SERVER: c->server = value; return 1;
+    case ARGS_O_JSON: c->is_json = 1; return 1;
+    case ARGS_O_NO_COLOR: c->has_no_color = 1; return 1;
+    case ARGS_O_HELP: c->want_help = 1; return 1;
+    default: return 0;
+    }
+}
+
+static int
+args_time_apply(const char *name, const char *v, int64_t now, int *has,
+                int64_t *ns, char *err, size_t errlen)
+{
+    if (args_time_parse(v, now, ns) < 0) {
+        snprintf(err, errlen, "bad time '%s' for %s (use e.g. 15m, 2h, 7d, "
+                 "1h30m, now or 2026-11-27T13:50:40Z)", v, name);
+        return -1;
+    }
+    *has = 1;
+    return 0;
+}
+
+static int
+args_search_apply(struct search_args *a, int id, const char *v, int64_t now,
+                  char *err, size_t errlen)
+{
+    switch (id) {
+    case ARGS_O_REGEX: a->regex = v; break;
+    case ARGS_O_ICASE: a->is_icase = 1; break;
+    case ARGS_O_HOST: a->host = v; break;
+    case ARGS_O_CONTAINER: a->container = v; break;
+    case ARGS_O_IMAGE: a->image = v; break;
+    case ARGS_O_FOLLOW: a->is_follow = 1; break;
+    case ARGS_O_ASC: a->is_asc = 1; break;
+    case ARGS_O_STREAM:
+        if (strcmp(v, "stdout") != 0 && strcmp(v, "stderr") != 0) {
+            snprintf(err, errlen, "bad --stream '%s' (stdout or stderr)", v);
+            return -1;
+        }
+        a->stream = v;
+        break;
+    case ARGS_O_SINCE:
+        return args_time_apply("--since", v, now, &a->has_since,
+                               &a->since_ns, err, errlen);
+    case ARGS_O_UNTIL:
+        return args_time_apply("--until", v, now, &a->has_until,
+                               &a->until_ns, err, errlen);
+    case ARGS_O_LIMIT:
+        if (args_limit_parse(v, &a->limit) < 0) {
+            snprintf(err, errlen, "bad line count '%s' (1-%ld)", v,
+                     ARGS_LIMIT_MAX);
+            return -1;
+        }
+        a->has_limit = 1;
+        break;
+    default:
+        args_common_apply(&a->common, id, v);
+        break;
+    }
+    return 0;
+}
+
+/* Checks that need every option: regex syntax, time range, -f combos. */
+static int
+args_search_check(const struct search_args *a, char *err, size_t errlen)
+{
+    if (a->regex != NULL) {
+        regex_t re;
+        int flags = REG_EXTENDED | REG_NOSUB | (a->is_icase ? REG_ICASE : 0);
+        int rc = regcomp(&re, a->regex, flags);
+        if (rc != 0) {
+            char why[128];
+            regerror(rc, &re, why, sizeof(why));
+            snprintf(err, errlen, "bad regex '%s': %s", a->regex, why);
+            return -1;
+        }
+        regfree(&re);
+    }
+    if (a->has_since && a->has_until && a->until_ns <= a->since_ns) {
+        snprintf(err, errlen, "--until must be later than --since");
+        return -1;
+    }
+    if (a->is_follow && a->has_until) {
+        snprintf(err, errlen, "--until cannot be used with -f");
+        return -1;
+    }
+    return 0;
+}
+
+int
+args_search_parse(int argc, char **argv, int first, int64_t now,
+                  struct search_args *out, char *err, size_t errlen)
+{
+    struct search_args a;
+    struct args_iter it;
+    int id;
+
+    memset(&a, 0, sizeof(a));
+    a.limit = ARGS_LIMIT_DEFAULT;
+    args_iter_init(&it, argc, argv, first);
+    while ((id = args_next(&it, args_search_opts, err, errlen)) != ARGS_END) {
+        if (id == ARGS_ERROR)
+            goto fail;
+        if (id == ARGS_WORD)
+            args_term_add(&a, it.value);
+        else if (args_search_apply(&a, id, it.value, now, err, errlen) < 0)
+            goto fail;
+    }
+    if (!a.common.want_help && args_search_check(&a, err, errlen) < 0)
+        goto fail;
+    *out = a;
+    return 0;
+fail:
+    args_search_fini(&a);
+    return -1;
+}
+
+void
+args_search_fini(struct search_args *a)
+{
+    free(a->query);
+    a->query = NULL;
+}
+
+static const struct args_opt args_list_opts[] = {
+    { "server", 0, 1, ARGS_O_SERVER },
+    { "json", 0, 0, ARGS_O_JSON },
+    { "no-color", 0, 0, ARGS_O_NO_COLOR },
+    { "help", 'h', 0, ARGS_O_HELP },
+    { "host", 0, 1, ARGS_O_HOST },
+    { NULL, 0, 0, 0 },
+};
+
+int
+args_list_parse(int argc, char **argv, int first, struct list_args *out,
+                char *err, size_t errlen)
+{
+    struct list_args a;
+    struct args_iter it;
+    int id;
+
+    memset(&a, 0, sizeof(a));
+    args_iter_init(&it, argc, argv, first);
+    while ((id = args_next(&it, args_list_opts, err, errlen)) != ARGS_END) {
+        if (id == ARGS_ERROR)
+            return -1;
+        if (id == ARGS_WORD) {
+            snprintf(err, errlen, "unexpected argument '%s'", it.value);
+            return -1;
+        }
+        if (id == ARGS_O_HOST)
+            a.host = it.value;
+        else
+            args_common_apply(&a.common, id, it.value);
+    }
+    *out = a;
+    return 0;
+}
+
+/* ------------------------------------------------------------ targets */
+
+static int
+args_ns_param(struct buf *out, int *n, const char *key, int64_t ns)
+{
+    char v[24];
+
+    snprintf(v, sizeof(v), "%" PRId64, ns);
+    return url_param_append(out, n, key, v);
+}
+
+static int
+args_filters_format(const struct search_args *a, struct buf *out, int *n)
+{
+    const struct { const char *key, *value; } p[] = {
+        { "q", a->query }, { "regex", a->regex },
+        { "icase", a->is_icase ? "1" : NULL }, { "host", a->host },
+        { "container", a->container }, { "image", a->image },
+        { "stream", a->stream },
+    };
+
+    for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++)
+        if (p[i].value != NULL &&
+            url_param_append(out, n, p[i].key, p[i].value) < 0)
+            return -1;
+    return 0;
+}
+
+int
+args_target_format(const struct search_args *a, enum args_target kind,
+                   int64_t since_ns, struct buf *out)
+{
+    size_t saved = out->len;
+    const char *path = kind == ARGS_TARGET_FOLLOW ? "/api/v1/follow"
+                                                  : "/api/v1/logs";
+    int n = 0, rc = buf_append(out, path, strlen(path));
+    char limit[24];
+
+    /* A catch-up after a reconnect must not drop what the outage held. */
+    snprintf(limit, sizeof(limit), "%ld",
+             kind == ARGS_TARGET_CATCHUP ? ARGS_LIMIT_MAX : a->limit);
+    if (rc == 0)
+        rc = args_filters_format(a, out, &n);
+    if (rc == 0 && kind == ARGS_TARGET_CATCHUP)
+        rc = args_ns_param(out, &n, "since", since_ns);
+    else if (rc == 0 && a->has_since && kind != ARGS_TARGET_FOLLOW)
+        rc = args_ns_param(out, &n, "since", a->since_ns);
+    if (rc == 0 && a->has_until && kind == ARGS_TARGET_SEARCH)
+        rc = args_ns_param(out, &n, "until", a->until_ns);
+    if (rc == 0 && kind != ARGS_TARGET_FOLLOW)
+        rc = url_param_append(out, &n, "limit", limit);
+    if (rc == 0 && kind != ARGS_TARGET_FOLLOW)
+        rc = url_param_append(out, &n, "order",
+                              kind == ARGS_TARGET_CATCHUP ||
+                              (kind == ARGS_TARGET_SEARCH && a->is_asc)
+                              ? "asc" : "desc");
+    if (rc < 0)
+        out->len = saved;
+    return rc;
+}

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * args: command-line parsing for every logq command, time expressions
+ * ("15m", "now", RFC 3339) and the request targets built from them. Pure:
+ * no I/O, no environment, the current time is passed in.
+ *
+ * Not getopt_long: search terms may begin with '-' ("-timeout" excludes a
+ * word), which getopt would take for a cluster of short flags. Rules: "--"
+ * ends options; "--name" / "--name=value" are long options; "-x" (exactly
+ * two bytes) is a short option; "-n50" attaches a number to an option that
+ * takes one; any other word starting with '-' is a term.
+ */
+#ifndef QUERY_ARGS_H
+#define QUERY_ARGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+
+#define ARGS_LIMIT_DEFAULT 1000L
+#define ARGS_LIMIT_MAX     1000000L
+
+/* ---- generic option scanner, used by every command */
+
+struct args_opt {
+    const char *long_name;
+    char        short_name;     /* 0 if none */
+    int         has_arg;
+    int         id;             /* > 0 */
+};
+
+#define ARGS_END   0
+#define ARGS_WORD  (-1)         /* a positional word: it->value */
+#define ARGS_ERROR (-2)         /* err filled */
+
+struct args_iter {
+    int          argc;
+    char       **argv;
+    int          i;
+    int          is_after_dashdash;
+    const char  *value;         /* option value or word */
+    char         name[64];      /* the option (without value), for errors */
+};
+
+/* Starts at argv[first]. */
+void args_iter_init(struct args_iter *it, int argc, char **argv, int first);
+/* Returns an option id, ARGS_WORD, ARGS_END or ARGS_ERROR (unknown option,
+ * missing or unexpected value). opts ends with an entry whose id is 0. */
+int  args_next(struct args_iter *it, const struct args_opt *opts, char *err,
+               size_t errlen);
+
+/* ---- options every command takes */
+
+struct args_common {
+    const char *server;         /* --server, NULL if not given */
+    int         is_json;
+    int         has_no_color;
+    int         want_help;
+};
+
+/* ---- the search command: logq [TERMS...] [options] */
+
+struct search_args {
+    struct args_common common;
+    char       *query;          /* terms joined by ' ', NULL if none; owned */
+    const char *regex;          /* borrowed from argv, like the rest */
+    int         is_icase;
+    const char *host;
+    const char *container;
+    const char *image;
+    const char *stream;
+    int         has_since;
+    int64_t     since_ns;
+    int         has_until;
+    int64_t     until_ns;
+    int         has_limit;
+    long        limit;          /* ARGS_LIMIT_DEFAULT unless -n */
+    int         is_follow;
+    int         is_asc;
+};
+
+/* Parses argv[first..]. now is the current time for relative expressions.
+ * -1 with a one-line message in err. Caller frees with args_search_fini(). */
+int  args_search_parse(int argc, char **argv, int first, int64_t now,
+                       struct search_args *out, char *err, size_t errlen);
+void args_search_fini(struct search_args *a);
+
+/* ---- list commands: logq hosts|containers [--host H] [options] */
+
+struct list_args {
+    struct args_common common;
+    const char *host;           /* client-side filter, NULL for all */
+};
+
+/* Parses argv[first..]; positional words are an error. -1 with err. */
+int  args_list_parse(int argc, char **argv, int first, struct list_args *out,
+                     char *err, size_t errlen);
+
+/* Parses a --since/--until expression: "now", a duration back from now
+ * ("15m", "2h", "7d", "1h30m") or an RFC 3339 time. -1 if none of those. */
+int  args_time_parse(const char *s, int64_t now, int64_t *out);
+
+enum args_target {
+    ARGS_TARGET_SEARCH,     /* /logs: the user's order, limit, since, until */
+    ARGS_TARGET_HISTORY,    /* /logs newest first, limit, since (-f) */
+    ARGS_TARGET_CATCHUP,    /* /logs oldest first from since_ns (reconnect) */
+    ARGS_TARGET_FOLLOW,     /* /follow: filters only */
+};
+
+/* Appends the request target ("/api/v1/logs?q=...") for a kind of request.
+ * since_ns is used by ARGS_TARGET_CATCHUP only. -1 if out's cap is hit. */
+int  args_target_format(const struct search_args *a, enum args_target kind,
+                        int64_t since_ns, struct buf *out);
+
+#endif

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd: see cmd.h. Error wording lives here so every command says
+ * "cannot reach collector at URL: reason" the same way.
+ */
+#include "query/cmd.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int
+cmd_usage_error(const char *msg)
+{
+    fprintf(stderr, "logq: %s\nTry 'logq --help' for usage.\n", msg);
+    return CMD_EXIT_ERROR;
+}
+
+int
+cmd_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("logq: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return CMD_EXIT_ERROR;
+}
+
+int
+cmd_url_open(const struct cmd_env *env, const char *flag, struct url *u,
+             const char **server)
+{
+    char err[512];
+
+    *server = url_server_choose(flag, env->env_server);
+    if (url_parse(*server, u, err, sizeof(err)) < 0) {
+        cmd_usage_error(err);
+        return -1;
+    }
+    return 0;
+}
+
+int
+cmd_client_error(enum client_result res, const char *server, const char *err)
+{
+    switch (res) {
+    case CLIENT_E_CONNECT:
+        return cmd_error("cannot reach collector at %s: %s", server, err);
+    case CLIENT_E_HTTP:
+        return cmd_error("collector: %s", err);
+    case CLIENT_E_LOST:
+        return cmd_error("connection to collector at %s lost: %s", server,
+                         err);
+    case CLIENT_E_PROTO:
+        return cmd_error("bad reply from collector at %s: %s", server, err);
+    default:
+        return cmd_error("%s", err);
+    }
+}
+
+static int
+cmd_collect_cb(const char *p, size_t n, void *arg)
+{
+    return buf_append(arg, p, n);
+}
+
+enum client_result
+cmd_fetch(const struct url *u, const char *target, struct buf *body,
+          char *err, size_t errlen)
+{
+    struct client_req req = {
+        .url = u, .target = target, .idle_timeout_ms = 30000,
+        .body_fn = cmd_collect_cb, .arg = body,
+    };
+    enum client_result res = client_get(&req, NULL, err, errlen);
+
+    if (res == CLIENT_E_STOPPED)    /* only the cap can stop it */
+        snprintf(err, errlen, "reply larger than %zu bytes", body->max);
+    return res == CLIENT_E_STOPPED ? CLIENT_E_PROTO : res;
+}
+
+int
+cmd_write_out(struct buf *b)
+{
+    if (b->len > 0 && fwrite(b->data, 1, b->len, stdout) != b->len) {
+        buf_reset(b);
+        return -1;
+    }
+    buf_reset(b);
+    return fflush(stdout) == 0 ? 0 : -1;
+}
+
+int
+cmd_list_fetch(const struct cmd_env *env, int argc, char **argv, int first,
+               const char *path, struct list_args *a, struct reply_list *out,
+               int *status)
+{
+    char err[512];
+    struct url u;
+    struct buf body;
+    const char *server;
+
+    if (args_list_parse(argc, argv, first, a, err, sizeof(err)) < 0) {
+        *status = cmd_usage_error(err);
+        return -1;
+    }
+    if (a->common.want_help) {
+        env->usage(stdout);
+        *status = CMD_EXIT_OK;
+        return -1;
+    }
+    *status = CMD_EXIT_ERROR;
+    if (cmd_url_open(env, a->common.server, &u, &server) < 0)
+        return -1;
+    buf_init(&body, CMD_LIST_BODY_MAX);
+    enum client_result res = cmd_fetch(&u, path, &body, err, sizeof(err));
+    int rc = -1;
+    if (res != CLIENT_OK)
+        cmd_client_error(res, server, err);
+    else if (reply_list_parse((const char *)body.data, body.len, out, err,
+                              sizeof(err)) < 0)
+        cmd_client_error(CLIENT_E_PROTO, server, err);
+    else
+        rc = 0;
+    buf_fini(&body);
+    url_fini(&u);
+    return rc;
+}

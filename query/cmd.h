@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd: what every logq command shares: the table entry type main.c uses,
+ * the process environment passed in (so commands stay testable), exit
+ * statuses, and helpers to report errors the same way everywhere. Each
+ * command lives in its own cmd_<name>.c.
+ */
+#ifndef QUERY_CMD_H
+#define QUERY_CMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/buf.h"
+#include "query/args.h"
+#include "query/client.h"
+#include "query/reply.h"
+#include "query/url.h"
+
+/* Like grep: 0 something found, 1 nothing found, 2 error. */
+#define CMD_EXIT_OK      0
+#define CMD_EXIT_NOMATCH 1
+#define CMD_EXIT_ERROR   2
+
+#define CMD_LIST_BODY_MAX (64u * 1024 * 1024)
+
+struct cmd_env {
+    int         stdout_is_tty;
+    int         stderr_is_tty;
+    const char *env_server;     /* $LOGQ_SERVER */
+    const char *env_no_color;   /* $NO_COLOR */
+    int64_t     now;            /* wall clock at start, unix ns */
+    void      (*usage)(FILE *fp);
+};
+
+/* Runs a command on argv[first..]; returns the exit status. */
+typedef int (*cmd_exec_fn)(const struct cmd_env *env, int argc, char **argv,
+                           int first);
+
+struct cmd_entry {
+    const char  *name;
+    const char  *summary;       /* one line for the usage text */
+    cmd_exec_fn  exec;
+};
+
+int cmd_search_exec(const struct cmd_env *env, int argc, char **argv,
+                    int first);
+int cmd_hosts_exec(const struct cmd_env *env, int argc, char **argv,
+                   int first);
+int cmd_containers_exec(const struct cmd_env *env, int argc, char **argv,
+                        int first);
+
+/* Prints "logq: msg" and the usage hint; returns CMD_EXIT_ERROR. */
+int  cmd_usage_error(const char *msg);
+/* Prints "logq: " + the formatted message; returns CMD_EXIT_ERROR. */
+int  cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Picks the server (flag, env, default) and parses it into u. -1 after
+ * printing the error. */
+int  cmd_url_open(const struct cmd_env *env, const char *flag,
+                  struct url *u, const char **server);
+/* Prints the message for a failed client_get; returns CMD_EXIT_ERROR. */
+int  cmd_client_error(enum client_result res, const char *server,
+                      const char *err);
+/* GETs target and collects the whole 200 body (capped) into body. */
+enum client_result cmd_fetch(const struct url *u, const char *target,
+                             struct buf *body, char *err, size_t errlen);
+/* For list commands: parses the options, fetches path (e.g.
+ * "/api/v1/hosts") and parses the array. -1 when the command is over:
+ * *status is then its exit status (0 after --help). */
+int  cmd_list_fetch(const struct cmd_env *env, int argc, char **argv,
+                    int first, const char *path, struct list_args *a,
+                    struct reply_list *out, int *status);
+/* Writes b to stdout and flushes; resets b. -1 on a write error. */
+int  cmd_write_out(struct buf *b);
+
+#endif

@@ -1,0 +1,430 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_search: the default command, `logq [TERMS...] [options]`: one search
+ * (GET /api/v1/logs) printed as it streams in, or with -f a follow
+ * (GET /api/v1/follow) that runs until SIGINT/SIGTERM and reconnects with
+ * backoff when the collector goes away.
+ *
+ * Follow ordering: the /follow stream is opened first; once its head
+ * arrives (the collector now queues new records for us) the history (-n or
+ * --since) or, after a reconnect, a catch-up from the last printed time is
+ * fetched on a second connection and printed oldest-first; then the queued
+ * live records are read. Records seen twice across that overlap are
+ * printed once (seen.c).
+ */
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/buf.h"
+#include "common/timeutil.h"
+#include "query/cmd.h"
+#include "query/linesplit.h"
+#include "query/output.h"
+#include "query/reply.h"
+#include "query/seen.h"
+
+#define SEARCH_OUT_MAX        (256u * 1024 * 1024)
+#define SEARCH_OUT_FLUSH      (64u * 1024)
+#define SEARCH_HISTORY_MAX    (1024u * 1024 * 1024)
+#define SEARCH_IDLE_MS        60000     /* a search may scan a while */
+#define SEARCH_FOLLOW_IDLE_MS 45000     /* 3 missed 15 s keep-alives */
+#define SEARCH_BACKOFF_MIN_MS 250
+#define SEARCH_BACKOFF_MAX_MS 8000
+#define SEARCH_BAD_SHOWN      5
+
+struct search {
+    const struct cmd_env *env;
+    struct search_args a;
+    struct url   url;
+    const char  *server;
+    int          color;
+    struct buf   out;
+    long         n_records;
+    long         n_bad;
+    int          is_fatal;      /* an error was printed: exit 2 */
+    char         err[512];      /* why a follow connection ended */
+    /* follow only */
+    struct seen  seen;
+    int          is_follow;
+    int          n_connects;
+    int          has_last;
+    int64_t      last_ns;       /* newest record time printed */
+    int64_t      first_connect_ns;
+    int          backoff_ms;
+    sigset_t     wait_mask;
+};
+
+/* One HTTP request's line handling. */
+struct search_req {
+    struct search     *s;
+    struct linesplit   ls;
+    int              (*on_head)(struct search *s);     /* may be NULL */
+    struct buf        *collect;     /* history: raw lines kept here */
+};
+
+static volatile sig_atomic_t search_stop;
+
+/* ------------------------------------------------------------ printing */
+
+static int
+search_print_line(const char *line, size_t len, void *arg)
+{
+    struct search *s = arg;
+    struct reply_record rr;
+    char why[256];
+
+    if (len == 0 || (len == 1 && line[0] == '\r'))
+        return 0;                   /* keep-alive */
+    if (reply_record_parse(line, len, &rr, why, sizeof(why)) < 0) {
+        if (++s->n_bad <= SEARCH_BAD_SHOWN)
+            cmd_error("skipping bad record from collector: %s", why);
+        return 0;
+    }
+    int rc = 0;
+    uint64_t h = s->is_follow ? seen_record_hash(&rr.rec) : 0;
+    if (!s->is_follow || !seen_has(&s->seen, h)) {
+        rc = s->a.common.is_json ? output_record_json(&s->out, &rr.rec)
+                                 : output_record_text(&s->out, &rr.rec,
+                                                      s->color);
+        s->n_records++;
+        if (s->is_follow)
+            seen_add(&s->seen, h);
+        if (!s->has_last || rr.rec.time_ns > s->last_ns)
+            s->last_ns = rr.rec.time_ns;
+        s->has_last = 1;
+    }
+    reply_record_fini(&rr);
+    if (rc < 0) {
+        s->is_fatal = 1;
+        cmd_error("record too large to print");
+        return -1;
+    }
+    if (s->out.len >= SEARCH_OUT_FLUSH && cmd_write_out(&s->out) < 0) {
+        s->is_fatal = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static int
+search_collect_line(const char *line, size_t len, void *arg)
+{
+    struct search_req *r = arg;
+
+    if (len == 0 || (len == 1 && line[0] == '\r'))
+        return 0;
+    if (buf_append(r->collect, line, len) < 0 ||
+        buf_append(r->collect, "\n", 1) < 0) {
+        r->s->is_fatal = 1;
+        cmd_error("history larger than %u MiB: use a smaller -n",
+                  SEARCH_HISTORY_MAX >> 20);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+search_line_cb(const char *line, size_t len, void *arg)
+{
+    struct search_req *r = arg;
+
+    if (r->collect != NULL)
+        return search_collect_line(line, len, r);
+    return search_print_line(line, len, r->s);
+}
+
+/* Prints collected lines (newest first) oldest first. */
+static int
+search_print_reversed(struct search *s, const struct buf *lines)
+{
+    const char *base = (const char *)lines->data;
+    size_t end = lines->len;        /* each line ends in '\n' */
+
+    while (end > 0) {
+        size_t start = end - 1;
+        while (start > 0 && base[start - 1] != '\n')
+            start--;
+        if (search_print_line(base + start, end - 1 - start, s) < 0)
+            return -1;
+        end = start;
+    }
+    return cmd_write_out(&s->out) < 0 ? (s->is_fatal = 1, -1) : 0;
+}
+
+/* ------------------------------------------------------------ requests */
+
+static int
+search_body_cb(const char *p, size_t n, void *arg)
+{
+    struct search_req *r = arg;
+
+    if (linesplit_feed(&r->ls, p, n, search_line_cb, r) < 0) {
+        if (r->ls.errstr != NULL) {
+            r->s->is_fatal = 1;
+            cmd_error("bad reply from collector: %s", r->ls.errstr);
+        }
+        return -1;
+    }
+    if (r->collect == NULL && cmd_write_out(&r->s->out) < 0) {
+        r->s->is_fatal = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static int
+search_head_cb(int status, void *arg)
+{
+    struct search_req *r = arg;
+
+    return r->on_head != NULL ? r->on_head(r->s) : 0;
+}
+
+/* Runs one GET; lines are printed or, with collect, kept in that buffer. */
+static enum client_result
+search_request(struct search *s, const char *target, int idle_ms,
+               int (*on_head)(struct search *), struct buf *collect)
+{
+    struct search_req r = { .s = s, .on_head = on_head, .collect = collect };
+    struct client_req req = {
+        .url = &s->url, .target = target, .idle_timeout_ms = idle_ms,
+        .head_fn = search_head_cb, .body_fn = search_body_cb, .arg = &r,
+    };
+
+    if (s->is_follow) {
+        req.stop = &search_stop;
+        req.wait_mask = &s->wait_mask;
+    }
+    linesplit_init(&r.ls, LINESPLIT_DEFAULT_MAX);
+    enum client_result res = client_get(&req, NULL, s->err, sizeof(s->err));
+    if (res == CLIENT_OK && linesplit_finish(&r.ls, search_line_cb, &r) < 0)
+        res = CLIENT_E_STOPPED;
+    linesplit_fini(&r.ls);
+    if (res == CLIENT_OK && collect == NULL && cmd_write_out(&s->out) < 0) {
+        s->is_fatal = 1;
+        res = CLIENT_E_STOPPED;
+    }
+    return res;
+}
+
+static int
+search_target(const struct search *s, enum args_target kind, int64_t since,
+              struct buf *t)
+{
+    if (args_target_format(&s->a, kind, since, t) < 0 ||
+        buf_append(t, "", 1) < 0)
+        return cmd_error("query too long");
+    return 0;
+}
+
+static void
+search_summary(const struct search *s)
+{
+    if (s->n_bad > SEARCH_BAD_SHOWN)
+        cmd_error("%ld bad records from collector skipped in all",
+                  s->n_bad);
+}
+
+/* ------------------------------------------------------------ one search */
+
+static int
+search_once(struct search *s)
+{
+    struct buf t;
+
+    buf_init(&t, 1u << 20);
+    if (search_target(s, ARGS_TARGET_SEARCH, 0, &t) != 0) {
+        buf_fini(&t);
+        return CMD_EXIT_ERROR;
+    }
+    enum client_result res = search_request(s, (const char *)t.data,
+                                            SEARCH_IDLE_MS, NULL, NULL);
+    buf_fini(&t);
+    search_summary(s);
+    if (res != CLIENT_OK)
+        return s->is_fatal ? CMD_EXIT_ERROR
+                           : cmd_client_error(res, s->server, s->err);
+    if (s->n_records == s->a.limit && s->env->stdout_is_tty)
+        fprintf(stderr, "(more lines available: use -n)\n");
+    return s->n_records > 0 ? CMD_EXIT_OK : CMD_EXIT_NOMATCH;
+}
+
+/* ------------------------------------------------------------ follow */
+
+/* History (-n/--since) or catch-up, on its own connection. */
+static int
+search_backfill(struct search *s, enum args_target kind, int64_t since)
+{
+    struct buf t, hist;
+
+    buf_init(&t, 1u << 20);
+    buf_init(&hist, SEARCH_HISTORY_MAX);
+    int rc = search_target(s, kind, since, &t);
+    if (rc != 0) {
+        s->is_fatal = 1;
+        goto done;
+    }
+    struct buf *collect = kind == ARGS_TARGET_HISTORY ? &hist : NULL;
+    enum client_result res = search_request(s, (const char *)t.data,
+                                            SEARCH_IDLE_MS, NULL, collect);
+    if (res == CLIENT_E_HTTP && !s->is_fatal) {
+        s->is_fatal = 1;
+        cmd_client_error(res, s->server, s->err);
+    }
+    rc = res != CLIENT_OK ? -1 : collect ? search_print_reversed(s, &hist)
+                                         : 0;
+done:
+    buf_fini(&hist);
+    buf_fini(&t);
+    return rc;
+}
+
+/* The /follow head arrived: new records are now queued for us. */
+static int
+search_follow_head(struct search *s)
+{
+    int is_first = s->n_connects++ == 0;
+
+    s->backoff_ms = SEARCH_BACKOFF_MIN_MS;
+    if (is_first) {
+        s->first_connect_ns = now_ns();
+        if (!s->a.has_limit && !s->a.has_since)
+            return 0;
+        return search_backfill(s, ARGS_TARGET_HISTORY, 0);
+    }
+    cmd_error("reconnected to collector at %s", s->server);
+    return search_backfill(s, ARGS_TARGET_CATCHUP,
+                           s->has_last ? s->last_ns : s->first_connect_ns);
+}
+
+static void
+search_signal_cb(int sig)
+{
+    (void)sig;
+    search_stop = 1;
+}
+
+/* SIGINT/SIGTERM stay blocked except inside ppoll (see client.h). */
+static int
+search_signals_setup(struct search *s)
+{
+    struct sigaction sa;
+    sigset_t block;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = search_signal_cb;
+    sigemptyset(&sa.sa_mask);
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0 ||
+        sigprocmask(SIG_BLOCK, &block, &s->wait_mask) < 0)
+        return cmd_error("cannot set up signal handling");
+    sigdelset(&s->wait_mask, SIGINT);
+    sigdelset(&s->wait_mask, SIGTERM);
+    return 0;
+}
+
+static void
+search_backoff_sleep(struct search *s)
+{
+    struct timespec ts = {
+        .tv_sec = s->backoff_ms / 1000,
+        .tv_nsec = (long)(s->backoff_ms % 1000) * 1000000L,
+    };
+
+    ppoll(NULL, 0, &ts, &s->wait_mask);     /* EINTR on SIGINT is fine */
+    s->backoff_ms *= 2;
+    if (s->backoff_ms > SEARCH_BACKOFF_MAX_MS)
+        s->backoff_ms = SEARCH_BACKOFF_MAX_MS;
+}
+
+/* Returns the exit status once a signal, or a fatal error, ends it. */
+static int
+search_follow_loop(struct search *s, const char *target)
+{
+    int is_down = 0;
+
+    s->backoff_ms = SEARCH_BACKOFF_MIN_MS;
+    for (;;) {
+        int before = s->n_connects;
+        enum client_result res = search_request(s, target,
+                                                SEARCH_FOLLOW_IDLE_MS,
+                                                search_follow_head, NULL);
+        if (search_stop)
+            return CMD_EXIT_OK;
+        if (s->is_fatal)
+            return CMD_EXIT_ERROR;
+        if (res == CLIENT_E_HTTP || s->n_connects == 0)
+            return cmd_client_error(res, s->server, s->err);
+        if (res == CLIENT_OK)
+            snprintf(s->err, sizeof(s->err), "collector ended the stream");
+        if (s->n_connects > before)
+            is_down = 0;
+        if (!is_down)
+            cmd_error("lost connection to collector at %s: %s; "
+                      "reconnecting", s->server, s->err);
+        is_down = 1;
+        search_backoff_sleep(s);
+        if (search_stop)
+            return CMD_EXIT_OK;
+    }
+}
+
+static int
+search_follow(struct search *s)
+{
+    struct buf t;
+
+    if (search_signals_setup(s) != 0)
+        return CMD_EXIT_ERROR;
+    buf_init(&t, 1u << 20);
+    int rc = search_target(s, ARGS_TARGET_FOLLOW, 0, &t) != 0
+             ? CMD_EXIT_ERROR
+             : search_follow_loop(s, (const char *)t.data);
+    buf_fini(&t);
+    cmd_write_out(&s->out);
+    search_summary(s);
+    return rc;
+}
+
+/* ------------------------------------------------------------ entry */
+
+int
+cmd_search_exec(const struct cmd_env *env, int argc, char **argv, int first)
+{
+    struct search s;
+    char err[512];
+    int rc = CMD_EXIT_ERROR;
+
+    memset(&s, 0, sizeof(s));
+    s.env = env;
+    buf_init(&s.out, SEARCH_OUT_MAX);
+    if (args_search_parse(argc, argv, first, env->now, &s.a, err,
+                          sizeof(err)) < 0) {
+        buf_fini(&s.out);
+        return cmd_usage_error(err);
+    }
+    if (s.a.common.want_help) {
+        env->usage(stdout);
+        rc = CMD_EXIT_OK;
+        goto done;
+    }
+    if (cmd_url_open(env, s.a.common.server, &s.url, &s.server) < 0)
+        goto done;
+    s.color = output_color_enabled(env->stdout_is_tty,
+                                   s.a.common.has_no_color,
+                                   env->env_no_color);
+    s.is_follow = s.a.is_follow;
+    seen_init(&s.seen);
+    rc = s.is_follow ? search_follow(&s) : search_once(&s);
+done:
+    url_fini(&s.url);
+    args_search_fini(&s.a);
+    buf_fini(&s.out);
+    return rc;
+}

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * output: see output.h. Every append goes through a saved length so a
+ * record that does not fit leaves the buffer exactly as it was.
+ */
+#include "query/output.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/timeutil.h"
+#include "common/xmalloc.h"
+
+#define OUTPUT_SGR_STDERR "1;31"
+#define OUTPUT_SGR_TIME   "2"
+
+/* ------------------------------------------------------------ colors */
+
+int
+output_color_enabled(int is_tty, int has_no_color_flag,
+                     const char *no_color_env)
+{
+    if (!is_tty || has_no_color_flag)
+        return 0;
+    return no_color_env == NULL || no_color_env[0] == '\0';
+}
+
+const char *
+output_color_for(const char *name)
+{
+    static const char *const palette[] = {
+        "32", "33", "34", "35", "36", "92", "93", "94", "95", "96",
+    };
+    uint32_t h = 2166136261u;       /* FNV-1a: stable across runs/hosts */
+
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return palette[h % (sizeof(palette) / sizeof(palette[0]))];
+}
+
+size_t
+output_time_compact(int64_t ns, char out[40])
+{
+    size_t n = time_ns_format(ns, out);
+
+    /* "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ": keep milliseconds. */
+    if (n == 30 && out[19] == '.' && out[29] == 'Z') {
+        out[23] = 'Z';
+        out[24] = '\0';
+        return 24;
+    }
+    return n;
+}
+
+/* ------------------------------------------------------------ records */
+
+/* Appends s with control bytes (C0, DEL, UTF-8 encoded C1) escaped. */
+static int
+output_escaped_append(struct buf *out, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t run = 0;     /* start of the pending plain bytes */
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        int is_c1 = c == 0xc2 && i + 1 < n &&
+                    (unsigned char)s[i + 1] >= 0x80 &&
+                    (unsigned char)s[i + 1] <= 0x9f;
+        if ((c >= 0x20 && c != 0x7f && !is_c1) || c == '\t')
+            continue;
+        if (buf_append(out, s + run, i - run) < 0)
+            return -1;
+        char esc[8];
+        size_t elen = 4;
+        if (c == '\n' || c == '\r') {
+            esc[0] = '\\';
+            esc[1] = c == '\n' ? 'n' : 'r';
+            elen = 2;
+        } else {
+            unsigned v = is_c1 ? (unsigned char)s[++i] : c;
+            memcpy(esc, is_c1 ? "\\u00" : "\\x", is_c1 ? 4 : 2);
+            elen = is_c1 ? 6 : 4;
+            esc[elen - 2] = hex[v >> 4];
+            esc[elen - 1] = hex[v & 15];
+        }
+        if (buf_append(out, esc, elen) < 0)
+            return -1;
+        run = i + 1;
+    }
+    return buf_append(out, s + run, n - run);
+}
+
+static int
+output_field_append(struct buf *out, const char *s, const char *sgr)
+{
+    if (sgr != NULL && (buf_append(out, "\033[", 2) < 0 ||
+                        buf_append(out, sgr, strlen(sgr)) < 0 ||
+                        buf_append(out, "m", 1) < 0))
+        return -1;
+    if (output_escaped_append(out, s, strlen(s)) < 0)
+        return -1;
+    if (sgr != NULL && buf_append(out, "\033[0m", 4) < 0)
+        return -1;
+    return buf_append(out, " ", 1);
+}
+
+int
+output_record_text(struct buf *out, const struct logrec *r, int color)
+{
+    size_t saved = out->len;
+    char t[40];
+    const char *ctr_sgr = NULL;
+
+    output_time_compact(r->time_ns, t);
+    if (color)
+        ctr_sgr = r->stream == LOGREC_STDERR ? OUTPUT_SGR_STDERR
+                                             : output_color_for(r->container);
+    if (output_field_append(out, t, color ? OUTPUT_SGR_TIME : NULL) < 0 ||
+        output_field_append(out, r->host,
+                            color ? output_color_for(r->host) : NULL) < 0 ||
+        output_field_append(out, r->container, ctr_sgr) < 0 ||
+        output_escaped_append(out, r->msg, r->msg_len) < 0 ||
+        buf_append(out, "\n", 1) < 0) {
+        out->len = saved;
+        return -1;
+    }
+    return 0;
+}
+
+int
+output_record_json(struct buf *out, const struct logrec *r)
+{
+    return record_json_append(out, r);
+}
+
+/* ------------------------------------------------------------ ages */
+
+void
+output_age_format(int64_t now, int64_t t_ns, char *out, size_t outlen)
+{
+    static const struct { int64_t s; const char *unit; } units[] = {
+        { 86400, "d" }, { 3600, "h" }, { 60, "m" }, { 1, "s" },
+    };
+    const int64_t sec = 1000000000LL;
+    int64_t d = now - t_ns;
+
+    if (t_ns < 0) {
+        snprintf(out, outlen, "-");
+        return;
+    }
+    if (d < 0 && d > -60 * sec)     /* small clock skew between hosts */
+        d = 0;
+    if (d < 0 || d >= 7 * 86400 * sec) {
+        char t[40];
+        output_time_compact(t_ns, t);
+        snprintf(out, outlen, "%s", t);
+        return;
+    }
+    d /= sec;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (d >= units[i].s || units[i].s == 1) {
+            snprintf(out, outlen, "%lld%s ago", (long long)(d / units[i].s),
+                     units[i].unit);
+            return;
+        }
+    }
+}
+
+/* ------------------------------------------------------------ tables */
+
+void
+output_table_init(struct output_table *t, size_t n_cols, unsigned right_mask)
+{
+    memset(t, 0, sizeof(*t));
+    t->n_cols = n_cols;
+    t->right_mask = right_mask;
+}
+
+void
+output_table_fini(struct output_table *t)
+{
+    for (size_t i = 0; i < t->n_rows * t->n_cols; i++)
+        free(t->cells[i]);
+    free(t->cells);
+    memset(t, 0, sizeof(*t));
+}
+
+void
+output_table_add(struct output_table *t, const char *const *cells)
+{
+    if (t->n_rows == t->cap_rows) {
+        t->cap_rows = t->cap_rows ? t->cap_rows * 2 : 16;
+        t->cells = xreallocarray(t->cells, t->cap_rows * t->n_cols,
+                                 sizeof(*t->cells));
+    }
+    char **row = t->cells + t->n_rows * t->n_cols;
+    for (size_t c = 0; c < t->n_cols; c++) {
+        row[c] = xstrdup(cells[c]);
+        for (char *p = row[c]; *p; p++)     /* server text, for a terminal */
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = '?';
+    }
+    t->n_rows++;
+}
+
+static int
+output_pad_append(struct buf *out, size_t n)
+{
+    static const char spaces[] = "                                ";
+
+    while (n > 0) {
+        size_t k = n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1;
+        if (buf_append(out, spaces, k) < 0)
+            return -1;
+        n -= k;
+    }
+    return 0;
+}
+
+int
+output_table_format(const struct output_table *t, struct buf *out)
+{
+    size_t *w = xcalloc(t->n_cols ? t->n_cols : 1, sizeof(*w));
+    int rc = 0;
+
+    for (size_t i = 0; i < t->n_rows * t->n_cols; i++) {
+        size_t len = strlen(t->cells[i]);
+        if (len > w[i % t->n_cols])
+            w[i % t->n_cols] = len;
+    }
+    for (size_t i = 0; i < t->n_rows * t->n_cols && rc == 0; i++) {
+        size_t c = i % t->n_cols, len = strlen(t->cells[i]);
+        int is_last = c + 1 == t->n_cols;
+        int is_right = (t->right_mask >> c) & 1;
+        size_t pad = w[c] - len;
+        if ((is_right && output_pad_append(out, pad) < 0) ||
+            buf_append(out, t->cells[i], len) < 0 ||
+            (!is_right && !is_last && output_pad_append(out, pad) < 0) ||
+            buf_append(out, is_last ? "\n" : "  ", is_last ? 1 : 2) < 0)
+            rc = -1;
+    }
+    free(w);
+    return rc;
+}

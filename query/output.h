@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * output: how logq prints things. Records as "TIME HOST CONTAINER MESSAGE"
+ * (optionally colored) or as JSON lines; host/container tables with aligned
+ * columns; ages like "3s ago". Pure: formats into a struct buf, the caller
+ * writes it out. Decides nothing about terminals itself: callers pass the
+ * isatty() result and environment in.
+ */
+#ifndef QUERY_OUTPUT_H
+#define QUERY_OUTPUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/record.h"
+
+/* Color is on only for a terminal, without --no-color, with NO_COLOR unset
+ * or empty (https://no-color.org). */
+int  output_color_enabled(int is_tty, int has_no_color_flag,
+                          const char *no_color_env);
+/* The SGR code ("32", "1;35", ...) for a name: stable, never red (red marks
+ * stderr records). */
+const char *output_color_for(const char *name);
+/* "2026-11-27T13:50:40.123Z" (UTC, milliseconds, truncated). */
+size_t output_time_compact(int64_t ns, char out[40]);
+
+/* Appends "TIME HOST CONTAINER MESSAGE\n". Control bytes in the message
+ * (and in names) are escaped ("\n", "\t" kept as tab, "\x1b"), so one
+ * record is one line and a log cannot drive the terminal. With color,
+ * host and container are colored and stderr records get a red container.
+ * -1 when out's cap is reached (out unchanged). */
+int  output_record_text(struct buf *out, const struct logrec *r, int color);
+/* Appends the record as one JSON line with exactly the fields time, host,
+ * container, container_id, image, stream, message. */
+int  output_record_json(struct buf *out, const struct logrec *r);
+
+/* "3s ago", "5m ago", "2h ago", "4d ago" for ages under a week; else the
+ * time itself (compact RFC 3339); "-" when t_ns < 0 (unknown). */
+void output_age_format(int64_t now, int64_t t_ns, char *out, size_t outlen);
+
+/* A text table: add rows of n_cols cells, then format with columns padded
+ * to their widest cell (the last column is not padded). Numeric columns
+ * (bit i of right_mask) are right-aligned. */
+struct output_table {
+    size_t    n_cols;
+    unsigned  right_mask;
+    char    **cells;        /* n_rows * n_cols, owned */
+    size_t    n_rows;
+    size_t    cap_rows;
+};
+
+void output_table_init(struct output_table *t, size_t n_cols,
+                       unsigned right_mask);
+void output_table_fini(struct output_table *t);
+/* Copies the n_cols strings of cells. */
+void output_table_add(struct output_table *t, const char *const *cells);
+int  output_table_format(const struct output_table *t, struct buf *out);
+
+#endif

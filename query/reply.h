@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * reply: parses what the collector sends back (one record per JSON line,
+ * the hosts and containers arrays, {"error": ...} objects) into plain
+ * structs. The only jansson user in logq. Untrusted input: every malformed
+ * reply is an error with a reason, never a crash.
+ */
+#ifndef QUERY_REPLY_H
+#define QUERY_REPLY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/record.h"
+
+struct json_t;
+
+/* One record line. rec's strings are borrowed from root. */
+struct reply_record {
+    struct logrec   rec;
+    struct json_t  *root;
+};
+
+/* Parses one JSON line of /logs or /follow. Requires the string fields
+ * time (RFC 3339), host, container, stream ("stdout"/"stderr"), message;
+ * container_id and image default to "". One trailing '\n' of the message is
+ * dropped. -1 with a reason in err. Release with reply_record_fini(). */
+int  reply_record_parse(const char *line, size_t len, struct reply_record *out,
+                        char *err, size_t errlen);
+void reply_record_fini(struct reply_record *r);
+
+/* One row of /hosts or /containers; strings borrowed from the list. */
+struct reply_item {
+    const char *host;
+    const char *container;      /* /containers only, else "" */
+    const char *container_id;
+    const char *image;
+    int64_t     n_containers;   /* /hosts only, else -1 */
+    int64_t     n_lines;
+    const char *last_seen;      /* as sent */
+    int64_t     last_seen_ns;   /* -1 if absent or unparseable */
+};
+
+struct reply_list {
+    struct reply_item *items;
+    size_t             n_items;
+    struct json_t     *root;
+};
+
+/* Parses a JSON array of host or container objects. -1 with err. */
+int  reply_list_parse(const char *body, size_t len, struct reply_list *out,
+                      char *err, size_t errlen);
+void reply_list_fini(struct reply_list *l);
+/* Appends item i as one compact JSON line (server's fields, in its order). */
+int  reply_list_item_json(const struct reply_list *l, size_t i,
+                          struct buf *out);
+
+/* Writes the reason for a non-200 reply into err: the "error" string of a
+ * JSON body, else "HTTP <status>" and the body's first line. */
+void reply_error_parse(const char *body, size_t len, int status, char *err,
+                       size_t errlen);
+
+#endif
