@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * counters: the shipper's process-wide counters. One struct owned by main.c
+ * and handed by pointer to docker, tail and sender, which only increment
+ * it; main.c logs it periodically at debug and once at exit. Plain
+ * integers: the shipper is single-threaded.
+ */
+#ifndef SHIPPER_COUNTERS_H
+#define SHIPPER_COUNTERS_H
+
+#include <stdint.h>
+
+struct shipper_counters {
+    uint64_t lines;               /* json-file lines parsed */
+    uint64_t bytes;               /* log file bytes read */
+    uint64_t records;             /* records handed to the sender */
+    uint64_t records_raw;         /* malformed lines shipped raw */
+    uint64_t records_truncated;   /* records cut at the max record size */
+    uint64_t rotations;           /* moves to a newer file */
+    uint64_t truncations;         /* file shrank under us */
+    uint64_t gaps;                /* saved/next file gone: possible loss */
+    uint64_t read_errors;         /* open/read/stat failures */
+    uint64_t configs_bad;         /* missing or unparsable config.v2.json */
+    uint64_t deleted_open_dropped;/* deleted containers closed at the cap */
+    uint64_t reconnects;          /* connection attempts after the first */
+    uint64_t batches_sent;        /* frames written (incl. resends) */
+    uint64_t batches_acked;
+    uint64_t batches_resent;
+    uint64_t metrics_dropped;     /* METRICS frames refused: queue full */
+    uint64_t state_writes;
+    uint64_t state_errors;
+};
+
+#endif

@@ -1,0 +1,647 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * docker: see docker.h. Containers sit in a singly linked list (a host has
+ * hundreds at most; inotify watch descriptors are looked up linearly).
+ * Polling runs from a zero-delay timer rather than event_active so the
+ * loop polls sockets (ACKs) between slices of file reading. config.v2.json
+ * is read with jansson: it is read once per container and on change, not
+ * on the per-line path.
+ */
+#include "shipper/docker.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/wire.h"
+#include "common/xmalloc.h"
+
+#define DOCKER_CONFIG_FILE  "config.v2.json"
+#define DOCKER_CONFIG_MAX   (8u << 20)
+#define DOCKER_SHORT_ID     12
+#define DOCKER_SLICE        (4u << 20)  /* bytes per container per pass */
+#define DOCKER_NAME_MAX     1024
+
+struct container {
+    struct container    *next;
+    char                 id[DOCKER_ID_LEN + 1];
+    char                *dir;
+    struct sender_source src;
+    struct tailer       *tail;
+    int                  wd;
+    int                  has_meta;
+    int                  is_gone;
+    int                  is_marked;     /* wants polling */
+    int                  is_seen;       /* rescan bookkeeping */
+    uint64_t             gone_order;
+};
+
+struct docker {
+    struct event_base       *base;
+    struct docker_config     cfg;
+    struct docker_ops        ops;
+    struct state_store      *st;
+    struct shipper_counters *ctr;
+    struct container        *list;
+    size_t                   n;
+    size_t                   n_gone;
+    uint64_t                 gone_seq;
+    int                      ifd;
+    int                      root_wd;
+    struct event            *inotify_ev;
+    struct event            *rescan_ev;
+    struct event            *work_ev;
+    int                      is_stopped;
+};
+
+/* ---- config.v2.json ---- */
+
+int
+docker_is_id(const char *name)
+{
+    size_t i;
+
+    for (i = 0; name[i] != '\0'; i++) {
+        char c = name[i];
+        if (i >= DOCKER_ID_LEN || !((c >= '0' && c <= '9') ||
+                                    (c >= 'a' && c <= 'f')))
+            return 0;
+    }
+    return i == DOCKER_ID_LEN;
+}
+
+/* A usable string: no NUL inside, not absurdly long. */
+static const char *
+docker_json_str(json_t *v, size_t max)
+{
+    if (!json_is_string(v))
+        return NULL;
+    const char *s = json_string_value(v);
+    size_t len = json_string_length(v);
+    if (strlen(s) != len || len > max)
+        return NULL;
+    return s;
+}
+
+int
+docker_meta_parse(const char *text, size_t len, struct docker_meta *out)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+
+    if (root == NULL || !json_is_object(root))
+        goto fail;
+    const char *name = docker_json_str(json_object_get(root, "Name"),
+                                       DOCKER_NAME_MAX);
+    if (name == NULL)
+        goto fail;
+    if (name[0] == '/')
+        name++;
+    if (name[0] == '\0')
+        goto fail;
+    json_t *config = json_object_get(root, "Config");
+    const char *image = docker_json_str(json_object_get(config, "Image"),
+                                        DOCKER_NAME_MAX);
+    json_t *labels = json_object_get(config, "Labels");
+    char *ltext = NULL;
+    if (json_is_object(labels) && json_object_size(labels) > 0) {
+        ltext = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
+        if (ltext != NULL && strlen(ltext) > WIRE_MAX_LABELS_LEN) {
+            free(ltext);    /* jansson's allocation: plain free */
+            ltext = NULL;
+        }
+    }
+    out->name = xstrdup(name);
+    out->image = xstrdup(image != NULL ? image : "");
+    out->labels = xstrdup(ltext != NULL ? ltext : "");
+    free(ltext);
+    json_decref(root);
+    return 0;
+fail:
+    json_decref(root);
+    return -1;
+}
+
+void
+docker_meta_fini(struct docker_meta *m)
+{
+    free(m->name);
+    free(m->image);
+    free(m->labels);
+    memset(m, 0, sizeof(*m));
+}
+
+static int
+docker_read_small(const char *path, struct buf *out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return -1;
+    for (;;) {
+        if (buf_reserve(out, 65536) < 0)
+            break;
+        ssize_t n = read(fd, out->data + out->len, 65536);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            close(fd);
+            return n == 0 ? 0 : -1;
+        }
+        out->len += (size_t)n;
+    }
+    close(fd);
+    return -1;
+}
+
+/* Loads config.v2.json into c->src; on failure keeps the short id. */
+static void
+docker_load_meta(struct docker *d, struct container *c)
+{
+    char *path = xasprintf("%s/%s", c->dir, DOCKER_CONFIG_FILE);
+    struct buf text;
+    struct docker_meta m;
+
+    buf_init(&text, DOCKER_CONFIG_MAX);
+    int rc = docker_read_small(path, &text);
+    if (rc == 0)
+        rc = docker_meta_parse((const char *)text.data, text.len, &m);
+    buf_fini(&text);
+    free(path);
+    if (rc < 0) {
+        if (c->has_meta)
+            return;     /* keep what we had (mid-rewrite) */
+        if (c->src.name == NULL) {
+            d->ctr->configs_bad++;
+            log_warn("docker", "config missing or unparsable, using short id "
+                     "container=%.12s", c->id);
+            c->src.name = xstrndup(c->id, DOCKER_SHORT_ID);
+            c->src.image = xstrdup("");
+            c->src.labels = xstrdup("");
+        }
+        return;
+    }
+    if (c->src.name != NULL && strcmp(c->src.name, m.name) == 0 &&
+        strcmp(c->src.image, m.image) == 0 &&
+        strcmp(c->src.labels, m.labels) == 0) {
+        docker_meta_fini(&m);
+        c->has_meta = 1;
+        return;
+    }
+    free(c->src.name);
+    free(c->src.image);
+    free(c->src.labels);
+    c->src.name = m.name;
+    c->src.image = m.image;
+    c->src.labels = m.labels;
+    c->src.batch_gen = 0;
+    c->has_meta = 1;
+    log_debug("docker", "container meta container=%.12s name=%s image=%s",
+              c->id, c->src.name, c->src.image);
+}
+
+/* ---- containers ---- */
+
+static struct container *
+docker_find(const struct docker *d, const char *id)
+{
+    for (struct container *c = d->list; c != NULL; c = c->next) {
+        if (strcmp(c->id, id) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+static struct container *
+docker_find_wd(const struct docker *d, int wd)
+{
+    for (struct container *c = d->list; c != NULL; c = c->next) {
+        if (c->wd == wd)
+            return c;
+    }
+    return NULL;
+}
+
+static void
+docker_container_free(struct docker *d, struct container *c)
+{
+    if (c->wd >= 0 && d->ifd >= 0)
+        inotify_rm_watch(d->ifd, c->wd);
+    tail_free(c->tail);
+    free(c->src.name);
+    free(c->src.image);
+    free(c->src.labels);
+    free(c->src.id);
+    free(c->dir);
+    free(c);
+}
+
+static void
+docker_schedule(struct docker *d)
+{
+    static const struct timeval now = { 0, 0 };
+
+    if (d->work_ev != NULL && !d->is_stopped &&
+        !evtimer_pending(d->work_ev, NULL))
+        evtimer_add(d->work_ev, &now);
+}
+
+static void
+docker_add(struct docker *d, const char *id)
+{
+    struct container *c = xcalloc(1, sizeof(*c));
+
+    memcpy(c->id, id, DOCKER_ID_LEN + 1);
+    c->dir = xasprintf("%s/%s", d->cfg.root, id);
+    c->src.id = xstrdup(id);
+    c->wd = -1;
+    if (d->ifd >= 0) {
+        c->wd = inotify_add_watch(d->ifd, c->dir, IN_MODIFY | IN_CREATE |
+                                  IN_MOVED_TO | IN_DELETE | IN_ONLYDIR);
+        if (c->wd < 0)
+            log_warn("docker", "cannot watch container=%.12s: %s", id,
+                     strerror(errno));
+    }
+    docker_load_meta(d, c);
+    c->tail = tail_new(c->dir, id, &d->cfg.tail, d->ctr);
+    const struct tail_pos *pos = d->st != NULL ? state_get(d->st, id) : NULL;
+    (void)tail_start(c->tail, pos);   /* no file yet: tail_step retries */
+    c->is_marked = 1;
+    c->is_seen = 1;
+    c->next = d->list;
+    d->list = c;
+    d->n++;
+    log_info("docker", "container found container=%.12s name=%s resume=%s",
+             id, c->src.name, pos != NULL ? "saved" : "oldest");
+}
+
+static void
+docker_forget(struct docker *d, struct container *c)
+{
+    struct container **pp = &d->list;
+
+    while (*pp != c)
+        pp = &(*pp)->next;
+    *pp = c->next;
+    d->n--;
+    if (c->is_gone)
+        d->n_gone--;
+    if (d->st != NULL)
+        state_remove(d->st, c->id);
+    log_info("docker", "container forgotten container=%.12s name=%s", c->id,
+             c->src.name);
+    docker_container_free(d, c);
+}
+
+/* Keeps at most max_gone deleted containers open: closes the oldest. */
+static void
+docker_gone_cap(struct docker *d)
+{
+    while (d->n_gone > d->cfg.max_gone) {
+        struct container *old = NULL;
+        for (struct container *c = d->list; c != NULL; c = c->next) {
+            if (c->is_gone && (old == NULL || c->gone_order < old->gone_order))
+                old = c;
+        }
+        if (old == NULL)
+            return;
+        d->ctr->deleted_open_dropped++;
+        log_warn("docker", "too many deleted containers still open, closing "
+                 "container=%.12s cap=%zu", old->id, d->cfg.max_gone);
+        docker_forget(d, old);
+    }
+}
+
+static void
+docker_mark_gone(struct docker *d, struct container *c)
+{
+    if (c->is_gone)
+        return;
+    c->is_gone = 1;
+    c->is_marked = 1;
+    c->gone_order = ++d->gone_seq;
+    d->n_gone++;
+    log_debug("docker", "container removed container=%.12s", c->id);
+}
+
+static int
+docker_dir_exists(const char *root, const char *id)
+{
+    struct stat st;
+    char *path = xasprintf("%s/%s", root, id);
+    int rc = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+
+    free(path);
+    return rc;
+}
+
+/* ---- polling ---- */
+
+struct docker_emit_ctx {
+    struct docker    *d;
+    struct container *c;
+};
+
+static void
+docker_emit_ctx_cb(void *arg, const struct tail_record *r)
+{
+    struct docker_emit_ctx *x = arg;
+
+    x->d->ops.emit(x->d->ops.arg, &x->c->src, r);
+}
+
+/* Polls one container; 1 if it has more to read, 0 if idle, -1 if it was
+ * forgotten. */
+static int
+docker_poll_one(struct docker *d, struct container *c, size_t budget)
+{
+    struct docker_emit_ctx x = { d, c };
+    uint64_t start = tail_logical_get(c->tail);
+    enum tail_status rc = TAIL_DATA;
+
+    while (d->ops.can_read(d->ops.arg)) {
+        rc = tail_step(c->tail, docker_emit_ctx_cb, &x);
+        if (rc != TAIL_DATA)
+            break;
+        if (budget > 0 && tail_logical_get(c->tail) - start >= budget)
+            return 1;
+    }
+    if (rc == TAIL_DATA)
+        return 1;   /* backpressure */
+    if (c->is_gone) {
+        tail_flush(c->tail, docker_emit_ctx_cb, &x);
+        docker_forget(d, c);
+        return -1;
+    }
+    return 0;
+}
+
+int
+docker_poll(struct docker *d, size_t budget)
+{
+    int more = 0;
+    struct container *next;
+
+    for (struct container *c = d->list; c != NULL; c = next) {
+        next = c->next;
+        if (!c->is_marked)
+            continue;
+        if (!d->ops.can_read(d->ops.arg))
+            return 1;
+        int rc = docker_poll_one(d, c, budget);
+        if (rc == 0)
+            c->is_marked = 0;
+        else if (rc > 0)
+            more = 1;
+    }
+    return more;
+}
+
+/* ---- discovery ---- */
+
+void
+docker_rescan(struct docker *d)
+{
+    DIR *dir = opendir(d->cfg.root);
+
+    if (dir == NULL) {
+        log_warn("docker", "cannot read docker root %s: %s", d->cfg.root,
+                 strerror(errno));
+        return;
+    }
+    for (struct container *c = d->list; c != NULL; c = c->next)
+        c->is_seen = 0;
+    struct dirent *de;
+    while ((de = readdir(dir)) != NULL) {
+        if (!docker_is_id(de->d_name))
+            continue;
+        struct container *c = docker_find(d, de->d_name);
+        if (c != NULL && !c->is_gone) {
+            c->is_seen = 1;
+            if (!c->has_meta)
+                docker_load_meta(d, c);
+        } else if (c == NULL && docker_dir_exists(d->cfg.root, de->d_name)) {
+            docker_add(d, de->d_name);
+        }
+    }
+    closedir(dir);
+    struct container *next;
+    for (struct container *c = d->list; c != NULL; c = next) {
+        next = c->next;     /* docker_mark_gone may forget others */
+        c->is_marked = 1;
+        if (!c->is_seen && !c->is_gone)
+            docker_mark_gone(d, c);
+    }
+    docker_gone_cap(d);
+}
+
+size_t
+docker_count(const struct docker *d)
+{
+    return d->n;
+}
+
+/* ---- event callbacks ---- */
+
+static void
+docker_work_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct docker *d = arg;
+
+    if (d->is_stopped)
+        return;
+    if (docker_poll(d, DOCKER_SLICE) && d->ops.can_read(d->ops.arg))
+        docker_schedule(d);
+}
+
+static void
+docker_rescan_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct docker *d = arg;
+
+    docker_rescan(d);
+    docker_schedule(d);
+}
+
+static void
+docker_root_event(struct docker *d, const struct inotify_event *ev)
+{
+    if (ev->len == 0 || !docker_is_id(ev->name))
+        return;
+    struct container *c = docker_find(d, ev->name);
+    if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
+        if (c == NULL && docker_dir_exists(d->cfg.root, ev->name))
+            docker_add(d, ev->name);
+    } else if (c != NULL && (ev->mask & (IN_DELETE | IN_MOVED_FROM))) {
+        docker_mark_gone(d, c);
+        docker_gone_cap(d);
+    }
+}
+
+static void
+docker_handle_event(struct docker *d, const struct inotify_event *ev)
+{
+    if (ev->mask & IN_Q_OVERFLOW) {
+        log_warn("docker", "inotify queue overflow, rescanning");
+        docker_rescan(d);
+        return;
+    }
+    if (ev->wd == d->root_wd) {
+        docker_root_event(d, ev);
+        return;
+    }
+    struct container *c = docker_find_wd(d, ev->wd);
+    if (c == NULL)
+        return;
+    if (ev->mask & IN_IGNORED) {
+        c->wd = -1;     /* directory gone; the root event or rescan says so */
+        return;
+    }
+    if (ev->len > 0 && strcmp(ev->name, DOCKER_CONFIG_FILE) == 0 &&
+        (ev->mask & (IN_CREATE | IN_MOVED_TO | IN_MODIFY)))
+        docker_load_meta(d, c);
+    c->is_marked = 1;
+}
+
+static void
+docker_inotify_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct docker *d = arg;
+    char buf[65536] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+    for (;;) {
+        ssize_t n = read(d->ifd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        for (char *p = buf; p < buf + n;) {
+            const struct inotify_event *ev = (const struct inotify_event *)p;
+            docker_handle_event(d, ev);
+            p += sizeof(*ev) + ev->len;
+        }
+    }
+    docker_schedule(d);
+}
+
+/* ---- public API ---- */
+
+struct docker *
+docker_new(struct event_base *base, const struct docker_config *cfg,
+           const struct docker_ops *ops, struct state_store *st,
+           struct shipper_counters *ctr)
+{
+    struct docker *d = xcalloc(1, sizeof(*d));
+
+    d->base = base;
+    d->cfg = *cfg;
+    d->cfg.root = xstrdup(cfg->root);
+    d->ops = *ops;
+    d->st = st;
+    d->ctr = ctr;
+    d->ifd = -1;
+    d->root_wd = -1;
+    return d;
+}
+
+void
+docker_free(struct docker *d)
+{
+    if (d == NULL)
+        return;
+    while (d->list != NULL) {
+        struct container *c = d->list;
+        d->list = c->next;
+        docker_container_free(d, c);
+    }
+    if (d->inotify_ev != NULL)
+        event_free(d->inotify_ev);
+    if (d->rescan_ev != NULL)
+        event_free(d->rescan_ev);
+    if (d->work_ev != NULL)
+        event_free(d->work_ev);
+    if (d->ifd >= 0)
+        close(d->ifd);
+    free((char *)d->cfg.root);
+    free(d);
+}
+
+static int
+docker_start_inotify(struct docker *d)
+{
+    d->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (d->ifd < 0)
+        return -1;
+    d->root_wd = inotify_add_watch(d->ifd, d->cfg.root, IN_CREATE |
+                                   IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
+                                   IN_ONLYDIR);
+    if (d->root_wd < 0)
+        return -1;
+    d->inotify_ev = event_new(d->base, d->ifd, EV_READ | EV_PERSIST,
+                              docker_inotify_cb, d);
+    if (d->inotify_ev == NULL || event_add(d->inotify_ev, NULL) < 0)
+        return -1;
+    return 0;
+}
+
+int
+docker_start(struct docker *d)
+{
+    struct stat st;
+
+    if (stat(d->cfg.root, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        log_error("docker", "docker root unusable %s: %s", d->cfg.root,
+                  strerror(errno ? errno : ENOTDIR));
+        return -1;
+    }
+    if (docker_start_inotify(d) < 0) {
+        log_warn("docker", "inotify unavailable, relying on rescans: %s",
+                 strerror(errno));
+        if (d->ifd >= 0)
+            close(d->ifd);
+        d->ifd = -1;
+    }
+    d->work_ev = evtimer_new(d->base, docker_work_cb, d);
+    d->rescan_ev = event_new(d->base, -1, EV_PERSIST, docker_rescan_cb, d);
+    struct timeval tv = { d->cfg.rescan_ms / 1000,
+                          (d->cfg.rescan_ms % 1000) * 1000 };
+    if (d->work_ev == NULL || d->rescan_ev == NULL ||
+        event_add(d->rescan_ev, &tv) < 0) {
+        log_error("docker", "cannot create timers");
+        return -1;
+    }
+    docker_rescan(d);
+    /* Positions of containers that no longer exist are useless. */
+    for (size_t i = 0; d->st != NULL && i < state_count(d->st);) {
+        if (docker_find(d, state_id_get(d->st, i)) == NULL)
+            state_remove(d->st, state_id_get(d->st, i));
+        else
+            i++;
+    }
+    docker_schedule(d);
+    return 0;
+}
+
+void
+docker_stop(struct docker *d)
+{
+    d->is_stopped = 1;
+    if (d->work_ev != NULL)
+        evtimer_del(d->work_ev);
+}
+
+void
+docker_kick(struct docker *d)
+{
+    docker_schedule(d);
+}

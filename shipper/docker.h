@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * docker: discovers the containers under the Docker root (directories named
+ * by a 64-hex id holding `<id>-json.log`), reads their config.v2.json (name,
+ * image, labels) and runs one tailer per container. inotify (read through a
+ * libevent event) wakes the tailers; a periodic rescan is the safety net
+ * (and the answer to IN_Q_OVERFLOW). Containers that disappear are read to
+ * the end of their open file, flushed and forgotten; at most max_gone of
+ * them stay open. Records go to ops->emit (sender.c in the daemon), reading
+ * pauses while ops->can_read says no (backpressure). Resume points come from
+ * the state store at discovery.
+ */
+#ifndef SHIPPER_DOCKER_H
+#define SHIPPER_DOCKER_H
+
+#include <stddef.h>
+
+#include <event2/event.h>
+
+#include "shipper/counters.h"
+#include "shipper/sender.h"
+#include "shipper/state.h"
+#include "shipper/tail.h"
+
+#define DOCKER_ID_LEN 64
+
+struct docker_ops {
+    void (*emit)(void *arg, struct sender_source *src,
+                 const struct tail_record *r);
+    int  (*can_read)(void *arg);        /* 0: backpressure, stop reading */
+    void *arg;
+};
+
+struct docker_config {
+    const char        *root;
+    struct tail_config tail;
+    int                rescan_ms;
+    size_t             max_gone;        /* deleted-but-open containers */
+};
+
+/* What config.v2.json says about a container; all strings owned. */
+struct docker_meta {
+    char *name;     /* without the leading '/' */
+    char *image;
+    char *labels;   /* compact JSON object text, "" when none */
+};
+
+/* 1 if name is 64 lowercase hex digits. */
+int docker_is_id(const char *name);
+/* Parses config.v2.json text. -1 if it is not JSON or Name is missing;
+ * out is written only on success (free with docker_meta_fini). */
+int docker_meta_parse(const char *text, size_t len, struct docker_meta *out);
+void docker_meta_fini(struct docker_meta *m);
+
+struct docker *docker_new(struct event_base *base,
+                          const struct docker_config *cfg,
+                          const struct docker_ops *ops,
+                          struct state_store *st,
+                          struct shipper_counters *ctr);
+void docker_free(struct docker *d);
+/* Initial scan, inotify watches, rescan timer. -1 if the root is unusable
+ * (inotify failure alone only logs: the rescan timer still works). */
+int docker_start(struct docker *d);
+/* Stops reading (shutdown); events stay registered until docker_free. */
+void docker_stop(struct docker *d);
+/* Reading may go on (the sender has room again). */
+void docker_kick(struct docker *d);
+
+/* One discovery pass over the root; marks every container for polling. */
+void docker_rescan(struct docker *d);
+/* Polls marked containers once, each for up to budget bytes (0 = until
+ * idle); returns 1 if some still have data to read. */
+int docker_poll(struct docker *d, size_t budget);
+size_t docker_count(const struct docker *d);
+
+#endif

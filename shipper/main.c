@@ -1,0 +1,347 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * logq-shipper: tails every container's json-file log under the Docker root
+ * and ships the lines to the collector, exactly once. main.c owns the
+ * event_base, the flags, signals, the counters and the wiring: docker.c
+ * (discovery + tailers) emits records into sender.c; sender ACKs commit
+ * resume points into state.c, which a 100 ms timer persists. A metrics
+ * module plugs in through sender_send_metrics() (see main_start_metrics).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "common/log.h"
+#include "common/timeutil.h"
+#include "common/xmalloc.h"
+#include "shipper/config.h"
+#include "shipper/counters.h"
+#include "shipper/docker.h"
+#include "shipper/sender.h"
+#include "shipper/state.h"
+
+#define MAIN_STATE_MS     100
+#define MAIN_STATS_S      10
+#define MAIN_DRAIN_MS     2000
+#define MAIN_TOKEN_MAX    4096
+#define MAIN_GONE_MAX     64
+#define MAIN_CHUNK        (256u << 10)
+
+struct shipper {
+    struct event_base      *base;
+    struct shipper_config   cfg;
+    struct shipper_counters ctr;
+    struct state_store     *st;
+    struct sender          *snd;
+    struct docker          *dk;
+    struct event           *sig_term;
+    struct event           *sig_int;
+    struct event           *state_ev;
+    struct event           *stats_ev;
+    struct event           *drain_ev;
+    int                     is_stopping;
+    int64_t                 stop_deadline;
+};
+
+/* ---- wiring callbacks ---- */
+
+static void
+main_emit(void *arg, struct sender_source *src, const struct tail_record *r)
+{
+    struct shipper *sh = arg;
+
+    sender_add(sh->snd, src, r);
+}
+
+static int
+main_can_read(void *arg)
+{
+    struct shipper *sh = arg;
+
+    return !sh->is_stopping && sender_can_accept(sh->snd);
+}
+
+static void
+main_commit(void *arg, const char *id, const struct tail_pos *pos)
+{
+    struct shipper *sh = arg;
+
+    if (state_set(sh->st, id, pos) < 0)
+        log_warn("main", "position store full container=%.12s", id);
+}
+
+static void
+main_room(void *arg)
+{
+    struct shipper *sh = arg;
+
+    if (sh->dk != NULL)
+        docker_kick(sh->dk);
+}
+
+static void
+main_log_counters(const struct shipper *sh, enum log_level lvl)
+{
+    const struct shipper_counters *c = &sh->ctr;
+
+    log_msg(lvl, "main", "counters lines=%" PRIu64 " bytes=%" PRIu64
+            " records=%" PRIu64 " records_raw=%" PRIu64
+            " records_truncated=%" PRIu64 " rotations=%" PRIu64
+            " truncations=%" PRIu64 " gaps=%" PRIu64 " reconnects=%" PRIu64
+            " batches_sent=%" PRIu64 " batches_acked=%" PRIu64
+            " batches_resent=%" PRIu64 " read_errors=%" PRIu64
+            " configs_bad=%" PRIu64 " deleted_open_dropped=%" PRIu64
+            " state_writes=%" PRIu64 " state_errors=%" PRIu64
+            " inflight=%zu containers=%zu", c->lines, c->bytes, c->records,
+            c->records_raw, c->records_truncated, c->rotations,
+            c->truncations, c->gaps, c->reconnects, c->batches_sent,
+            c->batches_acked, c->batches_resent, c->read_errors,
+            c->configs_bad, c->deleted_open_dropped, c->state_writes,
+            c->state_errors, sender_inflight_bytes(sh->snd),
+            sh->dk ? docker_count(sh->dk) : 0);
+}
+
+/* ---- event callbacks ---- */
+
+static void
+main_state_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct shipper *sh = arg;
+
+    if (state_is_dirty(sh->st))
+        (void)state_save(sh->st);
+}
+
+static void
+main_stats_cb(evutil_socket_t fd, short what, void *arg)
+{
+    main_log_counters(arg, LOG_LEVEL_DEBUG);
+}
+
+static void
+main_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct shipper *sh = arg;
+
+    if (sender_is_drained(sh->snd) || mono_ns() >= sh->stop_deadline) {
+        event_base_loopexit(sh->base, NULL);
+        return;
+    }
+    struct timeval tv = { 0, 20 * 1000 };
+    evtimer_add(sh->drain_ev, &tv);
+}
+
+/* SIGTERM/SIGINT: stop reading, send what is batched, wait briefly for
+ * its ACK (so the saved positions are current), then leave the loop. */
+static void
+main_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+    struct shipper *sh = arg;
+
+    if (sh->is_stopping) {
+        event_base_loopexit(sh->base, NULL);
+        return;
+    }
+    log_info("main", "signal %d, shutting down", (int)sig);
+    sh->is_stopping = 1;
+    docker_stop(sh->dk);
+    sender_flush(sh->snd);
+    sh->stop_deadline = mono_ns() + (int64_t)MAIN_DRAIN_MS * 1000000;
+    if (!sender_is_ready(sh->snd))
+        sh->stop_deadline = 0;
+    main_drain_cb(-1, 0, sh);
+}
+
+/* ---- setup ---- */
+
+static void
+main_usage_error(const char *msg)
+{
+    fprintf(stderr, "logq-shipper: %s\n", msg);
+    fprintf(stderr, "try 'logq-shipper --help'\n");
+    exit(2);
+}
+
+/* Reads the token, trailing newline stripped; NULL on error. */
+static char *
+main_read_token(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "r");
+
+    if (fp == NULL)
+        return NULL;
+    char *tok = xmalloc(MAIN_TOKEN_MAX + 1);
+    size_t n = fread(tok, 1, MAIN_TOKEN_MAX + 1, fp);
+    int bad = ferror(fp) || n > MAIN_TOKEN_MAX;
+    fclose(fp);
+    if (n > 0 && tok[n - 1] == '\n')
+        n--;
+    if (n > 0 && tok[n - 1] == '\r')
+        n--;
+    if (bad || n == 0) {
+        free(tok);
+        errno = bad ? EFBIG : ENODATA;
+        return NULL;
+    }
+    *len = n;
+    return tok;
+}
+
+static struct event *
+main_timer(struct shipper *sh, event_callback_fn cb, int persist, long ms)
+{
+    struct event *ev = event_new(sh->base, -1, persist ? EV_PERSIST : 0, cb,
+                                 sh);
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+    if (ev == NULL || (ms > 0 && event_add(ev, &tv) < 0))
+        fatalx("main", "cannot create timer");
+    return ev;
+}
+
+static void
+main_setup_signals(struct shipper *sh)
+{
+    signal(SIGPIPE, SIG_IGN);
+    sh->sig_term = evsignal_new(sh->base, SIGTERM, main_signal_cb, sh);
+    sh->sig_int = evsignal_new(sh->base, SIGINT, main_signal_cb, sh);
+    if (sh->sig_term == NULL || sh->sig_int == NULL ||
+        event_add(sh->sig_term, NULL) < 0 || event_add(sh->sig_int, NULL) < 0)
+        fatalx("main", "cannot install signal handlers");
+}
+
+static void
+main_start_sender(struct shipper *sh, const char *hostname, const char *token,
+                  size_t token_len)
+{
+    struct sender_config sc = {
+        .hostname = hostname, .token = token, .token_len = token_len,
+        .batch_bytes = (size_t)sh->cfg.batch_bytes,
+        .flush_ms = (int)sh->cfg.flush_ms,
+        .max_inflight = (size_t)sh->cfg.max_inflight_bytes,
+        .zlevel = (int)sh->cfg.zlevel,
+    };
+    char *host;
+
+    if (shipper_config_hostport(sh->cfg.collector, &host, &sc.port) < 0)
+        main_usage_error("bad --collector");
+    sc.host = host;
+    sh->snd = sender_new(sh->base, &sc, &sh->ctr, main_commit, main_room, sh);
+    free(host);
+    if (sh->snd == NULL || sender_start(sh->snd) < 0)
+        fatalx("main", "cannot start sender");
+}
+
+/*
+ * Hook for the metrics module (host/container metrics): it gets the base
+ * and the sender and calls sender_send_metrics() from its own timer.
+ */
+static void
+main_start_metrics(struct shipper *sh)
+{
+    (void)sh;
+}
+
+static void
+main_start(struct shipper *sh, const char *hostname, const char *token,
+           size_t token_len)
+{
+    sh->st = state_open(sh->cfg.state_dir, &sh->ctr);
+    if (sh->st == NULL)
+        fatalx("main", "cannot use state dir %s", sh->cfg.state_dir);
+    main_start_sender(sh, hostname, token, token_len);
+    struct docker_config dc = {
+        .root = sh->cfg.docker_root,
+        .tail = { .max_record = (size_t)sh->cfg.max_record_size,
+                  .chunk = MAIN_CHUNK },
+        .rescan_ms = (int)sh->cfg.rescan_ms,
+        .max_gone = MAIN_GONE_MAX,
+    };
+    struct docker_ops ops = { main_emit, main_can_read, sh };
+    sh->dk = docker_new(sh->base, &dc, &ops, sh->st, &sh->ctr);
+    if (docker_start(sh->dk) < 0)
+        fatalx("main", "cannot watch docker root %s", sh->cfg.docker_root);
+    main_start_metrics(sh);
+    sh->state_ev = main_timer(sh, main_state_cb, 1, MAIN_STATE_MS);
+    sh->stats_ev = main_timer(sh, main_stats_cb, 1, MAIN_STATS_S * 1000);
+    sh->drain_ev = main_timer(sh, main_drain_cb, 0, 0);
+    main_setup_signals(sh);
+}
+
+static void
+main_finish(struct shipper *sh)
+{
+    if (state_is_dirty(sh->st) && state_save(sh->st) < 0)
+        log_error("main", "positions not saved at exit");
+    main_log_counters(sh, LOG_LEVEL_INFO);
+    event_free(sh->sig_term);
+    event_free(sh->sig_int);
+    event_free(sh->state_ev);
+    event_free(sh->stats_ev);
+    event_free(sh->drain_ev);
+    docker_free(sh->dk);
+    sender_free(sh->snd);
+    state_free(sh->st);
+    event_base_free(sh->base);
+    shipper_config_fini(&sh->cfg);
+}
+
+int
+main(int argc, char **argv)
+{
+    struct shipper sh;
+    char err[512];
+    enum log_level lvl;
+
+    memset(&sh, 0, sizeof(sh));
+    switch (shipper_config_parse(&sh.cfg, argc, argv, err, sizeof(err))) {
+    case CONFIG_HELP:
+        return 0;
+    case CONFIG_ERROR:
+        main_usage_error(err);
+        break;
+    case CONFIG_OK:
+        break;
+    }
+    if (log_level_parse(sh.cfg.log_level, &lvl) < 0)
+        main_usage_error("--log-level: want error|warn|info|debug");
+    if (log_init("logq-shipper", lvl, sh.cfg.log_file) < 0) {
+        fprintf(stderr, "logq-shipper: cannot open log file %s: %s\n",
+                sh.cfg.log_file, strerror(errno));
+        return 2;
+    }
+    char hostname[256] = "";
+    if (sh.cfg.hostname != NULL)
+        snprintf(hostname, sizeof(hostname), "%s", sh.cfg.hostname);
+    else if (gethostname(hostname, sizeof(hostname) - 1) < 0)
+        fatal("main", "gethostname");
+    if (hostname[0] == '\0')
+        main_usage_error("--hostname: empty host name");
+    char *token = NULL;
+    size_t token_len = 0;
+    if (sh.cfg.token_file != NULL &&
+        (token = main_read_token(sh.cfg.token_file, &token_len)) == NULL) {
+        fprintf(stderr, "logq-shipper: cannot read token file %s: %s\n",
+                sh.cfg.token_file, strerror(errno));
+        return 2;
+    }
+    srandom((unsigned)(now_ns() ^ getpid()));
+    sh.base = event_base_new();
+    if (sh.base == NULL)
+        fatalx("main", "cannot create event base");
+    main_start(&sh, hostname, token, token_len);
+    free(token);
+    log_info("main", "started host=%s collector=%s root=%s", hostname,
+             sh.cfg.collector, sh.cfg.docker_root);
+    if (event_base_dispatch(sh.base) < 0)
+        log_error("main", "event loop failed");
+    main_finish(&sh);
+    return 0;
+}

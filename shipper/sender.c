@@ -1,0 +1,680 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sender: see sender.h. The retransmit queue holds each frame as sent
+ * (compressed), so in-flight memory is counted in wire bytes. A frame whose
+ * seq does not match the one it must carry on the current connection (it
+ * was queued while disconnected, or is resent after a reconnect) is
+ * re-encoded: inflate, patch the leading u64 seq, deflate. That only happens
+ * around reconnects, so the steady state compresses each batch once.
+ */
+#include "shipper/sender.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/dns.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/record.h"
+#include "common/xmalloc.h"
+
+#define SENDER_SOFTWARE      "logq-shipper/0.1"
+#define SENDER_RAW_MAX       (WIRE_MAX_PAYLOAD - (64u << 10))
+#define SENDER_FRAME_MAX     (WIRE_HEADER_LEN + WIRE_MAX_PAYLOAD)
+#define SENDER_BACKOFF_MIN   100        /* ms */
+#define SENDER_BACKOFF_MAX   5000
+#define SENDER_HANDSHAKE_S   10
+#define SENDER_ACK_TIMEOUT_S 30
+
+enum sender_state {
+    SENDER_IDLE,            /* waiting for the reconnect timer */
+    SENDER_CONNECTING,
+    SENDER_HELLO_SENT,
+    SENDER_AUTH_SENT,
+    SENDER_READY,
+};
+
+struct sender_commit {
+    char            id[WIRE_MAX_ID_LEN + 1];
+    struct tail_pos pos;
+};
+
+struct sender_entry {
+    struct sender_entry  *next;
+    uint16_t              type;
+    uint64_t              seq;          /* seq encoded in frame */
+    int                   is_sent;      /* on the current connection */
+    struct buf            frame;
+    struct sender_commit *commits;
+    size_t                n_commits;
+};
+
+struct sender {
+    struct event_base       *base;
+    struct evdns_base       *dns;
+    struct sender_config     cfg;
+    struct shipper_counters *ctr;
+    sender_commit_fn         commit_cb;
+    sender_room_fn           room_cb;
+    void                    *cb_arg;
+
+    enum sender_state        state;
+    struct bufferevent      *bev;
+    struct event            *retry_ev;
+    int                      backoff_ms;
+    int                      n_connects;
+    uint64_t                 conn_seq;      /* last seq sent */
+
+    struct sender_entry     *head;
+    struct sender_entry     *tail;
+    size_t                   inflight;      /* frame bytes queued */
+
+    struct wire_batch_enc    enc;
+    uint64_t                 gen;           /* current batch's generation */
+    struct sender_commit    *commits;       /* one per batch source */
+    size_t                   commits_cap;
+    struct event            *flush_ev;
+    int                      is_flush_armed;
+    struct buf               scratch;
+};
+
+static void sender_connect(struct sender *s);
+static void sender_write_pending(struct sender *s);
+
+/* ---- queue ---- */
+
+static void
+sender_entry_free(struct sender_entry *e)
+{
+    buf_fini(&e->frame);
+    free(e->commits);
+    free(e);
+}
+
+static void
+sender_enqueue(struct sender *s, struct sender_entry *e)
+{
+    if (s->tail != NULL)
+        s->tail->next = e;
+    else
+        s->head = e;
+    s->tail = e;
+    s->inflight += e->frame.len;
+}
+
+/* Seq for the next frame written on this connection, or 0 when frames
+ * cannot be written now (they are queued with seq 0, fixed at send). */
+static uint64_t
+sender_next_seq(const struct sender *s)
+{
+    if (s->state != SENDER_READY)
+        return 0;
+    for (const struct sender_entry *e = s->head; e != NULL; e = e->next) {
+        if (!e->is_sent)
+            return 0;
+    }
+    return s->conn_seq + 1;
+}
+
+/* Rewrites e's frame to carry seq. -1 if our own frame does not decode
+ * (cannot happen short of memory corruption). */
+static int
+sender_entry_reseq(struct sender *s, struct sender_entry *e, uint64_t seq)
+{
+    struct wire_frame f;
+    size_t used;
+    const char *err = NULL;
+    const uint8_t *p;
+    size_t len;
+
+    if (wire_frame_decode(e->frame.data, e->frame.len, &f, &used, &err) != 1 ||
+        wire_frame_payload(&f, &s->scratch, &p, &len, &err) < 0 || len < 8)
+        goto fail;
+    if (p != s->scratch.data) {
+        buf_reset(&s->scratch);
+        if (buf_append(&s->scratch, p, len) < 0)
+            goto fail;
+        p = s->scratch.data;
+    }
+    le64_store(s->scratch.data, seq);
+    struct buf nf;
+    buf_init(&nf, SENDER_FRAME_MAX);
+    if (wire_frame_encode(&nf, e->type, p, len, s->cfg.zlevel) < 0) {
+        buf_fini(&nf);
+        goto fail;
+    }
+    s->inflight = s->inflight - e->frame.len + nf.len;
+    buf_fini(&e->frame);
+    e->frame = nf;
+    e->seq = seq;
+    return 0;
+fail:
+    log_error("sender", "cannot re-encode queued frame: %s",
+              err ? err : "encode failed");
+    return -1;
+}
+
+/* ---- connection ---- */
+
+static void
+sender_schedule_retry(struct sender *s)
+{
+    int d = s->backoff_ms;
+    int jitter = d / 2 > 0 ? (int)((unsigned)random() % (unsigned)(d / 2)) : 0;
+    struct timeval tv = { (d - jitter) / 1000, ((d - jitter) % 1000) * 1000 };
+
+    s->state = SENDER_IDLE;
+    if (evtimer_add(s->retry_ev, &tv) < 0)
+        log_error("sender", "cannot arm reconnect timer");
+    s->backoff_ms = d * 2 > SENDER_BACKOFF_MAX ? SENDER_BACKOFF_MAX : d * 2;
+}
+
+static void
+sender_close(struct sender *s, const char *why)
+{
+    if (s->bev != NULL) {
+        log_warn("sender", "connection closed peer=%s:%d reason=%s",
+                 s->cfg.host, s->cfg.port, why);
+        bufferevent_free(s->bev);
+        s->bev = NULL;
+    }
+    for (struct sender_entry *e = s->head; e != NULL; e = e->next)
+        e->is_sent = 0;
+    s->conn_seq = 0;
+    sender_schedule_retry(s);
+}
+
+static int
+sender_write_frame(struct sender *s, uint16_t type, struct buf *payload)
+{
+    struct buf f;
+    int rc = -1;
+
+    buf_init(&f, SENDER_FRAME_MAX);
+    if (wire_frame_encode(&f, type, payload->data, payload->len, 0) == 0 &&
+        bufferevent_write(s->bev, f.data, f.len) == 0)
+        rc = 0;
+    buf_fini(&f);
+    return rc;
+}
+
+static void
+sender_send_hello(struct sender *s)
+{
+    struct buf p;
+
+    buf_init(&p, 1024);
+    if (wire_hello_encode(&p, s->cfg.hostname, SENDER_SOFTWARE) < 0 ||
+        sender_write_frame(s, WIRE_HELLO, &p) < 0) {
+        buf_fini(&p);
+        sender_close(s, "cannot send hello");
+        return;
+    }
+    buf_fini(&p);
+    s->state = SENDER_HELLO_SENT;
+}
+
+/* Returns -1 when the connection was closed. */
+static int
+sender_on_challenge(struct sender *s, const uint8_t *p, size_t len)
+{
+    uint8_t nonce[WIRE_NONCE_LEN], mac[WIRE_MAC_LEN] = { 0 };
+    int auth_required;
+    const char *err;
+
+    if (wire_challenge_decode(p, len, &auth_required, nonce, &err) < 0) {
+        sender_close(s, err);
+        return -1;
+    }
+    if (s->cfg.token != NULL)
+        wire_auth_mac(s->cfg.token, s->cfg.token_len, nonce, s->cfg.hostname,
+                      strlen(s->cfg.hostname), mac);
+    else if (auth_required)
+        log_warn("sender", "collector requires a token, none configured "
+                 "(--token-file)");
+    struct buf b;
+    buf_init(&b, 64);
+    int rc = wire_auth_encode(&b, mac);
+    if (rc == 0)
+        rc = sender_write_frame(s, WIRE_AUTH, &b);
+    buf_fini(&b);
+    if (rc < 0) {
+        sender_close(s, "cannot send auth");
+        return -1;
+    }
+    s->state = SENDER_AUTH_SENT;
+    return 0;
+}
+
+static void
+sender_set_timeout(struct sender *s, int secs)
+{
+    struct timeval tv = { secs, 0 };
+
+    bufferevent_set_timeouts(s->bev, &tv, NULL);
+}
+
+static int
+sender_on_welcome(struct sender *s, const uint8_t *p, size_t len)
+{
+    uint64_t session;
+    const char *err;
+
+    if (wire_u64_decode(p, len, &session, &err) < 0) {
+        sender_close(s, err);
+        return -1;
+    }
+    log_info("sender", "connected peer=%s:%d session=%llu queued=%zu",
+             s->cfg.host, s->cfg.port, (unsigned long long)session,
+             s->inflight);
+    s->state = SENDER_READY;
+    s->backoff_ms = SENDER_BACKOFF_MIN;
+    sender_set_timeout(s, SENDER_ACK_TIMEOUT_S);
+    sender_write_pending(s);
+    return s->bev != NULL ? 0 : -1;
+}
+
+static int
+sender_on_ack(struct sender *s, const uint8_t *p, size_t len)
+{
+    uint64_t seq;
+    const char *err;
+    int was_full = !sender_can_accept(s);
+
+    if (wire_u64_decode(p, len, &seq, &err) < 0) {
+        sender_close(s, err);
+        return -1;
+    }
+    if (seq > s->conn_seq) {
+        sender_close(s, "ack for a frame never sent");
+        return -1;
+    }
+    while (s->head != NULL && s->head->is_sent && s->head->seq <= seq) {
+        struct sender_entry *e = s->head;
+        s->head = e->next;
+        if (s->head == NULL)
+            s->tail = NULL;
+        s->inflight -= e->frame.len;
+        s->ctr->batches_acked++;
+        for (size_t i = 0; i < e->n_commits; i++)
+            s->commit_cb(s->cb_arg, e->commits[i].id, &e->commits[i].pos);
+        sender_entry_free(e);
+    }
+    if (was_full && sender_can_accept(s) && s->room_cb != NULL)
+        s->room_cb(s->cb_arg);
+    return 0;
+}
+
+/* Handles one frame; -1 when the connection was closed. */
+static int
+sender_on_frame(struct sender *s, const struct wire_frame *f)
+{
+    const uint8_t *p;
+    size_t len;
+    const char *err;
+
+    if (wire_frame_payload(f, &s->scratch, &p, &len, &err) < 0) {
+        sender_close(s, err);
+        return -1;
+    }
+    if (f->type == WIRE_ERROR) {
+        uint16_t code = 0;
+        struct wire_str msg = { "", 0 };
+        if (wire_error_decode(p, len, &code, &msg, &err) < 0)
+            msg.p = err, msg.len = strlen(err);
+        log_error("sender", "collector error peer=%s:%d code=%u: %.*s",
+                  s->cfg.host, s->cfg.port, code, (int)msg.len, msg.p);
+        sender_close(s, "error frame");
+        return -1;
+    }
+    if (f->type == WIRE_CHALLENGE && s->state == SENDER_HELLO_SENT)
+        return sender_on_challenge(s, p, len);
+    if (f->type == WIRE_WELCOME && s->state == SENDER_AUTH_SENT)
+        return sender_on_welcome(s, p, len);
+    if (f->type == WIRE_ACK && s->state == SENDER_READY)
+        return sender_on_ack(s, p, len);
+    sender_close(s, "unexpected frame");
+    return -1;
+}
+
+/* Writes every queued frame not yet sent on this connection, in order. */
+static void
+sender_write_pending(struct sender *s)
+{
+    if (s->state != SENDER_READY)
+        return;
+    for (struct sender_entry *e = s->head; e != NULL; e = e->next) {
+        if (e->is_sent)
+            continue;
+        uint64_t seq = s->conn_seq + 1;
+        if (e->seq != seq) {
+            if (e->seq != 0)
+                s->ctr->batches_resent++;
+            if (sender_entry_reseq(s, e, seq) < 0) {
+                sender_close(s, "re-encode failed");
+                return;
+            }
+        }
+        if (bufferevent_write(s->bev, e->frame.data, e->frame.len) < 0) {
+            sender_close(s, "write failed");
+            return;
+        }
+        e->is_sent = 1;
+        s->conn_seq = seq;
+        s->ctr->batches_sent++;
+    }
+}
+
+/* ---- event callbacks ---- */
+
+static void
+sender_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct sender *s = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+
+    for (;;) {
+        size_t avail = evbuffer_get_length(in);
+        if (avail < WIRE_HEADER_LEN)
+            return;
+        const uint8_t *h = evbuffer_pullup(in, WIRE_HEADER_LEN);
+        size_t need = WIRE_HEADER_LEN + (size_t)le32_load(h + 8);
+        if (need > SENDER_FRAME_MAX) {
+            sender_close(s, "frame too large");
+            return;
+        }
+        if (avail < need)
+            return;
+        const uint8_t *p = evbuffer_pullup(in, (ssize_t)need);
+        struct wire_frame f;
+        size_t used;
+        const char *err = "truncated frame";
+        if (p == NULL || wire_frame_decode(p, need, &f, &used, &err) != 1) {
+            sender_close(s, err);
+            return;
+        }
+        if (sender_on_frame(s, &f) < 0)
+            return;
+        evbuffer_drain(in, used);
+    }
+}
+
+static void
+sender_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct sender *s = arg;
+
+    if (what & BEV_EVENT_CONNECTED) {
+        sender_set_timeout(s, SENDER_HANDSHAKE_S);
+        sender_send_hello(s);
+        return;
+    }
+    if ((what & BEV_EVENT_TIMEOUT) && s->state == SENDER_READY &&
+        s->head == NULL) {
+        bufferevent_enable(bev, EV_READ);   /* idle, nothing to ack */
+        return;
+    }
+    if (what & BEV_EVENT_TIMEOUT)
+        sender_close(s, s->state == SENDER_READY ? "ack timeout" :
+                     "handshake timeout");
+    else if (what & BEV_EVENT_EOF)
+        sender_close(s, "peer closed");
+    else if (what & BEV_EVENT_ERROR) {
+        int dns = bufferevent_socket_get_dns_error(bev);
+        sender_close(s, dns ? evutil_gai_strerror(dns) :
+                     evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+    }
+}
+
+static void
+sender_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    sender_connect(arg);
+}
+
+static void
+sender_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct sender *s = arg;
+
+    s->is_flush_armed = 0;
+    sender_flush(s);
+}
+
+static void
+sender_connect(struct sender *s)
+{
+    if (s->n_connects++ > 0)
+        s->ctr->reconnects++;
+    s->bev = bufferevent_socket_new(s->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (s->bev == NULL) {
+        log_error("sender", "cannot create bufferevent");
+        sender_schedule_retry(s);
+        return;
+    }
+    bufferevent_setcb(s->bev, sender_read_cb, NULL, sender_event_cb, s);
+    bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+    s->state = SENDER_CONNECTING;
+    sender_set_timeout(s, SENDER_HANDSHAKE_S);
+    if (bufferevent_socket_connect_hostname(s->bev, s->dns, AF_UNSPEC,
+                                            s->cfg.host, s->cfg.port) < 0) {
+        /* the event callback may already have closed it */
+        if (s->bev != NULL)
+            sender_close(s, "connect failed");
+    }
+}
+
+/* ---- public API ---- */
+
+struct sender *
+sender_new(struct event_base *base, const struct sender_config *cfg,
+           struct shipper_counters *ctr, sender_commit_fn commit,
+           sender_room_fn room, void *arg)
+{
+    struct sender *s = xcalloc(1, sizeof(*s));
+
+    s->base = base;
+    s->cfg = *cfg;
+    s->cfg.host = xstrdup(cfg->host);
+    s->cfg.hostname = xstrdup(cfg->hostname);
+    if (cfg->token != NULL)
+        s->cfg.token = xmemdup(cfg->token, cfg->token_len);
+    s->ctr = ctr;
+    s->commit_cb = commit;
+    s->room_cb = room;
+    s->cb_arg = arg;
+    s->backoff_ms = SENDER_BACKOFF_MIN;
+    s->gen = 1;
+    wire_batch_enc_init(&s->enc, SENDER_RAW_MAX);
+    buf_init(&s->scratch, WIRE_MAX_INFLATED);
+    s->retry_ev = evtimer_new(base, sender_retry_cb, s);
+    s->flush_ev = evtimer_new(base, sender_flush_cb, s);
+    if (s->retry_ev == NULL || s->flush_ev == NULL)
+        goto fail;
+    return s;
+fail:
+    sender_free(s);
+    return NULL;
+}
+
+void
+sender_free(struct sender *s)
+{
+    if (s == NULL)
+        return;
+    if (s->bev != NULL)
+        bufferevent_free(s->bev);
+    if (s->dns != NULL)
+        evdns_base_free(s->dns, 0);
+    if (s->retry_ev != NULL)
+        event_free(s->retry_ev);
+    if (s->flush_ev != NULL)
+        event_free(s->flush_ev);
+    while (s->head != NULL) {
+        struct sender_entry *e = s->head;
+        s->head = e->next;
+        sender_entry_free(e);
+    }
+    wire_batch_enc_fini(&s->enc);
+    buf_fini(&s->scratch);
+    free(s->commits);
+    free((void *)s->cfg.token);
+    free((char *)s->cfg.hostname);
+    free((char *)s->cfg.host);
+    free(s);
+}
+
+int
+sender_start(struct sender *s)
+{
+    s->dns = evdns_base_new(s->base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+                            EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+    if (s->dns == NULL)
+        log_warn("sender", "no async resolver, using getaddrinfo");
+    sender_connect(s);
+    return 0;
+}
+
+int
+sender_can_accept(const struct sender *s)
+{
+    return s->inflight < s->cfg.max_inflight;
+}
+
+/* Adds src to the open batch if needed; -1 when the batch is full. */
+static int
+sender_add_source(struct sender *s, struct sender_source *src)
+{
+    if (src->batch_gen == s->gen)
+        return 0;
+    struct wire_source ws = {
+        .id = { src->id, strlen(src->id) },
+        .name = { src->name, strlen(src->name) },
+        .image = { src->image, strlen(src->image) },
+        .labels = { src->labels, strlen(src->labels) },
+    };
+    if (ws.labels.len > WIRE_MAX_LABELS_LEN)
+        ws.labels.len = 0;   /* docker.c caps it; never send a bad frame */
+    int idx = wire_batch_enc_add_source(&s->enc, &ws);
+    if (idx < 0)
+        return -1;
+    if ((size_t)idx >= s->commits_cap) {
+        s->commits_cap = s->commits_cap ? s->commits_cap * 2 : 16;
+        s->commits = xreallocarray(s->commits, s->commits_cap,
+                                   sizeof(*s->commits));
+    }
+    struct sender_commit *c = &s->commits[idx];
+    size_t n = ws.id.len < WIRE_MAX_ID_LEN ? ws.id.len : WIRE_MAX_ID_LEN;
+    memcpy(c->id, src->id, n);
+    c->id[n] = '\0';
+    src->batch_gen = s->gen;
+    src->batch_idx = (uint32_t)idx;
+    return 0;
+}
+
+static int
+sender_try_add(struct sender *s, struct sender_source *src,
+               const struct tail_record *r)
+{
+    if (sender_add_source(s, src) < 0)
+        return -1;
+    struct wire_record wr = {
+        .source = src->batch_idx, .stream = r->stream, .flags = r->flags,
+        .time_ns = r->time_ns, .offset = r->offset,
+        .msg = { r->msg, r->msg_len },
+    };
+    if (wire_batch_enc_add_record(&s->enc, &wr) < 0)
+        return -1;
+    s->commits[src->batch_idx].pos = r->resume;
+    return 0;
+}
+
+void
+sender_add(struct sender *s, struct sender_source *src,
+           const struct tail_record *r)
+{
+    if (sender_try_add(s, src, r) < 0) {
+        sender_flush(s);
+        /* An empty batch holds any source and record tail can produce
+         * (max_record is capped far below SENDER_RAW_MAX by config.c). */
+        if (sender_try_add(s, src, r) < 0)
+            fatalx("sender", "record does not fit an empty batch len=%zu",
+                   r->msg_len);
+    }
+    if (wire_batch_enc_raw_len(&s->enc) >= s->cfg.batch_bytes) {
+        sender_flush(s);
+    } else if (!s->is_flush_armed) {
+        struct timeval tv = { s->cfg.flush_ms / 1000,
+                              (s->cfg.flush_ms % 1000) * 1000 };
+        if (evtimer_add(s->flush_ev, &tv) == 0)
+            s->is_flush_armed = 1;
+    }
+}
+
+void
+sender_flush(struct sender *s)
+{
+    if (s->is_flush_armed) {
+        evtimer_del(s->flush_ev);
+        s->is_flush_armed = 0;
+    }
+    if (s->enc.n_records == 0)
+        return;
+    struct sender_entry *e = xcalloc(1, sizeof(*e));
+    e->type = WIRE_BATCH;
+    e->seq = sender_next_seq(s);
+    buf_init(&e->frame, SENDER_FRAME_MAX);
+    if (wire_batch_enc_finish(&s->enc, e->seq, &e->frame, s->cfg.zlevel) < 0)
+        fatalx("sender", "cannot encode batch records=%u", s->enc.n_records);
+    e->n_commits = s->enc.n_sources;
+    e->commits = xmemdup(s->commits, e->n_commits * sizeof(*e->commits));
+    wire_batch_enc_reset(&s->enc);
+    s->gen++;
+    sender_enqueue(s, e);
+    sender_write_pending(s);
+}
+
+int
+sender_send_metrics(struct sender *s, struct wire_metrics_enc *m,
+                    int64_t time_ns)
+{
+    if (!sender_can_accept(s) || m->n_samples == 0) {
+        s->ctr->metrics_dropped++;
+        return -1;
+    }
+    struct sender_entry *e = xcalloc(1, sizeof(*e));
+    e->type = WIRE_METRICS;
+    e->seq = sender_next_seq(s);
+    buf_init(&e->frame, SENDER_FRAME_MAX);
+    if (wire_metrics_enc_finish(m, e->seq, time_ns, &e->frame,
+                                s->cfg.zlevel) < 0) {
+        sender_entry_free(e);
+        s->ctr->metrics_dropped++;
+        return -1;
+    }
+    sender_enqueue(s, e);
+    sender_write_pending(s);
+    return 0;
+}
+
+int
+sender_is_drained(const struct sender *s)
+{
+    return s->head == NULL && s->enc.n_records == 0;
+}
+
+int
+sender_is_ready(const struct sender *s)
+{
+    return s->state == SENDER_READY;
+}
+
+size_t
+sender_inflight_bytes(const struct sender *s)
+{
+    return s->inflight;
+}

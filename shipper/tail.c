@@ -1,0 +1,625 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tail: see tail.h. One read buffer of chunk + line_max bytes per container
+ * (the pending start of an unfinished line is moved to its front), one
+ * scratch buf for dockerline_parse and one join buf per stream: nothing is
+ * allocated per line. Rotation is detected at end of file by comparing the
+ * live path's inode with the open fd's; the next file is found by inode
+ * among the rotated `.N` files (scan of the container directory), so two
+ * rotations between polls skip nothing. Talks to dockerline only; the
+ * caller (docker.c) owns scheduling and the emit callback (sender.c).
+ */
+#include "shipper/tail.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/record.h"
+#include "common/timeutil.h"
+#include "common/xmalloc.h"
+#include "shipper/dockerline.h"
+
+#define TAIL_LINE_SLACK  (64u << 10)   /* json overhead above max_record */
+#define TAIL_MARKER_ROOM 64
+#define TAIL_MAX_FILES   256
+
+struct tail_join {
+    struct buf      msg;
+    int             is_active;
+    struct tail_pos start;      /* first byte of its first line */
+    uint64_t        last_end;   /* logical offset past its last line */
+    int64_t         time_ns;
+    uint8_t         flags;
+    uint64_t        dropped;    /* bytes cut at max_record */
+};
+
+struct tailer {
+    char                    *dir;
+    char                    *id;
+    char                    *live_path;
+    struct tail_config       cfg;
+    size_t                   line_max;
+    struct shipper_counters *ctr;
+
+    int                      is_started;
+    int                      has_want;
+    struct tail_pos          want;
+
+    int                      fd;
+    uint64_t                 dev;
+    uint64_t                 ino;
+    uint64_t                 base;       /* logical offset of byte 0 */
+    uint64_t                 read_pos;   /* file offset of next read */
+    uint64_t                 line_fpos;  /* file offset of pending line */
+    uint64_t                 last_offset;/* last emitted record offset */
+
+    uint8_t                 *rbuf;
+    size_t                   rcap;
+    size_t                   rlen;       /* pending bytes at rbuf[0] */
+    int                      is_skipping;/* inside an over-long line */
+    uint64_t                 skipped;
+
+    struct buf               msg;
+    struct tail_join         join[2];
+};
+
+struct tail_file {
+    unsigned long n;            /* 0 = live file, else the .N suffix */
+    uint64_t      dev;
+    uint64_t      ino;
+};
+
+/* ---- helpers ---- */
+
+static void
+tail_pos_at(const struct tailer *t, uint64_t fpos, struct tail_pos *out)
+{
+    out->dev = t->dev;
+    out->ino = t->ino;
+    out->file_pos = fpos;
+    out->logical = t->base + fpos;
+}
+
+/* Largest n' <= n that does not split a UTF-8 sequence (p[n] readable). */
+static size_t
+tail_utf8_cut(const char *p, size_t n)
+{
+    size_t cut = n;
+
+    for (int i = 0; i < 3 && cut > 0; i++) {
+        if (((unsigned char)p[cut] & 0xC0) != 0x80)
+            break;
+        cut--;
+    }
+    if (cut > 0 && ((unsigned char)p[cut] & 0xC0) == 0x80)
+        return n;   /* not UTF-8 anyway: cut where asked */
+    return cut;
+}
+
+/*
+ * Emits the text in b (modified: cut to max_record, marker appended) as one
+ * record ending at logical offset end.
+ */
+static void
+tail_emit_buf(struct tailer *t, struct buf *b, uint64_t dropped,
+              uint8_t stream, uint8_t flags, int64_t time_ns, uint64_t end,
+              tail_emit_fn emit, void *arg)
+{
+    if (b->len > t->cfg.max_record) {
+        size_t cut = tail_utf8_cut((const char *)b->data, t->cfg.max_record);
+        dropped += b->len - cut;
+        b->len = cut;
+    }
+    if (dropped > 0) {
+        char mark[TAIL_MARKER_ROOM];
+        int n = snprintf(mark, sizeof(mark), " [logq: truncated %" PRIu64
+                         " bytes]", dropped);
+        if (n > 0 && buf_append(b, mark, (size_t)n) < 0)
+            log_debug("tail", "no room for truncation marker");
+        flags |= LOGREC_F_TRUNCATED;
+        t->ctr->records_truncated++;
+    }
+    if (end <= t->last_offset)
+        end = t->last_offset + 1;
+    t->last_offset = end;
+
+    struct tail_record r = {
+        .stream = stream, .flags = flags, .time_ns = time_ns, .offset = end,
+        .msg = (const char *)b->data, .msg_len = b->len,
+    };
+    tail_resume_get(t, &r.resume);
+    if (flags & LOGREC_F_RAW)
+        t->ctr->records_raw++;
+    t->ctr->records++;
+    emit(arg, &r);
+}
+
+static void
+tail_join_append(struct tailer *t, struct tail_join *j, const uint8_t *p,
+                 size_t n)
+{
+    size_t room = j->msg.len < t->cfg.max_record ?
+                  t->cfg.max_record - j->msg.len : 0;
+
+    if (j->dropped == 0 && n <= room) {
+        if (buf_append(&j->msg, p, n) == 0)
+            return;
+        room = 0;   /* cannot happen: cap is max_record + marker room */
+    }
+    size_t cut = 0;
+    if (j->dropped == 0 && room > 0)
+        cut = tail_utf8_cut((const char *)p, room);
+    if (cut > 0 && buf_append(&j->msg, p, cut) < 0)
+        cut = 0;
+    j->dropped += n - cut;
+}
+
+/* One complete json-file line [start_fpos, end_fpos) of the current file. */
+static void
+tail_line(struct tailer *t, const char *line, size_t len, uint64_t end_fpos,
+          tail_emit_fn emit, void *arg)
+{
+    struct dockerline dl;
+    uint64_t start_fpos = t->line_fpos;
+    uint64_t end = t->base + end_fpos;
+
+    t->ctr->lines++;
+    t->line_fpos = end_fpos;
+    buf_reset(&t->msg);
+    if (dockerline_parse(line, len, &t->msg, &dl) < 0) {
+        /* Decoded text cannot pass 3x the line; ship the line raw. */
+        buf_reset(&t->msg);
+        size_t n = len < t->msg.max ? len : t->msg.max;
+        (void)buf_append(&t->msg, line, n);
+        dl.stream = LOGREC_STDOUT;
+        dl.flags = LOGREC_F_RAW;
+        dl.is_partial = 0;
+        dl.time_ns = 0;
+    }
+    if (dl.flags & LOGREC_F_RAW) {
+        tail_emit_buf(t, &t->msg, 0, LOGREC_STDOUT, dl.flags, now_ns(), end,
+                      emit, arg);
+        return;
+    }
+    uint8_t stream = dl.stream == LOGREC_STDERR ? LOGREC_STDERR :
+                     LOGREC_STDOUT;
+    struct tail_join *j = &t->join[stream];
+    if (!j->is_active && !dl.is_partial) {
+        tail_emit_buf(t, &t->msg, 0, stream, dl.flags, dl.time_ns, end, emit,
+                      arg);
+        return;
+    }
+    if (!j->is_active) {
+        j->is_active = 1;
+        tail_pos_at(t, start_fpos, &j->start);
+        j->time_ns = dl.time_ns;
+        j->flags = 0;
+        j->dropped = 0;
+        buf_reset(&j->msg);
+    }
+    tail_join_append(t, j, t->msg.data, t->msg.len);
+    j->flags |= dl.flags;
+    j->last_end = end;
+    if (dl.is_partial)
+        return;
+    j->is_active = 0;
+    tail_emit_buf(t, &j->msg, j->dropped, stream, j->flags, j->time_ns, end,
+                  emit, arg);
+}
+
+/* An over-long line: its first `kept` bytes are at p, `skipped` more were
+ * dropped. Shipped raw and truncated; reading goes on after its '\n'. */
+static void
+tail_long_line(struct tailer *t, const uint8_t *p, size_t kept,
+               uint64_t skipped, uint64_t end_fpos, tail_emit_fn emit,
+               void *arg)
+{
+    t->ctr->lines++;
+    t->line_fpos = end_fpos;
+    buf_reset(&t->msg);
+    (void)buf_append(&t->msg, p, kept);
+    tail_emit_buf(t, &t->msg, skipped, LOGREC_STDOUT,
+                  LOGREC_F_RAW | LOGREC_F_TRUNCATED, now_ns(),
+                  t->base + end_fpos, emit, arg);
+    t->is_skipping = 0;
+    t->skipped = 0;
+}
+
+/* Splits rbuf[0..rlen + n) into lines; keeps the unfinished tail. */
+static void
+tail_process(struct tailer *t, size_t n, tail_emit_fn emit, void *arg)
+{
+    uint8_t *end = t->rbuf + t->rlen + n;
+    uint8_t *p = t->is_skipping ? t->rbuf + t->rlen : t->rbuf;
+
+    for (;;) {
+        uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+        if (nl == NULL)
+            break;
+        uint64_t end_fpos = t->read_pos - (uint64_t)(end - nl) + 1;
+        size_t len = (size_t)(nl - p);
+        if (t->is_skipping) {
+            tail_long_line(t, t->rbuf, t->rlen, t->skipped + len, end_fpos,
+                           emit, arg);
+            t->rlen = 0;
+        } else if (len > t->line_max) {
+            tail_long_line(t, p, t->line_max, len - t->line_max, end_fpos,
+                           emit, arg);
+        } else {
+            tail_line(t, (const char *)p, len, end_fpos, emit, arg);
+        }
+        p = nl + 1;
+    }
+    size_t left = (size_t)(end - p);
+    if (t->is_skipping) {
+        t->skipped += left;
+        return;
+    }
+    if (left > t->line_max) {
+        memmove(t->rbuf, p, t->line_max);
+        t->skipped = left - t->line_max;
+        t->rlen = t->line_max;
+        t->is_skipping = 1;
+        return;
+    }
+    if (p != t->rbuf && left > 0)
+        memmove(t->rbuf, p, left);
+    t->rlen = left;
+}
+
+/* The file ends without '\n' (rotation, truncation, container gone): what
+ * is pending is a line ending at read_pos. */
+static void
+tail_flush_pending(struct tailer *t, tail_emit_fn emit, void *arg)
+{
+    if (t->is_skipping) {
+        tail_long_line(t, t->rbuf, t->rlen, t->skipped, t->read_pos, emit,
+                       arg);
+        t->rlen = 0;
+    } else if (t->rlen > 0) {
+        tail_line(t, (const char *)t->rbuf, t->rlen, t->read_pos, emit, arg);
+        t->rlen = 0;
+    }
+}
+
+static int
+tail_file_cmp(const void *a, const void *b)
+{
+    const struct tail_file *x = a, *y = b;
+
+    /* Oldest first: highest .N first, the live file (n = 0) last. */
+    if (x->n == y->n)
+        return 0;
+    if (x->n == 0)
+        return 1;
+    if (y->n == 0)
+        return -1;
+    return x->n > y->n ? -1 : 1;
+}
+
+/* Parses "<id>-json.log" (0) or "<id>-json.log.<N>" (N); -1 otherwise. */
+static int
+tail_file_suffix(const struct tailer *t, const char *name, unsigned long *n)
+{
+    const char *live = strrchr(t->live_path, '/') + 1;
+    size_t ll = strlen(live);
+
+    if (strncmp(name, live, ll) != 0)
+        return -1;
+    if (name[ll] == '\0') {
+        *n = 0;
+        return 0;
+    }
+    if (name[ll] != '.' || name[ll + 1] < '1' || name[ll + 1] > '9')
+        return -1;
+    char *e;
+    errno = 0;
+    unsigned long v = strtoul(name + ll + 1, &e, 10);
+    if (errno != 0 || *e != '\0' || v > 100000)
+        return -1;
+    *n = v;
+    return 0;
+}
+
+/* Lists the live and rotated files, oldest first. Returns the count. */
+static size_t
+tail_scan(const struct tailer *t, struct tail_file *files, size_t max)
+{
+    DIR *d = opendir(t->dir);
+    size_t n = 0;
+
+    if (d == NULL)
+        return 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL && n < max) {
+        unsigned long suffix;
+        if (tail_file_suffix(t, de->d_name, &suffix) < 0)
+            continue;
+        char *path = xasprintf("%s/%s", t->dir, de->d_name);
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+            files[n].n = suffix;
+            files[n].dev = (uint64_t)st.st_dev;
+            files[n].ino = (uint64_t)st.st_ino;
+            n++;
+        }
+        free(path);
+    }
+    closedir(d);
+    qsort(files, n, sizeof(files[0]), tail_file_cmp);
+    return n;
+}
+
+static char *
+tail_file_path(const struct tailer *t, const struct tail_file *f)
+{
+    if (f->n == 0)
+        return xstrdup(t->live_path);
+    return xasprintf("%s.%lu", t->live_path, f->n);
+}
+
+/* Opens f and checks it is still the file the scan saw; -1 otherwise. */
+static int
+tail_file_open(const struct tailer *t, const struct tail_file *f,
+               struct stat *st)
+{
+    char *path = tail_file_path(t, f);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    free(path);
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, st) < 0 || (uint64_t)st->st_dev != f->dev ||
+        (uint64_t)st->st_ino != f->ino || !S_ISREG(st->st_mode)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Makes fd (at file offset fpos, logical offset of byte 0 = base) the
+ * current file. */
+static void
+tail_use(struct tailer *t, int fd, const struct stat *st, uint64_t base,
+         uint64_t fpos)
+{
+    if (t->fd >= 0 && t->fd != fd)
+        close(t->fd);
+    t->fd = fd;
+    t->dev = (uint64_t)st->st_dev;
+    t->ino = (uint64_t)st->st_ino;
+    t->base = base;
+    t->read_pos = fpos;
+    t->line_fpos = fpos;
+    t->rlen = 0;
+    t->is_skipping = 0;
+    t->skipped = 0;
+}
+
+/* ---- rotation ---- */
+
+/* Our file is no longer the live one and is read to its end: moves to the
+ * next newer file. TAIL_DATA when it did, TAIL_NOFILE when there is none
+ * yet (mid-rotation, or the container is gone). */
+static enum tail_status
+tail_next_file(struct tailer *t, tail_emit_fn emit, void *arg)
+{
+    struct tail_file files[TAIL_MAX_FILES];
+    size_t n = tail_scan(t, files, TAIL_MAX_FILES);
+    size_t next = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (files[i].dev == t->dev && files[i].ino == t->ino) {
+            next = i + 1;
+            break;
+        }
+    }
+    if (next >= n)
+        return TAIL_NOFILE;
+    struct stat st;
+    int fd = tail_file_open(t, &files[next], &st);
+    if (fd < 0)
+        return TAIL_DATA;   /* renamed under us: scan again next step */
+    tail_flush_pending(t, emit, arg);
+    log_debug("tail", "next file container=%.12s suffix=%lu logical=%" PRIu64,
+              t->id, files[next].n, t->base + t->read_pos);
+    tail_use(t, fd, &st, t->base + t->read_pos, 0);
+    t->ctr->rotations++;
+    return TAIL_DATA;
+}
+
+static enum tail_status
+tail_at_eof(struct tailer *t, tail_emit_fn emit, void *arg)
+{
+    struct stat st;
+
+    if (stat(t->live_path, &st) == 0 && (uint64_t)st.st_dev == t->dev &&
+        (uint64_t)st.st_ino == t->ino) {
+        struct stat fst;
+        if (fstat(t->fd, &fst) < 0 || (uint64_t)fst.st_size >= t->read_pos)
+            return TAIL_IDLE;
+        log_info("tail", "file truncated container=%.12s size=%lld pos=%"
+                 PRIu64, t->id, (long long)fst.st_size, t->read_pos);
+        tail_flush_pending(t, emit, arg);
+        tail_use(t, t->fd, &fst, t->base + t->read_pos, 0);
+        t->ctr->truncations++;
+        return TAIL_DATA;
+    }
+    /* Rotated or deleted: Docker closed it before renaming, but bytes may
+     * have landed between our last read and the rename. */
+    ssize_t r = pread(t->fd, t->rbuf + t->rlen, 1, (off_t)t->read_pos);
+    if (r > 0)
+        return TAIL_DATA;   /* the next tail_step reads it */
+    return tail_next_file(t, emit, arg);
+}
+
+/* ---- public API ---- */
+
+struct tailer *
+tail_new(const char *dir, const char *id, const struct tail_config *cfg,
+         struct shipper_counters *ctr)
+{
+    struct tailer *t = xcalloc(1, sizeof(*t));
+
+    t->dir = xstrdup(dir);
+    t->id = xstrdup(id);
+    t->live_path = xasprintf("%s/%s-json.log", dir, id);
+    t->cfg = *cfg;
+    t->ctr = ctr;
+    t->fd = -1;
+    t->line_max = cfg->max_record + TAIL_LINE_SLACK;
+    t->rcap = t->line_max + cfg->chunk;
+    t->rbuf = xmalloc(t->rcap);
+    /* Invalid UTF-8 becomes U+FFFD: decoded text is at most 3x the line. */
+    buf_init(&t->msg, 3 * t->line_max + TAIL_MARKER_ROOM);
+    for (int i = 0; i < 2; i++)
+        buf_init(&t->join[i].msg, cfg->max_record + TAIL_MARKER_ROOM);
+    return t;
+}
+
+void
+tail_free(struct tailer *t)
+{
+    if (t == NULL)
+        return;
+    if (t->fd >= 0)
+        close(t->fd);
+    for (int i = 0; i < 2; i++)
+        buf_fini(&t->join[i].msg);
+    buf_fini(&t->msg);
+    free(t->rbuf);
+    free(t->live_path);
+    free(t->id);
+    free(t->dir);
+    free(t);
+}
+
+int
+tail_start(struct tailer *t, const struct tail_pos *resume)
+{
+    struct tail_file files[TAIL_MAX_FILES];
+    size_t n = tail_scan(t, files, TAIL_MAX_FILES);
+
+    if (resume != NULL) {
+        t->want = *resume;
+        t->has_want = 1;
+    }
+    for (size_t i = 0; i < n && t->has_want; i++) {
+        if (files[i].dev != t->want.dev || files[i].ino != t->want.ino)
+            continue;
+        struct stat st;
+        int fd = tail_file_open(t, &files[i], &st);
+        if (fd < 0)
+            return -1;
+        uint64_t fpos = t->want.file_pos;
+        uint64_t base = t->want.logical - fpos;
+        if ((uint64_t)st.st_size < fpos) {
+            log_warn("tail", "saved position past end, file truncated "
+                     "container=%.12s", t->id);
+            base = t->want.logical;
+            fpos = 0;
+            t->ctr->truncations++;
+        }
+        tail_use(t, fd, &st, base, fpos);
+        t->is_started = 1;
+        return 0;
+    }
+    if (n == 0)
+        return -1;
+    struct stat st;
+    int fd = tail_file_open(t, &files[0], &st);
+    if (fd < 0)
+        return -1;
+    uint64_t base = 0;
+    if (t->has_want) {
+        log_warn("tail", "saved file gone, possible gap container=%.12s "
+                 "logical=%" PRIu64, t->id, t->want.logical);
+        t->ctr->gaps++;
+        base = t->want.logical;
+    }
+    tail_use(t, fd, &st, base, 0);
+    t->last_offset = base;
+    t->is_started = 1;
+    return 0;
+}
+
+enum tail_status
+tail_step(struct tailer *t, tail_emit_fn emit, void *arg)
+{
+    if (!t->is_started && tail_start(t, NULL) < 0)
+        return TAIL_NOFILE;
+    size_t room = t->rcap - t->rlen;
+    if (room > t->cfg.chunk)
+        room = t->cfg.chunk;
+    ssize_t n = pread(t->fd, t->rbuf + t->rlen, room, (off_t)t->read_pos);
+    if (n < 0) {
+        if (errno == EINTR)
+            return TAIL_DATA;
+        log_warn("tail", "read failed container=%.12s: %s", t->id,
+                 strerror(errno));
+        t->ctr->read_errors++;
+        return TAIL_IDLE;
+    }
+    if (n == 0)
+        return tail_at_eof(t, emit, arg);
+    t->read_pos += (uint64_t)n;
+    t->ctr->bytes += (uint64_t)n;
+    tail_process(t, (size_t)n, emit, arg);
+    return TAIL_DATA;
+}
+
+void
+tail_flush(struct tailer *t, tail_emit_fn emit, void *arg)
+{
+    if (!t->is_started)
+        return;
+    tail_flush_pending(t, emit, arg);
+    /* Unfinished messages: the container will write no final piece. The
+     * one whose last piece came first goes first. */
+    struct tail_join *a = &t->join[0], *b = &t->join[1];
+    if (a->is_active && b->is_active && b->last_end < a->last_end) {
+        a = &t->join[1];
+        b = &t->join[0];
+    }
+    struct tail_join *js[2] = { a, b };
+    for (int i = 0; i < 2; i++) {
+        struct tail_join *j = js[i];
+        if (!j->is_active)
+            continue;
+        j->is_active = 0;
+        tail_emit_buf(t, &j->msg, j->dropped, (uint8_t)(j - t->join),
+                      j->flags, j->time_ns, j->last_end, emit, arg);
+    }
+}
+
+void
+tail_resume_get(const struct tailer *t, struct tail_pos *out)
+{
+    tail_pos_at(t, t->line_fpos, out);
+    for (int i = 0; i < 2; i++) {
+        const struct tail_join *j = &t->join[i];
+        if (j->is_active && j->start.logical < out->logical)
+            *out = j->start;
+    }
+}
+
+uint64_t
+tail_logical_get(const struct tailer *t)
+{
+    return t->base + t->read_pos;
+}
+
+int
+tail_is_open(const struct tailer *t)
+{
+    return t->fd >= 0;
+}

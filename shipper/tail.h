@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tail: follows one container's json-file log exactly as Docker writes and
+ * rotates it (live `<id>-json.log`, rotated `.1` ... `.N`, truncation),
+ * splits it into lines, parses them with dockerline and rejoins Docker's
+ * 16 KiB partial messages per stream. Each completed record is handed to an
+ * emit callback with its logical offset (bytes over all of the container's
+ * files, PROTOCOL.md "Exactly once") and the resume point that becomes safe
+ * once that record is stored. No event loop, no timers, no allocation per
+ * line: the owner (docker.c) decides when to call tail_step(), so the logic
+ * is driven step by step in tail_test.c.
+ */
+#ifndef SHIPPER_TAIL_H
+#define SHIPPER_TAIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shipper/counters.h"
+
+/* A position in one file, and the logical offset it stands for. */
+struct tail_pos {
+    uint64_t dev;
+    uint64_t ino;
+    uint64_t file_pos;
+    uint64_t logical;
+};
+
+struct tail_record {
+    uint8_t         stream;     /* LOGREC_STDOUT / LOGREC_STDERR */
+    uint8_t         flags;      /* LOGREC_F_* */
+    int64_t         time_ns;
+    uint64_t        offset;     /* logical position past its last line */
+    const char     *msg;        /* borrowed until the callback returns */
+    size_t          msg_len;
+    struct tail_pos resume;     /* safe restart point once this is stored */
+};
+
+/* Must accept the record (copy what it keeps); may not call back into t. */
+typedef void (*tail_emit_fn)(void *arg, const struct tail_record *r);
+
+struct tail_config {
+    size_t max_record;          /* bytes of message text per record */
+    size_t chunk;               /* bytes per read() */
+};
+
+enum tail_status {
+    TAIL_DATA,                  /* read and processed some bytes */
+    TAIL_IDLE,                  /* at the end of the live file */
+    TAIL_NOFILE,                /* no log file (yet, or mid-rotation) */
+};
+
+/* A tailer for <dir>/<id>-json.log; no file is opened until tail_start. */
+struct tailer *tail_new(const char *dir, const char *id,
+                        const struct tail_config *cfg,
+                        struct shipper_counters *ctr);
+void tail_free(struct tailer *t);
+
+/*
+ * Positions the tailer: at the saved resume point (the file whose dev+ino
+ * match, live or rotated) or, if resume is NULL, at the start of the oldest
+ * existing file with logical offset 0. A saved file that no longer exists
+ * counts a gap and starts at the oldest file, continuing the saved logical
+ * offset. Returns 0, or -1 when no log file exists yet (tail_step retries).
+ */
+int tail_start(struct tailer *t, const struct tail_pos *resume);
+
+/*
+ * Reads at most one chunk and emits the records it completes; at the end
+ * of a rotated or truncated file moves on to the next one. TAIL_IDLE when
+ * everything written so far has been read.
+ */
+enum tail_status tail_step(struct tailer *t, tail_emit_fn emit, void *arg);
+
+/* The container is gone and its file read to the end: emits a last line
+ * without '\n' and unfinished partial messages as they are. */
+void tail_flush(struct tailer *t, tail_emit_fn emit, void *arg);
+
+/* Where a restart would begin now (never inside an unfinished message). */
+void tail_resume_get(const struct tailer *t, struct tail_pos *out);
+/* Logical offset of the next byte to read. */
+uint64_t tail_logical_get(const struct tailer *t);
+/* 1 while the tailer holds an open file. */
+int tail_is_open(const struct tailer *t);
+
+#endif
