@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api: evhttp server setup, the route table and shared reply helpers. Each
+ * resource lives in its own file (api_logs.c, api_follow.c, api_info.c);
+ * parameter parsing is the pure api_params.c. evhttp is configured with
+ * header/body size caps and a timeout; streams override the timeouts on
+ * their own connection (api_stream_start). jansson and the record JSON
+ * writer in common/record.c produce all output.
+ */
+#include "collector/api/api.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+
+#include "collector/api/api_internal.h"
+#include "collector/listen.h"
+#include "common/log.h"
+#include "common/record.h"
+#include "common/timeutil.h"
+#include "common/xmalloc.h"
+
+struct api_route {
+    const char     *path;
+    api_handler_fn  fn;
+};
+
+static const struct api_route api_routes[] = {
+    { "/health", api_health },
+    { "/api/v1/logs", api_logs },
+    { "/api/v1/follow", api_follow },
+    { "/api/v1/hosts", api_hosts },
+    { "/api/v1/containers", api_containers },
+};
+
+/* ---- reply helpers ---- */
+
+void
+api_reply_json(struct evhttp_request *req, const char *body, size_t len)
+{
+    struct evbuffer *b = evbuffer_new();
+
+    if (b == NULL || evbuffer_add(b, body, len) < 0 ||
+        evbuffer_add(b, "\n", 1) < 0) {
+        evhttp_send_error(req, HTTP_INTERNAL, NULL);
+        if (b != NULL)
+            evbuffer_free(b);
+        return;
+    }
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "application/json");
+    evhttp_send_reply(req, HTTP_OK, "OK", b);
+    evbuffer_free(b);
+}
+
+void
+api_reply_error(struct api *a, struct evhttp_request *req, int code,
+                const char *msg)
+{
+    struct buf out;
+    struct evbuffer *b = evbuffer_new();
+
+    if (code >= 400 && code < 500)
+        a->stats->http_bad_requests++;
+    else if (code >= 500)
+        a->stats->http_errors++;
+    buf_init(&out, 4096);
+    if (b == NULL || buf_append(&out, "{\"error\":", 9) < 0 ||
+        json_str_append(&out, msg, strnlen(msg, 1024)) < 0 ||
+        buf_append(&out, "}\n", 2) < 0 ||
+        evbuffer_add(b, out.data, out.len) < 0) {
+        evhttp_send_error(req, code, NULL);
+    } else {
+        evhttp_add_header(evhttp_request_get_output_headers(req),
+                          "Content-Type", "application/json");
+        evhttp_send_reply(req, code, code < 500 ? "Bad Request" : "Error",
+                          b);
+    }
+    if (b != NULL)
+        evbuffer_free(b);
+    buf_fini(&out);
+}
+
+int
+api_search_prepare(struct api *a, struct evhttp_request *req,
+                   const char *query, enum api_endpoint ep,
+                   struct api_params *p, struct query **q)
+{
+    char *err = NULL;
+
+    if (api_params_parse(query, ep, p, &err) < 0)
+        goto fail;
+    *q = query_parse(p->q, strlen(p->q), p->regex, p->is_icase, &err);
+    if (*q == NULL) {
+        api_params_fini(p);
+        goto fail;
+    }
+    return 0;
+fail:
+    api_reply_error(a, req, HTTP_BADREQUEST, err ? err : "bad request");
+    free(err);
+    return -1;
+}
+
+void
+api_stream_start(struct evhttp_request *req)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct timeval wtv = { API_STREAM_WRITE_S, 0 };
+
+    evhttp_add_header(h, "Content-Type", "application/x-ndjson");
+    /* One-shot: the stream's timeouts must not outlive it on a
+     * kept-alive connection. */
+    evhttp_add_header(h, "Connection", "close");
+    evhttp_send_reply_start(req, HTTP_OK, "OK");
+    /* No read timeout (clients only listen), but output must drain. */
+    bufferevent_set_timeouts(evhttp_connection_get_bufferevent(evcon), NULL,
+                             &wtv);
+}
+
+/* ---- dispatch ---- */
+
+static void
+api_request_cb(struct evhttp_request *req, void *arg)
+{
+    struct api *a = arg;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+
+    a->stats->http_requests++;
+    if (path == NULL) {
+        api_reply_error(a, req, HTTP_BADREQUEST, "bad request URI");
+        return;
+    }
+    for (size_t i = 0; i < sizeof(api_routes) / sizeof(api_routes[0]); i++) {
+        if (strcmp(path, api_routes[i].path) != 0)
+            continue;
+        if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+            api_reply_error(a, req, 405, "method not allowed: use GET");
+            return;
+        }
+        api_routes[i].fn(a, req, evhttp_uri_get_query(uri));
+        return;
+    }
+    api_reply_error(a, req, HTTP_NOTFOUND, "no such resource");
+}
+
+/* ---- public API ---- */
+
+struct api *
+api_new(struct event_base *base, const struct api_options *opt,
+        char **errstr)
+{
+    struct api *a = xcalloc(1, sizeof(*a));
+    struct evconnlistener *l = NULL;
+
+    a->base = base;
+    a->store = opt->store;
+    a->follow = opt->follow;
+    a->ingest = opt->ingest;
+    a->stats = opt->stats;
+    a->start_mono_ns = mono_ns();
+    a->http = evhttp_new(base);
+    if (a->http == NULL) {
+        *errstr = xstrdup("cannot create HTTP server");
+        goto fail;
+    }
+    evhttp_set_max_headers_size(a->http, API_MAX_HEADERS);
+    evhttp_set_max_body_size(a->http, API_MAX_BODY);
+    evhttp_set_timeout(a->http, API_TIMEOUT_S);
+    evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
+                               EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                               EVHTTP_REQ_DELETE);
+    evhttp_set_gencb(a->http, api_request_cb, a);
+    l = listen_bind(base, opt->listen, NULL, NULL, errstr);
+    if (l == NULL)
+        goto fail;
+    a->bound = evhttp_bind_listener(a->http, l);
+    if (a->bound == NULL) {
+        evconnlistener_free(l);
+        *errstr = xasprintf("cannot serve HTTP on %s", opt->listen);
+        goto fail;
+    }
+    return a;
+fail:
+    api_free(a);
+    return NULL;
+}
+
+int
+api_port(const struct api *a)
+{
+    return listen_port(evhttp_bound_socket_get_listener(a->bound));
+}
+
+void
+api_free(struct api *a)
+{
+    if (a == NULL)
+        return;
+    if (a->http != NULL)
+        evhttp_free(a->http);
+    free(a);
+}

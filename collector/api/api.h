@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api: the collector's HTTP API (collector/API.md) on libevent's evhttp.
+ * Reads the store, subscribes to follow.c for live tails and asks ingest.c
+ * which shippers are connected; never writes the store.
+ */
+#ifndef COLLECTOR_API_API_H
+#define COLLECTOR_API_API_H
+
+#include <event2/event.h>
+
+#include "collector/follow.h"
+#include "collector/ingest.h"
+#include "collector/stats.h"
+#include "collector/store/store.h"
+
+struct api;
+
+struct api_options {
+    const char             *listen;     /* ADDR:PORT */
+    struct store           *store;
+    struct follow          *follow;
+    struct ingest          *ingest;     /* may be NULL */
+    struct collector_stats *stats;
+};
+
+/* Binds and starts serving; everything in opt is borrowed and must outlive
+ * the api. NULL with *errstr (caller frees) on failure. */
+struct api *api_new(struct event_base *base, const struct api_options *opt,
+                    char **errstr);
+int  api_port(const struct api *a);
+/* Closes every HTTP connection (streams stop, cursors are freed). */
+void api_free(struct api *a);
+
+#endif

@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api_info: the small JSON resources: GET /health (status, counters, store
+ * figures, connected shippers), /api/v1/hosts and /api/v1/containers (from
+ * store_foreach_source, plus which hosts have a shipper connected right
+ * now). Built with jansson; these replies are small (one entry per source).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/http.h>
+#include <jansson.h>
+
+#include "collector/api/api_internal.h"
+#include "common/timeutil.h"
+
+/* ---- helpers ---- */
+
+static json_t *
+api_time_json(int64_t ns)
+{
+    char t[40];
+
+    if (ns == 0 || ns == INT64_MIN || ns == INT64_MAX)
+        return json_null();
+    size_t n = time_ns_format(ns, t);
+    return json_stringn(t, n);
+}
+
+static void
+api_send_json(struct api *a, struct evhttp_request *req, json_t *v)
+{
+    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+
+    if (text == NULL)
+        api_reply_error(a, req, HTTP_INTERNAL, "cannot format reply");
+    else
+        api_reply_json(req, text, strlen(text));
+    free(text);
+    json_decref(v);
+}
+
+/* ---- /health ---- */
+
+static void
+api_health_peer_cb(const struct ingest_peer_info *pi, void *arg)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:o, s:I, s:I, s:I}",
+                          "host", pi->host, "peer", pi->peer,
+                          "software", pi->software, "ready", pi->is_ready,
+                          "connected_since", api_time_json(pi->connected_ns),
+                          "batches", (json_int_t)pi->n_batches,
+                          "records", (json_int_t)pi->n_records,
+                          "acked_seq", (json_int_t)pi->acked_seq);
+    if (o != NULL)
+        json_array_append_new(arg, o);
+}
+
+static json_t *
+api_health_counters(const struct collector_stats *st)
+{
+    json_t *c = json_object();
+
+#define API_COUNTER(name) \
+    json_object_set_new(c, #name, json_integer((json_int_t)st->name));
+    COLLECTOR_STATS_FIELDS(API_COUNTER)
+#undef API_COUNTER
+    return c;
+}
+
+void
+api_health(struct api *a, struct evhttp_request *req, const char *query)
+{
+    struct store_stats ss;
+    json_t *shippers = json_array();
+
+    store_get_stats(a->store, &ss);
+    if (a->ingest != NULL)
+        ingest_foreach_peer(a->ingest, api_health_peer_cb, shippers);
+    a->stats->follow_records_dropped = follow_n_dropped(a->follow);
+    json_t *store = json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:I}", "records",
+        (json_int_t)ss.n_records, "raw_bytes", (json_int_t)ss.raw_bytes,
+        "stored_bytes", (json_int_t)ss.stored_bytes, "blocks",
+        (json_int_t)ss.n_blocks, "segments", (json_int_t)ss.n_segments,
+        "corrupt_blocks", (json_int_t)ss.n_corrupt_blocks);
+    json_t *v = json_pack(
+        "{s:s, s:s, s:I, s:o, s:o, s:o, s:I}", "status", "ok", "version",
+        API_VERSION, "uptime_s",
+        (json_int_t)((mono_ns() - a->start_mono_ns) / 1000000000),
+        "counters", api_health_counters(a->stats), "store",
+        store ? store : json_null(), "shippers", shippers, "followers",
+        (json_int_t)follow_n_subscribers(a->follow));
+    api_send_json(a, req, v);
+}
+
+/* ---- /api/v1/hosts and /containers ---- */
+
+struct api_hosts_acc {
+    json_t *by_host;    /* host -> {containers, lines, last_ns} */
+};
+
+static void
+api_hosts_source_cb(const struct store_source_info *si, void *arg)
+{
+    struct api_hosts_acc *acc = arg;
+    json_t *h = json_object_get(acc->by_host, si->host);
+
+    if (h == NULL) {
+        h = json_pack("{s:s, s:I, s:I, s:I, s:b}", "host", si->host,
+                      "containers", (json_int_t)0, "lines", (json_int_t)0,
+                      "last_ns", (json_int_t)0, "connected", 0);
+        if (h == NULL || json_object_set_new(acc->by_host, si->host, h) < 0)
+            return;
+    }
+    json_int_t n = json_integer_value(json_object_get(h, "containers"));
+    json_int_t lines = json_integer_value(json_object_get(h, "lines"));
+    json_int_t last = json_integer_value(json_object_get(h, "last_ns"));
+    json_object_set_new(h, "containers", json_integer(n + 1));
+    json_object_set_new(h, "lines", json_integer(lines +
+                                                 (json_int_t)si->n_lines));
+    if (si->last_ns > last)
+        json_object_set_new(h, "last_ns", json_integer(si->last_ns));
+}
+
+static void
+api_hosts_peer_cb(const struct ingest_peer_info *pi, void *arg)
+{
+    struct api_hosts_acc *acc = arg;
+
+    if (!pi->is_ready)
+        return;
+    json_t *h = json_object_get(acc->by_host, pi->host);
+    if (h == NULL) {
+        h = json_pack("{s:s, s:I, s:I, s:I}", "host", pi->host, "containers",
+                      (json_int_t)0, "lines", (json_int_t)0, "last_ns",
+                      (json_int_t)0);
+        if (h == NULL || json_object_set_new(acc->by_host, pi->host, h) < 0)
+            return;
+    }
+    json_object_set_new(h, "connected", json_true());
+}
+
+void
+api_hosts(struct api *a, struct evhttp_request *req, const char *query)
+{
+    struct api_hosts_acc acc = { json_object() };
+    json_t *out = json_array();
+    const char *key;
+    json_t *h;
+
+    if (query != NULL && query[0] != '\0') {
+        json_decref(acc.by_host);
+        json_decref(out);
+        api_reply_error(a, req, HTTP_BADREQUEST, "no parameters allowed");
+        return;
+    }
+    store_foreach_source(a->store, api_hosts_source_cb, &acc);
+    if (a->ingest != NULL)
+        ingest_foreach_peer(a->ingest, api_hosts_peer_cb, &acc);
+    json_object_foreach(acc.by_host, key, h) {
+        json_int_t last = json_integer_value(json_object_get(h, "last_ns"));
+        json_object_set_new(h, "last_seen", api_time_json(last));
+        json_object_del(h, "last_ns");
+        if (json_object_get(h, "connected") == NULL)
+            json_object_set_new(h, "connected", json_false());
+        json_array_append(out, h);
+    }
+    json_decref(acc.by_host);
+    api_send_json(a, req, out);
+}
+
+static void
+api_containers_source_cb(const struct store_source_info *si, void *arg)
+{
+    json_t *o = json_pack("{s:s, s:s?, s:s?, s:s?, s:I, s:o, s:o}", "host",
+                          si->host, "container", si->container,
+                          "container_id", si->container_id, "image",
+                          si->image, "lines", (json_int_t)si->n_lines,
+                          "first_seen", api_time_json(si->first_ns),
+                          "last_seen", api_time_json(si->last_ns));
+    if (o != NULL)
+        json_array_append_new(arg, o);
+}
+
+void
+api_containers(struct api *a, struct evhttp_request *req, const char *query)
+{
+    if (query != NULL && query[0] != '\0') {
+        api_reply_error(a, req, HTTP_BADREQUEST, "no parameters allowed");
+        return;
+    }
+    json_t *out = json_array();
+    store_foreach_source(a->store, api_containers_source_cb, out);
+    api_send_json(a, req, out);
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api_internal: what the api/ files share: the server struct, the reply
+ * helpers in api.c and one handler per resource (api_logs.c, api_follow.c,
+ * api_info.c). Not for use outside collector/api/.
+ */
+#ifndef COLLECTOR_API_API_INTERNAL_H
+#define COLLECTOR_API_API_INTERNAL_H
+
+#include <stdint.h>
+
+#include <event2/http.h>
+
+#include "collector/api/api.h"
+#include "collector/api/api_params.h"
+#include "collector/query.h"
+#include "common/buf.h"
+
+#define API_VERSION          "0.1.0"
+#define API_TIMEOUT_S        30      /* idle/read/write on plain requests */
+#define API_STREAM_WRITE_S   60      /* a stream's output must move */
+#define API_MAX_HEADERS      8192
+#define API_MAX_BODY         4096
+#define API_SLICE_BYTES      (64u << 10)
+#define API_SLICE_RECORDS    20000   /* records scanned per loop turn */
+#define API_MAX_RECORD_JSON  ((size_t)128 << 20)
+
+struct api {
+    struct event_base      *base;
+    struct evhttp          *http;
+    struct evhttp_bound_socket *bound;
+    struct store           *store;
+    struct follow          *follow;
+    struct ingest          *ingest;
+    struct collector_stats *stats;
+    int64_t                 start_mono_ns;
+};
+
+typedef void (*api_handler_fn)(struct api *a, struct evhttp_request *req,
+                               const char *query);
+
+void api_health(struct api *a, struct evhttp_request *req, const char *query);
+void api_hosts(struct api *a, struct evhttp_request *req, const char *query);
+void api_containers(struct api *a, struct evhttp_request *req,
+                    const char *query);
+void api_logs(struct api *a, struct evhttp_request *req, const char *query);
+void api_follow(struct api *a, struct evhttp_request *req, const char *query);
+
+/* Replies {"error": msg} with code; counts 4xx as bad requests. */
+void api_reply_error(struct api *a, struct evhttp_request *req, int code,
+                     const char *msg);
+/* Replies 200 with the JSON text in body. */
+void api_reply_json(struct evhttp_request *req, const char *body, size_t len);
+
+/* Parses the parameters and compiles the query; on failure replies 400 and
+ * returns -1. On success free with api_params_fini + query_free. */
+int api_search_prepare(struct api *a, struct evhttp_request *req,
+                       const char *query, enum api_endpoint ep,
+                       struct api_params *p, struct query **q);
+/* Starts a streamed ndjson reply on a one-shot connection and gives the
+ * stream's connection the longer stream timeouts. */
+void api_stream_start(struct evhttp_request *req);
+
+#endif

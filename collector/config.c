@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config: the collector's option table and its command-line parser
+ * (getopt_long options built from the table). The table is the only place
+ * defaults live. Address values are checked with listen_parse_addr, the
+ * same parser ingest.c and api.c bind with, so a value that passes here
+ * binds there. Reads the token file; logs nothing (main.c reports errors).
+ */
+#include "collector/config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "collector/listen.h"
+#include "common/timeutil.h"
+#include "common/xmalloc.h"
+
+#define CONFIG_MAX_TOKEN 4096
+
+enum config_type { CONFIG_STR, CONFIG_ADDR, CONFIG_INT, CONFIG_DURATION,
+                   CONFIG_SIZE, CONFIG_LEVEL };
+
+struct config_def {
+    const char      *name;
+    enum config_type type;
+    const char      *def;       /* NULL: unset */
+    int64_t          min, max;  /* numeric types */
+    size_t           offset;
+    const char      *help;
+};
+
+#define CFG(f) offsetof(struct collector_config, f)
+static const struct config_def config_defs[] = {
+    { "listen", CONFIG_ADDR, "0.0.0.0:7070", 0, 0, CFG(listen),
+      "shipper listener ADDR:PORT (port 0: any)" },
+    { "http", CONFIG_ADDR, "127.0.0.1:7080", 0, 0, CFG(http),
+      "HTTP API ADDR:PORT (port 0: any)" },
+    { "data-dir", CONFIG_STR, NULL, 0, 0, CFG(data_dir),
+      "store directory (required)" },
+    { "token-file", CONFIG_STR, NULL, 0, 0, CFG(token_file),
+      "file holding the shared secret shippers authenticate with" },
+    { "log-level", CONFIG_LEVEL, "info", 0, 0, CFG(log_level),
+      "error, warn, info or debug" },
+    { "log-file", CONFIG_STR, NULL, 0, 0, CFG(log_file),
+      "log to this file instead of stderr" },
+    { "port-file", CONFIG_STR, NULL, 0, 0, CFG(port_file),
+      "write \"<tcp_port> <http_port>\" here once bound" },
+    { "max-connections", CONFIG_INT, "1024", 1, 65536, CFG(max_connections),
+      "shipper connections at once" },
+    { "handshake-timeout", CONFIG_DURATION, "10s", 100000000,
+      INT64_C(600000000000), CFG(handshake_timeout_ns),
+      "time a shipper has to complete the handshake" },
+    { "retention-age", CONFIG_DURATION, "0s", 0, INT64_MAX,
+      CFG(retention_age_ns), "delete logs older than this (0: never)" },
+    { "retention-size", CONFIG_SIZE, "0", 0, INT64_MAX, CFG(retention_bytes),
+      "keep at most this much on disk, e.g. 50G (0: no limit)" },
+};
+#define CONFIG_N_DEFS (sizeof(config_defs) / sizeof(config_defs[0]))
+
+enum { CONFIG_OPT_HELP = 1000, CONFIG_OPT_HELP_CONFIG, CONFIG_OPT_PRINT };
+
+/* ---- value parsing ---- */
+
+int
+config_size_parse(const char *s, int64_t *out)
+{
+    char *end;
+
+    if (s[0] < '0' || s[0] > '9')
+        return -1;
+    errno = 0;
+    unsigned long long n = strtoull(s, &end, 10);
+    if (errno != 0)
+        return -1;
+    int shift = 0;
+    switch (*end) {
+    case 'K': case 'k': shift = 10; end++; break;
+    case 'M': case 'm': shift = 20; end++; break;
+    case 'G': case 'g': shift = 30; end++; break;
+    case 'T': case 't': shift = 40; end++; break;
+    default: break;
+    }
+    if (shift != 0 && *end == 'i')
+        end++;
+    if (*end == 'B')
+        end++;
+    if (*end != '\0' || n > ((unsigned long long)INT64_MAX >> shift))
+        return -1;
+    *out = (int64_t)(n << shift);
+    return 0;
+}
+
+static int
+config_set(struct collector_config *c, const struct config_def *d,
+           const char *v, char **errstr)
+{
+    void *field = (char *)c + d->offset;
+    int64_t n = 0;
+    char *end;
+    struct sockaddr_storage ss;
+    int ss_len = sizeof(ss);
+    enum log_level lvl;
+
+    switch (d->type) {
+    case CONFIG_ADDR:
+        if (listen_parse_addr(v, &ss, &ss_len) < 0)
+            goto bad;
+        /* FALLTHROUGH */
+    case CONFIG_STR:
+    case CONFIG_LEVEL:
+        if (d->type == CONFIG_LEVEL && log_level_parse(v, &lvl) < 0)
+            goto bad;
+        free(*(char **)field);
+        *(char **)field = xstrdup(v);
+        return 0;
+    case CONFIG_INT:
+        errno = 0;
+        n = strtoll(v, &end, 10);
+        if (errno != 0 || end == v || *end != '\0')
+            goto bad;
+        break;
+    case CONFIG_DURATION:
+        if (strcmp(v, "0") != 0 && duration_parse_ns(v, &n) < 0)
+            goto bad;
+        break;
+    case CONFIG_SIZE:
+        if (config_size_parse(v, &n) < 0)
+            goto bad;
+        break;
+    }
+    if (n < d->min || n > d->max) {
+        *errstr = xasprintf("--%s: %s out of range [%" PRId64 ", %" PRId64
+                            "]", d->name, v, d->min, d->max);
+        return -1;
+    }
+    *(int64_t *)field = n;
+    return 0;
+bad:
+    *errstr = xasprintf("--%s: bad value '%s'", d->name, v);
+    return -1;
+}
+
+/* ---- token ---- */
+
+static int
+config_load_token(struct collector_config *c, char **errstr)
+{
+    int fd = open(c->token_file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        *errstr = xasprintf("--token-file %s: %s", c->token_file,
+                            strerror(errno));
+        return -1;
+    }
+    uint8_t *tok = xmalloc(CONFIG_MAX_TOKEN + 1);
+    size_t len = 0;
+    ssize_t n;
+    while (len <= CONFIG_MAX_TOKEN &&
+           (n = read(fd, tok + len, CONFIG_MAX_TOKEN + 1 - len)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            *errstr = xasprintf("--token-file %s: %s", c->token_file,
+                                strerror(errno));
+            goto fail;
+        }
+        len += (size_t)n;
+    }
+    while (len > 0 && (tok[len - 1] == '\n' || tok[len - 1] == '\r'))
+        len--;
+    if (len == 0 || len > CONFIG_MAX_TOKEN) {
+        *errstr = xasprintf("--token-file %s: token empty or over %d bytes",
+                            c->token_file, CONFIG_MAX_TOKEN);
+        goto fail;
+    }
+    close(fd);
+    c->token = tok;
+    c->token_len = len;
+    return 0;
+fail:
+    close(fd);
+    explicit_bzero(tok, CONFIG_MAX_TOKEN + 1);
+    free(tok);
+    return -1;
+}
+
+/* ---- help ---- */
+
+static void
+config_print_help(void)
+{
+    printf("usage: logq-collector --data-dir DIR [options]\n"
+           "  -t                validate the configuration and exit\n"
+           "  --help-config     list every option with its default\n"
+           "  --print-config    print the effective configuration\n");
+}
+
+static void
+config_print_table(void)
+{
+    for (size_t i = 0; i < CONFIG_N_DEFS; i++) {
+        const struct config_def *d = &config_defs[i];
+        printf("--%-20s %s (default: %s)\n", d->name, d->help,
+               d->def ? d->def : "unset");
+    }
+}
+
+static void
+config_print(const struct collector_config *c)
+{
+    for (size_t i = 0; i < CONFIG_N_DEFS; i++) {
+        const struct config_def *d = &config_defs[i];
+        const void *field = (const char *)c + d->offset;
+        if (d->type == CONFIG_STR || d->type == CONFIG_ADDR ||
+            d->type == CONFIG_LEVEL) {
+            const char *s = *(char *const *)field;
+            printf("%s = %s\n", d->name, s ? s : "");
+        } else {
+            printf("%s = %" PRId64 "\n", d->name, *(const int64_t *)field);
+        }
+    }
+}
+
+/* ---- parsing ---- */
+
+static int
+config_defaults(struct collector_config *c, char **errstr)
+{
+    memset(c, 0, sizeof(*c));
+    for (size_t i = 0; i < CONFIG_N_DEFS; i++)
+        if (config_defs[i].def != NULL &&
+            config_set(c, &config_defs[i], config_defs[i].def, errstr) < 0)
+            return -1;
+    return 0;
+}
+
+static int
+config_finish(struct collector_config *c, char **errstr)
+{
+    if (c->data_dir == NULL || c->data_dir[0] == '\0') {
+        *errstr = xstrdup("--data-dir is required");
+        return -1;
+    }
+    if (log_level_parse(c->log_level, &c->level) < 0) {
+        *errstr = xstrdup("--log-level: bad value");
+        return -1;
+    }
+    if (c->token_file != NULL && config_load_token(c, errstr) < 0)
+        return -1;
+    return 0;
+}
+
+enum config_result
+collector_config_parse(struct collector_config *c, int argc, char **argv,
+                       char **errstr)
+{
+    struct option opts[CONFIG_N_DEFS + 4];
+    int print = 0, opt, idx;
+
+    if (config_defaults(c, errstr) < 0)
+        return CONFIG_ERROR;
+    for (size_t i = 0; i < CONFIG_N_DEFS; i++)
+        opts[i] = (struct option){ config_defs[i].name, required_argument,
+                                   NULL, (int)i };
+    opts[CONFIG_N_DEFS] = (struct option){ "help", no_argument, NULL,
+                                           CONFIG_OPT_HELP };
+    opts[CONFIG_N_DEFS + 1] = (struct option){ "help-config", no_argument,
+                                               NULL, CONFIG_OPT_HELP_CONFIG };
+    opts[CONFIG_N_DEFS + 2] = (struct option){ "print-config", no_argument,
+                                               NULL, CONFIG_OPT_PRINT };
+    opts[CONFIG_N_DEFS + 3] = (struct option){ NULL, 0, NULL, 0 };
+    optind = 1;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "th", opts, &idx)) != -1) {
+        if (opt >= 0 && (size_t)opt < CONFIG_N_DEFS) {
+            if (config_set(c, &config_defs[opt], optarg, errstr) < 0)
+                return CONFIG_ERROR;
+        } else if (opt == 't') {
+            c->is_check_only = 1;
+        } else if (opt == 'h' || opt == CONFIG_OPT_HELP) {
+            config_print_help();
+            config_print_table();
+            return CONFIG_EXIT;
+        } else if (opt == CONFIG_OPT_HELP_CONFIG) {
+            config_print_table();
+            return CONFIG_EXIT;
+        } else if (opt == CONFIG_OPT_PRINT) {
+            print = 1;
+        } else {
+            *errstr = xasprintf("unknown or incomplete option '%s'",
+                                argv[optind - 1]);
+            return CONFIG_ERROR;
+        }
+    }
+    if (optind < argc) {
+        *errstr = xasprintf("unexpected argument '%s'", argv[optind]);
+        return CONFIG_ERROR;
+    }
+    if (config_finish(c, errstr) < 0)
+        return CONFIG_ERROR;
+    if (print) {
+        config_print(c);
+        return CONFIG_EXIT;
+    }
+    return CONFIG_OK;
+}
+
+void
+collector_config_fini(struct collector_config *c)
+{
+    for (size_t i = 0; i < CONFIG_N_DEFS; i++) {
+        const struct config_def *d = &config_defs[i];
+        if (d->type == CONFIG_STR || d->type == CONFIG_ADDR ||
+            d->type == CONFIG_LEVEL) {
+            char **field = (char **)((char *)c + d->offset);
+            free(*field);
+            *field = NULL;
+        }
+    }
+    if (c->token != NULL) {
+        explicit_bzero(c->token, c->token_len);
+        free(c->token);
+    }
+    c->token = NULL;
+    c->token_len = 0;
+}

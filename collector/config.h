@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config: logq-collector's settings. One table in config.c holds every
+ * option (flag name, type, default, range, help, offset); command-line flags
+ * are built from it and --help-config prints it. Once parsed the config is
+ * read-only; main.c hands each component its part.
+ */
+#ifndef COLLECTOR_CONFIG_H
+#define COLLECTOR_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/log.h"
+
+struct collector_config {
+    char    *listen;            /* shipper TCP address, ADDR:PORT */
+    char    *http;              /* HTTP API address, ADDR:PORT */
+    char    *data_dir;
+    char    *token_file;        /* NULL: no authentication */
+    char    *log_level;
+    char    *log_file;          /* NULL: stderr */
+    char    *port_file;         /* NULL: none */
+    int64_t  max_connections;
+    int64_t  handshake_timeout_ns;
+    int64_t  retention_age_ns;  /* 0: keep forever */
+    int64_t  retention_bytes;   /* 0: no limit */
+    /* Derived by collector_config_parse. */
+    enum log_level level;
+    uint8_t *token;             /* secret, trailing newline stripped */
+    size_t   token_len;
+    int      is_check_only;     /* -t: validate and exit */
+};
+
+enum config_result {
+    CONFIG_OK,
+    CONFIG_EXIT,        /* --help and friends printed: exit 0 */
+    CONFIG_ERROR,       /* *errstr set: exit 2 */
+};
+
+/* Parses argv over the table's defaults and loads the token file. On
+ * CONFIG_ERROR *errstr is a message the caller frees with free(). Free the
+ * config with collector_config_fini in every case. */
+enum config_result collector_config_parse(struct collector_config *c,
+                                          int argc, char **argv,
+                                          char **errstr);
+void collector_config_fini(struct collector_config *c);
+
+/* Parses "50G", "512M", "1024" (binary units K M G T, optional B). */
+int config_size_parse(const char *s, int64_t *out);
+
+#endif

@@ -1,0 +1,853 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ingest: shipper connections (protocol in common/PROTOCOL.md).
+ *
+ * Each connection is a bufferevent whose input is capped by a read high
+ * watermark of one maximum frame plus slack, so a shipper can never make us
+ * buffer more than that; whole frames are pulled up and handed to the pure
+ * decoder in common/wire.c. Handshake: HELLO -> CHALLENGE (32 bytes from
+ * getrandom) -> AUTH (HMAC checked in constant time) -> WELCOME, under a
+ * timeout; anything else before WELCOME closes the connection.
+ *
+ * Durability and acks: BATCH records are store_append()ed as they arrive
+ * and the frame's seq is remembered as pending. A short timer (group
+ * commit, INGEST_COMMIT_DELAY_US) then runs one store_commit() for every
+ * connection at once and only afterwards sends each connection an ACK for
+ * its highest pending seq. If the commit fails (disk full), nothing is
+ * acknowledged, reading stops on every connection (backpressure: shippers
+ * keep their batches) and the commit is retried on a timer. After each
+ * successful commit the records staged in follow.c are published.
+ *
+ * The inflate and source-string scratch buffers are shared by all
+ * connections (processing is synchronous on the loop thread), so memory is
+ * one maximum batch, not one per shipper. Protocol errors are logged with
+ * the peer (rate-limited), counted and close only that connection.
+ */
+#include "collector/ingest.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/random.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+
+#include "collector/listen.h"
+#include "common/log.h"
+#include "common/timeutil.h"
+#include "common/xmalloc.h"
+
+#define INGEST_MAX_INPUT        (WIRE_HEADER_LEN + WIRE_MAX_PAYLOAD + 65536)
+#define INGEST_COMMIT_DELAY_US  2000
+#define INGEST_RETRY_S          1
+#define INGEST_CLOSE_GRACE_S    2
+#define INGEST_MAX_HOST         255
+#define INGEST_MAX_SOFTWARE     128
+#define INGEST_CTRL_MAX         4096    /* control frames we send */
+#define INGEST_LOG_WINDOW_NS    INT64_C(10000000000)
+#define INGEST_LOG_PER_WINDOW   20
+
+enum ingest_state {
+    INGEST_HELLO_WAIT,
+    INGEST_AUTH_WAIT,
+    INGEST_READY,
+    INGEST_CLOSING,
+};
+
+struct ingest_conn {
+    TAILQ_ENTRY(ingest_conn) entry;
+    struct ingest       *ing;
+    struct bufferevent  *bev;
+    struct event        *timer;     /* handshake timeout, then close grace */
+    enum ingest_state    state;
+    char                 peer[64];
+    char                 host[INGEST_MAX_HOST + 1];
+    char                 software[INGEST_MAX_SOFTWARE + 1];
+    uint8_t              nonce[WIRE_NONCE_LEN];
+    int64_t              connected_ns;
+    uint64_t             last_seq;      /* last BATCH/METRICS seq processed */
+    uint64_t             pending_seq;   /* processed, waiting for a commit */
+    uint64_t             acked_seq;
+    uint64_t             n_batches;
+    uint64_t             n_records;
+};
+
+struct ingest_src {
+    size_t id, name, image;     /* offsets into ing->srcbuf */
+};
+
+struct ingest {
+    struct event_base       *base;
+    struct evconnlistener   *listener;
+    struct event            *accept_retry;
+    struct event            *commit_ev;
+    struct event            *retry_ev;
+    struct store            *store;
+    struct follow           *follow;
+    struct collector_stats  *stats;
+    struct ingest_options    opt;
+    uint8_t                 *token;
+    TAILQ_HEAD(, ingest_conn) conns;
+    int                      n_conns;
+    int                      has_pending;
+    int                      is_store_failing;
+    int                      is_shutdown;
+    uint64_t                 next_session;
+    ingest_metrics_fn        metrics_fn;
+    void                    *metrics_arg;
+    struct buf               inflate;       /* shared scratch, see above */
+    struct buf               srcbuf;
+    struct ingest_src        src[WIRE_MAX_SOURCES];
+    struct buf               payload;       /* control frame encoding */
+    struct buf               frame;
+    int64_t                  log_window_ns;
+    unsigned                 n_logged;
+    uint64_t                 n_suppressed;
+};
+
+static void ingest_conn_process(struct ingest_conn *c);
+static void ingest_schedule_commit(struct ingest *ing);
+
+/* ---- helpers ---- */
+
+/* Warn-level log line with a per-window budget so a reconnect loop of a
+ * broken shipper cannot flood the log; the counters still see everything. */
+static void __attribute__((format(printf, 2, 3)))
+ingest_log_limited(struct ingest *ing, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    int64_t now = mono_ns();
+
+    if (now - ing->log_window_ns > INGEST_LOG_WINDOW_NS) {
+        if (ing->n_suppressed > 0)
+            log_warn("ingest", "suppressed %" PRIu64 " similar messages",
+                     ing->n_suppressed);
+        ing->log_window_ns = now;
+        ing->n_logged = 0;
+        ing->n_suppressed = 0;
+    }
+    if (ing->n_logged >= INGEST_LOG_PER_WINDOW) {
+        ing->n_suppressed++;
+        return;
+    }
+    ing->n_logged++;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    log_warn("ingest", "%s", line);
+}
+
+static int
+ingest_ct_equal(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    volatile uint8_t d = 0;
+
+    for (size_t i = 0; i < n; i++)
+        d |= (uint8_t)(a[i] ^ b[i]);
+    return d == 0;
+}
+
+/* Host names end up in file names, JSON and log lines: printable, no
+ * spaces, at most INGEST_MAX_HOST bytes. */
+static int
+ingest_host_is_valid(const struct wire_str *h)
+{
+    if (h->len == 0 || h->len > INGEST_MAX_HOST)
+        return 0;
+    for (size_t i = 0; i < h->len; i++) {
+        unsigned char ch = (unsigned char)h->p[i];
+        if (ch <= 0x20 || ch == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+/* ---- connection lifetime ---- */
+
+static void
+ingest_conn_free(struct ingest_conn *c)
+{
+    struct ingest *ing = c->ing;
+
+    TAILQ_REMOVE(&ing->conns, c, entry);
+    ing->n_conns--;
+    if (c->timer != NULL)
+        event_free(c->timer);
+    if (c->bev != NULL)
+        bufferevent_free(c->bev);
+    free(c);
+}
+
+/* Queues a control frame; the payload is already in ing->payload. */
+static int
+ingest_conn_send(struct ingest_conn *c, uint16_t type)
+{
+    struct ingest *ing = c->ing;
+
+    buf_reset(&ing->frame);
+    if (wire_frame_encode(&ing->frame, type, ing->payload.data,
+                          ing->payload.len, 0) < 0 ||
+        bufferevent_write(c->bev, ing->frame.data, ing->frame.len) < 0) {
+        ingest_log_limited(ing, "cannot queue frame type=%u peer=%s",
+                           (unsigned)type, c->peer);
+        return -1;
+    }
+    return 0;
+}
+
+/* Sends ERROR (best effort) and closes once it is written, or after a grace
+ * period. Never frees c: callers may be inside c's own processing loop. */
+static void
+ingest_conn_close(struct ingest_conn *c, uint16_t code, const char *msg)
+{
+    struct timeval grace = { INGEST_CLOSE_GRACE_S, 0 };
+
+    if (c->state == INGEST_CLOSING)
+        return;
+    c->state = INGEST_CLOSING;
+    bufferevent_disable(c->bev, EV_READ);
+    buf_reset(&c->ing->payload);
+    if (wire_error_encode(&c->ing->payload, code, msg) == 0)
+        (void)ingest_conn_send(c, WIRE_ERROR);
+    evtimer_del(c->timer);
+    evtimer_add(c->timer, &grace);
+}
+
+static void
+ingest_conn_reject(struct ingest_conn *c, uint16_t code, const char *why,
+                   const char *detail)
+{
+    c->ing->stats->frames_rejected++;
+    ingest_log_limited(c->ing, "protocol error, closing peer=%s host=%s "
+                       "error=\"%s%s%s\"", c->peer,
+                       c->host[0] ? c->host : "-", why, detail ? ": " : "",
+                       detail ? detail : "");
+    ingest_conn_close(c, code, why);
+}
+
+/* ---- handshake ---- */
+
+static int
+ingest_conn_hello(struct ingest_conn *c, const uint8_t *p, size_t len)
+{
+    struct ingest *ing = c->ing;
+    struct wire_str host, sw;
+    const char *err = NULL;
+
+    if (wire_hello_decode(p, len, &host, &sw, &err) < 0) {
+        ingest_conn_reject(c, WIRE_ERR_PROTOCOL, "bad HELLO", err);
+        return -1;
+    }
+    if (!ingest_host_is_valid(&host)) {
+        ingest_conn_reject(c, WIRE_ERR_PROTOCOL, "bad hostname in HELLO",
+                           NULL);
+        return -1;
+    }
+    memcpy(c->host, host.p, host.len);
+    c->host[host.len] = '\0';
+    size_t sl = sw.len < INGEST_MAX_SOFTWARE ? sw.len : INGEST_MAX_SOFTWARE;
+    memcpy(c->software, sw.p, sl);
+    c->software[sl] = '\0';
+    if (getrandom(c->nonce, sizeof(c->nonce), 0) != (ssize_t)sizeof(c->nonce)) {
+        log_error("ingest", "getrandom failed: %s", strerror(errno));
+        ingest_conn_close(c, WIRE_ERR_BUSY, "collector error");
+        return -1;
+    }
+    buf_reset(&ing->payload);
+    if (wire_challenge_encode(&ing->payload, ing->token != NULL,
+                              c->nonce) < 0 ||
+        ingest_conn_send(c, WIRE_CHALLENGE) < 0) {
+        ingest_conn_close(c, WIRE_ERR_BUSY, "collector error");
+        return -1;
+    }
+    c->state = INGEST_AUTH_WAIT;
+    return 0;
+}
+
+static int
+ingest_conn_auth(struct ingest_conn *c, const uint8_t *p, size_t len)
+{
+    struct ingest *ing = c->ing;
+    uint8_t mac[WIRE_MAC_LEN], want[WIRE_MAC_LEN];
+    const char *err = NULL;
+
+    if (wire_auth_decode(p, len, mac, &err) < 0) {
+        ingest_conn_reject(c, WIRE_ERR_PROTOCOL, "bad AUTH", err);
+        return -1;
+    }
+    if (ing->token != NULL) {
+        wire_auth_mac(ing->token, ing->opt.token_len, c->nonce, c->host,
+                      strlen(c->host), want);
+        if (!ingest_ct_equal(mac, want, WIRE_MAC_LEN)) {
+            ing->stats->auth_failures++;
+            ingest_log_limited(ing, "authentication failed peer=%s host=%s",
+                               c->peer, c->host);
+            ingest_conn_close(c, WIRE_ERR_AUTH, "authentication failed");
+            return -1;
+        }
+    }
+    buf_reset(&ing->payload);
+    if (wire_u64_encode(&ing->payload, ++ing->next_session) < 0 ||
+        ingest_conn_send(c, WIRE_WELCOME) < 0) {
+        ingest_conn_close(c, WIRE_ERR_BUSY, "collector error");
+        return -1;
+    }
+    c->state = INGEST_READY;
+    evtimer_del(c->timer);
+    log_info("ingest", "shipper connected host=%s peer=%s software=%s",
+             c->host, c->peer, c->software);
+    return 0;
+}
+
+/* ---- batches and metrics ---- */
+
+/* Copies the batch's source strings NUL-terminated into ing->srcbuf. */
+static int
+ingest_copy_sources(struct ingest *ing, const struct wire_batch *b)
+{
+    buf_reset(&ing->srcbuf);
+    for (uint32_t i = 0; i < b->n_sources; i++) {
+        const struct wire_source *s = &b->sources[i];
+        struct ingest_src *d = &ing->src[i];
+        d->id = ing->srcbuf.len;
+        if (buf_append(&ing->srcbuf, s->id.p, s->id.len) < 0 ||
+            buf_put_u8(&ing->srcbuf, 0) < 0)
+            return -1;
+        d->name = ing->srcbuf.len;
+        if (buf_append(&ing->srcbuf, s->name.p, s->name.len) < 0 ||
+            buf_put_u8(&ing->srcbuf, 0) < 0)
+            return -1;
+        d->image = ing->srcbuf.len;
+        if (buf_append(&ing->srcbuf, s->image.p, s->image.len) < 0 ||
+            buf_put_u8(&ing->srcbuf, 0) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* 0 ok, -1 store error (the connection is closed, nothing acknowledged). */
+static int
+ingest_store_record(struct ingest_conn *c, const struct wire_record *wr)
+{
+    struct ingest *ing = c->ing;
+    const char *base = (const char *)ing->srcbuf.data;
+    const struct ingest_src *s = &ing->src[wr->source];
+    struct logrec r = {
+        .time_ns = wr->time_ns, .host = c->host,
+        .container_id = base + s->id, .container = base + s->name,
+        .image = base + s->image, .stream = wr->stream, .flags = wr->flags,
+        .offset = wr->offset, .msg = wr->msg.p, .msg_len = wr->msg.len,
+    };
+    int rc = store_append(ing->store, &r);
+
+    if (rc == 1) {
+        ing->stats->records_stored++;
+        c->n_records++;
+        if (follow_stage(ing->follow, &r) < 0)
+            ing->stats->follow_records_dropped++;
+        return 0;
+    }
+    if (rc == 0) {
+        ing->stats->records_duplicate++;
+        return 0;
+    }
+    ing->stats->store_errors++;
+    ingest_log_limited(ing, "store append failed host=%s peer=%s error=\"%s\"",
+                       c->host, c->peer, store_errstr(ing->store));
+    ingest_conn_close(c, WIRE_ERR_BUSY, "store error");
+    return -1;
+}
+
+static int
+ingest_check_seq(struct ingest_conn *c, uint64_t seq)
+{
+    char detail[64];
+
+    if (seq == c->last_seq + 1)
+        return 0;
+    snprintf(detail, sizeof(detail), "got %" PRIu64 " after %" PRIu64, seq,
+             c->last_seq);
+    ingest_conn_reject(c, WIRE_ERR_PROTOCOL, "out of order seq", detail);
+    return -1;
+}
+
+static void
+ingest_mark_pending(struct ingest_conn *c, uint64_t seq)
+{
+    c->last_seq = seq;
+    c->pending_seq = seq;
+    c->ing->has_pending = 1;
+    ingest_schedule_commit(c->ing);
+}
+
+static int
+ingest_conn_batch(struct ingest_conn *c, const uint8_t *p, size_t len)
+{
+    struct ingest *ing = c->ing;
+    struct wire_batch b;
+    struct wire_record wr;
+    const char *err = NULL;
+
+    if (wire_batch_decode(p, len, &b, &err) < 0) {
+        ingest_conn_reject(c, WIRE_ERR_PROTOCOL, "bad BATCH payload", err);
+        return -1;
+    }
+    int rc = -1;
+    if (ingest_check_seq(c, b.seq) < 0)
+        goto done;
+    if (ingest_copy_sources(ing, &b) < 0) {
+        ingest_conn_reject(c, WIRE_ERR_PROTOCOL, "BATCH sources too large",
+                           NULL);
+        goto done;
+    }
+    while (wire_batch_next(&b, &wr) == 1) {
+        if (wr.source >= b.n_sources || wr.stream > LOGREC_STDERR) {
+            ingest_conn_reject(c, WIRE_ERR_PROTOCOL, "bad record", NULL);
+            goto done;
+        }
+        if (ingest_store_record(c, &wr) < 0)
+            goto done;
+    }
+    ing->stats->batches++;
+    c->n_batches++;
+    ingest_mark_pending(c, b.seq);
+    rc = 0;
+done:
+    wire_batch_fini(&b);
+    return rc;
+}
+
+static int
+ingest_conn_metrics(struct ingest_conn *c, const uint8_t *p, size_t len)
+{
+    struct ingest *ing = c->ing;
+    struct wire_metrics m;
+    const char *err = NULL;
+
+    if (wire_metrics_decode(p, len, &m, &err) < 0) {
+        ingest_conn_reject(c, WIRE_ERR_PROTOCOL, "bad METRICS payload", err);
+        return -1;
+    }
+    if (ingest_check_seq(c, m.seq) < 0)
+        return -1;
+    ing->stats->metrics_frames++;
+    ing->stats->metric_samples += m.n_samples;
+    if (ing->metrics_fn != NULL) {
+        struct wire_metrics copy = m;
+        ing->metrics_fn(c->host, &copy, ing->metrics_arg);
+    }
+    ingest_mark_pending(c, m.seq);
+    return 0;
+}
+
+static int
+ingest_conn_data_frame(struct ingest_conn *c, const struct wire_frame *f)
+{
+    const uint8_t *p;
+    size_t len;
+    const char *err = NULL;
+
+    buf_reset(&c->ing->inflate);
+    if (wire_frame_payload(f, &c->ing->inflate, &p, &len, &err) < 0) {
+        ingest_conn_reject(c, WIRE_ERR_PROTOCOL, "bad payload", err);
+        return -1;
+    }
+    if (f->type == WIRE_BATCH)
+        return ingest_conn_batch(c, p, len);
+    return ingest_conn_metrics(c, p, len);
+}
+
+static int
+ingest_conn_frame(struct ingest_conn *c, const struct wire_frame *f)
+{
+    char detail[32];
+
+    if (c->state == INGEST_HELLO_WAIT && f->type == WIRE_HELLO)
+        return ingest_conn_hello(c, f->payload, f->len);
+    if (c->state == INGEST_AUTH_WAIT && f->type == WIRE_AUTH)
+        return ingest_conn_auth(c, f->payload, f->len);
+    if (c->state == INGEST_READY &&
+        (f->type == WIRE_BATCH || f->type == WIRE_METRICS))
+        return ingest_conn_data_frame(c, f);
+    if (f->type == WIRE_ERROR) {
+        uint16_t code = 0;
+        struct wire_str msg = { "", 0 };
+        const char *err = NULL;
+        (void)wire_error_decode(f->payload, f->len, &code, &msg, &err);
+        log_info("ingest", "shipper sent error, closing peer=%s host=%s "
+                 "code=%u message=\"%.*s\"", c->peer, c->host,
+                 (unsigned)code, (int)(msg.len > 200 ? 200 : msg.len), msg.p);
+        ingest_conn_close(c, WIRE_ERR_PROTOCOL, "closing");
+        return -1;
+    }
+    snprintf(detail, sizeof(detail), "type %u", (unsigned)f->type);
+    ingest_conn_reject(c, WIRE_ERR_PROTOCOL,
+                       c->state == INGEST_READY ? "unexpected frame"
+                                                : "unexpected frame before "
+                                                  "WELCOME", detail);
+    return -1;
+}
+
+/* ---- reading ---- */
+
+/* Takes whole frames off the input buffer while the connection is open. */
+static void
+ingest_conn_process(struct ingest_conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+
+    while (c->state != INGEST_CLOSING) {
+        uint8_t hdr[WIRE_HEADER_LEN];
+        struct wire_frame f;
+        size_t consumed, have = evbuffer_get_length(in);
+        const char *err = NULL;
+        ev_ssize_t n = evbuffer_copyout(in, hdr, sizeof(hdr));
+        if (n <= 0)
+            return;
+        if (wire_frame_decode(hdr, (size_t)n, &f, &consumed, &err) < 0) {
+            uint16_t code = n > 2 && (hdr[2] < WIRE_VERSION_MIN ||
+                                      hdr[2] > WIRE_VERSION)
+                                ? WIRE_ERR_VERSION : WIRE_ERR_PROTOCOL;
+            ingest_conn_reject(c, code, "bad frame", err);
+            return;
+        }
+        if ((size_t)n < WIRE_HEADER_LEN)
+            return;
+        size_t total = WIRE_HEADER_LEN + le32_load(hdr + 8);
+        if (have < total)
+            return;
+        const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)total);
+        if (p == NULL ||
+            wire_frame_decode(p, total, &f, &consumed, &err) != 1) {
+            ingest_conn_reject(c, WIRE_ERR_PROTOCOL, "bad frame", err);
+            return;
+        }
+        (void)ingest_conn_frame(c, &f);
+        evbuffer_drain(in, total);
+    }
+}
+
+static void
+ingest_conn_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct ingest_conn *c = arg;
+
+    if (c->ing->is_store_failing && c->state == INGEST_READY) {
+        bufferevent_disable(bev, EV_READ);
+        return;
+    }
+    ingest_conn_process(c);
+}
+
+static void
+ingest_conn_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct ingest_conn *c = arg;
+
+    if (c->state == INGEST_CLOSING &&
+        evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        ingest_conn_free(c);
+}
+
+static void
+ingest_conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct ingest_conn *c = arg;
+
+    if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+        return;
+    if (c->state == INGEST_READY)
+        log_info("ingest", "shipper disconnected host=%s peer=%s acked=%"
+                 PRIu64 "%s%s", c->host, c->peer, c->acked_seq,
+                 (what & BEV_EVENT_ERROR) ? " error=" : "",
+                 (what & BEV_EVENT_ERROR) ? strerror(errno) : "");
+    ingest_conn_free(c);
+}
+
+static void
+ingest_conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct ingest_conn *c = arg;
+
+    if (c->state == INGEST_CLOSING) {
+        ingest_conn_free(c);
+        return;
+    }
+    if (c->state != INGEST_READY) {
+        c->ing->stats->handshake_timeouts++;
+        ingest_log_limited(c->ing, "handshake timeout peer=%s", c->peer);
+        ingest_conn_close(c, WIRE_ERR_PROTOCOL, "handshake timeout");
+    }
+}
+
+/* ---- accepting ---- */
+
+static void
+ingest_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+                 struct sockaddr *sa, int socklen, void *arg)
+{
+    struct ingest *ing = arg;
+    struct ingest_conn *c = xcalloc(1, sizeof(*c));
+
+    c->ing = ing;
+    listen_format_peer(sa, c->peer, sizeof(c->peer));
+    c->connected_ns = now_ns();
+    TAILQ_INSERT_TAIL(&ing->conns, c, entry);
+    ing->n_conns++;
+    c->bev = bufferevent_socket_new(ing->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    c->timer = evtimer_new(ing->base, ingest_conn_timer_cb, c);
+    if (c->bev == NULL || c->timer == NULL) {
+        if (c->bev == NULL)
+            evutil_closesocket(fd);
+        log_error("ingest", "cannot set up connection peer=%s", c->peer);
+        ingest_conn_free(c);
+        return;
+    }
+    bufferevent_setcb(c->bev, ingest_conn_read_cb, ingest_conn_write_cb,
+                      ingest_conn_event_cb, c);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, INGEST_MAX_INPUT);
+    if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) < 0) {
+        ingest_conn_free(c);
+        return;
+    }
+    if (ing->n_conns > ing->opt.max_connections || ing->is_shutdown) {
+        ing->stats->connections_rejected++;
+        ingest_log_limited(ing, "connection refused peer=%s conns=%d",
+                           c->peer, ing->n_conns - 1);
+        ingest_conn_close(c, WIRE_ERR_BUSY, "too many connections");
+        return;
+    }
+    ing->stats->connections++;
+    int64_t ns = ing->opt.handshake_timeout_ns;
+    struct timeval tv = { (time_t)(ns / 1000000000),
+                          (suseconds_t)(ns % 1000000000 / 1000) };
+    evtimer_add(c->timer, &tv);
+    log_debug("ingest", "connection peer=%s", c->peer);
+}
+
+static void
+ingest_accept_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct ingest *ing = arg;
+
+    if (ing->listener != NULL)
+        evconnlistener_enable(ing->listener);
+}
+
+/* accept() failing (EMFILE) would make the listener spin: pause it. */
+static void
+ingest_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+    struct ingest *ing = arg;
+    struct timeval tv = { 1, 0 };
+
+    ingest_log_limited(ing, "accept failed, pausing 1s: %s",
+                       evutil_socket_error_to_string(
+                           EVUTIL_SOCKET_ERROR()));
+    evconnlistener_disable(l);
+    evtimer_add(ing->accept_retry, &tv);
+}
+
+/* ---- group commit ---- */
+
+static void
+ingest_set_reading(struct ingest *ing, int is_on)
+{
+    struct ingest_conn *c, *next;
+
+    for (c = TAILQ_FIRST(&ing->conns); c != NULL; c = next) {
+        next = TAILQ_NEXT(c, entry);
+        if (c->state != INGEST_READY)
+            continue;
+        if (!is_on) {
+            bufferevent_disable(c->bev, EV_READ);
+            continue;
+        }
+        bufferevent_enable(c->bev, EV_READ);
+        ingest_conn_process(c);     /* frames already buffered */
+    }
+}
+
+static void
+ingest_send_acks(struct ingest *ing)
+{
+    struct ingest_conn *c;
+
+    TAILQ_FOREACH(c, &ing->conns, entry) {
+        if (c->state != INGEST_READY || c->pending_seq <= c->acked_seq)
+            continue;
+        buf_reset(&ing->payload);
+        if (wire_u64_encode(&ing->payload, c->pending_seq) == 0 &&
+            ingest_conn_send(c, WIRE_ACK) == 0)
+            c->acked_seq = c->pending_seq;
+    }
+}
+
+/* One store_commit for everything pending, then ACKs and live followers. */
+static int
+ingest_commit(struct ingest *ing)
+{
+    struct timeval retry = { INGEST_RETRY_S, 0 };
+
+    if (!ing->has_pending)
+        return 0;
+    if (store_commit(ing->store) < 0) {
+        ing->stats->store_errors++;
+        ingest_log_limited(ing, "store commit failed, not acknowledging, "
+                           "retrying error=\"%s\"", store_errstr(ing->store));
+        if (!ing->is_store_failing) {
+            ing->is_store_failing = 1;
+            ingest_set_reading(ing, 0);
+        }
+        evtimer_add(ing->retry_ev, &retry);
+        return -1;
+    }
+    ing->stats->commits++;
+    ing->has_pending = 0;
+    ingest_send_acks(ing);
+    follow_publish(ing->follow);
+    if (ing->is_store_failing) {
+        ing->is_store_failing = 0;
+        log_info("ingest", "store commit succeeded again, resuming");
+        if (!ing->is_shutdown)
+            ingest_set_reading(ing, 1);
+    }
+    return 0;
+}
+
+static void
+ingest_commit_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)ingest_commit(arg);
+}
+
+static void
+ingest_schedule_commit(struct ingest *ing)
+{
+    struct timeval tv = { 0, INGEST_COMMIT_DELAY_US };
+
+    if (ing->is_store_failing || evtimer_pending(ing->commit_ev, NULL))
+        return;
+    evtimer_add(ing->commit_ev, &tv);
+}
+
+/* ---- public API ---- */
+
+struct ingest *
+ingest_new(struct event_base *base, struct store *store,
+           struct follow *follow, struct collector_stats *stats,
+           const struct ingest_options *opt, char **errstr)
+{
+    struct ingest *ing = xcalloc(1, sizeof(*ing));
+
+    ing->base = base;
+    ing->store = store;
+    ing->follow = follow;
+    ing->stats = stats;
+    ing->opt = *opt;
+    ing->opt.listen = NULL;
+    if (opt->token != NULL)
+        ing->token = xmemdup(opt->token, opt->token_len);
+    TAILQ_INIT(&ing->conns);
+    buf_init(&ing->inflate, WIRE_MAX_INFLATED);
+    buf_init(&ing->srcbuf, WIRE_MAX_INFLATED + 3 * WIRE_MAX_SOURCES);
+    buf_init(&ing->payload, INGEST_CTRL_MAX);
+    buf_init(&ing->frame, INGEST_CTRL_MAX + WIRE_HEADER_LEN);
+    ing->next_session = (uint64_t)now_ns();
+    ing->commit_ev = evtimer_new(base, ingest_commit_cb, ing);
+    ing->retry_ev = evtimer_new(base, ingest_commit_cb, ing);
+    ing->accept_retry = evtimer_new(base, ingest_accept_retry_cb, ing);
+    if (ing->commit_ev == NULL || ing->retry_ev == NULL ||
+        ing->accept_retry == NULL) {
+        *errstr = xstrdup("cannot create ingest timers");
+        goto fail;
+    }
+    ing->listener = listen_bind(base, opt->listen, ingest_accept_cb, ing,
+                                errstr);
+    if (ing->listener == NULL)
+        goto fail;
+    evconnlistener_set_error_cb(ing->listener, ingest_accept_error_cb);
+    return ing;
+fail:
+    ingest_free(ing);
+    return NULL;
+}
+
+int
+ingest_port(const struct ingest *ing)
+{
+    return ing->listener ? listen_port(ing->listener) : -1;
+}
+
+void
+ingest_set_metrics_hook(struct ingest *ing, ingest_metrics_fn fn, void *arg)
+{
+    ing->metrics_fn = fn;
+    ing->metrics_arg = arg;
+}
+
+void
+ingest_foreach_peer(struct ingest *ing, ingest_peer_fn fn, void *arg)
+{
+    struct ingest_conn *c;
+
+    TAILQ_FOREACH(c, &ing->conns, entry) {
+        if (c->state == INGEST_CLOSING)
+            continue;
+        struct ingest_peer_info pi = {
+            .host = c->host, .peer = c->peer, .software = c->software,
+            .is_ready = c->state == INGEST_READY,
+            .connected_ns = c->connected_ns, .n_batches = c->n_batches,
+            .n_records = c->n_records, .acked_seq = c->acked_seq,
+        };
+        fn(&pi, arg);
+    }
+}
+
+int
+ingest_shutdown(struct ingest *ing)
+{
+    ing->is_shutdown = 1;
+    if (ing->listener != NULL) {
+        evconnlistener_free(ing->listener);
+        ing->listener = NULL;
+    }
+    ingest_set_reading(ing, 0);
+    evtimer_del(ing->commit_ev);
+    evtimer_del(ing->retry_ev);
+    return ingest_commit(ing);
+}
+
+void
+ingest_free(struct ingest *ing)
+{
+    struct ingest_conn *c;
+
+    if (ing == NULL)
+        return;
+    while ((c = TAILQ_FIRST(&ing->conns)) != NULL)
+        ingest_conn_free(c);
+    if (ing->listener != NULL)
+        evconnlistener_free(ing->listener);
+    if (ing->commit_ev != NULL)
+        event_free(ing->commit_ev);
+    if (ing->retry_ev != NULL)
+        event_free(ing->retry_ev);
+    if (ing->accept_retry != NULL)
+        event_free(ing->accept_retry);
+    if (ing->token != NULL) {
+        explicit_bzero(ing->token, ing->opt.token_len);
+        free(ing->token);
+    }
+    buf_fini(&ing->inflate);
+    buf_fini(&ing->srcbuf);
+    buf_fini(&ing->payload);
+    buf_fini(&ing->frame);
+    free(ing);
+}

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * logq-collector: receives log batches from shippers, stores them and
+ * serves the search API. main.c owns the process: parses the config, opens
+ * the store, creates the one event_base, wires ingest (shipper TCP), follow
+ * (live fan-out) and api (HTTP) together, writes --port-file, and on
+ * SIGTERM/SIGINT stops accepting, commits the store and exits 0.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "collector/api/api.h"
+#include "collector/config.h"
+#include "collector/follow.h"
+#include "collector/ingest.h"
+#include "collector/stats.h"
+#include "collector/store/store.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+
+#define MAIN_FOLLOW_STAGE   ((size_t)64 << 20)
+#define MAIN_DRAIN_MS       300     /* flush final ACKs before exiting */
+
+struct collector {
+    struct collector_config cfg;
+    struct collector_stats  stats;
+    struct event_base      *base;
+    struct store           *store;
+    struct follow          *follow;
+    struct ingest          *ingest;
+    struct api             *api;
+    struct event           *sigterm_ev;
+    struct event           *sigint_ev;
+    int                     is_stopping;
+};
+
+/* Written via a temporary file and rename so readers never see half. */
+static int
+main_write_port_file(const char *path, int tcp_port, int http_port)
+{
+    char *tmp = xasprintf("%s.tmp", path);
+    FILE *fp = fopen(tmp, "w");
+    int rc = -1;
+
+    if (fp == NULL)
+        goto done;
+    if (fprintf(fp, "%d %d\n", tcp_port, http_port) < 0) {
+        fclose(fp);
+        goto done;
+    }
+    if (fclose(fp) != 0 || rename(tmp, path) != 0)
+        goto done;
+    rc = 0;
+done:
+    if (rc < 0)
+        unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+static void
+main_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+    struct collector *c = arg;
+    struct timeval drain = { 0, MAIN_DRAIN_MS * 1000 };
+
+    if (c->is_stopping)
+        return;
+    c->is_stopping = 1;
+    log_info("main", "signal %d: shutting down", (int)sig);
+    if (ingest_shutdown(c->ingest) < 0)
+        log_error("main", "final commit failed, batches not acknowledged "
+                  "error=\"%s\"", store_errstr(c->store));
+    event_base_loopexit(c->base, &drain);
+}
+
+static void
+main_setup(struct collector *c)
+{
+    char *err = NULL;
+    struct store_options so = {
+        .retention_age_ns = c->cfg.retention_age_ns,
+        .retention_bytes = (uint64_t)c->cfg.retention_bytes,
+    };
+
+    c->base = event_base_new();
+    if (c->base == NULL)
+        fatalx("main", "cannot create event base");
+    c->store = store_open(c->cfg.data_dir, &so, &err);
+    if (c->store == NULL)
+        fatalx("main", "cannot open store dir=%s error=\"%s\"",
+               c->cfg.data_dir, err ? err : "?");
+    c->follow = follow_new(MAIN_FOLLOW_STAGE);
+    struct ingest_options io = {
+        .listen = c->cfg.listen, .token = c->cfg.token,
+        .token_len = c->cfg.token_len,
+        .max_connections = (int)c->cfg.max_connections,
+        .handshake_timeout_ns = c->cfg.handshake_timeout_ns,
+    };
+    c->ingest = ingest_new(c->base, c->store, c->follow, &c->stats, &io,
+                           &err);
+    if (c->ingest == NULL)
+        fatalx("main", "ingest: %s", err);
+    struct api_options ao = {
+        .listen = c->cfg.http, .store = c->store, .follow = c->follow,
+        .ingest = c->ingest, .stats = &c->stats,
+    };
+    c->api = api_new(c->base, &ao, &err);
+    if (c->api == NULL)
+        fatalx("main", "api: %s", err);
+    c->sigterm_ev = evsignal_new(c->base, SIGTERM, main_signal_cb, c);
+    c->sigint_ev = evsignal_new(c->base, SIGINT, main_signal_cb, c);
+    if (c->sigterm_ev == NULL || c->sigint_ev == NULL ||
+        event_add(c->sigterm_ev, NULL) < 0 || event_add(c->sigint_ev, NULL) < 0)
+        fatalx("main", "cannot install signal handlers");
+}
+
+static void
+main_teardown(struct collector *c)
+{
+    api_free(c->api);
+    ingest_free(c->ingest);
+    follow_free(c->follow);
+    store_close(c->store);
+    event_free(c->sigterm_ev);
+    event_free(c->sigint_ev);
+    event_base_free(c->base);
+}
+
+int
+main(int argc, char **argv)
+{
+    struct collector c;
+    char *err = NULL;
+
+    memset(&c, 0, sizeof(c));
+    switch (collector_config_parse(&c.cfg, argc, argv, &err)) {
+    case CONFIG_EXIT:
+        collector_config_fini(&c.cfg);
+        return 0;
+    case CONFIG_ERROR:
+        fprintf(stderr, "logq-collector: %s\n", err);
+        free(err);
+        collector_config_fini(&c.cfg);
+        return 2;
+    case CONFIG_OK:
+        break;
+    }
+    if (c.cfg.is_check_only) {
+        printf("configuration ok\n");
+        collector_config_fini(&c.cfg);
+        return 0;
+    }
+    if (log_init("logq-collector", c.cfg.level, c.cfg.log_file) < 0) {
+        fprintf(stderr, "logq-collector: cannot open log file %s: %s\n",
+                c.cfg.log_file, strerror(errno));
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    main_setup(&c);
+    int tcp_port = ingest_port(c.ingest), http_port = api_port(c.api);
+    if (c.cfg.port_file != NULL &&
+        main_write_port_file(c.cfg.port_file, tcp_port, http_port) < 0)
+        fatal("main", "cannot write port file %s", c.cfg.port_file);
+    log_info("main", "listening tcp_port=%d http_port=%d data_dir=%s auth=%s",
+             tcp_port, http_port, c.cfg.data_dir,
+             c.cfg.token ? "on" : "off");
+    if (event_base_dispatch(c.base) < 0)
+        fatalx("main", "event loop failed");
+    main_teardown(&c);
+    collector_config_fini(&c.cfg);
+    log_info("main", "stopped");
+    return 0;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stats: the collector's counters, one struct owned by main.c and lent to
+ * ingest.c and api/ (single-threaded: plain increments). /health prints
+ * them by name through COLLECTOR_STATS_FIELDS, so adding a counter is one
+ * line here.
+ */
+#ifndef COLLECTOR_STATS_H
+#define COLLECTOR_STATS_H
+
+#include <stdint.h>
+
+#define COLLECTOR_STATS_FIELDS(X)                                           \
+    X(connections)          /* shipper connections accepted */              \
+    X(connections_rejected) /* refused: --max-connections or shutdown */    \
+    X(frames_rejected)      /* protocol errors (connection closed) */       \
+    X(auth_failures)                                                        \
+    X(handshake_timeouts)                                                   \
+    X(batches)                                                              \
+    X(records_stored)                                                       \
+    X(records_duplicate)                                                    \
+    X(metrics_frames)                                                       \
+    X(metric_samples)                                                       \
+    X(commits)                                                              \
+    X(store_errors)         /* failed appends and commits */                \
+    X(http_requests)                                                        \
+    X(http_bad_requests)                                                    \
+    X(http_errors)          /* 5xx */                                       \
+    X(search_damaged_blocks)                                                \
+    X(follow_clients)       /* follow streams opened */                     \
+    X(follow_clients_dropped) /* slow follow clients cut off */             \
+    X(follow_records_dropped) /* not shown live: stage full */
+
+struct collector_stats {
+#define COLLECTOR_STATS_DECLARE(name) uint64_t name;
+    COLLECTOR_STATS_FIELDS(COLLECTOR_STATS_DECLARE)
+#undef COLLECTOR_STATS_DECLARE
+};
+
+#endif
