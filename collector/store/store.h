@@ -20,11 +20,23 @@
 struct store;
 struct store_cursor;
 
+/* Wall clock in unix nanoseconds (a seam for retention tests). */
+typedef int64_t (*store_clock_fn)(void *arg);
+/* Test seam called before each file write of len bytes; what is "wal",
+ * "segment" or "hw". Returning -1 with errno set (e.g. ENOSPC) makes that
+ * write fail as a full disk would. */
+typedef int (*store_write_hook_fn)(const char *what, size_t len, void *arg);
+
+/* Zero fields take the default. */
 struct store_options {
     size_t   block_size;        /* raw bytes per block, default 256 KiB */
     uint64_t segment_size;      /* raw bytes per segment, default 256 MiB */
     int64_t  retention_age_ns;  /* 0: keep forever */
     uint64_t retention_bytes;   /* 0: no size limit */
+    store_clock_fn      clock;        /* NULL: CLOCK_REALTIME */
+    void               *clock_arg;
+    store_write_hook_fn write_hook;   /* NULL: none (production) */
+    void               *write_hook_arg;
 };
 
 /* Opens (creating if needed) the store in dir: replays the write-ahead log,
@@ -44,8 +56,16 @@ const char *store_errstr(const struct store *s);
  */
 int store_append(struct store *s, const struct logrec *r);
 /* Writes and fsyncs everything appended. -1 on error (e.g. ENOSPC): the
- * records stay pending and the caller must not acknowledge them. */
+ * records stay pending and the caller must not acknowledge them; a later
+ * commit retries. Sealing a full block into a segment also happens here; if
+ * that write fails the records are still durable (WAL), 0 is returned and
+ * the seal is retried on the next commit. */
 int store_commit(struct store *s);
+/* Deletes whole oldest segments past retention_age_ns / retention_bytes
+ * (never the segment being written). Also run after each seal and at open;
+ * call it from a timer so age-based retention works without traffic.
+ * Returns the number of segments deleted, -1 on error. */
+int store_apply_retention(struct store *s);
 /* Highest stored offset of (host, container_id); 0 when unknown. */
 uint64_t store_source_offset(struct store *s, const char *host,
                              const char *container_id);
@@ -82,8 +102,15 @@ struct store_filter {
     size_t              n_tokens;
 };
 
-/* A cursor walks records newest-first or oldest-first (by time; ties by
- * store order). It sees what was committed when it was created. */
+/* A cursor walks records newest-first or oldest-first. It sees what was
+ * committed when it was created (including the unsealed tail block), and
+ * nothing appended later. Order (collector/STORE.md): blocks by time
+ * (newest-first: block max time descending; oldest-first: block min time
+ * ascending; ties in store order), records within a block sorted by time
+ * (ties in arrival order; newest-first is the exact reverse). Overlapping
+ * blocks are not merged, so order is only nearly by time across blocks.
+ * The filter's strings are copied. The store must outlive the cursor;
+ * segments deleted by retention meanwhile are silently skipped. */
 struct store_cursor *store_cursor_new(struct store *s,
                                       const struct store_filter *f,
                                       int newest_first);
@@ -98,9 +125,15 @@ struct store_stats {
     uint64_t stored_bytes;     /* bytes on disk */
     uint64_t n_blocks;
     uint64_t n_segments;
-    uint64_t n_corrupt_blocks;
+    uint64_t n_corrupt_blocks; /* damaged blocks found (open or read) */
     int64_t  first_ns;
     int64_t  last_ns;
+    uint64_t n_segments_deleted;  /* by retention, since open */
+    uint64_t bytes_deleted;       /* by retention, since open */
+    uint64_t n_torn_cuts;         /* torn segment tails / WAL tails cut at open */
+    uint64_t n_wal_replayed;      /* records restored from the WAL at open */
+    uint64_t n_seal_errors;       /* failed block writes (retried) */
+    uint64_t pending_records;     /* appended, not yet committed */
 };
 void store_get_stats(struct store *s, struct store_stats *st);
 

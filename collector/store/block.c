@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * block: byte encodings of the store (collector/STORE.md): block headers,
+ * block meta (the per-block label table used for pruning), record bodies
+ * (shared by blocks and WAL entries). Pure functions over memory: no I/O.
+ * The body decoder is hand-written rather than built on common/buf.h's
+ * reader because it runs once per stored record on every scan; it is
+ * bounds-checked at every step and never trusts a length from disk.
+ */
+#include "collector/store/store_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xmalloc.h"
+
+static inline uint64_t
+zz_enc(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static inline int64_t
+zz_dec(uint64_t v)
+{
+    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+/* Decodes a varint at *pp (< end); -1 if truncated or over 64 bits. */
+static inline int
+get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
+{
+    const uint8_t *p = *pp;
+    uint64_t v = 0;
+
+    for (int shift = 0; shift < 64 && p < end; shift += 7) {
+        uint8_t c = *p++;
+        if (shift == 63 && c > 1)
+            return -1;
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *pp = p;
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int
+get_str(const uint8_t **pp, const uint8_t *end, const uint8_t **s,
+        size_t *len)
+{
+    uint64_t n;
+
+    if (get_varint(pp, end, &n) < 0 || n > (uint64_t)(end - *pp))
+        return -1;
+    *s = *pp;
+    *len = (size_t)n;
+    *pp += n;
+    return 0;
+}
+
+int
+block_put_str(struct buf *b, const void *p, size_t n)
+{
+    if (buf_put_varint(b, n) < 0)
+        return -1;
+    return buf_append(b, p, n);
+}
+
+/* ------------------------------------------------------------------ */
+/* Record bodies                                                       */
+
+static inline size_t
+put_varint_raw(uint8_t *t, uint64_t v)
+{
+    size_t n = 0;
+
+    while (v >= 0x80) {
+        t[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    t[n++] = (uint8_t)v;
+    return n;
+}
+
+int
+block_rec_encode(struct buf *b, uint32_t label, int64_t *prev_ns,
+                 int64_t time_ns, uint8_t stream, uint8_t flags,
+                 uint64_t offset, const void *msg, size_t msg_len)
+{
+    uint8_t t[48];
+    size_t n = 0;
+    int64_t dt = (int64_t)((uint64_t)time_ns - (uint64_t)*prev_ns);
+
+    /* The prefix is built in a small array: one reserve per record. */
+    n += put_varint_raw(t + n, label);
+    n += put_varint_raw(t + n, zz_enc(dt));
+    t[n++] = (uint8_t)((stream & 1) | (uint8_t)(flags << 1));
+    n += put_varint_raw(t + n, offset);
+    n += put_varint_raw(t + n, msg_len);
+    if (buf_reserve(b, n + msg_len) < 0)
+        return -1;
+    memcpy(b->data + b->len, t, n);
+    if (msg_len)
+        memcpy(b->data + b->len + n, msg, msg_len);
+    b->len += n + msg_len;
+    *prev_ns = time_ns;
+    return 0;
+}
+
+int
+block_body_decode(const uint8_t *p, size_t len, uint32_t n,
+                  uint32_t n_labels, struct store_rec **recs, size_t *cap)
+{
+    const uint8_t *end = p + len;
+    int64_t prev = 0;
+
+    if (n > len)                /* every record takes at least 5 bytes */
+        return -1;
+    if (*cap < n) {
+        *recs = xreallocarray(*recs, n, sizeof(**recs));
+        *cap = n;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        struct store_rec *r = &(*recs)[i];
+        uint64_t label, dt, off;
+        const uint8_t *msg;
+        size_t msg_len;
+
+        if (get_varint(&p, end, &label) < 0 || label >= n_labels ||
+            get_varint(&p, end, &dt) < 0 || p >= end)
+            return -1;
+        uint8_t sf = *p++;
+        if (get_varint(&p, end, &off) < 0 ||
+            get_str(&p, end, &msg, &msg_len) < 0 || msg_len > UINT32_MAX)
+            return -1;
+        prev = (int64_t)((uint64_t)prev + (uint64_t)zz_dec(dt));
+        r->time_ns = prev;
+        r->offset = off;
+        r->msg = msg;
+        r->msg_len = (uint32_t)msg_len;
+        r->label = (uint32_t)label;
+        r->seq = i;
+        r->stream = sf & 1;
+        r->flags = (uint8_t)(sf >> 1);
+    }
+    return p == end ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Block meta and header                                               */
+
+int
+block_meta_decode(const uint8_t *p, size_t len, int64_t min_ns,
+                  uint8_t *stream_mask, struct store_meta_label **labels,
+                  uint32_t *n_labels)
+{
+    const uint8_t *end = p + len;
+    struct store_meta_label *ls = NULL;
+    uint64_t n;
+
+    if (len < 1)
+        return -1;
+    uint8_t mask = *p++;
+    /* each label takes at least 8 bytes */
+    if (get_varint(&p, end, &n) < 0 || n > (uint64_t)(end - p) / 8 + 1)
+        return -1;
+    ls = xcalloc(n ? n : 1, sizeof(*ls));
+    for (uint64_t i = 0; i < n; i++) {
+        struct store_meta_label *l = &ls[i];
+        uint64_t dmin, span;
+        for (int k = 0; k < 4; k++)
+            if (get_str(&p, end, &l->str[k], &l->len[k]) < 0)
+                goto fail;
+        if (get_varint(&p, end, &l->n_lines) < 0 ||
+            get_varint(&p, end, &l->max_off) < 0 ||
+            get_varint(&p, end, &dmin) < 0 ||
+            get_varint(&p, end, &span) < 0)
+            goto fail;
+        l->min_ns = (int64_t)((uint64_t)min_ns + (uint64_t)zz_dec(dmin));
+        l->max_ns = (int64_t)((uint64_t)l->min_ns + span);
+    }
+    if (p != end)
+        goto fail;
+    *stream_mask = mask;
+    *labels = ls;
+    *n_labels = (uint32_t)n;
+    return 0;
+fail:
+    free(ls);
+    return -1;
+}
+
+void
+block_hdr_encode(uint8_t out[STORE_BLK_HDR_LEN], const struct store_blk_hdr *h)
+{
+    le32_store(out, h->magic);
+    le32_store(out + 4, h->meta_len);
+    le32_store(out + 8, h->raw_len);
+    le32_store(out + 12, h->comp_len);
+    le32_store(out + 16, h->n_records);
+    le32_store(out + 20, h->codec);
+    le64_store(out + 24, (uint64_t)h->min_ns);
+    le64_store(out + 32, (uint64_t)h->max_ns);
+    le32_store(out + 40, h->body_crc);
+    le32_store(out + 44, h->head_crc);
+}
+
+void
+block_hdr_decode(const uint8_t in[STORE_BLK_HDR_LEN], struct store_blk_hdr *h)
+{
+    h->magic = le32_load(in);
+    h->meta_len = le32_load(in + 4);
+    h->raw_len = le32_load(in + 8);
+    h->comp_len = le32_load(in + 12);
+    h->n_records = le32_load(in + 16);
+    h->codec = le32_load(in + 20);
+    h->min_ns = (int64_t)le64_load(in + 24);
+    h->max_ns = (int64_t)le64_load(in + 32);
+    h->body_crc = le32_load(in + 40);
+    h->head_crc = le32_load(in + 44);
+}

@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cursor: scans of the store. At creation the cursor picks the candidate
+ * blocks (block directory + filter: time range, stream mask, labels) and a
+ * snapshot of the committed part of the unsealed tail block, and orders
+ * them by time (see store.h). It then holds one inflated block at a time,
+ * filters its records and sorts the survivors by time. Memory: one block
+ * plus a small entry per candidate block. Damaged blocks are reported once
+ * (-1) and skipped. Text matching (and, later, a token index that prunes
+ * blocks: see cursor_block_may_match) is not done here.
+ */
+#include "collector/store/store_internal.h"
+
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/compress.h"
+#include "common/xmalloc.h"
+
+#define CUR_TAIL UINT64_MAX
+
+struct cur_cand {
+    uint64_t seq;                       /* segment, or CUR_TAIL */
+    uint32_t blk;
+    int64_t  key;
+};
+
+struct cur_sort {
+    int64_t  t;
+    uint32_t i;
+};
+
+struct store_cursor {
+    struct store      *s;
+    int                newest_first;
+    int64_t            since, until;
+    char              *host, *container, *image;
+    int                stream;
+    uint8_t           *label_ok;        /* per label id: 0 ?, 1 yes, 2 no */
+    size_t             n_label_ok;
+
+    struct cur_cand   *cands;
+    size_t             n_cands, pos;
+
+    struct buf         tail_body;       /* committed tail snapshot */
+    uint32_t           tail_n;
+    uint32_t          *tail_ids;
+    uint32_t           tail_n_labels;
+
+    struct buf         comp, raw;
+    struct store_rec  *recs;
+    size_t             cap_recs;
+    struct cur_sort   *sel;
+    size_t             n_sel, sel_pos, cap_sel;
+    const uint32_t    *ids;             /* block label -> global label */
+    uint32_t          *blk_ids;
+    size_t             cap_blk_ids;
+
+    int                fd;
+    uint64_t           fd_seq;
+};
+
+/* ------------------------------------------------------------------ */
+/* Filter                                                              */
+
+static int
+cursor_label_ok(struct store_cursor *c, uint32_t id)
+{
+    if (id < c->n_label_ok && c->label_ok[id])
+        return c->label_ok[id] == 1;
+    const struct store_label *l = c->s->labels[id];
+    int ok = (!c->host || strcmp(c->host, l->host) == 0) &&
+             (!c->image || strcmp(c->image, l->image) == 0) &&
+             (!c->container || fnmatch(c->container, l->name, 0) == 0);
+    if (id < c->n_label_ok)
+        c->label_ok[id] = ok ? 1 : 2;
+    return ok;
+}
+
+static int
+cursor_time_overlaps(const struct store_cursor *c, int64_t mn, int64_t mx)
+{
+    return mx >= c->since && mn < c->until;
+}
+
+/* Block-level pruning from the directory alone. The token index (a later
+ * issue) plugs in here: "may block (seq, i) contain every token". */
+static int
+cursor_block_may_match(struct store_cursor *c, const struct store_blk *b)
+{
+    if (!cursor_time_overlaps(c, b->min_ns, b->max_ns))
+        return 0;
+    if (c->stream >= 0 && !(b->stream_mask & (1u << c->stream)))
+        return 0;
+    for (uint32_t i = 0; i < b->n_labels; i++)
+        if (b->labels[i].n_lines && cursor_label_ok(c, b->labels[i].id))
+            return 1;
+    return 0;
+}
+
+static int
+cursor_rec_ok(struct store_cursor *c, const struct store_rec *r)
+{
+    return r->time_ns >= c->since && r->time_ns < c->until &&
+           (c->stream < 0 || r->stream == c->stream) &&
+           cursor_label_ok(c, c->ids[r->label]);
+}
+
+/* ------------------------------------------------------------------ */
+/* Candidates                                                          */
+
+static void
+cursor_add_cand(struct store_cursor *c, size_t *cap, uint64_t seq,
+                uint32_t blk, int64_t mn, int64_t mx)
+{
+    if (c->n_cands == *cap) {
+        *cap = *cap ? *cap * 2 : 64;
+        c->cands = xreallocarray(c->cands, *cap, sizeof(*c->cands));
+    }
+    struct cur_cand *k = &c->cands[c->n_cands++];
+    k->seq = seq;
+    k->blk = blk;
+    k->key = c->newest_first ? mx : mn;
+}
+
+static int
+cand_cmp_asc(const void *a, const void *b)
+{
+    const struct cur_cand *x = a, *y = b;
+
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    if (x->seq != y->seq)
+        return x->seq < y->seq ? -1 : 1;
+    return x->blk < y->blk ? -1 : x->blk > y->blk;
+}
+
+static int
+cand_cmp_desc(const void *a, const void *b)
+{
+    return cand_cmp_asc(b, a);
+}
+
+static void
+cursor_snapshot_tail(struct store_cursor *c, size_t *cap)
+{
+    const struct store_tail *t = &c->s->tail;
+
+    if (t->committed_n == 0 || !cursor_time_overlaps(c, t->min_ns, t->max_ns))
+        return;
+    if (c->stream >= 0 && !(t->stream_mask & (1u << c->stream)))
+        return;
+    int any = 0;
+    for (uint32_t i = 0; i < t->n_labels && !any; i++)
+        any = cursor_label_ok(c, t->labels[i].id);
+    if (!any)
+        return;
+    buf_init(&c->tail_body, t->committed_len);
+    if (buf_append(&c->tail_body, t->body.data, t->committed_len) < 0)
+        return;
+    c->tail_n = t->committed_n;
+    c->tail_n_labels = t->n_labels;
+    c->tail_ids = xcalloc(t->n_labels ? t->n_labels : 1, sizeof(uint32_t));
+    for (uint32_t i = 0; i < t->n_labels; i++)
+        c->tail_ids[i] = t->labels[i].id;
+    cursor_add_cand(c, cap, CUR_TAIL, 0, t->min_ns, t->max_ns);
+}
+
+static void
+cursor_pick(struct store_cursor *c)
+{
+    struct store *s = c->s;
+    size_t cap = 0;
+
+    for (size_t i = 0; i < s->n_segs; i++) {
+        const struct store_seg *g = s->segs[i];
+        for (size_t k = 0; k < g->n_blks; k++) {
+            const struct store_blk *b = &g->blks[k];
+            if (b->is_corrupt || cursor_block_may_match(c, b))
+                cursor_add_cand(c, &cap, g->seq, (uint32_t)k, b->min_ns,
+                                b->max_ns);
+        }
+    }
+    cursor_snapshot_tail(c, &cap);
+    if (c->n_cands > 1)
+        qsort(c->cands, c->n_cands, sizeof(*c->cands),
+              c->newest_first ? cand_cmp_desc : cand_cmp_asc);
+}
+
+struct store_cursor *
+store_cursor_new(struct store *s, const struct store_filter *f,
+                 int newest_first)
+{
+    struct store_cursor *c = xcalloc(1, sizeof(*c));
+
+    c->s = s;
+    c->newest_first = newest_first != 0;
+    c->since = f ? f->since_ns : INT64_MIN;
+    c->until = f ? f->until_ns : INT64_MAX;
+    c->host = f && f->host ? xstrdup(f->host) : NULL;
+    c->container = f && f->container ? xstrdup(f->container) : NULL;
+    c->image = f && f->image ? xstrdup(f->image) : NULL;
+    c->stream = f ? f->stream : -1;
+    if (c->stream > 1)
+        c->stream = -1;
+    c->n_label_ok = s->n_labels;
+    c->label_ok = xcalloc(s->n_labels ? s->n_labels : 1, 1);
+    c->fd = -1;
+    buf_init(&c->comp, STORE_MAX_RAW + 65536);
+    buf_init(&c->raw, STORE_MAX_RAW);
+    cursor_pick(c);
+    return c;
+}
+
+void
+store_cursor_free(struct store_cursor *c)
+{
+    if (!c)
+        return;
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c->host);
+    free(c->container);
+    free(c->image);
+    free(c->label_ok);
+    free(c->cands);
+    buf_fini(&c->tail_body);
+    free(c->tail_ids);
+    buf_fini(&c->comp);
+    buf_fini(&c->raw);
+    free(c->recs);
+    free(c->sel);
+    free(c->blk_ids);
+    free(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading blocks                                                      */
+
+static int
+sort_cmp(const void *a, const void *b)
+{
+    const struct cur_sort *x = a, *y = b;
+
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Decodes body (n records, n_labels) and selects the matching records. */
+static int
+cursor_select(struct store_cursor *c, const uint8_t *body, size_t len,
+              uint32_t n, uint32_t n_labels)
+{
+    int is_sorted = 1;
+
+    if (block_body_decode(body, len, n, n_labels, &c->recs, &c->cap_recs) < 0)
+        return -1;
+    if (c->cap_sel < n) {
+        c->sel = xreallocarray(c->sel, n, sizeof(*c->sel));
+        c->cap_sel = n;
+    }
+    c->n_sel = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const struct store_rec *r = &c->recs[i];
+        if (!cursor_rec_ok(c, r))
+            continue;
+        if (c->n_sel && r->time_ns < c->sel[c->n_sel - 1].t)
+            is_sorted = 0;
+        c->sel[c->n_sel].t = r->time_ns;
+        c->sel[c->n_sel++].i = i;
+    }
+    if (!is_sorted && c->n_sel > 1)
+        qsort(c->sel, c->n_sel, sizeof(*c->sel), sort_cmp);
+    c->sel_pos = 0;
+    return 0;
+}
+
+static int
+cursor_open_seg(struct store_cursor *c, uint64_t seq)
+{
+    if (c->fd >= 0 && c->fd_seq == seq)
+        return 0;
+    if (c->fd >= 0)
+        close(c->fd);
+    char *path = store_seg_path(c->s, seq);
+    c->fd = open(path, O_RDONLY | O_CLOEXEC);
+    free(path);
+    c->fd_seq = seq;
+    return c->fd < 0 ? -1 : 0;
+}
+
+/* Loads a segment block: 1 loaded, 0 gone (retention), -1 damaged. */
+static int
+cursor_load_blk(struct store_cursor *c, const struct cur_cand *k)
+{
+    struct store_seg *g = store_seg_find(c->s, k->seq);
+    const char *errstr;
+
+    if (!g || k->blk >= g->n_blks)
+        return 0;
+    struct store_blk *b = &g->blks[k->blk];
+    if (b->is_corrupt)
+        return -1;
+    if (cursor_open_seg(c, k->seq) < 0)
+        return 0;
+    buf_reset(&c->raw);
+    if (segment_read_body(c->fd, b, &c->comp) < 0 ||
+        compress_inflate(&c->raw, c->comp.data, c->comp.len, b->raw_len,
+                         &errstr) < 0 ||
+        c->raw.len != b->raw_len)
+        goto bad;
+    if (c->cap_blk_ids < b->n_labels) {
+        c->blk_ids = xreallocarray(c->blk_ids, b->n_labels, sizeof(uint32_t));
+        c->cap_blk_ids = b->n_labels;
+    }
+    for (uint32_t i = 0; i < b->n_labels; i++)
+        c->blk_ids[i] = b->labels[i].id;
+    c->ids = c->blk_ids;
+    if (cursor_select(c, c->raw.data, c->raw.len, b->n_records,
+                      b->n_labels) < 0)
+        goto bad;
+    return 1;
+bad:
+    b->is_corrupt = 1;
+    c->s->n_corrupt++;
+    return -1;
+}
+
+int
+store_cursor_next(struct store_cursor *c, struct logrec *out)
+{
+    while (c->sel_pos >= c->n_sel) {
+        c->n_sel = c->sel_pos = 0;
+        if (c->pos >= c->n_cands)
+            return 0;
+        const struct cur_cand *k = &c->cands[c->pos++];
+        if (k->seq == CUR_TAIL) {
+            c->ids = c->tail_ids;
+            if (cursor_select(c, c->tail_body.data, c->tail_body.len,
+                              c->tail_n, c->tail_n_labels) < 0)
+                return -1;      /* cannot happen: we encoded it */
+            continue;
+        }
+        if (cursor_load_blk(c, k) < 0)
+            return -1;
+    }
+    size_t j = c->newest_first ? c->n_sel - 1 - c->sel_pos : c->sel_pos;
+    const struct store_rec *r = &c->recs[c->sel[j].i];
+    const struct store_label *l = c->s->labels[c->ids[r->label]];
+    c->sel_pos++;
+    out->time_ns = r->time_ns;
+    out->host = l->host;
+    out->container_id = l->cid;
+    out->container = l->name;
+    out->image = l->image;
+    out->stream = r->stream;
+    out->flags = r->flags;
+    out->offset = r->offset;
+    out->msg = (const char *)r->msg;
+    out->msg_len = r->msg_len;
+    return 1;
+}

@@ -1,0 +1,523 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * segment: the store's segment files (seg-<seq>.lqs, collector/STORE.md).
+ * Scans a segment at open into its in-memory block directory from block
+ * headers and meta only (no inflating): the last block of the last segment
+ * has its body CRC checked too, and a torn tail there is cut off. Damage
+ * elsewhere becomes a corrupt directory entry and the scan resyncs on the
+ * next block that fully verifies. Also seals the tail block: compress,
+ * append, fsync. A later token index per segment will map tokens to block
+ * indexes of seg->blks (the directory order is the on-disk order).
+ */
+#include "collector/store/store_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/compress.h"
+#include "common/xmalloc.h"
+
+/* A block header + meta read from a file and checked. */
+struct blk_probe {
+    struct store_blk_hdr h;
+    struct buf           meta;
+    uint64_t             total;
+};
+
+void
+segment_free(struct store_seg *seg)
+{
+    if (!seg)
+        return;
+    for (size_t i = 0; i < seg->n_blks; i++)
+        free(seg->blks[i].labels);
+    free(seg->blks);
+    free(seg);
+}
+
+int
+segment_read_body(int fd, const struct store_blk *b, struct buf *out)
+{
+    buf_reset(out);
+    if (buf_reserve(out, b->comp_len) < 0)
+        return -1;
+    off_t off = (off_t)(b->off + STORE_BLK_HDR_LEN + b->meta_len);
+    if (pread(fd, out->data, b->comp_len, off) != (ssize_t)b->comp_len)
+        return -1;
+    out->len = b->comp_len;
+    return compress_crc32(0, out->data, out->len) == b->body_crc ? 0 : -1;
+}
+
+/* Reads and checks the header and meta at pos (and the body if
+ * check_body). 0 if the block is intact. */
+static int
+blk_probe(int fd, uint64_t pos, uint64_t size, int check_body,
+          struct blk_probe *pr)
+{
+    uint8_t hb[STORE_BLK_HDR_LEN];
+    struct store_blk_hdr *h = &pr->h;
+
+    if (size - pos < STORE_BLK_HDR_LEN ||
+        pread(fd, hb, sizeof(hb), (off_t)pos) != (ssize_t)sizeof(hb))
+        return -1;
+    block_hdr_decode(hb, h);
+    if (h->magic != STORE_BLK_MAGIC || h->codec != STORE_CODEC_ZLIB ||
+        h->meta_len > STORE_MAX_META || h->raw_len > STORE_MAX_RAW ||
+        h->comp_len > STORE_MAX_RAW + 65536 || h->min_ns > h->max_ns)
+        return -1;
+    pr->total = STORE_BLK_HDR_LEN + (uint64_t)h->meta_len + h->comp_len;
+    if (pr->total > size - pos)
+        return -1;
+    buf_reset(&pr->meta);
+    if (buf_reserve(&pr->meta, h->meta_len) < 0 ||
+        pread(fd, pr->meta.data, h->meta_len,
+              (off_t)(pos + STORE_BLK_HDR_LEN)) != (ssize_t)h->meta_len)
+        return -1;
+    pr->meta.len = h->meta_len;
+    uint32_t crc = compress_crc32(0, hb, 44);
+    crc = compress_crc32(crc, pr->meta.data, pr->meta.len);
+    if (crc != h->head_crc)
+        return -1;
+    if (!check_body)
+        return 0;
+    struct store_blk b = { .off = pos, .meta_len = h->meta_len,
+                           .comp_len = h->comp_len, .body_crc = h->body_crc };
+    struct buf body;
+    buf_init(&body, STORE_MAX_RAW + 65536);
+    int rc = segment_read_body(fd, &b, &body);
+    buf_fini(&body);
+    return rc;
+}
+
+static struct store_blk *
+seg_add_blk(struct store_seg *seg)
+{
+    if (seg->n_blks == seg->cap_blks) {
+        seg->cap_blks = seg->cap_blks ? seg->cap_blks * 2 : 64;
+        seg->blks = xreallocarray(seg->blks, seg->cap_blks,
+                                  sizeof(*seg->blks));
+    }
+    struct store_blk *b = &seg->blks[seg->n_blks++];
+    memset(b, 0, sizeof(*b));
+    return b;
+}
+
+static void
+seg_add_corrupt(struct store *s, struct store_seg *seg, uint64_t pos)
+{
+    int64_t t = seg->n_blks ? seg->blks[seg->n_blks - 1].max_ns : INT64_MIN;
+    struct store_blk *b = seg_add_blk(seg);
+
+    b->off = pos;
+    b->min_ns = b->max_ns = t;
+    b->is_corrupt = 1;
+    s->n_corrupt++;
+}
+
+/* Adds a probed block to the directory and the source table. */
+static int
+seg_add_probed(struct store *s, struct store_seg *seg, uint64_t pos,
+               const struct blk_probe *pr)
+{
+    struct store_meta_label *ml;
+    uint32_t n;
+    uint8_t mask;
+
+    if (block_meta_decode(pr->meta.data, pr->meta.len, pr->h.min_ns, &mask,
+                          &ml, &n) < 0)
+        return -1;
+    struct store_blk *b = seg_add_blk(seg);
+    b->off = pos;
+    b->meta_len = pr->h.meta_len;
+    b->raw_len = pr->h.raw_len;
+    b->comp_len = pr->h.comp_len;
+    b->n_records = pr->h.n_records;
+    b->body_crc = pr->h.body_crc;
+    b->min_ns = pr->h.min_ns;
+    b->max_ns = pr->h.max_ns;
+    b->stream_mask = mask;
+    b->n_labels = n;
+    b->labels = xcalloc(n ? n : 1, sizeof(*b->labels));
+    for (uint32_t i = 0; i < n; i++) {
+        struct store_label *l = store_label_intern(s, ml[i].str, ml[i].len);
+        struct store_source *src = l->src;
+        b->labels[i].id = l->id;
+        b->labels[i].n_lines = (uint32_t)ml[i].n_lines;
+        src->latest = l;
+        if (ml[i].max_off > src->hw)
+            src->hw = ml[i].max_off;
+        if (!ml[i].n_lines)
+            continue;
+        src->n_lines += ml[i].n_lines;
+        if (ml[i].min_ns < src->first_ns)
+            src->first_ns = ml[i].min_ns;
+        if (ml[i].max_ns > src->last_ns)
+            src->last_ns = ml[i].max_ns;
+    }
+    free(ml);
+    seg->raw_bytes += b->raw_len;
+    seg->n_records += b->n_records;
+    if (b->n_records && b->min_ns < seg->min_ns)
+        seg->min_ns = b->min_ns;
+    if (b->n_records && b->max_ns > seg->max_ns)
+        seg->max_ns = b->max_ns;
+    return 0;
+}
+
+/* Offset of the next fully intact block after pos, or UINT64_MAX. */
+static uint64_t
+seg_resync(int fd, uint64_t pos, uint64_t size, struct blk_probe *pr)
+{
+    uint8_t win[65536];
+    uint8_t magic[4];
+
+    le32_store(magic, STORE_BLK_MAGIC);
+    while (pos + STORE_BLK_HDR_LEN <= size) {
+        ssize_t n = pread(fd, win, sizeof(win), (off_t)pos);
+        if (n < 4)
+            return UINT64_MAX;
+        for (ssize_t i = 0; i + 4 <= n; i++) {
+            if (memcmp(win + i, magic, 4) != 0)
+                continue;
+            if (blk_probe(fd, pos + (uint64_t)i, size, 1, pr) == 0)
+                return pos + (uint64_t)i;
+        }
+        pos += (uint64_t)n - 3;
+    }
+    return UINT64_MAX;
+}
+
+static int
+seg_write_header(struct store *s, int fd, uint64_t seq)
+{
+    uint8_t h[STORE_SEG_HDR_LEN];
+
+    le32_store(h, STORE_SEG_MAGIC);
+    le32_store(h + 4, STORE_VERSION);
+    le64_store(h + 8, seq);
+    if (ftruncate(fd, 0) < 0 ||
+        store_write_at(s, fd, "segment", h, sizeof(h), 0) < 0 ||
+        fdatasync(fd) < 0) {
+        store_set_err(s, "segment header: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void
+seg_scan_blocks(struct store *s, struct store_seg *seg, int fd,
+                uint64_t size, int is_last, struct blk_probe *pr)
+{
+    uint64_t pos = STORE_SEG_HDR_LEN;
+
+    while (pos < size) {
+        int ok = blk_probe(fd, pos, size, 0, pr) == 0;
+        if (ok && is_last && pos + pr->total == size)
+            ok = blk_probe(fd, pos, size, 1, pr) == 0;
+        if (ok && seg_add_probed(s, seg, pos, pr) == 0) {
+            pos += pr->total;
+            continue;
+        }
+        uint64_t next = seg_resync(fd, pos + 1, size, pr);
+        if (next == UINT64_MAX && is_last) {
+            /* Torn write at the end: cut it off. */
+            s->n_torn_cuts++;
+            if (ftruncate(fd, (off_t)pos) == 0 && fdatasync(fd) == 0)
+                size = pos;
+            break;
+        }
+        seg_add_corrupt(s, seg, pos);
+        if (next == UINT64_MAX) {
+            pos = size;
+            break;
+        }
+        pos = next;
+    }
+    seg->file_size = size;
+}
+
+int
+segment_scan(struct store *s, struct store_seg *seg, int is_last)
+{
+    char *path = store_seg_path(s, seg->seq);
+    int fd = open(path, (is_last ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    struct stat st;
+    struct blk_probe pr;
+    uint8_t h[STORE_SEG_HDR_LEN];
+
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        store_set_err(s, "open %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        free(path);
+        return -1;
+    }
+    free(path);
+    uint64_t size = (uint64_t)st.st_size;
+    if (size < STORE_SEG_HDR_LEN) {
+        if (!is_last) {
+            seg_add_corrupt(s, seg, 0);
+            seg->file_size = size;
+            close(fd);
+            return 0;
+        }
+        /* Torn segment creation. */
+        if (size > 0)
+            s->n_torn_cuts++;
+        if (seg_write_header(s, fd, seg->seq) < 0) {
+            close(fd);
+            return -1;
+        }
+        seg->file_size = STORE_SEG_HDR_LEN;
+        s->seg_fd = fd;
+        return 0;
+    }
+    if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+        le32_load(h) != STORE_SEG_MAGIC || le64_load(h + 8) != seg->seq)
+        seg_add_corrupt(s, seg, 0);     /* blocks may still be intact */
+    buf_init(&pr.meta, STORE_MAX_META);
+    seg_scan_blocks(s, seg, fd, size, is_last, &pr);
+    buf_fini(&pr.meta);
+    if (is_last)
+        s->seg_fd = fd;
+    else
+        close(fd);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sealing the tail block                                              */
+
+static int
+fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+static struct store_seg *
+seg_create(struct store *s)
+{
+    char *path = store_seg_path(s, s->next_seq);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+    if (fd < 0) {
+        store_set_err(s, "create %s: %s", path, strerror(errno));
+        free(path);
+        return NULL;
+    }
+    if (seg_write_header(s, fd, s->next_seq) < 0 || fsync_dir(s->dir) < 0) {
+        if (!s->errstr)
+            store_set_err(s, "fsync %s: %s", s->dir, strerror(errno));
+        close(fd);
+        unlink(path);
+        free(path);
+        return NULL;
+    }
+    free(path);
+    struct store_seg *g = xcalloc(1, sizeof(*g));
+    g->seq = s->next_seq++;
+    g->file_size = STORE_SEG_HDR_LEN;
+    g->min_ns = INT64_MAX;
+    g->max_ns = INT64_MIN;
+    if (s->n_segs == s->cap_segs) {
+        s->cap_segs = s->cap_segs ? s->cap_segs * 2 : 16;
+        s->segs = xreallocarray(s->segs, s->cap_segs, sizeof(*s->segs));
+    }
+    s->segs[s->n_segs++] = g;
+    if (s->seg_fd >= 0)
+        close(s->seg_fd);
+    s->seg_fd = fd;
+    return g;
+}
+
+/* Appends header + meta + compressed body of t to s->scratch. */
+static int
+tail_encode(struct store *s, const struct store_tail *t)
+{
+    struct buf *b = &s->scratch;
+    size_t start = b->len;
+    uint8_t hb[STORE_BLK_HDR_LEN] = { 0 };
+
+    if (buf_append(b, hb, sizeof(hb)) < 0 ||
+        buf_put_u8(b, t->stream_mask) < 0 ||
+        buf_put_varint(b, t->n_labels) < 0)
+        return -1;
+    for (uint32_t i = 0; i < t->n_labels; i++) {
+        const struct store_tail_label *tl = &t->labels[i];
+        const struct store_label *l = s->labels[tl->id];
+        int64_t mn = tl->n_lines ? tl->min_ns : t->min_ns;
+        int64_t mx = tl->n_lines ? tl->max_ns : t->min_ns;
+        int64_t d = (int64_t)((uint64_t)mn - (uint64_t)t->min_ns);
+        if (block_put_str(b, l->host, l->host_len) < 0 ||
+            block_put_str(b, l->cid, l->cid_len) < 0 ||
+            block_put_str(b, l->name, l->name_len) < 0 ||
+            block_put_str(b, l->image, l->image_len) < 0 ||
+            buf_put_varint(b, tl->n_lines) < 0 ||
+            buf_put_varint(b, tl->max_off) < 0 ||
+            buf_put_varint(b, ((uint64_t)d << 1) ^ (uint64_t)(d >> 63)) < 0 ||
+            buf_put_varint(b, (uint64_t)mx - (uint64_t)mn) < 0)
+            return -1;
+    }
+    size_t meta_len = b->len - start - STORE_BLK_HDR_LEN;
+    if (meta_len > STORE_MAX_META ||
+        compress_deflate(b, t->body.data, t->body.len, 1) < 0)
+        return -1;
+    uint8_t *h0 = b->data + start;
+    struct store_blk_hdr h = {
+        .magic = STORE_BLK_MAGIC, .meta_len = (uint32_t)meta_len,
+        .raw_len = (uint32_t)t->body.len,
+        .comp_len = (uint32_t)(b->len - start - STORE_BLK_HDR_LEN - meta_len),
+        .n_records = t->n_records, .codec = STORE_CODEC_ZLIB,
+        .min_ns = t->min_ns, .max_ns = t->max_ns,
+    };
+    h.body_crc = compress_crc32(0, h0 + STORE_BLK_HDR_LEN + meta_len,
+                                h.comp_len);
+    block_hdr_encode(h0, &h);
+    h.head_crc = compress_crc32(0, h0, 44);
+    h.head_crc = compress_crc32(h.head_crc, h0 + STORE_BLK_HDR_LEN, meta_len);
+    block_hdr_encode(h0, &h);
+    return 0;
+}
+
+static void
+tail_reset(struct store *s, struct store_tail *t)
+{
+    buf_reset(&t->body);
+    t->committed_len = 0;
+    t->committed_n = 0;
+    t->n_records = 0;
+    t->prev_ns = 0;
+    t->min_ns = INT64_MAX;
+    t->max_ns = INT64_MIN;
+    t->stream_mask = 0;
+    t->n_labels = 0;
+    t->gen = ++s->gen_next;
+}
+
+/* Adds the block of t just written at pos to seg's directory. */
+static void
+seg_add_tail(struct store *s, struct store_seg *seg, uint64_t pos,
+             const struct store_tail *t, const uint8_t *hdr)
+{
+    struct store_blk_hdr h;
+    struct store_blk *b = seg_add_blk(seg);
+
+    block_hdr_decode(hdr, &h);
+    b->off = pos;
+    b->meta_len = h.meta_len;
+    b->raw_len = h.raw_len;
+    b->comp_len = h.comp_len;
+    b->n_records = h.n_records;
+    b->body_crc = h.body_crc;
+    b->min_ns = h.min_ns;
+    b->max_ns = h.max_ns;
+    b->stream_mask = t->stream_mask;
+    b->n_labels = t->n_labels;
+    b->labels = xcalloc(t->n_labels ? t->n_labels : 1, sizeof(*b->labels));
+    for (uint32_t i = 0; i < t->n_labels; i++) {
+        b->labels[i].id = t->labels[i].id;
+        b->labels[i].n_lines = t->labels[i].n_lines;
+    }
+    seg->raw_bytes += b->raw_len;
+    seg->n_records += b->n_records;
+    if (b->min_ns < seg->min_ns)
+        seg->min_ns = b->min_ns;
+    if (b->max_ns > seg->max_ns)
+        seg->max_ns = b->max_ns;
+}
+
+/* Splits the tail (one commit may add more than a block) into blocks of
+ * about block_size by decoding and re-encoding its records. */
+static struct store_tail *
+tail_split(struct store *s, size_t *n_out)
+{
+    struct store_tail *t = &s->tail, *ch = NULL;
+    struct store_rec *recs = NULL;
+    size_t cap = 0, n = 0;
+
+    if (block_body_decode(t->body.data, t->body.len, t->n_records,
+                          t->n_labels, &recs, &cap) < 0) {
+        free(recs);
+        return NULL;            /* cannot happen: we encoded it */
+    }
+    for (uint32_t i = 0; i < t->n_records; i++) {
+        const struct store_rec *r = &recs[i];
+        if (n == 0 || ch[n - 1].body.len >= s->opt.block_size) {
+            ch = xreallocarray(ch, n + 1, sizeof(*ch));
+            store_tail_init(s, &ch[n++], STORE_MAX_RAW);
+        }
+        struct store_label *l = s->labels[t->labels[r->label].id];
+        if (store_tail_add(&ch[n - 1], l, r->time_ns, r->stream, r->flags,
+                           r->offset, r->msg, r->msg_len) < 0)
+            abort();            /* STORE_MAX_RAW > tail cap: cannot fail */
+    }
+    free(recs);
+    *n_out = n;
+    return ch;
+}
+
+int
+segment_seal_tail(struct store *s)
+{
+    struct store_seg *seg = s->n_segs ? s->segs[s->n_segs - 1] : NULL;
+    struct store_tail *ch = &s->tail;
+    size_t n = 1, *offs = NULL;
+    int rc = -1;
+
+    if (s->tail.n_records == 0)
+        return 0;
+    if (!seg || s->seg_fd < 0 || seg->raw_bytes >= s->opt.segment_size) {
+        seg = seg_create(s);
+        if (!seg)
+            return -1;
+    }
+    if (s->tail.body.len > s->opt.block_size + s->opt.block_size / 2) {
+        ch = tail_split(s, &n);
+        if (!ch) {
+            store_set_err(s, "tail block does not decode");
+            return -1;
+        }
+    }
+    offs = xcalloc(n, sizeof(*offs));
+    buf_reset(&s->scratch);
+    for (size_t i = 0; i < n; i++) {
+        offs[i] = s->scratch.len;
+        if (tail_encode(s, &ch[i]) < 0) {
+            store_set_err(s, "block too large to encode");
+            goto out;
+        }
+    }
+    uint64_t pos = seg->file_size;
+    if (store_write_at(s, s->seg_fd, "segment", s->scratch.data,
+                       s->scratch.len, pos) < 0 ||
+        fdatasync(s->seg_fd) < 0) {
+        store_set_err(s, "segment write: %s", strerror(errno));
+        if (ftruncate(s->seg_fd, (off_t)pos) < 0) {
+            /* a partial block past file_size is overwritten next time */
+        }
+        goto out;
+    }
+    seg->file_size += s->scratch.len;
+    for (size_t i = 0; i < n; i++)
+        seg_add_tail(s, seg, pos + offs[i], &ch[i], s->scratch.data + offs[i]);
+    tail_reset(s, &s->tail);
+    rc = 0;
+out:
+    if (ch != &s->tail) {
+        for (size_t i = 0; i < n; i++)
+            store_tail_fini(&ch[i]);
+        free(ch);
+    }
+    free(offs);
+    return rc;
+}

@@ -1,0 +1,662 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store: open/close, append, commit, sources and stats of the collector's
+ * log store (see store.h, format in collector/STORE.md). Owns the label and
+ * source tables (interned strings, high water marks) and the unsealed tail
+ * block. Segment files are in segment.c, the WAL in wal.c, scans in
+ * cursor.c, retention in retention.c. Never logs: errors go to errstr.
+ */
+#include "collector/store/store_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/xmalloc.h"
+
+#define STORE_DEFAULT_BLOCK   (256u << 10)
+#define STORE_DEFAULT_SEGMENT (256ull << 20)
+
+/* ------------------------------------------------------------------ */
+/* Helpers shared with the other store files                           */
+
+void
+store_set_err(struct store *s, const char *fmt, ...)
+{
+    va_list ap;
+    char *msg = NULL;
+
+    va_start(ap, fmt);
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL;
+    va_end(ap);
+    free(s->errstr);
+    s->errstr = msg ? msg : xstrdup("store error");
+}
+
+int64_t
+store_now(const struct store *s)
+{
+    struct timespec ts;
+
+    if (s->opt.clock)
+        return s->opt.clock(s->opt.clock_arg);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+char *
+store_seg_path(const struct store *s, uint64_t seq)
+{
+    return xasprintf("%s/seg-%016llx.lqs", s->dir, (unsigned long long)seq);
+}
+
+struct store_seg *
+store_seg_find(const struct store *s, uint64_t seq)
+{
+    size_t lo = 0, hi = s->n_segs;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->segs[mid]->seq == seq)
+            return s->segs[mid];
+        if (s->segs[mid]->seq < seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* Writes all of p at off, through the test hook. -1 with errno set. */
+int
+store_write_at(struct store *s, int fd, const char *what, const void *p,
+               size_t n, uint64_t off)
+{
+    const uint8_t *q = p;
+
+    if (s->opt.write_hook && s->opt.write_hook(what, n, s->opt.write_hook_arg))
+        return -1;
+    while (n > 0) {
+        ssize_t w = pwrite(fd, q, n, (off_t)off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        if (w == 0) {
+            errno = EIO;
+            return -1;
+        }
+        q += w;
+        n -= (size_t)w;
+        off += (uint64_t)w;
+    }
+    return 0;
+}
+
+/* Copies n bytes plus a NUL (bytes from disk may hold a NUL: lengths, not
+ * strlen, are used for comparisons). */
+static char *
+dup_bytes(const void *p, size_t n)
+{
+    char *c = xmalloc(n + 1);
+
+    if (n)
+        memcpy(c, p, n);
+    c[n] = '\0';
+    return c;
+}
+
+static uint64_t
+str_hash(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *q = p;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ q[i]) * 0x100000001b3ull;
+    return (h ^ 0xff) * 0x100000001b3ull;     /* field separator */
+}
+
+/* Grows a bucket array to twice its size, rehashing via next/hash. */
+#define TAB_GROW(tab, size, type)                                         \
+    do {                                                                  \
+        size_t nsize_ = (size) ? (size) * 2 : 64;                         \
+        type **ntab_ = xcalloc(nsize_, sizeof(*ntab_));                   \
+        for (size_t i_ = 0; i_ < (size); i_++) {                          \
+            type *e_ = (tab)[i_];                                         \
+            while (e_) {                                                  \
+                type *nx_ = e_->next;                                     \
+                e_->next = ntab_[e_->hash & (nsize_ - 1)];                \
+                ntab_[e_->hash & (nsize_ - 1)] = e_;                      \
+                e_ = nx_;                                                 \
+            }                                                             \
+        }                                                                 \
+        free(tab);                                                        \
+        (tab) = ntab_;                                                    \
+        (size) = nsize_;                                                  \
+    } while (0)
+
+struct store_source *
+store_source_get(struct store *s, const char *host, size_t host_len,
+                 const char *cid, size_t cid_len, int create)
+{
+    uint64_t h = str_hash(str_hash(0xcbf29ce484222325ull, host, host_len),
+                          cid, cid_len);
+
+    if (s->source_tab_size) {
+        for (struct store_source *e = s->source_tab[h &
+                                     (s->source_tab_size - 1)];
+             e; e = e->next)
+            if (e->hash == h && e->host_len == host_len &&
+                memcmp(e->host, host, host_len) == 0 &&
+                e->cid_len == cid_len && memcmp(e->cid, cid, cid_len) == 0)
+                return e;
+    }
+    if (!create)
+        return NULL;
+    if (s->n_sources >= s->source_tab_size / 2)
+        TAB_GROW(s->source_tab, s->source_tab_size, struct store_source);
+    struct store_source *e = xcalloc(1, sizeof(*e));
+    e->host = dup_bytes(host, host_len);
+    e->cid = dup_bytes(cid, cid_len);
+    e->host_len = host_len;
+    e->cid_len = cid_len;
+    e->hash = h;
+    e->first_ns = INT64_MAX;
+    e->last_ns = INT64_MIN;
+    e->next = s->source_tab[h & (s->source_tab_size - 1)];
+    s->source_tab[h & (s->source_tab_size - 1)] = e;
+    if (s->n_sources == s->cap_sources) {
+        s->cap_sources = s->cap_sources ? s->cap_sources * 2 : 16;
+        s->sources = xreallocarray(s->sources, s->cap_sources,
+                                   sizeof(*s->sources));
+    }
+    s->sources[s->n_sources++] = e;
+    return e;
+}
+
+static int
+label_eq(const struct store_label *l, const uint8_t *const str[4],
+         const size_t len[4])
+{
+    const char *f[4] = { l->host, l->cid, l->name, l->image };
+    const size_t fl[4] = { l->host_len, l->cid_len, l->name_len,
+                           l->image_len };
+
+    for (int k = 0; k < 4; k++)
+        if (fl[k] != len[k] || memcmp(f[k], str[k], len[k]) != 0)
+            return 0;
+    return 1;
+}
+
+struct store_label *
+store_label_intern(struct store *s, const uint8_t *const str[4],
+                   const size_t len[4])
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+
+    if (s->last_label && label_eq(s->last_label, str, len))
+        return s->last_label;
+    for (int k = 0; k < 4; k++)
+        h = str_hash(h, str[k], len[k]);
+    if (s->label_tab_size) {
+        for (struct store_label *e = s->label_tab[h &
+                                    (s->label_tab_size - 1)];
+             e; e = e->next)
+            if (e->hash == h && label_eq(e, str, len))
+                return s->last_label = e;
+    }
+    if (s->n_labels >= s->label_tab_size / 2)
+        TAB_GROW(s->label_tab, s->label_tab_size, struct store_label);
+    struct store_label *l = xcalloc(1, sizeof(*l));
+    l->host = dup_bytes(str[0], len[0]);
+    l->cid = dup_bytes(str[1], len[1]);
+    l->name = dup_bytes(str[2], len[2]);
+    l->image = dup_bytes(str[3], len[3]);
+    l->host_len = len[0];
+    l->cid_len = len[1];
+    l->name_len = len[2];
+    l->image_len = len[3];
+    l->hash = h;
+    l->id = (uint32_t)s->n_labels;
+    l->src = store_source_get(s, (const char *)str[0], len[0],
+                              (const char *)str[1], len[1], 1);
+    l->src->latest = l;
+    l->next = s->label_tab[h & (s->label_tab_size - 1)];
+    s->label_tab[h & (s->label_tab_size - 1)] = l;
+    if (s->n_labels == s->cap_labels) {
+        s->cap_labels = s->cap_labels ? s->cap_labels * 2 : 16;
+        s->labels = xreallocarray(s->labels, s->cap_labels,
+                                  sizeof(*s->labels));
+    }
+    s->labels[s->n_labels++] = l;
+    return s->last_label = l;
+}
+
+/* ------------------------------------------------------------------ */
+/* Appending                                                           */
+
+static void
+tail_add_label(struct store_tail *t, struct store_label *l, uint32_t *idx)
+{
+    if (l->tail_gen == t->gen && l->tail_idx < t->n_labels &&
+        t->labels[l->tail_idx].id == l->id) {
+        *idx = l->tail_idx;
+        return;
+    }
+    if (t->n_labels == t->cap_labels) {
+        t->cap_labels = t->cap_labels ? t->cap_labels * 2 : 8;
+        t->labels = xreallocarray(t->labels, t->cap_labels,
+                                  sizeof(*t->labels));
+    }
+    struct store_tail_label *tl = &t->labels[t->n_labels];
+    memset(tl, 0, sizeof(*tl));
+    tl->id = l->id;
+    tl->min_ns = INT64_MAX;
+    tl->max_ns = INT64_MIN;
+    l->tail_gen = t->gen;
+    l->tail_idx = t->n_labels;
+    *idx = t->n_labels++;
+}
+
+void
+store_tail_init(struct store *s, struct store_tail *t, size_t max)
+{
+    memset(t, 0, sizeof(*t));
+    buf_init(&t->body, max);
+    t->min_ns = INT64_MAX;
+    t->max_ns = INT64_MIN;
+    t->gen = ++s->gen_next;
+}
+
+void
+store_tail_fini(struct store_tail *t)
+{
+    buf_fini(&t->body);
+    free(t->labels);
+}
+
+int
+store_tail_add(struct store_tail *t, struct store_label *l, int64_t time_ns,
+               uint8_t stream, uint8_t flags, uint64_t offset,
+               const void *msg, size_t msg_len)
+{
+    uint32_t idx;
+
+    /* A label left in the table by a failed add is harmless: it is
+     * written in the meta with n_lines 0. */
+    tail_add_label(t, l, &idx);
+    if (block_rec_encode(&t->body, idx, &t->prev_ns, time_ns, stream, flags,
+                         offset, msg, msg_len) < 0)
+        return -1;
+    struct store_tail_label *tl = &t->labels[idx];
+    tl->n_lines++;
+    if (offset > tl->max_off)
+        tl->max_off = offset;
+    if (time_ns < tl->min_ns)
+        tl->min_ns = time_ns;
+    if (time_ns > tl->max_ns)
+        tl->max_ns = time_ns;
+    if (time_ns < t->min_ns)
+        t->min_ns = time_ns;
+    if (time_ns > t->max_ns)
+        t->max_ns = time_ns;
+    t->stream_mask |= (uint8_t)(1u << (stream & 1));
+    t->n_records++;
+    return 0;
+}
+
+static int
+wal_add_label(struct store *s, struct store_label *l, uint32_t *idx)
+{
+    if (l->wal_gen == s->wal_gen && l->wal_idx < s->wal_n_labels) {
+        *idx = l->wal_idx;
+        return 0;
+    }
+    size_t mark = s->wal_labels.len;
+    if (block_put_str(&s->wal_labels, l->host, l->host_len) < 0 ||
+        block_put_str(&s->wal_labels, l->cid, l->cid_len) < 0 ||
+        block_put_str(&s->wal_labels, l->name, l->name_len) < 0 ||
+        block_put_str(&s->wal_labels, l->image, l->image_len) < 0) {
+        s->wal_labels.len = mark;
+        return -1;
+    }
+    l->wal_gen = s->wal_gen;
+    l->wal_idx = s->wal_n_labels;
+    *idx = s->wal_n_labels++;
+    return 0;
+}
+
+/* Adds one record to the tail block and, if to_wal, to the pending WAL
+ * entry. Both or neither: -1 leaves the store unchanged. */
+static int
+store_add(struct store *s, struct store_label *l, int64_t time_ns,
+          uint8_t stream, uint8_t flags, uint64_t offset, const char *msg,
+          size_t msg_len, int to_wal)
+{
+    uint32_t widx = 0;
+    size_t wal_mark = s->wal_recs.len;
+    int64_t wprev = s->wal_prev_ns;
+
+    if (to_wal && (wal_add_label(s, l, &widx) < 0 ||
+                   block_rec_encode(&s->wal_recs, widx, &s->wal_prev_ns,
+                                    time_ns, stream, flags, offset, msg,
+                                    msg_len) < 0))
+        goto fail;
+    if (store_tail_add(&s->tail, l, time_ns, stream, flags, offset, msg,
+                       msg_len) < 0)
+        goto fail;
+    if (to_wal)
+        s->wal_n_recs++;
+    struct store_source *src = l->src;
+    src->hw = offset;
+    src->latest = l;
+    src->n_lines++;
+    if (time_ns < src->first_ns)
+        src->first_ns = time_ns;
+    if (time_ns > src->last_ns)
+        src->last_ns = time_ns;
+    return 0;
+fail:
+    s->wal_recs.len = wal_mark;
+    s->wal_prev_ns = wprev;
+    store_set_err(s, "too much uncommitted data (cap %u bytes)",
+                  STORE_MAX_PENDING);
+    return -1;
+}
+
+int
+store_replay_record(struct store *s, struct store_label *l,
+                    const struct store_rec *r)
+{
+    if (r->offset <= l->src->hw)
+        return 0;
+    if (store_add(s, l, r->time_ns, r->stream, r->flags, r->offset,
+                  (const char *)r->msg, r->msg_len, 0) < 0)
+        return -1;
+    return 1;
+}
+
+int
+store_append(struct store *s, const struct logrec *r)
+{
+    const uint8_t *str[4] = {
+        (const uint8_t *)r->host, (const uint8_t *)r->container_id,
+        (const uint8_t *)(r->container ? r->container : ""),
+        (const uint8_t *)(r->image ? r->image : ""),
+    };
+    size_t len[4];
+
+    if (!r->host || !r->container_id || (!r->msg && r->msg_len)) {
+        store_set_err(s, "record without host or container id");
+        return -1;
+    }
+    for (int k = 0; k < 4; k++)
+        len[k] = strlen((const char *)str[k]);
+    struct store_source *src = store_source_get(s, r->host, len[0],
+                                                r->container_id, len[1], 0);
+    if (src && r->offset <= src->hw)
+        return 0;
+    if (!src && r->offset == 0)
+        return 0;
+    struct store_label *l = store_label_intern(s, str, len);
+    if (store_add(s, l, r->time_ns, r->stream, r->flags & LOGREC_F_MASK,
+                  r->offset, r->msg, r->msg_len, 1) < 0)
+        return -1;
+    return 1;
+}
+
+int
+store_commit(struct store *s)
+{
+    if (s->wal_n_recs > 0) {
+        if (wal_commit(s) < 0)
+            return -1;
+        s->tail.committed_len = s->tail.body.len;
+        s->tail.committed_n = s->tail.n_records;
+    }
+    if (s->tail.committed_len >= s->opt.block_size &&
+        s->tail.committed_n == s->tail.n_records) {
+        if (segment_seal_tail(s) < 0) {
+            s->n_seal_errors++;
+            return 0;           /* durable in the WAL; retried next time */
+        }
+        wal_reset(s);
+        store_apply_retention(s);
+    }
+    return 0;
+}
+
+uint64_t
+store_source_offset(struct store *s, const char *host,
+                    const char *container_id)
+{
+    struct store_source *src = store_source_get(s, host, strlen(host),
+                                                container_id,
+                                                strlen(container_id), 0);
+    return src ? src->hw : 0;
+}
+
+void
+store_foreach_source(struct store *s, store_source_fn fn, void *arg)
+{
+    for (size_t i = 0; i < s->n_sources; i++) {
+        const struct store_source *src = s->sources[i];
+        struct store_source_info si = {
+            .host = src->host,
+            .container_id = src->cid,
+            .container = src->latest ? src->latest->name : "",
+            .image = src->latest ? src->latest->image : "",
+            .n_lines = src->n_lines,
+            .first_ns = src->n_lines ? src->first_ns : 0,
+            .last_ns = src->n_lines ? src->last_ns : 0,
+        };
+        fn(&si, arg);
+    }
+}
+
+void
+store_get_stats(struct store *s, struct store_stats *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->first_ns = INT64_MAX;
+    st->last_ns = INT64_MIN;
+    for (size_t i = 0; i < s->n_segs; i++) {
+        const struct store_seg *g = s->segs[i];
+        st->n_records += g->n_records;
+        st->raw_bytes += g->raw_bytes;
+        st->stored_bytes += g->file_size;
+        st->n_blocks += g->n_blks;
+        if (g->n_records && g->min_ns < st->first_ns)
+            st->first_ns = g->min_ns;
+        if (g->n_records && g->max_ns > st->last_ns)
+            st->last_ns = g->max_ns;
+    }
+    st->n_segments = s->n_segs;
+    st->stored_bytes += s->wal_len;
+    st->n_records += s->tail.n_records;
+    st->raw_bytes += s->tail.body.len;
+    if (s->tail.n_records) {
+        if (s->tail.min_ns < st->first_ns)
+            st->first_ns = s->tail.min_ns;
+        if (s->tail.max_ns > st->last_ns)
+            st->last_ns = s->tail.max_ns;
+    }
+    if (st->first_ns > st->last_ns)
+        st->first_ns = st->last_ns = 0;
+    st->n_corrupt_blocks = s->n_corrupt;
+    st->n_segments_deleted = s->n_seg_deleted;
+    st->bytes_deleted = s->bytes_deleted;
+    st->n_torn_cuts = s->n_torn_cuts;
+    st->n_wal_replayed = s->n_wal_replayed;
+    st->n_seal_errors = s->n_seal_errors;
+    st->pending_records = s->wal_n_recs;
+}
+
+const char *
+store_errstr(const struct store *s)
+{
+    return s->errstr ? s->errstr : "no error";
+}
+
+/* ------------------------------------------------------------------ */
+/* Open and close                                                      */
+
+static int
+seq_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Lists seg-*.lqs sequence numbers, ascending. */
+static int
+store_list_segments(struct store *s, uint64_t **seqs, size_t *n)
+{
+    DIR *d = opendir(s->dir);
+    size_t cap = 0;
+    struct dirent *de;
+
+    *seqs = NULL;
+    *n = 0;
+    if (!d) {
+        store_set_err(s, "opendir %s: %s", s->dir, strerror(errno));
+        return -1;
+    }
+    while ((de = readdir(d)) != NULL) {
+        const char *nm = de->d_name;
+        char *end;
+        if (strlen(nm) != 24 || strncmp(nm, "seg-", 4) != 0 ||
+            strcmp(nm + 20, ".lqs") != 0)
+            continue;
+        errno = 0;
+        unsigned long long v = strtoull(nm + 4, &end, 16);
+        if (errno || end != nm + 20)
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            *seqs = xreallocarray(*seqs, cap, sizeof(**seqs));
+        }
+        (*seqs)[(*n)++] = v;
+    }
+    closedir(d);
+    if (*n > 1)
+        qsort(*seqs, *n, sizeof(**seqs), seq_cmp);
+    return 0;
+}
+
+static int
+store_load_segments(struct store *s)
+{
+    uint64_t *seqs;
+    size_t n;
+
+    if (store_list_segments(s, &seqs, &n) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        struct store_seg *g = xcalloc(1, sizeof(*g));
+        g->seq = seqs[i];
+        g->min_ns = INT64_MAX;
+        g->max_ns = INT64_MIN;
+        if (s->n_segs == s->cap_segs) {
+            s->cap_segs = s->cap_segs ? s->cap_segs * 2 : 16;
+            s->segs = xreallocarray(s->segs, s->cap_segs, sizeof(*s->segs));
+        }
+        s->segs[s->n_segs++] = g;
+        if (segment_scan(s, g, i + 1 == n) < 0) {
+            free(seqs);
+            return -1;
+        }
+        s->next_seq = g->seq + 1;
+    }
+    free(seqs);
+    return 0;
+}
+
+struct store *
+store_open(const char *dir, const struct store_options *opt, char **errstr)
+{
+    struct store *s = xcalloc(1, sizeof(*s));
+
+    s->dir = xstrdup(dir);
+    if (opt)
+        s->opt = *opt;
+    if (!s->opt.block_size)
+        s->opt.block_size = STORE_DEFAULT_BLOCK;
+    if (s->opt.block_size > STORE_MAX_RAW / 2)
+        s->opt.block_size = STORE_MAX_RAW / 2;
+    if (!s->opt.segment_size)
+        s->opt.segment_size = STORE_DEFAULT_SEGMENT;
+    s->seg_fd = -1;
+    s->wal_fd = -1;
+    s->next_seq = 1;
+    store_tail_init(s, &s->tail, s->opt.block_size + STORE_MAX_PENDING);
+    buf_init(&s->wal_labels, STORE_MAX_PENDING);
+    buf_init(&s->wal_recs, STORE_MAX_PENDING);
+    buf_init(&s->scratch, STORE_MAX_RAW + STORE_MAX_META);
+    s->wal_gen = 1;
+
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+        store_set_err(s, "mkdir %s: %s", dir, strerror(errno));
+        goto fail;
+    }
+    if (retention_hw_load(s) < 0 || store_load_segments(s) < 0 ||
+        wal_open_replay(s) < 0)
+        goto fail;
+    store_apply_retention(s);
+    return s;
+fail:
+    if (errstr)
+        *errstr = xstrdup(store_errstr(s));
+    s->wal_n_recs = 0;          /* nothing to commit on the way out */
+    store_close(s);
+    return NULL;
+}
+
+void
+store_close(struct store *s)
+{
+    if (!s)
+        return;
+    if (s->wal_n_recs > 0 && s->wal_fd >= 0)
+        (void)store_commit(s);
+    if (s->seg_fd >= 0)
+        close(s->seg_fd);
+    if (s->wal_fd >= 0)
+        close(s->wal_fd);
+    for (size_t i = 0; i < s->n_segs; i++)
+        segment_free(s->segs[i]);
+    free(s->segs);
+    for (size_t i = 0; i < s->n_labels; i++) {
+        struct store_label *l = s->labels[i];
+        free(l->host);
+        free(l->cid);
+        free(l->name);
+        free(l->image);
+        free(l);
+    }
+    free(s->labels);
+    free(s->label_tab);
+    for (size_t i = 0; i < s->n_sources; i++) {
+        free(s->sources[i]->host);
+        free(s->sources[i]->cid);
+        free(s->sources[i]);
+    }
+    free(s->sources);
+    free(s->source_tab);
+    store_tail_fini(&s->tail);
+    buf_fini(&s->wal_labels);
+    buf_fini(&s->wal_recs);
+    buf_fini(&s->scratch);
+    free(s->errstr);
+    free(s->dir);
+    free(s);
+}

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_internal: types shared by the store's files (store.c: open, append,
+ * commit, sources; block.c: block/WAL encoding; segment.c: segment files;
+ * cursor.c: scans; retention.c). Not for use outside collector/store/.
+ */
+#ifndef COLLECTOR_STORE_STORE_INTERNAL_H
+#define COLLECTOR_STORE_STORE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "collector/store/store.h"
+#include "common/buf.h"
+
+#define STORE_SEG_MAGIC     0x3153514cu     /* "LQS1" */
+#define STORE_BLK_MAGIC     0x3142514cu     /* "LQB1" */
+#define STORE_WAL_MAGIC     0x3157514cu     /* "LQW1" */
+#define STORE_HW_MAGIC      0x3148514cu     /* "LQH1" */
+#define STORE_VERSION       1
+#define STORE_SEG_HDR_LEN   16
+#define STORE_BLK_HDR_LEN   48
+#define STORE_WAL_HDR_LEN   8
+#define STORE_CODEC_ZLIB    1
+/* Sanity limits for lengths read from disk. */
+#define STORE_MAX_META      (16u << 20)
+#define STORE_MAX_RAW       (256u << 20)
+#define STORE_MAX_WAL_ENTRY (512u << 20)
+/* Uncommitted and unsealed data held in memory. */
+#define STORE_MAX_PENDING   (64u << 20)
+
+/* An interned (host, container_id, container, image) tuple. */
+struct store_label {
+    char                *host;
+    char                *cid;
+    char                *name;
+    char                *image;
+    size_t               host_len, cid_len, name_len, image_len;
+    uint32_t             id;
+    uint64_t             hash;
+    struct store_source *src;
+    struct store_label  *next;          /* hash chain */
+    uint64_t             tail_gen;      /* tail.gen when tail_idx valid */
+    uint32_t             tail_idx;
+    uint64_t             wal_gen;       /* same for the pending WAL entry */
+    uint32_t             wal_idx;
+};
+
+/* A (host, container_id) source: high water and info. */
+struct store_source {
+    char                *host;
+    char                *cid;
+    size_t               host_len, cid_len;
+    uint64_t             hash;
+    uint64_t             hw;            /* includes pending records */
+    uint64_t             n_lines;
+    int64_t              first_ns, last_ns;
+    struct store_label  *latest;        /* NULL if known only from hw.lqh */
+    struct store_source *next;
+};
+
+struct store_blk_label {
+    uint32_t id;                        /* global label id */
+    uint32_t n_lines;
+};
+
+/* One block in a segment's in-memory directory. */
+struct store_blk {
+    uint64_t                off;        /* header offset in the file */
+    uint32_t                meta_len, raw_len, comp_len, n_records;
+    uint32_t                body_crc;
+    int64_t                 min_ns, max_ns;
+    struct store_blk_label *labels;
+    uint32_t                n_labels;
+    uint8_t                 stream_mask;
+    uint8_t                 is_corrupt;  /* cursors report it, never read */
+};
+
+struct store_seg {
+    uint64_t          seq;
+    uint64_t          file_size;        /* end of the last valid block */
+    uint64_t          raw_bytes;
+    uint64_t          n_records;
+    int64_t           min_ns, max_ns;
+    struct store_blk *blks;
+    size_t            n_blks, cap_blks;
+};
+
+/* Per-label stats of the block being filled. */
+struct store_tail_label {
+    uint32_t id;
+    uint32_t n_lines;
+    uint64_t max_off;
+    int64_t  min_ns, max_ns;
+};
+
+/* The unsealed block: encoded body, committed prefix, labels. */
+struct store_tail {
+    struct buf               body;
+    size_t                   committed_len;
+    uint32_t                 committed_n;
+    uint32_t                 n_records;
+    int64_t                  prev_ns;
+    int64_t                  min_ns, max_ns;
+    uint8_t                  stream_mask;
+    uint64_t                 gen;
+    struct store_tail_label *labels;
+    uint32_t                 n_labels, cap_labels;
+};
+
+/* A decoded record of a block body (strings resolved by label). */
+struct store_rec {
+    int64_t        time_ns;
+    uint64_t       offset;
+    const uint8_t *msg;
+    uint32_t       msg_len;
+    uint32_t       label;               /* index into the block's labels */
+    uint32_t       seq;                 /* arrival order in the block */
+    uint8_t        stream;
+    uint8_t        flags;
+};
+
+/* A label as parsed from block meta (borrowed strings). */
+struct store_meta_label {
+    const uint8_t *str[4];              /* host, cid, name, image */
+    size_t         len[4];
+    uint64_t       n_lines;
+    uint64_t       max_off;
+    int64_t        min_ns, max_ns;
+};
+
+struct store {
+    char                 *dir;
+    struct store_options  opt;
+    char                 *errstr;
+
+    struct store_seg    **segs;         /* by seq, ascending */
+    size_t                n_segs, cap_segs;
+    int                   seg_fd;       /* the last segment, -1 if none */
+    uint64_t              next_seq;
+
+    int                   wal_fd;
+    uint64_t              wal_len;      /* end of the last good entry */
+    struct buf            wal_labels;   /* pending entry: label table */
+    struct buf            wal_recs;     /* pending entry: records */
+    uint32_t              wal_n_labels, wal_n_recs;
+    uint64_t              wal_gen;
+    int64_t               wal_prev_ns;
+
+    struct store_tail     tail;
+    uint64_t              gen_next;     /* tail generations */
+    struct buf            scratch;      /* block assembly */
+
+    struct store_label  **labels;       /* by id */
+    size_t                n_labels, cap_labels;
+    struct store_label  **label_tab;    /* hash buckets */
+    size_t                label_tab_size;
+    struct store_label   *last_label;   /* append fast path */
+
+    struct store_source **sources;      /* creation order */
+    size_t                n_sources, cap_sources;
+    struct store_source **source_tab;
+    size_t                source_tab_size;
+
+    uint64_t              n_corrupt, n_seg_deleted, bytes_deleted;
+    uint64_t              n_torn_cuts, n_wal_replayed, n_seal_errors;
+};
+
+/* store.c */
+void store_set_err(struct store *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+struct store_label *store_label_intern(struct store *s,
+                                       const uint8_t *const str[4],
+                                       const size_t len[4]);
+struct store_source *store_source_get(struct store *s, const char *host,
+                                      size_t host_len, const char *cid,
+                                      size_t cid_len, int create);
+void store_tail_init(struct store *s, struct store_tail *t, size_t max);
+void store_tail_fini(struct store_tail *t);
+/* Encodes a record into t and updates its stats; -1 if t is full. */
+int  store_tail_add(struct store_tail *t, struct store_label *l,
+                    int64_t time_ns, uint8_t stream, uint8_t flags,
+                    uint64_t offset, const void *msg, size_t msg_len);
+/* Adds a record read back from the WAL, with store_append's dedup. */
+int  store_replay_record(struct store *s, struct store_label *l,
+                         const struct store_rec *r);
+int  store_write_at(struct store *s, int fd, const char *what,
+                    const void *p, size_t n, uint64_t off);
+int64_t store_now(const struct store *s);
+char *store_seg_path(const struct store *s, uint64_t seq);
+struct store_seg *store_seg_find(const struct store *s, uint64_t seq);
+
+/* block.c: encoding of block bodies, block meta/headers and WAL entries. */
+int  block_rec_encode(struct buf *b, uint32_t label, int64_t *prev_ns,
+                      int64_t time_ns, uint8_t stream, uint8_t flags,
+                      uint64_t offset, const void *msg, size_t msg_len);
+/* Decodes a body of n records with labels < n_labels into recs (grown as
+ * needed). -1 if malformed. */
+int  block_body_decode(const uint8_t *p, size_t len, uint32_t n,
+                       uint32_t n_labels, struct store_rec **recs,
+                       size_t *cap);
+/* Parses meta; *labels is allocated (caller frees). -1 if malformed. */
+int  block_meta_decode(const uint8_t *p, size_t len, int64_t min_ns,
+                       uint8_t *stream_mask, struct store_meta_label **labels,
+                       uint32_t *n_labels);
+struct store_blk_hdr {
+    uint32_t magic, meta_len, raw_len, comp_len, n_records, codec;
+    int64_t  min_ns, max_ns;
+    uint32_t body_crc, head_crc;
+};
+void block_hdr_encode(uint8_t out[STORE_BLK_HDR_LEN],
+                      const struct store_blk_hdr *h);
+void block_hdr_decode(const uint8_t in[STORE_BLK_HDR_LEN],
+                      struct store_blk_hdr *h);
+int  block_put_str(struct buf *b, const void *p, size_t n);
+
+/* segment.c */
+/* Scans a segment file into seg; the last one may be cut at a torn tail. */
+int  segment_scan(struct store *s, struct store_seg *seg, int is_last);
+/* Writes the tail block to the last segment (creating/rolling as needed). */
+int  segment_seal_tail(struct store *s);
+void segment_free(struct store_seg *seg);
+/* Reads and verifies a block body into out (compressed). -1: damaged. */
+int  segment_read_body(int fd, const struct store_blk *b, struct buf *out);
+
+/* wal.c */
+int  wal_open_replay(struct store *s);
+int  wal_commit(struct store *s);
+int  wal_reset(struct store *s);
+void wal_pending_clear(struct store *s);
+
+/* retention.c */
+int  retention_hw_save(struct store *s);
+int  retention_hw_load(struct store *s);
+
+#endif

@@ -1,0 +1,793 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_test: unit tests of the store through its public API: round trip,
+ * exactly-once by offset, cursor order and filters, restart, crash
+ * simulation (torn WAL and segment tails at every byte), a damaged middle
+ * block, retention by age and size, a full disk (write hook), and printed
+ * (never asserted) throughput figures.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "collector/store/store.h"
+#include "common/xmalloc.h"
+
+#define T0 1700000000000000000LL
+
+struct fx {
+    char            dir[64];
+    struct store   *s;
+    struct store_options opt;
+    int64_t         now;
+    int             fail_what;  /* 0 none, 1 wal, 2 segment */
+};
+
+static int64_t
+fake_clock(void *arg)
+{
+    return ((struct fx *)arg)->now;
+}
+
+static int
+fake_write_hook(const char *what, size_t len, void *arg)
+{
+    struct fx *f = arg;
+
+    if ((f->fail_what == 1 && strcmp(what, "wal") == 0) ||
+        (f->fail_what == 2 && strcmp(what, "segment") == 0)) {
+        errno = ENOSPC;
+        return -1;
+    }
+    return 0;
+}
+
+static int
+setup(void **state)
+{
+    struct fx *f = xcalloc(1, sizeof(*f));
+
+    snprintf(f->dir, sizeof(f->dir), "/tmp/store_test.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    f->opt.block_size = 4096;
+    f->opt.segment_size = 64 << 10;
+    f->opt.clock = fake_clock;
+    f->opt.clock_arg = f;
+    f->opt.write_hook = fake_write_hook;
+    f->opt.write_hook_arg = f;
+    f->now = T0;
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fx *f = *state;
+    char *cmd;
+
+    store_close(f->s);
+    cmd = xasprintf("rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    free(f);
+    return 0;
+}
+
+static void
+fx_open(struct fx *f)
+{
+    char *err = NULL;
+
+    store_close(f->s);
+    f->s = store_open(f->dir, &f->opt, &err);
+    if (!f->s)
+        fail_msg("store_open: %s", err);
+}
+
+/* Record i of source src: fields derived from i so checks can recompute. */
+static int
+put(struct fx *f, int src, uint64_t off, int64_t t, const char *msg)
+{
+    char host[16], cid[16], name[16];
+    struct logrec r = { 0 };
+
+    snprintf(host, sizeof(host), "host%d", src % 2);
+    snprintf(cid, sizeof(cid), "cid%d", src);
+    snprintf(name, sizeof(name), "web-%d", src);
+    r.time_ns = t;
+    r.host = host;
+    r.container_id = cid;
+    r.container = name;
+    r.image = src == 2 ? "redis:7" : "nginx:1";
+    r.stream = (uint8_t)(off % 2);
+    r.offset = off;
+    r.msg = msg;
+    r.msg_len = strlen(msg);
+    return store_append(f->s, &r);
+}
+
+static int
+put_n(struct fx *f, int src, uint64_t off0, int n)
+{
+    char msg[64];
+    int added = 0;
+
+    for (int i = 0; i < n; i++) {
+        uint64_t off = off0 + (uint64_t)i;
+        snprintf(msg, sizeof(msg), "line %d/%llu of the test", src,
+                 (unsigned long long)off);
+        added += put(f, src, off, T0 + (int64_t)off * 1000 + src, msg);
+    }
+    return added;
+}
+
+static struct store_filter
+all_filter(void)
+{
+    struct store_filter fl = { .since_ns = INT64_MIN, .until_ns = INT64_MAX,
+                               .stream = -1 };
+    return fl;
+}
+
+/* Counts records (and -1 reports) of a scan; checks message integrity. */
+static int
+scan_count(struct store *s, const struct store_filter *fl, int newest,
+           int *n_bad)
+{
+    struct store_cursor *c = store_cursor_new(s, fl, newest);
+    struct logrec r;
+    int n = 0, rc;
+    char want[64];
+
+    if (n_bad)
+        *n_bad = 0;
+    while ((rc = store_cursor_next(c, &r)) != 0) {
+        if (rc < 0) {
+            assert_non_null(n_bad);
+            (*n_bad)++;
+            continue;
+        }
+        int src = r.container_id[3] - '0';
+        snprintf(want, sizeof(want), "line %d/%llu of the test", src,
+                 (unsigned long long)r.offset);
+        assert_int_equal(r.msg_len, strlen(want));
+        assert_memory_equal(r.msg, want, r.msg_len);
+        assert_int_equal(r.time_ns, T0 + (int64_t)r.offset * 1000 + src);
+        n++;
+    }
+    store_cursor_free(c);
+    return n;
+}
+
+static int
+scan_all(struct store *s)
+{
+    struct store_filter fl = all_filter();
+
+    return scan_count(s, &fl, 1, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+
+static void
+test_store_round_trip(void **state)
+{
+    struct fx *f = *state;
+    struct store_stats st;
+
+    fx_open(f);
+    assert_int_equal(put_n(f, 0, 1, 500), 500);
+    assert_int_equal(put_n(f, 1, 1, 500), 500);
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(scan_all(f->s), 1000);
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_records, 1000);
+    assert_true(st.n_blocks >= 2);          /* 4 KiB blocks */
+    assert_int_equal(st.n_corrupt_blocks, 0);
+    assert_int_equal(st.first_ns, T0 + 1000);
+    assert_int_equal(st.last_ns, T0 + 500 * 1000 + 1);
+}
+
+static void
+test_store_dedup_by_offset(void **state)
+{
+    struct fx *f = *state;
+
+    fx_open(f);
+    assert_int_equal(put_n(f, 0, 1, 10), 10);
+    /* pending records count for the high water mark */
+    assert_int_equal(put_n(f, 0, 5, 10), 4);  /* 11..14 are new */
+    assert_int_equal(store_source_offset(f->s, "host0", "cid0"), 14);
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(put_n(f, 0, 1, 14), 0);
+    assert_int_equal(put_n(f, 1, 3, 2), 2);   /* other source unaffected */
+    assert_int_equal(store_source_offset(f->s, "host1", "cid1"), 4);
+    assert_int_equal(store_source_offset(f->s, "nohost", "cid0"), 0);
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(scan_all(f->s), 16);
+}
+
+static void
+check_order(struct store *s, int newest)
+{
+    struct store_filter fl = all_filter();
+    struct store_cursor *c = store_cursor_new(s, &fl, newest);
+    struct logrec r;
+    int64_t prev = newest ? INT64_MAX : INT64_MIN;
+    int n = 0;
+
+    while (store_cursor_next(c, &r) == 1) {
+        if (newest)
+            assert_true(r.time_ns <= prev);
+        else
+            assert_true(r.time_ns >= prev);
+        prev = r.time_ns;
+        n++;
+    }
+    store_cursor_free(c);
+    assert_int_equal(n, 2000);
+}
+
+static void
+test_store_order(void **state)
+{
+    struct fx *f = *state;
+
+    fx_open(f);
+    /* Commits of 50 records (~1.7 KiB) sealed whole into 4 KiB blocks:
+     * blocks with disjoint times (sealed and tail), records shuffled within
+     * each: the documented order is then exact by time. */
+    for (int blk = 0; blk < 40; blk++) {
+        for (int i = 0; i < 50; i++) {
+            int k = (i * 37) % 50;      /* permutation of 0..49 */
+            uint64_t off = (uint64_t)(blk * 50 + k + 1);
+            char msg[64];
+            snprintf(msg, sizeof(msg), "line 0/%llu of the test",
+                     (unsigned long long)off);
+            /* offsets must grow: use a source per block position */
+            struct logrec r = { .time_ns = T0 + (int64_t)off * 1000,
+                                .host = "h", .container = "c", .image = "i",
+                                .msg = msg, .msg_len = strlen(msg) };
+            char cid[32];
+            snprintf(cid, sizeof(cid), "cid0-%d-%d", blk, i);
+            r.container_id = cid;
+            r.offset = off;
+            assert_int_equal(store_append(f->s, &r), 1);
+        }
+        assert_int_equal(store_commit(f->s), 0);
+    }
+    check_order(f->s, 1);
+    check_order(f->s, 0);
+    fx_open(f);
+    check_order(f->s, 1);
+    check_order(f->s, 0);
+}
+
+static void
+test_store_filters(void **state)
+{
+    struct fx *f = *state;
+    struct store_filter fl;
+
+    fx_open(f);
+    put_n(f, 0, 1, 300);
+    put_n(f, 1, 1, 300);
+    put_n(f, 2, 1, 300);
+    assert_int_equal(store_commit(f->s), 0);
+    put_n(f, 3, 1, 30);                  /* stays in the tail */
+    assert_int_equal(store_commit(f->s), 0);
+
+    fl = all_filter();
+    fl.host = "host0";                   /* sources 0 and 2 */
+    assert_int_equal(scan_count(f->s, &fl, 1, NULL), 600);
+    fl = all_filter();
+    fl.container = "web-[13]";
+    assert_int_equal(scan_count(f->s, &fl, 0, NULL), 330);
+    fl.container = "nomatch*";
+    assert_int_equal(scan_count(f->s, &fl, 0, NULL), 0);
+    fl = all_filter();
+    fl.image = "redis:7";
+    assert_int_equal(scan_count(f->s, &fl, 1, NULL), 300);
+    fl = all_filter();
+    fl.stream = 1;                       /* odd offsets */
+    assert_int_equal(scan_count(f->s, &fl, 1, NULL), 150 * 3 + 15);
+    fl = all_filter();
+    fl.since_ns = T0 + 100 * 1000;       /* offsets 100..199 (+src) */
+    fl.until_ns = T0 + 200 * 1000;
+    assert_int_equal(scan_count(f->s, &fl, 1, NULL), 100 * 3);
+    fl.host = "host1";
+    fl.stream = 0;
+    assert_int_equal(scan_count(f->s, &fl, 0, NULL), 50);
+}
+
+static void
+test_store_cursor_snapshot(void **state)
+{
+    struct fx *f = *state;
+    struct store_filter fl = all_filter();
+
+    fx_open(f);
+    put_n(f, 0, 1, 10);
+    assert_int_equal(scan_all(f->s), 0);     /* not committed yet */
+    assert_int_equal(store_commit(f->s), 0);
+    struct store_cursor *c = store_cursor_new(f->s, &fl, 0);
+    put_n(f, 0, 11, 2000);                   /* seals blocks meanwhile */
+    assert_int_equal(store_commit(f->s), 0);
+    struct logrec r;
+    int n = 0;
+    while (store_cursor_next(c, &r) == 1)
+        n++;
+    store_cursor_free(c);
+    assert_int_equal(n, 10);
+    assert_int_equal(scan_all(f->s), 2010);
+}
+
+static void
+count_source(const struct store_source_info *si, void *arg)
+{
+    int *n = arg;
+
+    (*n)++;
+    if (strcmp(si->container_id, "cid2") == 0) {
+        assert_string_equal(si->host, "host0");
+        assert_string_equal(si->container, "web-2");
+        assert_string_equal(si->image, "redis:7");
+        assert_int_equal(si->n_lines, 6);
+        assert_int_equal(si->first_ns, T0 + 1000 + 2);
+        assert_int_equal(si->last_ns, T0 + 6000 + 2);
+    }
+}
+
+static void
+test_store_restart(void **state)
+{
+    struct fx *f = *state;
+    struct store_stats a, b;
+    int n_src = 0;
+
+    f->opt.segment_size = 16 << 10;
+    fx_open(f);
+    for (int i = 0; i < 10; i++) {        /* several segments */
+        put_n(f, 0, (uint64_t)i * 200 + 1, 200);
+        assert_int_equal(store_commit(f->s), 0);
+    }
+    put_n(f, 1, 1, 7);
+    assert_int_equal(store_commit(f->s), 0);
+    put_n(f, 2, 1, 5);                    /* committed, in the WAL only */
+    assert_int_equal(store_commit(f->s), 0);
+    store_get_stats(f->s, &a);
+    assert_true(a.n_segments >= 2);
+    fx_open(f);
+    store_get_stats(f->s, &b);
+    assert_int_equal(b.n_records, a.n_records);
+    assert_int_equal(b.n_segments, a.n_segments);
+    assert_int_equal(scan_all(f->s), 2012);
+    assert_int_equal(store_source_offset(f->s, "host0", "cid0"), 2000);
+    assert_int_equal(store_source_offset(f->s, "host0", "cid2"), 5);
+    assert_int_equal(put_n(f, 0, 1, 2000), 0);
+    assert_int_equal(put_n(f, 2, 1, 6), 1);
+    /* close commits what is pending */
+    fx_open(f);
+    assert_int_equal(scan_all(f->s), 2013);
+    store_foreach_source(f->s, count_source, &n_src);
+    assert_int_equal(n_src, 3);
+}
+
+/* ------------------------------------------------------------------ */
+/* Crash simulation                                                    */
+
+static uint8_t *
+file_read(const char *dir, const char *name, size_t *len)
+{
+    char *path = xasprintf("%s/%s", dir, name);
+    struct stat st;
+    int fd = open(path, O_RDONLY);
+
+    assert_true(fd >= 0);
+    assert_int_equal(fstat(fd, &st), 0);
+    uint8_t *p = xmalloc((size_t)st.st_size + 1);
+    assert_int_equal(read(fd, p, (size_t)st.st_size), st.st_size);
+    close(fd);
+    free(path);
+    *len = (size_t)st.st_size;
+    return p;
+}
+
+static void
+file_write(const char *dir, const char *name, const uint8_t *p, size_t len)
+{
+    char *path = xasprintf("%s/%s", dir, name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, p, len), (ssize_t)len);
+    close(fd);
+    free(path);
+}
+
+static void
+test_store_torn_wal(void **state)
+{
+    struct fx *f = *state;
+    size_t len_a, len_b;
+
+    f->opt.block_size = 1 << 20;          /* everything stays in the WAL */
+    fx_open(f);
+    put_n(f, 0, 1, 20);
+    assert_int_equal(store_commit(f->s), 0);
+    store_close(f->s);
+    f->s = NULL;
+    free(file_read(f->dir, "wal.lqw", &len_a));
+    fx_open(f);
+    put_n(f, 1, 1, 3);
+    assert_int_equal(store_commit(f->s), 0);
+    store_close(f->s);
+    f->s = NULL;
+    uint8_t *wal = file_read(f->dir, "wal.lqw", &len_b);
+    assert_true(len_b > len_a);
+    for (size_t cut = 0; cut <= len_b; cut++) {
+        struct store_stats st;
+        file_write(f->dir, "wal.lqw", wal, cut);
+        fx_open(f);
+        int want = cut >= len_b ? 23 : cut >= len_a ? 20 : 0;
+        assert_int_equal(scan_all(f->s), want);
+        store_get_stats(f->s, &st);
+        assert_int_equal(st.n_torn_cuts, cut == len_a || cut == len_b ||
+                                         cut == 0 || cut == 8 ? 0 : 1);
+        /* the store keeps working after the cut */
+        assert_int_equal(put_n(f, 1, 1, 3), want == 23 ? 0 : 3);
+        assert_int_equal(store_commit(f->s), 0);
+        fx_open(f);
+        assert_int_equal(scan_all(f->s), want == 0 ? 3 : 23);
+        store_close(f->s);
+        f->s = NULL;
+    }
+    free(wal);
+}
+
+static void
+test_store_torn_segment(void **state)
+{
+    struct fx *f = *state;
+    size_t wal_len, seg0_len, seg_len;
+
+    /* First one sealed block, then records in the WAL only. */
+    fx_open(f);
+    put_n(f, 0, 1, 150);
+    assert_int_equal(store_commit(f->s), 0);
+    struct store_stats st;
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_blocks, 1);
+    store_close(f->s);
+    f->s = NULL;
+    free(file_read(f->dir, "seg-0000000000000001.lqs", &seg0_len));
+    f->opt.block_size = 1 << 20;
+    fx_open(f);
+    put_n(f, 1, 1, 60);
+    assert_int_equal(store_commit(f->s), 0);
+    store_close(f->s);
+    f->s = NULL;
+    uint8_t *wal = file_read(f->dir, "wal.lqw", &wal_len);
+    /* Seal: the block is appended, then the WAL emptied. */
+    f->opt.block_size = 1024;
+    fx_open(f);
+    assert_int_equal(store_commit(f->s), 0);
+    store_get_stats(f->s, &st);
+    uint64_t n_full = st.n_blocks;        /* split into 1 KiB blocks */
+    assert_true(n_full >= 3);
+    store_close(f->s);
+    f->s = NULL;
+    uint8_t *seg = file_read(f->dir, "seg-0000000000000001.lqs", &seg_len);
+    assert_true(seg_len > seg0_len);
+    /* A crash anywhere while the block was written (WAL still full), or
+     * after it (records in both): everything once. */
+    for (size_t cut = seg0_len; cut <= seg_len; cut++) {
+        file_write(f->dir, "seg-0000000000000001.lqs", seg, cut);
+        file_write(f->dir, "wal.lqw", wal, wal_len);
+        fx_open(f);
+        assert_int_equal(scan_all(f->s), 210);
+        store_get_stats(f->s, &st);
+        assert_int_equal(st.n_corrupt_blocks, 0);
+        assert_true(st.n_blocks >= 1 && st.n_blocks <= n_full);
+        if (cut == seg_len)
+            assert_int_equal(st.n_blocks, n_full);
+        store_close(f->s);
+        f->s = NULL;
+    }
+    free(seg);
+    free(wal);
+}
+
+/* Offsets of the blocks in a segment image (test-side format reader). */
+static size_t
+find_blocks(const uint8_t *p, size_t len, size_t *offs, size_t max)
+{
+    size_t n = 0, pos = 16;
+
+    while (pos + 48 <= len && n < max) {
+        uint32_t meta = (uint32_t)p[pos + 4] | (uint32_t)p[pos + 5] << 8 |
+                        (uint32_t)p[pos + 6] << 16 | (uint32_t)p[pos + 7] << 24;
+        uint32_t comp = (uint32_t)p[pos + 12] | (uint32_t)p[pos + 13] << 8 |
+                        (uint32_t)p[pos + 14] << 16 |
+                        (uint32_t)p[pos + 15] << 24;
+        offs[n++] = pos;
+        pos += 48 + meta + comp;
+    }
+    return n;
+}
+
+static void
+corrupt_middle(void **state, int in_header)
+{
+    struct fx *f = *state;
+    size_t len, offs[64];
+    struct store_stats st;
+    int bad;
+
+    f->opt.segment_size = 1 << 20;
+    fx_open(f);
+    put_n(f, 0, 1, 1000);
+    assert_int_equal(store_commit(f->s), 0);
+    store_get_stats(f->s, &st);
+    int total = (int)st.n_records;
+    store_close(f->s);
+    f->s = NULL;
+    uint8_t *seg = file_read(f->dir, "seg-0000000000000001.lqs", &len);
+    size_t n = find_blocks(seg, len, offs, 64);
+    assert_true(n >= 4);
+    size_t victim = offs[2] + (in_header ? 30 : len - len + 48 + 40);
+    if (!in_header)
+        victim = offs[3] - 10;           /* inside block 2's body */
+    seg[victim] ^= 0x5a;
+    file_write(f->dir, "seg-0000000000000001.lqs", seg, len);
+    free(seg);
+    fx_open(f);
+    struct store_filter fl = all_filter();
+    int got = scan_count(f->s, &fl, 1, &bad);
+    assert_int_equal(bad, 1);
+    assert_true(got < total && got > total - 200);
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_corrupt_blocks, 1);
+    /* a second scan reports it again, the count stays */
+    got = scan_count(f->s, &fl, 0, &bad);
+    assert_int_equal(bad, 1);
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_corrupt_blocks, 1);
+    /* appending still works and the high water mark survived */
+    assert_int_equal(put_n(f, 0, 1, 1001), 1);
+    assert_int_equal(store_commit(f->s), 0);
+}
+
+static void
+test_store_corrupt_middle_body(void **state)
+{
+    corrupt_middle(state, 0);
+}
+
+static void
+test_store_corrupt_middle_header(void **state)
+{
+    corrupt_middle(state, 1);
+}
+
+static void
+test_store_garbage_files(void **state)
+{
+    struct fx *f = *state;
+    uint8_t junk[3000];
+    struct store_stats st;
+
+    for (size_t i = 0; i < sizeof(junk); i++)
+        junk[i] = (uint8_t)(i * 131 + 7);
+    file_write(f->dir, "seg-0000000000000001.lqs", junk, sizeof(junk));
+    file_write(f->dir, "seg-0000000000000002.lqs", junk, 5);
+    file_write(f->dir, "wal.lqw", junk, sizeof(junk));
+    file_write(f->dir, "hw.lqh", junk, 100);
+    fx_open(f);
+    int bad;
+    struct store_filter fl = all_filter();
+    assert_int_equal(scan_count(f->s, &fl, 1, &bad), 0);
+    store_get_stats(f->s, &st);
+    assert_true(st.n_corrupt_blocks >= 1);
+    assert_true(st.n_torn_cuts >= 1);
+    assert_int_equal(put_n(f, 0, 1, 500), 500);
+    assert_int_equal(store_commit(f->s), 0);
+    fx_open(f);
+    assert_int_equal(scan_count(f->s, &fl, 1, &bad), 500);
+}
+
+/* ------------------------------------------------------------------ */
+/* Retention and full disk                                             */
+
+static void
+test_store_retention_size(void **state)
+{
+    struct fx *f = *state;
+    struct store_stats st;
+
+    f->opt.segment_size = 16 << 10;
+    f->opt.retention_bytes = 8 << 10;
+    fx_open(f);
+    for (int i = 0; i < 20; i++) {
+        put_n(f, 0, (uint64_t)i * 200 + 1, 200);
+        assert_int_equal(store_commit(f->s), 0);
+    }
+    store_get_stats(f->s, &st);
+    assert_true(st.n_segments_deleted > 0);
+    /* over the limit by at most the segment being written + the WAL */
+    assert_true(st.stored_bytes <= (8 << 10) + (16 << 10) + 8192);
+    assert_int_equal(scan_all(f->s), (int)st.n_records);
+    assert_true(st.n_records < 4000);
+    /* the high water mark outlives the deleted data, also across restart */
+    fx_open(f);
+    assert_int_equal(put_n(f, 0, 1, 10), 0);
+    assert_int_equal(store_source_offset(f->s, "host0", "cid0"), 4000);
+}
+
+static void
+test_store_retention_age(void **state)
+{
+    struct fx *f = *state;
+    struct store_stats st;
+
+    f->opt.segment_size = 8 << 10;
+    f->opt.retention_age_ns = 3600LL * 1000000000;
+    f->now = T0;
+    fx_open(f);
+    for (int i = 0; i < 10; i++) {        /* times T0 .. T0 + 1 ms */
+        put_n(f, 0, (uint64_t)i * 100 + 1, 100);
+        assert_int_equal(store_commit(f->s), 0);
+    }
+    store_get_stats(f->s, &st);
+    uint64_t segs = st.n_segments;
+    assert_true(segs >= 3);
+    assert_int_equal(store_apply_retention(f->s), 0);
+    f->now = T0 + 2 * 3600LL * 1000000000;
+    assert_int_equal(store_apply_retention(f->s), (int)segs - 1);
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_segments, 1);
+    assert_int_equal(st.n_segments_deleted, segs - 1);
+    assert_int_equal(scan_all(f->s), (int)st.n_records);
+    fx_open(f);
+    assert_int_equal(put_n(f, 0, 1, 1000), 0);
+}
+
+static void
+test_store_disk_full(void **state)
+{
+    struct fx *f = *state;
+    struct store_stats st;
+
+    fx_open(f);
+    put_n(f, 0, 1, 20);
+    f->fail_what = 1;
+    assert_int_equal(store_commit(f->s), -1);
+    assert_non_null(strstr(store_errstr(f->s), "No space"));
+    assert_int_equal(scan_all(f->s), 0);
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.pending_records, 20);
+    assert_int_equal(put_n(f, 0, 1, 20), 0);   /* still pending: dups */
+    put_n(f, 0, 21, 5);
+    f->fail_what = 0;
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(scan_all(f->s), 25);
+    /* a failing seal: records are durable in the WAL, retried later */
+    f->fail_what = 2;
+    put_n(f, 0, 26, 500);
+    assert_int_equal(store_commit(f->s), 0);
+    store_get_stats(f->s, &st);
+    assert_true(st.n_seal_errors >= 1);
+    assert_int_equal(st.n_blocks, 0);
+    assert_int_equal(scan_all(f->s), 525);
+    fx_open(f);                         /* still failing: replay from WAL */
+    assert_int_equal(scan_all(f->s), 525);
+    f->fail_what = 0;
+    put_n(f, 0, 526, 1);
+    assert_int_equal(store_commit(f->s), 0);
+    store_get_stats(f->s, &st);
+    assert_true(st.n_blocks >= 1);
+    fx_open(f);
+    assert_int_equal(scan_all(f->s), 526);
+}
+
+/* ------------------------------------------------------------------ */
+/* Figures (printed, never asserted)                                   */
+
+static double
+secs(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+test_store_throughput(void **state)
+{
+    struct fx *f = *state;
+    char msg[200];
+    uint64_t raw = 0;
+    int n = 100000;
+    struct logrec r = { .host = "node-1", .container = "api",
+                        .image = "registry/api:1.4.2" };
+    char cid[8][80];
+
+    f->opt.block_size = 0;              /* defaults */
+    f->opt.segment_size = 0;
+    fx_open(f);
+    for (int k = 0; k < 8; k++)
+        snprintf(cid[k], sizeof(cid[k]), "%064d", k);
+    double t0 = secs();
+    for (int i = 0; i < n; i++) {
+        int len = snprintf(msg, sizeof(msg),
+                           "2024-05-01T12:00:%02d.%06dZ INFO request id=%d "
+                           "method=GET path=/api/v1/items/%d status=200 "
+                           "dur_ms=%d user=u%d", i % 60, i, i * 7, i % 997,
+                           i % 250, i % 31);
+        r.time_ns = T0 + i;
+        r.container_id = cid[i % 8];
+        r.offset = (uint64_t)i + 1;
+        r.msg = msg;
+        r.msg_len = (size_t)len;
+        raw += (uint64_t)len;
+        assert_int_equal(store_append(f->s, &r), 1);
+        if (i % 1000 == 999)
+            assert_int_equal(store_commit(f->s), 0);
+    }
+    assert_int_equal(store_commit(f->s), 0);
+    double t1 = secs();
+    struct store_filter fl = all_filter();
+    struct store_cursor *c = store_cursor_new(f->s, &fl, 1);
+    int got = 0;
+    while (store_cursor_next(c, &r) == 1)
+        got++;
+    store_cursor_free(c);
+    double t2 = secs();
+    assert_int_equal(got, n);
+    struct store_stats st;
+    store_get_stats(f->s, &st);
+    printf("store figures: %d records, %.1f MiB of messages, ratio %.1fx: "
+           "append+commit %.1f MiB/s, scan %.1f MiB/s\n", n,
+           (double)raw / 1048576, (double)st.raw_bytes /
+           (double)(st.stored_bytes ? st.stored_bytes : 1),
+           (double)raw / 1048576 / (t1 - t0),
+           (double)raw / 1048576 / (t2 - t1));
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+        T(test_store_round_trip),
+        T(test_store_dedup_by_offset),
+        T(test_store_order),
+        T(test_store_filters),
+        T(test_store_cursor_snapshot),
+        T(test_store_restart),
+        T(test_store_torn_wal),
+        T(test_store_torn_segment),
+        T(test_store_corrupt_middle_body),
+        T(test_store_corrupt_middle_header),
+        T(test_store_garbage_files),
+        T(test_store_retention_size),
+        T(test_store_retention_age),
+        T(test_store_disk_full),
+        T(test_store_throughput),
+#undef T
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
