@@ -199,8 +199,7 @@ client_read_loop(const struct client_req *req, int fd, struct http_resp *resp,
             return CLIENT_E_STOPPED;
         if (frc < 0) {
             snprintf(err, errlen, "%s", resp->errstr);
-            return resp->status == 0 || r == 0 ? CLIENT_E_LOST
-                                               : CLIENT_E_PROTO;
+            return r == 0 ? CLIENT_E_LOST : CLIENT_E_PROTO;
         }
     }
     return CLIENT_OK;
@@ -240,8 +239,11 @@ client_get(const struct client_req *req, int *status, char *err,
     if (status != NULL)
         *status = 0;
     int fd = client_connect(req, err, errlen);
-    if (fd < 0)
+    if (fd < 0) {
+        if (req->stop != NULL && *req->stop)
+            res = CLIENT_E_STOPPED;
         goto done;
+    }
     if (client_request_format(req, &reqbuf) < 0) {
         snprintf(err, errlen, "request too long");
         res = CLIENT_E_PROTO;

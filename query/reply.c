@@ -71,6 +71,7 @@ reply_record_fill(json_t *root, struct logrec *r, const char **bad)
                                      &why)) == NULL ||
         (r->image = reply_str(root, *bad = "image", "", &why)) == NULL)
         return -1;
+    *bad = "time";
     if (rfc3339_parse_ns(t, strlen(t), &r->time_ns) < 0)
         return -1;
     const char *stream = reply_str(root, *bad = "stream", NULL, &why);

@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * args_test: every search flag (short, long, --x=v, -n50), terms with
+ * leading '-', "--", combos, every error (unknown flag, missing value,
+ * bad stream/count/time/regex, until <= since, -f with --until), time
+ * expressions against a fixed "now", the list-command parser, and the
+ * exact request targets built for search, history, catch-up and follow.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/buf.h"
+#include "query/args.h"
+
+/* 2026-11-27T13:50:40Z */
+#define NOW  (1795787440LL * 1000000000LL)
+#define SEC  1000000000LL
+
+static int
+parse(struct search_args *a, char *err, size_t errlen, ...)
+{
+    char *argv[32];
+    int argc = 0;
+    va_list ap;
+
+    argv[argc++] = "logq";
+    va_start(ap, errlen);
+    for (char *s; (s = va_arg(ap, char *)) != NULL;)
+        argv[argc++] = s;
+    va_end(ap);
+    argv[argc] = NULL;
+    return args_search_parse(argc, argv, 1, NOW, a, err, errlen);
+}
+
+#define PARSE_OK(a, ...) do {                                           \
+        char err_[256] = "";                                            \
+        int rc_ = parse(a, err_, sizeof(err_), __VA_ARGS__, NULL);      \
+        if (rc_ != 0)                                                   \
+            fail_msg("unexpected error: %s", err_);                     \
+    } while (0)
+
+static void
+expect_err(const char *want, ...)
+{
+    char *argv[32];
+    int argc = 0;
+    va_list ap;
+    struct search_args a;
+    char err[256] = "";
+
+    argv[argc++] = "logq";
+    va_start(ap, want);
+    for (char *s; (s = va_arg(ap, char *)) != NULL;)
+        argv[argc++] = s;
+    va_end(ap);
+    argv[argc] = NULL;
+    assert_int_equal(args_search_parse(argc, argv, 1, NOW, &a, err,
+                                       sizeof(err)), -1);
+    if (strstr(err, want) == NULL)
+        fail_msg("error '%s' does not contain '%s'", err, want);
+}
+
+static void
+test_args_defaults(void **state)
+{
+    struct search_args a;
+
+    (void)state;
+    PARSE_OK(&a, "error");
+    assert_string_equal(a.query, "error");
+    assert_null(a.regex);
+    assert_false(a.is_icase || a.is_follow || a.is_asc || a.has_since ||
+                 a.has_until || a.has_limit || a.common.is_json ||
+                 a.common.has_no_color || a.common.want_help);
+    assert_int_equal(a.limit, ARGS_LIMIT_DEFAULT);
+    assert_null(a.common.server);
+    args_search_fini(&a);
+    PARSE_OK(&a, "--json");
+    assert_null(a.query);
+    args_search_fini(&a);
+}
+
+static void
+test_args_every_flag(void **state)
+{
+    struct search_args a;
+
+    (void)state;
+    PARSE_OK(&a, "-e", "err(or)?", "-i", "--host", "node1", "--container",
+             "web*", "--image", "nginx:1", "--stream", "stderr", "--since",
+             "15m", "--until", "now", "-n", "50", "--json", "--server",
+             "http://c:1", "--asc", "--no-color", "word");
+    assert_string_equal(a.regex, "err(or)?");
+    assert_true(a.is_icase);
+    assert_string_equal(a.host, "node1");
+    assert_string_equal(a.container, "web*");
+    assert_string_equal(a.image, "nginx:1");
+    assert_string_equal(a.stream, "stderr");
+    assert_true(a.has_since);
+    assert_int_equal(a.since_ns, NOW - 15 * 60 * SEC);
+    assert_true(a.has_until);
+    assert_int_equal(a.until_ns, NOW);
+    assert_true(a.has_limit);
+    assert_int_equal(a.limit, 50);
+    assert_true(a.common.is_json && a.is_asc && a.common.has_no_color);
+    assert_string_equal(a.common.server, "http://c:1");
+    assert_string_equal(a.query, "word");
+    args_search_fini(&a);
+}
+
+static void
+test_args_long_forms(void **state)
+{
+    struct search_args a;
+
+    (void)state;
+    PARSE_OK(&a, "--regex=a b", "--ignore-case", "--lines=7", "--follow",
+             "--host=h", "--since=2026-11-27T13:00:00Z", "--help");
+    assert_string_equal(a.regex, "a b");
+    assert_true(a.is_icase && a.is_follow && a.common.want_help);
+    assert_int_equal(a.limit, 7);
+    assert_string_equal(a.host, "h");
+    assert_int_equal(a.since_ns, NOW - 50 * 60 * SEC - 40 * SEC);
+    args_search_fini(&a);
+    PARSE_OK(&a, "--limit", "1000000", "-h", "-f");
+    assert_int_equal(a.limit, 1000000);
+    assert_true(a.common.want_help && a.is_follow);
+    args_search_fini(&a);
+    PARSE_OK(&a, "-n5", "x");
+    assert_int_equal(a.limit, 5);
+    assert_string_equal(a.query, "x");
+    args_search_fini(&a);
+}
+
+static void
+test_args_terms_joined_with_dash_terms(void **state)
+{
+    struct search_args a;
+
+    (void)state;
+    PARSE_OK(&a, "\"connection reset\"", "-timeout", "error", "-n", "3",
+             "OR", "warn", "-", "");
+    assert_string_equal(a.query,
+                        "\"connection reset\" -timeout error OR warn -");
+    assert_int_equal(a.limit, 3);
+    args_search_fini(&a);
+    /* "-if" and "-nope" are words, not flag clusters */
+    PARSE_OK(&a, "-if", "-nope");
+    assert_string_equal(a.query, "-if -nope");
+    assert_false(a.is_icase || a.is_follow);
+    args_search_fini(&a);
+}
+
+static void
+test_args_double_dash(void **state)
+{
+    struct search_args a;
+
+    (void)state;
+    PARSE_OK(&a, "-i", "--", "-f", "--json", "-n");
+    assert_true(a.is_icase);
+    assert_false(a.is_follow || a.common.is_json);
+    assert_string_equal(a.query, "-f --json -n");
+    args_search_fini(&a);
+}
+
+static void
+test_args_errors(void **state)
+{
+    (void)state;
+    expect_err("unknown option '--bogus'", "--bogus", NULL);
+    expect_err("unknown option '--bogus'", "--bogus=1", NULL);
+    expect_err("unknown option '-x'", "-x", NULL);
+    expect_err("option '--host' needs a value", "--host", NULL);
+    expect_err("option '-n' needs a value", "error", "-n", NULL);
+    expect_err("option '-e' needs a value", "-e", NULL);
+    expect_err("option '--json' takes no value", "--json=1", NULL);
+    expect_err("bad --stream 'both'", "--stream", "both", NULL);
+    expect_err("bad line count '0'", "-n", "0", NULL);
+    expect_err("bad line count '1000001'", "-n", "1000001", NULL);
+    expect_err("bad line count '-5'", "-n", "-5", NULL);
+    expect_err("bad line count '5x'", "-n5x", NULL);
+    expect_err("bad line count ''", "--lines=", NULL);
+    expect_err("bad line count '99999999999999999999'", "-n",
+               "99999999999999999999", NULL);
+    expect_err("bad time 'yesterday' for --since", "--since", "yesterday",
+               NULL);
+    expect_err("bad time '15' for --until", "--until", "15", NULL);
+    expect_err("bad time '2026-13-01T00:00:00Z'", "--since",
+               "2026-13-01T00:00:00Z", NULL);
+    expect_err("bad regex '('", "-e", "(", NULL);
+    expect_err("bad regex 'a{1'", "-e", "a{1", NULL);
+    expect_err("--until must be later than --since", "--since", "1h",
+               "--until", "2h", NULL);
+    expect_err("--until must be later than --since", "--since", "now",
+               "--until", "now", NULL);
+    expect_err("--until cannot be used with -f", "-f", "--until", "1h",
+               NULL);
+}
+
+static void
+test_args_time_expressions(void **state)
+{
+    int64_t t = 0;
+
+    (void)state;
+    assert_int_equal(args_time_parse("now", NOW, &t), 0);
+    assert_int_equal(t, NOW);
+    assert_int_equal(args_time_parse("15m", NOW, &t), 0);
+    assert_int_equal(t, NOW - 900 * SEC);
+    assert_int_equal(args_time_parse("2h", NOW, &t), 0);
+    assert_int_equal(t, NOW - 7200 * SEC);
+    assert_int_equal(args_time_parse("7d", NOW, &t), 0);
+    assert_int_equal(t, NOW - 7 * 86400 * SEC);
+    assert_int_equal(args_time_parse("1h30m", NOW, &t), 0);
+    assert_int_equal(t, NOW - 5400 * SEC);
+    assert_int_equal(args_time_parse("2026-11-27T13:50:40.5Z", NOW, &t), 0);
+    assert_int_equal(t, NOW + SEC / 2);
+    assert_int_equal(args_time_parse("2026-11-27T14:50:40+01:00", NOW, &t),
+                     0);
+    assert_int_equal(t, NOW);
+    /* more than "now" ago clamps to the epoch */
+    assert_int_equal(args_time_parse("100000d", NOW, &t), 0);
+    assert_int_equal(t, 0);
+    t = 42;
+    assert_int_equal(args_time_parse("", NOW, &t), -1);
+    assert_int_equal(args_time_parse("15", NOW, &t), -1);
+    assert_int_equal(args_time_parse("m15", NOW, &t), -1);
+    assert_int_equal(args_time_parse("Now", NOW, &t), -1);
+    assert_int_equal(args_time_parse("2026-11-27", NOW, &t), -1);
+    assert_int_equal(t, 42);
+}
+
+static void
+test_args_list(void **state)
+{
+    struct list_args a;
+    char err[256] = "";
+    char *ok[] = { "logq", "hosts", "--json", "--server", "http://x:1",
+                   "--host", "n1", "--no-color", NULL };
+    char *bad_word[] = { "logq", "hosts", "extra", NULL };
+    char *bad_flag[] = { "logq", "hosts", "-f", NULL };
+
+    (void)state;
+    assert_int_equal(args_list_parse(8, ok, 2, &a, err, sizeof(err)), 0);
+    assert_true(a.common.is_json && a.common.has_no_color);
+    assert_string_equal(a.common.server, "http://x:1");
+    assert_string_equal(a.host, "n1");
+    assert_int_equal(args_list_parse(3, bad_word, 2, &a, err, sizeof(err)),
+                     -1);
+    assert_string_equal(err, "unexpected argument 'extra'");
+    assert_int_equal(args_list_parse(3, bad_flag, 2, &a, err, sizeof(err)),
+                     -1);
+    assert_string_equal(err, "unknown option '-f'");
+}
+
+static void
+expect_target(const struct search_args *a, enum args_target kind,
+              int64_t since, const char *want)
+{
+    struct buf b;
+
+    buf_init(&b, 4096);
+    assert_int_equal(args_target_format(a, kind, since, &b), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    assert_string_equal((char *)b.data, want);
+    buf_fini(&b);
+}
+
+static void
+test_args_targets(void **state)
+{
+    struct search_args a;
+
+    (void)state;
+    PARSE_OK(&a, "a b", "-e", "x|y", "-i", "--host", "h", "--container",
+             "w*", "--image", "i", "--stream", "stdout", "--since",
+             "1970-01-01T00:00:01Z", "--until", "1970-01-01T00:00:02Z",
+             "-n", "10", "--asc");
+    expect_target(&a, ARGS_TARGET_SEARCH, 0,
+                  "/api/v1/logs?q=a%20b&regex=x%7Cy&icase=1&host=h"
+                  "&container=w%2A&image=i&stream=stdout&since=1000000000"
+                  "&until=2000000000&limit=10&order=asc");
+    expect_target(&a, ARGS_TARGET_HISTORY, 0,
+                  "/api/v1/logs?q=a%20b&regex=x%7Cy&icase=1&host=h"
+                  "&container=w%2A&image=i&stream=stdout&since=1000000000"
+                  "&limit=10&order=desc");
+    expect_target(&a, ARGS_TARGET_CATCHUP, 77,
+                  "/api/v1/logs?q=a%20b&regex=x%7Cy&icase=1&host=h"
+                  "&container=w%2A&image=i&stream=stdout&since=77"
+                  "&limit=1000000&order=asc");
+    expect_target(&a, ARGS_TARGET_FOLLOW, 0,
+                  "/api/v1/follow?q=a%20b&regex=x%7Cy&icase=1&host=h"
+                  "&container=w%2A&image=i&stream=stdout");
+    args_search_fini(&a);
+
+    PARSE_OK(&a, "--json");
+    expect_target(&a, ARGS_TARGET_SEARCH, 0,
+                  "/api/v1/logs?limit=1000&order=desc");
+    expect_target(&a, ARGS_TARGET_FOLLOW, 0, "/api/v1/follow");
+    args_search_fini(&a);
+}
+
+static void
+test_args_target_cap(void **state)
+{
+    struct search_args a;
+    struct buf b;
+
+    (void)state;
+    PARSE_OK(&a, "a-long-enough-term");
+    buf_init(&b, 20);
+    assert_int_equal(args_target_format(&a, ARGS_TARGET_SEARCH, 0, &b), -1);
+    assert_int_equal(b.len, 0);
+    buf_fini(&b);
+    args_search_fini(&a);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_args_defaults),
+        cmocka_unit_test(test_args_every_flag),
+        cmocka_unit_test(test_args_long_forms),
+        cmocka_unit_test(test_args_terms_joined_with_dash_terms),
+        cmocka_unit_test(test_args_double_dash),
+        cmocka_unit_test(test_args_errors),
+        cmocka_unit_test(test_args_time_expressions),
+        cmocka_unit_test(test_args_list),
+        cmocka_unit_test(test_args_targets),
+        cmocka_unit_test(test_args_target_cap),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * output_test: the text line byte for byte (plain and colored, stderr
+ * marking, control-byte escaping), color on/off decisions, color stability,
+ * compact time, the JSON line's exact field set and order, ages, aligned
+ * tables, and that a full buffer is left unchanged.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "common/buf.h"
+#include "common/record.h"
+#include "query/output.h"
+
+/* 2026-11-27T13:50:40.123456789Z */
+#define T0  (1795787440LL * 1000000000LL + 123456789LL)
+#define SEC 1000000000LL
+
+static struct logrec
+rec(const char *msg, uint8_t stream)
+{
+    struct logrec r;
+
+    memset(&r, 0, sizeof(r));
+    r.time_ns = T0;
+    r.host = "node1";
+    r.container = "web";
+    r.container_id = "abc123";
+    r.image = "busybox:latest";
+    r.stream = stream;
+    r.msg = msg;
+    r.msg_len = strlen(msg);
+    return r;
+}
+
+static void
+expect_text(const struct logrec *r, int color, const char *want)
+{
+    struct buf b;
+
+    buf_init(&b, 1 << 16);
+    assert_int_equal(output_record_text(&b, r, color), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    assert_string_equal((char *)b.data, want);
+    buf_fini(&b);
+}
+
+static void
+test_output_text_plain(void **state)
+{
+    struct logrec r = rec("GET / 200", LOGREC_STDOUT);
+
+    (void)state;
+    expect_text(&r, 0, "2026-11-27T13:50:40.123Z node1 web GET / 200\n");
+    r = rec("boom", LOGREC_STDERR);         /* no marking without color */
+    expect_text(&r, 0, "2026-11-27T13:50:40.123Z node1 web boom\n");
+    r = rec("", LOGREC_STDOUT);
+    expect_text(&r, 0, "2026-11-27T13:50:40.123Z node1 web \n");
+}
+
+static void
+test_output_text_escapes_controls(void **state)
+{
+    struct logrec r = rec("a\nb\rc\td\x1b[31me\x7f" "f\xc2\x9bg\xc3\xa9",
+                          LOGREC_STDOUT);
+
+    (void)state;
+    expect_text(&r, 0, "2026-11-27T13:50:40.123Z node1 web "
+                "a\\nb\\rc\td\\x1b[31me\\x7ff\\u009bg\xc3\xa9\n");
+    r.host = "ev\x1bil";
+    r.msg = "x\0y";
+    r.msg_len = 3;
+    expect_text(&r, 0, "2026-11-27T13:50:40.123Z ev\\x1bil web x\\x00y\n");
+    r.msg = "trail\xc2";                    /* lone lead byte at the end */
+    r.msg_len = 6;
+    expect_text(&r, 0, "2026-11-27T13:50:40.123Z ev\\x1bil web trail\xc2\n");
+}
+
+static void
+test_output_text_color(void **state)
+{
+    struct logrec r = rec("hi", LOGREC_STDOUT);
+    char want[256];
+
+    (void)state;
+    snprintf(want, sizeof(want),
+             "\033[2m2026-11-27T13:50:40.123Z\033[0m \033[%sm" "node1\033[0m "
+             "\033[%smweb\033[0m hi\n", output_color_for("node1"),
+             output_color_for("web"));
+    expect_text(&r, 1, want);
+    r = rec("bad", LOGREC_STDERR);
+    snprintf(want, sizeof(want),
+             "\033[2m2026-11-27T13:50:40.123Z\033[0m \033[%sm" "node1\033[0m "
+             "\033[1;31mweb\033[0m bad\n", output_color_for("node1"));
+    expect_text(&r, 1, want);
+}
+
+static void
+test_output_color_decision(void **state)
+{
+    (void)state;
+    assert_true(output_color_enabled(1, 0, NULL));
+    assert_true(output_color_enabled(1, 0, ""));
+    assert_false(output_color_enabled(1, 0, "1"));
+    assert_false(output_color_enabled(1, 1, NULL));
+    assert_false(output_color_enabled(0, 0, NULL));
+}
+
+static void
+test_output_color_stable_not_red(void **state)
+{
+    const char *names[] = { "web", "db", "node1", "node2", "", "a", "b",
+                            "cache", "worker-1", "worker-2", "x" };
+    int n_distinct = 0;
+    const char *first = output_color_for(names[0]);
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        const char *c = output_color_for(names[i]);
+        assert_string_equal(c, output_color_for(names[i]));
+        assert_string_not_equal(c, "31");
+        assert_string_not_equal(c, "1;31");
+        assert_string_not_equal(c, "91");
+        n_distinct += strcmp(c, first) != 0;
+    }
+    assert_true(n_distinct > 0);    /* not one color for everything */
+}
+
+static void
+test_output_time_compact(void **state)
+{
+    char t[40];
+
+    (void)state;
+    assert_int_equal(output_time_compact(T0, t), 24);
+    assert_string_equal(t, "2026-11-27T13:50:40.123Z");
+    assert_int_equal(output_time_compact(0, t), 24);
+    assert_string_equal(t, "1970-01-01T00:00:00.000Z");
+    output_time_compact(999999999LL, t);     /* truncated, not rounded */
+    assert_string_equal(t, "1970-01-01T00:00:00.999Z");
+}
+
+static void
+test_output_json_exact_fields(void **state)
+{
+    struct logrec r = rec("say \"hi\"\n\x01", LOGREC_STDERR);
+    const char *keys[] = { "time", "host", "container", "container_id",
+                           "image", "stream", "message" };
+    struct buf b;
+
+    (void)state;
+    r.msg_len--;        /* message without its last byte */
+    buf_init(&b, 1 << 16);
+    assert_int_equal(output_record_json(&b, &r), 0);
+    assert_true(b.len > 0 && b.data[b.len - 1] == '\n');
+    assert_null(memchr(b.data, '\n', b.len - 1));   /* exactly one line */
+    json_t *o = json_loadb((const char *)b.data, b.len, 0, NULL);
+    assert_non_null(o);
+    assert_int_equal(json_object_size(o), 7);
+    /* order as written */
+    const char *p = (const char *)b.data;
+    for (size_t i = 0; i < 7; i++) {
+        char k[32];
+        snprintf(k, sizeof(k), "\"%s\":", keys[i]);
+        const char *at = strstr(p, k);
+        assert_non_null(at);
+        p = at + strlen(k);
+    }
+    assert_string_equal(json_string_value(json_object_get(o, "time")),
+                        "2026-11-27T13:50:40.123456789Z");
+    assert_string_equal(json_string_value(json_object_get(o, "stream")),
+                        "stderr");
+    assert_string_equal(json_string_value(json_object_get(o, "message")),
+                        "say \"hi\"\n");
+    assert_string_equal(json_string_value(json_object_get(o, "image")),
+                        "busybox:latest");
+    json_decref(o);
+    buf_fini(&b);
+}
+
+static void
+test_output_record_cap_leaves_buffer(void **state)
+{
+    struct logrec r = rec("a message that will not fit", LOGREC_STDOUT);
+    struct buf b;
+
+    (void)state;
+    buf_init(&b, 40);
+    assert_int_equal(buf_append(&b, "keep", 4), 0);
+    assert_int_equal(output_record_text(&b, &r, 1), -1);
+    assert_int_equal(b.len, 4);
+    assert_int_equal(output_record_json(&b, &r), -1);
+    assert_int_equal(b.len, 4);
+    assert_memory_equal(b.data, "keep", 4);
+    buf_fini(&b);
+}
+
+static void
+test_output_age(void **state)
+{
+    char s[64];
+    int64_t now = T0;
+
+    (void)state;
+    output_age_format(now, now - 3 * SEC, s, sizeof(s));
+    assert_string_equal(s, "3s ago");
+    output_age_format(now, now, s, sizeof(s));
+    assert_string_equal(s, "0s ago");
+    output_age_format(now, now + 5 * SEC, s, sizeof(s));    /* skew */
+    assert_string_equal(s, "0s ago");
+    output_age_format(now, now - 59 * SEC, s, sizeof(s));
+    assert_string_equal(s, "59s ago");
+    output_age_format(now, now - 60 * SEC, s, sizeof(s));
+    assert_string_equal(s, "1m ago");
+    output_age_format(now, now - 3599 * SEC, s, sizeof(s));
+    assert_string_equal(s, "59m ago");
+    output_age_format(now, now - 7200 * SEC, s, sizeof(s));
+    assert_string_equal(s, "2h ago");
+    output_age_format(now, now - 6 * 86400 * SEC, s, sizeof(s));
+    assert_string_equal(s, "6d ago");
+    output_age_format(now, now - 7 * 86400 * SEC, s, sizeof(s));
+    assert_string_equal(s, "2026-11-20T13:50:40.123Z");
+    output_age_format(now, now + 3600 * SEC, s, sizeof(s));
+    assert_string_equal(s, "2026-11-27T14:50:40.123Z");
+    output_age_format(now, -1, s, sizeof(s));
+    assert_string_equal(s, "-");
+}
+
+static void
+test_output_table_aligned(void **state)
+{
+    struct output_table t;
+    struct buf b;
+    const char *r0[] = { "HOST", "LINES", "LAST SEEN" };
+    const char *r1[] = { "node1", "5", "3s ago" };
+    const char *r2[] = { "n2", "12345", "1m ago" };
+    const char *r3[] = { "bad\x1bname", "0", "-" };
+
+    (void)state;
+    output_table_init(&t, 3, 0x2);
+    output_table_add(&t, r0);
+    output_table_add(&t, r1);
+    output_table_add(&t, r2);
+    output_table_add(&t, r3);
+    buf_init(&b, 4096);
+    assert_int_equal(output_table_format(&t, &b), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    assert_string_equal((char *)b.data,
+                        "HOST      LINES  LAST SEEN\n"
+                        "node1         5  3s ago\n"
+                        "n2        12345  1m ago\n"
+                        "bad?name      0  -\n");
+    buf_reset(&b);
+    b.max = 10;
+    assert_int_equal(output_table_format(&t, &b), -1);
+    buf_fini(&b);
+    output_table_fini(&t);
+}
+
+static void
+test_output_table_empty_and_wide(void **state)
+{
+    struct output_table t;
+    struct buf b;
+    char wide[100];
+    const char *r[] = { "", wide };
+
+    (void)state;
+    memset(wide, 'w', sizeof(wide) - 1);
+    wide[sizeof(wide) - 1] = '\0';
+    output_table_init(&t, 2, 0x1);
+    buf_init(&b, 4096);
+    assert_int_equal(output_table_format(&t, &b), 0);
+    assert_int_equal(b.len, 0);
+    for (int i = 0; i < 40; i++)        /* grows past the first capacity */
+        output_table_add(&t, r);
+    assert_int_equal(output_table_format(&t, &b), 0);
+    assert_int_equal(b.len, 40 * (2 + 99 + 1));
+    buf_fini(&b);
+    output_table_fini(&t);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_output_text_plain),
+        cmocka_unit_test(test_output_text_escapes_controls),
+        cmocka_unit_test(test_output_text_color),
+        cmocka_unit_test(test_output_color_decision),
+        cmocka_unit_test(test_output_color_stable_not_red),
+        cmocka_unit_test(test_output_time_compact),
+        cmocka_unit_test(test_output_json_exact_fields),
+        cmocka_unit_test(test_output_record_cap_leaves_buffer),
+        cmocka_unit_test(test_output_age),
+        cmocka_unit_test(test_output_table_aligned),
+        cmocka_unit_test(test_output_table_empty_and_wide),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
