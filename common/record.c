@@ -32,6 +32,9 @@ static const uint8_t record_special[256] = {
 
 static const char record_replacement[3] = { '\xef', '\xbf', '\xbd' };
 
+/* Longest string escaped without a counting pass first. */
+#define RECORD_FAST_MAX (64u << 10)
+
 /* ---- streams ---- */
 
 const char *
@@ -94,101 +97,167 @@ record_utf8_len(const uint8_t *p, size_t left)
     return n;
 }
 
-/* Appends the escape for one special byte at p; returns bytes consumed. */
+/*
+ * Writes the escape of the special byte at p to dst (when dst is not NULL)
+ * and returns the output length; *used gets the input bytes consumed.
+ */
 static size_t
-record_escape_one(struct buf *out, const uint8_t *p, size_t left, int *rc)
+record_escape_one(uint8_t *dst, const uint8_t *p, size_t left, size_t *used)
 {
     static const char hex[] = "0123456789abcdef";
     uint8_t c = p[0];
-    char e[6] = { '\\', 0 };
+    uint8_t e[6] = { '\\', 0 };
+    const uint8_t *src = e;
     size_t n = 2;
 
+    *used = 1;
     if (c >= 0x80) {
         size_t u = record_utf8_len(p, left);
         if (u == 0) {
-            *rc = buf_append(out, record_replacement, 3);
-            return 1;
+            src = (const uint8_t *)record_replacement;
+            n = 3;
+        } else {
+            src = p;
+            n = u;
+            *used = u;
         }
-        *rc = buf_append(out, p, u);
-        return u;
-    }
-    switch (c) {
-    case '"': e[1] = '"'; break;
-    case '\\': e[1] = '\\'; break;
-    case '\n': e[1] = 'n'; break;
-    case '\t': e[1] = 't'; break;
-    case '\r': e[1] = 'r'; break;
-    default:
+    } else if (c == '"' || c == '\\') {
+        e[1] = c;
+    } else if (c == '\n' || c == '\t' || c == '\r') {
+        e[1] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+    } else {
         memcpy(e + 1, "u00", 3);
-        e[4] = hex[c >> 4];
-        e[5] = hex[c & 15];
+        e[4] = (uint8_t)hex[c >> 4];
+        e[5] = (uint8_t)hex[c & 15];
         n = 6;
     }
-    *rc = buf_append(out, e, n);
-    return 1;
+    if (dst != NULL)
+        memcpy(dst, src, n);
+    return n;
+}
+
+/*
+ * Writes s as a quoted JSON string to dst, which has room for it (at most
+ * 6 * n + 2 bytes); with dst NULL only counts. Returns the length.
+ */
+static size_t
+record_escape(uint8_t *dst, const uint8_t *p, size_t n)
+{
+    size_t o = 0, i = 0, used;
+
+    if (dst != NULL)
+        dst[0] = '"';
+    o++;
+    while (i < n) {
+        size_t run = i;
+        while (run < n && !record_special[p[run]])
+            run++;
+        if (dst != NULL && run > i)
+            memcpy(dst + o, p + i, run - i);
+        o += run - i;
+        i = run;
+        if (i == n)
+            break;
+        o += record_escape_one(dst != NULL ? dst + o : NULL, p + i, n - i,
+                               &used);
+        i += used;
+    }
+    if (dst != NULL)
+        dst[o] = '"';
+    return o + 1;
+}
+
+/* Worst-case escaped size of n bytes, or SIZE_MAX past the fast-path cap. */
+static size_t
+record_worst(size_t n)
+{
+    return n <= RECORD_FAST_MAX ? 6 * n + 2 : SIZE_MAX;
 }
 
 int
 json_str_append(struct buf *out, const char *s, size_t n)
 {
     const uint8_t *p = (const uint8_t *)s;
-    size_t start = out->len, i = 0;
-    int rc = 0;
+    size_t need = record_worst(n);
 
-    /* Most strings need no escape: room for them up front saves re-checks */
-    (void)buf_reserve(out, n + 2);
-    if (buf_put_u8(out, '"') < 0)
-        return -1;
-    while (i < n && rc == 0) {
-        size_t run = i;
-        while (run < n && !record_special[p[run]])
-            run++;
-        if (run > i && buf_append(out, p + i, run - i) < 0)
-            goto fail;
-        i = run;
-        if (i < n)
-            i += record_escape_one(out, p + i, n - i, &rc);
+    /* Reserving the worst case saves a counting pass; long strings, or a
+     * buffer near its cap, get their exact length counted first. */
+    if (need == SIZE_MAX || buf_reserve(out, need) < 0) {
+        need = record_escape(NULL, p, n);
+        if (buf_reserve(out, need) < 0)
+            return -1;
     }
-    if (rc < 0 || buf_put_u8(out, '"') < 0)
-        goto fail;
+    out->len += record_escape(out->data + out->len, p, n);
     return 0;
-fail:
-    out->len = start;
-    return -1;
 }
 
-static int
-record_json_field(struct buf *out, const char *key, const char *val)
+static void
+record_put(struct buf *out, const char *s, size_t n)
 {
-    if (buf_append(out, key, strlen(key)) < 0)
-        return -1;
-    if (val == NULL)
-        val = "";
-    return json_str_append(out, val, strlen(val));
+    memcpy(out->data + out->len, s, n);
+    out->len += n;
+}
+
+static void
+record_put_str(struct buf *out, const char *key, const char *val, size_t n)
+{
+    record_put(out, key, strlen(key));
+    out->len += record_escape(out->data + out->len, (const uint8_t *)val, n);
+}
+
+/* Bytes the escaped strings need (worst case, or exact if is_exact) on top
+ * of the fixed part. */
+static size_t
+record_json_need(size_t fixed, const char *const v[4], const size_t len[4],
+                 const char *msg, size_t msg_len, int is_exact)
+{
+    size_t need = fixed;
+
+    for (int i = 0; i < 5; i++) {
+        const char *p = i < 4 ? v[i] : msg;
+        size_t n = i < 4 ? len[i] : msg_len;
+        size_t w = is_exact ? SIZE_MAX : record_worst(n);
+        if (w == SIZE_MAX)
+            w = record_escape(NULL, (const uint8_t *)p, n);
+        need += w;
+    }
+    return need;
 }
 
 int
 record_json_append(struct buf *out, const struct logrec *r)
 {
-    size_t start = out->len;
+    const char *v[4] = { r->host, r->container, r->container_id, r->image };
+    static const char *const keys[4] = { ",\"host\":", ",\"container\":",
+                                         ",\"container_id\":", ",\"image\":" };
+    const char *msg = r->msg != NULL ? r->msg : "";
+    size_t msg_len = r->msg != NULL ? r->msg_len : 0;
+    const char *stream = logrec_stream_name(r->stream);
+    size_t len[4];
     char ts[40];
     size_t ts_len = time_ns_format(r->time_ns, ts);
 
-    if (buf_append(out, "{\"time\":\"", 9) < 0 ||
-        buf_append(out, ts, ts_len) < 0 ||
-        buf_append(out, "\"", 1) < 0 ||
-        record_json_field(out, ",\"host\":", r->host) < 0 ||
-        record_json_field(out, ",\"container\":", r->container) < 0 ||
-        record_json_field(out, ",\"container_id\":", r->container_id) < 0 ||
-        record_json_field(out, ",\"image\":", r->image) < 0 ||
-        record_json_field(out, ",\"stream\":",
-                          logrec_stream_name(r->stream)) < 0 ||
-        buf_append(out, ",\"message\":", 11) < 0 ||
-        json_str_append(out, r->msg ? r->msg : "", r->msg ? r->msg_len : 0) <
-            0 ||
-        buf_append(out, "}\n", 2) < 0) {
-        out->len = start;
-        return -1;
+    /* "{"time":"" ts "" + ,"stream":"name" + ,"message": + "}\n" */
+    size_t fixed = 9 + ts_len + 1 + 10 + 2 + strlen(stream) + 11 + 2;
+
+    for (int i = 0; i < 4; i++) {
+        v[i] = v[i] != NULL ? v[i] : "";
+        len[i] = strlen(v[i]);
+        fixed += strlen(keys[i]);
     }
+    /* one reservation for the whole line (worst case first, else exact),
+     * then unchecked writes */
+    if (buf_reserve(out, record_json_need(fixed, v, len, msg, msg_len, 0)) <
+            0 &&
+        buf_reserve(out, record_json_need(fixed, v, len, msg, msg_len, 1)) < 0)
+        return -1;
+    record_put(out, "{\"time\":\"", 9);
+    record_put(out, ts, ts_len);
+    record_put(out, "\"", 1);
+    for (int i = 0; i < 4; i++)
+        record_put_str(out, keys[i], v[i], len[i]);
+    record_put_str(out, ",\"stream\":", stream, strlen(stream));
+    record_put_str(out, ",\"message\":", msg, msg_len);
+    record_put(out, "}\n", 2);
     return 0;
 }

@@ -253,6 +253,44 @@ test_record_json_cap(void **state)
     buf_fini(&b);
 }
 
+static void
+test_json_long_string_and_exact_cap(void **state)
+{
+    size_t n = 200000;
+    char *in = malloc(n);
+    struct buf big, exact;
+
+    (void)state;
+    assert_non_null(in);
+    for (size_t i = 0; i < n; i++)
+        in[i] = "ab\"\n\xc3\xa9\x01\xff"[i % 8];
+    buf_init(&big, 8u << 20);
+    json_t *j = roundtrip((const uint8_t *)in, n, &big);
+    json_decref(j);
+    /* a buffer with exactly the room needed is enough (no worst case) */
+    buf_init(&exact, big.len);
+    assert_int_equal(json_str_append(&exact, in, n), 0);
+    assert_int_equal(exact.len, big.len);
+    assert_memory_equal(exact.data, big.data, big.len);
+    buf_fini(&exact);
+
+    struct logrec r = { .time_ns = 5, .host = "h\x01", .container_id = "i",
+                        .container = NULL, .image = "m\"", .msg = in,
+                        .msg_len = 1000 };
+    buf_reset(&big);
+    assert_int_equal(record_json_append(&big, &r), 0);
+    buf_init(&exact, big.len);
+    assert_int_equal(record_json_append(&exact, &r), 0);
+    assert_memory_equal(exact.data, big.data, big.len);
+    buf_fini(&exact);
+    buf_init(&exact, big.len - 1);
+    assert_int_equal(record_json_append(&exact, &r), -1);
+    assert_int_equal(exact.len, 0);
+    buf_fini(&exact);
+    buf_fini(&big);
+    free(in);
+}
+
 int
 main(void)
 {
@@ -265,6 +303,7 @@ main(void)
         cmocka_unit_test(test_json_random_codepoints_roundtrip),
         cmocka_unit_test(test_record_json_fields),
         cmocka_unit_test(test_record_json_cap),
+        cmocka_unit_test(test_json_long_string_and_exact_cap),
     };
     return cmocka_run_group_tests_name("record", tests, NULL, NULL);
 }
