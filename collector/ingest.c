@@ -511,9 +511,10 @@ ingest_conn_process(struct ingest_conn *c)
         if (n <= 0)
             return;
         if (wire_frame_decode(hdr, (size_t)n, &f, &consumed, &err) < 0) {
-            uint16_t code = n > 2 && (hdr[2] < WIRE_VERSION_MIN ||
-                                      hdr[2] > WIRE_VERSION)
-                                ? WIRE_ERR_VERSION : WIRE_ERR_PROTOCOL;
+            int is_version = n > 2 && hdr[0] == 'L' && hdr[1] == 'Q' &&
+                             (hdr[2] < WIRE_VERSION_MIN ||
+                              hdr[2] > WIRE_VERSION);
+            uint16_t code = is_version ? WIRE_ERR_VERSION : WIRE_ERR_PROTOCOL;
             ingest_conn_reject(c, code, "bad frame", err);
             return;
         }
