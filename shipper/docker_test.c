@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * docker_test: config.v2.json parsing (good, partial and broken files),
+ * container id recognition, and discovery over a temp Docker root driven
+ * without an event loop: containers found with and without config, their
+ * records emitted with the right source, resumed from the state store,
+ * and forgotten (after their last line) when their directory goes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+
+#include "common/xmalloc.h"
+#include "shipper/docker.h"
+
+#define ID1 "1111111111111111111111111111111111111111111111111111111111111111"
+#define ID2 "2222222222222222222222222222222222222222222222222222222222222222"
+
+static void
+test_docker_is_id(void **state)
+{
+    assert_true(docker_is_id(ID1));
+    assert_false(docker_is_id("111"));
+    assert_false(docker_is_id(ID1 "1"));
+    assert_false(docker_is_id(
+        "A111111111111111111111111111111111111111111111111111111111111111"));
+    assert_false(docker_is_id(
+        "g111111111111111111111111111111111111111111111111111111111111111"));
+    assert_false(docker_is_id(""));
+}
+
+static void
+test_docker_meta_full(void **state)
+{
+    const char *j = "{\"ID\":\"x\",\"Name\":\"/web\",\"Config\":{\"Image\":"
+                    "\"nginx:1.25\",\"Labels\":{\"b\":\"2\",\"a\":\"1\"}},"
+                    "\"State\":{\"Running\":true}}";
+    struct docker_meta m;
+
+    assert_int_equal(docker_meta_parse(j, strlen(j), &m), 0);
+    assert_string_equal(m.name, "web");
+    assert_string_equal(m.image, "nginx:1.25");
+    assert_string_equal(m.labels, "{\"a\":\"1\",\"b\":\"2\"}");
+    docker_meta_fini(&m);
+}
+
+static void
+test_docker_meta_partial(void **state)
+{
+    const char *j = "{\"Name\":\"db\",\"Config\":{\"Labels\":null}}";
+    struct docker_meta m;
+
+    assert_int_equal(docker_meta_parse(j, strlen(j), &m), 0);
+    assert_string_equal(m.name, "db");
+    assert_string_equal(m.image, "");
+    assert_string_equal(m.labels, "");
+    docker_meta_fini(&m);
+}
+
+static void
+test_docker_meta_broken(void **state)
+{
+    static const char *const bad[] = {
+        "",
+        "{",
+        "[]",
+        "{\"Name\":5}",
+        "{\"Config\":{}}",
+        "{\"Name\":\"/\"}",
+        "{\"Name\":\"a\\u0000b\"}",
+        "{\"Name\":\"a\",\"Name\":\"b\"}",
+        "{\"Name\":\"web\"} trailing",
+    };
+    struct docker_meta m = { 0 };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(docker_meta_parse(bad[i], strlen(bad[i]), &m), -1);
+        assert_null(m.name);
+    }
+}
+
+/* ---- discovery over a temp root ---- */
+
+struct fixture {
+    char                    root[64];
+    struct shipper_counters ctr;
+    struct event_base      *base;
+    struct state_store     *st;
+    struct docker          *d;
+    char                    names[16][80];
+    char                    msgs[16][80];
+    size_t                  n;
+    int                     can_read;
+};
+
+static void
+fx_emit(void *arg, struct sender_source *src, const struct tail_record *r)
+{
+    struct fixture *f = arg;
+
+    assert_true(f->n < 16);
+    snprintf(f->names[f->n], sizeof(f->names[0]), "%s", src->name);
+    snprintf(f->msgs[f->n], sizeof(f->msgs[0]), "%.*s", (int)r->msg_len,
+             r->msg);
+    f->n++;
+}
+
+static int
+fx_can_read(void *arg)
+{
+    struct fixture *f = arg;
+
+    return f->can_read;
+}
+
+static void
+put_file(struct fixture *f, const char *id, const char *name,
+         const char *text)
+{
+    char *dir = xasprintf("%s/%s", f->root, id);
+    char *path = xasprintf("%s/%s", dir, name);
+
+    mkdir(dir, 0755);
+    FILE *fp = fopen(path, "a");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+    free(path);
+    free(dir);
+}
+
+static int
+setup(void **state)
+{
+    struct fixture *f = xcalloc(1, sizeof(*f));
+
+    snprintf(f->root, sizeof(f->root), "/tmp/docker_test.XXXXXX");
+    assert_non_null(mkdtemp(f->root));
+    f->base = event_base_new();
+    char *sd = xasprintf("%s/state", f->root);
+    f->st = state_open(sd, &f->ctr);
+    free(sd);
+    f->can_read = 1;
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+    char *cmd = xasprintf("rm -rf %s", f->root);
+
+    docker_free(f->d);
+    state_free(f->st);
+    event_base_free(f->base);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    free(f);
+    return 0;
+}
+
+static void
+start_docker(struct fixture *f)
+{
+    struct docker_config cfg = {
+        .root = f->root, .tail = { 1 << 20, 256 << 10 }, .rescan_ms = 1000,
+        .max_gone = 64,
+    };
+    struct docker_ops ops = { fx_emit, fx_can_read, f };
+
+    f->d = docker_new(f->base, &cfg, &ops, f->st, &f->ctr);
+    docker_rescan(f->d);
+}
+
+#define LINE(m) "{\"log\":\"" m "\\n\",\"stream\":\"stdout\",\"time\":" \
+                "\"2026-01-02T03:04:05Z\"}\n"
+
+static void
+test_docker_discovery(void **state)
+{
+    struct fixture *f = *state;
+
+    put_file(f, ID1, "config.v2.json", "{\"Name\":\"/web\",\"Config\":"
+             "{\"Image\":\"nginx\"}}");
+    put_file(f, ID1, ID1 "-json.log", LINE("from web"));
+    put_file(f, ID2, ID2 "-json.log", LINE("no config"));
+    put_file(f, "not-a-container", "x-json.log", LINE("ignored"));
+    start_docker(f);
+    assert_int_equal(docker_count(f->d), 2);
+    assert_int_equal(f->ctr.configs_bad, 1);
+    assert_int_equal(docker_poll(f->d, 0), 0);
+    assert_int_equal(f->n, 2);
+    for (size_t i = 0; i < 2; i++) {
+        if (strcmp(f->msgs[i], "from web") == 0)
+            assert_string_equal(f->names[i], "web");
+        else
+            assert_string_equal(f->names[i], "222222222222");
+    }
+    /* the config appears later: picked up by the next rescan */
+    put_file(f, ID2, "config.v2.json", "{\"Name\":\"/late\"}");
+    put_file(f, ID2, ID2 "-json.log", LINE("named"));
+    docker_rescan(f->d);
+    docker_poll(f->d, 0);
+    assert_int_equal(f->n, 3);
+    assert_string_equal(f->names[2], "late");
+}
+
+static void
+test_docker_backpressure(void **state)
+{
+    struct fixture *f = *state;
+
+    put_file(f, ID1, ID1 "-json.log", LINE("a") LINE("b"));
+    f->can_read = 0;
+    start_docker(f);
+    assert_int_equal(docker_poll(f->d, 0), 1);
+    assert_int_equal(f->n, 0);
+    f->can_read = 1;
+    assert_int_equal(docker_poll(f->d, 0), 0);
+    assert_int_equal(f->n, 2);
+}
+
+static void
+test_docker_resume_from_state(void **state)
+{
+    struct fixture *f = *state;
+    size_t l1 = strlen(LINE("old"));
+
+    put_file(f, ID1, ID1 "-json.log", LINE("old") LINE("new"));
+    char *path = xasprintf("%s/%s/%s-json.log", f->root, ID1, ID1);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    free(path);
+    struct tail_pos p = { (uint64_t)st.st_dev, (uint64_t)st.st_ino, l1,
+                          l1 + 1000 };
+    assert_int_equal(state_set(f->st, ID1, &p), 0);
+    start_docker(f);
+    docker_poll(f->d, 0);
+    assert_int_equal(f->n, 1);
+    assert_string_equal(f->msgs[0], "new");
+}
+
+static void
+test_docker_gone_read_then_forgotten(void **state)
+{
+    struct fixture *f = *state;
+
+    put_file(f, ID1, ID1 "-json.log", LINE("first"));
+    start_docker(f);
+    docker_poll(f->d, 0);
+    assert_int_equal(f->n, 1);
+    put_file(f, ID1, ID1 "-json.log", LINE("last words"));
+    char *cmd = xasprintf("rm -rf %s/%s", f->root, ID1);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    docker_rescan(f->d);
+    assert_int_equal(docker_count(f->d), 1);     /* still open */
+    docker_poll(f->d, 0);
+    assert_int_equal(f->n, 2);
+    assert_string_equal(f->msgs[1], "last words");
+    assert_int_equal(docker_count(f->d), 0);
+}
+
+static void
+test_docker_gone_cap(void **state)
+{
+    struct fixture *f = *state;
+
+    put_file(f, ID1, ID1 "-json.log", LINE("x"));
+    put_file(f, ID2, ID2 "-json.log", LINE("y"));
+    struct docker_config cfg = {
+        .root = f->root, .tail = { 1 << 20, 256 << 10 }, .rescan_ms = 1000,
+        .max_gone = 1,
+    };
+    struct docker_ops ops = { fx_emit, fx_can_read, f };
+    f->d = docker_new(f->base, &cfg, &ops, f->st, &f->ctr);
+    docker_rescan(f->d);
+    char *cmd = xasprintf("rm -rf %s/%s %s/%s", f->root, ID1, f->root, ID2);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    docker_rescan(f->d);
+    assert_int_equal(docker_count(f->d), 1);
+    assert_int_equal(f->ctr.deleted_open_dropped, 1);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_docker_is_id),
+        cmocka_unit_test(test_docker_meta_full),
+        cmocka_unit_test(test_docker_meta_partial),
+        cmocka_unit_test(test_docker_meta_broken),
+        cmocka_unit_test_setup_teardown(test_docker_discovery, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_docker_backpressure, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_docker_resume_from_state, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_docker_gone_read_then_forgotten,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_docker_gone_cap, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

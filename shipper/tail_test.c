@@ -1,0 +1,565 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tail_test: drives the tailer step by step over a temp directory laid out
+ * like a Docker container dir, reproducing Docker's rotations (rename to
+ * .1 and a new live file, shifts to .2, max-file=1 recreate), truncation,
+ * partial messages, over-long records and lines, and resume points.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/record.h"
+#include "common/xmalloc.h"
+#include "shipper/tail.h"
+
+#define ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define MAX_RECS 256
+
+struct rec {
+    uint8_t         stream;
+    uint8_t         flags;
+    int64_t         time_ns;
+    uint64_t        offset;
+    char           *msg;
+    size_t          len;
+    struct tail_pos resume;
+};
+
+struct fixture {
+    char                    dir[64];
+    char                   *live;
+    struct shipper_counters ctr;
+    struct tail_config      cfg;
+    struct tailer          *t;
+    struct rec              recs[MAX_RECS];
+    size_t                  n;
+    uint64_t                written;    /* bytes written over all files */
+};
+
+static void
+collect(void *arg, const struct tail_record *r)
+{
+    struct fixture *f = arg;
+
+    assert_true(f->n < MAX_RECS);
+    struct rec *x = &f->recs[f->n++];
+    x->stream = r->stream;
+    x->flags = r->flags;
+    x->time_ns = r->time_ns;
+    x->offset = r->offset;
+    x->msg = xstrndup(r->msg, r->msg_len);
+    x->len = r->msg_len;
+    x->resume = r->resume;
+}
+
+static int
+setup(void **state)
+{
+    struct fixture *f = xcalloc(1, sizeof(*f));
+
+    snprintf(f->dir, sizeof(f->dir), "/tmp/tail_test.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    f->live = xasprintf("%s/%s-json.log", f->dir, ID);
+    f->cfg.max_record = 1 << 20;
+    f->cfg.chunk = 256 << 10;
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+    char *cmd = xasprintf("rm -rf %s", f->dir);
+
+    tail_free(f->t);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    for (size_t i = 0; i < f->n; i++)
+        free(f->recs[i].msg);
+    free(f->live);
+    free(f);
+    return 0;
+}
+
+static void
+new_tailer(struct fixture *f)
+{
+    tail_free(f->t);
+    f->t = tail_new(f->dir, ID, &f->cfg, &f->ctr);
+}
+
+/* Appends raw bytes to a file of the container ("" = live, ".1" ...). */
+static void
+append_raw(struct fixture *f, const char *suffix, const char *s, size_t n)
+{
+    char *path = xasprintf("%s%s", f->live, suffix);
+    FILE *fp = fopen(path, "a");
+
+    assert_non_null(fp);
+    assert_int_equal(fwrite(s, 1, n, fp), n);
+    fclose(fp);
+    free(path);
+    f->written += n;
+}
+
+/* Appends one json-file line; returns its length. */
+static size_t
+append_line(struct fixture *f, const char *stream, const char *msg,
+            int partial)
+{
+    char *line = xasprintf("{\"log\":\"%s%s\",\"stream\":\"%s\",\"time\":"
+                           "\"2026-01-02T03:04:05.000000006Z\"}\n", msg,
+                           partial ? "" : "\\n", stream);
+    size_t n = strlen(line);
+
+    append_raw(f, "", line, n);
+    free(line);
+    return n;
+}
+
+static void
+rename_file(struct fixture *f, const char *from, const char *to)
+{
+    char *a = xasprintf("%s%s", f->live, from);
+    char *b = xasprintf("%s%s", f->live, to);
+
+    assert_int_equal(rename(a, b), 0);
+    free(a);
+    free(b);
+}
+
+/* Docker's rotation with max-file=n: shift .k -> .k+1, live -> .1. */
+static void
+docker_rotate(struct fixture *f, int max_file)
+{
+    char from[16], to[16];
+
+    for (int k = max_file - 1; k > 1; k--) {
+        snprintf(from, sizeof(from), ".%d", k - 1);
+        snprintf(to, sizeof(to), ".%d", k);
+        char *p = xasprintf("%s%s", f->live, from);
+        if (access(p, F_OK) == 0)
+            rename_file(f, from, to);
+        free(p);
+    }
+    rename_file(f, "", ".1");
+    append_raw(f, "", "", 0);   /* creates the new live file */
+}
+
+/* Steps until idle; returns the number of steps. */
+static int
+drain(struct fixture *f)
+{
+    int steps = 0;
+
+    while (tail_step(f->t, collect, f) == TAIL_DATA)
+        assert_true(++steps < 100000);
+    return steps;
+}
+
+static void
+check_offsets_increase(const struct fixture *f)
+{
+    for (size_t i = 1; i < f->n; i++)
+        assert_true(f->recs[i].offset > f->recs[i - 1].offset);
+}
+
+/* ---- tests ---- */
+
+static void
+test_tail_lines_and_offsets(void **state)
+{
+    struct fixture *f = *state;
+    size_t a = append_line(f, "stdout", "one", 0);
+    size_t b = append_line(f, "stderr", "two", 0);
+
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    assert_int_equal(f->n, 2);
+    assert_string_equal(f->recs[0].msg, "one");
+    assert_int_equal(f->recs[0].stream, LOGREC_STDOUT);
+    assert_int_equal(f->recs[0].offset, a);
+    assert_int_equal(f->recs[0].time_ns, 1767323045000000006LL);
+    assert_string_equal(f->recs[1].msg, "two");
+    assert_int_equal(f->recs[1].stream, LOGREC_STDERR);
+    assert_int_equal(f->recs[1].offset, a + b);
+    assert_int_equal(f->recs[1].resume.logical, a + b);
+    assert_int_equal(f->recs[1].resume.file_pos, a + b);
+    assert_int_equal(f->ctr.lines, 2);
+}
+
+static void
+test_tail_partial_line_waits(void **state)
+{
+    struct fixture *f = *state;
+    const char *line = "{\"log\":\"half\\n\",\"stream\":\"stdout\",\"time\":"
+                       "\"2026-01-02T03:04:05Z\"}\n";
+    size_t n = strlen(line);
+
+    append_raw(f, "", line, 10);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    assert_int_equal(f->n, 0);
+    struct tail_pos rp;
+    tail_resume_get(f->t, &rp);
+    assert_int_equal(rp.logical, 0);
+    append_raw(f, "", line + 10, n - 10);
+    drain(f);
+    assert_int_equal(f->n, 1);
+    assert_string_equal(f->recs[0].msg, "half");
+    assert_int_equal(f->recs[0].offset, n);
+}
+
+static void
+test_tail_no_file_yet(void **state)
+{
+    struct fixture *f = *state;
+
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), -1);
+    assert_int_equal(tail_step(f->t, collect, f), TAIL_NOFILE);
+    append_line(f, "stdout", "late", 0);
+    drain(f);
+    assert_int_equal(f->n, 1);
+    assert_string_equal(f->recs[0].msg, "late");
+}
+
+static void
+test_tail_single_rotation(void **state)
+{
+    struct fixture *f = *state;
+
+    append_line(f, "stdout", "a1", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    size_t a2 = append_line(f, "stdout", "a2", 0);   /* unread at rotation */
+    uint64_t end_a = f->written;
+    docker_rotate(f, 3);
+    size_t b1 = append_line(f, "stdout", "b1", 0);
+    drain(f);
+    assert_int_equal(f->n, 3);
+    assert_string_equal(f->recs[1].msg, "a2");
+    assert_int_equal(f->recs[1].offset, end_a);
+    assert_string_equal(f->recs[2].msg, "b1");
+    assert_int_equal(f->recs[2].offset, end_a + b1);
+    assert_int_equal(f->recs[2].resume.file_pos, b1);
+    assert_int_equal(f->ctr.rotations, 1);
+    (void)a2;
+    check_offsets_increase(f);
+}
+
+static void
+test_tail_double_rotation_between_polls(void **state)
+{
+    struct fixture *f = *state;
+
+    append_line(f, "stdout", "a1", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    append_line(f, "stdout", "a2", 0);
+    docker_rotate(f, 3);
+    append_line(f, "stdout", "b1", 0);
+    docker_rotate(f, 3);
+    append_line(f, "stdout", "c1", 0);
+    drain(f);
+    assert_int_equal(f->n, 4);
+    assert_string_equal(f->recs[1].msg, "a2");
+    assert_string_equal(f->recs[2].msg, "b1");
+    assert_string_equal(f->recs[3].msg, "c1");
+    assert_int_equal(f->recs[3].offset, f->written);
+    assert_int_equal(f->ctr.rotations, 2);
+    check_offsets_increase(f);
+}
+
+static void
+test_tail_maxfile1_recreate(void **state)
+{
+    struct fixture *f = *state;
+
+    append_line(f, "stdout", "a1", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    assert_int_equal(unlink(f->live), 0);
+    /* Between delete and create there is nothing to move to. */
+    assert_int_equal(tail_step(f->t, collect, f), TAIL_NOFILE);
+    append_line(f, "stdout", "b1", 0);
+    drain(f);
+    assert_int_equal(f->n, 2);
+    assert_string_equal(f->recs[1].msg, "b1");
+    assert_int_equal(f->recs[1].offset, f->written);
+}
+
+static void
+test_tail_truncation(void **state)
+{
+    struct fixture *f = *state;
+
+    append_line(f, "stdout", "first line that is long", 0);
+    append_line(f, "stdout", "second line that is long", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    uint64_t before = f->written;
+    assert_int_equal(truncate(f->live, 0), 0);
+    size_t n = append_line(f, "stdout", "x", 0);
+    drain(f);
+    assert_int_equal(f->n, 3);
+    assert_string_equal(f->recs[2].msg, "x");
+    assert_int_equal(f->recs[2].offset, before + n);
+    assert_int_equal(f->recs[2].resume.file_pos, n);
+    assert_int_equal(f->ctr.truncations, 1);
+}
+
+static void
+test_tail_partial_messages_small_reads(void **state)
+{
+    struct fixture *f = *state;
+
+    f->cfg.chunk = 7;   /* every line spans several reads */
+    size_t l1 = append_line(f, "stdout", "hello ", 1);
+    append_line(f, "stderr", "err", 0);
+    append_line(f, "stdout", "big ", 1);
+    append_line(f, "stdout", "world", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    assert_int_equal(f->n, 2);
+    assert_string_equal(f->recs[0].msg, "err");
+    /* the stdout message is still open: resume at its first piece */
+    assert_int_equal(f->recs[0].resume.logical, 0);
+    assert_string_equal(f->recs[1].msg, "hello big world");
+    assert_int_equal(f->recs[1].offset, f->written);
+    assert_int_equal(f->recs[1].resume.logical, f->written);
+    check_offsets_increase(f);
+    (void)l1;
+}
+
+static void
+test_tail_16k_split_joined(void **state)
+{
+    struct fixture *f = *state;
+    char piece[16385];
+
+    memset(piece, 'a', 16384);
+    piece[16384] = '\0';
+    append_line(f, "stdout", piece, 1);
+    piece[0] = 'b';
+    append_line(f, "stdout", piece, 1);
+    append_line(f, "stdout", "end", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    assert_int_equal(f->n, 1);
+    assert_int_equal(f->recs[0].len, 2 * 16384 + 3);
+    assert_int_equal(f->recs[0].msg[16384], 'b');
+    assert_int_equal(f->recs[0].flags, 0);
+}
+
+static void
+test_tail_overlong_record_truncated(void **state)
+{
+    struct fixture *f = *state;
+    char piece[801];
+
+    f->cfg.max_record = 1024;
+    memset(piece, 'z', 800);
+    piece[800] = '\0';
+    for (int i = 0; i < 4; i++)
+        append_line(f, "stdout", piece, 1);
+    append_line(f, "stdout", piece, 0);
+    append_line(f, "stdout", "next", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    assert_int_equal(f->n, 2);
+    const char *mark = " [logq: truncated 2976 bytes]";
+    assert_int_equal(f->recs[0].len, 1024 + strlen(mark));
+    assert_string_equal(f->recs[0].msg + 1024, mark);
+    assert_true(f->recs[0].flags & LOGREC_F_TRUNCATED);
+    assert_int_equal(f->ctr.records_truncated, 1);
+    assert_string_equal(f->recs[1].msg, "next");
+}
+
+static void
+test_tail_overlong_line_skipped(void **state)
+{
+    struct fixture *f = *state;
+    size_t big = 200 << 10;
+    char *junk = xmalloc(big + 1);
+
+    f->cfg.max_record = 1024;   /* line bound = 1 KiB + 64 KiB slack */
+    f->cfg.chunk = 4096;
+    memset(junk, 'q', big);
+    junk[big] = '\n';
+    append_raw(f, "", junk, big + 1);
+    free(junk);
+    append_line(f, "stdout", "after", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    assert_int_equal(f->n, 2);
+    assert_int_equal(f->recs[0].flags, LOGREC_F_RAW | LOGREC_F_TRUNCATED);
+    assert_int_equal(f->recs[0].offset, big + 1);
+    assert_memory_equal(f->recs[0].msg, "qqqq", 4);
+    assert_non_null(strstr(f->recs[0].msg, "[logq: truncated"));
+    assert_string_equal(f->recs[1].msg, "after");
+    assert_int_equal(f->recs[1].offset, f->written);
+}
+
+static void
+test_tail_raw_line(void **state)
+{
+    struct fixture *f = *state;
+
+    append_raw(f, "", "not json\n", 9);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    assert_int_equal(f->n, 1);
+    assert_string_equal(f->recs[0].msg, "not json");
+    assert_true(f->recs[0].flags & LOGREC_F_RAW);
+    assert_true(f->recs[0].time_ns > 0);
+    assert_int_equal(f->ctr.records_raw, 1);
+}
+
+static void
+test_tail_resume_in_rotated_file(void **state)
+{
+    struct fixture *f = *state;
+
+    append_line(f, "stdout", "a1", 0);
+    append_line(f, "stdout", "a2", 0);
+    append_line(f, "stdout", "a3", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    struct tail_pos saved = f->recs[0].resume;   /* only a1 was acked */
+    docker_rotate(f, 2);
+    append_line(f, "stdout", "b1", 0);
+    new_tailer(f);      /* restart */
+    assert_int_equal(tail_start(f->t, &saved), 0);
+    drain(f);
+    assert_int_equal(f->n, 3 + 3);
+    assert_string_equal(f->recs[3].msg, "a2");
+    assert_int_equal(f->recs[3].offset, f->recs[1].offset);
+    assert_string_equal(f->recs[5].msg, "b1");
+    assert_int_equal(f->recs[5].offset, f->written);
+    assert_int_equal(f->ctr.gaps, 0);
+}
+
+static void
+test_tail_resume_file_gone_counts_gap(void **state)
+{
+    struct fixture *f = *state;
+
+    append_line(f, "stdout", "a1", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    struct tail_pos saved = f->recs[0].resume;
+    assert_int_equal(unlink(f->live), 0);
+    size_t n = append_line(f, "stdout", "b1", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, &saved), 0);
+    drain(f);
+    assert_int_equal(f->ctr.gaps, 1);
+    assert_int_equal(f->n, 2);
+    assert_int_equal(f->recs[1].offset, saved.logical + n);
+}
+
+static void
+test_tail_resume_inside_partial(void **state)
+{
+    struct fixture *f = *state;
+
+    size_t l0 = append_line(f, "stdout", "done", 0);
+    append_line(f, "stdout", "part1 ", 1);
+    append_line(f, "stderr", "between", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    assert_int_equal(f->n, 2);
+    struct tail_pos saved = f->recs[1].resume;
+    assert_int_equal(saved.logical, l0);     /* start of the open message */
+    append_line(f, "stdout", "part2", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, &saved), 0);
+    drain(f);
+    /* "between" is re-read (the collector drops it by offset) */
+    assert_int_equal(f->n, 4);
+    assert_string_equal(f->recs[2].msg, "between");
+    assert_int_equal(f->recs[2].offset, f->recs[1].offset);
+    assert_string_equal(f->recs[3].msg, "part1 part2");
+}
+
+static void
+test_tail_flush_unfinished(void **state)
+{
+    struct fixture *f = *state;
+
+    append_line(f, "stdout", "never ends", 1);
+    append_raw(f, "", "{\"log\":\"cut", 11);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    assert_int_equal(f->n, 0);
+    tail_flush(f->t, collect, f);
+    assert_int_equal(f->n, 2);
+    assert_true(f->recs[0].flags & LOGREC_F_RAW);   /* the cut line */
+    assert_string_equal(f->recs[1].msg, "never ends");
+    check_offsets_increase(f);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_tail_lines_and_offsets, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tail_partial_line_waits, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tail_no_file_yet, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tail_single_rotation, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_tail_double_rotation_between_polls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tail_maxfile1_recreate, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tail_truncation, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tail_partial_messages_small_reads,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tail_16k_split_joined, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tail_overlong_record_truncated,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tail_overlong_line_skipped,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tail_raw_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tail_resume_in_rotated_file,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tail_resume_file_gone_counts_gap,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tail_resume_inside_partial,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tail_flush_unfinished, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
