@@ -11,6 +11,7 @@
  */
 #include "collector/store/store_internal.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -406,7 +407,7 @@ tail_reset(struct store *s, struct store_tail *t)
 
 /* Adds the block of t just written at pos to seg's directory. */
 static void
-seg_add_tail(struct store *s, struct store_seg *seg, uint64_t pos,
+seg_add_tail(struct store_seg *seg, uint64_t pos,
              const struct store_tail *t, const uint8_t *hdr)
 {
     struct store_blk_hdr h;
@@ -457,9 +458,10 @@ tail_split(struct store *s, size_t *n_out)
             store_tail_init(s, &ch[n++], STORE_MAX_RAW);
         }
         struct store_label *l = s->labels[t->labels[r->label].id];
-        if (store_tail_add(&ch[n - 1], l, r->time_ns, r->stream, r->flags,
-                           r->offset, r->msg, r->msg_len) < 0)
-            abort();            /* STORE_MAX_RAW > tail cap: cannot fail */
+        int rc = store_tail_add(&ch[n - 1], l, r->time_ns, r->stream,
+                                r->flags, r->offset, r->msg, r->msg_len);
+        assert(rc == 0);        /* chunk cap STORE_MAX_RAW > tail cap */
+        (void)rc;
     }
     free(recs);
     *n_out = n;
@@ -509,7 +511,7 @@ segment_seal_tail(struct store *s)
     }
     seg->file_size += s->scratch.len;
     for (size_t i = 0; i < n; i++)
-        seg_add_tail(s, seg, pos + offs[i], &ch[i], s->scratch.data + offs[i]);
+        seg_add_tail(seg, pos + offs[i], &ch[i], s->scratch.data + offs[i]);
     tail_reset(s, &s->tail);
     rc = 0;
 out:

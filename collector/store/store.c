@@ -31,14 +31,13 @@ void
 store_set_err(struct store *s, const char *fmt, ...)
 {
     va_list ap;
-    char *msg = NULL;
+    char msg[512];
 
     va_start(ap, fmt);
-    if (vasprintf(&msg, fmt, ap) < 0)
-        msg = NULL;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     free(s->errstr);
-    s->errstr = msg ? msg : xstrdup("store error");
+    s->errstr = xstrdup(msg);
 }
 
 int64_t
