@@ -12,18 +12,64 @@
 #include "common/compress.h"
 
 #include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
+#include "common/xmalloc.h"
+
 #define COMPRESS_MIN_GROW (16u << 10)
 
-static _Thread_local z_stream compress_dzs;
-static _Thread_local int compress_dlevel;
-static _Thread_local int compress_has_dzs;
-static _Thread_local z_stream compress_izs;
-static _Thread_local int compress_has_izs;
+/* One per thread that compresses; freed by a pthread key destructor when
+ * the thread exits (the main thread's lives until the process ends). */
+struct compress_state {
+    z_stream dzs;
+    int      dlevel;
+    int      has_dzs;
+    z_stream izs;
+    int      has_izs;
+};
+
+static _Thread_local struct compress_state *compress_tls;
+static pthread_key_t compress_key;
+static pthread_once_t compress_once = PTHREAD_ONCE_INIT;
 
 /* ---- helpers ---- */
+
+static void
+compress_state_free(void *arg)
+{
+    struct compress_state *st = arg;
+
+    if (st == NULL)
+        return;
+    if (st->has_dzs)
+        deflateEnd(&st->dzs);
+    if (st->has_izs)
+        inflateEnd(&st->izs);
+    free(st);
+}
+
+static void
+compress_key_init(void)
+{
+    if (pthread_key_create(&compress_key, compress_state_free) != 0)
+        abort();
+}
+
+static struct compress_state *
+compress_state(void)
+{
+    if (compress_tls != NULL)
+        return compress_tls;
+    if (pthread_once(&compress_once, compress_key_init) != 0)
+        abort();
+    compress_tls = xcalloc(1, sizeof(*compress_tls));
+    if (pthread_setspecific(compress_key, compress_tls) != 0)
+        abort();
+    return compress_tls;
+}
 
 static size_t
 compress_min(size_t a, size_t b)
@@ -33,32 +79,32 @@ compress_min(size_t a, size_t b)
 
 /* Deflate stream for this level, reset and ready; NULL if zlib fails. */
 static z_stream *
-compress_deflater(int level)
+compress_deflater(struct compress_state *st, int level)
 {
-    if (compress_has_dzs && compress_dlevel == level)
-        return &compress_dzs;
-    if (compress_has_dzs) {
-        deflateEnd(&compress_dzs);
-        compress_has_dzs = 0;
+    if (st->has_dzs && st->dlevel == level)
+        return &st->dzs;
+    if (st->has_dzs) {
+        deflateEnd(&st->dzs);
+        st->has_dzs = 0;
     }
-    memset(&compress_dzs, 0, sizeof(compress_dzs));
-    if (deflateInit(&compress_dzs, level) != Z_OK)
+    memset(&st->dzs, 0, sizeof(st->dzs));
+    if (deflateInit(&st->dzs, level) != Z_OK)
         return NULL;
-    compress_has_dzs = 1;
-    compress_dlevel = level;
-    return &compress_dzs;
+    st->has_dzs = 1;
+    st->dlevel = level;
+    return &st->dzs;
 }
 
 static z_stream *
-compress_inflater(void)
+compress_inflater(struct compress_state *st)
 {
-    if (compress_has_izs)
-        return &compress_izs;
-    memset(&compress_izs, 0, sizeof(compress_izs));
-    if (inflateInit(&compress_izs) != Z_OK)
+    if (st->has_izs)
+        return &st->izs;
+    memset(&st->izs, 0, sizeof(st->izs));
+    if (inflateInit(&st->izs) != Z_OK)
         return NULL;
-    compress_has_izs = 1;
-    return &compress_izs;
+    st->has_izs = 1;
+    return &st->izs;
 }
 
 /* Moves the next slice of input (zlib counts in uInt) into zs. */
@@ -79,7 +125,8 @@ compress_feed(z_stream *zs, const uint8_t **in, size_t *left)
 int
 compress_deflate(struct buf *out, const void *in, size_t len, int level)
 {
-    z_stream *zs = compress_deflater(level);
+    struct compress_state *st = compress_state();
+    z_stream *zs = compress_deflater(st, level);
     if (zs == NULL)
         return -1;
     size_t start = out->len;
@@ -113,7 +160,7 @@ compress_deflate(struct buf *out, const void *in, size_t len, int level)
 fail:
     out->len = start;
     deflateEnd(zs);
-    compress_has_dzs = 0;
+    st->has_dzs = 0;
     return -1;
 }
 
@@ -215,7 +262,8 @@ int
 compress_inflate(struct buf *out, const void *in, size_t len, size_t max_out,
                  const char **errstr)
 {
-    z_stream *zs = compress_inflater();
+    struct compress_state *st = compress_state();
+    z_stream *zs = compress_inflater(st);
     if (zs == NULL) {
         *errstr = "zlib inflateInit failed";
         return -1;
@@ -228,7 +276,7 @@ compress_inflate(struct buf *out, const void *in, size_t len, size_t max_out,
         out->len = start;
     if (inflateReset(zs) != Z_OK) {
         inflateEnd(zs);
-        compress_has_izs = 0;
+        st->has_izs = 0;
     }
     return rc;
 }

@@ -432,15 +432,20 @@ wire_batch_enc_add_record(struct wire_batch_enc *e, const struct wire_record *r)
         return -1;
     if (!wire_batch_enc_fits(e, WIRE_RECORD_MIN_LEN + r->msg.len))
         return -1;
+    /* per-line hot path: one reservation, then fixed-offset stores */
     struct buf *b = &e->records;
-    size_t start = b->len;
     if (buf_reserve(b, WIRE_RECORD_MIN_LEN + r->msg.len) < 0)
         return -1;
-    if (buf_put_u32(b, r->source) < 0 || buf_put_u8(b, r->stream) < 0 ||
-        buf_put_u8(b, r->flags) < 0 || buf_put_u64(b, (uint64_t)r->time_ns) < 0 ||
-        buf_put_u64(b, r->offset) < 0 ||
-        wire_put_bytes32(b, r->msg.p, r->msg.len) < 0)
-        return wire_undo(b, start, -1);
+    uint8_t *q = b->data + b->len;
+    le32_store(q, r->source);
+    q[4] = r->stream;
+    q[5] = r->flags;
+    le64_store(q + 6, (uint64_t)r->time_ns);
+    le64_store(q + 14, r->offset);
+    le32_store(q + 22, (uint32_t)r->msg.len);
+    if (r->msg.len > 0)
+        memcpy(q + WIRE_RECORD_MIN_LEN, r->msg.p, r->msg.len);
+    b->len += WIRE_RECORD_MIN_LEN + r->msg.len;
     e->n_records++;
     return 0;
 }
