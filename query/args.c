@@ -392,24 +392,27 @@ args_target_format(const struct search_args *a, enum args_target kind,
     size_t saved = out->len;
     const char *path = kind == ARGS_TARGET_FOLLOW ? "/api/v1/follow"
                                                   : "/api/v1/logs";
-    int n = 0, rc = buf_append(out, path, strlen(path));
+    int n_params = 0, rc = buf_append(out, path, strlen(path));
     char limit[24];
 
-    /* A catch-up after a reconnect must not drop what the outage held. */
-    snprintf(limit, sizeof(limit), "%ld",
-             kind == ARGS_TARGET_CATCHUP ? ARGS_LIMIT_MAX : a->limit);
+    /* A catch-up after a reconnect must not drop what the outage held; a
+     * search asks for one extra record to know whether more are left. */
+    long n = kind == ARGS_TARGET_CATCHUP ? ARGS_LIMIT_MAX
+           : kind == ARGS_TARGET_SEARCH && a->limit < ARGS_LIMIT_MAX
+           ? a->limit + 1 : a->limit;
+    snprintf(limit, sizeof(limit), "%ld", n);
     if (rc == 0)
-        rc = args_filters_format(a, out, &n);
+        rc = args_filters_format(a, out, &n_params);
     if (rc == 0 && kind == ARGS_TARGET_CATCHUP)
-        rc = args_ns_param(out, &n, "since", since_ns);
+        rc = args_ns_param(out, &n_params, "since", since_ns);
     else if (rc == 0 && a->has_since && kind != ARGS_TARGET_FOLLOW)
-        rc = args_ns_param(out, &n, "since", a->since_ns);
+        rc = args_ns_param(out, &n_params, "since", a->since_ns);
     if (rc == 0 && a->has_until && kind == ARGS_TARGET_SEARCH)
-        rc = args_ns_param(out, &n, "until", a->until_ns);
+        rc = args_ns_param(out, &n_params, "until", a->until_ns);
     if (rc == 0 && kind != ARGS_TARGET_FOLLOW)
-        rc = url_param_append(out, &n, "limit", limit);
+        rc = url_param_append(out, &n_params, "limit", limit);
     if (rc == 0 && kind != ARGS_TARGET_FOLLOW)
-        rc = url_param_append(out, &n, "order",
+        rc = url_param_append(out, &n_params, "order",
                               kind == ARGS_TARGET_CATCHUP ||
                               (kind == ARGS_TARGET_SEARCH && a->is_asc)
                               ? "asc" : "desc");

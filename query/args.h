@@ -102,7 +102,8 @@ int  args_list_parse(int argc, char **argv, int first, struct list_args *out,
 int  args_time_parse(const char *s, int64_t now, int64_t *out);
 
 enum args_target {
-    ARGS_TARGET_SEARCH,     /* /logs: the user's order, limit, since, until */
+    ARGS_TARGET_SEARCH,     /* /logs: the user's order, limit + 1 (to tell
+                               whether more are left), since, until */
     ARGS_TARGET_HISTORY,    /* /logs newest first, limit, since (-f) */
     ARGS_TARGET_CATCHUP,    /* /logs oldest first from since_ns (reconnect) */
     ARGS_TARGET_FOLLOW,     /* /follow: filters only */

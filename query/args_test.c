@@ -285,7 +285,7 @@ test_args_targets(void **state)
     expect_target(&a, ARGS_TARGET_SEARCH, 0,
                   "/api/v1/logs?q=a%20b&regex=x%7Cy&icase=1&host=h"
                   "&container=w%2A&image=i&stream=stdout&since=1000000000"
-                  "&until=2000000000&limit=10&order=asc");
+                  "&until=2000000000&limit=11&order=asc");
     expect_target(&a, ARGS_TARGET_HISTORY, 0,
                   "/api/v1/logs?q=a%20b&regex=x%7Cy&icase=1&host=h"
                   "&container=w%2A&image=i&stream=stdout&since=1000000000"
@@ -301,7 +301,14 @@ test_args_targets(void **state)
 
     PARSE_OK(&a, "--json");
     expect_target(&a, ARGS_TARGET_SEARCH, 0,
-                  "/api/v1/logs?limit=1000&order=desc");
+                  "/api/v1/logs?limit=1001&order=desc");
+    args_search_fini(&a);
+
+    PARSE_OK(&a, "-n", "1000000");     /* the API's maximum: no extra */
+    expect_target(&a, ARGS_TARGET_SEARCH, 0,
+                  "/api/v1/logs?limit=1000000&order=desc");
+    expect_target(&a, ARGS_TARGET_HISTORY, 0,
+                  "/api/v1/logs?limit=1000000&order=desc");
     expect_target(&a, ARGS_TARGET_FOLLOW, 0, "/api/v1/follow");
     args_search_fini(&a);
 }

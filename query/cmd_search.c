@@ -45,6 +45,7 @@ struct search {
     struct buf   out;
     long         n_records;
     long         n_bad;
+    int          has_more;      /* the search had more than -n records */
     int          is_fatal;      /* an error was printed: exit 2 */
     char         err[512];      /* why a follow connection ended */
     /* follow only */
@@ -86,7 +87,9 @@ search_print_line(const char *line, size_t len, void *arg)
     }
     int rc = 0;
     uint64_t h = s->is_follow ? seen_record_hash(&rr.rec) : 0;
-    if (!s->is_follow || !seen_has(&s->seen, h)) {
+    if (!s->is_follow && s->n_records == s->a.limit) {
+        s->has_more = 1;            /* the extra record asked for */
+    } else if (!s->is_follow || !seen_has(&s->seen, h)) {
         rc = s->a.common.is_json ? output_record_json(&s->out, &rr.rec)
                                  : output_record_text(&s->out, &rr.rec,
                                                       s->color);
@@ -248,7 +251,7 @@ search_once(struct search *s)
     if (res != CLIENT_OK)
         return s->is_fatal ? CMD_EXIT_ERROR
                            : cmd_client_error(res, s->server, s->err);
-    if (s->n_records == s->a.limit && s->env->stdout_is_tty)
+    if (s->has_more && s->env->stdout_is_tty)
         fprintf(stderr, "(more lines available: use -n)\n");
     return s->n_records > 0 ? CMD_EXIT_OK : CMD_EXIT_NOMATCH;
 }

@@ -4,7 +4,8 @@
  * only picks a command from the table below and hands it the process
  * environment; each command is one cmd_<name>.c. A first argument that is
  * not a command name starts a search (`logq error --host web1`); `logq --
- * hosts` searches for the word "hosts".
+ * hosts` searches for the word "hosts". Options every command takes
+ * (--server URL, --json, --no-color) may come before the command name.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/timeutil.h"
+#include "common/xmalloc.h"
 #include "query/cmd.h"
 
 #define LOGQ_VERSION "0.1.0"
@@ -52,6 +54,32 @@ logq_usage(FILE *fp)
         fprintf(fp, "  %-12s %s\n", logq_cmds[i].name, logq_cmds[i].summary);
 }
 
+/* Index of the command word after any global options, or 0 if none. */
+static int
+logq_cmd_index(int argc, char **argv, const struct cmd_entry **cmd)
+{
+    int i = 1;
+
+    while (i < argc) {
+        if (strcmp(argv[i], "--server") == 0)
+            i += 2;
+        else if (strncmp(argv[i], "--server=", 9) == 0 ||
+                 strcmp(argv[i], "--json") == 0 ||
+                 strcmp(argv[i], "--no-color") == 0)
+            i++;
+        else
+            break;
+    }
+    for (size_t k = 0; i < argc && k < sizeof(logq_cmds) / sizeof(logq_cmds[0]);
+         k++) {
+        if (strcmp(argv[i], logq_cmds[k].name) == 0) {
+            *cmd = &logq_cmds[k];
+            return i;
+        }
+    }
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -68,9 +96,17 @@ main(int argc, char **argv)
         printf("logq %s\n", LOGQ_VERSION);
         return CMD_EXIT_OK;
     }
-    for (size_t i = 0; argc > 1 && i < sizeof(logq_cmds) / sizeof(logq_cmds[0]);
-         i++)
-        if (strcmp(argv[1], logq_cmds[i].name) == 0)
-            return logq_cmds[i].exec(&env, argc, argv, 2);
-    return cmd_search_exec(&env, argc, argv, 1);
+    const struct cmd_entry *cmd = NULL;
+    int at = logq_cmd_index(argc, argv, &cmd);
+    if (cmd == NULL)
+        return cmd_search_exec(&env, argc, argv, 1);
+    /* The command sees its options, wherever they were, without its name. */
+    char **args = xcalloc((size_t)argc, sizeof(*args));
+    int n = 0;
+    for (int i = 0; i < argc; i++)
+        if (i != at)
+            args[n++] = argv[i];
+    int rc = cmd->exec(&env, n, args, 1);
+    free(args);
+    return rc;
 }
