@@ -26,12 +26,13 @@ struct dockerline {
 /*
  * Parses line[0..len) (without its terminating '\n'; a trailing '\r' is
  * part of the line). On success appends the decoded "log" text without its
- * final '\n' to msg and returns 0. A malformed line (not JSON, bad escape,
+ * final '\n' (nor a '\r' just before it: CRLF apps) to msg and returns 0;
+ * is_partial says the text had no final '\n'. A malformed line (not JSON, bad escape,
  * missing or wrongly typed field, bad time) is not an error: the raw line
  * bytes are appended instead, out->flags has LOGREC_F_RAW, stream is stdout,
  * time_ns 0, and 0 is returned. Invalid UTF-8 inside the text is replaced by
  * U+FFFD and flagged LOGREC_F_INVALID_UTF8. Returns -1 only when msg's cap
- * would be passed (msg is then unchanged).
+ * would be passed (msg's len and bytes are then unchanged, out untouched).
  */
 int dockerline_parse(const char *line, size_t len, struct buf *msg,
                      struct dockerline *out);

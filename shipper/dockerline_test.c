@@ -545,6 +545,50 @@ test_dockerline_cap(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Fixtures                                                            */
+/* ------------------------------------------------------------------ */
+
+static void
+test_dockerline_fixtures(void **state)
+{
+    FILE *in = fopen("tests/data/dockerline/sample.log", "rb");
+    FILE *want = fopen("tests/data/dockerline/sample.expected", "rb");
+    char *line = NULL, *exp = NULL;
+    size_t cap = 0, ecap = 0, n = 0;
+    ssize_t len;
+
+    assert_non_null(in);
+    assert_non_null(want);
+    while ((len = getline(&line, &cap, in)) > 0) {
+        json_error_t err;
+        struct dockerline dl;
+        assert_true(getline(&exp, &ecap, want) > 0);
+        json_t *e = json_loads(exp, JSON_ALLOW_NUL, &err);
+        assert_non_null(e);
+        json_t *m = json_object_get(e, "msg");
+        buf_reset(&msg);
+        assert_int_equal(dockerline_parse(line, (size_t)len - 1, &msg, &dl),
+                         0);
+        if (dl.flags != json_integer_value(json_object_get(e, "flags")) ||
+            dl.is_partial != json_integer_value(json_object_get(e, "partial"))
+            || dl.time_ns != json_integer_value(json_object_get(e, "time_ns"))
+            || strcmp(logrec_stream_name(dl.stream), json_string_value(
+                          json_object_get(e, "stream"))) != 0)
+            fail_msg("fixture line %zu: flags %d partial %d time %lld",
+                     n + 1, dl.flags, dl.is_partial, (long long)dl.time_ns);
+        assert_msg(json_string_value(m), json_string_length(m));
+        json_decref(e);
+        n++;
+    }
+    assert_true(getline(&exp, &ecap, want) < 0);
+    assert_int_equal(n, 18);
+    free(line);
+    free(exp);
+    fclose(in);
+    fclose(want);
+}
+
+/* ------------------------------------------------------------------ */
 /* Differential test against jansson                                   */
 /* ------------------------------------------------------------------ */
 
@@ -917,6 +961,7 @@ main(void)
         T(test_dockerline_truncated),
         T(test_dockerline_nesting_limit),
         T(test_dockerline_cap),
+        T(test_dockerline_fixtures),
         T(test_dockerline_diff_corpus),
         T(test_dockerline_diff_random),
         T(test_dockerline_throughput),
