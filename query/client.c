@@ -32,7 +32,8 @@ struct client_call {
 
 /* ------------------------------------------------------------ waiting */
 
-/* Waits for events on fd. 1 ready, 0 timeout, -1 error (errno) or stop. */
+/* Waits for events on fd: 1 ready, 0 timeout, -1 error (errno), -2 when
+ * *req->stop is set. */
 static int
 client_wait(const struct client_req *req, int fd, short events, int ms)
 {

@@ -166,7 +166,8 @@ static void
 test_client_http_error(void **state)
 {
     struct fake f = { .pieces = { "HTTP/1.1 400 Bad Request\r\nContent-Length:"
-                                  " 30\r\n\r\n{\"error\":\"unknown parameter\"}",
+                                  " 30\r\n\r\n{\"error\":",
+                                  "\"unknown parameter\"}",
                                   "\n" } };
     struct sink s = { .n_calls = 0 };
     char err[256] = "";

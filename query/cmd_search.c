@@ -12,6 +12,7 @@
  * live records are read. Records seen twice across that overlap are
  * printed once (seen.c).
  */
+#include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -71,6 +72,18 @@ static volatile sig_atomic_t search_stop;
 
 /* ------------------------------------------------------------ printing */
 
+/* Writes pending output; on failure says why once and marks the run. */
+static int
+search_flush(struct search *s)
+{
+    if (cmd_write_out(&s->out) == 0)
+        return 0;
+    if (!s->is_fatal)
+        cmd_error("cannot write output: %s", strerror(errno));
+    s->is_fatal = 1;
+    return -1;
+}
+
 static int
 search_print_line(const char *line, size_t len, void *arg)
 {
@@ -106,10 +119,8 @@ search_print_line(const char *line, size_t len, void *arg)
         cmd_error("record too large to print");
         return -1;
     }
-    if (s->out.len >= SEARCH_OUT_FLUSH && cmd_write_out(&s->out) < 0) {
-        s->is_fatal = 1;
+    if (s->out.len >= SEARCH_OUT_FLUSH && search_flush(s) < 0)
         return -1;
-    }
     return 0;
 }
 
@@ -155,7 +166,7 @@ search_print_reversed(struct search *s, const struct buf *lines)
             return -1;
         end = start;
     }
-    return cmd_write_out(&s->out) < 0 ? (s->is_fatal = 1, -1) : 0;
+    return search_flush(s);
 }
 
 /* ------------------------------------------------------------ requests */
@@ -172,11 +183,7 @@ search_body_cb(const char *p, size_t n, void *arg)
         }
         return -1;
     }
-    if (r->collect == NULL && cmd_write_out(&r->s->out) < 0) {
-        r->s->is_fatal = 1;
-        return -1;
-    }
-    return 0;
+    return r->collect == NULL ? search_flush(r->s) : 0;
 }
 
 static int
@@ -207,10 +214,8 @@ search_request(struct search *s, const char *target, int idle_ms,
     if (res == CLIENT_OK && linesplit_finish(&r.ls, search_line_cb, &r) < 0)
         res = CLIENT_E_STOPPED;
     linesplit_fini(&r.ls);
-    if (res == CLIENT_OK && collect == NULL && cmd_write_out(&s->out) < 0) {
-        s->is_fatal = 1;
+    if (res == CLIENT_OK && collect == NULL && search_flush(s) < 0)
         res = CLIENT_E_STOPPED;
-    }
     return res;
 }
 
@@ -390,7 +395,8 @@ search_follow(struct search *s)
              ? CMD_EXIT_ERROR
              : search_follow_loop(s, (const char *)t.data);
     buf_fini(&t);
-    cmd_write_out(&s->out);
+    if (search_flush(s) < 0)
+        rc = CMD_EXIT_ERROR;
     search_summary(s);
     return rc;
 }

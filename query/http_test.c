@@ -127,7 +127,8 @@ test_http_content_length(void **state)
 {
     (void)state;
     run_ok("HTTP/1.0 404 Not Found\r\nContent-Length: 22\r\n\r\n"
-           "{\"error\":\"not found\"}\n", 404, "{\"error\":\"not found\"}\n", 0);
+           "{\"error\":\"not found\"}\n", 404,
+           "{\"error\":\"not found\"}\n", 0);
     run_ok("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 200, "", 0);
     run_ok("HTTP/1.1 204 No Content\r\n\r\n", 204, "", 0);
 }
