@@ -21,6 +21,7 @@
 
 #define QUERY_MAX_TOKENS  QUERY_MAX_ITEMS
 #define QUERY_REGEX_BUF   ((size_t)64 << 20)
+#define QUERY_MAX_REGEX_COST   4096  /* see query_regex_is_costly */
 
 enum query_kind { QUERY_TERM, QUERY_PHRASE };
 
@@ -297,12 +298,82 @@ query_parse_text(struct query *q, const char *s, size_t len, char **errstr)
     return 0;
 }
 
+/*
+ * glibc's regcomp builds x+ as xx* and x{n,m} as m copies of x, so nested
+ * or stacked repetitions multiply: "((a+)+)+..." or "a++++..." grow the
+ * parse tree exponentially (a fuzzer found 25 '+' taking gigabytes). A
+ * request must not be able to do that, so the product of the expansion
+ * factors of all repetitions ('+' counts 2, {n,m} counts m+1, {n,} n+1)
+ * is capped. This over-estimates sequences like a+b+c+ (which cost only
+ * their sum), a fair price for a check this simple.
+ */
+static const char *
+query_regex_skip_bracket(const char *p)
+{
+    p++;                                /* past '[' */
+    if (*p == '^')
+        p++;
+    if (*p == ']')
+        p++;
+    while (*p != '\0' && *p != ']')
+        p++;
+    return *p ? p : p - 1;
+}
+
+/* Largest number inside a {...} bound starting at p ('{'); *end at '}'. */
+static long
+query_regex_bound(const char *p, const char **end)
+{
+    long max = 0, v = 0;
+
+    for (p++; *p != '\0' && *p != '}'; p++) {
+        if (*p >= '0' && *p <= '9') {
+            v = v * 10 + (*p - '0');
+            if (v > QUERY_MAX_REGEX_COST)
+                v = QUERY_MAX_REGEX_COST;
+        } else {
+            v = 0;
+        }
+        if (v > max)
+            max = v;
+    }
+    *end = *p ? p : p - 1;
+    return max + 1;
+}
+
+static int
+query_regex_is_costly(const char *re)
+{
+    long cost = 1;
+
+    for (const char *p = re; *p; p++) {
+        long f = 1;
+        if (*p == '\\' && p[1] != '\0')
+            p++;
+        else if (*p == '[')
+            p = query_regex_skip_bracket(p);
+        else if (*p == '+')
+            f = 2;
+        else if (*p == '{' && p[1] >= '0' && p[1] <= '9')
+            f = query_regex_bound(p, &p);
+        cost *= f;
+        if (cost > QUERY_MAX_REGEX_COST)
+            return 1;
+    }
+    return 0;
+}
+
 static int
 query_compile_regex(struct query *q, const char *regex, char **errstr)
 {
     if (strlen(regex) > QUERY_MAX_REGEX) {
         *errstr = xasprintf("regex too long (at most %d bytes)",
                             QUERY_MAX_REGEX);
+        return -1;
+    }
+    if (query_regex_is_costly(regex)) {
+        *errstr = xasprintf("regex too costly: its repetitions ('+', "
+                            "{n,m}) multiply past %d", QUERY_MAX_REGEX_COST);
         return -1;
     }
     int flags = REG_EXTENDED | REG_NOSUB | (q->is_icase ? REG_ICASE : 0);

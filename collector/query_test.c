@@ -188,6 +188,32 @@ test_query_parse_bad_regex(void **state)
     q = query_parse("x", 1, "[z-a]", 1, &err);
     assert_null(q);
     free(err);
+    /* Counted repetitions that would blow up regcomp are refused... */
+    static const char *const costly[] = {
+        "(a{4096})", "(a{1,9999})", "((a{20}){20}){20}",
+        "x{99999999999999999999}", "a+++++++++++++++++++++++++",
+        "((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+",
+    };
+    for (size_t i = 0; i < sizeof(costly) / sizeof(costly[0]); i++) {
+        err = NULL;
+        assert_null(query_parse("", 0, costly[i], 0, &err));
+        assert_non_null(strstr(err, "too costly"));
+        free(err);
+    }
+    /* ...reasonable ones, escaped or bracketed '+' and '{' are fine. */
+    q = query_parse("", 0, "^[+]+\\+[0-9]+ x{1,3} [a-z]+\\{9999}$", 0, &err);
+    assert_non_null(q);
+    assert_int_equal(query_match(q, "++5 xx ab{9999}", 15), 1);
+    query_free(q);
+    q = query_parse("", 0, "^[0-9]{1,3}(\\.[0-9]{1,3}){3}$", 0, &err);
+    assert_non_null(q);
+    assert_int_equal(query_match(q, "10.0.0.1", 8), 1);
+    assert_int_equal(query_match(q, "10.0.0", 6), 0);
+    query_free(q);
+    q = query_parse("", 0, "json \\{", 0, &err);
+    assert_non_null(q);
+    assert_int_equal(query_match(q, "json {", 6), 1);
+    query_free(q);
 }
 
 static void

@@ -15,6 +15,7 @@
 
 #include "collector/api/api_params.h"
 #include "common/record.h"
+#include "common/xmalloc.h"
 
 static void
 test_api_params_defaults(void **state)
@@ -128,9 +129,8 @@ test_api_params_caps(void **state)
     struct api_params p;
     char *err = NULL;
     size_t n = API_PARAMS_MAX_QUERY + 10;
-    char *big = calloc(1, n + 1);
+    char *big = xcalloc(1, n + 1);
 
-    assert_non_null(big);
     memcpy(big, "q=", 2);
     memset(big + 2, 'a', n - 2);
     assert_int_equal(api_params_parse(big, API_EP_LOGS, &p, &err), -1);

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fuzz_query: libFuzzer target for the collector's untrusted HTTP inputs:
+ * the search language (collector/query.c) and the query-string parser
+ * (collector/api/api_params.c). Input layout: the whole input is first
+ * parsed as a raw query string; then it is split at the first two '\n'
+ * bytes into q, regex (at most 64 bytes, to keep regcomp fast) and a
+ * message, the first byte's low bit choosing icase. Invariants checked with
+ * assert: a failed parse gives an error text and no object; a query matches
+ * the same message the same way twice (no state leaks between calls); every
+ * required token is lower-case alphanumeric; a query without exclusions,
+ * ORs or regex that matches a message has each token in the lower-cased
+ * message.
+ */
+#include <assert.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collector/api/api_params.h"
+#include "collector/query.h"
+#include "common/xmalloc.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+fuzz_params(const uint8_t *data, size_t size)
+{
+    char *s = xstrndup((const char *)data, size);
+    struct api_params p;
+    char *err = NULL;
+
+    for (int ep = API_EP_LOGS; ep <= API_EP_FOLLOW; ep++) {
+        int rc = api_params_parse(s, (enum api_endpoint)ep, &p, &err);
+        if (rc == 0) {
+            assert(p.q != NULL);
+            assert(p.limit >= 1 && p.limit <= API_PARAMS_MAX_LIMIT);
+            assert(p.since_ns < p.until_ns);
+            assert(p.stream >= -1 && p.stream <= 1);
+            api_params_fini(&p);
+        } else {
+            assert(rc == -1 && err != NULL);
+            free(err);
+            err = NULL;
+        }
+    }
+    free(s);
+}
+
+/* Whether the lower-cased msg contains tok at all (a weaker check than
+ * the whole-word rule, so it must hold for any match). */
+static int
+fuzz_contains_folded(const char *msg, size_t len, const char *tok)
+{
+    size_t n = strlen(tok);
+
+    for (size_t i = 0; i + n <= len; i++) {
+        size_t k = 0;
+        while (k < n) {
+            unsigned char c = (unsigned char)msg[i + k];
+            if (c >= 'A' && c <= 'Z')
+                c = (unsigned char)(c + 32);
+            if (c != (unsigned char)tok[k])
+                break;
+            k++;
+        }
+        if (k == n)
+            return 1;
+    }
+    return 0;
+}
+
+static void
+fuzz_query(const uint8_t *data, size_t size)
+{
+    const char *in = (const char *)data;
+    const char *nl1 = memchr(in, '\n', size);
+    size_t q_len = nl1 ? (size_t)(nl1 - in) : size;
+    const char *rest = nl1 ? nl1 + 1 : in + size;
+    size_t rest_len = (size_t)(in + size - rest);
+    const char *nl2 = memchr(rest, '\n', rest_len);
+    char *regex = NULL;
+    const char *msg = rest;
+    size_t msg_len = rest_len;
+
+    if (nl2 != NULL && nl2 - rest <= 64) {
+        regex = xstrndup(rest, (size_t)(nl2 - rest));
+        msg = nl2 + 1;
+        msg_len = (size_t)(in + size - msg);
+    }
+    int icase = size > 0 && (data[0] & 1);
+    char *err = NULL;
+    struct query *q = query_parse(in, q_len, regex, icase, &err);
+    if (q == NULL) {
+        assert(err != NULL);
+        free(err);
+        free(regex);
+        return;
+    }
+    int m1 = query_match(q, msg, msg_len);
+    int m2 = query_match(q, msg, msg_len);
+    assert(m1 == m2 && (m1 == 0 || m1 == 1));
+    const char *const *tok;
+    size_t n = query_tokens(q, &tok);
+    for (size_t i = 0; i < n; i++) {
+        assert(tok[i][0] != '\0');
+        for (const char *c = tok[i]; *c; c++)
+            assert((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9'));
+        if (m1)
+            assert(fuzz_contains_folded(msg, msg_len, tok[i]));
+    }
+    query_free(q);
+    free(regex);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size > 65536)
+        return 0;
+    fuzz_params(data, size);
+    fuzz_query(data, size);
+    return 0;
+}
