@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config_test: option parsing of logq-collector (collector/config.c):
+ * defaults, every value type, range and format errors, token file loading
+ * and address parsing with port 0 (collector/listen.c).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "collector/config.h"
+#include "collector/listen.h"
+
+static enum config_result
+parse(struct collector_config *c, char **errstr, int argc, ...)
+{
+    char *argv[32];
+    va_list ap;
+
+    argv[0] = "logq-collector";
+    va_start(ap, argc);
+    for (int i = 1; i <= argc; i++)
+        argv[i] = va_arg(ap, char *);
+    va_end(ap);
+    argv[argc + 1] = NULL;
+    return collector_config_parse(c, argc + 1, argv, errstr);
+}
+
+static void
+test_config_defaults_and_values(void **state)
+{
+    (void)state;
+    struct collector_config c;
+    char *err = NULL;
+
+    assert_int_equal(parse(&c, &err, 2, "--data-dir", "/tmp/x"), CONFIG_OK);
+    assert_string_equal(c.listen, "0.0.0.0:7070");
+    assert_string_equal(c.http, "127.0.0.1:7080");
+    assert_int_equal(c.max_connections, 1024);
+    assert_int_equal(c.retention_age_ns, 0);
+    assert_null(c.token);
+    collector_config_fini(&c);
+
+    assert_int_equal(parse(&c, &err, 10, "--data-dir", "/d", "--listen",
+                           "127.0.0.1:0", "--retention-age", "7d",
+                           "--retention-size", "50G", "--log-level",
+                           "debug"), CONFIG_OK);
+    assert_string_equal(c.listen, "127.0.0.1:0");
+    assert_true(c.retention_age_ns == INT64_C(7) * 86400 * 1000000000);
+    assert_true(c.retention_bytes == INT64_C(50) << 30);
+    assert_int_equal(c.level, LOG_LEVEL_DEBUG);
+    collector_config_fini(&c);
+}
+
+static void
+test_config_errors(void **state)
+{
+    (void)state;
+    static const char *const bad[][2] = {
+        { "--listen", "nohost" }, { "--listen", "1.2.3.4:70000" },
+        { "--http", "1.2.3.4:" }, { "--http", "1.2.3.4:-1" },
+        { "--max-connections", "0" }, { "--max-connections", "12x" },
+        { "--retention-age", "forever" }, { "--retention-size", "5Q" },
+        { "--log-level", "loud" }, { "--token-file", "/nonexistent/tok" },
+        { "--bogus", "1" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct collector_config c;
+        char *err = NULL;
+        enum config_result r = parse(&c, &err, 4, "--data-dir", "/d",
+                                     bad[i][0], bad[i][1]);
+        if (r != CONFIG_ERROR)
+            fail_msg("case %zu (%s %s) accepted", i, bad[i][0], bad[i][1]);
+        assert_non_null(err);
+        free(err);
+        collector_config_fini(&c);
+    }
+    struct collector_config c;
+    char *err = NULL;
+    assert_int_equal(parse(&c, &err, 0), CONFIG_ERROR);   /* no data dir */
+    free(err);
+    collector_config_fini(&c);
+}
+
+static void
+test_config_token_file(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/config_test_tokXXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "s3cret\r\n", 8), 8);
+    close(fd);
+    struct collector_config c;
+    char *err = NULL;
+    assert_int_equal(parse(&c, &err, 4, "--data-dir", "/d", "--token-file",
+                           path), CONFIG_OK);
+    assert_int_equal(c.token_len, 6);
+    assert_memory_equal(c.token, "s3cret", 6);
+    collector_config_fini(&c);
+
+    fd = open(path, O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "\n", 1), 1);       /* empty token */
+    close(fd);
+    assert_int_equal(parse(&c, &err, 4, "--data-dir", "/d", "--token-file",
+                           path), CONFIG_ERROR);
+    free(err);
+    collector_config_fini(&c);
+    unlink(path);
+}
+
+static void
+test_config_size_parse(void **state)
+{
+    (void)state;
+    int64_t v;
+
+    assert_int_equal(config_size_parse("0", &v), 0);
+    assert_true(v == 0);
+    assert_int_equal(config_size_parse("1024", &v), 0);
+    assert_true(v == 1024);
+    assert_int_equal(config_size_parse("512M", &v), 0);
+    assert_true(v == INT64_C(512) << 20);
+    assert_int_equal(config_size_parse("2GiB", &v), 0);
+    assert_true(v == INT64_C(2) << 30);
+    assert_int_equal(config_size_parse("1T", &v), 0);
+    assert_int_equal(config_size_parse("", &v), -1);
+    assert_int_equal(config_size_parse("-1", &v), -1);
+    assert_int_equal(config_size_parse("G", &v), -1);
+    assert_int_equal(config_size_parse("99999999999T", &v), -1);
+    assert_int_equal(config_size_parse("5GB ", &v), -1);
+}
+
+static void
+test_listen_parse_addr(void **state)
+{
+    (void)state;
+    struct sockaddr_storage ss;
+    int len;
+
+    assert_int_equal(listen_parse_addr("127.0.0.1:0", &ss, &len), 0);
+    assert_int_equal(listen_parse_addr("0.0.0.0:7070", &ss, &len), 0);
+    assert_int_equal(listen_parse_addr("[::1]:80", &ss, &len), 0);
+    assert_int_equal(ss.ss_family, AF_INET6);
+    assert_int_equal(listen_parse_addr("127.0.0.1", &ss, &len), -1);
+    assert_int_equal(listen_parse_addr(":80", &ss, &len), -1);
+    assert_int_equal(listen_parse_addr("host.example:80", &ss, &len), -1);
+    assert_int_equal(listen_parse_addr("1.2.3.4:65536", &ss, &len), -1);
+    assert_int_equal(listen_parse_addr("1.2.3.4:8x", &ss, &len), -1);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_defaults_and_values),
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_config_token_file),
+        cmocka_unit_test(test_config_size_parse),
+        cmocka_unit_test(test_listen_parse_addr),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
