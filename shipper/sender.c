@@ -48,6 +48,7 @@ struct sender_entry {
     uint16_t              type;
     uint64_t              seq;          /* seq encoded in frame */
     int                   is_sent;      /* on the current connection */
+    int                   was_sent;     /* on some connection */
     struct buf            frame;
     struct sender_commit *commits;
     size_t                n_commits;
@@ -352,8 +353,6 @@ sender_write_pending(struct sender *s)
             continue;
         uint64_t seq = s->conn_seq + 1;
         if (e->seq != seq) {
-            if (e->seq != 0)
-                s->ctr->batches_resent++;
             if (sender_entry_reseq(s, e, seq) < 0) {
                 sender_close(s, "re-encode failed");
                 return;
@@ -363,7 +362,10 @@ sender_write_pending(struct sender *s)
             sender_close(s, "write failed");
             return;
         }
+        if (e->was_sent)
+            s->ctr->batches_resent++;
         e->is_sent = 1;
+        e->was_sent = 1;
         s->conn_seq = seq;
         s->ctr->batches_sent++;
     }

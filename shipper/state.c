@@ -227,6 +227,11 @@ state_open(const char *dir, struct shipper_counters *ctr)
                   strerror(errno));
         goto fail;
     }
+    struct stat sb;
+    if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+        log_error("state", "state dir is not a directory %s", dir);
+        goto fail;
+    }
     if (access(dir, W_OK | X_OK) < 0) {
         log_error("state", "state dir not writable %s: %s", dir,
                   strerror(errno));

@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sender_test: the sender against an in-process fake collector on
+ * 127.0.0.1 (same event_base): handshake with a token MAC check, batch
+ * numbering, ACK -> commit of resume points, the in-flight cap, a dropped
+ * connection followed by reconnect and in-order resend with new seqs, and
+ * an ERROR frame. The loop runs until a condition holds (bounded).
+ */
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "common/hmac.h"
+#include "common/wire.h"
+#include "common/xmalloc.h"
+#include "shipper/sender.h"
+
+#define TOKEN "s3cret"
+
+struct fake {
+    struct event_base        *base;
+    struct evconnlistener    *lis;
+    struct bufferevent       *bev;
+    int                       port;
+    uint8_t                   nonce[WIRE_NONCE_LEN];
+    int                       auto_ack;
+    int                       reject;       /* answer AUTH with ERROR */
+    int                       n_conns;
+    int                       auth_ok;
+    uint64_t                  seqs[512];     /* seq of each batch received */
+    uint64_t                  first_off[512];
+    size_t                    n_batches;
+    struct buf                scratch;
+    /* shipper side */
+    struct sender            *s;
+    struct shipper_counters   ctr;
+    char                      committed[80];
+    uint64_t                  committed_logical;
+    int                       n_commits;
+    int                       n_room;
+};
+
+static void
+fake_send(struct fake *f, uint16_t type, struct buf *p)
+{
+    struct buf fr;
+
+    buf_init(&fr, 1 << 20);
+    assert_int_equal(wire_frame_encode(&fr, type, p->data, p->len, 0), 0);
+    bufferevent_write(f->bev, fr.data, fr.len);
+    buf_fini(&fr);
+}
+
+static void
+fake_ack(struct fake *f, uint64_t seq)
+{
+    struct buf p;
+
+    buf_init(&p, 64);
+    wire_u64_encode(&p, seq);
+    fake_send(f, WIRE_ACK, &p);
+    buf_fini(&p);
+}
+
+static void
+fake_frame(struct fake *f, const struct wire_frame *fr)
+{
+    const uint8_t *p;
+    size_t len;
+    const char *err;
+    struct buf out;
+
+    assert_int_equal(wire_frame_payload(fr, &f->scratch, &p, &len, &err), 0);
+    buf_init(&out, 1 << 16);
+    if (fr->type == WIRE_HELLO) {
+        memset(f->nonce, 0x5a, sizeof(f->nonce));
+        wire_challenge_encode(&out, 1, f->nonce);
+        fake_send(f, WIRE_CHALLENGE, &out);
+    } else if (fr->type == WIRE_AUTH) {
+        uint8_t mac[WIRE_MAC_LEN], want[WIRE_MAC_LEN];
+        assert_int_equal(wire_auth_decode(p, len, mac, &err), 0);
+        wire_auth_mac(TOKEN, strlen(TOKEN), f->nonce, "node1", 5, want);
+        f->auth_ok = memcmp(mac, want, sizeof(mac)) == 0;
+        if (f->reject) {
+            wire_error_encode(&out, WIRE_ERR_AUTH, "authentication failed");
+            fake_send(f, WIRE_ERROR, &out);
+        } else {
+            wire_u64_encode(&out, 42);
+            fake_send(f, WIRE_WELCOME, &out);
+        }
+    } else if (fr->type == WIRE_BATCH) {
+        struct wire_batch b;
+        struct wire_record r;
+        assert_int_equal(wire_batch_decode(p, len, &b, &err), 0);
+        assert_true(f->n_batches < 512);
+        f->seqs[f->n_batches] = b.seq;
+        assert_int_equal(wire_batch_next(&b, &r), 1);
+        f->first_off[f->n_batches++] = r.offset;
+        wire_batch_fini(&b);
+        if (f->auto_ack)
+            fake_ack(f, f->seqs[f->n_batches - 1]);
+    }
+    buf_fini(&out);
+}
+
+static void
+fake_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct fake *f = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+
+    for (;;) {
+        size_t n = evbuffer_get_length(in);
+        const uint8_t *d = evbuffer_pullup(in, (ssize_t)n);
+        struct wire_frame fr;
+        size_t used;
+        const char *err;
+        if (n == 0 || wire_frame_decode(d, n, &fr, &used, &err) != 1)
+            return;
+        fake_frame(f, &fr);
+        evbuffer_drain(in, used);
+    }
+}
+
+static void
+fake_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct fake *f = arg;
+
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        bufferevent_free(f->bev);
+        f->bev = NULL;
+    }
+}
+
+static void
+fake_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+               struct sockaddr *sa, int len, void *arg)
+{
+    struct fake *f = arg;
+
+    if (f->bev != NULL)
+        bufferevent_free(f->bev);
+    f->n_conns++;
+    f->bev = bufferevent_socket_new(f->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    bufferevent_setcb(f->bev, fake_read_cb, NULL, fake_event_cb, f);
+    bufferevent_enable(f->bev, EV_READ | EV_WRITE);
+}
+
+static void
+on_commit(void *arg, const char *id, const struct tail_pos *pos)
+{
+    struct fake *f = arg;
+
+    snprintf(f->committed, sizeof(f->committed), "%s", id);
+    f->committed_logical = pos->logical;
+    f->n_commits++;
+}
+
+static void
+on_room(void *arg)
+{
+    struct fake *f = arg;
+
+    f->n_room++;
+}
+
+static int
+setup(void **state)
+{
+    struct fake *f = xcalloc(1, sizeof(*f));
+    struct sockaddr_in sin = { .sin_family = AF_INET };
+
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    f->base = event_base_new();
+    f->lis = evconnlistener_new_bind(f->base, fake_accept_cb, f,
+                                     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
+                                     16, (struct sockaddr *)&sin, sizeof(sin));
+    assert_non_null(f->lis);
+    socklen_t sl = sizeof(sin);
+    getsockname(evconnlistener_get_fd(f->lis), (struct sockaddr *)&sin, &sl);
+    f->port = ntohs(sin.sin_port);
+    f->auto_ack = 1;
+    buf_init(&f->scratch, WIRE_MAX_INFLATED);
+    struct sender_config cfg = {
+        .host = "127.0.0.1", .port = f->port, .hostname = "node1",
+        .token = TOKEN, .token_len = strlen(TOKEN), .batch_bytes = 4096,
+        .flush_ms = 5, .max_inflight = 64 << 10, .zlevel = 1,
+    };
+    f->s = sender_new(f->base, &cfg, &f->ctr, on_commit, on_room, f);
+    assert_non_null(f->s);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fake *f = *state;
+
+    sender_free(f->s);
+    if (f->bev != NULL)
+        bufferevent_free(f->bev);
+    evconnlistener_free(f->lis);
+    buf_fini(&f->scratch);
+    event_base_free(f->base);
+    free(f);
+    return 0;
+}
+
+static void
+tick(struct fake *f)
+{
+    struct timeval tv = { 0, 10000 };
+
+    event_base_loopexit(f->base, &tv);
+    event_base_dispatch(f->base);
+}
+
+/* Runs the loop until cond holds (at most ~5 s). */
+#define RUN_UNTIL(f, cond)                                  \
+    do {                                                    \
+        for (int i_ = 0; i_ < 500 && !(cond); i_++)         \
+            tick(f);                                        \
+        assert_true(cond);                                  \
+    } while (0)
+
+static struct sender_source src = {
+    .id = "abc123", .name = "web", .image = "img", .labels = "",
+};
+
+static void
+add_records(struct fake *f, uint64_t first, int n, size_t len)
+{
+    static char text[8192];
+
+    memset(text, 'x', sizeof(text));
+    for (int i = 0; i < n; i++) {
+        struct tail_record r = {
+            .stream = 0, .time_ns = 1, .offset = first + (uint64_t)i,
+            .msg = text, .msg_len = len,
+        };
+        r.resume.logical = first + (uint64_t)i;
+        sender_add(f->s, &src, &r);
+    }
+}
+
+static void
+test_sender_handshake_batch_ack_commit(void **state)
+{
+    struct fake *f = *state;
+    assert_int_equal(sender_start(f->s), 0);
+    RUN_UNTIL(f, sender_is_ready(f->s));
+    assert_true(f->auth_ok);
+    add_records(f, 100, 3, 10);         /* below batch_bytes: flush timer */
+    RUN_UNTIL(f, f->n_commits > 0);
+    assert_int_equal(f->n_batches, 1);
+    assert_int_equal(f->seqs[0], 1);
+    assert_int_equal(f->first_off[0], 100);
+    assert_string_equal(f->committed, "abc123");
+    assert_int_equal(f->committed_logical, 102);
+    assert_true(sender_is_drained(f->s));
+    add_records(f, 200, 1, 5000);       /* over batch_bytes: sent at once */
+    assert_false(sender_is_drained(f->s));
+    RUN_UNTIL(f, f->n_batches == 2 && sender_is_drained(f->s));
+    assert_int_equal(f->seqs[1], 2);
+    assert_int_equal(f->ctr.batches_acked, 2);
+}
+
+static void
+test_sender_backpressure_and_resend(void **state)
+{
+    struct fake *f = *state;
+
+    f->auto_ack = 0;
+    assert_int_equal(sender_start(f->s), 0);
+    RUN_UNTIL(f, sender_is_ready(f->s));
+    /* one frame per record, varied text, until the 64 KiB cap says stop */
+    uint64_t off = 1;
+    for (int i = 0; i < 10000 && sender_can_accept(f->s); i++) {
+        char text[2048];
+        uint32_t x = (uint32_t)off * 2654435761u;
+        for (size_t k = 0; k < sizeof(text); k++) {
+            x = x * 1103515245u + 12345u;
+            text[k] = (char)('a' + (x >> 16) % 26);
+        }
+        struct tail_record r = { .offset = off, .msg = text,
+                                 .msg_len = sizeof(text) };
+        r.resume.logical = off++;
+        sender_add(f->s, &src, &r);
+        sender_flush(f->s);
+    }
+    assert_false(sender_can_accept(f->s));
+    RUN_UNTIL(f, f->n_batches == (size_t)(off - 1));
+    size_t sent = f->n_batches;
+    assert_true(sent > 1 && sent < 512);
+    /* the collector acks the first frame only, then dies */
+    fake_ack(f, 1);
+    RUN_UNTIL(f, f->n_commits == 1);
+    bufferevent_free(f->bev);
+    f->bev = NULL;
+    f->n_batches = 0;
+    f->auto_ack = 1;
+    RUN_UNTIL(f, sender_is_drained(f->s));
+    assert_int_equal(f->n_conns, 2);
+    assert_int_equal(f->n_batches, sent - 1);
+    for (size_t i = 0; i < sent - 1; i++) {
+        assert_int_equal(f->seqs[i], i + 1);        /* renumbered */
+        assert_int_equal(f->first_off[i], i + 2);   /* same order */
+    }
+    assert_int_equal(f->committed_logical, off - 1);
+    assert_true(f->n_room >= 1);
+    assert_true(f->ctr.batches_resent > 0);
+    assert_int_equal(f->ctr.reconnects, 1);
+}
+
+static void
+test_sender_error_frame_backs_off(void **state)
+{
+    struct fake *f = *state;
+
+    f->reject = 1;
+    assert_int_equal(sender_start(f->s), 0);
+    RUN_UNTIL(f, f->n_conns >= 2);
+    assert_false(sender_is_ready(f->s));
+    assert_true(f->ctr.reconnects >= 1);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_sender_handshake_batch_ack_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sender_backpressure_and_resend,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sender_error_frame_backs_off,
+                                        setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
