@@ -64,7 +64,10 @@ wait_until 60 "all $total honest shipper lines searchable" \
 lq --json -n 1000000 --host node1 >"$IT_TMP/out.jsonl" || fail "logq failed"
 python3 "$IT_DIR/check.py" verify "$manifest" <"$IT_TMP/out.jsonl" ||
     fail "honest shipper's lines not exactly once"
-assert_eq 0 "$(lq --json -n 100 --host intruder | grep -c . || true)" \
+rc=0
+lq --json -n 100 --host intruder >"$IT_TMP/intruder.jsonl" || rc=$?
+assert_eq 1 "$rc" "logq exit status for no records"
+assert_eq 0 "$(grep -c . "$IT_TMP/intruder.jsonl" || true)" \
     "records from the shipper with the wrong token"
 assert_ge "$(health_counter auth_failures)" "$((auth + 1))" \
     "auth_failures after the intruder shipper"

@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# 60-provisioning-static: the real-deployment provisioning (provisioning/),
+# checked without VirtualBox, VMs or a registry:
+#   - yamllint (provisioning/.yamllint, strict) and ansible-lint (production
+#     profile, provisioning/ansible/.ansible-lint)
+#   - ansible-playbook --syntax-check of every playbook with the inventory
+#   - shellcheck of the provisioning scripts
+#   - vagrant validate --ignore-provider (ruby -c if vagrant is missing)
+#   - every role template rendered by Ansible itself for every node of the
+#     inventory (site.yml --tags render, local connection, files under a
+#     temp dir; undefined variables are errors), then: the right units on
+#     the right nodes, shippers pointed at the [collector] node's address
+#     taken from the inventory (and from a second inventory that moves the
+#     collector to node2), one shared 0600 token, valid YAML, systemd-analyze
+#     verify of the units, nothing changed on a second render run; and a
+#     template with an undefined variable must fail to render.
+# Needs the Debian packages ansible-core, ansible-lint, yamllint, vagrant
+# and the shellcheck package (systemd for systemd-analyze); a missing one is
+# a failure with the apt-get line to run, never a silent skip.
+set -euo pipefail
+
+name=60-provisioning-static
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+prov=$repo/provisioning
+ans=$prov/ansible
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/logq-prov.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+checks=0
+
+fail() {
+    echo "FAIL: $name: $*"
+    exit 1
+}
+ok() {
+    checks=$((checks + 1))
+    echo "ok   $*"
+}
+# run [-C DIR] LABEL CMD...: runs CMD (in DIR) with its output in a file,
+# shown on failure.
+run() {
+    local dir=. label
+    if [ "$1" = -C ]; then
+        dir=$2
+        shift 2
+    fi
+    label=$1
+    shift
+    if ! (cd "$dir" && "$@") >"$tmp/out" 2>&1; then
+        cat "$tmp/out"
+        fail "$label"
+    fi
+    ok "$label"
+}
+
+# Ansible's own Python (python3-yaml is there; a pyenv python3 may lack it).
+py=/usr/bin/python3
+[ -x "$py" ] || py=python3
+
+missing=()
+for tool in ansible-playbook ansible-inventory ansible-lint yamllint shellcheck; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    fail "missing ${missing[*]}: apt-get install ansible-core ansible-lint yamllint shellcheck vagrant"
+fi
+
+# ---- linters
+run "yamllint --strict" yamllint --strict -c "$prov/.yamllint" "$prov"
+
+mapfile -t scripts < <(find "$prov" \( -path "$prov/images" -o -path "$prov/demo" \
+    -o -path "$prov/.cache" -o -path "$prov/.vagrant" \) -prune \
+    -o -type f -name '*.sh' -print | sort)
+scripts+=("$0")
+run "shellcheck (${#scripts[@]} scripts)" shellcheck -x "${scripts[@]}"
+
+export ANSIBLE_CONFIG=$ans/ansible.cfg
+export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 ANSIBLE_LOCAL_TEMP=$tmp/ansible-local
+run -C "$ans" "ansible-playbook --syntax-check" \
+    ansible-playbook -i inventory/vagrant.ini --syntax-check site.yml box.yml export-images.yml
+run -C "$ans" "ansible-lint (production profile)" ansible-lint --nocolor -q
+
+# ---- Vagrantfile
+if command -v vagrant >/dev/null 2>&1; then
+    run -C "$prov" "vagrant validate --ignore-provider" \
+        env VAGRANT_DOTFILE_PATH="$tmp/vagrant-dot" VAGRANT_CHECKPOINT_DISABLE=1 \
+        vagrant validate --ignore-provider
+elif command -v ruby >/dev/null 2>&1; then
+    echo "WARNING: vagrant not installed (apt-get install vagrant): falling back to ruby -c"
+    run "ruby -c Vagrantfile" ruby -c "$prov/Vagrantfile"
+else
+    fail "neither vagrant nor ruby installed: apt-get install vagrant"
+fi
+
+# ---- template rendering
+# Runtime facts the docker_images role records on a real node.
+cat >"$tmp/facts.yml" <<'EOF'
+logq_image_ids:
+  collector: sha256:0000000000000000000000000000000000000000000000000000000000000001
+  shipper: sha256:0000000000000000000000000000000000000000000000000000000000000002
+  redis: sha256:0000000000000000000000000000000000000000000000000000000000000003
+  sample-web: sha256:0000000000000000000000000000000000000000000000000000000000000004
+  sample-worker: sha256:0000000000000000000000000000000000000000000000000000000000000005
+  grafana: sha256:0000000000000000000000000000000000000000000000000000000000000006
+EOF
+
+# hosts_of INVENTORY GROUP: the group's hosts, one a line.
+hosts_of() {
+    ansible-inventory -i "$1" --list | "$py" -c '
+import json, sys
+inv = json.load(sys.stdin)
+print("\n".join(inv.get(sys.argv[1], {}).get("hosts", [])))' "$2"
+}
+# hostvar INVENTORY HOST VAR
+hostvar() {
+    ansible-inventory -i "$1" --host "$2" | "$py" -c '
+import json, sys
+print(json.load(sys.stdin)[sys.argv[1]])' "$3"
+}
+
+# render INVENTORY OUTDIR LOG: renders every node's files under OUTDIR/HOST.
+render() {
+    local inv=$1 out=$2 log=$3 h
+    for h in $(hosts_of "$inv" nodes); do
+        mkdir -p "$out/$h/etc/systemd/system"
+    done
+    (cd "$ans" && ansible-playbook -i "$inv" site.yml \
+        --tags render --skip-tags always \
+        -e ansible_connection=local -e ansible_become=false \
+        -e "ansible_python_interpreter=$py" \
+        -e logq_manage_services=false \
+        -e "logq_root_prefix=$out/{{ inventory_hostname }}" \
+        -e "logq_secrets_dir=$tmp/secrets" \
+        -e "@$tmp/facts.yml") >"$log" 2>&1
+}
+
+# check_tree INVENTORY OUTDIR: the rendered files agree with the inventory.
+check_tree() {
+    local inv=$1 out=$2 collector addr h unit f
+    collector=$(hosts_of "$inv" collector | head -n 1)
+    addr=$(hostvar "$inv" "$collector" logq_node_ip)
+    if [ -z "$collector" ] || [ -z "$addr" ]; then
+        fail "$inv: no collector host or address"
+    fi
+    for h in $(hosts_of "$inv" nodes); do
+        unit=$out/$h/etc/systemd/system
+        for f in logq-shipper logq-sample-web logq-sample-worker; do
+            [ -s "$unit/$f.service" ] || fail "$h: $f.service not rendered"
+        done
+        for f in logq-collector logq-redis logq-grafana; do
+            if [ "$h" = "$collector" ]; then
+                [ -s "$unit/$f.service" ] || fail "$h (collector): $f.service not rendered"
+            elif [ -e "$unit/$f.service" ]; then
+                fail "$h is not the collector but got $f.service"
+            fi
+        done
+        grep -q -- "--collector $addr:7070 " "$unit/logq-shipper.service" \
+            || fail "$h: shipper not pointed at $collector ($addr:7070)"
+        grep -q -- "--hostname $h " "$unit/logq-shipper.service" \
+            || fail "$h: shipper --hostname is not $h"
+        cmp -s "$out/$h/etc/logq/token" "$tmp/secrets/token" \
+            || fail "$h: token differs from the controller's"
+        [ "$(stat -c %a "$out/$h/etc/logq/token")" = 600 ] || fail "$h: token not mode 0600"
+    done
+    if grep -rlE '\{\{|\{%|\}\}' "$out" >"$tmp/leftover"; then
+        cat "$tmp/leftover"
+        fail "unrendered Jinja left in the files above"
+    fi
+}
+
+# 1. The lab inventory.
+out=$tmp/render-vagrant
+inv=$ans/inventory/vagrant.ini
+render "$inv" "$out" "$tmp/render1.log" || { cat "$tmp/render1.log"; fail "rendering templates (vagrant.ini)"; }
+check_tree "$inv" "$out"
+ok "templates render for every node (vagrant.ini)"
+
+[ "$(stat -c %a "$tmp/secrets/token")" = 600 ] || fail "controller token not mode 0600"
+[ "$(stat -c %a "$tmp/secrets")" = 700 ] || fail "controller secrets dir not mode 0700"
+[ "$(tr -d '\n' <"$tmp/secrets/token" | wc -c)" -ge 32 ] || fail "token shorter than 32 characters"
+ok "one shared token, 0600 on the nodes and the controller"
+
+collector=$(hosts_of "$inv" collector | head -n 1)
+gdir=$out/$collector/var/lib/logq/grafana/provisioning
+"$py" - "$gdir/datasources/logq.yml" "$gdir/dashboards/logq.yml" >"$tmp/out" 2>&1 <<'EOF' || { cat "$tmp/out"; fail "Grafana provisioning files"; }
+import sys, yaml
+ds = yaml.safe_load(open(sys.argv[1]))["datasources"][0]
+assert ds["type"] == "simpod-json-datasource", ds
+assert ds["url"] == "http://127.0.0.1:7080", ds["url"]
+prov = yaml.safe_load(open(sys.argv[2]))["providers"][0]
+assert prov["options"]["path"] == "/var/lib/grafana/dashboards", prov
+EOF
+grep -q -- '--http 0.0.0.0:7080 ' "$out/$collector/etc/systemd/system/logq-collector.service" \
+    || fail "inventory host variable logq_collector_http not applied to the collector"
+ok "Grafana datasource and dashboards provider are valid YAML pointing at the API"
+
+if command -v systemd-analyze >/dev/null 2>&1; then
+    mapfile -t units < <(find "$out" -name '*.service' | sort)
+    (cd "$tmp" && systemd-analyze verify "${units[@]}") >"$tmp/verify" 2>&1 || true
+    # Without Docker installed here, only its absence may be reported.
+    if [ ! -x /usr/bin/docker ]; then
+        grep -v '/usr/bin/docker' "$tmp/verify" >"$tmp/verify2" || true
+        mv "$tmp/verify2" "$tmp/verify"
+    fi
+    if [ -s "$tmp/verify" ]; then
+        cat "$tmp/verify"
+        fail "systemd-analyze verify reported problems in the rendered units"
+    fi
+    ok "systemd-analyze verify: ${#units[@]} units clean"
+else
+    echo "WARNING: systemd-analyze missing (apt-get install systemd): units not verified"
+fi
+
+render "$inv" "$out" "$tmp/render2.log" || { cat "$tmp/render2.log"; fail "second render run"; }
+grep -qE 'changed=[1-9]' "$tmp/render2.log" && { cat "$tmp/render2.log"; fail "second render run changed files (not idempotent)"; }
+ok "second render run changes nothing"
+
+# 2. Another topology: the collector moves to node2, other addresses.
+mkdir -p "$tmp/alt"
+cat >"$tmp/alt/hosts.ini" <<'EOF'
+[collector]
+node2
+
+[nodes]
+node1 logq_node_ip=10.77.0.21
+node2 logq_node_ip=10.77.0.22
+node3 logq_node_ip=10.77.0.23
+EOF
+out=$tmp/render-alt
+render "$tmp/alt/hosts.ini" "$out" "$tmp/render3.log" \
+    || { cat "$tmp/render3.log"; fail "rendering templates (other inventory)"; }
+check_tree "$tmp/alt/hosts.ini" "$out"
+ok "collector address and role placement follow the inventory (collector on node2)"
+
+# 3. The check can fail: an undefined variable is an error, not "".
+mkdir -p "$tmp/neg"
+printf 'ok={{ logq_image_tag }} bad={{ logq_no_such_variable }}\n' >"$tmp/neg/t.j2"
+if (cd "$ans" && ansible node1 -i "$inv" -m ansible.builtin.template \
+        -a "src=$tmp/neg/t.j2 dest=$tmp/neg/out" \
+        -e ansible_connection=local -e ansible_become=false \
+        -e "ansible_python_interpreter=$py") >"$tmp/neg/log" 2>&1; then
+    fail "a template with an undefined variable rendered"
+fi
+grep -q "logq_no_such_variable" "$tmp/neg/log" || { cat "$tmp/neg/log"; fail "undefined variable not reported"; }
+ok "an undefined variable fails the rendering"
+
+echo "PASS: $name ($checks checks)"
