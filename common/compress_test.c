@@ -16,12 +16,13 @@
 #include <pthread.h>
 
 #include "common/buf.h"
+#include "common/xmalloc.h"
 #include "common/compress.h"
 
 static uint8_t *
 make_text(size_t n, uint32_t seed)
 {
-    uint8_t *p = malloc(n ? n : 1);
+    uint8_t *p = xmalloc(n ? n : 1);
     static const char words[] = "info warn error GET /api/v1/items 200 ms ";
 
     assert_non_null(p);
@@ -111,7 +112,7 @@ static void
 test_compress_bomb_bounded_memory(void **state)
 {
     size_t n = 100u << 20;
-    uint8_t *zeros = calloc(1, n);
+    uint8_t *zeros = xcalloc(1, n);
     struct buf z, o;
     const char *err;
 

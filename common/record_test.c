@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "common/buf.h"
+#include "common/xmalloc.h"
 #include "common/record.h"
 
 static void
@@ -257,7 +258,7 @@ static void
 test_json_long_string_and_exact_cap(void **state)
 {
     size_t n = 200000;
-    char *in = malloc(n);
+    char *in = xmalloc(n);
     struct buf big, exact;
 
     (void)state;

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "common/buf.h"
+#include "common/xmalloc.h"
 #include "common/compress.h"
 #include "common/hmac.h"
 #include "common/wire.h"
@@ -27,7 +28,7 @@ struct fixture {
 static int
 setup(void **state)
 {
-    struct fixture *fx = calloc(1, sizeof(*fx));
+    struct fixture *fx = xcalloc(1, sizeof(*fx));
 
     if (fx == NULL)
         return -1;
@@ -253,7 +254,7 @@ test_frame_encode_too_large(void **state)
 {
     struct fixture *fx = *state;
     size_t n = WIRE_MAX_PAYLOAD + 1;
-    uint8_t *big = calloc(1, n);
+    uint8_t *big = xcalloc(1, n);
 
     assert_non_null(big);
     assert_int_equal(wire_frame_encode(&fx->out, WIRE_BATCH, big, n, 0), -1);
@@ -282,7 +283,7 @@ test_frame_zlib_bomb_rejected(void **state)
 {
     struct fixture *fx = *state;
     size_t n = 100u << 20;
-    uint8_t *zeros = calloc(1, n);
+    uint8_t *zeros = xcalloc(1, n);
     struct buf z;
     struct wire_frame f;
     const char *err;
@@ -724,7 +725,7 @@ test_metrics_roundtrip(void **state)
     /* truncations and trailing byte */
     for (size_t n = 0; n < len; n++)
         assert_int_equal(wire_metrics_decode(p, n, &m, &err), -1);
-    uint8_t *copy = malloc(len + 1);
+    uint8_t *copy = xmalloc(len + 1);
     assert_non_null(copy);
     memcpy(copy, p, len);
     copy[len] = 0;
