@@ -6,8 +6,10 @@
  * them by time (see store.h). It then holds one inflated block at a time,
  * filters its records and sorts the survivors by time. Memory: one block
  * plus a small entry per candidate block. Damaged blocks are reported once
- * (-1) and skipped. Text matching (and, later, a token index that prunes
- * blocks: see cursor_block_may_match) is not done here.
+ * (-1) and skipped. With filter tokens, a segment's token index
+ * (segindex.c) narrows its candidate blocks to those that may hold every
+ * token; the unsealed tail block is always read. Text matching is the
+ * caller's.
  */
 #include "collector/store/store_internal.h"
 
@@ -17,10 +19,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "collector/store/tokenize.h"
 #include "common/compress.h"
 #include "common/xmalloc.h"
 
-#define CUR_TAIL UINT64_MAX
+#define CUR_TAIL       UINT64_MAX
+#define CUR_MAX_HASHES 64
 
 struct cur_cand {
     uint64_t seq;                       /* segment, or CUR_TAIL */
@@ -39,6 +43,8 @@ struct store_cursor {
     int64_t            since, until;
     char              *host, *container, *image;
     int                stream;
+    uint32_t           hashes[CUR_MAX_HASHES];
+    size_t             n_hashes;
     uint8_t           *label_ok;        /* per label id: 0 ?, 1 yes, 2 no */
     size_t             n_label_ok;
 
@@ -86,8 +92,8 @@ cursor_time_overlaps(const struct store_cursor *c, int64_t mn, int64_t mx)
     return mx >= c->since && mn < c->until;
 }
 
-/* Block-level pruning from the directory alone. The token index (a later
- * issue) plugs in here: "may block (seq, i) contain every token". */
+/* Block-level pruning from the directory alone (the token index is applied
+ * per segment in cursor_pick). */
 static int
 cursor_block_may_match(struct store_cursor *c, const struct store_blk *b)
 {
@@ -169,21 +175,73 @@ cursor_snapshot_tail(struct store_cursor *c, size_t *cap)
     cursor_add_cand(c, cap, CUR_TAIL, 0, t->min_ns, t->max_ns);
 }
 
+static int
+cursor_hash_cb(const uint8_t *tok, size_t len, uint32_t hash, void *arg)
+{
+    struct store_cursor *c = arg;
+
+    (void)tok;
+    (void)len;
+    for (size_t i = 0; i < c->n_hashes; i++)
+        if (c->hashes[i] == hash)
+            return 0;
+    if (c->n_hashes < CUR_MAX_HASHES)   /* fewer tokens: a wider scan */
+        c->hashes[c->n_hashes++] = hash;
+    return 0;
+}
+
+/* Token hashes of the filter's words, cut as the index cuts text. */
+static void
+cursor_set_tokens(struct store_cursor *c, const struct store_filter *f)
+{
+    if (!f || !f->tokens)
+        return;
+    for (size_t i = 0; i < f->n_tokens; i++)
+        if (f->tokens[i])
+            tokenize_foreach(f->tokens[i], strlen(f->tokens[i]), 0,
+                             cursor_hash_cb, c);
+}
+
+/* The segment's blocks that may hold every token into *bits (grown);
+ * 0 if the index cannot tell (all blocks are candidates). */
+static int
+cursor_seg_bits(struct store_cursor *c, const struct store_seg *g,
+                uint64_t **bits, size_t *cap)
+{
+    size_t words = (g->n_blks + 63) / 64;
+
+    if (c->n_hashes == 0 || words == 0)
+        return 0;
+    if (*cap < words) {
+        *bits = xreallocarray(*bits, words, sizeof(**bits));
+        *cap = words;
+    }
+    memset(*bits, 0, words * sizeof(**bits));
+    return segindex_candidates(c->s, g, c->hashes, c->n_hashes, *bits) == 0;
+}
+
 static void
 cursor_pick(struct store_cursor *c)
 {
     struct store *s = c->s;
-    size_t cap = 0;
+    size_t cap = 0, cap_bits = 0;
+    uint64_t *bits = NULL;
 
     for (size_t i = 0; i < s->n_segs; i++) {
         const struct store_seg *g = s->segs[i];
+        int has_bits = cursor_seg_bits(c, g, &bits, &cap_bits);
         for (size_t k = 0; k < g->n_blks; k++) {
             const struct store_blk *b = &g->blks[k];
-            if (b->is_corrupt || cursor_block_may_match(c, b))
+            if (b->is_corrupt)
+                cursor_add_cand(c, &cap, g->seq, (uint32_t)k, b->min_ns,
+                                b->max_ns);
+            else if ((!has_bits || (bits[k / 64] >> (k % 64)) & 1) &&
+                     cursor_block_may_match(c, b))
                 cursor_add_cand(c, &cap, g->seq, (uint32_t)k, b->min_ns,
                                 b->max_ns);
         }
     }
+    free(bits);
     cursor_snapshot_tail(c, &cap);
     if (c->n_cands > 1)
         qsort(c->cands, c->n_cands, sizeof(*c->cands),
@@ -209,6 +267,7 @@ store_cursor_new(struct store *s, const struct store_filter *f,
     c->n_label_ok = s->n_labels;
     c->label_ok = xcalloc(s->n_labels ? s->n_labels : 1, 1);
     c->fd = -1;
+    cursor_set_tokens(c, f);
     buf_init(&c->comp, STORE_MAX_RAW + 65536);
     buf_init(&c->raw, STORE_MAX_RAW);
     cursor_pick(c);

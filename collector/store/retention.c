@@ -110,7 +110,7 @@ bad:
 static uint64_t
 store_disk_bytes(const struct store *s)
 {
-    uint64_t n = s->wal_len;
+    uint64_t n = s->wal_len + segindex_disk_bytes(s);
 
     for (size_t i = 0; i < s->n_segs; i++)
         n += s->segs[i]->file_size;
@@ -141,6 +141,7 @@ retention_delete_oldest(struct store *s)
         return -1;
     }
     free(path);
+    segindex_unlink(s, g->seq);
     for (size_t i = 0; i < g->n_blks; i++) {
         const struct store_blk *b = &g->blks[i];
         for (uint32_t k = 0; k < b->n_labels; k++) {

@@ -6,8 +6,9 @@
  * has its body CRC checked too, and a torn tail there is cut off. Damage
  * elsewhere becomes a corrupt directory entry and the scan resyncs on the
  * next block that fully verifies. Also seals the tail block: compress,
- * append, fsync. A later token index per segment will map tokens to block
- * indexes of seg->blks (the directory order is the on-disk order).
+ * append, fsync, then feed the new blocks to the segment's token index
+ * (segindex.c), whose block numbers are indexes of seg->blks (directory
+ * order is on-disk order).
  */
 #include "collector/store/store_internal.h"
 
@@ -19,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "collector/store/index.h"
 #include "common/compress.h"
 #include "common/xmalloc.h"
 
@@ -37,6 +39,7 @@ segment_free(struct store_seg *seg)
     for (size_t i = 0; i < seg->n_blks; i++)
         free(seg->blks[i].labels);
     free(seg->blks);
+    segindex_free(seg);
     free(seg);
 }
 
@@ -330,6 +333,7 @@ seg_create(struct store *s)
     g->file_size = STORE_SEG_HDR_LEN;
     g->min_ns = INT64_MAX;
     g->max_ns = INT64_MIN;
+    g->imem = index_mem_new();
     if (s->n_segs == s->cap_segs) {
         s->cap_segs = s->cap_segs ? s->cap_segs * 2 : 16;
         s->segs = xreallocarray(s->segs, s->cap_segs, sizeof(*s->segs));
@@ -371,7 +375,8 @@ tail_encode(struct store *s, const struct store_tail *t)
     }
     size_t meta_len = b->len - start - STORE_BLK_HDR_LEN;
     if (meta_len > STORE_MAX_META ||
-        compress_deflate(b, t->body.data, t->body.len, 1) < 0)
+        compress_deflate(b, t->body.data, t->body.len,
+                         s->opt.compress_level) < 0)
         return -1;
     uint8_t *h0 = b->data + start;
     struct store_blk_hdr h = {
@@ -478,7 +483,8 @@ segment_seal_tail(struct store *s)
 
     if (s->tail.n_records == 0)
         return 0;
-    if (!seg || s->seg_fd < 0 || seg->raw_bytes >= s->opt.segment_size) {
+    if (!seg || s->seg_fd < 0 || seg->raw_bytes >= s->opt.segment_size ||
+        seg->is_full) {
         seg = seg_create(s);
         if (!seg)
             return -1;
@@ -510,8 +516,13 @@ segment_seal_tail(struct store *s)
         goto out;
     }
     seg->file_size += s->scratch.len;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         seg_add_tail(seg, pos + offs[i], &ch[i], s->scratch.data + offs[i]);
+        segindex_add_block(s, seg, (uint32_t)(seg->n_blks - 1),
+                           ch[i].body.data, ch[i].body.len, ch[i].n_records,
+                           ch[i].n_labels);
+    }
+    segindex_after_seal(s, seg);
     tail_reset(s, &s->tail);
     rc = 0;
 out:

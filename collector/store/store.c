@@ -22,7 +22,8 @@
 #include "common/xmalloc.h"
 
 #define STORE_DEFAULT_BLOCK   (256u << 10)
-#define STORE_DEFAULT_SEGMENT (256ull << 20)
+#define STORE_DEFAULT_SEGMENT (64ull << 20)
+#define STORE_DEFAULT_LEVEL   6
 
 /* ------------------------------------------------------------------ */
 /* Helpers shared with the other store files                           */
@@ -479,7 +480,10 @@ store_get_stats(struct store *s, struct store_stats *st)
             st->last_ns = g->max_ns;
     }
     st->n_segments = s->n_segs;
-    st->stored_bytes += s->wal_len;
+    st->index_bytes = segindex_disk_bytes(s);
+    st->stored_bytes += s->wal_len + st->index_bytes;
+    st->n_index_rebuilds = s->n_index_rebuilds;
+    st->n_index_errors = s->n_index_errors;
     st->n_records += s->tail.n_records;
     st->raw_bytes += s->tail.body.len;
     if (s->tail.n_records) {
@@ -577,6 +581,9 @@ store_load_segments(struct store *s)
         s->next_seq = g->seq + 1;
     }
     free(seqs);
+    for (size_t i = 0; i < s->n_segs; i++)
+        segindex_open(s, s->segs[i], i + 1 == s->n_segs);
+    segindex_cleanup(s);
     return 0;
 }
 
@@ -594,6 +601,8 @@ store_open(const char *dir, const struct store_options *opt, char **errstr)
         s->opt.block_size = STORE_MAX_RAW / 2;
     if (!s->opt.segment_size)
         s->opt.segment_size = STORE_DEFAULT_SEGMENT;
+    if (s->opt.compress_level <= 0 || s->opt.compress_level > 9)
+        s->opt.compress_level = STORE_DEFAULT_LEVEL;
     s->seg_fd = -1;
     s->wal_fd = -1;
     s->next_seq = 1;
@@ -655,6 +664,7 @@ store_close(struct store *s)
     buf_fini(&s->wal_labels);
     buf_fini(&s->wal_recs);
     buf_fini(&s->scratch);
+    free(s->ix_recs);
     free(s->errstr);
     free(s->dir);
     free(s);

@@ -30,7 +30,9 @@ typedef int (*store_write_hook_fn)(const char *what, size_t len, void *arg);
 /* Zero fields take the default. */
 struct store_options {
     size_t   block_size;        /* raw bytes per block, default 256 KiB */
-    uint64_t segment_size;      /* raw bytes per segment, default 256 MiB */
+    uint64_t segment_size;      /* raw bytes per segment, default 64 MiB */
+    int      compress_level;    /* zlib level of sealed blocks 1..9,
+                                   default 6 (0 takes the default) */
     int64_t  retention_age_ns;  /* 0: keep forever */
     uint64_t retention_bytes;   /* 0: no size limit */
     store_clock_fn      clock;        /* NULL: CLOCK_REALTIME */
@@ -88,8 +90,11 @@ void store_foreach_source(struct store *s, store_source_fn fn, void *arg);
  * Filter for a scan. The store skips blocks that cannot match and returns
  * every record of the remaining blocks that passes the cheap checks (time,
  * host, container glob, image, stream); text matching is the caller's.
- * tokens, when given, are lower-cased words every match must contain: an
- * indexed store may use them to skip blocks (never to decide a match).
+ * tokens, when given, are words every match must contain: the store cuts
+ * each with tokenize_foreach() (collector/store/tokenize.h) and reads only
+ * blocks whose index holds all the resulting tokens (never decides a
+ * match). A word must be one the matcher requires as a whole word, with
+ * ASCII letters/digits, or bytes >= 0x80, at neither end's outside.
  */
 struct store_filter {
     int64_t             since_ns;   /* inclusive; INT64_MIN: open */
@@ -134,6 +139,10 @@ struct store_stats {
     uint64_t n_wal_replayed;      /* records restored from the WAL at open */
     uint64_t n_seal_errors;       /* failed block writes (retried) */
     uint64_t pending_records;     /* appended, not yet committed */
+    uint64_t index_bytes;         /* .lqi files (part of stored_bytes) */
+    uint64_t n_index_rebuilds;    /* missing/damaged .lqi rebuilt at open */
+    uint64_t n_index_errors;      /* index writes/reads that failed (the
+                                     segment is then scanned instead) */
 };
 void store_get_stats(struct store *s, struct store_stats *st);
 

@@ -29,6 +29,9 @@
 #define STORE_MAX_WAL_ENTRY (512u << 20)
 /* Uncommitted and unsealed data held in memory. */
 #define STORE_MAX_PENDING   (64u << 20)
+/* Distinct token hashes the in-memory index of the segment being written
+ * may hold (about 24 bytes each) before the segment is sealed. */
+#define STORE_IDX_MAX_KEYS  (512u << 10)
 
 /* An interned (host, container_id, container, image) tuple. */
 struct store_label {
@@ -77,6 +80,9 @@ struct store_blk {
     uint8_t                 is_corrupt;  /* cursors report it, never read */
 };
 
+struct index_mem;
+struct index_file;
+
 struct store_seg {
     uint64_t          seq;
     uint64_t          file_size;        /* end of the last valid block */
@@ -85,6 +91,13 @@ struct store_seg {
     int64_t           min_ns, max_ns;
     struct store_blk *blks;
     size_t            n_blks, cap_blks;
+    /* Token index (segindex.c): imem while the segment is written, then
+     * ifile (+ imap: file block -> directory index); neither: unindexed,
+     * every block is a candidate. is_full: no more blocks go here. */
+    struct index_mem  *imem;
+    struct index_file *ifile;
+    uint32_t          *imap;
+    uint8_t            is_full;
 };
 
 /* Per-label stats of the block being filled. */
@@ -165,6 +178,9 @@ struct store {
 
     uint64_t              n_corrupt, n_seg_deleted, bytes_deleted;
     uint64_t              n_torn_cuts, n_wal_replayed, n_seal_errors;
+    uint64_t              n_index_rebuilds, n_index_errors;
+    struct store_rec     *ix_recs;      /* segindex: decoded block */
+    size_t                ix_cap;
 };
 
 /* store.c */
@@ -229,6 +245,28 @@ int  wal_open_replay(struct store *s);
 int  wal_commit(struct store *s);
 int  wal_reset(struct store *s);
 void wal_pending_clear(struct store *s);
+
+/* segindex.c: the token index of each segment (index.c) kept in step
+ * with its blocks. */
+/* Indexes the messages of raw block body (n records, n_labels labels),
+ * block blk of seg. */
+void segindex_add_block(struct store *s, struct store_seg *seg, uint32_t blk,
+                        const uint8_t *body, size_t len, uint32_t n,
+                        uint32_t n_labels);
+/* After blocks were added to the segment being written: seals its index
+ * (writes the .lqi) once it holds segment_size bytes or its map is big. */
+void segindex_after_seal(struct store *s, struct store_seg *seg);
+/* At open, after the scan: loads or rebuilds seg's index. */
+void segindex_open(struct store *s, struct store_seg *seg, int is_last);
+/* Sets in bits (seg->n_blks bits, zeroed by the caller) the blocks that
+ * may hold every hash. -1: no index answer (every block is a candidate). */
+int  segindex_candidates(struct store *s, const struct store_seg *seg,
+                         const uint32_t *hashes, size_t n, uint64_t *bits);
+/* Removes *.lqi.tmp leftovers and indexes of missing segments. */
+void segindex_cleanup(struct store *s);
+void segindex_unlink(struct store *s, uint64_t seq);
+void segindex_free(struct store_seg *seg);
+uint64_t segindex_disk_bytes(const struct store *s);
 
 /* retention.c */
 int  retention_hw_save(struct store *s);

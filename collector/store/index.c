@@ -1,0 +1,607 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * index: per-segment token index (see index.h; file format in
+ * collector/STORE.md). The in-memory map is keyed by the 32-bit token hash
+ * only (no token strings are kept): a collision merges two posting lists,
+ * which can only add candidate blocks. Every token occurrence first goes
+ * through a small per-block set that fits in cache, so the big map sees
+ * each (token, block) pair once: on generated logs a 256 KiB block has
+ * ~50k tokens but ~12k distinct ones, and big-map probes miss the cache.
+ * Sealed files keep keys sorted by hash in pages of INDEX_PAGE_KEYS keys;
+ * only the page directory (12 bytes a page) is held in memory.
+ */
+#include "collector/store/index.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "collector/store/tokenize.h"
+#include "common/compress.h"
+#include "common/xmalloc.h"
+
+#define IX_SET_SIZE  32768u             /* per-block dedup set slots */
+#define IX_MAX_META  (64u << 20)        /* block table + page directory */
+#define IX_MAX_PAGE  (4u << 20)
+
+struct ix_ent {
+    uint32_t hash;                      /* 0: empty slot */
+    uint32_t n;
+    uint32_t cap;                       /* 0: postings inline */
+    union {
+        uint32_t  inl[2];
+        uint32_t *many;
+    } u;
+};
+
+struct index_mem {
+    struct ix_ent *tab;
+    size_t         size, n_keys, extra_bytes;
+    uint32_t      *set;                 /* hashes seen in cur_blk */
+    size_t         n_set;
+    uint32_t       cur_blk;
+};
+
+struct index_file {
+    uint64_t             size;
+    uint32_t             n_blks, n_pages, n_keys;
+    struct index_blkref *blks;
+    uint32_t            *first;         /* per page: first hash */
+    uint32_t            *len, *crc;
+    uint64_t            *off;
+};
+
+/* ------------------------------------------------------------------ */
+/* Varints                                                             */
+
+static size_t
+ix_varint_len(uint64_t v)
+{
+    size_t n = 1;
+
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static int
+ix_get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
+{
+    const uint8_t *p = *pp;
+    uint64_t v = 0;
+
+    for (int shift = 0; shift < 64 && p < end; shift += 7) {
+        uint8_t c = *p++;
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *pp = p;
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* In-memory map                                                       */
+
+struct index_mem *
+index_mem_new(void)
+{
+    struct index_mem *m = xcalloc(1, sizeof(*m));
+
+    m->size = 1024;
+    m->tab = xcalloc(m->size, sizeof(*m->tab));
+    m->set = xcalloc(IX_SET_SIZE, sizeof(*m->set));
+    m->cur_blk = UINT32_MAX;
+    return m;
+}
+
+void
+index_mem_free(struct index_mem *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->size; i++)
+        if (m->tab[i].cap)
+            free(m->tab[i].u.many);
+    free(m->tab);
+    free(m->set);
+    free(m);
+}
+
+static inline const uint32_t *
+ix_posts(const struct ix_ent *e)
+{
+    return e->cap ? e->u.many : e->u.inl;
+}
+
+static void
+ix_grow(struct index_mem *m)
+{
+    size_t nsize = m->size * 2;
+    struct ix_ent *nt = xcalloc(nsize, sizeof(*nt));
+
+    for (size_t i = 0; i < m->size; i++) {
+        if (!m->tab[i].hash)
+            continue;
+        size_t k = m->tab[i].hash & (nsize - 1);
+        while (nt[k].hash)
+            k = (k + 1) & (nsize - 1);
+        nt[k] = m->tab[i];
+    }
+    free(m->tab);
+    m->tab = nt;
+    m->size = nsize;
+}
+
+static void
+ix_push(struct index_mem *m, struct ix_ent *e, uint32_t blk)
+{
+    if (e->n < 2 && !e->cap) {
+        e->u.inl[e->n++] = blk;
+        return;
+    }
+    if (!e->cap) {
+        uint32_t *p = xreallocarray(NULL, 8, sizeof(*p));
+        p[0] = e->u.inl[0];
+        p[1] = e->u.inl[1];
+        e->u.many = p;
+        e->cap = 8;
+        m->extra_bytes += 8 * sizeof(*p);
+    } else if (e->n == e->cap) {
+        e->u.many = xreallocarray(e->u.many, e->cap * 2, sizeof(uint32_t));
+        m->extra_bytes += e->cap * sizeof(uint32_t);
+        e->cap *= 2;
+    }
+    e->u.many[e->n++] = blk;
+}
+
+static void
+ix_insert(struct index_mem *m, uint32_t hash, uint32_t blk)
+{
+    if ((m->n_keys + 1) * 4 > m->size * 3)
+        ix_grow(m);
+    size_t mask = m->size - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+        struct ix_ent *e = &m->tab[i];
+        if (e->hash == hash) {
+            if (ix_posts(e)[e->n - 1] != blk)
+                ix_push(m, e, blk);
+            return;
+        }
+        if (!e->hash) {
+            e->hash = hash;
+            m->n_keys++;
+            ix_push(m, e, blk);
+            return;
+        }
+    }
+}
+
+static int
+ix_add_token_cb(const uint8_t *tok, size_t len, uint32_t hash, void *arg)
+{
+    struct index_mem *m = arg;
+    uint32_t mask = IX_SET_SIZE - 1;
+
+    (void)tok;
+    (void)len;
+    for (uint32_t i = (hash >> 7) & mask;; i = (i + 1) & mask) {
+        if (m->set[i] == hash)
+            return 0;
+        if (!m->set[i]) {
+            m->set[i] = hash;
+            break;
+        }
+    }
+    if (++m->n_set > IX_SET_SIZE / 2) {
+        memset(m->set, 0, IX_SET_SIZE * sizeof(*m->set));
+        m->n_set = 0;
+    }
+    ix_insert(m, hash, m->cur_blk);
+    return 0;
+}
+
+void
+index_mem_add_text(struct index_mem *m, uint32_t blk, const void *text,
+                   size_t len)
+{
+    if (blk != m->cur_blk) {
+        memset(m->set, 0, IX_SET_SIZE * sizeof(*m->set));
+        m->n_set = 0;
+        m->cur_blk = blk;
+    }
+    tokenize_foreach(text, len, TOKENIZE_F_ASCII_PARTS, ix_add_token_cb, m);
+}
+
+size_t
+index_mem_n_keys(const struct index_mem *m)
+{
+    return m->n_keys;
+}
+
+size_t
+index_mem_bytes(const struct index_mem *m)
+{
+    return sizeof(*m) + m->size * sizeof(*m->tab) +
+           IX_SET_SIZE * sizeof(*m->set) + m->extra_bytes;
+}
+
+static const struct ix_ent *
+ix_find(const struct index_mem *m, uint32_t hash)
+{
+    size_t mask = m->size - 1;
+
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+        if (m->tab[i].hash == hash)
+            return &m->tab[i];
+        if (!m->tab[i].hash)
+            return NULL;
+    }
+}
+
+void
+index_mem_lookup(const struct index_mem *m, uint32_t hash, uint64_t *bits,
+                 uint32_t n_bits)
+{
+    const struct ix_ent *e = ix_find(m, hash);
+
+    if (!e)
+        return;
+    const uint32_t *p = ix_posts(e);
+    for (uint32_t i = 0; i < e->n; i++)
+        if (p[i] < n_bits)
+            bits[p[i] / 64] |= 1ull << (p[i] % 64);
+}
+
+/* ------------------------------------------------------------------ */
+/* Encoding a sealed index                                             */
+
+static int
+ix_ent_cmp(const void *a, const void *b)
+{
+    uint32_t x = (*(const struct ix_ent *const *)a)->hash;
+    uint32_t y = (*(const struct ix_ent *const *)b)->hash;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Postings: varint (count << 1 | is_bitmap), then a bitmap of n_blks bits
+ * or count varints (first block, then gaps minus one). */
+static int
+ix_put_postings(struct buf *b, const struct ix_ent *e, uint32_t n_blks)
+{
+    const uint32_t *p = ix_posts(e);
+    size_t list_len = 0, map_len = (n_blks + 7) / 8;
+
+    for (uint32_t i = 0; i < e->n; i++)
+        list_len += ix_varint_len(i ? p[i] - p[i - 1] - 1 : p[i]);
+    int is_map = map_len < list_len;
+    if (buf_put_varint(b, ((uint64_t)e->n << 1) | (uint64_t)is_map) < 0)
+        return -1;
+    if (is_map) {
+        if (buf_reserve(b, map_len) < 0)
+            return -1;
+        uint8_t *q = b->data + b->len;
+        memset(q, 0, map_len);
+        for (uint32_t i = 0; i < e->n; i++)
+            q[p[i] / 8] |= (uint8_t)(1u << (p[i] % 8));
+        b->len += map_len;
+        return 0;
+    }
+    for (uint32_t i = 0; i < e->n; i++)
+        if (buf_put_varint(b, i ? p[i] - p[i - 1] - 1 : p[i]) < 0)
+            return -1;
+    return 0;
+}
+
+/* Encodes the pages of the sorted keys into pages, the directory into dir
+ * (first hash, length, crc per page). */
+static int
+ix_encode_pages(struct ix_ent **keys, size_t n, uint32_t n_blks,
+                struct buf *pages, struct buf *dir, uint32_t *n_pages)
+{
+    *n_pages = 0;
+    for (size_t i = 0; i < n; i += INDEX_PAGE_KEYS) {
+        size_t cnt = n - i < INDEX_PAGE_KEYS ? n - i : INDEX_PAGE_KEYS;
+        size_t start = pages->len;
+        uint32_t prev = keys[i]->hash;
+        if (buf_put_varint(pages, cnt) < 0)
+            return -1;
+        for (size_t k = i; k < i + cnt; k++) {
+            if (buf_put_varint(pages, keys[k]->hash - prev) < 0 ||
+                ix_put_postings(pages, keys[k], n_blks) < 0)
+                return -1;
+            prev = keys[k]->hash;
+        }
+        size_t plen = pages->len - start;
+        if (buf_put_u32(dir, keys[i]->hash) < 0 ||
+            buf_put_u32(dir, (uint32_t)plen) < 0 ||
+            buf_put_u32(dir, compress_crc32(0, pages->data + start, plen)) < 0)
+            return -1;
+        (*n_pages)++;
+    }
+    return 0;
+}
+
+int
+index_mem_encode(const struct index_mem *m, uint64_t seq,
+                 const struct index_blkref *blks, uint32_t n_blks,
+                 struct buf *out)
+{
+    struct ix_ent **keys = xcalloc(m->n_keys ? m->n_keys : 1, sizeof(*keys));
+    struct buf pages, dir;
+    size_t n = 0, start = out->len;
+    uint32_t n_pages;
+    int rc = -1;
+
+    for (size_t i = 0; i < m->size; i++)
+        if (m->tab[i].hash)
+            keys[n++] = &m->tab[i];
+    qsort(keys, n, sizeof(*keys), ix_ent_cmp);
+    buf_init(&pages, out->max);
+    buf_init(&dir, out->max);
+    if (ix_encode_pages(keys, n, n_blks, &pages, &dir, &n_pages) < 0)
+        goto out;
+    uint8_t h[INDEX_HDR_LEN];
+    le32_store(h, INDEX_MAGIC);
+    le32_store(h + 4, INDEX_VERSION);
+    le64_store(h + 8, seq);
+    le32_store(h + 16, n_blks);
+    le32_store(h + 20, n_pages);
+    le32_store(h + 24, (uint32_t)n);
+    le32_store(h + 28, 0);
+    if (buf_append(out, h, sizeof(h)) < 0)
+        goto out;
+    for (uint32_t i = 0; i < n_blks; i++)
+        if (buf_put_u64(out, blks[i].off) < 0 ||
+            buf_put_u32(out, blks[i].body_crc) < 0)
+            goto out;
+    if (buf_append(out, dir.data, dir.len) < 0)
+        goto out;
+    uint32_t crc = compress_crc32(0, out->data + start, INDEX_HDR_LEN - 4);
+    crc = compress_crc32(crc, out->data + start + INDEX_HDR_LEN,
+                         out->len - start - INDEX_HDR_LEN);
+    le32_store(out->data + start + 28, crc);
+    if (buf_append(out, pages.data, pages.len) < 0)
+        goto out;
+    rc = 0;
+out:
+    if (rc < 0)
+        out->len = start;
+    buf_fini(&pages);
+    buf_fini(&dir);
+    free(keys);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sealed index files                                                  */
+
+void
+index_file_free(struct index_file *f)
+{
+    if (!f)
+        return;
+    free(f->blks);
+    free(f->first);
+    free(f->len);
+    free(f->crc);
+    free(f->off);
+    free(f);
+}
+
+static int
+ix_pread_all(int fd, void *p, size_t n, uint64_t off)
+{
+    uint8_t *q = p;
+
+    while (n > 0) {
+        ssize_t r = pread(fd, q, n, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        q += r;
+        n -= (size_t)r;
+        off += (uint64_t)r;
+    }
+    return 0;
+}
+
+/* Parses the checked block table and page directory in meta. */
+static int
+ix_parse_meta(struct index_file *f, const uint8_t *meta)
+{
+    const uint8_t *p = meta;
+    uint64_t pos = INDEX_HDR_LEN + 12ull * f->n_blks + 12ull * f->n_pages;
+
+    f->blks = xcalloc(f->n_blks ? f->n_blks : 1, sizeof(*f->blks));
+    for (uint32_t i = 0; i < f->n_blks; i++, p += 12) {
+        f->blks[i].off = le64_load(p);
+        f->blks[i].body_crc = le32_load(p + 8);
+    }
+    size_t np = f->n_pages ? f->n_pages : 1;
+    f->first = xcalloc(np, sizeof(*f->first));
+    f->len = xcalloc(np, sizeof(*f->len));
+    f->crc = xcalloc(np, sizeof(*f->crc));
+    f->off = xcalloc(np, sizeof(*f->off));
+    for (uint32_t i = 0; i < f->n_pages; i++, p += 12) {
+        f->first[i] = le32_load(p);
+        f->len[i] = le32_load(p + 4);
+        f->crc[i] = le32_load(p + 8);
+        f->off[i] = pos;
+        pos += f->len[i];
+        if (f->len[i] > IX_MAX_PAGE || (i && f->first[i] <= f->first[i - 1]))
+            return -1;
+    }
+    return pos == f->size ? 0 : -1;
+}
+
+struct index_file *
+index_file_load(int fd, uint64_t seq, const char **errstr)
+{
+    struct index_file *f = xcalloc(1, sizeof(*f));
+    uint8_t h[INDEX_HDR_LEN], *meta = NULL;
+    struct stat st;
+
+    *errstr = "unreadable";
+    if (fstat(fd, &st) < 0 || (uint64_t)st.st_size < INDEX_HDR_LEN ||
+        ix_pread_all(fd, h, sizeof(h), 0) < 0)
+        goto fail;
+    f->size = (uint64_t)st.st_size;
+    f->n_blks = le32_load(h + 16);
+    f->n_pages = le32_load(h + 20);
+    f->n_keys = le32_load(h + 24);
+    uint64_t meta_len = 12ull * f->n_blks + 12ull * f->n_pages;
+    *errstr = "bad header";
+    if (le32_load(h) != INDEX_MAGIC || le32_load(h + 4) != INDEX_VERSION ||
+        le64_load(h + 8) != seq || f->n_blks > INDEX_MAX_BLKS ||
+        meta_len > IX_MAX_META || meta_len > f->size - INDEX_HDR_LEN ||
+        f->n_pages > f->n_keys ||
+        (uint64_t)f->n_keys > (uint64_t)f->n_pages * INDEX_PAGE_KEYS)
+        goto fail;
+    meta = xmalloc(meta_len ? meta_len : 1);
+    *errstr = "unreadable";
+    if (ix_pread_all(fd, meta, (size_t)meta_len, INDEX_HDR_LEN) < 0)
+        goto fail;
+    uint32_t crc = compress_crc32(0, h, INDEX_HDR_LEN - 4);
+    crc = compress_crc32(crc, meta, (size_t)meta_len);
+    *errstr = "bad checksum";
+    if (crc != le32_load(h + 28))
+        goto fail;
+    *errstr = "bad page directory";
+    if (ix_parse_meta(f, meta) < 0)
+        goto fail;
+    free(meta);
+    return f;
+fail:
+    free(meta);
+    index_file_free(f);
+    return NULL;
+}
+
+uint32_t
+index_file_n_blks(const struct index_file *f)
+{
+    return f->n_blks;
+}
+
+const struct index_blkref *
+index_file_blks(const struct index_file *f)
+{
+    return f->blks;
+}
+
+uint64_t
+index_file_size(const struct index_file *f)
+{
+    return f->size;
+}
+
+static void
+ix_set_bit(const struct index_file *f, const uint32_t *map, uint32_t b,
+           uint64_t *bits, uint32_t n_bits)
+{
+    if (b >= f->n_blks)
+        return;
+    uint32_t d = map ? map[b] : b;
+    if (d < n_bits)
+        bits[d / 64] |= 1ull << (d % 64);
+}
+
+/* Decodes one postings list at *pp; sets bits if want. -1 if malformed. */
+static int
+ix_postings(const struct index_file *f, const uint8_t **pp,
+            const uint8_t *end, int want, const uint32_t *map,
+            uint64_t *bits, uint32_t n_bits)
+{
+    uint64_t hdr, v;
+
+    if (ix_get_varint(pp, end, &hdr) < 0 || (hdr >> 1) > f->n_blks)
+        return -1;
+    if (hdr & 1) {
+        size_t map_len = (f->n_blks + 7) / 8;
+        if ((size_t)(end - *pp) < map_len)
+            return -1;
+        for (uint32_t b = 0; want && b < f->n_blks; b++)
+            if ((*pp)[b / 8] & (1u << (b % 8)))
+                ix_set_bit(f, map, b, bits, n_bits);
+        *pp += map_len;
+        return 0;
+    }
+    uint64_t blk = 0;
+    for (uint64_t i = 0; i < (hdr >> 1); i++) {
+        if (ix_get_varint(pp, end, &v) < 0 || v >= f->n_blks)
+            return -1;
+        blk = i ? blk + v + 1 : v;
+        if (blk >= f->n_blks)
+            return -1;
+        if (want)
+            ix_set_bit(f, map, (uint32_t)blk, bits, n_bits);
+    }
+    return 0;
+}
+
+/* Last page whose first hash is <= hash, or -1. */
+static long
+ix_find_page(const struct index_file *f, uint32_t hash)
+{
+    size_t lo = 0, hi = f->n_pages;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (f->first[mid] <= hash)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (long)lo - 1;
+}
+
+int
+index_file_lookup(const struct index_file *f, int fd, uint32_t hash,
+                  const uint32_t *map, uint64_t *bits, uint32_t n_bits)
+{
+    long pg = ix_find_page(f, hash);
+    uint8_t stack[4096] = { 0 }, *page = stack;
+    int rc = -1;
+
+    if (pg < 0)
+        return 0;
+    uint32_t len = f->len[pg];
+    if (len > sizeof(stack))
+        page = xmalloc(len);
+    if (ix_pread_all(fd, page, len, f->off[pg]) < 0 ||
+        compress_crc32(0, page, len) != f->crc[pg])
+        goto out;
+    const uint8_t *p = page, *end = page + len;
+    uint64_t cnt, delta, h = f->first[pg];
+    if (ix_get_varint(&p, end, &cnt) < 0 || cnt > INDEX_PAGE_KEYS)
+        goto out;
+    for (uint64_t i = 0; i < cnt; i++) {
+        if (ix_get_varint(&p, end, &delta) < 0 || delta > UINT32_MAX - h)
+            goto out;
+        h += delta;
+        if (h > hash) {
+            rc = 0;
+            goto out;
+        }
+        if (ix_postings(f, &p, end, h == hash, map, bits, n_bits) < 0)
+            goto out;
+        if (h == hash) {
+            rc = 0;
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    if (page != stack)
+        free(page);
+    return rc;
+}

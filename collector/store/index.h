@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * index: the full-text index of one segment, mapping token hashes
+ * (tokenize.h) to the blocks that may hold the token. Two forms:
+ * index_mem, the growing map of the segment being written, and
+ * index_file, a sealed seg-<seq>.lqi file (format in collector/STORE.md)
+ * of which only the header, block table and page directory stay in
+ * memory; postings pages are read with pread on lookup. Hash collisions
+ * only widen a lookup (never miss a block). Knows nothing of block bodies
+ * or segment files: segindex.c glues it to the store. Reports, never logs.
+ */
+#ifndef COLLECTOR_STORE_INDEX_H
+#define COLLECTOR_STORE_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+
+#define INDEX_MAGIC      0x3149514cu    /* "LQI1" */
+#define INDEX_VERSION    1
+#define INDEX_HDR_LEN    32
+#define INDEX_PAGE_KEYS  128            /* keys per postings page */
+#define INDEX_MAX_BLKS   (1u << 20)     /* sanity limit from disk */
+
+/* A block of the indexed segment, as the .lqi records it. */
+struct index_blkref {
+    uint64_t off;                       /* block header offset */
+    uint32_t body_crc;
+};
+
+struct index_mem;
+struct index_file;
+
+struct index_mem *index_mem_new(void);
+void index_mem_free(struct index_mem *m);
+/* Adds every token of text to block blk. Blocks must be added in
+ * non-decreasing order. */
+void index_mem_add_text(struct index_mem *m, uint32_t blk, const void *text,
+                        size_t len);
+/* Distinct token hashes, and bytes of memory held. */
+size_t index_mem_n_keys(const struct index_mem *m);
+size_t index_mem_bytes(const struct index_mem *m);
+/* Sets bit b of bits (n_bits long) for each block b that may hold hash. */
+void index_mem_lookup(const struct index_mem *m, uint32_t hash,
+                      uint64_t *bits, uint32_t n_bits);
+/* Appends the .lqi image of m for segment seq with blocks blks[0..n_blks)
+ * (m's block numbers index blks) to out. -1 if out's cap is reached. */
+int index_mem_encode(const struct index_mem *m, uint64_t seq,
+                     const struct index_blkref *blks, uint32_t n_blks,
+                     struct buf *out);
+
+/* Reads and checks the header, block table and page directory of the .lqi
+ * open on fd for segment seq. NULL with *errstr (static) if absent or
+ * damaged. */
+struct index_file *index_file_load(int fd, uint64_t seq,
+                                   const char **errstr);
+void index_file_free(struct index_file *f);
+uint32_t index_file_n_blks(const struct index_file *f);
+/* Borrowed: the block table, index_file_n_blks() entries. */
+const struct index_blkref *index_file_blks(const struct index_file *f);
+/* Sets bit map[b] of bits for each file block b that may hold hash
+ * (skipping map[b] == UINT32_MAX or >= n_bits). Reads one page from fd.
+ * -1 if the page cannot be read or is damaged (the caller scans). */
+int index_file_lookup(const struct index_file *f, int fd, uint32_t hash,
+                      const uint32_t *map, uint64_t *bits, uint32_t n_bits);
+/* Bytes of the file (for stats). */
+uint64_t index_file_size(const struct index_file *f);
+
+#endif

@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * segindex: keeps each segment's token index (index.c) in step with its
+ * blocks. The segment being written has an in-memory map, fed as blocks
+ * are sealed; when the segment is full (segment_size raw bytes, or the map
+ * reaches STORE_IDX_MAX_KEYS keys) the map is written to seg-<seq>.lqi
+ * (temp name, fsync, rename) and dropped. At open a sealed segment's .lqi
+ * is checked against the block directory (offset and body CRC of every
+ * block); a missing, damaged or stale one is rebuilt from the blocks and
+ * counted. An index that cannot be written or read leaves its segment
+ * unindexed: cursors then scan it, so the index only ever saves work.
+ */
+#include "collector/store/store_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collector/store/index.h"
+#include "common/compress.h"
+#include "common/xmalloc.h"
+
+static char *
+segindex_path(const struct store *s, uint64_t seq, const char *suffix)
+{
+    return xasprintf("%s/seg-%016llx.lqi%s", s->dir, (unsigned long long)seq,
+                     suffix);
+}
+
+void
+segindex_free(struct store_seg *seg)
+{
+    index_mem_free(seg->imem);
+    index_file_free(seg->ifile);
+    free(seg->imap);
+    seg->imem = NULL;
+    seg->ifile = NULL;
+    seg->imap = NULL;
+}
+
+void
+segindex_add_block(struct store *s, struct store_seg *seg, uint32_t blk,
+                   const uint8_t *body, size_t len, uint32_t n,
+                   uint32_t n_labels)
+{
+    if (!seg->imem)
+        return;
+    if (block_body_decode(body, len, n, n_labels, &s->ix_recs,
+                          &s->ix_cap) < 0) {
+        /* cannot be indexed: the segment stays unindexed */
+        index_mem_free(seg->imem);
+        seg->imem = NULL;
+        s->n_index_errors++;
+        return;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        index_mem_add_text(seg->imem, blk, s->ix_recs[i].msg,
+                           s->ix_recs[i].msg_len);
+}
+
+/* Maps the file's blocks onto seg's directory; -1 if a readable block of
+ * the directory is not in the file (stale index). */
+static int
+segindex_map(struct store_seg *seg, const struct index_file *f)
+{
+    const struct index_blkref *fb = index_file_blks(f);
+    uint32_t nf = index_file_n_blks(f), k = 0;
+    uint32_t *map = xcalloc(nf ? nf : 1, sizeof(*map));
+
+    for (uint32_t i = 0; i < nf; i++)
+        map[i] = UINT32_MAX;
+    for (size_t d = 0; d < seg->n_blks; d++) {
+        const struct store_blk *b = &seg->blks[d];
+        if (b->is_corrupt)
+            continue;
+        while (k < nf && fb[k].off < b->off)
+            k++;
+        if (k == nf || fb[k].off != b->off || fb[k].body_crc != b->body_crc) {
+            free(map);
+            return -1;
+        }
+        map[k++] = (uint32_t)d;
+    }
+    free(seg->imap);
+    seg->imap = map;
+    return 0;
+}
+
+/* Loads seg's .lqi; -1 if absent, damaged or stale. */
+static int
+segindex_load(struct store *s, struct store_seg *seg)
+{
+    char *path = segindex_path(s, seg->seq, "");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    const char *why;
+
+    free(path);
+    if (fd < 0)
+        return -1;
+    struct index_file *f = index_file_load(fd, seg->seq, &why);
+    close(fd);
+    if (!f || segindex_map(seg, f) < 0) {
+        index_file_free(f);
+        return -1;
+    }
+    index_file_free(seg->ifile);
+    seg->ifile = f;
+    return 0;
+}
+
+/* Writes seg->imem as the segment's .lqi. */
+static int
+segindex_write(struct store *s, struct store_seg *seg)
+{
+    struct index_blkref *refs = xcalloc(seg->n_blks ? seg->n_blks : 1,
+                                        sizeof(*refs));
+    char *tmp = segindex_path(s, seg->seq, ".tmp");
+    char *path = segindex_path(s, seg->seq, "");
+    struct buf b;
+    int fd = -1, rc = -1;
+
+    for (size_t i = 0; i < seg->n_blks; i++) {
+        refs[i].off = seg->blks[i].is_corrupt ? UINT64_MAX : seg->blks[i].off;
+        refs[i].body_crc = seg->blks[i].body_crc;
+    }
+    buf_init(&b, STORE_MAX_RAW);
+    if (index_mem_encode(seg->imem, seg->seq, refs, (uint32_t)seg->n_blks,
+                         &b) < 0)
+        goto out;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || store_write_at(s, fd, "index", b.data, b.len, 0) < 0 ||
+        fsync(fd) < 0 || rename(tmp, path) < 0)
+        goto out;
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (rc < 0)
+        unlink(tmp);
+    buf_fini(&b);
+    free(refs);
+    free(tmp);
+    free(path);
+    return rc;
+}
+
+/* Turns the in-memory map into the sealed file (or drops it). */
+static void
+segindex_seal(struct store *s, struct store_seg *seg)
+{
+    seg->is_full = 1;
+    if (!seg->imem)
+        return;
+    if (segindex_write(s, seg) < 0 || segindex_load(s, seg) < 0)
+        s->n_index_errors++;
+    index_mem_free(seg->imem);
+    seg->imem = NULL;
+}
+
+void
+segindex_after_seal(struct store *s, struct store_seg *seg)
+{
+    if (seg->is_full)
+        return;
+    if (seg->raw_bytes >= s->opt.segment_size ||
+        (seg->imem && index_mem_n_keys(seg->imem) >= STORE_IDX_MAX_KEYS))
+        segindex_seal(s, seg);
+}
+
+/* Builds seg->imem from the segment's blocks (read and inflated one at a
+ * time). A body that fails its CRC is marked corrupt. */
+static void
+segindex_build(struct store *s, struct store_seg *seg)
+{
+    char *path = store_seg_path(s, seg->seq);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct buf comp, raw;
+    const char *why;
+
+    free(path);
+    index_mem_free(seg->imem);
+    seg->imem = index_mem_new();
+    if (fd < 0) {
+        index_mem_free(seg->imem);
+        seg->imem = NULL;
+        s->n_index_errors++;
+        return;
+    }
+    buf_init(&comp, STORE_MAX_RAW + 65536);
+    buf_init(&raw, STORE_MAX_RAW);
+    for (size_t i = 0; i < seg->n_blks && seg->imem; i++) {
+        struct store_blk *b = &seg->blks[i];
+        if (b->is_corrupt)
+            continue;
+        buf_reset(&raw);
+        if (segment_read_body(fd, b, &comp) < 0 ||
+            compress_inflate(&raw, comp.data, comp.len, b->raw_len,
+                             &why) < 0 || raw.len != b->raw_len) {
+            b->is_corrupt = 1;
+            s->n_corrupt++;
+            continue;
+        }
+        segindex_add_block(s, seg, (uint32_t)i, raw.data, raw.len,
+                           b->n_records, b->n_labels);
+    }
+    buf_fini(&comp);
+    buf_fini(&raw);
+    close(fd);
+}
+
+void
+segindex_open(struct store *s, struct store_seg *seg, int is_last)
+{
+    if (!is_last || seg->raw_bytes >= s->opt.segment_size) {
+        seg->is_full = 1;
+        if (segindex_load(s, seg) == 0)
+            return;
+        s->n_index_rebuilds++;
+        segindex_build(s, seg);
+        segindex_seal(s, seg);
+        return;
+    }
+    segindex_build(s, seg);
+    segindex_after_seal(s, seg);
+}
+
+/* ------------------------------------------------------------------ */
+/* Lookups                                                             */
+
+int
+segindex_candidates(struct store *s, const struct store_seg *seg,
+                    const uint32_t *hashes, size_t n, uint64_t *bits)
+{
+    size_t words = (seg->n_blks + 63) / 64;
+    uint64_t *one;
+    int fd = -1, rc = -1;
+
+    if ((!seg->imem && !seg->ifile) || n == 0)
+        return -1;
+    if (seg->ifile) {
+        char *path = segindex_path(s, seg->seq, "");
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        free(path);
+        if (fd < 0) {
+            s->n_index_errors++;
+            return -1;
+        }
+    }
+    one = xcalloc(words ? words : 1, sizeof(*one));
+    for (size_t i = 0; i < n; i++) {
+        uint64_t *dst = i == 0 ? bits : one;
+        memset(dst, 0, words * sizeof(*dst));
+        if (seg->imem) {
+            index_mem_lookup(seg->imem, hashes[i], dst,
+                             (uint32_t)seg->n_blks);
+        } else if (index_file_lookup(seg->ifile, fd, hashes[i], seg->imap,
+                                     dst, (uint32_t)seg->n_blks) < 0) {
+            s->n_index_errors++;
+            goto out;
+        }
+        if (i > 0)
+            for (size_t w = 0; w < words; w++)
+                bits[w] &= one[w];
+    }
+    rc = 0;
+out:
+    free(one);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Files                                                               */
+
+void
+segindex_unlink(struct store *s, uint64_t seq)
+{
+    char *path = segindex_path(s, seq, "");
+
+    unlink(path);
+    free(path);
+}
+
+void
+segindex_cleanup(struct store *s)
+{
+    DIR *d = opendir(s->dir);
+    struct dirent *de;
+
+    if (!d)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        const char *nm = de->d_name;
+        size_t len = strlen(nm);
+        char *end;
+        if (len < 24 || strncmp(nm, "seg-", 4) != 0 ||
+            strncmp(nm + 20, ".lqi", 4) != 0)
+            continue;
+        unsigned long long seq = strtoull(nm + 4, &end, 16);
+        int is_tmp = strcmp(nm + 20, ".lqi.tmp") == 0;
+        if (end != nm + 20 || (!is_tmp && len != 24))
+            continue;
+        if (is_tmp || !store_seg_find(s, seq)) {
+            char *path = xasprintf("%s/%s", s->dir, nm);
+            unlink(path);
+            free(path);
+        }
+    }
+    closedir(d);
+}
+
+uint64_t
+segindex_disk_bytes(const struct store *s)
+{
+    uint64_t n = 0;
+
+    for (size_t i = 0; i < s->n_segs; i++)
+        if (s->segs[i]->ifile)
+            n += index_file_size(s->segs[i]->ifile);
+    return n;
+}
