@@ -1,0 +1,582 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * index_test: the per-segment token index. Unit tests of index.c (map
+ * lookups, .lqi encode/load round trip, list and bitmap postings, damaged
+ * and truncated files) and a property test through the store's API: random
+ * records and random token sets, where the indexed cursor must return
+ * exactly the records that a brute-force scan returns, in the same order,
+ * also after a reopen, with a deleted .lqi, a damaged .lqi and a leftover
+ * temp file (killed during an index write).
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "collector/store/index.h"
+#include "collector/store/store.h"
+#include "collector/store/tokenize.h"
+#include "common/xmalloc.h"
+
+#define T0 1700000000000000000LL
+
+static uint64_t rng_state;
+
+static uint32_t
+rng(void)
+{
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(rng_state >> 33);
+}
+
+static char *
+make_dir(void)
+{
+    char tmpl[] = "/tmp/logq-index-test-XXXXXX";
+
+    assert_non_null(mkdtemp(tmpl));
+    return xstrdup(tmpl);
+}
+
+static void
+remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+
+    if (!d)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char *p = xasprintf("%s/%s", dir, de->d_name);
+        unlink(p);
+        free(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static uint32_t
+h(const char *tok)
+{
+    return tokenize_hash((const uint8_t *)tok, strlen(tok));
+}
+
+/* ------------------------------------------------------------------ */
+/* index.c                                                             */
+
+/* 40 blocks: "common" in all, "even" in even ones, "b<i>" only in i. */
+static struct index_mem *
+sample_mem(void)
+{
+    struct index_mem *m = index_mem_new();
+
+    for (uint32_t b = 0; b < 40; b++) {
+        char text[128];
+        snprintf(text, sizeof(text), "Common b%u %s COMMON", b,
+                 b % 2 ? "odd" : "even");
+        index_mem_add_text(m, b, text, strlen(text));
+        index_mem_add_text(m, b, "common again", 12);
+    }
+    return m;
+}
+
+static void
+test_index_mem_lookup(void **state)
+{
+    struct index_mem *m = sample_mem();
+    uint64_t bits[1];
+
+    (void)state;
+    assert_int_equal(index_mem_n_keys(m), 44);
+    assert_true(index_mem_bytes(m) > 0);
+    bits[0] = 0;
+    index_mem_lookup(m, h("common"), bits, 40);
+    assert_true(bits[0] == (1ull << 40) - 1);
+    bits[0] = 0;
+    index_mem_lookup(m, h("even"), bits, 40);
+    assert_true(bits[0] == 0x5555555555ull);
+    bits[0] = 0;
+    index_mem_lookup(m, h("b7"), bits, 40);
+    assert_true(bits[0] == 1ull << 7);
+    bits[0] = 0;
+    index_mem_lookup(m, h("absent"), bits, 40);
+    assert_true(bits[0] == 0);
+    index_mem_free(m);
+    index_mem_free(NULL);
+}
+
+/* Writes the .lqi image of sample_mem() for seq 5 to path. */
+static void
+write_sample(const char *path, struct buf *img)
+{
+    struct index_mem *m = sample_mem();
+    struct index_blkref refs[40];
+
+    for (uint32_t i = 0; i < 40; i++) {
+        refs[i].off = 16 + 1000ull * i;
+        refs[i].body_crc = i * 7;
+    }
+    buf_init(img, 1u << 20);
+    assert_int_equal(index_mem_encode(m, 5, refs, 40, img), 0);
+    index_mem_free(m);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, img->data, img->len), (ssize_t)img->len);
+    close(fd);
+}
+
+static void
+test_index_file_round_trip(void **state)
+{
+    char *dir = make_dir();
+    char *path = xasprintf("%s/x.lqi", dir);
+    struct buf img;
+    const char *why;
+    uint64_t bits[1];
+
+    (void)state;
+    write_sample(path, &img);
+    int fd = open(path, O_RDONLY);
+    struct index_file *f = index_file_load(fd, 5, &why);
+    assert_non_null(f);
+    assert_int_equal(index_file_n_blks(f), 40);
+    assert_int_equal(index_file_blks(f)[3].off, 3016);
+    assert_int_equal(index_file_blks(f)[3].body_crc, 21);
+    assert_int_equal(index_file_size(f), img.len);
+    const char *toks[] = { "common", "even", "odd", "b0", "b39", "again" };
+    for (size_t i = 0; i < 6; i++) {
+        struct index_mem *m = sample_mem();
+        uint64_t want = 0;
+        index_mem_lookup(m, h(toks[i]), &want, 40);
+        index_mem_free(m);
+        bits[0] = 0;
+        assert_int_equal(index_file_lookup(f, fd, h(toks[i]), NULL, bits,
+                                           40), 0);
+        assert_true(bits[0] == want);
+    }
+    bits[0] = 0;
+    assert_int_equal(index_file_lookup(f, fd, h("absent"), NULL, bits, 40), 0);
+    assert_true(bits[0] == 0);
+    /* a block map moves bits; UINT32_MAX drops the block */
+    uint32_t map[40];
+    for (uint32_t i = 0; i < 40; i++)
+        map[i] = i == 7 ? UINT32_MAX : 39 - i;
+    bits[0] = 0;
+    assert_int_equal(index_file_lookup(f, fd, h("b1"), map, bits, 40), 0);
+    assert_true(bits[0] == 1ull << 38);
+    bits[0] = 0;
+    assert_int_equal(index_file_lookup(f, fd, h("b7"), map, bits, 40), 0);
+    assert_true(bits[0] == 0);
+    /* the wrong segment number is refused */
+    assert_null(index_file_load(fd, 6, &why));
+    index_file_free(f);
+    close(fd);
+    buf_fini(&img);
+    remove_dir(dir);
+    free(path);
+    free(dir);
+}
+
+static void
+test_index_file_damage(void **state)
+{
+    char *dir = make_dir();
+    char *path = xasprintf("%s/x.lqi", dir);
+    struct buf img;
+    const char *why;
+    uint64_t bits[1];
+
+    (void)state;
+    write_sample(path, &img);
+    /* every truncation is refused at load */
+    for (size_t len = 0; len < img.len; len += 1 + len / 8) {
+        assert_int_equal(truncate(path, (off_t)len), 0);
+        int fd = open(path, O_RDONLY);
+        assert_null(index_file_load(fd, 5, &why));
+        close(fd);
+    }
+    /* a flipped byte in the header/directory fails the load; in a page,
+     * the lookups that read that page */
+    size_t n_bad_load = 0, n_bad_lookup = 0;
+    for (size_t at = 0; at < img.len; at++) {
+        img.data[at] ^= 0x40;
+        int fd = open(path, O_WRONLY | O_TRUNC);
+        assert_int_equal(write(fd, img.data, img.len), (ssize_t)img.len);
+        close(fd);
+        img.data[at] ^= 0x40;
+        fd = open(path, O_RDONLY);
+        struct index_file *f = index_file_load(fd, 5, &why);
+        if (!f) {
+            n_bad_load++;
+        } else {
+            bits[0] = 0;
+            if (index_file_lookup(f, fd, h("common"), NULL, bits, 40) < 0)
+                n_bad_lookup++;
+            else
+                assert_true(bits[0] == (1ull << 40) - 1);
+        }
+        index_file_free(f);
+        close(fd);
+    }
+    assert_true(n_bad_load > 0);
+    assert_true(n_bad_lookup > 0);
+    assert_true(n_bad_load + n_bad_lookup == img.len);
+    buf_fini(&img);
+    remove_dir(dir);
+    free(path);
+    free(dir);
+}
+
+static void
+test_index_encode_cap(void **state)
+{
+    struct index_mem *m = sample_mem();
+    struct index_blkref refs[40] = { { 0, 0 } };
+    struct buf small;
+
+    (void)state;
+    buf_init(&small, 64);
+    assert_int_equal(index_mem_encode(m, 1, refs, 40, &small), -1);
+    assert_int_equal(small.len, 0);
+    buf_fini(&small);
+    index_mem_free(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* Property test through the store                                    */
+
+#define N_VOCAB 48
+static char vocab[N_VOCAB][96];
+
+static void
+make_vocab(void)
+{
+    static const char *fixed[] = {
+        "error", "Warn", "GET", "10.0.0.1", "caf\xc3\xa9", "na\xc3\xafve",
+        "\xe6\x97\xa5\xe6\x9c\xac", "user_id", "/var/log/app.log",
+        "6db169e4-19a2-a16a-ba76-e982c6baf843",
+    };
+    for (size_t i = 0; i < N_VOCAB; i++) {
+        if (i < sizeof(fixed) / sizeof(fixed[0])) {
+            snprintf(vocab[i], sizeof(vocab[i]), "%s", fixed[i]);
+        } else if (i % 11 == 0) {
+            /* longer than the token cap: prefixes collide on purpose */
+            memset(vocab[i], 'L', 80);
+            snprintf(vocab[i] + 80, 16, "x%zu", i);
+        } else {
+            snprintf(vocab[i], sizeof(vocab[i]), "%sw%x",
+                     i % 3 ? "" : "Rare", (unsigned)(rng() % 4096));
+        }
+    }
+}
+
+static int
+is_word(unsigned char c, int high)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+           (c >= 'A' && c <= 'Z') || (high && c >= 0x80);
+}
+
+/* Does msg hold tok as a whole word (ASCII case folded)? high: bytes
+ * >= 0x80 are word bytes (tokenize's rule) or separators (an ASCII-only
+ * reader like collector/query.c). */
+static int
+has_word(const char *msg, size_t len, const char *tok, int high)
+{
+    size_t n = strlen(tok);
+
+    for (size_t i = 0; i + n <= len; i++) {
+        if (strncasecmp(msg + i, tok, n) != 0)
+            continue;
+        if ((i == 0 || !is_word((unsigned char)msg[i - 1], high)) &&
+            (i + n == len || !is_word((unsigned char)msg[i + n], high)))
+            return 1;
+    }
+    return 0;
+}
+
+struct qtoks {
+    char  *tok[4];
+    int    high[4];
+    size_t n;
+};
+
+/* A filter word: a whole vocabulary token (tokenize's rule) or an ASCII
+ * alnum run of one (query.c's rule), lower-cased. */
+static void
+pick_token(struct qtoks *q)
+{
+    const char *w = vocab[rng() % N_VOCAB];
+    size_t len = strlen(w), i = 0, n_runs = 0;
+    int high = rng() % 2;
+    char runs[8][96];
+
+    while (i < len && n_runs < 8) {
+        while (i < len && !is_word((unsigned char)w[i], high))
+            i++;
+        size_t k = 0;
+        while (i < len && is_word((unsigned char)w[i], high))
+            runs[n_runs][k++] = (char)tolower((unsigned char)w[i++]);
+        runs[n_runs][k] = '\0';
+        if (k)
+            n_runs++;
+    }
+    if (!n_runs)
+        return;
+    q->tok[q->n] = xstrdup(runs[rng() % n_runs]);
+    q->high[q->n++] = high;
+}
+
+static int
+rec_matches(const struct logrec *r, const struct qtoks *q)
+{
+    for (size_t i = 0; i < q->n; i++)
+        if (!has_word(r->msg, r->msg_len, q->tok[i], q->high[i]))
+            return 0;
+    return 1;
+}
+
+/* Appends the matching records of a scan to out ("host offset\n" each);
+ * returns the number of records the cursor returned. */
+static size_t
+scan(struct store *s, const struct qtoks *q, int use_tokens, int newest,
+     struct buf *out)
+{
+    struct store_filter f = {
+        .since_ns = INT64_MIN, .until_ns = INT64_MAX, .stream = -1,
+        .tokens = use_tokens ? (const char *const *)q->tok : NULL,
+        .n_tokens = use_tokens ? q->n : 0,
+    };
+    struct store_cursor *c = store_cursor_new(s, &f, newest);
+    struct logrec r;
+    size_t n = 0;
+    int rc;
+
+    buf_reset(out);
+    while ((rc = store_cursor_next(c, &r)) != 0) {
+        if (rc < 0)
+            continue;
+        n++;
+        if (!rec_matches(&r, q))
+            continue;
+        char line[128];
+        int k = snprintf(line, sizeof(line), "%s %llu\n", r.host,
+                         (unsigned long long)r.offset);
+        assert_int_equal(buf_append(out, line, (size_t)k), 0);
+    }
+    store_cursor_free(c);
+    return n;
+}
+
+/* Runs n_queries random token sets; returns how many read fewer records
+ * with the index than without. */
+static size_t
+check_queries(struct store *s, size_t n_queries)
+{
+    struct buf want, got;
+    size_t n_pruned = 0;
+
+    buf_init(&want, 64u << 20);
+    buf_init(&got, 64u << 20);
+    for (size_t k = 0; k < n_queries; k++) {
+        struct qtoks q = { .n = 0 };
+        size_t nt = 1 + rng() % 3;
+        for (size_t i = 0; i < nt; i++)
+            pick_token(&q);
+        if (k % 10 == 9)
+            q.tok[q.n++] = xstrdup("zzznotthere");
+        int newest = (int)(rng() % 2);
+        size_t n_all = scan(s, &q, 0, newest, &want);
+        size_t n_idx = scan(s, &q, 1, newest, &got);
+        assert_true(n_idx <= n_all);
+        if (n_idx < n_all)
+            n_pruned++;
+        assert_int_equal(got.len, want.len);
+        assert_memory_equal(got.data, want.data, want.len);
+        for (size_t i = 0; i < q.n; i++)
+            free(q.tok[i]);
+    }
+    buf_fini(&want);
+    buf_fini(&got);
+    return n_pruned;
+}
+
+static struct store *
+open_store(const char *dir)
+{
+    struct store_options opt = { .block_size = 2048, .segment_size = 16384 };
+    char *err = NULL;
+    struct store *s = store_open(dir, &opt, &err);
+
+    assert_non_null(s);
+    return s;
+}
+
+static void
+fill_store(struct store *s, size_t n)
+{
+    static const char *seps[] = { " ", " ", ".", "/", ":", "-", "=", ", " };
+    uint64_t off[3] = { 0, 0, 0 };
+    const char *hosts[3] = { "h0", "h1", "h2" };
+
+    for (size_t i = 0; i < n; i++) {
+        char msg[1024];
+        size_t len = 0, nw = 1 + rng() % 8;
+        for (size_t w = 0; w < nw; w++) {
+            const char *word = vocab[rng() % N_VOCAB];
+            /* the rare words appear in few records */
+            if ((word[0] == 'R' || word[0] == 'L') && rng() % 8)
+                word = vocab[1 + rng() % 3];
+            len += (size_t)snprintf(msg + len, sizeof(msg) - len, "%s%s",
+                                    w ? seps[rng() % 8] : "", word);
+        }
+        uint32_t src = rng() % 3;
+        struct logrec r = {
+            .time_ns = T0 + (int64_t)i * 1000 - (int64_t)(rng() % 5000),
+            .host = hosts[src], .container_id = "c", .container = "web",
+            .image = "img", .stream = (int)(rng() % 2),
+            .offset = ++off[src] * 10, .msg = msg, .msg_len = len,
+        };
+        assert_int_equal(store_append(s, &r), 1);
+        if (i % 37 == 36)
+            assert_int_equal(store_commit(s), 0);
+    }
+    assert_int_equal(store_commit(s), 0);
+}
+
+static char *
+lqi_path(const char *dir, uint64_t seq)
+{
+    return xasprintf("%s/seg-%016llx.lqi", dir, (unsigned long long)seq);
+}
+
+static void
+test_index_property(void **state)
+{
+    char *dir = make_dir();
+    struct store_stats st;
+
+    (void)state;
+    rng_state = 42;
+    make_vocab();
+    struct store *s = open_store(dir);
+    fill_store(s, 4000);
+    store_get_stats(s, &st);
+    assert_true(st.n_segments >= 4);
+    assert_true(st.index_bytes > 0);
+    assert_true(check_queries(s, 150) > 0);
+    store_close(s);
+
+    /* reopen: sealed indexes are loaded, the open segment rebuilt */
+    s = open_store(dir);
+    store_get_stats(s, &st);
+    assert_int_equal(st.n_index_rebuilds, 0);
+    assert_true(check_queries(s, 60) > 0);
+    store_close(s);
+
+    /* deleted, damaged and leftover-temp index files */
+    char *p1 = lqi_path(dir, 1), *p2 = lqi_path(dir, 2);
+    char *tmp = xasprintf("%s.tmp", p2);
+    assert_int_equal(unlink(p1), 0);
+    int fd = open(p2, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, "\xff\xff\xff\xff", 4, 20), 4);
+    close(fd);
+    fd = open(tmp, O_WRONLY | O_CREAT, 0644);
+    assert_int_equal(write(fd, "LQI1half", 8), 8);
+    close(fd);
+    s = open_store(dir);
+    store_get_stats(s, &st);
+    assert_int_equal(st.n_index_rebuilds, 2);
+    assert_int_not_equal(access(p1, F_OK), -1);
+    assert_int_equal(access(tmp, F_OK), -1);
+    assert_true(check_queries(s, 60) > 0);
+    store_close(s);
+
+    /* a damaged page is found at lookup time: that segment is scanned */
+    struct stat sb;
+    assert_int_equal(stat(p2, &sb), 0);
+    s = open_store(dir);
+    fd = open(p2, O_RDWR);
+    for (off_t at = sb.st_size - 64; at < sb.st_size; at += 8)
+        assert_int_equal(pwrite(fd, "\x55", 1, at), 1);
+    close(fd);
+    assert_true(check_queries(s, 60) > 0);
+    store_get_stats(s, &st);
+    assert_true(st.n_index_errors > 0);
+    store_close(s);
+    free(p1);
+    free(p2);
+    free(tmp);
+    remove_dir(dir);
+    free(dir);
+}
+
+/* A failed index write (e.g. disk full) leaves the segment unindexed and
+ * no temp file; results stay exact and the next open rebuilds it. */
+static int
+fail_index_hook(const char *what, size_t len, void *arg)
+{
+    (void)len;
+    (void)arg;
+    return strcmp(what, "index") == 0 ? -1 : 0;
+}
+
+static void
+test_index_write_failure(void **state)
+{
+    char *dir = make_dir();
+    struct store_options opt = { .block_size = 2048, .segment_size = 16384,
+                                 .write_hook = fail_index_hook };
+    struct store_stats st;
+    char *err = NULL;
+
+    (void)state;
+    rng_state = 7;
+    make_vocab();
+    struct store *s = store_open(dir, &opt, &err);
+    assert_non_null(s);
+    fill_store(s, 1500);
+    store_get_stats(s, &st);
+    assert_true(st.n_index_errors > 0);
+    assert_int_equal(st.index_bytes, 0);
+    check_queries(s, 40);
+    char *tmp = xasprintf("%s/seg-%016llx.lqi.tmp", dir, 1ull);
+    assert_int_equal(access(tmp, F_OK), -1);
+    free(tmp);
+    store_close(s);
+    s = open_store(dir);
+    store_get_stats(s, &st);
+    assert_true(st.n_index_rebuilds > 0);
+    assert_true(check_queries(s, 40) > 0);
+    store_close(s);
+    remove_dir(dir);
+    free(dir);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_index_mem_lookup),
+        cmocka_unit_test(test_index_file_round_trip),
+        cmocka_unit_test(test_index_file_damage),
+        cmocka_unit_test(test_index_encode_cap),
+        cmocka_unit_test(test_index_property),
+        cmocka_unit_test(test_index_write_failure),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
