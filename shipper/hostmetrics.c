@@ -404,13 +404,13 @@ hostmetrics_fs_is_real(const struct hostmetrics_mount *m)
         "autofs", "configfs", "fusectl", "hugetlbfs", "binfmt_misc",
         "rpc_pipefs", "nsfs", "overlay", "aufs", "squashfs", "ramfs",
         "efivarfs", "selinuxfs", "fuse.lxcfs", "nfsd", "shm", "iso9660",
+        /* network: statvfs on a dead server blocks the event loop */
+        "nfs", "nfs4", "cifs", "smb3", "smbfs", "ceph", "glusterfs",
+        "fuse.glusterfs", "fuse.sshfs", "9p", "afs", "lustre",
         NULL,
     };
-    /* Storage without a /dev path as its source. */
-    static const char *const pooled[] = {
-        "zfs", "nfs", "nfs4", "cifs", "smb3", "ceph", "glusterfs",
-        "fuse.glusterfs", "fuse.sshfs", "9p", "virtiofs", NULL,
-    };
+    /* Local storage without a /dev path as its source. */
+    static const char *const pooled[] = { "zfs", "virtiofs", NULL };
 
     if (hm_in_list(m->type, skip))
         return 0;

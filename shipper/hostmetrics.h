@@ -91,9 +91,9 @@ int hostmetrics_diskstats_next(const char *text, size_t len, size_t *pos,
 int hostmetrics_netdev_next(const char *text, size_t len, size_t *pos,
                             struct hostmetrics_net *out);
 
-/* 1 if the mount is a real storage filesystem worth reporting: a block
- * device or a network/pool filesystem, not proc/sysfs/cgroup/tmpfs/overlay
- * and the like. */
+/* 1 if the mount is local storage worth reporting: a block device, zfs or
+ * virtiofs; not proc/sysfs/cgroup/tmpfs/overlay and the like, and not a
+ * network filesystem (statvfs could block on a dead server). */
 int hostmetrics_fs_is_real(const struct hostmetrics_mount *m);
 /* 1 for block devices that are not disks (loop*, ram*). */
 int hostmetrics_disk_is_virtual(const char *name);

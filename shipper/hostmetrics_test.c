@@ -212,7 +212,8 @@ test_hostmetrics_fs_is_real(void **state)
         int real;
     } cases[] = {
         { "/dev/sda1", "ext4", 1 },   { "tank/home", "zfs", 1 },
-        { "srv:/x", "nfs4", 1 },      { "overlay", "overlay", 0 },
+        { "srv:/x", "nfs4", 0 },      { "overlay", "overlay", 0 },
+        { "//srv/share", "cifs", 0 }, { "tank", "zfs", 1 },
         { "/dev/loop3", "squashfs", 0 }, { "cgroup", "cgroup", 0 },
         { "none", "ext4", 0 },        { "shm", "tmpfs", 0 },
     };
