@@ -666,13 +666,17 @@ test_metrics_live(void **state)
     printf("live: errors %llu (%s)\n", (unsigned long long)metrics_errors(m),
            metrics_last_error(m));
     assert_int_equal(metrics_errors(m), 0);
+    /* A spinning shell gets 100 % of a core on an idle host, but this
+     * 2-core machine is shared (load 10 seen: the burner got 23-37 %), so
+     * the floor is 10 % and the idle containers must stay far below it. */
     double cpu = val(f, "container.cpu_pct", "lqm-burn", "");
-    assert_true(cpu > 20.0 && cpu < 220.0);
+    assert_true(cpu > 10.0 && cpu < 220.0);
+    assert_true(val(f, "container.cpu_pct", "lqm-pause", "") < 2.0);
     assert_true(val(f, "container.mem.bytes", "lqm-mem", "") >= 50 << 20);
     assert_true(val(f, "container.mem.limit_bytes", "lqm-mem", "") ==
                 256 << 20);
     assert_true(val(f, "container.mem.limit_bytes", "lqm-burn", "") == 0);
-    assert_true(val(f, "container.cpu_pct", "lqm-mem", "") < 20.0);
+    assert_true(val(f, "container.cpu_pct", "lqm-mem", "") < 5.0);
     assert_true(val(f, "container.state", "lqm-burn", "") == 1);
     assert_true(val(f, "container.state", "lqm-pause", "") == 2);
     assert_true(val(f, "container.state", "lqm-flap", "") == 0);
