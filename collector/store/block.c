@@ -222,3 +222,129 @@ block_hdr_decode(const uint8_t in[STORE_BLK_HDR_LEN], struct store_blk_hdr *h)
     h->body_crc = le32_load(in + 40);
     h->head_crc = le32_load(in + 44);
 }
+
+/* ------------------------------------------------------------------ */
+/* Columnar bodies (codec 2, sealed blocks)                            */
+
+/* Column order in a codec-2 body. */
+enum { COL_LABEL, COL_DT, COL_FLAGS, COL_OFF, COL_LEN, COL_N };
+
+int
+block_cols_encode(struct buf *out, const struct store_rec *recs, uint32_t n,
+                  uint32_t n_labels)
+{
+    struct buf col[COL_N];
+    uint64_t *prev_off = xcalloc(n_labels ? n_labels : 1, sizeof(*prev_off));
+    int64_t prev_ns = 0;
+    int rc = -1;
+
+    for (int k = 0; k < COL_N; k++)
+        buf_init(&col[k], out->max);
+    for (uint32_t i = 0; i < n; i++) {
+        const struct store_rec *r = &recs[i];
+        int64_t dt = (int64_t)((uint64_t)r->time_ns - (uint64_t)prev_ns);
+        int64_t doff = (int64_t)(r->offset - prev_off[r->label]);
+        prev_ns = r->time_ns;
+        prev_off[r->label] = r->offset;
+        if (buf_put_varint(&col[COL_LABEL], r->label) < 0 ||
+            buf_put_varint(&col[COL_DT], zz_enc(dt)) < 0 ||
+            buf_put_u8(&col[COL_FLAGS], (uint8_t)((r->stream & 1) |
+                                                  (r->flags << 1))) < 0 ||
+            buf_put_varint(&col[COL_OFF], zz_enc(doff)) < 0 ||
+            buf_put_varint(&col[COL_LEN], r->msg_len) < 0)
+            goto out;
+    }
+    for (int k = 0; k < COL_N; k++)
+        if (buf_put_varint(out, col[k].len) < 0)
+            goto out;
+    for (int k = 0; k < COL_N; k++)
+        if (buf_append(out, col[k].data, col[k].len) < 0)
+            goto out;
+    for (uint32_t i = 0; i < n; i++)
+        if (buf_append(out, recs[i].msg, recs[i].msg_len) < 0)
+            goto out;
+    rc = 0;
+out:
+    for (int k = 0; k < COL_N; k++)
+        buf_fini(&col[k]);
+    free(prev_off);
+    return rc;
+}
+
+/* Decodes the per-record columns; messages are laid out from *msgs. */
+static int
+cols_decode(const uint8_t *const cs[COL_N], const uint8_t *const ce[COL_N],
+            const uint8_t **msgs, const uint8_t *end, uint32_t n,
+            uint32_t n_labels, struct store_rec *recs, uint64_t *prev_off)
+{
+    const uint8_t *c[COL_N];
+    int64_t prev = 0;
+
+    memcpy(c, cs, sizeof(c));
+    for (uint32_t i = 0; i < n; i++) {
+        struct store_rec *r = &recs[i];
+        uint64_t label, dt, doff, len;
+        if (get_varint(&c[COL_LABEL], ce[COL_LABEL], &label) < 0 ||
+            label >= n_labels ||
+            get_varint(&c[COL_DT], ce[COL_DT], &dt) < 0 ||
+            c[COL_FLAGS] >= ce[COL_FLAGS] ||
+            get_varint(&c[COL_OFF], ce[COL_OFF], &doff) < 0 ||
+            get_varint(&c[COL_LEN], ce[COL_LEN], &len) < 0 ||
+            len > (uint64_t)(end - *msgs))
+            return -1;
+        uint8_t sf = *c[COL_FLAGS]++;
+        prev = (int64_t)((uint64_t)prev + (uint64_t)zz_dec(dt));
+        prev_off[label] += (uint64_t)zz_dec(doff);
+        r->time_ns = prev;
+        r->offset = prev_off[label];
+        r->msg = *msgs;
+        r->msg_len = (uint32_t)len;
+        r->label = (uint32_t)label;
+        r->seq = i;
+        r->stream = sf & 1;
+        r->flags = (uint8_t)(sf >> 1);
+        *msgs += len;
+    }
+    for (int k = 0; k < COL_N; k++)
+        if (c[k] != ce[k])
+            return -1;
+    return *msgs == end ? 0 : -1;
+}
+
+int
+block_cols_decode(const uint8_t *p, size_t len, uint32_t n,
+                  uint32_t n_labels, struct store_rec **recs, size_t *cap)
+{
+    const uint8_t *end = p + len, *cs[COL_N], *ce[COL_N];
+    uint64_t cl[COL_N];
+
+    if (n > len)                /* every record takes at least 5 bytes */
+        return -1;
+    for (int k = 0; k < COL_N; k++)
+        if (get_varint(&p, end, &cl[k]) < 0)
+            return -1;
+    for (int k = 0; k < COL_N; k++) {
+        if (cl[k] > (uint64_t)(end - p))
+            return -1;
+        cs[k] = p;
+        ce[k] = p + cl[k];
+        p += cl[k];
+    }
+    if (*cap < n) {
+        *recs = xreallocarray(*recs, n, sizeof(**recs));
+        *cap = n;
+    }
+    uint64_t *prev_off = xcalloc(n_labels ? n_labels : 1, sizeof(*prev_off));
+    int rc = cols_decode(cs, ce, &p, end, n, n_labels, *recs, prev_off);
+    free(prev_off);
+    return rc;
+}
+
+int
+block_decode(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
+             uint32_t n_labels, struct store_rec **recs, size_t *cap)
+{
+    if (codec == STORE_CODEC_ZLIB_COLS)
+        return block_cols_decode(p, len, n, n_labels, recs, cap);
+    return block_body_decode(p, len, n, n_labels, recs, cap);
+}

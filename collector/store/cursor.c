@@ -311,12 +311,13 @@ sort_cmp(const void *a, const void *b)
 
 /* Decodes body (n records, n_labels) and selects the matching records. */
 static int
-cursor_select(struct store_cursor *c, const uint8_t *body, size_t len,
-              uint32_t n, uint32_t n_labels)
+cursor_select(struct store_cursor *c, uint32_t codec, const uint8_t *body,
+              size_t len, uint32_t n, uint32_t n_labels)
 {
     int is_sorted = 1;
 
-    if (block_body_decode(body, len, n, n_labels, &c->recs, &c->cap_recs) < 0)
+    if (block_decode(codec, body, len, n, n_labels, &c->recs,
+                     &c->cap_recs) < 0)
         return -1;
     if (c->cap_sel < n) {
         c->sel = xreallocarray(c->sel, n, sizeof(*c->sel));
@@ -379,7 +380,7 @@ cursor_load_blk(struct store_cursor *c, const struct cur_cand *k)
     for (uint32_t i = 0; i < b->n_labels; i++)
         c->blk_ids[i] = b->labels[i].id;
     c->ids = c->blk_ids;
-    if (cursor_select(c, c->raw.data, c->raw.len, b->n_records,
+    if (cursor_select(c, b->codec, c->raw.data, c->raw.len, b->n_records,
                       b->n_labels) < 0)
         goto bad;
     return 1;
@@ -399,7 +400,8 @@ store_cursor_next(struct store_cursor *c, struct logrec *out)
         const struct cur_cand *k = &c->cands[c->pos++];
         if (k->seq == CUR_TAIL) {
             c->ids = c->tail_ids;
-            if (cursor_select(c, c->tail_body.data, c->tail_body.len,
+            if (cursor_select(c, STORE_CODEC_ZLIB, c->tail_body.data,
+                              c->tail_body.len,
                               c->tail_n, c->tail_n_labels) < 0)
                 return -1;      /* cannot happen: we encoded it */
             continue;

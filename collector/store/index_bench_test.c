@@ -9,6 +9,7 @@
  * against a brute-force scan.
  *   LOGQ_BENCH_TEXT=file   text to ingest (default: 8 MiB generated here)
  *   LOGQ_BENCH_DIR=dir     store directory (default: a temp dir, removed)
+ *   LOGQ_BENCH_LEVEL=n     zlib level of sealed blocks (default: store's)
  * e.g. logq-loggen --kind mixed --bytes 750000000 --format plain > t.txt;
  *      make build/release/tests/collector/store/index_bench_test
  *      LOGQ_BENCH_TEXT=t.txt build/release/tests/collector/store/index_bench_test
@@ -206,11 +207,16 @@ pick_token(const struct bench *b, double frac, char *out)
 static double
 grep_secs(const char *path, const char *tok)
 {
-    char *cmd = xasprintf("grep -F -c -i '%s' '%s' > /dev/null", tok, path);
+    /* not > /dev/null: GNU grep then stops at the first match */
+    char *cmd = xasprintf("grep -F -c -i '%s' '%s' > %s.grep", tok, path,
+                          path);
     double t0 = now_s(CLOCK_MONOTONIC);
     int rc = system(cmd);
     double t = now_s(CLOCK_MONOTONIC) - t0;
 
+    free(cmd);
+    cmd = xasprintf("%s.grep", path);
+    unlink(cmd);
     free(cmd);
     return rc == 0 ? t : -1;
 }
@@ -286,12 +292,16 @@ test_index_bench(void **state)
     close(fd);
 
     char *err = NULL;
-    struct store *s = store_open(b.dir, NULL, &err);
+    struct store_options opt = { .compress_level = 0 };
+    const char *lvl = getenv("LOGQ_BENCH_LEVEL");
+    if (lvl)
+        opt.compress_level = (int)strtol(lvl, NULL, 10);
+    struct store *s = store_open(b.dir, &opt, &err);
     assert_non_null(s);
     ingest(&b, s);
     store_close(s);
     double t0 = now_s(CLOCK_MONOTONIC);
-    s = store_open(b.dir, NULL, &err);
+    s = store_open(b.dir, &opt, &err);
     assert_non_null(s);
     double topen = now_s(CLOCK_MONOTONIC) - t0;
     struct store_stats ss;

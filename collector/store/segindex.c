@@ -44,13 +44,13 @@ segindex_free(struct store_seg *seg)
 
 void
 segindex_add_block(struct store *s, struct store_seg *seg, uint32_t blk,
-                   const uint8_t *body, size_t len, uint32_t n,
-                   uint32_t n_labels)
+                   uint32_t codec, const uint8_t *body, size_t len,
+                   uint32_t n, uint32_t n_labels)
 {
     if (!seg->imem)
         return;
-    if (block_body_decode(body, len, n, n_labels, &s->ix_recs,
-                          &s->ix_cap) < 0) {
+    if (block_decode(codec, body, len, n, n_labels, &s->ix_recs,
+                     &s->ix_cap) < 0) {
         /* cannot be indexed: the segment stays unindexed */
         index_mem_free(seg->imem);
         seg->imem = NULL;
@@ -204,7 +204,7 @@ segindex_build(struct store *s, struct store_seg *seg)
             s->n_corrupt++;
             continue;
         }
-        segindex_add_block(s, seg, (uint32_t)i, raw.data, raw.len,
+        segindex_add_block(s, seg, (uint32_t)i, b->codec, raw.data, raw.len,
                            b->n_records, b->n_labels);
     }
     buf_fini(&comp);

@@ -69,7 +69,8 @@ blk_probe(int fd, uint64_t pos, uint64_t size, int check_body,
         pread(fd, hb, sizeof(hb), (off_t)pos) != (ssize_t)sizeof(hb))
         return -1;
     block_hdr_decode(hb, h);
-    if (h->magic != STORE_BLK_MAGIC || h->codec != STORE_CODEC_ZLIB ||
+    if (h->magic != STORE_BLK_MAGIC ||
+        (h->codec != STORE_CODEC_ZLIB && h->codec != STORE_CODEC_ZLIB_COLS) ||
         h->meta_len > STORE_MAX_META || h->raw_len > STORE_MAX_RAW ||
         h->comp_len > STORE_MAX_RAW + 65536 || h->min_ns > h->max_ns)
         return -1;
@@ -143,6 +144,7 @@ seg_add_probed(struct store *s, struct store_seg *seg, uint64_t pos,
     b->body_crc = pr->h.body_crc;
     b->min_ns = pr->h.min_ns;
     b->max_ns = pr->h.max_ns;
+    b->codec = (uint8_t)pr->h.codec;
     b->stream_mask = mask;
     b->n_labels = n;
     b->labels = xcalloc(n ? n : 1, sizeof(*b->labels));
@@ -374,16 +376,21 @@ tail_encode(struct store *s, const struct store_tail *t)
             return -1;
     }
     size_t meta_len = b->len - start - STORE_BLK_HDR_LEN;
+    buf_reset(&s->cols);
     if (meta_len > STORE_MAX_META ||
-        compress_deflate(b, t->body.data, t->body.len,
+        block_body_decode(t->body.data, t->body.len, t->n_records,
+                          t->n_labels, &s->ix_recs, &s->ix_cap) < 0 ||
+        block_cols_encode(&s->cols, s->ix_recs, t->n_records,
+                          t->n_labels) < 0 ||
+        compress_deflate(b, s->cols.data, s->cols.len,
                          s->opt.compress_level) < 0)
         return -1;
     uint8_t *h0 = b->data + start;
     struct store_blk_hdr h = {
         .magic = STORE_BLK_MAGIC, .meta_len = (uint32_t)meta_len,
-        .raw_len = (uint32_t)t->body.len,
+        .raw_len = (uint32_t)s->cols.len,
         .comp_len = (uint32_t)(b->len - start - STORE_BLK_HDR_LEN - meta_len),
-        .n_records = t->n_records, .codec = STORE_CODEC_ZLIB,
+        .n_records = t->n_records, .codec = STORE_CODEC_ZLIB_COLS,
         .min_ns = t->min_ns, .max_ns = t->max_ns,
     };
     h.body_crc = compress_crc32(0, h0 + STORE_BLK_HDR_LEN + meta_len,
@@ -427,6 +434,7 @@ seg_add_tail(struct store_seg *seg, uint64_t pos,
     b->body_crc = h.body_crc;
     b->min_ns = h.min_ns;
     b->max_ns = h.max_ns;
+    b->codec = (uint8_t)h.codec;
     b->stream_mask = t->stream_mask;
     b->n_labels = t->n_labels;
     b->labels = xcalloc(t->n_labels ? t->n_labels : 1, sizeof(*b->labels));
@@ -519,8 +527,8 @@ segment_seal_tail(struct store *s)
     for (size_t i = 0; i < n; i++) {
         seg_add_tail(seg, pos + offs[i], &ch[i], s->scratch.data + offs[i]);
         segindex_add_block(s, seg, (uint32_t)(seg->n_blks - 1),
-                           ch[i].body.data, ch[i].body.len, ch[i].n_records,
-                           ch[i].n_labels);
+                           STORE_CODEC_ZLIB, ch[i].body.data, ch[i].body.len,
+                           ch[i].n_records, ch[i].n_labels);
     }
     segindex_after_seal(s, seg);
     tail_reset(s, &s->tail);

@@ -610,6 +610,7 @@ store_open(const char *dir, const struct store_options *opt, char **errstr)
     buf_init(&s->wal_labels, STORE_MAX_PENDING);
     buf_init(&s->wal_recs, STORE_MAX_PENDING);
     buf_init(&s->scratch, STORE_MAX_RAW + STORE_MAX_META);
+    buf_init(&s->cols, STORE_MAX_RAW);
     s->wal_gen = 1;
 
     if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
@@ -664,6 +665,7 @@ store_close(struct store *s)
     buf_fini(&s->wal_labels);
     buf_fini(&s->wal_recs);
     buf_fini(&s->scratch);
+    buf_fini(&s->cols);
     free(s->ix_recs);
     free(s->errstr);
     free(s->dir);

@@ -22,7 +22,8 @@
 #define STORE_SEG_HDR_LEN   16
 #define STORE_BLK_HDR_LEN   48
 #define STORE_WAL_HDR_LEN   8
-#define STORE_CODEC_ZLIB    1
+#define STORE_CODEC_ZLIB    1           /* row body (as in the WAL) */
+#define STORE_CODEC_ZLIB_COLS 2         /* columnar body, sealed blocks */
 /* Sanity limits for lengths read from disk. */
 #define STORE_MAX_META      (16u << 20)
 #define STORE_MAX_RAW       (256u << 20)
@@ -77,6 +78,7 @@ struct store_blk {
     struct store_blk_label *labels;
     uint32_t                n_labels;
     uint8_t                 stream_mask;
+    uint8_t                 codec;
     uint8_t                 is_corrupt;  /* cursors report it, never read */
 };
 
@@ -164,6 +166,7 @@ struct store {
     struct store_tail     tail;
     uint64_t              gen_next;     /* tail generations */
     struct buf            scratch;      /* block assembly */
+    struct buf            cols;         /* columnar body being sealed */
 
     struct store_label  **labels;       /* by id */
     size_t                n_labels, cap_labels;
@@ -216,6 +219,17 @@ int  block_rec_encode(struct buf *b, uint32_t label, int64_t *prev_ns,
 int  block_body_decode(const uint8_t *p, size_t len, uint32_t n,
                        uint32_t n_labels, struct store_rec **recs,
                        size_t *cap);
+/* Codec 2: a body as columns (labels, time deltas, flags, per-label
+ * offset deltas, lengths) then the messages back to back. recs' msg point
+ * into the caller's memory; -1 if out's cap is reached. */
+int  block_cols_encode(struct buf *out, const struct store_rec *recs,
+                       uint32_t n, uint32_t n_labels);
+int  block_cols_decode(const uint8_t *p, size_t len, uint32_t n,
+                       uint32_t n_labels, struct store_rec **recs,
+                       size_t *cap);
+/* Decodes a raw body of either codec. */
+int  block_decode(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
+                  uint32_t n_labels, struct store_rec **recs, size_t *cap);
 /* Parses meta; *labels is allocated (caller frees). -1 if malformed. */
 int  block_meta_decode(const uint8_t *p, size_t len, int64_t min_ns,
                        uint8_t *stream_mask, struct store_meta_label **labels,
@@ -251,8 +265,8 @@ void wal_pending_clear(struct store *s);
 /* Indexes the messages of raw block body (n records, n_labels labels),
  * block blk of seg. */
 void segindex_add_block(struct store *s, struct store_seg *seg, uint32_t blk,
-                        const uint8_t *body, size_t len, uint32_t n,
-                        uint32_t n_labels);
+                        uint32_t codec, const uint8_t *body, size_t len,
+                        uint32_t n, uint32_t n_labels);
 /* After blocks were added to the segment being written: seals its index
  * (writes the .lqi) once it holds segment_size bytes or its map is big. */
 void segindex_after_seal(struct store *s, struct store_seg *seg);
