@@ -40,8 +40,7 @@ wait_writers 60
 manifests=("$IT_TMP"/manifest-*.jsonl)
 total=$(manifest_lines "${manifests[@]}")
 log "writers done: $total lines; waiting until all are searchable"
-wait_until 90 "all $total lines searchable (found $(cat "$IT_TMP/found.txt" 2>/dev/null || echo 0))" \
-    all_found "$total" "${manifests[@]}"
+wait_all_found 90 "${manifests[@]}"
 
 check() {   # check.py filters... -- logq args...
     local filters=()

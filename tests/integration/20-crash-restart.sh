@@ -53,7 +53,7 @@ wait_writers 60
 manifests=("$IT_TMP"/manifest-*.jsonl)
 total=$(manifest_lines "${manifests[@]}")
 log "writers done: $total lines; waiting until all are searchable"
-wait_until 90 "all $total lines searchable" all_found "$total" "${manifests[@]}"
+wait_all_found 90 "${manifests[@]}"
 # Let any late resend land before checking for duplicates.
 sleep 2
 lq --json -n 1000000 >"$IT_TMP/out.jsonl" || fail "logq failed"

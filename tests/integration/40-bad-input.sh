@@ -59,8 +59,7 @@ assert_eq 3 "$(grep -c '"host":"badhonest"' "$IT_TMP/honest.jsonl" || true)" \
 wait_writers 30
 manifest=$IT_TMP/manifest-node1-web.jsonl
 total=$(manifest_lines "$manifest")
-wait_until 60 "all $total honest shipper lines searchable" \
-    all_found "$total" "$manifest"
+wait_all_found 60 "$manifest"
 lq --json -n 1000000 --host node1 >"$IT_TMP/out.jsonl" || fail "logq failed"
 python3 "$IT_DIR/check.py" verify "$manifest" <"$IT_TMP/out.jsonl" ||
     fail "honest shipper's lines not exactly once"

@@ -57,7 +57,7 @@ class Container:
     """One container's json-file log under a docker root."""
 
     def __init__(self, root, cid, name, image, labels=None, max_size=0,
-                 max_file=1):
+                 max_file=1, truncate_pause=0.0):
         self.root = root
         self.id = cid
         self.name = name
@@ -68,6 +68,7 @@ class Container:
         self.dir = os.path.join(root, cid)
         self.path = os.path.join(self.dir, cid + "-json.log")
         self.n_rotations = 0
+        self.truncate_pause = truncate_pause
         os.makedirs(self.dir, exist_ok=True)
         self.write_config(running=True)
         self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND,
@@ -112,6 +113,10 @@ class Container:
             os.rename(tmp, os.path.join(self.dir, fname))
 
     def _rotate(self):
+        if self.max_file < 2 and self.truncate_pause > 0:
+            # Truncation in place loses whatever a reader has not read yet
+            # (Docker's doing, not the shipper's): give it time to catch up.
+            time.sleep(self.truncate_pause)
         os.close(self.fd)
         if self.max_file >= 2:
             for i in range(self.max_file - 1, 1, -1):
@@ -188,6 +193,8 @@ def parse_args(argv):
     p.add_argument("--rate", type=float, default=200.0, help="lines per second")
     p.add_argument("--max-size", type=int, default=0)
     p.add_argument("--max-file", type=int, default=1)
+    p.add_argument("--truncate-pause", type=float, default=0.5,
+                   help="seconds to wait before a max-file=1 truncation")
     p.add_argument("--long-every", type=int, default=0)
     p.add_argument("--long-size", type=int, default=40000)
     p.add_argument("--stderr-every", type=int, default=0)
@@ -206,7 +213,8 @@ def main(argv):
     a = parse_args(argv)
     labels = dict(kv.split("=", 1) for kv in a.label)
     cid = container_id(a.host, a.name, a.seed)
-    c = Container(a.root, cid, a.name, a.image, labels, a.max_size, a.max_file)
+    c = Container(a.root, cid, a.name, a.image, labels, a.max_size, a.max_file,
+                  a.truncate_pause)
     rng = random.Random("%s/%s/%s" % (a.host, a.name, a.seed))
     man = open(a.manifest, "a", encoding="utf-8") if a.manifest else None
     start = time.monotonic()

@@ -138,8 +138,14 @@ it_cleanup() {
         printf -- '---- tail of %s ----\n' "$(basename "$f")" >&2
         tail -n 15 "$f" >&2
     done
-    printf 'FAIL: %s (exit %s); logs kept in %s, temp dir %s\n' \
-        "$IT_NAME" "$rc" "$keep" "$IT_TMP" >&2
+    if [ "${LOGQ_KEEP_TMP:-0}" = 1 ]; then
+        printf 'FAIL: %s (exit %s); logs kept in %s, temp dir %s kept\n' \
+            "$IT_NAME" "$rc" "$keep" "$IT_TMP" >&2
+    else
+        rm -rf "$IT_TMP"
+        printf 'FAIL: %s (exit %s); logs kept in %s (LOGQ_KEEP_TMP=1 keeps %s)\n' \
+            "$IT_NAME" "$rc" "$keep" "$IT_TMP" >&2
+    fi
     exit "$(( rc == 0 ? 1 : rc ))"
 }
 
@@ -186,15 +192,17 @@ stop() {
     return 0
 }
 
-# wait_until SECONDS DESCRIPTION CMD...: polls CMD every 0.25 s.
+# wait_until SECONDS DESCRIPTION CMD...: polls CMD every 0.25 s until it
+# succeeds or SECONDS of wall time have passed.
 wait_until() {
-    local secs=$1 what=$2 i n
+    local secs=$1 what=$2 i deadline
     shift 2
-    n=$(( secs * 4 ))
-    for ((i = 0; i < n; i++)); do
+    deadline=$(( $(date +%s) + secs ))
+    for ((i = 0; i < secs * 4 + 1; i++)); do
         if "$@" >/dev/null 2>&1; then
             return 0
         fi
+        [ "$(date +%s)" -lt "$deadline" ] || break
         sleep 0.25
     done
     fail "timed out after ${secs}s waiting for $what"
@@ -301,6 +309,21 @@ all_found() {
     n=$(lq --json -n 1000000 2>/dev/null | python3 "$IT_DIR/check.py" count "$@")
     echo "$n" >"$IT_TMP/found.txt"
     [ "$n" -ge "$total" ]
+}
+
+# wait_all_found SECONDS MANIFEST...: waits until every manifest line is
+# searchable; on timeout shows check.py's report (which lines are missing).
+wait_all_found() {
+    local secs=$1 total
+    shift
+    total=$(manifest_lines "$@")
+    rm -f "$IT_TMP/found.txt"
+    if ! (wait_until "$secs" "all $total lines searchable" all_found "$total" "$@") \
+        2>/dev/null; then
+        lq --json -n 1000000 >"$IT_TMP/timeout-out.jsonl" 2>&1 || true
+        python3 "$IT_DIR/check.py" verify "$@" <"$IT_TMP/timeout-out.jsonl" || true
+        fail "timed out after ${secs}s: $(cat "$IT_TMP/found.txt" 2>/dev/null || echo 0) of $total lines searchable"
+    fi
 }
 
 manifest_lines() { cat "$@" | wc -l | tr -d ' '; }
