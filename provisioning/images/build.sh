@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# build.sh: builds the logq Docker images in the builder dockerd (see
+# common.sh; data root in $LQ_CACHE, outside the checkout, no registry) and
+# prints their sizes:
+#   logq/build:bookworm    toolchain + -dev packages (the build stage base)
+#   logq/runtime:bookworm  Debian minbase + runtime libraries + user logq
+#   logq/collector         multi-stage: compile, then runtime + collector + logq
+#   logq/shipper           multi-stage: compile, then runtime + shipper
+#   logq/redis             Debian's redis-server
+#   logq/apps              busybox + logq-loggen (sample applications)
+# The base images come from base.sh (once). Every build is the classic
+# builder (DOCKER_BUILDKIT=0) with --network host, so apt-get works; the
+# context is a tar stream of just the Makefile and the sources, so editing a
+# test, a doc or a script does not invalidate the compile layer. The compile
+# stage is tagged logq/compiled so `docker image prune` keeps its cache.
+# Usage: provisioning/images/build.sh [--quiet]  (as root; the builder
+# dockerd is stopped again at the end unless it was already running)
+# LQ_IMAGE_REV=REV: compile the sources of that git commit, not the tree.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. "$here/common.sh"
+quiet=
+[ "${1:-}" = --quiet ] && quiet=1
+
+if ! why=$(lq_docker_usable); then
+    lq_die "cannot build images: $why"
+fi
+t0=$(date +%s)
+mkdir -p "$LQ_CACHE"
+was_up=0
+lq_dockerd_alive "$LQ_BUILDER_RUN" && was_up=1
+lq_builder_up || lq_die "the builder dockerd did not start"
+[ "$was_up" = 1 ] || trap lq_builder_down EXIT
+"$here/base.sh"
+
+# The build context: the Makefile and the C sources (no tests, docs, build
+# output or .git), plus provisioning/images for the health scripts. One
+# snapshot for all builds, so they compile the same tree (and the compile
+# layer is shared) even while the sources are being edited.
+ctx=$LQ_CACHE/context.tar
+SRC_PATHS=(Makefile common shipper collector query tests/support/loggen.c
+           tests/support/loggen_vocab.h)
+context_snapshot() {
+    local tree=$repo tmp=
+    if [ -n "${LQ_IMAGE_REV:-}" ]; then
+        # The sources of a commit (e.g. a release tag) instead of the tree.
+        tmp=$(mktemp -d "$LQ_CACHE/src.XXXXXX")
+        git -C "$repo" archive --format=tar "$LQ_IMAGE_REV" "${SRC_PATHS[@]}" |
+            tar -C "$tmp" -x
+        mkdir -p "$tmp/provisioning"
+        cp -a "$repo/provisioning/images" "$tmp/provisioning/"
+        tree=$tmp
+    fi
+    (cd "$tree" && tar -c --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+        --exclude='*_test.c' --exclude='*.md' --exclude='*.d' --exclude='*.o' \
+        --exclude='*.log' "${SRC_PATHS[@]}" provisioning/images) >"$ctx"
+    [ -z "$tmp" ] || rm -rf "$tmp"
+}
+context_snapshot
+
+build() {   # DOCKERFILE TAG [ARGS...]
+    local file=$1 tag=$2 log t
+    shift 2
+    log=$LQ_CACHE/build-${tag//[:\/]/_}.log
+    t=$(date +%s)
+    if ! DOCKER_BUILDKIT=0 bdk build --network host --force-rm \
+            -f "provisioning/images/$file" -t "$tag" "$@" - <"$ctx" >"$log" 2>&1; then
+        tail -n 30 "$log" >&2
+        lq_die "docker build of $tag failed (log: $log)"
+    fi
+    [ -n "$quiet" ] || lq_log "built $tag in $(( $(date +%s) - t )) s"
+}
+
+# The three images that only install packages, at once (apt-bound).
+pids=()
+build Dockerfile.build logq/build:bookworm & pids+=($!)
+build Dockerfile.runtime logq/runtime:bookworm & pids+=($!)
+build Dockerfile.redis logq/redis:latest & pids+=($!)
+for p in "${pids[@]}"; do
+    wait "$p" || exit 1
+done
+build Dockerfile.collector logq/compiled:latest --target build
+build Dockerfile.collector logq/collector:latest
+build Dockerfile.shipper logq/shipper:latest
+build Dockerfile.apps logq/apps:latest
+# Replaced images (previous builds) are dangling now; the cache of the
+# current ones is reachable from the tags above and stays.
+bdk image prune -f >/dev/null 2>&1 || true
+rm -f "$ctx"
+
+if [ -z "$quiet" ]; then
+    printf '%-24s %10s  %s\n' IMAGE SIZE ID
+    for img in "$LQ_DEBIAN_BASE" "$LQ_BUSYBOX_BASE" "${LQ_IMAGES[@]}"; do
+        printf '%-24s %7s MB  %s\n' "$img" "$(lq_image_mb "$img")" \
+            "$(bdk image inspect -f '{{.Id}}' "$img" | cut -c8-19)"
+    done
+fi
+lq_log "images ready in $(( $(date +%s) - t0 )) s (builder data root $LQ_CACHE/builder)"
