@@ -23,6 +23,7 @@
 
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/timeutil.h"
 #include "common/wire.h"
 #include "common/xmalloc.h"
 
@@ -31,6 +32,7 @@
 #define DOCKER_SHORT_ID     12
 #define DOCKER_SLICE        (4u << 20)  /* bytes per container per pass */
 #define DOCKER_NAME_MAX     1024
+#define DOCKER_META_RETRY   (200 * 1000000LL)  /* ns between config retries */
 
 struct container {
     struct container    *next;
@@ -44,6 +46,8 @@ struct container {
     int                  is_marked;     /* wants polling */
     int                  is_seen;       /* rescan bookkeeping */
     uint64_t             gone_order;
+    int64_t              meta_tried_ns; /* last config.v2.json attempt */
+    int                  has_emitted;
 };
 
 struct docker {
@@ -172,6 +176,7 @@ docker_load_meta(struct docker *d, struct container *c)
     struct buf text;
     struct docker_meta m;
 
+    c->meta_tried_ns = mono_ns();
     buf_init(&text, DOCKER_CONFIG_MAX);
     int rc = docker_read_small(path, &text);
     if (rc == 0)
@@ -272,10 +277,12 @@ docker_add(struct docker *d, const char *id)
             log_warn("docker", "cannot watch container=%.12s: %s", id,
                      strerror(errno));
     }
-    docker_load_meta(d, c);
     c->tail = tail_new(c->dir, id, &d->cfg.tail, d->ctr);
     const struct tail_pos *pos = d->st != NULL ? state_get(d->st, id) : NULL;
     (void)tail_start(c->tail, pos);   /* no file yet: tail_step retries */
+    /* After opening the log: Docker writes the config before the log, so a
+     * log that exists implies its config does (unless it is broken). */
+    docker_load_meta(d, c);
     c->is_marked = 1;
     c->is_seen = 1;
     c->next = d->list;
@@ -356,8 +363,15 @@ static void
 docker_emit_ctx_cb(void *arg, const struct tail_record *r)
 {
     struct docker_emit_ctx *x = arg;
+    struct container *c = x->c;
 
-    x->d->ops.emit(x->d->ops.arg, &x->c->src, r);
+    /* A container found mid-creation: its config may have landed since.
+     * Always retried before its first record, then at most every 200 ms. */
+    if (!c->has_meta && (!c->has_emitted ||
+                         mono_ns() - c->meta_tried_ns >= DOCKER_META_RETRY))
+        docker_load_meta(x->d, c);
+    c->has_emitted = 1;
+    x->d->ops.emit(x->d->ops.arg, &c->src, r);
 }
 
 /* Polls one container; 1 if it has more to read, 0 if idle, -1 if it was
