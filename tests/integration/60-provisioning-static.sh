@@ -18,14 +18,23 @@
 # Needs the Debian packages ansible-core, ansible-lint, yamllint, vagrant
 # and the shellcheck package (systemd for systemd-analyze); a missing one is
 # a failure with the apt-get line to run, never a silent skip.
-set -euo pipefail
+set -Eeuo pipefail
 
 name=60-provisioning-static
+trap 'echo "FAIL: $name: unexpected error at line $LINENO"' ERR
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 prov=$repo/provisioning
 ans=$prov/ansible
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/logq-prov.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+lint_pid=
+cleanup() {
+    if [ -n "$lint_pid" ]; then
+        kill "$lint_pid" 2>/dev/null || true
+        wait "$lint_pid" 2>/dev/null || true
+    fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
 checks=0
 
 fail() {
@@ -79,7 +88,7 @@ export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 ANSIBLE_LOCAL_TEMP=$tmp/ansible-l
 run -C "$ans" "ansible-playbook --syntax-check" \
     ansible-playbook -i inventory/vagrant.ini --syntax-check site.yml box.yml export-images.yml
 # ansible-lint is the slowest check: it runs while the templates render.
-(cd "$ans" && ansible-lint --nocolor -q) >"$tmp/lint.out" 2>&1 &
+(cd "$ans" && exec ansible-lint --nocolor -q) >"$tmp/lint.out" 2>&1 &
 lint_pid=$!
 
 # ---- Vagrantfile
@@ -93,6 +102,15 @@ elif command -v ruby >/dev/null 2>&1; then
 else
     fail "neither vagrant nor ruby installed: apt-get install vagrant"
 fi
+
+# vagrant validate does not look for the files the provisioners name.
+mapfile -t vfiles < <(sed -nE 's/^ *ansible\.(playbook|config_file) *= *"([^"]+)".*/\2/p' \
+    "$prov/Vagrantfile" | sort -u)
+[ ${#vfiles[@]} -ge 3 ] || fail "Vagrantfile: expected playbooks and config_file, found '${vfiles[*]}'"
+for f in "${vfiles[@]}"; do
+    [ -f "$prov/$f" ] || fail "Vagrantfile names $f, which does not exist"
+done
+ok "files named by the Vagrantfile's provisioners exist (${vfiles[*]})"
 
 # ---- template rendering
 # Runtime facts the docker_images role records on a real node.
@@ -260,7 +278,10 @@ fi
 grep -q "logq_no_such_variable" "$tmp/neg/log" || { cat "$tmp/neg/log"; fail "undefined variable not reported"; }
 ok "an undefined variable fails the rendering"
 
-if ! wait "$lint_pid"; then
+lint_rc=0
+wait "$lint_pid" || lint_rc=$?
+lint_pid=
+if [ "$lint_rc" -ne 0 ]; then
     cat "$tmp/lint.out"
     fail "ansible-lint (production profile)"
 fi
