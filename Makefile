@@ -61,7 +61,7 @@ all: bin/logq-collector bin/logq-shipper bin/logq bin/logq-loggen
 
 ifeq ($(MODE),release)
 bin/%: $(BUILD)/% | bin
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 bin:
 	mkdir -p bin
 endif

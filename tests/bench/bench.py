@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""logq benchmark: ingest, storage and query speed against grep in the same run.
+
+Generates realistic Docker json-file logs with bin/logq-loggen (and, when
+../shared/corpus exists, a container replaying those samples), ships them
+through a real logq-shipper into a real logq-collector on 127.0.0.1, then
+times searches with bin/logq against grep -F / grep -E (and rg when
+installed) over the same messages as a plain text file in the page cache.
+Prints a Markdown report (also written to --out). Every wait is bounded.
+"""
+import argparse, json, os, platform, re, shutil, signal, socket, statistics
+import subprocess, sys, tempfile, time, urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.join(ROOT, "bin")
+RARE, MEDIUM_EVERY = "zebracorn", 100
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def proc_cpu_s(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_rss_kib(pid, key="VmHWM"):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def http_json(url, timeout=10):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return json.loads(r.read())
+
+
+def gen_container(root, cid, name, image, args, out_plain, nbytes):
+    """Writes one container's json-file log and appends its plain text."""
+    d = os.path.join(root, cid)
+    os.makedirs(d)
+    with open(os.path.join(d, "config.v2.json"), "w") as f:
+        json.dump({"ID": cid, "Name": "/" + name,
+                   "Config": {"Image": image, "Labels": {}},
+                   "State": {"Running": True}, "RestartCount": 0}, f)
+    base = [os.path.join(BIN, "logq-loggen"), "--bytes", str(nbytes)] + args
+    with open(os.path.join(d, cid + "-json.log"), "wb") as f:
+        sh(base + ["--format", "json-file"], stdout=f)
+    with open(out_plain, "ab") as f:
+        sh(base + ["--format", "plain"], stdout=f, stderr=f)
+
+
+def add_rare_lines(root, out_plain):
+    """A container with a few lines holding a term found nowhere else."""
+    cid = "f" * 63 + "1"
+    d = os.path.join(root, cid)
+    os.makedirs(d)
+    with open(os.path.join(d, "config.v2.json"), "w") as f:
+        json.dump({"ID": cid, "Name": "/rare", "Config": {"Image": "rare:1"}}, f)
+    lines = [f"payment {RARE} id={i} declined by upstream gateway" for i in range(5)]
+    with open(os.path.join(d, cid + "-json.log"), "w") as f:
+        for i, ln in enumerate(lines):
+            f.write(json.dumps({"log": ln + "\n", "stream": "stderr",
+                                "time": f"2026-11-27T13:50:{40 + i}.000000000Z"}) + "\n")
+    with open(out_plain, "a") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def timed(cmd, runs):
+    times, out = [], b""
+    for _ in range(runs):
+        t = time.perf_counter()
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - t)
+        out = r.stdout
+    return statistics.median(times), out
+
+
+def pick_terms(plain, total_lines):
+    """Finds a ~1% and a ~10% word in a sample of the text."""
+    counts = {}
+    with open(plain, "rb") as f:
+        sample = f.read(8 << 20).decode("utf-8", "replace").splitlines()
+    for line in sample:
+        for w in set(re.findall(r"[A-Za-z][A-Za-z0-9]{3,}", line)):
+            counts[w] = counts.get(w, 0) + 1
+    n = max(len(sample), 1)
+    def nearest(target):
+        return min(counts, key=lambda w: abs(counts[w] / n - target))
+    return nearest(0.01), nearest(0.10)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--gib", type=float, default=float(os.environ.get("BENCH_GIB", "1")))
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--out", default=os.path.join(ROOT, "build", "bench-report.md"))
+    ap.add_argument("--keep", action="store_true")
+    a = ap.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="logq-bench.")
+    droot, plain = os.path.join(tmp, "docker"), os.path.join(tmp, "plain.txt")
+    os.makedirs(droot)
+    total = int(a.gib * (1 << 30))
+    kinds = [("web", "nginx:1.25"), ("app", "shop/api:2.3"),
+             ("sys", "debian:12"), ("worker", "shop/worker:2.3")]
+    procs = []
+    try:
+        t0 = time.perf_counter()
+        for i, (kind, image) in enumerate(kinds):
+            cid = f"{i + 1:x}" * 64
+            gen_container(droot, cid[:64], kind, image,
+                          ["--kind", kind, "--seed", str(i + 1), "--stream-mix"],
+                          plain, total // len(kinds))
+        add_rare_lines(droot, plain)
+        gen_s = time.perf_counter() - t0
+        json_bytes = sum(os.path.getsize(os.path.join(dp, fn))
+                         for dp, _, fns in os.walk(droot) for fn in fns if fn.endswith("-json.log"))
+        plain_bytes = os.path.getsize(plain)
+        with open(plain, "rb") as f:
+            n_lines = sum(buf.count(b"\n") for buf in iter(lambda: f.read(1 << 24), b""))
+
+        tcp, http = free_port(), free_port()
+        data = os.path.join(tmp, "data")
+        coll = subprocess.Popen([os.path.join(BIN, "logq-collector"), "--listen", f"127.0.0.1:{tcp}",
+                                 "--http", f"127.0.0.1:{http}", "--data-dir", data,
+                                 "--log-file", os.path.join(tmp, "collector.log")])
+        procs.append(coll)
+        server = f"http://127.0.0.1:{http}"
+        for _ in range(100):
+            try:
+                http_json(server + "/health")
+                break
+            except OSError:
+                time.sleep(0.1)
+        t0 = time.perf_counter()
+        ship = subprocess.Popen([os.path.join(BIN, "logq-shipper"), "--collector", f"127.0.0.1:{tcp}",
+                                 "--docker-root", droot, "--state-dir", os.path.join(tmp, "state"),
+                                 "--hostname", "bench1", "--log-file", os.path.join(tmp, "shipper.log")])
+        procs.append(ship)
+        deadline = time.time() + max(600, 600 * a.gib)
+        stored = 0
+        while time.time() < deadline:
+            h = http_json(server + "/health")
+            stored = h["counters"].get("records_stored", 0)
+            if stored >= n_lines:
+                break
+            time.sleep(0.05)
+        ingest_s = time.perf_counter() - t0
+        ship_cpu, coll_cpu = proc_cpu_s(ship.pid), proc_cpu_s(coll.pid)
+        ship_rss, coll_rss_ingest = proc_rss_kib(ship.pid), proc_rss_kib(coll.pid)
+        ship.send_signal(signal.SIGTERM)
+        ship.wait(timeout=30)
+        if stored < n_lines:
+            print(f"bench: only {stored} of {n_lines} records stored before the deadline", file=sys.stderr)
+
+        store_bytes = sum(os.path.getsize(os.path.join(dp, fn)) for dp, _, fns in os.walk(data) for fn in fns)
+        with open(plain, "rb") as f:  # page cache warm for grep
+            while f.read(1 << 24):
+                pass
+        medium, common = pick_terms(plain, n_lines)
+        logq = [os.path.join(BIN, "logq"), "--server", server, "--json", "-n", "100000000"]
+        rg = shutil.which("rg")
+        cases = [
+            ("rare term", [RARE], ["grep", "-F", "-c", RARE, plain]),
+            ("1% term", [medium], ["grep", "-F", "-c", medium, plain]),
+            ("10% term", [common], ["grep", "-F", "-c", common, plain]),
+            ("phrase", [f'"{RARE} id=3"'], ["grep", "-F", "-c", f"{RARE} id=3", plain]),
+            ("regex with literal", ["-e", f"{RARE} id=[0-3]"], ["grep", "-E", "-c", f"{RARE} id=[0-3]", plain]),
+            ("regex without literal", ["-e", "[0-9]{3}\\.[0-9]{3}\\.[0-9]{3}\\.9[0-9]"],
+             ["grep", "-E", "-c", "[0-9]{3}\\.[0-9]{3}\\.[0-9]{3}\\.9[0-9]", plain]),
+            ("rare term, --container rare", [RARE, "--container", "rare"], ["grep", "-F", "-c", RARE, plain]),
+            ("rare term, --until (time filter)", [RARE, "--until", "2026-11-27T13:51:00Z"],
+             ["grep", "-F", "-c", RARE, plain]),
+        ]
+        rows = []
+        for name, q, gcmd in cases:
+            lt, out = timed(logq + q, a.runs)
+            gt, gout = timed(gcmd, a.runs)
+            n_logq = out.count(b"\n")
+            row = [name, f"{lt * 1000:.1f}", f"{gt * 1000:.1f}", f"{gt / lt:.1f}x", str(n_logq),
+                   gout.decode().strip()]
+            if rg:
+                rt, _ = timed([rg, "-c", "-F" if "-F" in gcmd else "-e", gcmd[-2], plain], a.runs)
+                row.append(f"{rt * 1000:.1f}")
+            rows.append(row)
+        coll_rss_query = proc_rss_kib(coll.pid)
+        coll_cpu_total = proc_cpu_s(coll.pid)
+        coll.send_signal(signal.SIGTERM)
+        coll.wait(timeout=60)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+        if not a.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mib = json_bytes / (1 << 20)
+    rep = []
+    rep.append(f"### Run of {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, BENCH_GIB={a.gib}")
+    rep.append(f"Machine: {platform.node()}, {os.cpu_count()} cores, {cpu}, "
+               f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') >> 30} GiB RAM, "
+               f"kernel {platform.release()}; shared and noisy: compare within a run.\n")
+    rep.append(f"Data: {n_lines} lines from logq-loggen (web, app, sys, worker; {gen_s:.0f} s to generate), "
+               f"{mib:.0f} MiB of Docker json-file, {plain_bytes / (1 << 20):.0f} MiB of plain text.\n")
+    rep.append("| ingest | figure |\n|---|---|")
+    rep.append(f"| wall time, shipper start to last record stored | {ingest_s:.1f} s ({mib / ingest_s:.0f} MiB/s of json-file) |")
+    rep.append(f"| shipper CPU | {ship_cpu:.1f} s ({ship_cpu / (json_bytes / (1 << 30)):.1f} s per GiB), peak RSS {ship_rss / 1024:.1f} MiB |")
+    rep.append(f"| collector CPU while ingesting | {coll_cpu:.1f} s ({coll_cpu / (json_bytes / (1 << 30)):.1f} s per GiB), peak RSS {coll_rss_ingest / 1024:.1f} MiB |")
+    rep.append(f"| stored bytes (blocks + index + metadata) | {store_bytes / (1 << 20):.0f} MiB = {100 * store_bytes / json_bytes:.1f}% of json-file, {100 * store_bytes / plain_bytes:.1f}% of plain text |")
+    rep.append(f"| collector after queries | CPU {coll_cpu_total:.1f} s total, peak RSS {coll_rss_query / 1024:.1f} MiB |\n")
+    hdr = "| query | logq ms | grep ms | grep/logq | logq lines | grep -c |" + (" rg ms |" if rg else "")
+    rep.append(hdr)
+    rep.append("|" + "---|" * (7 if rg else 6))
+    for r in rows:
+        rep.append("| " + " | ".join(r) + " |")
+    rep.append(f"\nTerms: rare `{RARE}` (5 lines), 1% `{medium}`, 10% `{common}`. logq times are the whole "
+               f"`logq --json -n 100000000 ...` process printing every match; grep times are `grep -c` "
+               f"over the plain text in the page cache. Median of {a.runs} runs.")
+    text = "\n".join(rep) + "\n"
+    os.makedirs(os.path.dirname(a.out), exist_ok=True)
+    with open(a.out, "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
