@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * redis_metrics: recent metrics in Redis (key schema in collector/REDIS.md),
+ * written and read through hiredis's async API on the collector's own
+ * libevent loop (hiredis's libevent adapter). Writes are pipelined and never
+ * block ingest: while Redis is down they wait in a bounded buffer, then are
+ * dropped and counted; the connection comes back by itself. Every reply is
+ * checked for type and size before use. The only module that includes
+ * hiredis.
+ */
+#ifndef COLLECTOR_REDIS_METRICS_H
+#define COLLECTOR_REDIS_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/wire.h"
+
+struct event_base;
+struct rmetrics;
+
+struct rmetrics_config {
+    const char *addr;            /* "HOST:PORT" or a unix socket path */
+    int64_t     retention_ms;    /* --metrics-retention, default 24h */
+    size_t      max_series;      /* bound on distinct series, default 100000 */
+    size_t      max_pending;     /* queued commands while down, default 100000 */
+};
+
+struct rmetrics_counters {
+    uint64_t samples_written;
+    uint64_t samples_dropped;    /* buffer full, or series cap reached */
+    uint64_t redis_errors;       /* error replies, bad reply types */
+    uint64_t reconnects;
+    int      is_connected;
+};
+
+struct rmetrics *rmetrics_new(struct event_base *base,
+                              const struct rmetrics_config *cfg);
+void rmetrics_free(struct rmetrics *rm);
+void rmetrics_get_counters(const struct rmetrics *rm,
+                           struct rmetrics_counters *out);
+
+/* Stores one decoded METRICS payload from host (walks m with
+ * wire_metrics_next; m is not kept). Never blocks. */
+void rmetrics_write(struct rmetrics *rm, const char *host,
+                    struct wire_metrics *m);
+
+/* ---- reads (asynchronous: the callback runs later on the loop, exactly
+ * once, with err != 0 and errstr set when Redis is unreachable or replied
+ * with something unexpected) ---- */
+
+struct rm_point {
+    int64_t ts_ms;
+    double  value;
+};
+
+struct rm_series {
+    const char            *host;
+    const char            *name;
+    const char            *container;   /* "" for host metrics */
+    const char            *label;       /* "" when none */
+    const struct rm_point *points;      /* ascending ts_ms */
+    size_t                 n_points;
+};
+
+struct rm_query {
+    const char *name;            /* exact metric name, required */
+    const char *host;            /* exact, NULL: every host */
+    const char *container;       /* exact, NULL: any ("" = host metrics) */
+    const char *label;           /* exact, NULL: any */
+    int64_t     from_ms;         /* inclusive */
+    int64_t     to_ms;           /* inclusive */
+};
+
+/* All arrays and strings passed to callbacks are borrowed for the call. */
+typedef void (*rm_series_cb)(int err, const char *errstr,
+                             const struct rm_series *s, size_t n, void *arg);
+typedef void (*rm_names_cb)(int err, const char *errstr,
+                            const char *const *names, size_t n, void *arg);
+
+struct rm_host {
+    const char *host;
+    int64_t     last_seen_ms;    /* last METRICS frame stored */
+    int64_t     interval_ms;     /* from shipper.metrics_interval_s */
+};
+typedef void (*rm_hosts_cb)(int err, const char *errstr,
+                            const struct rm_host *h, size_t n, void *arg);
+
+struct rm_latest {
+    const char *name;
+    const char *container;
+    const char *label;
+    int64_t     ts_ms;
+    double      value;
+};
+typedef void (*rm_latest_cb)(int err, const char *errstr,
+                             const struct rm_latest *l, size_t n, void *arg);
+
+/* Each returns 0 if the request was queued (callback will run), -1 if it
+ * could not be (callback will not run). */
+int rmetrics_query(struct rmetrics *rm, const struct rm_query *q,
+                   rm_series_cb cb, void *arg);
+int rmetrics_names(struct rmetrics *rm, rm_names_cb cb, void *arg);
+int rmetrics_hosts(struct rmetrics *rm, rm_hosts_cb cb, void *arg);
+/* Latest value of every series of one host. */
+int rmetrics_latest(struct rmetrics *rm, const char *host, rm_latest_cb cb,
+                    void *arg);
+
+#endif
