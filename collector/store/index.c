@@ -271,18 +271,22 @@ ix_ent_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Postings: varint (count << 1 | is_bitmap), then a bitmap of n_blks bits
- * or count varints (first block, then gaps minus one). */
+/* Postings: varint hdr, low two bits the kind: 0 list (count = hdr >> 2,
+ * then count varints: first block, then each gap minus one), 1 bitmap
+ * (count = hdr >> 2, then n_blks bits), 2 one block (hdr >> 2). The
+ * smallest is written; most keys (ids, numbers) are in one block. */
 static int
 ix_put_postings(struct buf *b, const struct ix_ent *e, uint32_t n_blks)
 {
     const uint32_t *p = ix_posts(e);
     size_t list_len = 0, map_len = (n_blks + 7) / 8;
 
+    if (e->n == 1)
+        return buf_put_varint(b, ((uint64_t)p[0] << 2) | 2);
     for (uint32_t i = 0; i < e->n; i++)
         list_len += ix_varint_len(i ? p[i] - p[i - 1] - 1 : p[i]);
     int is_map = map_len < list_len;
-    if (buf_put_varint(b, ((uint64_t)e->n << 1) | (uint64_t)is_map) < 0)
+    if (buf_put_varint(b, ((uint64_t)e->n << 2) | (uint64_t)is_map) < 0)
         return -1;
     if (is_map) {
         if (buf_reserve(b, map_len) < 0)
@@ -523,8 +527,16 @@ ix_postings(const struct index_file *f, const uint8_t **pp,
 {
     uint64_t hdr, v;
 
-    if (ix_get_varint(pp, end, &hdr) < 0 || (hdr >> 1) > f->n_blks)
+    if (ix_get_varint(pp, end, &hdr) < 0 || (hdr >> 2) > f->n_blks ||
+        (hdr & 3) == 3)
         return -1;
+    if ((hdr & 3) == 2) {
+        if ((hdr >> 2) >= f->n_blks)
+            return -1;
+        if (want)
+            ix_set_bit(f, map, (uint32_t)(hdr >> 2), bits, n_bits);
+        return 0;
+    }
     if (hdr & 1) {
         size_t map_len = (f->n_blks + 7) / 8;
         if ((size_t)(end - *pp) < map_len)
@@ -536,7 +548,7 @@ ix_postings(const struct index_file *f, const uint8_t **pp,
         return 0;
     }
     uint64_t blk = 0;
-    for (uint64_t i = 0; i < (hdr >> 1); i++) {
+    for (uint64_t i = 0; i < (hdr >> 2); i++) {
         if (ix_get_varint(pp, end, &v) < 0 || v >= f->n_blks)
             return -1;
         blk = i ? blk + v + 1 : v;
