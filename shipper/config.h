@@ -24,6 +24,11 @@ struct shipper_config {
     long long  max_inflight_bytes;
     long long  rescan_ms;
     long long  zlevel;
+    long long  metrics_interval_s;  /* METRICS frame period */
+    char      *proc_root;
+    char      *sys_root;
+    char      *host_root;       /* "": statvfs the mount points as they are */
+    char      *cgroup_pattern;  /* "": Docker's default layouts only */
 };
 
 enum config_result {

@@ -14,6 +14,7 @@
 #define SHIPPER_DOCKER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <event2/event.h>
 
@@ -72,5 +73,9 @@ void docker_rescan(struct docker *d);
  * idle); returns 1 if some still have data to read. */
 int docker_poll(struct docker *d, size_t budget);
 size_t docker_count(const struct docker *d);
+/* Bytes written to the containers' live log files and not read yet (one
+ * stat per container; a container still in a rotated file counts its whole
+ * live file, so this is a lower bound). For shipper.lag_bytes. */
+uint64_t docker_lag_bytes(const struct docker *d);
 
 #endif

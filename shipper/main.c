@@ -4,8 +4,9 @@
  * and ships the lines to the collector, exactly once. main.c owns the
  * event_base, the flags, signals, the counters and the wiring: docker.c
  * (discovery + tailers) emits records into sender.c; sender ACKs commit
- * resume points into state.c, which a 100 ms timer persists. A metrics
- * module plugs in through sender_send_metrics() (see main_start_metrics).
+ * resume points into state.c, which a 100 ms timer persists. Every
+ * --metrics-interval seconds a timer samples metrics.c into one METRICS
+ * frame for sender_send_metrics() (main_start_metrics).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -24,6 +25,7 @@
 #include "shipper/config.h"
 #include "shipper/counters.h"
 #include "shipper/docker.h"
+#include "shipper/metrics.h"
 #include "shipper/sender.h"
 #include "shipper/state.h"
 
@@ -33,6 +35,7 @@
 #define MAIN_TOKEN_MAX    4096
 #define MAIN_GONE_MAX     64
 #define MAIN_CHUNK        (256u << 10)
+#define MAIN_METRICS_RAW  WIRE_MAX_PAYLOAD  /* raw bytes of one METRICS frame */
 
 struct shipper {
     struct event_base      *base;
@@ -41,6 +44,10 @@ struct shipper {
     struct state_store     *st;
     struct sender          *snd;
     struct docker          *dk;
+    struct metrics         *met;
+    struct wire_metrics_enc menc;
+    char                   *met_docker_root;
+    struct event           *metrics_ev;
     struct event           *sig_term;
     struct event           *sig_int;
     struct event           *state_ev;
@@ -123,6 +130,38 @@ static void
 main_stats_cb(evutil_socket_t fd, short what, void *arg)
 {
     main_log_counters(arg, LOG_LEVEL_DEBUG);
+}
+
+/*
+ * One METRICS frame: the sampler's host, container and shipper.* samples
+ * plus shipper.metrics_interval_s, which the collector uses to tell when
+ * this host is down (3 missed intervals). shipper.dropped sums the frames
+ * the sender refused, deleted containers closed at the cap and resume
+ * points lost with their file (gaps): each may have lost data.
+ */
+static void
+main_metrics_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct shipper *sh = arg;
+    const struct shipper_counters *c = &sh->ctr;
+
+    if (sh->is_stopping)
+        return;
+    struct metrics_self self = {
+        .lines = c->records, .bytes = c->bytes,
+        .lag_bytes = docker_lag_bytes(sh->dk),
+        .is_connected = sender_is_ready(sh->snd),
+        .dropped = c->metrics_dropped + c->deleted_open_dropped + c->gaps,
+        .truncated = c->records_truncated,
+    };
+    wire_metrics_enc_reset(&sh->menc);
+    (void)metrics_sample(sh->met, mono_ns(), NULL, 0, &self, &sh->menc);
+    if (wire_metrics_enc_add(&sh->menc, "shipper.metrics_interval_s", "", "",
+                             (double)sh->cfg.metrics_interval_s) < 0)
+        log_debug("main", "metrics frame full");
+    if (sender_send_metrics(sh->snd, &sh->menc, now_ns()) < 0)
+        log_debug("main", "metrics frame dropped dropped=%" PRIu64,
+                  c->metrics_dropped);
 }
 
 static void
@@ -240,13 +279,56 @@ main_start_sender(struct shipper *sh, const char *hostname, const char *token,
 }
 
 /*
- * Hook for the metrics module (host/container metrics): it gets the base
- * and the sender and calls sender_send_metrics() from its own timer.
+ * The sampler reads config.v2.json under <docker_root>/containers, so it
+ * gets the parent of --docker-root when that ends in "containers" (Docker's
+ * layout); otherwise container metrics are off and host metrics go on.
  */
+static char *
+main_metrics_docker_root(const char *root)
+{
+    size_t len = strlen(root);
+
+    while (len > 1 && root[len - 1] == '/')
+        len--;
+    const char *last = root + len;
+    while (last > root && last[-1] != '/')
+        last--;
+    if ((size_t)(root + len - last) != strlen("containers") ||
+        strncmp(last, "containers", strlen("containers")) != 0)
+        return NULL;
+    size_t plen = (size_t)(last - root);
+    if (plen > 1)
+        plen--;                  /* drop the '/' before "containers" */
+    return plen == 0 ? xstrdup(".") : xstrndup(root, plen);
+}
+
+static const char *
+main_nonempty(const char *s)
+{
+    return s != NULL && s[0] != '\0' ? s : NULL;
+}
+
 static void
 main_start_metrics(struct shipper *sh)
 {
-    (void)sh;
+    sh->met_docker_root = main_metrics_docker_root(sh->cfg.docker_root);
+    if (sh->met_docker_root == NULL)
+        log_warn("main", "docker root does not end in /containers, no "
+                 "container metrics root=%s", sh->cfg.docker_root);
+    struct metrics_config mc = {
+        .proc_root = sh->cfg.proc_root, .sys_root = sh->cfg.sys_root,
+        .host_root = main_nonempty(sh->cfg.host_root),
+        .docker_root = sh->met_docker_root,
+        .cgroup_pattern = main_nonempty(sh->cfg.cgroup_pattern),
+    };
+    sh->met = metrics_new(&mc);
+    if (sh->met == NULL)
+        fatalx("main", "cannot start the metrics sampler");
+    wire_metrics_enc_init(&sh->menc, MAIN_METRICS_RAW);
+    /* first sample now: primes the rate baselines and announces the host */
+    main_metrics_cb(-1, 0, sh);
+    sh->metrics_ev = main_timer(sh, main_metrics_cb, 1,
+                                (long)sh->cfg.metrics_interval_s * 1000);
 }
 
 static void
@@ -286,6 +368,10 @@ main_finish(struct shipper *sh)
     event_free(sh->state_ev);
     event_free(sh->stats_ev);
     event_free(sh->drain_ev);
+    event_free(sh->metrics_ev);
+    metrics_free(sh->met);
+    wire_metrics_enc_fini(&sh->menc);
+    free(sh->met_docker_root);
     docker_free(sh->dk);
     sender_free(sh->snd);
     state_free(sh->st);
