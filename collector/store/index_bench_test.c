@@ -120,8 +120,8 @@ ingest(struct bench *b, struct store *s, int dry)
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        size_t k = b->n_lines % 8;
-        off[k] += json_len(p, len);
+        size_t k = b->n_lines % 8, jl = json_len(p, len);
+        off[k] += jl;
         struct logrec r = {
             .time_ns = T0 + (int64_t)b->n_lines * 1000000,
             .host = hosts[k / 4], .container_id = cids[k % 4],
@@ -130,7 +130,7 @@ ingest(struct bench *b, struct store *s, int dry)
         };
         if (!dry)
             assert_int_equal(store_append(s, &r), 1);
-        b->json_bytes += json_len(p, len);
+        b->json_bytes += jl;
         if (++b->n_lines % 2000 == 0 && !dry)
             assert_int_equal(store_commit(s), 0);
         p += len + 1;
