@@ -30,6 +30,7 @@
 #            forwarder, state); cached images stay in $LQ_CACHE. Verifies
 #            that nothing is left and exits 1 if something is.
 #   status   what is running
+# LQ_DEMO_MODE=process forces the plain-process mode (to try or test it).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -104,12 +105,13 @@ kill_pidfiles() {
         [ -f "$f" ] || continue
         pid=$(cat "$f" 2>/dev/null || true)
         if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-            kill -TERM "$pid" 2>/dev/null || true
+            # A process group leader (setsid) takes its children along.
+            kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
             for ((i = 0; i < 50; i++)); do
                 kill -0 "$pid" 2>/dev/null || break
                 sleep 0.1
             done
-            kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null
+            kill -0 "$pid" 2>/dev/null && { kill -9 -- "-$pid" 2>/dev/null || kill -9 "$pid" 2>/dev/null; }
         fi
         rm -f "$f"
     done
@@ -312,16 +314,36 @@ docker_refresh() {
 # ---------------------------------------------------------------- process mode
 # A simulated container: <root>/<id>/config.v2.json as Docker writes it (the
 # fields the shipper reads) and a json-file log fed by logq-loggen.
-sim_container() {   # NODE ROOT NAME LOGGEN-ARGS...
+sim_dir() {   # NODE ROOT NAME: creates the container's dir, prints its log path
     local n=$1 root=$2 name=$3 id
-    shift 3
     id=$(printf '%s/%s' "$n" "$name" | sha256sum | cut -c1-64)
     mkdir -p "$root/$id"
     printf '{"ID":"%s","Name":"/%s","Config":{"Image":"logq/apps:sim","Labels":{"logq.demo":"1"}},"State":{"Running":true}}\n' \
         "$id" "$name" >"$root/$id/config.v2.json"
+    echo "$root/$id/$id-json.log"
+}
+
+sim_container() {   # NODE ROOT NAME LOGGEN-ARGS...
+    local n=$1 name=$3 log
+    log=$(sim_dir "$1" "$2" "$3")
+    shift 3
     # shellcheck disable=SC2016 # $0/$@ expand in that sh
-    bg_proc "$n-$name" "" sh -c 'exec "$0" "$@" --format json-file >>"'"$root/$id/$id-json.log"'"' \
+    bg_proc "$n-$name" "" sh -c 'exec "$0" "$@" --format json-file >>"'"$log"'"' \
         "$BIN/logq-loggen" "$@"
+}
+
+# The crasher: a start line, 60 lines, exit 1, "restarted" a second later.
+sim_crasher() {   # NODE ROOT SEED
+    local log
+    log=$(sim_dir "$1" "$2" crasher)
+    # shellcheck disable=SC2016 # expanded by that sh
+    bg_proc "$1-crasher" "" sh -c 'while :; do
+        printf "$4" "$(date -u +%FT%TZ)" "$(date -u +%FT%T.%NZ)" >>"$1"
+        "$2" --kind app --rate 5 --exit-after 60 --exit-code 1 --seed "$3" \
+            --start-time now --format json-file >>"$1"
+        sleep 1
+    done' sh "$log" "$BIN/logq-loggen" "4$3" \
+        '{"log":"crasher starting (%s)\\n","stream":"stdout","time":"%s"}\n'
 }
 
 bg_proc() {   # NAME NETNS CMD...: background, pid file, log in $LQ_RUN/logs
@@ -364,6 +386,7 @@ process_up() {
         sim_container "$n" "$root" app --kind app --rate 8 --stream-mix --seed "2$seed" --start-time now
         sim_container "$n" "$root" worker --kind worker --rate 4 --long-every 40 \
             --long-size 20000 --seed "3$seed" --start-time now
+        sim_crasher "$n" "$root" "$seed"
     done
     [ "$(id -u)" = 0 ] && forward_up "$COLLECTOR_IP"
     return 0
@@ -430,7 +453,10 @@ cmd_up() {
     done
     mkdir -p "$LQ_RUN"
     local why
-    if why=$(lq_docker_usable); then
+    if [ "${LQ_DEMO_MODE:-}" = process ]; then
+        why="LQ_DEMO_MODE=process"
+    fi
+    if [ "${LQ_DEMO_MODE:-}" != process ] && why=$(lq_docker_usable); then
         echo docker >"$LQ_RUN/mode"
         # shellcheck disable=SC2154 # rc is set in the trap itself
         trap 'rc=$?; [ "$rc" = 0 ] || lq_log "demo up failed (make demo-down cleans up)"' EXIT
