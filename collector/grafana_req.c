@@ -1,0 +1,712 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * grafana_req: see grafana_req.h. The body is decoded with jansson
+ * (duplicate keys rejected), then walked field by field; unknown top-level
+ * and target keys are ignored (Grafana sends many: panelId, scopedVars,
+ * datasource...), unknown payload keys are not (a typo like "hots" would
+ * otherwise silently widen a query). Error texts name the field as a path,
+ * e.g. "targets[2].payload.host: must be a string".
+ */
+#include "collector/grafana_req.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "common/timeutil.h"
+#include "common/xmalloc.h"
+
+/* What a payload may hold; all optional. Strings owned. */
+struct gr_payload {
+    char *host;
+    char *container;
+    char *label;
+    char *alias;
+    char *q;
+    char *target;           /* /variable only */
+    int   has_icase;
+    int   is_icase;
+    long  limit;            /* 0 when absent */
+};
+
+/* ---- helpers ---- */
+
+static int gr_fail(char **errstr, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+gr_fail(char **errstr, const char *fmt, ...)
+{
+    va_list ap;
+    char msg[512];
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    *errstr = xstrdup(msg);
+    return -1;
+}
+
+/* A string of at most max bytes without NUL; *out gets a copy. */
+static int
+gr_string(json_t *v, const char *path, size_t max, char **out,
+          char **errstr)
+{
+    if (!json_is_string(v))
+        return gr_fail(errstr, "%s: must be a string", path);
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+    if (n > max)
+        return gr_fail(errstr, "%s: longer than %zu bytes", path, max);
+    if (strlen(s) != n)
+        return gr_fail(errstr, "%s: contains a NUL byte", path);
+    free(*out);
+    *out = xstrndup(s, n);
+    return 0;
+}
+
+/* A non-empty name (metric, host...). */
+static int
+gr_name(json_t *v, const char *path, char **out, char **errstr)
+{
+    if (gr_string(v, path, GRAFANA_MAX_NAME, out, errstr) < 0)
+        return -1;
+    if ((*out)[0] == '\0') {
+        free(*out);
+        *out = NULL;
+        return gr_fail(errstr, "%s: must not be empty", path);
+    }
+    return 0;
+}
+
+/* An integer in [min, max]; reals are accepted when whole. */
+static int
+gr_int(json_t *v, const char *path, int64_t min, int64_t max, int64_t *out,
+       char **errstr)
+{
+    double d;
+
+    if (json_is_integer(v)) {
+        json_int_t i = json_integer_value(v);
+        if (i < min || i > max)
+            goto range;
+        *out = (int64_t)i;
+        return 0;
+    }
+    if (!json_is_real(v))
+        return gr_fail(errstr, "%s: must be a number", path);
+    d = json_real_value(v);
+    if (!(d >= (double)min && d <= (double)max))
+        goto range;
+    *out = (int64_t)d;
+    return 0;
+range:
+    return gr_fail(errstr, "%s: out of range [%lld, %lld]", path,
+                   (long long)min, (long long)max);
+}
+
+/* RFC 3339 text or a number of unix milliseconds. */
+static int
+gr_time(json_t *v, const char *path, int64_t *out_ms, char **errstr)
+{
+    int64_t ns;
+
+    if (json_is_number(v))
+        return gr_int(v, path, 0, INT64_MAX / 1000000, out_ms, errstr);
+    if (!json_is_string(v))
+        return gr_fail(errstr, "%s: must be an RFC 3339 time or unix ms",
+                       path);
+    if (rfc3339_parse_ns(json_string_value(v), json_string_length(v),
+                         &ns) < 0)
+        return gr_fail(errstr, "%s: not an RFC 3339 time", path);
+    if (ns < 0)
+        return gr_fail(errstr, "%s: before 1970", path);
+    *out_ms = ns / 1000000;
+    return 0;
+}
+
+static int
+gr_object(json_t *root, const char *key, json_t **out, char **errstr)
+{
+    json_t *v = json_object_get(root, key);
+
+    if (v != NULL && !json_is_object(v) && !json_is_null(v))
+        return gr_fail(errstr, "%s: must be an object", key);
+    *out = json_is_object(v) ? v : NULL;
+    return 0;
+}
+
+static void
+gr_payload_fini(struct gr_payload *p)
+{
+    free(p->host);
+    free(p->container);
+    free(p->label);
+    free(p->alias);
+    free(p->q);
+    free(p->target);
+    memset(p, 0, sizeof(*p));
+}
+
+/* One payload key. 1 if key is not a payload key. */
+static int
+gr_payload_key(const char *key, json_t *v, const char *path,
+               struct gr_payload *p, char **errstr)
+{
+    int64_t n;
+
+    if (strcmp(key, "host") == 0)
+        return gr_name(v, path, &p->host, errstr);
+    if (strcmp(key, "container") == 0)  /* "": host metrics only */
+        return gr_string(v, path, GRAFANA_MAX_NAME, &p->container, errstr);
+    if (strcmp(key, "label") == 0)
+        return gr_name(v, path, &p->label, errstr);
+    if (strcmp(key, "alias") == 0)
+        return gr_string(v, path, GRAFANA_MAX_NAME, &p->alias, errstr);
+    if (strcmp(key, "q") == 0)
+        return gr_string(v, path, GRAFANA_MAX_QUERY_TEXT, &p->q, errstr);
+    if (strcmp(key, "target") == 0)
+        return gr_name(v, path, &p->target, errstr);
+    if (strcmp(key, "icase") == 0) {
+        if (!json_is_boolean(v))
+            return gr_fail(errstr, "%s: must be true or false", path);
+        p->has_icase = 1;
+        p->is_icase = json_is_true(v);
+        return 0;
+    }
+    if (strcmp(key, "limit") == 0) {
+        if (gr_int(v, path, 1, GRAFANA_MAX_LOG_LIMIT, &n, errstr) < 0)
+            return -1;
+        p->limit = (long)n;
+        return 0;
+    }
+    return 1;
+}
+
+/* The payload: an object, a string holding one (what the plugin's editor
+ * sends), "" or null for none. */
+static int
+gr_payload_parse(json_t *v, const char *path, struct gr_payload *p,
+                 char **errstr)
+{
+    json_t *owned = NULL;
+    const char *key;
+    json_t *val;
+    char sub[128];
+    int rc = 0;
+
+    memset(p, 0, sizeof(*p));
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (json_is_string(v)) {
+        if (json_string_length(v) == 0)
+            return 0;
+        owned = json_loadb(json_string_value(v), json_string_length(v),
+                           JSON_REJECT_DUPLICATES, NULL);
+        if (owned == NULL)
+            return gr_fail(errstr, "%s: not valid JSON", path);
+        v = owned;
+    }
+    if (!json_is_object(v)) {
+        json_decref(owned);
+        return gr_fail(errstr, "%s: must be an object", path);
+    }
+    json_object_foreach(v, key, val) {
+        snprintf(sub, sizeof(sub), "%s.%.64s", path, key);
+        if (json_is_null(val))
+            continue;
+        rc = gr_payload_key(key, val, sub, p, errstr);
+        if (rc == 1)
+            rc = gr_fail(errstr, "%s: unknown payload key", sub);
+        if (rc < 0)
+            break;
+    }
+    json_decref(owned);
+    if (rc < 0)
+        gr_payload_fini(p);
+    return rc;
+}
+
+/* ---- range, filters ---- */
+
+static int
+gr_range(json_t *root, int64_t now_ms, struct grafana_req *r, char **errstr)
+{
+    json_t *range, *v;
+
+    r->to_ms = now_ms;
+    r->from_ms = now_ms - GRAFANA_DEFAULT_RANGE_MS;
+    if (gr_object(root, "range", &range, errstr) < 0)
+        return -1;
+    if (range == NULL)
+        return 0;
+    if ((v = json_object_get(range, "from")) == NULL)
+        return gr_fail(errstr, "range.from: missing");
+    if (gr_time(v, "range.from", &r->from_ms, errstr) < 0)
+        return -1;
+    if ((v = json_object_get(range, "to")) == NULL)
+        return gr_fail(errstr, "range.to: missing");
+    if (gr_time(v, "range.to", &r->to_ms, errstr) < 0)
+        return -1;
+    if (r->from_ms > r->to_ms)
+        return gr_fail(errstr, "range: from is after to");
+    return 0;
+}
+
+static int
+gr_filter_one(json_t *f, const char *path, struct grafana_req *r,
+              char **errstr)
+{
+    char sub[96];
+    char *key = NULL, *op = NULL;
+    int rc = -1;
+
+    if (!json_is_object(f))
+        return gr_fail(errstr, "%s: must be an object", path);
+    snprintf(sub, sizeof(sub), "%s.key", path);
+    if (gr_name(json_object_get(f, "key"), sub, &key, errstr) < 0)
+        goto out;
+    snprintf(sub, sizeof(sub), "%s.operator", path);
+    if (gr_name(json_object_get(f, "operator"), sub, &op, errstr) < 0)
+        goto out;
+    if (strcmp(op, "=") != 0) {
+        gr_fail(errstr, "%s: only '=' is supported", sub);
+        goto out;
+    }
+    snprintf(sub, sizeof(sub), "%s.value", path);
+    if (strcmp(key, "host") == 0)
+        rc = gr_name(json_object_get(f, "value"), sub, &r->filter_host,
+                     errstr);
+    else if (strcmp(key, "container") == 0)
+        rc = gr_name(json_object_get(f, "value"), sub, &r->filter_container,
+                     errstr);
+    else
+        gr_fail(errstr, "%s.key: unknown key '%.64s' (host, container)",
+                path, key);
+out:
+    free(key);
+    free(op);
+    return rc;
+}
+
+static int
+gr_filters(json_t *root, struct grafana_req *r, char **errstr)
+{
+    static const char *const names[] = { "filters", "adhocFilters" };
+    char path[64];
+
+    for (size_t k = 0; k < 2; k++) {
+        json_t *a = json_object_get(root, names[k]);
+        if (a == NULL || json_is_null(a))
+            continue;
+        if (!json_is_array(a))
+            return gr_fail(errstr, "%s: must be an array", names[k]);
+        if (json_array_size(a) > GRAFANA_MAX_FILTERS)
+            return gr_fail(errstr, "%s: more than %d filters", names[k],
+                           GRAFANA_MAX_FILTERS);
+        for (size_t i = 0; i < json_array_size(a); i++) {
+            snprintf(path, sizeof(path), "%s[%zu]", names[k], i);
+            if (gr_filter_one(json_array_get(a, i), path, r, errstr) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- /query targets ---- */
+
+static enum grafana_kind
+gr_kind(const char *target)
+{
+    if (strcmp(target, "logs:count") == 0)
+        return GRAFANA_T_LOG_COUNT;
+    if (strcmp(target, "logs") == 0 || strcmp(target, "logs:search") == 0)
+        return GRAFANA_T_LOG_SEARCH;
+    return GRAFANA_T_METRIC;
+}
+
+/* *dst = the payload's value, else the filter's; excluded on conflict. */
+static void
+gr_merge(char **dst, char **from_payload, const char *filter,
+         int *is_excluded)
+{
+    *dst = *from_payload;
+    *from_payload = NULL;
+    if (filter == NULL)
+        return;
+    if (*dst == NULL)
+        *dst = xstrdup(filter);
+    else if (strcmp(*dst, filter) != 0)
+        *is_excluded = 1;
+}
+
+static void
+gr_target_fill(struct grafana_target *t, struct gr_payload *p,
+               const struct grafana_req *r)
+{
+    t->kind = gr_kind(t->target);
+    gr_merge(&t->host, &p->host, r->filter_host, &t->is_excluded);
+    gr_merge(&t->container, &p->container, r->filter_container,
+             &t->is_excluded);
+    t->label = p->label;
+    p->label = NULL;
+    t->alias = p->alias;
+    p->alias = NULL;
+    t->q = p->q != NULL ? p->q : xstrdup("");
+    p->q = NULL;
+    t->is_icase = p->has_icase ? p->is_icase : 0;
+    t->limit = p->limit > 0 ? (size_t)p->limit : GRAFANA_DEFAULT_LOG_LIMIT;
+}
+
+static void
+gr_target_fini(struct grafana_target *t)
+{
+    free(t->target);
+    free(t->ref_id);
+    free(t->host);
+    free(t->container);
+    free(t->label);
+    free(t->alias);
+    free(t->q);
+}
+
+/* Parses targets[i] into r->targets[r->n_targets]; hidden ones skipped. */
+static int
+gr_target(json_t *t, size_t i, struct grafana_req *r, char **errstr)
+{
+    char path[64];
+    struct grafana_target *out = &r->targets[r->n_targets];
+    struct gr_payload p;
+
+    if (!json_is_object(t))
+        return gr_fail(errstr, "targets[%zu]: must be an object", i);
+    json_t *hide = json_object_get(t, "hide");
+    if (hide != NULL && !json_is_boolean(hide) && !json_is_null(hide))
+        return gr_fail(errstr, "targets[%zu].hide: must be true or false",
+                       i);
+    if (json_is_true(hide))
+        return 0;
+    memset(out, 0, sizeof(*out));
+    snprintf(path, sizeof(path), "targets[%zu].target", i);
+    if (gr_name(json_object_get(t, "target"), path, &out->target,
+                errstr) < 0)
+        return -1;
+    json_t *ref = json_object_get(t, "refId");
+    snprintf(path, sizeof(path), "targets[%zu].refId", i);
+    if (ref != NULL && !json_is_null(ref)) {
+        if (gr_string(ref, path, GRAFANA_MAX_NAME, &out->ref_id, errstr) < 0)
+            goto fail;
+    } else {
+        out->ref_id = xstrdup("");
+    }
+    json_t *pv = json_object_get(t, "payload");
+    if (pv == NULL)
+        pv = json_object_get(t, "data");    /* older plugin versions */
+    snprintf(path, sizeof(path), "targets[%zu].payload", i);
+    if (gr_payload_parse(pv, path, &p, errstr) < 0)
+        goto fail;
+    if (p.target != NULL) {
+        gr_payload_fini(&p);
+        gr_fail(errstr, "%s.target: unknown payload key", path);
+        goto fail;
+    }
+    gr_target_fill(out, &p, r);
+    gr_payload_fini(&p);
+    r->n_targets++;
+    return 0;
+fail:
+    gr_target_fini(out);
+    memset(out, 0, sizeof(*out));
+    return -1;
+}
+
+static int
+gr_query(json_t *root, struct grafana_req *r, char **errstr)
+{
+    json_t *v;
+    int64_t n;
+
+    if ((v = json_object_get(root, "intervalMs")) != NULL &&
+        !json_is_null(v)) {
+        if (gr_int(v, "intervalMs", 0, GRAFANA_MAX_INTERVAL_MS, &n,
+                   errstr) < 0)
+            return -1;
+        r->interval_ms = n;
+    }
+    if ((v = json_object_get(root, "maxDataPoints")) != NULL &&
+        !json_is_null(v)) {
+        if (gr_int(v, "maxDataPoints", 1, GRAFANA_MAX_POINTS, &n,
+                   errstr) < 0)
+            return -1;
+        r->max_points = (size_t)n;
+    }
+    v = json_object_get(root, "targets");
+    if (v == NULL)
+        return gr_fail(errstr, "targets: missing");
+    if (!json_is_array(v))
+        return gr_fail(errstr, "targets: must be an array");
+    if (json_array_size(v) > GRAFANA_MAX_TARGETS)
+        return gr_fail(errstr, "targets: more than %d", GRAFANA_MAX_TARGETS);
+    r->targets = xcalloc(json_array_size(v) + 1, sizeof(*r->targets));
+    for (size_t i = 0; i < json_array_size(v); i++)
+        if (gr_target(json_array_get(v, i), i, r, errstr) < 0)
+            return -1;
+    return 0;
+}
+
+/* ---- the other endpoints ---- */
+
+static int
+gr_metrics(json_t *root, struct grafana_req *r, int need_field,
+           char **errstr)
+{
+    json_t *v = json_object_get(root, "metric");
+    struct gr_payload p;
+    char *name = NULL;
+
+    if (v != NULL && !json_is_null(v) &&
+        gr_name(v, "metric", &r->metric, errstr) < 0)
+        return -1;
+    if (need_field && r->metric == NULL)
+        return gr_fail(errstr, "metric: missing");
+    if (gr_payload_parse(json_object_get(root, "payload"), "payload", &p,
+                         errstr) < 0)
+        return -1;
+    r->payload_host = p.host;
+    r->payload_container = p.container;
+    p.host = p.container = NULL;
+    gr_payload_fini(&p);
+    if (!need_field)
+        return 0;
+    if (gr_name(json_object_get(root, "name"), "name", &name, errstr) < 0)
+        return -1;
+    int rc = 0;
+    if (strcmp(name, "host") == 0)
+        r->field = GRAFANA_F_HOST;
+    else if (strcmp(name, "container") == 0)
+        r->field = GRAFANA_F_CONTAINER;
+    else if (strcmp(name, "label") == 0)
+        r->field = GRAFANA_F_LABEL;
+    else
+        rc = gr_fail(errstr, "name: no options for '%.64s' "
+                     "(host, container, label)", name);
+    free(name);
+    return rc;
+}
+
+static int
+gr_variable(json_t *root, struct grafana_req *r, char **errstr)
+{
+    json_t *v = json_object_get(root, "payload");
+    struct gr_payload p;
+    const char *what;
+
+    /* A bare word ("hosts") is accepted as well as {"target": "hosts"}. */
+    if (json_is_string(v) && json_string_length(v) > 0 &&
+        json_string_value(v)[0] != '{') {
+        memset(&p, 0, sizeof(p));
+        if (gr_name(v, "payload", &p.target, errstr) < 0)
+            return -1;
+    } else if (gr_payload_parse(v, "payload", &p, errstr) < 0) {
+        return -1;
+    }
+    int rc = 0;
+    what = p.target;
+    if (what == NULL)
+        rc = gr_fail(errstr, "payload.target: missing "
+                     "(hosts, containers, metrics)");
+    else if (strcmp(what, "hosts") == 0)
+        r->var = GRAFANA_VAR_HOSTS;
+    else if (strcmp(what, "containers") == 0)
+        r->var = GRAFANA_VAR_CONTAINERS;
+    else if (strcmp(what, "metrics") == 0)
+        r->var = GRAFANA_VAR_METRICS;
+    else
+        rc = gr_fail(errstr, "payload.target: unknown '%.64s' "
+                     "(hosts, containers, metrics)", what);
+    if (rc == 0 && (p.container || p.label || p.alias || p.q ||
+                    p.has_icase || p.limit))
+        rc = gr_fail(errstr, "payload: only target and host are allowed");
+    if (rc == 0) {
+        r->var_host = p.host;
+        p.host = NULL;
+    }
+    gr_payload_fini(&p);
+    return rc;
+}
+
+static int
+gr_tag_values(json_t *root, struct grafana_req *r, char **errstr)
+{
+    char *key = NULL;
+    int rc = 0;
+
+    if (gr_name(json_object_get(root, "key"), "key", &key, errstr) < 0)
+        return -1;
+    if (strcmp(key, "host") == 0)
+        r->tag_key = GRAFANA_F_HOST;
+    else if (strcmp(key, "container") == 0)
+        r->tag_key = GRAFANA_F_CONTAINER;
+    else
+        rc = gr_fail(errstr, "key: unknown '%.64s' (host, container)", key);
+    free(key);
+    return rc;
+}
+
+static int
+gr_annotations(json_t *root, struct grafana_req *r, char **errstr)
+{
+    json_t *a, *v;
+
+    if (gr_object(root, "annotation", &a, errstr) < 0)
+        return -1;
+    r->anno_limit = GRAFANA_DEFAULT_LOG_LIMIT;
+    r->anno_is_icase = 1;
+    if (a == NULL) {
+        r->annotation_json = xstrdup("{}");
+        r->anno_q = xstrdup(GRAFANA_ERROR_QUERY);
+        return 0;
+    }
+    v = json_object_get(a, "query");
+    if (v != NULL && !json_is_null(v) &&
+        gr_string(v, "annotation.query", GRAFANA_MAX_QUERY_TEXT, &r->anno_q,
+                  errstr) < 0)
+        return -1;
+    if (r->anno_q == NULL || r->anno_q[0] == '\0') {
+        free(r->anno_q);
+        r->anno_q = xstrdup(GRAFANA_ERROR_QUERY);
+    }
+    v = json_object_get(a, "host");
+    if (v != NULL && !json_is_null(v) &&
+        gr_name(v, "annotation.host", &r->anno_host, errstr) < 0)
+        return -1;
+    char *text = json_dumps(a, JSON_COMPACT);
+    if (text == NULL)
+        return gr_fail(errstr, "annotation: cannot be re-encoded");
+    r->annotation_json = xstrdup(text);
+    free(text);
+    return 0;
+}
+
+/* ---- public API ---- */
+
+int
+grafana_ep_from_path(const char *path, enum grafana_ep *out)
+{
+    static const struct {
+        const char     *path;
+        enum grafana_ep ep;
+    } eps[] = {
+        { "", GRAFANA_EP_ROOT },
+        { "/", GRAFANA_EP_ROOT },
+        { "/metrics", GRAFANA_EP_METRICS },
+        { "/metric-payload-options", GRAFANA_EP_PAYLOAD_OPTIONS },
+        { "/query", GRAFANA_EP_QUERY },
+        { "/variable", GRAFANA_EP_VARIABLE },
+        { "/tag-keys", GRAFANA_EP_TAG_KEYS },
+        { "/tag-values", GRAFANA_EP_TAG_VALUES },
+        { "/search", GRAFANA_EP_SEARCH },
+        { "/annotations", GRAFANA_EP_ANNOTATIONS },
+    };
+
+    for (size_t i = 0; i < sizeof(eps) / sizeof(eps[0]); i++) {
+        if (strcmp(path, eps[i].path) == 0) {
+            *out = eps[i].ep;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int
+gr_dispatch(json_t *root, struct grafana_req *r, char **errstr)
+{
+    switch (r->ep) {
+    case GRAFANA_EP_ROOT:
+    case GRAFANA_EP_TAG_KEYS:
+    case GRAFANA_EP_SEARCH:
+        return 0;
+    case GRAFANA_EP_METRICS:
+        return gr_metrics(root, r, 0, errstr);
+    case GRAFANA_EP_PAYLOAD_OPTIONS:
+        return gr_metrics(root, r, 1, errstr);
+    case GRAFANA_EP_QUERY:
+        return gr_query(root, r, errstr);
+    case GRAFANA_EP_VARIABLE:
+        return gr_variable(root, r, errstr);
+    case GRAFANA_EP_TAG_VALUES:
+        return gr_tag_values(root, r, errstr);
+    case GRAFANA_EP_ANNOTATIONS:
+        return gr_annotations(root, r, errstr);
+    }
+    return gr_fail(errstr, "unknown endpoint");
+}
+
+int
+grafana_req_parse(enum grafana_ep ep, const char *body, size_t len,
+                  int64_t now_ms, struct grafana_req *r, char **errstr)
+{
+    json_error_t jerr;
+    json_t *root;
+
+    memset(r, 0, sizeof(*r));
+    if (len > GRAFANA_MAX_BODY)
+        return gr_fail(errstr, "request body larger than %zu bytes",
+                       GRAFANA_MAX_BODY);
+    if (len == 0) {
+        root = json_object();
+    } else {
+        root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (root == NULL)
+            return gr_fail(errstr, "bad JSON at line %d column %d: %s",
+                           jerr.line, jerr.column, jerr.text);
+    }
+    r->ep = ep;
+    r->max_points = GRAFANA_DEFAULT_POINTS;
+    int rc = -1;
+    if (!json_is_object(root))
+        gr_fail(errstr, "request body must be a JSON object");
+    else if (gr_range(root, now_ms, r, errstr) == 0 &&
+             gr_filters(root, r, errstr) == 0)
+        rc = gr_dispatch(root, r, errstr);
+    json_decref(root);
+    if (rc < 0)
+        grafana_req_fini(r);
+    return rc;
+}
+
+void
+grafana_req_fini(struct grafana_req *r)
+{
+    for (size_t i = 0; i < r->n_targets; i++)
+        gr_target_fini(&r->targets[i]);
+    free(r->targets);
+    free(r->filter_host);
+    free(r->filter_container);
+    free(r->metric);
+    free(r->payload_host);
+    free(r->payload_container);
+    free(r->var_host);
+    free(r->annotation_json);
+    free(r->anno_q);
+    free(r->anno_host);
+    memset(r, 0, sizeof(*r));
+}
+
+int64_t
+grafana_step(int64_t from_ms, int64_t to_ms, int64_t interval_ms,
+             size_t max_points)
+{
+    int64_t step = interval_ms > 0 ? interval_ms : 1;
+
+    if (max_points == 0 || to_ms <= from_ms)
+        return step;
+    uint64_t span = (uint64_t)to_ms - (uint64_t)from_ms;
+    if (span / (uint64_t)step + 1 > max_points) {
+        uint64_t w = span / max_points + 1;
+        step = w > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)w;
+    }
+    return step;
+}
