@@ -317,8 +317,8 @@ gr_filters(json_t *root, struct grafana_req *r, char **errstr)
 
 /* ---- /query targets ---- */
 
-static enum grafana_kind
-gr_kind(const char *target)
+enum grafana_kind
+grafana_kind_of(const char *target)
 {
     if (strcmp(target, "logs:count") == 0)
         return GRAFANA_T_LOG_COUNT;
@@ -346,7 +346,7 @@ static void
 gr_target_fill(struct grafana_target *t, struct gr_payload *p,
                const struct grafana_req *r)
 {
-    t->kind = gr_kind(t->target);
+    t->kind = grafana_kind_of(t->target);
     gr_merge(&t->host, &p->host, r->filter_host, &t->is_excluded);
     gr_merge(&t->container, &p->container, r->filter_container,
              &t->is_excluded);

@@ -119,6 +119,9 @@ int  grafana_req_parse(enum grafana_ep ep, const char *body, size_t len,
                        int64_t now_ms, struct grafana_req *r, char **errstr);
 void grafana_req_fini(struct grafana_req *r);
 
+/* "logs:count", "logs"/"logs:search" or (anything else) a metric. */
+enum grafana_kind grafana_kind_of(const char *target);
+
 /* The bucket width for [from_ms, to_ms]: interval_ms (at least 1 ms),
  * widened so that at most max_points buckets cover the range. */
 int64_t grafana_step(int64_t from_ms, int64_t to_ms, int64_t interval_ms,
