@@ -19,11 +19,19 @@
 struct event_base;
 struct rmetrics;
 
+#define RMETRICS_QUERY_MAX_SERIES 1000     /* more: the query fails */
+#define RMETRICS_QUERY_MAX_POINTS 100000   /* newest kept, per series */
+#define RMETRICS_MAX_HOSTS        10000    /* rmetrics_hosts reply cap */
+
+/* Wall-clock milliseconds; tests pass a fake. */
+typedef int64_t (*rm_clock_fn)(void);
+
 struct rmetrics_config {
     const char *addr;            /* "HOST:PORT" or a unix socket path */
     int64_t     retention_ms;    /* --metrics-retention, default 24h */
     size_t      max_series;      /* bound on distinct series, default 100000 */
     size_t      max_pending;     /* queued commands while down, default 100000 */
+    rm_clock_fn clock_ms;        /* NULL: CLOCK_REALTIME */
 };
 
 struct rmetrics_counters {
@@ -32,8 +40,13 @@ struct rmetrics_counters {
     uint64_t redis_errors;       /* error replies, bad reply types */
     uint64_t reconnects;
     int      is_connected;
+    uint64_t series;             /* distinct series in the local table */
+    uint64_t pending;            /* commands queued or awaiting a reply */
 };
 
+/* Copies cfg and starts connecting (in the background, forever: Redis
+ * being down is not an error). Zero retention_ms/max_series/max_pending
+ * take the defaults above. NULL only for a NULL or empty addr. */
 struct rmetrics *rmetrics_new(struct event_base *base,
                               const struct rmetrics_config *cfg);
 void rmetrics_free(struct rmetrics *rm);

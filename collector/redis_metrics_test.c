@@ -1,0 +1,733 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * redis_metrics_test: collector/redis_metrics.c against a real redis-server
+ * (started per test on a free port in a temp dir, killed in teardown) and
+ * a real event_base: writes read back through every query function,
+ * retention trimming, the series cap, wrong-typed keys and malformed
+ * entries planted with a synchronous hiredis client, Redis killed and
+ * restarted (writes resume, the pending queue stays bounded), reads while
+ * down and at shutdown. The clock is fake; only waits for redis-server and
+ * for replies use the wall clock (bounded).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+
+#include "collector/redis_metrics.h"
+#include "collector/redis_metrics_internal.h"
+#include "common/buf.h"
+#include "common/wire.h"
+#include "common/xmalloc.h"
+
+#define T0 1700000000000LL          /* fake "now", ms */
+
+static int64_t fake_now = T0;
+
+static int64_t
+fake_clock(void)
+{
+    return fake_now;
+}
+
+struct fx {
+    char               dir[64];
+    int                port;
+    pid_t              redis;
+    struct event_base *base;
+    struct rmetrics   *rm;
+    redisContext      *sync;
+};
+
+/* ---- redis-server ---- */
+
+static int
+free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    socklen_t len = sizeof(a);
+
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_true(s >= 0);
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+static void
+sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+    nanosleep(&ts, NULL);
+}
+
+static void
+redis_start(struct fx *f)
+{
+    char port[16];
+
+    snprintf(port, sizeof(port), "%d", f->port);
+    f->redis = fork();
+    assert_true(f->redis >= 0);
+    if (f->redis == 0) {
+        if (chdir(f->dir) < 0)
+            _exit(127);
+        int fd = open("/dev/null", O_WRONLY);
+        dup2(fd, 1);
+        execlp("redis-server", "redis-server", "--port", port, "--bind",
+               "127.0.0.1", "--save", "", "--appendonly", "no",
+               "--daemonize", "no", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200; i++) {          /* up to 10 s */
+        redisContext *c = redisConnect("127.0.0.1", f->port);
+        if (c != NULL && c->err == 0) {
+            f->sync = c;
+            return;
+        }
+        redisFree(c);
+        sleep_ms(50);
+    }
+    fail_msg("redis-server did not start on port %d", f->port);
+}
+
+static void
+redis_kill(struct fx *f)
+{
+    if (f->sync != NULL)
+        redisFree(f->sync);
+    f->sync = NULL;
+    if (f->redis > 0) {
+        kill(f->redis, SIGKILL);
+        waitpid(f->redis, NULL, 0);
+    }
+    f->redis = 0;
+}
+
+static long long
+redis_int(struct fx *f, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(f->sync, fmt, ap);
+    va_end(ap);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+    long long v = r->integer;
+    freeReplyObject(r);
+    return v;
+}
+
+static void
+redis_ok(struct fx *f, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(f->sync, fmt, ap);
+    va_end(ap);
+    assert_non_null(r);
+    assert_int_not_equal(r->type, REDIS_REPLY_ERROR);
+    freeReplyObject(r);
+}
+
+/* ---- loop helpers ---- */
+
+static struct rmetrics_counters
+ctr(struct fx *f)
+{
+    struct rmetrics_counters c;
+
+    rmetrics_get_counters(f->rm, &c);
+    return c;
+}
+
+/* Runs the loop until cond(f) or 10 s of wall time. */
+static int
+run_until(struct fx *f, int (*cond)(struct fx *))
+{
+    for (int i = 0; i < 10000; i++) {
+        if (cond(f))
+            return 1;
+        event_base_loop(f->base, EVLOOP_NONBLOCK);
+        sleep_ms(1);
+    }
+    return cond(f);
+}
+
+static uint64_t want;                /* target of the predicates below */
+
+static int
+is_connected(struct fx *f)
+{
+    return ctr(f).is_connected;
+}
+
+static int
+is_disconnected(struct fx *f)
+{
+    return !ctr(f).is_connected;
+}
+
+static int
+has_written(struct fx *f)
+{
+    return ctr(f).samples_written >= want && ctr(f).pending == 0;
+}
+
+static int
+is_idle(struct fx *f)
+{
+    return ctr(f).pending == 0;
+}
+
+/* ---- frames ---- */
+
+struct sdef {
+    const char *name, *ctr, *label;
+    double      v;
+};
+
+static void
+write_frame(struct fx *f, const char *host, int64_t ts_ms,
+            const struct sdef *s, size_t n)
+{
+    struct wire_metrics_enc e;
+    struct buf out;
+    struct wire_metrics m;
+    const char *err = NULL;
+
+    wire_metrics_enc_init(&e, 1 << 20);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(wire_metrics_enc_add(&e, s[i].name, s[i].ctr,
+                                              s[i].label, s[i].v), 0);
+    buf_init(&out, 1 << 22);
+    assert_int_equal(wire_metrics_enc_finish(&e, 1, ts_ms * 1000000, &out, 1),
+                     0);
+    assert_int_equal(wire_metrics_decode(e.samples.data, e.samples.len, &m,
+                                         &err), 0);
+    rmetrics_write(f->rm, host, &m);
+    buf_fini(&out);
+    wire_metrics_enc_fini(&e);
+}
+
+/* ---- read results ---- */
+
+struct res {
+    int    n_calls;
+    int    err;
+    char   errstr[256];
+    size_t n;
+    char   text[16][160];        /* one line per item */
+    double values[16][4];        /* query: up to 4 point values */
+    size_t n_points[16];
+};
+
+static void
+res_err(struct res *r, int err, const char *errstr)
+{
+    r->n_calls++;
+    r->err = err;
+    if (errstr != NULL)
+        snprintf(r->errstr, sizeof(r->errstr), "%s", errstr);
+}
+
+static void
+names_cb(int err, const char *errstr, const char *const *names, size_t n,
+         void *arg)
+{
+    struct res *r = arg;
+
+    res_err(r, err, errstr);
+    r->n = n;
+    for (size_t i = 0; i < n && i < 16; i++)
+        snprintf(r->text[i], sizeof(r->text[i]), "%s", names[i]);
+}
+
+static void
+hosts_cb(int err, const char *errstr, const struct rm_host *h, size_t n,
+         void *arg)
+{
+    struct res *r = arg;
+
+    res_err(r, err, errstr);
+    r->n = n;
+    for (size_t i = 0; i < n && i < 16; i++)
+        snprintf(r->text[i], sizeof(r->text[i]), "%s %lld %lld", h[i].host,
+                 (long long)h[i].last_seen_ms, (long long)h[i].interval_ms);
+}
+
+static void
+latest_cb(int err, const char *errstr, const struct rm_latest *l, size_t n,
+          void *arg)
+{
+    struct res *r = arg;
+
+    res_err(r, err, errstr);
+    r->n = n;
+    for (size_t i = 0; i < n && i < 16; i++)
+        snprintf(r->text[i], sizeof(r->text[i]), "%s|%s|%s %lld %g",
+                 l[i].name, l[i].container, l[i].label,
+                 (long long)l[i].ts_ms, l[i].value);
+}
+
+static void
+series_cb(int err, const char *errstr, const struct rm_series *s, size_t n,
+          void *arg)
+{
+    struct res *r = arg;
+
+    res_err(r, err, errstr);
+    r->n = n;
+    for (size_t i = 0; i < n && i < 16; i++) {
+        snprintf(r->text[i], sizeof(r->text[i]), "%s|%s|%s|%s", s[i].host,
+                 s[i].name, s[i].container, s[i].label);
+        r->n_points[i] = s[i].n_points;
+        for (size_t j = 0; j < s[i].n_points && j < 4; j++)
+            r->values[i][j] = s[i].points[j].value;
+        for (size_t j = 1; j < s[i].n_points; j++)
+            assert_true(s[i].points[j - 1].ts_ms <= s[i].points[j].ts_ms);
+    }
+}
+
+static struct res *cur_res;
+
+static int
+res_done(struct fx *f)
+{
+    (void)f;
+    return cur_res->n_calls > 0;
+}
+
+static void
+wait_res(struct fx *f, struct res *r)
+{
+    cur_res = r;
+    assert_true(run_until(f, res_done));
+    assert_int_equal(r->n_calls, 1);
+}
+
+/* The set of lines in r->text contains line. */
+static int
+res_has(const struct res *r, const char *line)
+{
+    for (size_t i = 0; i < r->n && i < 16; i++)
+        if (strcmp(r->text[i], line) == 0)
+            return 1;
+    return 0;
+}
+
+static void
+query(struct fx *f, struct res *r, const char *name, const char *host,
+      const char *container, const char *label)
+{
+    struct rm_query q = {
+        .name = name, .host = host, .container = container, .label = label,
+        .from_ms = 0, .to_ms = INT64_MAX / 2,
+    };
+
+    memset(r, 0, sizeof(*r));
+    assert_int_equal(rmetrics_query(f->rm, &q, series_cb, r), 0);
+    assert_int_equal(r->n_calls, 0);         /* never inline */
+    wait_res(f, r);
+}
+
+/* ---- setup ---- */
+
+static void
+rm_open(struct fx *f, size_t max_series, size_t max_pending,
+        int64_t retention_ms)
+{
+    char addr[64];
+
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", f->port);
+    struct rmetrics_config cfg = {
+        .addr = addr, .retention_ms = retention_ms, .max_series = max_series,
+        .max_pending = max_pending, .clock_ms = fake_clock,
+    };
+    f->rm = rmetrics_new(f->base, &cfg);
+    assert_non_null(f->rm);
+}
+
+static int
+setup(void **state)
+{
+    struct fx *f = xcalloc(1, sizeof(*f));
+
+    snprintf(f->dir, sizeof(f->dir), "/tmp/rmetrics_test.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    f->port = free_port();
+    f->base = event_base_new();
+    fake_now = T0;
+    redis_start(f);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fx *f = *state;
+    char *cmd = xasprintf("rm -rf %s", f->dir);
+
+    rmetrics_free(f->rm);
+    redis_kill(f);
+    event_base_free(f->base);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    free(f);
+    return 0;
+}
+
+/* ---- tests ---- */
+
+static const struct sdef frame1[] = {
+    { "host.cpu.user_pct", "", "", 12.5 },
+    { "host.fs.used_pct", "", "/data|x", 40 },
+    { "host.fs.used_pct", "", "/", 70.25 },
+    { "container.cpu_pct", "web", "", 3 },
+    { "container.cpu_pct", "we|b\\", "", 4 },
+    { "shipper.metrics_interval_s", "", "", 2 },
+};
+
+static void
+test_rmetrics_write_and_read(void **state)
+{
+    struct fx *f = *state;
+    struct res r;
+
+    rm_open(f, 0, 0, 0);
+    assert_true(run_until(f, is_connected));
+    write_frame(f, "h1", T0 - 2000, frame1, 6);
+    fake_now = T0 + 5;
+    write_frame(f, "h1", T0, frame1, 2);
+    write_frame(f, "h|2", T0, frame1, 1);
+    want = 9;
+    assert_true(run_until(f, has_written));
+    assert_int_equal(ctr(f).samples_written, 9);
+    assert_int_equal(ctr(f).samples_dropped, 0);
+    assert_int_equal(ctr(f).redis_errors, 0);
+    assert_int_equal(ctr(f).series, 7);
+
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(rmetrics_names(f->rm, names_cb, &r), 0);
+    wait_res(f, &r);
+    assert_int_equal(r.err, 0);
+    assert_int_equal(r.n, 4);
+    assert_string_equal(r.text[0], "container.cpu_pct");   /* sorted */
+    assert_string_equal(r.text[3], "shipper.metrics_interval_s");
+
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(rmetrics_hosts(f->rm, hosts_cb, &r), 0);
+    wait_res(f, &r);
+    assert_int_equal(r.n, 2);
+    assert_true(res_has(&r, "h1 1700000000005 2000"));
+    assert_true(res_has(&r, "h|2 1700000000005 10000"));   /* default */
+
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(rmetrics_latest(f->rm, "h1", latest_cb, &r), 0);
+    wait_res(f, &r);
+    assert_int_equal(r.n, 6);
+    assert_true(res_has(&r, "host.cpu.user_pct|| 1700000000000 12.5"));
+    assert_true(res_has(&r, "host.fs.used_pct||/data|x 1700000000000 40"));
+    assert_true(res_has(&r, "host.fs.used_pct||/ 1699999998000 70.25"));
+    assert_true(res_has(&r, "container.cpu_pct|we|b\\| 1699999998000 4"));
+
+    query(f, &r, "host.cpu.user_pct", "h1", NULL, NULL);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.n_points[0], 2);
+    assert_true(r.values[0][0] == 12.5 && r.values[0][1] == 12.5);
+    query(f, &r, "host.cpu.user_pct", NULL, NULL, NULL);   /* all hosts */
+    assert_int_equal(r.n, 2);
+    assert_string_equal(r.text[0], "h1|host.cpu.user_pct||");
+    assert_string_equal(r.text[1], "h|2|host.cpu.user_pct||");
+    query(f, &r, "host.fs.used_pct", "h1", "", "/data|x");
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.n_points[0], 2);
+    query(f, &r, "container.cpu_pct", "h1", "", NULL);     /* host only */
+    assert_int_equal(r.n, 0);
+    query(f, &r, "container.cpu_pct", "h1", "we|b\\", NULL);
+    assert_int_equal(r.n, 1);
+    assert_true(r.values[0][0] == 4);
+    query(f, &r, "no.such.metric", NULL, NULL, NULL);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(r.err, 0);
+    /* the range is inclusive and clips */
+    struct rm_query q = { .name = "host.cpu.user_pct", .host = "h1",
+                          .from_ms = T0, .to_ms = T0 };
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(rmetrics_query(f->rm, &q, series_cb, &r), 0);
+    wait_res(f, &r);
+    assert_int_equal(r.n_points[0], 1);
+    /* the same frame again (a resend) adds no point */
+    write_frame(f, "h1", T0, frame1, 1);
+    want = 10;
+    assert_true(run_until(f, has_written));
+    query(f, &r, "host.cpu.user_pct", "h1", NULL, NULL);
+    assert_int_equal(r.n_points[0], 2);
+    assert_int_equal(rmetrics_query(f->rm, &(struct rm_query){ 0 },
+                                    series_cb, &r), -1);
+}
+
+static void
+test_rmetrics_retention_trims(void **state)
+{
+    struct fx *f = *state;
+    struct res r;
+
+    rm_open(f, 0, 0, 10000);                 /* 10 s */
+    assert_true(run_until(f, is_connected));
+    write_frame(f, "h1", T0, frame1, 1);
+    write_frame(f, "h1", T0 + 1000, frame1, 1);
+    want = 2;
+    assert_true(run_until(f, has_written));
+    fake_now = T0 + 70000;                   /* past retention + refresh */
+    write_frame(f, "h1", fake_now, frame1, 1);
+    /* a frame stamped before the retention is stored at receive time */
+    write_frame(f, "h1", T0 - 3600000, frame1 + 1, 1);
+    want = 4;
+    assert_true(run_until(f, has_written));
+    query(f, &r, "host.cpu.user_pct", "h1", NULL, NULL);
+    assert_int_equal(r.n_points[0], 1);
+    assert_int_equal(redis_int(f, "ZCARD logq:s:h1|host.cpu.user_pct||"), 1);
+    assert_true(redis_int(f, "PTTL logq:s:h1|host.cpu.user_pct||") > 10000);
+    query(f, &r, "host.fs.used_pct", "h1", NULL, NULL);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.n_points[0], 1);
+}
+
+static void
+test_rmetrics_series_cap(void **state)
+{
+    struct fx *f = *state;
+    struct res r;
+
+    rm_open(f, 2, 0, 0);
+    assert_true(run_until(f, is_connected));
+    write_frame(f, "h1", T0, frame1, 3);
+    want = 2;
+    assert_true(run_until(f, has_written));
+    assert_int_equal(ctr(f).samples_written, 2);
+    assert_int_equal(ctr(f).samples_dropped, 1);
+    assert_int_equal(ctr(f).series, 2);
+    /* known series keep being written */
+    write_frame(f, "h1", T0 + 1000, frame1, 2);
+    want = 4;
+    assert_true(run_until(f, has_written));
+    assert_int_equal(ctr(f).samples_dropped, 1);
+    query(f, &r, "host.fs.used_pct", "h1", NULL, NULL);
+    assert_int_equal(r.n, 1);
+}
+
+static void
+test_rmetrics_bad_replies(void **state)
+{
+    struct fx *f = *state;
+    struct res r;
+
+    rm_open(f, 0, 0, 0);
+    assert_true(run_until(f, is_connected));
+    redis_ok(f, "SET logq:names oops");
+    redis_ok(f, "SET %s x", "logq:s:h1|host.cpu.user_pct||");
+    redis_ok(f, "HSET logq:latest:h2 bad|field zzz");
+    redis_ok(f, "HSET logq:latest:h2 x 1:2");        /* 1 part, not 3 */
+    redis_ok(f, "HSET logq:latest:h2 %s %s", "a|b|c", "5:1.5");
+    write_frame(f, "h1", T0, frame1, 2);
+    assert_true(run_until(f, is_idle));
+    assert_int_equal(ctr(f).samples_written, 1);     /* the fs sample */
+    assert_int_equal(ctr(f).samples_dropped, 1);     /* WRONGTYPE */
+    uint64_t errs = ctr(f).redis_errors;
+    assert_true(errs >= 2);                          /* ZADD, SADD names */
+
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(rmetrics_names(f->rm, names_cb, &r), 0);
+    wait_res(f, &r);
+    assert_int_equal(r.err, 1);
+    assert_non_null(strstr(r.errstr, "WRONGTYPE"));
+
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(rmetrics_latest(f->rm, "h2", latest_cb, &r), 0);
+    wait_res(f, &r);
+    assert_int_equal(r.err, 0);
+    assert_int_equal(r.n, 1);                        /* 2 skipped */
+    assert_string_equal(r.text[0], "a|b|c 5 1.5");
+    query(f, &r, "host.cpu.user_pct", "h1", NULL, NULL);
+    assert_int_equal(r.err, 1);                      /* WRONGTYPE range */
+    assert_true(ctr(f).redis_errors >= errs + 3);
+    /* a series id of the wrong shape in the index is skipped */
+    redis_ok(f, "SADD logq:name:host.fs.used_pct a|b");
+    query(f, &r, "host.fs.used_pct", NULL, NULL, NULL);
+    assert_int_equal(r.err, 0);
+    assert_int_equal(r.n, 1);
+    /* an element that is not a point */
+    redis_ok(f, "ZADD %s 5 garbage", "logq:s:h1|host.fs.used_pct||/data\\|x");
+    query(f, &r, "host.fs.used_pct", NULL, NULL, NULL);
+    assert_int_equal(r.err, 0);
+    assert_int_equal(r.n_points[0], 1);
+}
+
+static void
+test_rmetrics_redis_restart(void **state)
+{
+    struct fx *f = *state;
+    struct res r;
+
+    rm_open(f, 0, 20, 0);                    /* at most 20 commands pending */
+    assert_true(run_until(f, is_connected));
+    write_frame(f, "h1", T0, frame1, 1);
+    want = 1;
+    assert_true(run_until(f, has_written));
+    redis_kill(f);
+    assert_true(run_until(f, is_disconnected));
+    /* a read while down fails, later, not inline */
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(rmetrics_names(f->rm, names_cb, &r), 0);
+    assert_int_equal(r.n_calls, 0);
+    wait_res(f, &r);
+    assert_int_equal(r.err, 1);
+    /* writes while down queue up to the cap, the rest is dropped */
+    for (int i = 1; i <= 10; i++)
+        write_frame(f, "h1", T0 + i * 1000, frame1, 1);
+    struct rmetrics_counters c = ctr(f);
+    assert_true(c.pending <= 20);
+    assert_true(c.samples_dropped > 0);
+    uint64_t queued_samples = 10 - c.samples_dropped;
+    redis_start(f);                          /* empty: data lost */
+    assert_true(run_until(f, is_connected));
+    assert_true(ctr(f).reconnects >= 1);
+    want = 1 + queued_samples;
+    assert_true(run_until(f, has_written));
+    /* new writes rebuild the indexes of the restarted (empty) Redis */
+    fake_now += 1;
+    write_frame(f, "h1", T0 + 20000, frame1, 1);
+    want = 2 + queued_samples;
+    assert_true(run_until(f, has_written));
+    query(f, &r, "host.cpu.user_pct", "h1", NULL, NULL);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.n_points[0], queued_samples + 1);
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(rmetrics_hosts(f->rm, hosts_cb, &r), 0);
+    wait_res(f, &r);
+    assert_int_equal(r.n, 1);
+}
+
+static void
+test_rmetrics_never_connected(void **state)
+{
+    struct fx *f = *state;
+    struct res r;
+
+    redis_kill(f);
+    rm_open(f, 0, 5, 0);
+    write_frame(f, "h1", T0, frame1, 6);
+    assert_int_equal(ctr(f).pending, 5);
+    assert_true(ctr(f).samples_dropped >= 1);
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(rmetrics_hosts(f->rm, hosts_cb, &r), 0);
+    wait_res(f, &r);
+    assert_int_equal(r.err, 1);
+    assert_string_equal(r.errstr, "redis not connected");
+    struct rmetrics_config bad = { .addr = "nohostport" };
+    assert_null(rmetrics_new(f->base, &bad));
+    bad.addr = "";
+    assert_null(rmetrics_new(f->base, &bad));
+}
+
+static void
+test_rmetrics_free_with_reads_in_flight(void **state)
+{
+    struct fx *f = *state;
+    struct res r1, r2;
+
+    rm_open(f, 0, 0, 0);
+    assert_true(run_until(f, is_connected));
+    write_frame(f, "h1", T0, frame1, 6);
+    memset(&r1, 0, sizeof(r1));
+    memset(&r2, 0, sizeof(r2));
+    struct rm_query q = { .name = "host.fs.used_pct", .to_ms = INT64_MAX };
+    assert_int_equal(rmetrics_query(f->rm, &q, series_cb, &r1), 0);
+    assert_int_equal(rmetrics_hosts(f->rm, hosts_cb, &r2), 0);
+    rmetrics_free(f->rm);
+    f->rm = NULL;
+    assert_int_equal(r1.n_calls, 1);
+    assert_int_equal(r1.err, 1);
+    assert_int_equal(r2.n_calls, 1);
+    assert_string_equal(r2.errstr, "shutting down");
+}
+
+static void
+test_rmetrics_id_codec(void **state)
+{
+    (void)state;
+    struct buf b;
+    char *p[4];
+    struct rm_point pt;
+
+    buf_init(&b, 64);
+    assert_int_equal(rm_escape_append(&b, "a|b\\c", 5), 0);
+    assert_int_equal(buf_append(&b, "|", 1), 0);
+    assert_int_equal(rm_escape_append(&b, "", 0), 0);
+    assert_int_equal(buf_append(&b, "|x|", 3), 0);
+    assert_int_equal(rm_split((char *)b.data, b.len, 4, p), 0);
+    assert_string_equal(p[0], "a|b\\c");
+    assert_string_equal(p[1], "");
+    assert_string_equal(p[2], "x");
+    assert_string_equal(p[3], "");
+    for (int i = 0; i < 4; i++)
+        free(p[i]);
+    assert_int_equal(rm_split((char *)b.data, b.len, 3, p), -1);
+    assert_int_equal(rm_split("a|b\\", 4, 2, p), -1);   /* dangling */
+    assert_int_equal(rm_split("a|b|c|d|e", 9, 4, p), -1);
+    buf_fini(&b);
+    buf_init(&b, 4);
+    assert_int_equal(rm_escape_append(&b, "||||", 4), -1);  /* cap */
+    buf_fini(&b);
+    assert_int_equal(rm_point_parse("123:4.5", 7, &pt), 0);
+    assert_int_equal(pt.ts_ms, 123);
+    assert_true(pt.value == 4.5);
+    assert_int_equal(rm_point_parse("123", 3, &pt), -1);
+    assert_int_equal(rm_point_parse("x:1", 3, &pt), -1);
+    assert_int_equal(rm_point_parse("1:1x", 4, &pt), -1);
+    assert_int_equal(rm_point_parse("1:", 2, &pt), -1);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rmetrics_id_codec),
+        cmocka_unit_test_setup_teardown(test_rmetrics_write_and_read, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_rmetrics_retention_trims, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_rmetrics_series_cap, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_rmetrics_bad_replies, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_rmetrics_redis_restart, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_rmetrics_never_connected, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_rmetrics_free_with_reads_in_flight, setup, teardown),
+    };
+    signal(SIGPIPE, SIG_IGN);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
