@@ -50,6 +50,10 @@ int cmd_hosts_exec(const struct cmd_env *env, int argc, char **argv,
                    int first);
 int cmd_containers_exec(const struct cmd_env *env, int argc, char **argv,
                         int first);
+int cmd_health_exec(const struct cmd_env *env, int argc, char **argv,
+                    int first);
+int cmd_metrics_exec(const struct cmd_env *env, int argc, char **argv,
+                     int first);
 
 /* Prints "logq: msg" and the usage hint; returns CMD_EXIT_ERROR. */
 int  cmd_usage_error(const char *msg);

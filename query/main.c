@@ -21,6 +21,10 @@
 static const struct cmd_entry logq_cmds[] = {
     { "hosts", "list hosts: containers, lines, last seen", cmd_hosts_exec },
     { "containers", "list containers per host", cmd_containers_exec },
+    { "health", "hosts up/down, load, unhealthy containers (exit 1 if "
+      "not all well)", cmd_health_exec },
+    { "metrics", "metric names, or series of one: min/avg/max/last, "
+      "sparkline", cmd_metrics_exec },
 };
 
 static void

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_health: `logq health [--json] [--server URL] [--no-color]`: one row
+ * per host and the unhealthy containers from GET /api/v1/health (parsing
+ * and layout in health.c). Exit status for cron: 0 all well, 1 a host down
+ * or a container unhealthy, 2 error (collector unreachable, metrics
+ * disabled, bad reply).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "query/cmd.h"
+#include "query/health.h"
+#include "query/output.h"
+
+enum { HEALTH_O_SERVER = 1, HEALTH_O_JSON, HEALTH_O_NO_COLOR, HEALTH_O_HELP };
+
+static const struct args_opt health_opts[] = {
+    { "server", 0, 1, HEALTH_O_SERVER },
+    { "json", 0, 0, HEALTH_O_JSON },
+    { "no-color", 0, 0, HEALTH_O_NO_COLOR },
+    { "help", 'h', 0, HEALTH_O_HELP },
+    { NULL, 0, 0, 0 },
+};
+
+static void
+health_usage(FILE *fp)
+{
+    fputs("usage: logq health [--json] [--no-color] [--server URL]\n"
+          "One row per host (up/down, last seen, CPU %, memory %, fullest\n"
+          "filesystem %, containers running/total, restarts in the last\n"
+          "hour, error lines in the last 15 minutes), then the unhealthy\n"
+          "containers. --json prints the collector's reply.\n"
+          "Exit status: 0 all well, 1 a host down or a container unhealthy,"
+          "\n2 error (collector unreachable, metrics disabled).\n", fp);
+}
+
+static int
+health_args(int argc, char **argv, int first, struct args_common *c)
+{
+    struct args_iter it;
+    char err[256];
+    int id;
+
+    memset(c, 0, sizeof(*c));
+    args_iter_init(&it, argc, argv, first);
+    while ((id = args_next(&it, health_opts, err, sizeof(err))) != ARGS_END) {
+        if (id == ARGS_ERROR)
+            return cmd_usage_error(err);
+        if (id == ARGS_WORD) {
+            snprintf(err, sizeof(err), "unexpected argument '%s'", it.value);
+            return cmd_usage_error(err);
+        }
+        if (id == HEALTH_O_SERVER)
+            c->server = it.value;
+        else if (id == HEALTH_O_JSON)
+            c->is_json = 1;
+        else if (id == HEALTH_O_NO_COLOR)
+            c->has_no_color = 1;
+        else
+            c->want_help = 1;
+    }
+    return 0;
+}
+
+/* Prints the reply; returns the exit status. */
+static int
+health_show(const struct cmd_env *env, const struct args_common *c,
+            struct buf *body, const char *server)
+{
+    struct health_reply h;
+    struct buf out;
+    char err[512];
+
+    if (health_reply_parse((const char *)body->data, body->len, &h, err,
+                           sizeof(err)) < 0)
+        return cmd_client_error(CLIENT_E_PROTO, server, err);
+    int status = health_exit_status(&h);
+    int color = output_color_enabled(env->stdout_is_tty, c->has_no_color,
+                                     env->env_no_color);
+    buf_init(&out, CMD_LIST_BODY_MAX * 2);
+    int rc = c->is_json ? buf_append(&out, body->data, body->len)
+                        : health_render(&out, &h, env->now, color);
+    if (rc == 0 && c->is_json && (body->len == 0 ||
+                                  body->data[body->len - 1] != '\n'))
+        rc = buf_append(&out, "\n", 1);
+    if (rc < 0 || cmd_write_out(&out) < 0)
+        status = cmd_error("cannot write the health report");
+    buf_fini(&out);
+    health_reply_fini(&h);
+    return status;
+}
+
+int
+cmd_health_exec(const struct cmd_env *env, int argc, char **argv, int first)
+{
+    struct args_common c;
+    struct url u;
+    struct buf body;
+    const char *server;
+    char err[512];
+
+    if (health_args(argc, argv, first, &c) != 0)
+        return CMD_EXIT_ERROR;
+    if (c.want_help) {
+        health_usage(stdout);
+        return CMD_EXIT_OK;
+    }
+    if (cmd_url_open(env, c.server, &u, &server) < 0)
+        return CMD_EXIT_ERROR;
+    buf_init(&body, CMD_LIST_BODY_MAX);
+    enum client_result res = cmd_fetch(&u, "/api/v1/health", &body, err,
+                                       sizeof(err));
+    int status = res == CLIENT_OK ? health_show(env, &c, &body, server)
+                                  : cmd_client_error(res, server, err);
+    buf_fini(&body);
+    url_fini(&u);
+    return status;
+}
