@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * api: evhttp server setup, the route table and shared reply helpers. Each
- * resource lives in its own file (api_logs.c, api_follow.c, api_info.c);
+ * resource lives in its own file (api_logs.c, api_follow.c, api_info.c,
+ * api_metrics.c; everything under /grafana goes to api_grafana.c);
  * parameter parsing is the pure api_params.c. evhttp is configured with
  * header/body size caps and a timeout; streams override the timeouts on
  * their own connection (api_stream_start). jansson and the record JSON
@@ -18,7 +19,10 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
+#include "collector/api/api_grafana.h"
+#include "collector/api/api_grafana.h"
 #include "collector/api/api_internal.h"
+#include "collector/api/api_metrics.h"
 #include "collector/listen.h"
 #include "common/log.h"
 #include "common/record.h"
@@ -36,6 +40,9 @@ static const struct api_route api_routes[] = {
     { "/api/v1/follow", api_follow },
     { "/api/v1/hosts", api_hosts },
     { "/api/v1/containers", api_containers },
+    { "/api/v1/metrics", api_metrics_list },
+    { "/api/v1/metrics/query", api_metrics_query },
+    { "/api/v1/health", api_metrics_health },
 };
 
 /* ---- reply helpers ---- */
@@ -138,6 +145,14 @@ api_request_cb(struct evhttp_request *req, void *arg)
         api_reply_error(a, req, HTTP_BADREQUEST, "bad request URI");
         return;
     }
+    if (api_grafana_is_path(path)) {       /* checks its own methods */
+        api_grafana(a, req, path);
+        return;
+    }
+    if (api_grafana_is_path(path)) {        /* POST bodies: api_grafana.c */
+        api_grafana(a, req, path);
+        return;
+    }
     for (size_t i = 0; i < sizeof(api_routes) / sizeof(api_routes[0]); i++) {
         if (strcmp(path, api_routes[i].path) != 0)
             continue;
@@ -172,7 +187,8 @@ api_new(struct event_base *base, const struct api_options *opt,
         goto fail;
     }
     evhttp_set_max_headers_size(a->http, API_MAX_HEADERS);
-    evhttp_set_max_body_size(a->http, API_MAX_BODY);
+    /* Only /grafana takes bodies; GET routes ignore theirs. */
+    evhttp_set_max_body_size(a->http, API_GRAFANA_MAX_BODY);
     evhttp_set_timeout(a->http, API_TIMEOUT_S);
     evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
                                EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
