@@ -20,7 +20,6 @@
 #include <event2/listener.h>
 
 #include "collector/api/api_grafana.h"
-#include "collector/api/api_grafana.h"
 #include "collector/api/api_internal.h"
 #include "collector/api/api_metrics.h"
 #include "collector/listen.h"
@@ -146,10 +145,6 @@ api_request_cb(struct evhttp_request *req, void *arg)
         return;
     }
     if (api_grafana_is_path(path)) {       /* checks its own methods */
-        api_grafana(a, req, path);
-        return;
-    }
-    if (api_grafana_is_path(path)) {        /* POST bodies: api_grafana.c */
         api_grafana(a, req, path);
         return;
     }
