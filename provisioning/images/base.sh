@@ -47,7 +47,11 @@ make_debian_base() {
     local mirror dir t0
     mirror=$(debian_mirror)
     [ -n "$mirror" ] || mirror=http://deb.debian.org/debian
-    command -v debootstrap >/dev/null || lq_die "debootstrap missing (apt-get install debootstrap)"
+    if ! command -v debootstrap >/dev/null; then
+        lq_log "installing debootstrap (apt-get)"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            debootstrap >/dev/null || lq_die "debootstrap missing (apt-get install debootstrap)"
+    fi
     dir=$(mktemp -d "$LQ_CACHE/rootfs.XXXXXX")
     t0=$(date +%s)
     lq_log "debootstrap --variant=minbase bookworm from $mirror (about 2 minutes, once)"

@@ -86,6 +86,20 @@ build Dockerfile.collector logq/compiled:latest --target build
 build Dockerfile.collector logq/collector:latest
 build Dockerfile.shipper logq/shipper:latest
 build Dockerfile.apps logq/apps:latest
+# Smoke check: every binary starts in its runtime image (a shared library
+# missing from Dockerfile.runtime, e.g. after a new -l in the Makefile's
+# LIBS, shows here and not at demo time).
+for pair in logq/collector:latest:/usr/local/bin/logq-collector \
+            logq/collector:latest:/usr/local/bin/logq \
+            logq/shipper:latest:/usr/local/bin/logq-shipper \
+            logq/apps:latest:/bin/logq-loggen; do
+    img=${pair%:*}
+    bin=${pair##*:}
+    if ! out=$(bdk run --rm --network none --entrypoint "$bin" "$img" --help 2>&1); then
+        printf '%s\n' "$out" | tail -n 5 >&2
+        lq_die "$bin does not start in $img (a runtime library missing from Dockerfile.runtime?)"
+    fi
+done
 # Replaced images (previous builds) are dangling now; the cache of the
 # current ones is reachable from the tags above and stays.
 bdk image prune -f >/dev/null 2>&1 || true
