@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "collector/api/api_internal.h"
+#include "collector/api/api_metrics.h"
 #include "collector/downsample.h"
 #include "collector/redis_metrics.h"
 #include "common/log.h"
@@ -86,8 +87,7 @@ static void gcall_step_cb(evutil_socket_t fd, short what, void *arg);
 static struct rmetrics *
 grm(const struct gcall *c)
 {
-    (void)c;    /* WIP: struct api has no rmetrics pointer yet */
-    return NULL;
+    return api_metrics_rmetrics(c->api);
 }
 
 /* ---- output helpers ---- */
