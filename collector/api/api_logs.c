@@ -7,7 +7,12 @@
  * memory nor loop time grows with the size of the result or the slowness of
  * the client. A slice with nothing to send continues from a deferred event.
  * A client that goes away triggers the connection's close callback, which
- * frees the cursor and query at once.
+ * frees the cursor and query at once. What each record means (match,
+ * context line, limit, scan cost cap) is decided by collector/search.c;
+ * this file only turns its output into JSON lines: context records get
+ * "context":true and, with before/after, a {"break":true} line precedes
+ * every group but the first. A cap reached mid-stream ends it with
+ * {"error":...,"partial":true}.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +21,10 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "collector/api/api_count.h"
 #include "collector/api/api_internal.h"
+#include "collector/api/api_xparams.h"
+#include "collector/search.h"
 #include "common/log.h"
 #include "common/record.h"
 #include "common/xmalloc.h"
@@ -26,8 +34,10 @@ struct api_logs {
     struct evhttp_request    *req;
     struct evhttp_connection *evcon;
     struct api_params         p;
+    struct api_xparams        x;
     struct query             *q;
-    struct store_cursor      *cur;
+    struct search            *search;
+    uint64_t                  n_damaged;
     struct event             *slice_ev;
     struct evbuffer          *chunk;
     struct buf                out;
@@ -43,7 +53,7 @@ api_logs_free(struct api_logs *s)
         event_free(s->slice_ev);
     if (s->chunk != NULL)
         evbuffer_free(s->chunk);
-    store_cursor_free(s->cur);
+    search_free(s->search);
     query_free(s->q);
     api_params_fini(&s->p);
     buf_fini(&s->out);
@@ -67,36 +77,55 @@ api_logs_close_cb(struct evhttp_connection *evcon, void *arg)
         evhttp_request_free(req);
 }
 
+/* search_emit_fn: one JSON line (after a break line for a new group). */
+static int
+api_logs_emit_cb(const struct logrec *r, int is_context, int is_group_start,
+                 void *arg)
+{
+    struct api_logs *s = arg;
+    size_t saved = s->out.len;
+    static const char ctx[] = ",\"context\":true}\n";
+    static const char brk[] = "{\"break\":true}\n";
+
+    if (is_group_start && buf_append(&s->out, brk, sizeof(brk) - 1) < 0)
+        goto fail;
+    if (record_json_append(&s->out, r) < 0)
+        goto fail;
+    if (is_context) {
+        s->out.len -= 2;            /* "}\n" */
+        if (buf_append(&s->out, ctx, sizeof(ctx) - 1) < 0)
+            goto fail;
+    }
+    s->n_sent++;
+    return s->out.len >= API_SLICE_BYTES;
+fail:
+    s->out.len = saved;
+    s->api->stats->http_errors++;
+    log_warn("api", "record too large for a reply, skipped host=%s "
+             "container=%s", r->host, r->container);
+    return 1;
+}
+
 /* Fills s->out with the next slice. 1 when the search is complete. */
 static int
 api_logs_fill(struct api_logs *s)
 {
-    struct logrec r;
-    size_t scanned = 0;
-
     buf_reset(&s->out);
-    while (s->out.len < API_SLICE_BYTES && scanned < API_SLICE_RECORDS) {
-        if (s->n_sent >= s->p.limit)
-            return 1;
-        int rc = store_cursor_next(s->cur, &r);
-        if (rc == 0)
-            return 1;
-        scanned++;
-        if (rc < 0) {
-            s->api->stats->search_damaged_blocks++;
-            continue;
-        }
-        if (!query_match(s->q, r.msg, r.msg_len))
-            continue;
-        if (record_json_append(&s->out, &r) < 0) {
-            s->api->stats->http_errors++;
-            log_warn("api", "record too large for a reply, skipped host=%s "
-                     "container=%s", r.host, r.container);
-            continue;
-        }
-        s->n_sent++;
+    int rc = search_step(s->search, API_SLICE_RECORDS, api_logs_emit_cb, s);
+    uint64_t damaged = search_n_damaged(s->search);
+
+    s->api->stats->search_damaged_blocks += damaged - s->n_damaged;
+    s->n_damaged = damaged;
+    if (rc == SEARCH_ERROR) {
+        const char *why = search_errstr(s->search);
+        static const char tail[] = ",\"partial\":true}\n";
+        log_info("api", "search ended early: %s", why);
+        if (buf_append(&s->out, "{\"error\":", 9) < 0 ||
+            json_str_append(&s->out, why, strlen(why)) < 0 ||
+            buf_append(&s->out, tail, sizeof(tail) - 1) < 0)
+            log_warn("api", "cannot append the search error line");
     }
-    return 0;
+    return rc != SEARCH_MORE;
 }
 
 static void api_logs_written_cb(struct evhttp_connection *evcon, void *arg);
@@ -142,41 +171,54 @@ api_logs_slice_cb(evutil_socket_t fd, short what, void *arg)
     api_logs_slice(arg);
 }
 
-static void
-api_logs_filter(const struct api_logs *s, struct store_filter *f)
+/* Parses the parameters (replying 400 on failure) and starts the search.
+ * -1 when a reply has been sent. */
+static int
+api_logs_prepare(struct api_logs *s, const char *query)
 {
-    const char *const *tokens;
+    struct search_spec spec;
+    char *rest = NULL, *err = NULL;
 
-    memset(f, 0, sizeof(*f));
-    f->since_ns = s->p.since_ns;
-    f->until_ns = s->p.until_ns;
-    f->host = s->p.host;
-    f->container = s->p.container;
-    f->image = s->p.image;
-    f->stream = s->p.stream;
-    f->n_tokens = query_tokens(s->q, &tokens);
-    f->tokens = f->n_tokens ? tokens : NULL;
+    if (api_xparams_split(query, API_XEP_LOGS, &s->x, &rest, &err) < 0) {
+        api_reply_error(s->api, s->req, HTTP_BADREQUEST, err);
+        free(err);
+        return -1;
+    }
+    int rc = api_search_prepare(s->api, s->req, rest, API_EP_LOGS, &s->p,
+                                &s->q);
+    free(rest);
+    if (rc < 0)
+        return -1;
+    api_search_spec(&s->p, s->q, &spec);
+    spec.limit = s->p.limit;
+    spec.before = s->x.before;
+    spec.after = s->x.after;
+    if (s->x.max_scan > 0)
+        spec.max_scan_bytes = s->x.max_scan;
+    s->search = search_new(s->api->store, &spec, &err);
+    if (s->search == NULL) {
+        api_reply_error(s->api, s->req, HTTP_INTERNAL, err);
+        free(err);
+        return -1;
+    }
+    return 0;
 }
 
 void
 api_logs(struct api *a, struct evhttp_request *req, const char *query)
 {
     struct api_logs *s = xcalloc(1, sizeof(*s));
-    struct store_filter f;
 
     s->api = a;
     s->req = req;
     buf_init(&s->out, API_MAX_RECORD_JSON);
-    if (api_search_prepare(a, req, query, API_EP_LOGS, &s->p, &s->q) < 0) {
-        buf_fini(&s->out);
-        free(s);
+    if (api_logs_prepare(s, query) < 0) {
+        api_logs_free(s);
         return;
     }
-    api_logs_filter(s, &f);
-    s->cur = store_cursor_new(a->store, &f, s->p.is_newest_first);
     s->slice_ev = event_new(a->base, -1, 0, api_logs_slice_cb, s);
     s->chunk = evbuffer_new();
-    if (s->cur == NULL || s->slice_ev == NULL || s->chunk == NULL) {
+    if (s->slice_ev == NULL || s->chunk == NULL) {
         api_reply_error(a, req, HTTP_INTERNAL, "cannot start search");
         api_logs_free(s);
         return;

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * agg: the aggregates behind GET /api/v1/count (matching records per host,
+ * container or stream) and /api/v1/histogram (matching records per time
+ * bucket), and their JSON replies. Pure: fed records one at a time by the
+ * handler's search (collector/search.h); no I/O, no store.
+ */
+#ifndef COLLECTOR_AGG_H
+#define COLLECTOR_AGG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/record.h"
+
+#define AGG_MAX_BUCKETS 10000
+#define AGG_MAX_STEP_NS ((int64_t)366 * 86400 * 1000000000LL)
+
+enum agg_by {
+    AGG_BY_NONE, AGG_BY_HOST, AGG_BY_CONTAINER, AGG_BY_STREAM,
+};
+
+/* "host", "container", "stream" -> *out; -1 otherwise. */
+int agg_by_parse(const char *s, enum agg_by *out);
+
+struct agg_count;
+
+struct agg_count *agg_count_new(enum agg_by by);
+void agg_count_free(struct agg_count *c);
+/* Counts r in the total and in its group ("host", "host/container",
+ * "stdout"/"stderr"). */
+void agg_count_add(struct agg_count *c, const struct logrec *r);
+uint64_t agg_count_total(const struct agg_count *c);
+/* Appends {"total":N,"groups":[{"key":K,"count":N},...]} (groups by count
+ * descending, then key ascending; [] without by). -1 if out's cap is hit. */
+int agg_count_format(const struct agg_count *c, struct buf *out);
+
+/* Parses a histogram step: an integer (milliseconds) or a duration ("10s",
+ * "1m", "1h30m"); a whole number of milliseconds from 1 ms to 366 days.
+ * -1 otherwise. */
+int agg_step_parse(const char *s, int64_t *step_ns);
+/* The smallest of 1s 5s 10s 30s 1m 5m 10m 30m 1h 3h 6h 12h 1d 7d giving at
+ * most 120 buckets over range_ns (7d if none). */
+int64_t agg_step_auto(int64_t range_ns);
+
+struct agg_hist {
+    int64_t   step_ms;
+    int64_t   first_ms;     /* start of the first bucket, a step multiple */
+    size_t    n_buckets;
+    uint64_t *counts;
+};
+
+/* Buckets of step_ns covering [since_ns, until_ns) (aligned to multiples
+ * of the step since the epoch); an empty range has no buckets. -1 with
+ * *errstr (caller frees) past AGG_MAX_BUCKETS. Free with agg_hist_fini. */
+int  agg_hist_init(struct agg_hist *h, int64_t since_ns, int64_t until_ns,
+                   int64_t step_ns, char **errstr);
+void agg_hist_fini(struct agg_hist *h);
+/* Counts one record at time_ns; times outside the buckets are ignored. */
+void agg_hist_add(struct agg_hist *h, int64_t time_ns);
+/* Appends {"step_ms":S,"buckets":[[unix_ms,count],...]}. */
+int  agg_hist_format(const struct agg_hist *h, struct buf *out);
+
+#endif

@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api_count: GET /api/v1/count and /api/v1/histogram. Both run the same
+ * search as /logs (collector/search.c, no limit, no context) feeding every
+ * match into an aggregate (collector/agg.c), in slices of API_SLICE_RECORDS
+ * records, one per loop turn, so a scan over gigabytes never blocks the
+ * loop. Nothing is sent until the scan is over: then 200 with the JSON, or
+ * 422 with {"error":...} when the scan cost cap was reached. A client that
+ * goes away frees the scan from the connection's close callback.
+ */
+#include "collector/api/api_count.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "collector/agg.h"
+#include "collector/api/api_internal.h"
+#include "collector/api/api_xparams.h"
+#include "common/log.h"
+#include "common/timeutil.h"
+#include "common/xmalloc.h"
+
+#define API_AGG_MAX_REPLY ((size_t)64 << 20)
+#define API_UNPROCESSABLE 422
+
+struct api_agg {
+    struct api               *api;
+    struct evhttp_request    *req;
+    struct evhttp_connection *evcon;
+    struct api_params         p;
+    struct api_xparams        x;
+    struct query             *q;
+    struct search            *search;
+    struct event             *slice_ev;
+    int                       is_hist;
+    struct agg_count         *count;
+    struct agg_hist           hist;
+    uint64_t                  n_damaged;
+};
+
+void
+api_search_spec(const struct api_params *p, const struct query *q,
+                struct search_spec *spec)
+{
+    memset(spec, 0, sizeof(*spec));
+    spec->filter.since_ns = p->since_ns;
+    spec->filter.until_ns = p->until_ns;
+    spec->filter.host = p->host;
+    spec->filter.container = p->container;
+    spec->filter.image = p->image;
+    spec->filter.stream = p->stream;
+    spec->q = q;
+    spec->limit = UINT64_MAX;
+    spec->is_newest_first = p->is_newest_first;
+    spec->max_scan_bytes = SEARCH_DEFAULT_MAX_SCAN;
+}
+
+static void
+api_agg_free(struct api_agg *s)
+{
+    if (s->evcon != NULL)
+        evhttp_connection_set_closecb(s->evcon, NULL, NULL);
+    if (s->slice_ev != NULL)
+        event_free(s->slice_ev);
+    search_free(s->search);
+    query_free(s->q);
+    api_params_fini(&s->p);
+    agg_count_free(s->count);
+    agg_hist_fini(&s->hist);
+    free(s);
+}
+
+static void
+api_agg_close_cb(struct evhttp_connection *evcon, void *arg)
+{
+    struct api_agg *s = arg;
+    struct evhttp_request *req = s->req;
+
+    log_debug("api", "aggregate client gone");
+    s->evcon = NULL;
+    api_agg_free(s);
+    if (evhttp_request_get_connection(req) == NULL)
+        evhttp_request_free(req);
+}
+
+static int
+api_agg_emit_cb(const struct logrec *r, int is_context, int is_group_start,
+                void *arg)
+{
+    struct api_agg *s = arg;
+
+    if (s->is_hist)
+        agg_hist_add(&s->hist, r->time_ns);
+    else
+        agg_count_add(s->count, r);
+    return 0;
+}
+
+static void
+api_agg_reply(struct api_agg *s)
+{
+    struct buf out;
+
+    buf_init(&out, API_AGG_MAX_REPLY);
+    int rc = s->is_hist ? agg_hist_format(&s->hist, &out)
+                        : agg_count_format(s->count, &out);
+    evhttp_add_header(evhttp_request_get_output_headers(s->req),
+                      "Connection", "close");
+    if (rc < 0)
+        api_reply_error(s->api, s->req, HTTP_INTERNAL, "reply too large");
+    else
+        api_reply_json(s->req, (const char *)out.data, out.len);
+    buf_fini(&out);
+}
+
+static void
+api_agg_slice_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct api_agg *s = arg;
+    int rc = search_step(s->search, API_SLICE_RECORDS, api_agg_emit_cb, s);
+    uint64_t damaged = search_n_damaged(s->search);
+
+    s->api->stats->search_damaged_blocks += damaged - s->n_damaged;
+    s->n_damaged = damaged;
+    if (rc == SEARCH_MORE) {
+        event_active(s->slice_ev, EV_TIMEOUT, 0);
+        return;
+    }
+    if (s->evcon != NULL)
+        evhttp_connection_set_closecb(s->evcon, NULL, NULL);
+    s->evcon = NULL;
+    if (rc == SEARCH_ERROR) {
+        log_info("api", "aggregate ended early: %s",
+                 search_errstr(s->search));
+        evhttp_add_header(evhttp_request_get_output_headers(s->req),
+                          "Connection", "close");
+        api_reply_error(s->api, s->req, API_UNPROCESSABLE,
+                        search_errstr(s->search));
+    } else {
+        api_agg_reply(s);
+    }
+    api_agg_free(s);
+}
+
+/* The histogram's range: the request's, else from the store's first
+ * record to now (or its last record, if later). */
+static int
+api_hist_setup(struct api_agg *s, char **errstr)
+{
+    struct store_stats st;
+    int64_t since = s->p.since_ns, until = s->p.until_ns;
+
+    store_get_stats(s->api->store, &st);
+    if (since == INT64_MIN)
+        since = st.n_records > 0 ? st.first_ns : until;
+    if (until == INT64_MAX) {
+        int64_t now = now_ns();
+        until = st.n_records > 0 && st.last_ns >= now ? st.last_ns + 1 : now;
+    }
+    if (since == INT64_MAX || since == INT64_MIN)
+        since = until;
+    int64_t step = s->x.has_step ? s->x.step_ns
+                 : agg_step_auto(until > since ? until - since : 0);
+    return agg_hist_init(&s->hist, since, until, step, errstr);
+}
+
+static int
+api_agg_prepare(struct api_agg *s, const char *query)
+{
+    struct search_spec spec;
+    char *rest = NULL, *err = NULL;
+    int code = HTTP_BADREQUEST;
+
+    if (api_xparams_split(query, s->is_hist ? API_XEP_HISTOGRAM
+                                            : API_XEP_COUNT,
+                          &s->x, &rest, &err) < 0)
+        goto fail;
+    int rc = api_search_prepare(s->api, s->req, rest, API_EP_LOGS, &s->p,
+                                &s->q);
+    free(rest);
+    if (rc < 0)
+        return -1;
+    if (s->is_hist && api_hist_setup(s, &err) < 0)
+        goto fail;
+    if (!s->is_hist)
+        s->count = agg_count_new((enum agg_by)s->x.by);
+    api_search_spec(&s->p, s->q, &spec);
+    spec.is_newest_first = 0;
+    if (s->x.max_scan > 0)
+        spec.max_scan_bytes = s->x.max_scan;
+    s->search = search_new(s->api->store, &spec, &err);
+    if (s->search == NULL) {
+        code = HTTP_INTERNAL;
+        goto fail;
+    }
+    return 0;
+fail:
+    api_reply_error(s->api, s->req, code, err ? err : "bad request");
+    free(err);
+    return -1;
+}
+
+static void
+api_agg_start(struct api *a, struct evhttp_request *req, const char *query,
+              int is_hist)
+{
+    struct api_agg *s = xcalloc(1, sizeof(*s));
+    struct timeval wtv = { API_STREAM_WRITE_S, 0 };
+
+    s->api = a;
+    s->req = req;
+    s->is_hist = is_hist;
+    if (api_agg_prepare(s, query) < 0) {
+        api_agg_free(s);
+        return;
+    }
+    s->slice_ev = event_new(a->base, -1, 0, api_agg_slice_cb, s);
+    if (s->slice_ev == NULL) {
+        api_reply_error(a, req, HTTP_INTERNAL, "cannot start the scan");
+        api_agg_free(s);
+        return;
+    }
+    s->evcon = evhttp_request_get_connection(req);
+    evhttp_connection_set_closecb(s->evcon, api_agg_close_cb, s);
+    /* The scan may outlast the plain request timeout: no read timeout
+     * (the reply is then sent with Connection: close). */
+    bufferevent_set_timeouts(evhttp_connection_get_bufferevent(s->evcon),
+                             NULL, &wtv);
+    event_active(s->slice_ev, EV_TIMEOUT, 0);
+}
+
+void
+api_count(struct api *a, struct evhttp_request *req, const char *query)
+{
+    api_agg_start(a, req, query, 0);
+}
+
+void
+api_histogram(struct api *a, struct evhttp_request *req, const char *query)
+{
+    api_agg_start(a, req, query, 1);
+}
