@@ -20,6 +20,7 @@
 #include <event2/listener.h>
 
 #include "collector/api/api_grafana.h"
+#include "collector/api/api_count.h"
 #include "collector/api/api_internal.h"
 #include "collector/api/api_metrics.h"
 #include "collector/listen.h"
@@ -39,6 +40,8 @@ static const struct api_route api_routes[] = {
     { "/api/v1/follow", api_follow },
     { "/api/v1/hosts", api_hosts },
     { "/api/v1/containers", api_containers },
+    { "/api/v1/count", api_count },
+    { "/api/v1/histogram", api_histogram },
     { "/api/v1/metrics", api_metrics_list },
     { "/api/v1/metrics/query", api_metrics_query },
     { "/api/v1/health", api_metrics_health },
