@@ -61,6 +61,13 @@ static const struct config_def config_defs[] = {
       CFG(retention_age_ns), "delete logs older than this (0: never)" },
     { "retention-size", CONFIG_SIZE, "0", 0, INT64_MAX, CFG(retention_bytes),
       "keep at most this much on disk, e.g. 50G (0: no limit)" },
+    { "redis", CONFIG_STR, NULL, 0, 0, CFG(redis),
+      "Redis for metrics: HOST:PORT or /path/to.sock (unset: no metrics)" },
+    { "metrics-retention", CONFIG_DURATION, "24h", INT64_C(1000000000),
+      INT64_C(31622400000000000), CFG(metrics_retention_ns),
+      "keep metrics in Redis this long" },
+    { "max-series", CONFIG_INT, "100000", 1, 10000000, CFG(max_series),
+      "distinct metric series written to Redis; more are dropped" },
 };
 #define CONFIG_N_DEFS (sizeof(config_defs) / sizeof(config_defs[0]))
 

@@ -25,6 +25,9 @@ struct collector_config {
     int64_t  handshake_timeout_ns;
     int64_t  retention_age_ns;  /* 0: keep forever */
     int64_t  retention_bytes;   /* 0: no limit */
+    char    *redis;             /* NULL: metrics disabled */
+    int64_t  metrics_retention_ns;
+    int64_t  max_series;
     /* Derived by collector_config_parse. */
     enum log_level level;
     uint8_t *token;             /* secret, trailing newline stripped */

@@ -3,8 +3,10 @@
  * logq-collector: receives log batches from shippers, stores them and
  * serves the search API. main.c owns the process: parses the config, opens
  * the store, creates the one event_base, wires ingest (shipper TCP), follow
- * (live fan-out) and api (HTTP) together, writes --port-file, and on
- * SIGTERM/SIGINT stops accepting, commits the store and exits 0.
+ * (live fan-out) and api (HTTP) together, with --redis also the metrics
+ * store (redis_metrics.c, fed by ingest's METRICS hook, read by the API),
+ * writes --port-file, and on SIGTERM/SIGINT stops accepting, commits the
+ * store and exits 0. Logs never depend on Redis.
  */
 #include <errno.h>
 #include <signal.h>
@@ -16,9 +18,11 @@
 #include <event2/event.h>
 
 #include "collector/api/api.h"
+#include "collector/api/api_metrics.h"
 #include "collector/config.h"
 #include "collector/follow.h"
 #include "collector/ingest.h"
+#include "collector/redis_metrics.h"
 #include "collector/stats.h"
 #include "collector/store/store.h"
 #include "common/log.h"
@@ -35,6 +39,7 @@ struct collector {
     struct follow          *follow;
     struct ingest          *ingest;
     struct api             *api;
+    struct rmetrics        *rmetrics;   /* NULL without --redis */
     struct event           *sigterm_ev;
     struct event           *sigint_ev;
     int                     is_stopping;
@@ -80,6 +85,39 @@ main_signal_cb(evutil_socket_t sig, short what, void *arg)
     event_base_loopexit(c->base, &drain);
 }
 
+/* ingest's METRICS hook: the frame is acked whatever happens here. */
+static void
+main_metrics_hook(const char *host, const struct wire_metrics *m, void *arg)
+{
+    struct wire_metrics copy = *m;      /* walking it advances the reader */
+
+    rmetrics_write(arg, host, &copy);
+}
+
+static void
+main_setup_metrics(struct collector *c)
+{
+    if (c->cfg.redis == NULL)
+        return;
+    struct rmetrics_config rc = {
+        .addr = c->cfg.redis,
+        .retention_ms = c->cfg.metrics_retention_ns / 1000000,
+        .max_series = (size_t)c->cfg.max_series,
+    };
+    c->rmetrics = rmetrics_new(c->base, &rc);
+    if (c->rmetrics == NULL) {
+        fprintf(stderr, "logq-collector: --redis: want HOST:PORT or a "
+                "socket path, got '%s'\n", c->cfg.redis);
+        exit(2);
+    }
+    ingest_set_metrics_hook(c->ingest, main_metrics_hook, c->rmetrics);
+    api_metrics_attach(c->api, c->rmetrics);
+    log_info("main", "metrics to redis addr=%s retention_s=%lld "
+             "max_series=%lld", c->cfg.redis,
+             (long long)(c->cfg.metrics_retention_ns / 1000000000),
+             (long long)c->cfg.max_series);
+}
+
 static void
 main_setup(struct collector *c)
 {
@@ -114,6 +152,7 @@ main_setup(struct collector *c)
     c->api = api_new(c->base, &ao, &err);
     if (c->api == NULL)
         fatalx("main", "api: %s", err);
+    main_setup_metrics(c);
     c->sigterm_ev = evsignal_new(c->base, SIGTERM, main_signal_cb, c);
     c->sigint_ev = evsignal_new(c->base, SIGINT, main_signal_cb, c);
     if (c->sigterm_ev == NULL || c->sigint_ev == NULL ||
@@ -124,6 +163,18 @@ main_setup(struct collector *c)
 static void
 main_teardown(struct collector *c)
 {
+    /* first: pending metrics reads answer (with an error) while their
+     * HTTP requests still exist */
+    if (c->rmetrics != NULL) {
+        struct rmetrics_counters k;
+        rmetrics_get_counters(c->rmetrics, &k);
+        log_info("main", "metrics samples_written=%llu samples_dropped=%llu "
+                 "redis_errors=%llu", (unsigned long long)k.samples_written,
+                 (unsigned long long)k.samples_dropped,
+                 (unsigned long long)k.redis_errors);
+    }
+    api_metrics_attach(c->api, NULL);
+    rmetrics_free(c->rmetrics);
     api_free(c->api);
     ingest_free(c->ingest);
     follow_free(c->follow);
