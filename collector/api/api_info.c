@@ -12,6 +12,8 @@
 #include <jansson.h>
 
 #include "collector/api/api_internal.h"
+#include "collector/api/api_metrics.h"
+#include "collector/redis_metrics.h"
 #include "common/timeutil.h"
 
 /* ---- helpers ---- */
@@ -68,6 +70,28 @@ api_health_counters(const struct collector_stats *st)
     return c;
 }
 
+/* Adds the Redis metrics counters to /health's counters when --redis. */
+static void
+api_health_metrics_counters(struct api *a, json_t *c)
+{
+    struct rmetrics *rm = api_metrics_rmetrics(a);
+    struct rmetrics_counters k;
+
+    if (rm == NULL)
+        return;
+    rmetrics_get_counters(rm, &k);
+    json_object_set_new(c, "metrics_samples_written",
+                        json_integer((json_int_t)k.samples_written));
+    json_object_set_new(c, "metrics_samples_dropped",
+                        json_integer((json_int_t)k.samples_dropped));
+    json_object_set_new(c, "redis_errors",
+                        json_integer((json_int_t)k.redis_errors));
+    json_object_set_new(c, "redis_reconnects",
+                        json_integer((json_int_t)k.reconnects));
+    json_object_set_new(c, "redis_connected",
+                        json_integer(k.is_connected ? 1 : 0));
+}
+
 void
 api_health(struct api *a, struct evhttp_request *req, const char *query)
 {
@@ -84,11 +108,13 @@ api_health(struct api *a, struct evhttp_request *req, const char *query)
         "stored_bytes", (json_int_t)ss.stored_bytes, "blocks",
         (json_int_t)ss.n_blocks, "segments", (json_int_t)ss.n_segments,
         "corrupt_blocks", (json_int_t)ss.n_corrupt_blocks);
+    json_t *counters = api_health_counters(a->stats);
+    api_health_metrics_counters(a, counters);
     json_t *v = json_pack(
         "{s:s, s:s, s:I, s:o, s:o, s:o, s:I}", "status", "ok", "version",
         API_VERSION, "uptime_s",
         (json_int_t)((mono_ns() - a->start_mono_ns) / 1000000000),
-        "counters", api_health_counters(a->stats), "store",
+        "counters", counters, "store",
         store ? store : json_null(), "shippers", shippers, "followers",
         (json_int_t)follow_n_subscribers(a->follow));
     api_send_json(a, req, v);
