@@ -18,7 +18,8 @@ enum {
     ARGS_O_SERVER = 1, ARGS_O_JSON, ARGS_O_NO_COLOR, ARGS_O_HELP,
     ARGS_O_REGEX, ARGS_O_ICASE, ARGS_O_HOST, ARGS_O_CONTAINER, ARGS_O_IMAGE,
     ARGS_O_STREAM, ARGS_O_SINCE, ARGS_O_UNTIL, ARGS_O_LIMIT, ARGS_O_FOLLOW,
-    ARGS_O_ASC,
+    ARGS_O_ASC, ARGS_O_AFTER, ARGS_O_BEFORE, ARGS_O_CONTEXT,
+    ARGS_O_MAX_SCAN, ARGS_O_BY, ARGS_O_STEP,
 };
 
 static const struct args_opt args_search_opts[] = {
@@ -38,6 +39,38 @@ static const struct args_opt args_search_opts[] = {
     { "limit", 0, 1, ARGS_O_LIMIT },
     { "follow", 'f', 0, ARGS_O_FOLLOW },
     { "asc", 0, 0, ARGS_O_ASC },
+    { "after-context", 'A', 1, ARGS_O_AFTER },
+    { "before-context", 'B', 1, ARGS_O_BEFORE },
+    { "context", 'C', 1, ARGS_O_CONTEXT },
+    { "max-scan", 0, 1, ARGS_O_MAX_SCAN },
+    { NULL, 0, 0, 0 },
+};
+
+/* count and histogram: the filters, plus --by or --step. */
+#define ARGS_FILTER_OPTS \
+    { "server", 0, 1, ARGS_O_SERVER }, \
+    { "json", 0, 0, ARGS_O_JSON }, \
+    { "no-color", 0, 0, ARGS_O_NO_COLOR }, \
+    { "help", 'h', 0, ARGS_O_HELP }, \
+    { "regex", 'e', 1, ARGS_O_REGEX }, \
+    { "ignore-case", 'i', 0, ARGS_O_ICASE }, \
+    { "host", 0, 1, ARGS_O_HOST }, \
+    { "container", 0, 1, ARGS_O_CONTAINER }, \
+    { "image", 0, 1, ARGS_O_IMAGE }, \
+    { "stream", 0, 1, ARGS_O_STREAM }, \
+    { "since", 0, 1, ARGS_O_SINCE }, \
+    { "until", 0, 1, ARGS_O_UNTIL }, \
+    { "max-scan", 0, 1, ARGS_O_MAX_SCAN }
+
+static const struct args_opt args_count_opts[] = {
+    ARGS_FILTER_OPTS,
+    { "by", 0, 1, ARGS_O_BY },
+    { NULL, 0, 0, 0 },
+};
+
+static const struct args_opt args_histogram_opts[] = {
+    ARGS_FILTER_OPTS,
+    { "step", 0, 1, ARGS_O_STEP },
     { NULL, 0, 0, 0 },
 };
 
@@ -180,6 +213,66 @@ args_limit_parse(const char *s, long *out)
     return 0;
 }
 
+/* 0..ARGS_CONTEXT_MAX lines. */
+static int
+args_context_parse(const char *s, unsigned *out)
+{
+    unsigned v = 0;
+
+    if (*s == '\0')
+        return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > ARGS_CONTEXT_MAX)
+            return -1;
+        v = v * 10 + (unsigned)(*s - '0');
+    }
+    if (v > ARGS_CONTEXT_MAX)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Bytes with an optional K, M, G or T suffix (powers of 1024), >= 1. */
+static int
+args_bytes_parse(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    const char *p = s;
+
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > UINT64_MAX / 10 - 9)
+            return -1;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    if (p == s)
+        return -1;
+    int shift = *p == '\0' ? 0 : *p == 'K' || *p == 'k' ? 10
+              : *p == 'M' || *p == 'm' ? 20 : *p == 'G' || *p == 'g' ? 30
+              : *p == 'T' || *p == 't' ? 40 : -1;
+    if (shift < 0 || (*p != '\0' && p[1] != '\0') ||
+        v > (UINT64_MAX >> shift) || v == 0)
+        return -1;
+    *out = v << shift;
+    return 0;
+}
+
+/* A histogram step: milliseconds or a duration, 1 ms .. 366 days. */
+static int
+args_step_check(const char *s)
+{
+    int64_t v;
+
+    if (*s != '\0' && strspn(s, "0123456789") == strlen(s)) {
+        if (strlen(s) > 11)
+            return -1;
+        v = strtoll(s, NULL, 10) * 1000000LL;
+    } else if (duration_parse_ns(s, &v) < 0) {
+        return -1;
+    }
+    return v >= 1000000LL && v <= 366LL * 86400 * 1000000000LL &&
+           v % 1000000LL == 0 ? 0 : -1;
+}
+
 static void
 args_term_add(struct search_args *a, const char *term)
 {
@@ -245,6 +338,45 @@ args_search_apply(struct search_args *a, int id, const char *v, int64_t now,
     case ARGS_O_UNTIL:
         return args_time_apply("--until", v, now, &a->has_until,
                                &a->until_ns, err, errlen);
+    case ARGS_O_AFTER:
+    case ARGS_O_BEFORE:
+    case ARGS_O_CONTEXT: {
+        unsigned n;
+        if (args_context_parse(v, &n) < 0) {
+            snprintf(err, errlen, "bad context line count '%s' (0-%d)", v,
+                     ARGS_CONTEXT_MAX);
+            return -1;
+        }
+        if (id != ARGS_O_BEFORE)
+            a->after = n;
+        if (id != ARGS_O_AFTER)
+            a->before = n;
+        break;
+    }
+    case ARGS_O_MAX_SCAN:
+        if (args_bytes_parse(v, &a->max_scan) < 0) {
+            snprintf(err, errlen, "bad --max-scan '%s' (bytes, e.g. 500M "
+                     "or 2G)", v);
+            return -1;
+        }
+        break;
+    case ARGS_O_BY:
+        if (strcmp(v, "host") != 0 && strcmp(v, "container") != 0 &&
+            strcmp(v, "stream") != 0) {
+            snprintf(err, errlen, "bad --by '%s' (host, container or "
+                     "stream)", v);
+            return -1;
+        }
+        a->by = v;
+        break;
+    case ARGS_O_STEP:
+        if (args_step_check(v) < 0) {
+            snprintf(err, errlen, "bad --step '%s' (milliseconds or e.g. "
+                     "10s, 1m, 1h; 1ms to 366d)", v);
+            return -1;
+        }
+        a->step = v;
+        break;
     case ARGS_O_LIMIT:
         if (args_limit_parse(v, &a->limit) < 0) {
             snprintf(err, errlen, "bad line count '%s' (1-%ld)", v,
@@ -284,12 +416,17 @@ args_search_check(const struct search_args *a, char *err, size_t errlen)
         snprintf(err, errlen, "--until cannot be used with -f");
         return -1;
     }
+    if (a->is_follow && (a->before > 0 || a->after > 0)) {
+        snprintf(err, errlen, "-A/-B/-C cannot be used with -f");
+        return -1;
+    }
     return 0;
 }
 
-int
-args_search_parse(int argc, char **argv, int first, int64_t now,
-                  struct search_args *out, char *err, size_t errlen)
+static int
+args_parse_with(const struct args_opt *opts, int argc, char **argv,
+                int first, int64_t now, struct search_args *out, char *err,
+                size_t errlen)
 {
     struct search_args a;
     struct args_iter it;
@@ -298,7 +435,7 @@ args_search_parse(int argc, char **argv, int first, int64_t now,
     memset(&a, 0, sizeof(a));
     a.limit = ARGS_LIMIT_DEFAULT;
     args_iter_init(&it, argc, argv, first);
-    while ((id = args_next(&it, args_search_opts, err, errlen)) != ARGS_END) {
+    while ((id = args_next(&it, opts, err, errlen)) != ARGS_END) {
         if (id == ARGS_ERROR)
             goto fail;
         if (id == ARGS_WORD)
@@ -313,6 +450,30 @@ args_search_parse(int argc, char **argv, int first, int64_t now,
 fail:
     args_search_fini(&a);
     return -1;
+}
+
+int
+args_search_parse(int argc, char **argv, int first, int64_t now,
+                  struct search_args *out, char *err, size_t errlen)
+{
+    return args_parse_with(args_search_opts, argc, argv, first, now, out,
+                           err, errlen);
+}
+
+int
+args_count_parse(int argc, char **argv, int first, int64_t now,
+                 struct search_args *out, char *err, size_t errlen)
+{
+    return args_parse_with(args_count_opts, argc, argv, first, now, out,
+                           err, errlen);
+}
+
+int
+args_histogram_parse(int argc, char **argv, int first, int64_t now,
+                     struct search_args *out, char *err, size_t errlen)
+{
+    return args_parse_with(args_histogram_opts, argc, argv, first, now, out,
+                           err, errlen);
 }
 
 void
@@ -385,20 +546,63 @@ args_filters_format(const struct search_args *a, struct buf *out, int *n)
     return 0;
 }
 
+static const char *
+args_target_path(enum args_target kind)
+{
+    switch (kind) {
+    case ARGS_TARGET_FOLLOW: return "/api/v1/follow";
+    case ARGS_TARGET_COUNT: return "/api/v1/count";
+    case ARGS_TARGET_HISTOGRAM: return "/api/v1/histogram";
+    default: return "/api/v1/logs";
+    }
+}
+
+static int
+args_uint_param(struct buf *out, int *n, const char *key, uint64_t v)
+{
+    char s[24];
+
+    snprintf(s, sizeof(s), "%" PRIu64, v);
+    return url_param_append(out, n, key, s);
+}
+
+/* before/after (search with context), by, step, max_scan. */
+static int
+args_extra_format(const struct search_args *a, enum args_target kind,
+                  struct buf *out, int *n)
+{
+    int rc = 0, is_ctx = kind == ARGS_TARGET_SEARCH &&
+                         (a->before > 0 || a->after > 0);
+
+    if (rc == 0 && is_ctx && a->before > 0)
+        rc = args_uint_param(out, n, "before", a->before);
+    if (rc == 0 && is_ctx && a->after > 0)
+        rc = args_uint_param(out, n, "after", a->after);
+    if (rc == 0 && kind == ARGS_TARGET_COUNT && a->by != NULL)
+        rc = url_param_append(out, n, "by", a->by);
+    if (rc == 0 && kind == ARGS_TARGET_HISTOGRAM && a->step != NULL)
+        rc = url_param_append(out, n, "step", a->step);
+    if (rc == 0 && kind != ARGS_TARGET_FOLLOW && a->max_scan > 0)
+        rc = args_uint_param(out, n, "max_scan", a->max_scan);
+    return rc;
+}
+
 int
 args_target_format(const struct search_args *a, enum args_target kind,
                    int64_t since_ns, struct buf *out)
 {
     size_t saved = out->len;
-    const char *path = kind == ARGS_TARGET_FOLLOW ? "/api/v1/follow"
-                                                  : "/api/v1/logs";
+    const char *path = args_target_path(kind);
+    int is_agg = kind == ARGS_TARGET_COUNT || kind == ARGS_TARGET_HISTOGRAM;
     int n_params = 0, rc = buf_append(out, path, strlen(path));
     char limit[24];
 
     /* A catch-up after a reconnect must not drop what the outage held; a
-     * search asks for one extra record to know whether more are left. */
+     * search asks for one extra record to know whether more are left
+     * (not with context: the limit counts matches, not lines). */
+    int is_ctx = a->before > 0 || a->after > 0;
     long n = kind == ARGS_TARGET_CATCHUP ? ARGS_LIMIT_MAX
-           : kind == ARGS_TARGET_SEARCH && a->limit < ARGS_LIMIT_MAX
+           : kind == ARGS_TARGET_SEARCH && !is_ctx && a->limit < ARGS_LIMIT_MAX
            ? a->limit + 1 : a->limit;
     snprintf(limit, sizeof(limit), "%ld", n);
     if (rc == 0)
@@ -407,15 +611,17 @@ args_target_format(const struct search_args *a, enum args_target kind,
         rc = args_ns_param(out, &n_params, "since", since_ns);
     else if (rc == 0 && a->has_since && kind != ARGS_TARGET_FOLLOW)
         rc = args_ns_param(out, &n_params, "since", a->since_ns);
-    if (rc == 0 && a->has_until && kind == ARGS_TARGET_SEARCH)
+    if (rc == 0 && a->has_until && (kind == ARGS_TARGET_SEARCH || is_agg))
         rc = args_ns_param(out, &n_params, "until", a->until_ns);
-    if (rc == 0 && kind != ARGS_TARGET_FOLLOW)
+    if (rc == 0 && kind != ARGS_TARGET_FOLLOW && !is_agg)
         rc = url_param_append(out, &n_params, "limit", limit);
-    if (rc == 0 && kind != ARGS_TARGET_FOLLOW)
+    if (rc == 0 && kind != ARGS_TARGET_FOLLOW && !is_agg)
         rc = url_param_append(out, &n_params, "order",
                               kind == ARGS_TARGET_CATCHUP ||
                               (kind == ARGS_TARGET_SEARCH && a->is_asc)
                               ? "asc" : "desc");
+    if (rc == 0)
+        rc = args_extra_format(a, kind, out, &n_params);
     if (rc < 0)
         out->len = saved;
     return rc;

@@ -78,13 +78,31 @@ struct search_args {
     long        limit;          /* ARGS_LIMIT_DEFAULT unless -n */
     int         is_follow;
     int         is_asc;
+    unsigned    before;         /* -B/-C: context lines, 0..1000 */
+    unsigned    after;          /* -A/-C */
+    uint64_t    max_scan;       /* --max-scan bytes, 0 if not given */
+    const char *by;             /* count --by host|container|stream */
+    const char *step;           /* histogram --step (validated text) */
 };
+
+#define ARGS_CONTEXT_MAX 1000
 
 /* Parses argv[first..]. now is the current time for relative expressions.
  * -1 with a one-line message in err. Caller frees with args_search_fini(). */
 int  args_search_parse(int argc, char **argv, int first, int64_t now,
                        struct search_args *out, char *err, size_t errlen);
 void args_search_fini(struct search_args *a);
+
+/* logq count [TERMS...] [--by host|container|stream] [filters]: the
+ * search filters (no -n, -f, --asc, -A/-B/-C). -1 with err. Fini with
+ * args_search_fini(). */
+int  args_count_parse(int argc, char **argv, int first, int64_t now,
+                      struct search_args *out, char *err, size_t errlen);
+/* logq histogram [TERMS...] [--step S] [filters]: S is milliseconds or a
+ * duration (10s, 1m, 1h). -1 with err. */
+int  args_histogram_parse(int argc, char **argv, int first, int64_t now,
+                          struct search_args *out, char *err,
+                          size_t errlen);
 
 /* ---- list commands: logq hosts|containers [--host H] [options] */
 
@@ -107,10 +125,14 @@ enum args_target {
     ARGS_TARGET_HISTORY,    /* /logs newest first, limit, since (-f) */
     ARGS_TARGET_CATCHUP,    /* /logs oldest first from since_ns (reconnect) */
     ARGS_TARGET_FOLLOW,     /* /follow: filters only */
+    ARGS_TARGET_COUNT,      /* /count: filters, since, until, by */
+    ARGS_TARGET_HISTOGRAM,  /* /histogram: filters, since, until, step */
 };
 
 /* Appends the request target ("/api/v1/logs?q=...") for a kind of request.
- * since_ns is used by ARGS_TARGET_CATCHUP only. -1 if out's cap is hit. */
+ * since_ns is used by ARGS_TARGET_CATCHUP only. With context (-A/-B/-C) a
+ * search asks for exactly limit matches plus before/after. max_scan goes
+ * to every kind but follow. -1 if out's cap is hit. */
 int  args_target_format(const struct search_args *a, enum args_target kind,
                         int64_t since_ns, struct buf *out);
 

@@ -4,7 +4,9 @@
  * leading '-', "--", combos, every error (unknown flag, missing value,
  * bad stream/count/time/regex, until <= since, -f with --until), time
  * expressions against a fixed "now", the list-command parser, and the
- * exact request targets built for search, history, catch-up and follow.
+ * exact request targets built for search, history, catch-up and follow;
+ * context flags (-A/-B/-C), --max-scan, and the count/histogram parsers
+ * (--by, --step, refused search-only flags) with their targets.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -328,6 +330,109 @@ test_args_target_cap(void **state)
     args_search_fini(&a);
 }
 
+static int
+parse_with(int (*fn)(int, char **, int, int64_t, struct search_args *,
+                     char *, size_t), struct search_args *a, char *err,
+           size_t errlen, char **words)
+{
+    char *argv[32];
+    int argc = 0;
+
+    argv[argc++] = "logq";
+    for (; *words != NULL; words++)
+        argv[argc++] = *words;
+    argv[argc] = NULL;
+    return fn(argc, argv, 1, NOW, a, err, errlen);
+}
+
+static void
+test_args_context(void **state)
+{
+    struct search_args a;
+
+    (void)state;
+    PARSE_OK(&a, "-C", "3", "error");
+    assert_int_equal(a.before, 3);
+    assert_int_equal(a.after, 3);
+    assert_string_equal(a.query, "error");
+    /* With context the limit is exact (it counts matches). */
+    expect_target(&a, ARGS_TARGET_SEARCH, 0,
+                  "/api/v1/logs?q=error&limit=1000&order=desc&before=3"
+                  "&after=3");
+    args_search_fini(&a);
+    PARSE_OK(&a, "-A2", "-B", "0", "--max-scan", "2K", "--asc");
+    assert_int_equal(a.after, 2);
+    assert_int_equal(a.before, 0);
+    assert_int_equal(a.max_scan, 2048);
+    expect_target(&a, ARGS_TARGET_SEARCH, 0,
+                  "/api/v1/logs?limit=1000&order=asc&after=2&max_scan=2048");
+    /* Follow gets neither context nor the cap. */
+    expect_target(&a, ARGS_TARGET_FOLLOW, 0, "/api/v1/follow");
+    args_search_fini(&a);
+    PARSE_OK(&a, "--context=1000", "--after-context", "5");
+    assert_int_equal(a.before, 1000);
+    assert_int_equal(a.after, 5);
+    args_search_fini(&a);
+    PARSE_OK(&a, "--max-scan", "3G");
+    assert_int_equal(a.max_scan, 3ULL << 30);
+    args_search_fini(&a);
+    expect_err("bad context line count '1001' (0-1000)", "-C", "1001", NULL);
+    expect_err("bad context line count '-1'", "-A", "-1", NULL);
+    expect_err("bad context line count 'x'", "-B", "x", NULL);
+    expect_err("-A/-B/-C cannot be used with -f", "-f", "-C", "1", NULL);
+    expect_err("bad --max-scan '0'", "--max-scan", "0", NULL);
+    expect_err("bad --max-scan '5X'", "--max-scan", "5X", NULL);
+    expect_err("bad --max-scan", "--max-scan", "99999999999999999999T",
+               NULL);
+}
+
+static void
+test_args_count_histogram(void **state)
+{
+    struct search_args a;
+    char err[256] = "";
+    char *c1[] = { "error", "--by", "container", "--host", "h", "--since",
+                   "1970-01-01T00:00:01Z", "--max-scan", "10", NULL };
+    char *h1[] = { "--step", "1m", "-i", "x", NULL };
+    char *h2[] = { "--step", "250", NULL };
+    char *bad_by[] = { "--by", "image", NULL };
+    char *bad_step[] = { "--step", "0s", NULL };
+    char *no_limit[] = { "-n", "5", NULL };
+    char *no_ctx[] = { "-C", "1", NULL };
+    char *no_step[] = { "--step", "1m", NULL };
+
+    (void)state;
+    assert_int_equal(parse_with(args_count_parse, &a, err, sizeof(err), c1),
+                     0);
+    expect_target(&a, ARGS_TARGET_COUNT, 0,
+                  "/api/v1/count?q=error&host=h&since=1000000000"
+                  "&by=container&max_scan=10");
+    args_search_fini(&a);
+    assert_int_equal(parse_with(args_histogram_parse, &a, err, sizeof(err),
+                                h1), 0);
+    expect_target(&a, ARGS_TARGET_HISTOGRAM, 0,
+                  "/api/v1/histogram?q=x&icase=1&step=1m");
+    args_search_fini(&a);
+    assert_int_equal(parse_with(args_histogram_parse, &a, err, sizeof(err),
+                                h2), 0);
+    assert_string_equal(a.step, "250");
+    args_search_fini(&a);
+    assert_int_equal(parse_with(args_count_parse, &a, err, sizeof(err),
+                                bad_by), -1);
+    assert_non_null(strstr(err, "bad --by 'image'"));
+    assert_int_equal(parse_with(args_histogram_parse, &a, err, sizeof(err),
+                                bad_step), -1);
+    assert_non_null(strstr(err, "bad --step '0s'"));
+    assert_int_equal(parse_with(args_count_parse, &a, err, sizeof(err),
+                                no_limit), -1);
+    assert_non_null(strstr(err, "unknown option '-n'"));
+    assert_int_equal(parse_with(args_count_parse, &a, err, sizeof(err),
+                                no_ctx), -1);
+    assert_int_equal(parse_with(args_count_parse, &a, err, sizeof(err),
+                                no_step), -1);
+    assert_non_null(strstr(err, "unknown option '--step'"));
+}
+
 int
 main(void)
 {
@@ -342,6 +447,8 @@ main(void)
         cmocka_unit_test(test_args_list),
         cmocka_unit_test(test_args_targets),
         cmocka_unit_test(test_args_target_cap),
+        cmocka_unit_test(test_args_context),
+        cmocka_unit_test(test_args_count_histogram),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

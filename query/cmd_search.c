@@ -11,6 +11,13 @@
  * fetched on a second connection and printed oldest-first; then the queued
  * live records are read. Records seen twice across that overlap are
  * printed once (seen.c).
+ *
+ * Context (-A/-B/-C): the collector sends groups of lines separated by
+ * {"break":true}; context lines carry "context":true. Text output marks
+ * matches "container:" and context lines "container-" (dimmed with color)
+ * and prints "--" between groups, like grep; --json passes the records
+ * (with "context":true) and drops the break lines. A cap reached by the
+ * collector ({"error":...,"partial":true}) is printed on stderr: exit 2.
  */
 #include <errno.h>
 #include <poll.h>
@@ -27,6 +34,7 @@
 #include "query/output.h"
 #include "query/reply.h"
 #include "query/seen.h"
+#include "query/xreply.h"
 
 #define SEARCH_OUT_MAX        (256u * 1024 * 1024)
 #define SEARCH_OUT_FLUSH      (64u * 1024)
@@ -48,6 +56,7 @@ struct search {
     long         n_bad;
     int          has_more;      /* the search had more than -n records */
     int          is_fatal;      /* an error was printed: exit 2 */
+    int          has_context;   /* -A/-B/-C */
     char         err[512];      /* why a follow connection ended */
     /* follow only */
     struct seen  seen;
@@ -84,6 +93,40 @@ search_flush(struct search *s)
     return -1;
 }
 
+/* A non-record line of a context or capped search; 1 if it was one. */
+static int
+search_special_line(struct search *s, const char *line, size_t len)
+{
+    char why[512];
+
+    switch (xreply_line_kind(line, len, why, sizeof(why))) {
+    case XREPLY_BREAK:
+        if (s->has_context && !s->a.common.is_json &&
+            output_group_break(&s->out, s->color) < 0)
+            s->is_fatal = 1;
+        return 1;
+    case XREPLY_ERROR:
+        if (search_flush(s) == 0)
+            cmd_error("%s (results above are partial)", why);
+        s->is_fatal = 1;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int
+search_format(struct search *s, const struct reply_record *rr)
+{
+    int is_ctx = s->has_context && xreply_is_context(rr);
+
+    if (s->a.common.is_json)
+        return is_ctx ? output_record_json_ctx(&s->out, &rr->rec)
+                      : output_record_json(&s->out, &rr->rec);
+    return output_record_text_mark(&s->out, &rr->rec, s->color,
+                                   !s->has_context ? 0 : is_ctx ? '-' : ':');
+}
+
 static int
 search_print_line(const char *line, size_t len, void *arg)
 {
@@ -93,6 +136,8 @@ search_print_line(const char *line, size_t len, void *arg)
 
     if (len == 0 || (len == 1 && line[0] == '\r'))
         return 0;                   /* keep-alive */
+    if (search_special_line(s, line, len))
+        return s->is_fatal ? -1 : 0;
     if (reply_record_parse(line, len, &rr, why, sizeof(why)) < 0) {
         if (++s->n_bad <= SEARCH_BAD_SHOWN)
             cmd_error("skipping bad record from collector: %s", why);
@@ -100,12 +145,10 @@ search_print_line(const char *line, size_t len, void *arg)
     }
     int rc = 0;
     uint64_t h = s->is_follow ? seen_record_hash(&rr.rec) : 0;
-    if (!s->is_follow && s->n_records == s->a.limit) {
+    if (!s->is_follow && !s->has_context && s->n_records == s->a.limit) {
         s->has_more = 1;            /* the extra record asked for */
     } else if (!s->is_follow || !seen_has(&s->seen, h)) {
-        rc = s->a.common.is_json ? output_record_json(&s->out, &rr.rec)
-                                 : output_record_text(&s->out, &rr.rec,
-                                                      s->color);
+        rc = search_format(s, &rr);
         s->n_records++;
         if (s->is_follow)
             seen_add(&s->seen, h);
@@ -429,6 +472,7 @@ cmd_search_exec(const struct cmd_env *env, int argc, char **argv, int first)
                                    s.a.common.has_no_color,
                                    env->env_no_color);
     s.is_follow = s.a.is_follow;
+    s.has_context = s.a.before > 0 || s.a.after > 0;
     seen_init(&s.seen);
     rc = s.is_follow ? search_follow(&s) : search_once(&s);
 done:

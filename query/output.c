@@ -108,9 +108,17 @@ output_field_append(struct buf *out, const char *s, const char *sgr)
 int
 output_record_text(struct buf *out, const struct logrec *r, int color)
 {
+    return output_record_text_mark(out, r, color, 0);
+}
+
+int
+output_record_text_mark(struct buf *out, const struct logrec *r, int color,
+                        char mark)
+{
     size_t saved = out->len;
     char t[40];
     const char *ctr_sgr = NULL;
+    int is_dim = color && mark == '-';
 
     output_time_compact(r->time_ns, t);
     if (color)
@@ -119,13 +127,72 @@ output_record_text(struct buf *out, const struct logrec *r, int color)
     if (output_field_append(out, t, color ? OUTPUT_SGR_TIME : NULL) < 0 ||
         output_field_append(out, r->host,
                             color ? output_color_for(r->host) : NULL) < 0 ||
-        output_field_append(out, r->container, ctr_sgr) < 0 ||
+        output_field_append(out, r->container, ctr_sgr) < 0)
+        goto fail;
+    if (mark != 0) {
+        out->len--;             /* "web: " like grep's "file:" */
+        if (buf_append(out, &mark, 1) < 0 || buf_append(out, " ", 1) < 0)
+            goto fail;
+    }
+    if ((is_dim && buf_append(out, "\033[2m", 4) < 0) ||
         output_escaped_append(out, r->msg, r->msg_len) < 0 ||
-        buf_append(out, "\n", 1) < 0) {
+        (is_dim && buf_append(out, "\033[0m", 4) < 0) ||
+        buf_append(out, "\n", 1) < 0)
+        goto fail;
+    return 0;
+fail:
+    out->len = saved;
+    return -1;
+}
+
+int
+output_group_break(struct buf *out, int color)
+{
+    return color ? buf_append(out, "\033[36m--\033[0m\n", 12)
+                 : buf_append(out, "--\n", 3);
+}
+
+int
+output_record_json_ctx(struct buf *out, const struct logrec *r)
+{
+    static const char ctx[] = ",\"context\":true}\n";
+    size_t saved = out->len;
+
+    if (record_json_append(out, r) < 0)
+        return -1;
+    out->len -= 2;              /* "}\n" */
+    if (buf_append(out, ctx, sizeof(ctx) - 1) < 0) {
         out->len = saved;
         return -1;
     }
     return 0;
+}
+
+/* ------------------------------------------------------------ histogram */
+
+int
+output_hist_row(struct buf *out, int64_t t_ms, uint64_t count, uint64_t max,
+                size_t count_width, size_t bar_width)
+{
+    char t[40], line[96];
+    size_t saved = out->len;
+    size_t n_bar = max == 0 ? 0
+                 : (size_t)((count * bar_width + max - 1) / max);
+
+    output_time_compact(t_ms * 1000000LL, t);
+    int n = snprintf(line, sizeof(line), "%s %*llu%s", t, (int)count_width,
+                     (unsigned long long)count, n_bar > 0 ? " " : "");
+    if (buf_append(out, line, (size_t)n) < 0)
+        goto fail;
+    for (size_t i = 0; i < n_bar; i++)
+        if (buf_append(out, "#", 1) < 0)
+            goto fail;
+    if (buf_append(out, "\n", 1) < 0)
+        goto fail;
+    return 0;
+fail:
+    out->len = saved;
+    return -1;
 }
 
 int

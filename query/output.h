@@ -31,9 +31,24 @@ size_t output_time_compact(int64_t ns, char out[40]);
  * host and container are colored and stderr records get a red container.
  * -1 when out's cap is reached (out unchanged). */
 int  output_record_text(struct buf *out, const struct logrec *r, int color);
+/* With context (-A/-B/-C): as output_record_text, with mark (':' for a
+ * match, '-' for a context line, like grep) right after the container;
+ * with color a context line's message is dimmed. mark 0: none. */
+int  output_record_text_mark(struct buf *out, const struct logrec *r,
+                             int color, char mark);
+/* Appends the "--" line between context groups (cyan with color). */
+int  output_group_break(struct buf *out, int color);
 /* Appends the record as one JSON line with exactly the fields time, host,
  * container, container_id, image, stream, message. */
 int  output_record_json(struct buf *out, const struct logrec *r);
+/* The same plus "context":true (a context line of -A/-B/-C). */
+int  output_record_json_ctx(struct buf *out, const struct logrec *r);
+
+/* One histogram row: "TIME COUNT ####" with the count right-aligned in
+ * count_width and a bar of up to bar_width '#' scaled to max (a non-zero
+ * count gets at least one). -1 on out's cap (out unchanged). */
+int  output_hist_row(struct buf *out, int64_t t_ms, uint64_t count,
+                     uint64_t max, size_t count_width, size_t bar_width);
 
 /* "3s ago", "5m ago", "2h ago", "4d ago" for ages under a week; else the
  * time itself (compact RFC 3339); "-" when t_ns < 0 (unknown). */

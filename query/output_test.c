@@ -3,7 +3,8 @@
  * output_test: the text line byte for byte (plain and colored, stderr
  * marking, control-byte escaping), color on/off decisions, color stability,
  * compact time, the JSON line's exact field set and order, ages, aligned
- * tables, and that a full buffer is left unchanged.
+ * tables, and that a full buffer is left unchanged; context marks, the
+ * group break, the context JSON flag and histogram rows.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -287,11 +288,94 @@ test_output_table_empty_and_wide(void **state)
     output_table_fini(&t);
 }
 
+static void
+test_output_context_marks(void **state)
+{
+    struct logrec r = rec("GET / 200", LOGREC_STDOUT);
+    struct buf b;
+
+    (void)state;
+    buf_init(&b, 1 << 16);
+    assert_int_equal(output_record_text_mark(&b, &r, 0, ':'), 0);
+    assert_int_equal(output_record_text_mark(&b, &r, 0, '-'), 0);
+    assert_int_equal(output_group_break(&b, 0), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    assert_string_equal((char *)b.data,
+                        "2026-11-27T13:50:40.123Z node1 web: GET / 200\n"
+                        "2026-11-27T13:50:40.123Z node1 web- GET / 200\n"
+                        "--\n");
+    buf_reset(&b);
+    /* Color: the context message is dimmed, the break is cyan. */
+    assert_int_equal(output_record_text_mark(&b, &r, 1, '-'), 0);
+    assert_int_equal(output_group_break(&b, 1), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    assert_non_null(strstr((char *)b.data, "\033[0m- \033[2mGET / 200"
+                                           "\033[0m\n"));
+    assert_non_null(strstr((char *)b.data, "\033[36m--\033[0m\n"));
+    buf_fini(&b);
+    /* A full buffer is left as it was. */
+    buf_init(&b, 20);
+    assert_int_equal(output_record_text_mark(&b, &r, 0, ':'), -1);
+    assert_int_equal(b.len, 0);
+    buf_fini(&b);
+}
+
+static void
+test_output_json_context(void **state)
+{
+    struct logrec r = rec("x", LOGREC_STDERR);
+    struct buf b;
+    json_error_t je;
+
+    (void)state;
+    buf_init(&b, 1 << 16);
+    assert_int_equal(output_record_json_ctx(&b, &r), 0);
+    assert_int_equal(b.data[b.len - 1], '\n');
+    json_t *o = json_loadb((const char *)b.data, b.len, 0, &je);
+    assert_non_null(o);
+    assert_true(json_is_true(json_object_get(o, "context")));
+    assert_int_equal(json_object_size(o), 8);
+    assert_string_equal(json_string_value(json_object_get(o, "stream")),
+                        "stderr");
+    json_decref(o);
+    buf_fini(&b);
+    buf_init(&b, 1 << 16);      /* room for the record, not the flag */
+    assert_int_equal(output_record_json(&b, &r), 0);
+    size_t len = b.len;
+    b.max = 2 * len + 5;
+    assert_int_equal(output_record_json_ctx(&b, &r), -1);
+    assert_int_equal(b.len, len);
+    buf_fini(&b);
+}
+
+static void
+test_output_hist_rows(void **state)
+{
+    struct buf b;
+
+    (void)state;
+    buf_init(&b, 1 << 16);
+    assert_int_equal(output_hist_row(&b, 1795787400000LL, 10, 10, 3, 5), 0);
+    assert_int_equal(output_hist_row(&b, 1795787460000LL, 1, 10, 3, 5), 0);
+    assert_int_equal(output_hist_row(&b, 1795787520000LL, 0, 10, 3, 5), 0);
+    assert_int_equal(output_hist_row(&b, 1795787580000LL, 0, 0, 3, 5), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    assert_string_equal((char *)b.data,
+                        "2026-11-27T13:50:00.000Z  10 #####\n"
+                        "2026-11-27T13:51:00.000Z   1 #\n"
+                        "2026-11-27T13:52:00.000Z   0\n"
+                        "2026-11-27T13:53:00.000Z   0\n");
+    buf_fini(&b);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_output_text_plain),
+        cmocka_unit_test(test_output_context_marks),
+        cmocka_unit_test(test_output_json_context),
+        cmocka_unit_test(test_output_hist_rows),
         cmocka_unit_test(test_output_text_escapes_controls),
         cmocka_unit_test(test_output_text_color),
         cmocka_unit_test(test_output_color_decision),

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * xreply: see xreply.h. Counts are JSON integers >= 0; anything else in a
+ * reply is refused with the field's name.
+ */
+#include "query/xreply.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "common/xmalloc.h"
+
+static json_t *
+xreply_load(const char *s, size_t len, char *err, size_t errlen)
+{
+    json_error_t je;
+    json_t *root = json_loadb(s, len, JSON_REJECT_DUPLICATES, &je);
+
+    if (root == NULL)
+        snprintf(err, errlen, "bad JSON: %s", je.text);
+    else if (!json_is_object(root)) {
+        snprintf(err, errlen, "bad JSON: not an object");
+        json_decref(root);
+        root = NULL;
+    }
+    return root;
+}
+
+static int
+xreply_uint(json_t *v, uint64_t *out)
+{
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+        return -1;
+    *out = (uint64_t)json_integer_value(v);
+    return 0;
+}
+
+int
+xreply_count_parse(const char *body, size_t len, struct xreply_count *out,
+                   char *err, size_t errlen)
+{
+    struct xreply_count c;
+    json_t *groups;
+
+    memset(&c, 0, sizeof(c));
+    c.root = xreply_load(body, len, err, errlen);
+    if (c.root == NULL)
+        return -1;
+    groups = json_object_get(c.root, "groups");
+    if (xreply_uint(json_object_get(c.root, "total"), &c.total) < 0 ||
+        !json_is_array(groups)) {
+        snprintf(err, errlen, "bad or missing \"total\" or \"groups\"");
+        goto fail;
+    }
+    c.groups = xcalloc(json_array_size(groups) + 1, sizeof(*c.groups));
+    for (size_t i = 0; i < json_array_size(groups); i++) {
+        json_t *g = json_array_get(groups, i);
+        json_t *k = json_object_get(g, "key");
+        if (!json_is_string(k) ||
+            xreply_uint(json_object_get(g, "count"), &c.groups[i].count) < 0) {
+            snprintf(err, errlen, "bad group %zu", i);
+            goto fail;
+        }
+        c.groups[i].key = json_string_value(k);
+        c.n_groups++;
+    }
+    *out = c;
+    return 0;
+fail:
+    xreply_count_fini(&c);
+    return -1;
+}
+
+void
+xreply_count_fini(struct xreply_count *c)
+{
+    free(c->groups);
+    if (c->root != NULL)
+        json_decref(c->root);
+    memset(c, 0, sizeof(*c));
+}
+
+int
+xreply_hist_parse(const char *body, size_t len, struct xreply_hist *out,
+                  char *err, size_t errlen)
+{
+    struct xreply_hist h;
+    json_t *root = xreply_load(body, len, err, errlen);
+    uint64_t step;
+
+    memset(&h, 0, sizeof(h));
+    if (root == NULL)
+        return -1;
+    json_t *b = json_object_get(root, "buckets");
+    if (xreply_uint(json_object_get(root, "step_ms"), &step) < 0 ||
+        step == 0 || !json_is_array(b)) {
+        snprintf(err, errlen, "bad or missing \"step_ms\" or \"buckets\"");
+        goto fail;
+    }
+    h.step_ms = (int64_t)step;
+    h.t_ms = xcalloc(json_array_size(b) + 1, sizeof(*h.t_ms));
+    h.counts = xcalloc(json_array_size(b) + 1, sizeof(*h.counts));
+    for (size_t i = 0; i < json_array_size(b); i++) {
+        json_t *e = json_array_get(b, i);
+        json_t *t = json_array_get(e, 0);
+        if (!json_is_array(e) || json_array_size(e) != 2 ||
+            !json_is_integer(t) ||
+            xreply_uint(json_array_get(e, 1), &h.counts[i]) < 0) {
+            snprintf(err, errlen, "bad bucket %zu", i);
+            goto fail;
+        }
+        h.t_ms[i] = (int64_t)json_integer_value(t);
+        h.n++;
+    }
+    json_decref(root);
+    *out = h;
+    return 0;
+fail:
+    json_decref(root);
+    xreply_hist_fini(&h);
+    return -1;
+}
+
+void
+xreply_hist_fini(struct xreply_hist *h)
+{
+    free(h->t_ms);
+    free(h->counts);
+    memset(h, 0, sizeof(*h));
+}
+
+enum xreply_line
+xreply_line_kind(const char *line, size_t len, char *err, size_t errlen)
+{
+    static const char brk[] = "{\"break\":true}";
+    static const char errp[] = "{\"error\":";
+
+    if (len == sizeof(brk) - 1 && memcmp(line, brk, len) == 0)
+        return XREPLY_BREAK;
+    if (len < sizeof(errp) - 1 || memcmp(line, errp, sizeof(errp) - 1) != 0)
+        return XREPLY_RECORD;
+    json_t *root = xreply_load(line, len, err, errlen);
+    if (root == NULL)
+        return XREPLY_ERROR;
+    json_t *m = json_object_get(root, "error");
+    snprintf(err, errlen, "%s", json_is_string(m) ? json_string_value(m)
+                                                  : "collector error");
+    json_decref(root);
+    return XREPLY_ERROR;
+}
+
+int
+xreply_is_context(const struct reply_record *rr)
+{
+    return rr->root != NULL &&
+           json_is_true(json_object_get(rr->root, "context"));
+}

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# 15-search-features: context lines (-A/-B/-C: same container and stream,
+# merged windows, "--" between groups, "context":true in JSON, both
+# orders), logq count --by host/container/stream and logq histogram against
+# the known line counts of the fake containers' manifests, and the query
+# limits (context > 1000, limit, scan cost cap on /logs, /count and
+# /histogram, too many buckets) failing with clear errors.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+it_init 15-search-features
+
+start_collector collector
+mkdir -p "$IT_TMP/node1.docker" "$IT_TMP/node2.docker"
+start_shipper node1 "$IT_TMP/node1.docker"
+start_shipper node2 "$IT_TMP/node2.docker"
+fake_container node1 web "$IT_TMP/node1.docker" --image nginx:1.25 \
+    --count 200 --rate 2000
+fake_container node1 api "$IT_TMP/node1.docker" --image api:2 \
+    --count 150 --rate 2000 --stderr-every 3
+fake_container node2 web "$IT_TMP/node2.docker" --image nginx:1.25 \
+    --count 100 --rate 2000
+wait_writers 60
+manifests=("$IT_TMP"/manifest-*.jsonl)
+total=$(manifest_lines "${manifests[@]}")
+wait_all_found 60 "${manifests[@]}"
+log "all $total lines searchable"
+
+# markers FILE: the markers of a --json output, one per line, with a "C"
+# after context lines.
+markers() {
+    python3 -c 'import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    print(r["message"].split(" ")[0] + (" C" if r.get("context") else ""))' "$1"
+}
+
+log "context: one window"
+lq --json --asc -C 2 Mnode1-web-000050 >"$IT_TMP/c1.jsonl"
+assert_eq "Mnode1-web-000048 C
+Mnode1-web-000049 C
+Mnode1-web-000050
+Mnode1-web-000051 C
+Mnode1-web-000052 C" "$(markers "$IT_TMP/c1.jsonl")" "-C 2 around one match"
+
+log "context: two groups, text output"
+lq --no-color --asc -A 1 -B 1 Mnode1-web-000050 OR Mnode1-web-000060 \
+    >"$IT_TMP/c2.txt"
+assert_eq 7 "$(wc -l <"$IT_TMP/c2.txt")" "2 groups of 3 lines + separator"
+assert_eq "--" "$(sed -n 4p "$IT_TMP/c2.txt")" "group separator line"
+grep -q ' web: Mnode1-web-000050 ' "$IT_TMP/c2.txt" || fail "match not marked ':'"
+grep -q ' web- Mnode1-web-000049 ' "$IT_TMP/c2.txt" || fail "context not marked '-'"
+grep -q ' web- Mnode1-web-000061 ' "$IT_TMP/c2.txt" || fail "after line missing"
+
+log "context: overlapping windows merge, newest first reverses"
+lq --json -C 1 Mnode1-web-000050 OR Mnode1-web-000052 >"$IT_TMP/c3.jsonl"
+assert_eq "Mnode1-web-000053 C
+Mnode1-web-000052
+Mnode1-web-000051 C
+Mnode1-web-000050
+Mnode1-web-000049 C" "$(markers "$IT_TMP/c3.jsonl")" "merged window, desc"
+lq --no-color -C 1 Mnode1-web-000050 OR Mnode1-web-000052 >"$IT_TMP/c3.txt"
+if grep -q -- '^--$' "$IT_TMP/c3.txt"; then fail "merged window split"; fi
+
+log "context: same stream only"
+# api writes every 3rd line to stderr: stdout line 4's neighbours are 2, 5.
+lq --json --asc -C 1 Mnode1-api-000004 >"$IT_TMP/c4.jsonl"
+assert_eq "Mnode1-api-000002 C
+Mnode1-api-000004
+Mnode1-api-000005 C" "$(markers "$IT_TMP/c4.jsonl")" "context from the same stream"
+lq --json --asc -C 1 Mnode1-api-000006 >"$IT_TMP/c5.jsonl"
+assert_eq "Mnode1-api-000003 C
+Mnode1-api-000006
+Mnode1-api-000009 C" "$(markers "$IT_TMP/c5.jsonl")" "stderr context"
+# Without -C the JSON field set is unchanged.
+lq --json Mnode1-web-000050 | grep -q '"context"' && fail "context field without -C"
+
+log "count"
+expect_counts() {   # by: prints "key count" lines from the manifests
+    python3 -c 'import json, sys, collections
+c = collections.Counter()
+for f in sys.argv[2:]:
+    for line in open(f):
+        m = json.loads(line)
+        k = {"host": m["host"], "container": m["host"] + "/" + m["container"],
+             "stream": m["stream"]}[sys.argv[1]]
+        c[k] += 1
+for k in sorted(c):
+    print(k, c[k])' "$@"
+}
+got_counts() {   # JSON body on stdin: sorted "key count" lines, total check
+    python3 -c 'import json, sys
+r = json.load(sys.stdin)
+assert r["total"] == sum(g["count"] for g in r["groups"]), r
+counts = [g["count"] for g in r["groups"]]
+assert counts == sorted(counts, reverse=True), counts
+for g in sorted(r["groups"], key=lambda g: g["key"]):
+    print(g["key"], g["count"])'
+}
+for by in host container stream; do
+    assert_eq "$(expect_counts "$by" "${manifests[@]}")" \
+        "$(lq count --by "$by" --json | got_counts)" "count --by $by"
+done
+assert_eq "$total" "$(lq count)" "count total"
+assert_eq 200 "$(lq count --host node1 --container web)" "count with filters"
+lq --no-color count --by host >"$IT_TMP/count.txt"
+grep -qE '^node1 +350$' "$IT_TMP/count.txt" || fail "count table: $(cat "$IT_TMP/count.txt")"
+grep -qE '^TOTAL +450$' "$IT_TMP/count.txt" || fail "count total row"
+rc=0
+lq count NoSuchWordAnywhere >/dev/null || rc=$?
+assert_eq 1 "$rc" "count of nothing exits 1"
+
+log "histogram"
+lq histogram --step 1s --since 10m --json >"$IT_TMP/h.json"
+python3 -c 'import json, sys
+h = json.load(open(sys.argv[1]))
+assert h["step_ms"] == 1000, h["step_ms"]
+b = h["buckets"]
+assert sum(c for _, c in b) == int(sys.argv[2]), sum(c for _, c in b)
+assert all(t % 1000 == 0 for t, _ in b), "unaligned bucket"
+assert all(b[i + 1][0] - b[i][0] == 1000 for i in range(len(b) - 1)), "gap"
+assert len(b) >= 600 and len(b) <= 601, len(b)' "$IT_TMP/h.json" "$total" ||
+    fail "histogram buckets"
+lq --no-color histogram --step 1m --since 10m >"$IT_TMP/h.txt"
+python3 -c 'import sys
+rows = [l.split() for l in open(sys.argv[1])]
+assert sum(int(r[1]) for r in rows) == int(sys.argv[2]), rows
+assert any(len(r) == 3 and set(r[2]) == {"#"} for r in rows), rows' \
+    "$IT_TMP/h.txt" "$total" || fail "histogram text: $(cat "$IT_TMP/h.txt")"
+
+log "limits"
+api() { curl -sS --max-time 10 -o "$IT_TMP/api.out" -w '%{http_code}' \
+    "http://127.0.0.1:$CHTTP$1"; }
+assert_eq 400 "$(api '/api/v1/logs?after=1001')" "after > 1000"
+grep -q '"error":"bad after: want 0 to 1000 context lines"' "$IT_TMP/api.out" ||
+    fail "after error: $(cat "$IT_TMP/api.out")"
+assert_eq 400 "$(api '/api/v1/logs?limit=1000001')" "limit > 1000000"
+assert_eq 400 "$(api '/api/v1/count?by=image')" "bad by"
+assert_eq 400 "$(api '/api/v1/count?limit=5')" "limit on count"
+assert_eq 400 "$(api '/api/v1/histogram?step=1ms&since=0')" "too many buckets"
+grep -q 'too many histogram buckets' "$IT_TMP/api.out" ||
+    fail "bucket error: $(cat "$IT_TMP/api.out")"
+assert_eq 422 "$(api '/api/v1/count?max_scan=1000')" "count over scan cap"
+grep -q '"error":"query cost limit reached: scanned [0-9]* bytes"' \
+    "$IT_TMP/api.out" || fail "count cap error: $(cat "$IT_TMP/api.out")"
+assert_eq 422 "$(api '/api/v1/histogram?max_scan=1000')" "histogram cap"
+assert_eq 200 "$(api '/api/v1/logs?max_scan=1000&order=asc')" "logs cap"
+tail -n 1 "$IT_TMP/api.out" | grep -q '"error":"query cost limit reached: scanned [0-9]* bytes","partial":true' ||
+    fail "logs cap line: $(tail -n 1 "$IT_TMP/api.out")"
+rc=0
+lq --max-scan 2K --asc >"$IT_TMP/cap.out" 2>"$IT_TMP/cap.err" || rc=$?
+assert_eq 2 "$rc" "logq exit status at the scan cap"
+grep -q 'query cost limit reached' "$IT_TMP/cap.err" ||
+    fail "logq cap message: $(cat "$IT_TMP/cap.err")"
+assert_ge "$(wc -l <"$IT_TMP/cap.out")" 1 "partial results before the cap"
+rc=0
+lq count --max-scan 1000 2>"$IT_TMP/cap.err" || rc=$?
+assert_eq 2 "$rc" "logq count exit status at the scan cap"
+grep -q 'query cost limit reached' "$IT_TMP/cap.err" || fail "count cap message"
+rc=0
+lq -C 1001 x 2>"$IT_TMP/ctx.err" || rc=$?
+assert_eq 2 "$rc" "logq -C 1001"
+grep -q "bad context line count '1001' (0-1000)" "$IT_TMP/ctx.err" ||
+    fail "-C message: $(cat "$IT_TMP/ctx.err")"
+rc=0
+lq -f -C 1 x 2>/dev/null || rc=$?
+assert_eq 2 "$rc" "-C with -f"
+
+it_pass
