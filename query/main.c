@@ -15,6 +15,7 @@
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 #include "query/cmd.h"
+#include "query/cmd_count.h"
 
 #define LOGQ_VERSION "0.1.0"
 
@@ -25,6 +26,10 @@ static const struct cmd_entry logq_cmds[] = {
       "not all well)", cmd_health_exec },
     { "metrics", "metric names, or series of one: min/avg/max/last, "
       "sparkline", cmd_metrics_exec },
+    { "count", "count matching lines, --by host|container|stream",
+      cmd_count_exec },
+    { "histogram", "matching lines per time bucket (--step 1m)",
+      cmd_histogram_exec },
 };
 
 static void
@@ -47,6 +52,10 @@ logq_usage(FILE *fp)
           "RFC 3339\n"
           "  -n N           at most N lines (default 1000); newest first\n"
           "  --asc          oldest first\n"
+          "  -A N, -B N, -C N        N lines after/before/around each match "
+          "(same\n"
+          "                 container and stream; max 1000)\n"
+          "  --max-scan B   stop after scanning B bytes (500M, 2G)\n"
           "  -f             follow new lines (after the last N if -n/--since)"
           "\n"
           "  --json         JSON lines: time host container container_id "
