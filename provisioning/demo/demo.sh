@@ -185,8 +185,17 @@ token_files() {
     install -m 0400 -o 10001 -g 10001 "$LQ_STATE/token" "$LQ_STATE/node1/collector.token"
 }
 
+# Optional flags (--redis, --proc-root, --sys-root) are passed only when the
+# binary in the image knows them (its --help, read once per run).
+declare -A HELP=()
 supports() {   # BINARY FLAG
-    "$BIN/$1" --help 2>&1 | grep -q -- "$2"
+    local img=logq/shipper:latest
+    [ "$1" = logq-collector ] && img=logq/collector:latest
+    if [ -z "${HELP[$1]:-}" ]; then
+        HELP[$1]=$(ndk node1 run --rm --network none --entrypoint "/usr/local/bin/$1" \
+            "$img" --help 2>&1 || true)
+    fi
+    grep -q -- "$2" <<<"${HELP[$1]}"
 }
 
 run_redis() {
@@ -411,7 +420,17 @@ wait_all_hosts() {
 }
 
 print_samples() {
-    wait_all_hosts || lq_log "warning: not all three nodes have shipped yet"
+    if ! wait_all_hosts; then
+        lq_log "not all three nodes ship to the collector within 30 s"
+        if [ "$(mode)" = docker ]; then
+            for n in "${NODES[@]}"; do
+                echo "== $n" >&2
+                ndk "$n" ps -a --format '{{.Names}}\t{{.Status}}' >&2
+                ndk "$n" logs --tail 5 logq-shipper >&2 2>&1 || true
+            done
+        fi
+        lq_die "the demo is up but not shipping (make demo-down removes it)"
+    fi
     sleep 1
     show hosts
     show containers
