@@ -234,7 +234,7 @@ gr_payload_parse(json_t *v, const char *path, struct gr_payload *p,
 static int
 gr_range(json_t *root, int64_t now_ms, struct grafana_req *r, char **errstr)
 {
-    json_t *range, *v;
+    json_t *range = NULL, *v = NULL;
 
     r->to_ms = now_ms;
     r->from_ms = now_ms - GRAFANA_DEFAULT_RANGE_MS;
@@ -558,7 +558,7 @@ gr_tag_values(json_t *root, struct grafana_req *r, char **errstr)
 static int
 gr_annotations(json_t *root, struct grafana_req *r, char **errstr)
 {
-    json_t *a, *v;
+    json_t *a = NULL, *v = NULL;
 
     if (gr_object(root, "annotation", &a, errstr) < 0)
         return -1;
