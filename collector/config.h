@@ -25,6 +25,11 @@ struct collector_config {
     int64_t  handshake_timeout_ns;
     int64_t  retention_age_ns;  /* 0: keep forever */
     int64_t  retention_bytes;   /* 0: no limit */
+    int64_t  retention_interval_ns; /* retention timer period */
+    int64_t  segment_size;      /* store_options.segment_size */
+    int64_t  block_size;        /* store_options.block_size */
+    int64_t  compress_level;    /* 0: the store's default */
+    int64_t  max_scan_bytes;    /* api_options.max_scan_bytes */
     char    *redis;             /* NULL: metrics disabled */
     int64_t  metrics_retention_ns;
     int64_t  max_series;

@@ -70,7 +70,12 @@ test_config_errors(void **state)
         { "--max-connections", "0" }, { "--max-connections", "12x" },
         { "--retention-age", "forever" }, { "--retention-size", "5Q" },
         { "--log-level", "loud" }, { "--token-file", "/nonexistent/tok" },
-        { "--bogus", "1" },
+        { "--bogus", "1" }, { "--segment-size", "1K" },
+        { "--segment-size", "2T" }, { "--block-size", "512" },
+        { "--block-size", "129M" }, { "--compress-level", "20" },
+        { "--compress-level", "-1" }, { "--max-scan-bytes", "1K" },
+        { "--max-scan-bytes", "2T" }, { "--retention-interval", "10ms" },
+        { "--retention-interval", "2h" },
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct collector_config c;
@@ -87,6 +92,35 @@ test_config_errors(void **state)
     char *err = NULL;
     assert_int_equal(parse(&c, &err, 0), CONFIG_ERROR);   /* no data dir */
     free(err);
+    collector_config_fini(&c);
+}
+
+/* The store and search knobs: defaults, values, and where they land. */
+static void
+test_config_store_knobs(void **state)
+{
+    (void)state;
+    struct collector_config c;
+    char *err = NULL;
+
+    assert_int_equal(parse(&c, &err, 2, "--data-dir", "/d"), CONFIG_OK);
+    assert_true(c.segment_size == INT64_C(64) << 20);
+    assert_true(c.block_size == INT64_C(256) << 10);
+    assert_true(c.compress_level == 0);
+    assert_true(c.max_scan_bytes == INT64_C(16) << 30);
+    assert_true(c.retention_interval_ns == INT64_C(10000000000));
+    collector_config_fini(&c);
+
+    assert_int_equal(parse(&c, &err, 12, "--data-dir", "/d",
+                           "--segment-size", "64K", "--block-size", "4K",
+                           "--compress-level", "19", "--max-scan-bytes",
+                           "1M", "--retention-interval", "250ms"),
+                     CONFIG_OK);
+    assert_true(c.segment_size == 65536);
+    assert_true(c.block_size == 4096);
+    assert_true(c.compress_level == 19);
+    assert_true(c.max_scan_bytes == 1 << 20);
+    assert_true(c.retention_interval_ns == 250000000);
     collector_config_fini(&c);
 }
 
@@ -164,6 +198,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_defaults_and_values),
         cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_config_store_knobs),
         cmocka_unit_test(test_config_token_file),
         cmocka_unit_test(test_config_size_parse),
         cmocka_unit_test(test_listen_parse_addr),

@@ -6,7 +6,9 @@
  * (live fan-out) and api (HTTP) together, with --redis also the metrics
  * store (redis_metrics.c, fed by ingest's METRICS hook, read by the API),
  * writes --port-file, and on SIGTERM/SIGINT stops accepting, commits the
- * store and exits 0. Logs never depend on Redis.
+ * store and exits 0. Logs never depend on Redis. A periodic timer runs the
+ * store's retention (so age-based deletion works without traffic) and logs
+ * what it deleted and any new damage the store has found.
  */
 #include <errno.h>
 #include <signal.h>
@@ -42,6 +44,8 @@ struct collector {
     struct rmetrics        *rmetrics;   /* NULL without --redis */
     struct event           *sigterm_ev;
     struct event           *sigint_ev;
+    struct event           *retention_ev;
+    struct store_stats      last_ss;    /* as of the last timer tick */
     int                     is_stopping;
 };
 
@@ -85,6 +89,78 @@ main_signal_cb(evutil_socket_t sig, short what, void *arg)
     event_base_loopexit(c->base, &drain);
 }
 
+/* Logs what the store found wrong at open (torn tails cut, damaged blocks,
+ * rebuilt indexes): nothing is lost silently. */
+static void
+main_report_store_open(struct collector *c)
+{
+    struct store_stats *ss = &c->last_ss;
+
+    store_get_stats(c->store, ss);
+    log_info("main", "store open segments=%llu blocks=%llu records=%llu "
+             "stored_bytes=%llu wal_replayed=%llu segments_deleted=%llu",
+             (unsigned long long)ss->n_segments,
+             (unsigned long long)ss->n_blocks,
+             (unsigned long long)ss->n_records,
+             (unsigned long long)ss->stored_bytes,
+             (unsigned long long)ss->n_wal_replayed,
+             (unsigned long long)ss->n_segments_deleted);
+    if (ss->n_corrupt_blocks || ss->n_torn_cuts || ss->n_index_rebuilds ||
+        ss->n_index_errors)
+        log_warn("main", "store damage found at open corrupt_blocks=%llu "
+                 "torn_cuts=%llu index_rebuilds=%llu index_errors=%llu",
+                 (unsigned long long)ss->n_corrupt_blocks,
+                 (unsigned long long)ss->n_torn_cuts,
+                 (unsigned long long)ss->n_index_rebuilds,
+                 (unsigned long long)ss->n_index_errors);
+}
+
+/* Runs retention; logs deletions and damage found since the last tick. */
+static void
+main_retention_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct collector *c = arg;
+    struct store_stats ss, *was = &c->last_ss;
+
+    (void)fd;
+    (void)what;
+    if (store_apply_retention(c->store) < 0)
+        log_error("main", "retention failed error=\"%s\"",
+                  store_errstr(c->store));
+    store_get_stats(c->store, &ss);
+    if (ss.n_segments_deleted != was->n_segments_deleted)
+        log_info("main", "retention deleted segments=%llu bytes=%llu "
+                 "total_segments_deleted=%llu total_bytes_deleted=%llu "
+                 "segments_left=%llu stored_bytes=%llu",
+                 (unsigned long long)(ss.n_segments_deleted -
+                                      was->n_segments_deleted),
+                 (unsigned long long)(ss.bytes_deleted - was->bytes_deleted),
+                 (unsigned long long)ss.n_segments_deleted,
+                 (unsigned long long)ss.bytes_deleted,
+                 (unsigned long long)ss.n_segments,
+                 (unsigned long long)ss.stored_bytes);
+    if (ss.n_corrupt_blocks != was->n_corrupt_blocks ||
+        ss.n_index_errors != was->n_index_errors ||
+        ss.n_seal_errors != was->n_seal_errors)
+        log_warn("main", "store damage corrupt_blocks=%llu index_errors=%llu "
+                 "seal_errors=%llu", (unsigned long long)ss.n_corrupt_blocks,
+                 (unsigned long long)ss.n_index_errors,
+                 (unsigned long long)ss.n_seal_errors);
+    *was = ss;
+}
+
+static void
+main_setup_retention(struct collector *c)
+{
+    int64_t ns = c->cfg.retention_interval_ns;
+    struct timeval tv = { (time_t)(ns / 1000000000),
+                          (suseconds_t)(ns % 1000000000 / 1000) };
+
+    c->retention_ev = event_new(c->base, -1, EV_PERSIST, main_retention_cb, c);
+    if (c->retention_ev == NULL || event_add(c->retention_ev, &tv) < 0)
+        fatalx("main", "cannot start the retention timer");
+}
+
 /* ingest's METRICS hook: the frame is acked whatever happens here. */
 static void
 main_metrics_hook(const char *host, const struct wire_metrics *m, void *arg)
@@ -125,6 +201,9 @@ main_setup(struct collector *c)
     struct store_options so = {
         .retention_age_ns = c->cfg.retention_age_ns,
         .retention_bytes = (uint64_t)c->cfg.retention_bytes,
+        .segment_size = (uint64_t)c->cfg.segment_size,
+        .block_size = (size_t)c->cfg.block_size,
+        .compress_level = (int)c->cfg.compress_level,
     };
 
     c->base = event_base_new();
@@ -134,6 +213,7 @@ main_setup(struct collector *c)
     if (c->store == NULL)
         fatalx("main", "cannot open store dir=%s error=\"%s\"",
                c->cfg.data_dir, err ? err : "?");
+    main_report_store_open(c);
     c->follow = follow_new(MAIN_FOLLOW_STAGE);
     struct ingest_options io = {
         .listen = c->cfg.listen, .token = c->cfg.token,
@@ -148,11 +228,13 @@ main_setup(struct collector *c)
     struct api_options ao = {
         .listen = c->cfg.http, .store = c->store, .follow = c->follow,
         .ingest = c->ingest, .stats = &c->stats,
+        .max_scan_bytes = (uint64_t)c->cfg.max_scan_bytes,
     };
     c->api = api_new(c->base, &ao, &err);
     if (c->api == NULL)
         fatalx("main", "api: %s", err);
     main_setup_metrics(c);
+    main_setup_retention(c);
     c->sigterm_ev = evsignal_new(c->base, SIGTERM, main_signal_cb, c);
     c->sigint_ev = evsignal_new(c->base, SIGINT, main_signal_cb, c);
     if (c->sigterm_ev == NULL || c->sigint_ev == NULL ||
@@ -178,6 +260,8 @@ main_teardown(struct collector *c)
     api_free(c->api);
     ingest_free(c->ingest);
     follow_free(c->follow);
+    if (c->retention_ev != NULL)
+        event_free(c->retention_ev);
     store_close(c->store);
     event_free(c->sigterm_ev);
     event_free(c->sigint_ev);

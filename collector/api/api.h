@@ -7,6 +7,8 @@
 #ifndef COLLECTOR_API_API_H
 #define COLLECTOR_API_API_H
 
+#include <stdint.h>
+
 #include <event2/event.h>
 
 #include "collector/follow.h"
@@ -22,6 +24,8 @@ struct api_options {
     struct follow          *follow;
     struct ingest          *ingest;     /* may be NULL */
     struct collector_stats *stats;
+    uint64_t                max_scan_bytes; /* per search; 0: the default
+                                               (SEARCH_DEFAULT_MAX_SCAN) */
 };
 
 /* Binds and starts serving; everything in opt is borrowed and must outlive

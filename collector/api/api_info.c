@@ -92,6 +92,35 @@ api_health_metrics_counters(struct api *a, json_t *c)
                         json_integer(k.is_connected ? 1 : 0));
 }
 
+/* /health's "store" object: sizes, then what retention deleted and the
+ * damage found (at open or while reading) since the collector started. */
+static json_t *
+api_health_store(const struct store_stats *ss)
+{
+    json_t *o = json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "records",
+        (json_int_t)ss->n_records, "raw_bytes", (json_int_t)ss->raw_bytes,
+        "stored_bytes", (json_int_t)ss->stored_bytes, "index_bytes",
+        (json_int_t)ss->index_bytes, "blocks", (json_int_t)ss->n_blocks,
+        "segments", (json_int_t)ss->n_segments, "pending_records",
+        (json_int_t)ss->pending_records);
+    json_t *d = json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "segments_deleted",
+        (json_int_t)ss->n_segments_deleted, "bytes_deleted",
+        (json_int_t)ss->bytes_deleted, "corrupt_blocks",
+        (json_int_t)ss->n_corrupt_blocks, "torn_cuts",
+        (json_int_t)ss->n_torn_cuts, "wal_replayed",
+        (json_int_t)ss->n_wal_replayed, "seal_errors",
+        (json_int_t)ss->n_seal_errors, "index_rebuilds",
+        (json_int_t)ss->n_index_rebuilds, "index_errors",
+        (json_int_t)ss->n_index_errors);
+
+    if (o != NULL && d != NULL)
+        json_object_update(o, d);
+    json_decref(d);
+    return o;
+}
+
 void
 api_health(struct api *a, struct evhttp_request *req, const char *query)
 {
@@ -102,12 +131,7 @@ api_health(struct api *a, struct evhttp_request *req, const char *query)
     if (a->ingest != NULL)
         ingest_foreach_peer(a->ingest, api_health_peer_cb, shippers);
     a->stats->follow_records_dropped = follow_n_dropped(a->follow);
-    json_t *store = json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:I}", "records",
-        (json_int_t)ss.n_records, "raw_bytes", (json_int_t)ss.raw_bytes,
-        "stored_bytes", (json_int_t)ss.stored_bytes, "blocks",
-        (json_int_t)ss.n_blocks, "segments", (json_int_t)ss.n_segments,
-        "corrupt_blocks", (json_int_t)ss.n_corrupt_blocks);
+    json_t *store = api_health_store(&ss);
     json_t *counters = api_health_counters(a->stats);
     api_health_metrics_counters(a, counters);
     json_t *v = json_pack(

@@ -33,6 +33,7 @@ struct api {
     struct follow          *follow;
     struct ingest          *ingest;
     struct collector_stats *stats;
+    uint64_t                max_scan_bytes; /* from api_options */
     int64_t                 start_mono_ns;
 };
 
