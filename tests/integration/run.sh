@@ -24,6 +24,7 @@ limit_for() {
         30-*) echo 150 ;;
         40-*) echo 180 ;;
         50-*) echo 420 ;;
+        80-*) echo 600 ;;
         *) echo 240 ;;
     esac
 }

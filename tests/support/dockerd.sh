@@ -95,7 +95,7 @@ dockerd_stop() {
     fi
     # Leftover mounts (overlay, netns, shm) must go before the tree does.
     grep -F " $DK_ROOT/" /proc/mounts | awk '{print $2}' | sort -r |
-        while read -r m; do umount -l "$m" 2>/dev/null || true; done
+        while read -r m; do umount -l "$m" 2>/dev/null || true; done || true
     rm -rf "$DK_ROOT"
     DK_ROOT=
 }
