@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * compress: the only zlib wrapper. One-shot deflate/inflate of whole
+ * compress: the only zlib and zstd wrapper. One-shot deflate/inflate (and
+ * zstd compress/decompress, used for the store's sealed blocks) of whole
  * payloads into caller bufs, with a hard output limit on inflate so a
  * decompression bomb fails after at most max_out bytes (never one large
  * allocation up front), and zlib's crc32. z_stream state is kept per thread
@@ -27,6 +28,19 @@ int compress_deflate(struct buf *out, const void *in, size_t len, int level);
  * produced, never beyond about twice max_out. */
 int compress_inflate(struct buf *out, const void *in, size_t len,
                      size_t max_out, const char **errstr);
+
+/* Appends one zstd frame of in[0..len) at level (1..19; 0: zstd's default)
+ * to out, with the content size in the frame header. -1 if out's cap is
+ * reached or zstd fails; out is then left as it was. */
+int compress_zstd(struct buf *out, const void *in, size_t len, int level);
+
+/* Appends the content of the single zstd frame in[0..len) to out. -1 with
+ * *errstr set (static string) if the frame is corrupt, truncated, followed
+ * by trailing bytes, does not state its content size, states more than
+ * max_out bytes, or out's cap is reached; out is then left as it was.
+ * Allocates at most the stated content size (<= max_out). */
+int compress_unzstd(struct buf *out, const void *in, size_t len,
+                    size_t max_out, const char **errstr);
 
 /* zlib crc32: pass 0 as crc to start, the previous result to continue. */
 uint32_t compress_crc32(uint32_t crc, const void *p, size_t len);

@@ -250,6 +250,68 @@ test_compress_threads(void **state)
     }
 }
 
+static void
+test_zstd_roundtrip_and_errors(void **state)
+{
+    static const size_t sizes[] = { 0, 1, 100, 65536, 1000003 };
+    struct buf z, o;
+    const char *err;
+
+    (void)state;
+    buf_init(&z, 1u << 26);
+    buf_init(&o, 1u << 26);
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        uint8_t *in = make_text(sizes[i], (uint32_t)i + 7);
+        for (int level = 1; level <= 9; level += 4) {
+            buf_reset(&z);
+            buf_reset(&o);
+            assert_int_equal(buf_append(&o, "ab", 2), 0);   /* appends */
+            assert_int_equal(compress_zstd(&z, in, sizes[i], level), 0);
+            assert_int_equal(compress_unzstd(&o, z.data, z.len, sizes[i],
+                                             &err), 0);
+            assert_int_equal(o.len, sizes[i] + 2);
+            if (sizes[i])
+                assert_memory_equal(o.data + 2, in, sizes[i]);
+        }
+        free(in);
+    }
+    /* over the limit, truncated, corrupt, trailing bytes: out unchanged */
+    uint8_t *in = make_text(100000, 3);
+    buf_reset(&z);
+    assert_int_equal(compress_zstd(&z, in, 100000, 3), 0);
+    buf_reset(&o);
+    assert_int_equal(compress_unzstd(&o, z.data, z.len, 99999, &err), -1);
+    assert_non_null(strstr(err, "limit"));
+    assert_int_equal(compress_unzstd(&o, z.data, z.len / 2, 100000, &err),
+                     -1);
+    assert_int_equal(buf_append(&z, "x", 1), 0);
+    assert_int_equal(compress_unzstd(&o, z.data, z.len, 100000, &err), -1);
+    assert_non_null(strstr(err, "trailing"));
+    z.len--;
+    z.data[z.len / 2] ^= 0xff;
+    int rc = compress_unzstd(&o, z.data, z.len, 100000, &err);
+    if (rc == 0)    /* a flip in a literal may decode: then it differs */
+        assert_true(memcmp(o.data, in, 100000) != 0);
+    else
+        assert_int_equal(o.len, 0);
+    assert_int_equal(compress_unzstd(&o, "garbage!", 8, 100, &err), -1);
+    assert_int_equal(o.len, rc == 0 ? 100000 : 0);
+    /* out's own cap */
+    struct buf small;
+    buf_init(&small, 10);
+    assert_int_equal(compress_zstd(&small, in, 100000, 3), -1);
+    assert_int_equal(small.len, 0);
+    buf_reset(&z);
+    assert_int_equal(compress_zstd(&z, in, 100000, 3), 0);
+    assert_int_equal(compress_unzstd(&small, z.data, z.len, 100000, &err),
+                     -1);
+    assert_int_equal(small.len, 0);
+    buf_fini(&small);
+    free(in);
+    buf_fini(&z);
+    buf_fini(&o);
+}
+
 int
 main(void)
 {
@@ -262,6 +324,7 @@ main(void)
         cmocka_unit_test(test_compress_out_cap),
         cmocka_unit_test(test_compress_crc32),
         cmocka_unit_test(test_compress_threads),
+        cmocka_unit_test(test_zstd_roundtrip_and_errors),
     };
     return cmocka_run_group_tests_name("compress", tests, NULL, NULL);
 }

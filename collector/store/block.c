@@ -344,7 +344,7 @@ int
 block_decode(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
              uint32_t n_labels, struct store_rec **recs, size_t *cap)
 {
-    if (codec == STORE_CODEC_ZLIB_COLS)
+    if (codec == STORE_CODEC_ZLIB_COLS || codec == STORE_CODEC_ZSTD_COLS)
         return block_cols_decode(p, len, n, n_labels, recs, cap);
     return block_body_decode(p, len, n, n_labels, recs, cap);
 }

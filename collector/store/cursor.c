@@ -23,13 +23,21 @@
 #include "common/compress.h"
 #include "common/xmalloc.h"
 
-#define CUR_TAIL       UINT64_MAX
+#define CUR_MEM        UINT64_MAX      /* blk indexes c->mems */
 #define CUR_MAX_HASHES 64
 
 struct cur_cand {
     uint64_t seq;                       /* segment, or CUR_TAIL */
     uint32_t blk;
     int64_t  key;
+};
+
+/* An in-memory block copied at creation: the committed tail, or a block
+ * being sealed. Row bodies (codec 1). */
+struct cur_mem {
+    struct buf  body;
+    uint32_t    n, n_labels;
+    uint32_t   *ids;                    /* block label -> global label */
 };
 
 struct cur_sort {
@@ -51,10 +59,8 @@ struct store_cursor {
     struct cur_cand   *cands;
     size_t             n_cands, pos;
 
-    struct buf         tail_body;       /* committed tail snapshot */
-    uint32_t           tail_n;
-    uint32_t          *tail_ids;
-    uint32_t           tail_n_labels;
+    struct cur_mem    *mems;
+    size_t             n_mems;
 
     struct buf         comp, raw;
     struct store_rec  *recs;
@@ -150,29 +156,57 @@ cand_cmp_desc(const void *a, const void *b)
     return cand_cmp_asc(b, a);
 }
 
+/* Copies an in-memory block (n records, committed_len bytes of body) if
+ * it may match. */
 static void
-cursor_snapshot_tail(struct store_cursor *c, size_t *cap)
+cursor_add_mem(struct store_cursor *c, size_t *cap, const struct buf *body,
+               size_t len, uint32_t n, const uint32_t *ids, uint32_t n_labels,
+               int64_t mn, int64_t mx, uint8_t stream_mask)
 {
-    const struct store_tail *t = &c->s->tail;
-
-    if (t->committed_n == 0 || !cursor_time_overlaps(c, t->min_ns, t->max_ns))
+    if (n == 0 || !cursor_time_overlaps(c, mn, mx))
         return;
-    if (c->stream >= 0 && !(t->stream_mask & (1u << c->stream)))
+    if (c->stream >= 0 && !(stream_mask & (1u << c->stream)))
         return;
     int any = 0;
-    for (uint32_t i = 0; i < t->n_labels && !any; i++)
-        any = cursor_label_ok(c, t->labels[i].id);
+    for (uint32_t i = 0; i < n_labels && !any; i++)
+        any = cursor_label_ok(c, ids[i]);
     if (!any)
         return;
-    buf_init(&c->tail_body, t->committed_len);
-    if (buf_append(&c->tail_body, t->body.data, t->committed_len) < 0)
+    c->mems = xreallocarray(c->mems, c->n_mems + 1, sizeof(*c->mems));
+    struct cur_mem *m = &c->mems[c->n_mems];
+    buf_init(&m->body, len);
+    if (buf_append(&m->body, body->data, len) < 0) {
+        buf_fini(&m->body);
         return;
-    c->tail_n = t->committed_n;
-    c->tail_n_labels = t->n_labels;
-    c->tail_ids = xcalloc(t->n_labels ? t->n_labels : 1, sizeof(uint32_t));
+    }
+    m->n = n;
+    m->n_labels = n_labels;
+    m->ids = xcalloc(n_labels ? n_labels : 1, sizeof(uint32_t));
+    memcpy(m->ids, ids, n_labels * sizeof(uint32_t));
+    cursor_add_cand(c, cap, CUR_MEM, (uint32_t)c->n_mems++, mn, mx);
+}
+
+/* The blocks being sealed and the committed part of the tail. */
+static void
+cursor_snapshot_mem(struct store_cursor *c, size_t *cap)
+{
+    const struct store_tail *t = &c->s->tail;
+    const struct seal_job *job = c->s->job;
+
+    for (size_t i = 0; job && i < job->n_ch; i++) {
+        const struct seal_chunk *ch = &job->ch[i];
+        cursor_add_mem(c, cap, &ch->body, ch->body.len, ch->n_records,
+                       ch->ids, ch->n_labels, ch->min_ns, ch->max_ns,
+                       ch->stream_mask);
+    }
+    if (t->committed_n == 0)
+        return;
+    uint32_t *ids = xcalloc(t->n_labels ? t->n_labels : 1, sizeof(*ids));
     for (uint32_t i = 0; i < t->n_labels; i++)
-        c->tail_ids[i] = t->labels[i].id;
-    cursor_add_cand(c, cap, CUR_TAIL, 0, t->min_ns, t->max_ns);
+        ids[i] = t->labels[i].id;
+    cursor_add_mem(c, cap, &t->body, t->committed_len, t->committed_n, ids,
+                   t->n_labels, t->min_ns, t->max_ns, t->stream_mask);
+    free(ids);
 }
 
 static int
@@ -242,7 +276,7 @@ cursor_pick(struct store_cursor *c)
         }
     }
     free(bits);
-    cursor_snapshot_tail(c, &cap);
+    cursor_snapshot_mem(c, &cap);
     if (c->n_cands > 1)
         qsort(c->cands, c->n_cands, sizeof(*c->cands),
               c->newest_first ? cand_cmp_desc : cand_cmp_asc);
@@ -286,8 +320,11 @@ store_cursor_free(struct store_cursor *c)
     free(c->image);
     free(c->label_ok);
     free(c->cands);
-    buf_fini(&c->tail_body);
-    free(c->tail_ids);
+    for (size_t i = 0; i < c->n_mems; i++) {
+        buf_fini(&c->mems[i].body);
+        free(c->mems[i].ids);
+    }
+    free(c->mems);
     buf_fini(&c->comp);
     buf_fini(&c->raw);
     free(c->recs);
@@ -358,7 +395,6 @@ static int
 cursor_load_blk(struct store_cursor *c, const struct cur_cand *k)
 {
     struct store_seg *g = store_seg_find(c->s, k->seq);
-    const char *errstr;
 
     if (!g || k->blk >= g->n_blks)
         return 0;
@@ -367,11 +403,8 @@ cursor_load_blk(struct store_cursor *c, const struct cur_cand *k)
         return -1;
     if (cursor_open_seg(c, k->seq) < 0)
         return 0;
-    buf_reset(&c->raw);
     if (segment_read_body(c->fd, b, &c->comp) < 0 ||
-        compress_inflate(&c->raw, c->comp.data, c->comp.len, b->raw_len,
-                         &errstr) < 0 ||
-        c->raw.len != b->raw_len)
+        segment_unpack(b, &c->comp, &c->raw) < 0)
         goto bad;
     if (c->cap_blk_ids < b->n_labels) {
         c->blk_ids = xreallocarray(c->blk_ids, b->n_labels, sizeof(uint32_t));
@@ -398,11 +431,11 @@ store_cursor_next(struct store_cursor *c, struct logrec *out)
         if (c->pos >= c->n_cands)
             return 0;
         const struct cur_cand *k = &c->cands[c->pos++];
-        if (k->seq == CUR_TAIL) {
-            c->ids = c->tail_ids;
-            if (cursor_select(c, STORE_CODEC_ZLIB, c->tail_body.data,
-                              c->tail_body.len,
-                              c->tail_n, c->tail_n_labels) < 0)
+        if (k->seq == CUR_MEM) {
+            const struct cur_mem *m = &c->mems[k->blk];
+            c->ids = m->ids;
+            if (cursor_select(c, STORE_CODEC_ZLIB, m->body.data, m->body.len,
+                              m->n, m->n_labels) < 0)
                 return -1;      /* cannot happen: we encoded it */
             continue;
         }

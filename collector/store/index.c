@@ -219,6 +219,86 @@ index_mem_add_text(struct index_mem *m, uint32_t blk, const void *text,
     tokenize_foreach(text, len, TOKENIZE_F_ASCII_PARTS, ix_add_token_cb, m);
 }
 
+/* ------------------------------------------------------------------ */
+/* Per-block hash sets (built off the store's thread)                  */
+
+void
+index_set_init(struct index_set *set)
+{
+    set->size = 1u << 14;
+    set->n = 0;
+    set->tab = xcalloc(set->size, sizeof(*set->tab));
+}
+
+void
+index_set_fini(struct index_set *set)
+{
+    free(set->tab);
+    set->tab = NULL;
+    set->size = set->n = 0;
+}
+
+void
+index_set_reset(struct index_set *set)
+{
+    if (set->n)
+        memset(set->tab, 0, set->size * sizeof(*set->tab));
+    set->n = 0;
+}
+
+static void
+ix_set_put(struct index_set *set, uint32_t hash)
+{
+    size_t mask = set->size - 1;
+
+    for (size_t i = (hash >> 7) & mask;; i = (i + 1) & mask) {
+        if (set->tab[i] == hash)
+            return;
+        if (!set->tab[i]) {
+            set->tab[i] = hash;
+            set->n++;
+            return;
+        }
+    }
+}
+
+static int
+ix_set_token_cb(const uint8_t *tok, size_t len, uint32_t hash, void *arg)
+{
+    struct index_set *set = arg;
+
+    (void)tok;
+    (void)len;
+    if ((set->n + 1) * 2 > set->size) {
+        uint32_t *old = set->tab;
+        size_t osize = set->size;
+        set->size *= 2;
+        set->n = 0;
+        set->tab = xcalloc(set->size, sizeof(*set->tab));
+        for (size_t i = 0; i < osize; i++)
+            if (old[i])
+                ix_set_put(set, old[i]);
+        free(old);
+    }
+    ix_set_put(set, hash);
+    return 0;
+}
+
+void
+index_set_add_text(struct index_set *set, const void *text, size_t len)
+{
+    tokenize_foreach(text, len, TOKENIZE_F_ASCII_PARTS, ix_set_token_cb, set);
+}
+
+void
+index_mem_add_set(struct index_mem *m, uint32_t blk,
+                  const struct index_set *set)
+{
+    for (size_t i = 0; i < set->size; i++)
+        if (set->tab[i])
+            ix_insert(m, set->tab[i], blk);
+}
+
 size_t
 index_mem_n_keys(const struct index_mem *m)
 {

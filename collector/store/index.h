@@ -38,6 +38,20 @@ void index_mem_free(struct index_mem *m);
  * non-decreasing order. */
 void index_mem_add_text(struct index_mem *m, uint32_t blk, const void *text,
                         size_t len);
+/* The distinct token hashes of one block, gathered on the sealing thread
+ * (no shared state) and merged into an index_mem by the store's thread. */
+struct index_set {
+    uint32_t *tab;                      /* open addressing, 0: empty */
+    size_t    size, n;
+};
+void index_set_init(struct index_set *set);
+void index_set_fini(struct index_set *set);
+void index_set_reset(struct index_set *set);
+/* Adds every token of text (as index_mem_add_text would). */
+void index_set_add_text(struct index_set *set, const void *text, size_t len);
+/* Adds set's hashes to block blk (same order rule as index_mem_add_text). */
+void index_mem_add_set(struct index_mem *m, uint32_t blk,
+                       const struct index_set *set);
 /* Distinct token hashes, and bytes of memory held. */
 size_t index_mem_n_keys(const struct index_mem *m);
 size_t index_mem_bytes(const struct index_mem *m);

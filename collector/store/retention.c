@@ -110,7 +110,7 @@ bad:
 static uint64_t
 store_disk_bytes(const struct store *s)
 {
-    uint64_t n = s->wal_len + segindex_disk_bytes(s);
+    uint64_t n = wal_bytes(s) + segindex_disk_bytes(s);
 
     for (size_t i = 0; i < s->n_segs; i++)
         n += s->segs[i]->file_size;

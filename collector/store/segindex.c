@@ -179,7 +179,6 @@ segindex_build(struct store *s, struct store_seg *seg)
     char *path = store_seg_path(s, seg->seq);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct buf comp, raw;
-    const char *why;
 
     free(path);
     index_mem_free(seg->imem);
@@ -196,10 +195,8 @@ segindex_build(struct store *s, struct store_seg *seg)
         struct store_blk *b = &seg->blks[i];
         if (b->is_corrupt)
             continue;
-        buf_reset(&raw);
         if (segment_read_body(fd, b, &comp) < 0 ||
-            compress_inflate(&raw, comp.data, comp.len, b->raw_len,
-                             &why) < 0 || raw.len != b->raw_len) {
+            segment_unpack(b, &comp, &raw) < 0) {
             b->is_corrupt = 1;
             s->n_corrupt++;
             continue;

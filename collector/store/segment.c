@@ -15,6 +15,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -56,6 +57,22 @@ segment_read_body(int fd, const struct store_blk *b, struct buf *out)
     return compress_crc32(0, out->data, out->len) == b->body_crc ? 0 : -1;
 }
 
+int
+segment_unpack(const struct store_blk *b, const struct buf *comp,
+               struct buf *raw)
+{
+    const char *errstr;
+    int rc;
+
+    buf_reset(raw);
+    if (b->codec == STORE_CODEC_ZSTD_COLS)
+        rc = compress_unzstd(raw, comp->data, comp->len, b->raw_len, &errstr);
+    else
+        rc = compress_inflate(raw, comp->data, comp->len, b->raw_len,
+                              &errstr);
+    return rc == 0 && raw->len == b->raw_len ? 0 : -1;
+}
+
 /* Reads and checks the header and meta at pos (and the body if
  * check_body). 0 if the block is intact. */
 static int
@@ -70,7 +87,7 @@ blk_probe(int fd, uint64_t pos, uint64_t size, int check_body,
         return -1;
     block_hdr_decode(hb, h);
     if (h->magic != STORE_BLK_MAGIC ||
-        (h->codec != STORE_CODEC_ZLIB && h->codec != STORE_CODEC_ZLIB_COLS) ||
+        h->codec < STORE_CODEC_ZLIB || h->codec > STORE_CODEC_ZSTD_COLS ||
         h->meta_len > STORE_MAX_META || h->raw_len > STORE_MAX_RAW ||
         h->comp_len > STORE_MAX_RAW + 65536 || h->min_ns > h->max_ns)
         return -1;
@@ -296,10 +313,10 @@ segment_scan(struct store *s, struct store_seg *seg, int is_last)
 }
 
 /* ------------------------------------------------------------------ */
-/* Sealing the tail block                                              */
+/* Seal jobs: built and applied on the store's thread                  */
 
-static int
-fsync_dir(const char *dir)
+int
+store_fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
@@ -310,51 +327,16 @@ fsync_dir(const char *dir)
     return rc;
 }
 
-static struct store_seg *
-seg_create(struct store *s)
-{
-    char *path = store_seg_path(s, s->next_seq);
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-    if (fd < 0) {
-        store_set_err(s, "create %s: %s", path, strerror(errno));
-        free(path);
-        return NULL;
-    }
-    if (seg_write_header(s, fd, s->next_seq) < 0 || fsync_dir(s->dir) < 0) {
-        if (!s->errstr)
-            store_set_err(s, "fsync %s: %s", s->dir, strerror(errno));
-        close(fd);
-        unlink(path);
-        free(path);
-        return NULL;
-    }
-    free(path);
-    struct store_seg *g = xcalloc(1, sizeof(*g));
-    g->seq = s->next_seq++;
-    g->file_size = STORE_SEG_HDR_LEN;
-    g->min_ns = INT64_MAX;
-    g->max_ns = INT64_MIN;
-    g->imem = index_mem_new();
-    if (s->n_segs == s->cap_segs) {
-        s->cap_segs = s->cap_segs ? s->cap_segs * 2 : 16;
-        s->segs = xreallocarray(s->segs, s->cap_segs, sizeof(*s->segs));
-    }
-    s->segs[s->n_segs++] = g;
-    if (s->seg_fd >= 0)
-        close(s->seg_fd);
-    s->seg_fd = fd;
-    return g;
-}
-
-/* Appends header + meta + compressed body of t to s->scratch. */
+/* Header placeholder + meta of t into ch->blk, its labels into ch. */
 static int
-tail_encode(struct store *s, const struct store_tail *t)
+chunk_meta(struct store *s, const struct store_tail *t, struct seal_chunk *ch)
 {
-    struct buf *b = &s->scratch;
-    size_t start = b->len;
+    struct buf *b = &ch->blk;
     uint8_t hb[STORE_BLK_HDR_LEN] = { 0 };
 
+    buf_init(b, STORE_MAX_RAW + STORE_MAX_META);
+    ch->ids = xcalloc(t->n_labels ? t->n_labels : 1, sizeof(*ch->ids));
+    ch->labels = xcalloc(t->n_labels ? t->n_labels : 1, sizeof(*ch->labels));
     if (buf_append(b, hb, sizeof(hb)) < 0 ||
         buf_put_u8(b, t->stream_mask) < 0 ||
         buf_put_varint(b, t->n_labels) < 0)
@@ -365,6 +347,9 @@ tail_encode(struct store *s, const struct store_tail *t)
         int64_t mn = tl->n_lines ? tl->min_ns : t->min_ns;
         int64_t mx = tl->n_lines ? tl->max_ns : t->min_ns;
         int64_t d = (int64_t)((uint64_t)mn - (uint64_t)t->min_ns);
+        ch->ids[i] = tl->id;
+        ch->labels[i].id = tl->id;
+        ch->labels[i].n_lines = tl->n_lines;
         if (block_put_str(b, l->host, l->host_len) < 0 ||
             block_put_str(b, l->cid, l->cid_len) < 0 ||
             block_put_str(b, l->name, l->name_len) < 0 ||
@@ -375,30 +360,14 @@ tail_encode(struct store *s, const struct store_tail *t)
             buf_put_varint(b, (uint64_t)mx - (uint64_t)mn) < 0)
             return -1;
     }
-    size_t meta_len = b->len - start - STORE_BLK_HDR_LEN;
-    buf_reset(&s->cols);
-    if (meta_len > STORE_MAX_META ||
-        block_body_decode(t->body.data, t->body.len, t->n_records,
-                          t->n_labels, &s->ix_recs, &s->ix_cap) < 0 ||
-        block_cols_encode(&s->cols, s->ix_recs, t->n_records,
-                          t->n_labels) < 0 ||
-        compress_deflate(b, s->cols.data, s->cols.len,
-                         s->opt.compress_level) < 0)
+    ch->meta_len = b->len - STORE_BLK_HDR_LEN;
+    if (ch->meta_len > STORE_MAX_META)
         return -1;
-    uint8_t *h0 = b->data + start;
-    struct store_blk_hdr h = {
-        .magic = STORE_BLK_MAGIC, .meta_len = (uint32_t)meta_len,
-        .raw_len = (uint32_t)s->cols.len,
-        .comp_len = (uint32_t)(b->len - start - STORE_BLK_HDR_LEN - meta_len),
-        .n_records = t->n_records, .codec = STORE_CODEC_ZLIB_COLS,
-        .min_ns = t->min_ns, .max_ns = t->max_ns,
-    };
-    h.body_crc = compress_crc32(0, h0 + STORE_BLK_HDR_LEN + meta_len,
-                                h.comp_len);
-    block_hdr_encode(h0, &h);
-    h.head_crc = compress_crc32(0, h0, 44);
-    h.head_crc = compress_crc32(h.head_crc, h0 + STORE_BLK_HDR_LEN, meta_len);
-    block_hdr_encode(h0, &h);
+    ch->n_records = t->n_records;
+    ch->n_labels = t->n_labels;
+    ch->min_ns = t->min_ns;
+    ch->max_ns = t->max_ns;
+    ch->stream_mask = t->stream_mask;
     return 0;
 }
 
@@ -415,39 +384,6 @@ tail_reset(struct store *s, struct store_tail *t)
     t->stream_mask = 0;
     t->n_labels = 0;
     t->gen = ++s->gen_next;
-}
-
-/* Adds the block of t just written at pos to seg's directory. */
-static void
-seg_add_tail(struct store_seg *seg, uint64_t pos,
-             const struct store_tail *t, const uint8_t *hdr)
-{
-    struct store_blk_hdr h;
-    struct store_blk *b = seg_add_blk(seg);
-
-    block_hdr_decode(hdr, &h);
-    b->off = pos;
-    b->meta_len = h.meta_len;
-    b->raw_len = h.raw_len;
-    b->comp_len = h.comp_len;
-    b->n_records = h.n_records;
-    b->body_crc = h.body_crc;
-    b->min_ns = h.min_ns;
-    b->max_ns = h.max_ns;
-    b->codec = (uint8_t)h.codec;
-    b->stream_mask = t->stream_mask;
-    b->n_labels = t->n_labels;
-    b->labels = xcalloc(t->n_labels ? t->n_labels : 1, sizeof(*b->labels));
-    for (uint32_t i = 0; i < t->n_labels; i++) {
-        b->labels[i].id = t->labels[i].id;
-        b->labels[i].n_lines = t->labels[i].n_lines;
-    }
-    seg->raw_bytes += b->raw_len;
-    seg->n_records += b->n_records;
-    if (b->min_ns < seg->min_ns)
-        seg->min_ns = b->min_ns;
-    if (b->max_ns > seg->max_ns)
-        seg->max_ns = b->max_ns;
 }
 
 /* Splits the tail (one commit may add more than a block) into blocks of
@@ -481,64 +417,246 @@ tail_split(struct store *s, size_t *n_out)
     return ch;
 }
 
-int
-segment_seal_tail(struct store *s)
+/* Moves body out of t into ch (t's buffer is replaced by an empty one). */
+static void
+chunk_take_body(struct seal_chunk *ch, struct store_tail *t)
 {
-    struct store_seg *seg = s->n_segs ? s->segs[s->n_segs - 1] : NULL;
-    struct store_tail *ch = &s->tail;
-    size_t n = 1, *offs = NULL;
-    int rc = -1;
+    ch->body = t->body;
+    buf_init(&t->body, t->body.max);
+}
 
-    if (s->tail.n_records == 0)
-        return 0;
-    if (!seg || s->seg_fd < 0 || seg->raw_bytes >= s->opt.segment_size ||
-        seg->is_full) {
-        seg = seg_create(s);
-        if (!seg)
-            return -1;
-    }
+struct seal_job *
+segment_job_new(struct store *s)
+{
+    struct store_tail *ts = &s->tail;
+    struct seal_job *job = xcalloc(1, sizeof(*job));
+    size_t n = 1;
+
     if (s->tail.body.len > s->opt.block_size + s->opt.block_size / 2) {
-        ch = tail_split(s, &n);
-        if (!ch) {
+        ts = tail_split(s, &n);
+        if (!ts) {
+            free(job);
             store_set_err(s, "tail block does not decode");
-            return -1;
+            return NULL;
         }
     }
-    offs = xcalloc(n, sizeof(*offs));
-    buf_reset(&s->scratch);
+    job->ch = xcalloc(n, sizeof(*job->ch));
+    job->n_ch = n;
+    int rc = 0;
     for (size_t i = 0; i < n; i++) {
-        offs[i] = s->scratch.len;
-        if (tail_encode(s, &ch[i]) < 0) {
-            store_set_err(s, "block too large to encode");
-            goto out;
-        }
+        struct seal_chunk *ch = &job->ch[i];
+        index_set_init(&ch->set);
+        if (chunk_meta(s, &ts[i], ch) < 0)
+            rc = -1;
+        chunk_take_body(ch, &ts[i]);
+        job->raw_bytes += ch->body.len;
     }
-    uint64_t pos = seg->file_size;
-    if (store_write_at(s, s->seg_fd, "segment", s->scratch.data,
-                       s->scratch.len, pos) < 0 ||
-        fdatasync(s->seg_fd) < 0) {
-        store_set_err(s, "segment write: %s", strerror(errno));
-        if (ftruncate(s->seg_fd, (off_t)pos) < 0) {
-            /* a partial block past file_size is overwritten next time */
-        }
-        goto out;
+    if (ts != &s->tail) {
+        for (size_t i = 0; i < n; i++)
+            store_tail_fini(&ts[i]);
+        free(ts);
     }
-    seg->file_size += s->scratch.len;
-    for (size_t i = 0; i < n; i++) {
-        seg_add_tail(seg, pos + offs[i], &ch[i], s->scratch.data + offs[i]);
-        segindex_add_block(s, seg, (uint32_t)(seg->n_blks - 1),
-                           STORE_CODEC_ZLIB, ch[i].body.data, ch[i].body.len,
-                           ch[i].n_records, ch[i].n_labels);
+    tail_reset(s, &s->tail);
+    if (rc < 0) {
+        job->is_bad = 1;
+        store_set_err(s, "block too large to encode");
+    }
+    /* On error the job is still returned: its records must stay visible
+     * and durable (WAL); sealing it fails and is retried. */
+    return job;
+}
+
+void
+segment_job_free(struct seal_job *job)
+{
+    if (!job)
+        return;
+    for (size_t i = 0; i < job->n_ch; i++) {
+        buf_fini(&job->ch[i].body);
+        buf_fini(&job->ch[i].blk);
+        index_set_fini(&job->ch[i].set);
+        free(job->ch[i].ids);
+        free(job->ch[i].labels);
+    }
+    free(job->ch);
+    free(job);
+}
+
+static struct store_seg *
+seg_new_mem(struct store *s, uint64_t seq)
+{
+    struct store_seg *g = xcalloc(1, sizeof(*g));
+
+    g->seq = seq;
+    g->file_size = STORE_SEG_HDR_LEN;
+    g->min_ns = INT64_MAX;
+    g->max_ns = INT64_MIN;
+    g->imem = index_mem_new();
+    if (s->n_segs == s->cap_segs) {
+        s->cap_segs = s->cap_segs ? s->cap_segs * 2 : 16;
+        s->segs = xreallocarray(s->segs, s->cap_segs, sizeof(*s->segs));
+    }
+    s->segs[s->n_segs++] = g;
+    return g;
+}
+
+void
+segment_job_apply(struct store *s, struct seal_job *job)
+{
+    struct store_seg *seg = job->is_roll ? seg_new_mem(s, job->seq)
+                                         : store_seg_find(s, job->seq);
+
+    assert(seg != NULL);
+    for (size_t i = 0; i < job->n_ch; i++) {
+        struct seal_chunk *ch = &job->ch[i];
+        struct store_blk_hdr h;
+        struct store_blk *b = seg_add_blk(seg);
+        block_hdr_decode(ch->blk.data, &h);
+        b->off = ch->pos;
+        b->meta_len = h.meta_len;
+        b->raw_len = h.raw_len;
+        b->comp_len = h.comp_len;
+        b->n_records = h.n_records;
+        b->body_crc = h.body_crc;
+        b->min_ns = h.min_ns;
+        b->max_ns = h.max_ns;
+        b->codec = (uint8_t)h.codec;
+        b->stream_mask = ch->stream_mask;
+        b->n_labels = ch->n_labels;
+        b->labels = ch->labels;
+        ch->labels = NULL;
+        seg->raw_bytes += ch->body.len;
+        seg->n_records += b->n_records;
+        if (b->min_ns < seg->min_ns)
+            seg->min_ns = b->min_ns;
+        if (b->max_ns > seg->max_ns)
+            seg->max_ns = b->max_ns;
+        seg->file_size = ch->pos + ch->blk.len;
+        if (seg->imem)
+            index_mem_add_set(seg->imem, (uint32_t)(seg->n_blks - 1),
+                              &ch->set);
     }
     segindex_after_seal(s, seg);
-    tail_reset(s, &s->tail);
-    rc = 0;
-out:
-    if (ch != &s->tail) {
-        for (size_t i = 0; i < n; i++)
-            store_tail_fini(&ch[i]);
-        free(ch);
+}
+
+/* ------------------------------------------------------------------ */
+/* Seal jobs: run on the sealing thread (no store state but s->opt)    */
+
+static int
+seal_compress(const struct store *s, struct store_sealer *w, struct buf *b)
+{
+    if (s->opt.compress_codec == STORE_COMPRESS_ZLIB)
+        return compress_deflate(b, w->cols.data, w->cols.len,
+                                s->opt.compress_level);
+    return compress_zstd(b, w->cols.data, w->cols.len, s->opt.compress_level);
+}
+
+/* Compresses ch's body after its meta, fills in the header, indexes. */
+static int
+chunk_encode(const struct store *s, struct store_sealer *w,
+             struct seal_chunk *ch)
+{
+    struct buf *b = &ch->blk;
+
+    b->len = STORE_BLK_HDR_LEN + ch->meta_len;   /* a retry starts over */
+    buf_reset(&w->cols);
+    if (block_body_decode(ch->body.data, ch->body.len, ch->n_records,
+                          ch->n_labels, &w->recs, &w->cap_recs) < 0 ||
+        block_cols_encode(&w->cols, w->recs, ch->n_records,
+                          ch->n_labels) < 0 ||
+        seal_compress(s, w, b) < 0)
+        return -1;
+    index_set_reset(&ch->set);
+    for (uint32_t i = 0; i < ch->n_records; i++)
+        index_set_add_text(&ch->set, w->recs[i].msg, w->recs[i].msg_len);
+    uint8_t *h0 = b->data;
+    struct store_blk_hdr h = {
+        .magic = STORE_BLK_MAGIC, .meta_len = (uint32_t)ch->meta_len,
+        .raw_len = (uint32_t)w->cols.len,
+        .comp_len = (uint32_t)(b->len - STORE_BLK_HDR_LEN - ch->meta_len),
+        .n_records = ch->n_records,
+        .codec = s->opt.compress_codec == STORE_COMPRESS_ZLIB ?
+                 STORE_CODEC_ZLIB_COLS : STORE_CODEC_ZSTD_COLS,
+        .min_ns = ch->min_ns, .max_ns = ch->max_ns,
+    };
+    h.body_crc = compress_crc32(0, h0 + STORE_BLK_HDR_LEN + ch->meta_len,
+                                h.comp_len);
+    block_hdr_encode(h0, &h);
+    h.head_crc = compress_crc32(0, h0, 44);
+    h.head_crc = compress_crc32(h.head_crc, h0 + STORE_BLK_HDR_LEN,
+                                ch->meta_len);
+    block_hdr_encode(h0, &h);
+    return 0;
+}
+
+/* Creates segment seq (header synced, directory synced) as w's file. */
+static int
+seal_roll(const struct store *s, struct store_sealer *w, uint64_t seq,
+          struct seal_job *job)
+{
+    char *path = store_seg_path(s, seq);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    uint8_t h[STORE_SEG_HDR_LEN];
+
+    le32_store(h, STORE_SEG_MAGIC);
+    le32_store(h + 4, STORE_VERSION);
+    le64_store(h + 8, seq);
+    if (fd < 0 || store_write_at(s, fd, "segment", h,
+                                 sizeof(h), 0) < 0 ||
+        fdatasync(fd) < 0 || store_fsync_dir(s->dir) < 0) {
+        snprintf(job->err, sizeof(job->err), "create %s: %s", path,
+                 strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(path);
+        }
+        free(path);
+        return -1;
     }
-    free(offs);
-    return rc;
+    free(path);
+    if (w->wfd >= 0)
+        close(w->wfd);
+    w->wfd = fd;
+    w->wseq = seq;
+    w->wpos = STORE_SEG_HDR_LEN;
+    return 0;
+}
+
+void
+segment_job_run(const struct store *s, struct store_sealer *w,
+                struct seal_job *job)
+{
+    job->rc = -1;
+    for (size_t i = 0; i < job->n_ch; i++)
+        if (job->is_bad || chunk_encode(s, w, &job->ch[i]) < 0) {
+            snprintf(job->err, sizeof(job->err), "block too large to encode");
+            return;
+        }
+    if (job->is_roll && w->wseq != job->seq &&
+        seal_roll(s, w, job->seq, job) < 0)
+        return;
+    if (w->wfd < 0 || w->wseq != job->seq) {
+        snprintf(job->err, sizeof(job->err), "no segment to write");
+        return;
+    }
+    uint64_t pos = w->wpos;
+    for (size_t i = 0; i < job->n_ch; i++) {
+        struct seal_chunk *ch = &job->ch[i];
+        ch->pos = pos;
+        if (store_write_at(s, w->wfd, "segment", ch->blk.data,
+                           ch->blk.len, pos) < 0)
+            goto fail;
+        pos += ch->blk.len;
+    }
+    if (fdatasync(w->wfd) < 0)
+        goto fail;
+    w->wpos = pos;
+    job->rc = 0;
+    return;
+fail:
+    snprintf(job->err, sizeof(job->err), "segment write: %s",
+             strerror(errno));
+    if (ftruncate(w->wfd, (off_t)w->wpos) < 0) {
+        /* a partial block past wpos is overwritten next time */
+    }
 }

@@ -77,7 +77,7 @@ store_seg_find(const struct store *s, uint64_t seq)
 
 /* Writes all of p at off, through the test hook. -1 with errno set. */
 int
-store_write_at(struct store *s, int fd, const char *what, const void *p,
+store_write_at(const struct store *s, int fd, const char *what, const void *p,
                size_t n, uint64_t off)
 {
     const uint8_t *q = p;
@@ -413,6 +413,35 @@ store_append(struct store *s, const struct logrec *r)
     return 1;
 }
 
+/* Hands the full, committed tail to the sealing thread. Waits for the
+ * previous job first (a queue of one); a failed previous job is retried
+ * instead and the tail keeps growing (bounded by STORE_MAX_PENDING). */
+static void
+store_seal(struct store *s)
+{
+    (void)sealer_poll(s, 1);
+    if (s->job) {
+        sealer_submit(s);       /* retry of a failed job */
+        return;
+    }
+    const struct store_seg *g = s->n_segs ? s->segs[s->n_segs - 1] : NULL;
+    uint32_t mask;
+    if (wal_detach(s, &mask) < 0) {
+        s->n_seal_errors++;
+        return;                 /* durable in the WAL; retried next time */
+    }
+    s->job = segment_job_new(s);
+    if (!s->job) {
+        wal_release(s, mask, 0);
+        s->n_seal_errors++;
+        return;
+    }
+    s->job->wal_mask = mask;
+    s->job->is_roll = !g || g->is_full || g->raw_bytes >= s->opt.segment_size;
+    s->job->seq = s->job->is_roll ? s->next_seq++ : g->seq;
+    sealer_submit(s);
+}
+
 int
 store_commit(struct store *s)
 {
@@ -422,16 +451,20 @@ store_commit(struct store *s)
         s->tail.committed_len = s->tail.body.len;
         s->tail.committed_n = s->tail.n_records;
     }
+    (void)sealer_poll(s, 0);
     if (s->tail.committed_len >= s->opt.block_size &&
-        s->tail.committed_n == s->tail.n_records) {
-        if (segment_seal_tail(s) < 0) {
-            s->n_seal_errors++;
-            return 0;           /* durable in the WAL; retried next time */
-        }
-        wal_reset(s);
-        store_apply_retention(s);
-    }
+        s->tail.committed_n == s->tail.n_records)
+        store_seal(s);
+    else if (s->job && sealer_poll(s, 0) && s->job)
+        sealer_submit(s);       /* retry of a failed job */
     return 0;
+}
+
+int
+store_sync(struct store *s)
+{
+    (void)sealer_poll(s, 1);
+    return s->job ? -1 : 0;
 }
 
 uint64_t
@@ -481,7 +514,16 @@ store_get_stats(struct store *s, struct store_stats *st)
     }
     st->n_segments = s->n_segs;
     st->index_bytes = segindex_disk_bytes(s);
-    st->stored_bytes += s->wal_len + st->index_bytes;
+    st->stored_bytes += wal_bytes(s) + st->index_bytes;
+    for (size_t i = 0; s->job && i < s->job->n_ch; i++) {
+        const struct seal_chunk *ch = &s->job->ch[i];
+        st->n_records += ch->n_records;
+        st->raw_bytes += ch->body.len;
+        if (ch->n_records && ch->min_ns < st->first_ns)
+            st->first_ns = ch->min_ns;
+        if (ch->n_records && ch->max_ns > st->last_ns)
+            st->last_ns = ch->max_ns;
+    }
     st->n_index_rebuilds = s->n_index_rebuilds;
     st->n_index_errors = s->n_index_errors;
     st->n_records += s->tail.n_records;
@@ -601,16 +643,21 @@ store_open(const char *dir, const struct store_options *opt, char **errstr)
         s->opt.block_size = STORE_MAX_RAW / 2;
     if (!s->opt.segment_size)
         s->opt.segment_size = STORE_DEFAULT_SEGMENT;
-    if (s->opt.compress_level <= 0 || s->opt.compress_level > 9)
+    if (s->opt.compress_codec != STORE_COMPRESS_ZLIB)
+        s->opt.compress_codec = STORE_COMPRESS_ZSTD;
+    if (s->opt.compress_codec == STORE_COMPRESS_ZLIB &&
+        (s->opt.compress_level <= 0 || s->opt.compress_level > 9))
         s->opt.compress_level = STORE_DEFAULT_LEVEL;
+    if (s->opt.compress_codec == STORE_COMPRESS_ZSTD &&
+        (s->opt.compress_level <= 0 || s->opt.compress_level > 19))
+        s->opt.compress_level = STORE_ZSTD_LEVEL;
     s->seg_fd = -1;
-    s->wal_fd = -1;
+    s->sealer.wfd = -1;
     s->next_seq = 1;
     store_tail_init(s, &s->tail, s->opt.block_size + STORE_MAX_PENDING);
     buf_init(&s->wal_labels, STORE_MAX_PENDING);
     buf_init(&s->wal_recs, STORE_MAX_PENDING);
     buf_init(&s->scratch, STORE_MAX_RAW + STORE_MAX_META);
-    buf_init(&s->cols, STORE_MAX_RAW);
     s->wal_gen = 1;
 
     if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
@@ -618,7 +665,7 @@ store_open(const char *dir, const struct store_options *opt, char **errstr)
         goto fail;
     }
     if (retention_hw_load(s) < 0 || store_load_segments(s) < 0 ||
-        wal_open_replay(s) < 0)
+        wal_open_replay(s) < 0 || sealer_start(s) < 0)
         goto fail;
     store_apply_retention(s);
     return s;
@@ -635,12 +682,13 @@ store_close(struct store *s)
 {
     if (!s)
         return;
-    if (s->wal_n_recs > 0 && s->wal_fd >= 0)
+    if (s->wal_n_recs > 0 && s->n_wals > 0 && s->sealer.is_started)
         (void)store_commit(s);
+    sealer_stop(s);
+    segment_job_free(s->job);
     if (s->seg_fd >= 0)
         close(s->seg_fd);
-    if (s->wal_fd >= 0)
-        close(s->wal_fd);
+    wal_close_all(s);
     for (size_t i = 0; i < s->n_segs; i++)
         segment_free(s->segs[i]);
     free(s->segs);
@@ -665,7 +713,6 @@ store_close(struct store *s)
     buf_fini(&s->wal_labels);
     buf_fini(&s->wal_recs);
     buf_fini(&s->scratch);
-    buf_fini(&s->cols);
     free(s->ix_recs);
     free(s->errstr);
     free(s->dir);

@@ -3,10 +3,12 @@
  * store: the collector's durable log store (format in collector/STORE.md).
  * Append-only segments of compressed, checksummed blocks, plus a write-ahead
  * log for records not yet sealed into a block. Owns the per-source high
- * water marks that make delivery exactly once. Synchronous and single
- * threaded: the caller (ingest.c) decides when to commit. Knows nothing of
+ * water marks that make delivery exactly once. The caller (ingest.c)
+ * decides when to commit. Knows nothing of
  * the network, HTTP or the query language: callers pass a filter (which the
  * store uses to skip whole blocks) and check each record themselves.
+ * Not thread safe: one caller thread; the store runs one thread of its
+ * own that seals full blocks (compress, index, write, fsync).
  * Reports errors through store_errstr(); never logs.
  */
 #ifndef COLLECTOR_STORE_STORE_H
@@ -27,11 +29,18 @@ typedef int64_t (*store_clock_fn)(void *arg);
  * write fail as a full disk would. */
 typedef int (*store_write_hook_fn)(const char *what, size_t len, void *arg);
 
+#define STORE_COMPRESS_ZSTD 0
+#define STORE_COMPRESS_ZLIB 1   /* what stores wrote before zstd; still read */
+#define STORE_ZSTD_LEVEL    3
+
 /* Zero fields take the default. */
 struct store_options {
     size_t   block_size;        /* raw bytes per block, default 256 KiB */
     uint64_t segment_size;      /* raw bytes per segment, default 64 MiB */
-    int      compress_level;    /* zlib level of sealed blocks 1..9,
+    int      compress_codec;    /* sealed blocks: STORE_COMPRESS_ZSTD
+                                   (0, default) or STORE_COMPRESS_ZLIB */
+    int      compress_level;    /* level of that codec: zstd 1..19,
+                                   default STORE_ZSTD_LEVEL; zlib 1..9,
                                    default 6 (0 takes the default) */
     int64_t  retention_age_ns;  /* 0: keep forever */
     uint64_t retention_bytes;   /* 0: no size limit */
@@ -57,12 +66,19 @@ const char *store_errstr(const struct store *s);
  * is durable only after store_commit() returns 0.
  */
 int store_append(struct store *s, const struct logrec *r);
-/* Writes and fsyncs everything appended. -1 on error (e.g. ENOSPC): the
- * records stay pending and the caller must not acknowledge them; a later
- * commit retries. Sealing a full block into a segment also happens here; if
- * that write fails the records are still durable (WAL), 0 is returned and
- * the seal is retried on the next commit. */
+/* Writes and fsyncs everything appended (one WAL append + fdatasync).
+ * -1 on error (e.g. ENOSPC): the records stay pending and the caller must
+ * not acknowledge them; a later commit retries. A full tail block is
+ * handed to the store's sealing thread (compress, index, segment write +
+ * fsync); if the previous block is still being sealed, this waits for it
+ * (backpressure: at most one block in flight). A failed seal keeps the
+ * records durable in the WAL and visible to cursors, is counted
+ * (n_seal_errors), and is retried on later commits. */
 int store_commit(struct store *s);
+/* Waits until the block being sealed in the background (if any) is
+ * written and visible in the segment directory. 0, or -1 if that seal
+ * failed (records stay durable in the WAL; retried by later commits). */
+int store_sync(struct store *s);
 /* Deletes whole oldest segments past retention_age_ns / retention_bytes
  * (never the segment being written). Also run after each seal and at open;
  * call it from a timer so age-based retention works without traffic.

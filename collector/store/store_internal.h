@@ -7,10 +7,12 @@
 #ifndef COLLECTOR_STORE_STORE_INTERNAL_H
 #define COLLECTOR_STORE_STORE_INTERNAL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "collector/store/index.h"
 #include "collector/store/store.h"
 #include "common/buf.h"
 
@@ -21,9 +23,13 @@
 #define STORE_VERSION       1
 #define STORE_SEG_HDR_LEN   16
 #define STORE_BLK_HDR_LEN   48
-#define STORE_WAL_HDR_LEN   8
+#define STORE_WAL_HDR_LEN   16          /* version 2: + u64 generation */
+#define STORE_WAL_HDR_LEN_V1 8
+#define STORE_WAL_VERSION   2
+#define STORE_WAL_MAX_FILES 8
 #define STORE_CODEC_ZLIB    1           /* row body (as in the WAL) */
-#define STORE_CODEC_ZLIB_COLS 2         /* columnar body, sealed blocks */
+#define STORE_CODEC_ZLIB_COLS 2         /* columnar body, zlib */
+#define STORE_CODEC_ZSTD_COLS 3         /* columnar body, zstd */
 /* Sanity limits for lengths read from disk. */
 #define STORE_MAX_META      (16u << 20)
 #define STORE_MAX_RAW       (256u << 20)
@@ -145,6 +151,64 @@ struct store_meta_label {
     int64_t        min_ns, max_ns;
 };
 
+/* One block being sealed: built by the store's thread (row body moved out
+ * of the tail, header placeholder + meta), compressed, indexed and
+ * written by the sealing thread (out fields). */
+struct seal_chunk {
+    struct buf              body;       /* row body (codec 1) */
+    uint32_t                n_records, n_labels;
+    int64_t                 min_ns, max_ns;
+    uint8_t                 stream_mask;
+    uint32_t               *ids;        /* block label -> global label id */
+    struct store_blk_label *labels;     /* directory entry labels */
+    struct buf              blk;        /* header + meta (+ body, out) */
+    size_t                  meta_len;
+    struct index_set        set;        /* out: token hashes */
+    uint64_t                pos;        /* out: offset in the segment */
+};
+
+/* A seal job: the chunks of one detached tail, written to one segment
+ * (created first if is_roll), releasing WAL files wal_mask once done. */
+struct seal_job {
+    struct seal_chunk *ch;
+    size_t             n_ch;
+    uint64_t           seq;
+    int                is_roll;
+    int                is_bad;          /* could not be built: fails */
+    uint32_t           wal_mask;
+    uint64_t           raw_bytes;
+    int                rc;              /* out: 0 written, -1 failed */
+    char               err[200];        /* out */
+};
+
+/* A WAL file (wal.lqw, wal-<k>.lqw): commits go to wal_cur; a sealed
+ * tail releases (truncates) the files that held its records. */
+struct store_wal_file {
+    int      fd;
+    uint64_t len;                       /* end of the last good entry */
+    uint64_t gen;                       /* replay order */
+    uint64_t hdr_len;
+    uint8_t  is_dirty;                  /* holds entries */
+    uint8_t  is_owned;                  /* by the job in s->job */
+};
+
+/* The sealing thread and its one-job queue. Fields under mu: job_in,
+ * is_done, is_stop; the w* fields belong to the thread while a job is
+ * in flight, else to the store's thread. */
+struct store_sealer {
+    pthread_t         th;
+    int               is_started;
+    pthread_mutex_t   mu;
+    pthread_cond_t    cv;
+    struct seal_job  *job_in;           /* submitted, not yet taken */
+    int               is_busy, is_done, is_stop;
+    int               wfd;              /* segment being written */
+    uint64_t          wseq, wpos;
+    struct buf        cols;
+    struct store_rec *recs;
+    size_t            cap_recs;
+};
+
 struct store {
     char                 *dir;
     struct store_options  opt;
@@ -152,11 +216,16 @@ struct store {
 
     struct store_seg    **segs;         /* by seq, ascending */
     size_t                n_segs, cap_segs;
-    int                   seg_fd;       /* the last segment, -1 if none */
+    int                   seg_fd;       /* the last segment at open, -1 if
+                                           none (then the sealer's) */
     uint64_t              next_seq;
 
-    int                   wal_fd;
-    uint64_t              wal_len;      /* end of the last good entry */
+    struct store_wal_file wals[STORE_WAL_MAX_FILES];
+    size_t                n_wals, wal_cur;
+    uint64_t              wal_gen_max;
+    struct seal_job      *job;          /* detached tail, in flight or
+                                           failed (retried) */
+    struct store_sealer   sealer;
     struct buf            wal_labels;   /* pending entry: label table */
     struct buf            wal_recs;     /* pending entry: records */
     uint32_t              wal_n_labels, wal_n_recs;
@@ -165,8 +234,7 @@ struct store {
 
     struct store_tail     tail;
     uint64_t              gen_next;     /* tail generations */
-    struct buf            scratch;      /* block assembly */
-    struct buf            cols;         /* columnar body being sealed */
+    struct buf            scratch;      /* WAL entry assembly */
 
     struct store_label  **labels;       /* by id */
     size_t                n_labels, cap_labels;
@@ -204,9 +272,10 @@ int  store_tail_add(struct store_tail *t, struct store_label *l,
 /* Adds a record read back from the WAL, with store_append's dedup. */
 int  store_replay_record(struct store *s, struct store_label *l,
                          const struct store_rec *r);
-int  store_write_at(struct store *s, int fd, const char *what,
+int  store_write_at(const struct store *s, int fd, const char *what,
                     const void *p, size_t n, uint64_t off);
 int64_t store_now(const struct store *s);
+int  store_fsync_dir(const char *dir);
 char *store_seg_path(const struct store *s, uint64_t seq);
 struct store_seg *store_seg_find(const struct store *s, uint64_t seq);
 
@@ -248,17 +317,46 @@ int  block_put_str(struct buf *b, const void *p, size_t n);
 /* segment.c */
 /* Scans a segment file into seg; the last one may be cut at a torn tail. */
 int  segment_scan(struct store *s, struct store_seg *seg, int is_last);
-/* Writes the tail block to the last segment (creating/rolling as needed). */
-int  segment_seal_tail(struct store *s);
+/* Moves the committed tail into a new seal job (split into blocks of
+ * about block_size, header placeholders + meta built). NULL on error. */
+struct seal_job *segment_job_new(struct store *s);
+void segment_job_free(struct seal_job *job);
+/* On the sealing thread: compresses, indexes and writes the job's chunks
+ * (creating segment seq first if is_roll), one fdatasync. Sets job->rc. */
+void segment_job_run(const struct store *s, struct store_sealer *w,
+                     struct seal_job *job);
+/* On the store's thread, after a successful run: adds the blocks to the
+ * segment directory and its index. */
+void segment_job_apply(struct store *s, struct seal_job *job);
 void segment_free(struct store_seg *seg);
 /* Reads and verifies a block body into out (compressed). -1: damaged. */
 int  segment_read_body(int fd, const struct store_blk *b, struct buf *out);
+/* Decompresses a body read by segment_read_body into raw (reset first)
+ * by the block's codec; -1 if it does not give exactly raw_len bytes. */
+int  segment_unpack(const struct store_blk *b, const struct buf *comp,
+                    struct buf *raw);
 
 /* wal.c */
 int  wal_open_replay(struct store *s);
 int  wal_commit(struct store *s);
-int  wal_reset(struct store *s);
+/* Marks the dirty files as owned by a job (returned mask) and switches
+ * commits to a clean file (fresh generation). -1 if none can be had. */
+int  wal_detach(struct store *s, uint32_t *mask);
+/* Truncates the files of mask (their records are sealed), or, with
+ * is_ok 0, gives them back to the pool as still dirty. */
+void wal_release(struct store *s, uint32_t mask, int is_ok);
+void wal_close_all(struct store *s);
+uint64_t wal_bytes(const struct store *s);
 void wal_pending_clear(struct store *s);
+
+/* sealer.c: the sealing thread. */
+int  sealer_start(struct store *s);
+void sealer_stop(struct store *s);
+/* Submits s->job (the thread must be idle). */
+void sealer_submit(struct store *s);
+/* 1 if the submitted job is done (result applied), 0 if still running;
+ * with is_wait, waits for it. */
+int  sealer_poll(struct store *s, int is_wait);
 
 /* segindex.c: the token index of each segment (index.c) kept in step
  * with its blocks. */

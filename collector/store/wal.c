@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * wal: the store's write-ahead log (wal.lqw, format in collector/STORE.md).
- * Holds committed records that are not yet sealed into a segment block: one
- * checksummed entry per store_commit(), appended and fdatasync'ed. Replayed
- * at open up to the first bad entry (a torn write), which is cut off.
- * Emptied (truncated to its header) once the tail block is sealed.
+ * wal: the store's write-ahead log (wal.lqw, wal-<k>.lqw; format in
+ * collector/STORE.md). Holds committed records that are not yet sealed
+ * into a segment block: one checksummed entry per store_commit(), appended
+ * and fdatasync'ed to the current file. When the tail is handed to the
+ * sealing thread, commits move on to a clean file with a newer generation;
+ * the files that held the tail are emptied (truncated to their header)
+ * once its blocks are synced. At open every file is replayed in generation
+ * order up to its first bad entry (a torn write), which is cut off.
  */
 #include "collector/store/store_internal.h"
 
@@ -29,20 +32,32 @@ wal_pending_clear(struct store *s)
     s->wal_gen++;
 }
 
+static char *
+wal_path(const struct store *s, size_t k)
+{
+    if (k == 0)
+        return xasprintf("%s/wal.lqw", s->dir);
+    return xasprintf("%s/wal-%zu.lqw", s->dir, k);
+}
+
+/* Empties file w and gives it a fresh generation (header synced). */
 static int
-wal_write_header(struct store *s)
+wal_write_header(struct store *s, struct store_wal_file *w)
 {
     uint8_t h[STORE_WAL_HDR_LEN];
 
+    w->gen = ++s->wal_gen_max;
     le32_store(h, STORE_WAL_MAGIC);
-    le32_store(h + 4, STORE_VERSION);
-    if (ftruncate(s->wal_fd, 0) < 0 ||
-        store_write_at(s, s->wal_fd, "wal", h, sizeof(h), 0) < 0 ||
-        fdatasync(s->wal_fd) < 0) {
+    le32_store(h + 4, STORE_WAL_VERSION);
+    le64_store(h + 8, w->gen);
+    if (ftruncate(w->fd, 0) < 0 ||
+        store_write_at(s, w->fd, "wal", h, sizeof(h), 0) < 0 ||
+        fdatasync(w->fd) < 0) {
         store_set_err(s, "wal header: %s", strerror(errno));
         return -1;
     }
-    s->wal_len = STORE_WAL_HDR_LEN;
+    w->len = w->hdr_len = STORE_WAL_HDR_LEN;
+    w->is_dirty = 0;
     return 0;
 }
 
@@ -89,11 +104,10 @@ out:
     return rc;
 }
 
-/* Replays entries from offset 8; returns the end of the last good one. */
+/* Replays entries from off; returns the end of the last good one. */
 static uint64_t
-wal_replay(struct store *s, uint64_t size)
+wal_replay(struct store *s, int fd, uint64_t pos, uint64_t size)
 {
-    uint64_t pos = STORE_WAL_HDR_LEN;
     struct buf payload;
     struct store_rec *recs = NULL;
     size_t cap = 0;
@@ -101,15 +115,14 @@ wal_replay(struct store *s, uint64_t size)
     buf_init(&payload, STORE_MAX_WAL_ENTRY);
     while (size - pos >= 8) {
         uint8_t h[8];
-        if (pread(s->wal_fd, h, 8, (off_t)pos) != 8)
+        if (pread(fd, h, 8, (off_t)pos) != 8)
             break;
         uint32_t len = le32_load(h), crc = le32_load(h + 4);
         if (len > STORE_MAX_WAL_ENTRY || len > size - pos - 8)
             break;
         buf_reset(&payload);
         if (buf_reserve(&payload, len) < 0 ||
-            pread(s->wal_fd, payload.data, len, (off_t)(pos + 8)) !=
-                (ssize_t)len)
+            pread(fd, payload.data, len, (off_t)(pos + 8)) != (ssize_t)len)
             break;
         if (compress_crc32(0, payload.data, len) != crc ||
             wal_replay_entry(s, payload.data, len, &recs, &cap) < 0)
@@ -121,54 +134,128 @@ wal_replay(struct store *s, uint64_t size)
     return pos;
 }
 
-int
-wal_open_replay(struct store *s)
+/* Opens file k (creating it if is_create) and reads its header: version 1
+ * (8 bytes, generation 0) or 2. A damaged header is counted and taken as
+ * version 2 (entries check themselves). 1 opened, 0 absent, -1 error. */
+static int
+wal_open_file(struct store *s, size_t k, int is_create)
 {
-    char *path = xasprintf("%s/wal.lqw", s->dir);
+    char *path = wal_path(s, k);
+    struct store_wal_file *w = &s->wals[k];
     struct stat st;
     uint8_t h[STORE_WAL_HDR_LEN];
 
-    s->wal_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (s->wal_fd < 0 || fstat(s->wal_fd, &st) < 0) {
+    memset(w, 0, sizeof(*w));
+    w->fd = open(path, O_RDWR | O_CLOEXEC | (is_create ? O_CREAT : 0), 0644);
+    if (w->fd < 0 && errno == ENOENT && !is_create) {
+        free(path);
+        return 0;
+    }
+    if (w->fd < 0 || fstat(w->fd, &st) < 0) {
         store_set_err(s, "open %s: %s", path, strerror(errno));
         free(path);
         return -1;
     }
     free(path);
-    uint64_t size = (uint64_t)st.st_size;
-    if (size < STORE_WAL_HDR_LEN) {
-        if (size > 0)
+    s->n_wals = k + 1 > s->n_wals ? k + 1 : s->n_wals;
+    w->len = (uint64_t)st.st_size;
+    w->hdr_len = STORE_WAL_HDR_LEN;
+    if (w->len < STORE_WAL_HDR_LEN_V1) {
+        if (w->len > 0)
             s->n_torn_cuts++;
-        return wal_write_header(s);
+        w->len = 0;                     /* header written below */
+        return 1;
     }
-    int is_bad_hdr = pread(s->wal_fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
-                     le32_load(h) != STORE_WAL_MAGIC ||
-                     le32_load(h + 4) != STORE_VERSION;
-    uint64_t end = wal_replay(s, size);
-    s->tail.committed_len = s->tail.body.len;
-    s->tail.committed_n = s->tail.n_records;
-    if (is_bad_hdr) {
-        /* Entries check themselves, so they were still replayed. */
-        s->n_corrupt++;
-        le32_store(h, STORE_WAL_MAGIC);
-        le32_store(h + 4, STORE_VERSION);
-        if (store_write_at(s, s->wal_fd, "wal", h, sizeof(h), 0) < 0) {
-            store_set_err(s, "wal header: %s", strerror(errno));
-            return -1;
-        }
+    ssize_t n = pread(w->fd, h, sizeof(h), 0);
+    if (n >= STORE_WAL_HDR_LEN_V1 && le32_load(h) == STORE_WAL_MAGIC &&
+        le32_load(h + 4) == 1) {
+        w->hdr_len = STORE_WAL_HDR_LEN_V1;
+        return 1;
     }
-    if (end < size) {
+    if (n == (ssize_t)sizeof(h) && le32_load(h) == STORE_WAL_MAGIC &&
+        le32_load(h + 4) == STORE_WAL_VERSION) {
+        w->gen = le64_load(h + 8);
+        return 1;
+    }
+    if (w->len < STORE_WAL_HDR_LEN) {   /* torn header */
         s->n_torn_cuts++;
-        if (ftruncate(s->wal_fd, (off_t)end) < 0) {
+        w->len = 0;
+        return 1;
+    }
+    s->n_corrupt++;                     /* replayed, then rewritten */
+    w->gen = UINT64_MAX;                /* after the others: newest */
+    return 1;
+}
+
+static int
+wal_gen_cmp(const void *a, const void *b)
+{
+    const struct store_wal_file *x = *(struct store_wal_file *const *)a;
+    const struct store_wal_file *y = *(struct store_wal_file *const *)b;
+
+    return x->gen < y->gen ? -1 : x->gen > y->gen;
+}
+
+/* Replays file w, cuts a torn tail; rewrites a damaged header. */
+static int
+wal_replay_file(struct store *s, struct store_wal_file *w)
+{
+    if (w->len == 0)
+        return wal_write_header(s, w);
+    uint64_t end = wal_replay(s, w->fd, w->hdr_len, w->len);
+    int is_bad_hdr = w->gen == UINT64_MAX;
+    if (end < w->len) {
+        s->n_torn_cuts++;
+        if (ftruncate(w->fd, (off_t)end) < 0 || fdatasync(w->fd) < 0) {
             store_set_err(s, "wal truncate: %s", strerror(errno));
             return -1;
         }
     }
-    if ((is_bad_hdr || end < size) && fdatasync(s->wal_fd) < 0) {
-        store_set_err(s, "wal sync: %s", strerror(errno));
-        return -1;
+    w->len = end;
+    w->is_dirty = end > w->hdr_len;
+    if (is_bad_hdr) {
+        uint8_t h[STORE_WAL_HDR_LEN];
+        w->gen = ++s->wal_gen_max;
+        le32_store(h, STORE_WAL_MAGIC);
+        le32_store(h + 4, STORE_WAL_VERSION);
+        le64_store(h + 8, w->gen);
+        if (store_write_at(s, w->fd, "wal", h, sizeof(h), 0) < 0 ||
+            fdatasync(w->fd) < 0) {
+            store_set_err(s, "wal header: %s", strerror(errno));
+            return -1;
+        }
     }
-    s->wal_len = end;
+    return 0;
+}
+
+int
+wal_open_replay(struct store *s)
+{
+    struct store_wal_file *order[STORE_WAL_MAX_FILES];
+    size_t n = 0;
+
+    for (size_t k = 0; k < STORE_WAL_MAX_FILES; k++) {
+        int rc = wal_open_file(s, k, k == 0);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            s->wals[k].fd = -1;
+    }
+    for (size_t k = 0; k < s->n_wals; k++) {
+        if (s->wals[k].fd < 0)
+            continue;
+        order[n++] = &s->wals[k];
+        if (s->wals[k].gen != UINT64_MAX && s->wals[k].gen > s->wal_gen_max)
+            s->wal_gen_max = s->wals[k].gen;
+    }
+    qsort(order, n, sizeof(order[0]), wal_gen_cmp);
+    for (size_t i = 0; i < n; i++)
+        if (wal_replay_file(s, order[i]) < 0)
+            return -1;
+    s->tail.committed_len = s->tail.body.len;
+    s->tail.committed_n = s->tail.n_records;
+    /* Commits go on in the newest file. */
+    s->wal_cur = (size_t)(order[n - 1] - s->wals);
     return 0;
 }
 
@@ -176,6 +263,7 @@ int
 wal_commit(struct store *s)
 {
     struct buf *b = &s->scratch;
+    struct store_wal_file *w = &s->wals[s->wal_cur];
     uint8_t h[8];
 
     buf_reset(b);
@@ -189,31 +277,109 @@ wal_commit(struct store *s)
     }
     le32_store(b->data, (uint32_t)(b->len - 8));
     le32_store(b->data + 4, compress_crc32(0, b->data + 8, b->len - 8));
-    if (store_write_at(s, s->wal_fd, "wal", b->data, b->len, s->wal_len) < 0 ||
-        fdatasync(s->wal_fd) < 0) {
+    if (store_write_at(s, w->fd, "wal", b->data, b->len, w->len) < 0 ||
+        fdatasync(w->fd) < 0) {
         store_set_err(s, "wal write: %s", strerror(errno));
         /* Best effort: a partial entry would be cut at replay anyway and
          * is overwritten by the next attempt (same offset). */
-        if (ftruncate(s->wal_fd, (off_t)s->wal_len) < 0) {
+        if (ftruncate(w->fd, (off_t)w->len) < 0) {
             /* ignored: see above */
         }
         return -1;
     }
-    s->wal_len += b->len;
+    w->len += b->len;
+    w->is_dirty = 1;
     wal_pending_clear(s);
     return 0;
 }
 
 int
-wal_reset(struct store *s)
+wal_detach(struct store *s, uint32_t *mask)
 {
-    /* No sync needed: the sealed block was synced first, and a truncation
-     * lost in a crash only leaves records in both places (see above). */
-    if (ftruncate(s->wal_fd, STORE_WAL_HDR_LEN) < 0) {
-        /* Records stay in both places; replay skips them by high water. */
-        store_set_err(s, "wal truncate: %s", strerror(errno));
+    size_t k, pick = SIZE_MAX;
+
+    *mask = 0;
+    for (k = 0; k < s->n_wals; k++) {
+        struct store_wal_file *w = &s->wals[k];
+        if (w->fd < 0 || w->is_owned)
+            continue;
+        if (w->is_dirty)
+            *mask |= 1u << k;
+        else if (pick == SIZE_MAX)
+            pick = k;
+    }
+    if (pick == SIZE_MAX) {
+        for (k = 0; k < STORE_WAL_MAX_FILES; k++)
+            if (k >= s->n_wals || s->wals[k].fd < 0)
+                break;
+        if (k == STORE_WAL_MAX_FILES) {
+            store_set_err(s, "no free wal file");
+            return -1;
+        }
+        char *path = wal_path(s, k);
+        struct store_wal_file *w = &s->wals[k];
+        memset(w, 0, sizeof(*w));
+        w->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        free(path);
+        if (w->fd < 0) {
+            store_set_err(s, "create wal: %s", strerror(errno));
+            return -1;
+        }
+        if (k + 1 > s->n_wals)
+            s->n_wals = k + 1;
+        pick = k;
+        if (wal_write_header(s, w) < 0)
+            return -1;
+        if (store_fsync_dir(s->dir) < 0) {
+            store_set_err(s, "wal: fsync %s: %s", s->dir, strerror(errno));
+            return -1;
+        }
+    } else if (wal_write_header(s, &s->wals[pick]) < 0) {
         return -1;
     }
-    s->wal_len = STORE_WAL_HDR_LEN;
+    for (k = 0; k < s->n_wals; k++)
+        if (*mask & (1u << k))
+            s->wals[k].is_owned = 1;
+    s->wal_cur = pick;
     return 0;
+}
+
+void
+wal_release(struct store *s, uint32_t mask, int is_ok)
+{
+    for (size_t k = 0; k < s->n_wals; k++) {
+        struct store_wal_file *w = &s->wals[k];
+        if (!(mask & (1u << k)))
+            continue;
+        w->is_owned = 0;
+        if (!is_ok)
+            continue;
+        /* No sync needed: the sealed blocks were synced first, and a
+         * truncation lost in a crash only leaves records in both places
+         * (replay skips them by high water). */
+        if (ftruncate(w->fd, (off_t)w->hdr_len) < 0)
+            continue;           /* stays dirty: sealed again, skipped */
+        w->len = w->hdr_len;
+        w->is_dirty = 0;
+    }
+}
+
+void
+wal_close_all(struct store *s)
+{
+    for (size_t k = 0; k < s->n_wals; k++)
+        if (s->wals[k].fd >= 0)
+            close(s->wals[k].fd);
+    s->n_wals = 0;
+}
+
+uint64_t
+wal_bytes(const struct store *s)
+{
+    uint64_t n = 0;
+
+    for (size_t k = 0; k < s->n_wals; k++)
+        if (s->wals[k].fd >= 0)
+            n += s->wals[k].len;
+    return n;
 }

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sealer: the store's one sealing thread. The store's thread hands it one
+ * job at a time (a detached tail: segment.c builds, runs and applies jobs)
+ * and goes on committing to a fresh WAL file; the thread compresses,
+ * indexes, writes and fdatasyncs the blocks, and the store's thread applies
+ * the result (block directory, token index, WAL release) the next time it
+ * polls. The queue holds one job: a tail that fills while the previous one
+ * is still being sealed makes store_commit wait for it (backpressure). The
+ * thread touches only the job, its own buffers and the segment fd it owns
+ * (w* fields); everything else stays with the store's thread.
+ */
+#include "collector/store/store_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/xmalloc.h"
+
+static void *
+sealer_main(void *arg)
+{
+    struct store *s = arg;
+    struct store_sealer *w = &s->sealer;
+
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->job_in && !w->is_stop)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (!w->job_in)
+            break;
+        struct seal_job *job = w->job_in;
+        w->job_in = NULL;
+        pthread_mutex_unlock(&w->mu);
+        segment_job_run(s, w, job);
+        pthread_mutex_lock(&w->mu);
+        w->is_done = 1;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+int
+sealer_start(struct store *s)
+{
+    struct store_sealer *w = &s->sealer;
+
+    w->wfd = s->seg_fd;                 /* the thread owns it from now */
+    s->seg_fd = -1;
+    w->wseq = s->n_segs ? s->segs[s->n_segs - 1]->seq : 0;
+    w->wpos = s->n_segs ? s->segs[s->n_segs - 1]->file_size : 0;
+    buf_init(&w->cols, STORE_MAX_RAW);
+    if (pthread_mutex_init(&w->mu, NULL) != 0)
+        goto fail;
+    if (pthread_cond_init(&w->cv, NULL) != 0) {
+        pthread_mutex_destroy(&w->mu);
+        goto fail;
+    }
+    int rc = pthread_create(&w->th, NULL, sealer_main, s);
+    if (rc != 0) {
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+        errno = rc;
+        goto fail;
+    }
+    w->is_started = 1;
+    return 0;
+fail:
+    store_set_err(s, "sealing thread: %s", strerror(errno));
+    return -1;
+}
+
+void
+sealer_stop(struct store *s)
+{
+    struct store_sealer *w = &s->sealer;
+
+    if (w->is_started) {
+        (void)sealer_poll(s, 1);
+        pthread_mutex_lock(&w->mu);
+        w->is_stop = 1;
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+        pthread_join(w->th, NULL);
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+        w->is_started = 0;
+    }
+    if (w->wfd >= 0)
+        close(w->wfd);
+    w->wfd = -1;
+    buf_fini(&w->cols);
+    free(w->recs);
+    w->recs = NULL;
+}
+
+void
+sealer_submit(struct store *s)
+{
+    struct store_sealer *w = &s->sealer;
+
+    pthread_mutex_lock(&w->mu);
+    w->job_in = s->job;
+    w->is_busy = 1;
+    w->is_done = 0;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Applies the finished s->job: blocks into the directory, WAL files
+ * released; a failure keeps the job for a retry. */
+static void
+sealer_finish(struct store *s)
+{
+    struct seal_job *job = s->job;
+
+    if (job->rc < 0) {
+        s->n_seal_errors++;
+        store_set_err(s, "%s", job->err);
+        return;                 /* records stay durable in the WAL */
+    }
+    segment_job_apply(s, job);
+    wal_release(s, job->wal_mask, 1);
+    segment_job_free(job);
+    s->job = NULL;
+    store_apply_retention(s);
+}
+
+int
+sealer_poll(struct store *s, int is_wait)
+{
+    struct store_sealer *w = &s->sealer;
+
+    if (!w->is_started || !w->is_busy)
+        return 1;
+    pthread_mutex_lock(&w->mu);
+    while (is_wait && !w->is_done)
+        pthread_cond_wait(&w->cv, &w->mu);
+    int is_done = w->is_done;
+    pthread_mutex_unlock(&w->mu);
+    if (!is_done)
+        return 0;
+    w->is_busy = 0;
+    sealer_finish(s);
+    return 1;
+}
