@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sender: see sender.h. The retransmit queue holds each frame as sent
- * (compressed), so in-flight memory is counted in wire bytes. A frame whose
- * seq does not match the one it must carry on the current connection (it
- * was queued while disconnected, or is resent after a reconnect) is
- * re-encoded: inflate, patch the leading u64 seq, deflate. That only happens
- * around reconnects, so the steady state compresses each batch once.
+ * (compressed), so in-flight memory is counted in wire bytes; a closed
+ * batch waiting for its compressor worker sits in the queue as its raw
+ * encoder and counts its raw bytes. Frames leave in queue order: writing
+ * stops at the first one not compressed yet. Each batch is encoded with
+ * the seq it will carry if the connection holds (last seq sent + frames
+ * queued but unsent + 1; a new connection starts at 1, so batches closed
+ * while disconnected are numbered right too). A frame whose seq no longer
+ * matches (it was in flight when the connection dropped) is re-encoded on
+ * the loop thread: inflate, patch the leading u64 seq, deflate. That only
+ * happens after a reconnect, so the steady state compresses each batch
+ * once, on a worker.
  */
 #include "shipper/sender.h"
 
@@ -21,6 +27,7 @@
 #include "common/log.h"
 #include "common/record.h"
 #include "common/xmalloc.h"
+#include "shipper/compressor.h"
 
 #define SENDER_SOFTWARE      "logq-shipper/0.1"
 #define SENDER_RAW_MAX       (WIRE_MAX_PAYLOAD - (64u << 10))
@@ -29,6 +36,7 @@
 #define SENDER_BACKOFF_MAX   5000
 #define SENDER_HANDSHAKE_S   10
 #define SENDER_ACK_TIMEOUT_S 30
+#define SENDER_SPARE_ENCS    4          /* idle batch encoders kept */
 
 enum sender_state {
     SENDER_IDLE,            /* waiting for the reconnect timer */
@@ -44,14 +52,18 @@ struct sender_commit {
 };
 
 struct sender_entry {
-    struct sender_entry  *next;
-    uint16_t              type;
-    uint64_t              seq;          /* seq encoded in frame */
-    int                   is_sent;      /* on the current connection */
-    int                   was_sent;     /* on some connection */
-    struct buf            frame;
-    struct sender_commit *commits;
-    size_t                n_commits;
+    struct sender_entry   *next;
+    uint16_t               type;
+    uint64_t               seq;         /* seq encoded in frame */
+    int                    is_ready;    /* frame is encoded */
+    int                    is_sent;     /* on the current connection */
+    int                    was_sent;    /* on some connection */
+    size_t                 cost;        /* bytes counted in inflight */
+    struct buf             frame;
+    struct wire_batch_enc *enc;         /* raw batch until is_ready */
+    struct compressor_job  job;
+    struct sender_commit  *commits;
+    size_t                 n_commits;
 };
 
 struct sender {
@@ -72,9 +84,13 @@ struct sender {
 
     struct sender_entry     *head;
     struct sender_entry     *tail;
-    size_t                   inflight;      /* frame bytes queued */
+    size_t                   inflight;      /* entry costs queued */
+    size_t                   n_unsent;      /* entries not sent on conn */
 
-    struct wire_batch_enc    enc;
+    struct compressor       *comp;
+    struct wire_batch_enc   *enc;           /* the open batch */
+    struct wire_batch_enc   *spare[SENDER_SPARE_ENCS];
+    size_t                   n_spare;
     uint64_t                 gen;           /* current batch's generation */
     struct sender_commit    *commits;       /* one per batch source */
     size_t                   commits_cap;
@@ -89,8 +105,40 @@ static void sender_write_pending(struct sender *s);
 /* ---- queue ---- */
 
 static void
+sender_enc_free(struct wire_batch_enc *enc)
+{
+    if (enc == NULL)
+        return;
+    wire_batch_enc_fini(enc);
+    free(enc);
+}
+
+/* An empty batch encoder, reused when one is idle. */
+static struct wire_batch_enc *
+sender_enc_get(struct sender *s)
+{
+    if (s->n_spare > 0)
+        return s->spare[--s->n_spare];
+    struct wire_batch_enc *enc = xmalloc(sizeof(*enc));
+    wire_batch_enc_init(enc, SENDER_RAW_MAX);
+    return enc;
+}
+
+static void
+sender_enc_put(struct sender *s, struct wire_batch_enc *enc)
+{
+    if (s->n_spare == SENDER_SPARE_ENCS) {
+        sender_enc_free(enc);
+        return;
+    }
+    wire_batch_enc_reset(enc);
+    s->spare[s->n_spare++] = enc;
+}
+
+static void
 sender_entry_free(struct sender_entry *e)
 {
+    sender_enc_free(e->enc);
     buf_fini(&e->frame);
     free(e->commits);
     free(e);
@@ -104,21 +152,24 @@ sender_enqueue(struct sender *s, struct sender_entry *e)
     else
         s->head = e;
     s->tail = e;
-    s->inflight += e->frame.len;
+    s->inflight += e->cost;
+    s->n_unsent++;
 }
 
-/* Seq for the next frame written on this connection, or 0 when frames
- * cannot be written now (they are queued with seq 0, fixed at send). */
+/* The seq the next queued frame will carry unless the connection drops:
+ * every unsent frame ahead of it is sent first, one seq each. */
 static uint64_t
 sender_next_seq(const struct sender *s)
 {
-    if (s->state != SENDER_READY)
-        return 0;
-    for (const struct sender_entry *e = s->head; e != NULL; e = e->next) {
-        if (!e->is_sent)
-            return 0;
-    }
-    return s->conn_seq + 1;
+    return s->conn_seq + s->n_unsent + 1;
+}
+
+/* Runs the room callback if in-flight bytes went under the cap. */
+static void
+sender_check_room(struct sender *s, int was_full)
+{
+    if (was_full && sender_can_accept(s) && s->room_cb != NULL)
+        s->room_cb(s->cb_arg);
 }
 
 /* Rewrites e's frame to carry seq. -1 if our own frame does not decode
@@ -148,7 +199,8 @@ sender_entry_reseq(struct sender *s, struct sender_entry *e, uint64_t seq)
         buf_fini(&nf);
         goto fail;
     }
-    s->inflight = s->inflight - e->frame.len + nf.len;
+    s->inflight = s->inflight - e->cost + nf.len;
+    e->cost = nf.len;
     buf_fini(&e->frame);
     e->frame = nf;
     e->seq = seq;
@@ -183,8 +235,11 @@ sender_close(struct sender *s, const char *why)
         bufferevent_free(s->bev);
         s->bev = NULL;
     }
-    for (struct sender_entry *e = s->head; e != NULL; e = e->next)
+    s->n_unsent = 0;
+    for (struct sender_entry *e = s->head; e != NULL; e = e->next) {
         e->is_sent = 0;
+        s->n_unsent++;
+    }
     s->conn_seq = 0;
     sender_schedule_retry(s);
 }
@@ -299,14 +354,13 @@ sender_on_ack(struct sender *s, const uint8_t *p, size_t len)
         s->head = e->next;
         if (s->head == NULL)
             s->tail = NULL;
-        s->inflight -= e->frame.len;
+        s->inflight -= e->cost;
         s->ctr->batches_acked++;
         for (size_t i = 0; i < e->n_commits; i++)
             s->commit_cb(s->cb_arg, e->commits[i].id, &e->commits[i].pos);
         sender_entry_free(e);
     }
-    if (was_full && sender_can_accept(s) && s->room_cb != NULL)
-        s->room_cb(s->cb_arg);
+    sender_check_room(s, was_full);
     return 0;
 }
 
@@ -342,7 +396,8 @@ sender_on_frame(struct sender *s, const struct wire_frame *f)
     return -1;
 }
 
-/* Writes every queued frame not yet sent on this connection, in order. */
+/* Writes the queued frames not yet sent on this connection, in order, up to
+ * the first one still being compressed. */
 static void
 sender_write_pending(struct sender *s)
 {
@@ -351,6 +406,8 @@ sender_write_pending(struct sender *s)
     for (struct sender_entry *e = s->head; e != NULL; e = e->next) {
         if (e->is_sent)
             continue;
+        if (!e->is_ready)
+            return;
         uint64_t seq = s->conn_seq + 1;
         if (e->seq != seq) {
             if (sender_entry_reseq(s, e, seq) < 0) {
@@ -366,6 +423,7 @@ sender_write_pending(struct sender *s)
             s->ctr->batches_resent++;
         e->is_sent = 1;
         e->was_sent = 1;
+        s->n_unsent--;
         s->conn_seq = seq;
         s->ctr->batches_sent++;
     }
@@ -447,6 +505,27 @@ sender_flush_cb(evutil_socket_t fd, short what, void *arg)
     sender_flush(s);
 }
 
+/* A worker finished e's frame (compressor.c, on the loop thread). */
+static void
+sender_compressed_cb(void *arg, struct compressor_job *job)
+{
+    struct sender *s = arg;
+    struct sender_entry *e = job->arg;
+    int was_full = !sender_can_accept(s);
+
+    /* Sizes are capped (config.c, SENDER_RAW_MAX): cannot fail. */
+    if (job->rc < 0)
+        fatalx("sender", "cannot encode batch records=%u",
+               e->enc->n_records);
+    sender_enc_put(s, e->enc);
+    e->enc = NULL;
+    s->inflight = s->inflight - e->cost + e->frame.len;
+    e->cost = e->frame.len;
+    e->is_ready = 1;
+    sender_write_pending(s);
+    sender_check_room(s, was_full);
+}
+
 static void
 sender_connect(struct sender *s)
 {
@@ -491,12 +570,19 @@ sender_new(struct event_base *base, const struct sender_config *cfg,
     s->cb_arg = arg;
     s->backoff_ms = SENDER_BACKOFF_MIN;
     s->gen = 1;
-    wire_batch_enc_init(&s->enc, SENDER_RAW_MAX);
+    s->enc = sender_enc_get(s);
     buf_init(&s->scratch, WIRE_MAX_INFLATED);
     s->retry_ev = evtimer_new(base, sender_retry_cb, s);
     s->flush_ev = evtimer_new(base, sender_flush_cb, s);
     if (s->retry_ev == NULL || s->flush_ev == NULL)
         goto fail;
+    s->comp = compressor_new(base, cfg->compress_threads,
+                             sender_compressed_cb, s);
+    if (s->comp == NULL) {
+        log_error("sender", "cannot start compression threads=%d",
+                  cfg->compress_threads);
+        goto fail;
+    }
     return s;
 fail:
     sender_free(s);
@@ -508,6 +594,7 @@ sender_free(struct sender *s)
 {
     if (s == NULL)
         return;
+    compressor_free(s->comp);   /* joined: no worker touches entries now */
     if (s->bev != NULL)
         bufferevent_free(s->bev);
     if (s->dns != NULL)
@@ -521,7 +608,9 @@ sender_free(struct sender *s)
         s->head = e->next;
         sender_entry_free(e);
     }
-    wire_batch_enc_fini(&s->enc);
+    sender_enc_free(s->enc);
+    for (size_t i = 0; i < s->n_spare; i++)
+        sender_enc_free(s->spare[i]);
     buf_fini(&s->scratch);
     free(s->commits);
     free((void *)s->cfg.token);
@@ -561,7 +650,7 @@ sender_add_source(struct sender *s, struct sender_source *src)
     };
     if (ws.labels.len > WIRE_MAX_LABELS_LEN)
         ws.labels.len = 0;   /* docker.c caps it; never send a bad frame */
-    int idx = wire_batch_enc_add_source(&s->enc, &ws);
+    int idx = wire_batch_enc_add_source(s->enc, &ws);
     if (idx < 0)
         return -1;
     if ((size_t)idx >= s->commits_cap) {
@@ -589,7 +678,7 @@ sender_try_add(struct sender *s, struct sender_source *src,
         .time_ns = r->time_ns, .offset = r->offset,
         .msg = { r->msg, r->msg_len },
     };
-    if (wire_batch_enc_add_record(&s->enc, &wr) < 0)
+    if (wire_batch_enc_add_record(s->enc, &wr) < 0)
         return -1;
     s->commits[src->batch_idx].pos = r->resume;
     return 0;
@@ -607,7 +696,7 @@ sender_add(struct sender *s, struct sender_source *src,
             fatalx("sender", "record does not fit an empty batch len=%zu",
                    r->msg_len);
     }
-    if (wire_batch_enc_raw_len(&s->enc) >= s->cfg.batch_bytes) {
+    if (wire_batch_enc_raw_len(s->enc) >= s->cfg.batch_bytes) {
         sender_flush(s);
     } else if (!s->is_flush_armed) {
         struct timeval tv = { s->cfg.flush_ms / 1000,
@@ -624,20 +713,24 @@ sender_flush(struct sender *s)
         evtimer_del(s->flush_ev);
         s->is_flush_armed = 0;
     }
-    if (s->enc.n_records == 0)
+    if (s->enc->n_records == 0)
         return;
     struct sender_entry *e = xcalloc(1, sizeof(*e));
     e->type = WIRE_BATCH;
     e->seq = sender_next_seq(s);
     buf_init(&e->frame, SENDER_FRAME_MAX);
-    if (wire_batch_enc_finish(&s->enc, e->seq, &e->frame, s->cfg.zlevel) < 0)
-        fatalx("sender", "cannot encode batch records=%u", s->enc.n_records);
-    e->n_commits = s->enc.n_sources;
+    e->enc = s->enc;
+    e->cost = wire_batch_enc_raw_len(e->enc);
+    e->n_commits = e->enc->n_sources;
     e->commits = xmemdup(s->commits, e->n_commits * sizeof(*e->commits));
-    wire_batch_enc_reset(&s->enc);
+    s->enc = sender_enc_get(s);
     s->gen++;
     sender_enqueue(s, e);
-    sender_write_pending(s);
+    e->job = (struct compressor_job){
+        .enc = e->enc, .seq = e->seq, .zlevel = s->cfg.zlevel,
+        .out = &e->frame, .arg = e,
+    };
+    compressor_submit(s->comp, &e->job);   /* done: sender_compressed_cb */
 }
 
 int
@@ -658,6 +751,8 @@ sender_send_metrics(struct sender *s, struct wire_metrics_enc *m,
         s->ctr->metrics_dropped++;
         return -1;
     }
+    e->is_ready = 1;
+    e->cost = e->frame.len;
     sender_enqueue(s, e);
     sender_write_pending(s);
     return 0;
@@ -666,7 +761,7 @@ sender_send_metrics(struct sender *s, struct wire_metrics_enc *m,
 int
 sender_is_drained(const struct sender *s)
 {
-    return s->head == NULL && s->enc.n_records == 0;
+    return s->head == NULL && s->enc->n_records == 0;
 }
 
 int

@@ -10,7 +10,10 @@
  * (exponential backoff 100 ms .. 5 s with jitter). Memory is bounded by
  * max_inflight: once the queue holds that many bytes sender_can_accept()
  * says no, the tailers stop reading, and the room callback fires when acks
- * bring it back under. Does not read files or know about Docker.
+ * (or finished compression) bring it back under. Closed batches are
+ * deflated by compress_threads workers (compressor.c) while the loop goes
+ * on; frames still leave strictly in seq order. Does not read files or know
+ * about Docker.
  */
 #ifndef SHIPPER_SENDER_H
 #define SHIPPER_SENDER_H
@@ -53,12 +56,14 @@ struct sender_config {
     size_t      token_len;
     size_t      batch_bytes;
     int         flush_ms;
-    size_t      max_inflight;
+    size_t      max_inflight;       /* raw batches being compressed count
+                                     * too, frames once compressed */
     int         zlevel;
+    int         compress_threads;   /* 0: deflate on the loop thread */
 };
 
-/* Copies cfg (strings and token included). Nothing happens until
- * sender_start. */
+/* Copies cfg (strings and token included) and starts the compression
+ * workers; NULL if they cannot start. Nothing is sent until sender_start. */
 struct sender *sender_new(struct event_base *base,
                           const struct sender_config *cfg,
                           struct shipper_counters *ctr,
@@ -84,7 +89,7 @@ void sender_flush(struct sender *s);
  */
 int sender_send_metrics(struct sender *s, struct wire_metrics_enc *m,
                         int64_t time_ns);
-/* 1 when no record is waiting in a batch or for an ACK. */
+/* 1 when no record is waiting in a batch, in compression or for an ACK. */
 int sender_is_drained(const struct sender *s);
 /* 1 after WELCOME until the connection drops. */
 int sender_is_ready(const struct sender *s);

@@ -4,7 +4,9 @@
  * 127.0.0.1 (same event_base): handshake with a token MAC check, batch
  * numbering, ACK -> commit of resume points, the in-flight cap, a dropped
  * connection followed by reconnect and in-order resend with new seqs, and
- * an ERROR frame. The loop runs until a condition holds (bounded).
+ * an ERROR frame. The loop runs until a condition holds (bounded). Each
+ * test runs with deflate inline (0 threads) and on 1 and 3 compressor
+ * workers, where frames may finish out of order but must leave in order.
  */
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -177,9 +179,12 @@ on_room(void *arg)
     f->n_room++;
 }
 
+static int n_threads[] = { 0, 1, 3 };
+
 static int
 setup(void **state)
 {
+    int threads = *state != NULL ? *(int *)*state : 0;
     struct fake *f = xcalloc(1, sizeof(*f));
     struct sockaddr_in sin = { .sin_family = AF_INET };
 
@@ -198,6 +203,7 @@ setup(void **state)
         .host = "127.0.0.1", .port = f->port, .hostname = "node1",
         .token = TOKEN, .token_len = strlen(TOKEN), .batch_bytes = 4096,
         .flush_ms = 5, .max_inflight = 64 << 10, .zlevel = 1,
+        .compress_threads = threads,
     };
     f->s = sender_new(f->base, &cfg, &f->ctr, on_commit, on_room, f);
     assert_non_null(f->s);
@@ -338,16 +344,130 @@ test_sender_error_frame_backs_off(void **state)
     assert_true(f->ctr.reconnects >= 1);
 }
 
+/* Batches of varied size (so workers finish out of order) leave in seq
+ * order, each with its records in offset order, and all are committed. */
+static void
+test_sender_many_frames_leave_in_seq_order(void **state)
+{
+    struct fake *f = *state;
+
+    assert_int_equal(sender_start(f->s), 0);
+    RUN_UNTIL(f, sender_is_ready(f->s));
+    uint64_t off = 1;
+    int n = 0;
+    for (int i = 0; i < 200; i++) {
+        /* one 6000-byte record (over batch_bytes: flushed at once) or up
+         * to five short ones: one batch per round either way */
+        int k = i % 7 == 0 ? 1 : i % 5 + 1;
+        add_records(f, off, k, (size_t)(i % 7 == 0 ? 6000 : 10 + i % 50));
+        off += (uint64_t)k;
+        sender_flush(f->s);
+        n++;
+        if (!sender_can_accept(f->s))
+            RUN_UNTIL(f, sender_can_accept(f->s));
+    }
+    RUN_UNTIL(f, sender_is_drained(f->s));
+    assert_int_equal(f->n_batches, (size_t)n);
+    for (size_t i = 0; i < f->n_batches; i++) {
+        assert_int_equal(f->seqs[i], i + 1);
+        if (i > 0)
+            assert_true(f->first_off[i] > f->first_off[i - 1]);
+    }
+    assert_int_equal(f->committed_logical, off - 1);
+    assert_int_equal(f->ctr.batches_resent, 0);
+}
+
+/* Batches closed before the connection is up get seqs 1, 2, 3... and need
+ * no re-encoding (the counter of resends stays 0). */
+static void
+test_sender_queued_while_down_numbered_from_one(void **state)
+{
+    struct fake *f = *state;
+
+    for (int i = 0; i < 5; i++) {
+        add_records(f, (uint64_t)(10 * i + 1), 2, 100);
+        sender_flush(f->s);
+    }
+    assert_false(sender_is_drained(f->s));
+    assert_int_equal(sender_start(f->s), 0);
+    RUN_UNTIL(f, sender_is_drained(f->s));
+    assert_int_equal(f->n_batches, 5);
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(f->seqs[i], i + 1);
+        assert_int_equal(f->first_off[i], 10 * i + 1);
+    }
+    assert_int_equal(f->committed_logical, 42);
+    assert_int_equal(f->ctr.batches_resent, 0);
+}
+
+/* Teardown frees the sender with batches queued to the workers, done but
+ * undelivered, and in the open batch: no leak, no use after free (ASan),
+ * and nothing was committed. */
+static void
+test_sender_free_with_work_pending(void **state)
+{
+    struct fake *f = *state;
+
+    for (int i = 0; i < 8; i++) {
+        add_records(f, (uint64_t)(100 * i + 1), 20, 3000);
+        sender_flush(f->s);
+    }
+    add_records(f, 5000, 1, 10);
+    assert_false(sender_is_drained(f->s));
+    assert_int_equal(f->n_commits, 0);
+}
+
+/* A closed batch counts its raw bytes until a worker compresses it; then
+ * only the (much smaller) frame counts, and the room callback fires with
+ * no ACK at all. */
+static void
+test_sender_cap_counts_batches_in_compression(void **state)
+{
+    struct fake *f = *state;
+
+    f->auto_ack = 0;
+    uint64_t off = 1;
+    size_t raw = 0;
+    while (sender_can_accept(f->s)) {
+        add_records(f, off++, 1, 8000);   /* 'x' * 8000: compresses well */
+        sender_flush(f->s);
+        raw += 8000;
+    }
+    assert_true(sender_inflight_bytes(f->s) >= 64u << 10);
+    assert_true(sender_inflight_bytes(f->s) >= raw);
+    assert_int_equal(f->n_room, 0);
+    RUN_UNTIL(f, f->n_room == 1);
+    assert_true(sender_can_accept(f->s));
+    assert_true(sender_inflight_bytes(f->s) < raw / 10);
+    assert_int_equal(f->n_commits, 0);
+    assert_int_equal(f->n_batches, 0);      /* never started: nothing sent */
+}
+
+#define SENDER_TESTS(T)                                                  \
+    cmocka_unit_test_prestate_setup_teardown(                             \
+        test_sender_handshake_batch_ack_commit, setup, teardown, T),      \
+    cmocka_unit_test_prestate_setup_teardown(                             \
+        test_sender_backpressure_and_resend, setup, teardown, T),         \
+    cmocka_unit_test_prestate_setup_teardown(                             \
+        test_sender_error_frame_backs_off, setup, teardown, T),           \
+    cmocka_unit_test_prestate_setup_teardown(                             \
+        test_sender_many_frames_leave_in_seq_order, setup, teardown, T),  \
+    cmocka_unit_test_prestate_setup_teardown(                             \
+        test_sender_queued_while_down_numbered_from_one, setup, teardown, \
+        T),                                                               \
+    cmocka_unit_test_prestate_setup_teardown(                             \
+        test_sender_free_with_work_pending, setup, teardown, T)
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(
-            test_sender_handshake_batch_ack_commit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sender_backpressure_and_resend,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sender_error_frame_backs_off,
-                                        setup, teardown),
+        SENDER_TESTS(&n_threads[0]),
+        SENDER_TESTS(&n_threads[1]),
+        SENDER_TESTS(&n_threads[2]),
+        cmocka_unit_test_prestate_setup_teardown(
+            test_sender_cap_counts_batches_in_compression, setup, teardown,
+            &n_threads[1]),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

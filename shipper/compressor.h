@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * compressor: finishes BATCH frames (wire_batch_enc_finish: payload
+ * assembly, zlib, crc) on a small pool of worker threads, so the event
+ * loop goes on reading and parsing while zlib runs (deflate at level 1 was
+ * ~75% of the shipper's cycles, all on the loop thread). Workers take jobs
+ * in submission order; with more than one they may finish out of order:
+ * putting frames back in order is the owner's job (sender.c sends by seq).
+ * Finished jobs come back on the loop thread through a pipe watched by a
+ * libevent event, so the done callback runs like any other callback. With
+ * 0 threads a job runs inside compressor_submit. Workers touch only their
+ * job (its encoder and output buf) and the compressor's lists, under its
+ * mutex: never libevent, never the sender.
+ */
+#ifndef SHIPPER_COMPRESSOR_H
+#define SHIPPER_COMPRESSOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "common/buf.h"
+#include "common/wire.h"
+
+#define COMPRESSOR_MAX_THREADS 16
+
+/* One frame to finish. The owner fills the first four fields and keeps the
+ * job, enc and out alive and untouched until the done callback. */
+struct compressor_job {
+    struct wire_batch_enc *enc;     /* records to send; not reset */
+    uint64_t               seq;
+    int                    zlevel;
+    struct buf            *out;     /* the frame is appended */
+    void                  *arg;     /* the owner's */
+    int                    rc;      /* set before done: 0, or -1 (encode) */
+    struct compressor_job *next;    /* compressor-private */
+};
+
+/* Called on the loop thread with each finished job (it may submit more). */
+typedef void (*compressor_done_fn)(void *arg, struct compressor_job *job);
+
+/* n_threads 0..COMPRESSOR_MAX_THREADS; NULL if a thread, the pipe or the
+ * event cannot be created. */
+struct compressor *compressor_new(struct event_base *base, int n_threads,
+                                  compressor_done_fn done, void *arg);
+/* Stops and joins the workers: a job being compressed is finished, queued
+ * and finished-but-undelivered ones are dropped without a callback (their
+ * memory stays the owner's). NULL is a no-op. */
+void compressor_free(struct compressor *c);
+/* Queues job; with 0 threads runs it and calls done before returning. */
+void compressor_submit(struct compressor *c, struct compressor_job *job);
+/* Jobs submitted whose done callback has not run yet. */
+size_t compressor_pending(const struct compressor *c);
+
+#endif

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * compressor_test: the worker pool on a real event_base: inline mode,
+ * many jobs on several workers (each delivered once, on the loop thread,
+ * with a frame that decodes to its own seq and records), an encode error
+ * delivered as rc -1, freeing with jobs still queued, bad thread counts.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+
+#include "common/wire.h"
+#include "common/xmalloc.h"
+#include "shipper/compressor.h"
+
+#define N_JOBS 60
+
+struct job_slot {
+    struct compressor_job  job;
+    struct wire_batch_enc  enc;
+    struct buf             out;
+    int                    n_done;
+};
+
+struct fix {
+    struct event_base *base;
+    pthread_t          loop_thread;
+    struct job_slot    slots[N_JOBS];
+    int                n_done;
+    int                n_off_thread;
+    int                n_failed;
+};
+
+static void
+on_done(void *arg, struct compressor_job *job)
+{
+    struct fix *x = arg;
+    struct job_slot *sl = job->arg;
+
+    sl->n_done++;
+    x->n_done++;
+    if (!pthread_equal(pthread_self(), x->loop_thread))
+        x->n_off_thread++;
+    if (job->rc < 0)
+        x->n_failed++;
+}
+
+/* Slot i: i % 9 + 1 records of varied text (so sizes and times vary). */
+static void
+fill(struct job_slot *sl, int i, size_t out_max)
+{
+    static const struct wire_source src = {
+        .id = { "c1", 2 }, .name = { "web", 3 }, .image = { "img", 3 },
+        .labels = { "", 0 },
+    };
+    char text[4096];
+
+    wire_batch_enc_init(&sl->enc, 1 << 20);
+    assert_int_equal(wire_batch_enc_add_source(&sl->enc, &src), 0);
+    for (int r = 0; r < i % 9 + 1; r++) {
+        size_t len = (size_t)((i * 131 + r * 17) % (int)sizeof(text)) + 1;
+        for (size_t k = 0; k < len; k++)
+            text[k] = (char)('a' + (k * (size_t)(i + 3) + (size_t)r) % 26);
+        struct wire_record wr = {
+            .source = 0, .time_ns = 1, .offset = (uint64_t)(i * 10 + r + 1),
+            .msg = { text, len },
+        };
+        assert_int_equal(wire_batch_enc_add_record(&sl->enc, &wr), 0);
+    }
+    buf_init(&sl->out, out_max);
+    sl->job = (struct compressor_job){
+        .enc = &sl->enc, .seq = (uint64_t)i + 1, .zlevel = 1, .out = &sl->out,
+        .arg = sl,
+    };
+}
+
+static void
+check_frame(const struct job_slot *sl, int i)
+{
+    struct wire_frame f;
+    size_t used;
+    const char *err = NULL;
+    struct buf scratch;
+    const uint8_t *p;
+    size_t len;
+    struct wire_batch b;
+
+    assert_int_equal(sl->job.rc, 0);
+    assert_int_equal(wire_frame_decode(sl->out.data, sl->out.len, &f, &used,
+                                       &err), 1);
+    assert_int_equal(used, sl->out.len);
+    buf_init(&scratch, WIRE_MAX_INFLATED);
+    assert_int_equal(wire_frame_payload(&f, &scratch, &p, &len, &err), 0);
+    assert_int_equal(wire_batch_decode(p, len, &b, &err), 0);
+    assert_int_equal(b.seq, (uint64_t)i + 1);
+    assert_int_equal(b.n_records, (uint32_t)(i % 9 + 1));
+    wire_batch_fini(&b);
+    buf_fini(&scratch);
+}
+
+static int
+setup(void **state)
+{
+    struct fix *x = xcalloc(1, sizeof(*x));
+
+    x->base = event_base_new();
+    assert_non_null(x->base);
+    x->loop_thread = pthread_self();
+    *state = x;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fix *x = *state;
+
+    for (int i = 0; i < N_JOBS; i++) {
+        wire_batch_enc_fini(&x->slots[i].enc);
+        buf_fini(&x->slots[i].out);
+    }
+    event_base_free(x->base);
+    free(x);
+    return 0;
+}
+
+/* Runs the loop in 10 ms ticks until cond holds (at most ~5 s). */
+#define RUN_UNTIL(x, cond)                                         \
+    do {                                                           \
+        for (int i_ = 0; i_ < 500 && !(cond); i_++) {              \
+            struct timeval tv_ = { 0, 10000 };                     \
+            event_base_loopexit((x)->base, &tv_);                  \
+            event_base_dispatch((x)->base);                        \
+        }                                                          \
+        assert_true(cond);                                         \
+    } while (0)
+
+static void
+test_compressor_inline_runs_in_submit(void **state)
+{
+    struct fix *x = *state;
+    struct compressor *c = compressor_new(x->base, 0, on_done, x);
+
+    assert_non_null(c);
+    fill(&x->slots[0], 0, SIZE_MAX);
+    compressor_submit(c, &x->slots[0].job);
+    assert_int_equal(x->n_done, 1);
+    assert_int_equal(compressor_pending(c), 0);
+    check_frame(&x->slots[0], 0);
+    compressor_free(c);
+}
+
+static void
+test_compressor_pool_delivers_each_job_once_on_loop(void **state)
+{
+    struct fix *x = *state;
+    struct compressor *c = compressor_new(x->base, 3, on_done, x);
+
+    assert_non_null(c);
+    for (int i = 0; i < N_JOBS; i++) {
+        fill(&x->slots[i], i, SIZE_MAX);
+        compressor_submit(c, &x->slots[i].job);
+    }
+    assert_int_equal(x->n_done, 0);     /* only the loop delivers */
+    RUN_UNTIL(x, x->n_done == N_JOBS);
+    assert_int_equal(compressor_pending(c), 0);
+    assert_int_equal(x->n_off_thread, 0);
+    for (int i = 0; i < N_JOBS; i++) {
+        assert_int_equal(x->slots[i].n_done, 1);
+        check_frame(&x->slots[i], i);
+        /* the encoder is left as it was: the owner resets it */
+        assert_int_equal(x->slots[i].enc.n_records, (uint32_t)(i % 9 + 1));
+    }
+    compressor_free(c);
+}
+
+static void
+test_compressor_encode_error_is_delivered(void **state)
+{
+    struct fix *x = *state;
+    struct compressor *c = compressor_new(x->base, 1, on_done, x);
+
+    assert_non_null(c);
+    fill(&x->slots[0], 5, 8);           /* output cap below a header */
+    fill(&x->slots[1], 6, SIZE_MAX);
+    compressor_submit(c, &x->slots[0].job);
+    compressor_submit(c, &x->slots[1].job);
+    RUN_UNTIL(x, x->n_done == 2);
+    assert_int_equal(x->n_failed, 1);
+    assert_int_equal(x->slots[0].job.rc, -1);
+    assert_int_equal(x->slots[0].out.len, 0);
+    check_frame(&x->slots[1], 6);
+    compressor_free(c);
+}
+
+/* Freed with work queued and done-but-undelivered: no callback after, no
+ * leak, no worker left running (ASan, TSan). */
+static void
+test_compressor_free_drops_pending_work(void **state)
+{
+    struct fix *x = *state;
+    struct compressor *c = compressor_new(x->base, 2, on_done, x);
+
+    assert_non_null(c);
+    for (int i = 0; i < N_JOBS; i++) {
+        fill(&x->slots[i], i, SIZE_MAX);
+        compressor_submit(c, &x->slots[i].job);
+    }
+    assert_int_equal(compressor_pending(c), N_JOBS);
+    compressor_free(c);
+    event_base_loop(x->base, EVLOOP_NONBLOCK);
+    assert_int_equal(x->n_done, 0);
+}
+
+static void
+test_compressor_bad_thread_count(void **state)
+{
+    struct fix *x = *state;
+
+    assert_null(compressor_new(x->base, -1, on_done, x));
+    assert_null(compressor_new(x->base, COMPRESSOR_MAX_THREADS + 1, on_done,
+                               x));
+    compressor_free(NULL);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_compressor_inline_runs_in_submit, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_compressor_pool_delivers_each_job_once_on_loop, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            test_compressor_encode_error_is_delivered, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_compressor_free_drops_pending_work, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compressor_bad_thread_count,
+                                        setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
