@@ -24,6 +24,7 @@ struct shipper_config {
     long long  max_inflight_bytes;
     long long  rescan_ms;
     long long  zlevel;
+    long long  compress_threads;    /* 0: deflate on the loop thread */
     long long  metrics_interval_s;  /* METRICS frame period */
     char      *proc_root;
     char      *sys_root;
