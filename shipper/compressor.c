@@ -91,6 +91,7 @@ compressor_main(void *arg)
 {
     struct compressor *c = arg;
 
+    (void)pthread_setname_np(pthread_self(), "logq-deflate");  /* top -H */
     pthread_mutex_lock(&c->mu);
     for (;;) {
         while (c->todo.head == NULL && !c->is_stopping)
