@@ -230,9 +230,13 @@ block_hdr_decode(const uint8_t in[STORE_BLK_HDR_LEN], struct store_blk_hdr *h)
 enum { COL_LABEL, COL_DT, COL_FLAGS, COL_OFF, COL_LEN, COL_N };
 
 int
-block_cols_encode(struct buf *out, const struct store_rec *recs, uint32_t n,
-                  uint32_t n_labels)
+block_cols_encode(struct buf *out, uint32_t codec,
+                  const struct store_rec *recs, uint32_t n, uint32_t n_labels)
 {
+    /* Codec 3: the offset column is predicted by the message length (a
+     * source's offset advances by about its line's length). */
+    uint64_t by_len = codec == STORE_CODEC_ZSTD_COLS;
+
     struct buf col[COL_N];
     uint64_t *prev_off = xcalloc(n_labels ? n_labels : 1, sizeof(*prev_off));
     int64_t prev_ns = 0;
@@ -243,7 +247,8 @@ block_cols_encode(struct buf *out, const struct store_rec *recs, uint32_t n,
     for (uint32_t i = 0; i < n; i++) {
         const struct store_rec *r = &recs[i];
         int64_t dt = (int64_t)((uint64_t)r->time_ns - (uint64_t)prev_ns);
-        int64_t doff = (int64_t)(r->offset - prev_off[r->label]);
+        int64_t doff = (int64_t)(r->offset - prev_off[r->label] -
+                                 by_len * r->msg_len);
         prev_ns = r->time_ns;
         prev_off[r->label] = r->offset;
         if (buf_put_varint(&col[COL_LABEL], r->label) < 0 ||
@@ -275,7 +280,8 @@ out:
 static int
 cols_decode(const uint8_t *const cs[COL_N], const uint8_t *const ce[COL_N],
             const uint8_t **msgs, const uint8_t *end, uint32_t n,
-            uint32_t n_labels, struct store_rec *recs, uint64_t *prev_off)
+            uint32_t n_labels, struct store_rec *recs, uint64_t *prev_off,
+            uint64_t by_len)
 {
     const uint8_t *c[COL_N];
     int64_t prev = 0;
@@ -294,7 +300,7 @@ cols_decode(const uint8_t *const cs[COL_N], const uint8_t *const ce[COL_N],
             return -1;
         uint8_t sf = *c[COL_FLAGS]++;
         prev = (int64_t)((uint64_t)prev + (uint64_t)zz_dec(dt));
-        prev_off[label] += (uint64_t)zz_dec(doff);
+        prev_off[label] += (uint64_t)zz_dec(doff) + by_len * len;
         r->time_ns = prev;
         r->offset = prev_off[label];
         r->msg = *msgs;
@@ -312,7 +318,7 @@ cols_decode(const uint8_t *const cs[COL_N], const uint8_t *const ce[COL_N],
 }
 
 int
-block_cols_decode(const uint8_t *p, size_t len, uint32_t n,
+block_cols_decode(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
                   uint32_t n_labels, struct store_rec **recs, size_t *cap)
 {
     const uint8_t *end = p + len, *cs[COL_N], *ce[COL_N];
@@ -335,7 +341,8 @@ block_cols_decode(const uint8_t *p, size_t len, uint32_t n,
         *cap = n;
     }
     uint64_t *prev_off = xcalloc(n_labels ? n_labels : 1, sizeof(*prev_off));
-    int rc = cols_decode(cs, ce, &p, end, n, n_labels, *recs, prev_off);
+    int rc = cols_decode(cs, ce, &p, end, n, n_labels, *recs, prev_off,
+                         codec == STORE_CODEC_ZSTD_COLS);
     free(prev_off);
     return rc;
 }
@@ -345,6 +352,6 @@ block_decode(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
              uint32_t n_labels, struct store_rec **recs, size_t *cap)
 {
     if (codec == STORE_CODEC_ZLIB_COLS || codec == STORE_CODEC_ZSTD_COLS)
-        return block_cols_decode(p, len, n, n_labels, recs, cap);
+        return block_cols_decode(codec, p, len, n, n_labels, recs, cap);
     return block_body_decode(p, len, n, n_labels, recs, cap);
 }

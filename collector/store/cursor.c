@@ -48,11 +48,16 @@ struct cur_sort {
 struct store_cursor {
     struct store      *s;
     int                newest_first;
+    int                is_tok_req;
     int64_t            since, until;
     char              *host, *container, *image;
     int                stream;
     uint32_t           hashes[CUR_MAX_HASHES];
     size_t             n_hashes;
+    struct scan_tok    toks[CUR_MAX_HASHES];  /* is_tokens_required */
+    size_t             n_toks;
+    uint8_t           *keep;            /* per record of the block */
+    size_t             cap_keep;
     uint8_t           *label_ok;        /* per label id: 0 ?, 1 yes, 2 no */
     size_t             n_label_ok;
 
@@ -214,13 +219,13 @@ cursor_hash_cb(const uint8_t *tok, size_t len, uint32_t hash, void *arg)
 {
     struct store_cursor *c = arg;
 
-    (void)tok;
-    (void)len;
     for (size_t i = 0; i < c->n_hashes; i++)
         if (c->hashes[i] == hash)
             return 0;
     if (c->n_hashes < CUR_MAX_HASHES)   /* fewer tokens: a wider scan */
         c->hashes[c->n_hashes++] = hash;
+    if (c->n_toks < CUR_MAX_HASHES)
+        scan_tok_init(&c->toks[c->n_toks++], tok, len);
     return 0;
 }
 
@@ -230,6 +235,7 @@ cursor_set_tokens(struct store_cursor *c, const struct store_filter *f)
 {
     if (!f || !f->tokens)
         return;
+    c->is_tok_req = f->is_tokens_required != 0;
     for (size_t i = 0; i < f->n_tokens; i++)
         if (f->tokens[i])
             tokenize_foreach(f->tokens[i], strlen(f->tokens[i]), 0,
@@ -330,6 +336,7 @@ store_cursor_free(struct store_cursor *c)
     free(c->recs);
     free(c->sel);
     free(c->blk_ids);
+    free(c->keep);
     free(c);
 }
 
@@ -346,16 +353,41 @@ sort_cmp(const void *a, const void *b)
     return x->i < y->i ? -1 : x->i > y->i;
 }
 
+/* Sets c->keep[i] for the records holding every filter token. */
+static void
+cursor_keep_tokens(struct store_cursor *c, uint32_t codec, uint32_t n)
+{
+    if (c->cap_keep < n) {
+        c->keep = xreallocarray(c->keep, n, 1);
+        c->cap_keep = n;
+    }
+    memset(c->keep, 0, n);
+    size_t k = 0;
+    if (codec == STORE_CODEC_ZLIB_COLS || codec == STORE_CODEC_ZSTD_COLS) {
+        scan_column(&c->toks[0], c->recs, n, c->keep);
+        k = 1;
+    } else {
+        memset(c->keep, 1, n);
+    }
+    for (uint32_t i = 0; i < n; i++)
+        for (size_t t = k; t < c->n_toks && c->keep[i]; t++)
+            c->keep[i] = (uint8_t)scan_has(&c->toks[t], c->recs[i].msg,
+                                           c->recs[i].msg_len);
+}
+
 /* Decodes body (n records, n_labels) and selects the matching records. */
 static int
 cursor_select(struct store_cursor *c, uint32_t codec, const uint8_t *body,
               size_t len, uint32_t n, uint32_t n_labels)
 {
     int is_sorted = 1;
+    int is_keep = c->is_tok_req && c->n_toks > 0;
 
     if (block_decode(codec, body, len, n, n_labels, &c->recs,
                      &c->cap_recs) < 0)
         return -1;
+    if (is_keep)
+        cursor_keep_tokens(c, codec, n);
     if (c->cap_sel < n) {
         c->sel = xreallocarray(c->sel, n, sizeof(*c->sel));
         c->cap_sel = n;
@@ -363,7 +395,7 @@ cursor_select(struct store_cursor *c, uint32_t codec, const uint8_t *body,
     c->n_sel = 0;
     for (uint32_t i = 0; i < n; i++) {
         const struct store_rec *r = &c->recs[i];
-        if (!cursor_rec_ok(c, r))
+        if ((is_keep && !c->keep[i]) || !cursor_rec_ok(c, r))
             continue;
         if (c->n_sel && r->time_ns < c->sel[c->n_sel - 1].t)
             is_sorted = 0;

@@ -557,12 +557,14 @@ chunk_encode(const struct store *s, struct store_sealer *w,
              struct seal_chunk *ch)
 {
     struct buf *b = &ch->blk;
+    uint32_t codec = s->opt.compress_codec == STORE_COMPRESS_ZLIB ?
+                     STORE_CODEC_ZLIB_COLS : STORE_CODEC_ZSTD_COLS;
 
     b->len = STORE_BLK_HDR_LEN + ch->meta_len;   /* a retry starts over */
     buf_reset(&w->cols);
     if (block_body_decode(ch->body.data, ch->body.len, ch->n_records,
                           ch->n_labels, &w->recs, &w->cap_recs) < 0 ||
-        block_cols_encode(&w->cols, w->recs, ch->n_records,
+        block_cols_encode(&w->cols, codec, w->recs, ch->n_records,
                           ch->n_labels) < 0 ||
         seal_compress(s, w, b) < 0)
         return -1;
@@ -574,9 +576,7 @@ chunk_encode(const struct store *s, struct store_sealer *w,
         .magic = STORE_BLK_MAGIC, .meta_len = (uint32_t)ch->meta_len,
         .raw_len = (uint32_t)w->cols.len,
         .comp_len = (uint32_t)(b->len - STORE_BLK_HDR_LEN - ch->meta_len),
-        .n_records = ch->n_records,
-        .codec = s->opt.compress_codec == STORE_COMPRESS_ZLIB ?
-                 STORE_CODEC_ZLIB_COLS : STORE_CODEC_ZSTD_COLS,
+        .n_records = ch->n_records, .codec = codec,
         .min_ns = ch->min_ns, .max_ns = ch->max_ns,
     };
     h.body_crc = compress_crc32(0, h0 + STORE_BLK_HDR_LEN + ch->meta_len,

@@ -21,7 +21,7 @@
 
 #include "common/xmalloc.h"
 
-#define STORE_DEFAULT_BLOCK   (256u << 10)
+#define STORE_DEFAULT_BLOCK   (1u << 20)
 #define STORE_DEFAULT_SEGMENT (64ull << 20)
 #define STORE_DEFAULT_LEVEL   6
 

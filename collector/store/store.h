@@ -35,7 +35,7 @@ typedef int (*store_write_hook_fn)(const char *what, size_t len, void *arg);
 
 /* Zero fields take the default. */
 struct store_options {
-    size_t   block_size;        /* raw bytes per block, default 256 KiB */
+    size_t   block_size;        /* raw bytes per block, default 1 MiB */
     uint64_t segment_size;      /* raw bytes per segment, default 64 MiB */
     int      compress_codec;    /* sealed blocks: STORE_COMPRESS_ZSTD
                                    (0, default) or STORE_COMPRESS_ZLIB */
@@ -121,6 +121,11 @@ struct store_filter {
     int                 stream;     /* -1 any, else LOGREC_STDOUT/STDERR */
     const char *const  *tokens;
     size_t              n_tokens;
+    /* Non-zero: the cursor may also skip records whose message does not
+     * hold every token (cut as above) as an ASCII case-insensitive
+     * substring, found by one scan of each block's message column. Leave
+     * 0 when records around the matches are needed (context lines). */
+    int                 is_tokens_required;
 };
 
 /* A cursor walks records newest-first or oldest-first. It sees what was

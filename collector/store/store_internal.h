@@ -288,13 +288,15 @@ int  block_rec_encode(struct buf *b, uint32_t label, int64_t *prev_ns,
 int  block_body_decode(const uint8_t *p, size_t len, uint32_t n,
                        uint32_t n_labels, struct store_rec **recs,
                        size_t *cap);
-/* Codec 2: a body as columns (labels, time deltas, flags, per-label
- * offset deltas, lengths) then the messages back to back. recs' msg point
- * into the caller's memory; -1 if out's cap is reached. */
-int  block_cols_encode(struct buf *out, const struct store_rec *recs,
-                       uint32_t n, uint32_t n_labels);
-int  block_cols_decode(const uint8_t *p, size_t len, uint32_t n,
-                       uint32_t n_labels, struct store_rec **recs,
+/* Codecs 2 and 3: a body as columns (labels, time deltas, flags, per-label
+ * offset deltas, lengths) then the messages back to back; codec 3 takes
+ * the message length off each offset delta. recs' msg point into the
+ * caller's memory; -1 if out's cap is reached. */
+int  block_cols_encode(struct buf *out, uint32_t codec,
+                       const struct store_rec *recs, uint32_t n,
+                       uint32_t n_labels);
+int  block_cols_decode(uint32_t codec, const uint8_t *p, size_t len,
+                       uint32_t n, uint32_t n_labels, struct store_rec **recs,
                        size_t *cap);
 /* Decodes a raw body of either codec. */
 int  block_decode(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
@@ -379,6 +381,20 @@ void segindex_cleanup(struct store *s);
 void segindex_unlink(struct store *s, uint64_t seq);
 void segindex_free(struct store_seg *seg);
 uint64_t segindex_disk_bytes(const struct store *s);
+
+/* scan.c: token search in messages (cursor prefilter). */
+struct scan_tok {
+    uint8_t  b[64];                     /* folded, TOKENIZE_MAX_LEN */
+    uint32_t len, anchor;
+    uint8_t  a_byte, is_letter;
+};
+void scan_tok_init(struct scan_tok *t, const uint8_t *tok, size_t len);
+/* 1 if msg holds t (ASCII case folded). */
+int  scan_has(const struct scan_tok *t, const uint8_t *msg, size_t len);
+/* Sets keep[i] for each record of recs[0..n) whose message holds t; the
+ * messages must lie back to back in recs order (codecs 2 and 3). */
+void scan_column(const struct scan_tok *t, const struct store_rec *recs,
+                 uint32_t n, uint8_t *keep);
 
 /* retention.c */
 int  retention_hw_save(struct store *s);

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * scan_test: the token search of the cursor prefilter against a brute
+ * force case-folding substring search, on random messages (mixed case,
+ * bytes >= 0x80, empty messages, tokens at message edges and spanning two
+ * messages), for every anchor kind (letter, digit, high byte).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "collector/store/store_internal.h"
+#include "common/xmalloc.h"
+
+static uint32_t rng_state = 7;
+
+static uint32_t
+rng(void)
+{
+    rng_state = rng_state * 1103515245u + 12345u;
+    return rng_state >> 8;
+}
+
+static uint8_t
+lower(uint8_t c)
+{
+    return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+}
+
+static int
+brute_has(const uint8_t *tok, size_t tl, const uint8_t *m, size_t ml)
+{
+    for (size_t i = 0; i + tl <= ml; i++) {
+        size_t j = 0;
+        while (j < tl && lower(m[i + j]) == tok[j])
+            j++;
+        if (j == tl)
+            return 1;
+    }
+    return 0;
+}
+
+static void
+test_scan_random(void **state)
+{
+    static const char alpha[] = "aAbBzZqQ09x. \xc3\xa9";
+    uint8_t col[4096], keep[64];
+    struct store_rec recs[64];
+
+    (void)state;
+    for (int iter = 0; iter < 3000; iter++) {
+        uint32_t n = 1 + rng() % 40, pos = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t len = rng() % 5 == 0 ? 0 : rng() % 60;
+            recs[i].msg = col + pos;
+            recs[i].msg_len = len;
+            for (uint32_t j = 0; j < len; j++)
+                col[pos++] = (uint8_t)alpha[rng() % (sizeof(alpha) - 1)];
+        }
+        /* a token: folded bytes taken from the column (may span) */
+        uint8_t tok[8];
+        size_t tl = 1 + rng() % 4;
+        if (pos < tl)
+            continue;
+        uint32_t at = rng() % (pos - tl + 1);
+        for (size_t j = 0; j < tl; j++)
+            tok[j] = lower(col[at + j]);
+        struct scan_tok t;
+        scan_tok_init(&t, tok, tl);
+        memset(keep, 0, sizeof(keep));
+        scan_column(&t, recs, n, keep);
+        for (uint32_t i = 0; i < n; i++) {
+            int want = brute_has(tok, tl, recs[i].msg, recs[i].msg_len);
+            assert_int_equal(keep[i], want);
+            assert_int_equal(scan_has(&t, recs[i].msg, recs[i].msg_len),
+                             want);
+        }
+    }
+}
+
+static void
+test_scan_edges(void **state)
+{
+    const char *text = "xxCARTyyCaRtcart";
+    struct store_rec recs[3] = {
+        { .msg = (const uint8_t *)text, .msg_len = 4 },        /* xxCA */
+        { .msg = (const uint8_t *)text + 4, .msg_len = 8 },    /* RTyyCaRt */
+        { .msg = (const uint8_t *)text + 12, .msg_len = 4 },   /* cart */
+    };
+    uint8_t keep[3] = { 0 };
+    struct scan_tok t;
+
+    (void)state;
+    scan_tok_init(&t, (const uint8_t *)"cart", 4);
+    scan_column(&t, recs, 3, keep);
+    assert_int_equal(keep[0], 0);   /* only across the boundary */
+    assert_int_equal(keep[1], 1);
+    assert_int_equal(keep[2], 1);
+    assert_int_equal(scan_has(&t, (const uint8_t *)"car", 3), 0);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_scan_random),
+        cmocka_unit_test(test_scan_edges),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
