@@ -117,6 +117,8 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "bench-report.md"))
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--collector-arg", action="append", default=[],
+                    help="extra logq-collector argument (repeat), e.g. --collector-arg=--block-size=1M")
     a = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="logq-bench.")
@@ -145,7 +147,8 @@ def main():
         data = os.path.join(tmp, "data")
         coll = subprocess.Popen([os.path.join(BIN, "logq-collector"), "--listen", f"127.0.0.1:{tcp}",
                                  "--http", f"127.0.0.1:{http}", "--data-dir", data,
-                                 "--log-file", os.path.join(tmp, "collector.log")])
+                                 "--log-file", os.path.join(tmp, "collector.log")]
+                                + a.collector_arg)
         procs.append(coll)
         server = f"http://127.0.0.1:{http}"
         for _ in range(100):
