@@ -11,13 +11,12 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_init 20-crash-restart
 
-COLLECTOR_TCP_PORT=$(free_port)
-COLLECTOR_HTTP_PORT=$(free_port)
-while [ "$COLLECTOR_HTTP_PORT" = "$COLLECTOR_TCP_PORT" ]; do
-    COLLECTOR_HTTP_PORT=$(free_port)
-done
-export COLLECTOR_TCP_PORT COLLECTOR_HTTP_PORT
+# The first collector picks its own ports (no window in which another
+# process could take a port probed with free_port); restarts reuse them.
 start_collector collector
+COLLECTOR_TCP_PORT=$CTCP
+COLLECTOR_HTTP_PORT=$CHTTP
+export COLLECTOR_TCP_PORT COLLECTOR_HTTP_PORT
 
 for n in 1 2 3; do
     mkdir -p "$IT_TMP/node$n.docker"
