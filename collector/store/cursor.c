@@ -56,8 +56,6 @@ struct store_cursor {
     size_t             n_hashes;
     struct scan_tok    toks[CUR_MAX_HASHES];  /* is_tokens_required */
     size_t             n_toks;
-    uint8_t           *keep;            /* per record of the block */
-    size_t             cap_keep;
     uint8_t           *label_ok;        /* per label id: 0 ?, 1 yes, 2 no */
     size_t             n_label_ok;
 
@@ -67,17 +65,21 @@ struct store_cursor {
     struct cur_mem    *mems;
     size_t             n_mems;
 
-    struct buf         comp, raw;
-    struct store_rec  *recs;
-    size_t             cap_recs;
+    struct blk_loader  lr;
+    struct blk_load    ld[2];           /* ld[ld_cur]: the block read */
+    int                ld_cur;
+    int                is_ahead;        /* ld[1 - ld_cur] being loaded */
+    size_t             ahead_pos;       /* ... for cands[ahead_pos] */
+    int                is_no_helper;
+    size_t             n_seg_cands;
+    struct blk_load    mem_ld;          /* decoded in-memory block */
+    const struct store_rec *recs;       /* of the current block */
+    const uint8_t     *keep;            /* NULL: keep all */
     struct cur_sort   *sel;
     size_t             n_sel, sel_pos, cap_sel;
     const uint32_t    *ids;             /* block label -> global label */
     uint32_t          *blk_ids;
     size_t             cap_blk_ids;
-
-    int                fd;
-    uint64_t           fd_seq;
 };
 
 /* ------------------------------------------------------------------ */
@@ -272,13 +274,13 @@ cursor_pick(struct store_cursor *c)
         int has_bits = cursor_seg_bits(c, g, &bits, &cap_bits);
         for (size_t k = 0; k < g->n_blks; k++) {
             const struct store_blk *b = &g->blks[k];
-            if (b->is_corrupt)
+            if (b->is_corrupt ||
+                ((!has_bits || (bits[k / 64] >> (k % 64)) & 1) &&
+                 cursor_block_may_match(c, b))) {
                 cursor_add_cand(c, &cap, g->seq, (uint32_t)k, b->min_ns,
                                 b->max_ns);
-            else if ((!has_bits || (bits[k / 64] >> (k % 64)) & 1) &&
-                     cursor_block_may_match(c, b))
-                cursor_add_cand(c, &cap, g->seq, (uint32_t)k, b->min_ns,
-                                b->max_ns);
+                c->n_seg_cands++;
+            }
         }
     }
     free(bits);
@@ -306,10 +308,12 @@ store_cursor_new(struct store *s, const struct store_filter *f,
         c->stream = -1;
     c->n_label_ok = s->n_labels;
     c->label_ok = xcalloc(s->n_labels ? s->n_labels : 1, 1);
-    c->fd = -1;
     cursor_set_tokens(c, f);
-    buf_init(&c->comp, STORE_MAX_RAW + 65536);
-    buf_init(&c->raw, STORE_MAX_RAW);
+    blkload_loader_init(&c->lr, s->dir, c->toks,
+                        c->is_tok_req ? c->n_toks : 0);
+    blkload_init(&c->ld[0]);
+    blkload_init(&c->ld[1]);
+    blkload_init(&c->mem_ld);
     cursor_pick(c);
     return c;
 }
@@ -319,8 +323,10 @@ store_cursor_free(struct store_cursor *c)
 {
     if (!c)
         return;
-    if (c->fd >= 0)
-        close(c->fd);
+    blkload_loader_fini(&c->lr);        /* waits for a read ahead */
+    blkload_fini(&c->ld[0]);
+    blkload_fini(&c->ld[1]);
+    blkload_fini(&c->mem_ld);
     free(c->host);
     free(c->container);
     free(c->image);
@@ -331,12 +337,8 @@ store_cursor_free(struct store_cursor *c)
         free(c->mems[i].ids);
     }
     free(c->mems);
-    buf_fini(&c->comp);
-    buf_fini(&c->raw);
-    free(c->recs);
     free(c->sel);
     free(c->blk_ids);
-    free(c->keep);
     free(c);
 }
 
@@ -353,41 +355,13 @@ sort_cmp(const void *a, const void *b)
     return x->i < y->i ? -1 : x->i > y->i;
 }
 
-/* Sets c->keep[i] for the records holding every filter token. */
+/* Selects the records of the current block (c->recs, n) that pass the
+ * filter, sorted by time. */
 static void
-cursor_keep_tokens(struct store_cursor *c, uint32_t codec, uint32_t n)
-{
-    if (c->cap_keep < n) {
-        c->keep = xreallocarray(c->keep, n, 1);
-        c->cap_keep = n;
-    }
-    memset(c->keep, 0, n);
-    size_t k = 0;
-    if (codec == STORE_CODEC_ZLIB_COLS || codec == STORE_CODEC_ZSTD_COLS) {
-        scan_column(&c->toks[0], c->recs, n, c->keep);
-        k = 1;
-    } else {
-        memset(c->keep, 1, n);
-    }
-    for (uint32_t i = 0; i < n; i++)
-        for (size_t t = k; t < c->n_toks && c->keep[i]; t++)
-            c->keep[i] = (uint8_t)scan_has(&c->toks[t], c->recs[i].msg,
-                                           c->recs[i].msg_len);
-}
-
-/* Decodes body (n records, n_labels) and selects the matching records. */
-static int
-cursor_select(struct store_cursor *c, uint32_t codec, const uint8_t *body,
-              size_t len, uint32_t n, uint32_t n_labels)
+cursor_select(struct store_cursor *c, uint32_t n)
 {
     int is_sorted = 1;
-    int is_keep = c->is_tok_req && c->n_toks > 0;
 
-    if (block_decode(codec, body, len, n, n_labels, &c->recs,
-                     &c->cap_recs) < 0)
-        return -1;
-    if (is_keep)
-        cursor_keep_tokens(c, codec, n);
     if (c->cap_sel < n) {
         c->sel = xreallocarray(c->sel, n, sizeof(*c->sel));
         c->cap_sel = n;
@@ -395,7 +369,7 @@ cursor_select(struct store_cursor *c, uint32_t codec, const uint8_t *body,
     c->n_sel = 0;
     for (uint32_t i = 0; i < n; i++) {
         const struct store_rec *r = &c->recs[i];
-        if ((is_keep && !c->keep[i]) || !cursor_rec_ok(c, r))
+        if ((c->keep && !c->keep[i]) || !cursor_rec_ok(c, r))
             continue;
         if (c->n_sel && r->time_ns < c->sel[c->n_sel - 1].t)
             is_sorted = 0;
@@ -405,39 +379,99 @@ cursor_select(struct store_cursor *c, uint32_t codec, const uint8_t *body,
     if (!is_sorted && c->n_sel > 1)
         qsort(c->sel, c->n_sel, sizeof(*c->sel), sort_cmp);
     c->sel_pos = 0;
+}
+
+/* An in-memory block (row body). */
+static int
+cursor_load_mem(struct store_cursor *c, const struct cur_mem *m)
+{
+    struct blk_load *ld = &c->mem_ld;
+
+    if (block_decode(STORE_CODEC_ZLIB, m->body.data, m->body.len, m->n,
+                     m->n_labels, &ld->recs, &ld->cap_recs) < 0)
+        return -1;              /* cannot happen: we encoded it */
+    c->keep = NULL;
+    if (c->lr.n_toks > 0) {
+        blkload_keep(ld, STORE_CODEC_ZLIB, m->n, c->lr.toks, c->lr.n_toks);
+        c->keep = ld->keep;
+    }
+    c->ids = m->ids;
+    c->recs = ld->recs;
+    cursor_select(c, m->n);
     return 0;
 }
 
-static int
-cursor_open_seg(struct store_cursor *c, uint64_t seq)
-{
-    if (c->fd >= 0 && c->fd_seq == seq)
-        return 0;
-    if (c->fd >= 0)
-        close(c->fd);
-    char *path = store_seg_path(c->s, seq);
-    c->fd = open(path, O_RDONLY | O_CLOEXEC);
-    free(path);
-    c->fd_seq = seq;
-    return c->fd < 0 ? -1 : 0;
-}
-
-/* Loads a segment block: 1 loaded, 0 gone (retention), -1 damaged. */
-static int
-cursor_load_blk(struct store_cursor *c, const struct cur_cand *k)
+/* The directory entry of a candidate; NULL if retention deleted it. */
+static struct store_blk *
+cursor_blk(struct store_cursor *c, const struct cur_cand *k)
 {
     struct store_seg *g = store_seg_find(c->s, k->seq);
 
     if (!g || k->blk >= g->n_blks)
+        return NULL;
+    return &g->blks[k->blk];
+}
+
+/* Starts reading the next segment candidate (after c->pos) on the helper
+ * thread, into the buffer not in use. Only for scans of a few blocks or
+ * more: a thread costs more than it saves on one or two. */
+static void
+cursor_read_ahead(struct store_cursor *c)
+{
+    size_t j = c->pos;
+
+    if (c->is_ahead || c->is_no_helper || c->n_seg_cands < 3)
+        return;
+    while (j < c->n_cands && c->cands[j].seq == CUR_MEM)
+        j++;
+    if (j == c->n_cands)
+        return;
+    const struct store_blk *b = cursor_blk(c, &c->cands[j]);
+    if (!b || b->is_corrupt)
+        return;
+    if (blkload_start(&c->lr) < 0) {
+        c->is_no_helper = 1;
+        return;
+    }
+    struct blk_req rq = { .seq = c->cands[j].seq, .blk = c->cands[j].blk,
+                          .b = *b };
+    blkload_submit(&c->lr, &rq, &c->ld[1 - c->ld_cur]);
+    c->is_ahead = 1;
+    c->ahead_pos = j;
+}
+
+/* Loads candidate c->cands[at] (a segment block): 1 loaded, 0 gone
+ * (retention), -1 damaged. */
+static int
+cursor_load_blk(struct store_cursor *c, size_t at)
+{
+    const struct cur_cand *k = &c->cands[at];
+    struct store_blk *b = cursor_blk(c, k);
+    int is_mine = c->is_ahead && c->ahead_pos == at;
+
+    if (c->is_ahead) {
+        blkload_wait(&c->lr);
+        c->is_ahead = 0;
+        if (is_mine)
+            c->ld_cur = 1 - c->ld_cur;
+    }
+    if (!b)
         return 0;
-    struct store_blk *b = &g->blks[k->blk];
     if (b->is_corrupt)
         return -1;
-    if (cursor_open_seg(c, k->seq) < 0)
+    struct blk_load *ld = &c->ld[c->ld_cur];
+    if (!is_mine) {
+        struct blk_req rq = { .seq = k->seq, .blk = k->blk, .b = *b };
+        blkload_run(&c->lr, &rq, ld);
+    }
+    cursor_read_ahead(c);
+    if (ld->rc == 0)
         return 0;
-    if (segment_read_body(c->fd, b, &c->comp) < 0 ||
-        segment_unpack(b, &c->comp, &c->raw) < 0)
-        goto bad;
+    if (ld->rc < 0) {
+        b->is_corrupt = 1;
+        c->s->n_corrupt++;
+        return -1;
+    }
     if (c->cap_blk_ids < b->n_labels) {
         c->blk_ids = xreallocarray(c->blk_ids, b->n_labels, sizeof(uint32_t));
         c->cap_blk_ids = b->n_labels;
@@ -445,14 +479,10 @@ cursor_load_blk(struct store_cursor *c, const struct cur_cand *k)
     for (uint32_t i = 0; i < b->n_labels; i++)
         c->blk_ids[i] = b->labels[i].id;
     c->ids = c->blk_ids;
-    if (cursor_select(c, b->codec, c->raw.data, c->raw.len, b->n_records,
-                      b->n_labels) < 0)
-        goto bad;
+    c->recs = ld->recs;
+    c->keep = c->lr.n_toks > 0 ? ld->keep : NULL;
+    cursor_select(c, b->n_records);
     return 1;
-bad:
-    b->is_corrupt = 1;
-    c->s->n_corrupt++;
-    return -1;
 }
 
 int
@@ -462,16 +492,14 @@ store_cursor_next(struct store_cursor *c, struct logrec *out)
         c->n_sel = c->sel_pos = 0;
         if (c->pos >= c->n_cands)
             return 0;
-        const struct cur_cand *k = &c->cands[c->pos++];
+        size_t at = c->pos++;
+        const struct cur_cand *k = &c->cands[at];
         if (k->seq == CUR_MEM) {
-            const struct cur_mem *m = &c->mems[k->blk];
-            c->ids = m->ids;
-            if (cursor_select(c, STORE_CODEC_ZLIB, m->body.data, m->body.len,
-                              m->n, m->n_labels) < 0)
-                return -1;      /* cannot happen: we encoded it */
+            if (cursor_load_mem(c, &c->mems[k->blk]) < 0)
+                return -1;
             continue;
         }
-        if (cursor_load_blk(c, k) < 0)
+        if (cursor_load_blk(c, at) < 0)
             return -1;
     }
     size_t j = c->newest_first ? c->n_sel - 1 - c->sel_pos : c->sel_pos;

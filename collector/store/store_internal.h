@@ -396,6 +396,55 @@ int  scan_has(const struct scan_tok *t, const uint8_t *msg, size_t len);
 void scan_column(const struct scan_tok *t, const struct store_rec *recs,
                  uint32_t n, uint8_t *keep);
 
+/* blkload.c: a cursor's block reads, optionally one ahead on a helper
+ * thread. */
+struct blk_load {
+    struct buf        comp, raw;
+    struct store_rec *recs;
+    size_t            cap_recs;
+    uint8_t          *keep;             /* with tokens: holds them all */
+    size_t            cap_keep;
+    uint64_t          seq;
+    uint32_t          blk;
+    int               rc;               /* 1 loaded, 0 gone, -1 damaged */
+};
+struct blk_req {
+    uint64_t         seq;
+    uint32_t         blk;
+    struct store_blk b;                 /* copy; labels not used */
+};
+struct blk_loader {
+    const char            *dir;
+    const struct scan_tok *toks;        /* required tokens, or n_toks 0 */
+    size_t                 n_toks;
+    int                    fd, hfd;     /* caller's and helper's */
+    uint64_t               fd_seq, hfd_seq;
+    int                    is_started, is_busy;
+    pthread_t              th;
+    pthread_mutex_t        mu;
+    pthread_cond_t         cv;
+    struct blk_req         req;         /* under mu */
+    struct blk_load       *out;
+    int                    has_req, is_done, is_stop;
+};
+void blkload_init(struct blk_load *ld);
+void blkload_fini(struct blk_load *ld);
+/* Marks ld->keep for the n decoded records holding every token. */
+void blkload_keep(struct blk_load *ld, uint32_t codec, uint32_t n,
+                  const struct scan_tok *toks, size_t n_toks);
+void blkload_loader_init(struct blk_loader *lr, const char *dir,
+                         const struct scan_tok *toks, size_t n_toks);
+void blkload_loader_fini(struct blk_loader *lr);
+/* Loads rq into ld on the caller's thread. */
+void blkload_run(struct blk_loader *lr, const struct blk_req *rq,
+                 struct blk_load *ld);
+/* The helper thread: start (0, or -1: then load on the caller's thread),
+ * submit one request (none in flight), wait for it. */
+int  blkload_start(struct blk_loader *lr);
+void blkload_submit(struct blk_loader *lr, const struct blk_req *rq,
+                    struct blk_load *out);
+void blkload_wait(struct blk_loader *lr);
+
 /* retention.c */
 int  retention_hw_save(struct store *s);
 int  retention_hw_load(struct store *s);
