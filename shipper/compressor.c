@@ -73,7 +73,17 @@ compressor_pop(struct compressor_list *l)
 static void
 compressor_run(struct compressor_job *j)
 {
-    j->rc = wire_batch_enc_finish(j->enc, j->seq, j->out, j->zlevel);
+    if (j->kind == COMPRESSOR_BATCH) {
+        j->rc = wire_batch_enc_finish(j->enc, j->seq, j->out, j->zlevel);
+        return;
+    }
+    struct buf scratch;
+    const char *err;
+
+    buf_init(&scratch, WIRE_MAX_INFLATED);
+    j->rc = compressor_reseq(j->frame->data, j->frame->len, j->seq, j->zlevel,
+                             &scratch, j->out, &err);
+    buf_fini(&scratch);
 }
 
 static void
@@ -237,4 +247,30 @@ size_t
 compressor_pending(const struct compressor *c)
 {
     return c->n_pending;
+}
+
+int
+compressor_reseq(const uint8_t *frame, size_t len, uint64_t seq, int zlevel,
+                 struct buf *scratch, struct buf *out, const char **errstr)
+{
+    struct wire_frame f;
+    size_t used;
+    const uint8_t *p;
+    size_t plen;
+
+    *errstr = "encode failed";
+    if (wire_frame_decode(frame, len, &f, &used, errstr) != 1 ||
+        wire_frame_payload(&f, scratch, &p, &plen, errstr) < 0)
+        return -1;
+    if (used != len || plen < 8) {
+        *errstr = "not a whole frame with a seq";
+        return -1;
+    }
+    if (p != scratch->data) {           /* stored: copy, never patch input */
+        buf_reset(scratch);
+        if (buf_append(scratch, p, plen) < 0)
+            return -1;
+    }
+    le64_store(scratch->data, seq);
+    return wire_frame_encode(out, f.type, scratch->data, plen, zlevel);
 }

@@ -6,6 +6,8 @@
  * ~75% of the shipper's cycles, all on the loop thread). Workers take jobs
  * in submission order; with more than one they may finish out of order:
  * putting frames back in order is the owner's job (sender.c sends by seq).
+ * Renumbering a frame already made (a resend after a reconnect: inflate,
+ * patch the seq, deflate) is a job too, so it does not stall the loop.
  * Finished jobs come back on the loop thread through a pipe watched by a
  * libevent event, so the done callback runs like any other callback. With
  * 0 threads a job runs inside compressor_submit. Workers touch only their
@@ -25,10 +27,17 @@
 
 #define COMPRESSOR_MAX_THREADS 16
 
-/* One frame to finish. The owner fills the first four fields and keeps the
- * job, enc and out alive and untouched until the done callback. */
+enum compressor_kind {
+    COMPRESSOR_BATCH,               /* enc -> a BATCH frame */
+    COMPRESSOR_RESEQ,               /* frame -> the same frame with seq */
+};
+
+/* One frame to make. The owner fills the fields up to arg and keeps the
+ * job, enc or frame, and out alive and untouched until the done callback. */
 struct compressor_job {
-    struct wire_batch_enc *enc;     /* records to send; not reset */
+    enum compressor_kind   kind;
+    struct wire_batch_enc *enc;     /* BATCH: records to send; not reset */
+    const struct buf      *frame;   /* RESEQ: a BATCH or METRICS frame */
     uint64_t               seq;
     int                    zlevel;
     struct buf            *out;     /* the frame is appended */
@@ -52,5 +61,15 @@ void compressor_free(struct compressor *c);
 void compressor_submit(struct compressor *c, struct compressor_job *job);
 /* Jobs submitted whose done callback has not run yet. */
 size_t compressor_pending(const struct compressor *c);
+
+/*
+ * Appends to out the frame[0..len) (one whole frame whose plain payload
+ * starts with its u64 seq) re-encoded to carry seq, zlib at zlevel; the
+ * plain payload goes through scratch. -1 if it does not decode (not one of
+ * ours) or out is full; *errstr is then set. What a RESEQ job runs.
+ */
+int compressor_reseq(const uint8_t *frame, size_t len, uint64_t seq,
+                     int zlevel, struct buf *scratch, struct buf *out,
+                     const char **errstr);
 
 #endif

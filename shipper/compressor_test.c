@@ -2,8 +2,10 @@
 /*
  * compressor_test: the worker pool on a real event_base: inline mode,
  * many jobs on several workers (each delivered once, on the loop thread,
- * with a frame that decodes to its own seq and records), an encode error
- * delivered as rc -1, freeing with jobs still queued, bad thread counts.
+ * with a frame that decodes to its own seq and records), renumbering
+ * frames (RESEQ jobs, compressed and stored input, garbage), an encode
+ * error delivered as rc -1, freeing with jobs still queued, bad thread
+ * counts.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -52,6 +54,9 @@ on_done(void *arg, struct compressor_job *job)
         x->n_failed++;
 }
 
+static void check_frame(const struct job_slot *sl, int i);
+static void check_frame_seq(const struct job_slot *sl, int i, uint64_t seq);
+
 /* Slot i: i % 9 + 1 records of varied text (so sizes and times vary). */
 static void
 fill(struct job_slot *sl, int i, size_t out_max)
@@ -84,6 +89,12 @@ fill(struct job_slot *sl, int i, size_t out_max)
 static void
 check_frame(const struct job_slot *sl, int i)
 {
+    check_frame_seq(sl, i, (uint64_t)i + 1);
+}
+
+static void
+check_frame_seq(const struct job_slot *sl, int i, uint64_t seq)
+{
     struct wire_frame f;
     size_t used;
     const char *err = NULL;
@@ -99,7 +110,7 @@ check_frame(const struct job_slot *sl, int i)
     buf_init(&scratch, WIRE_MAX_INFLATED);
     assert_int_equal(wire_frame_payload(&f, &scratch, &p, &len, &err), 0);
     assert_int_equal(wire_batch_decode(p, len, &b, &err), 0);
-    assert_int_equal(b.seq, (uint64_t)i + 1);
+    assert_int_equal(b.seq, seq);
     assert_int_equal(b.n_records, (uint32_t)(i % 9 + 1));
     wire_batch_fini(&b);
     buf_fini(&scratch);
@@ -219,6 +230,71 @@ test_compressor_free_drops_pending_work(void **state)
     assert_int_equal(x->n_done, 0);
 }
 
+/* A RESEQ job turns slot 0's frame into the same batch with seq 77 and
+ * leaves the input frame as it was. */
+static void
+test_compressor_reseq_job(void **state)
+{
+    struct fix *x = *state;
+    struct compressor *c = compressor_new(x->base, 2, on_done, x);
+    struct job_slot *a = &x->slots[0], *b = &x->slots[1];
+
+    assert_non_null(c);
+    fill(a, 4, SIZE_MAX);
+    compressor_submit(c, &a->job);
+    RUN_UNTIL(x, x->n_done == 1);
+    size_t before = a->out.len;
+    buf_init(&b->out, SIZE_MAX);
+    b->job = (struct compressor_job){
+        .kind = COMPRESSOR_RESEQ, .frame = &a->out, .seq = 77, .zlevel = 1,
+        .out = &b->out, .arg = b,
+    };
+    compressor_submit(c, &b->job);
+    RUN_UNTIL(x, x->n_done == 2);
+    assert_int_equal(b->job.rc, 0);
+    check_frame_seq(b, 4, 77);
+    check_frame_seq(a, 4, 5);
+    assert_int_equal(a->out.len, before);
+    compressor_free(c);
+}
+
+/* Stored (zlevel 0) input is copied, not patched in place; garbage and a
+ * frame with bytes after it are refused with a reason. */
+static void
+test_compressor_reseq_stored_and_bad_input(void **state)
+{
+    struct fix *x = *state;
+    struct job_slot *a = &x->slots[0];
+    struct buf scratch, out;
+    const char *err = NULL;
+
+    fill(a, 2, SIZE_MAX);
+    a->job.zlevel = 0;
+    a->job.rc = wire_batch_enc_finish(&a->enc, 3, &a->out, 0);
+    check_frame_seq(a, 2, 3);
+    buf_init(&scratch, WIRE_MAX_INFLATED);
+    buf_init(&out, SIZE_MAX);
+    assert_int_equal(compressor_reseq(a->out.data, a->out.len, 9, 1, &scratch,
+                                      &out, &err), 0);
+    check_frame_seq(a, 2, 3);                   /* input untouched */
+    struct job_slot view = { .out = out };
+    check_frame_seq(&view, 2, 9);
+
+    buf_reset(&out);
+    static const uint8_t junk[32] = "LQ not a frame at all, really..";
+    assert_int_equal(compressor_reseq(junk, sizeof(junk), 1, 1, &scratch,
+                                      &out, &err), -1);
+    assert_non_null(err);
+    assert_int_equal(out.len, 0);
+    assert_int_equal(buf_append(&a->out, "x", 1), 0);   /* trailing byte */
+    err = NULL;
+    assert_int_equal(compressor_reseq(a->out.data, a->out.len, 1, 1,
+                                      &scratch, &out, &err), -1);
+    assert_non_null(err);
+    buf_fini(&out);
+    buf_fini(&scratch);
+}
+
 static void
 test_compressor_bad_thread_count(void **state)
 {
@@ -243,6 +319,10 @@ main(void)
             test_compressor_encode_error_is_delivered, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_compressor_free_drops_pending_work, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compressor_reseq_job, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_compressor_reseq_stored_and_bad_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compressor_bad_thread_count,
                                         setup, teardown),
     };

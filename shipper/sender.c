@@ -8,10 +8,11 @@
  * the seq it will carry if the connection holds (last seq sent + frames
  * queued but unsent + 1; a new connection starts at 1, so batches closed
  * while disconnected are numbered right too). A frame whose seq no longer
- * matches (it was in flight when the connection dropped) is re-encoded on
- * the loop thread: inflate, patch the leading u64 seq, deflate. That only
+ * matches (it was in flight when the connection dropped) is re-encoded:
+ * inflate, patch the leading u64 seq, deflate; on a worker too (a RESEQ
+ * job; the frames behind it wait), or inline with 0 threads. That only
  * happens after a reconnect, so the steady state compresses each batch
- * once, on a worker.
+ * once.
  */
 #include "shipper/sender.h"
 
@@ -60,6 +61,7 @@ struct sender_entry {
     int                    was_sent;    /* on some connection */
     size_t                 cost;        /* bytes counted in inflight */
     struct buf             frame;
+    struct buf             reframe;     /* RESEQ job output */
     struct wire_batch_enc *enc;         /* raw batch until is_ready */
     struct compressor_job  job;
     struct sender_commit  *commits;
@@ -140,6 +142,7 @@ sender_entry_free(struct sender_entry *e)
 {
     sender_enc_free(e->enc);
     buf_fini(&e->frame);
+    buf_fini(&e->reframe);
     free(e->commits);
     free(e);
 }
@@ -172,43 +175,43 @@ sender_check_room(struct sender *s, int was_full)
         s->room_cb(s->cb_arg);
 }
 
-/* Rewrites e's frame to carry seq. -1 if our own frame does not decode
- * (cannot happen short of memory corruption). */
+/* e's frame is replaced by e->reframe, which carries seq. */
+static void
+sender_entry_reframed(struct sender *s, struct sender_entry *e, uint64_t seq)
+{
+    s->inflight = s->inflight - e->cost + e->reframe.len;
+    e->cost = e->reframe.len;
+    buf_fini(&e->frame);
+    e->frame = e->reframe;
+    buf_init(&e->reframe, SENDER_FRAME_MAX);
+    e->seq = seq;
+}
+
+/*
+ * Makes e's frame carry seq: on a worker (e is not ready until the job is
+ * done; returns 1) or, with no workers, here (returns 0). -1 if our own
+ * frame does not decode (cannot happen short of memory corruption).
+ */
 static int
 sender_entry_reseq(struct sender *s, struct sender_entry *e, uint64_t seq)
 {
-    struct wire_frame f;
-    size_t used;
-    const char *err = NULL;
-    const uint8_t *p;
-    size_t len;
-
-    if (wire_frame_decode(e->frame.data, e->frame.len, &f, &used, &err) != 1 ||
-        wire_frame_payload(&f, &s->scratch, &p, &len, &err) < 0 || len < 8)
-        goto fail;
-    if (p != s->scratch.data) {
-        buf_reset(&s->scratch);
-        if (buf_append(&s->scratch, p, len) < 0)
-            goto fail;
-        p = s->scratch.data;
+    if (s->cfg.compress_threads > 0) {
+        e->is_ready = 0;
+        e->job = (struct compressor_job){
+            .kind = COMPRESSOR_RESEQ, .frame = &e->frame, .seq = seq,
+            .zlevel = s->cfg.zlevel, .out = &e->reframe, .arg = e,
+        };
+        compressor_submit(s->comp, &e->job);
+        return 1;
     }
-    le64_store(s->scratch.data, seq);
-    struct buf nf;
-    buf_init(&nf, SENDER_FRAME_MAX);
-    if (wire_frame_encode(&nf, e->type, p, len, s->cfg.zlevel) < 0) {
-        buf_fini(&nf);
-        goto fail;
+    const char *err;
+    if (compressor_reseq(e->frame.data, e->frame.len, seq, s->cfg.zlevel,
+                         &s->scratch, &e->reframe, &err) < 0) {
+        log_error("sender", "cannot re-encode queued frame: %s", err);
+        return -1;
     }
-    s->inflight = s->inflight - e->cost + nf.len;
-    e->cost = nf.len;
-    buf_fini(&e->frame);
-    e->frame = nf;
-    e->seq = seq;
+    sender_entry_reframed(s, e, seq);
     return 0;
-fail:
-    log_error("sender", "cannot re-encode queued frame: %s",
-              err ? err : "encode failed");
-    return -1;
 }
 
 /* ---- connection ---- */
@@ -396,25 +399,32 @@ sender_on_frame(struct sender *s, const struct wire_frame *f)
     return -1;
 }
 
-/* Writes the queued frames not yet sent on this connection, in order, up to
- * the first one still being compressed. */
+/*
+ * Writes the queued frames not yet sent on this connection, in order, up to
+ * the first one still being compressed. Ready frames further on that carry
+ * the wrong seq are sent to be renumbered meanwhile (one job each; a frame
+ * still being compressed is checked when it is done).
+ */
 static void
 sender_write_pending(struct sender *s)
 {
     if (s->state != SENDER_READY)
         return;
+    int is_blocked = 0;
+    uint64_t seq = s->conn_seq;
     for (struct sender_entry *e = s->head; e != NULL; e = e->next) {
         if (e->is_sent)
             continue;
-        if (!e->is_ready)
+        seq++;
+        if (e->is_ready && e->seq != seq &&
+            sender_entry_reseq(s, e, seq) < 0) {
+            sender_close(s, "re-encode failed");
             return;
-        uint64_t seq = s->conn_seq + 1;
-        if (e->seq != seq) {
-            if (sender_entry_reseq(s, e, seq) < 0) {
-                sender_close(s, "re-encode failed");
-                return;
-            }
         }
+        if (!e->is_ready)
+            is_blocked = 1;
+        if (is_blocked)
+            continue;
         if (bufferevent_write(s->bev, e->frame.data, e->frame.len) < 0) {
             sender_close(s, "write failed");
             return;
@@ -513,14 +523,19 @@ sender_compressed_cb(void *arg, struct compressor_job *job)
     struct sender_entry *e = job->arg;
     int was_full = !sender_can_accept(s);
 
-    /* Sizes are capped (config.c, SENDER_RAW_MAX): cannot fail. */
+    /* Sizes are capped (config.c, SENDER_RAW_MAX) and a RESEQ input is a
+     * frame we made: neither can fail short of memory corruption. */
     if (job->rc < 0)
-        fatalx("sender", "cannot encode batch records=%u",
-               e->enc->n_records);
-    sender_enc_put(s, e->enc);
-    e->enc = NULL;
-    s->inflight = s->inflight - e->cost + e->frame.len;
-    e->cost = e->frame.len;
+        fatalx("sender", "cannot encode frame seq=%llu",
+               (unsigned long long)job->seq);
+    if (job->kind == COMPRESSOR_RESEQ) {
+        sender_entry_reframed(s, e, job->seq);
+    } else {
+        sender_enc_put(s, e->enc);
+        e->enc = NULL;
+        s->inflight = s->inflight - e->cost + e->frame.len;
+        e->cost = e->frame.len;
+    }
     e->is_ready = 1;
     sender_write_pending(s);
     sender_check_room(s, was_full);
@@ -719,6 +734,7 @@ sender_flush(struct sender *s)
     e->type = WIRE_BATCH;
     e->seq = sender_next_seq(s);
     buf_init(&e->frame, SENDER_FRAME_MAX);
+    buf_init(&e->reframe, SENDER_FRAME_MAX);
     e->enc = s->enc;
     e->cost = wire_batch_enc_raw_len(e->enc);
     e->n_commits = e->enc->n_sources;
@@ -727,7 +743,8 @@ sender_flush(struct sender *s)
     s->gen++;
     sender_enqueue(s, e);
     e->job = (struct compressor_job){
-        .enc = e->enc, .seq = e->seq, .zlevel = s->cfg.zlevel,
+        .kind = COMPRESSOR_BATCH, .enc = e->enc, .seq = e->seq,
+        .zlevel = s->cfg.zlevel,
         .out = &e->frame, .arg = e,
     };
     compressor_submit(s->comp, &e->job);   /* done: sender_compressed_cb */
@@ -745,6 +762,7 @@ sender_send_metrics(struct sender *s, struct wire_metrics_enc *m,
     e->type = WIRE_METRICS;
     e->seq = sender_next_seq(s);
     buf_init(&e->frame, SENDER_FRAME_MAX);
+    buf_init(&e->reframe, SENDER_FRAME_MAX);
     if (wire_metrics_enc_finish(m, e->seq, time_ns, &e->frame,
                                 s->cfg.zlevel) < 0) {
         sender_entry_free(e);
