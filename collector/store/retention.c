@@ -35,7 +35,7 @@ retention_hw_save(struct store *s)
         const struct store_source *src = s->sources[i];
         if (block_put_str(&b, src->host, src->host_len) < 0 ||
             block_put_str(&b, src->cid, src->cid_len) < 0 ||
-            buf_put_varint(&b, src->hw) < 0)
+            buf_put_varint(&b, src->sealed_hw) < 0)
             goto out;
     }
     le32_store(b.data + 4, compress_crc32(0, b.data + 8, b.len - 8));
@@ -96,6 +96,8 @@ retention_hw_load(struct store *s)
             s, (const char *)h, (size_t)hl, (const char *)c, (size_t)cl, 1);
         if (hw > src->hw)
             src->hw = hw;
+        if (hw > src->sealed_hw)
+            src->sealed_hw = hw;
     }
     close(fd);
     buf_fini(&b);
@@ -164,10 +166,9 @@ store_apply_retention(struct store *s)
     int64_t now = store_now(s);
     int n = 0;
 
-    /* hw.lqh must not hold the offsets of uncommitted records (a crash
-     * would then drop their resend as duplicates): wait for a commit. */
-    if ((!s->opt.retention_age_ns && !s->opt.retention_bytes) ||
-        s->wal_n_recs > 0)
+    /* hw.lqh holds sealed high water marks only (sealed_hw): records
+     * still in the WAL or being sealed are above them and are replayed. */
+    if (!s->opt.retention_age_ns && !s->opt.retention_bytes)
         return 0;
     /* The last segment is the one being written: never deleted. */
     while (s->n_segs > 1 && retention_is_expired(s, s->segs[0], now)) {

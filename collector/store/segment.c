@@ -173,6 +173,8 @@ seg_add_probed(struct store *s, struct store_seg *seg, uint64_t pos,
         src->latest = l;
         if (ml[i].max_off > src->hw)
             src->hw = ml[i].max_off;
+        if (ml[i].max_off > src->sealed_hw)
+            src->sealed_hw = ml[i].max_off;
         if (!ml[i].n_lines)
             continue;
         src->n_lines += ml[i].n_lines;
@@ -337,6 +339,8 @@ chunk_meta(struct store *s, const struct store_tail *t, struct seal_chunk *ch)
     buf_init(b, STORE_MAX_RAW + STORE_MAX_META);
     ch->ids = xcalloc(t->n_labels ? t->n_labels : 1, sizeof(*ch->ids));
     ch->labels = xcalloc(t->n_labels ? t->n_labels : 1, sizeof(*ch->labels));
+    ch->max_off = xcalloc(t->n_labels ? t->n_labels : 1,
+                          sizeof(*ch->max_off));
     if (buf_append(b, hb, sizeof(hb)) < 0 ||
         buf_put_u8(b, t->stream_mask) < 0 ||
         buf_put_varint(b, t->n_labels) < 0)
@@ -350,6 +354,7 @@ chunk_meta(struct store *s, const struct store_tail *t, struct seal_chunk *ch)
         ch->ids[i] = tl->id;
         ch->labels[i].id = tl->id;
         ch->labels[i].n_lines = tl->n_lines;
+        ch->max_off[i] = tl->max_off;
         if (block_put_str(b, l->host, l->host_len) < 0 ||
             block_put_str(b, l->cid, l->cid_len) < 0 ||
             block_put_str(b, l->name, l->name_len) < 0 ||
@@ -477,6 +482,7 @@ segment_job_free(struct seal_job *job)
         index_set_fini(&job->ch[i].set);
         free(job->ch[i].ids);
         free(job->ch[i].labels);
+        free(job->ch[i].max_off);
     }
     free(job->ch);
     free(job);
@@ -525,6 +531,11 @@ segment_job_apply(struct store *s, struct seal_job *job)
         b->n_labels = ch->n_labels;
         b->labels = ch->labels;
         ch->labels = NULL;
+        for (uint32_t k = 0; k < ch->n_labels; k++) {
+            struct store_source *src = s->labels[ch->ids[k]]->src;
+            if (ch->max_off[k] > src->sealed_hw)
+                src->sealed_hw = ch->max_off[k];
+        }
         seg->raw_bytes += ch->body.len;
         seg->n_records += b->n_records;
         if (b->min_ns < seg->min_ns)

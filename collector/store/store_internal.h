@@ -64,6 +64,8 @@ struct store_source {
     size_t               host_len, cid_len;
     uint64_t             hash;
     uint64_t             hw;            /* includes pending records */
+    uint64_t             sealed_hw;     /* in segment blocks (or deleted
+                                           from them): what hw.lqh keeps */
     uint64_t             n_lines;
     int64_t              first_ns, last_ns;
     struct store_label  *latest;        /* NULL if known only from hw.lqh */
@@ -161,6 +163,7 @@ struct seal_chunk {
     uint8_t                 stream_mask;
     uint32_t               *ids;        /* block label -> global label id */
     struct store_blk_label *labels;     /* directory entry labels */
+    uint64_t               *max_off;    /* per label */
     struct buf              blk;        /* header + meta (+ body, out) */
     size_t                  meta_len;
     struct index_set        set;        /* out: token hashes */

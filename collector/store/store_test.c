@@ -705,6 +705,35 @@ test_store_retention_age(void **state)
     assert_int_equal(put_n(f, 0, 1, 1000), 0);
 }
 
+/* hw.lqh keeps sealed high water marks only: records committed to the
+ * WAL when retention runs survive a restart (and their resend is a dup). */
+static void
+test_store_retention_keeps_wal(void **state)
+{
+    struct fx *f = *state;
+
+    f->opt.segment_size = 8 << 10;
+    f->opt.retention_age_ns = 3600LL * 1000000000;
+    fx_open(f);
+    for (int i = 0; i < 10; i++) {
+        put_n(f, 0, (uint64_t)i * 100 + 1, 100);
+        assert_int_equal(store_commit(f->s), 0);
+    }
+    assert_int_equal(store_sync(f->s), 0);
+    assert_int_equal(put_n(f, 0, 1001, 5), 5);    /* WAL only */
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(store_sync(f->s), 0);
+    int before = scan_all(f->s);
+    f->now = T0 + 2 * 3600LL * 1000000000;
+    assert_true(store_apply_retention(f->s) > 0);
+    int kept = scan_all(f->s);
+    assert_true(kept < before);
+    fx_open(f);
+    assert_int_equal(scan_all(f->s), kept);
+    assert_int_equal(store_source_offset(f->s, "host0", "cid0"), 1005);
+    assert_int_equal(put_n(f, 0, 1001, 5), 0);
+}
+
 static void
 test_store_disk_full(void **state)
 {
@@ -844,6 +873,7 @@ main(void)
         T(test_store_retention_size),
         T(test_store_retention_age),
         T(test_store_mixed_codecs),
+        T(test_store_retention_keeps_wal),
         T(test_store_disk_full),
         T(test_store_throughput),
 #undef T
