@@ -66,7 +66,7 @@ static const struct config_def config_defs[] = {
       "how often retention runs without traffic" },
     { "segment-size", CONFIG_SIZE, "64M", 4096, INT64_C(1) << 40,
       CFG(segment_size), "raw bytes per store segment" },
-    { "block-size", CONFIG_SIZE, "256K", 1024, 128 << 20, CFG(block_size),
+    { "block-size", CONFIG_SIZE, "1M", 1024, 128 << 20, CFG(block_size),
       "raw bytes per compressed block (at most 128M)" },
     { "compress-level", CONFIG_INT, "0", 0, 19, CFG(compress_level),
       "zstd level 1..19 for sealed blocks (0: the store's default, 3)" },

@@ -105,7 +105,7 @@ test_config_store_knobs(void **state)
 
     assert_int_equal(parse(&c, &err, 2, "--data-dir", "/d"), CONFIG_OK);
     assert_true(c.segment_size == INT64_C(64) << 20);
-    assert_true(c.block_size == INT64_C(256) << 10);
+    assert_true(c.block_size == INT64_C(1) << 20);
     assert_true(c.compress_level == 0);
     assert_true(c.max_scan_bytes == INT64_C(16) << 30);
     assert_true(c.retention_interval_ns == INT64_C(10000000000));

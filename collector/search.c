@@ -57,7 +57,8 @@ struct search {
     unsigned             la;            /* scan-order lookahead */
     int                  has_context;
     uint64_t             max_scan;
-    uint64_t             scanned;
+    uint64_t             scanned;    /* fed + the store's skipped bytes */
+    uint64_t             fed;        /* bytes of records fed to matching */
     size_t               max_held;
     size_t               held;
     uint64_t             n_damaged;
@@ -352,12 +353,17 @@ search_feed_context(struct search *s, const struct logrec *r, int is_match)
 static void
 search_feed(struct search *s, const struct logrec *r)
 {
-    if (s->max_scan > 0 && s->scanned + r->msg_len > s->max_scan) {
+    /* Cost: bytes of every record the filters let through, including
+     * those the store's token prefilter dropped without returning them. */
+    uint64_t done = s->fed + store_cursor_skipped_bytes(s->cur);
+    if (s->max_scan > 0 && done + r->msg_len > s->max_scan) {
+        s->scanned = done;
         search_fail(s, xasprintf("query cost limit reached: scanned %"
-                                 PRIu64 " bytes", s->scanned));
+                                 PRIu64 " bytes", done));
         return;
     }
-    s->scanned += r->msg_len;
+    s->fed += r->msg_len;
+    s->scanned = done + r->msg_len;
     int is_match = s->n_matches < s->limit &&
                    query_match(s->q, r->msg, r->msg_len);
     if (is_match)
@@ -405,6 +411,9 @@ search_new(struct store *st, const struct search_spec *spec, char **errstr)
                                        : SEARCH_DEFAULT_HELD_BYTES;
     f.n_tokens = query_tokens(spec->q, &tokens);
     f.tokens = f.n_tokens > 0 ? tokens : NULL;
+    /* Context lines need the records around a match: only then may the
+     * store not drop records that lack the required words. */
+    f.is_tokens_required = !s->has_context;
     s->cur = store_cursor_new(st, &f, spec->is_newest_first);
     if (s->cur == NULL) {
         *errstr = xstrdup("cannot create a store cursor");

@@ -131,11 +131,11 @@ test_search_scan_cap_partial(void **state)
     struct query *q;
     struct got g = { 0 };
 
-    put(f, 100, hit_10);
-    spec.max_scan_bytes = 200;          /* about 25 records of ~8 bytes */
+    put(f, 100, hit_all);
+    spec.max_scan_bytes = 200;          /* about 18 records of ~11 bytes */
     struct search *s = start(f, "hit", &q, &spec);
     assert_int_equal(run(s, &g), SEARCH_ERROR);
-    assert_true(g.n >= 2 && g.n < 10);  /* matches before the cap */
+    assert_true(g.n >= 2 && g.n < 30);  /* matches before the cap */
     assert_true(search_scanned_bytes(s) <= 200);
     assert_non_null(strstr(search_errstr(s), "query cost limit reached: "
                                              "scanned "));
@@ -143,6 +143,27 @@ test_search_scan_cap_partial(void **state)
     size_t n = g.n;
     assert_int_equal(search_step(s, 10, emit_cb, &g), SEARCH_ERROR);
     assert_int_equal(g.n, n);
+    search_free(s);
+    query_free(q);
+}
+
+/* Regression: with the store's token prefilter on, records without the
+ * search words never reach search_feed, yet reading them is the cost the
+ * cap bounds: 90 non-matching records of ~7 bytes pass the 200-byte cap. */
+static void
+test_search_scan_cap_counts_prefiltered(void **state)
+{
+    struct fx *f = *state;
+    struct search_spec spec = { .limit = UINT64_MAX };
+    struct query *q;
+    struct got g = { 0 };
+
+    put(f, 100, hit_10);
+    spec.max_scan_bytes = 200;
+    struct search *s = start(f, "hit", &q, &spec);
+    assert_int_equal(run(s, &g), SEARCH_ERROR);
+    assert_true(g.n < 10);
+    assert_true(search_scanned_bytes(s) > 200 - 16);
     search_free(s);
     query_free(q);
 }
@@ -262,6 +283,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_search_scan_cap_partial, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_search_scan_cap_counts_prefiltered,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_search_scan_cap_flushes_groups,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_search_held_cap, setup,

@@ -590,6 +590,7 @@ gscan_start(struct gcall *c, const char *q, int icase, const char *host,
     f.stream = -1;
     f.n_tokens = query_tokens(s->q, &tokens);
     f.tokens = f.n_tokens ? tokens : NULL;
+    f.is_tokens_required = 1;   /* no context lines here */
     s->is_count = is_count;
     s->cur = store_cursor_new(c->api->store, &f, !is_count);
     if (s->cur == NULL) {

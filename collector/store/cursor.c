@@ -80,6 +80,8 @@ struct store_cursor {
     const uint32_t    *ids;             /* block label -> global label */
     uint32_t          *blk_ids;
     size_t             cap_blk_ids;
+    uint64_t           skipped_bytes;   /* message bytes the token
+                                           prefilter dropped */
 };
 
 /* ------------------------------------------------------------------ */
@@ -369,8 +371,12 @@ cursor_select(struct store_cursor *c, uint32_t n)
     c->n_sel = 0;
     for (uint32_t i = 0; i < n; i++) {
         const struct store_rec *r = &c->recs[i];
-        if ((c->keep && !c->keep[i]) || !cursor_rec_ok(c, r))
+        if (!cursor_rec_ok(c, r))
             continue;
+        if (c->keep && !c->keep[i]) {
+            c->skipped_bytes += r->msg_len;
+            continue;
+        }
         if (c->n_sel && r->time_ns < c->sel[c->n_sel - 1].t)
             is_sorted = 0;
         c->sel[c->n_sel].t = r->time_ns;
@@ -483,6 +489,12 @@ cursor_load_blk(struct store_cursor *c, size_t at)
     c->keep = c->lr.n_toks > 0 ? ld->keep : NULL;
     cursor_select(c, b->n_records);
     return 1;
+}
+
+uint64_t
+store_cursor_skipped_bytes(const struct store_cursor *c)
+{
+    return c->skipped_bytes;
 }
 
 int

@@ -144,6 +144,10 @@ struct store_cursor *store_cursor_new(struct store *s,
  * -1: a damaged block was skipped and counted (call again to go on). */
 int  store_cursor_next(struct store_cursor *c, struct logrec *r);
 void store_cursor_free(struct store_cursor *c);
+/* Message bytes of records that passed the time and label filters but were
+ * dropped by the is_tokens_required prefilter: work a query's cost cap must
+ * count although no record was returned for it. */
+uint64_t store_cursor_skipped_bytes(const struct store_cursor *c);
 
 struct store_stats {
     uint64_t n_records;
