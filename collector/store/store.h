@@ -171,4 +171,42 @@ struct store_stats {
 };
 void store_get_stats(struct store *s, struct store_stats *st);
 
+/* One entry per segment file, in seq order (store_info.c). Figures as in
+ * store_stats, for that segment alone; first/last_ns are 0 when the
+ * segment holds no records. */
+struct store_segment_info {
+    uint64_t seq;
+    char     name[32];          /* "seg-<16 hex seq>.lqs" */
+    uint64_t raw_bytes;         /* block bodies before compression */
+    uint64_t stored_bytes;      /* segment file size (valid blocks) */
+    uint64_t index_bytes;       /* its .lqi file; 0 if none yet */
+    uint64_t n_records;
+    uint64_t n_blocks;          /* including damaged ones */
+    uint64_t n_corrupt_blocks;
+    int64_t  first_ns;
+    int64_t  last_ns;
+    int      is_sealed;         /* full: no more blocks go here */
+    int      is_current;        /* the next sealed block goes here */
+};
+typedef void (*store_segment_fn)(const struct store_segment_info *si,
+                                 void *arg);
+/* Calls fn for each segment, oldest first. fn must not call into the
+ * store except for its getters (no append, commit or retention). */
+void store_foreach_segment(struct store *s, store_segment_fn fn, void *arg);
+
+/* What is not (yet) in a segment: the block being sealed in the
+ * background and the unsealed tail, whose records are durable in the
+ * WAL once committed. Segments + this = store_get_stats() totals. */
+struct store_tail_info {
+    uint64_t n_records;         /* sealing + tail (pending included) */
+    uint64_t raw_bytes;
+    uint64_t n_sealing_records; /* in the block being sealed */
+    uint64_t pending_records;   /* appended, not yet committed */
+    uint64_t wal_bytes;         /* WAL files on disk */
+    uint64_t n_wal_files;
+    int64_t  first_ns;          /* 0 when there are no records */
+    int64_t  last_ns;
+};
+void store_get_tail_info(struct store *s, struct store_tail_info *ti);
+
 #endif
