@@ -338,20 +338,23 @@ test_store_info_restart(void **state)
     }
 }
 
-/* Offsets of the blocks in a segment image (after the 16-byte header). */
+static uint32_t
+le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+/* Offsets of the blocks in a segment image (after the 16-byte header;
+ * meta_len at +4, comp_len at +12 of each 48-byte block header). */
 static size_t
 find_blocks(const uint8_t *p, size_t len, size_t *offs, size_t max)
 {
     size_t n = 0, pos = 16;
 
     while (pos + 48 <= len && n < max) {
-        uint32_t meta = (uint32_t)p[pos + 4] | (uint32_t)p[pos + 5] << 8 |
-                        (uint32_t)p[pos + 6] << 16 | (uint32_t)p[pos + 7] << 24;
-        uint32_t comp = (uint32_t)p[pos + 12] | (uint32_t)p[pos + 13] << 8 |
-                        (uint32_t)p[pos + 14] << 16 |
-                        (uint32_t)p[pos + 15] << 24;
         offs[n++] = pos;
-        pos += 48 + meta + comp;
+        pos += 48 + le32(p + pos + 4) + le32(p + pos + 12);
     }
     return n;
 }
