@@ -23,6 +23,7 @@
 #include "collector/api/api_count.h"
 #include "collector/api/api_internal.h"
 #include "collector/api/api_metrics.h"
+#include "collector/api/api_stats.h"
 #include "collector/listen.h"
 #include "common/log.h"
 #include "common/record.h"
@@ -42,6 +43,7 @@ static const struct api_route api_routes[] = {
     { "/api/v1/containers", api_containers },
     { "/api/v1/count", api_count },
     { "/api/v1/histogram", api_histogram },
+    { "/api/v1/stats", api_stats },
     { "/api/v1/metrics", api_metrics_list },
     { "/api/v1/metrics/query", api_metrics_query },
     { "/api/v1/health", api_metrics_health },
