@@ -16,6 +16,7 @@
 #include "common/xmalloc.h"
 #include "query/cmd.h"
 #include "query/cmd_count.h"
+#include "query/cmd_stats.h"
 
 #define LOGQ_VERSION "0.1.0"
 
@@ -30,6 +31,8 @@ static const struct cmd_entry logq_cmds[] = {
       cmd_count_exec },
     { "histogram", "matching lines per time bucket (--step 1m)",
       cmd_histogram_exec },
+    { "stats", "store size per segment: raw/stored/index bytes, lines, "
+      "time range", cmd_stats_exec },
 };
 
 static void
