@@ -3,7 +3,8 @@
 # run.sh BUILD_DIR [SCENARIO...]: runs the integration scenarios (all
 # tests/integration/NN-*.sh, or those named: "10", "10-end-to-end" or the
 # file name), each under timeout(1), and prints a summary ending with the
-# line "integration: N passed, M failed". Exit 1 if any failed.
+# line "integration: N passed, M failed". Exit 1 if any failed. A scenario
+# that leaves a process of its own running fails too (the process is killed).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -52,6 +53,32 @@ else
     done
 fi
 
+# timeout(1) makes itself a process group leader: everything a scenario
+# starts (unless it calls setsid) is in the group whose id is timeout's pid.
+# run.sh kills that group when it is itself stopped, and after each scenario
+# checks that nothing of the group is left running (a leftover collector or
+# shipper would hold ports and disks and skew the next scenarios).
+tpid=
+stop_group() {
+    [ -n "$tpid" ] && kill -TERM -- "-$tpid" 2>/dev/null
+    exit 130
+}
+trap stop_group INT TERM HUP
+
+# leftovers PGID: waits up to 5 s for the group to empty; prints what is
+# still in it, then kills it.
+leftovers() {
+    local i left
+    for ((i = 0; i < 20; i++)); do
+        left=$(pgrep -g "$1" 2>/dev/null || true)
+        [ -z "$left" ] && return 0
+        sleep 0.25
+    done
+    # shellcheck disable=SC2086 # a list of pids
+    ps -o pid=,args= -p "$(echo $left | tr ' ' ,)" 2>/dev/null || true
+    kill -KILL -- "-$1" 2>/dev/null || true
+}
+
 passed=0
 failed=0
 results=()
@@ -59,17 +86,28 @@ for f in "${scenarios[@]}"; do
     name=$(basename "$f" .sh)
     limit=$(limit_for "$name")
     echo "=== $name (limit ${limit}s)"
+    # Logs of an earlier failed run of this scenario would mislead.
+    rm -rf "$here/logs/$name"
     start=$(date +%s)
     rc=0
-    timeout -k 20 "$limit" bash "$f" || rc=$?
+    timeout -k 20 "$limit" bash "$f" </dev/null &
+    tpid=$!
+    wait "$tpid" || rc=$?
+    left=$(leftovers "$tpid")
+    tpid=
     secs=$(( $(date +%s) - start ))
+    why="exit $rc"
+    [ "$rc" = 124 ] && why="timed out after ${limit}s"
+    if [ -n "$left" ]; then
+        printf 'FAIL: %s: processes left running (killed):\n%s\n' "$name" \
+            "$left"
+        [ "$rc" = 0 ] && rc=1 && why="left processes running"
+    fi
     if [ "$rc" = 0 ]; then
         passed=$((passed + 1))
         results+=("PASS  $name (${secs}s)")
     else
         failed=$((failed + 1))
-        why="exit $rc"
-        [ "$rc" = 124 ] && why="timed out after ${limit}s"
         results+=("FAIL  $name (${secs}s, $why; logs in tests/integration/logs/$name/)")
     fi
 done
