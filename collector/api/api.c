@@ -2,7 +2,8 @@
 /*
  * api: evhttp server setup, the route table and shared reply helpers. Each
  * resource lives in its own file (api_logs.c, api_follow.c, api_info.c,
- * api_metrics.c; everything under /grafana goes to api_grafana.c);
+ * api_metrics.c, api_count.c, api_stats.c; everything under /grafana goes
+ * to api_grafana.c);
  * parameter parsing is the pure api_params.c. evhttp is configured with
  * header/body size caps and a timeout; streams override the timeouts on
  * their own connection (api_stream_start). jansson and the record JSON
