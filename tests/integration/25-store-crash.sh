@@ -35,8 +35,8 @@ crash_loop() {
         sleep 0.4
         kill9 collector
         # What the kill interrupted, as far as files show it.
-        log "killed with: $(cd "$DATA" && ls | grep -cE '\.tmp$' || true)" \
-            "temp files, $(cd "$DATA" && ls | grep -cE '\.lqs$' || true) segments"
+        log "killed with: $(find "$DATA" -name '*.tmp' | wc -l) temp files," \
+            "$(find "$DATA" -name '*.lqs' | wc -l) segments"
         start_collector collector "$@"
         log "restart $i: torn_cuts=$(health_store torn_cuts)" \
             "wal_replayed=$(health_store wal_replayed)" \

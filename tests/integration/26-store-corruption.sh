@@ -72,7 +72,9 @@ log "damaged blocks: $(field "$body_blk" n_records) records in ${SEGS[1]}," \
 # (b) index files: one cut in half, one with every page flipped.
 lqi3=$DATA/${SEGS[3]%.lqs}.lqi
 lqi4=$DATA/${SEGS[4]%.lqs}.lqi
-[ -f "$lqi3" ] && [ -f "$lqi4" ] || fail "full segments without .lqi"
+if [ ! -f "$lqi3" ] || [ ! -f "$lqi4" ]; then
+    fail "full segments without .lqi"
+fi
 python3 "$TOOL" truncate "$lqi3" "$(( $(stat -c %s "$lqi3") / 2 ))"
 n_pages=0
 while read -r page; do
