@@ -30,7 +30,7 @@ CFLAGS_asan    := -O1 -g -fno-omit-frame-pointer \
 LDFLAGS_asan   := -fsanitize=address,undefined
 CFLAGS  := -std=c11 $(WARN) $(CFLAGS_$(MODE)) $(EXTRA_CFLAGS)
 LDFLAGS := $(LDFLAGS_$(MODE)) $(EXTRA_LDFLAGS)
-LIBS    := -levent -levent_pthreads -lz -lzstd -ljansson -lhiredis -lpthread -lm
+LIBS    := -levent -levent_pthreads -lz -lzstd -ljansson -lhiredis -lpcre2-8 -lpthread -lm
 TLIBS   := -lcmocka
 
 notest   = $(filter-out %_test.c,$(1))

@@ -2,26 +2,24 @@
 /*
  * query: parser and matcher for the search language (grammar in query.h).
  * A parsed query is a conjunction of groups, each a disjunction of items
- * (term or phrase, possibly negated), plus an optional POSIX regex. The
- * matcher runs once per candidate record, so it allocates nothing: terms
- * and phrases are found with memmem (or an ASCII case-folding scan whose
- * first-byte test skips most positions), and the regex gets the message
- * copied into one reusable NUL-terminated buffer because regexec needs a C
- * string. Knows nothing of the store or HTTP; api/ calls it.
+ * (term or phrase, possibly negated), plus an optional regex (PCRE2, behind
+ * collector/query_regex.c). The matcher runs once per candidate record, so
+ * it allocates nothing: terms and phrases are found with memmem (or an
+ * ASCII case-folding scan whose first-byte test skips most positions), and
+ * the regex runs on the message bytes as they are. The required tokens the
+ * store's index uses come from ANDed terms and from the regex's required
+ * whole words. Knows nothing of the store or HTTP; api/ calls it.
  */
 #include "collector/query.h"
 
-#include <regex.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/buf.h"
+#include "collector/query_regex.h"
 #include "common/xmalloc.h"
 
-#define QUERY_MAX_TOKENS  QUERY_MAX_ITEMS
-#define QUERY_REGEX_BUF   ((size_t)64 << 20)
-#define QUERY_MAX_REGEX_COST   4096  /* see query_regex_is_costly */
+#define QUERY_MAX_TOKENS  (QUERY_MAX_ITEMS + QUERY_REGEX_MAX_WORDS)
 
 enum query_kind { QUERY_TERM, QUERY_PHRASE };
 
@@ -45,9 +43,7 @@ struct query {
     struct query_group groups[QUERY_MAX_ITEMS];
     size_t             n_groups;
     int                is_icase;
-    int                has_regex;
-    regex_t            re;
-    struct buf        *re_buf;      /* mutable scratch behind a const query */
+    struct query_regex *re;         /* NULL: none; mutable match state */
     char              *tokens[QUERY_MAX_TOKENS];
     size_t             n_tokens;
 };
@@ -146,18 +142,25 @@ query_item_match(const struct query *q, const struct query_item *it,
     return 0;
 }
 
-static int
-query_regex_match(const struct query *q, const char *msg, size_t len)
-{
-    struct buf *b = q->re_buf;
-
-    buf_reset(b);
-    if (buf_append(b, msg, len) < 0 || buf_put_u8(b, 0) < 0)
-        return 0;
-    return regexec(&q->re, (const char *)b->data, 0, NULL, 0) == 0;
-}
-
 /* ---- parsing ---- */
+
+/* Adds the lower-cased word w[0..len) unless present or the list is full
+ * (fewer tokens only make the store read more blocks). */
+static void
+query_add_token(struct query *q, const char *w, size_t len)
+{
+    if (q->n_tokens == QUERY_MAX_TOKENS)
+        return;
+    char *t = xstrndup(w, len);
+    for (char *c = t; *c; c++)
+        *c = (char)query_lower((unsigned char)*c);
+    for (size_t k = 0; k < q->n_tokens; k++)
+        if (strcmp(q->tokens[k], t) == 0) {
+            free(t);
+            return;
+        }
+    q->tokens[q->n_tokens++] = t;
+}
 
 static void
 query_add_tokens(struct query *q, const struct query_item *it)
@@ -170,18 +173,8 @@ query_add_tokens(struct query *q, const struct query_item *it)
         size_t start = i;
         while (i < it->len && query_is_alnum((unsigned char)it->text[i]))
             i++;
-        if (i == start || q->n_tokens == QUERY_MAX_TOKENS)
-            continue;
-        char *t = xstrndup(it->text + start, i - start);
-        for (char *c = t; *c; c++)
-            *c = (char)query_lower((unsigned char)*c);
-        for (size_t k = 0; k < q->n_tokens && t != NULL; k++)
-            if (strcmp(q->tokens[k], t) == 0) {
-                free(t);
-                t = NULL;
-            }
-        if (t != NULL)
-            q->tokens[q->n_tokens++] = t;
+        if (i > start)
+            query_add_token(q, it->text + start, i - start);
     }
 }
 
@@ -298,71 +291,6 @@ query_parse_text(struct query *q, const char *s, size_t len, char **errstr)
     return 0;
 }
 
-/*
- * glibc's regcomp builds x+ as xx* and x{n,m} as m copies of x, so nested
- * or stacked repetitions multiply: "((a+)+)+..." or "a++++..." grow the
- * parse tree exponentially (a fuzzer found 25 '+' taking gigabytes). A
- * request must not be able to do that, so the product of the expansion
- * factors of all repetitions ('+' counts 2, {n,m} counts m+1, {n,} n+1)
- * is capped. This over-estimates sequences like a+b+c+ (which cost only
- * their sum), a fair price for a check this simple.
- */
-static const char *
-query_regex_skip_bracket(const char *p)
-{
-    p++;                                /* past '[' */
-    if (*p == '^')
-        p++;
-    if (*p == ']')
-        p++;
-    while (*p != '\0' && *p != ']')
-        p++;
-    return *p ? p : p - 1;
-}
-
-/* Largest number inside a {...} bound starting at p ('{'); *end at '}'. */
-static long
-query_regex_bound(const char *p, const char **end)
-{
-    long max = 0, v = 0;
-
-    for (p++; *p != '\0' && *p != '}'; p++) {
-        if (*p >= '0' && *p <= '9') {
-            v = v * 10 + (*p - '0');
-            if (v > QUERY_MAX_REGEX_COST)
-                v = QUERY_MAX_REGEX_COST;
-        } else {
-            v = 0;
-        }
-        if (v > max)
-            max = v;
-    }
-    *end = *p ? p : p - 1;
-    return max + 1;
-}
-
-static int
-query_regex_is_costly(const char *re)
-{
-    long cost = 1;
-
-    for (const char *p = re; *p; p++) {
-        long f = 1;
-        if (*p == '\\' && p[1] != '\0')
-            p++;
-        else if (*p == '[')
-            p = query_regex_skip_bracket(p);
-        else if (*p == '+')
-            f = 2;
-        else if (*p == '{' && p[1] >= '0' && p[1] <= '9')
-            f = query_regex_bound(p, &p);
-        cost *= f;
-        if (cost > QUERY_MAX_REGEX_COST)
-            return 1;
-    }
-    return 0;
-}
-
 static int
 query_compile_regex(struct query *q, const char *regex, char **errstr)
 {
@@ -371,22 +299,13 @@ query_compile_regex(struct query *q, const char *regex, char **errstr)
                             QUERY_MAX_REGEX);
         return -1;
     }
-    if (query_regex_is_costly(regex)) {
-        *errstr = xasprintf("regex too costly: its repetitions ('+', "
-                            "{n,m}) multiply past %d", QUERY_MAX_REGEX_COST);
+    q->re = query_regex_new(regex, q->is_icase, errstr);
+    if (q->re == NULL)
         return -1;
-    }
-    int flags = REG_EXTENDED | REG_NOSUB | (q->is_icase ? REG_ICASE : 0);
-    int rc = regcomp(&q->re, regex, flags);
-    if (rc != 0) {
-        char msg[256];
-        regerror(rc, &q->re, msg, sizeof(msg));
-        *errstr = xasprintf("bad regex: %s", msg);
-        return -1;
-    }
-    q->has_regex = 1;
-    q->re_buf = xmalloc(sizeof(*q->re_buf));
-    buf_init(q->re_buf, QUERY_REGEX_BUF);
+    struct query_regex_word w[QUERY_REGEX_MAX_WORDS];
+    size_t n = query_regex_words(regex, w, QUERY_REGEX_MAX_WORDS);
+    for (size_t i = 0; i < n; i++)
+        query_add_token(q, regex + w[i].off, w[i].len);
     return 0;
 }
 
@@ -419,11 +338,7 @@ query_free(struct query *q)
         free(q->items[i].text);
     for (size_t i = 0; i < q->n_tokens; i++)
         free(q->tokens[i]);
-    if (q->has_regex) {
-        regfree(&q->re);
-        buf_fini(q->re_buf);
-        free(q->re_buf);
-    }
+    query_regex_free(q->re);
     free(q);
 }
 
@@ -440,7 +355,7 @@ query_match(const struct query *q, const char *msg, size_t len)
         if (!ok)
             return 0;
     }
-    return !q->has_regex || query_regex_match(q, msg, len);
+    return q->re == NULL || query_regex_match(q->re, msg, len);
 }
 
 size_t
@@ -448,4 +363,10 @@ query_tokens(const struct query *q, const char *const **tokens)
 {
     *tokens = (const char *const *)q->tokens;
     return q->n_tokens;
+}
+
+uint64_t
+query_n_regex_aborted(const struct query *q)
+{
+    return q->re != NULL ? query_regex_n_aborted(q->re) : 0;
 }

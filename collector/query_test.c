@@ -99,6 +99,12 @@ static const struct match_case match_cases[] = {
     { "get", "200$", 0, "get 200", 1 },
     { "get", "200$", 0, "put 200", 0 },
     { "get", "200$", 0, "get 2000", 0 },
+    { "", "\\bid=\\d+\\b", 0, "x id=42 y", 1 },
+    { "", "\\bid=\\d+\\b", 0, "xid=42", 0 },
+    { "", "[[:upper:]]{3}", 0, "an ERR", 1 },
+    { "", "[[:upper:]]{3}", 0, "an Err", 0 },
+    { "-debug", "^disk", 1, "DISK full", 1 },
+    { "-debug", "^disk", 1, "DISK debug", 0 },
 };
 
 static void
@@ -188,18 +194,51 @@ test_query_parse_bad_regex(void **state)
     q = query_parse("x", 1, "[z-a]", 1, &err);
     assert_null(q);
     free(err);
-    /* Counted repetitions that would blow up regcomp are refused... */
-    static const char *const costly[] = {
-        "(a{4096})", "(a{1,9999})", "((a{20}){20}){20}",
+    /* PCRE2's message and offset; its size and nesting limits refuse
+     * what the old POSIX cost guard refused (or compile it compactly). */
+    err = NULL;
+    assert_null(query_parse("", 0, "ab)", 0, &err));
+    assert_non_null(strstr(err, "bad regex at offset 2: "));
+    free(err);
+    static const char *const refused[] = {
         "x{99999999999999999999}", "a+++++++++++++++++++++++++",
-        "((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+",
+        "((((a{100}){100}){100}){100})", "(*UTF)x",
     };
-    for (size_t i = 0; i < sizeof(costly) / sizeof(costly[0]); i++) {
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
         err = NULL;
-        assert_null(query_parse("", 0, costly[i], 0, &err));
-        assert_non_null(strstr(err, "too costly"));
+        assert_null(query_parse("", 0, refused[i], 0, &err));
+        assert_non_null(strstr(err, "bad regex"));
         free(err);
     }
+    static const struct { const char *re; int want; } compact[] = {
+        { "(a{4096})", 0 }, { "(a{1,9999})b", 1 },
+        { "((a{20}){20}){20}", 0 },
+        { "^((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+b", 1 },
+        { "^((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+$", 0 },
+    };
+    for (size_t i = 0; i < sizeof(compact) / sizeof(compact[0]); i++) {
+        err = NULL;
+        q = query_parse("", 0, compact[i].re, 0, &err);
+        assert_non_null(q);
+        if (query_match(q, "aaaaaaaaaaaaaaaaaaaaaaaaab", 26) != compact[i].want)
+            fail_msg("[%s] on a{25}b", compact[i].re);
+        query_free(q);
+    }
+    /* Catastrophic backtracking: no match, counted. */
+    q = query_parse("", 0, "^(a|aa)+$", 0, &err);
+    assert_non_null(q);
+    assert_int_equal(query_n_regex_aborted(q), 0);
+    assert_int_equal(query_match(q, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab",
+                                 41), 0);
+    assert_int_equal(query_n_regex_aborted(q), 1);
+    query_free(q);
+    err = NULL;
+    char long_re[QUERY_MAX_REGEX + 2];
+    memset(long_re, 'a', sizeof(long_re) - 1);
+    long_re[sizeof(long_re) - 1] = '\0';
+    assert_null(query_parse("", 0, long_re, 0, &err));
+    assert_non_null(strstr(err, "regex too long"));
+    free(err);
     /* ...reasonable ones, escaped or bracketed '+' and '{' are fine. */
     q = query_parse("", 0, "^[+]+\\+[0-9]+ x{1,3} [a-z]+\\{9999}$", 0, &err);
     assert_non_null(q);
@@ -281,6 +320,41 @@ test_query_tokens(void **state)
     check_tokens("k k", 0, t4, 1);
 }
 
+static void
+check_regex_tokens(const char *text, const char *regex, int icase,
+                   const char *const *want, size_t n_want)
+{
+    char *err = NULL;
+    struct query *q = query_parse(text, strlen(text), regex, icase, &err);
+    if (q == NULL)
+        fail_msg("[%s] [%s]: %s", text, regex, err);
+    const char *const *tok;
+    size_t n = query_tokens(q, &tok);
+    if (n != n_want)
+        fail_msg("[%s] [%s]: %zu tokens, want %zu", text, regex, n, n_want);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(tok[i], want[i]);
+    query_free(q);
+}
+
+/* The regex's required words join the terms' tokens, lower-cased and
+ * without duplicates; words that are only parts of tokens do not. */
+static void
+test_query_regex_tokens(void **state)
+{
+    (void)state;
+    static const char *const t1[] = { "id" };
+    check_regex_tokens("", "zebracorn id=[0-3]", 0, t1, 1);
+    static const char *const t2[] = { "zebracorn", "id" };
+    check_regex_tokens("", "\\bZebraCorn id=[0-3]", 1, t2, 2);
+    check_regex_tokens("zebracorn", "\\bzebracorn id=[0-3]", 0, t2, 2);
+    static const char *const t3[] = { "error", "disk", "full" };
+    check_regex_tokens("error", "^disk full$", 0, t3, 3);
+    check_regex_tokens("a OR b", "x|y", 0, NULL, 0);
+    check_regex_tokens("", "zebra[a-z]*corn", 0, NULL, 0);
+    check_regex_tokens("", "", 0, NULL, 0);
+}
+
 int
 main(void)
 {
@@ -292,6 +366,7 @@ main(void)
         cmocka_unit_test(test_query_parse_bad_regex),
         cmocka_unit_test(test_query_parse_limits),
         cmocka_unit_test(test_query_tokens),
+        cmocka_unit_test(test_query_regex_tokens),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,13 +4,13 @@
  * the search language (collector/query.c) and the query-string parser
  * (collector/api/api_params.c). Input layout: the whole input is first
  * parsed as a raw query string; then it is split at the first two '\n'
- * bytes into q, regex (at most 64 bytes, to keep regcomp fast) and a
+ * bytes into q, regex (at most 64 bytes, to keep compiling fast) and a
  * message, the first byte's low bit choosing icase. Invariants checked with
  * assert: a failed parse gives an error text and no object; a query matches
  * the same message the same way twice (no state leaks between calls); every
- * required token is lower-case alphanumeric; a query without exclusions,
- * ORs or regex that matches a message has each token in the lower-cased
- * message.
+ * required token (from terms and from the regex) is lower-case alphanumeric
+ * and, when the query matches, is a whole token of the message: folded
+ * equal, with no ASCII letter or digit on either side.
  */
 #include <assert.h>
 #include <stdint.h>
@@ -47,10 +47,17 @@ fuzz_params(const uint8_t *data, size_t size)
     free(s);
 }
 
-/* Whether the lower-cased msg contains tok at all (a weaker check than
- * the whole-word rule, so it must hold for any match). */
 static int
-fuzz_contains_folded(const char *msg, size_t len, const char *tok)
+fuzz_is_alnum(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+           (c >= 'A' && c <= 'Z');
+}
+
+/* Whether msg holds the lower-case tok as a whole token (what the store's
+ * index requires of every token a query reports). */
+static int
+fuzz_has_token(const char *msg, size_t len, const char *tok)
 {
     size_t n = strlen(tok);
 
@@ -64,7 +71,8 @@ fuzz_contains_folded(const char *msg, size_t len, const char *tok)
                 break;
             k++;
         }
-        if (k == n)
+        if (k == n && (i == 0 || !fuzz_is_alnum((unsigned char)msg[i - 1])) &&
+            (i + n == len || !fuzz_is_alnum((unsigned char)msg[i + n])))
             return 1;
     }
     return 0;
@@ -107,7 +115,7 @@ fuzz_query(const uint8_t *data, size_t size)
         for (const char *c = tok[i]; *c; c++)
             assert((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9'));
         if (m1)
-            assert(fuzz_contains_folded(msg, msg_len, tok[i]));
+            assert(fuzz_has_token(msg, msg_len, tok[i]));
     }
     query_free(q);
     free(regex);

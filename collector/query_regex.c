@@ -1,0 +1,465 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * query_regex: PCRE2 wrapper for the search `regex` parameter (choices in
+ * query_regex.h) and the required-word extractor the store's token index
+ * uses. PCRE2 allocates through xmalloc (a general context), so only the
+ * JIT (executable memory, mmap) can fail at run time; without JIT the
+ * interpreter runs the same pattern. Bounded work: the compiled size is
+ * capped by PCRE2 itself ("regular expression is too large"), nesting by
+ * its parens limit, and each match by a backtracking budget set per call.
+ *
+ * The extractor walks the pattern text, not PCRE2's compiled form (PCRE2
+ * exposes no parse tree): a flat sequence of atoms at the top level, each
+ * a literal alphanumeric byte, a separator (consumes one or more bytes,
+ * none of them an ASCII letter or digit), a boundary assertion (^ $ \b \A
+ * \z \Z) or anything else. A run of unquantified alphanumeric literals is a
+ * whole token of every match when the atoms on both sides are separators or
+ * boundaries. Whatever could change how the rest of the text parses (option
+ * settings, \Q, verbs, escapes that take arguments) makes it give up.
+ */
+#include "collector/query_regex.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "common/xmalloc.h"
+
+#define QR_JIT_STACK_MIN  ((size_t)32 << 10)
+#define QR_JIT_STACK_MAX  ((size_t)1 << 20)
+#define QR_HEAP_LIMIT_KIB 16384          /* interpreter backtracking heap */
+#define QR_LIMIT_MAX      200000000u
+
+struct query_regex {
+    pcre2_general_context *gctx;
+    pcre2_code            *code;
+    pcre2_match_data      *md;
+    pcre2_match_context   *mctx;
+    pcre2_jit_stack       *stack;
+    int                    is_jit;
+    uint64_t               n_aborted;
+};
+
+/* ---- PCRE2 wrapper ---- */
+
+static void *
+qr_malloc_cb(size_t size, void *arg)
+{
+    (void)arg;
+    return xmalloc(size == 0 ? 1 : size);
+}
+
+static void
+qr_free_cb(void *p, void *arg)
+{
+    (void)arg;
+    free(p);
+}
+
+static pcre2_code *
+qr_compile(pcre2_general_context *gctx, const char *pattern, int icase,
+           char **errstr)
+{
+    uint32_t opts = PCRE2_DOTALL | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_UTF |
+                    PCRE2_NEVER_UCP | (icase ? PCRE2_CASELESS : 0);
+    pcre2_compile_context *cctx = pcre2_compile_context_create(gctx);
+    int err = 0;
+    PCRE2_SIZE off = 0;
+
+    pcre2_code *code = pcre2_compile((PCRE2_SPTR)pattern,
+                                     PCRE2_ZERO_TERMINATED, opts, &err, &off,
+                                     cctx);
+    pcre2_compile_context_free(cctx);
+    if (code == NULL) {
+        PCRE2_UCHAR msg[256];
+        if (pcre2_get_error_message(err, msg, sizeof(msg)) < 0)
+            memcpy(msg, "unknown error", sizeof("unknown error"));
+        *errstr = xasprintf("bad regex at offset %zu: %s", (size_t)off,
+                            (const char *)msg);
+    }
+    return code;
+}
+
+struct query_regex *
+query_regex_new(const char *pattern, int icase, char **errstr)
+{
+    struct query_regex *re = xcalloc(1, sizeof(*re));
+
+    re->gctx = pcre2_general_context_create(qr_malloc_cb, qr_free_cb, NULL);
+    if (re->gctx == NULL) {
+        *errstr = xstrdup("regex: cannot create a PCRE2 context");
+        goto fail;
+    }
+    re->code = qr_compile(re->gctx, pattern, icase, errstr);
+    if (re->code == NULL)
+        goto fail;
+    re->md = pcre2_match_data_create(1, re->gctx);
+    re->mctx = pcre2_match_context_create(re->gctx);
+    if (re->md == NULL || re->mctx == NULL) {
+        *errstr = xstrdup("regex: cannot create PCRE2 match data");
+        goto fail;
+    }
+    pcre2_set_heap_limit(re->mctx, QR_HEAP_LIMIT_KIB);
+    /* JIT is an optimisation: no JIT support or no executable memory
+     * leaves the interpreter, which honours the same limits. */
+    if (pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE) == 0) {
+        re->stack = pcre2_jit_stack_create(QR_JIT_STACK_MIN,
+                                           QR_JIT_STACK_MAX, re->gctx);
+        if (re->stack != NULL) {
+            pcre2_jit_stack_assign(re->mctx, NULL, re->stack);
+            re->is_jit = 1;
+        }
+    }
+    return re;
+fail:
+    query_regex_free(re);
+    return NULL;
+}
+
+void
+query_regex_free(struct query_regex *re)
+{
+    if (re == NULL)
+        return;
+    pcre2_jit_stack_free(re->stack);
+    pcre2_match_context_free(re->mctx);
+    pcre2_match_data_free(re->md);
+    pcre2_code_free(re->code);
+    pcre2_general_context_free(re->gctx);
+    free(re);
+}
+
+int
+query_regex_match(struct query_regex *re, const char *msg, size_t len)
+{
+    uint64_t limit = QUERY_REGEX_LIMIT_BASE +
+                     (uint64_t)QUERY_REGEX_LIMIT_PER_BYTE * len;
+    int rc;
+
+    pcre2_set_match_limit(re->mctx, limit > QR_LIMIT_MAX ? QR_LIMIT_MAX
+                                                         : (uint32_t)limit);
+    /* A zero-length message still needs a valid pointer for PCRE2. */
+    PCRE2_SPTR subject = (PCRE2_SPTR)(len > 0 ? msg : "");
+    if (re->is_jit)
+        rc = pcre2_jit_match(re->code, subject, len, 0, 0, re->md, re->mctx);
+    else
+        rc = pcre2_match(re->code, subject, len, 0, 0, re->md, re->mctx);
+    if (rc >= 0)
+        return 1;           /* 0: matched, ovector too small (1 pair) */
+    if (rc != PCRE2_ERROR_NOMATCH)
+        re->n_aborted++;
+    return 0;
+}
+
+uint64_t
+query_regex_n_aborted(const struct query_regex *re)
+{
+    return re->n_aborted;
+}
+
+/* ---- required words ---- */
+
+enum qr_kind {
+    QR_LIT,     /* one ASCII letter or digit, unquantified */
+    QR_SEP,     /* consumes >= 1 bytes, none an ASCII letter or digit */
+    QR_BOUND,   /* zero width; no ASCII letter or digit on its far side */
+    QR_OTHER,   /* anything else, including zero width */
+    QR_START,   /* the pattern's start: unanchored, so not a bound */
+};
+
+struct qr_atom {
+    enum qr_kind kind;
+    size_t       off;
+};
+
+/* The atom parser gives up (QR_BAIL) on syntax it does not model. */
+#define QR_BAIL (-1)
+
+static int
+qr_is_alnum(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+           (c >= 'A' && c <= 'Z');
+}
+
+static int
+qr_is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Kind of the escape "\c" outside a class, or QR_BAIL for escapes that
+ * take arguments (\x41 \1 \p{..} \g{..} \k<..> \o{..} \cX) or change the
+ * parsing of what follows (\Q \E). */
+static int
+qr_escape_kind(unsigned char c)
+{
+    if (c == '\0')
+        return QR_BAIL;
+    if (!qr_is_alnum(c))
+        return QR_SEP;                      /* \. \( \  etc.: a literal */
+    if (strchr("bAzZ", c) != NULL)
+        return QR_BOUND;
+    if (strchr("sWhvRtnrfea", c) != NULL)
+        return QR_SEP;
+    if (strchr("dDwSHVNBGKXC", c) != NULL)
+        return QR_OTHER;
+    return QR_BAIL;
+}
+
+/* The '[' at p[i] opens a POSIX class name "[:alpha:]" (PCRE2 refuses bad
+ * names, so a compiled pattern's "[:" ":]" pairs enclose letters only):
+ * returns the index past it, or 0 when the '[' is a plain member. */
+static size_t
+qr_posix_class_end(const char *p, size_t i)
+{
+    if (p[i + 1] != ':')
+        return 0;
+    size_t k = i + 2;
+    if (p[k] == '^')
+        k++;
+    while ((p[k] >= 'a' && p[k] <= 'z') || (p[k] >= 'A' && p[k] <= 'Z'))
+        k++;
+    return p[k] == ':' && p[k + 1] == ']' ? k + 2 : 0;
+}
+
+/* p[i] is '['; returns the index past the class's ']', or QR_BAIL. */
+static long
+qr_skip_class(const char *p, size_t i)
+{
+    i++;
+    if (p[i] == '^')
+        i++;
+    if (p[i] == ']')
+        i++;
+    for (;;) {
+        size_t end;
+        switch (p[i]) {
+        case '\0':
+            return QR_BAIL;
+        case ']':
+            return (long)i + 1;
+        case '\\':
+            if (p[i + 1] == '\0' || strchr("QEc", p[i + 1]) != NULL)
+                return QR_BAIL;
+            i += 2;
+            break;
+        case '[':
+            end = qr_posix_class_end(p, i);
+            i = end ? end : i + 1;
+            break;
+        default:
+            i++;
+        }
+    }
+}
+
+/* Group openers after "(?" that neither set options nor call or branch on
+ * anything: non-capturing, lookaround, atomic, branch reset, named. */
+static int
+qr_is_plain_group(const char *s)
+{
+    if (s[0] != '\0' && strchr(":=!>|'", s[0]) != NULL)
+        return 1;
+    if (s[0] == '<')
+        return s[1] == '=' || s[1] == '!' || s[1] == '_' ||
+               (qr_is_alnum((unsigned char)s[1]) && !qr_is_digit(
+                   (unsigned char)s[1]));
+    return s[0] == 'P' && s[1] == '<';
+}
+
+/* p[i] is '('; returns the index past the matching ')', or QR_BAIL when
+ * it or a nested group uses a verb "(*", an option, a comment, a callout,
+ * recursion or a condition, or an escape that hides a parenthesis. */
+static long
+qr_skip_group(const char *p, size_t i)
+{
+    int depth = 0;
+
+    for (;;) {
+        long end;
+        switch (p[i]) {
+        case '\0':
+            return QR_BAIL;
+        case '\\':
+            if (p[i + 1] == '\0' || strchr("QEc", p[i + 1]) != NULL)
+                return QR_BAIL;
+            i += 2;
+            break;
+        case '[':
+            end = qr_skip_class(p, i);
+            if (end < 0)
+                return QR_BAIL;
+            i = (size_t)end;
+            break;
+        case '(':
+            if (p[i + 1] == '*' ||
+                (p[i + 1] == '?' && !qr_is_plain_group(p + i + 2)))
+                return QR_BAIL;
+            depth++;
+            i++;
+            break;
+        case ')':
+            i++;
+            if (--depth == 0)
+                return (long)i;
+            break;
+        default:
+            i++;
+        }
+    }
+}
+
+/* Length of a brace "{...}" at p[i] holding only digits, spaces and
+ * commas, with at least one digit (a quantifier in some PCRE2 version:
+ * 10.43 reads "{,3}" and "{ 1, 3 }"), else 0. *strict_min gets n for the "{n}" "{n,}" "{n,m}" forms
+ * every version reads as a quantifier, else -1. */
+static size_t
+qr_brace_len(const char *p, size_t i, long *strict_min)
+{
+    size_t k = i + 1, n_digits = 0;
+
+    while (p[k] == ' ' || p[k] == ',' || qr_is_digit((unsigned char)p[k])) {
+        n_digits += qr_is_digit((unsigned char)p[k]) != 0;
+        k++;
+    }
+    *strict_min = -1;
+    if (p[k] != '}' || n_digits == 0)
+        return 0;
+    size_t d = i + 1;
+    long min = 0;
+    while (qr_is_digit((unsigned char)p[d])) {
+        if (min < 100000)
+            min = min * 10 + (p[d] - '0');
+        d++;
+    }
+    if (d > i + 1 && p[d] == '}')
+        *strict_min = min;
+    else if (d > i + 1 && p[d] == ',') {
+        size_t e = d + 1;
+        while (qr_is_digit((unsigned char)p[e]))
+            e++;
+        if (p[e] == '}')
+            *strict_min = min;
+    }
+    return k + 1 - i;
+}
+
+/* Reads the quantifiers after an atom at p[*i]; the atom's kind becomes
+ * QR_OTHER when it is quantified, except a separator repeated at least
+ * once (still only separator bytes on both of its ends). A brace that
+ * only some versions read as a quantifier counts as one with minimum 0. */
+static void
+qr_quantifiers(const char *p, size_t *i, struct qr_atom *a)
+{
+    for (;;) {
+        long min;
+        if (p[*i] == '*' || p[*i] == '?') {
+            min = 0;
+            (*i)++;
+        } else if (p[*i] == '+') {
+            min = 1;
+            (*i)++;
+        } else if (p[*i] == '{') {
+            size_t n = qr_brace_len(p, *i, &min);
+            if (n == 0)
+                return;                     /* a literal '{' */
+            *i += n;
+        } else {
+            return;
+        }
+        if (p[*i] == '+' || p[*i] == '?')   /* possessive, lazy */
+            (*i)++;
+        if (a->kind != QR_SEP || min < 1)
+            a->kind = QR_OTHER;
+    }
+}
+
+/* Reads the atom at p[*i] (not at the end) into *a. Returns 0, or QR_BAIL
+ * (also for a top-level '|': the words of one branch prove nothing). */
+static int
+qr_next_atom(const char *p, size_t *i, struct qr_atom *a)
+{
+    unsigned char c = (unsigned char)p[*i];
+    long end;
+    long min;
+    int k;
+
+    a->off = *i;
+    switch (c) {
+    case '|': case ')': case '*': case '+': case '?':
+        return QR_BAIL;
+    case '^': case '$':
+        a->kind = QR_BOUND;
+        (*i)++;
+        return 0;
+    case '.':
+        a->kind = QR_OTHER;
+        (*i)++;
+        return 0;
+    case '[':
+    case '(':
+        end = c == '[' ? qr_skip_class(p, *i) : qr_skip_group(p, *i);
+        if (end < 0)
+            return QR_BAIL;
+        a->kind = QR_OTHER;
+        *i = (size_t)end;
+        return 0;
+    case '\\':
+        k = qr_escape_kind((unsigned char)p[*i + 1]);
+        if (k == QR_BAIL)
+            return QR_BAIL;
+        a->kind = (enum qr_kind)k;
+        *i += 2;
+        return 0;
+    case '{':
+        /* A brace that some version reads as a quantifier is unknown. */
+        end = (long)qr_brace_len(p, *i, &min);
+        a->kind = end > 0 ? QR_OTHER : QR_SEP;
+        *i += end > 0 ? (size_t)end : 1;
+        return 0;
+    default:
+        a->kind = qr_is_alnum(c) ? QR_LIT : QR_SEP;
+        (*i)++;
+        return 0;
+    }
+}
+
+static int
+qr_is_bound(enum qr_kind k)
+{
+    return k == QR_SEP || k == QR_BOUND;
+}
+
+size_t
+query_regex_words(const char *pattern, struct query_regex_word *out,
+                  size_t max)
+{
+    enum qr_kind before = QR_START;     /* atom before the current run */
+    size_t run_off = 0, run_len = 0, n = 0;
+    size_t i = 0;
+
+    while (pattern[i] != '\0') {
+        struct qr_atom a;
+        if (qr_next_atom(pattern, &i, &a) < 0)
+            return 0;
+        qr_quantifiers(pattern, &i, &a);
+        if (a.kind == QR_LIT) {
+            if (run_len == 0)
+                run_off = a.off;
+            run_len++;
+            continue;
+        }
+        if (run_len > 0 && qr_is_bound(before) && qr_is_bound(a.kind) &&
+            n < max) {
+            out[n].off = run_off;
+            out[n].len = run_len;
+            n++;
+        }
+        run_len = 0;
+        before = a.kind;
+    }
+    return n;
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * query_regex: the `regex` parameter of a search, PCRE2 (8-bit, JIT) behind
+ * a small API; the only module that includes pcre2.h. Syntax is PCRE2's
+ * (Perl-like; a superset of common POSIX ERE usage, including [[:alpha:]]
+ * classes), with these choices, fixed at compile time:
+ *   - no UTF mode, and (*UTF)/(*UCP) are refused: a message is a byte
+ *     string and may be invalid UTF-8; '.' and classes match one byte, a
+ *     UTF-8 literal matches as its byte sequence, \w \d \b and case folding
+ *     are ASCII-only (the same folding as query terms);
+ *   - DOTALL and DOLLAR_ENDONLY: '.' matches '\n' and '$' only the very end,
+ *     as POSIX regexec did without REG_NEWLINE;
+ *   - a match is bounded: its backtracking budget grows with the message
+ *     length (QUERY_REGEX_LIMIT_*); a match that runs out counts as no
+ *     match and is counted (query_regex_n_aborted).
+ * query_regex_words() finds the words every match must contain as whole
+ * tokens, so the store can skip blocks by its token index.
+ */
+#ifndef COLLECTOR_QUERY_REGEX_H
+#define COLLECTOR_QUERY_REGEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define QUERY_REGEX_LIMIT_BASE     100000u  /* backtracking steps ... */
+#define QUERY_REGEX_LIMIT_PER_BYTE 32u      /* ... plus this per byte */
+#define QUERY_REGEX_MAX_WORDS      32
+
+struct query_regex;
+
+/* Compiles the NUL-terminated pattern (ASCII case folded when icase).
+ * Returns the regex (caller frees with query_regex_free()) or NULL with
+ * *errstr set to "bad regex at offset N: <PCRE2 message>" (caller frees). */
+struct query_regex *query_regex_new(const char *pattern, int icase,
+                                    char **errstr);
+void query_regex_free(struct query_regex *re);
+
+/* 1 if msg[0..len) (any bytes, not NUL-terminated) has a match, else 0
+ * (also when the match budget ran out). Reuses one match buffer: not for
+ * two threads at once. Allocates nothing. */
+int query_regex_match(struct query_regex *re, const char *msg, size_t len);
+
+/* Matches abandoned because they ran out of budget (or failed inside
+ * PCRE2) since query_regex_new(). */
+uint64_t query_regex_n_aborted(const struct query_regex *re);
+
+/* A word of the pattern text: pattern[off .. off + len), ASCII letters and
+ * digits only. */
+struct query_regex_word {
+    size_t off;
+    size_t len;
+};
+
+/*
+ * Words that every text the pattern (as compiled by query_regex_new) matches
+ * contains as a whole token: preceded and followed by a byte that is not an
+ * ASCII letter or digit, or by the text's start/end. Conservative: any
+ * construct it does not fully understand (alternation at the top level,
+ * groups, classes, options, \Q..\E) contributes no word, and some make it
+ * give up on the whole pattern. Writes at most max words to out and returns
+ * their count. Pure; the pattern need not have been compiled.
+ */
+size_t query_regex_words(const char *pattern, struct query_regex_word *out,
+                         size_t max);
+
+#endif
