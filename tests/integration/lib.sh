@@ -17,6 +17,8 @@ BUILD=${LOGQ_BUILD:-$REPO/build/asan}
 case $BUILD in /*) ;; *) BUILD=$REPO/$BUILD ;; esac
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# latency.py imports fakedocker.py: no __pycache__ left in the source tree.
+export PYTHONDONTWRITEBYTECODE=1
 
 IT_NAME=
 IT_TMP=
