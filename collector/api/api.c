@@ -23,6 +23,7 @@
 #include "collector/api/api_grafana.h"
 #include "collector/api/api_count.h"
 #include "collector/api/api_internal.h"
+#include "collector/search.h"
 #include "collector/api/api_metrics.h"
 #include "collector/api/api_stats.h"
 #include "collector/listen.h"
@@ -181,6 +182,8 @@ api_new(struct event_base *base, const struct api_options *opt,
     a->follow = opt->follow;
     a->ingest = opt->ingest;
     a->stats = opt->stats;
+    a->max_scan_bytes = opt->max_scan_bytes ? opt->max_scan_bytes
+                                            : SEARCH_DEFAULT_MAX_SCAN;
     a->start_mono_ns = mono_ns();
     a->http = evhttp_new(base);
     if (a->http == NULL) {

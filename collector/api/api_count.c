@@ -190,7 +190,9 @@ api_agg_prepare(struct api_agg *s, const char *query)
         s->count = agg_count_new((enum agg_by)s->x.by);
     api_search_spec(&s->p, s->q, &spec);
     spec.is_newest_first = 0;
-    if (s->x.max_scan > 0)
+    /* --max-scan-bytes bounds every search; a request may only lower it. */
+    spec.max_scan_bytes = s->api->max_scan_bytes;
+    if (s->x.max_scan > 0 && s->x.max_scan < spec.max_scan_bytes)
         spec.max_scan_bytes = s->x.max_scan;
     s->search = search_new(s->api->store, &spec, &err);
     if (s->search == NULL) {

@@ -193,7 +193,9 @@ api_logs_prepare(struct api_logs *s, const char *query)
     spec.limit = s->p.limit;
     spec.before = s->x.before;
     spec.after = s->x.after;
-    if (s->x.max_scan > 0)
+    /* --max-scan-bytes bounds every search; a request may only lower it. */
+    spec.max_scan_bytes = s->api->max_scan_bytes;
+    if (s->x.max_scan > 0 && s->x.max_scan < spec.max_scan_bytes)
         spec.max_scan_bytes = s->x.max_scan;
     s->search = search_new(s->api->store, &spec, &err);
     if (s->search == NULL) {
