@@ -191,6 +191,8 @@ def main():
             ("10% term", [common], ["grep", "-F", "-w", "-c", common, plain]),
             ("phrase", [f'"{RARE} id=3"'], ["grep", "-F", "-c", f"{RARE} id=3", plain]),
             ("regex with literal", ["-e", f"{RARE} id=[0-3]"], ["grep", "-E", "-c", f"{RARE} id=[0-3]", plain]),
+            ("regex with a bounded literal", ["-e", f"\\b{RARE} id=[0-3]"],
+             ["grep", "-E", "-c", f"\\b{RARE} id=[0-3]", plain]),
             ("regex without literal", ["-e", "[0-9]{3}\\.[0-9]{3}\\.[0-9]{3}\\.9[0-9]"],
              ["grep", "-E", "-c", "[0-9]{3}\\.[0-9]{3}\\.[0-9]{3}\\.9[0-9]", plain]),
             ("rare term, --container rare", [RARE, "--container", "rare"], ["grep", "-F", "-w", "-c", RARE, plain]),
