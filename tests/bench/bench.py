@@ -199,11 +199,26 @@ def main():
             ("rare term, --until (time filter)", [RARE, "--until", "2026-11-27T13:51:00Z"],
              ["grep", "-F", "-w", "-c", RARE, plain]),
         ]
+        # Counting only, like grep -c: `logq count` streams nothing per match.
+        lcount = [os.path.join(BIN, "logq"), "--server", server, "count", "--json"]
+        cases += [
+            ("count: 1% term", [medium], ["grep", "-F", "-w", "-c", medium, plain]),
+            ("count: 10% term", [common], ["grep", "-F", "-w", "-c", common, plain]),
+            ("count: regex without literal", ["-e", "[0-9]{3}\\.[0-9]{3}\\.[0-9]{3}\\.9[0-9]"],
+             ["grep", "-E", "-c", "[0-9]{3}\\.[0-9]{3}\\.[0-9]{3}\\.9[0-9]", plain]),
+        ]
         rows = []
         for name, q, gcmd in cases:
-            lt, out = timed(logq + q, a.runs)
+            is_count = name.startswith("count: ")
+            lt, out = timed((lcount if is_count else logq) + q, a.runs)
             gt, gout = timed(gcmd, a.runs)
-            n_logq = out.count(b"\n")
+            if is_count:
+                try:
+                    n_logq = json.loads(out)["total"]
+                except (ValueError, KeyError):
+                    n_logq = -1
+            else:
+                n_logq = out.count(b"\n")
             if str(n_logq) != gout.decode().strip():
                 name += " (COUNTS DIFFER)"
             row = [name, f"{lt * 1000:.1f}", f"{gt * 1000:.1f}", f"{gt / lt:.1f}x", str(n_logq),
@@ -249,7 +264,8 @@ def main():
     for r in rows:
         rep.append("| " + " | ".join(r) + " |")
     rep.append(f"\nTerms: rare `{RARE}` (5 lines), 1% `{medium}`, 10% `{common}`. logq times are the whole "
-               f"`logq --json -n 1000000 ...` process printing every match; grep times are `grep -c` (`-F -w` for "
+               f"`logq --json -n 1000000 ...` process printing every match (rows 'count:': "
+               f"`logq count --json ...`, which returns only the total); grep times are `grep -c` (`-F -w` for "
                f"terms: logq terms match whole words) over the plain text in the page cache. Median of {a.runs} runs.")
     text = "\n".join(rep) + "\n"
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
