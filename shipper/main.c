@@ -390,8 +390,10 @@ main(int argc, char **argv)
     memset(&sh, 0, sizeof(sh));
     switch (shipper_config_parse(&sh.cfg, argc, argv, err, sizeof(err))) {
     case CONFIG_HELP:
+        shipper_config_fini(&sh.cfg);
         return 0;
     case CONFIG_ERROR:
+        shipper_config_fini(&sh.cfg);
         main_usage_error(err);
         break;
     case CONFIG_OK:
