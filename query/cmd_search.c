@@ -120,6 +120,8 @@ search_format(struct search *s, const struct reply_record *rr)
 {
     int is_ctx = s->has_context && xreply_is_context(rr);
 
+    if (s->a.common.is_json && !is_ctx && rr->canon != NULL)
+        return output_json_line(&s->out, rr->canon, rr->canon_len);
     if (s->a.common.is_json)
         return is_ctx ? output_record_json_ctx(&s->out, &rr->rec)
                       : output_record_json(&s->out, &rr->rec);

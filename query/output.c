@@ -201,6 +201,17 @@ output_record_json(struct buf *out, const struct logrec *r)
     return record_json_append(out, r);
 }
 
+int
+output_json_line(struct buf *out, const char *line, size_t len)
+{
+    if (len == SIZE_MAX || buf_reserve(out, len + 1) < 0)
+        return -1;
+    memcpy(out->data + out->len, line, len);
+    out->data[out->len + len] = '\n';
+    out->len += len + 1;
+    return 0;
+}
+
 /* ------------------------------------------------------------ ages */
 
 void

@@ -41,6 +41,10 @@ int  output_group_break(struct buf *out, int color);
 /* Appends the record as one JSON line with exactly the fields time, host,
  * container, container_id, image, stream, message. */
 int  output_record_json(struct buf *out, const struct logrec *r);
+/* Appends line (len bytes, a JSON object without its '\n') and '\n':
+ * for a line already known to be what output_record_json would write
+ * (reply_record.canon). -1 on out's cap (out unchanged). */
+int  output_json_line(struct buf *out, const char *line, size_t len);
 /* The same plus "context":true (a context line of -A/-B/-C). */
 int  output_record_json_ctx(struct buf *out, const struct logrec *r);
 

@@ -1,7 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * reply: see reply.h. jansson parses every line; the collector's JSON is
- * small per line and logq is I/O bound, so no hand-written scanner here.
+ * reply: see reply.h. jansson parses lists, errors and any record line
+ * out of the ordinary. Record lines in the collector's exact shape take
+ * reply_fast_parse: one pass that checks the fixed keys, decodes the
+ * strings into one allocation and notes whether the line is canonical
+ * (what record_json_append would write again), so --json can print it as
+ * is. jansson per line was most of logq's time on large results. The fast
+ * path only ever says yes to lines jansson accepts with the same result;
+ * whatever it is unsure of (whitespace, surrogate escapes, raw control
+ * bytes, invalid UTF-8, NUL in a name, a bad time) it hands to jansson.
  */
 #include "query/reply.h"
 
@@ -88,14 +95,15 @@ reply_record_fill(json_t *root, struct logrec *r, const char **bad)
 }
 
 int
-reply_record_parse(const char *line, size_t len, struct reply_record *out,
-                   char *err, size_t errlen)
+reply_record_parse_json(const char *line, size_t len,
+                        struct reply_record *out, char *err, size_t errlen)
 {
     json_t *root = reply_load(line, len, 0, err, errlen);
     const char *bad = NULL;
 
     if (root == NULL)
         return -1;
+    memset(out, 0, sizeof(*out));
     if (reply_record_fill(root, &out->rec, &bad) < 0) {
         snprintf(err, errlen, "bad or missing field \"%s\"", bad);
         json_decref(root);
@@ -105,11 +113,251 @@ reply_record_parse(const char *line, size_t len, struct reply_record *out,
     return 0;
 }
 
+/* ------------------------------------------------------------ fast path */
+
+/* 1 for bytes a string copies as they are (printable ASCII but '"' and
+ * '\\'). */
+static const uint8_t reply_plain[256] = {
+    [0x20] = 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
+/* Length (2-4) of the valid UTF-8 sequence at p (RFC 3629: no overlongs,
+ * no surrogates, nothing past U+10FFFF), 0 if invalid. */
+static size_t
+reply_utf8_len(const uint8_t *p, size_t left)
+{
+    uint8_t c = p[0], lo = 0x80, hi = 0xbf;
+    size_t n;
+
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4;
+    else
+        return 0;
+    if (c == 0xe0)
+        lo = 0xa0;
+    else if (c == 0xed)
+        hi = 0x9f;
+    else if (c == 0xf0)
+        lo = 0x90;
+    else if (c == 0xf4)
+        hi = 0x8f;
+    if (left < n || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
+static int
+reply_hex4(const uint8_t *p, unsigned *out, int *is_lower)
+{
+    unsigned v = 0;
+
+    for (int i = 0; i < 4; i++) {
+        uint8_t c = p[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F') {
+            v |= (unsigned)(c - 'A' + 10);
+            *is_lower = 0;
+        } else
+            return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/*
+ * Decodes the JSON string whose body starts at p (past the opening quote)
+ * into dst, NUL-terminated, *dlen its length. Returns the position past the
+ * closing quote, NULL if the fast path does not take it. Clears *canon if
+ * record_json_append would escape the string differently.
+ */
+static const uint8_t *
+reply_fast_str(const uint8_t *p, const uint8_t *end, char *dst, size_t *dlen,
+               int *canon)
+{
+    char *d = dst;
+
+    while (p < end) {
+        const uint8_t *run = p;
+        while (p < end && reply_plain[*p])
+            p++;
+        memcpy(d, run, (size_t)(p - run));
+        d += p - run;
+        if (p == end)
+            return NULL;
+        uint8_t c = *p;
+        if (c == '"') {
+            *d = '\0';
+            *dlen = (size_t)(d - dst);
+            return p + 1;
+        }
+        if (c >= 0x80) {
+            size_t n = reply_utf8_len(p, (size_t)(end - p));
+            if (n == 0)
+                return NULL;
+            memcpy(d, p, n);
+            d += n;
+            p += n;
+            continue;
+        }
+        if (c != '\\' || end - p < 2)
+            return NULL;        /* raw control byte, or cut short */
+        c = p[1];
+        p += 2;
+        switch (c) {
+        case '"': case '\\':
+            *d++ = (char)c;
+            break;
+        case 'n':
+            *d++ = '\n';
+            break;
+        case 't':
+            *d++ = '\t';
+            break;
+        case 'r':
+            *d++ = '\r';
+            break;
+        case '/':
+            *d++ = '/';
+            *canon = 0;
+            break;
+        case 'b':
+            *d++ = '\b';
+            *canon = 0;
+            break;
+        case 'f':
+            *d++ = '\f';
+            *canon = 0;
+            break;
+        case 'u': {
+            unsigned v;
+            int is_lower = 1;
+            if (end - p < 4 || reply_hex4(p, &v, &is_lower) < 0 ||
+                (v >= 0xd800 && v <= 0xdfff))
+                return NULL;    /* surrogates: jansson pairs them */
+            p += 4;
+            if (v >= 0x20 || v == '\n' || v == '\t' || v == '\r' ||
+                !is_lower)
+                *canon = 0;     /* record_json_append: \u00xx for C0 */
+            if (v < 0x80) {
+                *d++ = (char)v;
+            } else if (v < 0x800) {
+                *d++ = (char)(0xc0 | (v >> 6));
+                *d++ = (char)(0x80 | (v & 0x3f));
+            } else {
+                *d++ = (char)(0xe0 | (v >> 12));
+                *d++ = (char)(0x80 | ((v >> 6) & 0x3f));
+                *d++ = (char)(0x80 | (v & 0x3f));
+            }
+            break;
+        }
+        default:
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+/* Matches the literal key part lit at p; position past it or NULL. */
+static const uint8_t *
+reply_fast_lit(const uint8_t *p, const uint8_t *end, const char *lit,
+               size_t n)
+{
+    if ((size_t)(end - p) < n || memcmp(p, lit, n) != 0)
+        return NULL;
+    return p + n;
+}
+
+/* The collector's shape only; 0 and out filled, else -1 (nothing kept). */
+static int
+reply_fast_parse(const char *line, size_t len, struct reply_record *out)
+{
+    static const char *const keys[7] = {
+        "{\"time\":\"", ",\"host\":\"", ",\"container\":\"",
+        ",\"container_id\":\"", ",\"image\":\"", ",\"stream\":\"",
+        ",\"message\":\"",
+    };
+    const uint8_t *p = (const uint8_t *)line, *end = p + len;
+    char *mem, *d, *v[7];
+    size_t vlen[7];
+    int canon = 1;
+
+    if (len < 8 || line[0] != '{' || line[len - 1] != '}')
+        return -1;
+    /* Decoded strings are never longer than their JSON form, quotes
+     * included, so len bytes hold them all with their NULs. */
+    d = mem = xmalloc(len + 1);
+    for (int i = 0; i < 7; i++) {
+        if ((p = reply_fast_lit(p, end, keys[i], strlen(keys[i]))) == NULL ||
+            (p = reply_fast_str(p, end, d, &vlen[i], &canon)) == NULL)
+            goto fail;
+        v[i] = d;
+        d += vlen[i] + 1;
+        if (i < 6 && strlen(v[i]) != vlen[i])
+            goto fail;          /* NUL in a name: jansson's error */
+    }
+    if (p + 1 != end)
+        goto fail;
+    memset(out, 0, sizeof(*out));
+    if (rfc3339_parse_ns(v[0], vlen[0], &out->rec.time_ns) < 0 ||
+        logrec_stream_parse(v[5], &out->rec.stream) < 0)
+        goto fail;
+    out->rec.host = v[1];
+    out->rec.container = v[2];
+    out->rec.container_id = v[3];
+    out->rec.image = v[4];
+    out->rec.msg = v[6];
+    out->rec.msg_len = vlen[6];
+    if (vlen[6] > 0 && v[6][vlen[6] - 1] == '\n') {
+        out->rec.msg_len--;
+        canon = 0;              /* printed without it */
+    }
+    if (canon) {
+        char ts[40];
+        size_t n = time_ns_format(out->rec.time_ns, ts);
+        canon = n == vlen[0] && memcmp(ts, v[0], n) == 0;
+    }
+    out->mem = mem;
+    out->canon = canon ? line : NULL;
+    out->canon_len = canon ? len : 0;
+    return 0;
+fail:
+    free(mem);
+    return -1;
+}
+
+int
+reply_record_parse(const char *line, size_t len, struct reply_record *out,
+                   char *err, size_t errlen)
+{
+    if (reply_fast_parse(line, len, out) == 0)
+        return 0;
+    return reply_record_parse_json(line, len, out, err, errlen);
+}
+
 void
 reply_record_fini(struct reply_record *r)
 {
     json_decref(r->root);
+    free(r->mem);
     r->root = NULL;
+    r->mem = NULL;
+    r->canon = NULL;
 }
 
 /* ------------------------------------------------------------ lists */

@@ -16,18 +16,33 @@
 
 struct json_t;
 
-/* One record line. rec's strings are borrowed from root. */
+/* One record line. rec's strings are borrowed from root (jansson path) or
+ * mem (fast path: root is then NULL). */
 struct reply_record {
     struct logrec   rec;
     struct json_t  *root;
+    char           *mem;        /* owned, fast path only */
+    /* Not NULL when the line is byte for byte what record_json_append
+     * writes for rec (without its '\n'): --json may print it as is.
+     * Borrowed from the parsed line: valid while that line is. */
+    const char     *canon;
+    size_t          canon_len;
 };
 
 /* Parses one JSON line of /logs or /follow. Requires the string fields
  * time (RFC 3339), host, container, stream ("stdout"/"stderr"), message;
  * container_id and image default to "". One trailing '\n' of the message is
- * dropped. -1 with a reason in err. Release with reply_record_fini(). */
+ * dropped. -1 with a reason in err. Release with reply_record_fini().
+ * Lines in the collector's own shape (the fields of record_json_append in
+ * its order, no whitespace) take a hand-written scanner; anything else,
+ * and anything that scanner doubts, goes to jansson, so results and errors
+ * are those of reply_record_parse_json. */
 int  reply_record_parse(const char *line, size_t len, struct reply_record *out,
                         char *err, size_t errlen);
+/* The same with jansson only (the reference for the fast path's tests). */
+int  reply_record_parse_json(const char *line, size_t len,
+                             struct reply_record *out, char *err,
+                             size_t errlen);
 void reply_record_fini(struct reply_record *r);
 
 /* One row of /hosts or /containers; strings borrowed from the list. */

@@ -3,7 +3,11 @@
  * reply_test: record lines from the collector (valid, defaults, trailing
  * newline, NUL inside the message, every missing/mistyped field, bad time
  * and stream, non-JSON), host/container arrays and their JSON re-emission,
- * and error bodies (JSON, plain text, empty, control bytes).
+ * and error bodies (JSON, plain text, empty, control bytes). The fast
+ * path against jansson (reply_record_parse_json) on generated records
+ * (escapes, control bytes, invalid UTF-8, NUL) and on mutated lines: same
+ * verdict, same fields, same error text, and a canonical line is exactly
+ * what record_json_append writes again.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +19,7 @@
 #include <cmocka.h>
 
 #include "common/buf.h"
+#include "common/record.h"
 #include "query/reply.h"
 
 #define LINE(extra) "{\"time\":\"2026-11-27T13:50:40.123456789Z\"," \
@@ -206,6 +211,253 @@ test_reply_errors(void **state)
     assert_string_equal(err, "HTTP 503: a?[2Jb");
 }
 
+/* ------------------------------------------------------------ fast path */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint32_t
+rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state >> 11);
+}
+
+/* Random bytes biased to the interesting ones; no NUL when is_name. */
+static size_t
+gen_bytes(char *dst, size_t max, int is_name)
+{
+    static const char *const pieces[] = {
+        "\"", "\\", "\n", "\t", "\r", "\x01", "\x1f", "\x7f", "/",
+        "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xed\xa0\x80",
+        "\xc0\xaf", "\xff", "\x80", "\xe2\x82", "\xf4\x90\x80\x80",
+        "\xc2\x9b", "plain text ", "GET /x 200",
+    };
+    size_t n = 0, want = rng() % max;
+
+    while (n < want) {
+        size_t k = rng() % 8;
+        if (k == 0 && !is_name) {
+            dst[n++] = '\0';
+        } else if (k < 4) {
+            const char *p = pieces[rng() % (sizeof(pieces) /
+                                            sizeof(pieces[0]))];
+            size_t l = strlen(p);
+            if (n + l > max)
+                break;
+            memcpy(dst + n, p, l);
+            n += l;
+        } else {
+            char c = (char)(rng() % 256);
+            dst[n++] = (is_name && c == '\0') ? 'x' : c;
+        }
+    }
+    return n;
+}
+
+/* Both parsers on line: same verdict, error, fields; and the --json bytes
+ * (canon or a re-encoding) equal to re-encoding jansson's record. */
+static void
+check_same(const char *line, size_t len, int *n_fast, int *n_canon)
+{
+    struct reply_record a, b;
+    char ea[256] = "", eb[256] = "";
+    int ra = reply_record_parse(line, len, &a, ea, sizeof(ea));
+    int rb = reply_record_parse_json(line, len, &b, eb, sizeof(eb));
+
+    assert_int_equal(ra, rb);
+    if (ra < 0) {
+        assert_string_equal(ea, eb);
+        return;
+    }
+    assert_int_equal(a.rec.time_ns, b.rec.time_ns);
+    assert_string_equal(a.rec.host, b.rec.host);
+    assert_string_equal(a.rec.container, b.rec.container);
+    assert_string_equal(a.rec.container_id, b.rec.container_id);
+    assert_string_equal(a.rec.image, b.rec.image);
+    assert_int_equal(a.rec.stream, b.rec.stream);
+    assert_int_equal(a.rec.msg_len, b.rec.msg_len);
+    assert_memory_equal(a.rec.msg, b.rec.msg, a.rec.msg_len);
+    assert_null(b.canon);
+    if (a.root == NULL)
+        (*n_fast)++;
+
+    struct buf oa, ob;
+    buf_init(&oa, 1u << 20);
+    buf_init(&ob, 1u << 20);
+    assert_int_equal(record_json_append(&ob, &b.rec), 0);
+    if (a.canon != NULL) {
+        (*n_canon)++;
+        assert_ptr_equal(a.canon, line);
+        assert_int_equal(a.canon_len, len);
+        assert_int_equal(buf_append(&oa, a.canon, a.canon_len), 0);
+        assert_int_equal(buf_append(&oa, "\n", 1), 0);
+    } else {
+        assert_int_equal(record_json_append(&oa, &a.rec), 0);
+    }
+    assert_int_equal(oa.len, ob.len);
+    assert_memory_equal(oa.data, ob.data, oa.len);
+    buf_fini(&oa);
+    buf_fini(&ob);
+    reply_record_fini(&a);
+    reply_record_fini(&b);
+}
+
+static void
+gen_line(struct buf *line, char bufs[5][256], struct logrec *r)
+{
+    size_t len[5];
+
+    for (int i = 0; i < 5; i++) {
+        len[i] = gen_bytes(bufs[i], 200, i < 4);
+        bufs[i][len[i]] = '\0';
+    }
+    memset(r, 0, sizeof(*r));
+    r->time_ns = (int64_t)(rng() % 4000000000u) * 1000000000LL +
+                 (rng() % 3 == 0 ? 0 : rng() % 1000000000u);
+    r->host = bufs[0];
+    r->container = bufs[1];
+    r->container_id = bufs[2];
+    r->image = bufs[3];
+    r->stream = rng() % 2 ? LOGREC_STDOUT : LOGREC_STDERR;
+    r->msg = bufs[4];
+    r->msg_len = len[4];
+    buf_reset(line);
+    assert_int_equal(record_json_append(line, r), 0);
+    line->len--;                /* '\n' */
+}
+
+static void
+test_reply_fast_generated(void **state)
+{
+    struct buf line;
+    char bufs[5][256];
+    struct logrec r;
+    int n_fast = 0, n_canon = 0, n_plain = 0;
+
+    (void)state;
+    buf_init(&line, 1u << 20);
+    for (int i = 0; i < 20000; i++) {
+        gen_line(&line, bufs, &r);
+        int was_canon = n_canon;
+        check_same((const char *)line.data, line.len, &n_fast, &n_canon);
+        if (r.msg_len == 0 || r.msg[r.msg_len - 1] != '\n') {
+            n_plain++;
+            /* the server's own output is always taken and passed on */
+            assert_int_equal(n_canon, was_canon + 1);
+        }
+    }
+    assert_int_equal(n_fast, 20000);
+    assert_true(n_plain > 10000);
+    buf_fini(&line);
+}
+
+static void
+test_reply_fast_mutated(void **state)
+{
+    static const char *const ins[] = {
+        " ", "\\u00e9", "\\u0041", "\\u001F", "\\ud83d\\ude00", "\\ud800",
+        "\\/", "\\b", "\\f", "\\x", "\\", "\"", "\x01", "\xff", "\\u0000",
+        ",\"context\":true", "}", "{", "\r", "\\u00", "\\n",
+    };
+    struct buf line;
+    char bufs[5][256], m[4096];
+    struct logrec r;
+    int n_fast = 0, n_canon = 0;
+
+    (void)state;
+    buf_init(&line, 1u << 20);
+    for (int i = 0; i < 20000; i++) {
+        gen_line(&line, bufs, &r);
+        size_t n = line.len < 2000 ? line.len : 2000, at = rng() % (n + 1);
+        const char *p = (const char *)line.data;
+        switch (rng() % 4) {
+        case 0:                 /* cut short */
+            memcpy(m, p, at);
+            check_same(m, at, &n_fast, &n_canon);
+            break;
+        case 1:                 /* one byte changed */
+            memcpy(m, p, n);
+            if (n > 0)
+                m[at % n] = (char)rng();
+            check_same(m, n, &n_fast, &n_canon);
+            break;
+        default: {              /* a piece inserted */
+            const char *x = ins[rng() % (sizeof(ins) / sizeof(ins[0]))];
+            size_t xl = strlen(x);
+            memcpy(m, p, at);
+            memcpy(m + at, x, xl);
+            memcpy(m + at + xl, p + at, n - at);
+            check_same(m, n + xl, &n_fast, &n_canon);
+            break;
+        }
+        }
+    }
+    /* the mutations do reach the fast path, and do leave it */
+    assert_true(n_fast > 1000);
+    assert_true(n_fast < 19000);
+    buf_fini(&line);
+}
+
+static void
+test_reply_fast_cases(void **state)
+{
+    static const char *const lines[] = {
+        /* canonical */
+        LINE(""),
+        /* escapes the encoder writes otherwise: decoded, not canonical */
+        "{\"time\":\"2026-11-27T13:50:40.123456789Z\",\"host\":\"n\\/1\","
+        "\"container\":\"w\",\"container_id\":\"\",\"image\":\"\","
+        "\"stream\":\"stdout\",\"message\":\"\\b\\f\\u00E9\\u0041\\u001F\"}",
+        /* short time, message ending in \n: decoded, not canonical */
+        "{\"time\":\"2026-11-27T13:50:40Z\",\"host\":\"n\","
+        "\"container\":\"w\",\"container_id\":\"\",\"image\":\"\","
+        "\"stream\":\"stderr\",\"message\":\"x\\n\"}",
+        /* surrogate pair: jansson */
+        "{\"time\":\"2026-11-27T13:50:40Z\",\"host\":\"n\","
+        "\"container\":\"w\",\"container_id\":\"\",\"image\":\"\","
+        "\"stream\":\"stderr\",\"message\":\"\\ud83d\\ude00\"}",
+        /* NUL in a name: jansson's error */
+        "{\"time\":\"2026-11-27T13:50:40Z\",\"host\":\"a\\u0000\","
+        "\"container\":\"w\",\"container_id\":\"\",\"image\":\"\","
+        "\"stream\":\"stderr\",\"message\":\"m\"}",
+        /* bad stream, bad time, raw control byte, whitespace */
+        "{\"time\":\"2026-11-27T13:50:40Z\",\"host\":\"a\","
+        "\"container\":\"w\",\"container_id\":\"\",\"image\":\"\","
+        "\"stream\":\"stdin\",\"message\":\"m\"}",
+        "{\"time\":\"yesterday\",\"host\":\"a\","
+        "\"container\":\"w\",\"container_id\":\"\",\"image\":\"\","
+        "\"stream\":\"stdout\",\"message\":\"m\"}",
+        "{\"time\":\"2026-11-27T13:50:40Z\",\"host\":\"a\","
+        "\"container\":\"w\",\"container_id\":\"\",\"image\":\"\","
+        "\"stream\":\"stdout\",\"message\":\"m\x01\"}",
+        "{\"time\":\"2026-11-27T13:50:40Z\", \"host\":\"a\","
+        "\"container\":\"w\",\"container_id\":\"\",\"image\":\"\","
+        "\"stream\":\"stdout\",\"message\":\"m\"} ",
+        /* context line: jansson, so "context" is seen */
+        LINE(",\"context\":true"),
+        "", "{}", "{\"time\":", "not json",
+    };
+    int n_fast = 0, n_canon = 0;
+    struct reply_record rr;
+    char err[256];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+        check_same(lines[i], strlen(lines[i]), &n_fast, &n_canon);
+    assert_int_equal(n_fast, 3);
+    assert_int_equal(n_canon, 1);
+    assert_int_equal(reply_record_parse(lines[1], strlen(lines[1]), &rr, err,
+                                        sizeof(err)), 0);
+    assert_null(rr.root);
+    assert_null(rr.canon);
+    assert_string_equal(rr.rec.host, "n/1");
+    assert_int_equal(rr.rec.msg_len, 6);
+    assert_memory_equal(rr.rec.msg, "\b\f\xc3\xa9" "A\x1f", 6);
+    reply_record_fini(&rr);
+}
+
 int
 main(void)
 {
@@ -217,6 +469,9 @@ main(void)
         cmocka_unit_test(test_reply_hosts),
         cmocka_unit_test(test_reply_containers_and_bad_lists),
         cmocka_unit_test(test_reply_errors),
+        cmocka_unit_test(test_reply_fast_generated),
+        cmocka_unit_test(test_reply_fast_mutated),
+        cmocka_unit_test(test_reply_fast_cases),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
