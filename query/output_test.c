@@ -368,6 +368,24 @@ test_output_hist_rows(void **state)
     buf_fini(&b);
 }
 
+static void
+test_output_json_line_cap(void **state)
+{
+    struct buf b;
+    const char *l = "{\"time\":\"x\"}";
+
+    (void)state;
+    buf_init(&b, 16);
+    assert_int_equal(output_json_line(&b, l, strlen(l)), 0);
+    assert_int_equal(b.len, strlen(l) + 1);
+    assert_memory_equal(b.data, "{\"time\":\"x\"}\n", b.len);
+    /* does not fit: -1, buffer as it was */
+    assert_int_equal(output_json_line(&b, l, strlen(l)), -1);
+    assert_int_equal(b.len, strlen(l) + 1);
+    assert_memory_equal(b.data, "{\"time\":\"x\"}\n", b.len);
+    buf_fini(&b);
+}
+
 int
 main(void)
 {
@@ -386,6 +404,7 @@ main(void)
         cmocka_unit_test(test_output_age),
         cmocka_unit_test(test_output_table_aligned),
         cmocka_unit_test(test_output_table_empty_and_wide),
+        cmocka_unit_test(test_output_json_line_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
