@@ -6,7 +6,8 @@
  * records and random token sets, where the indexed cursor must return
  * exactly the records that a brute-force scan returns, in the same order,
  * also after a reopen, with a deleted .lqi, a damaged .lqi and a leftover
- * temp file (killed during an index write).
+ * temp file (killed during an index write); a .lqi with damaged pages is
+ * dropped at its first failed lookup and rebuilt once at the next open.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -534,6 +535,85 @@ test_index_property(void **state)
     free(dir);
 }
 
+/* Damages every page of a .lqi whose header (and so its directory) stays
+ * valid: the file is still loaded at open. */
+static void
+damage_pages(const char *path)
+{
+    uint8_t hdr[32];
+    struct stat sb;
+    int fd = open(path, O_RDWR);
+
+    assert_true(fd >= 0);
+    assert_int_equal(fstat(fd, &sb), 0);
+    assert_int_equal(pread(fd, hdr, sizeof(hdr), 0), (ssize_t)sizeof(hdr));
+    uint32_t n_blks = (uint32_t)hdr[16] | (uint32_t)hdr[17] << 8 |
+                      (uint32_t)hdr[18] << 16 | (uint32_t)hdr[19] << 24;
+    uint32_t n_pages = (uint32_t)hdr[20] | (uint32_t)hdr[21] << 8 |
+                       (uint32_t)hdr[22] << 16 | (uint32_t)hdr[23] << 24;
+    off_t pages = 32 + (off_t)n_blks * 12 + (off_t)n_pages * 12;
+    assert_true(n_pages > 0 && pages < sb.st_size);
+    for (off_t at = pages; at < sb.st_size; at += 4) {
+        uint8_t c;
+        assert_int_equal(pread(fd, &c, 1, at), 1);
+        c ^= 0x5a;
+        assert_int_equal(pwrite(fd, &c, 1, at), 1);
+    }
+    close(fd);
+}
+
+/* Pages that fail their CRC at lookup: the file is dropped on the first
+ * failure (one error, not one per query), answers stay exact, and the
+ * next open rebuilds it once; after that no lookup fails. */
+static void
+test_index_damaged_pages(void **state)
+{
+    char *dir = make_dir();
+    struct store_stats st;
+
+    (void)state;
+    rng_state = 99;
+    make_vocab();
+    struct store *s = open_store(dir);
+    fill_store(s, 3000);
+    store_close(s);
+
+    char *p2 = lqi_path(dir, 2);
+    damage_pages(p2);
+    s = open_store(dir);
+    store_get_stats(s, &st);
+    assert_int_equal(st.n_index_rebuilds, 0);
+    assert_int_equal(st.n_index_errors, 0);
+    uint64_t bytes_before = st.index_bytes;
+    check_queries(s, 40);
+    store_get_stats(s, &st);
+    assert_int_equal(st.n_index_errors, 1);
+    assert_true(st.index_bytes < bytes_before);
+    assert_int_equal(access(p2, F_OK), -1);
+    check_queries(s, 40);
+    store_get_stats(s, &st);
+    assert_int_equal(st.n_index_errors, 1);
+    store_close(s);
+
+    s = open_store(dir);
+    store_get_stats(s, &st);
+    assert_int_equal(st.n_index_rebuilds, 1);
+    assert_int_not_equal(access(p2, F_OK), -1);
+    assert_true(check_queries(s, 60) > 0);
+    store_get_stats(s, &st);
+    assert_int_equal(st.n_index_errors, 0);
+    store_close(s);
+
+    /* and the rebuilt file is kept by the next open */
+    s = open_store(dir);
+    store_get_stats(s, &st);
+    assert_int_equal(st.n_index_rebuilds, 0);
+    store_close(s);
+    free(p2);
+    remove_dir(dir);
+    free(dir);
+}
+
 /* A failed index write (e.g. disk full) leaves the segment unindexed and
  * no temp file; results stay exact and the next open rebuilds it. */
 static int
@@ -586,6 +666,7 @@ main(void)
         cmocka_unit_test(test_index_encode_cap),
         cmocka_unit_test(test_index_property),
         cmocka_unit_test(test_index_write_failure),
+        cmocka_unit_test(test_index_damaged_pages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,8 +7,10 @@
  * (temp name, fsync, rename) and dropped. At open a sealed segment's .lqi
  * is checked against the block directory (offset and body CRC of every
  * block); a missing, damaged or stale one is rebuilt from the blocks and
- * counted. An index that cannot be written or read leaves its segment
- * unindexed: cursors then scan it, so the index only ever saves work.
+ * counted. A page that fails its check at lookup drops (and unlinks) the
+ * file, so the segment is scanned until the next open rebuilds it. An
+ * index that cannot be written or read leaves its segment unindexed:
+ * cursors then scan it, so the index only ever saves work.
  */
 #include "collector/store/store_internal.h"
 
@@ -228,6 +230,24 @@ segindex_open(struct store *s, struct store_seg *seg, int is_last)
 /* ------------------------------------------------------------------ */
 /* Lookups                                                             */
 
+/* A page of seq's .lqi failed (CRC, encoding or read): the file is dropped
+ * and unlinked so that the next open rebuilds it; until then the segment
+ * is unindexed (scanned), so answers stay exact and the error is counted
+ * once, not on every query. */
+static void
+segindex_drop(struct store *s, uint64_t seq)
+{
+    struct store_seg *seg = store_seg_find(s, seq);
+
+    if (!seg || !seg->ifile)
+        return;
+    index_file_free(seg->ifile);
+    free(seg->imap);
+    seg->ifile = NULL;
+    seg->imap = NULL;
+    segindex_unlink(s, seq);
+}
+
 int
 segindex_candidates(struct store *s, const struct store_seg *seg,
                     const uint32_t *hashes, size_t n, uint64_t *bits)
@@ -257,6 +277,7 @@ segindex_candidates(struct store *s, const struct store_seg *seg,
         } else if (index_file_lookup(seg->ifile, fd, hashes[i], seg->imap,
                                      dst, (uint32_t)seg->n_blks) < 0) {
             s->n_index_errors++;
+            segindex_drop(s, seg->seq);
             goto out;
         }
         if (i > 0)

@@ -8,7 +8,9 @@
 # reports the damage in its log and in /health, serves every line that was
 # not in the two damaged blocks exactly once (and loses exactly those),
 # token queries return what a scanning regex returns, new lines are stored
-# as usual, and a second restart serves the same. The harness fails on any
+# as usual, and a second restart serves the same. The .lqi with flipped
+# pages is dropped at its first failed lookup and rebuilt by the second
+# restart, which then counts no index error. The harness fails on any
 # sanitizer report.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -107,6 +109,12 @@ wait_until 10 "the damage found by a search in the log" \
     grep -qE 'store damage corrupt_blocks=([3-9]|[1-9][0-9])' "$IT_TMP/collector.log"
 index_agrees 2000
 assert_ge "$(health_store index_errors)" 1 "index errors (flipped .lqi pages)"
+# the first failed page drops that .lqi (scanned until the next open)
+[ ! -e "$lqi4" ] || fail "the .lqi with flipped pages was kept"
+errs1=$(health_store index_errors)
+index_agrees 500
+assert_eq "$errs1" "$(health_store index_errors)" \
+    "index errors after more token queries (the dropped .lqi is not read again)"
 
 log "new lines after the damage"
 for n in 1 2; do
@@ -122,8 +130,12 @@ log "second restart"
 stop collector || fail "collector did not stop on SIGTERM"
 assert_eq 0 "${IT_STATUS[collector]}" "collector exit status"
 start_collector collector "${SMALL[@]}"
+assert_ge "$(health_store index_rebuilds)" 1 "index rebuilds (the dropped .lqi)"
+[ -f "$lqi4" ] || fail "the dropped .lqi was not rebuilt at the second open"
 check_served out3.jsonl
 index_agrees 2000
+assert_eq 0 "$(health_store index_errors)" \
+    "index errors after the second restart (rebuilt index, no failing page)"
 log "after the second restart: corrupt_blocks=$(health_store corrupt_blocks)" \
     "index_rebuilds=$(health_store index_rebuilds)" \
     "index_errors=$(health_store index_errors)"
