@@ -27,6 +27,7 @@
     X(http_bad_requests)                                                    \
     X(http_errors)          /* 5xx */                                       \
     X(search_damaged_blocks)                                                \
+    X(regex_aborted)        /* regex matches over the backtracking limit */ \
     X(follow_clients)       /* follow streams opened */                     \
     X(follow_clients_dropped) /* slow follow clients cut off */             \
     X(follow_records_dropped) /* not shown live: stage full */

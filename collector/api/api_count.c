@@ -40,6 +40,7 @@ struct api_agg {
     struct agg_count         *count;
     struct agg_hist           hist;
     uint64_t                  n_damaged;
+    uint64_t                  n_aborted;    /* regex matches given up */
 };
 
 void
@@ -123,9 +124,12 @@ api_agg_slice_cb(evutil_socket_t fd, short what, void *arg)
     struct api_agg *s = arg;
     int rc = search_step(s->search, API_SLICE_RECORDS, api_agg_emit_cb, s);
     uint64_t damaged = search_n_damaged(s->search);
+    uint64_t aborted = query_n_regex_aborted(s->q);
 
     s->api->stats->search_damaged_blocks += damaged - s->n_damaged;
     s->n_damaged = damaged;
+    s->api->stats->regex_aborted += aborted - s->n_aborted;
+    s->n_aborted = aborted;
     if (rc == SEARCH_MORE) {
         event_active(s->slice_ev, EV_TIMEOUT, 0);
         return;

@@ -12,7 +12,8 @@
  * this file only turns its output into JSON lines: context records get
  * "context":true and, with before/after, a {"break":true} line precedes
  * every group but the first. A cap reached mid-stream ends it with
- * {"error":...,"partial":true}.
+ * {"error":...,"partial":true}; so do regex matches that ran out of their
+ * backtracking budget (counted as no match: the answer may miss lines).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@ struct api_logs {
     struct query             *q;
     struct search            *search;
     uint64_t                  n_damaged;
+    uint64_t                  n_aborted;    /* regex matches given up */
     struct event             *slice_ev;
     struct evbuffer          *chunk;
     struct buf                out;
@@ -106,6 +108,33 @@ fail:
     return 1;
 }
 
+/* Appends the last line {"error":why,"partial":true}: a cap reached
+ * and/or regex matches given up (either way the answer may miss lines). */
+static void
+api_logs_partial_line(struct api_logs *s, const char *cap)
+{
+    static const char tail[] = ",\"partial\":true}\n";
+    char why[320];
+    int n = 0;
+
+    if (s->n_aborted > 0)
+        n = snprintf(why, sizeof(why), "%s%s%llu regex matches exceeded the "
+                     "backtracking limit and were treated as no match",
+                     cap != NULL ? cap : "", cap != NULL ? "; " : "",
+                     (unsigned long long)s->n_aborted);
+    else
+        n = snprintf(why, sizeof(why), "%s", cap);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n >= sizeof(why))
+        n = (int)sizeof(why) - 1;
+    log_info("api", "search ended partial: %s", why);
+    if (buf_append(&s->out, "{\"error\":", 9) < 0 ||
+        json_str_append(&s->out, why, (size_t)n) < 0 ||
+        buf_append(&s->out, tail, sizeof(tail) - 1) < 0)
+        log_warn("api", "cannot append the search error line");
+}
+
 /* Fills s->out with the next slice. 1 when the search is complete. */
 static int
 api_logs_fill(struct api_logs *s)
@@ -113,18 +142,15 @@ api_logs_fill(struct api_logs *s)
     buf_reset(&s->out);
     int rc = search_step(s->search, API_SLICE_RECORDS, api_logs_emit_cb, s);
     uint64_t damaged = search_n_damaged(s->search);
+    uint64_t aborted = query_n_regex_aborted(s->q);
 
     s->api->stats->search_damaged_blocks += damaged - s->n_damaged;
     s->n_damaged = damaged;
-    if (rc == SEARCH_ERROR) {
-        const char *why = search_errstr(s->search);
-        static const char tail[] = ",\"partial\":true}\n";
-        log_info("api", "search ended early: %s", why);
-        if (buf_append(&s->out, "{\"error\":", 9) < 0 ||
-            json_str_append(&s->out, why, strlen(why)) < 0 ||
-            buf_append(&s->out, tail, sizeof(tail) - 1) < 0)
-            log_warn("api", "cannot append the search error line");
-    }
+    s->api->stats->regex_aborted += aborted - s->n_aborted;
+    s->n_aborted = aborted;
+    if (rc == SEARCH_ERROR || (rc == SEARCH_DONE && aborted > 0))
+        api_logs_partial_line(s, rc == SEARCH_ERROR ? search_errstr(s->search)
+                                                    : NULL);
     return rc != SEARCH_MORE;
 }
 

@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api_logs_test: regex matches that run out of their backtracking budget,
+ * through the real HTTP API (api_new on 127.0.0.1, an evhttp client on the
+ * same loop): /api/v1/logs ends with {"error":"N regex matches exceeded
+ * ...","partial":true}, /api/v1/count counts them too, /health shows the
+ * regex_aborted counter; a regex that never aborts adds no line and does
+ * not move the counter.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+
+#include "collector/api/api.h"
+#include "collector/stats.h"
+#include "collector/store/store.h"
+#include "common/record.h"
+#include "common/xmalloc.h"
+
+/* ^(a|aa)+$ and (a+)+$: catastrophic on "aaa...ab" */
+#define RE_BAD1 "%5E%28a%7Caa%29%2B%24"
+#define RE_BAD2 "%28a%2B%29%2B%24"
+
+struct fixture {
+    char                  *dir;
+    struct store          *store;
+    struct event_base     *base;
+    struct api            *api;
+    struct follow         *follow;
+    struct collector_stats stats;
+};
+
+struct reply {
+    struct event_base *base;
+    int                code;
+    char              *body;
+};
+
+static void
+store_put(struct store *s, uint64_t off, const char *msg)
+{
+    struct logrec r = {
+        .time_ns = 1700000000000000000LL + (int64_t)off, .host = "h1",
+        .container_id = "c1", .container = "web", .image = "img",
+        .stream = 0, .offset = off, .msg = msg, .msg_len = strlen(msg),
+    };
+
+    assert_int_equal(store_append(s, &r), 1);
+}
+
+static int
+setup(void **state)
+{
+    struct fixture *f = xcalloc(1, sizeof(*f));
+    char tmpl[] = "/tmp/api_logs_test.XXXXXX";
+    char *err = NULL;
+    char bad[64];
+
+    assert_non_null(mkdtemp(tmpl));
+    f->dir = xstrdup(tmpl);
+    f->store = store_open(f->dir, NULL, &err);
+    assert_non_null(f->store);
+    memset(bad, 'a', sizeof(bad) - 2);
+    bad[sizeof(bad) - 2] = 'b';
+    bad[sizeof(bad) - 1] = '\0';
+    store_put(f->store, 10, "hello world");
+    store_put(f->store, 20, bad);
+    store_put(f->store, 30, bad);
+    store_put(f->store, 40, "aaaa");
+    assert_int_equal(store_commit(f->store), 0);
+    f->base = event_base_new();
+    assert_non_null(f->base);
+    f->follow = follow_new(1 << 20);
+    struct api_options opt = {
+        .listen = "127.0.0.1:0", .store = f->store, .follow = f->follow,
+        .stats = &f->stats,
+    };
+    f->api = api_new(f->base, &opt, &err);
+    assert_non_null(f->api);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+    char *cmd = xasprintf("rm -rf '%s'", f->dir);
+
+    api_free(f->api);
+    follow_free(f->follow);
+    event_base_free(f->base);
+    store_close(f->store);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static void
+reply_done_cb(struct evhttp_request *req, void *arg)
+{
+    struct reply *r = arg;
+
+    if (req != NULL) {
+        struct evbuffer *in = evhttp_request_get_input_buffer(req);
+        size_t len = evbuffer_get_length(in);
+        r->code = evhttp_request_get_response_code(req);
+        r->body = xmalloc(len + 1);
+        evbuffer_remove(in, r->body, len);
+        r->body[len] = '\0';
+    }
+    event_base_loopbreak(r->base);
+}
+
+/* GET path; returns the body (caller frees), *code the status. */
+static char *
+http_get(struct fixture *f, const char *path, int *code)
+{
+    struct reply r = { .base = f->base, .code = -1, .body = NULL };
+    struct evhttp_connection *c =
+        evhttp_connection_base_new(f->base, NULL, "127.0.0.1",
+                                   (uint16_t)api_port(f->api));
+    struct evhttp_request *req = evhttp_request_new(reply_done_cb, &r);
+
+    assert_non_null(c);
+    assert_non_null(req);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Host",
+                      "127.0.0.1");
+    assert_int_equal(evhttp_make_request(c, req, EVHTTP_REQ_GET, path), 0);
+    event_base_dispatch(f->base);
+    evhttp_connection_free(c);
+    assert_non_null(r.body);
+    *code = r.code;
+    return r.body;
+}
+
+static uint64_t
+health_counter(struct fixture *f, const char *name)
+{
+    int code;
+    char *body = http_get(f, "/health", &code);
+    json_error_t jerr;
+    json_t *root = json_loads(body, 0, &jerr);
+
+    assert_int_equal(code, 200);
+    assert_non_null(root);
+    json_t *v = json_object_get(json_object_get(root, "counters"), name);
+    assert_true(json_is_integer(v));
+    uint64_t n = (uint64_t)json_integer_value(v);
+    json_decref(root);
+    free(body);
+    return n;
+}
+
+/* The last line of body (without its newline), NUL-terminated in place. */
+static const char *
+last_line(char *body)
+{
+    size_t len = strlen(body);
+
+    assert_true(len > 0 && body[len - 1] == '\n');
+    body[len - 1] = '\0';
+    char *nl = strrchr(body, '\n');
+    return nl != NULL ? nl + 1 : body;
+}
+
+static size_t
+n_lines(const char *body)
+{
+    size_t n = 0;
+
+    for (const char *p = body; *p != '\0'; p++)
+        n += *p == '\n';
+    return n;
+}
+
+static void
+test_logs_regex_aborted(void **state)
+{
+    struct fixture *f = *state;
+    int code;
+
+    assert_int_equal(health_counter(f, "regex_aborted"), 0);
+    char *body = http_get(f, "/api/v1/logs?regex=" RE_BAD1, &code);
+    assert_int_equal(code, 200);
+    /* "aaaa" matches; the two "aaa...ab" lines abort */
+    assert_int_equal(n_lines(body), 2);
+    assert_non_null(strstr(body, "\"message\":\"aaaa\""));
+    assert_string_equal(last_line(body),
+                        "{\"error\":\"2 regex matches exceeded the "
+                        "backtracking limit and were treated as no match\","
+                        "\"partial\":true}");
+    free(body);
+    assert_int_equal(f->stats.regex_aborted, 2);
+    assert_int_equal(health_counter(f, "regex_aborted"), 2);
+
+    body = http_get(f, "/api/v1/logs?order=asc&regex=" RE_BAD2, &code);
+    assert_int_equal(code, 200);
+    assert_non_null(strstr(last_line(body), "regex matches exceeded the "
+                                            "backtracking limit"));
+    free(body);
+    assert_int_equal(health_counter(f, "regex_aborted"), 4);
+}
+
+static void
+test_logs_regex_fine(void **state)
+{
+    struct fixture *f = *state;
+    int code;
+
+    char *body = http_get(f, "/api/v1/logs?regex=%5Ehel%2Bo", &code);
+    assert_int_equal(code, 200);
+    assert_int_equal(n_lines(body), 1);
+    assert_non_null(strstr(body, "\"message\":\"hello world\""));
+    assert_null(strstr(body, "\"error\""));
+    free(body);
+    body = http_get(f, "/api/v1/logs?q=hello", &code);
+    assert_int_equal(n_lines(body), 1);
+    free(body);
+    assert_int_equal(health_counter(f, "regex_aborted"), 0);
+}
+
+static void
+test_logs_regex_aborted_with_cap(void **state)
+{
+    struct fixture *f = *state;
+    int code;
+
+    /* oldest first: "hello world" (11 bytes) and the two 63-byte bad
+     * lines fit in max_scan=137, "aaaa" does not: one last line with the
+     * cap and the aborted matches */
+    char *body = http_get(f, "/api/v1/logs?order=asc&max_scan=137&regex="
+                          RE_BAD1, &code);
+    assert_int_equal(code, 200);
+    assert_int_equal(n_lines(body), 1);
+    assert_string_equal(last_line(body),
+                        "{\"error\":\"query cost limit reached: scanned "
+                        "137 bytes; 2 regex matches exceeded the "
+                        "backtracking limit and were treated as no match\","
+                        "\"partial\":true}");
+    assert_int_equal(f->stats.regex_aborted, 2);
+    free(body);
+}
+
+static void
+test_count_regex_aborted(void **state)
+{
+    struct fixture *f = *state;
+    int code;
+
+    char *body = http_get(f, "/api/v1/count?regex=" RE_BAD1, &code);
+    assert_int_equal(code, 200);
+    free(body);
+    assert_int_equal(health_counter(f, "regex_aborted"), 2);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_logs_regex_aborted, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_logs_regex_fine, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_logs_regex_aborted_with_cap,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_count_regex_aborted, setup,
+                                        teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
