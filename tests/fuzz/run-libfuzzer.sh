@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# make fuzz: builds every tests/fuzz/fuzz_<name>.c as a libFuzzer binary with
+# clang (ASan+UBSan) and runs each for FUZZ_SECONDS (default 60) on a copy of
+# tests/fuzz/corpus/<name>/. New crashes are left in build/fuzz-work/<name>/;
+# minimise one with the binary's -minimize_crash=1 and add it to the corpus.
+# `make test` only replays the corpus (gcc, no clang needed).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+if ! command -v clang >/dev/null; then
+    echo "make fuzz needs clang with libFuzzer: apt-get install clang" >&2
+    exit 2
+fi
+secs=${FUZZ_SECONDS:-60}
+out=build/fuzz-work
+mkdir -p "$out"
+flags=(-std=c11 -I. -D_GNU_SOURCE -g -O1 "-fsanitize=fuzzer,address,undefined")
+libs=(-levent -levent_pthreads -lz -lzstd -lpcre2-8 -ljansson -lhiredis -lpthread -lm)
+# Every library source except the programs' main.c and the unit tests.
+srcs=()
+for c in common/*.c shipper/*.c collector/*.c collector/store/*.c \
+         collector/api/*.c query/*.c; do
+    case $c in *_test.c | */main.c) ;; *) srcs+=("$c") ;; esac
+done
+rc=0
+for f in tests/fuzz/fuzz_*.c; do
+    name=$(basename "$f" .c)
+    target=${name#fuzz_}
+    echo "=== $name (${secs}s)"
+    clang "${flags[@]}" -o "$out/$name" "$f" "${srcs[@]}" "${libs[@]}"
+    mkdir -p "$out/$target"
+    if [ -d "tests/fuzz/corpus/$target" ]; then
+        cp -n "tests/fuzz/corpus/$target"/* "$out/$target"/ 2>/dev/null || true
+    fi
+    (cd "$out/$target" && "../$name" -max_total_time="$secs" \
+        -artifact_prefix=./ . ) || rc=1
+done
+exit "$rc"
