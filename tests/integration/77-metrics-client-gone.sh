@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # 77-metrics-client-gone: clients of the Redis-backed endpoints
-# (/api/v1/metrics, /api/v1/metrics/query, /api/v1/health, Grafana /query)
+# (/api/v1/metrics, /api/v1/metrics/query, /api/v1/health, Grafana /search)
 # hang up while Redis is blocked (DEBUG SLEEP). When Redis answers, the
 # collector must drop the replies without touching the freed connection,
 # leak nothing (ASan leak check at exit) and keep serving.
