@@ -74,6 +74,10 @@ am_close_cb(struct evhttp_connection *evcon, void *arg)
     struct am_call *c = arg;
 
     c->is_gone = 1;
+    /* No reply is sent once gone, so a request evhttp detached from its
+     * failed connection is ours to free (as in the other handlers). */
+    if (evhttp_request_get_connection(c->req) == NULL)
+        evhttp_request_free(c->req);
 }
 
 static struct am_call *
