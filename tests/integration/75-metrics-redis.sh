@@ -13,8 +13,10 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_init 75-metrics-redis
 
-command -v redis-server >/dev/null || it_skip "redis-server not installed"
-command -v redis-cli >/dev/null || it_skip "redis-cli not installed (redis-tools)"
+command -v redis-server >/dev/null ||
+    fail "redis-server missing (provisioning/deps.sh installs it)"
+command -v redis-cli >/dev/null ||
+    fail "redis-cli missing (redis-tools; provisioning/deps.sh installs it)"
 FIX=$REPO/tests/data/metrics
 RPORT=$(free_port)
 
