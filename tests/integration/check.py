@@ -83,6 +83,10 @@ def selected(e, a):
 
 def verify(a, exp, recs, errs):
     want = {m: e for m, e in exp.items() if selected(e, a)}
+    if not want:
+        # An empty manifest or a filter that selects nothing would let an
+        # empty answer pass: never what a scenario means to check.
+        errs.append("no expected line selected (empty manifest or filter)")
     seen = {}
     for r in recs:
         msg = r.get("message") if isinstance(r.get("message"), str) else ""
