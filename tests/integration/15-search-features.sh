@@ -74,7 +74,9 @@ assert_eq "Mnode1-api-000003 C
 Mnode1-api-000006
 Mnode1-api-000009 C" "$(markers "$IT_TMP/c5.jsonl")" "stderr context"
 # Without -C the JSON field set is unchanged.
-lq --json Mnode1-web-000050 | grep -q '"context"' && fail "context field without -C"
+lq --json Mnode1-web-000050 >"$IT_TMP/c6.jsonl"
+assert_eq "Mnode1-web-000050" "$(markers "$IT_TMP/c6.jsonl")" "match without -C"
+if grep -q '"context"' "$IT_TMP/c6.jsonl"; then fail "context field without -C"; fi
 
 log "count"
 expect_counts() {   # by: prints "key count" lines from the manifests
