@@ -465,6 +465,15 @@ docker_count(const struct docker *d)
     return d->n;
 }
 
+void
+docker_commit(struct docker *d, const char *id, const struct tail_pos *pos)
+{
+    if (d->st == NULL || docker_find(d, id) == NULL)
+        return;
+    if (state_set(d->st, id, pos) < 0)
+        log_warn("docker", "position store full container=%.12s", id);
+}
+
 /* ---- event callbacks ---- */
 
 static void

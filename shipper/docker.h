@@ -73,6 +73,11 @@ void docker_rescan(struct docker *d);
  * idle); returns 1 if some still have data to read. */
 int docker_poll(struct docker *d, size_t budget);
 size_t docker_count(const struct docker *d);
+/* Stores an acknowledged resume point for id in the state store, unless
+ * the container was forgotten meanwhile (a late ACK after it was deleted
+ * and read to the end): its entry left with it and must not come back. */
+void docker_commit(struct docker *d, const char *id,
+                   const struct tail_pos *pos);
 /* Bytes written to the containers' live log files and not read yet (one
  * stat per container; a container still in a rotated file counts its whole
  * live file, so this is a lower bound). For shipper.lag_bytes. */

@@ -271,6 +271,39 @@ test_docker_gone_read_then_forgotten(void **state)
     assert_int_equal(docker_count(f->d), 0);
 }
 
+/* An ACK that arrives after its container was deleted, read to the end
+ * and forgotten must not put the container back in the position file
+ * (entries would pile up until the store is full). */
+static void
+test_docker_commit_after_forget_dropped(void **state)
+{
+    struct fixture *f = *state;
+    struct tail_pos p = { 1, 2, 3, 4 };
+
+    put_file(f, ID1, ID1 "-json.log", LINE("a"));
+    put_file(f, ID2, ID2 "-json.log", LINE("b"));
+    start_docker(f);
+    docker_poll(f->d, 0);
+    docker_commit(f->d, ID1, &p);
+    docker_commit(f->d, ID2, &p);
+    assert_non_null(state_get(f->st, ID1));
+    assert_int_equal(state_count(f->st), 2);
+    char *cmd = xasprintf("rm -rf %s/%s", f->root, ID1);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    docker_rescan(f->d);
+    docker_poll(f->d, 0);
+    assert_int_equal(docker_count(f->d), 1);
+    assert_null(state_get(f->st, ID1));
+    /* the late ACK for the forgotten container */
+    p.logical = 99;
+    docker_commit(f->d, ID1, &p);
+    assert_null(state_get(f->st, ID1));
+    docker_commit(f->d, ID2, &p);
+    assert_int_equal(state_get(f->st, ID2)->logical, 99);
+    assert_int_equal(state_count(f->st), 1);
+}
+
 static void
 test_docker_gone_cap(void **state)
 {
@@ -309,6 +342,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_docker_gone_read_then_forgotten,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_docker_commit_after_forget_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_docker_gone_cap, setup,
                                         teardown),
     };

@@ -80,8 +80,8 @@ main_commit(void *arg, const char *id, const struct tail_pos *pos)
 {
     struct shipper *sh = arg;
 
-    if (state_set(sh->st, id, pos) < 0)
-        log_warn("main", "position store full container=%.12s", id);
+    if (sh->dk != NULL)
+        docker_commit(sh->dk, id, pos);
 }
 
 static void
