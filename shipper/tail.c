@@ -31,6 +31,7 @@
 #define TAIL_LINE_SLACK  (64u << 10)   /* json overhead above max_record */
 #define TAIL_MARKER_ROOM 64
 #define TAIL_MAX_FILES   256
+#define TAIL_DONE_MAX    64      /* files remembered as read (ring) */
 
 struct tail_join {
     struct buf      msg;
@@ -70,6 +71,13 @@ struct tailer {
 
     struct buf               msg;
     struct tail_join         join[2];
+
+    /* Files (dev, ino) already read to their end, or older than the one we
+     * resumed in: when our file vanishes from the listing, the next file is
+     * the oldest one listed that is not here (never one already read). */
+    uint64_t                 done_dev[TAIL_DONE_MAX];
+    uint64_t                 done_ino[TAIL_DONE_MAX];
+    size_t                   n_done, done_next;
 };
 
 struct tail_file {
@@ -407,6 +415,25 @@ tail_use(struct tailer *t, int fd, const struct stat *st, uint64_t base,
 
 /* ---- rotation ---- */
 
+static void
+tail_done_add(struct tailer *t, uint64_t dev, uint64_t ino)
+{
+    t->done_dev[t->done_next] = dev;
+    t->done_ino[t->done_next] = ino;
+    t->done_next = (t->done_next + 1) % TAIL_DONE_MAX;
+    if (t->n_done < TAIL_DONE_MAX)
+        t->n_done++;
+}
+
+static int
+tail_is_done(const struct tailer *t, const struct tail_file *f)
+{
+    for (size_t i = 0; i < t->n_done; i++)
+        if (t->done_dev[i] == f->dev && t->done_ino[i] == f->ino)
+            return 1;
+    return 0;
+}
+
 /* Our file is no longer the live one and is read to its end: moves to the
  * next newer file. TAIL_DATA when it did, TAIL_NOFILE when there is none
  * yet (mid-rotation, or the container is gone). */
@@ -417,12 +444,22 @@ tail_next_file(struct tailer *t, tail_emit_fn emit, void *arg)
     size_t n = tail_scan(t, files, TAIL_MAX_FILES);
     size_t next = 0;
 
+    int is_found = 0;
+
     for (size_t i = 0; i < n; i++) {
         if (files[i].dev == t->dev && files[i].ino == t->ino) {
             next = i + 1;
+            is_found = 1;
             break;
         }
     }
+    /* Our file is gone from the listing (deleted: max-file=1, docker rm):
+     * the next is the oldest listed file not read already. The live file
+     * is never skipped: a file we finished was renamed, not made live
+     * again, so a "done" live file is a new file on a reused inode. */
+    while (!is_found && next < n && files[next].n != 0 &&
+           tail_is_done(t, &files[next]))
+        next++;
     if (next >= n)
         return TAIL_NOFILE;
     struct stat st;
@@ -430,6 +467,7 @@ tail_next_file(struct tailer *t, tail_emit_fn emit, void *arg)
     if (fd < 0)
         return TAIL_DATA;   /* renamed under us: scan again next step */
     tail_flush_pending(t, emit, arg);
+    tail_done_add(t, t->dev, t->ino);
     log_debug("tail", "next file container=%.12s suffix=%lu logical=%" PRIu64,
               t->id, files[next].n, t->base + t->read_pos);
     tail_use(t, fd, &st, t->base + t->read_pos, 0);
@@ -516,6 +554,8 @@ tail_start(struct tailer *t, const struct tail_pos *resume)
     for (size_t i = 0; i < n && t->has_want; i++) {
         if (files[i].dev != t->want.dev || files[i].ino != t->want.ino)
             continue;
+        for (size_t k = 0; k < i; k++)    /* older: read before the stop */
+            tail_done_add(t, files[k].dev, files[k].ino);
         struct stat st;
         int fd = tail_file_open(t, &files[i], &st);
         if (fd < 0)

@@ -462,6 +462,56 @@ test_tail_resume_in_rotated_file(void **state)
     assert_int_equal(f->ctr.gaps, 0);
 }
 
+/* Regression: the live file is deleted while an already-read .1 remains
+ * (docker rm removes files one by one): the tailer must not move back to
+ * .1 and send its lines again under new offsets, also after a restart that
+ * resumed in the live file. */
+static void
+test_tail_live_deleted_no_reread(void **state)
+{
+    struct fixture *f = *state;
+
+    append_line(f, "stdout", "a1", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    docker_rotate(f, 2);
+    append_line(f, "stdout", "b1", 0);
+    drain(f);
+    assert_int_equal(f->n, 2);
+    append_line(f, "stdout", "b2", 0);
+    assert_int_equal(unlink(f->live), 0);
+    drain(f);
+    assert_int_equal(f->n, 3);
+    assert_string_equal(f->recs[2].msg, "b2");
+    check_offsets_increase(f);
+}
+
+/* The same after a restart that resumed in the live file: the .1 listed
+ * before it is known to be older, so it is not read again either. */
+static void
+test_tail_live_deleted_after_resume(void **state)
+{
+    struct fixture *f = *state;
+
+    append_line(f, "stdout", "a1", 0);
+    docker_rotate(f, 2);
+    append_line(f, "stdout", "b1", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    assert_int_equal(f->n, 2);
+    struct tail_pos saved = f->recs[1].resume;      /* b1 was acked */
+    new_tailer(f);                                  /* restart */
+    assert_int_equal(tail_start(f->t, &saved), 0);
+    append_line(f, "stdout", "b2", 0);
+    assert_int_equal(unlink(f->live), 0);
+    drain(f);
+    assert_int_equal(f->n, 3);
+    assert_string_equal(f->recs[2].msg, "b2");
+    check_offsets_increase(f);
+}
+
 static void
 test_tail_resume_file_gone_counts_gap(void **state)
 {
@@ -553,6 +603,10 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_tail_raw_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tail_resume_in_rotated_file,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tail_live_deleted_no_reread,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tail_live_deleted_after_resume,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_tail_resume_file_gone_counts_gap,
                                         setup, teardown),
