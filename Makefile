@@ -37,7 +37,7 @@ notest   = $(filter-out %_test.c,$(1))
 COMMON_SRC    := $(call notest,$(wildcard common/*.c))
 SHIPPER_SRC   := $(filter-out shipper/main.c,$(call notest,$(wildcard shipper/*.c)))
 COLLECTOR_SRC := $(filter-out collector/main.c,$(call notest,$(wildcard \
-                  collector/*.c collector/store/*.c collector/api/*.c)))
+                  collector/*.c collector/*/*.c)))
 QUERY_SRC     := $(filter-out query/main.c,$(call notest,$(wildcard query/*.c)))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))

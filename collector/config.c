@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "collector/listen.h"
+#include "collector/ingest/listen.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 

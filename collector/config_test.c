@@ -2,7 +2,7 @@
 /*
  * config_test: option parsing of logq-collector (collector/config.c):
  * defaults, every value type, range and format errors, token file loading
- * and address parsing with port 0 (collector/listen.c).
+ * and address parsing with port 0 (collector/ingest/listen.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "collector/config.h"
-#include "collector/listen.h"
+#include "collector/ingest/listen.h"
 
 static enum config_result
 parse(struct collector_config *c, char **errstr, int argc, ...)

@@ -11,8 +11,8 @@
 
 #include <event2/event.h>
 
-#include "collector/follow.h"
-#include "collector/ingest.h"
+#include "collector/search/follow.h"
+#include "collector/ingest/ingest.h"
 #include "collector/stats.h"
 #include "collector/store/store.h"
 

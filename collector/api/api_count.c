@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * api_count: GET /api/v1/count and /api/v1/histogram. Both run the same
- * search as /logs (collector/search.c, no limit, no context) feeding every
- * match into an aggregate (collector/agg.c), in slices of API_SLICE_RECORDS
+ * search as /logs (collector/search/search.c, no limit, no context) feeding every
+ * match into an aggregate (collector/search/agg.c), in slices of API_SLICE_RECORDS
  * records, one per loop turn, so a scan over gigabytes never blocks the
  * loop. Nothing is sent until the scan is over: then 200 with the JSON, or
  * 422 with {"error":...} when the scan cost cap was reached. A client that
@@ -17,7 +17,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
-#include "collector/agg.h"
+#include "collector/search/agg.h"
 #include "collector/api/api_internal.h"
 #include "collector/api/api_xparams.h"
 #include "common/log.h"

@@ -11,8 +11,8 @@
 #include <event2/http.h>
 
 #include "collector/api/api_params.h"
-#include "collector/query.h"
-#include "collector/search.h"
+#include "collector/search/query.h"
+#include "collector/search/search.h"
 
 struct api;
 

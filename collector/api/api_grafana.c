@@ -26,8 +26,8 @@
 
 #include "collector/api/api_internal.h"
 #include "collector/api/api_metrics.h"
-#include "collector/downsample.h"
-#include "collector/redis_metrics.h"
+#include "collector/metrics/downsample.h"
+#include "collector/metrics/redis_metrics.h"
 #include "common/log.h"
 #include "common/record.h"
 #include "common/timeutil.h"

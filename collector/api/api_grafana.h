@@ -9,7 +9,7 @@
 
 #include <event2/http.h>
 
-#include "collector/grafana_req.h"
+#include "collector/api/grafana_req.h"
 
 struct api;
 

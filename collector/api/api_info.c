@@ -13,7 +13,7 @@
 
 #include "collector/api/api_internal.h"
 #include "collector/api/api_metrics.h"
-#include "collector/redis_metrics.h"
+#include "collector/metrics/redis_metrics.h"
 #include "common/timeutil.h"
 
 /* ---- helpers ---- */

@@ -13,7 +13,7 @@
 
 #include "collector/api/api.h"
 #include "collector/api/api_params.h"
-#include "collector/query.h"
+#include "collector/search/query.h"
 #include "common/buf.h"
 
 #define API_VERSION          "0.1.0"

@@ -8,7 +8,7 @@
  * the client. A slice with nothing to send continues from a deferred event.
  * A client that goes away triggers the connection's close callback, which
  * frees the cursor and query at once. What each record means (match,
- * context line, limit, scan cost cap) is decided by collector/search.c;
+ * context line, limit, scan cost cap) is decided by collector/search/search.c;
  * this file only turns its output into JSON lines: context records get
  * "context":true and, with before/after, a {"break":true} line precedes
  * every group but the first. A cap reached mid-stream ends it with
@@ -25,7 +25,7 @@
 #include "collector/api/api_count.h"
 #include "collector/api/api_internal.h"
 #include "collector/api/api_xparams.h"
-#include "collector/search.h"
+#include "collector/search/search.h"
 #include "common/log.h"
 #include "common/record.h"
 #include "common/xmalloc.h"

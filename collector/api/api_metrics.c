@@ -19,9 +19,9 @@
 #include <jansson.h>
 
 #include "collector/api/api_internal.h"
-#include "collector/downsample.h"
-#include "collector/query.h"
-#include "collector/redis_metrics.h"
+#include "collector/metrics/downsample.h"
+#include "collector/search/query.h"
+#include "collector/metrics/redis_metrics.h"
 #include "common/record.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"

@@ -17,7 +17,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
-#include "collector/query.h"
+#include "collector/search/query.h"
 #include "common/record.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"

@@ -11,9 +11,9 @@
 
 #include <event2/http.h>
 
-#include "collector/agg.h"
+#include "collector/search/agg.h"
 #include "collector/api/api_params.h"
-#include "collector/search.h"
+#include "collector/search/search.h"
 #include "common/buf.h"
 #include "common/xmalloc.h"
 

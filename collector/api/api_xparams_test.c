@@ -13,9 +13,9 @@
 
 #include <cmocka.h>
 
-#include "collector/agg.h"
+#include "collector/search/agg.h"
 #include "collector/api/api_xparams.h"
-#include "collector/search.h"
+#include "collector/search/search.h"
 
 static void
 ok(const char *q, enum api_xep ep, struct api_xparams *x, const char *rest)

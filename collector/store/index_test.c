@@ -293,7 +293,7 @@ is_word(unsigned char c, int high)
 
 /* Does msg hold tok as a whole word (ASCII case folded)? high: bytes
  * >= 0x80 are word bytes (tokenize's rule) or separators (an ASCII-only
- * reader like collector/query.c). */
+ * reader like collector/search/query.c). */
 static int
 has_word(const char *msg, size_t len, const char *tok, int high)
 {

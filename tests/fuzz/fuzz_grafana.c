@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_grafana: libFuzzer target for the Grafana request bodies
- * (collector/grafana_req.c), untrusted HTTP input. The first byte picks the
+ * (collector/api/grafana_req.c), untrusted HTTP input. The first byte picks the
  * endpoint, the rest is the body. Invariants checked with assert: a failed
  * parse gives an error text and leaves the request zeroed; a successful
  * one respects every bound the handlers rely on (targets, points, limits,
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collector/grafana_req.h"
+#include "collector/api/grafana_req.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_query: libFuzzer target for the collector's untrusted HTTP inputs:
- * the search language (collector/query.c) and the query-string parser
+ * the search language (collector/search/query.c) and the query-string parser
  * (collector/api/api_params.c). Input layout: the whole input is first
  * parsed as a raw query string; then it is split at the first two '\n'
  * bytes into q, regex (at most 64 bytes, to keep compiling fast) and a
@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "collector/api/api_params.h"
-#include "collector/query.h"
+#include "collector/search/query.h"
 #include "common/xmalloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

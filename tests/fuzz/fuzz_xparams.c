@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collector/agg.h"
+#include "collector/search/agg.h"
 #include "collector/api/api_params.h"
 #include "collector/api/api_xparams.h"
-#include "collector/search.h"
+#include "collector/search/search.h"
 #include "common/xmalloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * query_test: the search language, parser and matcher (collector/query.c).
+ * query_test: the search language, parser and matcher (collector/search/query.c).
  * Table-driven: each case is a query (q, regex, icase), a message and the
  * expected verdict, plus parse errors and the required-token list.
  */
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "collector/query.h"
+#include "collector/search/query.h"
 
 struct match_case {
     const char *q;

@@ -3,7 +3,7 @@
  * agg: the aggregates behind GET /api/v1/count (matching records per host,
  * container or stream) and /api/v1/histogram (matching records per time
  * bucket), and their JSON replies. Pure: fed records one at a time by the
- * handler's search (collector/search.h); no I/O, no store.
+ * handler's search (collector/search/search.h); no I/O, no store.
  */
 #ifndef COLLECTOR_AGG_H
 #define COLLECTOR_AGG_H

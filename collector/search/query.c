@@ -3,20 +3,20 @@
  * query: parser and matcher for the search language (grammar in query.h).
  * A parsed query is a conjunction of groups, each a disjunction of items
  * (term or phrase, possibly negated), plus an optional regex (PCRE2, behind
- * collector/query_regex.c). The matcher runs once per candidate record, so
+ * collector/search/query_regex.c). The matcher runs once per candidate record, so
  * it allocates nothing: terms and phrases are found with memmem (or an
  * ASCII case-folding scan whose first-byte test skips most positions), and
  * the regex runs on the message bytes as they are. The required tokens the
  * store's index uses come from ANDed terms and from the regex's required
  * whole words. Knows nothing of the store or HTTP; api/ calls it.
  */
-#include "collector/query.h"
+#include "collector/search/query.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "collector/query_regex.h"
+#include "collector/search/query_regex.h"
 #include "common/xmalloc.h"
 
 #define QUERY_MAX_TOKENS  (QUERY_MAX_ITEMS + QUERY_REGEX_MAX_WORDS)

@@ -4,7 +4,7 @@
  * so both parse addresses the same way (evutil_parse_sockaddr_port) and
  * both can report the port the kernel chose for port 0. No logging.
  */
-#include "collector/listen.h"
+#include "collector/ingest/listen.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -5,7 +5,7 @@
  * caller owns both arrays. Used by the metrics and Grafana API handlers;
  * knows nothing about Redis beyond the rm_point type.
  */
-#include "collector/downsample.h"
+#include "collector/metrics/downsample.h"
 
 #include <assert.h>
 

@@ -17,7 +17,7 @@
  * boundaries. Whatever could change how the rest of the text parses (option
  * settings, \Q, verbs, escapes that take arguments) makes it give up.
  */
-#include "collector/query_regex.h"
+#include "collector/search/query_regex.h"
 
 #include <stdlib.h>
 #include <string.h>

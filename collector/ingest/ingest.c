@@ -23,7 +23,7 @@
  * one maximum batch, not one per shipper. Protocol errors are logged with
  * the peer (rate-limited), counted and close only that connection.
  */
-#include "collector/ingest.h"
+#include "collector/ingest/ingest.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -37,7 +37,7 @@
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 
-#include "collector/listen.h"
+#include "collector/ingest/listen.h"
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * query_regex_test: the PCRE2 wrapper (syntax choices, bad patterns, match
- * budget) and the required-word extractor (collector/query_regex.c): a
+ * budget) and the required-word extractor (collector/search/query_regex.c): a
  * table of patterns with their exact word lists, then a differential test
  * that checks the extractor's promise against PCRE2 itself on random
  * patterns and texts: every text a pattern matches holds each word as a
@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "collector/query_regex.h"
+#include "collector/search/query_regex.h"
 #include "common/xmalloc.h"
 
 /* ---- wrapper ---- */

@@ -30,7 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "collector/query.h"
+#include "collector/search/query.h"
 #include "collector/store/store.h"
 #include "common/record.h"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * downsample_test: bucketing, range clipping, step widening to the output
- * cap, degenerate inputs and summaries of collector/downsample.c.
+ * cap, degenerate inputs and summaries of collector/metrics/downsample.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "collector/downsample.h"
+#include "collector/metrics/downsample.h"
 
 static void
 test_downsample_buckets_by_average(void **state)

@@ -9,7 +9,7 @@
  * client. Talks to nobody: ingest.c stages and publishes, api_follow.c
  * subscribes; main.c hands both the same struct follow.
  */
-#include "collector/follow.h"
+#include "collector/search/follow.h"
 
 #include <stdlib.h>
 #include <string.h>

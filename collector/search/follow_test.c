@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * follow_test: staging, publishing, unsubscribing from inside a callback and
- * the staging cap of collector/follow.c.
+ * the staging cap of collector/search/follow.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "collector/follow.h"
+#include "collector/search/follow.h"
 
 struct sink {
     struct follow     *f;

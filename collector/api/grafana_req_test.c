@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * grafana_req_test: the Grafana request bodies (collector/grafana_req.c):
+ * grafana_req_test: the Grafana request bodies (collector/api/grafana_req.c):
  * every endpoint's body as the plugin sends it, payload as object and as
  * JSON text, ad-hoc filters (new and old field names) merged into the
  * targets, defaults, and every rejection: bad JSON, wrong types, missing
@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "collector/grafana_req.h"
+#include "collector/api/grafana_req.h"
 #include "common/xmalloc.h"
 
 #define NOW 1795787440123LL     /* 2026-11-27T13:50:40.123Z in ms */

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "collector/agg.h"
+#include "collector/search/agg.h"
 
 #define MS 1000000LL
 #define S  (1000 * MS)

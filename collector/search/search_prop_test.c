@@ -24,8 +24,8 @@
 
 #include <cmocka.h>
 
-#include "collector/query.h"
-#include "collector/search.h"
+#include "collector/search/query.h"
+#include "collector/search/search.h"
 #include "collector/store/store.h"
 #include "common/xmalloc.h"
 

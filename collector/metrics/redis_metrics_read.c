@@ -21,8 +21,8 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
-#include "collector/redis_metrics.h"
-#include "collector/redis_metrics_internal.h"
+#include "collector/metrics/redis_metrics.h"
+#include "collector/metrics/redis_metrics_internal.h"
 #include "common/xmalloc.h"
 
 enum rm_read_kind { RM_READ_NAMES, RM_READ_HOSTS, RM_READ_LATEST,

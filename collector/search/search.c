@@ -8,7 +8,7 @@
  * records, a lookahead counter and its open group. Talks to the store
  * cursor and the query matcher only.
  */
-#include "collector/search.h"
+#include "collector/search/search.h"
 
 #include <assert.h>
 #include <inttypes.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * search_test: the caps and edges of collector/search.c that the property
+ * search_test: the caps and edges of collector/search/search.c that the property
  * test (search_prop_test.c) does not reach: the scan cost cap (partial
  * output, then SEARCH_ERROR with the byte count), the context memory cap,
  * a group split at SEARCH_GROUP_MAX_RECORDS, grep -m trailing context, a
@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "collector/search.h"
+#include "collector/search/search.h"
 #include "common/xmalloc.h"
 
 #define T0 1700000000000000000LL

@@ -14,7 +14,7 @@
  * lost its data gets its indexes back). Does not parse METRICS frames
  * beyond wire_metrics_next and never blocks the loop.
  */
-#include "collector/redis_metrics.h"
+#include "collector/metrics/redis_metrics.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -30,7 +30,7 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
-#include "collector/redis_metrics_internal.h"
+#include "collector/metrics/redis_metrics_internal.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 

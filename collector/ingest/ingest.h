@@ -13,7 +13,7 @@
 
 #include <event2/event.h>
 
-#include "collector/follow.h"
+#include "collector/search/follow.h"
 #include "collector/stats.h"
 #include "collector/store/store.h"
 #include "common/wire.h"

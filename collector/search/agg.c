@@ -6,7 +6,7 @@
  * capped at AGG_MAX_BUCKETS. JSON text is written with json_str_append
  * (common/record.h), the same escaper as the record lines.
  */
-#include "collector/agg.h"
+#include "collector/search/agg.h"
 
 #include <inttypes.h>
 #include <stdio.h>

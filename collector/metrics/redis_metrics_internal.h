@@ -13,7 +13,7 @@
 
 #include <event2/event.h>
 
-#include "collector/redis_metrics.h"
+#include "collector/metrics/redis_metrics.h"
 #include "common/buf.h"
 
 #define RM_DEFAULT_RETENTION_MS (24LL * 3600 * 1000)

@@ -7,7 +7,7 @@
  * otherwise silently widen a query). Error texts name the field as a path,
  * e.g. "targets[2].payload.host: must be a string".
  */
-#include "collector/grafana_req.h"
+#include "collector/api/grafana_req.h"
 
 #include <stdarg.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * redis_metrics_test: collector/redis_metrics.c against a real redis-server
+ * redis_metrics_test: collector/metrics/redis_metrics.c against a real redis-server
  * (started per test on a free port in a temp dir, killed in teardown) and
  * a real event_base: writes read back through every query function,
  * retention trimming, the series cap, wrong-typed keys and malformed
@@ -28,8 +28,8 @@
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
 
-#include "collector/redis_metrics.h"
-#include "collector/redis_metrics_internal.h"
+#include "collector/metrics/redis_metrics.h"
+#include "collector/metrics/redis_metrics_internal.h"
 #include "common/buf.h"
 #include "common/wire.h"
 #include "common/xmalloc.h"

@@ -14,7 +14,7 @@
  * start/end (so "10.0.0.1" does not match "10.0.0.12"). A phrase is a plain
  * substring. icase folds ASCII case for terms, phrases and the regex.
  * The regex is PCRE2 syntax over the message bytes (details and limits in
- * collector/query_regex.h).
+ * collector/search/query_regex.h).
  */
 #ifndef COLLECTOR_QUERY_H
 #define COLLECTOR_QUERY_H

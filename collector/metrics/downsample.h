@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "collector/redis_metrics.h"
+#include "collector/metrics/redis_metrics.h"
 
 /*
  * Writes at most out_cap points to out: one per step-aligned bucket
