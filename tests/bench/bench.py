@@ -9,7 +9,7 @@ times searches with bin/logq against grep -F / grep -E (and rg when
 installed) over the same messages as a plain text file in the page cache.
 Prints a Markdown report (also written to --out). Every wait is bounded.
 """
-import argparse, json, os, platform, re, shutil, signal, socket, statistics
+import argparse, json, os, platform, re, shlex, shutil, signal, socket, statistics
 import subprocess, sys, tempfile, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -199,6 +199,20 @@ def main():
             ("rare term, --until (time filter)", [RARE, "--until", "2026-11-27T13:51:00Z"],
              ["grep", "-F", "-w", "-c", RARE, plain]),
         ]
+        # The newest / oldest N of a frequent term over every host and
+        # container (exact time order); the reference is grep reading the
+        # plain text from its end (tac) and stopping at N, as a person would.
+        logq_n = [os.path.join(BIN, "logq"), "--server", server, "--json"]
+        tail_cmd = ["sh", "-c", f"tac {shlex.quote(plain)} | grep -F -w -m 100 {shlex.quote(common)} | wc -l"]
+        head_cmd = ["sh", "-c", f"grep -F -w -m 100 {shlex.quote(common)} {shlex.quote(plain)} | wc -l"]
+        newest = [
+            ("newest 100: 10% term", logq_n + ["-n", "100", common], tail_cmd),
+            ("oldest 100 (--asc): 10% term", logq_n + ["--asc", "-n", "100", common], head_cmd),
+            ("newest 100: every line", logq_n + ["-n", "100"],
+             ["sh", "-c", f"tail -n 100 {shlex.quote(plain)} | wc -l"]),
+            ("rare term with -C 3", logq_n + ["-C", "3", RARE],
+             ["grep", "-F", "-w", "-c", "-C", "3", RARE, plain]),
+        ]
         # Counting only, like grep -c: `logq count` streams nothing per match.
         lcount = [os.path.join(BIN, "logq"), "--server", server, "count", "--json"]
         cases += [
@@ -208,6 +222,12 @@ def main():
              ["grep", "-E", "-c", "[0-9]{3}\\.[0-9]{3}\\.[0-9]{3}\\.9[0-9]", plain]),
         ]
         rows = []
+        for name, lcmd, gcmd in newest:
+            lt, out = timed(lcmd, a.runs)
+            gt, gout = timed(gcmd, a.runs)
+            n_logq = sum(1 for ln in out.split(b"\n") if ln and b'"break"' not in ln)
+            rows.append([name, f"{lt * 1000:.1f}", f"{gt * 1000:.1f}", f"{gt / lt:.1f}x", str(n_logq),
+                         gout.decode().strip()] + (["-"] if rg else []))
         for name, q, gcmd in cases:
             is_count = name.startswith("count: ")
             lt, out = timed((lcount if is_count else logq) + q, a.runs)
