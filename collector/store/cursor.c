@@ -50,8 +50,10 @@ struct store_cursor {
     int                newest_first;
     int                is_tok_req;
     int64_t            since, until;
-    char              *host, *container, *image;
+    char              *host, *cid, *container, *image;
     int                stream;
+    int                has_after;
+    struct store_key   after;           /* strings owned */
     uint32_t           hashes[CUR_MAX_HASHES];
     size_t             n_hashes;
     struct scan_tok    toks[CUR_MAX_HASHES];  /* is_tokens_required */
@@ -94,6 +96,7 @@ cursor_label_ok(struct store_cursor *c, uint32_t id)
         return c->label_ok[id] == 1;
     const struct store_label *l = c->s->labels[id];
     int ok = (!c->host || strcmp(c->host, l->host) == 0) &&
+             (!c->cid || strcmp(c->cid, l->cid) == 0) &&
              (!c->image || strcmp(c->image, l->image) == 0) &&
              (!c->container || fnmatch(c->container, l->name, 0) == 0);
     if (id < c->n_label_ok)
@@ -104,7 +107,22 @@ cursor_label_ok(struct store_cursor *c, uint32_t id)
 static int
 cursor_time_overlaps(const struct store_cursor *c, int64_t mn, int64_t mx)
 {
+    if (c->has_after && (c->newest_first ? mn > c->after.time_ns
+                                         : mx < c->after.time_ns))
+        return 0;
     return mx >= c->since && mn < c->until;
+}
+
+/* 1 if the record (time t, label l, offset) lies past c->after in the
+ * cursor's direction. */
+static int
+cursor_is_after(const struct store_cursor *c, int64_t t,
+                const struct store_label *l, uint64_t offset)
+{
+    struct store_key k = { t, l->host, l->cid, offset };
+    int cmp = store_key_cmp(&k, &c->after);
+
+    return c->newest_first ? cmp < 0 : cmp > 0;
 }
 
 /* Block-level pruning from the directory alone (the token index is applied
@@ -125,9 +143,13 @@ cursor_block_may_match(struct store_cursor *c, const struct store_blk *b)
 static int
 cursor_rec_ok(struct store_cursor *c, const struct store_rec *r)
 {
-    return r->time_ns >= c->since && r->time_ns < c->until &&
-           (c->stream < 0 || r->stream == c->stream) &&
-           cursor_label_ok(c, c->ids[r->label]);
+    if (r->time_ns < c->since || r->time_ns >= c->until ||
+        (c->stream >= 0 && r->stream != c->stream) ||
+        !cursor_label_ok(c, c->ids[r->label]))
+        return 0;
+    return !c->has_after ||
+           cursor_is_after(c, r->time_ns, c->s->labels[c->ids[r->label]],
+                           r->offset);
 }
 
 /* ------------------------------------------------------------------ */
@@ -303,6 +325,14 @@ store_cursor_new(struct store *s, const struct store_filter *f,
     c->since = f ? f->since_ns : INT64_MIN;
     c->until = f ? f->until_ns : INT64_MAX;
     c->host = f && f->host ? xstrdup(f->host) : NULL;
+    c->cid = f && f->container_id ? xstrdup(f->container_id) : NULL;
+    if (f && f->after) {
+        c->has_after = 1;
+        c->after = *f->after;
+        c->after.host = xstrdup(f->after->host ? f->after->host : "");
+        c->after.container_id = xstrdup(f->after->container_id
+                                        ? f->after->container_id : "");
+    }
     c->container = f && f->container ? xstrdup(f->container) : NULL;
     c->image = f && f->image ? xstrdup(f->image) : NULL;
     c->stream = f ? f->stream : -1;
@@ -330,6 +360,9 @@ store_cursor_free(struct store_cursor *c)
     blkload_fini(&c->ld[1]);
     blkload_fini(&c->mem_ld);
     free(c->host);
+    free(c->cid);
+    free((char *)c->after.host);
+    free((char *)c->after.container_id);
     free(c->container);
     free(c->image);
     free(c->label_ok);
@@ -489,6 +522,30 @@ cursor_load_blk(struct store_cursor *c, size_t at)
     c->keep = c->lr.n_toks > 0 ? ld->keep : NULL;
     cursor_select(c, b->n_records);
     return 1;
+}
+
+int
+store_key_cmp(const struct store_key *a, const struct store_key *b)
+{
+    if (a->time_ns != b->time_ns)
+        return a->time_ns < b->time_ns ? -1 : 1;
+    int cmp = strcmp(a->host, b->host);
+    if (cmp == 0)
+        cmp = strcmp(a->container_id, b->container_id);
+    if (cmp != 0)
+        return cmp < 0 ? -1 : 1;
+    if (a->offset != b->offset)
+        return a->offset < b->offset ? -1 : 1;
+    return 0;
+}
+
+void
+store_key_of(const struct logrec *r, struct store_key *k)
+{
+    k->time_ns = r->time_ns;
+    k->host = r->host;
+    k->container_id = r->container_id;
+    k->offset = r->offset;
 }
 
 uint64_t

@@ -112,10 +112,25 @@ void store_foreach_source(struct store *s, store_source_fn fn, void *arg);
  * match). A word must be one the matcher requires as a whole word, with
  * ASCII letters/digits, or bytes >= 0x80, at neither end's outside.
  */
+/* A record's place in the store's total order (STORE.md "Order"):
+ * time_ns, then host, then container_id (bytewise, strcmp), then offset.
+ * Strings are borrowed. */
+struct store_key {
+    int64_t     time_ns;
+    const char *host;
+    const char *container_id;
+    uint64_t    offset;
+};
+/* <0, 0, >0 as a sorts before, with, after b. */
+int  store_key_cmp(const struct store_key *a, const struct store_key *b);
+/* The key of r (borrows r's strings). */
+void store_key_of(const struct logrec *r, struct store_key *k);
+
 struct store_filter {
     int64_t             since_ns;   /* inclusive; INT64_MIN: open */
     int64_t             until_ns;   /* exclusive; INT64_MAX: open */
     const char         *host;       /* exact, NULL: any */
+    const char         *container_id; /* exact, NULL: any */
     const char         *container;  /* fnmatch glob on the name, NULL: any */
     const char         *image;      /* exact, NULL: any */
     int                 stream;     /* -1 any, else LOGREC_STDOUT/STDERR */
@@ -126,6 +141,11 @@ struct store_filter {
      * substring, found by one scan of each block's message column. Leave
      * 0 when records around the matches are needed (context lines). */
     int                 is_tokens_required;
+    /* NULL: from the start. Else only records strictly after this key in
+     * the cursor's direction (newest-first: keys < *after; oldest-first:
+     * keys > *after): resumes a scan where a previous one stopped.
+     * Copied at cursor creation. */
+    const struct store_key *after;
 };
 
 /* A cursor walks records newest-first or oldest-first. It sees what was
