@@ -11,7 +11,8 @@
  *
  * Decisions a caller may notice:
  * - one final "\n" of the text is removed, and a "\r" right before it too
- *   (CRLF-writing apps); a lone trailing "\r" stays;
+ *   (CRLF-writing apps); a lone trailing "\r" stays (tail.c removes it
+ *   when the next 16 KiB piece is "\n" alone: out->eol_len tells);
  * - invalid UTF-8 and lone \u surrogates become U+FFFD (one per maximal
  *   invalid subpart, as Unicode recommends) and set LOGREC_F_INVALID_UTF8;
  * - a repeated "log", "stream" or "time" key, a seconds field of 60, or a
@@ -671,6 +672,7 @@ dockerline_parse(const char *line, size_t len, struct buf *msg,
         out->stream = f.stream;
         out->flags = o.flags;
         out->is_partial = is_partial;
+        out->eol_len = (uint8_t)k;
         out->time_ns = f.time_ns;
         return 0;
     }
@@ -679,6 +681,7 @@ dockerline_parse(const char *line, size_t len, struct buf *msg,
     out->stream = LOGREC_STDOUT;
     out->flags = LOGREC_F_RAW;
     out->is_partial = 0;
+    out->eol_len = 0;
     out->time_ns = 0;
     return 0;
 }

@@ -20,6 +20,8 @@ struct dockerline {
     uint8_t stream;      /* LOGREC_STDOUT or LOGREC_STDERR */
     uint8_t flags;       /* LOGREC_F_RAW, LOGREC_F_INVALID_UTF8 */
     int     is_partial;  /* "log" did not end in '\n': Docker split it */
+    uint8_t eol_len;     /* bytes stripped from the text's end: 0, 1 ("\n")
+                            or 2 ("\r\n") */
     int64_t time_ns;     /* 0 when the line had no usable time */
 };
 

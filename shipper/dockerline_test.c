@@ -194,12 +194,13 @@ test_dockerline_line_endings(void **state)
     static const struct {
         const char *in, *want;
         int is_partial;
+        int eol_len;        /* bytes stripped: tail.c joins pieces by it */
     } c[] = {
-        {"a\\r\\n", "a", 0},     {"a\\r", "a\\r", 1},
-        {"a\\n\\n", "a\\n", 0},  {"a\\r\\r\\n", "a\\r", 0},
-        {"\\r\\n", "", 0},       {"\\n", "", 0},
-        {"", "", 1},             {"\\n\\r", "\\n\\r", 1},
-        {"a\\rb\\n", "a\\rb", 0}, {"abc", "abc", 1},
+        {"a\\r\\n", "a", 0, 2},     {"a\\r", "a\\r", 1, 0},
+        {"a\\n\\n", "a\\n", 0, 1},  {"a\\r\\r\\n", "a\\r", 0, 2},
+        {"\\r\\n", "", 0, 2},       {"\\n", "", 0, 1},
+        {"", "", 1, 0},             {"\\n\\r", "\\n\\r", 1, 0},
+        {"a\\rb\\n", "a\\rb", 0, 1}, {"abc", "abc", 1, 0},
     };
     char line[128], want[32];
 
@@ -208,6 +209,7 @@ test_dockerline_line_endings(void **state)
                  "{\"log\":\"%s\",\"stream\":\"stdout\"," T_TIME "}", c[i].in);
         struct dockerline dl = parse_ok(line);
         assert_int_equal(dl.is_partial, c[i].is_partial);
+        assert_int_equal(dl.eol_len, c[i].eol_len);
         /* the wanted text is written with JSON escapes too */
         size_t n = 0;
         for (const char *p = c[i].want; *p; p++) {

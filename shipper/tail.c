@@ -41,6 +41,7 @@ struct tail_join {
     int64_t         time_ns;
     uint8_t         flags;
     uint64_t        dropped;    /* bytes cut at max_record */
+    uint8_t         last_byte;  /* last text byte appended (kept or cut) */
 };
 
 struct tailer {
@@ -158,6 +159,8 @@ tail_join_append(struct tailer *t, struct tail_join *j, const uint8_t *p,
     size_t room = j->msg.len < t->cfg.max_record ?
                   t->cfg.max_record - j->msg.len : 0;
 
+    if (n > 0)
+        j->last_byte = p[n - 1];
     if (j->dropped == 0 && n <= room) {
         if (buf_append(&j->msg, p, n) == 0)
             return;
@@ -169,6 +172,22 @@ tail_join_append(struct tailer *t, struct tail_join *j, const uint8_t *p,
     if (cut > 0 && buf_append(&j->msg, p, cut) < 0)
         cut = 0;
     j->dropped += n - cut;
+}
+
+/* The final piece is "\n" alone: a '\r' that ended the previous piece
+ * is the CR of a CRLF that Docker's 16 KiB split cut in two. It is removed
+ * as dockerline removes a whole "\r\n"; if the record cap had cut it, it
+ * no longer counts as truncated text. */
+static void
+tail_join_strip_cr(struct tail_join *j)
+{
+    if (j->last_byte != '\r')
+        return;
+    if (j->dropped > 0)
+        j->dropped--;
+    else if (j->msg.len > 0)
+        j->msg.len--;
+    j->last_byte = 0;
 }
 
 /* One complete json-file line [start_fpos, end_fpos) of the current file. */
@@ -191,6 +210,7 @@ tail_line(struct tailer *t, const char *line, size_t len, uint64_t end_fpos,
         dl.stream = LOGREC_STDOUT;
         dl.flags = LOGREC_F_RAW;
         dl.is_partial = 0;
+        dl.eol_len = 0;
         dl.time_ns = 0;
     }
     if (dl.flags & LOGREC_F_RAW) {
@@ -212,8 +232,11 @@ tail_line(struct tailer *t, const char *line, size_t len, uint64_t end_fpos,
         j->time_ns = dl.time_ns;
         j->flags = 0;
         j->dropped = 0;
+        j->last_byte = 0;
         buf_reset(&j->msg);
     }
+    if (!dl.is_partial && dl.eol_len == 1 && t->msg.len == 0)
+        tail_join_strip_cr(j);
     tail_join_append(t, j, t->msg.data, t->msg.len);
     j->flags |= dl.flags;
     j->last_end = end;

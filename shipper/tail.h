@@ -3,7 +3,8 @@
  * tail: follows one container's json-file log exactly as Docker writes and
  * rotates it (live `<id>-json.log`, rotated `.1` ... `.N`, truncation),
  * splits it into lines, parses them with dockerline and rejoins Docker's
- * 16 KiB partial messages per stream. Each completed record is handed to an
+ * 16 KiB partial messages per stream (a CRLF cut by the split is removed
+ * like a whole one). Each completed record is handed to an
  * emit callback with its logical offset (bytes over all of the container's
  * files, PROTOCOL.md "Exactly once") and the resume point that becomes safe
  * once that record is stored. No event loop, no timers, no allocation per

@@ -370,6 +370,91 @@ test_tail_16k_split_joined(void **state)
     assert_int_equal(f->recs[0].flags, 0);
 }
 
+/* Docker's 16 KiB split can put a CRLF's '\r' at the end of one partial
+ * piece and its '\n' alone in the next: the record ends without the '\r',
+ * as when both are in one piece. Any other '\r' stays. */
+static void
+test_tail_crlf_across_16k_split(void **state)
+{
+    struct fixture *f = *state;
+    char piece[16384 + 8];
+    uint64_t end[6];
+
+    memset(piece, 'a', 16383);
+    memcpy(piece + 16383, "\\r", 3);            /* 16384 bytes decoded */
+    append_line(f, "stdout", piece, 1);
+    append_line(f, "stdout", "", 0);            /* {"log":"\n",...} */
+    end[0] = f->written;
+    append_line(f, "stdout", "x\\r", 1);        /* x\r\r\n: one \r stays */
+    append_line(f, "stdout", "\\r", 0);
+    end[1] = f->written;
+    append_line(f, "stdout", "y", 1);           /* the \r in the last piece */
+    append_line(f, "stdout", "\\r", 0);
+    end[2] = f->written;
+    append_line(f, "stdout", "a\\r", 1);        /* in the middle: stays */
+    append_line(f, "stdout", "b", 0);
+    end[3] = f->written;
+    append_line(f, "stdout", "s\\r", 1);        /* per stream */
+    append_line(f, "stderr", "e\\r", 1);
+    append_line(f, "stdout", "", 0);
+    end[4] = f->written;
+    append_line(f, "stderr", "\\r", 0);         /* e\r\r\n */
+    end[5] = f->written;
+    append_line(f, "stdout", "w\\r", 1);        /* never ended: stays */
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    tail_flush(f->t, collect, f);
+    assert_int_equal(f->n, 7);
+    assert_int_equal(f->recs[0].len, 16383);
+    assert_int_equal(f->recs[0].msg[16382], 'a');
+    assert_int_equal(f->recs[0].flags, 0);
+    static const char *const want[] = {
+        NULL, "x\r", "y", "a\rb", "s", "e\r", "w\r",
+    };
+    for (size_t i = 1; i < 7; i++) {
+        assert_string_equal(f->recs[i].msg, want[i]);
+        assert_int_equal(f->recs[i].len, strlen(want[i]));
+        assert_int_equal(f->recs[i].flags, 0);
+    }
+    for (size_t i = 0; i < 6; i++)
+        assert_int_equal(f->recs[i].offset, end[i]);
+    assert_int_equal(f->recs[6].offset, f->written);
+    assert_int_equal(f->ctr.records_truncated, 0);
+    check_offsets_increase(f);
+}
+
+/* At the record cap the split '\r' is part of the line end, not of the
+ * text: it is neither kept nor counted as truncated. */
+static void
+test_tail_crlf_split_at_record_cap(void **state)
+{
+    struct fixture *f = *state;
+    char piece[2000 + 8];
+
+    f->cfg.max_record = 1024;
+    memset(piece, 'z', 1024);
+    memcpy(piece + 1024, "\\r", 3);
+    append_line(f, "stdout", piece, 1);         /* exactly the cap + \r */
+    append_line(f, "stdout", "", 0);
+    memset(piece, 'z', 2000);
+    memcpy(piece + 2000, "\\r", 3);
+    append_line(f, "stdout", piece, 1);         /* over the cap */
+    append_line(f, "stdout", "", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    assert_int_equal(f->n, 2);
+    assert_int_equal(f->recs[0].len, 1024);
+    assert_int_equal(f->recs[0].flags, 0);
+    const char *mark = " [logq: truncated 976 bytes]";
+    assert_int_equal(f->recs[1].len, 1024 + strlen(mark));
+    assert_string_equal(f->recs[1].msg + 1024, mark);
+    assert_int_equal(f->recs[1].flags, LOGREC_F_TRUNCATED);
+    assert_int_equal(f->ctr.records_truncated, 1);
+    assert_int_equal(f->recs[1].offset, f->written);
+}
+
 static void
 test_tail_overlong_record_truncated(void **state)
 {
@@ -597,6 +682,10 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_tail_16k_split_joined, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_tail_crlf_across_16k_split,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tail_crlf_split_at_record_cap,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_tail_overlong_record_truncated,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_tail_overlong_line_skipped,
