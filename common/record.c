@@ -6,14 +6,16 @@
  * validation and a dump pass. Here runs of plain ASCII are copied with one
  * memcpy and only '"', '\\', control bytes and non-ASCII bytes take the slow
  * path. Invalid UTF-8 (per RFC 3629: no overlongs, no surrogates, nothing
- * past U+10FFFF) becomes U+FFFD, one replacement per bad byte, so the output
- * is always valid JSON. Parsing JSON stays with jansson elsewhere.
+ * past U+10FFFF; checked by common/utf8.h) becomes U+FFFD, one replacement
+ * per bad byte, so the output is always valid JSON. Parsing JSON stays
+ * with jansson elsewhere.
  */
 #include "common/record.h"
 
 #include <string.h>
 
 #include "common/timeutil.h"
+#include "common/utf8.h"
 
 /* 0: copy as is; 1: escape or check as UTF-8. */
 static const uint8_t record_special[256] = {
@@ -64,39 +66,6 @@ logrec_stream_parse(const char *s, uint8_t *out)
 
 /* ---- JSON ---- */
 
-/* Length of the valid UTF-8 sequence at p (2-4), or 0 if invalid. */
-static size_t
-record_utf8_len(const uint8_t *p, size_t left)
-{
-    uint8_t c = p[0];
-    size_t n;
-    uint8_t lo = 0x80, hi = 0xbf;
-
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4;
-    else
-        return 0;
-    if (c == 0xe0)
-        lo = 0xa0;              /* overlong */
-    else if (c == 0xed)
-        hi = 0x9f;              /* surrogates */
-    else if (c == 0xf0)
-        lo = 0x90;              /* overlong */
-    else if (c == 0xf4)
-        hi = 0x8f;              /* past U+10FFFF */
-    if (left < n || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-    }
-    return n;
-}
-
 /*
  * Writes the escape of the special byte at p to dst (when dst is not NULL)
  * and returns the output length; *used gets the input bytes consumed.
@@ -112,7 +81,8 @@ record_escape_one(uint8_t *dst, const uint8_t *p, size_t left, size_t *used)
 
     *used = 1;
     if (c >= 0x80) {
-        size_t u = record_utf8_len(p, left);
+        uint32_t cp;
+        size_t bad, u = utf8_decode(p, left, &cp, &bad);
         if (u == 0) {
             src = (const uint8_t *)record_replacement;
             n = 3;

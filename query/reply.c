@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "common/timeutil.h"
+#include "common/utf8.h"
 #include "common/xmalloc.h"
 
 /* ------------------------------------------------------------ helpers */
@@ -126,58 +127,15 @@ static const uint8_t reply_plain[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 };
 
-/* Length (2-4) of the valid UTF-8 sequence at p (RFC 3629: no overlongs,
- * no surrogates, nothing past U+10FFFF), 0 if invalid. */
-static size_t
-reply_utf8_len(const uint8_t *p, size_t left)
-{
-    uint8_t c = p[0], lo = 0x80, hi = 0xbf;
-    size_t n;
-
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4;
-    else
-        return 0;
-    if (c == 0xe0)
-        lo = 0xa0;
-    else if (c == 0xed)
-        hi = 0x9f;
-    else if (c == 0xf0)
-        lo = 0x90;
-    else if (c == 0xf4)
-        hi = 0x8f;
-    if (left < n || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-    return n;
-}
-
+/* Whether record_json_append writes the character cp as this escape:
+ * \" \\ \n \t \r, and \u00xx (lower-case hex) for other C0 bytes. */
 static int
-reply_hex4(const uint8_t *p, unsigned *out, int *is_lower)
+reply_is_canon_escape(uint8_t c, uint32_t cp, unsigned flags)
 {
-    unsigned v = 0;
-
-    for (int i = 0; i < 4; i++) {
-        uint8_t c = p[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F') {
-            v |= (unsigned)(c - 'A' + 10);
-            *is_lower = 0;
-        } else
-            return -1;
-    }
-    *out = v;
-    return 0;
+    if (c == 'u')
+        return cp < 0x20 && cp != '\n' && cp != '\t' && cp != '\r' &&
+               !(flags & UTF8_ESC_UPPER_HEX);
+    return c == '"' || c == '\\' || c == 'n' || c == 't' || c == 'r';
 }
 
 /*
@@ -207,7 +165,8 @@ reply_fast_str(const uint8_t *p, const uint8_t *end, char *dst, size_t *dlen,
             return p + 1;
         }
         if (c >= 0x80) {
-            size_t n = reply_utf8_len(p, (size_t)(end - p));
+            uint32_t cp;
+            size_t bad, n = utf8_decode(p, (size_t)(end - p), &cp, &bad);
             if (n == 0)
                 return NULL;
             memcpy(d, p, n);
@@ -217,58 +176,18 @@ reply_fast_str(const uint8_t *p, const uint8_t *end, char *dst, size_t *dlen,
         }
         if (c != '\\' || end - p < 2)
             return NULL;        /* raw control byte, or cut short */
-        c = p[1];
-        p += 2;
-        switch (c) {
-        case '"': case '\\':
-            *d++ = (char)c;
-            break;
-        case 'n':
-            *d++ = '\n';
-            break;
-        case 't':
-            *d++ = '\t';
-            break;
-        case 'r':
-            *d++ = '\r';
-            break;
-        case '/':
-            *d++ = '/';
+        uint32_t cp;
+        unsigned flags;
+        size_t n = utf8_json_escape(p + 1, (size_t)(end - p - 1), &cp, &flags);
+        if (n == 0 || (flags & (UTF8_ESC_PAIR | UTF8_ESC_LONE)))
+            return NULL;        /* surrogates: jansson pairs them */
+        if (!reply_is_canon_escape(p[1], cp, flags))
             *canon = 0;
-            break;
-        case 'b':
-            *d++ = '\b';
-            *canon = 0;
-            break;
-        case 'f':
-            *d++ = '\f';
-            *canon = 0;
-            break;
-        case 'u': {
-            unsigned v;
-            int is_lower = 1;
-            if (end - p < 4 || reply_hex4(p, &v, &is_lower) < 0 ||
-                (v >= 0xd800 && v <= 0xdfff))
-                return NULL;    /* surrogates: jansson pairs them */
-            p += 4;
-            if (v >= 0x20 || v == '\n' || v == '\t' || v == '\r' ||
-                !is_lower)
-                *canon = 0;     /* record_json_append: \u00xx for C0 */
-            if (v < 0x80) {
-                *d++ = (char)v;
-            } else if (v < 0x800) {
-                *d++ = (char)(0xc0 | (v >> 6));
-                *d++ = (char)(0x80 | (v & 0x3f));
-            } else {
-                *d++ = (char)(0xe0 | (v >> 12));
-                *d++ = (char)(0x80 | ((v >> 6) & 0x3f));
-                *d++ = (char)(0x80 | (v & 0x3f));
-            }
-            break;
-        }
-        default:
-            return NULL;
-        }
+        p += 1 + n;
+        uint8_t u[UTF8_MAX_LEN];
+        size_t ul = utf8_encode(cp, u);
+        memcpy(d, u, ul);
+        d += ul;
     }
     return NULL;
 }

@@ -18,13 +18,15 @@
  * - a repeated "log", "stream" or "time" key, a seconds field of 60, or a
  *   time outside the int64 nanosecond range makes the line RAW;
  * - invalid UTF-8 inside keys and skipped values is tolerated.
- * Talks to nobody: pure function over bytes, output through common/buf.
+ * UTF-8 and JSON escapes are decoded by common/utf8.c. Talks to nobody:
+ * pure function over bytes, output through common/buf.
  */
 #include "shipper/dockerline.h"
 
 #include <string.h>
 
 #include "common/record.h"
+#include "common/utf8.h"
 
 #define DL_MAX_DEPTH 64
 
@@ -98,35 +100,15 @@ dl_out_put(struct dl_out *o, const uint8_t *p, size_t n)
 static void
 dl_out_cp(struct dl_out *o, uint32_t cp)
 {
-    uint8_t t[4];
-    size_t n;
+    uint8_t t[UTF8_MAX_LEN];
 
-    if (cp < 0x80) {
-        t[0] = (uint8_t)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        t[0] = (uint8_t)(0xc0 | (cp >> 6));
-        t[1] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 2;
-    } else if (cp < 0x10000) {
-        t[0] = (uint8_t)(0xe0 | (cp >> 12));
-        t[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-        t[2] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 3;
-    } else {
-        t[0] = (uint8_t)(0xf0 | (cp >> 18));
-        t[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
-        t[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-        t[3] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 4;
-    }
-    dl_out_put(o, t, n);
+    dl_out_put(o, t, utf8_encode(cp, t));
 }
 
 static void
 dl_out_bad(struct dl_out *o)
 {
-    dl_out_cp(o, 0xfffd);
+    dl_out_cp(o, UTF8_REPLACEMENT);
     o->flags |= LOGREC_F_INVALID_UTF8;
 }
 
@@ -164,105 +146,24 @@ dl_find_special(const uint8_t *p, const uint8_t *end)
     return p;
 }
 
-/*
- * Length of the valid UTF-8 sequence at p (2..4), or 0 with *bad set to the
- * length of the maximal invalid subpart (1..3). p[0] >= 0x80.
- */
-static size_t
-dl_utf8_len(const uint8_t *p, const uint8_t *end, size_t *bad)
-{
-    uint8_t c = p[0], lo = 0x80, hi = 0xbf;
-    size_t need, i;
-
-    *bad = 1;
-    if (c < 0xc2 || c > 0xf4)
-        return 0;
-    need = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-    if (c == 0xe0)
-        lo = 0xa0;
-    else if (c == 0xed)
-        hi = 0x9f;
-    else if (c == 0xf0)
-        lo = 0x90;
-    else if (c == 0xf4)
-        hi = 0x8f;
-    if (end - p < 2 || p[1] < lo || p[1] > hi)
-        return 0;
-    for (i = 2; i < need; i++) {
-        if ((size_t)(end - p) <= i || (p[i] & 0xc0) != 0x80) {
-            *bad = i;
-            return 0;
-        }
-    }
-    return need;
-}
-
-static int
-dl_hex4(const uint8_t *p, const uint8_t *end, uint32_t *out)
-{
-    uint32_t v = 0;
-
-    if (end - p < 4)
-        return -1;
-    for (int i = 0; i < 4; i++) {
-        uint8_t c = p[i];
-        if (c >= '0' && c <= '9')
-            v = v * 16 + (uint32_t)(c - '0');
-        else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-            v = v * 16 + (uint32_t)((c | 0x20) - 'a' + 10);
-        else
-            return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-/* Decodes the \uXXXX escape at p (just past the 'u'); returns the new p or
- * NULL if malformed. Pairs surrogates; a lone one becomes U+FFFD. */
-static const uint8_t *
-dl_unicode_escape(const uint8_t *p, const uint8_t *end, struct dl_out *o)
-{
-    uint32_t cp, lo;
-
-    if (dl_hex4(p, end, &cp) < 0)
-        return NULL;
-    p += 4;
-    if (cp >= 0xd800 && cp <= 0xdbff && end - p >= 6 && p[0] == '\\' &&
-        p[1] == 'u' && dl_hex4(p + 2, end, &lo) == 0 && lo >= 0xdc00 &&
-        lo <= 0xdfff) {
-        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-        p += 6;
-    } else if (cp >= 0xd800 && cp <= 0xdfff) {
-        if (o != NULL)
-            dl_out_bad(o);
-        return p;
-    }
-    if (o != NULL)
-        dl_out_cp(o, cp);
-    return p;
-}
-
-/* Decodes the escape at p (just past the '\\'); NULL if malformed. */
+/* Decodes the escape at p (just past the '\\'); NULL if malformed. A lone
+ * \u surrogate becomes U+FFFD. */
 static const uint8_t *
 dl_escape(const uint8_t *p, const uint8_t *end, struct dl_out *o)
 {
-    uint8_t c;
+    uint32_t cp;
+    unsigned flags;
+    size_t n = utf8_json_escape(p, (size_t)(end - p), &cp, &flags);
 
-    if (p >= end)
+    if (n == 0)
         return NULL;
-    switch (*p) {
-    case '"': case '\\': case '/': c = *p; break;
-    case 'b': c = '\b'; break;
-    case 'f': c = '\f'; break;
-    case 'n': c = '\n'; break;
-    case 'r': c = '\r'; break;
-    case 't': c = '\t'; break;
-    case 'u': return dl_unicode_escape(p + 1, end, o);
-    default: return NULL;
+    if (o != NULL) {
+        if (flags & UTF8_ESC_LONE)
+            dl_out_bad(o);
+        else
+            dl_out_cp(o, cp);
     }
-    if (o != NULL)
-        dl_out_put(o, &c, 1);
-    return p + 1;
+    return p + n;
 }
 
 /*
@@ -289,7 +190,8 @@ dl_string(struct dl_scan *s, struct dl_out *o)
                 return -1;
             continue;
         }
-        size_t bad, n = dl_utf8_len(q, end, &bad);
+        uint32_t cp;
+        size_t bad, n = utf8_decode(q, (size_t)(end - q), &cp, &bad);
         if (n == 0) {
             if (o != NULL)
                 dl_out_bad(o);

@@ -18,8 +18,8 @@ flags=(-std=c11 -I. -D_GNU_SOURCE -g -O1 "-fsanitize=fuzzer,address,undefined")
 libs=(-levent -levent_pthreads -lz -lzstd -lpcre2-8 -ljansson -lhiredis -lpthread -lm)
 # Every library source except the programs' main.c and the unit tests.
 srcs=()
-for c in common/*.c shipper/*.c collector/*.c collector/store/*.c \
-         collector/api/*.c query/*.c; do
+for c in common/*.c shipper/*.c collector/*.c collector/*/*.c \
+         query/*.c; do
     case $c in *_test.c | */main.c) ;; *) srcs+=("$c") ;; esac
 done
 rc=0

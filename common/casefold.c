@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * casefold: simple case folding (see casefold.h). The table comes from
+ * common/casefold_gen.py: code points below 0x600 (Latin-1 to Armenian,
+ * the letters log text mostly has) are one array load, the rest a binary
+ * search over about 900 sorted pairs.
+ */
+#include "common/casefold.h"
+
+#include "common/utf8.h"
+
+struct casefold_pair {
+    uint32_t from;
+    uint32_t to;
+};
+
+#include "common/casefold_table.h"
+
+uint32_t
+casefold_cp(uint32_t cp)
+{
+    if (cp < 0x80)
+        return cp >= 'A' && cp <= 'Z' ? cp + 32 : cp;
+    if (cp < CASEFOLD_DIRECT) {
+        uint16_t to = casefold_direct[cp - 0x80];
+        return to ? to : cp;
+    }
+    size_t lo = 0, hi = sizeof(casefold_pairs) / sizeof(casefold_pairs[0]);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (casefold_pairs[mid].from == cp)
+            return casefold_pairs[mid].to;
+        if (casefold_pairs[mid].from < cp)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return cp;
+}
+
+size_t
+casefold_next(const uint8_t *p, size_t left, uint8_t out[4], size_t *out_len)
+{
+    uint32_t cp;
+    size_t bad;
+
+    if (p[0] < 0x80) {
+        out[0] = p[0] >= 'A' && p[0] <= 'Z' ? (uint8_t)(p[0] + 32) : p[0];
+        *out_len = 1;
+        return 1;
+    }
+    size_t n = utf8_decode(p, left, &cp, &bad);
+    if (n == 0) {
+        out[0] = p[0];
+        *out_len = 1;
+        return 1;
+    }
+    *out_len = utf8_encode(casefold_cp(cp), out);
+    return n;
+}
+
+size_t
+casefold_str(const uint8_t *src, size_t len, uint8_t *dst, size_t cap)
+{
+    size_t i = 0, n = 0;
+
+    while (i < len) {
+        uint8_t u[4];
+        size_t ul;
+        i += casefold_next(src + i, len - i, u, &ul);
+        for (size_t k = 0; k < ul; k++, n++)
+            if (n < cap)
+                dst[n] = u[k];
+    }
+    return n;
+}
