@@ -13,10 +13,11 @@
  * printed once (seen.c).
  *
  * Context (-A/-B/-C): the collector sends groups of lines separated by
- * {"break":true}; context lines carry "context":true. Text output marks
- * matches "container:" and context lines "container-" (dimmed with color)
- * and prints "--" between groups, like grep; --json passes the records
- * (with "context":true) and drops the break lines. A cap reached by the
+ * {"break":true}; their records carry "group":N, context lines also
+ * "context":true. Text output marks matches "container:" and context lines
+ * "container-" (dimmed with color) and prints "--" between groups, like
+ * grep; --json passes the records with both fields and drops the break
+ * lines. A cap reached by the
  * collector ({"error":...,"partial":true}) is printed on stderr: exit 2.
  */
 #include <errno.h>
@@ -57,6 +58,7 @@ struct search {
     int          has_more;      /* the search had more than -n records */
     int          is_fatal;      /* an error was printed: exit 2 */
     int          has_context;   /* -A/-B/-C */
+    uint64_t     n_groups;      /* context groups seen */
     char         err[512];      /* why a follow connection ended */
     /* follow only */
     struct seen  seen;
@@ -101,6 +103,7 @@ search_special_line(struct search *s, const char *line, size_t len)
 
     switch (xreply_line_kind(line, len, why, sizeof(why))) {
     case XREPLY_BREAK:
+        s->n_groups++;
         if (s->has_context && !s->a.common.is_json &&
             output_group_break(&s->out, s->color) < 0)
             s->is_fatal = 1;
@@ -120,11 +123,17 @@ search_format(struct search *s, const struct reply_record *rr)
 {
     int is_ctx = s->has_context && xreply_is_context(rr);
 
-    if (s->a.common.is_json && !is_ctx && rr->canon != NULL)
+    if (s->has_context && s->n_groups == 0)
+        s->n_groups = 1;            /* the first group has no break */
+    if (s->a.common.is_json && s->has_context) {
+        uint64_t g = xreply_group(rr);
+        return output_record_json_group(&s->out, &rr->rec,
+                                        g > 0 ? g : s->n_groups, is_ctx);
+    }
+    if (s->a.common.is_json && rr->canon != NULL)
         return output_json_line(&s->out, rr->canon, rr->canon_len);
     if (s->a.common.is_json)
-        return is_ctx ? output_record_json_ctx(&s->out, &rr->rec)
-                      : output_record_json(&s->out, &rr->rec);
+        return output_record_json(&s->out, &rr->rec);
     return output_record_text_mark(&s->out, &rr->rec, s->color,
                                    !s->has_context ? 0 : is_ctx ? '-' : ':');
 }

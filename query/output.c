@@ -153,15 +153,19 @@ output_group_break(struct buf *out, int color)
 }
 
 int
-output_record_json_ctx(struct buf *out, const struct logrec *r)
+output_record_json_group(struct buf *out, const struct logrec *r,
+                         uint64_t group, int is_context)
 {
-    static const char ctx[] = ",\"context\":true}\n";
     size_t saved = out->len;
+    char f[64];
+    int n = snprintf(f, sizeof(f), ",\"group\":%llu%s}\n",
+                     (unsigned long long)group,
+                     is_context ? ",\"context\":true" : "");
 
     if (record_json_append(out, r) < 0)
         return -1;
     out->len -= 2;              /* "}\n" */
-    if (buf_append(out, ctx, sizeof(ctx) - 1) < 0) {
+    if (buf_append(out, f, (size_t)n) < 0) {
         out->len = saved;
         return -1;
     }

@@ -45,8 +45,11 @@ int  output_record_json(struct buf *out, const struct logrec *r);
  * for a line already known to be what output_record_json would write
  * (reply_record.canon). -1 on out's cap (out unchanged). */
 int  output_json_line(struct buf *out, const char *line, size_t len);
-/* The same plus "context":true (a context line of -A/-B/-C). */
-int  output_record_json_ctx(struct buf *out, const struct logrec *r);
+/* The same plus "group":group and, for a context line, "context":true
+ * (a record of -A/-B/-C, as the collector sends it). -1 on out's cap (out
+ * unchanged). */
+int  output_record_json_group(struct buf *out, const struct logrec *r,
+                              uint64_t group, int is_context);
 
 /* One histogram row: "TIME COUNT ####" with the count right-aligned in
  * count_width and a bar of up to bar_width '#' scaled to max (a non-zero

@@ -321,29 +321,34 @@ test_output_context_marks(void **state)
 }
 
 static void
-test_output_json_context(void **state)
+test_output_json_group(void **state)
 {
     struct logrec r = rec("x", LOGREC_STDERR);
     struct buf b;
     json_error_t je;
 
     (void)state;
-    buf_init(&b, 1 << 16);
-    assert_int_equal(output_record_json_ctx(&b, &r), 0);
-    assert_int_equal(b.data[b.len - 1], '\n');
-    json_t *o = json_loadb((const char *)b.data, b.len, 0, &je);
-    assert_non_null(o);
-    assert_true(json_is_true(json_object_get(o, "context")));
-    assert_int_equal(json_object_size(o), 8);
-    assert_string_equal(json_string_value(json_object_get(o, "stream")),
-                        "stderr");
-    json_decref(o);
-    buf_fini(&b);
-    buf_init(&b, 1 << 16);      /* room for the record, not the flag */
+    for (int is_ctx = 0; is_ctx <= 1; is_ctx++) {
+        buf_init(&b, 1 << 16);
+        assert_int_equal(output_record_json_group(&b, &r, 12, is_ctx), 0);
+        assert_int_equal(b.data[b.len - 1], '\n');
+        json_t *o = json_loadb((const char *)b.data, b.len, 0, &je);
+        assert_non_null(o);
+        assert_int_equal(json_integer_value(json_object_get(o, "group")),
+                         12);
+        assert_int_equal(json_is_true(json_object_get(o, "context")),
+                         is_ctx);
+        assert_int_equal(json_object_size(o), 8 + (size_t)is_ctx);
+        assert_string_equal(json_string_value(json_object_get(o, "stream")),
+                            "stderr");
+        json_decref(o);
+        buf_fini(&b);
+    }
+    buf_init(&b, 1 << 16);      /* room for the record, not the fields */
     assert_int_equal(output_record_json(&b, &r), 0);
     size_t len = b.len;
     b.max = 2 * len + 5;
-    assert_int_equal(output_record_json_ctx(&b, &r), -1);
+    assert_int_equal(output_record_json_group(&b, &r, 1, 1), -1);
     assert_int_equal(b.len, len);
     buf_fini(&b);
 }
@@ -392,7 +397,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_output_text_plain),
         cmocka_unit_test(test_output_context_marks),
-        cmocka_unit_test(test_output_json_context),
+        cmocka_unit_test(test_output_json_group),
         cmocka_unit_test(test_output_hist_rows),
         cmocka_unit_test(test_output_text_escapes_controls),
         cmocka_unit_test(test_output_text_color),

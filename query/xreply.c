@@ -158,3 +158,13 @@ xreply_is_context(const struct reply_record *rr)
     return rr->root != NULL &&
            json_is_true(json_object_get(rr->root, "context"));
 }
+
+uint64_t
+xreply_group(const struct reply_record *rr)
+{
+    json_t *g = rr->root != NULL ? json_object_get(rr->root, "group") : NULL;
+
+    if (!json_is_integer(g) || json_integer_value(g) < 1)
+        return 0;
+    return (uint64_t)json_integer_value(g);
+}

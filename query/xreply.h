@@ -58,5 +58,8 @@ enum xreply_line xreply_line_kind(const char *line, size_t len, char *err,
                                   size_t errlen);
 /* 1 if the parsed record carries "context":true. */
 int  xreply_is_context(const struct reply_record *rr);
+/* Its "group":N (a record of a context query), 0 when absent or not a
+ * positive integer. */
+uint64_t xreply_group(const struct reply_record *rr);
 
 #endif

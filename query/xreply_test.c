@@ -95,17 +95,19 @@ test_xreply_lines(void **state)
     assert_string_equal(err, "collector error");
     const char *rec = "{\"time\":\"2026-11-27T13:50:40Z\",\"host\":\"h\","
                       "\"container\":\"c\",\"stream\":\"stdout\","
-                      "\"message\":\"m\",\"context\":true}";
+                      "\"message\":\"m\",\"group\":3,\"context\":true}";
     assert_int_equal(xreply_line_kind(S(rec), err, sizeof(err)),
                      XREPLY_RECORD);
     assert_int_equal(reply_record_parse(S(rec), &rr, err, sizeof(err)), 0);
     assert_int_equal(xreply_is_context(&rr), 1);
+    assert_int_equal(xreply_group(&rr), 3);
     reply_record_fini(&rr);
     const char *plain = "{\"time\":\"2026-11-27T13:50:40Z\",\"host\":\"h\","
                         "\"container\":\"c\",\"stream\":\"stdout\","
                         "\"message\":\"m\",\"context\":false}";
     assert_int_equal(reply_record_parse(S(plain), &rr, err, sizeof(err)), 0);
     assert_int_equal(xreply_is_context(&rr), 0);
+    assert_int_equal(xreply_group(&rr), 0);
     reply_record_fini(&rr);
 }
 

@@ -9,9 +9,10 @@
  * A client that goes away triggers the connection's close callback, which
  * frees the cursor and query at once. What each record means (match,
  * context line, limit, scan cost cap) is decided by collector/search/search.c;
- * this file only turns its output into JSON lines: context records get
- * "context":true and, with before/after, a {"break":true} line precedes
- * every group but the first. A cap reached mid-stream ends it with
+ * this file only turns its output into JSON lines: with before/after every
+ * record gets "group":N (1, 2, ... in output order), context lines also
+ * "context":true, and a {"break":true} line precedes every group but the
+ * first. A cap reached mid-stream ends it with
  * {"error":...,"partial":true}; so do regex matches that ran out of their
  * backtracking budget (counted as no match: the answer may miss lines).
  */
@@ -44,6 +45,8 @@ struct api_logs {
     struct evbuffer          *chunk;
     struct buf                out;
     uint64_t                  n_sent;
+    int                       has_context;  /* before/after > 0 */
+    uint64_t                  n_groups;     /* context groups sent */
 };
 
 static void
@@ -79,6 +82,21 @@ api_logs_close_cb(struct evhttp_connection *evcon, void *arg)
         evhttp_request_free(req);
 }
 
+/* Replaces the closing "}\n" of the record just appended with the
+ * context query's fields: ,"group":N and, for a context line,
+ * ,"context":true. */
+static int
+api_logs_group_fields(struct api_logs *s, int is_context)
+{
+    char f[64];
+    int n = snprintf(f, sizeof(f), ",\"group\":%llu%s}\n",
+                     (unsigned long long)s->n_groups,
+                     is_context ? ",\"context\":true" : "");
+
+    s->out.len -= 2;                /* "}\n" */
+    return buf_append(&s->out, f, (size_t)n);
+}
+
 /* search_emit_fn: one JSON line (after a break line for a new group). */
 static int
 api_logs_emit_cb(const struct logrec *r, int is_context, int is_group_start,
@@ -86,17 +104,20 @@ api_logs_emit_cb(const struct logrec *r, int is_context, int is_group_start,
 {
     struct api_logs *s = arg;
     size_t saved = s->out.len;
-    static const char ctx[] = ",\"context\":true}\n";
     static const char brk[] = "{\"break\":true}\n";
 
     if (is_group_start && buf_append(&s->out, brk, sizeof(brk) - 1) < 0)
         goto fail;
     if (record_json_append(&s->out, r) < 0)
         goto fail;
-    if (is_context) {
-        s->out.len -= 2;            /* "}\n" */
-        if (buf_append(&s->out, ctx, sizeof(ctx) - 1) < 0)
+    if (s->has_context) {
+        uint64_t n_groups = s->n_groups;
+        if (s->n_groups == 0 || is_group_start)
+            s->n_groups++;
+        if (api_logs_group_fields(s, is_context) < 0) {
+            s->n_groups = n_groups;
             goto fail;
+        }
     }
     s->n_sent++;
     return s->out.len >= API_SLICE_BYTES;
@@ -219,6 +240,7 @@ api_logs_prepare(struct api_logs *s, const char *query)
     spec.limit = s->p.limit;
     spec.before = s->x.before;
     spec.after = s->x.after;
+    s->has_context = spec.before > 0 || spec.after > 0;
     /* --max-scan-bytes bounds every search; a request may only lower it. */
     spec.max_scan_bytes = s->api->max_scan_bytes;
     if (s->x.max_scan > 0 && s->x.max_scan < spec.max_scan_bytes)

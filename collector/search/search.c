@@ -1,151 +1,239 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * search: the per-record logic of the search endpoints (see search.h for
- * the context rules). Records held for context are copied into one
- * allocation each (logrec + strings + message) and counted against
- * max_held_bytes. Sources live in a chained hash table keyed by host,
- * container_id and stream; a source's state is a ring of lookbehind
- * records, a lookahead counter and its open group. Talks to the store
- * cursor and the query matcher only.
+ * search: the per-record logic of the search endpoints (contract and the
+ * context rules in search.h). One match cursor over the filter; for
+ * context, per group a short sequence of context cursors on the match's
+ * container: BACK (newest first from the match), FWD (oldest first from
+ * the match, oldest-first searches only) and PRINT (oldest first from the
+ * line before the group). Within one container store_key order is
+ * (time_ns, offset), so group positions are kept as such pairs. Per
+ * container the key of the last printed line nearest the search's way
+ * ("reach") is kept in a chained hash table so no line prints twice.
+ * Talks to the store cursor and the query matcher only.
  */
 #include "collector/search/search.h"
 
 #include <assert.h>
+#include <fnmatch.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/xmalloc.h"
 
-struct search_rec {
-    struct search_rec *next;
-    int                is_context;
-    size_t             size;
-    struct logrec      r;
-    char               data[];
+/* A position inside one container (store_key order there). */
+struct search_pos {
+    int64_t  time_ns;
+    uint64_t offset;
 };
 
-struct search_src {
-    struct search_src  *hnext;          /* hash chain */
-    struct search_src  *all_next;       /* every source, for the flush */
-    uint64_t            hash;
-    char               *host;
-    char               *container_id;
-    int                 stream;
-    struct search_rec **ring;           /* lookbehind, cap s->lb */
-    size_t              ring_head;      /* oldest */
-    size_t              ring_len;
-    unsigned            pending;        /* lookahead records still due */
-    uint64_t            gap;            /* records since the group's last */
-    int                 has_group;
-    struct search_rec  *g_head;
-    struct search_rec  *g_tail;
-    size_t              g_n;
-    size_t              g_bytes;
+struct search_ctr {
+    struct search_ctr *hnext;
+    uint64_t           hash;
+    char              *host;
+    char              *container_id;
+    int                has_reach;
+    struct search_pos  reach;   /* newest first: oldest printed line;
+                                   oldest first: newest printed line */
 };
 
 enum {
-    SEARCH_S_SCAN, SEARCH_S_FLUSH, SEARCH_S_DONE, SEARCH_S_ERROR,
+    SEARCH_S_MAIN,      /* reading the match cursor */
+    SEARCH_S_BACK,      /* group: newest first from its first match */
+    SEARCH_S_FWD,       /* group: oldest first from its first match */
+    SEARCH_S_PRINT,     /* group: emitting it oldest first */
+    SEARCH_S_TAIL,      /* tail: emitting the newest matches */
+    SEARCH_S_DONE,
+    SEARCH_S_ERROR,
+};
+
+/* The group being built. lo/hi: its oldest/newest match. */
+struct search_group {
+    struct search_ctr *ctr;
+    struct search_pos  lo, hi;
+    int                has_start;   /* start: the line before the group */
+    struct search_pos  start;
+    uint64_t           gap;         /* lines read since the last match */
+    uint64_t           n_probed;    /* lines read away from the first */
+    uint64_t           n_after;     /* PRINT: lines emitted after hi */
+    int                has_printed;
+    struct search_pos  printed_lo, printed_hi;
+};
+
+/* A full store key with owned strings (tail mode). */
+struct search_fkey {
+    struct store_key k;
+    char            *host;
+    char            *container_id;
 };
 
 struct search {
-    struct store_cursor *cur;
+    struct store        *st;
+    struct store_filter  filter;        /* borrowed strings: see below */
+    char                *host;          /* copies for the filter above */
+    char                *container;
+    char                *image;
+    struct store_cursor *cur;           /* the match cursor */
+    struct store_cursor *ctx;           /* the group's context cursor */
     const struct query  *q;
     uint64_t             limit;
     uint64_t             n_matches;
-    unsigned             lb;            /* scan-order lookbehind */
-    unsigned             la;            /* scan-order lookahead */
+    int                  is_desc;
+    unsigned             before;
+    unsigned             after;
     int                  has_context;
     uint64_t             max_scan;
-    uint64_t             scanned;    /* fed + the store's skipped bytes */
-    uint64_t             fed;        /* bytes of records fed to matching */
-    size_t               max_held;
-    size_t               held;
+    uint64_t             read_bytes;    /* messages of records read */
+    uint64_t             ctx_skipped;   /* skipped bytes of closed cursors */
     uint64_t             n_damaged;
     int                  state;
-    int                  has_error;     /* flush, then SEARCH_ERROR */
     char                *errstr;
-    struct search_src  **tab;
+    struct search_ctr  **tab;
     size_t               tab_size;      /* power of two */
-    size_t               n_src;
-    struct search_src   *all;
-    struct search_src   *flush_at;
-    uint64_t             n_pending;     /* sources with pending > 0 */
+    size_t               n_ctr;
+    struct search_group  g;
     int                  has_emitted_group;
     int                  is_paused;
+    int                  is_tail;
+    int                  has_tail;      /* tail_lo/hi are set */
+    struct search_fkey   tail_lo, tail_hi;
     search_emit_fn       emit;
     void                *emit_arg;
 };
 
-/* ------------------------------------------------------------ records */
+/* ------------------------------------------------------------ helpers */
 
-static struct search_rec *
-search_rec_dup(const struct logrec *r)
+static int
+search_pos_cmp(const struct search_pos *a, const struct search_pos *b)
 {
-    const char *strs[4] = { r->host, r->container_id, r->container,
-                            r->image };
-    size_t lens[4], n = r->msg_len;
+    if (a->time_ns != b->time_ns)
+        return a->time_ns < b->time_ns ? -1 : 1;
+    return a->offset < b->offset ? -1 : a->offset > b->offset;
+}
 
-    for (int i = 0; i < 4; i++) {
-        lens[i] = strs[i] ? strlen(strs[i]) : 0;
-        n += lens[i] + 1;
-    }
-    struct search_rec *c = xmalloc(sizeof(*c) + n);
-    char *p = c->data;
-    const char **dst[4] = { &c->r.host, &c->r.container_id, &c->r.container,
-                            &c->r.image };
+static struct search_pos
+search_pos_of(const struct logrec *r)
+{
+    return (struct search_pos){ r->time_ns, r->offset };
+}
 
-    c->next = NULL;
-    c->is_context = 0;
-    c->size = sizeof(*c) + n;
-    c->r = *r;
-    for (int i = 0; i < 4; i++) {
-        if (lens[i] > 0)
-            memcpy(p, strs[i], lens[i]);
-        p[lens[i]] = '\0';
-        *dst[i] = p;
-        p += lens[i] + 1;
-    }
-    if (r->msg_len > 0)
-        memcpy(p, r->msg, r->msg_len);
-    c->r.msg = p;
-    return c;
+static int
+search_rec_cmp(const struct logrec *r, const struct search_pos *p)
+{
+    struct search_pos rp = search_pos_of(r);
+
+    return search_pos_cmp(&rp, p);
+}
+
+/* The cheap checks of the match cursor, for context lines: a line of a
+ * group is a match only if the match cursor could have returned it. */
+static int
+search_is_selected(const struct search *s, const struct logrec *r)
+{
+    const struct store_filter *f = &s->filter;
+
+    return r->time_ns >= f->since_ns && r->time_ns < f->until_ns &&
+           (f->stream < 0 || r->stream == f->stream) &&
+           (f->host == NULL || strcmp(f->host, r->host) == 0) &&
+           (f->image == NULL || strcmp(f->image, r->image) == 0) &&
+           (f->container == NULL ||
+            fnmatch(f->container, r->container, 0) == 0);
+}
+
+static int
+search_is_match(const struct search *s, const struct logrec *r)
+{
+    return search_is_selected(s, r) && query_match(s->q, r->msg, r->msg_len);
+}
+
+static int
+search_can_merge(const struct search *s)
+{
+    return s->n_matches < s->limit &&
+           s->g.n_probed < SEARCH_GROUP_MAX_RECORDS;
 }
 
 static void
-search_rec_free(struct search *s, struct search_rec *c)
+search_fail(struct search *s, char *errstr)
 {
-    if (c == NULL)
-        return;
-    assert(s->held >= c->size);
-    s->held -= c->size;
-    free(c);
+    if (s->errstr == NULL)
+        s->errstr = errstr;
+    else
+        free(errstr);
+    s->state = SEARCH_S_ERROR;
 }
 
-/* ------------------------------------------------------------ sources */
+static uint64_t
+search_cost(const struct search *s)
+{
+    uint64_t n = s->read_bytes + s->ctx_skipped +
+                 store_cursor_skipped_bytes(s->cur);
+
+    return s->ctx ? n + store_cursor_skipped_bytes(s->ctx) : n;
+}
+
+/* Counts one record read; 0 when it is within the cost cap, else fails
+ * the search (the record is not used). */
+static int
+search_charge(struct search *s, const struct logrec *r)
+{
+    uint64_t done = search_cost(s);
+
+    if (s->max_scan > 0 && done + r->msg_len > s->max_scan) {
+        search_fail(s, xasprintf("query cost limit reached: scanned %"
+                                 PRIu64 " bytes", done));
+        return -1;
+    }
+    s->read_bytes += r->msg_len;
+    return 0;
+}
+
+/* Next record of cursor c: 1 (in *r, charged), 0 at its end or on a cap
+ * error (state set). Damaged blocks are counted and passed over. */
+static int
+search_next(struct search *s, struct store_cursor *c, struct logrec *r)
+{
+    int rc;
+
+    while ((rc = store_cursor_next(c, r)) < 0)
+        s->n_damaged++;
+    if (rc == 0)
+        return 0;
+    return search_charge(s, r) == 0;
+}
+
+static void
+search_emit(struct search *s, const struct logrec *r, int is_context,
+            int is_group_start)
+{
+    if (s->emit(r, is_context, is_group_start, s->emit_arg) != 0)
+        s->is_paused = 1;
+}
+
+/* ------------------------------------------------------------ containers */
 
 static uint64_t
-search_src_hash(const char *host, const char *cid, int stream)
+search_ctr_hash(const char *host, const char *cid)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
     const char *parts[2] = { host, cid };
 
     for (int i = 0; i < 2; i++) {
-        for (const char *p = parts[i]; p && *p; p++)
+        for (const char *p = parts[i]; *p; p++)
             h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
         h = (h ^ 0xff) * 0x100000001b3ULL;
     }
-    return (h ^ (uint64_t)stream) * 0x100000001b3ULL;
+    return h;
 }
 
 static void
 search_tab_grow(struct search *s)
 {
     size_t n = s->tab_size ? s->tab_size * 2 : 64;
-    struct search_src **t = xcalloc(n, sizeof(*t));
+    struct search_ctr **t = xcalloc(n, sizeof(*t));
 
     for (size_t i = 0; i < s->tab_size; i++) {
-        struct search_src *e = s->tab[i], *next;
+        struct search_ctr *e = s->tab[i], *next;
         for (; e != NULL; e = next) {
             next = e->hnext;
             e->hnext = t[e->hash & (n - 1)];
@@ -157,269 +245,409 @@ search_tab_grow(struct search *s)
     s->tab_size = n;
 }
 
-static struct search_src *
-search_src_get(struct search *s, const struct logrec *r)
+static struct search_ctr *
+search_ctr_get(struct search *s, const struct logrec *r)
 {
     const char *host = r->host ? r->host : "";
     const char *cid = r->container_id ? r->container_id : "";
-    uint64_t h = search_src_hash(host, cid, r->stream);
+    uint64_t h = search_ctr_hash(host, cid);
 
     if (s->tab_size > 0) {
-        struct search_src *e = s->tab[h & (s->tab_size - 1)];
+        struct search_ctr *e = s->tab[h & (s->tab_size - 1)];
         for (; e != NULL; e = e->hnext)
-            if (e->hash == h && e->stream == r->stream &&
-                strcmp(e->host, host) == 0 &&
+            if (e->hash == h && strcmp(e->host, host) == 0 &&
                 strcmp(e->container_id, cid) == 0)
                 return e;
     }
-    if (s->n_src >= s->tab_size)
+    if (s->n_ctr >= s->tab_size)
         search_tab_grow(s);
-    struct search_src *e = xcalloc(1, sizeof(*e));
+    struct search_ctr *e = xcalloc(1, sizeof(*e));
     e->hash = h;
     e->host = xstrdup(host);
     e->container_id = xstrdup(cid);
-    e->stream = r->stream;
-    if (s->lb > 0)
-        e->ring = xcalloc(s->lb, sizeof(*e->ring));
     e->hnext = s->tab[h & (s->tab_size - 1)];
     s->tab[h & (s->tab_size - 1)] = e;
-    e->all_next = s->all;
-    s->all = e;
-    s->n_src++;
+    s->n_ctr++;
     return e;
 }
 
-static void
-search_src_free(struct search *s, struct search_src *e)
+/* 1 when the container's groups already printed the line at p. */
+static int
+search_ctr_has_printed(const struct search *s, const struct search_ctr *e,
+                       const struct search_pos *p)
 {
-    for (size_t i = 0; i < e->ring_len; i++)
-        search_rec_free(s, e->ring[(e->ring_head + i) % s->lb]);
-    for (struct search_rec *c = e->g_head, *next; c != NULL; c = next) {
-        next = c->next;
-        search_rec_free(s, c);
-    }
-    free(e->ring);
-    free(e->host);
-    free(e->container_id);
-    free(e);
+    if (!e->has_reach)
+        return 0;
+    int c = search_pos_cmp(p, &e->reach);
+    return s->is_desc ? c >= 0 : c <= 0;
 }
 
 /* ------------------------------------------------------------ groups */
 
-static void
-search_emit(struct search *s, const struct logrec *r, int is_context,
-            int is_group_start)
-{
-    if (s->emit(r, is_context, is_group_start, s->emit_arg) != 0)
-        s->is_paused = 1;
-}
-
-/* Emits the open group (if it holds anything) and closes it. */
-static void
-search_group_close(struct search *s, struct search_src *e)
-{
-    struct search_rec *c = e->g_head, *next;
-    int is_first = 1;
-
-    for (; c != NULL; c = next) {
-        next = c->next;
-        search_emit(s, &c->r, c->is_context,
-                    is_first && s->has_emitted_group);
-        is_first = 0;
-        s->has_emitted_group = 1;
-        search_rec_free(s, c);
-    }
-    e->g_head = e->g_tail = NULL;
-    e->g_n = 0;
-    e->g_bytes = 0;
-    e->has_group = 0;
-}
-
-static void
-search_group_add(struct search *s, struct search_src *e,
-                 struct search_rec *c, int is_context)
-{
-    c->is_context = is_context;
-    c->next = NULL;
-    if (e->g_tail != NULL)
-        e->g_tail->next = c;
-    else
-        e->g_head = c;
-    e->g_tail = c;
-    e->g_n++;
-    e->g_bytes += c->size;
-    e->gap = 0;
-}
-
-/* A group past its size cap is emitted; what follows continues as a new
- * (still open) group. */
-static void
-search_group_check(struct search *s, struct search_src *e)
-{
-    if (e->g_n < SEARCH_GROUP_MAX_RECORDS &&
-        e->g_bytes < SEARCH_GROUP_MAX_BYTES)
-        return;
-    search_group_close(s, e);
-    e->has_group = 1;
-}
-
-static void
-search_set_pending(struct search *s, struct search_src *e, unsigned n)
-{
-    if (e->pending > 0)
-        s->n_pending--;
-    e->pending = n;
-    if (n > 0)
-        s->n_pending++;
-}
-
-static void
-search_fail(struct search *s, char *errstr)
-{
-    if (!s->has_error) {
-        s->has_error = 1;
-        s->errstr = errstr;
-    } else {
-        free(errstr);
-    }
-    s->state = SEARCH_S_FLUSH;
-    s->flush_at = s->all;
-}
-
-/* ------------------------------------------------------------ feeding */
-
-static void
-search_feed_match(struct search *s, struct search_src *e,
-                  struct search_rec *c)
-{
-    if (!e->has_group)
-        e->has_group = 1;
-    /* The ring holds exactly the records since the group's last one
-     * (the group closes once more than lb have passed). */
-    for (size_t i = 0; i < e->ring_len; i++) {
-        search_group_add(s, e, e->ring[(e->ring_head + i) % s->lb], 1);
-        search_group_check(s, e);
-    }
-    e->ring_len = 0;
-    e->ring_head = 0;
-    search_group_add(s, e, c, 0);
-    search_set_pending(s, e, s->la);
-    search_group_check(s, e);
-}
-
-static void
-search_feed_other(struct search *s, struct search_src *e,
-                  struct search_rec *c)
-{
-    if (e->has_group && ++e->gap > s->lb)
-        search_group_close(s, e);
-    if (s->lb == 0 || s->n_matches >= s->limit) {
-        search_rec_free(s, c);      /* no group can start any more */
-        return;
-    }
-    if (e->ring_len == s->lb) {
-        search_rec_free(s, e->ring[e->ring_head]);
-        e->ring_head = (e->ring_head + 1) % s->lb;
-        e->ring_len--;
-    }
-    e->ring[(e->ring_head + e->ring_len) % s->lb] = c;
-    e->ring_len++;
-}
-
-static void
-search_feed_context(struct search *s, const struct logrec *r, int is_match)
-{
-    struct search_src *e = search_src_get(s, r);
-
-    if (!is_match && e->pending == 0 && s->lb == 0 && !e->has_group)
-        return;                     /* nothing would keep it */
-    struct search_rec *c = search_rec_dup(r);
-    s->held += c->size;
-    if (is_match) {
-        search_feed_match(s, e, c);
-    } else if (e->pending > 0) {
-        search_group_add(s, e, c, 1);
-        search_set_pending(s, e, e->pending - 1);
-        search_group_check(s, e);
-    } else {
-        search_feed_other(s, e, c);
-    }
-    if (s->held > s->max_held)
-        search_fail(s, xasprintf("context lines need more than %zu MiB of "
-                                 "memory: use fewer context lines or a "
-                                 "narrower query", s->max_held >> 20));
-}
-
-static void
-search_feed(struct search *s, const struct logrec *r)
-{
-    /* Cost: bytes of every record the filters let through, including
-     * those the store's token prefilter dropped without returning them. */
-    uint64_t done = s->fed + store_cursor_skipped_bytes(s->cur);
-    if (s->max_scan > 0 && done + r->msg_len > s->max_scan) {
-        s->scanned = done;
-        search_fail(s, xasprintf("query cost limit reached: scanned %"
-                                 PRIu64 " bytes", done));
-        return;
-    }
-    s->fed += r->msg_len;
-    s->scanned = done + r->msg_len;
-    int is_match = s->n_matches < s->limit &&
-                   query_match(s->q, r->msg, r->msg_len);
-    if (is_match)
-        s->n_matches++;
-    if (!s->has_context) {
-        if (is_match)
-            search_emit(s, r, 0, 0);
-        return;
-    }
-    search_feed_context(s, r, is_match);
-}
-
-/* One unit of the flush: closes the next source's group. 1 when done. */
+/* A cursor on the group's container from the line after (in the
+ * cursor's direction) position p, or from its first line when p is NULL. */
 static int
-search_flush_one(struct search *s)
+search_ctx_open(struct search *s, const struct search_pos *p, int is_desc)
 {
-    while (s->flush_at != NULL && !s->flush_at->has_group)
-        s->flush_at = s->flush_at->all_next;
-    if (s->flush_at == NULL) {
-        s->state = s->has_error ? SEARCH_S_ERROR : SEARCH_S_DONE;
-        return 1;
+    struct store_filter f;
+    struct store_key k;
+
+    memset(&f, 0, sizeof(f));
+    f.since_ns = INT64_MIN;
+    f.until_ns = INT64_MAX;
+    f.host = s->g.ctr->host;
+    f.container_id = s->g.ctr->container_id;
+    f.stream = s->filter.stream;
+    if (p != NULL) {
+        k = (struct store_key){ p->time_ns, s->g.ctr->host,
+                                s->g.ctr->container_id, p->offset };
+        f.after = &k;
     }
-    search_group_close(s, s->flush_at);
-    s->flush_at = s->flush_at->all_next;
+    store_cursor_free(s->ctx);
+    s->ctx = store_cursor_new(s->st, &f, is_desc);
+    if (s->ctx == NULL) {
+        search_fail(s, xstrdup("cannot create a store cursor"));
+        return -1;
+    }
     return 0;
+}
+
+static void
+search_ctx_close(struct search *s)
+{
+    if (s->ctx == NULL)
+        return;
+    s->ctx_skipped += store_cursor_skipped_bytes(s->ctx);
+    store_cursor_free(s->ctx);
+    s->ctx = NULL;
+}
+
+static void
+search_state_print(struct search *s)
+{
+    search_ctx_close(s);
+    s->g.n_after = 0;
+    s->g.has_printed = 0;
+    if (search_ctx_open(s, s->g.has_start ? &s->g.start : NULL, 0) == 0)
+        s->state = SEARCH_S_PRINT;
+}
+
+static void
+search_state_fwd(struct search *s)
+{
+    search_ctx_close(s);
+    s->g.gap = 0;
+    s->g.n_probed = 0;
+    if (!search_can_merge(s)) {
+        search_state_print(s);
+        return;
+    }
+    if (search_ctx_open(s, &s->g.hi, 0) == 0)
+        s->state = SEARCH_S_FWD;
+}
+
+/* A match the match cursor returned starts a group, unless printed. */
+static void
+search_group_start(struct search *s, const struct logrec *r)
+{
+    struct search_ctr *e = search_ctr_get(s, r);
+    struct search_pos p = search_pos_of(r);
+
+    if (search_ctr_has_printed(s, e, &p))
+        return;
+    s->n_matches++;
+    memset(&s->g, 0, sizeof(s->g));
+    s->g.ctr = e;
+    s->g.lo = s->g.hi = p;
+    if (search_ctx_open(s, &p, 1) == 0)
+        s->state = SEARCH_S_BACK;
+}
+
+/* BACK, one line older than the last: newest first it also merges the
+ * matches the group grows to; oldest first it only finds the start. */
+static void
+search_back_line(struct search *s, const struct logrec *r)
+{
+    struct search_group *g = &s->g;
+    int may_merge = s->is_desc && search_can_merge(s);
+    uint64_t reach_end = may_merge ? (uint64_t)s->before + s->after + 1
+                                   : (uint64_t)s->before + 1;
+
+    g->n_probed++;
+    if (!s->is_desc && g->ctr->has_reach &&
+        search_rec_cmp(r, &g->ctr->reach) <= 0) {
+        g->start = g->ctr->reach;   /* the last group ends there */
+        g->has_start = 1;
+        search_state_fwd(s);
+        return;
+    }
+    g->gap++;
+    if (may_merge && g->gap <= reach_end && search_is_match(s, r)) {
+        s->n_matches++;
+        g->lo = search_pos_of(r);
+        g->gap = 0;
+        g->has_start = 0;
+        return;
+    }
+    if (g->gap == (uint64_t)s->before + 1) {
+        g->start = search_pos_of(r);
+        g->has_start = 1;
+    }
+    if (g->gap >= reach_end) {
+        if (s->is_desc)
+            search_state_print(s);
+        else
+            search_state_fwd(s);
+    }
+}
+
+/* FWD (oldest first), one line newer than the last: merges matches. */
+static void
+search_fwd_line(struct search *s, const struct logrec *r)
+{
+    struct search_group *g = &s->g;
+
+    g->n_probed++;
+    g->gap++;
+    if (search_is_match(s, r)) {
+        s->n_matches++;
+        g->hi = search_pos_of(r);
+        g->gap = 0;
+    }
+    if (!search_can_merge(s) ||
+        g->gap >= (uint64_t)s->before + s->after + 1)
+        search_state_print(s);
+}
+
+static void
+search_group_end(struct search *s)
+{
+    struct search_group *g = &s->g;
+
+    search_ctx_close(s);
+    if (g->has_printed) {
+        g->ctr->reach = s->is_desc ? g->printed_lo : g->printed_hi;
+        g->ctr->has_reach = 1;
+        s->has_emitted_group = 1;
+    }
+    s->state = s->n_matches >= s->limit ? SEARCH_S_DONE : SEARCH_S_MAIN;
+}
+
+/* PRINT, the next line oldest first. */
+static void
+search_print_line(struct search *s, const struct logrec *r)
+{
+    struct search_group *g = &s->g;
+
+    if (s->is_desc && g->ctr->has_reach &&
+        search_rec_cmp(r, &g->ctr->reach) >= 0) {
+        search_group_end(s);        /* the previous group starts here */
+        return;
+    }
+    int c_lo = search_rec_cmp(r, &g->lo), c_hi = search_rec_cmp(r, &g->hi);
+    int is_match = c_lo >= 0 && c_hi <= 0 && search_is_match(s, r);
+    search_emit(s, r, !is_match, !g->has_printed && s->has_emitted_group);
+    if (!g->has_printed)
+        g->printed_lo = search_pos_of(r);
+    g->printed_hi = search_pos_of(r);
+    g->has_printed = 1;
+    if (c_hi > 0)
+        g->n_after++;
+    if (c_hi >= 0 && g->n_after >= s->after)
+        search_group_end(s);
+}
+
+/* ------------------------------------------------------------ tail */
+
+static void
+search_fkey_set(struct search_fkey *f, const struct logrec *r)
+{
+    free(f->host);
+    free(f->container_id);
+    f->host = xstrdup(r->host ? r->host : "");
+    f->container_id = xstrdup(r->container_id ? r->container_id : "");
+    f->k = (struct store_key){ r->time_ns, f->host, f->container_id,
+                               r->offset };
+}
+
+static void
+search_fkey_fini(struct search_fkey *f)
+{
+    free(f->host);
+    free(f->container_id);
+}
+
+/* The first pass ended: the second reads from the oldest match found. */
+static void
+search_tail_start(struct search *s)
+{
+    struct store_filter f = s->filter;
+
+    if (!s->has_tail) {
+        s->state = SEARCH_S_DONE;
+        return;
+    }
+    s->ctx_skipped += store_cursor_skipped_bytes(s->cur);
+    store_cursor_free(s->cur);
+    if (f.since_ns < s->tail_lo.k.time_ns)
+        f.since_ns = s->tail_lo.k.time_ns;
+    s->cur = store_cursor_new(s->st, &f, 0);
+    if (s->cur == NULL) {
+        search_fail(s, xstrdup("cannot create a store cursor"));
+        return;
+    }
+    s->state = SEARCH_S_TAIL;
+}
+
+static void
+search_tail_first(struct search *s, const struct logrec *r)
+{
+    if (!query_match(s->q, r->msg, r->msg_len))
+        return;
+    if (!s->has_tail)
+        search_fkey_set(&s->tail_hi, r);
+    search_fkey_set(&s->tail_lo, r);
+    s->has_tail = 1;
+    if (++s->n_matches >= s->limit)
+        search_tail_start(s);
+}
+
+static void
+search_tail_line(struct search *s, const struct logrec *r)
+{
+    struct store_key k;
+
+    store_key_of(r, &k);
+    if (store_key_cmp(&k, &s->tail_lo.k) < 0)
+        return;
+    if (store_key_cmp(&k, &s->tail_hi.k) > 0) {
+        s->state = SEARCH_S_DONE;
+        return;
+    }
+    if (query_match(s->q, r->msg, r->msg_len))
+        search_emit(s, r, 0, 0);
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+static void
+search_main_line(struct search *s, const struct logrec *r)
+{
+    if (s->is_tail) {
+        search_tail_first(s, r);
+        return;
+    }
+    if (!query_match(s->q, r->msg, r->msg_len))
+        return;
+    if (!s->has_context) {
+        s->n_matches++;
+        search_emit(s, r, 0, 0);
+        if (s->n_matches >= s->limit)
+            s->state = SEARCH_S_DONE;
+        return;
+    }
+    search_group_start(s, r);
+}
+
+/* The cursor of the current state ended. */
+static void
+search_cursor_end(struct search *s)
+{
+    switch (s->state) {
+    case SEARCH_S_MAIN:
+        if (s->is_tail)
+            search_tail_start(s);
+        else
+            s->state = SEARCH_S_DONE;
+        break;
+    case SEARCH_S_BACK:
+        /* Fewer than before + 1 lines since the last match: the group
+         * starts at the container's first line (has_start is 0). */
+        if (s->is_desc)
+            search_state_print(s);
+        else
+            search_state_fwd(s);
+        break;
+    case SEARCH_S_FWD:
+        search_state_print(s);
+        break;
+    case SEARCH_S_PRINT:
+        search_group_end(s);
+        break;
+    default:
+        s->state = SEARCH_S_DONE;
+        break;
+    }
+}
+
+static void
+search_line(struct search *s, const struct logrec *r)
+{
+    switch (s->state) {
+    case SEARCH_S_MAIN: search_main_line(s, r); break;
+    case SEARCH_S_BACK: search_back_line(s, r); break;
+    case SEARCH_S_FWD: search_fwd_line(s, r); break;
+    case SEARCH_S_PRINT: search_print_line(s, r); break;
+    case SEARCH_S_TAIL: search_tail_line(s, r); break;
+    default: break;
+    }
 }
 
 /* ------------------------------------------------------------ public */
 
+static void
+search_filter_copy(struct search *s, const struct store_filter *f)
+{
+    s->filter = *f;
+    s->host = f->host ? xstrdup(f->host) : NULL;
+    s->container = f->container ? xstrdup(f->container) : NULL;
+    s->image = f->image ? xstrdup(f->image) : NULL;
+    s->filter.host = s->host;
+    s->filter.container = s->container;
+    s->filter.image = s->image;
+    s->filter.container_id = NULL;
+    s->filter.after = NULL;
+    s->filter.tokens = NULL;
+    s->filter.n_tokens = 0;
+}
+
 struct search *
 search_new(struct store *st, const struct search_spec *spec, char **errstr)
 {
-    struct search *s = xcalloc(1, sizeof(*s));
-    struct store_filter f = spec->filter;
-    const char *const *tokens;
-
-    s->q = spec->q;
-    s->limit = spec->limit;
-    s->lb = spec->is_newest_first ? spec->after : spec->before;
-    s->la = spec->is_newest_first ? spec->before : spec->after;
-    assert(s->lb <= SEARCH_MAX_CONTEXT && s->la <= SEARCH_MAX_CONTEXT);
-    s->has_context = s->lb > 0 || s->la > 0;
-    s->max_scan = spec->max_scan_bytes;
-    s->max_held = spec->max_held_bytes ? spec->max_held_bytes
-                                       : SEARCH_DEFAULT_HELD_BYTES;
-    f.n_tokens = query_tokens(spec->q, &tokens);
-    f.tokens = f.n_tokens > 0 ? tokens : NULL;
-    /* Context lines need the records around a match: only then may the
-     * store not drop records that lack the required words. */
-    f.is_tokens_required = !s->has_context;
-    s->cur = store_cursor_new(st, &f, spec->is_newest_first);
-    if (s->cur == NULL) {
-        *errstr = xstrdup("cannot create a store cursor");
-        free(s);
+    if (spec->before > SEARCH_MAX_CONTEXT || spec->after > SEARCH_MAX_CONTEXT ||
+        (spec->is_tail && (spec->before > 0 || spec->after > 0))) {
+        *errstr = xstrdup("bad search: context out of range or with tail");
         return NULL;
     }
+    struct search *s = xcalloc(1, sizeof(*s));
+    const char *const *tokens;
+
+    s->st = st;
+    search_filter_copy(s, &spec->filter);
+    s->q = spec->q;
+    s->limit = spec->limit;
+    s->is_tail = spec->is_tail;
+    s->is_desc = spec->is_newest_first || spec->is_tail;
+    s->before = spec->before;
+    s->after = spec->after;
+    s->has_context = s->before > 0 || s->after > 0;
+    s->max_scan = spec->max_scan_bytes;
+    struct store_filter f = s->filter;
+    f.n_tokens = query_tokens(spec->q, &tokens);
+    f.tokens = f.n_tokens > 0 ? tokens : NULL;
+    /* Context lines come from their own cursors: the match cursor may
+     * always drop records that lack the required words. */
+    f.is_tokens_required = 1;
+    s->filter.tokens = f.tokens;
+    s->filter.n_tokens = f.n_tokens;
+    s->filter.is_tokens_required = 1;
+    s->cur = store_cursor_new(st, &f, s->is_desc);
+    if (s->cur == NULL) {
+        *errstr = xstrdup("cannot create a store cursor");
+        search_free(s);
+        return NULL;
+    }
+    s->state = s->limit == 0 ? SEARCH_S_DONE : SEARCH_S_MAIN;
     return s;
 }
 
@@ -428,13 +656,22 @@ search_free(struct search *s)
 {
     if (s == NULL)
         return;
-    for (struct search_src *e = s->all, *next; e != NULL; e = next) {
-        next = e->all_next;
-        search_src_free(s, e);
+    for (size_t i = 0; i < s->tab_size; i++) {
+        for (struct search_ctr *e = s->tab[i], *next; e != NULL; e = next) {
+            next = e->hnext;
+            free(e->host);
+            free(e->container_id);
+            free(e);
+        }
     }
-    assert(s->held == 0);
     free(s->tab);
+    store_cursor_free(s->ctx);
     store_cursor_free(s->cur);
+    search_fkey_fini(&s->tail_lo);
+    search_fkey_fini(&s->tail_hi);
+    free(s->host);
+    free(s->container);
+    free(s->image);
     free(s->errstr);
     free(s);
 }
@@ -458,24 +695,12 @@ search_step(struct search *s, size_t max_records, search_emit_fn emit,
     for (size_t n = 0; n < max_records && !s->is_paused; n++) {
         if (s->state == SEARCH_S_DONE || s->state == SEARCH_S_ERROR)
             break;
-        if (s->state == SEARCH_S_FLUSH) {
-            search_flush_one(s);
-            continue;
-        }
-        if (s->n_matches >= s->limit && s->n_pending == 0) {
-            s->state = SEARCH_S_FLUSH;
-            s->flush_at = s->all;
-            continue;
-        }
-        int rc = store_cursor_next(s->cur, &r);
-        if (rc == 0) {
-            s->state = SEARCH_S_FLUSH;
-            s->flush_at = s->all;
-        } else if (rc < 0) {
-            s->n_damaged++;
-        } else {
-            search_feed(s, &r);
-        }
+        int is_main = s->state == SEARCH_S_MAIN || s->state == SEARCH_S_TAIL;
+        struct store_cursor *c = is_main ? s->cur : s->ctx;
+        if (search_next(s, c, &r))
+            search_line(s, &r);
+        else if (s->state != SEARCH_S_ERROR)
+            search_cursor_end(s);
     }
     return search_status(s);
 }
@@ -495,7 +720,7 @@ search_n_matches(const struct search *s)
 uint64_t
 search_scanned_bytes(const struct search *s)
 {
-    return s->scanned;
+    return search_cost(s);
 }
 
 uint64_t

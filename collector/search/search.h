@@ -1,28 +1,52 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * search: what GET /api/v1/logs, /count and /histogram do with the records
- * a store cursor returns: the query match, the result limit, grep-like
- * context windows (before/after lines of the same source) and the scan cost
- * cap. Driven in steps of a bounded number of records so the HTTP handlers
- * can run it in slices on the event loop; knows nothing of HTTP or JSON
- * (the caller's emit callback formats records). The property test
- * (search_prop_test.c) runs the same steps against a brute-force model.
+ * search: what GET /api/v1/logs, /count, /histogram and /follow's history
+ * do with the records store cursors return: the query match, the result
+ * limit, grep-like context groups and the scan cost cap. Driven in steps
+ * of a bounded number of records so the HTTP handlers can run it in slices
+ * on the event loop; knows nothing of HTTP or JSON (the caller's emit
+ * callback formats records). The property test (search_prop_test.c) runs
+ * the same steps against a brute-force model.
  *
- * Context, in time order like grep -B/-A: a source is (host, container_id,
- * stream); its records are taken in the cursor's order. The windows are
- * computed in scan order, so newest-first swaps the roles: records seen
- * before a match in scan order are its "after" lines. Overlapping or
- * touching windows merge into one group, each record is emitted once, and a
- * group is emitted in one piece (scan order) when it can no longer grow:
- * groups of different sources therefore appear in the order they complete.
- * Memory is bounded: a ring of at most (scan-order lookbehind) records and
- * the open group per source, all under max_held_bytes; a group larger than
- * SEARCH_GROUP_MAX_RECORDS records or SEARCH_GROUP_MAX_BYTES is emitted early
- * and the rest of it continues as a new group. Context comes only from
- * records that pass the filter (time range, host, container, image,
- * stream). limit counts matches; as with grep -m, once it is reached no new
- * group starts, open windows are still filled (a later match inside one is
- * a context line), then the search ends.
+ * Order: matches come from one store cursor over the filter (exact
+ * store_key order, collector/STORE.md), newest first or oldest first.
+ *
+ * Context (before/after > 0), like grep -B/-A: the lines of a match's
+ * container (host + container_id), both streams unless filter.stream
+ * narrows them, in store_key order, whatever the token index lets the
+ * match cursor skip and whatever the time range is (context lines are the
+ * real neighbours; since/until, host, container and image select matches
+ * only). A match's window is `before` lines before it and `after` lines
+ * after it. Windows of one container that overlap or touch form one group:
+ * a group grows in the search's direction while the next match of its
+ * container lies within before + after + 1 lines of its last match. A
+ * line that passes the filter and the query inside a group is a match
+ * (it counts toward limit) up to the limit; once the limit is reached no
+ * match joins any more and the rest of the window is context. Every line
+ * is emitted once: a later group never repeats a line of an earlier group
+ * of the same container (its window is cut there) and a match already
+ * printed is skipped. Each group is emitted top to bottom in time order
+ * (before-lines, match, after-lines); groups come in the order of their
+ * first match in the search's direction (newest first: by their newest
+ * match; oldest first: by their oldest). A group stops growing past
+ * SEARCH_GROUP_MAX_RECORDS lines; the next match then starts a new group.
+ *
+ * How: for each new group, one context cursor (host + container_id exact,
+ * stream, no tokens, `after` = a key) reads away from the match in the
+ * search's direction to find the group's matches and its far end (at most
+ * before + after + 1 lines past its last match), one reads the before-
+ * lines' start (oldest first only: before + 1 lines), then one reads the
+ * group oldest first and emits it. Memory is O(containers with a group)
+ * whatever the group size; no record is held between steps.
+ *
+ * Cost: every record read counts toward max_scan_bytes (its message
+ * bytes), the match cursor's as well as the context cursors' (so a group
+ * costs about twice its lines plus before + after + 1 probe lines), and
+ * the bytes the store's token prefilter dropped.
+ *
+ * Tail (is_tail, no context): the `limit` newest matches, emitted oldest
+ * first (/follow's history): one newest-first pass finds the oldest and the
+ * newest of them, a second oldest-first pass emits the matches between.
  */
 #ifndef COLLECTOR_SEARCH_H
 #define COLLECTOR_SEARCH_H
@@ -36,8 +60,6 @@
 
 #define SEARCH_MAX_CONTEXT        1000
 #define SEARCH_GROUP_MAX_RECORDS  10000
-#define SEARCH_GROUP_MAX_BYTES    ((size_t)4 << 20)
-#define SEARCH_DEFAULT_HELD_BYTES ((size_t)256 << 20)
 #define SEARCH_DEFAULT_MAX_SCAN   ((uint64_t)16 << 30)   /* 16 GiB */
 
 /* What to search. Strings are borrowed for search_new (the cursor copies
@@ -47,10 +69,10 @@ struct search_spec {
     const struct query  *q;
     uint64_t             limit;     /* matches; UINT64_MAX: no limit */
     int                  is_newest_first;
+    int                  is_tail;   /* the limit newest, oldest first */
     unsigned             before;    /* context lines, time order, <= */
     unsigned             after;     /*   SEARCH_MAX_CONTEXT */
     uint64_t             max_scan_bytes;    /* message bytes read; 0: none */
-    size_t               max_held_bytes;    /* 0: the default */
 };
 
 /* One output record: is_context for a context line, is_group_start for the
@@ -70,21 +92,21 @@ enum search_status {
 struct search;
 
 /* Creates the cursor and state. NULL (with *errstr, caller frees) when the
- * cursor cannot be created. */
+ * cursor cannot be created or the spec is invalid (tail with context). */
 struct search *search_new(struct store *st, const struct search_spec *spec,
                           char **errstr);
 void search_free(struct search *s);
 
-/* Reads at most max_records from the cursor (flushing groups counts too)
- * and emits what is final. Returns a search_status. After SEARCH_DONE or
- * SEARCH_ERROR further calls return the same status and do nothing. */
+/* Reads at most max_records records from the cursors and emits what is
+ * final. Returns a search_status. After SEARCH_DONE or SEARCH_ERROR
+ * further calls return the same status and do nothing. */
 int search_step(struct search *s, size_t max_records, search_emit_fn emit,
                 void *arg);
 
 const char *search_errstr(const struct search *s);
 uint64_t search_n_matches(const struct search *s);
 uint64_t search_scanned_bytes(const struct search *s);
-/* Damaged blocks the cursor skipped so far. */
+/* Damaged blocks the cursors skipped so far. */
 uint64_t search_n_damaged(const struct search *s);
 
 #endif

@@ -2,9 +2,12 @@
 /*
  * search_test: the caps and edges of collector/search/search.c that the property
  * test (search_prop_test.c) does not reach: the scan cost cap (partial
- * output, then SEARCH_ERROR with the byte count), the context memory cap,
+ * output, then SEARCH_ERROR with the byte count; context reads count),
  * a group split at SEARCH_GROUP_MAX_RECORDS, grep -m trailing context, a
- * pause requested by the emit callback, and an empty store.
+ * pause requested by the emit callback, an empty store; and the context
+ * cases of issue 8 in small, readable form: neighbours across blocks the
+ * index skips, outside the time range and on both streams, newest-first
+ * groups read top to bottom, and the tail of /follow's history.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -80,7 +83,6 @@ put(struct fx *f, int n, int (*is_hit)(int))
 }
 
 static int hit_all(int i) { (void)i; return 1; }
-static int hit_none(int i) { (void)i; return 0; }
 static int hit_10(int i) { return i % 10 == 0; }
 
 static int
@@ -108,6 +110,24 @@ start(struct fx *f, const char *q_text, struct query **q,
     spec->filter.since_ns = INT64_MIN;
     spec->filter.until_ns = INT64_MAX;
     spec->filter.stream = -1;
+    struct search *s = search_new(f->st, spec, &err);
+    assert_non_null(s);
+    return s;
+}
+
+static struct search *
+start_in(struct fx *f, const char *q_text, struct query **q,
+         struct search_spec *spec, int64_t since, int64_t until,
+         int stream)
+{
+    char *err = NULL;
+
+    *q = query_parse(q_text, strlen(q_text), NULL, 0, &err);
+    assert_non_null(*q);
+    spec->q = *q;
+    spec->filter.since_ns = since;
+    spec->filter.until_ns = until;
+    spec->filter.stream = stream;
     struct search *s = search_new(f->st, spec, &err);
     assert_non_null(s);
     return s;
@@ -168,39 +188,223 @@ test_search_scan_cap_counts_prefiltered(void **state)
     query_free(q);
 }
 
+/* Context lines are read by their own cursors and count toward the cap:
+ * 1800 bytes cover the 10 matches alone, not a group of 100 lines read
+ * twice. What was printed before the cap stays printed. */
 static void
-test_search_scan_cap_flushes_groups(void **state)
+test_search_scan_cap_counts_context(void **state)
 {
     struct fx *f = *state;
-    struct search_spec spec = { .limit = UINT64_MAX, .after = 50 };
+    struct search_spec spec = { .limit = UINT64_MAX };
     struct query *q;
     struct got g = { 0 };
 
     put(f, 100, hit_10);
-    spec.max_scan_bytes = 100;
+    spec.max_scan_bytes = 1800;
     struct search *s = start(f, "hit", &q, &spec);
+    assert_int_equal(run(s, &g), SEARCH_DONE);
+    assert_int_equal(g.n, 10);
+    search_free(s);
+    query_free(q);
+    memset(&g, 0, sizeof(g));
+    spec.after = 50;
+    s = start(f, "hit", &q, &spec);
     assert_int_equal(run(s, &g), SEARCH_ERROR);
-    assert_true(g.n > 1);               /* the open group was emitted */
+    assert_true(g.n > 1 && g.n < 100);
     assert_true(g.n_context > 0);
+    assert_true(search_scanned_bytes(s) <= 1800);
+    assert_non_null(strstr(search_errstr(s), "query cost limit reached"));
     search_free(s);
     query_free(q);
 }
 
+/* The numbers of the lines emitted ("line <i>..."), in order, with a
+ * leading '-' for context lines and "--" before group starts. */
+struct seq {
+    char text[4096];
+    size_t len;
+};
+
+static int
+seq_cb(const struct logrec *r, int is_context, int is_group_start,
+       void *arg)
+{
+    struct seq *q = arg;
+    int n = 0;
+
+    assert_true(r->msg_len > 5 && memcmp(r->msg, "line ", 5) == 0);
+    while (r->msg[5 + n] >= '0' && r->msg[5 + n] <= '9')
+        n++;
+    q->len += (size_t)snprintf(q->text + q->len, sizeof(q->text) - q->len,
+                               "%s%s%.*s ", is_group_start ? "-- " : "",
+                               is_context ? "-" : "", n, r->msg + 5);
+    assert_true(q->len < sizeof(q->text));
+    return 0;
+}
+
 static void
-test_search_held_cap(void **state)
+run_seq(struct search *s, struct seq *q)
+{
+    int rc, n = 0;
+
+    while ((rc = search_step(s, 7, seq_cb, q)) == SEARCH_MORE)
+        assert_true(++n < 100000);
+    assert_int_equal(rc, SEARCH_DONE);
+}
+
+/* Reopens the store with small blocks and segments, so the token index
+ * prunes blocks (it is written when a segment is full). */
+static void
+reopen_small(struct fx *f)
+{
+    struct store_options opt = { .block_size = 1024, .segment_size = 4096 };
+    char *err = NULL;
+
+    store_close(f->st);
+    f->st = store_open(f->dir, &opt, &err);
+    assert_non_null(f->st);
+}
+
+/* One container, long lines; hits at 50 and 90. */
+static int hit_50_90(int i) { return i == 50 || i == 90; }
+
+static void
+put_long(struct fx *f, int n, int (*is_hit)(int))
+{
+    char pad[301];
+
+    memset(pad, 'x', sizeof(pad) - 1);
+    pad[sizeof(pad) - 1] = '\0';
+    for (int i = 0; i < n; i++) {
+        char msg[400];
+        int len = snprintf(msg, sizeof(msg), "line %d %s%s", i, pad,
+                           is_hit(i) ? " hit" : "");
+        struct logrec r = {
+            .time_ns = T0 + i, .host = "h", .container_id = "c",
+            .container = "web", .image = "i", .offset = (uint64_t)i + 1,
+            .stream = (uint8_t)(i % 2), .msg = msg, .msg_len = (size_t)len,
+        };
+        assert_int_equal(store_append(f->st, &r), 1);
+        if (i % 3 == 0)
+            assert_int_equal(store_commit(f->st), 0);
+    }
+    assert_int_equal(store_commit(f->st), 0);
+    assert_int_equal(store_sync(f->st), 0);
+}
+
+/* Issue 8: "-C 2 printed a line from 73 minutes later as the next line
+ * when the token index skipped the neighbouring block". Context lines are
+ * the container's real neighbours, both streams, whatever blocks the
+ * index lets the match cursor skip. */
+static void
+test_search_context_across_skipped_blocks(void **state)
 {
     struct fx *f = *state;
-    struct search_spec spec = { .limit = UINT64_MAX, .before = 1000 };
     struct query *q;
-    struct got g = { 0 };
+    struct seq got = { .len = 0 };
 
-    put(f, 3000, hit_none);
-    spec.max_held_bytes = 16 << 10;
+    reopen_small(f);
+    put_long(f, 120, hit_50_90);
+    struct search_spec spec = { .limit = UINT64_MAX, .before = 2,
+                                .after = 2 };
     struct search *s = start(f, "hit", &q, &spec);
-    assert_int_equal(run(s, &g), SEARCH_ERROR);
-    assert_non_null(strstr(search_errstr(s), "context lines need more "
-                                             "than"));
-    search_free(s);     /* frees what the ring held: ASan checks */
+    run_seq(s, &got);
+    assert_string_equal(got.text, "-48 -49 50 -51 -52 -- -88 -89 90 -91 "
+                                  "-92 ");
+    search_free(s);
+    query_free(q);
+}
+
+/* Context ignores the time range (it selects matches); --stream narrows
+ * matches and context. */
+static void
+test_search_context_time_range_stream(void **state)
+{
+    struct fx *f = *state;
+    struct query *q;
+    struct seq got = { .len = 0 };
+
+    put_long(f, 40, hit_all);
+    struct search_spec spec = { .limit = UINT64_MAX, .before = 2,
+                                .after = 1, .is_newest_first = 1 };
+    struct search *s = start_in(f, "hit", &q, &spec, T0 + 20, T0 + 21, -1);
+    run_seq(s, &got);
+    assert_string_equal(got.text, "-18 -19 20 -21 ");
+    search_free(s);
+    query_free(q);
+    got.len = 0;
+    s = start_in(f, "hit", &q, &spec, T0 + 20, T0 + 21, 0);  /* even */
+    run_seq(s, &got);
+    assert_string_equal(got.text, "-16 -18 20 -22 ");
+    search_free(s);
+    query_free(q);
+}
+
+/* Newest first: groups by their newest match, each read top to bottom;
+ * touching windows merge (a match inside a window is a match); past the
+ * limit a match inside the window is a context line. */
+static int hit_groups(int i) { return i == 10 || i == 12 || i == 30; }
+
+static void
+test_search_context_desc_groups(void **state)
+{
+    struct fx *f = *state;
+    struct query *q;
+    struct seq got = { .len = 0 };
+
+    put_long(f, 40, hit_groups);
+    struct search_spec spec = { .limit = UINT64_MAX, .before = 1,
+                                .after = 1, .is_newest_first = 1 };
+    struct search *s = start(f, "hit", &q, &spec);
+    run_seq(s, &got);
+    assert_string_equal(got.text, "-29 30 -31 -- -9 10 -11 12 -13 ");
+    search_free(s);
+    query_free(q);
+    got.len = 0;
+    spec.limit = 2;
+    s = start(f, "hit", &q, &spec);
+    run_seq(s, &got);
+    assert_string_equal(got.text, "-29 30 -31 -- -11 12 -13 ");
+    search_free(s);
+    query_free(q);
+    got.len = 0;
+    spec.limit = 2;
+    spec.before = 2;
+    s = start(f, "hit", &q, &spec);
+    run_seq(s, &got);
+    assert_string_equal(got.text, "-28 -29 30 -31 -- -10 -11 12 -13 ");
+    search_free(s);
+    query_free(q);
+    got.len = 0;
+    spec.is_newest_first = 0;   /* oldest first: 10 and 12 */
+    s = start(f, "hit", &q, &spec);
+    run_seq(s, &got);
+    assert_string_equal(got.text, "-8 -9 10 -11 12 -13 ");
+    search_free(s);
+    query_free(q);
+}
+
+/* Tail (/follow's history): the limit newest matches, oldest first. */
+static void
+test_search_tail(void **state)
+{
+    struct fx *f = *state;
+    struct query *q;
+    struct seq got = { .len = 0 };
+
+    put_long(f, 40, hit_groups);
+    struct search_spec spec = { .limit = 2, .is_tail = 1 };
+    struct search *s = start(f, "hit", &q, &spec);
+    run_seq(s, &got);
+    assert_string_equal(got.text, "12 30 ");
+    search_free(s);
+    query_free(q);
+    got.len = 0;
+    spec.limit = 10;
+    s = start(f, "hit", &q, &spec);
+    run_seq(s, &got);
+    assert_string_equal(got.text, "10 12 30 ");
+    search_free(s);
     query_free(q);
 }
 
@@ -285,10 +489,15 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_search_scan_cap_counts_prefiltered,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(test_search_scan_cap_flushes_groups,
+        cmocka_unit_test_setup_teardown(test_search_scan_cap_counts_context,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(test_search_held_cap, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_search_context_across_skipped_blocks, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_search_context_time_range_stream, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search_context_desc_groups,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search_tail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search_group_split, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_search_limit_trailing_context,

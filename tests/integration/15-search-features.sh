@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# 15-search-features: context lines (-A/-B/-C: same container and stream,
-# merged windows, "--" between groups, "context":true in JSON, both
-# orders), logq count --by host/container/stream and logq histogram against
+# 15-search-features: context lines (-A/-B/-C: same container, both
+# streams, merged windows read top to bottom, "--" between groups,
+# "group":N and "context":true in JSON, both orders), logq count --by host/container/stream and logq histogram against
 # the known line counts of the fake containers' manifests, and the query
 # limits (context > 1000, limit, scan cost cap on /logs, /count and
 # /histogram, too many buckets) failing with clear errors.
@@ -35,6 +35,11 @@ for line in open(sys.argv[1]):
     r = json.loads(line)
     print(r["message"].split(" ")[0] + (" C" if r.get("context") else ""))' "$1"
 }
+# groups FILE: the "group" field of each record of a --json output.
+groups() {
+    python3 -c 'import json, sys
+print(" ".join(str(json.loads(l).get("group")) for l in open(sys.argv[1])))' "$1"
+}
 
 log "context: one window"
 lq --json --asc -C 2 Mnode1-web-000050 >"$IT_TMP/c1.jsonl"
@@ -43,6 +48,8 @@ Mnode1-web-000049 C
 Mnode1-web-000050
 Mnode1-web-000051 C
 Mnode1-web-000052 C" "$(markers "$IT_TMP/c1.jsonl")" "-C 2 around one match"
+
+assert_eq "1 1 1 1 1" "$(groups "$IT_TMP/c1.jsonl")" "group field"
 
 log "context: two groups, text output"
 lq --no-color --asc -A 1 -B 1 Mnode1-web-000050 OR Mnode1-web-000060 \
@@ -53,26 +60,31 @@ grep -q ' web: Mnode1-web-000050 ' "$IT_TMP/c2.txt" || fail "match not marked ':
 grep -q ' web- Mnode1-web-000049 ' "$IT_TMP/c2.txt" || fail "context not marked '-'"
 grep -q ' web- Mnode1-web-000061 ' "$IT_TMP/c2.txt" || fail "after line missing"
 
-log "context: overlapping windows merge, newest first reverses"
+lq --json --asc -A 1 -B 1 Mnode1-web-000050 OR Mnode1-web-000060 \
+    >"$IT_TMP/c2.jsonl"
+assert_eq "1 1 1 2 2 2" "$(groups "$IT_TMP/c2.jsonl")" "two groups, JSON"
+
+log "context: overlapping windows merge, newest first reads top to bottom"
 lq --json -C 1 Mnode1-web-000050 OR Mnode1-web-000052 >"$IT_TMP/c3.jsonl"
-assert_eq "Mnode1-web-000053 C
-Mnode1-web-000052
-Mnode1-web-000051 C
+assert_eq "Mnode1-web-000049 C
 Mnode1-web-000050
-Mnode1-web-000049 C" "$(markers "$IT_TMP/c3.jsonl")" "merged window, desc"
+Mnode1-web-000051 C
+Mnode1-web-000052
+Mnode1-web-000053 C" "$(markers "$IT_TMP/c3.jsonl")" "merged window, desc"
 lq --no-color -C 1 Mnode1-web-000050 OR Mnode1-web-000052 >"$IT_TMP/c3.txt"
 if grep -q -- '^--$' "$IT_TMP/c3.txt"; then fail "merged window split"; fi
 
-log "context: same stream only"
-# api writes every 3rd line to stderr: stdout line 4's neighbours are 2, 5.
+log "context: both streams, --stream narrows"
+# api writes every 3rd line to stderr: line 4's neighbours are 3 and 5
+# (docker logs order); with --stream stdout they are 2 and 5.
 lq --json --asc -C 1 Mnode1-api-000004 >"$IT_TMP/c4.jsonl"
+assert_eq "Mnode1-api-000003 C
+Mnode1-api-000004
+Mnode1-api-000005 C" "$(markers "$IT_TMP/c4.jsonl")" "context from both streams"
+lq --json --asc -C 1 --stream stdout Mnode1-api-000004 >"$IT_TMP/c5.jsonl"
 assert_eq "Mnode1-api-000002 C
 Mnode1-api-000004
-Mnode1-api-000005 C" "$(markers "$IT_TMP/c4.jsonl")" "context from the same stream"
-lq --json --asc -C 1 Mnode1-api-000006 >"$IT_TMP/c5.jsonl"
-assert_eq "Mnode1-api-000003 C
-Mnode1-api-000006
-Mnode1-api-000009 C" "$(markers "$IT_TMP/c5.jsonl")" "stderr context"
+Mnode1-api-000005 C" "$(markers "$IT_TMP/c5.jsonl")" "stdout context"
 # Without -C the JSON field set is unchanged.
 lq --json Mnode1-web-000050 >"$IT_TMP/c6.jsonl"
 assert_eq "Mnode1-web-000050" "$(markers "$IT_TMP/c6.jsonl")" "match without -C"
