@@ -5,7 +5,6 @@
 #include "query/args.h"
 
 #include <inttypes.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,7 +317,14 @@ args_search_apply(struct search_args *a, int id, const char *v, int64_t now,
                   char *err, size_t errlen)
 {
     switch (id) {
-    case ARGS_O_REGEX: a->regex = v; break;
+    case ARGS_O_REGEX:
+        if (a->n_regex == ARGS_REGEX_MAX) {
+            snprintf(err, errlen, "too many -e (at most %d)",
+                     ARGS_REGEX_MAX);
+            return -1;
+        }
+        a->regex[a->n_regex++] = v;
+        break;
     case ARGS_O_ICASE: a->is_icase = 1; break;
     case ARGS_O_HOST: a->host = v; break;
     case ARGS_O_CONTAINER: a->container = v; break;
@@ -392,22 +398,11 @@ args_search_apply(struct search_args *a, int id, const char *v, int64_t now,
     return 0;
 }
 
-/* Checks that need every option: regex syntax, time range, -f combos. */
+/* Checks that need every option: time range, -f combos. A regex is
+ * checked by the collector's PCRE2 alone (its error names the regex). */
 static int
 args_search_check(const struct search_args *a, char *err, size_t errlen)
 {
-    if (a->regex != NULL) {
-        regex_t re;
-        int flags = REG_EXTENDED | REG_NOSUB | (a->is_icase ? REG_ICASE : 0);
-        int rc = regcomp(&re, a->regex, flags);
-        if (rc != 0) {
-            char why[128];
-            regerror(rc, &re, why, sizeof(why));
-            snprintf(err, errlen, "bad regex '%s': %s", a->regex, why);
-            return -1;
-        }
-        regfree(&re);
-    }
     if (a->has_since && a->has_until && a->until_ns <= a->since_ns) {
         snprintf(err, errlen, "--until must be later than --since");
         return -1;
@@ -533,12 +528,16 @@ static int
 args_filters_format(const struct search_args *a, struct buf *out, int *n)
 {
     const struct { const char *key, *value; } p[] = {
-        { "q", a->query }, { "regex", a->regex },
         { "icase", a->is_icase ? "1" : NULL }, { "host", a->host },
         { "container", a->container }, { "image", a->image },
         { "stream", a->stream },
     };
 
+    if (a->query != NULL && url_param_append(out, n, "q", a->query) < 0)
+        return -1;
+    for (size_t i = 0; i < a->n_regex; i++)
+        if (url_param_append(out, n, "regex", a->regex[i]) < 0)
+            return -1;
     for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++)
         if (p[i].value != NULL &&
             url_param_append(out, n, p[i].key, p[i].value) < 0)

@@ -20,6 +20,7 @@
 
 #define ARGS_LIMIT_DEFAULT 1000L
 #define ARGS_LIMIT_MAX     1000000L
+#define ARGS_REGEX_MAX     16       /* -e: the collector's cap (API.md) */
 
 /* ---- generic option scanner, used by every command */
 
@@ -64,7 +65,8 @@ struct args_common {
 struct search_args {
     struct args_common common;
     char       *query;          /* terms joined by ' ', NULL if none; owned */
-    const char *regex;          /* borrowed from argv, like the rest */
+    const char *regex[ARGS_REGEX_MAX]; /* -e in order, alternatives; */
+    size_t      n_regex;        /* borrowed from argv, like the rest */
     int         is_icase;
     const char *host;
     const char *container;

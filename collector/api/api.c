@@ -108,7 +108,8 @@ api_search_prepare(struct api *a, struct evhttp_request *req,
 
     if (api_params_parse(query, ep, p, &err) < 0)
         goto fail;
-    *q = query_parse(p->q, strlen(p->q), p->regex, p->is_icase, &err);
+    *q = query_parse_any(p->q, strlen(p->q), (const char *const *)p->regex,
+                         p->n_regex, p->is_icase, &err);
     if (*q == NULL) {
         api_params_fini(p);
         goto fail;

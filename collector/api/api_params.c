@@ -18,6 +18,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "collector/search/query.h"
+#include "collector/search/query_regex.h"
 #include "common/record.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
@@ -28,6 +29,7 @@ typedef int (*api_param_set_fn)(struct api_params *p, const char *v,
 struct api_param_def {
     const char      *name;
     int              is_logs_only;
+    int              is_repeatable;
     api_param_set_fn set;
 };
 
@@ -59,11 +61,22 @@ api_param_q(struct api_params *p, const char *v, char **errstr)
     return api_param_string(&p->q, "q", v, QUERY_MAX_TEXT, 1, errstr);
 }
 
+_Static_assert(API_PARAMS_MAX_REGEX == QUERY_REGEX_MAX_PATTERNS,
+               "one cap for regex alternatives");
+
 static int
 api_param_regex(struct api_params *p, const char *v, char **errstr)
 {
-    return api_param_string(&p->regex, "regex", v, QUERY_MAX_REGEX, 1,
-                            errstr);
+    if (p->n_regex == API_PARAMS_MAX_REGEX) {
+        *errstr = xasprintf("too many regex parameters (at most %d)",
+                            API_PARAMS_MAX_REGEX);
+        return -1;
+    }
+    if (api_param_string(&p->regex[p->n_regex], "regex", v, QUERY_MAX_REGEX,
+                         1, errstr) < 0)
+        return -1;
+    p->n_regex++;
+    return 0;
 }
 
 static int
@@ -188,17 +201,17 @@ api_param_order(struct api_params *p, const char *v, char **errstr)
 }
 
 static const struct api_param_def api_param_defs[] = {
-    { "q", 0, api_param_q },
-    { "regex", 0, api_param_regex },
-    { "icase", 0, api_param_icase },
-    { "host", 0, api_param_host },
-    { "container", 0, api_param_container },
-    { "image", 0, api_param_image },
-    { "stream", 0, api_param_stream },
-    { "since", 0, api_param_since },
-    { "until", 1, api_param_until },
-    { "limit", 1, api_param_limit },
-    { "order", 1, api_param_order },
+    { "q", 0, 0, api_param_q },
+    { "regex", 0, 1, api_param_regex },
+    { "icase", 0, 0, api_param_icase },
+    { "host", 0, 0, api_param_host },
+    { "container", 0, 0, api_param_container },
+    { "image", 0, 0, api_param_image },
+    { "stream", 0, 0, api_param_stream },
+    { "since", 0, 0, api_param_since },
+    { "until", 1, 0, api_param_until },
+    { "limit", 1, 0, api_param_limit },
+    { "order", 1, 0, api_param_order },
 };
 #define API_N_PARAMS (sizeof(api_param_defs) / sizeof(api_param_defs[0]))
 
@@ -233,7 +246,7 @@ api_params_apply(const struct evkeyvalq *kv, enum api_endpoint ep,
             *errstr = xasprintf("unknown parameter '%.64s'", e->key);
             return -1;
         }
-        if (seen & (1u << i)) {
+        if ((seen & (1u << i)) && !api_param_defs[i].is_repeatable) {
             *errstr = xasprintf("repeated parameter '%s'", e->key);
             return -1;
         }
@@ -288,7 +301,8 @@ void
 api_params_fini(struct api_params *p)
 {
     free(p->q);
-    free(p->regex);
+    for (size_t i = 0; i < p->n_regex; i++)
+        free(p->regex[i]);
     free(p->host);
     free(p->container);
     free(p->image);

@@ -15,6 +15,7 @@
 #define API_PARAMS_MAX_LIMIT     1000000
 #define API_PARAMS_MAX_QUERY     16384   /* bytes of the raw query string */
 #define API_PARAMS_MAX_NAME      256     /* host, container, image */
+#define API_PARAMS_MAX_REGEX     16      /* repeated regex parameters */
 
 enum api_endpoint {
     API_EP_LOGS,        /* every parameter */
@@ -23,7 +24,8 @@ enum api_endpoint {
 
 struct api_params {
     char    *q;             /* "" when absent */
-    char    *regex;         /* NULL when absent */
+    char    *regex[API_PARAMS_MAX_REGEX];  /* in order: alternatives */
+    size_t   n_regex;       /* 0 when absent */
     int      is_icase;
     char    *host;          /* NULL: any */
     char    *container;     /* glob, NULL: any */
@@ -38,8 +40,9 @@ struct api_params {
 /*
  * Parses the raw (URL-encoded, '+' meaning space) query string; NULL means
  * none. 0 on success (*p filled, free with api_params_fini); -1 with
- * *errstr (caller frees with free()) on an unknown, repeated, empty or
- * malformed parameter. *p is left zeroed on failure.
+ * *errstr (caller frees with free()) on an unknown, repeated (regex may
+ * repeat up to API_PARAMS_MAX_REGEX times), empty or malformed parameter.
+ * *p is left zeroed on failure.
  */
 int  api_params_parse(const char *query, enum api_endpoint ep,
                       struct api_params *p, char **errstr);

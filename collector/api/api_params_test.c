@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,7 +27,7 @@ test_api_params_defaults(void **state)
 
     assert_int_equal(api_params_parse(NULL, API_EP_LOGS, &p, &err), 0);
     assert_string_equal(p.q, "");
-    assert_null(p.regex);
+    assert_int_equal(p.n_regex, 0);
     assert_null(p.host);
     assert_int_equal(p.stream, -1);
     assert_true(p.since_ns == INT64_MIN);
@@ -52,7 +53,8 @@ test_api_params_all(void **state)
 
     assert_int_equal(api_params_parse(qs, API_EP_LOGS, &p, &err), 0);
     assert_string_equal(p.q, "error \"disk full\"");
-    assert_string_equal(p.regex, "^a.*b$");
+    assert_int_equal(p.n_regex, 1);
+    assert_string_equal(p.regex[0], "^a.*b$");
     assert_int_equal(p.is_icase, 1);
     assert_string_equal(p.host, "node1");
     assert_string_equal(p.container, "web*");
@@ -173,6 +175,42 @@ test_api_params_limit_bounds(void **state)
     api_params_fini(&p);
 }
 
+/* Repeated regex parameters are alternatives (logq -e a -e b), kept in
+ * order, at most API_PARAMS_MAX_REGEX. */
+static void
+test_api_params_several_regex(void **state)
+{
+    (void)state;
+    struct api_params p;
+    char *err = NULL;
+
+    assert_int_equal(api_params_parse("regex=a&q=x&regex=%28%3Fi%29b",
+                                      API_EP_LOGS, &p, &err), 0);
+    assert_int_equal(p.n_regex, 2);
+    assert_string_equal(p.regex[0], "a");
+    assert_string_equal(p.regex[1], "(?i)b");
+    api_params_fini(&p);
+    assert_int_equal(api_params_parse("regex=a&regex=", API_EP_FOLLOW, &p,
+                                      &err), 0);
+    assert_int_equal(p.n_regex, 2);
+    api_params_fini(&p);
+
+    char qs[API_PARAMS_MAX_REGEX * 8 + 16];
+    size_t used = 0;
+    for (int i = 0; i <= API_PARAMS_MAX_REGEX; i++)
+        used += (size_t)snprintf(qs + used, sizeof(qs) - used, "%sregex=%d",
+                                 i ? "&" : "", i);
+    assert_int_equal(api_params_parse(qs, API_EP_LOGS, &p, &err), -1);
+    assert_string_equal(err, "too many regex parameters (at most 16)");
+    free(err);
+    *strrchr(qs, '&') = '\0';
+    err = NULL;
+    assert_int_equal(api_params_parse(qs, API_EP_LOGS, &p, &err), 0);
+    assert_int_equal(p.n_regex, API_PARAMS_MAX_REGEX);
+    assert_string_equal(p.regex[API_PARAMS_MAX_REGEX - 1], "15");
+    api_params_fini(&p);
+}
+
 int
 main(void)
 {
@@ -184,6 +222,7 @@ main(void)
         cmocka_unit_test(test_api_params_rejects),
         cmocka_unit_test(test_api_params_caps),
         cmocka_unit_test(test_api_params_limit_bounds),
+        cmocka_unit_test(test_api_params_several_regex),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

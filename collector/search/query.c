@@ -2,8 +2,8 @@
 /*
  * query: parser and matcher for the search language (grammar in query.h).
  * A parsed query is a conjunction of groups, each a disjunction of items
- * (term or phrase, possibly negated), plus an optional regex (PCRE2, behind
- * collector/search/query_regex.c). The matcher runs once per candidate record, so
+ * (term or phrase, possibly negated), plus optional regexes, alternatives
+ * to each other (PCRE2, behind collector/search/query_regex.c). The matcher runs once per candidate record, so
  * it allocates nothing: terms and phrases are found with memmem (or an
  * ASCII case-folding scan whose first-byte test skips most positions), and
  * the regex runs on the message bytes as they are. The required tokens the
@@ -292,41 +292,58 @@ query_parse_text(struct query *q, const char *s, size_t len, char **errstr)
 }
 
 static int
-query_compile_regex(struct query *q, const char *regex, char **errstr)
+query_compile_regex(struct query *q, const char *const *regex, size_t n_regex,
+                    char **errstr)
 {
-    if (strlen(regex) > QUERY_MAX_REGEX) {
-        *errstr = xasprintf("regex too long (at most %d bytes)",
-                            QUERY_MAX_REGEX);
+    if (n_regex > QUERY_REGEX_MAX_PATTERNS) {
+        *errstr = xasprintf("too many regexes (at most %d)",
+                            QUERY_REGEX_MAX_PATTERNS);
         return -1;
     }
-    q->re = query_regex_new(regex, q->is_icase, errstr);
+    for (size_t i = 0; i < n_regex; i++)
+        if (strlen(regex[i]) > QUERY_MAX_REGEX) {
+            *errstr = xasprintf("regex too long (at most %d bytes)",
+                                QUERY_MAX_REGEX);
+            return -1;
+        }
+    q->re = query_regex_new_any(regex, n_regex, q->is_icase, errstr);
     if (q->re == NULL)
         return -1;
     struct query_regex_word w[QUERY_REGEX_MAX_WORDS];
-    size_t n = query_regex_words(regex, w, QUERY_REGEX_MAX_WORDS);
+    size_t n = query_regex_words_all(regex, n_regex, w,
+                                     QUERY_REGEX_MAX_WORDS);
     for (size_t i = 0; i < n; i++)
-        query_add_token(q, regex + w[i].off, w[i].len);
+        query_add_token(q, regex[0] + w[i].off, w[i].len);
     return 0;
 }
 
 /* ---- public API ---- */
 
 struct query *
-query_parse(const char *text, size_t text_len, const char *regex, int icase,
-            char **errstr)
+query_parse_any(const char *text, size_t text_len, const char *const *regex,
+                size_t n_regex, int icase, char **errstr)
 {
     struct query *q = xcalloc(1, sizeof(*q));
 
     q->is_icase = icase != 0;
     if (query_parse_text(q, text, text_len, errstr) < 0)
         goto fail;
-    if (regex != NULL && regex[0] != '\0' &&
-        query_compile_regex(q, regex, errstr) < 0)
+    /* A lone "" matches everything: no regex to run. */
+    if (n_regex > 0 && !(n_regex == 1 && regex[0][0] == '\0') &&
+        query_compile_regex(q, regex, n_regex, errstr) < 0)
         goto fail;
     return q;
 fail:
     query_free(q);
     return NULL;
+}
+
+struct query *
+query_parse(const char *text, size_t text_len, const char *regex, int icase,
+            char **errstr)
+{
+    return query_parse_any(text, text_len, &regex, regex != NULL ? 1 : 0,
+                           icase, errstr);
 }
 
 void

@@ -14,7 +14,8 @@
  * start/end (so "10.0.0.1" does not match "10.0.0.12"). A phrase is a plain
  * substring. icase folds ASCII case for terms, phrases and the regex.
  * The regex is PCRE2 syntax over the message bytes (details and limits in
- * collector/search/query_regex.h).
+ * collector/search/query_regex.h); several regexes are alternatives (a
+ * message must match one of them), as grep's -e.
  */
 #ifndef COLLECTOR_QUERY_H
 #define COLLECTOR_QUERY_H
@@ -24,7 +25,7 @@
 
 #define QUERY_MAX_TEXT   4096   /* bytes of q */
 #define QUERY_MAX_ITEMS  64     /* terms + phrases */
-#define QUERY_MAX_REGEX  1024   /* bytes of regex */
+#define QUERY_MAX_REGEX  1024   /* bytes of one regex */
 
 struct query;
 
@@ -32,11 +33,16 @@ struct query;
  * Parses q[0..q_len) (may be empty: matches everything) and the optional
  * regex, PCRE2 syntax (NULL or "" for none). Returns a query the caller
  * frees with query_free(), or NULL with *errstr set to a message the caller
- * frees with free() (a syntax error, or "bad regex at offset N: <PCRE2's
- * message>").
+ * frees with free() (a syntax error, or "bad regex 'RE' at offset N:
+ * <PCRE2's message>").
  */
 struct query *query_parse(const char *q, size_t q_len, const char *regex,
                           int icase, char **errstr);
+/* The same with n_regex regexes (0..QUERY_REGEX_MAX_PATTERNS) that are
+ * alternatives; "" is a regex that matches everything. */
+struct query *query_parse_any(const char *q, size_t q_len,
+                              const char *const *regex, size_t n_regex,
+                              int icase, char **errstr);
 void query_free(struct query *q);
 
 /* 1 if msg[0..len) (not NUL-terminated) matches, else 0 (also when the
@@ -46,8 +52,8 @@ void query_free(struct query *q);
 int query_match(const struct query *q, const char *msg, size_t len);
 
 /* Lower-cased alphanumeric words every match must contain as whole words
- * (from terms that are ANDed, not under OR or "-", and the regex's required
- * words: query_regex_words). Borrowed from q; for store_filter.tokens.
+ * (from terms that are ANDed, not under OR or "-", and the words every
+ * regex requires: query_regex_words_all). Borrowed from q; for store_filter.tokens.
  * Returns the count. */
 size_t query_tokens(const struct query *q, const char *const **tokens);
 

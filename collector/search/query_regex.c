@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * query_regex: PCRE2 wrapper for the search `regex` parameter (choices in
+ * query_regex: PCRE2 wrapper for the search `regex` parameters (choices in
  * query_regex.h) and the required-word extractor the store's token index
- * uses. PCRE2 allocates through xmalloc (a general context), so only the
+ * uses. Alternatives are separate compiled patterns tried in turn rather
+ * than one "(?:a)|(?:b)": joining texts would let a back-reference, a
+ * trailing \Q or an (?x) comment of one reach into the next. PCRE2 allocates through xmalloc (a general context), so only the
  * JIT (executable memory, mmap) can fail at run time; without JIT the
  * interpreter runs the same pattern. Bounded work: the compiled size is
  * capped by PCRE2 itself ("regular expression is too large"), nesting by
@@ -25,6 +27,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "collector/search/regex_anchors.h"
 #include "common/xmalloc.h"
 
 #define QR_JIT_STACK_MIN  ((size_t)32 << 10)
@@ -32,13 +35,18 @@
 #define QR_HEAP_LIMIT_KIB 16384          /* interpreter backtracking heap */
 #define QR_LIMIT_MAX      200000000u
 
+struct qr_pattern {
+    pcre2_code *code;
+    int         is_jit;
+};
+
 struct query_regex {
     pcre2_general_context *gctx;
-    pcre2_code            *code;
-    pcre2_match_data      *md;
+    pcre2_match_data      *md;      /* shared: one pattern runs at a time */
     pcre2_match_context   *mctx;
     pcre2_jit_stack       *stack;
-    int                    is_jit;
+    struct qr_pattern      pats[QUERY_REGEX_MAX_PATTERNS];
+    size_t                 n_pats;
     uint64_t               n_aborted;
 };
 
@@ -58,9 +66,10 @@ qr_free_cb(void *p, void *arg)
     free(p);
 }
 
+/* Compiles text; on error names the pattern as the user wrote it. */
 static pcre2_code *
-qr_compile(pcre2_general_context *gctx, const char *pattern, int icase,
-           char **errstr)
+qr_compile_text(pcre2_general_context *gctx, const char *text, int icase,
+                const char *pattern, const char *note, char **errstr)
 {
     uint32_t opts = PCRE2_DOTALL | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_UTF |
                     PCRE2_NEVER_UCP | (icase ? PCRE2_CASELESS : 0);
@@ -68,33 +77,78 @@ qr_compile(pcre2_general_context *gctx, const char *pattern, int icase,
     int err = 0;
     PCRE2_SIZE off = 0;
 
-    pcre2_code *code = pcre2_compile((PCRE2_SPTR)pattern,
-                                     PCRE2_ZERO_TERMINATED, opts, &err, &off,
-                                     cctx);
+    pcre2_code *code = pcre2_compile((PCRE2_SPTR)text, PCRE2_ZERO_TERMINATED,
+                                     opts, &err, &off, cctx);
     pcre2_compile_context_free(cctx);
     if (code == NULL) {
         PCRE2_UCHAR msg[256];
         if (pcre2_get_error_message(err, msg, sizeof(msg)) < 0)
             memcpy(msg, "unknown error", sizeof("unknown error"));
-        *errstr = xasprintf("bad regex at offset %zu: %s", (size_t)off,
-                            (const char *)msg);
+        *errstr = xasprintf("bad regex '%s'%s at offset %zu: %s", pattern,
+                            note, (size_t)off, (const char *)msg);
     }
     return code;
 }
 
+/* The pattern as written is checked first, so errors and their offsets
+ * are about the user's text; then \< and \> are rewritten. */
+static pcre2_code *
+qr_compile(pcre2_general_context *gctx, const char *pattern, int icase,
+           char **errstr)
+{
+    char *rewritten = NULL, *why = NULL;
+    pcre2_code *code = qr_compile_text(gctx, pattern, icase, pattern, "",
+                                       errstr);
+
+    if (code == NULL)
+        return NULL;
+    if (regex_anchors_rewrite(pattern, &rewritten, &why) < 0) {
+        *errstr = xasprintf("bad regex '%s': %s", pattern, why);
+        free(why);
+        pcre2_code_free(code);
+        return NULL;
+    }
+    if (rewritten != NULL) {
+        pcre2_code_free(code);
+        code = qr_compile_text(gctx, rewritten, icase, pattern,
+                               " (\\< \\> rewritten)", errstr);
+        free(rewritten);
+    }
+    return code;
+}
+
+/* JIT is an optimisation: no JIT support or no executable memory leaves
+ * the interpreter, which honours the same limits. */
+static void
+qr_jit(struct query_regex *re, struct qr_pattern *pat)
+{
+    if (pcre2_jit_compile(pat->code, PCRE2_JIT_COMPLETE) != 0)
+        return;
+    if (re->stack == NULL) {
+        re->stack = pcre2_jit_stack_create(QR_JIT_STACK_MIN,
+                                           QR_JIT_STACK_MAX, re->gctx);
+        if (re->stack == NULL)
+            return;
+        pcre2_jit_stack_assign(re->mctx, NULL, re->stack);
+    }
+    pat->is_jit = 1;
+}
+
 struct query_regex *
-query_regex_new(const char *pattern, int icase, char **errstr)
+query_regex_new_any(const char *const *patterns, size_t n, int icase,
+                    char **errstr)
 {
     struct query_regex *re = xcalloc(1, sizeof(*re));
 
+    if (n == 0 || n > QUERY_REGEX_MAX_PATTERNS) {
+        *errstr = xasprintf("want 1 to %d regexes", QUERY_REGEX_MAX_PATTERNS);
+        goto fail;
+    }
     re->gctx = pcre2_general_context_create(qr_malloc_cb, qr_free_cb, NULL);
     if (re->gctx == NULL) {
         *errstr = xstrdup("regex: cannot create a PCRE2 context");
         goto fail;
     }
-    re->code = qr_compile(re->gctx, pattern, icase, errstr);
-    if (re->code == NULL)
-        goto fail;
     re->md = pcre2_match_data_create(1, re->gctx);
     re->mctx = pcre2_match_context_create(re->gctx);
     if (re->md == NULL || re->mctx == NULL) {
@@ -102,20 +156,24 @@ query_regex_new(const char *pattern, int icase, char **errstr)
         goto fail;
     }
     pcre2_set_heap_limit(re->mctx, QR_HEAP_LIMIT_KIB);
-    /* JIT is an optimisation: no JIT support or no executable memory
-     * leaves the interpreter, which honours the same limits. */
-    if (pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE) == 0) {
-        re->stack = pcre2_jit_stack_create(QR_JIT_STACK_MIN,
-                                           QR_JIT_STACK_MAX, re->gctx);
-        if (re->stack != NULL) {
-            pcre2_jit_stack_assign(re->mctx, NULL, re->stack);
-            re->is_jit = 1;
-        }
+    for (size_t i = 0; i < n; i++) {
+        struct qr_pattern *pat = &re->pats[re->n_pats];
+        pat->code = qr_compile(re->gctx, patterns[i], icase, errstr);
+        if (pat->code == NULL)
+            goto fail;
+        re->n_pats++;
+        qr_jit(re, pat);
     }
     return re;
 fail:
     query_regex_free(re);
     return NULL;
+}
+
+struct query_regex *
+query_regex_new(const char *pattern, int icase, char **errstr)
+{
+    return query_regex_new_any(&pattern, 1, icase, errstr);
 }
 
 void
@@ -126,9 +184,27 @@ query_regex_free(struct query_regex *re)
     pcre2_jit_stack_free(re->stack);
     pcre2_match_context_free(re->mctx);
     pcre2_match_data_free(re->md);
-    pcre2_code_free(re->code);
+    for (size_t i = 0; i < re->n_pats; i++)
+        pcre2_code_free(re->pats[i].code);
     pcre2_general_context_free(re->gctx);
     free(re);
+}
+
+/* 1 match, 0 no match, -1 gave up (budget or PCRE2 failure). */
+static int
+qr_match_one(struct query_regex *re, const struct qr_pattern *pat,
+             PCRE2_SPTR subject, size_t len)
+{
+    int rc;
+
+    if (pat->is_jit)
+        rc = pcre2_jit_match(pat->code, subject, len, 0, 0, re->md,
+                             re->mctx);
+    else
+        rc = pcre2_match(pat->code, subject, len, 0, 0, re->md, re->mctx);
+    if (rc >= 0)
+        return 1;           /* 0: matched, ovector too small (1 pair) */
+    return rc == PCRE2_ERROR_NOMATCH ? 0 : -1;
 }
 
 int
@@ -136,19 +212,19 @@ query_regex_match(struct query_regex *re, const char *msg, size_t len)
 {
     uint64_t limit = QUERY_REGEX_LIMIT_BASE +
                      (uint64_t)QUERY_REGEX_LIMIT_PER_BYTE * len;
-    int rc;
+    int has_given_up = 0;
 
     pcre2_set_match_limit(re->mctx, limit > QR_LIMIT_MAX ? QR_LIMIT_MAX
                                                          : (uint32_t)limit);
     /* A zero-length message still needs a valid pointer for PCRE2. */
     PCRE2_SPTR subject = (PCRE2_SPTR)(len > 0 ? msg : "");
-    if (re->is_jit)
-        rc = pcre2_jit_match(re->code, subject, len, 0, 0, re->md, re->mctx);
-    else
-        rc = pcre2_match(re->code, subject, len, 0, 0, re->md, re->mctx);
-    if (rc >= 0)
-        return 1;           /* 0: matched, ovector too small (1 pair) */
-    if (rc != PCRE2_ERROR_NOMATCH)
+    for (size_t i = 0; i < re->n_pats; i++) {
+        int rc = qr_match_one(re, &re->pats[i], subject, len);
+        if (rc == 1)
+            return 1;
+        has_given_up |= rc < 0;
+    }
+    if (has_given_up)
         re->n_aborted++;
     return 0;
 }
@@ -198,6 +274,8 @@ qr_escape_kind(unsigned char c)
 {
     if (c == '\0')
         return QR_BAIL;
+    if (c == '<' || c == '>')
+        return QR_BOUND;                    /* GNU anchors: regex_anchors.h */
     if (!qr_is_alnum(c))
         return QR_SEP;                      /* \. \( \  etc.: a literal */
     if (strchr("bAzZ", c) != NULL)
@@ -462,4 +540,52 @@ query_regex_words(const char *pattern, struct query_regex_word *out,
         before = a.kind;
     }
     return n;
+}
+
+static int
+qr_ascii_eq(const char *a, const char *b, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (x >= 'A' && x <= 'Z')
+            x = (unsigned char)(x + 32);
+        if (y >= 'A' && y <= 'Z')
+            y = (unsigned char)(y + 32);
+        if (x != y)
+            return 0;
+    }
+    return 1;
+}
+
+/* Whether w (len bytes) is among the words of pattern, ASCII case folded. */
+static int
+qr_has_word(const char *pattern, const char *w, size_t len)
+{
+    struct query_regex_word ws[QUERY_REGEX_MAX_WORDS];
+    size_t n = query_regex_words(pattern, ws, QUERY_REGEX_MAX_WORDS);
+
+    for (size_t i = 0; i < n; i++)
+        if (ws[i].len == len && qr_ascii_eq(pattern + ws[i].off, w, len))
+            return 1;
+    return 0;
+}
+
+size_t
+query_regex_words_all(const char *const *patterns, size_t n,
+                      struct query_regex_word *out, size_t max)
+{
+    struct query_regex_word ws[QUERY_REGEX_MAX_WORDS];
+    size_t n_ws = n > 0 ? query_regex_words(patterns[0], ws,
+                                            QUERY_REGEX_MAX_WORDS) : 0;
+    size_t n_out = 0;
+
+    for (size_t i = 0; i < n_ws && n_out < max; i++) {
+        size_t k = 1;
+        while (k < n && qr_has_word(patterns[k], patterns[0] + ws[i].off,
+                                    ws[i].len))
+            k++;
+        if (k == n)
+            out[n_out++] = ws[i];
+    }
+    return n_out;
 }

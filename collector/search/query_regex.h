@@ -10,6 +10,14 @@
  *     are ASCII-only (the same folding as query terms);
  *   - DOTALL and DOLLAR_ENDONLY: '.' matches '\n' and '$' only the very end,
  *     as POSIX regexec did without REG_NEWLINE;
+ *   - \< and \> (GNU word anchors, which PCRE2 reads as '<' and '>') are
+ *     rewritten into look-arounds over the term rule's word characters:
+ *     ASCII letters, digits, '_' and every byte >= 0x80 (regex_anchors.h);
+ *     \b and \w keep PCRE2's ASCII meaning (a byte >= 0x80 is not a word
+ *     character for them);
+ *   - several patterns are alternatives, as grep's -e: each is compiled on
+ *     its own, so its options ((?i)), groups and back-references never
+ *     reach the others;
  *   - a match is bounded: its backtracking budget grows with the message
  *     length (QUERY_REGEX_LIMIT_*); a match that runs out counts as no
  *     match and is counted (query_regex_n_aborted).
@@ -25,23 +33,30 @@
 #define QUERY_REGEX_LIMIT_BASE     100000u  /* backtracking steps ... */
 #define QUERY_REGEX_LIMIT_PER_BYTE 32u      /* ... plus this per byte */
 #define QUERY_REGEX_MAX_WORDS      32
+#define QUERY_REGEX_MAX_PATTERNS   16       /* alternatives (-e) */
 
 struct query_regex;
 
-/* Compiles the NUL-terminated pattern (ASCII case folded when icase).
- * Returns the regex (caller frees with query_regex_free()) or NULL with
- * *errstr set to "bad regex at offset N: <PCRE2 message>" (caller frees). */
+/* Compiles the n NUL-terminated patterns (1..QUERY_REGEX_MAX_PATTERNS) as
+ * alternatives: a text matches when any of them does. ASCII case folded
+ * when icase. Returns the regex (caller frees with query_regex_free()) or
+ * NULL with *errstr naming the first bad pattern, "bad regex 'P' at offset
+ * N: <PCRE2 message>" (caller frees). */
+struct query_regex *query_regex_new_any(const char *const *patterns,
+                                        size_t n, int icase, char **errstr);
+/* One pattern: query_regex_new_any(&pattern, 1, icase, errstr). */
 struct query_regex *query_regex_new(const char *pattern, int icase,
                                     char **errstr);
 void query_regex_free(struct query_regex *re);
 
-/* 1 if msg[0..len) (any bytes, not NUL-terminated) has a match, else 0
- * (also when the match budget ran out). Reuses one match buffer: not for
- * two threads at once. Allocates nothing. */
+/* 1 if msg[0..len) (any bytes, not NUL-terminated) has a match of any
+ * pattern, else 0 (also when a match budget ran out). Reuses one match
+ * buffer: not for two threads at once. Allocates nothing. */
 int query_regex_match(struct query_regex *re, const char *msg, size_t len);
 
-/* Matches abandoned because they ran out of budget (or failed inside
- * PCRE2) since query_regex_new(). */
+/* Texts found without a match after a pattern's match ran out of budget
+ * (or failed inside PCRE2) since query_regex_new(): the answer may have
+ * missed them. */
 uint64_t query_regex_n_aborted(const struct query_regex *re);
 
 /* A word of the pattern text: pattern[off .. off + len), ASCII letters and
@@ -62,5 +77,14 @@ struct query_regex_word {
  */
 size_t query_regex_words(const char *pattern, struct query_regex_word *out,
                          size_t max);
+
+/*
+ * The words every alternative requires (see query_regex_words): those of
+ * patterns[0] that query_regex_words also finds in each other pattern,
+ * compared with ASCII case folded (the token index folds it). Offsets are
+ * into patterns[0]. At most max words; returns their count. Pure.
+ */
+size_t query_regex_words_all(const char *const *patterns, size_t n,
+                             struct query_regex_word *out, size_t max);
 
 #endif

@@ -92,14 +92,187 @@ test_regex_bad(void **state)
         if (re != NULL)
             fail_msg("[%s] compiled", bad[i]);
         assert_non_null(err);
-        if (strncmp(err, "bad regex at offset ", 20) != 0)
+        char *want = xasprintf("bad regex '%s' at offset ", bad[i]);
+        if (strncmp(err, want, strlen(want)) != 0)
             fail_msg("[%s]: %s", bad[i], err);
+        free(want);
         free(err);
     }
     char *err = NULL;
     query_regex_free(query_regex_new("a(b", 0, &err));
-    assert_non_null(strstr(err, "offset 3: missing closing parenthesis"));
+    assert_string_equal(err, "bad regex 'a(b' at offset 3: missing closing "
+                        "parenthesis");
     free(err);
+}
+
+/* What the server's PCRE2 accepts is what -e means (no POSIX subset). */
+static void
+test_regex_pcre2_features(void **state)
+{
+    (void)state;
+    assert_true(match_str("(?i)error", 0, "disk ERROR"));
+    assert_false(match_str("(?-i)error", 1, "disk ERROR"));
+    assert_true(match_str("(?:disk|cpu) full", 0, "cpu full"));
+    assert_false(match_str("(?:disk|cpu) full", 0, "mem full"));
+    assert_true(match_str("user=(?=admin)\\w+", 0, "user=admin1"));
+    assert_false(match_str("user=(?=admin)\\w+", 0, "user=bob"));
+    assert_true(match_str("user=(?!admin)\\w+", 0, "user=bob"));
+    assert_false(match_str("user=(?!admin)\\w+", 0, "user=admin"));
+    assert_true(match_str("(?<=id=)42", 0, "id=42"));
+    assert_false(match_str("(?<=id=)42", 0, "pid 42"));
+    assert_true(match_str("(?<!p)id=42", 0, "id=42"));
+    assert_false(match_str("(?<!p)id=42", 0, "pid=42"));
+    assert_true(match_str("a++b", 0, "aab"));            /* possessive */
+    assert_true(match_str("(?>a+)b", 0, "aab"));         /* atomic */
+    assert_true(match_str("\\d{3}-\\d{4}", 0, "call 555-1234"));
+}
+
+/* Several patterns are alternatives, each compiled on its own: matches
+ * of either count, and one's options, groups and \Q never reach the
+ * other (they would in a joined "(?:a)|(?:b)"). */
+static int
+match_any(const char *a, const char *b, const char *msg)
+{
+    const char *pats[2] = { a, b };
+    char *err = NULL;
+    struct query_regex *re = query_regex_new_any(pats, 2, 0, &err);
+    if (re == NULL)
+        fail_msg("[%s] [%s]: %s", a, b, err);
+    int m = query_regex_match(re, msg, strlen(msg));
+    query_regex_free(re);
+    return m;
+}
+
+static void
+test_regex_alternatives(void **state)
+{
+    (void)state;
+    assert_true(match_any("disk", "cpu", "cpu high"));
+    assert_true(match_any("disk", "cpu", "disk full"));
+    assert_false(match_any("disk", "cpu", "mem low"));
+    /* (?i) stays in its own pattern, in either position */
+    assert_true(match_any("(?i)alpha", "beta", "ALPHA"));
+    assert_false(match_any("(?i)alpha", "beta", "BETA"));
+    assert_true(match_any("(?i)alpha", "beta", "beta"));
+    assert_false(match_any("beta", "(?i)alpha", "BETA"));
+    assert_true(match_any("beta", "(?i)alpha", "Alpha"));
+    /* back-references number within their own pattern */
+    assert_true(match_any("(a)\\1", "(b)\\1", "bb"));
+    assert_false(match_any("(a)\\1", "(b)\\1", "ab"));
+    /* a \Q without \E ends with its own pattern */
+    assert_true(match_any("x\\Qa|", "y", "y"));
+    assert_true(match_any("x\\Qa|", "y", "xa|"));
+    assert_false(match_any("x\\Qa|", "y", "xa"));
+    /* an empty pattern matches everything, as grep -e '' does */
+    assert_true(match_any("zzz", "", "anything"));
+    /* the same named group in both is fine */
+    assert_true(match_any("(?<n>a)x", "(?<n>b)y", "by"));
+}
+
+static void
+test_regex_alternatives_errors(void **state)
+{
+    (void)state;
+    const char *pats[QUERY_REGEX_MAX_PATTERNS + 1];
+    char *err = NULL;
+
+    pats[0] = "ok";
+    pats[1] = "b(";
+    assert_null(query_regex_new_any(pats, 2, 0, &err));
+    assert_string_equal(err, "bad regex 'b(' at offset 2: missing closing "
+                        "parenthesis");
+    free(err);
+    for (size_t i = 0; i <= QUERY_REGEX_MAX_PATTERNS; i++)
+        pats[i] = "a";
+    err = NULL;
+    assert_null(query_regex_new_any(pats, QUERY_REGEX_MAX_PATTERNS + 1, 0,
+                                    &err));
+    assert_non_null(strstr(err, "regexes"));
+    free(err);
+    err = NULL;
+    assert_null(query_regex_new_any(pats, 0, 0, &err));
+    free(err);
+    struct query_regex *re = query_regex_new_any(pats,
+                                                 QUERY_REGEX_MAX_PATTERNS, 0,
+                                                 &err);
+    assert_non_null(re);
+    assert_int_equal(query_regex_match(re, "xa", 2), 1);
+    query_regex_free(re);
+}
+
+/* A match given up for its budget only counts when no other pattern
+ * matched: then the answer may have missed the text. */
+static void
+test_regex_alternatives_budget(void **state)
+{
+    (void)state;
+    const char *pats[2] = { "^(a|aa)+$", "b$" };
+    char *err = NULL;
+    struct query_regex *re = query_regex_new_any(pats, 2, 0, &err);
+    char msg[64];
+
+    assert_non_null(re);
+    memset(msg, 'a', sizeof(msg));
+    msg[sizeof(msg) - 1] = 'b';
+    assert_int_equal(query_regex_match(re, msg, sizeof(msg)), 1);
+    assert_int_equal(query_regex_n_aborted(re), 0);
+    msg[sizeof(msg) - 1] = 'c';
+    assert_int_equal(query_regex_match(re, msg, sizeof(msg)), 0);
+    assert_int_equal(query_regex_n_aborted(re), 1);
+    query_regex_free(re);
+}
+
+/* \< and \> are word anchors by the term rule: ASCII letters, digits,
+ * '_' and bytes >= 0x80 are word characters. \b and \w stay PCRE2's
+ * ASCII ones. */
+static void
+test_regex_word_anchors(void **state)
+{
+    (void)state;
+    assert_true(match_str("\\<unix\\>", 0, "unix: ok"));
+    assert_true(match_str("\\<unix\\>", 0, "unix"));
+    assert_false(match_str("\\<unix\\>", 0, "pam_unix"));
+    assert_false(match_str("\\<unix\\>", 0, "unix_chkpwd"));
+    assert_false(match_str("\\<unix\\>", 0, "unix2"));
+    assert_false(match_str("\\<caf\\>", 0, "un caf\xc3\xa9"));
+    assert_false(match_str("\\<t\\>", 0, "\xc3\xa9t\xc3\xa9"));
+    assert_true(match_str("\\<caf\\>", 0, "caf\xc3\xa9 caf."));
+    assert_true(match_str("\\<ERROR\\>", 1, "an error."));
+    assert_false(match_str("\\<-x", 0, "-x"));    /* - starts no word */
+    assert_false(match_str("\\<", 0, "-- --"));
+    assert_true(match_str("x\\>", 0, "ax-"));
+    assert_true(match_str("(?<=\\<id=)\\d+", 0, "id=42"));
+    assert_false(match_str("(?<=\\<id=)\\d+", 0, "pid=42"));
+    assert_true(match_str("\\<a\\>+", 0, "a b"));  /* a quantified anchor */
+    /* what PCRE2 reads otherwise stays as it is */
+    assert_true(match_str("\\\\<a", 0, "\\<a"));     /* \\ then < */
+    assert_false(match_str("\\\\<a", 0, "a"));
+    assert_true(match_str("[\\<]a", 0, "<a"));
+    assert_false(match_str("[\\<]a", 0, "a"));
+    assert_true(match_str("\\Q\\<\\E", 0, "\\<"));
+    assert_false(match_str("\\Q\\<\\E", 0, "x"));
+    assert_true(match_str("(?#\\<)x", 0, "x"));
+    assert_true(match_str("(*MARK:\\<)x", 0, "x"));
+    /* PCRE2's own \b and \w are ASCII: a byte >= 0x80 is not a word
+     * character for them (documented; use \< \> for the term rule) */
+    assert_true(match_str("\\bcaf\\b", 0, "caf\xc3\xa9"));
+    assert_false(match_str("^\\w+$", 0, "caf\xc3\xa9"));
+    assert_false(match_str("\\bunix\\b", 0, "pam_unix"));
+}
+
+static void
+test_regex_word_anchors_x_refused(void **state)
+{
+    (void)state;
+    char *err = NULL;
+    assert_null(query_regex_new("(?x) \\<foo", 0, &err));
+    assert_string_equal(err, "bad regex '(?x) \\<foo': \\< and \\> cannot be "
+                        "used with the x (extended) option");
+    free(err);
+    err = NULL;
+    struct query_regex *re = query_regex_new("(?x) foo \\b", 0, &err);
+    assert_non_null(re);
+    query_regex_free(re);
 }
 
 /* Catastrophic backtracking is cut by the budget, counted, and the regex
@@ -294,6 +467,61 @@ test_regex_words_limits(void **state)
     assert_int_equal(query_regex_words(" a {1", w, 2), 1);
 }
 
+/* \< and \> are zero width with no word character on their far side:
+ * bounds for the words next to them. */
+static void
+test_regex_words_anchors(void **state)
+{
+    (void)state;
+    check_words("\\<zebracorn\\>", "zebracorn");
+    check_words("\\<disk full\\>", "disk,full");
+    check_words("\\<disk\\>+ x", "");           /* quantified: unknown */
+    check_words("\\\\<disk ", "disk");            /* \\ then '<' */
+    check_words("[\\<]disk ", "");
+}
+
+static void
+check_words_all(const char *const *pats, size_t n, const char *want)
+{
+    struct query_regex_word w[QUERY_REGEX_MAX_WORDS];
+    size_t nw = query_regex_words_all(pats, n, w, QUERY_REGEX_MAX_WORDS);
+    char got[512];
+    size_t used = 0;
+
+    got[0] = '\0';
+    for (size_t i = 0; i < nw; i++) {
+        int k = snprintf(got + used, sizeof(got) - used, "%s%.*s",
+                         i ? "," : "", (int)w[i].len, pats[0] + w[i].off);
+        assert_true(k > 0 && (size_t)k < sizeof(got) - used);
+        used += (size_t)k;
+    }
+    if (strcmp(got, want) != 0)
+        fail_msg("[%s] +%zu: got [%s], want [%s]", pats[0], n - 1, got,
+                 want);
+}
+
+/* A word is required of alternatives only when every one requires it. */
+static void
+test_regex_words_all(void **state)
+{
+    (void)state;
+    const char *a[] = { " foo bar ", " bar foo " };
+    check_words_all(a, 2, "foo,bar");
+    const char *b[] = { " foo bar ", " bar " };
+    check_words_all(b, 2, "bar");
+    const char *c[] = { " Foo ", " fOO " };         /* the index folds */
+    check_words_all(c, 2, "Foo");
+    const char *d[] = { " foo ", "x" };
+    check_words_all(d, 2, "");
+    const char *e[] = { " foo ", "" };              /* "" matches all */
+    check_words_all(e, 2, "");
+    const char *f[] = { " foo ", " foo ", " a|foo " };
+    check_words_all(f, 3, "");
+    const char *g[] = { " foo " };
+    check_words_all(g, 1, "foo");
+    check_words_all(g, 0, "");
+}
+
 /* ---- differential: the promise, checked with PCRE2 ---- */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -345,11 +573,13 @@ static const char *const pieces[] = {
     "b{0,1}", "{1}", "[ab]", "[^a]", "[ .]", "(a|b)", "(?:a )", "(a)?",
     "|", "(", ")", "\\", "_", "-", "\xc3", "\\n", "\n", "(?= )", "(?<=a)",
     "[[:alpha:]]", "[[:space:]]+", "(?i)", ".*", "\\Z", "\\A", "{,2}",
+    "\\<", "\\>",
 };
 #define N_PIECES (sizeof(pieces) / sizeof(pieces[0]))
 /* Pieces that make words likely: literals and what bounds them. */
 static const char *const word_pieces[] = {
     "a", "b", "ab", " ", " ", "\\b", "^", "$", "\\s+", " +", "-", ".",
+    "\\<", "\\>",
 };
 #define N_WORD_PIECES (sizeof(word_pieces) / sizeof(word_pieces[0]))
 static const char text_alpha[] = "aabbAB1 ._-\n\xc3";
@@ -427,6 +657,51 @@ test_regex_words_differential(void **state)
     assert_true(n_checked > 1500);
 }
 
+/* Alternatives: every text either pattern matches holds each word of
+ * query_regex_words_all as a whole token. */
+static void
+test_regex_words_all_differential(void **state)
+{
+    (void)state;
+    size_t n_with_words = 0, n_checked = 0;
+
+    for (int iter = 0; iter < 20000; iter++) {
+        char p[2][128], t[24];
+        gen_pattern(p[0], sizeof(p[0]));
+        if (rn(3) == 0)
+            memcpy(p[1], p[0], sizeof(p[1]));   /* shares its words */
+        else
+            gen_pattern(p[1], sizeof(p[1]));
+        const char *pats[2] = { p[0], p[1] };
+        char *err = NULL;
+        struct query_regex *re = query_regex_new_any(pats, 2, (int)rn(2),
+                                                     &err);
+        if (re == NULL) {
+            free(err);
+            continue;
+        }
+        struct query_regex_word w[QUERY_REGEX_MAX_WORDS];
+        size_t nw = query_regex_words_all(pats, 2, w, QUERY_REGEX_MAX_WORDS);
+        n_with_words += nw > 0;
+        for (int k = 0; k < 40 && nw > 0; k++) {
+            size_t len = gen_text(p[rn(2)], t, sizeof(t));
+            if (!query_regex_match(re, t, len))
+                continue;
+            n_checked++;
+            for (size_t i = 0; i < nw; i++)
+                if (!has_whole_token(t, len, p[0] + w[i].off, w[i].len))
+                    fail_msg("[%s] or [%s] matches [%.*s] without whole "
+                             "token [%.*s]", p[0], p[1], (int)len, t,
+                             (int)w[i].len, p[0] + w[i].off);
+        }
+        query_regex_free(re);
+    }
+    print_message("alternatives: %zu with words, %zu matches checked\n",
+                  n_with_words, n_checked);
+    assert_true(n_with_words > 300);
+    assert_true(n_checked > 300);
+}
+
 int
 main(void)
 {
@@ -435,9 +710,18 @@ main(void)
         cmocka_unit_test(test_regex_not_nul_terminated),
         cmocka_unit_test(test_regex_bad),
         cmocka_unit_test(test_regex_budget),
+        cmocka_unit_test(test_regex_pcre2_features),
+        cmocka_unit_test(test_regex_alternatives),
+        cmocka_unit_test(test_regex_alternatives_errors),
+        cmocka_unit_test(test_regex_alternatives_budget),
+        cmocka_unit_test(test_regex_word_anchors),
+        cmocka_unit_test(test_regex_word_anchors_x_refused),
         cmocka_unit_test(test_regex_words_table),
         cmocka_unit_test(test_regex_words_limits),
         cmocka_unit_test(test_regex_words_differential),
+        cmocka_unit_test(test_regex_words_anchors),
+        cmocka_unit_test(test_regex_words_all),
+        cmocka_unit_test(test_regex_words_all_differential),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
