@@ -4,8 +4,9 @@
  * the search language (collector/search/query.c) and the query-string parser
  * (collector/api/api_params.c). Input layout: the whole input is first
  * parsed as a raw query string; then it is split at the first two '\n'
- * bytes into q, regex (at most 64 bytes, to keep compiling fast) and a
- * message, the first byte's low bit choosing icase. Invariants checked with
+ * bytes into q, regexes (at most 64 bytes, to keep compiling fast; split
+ * at 0x1f bytes into up to 4 alternatives) and a message, the first
+ * byte's low bit choosing icase. Invariants checked with
  * assert: a failed parse gives an error text and no object; a query matches
  * the same message the same way twice (no state leaks between calls); every
  * required token (from terms and from the regex) is lower-case alphanumeric
@@ -88,6 +89,8 @@ fuzz_query(const uint8_t *data, size_t size)
     size_t rest_len = (size_t)(in + size - rest);
     const char *nl2 = memchr(rest, '\n', rest_len);
     char *regex = NULL;
+    const char *alt[4];
+    size_t n_alt = 0;
     const char *msg = rest;
     size_t msg_len = rest_len;
 
@@ -95,10 +98,16 @@ fuzz_query(const uint8_t *data, size_t size)
         regex = xstrndup(rest, (size_t)(nl2 - rest));
         msg = nl2 + 1;
         msg_len = (size_t)(in + size - msg);
+        alt[n_alt++] = regex;
+        for (char *c = regex; *c != '\0' && n_alt < 4; c++)
+            if (*c == 0x1f) {
+                *c = '\0';
+                alt[n_alt++] = c + 1;
+            }
     }
     int icase = size > 0 && (data[0] & 1);
     char *err = NULL;
-    struct query *q = query_parse(in, q_len, regex, icase, &err);
+    struct query *q = query_parse_any(in, q_len, alt, n_alt, icase, &err);
     if (q == NULL) {
         assert(err != NULL);
         free(err);
