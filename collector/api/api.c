@@ -11,6 +11,7 @@
  */
 #include "collector/api/api.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,20 +36,21 @@
 struct api_route {
     const char     *path;
     api_handler_fn  fn;
+    int             is_stream;      /* replies application/x-ndjson */
 };
 
 static const struct api_route api_routes[] = {
-    { "/health", api_health },
-    { "/api/v1/logs", api_logs },
-    { "/api/v1/follow", api_follow },
-    { "/api/v1/hosts", api_hosts },
-    { "/api/v1/containers", api_containers },
-    { "/api/v1/count", api_count },
-    { "/api/v1/histogram", api_histogram },
-    { "/api/v1/stats", api_stats },
-    { "/api/v1/metrics", api_metrics_list },
-    { "/api/v1/metrics/query", api_metrics_query },
-    { "/api/v1/health", api_metrics_health },
+    { "/health", api_health, 0 },
+    { "/api/v1/logs", api_logs, 1 },
+    { "/api/v1/follow", api_follow, 1 },
+    { "/api/v1/hosts", api_hosts, 0 },
+    { "/api/v1/containers", api_containers, 0 },
+    { "/api/v1/count", api_count, 0 },
+    { "/api/v1/histogram", api_histogram, 0 },
+    { "/api/v1/stats", api_stats, 0 },
+    { "/api/v1/metrics", api_metrics_list, 0 },
+    { "/api/v1/metrics/query", api_metrics_query, 0 },
+    { "/api/v1/health", api_metrics_health, 0 },
 };
 
 /* ---- reply helpers ---- */
@@ -71,6 +73,42 @@ api_reply_json(struct evhttp_request *req, const char *body, size_t len)
     evbuffer_free(b);
 }
 
+/* The reason phrase of the status line (RFC 9110). */
+static const char *
+api_reason(int code)
+{
+    switch (code) {
+    case HTTP_BADREQUEST: return "Bad Request";
+    case HTTP_NOTFOUND: return "Not Found";
+    case HTTP_BADMETHOD: return "Method Not Allowed";
+    case HTTP_ENTITYTOOLARGE: return "Payload Too Large";
+    case 422: return "Unprocessable Content";
+    case HTTP_INTERNAL: return "Internal Server Error";
+    case HTTP_SERVUNAVAIL: return "Service Unavailable";
+    default: return code < 500 ? "Bad Request" : "Error";
+    }
+}
+
+void
+api_reply_method(struct api *a, struct evhttp_request *req,
+                 const char *allow)
+{
+    char msg[96];
+
+    snprintf(msg, sizeof(msg), "method not allowed: use %s", allow);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+                      allow);
+    api_reply_error(a, req, HTTP_BADMETHOD, msg);
+}
+
+void
+api_reply_head(struct evhttp_request *req, const char *content_type)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      content_type);
+    evhttp_send_reply(req, HTTP_OK, "OK", NULL);
+}
+
 void
 api_reply_error(struct api *a, struct evhttp_request *req, int code,
                 const char *msg)
@@ -91,8 +129,7 @@ api_reply_error(struct api *a, struct evhttp_request *req, int code,
     } else {
         evhttp_add_header(evhttp_request_get_output_headers(req),
                           "Content-Type", "application/json");
-        evhttp_send_reply(req, code, code < 500 ? "Bad Request" : "Error",
-                          b);
+        evhttp_send_reply(req, code, api_reason(code), b);
     }
     if (b != NULL)
         evbuffer_free(b);
@@ -159,8 +196,16 @@ api_request_cb(struct evhttp_request *req, void *arg)
     for (size_t i = 0; i < sizeof(api_routes) / sizeof(api_routes[0]); i++) {
         if (strcmp(path, api_routes[i].path) != 0)
             continue;
-        if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
-            api_reply_error(a, req, 405, "method not allowed: use GET");
+        enum evhttp_cmd_type m = evhttp_request_get_command(req);
+        /* HEAD: the headers GET would start with, no body, no work. */
+        if (m == EVHTTP_REQ_HEAD) {
+            api_reply_head(req, api_routes[i].is_stream
+                                ? "application/x-ndjson"
+                                : "application/json");
+            return;
+        }
+        if (m != EVHTTP_REQ_GET) {
+            api_reply_method(a, req, "GET, HEAD");
             return;
         }
         api_routes[i].fn(a, req, evhttp_uri_get_query(uri));
@@ -195,9 +240,12 @@ api_new(struct event_base *base, const struct api_options *opt,
     /* Only /grafana takes bodies; GET routes ignore theirs. */
     evhttp_set_max_body_size(a->http, API_GRAFANA_MAX_BODY);
     evhttp_set_timeout(a->http, API_TIMEOUT_S);
+    /* Every method evhttp parses reaches the routes, which answer 405
+     * (with Allow) to those they do not take, rather than evhttp's 501. */
     evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
                                EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-                               EVHTTP_REQ_DELETE);
+                               EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+                               EVHTTP_REQ_TRACE | EVHTTP_REQ_PATCH);
     evhttp_set_gencb(a->http, api_request_cb, a);
     l = listen_bind(base, opt->listen, NULL, NULL, errstr);
     if (l == NULL)

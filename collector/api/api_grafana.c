@@ -4,9 +4,11 @@
  * the older simple-json) under /grafana; targets and payloads are in
  * collector/GRAFANA.md. Bodies are validated by the pure grafana_req.c;
  * this file only acts on them. Metric targets read Redis asynchronously
- * through redis_metrics.c (callbacks on the loop); log targets walk the
- * store in slices of API_SLICE_RECORDS per loop turn, each bounded by
- * GRAFANA_SCAN_MAX records, so no request blocks the loop for long. Every
+ * through redis_metrics.c (callbacks on the loop); log targets run the same
+ * search as /api/v1/logs (collector/search/search.c, with the collector's
+ * --max-scan-bytes cap) in slices of API_SLICE_RECORDS per loop turn, so no
+ * request blocks the loop for long, and count into agg.c histograms. A cap
+ * reached is an error reply (422), never a silent partial answer. Every
  * reply is JSON written into one struct buf capped at GRAFANA_MAX_REPLY
  * (jansson would cost ~50 bytes per point). A client that goes away marks
  * the call gone: work stops, and the call is freed once no Redis reply is
@@ -28,14 +30,16 @@
 #include "collector/api/api_metrics.h"
 #include "collector/metrics/downsample.h"
 #include "collector/metrics/redis_metrics.h"
+#include "collector/search/agg.h"
+#include "collector/search/search.h"
 #include "common/log.h"
 #include "common/record.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 
 #define GRAFANA_MAX_REPLY   ((size_t)64 << 20)
-#define GRAFANA_SCAN_MAX    2000000     /* records examined per log target */
 #define GRAFANA_MAX_HOSTS   1000        /* hosts counted, hosts fanned out */
+#define GRAFANA_UNPROCESSABLE 422       /* a cost cap was reached */
 #define GRAFANA_MAX_MSG     16384       /* message bytes in a table row */
 
 enum gset_fmt {
@@ -44,21 +48,36 @@ enum gset_fmt {
     GSET_OPTIONS,       /* [{"label":x,"value":x}] */
 };
 
-/* One log scan: a table (search, annotations) or counts per bucket. */
+/* What a name set collects: a matcher key, or a metric's labels. */
+enum gwant {
+    GW_HOST = GRAFANA_K_HOST,
+    GW_CONTAINER = GRAFANA_K_CONTAINER,
+    GW_IMAGE = GRAFANA_K_IMAGE,
+    GW_STREAM = GRAFANA_K_STREAM,
+    GW_LABEL,
+};
+
+/* One log scan: a table (search, annotations) or counts per bucket and
+ * host. Matchers are borrowed from the request: the target's payload and
+ * the ad-hoc filters. */
 struct gscan {
-    struct store_cursor *cur;
-    struct query        *q;
-    uint64_t             n_scanned;
-    size_t               n_rows;
-    size_t               limit;
-    int                  is_count;
-    int                  is_annotation;
-    int64_t              from_ms;
-    int64_t              step_ms;
-    size_t               n_buckets;
-    char               **hosts;         /* logs:count, n_hosts of them */
-    uint32_t           **counts;        /* per host, n_buckets each */
-    size_t               n_hosts;
+    struct search              *search;
+    struct query               *q;
+    const struct grafana_match *tm;
+    size_t                      n_tm;
+    size_t                      n_rows;
+    size_t                      limit;
+    int                         is_count;
+    int                         is_annotation;
+    int                         is_full;        /* limit reached */
+    int                         is_failed;      /* error sent */
+    int64_t                     from_ms;
+    int64_t                     until_ms;       /* exclusive */
+    int64_t                     step_ms;
+    char                      **hosts;          /* logs:count, n_hosts */
+    struct agg_hist            *hists;          /* per host */
+    size_t                      n_hosts;
+    uint64_t                    n_damaged;
 };
 
 struct gcall {
@@ -77,8 +96,10 @@ struct gcall {
     struct gscan             *scan;
     json_t                   *set;          /* names collected */
     enum gset_fmt             fmt;
-    enum grafana_field        want;         /* from rmetrics_latest */
+    enum gwant                want;
     const char               *want_metric;  /* borrowed from r, or NULL */
+    const struct grafana_match *nm;         /* narrowing matchers, from r */
+    size_t                    n_nm;
 };
 
 static void gcall_step_cb(evutil_socket_t fd, short what, void *arg);
@@ -141,14 +162,14 @@ gscan_free(struct gscan *s)
 {
     if (s == NULL)
         return;
-    store_cursor_free(s->cur);
+    search_free(s->search);
     query_free(s->q);
     for (size_t i = 0; i < s->n_hosts; i++) {
         free(s->hosts[i]);
-        free(s->counts[i]);
+        agg_hist_fini(&s->hists[i]);
     }
     free(s->hosts);
-    free(s->counts);
+    free(s->hists);
     free(s);
 }
 
@@ -305,31 +326,38 @@ gset_reply(struct gcall *c)
     gcall_reply(c, "]");
 }
 
-struct gset_store_arg {
-    struct gcall *c;
-    int           want_host;
-    const char   *host;         /* containers of this host only */
-};
+/* 1 if (host, container, image) passes the narrowing matchers (NULL:
+ * unknown, not checked) and those of the request's ad-hoc filters, except
+ * the ones on the key being listed (they would hide its other values). */
+static int
+gset_passes(const struct gcall *c, const char *host, const char *container,
+            const char *image)
+{
+    const char *v[GRAFANA_K_N] = { host, container, image, NULL };
+    const struct grafana_match *lists[2] = { c->nm, c->r.filters };
+    size_t ns[2] = { c->n_nm, c->r.n_filters };
+
+    for (size_t l = 0; l < 2; l++)
+        for (size_t i = 0; i < ns[l]; i++)
+            if ((int)lists[l][i].key != (int)c->want &&
+                !grafana_match_value(&lists[l][i], v[lists[l][i].key]))
+                return 0;
+    return 1;
+}
 
 static void
 gset_store_cb(const struct store_source_info *si, void *arg)
 {
-    struct gset_store_arg *a = arg;
+    struct gcall *c = arg;
 
-    if (a->want_host) {
-        gset_add(a->c, si->host);
+    if (!gset_passes(c, si->host, si->container, si->image))
         return;
-    }
-    if (a->host == NULL || strcmp(a->host, si->host) == 0)
-        gset_add(a->c, si->container);
-}
-
-static void
-gset_from_store(struct gcall *c, int want_host, const char *host)
-{
-    struct gset_store_arg a = { c, want_host, host };
-
-    store_foreach_source(c->api->store, gset_store_cb, &a);
+    if (c->want == GW_HOST)
+        gset_add(c, si->host);
+    else if (c->want == GW_CONTAINER)
+        gset_add(c, si->container);
+    else if (c->want == GW_IMAGE)
+        gset_add(c, si->image);
 }
 
 static void
@@ -343,13 +371,10 @@ gset_latest_cb(int err, const char *errstr, const struct rm_latest *l,
     for (size_t i = 0; i < n; i++) {
         if (c->want_metric != NULL && strcmp(l[i].name, c->want_metric) != 0)
             continue;
-        if (c->want == GRAFANA_F_LABEL) {
-            if (c->r.payload_container == NULL ||
-                strcmp(c->r.payload_container, l[i].container) == 0)
-                gset_add(c, l[i].label);
-        } else {
-            gset_add(c, l[i].container);
-        }
+        /* The host was checked before its values were asked for. */
+        if (!gset_passes(c, NULL, l[i].container, NULL))
+            continue;
+        gset_add(c, c->want == GW_LABEL ? l[i].label : l[i].container);
     }
     if (c->n_pending == 0)
         gset_reply(c);
@@ -375,7 +400,9 @@ gset_hosts_cb(int err, const char *errstr, const struct rm_host *h, size_t n,
     if (gcall_redis_back(c, err, errstr))
         return;
     for (size_t i = 0; i < n && i < GRAFANA_MAX_HOSTS && !c->is_done; i++) {
-        if (c->want == GRAFANA_F_HOST)
+        if (!gset_passes(c, h[i].host, NULL, NULL))
+            continue;
+        if (c->want == GW_HOST)
             gset_add(c, h[i].host);
         else
             gset_latest_of(c, h[i].host);
@@ -385,20 +412,26 @@ gset_hosts_cb(int err, const char *errstr, const struct rm_host *h, size_t n,
     gcall_maybe_free(c);
 }
 
-/* Collects c->want names: from the store (log names) when is_logs or
- * without Redis, and from Redis (when there) for metric names. */
+/* Collects c->want names that pass c->nm and the ad-hoc filters: from the
+ * store when use_store, and from Redis (when there and use_redis) for
+ * hosts, containers and labels. */
 static void
-gset_collect(struct gcall *c, const char *host, int use_store,
-             int use_redis)
+gset_collect(struct gcall *c, int use_store, int use_redis)
 {
     c->set = json_object();
-    if (use_store && c->want != GRAFANA_F_LABEL)
-        gset_from_store(c, c->want == GRAFANA_F_HOST, host);
-    if (!use_redis || grm(c) == NULL) {
+    if (c->want == GW_STREAM) {
+        gset_add(c, "stdout");
+        gset_add(c, "stderr");
+    } else if (use_store && c->want != GW_LABEL)
+        store_foreach_source(c->api->store, gset_store_cb, c);
+    if (!use_redis || grm(c) == NULL || c->want == GW_IMAGE ||
+        c->want == GW_STREAM) {
         gset_reply(c);
         return;
     }
-    if (c->want != GRAFANA_F_HOST && host != NULL) {
+    const char *host = grafana_match_exact(c->nm, c->n_nm, GRAFANA_K_HOST);
+    if (c->want != GW_HOST && host != NULL &&
+        gset_passes(c, host, NULL, NULL)) {
         gset_latest_of(c, host);
         return;
     }
@@ -410,17 +443,22 @@ gset_collect(struct gcall *c, const char *host, int use_store,
 /* ---- /metrics, /search, /variable metrics ---- */
 
 static const char gmetric_payloads[] =
-    "[{\"name\":\"host\",\"label\":\"Host\",\"type\":\"select\"},"
-    "{\"name\":\"container\",\"label\":\"Container\",\"type\":\"select\"},"
+    "[{\"name\":\"host\",\"label\":\"Host\",\"type\":\"multi-select\"},"
+    "{\"name\":\"container\",\"label\":\"Container\","
+    "\"type\":\"multi-select\"},"
     "{\"name\":\"label\",\"label\":\"Label\",\"type\":\"select\"},"
     "{\"name\":\"alias\",\"label\":\"Alias\",\"type\":\"input\"}]";
 static const char glog_payloads[] =
     "[{\"name\":\"q\",\"label\":\"Query\",\"type\":\"input\"},"
-    "{\"name\":\"host\",\"label\":\"Host\",\"type\":\"select\"},"
-    "{\"name\":\"container\",\"label\":\"Container\",\"type\":\"select\"}]";
+    "{\"name\":\"host\",\"label\":\"Host\",\"type\":\"multi-select\"},"
+    "{\"name\":\"container\",\"label\":\"Container\","
+    "\"type\":\"multi-select\"},"
+    "{\"name\":\"limit\",\"label\":\"Rows\",\"type\":\"input\"}]";
 static const char gcount_payloads[] =
-    "[{\"name\":\"host\",\"label\":\"Host\",\"type\":\"select\"},"
-    "{\"name\":\"container\",\"label\":\"Container\",\"type\":\"select\"}]";
+    "[{\"name\":\"q\",\"label\":\"Query\",\"type\":\"input\"},"
+    "{\"name\":\"host\",\"label\":\"Host\",\"type\":\"multi-select\"},"
+    "{\"name\":\"container\",\"label\":\"Container\","
+    "\"type\":\"multi-select\"}]";
 
 static void
 gmetrics_one(struct gcall *c, const char *value, const char *label,
@@ -504,6 +542,25 @@ gseries_name(const struct grafana_target *t, const struct rm_series *s,
         snprintf(out + n, len - n, "%s", s->label);
 }
 
+/* 1 if the series passes the target's matchers and the ad-hoc filters
+ * (a series has no image or stream: those are not applied). */
+static int
+gseries_passes(const struct gcall *c, const struct grafana_target *t,
+               const struct rm_series *s)
+{
+    const char *v[GRAFANA_K_N] = { s->host, s->container, NULL, NULL };
+    const struct grafana_match *lists[2] = { t->matches, c->r.filters };
+    size_t ns[2] = { t->n_matches, c->r.n_filters };
+
+    for (size_t l = 0; l < 2; l++)
+        for (size_t i = 0; i < ns[l]; i++)
+            if (!grafana_match_value(&lists[l][i], v[lists[l][i].key]))
+                return 0;
+    return 1;
+}
+
+/* Buckets start at multiples of the step (grafana_step): the first one at
+ * the range's start rounded down. */
 static void
 gseries_write(struct gcall *c, const struct grafana_target *t,
               const struct rm_series *s, struct rm_point *tmp)
@@ -511,8 +568,9 @@ gseries_write(struct gcall *c, const struct grafana_target *t,
     char name[4 * GRAFANA_MAX_NAME];
     int64_t step = grafana_step(c->r.from_ms, c->r.to_ms, c->r.interval_ms,
                                 c->r.max_points);
-    size_t n = downsample_avg(s->points, s->n_points, c->r.from_ms,
-                              c->r.to_ms, step, tmp, c->r.max_points, NULL);
+    int64_t first = grafana_first_bucket(c->r.from_ms, step);
+    size_t n = downsample_avg(s->points, s->n_points, first, c->r.to_ms,
+                              step, tmp, c->r.max_points, NULL);
 
     gseries_name(t, s, name, sizeof(name));
     gitem(c);
@@ -535,17 +593,30 @@ gquery_series_cb(int err, const char *errstr, const struct rm_series *s,
     const struct grafana_target *t = &c->r.targets[c->at];
     struct rm_point *tmp = xcalloc(c->r.max_points, sizeof(*tmp));
     for (size_t i = 0; i < n && !c->is_oflow; i++)
-        gseries_write(c, t, &s[i], tmp);
+        if (gseries_passes(c, t, &s[i]))
+            gseries_write(c, t, &s[i], tmp);
     free(tmp);
     c->at++;
     event_active(c->ev, EV_TIMEOUT, 0);
+}
+
+/* The one value key k may have for target t, when pinned, else NULL. */
+static const char *
+gexact(const struct gcall *c, const struct grafana_target *t,
+       enum grafana_key k)
+{
+    const char *v = grafana_match_exact(t->matches, t->n_matches, k);
+
+    return v != NULL ? v : grafana_match_exact(c->r.filters, c->r.n_filters,
+                                               k);
 }
 
 static void
 gquery_metric(struct gcall *c, const struct grafana_target *t)
 {
     struct rm_query q = {
-        .name = t->target, .host = t->host, .container = t->container,
+        .name = t->target, .host = gexact(c, t, GRAFANA_K_HOST),
+        .container = gexact(c, t, GRAFANA_K_CONTAINER),
         .label = t->label, .from_ms = c->r.from_ms, .to_ms = c->r.to_ms,
     };
 
@@ -558,83 +629,125 @@ gquery_metric(struct gcall *c, const struct grafana_target *t)
 
 /* ---- log scans (logs:count, logs, /annotations) ---- */
 
-static int64_t
-gms_to_ns(int64_t ms)
+#define GRAFANA_MAX_CELLS ((size_t)4 << 20)     /* hosts x buckets counted */
+
+/* The store filter narrows by what the matchers pin to one value (the
+ * emit callback still checks every matcher). */
+static void
+gscan_filter(const struct gcall *c, const struct grafana_target *t,
+             const char *host, struct store_filter *f)
 {
-    return ms >= INT64_MAX / 1000000 ? INT64_MAX : ms * 1000000;
+    static const struct grafana_target none;
+    const char *v;
+    uint8_t stream;
+
+    if (t == NULL)
+        t = &none;
+    f->since_ns = c->r.from_ms * 1000000;
+    f->until_ns = (c->r.to_ms + 1) * 1000000;   /* to is inclusive */
+    f->host = host != NULL ? host : gexact(c, t, GRAFANA_K_HOST);
+    v = gexact(c, t, GRAFANA_K_CONTAINER);
+    /* The store's container filter is a glob: only plain names here. */
+    if (v != NULL && v[0] != '\0' && strpbrk(v, "*?[\\") == NULL)
+        f->container = v;
+    f->image = gexact(c, t, GRAFANA_K_IMAGE);
+    v = gexact(c, t, GRAFANA_K_STREAM);
+    f->stream = v != NULL && logrec_stream_parse(v, &stream) == 0 ? stream
+                                                                  : -1;
 }
 
-/* Starts a scan; -1 (after replying 400) on a bad query. */
+/* Starts a scan of target t (NULL for /annotations, narrowed to host);
+ * -1 after replying 400 on a bad query. */
 static int
-gscan_start(struct gcall *c, const char *q, int icase, const char *host,
-            const char *container, int is_count)
+gscan_start(struct gcall *c, const struct grafana_target *t, const char *q,
+            int icase, const char *host, int is_count)
 {
     struct gscan *s = xcalloc(1, sizeof(*s));
-    struct store_filter f;
-    const char *const *tokens;
+    struct search_spec spec;
     char *err = NULL;
 
     s->q = query_parse(q, strlen(q), NULL, icase, &err);
     if (s->q == NULL) {
         gcall_fail(c, HTTP_BADREQUEST, err ? err : "bad log query");
-        free(err);
-        gscan_free(s);
-        return -1;
+        goto fail;
     }
-    memset(&f, 0, sizeof(f));
-    f.since_ns = gms_to_ns(c->r.from_ms);
-    f.until_ns = gms_to_ns(c->r.to_ms + 1);
-    f.host = host;
-    f.container = container != NULL && container[0] != '\0' ? container
-                                                            : NULL;
-    f.stream = -1;
-    f.n_tokens = query_tokens(s->q, &tokens);
-    f.tokens = f.n_tokens ? tokens : NULL;
-    f.is_tokens_required = 1;   /* no context lines here */
+    memset(&spec, 0, sizeof(spec));
+    gscan_filter(c, t, host, &spec.filter);
+    spec.q = s->q;
+    spec.limit = UINT64_MAX;    /* rows are counted after the matchers */
+    spec.is_newest_first = !is_count;
+    spec.max_scan_bytes = c->api->max_scan_bytes;
+    s->search = search_new(c->api->store, &spec, &err);
+    if (s->search == NULL) {
+        gcall_fail(c, HTTP_INTERNAL, err ? err : "cannot start log scan");
+        goto fail;
+    }
+    if (t != NULL) {
+        s->tm = t->matches;
+        s->n_tm = t->n_matches;
+        s->limit = t->limit;
+    }
     s->is_count = is_count;
-    s->cur = store_cursor_new(c->api->store, &f, !is_count);
-    if (s->cur == NULL) {
-        gcall_fail(c, HTTP_INTERNAL, "cannot start log scan");
-        gscan_free(s);
-        return -1;
-    }
+    s->from_ms = c->r.from_ms;
+    s->until_ms = c->r.to_ms + 1;
+    s->step_ms = grafana_step(c->r.from_ms, c->r.to_ms, c->r.interval_ms,
+                              c->r.max_points);
     if (is_count) {
-        s->from_ms = c->r.from_ms;
-        s->step_ms = grafana_step(c->r.from_ms, c->r.to_ms,
-                                  c->r.interval_ms, c->r.max_points);
-        s->n_buckets = (size_t)(((uint64_t)c->r.to_ms -
-                                 (uint64_t)c->r.from_ms) /
-                                (uint64_t)s->step_ms) + 1;
         s->hosts = xcalloc(GRAFANA_MAX_HOSTS, sizeof(*s->hosts));
-        s->counts = xcalloc(GRAFANA_MAX_HOSTS, sizeof(*s->counts));
+        s->hists = xcalloc(GRAFANA_MAX_HOSTS, sizeof(*s->hists));
     }
     c->scan = s;
     event_active(c->ev, EV_TIMEOUT, 0);
     return 0;
+fail:
+    free(err);
+    gscan_free(s);
+    return -1;
 }
 
+/* Ends the scan with an error reply. */
 static void
-gscan_count(struct gscan *s, const struct logrec *r)
+gscan_fail(struct gcall *c, int code, const char *why)
 {
-    int64_t ms = r->time_ns / 1000000;
+    char msg[512];
+    const char *ref = c->r.ep == GRAFANA_EP_QUERY && c->at < c->r.n_targets
+                      ? c->r.targets[c->at].ref_id : "";
+
+    snprintf(msg, sizeof(msg), "%s%s%s", ref, ref[0] ? ": " : "", why);
+    c->scan->is_failed = 1;
+    gcall_fail(c, code, msg);
+}
+
+/* The host's histogram, created on first sight; NULL (after failing the
+ * call) past GRAFANA_MAX_HOSTS or GRAFANA_MAX_CELLS. */
+static struct agg_hist *
+gscan_hist(struct gcall *c, const char *host)
+{
+    struct gscan *s = c->scan;
+    char *err = NULL;
     size_t h;
 
-    if (ms < s->from_ms)
-        return;
-    uint64_t k = ((uint64_t)ms - (uint64_t)s->from_ms) / (uint64_t)s->step_ms;
-    if (k >= s->n_buckets)
-        return;
     for (h = 0; h < s->n_hosts; h++)
-        if (strcmp(s->hosts[h], r->host) == 0)
-            break;
-    if (h == s->n_hosts) {
-        if (h == GRAFANA_MAX_HOSTS)
-            return;
-        s->hosts[h] = xstrdup(r->host);
-        s->counts[h] = xcalloc(s->n_buckets, sizeof(**s->counts));
-        s->n_hosts++;
+        if (strcmp(s->hosts[h], host) == 0)
+            return &s->hists[h];
+    if (agg_hist_init(&s->hists[h], s->from_ms * 1000000,
+                      s->until_ms * 1000000, s->step_ms * 1000000,
+                      &err) < 0) {
+        gscan_fail(c, HTTP_BADREQUEST, err);
+        free(err);
+        return NULL;
     }
-    s->counts[h][k]++;
+    if (h >= GRAFANA_MAX_HOSTS ||
+        (h + 1) * s->hists[h].n_buckets > GRAFANA_MAX_CELLS) {
+        agg_hist_fini(&s->hists[h]);
+        gscan_fail(c, GRAFANA_UNPROCESSABLE, "logs:count: too many hosts "
+                   "for this many buckets: narrow the hosts or widen "
+                   "intervalMs");
+        return NULL;
+    }
+    s->hosts[h] = xstrdup(host);
+    s->n_hosts++;
+    return &s->hists[h];
 }
 
 static void
@@ -666,49 +779,59 @@ grow_write(struct gcall *c, const struct logrec *r)
     }
     snprintf(t, sizeof(t), "[%lld,", (long long)(r->time_ns / 1000000));
     gput(c, t);
+    gput_str(c, r->msg, len);
+    gput(c, ",");
     gput_cstr(c, r->host);
     gput(c, ",");
     gput_cstr(c, r->container);
     gput(c, ",");
     gput_cstr(c, logrec_stream_name(r->stream));
-    gput(c, ",");
-    gput_str(c, r->msg, len);
     gput(c, "]");
 }
 
-/* One slice; 1 when the scan is over. */
+/* search_emit_fn: a match of the query; kept if it passes the matchers.
+ * Returns 1 (end the step) once the scan is full or has failed. */
+static int
+gscan_emit_cb(const struct logrec *r, int is_context, int is_group_start,
+              void *arg)
+{
+    struct gcall *c = arg;
+    struct gscan *s = c->scan;
+
+    if (!grafana_match_record(s->tm, s->n_tm, r) ||
+        !grafana_match_record(c->r.filters, c->r.n_filters, r))
+        return 0;
+    if (s->is_count) {
+        struct agg_hist *h = gscan_hist(c, r->host);
+        if (h == NULL)
+            return 1;
+        agg_hist_add(h, r->time_ns);
+        return 0;
+    }
+    grow_write(c, r);
+    s->n_rows++;
+    s->is_full = s->n_rows >= s->limit || c->is_oflow;
+    return s->is_full;
+}
+
+/* One slice; 1 when the scan is over (done, full or failed). */
 static int
 gscan_slice(struct gcall *c)
 {
     struct gscan *s = c->scan;
-    struct logrec r;
+    int rc = search_step(s->search, API_SLICE_RECORDS, gscan_emit_cb, c);
+    uint64_t damaged = search_n_damaged(s->search);
 
-    for (size_t n = 0; n < API_SLICE_RECORDS; n++) {
-        if (s->n_scanned >= GRAFANA_SCAN_MAX) {
-            log_debug("api", "grafana log scan stopped at %d records",
-                      GRAFANA_SCAN_MAX);
-            return 1;
-        }
-        if (c->is_oflow || (!s->is_count && s->n_rows >= s->limit))
-            return 1;
-        int rc = store_cursor_next(s->cur, &r);
-        if (rc == 0)
-            return 1;
-        s->n_scanned++;
-        if (rc < 0) {
-            c->api->stats->search_damaged_blocks++;
-            continue;
-        }
-        if (!query_match(s->q, r.msg, r.msg_len))
-            continue;
-        if (s->is_count) {
-            gscan_count(s, &r);
-        } else {
-            grow_write(c, &r);
-            s->n_rows++;
-        }
+    c->api->stats->search_damaged_blocks += damaged - s->n_damaged;
+    s->n_damaged = damaged;
+    if (s->is_failed || s->is_full)
+        return 1;
+    if (rc == SEARCH_ERROR) {
+        /* A cost cap: an error Grafana shows, never a partial answer. */
+        gscan_fail(c, GRAFANA_UNPROCESSABLE, search_errstr(s->search));
+        return 1;
     }
-    return 0;
+    return rc != SEARCH_MORE;
 }
 
 static int
@@ -731,25 +854,27 @@ gscan_count_write(struct gcall *c)
         order[i] = i;
     qsort_r(order, s->n_hosts, sizeof(*order), gscan_host_cmp, s);
     for (size_t i = 0; i < s->n_hosts && !c->is_oflow; i++) {
-        size_t h = order[i];
+        const struct agg_hist *h = &s->hists[order[i]];
         gitem(c);
         gput(c, "{\"target\":");
-        gput_cstr(c, s->hosts[h]);
+        gput_cstr(c, s->hosts[order[i]]);
         gput(c, ",\"datapoints\":[");
-        for (size_t k = 0; k < s->n_buckets && !c->is_oflow; k++)
-            gput_point(c, (double)s->counts[h][k] * per_min,
-                       s->from_ms + (int64_t)k * s->step_ms, k == 0);
+        for (size_t k = 0; k < h->n_buckets && !c->is_oflow; k++)
+            gput_point(c, (double)h->counts[k] * per_min,
+                       h->first_ms + (int64_t)k * h->step_ms, k == 0);
         gput(c, "]}");
     }
     free(order);
 }
 
+/* The message first: Grafana's logs panel takes the first string field
+ * as the line (and standard annotations as the text). */
 static const char gtable_head[] =
     "{\"type\":\"table\",\"columns\":[{\"text\":\"time\",\"type\":\"time\"},"
+    "{\"text\":\"message\",\"type\":\"string\"},"
     "{\"text\":\"host\",\"type\":\"string\"},"
     "{\"text\":\"container\",\"type\":\"string\"},"
-    "{\"text\":\"stream\",\"type\":\"string\"},"
-    "{\"text\":\"message\",\"type\":\"string\"}],\"rows\":[";
+    "{\"text\":\"stream\",\"type\":\"string\"}],\"rows\":[";
 
 /* ---- /query driver ---- */
 
@@ -758,23 +883,16 @@ gquery_next(struct gcall *c)
 {
     while (c->at < c->r.n_targets && !c->is_done) {
         struct grafana_target *t = &c->r.targets[c->at];
-        if (t->is_excluded) {
-            c->at++;
-            continue;
-        }
         if (t->kind == GRAFANA_T_METRIC) {
             gquery_metric(c, t);
             return;
         }
         int is_count = t->kind == GRAFANA_T_LOG_COUNT;
-        if (gscan_start(c, is_count ? "" : t->q, t->is_icase, t->host,
-                        t->container, is_count) < 0)
+        if (gscan_start(c, t, t->q, t->is_icase, NULL, is_count) < 0)
             return;
-        c->scan->limit = t->limit;
         if (!is_count) {
             gitem(c);
             gput(c, gtable_head);
-            c->scan->n_rows = 0;
         }
         return;
     }
@@ -788,7 +906,9 @@ gscan_finish(struct gcall *c)
 {
     struct gscan *s = c->scan;
 
-    if (s->is_annotation) {
+    if (s->is_failed || c->is_done) {
+        /* already answered */
+    } else if (s->is_annotation) {
         gcall_reply(c, "]");
     } else if (s->is_count) {
         gscan_count_write(c);
@@ -835,8 +955,8 @@ static void
 gannotations(struct gcall *c)
 {
     gput(c, "[");
-    if (gscan_start(c, c->r.anno_q, c->r.anno_is_icase, c->r.anno_host,
-                    NULL, 0) < 0)
+    if (gscan_start(c, NULL, c->r.anno_q, c->r.anno_is_icase,
+                    c->r.anno_host, 0) < 0)
         return;
     c->scan->limit = c->r.anno_limit;
     c->scan->is_annotation = 1;
@@ -845,32 +965,40 @@ gannotations(struct gcall *c)
 static void
 gpayload_options(struct gcall *c)
 {
+    static const enum gwant wants[] = {
+        [GRAFANA_F_HOST] = GW_HOST,
+        [GRAFANA_F_CONTAINER] = GW_CONTAINER,
+        [GRAFANA_F_LABEL] = GW_LABEL,
+    };
     int is_logs = grafana_kind_of(c->r.metric) != GRAFANA_T_METRIC;
 
     c->fmt = GSET_OPTIONS;
-    c->want = c->r.field;
+    c->want = wants[c->r.field];
     c->want_metric = c->r.metric;
+    c->nm = c->r.payload_m;
+    c->n_nm = c->r.n_payload_m;
     if (!is_logs && !gcall_has_redis(c))
         return;
-    gset_collect(c, c->want == GRAFANA_F_HOST ? NULL : c->r.payload_host,
-                 is_logs, !is_logs);
+    gset_collect(c, is_logs, !is_logs);
 }
 
 static void
 gvariable(struct gcall *c)
 {
     c->fmt = GSET_VARIABLE;
+    c->nm = c->r.payload_m;
+    c->n_nm = c->r.n_payload_m;
     switch (c->r.var) {
     case GRAFANA_VAR_METRICS:
         gmetrics(c);
         return;
     case GRAFANA_VAR_HOSTS:
-        c->want = GRAFANA_F_HOST;
-        gset_collect(c, NULL, 1, 1);
+        c->want = GW_HOST;
+        gset_collect(c, 1, 1);
         return;
     case GRAFANA_VAR_CONTAINERS:
-        c->want = GRAFANA_F_CONTAINER;
-        gset_collect(c, c->r.var_host, 1, 1);
+        c->want = GW_CONTAINER;
+        gset_collect(c, 1, 1);
         return;
     }
 }
@@ -898,13 +1026,15 @@ gdispatch(struct gcall *c)
         return;
     case GRAFANA_EP_TAG_KEYS:
         gput(c, "[{\"type\":\"string\",\"text\":\"host\"},"
-                "{\"type\":\"string\",\"text\":\"container\"}");
+                "{\"type\":\"string\",\"text\":\"container\"},"
+                "{\"type\":\"string\",\"text\":\"image\"},"
+                "{\"type\":\"string\",\"text\":\"stream\"}");
         gcall_reply(c, "]");
         return;
     case GRAFANA_EP_TAG_VALUES:
         c->fmt = GSET_TAG_VALUES;
-        c->want = c->r.tag_key;
-        gset_collect(c, NULL, 1, 1);
+        c->want = (enum gwant)c->r.tag_key;
+        gset_collect(c, 1, 1);
         return;
     case GRAFANA_EP_ANNOTATIONS:
         gannotations(c);
@@ -921,21 +1051,21 @@ api_grafana_is_path(const char *path)
            (path[8] == '\0' || path[8] == '/');
 }
 
-/* Checks the method; -1 after replying 405. */
+/* Checks the method; -1 after replying (405, or 200 to a HEAD). */
 static int
 gmethod_ok(struct api *a, struct evhttp_request *req, enum grafana_ep ep)
 {
     enum evhttp_cmd_type m = evhttp_request_get_command(req);
 
-    if (ep == GRAFANA_EP_ROOT && (m == EVHTTP_REQ_GET ||
-                                  m == EVHTTP_REQ_HEAD ||
-                                  m == EVHTTP_REQ_POST))
+    if (m == EVHTTP_REQ_POST || (ep == GRAFANA_EP_ROOT &&
+                                 m == EVHTTP_REQ_GET))
         return 0;
-    if (ep != GRAFANA_EP_ROOT && m == EVHTTP_REQ_POST)
-        return 0;
-    api_reply_error(a, req, 405, ep == GRAFANA_EP_ROOT
-                    ? "method not allowed: use GET"
-                    : "method not allowed: use POST");
+    if (ep == GRAFANA_EP_ROOT && m == EVHTTP_REQ_HEAD) {
+        api_reply_head(req, "application/json");
+        return -1;
+    }
+    api_reply_method(a, req, ep == GRAFANA_EP_ROOT ? "GET, HEAD, POST"
+                                                   : "POST");
     return -1;
 }
 

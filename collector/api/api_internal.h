@@ -47,9 +47,16 @@ void api_containers(struct api *a, struct evhttp_request *req,
 void api_logs(struct api *a, struct evhttp_request *req, const char *query);
 void api_follow(struct api *a, struct evhttp_request *req, const char *query);
 
-/* Replies {"error": msg} with code; counts 4xx as bad requests. */
+/* Replies {"error": msg} with code and its reason phrase ("Not Found",
+ * "Method Not Allowed", ...); counts 4xx as bad requests. */
 void api_reply_error(struct api *a, struct evhttp_request *req, int code,
                      const char *msg);
+/* Replies 405 "Method Not Allowed" with an Allow header listing allow
+ * ("GET, HEAD") and {"error": ...}. */
+void api_reply_method(struct api *a, struct evhttp_request *req,
+                      const char *allow);
+/* Replies 200 to a HEAD request: content_type, no body. */
+void api_reply_head(struct evhttp_request *req, const char *content_type);
 /* Replies 200 with the JSON text in body. */
 void api_reply_json(struct evhttp_request *req, const char *body, size_t len);
 

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * grafana_req: see grafana_req.h. The body is decoded with jansson
- * (duplicate keys rejected), then walked field by field; unknown top-level
- * and target keys are ignored (Grafana sends many: panelId, scopedVars,
- * datasource...), unknown payload keys are not (a typo like "hots" would
- * otherwise silently widen a query). Error texts name the field as a path,
- * e.g. "targets[2].payload.host: must be a string".
+ * (duplicate keys rejected), then walked field by field. Unknown keys are
+ * ignored everywhere, payloads included: the plugin's API calls a payload
+ * free-form, and Grafana adds keys of its own (panelId, scopedVars,
+ * variables, datasource...); a known key of the wrong type is a 400. Error
+ * texts name the field as a path, e.g. "targets[2].payload.label: must be
+ * a string".
  */
 #include "collector/api/grafana_req.h"
 
@@ -18,10 +19,12 @@
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 
-/* What a payload may hold; all optional. Strings owned. */
+/* What a payload may hold; all optional. Strings owned. m[] holds the
+ * host and container matchers, n_m of them. */
 struct gr_payload {
-    char *host;
-    char *container;
+    struct grafana_match m[2];
+    size_t n_m;
+    int   is_log;           /* container "" is "any", not "host only" */
     char *label;
     char *alias;
     char *q;
@@ -107,6 +110,42 @@ range:
                    (long long)min, (long long)max);
 }
 
+/* A number, or (the plugin's builder mode sends every payload value as
+ * text) a string of decimal digits. */
+static int
+gr_int_text(json_t *v, const char *path, int64_t min, int64_t max,
+            int64_t *out, char **errstr)
+{
+    if (!json_is_string(v))
+        return gr_int(v, path, min, max, out, errstr);
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+    if (n == 0 || n > 18 || strspn(s, "0123456789") != n)
+        return gr_fail(errstr, "%s: must be a number", path);
+    int64_t i = (int64_t)strtoll(s, NULL, 10);
+    if (i < min || i > max)
+        return gr_fail(errstr, "%s: out of range [%lld, %lld]", path,
+                       (long long)min, (long long)max);
+    *out = i;
+    return 0;
+}
+
+/* true/false, or their text (builder mode). */
+static int
+gr_bool(json_t *v, const char *path, int *out, int *has, char **errstr)
+{
+    const char *s = json_is_string(v) ? json_string_value(v) : NULL;
+
+    if (json_is_boolean(v))
+        *out = json_is_true(v);
+    else if (s != NULL && (strcmp(s, "true") == 0 || strcmp(s, "false") == 0))
+        *out = s[0] == 't';
+    else
+        return gr_fail(errstr, "%s: must be true or false", path);
+    *has = 1;
+    return 0;
+}
+
 /* RFC 3339 text or a number of unix milliseconds. */
 static int
 gr_time(json_t *v, const char *path, int64_t *out_ms, char **errstr)
@@ -114,7 +153,7 @@ gr_time(json_t *v, const char *path, int64_t *out_ms, char **errstr)
     int64_t ns;
 
     if (json_is_number(v))
-        return gr_int(v, path, 0, INT64_MAX / 1000000, out_ms, errstr);
+        return gr_int(v, path, 0, GRAFANA_MAX_TIME_MS, out_ms, errstr);
     if (!json_is_string(v))
         return gr_fail(errstr, "%s: must be an RFC 3339 time or unix ms",
                        path);
@@ -123,6 +162,9 @@ gr_time(json_t *v, const char *path, int64_t *out_ms, char **errstr)
         return gr_fail(errstr, "%s: not an RFC 3339 time", path);
     if (ns < 0)
         return gr_fail(errstr, "%s: before 1970", path);
+    if (ns / 1000000 > GRAFANA_MAX_TIME_MS)
+        return gr_fail(errstr, "%s: after %lld ms", path,
+                       (long long)GRAFANA_MAX_TIME_MS);
     *out_ms = ns / 1000000;
     return 0;
 }
@@ -141,8 +183,8 @@ gr_object(json_t *root, const char *key, json_t **out, char **errstr)
 static void
 gr_payload_fini(struct gr_payload *p)
 {
-    free(p->host);
-    free(p->container);
+    for (size_t i = 0; i < p->n_m; i++)
+        grafana_match_fini(&p->m[i]);
     free(p->label);
     free(p->alias);
     free(p->q);
@@ -150,7 +192,25 @@ gr_payload_fini(struct gr_payload *p)
     memset(p, 0, sizeof(*p));
 }
 
-/* One payload key. 1 if key is not a payload key. */
+/* payload.host or payload.container: a name, a set of names ("{a,b}" or
+ * an array). A log target's container "" means any container. */
+static int
+gr_payload_names(enum grafana_key k, json_t *v, const char *path,
+                 struct gr_payload *p, char **errstr)
+{
+    int allow_empty = k == GRAFANA_K_CONTAINER;
+
+    if (allow_empty && p->is_log && json_is_string(v) &&
+        json_string_length(v) == 0)
+        return 0;
+    if (grafana_match_parse(k, "=", v, NULL, path, allow_empty,
+                            &p->m[p->n_m], errstr) < 0)
+        return -1;
+    p->n_m++;
+    return 0;
+}
+
+/* One payload key; keys it does not know are ignored. */
 static int
 gr_payload_key(const char *key, json_t *v, const char *path,
                struct gr_payload *p, char **errstr)
@@ -158,9 +218,9 @@ gr_payload_key(const char *key, json_t *v, const char *path,
     int64_t n;
 
     if (strcmp(key, "host") == 0)
-        return gr_name(v, path, &p->host, errstr);
+        return gr_payload_names(GRAFANA_K_HOST, v, path, p, errstr);
     if (strcmp(key, "container") == 0)  /* "": host metrics only */
-        return gr_string(v, path, GRAFANA_MAX_NAME, &p->container, errstr);
+        return gr_payload_names(GRAFANA_K_CONTAINER, v, path, p, errstr);
     if (strcmp(key, "label") == 0)
         return gr_name(v, path, &p->label, errstr);
     if (strcmp(key, "alias") == 0)
@@ -169,27 +229,22 @@ gr_payload_key(const char *key, json_t *v, const char *path,
         return gr_string(v, path, GRAFANA_MAX_QUERY_TEXT, &p->q, errstr);
     if (strcmp(key, "target") == 0)
         return gr_name(v, path, &p->target, errstr);
-    if (strcmp(key, "icase") == 0) {
-        if (!json_is_boolean(v))
-            return gr_fail(errstr, "%s: must be true or false", path);
-        p->has_icase = 1;
-        p->is_icase = json_is_true(v);
-        return 0;
-    }
+    if (strcmp(key, "icase") == 0)
+        return gr_bool(v, path, &p->is_icase, &p->has_icase, errstr);
     if (strcmp(key, "limit") == 0) {
-        if (gr_int(v, path, 1, GRAFANA_MAX_LOG_LIMIT, &n, errstr) < 0)
+        if (gr_int_text(v, path, 1, GRAFANA_MAX_LOG_LIMIT, &n, errstr) < 0)
             return -1;
         p->limit = (long)n;
         return 0;
     }
-    return 1;
+    return 0;
 }
 
 /* The payload: an object, a string holding one (what the plugin's editor
  * sends), "" or null for none. */
 static int
-gr_payload_parse(json_t *v, const char *path, struct gr_payload *p,
-                 char **errstr)
+gr_payload_parse(json_t *v, const char *path, int is_log,
+                 struct gr_payload *p, char **errstr)
 {
     json_t *owned = NULL;
     const char *key;
@@ -198,6 +253,7 @@ gr_payload_parse(json_t *v, const char *path, struct gr_payload *p,
     int rc = 0;
 
     memset(p, 0, sizeof(*p));
+    p->is_log = is_log;
     if (v == NULL || json_is_null(v))
         return 0;
     if (json_is_string(v)) {
@@ -218,8 +274,6 @@ gr_payload_parse(json_t *v, const char *path, struct gr_payload *p,
         if (json_is_null(val))
             continue;
         rc = gr_payload_key(key, val, sub, p, errstr);
-        if (rc == 1)
-            rc = gr_fail(errstr, "%s: unknown payload key", sub);
         if (rc < 0)
             break;
     }
@@ -255,12 +309,15 @@ gr_range(json_t *root, int64_t now_ms, struct grafana_req *r, char **errstr)
     return 0;
 }
 
+/* One ad-hoc filter {"key","operator","value"} (or "values" for =| and
+ * !=|); other keys (condition, keyLabel...) are ignored. */
 static int
 gr_filter_one(json_t *f, const char *path, struct grafana_req *r,
               char **errstr)
 {
     char sub[96];
     char *key = NULL, *op = NULL;
+    enum grafana_key k;
     int rc = -1;
 
     if (!json_is_object(f))
@@ -268,23 +325,26 @@ gr_filter_one(json_t *f, const char *path, struct grafana_req *r,
     snprintf(sub, sizeof(sub), "%s.key", path);
     if (gr_name(json_object_get(f, "key"), sub, &key, errstr) < 0)
         goto out;
+    if (grafana_key_parse(key, &k) < 0) {
+        gr_fail(errstr, "%s: unknown key '%.64s' (host, container, image, "
+                "stream)", sub, key);
+        goto out;
+    }
     snprintf(sub, sizeof(sub), "%s.operator", path);
     if (gr_name(json_object_get(f, "operator"), sub, &op, errstr) < 0)
         goto out;
-    if (strcmp(op, "=") != 0) {
-        gr_fail(errstr, "%s: only '=' is supported", sub);
+    json_t *v = json_object_get(f, "value");
+    json_t *vs = json_object_get(f, "values");
+    snprintf(sub, sizeof(sub), "%s.%s", path,
+             vs != NULL && v == NULL ? "values" : "value");
+    if (v == NULL && vs == NULL) {
+        gr_fail(errstr, "%s: missing", sub);
         goto out;
     }
-    snprintf(sub, sizeof(sub), "%s.value", path);
-    if (strcmp(key, "host") == 0)
-        rc = gr_name(json_object_get(f, "value"), sub, &r->filter_host,
-                     errstr);
-    else if (strcmp(key, "container") == 0)
-        rc = gr_name(json_object_get(f, "value"), sub, &r->filter_container,
-                     errstr);
-    else
-        gr_fail(errstr, "%s.key: unknown key '%.64s' (host, container)",
-                path, key);
+    rc = grafana_match_parse(k, op, v != NULL ? v : vs, vs, sub, 0,
+                             &r->filters[r->n_filters], errstr);
+    if (rc == 0)
+        r->n_filters++;
 out:
     free(key);
     free(op);
@@ -297,6 +357,7 @@ gr_filters(json_t *root, struct grafana_req *r, char **errstr)
     static const char *const names[] = { "filters", "adhocFilters" };
     char path[64];
 
+    r->filters = xcalloc(2 * GRAFANA_MAX_FILTERS, sizeof(*r->filters));
     for (size_t k = 0; k < 2; k++) {
         json_t *a = json_object_get(root, names[k]);
         if (a == NULL || json_is_null(a))
@@ -327,29 +388,14 @@ grafana_kind_of(const char *target)
     return GRAFANA_T_METRIC;
 }
 
-/* *dst = the payload's value, else the filter's; excluded on conflict. */
 static void
-gr_merge(char **dst, char **from_payload, const char *filter,
-         int *is_excluded)
+gr_target_fill(struct grafana_target *t, struct gr_payload *p)
 {
-    *dst = *from_payload;
-    *from_payload = NULL;
-    if (filter == NULL)
-        return;
-    if (*dst == NULL)
-        *dst = xstrdup(filter);
-    else if (strcmp(*dst, filter) != 0)
-        *is_excluded = 1;
-}
-
-static void
-gr_target_fill(struct grafana_target *t, struct gr_payload *p,
-               const struct grafana_req *r)
-{
-    t->kind = grafana_kind_of(t->target);
-    gr_merge(&t->host, &p->host, r->filter_host, &t->is_excluded);
-    gr_merge(&t->container, &p->container, r->filter_container,
-             &t->is_excluded);
+    t->matches = xcalloc(p->n_m + 1, sizeof(*t->matches));
+    for (size_t i = 0; i < p->n_m; i++)
+        t->matches[i] = p->m[i];
+    t->n_matches = p->n_m;
+    p->n_m = 0;
     t->label = p->label;
     p->label = NULL;
     t->alias = p->alias;
@@ -363,10 +409,11 @@ gr_target_fill(struct grafana_target *t, struct gr_payload *p,
 static void
 gr_target_fini(struct grafana_target *t)
 {
+    for (size_t i = 0; i < t->n_matches; i++)
+        grafana_match_fini(&t->matches[i]);
+    free(t->matches);
     free(t->target);
     free(t->ref_id);
-    free(t->host);
-    free(t->container);
     free(t->label);
     free(t->alias);
     free(t->q);
@@ -405,14 +452,11 @@ gr_target(json_t *t, size_t i, struct grafana_req *r, char **errstr)
     if (pv == NULL)
         pv = json_object_get(t, "data");    /* older plugin versions */
     snprintf(path, sizeof(path), "targets[%zu].payload", i);
-    if (gr_payload_parse(pv, path, &p, errstr) < 0)
+    out->kind = grafana_kind_of(out->target);
+    if (gr_payload_parse(pv, path, out->kind != GRAFANA_T_METRIC, &p,
+                         errstr) < 0)
         goto fail;
-    if (p.target != NULL) {
-        gr_payload_fini(&p);
-        gr_fail(errstr, "%s.target: unknown payload key", path);
-        goto fail;
-    }
-    gr_target_fill(out, &p, r);
+    gr_target_fill(out, &p);
     gr_payload_fini(&p);
     r->n_targets++;
     return 0;
@@ -458,6 +502,18 @@ gr_query(json_t *root, struct grafana_req *r, char **errstr)
 
 /* ---- the other endpoints ---- */
 
+/* Moves the payload's matchers into r. */
+static void
+gr_payload_take(struct grafana_req *r, struct gr_payload *p)
+{
+    r->payload_m = xcalloc(p->n_m + 1, sizeof(*r->payload_m));
+    for (size_t i = 0; i < p->n_m; i++)
+        r->payload_m[i] = p->m[i];
+    r->n_payload_m = p->n_m;
+    p->n_m = 0;
+    gr_payload_fini(p);
+}
+
 static int
 gr_metrics(json_t *root, struct grafana_req *r, int need_field,
            char **errstr)
@@ -471,13 +527,12 @@ gr_metrics(json_t *root, struct grafana_req *r, int need_field,
         return -1;
     if (need_field && r->metric == NULL)
         return gr_fail(errstr, "metric: missing");
-    if (gr_payload_parse(json_object_get(root, "payload"), "payload", &p,
-                         errstr) < 0)
+    int is_log = r->metric != NULL &&
+                 grafana_kind_of(r->metric) != GRAFANA_T_METRIC;
+    if (gr_payload_parse(json_object_get(root, "payload"), "payload", is_log,
+                         &p, errstr) < 0)
         return -1;
-    r->payload_host = p.host;
-    r->payload_container = p.container;
-    p.host = p.container = NULL;
-    gr_payload_fini(&p);
+    gr_payload_take(r, &p);
     if (!need_field)
         return 0;
     if (gr_name(json_object_get(root, "name"), "name", &name, errstr) < 0)
@@ -496,6 +551,9 @@ gr_metrics(json_t *root, struct grafana_req *r, int need_field,
     return rc;
 }
 
+/* /variable: {"payload": P, "range": ..., "variables": ...}; P is an
+ * object {"target": T, "host": H, ...}, a string holding one, or the bare
+ * word T. Keys other than target, host and container are ignored. */
 static int
 gr_variable(json_t *root, struct grafana_req *r, char **errstr)
 {
@@ -503,13 +561,12 @@ gr_variable(json_t *root, struct grafana_req *r, char **errstr)
     struct gr_payload p;
     const char *what;
 
-    /* A bare word ("hosts") is accepted as well as {"target": "hosts"}. */
     if (json_is_string(v) && json_string_length(v) > 0 &&
         json_string_value(v)[0] != '{') {
         memset(&p, 0, sizeof(p));
         if (gr_name(v, "payload", &p.target, errstr) < 0)
             return -1;
-    } else if (gr_payload_parse(v, "payload", &p, errstr) < 0) {
+    } else if (gr_payload_parse(v, "payload", 1, &p, errstr) < 0) {
         return -1;
     }
     int rc = 0;
@@ -517,23 +574,17 @@ gr_variable(json_t *root, struct grafana_req *r, char **errstr)
     if (what == NULL)
         rc = gr_fail(errstr, "payload.target: missing "
                      "(hosts, containers, metrics)");
-    else if (strcmp(what, "hosts") == 0)
+    else if (strcmp(what, "hosts") == 0 || strcmp(what, "host") == 0)
         r->var = GRAFANA_VAR_HOSTS;
-    else if (strcmp(what, "containers") == 0)
+    else if (strcmp(what, "containers") == 0 ||
+             strcmp(what, "container") == 0)
         r->var = GRAFANA_VAR_CONTAINERS;
     else if (strcmp(what, "metrics") == 0)
         r->var = GRAFANA_VAR_METRICS;
     else
         rc = gr_fail(errstr, "payload.target: unknown '%.64s' "
                      "(hosts, containers, metrics)", what);
-    if (rc == 0 && (p.container || p.label || p.alias || p.q ||
-                    p.has_icase || p.limit))
-        rc = gr_fail(errstr, "payload: only target and host are allowed");
-    if (rc == 0) {
-        r->var_host = p.host;
-        p.host = NULL;
-    }
-    gr_payload_fini(&p);
+    gr_payload_take(r, &p);
     return rc;
 }
 
@@ -545,12 +596,9 @@ gr_tag_values(json_t *root, struct grafana_req *r, char **errstr)
 
     if (gr_name(json_object_get(root, "key"), "key", &key, errstr) < 0)
         return -1;
-    if (strcmp(key, "host") == 0)
-        r->tag_key = GRAFANA_F_HOST;
-    else if (strcmp(key, "container") == 0)
-        r->tag_key = GRAFANA_F_CONTAINER;
-    else
-        rc = gr_fail(errstr, "key: unknown '%.64s' (host, container)", key);
+    if (grafana_key_parse(key, &r->tag_key) < 0)
+        rc = gr_fail(errstr, "key: unknown '%.64s' (host, container, "
+                     "image, stream)", key);
     free(key);
     return rc;
 }
@@ -683,30 +731,58 @@ grafana_req_fini(struct grafana_req *r)
     for (size_t i = 0; i < r->n_targets; i++)
         gr_target_fini(&r->targets[i]);
     free(r->targets);
-    free(r->filter_host);
-    free(r->filter_container);
+    for (size_t i = 0; i < r->n_filters; i++)
+        grafana_match_fini(&r->filters[i]);
+    free(r->filters);
+    for (size_t i = 0; i < r->n_payload_m; i++)
+        grafana_match_fini(&r->payload_m[i]);
+    free(r->payload_m);
     free(r->metric);
-    free(r->payload_host);
-    free(r->payload_container);
-    free(r->var_host);
     free(r->annotation_json);
     free(r->anno_q);
     free(r->anno_host);
     memset(r, 0, sizeof(*r));
 }
 
+/* Buckets of step aligned to its multiples that [from, to] touches. */
+static uint64_t
+gr_n_buckets(int64_t from_ms, int64_t to_ms, int64_t step)
+{
+    return (uint64_t)(to_ms / step - from_ms / step) + 1;
+}
+
 int64_t
 grafana_step(int64_t from_ms, int64_t to_ms, int64_t interval_ms,
              size_t max_points)
 {
+    static const int64_t nice[] = {
+        1, 2, 5, 10, 20, 50, 100, 200, 500,
+        1000, 2000, 5000, 10000, 15000, 30000,
+        60000, 120000, 300000, 600000, 900000, 1800000,
+        3600000, 7200000, 10800000, 21600000, 43200000,
+        86400000, 172800000, 604800000, 2592000000,
+    };
     int64_t step = interval_ms > 0 ? interval_ms : 1;
 
-    if (max_points == 0 || to_ms <= from_ms)
+    if (from_ms < 0 || to_ms < from_ms || max_points == 0 ||
+        gr_n_buckets(from_ms, to_ms, step) <= max_points)
         return step;
-    uint64_t span = (uint64_t)to_ms - (uint64_t)from_ms;
-    if (span / (uint64_t)step + 1 > max_points) {
-        uint64_t w = span / max_points + 1;
-        step = w > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)w;
-    }
+    for (size_t i = 0; i < sizeof(nice) / sizeof(nice[0]); i++)
+        if (nice[i] > step && gr_n_buckets(from_ms, to_ms, nice[i]) <=
+                              max_points)
+            return nice[i];
+    /* Past 30 days: whole multiples of 30 days, doubling; a step over
+     * to_ms puts the whole range in one bucket, so this ends. */
+    if (step < nice[sizeof(nice) / sizeof(nice[0]) - 1])
+        step = nice[sizeof(nice) / sizeof(nice[0]) - 1];
+    while (gr_n_buckets(from_ms, to_ms, step) > max_points)
+        step = step > to_ms / 2 ? to_ms + 1 : step * 2;
     return step;
+}
+
+int64_t
+grafana_first_bucket(int64_t from_ms, int64_t step_ms)
+{
+    return from_ms >= 0 ? from_ms - from_ms % step_ms
+                        : from_ms - (step_ms + from_ms % step_ms) % step_ms;
 }

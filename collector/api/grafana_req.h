@@ -13,17 +13,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "collector/api/grafana_match.h"
+
 #define GRAFANA_MAX_BODY          ((size_t)1 << 20)   /* bytes */
 #define GRAFANA_MAX_TARGETS       100
 #define GRAFANA_MAX_POINTS        10000   /* maxDataPoints */
 #define GRAFANA_DEFAULT_POINTS    1000
 #define GRAFANA_MAX_NAME          256     /* metric, host, container, label */
-#define GRAFANA_MAX_FILTERS       16
+#define GRAFANA_MAX_FILTERS       16      /* ad-hoc filters */
 #define GRAFANA_MAX_LOG_LIMIT     1000
 #define GRAFANA_DEFAULT_LOG_LIMIT 100
 #define GRAFANA_MAX_QUERY_TEXT    4096    /* bytes of a log query "q" */
 #define GRAFANA_DEFAULT_RANGE_MS  (3600 * 1000LL)
 #define GRAFANA_MAX_INTERVAL_MS   (366 * 86400 * 1000LL)
+/* Latest range time: (to + 1) ms, and any step up to it, fit in int64 ns. */
+#define GRAFANA_MAX_TIME_MS       (INT64_MAX / 1000000 - 1)
 /* Used when a log query or annotation names none. */
 #define GRAFANA_ERROR_QUERY "error OR fatal OR panic OR exception OR critical"
 
@@ -58,19 +62,19 @@ enum grafana_var {
     GRAFANA_VAR_METRICS,
 };
 
-/* A target's payload merged with the ad-hoc filters. Strings owned. */
+/* One /query target. Strings owned. Its payload's host and container are
+ * matchers (EQ, a set) that apply with the request's ad-hoc filters. */
 struct grafana_target {
     enum grafana_kind kind;
     char    *target;        /* as sent */
     char    *ref_id;        /* "" when absent */
-    char    *host;          /* exact; NULL: any */
-    char    *container;     /* exact; NULL: any; "": host metrics only */
+    struct grafana_match *matches;  /* payload host, container */
+    size_t   n_matches;
     char    *label;         /* exact; NULL: any */
     char    *alias;         /* prefix of the series names; NULL: none */
     char    *q;             /* log query text; "" matches every line */
     int      is_icase;
     size_t   limit;         /* log rows */
-    int      is_excluded;   /* payload and ad-hoc filter disagree: no data */
 };
 
 struct grafana_req {
@@ -81,19 +85,17 @@ struct grafana_req {
     size_t   max_points;    /* maxDataPoints, default GRAFANA_DEFAULT_POINTS */
     struct grafana_target *targets;     /* /query (hidden ones dropped) */
     size_t   n_targets;
-    char    *filter_host;       /* ad-hoc filters; NULL when none */
-    char    *filter_container;
-    /* /metrics, /metric-payload-options: the current metric (NULL) and its
-     * payload; /metric-payload-options: which field's options. */
+    /* Ad-hoc filters ("filters" and "adhocFilters"), any endpoint. */
+    struct grafana_match *filters;
+    size_t   n_filters;
+    /* /metrics, /metric-payload-options, /variable: the current metric
+     * (NULL) and the payload's host and container as matchers. */
     char    *metric;
-    char    *payload_host;
-    char    *payload_container;
-    enum grafana_field field;
-    /* /variable */
-    enum grafana_var var;
-    char    *var_host;
-    /* /tag-values */
-    enum grafana_field tag_key;         /* HOST or CONTAINER */
+    struct grafana_match *payload_m;
+    size_t   n_payload_m;
+    enum grafana_field field;           /* /metric-payload-options */
+    enum grafana_var var;               /* /variable */
+    enum grafana_key tag_key;           /* /tag-values */
     /* /annotations: the request's annotation object as compact JSON text
      * (echoed in each reply item), and the log query it asks for. */
     char    *annotation_json;
@@ -122,9 +124,14 @@ void grafana_req_fini(struct grafana_req *r);
 /* "logs:count", "logs"/"logs:search" or (anything else) a metric. */
 enum grafana_kind grafana_kind_of(const char *target);
 
-/* The bucket width for [from_ms, to_ms]: interval_ms (at least 1 ms),
- * widened so that at most max_points buckets cover the range. */
+/* The bucket width for [from_ms, to_ms] (both >= 0): interval_ms (at
+ * least 1 ms) if the buckets aligned to multiples of it since the epoch,
+ * floor(to/step) - floor(from/step) + 1 of them, are at most max_points;
+ * else the smallest wider step of 1-2-5 ms, 1 2 5 10 15 30 s, 1 2 5 10 15
+ * 30 min, 1 2 3 6 12 h, 1 2 7 30 days that fits, else a wider one. */
 int64_t grafana_step(int64_t from_ms, int64_t to_ms, int64_t interval_ms,
                      size_t max_points);
+/* The start of the first bucket: from_ms rounded down to a step multiple. */
+int64_t grafana_first_bucket(int64_t from_ms, int64_t step_ms);
 
 #endif

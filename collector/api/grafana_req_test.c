@@ -33,6 +33,26 @@ ok(enum grafana_ep ep, const char *body, struct grafana_req *r)
     assert_null(err);
 }
 
+/* True if m[0..n) holds a matcher of key k and op whose values, joined
+ * by ',', are want. */
+static int
+has_match(const struct grafana_match *m, size_t n, enum grafana_key k,
+          enum grafana_op op, const char *want)
+{
+    for (size_t i = 0; i < n; i++) {
+        char buf[512] = "";
+        size_t len = 0;
+        if (m[i].key != k || m[i].op != op)
+            continue;
+        for (size_t j = 0; j < m[i].n_values && len < sizeof(buf); j++)
+            len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s",
+                                    j ? "," : "", m[i].values[j]);
+        if (strcmp(buf, want) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* Fails with a message containing want. */
 static void
 bad(enum grafana_ep ep, const char *body, const char *want)
@@ -98,15 +118,17 @@ test_grafana_query_full(void **state)
     assert_int_equal(t->kind, GRAFANA_T_METRIC);
     assert_string_equal(t->target, "host.cpu.user_pct");
     assert_string_equal(t->ref_id, "A");
-    assert_string_equal(t->host, "node1");
-    assert_string_equal(t->container, "");
+    assert_int_equal(t->n_matches, 2);
+    assert_true(has_match(t->matches, 2, GRAFANA_K_HOST, GRAFANA_OP_EQ,
+                          "node1"));
+    /* A metric's container "": host metrics only. */
+    assert_true(has_match(t->matches, 2, GRAFANA_K_CONTAINER, GRAFANA_OP_EQ,
+                          ""));
     assert_string_equal(t->label, "/");
     assert_string_equal(t->alias, "cpu");
-    assert_int_equal(t->is_excluded, 0);
     t = &r.targets[1];
     assert_int_equal(t->kind, GRAFANA_T_LOG_COUNT);
-    assert_null(t->host);
-    assert_null(t->container);
+    assert_int_equal(t->n_matches, 0);
     assert_null(t->label);
     assert_string_equal(t->q, "");
     t = &r.targets[2];
@@ -153,12 +175,90 @@ test_grafana_query_payload_string(void **state)
        "{\"target\":\"y\",\"data\":{\"host\":\"old\"}},"
        "{\"target\":\"z\",\"payload\":{\"host\":null}}]}", &r);
     assert_int_equal(r.n_targets, 4);
-    assert_string_equal(r.targets[0].host, "n2");
-    assert_string_equal(r.targets[0].container, "db");
-    assert_null(r.targets[1].host);
-    assert_string_equal(r.targets[2].host, "old");
-    assert_null(r.targets[3].host);
+    assert_true(has_match(r.targets[0].matches, r.targets[0].n_matches,
+                          GRAFANA_K_HOST, GRAFANA_OP_EQ, "n2"));
+    assert_true(has_match(r.targets[0].matches, r.targets[0].n_matches,
+                          GRAFANA_K_CONTAINER, GRAFANA_OP_EQ, "db"));
+    assert_int_equal(r.targets[1].n_matches, 0);
+    assert_true(has_match(r.targets[2].matches, r.targets[2].n_matches,
+                          GRAFANA_K_HOST, GRAFANA_OP_EQ, "old"));
+    assert_int_equal(r.targets[3].n_matches, 0);
     grafana_req_fini(&r);
+}
+
+/* Multi-value variables: an array (builder mode, JSON interpolation) or
+ * Grafana's glob form "{a,b}" (${var:glob}); a log target's container ""
+ * is no constraint. */
+static void
+test_grafana_query_multi_values(void **state)
+{
+    struct grafana_req r;
+
+    (void)state;
+    ok(GRAFANA_EP_QUERY, "{\"targets\":[{\"target\":\"logs\",\"payload\":"
+       "{\"host\":[\"n1\",\"n2\"],\"container\":\"{web,db,api}\"}},"
+       "{\"target\":\"logs:count\",\"payload\":\"{\\\"host\\\":"
+       "\\\"{n1,n2}\\\",\\\"container\\\":\\\"\\\"}\"},"
+       "{\"target\":\"m\",\"payload\":{\"host\":\"{single}\"}}]}", &r);
+    const struct grafana_target *t = &r.targets[0];
+    assert_int_equal(t->n_matches, 2);
+    assert_true(has_match(t->matches, 2, GRAFANA_K_HOST, GRAFANA_OP_EQ,
+                          "n1,n2"));
+    assert_true(has_match(t->matches, 2, GRAFANA_K_CONTAINER, GRAFANA_OP_EQ,
+                          "web,db,api"));
+    t = &r.targets[1];
+    assert_int_equal(t->n_matches, 1);
+    assert_true(has_match(t->matches, 1, GRAFANA_K_HOST, GRAFANA_OP_EQ,
+                          "n1,n2"));
+    assert_true(has_match(r.targets[2].matches, 1, GRAFANA_K_HOST,
+                          GRAFANA_OP_EQ, "single"));
+    assert_null(grafana_match_exact(r.targets[0].matches, 2, GRAFANA_K_HOST));
+    assert_string_equal(grafana_match_exact(r.targets[2].matches, 1,
+                                            GRAFANA_K_HOST), "single");
+    grafana_req_fini(&r);
+    bad(GRAFANA_EP_QUERY, "{\"targets\":[{\"target\":\"logs\",\"payload\":"
+        "{\"host\":[]}}]}", "payload.host: must not be empty");
+    bad(GRAFANA_EP_QUERY, "{\"targets\":[{\"target\":\"logs\",\"payload\":"
+        "{\"host\":[\"a\",3]}}]}", "payload.host[1]: must be a string");
+    bad(GRAFANA_EP_QUERY, "{\"targets\":[{\"target\":\"logs\",\"payload\":"
+        "{\"host\":\"{a,,b}\"}}]}", "payload.host: must not be empty");
+    bad(GRAFANA_EP_QUERY, "{\"targets\":[{\"target\":\"logs\",\"payload\":"
+        "{\"host\":\"\"}}]}", "payload.host: must not be empty");
+}
+
+/* The payload is free-form: keys it does not know are ignored (Grafana's
+ * own, a user's notes), known keys keep their types. */
+static void
+test_grafana_payload_free_form(void **state)
+{
+    struct grafana_req r;
+
+    (void)state;
+    ok(GRAFANA_EP_QUERY, "{\"scopedVars\":{\"__interval\":{\"text\":\"1s\"}},"
+       "\"targets\":[{\"target\":\"logs\",\"payload\":{\"hots\":\"x\","
+       "\"target\":\"b\",\"variables\":{\"host\":{\"value\":[\"a\"]}},"
+       "\"q\":\"err\"}}]}", &r);
+    assert_int_equal(r.n_targets, 1);
+    assert_string_equal(r.targets[0].q, "err");
+    assert_int_equal(r.targets[0].n_matches, 0);
+    grafana_req_fini(&r);
+    ok(GRAFANA_EP_METRICS, "{\"payload\":{\"x\":1}}", &r);
+    grafana_req_fini(&r);
+    bad(GRAFANA_EP_QUERY, "{\"targets\":[{\"target\":\"a\","
+        "\"payload\":{\"hots\":1,\"q\":5}}]}", "payload.q: must be a string");
+    /* Builder mode sends every value as text. */
+    ok(GRAFANA_EP_QUERY, "{\"targets\":[{\"target\":\"logs\",\"editorMode\":"
+       "\"builder\",\"payload\":{\"limit\":\"20\",\"icase\":\"true\"}}]}",
+       &r);
+    assert_int_equal(r.targets[0].limit, 20);
+    assert_int_equal(r.targets[0].is_icase, 1);
+    grafana_req_fini(&r);
+    bad(GRAFANA_EP_QUERY, "{\"targets\":[{\"target\":\"a\","
+        "\"payload\":{\"limit\":\"2x\"}}]}", "payload.limit: must be a number");
+    bad(GRAFANA_EP_QUERY, "{\"targets\":[{\"target\":\"a\","
+        "\"payload\":{\"limit\":\"0\"}}]}", "payload.limit: out of range");
+    bad(GRAFANA_EP_QUERY, "{\"targets\":[{\"target\":\"a\","
+        "\"payload\":{\"icase\":\"yes\"}}]}", "icase: must be true or false");
 }
 
 static void
@@ -168,17 +268,69 @@ test_grafana_query_filters(void **state)
 
     (void)state;
     ok(GRAFANA_EP_QUERY, "{\"filters\":[{\"key\":\"host\",\"operator\":\"=\","
-       "\"value\":\"node1\"}],\"adhocFilters\":[{\"key\":\"container\","
+       "\"value\":\"node1\",\"condition\":\"\"},{\"key\":\"image\","
+       "\"operator\":\"!=\",\"value\":\"{a,b}\"},{\"key\":\"stream\","
+       "\"operator\":\"=~\",\"value\":\"std(err|out)\"},{\"key\":\"container\","
+       "\"operator\":\"!~\",\"value\":\"web.*\"},{\"key\":\"host\","
+       "\"operator\":\"=|\",\"value\":\"a\",\"values\":[\"a\",\"b\"]}],"
+       "\"adhocFilters\":[{\"key\":\"container\","
        "\"operator\":\"=\",\"value\":\"web\"}],\"targets\":["
-       "{\"target\":\"a\"},{\"target\":\"b\",\"payload\":{\"host\":\"node1\"}},"
-       "{\"target\":\"c\",\"payload\":{\"host\":\"node2\"}}]}", &r);
-    assert_string_equal(r.filter_host, "node1");
-    assert_string_equal(r.filter_container, "web");
-    assert_string_equal(r.targets[0].host, "node1");
-    assert_string_equal(r.targets[0].container, "web");
-    assert_int_equal(r.targets[0].is_excluded, 0);
-    assert_int_equal(r.targets[1].is_excluded, 0);
-    assert_int_equal(r.targets[2].is_excluded, 1);
+       "{\"target\":\"a\"},{\"target\":\"b\",\"payload\":{\"host\":\"node1\"}}]}",
+       &r);
+    assert_int_equal(r.n_filters, 6);
+    assert_true(has_match(r.filters, 6, GRAFANA_K_HOST, GRAFANA_OP_EQ,
+                          "node1"));
+    assert_true(has_match(r.filters, 6, GRAFANA_K_IMAGE, GRAFANA_OP_NE,
+                          "a,b"));
+    assert_true(has_match(r.filters, 6, GRAFANA_K_STREAM, GRAFANA_OP_RE,
+                          "std(err|out)"));
+    assert_true(has_match(r.filters, 6, GRAFANA_K_CONTAINER, GRAFANA_OP_NRE,
+                          "web.*"));
+    assert_true(has_match(r.filters, 6, GRAFANA_K_HOST, GRAFANA_OP_EQ,
+                          "a,b"));
+    assert_true(has_match(r.filters, 6, GRAFANA_K_CONTAINER, GRAFANA_OP_EQ,
+                          "web"));
+    /* Filters stay apart from the payload: the handler applies both. */
+    assert_int_equal(r.targets[0].n_matches, 0);
+    assert_int_equal(r.targets[1].n_matches, 1);
+    grafana_req_fini(&r);
+}
+
+/* What each operator lets through, on records and on bare values. */
+static void
+test_grafana_match_semantics(void **state)
+{
+    struct grafana_req r;
+    struct logrec rec = {
+        .host = "node1", .container = "web-1", .image = "nginx:1",
+        .stream = LOGREC_STDERR, .msg = "x", .msg_len = 1,
+    };
+
+    (void)state;
+    ok(GRAFANA_EP_QUERY, "{\"filters\":[{\"key\":\"container\","
+       "\"operator\":\"=~\",\"value\":\"web-[0-9]\"}],\"targets\":[]}", &r);
+    const struct grafana_match *m = &r.filters[0];
+    assert_true(grafana_match_value(m, "web-1"));
+    assert_false(grafana_match_value(m, "web-12"));     /* anchored */
+    assert_false(grafana_match_value(m, "xweb-1"));
+    assert_true(grafana_match_value(m, NULL));          /* no such key */
+    assert_true(grafana_match_record(r.filters, 1, &rec));
+    grafana_req_fini(&r);
+    ok(GRAFANA_EP_QUERY, "{\"filters\":[{\"key\":\"stream\","
+       "\"operator\":\"!=\",\"value\":\"stderr\"}],\"targets\":[]}", &r);
+    assert_false(grafana_match_record(r.filters, 1, &rec));
+    rec.stream = LOGREC_STDOUT;
+    assert_true(grafana_match_record(r.filters, 1, &rec));
+    grafana_req_fini(&r);
+    ok(GRAFANA_EP_QUERY, "{\"filters\":[{\"key\":\"image\","
+       "\"operator\":\"!~\",\"value\":\"nginx.*\"},{\"key\":\"host\","
+       "\"operator\":\"=\",\"value\":[\"node2\",\"node1\"]}],"
+       "\"targets\":[]}", &r);
+    assert_false(grafana_match_record(r.filters, 2, &rec));
+    rec.image = "redis:7";
+    assert_true(grafana_match_record(r.filters, 2, &rec));
+    rec.host = "node3";
+    assert_false(grafana_match_record(r.filters, 2, &rec));
     grafana_req_fini(&r);
 }
 
@@ -198,9 +350,9 @@ test_grafana_query_bad(void **state)
     bad(GRAFANA_EP_QUERY, "{\"targets\":[{\"target\":\"a\",\"refId\":[]}]}",
         "refId: must be a string");
     bad(GRAFANA_EP_QUERY, "{\"targets\":[{\"target\":\"a\","
-        "\"payload\":{\"hots\":\"x\"}}]}", "payload.hots: unknown");
-    bad(GRAFANA_EP_QUERY, "{\"targets\":[{\"target\":\"a\","
         "\"payload\":{\"host\":1}}]}", "payload.host: must be a string");
+    bad(GRAFANA_EP_QUERY, "{\"targets\":[{\"target\":\"a\","
+        "\"payload\":{\"label\":1}}]}", "payload.label: must be a string");
     bad(GRAFANA_EP_QUERY, "{\"targets\":[{\"target\":\"a\","
         "\"payload\":[1]}]}", "payload: must be an object");
     bad(GRAFANA_EP_QUERY, "{\"targets\":[{\"target\":\"a\","
@@ -211,8 +363,6 @@ test_grafana_query_bad(void **state)
         "\"payload\":{\"limit\":1001}}]}", "limit: out of range");
     bad(GRAFANA_EP_QUERY, "{\"targets\":[{\"target\":\"a\","
         "\"payload\":{\"icase\":\"yes\"}}]}", "icase: must be true or false");
-    bad(GRAFANA_EP_QUERY, "{\"targets\":[{\"target\":\"a\","
-        "\"payload\":{\"target\":\"b\"}}]}", "unknown payload key");
     bad(GRAFANA_EP_QUERY, "{\"maxDataPoints\":0,\"targets\":[]}",
         "maxDataPoints: out of range");
     bad(GRAFANA_EP_QUERY, "{\"maxDataPoints\":10001,\"targets\":[]}",
@@ -258,13 +408,29 @@ test_grafana_filters_bad(void **state)
     bad(GRAFANA_EP_QUERY, "{\"filters\":[3],\"targets\":[]}",
         "filters[0]: must be an object");
     bad(GRAFANA_EP_QUERY, "{\"adhocFilters\":[{\"key\":\"host\","
-        "\"operator\":\"!=\",\"value\":\"a\"}],\"targets\":[]}",
-        "only '=' is supported");
+        "\"operator\":\"<\",\"value\":\"a\"}],\"targets\":[]}",
+        "operator '<' is not supported");
     bad(GRAFANA_EP_QUERY, "{\"filters\":[{\"key\":\"city\","
         "\"operator\":\"=\",\"value\":\"a\"}],\"targets\":[]}",
         "unknown key 'city'");
     bad(GRAFANA_EP_QUERY, "{\"filters\":[{\"key\":\"host\","
-        "\"operator\":\"=\"}],\"targets\":[]}", "filters[0].value: must be");
+        "\"operator\":\"=\"}],\"targets\":[]}", "filters[0].value: missing");
+    bad(GRAFANA_EP_QUERY, "{\"filters\":[{\"key\":\"host\","
+        "\"operator\":\"=\",\"value\":5}],\"targets\":[]}",
+        "filters[0].value: must be a string or an array");
+    bad(GRAFANA_EP_QUERY, "{\"filters\":[{\"key\":\"host\","
+        "\"operator\":\"=~\",\"value\":\"(a\"}],\"targets\":[]}",
+        "filters[0].value: bad regex");
+    /* Unbalanced: would escape the anchoring group if not checked alone. */
+    bad(GRAFANA_EP_QUERY, "{\"filters\":[{\"key\":\"host\","
+        "\"operator\":\"=~\",\"value\":\"a)|(b\"}],\"targets\":[]}",
+        "filters[0].value: bad regex");
+    bad(GRAFANA_EP_QUERY, "{\"filters\":[{\"key\":\"host\","
+        "\"operator\":\"=~\",\"value\":[\"a\"]}],\"targets\":[]}",
+        "a regex must be a string");
+    bad(GRAFANA_EP_QUERY, "{\"filters\":[{\"key\":\"host\","
+        "\"operator\":\"=|\",\"values\":[]}],\"targets\":[]}",
+        "filters[0].values: must not be empty");
     bad(GRAFANA_EP_QUERY, "{\"filters\":[{\"operator\":\"=\","
         "\"value\":\"a\"}],\"targets\":[]}", "filters[0].key: must be");
 }
@@ -375,7 +541,8 @@ test_grafana_metrics_bodies(void **state)
     ok(GRAFANA_EP_METRICS, "{\"metric\":\"host.cpu.user_pct\","
        "\"payload\":{\"host\":\"n1\"}}", &r);
     assert_string_equal(r.metric, "host.cpu.user_pct");
-    assert_string_equal(r.payload_host, "n1");
+    assert_true(has_match(r.payload_m, r.n_payload_m, GRAFANA_K_HOST,
+                          GRAFANA_OP_EQ, "n1"));
     grafana_req_fini(&r);
     ok(GRAFANA_EP_SEARCH, "{\"target\":\"anything\"}", &r);
     grafana_req_fini(&r);
@@ -383,19 +550,19 @@ test_grafana_metrics_bodies(void **state)
        "\"payload\":{\"host\":\"n1\",\"container\":\"web\"},"
        "\"name\":\"label\"}", &r);
     assert_int_equal(r.field, GRAFANA_F_LABEL);
-    assert_string_equal(r.payload_container, "web");
+    assert_string_equal(grafana_match_exact(r.payload_m, r.n_payload_m,
+                                            GRAFANA_K_CONTAINER), "web");
     grafana_req_fini(&r);
     ok(GRAFANA_EP_PAYLOAD_OPTIONS, "{\"metric\":\"m\",\"name\":\"host\"}",
        &r);
     assert_int_equal(r.field, GRAFANA_F_HOST);
-    assert_null(r.payload_host);
+    assert_int_equal(r.n_payload_m, 0);
     grafana_req_fini(&r);
     bad(GRAFANA_EP_PAYLOAD_OPTIONS, "{\"name\":\"host\"}", "metric: missing");
     bad(GRAFANA_EP_PAYLOAD_OPTIONS, "{\"metric\":\"m\"}", "name: must be");
     bad(GRAFANA_EP_PAYLOAD_OPTIONS, "{\"metric\":\"m\",\"name\":\"q\"}",
         "no options for 'q'");
     bad(GRAFANA_EP_METRICS, "{\"metric\":5}", "metric: must be a string");
-    bad(GRAFANA_EP_METRICS, "{\"payload\":{\"x\":1}}", "payload.x: unknown");
 }
 
 static void
@@ -408,12 +575,23 @@ test_grafana_variable(void **state)
        "\"range\":{\"from\":\"2026-11-27T08:09:32.164Z\","
        "\"to\":\"2026-11-27T09:09:32.164Z\"}}", &r);
     assert_int_equal(r.var, GRAFANA_VAR_HOSTS);
-    assert_null(r.var_host);
+    assert_int_equal(r.n_payload_m, 0);
+    grafana_req_fini(&r);
+    /* What the plugin sends for a JSON-format variable query: the payload
+     * as typed (here with extra keys) and the dashboard's variables. */
+    ok(GRAFANA_EP_VARIABLE, "{\"payload\":{\"target\":\"containers\","
+       "\"host\":\"{n1,n2}\",\"q\":\"x\",\"variables\":{\"a\":1}},"
+       "\"variables\":{\"host\":{\"text\":\"n1 + n2\",\"value\":[\"n1\","
+       "\"n2\"]}},\"range\":{\"from\":1,\"to\":2,\"raw\":{}}}", &r);
+    assert_int_equal(r.var, GRAFANA_VAR_CONTAINERS);
+    assert_true(has_match(r.payload_m, r.n_payload_m, GRAFANA_K_HOST,
+                          GRAFANA_OP_EQ, "n1,n2"));
     grafana_req_fini(&r);
     ok(GRAFANA_EP_VARIABLE, "{\"payload\":\"{\\\"target\\\":\\\"containers\\\","
        "\\\"host\\\":\\\"node1\\\"}\"}", &r);
     assert_int_equal(r.var, GRAFANA_VAR_CONTAINERS);
-    assert_string_equal(r.var_host, "node1");
+    assert_string_equal(grafana_match_exact(r.payload_m, r.n_payload_m,
+                                            GRAFANA_K_HOST), "node1");
     grafana_req_fini(&r);
     ok(GRAFANA_EP_VARIABLE, "{\"payload\":\"metrics\"}", &r);
     assert_int_equal(r.var, GRAFANA_VAR_METRICS);
@@ -422,7 +600,7 @@ test_grafana_variable(void **state)
     bad(GRAFANA_EP_VARIABLE, "{\"payload\":{\"target\":\"cities\"}}",
         "unknown 'cities'");
     bad(GRAFANA_EP_VARIABLE, "{\"payload\":{\"target\":\"hosts\","
-        "\"q\":\"x\"}}", "only target and host");
+        "\"host\":7}}", "payload.host: must be a string");
     bad(GRAFANA_EP_VARIABLE, "{\"payload\":7}", "payload: must be an object");
 }
 
@@ -435,10 +613,24 @@ test_grafana_tags(void **state)
     ok(GRAFANA_EP_TAG_KEYS, "{}", &r);
     grafana_req_fini(&r);
     ok(GRAFANA_EP_TAG_VALUES, "{\"key\":\"host\"}", &r);
-    assert_int_equal(r.tag_key, GRAFANA_F_HOST);
+    assert_int_equal(r.tag_key, GRAFANA_K_HOST);
     grafana_req_fini(&r);
     ok(GRAFANA_EP_TAG_VALUES, "{\"key\":\"container\"}", &r);
-    assert_int_equal(r.tag_key, GRAFANA_F_CONTAINER);
+    assert_int_equal(r.tag_key, GRAFANA_K_CONTAINER);
+    grafana_req_fini(&r);
+    ok(GRAFANA_EP_TAG_VALUES, "{\"key\":\"image\"}", &r);
+    assert_int_equal(r.tag_key, GRAFANA_K_IMAGE);
+    grafana_req_fini(&r);
+    /* Grafana sends the other ad-hoc filters: they narrow the values. */
+    ok(GRAFANA_EP_TAG_VALUES, "{\"key\":\"container\",\"filters\":[{"
+       "\"key\":\"host\",\"operator\":\"=\",\"value\":\"n1\"}],"
+       "\"timeRange\":{}}", &r);
+    assert_int_equal(r.tag_key, GRAFANA_K_CONTAINER);
+    assert_true(has_match(r.filters, r.n_filters, GRAFANA_K_HOST,
+                          GRAFANA_OP_EQ, "n1"));
+    grafana_req_fini(&r);
+    ok(GRAFANA_EP_TAG_VALUES, "{\"key\":\"stream\"}", &r);
+    assert_int_equal(r.tag_key, GRAFANA_K_STREAM);
     grafana_req_fini(&r);
     bad(GRAFANA_EP_TAG_VALUES, "{}", "key: must be a string");
     bad(GRAFANA_EP_TAG_VALUES, "{\"key\":\"city\"}", "unknown 'city'");
@@ -471,17 +663,43 @@ test_grafana_annotations(void **state)
         "annotation.query: must be a string");
 }
 
+/* Buckets since the epoch touched by [from, to] at step s. */
+static int64_t
+n_buckets(int64_t from, int64_t to, int64_t s)
+{
+    return to / s - from / s + 1;
+}
+
 static void
 test_grafana_step(void **state)
 {
     (void)state;
+    /* intervalMs is kept when its aligned buckets fit. */
     assert_true(grafana_step(0, 3600000, 60000, 1000) == 60000);
-    assert_true(grafana_step(0, 3600000, 0, 1000) == 3601);
-    /* At most max_points buckets: (span / step) + 1 <= max. */
-    int64_t s = grafana_step(0, 86400000, 1000, 100);
-    assert_true(86400000 / s + 1 <= 100);
+    assert_true(grafana_step(NOW - 3600000, NOW, 5000, 1000) == 5000);
+    /* Else the next round step (it used to be span / max + 1 = 3601 ms:
+     * bucket times drifted off every round value by 1 ms per bucket). */
+    assert_true(grafana_step(0, 3600000, 0, 1000) == 5000);
+    assert_true(grafana_step(NOW - 3600000, NOW, 3600, 1000) == 5000);
+    assert_true(grafana_step(0, 86400000, 1000, 100) == 900000);
     assert_true(grafana_step(5, 5, 7, 10) == 7);
-    assert_true(grafana_step(0, INT64_MAX, 1, 10) > 0);
+    /* Whatever the inputs: at most max_points aligned buckets. */
+    static const int64_t spans[] = { 0, 1, 999, 3600000, 86400000,
+                                     400LL * 86400000, GRAFANA_MAX_TIME_MS };
+    static const size_t maxes[] = { 1, 2, 7, 100, 1000, 10000 };
+    for (size_t i = 0; i < sizeof(spans) / sizeof(spans[0]); i++) {
+        for (size_t j = 0; j < sizeof(maxes) / sizeof(maxes[0]); j++) {
+            int64_t to = GRAFANA_MAX_TIME_MS - 12345;
+            int64_t from = spans[i] > to ? 0 : to - spans[i];
+            int64_t s = grafana_step(from, to, 1000, maxes[j]);
+            assert_true(s >= 1000 && s <= GRAFANA_MAX_TIME_MS + 1);
+            assert_true(n_buckets(from, to, s) <= (int64_t)maxes[j]);
+            int64_t f = grafana_first_bucket(from, s);
+            assert_true(f % s == 0 && f <= from && from - f < s);
+        }
+    }
+    assert_true(grafana_first_bucket(NOW, 60000) == NOW - NOW % 60000);
+    assert_true(grafana_first_bucket(-1, 60000) == -60000);
 }
 
 int
@@ -492,7 +710,10 @@ main(void)
         cmocka_unit_test(test_grafana_query_full),
         cmocka_unit_test(test_grafana_query_defaults),
         cmocka_unit_test(test_grafana_query_payload_string),
+        cmocka_unit_test(test_grafana_query_multi_values),
+        cmocka_unit_test(test_grafana_payload_free_form),
         cmocka_unit_test(test_grafana_query_filters),
+        cmocka_unit_test(test_grafana_match_semantics),
         cmocka_unit_test(test_grafana_query_bad),
         cmocka_unit_test(test_grafana_range_bad),
         cmocka_unit_test(test_grafana_filters_bad),

@@ -10,12 +10,18 @@
 #   listed, exit 1; after node2's shipper stops: node2 DOWN, exit 1;
 # - `logq metrics` lists names and prints a series (exit 0), an unknown
 #   name exits 1;
-# - every panel target and template variable of dashboards/*.json, sent to
-#   /grafana/query or /grafana/variable, returns non-empty data; every
-#   other /grafana endpoint answers as collector/GRAFANA.md says; bad
-#   bodies get 400 with a JSON error;
+# - grafana_check.py: every dashboard of dashboards/*.json is valid and its
+#   every panel target, annotation and template variable, sent to
+#   /grafana/query or /grafana/variable as the plugin sends them, returns
+#   non-empty data; the plugin's request shapes (ad-hoc filters, multi-value
+#   variables, free-form payloads) and every other /grafana endpoint answer
+#   as collector/GRAFANA.md says; logs:count honours q; bucket times are
+#   multiples of the step; bad bodies get 400 with a JSON error; HEAD and
+#   405 on every route of the API;
 # - a collector without --redis: metric targets 503, log targets work,
-#   `logq health` exits 2.
+#   `logq health` exits 2;
+# - the collector again with --max-scan-bytes 1M over 2.5 MiB of lines:
+#   every Grafana log target answers 422 with the cap's error.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -237,4 +243,28 @@ assert_eq 2 "$rc" "logq health without --redis"
 grep -q 'metrics disabled' "$IT_TMP/plain-health.txt" ||
     fail "logq health does not say why"
 CHTTP=$main_http
+
+# ---- the scan cost cap applies to every Grafana log target
+WEBLOG=$IT_TMP/node1.tree/docker/containers/$WEB_ID/$WEB_ID-json.log
+python3 - "$WEBLOG" <<'EOF'
+import json, sys, time
+now = time.time()
+with open(sys.argv[1], "a") as f:
+    for i in range(5000):
+        t = now - 30 + i / 1000.0
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + \
+            ".%09dZ" % int((t % 1) * 1e9)
+        msg = "ERROR filler %d %s\n" % (i, "x" * 480)
+        f.write(json.dumps({"log": msg, "stream": "stdout", "time": stamp}) + "\n")
+EOF
+fillers_in() {
+    curl -sf "$url/api/v1/count?q=filler" | grep -q '"total":5000'
+}
+wait_until 60 "5000 filler lines stored" fillers_in
+stop collector
+start_collector collector --redis "127.0.0.1:$RPORT" --max-scan-bytes 1M
+python3 "$IT_DIR/grafana_check.py" --capped "http://127.0.0.1:$CHTTP" \
+    >"$IT_TMP/grafana-capped.txt" 2>&1 ||
+    { cat "$IT_TMP/grafana-capped.txt" >&2; fail "grafana capped checks"; }
+cat "$IT_TMP/grafana-capped.txt" >&2
 it_pass
