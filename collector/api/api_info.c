@@ -105,7 +105,7 @@ api_health_store(const struct store_stats *ss)
         "segments", (json_int_t)ss->n_segments, "pending_records",
         (json_int_t)ss->pending_records);
     json_t *d = json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "segments_deleted",
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "segments_deleted",
         (json_int_t)ss->n_segments_deleted, "bytes_deleted",
         (json_int_t)ss->bytes_deleted, "corrupt_blocks",
         (json_int_t)ss->n_corrupt_blocks, "torn_cuts",
@@ -113,7 +113,8 @@ api_health_store(const struct store_stats *ss)
         (json_int_t)ss->n_wal_replayed, "seal_errors",
         (json_int_t)ss->n_seal_errors, "index_rebuilds",
         (json_int_t)ss->n_index_rebuilds, "index_errors",
-        (json_int_t)ss->n_index_errors);
+        (json_int_t)ss->n_index_errors, "cursor_rereads",
+        (json_int_t)ss->n_cursor_rereads);
 
     if (o != NULL && d != NULL)
         json_object_update(o, d);

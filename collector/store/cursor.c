@@ -1,90 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cursor: scans of the store. At creation the cursor picks the candidate
- * blocks (block directory + filter: time range, stream mask, labels) and a
- * snapshot of the committed part of the unsealed tail block, and orders
- * them by time (see store.h). It then holds one inflated block at a time,
- * filters its records and sorts the survivors by time. Memory: one block
- * plus a small entry per candidate block. Damaged blocks are reported once
- * (-1) and skipped. With filter tokens, a segment's token index
- * (segindex.c) narrows its candidate blocks to those that may hold every
- * token; the unsealed tail block is always read. Text matching is the
- * caller's.
+ * cursor: scans of the store, part one (cursor_merge.c does the reading).
+ * At creation the cursor picks the candidate blocks (block directory +
+ * filter: time range, after-key, stream mask, labels; with filter tokens,
+ * a segment's token index, segindex.c, narrows them to blocks that may
+ * hold every token) and copies the committed part of the unsealed tail
+ * and the blocks being sealed, then sorts the candidates by their bound
+ * (newest-first: max time descending; oldest-first: min time ascending)
+ * for cursor_merge.c's k-way merge, which returns records in the exact
+ * order of store_key (STORE.md "Order"). Also the record filter and
+ * store_key. Text matching is the caller's.
  */
-#include "collector/store/store_internal.h"
+#include "collector/store/cursor_internal.h"
 
-#include <fcntl.h>
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "collector/store/tokenize.h"
-#include "common/compress.h"
 #include "common/xmalloc.h"
-
-#define CUR_MEM        UINT64_MAX      /* blk indexes c->mems */
-#define CUR_MAX_HASHES 64
-
-struct cur_cand {
-    uint64_t seq;                       /* segment, or CUR_TAIL */
-    uint32_t blk;
-    int64_t  key;
-};
-
-/* An in-memory block copied at creation: the committed tail, or a block
- * being sealed. Row bodies (codec 1). */
-struct cur_mem {
-    struct buf  body;
-    uint32_t    n, n_labels;
-    uint32_t   *ids;                    /* block label -> global label */
-};
-
-struct cur_sort {
-    int64_t  t;
-    uint32_t i;
-};
-
-struct store_cursor {
-    struct store      *s;
-    int                newest_first;
-    int                is_tok_req;
-    int64_t            since, until;
-    char              *host, *cid, *container, *image;
-    int                stream;
-    int                has_after;
-    struct store_key   after;           /* strings owned */
-    uint32_t           hashes[CUR_MAX_HASHES];
-    size_t             n_hashes;
-    struct scan_tok    toks[CUR_MAX_HASHES];  /* is_tokens_required */
-    size_t             n_toks;
-    uint8_t           *label_ok;        /* per label id: 0 ?, 1 yes, 2 no */
-    size_t             n_label_ok;
-
-    struct cur_cand   *cands;
-    size_t             n_cands, pos;
-
-    struct cur_mem    *mems;
-    size_t             n_mems;
-
-    struct blk_loader  lr;
-    struct blk_load    ld[2];           /* ld[ld_cur]: the block read */
-    int                ld_cur;
-    int                is_ahead;        /* ld[1 - ld_cur] being loaded */
-    size_t             ahead_pos;       /* ... for cands[ahead_pos] */
-    int                is_no_helper;
-    size_t             n_seg_cands;
-    struct blk_load    mem_ld;          /* decoded in-memory block */
-    const struct store_rec *recs;       /* of the current block */
-    const uint8_t     *keep;            /* NULL: keep all */
-    struct cur_sort   *sel;
-    size_t             n_sel, sel_pos, cap_sel;
-    const uint32_t    *ids;             /* block label -> global label */
-    uint32_t          *blk_ids;
-    size_t             cap_blk_ids;
-    uint64_t           skipped_bytes;   /* message bytes the token
-                                           prefilter dropped */
-};
 
 /* ------------------------------------------------------------------ */
 /* Filter                                                              */
@@ -140,15 +74,16 @@ cursor_block_may_match(struct store_cursor *c, const struct store_blk *b)
     return 0;
 }
 
-static int
-cursor_rec_ok(struct store_cursor *c, const struct store_rec *r)
+int
+cursor_rec_ok(struct store_cursor *c, const struct store_rec *r,
+              const uint32_t *ids)
 {
     if (r->time_ns < c->since || r->time_ns >= c->until ||
         (c->stream >= 0 && r->stream != c->stream) ||
-        !cursor_label_ok(c, c->ids[r->label]))
+        !cursor_label_ok(c, ids[r->label]))
         return 0;
     return !c->has_after ||
-           cursor_is_after(c, r->time_ns, c->s->labels[c->ids[r->label]],
+           cursor_is_after(c, r->time_ns, c->s->labels[ids[r->label]],
                            r->offset);
 }
 
@@ -166,7 +101,7 @@ cursor_add_cand(struct store_cursor *c, size_t *cap, uint64_t seq,
     struct cur_cand *k = &c->cands[c->n_cands++];
     k->seq = seq;
     k->blk = blk;
-    k->key = c->newest_first ? mx : mn;
+    k->bound = c->newest_first ? mx : mn;
 }
 
 static int
@@ -174,8 +109,8 @@ cand_cmp_asc(const void *a, const void *b)
 {
     const struct cur_cand *x = a, *y = b;
 
-    if (x->key != y->key)
-        return x->key < y->key ? -1 : 1;
+    if (x->bound != y->bound)
+        return x->bound < y->bound ? -1 : 1;
     if (x->seq != y->seq)
         return x->seq < y->seq ? -1 : 1;
     return x->blk < y->blk ? -1 : x->blk > y->blk;
@@ -343,9 +278,7 @@ store_cursor_new(struct store *s, const struct store_filter *f,
     cursor_set_tokens(c, f);
     blkload_loader_init(&c->lr, s->dir, c->toks,
                         c->is_tok_req ? c->n_toks : 0);
-    blkload_init(&c->ld[0]);
-    blkload_init(&c->ld[1]);
-    blkload_init(&c->mem_ld);
+    c->mem_max = s->opt.cursor_mem_max;
     cursor_pick(c);
     return c;
 }
@@ -355,10 +288,7 @@ store_cursor_free(struct store_cursor *c)
 {
     if (!c)
         return;
-    blkload_loader_fini(&c->lr);        /* waits for a read ahead */
-    blkload_fini(&c->ld[0]);
-    blkload_fini(&c->ld[1]);
-    blkload_fini(&c->mem_ld);
+    cursor_merge_fini(c);               /* waits for a read ahead */
     free(c->host);
     free(c->cid);
     free((char *)c->after.host);
@@ -372,76 +302,10 @@ store_cursor_free(struct store_cursor *c)
         free(c->mems[i].ids);
     }
     free(c->mems);
-    free(c->sel);
-    free(c->blk_ids);
     free(c);
 }
 
-/* ------------------------------------------------------------------ */
-/* Reading blocks                                                      */
-
-static int
-sort_cmp(const void *a, const void *b)
-{
-    const struct cur_sort *x = a, *y = b;
-
-    if (x->t != y->t)
-        return x->t < y->t ? -1 : 1;
-    return x->i < y->i ? -1 : x->i > y->i;
-}
-
-/* Selects the records of the current block (c->recs, n) that pass the
- * filter, sorted by time. */
-static void
-cursor_select(struct store_cursor *c, uint32_t n)
-{
-    int is_sorted = 1;
-
-    if (c->cap_sel < n) {
-        c->sel = xreallocarray(c->sel, n, sizeof(*c->sel));
-        c->cap_sel = n;
-    }
-    c->n_sel = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        const struct store_rec *r = &c->recs[i];
-        if (!cursor_rec_ok(c, r))
-            continue;
-        if (c->keep && !c->keep[i]) {
-            c->skipped_bytes += r->msg_len;
-            continue;
-        }
-        if (c->n_sel && r->time_ns < c->sel[c->n_sel - 1].t)
-            is_sorted = 0;
-        c->sel[c->n_sel].t = r->time_ns;
-        c->sel[c->n_sel++].i = i;
-    }
-    if (!is_sorted && c->n_sel > 1)
-        qsort(c->sel, c->n_sel, sizeof(*c->sel), sort_cmp);
-    c->sel_pos = 0;
-}
-
-/* An in-memory block (row body). */
-static int
-cursor_load_mem(struct store_cursor *c, const struct cur_mem *m)
-{
-    struct blk_load *ld = &c->mem_ld;
-
-    if (block_decode(STORE_CODEC_ZLIB, m->body.data, m->body.len, m->n,
-                     m->n_labels, &ld->recs, &ld->cap_recs) < 0)
-        return -1;              /* cannot happen: we encoded it */
-    c->keep = NULL;
-    if (c->lr.n_toks > 0) {
-        blkload_keep(ld, STORE_CODEC_ZLIB, m->n, c->lr.toks, c->lr.n_toks);
-        c->keep = ld->keep;
-    }
-    c->ids = m->ids;
-    c->recs = ld->recs;
-    cursor_select(c, m->n);
-    return 0;
-}
-
-/* The directory entry of a candidate; NULL if retention deleted it. */
-static struct store_blk *
+struct store_blk *
 cursor_blk(struct store_cursor *c, const struct cur_cand *k)
 {
     struct store_seg *g = store_seg_find(c->s, k->seq);
@@ -451,78 +315,14 @@ cursor_blk(struct store_cursor *c, const struct cur_cand *k)
     return &g->blks[k->blk];
 }
 
-/* Starts reading the next segment candidate (after c->pos) on the helper
- * thread, into the buffer not in use. Only for scans of a few blocks or
- * more: a thread costs more than it saves on one or two. */
-static void
-cursor_read_ahead(struct store_cursor *c)
+uint64_t
+store_cursor_skipped_bytes(const struct store_cursor *c)
 {
-    size_t j = c->pos;
-
-    if (c->is_ahead || c->is_no_helper || c->n_seg_cands < 3)
-        return;
-    while (j < c->n_cands && c->cands[j].seq == CUR_MEM)
-        j++;
-    if (j == c->n_cands)
-        return;
-    const struct store_blk *b = cursor_blk(c, &c->cands[j]);
-    if (!b || b->is_corrupt)
-        return;
-    if (blkload_start(&c->lr) < 0) {
-        c->is_no_helper = 1;
-        return;
-    }
-    struct blk_req rq = { .seq = c->cands[j].seq, .blk = c->cands[j].blk,
-                          .b = *b };
-    blkload_submit(&c->lr, &rq, &c->ld[1 - c->ld_cur]);
-    c->is_ahead = 1;
-    c->ahead_pos = j;
+    return c->skipped_bytes;
 }
 
-/* Loads candidate c->cands[at] (a segment block): 1 loaded, 0 gone
- * (retention), -1 damaged. */
-static int
-cursor_load_blk(struct store_cursor *c, size_t at)
-{
-    const struct cur_cand *k = &c->cands[at];
-    struct store_blk *b = cursor_blk(c, k);
-    int is_mine = c->is_ahead && c->ahead_pos == at;
-
-    if (c->is_ahead) {
-        blkload_wait(&c->lr);
-        c->is_ahead = 0;
-        if (is_mine)
-            c->ld_cur = 1 - c->ld_cur;
-    }
-    if (!b)
-        return 0;
-    if (b->is_corrupt)
-        return -1;
-    struct blk_load *ld = &c->ld[c->ld_cur];
-    if (!is_mine) {
-        struct blk_req rq = { .seq = k->seq, .blk = k->blk, .b = *b };
-        blkload_run(&c->lr, &rq, ld);
-    }
-    cursor_read_ahead(c);
-    if (ld->rc == 0)
-        return 0;
-    if (ld->rc < 0) {
-        b->is_corrupt = 1;
-        c->s->n_corrupt++;
-        return -1;
-    }
-    if (c->cap_blk_ids < b->n_labels) {
-        c->blk_ids = xreallocarray(c->blk_ids, b->n_labels, sizeof(uint32_t));
-        c->cap_blk_ids = b->n_labels;
-    }
-    for (uint32_t i = 0; i < b->n_labels; i++)
-        c->blk_ids[i] = b->labels[i].id;
-    c->ids = c->blk_ids;
-    c->recs = ld->recs;
-    c->keep = c->lr.n_toks > 0 ? ld->keep : NULL;
-    cursor_select(c, b->n_records);
-    return 1;
-}
+/* ------------------------------------------------------------------ */
+/* Keys                                                                */
 
 int
 store_key_cmp(const struct store_key *a, const struct store_key *b)
@@ -546,44 +346,4 @@ store_key_of(const struct logrec *r, struct store_key *k)
     k->host = r->host;
     k->container_id = r->container_id;
     k->offset = r->offset;
-}
-
-uint64_t
-store_cursor_skipped_bytes(const struct store_cursor *c)
-{
-    return c->skipped_bytes;
-}
-
-int
-store_cursor_next(struct store_cursor *c, struct logrec *out)
-{
-    while (c->sel_pos >= c->n_sel) {
-        c->n_sel = c->sel_pos = 0;
-        if (c->pos >= c->n_cands)
-            return 0;
-        size_t at = c->pos++;
-        const struct cur_cand *k = &c->cands[at];
-        if (k->seq == CUR_MEM) {
-            if (cursor_load_mem(c, &c->mems[k->blk]) < 0)
-                return -1;
-            continue;
-        }
-        if (cursor_load_blk(c, at) < 0)
-            return -1;
-    }
-    size_t j = c->newest_first ? c->n_sel - 1 - c->sel_pos : c->sel_pos;
-    const struct store_rec *r = &c->recs[c->sel[j].i];
-    const struct store_label *l = c->s->labels[c->ids[r->label]];
-    c->sel_pos++;
-    out->time_ns = r->time_ns;
-    out->host = l->host;
-    out->container_id = l->cid;
-    out->container = l->name;
-    out->image = l->image;
-    out->stream = r->stream;
-    out->flags = r->flags;
-    out->offset = r->offset;
-    out->msg = (const char *)r->msg;
-    out->msg_len = r->msg_len;
-    return 1;
 }

@@ -23,6 +23,7 @@
 
 #define STORE_DEFAULT_BLOCK   (1u << 20)
 #define STORE_DEFAULT_SEGMENT (64ull << 20)
+#define STORE_DEFAULT_CURSOR_MEM (64u << 20)
 #define STORE_DEFAULT_LEVEL   6
 
 /* ------------------------------------------------------------------ */
@@ -526,6 +527,7 @@ store_get_stats(struct store *s, struct store_stats *st)
     }
     st->n_index_rebuilds = s->n_index_rebuilds;
     st->n_index_errors = s->n_index_errors;
+    st->n_cursor_rereads = s->n_cursor_rereads;
     st->n_records += s->tail.n_records;
     st->raw_bytes += s->tail.body.len;
     if (s->tail.n_records) {
@@ -643,6 +645,8 @@ store_open(const char *dir, const struct store_options *opt, char **errstr)
         s->opt.block_size = STORE_MAX_RAW / 2;
     if (!s->opt.segment_size)
         s->opt.segment_size = STORE_DEFAULT_SEGMENT;
+    if (!s->opt.cursor_mem_max)
+        s->opt.cursor_mem_max = STORE_DEFAULT_CURSOR_MEM;
     if (s->opt.compress_codec != STORE_COMPRESS_ZLIB)
         s->opt.compress_codec = STORE_COMPRESS_ZSTD;
     if (s->opt.compress_codec == STORE_COMPRESS_ZLIB &&

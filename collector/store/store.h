@@ -43,6 +43,9 @@ struct store_options {
                                    default STORE_ZSTD_LEVEL; zlib 1..9,
                                    default 6 (0 takes the default) */
     int64_t  retention_age_ns;  /* 0: keep forever */
+    size_t   cursor_mem_max;    /* bytes of decoded blocks a cursor holds
+                                   open before evicting (re-read later),
+                                   default 64 MiB; tests set it tiny */
     uint64_t retention_bytes;   /* 0: no size limit */
     store_clock_fn      clock;        /* NULL: CLOCK_REALTIME */
     void               *clock_arg;
@@ -148,15 +151,15 @@ struct store_filter {
     const struct store_key *after;
 };
 
-/* A cursor walks records newest-first or oldest-first. It sees what was
- * committed when it was created (including the unsealed tail block), and
- * nothing appended later. Order (collector/STORE.md): blocks by time
- * (newest-first: block max time descending; oldest-first: block min time
- * ascending; ties in store order), records within a block sorted by time
- * (ties in arrival order; newest-first is the exact reverse). Overlapping
- * blocks are not merged, so order is only nearly by time across blocks.
- * The filter's strings are copied. The store must outlive the cursor;
- * segments deleted by retention meanwhile are silently skipped. */
+/* A cursor walks records newest-first or oldest-first, in the exact order
+ * of store_key (oldest-first ascending, newest-first the exact reverse;
+ * collector/STORE.md "Order"), whatever order they arrived in. It sees
+ * what was committed when it was created (including the unsealed tail
+ * block), and nothing appended later. It merges the blocks whose time
+ * ranges overlap, holding at most store_options.cursor_mem_max bytes of
+ * them (past that it re-reads: n_cursor_rereads). The filter's strings
+ * and after-key are copied. The store must outlive the cursor; segments
+ * deleted by retention meanwhile are silently skipped. */
 struct store_cursor *store_cursor_new(struct store *s,
                                       const struct store_filter *f,
                                       int newest_first);
@@ -188,6 +191,8 @@ struct store_stats {
     uint64_t n_index_rebuilds;    /* missing/damaged .lqi rebuilt at open */
     uint64_t n_index_errors;      /* index writes/reads that failed (the
                                      segment is then scanned instead) */
+    uint64_t n_cursor_rereads;    /* blocks cursors read again after
+                                     evicting them (cursor_mem_max) */
 };
 void store_get_stats(struct store *s, struct store_stats *st);
 

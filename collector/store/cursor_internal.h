@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cursor_internal: the cursor shared by cursor.c (filter, candidate
+ * blocks, creation) and cursor_merge.c (the k-way merge over open blocks:
+ * reading, eviction, the heap). Not for use outside collector/store/.
+ */
+#ifndef COLLECTOR_STORE_CURSOR_INTERNAL_H
+#define COLLECTOR_STORE_CURSOR_INTERNAL_H
+
+#include "collector/store/store_internal.h"
+
+#define CUR_MEM        UINT64_MAX       /* cand.seq of an in-memory block
+                                           (cand.blk indexes c->mems) */
+#define CUR_MAX_HASHES 64
+#define CUR_POOL       2                /* spare block buffers kept */
+
+/* A block that may hold matches: a segment block or an in-memory one. */
+struct cur_cand {
+    uint64_t seq;                       /* segment, or CUR_MEM */
+    uint32_t blk;
+    int64_t  bound;                     /* newest-first: max_ns, else min_ns */
+};
+
+/* An in-memory block copied at creation: the committed tail, or a block
+ * being sealed. Row bodies (codec 1). */
+struct cur_mem {
+    struct buf  body;
+    uint32_t    n, n_labels;
+    uint32_t   *ids;                    /* block label -> global label */
+};
+
+/* A selected record of an open block: its key, and its index in the
+ * block's decoded records. */
+struct cur_sort {
+    int64_t                   t;
+    uint64_t                  off;
+    const struct store_label *l;        /* host, cid of the key */
+    uint32_t                  i;
+};
+
+/* Buffers of one open block: decoded records and their selection. */
+struct cur_slot {
+    struct blk_load  ld;
+    struct cur_sort *sel;
+    size_t           cap_sel;
+    struct cur_slot *next;              /* in the spare pool */
+};
+
+/* An opened candidate: its selected records in key order, the number
+ * already emitted (pos) and the key of the next one (head). Evicted:
+ * slot NULL; cand, n_sel, pos and head are kept to re-read it. */
+struct cur_run {
+    size_t           cand;
+    struct cur_slot *slot;
+    const uint32_t  *ids;               /* block label -> global label */
+    uint32_t        *own_ids;           /* ids of a segment block */
+    uint32_t         n_sel, pos;
+    size_t           mem;               /* bytes counted in mem_held */
+    struct cur_sort  head;
+    uint8_t          is_reload;         /* read before: skipped bytes counted */
+};
+
+struct store_cursor {
+    struct store      *s;
+    int                newest_first;
+    int                is_tok_req;
+    int64_t            since, until;
+    char              *host, *cid, *container, *image;
+    int                stream;
+    int                has_after;
+    struct store_key   after;           /* strings owned */
+    uint32_t           hashes[CUR_MAX_HASHES];
+    size_t             n_hashes;
+    struct scan_tok    toks[CUR_MAX_HASHES];  /* is_tokens_required */
+    size_t             n_toks;
+    uint8_t           *label_ok;        /* per label id: 0 ?, 1 yes, 2 no */
+    size_t             n_label_ok;
+
+    struct cur_cand   *cands;           /* in bound order (cursor.c) */
+    size_t             n_cands, pos;    /* pos: next to open */
+    size_t             n_seg_cands;
+    struct cur_mem    *mems;
+    size_t             n_mems;
+
+    struct cur_run   **heap;            /* open runs by head key */
+    size_t             n_heap, cap_heap;
+    struct cur_run    *last;            /* emitted from; advanced next call */
+    size_t             mem_held, mem_max;
+    struct cur_slot   *pool;
+    size_t             n_pool;
+
+    struct blk_loader  lr;
+    struct cur_slot   *ahead;           /* being read on the helper */
+    size_t             ahead_cand;
+    int                is_ahead, is_no_helper;
+    uint64_t           skipped_bytes;   /* message bytes the token
+                                           prefilter dropped */
+};
+
+/* cursor.c */
+/* 1 if decoded record r (labels mapped by ids) passes the filter. */
+int  cursor_rec_ok(struct store_cursor *c, const struct store_rec *r,
+                   const uint32_t *ids);
+/* The directory entry of a segment candidate; NULL if retention deleted
+ * it. Valid until the store is next changed. */
+struct store_blk *cursor_blk(struct store_cursor *c, const struct cur_cand *k);
+
+/* cursor_merge.c */
+/* Releases the merge's runs, buffers and helper thread. */
+void cursor_merge_fini(struct store_cursor *c);
+
+#endif

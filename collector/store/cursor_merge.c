@@ -1,0 +1,497 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cursor_merge: the cursor's k-way merge over blocks (STORE.md "Order").
+ * Candidates are opened in the order of their bound (cursor.c). An open
+ * candidate (a run) holds its filtered records sorted by store_key and
+ * the number already emitted; a heap of runs keyed by their next record
+ * gives the next record. Before the heap top is emitted, every candidate
+ * whose bound could come before or tie with it is opened, so the output
+ * is exact whatever order records arrived in. The bytes of open runs are
+ * capped (store_options.cursor_mem_max): past the cap the run needed last
+ * is evicted, keeping its key and position, and read again (counted in
+ * n_cursor_rereads) when it becomes the top. The next candidate is read
+ * ahead on blkload.c's helper thread. Damaged blocks are reported once
+ * (-1) and skipped; blocks deleted by retention meanwhile are skipped.
+ */
+#include "collector/store/cursor_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xmalloc.h"
+
+/* ------------------------------------------------------------------ */
+/* Keys and the heap                                                   */
+
+static int
+sort_key_cmp(const struct cur_sort *x, const struct cur_sort *y)
+{
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    if (x->l != y->l) {
+        int cmp = strcmp(x->l->host, y->l->host);
+        if (cmp == 0)
+            cmp = strcmp(x->l->cid, y->l->cid);
+        if (cmp != 0)
+            return cmp < 0 ? -1 : 1;
+    }
+    if (x->off != y->off)
+        return x->off < y->off ? -1 : 1;
+    return 0;
+}
+
+/* Key order; equal keys (never stored twice) in arrival order. */
+static int
+sort_cmp(const void *a, const void *b)
+{
+    const struct cur_sort *x = a, *y = b;
+    int cmp = sort_key_cmp(x, y);
+
+    if (cmp != 0)
+        return cmp;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* 1 if run a's next record comes before run b's in the cursor's
+ * direction (ties: the earlier candidate). */
+static int
+run_before(const struct store_cursor *c, const struct cur_run *a,
+           const struct cur_run *b)
+{
+    int cmp = sort_key_cmp(&a->head, &b->head);
+
+    if (c->newest_first)
+        cmp = -cmp;
+    if (cmp != 0)
+        return cmp < 0;
+    return a->cand < b->cand;
+}
+
+static void
+heap_swap(struct store_cursor *c, size_t i, size_t j)
+{
+    struct cur_run *t = c->heap[i];
+
+    c->heap[i] = c->heap[j];
+    c->heap[j] = t;
+}
+
+static void
+heap_down(struct store_cursor *c, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < c->n_heap && run_before(c, c->heap[l], c->heap[m]))
+            m = l;
+        if (l + 1 < c->n_heap && run_before(c, c->heap[l + 1], c->heap[m]))
+            m = l + 1;
+        if (m == i)
+            return;
+        heap_swap(c, i, m);
+        i = m;
+    }
+}
+
+static void
+heap_push(struct store_cursor *c, struct cur_run *run)
+{
+    if (c->n_heap == c->cap_heap) {
+        c->cap_heap = c->cap_heap ? c->cap_heap * 2 : 16;
+        c->heap = xreallocarray(c->heap, c->cap_heap, sizeof(*c->heap));
+    }
+    size_t i = c->n_heap++;
+    c->heap[i] = run;
+    while (i > 0 && run_before(c, c->heap[i], c->heap[(i - 1) / 2])) {
+        heap_swap(c, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static void
+heap_pop(struct store_cursor *c)
+{
+    c->heap[0] = c->heap[--c->n_heap];
+    heap_down(c, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Slots (buffers of open blocks) and runs                             */
+
+static struct cur_slot *
+slot_get(struct store_cursor *c)
+{
+    struct cur_slot *sl = c->pool;
+
+    if (sl) {
+        c->pool = sl->next;
+        c->n_pool--;
+        return sl;
+    }
+    sl = xcalloc(1, sizeof(*sl));
+    blkload_init(&sl->ld);
+    return sl;
+}
+
+static void
+slot_free(struct cur_slot *sl)
+{
+    if (!sl)
+        return;
+    blkload_fini(&sl->ld);
+    free(sl->sel);
+    free(sl);
+}
+
+/* Keeps a few spare slots so a long scan does not reallocate per block. */
+static void
+slot_put(struct store_cursor *c, struct cur_slot *sl)
+{
+    if (!sl)
+        return;
+    if (c->n_pool >= CUR_POOL) {
+        slot_free(sl);
+        return;
+    }
+    sl->next = c->pool;
+    c->pool = sl;
+    c->n_pool++;
+}
+
+static size_t
+slot_mem(const struct cur_slot *sl)
+{
+    return sl->ld.comp.cap + sl->ld.raw.cap + sl->ld.cap_keep +
+           sl->ld.cap_recs * sizeof(struct store_rec) +
+           sl->cap_sel * sizeof(struct cur_sort);
+}
+
+/* Drops a run's records (keeping what re-reading it needs). With is_free
+ * the buffers are freed, else kept as spares. */
+static void
+run_unload(struct store_cursor *c, struct cur_run *run, int is_free)
+{
+    c->mem_held -= run->mem;
+    run->mem = 0;
+    if (is_free)
+        slot_free(run->slot);
+    else
+        slot_put(c, run->slot);
+    run->slot = NULL;
+    free(run->own_ids);
+    run->own_ids = NULL;
+    run->ids = NULL;
+}
+
+static void
+run_free(struct store_cursor *c, struct cur_run *run)
+{
+    run_unload(c, run, 0);
+    free(run);
+}
+
+static uint32_t
+run_index(const struct store_cursor *c, const struct cur_run *run)
+{
+    return c->newest_first ? run->n_sel - 1 - run->pos : run->pos;
+}
+
+/* Selects the records of the run's decoded block (n records; keep: the
+ * token prefilter, or NULL) that pass the filter, in key order. */
+static void
+run_select(struct store_cursor *c, struct cur_run *run, uint32_t n,
+           const uint8_t *keep)
+{
+    struct cur_slot *sl = run->slot;
+    const struct store_rec *recs = sl->ld.recs;
+    int is_sorted = 1;
+    uint32_t k = 0;
+
+    if (sl->cap_sel < n) {
+        sl->sel = xreallocarray(sl->sel, n, sizeof(*sl->sel));
+        sl->cap_sel = n;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const struct store_rec *r = &recs[i];
+        if (!cursor_rec_ok(c, r, run->ids))
+            continue;
+        if (keep && !keep[i]) {
+            if (!run->is_reload)
+                c->skipped_bytes += r->msg_len;
+            continue;
+        }
+        struct cur_sort *e = &sl->sel[k];
+        e->t = r->time_ns;
+        e->off = r->offset;
+        e->l = c->s->labels[run->ids[r->label]];
+        e->i = i;
+        if (k > 0 && is_sorted && sort_cmp(e - 1, e) > 0)
+            is_sorted = 0;
+        k++;
+    }
+    if (!is_sorted)
+        qsort(sl->sel, k, sizeof(*sl->sel), sort_cmp);
+    run->n_sel = k;
+}
+
+/* Reads a segment candidate into a fresh slot (or takes the one read
+ * ahead): 1 read, 0 gone (retention), -1 damaged. */
+static int
+run_read_seg(struct store_cursor *c, struct cur_run *run,
+             struct cur_slot **out, uint32_t *n)
+{
+    const struct cur_cand *k = &c->cands[run->cand];
+    struct cur_slot *sl;
+
+    if (c->is_ahead && c->ahead_cand == run->cand) {
+        blkload_wait(&c->lr);
+        c->is_ahead = 0;
+        sl = c->ahead;
+        c->ahead = NULL;
+    } else {
+        sl = slot_get(c);
+        sl->ld.rc = 0;
+    }
+    struct store_blk *b = cursor_blk(c, k);  /* after the wait */
+    if (b && !b->is_corrupt && sl->ld.rc == 0) {
+        struct blk_req rq = { .seq = k->seq, .blk = k->blk, .b = *b };
+        blkload_run(&c->lr, &rq, &sl->ld);
+    }
+    int rc = !b ? 0 : b->is_corrupt ? -1 : sl->ld.rc;
+    if (rc < 0 && b && !b->is_corrupt) {
+        b->is_corrupt = 1;
+        c->s->n_corrupt++;
+    }
+    if (rc <= 0) {
+        slot_put(c, sl);
+        return rc;
+    }
+    run->own_ids = xreallocarray(NULL, b->n_labels ? b->n_labels : 1,
+                                 sizeof(uint32_t));
+    for (uint32_t i = 0; i < b->n_labels; i++)
+        run->own_ids[i] = b->labels[i].id;
+    run->ids = run->own_ids;
+    *out = sl;
+    *n = b->n_records;
+    return 1;
+}
+
+/* Decodes an in-memory candidate into a fresh slot. */
+static int
+run_read_mem(struct store_cursor *c, struct cur_run *run,
+             struct cur_slot **out, uint32_t *n)
+{
+    const struct cur_mem *m = &c->mems[c->cands[run->cand].blk];
+    struct cur_slot *sl = slot_get(c);
+
+    if (block_decode(STORE_CODEC_ZLIB, m->body.data, m->body.len, m->n,
+                     m->n_labels, &sl->ld.recs, &sl->ld.cap_recs) < 0) {
+        slot_put(c, sl);
+        return -1;              /* cannot happen: we encoded it */
+    }
+    if (c->lr.n_toks > 0)
+        blkload_keep(&sl->ld, STORE_CODEC_ZLIB, m->n, c->lr.toks,
+                     c->lr.n_toks);
+    run->ids = m->ids;
+    *out = sl;
+    *n = m->n;
+    return 1;
+}
+
+/* (Re)reads the run's block and selects its records; on success the run
+ * holds a slot and its head is its next record: 1, 0 gone, -1 damaged. */
+static int
+run_load(struct store_cursor *c, struct cur_run *run)
+{
+    const struct cur_cand *k = &c->cands[run->cand];
+    struct cur_slot *sl = NULL;
+    uint32_t n = 0;
+    int rc = k->seq == CUR_MEM ? run_read_mem(c, run, &sl, &n)
+                               : run_read_seg(c, run, &sl, &n);
+
+    if (rc <= 0)
+        return rc;
+    run->slot = sl;
+    run_select(c, run, n, c->lr.n_toks > 0 ? sl->ld.keep : NULL);
+    run->is_reload = 1;
+    run->mem = slot_mem(sl);
+    c->mem_held += run->mem;
+    if (run->pos < run->n_sel)
+        run->head = sl->sel[run_index(c, run)];
+    return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Read ahead, eviction, opening                                       */
+
+/* Starts reading the next segment candidate to be opened on the helper
+ * thread. Only for scans of a few blocks or more: a thread costs more
+ * than it saves on one or two. */
+static void
+cursor_read_ahead(struct store_cursor *c)
+{
+    size_t j = c->pos;
+
+    if (c->is_ahead || c->is_no_helper || c->n_seg_cands < 3)
+        return;
+    while (j < c->n_cands && c->cands[j].seq == CUR_MEM)
+        j++;
+    if (j == c->n_cands)
+        return;
+    const struct store_blk *b = cursor_blk(c, &c->cands[j]);
+    if (!b || b->is_corrupt)
+        return;
+    if (blkload_start(&c->lr) < 0) {
+        c->is_no_helper = 1;
+        return;
+    }
+    struct blk_req rq = { .seq = c->cands[j].seq, .blk = c->cands[j].blk,
+                          .b = *b };
+    c->ahead = slot_get(c);
+    blkload_submit(&c->lr, &rq, &c->ahead->ld);
+    c->is_ahead = 1;
+    c->ahead_cand = j;
+}
+
+/* Evicts the loaded runs needed last (head furthest in the direction of
+ * travel), never keep, until the held bytes fit the cap. Linear in the
+ * number of open runs; runs only when the cap is passed. */
+static void
+cursor_shrink(struct store_cursor *c, const struct cur_run *keep)
+{
+    while (c->mem_held > c->mem_max) {
+        struct cur_run *victim = NULL;
+        for (size_t i = 0; i < c->n_heap; i++) {
+            struct cur_run *r = c->heap[i];
+            if (r != keep && r->slot &&
+                (!victim || run_before(c, victim, r)))
+                victim = r;
+        }
+        if (!victim)
+            return;
+        run_unload(c, victim, 1);
+    }
+}
+
+/* Opens candidate at: its matching records join the heap. 0, or -1 if
+ * the block is damaged (reported once, then skipped). */
+static int
+cursor_open(struct store_cursor *c, size_t at)
+{
+    struct cur_run *run = xcalloc(1, sizeof(*run));
+
+    run->cand = at;
+    int rc = run_load(c, run);
+    cursor_read_ahead(c);
+    if (rc <= 0 || run->n_sel == 0) {
+        run_free(c, run);
+        return rc < 0 ? -1 : 0;
+    }
+    heap_push(c, run);
+    cursor_shrink(c, NULL);
+    return 0;
+}
+
+/* Reads the evicted heap top again. 0 (also when it is gone: dropped),
+ * -1 if damaged meanwhile (dropped). */
+static int
+cursor_reload(struct store_cursor *c)
+{
+    struct cur_run *run = c->heap[0];
+    uint32_t n_sel = run->n_sel;
+
+    c->s->n_cursor_rereads++;
+    int rc = run_load(c, run);
+    if (rc > 0 && run->n_sel == n_sel) {
+        cursor_shrink(c, run);
+        return 0;
+    }
+    heap_pop(c);
+    run_free(c, run);
+    return rc < 0 || (rc > 0 && run->n_sel != n_sel) ? -1 : 0;
+}
+
+/* 1 if an unopened candidate k could hold a record that comes before, or
+ * ties with, key h in the cursor's direction. */
+static int
+cand_may_precede(const struct store_cursor *c, const struct cur_cand *k,
+                 const struct cur_sort *h)
+{
+    return c->newest_first ? k->bound >= h->t : k->bound <= h->t;
+}
+
+/* Moves the heap top past the record it last gave. */
+static void
+cursor_advance(struct store_cursor *c)
+{
+    struct cur_run *run = c->heap[0];
+
+    if (++run->pos == run->n_sel) {
+        heap_pop(c);
+        run_free(c, run);
+        return;
+    }
+    run->head = run->slot->sel[run_index(c, run)];
+    heap_down(c, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Public API                                                          */
+
+int
+store_cursor_next(struct store_cursor *c, struct logrec *out)
+{
+    if (c->last) {
+        cursor_advance(c);
+        c->last = NULL;
+    }
+    for (;;) {
+        if (c->n_heap == 0) {
+            if (c->pos >= c->n_cands)
+                return 0;
+            if (cursor_open(c, c->pos++) < 0)
+                return -1;
+            continue;
+        }
+        if (c->pos < c->n_cands &&
+            cand_may_precede(c, &c->cands[c->pos], &c->heap[0]->head)) {
+            if (cursor_open(c, c->pos++) < 0)
+                return -1;
+            continue;
+        }
+        if (c->heap[0]->slot)
+            break;
+        if (cursor_reload(c) < 0)
+            return -1;
+    }
+    struct cur_run *run = c->heap[0];
+    const struct store_rec *r = &run->slot->ld.recs[run->head.i];
+    const struct store_label *l = run->head.l;
+    c->last = run;
+    out->time_ns = r->time_ns;
+    out->host = l->host;
+    out->container_id = l->cid;
+    out->container = l->name;
+    out->image = l->image;
+    out->stream = r->stream;
+    out->flags = r->flags;
+    out->offset = r->offset;
+    out->msg = (const char *)r->msg;
+    out->msg_len = r->msg_len;
+    return 1;
+}
+
+void
+cursor_merge_fini(struct store_cursor *c)
+{
+    blkload_loader_fini(&c->lr);        /* waits for a read ahead */
+    slot_free(c->ahead);
+    c->ahead = NULL;
+    for (size_t i = 0; i < c->n_heap; i++)
+        run_free(c, c->heap[i]);
+    free(c->heap);
+    while (c->pool) {
+        struct cur_slot *sl = c->pool;
+        c->pool = sl->next;
+        slot_free(sl);
+    }
+}
