@@ -330,6 +330,9 @@ test_args_several_regex(void **state)
     expect_target(&a, ARGS_TARGET_COUNT, 0,
                   "/api/v1/count?regex=disk&regex=%28%3Fi%29cpu"
                   "&regex=a%26b");
+    expect_target(&a, ARGS_TARGET_FOLLOW, 0,
+                  "/api/v1/follow?regex=disk&regex=%28%3Fi%29cpu"
+                  "&regex=a%26b");
     args_search_fini(&a);
     PARSE_OK(&a, "-e", "(?:a|b)(?=c)(?<=x)\\<w\\>");
     args_search_fini(&a);

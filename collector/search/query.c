@@ -3,12 +3,13 @@
  * query: parser and matcher for the search language (grammar in query.h).
  * A parsed query is a conjunction of groups, each a disjunction of items
  * (term or phrase, possibly negated), plus optional regexes, alternatives
- * to each other (PCRE2, behind collector/search/query_regex.c). The matcher runs once per candidate record, so
- * it allocates nothing: terms and phrases are found with memmem (or an
- * ASCII case-folding scan whose first-byte test skips most positions), and
- * the regex runs on the message bytes as they are. The required tokens the
- * store's index uses come from ANDed terms and from the regex's required
- * whole words. Knows nothing of the store or HTTP; api/ calls it.
+ * to each other (PCRE2, behind collector/search/query_regex.c). The
+ * matcher runs once per candidate record, so it allocates nothing: terms
+ * and phrases are found with memmem (or an ASCII case-folding scan whose
+ * first-byte test skips most positions), and the regexes run on the
+ * message bytes as they are. The required tokens the store's index uses
+ * come from ANDed terms and from the whole words every regex requires.
+ * Knows nothing of the store or HTTP; api/ calls it.
  */
 #include "collector/search/query.h"
 

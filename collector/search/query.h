@@ -53,8 +53,8 @@ int query_match(const struct query *q, const char *msg, size_t len);
 
 /* Lower-cased alphanumeric words every match must contain as whole words
  * (from terms that are ANDed, not under OR or "-", and the words every
- * regex requires: query_regex_words_all). Borrowed from q; for store_filter.tokens.
- * Returns the count. */
+ * regex requires: query_regex_words_all). Borrowed from q; for
+ * store_filter.tokens. Returns the count. */
 size_t query_tokens(const struct query *q, const char *const **tokens);
 
 /* Regex matches given up (counted as no match) because they ran out of

@@ -4,7 +4,8 @@
  * query_regex.h) and the required-word extractor the store's token index
  * uses. Alternatives are separate compiled patterns tried in turn rather
  * than one "(?:a)|(?:b)": joining texts would let a back-reference, a
- * trailing \Q or an (?x) comment of one reach into the next. PCRE2 allocates through xmalloc (a general context), so only the
+ * trailing \Q or an (?x) comment of one reach into the next. PCRE2
+ * allocates through xmalloc (a general context), so only the
  * JIT (executable memory, mmap) can fail at run time; without JIT the
  * interpreter runs the same pattern. Bounded work: the compiled size is
  * capped by PCRE2 itself ("regular expression is too large"), nesting by
