@@ -18,7 +18,7 @@ enum {
     ARGS_O_REGEX, ARGS_O_ICASE, ARGS_O_HOST, ARGS_O_CONTAINER, ARGS_O_IMAGE,
     ARGS_O_STREAM, ARGS_O_SINCE, ARGS_O_UNTIL, ARGS_O_LIMIT, ARGS_O_FOLLOW,
     ARGS_O_ASC, ARGS_O_AFTER, ARGS_O_BEFORE, ARGS_O_CONTEXT,
-    ARGS_O_MAX_SCAN, ARGS_O_BY, ARGS_O_STEP,
+    ARGS_O_MAX_SCAN, ARGS_O_BY, ARGS_O_STEP, ARGS_O_ALL,
 };
 
 static const struct args_opt args_search_opts[] = {
@@ -36,6 +36,7 @@ static const struct args_opt args_search_opts[] = {
     { "until", 0, 1, ARGS_O_UNTIL },
     { "lines", 'n', 1, ARGS_O_LIMIT },
     { "limit", 0, 1, ARGS_O_LIMIT },
+    { "all", 0, 0, ARGS_O_ALL },
     { "follow", 'f', 0, ARGS_O_FOLLOW },
     { "asc", 0, 0, ARGS_O_ASC },
     { "after-context", 'A', 1, ARGS_O_AFTER },
@@ -206,7 +207,7 @@ args_limit_parse(const char *s, long *out)
             return -1;
         v = v * 10 + (*s - '0');
     }
-    if (v < 1 || v > ARGS_LIMIT_MAX)
+    if (v > ARGS_LIMIT_MAX)
         return -1;
     *out = v;
     return 0;
@@ -385,10 +386,14 @@ args_search_apply(struct search_args *a, int id, const char *v, int64_t now,
         break;
     case ARGS_O_LIMIT:
         if (args_limit_parse(v, &a->limit) < 0) {
-            snprintf(err, errlen, "bad line count '%s' (1-%ld)", v,
+            snprintf(err, errlen, "bad line count '%s' (0-%ld; 0: all)", v,
                      ARGS_LIMIT_MAX);
             return -1;
         }
+        a->has_limit = 1;
+        break;
+    case ARGS_O_ALL:
+        a->limit = 0;
         a->has_limit = 1;
         break;
     default:
@@ -550,6 +555,7 @@ args_target_path(enum args_target kind)
 {
     switch (kind) {
     case ARGS_TARGET_FOLLOW: return "/api/v1/follow";
+    case ARGS_TARGET_HISTORY: return "/api/v1/follow";
     case ARGS_TARGET_COUNT: return "/api/v1/count";
     case ARGS_TARGET_HISTOGRAM: return "/api/v1/histogram";
     default: return "/api/v1/logs";
@@ -581,7 +587,8 @@ args_extra_format(const struct search_args *a, enum args_target kind,
         rc = url_param_append(out, n, "by", a->by);
     if (rc == 0 && kind == ARGS_TARGET_HISTOGRAM && a->step != NULL)
         rc = url_param_append(out, n, "step", a->step);
-    if (rc == 0 && kind != ARGS_TARGET_FOLLOW && a->max_scan > 0)
+    if (rc == 0 && kind != ARGS_TARGET_FOLLOW &&
+        kind != ARGS_TARGET_HISTORY && a->max_scan > 0)
         rc = args_uint_param(out, n, "max_scan", a->max_scan);
     return rc;
 }
@@ -596,13 +603,14 @@ args_target_format(const struct search_args *a, enum args_target kind,
     int n_params = 0, rc = buf_append(out, path, strlen(path));
     char limit[24];
 
-    /* A catch-up after a reconnect must not drop what the outage held; a
-     * search asks for one extra record to know whether more are left
-     * (not with context: the limit counts matches, not lines). */
+    /* A catch-up after a reconnect must not drop what the outage held
+     * (limit 0: all); a search asks for one extra record to know whether
+     * more are left (not with context: the limit counts matches, not
+     * lines; not with 0: every match is sent). */
     int is_ctx = a->before > 0 || a->after > 0;
-    long n = kind == ARGS_TARGET_CATCHUP ? ARGS_LIMIT_MAX
-           : kind == ARGS_TARGET_SEARCH && !is_ctx && a->limit < ARGS_LIMIT_MAX
-           ? a->limit + 1 : a->limit;
+    long n = kind == ARGS_TARGET_CATCHUP ? 0
+           : kind == ARGS_TARGET_SEARCH && !is_ctx && a->limit > 0 &&
+             a->limit < ARGS_LIMIT_MAX ? a->limit + 1 : a->limit;
     snprintf(limit, sizeof(limit), "%ld", n);
     if (rc == 0)
         rc = args_filters_format(a, out, &n_params);
@@ -614,7 +622,8 @@ args_target_format(const struct search_args *a, enum args_target kind,
         rc = args_ns_param(out, &n_params, "until", a->until_ns);
     if (rc == 0 && kind != ARGS_TARGET_FOLLOW && !is_agg)
         rc = url_param_append(out, &n_params, "limit", limit);
-    if (rc == 0 && kind != ARGS_TARGET_FOLLOW && !is_agg)
+    if (rc == 0 && kind != ARGS_TARGET_FOLLOW &&
+        kind != ARGS_TARGET_HISTORY && !is_agg)
         rc = url_param_append(out, &n_params, "order",
                               kind == ARGS_TARGET_CATCHUP ||
                               (kind == ARGS_TARGET_SEARCH && a->is_asc)

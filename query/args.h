@@ -77,7 +77,8 @@ struct search_args {
     int         has_until;
     int64_t     until_ns;
     int         has_limit;
-    long        limit;          /* ARGS_LIMIT_DEFAULT unless -n */
+    long        limit;          /* ARGS_LIMIT_DEFAULT unless -n; 0: all
+                                   (-n 0, --all) */
     int         is_follow;
     int         is_asc;
     unsigned    before;         /* -B/-C: context lines, 0..1000 */
@@ -124,8 +125,10 @@ int  args_time_parse(const char *s, int64_t now, int64_t *out);
 enum args_target {
     ARGS_TARGET_SEARCH,     /* /logs: the user's order, limit + 1 (to tell
                                whether more are left), since, until */
-    ARGS_TARGET_HISTORY,    /* /logs newest first, limit, since (-f) */
-    ARGS_TARGET_CATCHUP,    /* /logs oldest first from since_ns (reconnect) */
+    ARGS_TARGET_HISTORY,    /* /follow with a history: filters, limit,
+                               since (-f -n/--since, first connection) */
+    ARGS_TARGET_CATCHUP,    /* /logs oldest first from since_ns, all
+                               (limit 0; after a reconnect) */
     ARGS_TARGET_FOLLOW,     /* /follow: filters only */
     ARGS_TARGET_COUNT,      /* /count: filters, since, until, by */
     ARGS_TARGET_HISTOGRAM,  /* /histogram: filters, since, until, step */
@@ -134,7 +137,7 @@ enum args_target {
 /* Appends the request target ("/api/v1/logs?q=...") for a kind of request.
  * since_ns is used by ARGS_TARGET_CATCHUP only. With context (-A/-B/-C) a
  * search asks for exactly limit matches plus before/after. max_scan goes
- * to every kind but follow. -1 if out's cap is hit. */
+ * to every kind but the two /follow ones. -1 if out's cap is hit. */
 int  args_target_format(const struct search_args *a, enum args_target kind,
                         int64_t since_ns, struct buf *out);
 

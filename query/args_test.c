@@ -185,7 +185,9 @@ test_args_errors(void **state)
     expect_err("option '-e' needs a value", "-e", NULL);
     expect_err("option '--json' takes no value", "--json=1", NULL);
     expect_err("bad --stream 'both'", "--stream", "both", NULL);
-    expect_err("bad line count '0'", "-n", "0", NULL);
+    expect_err("bad line count '-1'", "-n", "-1", NULL);
+    expect_err("bad line count '1000001' (0-1000000; 0: all)", "-n",
+               "1000001", NULL);
     expect_err("bad line count '1000001'", "-n", "1000001", NULL);
     expect_err("bad line count '-5'", "-n", "-5", NULL);
     expect_err("bad line count '5x'", "-n5x", NULL);
@@ -289,13 +291,13 @@ test_args_targets(void **state)
                   "&container=w%2A&image=i&stream=stdout&since=1000000000"
                   "&until=2000000000&limit=11&order=asc");
     expect_target(&a, ARGS_TARGET_HISTORY, 0,
-                  "/api/v1/logs?q=a%20b&regex=x%7Cy&icase=1&host=h"
+                  "/api/v1/follow?q=a%20b&regex=x%7Cy&icase=1&host=h"
                   "&container=w%2A&image=i&stream=stdout&since=1000000000"
-                  "&limit=10&order=desc");
+                  "&limit=10");
     expect_target(&a, ARGS_TARGET_CATCHUP, 77,
                   "/api/v1/logs?q=a%20b&regex=x%7Cy&icase=1&host=h"
                   "&container=w%2A&image=i&stream=stdout&since=77"
-                  "&limit=1000000&order=asc");
+                  "&limit=0&order=asc");
     expect_target(&a, ARGS_TARGET_FOLLOW, 0,
                   "/api/v1/follow?q=a%20b&regex=x%7Cy&icase=1&host=h"
                   "&container=w%2A&image=i&stream=stdout");
@@ -310,8 +312,21 @@ test_args_targets(void **state)
     expect_target(&a, ARGS_TARGET_SEARCH, 0,
                   "/api/v1/logs?limit=1000000&order=desc");
     expect_target(&a, ARGS_TARGET_HISTORY, 0,
-                  "/api/v1/logs?limit=1000000&order=desc");
+                  "/api/v1/follow?limit=1000000");
     expect_target(&a, ARGS_TARGET_FOLLOW, 0, "/api/v1/follow");
+    args_search_fini(&a);
+
+    /* -n 0 and --all: every match, no extra record asked for. */
+    PARSE_OK(&a, "-n", "0");
+    assert_true(a.has_limit && a.limit == 0);
+    expect_target(&a, ARGS_TARGET_SEARCH, 0,
+                  "/api/v1/logs?limit=0&order=desc");
+    args_search_fini(&a);
+    PARSE_OK(&a, "--all", "--asc", "-f");
+    assert_true(a.has_limit && a.limit == 0);
+    expect_target(&a, ARGS_TARGET_SEARCH, 0,
+                  "/api/v1/logs?limit=0&order=asc");
+    expect_target(&a, ARGS_TARGET_HISTORY, 0, "/api/v1/follow?limit=0");
     args_search_fini(&a);
 }
 

@@ -5,12 +5,15 @@
  * (GET /api/v1/follow) that runs until SIGINT/SIGTERM and reconnects with
  * backoff when the collector goes away.
  *
- * Follow ordering: the /follow stream is opened first; once its head
- * arrives (the collector now queues new records for us) the history (-n or
- * --since) or, after a reconnect, a catch-up from the last printed time is
- * fetched on a second connection and printed oldest-first; then the queued
- * live records are read. Records seen twice across that overlap are
- * printed once (seen.c).
+ * Follow: with -n/--since the first /follow request asks for the history
+ * (limit, since): the collector sends the N newest matching lines oldest
+ * first, then the live lines, each record exactly once (collector
+ * API.md), so logq prints as it reads. After a reconnect, /follow is
+ * opened again without history; once its head arrives (the collector now
+ * queues new records for us) a catch-up from the last printed time is
+ * fetched on a second connection and printed oldest first, then the
+ * queued live records are read; records seen twice across that overlap
+ * are printed once (seen.c).
  *
  * Context (-A/-B/-C): the collector sends groups of lines separated by
  * {"break":true}; their records carry "group":N, context lines also
@@ -39,7 +42,6 @@
 
 #define SEARCH_OUT_MAX        (256u * 1024 * 1024)
 #define SEARCH_OUT_FLUSH      (64u * 1024)
-#define SEARCH_HISTORY_MAX    (1024u * 1024 * 1024)
 #define SEARCH_IDLE_MS        60000     /* a search may scan a while */
 #define SEARCH_FOLLOW_IDLE_MS 45000     /* 3 missed 15 s keep-alives */
 #define SEARCH_BACKOFF_MIN_MS 250
@@ -76,7 +78,6 @@ struct search_req {
     struct search     *s;
     struct linesplit   ls;
     int              (*on_head)(struct search *s);     /* may be NULL */
-    struct buf        *collect;     /* history: raw lines kept here */
 };
 
 static volatile sig_atomic_t search_stop;
@@ -155,13 +156,16 @@ search_print_line(const char *line, size_t len, void *arg)
         return 0;
     }
     int rc = 0;
-    uint64_t h = s->is_follow ? seen_record_hash(&rr.rec) : 0;
-    if (!s->is_follow && !s->has_context && s->n_records == s->a.limit) {
+    /* Only a reconnect's catch-up overlaps the live stream. */
+    int use_seen = s->is_follow && s->n_connects > 1;
+    uint64_t h = use_seen ? seen_record_hash(&rr.rec) : 0;
+    if (!s->is_follow && !s->has_context && s->a.limit > 0 &&
+        s->n_records == s->a.limit) {
         s->has_more = 1;            /* the extra record asked for */
-    } else if (!s->is_follow || !seen_has(&s->seen, h)) {
+    } else if (!use_seen || !seen_has(&s->seen, h)) {
         rc = search_format(s, &rr);
         s->n_records++;
-        if (s->is_follow)
+        if (use_seen)
             seen_add(&s->seen, h);
         if (!s->has_last || rr.rec.time_ns > s->last_ns)
             s->last_ns = rr.rec.time_ns;
@@ -179,48 +183,11 @@ search_print_line(const char *line, size_t len, void *arg)
 }
 
 static int
-search_collect_line(const char *line, size_t len, void *arg)
-{
-    struct search_req *r = arg;
-
-    if (len == 0 || (len == 1 && line[0] == '\r'))
-        return 0;
-    if (buf_append(r->collect, line, len) < 0 ||
-        buf_append(r->collect, "\n", 1) < 0) {
-        r->s->is_fatal = 1;
-        cmd_error("history larger than %u MiB: use a smaller -n",
-                  SEARCH_HISTORY_MAX >> 20);
-        return -1;
-    }
-    return 0;
-}
-
-static int
 search_line_cb(const char *line, size_t len, void *arg)
 {
     struct search_req *r = arg;
 
-    if (r->collect != NULL)
-        return search_collect_line(line, len, r);
     return search_print_line(line, len, r->s);
-}
-
-/* Prints collected lines (newest first) oldest first. */
-static int
-search_print_reversed(struct search *s, const struct buf *lines)
-{
-    const char *base = (const char *)lines->data;
-    size_t end = lines->len;        /* each line ends in '\n' */
-
-    while (end > 0) {
-        size_t start = end - 1;
-        while (start > 0 && base[start - 1] != '\n')
-            start--;
-        if (search_print_line(base + start, end - 1 - start, s) < 0)
-            return -1;
-        end = start;
-    }
-    return search_flush(s);
 }
 
 /* ------------------------------------------------------------ requests */
@@ -237,7 +204,7 @@ search_body_cb(const char *p, size_t n, void *arg)
         }
         return -1;
     }
-    return r->collect == NULL ? search_flush(r->s) : 0;
+    return search_flush(r->s);
 }
 
 static int
@@ -248,12 +215,12 @@ search_head_cb(int status, void *arg)
     return r->on_head != NULL ? r->on_head(r->s) : 0;
 }
 
-/* Runs one GET; lines are printed or, with collect, kept in that buffer. */
+/* Runs one GET; lines are printed as they arrive. */
 static enum client_result
 search_request(struct search *s, const char *target, int idle_ms,
-               int (*on_head)(struct search *), struct buf *collect)
+               int (*on_head)(struct search *))
 {
-    struct search_req r = { .s = s, .on_head = on_head, .collect = collect };
+    struct search_req r = { .s = s, .on_head = on_head };
     struct client_req req = {
         .url = &s->url, .target = target, .idle_timeout_ms = idle_ms,
         .head_fn = search_head_cb, .body_fn = search_body_cb, .arg = &r,
@@ -268,7 +235,7 @@ search_request(struct search *s, const char *target, int idle_ms,
     if (res == CLIENT_OK && linesplit_finish(&r.ls, search_line_cb, &r) < 0)
         res = CLIENT_E_STOPPED;
     linesplit_fini(&r.ls);
-    if (res == CLIENT_OK && collect == NULL && search_flush(s) < 0)
+    if (res == CLIENT_OK && search_flush(s) < 0)
         res = CLIENT_E_STOPPED;
     return res;
 }
@@ -304,7 +271,7 @@ search_once(struct search *s)
         return CMD_EXIT_ERROR;
     }
     enum client_result res = search_request(s, (const char *)t.data,
-                                            SEARCH_IDLE_MS, NULL, NULL);
+                                            SEARCH_IDLE_MS, NULL);
     buf_fini(&t);
     search_summary(s);
     if (res != CLIENT_OK)
@@ -317,32 +284,27 @@ search_once(struct search *s)
 
 /* ------------------------------------------------------------ follow */
 
-/* History (-n/--since) or catch-up, on its own connection. */
+/* After a reconnect: what the outage held, on its own connection. */
 static int
-search_backfill(struct search *s, enum args_target kind, int64_t since)
+search_catchup(struct search *s, int64_t since)
 {
-    struct buf t, hist;
+    struct buf t;
 
     buf_init(&t, 1u << 20);
-    buf_init(&hist, SEARCH_HISTORY_MAX);
-    int rc = search_target(s, kind, since, &t);
+    int rc = search_target(s, ARGS_TARGET_CATCHUP, since, &t);
     if (rc != 0) {
         s->is_fatal = 1;
-        goto done;
+        buf_fini(&t);
+        return rc;
     }
-    struct buf *collect = kind == ARGS_TARGET_HISTORY ? &hist : NULL;
     enum client_result res = search_request(s, (const char *)t.data,
-                                            SEARCH_IDLE_MS, NULL, collect);
+                                            SEARCH_IDLE_MS, NULL);
     if (res == CLIENT_E_HTTP && !s->is_fatal) {
         s->is_fatal = 1;
         cmd_client_error(res, s->server, s->err);
     }
-    rc = res != CLIENT_OK ? -1 : collect ? search_print_reversed(s, &hist)
-                                         : 0;
-done:
-    buf_fini(&hist);
     buf_fini(&t);
-    return rc;
+    return res != CLIENT_OK ? -1 : 0;
 }
 
 /* The /follow head arrived: new records are now queued for us. */
@@ -354,13 +316,10 @@ search_follow_head(struct search *s)
     s->backoff_ms = SEARCH_BACKOFF_MIN_MS;
     if (is_first) {
         s->first_connect_ns = now_ns();
-        if (!s->a.has_limit && !s->a.has_since)
-            return 0;
-        return search_backfill(s, ARGS_TARGET_HISTORY, 0);
+        return 0;                   /* the history, if any, comes inline */
     }
     cmd_error("reconnected to collector at %s", s->server);
-    return search_backfill(s, ARGS_TARGET_CATCHUP,
-                           s->has_last ? s->last_ns : s->first_connect_ns);
+    return search_catchup(s, s->has_last ? s->last_ns : s->first_connect_ns);
 }
 
 static void
@@ -405,18 +364,20 @@ search_backoff_sleep(struct search *s)
         s->backoff_ms = SEARCH_BACKOFF_MAX_MS;
 }
 
-/* Returns the exit status once a signal, or a fatal error, ends it. */
+/* Returns the exit status once a signal, or a fatal error, ends it. The
+ * first connection uses first (with the history), later ones target. */
 static int
-search_follow_loop(struct search *s, const char *target)
+search_follow_loop(struct search *s, const char *first, const char *target)
 {
     int is_down = 0;
 
     s->backoff_ms = SEARCH_BACKOFF_MIN_MS;
     for (;;) {
         int before = s->n_connects;
-        enum client_result res = search_request(s, target,
+        enum client_result res = search_request(s, s->n_connects == 0 ? first
+                                                                     : target,
                                                 SEARCH_FOLLOW_IDLE_MS,
-                                                search_follow_head, NULL);
+                                                search_follow_head);
         if (search_stop)
             return CMD_EXIT_OK;
         if (s->is_fatal)
@@ -440,14 +401,21 @@ search_follow_loop(struct search *s, const char *target)
 static int
 search_follow(struct search *s)
 {
-    struct buf t;
+    struct buf t, h;
 
     if (search_signals_setup(s) != 0)
         return CMD_EXIT_ERROR;
+    /* History only with -n/--since, as tail -f prints none by default. */
+    enum args_target kind = s->a.has_limit || s->a.has_since
+                            ? ARGS_TARGET_HISTORY : ARGS_TARGET_FOLLOW;
     buf_init(&t, 1u << 20);
-    int rc = search_target(s, ARGS_TARGET_FOLLOW, 0, &t) != 0
+    buf_init(&h, 1u << 20);
+    int rc = search_target(s, ARGS_TARGET_FOLLOW, 0, &t) != 0 ||
+             search_target(s, kind, 0, &h) != 0
              ? CMD_EXIT_ERROR
-             : search_follow_loop(s, (const char *)t.data);
+             : search_follow_loop(s, (const char *)h.data,
+                                  (const char *)t.data);
+    buf_fini(&h);
     buf_fini(&t);
     if (search_flush(s) < 0)
         rc = CMD_EXIT_ERROR;

@@ -237,7 +237,7 @@ api_logs_prepare(struct api_logs *s, const char *query)
     if (rc < 0)
         return -1;
     api_search_spec(&s->p, s->q, &spec);
-    spec.limit = s->p.limit;
+    spec.limit = s->p.limit > 0 ? s->p.limit : UINT64_MAX;     /* 0: all */
     spec.before = s->x.before;
     spec.after = s->x.after;
     s->has_context = spec.before > 0 || spec.after > 0;

@@ -177,12 +177,14 @@ api_param_limit(struct api_params *p, const char *v, char **errstr)
 
     if (v[0] >= '0' && v[0] <= '9' && strlen(v) <= 10) {
         unsigned long long n = strtoull(v, &end, 10);
-        if (*end == '\0' && n >= 1 && n <= API_PARAMS_MAX_LIMIT) {
+        if (*end == '\0' && n <= API_PARAMS_MAX_LIMIT) {
             p->limit = n;
+            p->has_limit = 1;
             return 0;
         }
     }
-    *errstr = xasprintf("bad limit: want 1 to %d", API_PARAMS_MAX_LIMIT);
+    *errstr = xasprintf("bad limit: want 0 (all) to %d",
+                        API_PARAMS_MAX_LIMIT);
     return -1;
 }
 
@@ -210,7 +212,7 @@ static const struct api_param_def api_param_defs[] = {
     { "stream", 0, 0, api_param_stream },
     { "since", 0, 0, api_param_since },
     { "until", 1, 0, api_param_until },
-    { "limit", 1, 0, api_param_limit },
+    { "limit", 0, 0, api_param_limit },    /* /follow: history */
     { "order", 1, 0, api_param_order },
 };
 #define API_N_PARAMS (sizeof(api_param_defs) / sizeof(api_param_defs[0]))

@@ -19,7 +19,7 @@
 
 enum api_endpoint {
     API_EP_LOGS,        /* every parameter */
-    API_EP_FOLLOW,      /* no limit, order or until */
+    API_EP_FOLLOW,      /* no order or until; limit: the history */
 };
 
 struct api_params {
@@ -33,7 +33,8 @@ struct api_params {
     int      stream;        /* -1 any, else LOGREC_STDOUT/LOGREC_STDERR */
     int64_t  since_ns;      /* INT64_MIN when absent */
     int64_t  until_ns;      /* INT64_MAX when absent */
-    uint64_t limit;
+    uint64_t limit;         /* 0: no limit (every match) */
+    int      has_limit;     /* limit was given (/follow: send history) */
     int      is_newest_first;
 };
 

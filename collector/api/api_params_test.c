@@ -90,9 +90,14 @@ test_api_params_follow(void **state)
                                       API_EP_FOLLOW, &p, &err), 0);
     assert_int_equal(p.stream, LOGREC_STDOUT);
     assert_true(p.since_ns == 5);
+    assert_false(p.has_limit);          /* no history */
     api_params_fini(&p);
-    static const char *const bad[] = { "limit=5", "order=asc", "until=7" };
-    for (size_t i = 0; i < 3; i++) {
+    assert_int_equal(api_params_parse("limit=5", API_EP_FOLLOW, &p, &err),
+                     0);
+    assert_true(p.has_limit && p.limit == 5);     /* history of 5 */
+    api_params_fini(&p);
+    static const char *const bad[] = { "order=asc", "until=7" };
+    for (size_t i = 0; i < 2; i++) {
         err = NULL;
         assert_int_equal(api_params_parse(bad[i], API_EP_FOLLOW, &p, &err),
                          -1);
@@ -106,7 +111,7 @@ test_api_params_rejects(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "foo=1", "q=a&q=b", "limit=0", "limit=1000001", "limit=-1",
+        "foo=1", "q=a&q=b", "limit=1000001", "limit=-1",
         "limit=abc", "limit=", "limit=99999999999999999999", "limit=5x",
         "stream=both", "stream=", "order=up", "icase=yes", "since=yesterday",
         "since=2026-13-01T00:00:00Z", "until=12abc", "since=",
@@ -164,6 +169,9 @@ test_api_params_limit_bounds(void **state)
 
     assert_int_equal(api_params_parse("limit=1", API_EP_LOGS, &p, &err), 0);
     assert_int_equal(p.limit, 1);
+    api_params_fini(&p);
+    assert_int_equal(api_params_parse("limit=0", API_EP_LOGS, &p, &err), 0);
+    assert_true(p.limit == 0 && p.has_limit);   /* every match */
     api_params_fini(&p);
     assert_int_equal(api_params_parse("limit=1000000", API_EP_LOGS, &p, &err),
                      0);

@@ -7,7 +7,8 @@
  * in a TAILQ; removal during a publish round only marks the entry, and the
  * round frees marked entries at its end, so a callback may drop its own
  * client. Talks to nobody: ingest.c stages and publishes, api_follow.c
- * subscribes; main.c hands both the same struct follow.
+ * subscribes; main.c hands both the same struct follow. follow_keys is an
+ * open-addressing table (load <= 1/2) over copies of the identities.
  */
 #include "collector/search/follow.h"
 
@@ -125,8 +126,6 @@ follow_put_str(struct follow *f, const char *s, size_t *off)
 int
 follow_stage(struct follow *f, const struct logrec *r)
 {
-    if (f->n_subs == 0)
-        return 0;
     size_t mark = f->data.len;
     struct follow_staged st = {
         .time_ns = r->time_ns, .offset = r->offset, .stream = r->stream,
@@ -193,4 +192,128 @@ follow_publish(struct follow *f)
     }
     f->n_staged = 0;
     buf_reset(&f->data);
+}
+
+/* ---- identity sets ---- */
+
+struct follow_key {
+    int64_t  time_ns;
+    uint64_t offset;
+    uint64_t hash;
+    char    *hc;        /* host, '\0', container_id, '\0' */
+    size_t   hc_len;
+};
+
+struct follow_keys {
+    struct follow_key *v;
+    size_t             n, max;
+    uint32_t          *tab;     /* index + 1; 0: empty */
+    size_t             tab_size;
+};
+
+struct follow_keys *
+follow_keys_new(size_t max)
+{
+    struct follow_keys *k = xcalloc(1, sizeof(*k));
+
+    k->max = max;
+    k->tab_size = 16;
+    while (k->tab_size < 2 * max)
+        k->tab_size *= 2;
+    k->v = xcalloc(max ? max : 1, sizeof(*k->v));
+    k->tab = xcalloc(k->tab_size, sizeof(*k->tab));
+    return k;
+}
+
+void
+follow_keys_free(struct follow_keys *k)
+{
+    if (k == NULL)
+        return;
+    for (size_t i = 0; i < k->n; i++)
+        free(k->v[i].hc);
+    free(k->v);
+    free(k->tab);
+    free(k);
+}
+
+/* r's identity in e (hc borrowed from the scratch buffer). */
+static void
+follow_key_of(const struct logrec *r, struct follow_key *e, char *hc,
+              size_t hc_max)
+{
+    const char *host = r->host ? r->host : "";
+    const char *cid = r->container_id ? r->container_id : "";
+    size_t hl = strlen(host), cl = strlen(cid);
+    uint64_t h = 0xcbf29ce484222325ULL;
+
+    e->time_ns = r->time_ns;
+    e->offset = r->offset;
+    e->hc_len = hl + cl + 2;
+    e->hc = e->hc_len <= hc_max ? hc : xmalloc(e->hc_len);
+    memcpy(e->hc, host, hl + 1);
+    memcpy(e->hc + hl + 1, cid, cl + 1);
+    for (size_t i = 0; i < e->hc_len; i++)
+        h = (h ^ (uint8_t)e->hc[i]) * 0x100000001b3ULL;
+    h = (h ^ (uint64_t)e->time_ns) * 0x100000001b3ULL;
+    e->hash = (h ^ e->offset) * 0x100000001b3ULL;
+}
+
+/* The slot holding e, or the empty slot where it would go. */
+static size_t
+follow_keys_slot(const struct follow_keys *k, const struct follow_key *e)
+{
+    size_t i = e->hash & (k->tab_size - 1);
+
+    for (;; i = (i + 1) & (k->tab_size - 1)) {
+        if (k->tab[i] == 0)
+            return i;
+        const struct follow_key *x = &k->v[k->tab[i] - 1];
+        if (x->hash == e->hash && x->time_ns == e->time_ns &&
+            x->offset == e->offset && x->hc_len == e->hc_len &&
+            memcmp(x->hc, e->hc, e->hc_len) == 0)
+            return i;
+    }
+}
+
+int
+follow_keys_add(struct follow_keys *k, const struct logrec *r)
+{
+    char hc[256];
+    struct follow_key e;
+
+    follow_key_of(r, &e, hc, sizeof(hc));
+    size_t i = follow_keys_slot(k, &e);
+    if (k->tab[i] != 0 || k->n == k->max) {
+        int rc = k->tab[i] != 0 ? 0 : -1;
+        if (e.hc != hc)
+            free(e.hc);
+        return rc;
+    }
+    if (e.hc == hc) {
+        e.hc = xmalloc(e.hc_len);
+        memcpy(e.hc, hc, e.hc_len);
+    }
+    k->v[k->n++] = e;
+    k->tab[i] = (uint32_t)k->n;
+    return 0;
+}
+
+int
+follow_keys_has(const struct follow_keys *k, const struct logrec *r)
+{
+    char hc[256];
+    struct follow_key e;
+
+    follow_key_of(r, &e, hc, sizeof(hc));
+    size_t i = follow_keys_slot(k, &e);
+    if (e.hc != hc)
+        free(e.hc);
+    return k->tab[i] != 0;
+}
+
+size_t
+follow_keys_count(const struct follow_keys *k)
+{
+    return k->n;
 }

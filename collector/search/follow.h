@@ -7,6 +7,15 @@
  * nothing of HTTP or sockets: subscribers bound their own output and drop
  * themselves when full. Staging is bounded; past the cap records are not
  * shown live (they are stored all the same) and a counter says how many.
+ *
+ * No gap for a new subscriber with history: records are staged whether or
+ * not anyone listens, so a subscriber registered between a record's append
+ * and its commit still receives it; and since publish runs right after
+ * the commit on the same thread, a store cursor created in the same loop
+ * turn as the subscription sees exactly the records committed before, the
+ * subscription exactly those committed after. follow_keys is the exact
+ * identity set a history reader needs when its cursor is created later
+ * (api_follow.c: the tail's second pass).
  */
 #ifndef COLLECTOR_FOLLOW_H
 #define COLLECTOR_FOLLOW_H
@@ -38,11 +47,23 @@ struct follow_sub *follow_subscribe(struct follow *f, follow_record_fn rec,
 void follow_unsubscribe(struct follow *f, struct follow_sub *sub);
 size_t follow_n_subscribers(const struct follow *f);
 
-/* Copies r into the stage when anyone is subscribed. 0 staged or nobody
- * listening, -1 when the stage is full (counted in follow_n_dropped). */
+/* Copies r into the stage (also when nobody is subscribed yet: see
+ * above). 0 staged, -1 when the stage is full (counted in
+ * follow_n_dropped). */
 int  follow_stage(struct follow *f, const struct logrec *r);
 /* Delivers and clears everything staged. */
 void follow_publish(struct follow *f);
 uint64_t follow_n_dropped(const struct follow *f);
+
+/* A set of record identities (store_key: time, host, container_id,
+ * offset), at most max of them. */
+struct follow_keys;
+struct follow_keys *follow_keys_new(size_t max);
+void follow_keys_free(struct follow_keys *k);
+/* Adds r's identity: 0, or -1 when max identities are held. */
+int  follow_keys_add(struct follow_keys *k, const struct logrec *r);
+/* 1 if r's identity was added. */
+int  follow_keys_has(const struct follow_keys *k, const struct logrec *r);
+size_t follow_keys_count(const struct follow_keys *k);
 
 #endif

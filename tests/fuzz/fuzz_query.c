@@ -35,7 +35,7 @@ fuzz_params(const uint8_t *data, size_t size)
         int rc = api_params_parse(s, (enum api_endpoint)ep, &p, &err);
         if (rc == 0) {
             assert(p.q != NULL);
-            assert(p.limit >= 1 && p.limit <= API_PARAMS_MAX_LIMIT);
+            assert(p.limit <= API_PARAMS_MAX_LIMIT);
             assert(p.since_ns < p.until_ns);
             assert(p.stream >= -1 && p.stream <= 1);
             api_params_fini(&p);
