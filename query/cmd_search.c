@@ -36,6 +36,7 @@
 #include "query/cmd.h"
 #include "query/linesplit.h"
 #include "query/output.h"
+#include "query/render.h"
 #include "query/reply.h"
 #include "query/seen.h"
 #include "query/xreply.h"
@@ -60,7 +61,7 @@ struct search {
     int          has_more;      /* the search had more than -n records */
     int          is_fatal;      /* an error was printed: exit 2 */
     int          has_context;   /* -A/-B/-C */
-    uint64_t     n_groups;      /* context groups seen */
+    struct render render;
     char         err[512];      /* why a follow connection ended */
     /* follow only */
     struct seen  seen;
@@ -104,9 +105,7 @@ search_special_line(struct search *s, const char *line, size_t len)
 
     switch (xreply_line_kind(line, len, why, sizeof(why))) {
     case XREPLY_BREAK:
-        s->n_groups++;
-        if (s->has_context && !s->a.common.is_json &&
-            output_group_break(&s->out, s->color) < 0)
+        if (render_break(&s->render, &s->out) < 0)
             s->is_fatal = 1;
         return 1;
     case XREPLY_ERROR:
@@ -117,26 +116,6 @@ search_special_line(struct search *s, const char *line, size_t len)
     default:
         return 0;
     }
-}
-
-static int
-search_format(struct search *s, const struct reply_record *rr)
-{
-    int is_ctx = s->has_context && xreply_is_context(rr);
-
-    if (s->has_context && s->n_groups == 0)
-        s->n_groups = 1;            /* the first group has no break */
-    if (s->a.common.is_json && s->has_context) {
-        uint64_t g = xreply_group(rr);
-        return output_record_json_group(&s->out, &rr->rec,
-                                        g > 0 ? g : s->n_groups, is_ctx);
-    }
-    if (s->a.common.is_json && rr->canon != NULL)
-        return output_json_line(&s->out, rr->canon, rr->canon_len);
-    if (s->a.common.is_json)
-        return output_record_json(&s->out, &rr->rec);
-    return output_record_text_mark(&s->out, &rr->rec, s->color,
-                                   !s->has_context ? 0 : is_ctx ? '-' : ':');
 }
 
 static int
@@ -163,7 +142,7 @@ search_print_line(const char *line, size_t len, void *arg)
         s->n_records == s->a.limit) {
         s->has_more = 1;            /* the extra record asked for */
     } else if (!use_seen || !seen_has(&s->seen, h)) {
-        rc = search_format(s, &rr);
+        rc = render_record(&s->render, &rr, &s->out);
         s->n_records++;
         if (use_seen)
             seen_add(&s->seen, h);
@@ -452,6 +431,7 @@ cmd_search_exec(const struct cmd_env *env, int argc, char **argv, int first)
                                    env->env_no_color);
     s.is_follow = s.a.is_follow;
     s.has_context = s.a.before > 0 || s.a.after > 0;
+    render_init(&s.render, s.a.common.is_json, s.has_context, s.color);
     seen_init(&s.seen);
     rc = s.is_follow ? search_follow(&s) : search_once(&s);
 done:

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * render: see render.h. Text marks matches "CONTAINER:" and context lines
+ * "CONTAINER-" like grep; JSON without context passes a canonical record
+ * line as it came (reply_record.canon) instead of formatting it again.
+ */
+#include "query/render.h"
+
+#include "query/output.h"
+#include "query/xreply.h"
+
+void
+render_init(struct render *r, int is_json, int has_context, int color)
+{
+    r->is_json = is_json;
+    r->has_context = has_context;
+    r->color = color;
+    r->n_groups = 0;
+}
+
+int
+render_break(struct render *r, struct buf *out)
+{
+    r->n_groups++;
+    if (!r->has_context || r->is_json)
+        return 0;
+    return output_group_break(out, r->color);
+}
+
+int
+render_record(struct render *r, const struct reply_record *rr,
+              struct buf *out)
+{
+    int is_ctx = r->has_context && xreply_is_context(rr);
+
+    if (r->has_context && r->n_groups == 0)
+        r->n_groups = 1;            /* the first group has no break */
+    if (r->is_json && r->has_context) {
+        uint64_t g = xreply_group(rr);
+        return output_record_json_group(out, &rr->rec,
+                                        g > 0 ? g : r->n_groups, is_ctx);
+    }
+    if (r->is_json && rr->canon != NULL)
+        return output_json_line(out, rr->canon, rr->canon_len);
+    if (r->is_json)
+        return output_record_json(out, &rr->rec);
+    return output_record_text_mark(out, &rr->rec, r->color,
+                                   !r->has_context ? 0 : is_ctx ? '-' : ':');
+}
