@@ -151,24 +151,18 @@ api_agg_slice_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* The histogram's range: the request's, else from the store's first
- * record to now (or its last record, if later). */
+ * record to now (or just past its last record, if later): agg_hist_range. */
 static int
 api_hist_setup(struct api_agg *s, char **errstr)
 {
     struct store_stats st;
-    int64_t since = s->p.since_ns, until = s->p.until_ns;
+    int64_t since, until;
 
     store_get_stats(s->api->store, &st);
-    if (since == INT64_MIN)
-        since = st.n_records > 0 ? st.first_ns : until;
-    if (until == INT64_MAX) {
-        int64_t now = now_ns();
-        until = st.n_records > 0 && st.last_ns >= now ? st.last_ns + 1 : now;
-    }
-    if (since == INT64_MAX || since == INT64_MIN)
-        since = until;
-    int64_t step = s->x.has_step ? s->x.step_ns
-                 : agg_step_auto(until > since ? until - since : 0);
+    int64_t span = agg_hist_range(s->p.since_ns, s->p.until_ns,
+                                  st.n_records > 0, st.first_ns, st.last_ns,
+                                  now_ns(), &since, &until);
+    int64_t step = s->x.has_step ? s->x.step_ns : agg_step_auto(span);
     return agg_hist_init(&s->hist, since, until, step, errstr);
 }
 

@@ -246,6 +246,26 @@ agg_step_auto(int64_t range_ns)
     return 7 * 86400 * 1000000000LL;
 }
 
+int64_t
+agg_hist_range(int64_t since, int64_t until, int has_records,
+               int64_t first_ns, int64_t last_ns, int64_t now_ns,
+               int64_t *since_out, int64_t *until_out)
+{
+    if (until == INT64_MAX) {
+        until = now_ns;
+        if (has_records && last_ns >= now_ns)
+            until = last_ns < INT64_MAX ? last_ns + 1 : INT64_MAX;
+    }
+    if (since == INT64_MIN)
+        since = has_records ? first_ns : until;
+    *since_out = since;
+    *until_out = until;
+    if (until <= since)
+        return 0;
+    uint64_t span = (uint64_t)until - (uint64_t)since;
+    return span > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)span;
+}
+
 /* Floor division for possibly negative times. */
 static int64_t
 agg_floor_div(int64_t a, int64_t b)

@@ -44,6 +44,17 @@ int agg_step_parse(const char *s, int64_t *step_ns);
  * most 120 buckets over range_ns (7d if none). */
 int64_t agg_step_auto(int64_t range_ns);
 
+/* The histogram range [*since_out, *until_out) of a request's since and
+ * until (INT64_MIN, INT64_MAX: open). An open since is the store's first
+ * record (first_ns; with no records, the until); an open until is now_ns,
+ * or just past the store's last record (last_ns) when that is later, at
+ * most INT64_MAX. Returns until - since (0 when empty), saturated at
+ * INT64_MAX: the span agg_step_auto takes. Pure; no overflow for any
+ * input. */
+int64_t agg_hist_range(int64_t since, int64_t until, int has_records,
+                       int64_t first_ns, int64_t last_ns, int64_t now_ns,
+                       int64_t *since_out, int64_t *until_out);
+
 struct agg_hist {
     int64_t   step_ms;
     int64_t   first_ms;     /* start of the first bucket, a step multiple */

@@ -171,6 +171,58 @@ test_agg_hist_empty_and_cap(void **state)
     free(err);
 }
 
+/* The histogram's range at the ends of int64: no signed overflow (a
+ * store whose last record is at INT64_MAX made "last_ns + 1" overflow;
+ * since far before until overflowed "until - since"). */
+static void
+test_agg_hist_range_bounds(void **state)
+{
+    int64_t since, until;
+
+    (void)state;
+    /* Open both ends: first record .. max(now, last + 1). */
+    assert_true(agg_hist_range(INT64_MIN, INT64_MAX, 1, 1000, 5000, 3000,
+                               &since, &until) == 4001);
+    assert_true(since == 1000 && until == 5001);
+    assert_true(agg_hist_range(INT64_MIN, INT64_MAX, 1, 1000, 2000, 3000,
+                               &since, &until) == 2000);
+    assert_true(until == 3000);
+    /* No records: an empty range ending now. */
+    assert_true(agg_hist_range(INT64_MIN, INT64_MAX, 0, 0, 0, 3000, &since,
+                               &until) == 0);
+    assert_true(since == 3000 && until == 3000);
+    /* The last record at INT64_MAX. */
+    assert_true(agg_hist_range(INT64_MIN, INT64_MAX, 1, INT64_MAX - 10,
+                               INT64_MAX, 3000, &since, &until) == 10);
+    assert_true(until == INT64_MAX);
+    /* The widest explicit range saturates. */
+    assert_true(agg_hist_range(INT64_MIN + 1, INT64_MAX - 1, 1, 0, 0, 0,
+                               &since, &until) == INT64_MAX);
+    assert_true(since == INT64_MIN + 1 && until == INT64_MAX - 1);
+    assert_true(agg_hist_range(INT64_MIN, INT64_MAX, 1, INT64_MIN,
+                               INT64_MAX, 0, &since, &until) == INT64_MAX);
+    /* since after until: empty. */
+    assert_true(agg_hist_range(50, 40, 1, 0, 0, 0, &since, &until) == 0);
+    /* The step for such a span stays defined, and so do the buckets. */
+    struct agg_hist h;
+    char *err = NULL;
+    int64_t step = agg_step_auto(INT64_MAX);
+    assert_true(step > 0);
+    /* 584 years in 7-day buckets: too many, a clear error. */
+    assert_int_equal(agg_hist_init(&h, INT64_MIN + 1, INT64_MAX - 1, step,
+                                   &err), -1);
+    assert_non_null(strstr(err, "too many histogram buckets"));
+    free(err);
+    err = NULL;
+    assert_int_equal(agg_hist_init(&h, INT64_MIN + 1, INT64_MAX - 1,
+                                   AGG_MAX_STEP_NS, &err), 0);
+    agg_hist_add(&h, INT64_MIN);
+    agg_hist_add(&h, INT64_MAX);
+    assert_true(h.n_buckets > 0 && h.first_ms % h.step_ms == 0);
+    agg_hist_fini(&h);
+    free(err);
+}
+
 int
 main(void)
 {
@@ -180,6 +232,7 @@ main(void)
         cmocka_unit_test(test_agg_step_parse),
         cmocka_unit_test(test_agg_hist_buckets),
         cmocka_unit_test(test_agg_hist_empty_and_cap),
+        cmocka_unit_test(test_agg_hist_range_bounds),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

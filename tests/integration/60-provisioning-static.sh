@@ -204,7 +204,7 @@ gdir=$out/$collector/var/lib/logq/grafana/provisioning
 import sys, yaml
 ds = yaml.safe_load(open(sys.argv[1]))["datasources"][0]
 assert ds["type"] == "simpod-json-datasource", ds
-assert ds["url"] == "http://127.0.0.1:7080", ds["url"]
+assert ds["url"] == "http://127.0.0.1:7080/grafana", ds["url"]
 prov = yaml.safe_load(open(sys.argv[2]))["providers"][0]
 assert prov["options"]["path"] == "/var/lib/grafana/dashboards", prov
 EOF
