@@ -18,7 +18,7 @@ enum {
     ARGS_O_REGEX, ARGS_O_ICASE, ARGS_O_HOST, ARGS_O_CONTAINER, ARGS_O_IMAGE,
     ARGS_O_STREAM, ARGS_O_SINCE, ARGS_O_UNTIL, ARGS_O_LIMIT, ARGS_O_FOLLOW,
     ARGS_O_ASC, ARGS_O_AFTER, ARGS_O_BEFORE, ARGS_O_CONTEXT,
-    ARGS_O_MAX_SCAN, ARGS_O_BY, ARGS_O_STEP, ARGS_O_ALL,
+    ARGS_O_MAX_SCAN, ARGS_O_BY, ARGS_O_STEP, ARGS_O_ALL, ARGS_O_FIXED,
 };
 
 static const struct args_opt args_search_opts[] = {
@@ -27,6 +27,7 @@ static const struct args_opt args_search_opts[] = {
     { "no-color", 0, 0, ARGS_O_NO_COLOR },
     { "help", 'h', 0, ARGS_O_HELP },
     { "regex", 'e', 1, ARGS_O_REGEX },
+    { "fixed", 'F', 1, ARGS_O_FIXED },
     { "ignore-case", 'i', 0, ARGS_O_ICASE },
     { "host", 0, 1, ARGS_O_HOST },
     { "container", 0, 1, ARGS_O_CONTAINER },
@@ -53,6 +54,7 @@ static const struct args_opt args_search_opts[] = {
     { "no-color", 0, 0, ARGS_O_NO_COLOR }, \
     { "help", 'h', 0, ARGS_O_HELP }, \
     { "regex", 'e', 1, ARGS_O_REGEX }, \
+    { "fixed", 'F', 1, ARGS_O_FIXED }, \
     { "ignore-case", 'i', 0, ARGS_O_ICASE }, \
     { "host", 0, 1, ARGS_O_HOST }, \
     { "container", 0, 1, ARGS_O_CONTAINER }, \
@@ -326,6 +328,15 @@ args_search_apply(struct search_args *a, int id, const char *v, int64_t now,
         }
         a->regex[a->n_regex++] = v;
         break;
+    case ARGS_O_FIXED:
+        if (a->fixed != NULL || v[0] == '\0') {
+            snprintf(err, errlen, "%s", a->fixed != NULL
+                     ? "-F given twice (one fixed string per search)"
+                     : "empty -F string");
+            return -1;
+        }
+        a->fixed = v;
+        break;
     case ARGS_O_ICASE: a->is_icase = 1; break;
     case ARGS_O_HOST: a->host = v; break;
     case ARGS_O_CONTAINER: a->container = v; break;
@@ -533,6 +544,7 @@ static int
 args_filters_format(const struct search_args *a, struct buf *out, int *n)
 {
     const struct { const char *key, *value; } p[] = {
+        { "fixed", a->fixed },
         { "icase", a->is_icase ? "1" : NULL }, { "host", a->host },
         { "container", a->container }, { "image", a->image },
         { "stream", a->stream },

@@ -67,6 +67,7 @@ struct search_args {
     char       *query;          /* terms joined by ' ', NULL if none; owned */
     const char *regex[ARGS_REGEX_MAX]; /* -e in order, alternatives; */
     size_t      n_regex;        /* borrowed from argv, like the rest */
+    const char *fixed;          /* -F STRING */
     int         is_icase;
     const char *host;
     const char *container;

@@ -178,6 +178,9 @@ test_args_errors(void **state)
 {
     (void)state;
     expect_err("unknown option '--bogus'", "--bogus", NULL);
+    expect_err("-F given twice (one fixed string per search)", "-F", "a",
+               "-F", "b", NULL);
+    expect_err("empty -F string", "-F", "", NULL);
     expect_err("unknown option '--bogus'", "--bogus=1", NULL);
     expect_err("unknown option '-x'", "-x", NULL);
     expect_err("option '--host' needs a value", "--host", NULL);
@@ -306,6 +309,16 @@ test_args_targets(void **state)
     PARSE_OK(&a, "--json");
     expect_target(&a, ARGS_TARGET_SEARCH, 0,
                   "/api/v1/logs?limit=1001&order=desc");
+    args_search_fini(&a);
+
+    /* -F: a fixed string, sent as is (no query syntax) */
+    PARSE_OK(&a, "err", "-F", "a \"b -c", "-i");
+    expect_target(&a, ARGS_TARGET_SEARCH, 0,
+                  "/api/v1/logs?q=err&fixed=a%20%22b%20-c&icase=1"
+                  "&limit=1001&order=desc");
+    args_search_fini(&a);
+    PARSE_OK(&a, "--fixed=x.y");
+    expect_target(&a, ARGS_TARGET_FOLLOW, 0, "/api/v1/follow?fixed=x.y");
     args_search_fini(&a);
 
     PARSE_OK(&a, "-n", "1000000");     /* the API's maximum: no extra */

@@ -147,6 +147,11 @@ api_search_prepare(struct api *a, struct evhttp_request *req,
         goto fail;
     *q = query_parse_any(p->q, strlen(p->q), (const char *const *)p->regex,
                          p->n_regex, p->is_icase, &err);
+    if (*q != NULL && p->fixed != NULL &&
+        query_add_fixed(*q, p->fixed, strlen(p->fixed), &err) < 0) {
+        query_free(*q);
+        *q = NULL;
+    }
     if (*q == NULL) {
         api_params_fini(p);
         goto fail;

@@ -233,6 +233,37 @@ test_logs_regex_fine(void **state)
     assert_int_equal(health_counter(f, "regex_aborted"), 0);
 }
 
+/* fixed= (logq -F): anywhere, ANDed with q; a bad one is a 400. */
+static void
+test_logs_fixed(void **state)
+{
+    struct fixture *f = *state;
+    int code;
+
+    char *body = http_get(f, "/api/v1/logs?fixed=llo%20wor", &code);
+    assert_int_equal(code, 200);
+    assert_int_equal(n_lines(body), 1);
+    assert_non_null(strstr(body, "\"message\":\"hello world\""));
+    free(body);
+    body = http_get(f, "/api/v1/logs?q=hello&fixed=LLO&icase=1", &code);
+    assert_int_equal(n_lines(body), 1);
+    free(body);
+    body = http_get(f, "/api/v1/logs?q=aaaa&fixed=llo", &code);
+    assert_int_equal(code, 200);
+    assert_int_equal(n_lines(body), 0);
+    free(body);
+    body = http_get(f, "/api/v1/count?fixed=llo", &code);
+    assert_int_equal(code, 200);
+    assert_non_null(strstr(body, "\"total\":1"));
+    free(body);
+    body = http_get(f, "/api/v1/logs?fixed=", &code);
+    assert_int_equal(code, 400);
+    free(body);
+    body = http_get(f, "/api/v1/logs?fixed=a&fixed=b", &code);
+    assert_int_equal(code, 400);
+    free(body);
+}
+
 static void
 test_logs_regex_aborted_with_cap(void **state)
 {
@@ -273,6 +304,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_logs_regex_aborted, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_logs_fixed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_logs_regex_fine, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_logs_regex_aborted_with_cap,

@@ -101,6 +101,13 @@ api_param_image(struct api_params *p, const char *v, char **errstr)
 }
 
 static int
+api_param_fixed(struct api_params *p, const char *v, char **errstr)
+{
+    return api_param_string(&p->fixed, "fixed", v, QUERY_MAX_TEXT, 0,
+                            errstr);
+}
+
+static int
 api_param_icase(struct api_params *p, const char *v, char **errstr)
 {
     if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0)
@@ -206,6 +213,7 @@ static const struct api_param_def api_param_defs[] = {
     { "q", 0, 0, api_param_q },
     { "regex", 0, 1, api_param_regex },
     { "icase", 0, 0, api_param_icase },
+    { "fixed", 0, 0, api_param_fixed },
     { "host", 0, 0, api_param_host },
     { "container", 0, 0, api_param_container },
     { "image", 0, 0, api_param_image },
@@ -305,6 +313,7 @@ api_params_fini(struct api_params *p)
     free(p->q);
     for (size_t i = 0; i < p->n_regex; i++)
         free(p->regex[i]);
+    free(p->fixed);
     free(p->host);
     free(p->container);
     free(p->image);

@@ -26,6 +26,7 @@ struct api_params {
     char    *q;             /* "" when absent */
     char    *regex[API_PARAMS_MAX_REGEX];  /* in order: alternatives */
     size_t   n_regex;       /* 0 when absent */
+    char    *fixed;         /* -F string; NULL when absent */
     int      is_icase;
     char    *host;          /* NULL: any */
     char    *container;     /* glob, NULL: any */

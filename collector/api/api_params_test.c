@@ -49,12 +49,14 @@ test_api_params_all(void **state)
     const char *qs = "q=error+%22disk%20full%22&regex=%5Ea.*b%24&icase=1"
                      "&host=node1&container=web*&image=busybox%3Alatest"
                      "&stream=stderr&since=2026-11-27T13:50:40Z"
-                     "&until=1795795841000000000&limit=25&order=asc";
+                     "&until=1795795841000000000&limit=25&order=asc"
+                     "&fixed=a%20%22b";
 
     assert_int_equal(api_params_parse(qs, API_EP_LOGS, &p, &err), 0);
     assert_string_equal(p.q, "error \"disk full\"");
     assert_int_equal(p.n_regex, 1);
     assert_string_equal(p.regex[0], "^a.*b$");
+    assert_string_equal(p.fixed, "a \"b");
     assert_int_equal(p.is_icase, 1);
     assert_string_equal(p.host, "node1");
     assert_string_equal(p.container, "web*");

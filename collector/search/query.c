@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * query: parser and matcher for the search language (grammar in query.h).
- * A parsed query is a conjunction of groups, each a disjunction of items
- * (term or phrase, possibly negated), plus optional regexes, alternatives
- * to each other (PCRE2, behind collector/search/query_regex.c). The
- * matcher runs once per candidate record, so it allocates nothing: terms
- * and phrases are found with memmem (or an ASCII case-folding scan whose
- * first-byte test skips most positions), and the regexes run on the
- * message bytes as they are. The required tokens the store's index uses
- * come from ANDed terms and from the whole words every regex requires.
- * Knows nothing of the store or HTTP; api/ calls it.
+ * query: parser and matcher for the search language (grammar and the word
+ * rule in query.h). A parsed query is a conjunction of groups, each a
+ * disjunction of items (term, phrase or fixed string, possibly negated),
+ * plus optional regexes, alternatives to each other (PCRE2, behind
+ * collector/search/query_regex.c). The matcher runs once per candidate
+ * record, so it allocates nothing: items are found with memmem, or under
+ * icase with a scan that folds the message unit by unit (common/casefold.h)
+ * after a cheap first-byte test, then checked against the word rule; the
+ * regex runs on the message bytes as they are. The required tokens the
+ * store's index uses are the whole words every match contains: the word
+ * runs of ANDed terms and phrases, the inner runs of a fixed string, and
+ * the words every regex requires, folded as the index folds them. Knows
+ * nothing of the store or HTTP; api/ calls it.
  */
 #include "collector/search/query.h"
 
@@ -18,18 +21,19 @@
 #include <string.h>
 
 #include "collector/search/query_regex.h"
+#include "common/casefold.h"
 #include "common/xmalloc.h"
 
 #define QUERY_MAX_TOKENS  (QUERY_MAX_ITEMS + QUERY_REGEX_MAX_WORDS)
 
-enum query_kind { QUERY_TERM, QUERY_PHRASE };
+enum query_kind { QUERY_TERM, QUERY_PHRASE, QUERY_FIXED };
 
 struct query_item {
     enum query_kind kind;
     int             is_negated;
-    int             has_start_bound;  /* term starts with an alnum byte */
-    int             has_end_bound;    /* term ends with an alnum byte */
-    char           *text;             /* lower-cased when icase */
+    int             has_start_bound;  /* starts with a word character */
+    int             has_end_bound;    /* ends with a word character */
+    char           *text;             /* case folded when icase */
     size_t          len;
 };
 
@@ -51,11 +55,13 @@ struct query {
 
 /* ---- helpers ---- */
 
+/* The word rule's word characters: ASCII letters, digits, '_' and every
+ * byte >= 0x80 (so UTF-8 letters, and invalid bytes too). */
 static int
-query_is_alnum(unsigned char c)
+query_is_word(unsigned char c)
 {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-           (c >= 'A' && c <= 'Z');
+           (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
 }
 
 static int
@@ -77,65 +83,93 @@ query_upper(unsigned char c)
     return (c >= 'a' && c <= 'z') ? (unsigned char)(c - 32) : c;
 }
 
-/* n is already lower-cased. */
-static int
-query_ci_equal(const char *h, const char *n, size_t len)
+/* Bytes of h[0..h_len) whose fold is the folded needle n[0..n_len), or 0.
+ * Unit by unit, so a fold that changes length (U+023A) lines up. */
+static size_t
+query_fold_prefix(const unsigned char *h, size_t h_len,
+                  const unsigned char *n, size_t n_len)
 {
-    for (size_t i = 0; i < len; i++)
-        if (query_lower((unsigned char)h[i]) != (unsigned char)n[i])
+    size_t i = 0, j = 0;
+
+    while (j < n_len) {
+        if (i == h_len)
             return 0;
-    return 1;
-}
-
-/* First occurrence of the lower-cased needle in h, folding ASCII case. */
-static const char *
-query_ci_find(const char *h, size_t h_len, const char *n, size_t n_len)
-{
-    if (n_len > h_len)
-        return NULL;
-    unsigned char lo = (unsigned char)n[0], up = query_upper(lo);
-    const char *last = h + (h_len - n_len);
-
-    for (const char *p = h; p <= last; p++) {
-        if (lo == up) {
-            p = memchr(p, lo, (size_t)(last - p) + 1);
-            if (p == NULL)
-                return NULL;
-        } else if ((unsigned char)*p != lo && (unsigned char)*p != up) {
+        if (h[i] < 0x80) {
+            if (query_lower(h[i]) != n[j])
+                return 0;
+            i++;
+            j++;
             continue;
         }
-        if (query_ci_equal(p + 1, n + 1, n_len - 1))
-            return p;
+        uint8_t f[4];
+        size_t f_len;
+        size_t used = casefold_next(h + i, h_len - i, f, &f_len);
+        if (f_len > n_len - j || memcmp(f, n + j, f_len) != 0)
+            return 0;
+        i += used;
+        j += f_len;
     }
+    return i;
+}
+
+/* Next position in h[0..last] that may start a folded match of a needle
+ * whose folded first byte is c: c or its upper case for ASCII (no
+ * non-ASCII character folds to ASCII), any byte >= 0x80 otherwise. */
+static const unsigned char *
+query_ci_next(const unsigned char *p, const unsigned char *last,
+              unsigned char c)
+{
+    unsigned char up = query_upper(c);
+
+    if (c < 0x80 && c == up)
+        return memchr(p, c, (size_t)(last - p) + 1);
+    for (; p <= last; p++)
+        if (*p == c || *p == up || (c >= 0x80 && *p >= 0x80))
+            return p;
     return NULL;
 }
 
+/* First occurrence at or after h + from of the item in h[0..h_len): its
+ * start, with *m_len the bytes it spans; NULL if none. */
 static const char *
-query_find(const struct query *q, const char *h, size_t h_len,
-           const struct query_item *it)
+query_find(const struct query *q, const char *h, size_t h_len, size_t from,
+           const struct query_item *it, size_t *m_len)
 {
-    if (q->is_icase)
-        return query_ci_find(h, h_len, it->text, it->len);
-    return memmem(h, h_len, it->text, it->len);
+    if (!q->is_icase) {
+        const char *p = memmem(h + from, h_len - from, it->text, it->len);
+        *m_len = it->len;
+        return p;
+    }
+    const unsigned char *u = (const unsigned char *)h;
+    const unsigned char *n = (const unsigned char *)it->text;
+    const unsigned char *last = u + h_len - 1;
+
+    for (const unsigned char *p = u + from; h_len > 0 && p <= last; p++) {
+        p = query_ci_next(p, last, n[0]);
+        if (p == NULL)
+            return NULL;
+        *m_len = query_fold_prefix(p, (size_t)(u + h_len - p), n, it->len);
+        if (*m_len > 0)
+            return (const char *)p;
+    }
+    return NULL;
 }
 
 static int
 query_item_match(const struct query *q, const struct query_item *it,
                  const char *msg, size_t len)
 {
-    size_t pos = 0;
+    size_t pos = 0, m_len;
 
-    while (pos < len && it->len <= len - pos) {
-        const char *p = query_find(q, msg + pos, len - pos, it);
+    while (pos < len) {
+        const char *p = query_find(q, msg, len, pos, it, &m_len);
         if (p == NULL)
             return 0;
-        size_t at = (size_t)(p - msg), end = at + it->len;
-        if (it->kind == QUERY_PHRASE)
-            return 1;
+        size_t at = (size_t)(p - msg), end = at + m_len;
         int start_ok = !it->has_start_bound || at == 0 ||
-                       !query_is_alnum((unsigned char)msg[at - 1]);
+                       !query_is_word((unsigned char)msg[at - 1]);
         int end_ok = !it->has_end_bound || end == len ||
-                     !query_is_alnum((unsigned char)msg[end]);
+                     !query_is_word((unsigned char)msg[end]);
         if (start_ok && end_ok)
             return 1;
         pos = at + 1;
@@ -145,16 +179,17 @@ query_item_match(const struct query *q, const struct query_item *it,
 
 /* ---- parsing ---- */
 
-/* Adds the lower-cased word w[0..len) unless present or the list is full
- * (fewer tokens only make the store read more blocks). */
+/* Adds the word w[0..len), folded as the index folds it, unless present
+ * or the list is full (fewer tokens only make the store read more). */
 static void
 query_add_token(struct query *q, const char *w, size_t len)
 {
     if (q->n_tokens == QUERY_MAX_TOKENS)
         return;
-    char *t = xstrndup(w, len);
-    for (char *c = t; *c; c++)
-        *c = (char)query_lower((unsigned char)*c);
+    size_t cap = 2 * len;       /* folding grows a unit by at most half */
+    char *t = xmalloc(cap + 1);
+    size_t n = casefold_str((const uint8_t *)w, len, (uint8_t *)t, cap);
+    t[n < cap ? n : cap] = '\0';
     for (size_t k = 0; k < q->n_tokens; k++)
         if (strcmp(q->tokens[k], t) == 0) {
             free(t);
@@ -163,19 +198,24 @@ query_add_token(struct query *q, const char *w, size_t len)
     q->tokens[q->n_tokens++] = t;
 }
 
+/* The whole words every match of the item contains: its word runs, for
+ * a fixed string only those that touch neither of its ends. */
 static void
 query_add_tokens(struct query *q, const struct query_item *it)
 {
     size_t i = 0;
 
     while (i < it->len) {
-        while (i < it->len && !query_is_alnum((unsigned char)it->text[i]))
+        while (i < it->len && !query_is_word((unsigned char)it->text[i]))
             i++;
         size_t start = i;
-        while (i < it->len && query_is_alnum((unsigned char)it->text[i]))
+        while (i < it->len && query_is_word((unsigned char)it->text[i]))
             i++;
-        if (i > start)
-            query_add_token(q, it->text + start, i - start);
+        if (i == start)
+            continue;
+        if (it->kind == QUERY_FIXED && (start == 0 || i == it->len))
+            continue;
+        query_add_token(q, it->text + start, i - start);
     }
 }
 
@@ -190,13 +230,20 @@ query_add_item(struct query *q, enum query_kind kind, int is_negated,
     struct query_item *it = &q->items[q->n_items];
     it->kind = kind;
     it->is_negated = is_negated;
-    it->text = xstrndup(text, len);
-    it->len = len;
-    if (q->is_icase)
-        for (size_t i = 0; i < len; i++)
-            it->text[i] = (char)query_lower((unsigned char)it->text[i]);
-    it->has_start_bound = query_is_alnum((unsigned char)text[0]);
-    it->has_end_bound = query_is_alnum((unsigned char)text[len - 1]);
+    if (q->is_icase) {
+        size_t cap = 2 * len;
+        it->text = xmalloc(cap + 1);
+        it->len = casefold_str((const uint8_t *)text, len,
+                               (uint8_t *)it->text, cap);
+        it->text[it->len] = '\0';
+    } else {
+        it->text = xstrndup(text, len);
+        it->len = len;
+    }
+    int is_fixed = kind == QUERY_FIXED;
+    it->has_start_bound = !is_fixed && query_is_word((unsigned char)text[0]);
+    it->has_end_bound = !is_fixed &&
+                        query_is_word((unsigned char)text[len - 1]);
     if (is_or) {
         q->groups[q->n_groups - 1].n++;
     } else {
@@ -286,7 +333,7 @@ query_parse_text(struct query *q, const char *s, size_t len, char **errstr)
     }
     for (size_t g = 0; g < q->n_groups; g++) {
         const struct query_item *it = &q->items[q->groups[g].first];
-        if (q->groups[g].n == 1 && it->kind == QUERY_TERM && !it->is_negated)
+        if (q->groups[g].n == 1 && !it->is_negated)
             query_add_tokens(q, it);
     }
     return 0;
@@ -374,6 +421,28 @@ query_match(const struct query *q, const char *msg, size_t len)
             return 0;
     }
     return q->re == NULL || query_regex_match(q->re, msg, len);
+}
+
+int
+query_add_fixed(struct query *q, const char *s, size_t len, char **errstr)
+{
+    if (len == 0) {
+        *errstr = xstrdup("empty fixed string");
+        return -1;
+    }
+    if (len > QUERY_MAX_TEXT) {
+        *errstr = xasprintf("fixed string too long (at most %d bytes)",
+                            QUERY_MAX_TEXT);
+        return -1;
+    }
+    if (memchr(s, '\0', len) != NULL) {
+        *errstr = xstrdup("fixed string contains a NUL byte");
+        return -1;
+    }
+    if (query_add_item(q, QUERY_FIXED, 0, s, len, 0, errstr) < 0)
+        return -1;
+    query_add_tokens(q, &q->items[q->n_items - 1]);
+    return 0;
 }
 
 size_t

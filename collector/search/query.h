@@ -9,10 +9,17 @@
  *                                            means a AND (b OR c)
  *   item  = ["-"] (term | '"' phrase '"')   "-" excludes
  *
- * A term matches as a whole word: at each end where the term has an ASCII
- * letter or digit, the message must have a non-alphanumeric byte or its
- * start/end (so "10.0.0.1" does not match "10.0.0.12"). A phrase is a plain
- * substring. icase folds ASCII case for terms, phrases and the regex.
+ * The word rule: word characters are ASCII letters, digits, '_' and every
+ * byte >= 0x80 (so UTF-8 letters). A term matches where it is not part of
+ * a longer word: if its first character is a word character, the byte
+ * before the match is not one (or is the message start); if its last is,
+ * the byte after is not one (or is the end). So "unix" does not match
+ * "pam_unix", "caf" does not match "café", "10.0.0.1" does not match
+ * "10.0.0.12", and "/log/Core" matches in "/var/log/Core dump". A phrase
+ * is a term with spaces in it, under the same rule. A fixed string
+ * (query_add_fixed, logq -F) matches anywhere, like grep -F. icase folds
+ * terms, phrases and fixed strings with simple Unicode case folding
+ * (common/casefold.h: "CAFÉ" finds "café"); the regex folds ASCII only.
  * The regex is PCRE2 syntax over the message bytes (details and limits in
  * collector/search/query_regex.h); several regexes are alternatives (a
  * message must match one of them), as grep's -e.
@@ -51,10 +58,18 @@ void query_free(struct query *q);
  * must not be matched from two threads at once. */
 int query_match(const struct query *q, const char *msg, size_t len);
 
-/* Lower-cased alphanumeric words every match must contain as whole words
- * (from terms that are ANDed, not under OR or "-", and the words every
- * regex requires: query_regex_words_all). Borrowed from q; for
- * store_filter.tokens. Returns the count. */
+/* ANDs the fixed string s[0..len) (matched anywhere, folded under icase)
+ * to q. 0, or -1 with *errstr set (caller frees) if it is empty, longer
+ * than QUERY_MAX_TEXT, holds a NUL, or q has QUERY_MAX_ITEMS items. */
+int query_add_fixed(struct query *q, const char *s, size_t len,
+                    char **errstr);
+
+/* Folded words (common/casefold.h) every match must contain as whole
+ * tokens of the store's tokenizer: the word runs of terms and phrases that
+ * are ANDed (not under OR or "-"), the runs inside a fixed string that
+ * touch neither of its ends, and the words every regex requires
+ * (query_regex_words_all). Borrowed from q; for store_filter.tokens.
+ * Returns the count. */
 size_t query_tokens(const struct query *q, const char *const **tokens);
 
 /* Regex matches given up (counted as no match) because they ran out of

@@ -13,12 +13,16 @@
  *
  * The extractor walks the pattern text, not PCRE2's compiled form (PCRE2
  * exposes no parse tree): a flat sequence of atoms at the top level, each
- * a literal alphanumeric byte, a separator (consumes one or more bytes,
- * none of them an ASCII letter or digit), a boundary assertion (^ $ \b \A
- * \z \Z) or anything else. A run of unquantified alphanumeric literals is a
- * whole token of every match when the atoms on both sides are separators or
- * boundaries. Whatever could change how the rest of the text parses (option
- * settings, \Q, verbs, escapes that take arguments) makes it give up.
+ * a literal word byte (the word rule of query.h: ASCII letter, digit, '_'
+ * or any byte >= 0x80), a separator (consumes one or more bytes, none of
+ * them a word byte), a boundary assertion (^ $ \A \z \Z: nothing on their
+ * far side) or anything else. PCRE2's \b is not a boundary here: its \w
+ * is ASCII, so a byte >= 0x80 may sit on the far side; nor are \W \h \v
+ * \R separators (they match bytes >= 0x80: \xa0, \x85). A run of
+ * unquantified word literals is a whole token of every match when the
+ * atoms on both sides are separators or boundaries. Whatever could change
+ * how the rest of the text parses (option settings, \Q, verbs, escapes
+ * that take arguments) makes it give up.
  */
 #include "collector/search/query_regex.h"
 
@@ -239,9 +243,9 @@ query_regex_n_aborted(const struct query_regex *re)
 /* ---- required words ---- */
 
 enum qr_kind {
-    QR_LIT,     /* one ASCII letter or digit, unquantified */
-    QR_SEP,     /* consumes >= 1 bytes, none an ASCII letter or digit */
-    QR_BOUND,   /* zero width; no ASCII letter or digit on its far side */
+    QR_LIT,     /* one word byte, unquantified */
+    QR_SEP,     /* consumes >= 1 bytes, none a word byte */
+    QR_BOUND,   /* zero width; no word byte on its far side */
     QR_OTHER,   /* anything else, including zero width */
     QR_START,   /* the pattern's start: unanchored, so not a bound */
 };
@@ -261,6 +265,13 @@ qr_is_alnum(unsigned char c)
            (c >= 'A' && c <= 'Z');
 }
 
+/* The word rule's word bytes (query.h). */
+static int
+qr_is_word(unsigned char c)
+{
+    return qr_is_alnum(c) || c == '_' || c >= 0x80;
+}
+
 static int
 qr_is_digit(unsigned char c)
 {
@@ -269,7 +280,8 @@ qr_is_digit(unsigned char c)
 
 /* Kind of the escape "\c" outside a class, or QR_BAIL for escapes that
  * take arguments (\x41 \1 \p{..} \g{..} \k<..> \o{..} \cX) or change the
- * parsing of what follows (\Q \E). */
+ * parsing of what follows (\Q \E). An escaped word byte (\_) is a literal,
+ * but not one a token can be copied from. */
 static int
 qr_escape_kind(unsigned char c)
 {
@@ -278,12 +290,12 @@ qr_escape_kind(unsigned char c)
     if (c == '<' || c == '>')
         return QR_BOUND;                    /* GNU anchors: regex_anchors.h */
     if (!qr_is_alnum(c))
-        return QR_SEP;                      /* \. \( \  etc.: a literal */
-    if (strchr("bAzZ", c) != NULL)
+        return qr_is_word(c) ? QR_OTHER : QR_SEP;   /* \. \( \_: literals */
+    if (strchr("AzZ", c) != NULL)
         return QR_BOUND;
-    if (strchr("sWhvRtnrfea", c) != NULL)
+    if (strchr("stnrfea", c) != NULL)
         return QR_SEP;
-    if (strchr("dDwSHVNBGKXC", c) != NULL)
+    if (strchr("bdDwWShHvVRNBGKXC", c) != NULL)
         return QR_OTHER;
     return QR_BAIL;
 }
@@ -500,7 +512,7 @@ qr_next_atom(const char *p, size_t *i, struct qr_atom *a)
         *i += end > 0 ? (size_t)end : 1;
         return 0;
     default:
-        a->kind = qr_is_alnum(c) ? QR_LIT : QR_SEP;
+        a->kind = qr_is_word(c) ? QR_LIT : QR_SEP;
         (*i)++;
         return 0;
     }

@@ -7,7 +7,7 @@
  *   - no UTF mode, and (*UTF)/(*UCP) are refused: a message is a byte
  *     string and may be invalid UTF-8; '.' and classes match one byte, a
  *     UTF-8 literal matches as its byte sequence, \w \d \b and case folding
- *     are ASCII-only (the same folding as query terms);
+ *     are ASCII-only (terms fold UTF-8 letters too: query.h);
  *   - DOTALL and DOLLAR_ENDONLY: '.' matches '\n' and '$' only the very end,
  *     as POSIX regexec did without REG_NEWLINE;
  *   - \< and \> (GNU word anchors, which PCRE2 reads as '<' and '>') are
@@ -59,8 +59,8 @@ int query_regex_match(struct query_regex *re, const char *msg, size_t len);
  * missed them. */
 uint64_t query_regex_n_aborted(const struct query_regex *re);
 
-/* A word of the pattern text: pattern[off .. off + len), ASCII letters and
- * digits only. */
+/* A word of the pattern text: pattern[off .. off + len), word bytes only
+ * (ASCII letters, digits, '_', bytes >= 0x80: the word rule of query.h). */
 struct query_regex_word {
     size_t off;
     size_t len;
@@ -68,8 +68,8 @@ struct query_regex_word {
 
 /*
  * Words that every text the pattern (as compiled by query_regex_new) matches
- * contains as a whole token: preceded and followed by a byte that is not an
- * ASCII letter or digit, or by the text's start/end. Conservative: any
+ * contains as a whole token: preceded and followed by a byte that is not a
+ * word byte, or by the text's start/end. Conservative: any
  * construct it does not fully understand (alternation at the top level,
  * groups, classes, options, \Q..\E) contributes no word, and some make it
  * give up on the whole pattern. Writes at most max words to out and returns

@@ -2,7 +2,9 @@
 /*
  * query_test: the search language, parser and matcher (collector/search/query.c).
  * Table-driven: each case is a query (q, regex, icase), a message and the
- * expected verdict, plus parse errors and the required-token list.
+ * expected verdict (the word rule at ASCII, '_', UTF-8 and invalid-byte
+ * neighbours, phrases, UTF-8 case folding), plus -F (query_add_fixed),
+ * parse errors and the required-token list.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -34,7 +36,10 @@ static const struct match_case match_cases[] = {
     { "error", NULL, 0, "suberror", 0 },
     { "error", NULL, 0, "error:", 1 },
     { "error", NULL, 0, "[error]", 1 },
-    { "error", NULL, 0, "my_error_x", 1 },          /* _ is not alnum */
+    { "error", NULL, 0, "my_error_x", 0 },          /* _ is a word char */
+    { "error", NULL, 0, "error_", 0 },
+    { "_error", NULL, 0, "x _error y", 1 },
+    { "_error", NULL, 0, "x__error y", 0 },
     { "error", NULL, 0, "errors then error", 1 },   /* second occurrence */
     { "error", NULL, 0, "Error", 0 },
     { "error", NULL, 0, "", 0 },
@@ -56,8 +61,16 @@ static const struct match_case match_cases[] = {
     /* phrases */
     { "\"disk full\"", NULL, 0, "the disk full error", 1 },
     { "\"disk full\"", NULL, 0, "the disk is full", 0 },
-    { "\"isk fu\"", NULL, 0, "the disk full error", 1 },   /* substring */
-    { "\"a b\" c", NULL, 0, "c xa by", 1 },
+    { "\"isk fu\"", NULL, 0, "the disk full error", 0 },   /* no parts */
+    { "\"disk full\"", NULL, 0, "disk full", 1 },
+    { "\"disk full\"", NULL, 0, "the disk fuller", 0 },
+    { "\"disk full\"", NULL, 0, "hardisk full", 0 },
+    { "\"disk full\"", NULL, 0, "(disk full)", 1 },
+    { "\" disk full \"", NULL, 0, "hardisk full", 0 },
+    { "\": disk\"", NULL, 0, "err: disk", 1 },
+    { "\": disk\"", NULL, 0, "err: disks", 0 },
+    { "\"a b\" c", NULL, 0, "c xa by", 0 },
+    { "\"a b\" c", NULL, 0, "c a b", 1 },
     { "\"a b\" c", NULL, 0, "xa by", 0 },
     /* exclusions */
     { "-debug", NULL, 0, "info line", 1 },
@@ -89,8 +102,46 @@ static const struct match_case match_cases[] = {
     { "\"Disk FULL\"", NULL, 1, "DISK full", 1 },
     { "-debug", NULL, 1, "DEBUG x", 0 },
     { "10.0.0.1", NULL, 1, "10.0.0.1", 1 },
-    { "ÉTÉ", NULL, 1, "été", 0 },                   /* ASCII folding only */
+    { "ÉTÉ", NULL, 1, "été", 1 },                   /* UTF-8 folding */
     { "été", NULL, 0, "un été chaud", 1 },
+    { "été", NULL, 0, "un ÉTÉ chaud", 0 },
+    { "CAFÉ", NULL, 1, "un café", 1 },
+    { "café", NULL, 1, "UN CAFÉ", 1 },
+    { "привет", NULL, 1, "Привет, мир", 1 },
+    { "ПРИВЕТ", NULL, 1, "ну привет", 1 },
+    { "привет", NULL, 1, "приветствую", 0 },
+    { "σοφία", NULL, 1, "ΣΟΦΊΑ", 1 },
+    { "ΟΔΟΣ", NULL, 1, "οδος οδός", 1 },          /* final sigma */
+    { "Ⱥb", NULL, 1, "x ⱥB y", 1 },           /* 2-byte folds to 3 */
+    { "ⱥb", NULL, 1, "x ȺB y", 1 },
+    { "ⱥb", NULL, 1, "x ȺBc y", 0 },
+    { "straße", NULL, 1, "STRASSE", 0 },          /* simple folding */
+    { "ԱՐԵՎ", NULL, 1, "արեվ", 1 },              /* Armenian */
+    { "x", NULL, 1, "\xc3x", 0 },                  /* invalid UTF-8 */
+    { "\xc3", NULL, 1, "a \xc3 b", 1 },
+    { "\xc3", NULL, 1, "a \xc3\xa9 b", 0 },
+    /* the word rule at UTF-8 neighbours, start and end of message */
+    { "caf", NULL, 0, "café", 0 },
+    { "caf", NULL, 0, "un caf", 1 },
+    { "café", NULL, 0, "café", 1 },
+    { "unix", NULL, 0, "pam_unix(sshd:session)", 0 },
+    { "pam_unix", NULL, 0, "pam_unix(sshd:session)", 1 },
+    { "/log/Core", NULL, 0, "/var/log/Core dump", 1 },
+    { "/log/Core", NULL, 0, "/var/log/Cores", 0 },
+    { "/log/Core", NULL, 0, "/log/Core", 1 },
+    { "error", NULL, 0, "éerror", 0 },
+    { "error", NULL, 0, "error日本", 0 },
+    { "error", NULL, 0, "日本 error", 1 },
+    { "error", NULL, 0, "\xff" "error", 0 },          /* invalid: a word byte */
+    { "error", NULL, 0, "error\x80", 0 },
+    { "日本", NULL, 0, "日本語", 0 },
+    { "日本", NULL, 0, "(日本)", 1 },
+    { ":80", NULL, 0, "host:8080", 0 },
+    { ":80", NULL, 0, "host:80", 1 },
+    { ":80", NULL, 0, "host:80/x", 1 },
+    { "v1/", NULL, 0, "apiv1/x", 0 },
+    { "v1/", NULL, 0, "api/v1/x", 1 },
+    { "==>", NULL, 0, "a==>b", 1 },                /* no word char at all */
     /* regex */
     { "", "^GET /[a-z]+ [0-9]{3}$", 0, "GET /index 200", 1 },
     { "", "^GET /[a-z]+ [0-9]{3}$", 0, "GET /index 20", 0 },
@@ -311,8 +362,14 @@ test_query_tokens(void **state)
     check_tokens("Error DISK", 0, t1, 2);
     static const char *const t2[] = { "10", "0", "1" };
     check_tokens("10.0.0.1", 0, t2, 3);
-    static const char *const t3[] = { "api", "v1" };
-    check_tokens("/api/v1 -debug \"a phrase\" x OR y", 0, t3, 2);
+    static const char *const t3[] = { "api", "v1", "a", "phrase" };
+    check_tokens("/api/v1 -debug \"a phrase\" x OR y", 0, t3, 4);
+    static const char *const t5[] = { "pam_unix", "sshd", "café", "привет" };
+    check_tokens("pam_unix(sshd) CAFÉ Привет", 0, t5, 4);
+    check_tokens("pam_unix(sshd) CAFÉ Привет", 1, t5, 4);
+    static const char *const t6[] = { "ⱥ" };
+    check_tokens("Ⱥ", 0, t6, 1);
+    check_tokens("-\"a b\" x OR \"c d\"", 0, NULL, 0);
     check_tokens("", 0, NULL, 0);
     check_tokens("a OR b", 1, NULL, 0);
     check_tokens("... -c", 0, NULL, 0);
@@ -346,13 +403,84 @@ test_query_regex_tokens(void **state)
     static const char *const t1[] = { "id" };
     check_regex_tokens("", "zebracorn id=[0-3]", 0, t1, 1);
     static const char *const t2[] = { "zebracorn", "id" };
-    check_regex_tokens("", "\\bZebraCorn id=[0-3]", 1, t2, 2);
+    check_regex_tokens("", "^ZebraCorn id=[0-3]", 1, t2, 2);
     check_regex_tokens("zebracorn", "\\bzebracorn id=[0-3]", 0, t2, 2);
+    static const char *const t4[] = { "id" };
+    check_regex_tokens("", "\\bZebraCorn id=[0-3]", 1, t4, 1);
+    static const char *const t5[] = { "café" };
+    check_regex_tokens("", "^CAFÉ$", 0, t5, 1);
     static const char *const t3[] = { "error", "disk", "full" };
     check_regex_tokens("error", "^disk full$", 0, t3, 3);
     check_regex_tokens("a OR b", "x|y", 0, NULL, 0);
     check_regex_tokens("", "zebra[a-z]*corn", 0, NULL, 0);
     check_regex_tokens("", "", 0, NULL, 0);
+}
+
+/* -F: anywhere, no word rule; tokens only from runs inside the string. */
+static void
+test_query_fixed(void **state)
+{
+    static const struct {
+        const char *q, *fixed;
+        int icase;
+        const char *msg;
+        int want;
+    } cases[] = {
+        { "", "caf", 0, "café", 1 },
+        { "", "unix", 0, "pam_unix(sshd)", 1 },
+        { "", "rror", 0, "errors", 1 },
+        { "", "rror", 0, "ERRORS", 0 },
+        { "", "rror", 1, "ERRORS", 1 },
+        { "", "RIVE", 1, "привет ПРИВЕТ", 0 },
+        { "", "РИВЕ", 1, "привет", 1 },
+        { "", "a b", 0, "xa by", 1 },
+        { "", "a  b", 0, "a b", 0 },
+        { "error", "disk", 0, "error: disk", 1 },
+        { "error", "disk", 0, "errors: disk", 0 },
+        { "-debug", "x.y", 0, "ax.yb", 1 },
+        { "-debug", "x.y", 0, "ax.yb debug", 0 },
+        { "", "\"", 0, "say \"hi\"", 1 },
+        { "", "OR", 0, "for", 0 },
+        { "", "OR", 1, "for", 1 },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *err = NULL;
+        struct query *q = query_parse(cases[i].q, strlen(cases[i].q), NULL,
+                                      cases[i].icase, &err);
+        assert_non_null(q);
+        assert_int_equal(query_add_fixed(q, cases[i].fixed,
+                                         strlen(cases[i].fixed), &err), 0);
+        int got = query_match(q, cases[i].msg, strlen(cases[i].msg));
+        if (got != cases[i].want)
+            fail_msg("case %zu: -F [%s] msg [%s]: got %d", i,
+                     cases[i].fixed, cases[i].msg, got);
+        query_free(q);
+    }
+    /* tokens: "bar" is bounded by the string's own '.' on both sides */
+    char *err = NULL;
+    struct query *q = query_parse("x", 1, NULL, 1, &err);
+    assert_int_equal(query_add_fixed(q, "foo.BAR.baz", 11, &err), 0);
+    assert_int_equal(query_add_fixed(q, "unix", 4, &err), 0);
+    assert_int_equal(query_add_fixed(q, ".Qux.", 5, &err), 0);
+    const char *const *tok;
+    assert_int_equal(query_tokens(q, &tok), 3);
+    assert_string_equal(tok[0], "x");
+    assert_string_equal(tok[1], "bar");
+    assert_string_equal(tok[2], "qux");
+    /* errors */
+    assert_int_equal(query_add_fixed(q, "", 0, &err), -1);
+    assert_non_null(strstr(err, "empty"));
+    free(err);
+    assert_int_equal(query_add_fixed(q, "a\0b", 3, &err), -1);
+    assert_non_null(strstr(err, "NUL"));
+    free(err);
+    char big[QUERY_MAX_TEXT + 1];
+    memset(big, 'a', sizeof(big));
+    assert_int_equal(query_add_fixed(q, big, sizeof(big), &err), -1);
+    free(err);
+    query_free(q);
 }
 
 int
@@ -367,6 +495,7 @@ main(void)
         cmocka_unit_test(test_query_parse_limits),
         cmocka_unit_test(test_query_tokens),
         cmocka_unit_test(test_query_regex_tokens),
+        cmocka_unit_test(test_query_fixed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -339,11 +339,12 @@ gen_query(struct qcase *c, const struct rec *r, size_t n)
 
 /* ------------------------------------------------------------ model */
 
+/* The word rule of query.h: ASCII letters, digits, '_', bytes >= 0x80. */
 static int
-is_alnum(char ch)
+is_word(char ch)
 {
     return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-           (ch >= '0' && ch <= '9');
+           (ch >= '0' && ch <= '9') || ch == '_' || (unsigned char)ch >= 0x80;
 }
 
 static void
@@ -367,10 +368,8 @@ model_item(const struct item *it, const char *msg, int icase)
     }
     size_t tl = strlen(t);
     for (const char *p = strstr(m, t); p != NULL; p = strstr(p + 1, t)) {
-        if (it->is_phrase)
-            return 1;
-        int ok_l = !is_alnum(t[0]) || p == m || !is_alnum(p[-1]);
-        int ok_r = !is_alnum(t[tl - 1]) || !is_alnum(p[tl]);
+        int ok_l = !is_word(t[0]) || p == m || !is_word(p[-1]);
+        int ok_r = !is_word(t[tl - 1]) || !is_word(p[tl]);
         if (ok_l && ok_r)
             return 1;
     }

@@ -216,7 +216,7 @@ index_mem_add_text(struct index_mem *m, uint32_t blk, const void *text,
         m->n_set = 0;
         m->cur_blk = blk;
     }
-    tokenize_foreach(text, len, TOKENIZE_F_ASCII_PARTS, ix_add_token_cb, m);
+    tokenize_foreach(text, len, 0, ix_add_token_cb, m);
 }
 
 /* ------------------------------------------------------------------ */
@@ -287,7 +287,7 @@ ix_set_token_cb(const uint8_t *tok, size_t len, uint32_t hash, void *arg)
 void
 index_set_add_text(struct index_set *set, const void *text, size_t len)
 {
-    tokenize_foreach(text, len, TOKENIZE_F_ASCII_PARTS, ix_set_token_cb, set);
+    tokenize_foreach(text, len, 0, ix_set_token_cb, set);
 }
 
 void

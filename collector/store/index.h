@@ -18,7 +18,7 @@
 #include "common/buf.h"
 
 #define INDEX_MAGIC      0x3149514cu    /* "LQI1" */
-#define INDEX_VERSION    2
+#define INDEX_VERSION    3
 #define INDEX_HDR_LEN    32
 #define INDEX_PAGE_KEYS  128            /* keys per postings page */
 #define INDEX_MAX_BLKS   (1u << 20)     /* sanity limit from disk */

@@ -28,6 +28,8 @@
 #include "collector/store/index.h"
 #include "collector/store/store.h"
 #include "collector/store/tokenize.h"
+#include "common/casefold.h"
+#include "common/compress.h"
 #include "common/xmalloc.h"
 
 #define T0 1700000000000000000LL
@@ -268,7 +270,9 @@ make_vocab(void)
     static const char *fixed[] = {
         "error", "Warn", "GET", "10.0.0.1", "caf\xc3\xa9", "na\xc3\xafve",
         "\xe6\x97\xa5\xe6\x9c\xac", "user_id", "/var/log/app.log",
-        "6db169e4-19a2-a16a-ba76-e982c6baf843",
+        "6db169e4-19a2-a16a-ba76-e982c6baf843", "CAF\xc3\x89",
+        "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82",
+        "pam_unix(sshd)", "\xc8\xba" "x", "caf",
     };
     for (size_t i = 0; i < N_VOCAB; i++) {
         if (i < sizeof(fixed) / sizeof(fixed[0])) {
@@ -284,26 +288,30 @@ make_vocab(void)
     }
 }
 
+/* The word rule (collector/search/query.h, tokenize.h). */
 static int
-is_word(unsigned char c, int high)
+is_word(unsigned char c)
 {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-           (c >= 'A' && c <= 'Z') || (high && c >= 0x80);
+           (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
 }
 
-/* Does msg hold tok as a whole word (ASCII case folded)? high: bytes
- * >= 0x80 are word bytes (tokenize's rule) or separators (an ASCII-only
- * reader like collector/search/query.c). */
+/* Does msg hold the folded tok as a whole word once msg is folded too
+ * (common/casefold.h keeps which bytes are word bytes)? */
 static int
-has_word(const char *msg, size_t len, const char *tok, int high)
+has_word(const char *msg, size_t len, const char *tok)
 {
+    static char f[4096];
     size_t n = strlen(tok);
+    size_t fl = casefold_str((const uint8_t *)msg, len, (uint8_t *)f,
+                             sizeof(f));
 
-    for (size_t i = 0; i + n <= len; i++) {
-        if (strncasecmp(msg + i, tok, n) != 0)
+    assert_true(fl <= sizeof(f));
+    for (size_t i = 0; i + n <= fl; i++) {
+        if (memcmp(f + i, tok, n) != 0)
             continue;
-        if ((i == 0 || !is_word((unsigned char)msg[i - 1], high)) &&
-            (i + n == len || !is_word((unsigned char)msg[i + n], high)))
+        if ((i == 0 || !is_word((unsigned char)f[i - 1])) &&
+            (i + n == fl || !is_word((unsigned char)f[i + n])))
             return 1;
     }
     return 0;
@@ -311,41 +319,39 @@ has_word(const char *msg, size_t len, const char *tok, int high)
 
 struct qtoks {
     char  *tok[4];
-    int    high[4];
     size_t n;
 };
 
-/* A filter word: a whole vocabulary token (tokenize's rule) or an ASCII
- * alnum run of one (query.c's rule), lower-cased. */
+/* A filter word: a whole vocabulary token (a word run), folded. */
 static void
 pick_token(struct qtoks *q)
 {
     const char *w = vocab[rng() % N_VOCAB];
     size_t len = strlen(w), i = 0, n_runs = 0;
-    int high = rng() % 2;
-    char runs[8][96];
+    char runs[8][200];
 
     while (i < len && n_runs < 8) {
-        while (i < len && !is_word((unsigned char)w[i], high))
+        while (i < len && !is_word((unsigned char)w[i]))
             i++;
-        size_t k = 0;
-        while (i < len && is_word((unsigned char)w[i], high))
-            runs[n_runs][k++] = (char)tolower((unsigned char)w[i++]);
-        runs[n_runs][k] = '\0';
-        if (k)
-            n_runs++;
+        size_t start = i;
+        while (i < len && is_word((unsigned char)w[i]))
+            i++;
+        if (i == start)
+            continue;
+        size_t k = casefold_str((const uint8_t *)w + start, i - start,
+                                (uint8_t *)runs[n_runs], sizeof(runs[0]) - 1);
+        runs[n_runs++][k] = '\0';
     }
     if (!n_runs)
         return;
-    q->tok[q->n] = xstrdup(runs[rng() % n_runs]);
-    q->high[q->n++] = high;
+    q->tok[q->n++] = xstrdup(runs[rng() % n_runs]);
 }
 
 static int
 rec_matches(const struct logrec *r, const struct qtoks *q)
 {
     for (size_t i = 0; i < q->n; i++)
-        if (!has_word(r->msg, r->msg_len, q->tok[i], q->high[i]))
+        if (!has_word(r->msg, r->msg_len, q->tok[i]))
             return 0;
     return 1;
 }
@@ -535,6 +541,107 @@ test_index_property(void **state)
     free(dir);
 }
 
+/* Replaces the .lqi of segment seq with a valid version-2 file for the
+ * same blocks whose postings are those of an older tokenizer: here a
+ * single token, so a reader that trusted it would miss nearly every
+ * match. Version field and header CRC are written as version 2 had them. */
+static void
+write_v2_index(const char *path, uint64_t seq)
+{
+    int fd = open(path, O_RDONLY);
+    const char *why;
+
+    assert_true(fd >= 0);
+    struct index_file *f = index_file_load(fd, seq, &why);
+    assert_non_null(f);
+    close(fd);
+    struct index_mem *m = index_mem_new();
+    index_mem_add_text(m, 0, "old", 3);
+    struct buf img;
+    buf_init(&img, 1u << 20);
+    assert_int_equal(index_mem_encode(m, seq, index_file_blks(f),
+                                      index_file_n_blks(f), &img), 0);
+    uint32_t n_blks = index_file_n_blks(f);
+    index_file_free(f);
+    index_mem_free(m);
+    uint8_t *h = img.data;
+    uint32_t n_pages = (uint32_t)h[20] | (uint32_t)h[21] << 8 |
+                       (uint32_t)h[22] << 16 | (uint32_t)h[23] << 24;
+    size_t meta = 12 * (size_t)n_blks + 12 * (size_t)n_pages;
+    h[4] = 2;
+    h[5] = h[6] = h[7] = 0;
+    uint32_t crc = compress_crc32(0, h, 28);
+    crc = compress_crc32(crc, h + 32, meta);
+    for (int i = 0; i < 4; i++)
+        h[28 + i] = (uint8_t)(crc >> (8 * i));
+    fd = open(path, O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, img.data, img.len), (ssize_t)img.len);
+    close(fd);
+    buf_fini(&img);
+}
+
+static uint32_t
+lqi_version(const char *path)
+{
+    uint8_t h[8];
+    int fd = open(path, O_RDONLY);
+
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, h, sizeof(h), 0), (ssize_t)sizeof(h));
+    close(fd);
+    return (uint32_t)h[4] | (uint32_t)h[5] << 8 | (uint32_t)h[6] << 16 |
+           (uint32_t)h[7] << 24;
+}
+
+/* The upgrade path: .lqi files of version 2 (older token rules) are stale
+ * at open, rebuilt from their segments and counted; every query then
+ * answers exactly as a full scan; the next open keeps the new files. */
+static void
+test_index_upgrade_from_v2(void **state)
+{
+    char *dir = make_dir();
+    struct store_stats st;
+
+    (void)state;
+    rng_state = 7;
+    make_vocab();
+    struct store *s = open_store(dir);
+    fill_store(s, 3000);
+    store_get_stats(s, &st);
+    size_t n_full = 0;
+    store_close(s);
+    for (uint64_t seq = 1; seq < 64; seq++) {
+        char *p = lqi_path(dir, seq);
+        if (access(p, F_OK) == 0) {
+            assert_int_equal(lqi_version(p), INDEX_VERSION);
+            write_v2_index(p, seq);
+            assert_int_equal(lqi_version(p), 2);
+            n_full++;
+        }
+        free(p);
+    }
+    assert_true(n_full >= 3);
+
+    s = open_store(dir);
+    store_get_stats(s, &st);
+    assert_int_equal(st.n_index_rebuilds, n_full);
+    assert_true(check_queries(s, 120) > 0);
+    store_close(s);
+    for (uint64_t seq = 1; seq <= n_full; seq++) {
+        char *p = lqi_path(dir, seq);
+        assert_int_equal(lqi_version(p), INDEX_VERSION);
+        free(p);
+    }
+    s = open_store(dir);
+    store_get_stats(s, &st);
+    assert_int_equal(st.n_index_rebuilds, 0);
+    assert_true(check_queries(s, 40) > 0);
+    store_close(s);
+    remove_dir(dir);
+    free(dir);
+}
+
 /* Damages every page of a .lqi whose header (and so its directory) stays
  * valid: the file is still loaded at open. */
 static void
@@ -667,6 +774,7 @@ main(void)
         cmocka_unit_test(test_index_property),
         cmocka_unit_test(test_index_write_failure),
         cmocka_unit_test(test_index_damaged_pages),
+        cmocka_unit_test(test_index_upgrade_from_v2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,12 @@
  * substring, in one message or in a block's whole message column (codecs
  * 2 and 3 keep messages back to back), so that a cursor whose caller
  * requires every filter token can drop records without one before they
- * are handed out. One pass over the column per block instead of a search
+ * are handed out. A token with bytes >= 0x80 is searched by its longest
+ * ASCII part only (none: every record is kept): its non-ASCII letters may
+ * be written in another case and length ("CAFÉ" for "café", "Ⱥ" for "ⱥ"),
+ * while its ASCII bytes come from ASCII bytes of the text, differing at
+ * most in ASCII case (no non-ASCII letter folds to ASCII, common/
+ * casefold.h). So the search keeps every record the matcher can accept. One pass over the column per block instead of a search
  * per record: the search is anchored on the token's rarest byte, found
  * with memchr (a byte without case) or eight bytes at a time (a letter).
  * Pure functions over memory; used by cursor.c only.
@@ -26,6 +31,29 @@ scan_byte_score(uint8_t c)
     return 12;                  /* digits: common in logs */
 }
 
+/* The longest run of ASCII bytes in tok[0..*len): its start, *len its
+ * length (0 if none). */
+static const uint8_t *
+scan_ascii_part(const uint8_t *tok, size_t *len)
+{
+    const uint8_t *best = tok;
+    size_t best_len = 0, i = 0;
+
+    while (i < *len) {
+        while (i < *len && tok[i] >= 0x80)
+            i++;
+        size_t start = i;
+        while (i < *len && tok[i] < 0x80)
+            i++;
+        if (i - start > best_len) {
+            best = tok + start;
+            best_len = i - start;
+        }
+    }
+    *len = best_len;
+    return best;
+}
+
 void
 scan_tok_init(struct scan_tok *t, const uint8_t *tok, size_t len)
 {
@@ -33,6 +61,7 @@ scan_tok_init(struct scan_tok *t, const uint8_t *tok, size_t len)
 
     if (len > sizeof(t->b))
         len = sizeof(t->b);
+    tok = scan_ascii_part(tok, &len);
     memcpy(t->b, tok, len);
     t->len = (uint32_t)len;
     t->anchor = 0;

@@ -3,16 +3,20 @@
  * tokenize: splits text into index tokens (rules in tokenize.h and
  * collector/STORE.md). Hand-written table-driven loop rather than ctype
  * calls because it runs over every stored byte at seal time: one table
- * load per byte, folding and hashing on the fly.
+ * load per ASCII byte, folding and hashing on the fly; a non-ASCII unit
+ * goes through common/casefold.c.
  */
 #include "collector/store/tokenize.h"
 
 #include <string.h>
 
+#include "common/casefold.h"
+
 #define FNV_OFFSET 0xcbf29ce484222325ull
 #define FNV_PRIME  0x100000001b3ull
 
-/* 0 for separators, else the folded byte. */
+/* 0 for separators, else the ASCII-folded byte (bytes >= 0x80 map to
+ * themselves and are folded as UTF-8 by casefold_next). */
 static const uint8_t tok_fold[256] = {
 #define R8(a) a, a + 1, a + 2, a + 3, a + 4, a + 5, a + 6, a + 7
     ['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4',
@@ -22,7 +26,7 @@ static const uint8_t tok_fold[256] = {
     ['K'] = 'k', ['L'] = 'l', ['M'] = 'm', ['N'] = 'n', ['O'] = 'o',
     ['P'] = 'p', ['Q'] = 'q', ['R'] = 'r', ['S'] = 's', ['T'] = 't',
     ['U'] = 'u', ['V'] = 'v', ['W'] = 'w', ['X'] = 'x', ['Y'] = 'y',
-    ['Z'] = 'z',
+    ['Z'] = 'z', ['_'] = '_',
     ['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd', ['e'] = 'e',
     ['f'] = 'f', ['g'] = 'g', ['h'] = 'h', ['i'] = 'i', ['j'] = 'j',
     ['k'] = 'k', ['l'] = 'l', ['m'] = 'm', ['n'] = 'n', ['o'] = 'o',
@@ -55,30 +59,36 @@ tokenize_hash(const uint8_t *tok, size_t len)
     return tok_finish(h);
 }
 
-/* Emits the ASCII alnum runs of the raw token run[0..len), which holds a
- * byte >= 0x80; each is folded and capped like any token. */
-static int
-tok_ascii_parts(const uint8_t *run, size_t len, tokenize_fn fn, void *arg)
+/* Folded token of the run at *pp, into tok (capped), hashed on the fly;
+ * leaves *pp past the run and returns the token's length. */
+static size_t
+tok_run(const uint8_t **pp, const uint8_t *end, uint8_t *tok, uint64_t *hp)
 {
-    uint8_t tok[TOKENIZE_MAX_LEN];
-    size_t i = 0;
+    const uint8_t *p = *pp;
+    uint64_t h = FNV_OFFSET;
+    size_t n = 0;
+    uint8_t c;
 
-    while (i < len) {
-        while (i < len && run[i] >= 0x80)
-            i++;
-        size_t n = 0;
-        while (i < len && run[i] < 0x80) {
-            if (n < TOKENIZE_MAX_LEN)
-                tok[n++] = tok_fold[run[i]];
-            i++;
+    while (p < end && (c = tok_fold[*p]) != 0) {
+        if (c < 0x80) {
+            if (n < TOKENIZE_MAX_LEN) {
+                tok[n++] = c;
+                h = (h ^ c) * FNV_PRIME;
+            }
+            p++;
+            continue;
         }
-        if (n > 0) {
-            int rc = fn(tok, n, tokenize_hash(tok, n), arg);
-            if (rc)
-                return rc;
+        uint8_t f[4];
+        size_t f_len;
+        p += casefold_next(p, (size_t)(end - p), f, &f_len);
+        for (size_t k = 0; k < f_len && n < TOKENIZE_MAX_LEN; k++) {
+            tok[n++] = f[k];
+            h = (h ^ f[k]) * FNV_PRIME;
         }
     }
-    return 0;
+    *pp = p;
+    *hp = h;
+    return n;
 }
 
 int
@@ -88,32 +98,17 @@ tokenize_foreach(const void *text, size_t len, unsigned flags,
     const uint8_t *p = text, *end = p + len;
     uint8_t tok[TOKENIZE_MAX_LEN];
 
+    (void)flags;
     while (p < end) {
         while (p < end && !tok_fold[*p])
             p++;
         if (p == end)
             break;
-        const uint8_t *run = p;
-        uint64_t h = FNV_OFFSET;
-        size_t n = 0;
-        uint8_t high = 0;
-        uint8_t c;
-        while (p < end && (c = tok_fold[*p]) != 0) {
-            if (n < TOKENIZE_MAX_LEN) {
-                tok[n++] = c;
-                h = (h ^ c) * FNV_PRIME;
-            }
-            high |= c;
-            p++;
-        }
+        uint64_t h;
+        size_t n = tok_run(&p, end, tok, &h);
         int rc = fn(tok, n, tok_finish(h), arg);
         if (rc)
             return rc;
-        if ((high & 0x80) && (flags & TOKENIZE_F_ASCII_PARTS)) {
-            rc = tok_ascii_parts(run, (size_t)(p - run), fn, arg);
-            if (rc)
-                return rc;
-        }
     }
     return 0;
 }

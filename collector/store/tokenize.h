@@ -2,11 +2,14 @@
 /*
  * tokenize: the word splitter shared by the store's full-text index and the
  * query side, so both cut text into the same tokens. A token is a maximal
- * run of ASCII letters, ASCII digits and bytes >= 0x80 (so UTF-8 words stay
- * whole), ASCII-folded to lower case; everything else separates. Tokens
- * longer than TOKENIZE_MAX_LEN bytes are cut to that prefix (a query term
- * is cut the same way, so it still finds them). Pure: no allocation, no I/O.
- * The rules and the hash are part of the on-disk format (collector/STORE.md).
+ * run of word characters (the word rule of collector/search/query.h: ASCII
+ * letters, digits, '_' and every byte >= 0x80, so "pam_unix" and "café" are
+ * one token each), case folded as search terms are under -i (simple Unicode
+ * folding, common/casefold.h; invalid UTF-8 is kept byte for byte);
+ * everything else separates. Tokens longer than TOKENIZE_MAX_LEN bytes once
+ * folded are cut to that prefix (a query term is cut the same way, so it
+ * still finds them). Pure: no allocation, no I/O. The rules and the hash
+ * are part of the on-disk format (collector/STORE.md, .lqi version 3).
  */
 #ifndef COLLECTOR_STORE_TOKENIZE_H
 #define COLLECTOR_STORE_TOKENIZE_H
@@ -16,11 +19,6 @@
 
 #define TOKENIZE_MAX_LEN 64
 
-/* Also emit the ASCII-alnum runs inside a token that holds bytes >= 0x80
- * ("café" gives "café" and "caf"), so a reader whose words are ASCII-only
- * finds them too. The index uses it; query terms need not. */
-#define TOKENIZE_F_ASCII_PARTS 1u
-
 /* Called per token: tok is the folded (and capped) token, len its length
  * (1..TOKENIZE_MAX_LEN), hash its tokenize_hash(). tok is valid for the call
  * only. Return 0 to go on, non-zero to stop. */
@@ -28,7 +26,8 @@ typedef int (*tokenize_fn)(const uint8_t *tok, size_t len, uint32_t hash,
                            void *arg);
 
 /* Calls fn for each token of text[0..len) in order (repeats included).
- * Returns fn's non-zero result if it stopped early, else 0. */
+ * flags: reserved, pass 0. Returns fn's non-zero result if it stopped
+ * early, else 0. */
 int tokenize_foreach(const void *text, size_t len, unsigned flags,
                      tokenize_fn fn, void *arg);
 

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tokenize_test: the index tokenizer: splitting, ASCII folding, UTF-8
- * words, the length cap, ASCII parts of non-ASCII words, hashes, early stop.
+ * tokenize_test: the index tokenizer: splitting by the word rule ('_' and
+ * UTF-8 join words), UTF-8 case folding, invalid bytes, the length cap,
+ * re-tokenizing a folded token, hashes, early stop.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -78,17 +80,70 @@ test_tokenize_utf8(void **state)
     struct toks t;
 
     (void)state;
-    toks_of(&t, "Caf\xc3\xa9 na\xc3\xafve \xe6\x97\xa5\xe6\x9c\xac", 0);
-    assert_int_equal(t.n, 3);
-    assert_string_equal(t.s[0], "caf\xc3\xa9");
-    assert_string_equal(t.s[1], "na\xc3\xafve");
-    assert_string_equal(t.s[2], "\xe6\x97\xa5\xe6\x9c\xac");
-    toks_of(&t, "Caf\xc3\xa9 na\xc3\xafve \xe6\x97\xa5", TOKENIZE_F_ASCII_PARTS);
-    const char *want[] = { "caf\xc3\xa9", "caf", "na\xc3\xafve", "na", "ve",
-                           "\xe6\x97\xa5" };
+    /* UTF-8 words stay whole (no ASCII parts: "caf" is not a token of
+     * "café") and fold like -i: É -> é, П -> п, Σ -> σ, Ⱥ (2 bytes) -> ⱥ
+     * (3 bytes) */
+    toks_of(&t, "CAF\xc3\x89 na\xc3\xafve \xe6\x97\xa5\xe6\x9c\xac "
+                "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 \xce\xa3 "
+                "\xc8\xba" "B", 0);
+    const char *want[] = { "caf\xc3\xa9", "na\xc3\xafve",
+                           "\xe6\x97\xa5\xe6\x9c\xac",
+                           "\xd0\xbf\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82",
+                           "\xcf\x83", "\xe2\xb1\xa5" "b" };
     assert_int_equal(t.n, 6);
     for (size_t i = 0; i < t.n; i++)
         assert_string_equal(t.s[i], want[i]);
+    /* invalid UTF-8: word bytes, kept as they are */
+    toks_of(&t, "a\xff" "B \x80 \xc3(x", 0);
+    assert_int_equal(t.n, 4);
+    assert_string_equal(t.s[0], "a\xff" "b");
+    assert_string_equal(t.s[1], "\x80");
+    assert_string_equal(t.s[2], "\xc3");
+    assert_string_equal(t.s[3], "x");
+}
+
+static void
+test_tokenize_underscore(void **state)
+{
+    struct toks t;
+
+    (void)state;
+    toks_of(&t, "pam_unix(sshd:session) __init__ _ a_b-c", 0);
+    const char *want[] = { "pam_unix", "sshd", "session", "__init__", "_",
+                           "a_b", "c" };
+    assert_int_equal(t.n, 7);
+    for (size_t i = 0; i < t.n; i++)
+        assert_string_equal(t.s[i], want[i]);
+}
+
+/* A folded token is a fixed point: tokenizing it again gives itself (the
+ * cursor re-tokenizes the query's folded words and must get the index's
+ * hashes). */
+static void
+test_tokenize_refold_stable(void **state)
+{
+    static const uint8_t pick[] = { 'a', 'Z', '_', '0', 0x80, 0x9f, 0xa9,
+                                    0xbf, 0xc3, 0xce, 0xd0, 0xe2, 0xe6,
+                                    0xed, 0xf0, 0xf4, 0xff, 0xc8, 0xba };
+    uint8_t s[80];
+    struct toks t, u;
+
+    (void)state;
+    srand(11);
+    for (int iter = 0; iter < 50000; iter++) {
+        size_t len = 1 + (size_t)(rand() % 70);
+        for (size_t i = 0; i < len; i++)
+            s[i] = pick[rand() % (int)sizeof(pick)];
+        memset(&t, 0, sizeof(t));
+        assert_int_equal(tokenize_foreach(s, len, 0, collect_cb, &t), 0);
+        assert_int_equal(t.n, 1);
+        memset(&u, 0, sizeof(u));
+        assert_int_equal(tokenize_foreach(t.s[0], strlen(t.s[0]), 0,
+                                          collect_cb, &u), 0);
+        assert_int_equal(u.n, 1);
+        assert_string_equal(u.s[0], t.s[0]);
+        assert_int_equal(u.h[0], t.h[0]);
+    }
 }
 
 static void
@@ -105,15 +160,14 @@ test_tokenize_cap(void **state)
     assert_int_equal(strlen(t.s[0]), TOKENIZE_MAX_LEN);
     assert_int_equal(t.s[0][0], 'a');
     assert_string_equal(t.s[1], "b");
-    /* ASCII parts come from the whole word, past the cap */
+    /* the cut is on folded bytes: 63 'x' then É (2 bytes) keeps one */
     memset(text, 0, sizeof(text));
-    for (int i = 0; i < 40; i++)
-        memcpy(text + 2 * i, "\xc3\xa9", 2);
-    memcpy(text + 80, "Tail", 5);
-    toks_of(&t, text, TOKENIZE_F_ASCII_PARTS);
-    assert_int_equal(t.n, 2);
+    memset(text, 'x', 63);
+    memcpy(text + 63, "\xc3\x89Tail", 6);
+    toks_of(&t, text, 0);
+    assert_int_equal(t.n, 1);
     assert_int_equal(strlen(t.s[0]), TOKENIZE_MAX_LEN);
-    assert_string_equal(t.s[1], "tail");
+    assert_int_equal((uint8_t)t.s[0][63], 0xc3);
 }
 
 static void
@@ -148,6 +202,8 @@ main(void)
         cmocka_unit_test(test_tokenize_split_and_fold),
         cmocka_unit_test(test_tokenize_empty_and_separators),
         cmocka_unit_test(test_tokenize_utf8),
+        cmocka_unit_test(test_tokenize_underscore),
+        cmocka_unit_test(test_tokenize_refold_stable),
         cmocka_unit_test(test_tokenize_cap),
         cmocka_unit_test(test_tokenize_stop),
         cmocka_unit_test(test_tokenize_hash_stable),
