@@ -194,8 +194,9 @@ struct hb {
     struct store       *st;
     struct follow      *f;
     struct follow_keys *keys;       /* live lines held during history */
+    const struct query *q;          /* live: NULL matches all */
     int                 is_hist;
-    char                hist[256], live[256];
+    char                hist[8192], live[8192];
 };
 
 /* ingest.c: append and stage; commit then publish. */
@@ -232,6 +233,8 @@ hb_live(const struct logrec *r, void *arg)
 {
     struct hb *h = arg;
 
+    if (h->q != NULL && !query_match(h->q, r->msg, r->msg_len))
+        return;
     if (h->is_hist)
         assert_int_equal(follow_keys_add(h->keys, r), 0);
     hb_add(h->live, sizeof(h->live), r);
@@ -305,6 +308,164 @@ test_follow_history_boundary(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The same boundary with random data: several hosts, ties, late lines,
+ * commits at random points while the history is read. Model: the history
+ * is the N newest matches (store_key order) of what was committed at the
+ * subscription, oldest first; the live lines are every later commit's
+ * matches in commit order; together each record once. */
+static uint64_t rng = 0x12345678ULL;
+
+static unsigned
+rn(unsigned n)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (unsigned)(rng % n);
+}
+
+struct rb_rec {
+    int      host;
+    int64_t  t;
+    uint64_t off;
+    int      is_match;
+    char     msg[32];
+};
+
+struct rb {
+    struct hb     h;
+    struct rb_rec v[400];
+    size_t        n, n_committed;
+    uint64_t      offs[3];
+};
+
+static const char *const rb_hosts[] = { "h1", "h2", "h3" };
+
+static void
+rb_append(struct rb *b, int64_t t)
+{
+    struct rb_rec *x = &b->v[b->n++];
+
+    assert_true(b->n <= 400);
+    x->host = (int)rn(3);
+    x->t = t;
+    x->off = ++b->offs[x->host];
+    x->is_match = rn(3) != 0;
+    snprintf(x->msg, sizeof(x->msg), "%s %s-%llu", x->is_match ? "m" : "n",
+             rb_hosts[x->host], (unsigned long long)x->off);
+    hb_append(&b->h, rb_hosts[x->host], t, x->off, x->msg);
+}
+
+static int
+rb_cmp(const void *pa, const void *pb)
+{
+    const struct rb_rec *a = *(const struct rb_rec *const *)pa;
+    const struct rb_rec *b = *(const struct rb_rec *const *)pb;
+    int c;
+
+    if (a->t != b->t)
+        return a->t < b->t ? -1 : 1;
+    if ((c = strcmp(rb_hosts[a->host], rb_hosts[b->host])) != 0)
+        return c;
+    return a->off < b->off ? -1 : a->off > b->off;
+}
+
+/* Expected history: the limit newest matches of v[0..n_snap). */
+static void
+rb_expect_hist(struct rb *b, size_t n_snap, uint64_t limit, char *out,
+               size_t cap)
+{
+    const struct rb_rec *p[400];
+    size_t m = 0, first;
+
+    for (size_t i = 0; i < n_snap; i++)
+        if (b->v[i].is_match)
+            p[m++] = &b->v[i];
+    qsort(p, m, sizeof(*p), rb_cmp);
+    first = m > limit ? m - limit : 0;
+    out[0] = '\0';
+    for (size_t i = first; i < m; i++)
+        snprintf(out + strlen(out), cap - strlen(out), "%s ", p[i]->msg);
+}
+
+static void
+rb_run(struct rb *b, const char *dir)
+{
+    struct store_options opt = { .block_size = 512, .segment_size = 4096 };
+    char *err = NULL, want[8192];
+
+    memset(b, 0, sizeof(*b));
+    b->h.st = store_open(dir, &opt, &err);
+    assert_non_null(b->h.st);
+    b->h.f = follow_new(1 << 20);
+    b->h.keys = follow_keys_new(400);
+    size_t n0 = 5 + rn(60);
+    for (size_t i = 0; i < n0; i++) {
+        rb_append(b, 1000 + (int64_t)rn(50));
+        if (rn(4) == 0)
+            hb_commit(&b->h);
+    }
+    hb_commit(&b->h);
+    size_t n_snap = b->n;
+    for (unsigned i = rn(3); i > 0; i--)
+        rb_append(b, 1000 + (int64_t)rn(80));   /* pending, not committed */
+    struct follow_sub *sub = follow_subscribe(b->h.f, hb_live, NULL, &b->h);
+    struct query *q = query_parse("m", 1, NULL, 0, &err);
+    b->h.q = q;
+    uint64_t limit = 1 + rn(15);
+    struct search_spec spec = {
+        .filter = { .since_ns = INT64_MIN, .until_ns = INT64_MAX,
+                    .stream = -1 },
+        .q = q, .limit = limit, .is_tail = 1,
+    };
+    struct search *s = search_new(b->h.st, &spec, &err);
+    assert_non_null(s);
+    b->h.is_hist = 1;
+    int rc, steps = 0;
+    while ((rc = search_step(s, 1 + rn(4), hb_hist, &b->h)) ==
+           SEARCH_MORE) {
+        assert_true(++steps < 10000);
+        if (rn(3) == 0)
+            rb_append(b, 1000 + (int64_t)rn(80));   /* late or new */
+        if (rn(2) == 0)
+            hb_commit(&b->h);
+    }
+    assert_int_equal(rc, SEARCH_DONE);
+    b->h.is_hist = 0;
+    for (unsigned i = rn(4); i > 0; i--)
+        rb_append(b, 1000 + (int64_t)rn(100));
+    hb_commit(&b->h);
+    rb_expect_hist(b, n_snap, limit, want, sizeof(want));
+    assert_string_equal(b->h.hist, want);
+    want[0] = '\0';
+    for (size_t i = n_snap; i < b->n; i++)  /* commit order = append order */
+        if (b->v[i].is_match)
+            snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s ",
+                     b->v[i].msg);
+    assert_string_equal(b->h.live, want);
+    search_free(s);
+    query_free(q);
+    follow_unsubscribe(b->h.f, sub);
+    follow_keys_free(b->h.keys);
+    follow_free(b->h.f);
+    store_close(b->h.st);
+}
+static void
+test_follow_history_random(void **state)
+{
+    static struct rb b;
+    char dir[64], cmd[96];
+
+    (void)state;
+    for (int i = 0; i < 40; i++) {
+        snprintf(dir, sizeof(dir), "/tmp/follow_test.XXXXXX");
+        assert_non_null(mkdtemp(dir));
+        rb_run(&b, dir);
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+        assert_int_equal(system(cmd), 0);
+    }
+}
+
 int
 main(void)
 {
@@ -315,6 +476,7 @@ main(void)
         cmocka_unit_test(test_follow_stage_before_subscribe),
         cmocka_unit_test(test_follow_keys),
         cmocka_unit_test(test_follow_history_boundary),
+        cmocka_unit_test(test_follow_history_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
