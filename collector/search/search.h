@@ -39,6 +39,10 @@
  * group oldest first and emits it. Memory is O(containers with a group)
  * whatever the group size; no record is held between steps.
  *
+ * The match cursor sees what was committed when search_new ran; context
+ * cursors are created later and also see lines committed since (on a live
+ * store a group may show, or merge, a line newer than the search).
+ *
  * Cost: every record read counts toward max_scan_bytes (its message
  * bytes), the match cursor's as well as the context cursors' (so a group
  * costs about twice its lines plus before + after + 1 probe lines), and
