@@ -12,6 +12,7 @@
  */
 #include "collector/search/follow.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -216,6 +217,7 @@ follow_keys_new(size_t max)
 {
     struct follow_keys *k = xcalloc(1, sizeof(*k));
 
+    assert(max < UINT32_MAX / 2);   /* slots hold an index + 1 */
     k->max = max;
     k->tab_size = 16;
     while (k->tab_size < 2 * max)
