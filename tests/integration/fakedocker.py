@@ -15,8 +15,12 @@ uses the real one). For one container in a docker root it creates
   place (same inode);
 - every logical line carries a unique marker M<host>-<ctr>-<seq>, and a
   manifest (one JSON object per line: marker, host, container, id, image,
-  stream, sha256 of the message, length, time_ns) records what was written
-  so that check.py can verify exactly-once delivery.
+  stream, sha256 of the message, length, time_ns, and "word" when the line
+  holds --word) records what was written so that check.py can verify
+  exactly-once delivery and ordercheck.py can model the answers' order;
+- times are the wall clock, or with --time-start/--time-step set ones (a
+  backlog hours old, equal times across hosts), as a shipper that was down
+  finds them; running it again on the same --name appends to the same file.
 Python 3 standard library only. Also importable (latency.py uses Container).
 """
 
@@ -33,6 +37,11 @@ PARTIAL = 16 * 1024
 WORDS = ("alpha beta gamma delta request response timeout retry upstream "
          "cache miss hit user session token worker queue job done failed "
          "disk cpu memory eth0 kernel audit GET POST PUT DELETE").split()
+# Every word make_text can write: --word must be none of them, so that a
+# line holds it exactly when the manifest says so.
+FILLER = {w.lower() for w in WORDS} | set(
+    "get api items ms ua curl ref none a b worker job in s path c tmp tab "
+    "h llo nic de user level info msg n".split())
 
 
 def go_json_string(s):
@@ -138,9 +147,11 @@ class Container:
         os.write(self.fd, data)      # one write per json-file line, as Docker
         self.size += len(data)
 
-    def write(self, message, stream="stdout"):
-        """Writes one logical line (without its '\\n'); returns its time_ns."""
-        t_ns = time.time_ns()
+    def write(self, message, stream="stdout", t_ns=None):
+        """Writes one logical line (without its '\\n') stamped t_ns (None:
+        now); returns its time_ns."""
+        if t_ns is None:
+            t_ns = time.time_ns()
         raw = message.encode("utf-8") + b"\n"
         pos = 0
         while len(raw) - pos > PARTIAL:
@@ -198,6 +209,13 @@ def parse_args(argv):
     p.add_argument("--long-every", type=int, default=0)
     p.add_argument("--long-size", type=int, default=40000)
     p.add_argument("--stderr-every", type=int, default=0)
+    p.add_argument("--word", default="error",
+                   help="word put after the marker of every --word-every'th line")
+    p.add_argument("--word-every", type=int, default=0)
+    p.add_argument("--time-start", type=int,
+                   help="unix ns of the first line (default: the wall clock)")
+    p.add_argument("--time-step", type=int, default=1_000_000_000,
+                   help="ns between lines with --time-start")
     p.add_argument("--manifest", help="append one JSON line per written line")
     p.add_argument("--keep-running", action="store_true",
                    help="leave State.Running true at the end")
@@ -206,6 +224,10 @@ def parse_args(argv):
         p.error("count must be 1..1000000 and rate 0..100000")
     if a.long_size > 4 << 20:
         p.error("long-size at most 4 MiB")
+    if not a.word.isalnum() or a.word.lower() in FILLER:
+        p.error("word must be alphanumeric and not one of the filler words")
+    if a.time_start is not None and (a.time_start < 0 or a.time_step < 0):
+        p.error("time-start and time-step must not be negative")
     return a
 
 
@@ -222,16 +244,21 @@ def main(argv):
         seq = a.first + i
         marker = "M%s-%s-%06d" % (a.host, a.name, seq)
         is_long = a.long_every and seq % a.long_every == 0
-        msg = marker + " " + make_text(rng, seq, a.long_size if is_long else 0)
+        has_word = a.word_every and seq % a.word_every == 0
+        msg = marker + " " + (a.word + " " if has_word else "") + \
+            make_text(rng, seq, a.long_size if is_long else 0)
         stream = "stderr" if a.stderr_every and seq % a.stderr_every == 0 \
             else "stdout"
-        t_ns = c.write(msg, stream)
+        t_ns = c.write(msg, stream, None if a.time_start is None
+                       else a.time_start + i * a.time_step)
         if man:
             enc = msg.encode("utf-8")
-            man.write(json.dumps({
-                "m": marker, "host": a.host, "container": a.name, "id": cid,
-                "image": a.image, "stream": stream, "time_ns": t_ns,
-                "len": len(enc), "sha": hashlib.sha256(enc).hexdigest()}) + "\n")
+            e = {"m": marker, "host": a.host, "container": a.name, "id": cid,
+                 "image": a.image, "stream": stream, "time_ns": t_ns,
+                 "len": len(enc), "sha": hashlib.sha256(enc).hexdigest()}
+            if has_word:
+                e["word"] = a.word
+            man.write(json.dumps(e) + "\n")
         delay = start + (i + 1) / a.rate - time.monotonic()
         if delay > 0:
             if man:
