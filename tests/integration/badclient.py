@@ -235,7 +235,8 @@ def http_cases(port):
            "/api/v1/logs?regex=(unclosed", "/api/v1/logs?stream=stdin",
            "/api/v1/logs?since=notatime", "/api/v1/logs?until=2026-13-45T99:00:00Z",
            "/api/v1/logs?bogus=1", "/api/v1/logs?icase=maybe",
-           "/api/v1/logs?q=%22unterminated", "/api/v1/follow?limit=5"]
+           "/api/v1/logs?q=%22unterminated", "/api/v1/follow?order=asc",
+           "/api/v1/follow?limit=1000001"]
     for path in bad:
         st, body = http_get(port, path)
         ok = 400 <= st < 500
