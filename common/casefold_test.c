@@ -108,6 +108,24 @@ test_casefold_idempotent_random(void **state)
     }
 }
 
+/* casefold_next (with its two-byte fast path) agrees with decoding,
+ * casefold_cp and encoding, for every code point. */
+static void
+test_casefold_next_every_cp(void **state)
+{
+    (void)state;
+    for (uint32_t cp = 0; cp < 0x110000; cp++) {
+        if (cp >= 0xd800 && cp <= 0xdfff)
+            continue;
+        uint8_t in[4], want[4], got[4];
+        size_t n = utf8_encode(cp, in), wl = utf8_encode(casefold_cp(cp),
+                                                         want), gl = 0;
+        assert_int_equal(casefold_next(in, n, got, &gl), n);
+        assert_int_equal(gl, wl);
+        assert_memory_equal(got, want, wl);
+    }
+}
+
 static void
 test_casefold_cap(void **state)
 {
@@ -130,6 +148,7 @@ main(void)
         cmocka_unit_test(test_casefold_invalid_kept),
         cmocka_unit_test(test_casefold_idempotent_all),
         cmocka_unit_test(test_casefold_idempotent_random),
+        cmocka_unit_test(test_casefold_next_every_cp),
         cmocka_unit_test(test_casefold_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
