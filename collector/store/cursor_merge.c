@@ -405,9 +405,11 @@ cursor_reload(struct store_cursor *c)
         cursor_shrink(c, run);
         return 0;
     }
+    /* gone (0), damaged (-1), or not what it was (cannot happen: blocks
+     * are immutable and checksummed): dropped */
     heap_pop(c);
     run_free(c, run);
-    return rc < 0 || (rc > 0 && run->n_sel != n_sel) ? -1 : 0;
+    return rc == 0 ? 0 : -1;
 }
 
 /* 1 if an unopened candidate k could hold a record that comes before, or
