@@ -4,11 +4,9 @@
  * the older simple-json) under /grafana; targets and payloads are in
  * collector/GRAFANA.md. Bodies are validated by the pure grafana_req.c;
  * this file only acts on them. Metric targets read Redis asynchronously
- * through redis_metrics.c (callbacks on the loop); log targets run the same
- * search as /api/v1/logs (collector/search/search.c, with the collector's
- * --max-scan-bytes cap) in slices of API_SLICE_RECORDS per loop turn, so no
- * request blocks the loop for long, and count into agg.c histograms. A cap
- * reached is an error reply (422), never a silent partial answer. Every
+ * through redis_metrics.c (callbacks on the loop); log targets and
+ * annotations are api_grafana_logs.c (the search of /api/v1/logs, run in
+ * slices from this file's step event). Every
  * reply is JSON written into one struct buf capped at GRAFANA_MAX_REPLY
  * (jansson would cost ~50 bytes per point). A client that goes away marks
  * the call gone: work stops, and the call is freed once no Redis reply is
@@ -16,8 +14,6 @@
  */
 #include "collector/api/api_grafana.h"
 
-#include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,81 +22,13 @@
 #include <event2/http.h>
 #include <jansson.h>
 
-#include "collector/api/api_internal.h"
+#include "collector/api/api_grafana_internal.h"
 #include "collector/api/api_metrics.h"
 #include "collector/metrics/downsample.h"
 #include "collector/metrics/redis_metrics.h"
-#include "collector/search/agg.h"
-#include "collector/search/search.h"
 #include "common/log.h"
-#include "common/record.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
-
-#define GRAFANA_MAX_REPLY   ((size_t)64 << 20)
-#define GRAFANA_MAX_HOSTS   1000        /* hosts counted, hosts fanned out */
-#define GRAFANA_UNPROCESSABLE 422       /* a cost cap was reached */
-#define GRAFANA_MAX_MSG     16384       /* message bytes in a table row */
-
-enum gset_fmt {
-    GSET_VARIABLE,      /* [{"__text":x,"__value":x}] */
-    GSET_TAG_VALUES,    /* [{"text":x}] */
-    GSET_OPTIONS,       /* [{"label":x,"value":x}] */
-};
-
-/* What a name set collects: a matcher key, or a metric's labels. */
-enum gwant {
-    GW_HOST = GRAFANA_K_HOST,
-    GW_CONTAINER = GRAFANA_K_CONTAINER,
-    GW_IMAGE = GRAFANA_K_IMAGE,
-    GW_STREAM = GRAFANA_K_STREAM,
-    GW_LABEL,
-};
-
-/* One log scan: a table (search, annotations) or counts per bucket and
- * host. Matchers are borrowed from the request: the target's payload and
- * the ad-hoc filters. */
-struct gscan {
-    struct search              *search;
-    struct query               *q;
-    const struct grafana_match *tm;
-    size_t                      n_tm;
-    size_t                      n_rows;
-    size_t                      limit;
-    int                         is_count;
-    int                         is_annotation;
-    int                         is_full;        /* limit reached */
-    int                         is_failed;      /* error sent */
-    int64_t                     from_ms;
-    int64_t                     until_ms;       /* exclusive */
-    int64_t                     step_ms;
-    char                      **hosts;          /* logs:count, n_hosts */
-    struct agg_hist            *hists;          /* per host */
-    size_t                      n_hosts;
-    uint64_t                    n_damaged;
-};
-
-struct gcall {
-    struct api               *api;
-    struct evhttp_request    *req;
-    struct evhttp_connection *evcon;
-    struct grafana_req        r;
-    struct event             *ev;       /* gcall_step_cb, next loop turn */
-    int                       n_pending;    /* Redis replies awaited */
-    int                       is_gone;      /* client left */
-    int                       is_done;      /* reply sent */
-    int                       is_oflow;     /* out hit its cap */
-    size_t                    at;           /* /query: next target */
-    size_t                    n_items;
-    struct buf                out;
-    struct gscan             *scan;
-    json_t                   *set;          /* names collected */
-    enum gset_fmt             fmt;
-    enum gwant                want;
-    const char               *want_metric;  /* borrowed from r, or NULL */
-    const struct grafana_match *nm;         /* narrowing matchers, from r */
-    size_t                    n_nm;
-};
 
 static void gcall_step_cb(evutil_socket_t fd, short what, void *arg);
 
@@ -111,67 +39,7 @@ grm(const struct gcall *c)
     return api_metrics_rmetrics(c->api);
 }
 
-/* ---- output helpers ---- */
-
-static void
-gput(struct gcall *c, const char *s)
-{
-    if (!c->is_oflow && buf_append(&c->out, s, strlen(s)) < 0)
-        c->is_oflow = 1;
-}
-
-static void
-gput_str(struct gcall *c, const char *s, size_t n)
-{
-    if (!c->is_oflow && json_str_append(&c->out, s, n) < 0)
-        c->is_oflow = 1;
-}
-
-static void
-gput_cstr(struct gcall *c, const char *s)
-{
-    gput_str(c, s, strlen(s));
-}
-
-/* Starts an array item: a comma after the first. */
-static void
-gitem(struct gcall *c)
-{
-    if (c->n_items++ > 0)
-        gput(c, ",");
-}
-
-static void
-gput_point(struct gcall *c, double v, int64_t ms, int is_first)
-{
-    char t[80];
-
-    if (isfinite(v))
-        snprintf(t, sizeof(t), "%s[%.10g,%lld]", is_first ? "" : ",", v,
-                 (long long)ms);
-    else
-        snprintf(t, sizeof(t), "%s[null,%lld]", is_first ? "" : ",",
-                 (long long)ms);
-    gput(c, t);
-}
-
 /* ---- call lifetime ---- */
-
-static void
-gscan_free(struct gscan *s)
-{
-    if (s == NULL)
-        return;
-    search_free(s->search);
-    query_free(s->q);
-    for (size_t i = 0; i < s->n_hosts; i++) {
-        free(s->hosts[i]);
-        agg_hist_fini(&s->hists[i]);
-    }
-    free(s->hosts);
-    free(s->hists);
-    free(s);
-}
 
 static void
 gcall_free(struct gcall *c)
@@ -180,7 +48,7 @@ gcall_free(struct gcall *c)
         evhttp_connection_set_closecb(c->evcon, NULL, NULL);
     if (c->ev != NULL)
         event_free(c->ev);
-    gscan_free(c->scan);
+    api_grafana_scan_free(c->scan);
     json_decref(c->set);
     grafana_req_fini(&c->r);
     buf_fini(&c->out);
@@ -205,8 +73,8 @@ gcall_detach(struct gcall *c)
     c->is_done = 1;
 }
 
-static void
-gcall_fail(struct gcall *c, int code, const char *msg)
+void
+api_grafana_fail(struct gcall *c, int code, const char *msg)
 {
     if (c->is_done || c->is_gone)
         return;
@@ -215,14 +83,14 @@ gcall_fail(struct gcall *c, int code, const char *msg)
 }
 
 /* Sends out as the reply (closing the array or object first). */
-static void
-gcall_reply(struct gcall *c, const char *close)
+void
+api_grafana_reply(struct gcall *c, const char *close)
 {
     if (c->is_done || c->is_gone)
         return;
     gput(c, close);
     if (c->is_oflow) {
-        gcall_fail(c, HTTP_BADREQUEST, "reply too large: narrow the time "
+        api_grafana_fail(c, HTTP_BADREQUEST, "reply too large: narrow the time "
                    "range, the targets or maxDataPoints");
         return;
     }
@@ -259,7 +127,7 @@ gcall_redis_back(struct gcall *c, int err, const char *errstr)
     if (err) {
         snprintf(msg, sizeof(msg), "metrics unavailable: %s",
                  errstr ? errstr : "redis error");
-        gcall_fail(c, HTTP_SERVUNAVAIL, msg);
+        api_grafana_fail(c, HTTP_SERVUNAVAIL, msg);
         gcall_maybe_free(c);
         return 1;
     }
@@ -271,7 +139,7 @@ gcall_has_redis(struct gcall *c)
 {
     if (grm(c) != NULL)
         return 1;
-    gcall_fail(c, HTTP_SERVUNAVAIL, "metrics disabled: no --redis");
+    api_grafana_fail(c, HTTP_SERVUNAVAIL, "metrics disabled: no --redis");
     return 0;
 }
 
@@ -280,7 +148,7 @@ static void
 gcall_queue_failed(struct gcall *c)
 {
     c->n_pending--;
-    gcall_fail(c, HTTP_SERVUNAVAIL, "metrics unavailable: redis queue full");
+    api_grafana_fail(c, HTTP_SERVUNAVAIL, "metrics unavailable: redis queue full");
 }
 
 /* ---- name sets (/variable, /tag-values, /metric-payload-options) ---- */
@@ -323,7 +191,7 @@ gset_reply(struct gcall *c)
         gput(c, "}");
     }
     free(names);
-    gcall_reply(c, "]");
+    api_grafana_reply(c, "]");
 }
 
 /* 1 if (host, container, image) passes the narrowing matchers (NULL:
@@ -497,7 +365,7 @@ gmetrics_write(struct gcall *c, const char *const *names, size_t n)
     }
     for (size_t i = 0; i < n; i++)
         gmetrics_one(c, names[i], names[i], gmetric_payloads);
-    gcall_reply(c, "]");
+    api_grafana_reply(c, "]");
 }
 
 static void
@@ -517,7 +385,7 @@ gmetrics(struct gcall *c)
 {
     if (grm(c) == NULL) {
         if (c->r.ep == GRAFANA_EP_VARIABLE)
-            gcall_fail(c, HTTP_SERVUNAVAIL, "metrics disabled: no --redis");
+            api_grafana_fail(c, HTTP_SERVUNAVAIL, "metrics disabled: no --redis");
         else
             gmetrics_write(c, NULL, 0);
         return;
@@ -601,8 +469,8 @@ gquery_series_cb(int err, const char *errstr, const struct rm_series *s,
 }
 
 /* The one value key k may have for target t, when pinned, else NULL. */
-static const char *
-gexact(const struct gcall *c, const struct grafana_target *t,
+const char *
+api_grafana_exact(const struct gcall *c, const struct grafana_target *t,
        enum grafana_key k)
 {
     const char *v = grafana_match_exact(t->matches, t->n_matches, k);
@@ -615,8 +483,8 @@ static void
 gquery_metric(struct gcall *c, const struct grafana_target *t)
 {
     struct rm_query q = {
-        .name = t->target, .host = gexact(c, t, GRAFANA_K_HOST),
-        .container = gexact(c, t, GRAFANA_K_CONTAINER),
+        .name = t->target, .host = api_grafana_exact(c, t, GRAFANA_K_HOST),
+        .container = api_grafana_exact(c, t, GRAFANA_K_CONTAINER),
         .label = t->label, .from_ms = c->r.from_ms, .to_ms = c->r.to_ms,
     };
 
@@ -626,255 +494,6 @@ gquery_metric(struct gcall *c, const struct grafana_target *t)
     if (rmetrics_query(grm(c), &q, gquery_series_cb, c) < 0)
         gcall_queue_failed(c);
 }
-
-/* ---- log scans (logs:count, logs, /annotations) ---- */
-
-#define GRAFANA_MAX_CELLS ((size_t)4 << 20)     /* hosts x buckets counted */
-
-/* The store filter narrows by what the matchers pin to one value (the
- * emit callback still checks every matcher). */
-static void
-gscan_filter(const struct gcall *c, const struct grafana_target *t,
-             const char *host, struct store_filter *f)
-{
-    static const struct grafana_target none;
-    const char *v;
-    uint8_t stream;
-
-    if (t == NULL)
-        t = &none;
-    f->since_ns = c->r.from_ms * 1000000;
-    f->until_ns = (c->r.to_ms + 1) * 1000000;   /* to is inclusive */
-    f->host = host != NULL ? host : gexact(c, t, GRAFANA_K_HOST);
-    v = gexact(c, t, GRAFANA_K_CONTAINER);
-    /* The store's container filter is a glob: only plain names here. */
-    if (v != NULL && v[0] != '\0' && strpbrk(v, "*?[\\") == NULL)
-        f->container = v;
-    f->image = gexact(c, t, GRAFANA_K_IMAGE);
-    v = gexact(c, t, GRAFANA_K_STREAM);
-    f->stream = v != NULL && logrec_stream_parse(v, &stream) == 0 ? stream
-                                                                  : -1;
-}
-
-/* Starts a scan of target t (NULL for /annotations, narrowed to host);
- * -1 after replying 400 on a bad query. */
-static int
-gscan_start(struct gcall *c, const struct grafana_target *t, const char *q,
-            int icase, const char *host, int is_count)
-{
-    struct gscan *s = xcalloc(1, sizeof(*s));
-    struct search_spec spec;
-    char *err = NULL;
-
-    s->q = query_parse(q, strlen(q), NULL, icase, &err);
-    if (s->q == NULL) {
-        gcall_fail(c, HTTP_BADREQUEST, err ? err : "bad log query");
-        goto fail;
-    }
-    memset(&spec, 0, sizeof(spec));
-    gscan_filter(c, t, host, &spec.filter);
-    spec.q = s->q;
-    spec.limit = UINT64_MAX;    /* rows are counted after the matchers */
-    spec.is_newest_first = !is_count;
-    spec.max_scan_bytes = c->api->max_scan_bytes;
-    s->search = search_new(c->api->store, &spec, &err);
-    if (s->search == NULL) {
-        gcall_fail(c, HTTP_INTERNAL, err ? err : "cannot start log scan");
-        goto fail;
-    }
-    if (t != NULL) {
-        s->tm = t->matches;
-        s->n_tm = t->n_matches;
-        s->limit = t->limit;
-    }
-    s->is_count = is_count;
-    s->from_ms = c->r.from_ms;
-    s->until_ms = c->r.to_ms + 1;
-    s->step_ms = grafana_step(c->r.from_ms, c->r.to_ms, c->r.interval_ms,
-                              c->r.max_points);
-    if (is_count) {
-        s->hosts = xcalloc(GRAFANA_MAX_HOSTS, sizeof(*s->hosts));
-        s->hists = xcalloc(GRAFANA_MAX_HOSTS, sizeof(*s->hists));
-    }
-    c->scan = s;
-    event_active(c->ev, EV_TIMEOUT, 0);
-    return 0;
-fail:
-    free(err);
-    gscan_free(s);
-    return -1;
-}
-
-/* Ends the scan with an error reply. */
-static void
-gscan_fail(struct gcall *c, int code, const char *why)
-{
-    char msg[512];
-    const char *ref = c->r.ep == GRAFANA_EP_QUERY && c->at < c->r.n_targets
-                      ? c->r.targets[c->at].ref_id : "";
-
-    snprintf(msg, sizeof(msg), "%s%s%s", ref, ref[0] ? ": " : "", why);
-    c->scan->is_failed = 1;
-    gcall_fail(c, code, msg);
-}
-
-/* The host's histogram, created on first sight; NULL (after failing the
- * call) past GRAFANA_MAX_HOSTS or GRAFANA_MAX_CELLS. */
-static struct agg_hist *
-gscan_hist(struct gcall *c, const char *host)
-{
-    struct gscan *s = c->scan;
-    char *err = NULL;
-    size_t h;
-
-    for (h = 0; h < s->n_hosts; h++)
-        if (strcmp(s->hosts[h], host) == 0)
-            return &s->hists[h];
-    if (agg_hist_init(&s->hists[h], s->from_ms * 1000000,
-                      s->until_ms * 1000000, s->step_ms * 1000000,
-                      &err) < 0) {
-        gscan_fail(c, HTTP_BADREQUEST, err);
-        free(err);
-        return NULL;
-    }
-    if (h >= GRAFANA_MAX_HOSTS ||
-        (h + 1) * s->hists[h].n_buckets > GRAFANA_MAX_CELLS) {
-        agg_hist_fini(&s->hists[h]);
-        gscan_fail(c, GRAFANA_UNPROCESSABLE, "logs:count: too many hosts "
-                   "for this many buckets: narrow the hosts or widen "
-                   "intervalMs");
-        return NULL;
-    }
-    s->hosts[h] = xstrdup(host);
-    s->n_hosts++;
-    return &s->hists[h];
-}
-
-static void
-grow_write(struct gcall *c, const struct logrec *r)
-{
-    char t[40];
-    size_t len = r->msg_len < GRAFANA_MAX_MSG ? r->msg_len : GRAFANA_MAX_MSG;
-
-    /* A trailing newline is part of the line, not of what to show. */
-    if (len > 0 && r->msg[len - 1] == '\n')
-        len--;
-    if (c->scan->n_rows > 0)
-        gput(c, ",");
-    if (c->scan->is_annotation) {
-        gput(c, "{\"annotation\":");
-        gput(c, c->r.annotation_json);
-        snprintf(t, sizeof(t), ",\"time\":%lld,\"title\":",
-                 (long long)(r->time_ns / 1000000));
-        gput(c, t);
-        gput_cstr(c, r->container);
-        gput(c, ",\"text\":");
-        gput_str(c, r->msg, len);
-        gput(c, ",\"tags\":[");
-        gput_cstr(c, r->host);
-        gput(c, ",");
-        gput_cstr(c, r->container);
-        gput(c, "]}");
-        return;
-    }
-    snprintf(t, sizeof(t), "[%lld,", (long long)(r->time_ns / 1000000));
-    gput(c, t);
-    gput_str(c, r->msg, len);
-    gput(c, ",");
-    gput_cstr(c, r->host);
-    gput(c, ",");
-    gput_cstr(c, r->container);
-    gput(c, ",");
-    gput_cstr(c, logrec_stream_name(r->stream));
-    gput(c, "]");
-}
-
-/* search_emit_fn: a match of the query; kept if it passes the matchers.
- * Returns 1 (end the step) once the scan is full or has failed. */
-static int
-gscan_emit_cb(const struct logrec *r, int is_context, int is_group_start,
-              void *arg)
-{
-    struct gcall *c = arg;
-    struct gscan *s = c->scan;
-
-    if (!grafana_match_record(s->tm, s->n_tm, r) ||
-        !grafana_match_record(c->r.filters, c->r.n_filters, r))
-        return 0;
-    if (s->is_count) {
-        struct agg_hist *h = gscan_hist(c, r->host);
-        if (h == NULL)
-            return 1;
-        agg_hist_add(h, r->time_ns);
-        return 0;
-    }
-    grow_write(c, r);
-    s->n_rows++;
-    s->is_full = s->n_rows >= s->limit || c->is_oflow;
-    return s->is_full;
-}
-
-/* One slice; 1 when the scan is over (done, full or failed). */
-static int
-gscan_slice(struct gcall *c)
-{
-    struct gscan *s = c->scan;
-    int rc = search_step(s->search, API_SLICE_RECORDS, gscan_emit_cb, c);
-    uint64_t damaged = search_n_damaged(s->search);
-
-    c->api->stats->search_damaged_blocks += damaged - s->n_damaged;
-    s->n_damaged = damaged;
-    if (s->is_failed || s->is_full)
-        return 1;
-    if (rc == SEARCH_ERROR) {
-        /* A cost cap: an error Grafana shows, never a partial answer. */
-        gscan_fail(c, GRAFANA_UNPROCESSABLE, search_errstr(s->search));
-        return 1;
-    }
-    return rc != SEARCH_MORE;
-}
-
-static int
-gscan_host_cmp(const void *a, const void *b, void *arg)
-{
-    const struct gscan *s = arg;
-
-    return strcmp(s->hosts[*(const size_t *)a], s->hosts[*(const size_t *)b]);
-}
-
-/* logs:count: one series per host, every bucket, lines per minute. */
-static void
-gscan_count_write(struct gcall *c)
-{
-    struct gscan *s = c->scan;
-    size_t *order = xcalloc(s->n_hosts + 1, sizeof(*order));
-    double per_min = 60000.0 / (double)s->step_ms;
-
-    for (size_t i = 0; i < s->n_hosts; i++)
-        order[i] = i;
-    qsort_r(order, s->n_hosts, sizeof(*order), gscan_host_cmp, s);
-    for (size_t i = 0; i < s->n_hosts && !c->is_oflow; i++) {
-        const struct agg_hist *h = &s->hists[order[i]];
-        gitem(c);
-        gput(c, "{\"target\":");
-        gput_cstr(c, s->hosts[order[i]]);
-        gput(c, ",\"datapoints\":[");
-        for (size_t k = 0; k < h->n_buckets && !c->is_oflow; k++)
-            gput_point(c, (double)h->counts[k] * per_min,
-                       h->first_ms + (int64_t)k * h->step_ms, k == 0);
-        gput(c, "]}");
-    }
-    free(order);
-}
-
-/* The message first: Grafana's logs panel takes the first string field
- * as the line (and standard annotations as the text). */
-static const char gtable_head[] =
-    "{\"type\":\"table\",\"columns\":[{\"text\":\"time\",\"type\":\"time\"},"
-    "{\"text\":\"message\",\"type\":\"string\"},"
-    "{\"text\":\"host\",\"type\":\"string\"},"
-    "{\"text\":\"container\",\"type\":\"string\"},"
-    "{\"text\":\"stream\",\"type\":\"string\"}],\"rows\":[";
 
 /* ---- /query driver ---- */
 
@@ -887,37 +506,21 @@ gquery_next(struct gcall *c)
             gquery_metric(c, t);
             return;
         }
-        int is_count = t->kind == GRAFANA_T_LOG_COUNT;
-        if (gscan_start(c, t, t->q, t->is_icase, NULL, is_count) < 0)
-            return;
-        if (!is_count) {
-            gitem(c);
-            gput(c, gtable_head);
-        }
+        api_grafana_scan_start(c, t, t->q, t->is_icase, NULL,
+                               t->kind == GRAFANA_T_LOG_COUNT ? GSCAN_COUNT
+                                                              : GSCAN_TABLE,
+                               t->limit);
         return;
     }
     if (!c->is_done)
-        gcall_reply(c, "]");
+        api_grafana_reply(c, "]");
 }
 
-/* The current scan is over: close its output. */
+/* The current scan is over: close its output, go on with the next. */
 static void
 gscan_finish(struct gcall *c)
 {
-    struct gscan *s = c->scan;
-
-    if (s->is_failed || c->is_done) {
-        /* already answered */
-    } else if (s->is_annotation) {
-        gcall_reply(c, "]");
-    } else if (s->is_count) {
-        gscan_count_write(c);
-    } else {
-        /* The rows were items of their own; the table is one item. */
-        gput(c, "]}");
-    }
-    c->scan = NULL;
-    gscan_free(s);
+    api_grafana_scan_close(c);
     if (!c->is_done) {
         c->at++;
         gquery_next(c);
@@ -933,7 +536,7 @@ gcall_step_cb(evutil_socket_t fd, short what, void *arg)
         return;
     if (c->scan == NULL) {
         gquery_next(c);
-    } else if (gscan_slice(c)) {
+    } else if (api_grafana_scan_slice(c)) {
         gscan_finish(c);
     } else {
         event_active(c->ev, EV_TIMEOUT, 0);
@@ -955,11 +558,9 @@ static void
 gannotations(struct gcall *c)
 {
     gput(c, "[");
-    if (gscan_start(c, NULL, c->r.anno_q, c->r.anno_is_icase,
-                    c->r.anno_host, 0) < 0)
-        return;
-    c->scan->limit = c->r.anno_limit;
-    c->scan->is_annotation = 1;
+    api_grafana_scan_start(c, NULL, c->r.anno_q, c->r.anno_is_icase,
+                           c->r.anno_host, GSCAN_ANNOTATIONS,
+                           c->r.anno_limit);
 }
 
 static void
@@ -1009,7 +610,7 @@ gdispatch(struct gcall *c)
     switch (c->r.ep) {
     case GRAFANA_EP_ROOT:
         gput(c, "{\"status\":\"ok\",\"datasource\":\"logq\"");
-        gcall_reply(c, "}");
+        api_grafana_reply(c, "}");
         return;
     case GRAFANA_EP_METRICS:
     case GRAFANA_EP_SEARCH:
@@ -1029,7 +630,7 @@ gdispatch(struct gcall *c)
                 "{\"type\":\"string\",\"text\":\"container\"},"
                 "{\"type\":\"string\",\"text\":\"image\"},"
                 "{\"type\":\"string\",\"text\":\"stream\"}");
-        gcall_reply(c, "]");
+        api_grafana_reply(c, "]");
         return;
     case GRAFANA_EP_TAG_VALUES:
         c->fmt = GSET_TAG_VALUES;

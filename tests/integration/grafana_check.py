@@ -306,9 +306,11 @@ def check_capped():
                                         "annotation": {"query": "-filler -GET -ERROR"}})
     assert code == 422 and "cost limit" in reply["error"], (code,
                                                            str(reply)[:300])
-    r = ok("/query", {"range": grafana_range(60), "targets": [
-        {"target": "logs", "payload": {"q": "filler", "limit": 10}}]})
-    assert len(r[0]["rows"]) == 10, str(r)[:300]
+    for q in ("filler", "error"):
+        r = ok("/query", {"range": grafana_range(60), "targets": [
+            {"target": "logs", "payload": {"q": q, "icase": True,
+                                           "limit": 100}}]})
+        assert len(r[0]["rows"]) == 100, str(r)[:300]
     print("grafana: capped queries answer 422")
 
 

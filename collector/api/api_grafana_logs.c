@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api_grafana_logs: the log targets of /grafana/query (logs:count, logs)
+ * and /grafana/annotations. Each runs the search of /api/v1/logs
+ * (collector/search/search.c: query language, token index, order and the
+ * collector's --max-scan-bytes cost cap) in slices of API_SLICE_RECORDS
+ * records per loop turn; every match is kept if it passes the target's
+ * payload matchers and the request's ad-hoc filters (grafana_match.c).
+ * Tables stop at their row limit (a whole answer: the newest matches);
+ * counts go into one agg.c histogram per host, buckets at multiples of the
+ * step. A cap reached is a 422 error reply, never a partial answer.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "collector/api/api_grafana_internal.h"
+#include "collector/search/agg.h"
+#include "collector/search/search.h"
+#include "common/xmalloc.h"
+
+#define GRAFANA_MAX_CELLS ((size_t)4 << 20)     /* hosts x buckets counted */
+
+/* The message first: Grafana's logs panel takes the first string field
+ * as the line (and standard annotations as the text). */
+static const char gtable_head[] =
+    "{\"type\":\"table\",\"columns\":[{\"text\":\"time\",\"type\":\"time\"},"
+    "{\"text\":\"message\",\"type\":\"string\"},"
+    "{\"text\":\"host\",\"type\":\"string\"},"
+    "{\"text\":\"container\",\"type\":\"string\"},"
+    "{\"text\":\"stream\",\"type\":\"string\"}],\"rows\":[";
+
+/* One log scan: a table (search, annotations) or counts per bucket and
+ * host. Matchers are borrowed from the request: the target's payload and
+ * the ad-hoc filters. */
+struct gscan {
+    struct search              *search;
+    struct query               *q;
+    const struct grafana_match *tm;
+    size_t                      n_tm;
+    size_t                      n_rows;
+    size_t                      limit;
+    int                         is_count;
+    int                         is_annotation;
+    int                         is_full;        /* limit reached */
+    int                         is_failed;      /* error sent */
+    int64_t                     from_ms;
+    int64_t                     until_ms;       /* exclusive */
+    int64_t                     step_ms;
+    char                      **hosts;          /* logs:count, n_hosts */
+    struct agg_hist            *hists;          /* per host */
+    size_t                      n_hosts;
+    uint64_t                    n_damaged;
+};
+
+void
+api_grafana_scan_free(struct gscan *s)
+{
+    if (s == NULL)
+        return;
+    search_free(s->search);
+    query_free(s->q);
+    for (size_t i = 0; i < s->n_hosts; i++) {
+        free(s->hosts[i]);
+        agg_hist_fini(&s->hists[i]);
+    }
+    free(s->hosts);
+    free(s->hists);
+    free(s);
+}
+
+
+/* The store filter narrows by what the matchers pin to one value (the
+ * emit callback still checks every matcher). */
+static void
+gscan_filter(const struct gcall *c, const struct grafana_target *t,
+             const char *host, struct store_filter *f)
+{
+    static const struct grafana_target none;
+    const char *v;
+    uint8_t stream;
+
+    if (t == NULL)
+        t = &none;
+    f->since_ns = c->r.from_ms * 1000000;
+    f->until_ns = (c->r.to_ms + 1) * 1000000;   /* to is inclusive */
+    f->host = host != NULL ? host : api_grafana_exact(c, t, GRAFANA_K_HOST);
+    v = api_grafana_exact(c, t, GRAFANA_K_CONTAINER);
+    /* The store's container filter is a glob: only plain names here. */
+    if (v != NULL && v[0] != '\0' && strpbrk(v, "*?[\\") == NULL)
+        f->container = v;
+    f->image = api_grafana_exact(c, t, GRAFANA_K_IMAGE);
+    v = api_grafana_exact(c, t, GRAFANA_K_STREAM);
+    f->stream = v != NULL && logrec_stream_parse(v, &stream) == 0 ? stream
+                                                                  : -1;
+}
+
+int
+api_grafana_scan_start(struct gcall *c, const struct grafana_target *t,
+                       const char *q, int icase, const char *host,
+                       enum gscan_kind kind, size_t limit)
+{
+    int is_count = kind == GSCAN_COUNT;
+    struct gscan *s = xcalloc(1, sizeof(*s));
+    struct search_spec spec;
+    char *err = NULL;
+
+    s->q = query_parse(q, strlen(q), NULL, icase, &err);
+    if (s->q == NULL) {
+        api_grafana_fail(c, HTTP_BADREQUEST, err ? err : "bad log query");
+        goto fail;
+    }
+    memset(&spec, 0, sizeof(spec));
+    gscan_filter(c, t, host, &spec.filter);
+    spec.q = s->q;
+    spec.limit = UINT64_MAX;    /* rows are counted after the matchers */
+    spec.is_newest_first = !is_count;
+    spec.max_scan_bytes = c->api->max_scan_bytes;
+    s->search = search_new(c->api->store, &spec, &err);
+    if (s->search == NULL) {
+        api_grafana_fail(c, HTTP_INTERNAL, err ? err : "cannot start log scan");
+        goto fail;
+    }
+    if (t != NULL) {
+        s->tm = t->matches;
+        s->n_tm = t->n_matches;
+    }
+    s->limit = limit;
+    s->is_count = is_count;
+    s->is_annotation = kind == GSCAN_ANNOTATIONS;
+    s->from_ms = c->r.from_ms;
+    s->until_ms = c->r.to_ms + 1;
+    s->step_ms = grafana_step(c->r.from_ms, c->r.to_ms, c->r.interval_ms,
+                              c->r.max_points);
+    if (is_count) {
+        s->hosts = xcalloc(GRAFANA_MAX_HOSTS, sizeof(*s->hosts));
+        s->hists = xcalloc(GRAFANA_MAX_HOSTS, sizeof(*s->hists));
+    }
+    c->scan = s;
+    if (kind == GSCAN_TABLE) {
+        gitem(c);
+        gput(c, gtable_head);
+    }
+    event_active(c->ev, EV_TIMEOUT, 0);
+    return 0;
+fail:
+    free(err);
+    api_grafana_scan_free(s);
+    return -1;
+}
+
+/* Ends the scan with an error reply. */
+static void
+gscan_fail(struct gcall *c, int code, const char *why)
+{
+    char msg[512];
+    const char *ref = c->r.ep == GRAFANA_EP_QUERY && c->at < c->r.n_targets
+                      ? c->r.targets[c->at].ref_id : "";
+
+    snprintf(msg, sizeof(msg), "%s%s%s", ref, ref[0] ? ": " : "", why);
+    c->scan->is_failed = 1;
+    api_grafana_fail(c, code, msg);
+}
+
+/* The host's histogram, created on first sight; NULL (after failing the
+ * call) past GRAFANA_MAX_HOSTS or GRAFANA_MAX_CELLS. */
+static struct agg_hist *
+gscan_hist(struct gcall *c, const char *host)
+{
+    struct gscan *s = c->scan;
+    char *err = NULL;
+    size_t h;
+
+    for (h = 0; h < s->n_hosts; h++)
+        if (strcmp(s->hosts[h], host) == 0)
+            return &s->hists[h];
+    if (agg_hist_init(&s->hists[h], s->from_ms * 1000000,
+                      s->until_ms * 1000000, s->step_ms * 1000000,
+                      &err) < 0) {
+        gscan_fail(c, HTTP_BADREQUEST, err);
+        free(err);
+        return NULL;
+    }
+    if (h >= GRAFANA_MAX_HOSTS ||
+        (h + 1) * s->hists[h].n_buckets > GRAFANA_MAX_CELLS) {
+        agg_hist_fini(&s->hists[h]);
+        gscan_fail(c, GRAFANA_UNPROCESSABLE, "logs:count: too many hosts "
+                   "for this many buckets: narrow the hosts or widen "
+                   "intervalMs");
+        return NULL;
+    }
+    s->hosts[h] = xstrdup(host);
+    s->n_hosts++;
+    return &s->hists[h];
+}
+
+static void
+grow_write(struct gcall *c, const struct logrec *r)
+{
+    char t[40];
+    size_t len = r->msg_len < GRAFANA_MAX_MSG ? r->msg_len : GRAFANA_MAX_MSG;
+
+    /* A trailing newline is part of the line, not of what to show. */
+    if (len > 0 && r->msg[len - 1] == '\n')
+        len--;
+    if (c->scan->n_rows > 0)
+        gput(c, ",");
+    if (c->scan->is_annotation) {
+        gput(c, "{\"annotation\":");
+        gput(c, c->r.annotation_json);
+        snprintf(t, sizeof(t), ",\"time\":%lld,\"title\":",
+                 (long long)(r->time_ns / 1000000));
+        gput(c, t);
+        gput_cstr(c, r->container);
+        gput(c, ",\"text\":");
+        gput_str(c, r->msg, len);
+        gput(c, ",\"tags\":[");
+        gput_cstr(c, r->host);
+        gput(c, ",");
+        gput_cstr(c, r->container);
+        gput(c, "]}");
+        return;
+    }
+    snprintf(t, sizeof(t), "[%lld,", (long long)(r->time_ns / 1000000));
+    gput(c, t);
+    gput_str(c, r->msg, len);
+    gput(c, ",");
+    gput_cstr(c, r->host);
+    gput(c, ",");
+    gput_cstr(c, r->container);
+    gput(c, ",");
+    gput_cstr(c, logrec_stream_name(r->stream));
+    gput(c, "]");
+}
+
+/* search_emit_fn: a match of the query; kept if it passes the matchers.
+ * Returns 1 (end the step) once the scan is full or has failed. */
+static int
+gscan_emit_cb(const struct logrec *r, int is_context, int is_group_start,
+              void *arg)
+{
+    struct gcall *c = arg;
+    struct gscan *s = c->scan;
+
+    if (!grafana_match_record(s->tm, s->n_tm, r) ||
+        !grafana_match_record(c->r.filters, c->r.n_filters, r))
+        return 0;
+    if (s->is_count) {
+        struct agg_hist *h = gscan_hist(c, r->host);
+        if (h == NULL)
+            return 1;
+        agg_hist_add(h, r->time_ns);
+        return 0;
+    }
+    grow_write(c, r);
+    s->n_rows++;
+    s->is_full = s->n_rows >= s->limit || c->is_oflow;
+    return s->is_full;
+}
+
+int
+api_grafana_scan_slice(struct gcall *c)
+{
+    struct gscan *s = c->scan;
+    int rc = search_step(s->search, API_SLICE_RECORDS, gscan_emit_cb, c);
+    uint64_t damaged = search_n_damaged(s->search);
+
+    c->api->stats->search_damaged_blocks += damaged - s->n_damaged;
+    s->n_damaged = damaged;
+    if (s->is_failed || s->is_full)
+        return 1;
+    if (rc == SEARCH_ERROR) {
+        /* A cost cap: an error Grafana shows, never a partial answer. */
+        gscan_fail(c, GRAFANA_UNPROCESSABLE, search_errstr(s->search));
+        return 1;
+    }
+    return rc != SEARCH_MORE;
+}
+
+static int
+gscan_host_cmp(const void *a, const void *b, void *arg)
+{
+    const struct gscan *s = arg;
+
+    return strcmp(s->hosts[*(const size_t *)a], s->hosts[*(const size_t *)b]);
+}
+
+/* logs:count: one series per host, every bucket, lines per minute. */
+static void
+gscan_count_write(struct gcall *c)
+{
+    struct gscan *s = c->scan;
+    size_t *order = xcalloc(s->n_hosts + 1, sizeof(*order));
+    double per_min = 60000.0 / (double)s->step_ms;
+
+    for (size_t i = 0; i < s->n_hosts; i++)
+        order[i] = i;
+    qsort_r(order, s->n_hosts, sizeof(*order), gscan_host_cmp, s);
+    for (size_t i = 0; i < s->n_hosts && !c->is_oflow; i++) {
+        const struct agg_hist *h = &s->hists[order[i]];
+        gitem(c);
+        gput(c, "{\"target\":");
+        gput_cstr(c, s->hosts[order[i]]);
+        gput(c, ",\"datapoints\":[");
+        for (size_t k = 0; k < h->n_buckets && !c->is_oflow; k++)
+            gput_point(c, (double)h->counts[k] * per_min,
+                       h->first_ms + (int64_t)k * h->step_ms, k == 0);
+        gput(c, "]}");
+    }
+    free(order);
+}
+
+void
+api_grafana_scan_close(struct gcall *c)
+{
+    struct gscan *s = c->scan;
+
+    if (s->is_failed || c->is_done) {
+        /* already answered */
+    } else if (s->is_annotation) {
+        api_grafana_reply(c, "]");
+    } else if (s->is_count) {
+        gscan_count_write(c);
+    } else {
+        /* The rows were items of their own; the table is one item. */
+        gput(c, "]}");
+    }
+    c->scan = NULL;
+    api_grafana_scan_free(s);
+}
