@@ -158,8 +158,11 @@ dl_escape(const uint8_t *p, const uint8_t *end, struct dl_out *o)
     if (n == 0)
         return NULL;
     if (o != NULL) {
+        uint8_t c = (uint8_t)cp;
         if (flags & UTF8_ESC_LONE)
             dl_out_bad(o);
+        else if (cp < 0x80)
+            dl_out_put(o, &c, 1);       /* \n \" \\: no encoder call */
         else
             dl_out_cp(o, cp);
     }
