@@ -20,6 +20,8 @@
 
 #include "collector/api/api_params.h"
 #include "collector/search/query.h"
+#include "collector/store/tokenize.h"
+#include "common/casefold.h"
 #include "common/xmalloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -49,34 +51,72 @@ fuzz_params(const uint8_t *data, size_t size)
 }
 
 static int
-fuzz_is_alnum(unsigned char c)
+fuzz_is_word(unsigned char c)
 {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-           (c >= 'A' && c <= 'Z');
+           (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
 }
 
-/* Whether msg holds the lower-case tok as a whole token (what the store's
- * index requires of every token a query reports). */
+struct fuzz_hashes {
+    uint32_t h[64];
+    size_t   n;
+    int      is_found;
+};
+
+static int
+fuzz_find_cb(const uint8_t *tok, size_t len, uint32_t hash, void *arg)
+{
+    struct fuzz_hashes *f = arg;
+
+    (void)tok;
+    (void)len;
+    for (size_t i = 0; i < f->n; i++)
+        if (f->h[i] == hash)
+            f->is_found = 1;
+    return f->is_found;
+}
+
+static int
+fuzz_hash_cb(const uint8_t *tok, size_t len, uint32_t hash, void *arg)
+{
+    struct fuzz_hashes *f = arg;
+
+    (void)tok;
+    (void)len;
+    if (f->n < 64)
+        f->h[f->n++] = hash;
+    return 0;
+}
+
+/* Whether msg holds tok as a whole token of the store's tokenizer (what
+ * the index requires of every token a query reports). */
 static int
 fuzz_has_token(const char *msg, size_t len, const char *tok)
 {
-    size_t n = strlen(tok);
+    struct fuzz_hashes f = { .n = 0, .is_found = 0 };
 
-    for (size_t i = 0; i + n <= len; i++) {
-        size_t k = 0;
-        while (k < n) {
-            unsigned char c = (unsigned char)msg[i + k];
-            if (c >= 'A' && c <= 'Z')
-                c = (unsigned char)(c + 32);
-            if (c != (unsigned char)tok[k])
-                break;
-            k++;
-        }
-        if (k == n && (i == 0 || !fuzz_is_alnum((unsigned char)msg[i - 1])) &&
-            (i + n == len || !fuzz_is_alnum((unsigned char)msg[i + n])))
-            return 1;
+    tokenize_foreach(tok, strlen(tok), 0, fuzz_hash_cb, &f);
+    assert(f.n == 1);
+    tokenize_foreach(msg, len, 0, fuzz_find_cb, &f);
+    return f.is_found;
+}
+
+/* A token: word bytes only, already folded (folding it again changes
+ * nothing). */
+static void
+fuzz_check_token_form(const char *tok)
+{
+    size_t n = strlen(tok);
+    char f[512];
+
+    assert(n > 0);
+    for (size_t i = 0; i < n; i++)
+        assert(fuzz_is_word((unsigned char)tok[i]));
+    if (n <= sizeof(f) / 2) {
+        size_t fl = casefold_str((const uint8_t *)tok, n, (uint8_t *)f,
+                                 sizeof(f));
+        assert(fl == n && memcmp(f, tok, n) == 0);
     }
-    return 0;
 }
 
 static void
@@ -120,9 +160,7 @@ fuzz_query(const uint8_t *data, size_t size)
     const char *const *tok;
     size_t n = query_tokens(q, &tok);
     for (size_t i = 0; i < n; i++) {
-        assert(tok[i][0] != '\0');
-        for (const char *c = tok[i]; *c; c++)
-            assert((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9'));
+        fuzz_check_token_form(tok[i]);
         if (m1)
             assert(fuzz_has_token(msg, msg_len, tok[i]));
     }
