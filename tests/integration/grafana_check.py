@@ -73,8 +73,20 @@ def bad(path, body, why, want=400):
 
 
 def subst(text):
+    """A code-mode payload: the plugin replaces each variable with its JSON
+    text and drops the quotes of a string (cleanMatch), so "$host" gives
+    "node1"; ${host:glob} gives the value (several: {a,b})."""
     for k, v in VARS.items():
         text = text.replace(k, v)
+    return text
+
+
+def subst_json(text):
+    """A variable query of format "json": JSON.parse of the text with every
+    variable replaced by its JSON (json.dumps of the value), so it is
+    written unquoted: {"host":$host}."""
+    for k, v in VARS.items():
+        text = text.replace(k, v if k.endswith(":glob}") else json.dumps(v))
     return text
 
 
@@ -142,8 +154,8 @@ def check_dashboards():
             if var["type"] != "query":
                 continue
             q = var["query"]
-            payload = json.loads(subst(q["query"])) if q.get("format") == "json" \
-                else subst(q["query"])
+            payload = json.loads(subst_json(q["query"])) \
+                if q.get("format") == "json" else {"target": subst(q["query"])}
             values = ok("/variable", {"payload": payload, "range": grafana_range(),
                                       "variables": {"host": {"text": HOST,
                                                              "value": HOST}}})
@@ -239,6 +251,11 @@ def check_new_shapes():
                          "limit": "100", "icase": "false"})) == 40
     assert rows([], {"host": ["n9"]}) == []
     # /variable as the plugin sends it, /tag-values narrowed by filters
+    # a multi-value $host in a JSON variable query arrives as an array
+    v = ok("/variable", {"payload": json.loads(
+        '{"target":"containers","host":%s}' % json.dumps([HOST, "n9"])),
+        "range": rng})
+    assert {"__text": CONTAINER, "__value": CONTAINER} in v, v
     v = ok("/variable", {"payload": {"target": "containers",
                                      "host": "{%s,n9}" % HOST, "x": 1},
                          "range": rng, "variables": {"host": {"value": [HOST]}}})
