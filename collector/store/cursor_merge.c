@@ -381,7 +381,10 @@ cursor_open(struct store_cursor *c, size_t at)
 
     run->cand = at;
     int rc = run_load(c, run);
-    cursor_read_ahead(c);
+    /* after a segment block: a query answered by the in-memory blocks
+     * alone (the newest lines) reads nothing from disk */
+    if (c->cands[at].seq != CUR_MEM)
+        cursor_read_ahead(c);
     if (rc <= 0 || run->n_sel == 0) {
         run_free(c, run);
         return rc < 0 ? -1 : 0;
