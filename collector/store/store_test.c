@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * store_test: unit tests of the store through its public API: round trip,
- * exactly-once by offset, cursor order and filters, restart, crash
- * simulation (torn WAL and segment tails at every byte), a damaged middle
- * block, retention by age and size, a full disk (write hook), and printed
+ * exactly-once by offset, cursor order and filters (store_key, container
+ * id, after-key), restart, crash simulation (torn WAL and segment tails at
+ * every byte), a damaged middle block (also one damaged between a
+ * cursor's eviction and re-read), retention by age and size, a full disk (write hook), and printed
  * (never asserted) throughput figures.
  */
 #include <errno.h>
@@ -722,6 +723,54 @@ corrupt_middle(void **state, int in_header)
     assert_int_equal(store_commit(f->s), 0);
 }
 
+/* A block damaged on disk after a cursor read it and evicted it (a tiny
+ * cursor_mem_max): re-reading it reports -1 once, the scan goes on and
+ * ends. */
+static void
+test_store_cursor_reread_damaged(void **state)
+{
+    struct fx *f = *state;
+    struct store_filter fl = all_filter();
+    struct store_stats st;
+    struct logrec r;
+    size_t len, offs[64];
+    int got = 0, bad = 0, rc;
+
+    f->opt.segment_size = 1 << 20;
+    f->opt.cursor_mem_max = 1;
+    fx_open(f);
+    put_n(f, 0, 1, 300);                 /* blocks of source 0, then */
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(store_sync(f->s), 0);
+    put_n(f, 1, 1, 300);                 /* overlapping ones of source 1 */
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(store_sync(f->s), 0);
+    struct store_cursor *c = store_cursor_new(f->s, &fl, 1);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(store_cursor_next(c, &r), 1);
+    store_get_stats(f->s, &st);
+    assert_true(st.n_cursor_rereads > 0);
+    uint8_t *seg = file_read(f->dir, "seg-0000000000000001.lqs", &len);
+    size_t n = find_blocks(seg, len, offs, 64);
+    assert_true(n >= 4);
+    for (size_t i = 0; i < n; i++)      /* every body: last byte */
+        seg[(i + 1 < n ? offs[i + 1] : len) - 1] ^= 0x5a;
+    file_write(f->dir, "seg-0000000000000001.lqs", seg, len);
+    free(seg);
+    for (int i = 0; i < 1000 && (rc = store_cursor_next(c, &r)) != 0; i++) {
+        if (rc < 0)
+            bad++;
+        else
+            got++;
+    }
+    assert_int_equal(store_cursor_next(c, &r), 0);
+    store_cursor_free(c);
+    assert_true(bad >= 1);
+    assert_true(got < 600 - 20);
+    store_get_stats(f->s, &st);
+    assert_true(st.n_corrupt_blocks >= 1);
+}
+
 static void
 test_store_corrupt_middle_body(void **state)
 {
@@ -1012,6 +1061,7 @@ main(void)
         T(test_store_torn_wal),
         T(test_store_torn_segment),
         T(test_store_corrupt_middle_body),
+        T(test_store_cursor_reread_damaged),
         T(test_store_corrupt_middle_header),
         T(test_store_garbage_files),
         T(test_store_retention_size),
