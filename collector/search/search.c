@@ -95,8 +95,11 @@ struct search {
     int                  has_emitted_group;
     int                  is_paused;
     int                  is_tail;
-    int                  has_tail;      /* tail_lo/hi are set */
-    struct search_fkey   tail_lo, tail_hi;
+    int                  is_ranking;    /* first pass of tail or bound */
+    int                  has_rank;      /* rank_first/last are set */
+    int                  has_bound;     /* matches only within the rank */
+    struct search_fkey   rank_first;    /* first and last of the `limit` */
+    struct search_fkey   rank_last;     /*   first matches (search order) */
     search_emit_fn       emit;
     void                *emit_arg;
 };
@@ -140,10 +143,38 @@ search_is_selected(const struct search *s, const struct logrec *r)
             fnmatch(f->container, r->container, 0) == 0);
 }
 
+/* The oldest and the newest of the ranked matches. */
+static const struct store_key *
+search_rank_lo(const struct search *s)
+{
+    return s->is_desc ? &s->rank_last.k : &s->rank_first.k;
+}
+
+static const struct store_key *
+search_rank_hi(const struct search *s)
+{
+    return s->is_desc ? &s->rank_first.k : &s->rank_last.k;
+}
+
+/* With a bound (context with a limit), only the `limit` first matches of
+ * the rank pass are matches: r's key must lie between them. */
+static int
+search_in_bound(const struct search *s, const struct logrec *r)
+{
+    struct store_key k;
+
+    if (!s->has_bound)
+        return 1;
+    store_key_of(r, &k);
+    return store_key_cmp(&k, search_rank_lo(s)) >= 0 &&
+           store_key_cmp(&k, search_rank_hi(s)) <= 0;
+}
+
 static int
 search_is_match(const struct search *s, const struct logrec *r)
 {
-    return search_is_selected(s, r) && query_match(s->q, r->msg, r->msg_len);
+    return search_is_selected(s, r) && search_in_bound(s, r) &&
+           query_match(s->q, r->msg, r->msg_len);
 }
 
 static int
@@ -457,7 +488,15 @@ search_print_line(struct search *s, const struct logrec *r)
         search_group_end(s);
 }
 
-/* ------------------------------------------------------------ tail */
+/* ------------------------------------------------------------ rank */
+
+/*
+ * The rank pass reads the match cursor for the first `limit` matches and
+ * keeps only the first and the last of them. Tail mode then emits the
+ * matches between them oldest first; a context search with a limit runs
+ * again with them as its bound, so its matches are exactly the `limit`
+ * newest (oldest) whatever groups their windows form.
+ */
 
 static void
 search_fkey_set(struct search_fkey *f, const struct logrec *r)
@@ -477,39 +516,50 @@ search_fkey_fini(struct search_fkey *f)
     free(f->container_id);
 }
 
-/* The first pass ended: the second reads from the oldest match found. */
+/* The rank pass ended: the second pass reads the ranked time range, oldest
+ * first for tail mode, in the search's direction for a bound. */
 static void
-search_tail_start(struct search *s)
+search_rank_end(struct search *s)
 {
     struct store_filter f = s->filter;
+    int64_t lo = search_rank_lo(s)->time_ns, hi = search_rank_hi(s)->time_ns;
 
-    if (!s->has_tail) {
+    s->is_ranking = 0;
+    if (!s->has_rank) {
         s->state = SEARCH_S_DONE;
         return;
     }
     s->ctx_skipped += store_cursor_skipped_bytes(s->cur);
     store_cursor_free(s->cur);
-    if (f.since_ns < s->tail_lo.k.time_ns)
-        f.since_ns = s->tail_lo.k.time_ns;
-    s->cur = store_cursor_new(s->st, &f, 0);
+    if (f.since_ns < lo)
+        f.since_ns = lo;
+    if (hi < INT64_MAX && f.until_ns > hi + 1)
+        f.until_ns = hi + 1;
+    s->cur = store_cursor_new(s->st, &f, s->is_tail ? 0 : s->is_desc);
     if (s->cur == NULL) {
         search_fail(s, xstrdup("cannot create a store cursor"));
         return;
     }
-    s->state = SEARCH_S_TAIL;
+    if (s->is_tail) {
+        s->state = SEARCH_S_TAIL;
+        return;
+    }
+    s->has_bound = 1;
+    s->n_matches = 0;
+    s->state = SEARCH_S_MAIN;
 }
 
 static void
-search_tail_first(struct search *s, const struct logrec *r)
+search_rank_line(struct search *s, const struct logrec *r)
 {
     if (!query_match(s->q, r->msg, r->msg_len))
         return;
-    if (!s->has_tail)
-        search_fkey_set(&s->tail_hi, r);
-    search_fkey_set(&s->tail_lo, r);
-    s->has_tail = 1;
+    if (!s->has_rank)
+        search_fkey_set(&s->rank_first, r);
+    search_fkey_set(&s->rank_last, r);
+    s->has_rank = 1;
     if (++s->n_matches >= s->limit)
-        search_tail_start(s);
+        search_rank_end(s);
 }
 
 static void
@@ -518,9 +568,9 @@ search_tail_line(struct search *s, const struct logrec *r)
     struct store_key k;
 
     store_key_of(r, &k);
-    if (store_key_cmp(&k, &s->tail_lo.k) < 0)
+    if (store_key_cmp(&k, search_rank_lo(s)) < 0)
         return;
-    if (store_key_cmp(&k, &s->tail_hi.k) > 0) {
+    if (store_key_cmp(&k, search_rank_hi(s)) > 0) {
         s->state = SEARCH_S_DONE;
         return;
     }
@@ -533,11 +583,11 @@ search_tail_line(struct search *s, const struct logrec *r)
 static void
 search_main_line(struct search *s, const struct logrec *r)
 {
-    if (s->is_tail) {
-        search_tail_first(s, r);
+    if (s->is_ranking) {
+        search_rank_line(s, r);
         return;
     }
-    if (!query_match(s->q, r->msg, r->msg_len))
+    if (!query_match(s->q, r->msg, r->msg_len) || !search_in_bound(s, r))
         return;
     if (!s->has_context) {
         s->n_matches++;
@@ -555,8 +605,8 @@ search_cursor_end(struct search *s)
 {
     switch (s->state) {
     case SEARCH_S_MAIN:
-        if (s->is_tail)
-            search_tail_start(s);
+        if (s->is_ranking)
+            search_rank_end(s);
         else
             s->state = SEARCH_S_DONE;
         break;
@@ -648,6 +698,8 @@ search_new(struct store *st, const struct search_spec *spec, char **errstr)
         return NULL;
     }
     s->state = s->limit == 0 ? SEARCH_S_DONE : SEARCH_S_MAIN;
+    s->is_ranking = s->is_tail ||
+                    (s->has_context && s->limit != UINT64_MAX);
     return s;
 }
 
@@ -667,8 +719,8 @@ search_free(struct search *s)
     free(s->tab);
     store_cursor_free(s->ctx);
     store_cursor_free(s->cur);
-    search_fkey_fini(&s->tail_lo);
-    search_fkey_fini(&s->tail_hi);
+    search_fkey_fini(&s->rank_first);
+    search_fkey_fini(&s->rank_last);
     free(s->host);
     free(s->container);
     free(s->image);

@@ -21,8 +21,11 @@
  * a group grows in the search's direction while the next match of its
  * container lies within before + after + 1 lines of its last match. A
  * line that passes the filter and the query inside a group is a match
- * (it counts toward limit) up to the limit; once the limit is reached no
- * match joins any more and the rest of the window is context. Every line
+ * (it counts toward limit). With a limit, the matches are exactly the
+ * `limit` first matches in the search's direction (the newest, or with
+ * oldest first the oldest) over all containers, whatever groups their
+ * windows form: a first pass (the rank pass) finds the first and the
+ * last of them, and a matching line outside them is context. Every line
  * is emitted once: a later group never repeats a line of an earlier group
  * of the same container (its window is cut there) and a match already
  * printed is skipped. Each group is emitted top to bottom in time order
@@ -46,11 +49,14 @@
  * Cost: every record read counts toward max_scan_bytes (its message
  * bytes), the match cursor's as well as the context cursors' (so a group
  * costs about twice its lines plus before + after + 1 probe lines), and
- * the bytes the store's token prefilter dropped.
+ * the bytes the store's token prefilter dropped. Context with a limit
+ * reads the matches twice (the rank pass, then the search restricted to
+ * the ranked time range).
  *
  * Tail (is_tail, no context): the `limit` newest matches, emitted oldest
- * first (/follow's history): one newest-first pass finds the oldest and the
- * newest of them, a second oldest-first pass emits the matches between.
+ * first (/follow's history): the rank pass (newest first) finds the oldest
+ * and the newest of them, a second oldest-first pass emits the matches
+ * between.
  */
 #ifndef COLLECTOR_SEARCH_H
 #define COLLECTOR_SEARCH_H

@@ -72,6 +72,7 @@ struct rec {
     uint64_t offset;
     char     msg[160];      /* the words */
     char    *full;          /* msg, then padding for big records */
+    int      is_out;        /* model: a match past the limit's bound */
 };
 
 struct item {
@@ -500,7 +501,29 @@ model_group(struct model *m, size_t p, long *reach, struct out *exp)
 static int
 model_selected(const struct qcase *c, const struct rec *r)
 {
-    return model_filter(c, r) && model_match(c, r->full);
+    return !r->is_out && model_filter(c, r) && model_match(c, r->full);
+}
+
+/* Context with a limit: only the `limit` first matches in the search's
+ * direction are matches (search.h); mark the others. */
+static void
+model_bound(const struct qcase *c, struct rec **ord, size_t n)
+{
+    uint64_t k = 0;
+
+    for (size_t i = 0; i < n; i++)
+        ord[i]->is_out = 0;
+    if (c->before + c->after == 0 || c->limit == UINT64_MAX)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        struct rec *r = ord[c->is_desc ? n - 1 - i : i];
+        if (!model_selected(c, r))
+            continue;
+        if (k < c->limit)
+            k++;
+        else
+            r->is_out = 1;
+    }
 }
 
 /* Fills m->L with r's container (stream narrowed); returns r's index. */
@@ -551,6 +574,7 @@ model_run(const struct qcase *c, struct rec **ord, size_t n,
     long reach[N_SRCS];
 
     exp->n = 0;
+    model_bound(c, ord, n);
     if (c->is_tail) {
         model_tail(c, ord, n, exp);
         return;

@@ -165,9 +165,9 @@ expect context-C2-json context --word error -A 2 -B 2 -- --json -C 2 error
 expect context-C2-text context --text --word error -A 2 -B 2 -- \
     --no-color -C 2 error
 expect context-B3-asc context --asc --word error -B 3 -- --json -B 3 --asc error
-# -n counts matches; once it is reached the rest of the window is context,
-# matching or not (node3/web: "error" every 3rd line at the end, every 4th
-# at the start).
+# -n N: the matches are exactly the N newest (oldest with --asc) over all
+# containers; a matching line past them inside a window is context
+# (node3/web: "error" every 3rd line at the end, every 4th at the start).
 expect context-C4-n3 context --word error -A 4 -B 4 -n 3 -- \
     --json -C 4 -n 3 error
 expect context-C6-asc-n3 context --word error -A 6 -B 6 -n 3 --asc \

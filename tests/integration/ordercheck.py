@@ -147,8 +147,9 @@ def model_groups(a, model):
     (collector/API.md): matches are taken in answer order (newest first, or
     oldest with --asc); a group starts at the first one not yet printed and
     grows away from it (towards older lines, or newer with --asc) through
-    every match whose window overlaps or touches; after -n matches none
-    joins any more and the rest of the last window is context."""
+    every match whose window overlaps or touches. The matches are exactly
+    the -n first ones in answer order over every container (the newest, or
+    the oldest with --asc): a matching line past them is context."""
     by_src = {}
     for e in model:
         if a.stream is None or e["stream"] == a.stream:
@@ -164,6 +165,10 @@ def model_groups(a, model):
         sys.exit("ordercheck: no match: a context check that cannot fail")
     if not a.asc:
         matches.reverse()
+    ranked = set(e["m"] for e in matches[:a.n])
+    matches = matches[:a.n]
+    def is_match(e):    # noqa: F811 (only the ranked matches count)
+        return e["m"] in ranked
     # Window sides seen from the direction the group grows in.
     step, ahead, behind = (1, a.A, a.B) if a.asc else (-1, a.B, a.A)
     done, groups, n = set(), [], 0
