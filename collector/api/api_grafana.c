@@ -148,7 +148,8 @@ static void
 gcall_queue_failed(struct gcall *c)
 {
     c->n_pending--;
-    api_grafana_fail(c, HTTP_SERVUNAVAIL, "metrics unavailable: redis queue full");
+    api_grafana_fail(c, HTTP_SERVUNAVAIL,
+                     "metrics unavailable: redis queue full");
 }
 
 /* ---- name sets (/variable, /tag-values, /metric-payload-options) ---- */
@@ -385,7 +386,8 @@ gmetrics(struct gcall *c)
 {
     if (grm(c) == NULL) {
         if (c->r.ep == GRAFANA_EP_VARIABLE)
-            api_grafana_fail(c, HTTP_SERVUNAVAIL, "metrics disabled: no --redis");
+            api_grafana_fail(c, HTTP_SERVUNAVAIL,
+                             "metrics disabled: no --redis");
         else
             gmetrics_write(c, NULL, 0);
         return;

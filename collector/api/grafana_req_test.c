@@ -275,8 +275,8 @@ test_grafana_query_filters(void **state)
        "\"operator\":\"=|\",\"value\":\"a\",\"values\":[\"a\",\"b\"]}],"
        "\"adhocFilters\":[{\"key\":\"container\","
        "\"operator\":\"=\",\"value\":\"web\"}],\"targets\":["
-       "{\"target\":\"a\"},{\"target\":\"b\",\"payload\":{\"host\":\"node1\"}}]}",
-       &r);
+       "{\"target\":\"a\"},{\"target\":\"b\",\"payload\":"
+       "{\"host\":\"node1\"}}]}", &r);
     assert_int_equal(r.n_filters, 6);
     assert_true(has_match(r.filters, 6, GRAFANA_K_HOST, GRAFANA_OP_EQ,
                           "node1"));
