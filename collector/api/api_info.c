@@ -92,8 +92,9 @@ api_health_metrics_counters(struct api *a, json_t *c)
                         json_integer(k.is_connected ? 1 : 0));
 }
 
-/* /health's "store" object: sizes, then what retention deleted and the
- * damage found (at open or while reading) since the collector started. */
+/* /health's "store" object: sizes, then what retention deleted, the
+ * damage found (at open or while reading) and the blocks cursors read (and
+ * re-read after evicting them) since the collector started. */
 static json_t *
 api_health_store(const struct store_stats *ss)
 {
@@ -105,7 +106,8 @@ api_health_store(const struct store_stats *ss)
         "segments", (json_int_t)ss->n_segments, "pending_records",
         (json_int_t)ss->pending_records);
     json_t *d = json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "segments_deleted",
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+        "segments_deleted",
         (json_int_t)ss->n_segments_deleted, "bytes_deleted",
         (json_int_t)ss->bytes_deleted, "corrupt_blocks",
         (json_int_t)ss->n_corrupt_blocks, "torn_cuts",
@@ -113,7 +115,8 @@ api_health_store(const struct store_stats *ss)
         (json_int_t)ss->n_wal_replayed, "seal_errors",
         (json_int_t)ss->n_seal_errors, "index_rebuilds",
         (json_int_t)ss->n_index_rebuilds, "index_errors",
-        (json_int_t)ss->n_index_errors, "cursor_rereads",
+        (json_int_t)ss->n_index_errors, "cursor_reads",
+        (json_int_t)ss->n_cursor_reads, "cursor_rereads",
         (json_int_t)ss->n_cursor_rereads);
 
     if (o != NULL && d != NULL)

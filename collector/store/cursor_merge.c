@@ -265,6 +265,7 @@ run_read_seg(struct store_cursor *c, struct cur_run *run,
         slot_put(c, sl);
         return rc;
     }
+    c->s->n_cursor_reads++;
     run->own_ids = xreallocarray(NULL, b->n_labels ? b->n_labels : 1,
                                  sizeof(uint32_t));
     for (uint32_t i = 0; i < b->n_labels; i++)

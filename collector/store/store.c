@@ -527,6 +527,7 @@ store_get_stats(struct store *s, struct store_stats *st)
     }
     st->n_index_rebuilds = s->n_index_rebuilds;
     st->n_index_errors = s->n_index_errors;
+    st->n_cursor_reads = s->n_cursor_reads;
     st->n_cursor_rereads = s->n_cursor_rereads;
     st->n_records += s->tail.n_records;
     st->raw_bytes += s->tail.body.len;

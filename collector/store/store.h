@@ -191,6 +191,8 @@ struct store_stats {
     uint64_t n_index_rebuilds;    /* missing/damaged .lqi rebuilt at open */
     uint64_t n_index_errors;      /* index writes/reads that failed (the
                                      segment is then scanned instead) */
+    uint64_t n_cursor_reads;      /* segment blocks cursors read (the
+                                     cost of a query; re-reads included) */
     uint64_t n_cursor_rereads;    /* blocks cursors read again after
                                      evicting them (cursor_mem_max) */
 };

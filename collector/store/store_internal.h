@@ -253,7 +253,7 @@ struct store {
     uint64_t              n_corrupt, n_seg_deleted, bytes_deleted;
     uint64_t              n_torn_cuts, n_wal_replayed, n_seal_errors;
     uint64_t              n_index_rebuilds, n_index_errors;
-    uint64_t              n_cursor_rereads;
+    uint64_t              n_cursor_reads, n_cursor_rereads;
     struct store_rec     *ix_recs;      /* segindex: decoded block */
     size_t                ix_cap;
 };

@@ -457,6 +457,49 @@ test_store_filter_after(void **state)
     check_after(f->s, &hi, 0, all, n);
 }
 
+/* Segment blocks a scan of at most limit records reads. */
+static uint64_t
+reads_of(struct store *s, int newest, int limit)
+{
+    struct store_filter fl = all_filter();
+    struct store_cursor *c = store_cursor_new(s, &fl, newest);
+    struct store_stats a, b;
+    struct logrec r;
+
+    store_get_stats(s, &a);
+    for (int i = 0; i < limit && store_cursor_next(c, &r) == 1; i++)
+        ;
+    store_cursor_free(c);
+    store_get_stats(s, &b);
+    return b.n_cursor_reads - a.n_cursor_reads;
+}
+
+/* A newest-N (oldest-N) scan reads only the blocks whose time range
+ * reaches its N-th answer, also when a late backlog overlaps them. */
+static void
+test_store_cursor_reads_few_blocks(void **state)
+{
+    struct fx *f = *state;
+    struct store_stats st;
+
+    fx_open(f);
+    put_n(f, 0, 1, 2000);               /* ~15 blocks in time order */
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(store_sync(f->s), 0);
+    store_get_stats(f->s, &st);
+    assert_true(st.n_blocks > 10);
+    assert_int_equal(reads_of(f->s, 1, 10), 1);
+    assert_int_equal(reads_of(f->s, 0, 10), 1);
+    assert_int_equal(reads_of(f->s, 1, 1 << 30), st.n_blocks);
+    /* source 1's backlog over the same time, sealed after: the newest 10
+     * need the last block of each, not all */
+    put_n(f, 1, 1, 2000);
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(store_sync(f->s), 0);
+    assert_int_equal(reads_of(f->s, 1, 10), 2);
+    assert_int_equal(reads_of(f->s, 0, 10), 2);
+}
+
 static void
 test_store_cursor_snapshot(void **state)
 {
@@ -1056,6 +1099,7 @@ main(void)
         T(test_store_key_cmp),
         T(test_store_filter_container_id),
         T(test_store_filter_after),
+        T(test_store_cursor_reads_few_blocks),
         T(test_store_cursor_snapshot),
         T(test_store_restart),
         T(test_store_torn_wal),
