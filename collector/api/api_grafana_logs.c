@@ -96,6 +96,26 @@ gscan_filter(const struct gcall *c, const struct grafana_target *t,
                                                                   : -1;
 }
 
+/* 1 if the store filter f already does all that the matchers m[0..n)
+ * ask (each an exact value it filters on): then the search's own limit is
+ * the rows' limit, and it may stop reading early. */
+static int
+gscan_is_pushed(const struct grafana_match *m, size_t n,
+                const struct store_filter *f)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *want[GRAFANA_K_N] = {
+            f->host, f->container, f->image,
+            f->stream >= 0 ? logrec_stream_name((uint8_t)f->stream) : NULL,
+        };
+        const char *v = want[m[i].key];
+        if (m[i].op != GRAFANA_OP_EQ || m[i].n_values != 1 || v == NULL ||
+            strcmp(v, m[i].values[0]) != 0)
+            return 0;
+    }
+    return 1;
+}
+
 int
 api_grafana_scan_start(struct gcall *c, const struct grafana_target *t,
                        const char *q, int icase, const char *host,
@@ -114,7 +134,14 @@ api_grafana_scan_start(struct gcall *c, const struct grafana_target *t,
     memset(&spec, 0, sizeof(spec));
     gscan_filter(c, t, host, &spec.filter);
     spec.q = s->q;
-    spec.limit = UINT64_MAX;    /* rows are counted after the matchers */
+    /* Rows are counted after the matchers; the search may stop at the
+     * limit itself when the store filter does all they ask. */
+    spec.limit = UINT64_MAX;
+    if (!is_count && gscan_is_pushed(c->r.filters, c->r.n_filters,
+                                     &spec.filter) &&
+        (t == NULL || gscan_is_pushed(t->matches, t->n_matches,
+                                      &spec.filter)))
+        spec.limit = limit;
     spec.is_newest_first = !is_count;
     spec.max_scan_bytes = c->api->max_scan_bytes;
     s->search = search_new(c->api->store, &spec, &err);
