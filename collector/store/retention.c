@@ -127,7 +127,13 @@ retention_is_expired(const struct store *s, const struct store_seg *g,
         return 1;
     if (s->opt.retention_age_ns <= 0 || !g->n_records)
         return 0;
-    return g->max_ns < now - s->opt.retention_age_ns;
+    /* Event times come from senders: one stamped in the far future must
+     * not keep the segment (and every later one) forever, so the newest
+     * event time counts at most as the time the segment was written. */
+    int64_t newest = g->max_ns < g->write_ns ? g->max_ns : g->write_ns;
+    if (now < INT64_MIN + s->opt.retention_age_ns)
+        return 0;
+    return newest < now - s->opt.retention_age_ns;
 }
 
 /* Removes segs[0]'s lines from the source counts, then the segment. */

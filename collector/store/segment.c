@@ -282,6 +282,8 @@ segment_scan(struct store *s, struct store_seg *seg, int is_last)
         return -1;
     }
     free(path);
+    seg->write_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
+                    st.st_mtim.tv_nsec;
     uint64_t size = (uint64_t)st.st_size;
     if (size < STORE_SEG_HDR_LEN) {
         if (!is_last) {
@@ -513,6 +515,7 @@ segment_job_apply(struct store *s, struct seal_job *job)
                                          : store_seg_find(s, job->seq);
 
     assert(seg != NULL);
+    seg->write_ns = store_now(s);
     for (size_t i = 0; i < job->n_ch; i++) {
         struct seal_chunk *ch = &job->ch[i];
         struct store_blk_hdr h;

@@ -99,6 +99,9 @@ struct store_seg {
     uint64_t          raw_bytes;
     uint64_t          n_records;
     int64_t           min_ns, max_ns;
+    int64_t           write_ns;         /* wall clock of its last block
+                                           write (mtime at open): what age
+                                           retention clamps max_ns to */
     struct store_blk *blks;
     size_t            n_blks, cap_blks;
     /* Token index (segindex.c): imem while the segment is written, then

@@ -938,6 +938,61 @@ test_store_retention_age(void **state)
     assert_int_equal(put_n(f, 0, 1, 1000), 0);
 }
 
+/* A sender controls event times: one record stamped near INT64_MAX (the
+ * year 292277026596) in the oldest segment must not switch age retention
+ * off. Age is judged by min(newest event time, time the segment was last
+ * written), here the fake clock at seal; after a restart its mtime. */
+static void
+test_store_retention_age_future_record(void **state)
+{
+    struct fx *f = *state;
+    struct store_stats st;
+
+    f->opt.segment_size = 8 << 10;
+    f->opt.retention_age_ns = 3600LL * 1000000000;
+    f->now = T0;
+    fx_open(f);
+    struct logrec r = { .time_ns = INT64_MAX - 1, .host = "host0",
+                        .container_id = "cidF", .container = "evil",
+                        .image = "x", .offset = 1, .msg = "future",
+                        .msg_len = 6 };
+    assert_int_equal(store_append(f->s, &r), 1);
+    r.time_ns = INT64_MIN + 1;
+    r.offset = 2;
+    assert_int_equal(store_append(f->s, &r), 1);
+    for (int i = 0; i < 10; i++) {
+        put_n(f, 0, (uint64_t)i * 100 + 1, 100);
+        assert_int_equal(store_commit(f->s), 0);
+    }
+    assert_int_equal(store_sync(f->s), 0);
+    store_get_stats(f->s, &st);
+    uint64_t segs = st.n_segments;
+    assert_true(segs >= 3);
+    assert_int_equal(store_apply_retention(f->s), 0);
+    f->now = T0 + 2 * 3600LL * 1000000000;
+    assert_int_equal(store_apply_retention(f->s), (int)segs - 1);
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_segments, 1);
+    /* after a restart the segment's mtime (now) stands for the write
+     * time: a far-future record in it keeps it until now + age */
+    r.time_ns = INT64_MAX;
+    r.offset = 3;
+    assert_int_equal(store_append(f->s, &r), 1);
+    put_n(f, 0, 2001, 400);
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(store_sync(f->s), 0);
+    put_n(f, 0, 3001, 400);
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(store_sync(f->s), 0);
+    fx_open(f);
+    store_get_stats(f->s, &st);
+    assert_true(st.n_segments >= 2);
+    f->now = time(NULL) * 1000000000LL + 2 * 3600LL * 1000000000;
+    assert_true(store_apply_retention(f->s) >= 1);
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_segments, 1);
+}
+
 /* hw.lqh keeps sealed high water marks only: records committed to the
  * WAL when retention runs survive a restart (and their resend is a dup). */
 static void
@@ -1112,6 +1167,7 @@ main(void)
         T(test_store_retention_age),
         T(test_store_mixed_codecs),
         T(test_store_retention_keeps_wal),
+        T(test_store_retention_age_future_record),
         T(test_store_disk_full),
         T(test_store_throughput),
 #undef T
