@@ -19,6 +19,7 @@
     X(batches)                                                              \
     X(records_stored)                                                       \
     X(records_duplicate)                                                    \
+    X(records_implausible)  /* offset jumped too far: dropped (PROTOCOL) */ \
     X(metrics_frames)                                                       \
     X(metric_samples)                                                       \
     X(commits)                                                              \

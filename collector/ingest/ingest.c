@@ -51,6 +51,9 @@
 #define INGEST_CTRL_MAX         4096    /* control frames we send */
 #define INGEST_LOG_WINDOW_NS    INT64_C(10000000000)
 #define INGEST_LOG_PER_WINDOW   20
+/* How far past its high water (as it was before the batch) a record may
+ * put a source's position: PROTOCOL.md "Plausible positions". */
+#define INGEST_MAX_OFFSET_JUMP  (UINT64_C(1) << 36)
 
 enum ingest_state {
     INGEST_HELLO_WAIT,
@@ -79,6 +82,7 @@ struct ingest_conn {
 
 struct ingest_src {
     size_t id, name, image;     /* offsets into ing->srcbuf */
+    uint64_t max_offset;        /* highest plausible offset this batch */
 };
 
 struct ingest {
@@ -331,6 +335,22 @@ ingest_copy_sources(struct ingest *ing, const struct wire_batch *b)
     return 0;
 }
 
+/* The bound of each source's offsets in this batch: its high water before
+ * the batch plus INGEST_MAX_OFFSET_JUMP (saturating). */
+static void
+ingest_offset_bounds(struct ingest_conn *c, uint32_t n_sources)
+{
+    struct ingest *ing = c->ing;
+    const char *base = (const char *)ing->srcbuf.data;
+
+    for (uint32_t i = 0; i < n_sources; i++) {
+        struct ingest_src *d = &ing->src[i];
+        uint64_t hw = store_source_offset(ing->store, c->host, base + d->id);
+        d->max_offset = hw > UINT64_MAX - INGEST_MAX_OFFSET_JUMP
+                            ? UINT64_MAX : hw + INGEST_MAX_OFFSET_JUMP;
+    }
+}
+
 /* 0 ok, -1 store error (the connection is closed, nothing acknowledged). */
 static int
 ingest_store_record(struct ingest_conn *c, const struct wire_record *wr)
@@ -338,6 +358,14 @@ ingest_store_record(struct ingest_conn *c, const struct wire_record *wr)
     struct ingest *ing = c->ing;
     const char *base = (const char *)ing->srcbuf.data;
     const struct ingest_src *s = &ing->src[wr->source];
+    if (wr->offset > s->max_offset) {
+        ing->stats->records_implausible++;
+        ingest_log_limited(ing, "record dropped: offset %" PRIu64 " jumps "
+                           "more than %" PRIu64 " past the source's "
+                           "position host=%s peer=%s", wr->offset,
+                           INGEST_MAX_OFFSET_JUMP, c->host, c->peer);
+        return 0;
+    }
     struct logrec r = {
         .time_ns = wr->time_ns, .host = c->host,
         .container_id = base + s->id, .container = base + s->name,
@@ -406,6 +434,7 @@ ingest_conn_batch(struct ingest_conn *c, const uint8_t *p, size_t len)
                            NULL);
         goto done;
     }
+    ingest_offset_bounds(c, b.n_sources);
     while (wire_batch_next(&b, &wr) == 1) {
         if (wr.source >= b.n_sources || wr.stream > LOGREC_STDERR) {
             ingest_conn_reject(c, WIRE_ERR_PROTOCOL, "bad record", NULL);

@@ -55,6 +55,13 @@ it_bg intruder "$BUILD/logq-shipper" --collector "127.0.0.1:$CTCP" \
 lq --json -n 100 BADINPUT >"$IT_TMP/honest.jsonl" || fail "logq failed"
 assert_eq 3 "$(grep -c '"host":"badhonest"' "$IT_TMP/honest.jsonl" || true)" \
     "records from the honest protocol client"
+lq --json -n 100 --host poisoned BADINPUT >"$IT_TMP/poison.jsonl" ||
+    fail "logq failed"
+assert_eq 3 "$(grep -c 'BADINPUT-POISON-HONEST' "$IT_TMP/poison.jsonl" || true)" \
+    "honest lines of a source after a record at offset 2^64-1"
+assert_eq 0 "$(grep -c 'BADINPUT-POISONER' "$IT_TMP/poison.jsonl" || true)" \
+    "records stored at an implausible offset"
+assert_ge "$(health_counter records_implausible)" 1 "records_implausible"
 
 wait_writers 30
 manifest=$IT_TMP/manifest-node1-web.jsonl

@@ -7,7 +7,10 @@
       the handshake, wrong token, zlib bomb, corrupt zlib, bad source index,
       trailing bytes, truncated frame, connection flood), each of which the
       collector must answer by closing the connection; then an honest client
-      written from common/PROTOCOL.md whose batch must be ACKed.
+      written from common/PROTOCOL.md whose batch must be ACKed; then
+      position poisoning: a record at offset 2^64-1 for host "poisoned",
+      after which that source's honest lines (BADINPUT-POISON-*) must
+      still be stored (40-bad-input checks the store).
   badclient.py http PORT             malformed API requests, each must get
       a 4xx with a JSON {"error": ...} body; raw garbage on the HTTP port.
 Prints one line per case; exit 1 if any case misbehaved. 127.0.0.1 only.
@@ -197,6 +200,31 @@ def tcp_cases(port, token):
     print("ok   50 connections opened and closed")
 
     honest(port, token)
+    poison(port, token)
+
+
+def poison(port, token):
+    """A hostile sender claims a source's position is 2^64-1; the honest
+    lines sent later for that source must be stored, not acknowledged and
+    dropped as duplicates."""
+    c = welcomed(port, token, "poisoned")
+    c.send(frame(T_BATCH, batch_payload(1, [(2**64 - 1, "BADINPUT-POISONER")]),
+                 compress=True))
+    f = c.read_frame()
+    if not f or f[0] not in (T_ACK, T_ERROR):
+        FAILS.append("poison")
+        print("FAIL poison: expected ACK or ERROR, got %r" % (f,))
+    c.s.close()
+    c = welcomed(port, token, "poisoned")
+    recs = [(500 + i, "BADINPUT-POISON-HONEST-%d" % i) for i in range(3)]
+    c.send(frame(T_BATCH, batch_payload(1, recs), compress=True))
+    f = c.read_frame()
+    if not f or f[0] != T_ACK:
+        FAILS.append("poison honest")
+        print("FAIL poison: honest batch after it not ACKed: %r" % (f,))
+    else:
+        print("ok   poison: offset 2^64-1 sent, then honest batch ACKed")
+    c.s.close()
 
 
 def honest(port, token):
