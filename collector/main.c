@@ -5,16 +5,19 @@
  * the store, creates the one event_base, wires ingest (shipper TCP), follow
  * (live fan-out) and api (HTTP) together, with --redis also the metrics
  * store (redis_metrics.c, fed by ingest's METRICS hook, read by the API),
- * writes --port-file, and on SIGTERM/SIGINT stops accepting, commits the
- * store and exits 0. Logs never depend on Redis. A periodic timer runs the
- * store's retention (so age-based deletion works without traffic) and logs
- * what it deleted and any new damage the store has found.
+ * writes --port-file (never through a symlink), keeps the data directory
+ * 0700 (umask 077, tightened at start), and on SIGTERM/SIGINT stops
+ * accepting, commits the store and exits 0. Logs never depend on Redis. A
+ * periodic timer runs the store's retention (so age-based deletion works
+ * without traffic) and logs what it deleted and any new damage the store
+ * has found.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -49,28 +52,53 @@ struct collector {
     int                     is_stopping;
 };
 
-/* Written via a temporary file and rename so readers never see half. */
+/* Written to a new file (mkstemp: O_EXCL, mode 0600, so a planted symlink
+ * is never followed) in the same directory, then renamed over the path
+ * (rename replaces a symlink there instead of following it): readers never
+ * see half a file and nothing outside the path is written. */
 static int
 main_write_port_file(const char *path, int tcp_port, int http_port)
 {
-    char *tmp = xasprintf("%s.tmp", path);
-    FILE *fp = fopen(tmp, "w");
+    char *tmp = xasprintf("%s.XXXXXX", path);
+    char line[32];
+    int fd = mkstemp(tmp), n = snprintf(line, sizeof(line), "%d %d\n",
+                                        tcp_port, http_port);
     int rc = -1;
 
-    if (fp == NULL)
-        goto done;
-    if (fprintf(fp, "%d %d\n", tcp_port, http_port) < 0) {
-        fclose(fp);
-        goto done;
+    if (fd < 0) {
+        free(tmp);
+        return -1;
     }
-    if (fclose(fp) != 0 || rename(tmp, path) != 0)
-        goto done;
-    rc = 0;
-done:
+    ssize_t w = write(fd, line, (size_t)n);
+    if (close(fd) == 0 && w == n)
+        rc = rename(tmp, path);
     if (rc < 0)
         unlink(tmp);
     free(tmp);
     return rc;
+}
+
+/* The store holds every host's logs, secrets included: only the collector's
+ * user may enter it. A directory left group/world accessible (an older
+ * version, a package, mkdir by hand) is tightened to 0700 with a warning;
+ * the files in it then need no change. Failing that (not the owner), the
+ * collector warns and runs on. */
+static void
+main_secure_data_dir(const char *dir)
+{
+    struct stat st;
+
+    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
+        (st.st_mode & 077) == 0)
+        return;     /* missing: the store creates it 0700 */
+    if (chmod(dir, 0700) < 0) {
+        log_warn("main", "data directory is group/world accessible and "
+                 "cannot be tightened dir=%s mode=%03o error=\"%s\"", dir,
+                 (unsigned)(st.st_mode & 0777), strerror(errno));
+        return;
+    }
+    log_warn("main", "data directory was group/world accessible, set to "
+             "0700 dir=%s old_mode=%03o", dir, (unsigned)(st.st_mode & 0777));
 }
 
 static void
@@ -209,6 +237,7 @@ main_setup(struct collector *c)
     c->base = event_base_new();
     if (c->base == NULL)
         fatalx("main", "cannot create event base");
+    main_secure_data_dir(c->cfg.data_dir);
     c->store = store_open(c->cfg.data_dir, &so, &err);
     if (c->store == NULL)
         fatalx("main", "cannot open store dir=%s error=\"%s\"",
@@ -274,6 +303,9 @@ main(int argc, char **argv)
     struct collector c;
     char *err = NULL;
 
+    /* everything the collector creates (store, port file, log file) is
+     * its user's alone; the store also sets explicit modes */
+    umask(077);
     memset(&c, 0, sizeof(c));
     switch (collector_config_parse(&c.cfg, argc, argv, &err)) {
     case CONFIG_EXIT:

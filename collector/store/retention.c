@@ -39,7 +39,8 @@ retention_hw_save(struct store *s)
             goto out;
     }
     le32_store(b.data + 4, compress_crc32(0, b.data + 8, b.len - 8));
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+              STORE_FILE_MODE);
     if (fd < 0 || store_write_at(s, fd, "hw", b.data, b.len, 0) < 0 ||
         fsync(fd) < 0 || rename(tmp, path) < 0) {
         store_set_err(s, "write %s: %s", path, strerror(errno));

@@ -133,7 +133,8 @@ segindex_write(struct store *s, struct store_seg *seg)
     if (index_mem_encode(seg->imem, seg->seq, refs, (uint32_t)seg->n_blks,
                          &b) < 0)
         goto out;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+              STORE_FILE_MODE);
     if (fd < 0 || store_write_at(s, fd, "index", b.data, b.len, 0) < 0 ||
         fsync(fd) < 0 || rename(tmp, path) < 0)
         goto out;

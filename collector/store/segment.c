@@ -609,7 +609,8 @@ seal_roll(const struct store *s, struct store_sealer *w, uint64_t seq,
           struct seal_job *job)
 {
     char *path = store_seg_path(s, seq);
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+                  STORE_FILE_MODE);
     uint8_t h[STORE_SEG_HDR_LEN];
 
     le32_store(h, STORE_SEG_MAGIC);

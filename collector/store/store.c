@@ -665,7 +665,7 @@ store_open(const char *dir, const struct store_options *opt, char **errstr)
     buf_init(&s->scratch, STORE_MAX_RAW + STORE_MAX_META);
     s->wal_gen = 1;
 
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+    if (mkdir(dir, STORE_DIR_MODE) < 0 && errno != EEXIST) {
         store_set_err(s, "mkdir %s: %s", dir, strerror(errno));
         goto fail;
     }

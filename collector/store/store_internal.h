@@ -21,6 +21,10 @@
 #define STORE_WAL_MAGIC     0x3157514cu     /* "LQW1" */
 #define STORE_HW_MAGIC      0x3148514cu     /* "LQH1" */
 #define STORE_VERSION       1
+/* Logs hold secrets: the store's files and directory are its user's alone
+ * (whatever the umask; SECURITY.md "Collector data directory"). */
+#define STORE_FILE_MODE     0600
+#define STORE_DIR_MODE      0700
 #define STORE_SEG_HDR_LEN   16
 #define STORE_BLK_HDR_LEN   48
 #define STORE_WAL_HDR_LEN   16          /* version 2: + u64 generation */

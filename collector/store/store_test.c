@@ -7,6 +7,7 @@
  * cursor's eviction and re-read), retention by age and size, a full disk (write hook), and printed
  * (never asserted) throughput figures.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -909,6 +910,46 @@ test_store_retention_size(void **state)
     assert_int_equal(store_source_offset(f->s, "host0", "cid0"), 4000);
 }
 
+/* Every file and the directory the store creates are its user's alone,
+ * whatever the umask (logs hold secrets; SECURITY.md). */
+static void
+test_store_file_modes(void **state)
+{
+    struct fx *f = *state;
+    struct stat st;
+    struct dirent *de;
+    mode_t old = umask(022);
+    int n_files = 0;
+
+    assert_int_equal(rmdir(f->dir), 0);     /* the store creates it */
+    f->opt.segment_size = 16 << 10;
+    f->opt.retention_bytes = 8 << 10;       /* + the retention state file */
+    fx_open(f);
+    for (int i = 0; i < 10; i++) {
+        put_n(f, 0, (uint64_t)i * 200 + 1, 200);
+        assert_int_equal(store_commit(f->s), 0);
+    }
+    assert_int_equal(store_sync(f->s), 0);
+    fx_open(f);
+    umask(old);
+    assert_int_equal(stat(f->dir, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    DIR *d = opendir(f->dir);
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char *path = xasprintf("%s/%s", f->dir, de->d_name);
+        assert_int_equal(stat(path, &st), 0);
+        if ((st.st_mode & 077) != 0)
+            fail_msg("%s has mode %03o", path, (unsigned)(st.st_mode & 0777));
+        free(path);
+        n_files++;
+    }
+    closedir(d);
+    assert_true(n_files >= 3);              /* segments, WAL, index */
+}
+
 static void
 test_store_retention_age(void **state)
 {
@@ -1165,6 +1206,7 @@ main(void)
         T(test_store_garbage_files),
         T(test_store_retention_size),
         T(test_store_retention_age),
+        T(test_store_file_modes),
         T(test_store_mixed_codecs),
         T(test_store_retention_keeps_wal),
         T(test_store_retention_age_future_record),

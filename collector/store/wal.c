@@ -146,7 +146,8 @@ wal_open_file(struct store *s, size_t k, int is_create)
     uint8_t h[STORE_WAL_HDR_LEN];
 
     memset(w, 0, sizeof(*w));
-    w->fd = open(path, O_RDWR | O_CLOEXEC | (is_create ? O_CREAT : 0), 0644);
+    w->fd = open(path, O_RDWR | O_CLOEXEC | (is_create ? O_CREAT : 0),
+                 STORE_FILE_MODE);
     if (w->fd < 0 && errno == ENOENT && !is_create) {
         free(path);
         return 0;
@@ -319,7 +320,7 @@ wal_detach(struct store *s, uint32_t *mask)
         char *path = wal_path(s, k);
         struct store_wal_file *w = &s->wals[k];
         memset(w, 0, sizeof(*w));
-        w->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        w->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, STORE_FILE_MODE);
         free(path);
         if (w->fd < 0) {
             store_set_err(s, "create wal: %s", strerror(errno));
