@@ -68,6 +68,7 @@ struct tailer {
     size_t                   rcap;
     size_t                   rlen;       /* pending bytes at rbuf[0] */
     int                      is_skipping;/* inside an over-long line */
+    int                      is_open_failing; /* next file: warned once */
     uint64_t                 skipped;
 
     struct buf               msg;
@@ -405,13 +406,17 @@ tail_file_open(const struct tailer *t, const struct tail_file *f,
 {
     char *path = tail_file_path(t, f);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int err = errno;
 
     free(path);
-    if (fd < 0)
+    if (fd < 0) {
+        errno = err;
         return -1;
+    }
     if (fstat(fd, st) < 0 || (uint64_t)st->st_dev != f->dev ||
         (uint64_t)st->st_ino != f->ino || !S_ISREG(st->st_mode)) {
         close(fd);
+        errno = ESTALE;     /* another file has the name now */
         return -1;
     }
     return fd;
@@ -487,8 +492,18 @@ tail_next_file(struct tailer *t, tail_emit_fn emit, void *arg)
         return TAIL_NOFILE;
     struct stat st;
     int fd = tail_file_open(t, &files[next], &st);
-    if (fd < 0)
-        return TAIL_DATA;   /* renamed under us: scan again next step */
+    if (fd < 0) {
+        /* EACCES, or renamed under us: retried on the next poll (inotify
+         * or rescan). Not TAIL_DATA: the caller would poll again at once
+         * and spin while the failure lasts. */
+        if (!t->is_open_failing)
+            log_warn("tail", "cannot open next file container=%.12s "
+                     "suffix=%lu: %s", t->id, files[next].n, strerror(errno));
+        t->is_open_failing = 1;
+        t->ctr->read_errors++;
+        return TAIL_IDLE;
+    }
+    t->is_open_failing = 0;
     tail_flush_pending(t, emit, arg);
     tail_done_add(t, t->dev, t->ino);
     log_debug("tail", "next file container=%.12s suffix=%lu logical=%" PRIu64,

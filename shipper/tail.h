@@ -47,7 +47,9 @@ struct tail_config {
 
 enum tail_status {
     TAIL_DATA,                  /* read and processed some bytes */
-    TAIL_IDLE,                  /* at the end of the live file */
+    TAIL_IDLE,                  /* at the end of the live file, or the
+                                 * next file cannot be opened (counted in
+                                 * read_errors, retried by the next call) */
     TAIL_NOFILE,                /* no log file (yet, or mid-rotation) */
 };
 

@@ -660,6 +660,45 @@ test_tail_flush_unfinished(void **state)
     check_offsets_increase(f);
 }
 
+/*
+ * The next file after a rotation cannot be opened (EACCES; a rename race
+ * looks the same): the step reports idle and counts a read error instead
+ * of "data" that makes the poll loop spin, and reading resumes once the
+ * file can be opened. As root EACCES needs a lower effective uid.
+ */
+static void
+test_tail_next_file_unopenable_is_idle(void **state)
+{
+    struct fixture *f = *state;
+
+    assert_int_equal(chmod(f->dir, 0755), 0);
+    append_line(f, "stdout", "before", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    docker_rotate(f, 2);
+    append_line(f, "stdout", "after", 0);
+    assert_int_equal(chmod(f->live, 0), 0);
+    int is_root = geteuid() == 0;
+    if (is_root)
+        assert_int_equal(seteuid(65534), 0);
+    enum tail_status rc[3];
+    for (int i = 0; i < 3; i++)
+        rc[i] = tail_step(f->t, collect, f);
+    if (is_root)
+        assert_int_equal(seteuid(0), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(rc[i], TAIL_IDLE);
+    assert_int_equal(f->ctr.read_errors, 3);
+    assert_int_equal(f->ctr.rotations, 0);
+    assert_int_equal(chmod(f->live, 0644), 0);
+    drain(f);
+    assert_int_equal(f->n, 2);
+    assert_string_equal(f->recs[1].msg, "after");
+    assert_int_equal(f->ctr.rotations, 1);
+    check_offsets_increase(f);
+}
+
 int
 main(void)
 {
@@ -703,6 +742,8 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_tail_flush_unfinished, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_tail_next_file_unopenable_is_idle, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
