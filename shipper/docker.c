@@ -48,6 +48,7 @@ struct container {
     uint64_t             gone_order;
     int64_t              meta_tried_ns; /* last config.v2.json attempt */
     int                  has_emitted;
+    int                  is_config_refused; /* counted once */
 };
 
 struct docker {
@@ -145,13 +146,32 @@ docker_meta_fini(struct docker_meta *m)
     memset(m, 0, sizeof(*m));
 }
 
+/*
+ * Reads name in dir (at most out's cap) without following a symlink at
+ * either: the directory is opened O_NOFOLLOW and the file relative to it,
+ * O_NONBLOCK so a FIFO cannot block the loop. 0, or -1 (errno ELOOP or
+ * ENOTDIR: a symlink or a file that is not regular, which the caller counts).
+ */
 static int
-docker_read_small(const char *path, struct buf *out)
+docker_read_small(const char *dir, const char *name, struct buf *out)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-    if (fd < 0)
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0)
         return -1;
+    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+                    O_CLOEXEC);
+    int err = errno;
+    close(dfd);
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+        close(fd);
+        fd = -1;
+        err = ENOTDIR;  /* not a regular file: refused like a symlink */
+    }
+    if (fd < 0) {
+        errno = err;
+        return -1;
+    }
     for (;;) {
         if (buf_reserve(out, 65536) < 0)
             break;
@@ -165,6 +185,7 @@ docker_read_small(const char *path, struct buf *out)
         out->len += (size_t)n;
     }
     close(fd);
+    errno = EFBIG;
     return -1;
 }
 
@@ -172,17 +193,22 @@ docker_read_small(const char *path, struct buf *out)
 static void
 docker_load_meta(struct docker *d, struct container *c)
 {
-    char *path = xasprintf("%s/%s", c->dir, DOCKER_CONFIG_FILE);
     struct buf text;
     struct docker_meta m;
 
     c->meta_tried_ns = mono_ns();
     buf_init(&text, DOCKER_CONFIG_MAX);
-    int rc = docker_read_small(path, &text);
+    int rc = docker_read_small(c->dir, DOCKER_CONFIG_FILE, &text);
+    if (rc < 0 && (errno == ELOOP || errno == ENOTDIR) &&
+        !c->is_config_refused) {
+        c->is_config_refused = 1;
+        d->ctr->files_refused++;
+        log_warn("docker", "config is a symlink or not a regular file, "
+                 "refused container=%.12s", c->id);
+    }
     if (rc == 0)
         rc = docker_meta_parse((const char *)text.data, text.len, &m);
     buf_fini(&text);
-    free(path);
     if (rc < 0) {
         if (c->has_meta)
             return;     /* keep what we had (mid-rewrite) */
@@ -684,7 +710,8 @@ docker_container_lag(const struct container *c)
     struct stat st;
 
     int n = snprintf(path, sizeof(path), "%s/%s-json.log", c->dir, c->id);
-    if (n < 0 || (size_t)n >= sizeof(path) || stat(path, &st) < 0 ||
+    if (n < 0 || (size_t)n >= sizeof(path) || lstat(path, &st) < 0 ||
+        !S_ISREG(st.st_mode) ||
         st.st_size <= 0)
         return 0;
     uint64_t size = (uint64_t)st.st_size;

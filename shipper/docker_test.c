@@ -326,6 +326,69 @@ test_docker_gone_cap(void **state)
     assert_int_equal(f->ctr.deleted_open_dropped, 1);
 }
 
+#define ID3 "3333333333333333333333333333333333333333333333333333333333333333"
+
+static void
+put_symlink(struct fixture *f, const char *id, const char *name,
+            const char *target)
+{
+    char *dir = xasprintf("%s/%s", f->root, id);
+    char *path = xasprintf("%s/%s", dir, name);
+
+    mkdir(dir, 0755);
+    assert_int_equal(symlink(target, path), 0);
+    free(path);
+    free(dir);
+}
+
+/*
+ * Symlinks planted as a live log, a rotated log or config.v2.json point at
+ * files outside the container directory (a root-only file in real life):
+ * nothing of theirs is shipped or used as metadata, and each is counted
+ * once in files_refused however often it is scanned again.
+ */
+static void
+test_docker_symlinks_refused(void **state)
+{
+    struct fixture *f = *state;
+    char *secret = xasprintf("%s/secret", f->root);
+    char *secret_cfg = xasprintf("%s/secret.json", f->root);
+    FILE *fp = fopen(secret, "w");
+
+    assert_non_null(fp);
+    fputs(LINE("SECRET"), fp);
+    fclose(fp);
+    fp = fopen(secret_cfg, "w");
+    assert_non_null(fp);
+    fputs("{\"Name\":\"/stolen\"}", fp);
+    fclose(fp);
+    put_file(f, ID1, "config.v2.json", "{\"Name\":\"/one\"}");
+    put_symlink(f, ID1, ID1 "-json.log", secret);
+    put_symlink(f, ID2, "config.v2.json", secret_cfg);
+    put_file(f, ID2, ID2 "-json.log", LINE("two"));
+    put_file(f, ID3, "config.v2.json", "{\"Name\":\"/three\"}");
+    put_symlink(f, ID3, ID3 "-json.log.1", secret);
+    put_file(f, ID3, ID3 "-json.log", LINE("three"));
+    start_docker(f);
+    for (int i = 0; i < 3; i++) {
+        docker_rescan(f->d);
+        docker_poll(f->d, 0);
+    }
+    assert_int_equal(f->n, 2);
+    for (size_t i = 0; i < f->n; i++) {
+        assert_null(strstr(f->msgs[i], "SECRET"));
+        assert_string_not_equal(f->names[i], "stolen");
+        if (strcmp(f->msgs[i], "two") == 0)
+            assert_string_equal(f->names[i], "222222222222");
+        else
+            assert_string_equal(f->msgs[i], "three");
+    }
+    assert_int_equal(f->ctr.files_refused, 3);
+    assert_int_equal(f->ctr.configs_bad, 1);
+    free(secret_cfg);
+    free(secret);
+}
+
 int
 main(void)
 {
@@ -344,6 +407,8 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_docker_commit_after_forget_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_docker_symlinks_refused, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_docker_gone_cap, setup,
                                         teardown),
     };

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,8 @@
 #define TAIL_MARKER_ROOM 64
 #define TAIL_MAX_FILES   256
 #define TAIL_DONE_MAX    64      /* files remembered as read (ring) */
+#define TAIL_REFUSED_MAX 8       /* refused files remembered (ring) */
+#define TAIL_OPEN_FLAGS  (O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
 
 struct tail_join {
     struct buf      msg;
@@ -47,7 +50,8 @@ struct tail_join {
 struct tailer {
     char                    *dir;
     char                    *id;
-    char                    *live_path;
+    char                    *live_name;  /* <id>-json.log */
+    int                      dfd;        /* the container dir, or -1 */
     struct tail_config       cfg;
     size_t                   line_max;
     struct shipper_counters *ctr;
@@ -80,6 +84,13 @@ struct tailer {
     uint64_t                 done_dev[TAIL_DONE_MAX];
     uint64_t                 done_ino[TAIL_DONE_MAX];
     size_t                   n_done, done_next;
+
+    /* Symlinks and other non-regular files refused (their own dev, ino),
+     * so each is counted and logged once, not at every scan. */
+    uint64_t                 refused_dev[TAIL_REFUSED_MAX];
+    uint64_t                 refused_ino[TAIL_REFUSED_MAX];
+    size_t                   n_refused, refused_next;
+    int                      is_dir_refused;
 };
 
 struct tail_file {
@@ -342,7 +353,7 @@ tail_file_cmp(const void *a, const void *b)
 static int
 tail_file_suffix(const struct tailer *t, const char *name, unsigned long *n)
 {
-    const char *live = strrchr(t->live_path, '/') + 1;
+    const char *live = t->live_name;
     size_t ll = strlen(live);
 
     if (strncmp(name, live, ll) != 0)
@@ -362,55 +373,105 @@ tail_file_suffix(const struct tailer *t, const char *name, unsigned long *n)
     return 0;
 }
 
-/* Lists the live and rotated files, oldest first. Returns the count. */
-static size_t
-tail_scan(const struct tailer *t, struct tail_file *files, size_t max)
+/*
+ * The container directory, opened once without following a symlink: every
+ * log file is opened relative to it, so neither a symlinked directory nor
+ * a symlinked file name leads outside it. -1 if it cannot be opened.
+ */
+static int
+tail_dir_fd(struct tailer *t)
 {
-    DIR *d = opendir(t->dir);
-    size_t n = 0;
+    if (t->dfd >= 0)
+        return t->dfd;
+    t->dfd = open(t->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (t->dfd < 0 && (errno == ELOOP || errno == ENOTDIR) &&
+        !t->is_dir_refused) {
+        t->is_dir_refused = 1;
+        t->ctr->files_refused++;
+        log_warn("tail", "container directory is not a directory, refused "
+                 "container=%.12s", t->id);
+    }
+    return t->dfd;
+}
 
-    if (d == NULL)
+/* A log file name that is a symlink, FIFO, directory...: never opened;
+ * counted and logged once per file. */
+static void
+tail_refuse(struct tailer *t, const char *name, const struct stat *st)
+{
+    for (size_t i = 0; i < t->n_refused; i++)
+        if (t->refused_dev[i] == (uint64_t)st->st_dev &&
+            t->refused_ino[i] == (uint64_t)st->st_ino)
+            return;
+    t->refused_dev[t->refused_next] = (uint64_t)st->st_dev;
+    t->refused_ino[t->refused_next] = (uint64_t)st->st_ino;
+    t->refused_next = (t->refused_next + 1) % TAIL_REFUSED_MAX;
+    if (t->n_refused < TAIL_REFUSED_MAX)
+        t->n_refused++;
+    t->ctr->files_refused++;
+    log_warn("tail", "not a regular file, refused container=%.12s file=%s "
+             "type=%s", t->id, name, S_ISLNK(st->st_mode) ? "symlink" :
+             "other");
+}
+
+/* Lists the live and rotated files (regular files only), oldest first.
+ * Returns the count. */
+static size_t
+tail_scan(struct tailer *t, struct tail_file *files, size_t max)
+{
+    int dfd = tail_dir_fd(t);
+    if (dfd < 0)
         return 0;
+    int lfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = lfd >= 0 ? fdopendir(lfd) : NULL;
+    if (d == NULL) {
+        if (lfd >= 0)
+            close(lfd);
+        return 0;
+    }
+    size_t n = 0;
     struct dirent *de;
     while ((de = readdir(d)) != NULL && n < max) {
         unsigned long suffix;
-        if (tail_file_suffix(t, de->d_name, &suffix) < 0)
-            continue;
-        char *path = xasprintf("%s/%s", t->dir, de->d_name);
         struct stat st;
-        if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-            files[n].n = suffix;
-            files[n].dev = (uint64_t)st.st_dev;
-            files[n].ino = (uint64_t)st.st_ino;
-            n++;
+        if (tail_file_suffix(t, de->d_name, &suffix) < 0 ||
+            fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            continue;
+        if (!S_ISREG(st.st_mode)) {
+            tail_refuse(t, de->d_name, &st);
+            continue;
         }
-        free(path);
+        files[n].n = suffix;
+        files[n].dev = (uint64_t)st.st_dev;
+        files[n].ino = (uint64_t)st.st_ino;
+        n++;
     }
     closedir(d);
     qsort(files, n, sizeof(files[0]), tail_file_cmp);
     return n;
 }
 
-static char *
-tail_file_path(const struct tailer *t, const struct tail_file *f)
-{
-    if (f->n == 0)
-        return xstrdup(t->live_path);
-    return xasprintf("%s.%lu", t->live_path, f->n);
-}
-
-/* Opens f and checks it is still the file the scan saw; -1 otherwise. */
+/*
+ * Opens f relative to the container directory and checks it is still the
+ * regular file the scan saw; -1 otherwise (errno set). O_NOFOLLOW: a name
+ * replaced by a symlink since the scan is refused (counted); O_NONBLOCK: a
+ * FIFO put there cannot block the loop (it fails the S_ISREG check).
+ */
 static int
-tail_file_open(const struct tailer *t, const struct tail_file *f,
-               struct stat *st)
+tail_file_open(struct tailer *t, const struct tail_file *f, struct stat *st)
 {
-    char *path = tail_file_path(t, f);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    int err = errno;
-
-    free(path);
+    char name[NAME_MAX + 1];
+    int n = f->n == 0 ?
+            snprintf(name, sizeof(name), "%s", t->live_name) :
+            snprintf(name, sizeof(name), "%s.%lu", t->live_name, f->n);
+    if (n < 0 || (size_t)n >= sizeof(name) || t->dfd < 0) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = openat(t->dfd, name, TAIL_OPEN_FLAGS);
     if (fd < 0) {
-        errno = err;
+        if (errno == ELOOP)
+            t->ctr->files_refused++;
         return -1;
     }
     if (fstat(fd, st) < 0 || (uint64_t)st->st_dev != f->dev ||
@@ -518,7 +579,8 @@ tail_at_eof(struct tailer *t, tail_emit_fn emit, void *arg)
 {
     struct stat st;
 
-    if (stat(t->live_path, &st) == 0 && (uint64_t)st.st_dev == t->dev &&
+    if (fstatat(t->dfd, t->live_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        (uint64_t)st.st_dev == t->dev &&
         (uint64_t)st.st_ino == t->ino) {
         struct stat fst;
         if (fstat(t->fd, &fst) < 0 || (uint64_t)fst.st_size >= t->read_pos)
@@ -548,7 +610,8 @@ tail_new(const char *dir, const char *id, const struct tail_config *cfg,
 
     t->dir = xstrdup(dir);
     t->id = xstrdup(id);
-    t->live_path = xasprintf("%s/%s-json.log", dir, id);
+    t->live_name = xasprintf("%s-json.log", id);
+    t->dfd = -1;
     t->cfg = *cfg;
     t->ctr = ctr;
     t->fd = -1;
@@ -573,7 +636,9 @@ tail_free(struct tailer *t)
         buf_fini(&t->join[i].msg);
     buf_fini(&t->msg);
     free(t->rbuf);
-    free(t->live_path);
+    if (t->dfd >= 0)
+        close(t->dfd);
+    free(t->live_name);
     free(t->id);
     free(t->dir);
     free(t);

@@ -7,9 +7,11 @@
  * like a whole one). Each completed record is handed to an
  * emit callback with its logical offset (bytes over all of the container's
  * files, PROTOCOL.md "Exactly once") and the resume point that becomes safe
- * once that record is stored. No event loop, no timers, no allocation per
- * line: the owner (docker.c) decides when to call tail_step(), so the logic
- * is driven step by step in tail_test.c.
+ * once that record is stored. Files are opened relative to the container
+ * directory without following symlinks, regular files only (others are
+ * refused and counted in files_refused). No event loop, no timers, no
+ * allocation per line: the owner (docker.c) decides when to call
+ * tail_step(), so the logic is driven step by step in tail_test.c.
  */
 #ifndef SHIPPER_TAIL_H
 #define SHIPPER_TAIL_H

@@ -699,6 +699,44 @@ test_tail_next_file_unopenable_is_idle(void **state)
     check_offsets_increase(f);
 }
 
+/*
+ * After a rotation the live name is a symlink to a file outside the
+ * container directory: it is refused (counted once), nothing of the target
+ * is read, and the tailer waits as if the new live file were not there yet.
+ */
+static void
+test_tail_symlinked_live_file_refused(void **state)
+{
+    struct fixture *f = *state;
+    char *secret = xasprintf("%s.secret", f->dir);
+    FILE *fp = fopen(secret, "w");
+
+    assert_non_null(fp);
+    fputs("{\"log\":\"SECRET\\n\",\"stream\":\"stdout\",\"time\":"
+          "\"2026-01-02T03:04:05Z\"}\n", fp);
+    fclose(fp);
+    append_line(f, "stdout", "mine", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    rename_file(f, "", ".1");
+    assert_int_equal(symlink(secret, f->live), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_not_equal(tail_step(f->t, collect, f), TAIL_DATA);
+    assert_int_equal(f->n, 1);
+    assert_string_equal(f->recs[0].msg, "mine");
+    assert_int_equal(f->ctr.files_refused, 1);
+    /* a fresh tailer over the same directory refuses it too */
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);   /* the .1 file */
+    drain(f);
+    assert_int_equal(f->n, 2);
+    assert_string_equal(f->recs[1].msg, "mine");
+    assert_int_equal(f->ctr.files_refused, 2);
+    unlink(secret);
+    free(secret);
+}
+
 int
 main(void)
 {
@@ -744,6 +782,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_tail_next_file_unopenable_is_idle, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_tail_symlinked_live_file_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,15 @@ python3 "$IT_DIR/fakedocker.py" --root "$IT_TMP/node1.docker" --host node1 \
     --name pre --image alpine:3.19 --count 50 --rate 5000 --long-every 25 \
     --stderr-every 3 --manifest "$IT_TMP/manifest-node1-pre.jsonl"
 
+# A planted container whose log is a symlink to a file outside it (a
+# root-only file in real life): refused, none of its lines shipped (the
+# full check below fails on any record not in a manifest).
+planted=$IT_TMP/node1.docker/$(printf 'ab%.0s' $(seq 32))
+mkdir -p "$planted"
+printf '{"log":"planted secret\\n","stream":"stdout","time":"%s"}\n' \
+    "2026-01-02T03:04:05Z" >"$IT_TMP/secret.txt"
+ln -s "$IT_TMP/secret.txt" "$planted/$(basename "$planted")-json.log"
+
 for n in 1 2 3; do
     start_shipper "node$n" "$IT_TMP/node$n.docker"
 done
@@ -54,6 +63,12 @@ check() {   # check.py filters... -- logq args...
 
 log "full check"
 check --
+rc=0
+lq --json -n 10 planted >"$IT_TMP/planted.jsonl" || rc=$?
+[ "$rc" = 1 ] || fail "logq planted exited $rc, want 1 (no match)"
+[ ! -s "$IT_TMP/planted.jsonl" ] || fail "the planted symlink was shipped"
+grep -q 'not a regular file, refused.*type=symlink' "$IT_TMP/node1.log" ||
+    fail "node1 did not report the planted symlink"
 log "filter checks"
 check --host node2 -- --host node2
 check --container api -- --container api
