@@ -390,6 +390,7 @@ tail_reset(struct store *s, struct store_tail *t)
     t->max_ns = INT64_MIN;
     t->stream_mask = 0;
     t->n_labels = 0;
+    t->meta_bytes = 0;
     t->gen = ++s->gen_next;
 }
 
@@ -409,7 +410,8 @@ tail_split(struct store *s, size_t *n_out)
     }
     for (uint32_t i = 0; i < t->n_records; i++) {
         const struct store_rec *r = &recs[i];
-        if (n == 0 || ch[n - 1].body.len >= s->opt.block_size) {
+        if (n == 0 || store_tail_fill(&ch[n - 1], s->opt.block_size) >=
+                      s->opt.block_size) {
             ch = xreallocarray(ch, n + 1, sizeof(*ch));
             store_tail_init(s, &ch[n++], STORE_MAX_RAW);
         }
@@ -439,7 +441,9 @@ segment_job_new(struct store *s)
     struct seal_job *job = xcalloc(1, sizeof(*job));
     size_t n = 1;
 
-    if (s->tail.body.len > s->opt.block_size + s->opt.block_size / 2) {
+    if (store_tail_fill(&s->tail, s->opt.block_size) >
+            s->opt.block_size + s->opt.block_size / 2 ||
+        s->tail.meta_bytes >= STORE_TAIL_META_FULL) {
         ts = tail_split(s, &n);
         if (!ts) {
             free(job);

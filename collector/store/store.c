@@ -244,6 +244,14 @@ store_label_intern(struct store *s, const uint8_t *const str[4],
 /* ------------------------------------------------------------------ */
 /* Appending                                                           */
 
+size_t
+store_tail_fill(const struct store_tail *t, size_t block_size)
+{
+    if (t->meta_bytes >= STORE_TAIL_META_FULL)
+        return block_size;
+    return t->body.len + t->meta_bytes;
+}
+
 static void
 tail_add_label(struct store_tail *t, struct store_label *l, uint32_t *idx)
 {
@@ -260,6 +268,8 @@ tail_add_label(struct store_tail *t, struct store_label *l, uint32_t *idx)
     struct store_tail_label *tl = &t->labels[t->n_labels];
     memset(tl, 0, sizeof(*tl));
     tl->id = l->id;
+    t->meta_bytes += l->host_len + l->cid_len + l->name_len + l->image_len +
+                     48;    /* 4 lengths, 4 varints, at most 10 bytes each */
     tl->min_ns = INT64_MAX;
     tl->max_ns = INT64_MIN;
     l->tail_gen = t->gen;
@@ -453,8 +463,9 @@ store_commit(struct store *s)
         s->tail.committed_n = s->tail.n_records;
     }
     (void)sealer_poll(s, 0);
-    if (s->tail.committed_len >= s->opt.block_size &&
-        s->tail.committed_n == s->tail.n_records)
+    if (s->tail.committed_n == s->tail.n_records && s->tail.n_records &&
+        (s->tail.committed_len >= s->opt.block_size ||
+         store_tail_fill(&s->tail, s->opt.block_size) >= s->opt.block_size))
         store_seal(s);
     else if (s->job && sealer_poll(s, 0) && s->job)
         sealer_submit(s);       /* retry of a failed job */

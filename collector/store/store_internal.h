@@ -137,7 +137,15 @@ struct store_tail {
     uint64_t                 gen;
     struct store_tail_label *labels;
     uint32_t                 n_labels, cap_labels;
+    size_t                   meta_bytes;  /* about what its labels take in
+                                             the block meta: counts to the
+                                             block being full */
 };
+
+/* A block is full when body + meta bytes reach block_size (so a flood of
+ * distinct labels cannot push meta past STORE_MAX_META), or its meta
+ * alone reaches this. */
+#define STORE_TAIL_META_FULL    (STORE_MAX_META / 4)
 
 /* A decoded record of a block body (strings resolved by label). */
 struct store_rec {
@@ -275,6 +283,9 @@ struct store_source *store_source_get(struct store *s, const char *host,
                                       size_t host_len, const char *cid,
                                       size_t cid_len, int create);
 void store_tail_init(struct store *s, struct store_tail *t, size_t max);
+/* How full t is for sealing: body + meta bytes (block_size once its meta
+ * reaches STORE_TAIL_META_FULL). */
+size_t store_tail_fill(const struct store_tail *t, size_t block_size);
 void store_tail_fini(struct store_tail *t);
 /* Encodes a record into t and updates its stats; -1 if t is full. */
 int  store_tail_add(struct store_tail *t, struct store_label *l,

@@ -1034,6 +1034,58 @@ test_store_retention_age_future_record(void **state)
     assert_int_equal(st.n_segments, 1);
 }
 
+/* Metadata bomb: every record carries a new 64 KiB container name (as
+ * 120 sources renamed each batch did), so the labels of one block's meta
+ * pass STORE_MAX_META long before its body fills. Sealing must still
+ * succeed (a block is full by body + meta bytes), nothing is lost, and a
+ * restart serves the same. */
+static void
+test_store_label_bomb(void **state)
+{
+    struct fx *f = *state;
+    struct store_stats st;
+    size_t nlen = 64 << 10;
+    char *name = xmalloc(nlen + 1);
+    int n = 0;
+
+    fx_open(f);
+    memset(name, 'n', nlen);
+    name[nlen] = '\0';
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 150; i++) {
+            char cid[16];
+            struct logrec r = { .time_ns = T0 + n, .host = "bomber",
+                                .container_id = cid, .container = name,
+                                .image = "img", .offset = (uint64_t)n + 1,
+                                .msg = "x", .msg_len = 1 };
+            snprintf(cid, sizeof(cid), "c%d", i);
+            snprintf(name, 16, "%08d", n);
+            name[8] = 'n';
+            assert_int_equal(store_append(f->s, &r), 1);
+            n++;
+        }
+        assert_int_equal(store_commit(f->s), 0);
+    }
+    put_n(f, 0, 1, 200);        /* the block fills by its body too */
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(store_sync(f->s), 0);
+    put_n(f, 0, 201, 10);
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(store_sync(f->s), 0);
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_seal_errors, 0);
+    assert_true(st.n_blocks >= 2);
+    assert_int_equal(st.n_records, (uint64_t)n + 210);
+    struct store_filter fl = all_filter();
+    fl.host = "host0";
+    assert_int_equal(scan_count(f->s, &fl, 1, NULL), 210);
+    fx_open(f);
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_records, (uint64_t)n + 210);
+    assert_int_equal(scan_count(f->s, &fl, 0, NULL), 210);
+    free(name);
+}
+
 /* hw.lqh keeps sealed high water marks only: records committed to the
  * WAL when retention runs survive a restart (and their resend is a dup). */
 static void
@@ -1210,6 +1262,7 @@ main(void)
         T(test_store_mixed_codecs),
         T(test_store_retention_keeps_wal),
         T(test_store_retention_age_future_record),
+        T(test_store_label_bomb),
         T(test_store_disk_full),
         T(test_store_throughput),
 #undef T
