@@ -20,6 +20,7 @@
     X(records_stored)                                                       \
     X(records_duplicate)                                                    \
     X(records_implausible)  /* offset jumped too far: dropped (PROTOCOL) */ \
+    X(records_refused)      /* bad source metadata: dropped (PROTOCOL) */   \
     X(metrics_frames)                                                       \
     X(metric_samples)                                                       \
     X(commits)                                                              \

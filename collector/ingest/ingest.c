@@ -38,6 +38,7 @@
 #include <event2/listener.h>
 
 #include "collector/ingest/listen.h"
+#include "collector/ingest/srccheck.h"
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
@@ -83,6 +84,8 @@ struct ingest_conn {
 struct ingest_src {
     size_t id, name, image;     /* offsets into ing->srcbuf */
     uint64_t max_offset;        /* highest plausible offset this batch */
+    const char *refused;        /* why its records are dropped, or NULL */
+    int is_refusal_logged;
 };
 
 struct ingest {
@@ -319,6 +322,8 @@ ingest_copy_sources(struct ingest *ing, const struct wire_batch *b)
     for (uint32_t i = 0; i < b->n_sources; i++) {
         const struct wire_source *s = &b->sources[i];
         struct ingest_src *d = &ing->src[i];
+        d->refused = srccheck_source(s);
+        d->is_refusal_logged = 0;
         d->id = ing->srcbuf.len;
         if (buf_append(&ing->srcbuf, s->id.p, s->id.len) < 0 ||
             buf_put_u8(&ing->srcbuf, 0) < 0)
@@ -357,7 +362,17 @@ ingest_store_record(struct ingest_conn *c, const struct wire_record *wr)
 {
     struct ingest *ing = c->ing;
     const char *base = (const char *)ing->srcbuf.data;
-    const struct ingest_src *s = &ing->src[wr->source];
+    struct ingest_src *s = &ing->src[wr->source];
+    if (s->refused != NULL) {
+        ing->stats->records_refused++;
+        if (!s->is_refusal_logged) {    /* once per source and batch */
+            s->is_refusal_logged = 1;
+            ingest_log_limited(ing, "records dropped: %s host=%s peer=%s "
+                               "source=%" PRIu32, s->refused, c->host,
+                               c->peer, wr->source);
+        }
+        return 0;
+    }
     if (wr->offset > s->max_offset) {
         ing->stats->records_implausible++;
         ingest_log_limited(ing, "record dropped: offset %" PRIu64 " jumps "

@@ -62,6 +62,10 @@ assert_eq 3 "$(grep -c 'BADINPUT-POISON-HONEST' "$IT_TMP/poison.jsonl" || true)"
 assert_eq 0 "$(grep -c 'BADINPUT-POISONER' "$IT_TMP/poison.jsonl" || true)" \
     "records stored at an implausible offset"
 assert_ge "$(health_counter records_implausible)" 1 "records_implausible"
+lq --json -n 100 --host bomber >"$IT_TMP/bomb.jsonl" || true
+assert_eq 0 "$(grep -c . "$IT_TMP/bomb.jsonl" || true)" \
+    "records stored with 64 KiB names, bad ids or control characters"
+assert_ge "$(health_counter records_refused)" 615 "records_refused"
 
 wait_writers 30
 manifest=$IT_TMP/manifest-node1-web.jsonl

@@ -201,6 +201,41 @@ def tcp_cases(port, token):
 
     honest(port, token)
     poison(port, token)
+    meta_bomb(port, token)
+
+
+def meta_bomb(port, token):
+    """Metadata bomb: 5 batches of 120 sources with 64 KiB names (new ones
+    each batch), plus sources with a bad id, a control character in the
+    name and an image over 256 bytes. The batches are acknowledged (a
+    refusal must not make a shipper resend forever), their records dropped
+    and counted (40-bad-input checks records_refused and the store)."""
+    c = welcomed(port, token, "bomber")
+    for seq in range(1, 6):
+        p = struct.pack("<QI", seq, 123)
+        for i in range(120):
+            p += str16("%064x" % (0xB0B + i)) + \
+                str16(("%d-%d-" % (seq, i)) + "n" * 65000) + \
+                str16("busybox") + bytes32("{}")
+        p += str16("../../etc/passwd") + str16("ok") + str16("img") + \
+            bytes32("{}")
+        p += str16("%064x" % 0xB0C0) + str16("esc\x1b[2J") + str16("img") + \
+            bytes32("{}")
+        p += str16("%064x" % 0xB0C1) + str16("ok") + str16("i" * 300) + \
+            bytes32("{}")
+        p += struct.pack("<I", 123)
+        for i in range(123):
+            p += struct.pack("<IBBQQ", i, 0, 0, time.time_ns(), seq)
+            p += bytes32("BADINPUT-BOMB-%d-%d" % (seq, i))
+        c.send(frame(T_BATCH, p, compress=True))
+        f = c.read_frame()
+        if not f or f[0] != T_ACK or struct.unpack("<Q", f[1])[0] != seq:
+            FAILS.append("bomb")
+            print("FAIL bomb: expected ACK %d, got %r" % (seq, f and f[0]))
+            c.s.close()
+            return
+    c.s.close()
+    print("ok   metadata bomb: 5 batches of 123 bad sources ACKed")
 
 
 def poison(port, token):
