@@ -27,6 +27,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/record.h"
+#include "common/timeutil.h"
 #include "common/xmalloc.h"
 #include "shipper/compressor.h"
 
@@ -59,6 +60,7 @@ struct sender_entry {
     int                    is_ready;    /* frame is encoded */
     int                    is_sent;     /* on the current connection */
     int                    was_sent;    /* on some connection */
+    int64_t                sent_ns;     /* mono time written, this conn */
     size_t                 cost;        /* bytes counted in inflight */
     struct buf             frame;
     struct buf             reframe;     /* RESEQ job output */
@@ -80,6 +82,8 @@ struct sender {
     enum sender_state        state;
     struct bufferevent      *bev;
     struct event            *retry_ev;
+    struct event            *ack_ev;        /* oldest un-acked frame */
+    int64_t                  last_ack_ns;   /* mono time of the last ACK */
     int                      backoff_ms;
     int                      n_connects;
     uint64_t                 conn_seq;      /* last seq sent */
@@ -102,6 +106,7 @@ struct sender {
 };
 
 static void sender_connect(struct sender *s);
+static void sender_ack_timer_arm(struct sender *s);
 static void sender_write_pending(struct sender *s);
 
 /* ---- queue ---- */
@@ -244,6 +249,8 @@ sender_close(struct sender *s, const char *why)
         s->n_unsent++;
     }
     s->conn_seq = 0;
+    s->last_ack_ns = 0;
+    evtimer_del(s->ack_ev);
     sender_schedule_retry(s);
 }
 
@@ -309,12 +316,14 @@ sender_on_challenge(struct sender *s, const uint8_t *p, size_t len)
     return 0;
 }
 
+/* The bufferevent's read timeout: the handshake's; 0 (none) once READY,
+ * where sender_ack_timer_arm times each frame instead. */
 static void
-sender_set_timeout(struct sender *s, int secs)
+sender_set_timeout(struct sender *s, int ms)
 {
-    struct timeval tv = { secs, 0 };
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
-    bufferevent_set_timeouts(s->bev, &tv, NULL);
+    bufferevent_set_timeouts(s->bev, ms > 0 ? &tv : NULL, NULL);
 }
 
 static int
@@ -332,7 +341,7 @@ sender_on_welcome(struct sender *s, const uint8_t *p, size_t len)
              s->inflight);
     s->state = SENDER_READY;
     s->backoff_ms = SENDER_BACKOFF_MIN;
-    sender_set_timeout(s, SENDER_ACK_TIMEOUT_S);
+    sender_set_timeout(s, 0);
     sender_write_pending(s);
     return s->bev != NULL ? 0 : -1;
 }
@@ -354,6 +363,7 @@ sender_on_ack(struct sender *s, const uint8_t *p, size_t len)
     }
     while (s->head != NULL && s->head->is_sent && s->head->seq <= seq) {
         struct sender_entry *e = s->head;
+        s->last_ack_ns = mono_ns();
         s->head = e->next;
         if (s->head == NULL)
             s->tail = NULL;
@@ -363,6 +373,7 @@ sender_on_ack(struct sender *s, const uint8_t *p, size_t len)
             s->commit_cb(s->cb_arg, e->commits[i].id, &e->commits[i].pos);
         sender_entry_free(e);
     }
+    sender_ack_timer_arm(s);
     sender_check_room(s, was_full);
     return 0;
 }
@@ -412,6 +423,7 @@ sender_write_pending(struct sender *s)
         return;
     int is_blocked = 0;
     uint64_t seq = s->conn_seq;
+    int64_t now = mono_ns();
     for (struct sender_entry *e = s->head; e != NULL; e = e->next) {
         if (e->is_sent)
             continue;
@@ -433,10 +445,41 @@ sender_write_pending(struct sender *s)
             s->ctr->batches_resent++;
         e->is_sent = 1;
         e->was_sent = 1;
+        e->sent_ns = now;
         s->n_unsent--;
         s->conn_seq = seq;
         s->ctr->batches_sent++;
     }
+    sender_ack_timer_arm(s);
+}
+
+/*
+ * Arms the ACK timer for the oldest frame sent and not acknowledged: its
+ * ACK is due ack_timeout after it was sent, or after the ACK of the frame
+ * before it if that came later (frames written back to back after a
+ * reconnect are acked one by one: each gets the whole timeout). Runs only
+ * while a frame waits, so an idle connection never times out and a frame
+ * sent late in an idle stretch gets its full time (it used to be the read
+ * timeout, running since the last byte read). No frame waiting: disarmed.
+ */
+static void
+sender_ack_timer_arm(struct sender *s)
+{
+    const struct sender_entry *e = s->head;
+
+    if (e == NULL || !e->is_sent || s->state != SENDER_READY) {
+        evtimer_del(s->ack_ev);
+        return;
+    }
+    int64_t since = e->sent_ns > s->last_ack_ns ? e->sent_ns : s->last_ack_ns;
+    int64_t left = since + (int64_t)s->cfg.ack_timeout_ms * 1000000 -
+                   mono_ns();
+    if (left < 0)
+        left = 0;
+    struct timeval tv = { (time_t)(left / 1000000000),
+                          (suseconds_t)(left % 1000000000 / 1000) };
+    if (evtimer_add(s->ack_ev, &tv) < 0)
+        log_error("sender", "cannot arm ack timer");
 }
 
 /* ---- event callbacks ---- */
@@ -479,18 +522,12 @@ sender_event_cb(struct bufferevent *bev, short what, void *arg)
     struct sender *s = arg;
 
     if (what & BEV_EVENT_CONNECTED) {
-        sender_set_timeout(s, SENDER_HANDSHAKE_S);
+        sender_set_timeout(s, SENDER_HANDSHAKE_S * 1000);
         sender_send_hello(s);
         return;
     }
-    if ((what & BEV_EVENT_TIMEOUT) && s->state == SENDER_READY &&
-        s->head == NULL) {
-        bufferevent_enable(bev, EV_READ);   /* idle, nothing to ack */
-        return;
-    }
-    if (what & BEV_EVENT_TIMEOUT)
-        sender_close(s, s->state == SENDER_READY ? "ack timeout" :
-                     "handshake timeout");
+    if (what & BEV_EVENT_TIMEOUT)   /* only set before READY */
+        sender_close(s, "handshake timeout");
     else if (what & BEV_EVENT_EOF)
         sender_close(s, "peer closed");
     else if (what & BEV_EVENT_ERROR) {
@@ -504,6 +541,24 @@ static void
 sender_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
     sender_connect(arg);
+}
+
+/* The oldest un-acked frame's time is up (checked again: an ACK may have
+ * moved the deadline since the timer was armed). */
+static void
+sender_ack_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct sender *s = arg;
+    const struct sender_entry *e = s->head;
+
+    if (e == NULL || !e->is_sent || s->state != SENDER_READY)
+        return;
+    int64_t since = e->sent_ns > s->last_ack_ns ? e->sent_ns : s->last_ack_ns;
+    if (mono_ns() - since < (int64_t)s->cfg.ack_timeout_ms * 1000000) {
+        sender_ack_timer_arm(s);
+        return;
+    }
+    sender_close(s, "ack timeout");
 }
 
 static void
@@ -555,7 +610,7 @@ sender_connect(struct sender *s)
     bufferevent_setcb(s->bev, sender_read_cb, NULL, sender_event_cb, s);
     bufferevent_enable(s->bev, EV_READ | EV_WRITE);
     s->state = SENDER_CONNECTING;
-    sender_set_timeout(s, SENDER_HANDSHAKE_S);
+    sender_set_timeout(s, SENDER_HANDSHAKE_S * 1000);
     if (bufferevent_socket_connect_hostname(s->bev, s->dns, AF_UNSPEC,
                                             s->cfg.host, s->cfg.port) < 0) {
         /* the event callback may already have closed it */
@@ -583,13 +638,16 @@ sender_new(struct event_base *base, const struct sender_config *cfg,
     s->commit_cb = commit;
     s->room_cb = room;
     s->cb_arg = arg;
+    if (s->cfg.ack_timeout_ms <= 0)
+        s->cfg.ack_timeout_ms = SENDER_ACK_TIMEOUT_S * 1000;
     s->backoff_ms = SENDER_BACKOFF_MIN;
     s->gen = 1;
     s->enc = sender_enc_get(s);
     buf_init(&s->scratch, WIRE_MAX_INFLATED);
     s->retry_ev = evtimer_new(base, sender_retry_cb, s);
     s->flush_ev = evtimer_new(base, sender_flush_cb, s);
-    if (s->retry_ev == NULL || s->flush_ev == NULL)
+    s->ack_ev = evtimer_new(base, sender_ack_cb, s);
+    if (s->retry_ev == NULL || s->flush_ev == NULL || s->ack_ev == NULL)
         goto fail;
     s->comp = compressor_new(base, cfg->compress_threads,
                              sender_compressed_cb, s);
@@ -618,6 +676,8 @@ sender_free(struct sender *s)
         event_free(s->retry_ev);
     if (s->flush_ev != NULL)
         event_free(s->flush_ev);
+    if (s->ack_ev != NULL)
+        event_free(s->ack_ev);
     while (s->head != NULL) {
         struct sender_entry *e = s->head;
         s->head = e->next;

@@ -7,7 +7,9 @@
  * retransmit queue until the collector ACKs it. An ACK hands each source's
  * resume point recorded in the acked batches to the commit callback (the
  * state store); un-acked frames are resent in order after a reconnect
- * (exponential backoff 100 ms .. 5 s with jitter). Memory is bounded by
+ * (exponential backoff 100 ms .. 5 s with jitter), which also happens when
+ * the oldest un-acked frame waits ack_timeout_ms from its sending (or from
+ * the ACK before it, if later) with no ACK. Memory is bounded by
  * max_inflight: once the queue holds that many bytes sender_can_accept()
  * says no, the tailers stop reading, and the room callback fires when acks
  * (or finished compression) bring it back under. Closed batches are
@@ -60,6 +62,7 @@ struct sender_config {
                                      * too, frames once compressed */
     int         zlevel;
     int         compress_threads;   /* 0: deflate on the loop thread */
+    int         ack_timeout_ms;     /* 0: 30 s (tests set it shorter) */
 };
 
 /* Copies cfg (strings and token included) and starts the compression

@@ -3,8 +3,9 @@
  * sender_test: the sender against an in-process fake collector on
  * 127.0.0.1 (same event_base): handshake with a token MAC check, batch
  * numbering, ACK -> commit of resume points, the in-flight cap, a dropped
- * connection followed by reconnect and in-order resend with new seqs, and
- * an ERROR frame. The loop runs until a condition holds (bounded). Each
+ * connection followed by reconnect and in-order resend with new seqs, an
+ * ERROR frame, and the ACK timeout (a short ack_timeout_ms; it runs from
+ * a frame's sending, not from the last byte read). The loop runs until a condition holds (bounded). Each
  * test runs with deflate inline (0 threads) and on 1 and 3 compressor
  * workers, where frames may finish out of order but must leave in order.
  */
@@ -25,11 +26,13 @@
 #include <event2/listener.h>
 
 #include "common/hmac.h"
+#include "common/timeutil.h"
 #include "common/wire.h"
 #include "common/xmalloc.h"
 #include "shipper/sender.h"
 
 #define TOKEN "s3cret"
+#define ACK_TIMEOUT_MS 1000
 
 struct fake {
     struct event_base        *base;
@@ -38,6 +41,7 @@ struct fake {
     int                       port;
     uint8_t                   nonce[WIRE_NONCE_LEN];
     int                       auto_ack;
+    int                       ack_from_conn; /* auto-ack from this conn */
     int                       reject;       /* answer AUTH with ERROR */
     int                       n_conns;
     int                       auth_ok;
@@ -111,7 +115,8 @@ fake_frame(struct fake *f, const struct wire_frame *fr)
         assert_int_equal(wire_batch_next(&b, &r), 1);
         f->first_off[f->n_batches++] = r.offset;
         wire_batch_fini(&b);
-        if (f->auto_ack)
+        if (f->auto_ack || (f->ack_from_conn > 0 &&
+                            f->n_conns >= f->ack_from_conn))
             fake_ack(f, f->seqs[f->n_batches - 1]);
     }
     buf_fini(&out);
@@ -181,6 +186,10 @@ on_room(void *arg)
 
 static int n_threads[] = { 0, 1, 3 };
 
+static struct sender_source src = {
+    .id = "abc123", .name = "web", .image = "img", .labels = "",
+};
+
 static int
 setup(void **state)
 {
@@ -198,12 +207,13 @@ setup(void **state)
     getsockname(evconnlistener_get_fd(f->lis), (struct sockaddr *)&sin, &sl);
     f->port = ntohs(sin.sin_port);
     f->auto_ack = 1;
+    src.batch_gen = 0;      /* sender-private: stale from the last test */
     buf_init(&f->scratch, WIRE_MAX_INFLATED);
     struct sender_config cfg = {
         .host = "127.0.0.1", .port = f->port, .hostname = "node1",
         .token = TOKEN, .token_len = strlen(TOKEN), .batch_bytes = 4096,
         .flush_ms = 5, .max_inflight = 64 << 10, .zlevel = 1,
-        .compress_threads = threads,
+        .compress_threads = threads, .ack_timeout_ms = ACK_TIMEOUT_MS,
     };
     f->s = sender_new(f->base, &cfg, &f->ctr, on_commit, on_room, f);
     assert_non_null(f->s);
@@ -243,9 +253,15 @@ tick(struct fake *f)
         assert_true(cond);                                  \
     } while (0)
 
-static struct sender_source src = {
-    .id = "abc123", .name = "web", .image = "img", .labels = "",
-};
+/* Runs the loop for about ms milliseconds. */
+static void
+run_for(struct fake *f, int ms)
+{
+    int64_t end = mono_ns() + (int64_t)ms * 1000000;
+
+    while (mono_ns() < end)
+        tick(f);
+}
 
 static void
 add_records(struct fake *f, uint64_t first, int n, size_t len)
@@ -443,6 +459,61 @@ test_sender_cap_counts_batches_in_compression(void **state)
     assert_int_equal(f->n_batches, 0);      /* never started: nothing sent */
 }
 
+/*
+ * The ACK timeout runs from when a batch was sent, not from the last byte
+ * read: after an idle stretch close to the timeout, a batch acked well
+ * within the timeout of its sending keeps the connection (no reconnect, no
+ * resend).
+ */
+static void
+test_sender_ack_timeout_counts_from_send(void **state)
+{
+    struct fake *f = *state;
+
+    f->auto_ack = 0;
+    assert_int_equal(sender_start(f->s), 0);
+    RUN_UNTIL(f, sender_is_ready(f->s));
+    run_for(f, ACK_TIMEOUT_MS * 8 / 10);        /* idle, nothing to ack */
+    add_records(f, 1, 1, 10);
+    sender_flush(f->s);
+    RUN_UNTIL(f, f->n_batches == 1);
+    run_for(f, ACK_TIMEOUT_MS * 4 / 10);        /* idle + this > timeout */
+    fake_ack(f, 1);
+    RUN_UNTIL(f, f->n_commits == 1);
+    assert_int_equal(f->n_conns, 1);
+    assert_int_equal(f->ctr.reconnects, 0);
+    assert_int_equal(f->ctr.batches_resent, 0);
+}
+
+/*
+ * A batch never acked still closes the connection, one timeout after it
+ * was sent (not earlier, though the connection was idle before), and is
+ * resent on the next connection.
+ */
+static void
+test_sender_ack_timeout_closes_and_resends(void **state)
+{
+    struct fake *f = *state;
+
+    f->auto_ack = 0;
+    f->ack_from_conn = 2;
+    assert_int_equal(sender_start(f->s), 0);
+    RUN_UNTIL(f, sender_is_ready(f->s));
+    run_for(f, ACK_TIMEOUT_MS * 6 / 10);
+    add_records(f, 1, 1, 10);
+    sender_flush(f->s);
+    RUN_UNTIL(f, f->n_batches == 1);
+    int64_t sent = mono_ns();
+    RUN_UNTIL(f, f->n_conns == 2);
+    int64_t waited_ms = (mono_ns() - sent) / 1000000;
+    assert_true(waited_ms >= ACK_TIMEOUT_MS - 20);
+    assert_true(waited_ms < 3 * ACK_TIMEOUT_MS);
+    RUN_UNTIL(f, sender_is_drained(f->s));
+    assert_int_equal(f->n_batches, 2);
+    assert_int_equal(f->first_off[1], 1);
+    assert_int_equal(f->ctr.batches_resent, 1);
+}
+
 #define SENDER_TESTS(T)                                                  \
     cmocka_unit_test_prestate_setup_teardown(                             \
         test_sender_handshake_batch_ack_commit, setup, teardown, T),      \
@@ -456,7 +527,11 @@ test_sender_cap_counts_batches_in_compression(void **state)
         test_sender_queued_while_down_numbered_from_one, setup, teardown, \
         T),                                                               \
     cmocka_unit_test_prestate_setup_teardown(                             \
-        test_sender_free_with_work_pending, setup, teardown, T)
+        test_sender_free_with_work_pending, setup, teardown, T),          \
+    cmocka_unit_test_prestate_setup_teardown(                             \
+        test_sender_ack_timeout_counts_from_send, setup, teardown, T),    \
+    cmocka_unit_test_prestate_setup_teardown(                             \
+        test_sender_ack_timeout_closes_and_resends, setup, teardown, T)
 
 int
 main(void)
