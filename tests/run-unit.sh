@@ -6,6 +6,12 @@
 # One line per binary; a failing binary's output is shown after its line
 # and kept in BUILD_DIR/test-logs/. The last line is
 # "unit: N passed, M failed"; the exit status is 1 if anything failed.
+# LOGQ_CORPUS (the json-file corpus for shipper/dockerline_test), when not
+# set, becomes the absolute path of ../shared/corpus beside this tree (or
+# beside the main tree of a git worktree); when neither exists it becomes
+# "none", which skips that part, and a WARNING line says so (a clean clone
+# with no corpus beside it still passes; CI has the corpus, and a
+# LOGQ_CORPUS that names a missing directory fails the test).
 # Usage: tests/run-unit.sh BUILD_DIR     (e.g. build/asan)
 set -uo pipefail
 
@@ -18,6 +24,32 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 logs="$build/test-logs"
 mkdir -p "$logs"
 cd "$root" || exit 2
+
+# corpus_find: prints the absolute path of the first corpus found.
+corpus_find() {
+    local common
+    common=$(git -C "$root" rev-parse --path-format=absolute \
+        --git-common-dir 2>/dev/null) || common=""
+    for dir in "$root/../shared/corpus" \
+        ${common:+"$(dirname "$common")/../shared/corpus"}; do
+        if [ -d "$dir" ]; then
+            (cd "$dir" && pwd)
+            return 0
+        fi
+    done
+    return 1
+}
+if [ -z "${LOGQ_CORPUS:-}" ]; then
+    if LOGQ_CORPUS=$(corpus_find); then
+        echo "corpus: $LOGQ_CORPUS"
+    else
+        LOGQ_CORPUS=none
+        echo "WARNING: no json-file corpus at $root/../shared/corpus:" \
+            "the dockerline corpus differential test is SKIPPED" \
+            "(set LOGQ_CORPUS to run it)"
+    fi
+fi
+export LOGQ_CORPUS
 
 # A hung test fails instead of stalling CI.
 per_test_timeout=${UNIT_TIMEOUT:-300}
