@@ -16,6 +16,7 @@
     X(frames_rejected)      /* protocol errors (connection closed) */       \
     X(auth_failures)                                                        \
     X(handshake_timeouts)                                                   \
+    X(log_lines_suppressed) /* ingest warnings over the log budget */       \
     X(batches)                                                              \
     X(records_stored)                                                       \
     X(records_duplicate)                                                    \

@@ -11,6 +11,8 @@
 
 #include <event2/event.h>
 
+#include "common/escape.h"
+
 static const char *log_prog = "logq";
 static enum log_level log_level = LOG_LEVEL_INFO;
 static FILE *log_fp;
@@ -68,15 +70,16 @@ log_vmsg(enum log_level level, const char *module, const char *fmt,
 {
     struct timespec ts;
     struct tm tm;
-    char tbuf[32], line[2048];
+    char tbuf[32], line[2048], safe[2048];
     FILE *fp = log_fp ? log_fp : stderr;
 
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%S", &tm);
     vsnprintf(line, sizeof(line), fmt, ap);
+    escape_str(safe, sizeof(safe), line, strlen(line), 0);
     fprintf(fp, "%s.%03ldZ %s %s %s: %s%s%s\n", tbuf, ts.tv_nsec / 1000000,
-            log_names[level], log_prog, module, line,
+            log_names[level], log_prog, module, safe,
             suffix ? ": " : "", suffix ? suffix : "");
     fflush(fp);
 }
@@ -114,4 +117,30 @@ fatalx(const char *module, const char *fmt, ...)
     log_vmsg(LOG_LEVEL_ERROR, module, fmt, ap, NULL);
     va_end(ap);
     exit(1);
+}
+
+const char *
+log_esc(char *dst, size_t dst_size, const char *s, size_t len)
+{
+    return escape_str(dst, dst_size, s, len, ESCAPE_QUOTE);
+}
+
+int
+log_limit_allow(struct log_limit *l, int64_t now_ns, uint64_t *n_ended)
+{
+    *n_ended = 0;
+    if (l->n_logged == 0 && l->n_suppressed == 0)
+        l->start_ns = now_ns;                   /* first line ever */
+    else if (now_ns - l->start_ns >= l->window_ns || now_ns < l->start_ns) {
+        *n_ended = l->n_suppressed;
+        l->start_ns = now_ns;
+        l->n_logged = 0;
+        l->n_suppressed = 0;
+    }
+    if (l->n_logged >= l->per_window) {
+        l->n_suppressed++;
+        return 0;
+    }
+    l->n_logged++;
+    return 1;
 }

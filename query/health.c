@@ -183,11 +183,7 @@ htable_add(struct htable *t, const char *const *cells,
     t->cells = xreallocarray(t->cells, base + t->n_cols, sizeof(*t->cells));
     t->sgr = xreallocarray(t->sgr, base + t->n_cols, sizeof(*t->sgr));
     for (size_t c = 0; c < t->n_cols; c++) {
-        char *s = xstrdup(cells[c]);
-        for (char *p = s; *p; p++)      /* server text, for a terminal */
-            if ((unsigned char)*p < 0x20 || *p == 0x7f)
-                *p = '?';
-        t->cells[base + c] = s;
+        t->cells[base + c] = output_cell_dup(cells[c]);     /* escaped */
         t->sgr[base + c] = sgr ? sgr[c] : NULL;
     }
     t->n_rows++;

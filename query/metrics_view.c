@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "common/escape.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 #include "query/output.h"
@@ -174,8 +175,8 @@ mview_reply_fini(struct mview_reply *r)
 int
 mview_names_render(struct buf *out, const struct mview_reply *r)
 {
-    for (size_t i = 0; i < r->n_names; i++)
-        if (buf_append(out, r->names[i], strlen(r->names[i])) < 0 ||
+    for (size_t i = 0; i < r->n_names; i++)     /* server text: escaped */
+        if (escape_append(out, r->names[i], strlen(r->names[i]), 0) < 0 ||
             buf_append(out, "\n", 1) < 0)
             return -1;
     return 0;
@@ -227,7 +228,7 @@ mview_series_render(struct buf *out, const struct mview_reply *r,
     static const char *const head[] = { "SERIES", "MIN", "AVG", "MAX",
                                         "LAST", "TREND" };
     struct output_table t;
-    char line[512], step[32];
+    char line[64], step[32];
     const char *prev = NULL;
     int rc = 0;
 
@@ -241,9 +242,11 @@ mview_series_render(struct buf *out, const struct mview_reply *r,
             output_table_fini(&t);
             output_table_init(&t, is_spark ? 6 : 5, 0x1e);
             mview_step_format(s->step_ms, step, sizeof(step));
-            snprintf(line, sizeof(line), "%s%s (step %s)\n",
-                     prev ? "\n" : "", s->name, step);
-            rc = buf_append(out, line, strlen(line));
+            snprintf(line, sizeof(line), " (step %s)\n", step);
+            if ((prev != NULL && buf_append(out, "\n", 1) < 0) ||
+                escape_append(out, s->name, strlen(s->name), 0) < 0 ||
+                buf_append(out, line, strlen(line)) < 0)
+                rc = -1;
             output_table_add(&t, head);
             prev = s->name;
         }

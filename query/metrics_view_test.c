@@ -152,6 +152,43 @@ test_mview_names(void **state)
     mview_reply_fini(&r);
 }
 
+/* Metric names, hosts and containers from the server: ESC, C1 (JSON
+ * \u001b, \u009b) and tabs are shown escaped in every view. */
+static void
+test_mview_escapes_server_names(void **state)
+{
+    static const char names[] =
+        "{\"names\":[\"a\\u001b[2J\",\"b\\u009bc\\td\"]}";
+    static const char series[] =
+        "{\"series\":[{\"name\":\"m\\u001b]0;x\\u0007\",\"host\":"
+        "\"h\\u009b1\",\"container\":\"w\\u001b[2J\",\"label\":\"\","
+        "\"step_ms\":60000,\"min\":1,\"avg\":1,\"max\":1,\"last\":1,"
+        "\"points\":[[1000,1]]}]}";
+    struct mview_reply r;
+    struct buf b;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(mview_names_parse(names, strlen(names), &r, err,
+                                       sizeof(err)), 0);
+    buf_init(&b, 4096);
+    assert_int_equal(mview_names_render(&b, &r), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    assert_string_equal((char *)b.data, "a\\x1b[2J\nb\\u009bc\\td\n");
+    mview_reply_fini(&r);
+    buf_reset(&b);
+    assert_int_equal(mview_series_parse(series, strlen(series), &r, err,
+                                        sizeof(err)), 0);
+    assert_int_equal(mview_series_render(&b, &r, 0, 1), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    assert_string_equal((char *)b.data,
+        "m\\x1b]0;x\\x07 (step 1m)\n"
+        "SERIES             MIN  AVG  MAX  LAST\n"
+        "h\\u009b1/w\\x1b[2J    1    1    1     1\n");
+    buf_fini(&b);
+    mview_reply_fini(&r);
+}
+
 static void
 test_mview_parse_bad(void **state)
 {
@@ -189,6 +226,7 @@ main(void)
         cmocka_unit_test(test_mview_args_bad),
         cmocka_unit_test(test_mview_series),
         cmocka_unit_test(test_mview_names),
+        cmocka_unit_test(test_mview_escapes_server_names),
         cmocka_unit_test(test_mview_parse_bad),
     };
 

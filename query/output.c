@@ -5,10 +5,12 @@
  */
 #include "query/output.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/escape.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 
@@ -55,40 +57,12 @@ output_time_compact(int64_t ns, char out[40])
 
 /* ------------------------------------------------------------ records */
 
-/* Appends s with control bytes (C0, DEL, UTF-8 encoded C1) escaped. */
+/* Appends s with control bytes (C0 but tab, DEL, C1) and bytes that are
+ * not UTF-8 escaped (common/escape.h). */
 static int
 output_escaped_append(struct buf *out, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t run = 0;     /* start of the pending plain bytes */
-
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        int is_c1 = c == 0xc2 && i + 1 < n &&
-                    (unsigned char)s[i + 1] >= 0x80 &&
-                    (unsigned char)s[i + 1] <= 0x9f;
-        if ((c >= 0x20 && c != 0x7f && !is_c1) || c == '\t')
-            continue;
-        if (buf_append(out, s + run, i - run) < 0)
-            return -1;
-        char esc[8];
-        size_t elen = 4;
-        if (c == '\n' || c == '\r') {
-            esc[0] = '\\';
-            esc[1] = c == '\n' ? 'n' : 'r';
-            elen = 2;
-        } else {
-            unsigned v = is_c1 ? (unsigned char)s[++i] : c;
-            memcpy(esc, is_c1 ? "\\u00" : "\\x", is_c1 ? 4 : 2);
-            elen = is_c1 ? 6 : 4;
-            esc[elen - 2] = hex[v >> 4];
-            esc[elen - 1] = hex[v & 15];
-        }
-        if (buf_append(out, esc, elen) < 0)
-            return -1;
-        run = i + 1;
-    }
-    return buf_append(out, s + run, n - run);
+    return escape_append(out, s, n, ESCAPE_KEEP_TAB);
 }
 
 static int
@@ -268,6 +242,21 @@ output_table_fini(struct output_table *t)
     memset(t, 0, sizeof(*t));
 }
 
+char *
+output_cell_dup(const char *s)
+{
+    struct buf b;
+    char *cell;
+
+    buf_init(&b, SIZE_MAX);         /* no cap: it cannot fail */
+    int rc = escape_append(&b, s, strlen(s), 0);
+    rc |= buf_append(&b, "", 1);
+    assert(rc == 0);
+    cell = xstrdup((const char *)b.data);
+    buf_fini(&b);
+    return cell;
+}
+
 void
 output_table_add(struct output_table *t, const char *const *cells)
 {
@@ -277,12 +266,8 @@ output_table_add(struct output_table *t, const char *const *cells)
                                  sizeof(*t->cells));
     }
     char **row = t->cells + t->n_rows * t->n_cols;
-    for (size_t c = 0; c < t->n_cols; c++) {
-        row[c] = xstrdup(cells[c]);
-        for (char *p = row[c]; *p; p++)     /* server text, for a terminal */
-            if ((unsigned char)*p < 0x20 || *p == 0x7f)
-                *p = '?';
-    }
+    for (size_t c = 0; c < t->n_cols; c++)
+        row[c] = output_cell_dup(cells[c]);
     t->n_rows++;
 }
 

@@ -26,8 +26,9 @@ const char *output_color_for(const char *name);
 size_t output_time_compact(int64_t ns, char out[40]);
 
 /* Appends "TIME HOST CONTAINER MESSAGE\n". Control bytes in the message
- * (and in names) are escaped ("\n", "\t" kept as tab, "\x1b"), so one
- * record is one line and a log cannot drive the terminal. With color,
+ * and in names (C0 but tab in the message, DEL, C1 as "\u009b") and bytes
+ * that are not UTF-8 ("\xff") are escaped (common/escape.h), so one record
+ * is one line and a log cannot drive the terminal. With color,
  * host and container are colored and stderr records get a red container.
  * -1 when out's cap is reached (out unchanged). */
 int  output_record_text(struct buf *out, const struct logrec *r, int color);
@@ -75,7 +76,11 @@ struct output_table {
 void output_table_init(struct output_table *t, size_t n_cols,
                        unsigned right_mask);
 void output_table_fini(struct output_table *t);
-/* Copies the n_cols strings of cells. */
+/* Server text for a terminal cell: s escaped as records' names are (tabs
+ * too: they would break the columns), never dropped. Caller frees. */
+char *output_cell_dup(const char *s);
+/* Copies the n_cols strings of cells, escaped as records' names are
+ * (tabs too): server text never reaches the terminal raw. */
 void output_table_add(struct output_table *t, const char *const *cells);
 int  output_table_format(const struct output_table *t, struct buf *out);
 

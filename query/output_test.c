@@ -81,7 +81,23 @@ test_output_text_escapes_controls(void **state)
     expect_text(&r, 0, "2026-11-27T13:50:40.123Z ev\\x1bil web x\\x00y\n");
     r.msg = "trail\xc2";                    /* lone lead byte at the end */
     r.msg_len = 6;
-    expect_text(&r, 0, "2026-11-27T13:50:40.123Z ev\\x1bil web trail\xc2\n");
+    expect_text(&r, 0, "2026-11-27T13:50:40.123Z ev\\x1bil web trail\\xc2\n");
+}
+
+/* A raw C1 byte (0x9b is CSI to an 8-bit terminal) and bytes that are not
+ * UTF-8 are escaped too, in the message and in every name. */
+static void
+test_output_text_escapes_raw_c1_and_invalid(void **state)
+{
+    struct logrec r = rec("\x1b[2J\x9b" "31m\xff\xfe ok \xe2\x82",
+                          LOGREC_STDOUT);
+
+    (void)state;
+    r.container = "web\x1b[2J\x9b\xc3";
+    r.host = "h\xc2\x85";
+    expect_text(&r, 0, "2026-11-27T13:50:40.123Z h\\u0085 "
+                "web\\x1b[2J\\x9b\\xc3 "
+                "\\x1b[2J\\x9b31m\\xff\\xfe ok \\xe2\\x82\n");
 }
 
 static void
@@ -234,6 +250,36 @@ test_output_age(void **state)
     assert_string_equal(s, "-");
 }
 
+/* Server names with terminal escapes, C1 and invalid UTF-8 are shown
+ * escaped, never dropped and never as raw control bytes. */
+static void
+test_output_table_escapes_names(void **state)
+{
+    struct output_table t;
+    struct buf b;
+    const char *r0[] = { "NAME", "N" };
+    const char *r1[] = { "a\x1b[2J", "1" };
+    const char *r2[] = { "b\x9b\xff", "2" };
+    const char *r3[] = { "c\xc2\x9b\tx", "3" };
+
+    (void)state;
+    output_table_init(&t, 2, 0x2);
+    output_table_add(&t, r0);
+    output_table_add(&t, r1);
+    output_table_add(&t, r2);
+    output_table_add(&t, r3);
+    buf_init(&b, 4096);
+    assert_int_equal(output_table_format(&t, &b), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    assert_string_equal((char *)b.data,
+                        "NAME        N\n"
+                        "a\\x1b[2J    1\n"
+                        "b\\x9b\\xff   2\n"
+                        "c\\u009b\\tx  3\n");
+    buf_fini(&b);
+    output_table_fini(&t);
+}
+
 static void
 test_output_table_aligned(void **state)
 {
@@ -254,10 +300,10 @@ test_output_table_aligned(void **state)
     assert_int_equal(output_table_format(&t, &b), 0);
     assert_int_equal(buf_append(&b, "", 1), 0);
     assert_string_equal((char *)b.data,
-                        "HOST      LINES  LAST SEEN\n"
-                        "node1         5  3s ago\n"
-                        "n2        12345  1m ago\n"
-                        "bad?name      0  -\n");
+                        "HOST         LINES  LAST SEEN\n"
+                        "node1            5  3s ago\n"
+                        "n2           12345  1m ago\n"
+                        "bad\\x1bname      0  -\n");
     buf_reset(&b);
     b.max = 10;
     assert_int_equal(output_table_format(&t, &b), -1);
@@ -400,6 +446,8 @@ main(void)
         cmocka_unit_test(test_output_json_group),
         cmocka_unit_test(test_output_hist_rows),
         cmocka_unit_test(test_output_text_escapes_controls),
+        cmocka_unit_test(test_output_text_escapes_raw_c1_and_invalid),
+        cmocka_unit_test(test_output_table_escapes_names),
         cmocka_unit_test(test_output_text_color),
         cmocka_unit_test(test_output_color_decision),
         cmocka_unit_test(test_output_color_stable_not_red),

@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "common/escape.h"
 #include "common/timeutil.h"
 #include "common/utf8.h"
 #include "common/xmalloc.h"
@@ -370,8 +371,11 @@ reply_error_parse(const char *body, size_t len, int status, char *err,
     json_t *msg = json_is_object(root) ? json_object_get(root, "error")
                                        : NULL;
 
+    /* The message and the body are untrusted and go to a terminal:
+     * escaped (common/escape.h). */
     if (json_is_string(msg)) {
-        snprintf(err, errlen, "%s", json_string_value(msg));
+        escape_str(err, errlen, json_string_value(msg),
+                   json_string_length(msg), 0);
         json_decref(root);
         return;
     }
@@ -380,10 +384,7 @@ reply_error_parse(const char *body, size_t len, int status, char *err,
     while (body != NULL && n < len && n < 200 && body[n] != '\n' &&
            body[n] != '\r')
         n++;
-    snprintf(err, errlen, "HTTP %d%s%.*s", status, n ? ": " : "", (int)n,
-             n ? body : "");
-    /* The body is untrusted and goes to a terminal: no control bytes. */
-    for (char *p = err; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = '?';
+    int k = snprintf(err, errlen, "HTTP %d%s", status, n ? ": " : "");
+    if (k > 0 && (size_t)k < errlen)
+        escape_str(err + k, errlen - (size_t)k, n ? body : "", n, 0);
 }

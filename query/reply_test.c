@@ -207,8 +207,12 @@ test_reply_errors(void **state)
     assert_string_equal(err, "HTTP 502");
     reply_error_parse("{\"error\":5}", 11, 400, err, sizeof(err));
     assert_string_equal(err, "HTTP 400: {\"error\":5}");
-    reply_error_parse("a\x1b[2Jb", 6, 503, err, sizeof(err));
-    assert_string_equal(err, "HTTP 503: a?[2Jb");
+    reply_error_parse("a\x1b[2Jb\xc2\x9b", 8, 503, err, sizeof(err));
+    assert_string_equal(err, "HTTP 503: a\\x1b[2Jb\\u009b");
+    /* a JSON error message is server text too */
+    j = "{\"error\":\"x\\u001b]0;t\\u0007\\u009by\"}";
+    reply_error_parse(j, strlen(j), 400, err, sizeof(err));
+    assert_string_equal(err, "x\\x1b]0;t\\x07\\u009by");
 }
 
 /* ------------------------------------------------------------ fast path */

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "common/escape.h"
 #include "common/xmalloc.h"
 
 static json_t *
@@ -146,8 +147,11 @@ xreply_line_kind(const char *line, size_t len, char *err, size_t errlen)
     if (root == NULL)
         return XREPLY_ERROR;
     json_t *m = json_object_get(root, "error");
-    snprintf(err, errlen, "%s", json_is_string(m) ? json_string_value(m)
-                                                  : "collector error");
+    if (json_is_string(m))      /* server text, for a terminal: escaped */
+        escape_str(err, errlen, json_string_value(m), json_string_length(m),
+                   0);
+    else
+        snprintf(err, errlen, "collector error");
     json_decref(root);
     return XREPLY_ERROR;
 }

@@ -14,9 +14,33 @@
 #include "collector/api/api_internal.h"
 #include "collector/api/api_metrics.h"
 #include "collector/metrics/redis_metrics.h"
+#include "common/escape.h"
 #include "common/timeutil.h"
+#include "common/utf8.h"
 
 /* ---- helpers ---- */
+
+#define API_NAME_MAX 1024       /* an escaped name is cut to this */
+
+/* Names as shippers sent them may not be UTF-8, which JSON (and jansson)
+ * cannot carry: such a name is listed with its bytes escaped ("web\xff",
+ * common/escape.h) rather than dropped. Returns s when it is valid UTF-8,
+ * else the escaped form in tmp (cut to fit). */
+static const char *
+api_name(const char *s, char *tmp, size_t tmp_size)
+{
+    const uint8_t *p = (const uint8_t *)s;
+    size_t n = strlen(s);
+
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t bad, k = utf8_decode(p + i, n - i, &cp, &bad);
+        if (k == 0)
+            return escape_str(tmp, tmp_size, s, n, 0);
+        i += k;
+    }
+    return s;
+}
 
 static json_t *
 api_time_json(int64_t ns)
@@ -47,9 +71,12 @@ api_send_json(struct api *a, struct evhttp_request *req, json_t *v)
 static void
 api_health_peer_cb(const struct ingest_peer_info *pi, void *arg)
 {
+    char h[API_NAME_MAX], sw[API_NAME_MAX];
     json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:o, s:I, s:I, s:I}",
-                          "host", pi->host, "peer", pi->peer,
-                          "software", pi->software, "ready", pi->is_ready,
+                          "host", api_name(pi->host, h, sizeof(h)),
+                          "peer", pi->peer, "software",
+                          api_name(pi->software, sw, sizeof(sw)),
+                          "ready", pi->is_ready,
                           "connected_since", api_time_json(pi->connected_ns),
                           "batches", (json_int_t)pi->n_batches,
                           "records", (json_int_t)pi->n_records,
@@ -158,13 +185,15 @@ static void
 api_hosts_source_cb(const struct store_source_info *si, void *arg)
 {
     struct api_hosts_acc *acc = arg;
-    json_t *h = json_object_get(acc->by_host, si->host);
+    char tmp[API_NAME_MAX];
+    const char *host = api_name(si->host, tmp, sizeof(tmp));
+    json_t *h = json_object_get(acc->by_host, host);
 
     if (h == NULL) {
-        h = json_pack("{s:s, s:I, s:I, s:I, s:b}", "host", si->host,
+        h = json_pack("{s:s, s:I, s:I, s:I, s:b}", "host", host,
                       "containers", (json_int_t)0, "lines", (json_int_t)0,
                       "last_ns", (json_int_t)0, "connected", 0);
-        if (h == NULL || json_object_set_new(acc->by_host, si->host, h) < 0)
+        if (h == NULL || json_object_set_new(acc->by_host, host, h) < 0)
             return;
     }
     json_int_t n = json_integer_value(json_object_get(h, "containers"));
@@ -184,12 +213,14 @@ api_hosts_peer_cb(const struct ingest_peer_info *pi, void *arg)
 
     if (!pi->is_ready)
         return;
-    json_t *h = json_object_get(acc->by_host, pi->host);
+    char tmp[API_NAME_MAX];
+    const char *host = api_name(pi->host, tmp, sizeof(tmp));
+    json_t *h = json_object_get(acc->by_host, host);
     if (h == NULL) {
-        h = json_pack("{s:s, s:I, s:I, s:I}", "host", pi->host, "containers",
+        h = json_pack("{s:s, s:I, s:I, s:I}", "host", host, "containers",
                       (json_int_t)0, "lines", (json_int_t)0, "last_ns",
                       (json_int_t)0);
-        if (h == NULL || json_object_set_new(acc->by_host, pi->host, h) < 0)
+        if (h == NULL || json_object_set_new(acc->by_host, host, h) < 0)
             return;
     }
     json_object_set_new(h, "connected", json_true());
@@ -227,10 +258,16 @@ api_hosts(struct api *a, struct evhttp_request *req, const char *query)
 static void
 api_containers_source_cb(const struct store_source_info *si, void *arg)
 {
+    char h[API_NAME_MAX], c[API_NAME_MAX], id[API_NAME_MAX], im[API_NAME_MAX];
     json_t *o = json_pack("{s:s, s:s?, s:s?, s:s?, s:I, s:o, s:o}", "host",
-                          si->host, "container", si->container,
-                          "container_id", si->container_id, "image",
-                          si->image, "lines", (json_int_t)si->n_lines,
+                          api_name(si->host, h, sizeof(h)), "container",
+                          si->container ? api_name(si->container, c,
+                                                   sizeof(c)) : NULL,
+                          "container_id", si->container_id ?
+                          api_name(si->container_id, id, sizeof(id)) : NULL,
+                          "image", si->image ? api_name(si->image, im,
+                                                        sizeof(im)) : NULL,
+                          "lines", (json_int_t)si->n_lines,
                           "first_seen", api_time_json(si->first_ns),
                           "last_seen", api_time_json(si->last_ns));
     if (o != NULL)

@@ -71,6 +71,7 @@ struct ingest_conn {
     enum ingest_state    state;
     char                 peer[64];
     char                 host[INGEST_MAX_HOST + 1];
+    char                 host_log[LOG_ESC_SIZE];    /* log_esc(host) */
     char                 software[INGEST_MAX_SOFTWARE + 1];
     uint8_t              nonce[WIRE_NONCE_LEN];
     int64_t              connected_ns;
@@ -112,9 +113,7 @@ struct ingest {
     struct ingest_src        src[WIRE_MAX_SOURCES];
     struct buf               payload;       /* control frame encoding */
     struct buf               frame;
-    int64_t                  log_window_ns;
-    unsigned                 n_logged;
-    uint64_t                 n_suppressed;
+    struct log_limit         log_budget;
 };
 
 static void ingest_conn_process(struct ingest_conn *c);
@@ -123,27 +122,25 @@ static void ingest_schedule_commit(struct ingest *ing);
 /* ---- helpers ---- */
 
 /* Warn-level log line with a per-window budget so a reconnect loop of a
- * broken shipper cannot flood the log; the counters still see everything. */
+ * broken shipper, or anyone before authentication, cannot flood the log;
+ * the counters still see everything, and the lines left out are counted
+ * (log_lines_suppressed) and summed up once the next window starts. Peer
+ * strings in fmt's arguments are passed through log_esc() by the caller. */
 static void __attribute__((format(printf, 2, 3)))
 ingest_log_limited(struct ingest *ing, const char *fmt, ...)
 {
     char line[512];
     va_list ap;
-    int64_t now = mono_ns();
+    uint64_t n_ended;
+    int is_ok = log_limit_allow(&ing->log_budget, mono_ns(), &n_ended);
 
-    if (now - ing->log_window_ns > INGEST_LOG_WINDOW_NS) {
-        if (ing->n_suppressed > 0)
-            log_warn("ingest", "suppressed %" PRIu64 " similar messages",
-                     ing->n_suppressed);
-        ing->log_window_ns = now;
-        ing->n_logged = 0;
-        ing->n_suppressed = 0;
-    }
-    if (ing->n_logged >= INGEST_LOG_PER_WINDOW) {
-        ing->n_suppressed++;
+    if (n_ended > 0)
+        log_warn("ingest", "suppressed %" PRIu64 " similar messages",
+                 n_ended);
+    if (!is_ok) {
+        ing->stats->log_lines_suppressed++;
         return;
     }
-    ing->n_logged++;
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
@@ -233,7 +230,7 @@ ingest_conn_reject(struct ingest_conn *c, uint16_t code, const char *why,
     c->ing->stats->frames_rejected++;
     ingest_log_limited(c->ing, "protocol error, closing peer=%s host=%s "
                        "error=\"%s%s%s\"", c->peer,
-                       c->host[0] ? c->host : "-", why, detail ? ": " : "",
+                       c->host[0] ? c->host_log : "-", why, detail ? ": " : "",
                        detail ? detail : "");
     ingest_conn_close(c, code, why);
 }
@@ -258,6 +255,7 @@ ingest_conn_hello(struct ingest_conn *c, const uint8_t *p, size_t len)
     }
     memcpy(c->host, host.p, host.len);
     c->host[host.len] = '\0';
+    log_esc(c->host_log, sizeof(c->host_log), c->host, host.len);
     size_t sl = sw.len < INGEST_MAX_SOFTWARE ? sw.len : INGEST_MAX_SOFTWARE;
     memcpy(c->software, sw.p, sl);
     c->software[sl] = '\0';
@@ -294,7 +292,7 @@ ingest_conn_auth(struct ingest_conn *c, const uint8_t *p, size_t len)
         if (!ingest_ct_equal(mac, want, WIRE_MAC_LEN)) {
             ing->stats->auth_failures++;
             ingest_log_limited(ing, "authentication failed peer=%s host=%s",
-                               c->peer, c->host);
+                               c->peer, c->host_log);
             ingest_conn_close(c, WIRE_ERR_AUTH, "authentication failed");
             return -1;
         }
@@ -307,8 +305,10 @@ ingest_conn_auth(struct ingest_conn *c, const uint8_t *p, size_t len)
     }
     c->state = INGEST_READY;
     evtimer_del(c->timer);
-    log_info("ingest", "shipper connected host=%s peer=%s software=%s",
-             c->host, c->peer, c->software);
+    char sw[LOG_ESC_SIZE];
+    log_info("ingest", "shipper connected host=%s peer=%s software=\"%s\"",
+             c->host_log, c->peer,
+             log_esc(sw, sizeof(sw), c->software, strlen(c->software)));
     return 0;
 }
 
@@ -402,7 +402,7 @@ ingest_store_record(struct ingest_conn *c, const struct wire_record *wr)
     }
     ing->stats->store_errors++;
     ingest_log_limited(ing, "store append failed host=%s peer=%s error=\"%s\"",
-                       c->host, c->peer, store_errstr(ing->store));
+                       c->host_log, c->peer, store_errstr(ing->store));
     ingest_conn_close(c, WIRE_ERR_BUSY, "store error");
     return -1;
 }
@@ -524,9 +524,18 @@ ingest_conn_frame(struct ingest_conn *c, const struct wire_frame *f)
         struct wire_str msg = { "", 0 };
         const char *err = NULL;
         (void)wire_error_decode(f->payload, f->len, &code, &msg, &err);
-        log_info("ingest", "shipper sent error, closing peer=%s host=%s "
-                 "code=%u message=\"%.*s\"", c->peer, c->host,
-                 (unsigned)code, (int)(msg.len > 200 ? 200 : msg.len), msg.p);
+        char m[LOG_ESC_SIZE];
+        log_esc(m, sizeof(m), msg.p, msg.len);
+        if (c->state == INGEST_READY)
+            log_info("ingest", "shipper sent error, closing peer=%s host=%s "
+                     "code=%u message=\"%s\"", c->peer, c->host_log,
+                     (unsigned)code, m);
+        else                    /* before authentication: anyone */
+            ingest_log_limited(c->ing, "error frame before the handshake "
+                               "completed, closing peer=%s host=%s code=%u "
+                               "message=\"%s\"", c->peer,
+                               c->host[0] ? c->host_log : "-",
+                               (unsigned)code, m);
         ingest_conn_close(c, WIRE_ERR_PROTOCOL, "closing");
         return -1;
     }
@@ -609,7 +618,7 @@ ingest_conn_event_cb(struct bufferevent *bev, short what, void *arg)
         return;
     if (c->state == INGEST_READY)
         log_info("ingest", "shipper disconnected host=%s peer=%s acked=%"
-                 PRIu64 "%s%s", c->host, c->peer, c->acked_seq,
+                 PRIu64 "%s%s", c->host_log, c->peer, c->acked_seq,
                  (what & BEV_EVENT_ERROR) ? " error=" : "",
                  (what & BEV_EVENT_ERROR) ? strerror(errno) : "");
     ingest_conn_free(c);
@@ -795,6 +804,8 @@ ingest_new(struct event_base *base, struct store *store,
     ing->store = store;
     ing->follow = follow;
     ing->stats = stats;
+    ing->log_budget.window_ns = INGEST_LOG_WINDOW_NS;
+    ing->log_budget.per_window = INGEST_LOG_PER_WINDOW;
     ing->opt = *opt;
     ing->opt.listen = NULL;
     if (opt->token != NULL)
