@@ -4,7 +4,8 @@
  * (getopt_long options built from the table). The table is the only place
  * defaults live. Address values are checked with listen_parse_addr, the
  * same parser ingest.c and api.c bind with, so a value that passes here
- * binds there. Reads the token file; logs nothing (main.c reports errors).
+ * binds there. Reads the token files (common/secret.c: private, trimmed,
+ * 32 bytes or more); logs nothing (main.c reports errors).
  */
 #include "collector/config.h"
 
@@ -18,11 +19,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "collector/api/api_auth.h"
 #include "collector/ingest/listen.h"
+#include "common/secret.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
-
-#define CONFIG_MAX_TOKEN 4096
 
 enum config_type { CONFIG_STR, CONFIG_ADDR, CONFIG_INT, CONFIG_DURATION,
                    CONFIG_SIZE, CONFIG_LEVEL };
@@ -80,6 +81,9 @@ static const struct config_def config_defs[] = {
       "keep metrics in Redis this long" },
     { "max-series", CONFIG_INT, "100000", 1, 10000000, CFG(max_series),
       "distinct metric series written to Redis; more are dropped" },
+    /* who gets in (SECURITY.md) */
+    { "http-token-file", CONFIG_STR, NULL, 0, 0, CFG(http_token_file),
+      "HTTP API bearer tokens, NAME ROLE TOKEN per line (unset: no auth)" },
 };
 #define CONFIG_N_DEFS (sizeof(config_defs) / sizeof(config_defs[0]))
 
@@ -166,47 +170,42 @@ bad:
     return -1;
 }
 
-/* ---- token ---- */
+/* ---- tokens ---- */
 
 static int
 config_load_token(struct collector_config *c, char **errstr)
 {
-    int fd = open(c->token_file, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        *errstr = xasprintf("--token-file %s: %s", c->token_file,
-                            strerror(errno));
+    char *tok;
+    size_t len;
+
+    if (secret_token_file_read(c->token_file, "--token-file", &tok, &len,
+                               errstr) < 0)
         return -1;
-    }
-    uint8_t *tok = xmalloc(CONFIG_MAX_TOKEN + 1);
-    size_t len = 0;
-    ssize_t n;
-    while (len <= CONFIG_MAX_TOKEN &&
-           (n = read(fd, tok + len, CONFIG_MAX_TOKEN + 1 - len)) != 0) {
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            *errstr = xasprintf("--token-file %s: %s", c->token_file,
-                                strerror(errno));
-            goto fail;
-        }
-        len += (size_t)n;
-    }
-    while (len > 0 && (tok[len - 1] == '\n' || tok[len - 1] == '\r'))
-        len--;
-    if (len == 0 || len > CONFIG_MAX_TOKEN) {
-        *errstr = xasprintf("--token-file %s: token empty or over %d bytes",
-                            c->token_file, CONFIG_MAX_TOKEN);
-        goto fail;
-    }
-    close(fd);
-    c->token = tok;
+    c->token = (uint8_t *)tok;
     c->token_len = len;
     return 0;
-fail:
-    close(fd);
-    explicit_bzero(tok, CONFIG_MAX_TOKEN + 1);
-    free(tok);
-    return -1;
+}
+
+static int
+config_load_http_tokens(struct collector_config *c, char **errstr)
+{
+    char *text, *err = NULL;
+    size_t len;
+
+    if (secret_file_read(c->http_token_file, SECRET_MAX_FILE, &text, &len,
+                         &err) < 0) {
+        *errstr = xasprintf("--http-token-file %s", err);
+        free(err);
+        return -1;
+    }
+    c->http_auth = api_auth_parse(text, len, c->http_token_file, &err);
+    secret_free(text, len);
+    if (c->http_auth == NULL) {
+        *errstr = xasprintf("--http-token-file %s", err);
+        free(err);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- help ---- */
@@ -271,6 +270,8 @@ config_finish(struct collector_config *c, char **errstr)
         return -1;
     }
     if (c->token_file != NULL && config_load_token(c, errstr) < 0)
+        return -1;
+    if (c->http_token_file != NULL && config_load_http_tokens(c, errstr) < 0)
         return -1;
     return 0;
 }
@@ -342,10 +343,9 @@ collector_config_fini(struct collector_config *c)
             *field = NULL;
         }
     }
-    if (c->token != NULL) {
-        explicit_bzero(c->token, c->token_len);
-        free(c->token);
-    }
+    secret_free((char *)c->token, c->token_len);
     c->token = NULL;
+    api_auth_free(c->http_auth);
+    c->http_auth = NULL;
     c->token_len = 0;
 }

@@ -13,6 +13,8 @@
 
 #include "common/log.h"
 
+struct api_auth;
+
 struct collector_config {
     char    *listen;            /* shipper TCP address, ADDR:PORT */
     char    *http;              /* HTTP API address, ADDR:PORT */
@@ -33,10 +35,12 @@ struct collector_config {
     char    *redis;             /* NULL: metrics disabled */
     int64_t  metrics_retention_ns;
     int64_t  max_series;
+    char    *http_token_file;   /* NULL: the HTTP API asks for no token */
     /* Derived by collector_config_parse. */
     enum log_level level;
     uint8_t *token;             /* secret, trailing newline stripped */
     size_t   token_len;
+    struct api_auth *http_auth; /* from http_token_file, NULL without */
     int      is_check_only;     /* -t: validate and exit */
 };
 

@@ -12,10 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "collector/api/api_auth.h"
 #include "collector/config.h"
 #include "collector/ingest/listen.h"
 
@@ -124,6 +126,35 @@ test_config_store_knobs(void **state)
     collector_config_fini(&c);
 }
 
+#define TOK32 "0123456789abcdef0123456789abcdef"
+
+/* Writes text to path (truncating) and sets mode. */
+static void
+put_file(const char *path, const char *text, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_TRUNC);
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    assert_int_equal(chmod(path, mode), 0);
+}
+
+/* CONFIG_ERROR with want in the message. */
+static void
+parse_fails(const char *flag, const char *path, const char *want)
+{
+    struct collector_config c;
+    char *err = NULL;
+
+    assert_int_equal(parse(&c, &err, 4, "--data-dir", "/d", flag, path),
+                     CONFIG_ERROR);
+    if (strstr(err, want) == NULL)
+        fail_msg("got '%s', want '%s'", err, want);
+    free(err);
+    collector_config_fini(&c);
+}
+
 static void
 test_config_token_file(void **state)
 {
@@ -131,25 +162,54 @@ test_config_token_file(void **state)
     char path[] = "/tmp/config_test_tokXXXXXX";
     int fd = mkstemp(path);
     assert_true(fd >= 0);
-    assert_int_equal(write(fd, "s3cret\r\n", 8), 8);
     close(fd);
+    put_file(path, TOK32 " \r\n\n", 0600);
     struct collector_config c;
     char *err = NULL;
     assert_int_equal(parse(&c, &err, 4, "--data-dir", "/d", "--token-file",
                            path), CONFIG_OK);
-    assert_int_equal(c.token_len, 6);
-    assert_memory_equal(c.token, "s3cret", 6);
+    assert_int_equal(c.token_len, 32);
+    assert_memory_equal(c.token, TOK32, 32);
     collector_config_fini(&c);
 
-    fd = open(path, O_WRONLY | O_TRUNC);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, "\n", 1), 1);       /* empty token */
-    close(fd);
-    assert_int_equal(parse(&c, &err, 4, "--data-dir", "/d", "--token-file",
-                           path), CONFIG_ERROR);
-    free(err);
-    collector_config_fini(&c);
+    put_file(path, "\n", 0600);
+    parse_fails("--token-file", path, "0 bytes, at least 32");
+    put_file(path, "s3cret\n", 0600);
+    parse_fails("--token-file", path, "6 bytes, at least 32");
+    put_file(path, TOK32 "\n", 0644);
+    parse_fails("--token-file", path, "mode 0644");
+    put_file(path, TOK32 "\n", 0640);
+    parse_fails("--token-file", path, "mode 0640");
     unlink(path);
+}
+
+static void
+test_config_http_token_file(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/config_test_httpXXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    put_file(path, "# who may read\ngrafana read " TOK32 "\n"
+             "ops admin " TOK32 "-ops\n", 0600);
+    struct collector_config c;
+    char *err = NULL;
+    assert_int_equal(parse(&c, &err, 4, "--data-dir", "/d",
+                           "--http-token-file", path), CONFIG_OK);
+    assert_non_null(c.http_auth);
+    assert_int_equal(api_auth_count(c.http_auth), 2);
+    collector_config_fini(&c);
+    assert_null(c.http_auth);
+
+    put_file(path, "grafana read " TOK32 "\n", 0604);
+    parse_fails("--http-token-file", path, "mode 0604");
+    put_file(path, "grafana read short\n", 0600);
+    parse_fails("--http-token-file", path, ":1: bad token");
+    put_file(path, "# nothing\n", 0600);
+    parse_fails("--http-token-file", path, "no token");
+    unlink(path);
+    parse_fails("--http-token-file", path, "No such file");
 }
 
 static void
@@ -200,6 +260,7 @@ main(void)
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_config_store_knobs),
         cmocka_unit_test(test_config_token_file),
+        cmocka_unit_test(test_config_http_token_file),
         cmocka_unit_test(test_config_size_parse),
         cmocka_unit_test(test_listen_parse_addr),
     };

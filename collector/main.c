@@ -23,6 +23,7 @@
 #include <event2/event.h>
 
 #include "collector/api/api.h"
+#include "collector/api/api_auth.h"
 #include "collector/api/api_metrics.h"
 #include "collector/config.h"
 #include "collector/search/follow.h"
@@ -258,6 +259,7 @@ main_setup(struct collector *c)
         .listen = c->cfg.http, .store = c->store, .follow = c->follow,
         .ingest = c->ingest, .stats = &c->stats,
         .max_scan_bytes = (uint64_t)c->cfg.max_scan_bytes,
+        .auth = c->cfg.http_auth,
     };
     c->api = api_new(c->base, &ao, &err);
     if (c->api == NULL)
@@ -335,9 +337,10 @@ main(int argc, char **argv)
     if (c.cfg.port_file != NULL &&
         main_write_port_file(c.cfg.port_file, tcp_port, http_port) < 0)
         fatal("main", "cannot write port file %s", c.cfg.port_file);
-    log_info("main", "listening tcp_port=%d http_port=%d data_dir=%s auth=%s",
-             tcp_port, http_port, c.cfg.data_dir,
-             c.cfg.token ? "on" : "off");
+    log_info("main", "listening tcp_port=%d http_port=%d data_dir=%s auth=%s "
+             "http_tokens=%zu", tcp_port, http_port, c.cfg.data_dir,
+             c.cfg.token ? "on" : "off",
+             c.cfg.http_auth ? api_auth_count(c.cfg.http_auth) : 0);
     if (event_base_dispatch(c.base) < 0)
         fatalx("main", "event loop failed");
     main_teardown(&c);

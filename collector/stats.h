@@ -29,6 +29,7 @@
     X(http_requests)                                                        \
     X(http_bad_requests)                                                    \
     X(http_errors)          /* 5xx */                                       \
+    X(http_unauthorized)    /* 401: no valid bearer token */                \
     X(search_damaged_blocks)                                                \
     X(regex_aborted)        /* regex matches over the backtracking limit */ \
     X(follow_clients)       /* follow streams opened */                     \

@@ -96,7 +96,8 @@ test_args_every_flag(void **state)
     PARSE_OK(&a, "-e", "err(or)?", "-i", "--host", "node1", "--container",
              "web*", "--image", "nginx:1", "--stream", "stderr", "--since",
              "15m", "--until", "now", "-n", "50", "--json", "--server",
-             "http://c:1", "--asc", "--no-color", "word");
+             "http://c:1", "--asc", "--no-color", "--token-file", "/t",
+             "word");
     assert_int_equal(a.n_regex, 1);
     assert_string_equal(a.regex[0], "err(or)?");
     assert_true(a.is_icase);
@@ -112,6 +113,7 @@ test_args_every_flag(void **state)
     assert_int_equal(a.limit, 50);
     assert_true(a.common.is_json && a.is_asc && a.common.has_no_color);
     assert_string_equal(a.common.server, "http://c:1");
+    assert_string_equal(a.common.token_file, "/t");
     assert_string_equal(a.query, "word");
     args_search_fini(&a);
 }

@@ -212,15 +212,31 @@ client_request_format(const struct client_req *req, struct buf *out)
     const struct url *u = req->url;
     const char *lb = strchr(u->host, ':') ? "[" : "";
     const char *rb = *lb ? "]" : "";
+    /* the token was checked to be visible ASCII (cmd.c): no CR/LF */
     char *head = xasprintf(
                      "GET %s%s HTTP/1.1\r\nHost: %s%s%s:%u\r\n"
                      "User-Agent: logq/0.1\r\nAccept: application/json, "
-                     "application/x-ndjson\r\nConnection: close\r\n\r\n",
-                     u->prefix, req->target, lb, u->host, rb,
-                     (unsigned)u->port);
-    int rc = buf_append(out, head, strlen(head));
+                     "application/x-ndjson\r\n%s%s%sConnection: close\r\n"
+                     "\r\n", u->prefix, req->target, lb, u->host, rb,
+                     (unsigned)u->port,
+                     u->token ? "Authorization: Bearer " : "",
+                     u->token ? u->token : "", u->token ? "\r\n" : "");
+    size_t len = strlen(head);
+    int rc = buf_append(out, head, len);
+    explicit_bzero(head, len);
     free(head);
     return rc;
+}
+
+/* A 401 says what to do about it. */
+static void
+client_unauthorized(const struct url *u, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s (401): %s", u->token
+             ? "the collector refused the token"
+             : "the collector asks for a token",
+             u->token ? "check $LOGQ_TOKEN or --token-file"
+                      : "set $LOGQ_TOKEN or use --token-file FILE");
 }
 
 /* ------------------------------------------------------------ public API */
@@ -262,11 +278,15 @@ client_get(const struct client_req *req, int *status, char *err,
         res = CLIENT_E_HTTP;
         reply_error_parse((const char *)call.error_body.data,
                           call.error_body.len, call.status, err, errlen);
+        if (call.status == 401)
+            client_unauthorized(req->url, err, errlen);
     }
 done:
     if (fd >= 0)
         close(fd);
     http_resp_fini(&resp);
+    if (reqbuf.data != NULL)        /* it held the token */
+        explicit_bzero(reqbuf.data, reqbuf.len);
     buf_fini(&reqbuf);
     buf_fini(&call.error_body);
     return res;

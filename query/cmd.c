@@ -7,7 +7,11 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "common/secret.h"
+#include "common/xmalloc.h"
 
 int
 cmd_usage_error(const char *msg)
@@ -29,15 +33,52 @@ cmd_error(const char *fmt, ...)
     return CMD_EXIT_ERROR;
 }
 
+/* The token: --token-file (common/secret.c rules), else $LOGQ_TOKEN. */
+static int
+cmd_token_open(const struct cmd_env *env, const struct args_common *c,
+               struct url *u)
+{
+    char *tok = NULL, *err = NULL;
+    size_t len = 0;
+
+    if (c->token_file != NULL) {
+        if (secret_token_file_read(c->token_file, "--token-file", &tok, &len,
+                                   &err) < 0) {
+            cmd_error("%s", err);
+            free(err);
+            return -1;
+        }
+    } else if (env->env_token != NULL && env->env_token[0] != '\0') {
+        len = secret_trim(env->env_token, strlen(env->env_token));
+        tok = xstrndup(env->env_token, len);
+    } else {
+        return 0;
+    }
+    if (!secret_is_bearer(tok, len)) {
+        cmd_error("%s: a token is at least %d bytes of visible ASCII (no "
+                  "spaces or control characters)",
+                  c->token_file ? c->token_file : "$LOGQ_TOKEN",
+                  SECRET_MIN_LEN);
+        secret_free(tok, len);
+        return -1;
+    }
+    u->token = tok;
+    return 0;
+}
+
 int
-cmd_url_open(const struct cmd_env *env, const char *flag, struct url *u,
-             const char **server)
+cmd_url_open(const struct cmd_env *env, const struct args_common *c,
+             struct url *u, const char **server)
 {
     char err[512];
 
-    *server = url_server_choose(flag, env->env_server);
+    *server = url_server_choose(c->server, env->env_server);
     if (url_parse(*server, u, err, sizeof(err)) < 0) {
         cmd_usage_error(err);
+        return -1;
+    }
+    if (cmd_token_open(env, c, u) < 0) {
+        url_fini(u);
         return -1;
     }
     return 0;
@@ -113,7 +154,7 @@ cmd_list_fetch(const struct cmd_env *env, int argc, char **argv, int first,
         return -1;
     }
     *status = CMD_EXIT_ERROR;
-    if (cmd_url_open(env, a->common.server, &u, &server) < 0)
+    if (cmd_url_open(env, &a->common, &u, &server) < 0)
         return -1;
     buf_init(&body, CMD_LIST_BODY_MAX);
     enum client_result res = cmd_fetch(&u, path, &body, err, sizeof(err));

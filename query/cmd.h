@@ -29,6 +29,7 @@ struct cmd_env {
     int         stdout_is_tty;
     int         stderr_is_tty;
     const char *env_server;     /* $LOGQ_SERVER */
+    const char *env_token;      /* $LOGQ_TOKEN */
     const char *env_no_color;   /* $NO_COLOR */
     int64_t     now;            /* wall clock at start, unix ns */
     void      (*usage)(FILE *fp);
@@ -59,9 +60,10 @@ int cmd_metrics_exec(const struct cmd_env *env, int argc, char **argv,
 int  cmd_usage_error(const char *msg);
 /* Prints "logq: " + the formatted message; returns CMD_EXIT_ERROR. */
 int  cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Picks the server (flag, env, default) and parses it into u. -1 after
- * printing the error. */
-int  cmd_url_open(const struct cmd_env *env, const char *flag,
+/* Picks the server (flag, env, default) and parses it into u, with the
+ * bearer token from --token-file, else $LOGQ_TOKEN (none if neither). -1
+ * after printing the error. */
+int  cmd_url_open(const struct cmd_env *env, const struct args_common *c,
                   struct url *u, const char **server);
 /* Prints the message for a failed client_get; returns CMD_EXIT_ERROR. */
 int  cmd_client_error(enum client_result res, const char *server,

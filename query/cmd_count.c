@@ -40,7 +40,7 @@ cmd_agg_fetch(const struct cmd_env *env, int argc, char **argv, int first,
         return -1;
     }
     *status = CMD_EXIT_ERROR;
-    if (cmd_url_open(env, a->common.server, &u, &server) < 0)
+    if (cmd_url_open(env, &a->common, &u, &server) < 0)
         return -1;
     buf_init(&t, 1u << 20);
     int rc = -1;

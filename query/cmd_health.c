@@ -14,10 +14,12 @@
 #include "query/health.h"
 #include "query/output.h"
 
-enum { HEALTH_O_SERVER = 1, HEALTH_O_JSON, HEALTH_O_NO_COLOR, HEALTH_O_HELP };
+enum { HEALTH_O_SERVER = 1, HEALTH_O_JSON, HEALTH_O_NO_COLOR, HEALTH_O_HELP,
+       HEALTH_O_TOKEN_FILE };
 
 static const struct args_opt health_opts[] = {
     { "server", 0, 1, HEALTH_O_SERVER },
+    { "token-file", 0, 1, HEALTH_O_TOKEN_FILE },
     { "json", 0, 0, HEALTH_O_JSON },
     { "no-color", 0, 0, HEALTH_O_NO_COLOR },
     { "help", 'h', 0, HEALTH_O_HELP },
@@ -27,7 +29,8 @@ static const struct args_opt health_opts[] = {
 static void
 health_usage(FILE *fp)
 {
-    fputs("usage: logq health [--json] [--no-color] [--server URL]\n"
+    fputs("usage: logq health [--json] [--no-color] [--server URL] "
+          "[--token-file F]\n"
           "One row per host (up/down, last seen, CPU %, memory %, fullest\n"
           "filesystem %, containers running/total, restarts in the last\n"
           "hour, error lines in the last 15 minutes), then the unhealthy\n"
@@ -54,6 +57,8 @@ health_args(int argc, char **argv, int first, struct args_common *c)
         }
         if (id == HEALTH_O_SERVER)
             c->server = it.value;
+        else if (id == HEALTH_O_TOKEN_FILE)
+            c->token_file = it.value;
         else if (id == HEALTH_O_JSON)
             c->is_json = 1;
         else if (id == HEALTH_O_NO_COLOR)
@@ -107,7 +112,7 @@ cmd_health_exec(const struct cmd_env *env, int argc, char **argv, int first)
         health_usage(stdout);
         return CMD_EXIT_OK;
     }
-    if (cmd_url_open(env, c.server, &u, &server) < 0)
+    if (cmd_url_open(env, &c, &u, &server) < 0)
         return CMD_EXIT_ERROR;
     buf_init(&body, CMD_LIST_BODY_MAX);
     enum client_result res = cmd_fetch(&u, "/api/v1/health", &body, err,

@@ -20,7 +20,7 @@
 static void
 metrics_usage(FILE *fp)
 {
-    fputs("usage: logq metrics [--json] [--server URL]\n"
+    fputs("usage: logq metrics [--json] [--server URL] [--token-file F]\n"
           "       logq metrics NAME [--host H] [--container C] [--label L]"
           "\n                    [--since T] [--step D] [--no-spark] "
           "[--json]\n"
@@ -82,7 +82,7 @@ cmd_metrics_exec(const struct cmd_env *env, int argc, char **argv, int first)
         metrics_usage(stdout);
         return CMD_EXIT_OK;
     }
-    if (cmd_url_open(env, a.common.server, &u, &server) < 0)
+    if (cmd_url_open(env, &a.common, &u, &server) < 0)
         return CMD_EXIT_ERROR;
     buf_init(&target, 16384);
     buf_init(&body, CMD_LIST_BODY_MAX);

@@ -424,7 +424,7 @@ cmd_search_exec(const struct cmd_env *env, int argc, char **argv, int first)
         rc = CMD_EXIT_OK;
         goto done;
     }
-    if (cmd_url_open(env, s.a.common.server, &s.url, &s.server) < 0)
+    if (cmd_url_open(env, &s.a.common, &s.url, &s.server) < 0)
         goto done;
     s.color = output_color_enabled(env->stdout_is_tty,
                                    s.a.common.has_no_color,

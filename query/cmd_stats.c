@@ -15,10 +15,12 @@
 #include "common/buf.h"
 #include "query/stats_view.h"
 
-enum { STATS_O_SERVER = 1, STATS_O_JSON, STATS_O_NO_COLOR, STATS_O_HELP };
+enum { STATS_O_SERVER = 1, STATS_O_JSON, STATS_O_NO_COLOR, STATS_O_HELP,
+       STATS_O_TOKEN_FILE };
 
 static const struct args_opt stats_opts[] = {
     { "server", 0, 1, STATS_O_SERVER },
+    { "token-file", 0, 1, STATS_O_TOKEN_FILE },
     { "json", 0, 0, STATS_O_JSON },
     { "no-color", 0, 0, STATS_O_NO_COLOR },
     { "help", 'h', 0, STATS_O_HELP },
@@ -28,7 +30,7 @@ static const struct args_opt stats_opts[] = {
 static void
 stats_usage(FILE *fp)
 {
-    fputs("usage: logq stats [--json] [--server URL]\n"
+    fputs("usage: logq stats [--json] [--server URL] [--token-file F]\n"
           "The collector's store: one row per segment (state, raw bytes,\n"
           "bytes on disk, index bytes, RATIO = (stored + index) / raw,\n"
           "lines, blocks, first and last record time in UTC), a WAL row\n"
@@ -56,6 +58,8 @@ stats_args(int argc, char **argv, int first, struct args_common *c)
         }
         if (id == STATS_O_SERVER)
             c->server = it.value;
+        else if (id == STATS_O_TOKEN_FILE)
+            c->token_file = it.value;
         else if (id == STATS_O_JSON)
             c->is_json = 1;
         else if (id == STATS_O_NO_COLOR)
@@ -107,7 +111,7 @@ cmd_stats_exec(const struct cmd_env *env, int argc, char **argv, int first)
         stats_usage(stdout);
         return CMD_EXIT_OK;
     }
-    if (cmd_url_open(env, c.server, &u, &server) < 0)
+    if (cmd_url_open(env, &c, &u, &server) < 0)
         return CMD_EXIT_ERROR;
     buf_init(&body, CMD_LIST_BODY_MAX);
     enum client_result res = cmd_fetch(&u, "/api/v1/stats", &body, err,

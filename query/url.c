@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/secret.h"
 #include "common/xmalloc.h"
 
 static int
@@ -84,7 +85,7 @@ url_authority_parse(const char *p, size_t n, struct url *u, const char **why)
 int
 url_parse(const char *s, struct url *out, char *err, size_t errlen)
 {
-    struct url u = { NULL, 0, NULL };
+    struct url u = { NULL, 0, NULL, NULL };
     const char *p = s, *why = NULL;
 
     const char *scheme_end = strstr(s, "://");
@@ -114,8 +115,11 @@ url_fini(struct url *u)
 {
     free(u->host);
     free(u->prefix);
+    if (u->token != NULL)
+        secret_free(u->token, strlen(u->token));
     u->host = NULL;
     u->prefix = NULL;
+    u->token = NULL;
 }
 
 const char *

@@ -16,12 +16,13 @@ struct url {
     char           *host;    /* without brackets for IPv6 literals */
     unsigned short  port;    /* 80 when not given */
     char           *prefix;  /* "" or "/path" without trailing '/' */
+    char           *token;   /* bearer token or NULL; not set by url_parse */
 };
 
 /* Parses s. Accepts "http://host[:port][/prefix]" and, for convenience,
  * "host[:port][/prefix]". -1 with a message in err (https, user info, query
  * or fragment, bad port, empty host). On success the caller frees with
- * url_fini(). */
+ * url_fini(), which also frees a token. */
 int  url_parse(const char *s, struct url *out, char *err, size_t errlen);
 void url_fini(struct url *u);
 /* Chooses the server: the flag if given, else env LOGQ_SERVER if non-empty,

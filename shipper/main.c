@@ -20,6 +20,7 @@
 #include <event2/event.h>
 
 #include "common/log.h"
+#include "common/secret.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 #include "shipper/config.h"
@@ -32,7 +33,6 @@
 #define MAIN_STATE_MS     100
 #define MAIN_STATS_S      10
 #define MAIN_DRAIN_MS     2000
-#define MAIN_TOKEN_MAX    4096
 #define MAIN_GONE_MAX     64
 #define MAIN_CHUNK        (256u << 10)
 #define MAIN_METRICS_RAW  WIRE_MAX_PAYLOAD  /* raw bytes of one METRICS frame */
@@ -207,31 +207,6 @@ main_usage_error(const char *msg)
     fprintf(stderr, "logq-shipper: %s\n", msg);
     fprintf(stderr, "try 'logq-shipper --help'\n");
     exit(2);
-}
-
-/* Reads the token, trailing newline stripped; NULL on error. */
-static char *
-main_read_token(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "r");
-
-    if (fp == NULL)
-        return NULL;
-    char *tok = xmalloc(MAIN_TOKEN_MAX + 1);
-    size_t n = fread(tok, 1, MAIN_TOKEN_MAX + 1, fp);
-    int bad = ferror(fp) || n > MAIN_TOKEN_MAX;
-    fclose(fp);
-    if (n > 0 && tok[n - 1] == '\n')
-        n--;
-    if (n > 0 && tok[n - 1] == '\r')
-        n--;
-    if (bad || n == 0) {
-        free(tok);
-        errno = bad ? EFBIG : ENODATA;
-        return NULL;
-    }
-    *len = n;
-    return tok;
 }
 
 static struct event *
@@ -414,12 +389,14 @@ main(int argc, char **argv)
         fatal("main", "gethostname");
     if (hostname[0] == '\0')
         main_usage_error("--hostname: empty host name");
-    char *token = NULL;
+    char *token = NULL, *terr = NULL;
     size_t token_len = 0;
     if (sh.cfg.token_file != NULL &&
-        (token = main_read_token(sh.cfg.token_file, &token_len)) == NULL) {
-        fprintf(stderr, "logq-shipper: cannot read token file %s: %s\n",
-                sh.cfg.token_file, strerror(errno));
+        secret_token_file_read(sh.cfg.token_file, "--token-file", &token,
+                               &token_len, &terr) < 0) {
+        fprintf(stderr, "logq-shipper: %s\n", terr);
+        free(terr);
+        shipper_config_fini(&sh.cfg);
         return 2;
     }
     srandom((unsigned)(now_ns() ^ getpid()));
@@ -427,7 +404,7 @@ main(int argc, char **argv)
     if (sh.base == NULL)
         fatalx("main", "cannot create event base");
     main_start(&sh, hostname, token, token_len);
-    free(token);
+    secret_free(token, token_len);
     log_info("main", "started host=%s collector=%s root=%s", hostname,
              sh.cfg.collector, sh.cfg.docker_root);
     if (event_base_dispatch(sh.base) < 0)

@@ -21,6 +21,7 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
+#include "collector/api/api_auth.h"
 #include "collector/api/api_grafana.h"
 #include "collector/api/api_count.h"
 #include "collector/api/api_internal.h"
@@ -79,6 +80,7 @@ api_reason(int code)
 {
     switch (code) {
     case HTTP_BADREQUEST: return "Bad Request";
+    case 401: return "Unauthorized";
     case HTTP_NOTFOUND: return "Not Found";
     case HTTP_BADMETHOD: return "Method Not Allowed";
     case HTTP_ENTITYTOOLARGE: return "Payload Too Large";
@@ -116,7 +118,7 @@ api_reply_error(struct api *a, struct evhttp_request *req, int code,
     struct buf out;
     struct evbuffer *b = evbuffer_new();
 
-    if (code >= 400 && code < 500)
+    if (code >= 400 && code < 500 && code != 401)  /* http_unauthorized */
         a->stats->http_bad_requests++;
     else if (code >= 500)
         a->stats->http_errors++;
@@ -180,6 +182,40 @@ api_stream_start(struct evhttp_request *req)
                              &wtv);
 }
 
+/* ---- authentication ---- */
+
+/* With tokens configured: 1 if the request may go on. Otherwise it has
+ * been answered: /health (GET, HEAD) with the status only, anything else
+ * 401 with a Bearer challenge (RFC 6750). */
+static int
+api_authorize(struct api *a, struct evhttp_request *req, const char *path)
+{
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    const char *cred = evhttp_find_header(in, "Authorization");
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+
+    if (a->auth == NULL || api_auth_check(a->auth, cred, NULL) != API_ROLE_NONE)
+        return 1;
+    if (strcmp(path, "/health") == 0 &&
+        (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD)) {
+        if (m == EVHTTP_REQ_HEAD)
+            api_reply_head(req, "application/json");
+        else
+            api_health_public(a, req);
+        return 0;
+    }
+    a->stats->http_unauthorized++;
+    evhttp_add_header(evhttp_request_get_output_headers(req),
+                      "WWW-Authenticate", cred == NULL
+                      ? "Bearer realm=\"logq\""
+                      : "Bearer realm=\"logq\", error=\"invalid_token\"");
+    api_reply_error(a, req, 401, cred == NULL
+                    ? "authentication required: send Authorization: Bearer "
+                      "TOKEN (logq: $LOGQ_TOKEN or --token-file)"
+                    : "invalid token");
+    return 0;
+}
+
 /* ---- dispatch ---- */
 
 static void
@@ -194,6 +230,8 @@ api_request_cb(struct evhttp_request *req, void *arg)
         api_reply_error(a, req, HTTP_BADREQUEST, "bad request URI");
         return;
     }
+    if (!api_authorize(a, req, path))
+        return;
     if (api_grafana_is_path(path)) {       /* checks its own methods */
         api_grafana(a, req, path);
         return;
@@ -233,6 +271,7 @@ api_new(struct event_base *base, const struct api_options *opt,
     a->follow = opt->follow;
     a->ingest = opt->ingest;
     a->stats = opt->stats;
+    a->auth = opt->auth;
     a->max_scan_bytes = opt->max_scan_bytes ? opt->max_scan_bytes
                                             : SEARCH_DEFAULT_MAX_SCAN;
     a->start_mono_ns = mono_ns();

@@ -17,6 +17,7 @@
 #include "collector/store/store.h"
 
 struct api;
+struct api_auth;
 
 struct api_options {
     const char             *listen;     /* ADDR:PORT */
@@ -26,6 +27,7 @@ struct api_options {
     struct collector_stats *stats;
     uint64_t                max_scan_bytes; /* per search; 0: the default
                                                (SEARCH_DEFAULT_MAX_SCAN) */
+    const struct api_auth  *auth;       /* NULL: no token asked for */
 };
 
 /* Binds and starts serving; everything in opt is borrowed and must outlive

@@ -175,6 +175,12 @@ api_health(struct api *a, struct evhttp_request *req, const char *query)
     api_send_json(a, req, v);
 }
 
+void
+api_health_public(struct api *a, struct evhttp_request *req)
+{
+    api_send_json(a, req, json_pack("{s:s}", "status", "ok"));
+}
+
 /* ---- /api/v1/hosts and /containers ---- */
 
 struct api_hosts_acc {

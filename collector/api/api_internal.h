@@ -34,6 +34,7 @@ struct api {
     struct ingest          *ingest;
     struct collector_stats *stats;
     uint64_t                max_scan_bytes; /* from api_options */
+    const struct api_auth  *auth;           /* from api_options */
     int64_t                 start_mono_ns;
 };
 
@@ -41,6 +42,9 @@ typedef void (*api_handler_fn)(struct api *a, struct evhttp_request *req,
                                const char *query);
 
 void api_health(struct api *a, struct evhttp_request *req, const char *query);
+/* /health to a client without a valid token when tokens are configured:
+ * the status only (no peers, addresses, versions or counters). */
+void api_health_public(struct api *a, struct evhttp_request *req);
 void api_hosts(struct api *a, struct evhttp_request *req, const char *query);
 void api_containers(struct api *a, struct evhttp_request *req,
                     const char *query);

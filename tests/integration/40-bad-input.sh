@@ -11,7 +11,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_init 40-bad-input
 
-printf '%s' "s3cret-token-$RANDOM$RANDOM" >"$IT_TMP/token"
+make_token "$IT_TMP/token"
 start_collector collector --token-file "$IT_TMP/token"
 mkdir -p "$IT_TMP/node1.docker"
 start_shipper node1 "$IT_TMP/node1.docker" --token-file "$IT_TMP/token"
@@ -45,7 +45,7 @@ dup=$(health_counter records_duplicate)
 assert_ge "$((dup - dup0))" 3 "records_duplicate increase (resent batch)"
 
 log "a shipper with the wrong token must be refused"
-printf 'wrong-token' >"$IT_TMP/badtoken"
+make_token "$IT_TMP/badtoken"     # well formed, but not the collector's
 mkdir -p "$IT_TMP/intruder.docker" "$IT_TMP/intruder.state"
 fake_container intruder web "$IT_TMP/intruder.docker" --count 5 --rate 100
 it_bg intruder "$BUILD/logq-shipper" --collector "127.0.0.1:$CTCP" \

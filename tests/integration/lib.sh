@@ -247,9 +247,29 @@ health_ok() {
     curl -fsS --max-time 2 "http://127.0.0.1:$CHTTP/health" | grep -q '"ok"'
 }
 
+# make_token FILE: a fresh random 64-hex-digit token in FILE, mode 0600 (token
+# files are refused when the group or others may read them, or when shorter
+# than 32 bytes: common/secret.c).
+make_token() {
+    (umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$1")
+}
+
+# IT_HTTP_TOKEN: when set, the bearer token it_curl, health_counter and lq
+# send (the scenario started the collector with --http-token-file).
+IT_HTTP_TOKEN=
+
+# it_curl ARGS...: curl with the scenario's bearer token, if any.
+it_curl() {
+    if [ -n "$IT_HTTP_TOKEN" ]; then
+        curl -H "Authorization: Bearer $IT_HTTP_TOKEN" "$@"
+    else
+        curl "$@"
+    fi
+}
+
 # health_counter NAME: prints /health counters.NAME (fails if absent).
 health_counter() {
-    curl -fsS --max-time 5 "http://127.0.0.1:$CHTTP/health" |
+    it_curl -fsS --max-time 5 "http://127.0.0.1:$CHTTP/health" |
         python3 -c 'import json, sys
 c = json.load(sys.stdin)["counters"]
 print(int(c[sys.argv[1]]))' "$1"
@@ -272,7 +292,7 @@ start_shipper() {
 
 # lq ARGS...: the logq CLI against the scenario's collector.
 lq() {
-    "$BUILD/logq" --server "http://127.0.0.1:$CHTTP" "$@"
+    LOGQ_TOKEN=$IT_HTTP_TOKEN "$BUILD/logq" --server "http://127.0.0.1:$CHTTP" "$@"
 }
 
 # fake_container HOST NAME ROOT ARGS...: background fakedocker writer

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api_auth: see api_auth.h. Line format (API.md): fields separated by
+ * spaces or tabs, trailing whitespace trimmed as common/secret.c trims a
+ * shared token file; names are [A-Za-z0-9._-], tokens visible ASCII.
+ */
+#include "collector/api/api_auth.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/hmac.h"
+#include "common/secret.h"
+#include "common/xmalloc.h"
+
+struct api_auth_entry {
+    char          name[API_AUTH_MAX_NAME + 1];
+    enum api_role role;
+    uint8_t       digest[SHA256_LEN];
+};
+
+struct api_auth {
+    struct api_auth_entry *e;
+    size_t                 n;
+};
+
+/* ---- parsing ---- */
+
+static int
+api_auth_is_name(const char *p, size_t n)
+{
+    if (n == 0 || n > API_AUTH_MAX_NAME)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Splits line[0..len) into at most 4 fields at spaces and tabs. */
+static size_t
+api_auth_fields(const char *line, size_t len, const char **f, size_t *fl)
+{
+    size_t n = 0, i = 0;
+
+    while (i < len && n < 4) {
+        while (i < len && (line[i] == ' ' || line[i] == '\t'))
+            i++;
+        if (i == len)
+            break;
+        f[n] = line + i;
+        while (i < len && line[i] != ' ' && line[i] != '\t')
+            i++;
+        fl[n] = (size_t)(line + i - f[n]);
+        n++;
+    }
+    return n;
+}
+
+static const char *
+api_auth_line(struct api_auth *au, const char *line, size_t len)
+{
+    const char *f[4];
+    size_t fl[4];
+
+    if (api_auth_fields(line, len, f, fl) != 3)
+        return "want NAME ROLE TOKEN";
+    if (!api_auth_is_name(f[0], fl[0]))
+        return "bad name (1-64 of A-Z a-z 0-9 . _ -)";
+    enum api_role role;
+    if (fl[1] == 4 && memcmp(f[1], "read", 4) == 0)
+        role = API_ROLE_READ;
+    else if (fl[1] == 5 && memcmp(f[1], "admin", 5) == 0)
+        role = API_ROLE_ADMIN;
+    else
+        return "bad role (read or admin)";
+    if (fl[2] > API_AUTH_MAX_TOKEN || !secret_is_bearer(f[2], fl[2]))
+        return "bad token (32 to 1024 visible ASCII bytes)";
+    if (au->n == API_AUTH_MAX_TOKENS)
+        return "too many tokens";
+    struct api_auth_entry *e = &au->e[au->n];
+    memcpy(e->name, f[0], fl[0]);
+    e->name[fl[0]] = '\0';
+    e->role = role;
+    sha256(f[2], fl[2], e->digest);
+    for (size_t i = 0; i < au->n; i++) {
+        if (strcmp(au->e[i].name, e->name) == 0)
+            return "duplicate name";
+        if (memcmp(au->e[i].digest, e->digest, SHA256_LEN) == 0)
+            return "duplicate token";
+    }
+    au->n++;
+    return NULL;
+}
+
+struct api_auth *
+api_auth_parse(const char *text, size_t len, const char *path,
+               char **errstr)
+{
+    struct api_auth *au = xcalloc(1, sizeof(*au));
+    size_t lineno = 0, pos = 0;
+
+    au->e = xcalloc(API_AUTH_MAX_TOKENS, sizeof(*au->e));
+    while (pos < len) {
+        const char *line = text + pos;
+        const char *nl = memchr(line, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - line) : len - pos;
+        pos += n + (nl ? 1 : 0);
+        lineno++;
+        n = secret_trim(line, n);
+        size_t lead = 0;
+        while (lead < n && (line[lead] == ' ' || line[lead] == '\t'))
+            lead++;
+        if (lead == n || line[lead] == '#')
+            continue;
+        const char *why = api_auth_line(au, line, n);
+        if (why != NULL) {
+            *errstr = xasprintf("%s:%zu: %s", path, lineno, why);
+            goto fail;
+        }
+    }
+    if (au->n == 0) {
+        *errstr = xasprintf("%s: no token", path);
+        goto fail;
+    }
+    return au;
+fail:
+    api_auth_free(au);
+    return NULL;
+}
+
+void
+api_auth_free(struct api_auth *au)
+{
+    if (au == NULL)
+        return;
+    if (au->e != NULL) {
+        explicit_bzero(au->e, API_AUTH_MAX_TOKENS * sizeof(*au->e));
+        free(au->e);
+    }
+    free(au);
+}
+
+size_t
+api_auth_count(const struct api_auth *au)
+{
+    return au->n;
+}
+
+/* ---- checking ---- */
+
+enum api_role
+api_auth_check(const struct api_auth *au, const char *header,
+               const char **name)
+{
+    uint8_t d[SHA256_LEN];
+    size_t found = SIZE_MAX;
+
+    if (header == NULL || strncasecmp(header, "Bearer ", 7) != 0)
+        return API_ROLE_NONE;
+    const char *tok = header + 7;
+    while (*tok == ' ')
+        tok++;
+    size_t tlen = secret_trim(tok, strnlen(tok, API_AUTH_MAX_TOKEN + 1));
+    if (tlen == 0 || tlen > API_AUTH_MAX_TOKEN)
+        return API_ROLE_NONE;
+    sha256(tok, tlen, d);
+    /* every entry, no early exit: the time depends on au->n only */
+    for (size_t i = 0; i < au->n; i++) {
+        size_t mask = (size_t)0 - (size_t)hmac_equal(d, au->e[i].digest,
+                                                     SHA256_LEN);
+        found = (found & ~mask) | (i & mask);  /* digests are unique */
+    }
+    explicit_bzero(d, sizeof(d));
+    if (found == SIZE_MAX)
+        return API_ROLE_NONE;
+    if (name != NULL)
+        *name = au->e[found].name;
+    return au->e[found].role;
+}

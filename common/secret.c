@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * secret: see secret.h. The file is opened first and checked with fstat,
+ * so the mode checked is the mode of the file read (no stat/open race).
+ */
+#include "common/secret.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/xmalloc.h"
+
+static int
+secret_check_mode(int fd, const char *path, char **errstr)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) < 0) {
+        *errstr = xasprintf("%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        *errstr = xasprintf("%s: not a regular file", path);
+        return -1;
+    }
+    if ((st.st_mode & 077) != 0) {
+        *errstr = xasprintf("%s: mode %04o lets the group or others in; "
+                            "a token file must be private (chmod 600 %s)",
+                            path, (unsigned)(st.st_mode & 07777), path);
+        return -1;
+    }
+    return 0;
+}
+
+int
+secret_file_read(const char *path, size_t max, char **out, size_t *len,
+                 char **errstr)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    char *data = NULL;
+    size_t n = 0;
+
+    if (fd < 0) {
+        *errstr = xasprintf("%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (secret_check_mode(fd, path, errstr) < 0)
+        goto fail;
+    data = xmalloc(max + 1);
+    while (n <= max) {
+        ssize_t r = read(fd, data + n, max + 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            *errstr = xasprintf("%s: %s", path, strerror(errno));
+            goto fail;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    if (n > max) {
+        *errstr = xasprintf("%s: larger than %zu bytes", path, max);
+        goto fail;
+    }
+    close(fd);
+    data[n] = '\0';
+    *out = data;
+    *len = n;
+    return 0;
+fail:
+    close(fd);
+    secret_free(data, max + 1);
+    return -1;
+}
+
+size_t
+secret_trim(const char *p, size_t len)
+{
+    while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t' ||
+                       p[len - 1] == '\r' || p[len - 1] == '\n'))
+        len--;
+    return len;
+}
+
+int
+secret_token_file_read(const char *path, const char *what, char **out,
+                       size_t *len, char **errstr)
+{
+    char *data, *err = NULL;
+    size_t n;
+
+    if (secret_file_read(path, SECRET_MAX_FILE, &data, &n, &err) < 0) {
+        *errstr = xasprintf("%s %s", what, err);
+        free(err);
+        return -1;
+    }
+    size_t t = secret_trim(data, n);
+    if (t < SECRET_MIN_LEN) {
+        *errstr = xasprintf("%s %s: token is %zu bytes, at least %d needed",
+                            what, path, t, SECRET_MIN_LEN);
+        secret_free(data, n);
+        return -1;
+    }
+    memset(data + t, 0, n - t);
+    *out = data;
+    *len = t;
+    return 0;
+}
+
+int
+secret_is_bearer(const char *p, size_t len)
+{
+    if (len < SECRET_MIN_LEN)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)p[i] < 0x21 || (unsigned char)p[i] > 0x7e)
+            return 0;
+    return 1;
+}
+
+void
+secret_free(char *p, size_t len)
+{
+    if (p == NULL)
+        return;
+    explicit_bzero(p, len);
+    free(p);
+}
