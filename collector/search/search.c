@@ -329,6 +329,7 @@ search_ctx_open(struct search *s, const struct search_pos *p, int is_desc)
     f.host = s->g.ctr->host;
     f.container_id = s->g.ctr->container_id;
     f.stream = s->filter.stream;
+    f.is_few = 1;
     if (p != NULL) {
         k = (struct store_key){ p->time_ns, s->g.ctr->host,
                                 s->g.ctr->container_id, p->offset };

@@ -60,18 +60,54 @@ cursor_is_after(const struct store_cursor *c, int64_t t,
 }
 
 /* Block-level pruning from the directory alone (the token index is applied
- * per segment in cursor_pick). */
+ * per segment in cursor_pick): 1 if the block may hold a selected record,
+ * with mn and mx the time range of the lines of its selected labels (each
+ * label's own range from the block's meta, tighter than the block's when
+ * the filter names a host or container). */
 static int
-cursor_block_may_match(struct store_cursor *c, const struct store_blk *b)
+cursor_block_may_match(struct store_cursor *c, const struct store_blk *b,
+                       int64_t *mn, int64_t *mx)
 {
+    int any = 0;
+
     if (!cursor_time_overlaps(c, b->min_ns, b->max_ns))
         return 0;
     if (c->stream >= 0 && !(b->stream_mask & (1u << c->stream)))
         return 0;
-    for (uint32_t i = 0; i < b->n_labels; i++)
-        if (b->labels[i].n_lines && cursor_label_ok(c, b->labels[i].id))
-            return 1;
-    return 0;
+    *mn = INT64_MAX;
+    *mx = INT64_MIN;
+    for (uint32_t i = 0; i < b->n_labels; i++) {
+        const struct store_blk_label *bl = &b->labels[i];
+        if (!bl->n_lines || !cursor_label_ok(c, bl->id))
+            continue;
+        any = 1;
+        if (bl->min_ns < *mn)
+            *mn = bl->min_ns;
+        if (bl->max_ns > *mx)
+            *mx = bl->max_ns;
+    }
+    return any && cursor_time_overlaps(c, *mn, *mx);
+}
+
+/* A candidate's bound (its key in the candidate order): the newest time a
+ * selected record in it can have (newest first), or the oldest (oldest
+ * first), from its time range clamped to the filter's range and after-key
+ * (a tighter bound opens fewer blocks early: collector/STORE.md). */
+static int64_t
+cursor_bound(const struct store_cursor *c, int64_t mn, int64_t mx)
+{
+    if (c->newest_first) {
+        if (c->until != INT64_MIN && mx > c->until - 1)
+            mx = c->until - 1;
+        if (c->has_after && mx > c->after.time_ns)
+            mx = c->after.time_ns;
+        return mx;
+    }
+    if (mn < c->since)
+        mn = c->since;
+    if (c->has_after && mn < c->after.time_ns)
+        mn = c->after.time_ns;
+    return mn;
 }
 
 int
@@ -101,7 +137,7 @@ cursor_add_cand(struct store_cursor *c, size_t *cap, uint64_t seq,
     struct cur_cand *k = &c->cands[c->n_cands++];
     k->seq = seq;
     k->blk = blk;
-    k->bound = c->newest_first ? mx : mn;
+    k->bound = cursor_bound(c, mn, mx);
 }
 
 static int
@@ -233,11 +269,11 @@ cursor_pick(struct store_cursor *c)
         int has_bits = cursor_seg_bits(c, g, &bits, &cap_bits);
         for (size_t k = 0; k < g->n_blks; k++) {
             const struct store_blk *b = &g->blks[k];
+            int64_t mn = b->min_ns, mx = b->max_ns;
             if (b->is_corrupt ||
                 ((!has_bits || (bits[k / 64] >> (k % 64)) & 1) &&
-                 cursor_block_may_match(c, b))) {
-                cursor_add_cand(c, &cap, g->seq, (uint32_t)k, b->min_ns,
-                                b->max_ns);
+                 cursor_block_may_match(c, b, &mn, &mx))) {
+                cursor_add_cand(c, &cap, g->seq, (uint32_t)k, mn, mx);
                 c->n_seg_cands++;
             }
         }
@@ -271,6 +307,7 @@ store_cursor_new(struct store *s, const struct store_filter *f,
     c->container = f && f->container ? xstrdup(f->container) : NULL;
     c->image = f && f->image ? xstrdup(f->image) : NULL;
     c->stream = f ? f->stream : -1;
+    c->is_no_helper = f && f->is_few;
     if (c->stream > 1)
         c->stream = -1;
     c->n_label_ok = s->n_labels;

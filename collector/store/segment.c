@@ -170,6 +170,8 @@ seg_add_probed(struct store *s, struct store_seg *seg, uint64_t pos,
         struct store_source *src = l->src;
         b->labels[i].id = l->id;
         b->labels[i].n_lines = (uint32_t)ml[i].n_lines;
+        b->labels[i].min_ns = ml[i].min_ns;
+        b->labels[i].max_ns = ml[i].max_ns;
         src->latest = l;
         if (ml[i].max_off > src->hw)
             src->hw = ml[i].max_off;
@@ -356,6 +358,8 @@ chunk_meta(struct store *s, const struct store_tail *t, struct seal_chunk *ch)
         ch->ids[i] = tl->id;
         ch->labels[i].id = tl->id;
         ch->labels[i].n_lines = tl->n_lines;
+        ch->labels[i].min_ns = mn;
+        ch->labels[i].max_ns = mx;
         ch->max_off[i] = tl->max_off;
         if (block_put_str(b, l->host, l->host_len) < 0 ||
             block_put_str(b, l->cid, l->cid_len) < 0 ||

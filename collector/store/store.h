@@ -144,6 +144,10 @@ struct store_filter {
      * substring, found by one scan of each block's message column. Leave
      * 0 when records around the matches are needed (context lines). */
     int                 is_tokens_required;
+    /* Non-zero: the caller wants a few records (context lines), so the
+     * cursor reads no block ahead on a helper thread (that block would
+     * mostly be read for nothing). */
+    int                 is_few;
     /* NULL: from the start. Else only records strictly after this key in
      * the cursor's direction (newest-first: keys < *after; oldest-first:
      * keys > *after): resumes a scan where a previous one stopped.

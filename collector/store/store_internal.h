@@ -79,6 +79,7 @@ struct store_source {
 struct store_blk_label {
     uint32_t id;                        /* global label id */
     uint32_t n_lines;
+    int64_t  min_ns, max_ns;            /* of its lines (when n_lines) */
 };
 
 /* One block in a segment's in-memory directory. */
