@@ -146,6 +146,12 @@ api_health_store(const struct store_stats *ss)
         (json_int_t)ss->n_cursor_reads, "cursor_rereads",
         (json_int_t)ss->n_cursor_rereads);
 
+    if (d != NULL) {
+        json_object_set_new(d, "labels", json_integer(
+                                (json_int_t)ss->n_labels));
+        json_object_set_new(d, "labels_capped", json_integer(
+                                (json_int_t)ss->n_labels_capped));
+    }
     if (o != NULL && d != NULL)
         json_object_update(o, d);
     json_decref(d);

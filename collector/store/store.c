@@ -197,16 +197,23 @@ label_eq(const struct store_label *l, const uint8_t *const str[4],
     return 1;
 }
 
-struct store_label *
-store_label_intern(struct store *s, const uint8_t *const str[4],
-                   const size_t len[4])
+static uint64_t
+label_hash(const uint8_t *const str[4], const size_t len[4])
 {
     uint64_t h = 0xcbf29ce484222325ull;
 
-    if (s->last_label && label_eq(s->last_label, str, len))
-        return s->last_label;
     for (int k = 0; k < 4; k++)
         h = str_hash(h, str[k], len[k]);
+    return h;
+}
+
+struct store_label *
+store_label_find(struct store *s, const uint8_t *const str[4],
+                 const size_t len[4])
+{
+    if (s->last_label && label_eq(s->last_label, str, len))
+        return s->last_label;
+    uint64_t h = label_hash(str, len);
     if (s->label_tab_size) {
         for (struct store_label *e = s->label_tab[h &
                                     (s->label_tab_size - 1)];
@@ -214,6 +221,18 @@ store_label_intern(struct store *s, const uint8_t *const str[4],
             if (e->hash == h && label_eq(e, str, len))
                 return s->last_label = e;
     }
+    return NULL;
+}
+
+struct store_label *
+store_label_intern(struct store *s, const uint8_t *const str[4],
+                   const size_t len[4])
+{
+    struct store_label *found = store_label_find(s, str, len);
+
+    if (found)
+        return found;
+    uint64_t h = label_hash(str, len);
     if (s->n_labels >= s->label_tab_size / 2)
         TAB_GROW(s->label_tab, s->label_tab_size, struct store_label);
     struct store_label *l = xcalloc(1, sizeof(*l));
@@ -230,6 +249,7 @@ store_label_intern(struct store *s, const uint8_t *const str[4],
     l->src = store_source_get(s, (const char *)str[0], len[0],
                               (const char *)str[1], len[1], 1);
     l->src->latest = l;
+    l->src->n_labels++;
     l->next = s->label_tab[h & (s->label_tab_size - 1)];
     s->label_tab[h & (s->label_tab_size - 1)] = l;
     if (s->n_labels == s->cap_labels) {
@@ -417,7 +437,14 @@ store_append(struct store *s, const struct logrec *r)
         return 0;
     if (!src && r->offset == 0)
         return 0;
-    struct store_label *l = store_label_intern(s, str, len);
+    struct store_label *l = store_label_find(s, str, len);
+    if (!l && src && src->latest &&
+        src->n_labels >= STORE_MAX_SOURCE_LABELS) {
+        l = src->latest;        /* a sender renaming without end */
+        s->n_labels_capped++;
+    }
+    if (!l)
+        l = store_label_intern(s, str, len);
     if (store_add(s, l, r->time_ns, r->stream, r->flags & LOGREC_F_MASK,
                   r->offset, r->msg, r->msg_len, 1) < 0)
         return -1;
@@ -556,6 +583,8 @@ store_get_stats(struct store *s, struct store_stats *st)
     st->n_torn_cuts = s->n_torn_cuts;
     st->n_wal_replayed = s->n_wal_replayed;
     st->n_seal_errors = s->n_seal_errors;
+    st->n_labels = s->n_labels;
+    st->n_labels_capped = s->n_labels_capped;
     st->pending_records = s->wal_n_recs;
 }
 

@@ -190,6 +190,11 @@ struct store_stats {
     uint64_t n_torn_cuts;         /* torn segment tails / WAL tails cut at open */
     uint64_t n_wal_replayed;      /* records restored from the WAL at open */
     uint64_t n_seal_errors;       /* failed block writes (retried) */
+    uint64_t n_labels;            /* distinct (host, container id, name,
+                                     image) labels held in memory */
+    uint64_t n_labels_capped;     /* records stored under their source's
+                                     latest label: it had
+                                     STORE_MAX_SOURCE_LABELS (64) already */
     uint64_t pending_records;     /* appended, not yet committed */
     uint64_t index_bytes;         /* .lqi files (part of stored_bytes) */
     uint64_t n_index_rebuilds;    /* missing/damaged .lqi rebuilt at open */

@@ -74,7 +74,12 @@ struct store_source {
     int64_t              first_ns, last_ns;
     struct store_label  *latest;        /* NULL if known only from hw.lqh */
     struct store_source *next;
+    uint32_t             n_labels;      /* labels (names) it has */
 };
+
+/* Distinct (name, image) labels one source may gain by store_append;
+ * past it records go under the source's latest label (n_labels_capped). */
+#define STORE_MAX_SOURCE_LABELS 64
 
 struct store_blk_label {
     uint32_t id;                        /* global label id */
@@ -147,6 +152,10 @@ struct store_tail {
  * distinct labels cannot push meta past STORE_MAX_META), or its meta
  * alone reaches this. */
 #define STORE_TAIL_META_FULL    (STORE_MAX_META / 4)
+/* The interned label of these strings, NULL if there is none. */
+struct store_label *store_label_find(struct store *s,
+                                     const uint8_t *const str[4],
+                                     const size_t len[4]);
 
 /* A decoded record of a block body (strings resolved by label). */
 struct store_rec {
@@ -268,6 +277,7 @@ struct store {
 
     uint64_t              n_corrupt, n_seg_deleted, bytes_deleted;
     uint64_t              n_torn_cuts, n_wal_replayed, n_seal_errors;
+    uint64_t              n_labels_capped;
     uint64_t              n_index_rebuilds, n_index_errors;
     uint64_t              n_cursor_reads, n_cursor_rereads;
     struct store_rec     *ix_recs;      /* segindex: decoded block */

@@ -1086,6 +1086,48 @@ test_store_label_bomb(void **state)
     free(name);
 }
 
+/* A sender that renames a container with every record must not make the
+ * store keep a label (4 strings) per record in memory forever: past
+ * STORE_MAX_SOURCE_LABELS names a source's records are stored under its
+ * latest label and counted (n_labels_capped); none is lost. */
+static void
+test_store_labels_per_source_capped(void **state)
+{
+    struct fx *f = *state;
+    struct store_stats st;
+    char name[32];
+    int n = 5000;
+
+    fx_open(f);
+    for (int i = 0; i < n; i++) {
+        struct logrec r = { .time_ns = T0 + i, .host = "renamer",
+                            .container_id = "c1", .container = name,
+                            .image = "img", .offset = (uint64_t)i + 1,
+                            .msg = "x", .msg_len = 1 };
+        snprintf(name, sizeof(name), "name-%d", i);
+        assert_int_equal(store_append(f->s, &r), 1);
+    }
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(store_sync(f->s), 0);
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_records, (uint64_t)n);
+    assert_int_equal(st.n_labels, 64);
+    assert_int_equal(st.n_labels_capped, (uint64_t)n - 64);
+    /* a known name is still used, also once capped */
+    struct logrec r = { .time_ns = T0 + n, .host = "renamer",
+                        .container_id = "c1", .container = "name-3",
+                        .image = "img", .offset = (uint64_t)n + 1,
+                        .msg = "x", .msg_len = 1 };
+    assert_int_equal(store_append(f->s, &r), 1);
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_labels_capped, (uint64_t)n - 64);
+    assert_int_equal(store_commit(f->s), 0);
+    fx_open(f);
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_records, (uint64_t)n + 1);
+    assert_true(st.n_labels <= 64);
+}
+
 /* hw.lqh keeps sealed high water marks only: records committed to the
  * WAL when retention runs survive a restart (and their resend is a dup). */
 static void
@@ -1263,6 +1305,7 @@ main(void)
         T(test_store_retention_keeps_wal),
         T(test_store_retention_age_future_record),
         T(test_store_label_bomb),
+        T(test_store_labels_per_source_capped),
         T(test_store_disk_full),
         T(test_store_throughput),
 #undef T
