@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,7 +28,7 @@
 #include "common/xmalloc.h"
 
 enum config_type { CONFIG_STR, CONFIG_ADDR, CONFIG_INT, CONFIG_DURATION,
-                   CONFIG_SIZE, CONFIG_LEVEL };
+                   CONFIG_SIZE, CONFIG_LEVEL, CONFIG_FLAG };
 
 struct config_def {
     const char      *name;
@@ -84,6 +86,8 @@ static const struct config_def config_defs[] = {
     /* who gets in (SECURITY.md) */
     { "http-token-file", CONFIG_STR, NULL, 0, 0, CFG(http_token_file),
       "HTTP API bearer tokens, NAME ROLE TOKEN per line (unset: no auth)" },
+    { "insecure", CONFIG_FLAG, "0", 0, 1, CFG(is_insecure),
+      "allow a non-loopback --listen/--http without its token file" },
 };
 #define CONFIG_N_DEFS (sizeof(config_defs) / sizeof(config_defs[0]))
 
@@ -157,6 +161,9 @@ config_set(struct collector_config *c, const struct config_def *d,
         if (config_size_parse(v, &n) < 0)
             goto bad;
         break;
+    case CONFIG_FLAG:           /* no argument on the command line */
+        n = v == NULL || strcmp(v, "0") != 0;
+        break;
     }
     if (n < d->min || n > d->max) {
         *errstr = xasprintf("--%s: %s out of range [%" PRId64 ", %" PRId64
@@ -203,6 +210,46 @@ config_load_http_tokens(struct collector_config *c, char **errstr)
     if (c->http_auth == NULL) {
         *errstr = xasprintf("--http-token-file %s", err);
         free(err);
+        return -1;
+    }
+    return 0;
+}
+
+/* 1 if addr (ADDR:PORT, already checked) is a loopback address: 127/8,
+ * ::1 or ::ffff:127.x. */
+static int
+config_is_loopback(const char *addr)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+
+    if (listen_parse_addr(addr, &ss, &len) < 0)
+        return 0;
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    const struct in6_addr *a6 = &((const struct sockaddr_in6 *)&ss)->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(a6) ||
+           (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
+}
+
+int
+collector_config_check_exposure(const struct collector_config *c,
+                                char **errstr)
+{
+    if (c->is_insecure)
+        return 0;
+    if (c->token == NULL && !config_is_loopback(c->listen)) {
+        *errstr = xasprintf("--listen %s is not a loopback address: any host "
+                            "could send logs; give --token-file FILE (or "
+                            "--insecure)", c->listen);
+        return -1;
+    }
+    if (c->http_auth == NULL && !config_is_loopback(c->http)) {
+        *errstr = xasprintf("--http %s is not a loopback address: anyone "
+                            "could read the logs; give --http-token-file FILE "
+                            "(or --insecure)", c->http);
         return -1;
     }
     return 0;
@@ -286,7 +333,9 @@ collector_config_parse(struct collector_config *c, int argc, char **argv,
     if (config_defaults(c, errstr) < 0)
         return CONFIG_ERROR;
     for (size_t i = 0; i < CONFIG_N_DEFS; i++)
-        opts[i] = (struct option){ config_defs[i].name, required_argument,
+        opts[i] = (struct option){ config_defs[i].name,
+                                   config_defs[i].type == CONFIG_FLAG
+                                   ? no_argument : required_argument,
                                    NULL, (int)i };
     opts[CONFIG_N_DEFS] = (struct option){ "help", no_argument, NULL,
                                            CONFIG_OPT_HELP };

@@ -36,6 +36,7 @@ struct collector_config {
     int64_t  metrics_retention_ns;
     int64_t  max_series;
     char    *http_token_file;   /* NULL: the HTTP API asks for no token */
+    int64_t  is_insecure;       /* --insecure: non-loopback without tokens */
     /* Derived by collector_config_parse. */
     enum log_level level;
     uint8_t *token;             /* secret, trailing newline stripped */
@@ -57,6 +58,11 @@ enum config_result collector_config_parse(struct collector_config *c,
                                           int argc, char **argv,
                                           char **errstr);
 void collector_config_fini(struct collector_config *c);
+/* -1 with *errstr (caller frees) when --listen is not a loopback address
+ * and no --token-file was given, or --http is not one and no
+ * --http-token-file was, unless --insecure (SECURITY.md). */
+int  collector_config_check_exposure(const struct collector_config *c,
+                                     char **errstr);
 
 /* Parses "50G", "512M", "1024" (binary units K M G T, optional B). */
 int config_size_parse(const char *s, int64_t *out);

@@ -212,6 +212,76 @@ test_config_http_token_file(void **state)
     parse_fails("--http-token-file", path, "No such file");
 }
 
+/* The exposure rule: non-loopback needs the port's token file. */
+static void
+test_config_exposure(void **state)
+{
+    (void)state;
+    char tok[] = "/tmp/config_test_expXXXXXX";
+    char http[] = "/tmp/config_test_exhXXXXXX";
+    int fd = mkstemp(tok);
+    assert_true(fd >= 0);
+    close(fd);
+    fd = mkstemp(http);
+    assert_true(fd >= 0);
+    close(fd);
+    put_file(tok, TOK32 "\n", 0600);
+    put_file(http, "g read " TOK32 "\n", 0600);
+    static const struct {
+        const char *listen, *http;
+        int has_tok, has_http, is_insecure, ok;
+        const char *want;
+    } cases[] = {
+        { "127.0.0.1:0", "127.0.0.1:0", 0, 0, 0, 1, NULL },
+        { "127.9.8.7:1", "[::1]:0", 0, 0, 0, 1, NULL },
+        { "[::ffff:127.0.0.1]:0", "127.0.0.1:0", 0, 0, 0, 1, NULL },
+        { "0.0.0.0:7070", "127.0.0.1:0", 0, 0, 0, 0, "--listen 0.0.0.0:7070" },
+        { "10.0.0.1:7070", "127.0.0.1:0", 0, 0, 0, 0, "--token-file" },
+        { "[::]:7070", "127.0.0.1:0", 0, 1, 0, 0, "--token-file" },
+        { "0.0.0.0:7070", "127.0.0.1:0", 1, 0, 0, 1, NULL },
+        { "127.0.0.1:0", "0.0.0.0:7080", 1, 0, 0, 0, "--http-token-file" },
+        { "127.0.0.1:0", "[::]:7080", 0, 0, 0, 0, "--http [::]:7080" },
+        { "127.0.0.1:0", "128.0.0.1:7080", 1, 0, 0, 0, "--http-token-file" },
+        { "0.0.0.0:7070", "0.0.0.0:7080", 1, 1, 0, 1, NULL },
+        { "0.0.0.0:7070", "0.0.0.0:7080", 0, 0, 1, 1, NULL },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *argv[12] = { "--data-dir", "/d", "--listen",
+                                 cases[i].listen, "--http", cases[i].http };
+        int argc = 6;
+        if (cases[i].has_tok) {
+            argv[argc++] = "--token-file";
+            argv[argc++] = tok;
+        }
+        if (cases[i].has_http) {
+            argv[argc++] = "--http-token-file";
+            argv[argc++] = http;
+        }
+        if (cases[i].is_insecure)
+            argv[argc++] = "--insecure";
+        struct collector_config c;
+        char *err = NULL;
+        char *full[13] = { "logq-collector" };
+        memcpy(full + 1, argv, sizeof(char *) * (size_t)argc);
+        assert_int_equal(collector_config_parse(&c, argc + 1, full, &err),
+                         CONFIG_OK);
+        int rc = collector_config_check_exposure(&c, &err);
+        if (cases[i].ok && rc != 0)
+            fail_msg("case %zu: refused: %s", i, err);
+        if (!cases[i].ok) {
+            assert_int_equal(rc, -1);
+            if (strstr(err, cases[i].want) == NULL)
+                fail_msg("case %zu: got '%s', want '%s'", i, err,
+                         cases[i].want);
+            free(err);
+        }
+        assert_int_equal(c.is_insecure, cases[i].is_insecure);
+        collector_config_fini(&c);
+    }
+    unlink(tok);
+    unlink(http);
+}
+
 static void
 test_config_size_parse(void **state)
 {
@@ -261,6 +331,7 @@ main(void)
         cmocka_unit_test(test_config_store_knobs),
         cmocka_unit_test(test_config_token_file),
         cmocka_unit_test(test_config_http_token_file),
+        cmocka_unit_test(test_config_exposure),
         cmocka_unit_test(test_config_size_parse),
         cmocka_unit_test(test_listen_parse_addr),
     };

@@ -321,6 +321,12 @@ main(int argc, char **argv)
     case CONFIG_OK:
         break;
     }
+    if (collector_config_check_exposure(&c.cfg, &err) < 0) {
+        fprintf(stderr, "logq-collector: %s\n", err);
+        free(err);
+        collector_config_fini(&c.cfg);
+        return 2;
+    }
     if (c.cfg.is_check_only) {
         printf("configuration ok\n");
         collector_config_fini(&c.cfg);
@@ -332,6 +338,11 @@ main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    if (c.cfg.is_insecure)
+        log_warn("main", "--insecure: a non-loopback port may run without "
+                 "its token file listen=%s http=%s shipper_auth=%s "
+                 "http_auth=%s", c.cfg.listen, c.cfg.http,
+                 c.cfg.token ? "on" : "off", c.cfg.http_auth ? "on" : "off");
     main_setup(&c);
     int tcp_port = ingest_port(c.ingest), http_port = api_port(c.api);
     if (c.cfg.port_file != NULL &&

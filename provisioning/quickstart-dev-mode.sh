@@ -61,8 +61,10 @@ qs_wait_api "$api"
 if [ "$no_sample" -eq 0 ]; then
     qs_log "waiting for sample logs from node1, node2 and node3"
     seen=''
+    # The API asks for a token (collector --http-token-file, Ansible token role).
+    auth="Authorization: Bearer $(cat "$QS_PROV_DIR/.secrets/http-token-logq" 2>/dev/null)"
     for i in $(seq 1 60); do
-        seen=$(curl -fsS --max-time 3 "$api/api/v1/hosts" 2>/dev/null \
+        seen=$(curl -fsS --max-time 3 -H "$auth" "$api/api/v1/hosts" 2>/dev/null \
             | grep -o '"host": *"[^"]*"' | sort -u | wc -l) || seen=0
         [ "${seen:-0}" -ge 3 ] && break
         [ "$i" -lt 60 ] && sleep 2
@@ -77,9 +79,11 @@ logq lab is up.
   API      $api        (GET /health, /api/v1/logs, see collector/API.md)
   Grafana  http://127.0.0.1:${grafana_port:-3000}   user admin, password: cat provisioning/.secrets/grafana-admin
   Token    provisioning/.secrets/token (shared by the shippers and the collector)
+  API token provisioning/.secrets/http-token-logq (bin/logq: LOGQ_TOKEN or --token-file)
 
 Try (from the repository root, after 'make'):
   export LOGQ_SERVER=$api
+  export LOGQ_TOKEN=\$(cat provisioning/.secrets/http-token-logq)
   bin/logq hosts
   bin/logq containers
   bin/logq search -n 20 error

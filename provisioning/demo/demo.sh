@@ -16,7 +16,9 @@
 # max-file=3): web (access log), app (errors, stack traces), worker (lines
 # over 16 KiB), crasher (exits 1 every ~12 s; --restart on-failure).
 # A forwarder (forward.py) in the root namespace makes the collector's HTTP
-# API answer at 127.0.0.1:7080, so a plain bin/logq works.
+# API answer at 127.0.0.1:7080, so bin/logq works with the demo's API token
+# (LOGQ_TOKEN=$(cat $LQ_STATE/logq.token); the API and the shipper port
+# listen beyond loopback, so the collector requires both token files).
 #
 # Without a usable Docker engine (or without root) the same roles run as
 # plain processes with simulated Docker roots (json-file logs written by
@@ -30,6 +32,8 @@
 #            forwarder, state); cached images stay in $LQ_CACHE. Verifies
 #            that nothing is left and exits 1 if something is.
 #   status   what is running
+#   token-file  prints the path of the API token bin/logq needs
+#            (export LOGQ_TOKEN=$(cat "$(demo.sh token-file)"))
 # LQ_DEMO_MODE=process forces the plain-process mode (to try or test it).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -169,12 +173,33 @@ images() {
     lq_builder_down
 }
 
-token_files() {
-    local n
+# The secrets, all 0600 (token files that the group or others may read are
+# refused, SECURITY.md): the shared shipper token, the API token bin/logq
+# uses (LOGQ_TOKEN) and the collector's --http-token-file holding it.
+secret_files() {
     mkdir -p "$LQ_STATE"
     if [ ! -s "$LQ_STATE/token" ]; then
         (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$LQ_STATE/token")
     fi
+    if [ ! -s "$LQ_STATE/logq.token" ]; then
+        (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$LQ_STATE/logq.token")
+    fi
+    (umask 077; printf '# demo.sh: NAME ROLE TOKEN (collector/API.md)\ndemo read %s\n' \
+        "$(cat "$LQ_STATE/logq.token")" >"$LQ_STATE/http-tokens")
+    use_token
+}
+
+# Exports LOGQ_TOKEN for the demo's own bin/logq calls.
+use_token() {
+    if [ -s "$LQ_STATE/logq.token" ]; then
+        LOGQ_TOKEN=$(cat "$LQ_STATE/logq.token")
+        export LOGQ_TOKEN
+    fi
+}
+
+token_files() {
+    local n
+    secret_files
     for n in "${NODES[@]}"; do
         mkdir -p "$LQ_STATE/$n/shipper"
         chmod 0700 "$LQ_STATE/$n/shipper"
@@ -183,6 +208,8 @@ token_files() {
     mkdir -p "$LQ_STATE/node1/collector"
     chown 10001:10001 "$LQ_STATE/node1/collector"
     install -m 0400 -o 10001 -g 10001 "$LQ_STATE/token" "$LQ_STATE/node1/collector.token"
+    install -m 0400 -o 10001 -g 10001 "$LQ_STATE/http-tokens" \
+        "$LQ_STATE/node1/collector.http-tokens"
 }
 
 # Optional flags (--redis, --proc-root, --sys-root) are passed only when the
@@ -212,8 +239,10 @@ run_collector() {
         --log-opt max-size=1m --log-opt max-file=3 --label logq.demo=1 \
         -v "$LQ_STATE/node1/collector:/var/lib/logq" \
         -v "$LQ_STATE/node1/collector.token:/etc/logq/token:ro" \
+        -v "$LQ_STATE/node1/collector.http-tokens:/etc/logq/http-tokens:ro" \
         logq/collector:latest --listen 0.0.0.0:7070 --http "0.0.0.0:$API_PORT" \
-        --data-dir /var/lib/logq --token-file /etc/logq/token "${extra[@]}" >/dev/null
+        --data-dir /var/lib/logq --token-file /etc/logq/token \
+        --http-token-file /etc/logq/http-tokens "${extra[@]}" >/dev/null
 }
 
 run_shipper() {   # NODE
@@ -376,11 +405,12 @@ process_up() {
         cip=127.0.0.1
         http=127.0.0.1:$API_PORT
     fi
-    mkdir -p "$LQ_STATE"
+    secret_files
     ns=
     [ "$(id -u)" = 0 ] && ns=node1
     bg_proc collector "$ns" "$BIN/logq-collector" --listen "$cip:7070" --http "$http" \
-        --data-dir "$LQ_STATE/node1/collector"
+        --data-dir "$LQ_STATE/node1/collector" --token-file "$LQ_STATE/token" \
+        --http-token-file "$LQ_STATE/http-tokens"
     mkdir -p "$LQ_STATE/node1/collector"
     wait_http "http://$cip:$API_PORT/health" 20 "$ns" || lq_die "the collector did not answer (log: $LQ_RUN/logs/collector.log)"
     for n in "${NODES[@]}"; do
@@ -390,7 +420,8 @@ process_up() {
         ns=
         [ "$(id -u)" = 0 ] && ns=$n
         bg_proc "$n-shipper" "$ns" "$BIN/logq-shipper" --collector "$cip:7070" \
-            --docker-root "$root" --state-dir "$LQ_STATE/$n/shipper" --hostname "$n" "${extra[@]}"
+            --docker-root "$root" --state-dir "$LQ_STATE/$n/shipper" --hostname "$n" \
+            --token-file "$LQ_STATE/token" "${extra[@]}"
         sim_container "$n" "$root" web --kind web --rate 20 --seed "1$seed" --start-time now
         sim_container "$n" "$root" app --kind app --rate 8 --stream-mix --seed "2$seed" --start-time now
         sim_container "$n" "$root" worker --kind worker --rate 4 --long-every 40 \
@@ -453,6 +484,7 @@ is_up() {
 }
 
 cmd_up() {
+    use_token
     if is_up; then
         echo "The logq demo is already up ($(mode) mode); try: bin/logq hosts"
         echo "(make demo-refresh rebuilds and replaces the logq containers; make demo-down removes it.)"
@@ -491,6 +523,8 @@ cmd_up() {
     if [ "$(mode)" = docker ]; then
         printf 'docker on a node: DOCKER_HOST=unix://%s/node2/docker.sock docker ps\n' "$LQ_RUN"
     fi
+    # shellcheck disable=SC2016 # the $(cat ...) is for the user to run
+    printf 'bin/logq needs the demo API token: export LOGQ_TOKEN=$(cat %s/logq.token)\n' "$LQ_STATE"
     printf 'make demo-refresh rebuilds and replaces the logq containers; make demo-down removes everything.\n'
 }
 
@@ -560,5 +594,6 @@ case ${1:-} in
     refresh) cmd_refresh ;;
     down) cmd_down ;;
     status) cmd_status ;;
-    *) echo "usage: $0 up|refresh|down|status" >&2; exit 2 ;;
+    token-file) echo "$LQ_STATE/logq.token" ;;
+    *) echo "usage: $0 up|refresh|down|status|token-file" >&2; exit 2 ;;
 esac

@@ -8,7 +8,8 @@
 # --token-file and fails with exit 2 and a clear message on a 401; no
 # response carries CORS headers. Token files that the group or others may
 # read, or shorter than 32 bytes, stop the collector, the shipper and logq
-# with an error naming the file.
+# with an error naming the file. A non-loopback --listen/--http without its
+# token file is refused unless --insecure, which warns at every start.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -60,6 +61,30 @@ refused "shipper, 0640 --token-file" "$IT_TMP/open-token" "mode 0640" -- \
 refused "shipper, short --token-file" "$IT_TMP/short-token" "at least 32" -- \
     "$BUILD/logq-shipper" --collector 127.0.0.1:1 --docker-root "$IT_TMP/y.docker" \
     --state-dir "$IT_TMP/y.state" --hostname y --token-file "$IT_TMP/short-token"
+
+log "a non-loopback port without its token file is refused (-t: nothing binds)"
+refused "--listen 0.0.0.0 without --token-file" "--listen 0.0.0.0:7070" \
+    "--token-file" "--insecure" -- \
+    "$BUILD/logq-collector" --data-dir "$IT_TMP/x.data" -t
+refused "--listen [::] without --token-file" "--listen [::]:0" -- \
+    "$BUILD/logq-collector" --data-dir "$IT_TMP/x.data" --listen '[::]:0' \
+    --http 127.0.0.1:0 --http-token-file "$IT_TMP/http-tokens" -t
+refused "--http 0.0.0.0 without --http-token-file" "--http 0.0.0.0:0" \
+    "--http-token-file" -- \
+    "$BUILD/logq-collector" --data-dir "$IT_TMP/x.data" --listen 0.0.0.0:0 \
+    --token-file "$IT_TMP/token" --http 0.0.0.0:0 -t
+"$BUILD/logq-collector" --data-dir "$IT_TMP/x.data" --listen 0.0.0.0:0 \
+    --http 0.0.0.0:0 --token-file "$IT_TMP/token" \
+    --http-token-file "$IT_TMP/http-tokens" -t >/dev/null ||
+    fail "both token files given: -t refused"
+"$BUILD/logq-collector" --data-dir "$IT_TMP/x.data" --listen 0.0.0.0:0 \
+    --http 0.0.0.0:0 --insecure -t >/dev/null || fail "--insecure: -t refused"
+
+log "--insecure logs a warning at every start"
+start_collector insecure --insecure
+grep -q 'warn.*--insecure' "$IT_TMP/insecure.log" ||
+    fail "no --insecure warning in the collector's log"
+stop insecure
 
 start_collector collector --token-file "$IT_TMP/token" \
     --http-token-file "$IT_TMP/http-tokens"

@@ -200,16 +200,36 @@ ok "one shared token, 0600 on the nodes and the controller"
 
 collector=$inv_collector
 gdir=$out/$collector/var/lib/logq/grafana/provisioning
-"$py" - "$gdir/datasources/logq.yml" "$gdir/dashboards/logq.yml" >"$tmp/out" 2>&1 <<'EOF' || { cat "$tmp/out"; fail "Grafana provisioning files"; }
+"$py" - "$gdir/datasources/logq.yml" "$gdir/dashboards/logq.yml" \
+    "$tmp/secrets/http-token-grafana" >"$tmp/out" 2>&1 <<'EOF' || { cat "$tmp/out"; fail "Grafana provisioning files"; }
 import sys, yaml
 ds = yaml.safe_load(open(sys.argv[1]))["datasources"][0]
 assert ds["type"] == "simpod-json-datasource", ds
 assert ds["url"] == "http://127.0.0.1:7080/grafana", ds["url"]
+token = open(sys.argv[3]).read().strip()
+assert len(token) >= 32, "grafana's API token is short"
+assert ds["jsonData"]["httpHeaderName1"] == "Authorization", ds
+assert ds["secureJsonData"]["httpHeaderValue1"] == "Bearer " + token, \
+    "the datasource does not send the grafana token"
 prov = yaml.safe_load(open(sys.argv[2]))["providers"][0]
 assert prov["options"]["path"] == "/var/lib/grafana/dashboards", prov
 EOF
 grep -q -- '--http 0.0.0.0:7080 ' "$out/$collector/etc/systemd/system/logq-collector.service" \
     || fail "inventory host variable logq_collector_http not applied to the collector"
+# The API listens beyond loopback there: the collector must get its token
+# file (it refuses to start otherwise), 0600, holding grafana's token.
+grep -q -- '--http-token-file /run/secrets/logq-http-tokens ' \
+    "$out/$collector/etc/systemd/system/logq-collector.service" \
+    || fail "the collector unit has no --http-token-file"
+ht=$out/$collector/etc/logq/http-tokens
+[ "$(stat -c %a "$ht")" = 600 ] || fail "http-tokens not mode 0600"
+grep -qx "grafana read $(cat "$tmp/secrets/http-token-grafana")" "$ht" \
+    || fail "http-tokens lacks grafana's token"
+grep -qx "logq read $(cat "$tmp/secrets/http-token-logq")" "$ht" \
+    || fail "http-tokens lacks the logq token"
+for f in http-token-grafana http-token-logq; do
+    [ "$(stat -c %a "$tmp/secrets/$f")" = 600 ] || fail "controller $f not mode 0600"
+done
 ok "Grafana datasource and dashboards provider are valid YAML pointing at the API"
 
 mapfile -t units < <(find "$out" -name '*.service' | sort)

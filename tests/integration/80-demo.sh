@@ -51,6 +51,16 @@ t=$(date +%s)
 up_s=$(( $(date +%s) - t ))
 log "demo up in ${up_s}s"
 grep -q 'docker mode' "$IT_TMP/up.log" || fail "the demo did not run in docker mode"
+# The API listens beyond loopback, so it asks for the demo's token.
+tf=$("$demo" token-file)
+[ "$(stat -c %a "$tf")" = 600 ] || fail "the demo's API token file is not 0600"
+rc=0
+env LOGQ_TOKEN= "$LQ" hosts >"$IT_TMP/notoken.txt" 2>&1 || rc=$?
+if [ "$rc" != 2 ] || ! grep -q '401' "$IT_TMP/notoken.txt"; then
+    fail "bin/logq without the demo's token: exit $rc: $(cat "$IT_TMP/notoken.txt")"
+fi
+LOGQ_TOKEN=$(cat "$tf")
+export LOGQ_TOKEN
 
 # --- every node's sample containers, with real names, ids and images
 for n in node1 node2 node3; do
