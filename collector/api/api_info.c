@@ -121,7 +121,7 @@ api_health_metrics_counters(struct api *a, json_t *c)
 
 /* /health's "store" object: sizes, then what retention deleted, the
  * damage found (at open or while reading) and the blocks cursors read (and
- * re-read after evicting them) since the collector started. */
+ * re-read after evicting them, or took from the cache of the last few) since the collector started. */
 static json_t *
 api_health_store(const struct store_stats *ss)
 {
@@ -133,7 +133,7 @@ api_health_store(const struct store_stats *ss)
         "segments", (json_int_t)ss->n_segments, "pending_records",
         (json_int_t)ss->pending_records);
     json_t *d = json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
         "segments_deleted",
         (json_int_t)ss->n_segments_deleted, "bytes_deleted",
         (json_int_t)ss->bytes_deleted, "corrupt_blocks",
@@ -144,7 +144,8 @@ api_health_store(const struct store_stats *ss)
         (json_int_t)ss->n_index_rebuilds, "index_errors",
         (json_int_t)ss->n_index_errors, "cursor_reads",
         (json_int_t)ss->n_cursor_reads, "cursor_rereads",
-        (json_int_t)ss->n_cursor_rereads);
+        (json_int_t)ss->n_cursor_rereads, "cursor_cache_hits",
+        (json_int_t)ss->n_cursor_cache_hits);
 
     if (d != NULL) {
         json_object_set_new(d, "labels", json_integer(

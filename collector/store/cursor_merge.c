@@ -233,8 +233,72 @@ run_select(struct store_cursor *c, struct cur_run *run, uint32_t n,
     run->n_sel = k;
 }
 
+/* The cache entry holding block (seq, blk at off), or NULL. */
+static struct store_bcache_ent *
+bcache_find(struct store *s, uint64_t seq, uint32_t blk, uint64_t off)
+{
+    for (size_t i = 0; i < STORE_BCACHE_N; i++) {
+        struct store_bcache_ent *e = &s->bcache[i];
+        if (e->tick && e->seq == seq && e->blk == blk && e->off == off)
+            return e;
+    }
+    return NULL;
+}
+
+/* Keeps a copy of a block's raw body just read, in place of the entry
+ * used longest ago. */
+static void
+bcache_put(struct store *s, uint64_t seq, uint32_t blk,
+           const struct store_blk *b, const struct buf *raw)
+{
+    struct store_bcache_ent *e = &s->bcache[0];
+
+    if (raw->len > STORE_BCACHE_MAX || bcache_find(s, seq, blk, b->off))
+        return;
+    for (size_t i = 1; i < STORE_BCACHE_N; i++)
+        if (s->bcache[i].tick < e->tick)
+            e = &s->bcache[i];
+    if (e->raw.max == 0)
+        buf_init(&e->raw, STORE_BCACHE_MAX);
+    buf_reset(&e->raw);
+    e->tick = 0;
+    if (buf_append(&e->raw, raw->data, raw->len) < 0)
+        return;
+    e->seq = seq;
+    e->blk = blk;
+    e->off = b->off;
+    e->tick = ++s->bcache_tick;
+}
+
+/* Loads block b from the cache into ld (decode and token marks as
+ * blkload does): 1 done, 0 not cached. */
+static int
+bcache_load(struct store_cursor *c, const struct cur_cand *k,
+            const struct store_blk *b, struct blk_load *ld)
+{
+    struct store_bcache_ent *e = bcache_find(c->s, k->seq, k->blk, b->off);
+
+    if (e == NULL)
+        return 0;
+    buf_reset(&ld->raw);
+    ld->seq = k->seq;
+    ld->blk = k->blk;
+    ld->rc = -1;
+    if (buf_append(&ld->raw, e->raw.data, e->raw.len) < 0 ||
+        block_decode(b->codec, ld->raw.data, ld->raw.len, b->n_records,
+                     b->n_labels, &ld->recs, &ld->cap_recs) < 0)
+        return 0;               /* read it from disk instead */
+    if (c->lr.n_toks > 0)
+        blkload_keep(ld, b->codec, b->n_records, c->lr.toks, c->lr.n_toks);
+    ld->rc = 1;
+    e->tick = ++c->s->bcache_tick;
+    c->s->n_cursor_cache_hits++;
+    return 1;
+}
+
 /* Reads a segment candidate into a fresh slot (or takes the one read
- * ahead): 1 read, 0 gone (retention), -1 damaged. */
+ * ahead, or a copy of the last few blocks read): 1 read, 0 gone
+ * (retention), -1 damaged. */
 static int
 run_read_seg(struct store_cursor *c, struct cur_run *run,
              struct cur_slot **out, uint32_t *n)
@@ -252,7 +316,9 @@ run_read_seg(struct store_cursor *c, struct cur_run *run,
         sl->ld.rc = 0;
     }
     struct store_blk *b = cursor_blk(c, k);  /* after the wait */
-    if (b && !b->is_corrupt && sl->ld.rc == 0) {
+    int is_hit = 0;
+    if (b && !b->is_corrupt && sl->ld.rc == 0 &&
+        !(is_hit = bcache_load(c, k, b, &sl->ld))) {
         struct blk_req rq = { .seq = k->seq, .blk = k->blk, .b = *b };
         blkload_run(&c->lr, &rq, &sl->ld);
     }
@@ -265,7 +331,10 @@ run_read_seg(struct store_cursor *c, struct cur_run *run,
         slot_put(c, sl);
         return rc;
     }
-    c->s->n_cursor_reads++;
+    if (!is_hit) {
+        c->s->n_cursor_reads++;
+        bcache_put(c->s, k->seq, k->blk, b, &sl->ld.raw);
+    }
     run->own_ids = xreallocarray(NULL, b->n_labels ? b->n_labels : 1,
                                  sizeof(uint32_t));
     for (uint32_t i = 0; i < b->n_labels; i++)

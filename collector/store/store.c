@@ -567,6 +567,7 @@ store_get_stats(struct store *s, struct store_stats *st)
     st->n_index_errors = s->n_index_errors;
     st->n_cursor_reads = s->n_cursor_reads;
     st->n_cursor_rereads = s->n_cursor_rereads;
+    st->n_cursor_cache_hits = s->n_cursor_cache_hits;
     st->n_records += s->tail.n_records;
     st->raw_bytes += s->tail.body.len;
     if (s->tail.n_records) {
@@ -731,6 +732,8 @@ store_close(struct store *s)
         (void)store_commit(s);
     sealer_stop(s);
     segment_job_free(s->job);
+    for (size_t i = 0; i < STORE_BCACHE_N; i++)
+        buf_fini(&s->bcache[i].raw);
     if (s->seg_fd >= 0)
         close(s->seg_fd);
     wal_close_all(s);

@@ -204,6 +204,9 @@ struct store_stats {
                                      cost of a query; re-reads included) */
     uint64_t n_cursor_rereads;    /* blocks cursors read again after
                                      evicting them (cursor_mem_max) */
+    uint64_t n_cursor_cache_hits; /* blocks a cursor took from the last
+                                     few read (no disk read: not in
+                                     n_cursor_reads) */
 };
 void store_get_stats(struct store *s, struct store_stats *st);
 

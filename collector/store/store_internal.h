@@ -237,6 +237,20 @@ struct store_sealer {
     size_t            cap_recs;
 };
 
+/* The raw (decompressed, CRC-checked) bodies of the segment blocks cursors
+ * read last: a context cursor reads the block the match cursor has just
+ * read, and takes it from here instead of reading and decompressing it
+ * again (cursor_merge.c). Blocks of at most STORE_BCACHE_MAX bytes; the
+ * store's thread only. */
+#define STORE_BCACHE_N   4
+#define STORE_BCACHE_MAX ((size_t)4 << 20)
+struct store_bcache_ent {
+    uint64_t   seq, off;
+    uint32_t   blk;
+    uint64_t   tick;                    /* last use; 0: empty */
+    struct buf raw;
+};
+
 struct store {
     char                 *dir;
     struct store_options  opt;
@@ -280,6 +294,9 @@ struct store {
     uint64_t              n_labels_capped;
     uint64_t              n_index_rebuilds, n_index_errors;
     uint64_t              n_cursor_reads, n_cursor_rereads;
+    uint64_t              n_cursor_cache_hits;
+    struct store_bcache_ent bcache[STORE_BCACHE_N];
+    uint64_t              bcache_tick;
     struct store_rec     *ix_recs;      /* segindex: decoded block */
     size_t                ix_cap;
 };

@@ -458,7 +458,8 @@ test_store_filter_after(void **state)
     check_after(f->s, &hi, 0, all, n);
 }
 
-/* Segment blocks a scan of at most limit records reads. */
+/* Segment blocks a scan of at most limit records reads (from disk or
+ * from the store's cache of the last few). */
 static uint64_t
 reads_of(struct store *s, int newest, int limit)
 {
@@ -472,7 +473,38 @@ reads_of(struct store *s, int newest, int limit)
         ;
     store_cursor_free(c);
     store_get_stats(s, &b);
-    return b.n_cursor_reads - a.n_cursor_reads;
+    return b.n_cursor_reads + b.n_cursor_cache_hits -
+           a.n_cursor_reads - a.n_cursor_cache_hits;
+}
+
+/* A block a cursor has just read is taken from the store's cache by the
+ * next cursor (context lines), not read from disk again; the answer is
+ * the same. */
+static void
+test_store_cursor_block_cache(void **state)
+{
+    struct fx *f = *state;
+    struct store_filter fl = all_filter();
+    struct store_stats a, b;
+    struct logrec r;
+    int64_t first[2];
+
+    fx_open(f);
+    put_n(f, 0, 1, 2000);
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(store_sync(f->s), 0);
+    for (int k = 0; k < 2; k++) {
+        struct store_cursor *c = store_cursor_new(f->s, &fl, 0);
+        store_get_stats(f->s, &a);
+        assert_int_equal(store_cursor_next(c, &r), 1);
+        first[k] = r.time_ns;
+        store_get_stats(f->s, &b);
+        store_cursor_free(c);
+        assert_int_equal(b.n_cursor_reads - a.n_cursor_reads, k == 0);
+        assert_int_equal(b.n_cursor_cache_hits - a.n_cursor_cache_hits,
+                         k == 1);
+    }
+    assert_true(first[0] == first[1]);
 }
 
 /* A newest-N (oldest-N) scan reads only the blocks whose time range
@@ -1289,6 +1321,7 @@ main(void)
         T(test_store_key_cmp),
         T(test_store_filter_container_id),
         T(test_store_filter_after),
+        T(test_store_cursor_block_cache),
         T(test_store_cursor_reads_few_blocks),
         T(test_store_cursor_snapshot),
         T(test_store_restart),
