@@ -18,11 +18,8 @@ static const char *const gm_keys[GRAFANA_K_N] = {
     "host", "container", "image", "stream",
 };
 
-static int gm_fail(char **errstr, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-gm_fail(char **errstr, const char *fmt, ...)
+int
+grafana_fail(char **errstr, const char *fmt, ...)
 {
     va_list ap;
     char msg[512];
@@ -59,14 +56,14 @@ gm_add(struct grafana_match *m, const char *s, size_t n, const char *path,
        int allow_empty, char **errstr)
 {
     if (n == 0 && !allow_empty)
-        return gm_fail(errstr, "%s: must not be empty", path);
+        return grafana_fail(errstr, "%s: must not be empty", path);
     if (n > 256)
-        return gm_fail(errstr, "%s: longer than 256 bytes", path);
+        return grafana_fail(errstr, "%s: longer than 256 bytes", path);
     if (memchr(s, '\0', n) != NULL)
-        return gm_fail(errstr, "%s: contains a NUL byte", path);
+        return grafana_fail(errstr, "%s: contains a NUL byte", path);
     if (m->n_values >= GRAFANA_MAX_VALUES)
-        return gm_fail(errstr, "%s: more than %d values", path,
-                       GRAFANA_MAX_VALUES);
+        return grafana_fail(errstr, "%s: more than %d values", path,
+                            GRAFANA_MAX_VALUES);
     m->values = xreallocarray(m->values, m->n_values + 1,
                               sizeof(*m->values));
     m->values[m->n_values++] = xstrndup(s, n);
@@ -103,15 +100,15 @@ gm_add_values(struct grafana_match *m, json_t *v, const char *path,
     if (json_is_string(v))
         return gm_add_string(m, v, path, allow_empty, errstr);
     if (!json_is_array(v))
-        return gm_fail(errstr, "%s: must be a string or an array of "
-                       "strings", path);
+        return grafana_fail(errstr, "%s: must be a string or an array of "
+                            "strings", path);
     if (json_array_size(v) == 0)
-        return gm_fail(errstr, "%s: must not be empty", path);
+        return grafana_fail(errstr, "%s: must not be empty", path);
     for (size_t i = 0; i < json_array_size(v); i++) {
         json_t *e = json_array_get(v, i);
         snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
         if (!json_is_string(e))
-            return gm_fail(errstr, "%s: must be a string", sub);
+            return grafana_fail(errstr, "%s: must be a string", sub);
         if (gm_add(m, json_string_value(e), json_string_length(e), sub, 0,
                    errstr) < 0)
             return -1;
@@ -126,17 +123,17 @@ gm_compile(struct grafana_match *m, json_t *v, const char *path,
     char *err = NULL;
 
     if (!json_is_string(v))
-        return gm_fail(errstr, "%s: a regex must be a string", path);
+        return grafana_fail(errstr, "%s: a regex must be a string", path);
     const char *s = json_string_value(v);
     size_t n = json_string_length(v);
     if (n > GRAFANA_MAX_REGEX)
-        return gm_fail(errstr, "%s: regex longer than %d bytes", path,
-                       GRAFANA_MAX_REGEX);
+        return grafana_fail(errstr, "%s: regex longer than %d bytes", path,
+                            GRAFANA_MAX_REGEX);
     if (gm_add(m, s, n, path, 1, errstr) < 0)
         return -1;
     struct query_regex *re = query_regex_new(m->values[0], 0, &err);
     if (re == NULL) {
-        gm_fail(errstr, "%s: %s", path, err);
+        grafana_fail(errstr, "%s: %s", path, err);
         free(err);
         return -1;
     }
@@ -145,7 +142,7 @@ gm_compile(struct grafana_match *m, json_t *v, const char *path,
     m->re = query_regex_new(anchored, 0, &err);
     free(anchored);
     if (m->re == NULL) {
-        gm_fail(errstr, "%s: %s", path, err);
+        grafana_fail(errstr, "%s: %s", path, err);
         free(err);
         return -1;
     }
@@ -172,8 +169,8 @@ grafana_match_parse(enum grafana_key k, const char *op, json_t *v,
         m->op = op[0] == '=' ? GRAFANA_OP_RE : GRAFANA_OP_NRE;
         rc = gm_compile(m, v, path, errstr);
     } else {
-        rc = gm_fail(errstr, "%s: operator '%.16s' is not supported "
-                     "(=, !=, =~, !~, =|, !=|)", path, op);
+        rc = grafana_fail(errstr, "%s: operator '%.16s' is not supported "
+                          "(=, !=, =~, !~, =|, !=|)", path, op);
     }
     if (rc < 0)
         grafana_match_fini(m);

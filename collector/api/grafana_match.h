@@ -52,6 +52,11 @@ struct grafana_match {
 };
 
 /* "host", "container", "image", "stream" -> *out; -1 otherwise. */
+/* Formats a request error into a new *errstr (the caller frees it); returns
+ * -1. Shared by the Grafana request parsers. */
+int grafana_fail(char **errstr, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 int grafana_key_parse(const char *s, enum grafana_key *out);
 const char *grafana_key_name(enum grafana_key k);
 

@@ -10,7 +10,6 @@
  */
 #include "collector/api/grafana_req.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,35 +35,19 @@ struct gr_payload {
 
 /* ---- helpers ---- */
 
-static int gr_fail(char **errstr, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-gr_fail(char **errstr, const char *fmt, ...)
-{
-    va_list ap;
-    char msg[512];
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    *errstr = xstrdup(msg);
-    return -1;
-}
-
 /* A string of at most max bytes without NUL; *out gets a copy. */
 static int
 gr_string(json_t *v, const char *path, size_t max, char **out,
           char **errstr)
 {
     if (!json_is_string(v))
-        return gr_fail(errstr, "%s: must be a string", path);
+        return grafana_fail(errstr, "%s: must be a string", path);
     const char *s = json_string_value(v);
     size_t n = json_string_length(v);
     if (n > max)
-        return gr_fail(errstr, "%s: longer than %zu bytes", path, max);
+        return grafana_fail(errstr, "%s: longer than %zu bytes", path, max);
     if (strlen(s) != n)
-        return gr_fail(errstr, "%s: contains a NUL byte", path);
+        return grafana_fail(errstr, "%s: contains a NUL byte", path);
     free(*out);
     *out = xstrndup(s, n);
     return 0;
@@ -79,7 +62,7 @@ gr_name(json_t *v, const char *path, char **out, char **errstr)
     if ((*out)[0] == '\0') {
         free(*out);
         *out = NULL;
-        return gr_fail(errstr, "%s: must not be empty", path);
+        return grafana_fail(errstr, "%s: must not be empty", path);
     }
     return 0;
 }
@@ -99,15 +82,15 @@ gr_int(json_t *v, const char *path, int64_t min, int64_t max, int64_t *out,
         return 0;
     }
     if (!json_is_real(v))
-        return gr_fail(errstr, "%s: must be a number", path);
+        return grafana_fail(errstr, "%s: must be a number", path);
     d = json_real_value(v);
     if (!(d >= (double)min && d <= (double)max))
         goto range;
     *out = (int64_t)d;
     return 0;
 range:
-    return gr_fail(errstr, "%s: out of range [%lld, %lld]", path,
-                   (long long)min, (long long)max);
+    return grafana_fail(errstr, "%s: out of range [%lld, %lld]", path,
+                        (long long)min, (long long)max);
 }
 
 /* A number, or (the plugin's builder mode sends every payload value as
@@ -121,11 +104,11 @@ gr_int_text(json_t *v, const char *path, int64_t min, int64_t max,
     const char *s = json_string_value(v);
     size_t n = json_string_length(v);
     if (n == 0 || n > 18 || strspn(s, "0123456789") != n)
-        return gr_fail(errstr, "%s: must be a number", path);
+        return grafana_fail(errstr, "%s: must be a number", path);
     int64_t i = (int64_t)strtoll(s, NULL, 10);
     if (i < min || i > max)
-        return gr_fail(errstr, "%s: out of range [%lld, %lld]", path,
-                       (long long)min, (long long)max);
+        return grafana_fail(errstr, "%s: out of range [%lld, %lld]", path,
+                            (long long)min, (long long)max);
     *out = i;
     return 0;
 }
@@ -141,7 +124,7 @@ gr_bool(json_t *v, const char *path, int *out, int *has, char **errstr)
     else if (s != NULL && (strcmp(s, "true") == 0 || strcmp(s, "false") == 0))
         *out = s[0] == 't';
     else
-        return gr_fail(errstr, "%s: must be true or false", path);
+        return grafana_fail(errstr, "%s: must be true or false", path);
     *has = 1;
     return 0;
 }
@@ -155,16 +138,16 @@ gr_time(json_t *v, const char *path, int64_t *out_ms, char **errstr)
     if (json_is_number(v))
         return gr_int(v, path, 0, GRAFANA_MAX_TIME_MS, out_ms, errstr);
     if (!json_is_string(v))
-        return gr_fail(errstr, "%s: must be an RFC 3339 time or unix ms",
-                       path);
+        return grafana_fail(errstr, "%s: must be an RFC 3339 time or unix ms",
+                            path);
     if (rfc3339_parse_ns(json_string_value(v), json_string_length(v),
                          &ns) < 0)
-        return gr_fail(errstr, "%s: not an RFC 3339 time", path);
+        return grafana_fail(errstr, "%s: not an RFC 3339 time", path);
     if (ns < 0)
-        return gr_fail(errstr, "%s: before 1970", path);
+        return grafana_fail(errstr, "%s: before 1970", path);
     if (ns / 1000000 > GRAFANA_MAX_TIME_MS)
-        return gr_fail(errstr, "%s: after %lld ms", path,
-                       (long long)GRAFANA_MAX_TIME_MS);
+        return grafana_fail(errstr, "%s: after %lld ms", path,
+                            (long long)GRAFANA_MAX_TIME_MS);
     *out_ms = ns / 1000000;
     return 0;
 }
@@ -175,7 +158,7 @@ gr_object(json_t *root, const char *key, json_t **out, char **errstr)
     json_t *v = json_object_get(root, key);
 
     if (v != NULL && !json_is_object(v) && !json_is_null(v))
-        return gr_fail(errstr, "%s: must be an object", key);
+        return grafana_fail(errstr, "%s: must be an object", key);
     *out = json_is_object(v) ? v : NULL;
     return 0;
 }
@@ -262,12 +245,12 @@ gr_payload_parse(json_t *v, const char *path, int is_log,
         owned = json_loadb(json_string_value(v), json_string_length(v),
                            JSON_REJECT_DUPLICATES, NULL);
         if (owned == NULL)
-            return gr_fail(errstr, "%s: not valid JSON", path);
+            return grafana_fail(errstr, "%s: not valid JSON", path);
         v = owned;
     }
     if (!json_is_object(v)) {
         json_decref(owned);
-        return gr_fail(errstr, "%s: must be an object", path);
+        return grafana_fail(errstr, "%s: must be an object", path);
     }
     json_object_foreach(v, key, val) {
         snprintf(sub, sizeof(sub), "%s.%.64s", path, key);
@@ -297,15 +280,15 @@ gr_range(json_t *root, int64_t now_ms, struct grafana_req *r, char **errstr)
     if (range == NULL)
         return 0;
     if ((v = json_object_get(range, "from")) == NULL)
-        return gr_fail(errstr, "range.from: missing");
+        return grafana_fail(errstr, "range.from: missing");
     if (gr_time(v, "range.from", &r->from_ms, errstr) < 0)
         return -1;
     if ((v = json_object_get(range, "to")) == NULL)
-        return gr_fail(errstr, "range.to: missing");
+        return grafana_fail(errstr, "range.to: missing");
     if (gr_time(v, "range.to", &r->to_ms, errstr) < 0)
         return -1;
     if (r->from_ms > r->to_ms)
-        return gr_fail(errstr, "range: from is after to");
+        return grafana_fail(errstr, "range: from is after to");
     return 0;
 }
 
@@ -321,13 +304,13 @@ gr_filter_one(json_t *f, const char *path, struct grafana_req *r,
     int rc = -1;
 
     if (!json_is_object(f))
-        return gr_fail(errstr, "%s: must be an object", path);
+        return grafana_fail(errstr, "%s: must be an object", path);
     snprintf(sub, sizeof(sub), "%s.key", path);
     if (gr_name(json_object_get(f, "key"), sub, &key, errstr) < 0)
         goto out;
     if (grafana_key_parse(key, &k) < 0) {
-        gr_fail(errstr, "%s: unknown key '%.64s' (host, container, image, "
-                "stream)", sub, key);
+        grafana_fail(errstr, "%s: unknown key '%.64s' (host, container, "
+                     "image, stream)", sub, key);
         goto out;
     }
     snprintf(sub, sizeof(sub), "%s.operator", path);
@@ -338,7 +321,7 @@ gr_filter_one(json_t *f, const char *path, struct grafana_req *r,
     snprintf(sub, sizeof(sub), "%s.%s", path,
              vs != NULL && v == NULL ? "values" : "value");
     if (v == NULL && vs == NULL) {
-        gr_fail(errstr, "%s: missing", sub);
+        grafana_fail(errstr, "%s: missing", sub);
         goto out;
     }
     rc = grafana_match_parse(k, op, v != NULL ? v : vs, vs, sub, 0,
@@ -363,10 +346,10 @@ gr_filters(json_t *root, struct grafana_req *r, char **errstr)
         if (a == NULL || json_is_null(a))
             continue;
         if (!json_is_array(a))
-            return gr_fail(errstr, "%s: must be an array", names[k]);
+            return grafana_fail(errstr, "%s: must be an array", names[k]);
         if (json_array_size(a) > GRAFANA_MAX_FILTERS)
-            return gr_fail(errstr, "%s: more than %d filters", names[k],
-                           GRAFANA_MAX_FILTERS);
+            return grafana_fail(errstr, "%s: more than %d filters", names[k],
+                                GRAFANA_MAX_FILTERS);
         for (size_t i = 0; i < json_array_size(a); i++) {
             snprintf(path, sizeof(path), "%s[%zu]", names[k], i);
             if (gr_filter_one(json_array_get(a, i), path, r, errstr) < 0)
@@ -428,11 +411,11 @@ gr_target(json_t *t, size_t i, struct grafana_req *r, char **errstr)
     struct gr_payload p;
 
     if (!json_is_object(t))
-        return gr_fail(errstr, "targets[%zu]: must be an object", i);
+        return grafana_fail(errstr, "targets[%zu]: must be an object", i);
     json_t *hide = json_object_get(t, "hide");
     if (hide != NULL && !json_is_boolean(hide) && !json_is_null(hide))
-        return gr_fail(errstr, "targets[%zu].hide: must be true or false",
-                       i);
+        return grafana_fail(errstr, "targets[%zu].hide: must be true or false",
+                            i);
     if (json_is_true(hide))
         return 0;
     memset(out, 0, sizeof(*out));
@@ -488,11 +471,12 @@ gr_query(json_t *root, struct grafana_req *r, char **errstr)
     }
     v = json_object_get(root, "targets");
     if (v == NULL)
-        return gr_fail(errstr, "targets: missing");
+        return grafana_fail(errstr, "targets: missing");
     if (!json_is_array(v))
-        return gr_fail(errstr, "targets: must be an array");
+        return grafana_fail(errstr, "targets: must be an array");
     if (json_array_size(v) > GRAFANA_MAX_TARGETS)
-        return gr_fail(errstr, "targets: more than %d", GRAFANA_MAX_TARGETS);
+        return grafana_fail(errstr, "targets: more than %d",
+                            GRAFANA_MAX_TARGETS);
     r->targets = xcalloc(json_array_size(v) + 1, sizeof(*r->targets));
     for (size_t i = 0; i < json_array_size(v); i++)
         if (gr_target(json_array_get(v, i), i, r, errstr) < 0)
@@ -526,7 +510,7 @@ gr_metrics(json_t *root, struct grafana_req *r, int need_field,
         gr_name(v, "metric", &r->metric, errstr) < 0)
         return -1;
     if (need_field && r->metric == NULL)
-        return gr_fail(errstr, "metric: missing");
+        return grafana_fail(errstr, "metric: missing");
     int is_log = r->metric != NULL &&
                  grafana_kind_of(r->metric) != GRAFANA_T_METRIC;
     if (gr_payload_parse(json_object_get(root, "payload"), "payload", is_log,
@@ -545,8 +529,8 @@ gr_metrics(json_t *root, struct grafana_req *r, int need_field,
     else if (strcmp(name, "label") == 0)
         r->field = GRAFANA_F_LABEL;
     else
-        rc = gr_fail(errstr, "name: no options for '%.64s' "
-                     "(host, container, label)", name);
+        rc = grafana_fail(errstr, "name: no options for '%.64s' "
+                          "(host, container, label)", name);
     free(name);
     return rc;
 }
@@ -572,8 +556,8 @@ gr_variable(json_t *root, struct grafana_req *r, char **errstr)
     int rc = 0;
     what = p.target;
     if (what == NULL)
-        rc = gr_fail(errstr, "payload.target: missing "
-                     "(hosts, containers, metrics)");
+        rc = grafana_fail(errstr, "payload.target: missing "
+                          "(hosts, containers, metrics)");
     else if (strcmp(what, "hosts") == 0 || strcmp(what, "host") == 0)
         r->var = GRAFANA_VAR_HOSTS;
     else if (strcmp(what, "containers") == 0 ||
@@ -582,8 +566,8 @@ gr_variable(json_t *root, struct grafana_req *r, char **errstr)
     else if (strcmp(what, "metrics") == 0)
         r->var = GRAFANA_VAR_METRICS;
     else
-        rc = gr_fail(errstr, "payload.target: unknown '%.64s' "
-                     "(hosts, containers, metrics)", what);
+        rc = grafana_fail(errstr, "payload.target: unknown '%.64s' "
+                          "(hosts, containers, metrics)", what);
     gr_payload_take(r, &p);
     return rc;
 }
@@ -597,8 +581,8 @@ gr_tag_values(json_t *root, struct grafana_req *r, char **errstr)
     if (gr_name(json_object_get(root, "key"), "key", &key, errstr) < 0)
         return -1;
     if (grafana_key_parse(key, &r->tag_key) < 0)
-        rc = gr_fail(errstr, "key: unknown '%.64s' (host, container, "
-                     "image, stream)", key);
+        rc = grafana_fail(errstr, "key: unknown '%.64s' (host, container, "
+                          "image, stream)", key);
     free(key);
     return rc;
 }
@@ -632,7 +616,7 @@ gr_annotations(json_t *root, struct grafana_req *r, char **errstr)
         return -1;
     char *text = json_dumps(a, JSON_COMPACT);
     if (text == NULL)
-        return gr_fail(errstr, "annotation: cannot be re-encoded");
+        return grafana_fail(errstr, "annotation: cannot be re-encoded");
     r->annotation_json = xstrdup(text);
     free(text);
     return 0;
@@ -689,7 +673,7 @@ gr_dispatch(json_t *root, struct grafana_req *r, char **errstr)
     case GRAFANA_EP_ANNOTATIONS:
         return gr_annotations(root, r, errstr);
     }
-    return gr_fail(errstr, "unknown endpoint");
+    return grafana_fail(errstr, "unknown endpoint");
 }
 
 int
@@ -701,21 +685,21 @@ grafana_req_parse(enum grafana_ep ep, const char *body, size_t len,
 
     memset(r, 0, sizeof(*r));
     if (len > GRAFANA_MAX_BODY)
-        return gr_fail(errstr, "request body larger than %zu bytes",
-                       GRAFANA_MAX_BODY);
+        return grafana_fail(errstr, "request body larger than %zu bytes",
+                            GRAFANA_MAX_BODY);
     if (len == 0) {
         root = json_object();
     } else {
         root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
         if (root == NULL)
-            return gr_fail(errstr, "bad JSON at line %d column %d: %s",
-                           jerr.line, jerr.column, jerr.text);
+            return grafana_fail(errstr, "bad JSON at line %d column %d: %s",
+                                jerr.line, jerr.column, jerr.text);
     }
     r->ep = ep;
     r->max_points = GRAFANA_DEFAULT_POINTS;
     int rc = -1;
     if (!json_is_object(root))
-        gr_fail(errstr, "request body must be a JSON object");
+        grafana_fail(errstr, "request body must be a JSON object");
     else if (gr_range(root, now_ms, r, errstr) == 0 &&
              gr_filters(root, r, errstr) == 0)
         rc = gr_dispatch(root, r, errstr);
