@@ -14,24 +14,7 @@
 #include <cmocka.h>
 
 #include "common/utf8.h"
-
-/* Model: a sequence is valid iff it is the encoding of a scalar value of
- * its length (the encoder below is written independently of utf8.c). */
-static size_t
-model_encode(uint32_t cp, uint8_t *o)
-{
-    if (cp < 0x80) {
-        o[0] = (uint8_t)cp;
-        return 1;
-    }
-    size_t n = cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-    for (size_t i = n - 1; i > 0; i--) {
-        o[i] = (uint8_t)(0x80 | (cp & 0x3f));
-        cp >>= 6;
-    }
-    o[0] = (uint8_t)((n == 2 ? 0xc0 : n == 3 ? 0xe0 : 0xf0) | cp);
-    return n;
-}
+#include "tests/support/utf8_model.h"
 
 static void
 test_utf8_every_scalar_round_trips(void **state)
@@ -41,7 +24,7 @@ test_utf8_every_scalar_round_trips(void **state)
         if (cp >= 0xd800 && cp <= 0xdfff)
             continue;
         uint8_t want[4], got[4];
-        size_t n = model_encode(cp, want);
+        size_t n = utf8_model_encode(cp, want);
         assert_int_equal(utf8_encode(cp, got), n);
         assert_memory_equal(got, want, n);
         uint32_t v = 0;
@@ -68,7 +51,7 @@ test_utf8_invalid_forms(void **state)
             size_t n = utf8_decode(s, 4, &cp, &bad);
             if (n > 0) {
                 uint8_t re[4];
-                assert_int_equal(model_encode(cp, re), n);
+                assert_int_equal(utf8_model_encode(cp, re), n);
                 assert_memory_equal(re, s, n);
                 assert_false(cp >= 0xd800 && cp <= 0xdfff);
             } else {

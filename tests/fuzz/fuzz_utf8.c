@@ -16,31 +16,9 @@
 
 #include "common/casefold.h"
 #include "common/utf8.h"
+#include "tests/support/utf8_model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Independent of utf8.c: the shortest encoding of a scalar value. */
-static size_t
-fuzz_encode(uint32_t cp, uint8_t *o)
-{
-    if (cp < 0x80) {
-        o[0] = (uint8_t)cp;
-        return 1;
-    }
-    size_t n = cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-    for (size_t i = n - 1; i > 0; i--) {
-        o[i] = (uint8_t)(0x80 | (cp & 0x3f));
-        cp >>= 6;
-    }
-    o[0] = (uint8_t)((n == 2 ? 0xc0 : n == 3 ? 0xe0 : 0xf0) | cp);
-    return n;
-}
-
-static int
-fuzz_is_scalar(uint32_t cp)
-{
-    return cp < 0x110000 && (cp < 0xd800 || cp > 0xdfff);
-}
 
 static void
 fuzz_decode_walk(const uint8_t *p, size_t size)
@@ -51,8 +29,8 @@ fuzz_decode_walk(const uint8_t *p, size_t size)
         size_t n = utf8_decode(p + i, size - i, &cp, &bad);
         if (n > 0) {
             uint8_t e[4], e2[4];
-            assert(fuzz_is_scalar(cp));
-            assert(fuzz_encode(cp, e) == n && memcmp(e, p + i, n) == 0);
+            assert(utf8_model_is_scalar(cp));
+            assert(utf8_model_encode(cp, e) == n && memcmp(e, p + i, n) == 0);
             assert(utf8_encode(cp, e2) == n && memcmp(e2, e, n) == 0);
             i += n;
             continue;
@@ -77,7 +55,7 @@ fuzz_escape_walk(const uint8_t *p, size_t size)
         if (n == 0)
             continue;
         assert(n <= size - i - 1);
-        assert(fuzz_is_scalar(cp));
+        assert(utf8_model_is_scalar(cp));
         assert(n == 1 || n == 5 || n == 11);
         assert((n == 11) == ((flags & UTF8_ESC_PAIR) != 0));
         assert(!(flags & UTF8_ESC_LONE) || cp == UTF8_REPLACEMENT);
