@@ -223,6 +223,17 @@ grep -q -- '--http-token-file /run/secrets/logq-http-tokens ' \
     || fail "the collector unit has no --http-token-file"
 ht=$out/$collector/etc/logq/http-tokens
 [ "$(stat -c %a "$ht")" = 600 ] || fail "http-tokens not mode 0600"
+# The collector container runs as uid 10001 with --cap-drop ALL: its token
+# files and data directory must be that uid's, or it cannot start.
+for f in "$ht" "$out/$collector/etc/logq/collector.token" \
+    "$out/$collector/var/lib/logq/collector"; do
+    [ "$(stat -c %u "$f")" = 10001 ] || fail "$f not owned by uid 10001"
+done
+cmp -s "$out/$collector/etc/logq/collector.token" "$tmp/secrets/token" ||
+    fail "the collector's token differs from the controller's"
+grep -q -- '--volume /etc/logq/collector.token:/run/secrets/logq-token:ro' \
+    "$out/$collector/etc/systemd/system/logq-collector.service" ||
+    fail "the collector unit does not mount its own token copy"
 grep -qx "grafana read $(cat "$tmp/secrets/http-token-grafana")" "$ht" \
     || fail "http-tokens lacks grafana's token"
 grep -qx "logq read $(cat "$tmp/secrets/http-token-logq")" "$ht" \
