@@ -408,6 +408,35 @@ test_search_tail(void **state)
     query_free(q);
 }
 
+/* Tail with ties: the cut falls inside lines of one time; exactly the
+ * limit newest by store key come out (not every line of the oldest time). */
+static void
+test_search_tail_ties(void **state)
+{
+    struct fx *f = *state;
+    struct query *q;
+    struct got g = { 0 };
+
+    for (int i = 0; i < 5; i++) {
+        char msg[16];
+        int len = snprintf(msg, sizeof(msg), "tie %d", i);
+        struct logrec r = {
+            .time_ns = T0, .host = "h", .container_id = "c",
+            .container = "web", .image = "i", .offset = (uint64_t)i + 1,
+            .msg = msg, .msg_len = (size_t)len,
+        };
+        assert_int_equal(store_append(f->st, &r), 1);
+    }
+    assert_int_equal(store_commit(f->st), 0);
+    struct search_spec spec = { .limit = 2, .is_tail = 1 };
+    struct search *s = start(f, "tie", &q, &spec);
+    assert_int_equal(run(s, &g), SEARCH_DONE);
+    assert_int_equal(g.n, 2);
+    assert_string_equal(g.last, "tie 4");
+    search_free(s);
+    query_free(q);
+}
+
 static void
 test_search_group_split(void **state)
 {
@@ -498,6 +527,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_search_context_desc_groups,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_search_tail, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search_tail_ties, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_search_group_split, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_search_limit_trailing_context,
