@@ -27,6 +27,9 @@
 #define WIRE_MAX_SAMPLES    100000u
 #define WIRE_MAX_ID_LEN     128
 #define WIRE_MAX_LABELS_LEN (64u << 10)
+/* container_name and image the collector keeps (PROTOCOL.md "Source
+ * metadata"); the shipper cuts longer ones. */
+#define WIRE_MAX_NAME_LEN   256
 #define WIRE_MAX_MSG_LEN    (16u << 20)
 
 #define WIRE_F_ZLIB         0x01

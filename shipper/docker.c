@@ -98,6 +98,23 @@ docker_json_str(json_t *v, size_t max)
     return s;
 }
 
+/* A copy of s cut to the collector's WIRE_MAX_NAME_LEN bytes on a UTF-8
+ * boundary (jansson gave valid UTF-8): a longer name or image reference
+ * (Docker allows ~450 bytes with tag and digest) would get every record of
+ * its container refused (PROTOCOL.md "Source metadata"). */
+static char *
+docker_name_dup(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n <= WIRE_MAX_NAME_LEN)
+        return xstrdup(s);
+    n = WIRE_MAX_NAME_LEN;
+    while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+        n--;                /* s[n] continues a sequence: cut before it */
+    return xstrndup(s, n);
+}
+
 int
 docker_meta_parse(const char *text, size_t len, struct docker_meta *out)
 {
@@ -126,8 +143,8 @@ docker_meta_parse(const char *text, size_t len, struct docker_meta *out)
             ltext = NULL;
         }
     }
-    out->name = xstrdup(name);
-    out->image = xstrdup(image != NULL ? image : "");
+    out->name = docker_name_dup(name);
+    out->image = docker_name_dup(image != NULL ? image : "");
     out->labels = xstrdup(ltext != NULL ? ltext : "");
     free(ltext);
     json_decref(root);

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <event2/event.h>
 
+#include "common/wire.h"
 #include "common/xmalloc.h"
 #include "shipper/docker.h"
 
@@ -63,6 +64,38 @@ test_docker_meta_partial(void **state)
     assert_string_equal(m.name, "db");
     assert_string_equal(m.image, "");
     assert_string_equal(m.labels, "");
+    docker_meta_fini(&m);
+}
+
+/* Names and images longer than the collector keeps (WIRE_MAX_NAME_LEN,
+ * PROTOCOL.md "Source metadata") are cut on a UTF-8 boundary: a long but
+ * legal image reference must not get every record of its container
+ * refused. */
+static void
+test_docker_meta_long_cut(void **state)
+{
+    char img[400], name[420], j[1024];
+    size_t n = (size_t)snprintf(img, sizeof(img), "%s",
+                                "registry.example.com:5000/");
+    while (n < 300)
+        img[n++] = 'a';
+    snprintf(img + n, sizeof(img) - n, ":1.0");
+    n = 0;
+    name[n++] = 'x';
+    for (int i = 0; i < 200; i++) {
+        name[n++] = (char)0xc3;
+        name[n++] = (char)0xa9;         /* e acute: 255 is a lead byte */
+    }
+    name[n] = '\0';
+    snprintf(j, sizeof(j), "{\"Name\":\"/%s\",\"Config\":{\"Image\":"
+             "\"%s\"}}", name, img);
+    struct docker_meta m;
+
+    assert_int_equal(docker_meta_parse(j, strlen(j), &m), 0);
+    assert_int_equal(strlen(m.image), WIRE_MAX_NAME_LEN);
+    assert_memory_equal(m.image, img, WIRE_MAX_NAME_LEN);
+    assert_int_equal(strlen(m.name), WIRE_MAX_NAME_LEN - 1);
+    assert_memory_equal(m.name, name, WIRE_MAX_NAME_LEN - 1);
     docker_meta_fini(&m);
 }
 
@@ -396,6 +429,7 @@ main(void)
         cmocka_unit_test(test_docker_is_id),
         cmocka_unit_test(test_docker_meta_full),
         cmocka_unit_test(test_docker_meta_partial),
+        cmocka_unit_test(test_docker_meta_long_cut),
         cmocka_unit_test(test_docker_meta_broken),
         cmocka_unit_test_setup_teardown(test_docker_discovery, setup,
                                         teardown),

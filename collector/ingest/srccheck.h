@@ -13,7 +13,7 @@
 #include "common/wire.h"
 
 #define SRCCHECK_ID_LEN     64
-#define SRCCHECK_MAX_TEXT   256
+#define SRCCHECK_MAX_TEXT   WIRE_MAX_NAME_LEN   /* 256 */
 
 /* 1 if p[0..len) is 64 lower-case hex digits. */
 int srccheck_id(const char *p, size_t len);
