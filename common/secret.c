@@ -40,7 +40,9 @@ int
 secret_file_read(const char *path, size_t max, char **out, size_t *len,
                  char **errstr)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: a FIFO put there fails the S_ISREG check instead of
+     * blocking the start until someone writes to it. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     char *data = NULL;
     size_t n = 0;
 

@@ -133,6 +133,26 @@ test_not_regular(void **state)
     assert_null(tok);
 }
 
+/* A FIFO at the token path (mode 0600, nobody writing) is refused at
+ * once: open must not block waiting for a writer. alarm() turns the old
+ * hang into a failure. */
+static void
+test_fifo_refused(void **state)
+{
+    char fifo[300], *tok = NULL, *e = NULL;
+    size_t len;
+
+    (void)state;
+    snprintf(fifo, sizeof(fifo), "%s/fifo", tmpl);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(5);
+    assert_int_equal(secret_file_read(fifo, 1024, &tok, &len, &e), -1);
+    alarm(0);
+    assert_non_null(strstr(e, "not a regular file"));
+    free(e);
+    assert_int_equal(unlink(fifo), 0);
+}
+
 static void
 test_bearer(void **state)
 {
@@ -171,6 +191,7 @@ main(void)
         cmocka_unit_test(test_mode_refused),
         cmocka_unit_test(test_short_refused),
         cmocka_unit_test(test_not_regular),
+        cmocka_unit_test(test_fifo_refused),
         cmocka_unit_test(test_bearer),
     };
     return cmocka_run_group_tests_name("secret", tests, setup, teardown);
