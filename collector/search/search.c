@@ -135,7 +135,8 @@ search_is_selected(const struct search *s, const struct logrec *r)
 {
     const struct store_filter *f = &s->filter;
 
-    return r->time_ns >= f->since_ns && r->time_ns < f->until_ns &&
+    return r->time_ns >= f->since_ns &&
+           (f->until_ns == INT64_MAX || r->time_ns < f->until_ns) &&
            (f->stream < 0 || r->stream == f->stream) &&
            (f->host == NULL || strcmp(f->host, r->host) == 0) &&
            (f->image == NULL || strcmp(f->image, r->image) == 0) &&

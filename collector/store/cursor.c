@@ -44,7 +44,7 @@ cursor_time_overlaps(const struct store_cursor *c, int64_t mn, int64_t mx)
     if (c->has_after && (c->newest_first ? mn > c->after.time_ns
                                          : mx < c->after.time_ns))
         return 0;
-    return mx >= c->since && mn < c->until;
+    return mx >= c->since && (c->until == INT64_MAX || mn < c->until);
 }
 
 /* 1 if the record (time t, label l, offset) lies past c->after in the
@@ -97,7 +97,8 @@ static int64_t
 cursor_bound(const struct store_cursor *c, int64_t mn, int64_t mx)
 {
     if (c->newest_first) {
-        if (c->until != INT64_MIN && mx > c->until - 1)
+        if (c->until != INT64_MIN && c->until != INT64_MAX &&
+            mx > c->until - 1)
             mx = c->until - 1;
         if (c->has_after && mx > c->after.time_ns)
             mx = c->after.time_ns;
@@ -114,7 +115,8 @@ int
 cursor_rec_ok(struct store_cursor *c, const struct store_rec *r,
               const uint32_t *ids)
 {
-    if (r->time_ns < c->since || r->time_ns >= c->until ||
+    if (r->time_ns < c->since ||
+        (c->until != INT64_MAX && r->time_ns >= c->until) ||
         (c->stream >= 0 && r->stream != c->stream) ||
         !cursor_label_ok(c, ids[r->label]))
         return 0;

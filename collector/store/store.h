@@ -131,7 +131,8 @@ void store_key_of(const struct logrec *r, struct store_key *k);
 
 struct store_filter {
     int64_t             since_ns;   /* inclusive; INT64_MIN: open */
-    int64_t             until_ns;   /* exclusive; INT64_MAX: open */
+    int64_t             until_ns;   /* exclusive; INT64_MAX: open (a record
+                                       stamped INT64_MAX is in it) */
     const char         *host;       /* exact, NULL: any */
     const char         *container_id; /* exact, NULL: any */
     const char         *container;  /* fnmatch glob on the name, NULL: any */

@@ -477,6 +477,50 @@ reads_of(struct store *s, int newest, int limit)
            a.n_cursor_reads - a.n_cursor_cache_hits;
 }
 
+/* Records stamped at the ends of time are stored and found by an open
+ * filter (until INT64_MAX is open, not "before INT64_MAX"), sealed or not,
+ * in both directions. */
+static void
+test_store_time_extremes_found(void **state)
+{
+    struct fx *f = *state;
+    struct store_filter fl = all_filter();
+    static const int64_t ts[] = { INT64_MIN, INT64_MAX, T0 };
+    struct store_stats st;
+
+    f->opt.block_size = 4096;
+    fx_open(f);
+    for (int i = 0; i < 3; i++) {
+        struct logrec r = { .time_ns = ts[i], .host = "host0",
+                            .container_id = "cidE", .container = "ends",
+                            .image = "x", .offset = (uint64_t)i + 1,
+                            .msg = "edge", .msg_len = 4 };
+        assert_int_equal(store_append(f->s, &r), 1);
+    }
+    assert_int_equal(store_commit(f->s), 0);
+    for (int sealed = 0; sealed < 2; sealed++) {
+        for (int newest = 0; newest < 2; newest++) {
+            struct store_cursor *c = store_cursor_new(f->s, &fl, newest);
+            struct logrec r;
+            int64_t got[4];
+            int n = 0;
+            while (n < 4 && store_cursor_next(c, &r) == 1)
+                got[n++] = r.time_ns;
+            store_cursor_free(c);
+            assert_int_equal(n, 3);
+            assert_true(got[newest ? 2 : 0] == INT64_MIN);
+            assert_true(got[newest ? 0 : 2] == INT64_MAX);
+        }
+        fx_open(f);         /* replayed, then sealed by the next commits */
+        put_n(f, 0, 1, 2000);
+        assert_int_equal(store_commit(f->s), 0);
+        assert_int_equal(store_sync(f->s), 0);
+        store_get_stats(f->s, &st);
+        assert_true(st.n_blocks > 3);
+        fl.container = "ends";
+    }
+}
+
 /* A block a cursor has just read is taken from the store's cache by the
  * next cursor (context lines), not read from disk again; the answer is
  * the same. */
@@ -1321,6 +1365,7 @@ main(void)
         T(test_store_key_cmp),
         T(test_store_filter_container_id),
         T(test_store_filter_after),
+        T(test_store_time_extremes_found),
         T(test_store_cursor_block_cache),
         T(test_store_cursor_reads_few_blocks),
         T(test_store_cursor_snapshot),
