@@ -44,7 +44,11 @@
  *
  * The match cursor sees what was committed when search_new ran; context
  * cursors are created later and also see lines committed since (on a live
- * store a group may show, or merge, a line newer than the search).
+ * store a group may show, or merge, a line newer than the search). So does
+ * the second pass after a rank pass: a late record committed meanwhile
+ * whose key falls between the ranked first and last match counts as a
+ * match, and the answer ends at `limit` matches (one of the ranked ones
+ * may then be left out).
  *
  * Cost: every record read counts toward max_scan_bytes (its message
  * bytes), the match cursor's as well as the context cursors' (so a group
