@@ -105,13 +105,16 @@ main_log_counters(const struct shipper *sh, enum log_level lvl)
             " batches_sent=%" PRIu64 " batches_acked=%" PRIu64
             " batches_resent=%" PRIu64 " read_errors=%" PRIu64
             " configs_bad=%" PRIu64 " files_refused=%" PRIu64
+            " metrics_files_refused=%" PRIu64
             " deleted_open_dropped=%" PRIu64
             " state_writes=%" PRIu64 " state_errors=%" PRIu64
             " inflight=%zu containers=%zu", c->lines, c->bytes, c->records,
             c->records_raw, c->records_truncated, c->rotations,
             c->truncations, c->gaps, c->reconnects, c->batches_sent,
             c->batches_acked, c->batches_resent, c->read_errors,
-            c->configs_bad, c->files_refused, c->deleted_open_dropped,
+            c->configs_bad, c->files_refused,
+            sh->met != NULL ? metrics_files_refused(sh->met) : 0,
+            c->deleted_open_dropped,
             c->state_writes, c->state_errors, sender_inflight_bytes(sh->snd),
             sh->dk ? docker_count(sh->dk) : 0);
 }

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -31,6 +32,7 @@
 
 #define METRICS_PATH_MAX 4096
 #define METRICS_SECTOR   512
+#define METRICS_CONFIG_FILE "config.v2.json"
 
 /* A previous reading of one rate source (disk, interface, container). */
 struct metrics_key {
@@ -67,6 +69,8 @@ struct metrics {
     struct metrics_table disks[2];      /* [0] previous, [1] current */
     struct metrics_table nets[2];
     struct metrics_table ctrs[2];
+    struct metrics_table refused[2];    /* ids whose config was refused */
+    uint64_t             n_refused;
     struct metrics_table devs;          /* filesystems seen this sample */
     uint64_t             prev_lines;
     uint64_t             prev_bytes;
@@ -114,22 +118,11 @@ metrics_path(struct metrics *m, const char *fmt, ...)
     return m->path;
 }
 
-/*
- * Reads a whole file into m->rbuf. -1 if it cannot be opened or read or is
- * larger than METRICS_FILE_MAX; counted as an error only when must is set
- * (optional files, like a stopped container's cgroup, fail quietly).
- */
+/* Reads all of fd (closed here) into m->rbuf; path names it in errors. */
 static int
-metrics_read(struct metrics *m, const char *path, int must, size_t *len)
+metrics_read_fd(struct metrics *m, int fd, const char *path, int must,
+                size_t *len)
 {
-    if (path == NULL)
-        return -1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        if (must)
-            metrics_error(m, "open %s: %s", path, strerror(errno));
-        return -1;
-    }
     size_t n = 0;
     for (;;) {
         if (n == m->rbuf_cap - 1) {
@@ -163,6 +156,25 @@ metrics_read(struct metrics *m, const char *path, int must, size_t *len)
 fail:
     close(fd);
     return -1;
+}
+
+/*
+ * Reads a whole file into m->rbuf. -1 if it cannot be opened or read or is
+ * larger than METRICS_FILE_MAX; counted as an error only when must is set
+ * (optional files, like a stopped container's cgroup, fail quietly).
+ */
+static int
+metrics_read(struct metrics *m, const char *path, int must, size_t *len)
+{
+    if (path == NULL)
+        return -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        if (must)
+            metrics_error(m, "open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return metrics_read_fd(m, fd, path, must, len);
 }
 
 /* ---- baseline tables ---- */
@@ -571,16 +583,61 @@ metrics_ctr_cpu(struct metrics *m, const char *id, const char *name,
         metrics_put(m, "container.cpu_pct", name, "", r);
 }
 
+/*
+ * Opens <docker_root>/containers/<id>/config.v2.json as docker.c and tail.c
+ * open what they read there: the container directory with O_NOFOLLOW |
+ * O_DIRECTORY, the file relative to it with O_NOFOLLOW | O_NONBLOCK, and
+ * only a regular file is kept. A symlink or another kind of file is
+ * refused: an error, and files_refused once until the file is fixed.
+ * The fd, or -1.
+ */
+static int
+metrics_open_config(struct metrics *m, const char *id)
+{
+    const char *dir = metrics_path(m, "%s/containers/%s", m->docker_root, id);
+    if (dir == NULL)
+        return -1;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = dfd < 0 ? -1 : openat(dfd, METRICS_CONFIG_FILE, O_RDONLY |
+                                   O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+                                   O_NOCTTY);
+    int err = errno;
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+        close(fd);
+        fd = -1;
+        err = ENOTDIR;
+    }
+    if (dfd >= 0)
+        close(dfd);
+    if (fd >= 0)
+        return fd;
+    if (err == ELOOP || err == ENOTDIR) {
+        metrics_error(m, "container %.12s: %s is a symlink or not a regular "
+                      "file, refused", id, dfd < 0 ? "its directory"
+                                                   : METRICS_CONFIG_FILE);
+        struct metrics_key none = { 0 };
+        if (metrics_table_find(&m->refused[0], id) == NULL)
+            m->n_refused++;
+        (void)metrics_table_add(&m->refused[1], METRICS_MAX_CONTAINERS, id,
+                                &none);
+    } else {
+        metrics_error(m, "open %s/%s: %s", dir, METRICS_CONFIG_FILE,
+                      strerror(err));
+    }
+    return -1;
+}
+
 static void
 metrics_ctr_one(struct metrics *m, const struct metrics_container *c)
 {
     struct metrics_ctr_state st = { NULL, -1, 0 };
     struct cgroup_sample s;
     size_t len;
-    const char *path = metrics_path(m, "%s/containers/%s/config.v2.json",
-                                    m->docker_root, c->id);
+    int fd = metrics_open_config(m, c->id);
 
-    if (metrics_read(m, path, 1, &len) == 0 &&
+    if (fd >= 0 &&
+        metrics_read_fd(m, fd, METRICS_CONFIG_FILE, 1, &len) == 0 &&
         metrics_ctr_state_parse(m->rbuf, len, &st) < 0) {
         metrics_error(m, "container %.12s: bad config.v2.json", c->id);
         st.state = -1;
@@ -674,6 +731,7 @@ metrics_containers(struct metrics *m, const struct metrics_container *ctrs,
         free(ids);
     }
     metrics_table_rotate(m->ctrs);
+    metrics_table_rotate(m->refused);
 }
 
 /* ---- the shipper itself ---- */
@@ -761,6 +819,7 @@ metrics_free(struct metrics *m)
         metrics_table_fini(&m->disks[i]);
         metrics_table_fini(&m->nets[i]);
         metrics_table_fini(&m->ctrs[i]);
+        metrics_table_fini(&m->refused[i]);
     }
     metrics_table_fini(&m->devs);
     free(m->rbuf);
@@ -805,6 +864,12 @@ uint64_t
 metrics_errors(const struct metrics *m)
 {
     return m->n_errors;
+}
+
+uint64_t
+metrics_files_refused(const struct metrics *m)
+{
+    return m->n_refused;
 }
 
 const char *

@@ -90,6 +90,10 @@ size_t metrics_sample(struct metrics *m, int64_t now_ns,
 /* Errors since metrics_new, and the latest one as text ("" if none). */
 uint64_t metrics_errors(const struct metrics *m);
 const char *metrics_last_error(const struct metrics *m);
+/* config.v2.json files (or container directories) refused since
+ * metrics_new because they are symlinks or not regular files; a file that
+ * stays refused counts once (also in metrics_errors, every sample). */
+uint64_t metrics_files_refused(const struct metrics *m);
 enum cgroup_version metrics_cgroup_version(const struct metrics *m);
 
 /* Parses config.v2.json text: Name (leading '/' dropped), State.Running/

@@ -34,6 +34,8 @@
 
 #define ID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define ID_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define ID_C "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+#define ID_D "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
 #define T0   (INT64_C(100) * 1000000000)
 #define T1   (INT64_C(110) * 1000000000)
 #define MAX_SAMPLES 512
@@ -507,6 +509,77 @@ test_metrics_malformed_files(void **state)
     rm_tree(f);
 }
 
+/*
+ * config.v2.json planted as a symlink to a file outside the container (its
+ * state and restart count are not ours to report), as a FIFO (must not
+ * block), and a container directory that is a symlink: all refused,
+ * counted once per file while they stay, again when re-planted; the
+ * regular container beside them is sampled.
+ */
+static void
+test_metrics_config_symlink_refused(void **state)
+{
+    struct fx *f = *state;
+    char path[512], target[512];
+    const char *dir = "docker/containers/";
+
+    PUT(f, "secret.json", "{\"Name\":\"/secret\",\"State\":"
+        "{\"Running\":true},\"RestartCount\":7}");
+    PUT(f, "elsewhere/config.v2.json", "{\"Name\":\"/moved\",\"State\":"
+        "{\"Running\":true},\"RestartCount\":5}");
+    PUT(f, "docker/containers/" ID_A "/x", "");
+    PUT(f, "docker/containers/" ID_B "/config.v2.json",
+        "{\"Name\":\"/db\",\"State\":{\"Running\":true},"
+        "\"RestartCount\":2}");
+    PUT(f, "docker/containers/" ID_D "/x", "");
+    (void)snprintf(target, sizeof(target), "%s/tree/secret.json", f->dir);
+    (void)snprintf(path, sizeof(path), "%s/tree/%s%s/config.v2.json", f->dir,
+                   dir, ID_A);
+    assert_int_equal(symlink(target, path), 0);
+    (void)snprintf(path, sizeof(path), "%s/tree/%s%s/config.v2.json", f->dir,
+                   dir, ID_D);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    (void)snprintf(target, sizeof(target), "%s/tree/elsewhere", f->dir);
+    (void)snprintf(path, sizeof(path), "%s/tree/%s%s", f->dir, dir, ID_C);
+    assert_int_equal(symlink(target, path), 0);
+
+    struct metrics *m = tree_metrics(f);
+    alarm(20);                  /* a FIFO opened without O_NONBLOCK hangs */
+    for (int i = 0; i < 2; i++) {
+        (void)metrics_sample(m, T0 + i * (T1 - T0), NULL, 0, NULL, &f->enc);
+        decode(f);
+        assert_float_equal(val(f, "container.restarts", "db", ""), 2, 0);
+        ABSENT(f, "container.restarts", "secret", "");
+        ABSENT(f, "container.state", "secret", "");
+        ABSENT(f, "container.state", "aaaaaaaaaaaa", "");
+        ABSENT(f, "container.state", "moved", "");
+        ABSENT(f, "container.state", "cccccccccccc", "");
+        ABSENT(f, "container.state", "dddddddddddd", "");
+        assert_int_equal(metrics_files_refused(m), 3);
+    }
+    alarm(0);
+    assert_non_null(strstr(metrics_last_error(m), "refused"));
+    /* fixed: sampled again; planted again: counted again */
+    (void)snprintf(path, sizeof(path), "%s/tree/%s%s/config.v2.json", f->dir,
+                   dir, ID_A);
+    assert_int_equal(unlink(path), 0);
+    PUT(f, "docker/containers/" ID_A "/config.v2.json",
+        "{\"Name\":\"/web\",\"State\":{\"Running\":true}}");
+    (void)metrics_sample(m, T1 + (T1 - T0), NULL, 0, NULL, &f->enc);
+    decode(f);
+    assert_float_equal(val(f, "container.state", "web", ""), 1, 0);
+    assert_int_equal(metrics_files_refused(m), 3);
+    assert_int_equal(unlink(path), 0);
+    (void)snprintf(target, sizeof(target), "%s/tree/secret.json", f->dir);
+    assert_int_equal(symlink(target, path), 0);
+    (void)metrics_sample(m, T1 + 2 * (T1 - T0), NULL, 0, NULL, &f->enc);
+    decode(f);
+    ABSENT(f, "container.state", "secret", "");
+    assert_int_equal(metrics_files_refused(m), 4);
+    metrics_free(m);
+    rm_tree(f);
+}
+
 static void
 test_metrics_oversized_file(void **state)
 {
@@ -701,6 +774,7 @@ main(void)
         T(test_metrics_given_containers),
         T(test_metrics_missing_tree),
         T(test_metrics_malformed_files),
+        T(test_metrics_config_symlink_refused),
         T(test_metrics_oversized_file),
         T(test_metrics_clock_and_counter_reset),
         T(test_metrics_encoder_full),
