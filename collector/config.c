@@ -83,6 +83,9 @@ static const struct config_def config_defs[] = {
       "keep metrics in Redis this long" },
     { "max-series", CONFIG_INT, "100000", 1, 10000000, CFG(max_series),
       "distinct metric series written to Redis; more are dropped" },
+    { "max-metrics-hosts", CONFIG_INT, "10000", 1, 10000,
+      CFG(max_metrics_hosts),
+      "distinct hosts whose metrics are written to Redis; more are dropped" },
     /* who gets in (SECURITY.md) */
     { "http-token-file", CONFIG_STR, NULL, 0, 0, CFG(http_token_file),
       "HTTP API bearer tokens, NAME ROLE TOKEN per line (unset: no auth)" },

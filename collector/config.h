@@ -35,6 +35,7 @@ struct collector_config {
     char    *redis;             /* NULL: metrics disabled */
     int64_t  metrics_retention_ns;
     int64_t  max_series;
+    int64_t  max_metrics_hosts;
     char    *http_token_file;   /* NULL: the HTTP API asks for no token */
     int64_t  is_insecure;       /* --insecure: non-loopback without tokens */
     /* Derived by collector_config_parse. */

@@ -11,7 +11,9 @@
  * 0.14 has none). Owns a table of the series it writes, bounded by
  * max_series, which also decides when a series' index entries and trimming
  * are refreshed (once a minute and after every reconnect, so a Redis that
- * lost its data gets its indexes back). Does not parse METRICS frames
+ * lost its data gets its indexes back), and a table of the hosts it
+ * writes, bounded by max_hosts, whose idle entries have their keys deleted
+ * by the minute's housekeeping. Every key written gets an expiry. Does not parse METRICS frames
  * beyond wire_metrics_next and never blocks the loop.
  */
 #include "collector/metrics/redis_metrics.h"
@@ -170,7 +172,8 @@ rm_aux_cb(redisAsyncContext *ac, void *r, void *privdata)
     rm->n_inflight--;
     if (reply == NULL)
         return;
-    if (reply->type != REDIS_REPLY_INTEGER)
+    if (reply->type != REDIS_REPLY_INTEGER &&
+        reply->type != REDIS_REPLY_STATUS)              /* SET: +OK */
         rm_reply_error(rm, "write", reply->type == REDIS_REPLY_ERROR ?
                        reply->str : "not an integer");
 }
@@ -304,6 +307,8 @@ rm_connect_cb(const redisAsyncContext *ac, int status)
     rm->backoff_ms = RM_BACKOFF_MIN_MS;
     log_info("redis", "connected addr=%s queued=%zu", rm->addr, rm->n_queued);
     rm_queue_flush(rm);
+    /* written by older versions, never trimmed (REDIS.md "Keys") */
+    rm_cmdv(rm, 0, 2, (const char *[]){ "DEL", "logq:host_interval" });
 }
 
 static void
@@ -407,41 +412,62 @@ rm_hash(const char *s, size_t len)
     return h;
 }
 
+static void
+rm_tab_init(struct rm_tab *t, size_t max)
+{
+    size_t n = 64;
+
+    while (n < max && n < ((size_t)1 << 20))
+        n <<= 1;
+    t->slots = xcalloc(n, sizeof(*t->slots));
+    t->mask = n - 1;
+    t->n = 0;
+    t->max = max;
+}
+
 /* The entry of id, created if there is room; NULL at the cap. */
 static struct rm_ent *
-rm_ent_get(struct rmetrics *rm, const char *id, size_t len)
+rm_tab_get(struct rm_tab *t, const char *id, size_t len)
 {
-    struct rm_ent **slot = &rm->tab[rm_hash(id, len) & rm->tab_mask];
+    struct rm_ent **slot = &t->slots[rm_hash(id, len) & t->mask];
 
     for (struct rm_ent *e = *slot; e != NULL; e = e->next)
         if (strlen(e->id) == len && memcmp(e->id, id, len) == 0)
             return e;
-    if (rm->n_series >= rm->cfg.max_series)
+    if (t->n >= t->max)
         return NULL;
     struct rm_ent *e = xcalloc(1, sizeof(*e));
     e->id = xstrndup(id, len);
     e->next = *slot;
     *slot = e;
-    rm->n_series++;
+    t->n++;
     return e;
 }
 
-/* Forgets series not written for a retention period (frees their slots). */
+typedef void (*rm_gone_fn)(struct rmetrics *rm, const char *id);
+
+/* Forgets entries not written since cutoff_ms (frees their slots), calling
+ * gone (if set) for each first. */
 static void
-rm_ent_expire(struct rmetrics *rm, int64_t cutoff_ms)
+rm_tab_expire(struct rmetrics *rm, struct rm_tab *t, int64_t cutoff_ms,
+              rm_gone_fn gone)
 {
-    for (size_t i = 0; i <= rm->tab_mask; i++) {
-        struct rm_ent **pp = &rm->tab[i];
+    if (t->slots == NULL)
+        return;
+    for (size_t i = 0; i <= t->mask; i++) {
+        struct rm_ent **pp = &t->slots[i];
         while (*pp != NULL) {
             struct rm_ent *e = *pp;
             if (e->last_write_ms >= cutoff_ms) {
                 pp = &e->next;
                 continue;
             }
+            if (gone != NULL)
+                gone(rm, e->id);
             *pp = e->next;
             free(e->id);
             free(e);
-            rm->n_series--;
+            t->n--;
         }
     }
 }
@@ -475,6 +501,8 @@ rm_refresh_series(struct rmetrics *rm, const struct rm_frame *f,
     rm_cmdv(rm, 0, 3, (const char *[]){ "PEXPIRE", skey, f->ret_ms });
     rm_cmdv(rm, 0, 3, (const char *[]){ "PEXPIRE", nkey, f->ret_ms });
     rm_cmdv(rm, 0, 3, (const char *[]){ "PEXPIRE", "logq:names", f->ret_ms });
+    rm_cmdv(rm, 0, 3, (const char *[]){ "PEXPIRE", "logq:series",
+                                        f->ret_ms });
     free(nkey);
     e->refreshed_ms = f->now_ms;
     e->refreshed_gen = rm->conn_gen;
@@ -515,7 +543,8 @@ rm_write_sample(struct rmetrics *rm, struct rm_frame *f,
         buf_append(id, "|", 1) < 0 ||
         rm_escape_append(id, label, strlen(label)) < 0)
         goto drop;
-    struct rm_ent *e = rm_ent_get(rm, (const char *)id->data, id->len);
+    struct rm_ent *e = rm_tab_get(&rm->series, (const char *)id->data,
+                                  id->len);
     if (e == NULL)
         goto drop;                  /* --max-series reached */
     e->last_write_ms = f->now_ms;
@@ -556,22 +585,43 @@ rm_frame_init(struct rmetrics *rm, struct rm_frame *f, const char *host,
              f->now_ms - rm->cfg.retention_ms);
 }
 
-/* logq:hosts, logq:host_interval and the latest hash's expiry. */
+/* The host's index entry and its keys' expiry: logq:hosts (and its own
+ * expiry, the safety net if writes stop), logq:interval:<host> (set when
+ * the frame has the interval sample, else only its expiry renewed) and
+ * logq:latest:<host>. */
 static void
 rm_write_host(struct rmetrics *rm, const struct rm_frame *f)
 {
     char now[24], ival[24];
     char *lkey = xasprintf("logq:latest:%s", f->host);
+    char *ikey = xasprintf("logq:interval:%s", f->host);
 
     snprintf(now, sizeof(now), "%" PRId64, f->now_ms);
     rm_cmdv(rm, 0, 4, (const char *[]){ "ZADD", "logq:hosts", now, f->host });
+    rm_cmdv(rm, 0, 3, (const char *[]){ "PEXPIRE", "logq:hosts", f->ret_ms });
     if (f->interval_s >= 0.001 && f->interval_s <= 86400) {
         snprintf(ival, sizeof(ival), "%" PRId64,
                  (int64_t)(f->interval_s * 1000 + 0.5));
-        rm_cmdv(rm, 0, 4, (const char *[]){ "HSET", "logq:host_interval",
-                                            f->host, ival });
+        rm_cmdv(rm, 0, 5, (const char *[]){ "SET", ikey, ival, "PX",
+                                            f->ret_ms });
+    } else {
+        rm_cmdv(rm, 0, 3, (const char *[]){ "PEXPIRE", ikey, f->ret_ms });
     }
     rm_cmdv(rm, 0, 3, (const char *[]){ "PEXPIRE", lkey, f->ret_ms });
+    free(ikey);
+    free(lkey);
+}
+
+/* A host idle for the retention: its keys go now, not at their expiry. */
+static void
+rm_host_gone(struct rmetrics *rm, const char *host)
+{
+    char *lkey = xasprintf("logq:latest:%s", host);
+    char *ikey = xasprintf("logq:interval:%s", host);
+
+    rm_cmdv(rm, 0, 3, (const char *[]){ "ZREM", "logq:hosts", host });
+    rm_cmdv(rm, 0, 3, (const char *[]){ "DEL", lkey, ikey });
+    free(ikey);
     free(lkey);
 }
 
@@ -583,9 +633,10 @@ rm_housekeep_cb(evutil_socket_t fd, short what, void *arg)
     int64_t now = rm_now_ms(rm);
     char cutoff[32];
 
-    rm_ent_expire(rm, now - rm->cfg.retention_ms);
+    rm_tab_expire(rm, &rm->series, now - rm->cfg.retention_ms, NULL);
     if (!rm->is_connected)
         return;
+    rm_tab_expire(rm, &rm->hosts, now - rm->cfg.retention_ms, rm_host_gone);
     snprintf(cutoff, sizeof(cutoff), "(%" PRId64, now - rm->cfg.retention_ms);
     rm_cmdv(rm, 0, 4, (const char *[]){ "ZREMRANGEBYSCORE", "logq:series",
                                         "-inf", cutoff });
@@ -605,6 +656,14 @@ rmetrics_write(struct rmetrics *rm, const char *host, struct wire_metrics *m)
     if (host == NULL || host[0] == '\0')
         return;
     rm_frame_init(rm, &f, host, m->time_ns);
+    struct rm_ent *h = rm_tab_get(&rm->hosts, host, strlen(host));
+    if (h == NULL) {                /* --max-metrics-hosts reached */
+        rm->ctr.hosts_dropped++;
+        while (wire_metrics_next(m, &s) == 1)
+            rm->ctr.samples_dropped++;
+        return;
+    }
+    h->last_write_ms = f.now_ms;
     buf_init(&id, RM_ID_MAX);
     while (wire_metrics_next(m, &s) == 1)
         rm_write_sample(rm, &f, &s, &id);
@@ -626,15 +685,14 @@ rmetrics_new(struct event_base *base, const struct rmetrics_config *cfg)
         rm->cfg.retention_ms = RM_DEFAULT_RETENTION_MS;
     if (rm->cfg.max_series == 0)
         rm->cfg.max_series = RM_DEFAULT_MAX_SERIES;
+    if (rm->cfg.max_hosts == 0 || rm->cfg.max_hosts > RMETRICS_MAX_HOSTS)
+        rm->cfg.max_hosts = RMETRICS_MAX_HOSTS;
     if (rm->cfg.max_pending == 0)
         rm->cfg.max_pending = RM_DEFAULT_MAX_PENDING;
     if (rm_addr_parse(rm, rm->addr) < 0)
         goto fail;
-    size_t n = 64;
-    while (n < rm->cfg.max_series && n < ((size_t)1 << 20))
-        n <<= 1;
-    rm->tab = xcalloc(n, sizeof(*rm->tab));
-    rm->tab_mask = n - 1;
+    rm_tab_init(&rm->series, rm->cfg.max_series);
+    rm_tab_init(&rm->hosts, rm->cfg.max_hosts);
     rm->backoff_ms = RM_BACKOFF_MIN_MS;
     rm->reconnect_ev = evtimer_new(base, rm_reconnect_cb, rm);
     rm->timeout_ev = evtimer_new(base, rm_timeout_cb, rm);
@@ -665,9 +723,10 @@ rmetrics_free(struct rmetrics *rm)
     }
     rm_fail_cb(-1, 0, rm);          /* reads failed but not yet called */
     rm_queue_clear(rm);
-    if (rm->tab != NULL)
-        rm_ent_expire(rm, INT64_MAX);
-    free(rm->tab);
+    rm_tab_expire(rm, &rm->series, INT64_MAX, NULL);
+    rm_tab_expire(rm, &rm->hosts, INT64_MAX, NULL);
+    free(rm->series.slots);
+    free(rm->hosts.slots);
     if (rm->reconnect_ev != NULL)
         event_free(rm->reconnect_ev);
     if (rm->timeout_ev != NULL)
@@ -686,6 +745,7 @@ rmetrics_get_counters(const struct rmetrics *rm, struct rmetrics_counters *out)
 {
     *out = rm->ctr;
     out->is_connected = rm->is_connected;
-    out->series = rm->n_series;
+    out->series = rm->series.n;
+    out->hosts = rm->hosts.n;
     out->pending = rm->n_queued + rm->n_inflight;
 }

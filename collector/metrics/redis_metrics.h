@@ -30,23 +30,28 @@ struct rmetrics_config {
     const char *addr;            /* "HOST:PORT" or a unix socket path */
     int64_t     retention_ms;    /* --metrics-retention, default 24h */
     size_t      max_series;      /* bound on distinct series, default 100000 */
+    size_t      max_hosts;       /* bound on distinct hosts, default (and
+                                  * at most) RMETRICS_MAX_HOSTS */
     size_t      max_pending;     /* queued commands while down, default 100000 */
     rm_clock_fn clock_ms;        /* NULL: CLOCK_REALTIME */
 };
 
 struct rmetrics_counters {
     uint64_t samples_written;
-    uint64_t samples_dropped;    /* buffer full, or series cap reached */
+    uint64_t samples_dropped;    /* buffer full, or series/host cap reached */
+    uint64_t hosts_dropped;      /* METRICS frames of hosts past max_hosts */
     uint64_t redis_errors;       /* error replies, bad reply types */
     uint64_t reconnects;
     int      is_connected;
     uint64_t series;             /* distinct series in the local table */
+    uint64_t hosts;              /* distinct hosts in the local table */
     uint64_t pending;            /* commands queued or awaiting a reply */
 };
 
 /* Copies cfg and starts connecting (in the background, forever: Redis
- * being down is not an error). Zero retention_ms/max_series/max_pending
- * take the defaults above. NULL only for a NULL or empty addr. */
+ * being down is not an error). Zero retention_ms/max_series/max_hosts/
+ * max_pending take the defaults above (max_hosts is clamped to
+ * RMETRICS_MAX_HOSTS, what a hosts read accepts). NULL only for a NULL or empty addr. */
 struct rmetrics *rmetrics_new(struct event_base *base,
                               const struct rmetrics_config *cfg);
 void rmetrics_free(struct rmetrics *rm);

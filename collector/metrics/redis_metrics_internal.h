@@ -28,13 +28,21 @@
 struct redisAsyncContext;
 struct rm_read;
 
-/* A series this process writes (hash chain entry). */
+/* A series or host this process writes (hash chain entry). */
 struct rm_ent {
     struct rm_ent *next;
     char          *id;
     int64_t        last_write_ms;
     int64_t        refreshed_ms;
     uint64_t       refreshed_gen;   /* conn_gen of the last index refresh */
+};
+
+/* A bounded table of series or hosts: chains of rm_ent by id. */
+struct rm_tab {
+    struct rm_ent **slots;
+    size_t          mask;
+    size_t          n;
+    size_t          max;
 };
 
 /* A command waiting for the connection (formatted by hiredis). */
@@ -67,9 +75,8 @@ struct rmetrics {
     struct rm_cmd             *q_tail;
     size_t                     n_queued;
     size_t                     n_inflight;
-    struct rm_ent            **tab;
-    size_t                     tab_mask;
-    size_t                     n_series;
+    struct rm_tab              series;      /* bounded by max_series */
+    struct rm_tab              hosts;       /* bounded by max_hosts */
     uint64_t                   n_err_logged;
     struct rmetrics_counters   ctr;
 };

@@ -51,9 +51,6 @@ struct rm_read {
     /* hosts */
     struct rm_host    *hosts;
     size_t             n_hosts;
-    char             **ival_host;
-    int64_t           *ival_ms;
-    size_t             n_ival;
     /* latest */
     struct rm_latest  *latest;
     size_t             n_latest;
@@ -87,10 +84,6 @@ rm_read_free(struct rm_read *r)
     for (size_t i = 0; i < r->n_hosts; i++)
         free((char *)r->hosts[i].host);
     free(r->hosts);
-    for (size_t i = 0; i < r->n_ival; i++)
-        free(r->ival_host[i]);
-    free(r->ival_host);
-    free(r->ival_ms);
     for (size_t i = 0; i < r->n_latest; i++) {
         free((char *)r->latest[i].name);
         free((char *)r->latest[i].container);
@@ -124,7 +117,6 @@ rm_read_set_err(struct rm_read *r, const char *errstr)
     snprintf(r->errstr, sizeof(r->errstr), "%s", errstr);
 }
 
-static void rm_hosts_join(struct rm_read *r);
 static void rm_query_sort(struct rm_read *r);
 
 /* Calls the callback once, then frees r. */
@@ -139,8 +131,6 @@ rm_read_finish(struct rm_read *r)
                     r->err ? 0 : r->n_names, r->arg);
         break;
     case RM_READ_HOSTS:
-        if (!r->err)
-            rm_hosts_join(r);
         r->hosts_cb(r->err, es, r->hosts, r->err ? 0 : r->n_hosts, r->arg);
         break;
     case RM_READ_LATEST:
@@ -316,6 +306,47 @@ rmetrics_names(struct rmetrics *rm, rm_names_cb cb, void *arg)
 
 /* ---- hosts ---- */
 
+/* GET logq:interval:<host>: a number of ms, or nil (the default stays). */
+static void
+rm_ival_reply_cb(redisAsyncContext *ac, void *rp, void *privdata)
+{
+    struct rm_slot *slot = privdata;
+    struct rm_read *r = slot->r;
+    redisReply *reply = rp;
+    int64_t ms;
+
+    if (reply != NULL && reply->type == REDIS_REPLY_NIL)
+        goto done;
+    if (rm_reply_check(r, reply, "GET", REDIS_REPLY_STRING) < 0)
+        goto done;
+    if (rm_int_parse(reply->str, (size_t)reply->len, &ms) < 0 || ms <= 0) {
+        rm_reply_error(r->rm, "GET", "bad interval");
+        goto done;
+    }
+    r->hosts[slot->idx].interval_ms = ms;
+done:
+    rm_read_done_one(r);
+}
+
+/* One GET of the interval per host, pipelined (REDIS.md "Reads"). */
+static void
+rm_hosts_send_ivals(struct rm_read *r)
+{
+    r->slots = xcalloc(r->n_hosts + 1, sizeof(*r->slots));
+    for (size_t i = 0; i < r->n_hosts; i++) {
+        char *key = xasprintf("logq:interval:%s", r->hosts[i].host);
+        r->slots[i] = (struct rm_slot){ r, i };
+        int rc = rm_read_send(r->rm, rm_ival_reply_cb, &r->slots[i], 2,
+                              (const char *[]){ "GET", key });
+        free(key);
+        if (rc < 0) {
+            rm_read_set_err(r, "redis connection lost");
+            break;
+        }
+        r->n_wait++;
+    }
+}
+
 static void
 rm_hosts_reply_cb(redisAsyncContext *ac, void *rp, void *privdata)
 {
@@ -340,8 +371,9 @@ rm_hosts_reply_cb(redisAsyncContext *ac, void *rp, void *privdata)
         const redisReply *h = reply->element[2 * i];
         const redisReply *sc = reply->element[2 * i + 1];
         int64_t ms;
-        if (rm_int_parse(sc->str, (size_t)sc->len, &ms) < 0) {
-            rm_reply_error(r->rm, "ZRANGE", "bad score");
+        if (rm_int_parse(sc->str, (size_t)sc->len, &ms) < 0 ||
+            memchr(h->str, '\0', (size_t)h->len) != NULL) {
+            rm_reply_error(r->rm, "ZRANGE", "bad score or host");
             continue;
         }
         struct rm_host *o = &r->hosts[r->n_hosts++];
@@ -349,50 +381,9 @@ rm_hosts_reply_cb(redisAsyncContext *ac, void *rp, void *privdata)
         o->last_seen_ms = ms;
         o->interval_ms = 10000;
     }
+    rm_hosts_send_ivals(r);
 done:
     rm_read_done_one(r);
-}
-
-static void
-rm_ival_reply_cb(redisAsyncContext *ac, void *rp, void *privdata)
-{
-    struct rm_read *r = privdata;
-    redisReply *reply = rp;
-
-    if (rm_reply_check(r, reply, "HGETALL", REDIS_REPLY_ARRAY) < 0 ||
-        rm_all_strings(r, reply, "HGETALL") < 0)
-        goto done;
-    if (reply->elements % 2 != 0) {
-        rm_reply_error(r->rm, "HGETALL", "odd element count");
-        rm_read_set_err(r, "redis: malformed reply");
-        goto done;
-    }
-    size_t n = reply->elements / 2;
-    r->ival_host = xcalloc(n + 1, sizeof(*r->ival_host));
-    r->ival_ms = xcalloc(n + 1, sizeof(*r->ival_ms));
-    for (size_t i = 0; i < n; i++) {
-        const redisReply *h = reply->element[2 * i];
-        const redisReply *v = reply->element[2 * i + 1];
-        int64_t ms;
-        if (rm_int_parse(v->str, (size_t)v->len, &ms) < 0 || ms <= 0) {
-            rm_reply_error(r->rm, "HGETALL", "bad interval");
-            continue;
-        }
-        r->ival_host[r->n_ival] = xstrndup(h->str, (size_t)h->len);
-        r->ival_ms[r->n_ival++] = ms;
-    }
-done:
-    rm_read_done_one(r);
-}
-
-/* Interval of each host, from the second reply (a few hosts: linear). */
-static void
-rm_hosts_join(struct rm_read *r)
-{
-    for (size_t i = 0; i < r->n_hosts; i++)
-        for (size_t j = 0; j < r->n_ival; j++)
-            if (strcmp(r->hosts[i].host, r->ival_host[j]) == 0)
-                r->hosts[i].interval_ms = r->ival_ms[j];
 }
 
 int
@@ -402,18 +393,8 @@ rmetrics_hosts(struct rmetrics *rm, rm_hosts_cb cb, void *arg)
         return -1;
     struct rm_read *r = rm_read_new(rm, RM_READ_HOSTS, arg);
     r->hosts_cb = cb;
-    r->n_wait = 2;
-    if (rm_read_send(rm, rm_hosts_reply_cb, r, 5, (const char *[]){
-            "ZRANGE", "logq:hosts", "0", "-1", "WITHSCORES" }) < 0) {
-        rm_read_fail_later(rm, r, "redis not connected");
-        return 0;
-    }
-    if (rm_read_send(rm, rm_ival_reply_cb, r, 2, (const char *[]){
-            "HGETALL", "logq:host_interval" }) < 0) {
-        rm_read_set_err(r, "redis not connected");
-        rm_read_done_one(r);        /* the first reply still comes */
-    }
-    return 0;
+    return rm_read_start(r, rm_hosts_reply_cb, 5, (const char *[]){
+                         "ZRANGE", "logq:hosts", "0", "-1", "WITHSCORES" });
 }
 
 /* ---- latest ---- */

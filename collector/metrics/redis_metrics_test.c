@@ -351,6 +351,8 @@ query(struct fx *f, struct res *r, const char *name, const char *host,
 
 /* ---- setup ---- */
 
+static size_t open_max_hosts;        /* rm_open's max_hosts (0: default) */
+
 static void
 rm_open(struct fx *f, size_t max_series, size_t max_pending,
         int64_t retention_ms)
@@ -361,6 +363,7 @@ rm_open(struct fx *f, size_t max_series, size_t max_pending,
     struct rmetrics_config cfg = {
         .addr = addr, .retention_ms = retention_ms, .max_series = max_series,
         .max_pending = max_pending, .clock_ms = fake_clock,
+        .max_hosts = open_max_hosts,
     };
     f->rm = rmetrics_new(f->base, &cfg);
     assert_non_null(f->rm);
@@ -376,6 +379,7 @@ setup(void **state)
     f->port = free_port();
     f->base = event_base_new();
     fake_now = T0;
+    open_max_hosts = 0;
     redis_start(f);
     *state = f;
     return 0;
@@ -534,6 +538,86 @@ test_rmetrics_series_cap(void **state)
     assert_int_equal(ctr(f).samples_dropped, 1);
     query(f, &r, "host.fs.used_pct", "h1", NULL, NULL);
     assert_int_equal(r.n, 1);
+}
+
+/* Redis keys matching pattern (KEYS is fine on a test's private server). */
+static long long
+redis_nkeys(struct fx *f, const char *pattern)
+{
+    redisReply *r = redisCommand(f->sync, "KEYS %s", pattern);
+
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    long long n = (long long)r->elements;
+    freeReplyObject(r);
+    return n;
+}
+
+/*
+ * Per-host keys are bounded and expire like the series: every key this
+ * process writes has a TTL of at most retention + margin (nothing lives
+ * forever if the collector stops), a host idle for the retention leaves
+ * every per-host key and index at the next housekeeping and frees its
+ * slot, and hosts past max_hosts are dropped and counted. The interval of
+ * a host is still read back.
+ */
+static void
+test_rmetrics_hosts_bounded_and_expiring(void **state)
+{
+    struct fx *f = *state;
+    struct res r;
+    char host[32];
+
+    open_max_hosts = 3;
+    rm_open(f, 0, 0, 10000);                 /* 10 s retention */
+    assert_true(run_until(f, is_connected));
+    for (int i = 0; i < 5; i++) {            /* 2 hosts over the cap */
+        snprintf(host, sizeof(host), "old%d", i);
+        write_frame(f, host, T0, frame1 + 5, 1);   /* interval 2 s */
+    }
+    assert_true(run_until(f, is_idle));
+    assert_int_equal(ctr(f).samples_written, 3);
+    assert_int_equal(ctr(f).samples_dropped, 2);
+    assert_int_equal(ctr(f).hosts_dropped, 2);
+    assert_int_equal(ctr(f).hosts, 3);
+    assert_int_equal(redis_int(f, "ZCARD logq:hosts"), 3);
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(rmetrics_hosts(f->rm, hosts_cb, &r), 0);
+    wait_res(f, &r);
+    assert_int_equal(r.err, 0);
+    assert_int_equal(r.n, 3);
+    assert_true(res_has(&r, "old0 1700000000000 2000"));
+    /* every key has a TTL within retention + margin */
+    redisReply *keys = redisCommand(f->sync, "KEYS logq:*");
+    assert_non_null(keys);
+    assert_true(keys->elements > 0);
+    for (size_t i = 0; i < keys->elements; i++) {
+        long long ttl = redis_int(f, "PTTL %s", keys->element[i]->str);
+        if (ttl < 0 || ttl > 10000 + RM_EXPIRE_MARGIN_MS)
+            fail_msg("key %s has PTTL %lld", keys->element[i]->str, ttl);
+    }
+    freeReplyObject(keys);
+    /* the old hosts go idle; a new host comes after the retention */
+    fake_now = T0 + 70000;
+    write_frame(f, "new", fake_now, frame1 + 5, 1);
+    assert_true(run_until(f, is_idle));
+    assert_int_equal(ctr(f).hosts_dropped, 3);      /* the cap is full */
+    event_active(f->rm->housekeep_ev, EV_TIMEOUT, 0);   /* the minute */
+    assert_int_equal(event_base_loop(f->base, EVLOOP_NONBLOCK), 0);
+    assert_true(run_until(f, is_idle));
+    write_frame(f, "new", fake_now, frame1 + 5, 1);
+    assert_true(run_until(f, is_idle));
+    assert_int_equal(ctr(f).hosts, 1);             /* slots freed */
+    assert_int_equal(ctr(f).hosts_dropped, 3);
+    assert_int_equal(redis_int(f, "ZCARD logq:hosts"), 1);
+    assert_int_equal(redis_nkeys(f, "logq:host_interval"), 0);
+    assert_int_equal(redis_nkeys(f, "logq:latest:old*"), 0);
+    assert_int_equal(redis_nkeys(f, "logq:interval:old*"), 0);
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(rmetrics_hosts(f->rm, hosts_cb, &r), 0);
+    wait_res(f, &r);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.text[0], "new 1700000070000 2000");
 }
 
 static void
@@ -719,6 +803,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_rmetrics_series_cap, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_rmetrics_hosts_bounded_and_expiring, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rmetrics_bad_replies, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_rmetrics_redis_restart, setup,
