@@ -9,6 +9,13 @@
  * wire_batch_next/wire_metrics_next without further checks. Compression and
  * crc32 go through common/compress, the handshake MAC through common/hmac.
  * Encoders leave their output buf as it was when they fail.
+ *
+ * The frame reader (wire_reader_*) is the one place a byte stream becomes
+ * frames, for the collector's ingest and the shipper's sender alike: it
+ * checks every header field as soon as the header is there (a too-large
+ * length is refused before its payload is buffered), so what a peer can
+ * make the other side hold is one frame under the maximum the owner sets
+ * (WIRE_MAX_CONTROL before the handshake, see PROTOCOL.md).
  */
 #include "common/wire.h"
 
@@ -124,39 +131,191 @@ wire_at_end(const struct reader *r, const char **errstr)
 
 /* ---- frames ---- */
 
+const char *
+wire_rd_str(enum wire_rd rc)
+{
+    switch (rc) {
+    case WIRE_RD_OK:          return "ok";
+    case WIRE_RD_NEED_MORE:   return "incomplete frame";
+    case WIRE_RD_BAD_MAGIC:   return "bad frame magic";
+    case WIRE_RD_BAD_VERSION: return "unsupported protocol version";
+    case WIRE_RD_BAD_FLAGS:   return "unknown frame flags or reserved bits";
+    case WIRE_RD_BAD_TYPE:    return "unknown frame type";
+    case WIRE_RD_BAD_LENGTH:  return "control frame too long";
+    case WIRE_RD_TOO_LARGE:   return "frame payload too large";
+    case WIRE_RD_BAD_CRC:     return "frame crc mismatch";
+    case WIRE_RD_OVERFLOW:    return "reader overflow";
+    }
+    return "unknown reader error";
+}
+
+static int
+wire_type_is_known(uint16_t type)
+{
+    switch (type) {
+    case WIRE_HELLO: case WIRE_CHALLENGE: case WIRE_AUTH: case WIRE_WELCOME:
+    case WIRE_ERROR: case WIRE_BATCH: case WIRE_ACK: case WIRE_METRICS:
+        return 1;
+    }
+    return 0;
+}
+
+/*
+ * Checks the header at the front of p[0..len): the magic byte by byte as it
+ * arrives, the rest once all WIRE_HEADER_LEN bytes are there. WIRE_RD_OK
+ * with *plen set, WIRE_RD_NEED_MORE or the error. The crc is not checked.
+ */
+static enum wire_rd
+wire_header_check(const uint8_t *p, size_t len, size_t max_payload,
+                  uint32_t *plen)
+{
+    if ((len >= 1 && p[0] != 'L') || (len >= 2 && p[1] != 'Q'))
+        return WIRE_RD_BAD_MAGIC;
+    if (len < WIRE_HEADER_LEN)
+        return WIRE_RD_NEED_MORE;
+    uint16_t type = le16_load(p + 4);
+    uint32_t n = le32_load(p + 8);
+
+    if (p[2] < WIRE_VERSION_MIN || p[2] > WIRE_VERSION)
+        return WIRE_RD_BAD_VERSION;
+    if ((p[3] & ~WIRE_F_ZLIB) != 0 || le16_load(p + 6) != 0)
+        return WIRE_RD_BAD_FLAGS;
+    if (!wire_type_is_known(type))
+        return WIRE_RD_BAD_TYPE;
+    if (type != WIRE_BATCH && type != WIRE_METRICS && n > WIRE_MAX_CONTROL)
+        return WIRE_RD_BAD_LENGTH;
+    if (n > max_payload)
+        return WIRE_RD_TOO_LARGE;
+    *plen = n;
+    return WIRE_RD_OK;
+}
+
+/* A whole frame at the front of p[0..len), as wire_header_check. */
+static enum wire_rd
+wire_frame_check(const uint8_t *p, size_t len, size_t max_payload,
+                 struct wire_frame *f)
+{
+    uint32_t plen = 0;
+    enum wire_rd rc = wire_header_check(p, len, max_payload, &plen);
+
+    if (rc != WIRE_RD_OK)
+        return rc;
+    if (len - WIRE_HEADER_LEN < plen)
+        return WIRE_RD_NEED_MORE;
+    const uint8_t *payload = p + WIRE_HEADER_LEN;
+    if (compress_crc32(0, payload, plen) != le32_load(p + 12))
+        return WIRE_RD_BAD_CRC;
+    f->version = p[2];
+    f->flags = p[3];
+    f->type = le16_load(p + 4);
+    f->payload = payload;
+    f->len = plen;
+    return WIRE_RD_OK;
+}
+
 int
 wire_frame_decode(const uint8_t *p, size_t len, struct wire_frame *f,
                   size_t *consumed, const char **errstr)
 {
-    if ((len >= 1 && p[0] != 'L') || (len >= 2 && p[1] != 'Q'))
-        return wire_fail(errstr, "bad frame magic");
-    if (len < WIRE_HEADER_LEN)
-        return 0;
-    uint8_t version = p[2];
-    uint8_t flags = p[3];
-    uint16_t type = le16_load(p + 4);
-    uint32_t plen = le32_load(p + 8);
+    struct wire_frame fr;
+    enum wire_rd rc = wire_frame_check(p, len, WIRE_MAX_PAYLOAD, &fr);
 
-    if (version < WIRE_VERSION_MIN || version > WIRE_VERSION)
-        return wire_fail(errstr, "unsupported protocol version");
-    if ((flags & ~WIRE_F_ZLIB) != 0)
-        return wire_fail(errstr, "unknown frame flags");
-    if (le16_load(p + 6) != 0)
-        return wire_fail(errstr, "reserved frame bits set");
-    if (plen > WIRE_MAX_PAYLOAD)
-        return wire_fail(errstr, "frame payload too large");
-    if (len - WIRE_HEADER_LEN < plen)
+    if (rc == WIRE_RD_NEED_MORE)
         return 0;
-    const uint8_t *payload = p + WIRE_HEADER_LEN;
-    if (compress_crc32(0, payload, plen) != le32_load(p + 12))
-        return wire_fail(errstr, "frame crc mismatch");
-    f->version = version;
-    f->flags = flags;
-    f->type = type;
-    f->payload = payload;
-    f->len = plen;
-    *consumed = WIRE_HEADER_LEN + (size_t)plen;
+    if (rc != WIRE_RD_OK)
+        return wire_fail(errstr, wire_rd_str(rc));
+    *f = fr;
+    *consumed = WIRE_HEADER_LEN + fr.len;
     return 1;
+}
+
+/* ---- frame reader ---- */
+
+/* A reader's buffer larger than this is freed whenever it runs empty, so
+ * an idle connection keeps no large allocation after a large frame. */
+#define WIRE_READER_KEEP    (64u << 10)
+
+void
+wire_reader_init(struct wire_reader *r, size_t max_payload)
+{
+    memset(r, 0, sizeof(*r));
+    buf_init(&r->in, 0);
+    wire_reader_set_max(r, max_payload);
+}
+
+void
+wire_reader_fini(struct wire_reader *r)
+{
+    buf_fini(&r->in);
+    r->pos = 0;
+}
+
+void
+wire_reader_set_max(struct wire_reader *r, size_t max_payload)
+{
+    if (max_payload > WIRE_MAX_PAYLOAD)
+        max_payload = WIRE_MAX_PAYLOAD;
+    r->max_payload = max_payload;
+    r->in.max = WIRE_HEADER_LEN + max_payload;
+}
+
+size_t
+wire_reader_buffered(const struct wire_reader *r)
+{
+    return r->in.len - r->pos;
+}
+
+size_t
+wire_reader_room(const struct wire_reader *r)
+{
+    size_t have = wire_reader_buffered(r);
+
+    if (r->err != WIRE_RD_OK || have >= r->in.max)
+        return 0;
+    return r->in.max - have;
+}
+
+enum wire_rd
+wire_reader_feed(struct wire_reader *r, const void *p, size_t len)
+{
+    if (r->err != WIRE_RD_OK)
+        return r->err;
+    if (len == 0)
+        return WIRE_RD_OK;
+    if (len > wire_reader_room(r))
+        return r->err = WIRE_RD_OVERFLOW;
+    if (r->pos > 0) {           /* move the unread tail to the front */
+        buf_consume(&r->in, r->pos);
+        r->pos = 0;
+    }
+    /* room() was checked against max, so this append cannot fail */
+    if (buf_append(&r->in, p, len) < 0)
+        return r->err = WIRE_RD_OVERFLOW;
+    return WIRE_RD_OK;
+}
+
+enum wire_rd
+wire_reader_next(struct wire_reader *r, struct wire_frame *f)
+{
+    if (r->err != WIRE_RD_OK)
+        return r->err;
+    if (r->pos == r->in.len) {
+        if (r->in.cap > WIRE_READER_KEEP) {
+            size_t max = r->in.max;
+            buf_fini(&r->in);
+            buf_init(&r->in, max);
+        }
+        r->in.len = 0;
+        r->pos = 0;
+        return WIRE_RD_NEED_MORE;
+    }
+    enum wire_rd rc = wire_frame_check(r->in.data + r->pos,
+                                       r->in.len - r->pos, r->max_payload, f);
+    if (rc == WIRE_RD_OK)
+        r->pos += WIRE_HEADER_LEN + f->len;
+    else if (rc != WIRE_RD_NEED_MORE)
+        r->err = rc;
+    return rc;
 }
 
 int

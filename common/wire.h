@@ -31,6 +31,9 @@
  * metadata"); the shipper cuts longer ones. */
 #define WIRE_MAX_NAME_LEN   256
 #define WIRE_MAX_MSG_LEN    (16u << 20)
+/* Largest payload of a control frame (every type but BATCH and METRICS),
+ * and so all a peer may make the other side buffer before WELCOME. */
+#define WIRE_MAX_CONTROL    4096u
 
 #define WIRE_F_ZLIB         0x01
 
@@ -66,14 +69,66 @@ struct wire_frame {
     size_t         len;
 };
 
+/* What the frame reader (and wire_frame_decode) can say about its input. */
+enum wire_rd {
+    WIRE_RD_OK = 0,         /* a whole, valid frame */
+    WIRE_RD_NEED_MORE,      /* no whole frame buffered yet */
+    WIRE_RD_BAD_MAGIC,      /* does not start with 'L' 'Q' */
+    WIRE_RD_BAD_VERSION,    /* version outside WIRE_VERSION_MIN..VERSION */
+    WIRE_RD_BAD_FLAGS,      /* unknown flag bits or reserved bits set */
+    WIRE_RD_BAD_TYPE,       /* not a frame type of PROTOCOL.md */
+    WIRE_RD_BAD_LENGTH,     /* control frame payload over WIRE_MAX_CONTROL */
+    WIRE_RD_TOO_LARGE,      /* payload over the reader's maximum */
+    WIRE_RD_BAD_CRC,        /* crc32 does not match the payload */
+    WIRE_RD_OVERFLOW,       /* fed more than wire_reader_room() */
+};
+
+/* A static, lower-case description of rc. */
+const char *wire_rd_str(enum wire_rd rc);
+
 /*
  * Decodes one frame from the front of p[0..len). Returns 1 and fills *f and
  * *consumed when a whole frame is there, 0 when more bytes are needed, -1 on
  * a protocol error (*errstr set; the connection must be closed). Checks
- * magic, version, reserved bits, length cap and crc before returning 1.
+ * magic, version, flags, reserved bits, type, length caps (WIRE_MAX_PAYLOAD)
+ * and crc before returning 1: the same checks as the reader below.
  */
 int wire_frame_decode(const uint8_t *p, size_t len, struct wire_frame *f,
                       size_t *consumed, const char **errstr);
+
+/*
+ * Incremental frame reader (as hiredis's redisReaderFeed/GetReply): feed it
+ * the bytes a socket gave, pull whole frames with wire_reader_next. No I/O.
+ * It buffers at most one maximum frame (WIRE_HEADER_LEN + max_payload), and
+ * a frame whose header announces more than max_payload is refused from the
+ * header alone, before its payload is buffered. The first error is kept:
+ * every later call returns it (the owner closes the connection). When the
+ * buffer runs empty a large allocation is given back.
+ */
+struct wire_reader {
+    struct buf   in;
+    size_t       pos;           /* start of the bytes not yet returned */
+    size_t       max_payload;
+    enum wire_rd err;           /* WIRE_RD_OK until the first error */
+};
+
+/* max_payload is clamped to WIRE_MAX_PAYLOAD. */
+void   wire_reader_init(struct wire_reader *r, size_t max_payload);
+void   wire_reader_fini(struct wire_reader *r);
+/* Changes the maximum for frames not yet returned (e.g. after WELCOME). */
+void   wire_reader_set_max(struct wire_reader *r, size_t max_payload);
+/* How many bytes wire_reader_feed accepts now; > 0 unless a whole frame is
+ * buffered or the reader has failed. */
+size_t wire_reader_room(const struct wire_reader *r);
+/* Bytes fed and not yet returned as frames. */
+size_t wire_reader_buffered(const struct wire_reader *r);
+/* Copies p[0..len) in. WIRE_RD_OK, WIRE_RD_OVERFLOW (len > room; nothing
+ * taken, the reader fails) or the reader's earlier error. */
+enum wire_rd wire_reader_feed(struct wire_reader *r, const void *p,
+                              size_t len);
+/* WIRE_RD_OK with *f filled (its payload borrowed from the reader until
+ * the next feed or next call), WIRE_RD_NEED_MORE, or an error. */
+enum wire_rd wire_reader_next(struct wire_reader *r, struct wire_frame *f);
 /* Appends a frame; compresses the payload with zlib at level zlevel when
  * zlevel > 0. -1 if out's cap is reached or the payload is too large. */
 int wire_frame_encode(struct buf *out, uint16_t type, const void *payload,

@@ -214,7 +214,7 @@ test_frame_bad_flags_and_reserved(void **state)
     buf_reset(&fx->out);
     raw_frame(&fx->out, 1, 0, WIRE_ACK, 0x0100, "12345678", 8);
     assert_int_equal(decode_one(&fx->out, &f, &err), -1);
-    assert_string_equal(err, "reserved frame bits set");
+    assert_string_equal(err, "unknown frame flags or reserved bits");
 }
 
 static void

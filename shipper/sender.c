@@ -28,6 +28,7 @@
 #include "common/log.h"
 #include "common/record.h"
 #include "common/timeutil.h"
+#include "common/wire_ev.h"
 #include "common/xmalloc.h"
 #include "shipper/compressor.h"
 
@@ -39,6 +40,9 @@
 #define SENDER_HANDSHAKE_S   10
 #define SENDER_ACK_TIMEOUT_S 30
 #define SENDER_SPARE_ENCS    4          /* idle batch encoders kept */
+/* The collector sends control frames only (PROTOCOL.md): the reader takes
+ * frames up to WIRE_MAX_CONTROL and the socket input is staged up to this. */
+#define SENDER_MAX_INPUT     (64u << 10)
 
 enum sender_state {
     SENDER_IDLE,            /* waiting for the reconnect timer */
@@ -81,6 +85,7 @@ struct sender {
 
     enum sender_state        state;
     struct bufferevent      *bev;
+    struct wire_reader       rd;            /* frames from bev */
     struct event            *retry_ev;
     struct event            *ack_ev;        /* oldest un-acked frame */
     int64_t                  last_ack_ns;   /* mono time of the last ACK */
@@ -243,6 +248,8 @@ sender_close(struct sender *s, const char *why)
         bufferevent_free(s->bev);
         s->bev = NULL;
     }
+    wire_reader_fini(&s->rd);
+    wire_reader_init(&s->rd, WIRE_MAX_CONTROL);
     s->n_unsent = 0;
     for (struct sender_entry *e = s->head; e != NULL; e = e->next) {
         e->is_sent = 0;
@@ -489,31 +496,15 @@ sender_read_cb(struct bufferevent *bev, void *arg)
 {
     struct sender *s = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
+    struct wire_frame f;
+    enum wire_rd rc;
 
-    for (;;) {
-        size_t avail = evbuffer_get_length(in);
-        if (avail < WIRE_HEADER_LEN)
-            return;
-        const uint8_t *h = evbuffer_pullup(in, WIRE_HEADER_LEN);
-        size_t need = WIRE_HEADER_LEN + (size_t)le32_load(h + 8);
-        if (need > SENDER_FRAME_MAX) {
-            sender_close(s, "frame too large");
-            return;
-        }
-        if (avail < need)
-            return;
-        const uint8_t *p = evbuffer_pullup(in, (ssize_t)need);
-        struct wire_frame f;
-        size_t used;
-        const char *err = "truncated frame";
-        if (p == NULL || wire_frame_decode(p, need, &f, &used, &err) != 1) {
-            sender_close(s, err);
-            return;
-        }
+    while ((rc = wire_ev_next(&s->rd, in, &f)) == WIRE_RD_OK) {
         if (sender_on_frame(s, &f) < 0)
             return;
-        evbuffer_drain(in, used);
     }
+    if (rc != WIRE_RD_NEED_MORE)
+        sender_close(s, wire_rd_str(rc));
 }
 
 static void
@@ -608,6 +599,7 @@ sender_connect(struct sender *s)
         return;
     }
     bufferevent_setcb(s->bev, sender_read_cb, NULL, sender_event_cb, s);
+    bufferevent_setwatermark(s->bev, EV_READ, 0, SENDER_MAX_INPUT);
     bufferevent_enable(s->bev, EV_READ | EV_WRITE);
     s->state = SENDER_CONNECTING;
     sender_set_timeout(s, SENDER_HANDSHAKE_S * 1000);
@@ -644,6 +636,7 @@ sender_new(struct event_base *base, const struct sender_config *cfg,
     s->gen = 1;
     s->enc = sender_enc_get(s);
     buf_init(&s->scratch, WIRE_MAX_INFLATED);
+    wire_reader_init(&s->rd, WIRE_MAX_CONTROL);
     s->retry_ev = evtimer_new(base, sender_retry_cb, s);
     s->flush_ev = evtimer_new(base, sender_flush_cb, s);
     s->ack_ev = evtimer_new(base, sender_ack_cb, s);
@@ -687,6 +680,7 @@ sender_free(struct sender *s)
     for (size_t i = 0; i < s->n_spare; i++)
         sender_enc_free(s->spare[i]);
     buf_fini(&s->scratch);
+    wire_reader_fini(&s->rd);
     free(s->commits);
     free((void *)s->cfg.token);
     free((char *)s->cfg.hostname);

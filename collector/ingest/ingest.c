@@ -3,11 +3,13 @@
  * ingest: shipper connections (protocol in common/PROTOCOL.md).
  *
  * Each connection is a bufferevent whose input is capped by a read high
- * watermark of one maximum frame plus slack, so a shipper can never make us
- * buffer more than that; whole frames are pulled up and handed to the pure
- * decoder in common/wire.c. Handshake: HELLO -> CHALLENGE (32 bytes from
- * getrandom) -> AUTH (HMAC checked in constant time) -> WELCOME, under a
- * timeout; anything else before WELCOME closes the connection.
+ * watermark (INGEST_MAX_INPUT) and moved into the connection's frame
+ * reader (common/wire.c via wire_ev.c), which holds at most one maximum
+ * frame, so a shipper can never make us buffer more than that; whole
+ * frames go to the pure payload decoders. Handshake: HELLO -> CHALLENGE
+ * (32 bytes from getrandom) -> AUTH (HMAC checked in constant time) ->
+ * WELCOME, under a timeout; anything else before WELCOME closes the
+ * connection.
  *
  * Durability and acks: BATCH records are store_append()ed as they arrive
  * and the frame's seq is remembered as pending. A short timer (group
@@ -41,9 +43,12 @@
 #include "collector/ingest/srccheck.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "common/wire_ev.h"
 #include "common/xmalloc.h"
 
-#define INGEST_MAX_INPUT        (WIRE_HEADER_LEN + WIRE_MAX_PAYLOAD + 65536)
+/* Socket input staged before it moves into the connection's frame reader,
+ * which holds at most one frame itself. */
+#define INGEST_MAX_INPUT        (64u << 10)
 #define INGEST_COMMIT_DELAY_US  2000
 #define INGEST_RETRY_S          1
 #define INGEST_CLOSE_GRACE_S    2
@@ -68,6 +73,7 @@ struct ingest_conn {
     struct ingest       *ing;
     struct bufferevent  *bev;
     struct event        *timer;     /* handshake timeout, then close grace */
+    struct wire_reader   rd;
     enum ingest_state    state;
     char                 peer[64];
     char                 host[INGEST_MAX_HOST + 1];
@@ -185,6 +191,7 @@ ingest_conn_free(struct ingest_conn *c)
         event_free(c->timer);
     if (c->bev != NULL)
         bufferevent_free(c->bev);
+    wire_reader_fini(&c->rd);
     free(c);
 }
 
@@ -549,41 +556,25 @@ ingest_conn_frame(struct ingest_conn *c, const struct wire_frame *f)
 
 /* ---- reading ---- */
 
-/* Takes whole frames off the input buffer while the connection is open. */
+/* Takes whole frames off the input while the connection is open. */
 static void
 ingest_conn_process(struct ingest_conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
 
     while (c->state != INGEST_CLOSING) {
-        uint8_t hdr[WIRE_HEADER_LEN];
         struct wire_frame f;
-        size_t consumed, have = evbuffer_get_length(in);
-        const char *err = NULL;
-        ev_ssize_t n = evbuffer_copyout(in, hdr, sizeof(hdr));
-        if (n <= 0)
+        enum wire_rd rc = wire_ev_next(&c->rd, in, &f);
+        if (rc == WIRE_RD_NEED_MORE)
             return;
-        if (wire_frame_decode(hdr, (size_t)n, &f, &consumed, &err) < 0) {
-            int is_version = n > 2 && hdr[0] == 'L' && hdr[1] == 'Q' &&
-                             (hdr[2] < WIRE_VERSION_MIN ||
-                              hdr[2] > WIRE_VERSION);
-            uint16_t code = is_version ? WIRE_ERR_VERSION : WIRE_ERR_PROTOCOL;
-            ingest_conn_reject(c, code, "bad frame", err);
-            return;
+        if (rc == WIRE_RD_OK) {
+            (void)ingest_conn_frame(c, &f);
+            continue;
         }
-        if ((size_t)n < WIRE_HEADER_LEN)
-            return;
-        size_t total = WIRE_HEADER_LEN + le32_load(hdr + 8);
-        if (have < total)
-            return;
-        const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)total);
-        if (p == NULL ||
-            wire_frame_decode(p, total, &f, &consumed, &err) != 1) {
-            ingest_conn_reject(c, WIRE_ERR_PROTOCOL, "bad frame", err);
-            return;
-        }
-        (void)ingest_conn_frame(c, &f);
-        evbuffer_drain(in, total);
+        ingest_conn_reject(c, rc == WIRE_RD_BAD_VERSION ? WIRE_ERR_VERSION
+                                                        : WIRE_ERR_PROTOCOL,
+                           "bad frame", wire_rd_str(rc));
+        return;
     }
 }
 
@@ -650,6 +641,7 @@ ingest_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct ingest_conn *c = xcalloc(1, sizeof(*c));
 
     c->ing = ing;
+    wire_reader_init(&c->rd, WIRE_MAX_PAYLOAD);
     listen_format_peer(sa, c->peer, sizeof(c->peer));
     c->connected_ns = now_ns();
     TAILQ_INSERT_TAIL(&ing->conns, c, entry);
