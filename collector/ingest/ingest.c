@@ -3,9 +3,10 @@
  * ingest: shipper connections (protocol in common/PROTOCOL.md).
  *
  * Each connection is a bufferevent whose input is capped by a read high
- * watermark (INGEST_MAX_INPUT) and moved into the connection's frame
- * reader (common/wire.c via wire_ev.c), which holds at most one maximum
- * frame, so a shipper can never make us buffer more than that; whole
+ * watermark and moved into the connection's frame reader (common/wire.c
+ * via wire_ev.c), which holds at most one maximum frame: WIRE_MAX_CONTROL
+ * (4 KiB) before WELCOME, WIRE_MAX_PAYLOAD after, so a peer that has not
+ * authenticated costs a few KiB and a shipper at most one frame; whole
  * frames go to the pure payload decoders. Handshake: HELLO -> CHALLENGE
  * (32 bytes from getrandom) -> AUTH (HMAC checked in constant time) ->
  * WELCOME, under a timeout; anything else before WELCOME closes the
@@ -47,7 +48,10 @@
 #include "common/xmalloc.h"
 
 /* Socket input staged before it moves into the connection's frame reader,
- * which holds at most one frame itself. */
+ * which holds at most one frame itself: before WELCOME one control frame
+ * (PROTOCOL.md "Before the handshake"), so an unauthenticated peer costs
+ * a few KiB; afterwards a bit of slack for reading ahead. */
+#define INGEST_PREAUTH_INPUT    (WIRE_HEADER_LEN + WIRE_MAX_CONTROL)
 #define INGEST_MAX_INPUT        (64u << 10)
 #define INGEST_COMMIT_DELAY_US  2000
 #define INGEST_RETRY_S          1
@@ -312,6 +316,8 @@ ingest_conn_auth(struct ingest_conn *c, const uint8_t *p, size_t len)
     }
     c->state = INGEST_READY;
     evtimer_del(c->timer);
+    wire_reader_set_max(&c->rd, WIRE_MAX_PAYLOAD);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, INGEST_MAX_INPUT);
     char sw[LOG_ESC_SIZE];
     log_info("ingest", "shipper connected host=%s peer=%s software=\"%s\"",
              c->host_log, c->peer,
@@ -641,7 +647,7 @@ ingest_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct ingest_conn *c = xcalloc(1, sizeof(*c));
 
     c->ing = ing;
-    wire_reader_init(&c->rd, WIRE_MAX_PAYLOAD);
+    wire_reader_init(&c->rd, WIRE_MAX_CONTROL);   /* until WELCOME */
     listen_format_peer(sa, c->peer, sizeof(c->peer));
     c->connected_ns = now_ns();
     TAILQ_INSERT_TAIL(&ing->conns, c, entry);
@@ -657,7 +663,7 @@ ingest_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     }
     bufferevent_setcb(c->bev, ingest_conn_read_cb, ingest_conn_write_cb,
                       ingest_conn_event_cb, c);
-    bufferevent_setwatermark(c->bev, EV_READ, 0, INGEST_MAX_INPUT);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, INGEST_PREAUTH_INPUT);
     if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) < 0) {
         ingest_conn_free(c);
         return;
