@@ -29,12 +29,15 @@ downsample_step(int64_t from_ms, int64_t to_ms, int64_t step_ms,
 
     if (to_ms < from_ms)
         return step;
-    uint64_t span = span_u(from_ms, to_ms);      /* to_ms inclusive: +1 */
-    uint64_t n_buckets = span / step + 1;
-    /* floor(span / step) < out_cap holds for step = floor(span/cap) + 1 */
-    if (n_buckets > (uint64_t)out_cap)
+    uint64_t span = span_u(from_ms, to_ms);
+    /* buckets: span / step + 1 (to_ms inclusive), compared without the
+     * + 1, which wraps for the whole int64_t range (span UINT64_MAX).
+     * floor(span / step) < out_cap holds for step = floor(span/cap) + 1;
+     * that wraps only for cap 1 over the whole range, where the largest
+     * step leaves the last instant in a second bucket: the caller clamps. */
+    if (span / step >= (uint64_t)out_cap)
         step = span / (uint64_t)out_cap + 1;
-    return step;
+    return step != 0 ? step : UINT64_MAX;
 }
 
 static void
@@ -68,6 +71,8 @@ downsample_avg(const struct rm_point *in, size_t n, int64_t from_ms,
         if (in[i].ts_ms < from_ms || in[i].ts_ms > to_ms)
             continue;
         uint64_t k = span_u(from_ms, in[i].ts_ms) / step;
+        if (k >= (uint64_t)out_cap)
+            k = out_cap - 1;        /* only at INT64_MAX, see above */
         if (k != cur && count > 0) {
             assert(n_out < out_cap);
             downsample_emit(out, &n_out, from_ms, cur, step, sum, count);

@@ -100,6 +100,32 @@ test_downsample_degenerate(void **state)
     assert_true(out[0].value == 2.0);
 }
 
+/* The whole int64_t range: its span is UINT64_MAX, where span / step + 1
+ * wrapped to 0 buckets (so the step was never widened), and a single
+ * bucket would need a step of 2^64 (found by fuzz_redis). */
+static void
+test_downsample_full_range(void **state)
+{
+    (void)state;
+    struct rm_point in[] = {
+        { INT64_MIN, 1 }, { -1, 2 }, { 0, 3 }, { INT64_MAX, 4 },
+    };
+    struct rm_point out[3];
+    int64_t step = 0;
+
+    for (size_t cap = 1; cap <= 3; cap++) {
+        size_t n = downsample_avg(in, 4, INT64_MIN, INT64_MAX, 1, out, cap,
+                                  &step);
+        assert_true(n >= 1 && n <= cap);
+        assert_true(step > 1);
+        assert_int_equal(out[0].ts_ms, INT64_MIN);
+    }
+    /* one bucket holds all four */
+    assert_int_equal(downsample_avg(in, 4, INT64_MIN, INT64_MAX, 1, out, 1,
+                                    &step), 1);
+    assert_true(out[0].value == 2.5);
+}
+
 static void
 test_series_summarize(void **state)
 {
@@ -123,6 +149,7 @@ main(void)
         cmocka_unit_test(test_downsample_clips_to_range),
         cmocka_unit_test(test_downsample_widens_step_to_cap),
         cmocka_unit_test(test_downsample_degenerate),
+        cmocka_unit_test(test_downsample_full_range),
         cmocka_unit_test(test_series_summarize),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
