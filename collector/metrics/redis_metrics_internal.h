@@ -27,6 +27,16 @@
 
 struct redisAsyncContext;
 struct rm_read;
+struct rmetrics;
+
+/* Where a read command goes instead of hiredis when set (a test seam:
+ * tests/fuzz/fuzz_redis.c answers reads with replies it builds itself).
+ * fn(NULL, reply, privdata) is to be called once per command sent,
+ * reply NULL when the connection is gone; -1: not sent. */
+typedef int (*rm_send_hook_fn)(struct rmetrics *rm,
+                               void (*fn)(struct redisAsyncContext *, void *,
+                                          void *),
+                               void *privdata, int argc, const char **argv);
 
 /* A series or host this process writes (hash chain entry). */
 struct rm_ent {
@@ -79,6 +89,7 @@ struct rmetrics {
     struct rm_tab              hosts;       /* bounded by max_hosts */
     uint64_t                   n_err_logged;
     struct rmetrics_counters   ctr;
+    rm_send_hook_fn            send_hook;   /* NULL: hiredis */
 };
 
 int64_t rm_now_ms(const struct rmetrics *rm);

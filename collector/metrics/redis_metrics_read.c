@@ -8,7 +8,8 @@
  * down (NULL replies), or, when Redis is not connected at all, from a
  * zero-delay timer, never from inside the call that started it. Every
  * reply is checked for type and element count; a malformed element counts
- * as a Redis error and is skipped, a malformed reply fails the read.
+ * as a Redis error and is skipped (so is a point out of time order), a
+ * malformed reply fails the read.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -192,6 +193,8 @@ rm_read_send(struct rmetrics *rm, redisCallbackFn *fn, void *privdata,
 {
     size_t lens[8];
 
+    if (rm->send_hook != NULL)
+        return rm->send_hook(rm, fn, privdata, argc, argv);
     if (!rm->is_connected || rm->ac == NULL || argc > 8)
         return -1;
     for (int i = 0; i < argc; i++)
@@ -508,7 +511,9 @@ rm_range_reply_cb(redisAsyncContext *ac, void *rp, void *privdata)
     size_t k = 0;
     for (size_t i = n; i-- > 0;) {          /* newest first: reverse */
         const redisReply *e = reply->element[i];
-        if (rm_point_parse(e->str, (size_t)e->len, &pts[k]) < 0) {
+        /* out of time order: downsample_avg relies on ascending points */
+        if (rm_point_parse(e->str, (size_t)e->len, &pts[k]) < 0 ||
+            (k > 0 && pts[k].ts_ms < pts[k - 1].ts_ms)) {
             rm_reply_error(r->rm, "ZREVRANGEBYSCORE", "bad point");
             continue;
         }
