@@ -37,7 +37,9 @@ void xreply_count_fini(struct xreply_count *c);
 struct xreply_hist {
     int64_t   step_ms;
     size_t    n;
-    int64_t  *t_ms;             /* bucket starts, ascending */
+    int64_t  *t_ms;             /* bucket starts in the order sent (the
+                                   collector's is ascending; only printed,
+                                   so not checked) */
     uint64_t *counts;
 };
 

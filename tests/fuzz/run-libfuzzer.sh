@@ -4,6 +4,8 @@
 # clang (ASan+UBSan) and runs each for FUZZ_SECONDS (default 60) on a copy of
 # tests/fuzz/corpus/<name>/. New crashes are left in build/fuzz-work/<name>/;
 # minimise one with the binary's -minimize_crash=1 and add it to the corpus.
+# FUZZ_TARGETS="redis reply" runs only those; stdout is closed (the
+# argument parsers print --help there), crash reports go to stderr.
 # `make test` only replays the corpus (gcc, no clang needed).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -26,6 +28,7 @@ rc=0
 for f in tests/fuzz/fuzz_*.c; do
     name=$(basename "$f" .c)
     target=${name#fuzz_}
+    case " ${FUZZ_TARGETS:-$target} " in *" $target "*) ;; *) continue ;; esac
     echo "=== $name (${secs}s)"
     clang "${flags[@]}" -o "$out/$name" "$f" "${srcs[@]}" "${libs[@]}"
     mkdir -p "$out/$target"
@@ -33,6 +36,6 @@ for f in tests/fuzz/fuzz_*.c; do
         cp -n "tests/fuzz/corpus/$target"/* "$out/$target"/ 2>/dev/null || true
     fi
     (cd "$out/$target" && "../$name" -max_total_time="$secs" \
-        -artifact_prefix=./ . ) || rc=1
+        -close_fd_mask=1 -artifact_prefix=./ . ) || rc=1
 done
 exit "$rc"
