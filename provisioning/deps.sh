@@ -6,7 +6,8 @@ set -euo pipefail
 PKGS=(build-essential pkg-config libevent-dev zlib1g-dev libjansson-dev
       libhiredis-dev libcmocka-dev libzstd-dev libpcre2-dev redis-server redis-tools docker.io busybox-static
       iproute2 procps curl python3 shellcheck yamllint
-      ansible ansible-lint vagrant python3-jinja2 python3-yaml systemd debootstrap file)
+      ansible ansible-lint vagrant python3-jinja2 python3-yaml systemd debootstrap file
+      valgrind)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
