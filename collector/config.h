@@ -24,7 +24,9 @@ struct collector_config {
     char    *log_file;          /* NULL: stderr */
     char    *port_file;         /* NULL: none */
     int64_t  max_connections;
+    int64_t  max_conns_per_addr;
     int64_t  handshake_timeout_ns;
+    int64_t  idle_timeout_ns;   /* after WELCOME (PING keeps it open) */
     int64_t  retention_age_ns;  /* 0: keep forever */
     int64_t  retention_bytes;   /* 0: no limit */
     int64_t  retention_interval_ns; /* retention timer period */

@@ -251,7 +251,9 @@ main_setup(struct collector *c)
         .listen = c->cfg.listen, .token = c->cfg.token,
         .token_len = c->cfg.token_len,
         .max_connections = (int)c->cfg.max_connections,
+        .max_conns_per_addr = (int)c->cfg.max_conns_per_addr,
         .handshake_timeout_ns = c->cfg.handshake_timeout_ns,
+        .idle_timeout_ns = c->cfg.idle_timeout_ns,
     };
     c->ingest = ingest_new(c->base, c->store, c->follow, &c->stats, &io,
                            &err);

@@ -13,9 +13,11 @@
 #define COLLECTOR_STATS_FIELDS(X)                                           \
     X(connections)          /* shipper connections accepted */              \
     X(connections_rejected) /* refused: --max-connections or shutdown */    \
+    X(connections_rejected_per_address) /* --max-connections-per-address */ \
     X(frames_rejected)      /* protocol errors (connection closed) */       \
     X(auth_failures)                                                        \
     X(handshake_timeouts)                                                   \
+    X(idle_timeouts)        /* no whole frame for --idle-timeout */         \
     X(log_lines_suppressed) /* ingest warnings over the log budget */       \
     X(batches)                                                              \
     X(records_stored)                                                       \

@@ -154,7 +154,8 @@ wire_type_is_known(uint16_t type)
 {
     switch (type) {
     case WIRE_HELLO: case WIRE_CHALLENGE: case WIRE_AUTH: case WIRE_WELCOME:
-    case WIRE_ERROR: case WIRE_BATCH: case WIRE_ACK: case WIRE_METRICS:
+    case WIRE_ERROR: case WIRE_BATCH: case WIRE_ACK: case WIRE_PING:
+    case WIRE_PONG: case WIRE_METRICS:
         return 1;
     }
     return 0;

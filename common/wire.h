@@ -45,6 +45,8 @@ enum wire_type {
     WIRE_ERROR = 199,
     WIRE_BATCH = 200,
     WIRE_ACK = 201,
+    WIRE_PING = 202,
+    WIRE_PONG = 203,
     WIRE_METRICS = 300,
 };
 
@@ -154,7 +156,7 @@ int wire_auth_decode(const uint8_t *p, size_t len, uint8_t mac[WIRE_MAC_LEN],
 void wire_auth_mac(const void *token, size_t token_len,
                    const uint8_t nonce[WIRE_NONCE_LEN], const char *hostname,
                    size_t hostname_len, uint8_t mac[WIRE_MAC_LEN]);
-int wire_u64_encode(struct buf *out, uint64_t v);       /* WELCOME, ACK */
+int wire_u64_encode(struct buf *out, uint64_t v); /* WELCOME ACK PING PONG */
 int wire_u64_decode(const uint8_t *p, size_t len, uint64_t *v,
                     const char **errstr);
 int wire_error_encode(struct buf *out, uint16_t code, const char *msg);

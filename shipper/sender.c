@@ -39,6 +39,7 @@
 #define SENDER_BACKOFF_MAX   5000
 #define SENDER_HANDSHAKE_S   10
 #define SENDER_ACK_TIMEOUT_S 30
+#define SENDER_PING_S        10         /* PROTOCOL.md "Keepalive" */
 #define SENDER_SPARE_ENCS    4          /* idle batch encoders kept */
 /* The collector sends control frames only (PROTOCOL.md): the reader takes
  * frames up to WIRE_MAX_CONTROL and the socket input is staged up to this. */
@@ -88,6 +89,9 @@ struct sender {
     struct wire_reader       rd;            /* frames from bev */
     struct event            *retry_ev;
     struct event            *ack_ev;        /* oldest un-acked frame */
+    struct event            *ping_ev;       /* every ping_ms / 2, READY */
+    int64_t                  last_write_ns; /* mono: last frame written */
+    int64_t                  ping_sent_ns;  /* mono: PING waiting, or 0 */
     int64_t                  last_ack_ns;   /* mono time of the last ACK */
     int                      backoff_ms;
     int                      n_connects;
@@ -257,7 +261,9 @@ sender_close(struct sender *s, const char *why)
     }
     s->conn_seq = 0;
     s->last_ack_ns = 0;
+    s->ping_sent_ns = 0;
     evtimer_del(s->ack_ev);
+    evtimer_del(s->ping_ev);
     sender_schedule_retry(s);
 }
 
@@ -269,8 +275,10 @@ sender_write_frame(struct sender *s, uint16_t type, struct buf *payload)
 
     buf_init(&f, SENDER_FRAME_MAX);
     if (wire_frame_encode(&f, type, payload->data, payload->len, 0) == 0 &&
-        bufferevent_write(s->bev, f.data, f.len) == 0)
+        bufferevent_write(s->bev, f.data, f.len) == 0) {
+        s->last_write_ns = mono_ns();
         rc = 0;
+    }
     buf_fini(&f);
     return rc;
 }
@@ -349,6 +357,12 @@ sender_on_welcome(struct sender *s, const uint8_t *p, size_t len)
     s->state = SENDER_READY;
     s->backoff_ms = SENDER_BACKOFF_MIN;
     sender_set_timeout(s, 0);
+    s->last_write_ns = mono_ns();
+    s->ping_sent_ns = 0;
+    struct timeval tv = { s->cfg.ping_ms / 2000,
+                          (s->cfg.ping_ms / 2 % 1000) * 1000 };
+    if (evtimer_add(s->ping_ev, &tv) < 0)
+        log_error("sender", "cannot arm ping timer");
     sender_write_pending(s);
     return s->bev != NULL ? 0 : -1;
 }
@@ -413,6 +427,10 @@ sender_on_frame(struct sender *s, const struct wire_frame *f)
         return sender_on_welcome(s, p, len);
     if (f->type == WIRE_ACK && s->state == SENDER_READY)
         return sender_on_ack(s, p, len);
+    if (f->type == WIRE_PONG && s->state == SENDER_READY) {
+        s->ping_sent_ns = 0;
+        return 0;
+    }
     sender_close(s, "unexpected frame");
     return -1;
 }
@@ -453,6 +471,7 @@ sender_write_pending(struct sender *s)
         e->is_sent = 1;
         e->was_sent = 1;
         e->sent_ns = now;
+        s->last_write_ns = now;
         s->n_unsent--;
         s->conn_seq = seq;
         s->ctr->batches_sent++;
@@ -552,6 +571,44 @@ sender_ack_cb(evutil_socket_t fd, short what, void *arg)
     sender_close(s, "ack timeout");
 }
 
+/*
+ * Keepalive (PROTOCOL.md): when nothing was written for ping_ms, a PING,
+ * so the collector's idle timeout spares an idle but healthy shipper; a
+ * PING left without PONG for 1.5 ping_ms means the collector is gone (or
+ * the path to it): reconnect, so a dead collector is noticed within about
+ * 3 ping_ms even when no batch waits for an ACK.
+ */
+static void
+sender_ping_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct sender *s = arg;
+    int64_t now = mono_ns(), ping_ns = (int64_t)s->cfg.ping_ms * 1000000;
+
+    if (s->state != SENDER_READY)
+        return;
+    if (s->ping_sent_ns != 0 && now - s->ping_sent_ns >= ping_ns * 3 / 2) {
+        sender_close(s, "ping timeout");
+        return;
+    }
+    if (s->ping_sent_ns == 0 && now - s->last_write_ns >= ping_ns) {
+        struct buf p;
+        buf_init(&p, 16);
+        int rc = wire_u64_encode(&p, (uint64_t)now);
+        if (rc == 0)
+            rc = sender_write_frame(s, WIRE_PING, &p);
+        buf_fini(&p);
+        if (rc < 0) {
+            sender_close(s, "cannot send ping");
+            return;
+        }
+        s->ping_sent_ns = now;
+    }
+    struct timeval tv = { s->cfg.ping_ms / 2000,
+                          (s->cfg.ping_ms / 2 % 1000) * 1000 };
+    if (evtimer_add(s->ping_ev, &tv) < 0)
+        log_error("sender", "cannot arm ping timer");
+}
+
 static void
 sender_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -632,6 +689,8 @@ sender_new(struct event_base *base, const struct sender_config *cfg,
     s->cb_arg = arg;
     if (s->cfg.ack_timeout_ms <= 0)
         s->cfg.ack_timeout_ms = SENDER_ACK_TIMEOUT_S * 1000;
+    if (s->cfg.ping_ms <= 1)
+        s->cfg.ping_ms = SENDER_PING_S * 1000;
     s->backoff_ms = SENDER_BACKOFF_MIN;
     s->gen = 1;
     s->enc = sender_enc_get(s);
@@ -640,7 +699,9 @@ sender_new(struct event_base *base, const struct sender_config *cfg,
     s->retry_ev = evtimer_new(base, sender_retry_cb, s);
     s->flush_ev = evtimer_new(base, sender_flush_cb, s);
     s->ack_ev = evtimer_new(base, sender_ack_cb, s);
-    if (s->retry_ev == NULL || s->flush_ev == NULL || s->ack_ev == NULL)
+    s->ping_ev = evtimer_new(base, sender_ping_cb, s);
+    if (s->retry_ev == NULL || s->flush_ev == NULL || s->ack_ev == NULL ||
+        s->ping_ev == NULL)
         goto fail;
     s->comp = compressor_new(base, cfg->compress_threads,
                              sender_compressed_cb, s);
@@ -671,6 +732,8 @@ sender_free(struct sender *s)
         event_free(s->flush_ev);
     if (s->ack_ev != NULL)
         event_free(s->ack_ev);
+    if (s->ping_ev != NULL)
+        event_free(s->ping_ev);
     while (s->head != NULL) {
         struct sender_entry *e = s->head;
         s->head = e->next;

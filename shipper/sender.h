@@ -9,7 +9,9 @@
  * state store); un-acked frames are resent in order after a reconnect
  * (exponential backoff 100 ms .. 5 s with jitter), which also happens when
  * the oldest un-acked frame waits ack_timeout_ms from its sending (or from
- * the ACK before it, if later) with no ACK. Memory is bounded by
+ * the ACK before it, if later) with no ACK, or a PING (sent after ping_ms
+ * without writing anything, so the collector's idle timeout spares an
+ * idle connection) waits 1.5 ping_ms for its PONG. Memory is bounded by
  * max_inflight: once the queue holds that many bytes sender_can_accept()
  * says no, the tailers stop reading, and the room callback fires when acks
  * (or finished compression) bring it back under. Closed batches are
@@ -63,6 +65,7 @@ struct sender_config {
     int         zlevel;
     int         compress_threads;   /* 0: deflate on the loop thread */
     int         ack_timeout_ms;     /* 0: 30 s (tests set it shorter) */
+    int         ping_ms;            /* idle keepalive; 0: 10 s (tests) */
 };
 
 /* Copies cfg (strings and token included) and starts the compression

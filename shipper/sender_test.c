@@ -5,7 +5,9 @@
  * numbering, ACK -> commit of resume points, the in-flight cap, a dropped
  * connection followed by reconnect and in-order resend with new seqs, an
  * ERROR frame, and the ACK timeout (a short ack_timeout_ms; it runs from
- * a frame's sending, not from the last byte read). The loop runs until a condition holds (bounded). Each
+ * a frame's sending, not from the last byte read), PINGs on an idle
+ * connection and the reconnect when one goes unanswered. The loop runs
+ * until a condition holds (bounded). Each
  * test runs with deflate inline (0 threads) and on 1 and 3 compressor
  * workers, where frames may finish out of order but must leave in order.
  */
@@ -33,6 +35,7 @@
 
 #define TOKEN "s3cret"
 #define ACK_TIMEOUT_MS 1000
+#define PING_MS 200
 
 struct fake {
     struct event_base        *base;
@@ -45,6 +48,8 @@ struct fake {
     int                       reject;       /* answer AUTH with ERROR */
     int                       n_conns;
     int                       auth_ok;
+    int                       no_pong;      /* leave PINGs unanswered */
+    int                       n_pings;
     uint64_t                  seqs[512];     /* seq of each batch received */
     uint64_t                  first_off[512];
     size_t                    n_batches;
@@ -105,6 +110,13 @@ fake_frame(struct fake *f, const struct wire_frame *fr)
         } else {
             wire_u64_encode(&out, 42);
             fake_send(f, WIRE_WELCOME, &out);
+        }
+    } else if (fr->type == WIRE_PING) {
+        f->n_pings++;
+        if (!f->no_pong) {
+            assert_int_equal(len, 8);
+            buf_append(&out, p, len);
+            fake_send(f, WIRE_PONG, &out);
         }
     } else if (fr->type == WIRE_BATCH) {
         struct wire_batch b;
@@ -214,6 +226,7 @@ setup(void **state)
         .token = TOKEN, .token_len = strlen(TOKEN), .batch_bytes = 4096,
         .flush_ms = 5, .max_inflight = 64 << 10, .zlevel = 1,
         .compress_threads = threads, .ack_timeout_ms = ACK_TIMEOUT_MS,
+        .ping_ms = PING_MS,
     };
     f->s = sender_new(f->base, &cfg, &f->ctr, on_commit, on_room, f);
     assert_non_null(f->s);
@@ -514,6 +527,41 @@ test_sender_ack_timeout_closes_and_resends(void **state)
     assert_int_equal(f->ctr.batches_resent, 1);
 }
 
+/* An idle connection carries a PING every ping_ms and stays up. */
+static void
+test_sender_idle_pings_keep_connection(void **state)
+{
+    struct fake *f = *state;
+
+    assert_int_equal(sender_start(f->s), 0);
+    RUN_UNTIL(f, sender_is_ready(f->s));
+    run_for(f, PING_MS * 5);
+    assert_true(f->n_pings >= 3);
+    assert_true(f->n_pings <= 6);
+    assert_int_equal(f->n_conns, 1);
+    assert_int_equal(f->ctr.reconnects, 0);
+    add_records(f, 1, 1, 10);               /* and still carries batches */
+    RUN_UNTIL(f, f->n_commits == 1);
+}
+
+/* A collector that answers no PING (gone, or the path to it) is left
+ * 1.5 ping_ms after the PING, with nothing waiting for an ACK. */
+static void
+test_sender_ping_unanswered_reconnects(void **state)
+{
+    struct fake *f = *state;
+
+    f->no_pong = 1;
+    assert_int_equal(sender_start(f->s), 0);
+    RUN_UNTIL(f, sender_is_ready(f->s));
+    int64_t ready = mono_ns();
+    RUN_UNTIL(f, f->n_conns == 2);
+    int64_t waited_ms = (mono_ns() - ready) / 1000000;
+    assert_true(waited_ms >= PING_MS * 5 / 2 - 20);
+    assert_true(waited_ms < PING_MS * 6);
+    assert_int_equal(f->ctr.reconnects, 1);
+}
+
 #define SENDER_TESTS(T)                                                  \
     cmocka_unit_test_prestate_setup_teardown(                             \
         test_sender_handshake_batch_ack_commit, setup, teardown, T),      \
@@ -531,7 +579,11 @@ test_sender_ack_timeout_closes_and_resends(void **state)
     cmocka_unit_test_prestate_setup_teardown(                             \
         test_sender_ack_timeout_counts_from_send, setup, teardown, T),    \
     cmocka_unit_test_prestate_setup_teardown(                             \
-        test_sender_ack_timeout_closes_and_resends, setup, teardown, T)
+        test_sender_ack_timeout_closes_and_resends, setup, teardown, T),  \
+    cmocka_unit_test_prestate_setup_teardown(                             \
+        test_sender_idle_pings_keep_connection, setup, teardown, T),      \
+    cmocka_unit_test_prestate_setup_teardown(                             \
+        test_sender_ping_unanswered_reconnects, setup, teardown, T)
 
 int
 main(void)

@@ -80,6 +80,8 @@ struct ingest_conn {
     struct wire_reader   rd;
     enum ingest_state    state;
     char                 peer[64];
+    size_t               addr_len;      /* peer[0..addr_len): no port */
+    int64_t              last_frame_ns; /* mono: last whole frame, READY */
     char                 host[INGEST_MAX_HOST + 1];
     char                 host_log[LOG_ESC_SIZE];    /* log_esc(host) */
     char                 software[INGEST_MAX_SOFTWARE + 1];
@@ -199,6 +201,16 @@ ingest_conn_free(struct ingest_conn *c)
     free(c);
 }
 
+/* Arms c's timer ns from now. */
+static void
+ingest_conn_arm(struct ingest_conn *c, int64_t ns)
+{
+    struct timeval tv = { (time_t)(ns / 1000000000),
+                          (suseconds_t)(ns % 1000000000 / 1000) };
+
+    evtimer_add(c->timer, &tv);
+}
+
 /* Queues a control frame; the payload is already in ing->payload. */
 static int
 ingest_conn_send(struct ingest_conn *c, uint16_t type)
@@ -315,7 +327,9 @@ ingest_conn_auth(struct ingest_conn *c, const uint8_t *p, size_t len)
         return -1;
     }
     c->state = INGEST_READY;
+    c->last_frame_ns = mono_ns();
     evtimer_del(c->timer);
+    ingest_conn_arm(c, ing->opt.idle_timeout_ns);
     wire_reader_set_max(&c->rd, WIRE_MAX_PAYLOAD);
     bufferevent_setwatermark(c->bev, EV_READ, 0, INGEST_MAX_INPUT);
     char sw[LOG_ESC_SIZE];
@@ -520,6 +534,26 @@ ingest_conn_data_frame(struct ingest_conn *c, const struct wire_frame *f)
     return ingest_conn_metrics(c, p, len);
 }
 
+/* PING: answered with PONG carrying the same u64. */
+static int
+ingest_conn_ping(struct ingest_conn *c, const struct wire_frame *f)
+{
+    uint64_t v;
+    const char *err = NULL;
+
+    if (f->flags != 0 || wire_u64_decode(f->payload, f->len, &v, &err) < 0) {
+        ingest_conn_reject(c, WIRE_ERR_PROTOCOL, "bad PING", err);
+        return -1;
+    }
+    buf_reset(&c->ing->payload);
+    if (wire_u64_encode(&c->ing->payload, v) < 0 ||
+        ingest_conn_send(c, WIRE_PONG) < 0) {
+        ingest_conn_close(c, WIRE_ERR_BUSY, "collector error");
+        return -1;
+    }
+    return 0;
+}
+
 static int
 ingest_conn_frame(struct ingest_conn *c, const struct wire_frame *f)
 {
@@ -529,9 +563,13 @@ ingest_conn_frame(struct ingest_conn *c, const struct wire_frame *f)
         return ingest_conn_hello(c, f->payload, f->len);
     if (c->state == INGEST_AUTH_WAIT && f->type == WIRE_AUTH)
         return ingest_conn_auth(c, f->payload, f->len);
+    if (c->state == INGEST_READY)
+        c->last_frame_ns = mono_ns();
     if (c->state == INGEST_READY &&
         (f->type == WIRE_BATCH || f->type == WIRE_METRICS))
         return ingest_conn_data_frame(c, f);
+    if (c->state == INGEST_READY && f->type == WIRE_PING)
+        return ingest_conn_ping(c, f);
     if (f->type == WIRE_ERROR) {
         uint16_t code = 0;
         struct wire_str msg = { "", 0 };
@@ -621,6 +659,32 @@ ingest_conn_event_cb(struct bufferevent *bev, short what, void *arg)
     ingest_conn_free(c);
 }
 
+/*
+ * After WELCOME a connection must complete a frame every idle_timeout (an
+ * idle shipper sends PING): a dead peer, a silent one and one trickling a
+ * frame byte by byte are all closed. Not while the store is failing: then
+ * no connection is read, so no frame can complete.
+ */
+static void
+ingest_conn_idle_check(struct ingest_conn *c)
+{
+    struct ingest *ing = c->ing;
+    int64_t idle = mono_ns() - c->last_frame_ns;
+
+    if (ing->is_store_failing)
+        c->last_frame_ns = mono_ns();
+    else if (idle >= ing->opt.idle_timeout_ns) {
+        ing->stats->idle_timeouts++;
+        ingest_log_limited(ing, "no frame for %" PRId64 " s, closing "
+                           "peer=%s host=%s", idle / 1000000000, c->peer,
+                           c->host_log);
+        ingest_conn_close(c, WIRE_ERR_PROTOCOL, "idle timeout");
+        return;
+    }
+    ingest_conn_arm(c, ing->opt.idle_timeout_ns -
+                           (mono_ns() - c->last_frame_ns));
+}
+
 static void
 ingest_conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -634,10 +698,28 @@ ingest_conn_timer_cb(evutil_socket_t fd, short what, void *arg)
         c->ing->stats->handshake_timeouts++;
         ingest_log_limited(c->ing, "handshake timeout peer=%s", c->peer);
         ingest_conn_close(c, WIRE_ERR_PROTOCOL, "handshake timeout");
+        return;
     }
+    ingest_conn_idle_check(c);
 }
 
 /* ---- accepting ---- */
+
+/* Open connections (c included) from c's IP address. O(connections), at
+ * most --max-connections, once per accept. */
+static int
+ingest_conns_from(struct ingest *ing, const struct ingest_conn *c)
+{
+    const struct ingest_conn *o;
+    int n = 0;
+
+    TAILQ_FOREACH(o, &ing->conns, entry) {
+        if (o->state != INGEST_CLOSING && o->addr_len == c->addr_len &&
+            memcmp(o->peer, c->peer, c->addr_len) == 0)
+            n++;
+    }
+    return n;
+}
 
 static void
 ingest_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
@@ -649,6 +731,8 @@ ingest_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     c->ing = ing;
     wire_reader_init(&c->rd, WIRE_MAX_CONTROL);   /* until WELCOME */
     listen_format_peer(sa, c->peer, sizeof(c->peer));
+    const char *colon = strrchr(c->peer, ':');
+    c->addr_len = colon != NULL ? (size_t)(colon - c->peer) : strlen(c->peer);
     c->connected_ns = now_ns();
     TAILQ_INSERT_TAIL(&ing->conns, c, entry);
     ing->n_conns++;
@@ -675,11 +759,18 @@ ingest_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
         ingest_conn_close(c, WIRE_ERR_BUSY, "too many connections");
         return;
     }
+    int n_addr = ingest_conns_from(ing, c);
+    if (n_addr > ing->opt.max_conns_per_addr) {
+        ing->stats->connections_rejected_per_address++;
+        ingest_log_limited(ing, "connection refused: %d from this address "
+                           "(--max-connections-per-address) peer=%s",
+                           n_addr - 1, c->peer);
+        ingest_conn_close(c, WIRE_ERR_BUSY,
+                          "too many connections from this address");
+        return;
+    }
     ing->stats->connections++;
-    int64_t ns = ing->opt.handshake_timeout_ns;
-    struct timeval tv = { (time_t)(ns / 1000000000),
-                          (suseconds_t)(ns % 1000000000 / 1000) };
-    evtimer_add(c->timer, &tv);
+    ingest_conn_arm(c, ing->opt.handshake_timeout_ns);
     log_debug("ingest", "connection peer=%s", c->peer);
 }
 

@@ -25,7 +25,9 @@ struct ingest_options {
     const uint8_t *token;               /* NULL: no authentication */
     size_t         token_len;
     int            max_connections;
+    int            max_conns_per_addr;  /* from one IP address */
     int64_t        handshake_timeout_ns;
+    int64_t        idle_timeout_ns;     /* no whole frame after WELCOME */
 };
 
 /* Called for every valid METRICS frame before it is acknowledged; m is

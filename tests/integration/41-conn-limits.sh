@@ -5,10 +5,18 @@
 # Runs the release collector (bin/, `make all`): ASan's allocator keeps
 # freed memory in quarantine, so only the real allocator's RSS means
 # anything here.
-#  - 100 connections that never authenticate, each announcing a 4 MiB
-#    frame and streaming it: the collector's peak RSS (VmHWM) may grow by
-#    at most 32 MiB (it grew by ~400 MiB and kept it when each could buffer
-#    a whole frame before the handshake).
+#  - 100 connections that never authenticate (from 100 loopback
+#    addresses), each announcing a 4 MiB frame and streaming it: the
+#    collector's peak RSS (VmHWM) may grow by at most 32 MiB (it grew by
+#    ~400 MiB and kept it when each could buffer a whole frame before the
+#    handshake).
+#  - --max-connections-per-address 8: a 9th connection from one address is
+#    refused (ERROR 4) and counted, another address still gets in.
+#  - --idle-timeout 20s: after WELCOME a silent client and one trickling a
+#    BATCH a byte a second are closed after ~20 s (counted), a client
+#    sending PING every second stays; before WELCOME a HELLO trickled a
+#    byte a second is closed by --handshake-timeout 3s; a real shipper with
+#    nothing to send (metrics every hour) stays connected on its PINGs.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -17,7 +25,8 @@ it_init 41-conn-limits
 [ -x "$REPO/bin/logq-collector" ] || fail "missing $REPO/bin/logq-collector (make all)"
 BUILD=$REPO/bin
 make_token "$IT_TMP/token"
-start_collector collector --token-file "$IT_TMP/token"
+start_collector collector --token-file "$IT_TMP/token" \
+    --max-connections-per-address 8 --idle-timeout 20s --handshake-timeout 3s
 pid=${IT_PIDS[collector]}
 
 log "100 unauthenticated connections announcing 4 MiB frames"
@@ -31,5 +40,25 @@ read -r _ before _ after _ hwm _ <<<"$out"
     fail "collector VmRSS ${after} KiB after they closed (from ${before} KiB; at most +16 MiB)"
 health_ok || fail "collector unhealthy after the pre-auth flood"
 assert_ge "$(health_counter frames_rejected)" 100 "frames_rejected"
+
+log "per-address cap"
+python3 "$IT_DIR/connlimits.py" peraddr "$CTCP" 8 ||
+    fail "per-address connection cap"
+assert_eq 1 "$(health_counter connections_rejected_per_address)" \
+    "connections_rejected_per_address"
+
+log "idle, trickling and pinging clients; an idle shipper"
+mkdir -p "$IT_TMP/node1.docker"
+start_shipper node1 "$IT_TMP/node1.docker" --token-file "$IT_TMP/token" \
+    --metrics-interval 3600
+wait_until 20 "shipper node1 connected" grep -q "connected peer" "$IT_TMP/node1.log"
+hs0=$(health_counter handshake_timeouts)
+python3 "$IT_DIR/connlimits.py" idle "$CTCP" "$IT_TMP/token" 20 3 ||
+    fail "idle timeout cases"
+assert_eq 2 "$(health_counter idle_timeouts)" "idle_timeouts (silent, trickle)"
+assert_eq "$((hs0 + 1))" "$(health_counter handshake_timeouts)" "handshake_timeouts"
+if grep -q "connection closed" "$IT_TMP/node1.log"; then
+    fail "the idle shipper was disconnected: $(grep "connection closed" "$IT_TMP/node1.log")"
+fi
 
 it_pass

@@ -2,23 +2,44 @@
 # SPDX-License-Identifier: MIT
 """connlimits: hostile connection patterns for the collector (41-conn-limits).
 
-  connlimits.py preauth PORT PID N   N connections that never authenticate,
-      each announcing a 4 MiB frame (BATCH, or HELLO) and streaming its
-      payload for a few seconds; prints the collector's VmRSS/VmHWM (KiB,
-      from /proc/PID/status) before, while they are open and after they
-      closed, as `rss_kib BEFORE DURING AFTER hwm_kib HWM`.
+  connlimits.py preauth PORT PID N   N connections that never authenticate
+      (from N different loopback addresses 127.0.1.x), each announcing a
+      4 MiB frame (BATCH, or HELLO) and streaming its payload for a few
+      seconds; prints the collector's VmRSS/VmHWM (KiB, from
+      /proc/PID/status) before, while they are open and after they closed,
+      as `rss_kib BEFORE DURING AFTER hwm_kib HWM`.
+  connlimits.py peraddr PORT CAP   CAP connections from 127.0.0.3 are kept;
+      one more from there must get ERROR 4 and be closed; one from
+      127.0.0.4 must still get its CHALLENGE.
+  connlimits.py idle PORT TOKEN_FILE IDLE_S HANDSHAKE_S   after WELCOME: a
+      silent client and one trickling a BATCH a byte a second must be closed
+      about IDLE_S after their last whole frame, one sending PING every
+      second must stay open and get every PONG; before WELCOME a client
+      trickling its HELLO must be closed after HANDSHAKE_S.
 Exit 1 if a case misbehaved. 127.0.0.1 only; every loop is bounded in count
 and time.
 """
 
+import os
+import select
 import socket
 import struct
 import sys
 import time
 import zlib
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import badclient  # noqa: E402  (frame helpers, handshake)
+
 HOST = "127.0.0.1"
-T_HELLO, T_BATCH = 100, 200
+T_HELLO, T_BATCH, T_PING, T_PONG, T_ERROR = 100, 200, 202, 203, 199
+FAILS = []
+
+
+def check(ok, what):
+    print("%s %s" % ("ok  " if ok else "FAIL", what))
+    if not ok:
+        FAILS.append(what)
 
 
 def header(ftype, length):
@@ -55,7 +76,9 @@ def preauth(port, pid, n):
     before = proc_kib(pid, "VmRSS")
     socks = []
     for i in range(n):
-        s = socket.create_connection((HOST, port), timeout=5)
+        s = socket.create_connection((HOST, port), timeout=5,
+                                     source_address=("127.0.1.%d" % (i + 1),
+                                                     0))
         s.setblocking(False)
         s.send(header(T_BATCH if i % 2 == 0 else T_HELLO, 4 << 20))
         socks.append(s)
@@ -70,9 +93,122 @@ def preauth(port, pid, n):
     return 0
 
 
+def connect_from(port, src):
+    return socket.create_connection((HOST, port), timeout=5,
+                                    source_address=(src, 0))
+
+
+def peraddr(port, cap):
+    hello = badclient.frame(T_HELLO, badclient.str16("capped") +
+                            badclient.str16("connlimits/0.1"))
+    kept = [connect_from(port, "127.0.0.3") for _ in range(cap)]
+    time.sleep(0.3)
+    extra = badclient.Conn.__new__(badclient.Conn)
+    extra.s, extra.buf = connect_from(port, "127.0.0.3"), b""
+    f = extra.read_frame()
+    code = struct.unpack_from("<H", f[1])[0] if f and f[0] == T_ERROR else None
+    check(code == 4, "connection %d from one address refused with ERROR 4 "
+          "(got %r)" % (cap + 1, f and f[0]))
+    check(extra.read_frame() is None, "and closed")
+    other = badclient.Conn.__new__(badclient.Conn)
+    other.s, other.buf = connect_from(port, "127.0.0.4"), b""
+    other.send(hello)
+    f = other.read_frame()
+    check(f is not None and f[0] == 101,
+          "another address still gets its CHALLENGE (got %r)" % (f and f[0]))
+    for s in kept + [extra.s, other.s]:
+        s.close()
+    return 1 if FAILS else 0
+
+
+class Peer:
+    """One connection and what happened to it (non-blocking reads)."""
+
+    def __init__(self, name, conn):
+        self.name, self.c, self.closed_at, self.pongs = name, conn, None, 0
+        self.c.s.setblocking(False)
+
+    def poll(self, now):
+        if self.closed_at is not None:
+            return
+        try:
+            d = self.c.s.recv(65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            d = b""
+        if not d:
+            self.closed_at = now
+            return
+        self.c.buf += d
+        while len(self.c.buf) >= 16:
+            n = struct.unpack_from("<I", self.c.buf, 8)[0]
+            if len(self.c.buf) < 16 + n:
+                break
+            if struct.unpack_from("<H", self.c.buf, 4)[0] == T_PONG:
+                self.pongs += 1
+            self.c.buf = self.c.buf[16 + n:]
+
+    def send(self, data):
+        if self.closed_at is None:
+            try:
+                self.c.s.send(data)
+            except OSError:
+                pass
+
+
+def idle(port, token, idle_s, handshake_s):
+    batch = badclient.frame(T_BATCH, badclient.batch_payload(
+        1, [(1, "CONNLIMITS-TRICKLE")]))
+    hello = badclient.frame(T_HELLO, badclient.str16("trickler") +
+                            badclient.str16("connlimits/0.1"))
+    silent = Peer("silent", badclient.welcomed(port, token, "silent"))
+    trickle = Peer("trickle", badclient.welcomed(port, token, "trickle"))
+    pinger = Peer("pinger", badclient.welcomed(port, token, "pinger"))
+    pre = badclient.Conn(port)
+    pre = Peer("pre-auth trickle", pre)
+    start = time.monotonic()
+    n_pings, i = 0, 0
+    while time.monotonic() - start < idle_s + 6:
+        now = time.monotonic() - start
+        for p in (silent, trickle, pinger, pre):
+            p.poll(now)
+        if now >= i:        # once a second
+            trickle.send(batch[i:i + 1])
+            pre.send(hello[i:i + 1])
+            pinger.send(badclient.frame(T_PING, struct.pack("<Q", i)))
+            n_pings += 1
+            i += 1
+        select.select([], [], [], 0.05)
+    time.sleep(0.5)
+    for p in (silent, trickle, pinger, pre):
+        p.poll(time.monotonic() - start)
+        print("     %s: closed after %s s, %d PONGs" %
+              (p.name, "%.1f" % p.closed_at if p.closed_at else "-",
+               p.pongs))
+    for p in (silent, trickle):
+        check(p.closed_at is not None and
+              idle_s - 1 <= p.closed_at <= idle_s + 4,
+              "%s closed by the idle timeout (%d s)" % (p.name, idle_s))
+    check(pre.closed_at is not None and
+          handshake_s - 1 <= pre.closed_at <= handshake_s + 3,
+          "pre-auth trickle closed by the handshake timeout (%d s)" %
+          handshake_s)
+    check(pinger.closed_at is None and pinger.pongs >= n_pings - 1,
+          "pinging client kept open, %d of %d PINGs answered" %
+          (pinger.pongs, n_pings))
+    return 1 if FAILS else 0
+
+
 def main(argv):
     if len(argv) == 4 and argv[0] == "preauth":
         return preauth(int(argv[1]), int(argv[2]), int(argv[3]))
+    if len(argv) == 3 and argv[0] == "peraddr":
+        return peraddr(int(argv[1]), int(argv[2]))
+    if len(argv) == 5 and argv[0] == "idle":
+        with open(argv[2], "rb") as f:
+            token = f.read()
+        return idle(int(argv[1]), token, int(argv[3]), int(argv[4]))
     print(__doc__, file=sys.stderr)
     return 2
 
