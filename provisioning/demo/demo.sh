@@ -52,6 +52,7 @@ NET=10.77.0
 BRIDGE=logq0
 COLLECTOR_IP=$NET.1
 API_PORT=7080
+SHIPPER_UID=10002     # the shipper image's user (images/Dockerfile.shipper)
 BIN=$repo/bin
 
 t_start=$(date +%s)
@@ -200,10 +201,14 @@ use_token() {
 token_files() {
     local n
     secret_files
+    # The shipper image runs as uid 10002 (Dockerfile.shipper), the
+    # collector's as uid 10001: each gets its directory and token copy.
     for n in "${NODES[@]}"; do
         mkdir -p "$LQ_STATE/$n/shipper"
+        chown -R "$SHIPPER_UID:$SHIPPER_UID" "$LQ_STATE/$n/shipper"
         chmod 0700 "$LQ_STATE/$n/shipper"
-        install -m 0400 "$LQ_STATE/token" "$LQ_STATE/$n/token"
+        install -m 0400 -o "$SHIPPER_UID" -g "$SHIPPER_UID" "$LQ_STATE/token" \
+            "$LQ_STATE/$n/token"
     done
     mkdir -p "$LQ_STATE/node1/collector"
     chown 10001:10001 "$LQ_STATE/node1/collector"
@@ -219,7 +224,8 @@ supports() {   # BINARY FLAG
     local img=logq/shipper:latest
     [ "$1" = logq-collector ] && img=logq/collector:latest
     if [ -z "${HELP[$1]:-}" ]; then
-        HELP[$1]=$(ndk node1 run --rm --network none --entrypoint "/usr/local/bin/$1" \
+        HELP[$1]=$(ndk node1 run --rm --network none --cap-drop ALL \
+            --cap-add DAC_READ_SEARCH --entrypoint "/usr/local/bin/$1" \
             "$img" --help 2>&1 || true)
     fi
     grep -q -- "$2" <<<"${HELP[$1]}"
@@ -245,6 +251,9 @@ run_collector() {
         --http-token-file /etc/logq/http-tokens "${extra[@]}" >/dev/null
 }
 
+# The shipper image runs as uid 10002 with CAP_DAC_READ_SEARCH only, a file
+# capability of the binary that --cap-add keeps in the bounding set (and
+# that --security-opt no-new-privileges would withhold: Dockerfile.shipper).
 run_shipper() {   # NODE
     local n=$1
     local -a extra=()
@@ -252,7 +261,6 @@ run_shipper() {   # NODE
     supports logq-shipper --sys-root && extra+=(--sys-root /host/sys)
     ndk "$n" run -d --name logq-shipper --network host --restart unless-stopped \
         --read-only --cap-drop ALL --cap-add DAC_READ_SEARCH \
-        --security-opt no-new-privileges \
         --log-opt max-size=1m --log-opt max-file=3 --label logq.demo=1 \
         -v "$(node_data "$n")/containers:/var/lib/docker/containers:ro" \
         -v /proc:/host/proc:ro -v /sys:/host/sys:ro \

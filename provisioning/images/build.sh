@@ -95,7 +95,9 @@ for pair in logq/collector:latest:/usr/local/bin/logq-collector \
             logq/apps:latest:/bin/logq-loggen; do
     img=${pair%:*}
     bin=${pair##*:}
-    if ! out=$(bdk run --rm --network none --entrypoint "$bin" "$img" --help 2>&1); then
+    # the shipper's file capability needs DAC_READ_SEARCH in the bounding set
+    if ! out=$(bdk run --rm --network none --cap-drop ALL --cap-add DAC_READ_SEARCH \
+            --entrypoint "$bin" "$img" --help 2>&1); then
         printf '%s\n' "$out" | tail -n 5 >&2
         lq_die "$bin does not start in $img (a runtime library missing from Dockerfile.runtime?)"
     fi

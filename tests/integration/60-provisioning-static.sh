@@ -92,6 +92,30 @@ run -C "$ans" "ansible-playbook --syntax-check" \
 (cd "$ans" && exec ansible-lint --nocolor -q) >"$tmp/lint.out" 2>&1 &
 lint_pid=$!
 
+# ---- images: every image that runs a program (has an ENTRYPOINT) ends with
+# a non-root USER; the shipper's is uid 10002 with its one file capability
+# and no setuid/setgid file left (the real run is 80-demo's check).
+for df in "$prov"/images/Dockerfile.*; do
+    grep -q '^ENTRYPOINT' "$df" || continue
+    last_from=$(grep -n '^FROM' "$df" | tail -n 1 | cut -d: -f1)
+    user=$(awk -v f="$last_from" 'NR > f && $1 == "USER" {u = $2} END {print u}' "$df")
+    case $user in
+        '' | root | 0 | 0:*) fail "$(basename "$df"): the final stage runs as '${user:-root}', not a non-root USER" ;;
+    esac
+done
+ok "every daemon image ends with a non-root USER"
+dfs=$prov/images/Dockerfile.shipper
+if ! grep -q '^USER logq-shipper$' "$dfs" || ! grep -q 'useradd --system --uid 10002 ' "$dfs"; then
+    fail "Dockerfile.shipper: not user logq-shipper, uid 10002"
+fi
+grep -q 'setcap cap_dac_read_search=ep /usr/local/bin/logq-shipper' "$dfs" ||
+    fail "Dockerfile.shipper: logq-shipper lacks its file capability"
+grep -q 'find / -xdev -perm /6000 -type f -exec chmod ug-s' "$dfs" ||
+    fail "Dockerfile.shipper: setuid/setgid bits are not removed"
+grep -q 'usermod -u 10003 redis' "$prov/images/Dockerfile.redis" ||
+    fail "Dockerfile.redis: user redis has no fixed uid 10003"
+ok "the shipper image: uid 10002, CAP_DAC_READ_SEARCH as a file capability, no setuid files"
+
 # ---- Vagrantfile
 run -C "$prov" "vagrant validate --ignore-provider" \
     env VAGRANT_DOTFILE_PATH="$tmp/vagrant-dot" VAGRANT_CHECKPOINT_DISABLE=1 \
@@ -178,7 +202,22 @@ check_tree() {
         cmp -s "$out/$h/etc/logq/token" "$tmp/secrets/token" \
             || fail "$h: token differs from the controller's"
         [ "$(stat -c %a "$out/$h/etc/logq/token")" = 600 ] || fail "$h: token not mode 0600"
+        # The shipper container runs as uid 10002 (Dockerfile.shipper) with
+        # CAP_DAC_READ_SEARCH only: its token and state are that uid's.
+        [ "$(stat -c %u:%a "$out/$h/etc/logq/token")" = 10002:600 ] ||
+            fail "$h: the shipper's token is not uid 10002's, 0600"
+        [ "$(stat -c %u:%a "$out/$h/var/lib/logq/shipper")" = 10002:700 ] ||
+            fail "$h: the shipper state directory is not uid 10002's, 0700"
+        grep -q -- '--cap-drop ALL --cap-add DAC_READ_SEARCH \\$' "$unit/logq-shipper.service" ||
+            fail "$h: the shipper unit does not drop every capability but DAC_READ_SEARCH"
+        if grep -hE -- '--privileged|--user[ =](root|0)\b|--cap-add' "$unit"/*.service |
+            grep -v -- '--cap-drop ALL --cap-add DAC_READ_SEARCH \\$' >"$tmp/priv"; then
+            cat "$tmp/priv"
+            fail "$h: a unit runs privileged, as root or with an added capability"
+        fi
     done
+    [ "$(stat -c %u:%a "$out/$collector/var/lib/logq/redis")" = 10003:700 ] ||
+        fail "$collector: the Redis data directory is not uid 10003's (the image's redis), 0700"
     if grep -rlE '\{\{|\{%|\}\}' "$out" >"$tmp/leftover"; then
         cat "$tmp/leftover"
         fail "unrendered Jinja left in the files above"

@@ -5,6 +5,9 @@
 #  - up (timed); lines from web/app/worker/crasher on all three nodes are
 #    found by bin/logq with the real container names, ids and images
 #    (docker inspect), and worker lines over 16 KiB arrive whole;
+#  - the shippers run as uid 10002 with CAP_DAC_READ_SEARCH only (CapEff,
+#    CapPrm and CapBnd of the running process), the collector as uid 10001
+#    with no capability;
 #  - the crashing container is restarted by Docker (RestartCount) and its
 #    start line is in the logs once per start;
 #  - a counting container on node3 (--marker) writes while node3's link is
@@ -107,6 +110,37 @@ for b in bad:
     print("check: " + b)
 sys.exit(1 if bad else 0)
 EOF
+
+# --- the logq containers run unprivileged: the shippers as uid 10002 with
+# CAP_DAC_READ_SEARCH as their only capability (from the binary's file
+# capability, bounded by --cap-drop ALL --cap-add DAC_READ_SEARCH), the
+# collector as uid 10001 with none; all of the above was shipped that way.
+# Checked in the kernel's view of the running processes (/proc/PID/status).
+proc_creds() {   # NODE CONTAINER -> "uid gid capeff capprm capbnd"
+    local pid
+    pid=$(ndk "$1" inspect -f '{{.State.Pid}}' "$2") || return 1
+    awk '/^Uid:/ {u=$2} /^Gid:/ {g=$2} /^CapEff:/ {e=$2} /^CapPrm:/ {p=$2}
+         /^CapBnd:/ {b=$2} END {print u, g, e, p, b}' "/proc/$pid/status"
+}
+drs=0000000000000004    # 1 << CAP_DAC_READ_SEARCH (2)
+for n in node1 node2 node3; do
+    got=$(proc_creds "$n" logq-shipper) || fail "$n: no logq-shipper process"
+    [ "$got" = "10002 10002 $drs $drs $drs" ] ||
+        fail "$n: shipper uid gid CapEff CapPrm CapBnd are '$got', want '10002 10002 $drs $drs $drs'"
+    # its health check sees the logs through its own capped find
+    ndk "$n" exec logq-shipper /usr/local/libexec/logq-find /var/lib/docker/containers \
+        -name '*-json.log' >"$IT_TMP/find-$n.txt" 2>&1 || fail "$n: logq-find: $(cat "$IT_TMP/find-$n.txt")"
+    [ "$(grep -c -- '-json.log$' "$IT_TMP/find-$n.txt")" -ge 4 ] ||
+        fail "$n: the shipper's health check does not see the container logs"
+    out=$(ndk "$n" exec logq-shipper /usr/local/bin/shipper-health 2>&1) ||
+        fail "$n: shipper-health: $out"
+    ndk "$n" inspect -f '{{.Config.User}}' logq-shipper | grep -qx logq-shipper ||
+        fail "$n: the shipper image's USER is not logq-shipper"
+done
+got=$(proc_creds node1 logq-collector) || fail "no logq-collector process"
+[ "$got" = "10001 10001 0000000000000000 0000000000000000 0000000000000000" ] ||
+    fail "collector uid gid CapEff CapPrm CapBnd are '$got'"
+log "shippers run as uid 10002 with CapEff $drs (CAP_DAC_READ_SEARCH only), the collector as uid 10001 with none"
 
 # --- the crashing container: Docker restarts it, each start is logged
 restarted() { [ "$(ndk node3 inspect -f '{{.RestartCount}}' crasher)" -ge 1 ]; }
