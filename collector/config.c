@@ -22,13 +22,15 @@
 #include <unistd.h>
 
 #include "collector/api/api_auth.h"
+#include "collector/api/api_host.h"
 #include "collector/ingest/listen.h"
 #include "common/secret.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 
 enum config_type { CONFIG_STR, CONFIG_ADDR, CONFIG_INT, CONFIG_DURATION,
-                   CONFIG_SIZE, CONFIG_LEVEL, CONFIG_FLAG };
+                   CONFIG_SIZE, CONFIG_LEVEL, CONFIG_FLAG,
+                   CONFIG_LIST };   /* repeatable: values joined by ',' */
 
 struct config_def {
     const char      *name;
@@ -96,6 +98,19 @@ static const struct config_def config_defs[] = {
       "HTTP API bearer tokens, NAME ROLE TOKEN per line (unset: no auth)" },
     { "insecure", CONFIG_FLAG, "0", 0, 1, CFG(is_insecure),
       "allow a non-loopback --listen/--http without its token file" },
+    { "http-host", CONFIG_LIST, NULL, 0, 0, CFG(http_host),
+      "Host names the API answers besides IPs and localhost: NAME, "
+      ".DOMAIN or * (repeatable, or a comma list)" },
+    /* HTTP limits (SECURITY.md) */
+    { "http-max-connections", CONFIG_INT, "256", 1, 65536,
+      CFG(http_max_connections), "HTTP connections at once; more get 503" },
+    { "http-request-timeout", CONFIG_DURATION, "10s", 100000000,
+      INT64_C(600000000000), CFG(http_request_timeout_ns),
+      "a request must arrive whole within this of its connection opening "
+      "(or of the previous response)" },
+    { "http-max-response", CONFIG_SIZE, "256M", 4096, INT64_C(1) << 40,
+      CFG(http_max_response),
+      "body bytes one HTTP response may carry; longer ones are cut" },
 };
 #define CONFIG_N_DEFS (sizeof(config_defs) / sizeof(config_defs[0]))
 
@@ -132,6 +147,24 @@ config_size_parse(const char *s, int64_t *out)
     return 0;
 }
 
+/* Appends v to the comma list *field; the result must parse as
+ * --http-host (the only list), so a bad name stops the start here. */
+static int
+config_list_add(char **field, const char *v, char **errstr)
+{
+    char *list = *field ? xasprintf("%s,%s", *field, v) : xstrdup(v);
+    struct api_hosts *h = api_hosts_parse(list, errstr);
+
+    if (h == NULL) {
+        free(list);
+        return -1;
+    }
+    api_hosts_free(h);
+    free(*field);
+    *field = list;
+    return 0;
+}
+
 static int
 config_set(struct collector_config *c, const struct config_def *d,
            const char *v, char **errstr)
@@ -155,6 +188,8 @@ config_set(struct collector_config *c, const struct config_def *d,
         free(*(char **)field);
         *(char **)field = xstrdup(v);
         return 0;
+    case CONFIG_LIST:
+        return config_list_add((char **)field, v, errstr);
     case CONFIG_INT:
         errno = 0;
         n = strtoll(v, &end, 10);
@@ -291,7 +326,7 @@ config_print(const struct collector_config *c)
         const struct config_def *d = &config_defs[i];
         const void *field = (const char *)c + d->offset;
         if (d->type == CONFIG_STR || d->type == CONFIG_ADDR ||
-            d->type == CONFIG_LEVEL) {
+            d->type == CONFIG_LEVEL || d->type == CONFIG_LIST) {
             const char *s = *(char *const *)field;
             printf("%s = %s\n", d->name, s ? s : "");
         } else {
@@ -394,7 +429,7 @@ collector_config_fini(struct collector_config *c)
     for (size_t i = 0; i < CONFIG_N_DEFS; i++) {
         const struct config_def *d = &config_defs[i];
         if (d->type == CONFIG_STR || d->type == CONFIG_ADDR ||
-            d->type == CONFIG_LEVEL) {
+            d->type == CONFIG_LEVEL || d->type == CONFIG_LIST) {
             char **field = (char **)((char *)c + d->offset);
             free(*field);
             *field = NULL;

@@ -40,6 +40,10 @@ struct collector_config {
     int64_t  max_metrics_hosts;
     char    *http_token_file;   /* NULL: the HTTP API asks for no token */
     int64_t  is_insecure;       /* --insecure: non-loopback without tokens */
+    char    *http_host;         /* --http-host names, comma list; NULL */
+    int64_t  http_max_connections;
+    int64_t  http_request_timeout_ns;
+    int64_t  http_max_response;
     /* Derived by collector_config_parse. */
     enum log_level level;
     uint8_t *token;             /* secret, trailing newline stripped */

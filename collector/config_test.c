@@ -126,6 +126,48 @@ test_config_store_knobs(void **state)
     collector_config_fini(&c);
 }
 
+/* The HTTP limits and --http-host: defaults, a repeated --http-host
+ * joined into one list, a bad name or an out-of-range limit refused. */
+static void
+test_config_http_limits(void **state)
+{
+    (void)state;
+    struct collector_config c;
+    char *err = NULL;
+
+    assert_int_equal(parse(&c, &err, 2, "--data-dir", "/d"), CONFIG_OK);
+    assert_null(c.http_host);
+    assert_int_equal(c.http_max_connections, 256);
+    assert_true(c.http_request_timeout_ns == INT64_C(10000000000));
+    assert_true(c.http_max_response == INT64_C(256) << 20);
+    collector_config_fini(&c);
+
+    assert_int_equal(parse(&c, &err, 12, "--data-dir", "/d", "--http-host",
+                           "a.example", "--http-host", ".corp.test,*",
+                           "--http-max-connections", "8",
+                           "--http-request-timeout", "2s",
+                           "--http-max-response", "16K"), CONFIG_OK);
+    assert_string_equal(c.http_host, "a.example,.corp.test,*");
+    assert_int_equal(c.http_max_connections, 8);
+    assert_true(c.http_request_timeout_ns == INT64_C(2000000000));
+    assert_true(c.http_max_response == 16384);
+    collector_config_fini(&c);
+
+    static const char *const bad[][2] = {
+        { "--http-host", "a b" }, { "--http-host", "a," },
+        { "--http-host", "h:80" }, { "--http-max-connections", "0" },
+        { "--http-request-timeout", "10ms" }, { "--http-max-response", "1K" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err = NULL;
+        assert_int_equal(parse(&c, &err, 4, "--data-dir", "/d", bad[i][0],
+                               bad[i][1]), CONFIG_ERROR);
+        assert_non_null(strstr(err, bad[i][0]));
+        free(err);
+        collector_config_fini(&c);
+    }
+}
+
 #define TOK32 "0123456789abcdef0123456789abcdef"
 
 /* Writes text to path (truncating) and sets mode. */
@@ -329,6 +371,7 @@ main(void)
         cmocka_unit_test(test_config_defaults_and_values),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_config_store_knobs),
+        cmocka_unit_test(test_config_http_limits),
         cmocka_unit_test(test_config_token_file),
         cmocka_unit_test(test_config_http_token_file),
         cmocka_unit_test(test_config_exposure),

@@ -264,6 +264,10 @@ main_setup(struct collector *c)
         .ingest = c->ingest, .stats = &c->stats,
         .max_scan_bytes = (uint64_t)c->cfg.max_scan_bytes,
         .auth = c->cfg.http_auth,
+        .hosts = c->cfg.http_host,
+        .max_connections = (uint64_t)c->cfg.http_max_connections,
+        .request_timeout_ns = c->cfg.http_request_timeout_ns,
+        .max_response = (uint64_t)c->cfg.http_max_response,
     };
     c->api = api_new(c->base, &ao, &err);
     if (c->api == NULL)

@@ -32,6 +32,13 @@
     X(http_bad_requests)                                                    \
     X(http_errors)          /* 5xx */                                       \
     X(http_unauthorized)    /* 401: no valid bearer token */                \
+    X(http_host_refused)    /* 421: Host not accepted (--http-host) */      \
+    X(http_connections)     /* HTTP connections accepted */                 \
+    X(http_connections_open) /* gauge: HTTP connections open now */         \
+    X(http_connections_refused) /* 503: over --http-max-connections */      \
+    X(http_request_timeouts) /* closed: request not in by its deadline */   \
+    X(http_accept_paused)   /* accept failed (EMFILE...): paused 250 ms */  \
+    X(http_responses_cut)   /* cut at --http-max-response */                \
     X(search_damaged_blocks)                                                \
     X(regex_aborted)        /* regex matches over the backtracking limit */ \
     X(follow_clients)       /* follow streams opened */                     \

@@ -5,6 +5,8 @@
 #   - banned C functions (sprintf, vsprintf, strcpy, strcat, strtok, atoi,
 #     atol, atoll, gets, alloca) in *.c / *.h
 #   - raw malloc/calloc/realloc outside common/xmalloc.c (use xmalloc.h)
+#   - evhttp_connection_set_closecb outside collector/api/api_conn.c, which
+#     owns it to count connections (handlers use api_conn_set_closecb)
 # Comments and string literals are ignored for the C checks. Prints every
 # finding as file:line: text; exit 1 if there is any.
 set -euo pipefail
@@ -32,6 +34,7 @@ import re, sys
 BANNED = re.compile(r"\b(sprintf|vsprintf|strcpy|strcat|strtok|atoi|atol|"
                     r"atoll|gets|alloca)\s*\(")
 ALLOC = re.compile(r"(?<![\w.>])(malloc|calloc|realloc)\s*\(")
+CLOSECB = re.compile(r"\bevhttp_connection_set_closecb\s*\(")
 TOKEN = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|'
                    r"'(?:\\.|[^'\\\n])*'", re.S)
 
@@ -52,6 +55,12 @@ for path in sys.argv[1:]:
         for m in BANNED.finditer(line):
             print("%s:%d: banned function %s(): %s" % (
                 norm, n, m.group(1), lines[n - 1].strip()))
+            bad += 1
+        if CLOSECB.search(line) and norm != "collector/api/api_conn.c":
+            print("%s:%d: evhttp_connection_set_closecb() outside "
+                  "collector/api/api_conn.c (use api_conn_set_closecb, or "
+                  "the HTTP connection count leaks): %s"
+                  % (norm, n, lines[n - 1].strip()))
             bad += 1
         if norm == "common/xmalloc.c" or line.lstrip().startswith("#"):
             continue

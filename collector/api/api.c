@@ -6,7 +6,9 @@
  * to api_grafana.c);
  * parameter parsing is the pure api_params.c. evhttp is configured with
  * header/body size caps and a timeout; streams override the timeouts on
- * their own connection (api_stream_start). jansson and the record JSON
+ * their own connection (api_stream_start). Connections (cap, request
+ * deadline, accept pause) are api_conn.c's; every request's Host is
+ * checked first (api_host.c), then its token (api_auth.c). jansson and the record JSON
  * writer in common/record.c produce all output.
  */
 #include "collector/api/api.h"
@@ -22,6 +24,7 @@
 #include <event2/listener.h>
 
 #include "collector/api/api_auth.h"
+#include "collector/api/api_host.h"
 #include "collector/api/api_grafana.h"
 #include "collector/api/api_count.h"
 #include "collector/api/api_internal.h"
@@ -84,6 +87,7 @@ api_reason(int code)
     case HTTP_NOTFOUND: return "Not Found";
     case HTTP_BADMETHOD: return "Method Not Allowed";
     case HTTP_ENTITYTOOLARGE: return "Payload Too Large";
+    case API_MISDIRECTED: return "Misdirected Request";
     case 422: return "Unprocessable Content";
     case HTTP_INTERNAL: return "Internal Server Error";
     case HTTP_SERVUNAVAIL: return "Service Unavailable";
@@ -118,7 +122,8 @@ api_reply_error(struct api *a, struct evhttp_request *req, int code,
     struct buf out;
     struct evbuffer *b = evbuffer_new();
 
-    if (code >= 400 && code < 500 && code != 401)  /* http_unauthorized */
+    /* 401 and 421 have their own counters */
+    if (code >= 400 && code < 500 && code != 401 && code != API_MISDIRECTED)
         a->stats->http_bad_requests++;
     else if (code >= 500)
         a->stats->http_errors++;
@@ -216,6 +221,28 @@ api_authorize(struct api *a, struct evhttp_request *req, const char *path)
     return 0;
 }
 
+/* ---- Host check (DNS rebinding) ---- */
+
+/* 1 if the request's Host is one the API answers; otherwise it has been
+ * answered 421. A request without Host passes: browsers always send one,
+ * so it cannot come from a rebound page (and HTTP/1.0 need not). */
+static int
+api_check_host(struct api *a, struct evhttp_request *req)
+{
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    const char *host = evhttp_find_header(in, "Host");
+    char msg[400];
+
+    if (host == NULL || api_hosts_allow(a->hosts, host))
+        return 1;
+    a->stats->http_host_refused++;
+    snprintf(msg, sizeof(msg), "Host '%.200s' is not served here (DNS "
+             "rebinding defence): use the collector's address, or start it "
+             "with --http-host NAME", host);
+    api_reply_error(a, req, API_MISDIRECTED, msg);
+    return 0;
+}
+
 /* ---- dispatch ---- */
 
 static void
@@ -226,6 +253,9 @@ api_request_cb(struct evhttp_request *req, void *arg)
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 
     a->stats->http_requests++;
+    api_conn_request_begin(a, req);
+    if (!api_check_host(a, req))
+        return;
     if (path == NULL) {
         api_reply_error(a, req, HTTP_BADREQUEST, "bad request URI");
         return;
@@ -274,7 +304,12 @@ api_new(struct event_base *base, const struct api_options *opt,
     a->auth = opt->auth;
     a->max_scan_bytes = opt->max_scan_bytes ? opt->max_scan_bytes
                                             : SEARCH_DEFAULT_MAX_SCAN;
+    a->max_response = opt->max_response ? opt->max_response
+                                        : API_DEFAULT_MAX_RESPONSE;
     a->start_mono_ns = mono_ns();
+    a->hosts = api_hosts_parse(opt->hosts, errstr);
+    if (a->hosts == NULL)
+        goto fail;
     a->http = evhttp_new(base);
     if (a->http == NULL) {
         *errstr = xstrdup("cannot create HTTP server");
@@ -300,6 +335,14 @@ api_new(struct event_base *base, const struct api_options *opt,
         *errstr = xasprintf("cannot serve HTTP on %s", opt->listen);
         goto fail;
     }
+    a->conns = api_conns_new(a, l, opt->max_connections
+                             ? opt->max_connections
+                             : API_DEFAULT_MAX_CONNECTIONS,
+                             opt->request_timeout_ns
+                             ? opt->request_timeout_ns
+                             : API_DEFAULT_REQUEST_TIMEOUT_NS, errstr);
+    if (a->conns == NULL)
+        goto fail;
     return a;
 fail:
     api_free(a);
@@ -318,6 +361,8 @@ api_free(struct api *a)
     if (a == NULL)
         return;
     if (a->http != NULL)
-        evhttp_free(a->http);
+        evhttp_free(a->http);      /* closes every connection first */
+    api_conns_free(a->conns);
+    api_hosts_free(a->hosts);
     free(a);
 }

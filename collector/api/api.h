@@ -16,6 +16,10 @@
 #include "collector/stats.h"
 #include "collector/store/store.h"
 
+#define API_DEFAULT_MAX_CONNECTIONS 256
+#define API_DEFAULT_REQUEST_TIMEOUT_NS (INT64_C(10) * 1000000000)
+#define API_DEFAULT_MAX_RESPONSE    ((uint64_t)256 << 20)
+
 struct api;
 struct api_auth;
 
@@ -28,6 +32,10 @@ struct api_options {
     uint64_t                max_scan_bytes; /* per search; 0: the default
                                                (SEARCH_DEFAULT_MAX_SCAN) */
     const struct api_auth  *auth;       /* NULL: no token asked for */
+    const char             *hosts;      /* --http-host list, may be NULL */
+    uint64_t                max_connections;    /* 0: API_DEFAULT_... */
+    int64_t                 request_timeout_ns; /* 0: API_DEFAULT_... */
+    uint64_t                max_response;       /* 0: API_DEFAULT_... */
 };
 
 /* Binds and starts serving; everything in opt is borrowed and must outlive

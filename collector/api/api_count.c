@@ -64,7 +64,7 @@ static void
 api_agg_free(struct api_agg *s)
 {
     if (s->evcon != NULL)
-        evhttp_connection_set_closecb(s->evcon, NULL, NULL);
+        api_conn_set_closecb(s->api, s->evcon, NULL, NULL);
     if (s->slice_ev != NULL)
         event_free(s->slice_ev);
     search_free(s->search);
@@ -106,14 +106,18 @@ api_agg_reply(struct api_agg *s)
 {
     struct buf out;
 
-    buf_init(&out, API_AGG_MAX_REPLY);
+    buf_init(&out, s->api->max_response < API_AGG_MAX_REPLY
+                   ? (size_t)s->api->max_response : API_AGG_MAX_REPLY);
     int rc = s->is_hist ? agg_hist_format(&s->hist, &out)
                         : agg_count_format(s->count, &out);
     evhttp_add_header(evhttp_request_get_output_headers(s->req),
                       "Connection", "close");
-    if (rc < 0)
-        api_reply_error(s->api, s->req, HTTP_INTERNAL, "reply too large");
-    else
+    if (rc < 0) {
+        s->api->stats->http_responses_cut++;
+        api_reply_error(s->api, s->req, HTTP_INTERNAL, "reply too large "
+                        "(--http-max-response): narrow the query or use "
+                        "fewer buckets");
+    } else
         api_reply_json(s->req, (const char *)out.data, out.len);
     buf_fini(&out);
 }
@@ -135,7 +139,7 @@ api_agg_slice_cb(evutil_socket_t fd, short what, void *arg)
         return;
     }
     if (s->evcon != NULL)
-        evhttp_connection_set_closecb(s->evcon, NULL, NULL);
+        api_conn_set_closecb(s->api, s->evcon, NULL, NULL);
     s->evcon = NULL;
     if (rc == SEARCH_ERROR) {
         log_info("api", "aggregate ended early: %s",
@@ -225,7 +229,7 @@ api_agg_start(struct api *a, struct evhttp_request *req, const char *query,
         return;
     }
     s->evcon = evhttp_request_get_connection(req);
-    evhttp_connection_set_closecb(s->evcon, api_agg_close_cb, s);
+    api_conn_set_closecb(s->api, s->evcon, api_agg_close_cb, s);
     /* The scan may outlast the plain request timeout: no read timeout
      * (the reply is then sent with Connection: close). */
     bufferevent_set_timeouts(evhttp_connection_get_bufferevent(s->evcon),

@@ -71,7 +71,7 @@ static void
 api_follow_free(struct api_follow *s)
 {
     if (s->evcon != NULL)
-        evhttp_connection_set_closecb(s->evcon, NULL, NULL);
+        api_conn_set_closecb(s->api, s->evcon, NULL, NULL);
     follow_unsubscribe(s->api->follow, s->sub);
     if (s->keepalive_ev != NULL)
         event_free(s->keepalive_ev);
@@ -354,7 +354,7 @@ api_follow(struct api *a, struct evhttp_request *req, const char *query)
     }
     a->stats->follow_clients++;
     s->evcon = evhttp_request_get_connection(req);
-    evhttp_connection_set_closecb(s->evcon, api_follow_close_cb, s);
+    api_conn_set_closecb(s->api, s->evcon, api_follow_close_cb, s);
     api_stream_start(req);
     s->last_write_ns = mono_ns();
     if (s->hist != NULL)

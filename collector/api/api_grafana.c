@@ -45,7 +45,7 @@ static void
 gcall_free(struct gcall *c)
 {
     if (c->evcon != NULL)
-        evhttp_connection_set_closecb(c->evcon, NULL, NULL);
+        api_conn_set_closecb(c->api, c->evcon, NULL, NULL);
     if (c->ev != NULL)
         event_free(c->ev);
     api_grafana_scan_free(c->scan);
@@ -68,7 +68,7 @@ static void
 gcall_detach(struct gcall *c)
 {
     if (c->evcon != NULL)
-        evhttp_connection_set_closecb(c->evcon, NULL, NULL);
+        api_conn_set_closecb(c->api, c->evcon, NULL, NULL);
     c->evcon = NULL;
     c->is_done = 1;
 }
@@ -90,8 +90,10 @@ api_grafana_reply(struct gcall *c, const char *close)
         return;
     gput(c, close);
     if (c->is_oflow) {
-        api_grafana_fail(c, HTTP_BADREQUEST, "reply too large: narrow the time "
-                   "range, the targets or maxDataPoints");
+        c->api->stats->http_responses_cut++;
+        api_grafana_fail(c, HTTP_BADREQUEST, "reply too large "
+                         "(--http-max-response): narrow the time range, the "
+                         "targets or maxDataPoints");
         return;
     }
     gcall_detach(c);
@@ -690,7 +692,8 @@ api_grafana(struct api *a, struct evhttp_request *req, const char *path)
     struct gcall *c = xcalloc(1, sizeof(*c));
     c->api = a;
     c->req = req;
-    buf_init(&c->out, GRAFANA_MAX_REPLY);
+    buf_init(&c->out, a->max_response < GRAFANA_MAX_REPLY
+                      ? (size_t)a->max_response : GRAFANA_MAX_REPLY);
     if (body == NULL || grafana_req_parse(ep, body, len, now_ns() / 1000000,
                                           &c->r, &err) < 0) {
         api_reply_error(a, req, HTTP_BADREQUEST, err ? err : "bad body");
@@ -706,7 +709,7 @@ api_grafana(struct api *a, struct evhttp_request *req, const char *path)
         return;
     }
     c->evcon = evhttp_request_get_connection(req);
-    evhttp_connection_set_closecb(c->evcon, gcall_close_cb, c);
+    api_conn_set_closecb(c->api, c->evcon, gcall_close_cb, c);
     gdispatch(c);
     gcall_maybe_free(c);
 }

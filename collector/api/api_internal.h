@@ -12,6 +12,7 @@
 #include <event2/http.h>
 
 #include "collector/api/api.h"
+#include "collector/api/api_conn.h"
 #include "collector/api/api_params.h"
 #include "collector/search/query.h"
 #include "common/buf.h"
@@ -24,6 +25,7 @@
 #define API_SLICE_BYTES      (64u << 10)
 #define API_SLICE_RECORDS    20000   /* records scanned per loop turn */
 #define API_MAX_RECORD_JSON  ((size_t)128 << 20)
+#define API_MISDIRECTED      421     /* Host not served here (RFC 9110) */
 
 struct api {
     struct event_base      *base;
@@ -35,6 +37,9 @@ struct api {
     struct collector_stats *stats;
     uint64_t                max_scan_bytes; /* from api_options */
     const struct api_auth  *auth;           /* from api_options */
+    struct api_hosts       *hosts;          /* accepted Host values */
+    struct api_conns       *conns;          /* cap, deadlines, accept */
+    uint64_t                max_response;   /* body bytes per response */
     int64_t                 start_mono_ns;
 };
 

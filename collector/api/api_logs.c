@@ -14,7 +14,8 @@
  * "context":true, and a {"break":true} line precedes every group but the
  * first. A cap reached mid-stream ends it with
  * {"error":...,"partial":true}; so do regex matches that ran out of their
- * backtracking budget (counted as no match: the answer may miss lines).
+ * backtracking budget (counted as no match: the answer may miss lines),
+ * and a body about to pass --http-max-response (cut after a whole line).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,7 @@ struct api_logs {
     struct evbuffer          *chunk;
     struct buf                out;
     uint64_t                  n_sent;
+    uint64_t                  n_bytes;      /* body bytes sent */
     int                       has_context;  /* before/after > 0 */
     uint64_t                  n_groups;     /* context groups sent */
 };
@@ -53,7 +55,7 @@ static void
 api_logs_free(struct api_logs *s)
 {
     if (s->evcon != NULL)
-        evhttp_connection_set_closecb(s->evcon, NULL, NULL);
+        api_conn_set_closecb(s->api, s->evcon, NULL, NULL);
     if (s->slice_ev != NULL)
         event_free(s->slice_ev);
     if (s->chunk != NULL)
@@ -175,12 +177,45 @@ api_logs_fill(struct api_logs *s)
     return rc != SEARCH_MORE;
 }
 
+/* Keeps the body within --http-max-response: when this slice would pass
+ * it, the slice is cut after its last whole line within the bound and the
+ * stream ends with an error line (not counted against the bound). 1 if
+ * it did so. */
+static int
+api_logs_bound(struct api_logs *s)
+{
+    uint64_t room = s->api->max_response - s->n_bytes;
+    char why[160];
+
+    if (s->out.len <= room)
+        return 0;
+    size_t keep = (size_t)room;
+    while (keep > 0 && s->out.data[keep - 1] != '\n')
+        keep--;                     /* whole lines only */
+    s->out.len = keep;
+    int n = snprintf(why, sizeof(why), "response cut at %llu bytes "
+                     "(--http-max-response): narrow the query or lower "
+                     "the limit", (unsigned long long)s->api->max_response);
+    s->api->stats->http_responses_cut++;
+    log_info("api", "search response cut at %llu bytes",
+             (unsigned long long)s->api->max_response);
+    if (buf_append(&s->out, "{\"error\":", 9) < 0 ||
+        json_str_append(&s->out, why, (size_t)n) < 0 ||
+        buf_append(&s->out, ",\"partial\":true}\n", 17) < 0)
+        log_warn("api", "cannot append the cut line");
+    return 1;
+}
+
 static void api_logs_written_cb(struct evhttp_connection *evcon, void *arg);
 
 static void
 api_logs_slice(struct api_logs *s)
 {
     int is_done = api_logs_fill(s);
+
+    if (api_logs_bound(s))
+        is_done = 1;
+    s->n_bytes += s->out.len;
 
     if (s->out.len > 0) {
         if (evbuffer_add(s->chunk, s->out.data, s->out.len) < 0) {
@@ -274,7 +309,7 @@ api_logs(struct api *a, struct evhttp_request *req, const char *query)
         return;
     }
     s->evcon = evhttp_request_get_connection(req);
-    evhttp_connection_set_closecb(s->evcon, api_logs_close_cb, s);
+    api_conn_set_closecb(s->api, s->evcon, api_logs_close_cb, s);
     api_stream_start(req);
     event_active(s->slice_ev, EV_TIMEOUT, 0);
 }

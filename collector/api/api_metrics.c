@@ -90,7 +90,7 @@ am_call_new(struct api *a, struct evhttp_request *req)
     c->evcon = evhttp_request_get_connection(req);
     c->now_ms = now_ns() / 1000000;
     if (c->evcon != NULL)
-        evhttp_connection_set_closecb(c->evcon, am_close_cb, c);
+        api_conn_set_closecb(c->a, c->evcon, am_close_cb, c);
     return c;
 }
 
@@ -124,7 +124,7 @@ am_call_reply(struct am_call *c, json_t *v)
 {
     if (!c->is_gone) {
         if (c->evcon != NULL)
-            evhttp_connection_set_closecb(c->evcon, NULL, NULL);
+            api_conn_set_closecb(c->a, c->evcon, NULL, NULL);
         if (c->err) {
             api_reply_error(c->a, c->req, 503, c->errstr);
         } else {
