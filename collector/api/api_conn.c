@@ -174,6 +174,9 @@ api_conn_adopt(struct api_conns *cs, struct api_conn *c)
     /* NULL: evhttp already freed it (bufferevent_free clears the
      * callbacks); otherwise evhttp set itself as the argument. */
     if (evcon == NULL || evhttp_connection_get_bufferevent(evcon) != c->bev) {
+        if (evcon != NULL)      /* a libevent that works otherwise */
+            log_warn("api", "HTTP connection not tracked: no cap or "
+                     "deadline for it");
         bufferevent_decref(c->bev);
         free(c);
         return;

@@ -5,7 +5,7 @@
  * same loop): /api/v1/logs ends with {"error":"N regex matches exceeded
  * ...","partial":true}, /api/v1/count counts them too, /health shows the
  * regex_aborted counter; a regex that never aborts adds no line and does
- * not move the counter.
+ * not move the counter. Also: every connection is counted (api_conn.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -298,6 +298,27 @@ test_count_regex_aborted(void **state)
     assert_int_equal(health_counter(f, "regex_aborted"), 2);
 }
 
+/* api_conn.c tracks every connection (it relies on evhttp making the
+ * connection its bufferevent's callback argument): each is counted when
+ * accepted and the open gauge returns to 0 once the clients hang up. */
+static void
+test_connections_tracked(void **state)
+{
+    struct fixture *f = *state;
+    struct timeval tv = { 0, 200000 };
+    int code;
+
+    for (int i = 0; i < 3; i++) {
+        free(http_get(f, "/health", &code));
+        assert_int_equal(code, 200);
+    }
+    assert_int_equal(f->stats.http_connections, 3);
+    event_base_loopexit(f->base, &tv);      /* the server sees the EOFs */
+    event_base_dispatch(f->base);
+    assert_int_equal(f->stats.http_connections_open, 0);
+    assert_int_equal(f->stats.http_connections_refused, 0);
+}
+
 int
 main(void)
 {
@@ -310,6 +331,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_logs_regex_aborted_with_cap,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_count_regex_aborted, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_connections_tracked, setup,
                                         teardown),
     };
 
