@@ -47,7 +47,11 @@ LDFLAGS_asan   := -fsanitize=address,undefined
 CFLAGS  := -std=c11 $(WARN) $(CFLAGS_$(MODE)) $(HARDEN_CFLAGS_$(MODE)) \
            $(EXTRA_CFLAGS)
 LDFLAGS := $(LDFLAGS_$(MODE)) $(HARDEN_LDFLAGS_$(MODE)) $(EXTRA_LDFLAGS)
-LIBS    := -levent -levent_pthreads -lz -lzstd -ljansson -lhiredis -lpcre2-8 -lpthread -lm
+# TLS (common/tls.c): libevent's bufferevent_openssl (pkg-config
+# libevent_openssl, in Debian's libevent-dev) over OpenSSL (libssl-dev).
+LIBS    := -levent -levent_pthreads $(shell pkg-config --libs libevent_openssl \
+           openssl 2>/dev/null || echo -levent_openssl -lssl -lcrypto) \
+           -lz -lzstd -ljansson -lhiredis -lpcre2-8 -lpthread -lm
 TLIBS   := -lcmocka
 
 notest   = $(filter-out %_test.c,$(1))

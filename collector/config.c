@@ -5,7 +5,8 @@
  * defaults live. Address values are checked with listen_parse_addr, the
  * same parser ingest.c and api.c bind with, so a value that passes here
  * binds there. Reads the token files (common/secret.c: private, trimmed,
- * 32 bytes or more); logs nothing (main.c reports errors).
+ * 32 bytes or more) and the TLS certificate and key (common/tls.c); logs
+ * nothing (main.c reports errors).
  */
 #include "collector/config.h"
 
@@ -25,6 +26,7 @@
 #include "collector/api/api_host.h"
 #include "collector/ingest/listen.h"
 #include "common/secret.h"
+#include "common/tls.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 
@@ -111,6 +113,13 @@ static const struct config_def config_defs[] = {
     { "http-max-response", CONFIG_SIZE, "256M", 4096, INT64_C(1) << 40,
       CFG(http_max_response),
       "body bytes one HTTP response may carry; longer ones are cut" },
+    /* TLS on both ports (SECURITY.md "TLS") */
+    { "tls-cert", CONFIG_STR, NULL, 0, 0, CFG(tls_cert),
+      "PEM certificate chain: --listen and --http speak TLS only" },
+    { "tls-key", CONFIG_STR, NULL, 0, 0, CFG(tls_key),
+      "PEM private key of --tls-cert (a private file, 0600)" },
+    { "tls-client-ca", CONFIG_STR, NULL, 0, 0, CFG(tls_client_ca),
+      "shippers need a client certificate from this CA naming their host" },
 };
 #define CONFIG_N_DEFS (sizeof(config_defs) / sizeof(config_defs[0]))
 
@@ -258,6 +267,35 @@ config_load_http_tokens(struct collector_config *c, char **errstr)
     return 0;
 }
 
+/* Two server contexts: the shipper port's asks for client certificates
+ * when --tls-client-ca is given, the API's never (it has bearer tokens). */
+static int
+config_load_tls(struct collector_config *c, char **errstr)
+{
+    char *err = NULL;
+
+    if (c->tls_cert == NULL && c->tls_key == NULL) {
+        if (c->tls_client_ca == NULL)
+            return 0;
+        *errstr = xstrdup("--tls-client-ca needs --tls-cert and --tls-key");
+        return -1;
+    }
+    if (c->tls_cert == NULL || c->tls_key == NULL) {
+        *errstr = xstrdup("--tls-cert and --tls-key go together");
+        return -1;
+    }
+    c->tls_api = tls_server_new(c->tls_cert, c->tls_key, NULL, &err);
+    if (c->tls_api != NULL)
+        c->tls_ingest = tls_server_new(c->tls_cert, c->tls_key,
+                                       c->tls_client_ca, &err);
+    if (c->tls_ingest == NULL) {
+        *errstr = xasprintf("TLS: %s", err);
+        free(err);
+        return -1;
+    }
+    return 0;
+}
+
 /* 1 if addr (ADDR:PORT, already checked) is a loopback address: 127/8,
  * ::1 or ::ffff:127.x. */
 static int
@@ -363,7 +401,7 @@ config_finish(struct collector_config *c, char **errstr)
         return -1;
     if (c->http_token_file != NULL && config_load_http_tokens(c, errstr) < 0)
         return -1;
-    return 0;
+    return config_load_tls(c, errstr);
 }
 
 enum config_result
@@ -439,5 +477,9 @@ collector_config_fini(struct collector_config *c)
     c->token = NULL;
     api_auth_free(c->http_auth);
     c->http_auth = NULL;
+    tls_ctx_free(c->tls_api);
+    tls_ctx_free(c->tls_ingest);
+    c->tls_api = NULL;
+    c->tls_ingest = NULL;
     c->token_len = 0;
 }

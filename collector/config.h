@@ -14,6 +14,7 @@
 #include "common/log.h"
 
 struct api_auth;
+struct tls_ctx;
 
 struct collector_config {
     char    *listen;            /* shipper TCP address, ADDR:PORT */
@@ -44,11 +45,16 @@ struct collector_config {
     int64_t  http_max_connections;
     int64_t  http_request_timeout_ns;
     int64_t  http_max_response;
+    char    *tls_cert;          /* NULL: both ports speak plain TCP/HTTP */
+    char    *tls_key;
+    char    *tls_client_ca;     /* NULL: no client certificates asked */
     /* Derived by collector_config_parse. */
     enum log_level level;
     uint8_t *token;             /* secret, trailing newline stripped */
     size_t   token_len;
     struct api_auth *http_auth; /* from http_token_file, NULL without */
+    struct tls_ctx *tls_api;    /* NULL without --tls-cert */
+    struct tls_ctx *tls_ingest; /* the same, plus --tls-client-ca */
     int      is_check_only;     /* -t: validate and exit */
 };
 

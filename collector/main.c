@@ -254,6 +254,7 @@ main_setup(struct collector *c)
         .max_conns_per_addr = (int)c->cfg.max_conns_per_addr,
         .handshake_timeout_ns = c->cfg.handshake_timeout_ns,
         .idle_timeout_ns = c->cfg.idle_timeout_ns,
+        .tls = c->cfg.tls_ingest,
     };
     c->ingest = ingest_new(c->base, c->store, c->follow, &c->stats, &io,
                            &err);
@@ -263,7 +264,7 @@ main_setup(struct collector *c)
         .listen = c->cfg.http, .store = c->store, .follow = c->follow,
         .ingest = c->ingest, .stats = &c->stats,
         .max_scan_bytes = (uint64_t)c->cfg.max_scan_bytes,
-        .auth = c->cfg.http_auth,
+        .auth = c->cfg.http_auth, .tls = c->cfg.tls_api,
         .hosts = c->cfg.http_host,
         .max_connections = (uint64_t)c->cfg.http_max_connections,
         .request_timeout_ns = c->cfg.http_request_timeout_ns,
@@ -359,9 +360,11 @@ main(int argc, char **argv)
         main_write_port_file(c.cfg.port_file, tcp_port, http_port) < 0)
         fatal("main", "cannot write port file %s", c.cfg.port_file);
     log_info("main", "listening tcp_port=%d http_port=%d data_dir=%s auth=%s "
-             "http_tokens=%zu", tcp_port, http_port, c.cfg.data_dir,
+             "http_tokens=%zu tls=%s", tcp_port, http_port, c.cfg.data_dir,
              c.cfg.token ? "on" : "off",
-             c.cfg.http_auth ? api_auth_count(c.cfg.http_auth) : 0);
+             c.cfg.http_auth ? api_auth_count(c.cfg.http_auth) : 0,
+             c.cfg.tls_api == NULL ? "off" : c.cfg.tls_client_ca != NULL
+             ? "on+client-certs" : "on");
     if (event_base_dispatch(c.base) < 0)
         fatalx("main", "event loop failed");
     main_teardown(&c);

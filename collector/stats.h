@@ -18,6 +18,7 @@
     X(auth_failures)                                                        \
     X(handshake_timeouts)                                                   \
     X(idle_timeouts)        /* no whole frame for --idle-timeout */         \
+    X(tls_failures)         /* failed TLS handshakes, shipper port */       \
     X(log_lines_suppressed) /* ingest warnings over the log budget */       \
     X(batches)                                                              \
     X(records_stored)                                                       \
@@ -39,6 +40,7 @@
     X(http_request_timeouts) /* closed: request not in by its deadline */   \
     X(http_accept_paused)   /* accept failed (EMFILE...): paused 250 ms */  \
     X(http_responses_cut)   /* cut at --http-max-response */                \
+    X(http_tls_failures)    /* failed TLS handshakes, HTTP port */          \
     X(search_damaged_blocks)                                                \
     X(regex_aborted)        /* regex matches over the backtracking limit */ \
     X(follow_clients)       /* follow streams opened */                     \

@@ -29,7 +29,7 @@ secret_check_mode(int fd, const char *path, char **errstr)
     }
     if ((st.st_mode & 077) != 0) {
         *errstr = xasprintf("%s: mode %04o lets the group or others in; "
-                            "a token file must be private (chmod 600 %s)",
+                            "a key or token file must be private (chmod 600 %s)",
                             path, (unsigned)(st.st_mode & 07777), path);
         return -1;
     }

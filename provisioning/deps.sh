@@ -4,7 +4,7 @@
 # Usage: provisioning/deps.sh [--check]   (--check: exit 1 if anything is missing)
 set -euo pipefail
 PKGS=(build-essential pkg-config libevent-dev zlib1g-dev libjansson-dev
-      libhiredis-dev libcmocka-dev libzstd-dev libpcre2-dev redis-server redis-tools docker.io busybox-static
+      libhiredis-dev libcmocka-dev libzstd-dev libpcre2-dev libssl-dev openssl redis-server redis-tools docker.io busybox-static
       iproute2 procps curl python3 shellcheck yamllint
       ansible ansible-lint vagrant python3-jinja2 python3-yaml systemd debootstrap file
       valgrind)

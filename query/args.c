@@ -19,12 +19,13 @@ enum {
     ARGS_O_STREAM, ARGS_O_SINCE, ARGS_O_UNTIL, ARGS_O_LIMIT, ARGS_O_FOLLOW,
     ARGS_O_ASC, ARGS_O_AFTER, ARGS_O_BEFORE, ARGS_O_CONTEXT,
     ARGS_O_MAX_SCAN, ARGS_O_BY, ARGS_O_STEP, ARGS_O_ALL, ARGS_O_FIXED,
-    ARGS_O_TOKEN_FILE,
+    ARGS_O_TOKEN_FILE, ARGS_O_TLS_CA,
 };
 
 static const struct args_opt args_search_opts[] = {
     { "server", 0, 1, ARGS_O_SERVER },
     { "token-file", 0, 1, ARGS_O_TOKEN_FILE },
+    { "tls-ca", 0, 1, ARGS_O_TLS_CA },
     { "json", 0, 0, ARGS_O_JSON },
     { "no-color", 0, 0, ARGS_O_NO_COLOR },
     { "help", 'h', 0, ARGS_O_HELP },
@@ -53,6 +54,7 @@ static const struct args_opt args_search_opts[] = {
 #define ARGS_FILTER_OPTS \
     { "server", 0, 1, ARGS_O_SERVER }, \
     { "token-file", 0, 1, ARGS_O_TOKEN_FILE }, \
+    { "tls-ca", 0, 1, ARGS_O_TLS_CA }, \
     { "json", 0, 0, ARGS_O_JSON }, \
     { "no-color", 0, 0, ARGS_O_NO_COLOR }, \
     { "help", 'h', 0, ARGS_O_HELP }, \
@@ -299,6 +301,7 @@ args_common_apply(struct args_common *c, int id, const char *value)
     switch (id) {
     case ARGS_O_SERVER: c->server = value; return 1;
     case ARGS_O_TOKEN_FILE: c->token_file = value; return 1;
+    case ARGS_O_TLS_CA: c->tls_ca = value; return 1;
     case ARGS_O_JSON: c->is_json = 1; return 1;
     case ARGS_O_NO_COLOR: c->has_no_color = 1; return 1;
     case ARGS_O_HELP: c->want_help = 1; return 1;
@@ -501,6 +504,7 @@ args_search_fini(struct search_args *a)
 static const struct args_opt args_list_opts[] = {
     { "server", 0, 1, ARGS_O_SERVER },
     { "token-file", 0, 1, ARGS_O_TOKEN_FILE },
+    { "tls-ca", 0, 1, ARGS_O_TLS_CA },
     { "json", 0, 0, ARGS_O_JSON },
     { "no-color", 0, 0, ARGS_O_NO_COLOR },
     { "help", 'h', 0, ARGS_O_HELP },

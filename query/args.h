@@ -56,6 +56,7 @@ int  args_next(struct args_iter *it, const struct args_opt *opts, char *err,
 struct args_common {
     const char *server;         /* --server, NULL if not given */
     const char *token_file;     /* --token-file, NULL if not given */
+    const char *tls_ca;         /* --tls-ca, NULL if not given */
     int         is_json;
     int         has_no_color;
     int         want_help;

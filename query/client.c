@@ -4,7 +4,10 @@
  * libevent's evhttp client: logq does one request at a time, and a direct
  * connect() gives the precise reason ("Connection refused") the user needs,
  * a connect timeout independent of the follow idle timeout, and a signal
- * check that cannot race (ppoll). HTTP framing lives in http.c.
+ * check that cannot race (ppoll). HTTP framing lives in http.c. For
+ * https:// the same socket carries a TLS connection (common/tls.c) whose
+ * reads and writes report which poll event they wait for; the handshake
+ * runs under the connect timeout.
  */
 #include "query/client.h"
 
@@ -21,6 +24,7 @@
 
 #include "common/buf.h"
 #include "common/timeutil.h"
+#include "common/tls.h"
 #include "common/xmalloc.h"
 #include "query/reply.h"
 
@@ -29,6 +33,18 @@ struct client_call {
     int          status;
     struct buf   error_body;    /* non-200 body, capped */
 };
+
+/* The socket, and the TLS connection over it for https. */
+struct client_io {
+    int              fd;
+    struct tls_conn *tls;
+};
+
+/* I/O results besides a byte count: an error (err set), or wait for
+ * POLLIN/POLLOUT and call again. */
+#define CLIENT_IO_ERROR     (-1)
+#define CLIENT_IO_WAIT_IN   (-2)
+#define CLIENT_IO_WAIT_OUT  (-3)
 
 /* ------------------------------------------------------------ waiting */
 
@@ -131,22 +147,125 @@ client_connect(const struct client_req *req, char *err, size_t errlen)
 
 /* ------------------------------------------------------------ I/O */
 
+static ssize_t
+client_tls_result(struct client_io *io, ssize_t rc, char *err, size_t errlen)
+{
+    if (rc >= 0)
+        return rc;
+    if (rc == TLS_IO_WANT_READ)
+        return CLIENT_IO_WAIT_IN;
+    if (rc == TLS_IO_WANT_WRITE)
+        return CLIENT_IO_WAIT_OUT;
+    tls_conn_error(io->tls, err, errlen);
+    return CLIENT_IO_ERROR;
+}
+
+/* Bytes sent (> 0) or a CLIENT_IO_ code. */
+static ssize_t
+client_io_send(struct client_io *io, const char *p, size_t n, char *err,
+               size_t errlen)
+{
+    if (io->tls != NULL)
+        return client_tls_result(io, tls_conn_write(io->tls, p, n), err,
+                                 errlen);
+    ssize_t w = send(io->fd, p, n, MSG_NOSIGNAL);
+    if (w >= 0 || errno == EAGAIN || errno == EINTR)
+        return w > 0 ? w : CLIENT_IO_WAIT_OUT;
+    snprintf(err, errlen, "%s", strerror(errno));
+    return CLIENT_IO_ERROR;
+}
+
+/* Bytes read (> 0), 0 at the end, or a CLIENT_IO_ code. */
+static ssize_t
+client_io_recv(struct client_io *io, char *p, size_t n, char *err,
+               size_t errlen)
+{
+    if (io->tls != NULL)
+        return client_tls_result(io, tls_conn_read(io->tls, p, n), err,
+                                 errlen);
+    ssize_t r = recv(io->fd, p, n, 0);
+    if (r >= 0)
+        return r;
+    if (errno == EAGAIN || errno == EINTR)
+        return CLIENT_IO_WAIT_IN;
+    snprintf(err, errlen, "%s", strerror(errno));
+    return CLIENT_IO_ERROR;
+}
+
+/* Waits as a CLIENT_IO_WAIT_ code asks: 1 ready, 0 timeout, -1 error,
+ * -2 stopped (client_wait). */
 static int
-client_send_all(const struct client_req *req, int fd, const char *p, size_t n)
+client_io_wait(const struct client_req *req, struct client_io *io,
+               ssize_t code, int ms)
+{
+    return client_wait(req, io->fd, code == CLIENT_IO_WAIT_OUT ? POLLOUT
+                       : POLLIN, ms);
+}
+
+static int
+client_send_all(const struct client_req *req, struct client_io *io,
+                const char *p, size_t n, char *err, size_t errlen)
 {
     while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        ssize_t w = client_io_send(io, p, n, err, errlen);
         if (w > 0) {
             p += w;
             n -= (size_t)w;
             continue;
         }
-        if (w < 0 && errno != EAGAIN && errno != EINTR)
+        if (w == CLIENT_IO_ERROR)
             return -1;
-        if (client_wait(req, fd, POLLOUT, CLIENT_CONNECT_TIMEOUT_MS) <= 0)
+        int rc = client_io_wait(req, io, w, CLIENT_CONNECT_TIMEOUT_MS);
+        if (rc <= 0) {
+            snprintf(err, errlen, "%s", rc == 0 ? "timed out"
+                     : rc == -2 ? "interrupted" : strerror(errno));
             return -1;
+        }
     }
     return 0;
+}
+
+/* The TLS handshake under the connect timeout, with what a failure most
+ * likely means. */
+static int
+client_tls_start(const struct client_req *req, struct client_io *io,
+                 char *err, size_t errlen)
+{
+    char *why = NULL, reason[256];
+    int64_t deadline = mono_ns() + CLIENT_CONNECT_TIMEOUT_MS * 1000000LL;
+
+    if (req->url->tls == NULL) {
+        snprintf(err, errlen, "https:// without a TLS context");
+        return -1;
+    }
+    io->tls = tls_conn_new(req->url->tls, io->fd, req->url->host, &why);
+    if (io->tls == NULL) {
+        snprintf(err, errlen, "%s", why);
+        free(why);
+        return -1;
+    }
+    for (;;) {
+        ssize_t rc = client_tls_result(io, tls_conn_handshake(io->tls),
+                                       reason, sizeof(reason));
+        if (rc == 0)
+            return 0;
+        if (rc == CLIENT_IO_ERROR)
+            break;
+        int64_t left_ms = (deadline - mono_ns()) / 1000000;
+        int w = left_ms > 0 ? client_io_wait(req, io, rc, (int)left_ms) : 0;
+        if (w == 1)
+            continue;
+        snprintf(reason, sizeof(reason), "%s", w == 0
+                 ? "timed out (a plain http:// port?)" : w == -2
+                 ? "interrupted" : strerror(errno));
+        break;
+    }
+    snprintf(err, errlen, "TLS handshake failed: %s%s", reason,
+             strncmp(reason, "certificate verify failed", 25) == 0
+             ? " (check --tls-ca or $LOGQ_TLS_CA)"
+             : strstr(reason, "does not speak TLS") != NULL
+             ? "; is it a plain http:// port?" : "");
+    return -1;
 }
 
 static int
@@ -173,27 +292,35 @@ client_body_cb(const char *p, size_t n, void *arg)
 
 /* Reads until the response ends. */
 static enum client_result
-client_read_loop(const struct client_req *req, int fd, struct http_resp *resp,
-                 char *err, size_t errlen)
+client_read_loop(const struct client_req *req, struct client_io *io,
+                 struct http_resp *resp, char *err, size_t errlen)
 {
     char data[65536];
+    uint64_t n_read = 0;
 
     while (!http_resp_is_done(resp)) {
-        int rc = client_wait(req, fd, POLLIN, req->idle_timeout_ms);
-        if (rc == -2)
+        if (req->stop != NULL && *req->stop)
             return CLIENT_E_STOPPED;
-        if (rc <= 0) {
-            snprintf(err, errlen, "%s", rc == 0 ? "no data (read timed out)"
-                     : strerror(errno));
+        ssize_t r = client_io_recv(io, data, sizeof(data), err, errlen);
+        if (r == CLIENT_IO_ERROR)
             return CLIENT_E_LOST;
-        }
-        ssize_t r = recv(fd, data, sizeof(data), 0);
-        if (r < 0 && (errno == EAGAIN || errno == EINTR))
-            continue;
         if (r < 0) {
-            snprintf(err, errlen, "%s", strerror(errno));
+            int rc = client_io_wait(req, io, r, req->idle_timeout_ms);
+            if (rc == -2)
+                return CLIENT_E_STOPPED;
+            if (rc <= 0) {
+                snprintf(err, errlen, "%s", rc == 0
+                         ? "no data (read timed out)" : strerror(errno));
+                return CLIENT_E_LOST;
+            }
+            continue;
+        }
+        if (r == 0 && n_read == 0 && io->tls == NULL) {
+            snprintf(err, errlen, "closed without a reply (a TLS port? use "
+                     "https://)");
             return CLIENT_E_LOST;
         }
+        n_read += (uint64_t)r;
         int frc = r == 0 ? http_resp_eof(resp)
                          : http_resp_feed(resp, data, (size_t)r);
         if (frc < 0 && resp->errstr == NULL)
@@ -249,14 +376,16 @@ client_get(const struct client_req *req, int *status, char *err,
     struct http_resp resp;
     struct buf reqbuf;
     enum client_result res = CLIENT_E_CONNECT;
+    struct client_io io = { -1, NULL };
 
     buf_init(&call.error_body, CLIENT_ERROR_BODY_MAX);
     buf_init(&reqbuf, 16384);
     http_resp_init(&resp, client_head_cb, client_body_cb, &call);
     if (status != NULL)
         *status = 0;
-    int fd = client_connect(req, err, errlen);
-    if (fd < 0) {
+    io.fd = client_connect(req, err, errlen);
+    if (io.fd < 0 ||
+        (req->url->is_tls && client_tls_start(req, &io, err, errlen) < 0)) {
         if (req->stop != NULL && *req->stop)
             res = CLIENT_E_STOPPED;
         goto done;
@@ -266,12 +395,14 @@ client_get(const struct client_req *req, int *status, char *err,
         res = CLIENT_E_PROTO;
         goto done;
     }
-    if (client_send_all(req, fd, (const char *)reqbuf.data, reqbuf.len) < 0) {
-        snprintf(err, errlen, "sending request: %s", strerror(errno));
+    char why[256] = "";
+    if (client_send_all(req, &io, (const char *)reqbuf.data, reqbuf.len, why,
+                        sizeof(why)) < 0) {
+        snprintf(err, errlen, "sending request: %s", why);
         res = CLIENT_E_LOST;
         goto done;
     }
-    res = client_read_loop(req, fd, &resp, err, errlen);
+    res = client_read_loop(req, &io, &resp, err, errlen);
     if (status != NULL)
         *status = call.status;
     if (res == CLIENT_OK && call.status != 200) {
@@ -282,8 +413,9 @@ client_get(const struct client_req *req, int *status, char *err,
             client_unauthorized(req->url, err, errlen);
     }
 done:
-    if (fd >= 0)
-        close(fd);
+    tls_conn_free(io.tls);
+    if (io.fd >= 0)
+        close(io.fd);
     http_resp_fini(&resp);
     if (reqbuf.data != NULL)        /* it held the token */
         explicit_bzero(reqbuf.data, reqbuf.len);

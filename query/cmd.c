@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/secret.h"
+#include "common/tls.h"
 #include "common/xmalloc.h"
 
 int
@@ -66,6 +67,29 @@ cmd_token_open(const struct cmd_env *env, const struct args_common *c,
     return 0;
 }
 
+/* For https: the CA from --tls-ca, else $LOGQ_TLS_CA, else the system's
+ * trust store. */
+static int
+cmd_tls_open(const struct cmd_env *env, const struct args_common *c,
+             struct url *u)
+{
+    const char *ca = c->tls_ca;
+    char *err = NULL;
+
+    if (!u->is_tls)
+        return 0;
+    if (ca == NULL && env->env_tls_ca != NULL && env->env_tls_ca[0] != '\0')
+        ca = env->env_tls_ca;
+    u->tls = tls_client_new(ca, NULL, NULL, &err);
+    if (u->tls == NULL) {
+        cmd_error("%s%s", err, c->tls_ca == NULL && ca != NULL
+                  ? " (from $LOGQ_TLS_CA)" : "");
+        free(err);
+        return -1;
+    }
+    return 0;
+}
+
 int
 cmd_url_open(const struct cmd_env *env, const struct args_common *c,
              struct url *u, const char **server)
@@ -77,7 +101,7 @@ cmd_url_open(const struct cmd_env *env, const struct args_common *c,
         cmd_usage_error(err);
         return -1;
     }
-    if (cmd_token_open(env, c, u) < 0) {
+    if (cmd_token_open(env, c, u) < 0 || cmd_tls_open(env, c, u) < 0) {
         url_fini(u);
         return -1;
     }

@@ -30,6 +30,7 @@ struct cmd_env {
     int         stderr_is_tty;
     const char *env_server;     /* $LOGQ_SERVER */
     const char *env_token;      /* $LOGQ_TOKEN */
+    const char *env_tls_ca;     /* $LOGQ_TLS_CA */
     const char *env_no_color;   /* $NO_COLOR */
     int64_t     now;            /* wall clock at start, unix ns */
     void      (*usage)(FILE *fp);
@@ -61,7 +62,9 @@ int  cmd_usage_error(const char *msg);
 /* Prints "logq: " + the formatted message; returns CMD_EXIT_ERROR. */
 int  cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Picks the server (flag, env, default) and parses it into u, with the
- * bearer token from --token-file, else $LOGQ_TOKEN (none if neither). -1
+ * bearer token from --token-file, else $LOGQ_TOKEN (none if neither) and,
+ * for https, the TLS context (CA from --tls-ca, else $LOGQ_TLS_CA, else the
+ * system's). -1
  * after printing the error. */
 int  cmd_url_open(const struct cmd_env *env, const struct args_common *c,
                   struct url *u, const char **server);

@@ -15,11 +15,12 @@
 #include "query/output.h"
 
 enum { HEALTH_O_SERVER = 1, HEALTH_O_JSON, HEALTH_O_NO_COLOR, HEALTH_O_HELP,
-       HEALTH_O_TOKEN_FILE };
+       HEALTH_O_TOKEN_FILE, HEALTH_O_TLS_CA };
 
 static const struct args_opt health_opts[] = {
     { "server", 0, 1, HEALTH_O_SERVER },
     { "token-file", 0, 1, HEALTH_O_TOKEN_FILE },
+    { "tls-ca", 0, 1, HEALTH_O_TLS_CA },
     { "json", 0, 0, HEALTH_O_JSON },
     { "no-color", 0, 0, HEALTH_O_NO_COLOR },
     { "help", 'h', 0, HEALTH_O_HELP },
@@ -30,7 +31,7 @@ static void
 health_usage(FILE *fp)
 {
     fputs("usage: logq health [--json] [--no-color] [--server URL] "
-          "[--token-file F]\n"
+          "[--token-file F] [--tls-ca F]\n"
           "One row per host (up/down, last seen, CPU %, memory %, fullest\n"
           "filesystem %, containers running/total, restarts in the last\n"
           "hour, error lines in the last 15 minutes), then the unhealthy\n"
@@ -59,6 +60,8 @@ health_args(int argc, char **argv, int first, struct args_common *c)
             c->server = it.value;
         else if (id == HEALTH_O_TOKEN_FILE)
             c->token_file = it.value;
+        else if (id == HEALTH_O_TLS_CA)
+            c->tls_ca = it.value;
         else if (id == HEALTH_O_JSON)
             c->is_json = 1;
         else if (id == HEALTH_O_NO_COLOR)

@@ -21,6 +21,7 @@ static void
 metrics_usage(FILE *fp)
 {
     fputs("usage: logq metrics [--json] [--server URL] [--token-file F]\n"
+          "                   [--tls-ca F]\n"
           "       logq metrics NAME [--host H] [--container C] [--label L]"
           "\n                    [--since T] [--step D] [--no-spark] "
           "[--json]\n"

@@ -16,11 +16,12 @@
 #include "query/stats_view.h"
 
 enum { STATS_O_SERVER = 1, STATS_O_JSON, STATS_O_NO_COLOR, STATS_O_HELP,
-       STATS_O_TOKEN_FILE };
+       STATS_O_TOKEN_FILE, STATS_O_TLS_CA };
 
 static const struct args_opt stats_opts[] = {
     { "server", 0, 1, STATS_O_SERVER },
     { "token-file", 0, 1, STATS_O_TOKEN_FILE },
+    { "tls-ca", 0, 1, STATS_O_TLS_CA },
     { "json", 0, 0, STATS_O_JSON },
     { "no-color", 0, 0, STATS_O_NO_COLOR },
     { "help", 'h', 0, STATS_O_HELP },
@@ -31,6 +32,7 @@ static void
 stats_usage(FILE *fp)
 {
     fputs("usage: logq stats [--json] [--server URL] [--token-file F]\n"
+          "                  [--tls-ca F]\n"
           "The collector's store: one row per segment (state, raw bytes,\n"
           "bytes on disk, index bytes, RATIO = (stored + index) / raw,\n"
           "lines, blocks, first and last record time in UTC), a WAL row\n"
@@ -60,6 +62,8 @@ stats_args(int argc, char **argv, int first, struct args_common *c)
             c->server = it.value;
         else if (id == STATS_O_TOKEN_FILE)
             c->token_file = it.value;
+        else if (id == STATS_O_TLS_CA)
+            c->tls_ca = it.value;
         else if (id == STATS_O_JSON)
             c->is_json = 1;
         else if (id == STATS_O_NO_COLOR)

@@ -44,7 +44,8 @@ logq_usage(FILE *fp)
           "[--until T]\n"
           "            [-n N|--all] [-f] [--asc] [--json] [--no-color] "
           "[--server URL]\n"
-          "       logq COMMAND [--json] [--server URL] [--token-file F]\n\n"
+          "       logq COMMAND [--json] [--server URL] [--token-file F] "
+          "[--tls-ca F]\n\n"
           "Search: TERMS are joined by spaces and must all match as whole "
           "words: not\n"
           "  next to a letter, digit, _ or UTF-8 letter where the term has "
@@ -77,11 +78,15 @@ logq_usage(FILE *fp)
           "-n/--since)\n"
           "  --json         JSON lines: time host container container_id "
           "image stream message\n"
-          "  --server URL   http://host:port[/prefix]; else $LOGQ_SERVER, "
-          "else http://127.0.0.1:7080\n"
+          "  --server URL   http[s]://host:port[/prefix]; else $LOGQ_SERVER, "
+          "else\n                 http://127.0.0.1:7080\n"
           "  --token-file F the collector's bearer token (a private file, "
           "32+ bytes);\n"
           "                 else $LOGQ_TOKEN; none if neither\n"
+          "  --tls-ca F     for https://: the CA (PEM) that signed the "
+          "collector's\n"
+          "                 certificate; else $LOGQ_TLS_CA, else the system's "
+          "CAs\n"
           "Exit status: 0 lines found, 1 none, 2 error.\n\nCommands:\n", fp);
     for (size_t i = 0; i < sizeof(logq_cmds) / sizeof(logq_cmds[0]); i++)
         fprintf(fp, "  %-12s %s\n", logq_cmds[i].name, logq_cmds[i].summary);
@@ -95,10 +100,12 @@ logq_cmd_index(int argc, char **argv, const struct cmd_entry **cmd)
 
     while (i < argc) {
         if (strcmp(argv[i], "--server") == 0 ||
-            strcmp(argv[i], "--token-file") == 0)
+            strcmp(argv[i], "--token-file") == 0 ||
+            strcmp(argv[i], "--tls-ca") == 0)
             i += 2;
         else if (strncmp(argv[i], "--server=", 9) == 0 ||
                  strncmp(argv[i], "--token-file=", 13) == 0 ||
+                 strncmp(argv[i], "--tls-ca=", 9) == 0 ||
                  strcmp(argv[i], "--json") == 0 ||
                  strcmp(argv[i], "--no-color") == 0)
             i++;
@@ -123,6 +130,7 @@ main(int argc, char **argv)
         .stderr_is_tty = isatty(STDERR_FILENO),
         .env_server = getenv("LOGQ_SERVER"),
         .env_token = getenv("LOGQ_TOKEN"),
+        .env_tls_ca = getenv("LOGQ_TLS_CA"),
         .env_no_color = getenv("NO_COLOR"),
         .now = now_ns(),
         .usage = logq_usage,

@@ -263,12 +263,13 @@ mview_series_render(struct buf *out, const struct mview_reply *r,
 enum {
     MV_O_SERVER = 1, MV_O_JSON, MV_O_NO_COLOR, MV_O_HELP, MV_O_HOST,
     MV_O_CONTAINER, MV_O_LABEL, MV_O_SINCE, MV_O_STEP, MV_O_NO_SPARK,
-    MV_O_TOKEN_FILE,
+    MV_O_TOKEN_FILE, MV_O_TLS_CA,
 };
 
 static const struct args_opt mview_opts[] = {
     { "server", 0, 1, MV_O_SERVER },
     { "token-file", 0, 1, MV_O_TOKEN_FILE },
+    { "tls-ca", 0, 1, MV_O_TLS_CA },
     { "json", 0, 0, MV_O_JSON },
     { "no-color", 0, 0, MV_O_NO_COLOR },
     { "help", 'h', 0, MV_O_HELP },
@@ -290,6 +291,7 @@ mview_opt_apply(struct metrics_args *a, int id, const char *v, int64_t now,
     switch (id) {
     case MV_O_SERVER: a->common.server = v; break;
     case MV_O_TOKEN_FILE: a->common.token_file = v; break;
+    case MV_O_TLS_CA: a->common.tls_ca = v; break;
     case MV_O_JSON: a->common.is_json = 1; break;
     case MV_O_NO_COLOR: a->common.has_no_color = 1; break;
     case MV_O_HELP: a->common.want_help = 1; break;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * url: see url.h. Only plain http is spoken: the collector's API has no TLS
- * yet, and a clear "https is not supported" beats a confusing handshake
- * failure.
+ * url: see url.h. "https://" only sets is_tls (and port 443 by default):
+ * the TLS context (common/tls.c) is made by cmd.c from --tls-ca or
+ * $LOGQ_TLS_CA and kept here so that url_fini frees it with the token.
  */
 #include "query/url.h"
 
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/secret.h"
+#include "common/tls.h"
 #include "common/xmalloc.h"
 
 static int
@@ -40,7 +41,8 @@ url_port_parse(const char *p, size_t n, unsigned short *out)
 
 /* Splits "host[:port]" or "[v6]:port" (n bytes at p). */
 static int
-url_authority_parse(const char *p, size_t n, struct url *u, const char **why)
+url_authority_parse(const char *p, size_t n, unsigned short dflt,
+                    struct url *u, const char **why)
 {
     const char *host = p, *colon = NULL;
     size_t host_len;
@@ -72,7 +74,7 @@ url_authority_parse(const char *p, size_t n, struct url *u, const char **why)
         *why = "empty host";
         return -1;
     }
-    u->port = 80;
+    u->port = dflt;
     if (colon != NULL &&
         url_port_parse(colon + 1, (size_t)(p + n - colon - 1), &u->port) < 0) {
         *why = "bad port (1-65535)";
@@ -85,21 +87,21 @@ url_authority_parse(const char *p, size_t n, struct url *u, const char **why)
 int
 url_parse(const char *s, struct url *out, char *err, size_t errlen)
 {
-    struct url u = { NULL, 0, NULL, NULL };
+    struct url u = { NULL, 0, NULL, NULL, 0, NULL };
     const char *p = s, *why = NULL;
 
     const char *scheme_end = strstr(s, "://");
     if (scheme_end != NULL) {
-        if (strncmp(s, "http://", 7) != 0)
-            return url_fail(err, errlen, strncmp(s, "https://", 8) == 0
-                            ? "https is not supported" : "scheme must be http",
-                            s);
-        p = s + 7;
+        if (strncmp(s, "https://", 8) == 0)
+            u.is_tls = 1;
+        else if (strncmp(s, "http://", 7) != 0)
+            return url_fail(err, errlen, "scheme must be http or https", s);
+        p = s + (u.is_tls ? 8 : 7);
     }
     if (strpbrk(p, "?#") != NULL)
         return url_fail(err, errlen, "query or fragment not allowed", s);
     size_t auth_len = strcspn(p, "/");
-    if (url_authority_parse(p, auth_len, &u, &why) < 0)
+    if (url_authority_parse(p, auth_len, u.is_tls ? 443 : 80, &u, &why) < 0)
         return url_fail(err, errlen, why, s);
     const char *path = p + auth_len;
     size_t path_len = strlen(path);
@@ -117,6 +119,8 @@ url_fini(struct url *u)
     free(u->prefix);
     if (u->token != NULL)
         secret_free(u->token, strlen(u->token));
+    tls_ctx_free(u->tls);
+    u->tls = NULL;
     u->host = NULL;
     u->prefix = NULL;
     u->token = NULL;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * url: the collector address ("http://host:port[/prefix]") and the query
+ * url: the collector address ("http[s]://host:port[/prefix]") and the query
  * strings logq sends. Pure text handling: no resolving, no sockets.
  */
 #ifndef QUERY_URL_H
@@ -12,17 +12,22 @@
 
 #define URL_DEFAULT_SERVER "http://127.0.0.1:7080"
 
+struct tls_ctx;
+
 struct url {
     char           *host;    /* without brackets for IPv6 literals */
-    unsigned short  port;    /* 80 when not given */
+    unsigned short  port;    /* 80 (443 for https) when not given */
     char           *prefix;  /* "" or "/path" without trailing '/' */
     char           *token;   /* bearer token or NULL; not set by url_parse */
+    int             is_tls;  /* https:// */
+    struct tls_ctx *tls;     /* owned; set by cmd.c when is_tls */
 };
 
-/* Parses s. Accepts "http://host[:port][/prefix]" and, for convenience,
- * "host[:port][/prefix]". -1 with a message in err (https, user info, query
- * or fragment, bad port, empty host). On success the caller frees with
- * url_fini(), which also frees a token. */
+/* Parses s. Accepts "http://host[:port][/prefix]", "https://..." and, for
+ * convenience, "host[:port][/prefix]" (http). -1 with a message in err
+ * (another scheme, user info, query or fragment, bad port, empty host). On
+ * success the caller frees with url_fini(), which also frees a token and
+ * a TLS context. */
 int  url_parse(const char *s, struct url *out, char *err, size_t errlen);
 void url_fini(struct url *u);
 /* Chooses the server: the flag if given, else env LOGQ_SERVER if non-empty,

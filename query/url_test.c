@@ -53,12 +53,41 @@ test_url_forms(void **state)
     expect_url("node1", "node1", 80, "");
 }
 
+/* https:// selects TLS and port 443 by default; everything else about
+ * the URL is parsed the same way. */
+static void
+test_url_https(void **state)
+{
+    struct url u;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(url_parse("https://c:7080/p", &u, err, sizeof(err)), 0);
+    assert_int_equal(u.is_tls, 1);
+    assert_int_equal(u.port, 7080);
+    assert_string_equal(u.host, "c");
+    assert_string_equal(u.prefix, "/p");
+    url_fini(&u);
+    assert_int_equal(url_parse("https://[::1]", &u, err, sizeof(err)), 0);
+    assert_int_equal(u.is_tls, 1);
+    assert_int_equal(u.port, 443);
+    url_fini(&u);
+    assert_int_equal(url_parse("http://c", &u, err, sizeof(err)), 0);
+    assert_int_equal(u.is_tls, 0);
+    url_fini(&u);
+    assert_int_equal(url_parse("c:1", &u, err, sizeof(err)), 0);
+    assert_int_equal(u.is_tls, 0);
+    url_fini(&u);
+    expect_bad("https://", "empty host");
+    expect_bad("https://u@c", "user info");
+}
+
 static void
 test_url_rejections(void **state)
 {
     (void)state;
-    expect_bad("https://c:7080", "https is not supported");
-    expect_bad("ftp://c", "scheme must be http");
+    expect_bad("ftp://c", "scheme must be http or https");
+    expect_bad("HTTPS://c", "scheme must be http or https");
     expect_bad("http://", "empty host");
     expect_bad("http://:7080", "empty host");
     expect_bad("http://c:0", "bad port");
@@ -128,6 +157,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_forms),
+        cmocka_unit_test(test_url_https),
         cmocka_unit_test(test_url_rejections),
         cmocka_unit_test(test_url_server_choice),
         cmocka_unit_test(test_url_params_encoding),

@@ -43,6 +43,14 @@ static const struct config_opt config_opts[] = {
       OFF(hostname) },
     { "token-file", CONFIG_STR, NULL, 0, 0,
       "file holding the shared auth token", OFF(token_file) },
+    { "tls-ca", CONFIG_STR, NULL, 0, 0,
+      "speak TLS; verify the collector's certificate and name with this CA",
+      OFF(tls_ca) },
+    { "tls-cert", CONFIG_STR, NULL, 0, 0,
+      "client certificate (PEM) naming --hostname, for --tls-client-ca",
+      OFF(tls_cert) },
+    { "tls-key", CONFIG_STR, NULL, 0, 0,
+      "its private key (a private file, 0600)", OFF(tls_key) },
     { "max-record-size", CONFIG_INT, "1M", 1 * KIB, 1 * MIB,
       "bytes of message per record; longer ones are truncated",
       OFF(max_record_size) },
@@ -186,6 +194,12 @@ shipper_config_parse(struct shipper_config *cfg, int argc, char **argv,
         return CONFIG_ERROR;
     }
     free(host);
+    if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL) ||
+        (cfg->tls_cert != NULL && cfg->tls_ca == NULL)) {
+        snprintf(err, err_len, "--tls-cert and --tls-key go together, and "
+                 "with --tls-ca");
+        return CONFIG_ERROR;
+    }
     return CONFIG_OK;
 }
 

@@ -16,6 +16,9 @@ struct shipper_config {
     char      *state_dir;       /* required */
     char      *hostname;        /* NULL: gethostname() */
     char      *token_file;
+    char      *tls_ca;          /* NULL: plain TCP */
+    char      *tls_cert;        /* client certificate, with tls_key */
+    char      *tls_key;
     char      *log_level;
     char      *log_file;
     long long  max_record_size;

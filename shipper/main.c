@@ -53,6 +53,7 @@ struct shipper {
     struct event           *state_ev;
     struct event           *stats_ev;
     struct event           *drain_ev;
+    struct tls_ctx         *tls;            /* NULL without --tls-ca */
     int                     is_stopping;
     int64_t                 stop_deadline;
 };
@@ -246,6 +247,7 @@ main_start_sender(struct shipper *sh, const char *hostname, const char *token,
         .max_inflight = (size_t)sh->cfg.max_inflight_bytes,
         .zlevel = (int)sh->cfg.zlevel,
         .compress_threads = (int)sh->cfg.compress_threads,
+        .tls = sh->tls,
     };
     char *host;
 
@@ -354,6 +356,7 @@ main_finish(struct shipper *sh)
     free(sh->met_docker_root);
     docker_free(sh->dk);
     sender_free(sh->snd);
+    tls_ctx_free(sh->tls);
     state_free(sh->st);
     event_base_free(sh->base);
     shipper_config_fini(&sh->cfg);
@@ -402,14 +405,24 @@ main(int argc, char **argv)
         shipper_config_fini(&sh.cfg);
         return 2;
     }
+    if (sh.cfg.tls_ca != NULL &&
+        (sh.tls = tls_client_new(sh.cfg.tls_ca, sh.cfg.tls_cert,
+                                 sh.cfg.tls_key, &terr)) == NULL) {
+        fprintf(stderr, "logq-shipper: TLS: %s\n", terr);
+        free(terr);
+        secret_free(token, token_len);
+        shipper_config_fini(&sh.cfg);
+        return 2;
+    }
     srandom((unsigned)(now_ns() ^ getpid()));
     sh.base = event_base_new();
     if (sh.base == NULL)
         fatalx("main", "cannot create event base");
     main_start(&sh, hostname, token, token_len);
     secret_free(token, token_len);
-    log_info("main", "started host=%s collector=%s root=%s", hostname,
-             sh.cfg.collector, sh.cfg.docker_root);
+    log_info("main", "started host=%s collector=%s root=%s tls=%s", hostname,
+             sh.cfg.collector, sh.cfg.docker_root, sh.tls == NULL ? "off"
+             : sh.cfg.tls_cert != NULL ? "on+client-cert" : "on");
     if (event_base_dispatch(sh.base) < 0)
         log_error("main", "event loop failed");
     main_finish(&sh);

@@ -117,6 +117,8 @@ struct sender {
 static void sender_connect(struct sender *s);
 static void sender_ack_timer_arm(struct sender *s);
 static void sender_write_pending(struct sender *s);
+static void sender_close_error(struct sender *s, struct bufferevent *bev);
+static int sender_is_tls_refusal(const struct sender *s);
 
 /* ---- queue ---- */
 
@@ -539,12 +541,41 @@ sender_event_cb(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_TIMEOUT)   /* only set before READY */
         sender_close(s, "handshake timeout");
     else if (what & BEV_EVENT_EOF)
-        sender_close(s, "peer closed");
-    else if (what & BEV_EVENT_ERROR) {
-        int dns = bufferevent_socket_get_dns_error(bev);
-        sender_close(s, dns ? evutil_gai_strerror(dns) :
-                     evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-    }
+        sender_close(s, sender_is_tls_refusal(s)
+                     ? "peer closed after HELLO (a TLS port? give --tls-ca)"
+                     : "peer closed");
+    else if (what & BEV_EVENT_ERROR)
+        sender_close_error(s, bev);
+}
+
+/* A plaintext HELLO that a TLS port closes on (reset, as it was unread). */
+static int
+sender_is_tls_refusal(const struct sender *s)
+{
+    return s->cfg.tls == NULL && s->state == SENDER_HELLO_SENT;
+}
+
+/* The reason of a failed connection: DNS, TLS (a certificate the CA did
+ * not sign or that names another host, a peer that does not speak TLS) or
+ * the socket's. */
+static void
+sender_close_error(struct sender *s, struct bufferevent *bev)
+{
+    int dns = bufferevent_socket_get_dns_error(bev);
+    char why[300], tls[256] = "";
+    int err = EVUTIL_SOCKET_ERROR();
+
+    if (s->cfg.tls != NULL)
+        tls_bev_error(bev, tls, sizeof(tls));
+    if (dns != 0)
+        snprintf(why, sizeof(why), "%s", evutil_gai_strerror(dns));
+    else if (tls[0] != '\0')
+        snprintf(why, sizeof(why), "TLS: %s", tls);
+    else
+        snprintf(why, sizeof(why), "%s%s", evutil_socket_error_to_string(err),
+                 sender_is_tls_refusal(s) ? " after HELLO (a TLS port? give "
+                 "--tls-ca)" : "");
+    sender_close(s, why);
 }
 
 static void
@@ -649,7 +680,11 @@ sender_connect(struct sender *s)
 {
     if (s->n_connects++ > 0)
         s->ctr->reconnects++;
-    s->bev = bufferevent_socket_new(s->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    /* over TLS, BEV_EVENT_CONNECTED means the collector's certificate and
+     * name were verified: nothing is sent before that */
+    s->bev = s->cfg.tls != NULL
+             ? tls_bev_connect(s->cfg.tls, s->base, s->cfg.host)
+             : bufferevent_socket_new(s->base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (s->bev == NULL) {
         log_error("sender", "cannot create bufferevent");
         sender_schedule_retry(s);

@@ -27,6 +27,7 @@
 
 #include <event2/event.h>
 
+#include "common/tls.h"
 #include "common/wire.h"
 #include "shipper/counters.h"
 #include "shipper/tail.h"
@@ -66,6 +67,7 @@ struct sender_config {
     int         compress_threads;   /* 0: deflate on the loop thread */
     int         ack_timeout_ms;     /* 0: 30 s (tests set it shorter) */
     int         ping_ms;            /* idle keepalive; 0: 10 s (tests) */
+    struct tls_ctx *tls;            /* NULL: plain TCP; borrowed */
 };
 
 /* Copies cfg (strings and token included) and starts the compression

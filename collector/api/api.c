@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -35,7 +36,11 @@
 #include "common/log.h"
 #include "common/record.h"
 #include "common/timeutil.h"
+#include "common/tls.h"
 #include "common/xmalloc.h"
+
+#define API_TLS_LOG_WINDOW_NS  INT64_C(10000000000)
+#define API_TLS_LOG_PER_WINDOW 10
 
 struct api_route {
     const char     *path;
@@ -287,6 +292,30 @@ api_request_cb(struct evhttp_request *req, void *arg)
     api_reply_error(a, req, HTTP_NOTFOUND, "no such resource");
 }
 
+/* ---- TLS ---- */
+
+/* A failed handshake (a plaintext client, a scanner): counted, and logged
+ * within a budget since anyone can cause it. */
+static void
+api_tls_fail_cb(void *arg, int fd, const char *why)
+{
+    struct api *a = arg;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    char peer[64] = "unknown";
+    uint64_t n_ended;
+
+    a->stats->http_tls_failures++;
+    if (!log_limit_allow(&a->tls_log, mono_ns(), &n_ended))
+        return;
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+        listen_format_peer((struct sockaddr *)&ss, peer, sizeof(peer));
+    if (n_ended > 0)
+        log_warn("api", "TLS handshake failures not logged=%llu",
+                 (unsigned long long)n_ended);
+    log_warn("api", "TLS handshake failed peer=%s error=\"%s\"", peer, why);
+}
+
 /* ---- public API ---- */
 
 struct api *
@@ -326,6 +355,13 @@ api_new(struct event_base *base, const struct api_options *opt,
                                EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
                                EVHTTP_REQ_TRACE | EVHTTP_REQ_PATCH);
     evhttp_set_gencb(a->http, api_request_cb, a);
+    if (opt->tls != NULL) {
+        a->tls = opt->tls;
+        a->tls_log.window_ns = API_TLS_LOG_WINDOW_NS;
+        a->tls_log.per_window = API_TLS_LOG_PER_WINDOW;
+        /* api_conn.c's bufferevent callback makes TLS bufferevents */
+        tls_ctx_set_fail_cb(a->tls, api_tls_fail_cb, a);
+    }
     l = listen_bind(base, opt->listen, NULL, NULL, errstr);
     if (l == NULL)
         goto fail;
@@ -364,5 +400,7 @@ api_free(struct api *a)
         evhttp_free(a->http);      /* closes every connection first */
     api_conns_free(a->conns);
     api_hosts_free(a->hosts);
+    if (a->tls != NULL)
+        tls_ctx_set_fail_cb(a->tls, NULL, NULL);
     free(a);
 }

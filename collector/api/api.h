@@ -22,6 +22,7 @@
 
 struct api;
 struct api_auth;
+struct tls_ctx;
 
 struct api_options {
     const char             *listen;     /* ADDR:PORT */
@@ -36,6 +37,7 @@ struct api_options {
     uint64_t                max_connections;    /* 0: API_DEFAULT_... */
     int64_t                 request_timeout_ns; /* 0: API_DEFAULT_... */
     uint64_t                max_response;       /* 0: API_DEFAULT_... */
+    struct tls_ctx         *tls;        /* NULL: plain HTTP */
 };
 
 /* Binds and starts serving; everything in opt is borrowed and must outlive

@@ -19,6 +19,7 @@
 #include "collector/api/api_internal.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "common/tls.h"
 #include "common/xmalloc.h"
 
 #define API_CONN_LOG_WINDOW_NS  (INT64_C(10) * 1000000000)
@@ -224,8 +225,11 @@ static struct bufferevent *
 api_conn_bev_cb(struct event_base *base, void *arg)
 {
     struct api_conns *cs = arg;
-    /* what evhttp makes when there is no callback */
-    struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
+    /* what evhttp makes when there is no callback; with --tls-cert a TLS
+     * one whose handshake starts when evhttp sets the socket */
+    struct bufferevent *bev = cs->api->tls != NULL
+                              ? tls_bev_accept(cs->api->tls, base, -1)
+                              : bufferevent_socket_new(base, -1, 0);
 
     if (bev == NULL)
         return NULL;

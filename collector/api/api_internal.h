@@ -16,6 +16,7 @@
 #include "collector/api/api_params.h"
 #include "collector/search/query.h"
 #include "common/buf.h"
+#include "common/log.h"
 
 #define API_VERSION          "0.1.0"
 #define API_TIMEOUT_S        30      /* idle/read/write on plain requests */
@@ -40,6 +41,8 @@ struct api {
     struct api_hosts       *hosts;          /* accepted Host values */
     struct api_conns       *conns;          /* cap, deadlines, accept */
     uint64_t                max_response;   /* body bytes per response */
+    struct tls_ctx         *tls;            /* from api_options */
+    struct log_limit        tls_log;        /* failed handshakes */
     int64_t                 start_mono_ns;
 };
 

@@ -44,6 +44,7 @@
 #include "collector/ingest/srccheck.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "common/tls.h"
 #include "common/wire_ev.h"
 #include "common/xmalloc.h"
 
@@ -260,6 +261,25 @@ ingest_conn_reject(struct ingest_conn *c, uint16_t code, const char *why,
 
 /* ---- handshake ---- */
 
+/* With --tls-client-ca the verified client certificate must name the host
+ * of the HELLO (common/tls.h: CN or DNS SAN, exact): a shipper enrolled
+ * for one host cannot send as another. */
+static int
+ingest_conn_cert_check(struct ingest_conn *c)
+{
+    struct ingest *ing = c->ing;
+
+    if (ing->opt.tls == NULL || !tls_ctx_has_client_ca(ing->opt.tls) ||
+        tls_bev_peer_is(c->bev, c->host))
+        return 0;
+    ing->stats->auth_failures++;
+    ingest_log_limited(ing, "client certificate does not name the host "
+                       "peer=%s host=%s", c->peer, c->host_log);
+    ingest_conn_close(c, WIRE_ERR_AUTH, "client certificate does not name "
+                      "this host");
+    return -1;
+}
+
 static int
 ingest_conn_hello(struct ingest_conn *c, const uint8_t *p, size_t len)
 {
@@ -279,6 +299,8 @@ ingest_conn_hello(struct ingest_conn *c, const uint8_t *p, size_t len)
     memcpy(c->host, host.p, host.len);
     c->host[host.len] = '\0';
     log_esc(c->host_log, sizeof(c->host_log), c->host, host.len);
+    if (ingest_conn_cert_check(c) < 0)
+        return -1;
     size_t sl = sw.len < INGEST_MAX_SOFTWARE ? sw.len : INGEST_MAX_SOFTWARE;
     memcpy(c->software, sw.p, sl);
     c->software[sl] = '\0';
@@ -736,7 +758,9 @@ ingest_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     c->connected_ns = now_ns();
     TAILQ_INSERT_TAIL(&ing->conns, c, entry);
     ing->n_conns++;
-    c->bev = bufferevent_socket_new(ing->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    c->bev = ing->opt.tls != NULL
+             ? tls_bev_accept(ing->opt.tls, ing->base, fd)
+             : bufferevent_socket_new(ing->base, fd, BEV_OPT_CLOSE_ON_FREE);
     c->timer = evtimer_new(ing->base, ingest_conn_timer_cb, c);
     if (c->bev == NULL || c->timer == NULL) {
         if (c->bev == NULL)
@@ -781,6 +805,24 @@ ingest_accept_retry_cb(evutil_socket_t fd, short what, void *arg)
 
     if (ing->listener != NULL)
         evconnlistener_enable(ing->listener);
+}
+
+/* A failed TLS handshake (plaintext shipper, no or a foreign client
+ * certificate): counted and logged within the budget; the bufferevent
+ * reports the error and the connection is freed there. */
+static void
+ingest_tls_fail_cb(void *arg, int fd, const char *why)
+{
+    struct ingest *ing = arg;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    char peer[64] = "unknown";
+
+    ing->stats->tls_failures++;
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+        listen_format_peer((struct sockaddr *)&ss, peer, sizeof(peer));
+    ingest_log_limited(ing, "TLS handshake failed peer=%s error=\"%s\"",
+                       peer, why);
 }
 
 /* accept() failing (EMFILE) would make the listener spin: pause it. */
@@ -918,6 +960,8 @@ ingest_new(struct event_base *base, struct store *store,
     if (ing->listener == NULL)
         goto fail;
     evconnlistener_set_error_cb(ing->listener, ingest_accept_error_cb);
+    if (ing->opt.tls != NULL)
+        tls_ctx_set_fail_cb(ing->opt.tls, ingest_tls_fail_cb, ing);
     return ing;
 fail:
     ingest_free(ing);
@@ -976,6 +1020,8 @@ ingest_free(struct ingest *ing)
 
     if (ing == NULL)
         return;
+    if (ing->opt.tls != NULL)
+        tls_ctx_set_fail_cb(ing->opt.tls, NULL, NULL);
     while ((c = TAILQ_FIRST(&ing->conns)) != NULL)
         ingest_conn_free(c);
     if (ing->listener != NULL)

@@ -19,6 +19,7 @@
 #include "common/wire.h"
 
 struct ingest;
+struct tls_ctx;
 
 struct ingest_options {
     const char    *listen;              /* ADDR:PORT */
@@ -28,6 +29,7 @@ struct ingest_options {
     int            max_conns_per_addr;  /* from one IP address */
     int64_t        handshake_timeout_ns;
     int64_t        idle_timeout_ns;     /* no whole frame after WELCOME */
+    struct tls_ctx *tls;                /* NULL: plain TCP (common/tls.h) */
 };
 
 /* Called for every valid METRICS frame before it is acknowledged; m is

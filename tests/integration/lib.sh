@@ -244,7 +244,8 @@ start_collector() {
 }
 
 health_ok() {
-    curl -fsS --max-time 2 "http://127.0.0.1:$CHTTP/health" | grep -q '"ok"'
+    it_curl -fsS --max-time 2 "$(it_scheme)://127.0.0.1:$CHTTP/health" |
+        grep -q '"ok"'
 }
 
 # make_token FILE: a fresh random 64-hex-digit token in FILE, mode 0600 (token
@@ -258,18 +259,23 @@ make_token() {
 # send (the scenario started the collector with --http-token-file).
 IT_HTTP_TOKEN=
 
-# it_curl ARGS...: curl with the scenario's bearer token, if any.
+# IT_TLS_CA: when set, the collector's API speaks TLS (the scenario gave
+# --tls-cert): health_ok, health_counter and lq use https:// and this CA
+# (it_curl passes it as --cacert).
+IT_TLS_CA=
+it_scheme() { if [ -n "$IT_TLS_CA" ]; then echo https; else echo http; fi; }
+
+# it_curl ARGS...: curl with the scenario's bearer token and CA, if any.
 it_curl() {
-    if [ -n "$IT_HTTP_TOKEN" ]; then
-        curl -H "Authorization: Bearer $IT_HTTP_TOKEN" "$@"
-    else
-        curl "$@"
-    fi
+    local extra=()
+    [ -n "$IT_HTTP_TOKEN" ] && extra+=(-H "Authorization: Bearer $IT_HTTP_TOKEN")
+    [ -n "$IT_TLS_CA" ] && extra+=(--cacert "$IT_TLS_CA")
+    curl "${extra[@]}" "$@"
 }
 
 # health_counter NAME: prints /health counters.NAME (fails if absent).
 health_counter() {
-    it_curl -fsS --max-time 5 "http://127.0.0.1:$CHTTP/health" |
+    it_curl -fsS --max-time 5 "$(it_scheme)://127.0.0.1:$CHTTP/health" |
         python3 -c 'import json, sys
 c = json.load(sys.stdin)["counters"]
 print(int(c[sys.argv[1]]))' "$1"
@@ -292,7 +298,8 @@ start_shipper() {
 
 # lq ARGS...: the logq CLI against the scenario's collector.
 lq() {
-    LOGQ_TOKEN=$IT_HTTP_TOKEN "$BUILD/logq" --server "http://127.0.0.1:$CHTTP" "$@"
+    LOGQ_TOKEN=$IT_HTTP_TOKEN LOGQ_TLS_CA=$IT_TLS_CA "$BUILD/logq" \
+        --server "$(it_scheme)://127.0.0.1:$CHTTP" "$@"
 }
 
 # fake_container HOST NAME ROOT ARGS...: background fakedocker writer
