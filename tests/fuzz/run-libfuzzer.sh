@@ -17,7 +17,11 @@ secs=${FUZZ_SECONDS:-60}
 out=build/fuzz-work
 mkdir -p "$out"
 flags=(-std=c11 -I. -D_GNU_SOURCE -g -O1 "-fsanitize=fuzzer,address,undefined")
-libs=(-levent -levent_pthreads -lz -lzstd -lpcre2-8 -ljansson -lhiredis -lpthread -lm)
+# The Makefile's LIBS: common/tls.c needs libevent_openssl and OpenSSL.
+read -r -a ssl_libs <<<"$(pkg-config --libs libevent_openssl openssl \
+    2>/dev/null || echo -levent_openssl -lssl -lcrypto)"
+libs=(-levent -levent_pthreads "${ssl_libs[@]}" -lz -lzstd -lpcre2-8 \
+      -ljansson -lhiredis -lpthread -lm)
 # Every library source except the programs' main.c and the unit tests.
 srcs=()
 for c in common/*.c shipper/*.c collector/*.c collector/*/*.c \
