@@ -16,7 +16,6 @@
  */
 #include <assert.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -115,24 +114,21 @@ fuzz_auth_header(const uint8_t *p, size_t n)
     api_auth_free(au);
 }
 
-/* The shared token file, through a real private file. */
+/* The shared token file, through a real private file (removed again). */
 static void
 fuzz_token_file(const uint8_t *p, size_t n)
 {
-    static char path[64];
-    static int fd = -1;
+    char path[] = "/tmp/logq-fuzz-token-XXXXXX";
+    int fd = mkstemp(path);             /* mode 0600 */
     char *tok = NULL, *err = NULL;
     size_t len = 0;
 
-    if (fd < 0) {
-        snprintf(path, sizeof(path), "/tmp/logq-fuzz-token-XXXXXX");
-        fd = mkstemp(path);             /* mode 0600 */
-        assert(fd >= 0);
-    }
-    assert(ftruncate(fd, 0) == 0);
-    assert(pwrite(fd, p, n, 0) == (ssize_t)n);
+    assert(fd >= 0);
+    assert(write(fd, p, n) == (ssize_t)n);
+    close(fd);
     size_t want = secret_trim((const char *)p, n);
     int rc = secret_token_file_read(path, "--token-file", &tok, &len, &err);
+    unlink(path);
     if (n > SECRET_MAX_FILE || want < SECRET_MIN_LEN) {
         assert(rc < 0 && err != NULL && tok == NULL);
         free(err);
