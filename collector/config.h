@@ -26,6 +26,8 @@ struct collector_config {
     char    *port_file;         /* NULL: none */
     int64_t  max_connections;
     int64_t  max_conns_per_addr;
+    int64_t  max_hosts;
+    int64_t  max_sources_per_host;
     int64_t  handshake_timeout_ns;
     int64_t  idle_timeout_ns;   /* after WELCOME (PING keeps it open) */
     int64_t  retention_age_ns;  /* 0: keep forever */

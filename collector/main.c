@@ -252,6 +252,8 @@ main_setup(struct collector *c)
         .token_len = c->cfg.token_len,
         .max_connections = (int)c->cfg.max_connections,
         .max_conns_per_addr = (int)c->cfg.max_conns_per_addr,
+        .max_hosts = (size_t)c->cfg.max_hosts,
+        .max_sources_per_host = (size_t)c->cfg.max_sources_per_host,
         .handshake_timeout_ns = c->cfg.handshake_timeout_ns,
         .idle_timeout_ns = c->cfg.idle_timeout_ns,
         .tls = c->cfg.tls_ingest,

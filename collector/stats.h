@@ -25,6 +25,8 @@
     X(records_duplicate)                                                    \
     X(records_implausible)  /* offset jumped too far: dropped (PROTOCOL) */ \
     X(records_refused)      /* bad source metadata: dropped (PROTOCOL) */   \
+    X(records_refused_source_cap) /* new source past --max-sources-per-host */\
+    X(hosts_refused)        /* new host past --max-hosts: ERROR 4 at AUTH */ \
     X(metrics_frames)                                                       \
     X(metric_samples)                                                       \
     X(commits)                                                              \

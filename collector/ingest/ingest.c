@@ -40,6 +40,7 @@
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 
+#include "collector/ingest/hostcap.h"
 #include "collector/ingest/listen.h"
 #include "collector/ingest/srccheck.h"
 #include "common/log.h"
@@ -86,6 +87,7 @@ struct ingest_conn {
     char                 host[INGEST_MAX_HOST + 1];
     char                 host_log[LOG_ESC_SIZE];    /* log_esc(host) */
     char                 software[INGEST_MAX_SOFTWARE + 1];
+    struct hostcap_host *hc_host;       /* from WELCOME on */
     uint8_t              nonce[WIRE_NONCE_LEN];
     int64_t              connected_ns;
     uint64_t             last_seq;      /* last BATCH/METRICS seq processed */
@@ -99,6 +101,7 @@ struct ingest_src {
     size_t id, name, image;     /* offsets into ing->srcbuf */
     uint64_t max_offset;        /* highest plausible offset this batch */
     const char *refused;        /* why its records are dropped, or NULL */
+    uint64_t   *refused_ctr;    /* the counter its dropped records bump */
     int is_refusal_logged;
 };
 
@@ -127,6 +130,7 @@ struct ingest {
     struct buf               payload;       /* control frame encoding */
     struct buf               frame;
     struct log_limit         log_budget;
+    struct hostcap          *hostcap;
 };
 
 static void ingest_conn_process(struct ingest_conn *c);
@@ -194,6 +198,7 @@ ingest_conn_free(struct ingest_conn *c)
 
     TAILQ_REMOVE(&ing->conns, c, entry);
     ing->n_conns--;
+    hostcap_release(ing->hostcap, c->hc_host);
     if (c->timer != NULL)
         event_free(c->timer);
     if (c->bev != NULL)
@@ -342,6 +347,15 @@ ingest_conn_auth(struct ingest_conn *c, const uint8_t *p, size_t len)
             return -1;
         }
     }
+    c->hc_host = hostcap_acquire(ing->hostcap, c->host);
+    if (c->hc_host == NULL) {
+        ing->stats->hosts_refused++;
+        ingest_log_limited(ing, "host refused: %zu hosts known (--max-hosts) "
+                           "peer=%s host=%s", hostcap_n_hosts(ing->hostcap),
+                           c->peer, c->host_log);
+        ingest_conn_close(c, WIRE_ERR_BUSY, "too many hosts");
+        return -1;
+    }
     buf_reset(&ing->payload);
     if (wire_u64_encode(&ing->payload, ++ing->next_session) < 0 ||
         ingest_conn_send(c, WIRE_WELCOME) < 0) {
@@ -363,15 +377,37 @@ ingest_conn_auth(struct ingest_conn *c, const uint8_t *p, size_t len)
 
 /* ---- batches and metrics ---- */
 
-/* Copies the batch's source strings NUL-terminated into ing->srcbuf. */
-static int
-ingest_copy_sources(struct ingest *ing, const struct wire_batch *b)
+/* A source the store does not hold yet must fit under its host's cap
+ * (PROTOCOL.md "Caps on hosts and sources"); s->id is NUL-terminated in
+ * srcbuf by now. */
+static void
+ingest_source_cap(struct ingest_conn *c, struct ingest_src *d)
 {
+    struct ingest *ing = c->ing;
+    const char *id = (const char *)ing->srcbuf.data + d->id;
+
+    if (d->refused != NULL || store_has_source(ing->store, c->host, id))
+        return;
+    if (hostcap_add_source(ing->hostcap, c->hc_host) < 0) {
+        d->refused = "too many sources for this host "
+                     "(--max-sources-per-host)";
+        d->refused_ctr = &ing->stats->records_refused_source_cap;
+    }
+}
+
+/* Copies the batch's source strings NUL-terminated into ing->srcbuf and
+ * decides which sources' records are refused. */
+static int
+ingest_copy_sources(struct ingest_conn *c, const struct wire_batch *b)
+{
+    struct ingest *ing = c->ing;
+
     buf_reset(&ing->srcbuf);
     for (uint32_t i = 0; i < b->n_sources; i++) {
         const struct wire_source *s = &b->sources[i];
         struct ingest_src *d = &ing->src[i];
         d->refused = srccheck_source(s);
+        d->refused_ctr = &ing->stats->records_refused;
         d->is_refusal_logged = 0;
         d->id = ing->srcbuf.len;
         if (buf_append(&ing->srcbuf, s->id.p, s->id.len) < 0 ||
@@ -385,6 +421,7 @@ ingest_copy_sources(struct ingest *ing, const struct wire_batch *b)
         if (buf_append(&ing->srcbuf, s->image.p, s->image.len) < 0 ||
             buf_put_u8(&ing->srcbuf, 0) < 0)
             return -1;
+        ingest_source_cap(c, d);
     }
     return 0;
 }
@@ -413,7 +450,7 @@ ingest_store_record(struct ingest_conn *c, const struct wire_record *wr)
     const char *base = (const char *)ing->srcbuf.data;
     struct ingest_src *s = &ing->src[wr->source];
     if (s->refused != NULL) {
-        ing->stats->records_refused++;
+        (*s->refused_ctr)++;
         if (!s->is_refusal_logged) {    /* once per source and batch */
             s->is_refusal_logged = 1;
             ingest_log_limited(ing, "records dropped: %s host=%s peer=%s "
@@ -493,7 +530,7 @@ ingest_conn_batch(struct ingest_conn *c, const uint8_t *p, size_t len)
     int rc = -1;
     if (ingest_check_seq(c, b.seq) < 0)
         goto done;
-    if (ingest_copy_sources(ing, &b) < 0) {
+    if (ingest_copy_sources(c, &b) < 0) {
         ingest_conn_reject(c, WIRE_ERR_PROTOCOL, "BATCH sources too large",
                            NULL);
         goto done;
@@ -924,6 +961,12 @@ ingest_schedule_commit(struct ingest *ing)
 
 /* ---- public API ---- */
 
+static void
+ingest_load_source(const struct store_source_info *si, void *arg)
+{
+    hostcap_load_source(arg, si->host);
+}
+
 struct ingest *
 ingest_new(struct event_base *base, struct store *store,
            struct follow *follow, struct collector_stats *stats,
@@ -942,6 +985,8 @@ ingest_new(struct event_base *base, struct store *store,
     if (opt->token != NULL)
         ing->token = xmemdup(opt->token, opt->token_len);
     TAILQ_INIT(&ing->conns);
+    ing->hostcap = hostcap_new(opt->max_hosts, opt->max_sources_per_host);
+    store_foreach_source(store, ingest_load_source, ing->hostcap);
     buf_init(&ing->inflate, WIRE_MAX_INFLATED);
     buf_init(&ing->srcbuf, WIRE_MAX_INFLATED + 3 * WIRE_MAX_SOURCES);
     buf_init(&ing->payload, INGEST_CTRL_MAX);
@@ -1036,6 +1081,7 @@ ingest_free(struct ingest *ing)
         explicit_bzero(ing->token, ing->opt.token_len);
         free(ing->token);
     }
+    hostcap_free(ing->hostcap);
     buf_fini(&ing->inflate);
     buf_fini(&ing->srcbuf);
     buf_fini(&ing->payload);

@@ -27,6 +27,8 @@ struct ingest_options {
     size_t         token_len;
     int            max_connections;
     int            max_conns_per_addr;  /* from one IP address */
+    size_t         max_hosts;           /* distinct host names */
+    size_t         max_sources_per_host;
     int64_t        handshake_timeout_ns;
     int64_t        idle_timeout_ns;     /* no whole frame after WELCOME */
     struct tls_ctx *tls;                /* NULL: plain TCP (common/tls.h) */

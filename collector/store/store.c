@@ -516,6 +516,13 @@ store_source_offset(struct store *s, const char *host,
     return src ? src->hw : 0;
 }
 
+int
+store_has_source(struct store *s, const char *host, const char *container_id)
+{
+    return store_source_get(s, host, strlen(host), container_id,
+                            strlen(container_id), 0) != NULL;
+}
+
 void
 store_foreach_source(struct store *s, store_source_fn fn, void *arg)
 {

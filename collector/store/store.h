@@ -91,6 +91,10 @@ int store_apply_retention(struct store *s);
 uint64_t store_source_offset(struct store *s, const char *host,
                              const char *container_id);
 
+/* 1 if (host, container_id) has a record in the store (or pending). */
+int store_has_source(struct store *s, const char *host,
+                     const char *container_id);
+
 /* One entry per (host, container_id) ever stored. */
 struct store_source_info {
     const char *host;

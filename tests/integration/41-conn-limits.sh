@@ -17,6 +17,10 @@
 #    sending PING every second stays; before WELCOME a HELLO trickled a
 #    byte a second is closed by --handshake-timeout 3s; a real shipper with
 #    nothing to send (metrics every hour) stays connected on its PINGs.
+#  - --max-sources-per-host 3, --max-hosts 5: a host's 4th and 5th new
+#    sources have their records dropped and counted (the batch is ACKed),
+#    a 6th host is refused at AUTH with ERROR 4 and counted; after a
+#    restart the counts come back from the store.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -26,7 +30,8 @@ it_init 41-conn-limits
 BUILD=$REPO/bin
 make_token "$IT_TMP/token"
 start_collector collector --token-file "$IT_TMP/token" \
-    --max-connections-per-address 8 --idle-timeout 20s --handshake-timeout 3s
+    --max-connections-per-address 8 --idle-timeout 20s --handshake-timeout 3s \
+    --max-hosts 5 --max-sources-per-host 3
 pid=${IT_PIDS[collector]}
 
 log "100 unauthenticated connections announcing 4 MiB frames"
@@ -60,5 +65,29 @@ assert_eq "$((hs0 + 1))" "$(health_counter handshake_timeouts)" "handshake_timeo
 if grep -q "connection closed" "$IT_TMP/node1.log"; then
     fail "the idle shipper was disconnected: $(grep "connection closed" "$IT_TMP/node1.log")"
 fi
+
+log "caps on sources per host and hosts (node1 and capsrc known: 3 new hosts fit)"
+python3 "$IT_DIR/connlimits.py" caps "$CTCP" "$IT_TMP/token" 3 3 ||
+    fail "host and source caps"
+assert_eq 4 "$(health_counter records_refused_source_cap)" "records_refused_source_cap"
+assert_eq 1 "$(health_counter hosts_refused)" "hosts_refused"
+assert_eq 6 "$(lq -n 100 --host capsrc CONNLIMITS | grep -c CONNLIMITS-SRC)" \
+    "records of capsrc's first 3 sources (2 batches)"
+assert_eq 0 "$(lq -n 100 --host capsrc CONNLIMITS | grep -Ec 'CONNLIMITS-SRC-ca500[34]')" \
+    "records of capsrc's sources over the cap"
+assert_eq 3 "$(lq -n 100 CONNLIMITS-HOST | grep -c CONNLIMITS-HOST)" \
+    "records of the admitted new hosts"
+
+log "after a restart the store's hosts count again"
+stop node1
+stop collector
+start_collector collector --token-file "$IT_TMP/token" --max-hosts 5 \
+    --max-sources-per-host 3
+# known from the store: capsrc, caph-1..3; so caph-4 fits and caph-5 not
+python3 "$IT_DIR/connlimits.py" caps "$CTCP" "$IT_TMP/token" 3 4 ||
+    fail "caps after a restart"
+assert_eq 1 "$(health_counter hosts_refused)" "hosts_refused after the restart"
+assert_eq 4 "$(health_counter records_refused_source_cap)" \
+    "records_refused_source_cap after the restart"
 
 it_pass

@@ -16,6 +16,11 @@
       about IDLE_S after their last whole frame, one sending PING every
       second must stay open and get every PONG; before WELCOME a client
       trickling its HELLO must be closed after HANDSHAKE_S.
+  connlimits.py caps PORT TOKEN_FILE MAX_SOURCES NEW_HOSTS   host "capsrc"
+      sends two batches of MAX_SOURCES + 2 new sources, one record each
+      (CONNLIMITS-SRC-*): both ACKed (the last two sources' records are
+      dropped and counted); then new hosts caph-1, caph-2... each store one
+      record: NEW_HOSTS of them are welcomed, the next gets ERROR 4.
 Exit 1 if a case misbehaved. 127.0.0.1 only; every loop is bounded in count
 and time.
 """
@@ -200,11 +205,64 @@ def idle(port, token, idle_s, handshake_s):
     return 1 if FAILS else 0
 
 
+def batch_of(seq, ids, tag):
+    p = struct.pack("<QI", seq, len(ids))
+    for i in ids:
+        p += badclient.str16("%064x" % i) + badclient.str16("capped-%x" % i) + \
+            badclient.str16("busybox") + badclient.bytes32("{}")
+    p += struct.pack("<I", len(ids))
+    for k, i in enumerate(ids):
+        p += struct.pack("<IBBQQ", k, 0, 0, time.time_ns(), seq)
+        p += badclient.bytes32("CONNLIMITS-%s-%x-%d" % (tag, i, seq))
+    return badclient.frame(T_BATCH, p, compress=True)
+
+
+def expect_ack(c, seq, what):
+    f = c.read_frame()
+    check(f is not None and f[0] == 201 and
+          struct.unpack("<Q", f[1])[0] == seq, "%s ACKed (got %r)" %
+          (what, f and f[0]))
+
+
+def caps(port, token, max_sources, new_hosts):
+    time.sleep(0.5)     # the previous case's connections are gone
+    c = badclient.welcomed(port, token, "capsrc")
+    ids = [0xCA5000 + i for i in range(max_sources + 2)]
+    for seq in (1, 2):
+        c.send(batch_of(seq, ids, "SRC"))
+        expect_ack(c, seq, "batch %d of %d sources" % (seq, len(ids)))
+    c.s.close()
+    admitted = 0
+    for n in range(1, new_hosts + 2):
+        c = badclient.Conn(port)
+        f = c.handshake("caph-%d" % n, token)
+        if f is None or f[0] != 103:
+            code = struct.unpack_from("<H", f[1])[0] \
+                if f and f[0] == T_ERROR else None
+            check(code == 4 and n == new_hosts + 1,
+                  "new host %d refused with ERROR %r (want 4 for host %d)" %
+                  (n, code, new_hosts + 1))
+            check(c.read_frame() is None, "and closed")
+            c.s.close()
+            break
+        c.send(batch_of(1, [0xCA6000 + n], "HOST"))
+        expect_ack(c, 1, "host caph-%d" % n)
+        admitted += 1
+        c.s.close()
+    check(admitted == new_hosts, "%d new hosts admitted (want %d)" %
+          (admitted, new_hosts))
+    return 1 if FAILS else 0
+
+
 def main(argv):
     if len(argv) == 4 and argv[0] == "preauth":
         return preauth(int(argv[1]), int(argv[2]), int(argv[3]))
     if len(argv) == 3 and argv[0] == "peraddr":
         return peraddr(int(argv[1]), int(argv[2]))
+    if len(argv) == 5 and argv[0] == "caps":
+        with open(argv[2], "rb") as f:
+            token = f.read()
+        return caps(int(argv[1]), token, int(argv[3]), int(argv[4]))
     if len(argv) == 5 and argv[0] == "idle":
         with open(argv[2], "rb") as f:
             token = f.read()

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hostcap: the caps on distinct hosts per collector and distinct sources
+ * per host (common/PROTOCOL.md "Caps on hosts and sources"). Counts, per
+ * host name, its sources (loaded from the store at start, then one per new
+ * source ingest admits) and its open connections. A host is known while it
+ * has a source or a connection; a new host is admitted while fewer than
+ * max_hosts are known, and a host that connected and stored nothing is
+ * forgotten with its last connection. Hosts and sources the store already
+ * holds are never refused, whatever the caps. Pure: no store, no logging.
+ */
+#ifndef COLLECTOR_INGEST_HOSTCAP_H
+#define COLLECTOR_INGEST_HOSTCAP_H
+
+#include <stddef.h>
+
+struct hostcap;
+struct hostcap_host;
+
+struct hostcap *hostcap_new(size_t max_hosts, size_t max_sources_per_host);
+/* NULL is a no-op. Hosts still acquired must not be used afterwards. */
+void hostcap_free(struct hostcap *hc);
+/* Counts one source the store holds for host (at start; never refused). */
+void hostcap_load_source(struct hostcap *hc, const char *host);
+/* A connection authenticated as host: its entry (borrowed until
+ * hostcap_release), or NULL when host is new and max_hosts are known. */
+struct hostcap_host *hostcap_acquire(struct hostcap *hc, const char *host);
+/* The connection that acquired h is gone. */
+void hostcap_release(struct hostcap *hc, struct hostcap_host *h);
+/* Counts a new source of h: 0, or -1 (not counted) when h has
+ * max_sources_per_host already. */
+int hostcap_add_source(struct hostcap *hc, struct hostcap_host *h);
+size_t hostcap_n_hosts(const struct hostcap *hc);
+
+#endif

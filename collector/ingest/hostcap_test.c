@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hostcap_test: the host and source caps against a brute-force model
+ * (a list of names with counts) over random acquire/release/add/load
+ * sequences, and the cases named in hostcap.h one by one.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "collector/ingest/hostcap.h"
+
+static void
+test_hostcap_hosts_capped(void **state)
+{
+    struct hostcap *hc = hostcap_new(2, 10);
+
+    (void)state;
+    struct hostcap_host *a = hostcap_acquire(hc, "a");
+    struct hostcap_host *b = hostcap_acquire(hc, "b");
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_null(hostcap_acquire(hc, "c"));          /* third host */
+    struct hostcap_host *a2 = hostcap_acquire(hc, "a");  /* known: yes */
+    assert_ptr_equal(a, a2);
+    assert_int_equal(hostcap_n_hosts(hc), 2);
+    hostcap_release(hc, b);         /* stored nothing: forgotten */
+    assert_int_equal(hostcap_n_hosts(hc), 1);
+    struct hostcap_host *c = hostcap_acquire(hc, "c");
+    assert_non_null(c);
+    assert_int_equal(hostcap_add_source(hc, c), 0);
+    hostcap_release(hc, c);         /* has a source: stays known */
+    assert_null(hostcap_acquire(hc, "b"));
+    hostcap_release(hc, a);
+    hostcap_release(hc, a2);        /* last connection: forgotten */
+    assert_int_equal(hostcap_n_hosts(hc), 1);
+    hostcap_free(hc);
+}
+
+static void
+test_hostcap_sources_capped(void **state)
+{
+    struct hostcap *hc = hostcap_new(10, 3);
+
+    (void)state;
+    struct hostcap_host *a = hostcap_acquire(hc, "a");
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(hostcap_add_source(hc, a), 0);
+    assert_int_equal(hostcap_add_source(hc, a), -1);
+    struct hostcap_host *b = hostcap_acquire(hc, "b");
+    assert_int_equal(hostcap_add_source(hc, b), 0);   /* per host */
+    hostcap_release(hc, a);
+    hostcap_release(hc, b);
+    hostcap_free(hc);
+}
+
+/* What the store held at start counts, but is never refused. */
+static void
+test_hostcap_loaded_over_caps(void **state)
+{
+    struct hostcap *hc = hostcap_new(2, 2);
+
+    (void)state;
+    for (int i = 0; i < 5; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "old%d", i);
+        hostcap_load_source(hc, name);
+        hostcap_load_source(hc, name);
+        hostcap_load_source(hc, name);
+    }
+    assert_int_equal(hostcap_n_hosts(hc), 5);
+    struct hostcap_host *h = hostcap_acquire(hc, "old3");
+    assert_non_null(h);                     /* known host, over max_hosts */
+    assert_int_equal(hostcap_add_source(hc, h), -1);   /* 3 > 2 already */
+    assert_null(hostcap_acquire(hc, "new"));
+    hostcap_release(hc, h);
+    assert_int_equal(hostcap_n_hosts(hc), 5);
+    hostcap_free(hc);
+}
+
+/* Random operations against a model: names, sources, connections. */
+struct model_host {
+    char name[16];
+    int  n_sources, n_conns;
+};
+
+static void
+test_hostcap_random_model(void **state)
+{
+    enum { N_NAMES = 12, MAX_HOSTS = 5, MAX_SRC = 4, N_OPS = 20000 };
+    struct model_host m[N_NAMES];
+    struct hostcap_host *held[N_NAMES][64];
+    struct hostcap *hc = hostcap_new(MAX_HOSTS, MAX_SRC);
+
+    (void)state;
+    memset(m, 0, sizeof(m));
+    srand(7);
+    for (int i = 0; i < N_NAMES; i++)
+        snprintf(m[i].name, sizeof(m[i].name), "h%02d", i);
+    for (int op = 0; op < N_OPS; op++) {
+        int i = rand() % N_NAMES, known = 0;
+        for (int k = 0; k < N_NAMES; k++)
+            known += m[k].n_sources > 0 || m[k].n_conns > 0;
+        assert_int_equal(hostcap_n_hosts(hc), known);
+        int is_known = m[i].n_sources > 0 || m[i].n_conns > 0;
+        switch (rand() % 3) {
+        case 0:                                     /* acquire */
+            if (m[i].n_conns == 64)
+                break;
+            held[i][m[i].n_conns] = hostcap_acquire(hc, m[i].name);
+            if (!is_known && known >= MAX_HOSTS) {
+                assert_null(held[i][m[i].n_conns]);
+                break;
+            }
+            assert_non_null(held[i][m[i].n_conns]);
+            m[i].n_conns++;
+            break;
+        case 1:                                     /* release */
+            if (m[i].n_conns == 0)
+                break;
+            hostcap_release(hc, held[i][--m[i].n_conns]);
+            break;
+        default:                                    /* add a source */
+            if (m[i].n_conns == 0)
+                break;
+            int rc = hostcap_add_source(hc, held[i][0]);
+            assert_int_equal(rc, m[i].n_sources >= MAX_SRC ? -1 : 0);
+            if (rc == 0)
+                m[i].n_sources++;
+        }
+    }
+    for (int i = 0; i < N_NAMES; i++)
+        while (m[i].n_conns > 0)
+            hostcap_release(hc, held[i][--m[i].n_conns]);
+    hostcap_free(hc);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hostcap_hosts_capped),
+        cmocka_unit_test(test_hostcap_sources_capped),
+        cmocka_unit_test(test_hostcap_loaded_over_caps),
+        cmocka_unit_test(test_hostcap_random_model),
+    };
+    return cmocka_run_group_tests_name("hostcap", tests, NULL, NULL);
+}
