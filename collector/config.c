@@ -61,7 +61,7 @@ static const struct config_def config_defs[] = {
       "write \"<tcp_port> <http_port>\" here once bound" },
     { "max-connections", CONFIG_INT, "1024", 1, 65536, CFG(max_connections),
       "shipper connections at once" },
-    { "max-connections-per-address", CONFIG_INT, "32", 1, 65536,
+    { "max-connections-per-address", CONFIG_INT, "64", 1, 65536,
       CFG(max_conns_per_addr), "shipper connections at once from one IP" },
     { "max-hosts", CONFIG_INT, "1024", 1, 1000000, CFG(max_hosts),
       "distinct shipper host names; a new one past it is refused" },
