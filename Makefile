@@ -42,8 +42,13 @@ CPPFLAGS := -I. -D_GNU_SOURCE -MMD -MP $(HARDEN_CPPFLAGS_$(MODE))
 CFLAGS_release := -O2 -g
 CFLAGS_asan    := -O1 -g -fno-omit-frame-pointer \
                   -fsanitize=address,undefined -fno-sanitize-recover=undefined
+# MODE=tsan: ThreadSanitizer, for the tests of code shared between
+# threads (store cursors on query workers, the pool): e.g.
+# make MODE=tsan build/tsan/tests/collector/store/store_mt_test
+CFLAGS_tsan    := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
 LDFLAGS_release := -pie
 LDFLAGS_asan   := -fsanitize=address,undefined
+LDFLAGS_tsan   := -fsanitize=thread
 CFLAGS  := -std=c11 $(WARN) $(CFLAGS_$(MODE)) $(HARDEN_CFLAGS_$(MODE)) \
            $(EXTRA_CFLAGS)
 LDFLAGS := $(LDFLAGS_$(MODE)) $(HARDEN_LDFLAGS_$(MODE)) $(EXTRA_LDFLAGS)

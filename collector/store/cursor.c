@@ -28,7 +28,7 @@ cursor_label_ok(struct store_cursor *c, uint32_t id)
 {
     if (id < c->n_label_ok && c->label_ok[id])
         return c->label_ok[id] == 1;
-    const struct store_label *l = c->s->labels[id];
+    const struct store_label *l = c->labels[id];
     int ok = (!c->host || strcmp(c->host, l->host) == 0) &&
              (!c->cid || strcmp(c->cid, l->cid) == 0) &&
              (!c->image || strcmp(c->image, l->image) == 0) &&
@@ -121,7 +121,7 @@ cursor_rec_ok(struct store_cursor *c, const struct store_rec *r,
         !cursor_label_ok(c, ids[r->label]))
         return 0;
     return !c->has_after ||
-           cursor_is_after(c, r->time_ns, c->s->labels[ids[r->label]],
+           cursor_is_after(c, r->time_ns, c->labels[ids[r->label]],
                            r->offset);
 }
 
@@ -312,13 +312,16 @@ store_cursor_new(struct store *s, const struct store_filter *f,
     c->is_no_helper = f && f->is_few;
     if (c->stream > 1)
         c->stream = -1;
-    c->n_label_ok = s->n_labels;
-    c->label_ok = xcalloc(s->n_labels ? s->n_labels : 1, 1);
     cursor_set_tokens(c, f);
     blkload_loader_init(&c->lr, s->dir, c->toks,
                         c->is_tok_req ? c->n_toks : 0);
     c->mem_max = s->opt.cursor_mem_max;
+    store_lock(s);      /* the cursor may run on another thread */
+    c->labels = s->labels;
+    c->n_label_ok = s->n_labels;
+    c->label_ok = xcalloc(s->n_labels ? s->n_labels : 1, 1);
     cursor_pick(c);
+    store_unlock(s);
     return c;
 }
 

@@ -62,6 +62,9 @@ struct cur_run {
 
 struct store_cursor {
     struct store      *s;
+    /* The store's label array at creation: every label of the cursor's
+     * blocks is in it, and it is never freed before the store (store.mu) */
+    struct store_label *const *labels;
     int                newest_first;
     int                is_tok_req;
     int64_t            since, until;
@@ -102,7 +105,7 @@ struct store_cursor {
 int  cursor_rec_ok(struct store_cursor *c, const struct store_rec *r,
                    const uint32_t *ids);
 /* The directory entry of a segment candidate; NULL if retention deleted
- * it. Valid until the store is next changed. */
+ * it. Under store.mu, valid until it is released. */
 struct store_blk *cursor_blk(struct store_cursor *c, const struct cur_cand *k);
 
 /* cursor_merge.c */

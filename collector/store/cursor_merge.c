@@ -222,7 +222,7 @@ run_select(struct store_cursor *c, struct cur_run *run, uint32_t n,
         struct cur_sort *e = &sl->sel[k];
         e->t = r->time_ns;
         e->off = r->offset;
-        e->l = c->s->labels[run->ids[r->label]];
+        e->l = c->labels[run->ids[r->label]];
         e->i = i;
         if (k > 0 && is_sorted && sort_cmp(e - 1, e) > 0)
             is_sorted = 0;
@@ -270,10 +270,10 @@ bcache_put(struct store *s, uint64_t seq, uint32_t blk,
     e->tick = ++s->bcache_tick;
 }
 
-/* Loads block b from the cache into ld (decode and token marks as
- * blkload does): 1 done, 0 not cached. */
+/* Copies block b's raw body from the cache into ld->raw (under
+ * store.mu): 1 done, 0 not cached. */
 static int
-bcache_load(struct store_cursor *c, const struct cur_cand *k,
+bcache_copy(struct store_cursor *c, const struct cur_cand *k,
             const struct store_blk *b, struct blk_load *ld)
 {
     struct store_bcache_ent *e = bcache_find(c->s, k->seq, k->blk, b->off);
@@ -281,24 +281,35 @@ bcache_load(struct store_cursor *c, const struct cur_cand *k,
     if (e == NULL)
         return 0;
     buf_reset(&ld->raw);
+    if (buf_append(&ld->raw, e->raw.data, e->raw.len) < 0)
+        return 0;               /* read it from disk instead */
+    e->tick = ++c->s->bcache_tick;
+    return 1;
+}
+
+/* Decodes a cached body copied into ld->raw and marks tokens as blkload
+ * does (without store.mu): 1 done, 0 read it from disk instead. */
+static int
+bcache_decode(struct store_cursor *c, const struct cur_cand *k,
+              const struct store_blk *b, struct blk_load *ld)
+{
     ld->seq = k->seq;
     ld->blk = k->blk;
     ld->rc = -1;
-    if (buf_append(&ld->raw, e->raw.data, e->raw.len) < 0 ||
-        block_decode(b->codec, ld->raw.data, ld->raw.len, b->n_records,
+    if (block_decode(b->codec, ld->raw.data, ld->raw.len, b->n_records,
                      b->n_labels, &ld->recs, &ld->cap_recs) < 0)
-        return 0;               /* read it from disk instead */
+        return 0;
     if (c->lr.n_toks > 0)
         blkload_keep(ld, b->codec, b->n_records, c->lr.toks, c->lr.n_toks);
     ld->rc = 1;
-    e->tick = ++c->s->bcache_tick;
-    c->s->n_cursor_cache_hits++;
     return 1;
 }
 
 /* Reads a segment candidate into a fresh slot (or takes the one read
  * ahead, or a copy of the last few blocks read): 1 read, 0 gone
- * (retention), -1 damaged. */
+ * (retention), -1 damaged. store.mu is held only to copy the directory
+ * entry (or the cached body) and to record the outcome, never across the
+ * read and decompression. */
 static int
 run_read_seg(struct store_cursor *c, struct cur_run *run,
              struct cur_slot **out, uint32_t *n)
@@ -315,33 +326,58 @@ run_read_seg(struct store_cursor *c, struct cur_run *run,
         sl = slot_get(c);
         sl->ld.rc = 0;
     }
+    struct store_blk bc;
+    int is_gone = 0, is_corrupt = 0, is_copied = 0, is_hit = 0;
+    store_lock(c->s);
     struct store_blk *b = cursor_blk(c, k);  /* after the wait */
-    int is_hit = 0;
-    if (b && !b->is_corrupt && sl->ld.rc == 0 &&
-        !(is_hit = bcache_load(c, k, b, &sl->ld))) {
-        struct blk_req rq = { .seq = k->seq, .blk = k->blk, .b = *b };
+    if (!b) {
+        is_gone = 1;
+    } else {
+        bc = *b;
+        is_corrupt = b->is_corrupt;
+        if (!is_corrupt) {
+            run->own_ids = xreallocarray(NULL, b->n_labels ? b->n_labels : 1,
+                                         sizeof(uint32_t));
+            for (uint32_t i = 0; i < b->n_labels; i++)
+                run->own_ids[i] = b->labels[i].id;
+            if (sl->ld.rc == 0)
+                is_copied = bcache_copy(c, k, b, &sl->ld);
+        }
+    }
+    store_unlock(c->s);
+    if (is_gone || is_corrupt) {
+        slot_put(c, sl);
+        return is_gone ? 0 : -1;
+    }
+    bc.labels = NULL;                   /* not ours to read unlocked */
+    if (is_copied)
+        is_hit = bcache_decode(c, k, &bc, &sl->ld);
+    if (sl->ld.rc == 0 || (is_copied && !is_hit)) {
+        struct blk_req rq = { .seq = k->seq, .blk = k->blk, .b = bc };
         blkload_run(&c->lr, &rq, &sl->ld);
     }
-    int rc = !b ? 0 : b->is_corrupt ? -1 : sl->ld.rc;
-    if (rc < 0 && b && !b->is_corrupt) {
+    int rc = sl->ld.rc;
+    store_lock(c->s);
+    if (rc < 0 && (b = cursor_blk(c, k)) != NULL && !b->is_corrupt) {
         b->is_corrupt = 1;
         c->s->n_corrupt++;
     }
+    if (rc > 0 && is_hit)
+        c->s->n_cursor_cache_hits++;
+    if (rc > 0 && !is_hit) {
+        c->s->n_cursor_reads++;
+        bcache_put(c->s, k->seq, k->blk, &bc, &sl->ld.raw);
+    }
+    store_unlock(c->s);
     if (rc <= 0) {
+        free(run->own_ids);
+        run->own_ids = NULL;
         slot_put(c, sl);
         return rc;
     }
-    if (!is_hit) {
-        c->s->n_cursor_reads++;
-        bcache_put(c->s, k->seq, k->blk, b, &sl->ld.raw);
-    }
-    run->own_ids = xreallocarray(NULL, b->n_labels ? b->n_labels : 1,
-                                 sizeof(uint32_t));
-    for (uint32_t i = 0; i < b->n_labels; i++)
-        run->own_ids[i] = b->labels[i].id;
     run->ids = run->own_ids;
     *out = sl;
-    *n = b->n_records;
+    *n = bc.n_records;
     return 1;
 }
 
@@ -407,15 +443,20 @@ cursor_read_ahead(struct store_cursor *c)
         j++;
     if (j == c->n_cands)
         return;
+    struct blk_req rq = { .seq = c->cands[j].seq, .blk = c->cands[j].blk };
+    store_lock(c->s);
     const struct store_blk *b = cursor_blk(c, &c->cands[j]);
-    if (!b || b->is_corrupt)
+    int is_ok = b && !b->is_corrupt;
+    if (is_ok)
+        rq.b = *b;
+    store_unlock(c->s);
+    rq.b.labels = NULL;                 /* the helper never reads them */
+    if (!is_ok)
         return;
     if (blkload_start(&c->lr) < 0) {
         c->is_no_helper = 1;
         return;
     }
-    struct blk_req rq = { .seq = c->cands[j].seq, .blk = c->cands[j].blk,
-                          .b = *b };
     c->ahead = slot_get(c);
     blkload_submit(&c->lr, &rq, &c->ahead->ld);
     c->is_ahead = 1;
@@ -472,7 +513,9 @@ cursor_reload(struct store_cursor *c)
     struct cur_run *run = c->heap[0];
     uint32_t n_sel = run->n_sel;
 
+    store_lock(c->s);
     c->s->n_cursor_rereads++;
+    store_unlock(c->s);
     int rc = run_load(c, run);
     if (rc > 0 && run->n_sel == n_sel) {
         cursor_shrink(c, run);

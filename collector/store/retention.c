@@ -180,15 +180,22 @@ store_apply_retention(struct store *s)
      * still in the WAL or being sealed are above them and are replayed. */
     if (!s->opt.retention_age_ns && !s->opt.retention_bytes)
         return 0;
+    /* Under mu: cursors drop damaged indexes (read by store_disk_bytes)
+     * and read the segment list. A cursor that already opened a deleted
+     * segment's file reads on (an unlinked file stays readable); one
+     * that had not skips its blocks. */
+    store_lock(s);
     /* The last segment is the one being written: never deleted. */
     while (s->n_segs > 1 && retention_is_expired(s, s->segs[0], now)) {
         /* High water marks first: once the segment is gone they are the
          * only record of what was delivered. */
-        if (n == 0 && retention_hw_save(s) < 0)
-            return -1;
-        if (retention_delete_oldest(s) < 0)
-            return -1;
+        if ((n == 0 && retention_hw_save(s) < 0) ||
+            retention_delete_oldest(s) < 0) {
+            n = -1;
+            break;
+        }
         n++;
     }
+    store_unlock(s);
     return n;
 }

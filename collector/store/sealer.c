@@ -122,10 +122,12 @@ sealer_finish(struct store *s)
         store_set_err(s, "%s", job->err);
         return;                 /* records stay durable in the WAL */
     }
+    store_lock(s);              /* cursors read the directory and job */
     segment_job_apply(s, job);
+    s->job = NULL;
+    store_unlock(s);
     wal_release(s, job->wal_mask, 1);
     segment_job_free(job);
-    s->job = NULL;
     store_apply_retention(s);
 }
 

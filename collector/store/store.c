@@ -253,9 +253,19 @@ store_label_intern(struct store *s, const uint8_t *const str[4],
     l->next = s->label_tab[h & (s->label_tab_size - 1)];
     s->label_tab[h & (s->label_tab_size - 1)] = l;
     if (s->n_labels == s->cap_labels) {
+        /* by copy: a cursor may hold the old array (kept until close) */
         s->cap_labels = s->cap_labels ? s->cap_labels * 2 : 16;
-        s->labels = xreallocarray(s->labels, s->cap_labels,
-                                  sizeof(*s->labels));
+        struct store_label **a = xreallocarray(NULL, s->cap_labels,
+                                               sizeof(*a));
+        if (s->n_labels)
+            memcpy(a, s->labels, s->n_labels * sizeof(*a));
+        if (s->labels) {
+            struct store_old_labels *o = xcalloc(1, sizeof(*o));
+            o->labels = s->labels;
+            o->next = s->old_labels;
+            s->old_labels = o;
+        }
+        s->labels = a;
     }
     s->labels[s->n_labels++] = l;
     return s->last_label = l;
@@ -415,8 +425,32 @@ store_replay_record(struct store *s, struct store_label *l,
     return 1;
 }
 
+void
+store_lock(struct store *s)
+{
+    pthread_mutex_lock(&s->mu);
+}
+
+void
+store_unlock(struct store *s)
+{
+    pthread_mutex_unlock(&s->mu);
+}
+
+static int store_append_locked(struct store *s, const struct logrec *r);
+
+/* Under mu: cursors on other threads read the tail and the labels. */
 int
 store_append(struct store *s, const struct logrec *r)
+{
+    store_lock(s);
+    int rc = store_append_locked(s, r);
+    store_unlock(s);
+    return rc;
+}
+
+static int
+store_append_locked(struct store *s, const struct logrec *r)
 {
     const uint8_t *str[4] = {
         (const uint8_t *)r->host, (const uint8_t *)r->container_id,
@@ -468,7 +502,9 @@ store_seal(struct store *s)
         s->n_seal_errors++;
         return;                 /* durable in the WAL; retried next time */
     }
+    store_lock(s);
     s->job = segment_job_new(s);
+    store_unlock(s);
     if (!s->job) {
         wal_release(s, mask, 0);
         s->n_seal_errors++;
@@ -486,8 +522,10 @@ store_commit(struct store *s)
     if (s->wal_n_recs > 0) {
         if (wal_commit(s) < 0)
             return -1;
+        store_lock(s);
         s->tail.committed_len = s->tail.body.len;
         s->tail.committed_n = s->tail.n_records;
+        store_unlock(s);
     }
     (void)sealer_poll(s, 0);
     if (s->tail.committed_n == s->tail.n_records && s->tail.n_records &&
@@ -545,6 +583,7 @@ void
 store_get_stats(struct store *s, struct store_stats *st)
 {
     memset(st, 0, sizeof(*st));
+    store_lock(s);      /* cursors write the counters and damage marks */
     st->first_ns = INT64_MAX;
     st->last_ns = INT64_MIN;
     for (size_t i = 0; i < s->n_segs; i++) {
@@ -594,6 +633,7 @@ store_get_stats(struct store *s, struct store_stats *st)
     st->n_labels = s->n_labels;
     st->n_labels_capped = s->n_labels_capped;
     st->pending_records = s->wal_n_recs;
+    store_unlock(s);
 }
 
 const char *
@@ -704,6 +744,7 @@ store_open(const char *dir, const struct store_options *opt, char **errstr)
     if (s->opt.compress_codec == STORE_COMPRESS_ZSTD &&
         (s->opt.compress_level <= 0 || s->opt.compress_level > 19))
         s->opt.compress_level = STORE_ZSTD_LEVEL;
+    pthread_mutex_init(&s->mu, NULL);
     s->seg_fd = -1;
     s->sealer.wfd = -1;
     s->next_seq = 1;
@@ -756,6 +797,12 @@ store_close(struct store *s)
         free(l);
     }
     free(s->labels);
+    while (s->old_labels) {
+        struct store_old_labels *o = s->old_labels;
+        s->old_labels = o->next;
+        free(o->labels);
+        free(o);
+    }
     free(s->label_tab);
     for (size_t i = 0; i < s->n_sources; i++) {
         free(s->sources[i]->host);
@@ -771,5 +818,6 @@ store_close(struct store *s)
     free(s->ix_recs);
     free(s->errstr);
     free(s->dir);
+    pthread_mutex_destroy(&s->mu);
     free(s);
 }

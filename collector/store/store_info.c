@@ -48,7 +48,9 @@ store_foreach_segment(struct store *s, store_segment_fn fn, void *arg)
     struct store_segment_info si;
 
     for (size_t i = 0; i < s->n_segs; i++) {
+        store_lock(s);          /* cursors mark damage, drop indexes */
         store_info_fill(s, i, &si);
+        store_unlock(s);
         fn(&si, arg);
     }
 }

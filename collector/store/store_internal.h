@@ -240,8 +240,8 @@ struct store_sealer {
 /* The raw (decompressed, CRC-checked) bodies of the segment blocks cursors
  * read last: a context cursor reads the block the match cursor has just
  * read, and takes it from here instead of reading and decompressing it
- * again (cursor_merge.c). Blocks of at most STORE_BCACHE_MAX bytes; the
- * store's thread only. */
+ * again (cursor_merge.c). Blocks of at most STORE_BCACHE_MAX bytes; under
+ * store.mu. */
 #define STORE_BCACHE_N   4
 #define STORE_BCACHE_MAX ((size_t)4 << 20)
 struct store_bcache_ent {
@@ -251,8 +251,27 @@ struct store_bcache_ent {
     struct buf raw;
 };
 
+/* Threads (STORE.md "Threads"): one thread owns the store and is the only
+ * one that changes it (append, commit, seal results, retention); cursors
+ * may run on other threads. mu guards everything a cursor reads after
+ * its creation or writes: the segment list and block directories, the
+ * token indexes, the committed tail and the blocks being sealed, the
+ * block cache, damage marks and the cursor counters. The owner takes mu
+ * only to change that state (and to read what cursors write: the
+ * getters); a cursor takes it to pick its candidates and to copy one
+ * directory entry (or cached block) per block it opens, and never across
+ * disk reads, decompression or the caller's matching. The label array
+ * grows by copy: replaced arrays are kept until close, so a cursor reads
+ * the labels it saw at creation without mu (labels never change). */
+struct store_old_labels {
+    struct store_label    **labels;
+    struct store_old_labels *next;
+};
+
 struct store {
     char                 *dir;
+    pthread_mutex_t       mu;
+    struct store_old_labels *old_labels;  /* replaced label arrays */
     struct store_options  opt;
     char                 *errstr;
 
@@ -302,6 +321,8 @@ struct store {
 };
 
 /* store.c */
+void store_lock(struct store *s);
+void store_unlock(struct store *s);
 void store_set_err(struct store *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 struct store_label *store_label_intern(struct store *s,
