@@ -37,6 +37,9 @@ struct collector_config {
     int64_t  block_size;        /* store_options.block_size */
     int64_t  compress_level;    /* 0: the store's default */
     int64_t  max_scan_bytes;    /* api_options.max_scan_bytes */
+    int64_t  query_threads;     /* api_options.query_threads */
+    int64_t  max_searches;      /* api_options.max_searches */
+    int64_t  max_followers;     /* api_options.max_followers */
     char    *redis;             /* NULL: metrics disabled */
     int64_t  metrics_retention_ns;
     int64_t  max_series;

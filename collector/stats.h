@@ -47,7 +47,9 @@
     X(regex_aborted)        /* regex matches over the backtracking limit */ \
     X(follow_clients)       /* follow streams opened */                     \
     X(follow_clients_dropped) /* slow follow clients cut off */             \
-    X(follow_records_dropped) /* not shown live: stage full */
+    X(follow_records_dropped) /* not shown live: stage full */         \
+    X(searches_refused)     /* 503: --max-searches in progress */           \
+    X(followers_refused)    /* 503: --max-followers streams open */
 
 struct collector_stats {
 #define COLLECTOR_STATS_DECLARE(name) uint64_t name;

@@ -28,6 +28,7 @@
 #include "collector/api/api_host.h"
 #include "collector/api/api_grafana.h"
 #include "collector/api/api_count.h"
+#include "collector/api/api_pool.h"
 #include "collector/api/api_internal.h"
 #include "collector/search/search.h"
 #include "collector/api/api_metrics.h"
@@ -336,6 +337,14 @@ api_new(struct event_base *base, const struct api_options *opt,
     a->max_response = opt->max_response ? opt->max_response
                                         : API_DEFAULT_MAX_RESPONSE;
     a->start_mono_ns = mono_ns();
+    a->max_searches = opt->max_searches ? opt->max_searches
+                                        : API_DEF_MAX_SEARCHES;
+    a->max_followers = opt->max_followers ? opt->max_followers
+                                          : API_DEF_MAX_FOLLOWERS;
+    if (api_pool_start(a, opt->query_threads ? opt->query_threads
+                                             : API_DEF_QUERY_THREADS,
+                       errstr) < 0)
+        goto fail;
     a->hosts = api_hosts_parse(opt->hosts, errstr);
     if (a->hosts == NULL)
         goto fail;
@@ -397,7 +406,9 @@ api_free(struct api *a)
     if (a == NULL)
         return;
     if (a->http != NULL)
-        evhttp_free(a->http);      /* closes every connection first */
+        evhttp_free(a->http);   /* closes every connection first: close
+                                   callbacks cancel running jobs */
+    api_pool_stop(a);           /* waits for them, frees their searches */
     api_conns_free(a->conns);
     api_hosts_free(a->hosts);
     if (a->tls != NULL)

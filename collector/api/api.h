@@ -38,14 +38,22 @@ struct api_options {
     int64_t                 request_timeout_ns; /* 0: API_DEFAULT_... */
     uint64_t                max_response;       /* 0: API_DEFAULT_... */
     struct tls_ctx         *tls;        /* NULL: plain HTTP */
+    unsigned                query_threads;  /* workers; 0: API_DEF_* */
+    unsigned                max_searches;   /* in progress at once */
+    unsigned                max_followers;  /* /follow streams at once */
 };
+
+#define API_DEF_QUERY_THREADS 2
+#define API_DEF_MAX_SEARCHES  16
+#define API_DEF_MAX_FOLLOWERS 64
 
 /* Binds and starts serving; everything in opt is borrowed and must outlive
  * the api. NULL with *errstr (caller frees) on failure. */
 struct api *api_new(struct event_base *base, const struct api_options *opt,
                     char **errstr);
 int  api_port(const struct api *a);
-/* Closes every HTTP connection (streams stop, cursors are freed). */
+/* Closes every HTTP connection (streams stop, searches running on the
+ * query workers are cancelled and waited for, cursors are freed). */
 void api_free(struct api *a);
 
 #endif

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * api_count: GET /api/v1/count and /api/v1/histogram. Both run the same
- * search as /logs (collector/search/search.c, no limit, no context) feeding every
- * match into an aggregate (collector/search/agg.c), in slices of API_SLICE_RECORDS
- * records, one per loop turn, so a scan over gigabytes never blocks the
- * loop. Nothing is sent until the scan is over: then 200 with the JSON, or
- * 422 with {"error":...} when the scan cost cap was reached. A client that
- * goes away frees the scan from the connection's close callback.
+ * search as /logs (collector/search/search.c, no limit, no context)
+ * feeding every match into an aggregate (collector/search/agg.c), in
+ * slices on the query workers (api_pool.c), so neither a scan over
+ * gigabytes nor a slow regex delays the loop. Nothing is sent until the
+ * scan is over: then 200 with the JSON, or 422 with {"error":...} when the
+ * scan cost cap was reached. A client that goes away cancels the slice
+ * running (its done callback frees the scan) or frees it at once.
  */
 #include "collector/api/api_count.h"
 
@@ -19,6 +20,7 @@
 
 #include "collector/search/agg.h"
 #include "collector/api/api_internal.h"
+#include "collector/api/api_pool.h"
 #include "collector/api/api_xparams.h"
 #include "common/log.h"
 #include "common/timeutil.h"
@@ -35,7 +37,11 @@ struct api_agg {
     struct api_xparams        x;
     struct query             *q;
     struct search            *search;
-    struct event             *slice_ev;
+    struct pool_job           job;          /* scans on a worker */
+    int                       is_busy;      /* job submitted, not done */
+    int                       is_gone;      /* client left while busy */
+    int                       is_entered;   /* counted in n_searches */
+    int                       rc;           /* by the job */
     int                       is_hist;
     struct agg_count         *count;
     struct agg_hist           hist;
@@ -65,8 +71,8 @@ api_agg_free(struct api_agg *s)
 {
     if (s->evcon != NULL)
         api_conn_set_closecb(s->api, s->evcon, NULL, NULL);
-    if (s->slice_ev != NULL)
-        event_free(s->slice_ev);
+    if (s->is_entered)
+        api_search_leave(s->api);
     search_free(s->search);
     query_free(s->q);
     api_params_fini(&s->p);
@@ -83,7 +89,12 @@ api_agg_close_cb(struct evhttp_connection *evcon, void *arg)
 
     log_debug("api", "aggregate client gone");
     s->evcon = NULL;
-    api_agg_free(s);
+    if (s->is_busy) {           /* the job's done callback frees it */
+        s->is_gone = 1;
+        pool_cancel(&s->job);
+    } else {
+        api_agg_free(s);
+    }
     if (evhttp_request_get_connection(req) == NULL)
         evhttp_request_free(req);
 }
@@ -110,8 +121,6 @@ api_agg_reply(struct api_agg *s)
                    ? (size_t)s->api->max_response : API_AGG_MAX_REPLY);
     int rc = s->is_hist ? agg_hist_format(&s->hist, &out)
                         : agg_count_format(s->count, &out);
-    evhttp_add_header(evhttp_request_get_output_headers(s->req),
-                      "Connection", "close");
     if (rc < 0) {
         s->api->stats->http_responses_cut++;
         api_reply_error(s->api, s->req, HTTP_INTERNAL, "reply too large "
@@ -122,11 +131,27 @@ api_agg_reply(struct api_agg *s)
     buf_fini(&out);
 }
 
+/* On a worker: one slice of the scan into the aggregate. */
 static void
-api_agg_slice_cb(evutil_socket_t fd, short what, void *arg)
+api_agg_run(struct pool_job *j)
 {
-    struct api_agg *s = arg;
-    int rc = search_step(s->search, API_SLICE_RECORDS, api_agg_emit_cb, s);
+    struct api_agg *s = j->arg;
+
+    s->rc = api_search_slice(s->search, j, api_agg_emit_cb, s, NULL);
+}
+
+/* pool_done_fn: counts, then the next slice or the reply. */
+static void
+api_agg_done(struct pool_job *j, int is_run)
+{
+    struct api_agg *s = j->arg;
+    int rc = s->rc;
+
+    s->is_busy = 0;
+    if (s->is_gone) {
+        api_agg_free(s);
+        return;
+    }
     uint64_t damaged = search_n_damaged(s->search);
     uint64_t aborted = query_n_regex_aborted(s->q);
 
@@ -134,18 +159,30 @@ api_agg_slice_cb(evutil_socket_t fd, short what, void *arg)
     s->n_damaged = damaged;
     s->api->stats->regex_aborted += aborted - s->n_aborted;
     s->n_aborted = aborted;
-    if (rc == SEARCH_MORE) {
-        event_active(s->slice_ev, EV_TIMEOUT, 0);
+    if (is_run && rc == SEARCH_MORE && s->evcon != NULL &&
+        api_peer_gone(s->evcon)) {
+        log_debug("api", "aggregate client gone");
+        evhttp_connection_free(s->evcon);   /* close_cb frees s */
         return;
+    }
+    if (is_run && rc == SEARCH_MORE) {
+        if (api_pool_submit(s->api, &s->job) == 0) {
+            s->is_busy = 1;
+            return;
+        }
+        rc = SEARCH_ERROR;
     }
     if (s->evcon != NULL)
         api_conn_set_closecb(s->api, s->evcon, NULL, NULL);
     s->evcon = NULL;
-    if (rc == SEARCH_ERROR) {
+    evhttp_add_header(evhttp_request_get_output_headers(s->req),
+                      "Connection", "close");
+    if (!is_run || rc == SEARCH_MORE) {
+        api_reply_error(s->api, s->req, HTTP_SERVUNAVAIL,
+                        "the query workers are stopping");
+    } else if (rc == SEARCH_ERROR) {
         log_info("api", "aggregate ended early: %s",
                  search_errstr(s->search));
-        evhttp_add_header(evhttp_request_get_output_headers(s->req),
-                          "Connection", "close");
         api_reply_error(s->api, s->req, API_UNPROCESSABLE,
                         search_errstr(s->search));
     } else {
@@ -212,29 +249,34 @@ static void
 api_agg_start(struct api *a, struct evhttp_request *req, const char *query,
               int is_hist)
 {
+    if (api_search_enter(a, req) < 0)
+        return;
     struct api_agg *s = xcalloc(1, sizeof(*s));
     struct timeval wtv = { API_STREAM_WRITE_S, 0 };
 
     s->api = a;
     s->req = req;
     s->is_hist = is_hist;
+    s->is_entered = 1;
+    s->job.run = api_agg_run;
+    s->job.done = api_agg_done;
+    s->job.arg = s;
     if (api_agg_prepare(s, query) < 0) {
         api_agg_free(s);
         return;
     }
-    s->slice_ev = event_new(a->base, -1, 0, api_agg_slice_cb, s);
-    if (s->slice_ev == NULL) {
+    if (api_pool_submit(a, &s->job) < 0) {
         api_reply_error(a, req, HTTP_INTERNAL, "cannot start the scan");
         api_agg_free(s);
         return;
     }
+    s->is_busy = 1;
     s->evcon = evhttp_request_get_connection(req);
     api_conn_set_closecb(s->api, s->evcon, api_agg_close_cb, s);
     /* The scan may outlast the plain request timeout: no read timeout
      * (the reply is then sent with Connection: close). */
     bufferevent_set_timeouts(evhttp_connection_get_bufferevent(s->evcon),
                              NULL, &wtv);
-    event_active(s->slice_ev, EV_TIMEOUT, 0);
 }
 
 void

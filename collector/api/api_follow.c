@@ -33,6 +33,7 @@
 
 #include "collector/api/api_count.h"
 #include "collector/api/api_internal.h"
+#include "collector/api/api_pool.h"
 #include "collector/search/search.h"
 #include "common/log.h"
 #include "common/record.h"
@@ -65,6 +66,7 @@ struct api_follow {
     struct buf                held;         /* live lines meanwhile */
     struct follow_keys       *held_keys;
     struct buf                hist_out;
+    int                       is_entered;   /* counted in n_followers */
 };
 
 static void
@@ -72,6 +74,8 @@ api_follow_free(struct api_follow *s)
 {
     if (s->evcon != NULL)
         api_conn_set_closecb(s->api, s->evcon, NULL, NULL);
+    if (s->is_entered)
+        api_follower_leave(s->api);
     follow_unsubscribe(s->api->follow, s->sub);
     if (s->keepalive_ev != NULL)
         event_free(s->keepalive_ev);
@@ -322,6 +326,8 @@ api_follow_keepalive_cb(evutil_socket_t fd, short what, void *arg)
 void
 api_follow(struct api *a, struct evhttp_request *req, const char *query)
 {
+    if (api_follower_enter(a, req) < 0)
+        return;
     struct api_follow *s = xcalloc(1, sizeof(*s));
     struct timeval tv = { API_FOLLOW_TICK_S, 0 };
 
@@ -329,10 +335,12 @@ api_follow(struct api *a, struct evhttp_request *req, const char *query)
     s->req = req;
     buf_init(&s->out, API_FOLLOW_MAX_ROUND);
     if (api_search_prepare(a, req, query, API_EP_FOLLOW, &s->p, &s->q) < 0) {
+        api_follower_leave(a);
         buf_fini(&s->out);
         free(s);
         return;
     }
+    s->is_entered = 1;
     s->keepalive_ev = event_new(a->base, -1, EV_PERSIST,
                                 api_follow_keepalive_cb, s);
     s->drop_ev = event_new(a->base, -1, 0, api_follow_drop_cb, s);

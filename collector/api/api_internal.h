@@ -44,6 +44,10 @@ struct api {
     struct tls_ctx         *tls;            /* from api_options */
     struct log_limit        tls_log;        /* failed handshakes */
     int64_t                 start_mono_ns;
+    struct pool            *pool;           /* query workers (api_pool.c) */
+    struct event           *pool_ev;
+    unsigned                n_searches, max_searches;
+    unsigned                n_followers, max_followers;
 };
 
 typedef void (*api_handler_fn)(struct api *a, struct evhttp_request *req,

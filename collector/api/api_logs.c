@@ -1,21 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * api_logs: GET /api/v1/logs, a streamed search. The store cursor is walked
- * in slices: each loop turn scans at most API_SLICE_RECORDS records or
- * produces about API_SLICE_BYTES of JSON lines, sends that as one chunk and
- * waits until the chunk has been written before the next slice, so neither
- * memory nor loop time grows with the size of the result or the slowness of
- * the client. A slice with nothing to send continues from a deferred event.
- * A client that goes away triggers the connection's close callback, which
- * frees the cursor and query at once. What each record means (match,
- * context line, limit, scan cost cap) is decided by collector/search/search.c;
- * this file only turns its output into JSON lines: with before/after every
- * record gets "group":N (1, 2, ... in output order), context lines also
- * "context":true, and a {"break":true} line precedes every group but the
- * first. A cap reached mid-stream ends it with
- * {"error":...,"partial":true}; so do regex matches that ran out of their
- * backtracking budget (counted as no match: the answer may miss lines),
- * and a body about to pass --http-max-response (cut after a whole line).
+ * api_logs: GET /api/v1/logs, a streamed search. The search runs in
+ * slices on the query workers (api_pool.c): each slice scans at most
+ * API_SLICE_RECORDS records (or API_SLICE_NS of work) or produces about
+ * API_SLICE_BYTES of JSON lines into s->out; back on the loop that is sent
+ * as one chunk, and the next slice is queued only once the chunk has been
+ * written, so neither memory nor loop time grows with the size of the
+ * result, the cost of the query or the slowness of the client (one that
+ * does not read holds no worker). A client that goes away triggers the
+ * connection's close callback, which frees the search at once, or, with
+ * a slice running, cancels it (checked every API_STEP_RECORDS records)
+ * and leaves the freeing to the slice's done callback. What each record
+ * means (match, context line, limit, scan cost cap) is decided by
+ * collector/search/search.c; this file only turns its output into JSON
+ * lines: with before/after every record gets "group":N (1, 2, ... in
+ * output order), context lines also "context":true, and a {"break":true}
+ * line precedes every group but the first. A cap reached mid-stream ends
+ * it with {"error":...,"partial":true}; so do regex matches that ran out
+ * of their backtracking budget (counted as no match: the answer may miss
+ * lines), and a body about to pass --http-max-response (cut after a
+ * whole line).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +30,7 @@
 
 #include "collector/api/api_count.h"
 #include "collector/api/api_internal.h"
+#include "collector/api/api_pool.h"
 #include "collector/api/api_xparams.h"
 #include "collector/search/search.h"
 #include "common/log.h"
@@ -42,11 +47,18 @@ struct api_logs {
     struct search            *search;
     uint64_t                  n_damaged;
     uint64_t                  n_aborted;    /* regex matches given up */
-    struct event             *slice_ev;
     struct evbuffer          *chunk;
+    struct pool_job           job;          /* fills out on a worker */
+    int                       is_busy;      /* job submitted, not done */
+    int                       is_gone;      /* client left while busy */
+    int                       is_entered;   /* counted in n_searches */
+    /* Written by the job while is_busy, read by the loop after: */
     struct buf                out;
+    int                       rc;           /* search_step status */
+    int                       is_full;      /* out holds a slice */
+    uint64_t                  n_too_large;  /* records skipped */
     uint64_t                  n_sent;
-    uint64_t                  n_bytes;      /* body bytes sent */
+    uint64_t                  n_bytes;      /* body bytes sent (loop) */
     int                       has_context;  /* before/after > 0 */
     uint64_t                  n_groups;     /* context groups sent */
 };
@@ -56,10 +68,10 @@ api_logs_free(struct api_logs *s)
 {
     if (s->evcon != NULL)
         api_conn_set_closecb(s->api, s->evcon, NULL, NULL);
-    if (s->slice_ev != NULL)
-        event_free(s->slice_ev);
     if (s->chunk != NULL)
         evbuffer_free(s->chunk);
+    if (s->is_entered)
+        api_search_leave(s->api);
     search_free(s->search);
     query_free(s->q);
     api_params_fini(&s->p);
@@ -67,17 +79,25 @@ api_logs_free(struct api_logs *s)
     free(s);
 }
 
-/* The client went away (or the server is shutting down). */
+/* The client went away (or the server is shutting down). A slice being
+ * filled on a worker is cancelled; its done callback frees the search. */
 static void
 api_logs_close_cb(struct evhttp_connection *evcon, void *arg)
 {
     struct api_logs *s = arg;
     struct evhttp_request *req = s->req;
 
-    log_debug("api", "search client gone after %llu records",
-              (unsigned long long)s->n_sent);
     s->evcon = NULL;
-    api_logs_free(s);
+    s->req = NULL;
+    if (s->is_busy) {           /* n_sent is the job's meanwhile */
+        log_debug("api", "search client gone, cancelling its slice");
+        s->is_gone = 1;
+        pool_cancel(&s->job);
+    } else {
+        log_debug("api", "search client gone after %llu records",
+                  (unsigned long long)s->n_sent);
+        api_logs_free(s);
+    }
     /* A request evhttp detached from its failed connection is ours to
      * free; an attached one is freed by evhttp with the connection. */
     if (evhttp_request_get_connection(req) == NULL)
@@ -122,12 +142,12 @@ api_logs_emit_cb(const struct logrec *r, int is_context, int is_group_start,
         }
     }
     s->n_sent++;
-    return s->out.len >= API_SLICE_BYTES;
+    s->is_full = s->out.len >= API_SLICE_BYTES;
+    return s->is_full;
 fail:
     s->out.len = saved;
-    s->api->stats->http_errors++;
-    log_warn("api", "record too large for a reply, skipped host=%s "
-             "container=%s", r->host, r->container);
+    s->n_too_large++;           /* counted and logged on the loop */
+    s->is_full = 1;
     return 1;
 }
 
@@ -158,12 +178,25 @@ api_logs_partial_line(struct api_logs *s, const char *cap)
         log_warn("api", "cannot append the search error line");
 }
 
-/* Fills s->out with the next slice. 1 when the search is complete. */
-static int
-api_logs_fill(struct api_logs *s)
+/* On a worker: fills s->out with the next slice. */
+static void
+api_logs_run(struct pool_job *j)
 {
+    struct api_logs *s = j->arg;
+
     buf_reset(&s->out);
-    int rc = search_step(s->search, API_SLICE_RECORDS, api_logs_emit_cb, s);
+    s->is_full = 0;
+    s->rc = api_search_slice(s->search, j, api_logs_emit_cb, s, &s->is_full);
+}
+
+static int api_logs_submit(struct api_logs *s);
+
+/* On the loop: counts what the slice found and sends it. 1 when the
+ * search is complete. */
+static int
+api_logs_fill_done(struct api_logs *s)
+{
+    int rc = s->rc;
     uint64_t damaged = search_n_damaged(s->search);
     uint64_t aborted = query_n_regex_aborted(s->q);
 
@@ -171,6 +204,12 @@ api_logs_fill(struct api_logs *s)
     s->n_damaged = damaged;
     s->api->stats->regex_aborted += aborted - s->n_aborted;
     s->n_aborted = aborted;
+    if (s->n_too_large > 0) {
+        s->api->stats->http_errors += s->n_too_large;
+        log_warn("api", "%llu records too large for a reply, skipped",
+                 (unsigned long long)s->n_too_large);
+        s->n_too_large = 0;
+    }
     if (rc == SEARCH_ERROR || (rc == SEARCH_DONE && aborted > 0))
         api_logs_partial_line(s, rc == SEARCH_ERROR ? search_errstr(s->search)
                                                     : NULL);
@@ -208,15 +247,28 @@ api_logs_bound(struct api_logs *s)
 
 static void api_logs_written_cb(struct evhttp_connection *evcon, void *arg);
 
+/* pool_done_fn: a slice is ready (or the client left meanwhile). */
 static void
-api_logs_slice(struct api_logs *s)
+api_logs_done(struct pool_job *j, int is_run)
 {
-    int is_done = api_logs_fill(s);
+    struct api_logs *s = j->arg;
+
+    s->is_busy = 0;
+    if (s->is_gone || !is_run) {
+        if (!s->is_gone) {      /* the pool is stopping */
+            struct evhttp_request *req = s->req;
+            api_logs_free(s);
+            evhttp_send_reply_end(req);
+            return;
+        }
+        api_logs_free(s);
+        return;
+    }
+    int is_done = api_logs_fill_done(s);
 
     if (api_logs_bound(s))
         is_done = 1;
     s->n_bytes += s->out.len;
-
     if (s->out.len > 0) {
         if (evbuffer_add(s->chunk, s->out.data, s->out.len) < 0) {
             is_done = 1;
@@ -228,14 +280,31 @@ api_logs_slice(struct api_logs *s)
             evbuffer_drain(s->chunk, evbuffer_get_length(s->chunk));
         }
     }
+    if (!is_done && s->out.len == 0) {
+        /* nothing to send, so evhttp cannot notice a client gone */
+        if (s->evcon != NULL && api_peer_gone(s->evcon)) {
+            evhttp_connection_free(s->evcon);   /* close_cb frees s */
+            return;
+        }
+        if (api_logs_submit(s) < 0)
+            is_done = 1;
+    }
     if (is_done) {
         struct evhttp_request *req = s->req;
         api_logs_free(s);
         evhttp_send_reply_end(req);
-        return;
     }
-    if (s->out.len == 0)
-        event_active(s->slice_ev, EV_TIMEOUT, 0);
+}
+
+/* The next slice, once the last one has been written: a client that does
+ * not read stops its search here (no job, no buffer growth). */
+static int
+api_logs_submit(struct api_logs *s)
+{
+    if (api_pool_submit(s->api, &s->job) < 0)
+        return -1;
+    s->is_busy = 1;
+    return 0;
 }
 
 static void
@@ -243,14 +312,11 @@ api_logs_written_cb(struct evhttp_connection *evcon, void *arg)
 {
     struct api_logs *s = arg;
 
-    /* Not inline: evhttp is still inside its write callback. */
-    event_active(s->slice_ev, EV_TIMEOUT, 0);
-}
-
-static void
-api_logs_slice_cb(evutil_socket_t fd, short what, void *arg)
-{
-    api_logs_slice(arg);
+    if (api_logs_submit(s) < 0) {
+        struct evhttp_request *req = s->req;
+        api_logs_free(s);
+        evhttp_send_reply_end(req);
+    }
 }
 
 /* Parses the parameters (replying 400 on failure) and starts the search.
@@ -292,18 +358,23 @@ api_logs_prepare(struct api_logs *s, const char *query)
 void
 api_logs(struct api *a, struct evhttp_request *req, const char *query)
 {
+    if (api_search_enter(a, req) < 0)
+        return;
     struct api_logs *s = xcalloc(1, sizeof(*s));
 
     s->api = a;
     s->req = req;
+    s->is_entered = 1;
+    s->job.run = api_logs_run;
+    s->job.done = api_logs_done;
+    s->job.arg = s;
     buf_init(&s->out, API_MAX_RECORD_JSON);
     if (api_logs_prepare(s, query) < 0) {
         api_logs_free(s);
         return;
     }
-    s->slice_ev = event_new(a->base, -1, 0, api_logs_slice_cb, s);
     s->chunk = evbuffer_new();
-    if (s->slice_ev == NULL || s->chunk == NULL) {
+    if (s->chunk == NULL || api_logs_submit(s) < 0) {
         api_reply_error(a, req, HTTP_INTERNAL, "cannot start search");
         api_logs_free(s);
         return;
@@ -311,5 +382,4 @@ api_logs(struct api *a, struct evhttp_request *req, const char *query)
     s->evcon = evhttp_request_get_connection(req);
     api_conn_set_closecb(s->api, s->evcon, api_logs_close_cb, s);
     api_stream_start(req);
-    event_active(s->slice_ev, EV_TIMEOUT, 0);
 }

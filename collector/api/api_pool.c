@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api_pool: the query workers seen from the HTTP side; see api_pool.h.
+ * Each search has at most one job in flight, so the pool's queue (sized
+ * to every admitted search and follower) never refuses an admitted one.
+ */
+#include "collector/api/api_pool.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "collector/api/api_internal.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+
+static int64_t
+api_mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void
+api_pool_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct api *a = arg;
+
+    pool_drain(a->pool);
+}
+
+int
+api_pool_start(struct api *a, unsigned n_threads, char **errstr)
+{
+    a->pool = pool_new(n_threads, a->max_searches + a->max_followers,
+                       errstr);
+    if (a->pool == NULL)
+        return -1;
+    a->pool_ev = event_new(a->base, pool_fd(a->pool), EV_READ | EV_PERSIST,
+                           api_pool_cb, a);
+    if (a->pool_ev == NULL || event_add(a->pool_ev, NULL) < 0) {
+        *errstr = xstrdup("cannot watch the query workers");
+        return -1;
+    }
+    return 0;
+}
+
+void
+api_pool_stop(struct api *a)
+{
+    pool_free(a->pool);         /* runs the outstanding done callbacks */
+    a->pool = NULL;
+    if (a->pool_ev != NULL)
+        event_free(a->pool_ev);
+    a->pool_ev = NULL;
+}
+
+static int
+api_over_cap(struct api *a, struct evhttp_request *req, const char *what,
+             unsigned cap, uint64_t *counter)
+{
+    char msg[128];
+
+    (*counter)++;
+    snprintf(msg, sizeof(msg), "too many %s in progress (%u): retry later",
+             what, cap);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
+                      API_RETRY_AFTER_S);
+    api_reply_error(a, req, HTTP_SERVUNAVAIL, msg);
+    return -1;
+}
+
+int
+api_search_enter(struct api *a, struct evhttp_request *req)
+{
+    if (a->n_searches >= a->max_searches)
+        return api_over_cap(a, req, "searches", a->max_searches,
+                            &a->stats->searches_refused);
+    a->n_searches++;
+    return 0;
+}
+
+void
+api_search_leave(struct api *a)
+{
+    a->n_searches--;
+}
+
+int
+api_follower_enter(struct api *a, struct evhttp_request *req)
+{
+    if (a->n_followers >= a->max_followers)
+        return api_over_cap(a, req, "followers", a->max_followers,
+                            &a->stats->followers_refused);
+    a->n_followers++;
+    return 0;
+}
+
+void
+api_follower_leave(struct api *a)
+{
+    a->n_followers--;
+}
+
+int
+api_search_slice(struct search *s, const struct pool_job *j,
+                 search_emit_fn emit, void *arg, const int *is_full)
+{
+    int64_t end = api_mono_ns() + API_SLICE_NS;
+    int rc = SEARCH_MORE;
+
+    for (unsigned n = 0; n < API_SLICE_RECORDS; n += API_STEP_RECORDS) {
+        rc = search_step(s, API_STEP_RECORDS, emit, arg);
+        if (rc != SEARCH_MORE || (is_full && *is_full) ||
+            pool_is_cancelled(j) || api_mono_ns() >= end)
+            break;
+    }
+    return rc;
+}
+
+int
+api_peer_gone(struct evhttp_connection *evcon)
+{
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+    evutil_socket_t fd = bev != NULL ? bufferevent_getfd(bev) : -1;
+    char c;
+
+    if (fd < 0)
+        return 0;
+    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+                      errno != EINTR);
+}
+
+int
+api_pool_submit(struct api *a, struct pool_job *j)
+{
+    if (pool_submit(a->pool, j) < 0) {
+        log_warn("api", "query workers refused a job");
+        return -1;
+    }
+    return 0;
+}
