@@ -6,7 +6,7 @@
  * this file only acts on them. Metric targets read Redis asynchronously
  * through redis_metrics.c (callbacks on the loop); log targets and
  * annotations are api_grafana_logs.c (the search of /api/v1/logs, run in
- * slices from this file's step event). Every
+ * slices on the query workers, queued from this file's step event). Every
  * reply is JSON written into one struct buf capped at GRAFANA_MAX_REPLY
  * (jansson would cost ~50 bytes per point). A client that goes away marks
  * the call gone: work stops, and the call is freed once no Redis reply is
@@ -108,6 +108,7 @@ gcall_close_cb(struct evhttp_connection *evcon, void *arg)
 
     c->evcon = NULL;
     c->is_gone = 1;
+    api_grafana_scan_cancel(c);
     if (evhttp_request_get_connection(req) == NULL)
         evhttp_request_free(req);
     log_debug("api", "grafana client gone, %d redis replies pending",
@@ -540,12 +541,24 @@ gcall_step_cb(evutil_socket_t fd, short what, void *arg)
         return;
     if (c->scan == NULL) {
         gquery_next(c);
-    } else if (api_grafana_scan_slice(c)) {
-        gscan_finish(c);
     } else {
-        event_active(c->ev, EV_TIMEOUT, 0);
+        api_grafana_scan_submit(c);     /* api_grafana_scan_after next */
         return;
     }
+    gcall_maybe_free(c);
+}
+
+void
+api_grafana_scan_after(struct gcall *c, int is_over)
+{
+    if (c->is_done || c->is_gone) {
+        gcall_maybe_free(c);
+        return;
+    }
+    if (is_over)
+        gscan_finish(c);
+    else
+        event_active(c->ev, EV_TIMEOUT, 0);
     gcall_maybe_free(c);
 }
 

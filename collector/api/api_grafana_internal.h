@@ -129,14 +129,23 @@ const char *api_grafana_exact(const struct gcall *c,
 
 /* api_grafana_logs.c. Starts c->scan over target t (NULL for
  * /annotations, then narrowed to host) for query q, writing a table head
- * first for GSCAN_TABLE; limit bounds table and annotation rows. The first
- * slice runs on c->ev. -1 when it failed (an error reply was sent). */
+ * first for GSCAN_TABLE; limit bounds table and annotation rows. The
+ * first slice is queued from c->ev. Counts as a search under
+ * --max-searches (over it: 503 + Retry-After). -1 when it failed (an
+ * error reply was sent). */
 int  api_grafana_scan_start(struct gcall *c, const struct grafana_target *t,
                             const char *q, int icase, const char *host,
                             enum gscan_kind kind, size_t limit);
-/* Runs one slice of c->scan; 1 when the scan is over (whole, full or
- * failed with its error reply sent). */
-int  api_grafana_scan_slice(struct gcall *c);
+/* Queues the next slice of c->scan on the query workers (counted in
+ * c->n_pending until its done callback, which calls
+ * api_grafana_scan_after). */
+void api_grafana_scan_submit(struct gcall *c);
+/* Cancels the slice running for c->scan, if any (the client left). */
+void api_grafana_scan_cancel(struct gcall *c);
+/* api_grafana.c: a slice is back (n_pending already lowered): with
+ * is_over (whole, full or failed with its error reply sent) the scan is
+ * closed and the call goes on, else the next slice is queued. */
+void api_grafana_scan_after(struct gcall *c, int is_over);
 /* Writes the finished scan's output (nothing if it failed), frees it and
  * clears c->scan. */
 void api_grafana_scan_close(struct gcall *c);

@@ -3,9 +3,11 @@
  * api_grafana_logs: the log targets of /grafana/query (logs:count, logs)
  * and /grafana/annotations. Each runs the search of /api/v1/logs
  * (collector/search/search.c: query language, token index, order and the
- * collector's --max-scan-bytes cost cap) in slices of API_SLICE_RECORDS
- * records per loop turn; every match is kept if it passes the target's
- * payload matchers and the request's ad-hoc filters (grafana_match.c).
+ * collector's --max-scan-bytes cost cap) in slices on the query workers
+ * (api_pool.c; one in flight, counted in the call's n_pending, so the call
+ * outlives it; a client gone cancels it; under --max-searches); every
+ * match is kept if it passes the target's payload matchers and the
+ * request's ad-hoc filters (grafana_match.c).
  * Tables stop at their row limit (a whole answer: the newest matches);
  * counts go into one agg.c histogram per host, buckets at multiples of the
  * step. A cap reached is a 422 error reply, never a partial answer.
@@ -16,6 +18,7 @@
 #include <event2/event.h>
 
 #include "collector/api/api_grafana_internal.h"
+#include "collector/api/api_pool.h"
 #include "collector/search/agg.h"
 #include "collector/search/search.h"
 #include "common/xmalloc.h"
@@ -35,6 +38,15 @@ static const char gtable_head[] =
  * host. Matchers are borrowed from the request: the target's payload and
  * the ad-hoc filters. */
 struct gscan {
+    struct api                 *api;
+    struct pool_job             job;            /* a slice on a worker */
+    int                         is_busy;        /* job submitted */
+    int                         is_entered;     /* in n_searches */
+    int                         rc;             /* by the job */
+    int                         is_stop;        /* by the job: full or
+                                                   failed, end the slice */
+    int                         fail_code;      /* by the job: fail with */
+    char                        fail_msg[256];
     struct search              *search;
     struct query               *q;
     const struct grafana_match *tm;
@@ -59,6 +71,8 @@ api_grafana_scan_free(struct gscan *s)
 {
     if (s == NULL)
         return;
+    if (s->is_entered)
+        api_search_leave(s->api);
     search_free(s->search);
     query_free(s->q);
     for (size_t i = 0; i < s->n_hosts; i++) {
@@ -126,6 +140,14 @@ api_grafana_scan_start(struct gcall *c, const struct grafana_target *t,
     struct search_spec spec;
     char *err = NULL;
 
+    s->api = c->api;
+    if (api_search_admit(c->api) < 0) {
+        api_retry_after(c->req);
+        api_grafana_fail(c, HTTP_SERVUNAVAIL, "too many searches in "
+                         "progress: retry later");
+        goto fail;
+    }
+    s->is_entered = 1;
     s->q = query_parse(q, strlen(q), NULL, icase, &err);
     if (s->q == NULL) {
         api_grafana_fail(c, HTTP_BADREQUEST, err ? err : "bad log query");
@@ -190,8 +212,19 @@ gscan_fail(struct gcall *c, int code, const char *why)
     api_grafana_fail(c, code, msg);
 }
 
-/* The host's histogram, created on first sight; NULL (after failing the
- * call) past GRAFANA_MAX_HOSTS or GRAFANA_MAX_CELLS. */
+/* On a worker: notes the failure the loop answers when the slice is
+ * back (gscan_fail there). */
+static void
+gscan_fail_later(struct gscan *s, int code, const char *why)
+{
+    if (s->fail_code != 0)
+        return;
+    s->fail_code = code;
+    snprintf(s->fail_msg, sizeof(s->fail_msg), "%s", why);
+}
+
+/* The host's histogram, created on first sight; NULL (after noting the
+ * failure) past GRAFANA_MAX_HOSTS or GRAFANA_MAX_CELLS. On a worker. */
 static struct agg_hist *
 gscan_hist(struct gcall *c, const char *host)
 {
@@ -205,16 +238,16 @@ gscan_hist(struct gcall *c, const char *host)
     if (agg_hist_init(&s->hists[h], s->from_ms * 1000000,
                       s->until_ms * 1000000, s->step_ms * 1000000,
                       &err) < 0) {
-        gscan_fail(c, HTTP_BADREQUEST, err);
+        gscan_fail_later(s, HTTP_BADREQUEST, err);
         free(err);
         return NULL;
     }
     if (h >= GRAFANA_MAX_HOSTS ||
         (h + 1) * s->hists[h].n_buckets > GRAFANA_MAX_CELLS) {
         agg_hist_fini(&s->hists[h]);
-        gscan_fail(c, GRAFANA_UNPROCESSABLE, "logs:count: too many hosts "
-                   "for this many buckets: narrow the hosts or widen "
-                   "intervalMs");
+        gscan_fail_later(s, GRAFANA_UNPROCESSABLE, "logs:count: too many "
+                         "hosts for this many buckets: narrow the hosts or "
+                         "widen intervalMs");
         return NULL;
     }
     s->hosts[h] = xstrdup(host);
@@ -276,25 +309,41 @@ gscan_emit_cb(const struct logrec *r, int is_context, int is_group_start,
     if (s->is_count) {
         struct agg_hist *h = gscan_hist(c, r->host);
         if (h == NULL)
-            return 1;
+            return s->is_stop = 1;
         agg_hist_add(h, r->time_ns);
         return 0;
     }
     grow_write(c, r);
     s->n_rows++;
     s->is_full = s->n_rows >= s->limit || c->is_oflow;
-    return s->is_full;
+    return s->is_stop = s->is_full;
 }
 
-int
-api_grafana_scan_slice(struct gcall *c)
+/* On a worker: one slice of the scan. c->out and the scan are the job's
+ * until its done callback (the loop touches neither meanwhile). */
+static void
+gscan_run(struct pool_job *j)
+{
+    struct gcall *c = j->arg;
+    struct gscan *s = c->scan;
+
+    /* gscan_emit_cb sets is_stop once full or failed */
+    s->rc = api_search_slice(s->search, j, gscan_emit_cb, c, &s->is_stop);
+}
+
+/* Back on the loop: counts, answers a failure noted by the job. 1 when
+ * the scan is over. */
+static int
+gscan_slice_end(struct gcall *c)
 {
     struct gscan *s = c->scan;
-    int rc = search_step(s->search, API_SLICE_RECORDS, gscan_emit_cb, c);
+    int rc = s->rc;
     uint64_t damaged = search_n_damaged(s->search);
 
     c->api->stats->search_damaged_blocks += damaged - s->n_damaged;
     s->n_damaged = damaged;
+    if (s->fail_code != 0)
+        gscan_fail(c, s->fail_code, s->fail_msg);
     if (s->is_failed || s->is_full)
         return 1;
     if (rc == SEARCH_ERROR) {
@@ -303,6 +352,44 @@ api_grafana_scan_slice(struct gcall *c)
         return 1;
     }
     return rc != SEARCH_MORE;
+}
+
+static void
+gscan_done(struct pool_job *j, int is_run)
+{
+    struct gcall *c = j->arg;
+
+    c->scan->is_busy = 0;
+    c->n_pending--;
+    if (!is_run && !c->is_gone)
+        api_grafana_fail(c, HTTP_SERVUNAVAIL, "the query workers are "
+                         "stopping");
+    api_grafana_scan_after(c, c->is_done || c->is_gone ||
+                              gscan_slice_end(c));
+}
+
+void
+api_grafana_scan_submit(struct gcall *c)
+{
+    struct gscan *s = c->scan;
+
+    s->job.run = gscan_run;
+    s->job.done = gscan_done;
+    s->job.arg = c;
+    if (api_pool_submit(c->api, &s->job) < 0) {
+        api_grafana_fail(c, HTTP_INTERNAL, "cannot queue the log scan");
+        api_grafana_scan_after(c, 1);
+        return;
+    }
+    s->is_busy = 1;
+    c->n_pending++;
+}
+
+void
+api_grafana_scan_cancel(struct gcall *c)
+{
+    if (c->scan != NULL && c->scan->is_busy)
+        pool_cancel(&c->scan->job);
 }
 
 static int

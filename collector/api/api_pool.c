@@ -69,8 +69,7 @@ api_over_cap(struct api *a, struct evhttp_request *req, const char *what,
     (*counter)++;
     snprintf(msg, sizeof(msg), "too many %s in progress (%u): retry later",
              what, cap);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
-                      API_RETRY_AFTER_S);
+    api_retry_after(req);
     api_reply_error(a, req, HTTP_SERVUNAVAIL, msg);
     return -1;
 }
@@ -83,6 +82,24 @@ api_search_enter(struct api *a, struct evhttp_request *req)
                             &a->stats->searches_refused);
     a->n_searches++;
     return 0;
+}
+
+int
+api_search_admit(struct api *a)
+{
+    if (a->n_searches >= a->max_searches) {
+        a->stats->searches_refused++;
+        return -1;
+    }
+    a->n_searches++;
+    return 0;
+}
+
+void
+api_retry_after(struct evhttp_request *req)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
+                      API_RETRY_AFTER_S);
 }
 
 void

@@ -34,6 +34,10 @@ void api_pool_stop(struct api *a);
  * api_search_leave once the search is over. */
 int  api_search_enter(struct api *a, struct evhttp_request *req);
 void api_search_leave(struct api *a);
+/* api_search_enter without the reply: 0 entered, -1 over the cap
+ * (counted; the caller answers 503 and adds api_retry_after). */
+int  api_search_admit(struct api *a);
+void api_retry_after(struct evhttp_request *req);
 /* The same for /follow streams (--max-followers, followers_refused). */
 int  api_follower_enter(struct api *a, struct evhttp_request *req);
 void api_follower_leave(struct api *a);
