@@ -150,6 +150,20 @@ api_reply_error(struct api *a, struct evhttp_request *req, int code,
 }
 
 int
+api_query_compile(const struct api_params *p, struct query **q,
+                  char **errstr)
+{
+    *q = query_parse_any(p->q, strlen(p->q), (const char *const *)p->regex,
+                         p->n_regex, p->is_icase, errstr);
+    if (*q != NULL && p->fixed != NULL &&
+        query_add_fixed(*q, p->fixed, strlen(p->fixed), errstr) < 0) {
+        query_free(*q);
+        *q = NULL;
+    }
+    return *q != NULL ? 0 : -1;
+}
+
+int
 api_search_prepare(struct api *a, struct evhttp_request *req,
                    const char *query, enum api_endpoint ep,
                    struct api_params *p, struct query **q)
@@ -158,14 +172,7 @@ api_search_prepare(struct api *a, struct evhttp_request *req,
 
     if (api_params_parse(query, ep, p, &err) < 0)
         goto fail;
-    *q = query_parse_any(p->q, strlen(p->q), (const char *const *)p->regex,
-                         p->n_regex, p->is_icase, &err);
-    if (*q != NULL && p->fixed != NULL &&
-        query_add_fixed(*q, p->fixed, strlen(p->fixed), &err) < 0) {
-        query_free(*q);
-        *q = NULL;
-    }
-    if (*q == NULL) {
+    if (api_query_compile(p, q, &err) < 0) {
         api_params_fini(p);
         goto fail;
     }

@@ -8,18 +8,22 @@
  * search (collector/search/search.c, tail mode: the limit newest matches,
  * oldest first; limit 0: every match, oldest first) is created, so its
  * cursor sees exactly what was committed before and the subscription
- * everything committed after (follow.h). The history is sent in slices
- * like /logs; live records meanwhile wait in a capped buffer. The tail's
- * second pass opens a new cursor, which may also see records committed
- * during the first: their identities (follow_keys) are held with the live
- * buffer and the history skips them, so each record is sent exactly once
- * whatever its time (a late record older than the history's newest is
- * sent, as a live line). Live lines follow in commit order. Output
- * is bounded twice: the per-round buffer (API_FOLLOW_MAX_ROUND) and the
- * bytes queued on the socket (API_FOLLOW_MAX_QUEUED). A client over either
- * cap is dropped (logged, counted) instead of being buffered without limit;
- * it can reconnect and fill the gap with /logs?since=. A blank line is sent
- * after API_FOLLOW_KEEPALIVE_S of silence. The drop happens from a deferred
+ * everything committed after (follow.h). The history is computed in
+ * slices on the query workers like /logs (with its own copy of the query:
+ * the live lines are matched with the first on the loop meanwhile); live
+ * records meanwhile wait in a capped buffer. The tail's second pass opens
+ * a new cursor, which may also see records committed during the first:
+ * their identities (follow_keys) are held with the live buffer and, when
+ * a slice is back on the loop, its lines that came live are cut out
+ * (exact: the loop publishes in the same turn as it commits), so each
+ * record is sent exactly once whatever its time (a late record older than
+ * the history's newest is sent, as a live line). Live lines follow in
+ * commit order. Output is bounded twice: the per-round buffer
+ * (API_FOLLOW_MAX_ROUND) and the bytes queued on the socket
+ * (API_FOLLOW_MAX_QUEUED). A client over either cap is dropped (logged,
+ * counted) instead of being buffered without limit; it can reconnect and
+ * fill the gap with /logs?since=. A blank line is sent after
+ * API_FOLLOW_KEEPALIVE_S of silence. The drop happens from a deferred
  * event, outside follow.c's publish loop.
  */
 #include <fnmatch.h>
@@ -47,6 +51,16 @@
 #define API_FOLLOW_MAX_HELD    ((size_t)8 << 20)   /* live during history */
 #define API_FOLLOW_MAX_KEYS    65536
 
+/* A history line of the slice: where it is in hist_out and its identity
+ * (time, host, container id, offset), to skip it on the loop if it also
+ * came live (follow_keys). */
+struct api_hist_line {
+    int64_t  time_ns;
+    uint64_t offset;
+    size_t   at, len;       /* in hist_out */
+    size_t   hc;            /* host, then cid, in line_hc */
+};
+
 struct api_follow {
     struct api               *api;
     struct evhttp_request    *req;
@@ -60,13 +74,23 @@ struct api_follow {
     struct buf                out;
     int64_t                   last_write_ns;
     int                       is_dropping;
+    int                       is_entered;   /* counted in n_followers */
     /* history only */
     struct search            *hist;         /* NULL: live */
-    struct event             *slice_ev;
+    struct query             *hq;           /* hist's own copy of q */
     struct buf                held;         /* live lines meanwhile */
     struct follow_keys       *held_keys;
+    struct pool_job           job;          /* a slice on a worker */
+    int                       is_busy;      /* job submitted */
+    int                       is_gone;      /* client left while busy */
+    /* Written by the job while is_busy, read by the loop after: */
     struct buf                hist_out;
-    int                       is_entered;   /* counted in n_followers */
+    struct api_hist_line     *lines;        /* of hist_out, their keys */
+    size_t                    n_lines, cap_lines;
+    struct buf                line_hc;      /* host\0cid\0 of each line */
+    int                       hrc;          /* search_step status */
+    int                       is_full;
+    uint64_t                  n_too_large;
 };
 
 static void
@@ -83,12 +107,13 @@ api_follow_free(struct api_follow *s)
         event_free(s->drop_ev);
     if (s->chunk != NULL)
         evbuffer_free(s->chunk);
-    if (s->slice_ev != NULL)
-        event_free(s->slice_ev);
     search_free(s->hist);
+    query_free(s->hq);
     follow_keys_free(s->held_keys);
     buf_fini(&s->held);
     buf_fini(&s->hist_out);
+    buf_fini(&s->line_hc);
+    free(s->lines);
     query_free(s->q);
     api_params_fini(&s->p);
     buf_fini(&s->out);
@@ -102,7 +127,21 @@ api_follow_close_cb(struct evhttp_connection *evcon, void *arg)
     struct evhttp_request *req = s->req;
 
     s->evcon = NULL;
-    api_follow_free(s);
+    s->req = NULL;
+    if (s->is_busy) {
+        /* a history slice runs: it is cancelled and its done callback
+         * frees s; nothing else may use s meanwhile */
+        s->is_gone = 1;
+        s->is_dropping = 1;
+        pool_cancel(&s->job);
+        follow_unsubscribe(s->api->follow, s->sub);
+        s->sub = NULL;
+        event_free(s->keepalive_ev);
+        event_free(s->drop_ev);
+        s->keepalive_ev = s->drop_ev = NULL;
+    } else {
+        api_follow_free(s);
+    }
     if (evhttp_request_get_connection(req) == NULL)
         evhttp_request_free(req);
 }
@@ -201,22 +240,73 @@ api_follow_flush_cb(void *arg)
 
 /* ---- history ---- */
 
-/* search_emit_fn: one history line, unless the record also came live. */
+/* search_emit_fn, on a worker: one history line and its identity (the
+ * loop skips it if it also came live). */
 static int
 api_follow_hist_emit_cb(const struct logrec *r, int is_context,
                         int is_group_start, void *arg)
 {
     struct api_follow *s = arg;
+    size_t at = s->hist_out.len, hc = s->line_hc.len;
 
-    if (follow_keys_has(s->held_keys, r))
-        return 0;                   /* sent with the live lines */
-    if (record_json_append(&s->hist_out, r) < 0) {
-        s->api->stats->http_errors++;
-        log_warn("api", "record too large for a reply, skipped host=%s "
-                 "container=%s", r->host, r->container);
-        return 1;
+    if (record_json_append(&s->hist_out, r) < 0 ||
+        buf_append(&s->line_hc, r->host, strlen(r->host) + 1) < 0 ||
+        buf_append(&s->line_hc, r->container_id,
+                   strlen(r->container_id) + 1) < 0) {
+        s->hist_out.len = at;
+        s->line_hc.len = hc;
+        s->n_too_large++;           /* counted and logged on the loop */
+        return s->is_full = 1;
     }
-    return s->hist_out.len >= API_SLICE_BYTES;
+    if (s->n_lines == s->cap_lines) {
+        s->cap_lines = s->cap_lines ? s->cap_lines * 2 : 256;
+        s->lines = xreallocarray(s->lines, s->cap_lines, sizeof(*s->lines));
+    }
+    struct api_hist_line *l = &s->lines[s->n_lines++];
+    l->time_ns = r->time_ns;
+    l->offset = r->offset;
+    l->at = at;
+    l->len = s->hist_out.len - at;
+    l->hc = hc;
+    return s->is_full = s->hist_out.len >= API_SLICE_BYTES;
+}
+
+/* On a worker: one slice of history into hist_out. */
+static void
+api_follow_hist_run(struct pool_job *j)
+{
+    struct api_follow *s = j->arg;
+
+    buf_reset(&s->hist_out);
+    buf_reset(&s->line_hc);
+    s->n_lines = 0;
+    s->is_full = 0;
+    s->hrc = api_search_slice(s->hist, j, api_follow_hist_emit_cb, s,
+                              &s->is_full);
+}
+
+/* On the loop: drops the slice's lines that came live meanwhile. Exact:
+ * a record the job read was committed before the job ended, and the loop
+ * publishes to followers in the same turn as it commits, so before this
+ * runs. */
+static void
+api_follow_hist_dedup(struct api_follow *s)
+{
+    size_t w = 0;
+
+    for (size_t i = 0; i < s->n_lines; i++) {
+        const struct api_hist_line *l = &s->lines[i];
+        const char *host = (const char *)s->line_hc.data + l->hc;
+        struct logrec r = {
+            .time_ns = l->time_ns, .host = host,
+            .container_id = host + strlen(host) + 1, .offset = l->offset,
+        };
+        if (follow_keys_has(s->held_keys, &r))
+            continue;               /* sent with the live lines */
+        memmove(s->hist_out.data + w, s->hist_out.data + l->at, l->len);
+        w += l->len;
+    }
+    s->hist_out.len = w;
 }
 
 /* The history is over: what came live meanwhile goes next. */
@@ -243,23 +333,38 @@ api_follow_hist_end(struct api_follow *s, int rc)
 
 static void api_follow_written_cb(struct evhttp_connection *evcon,
                                   void *arg);
+static void api_follow_hist_submit(struct api_follow *s);
 
-/* One slice of history; the next runs once this one is written. */
+/* pool_done_fn: a history slice is back; it is sent, and the next slice
+ * queued once it has been written. */
 static void
-api_follow_slice_cb(evutil_socket_t fd, short what, void *arg)
+api_follow_hist_done(struct pool_job *j, int is_run)
 {
-    struct api_follow *s = arg;
+    struct api_follow *s = j->arg;
 
-    if (s->is_dropping || s->hist == NULL)
+    s->is_busy = 0;
+    if (s->is_gone) {
+        api_follow_free(s);
         return;
-    buf_reset(&s->hist_out);
-    int rc = search_step(s->hist, API_SLICE_RECORDS,
-                         api_follow_hist_emit_cb, s);
-    if (rc != SEARCH_MORE)
-        api_follow_hist_end(s, rc);
+    }
+    if (!is_run) {                  /* the workers are stopping */
+        api_follow_drop(s, "query workers stopping");
+        return;
+    }
+    if (s->n_too_large > 0) {
+        s->api->stats->http_errors += s->n_too_large;
+        log_warn("api", "%llu history records too large for a reply, "
+                 "skipped", (unsigned long long)s->n_too_large);
+        s->n_too_large = 0;
+    }
+    if (s->is_dropping)
+        return;
+    api_follow_hist_dedup(s);
+    if (s->hrc != SEARCH_MORE)
+        api_follow_hist_end(s, s->hrc);
     if (s->hist_out.len == 0) {
         if (s->hist != NULL)
-            event_active(s->slice_ev, EV_TIMEOUT, 0);
+            api_follow_hist_submit(s);
         return;
     }
     if (evbuffer_add(s->chunk, s->hist_out.data, s->hist_out.len) < 0) {
@@ -275,12 +380,21 @@ api_follow_slice_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+api_follow_hist_submit(struct api_follow *s)
+{
+    if (s->is_dropping || s->hist == NULL)
+        return;
+    if (api_pool_submit(s->api, &s->job) < 0) {
+        api_follow_drop(s, "query workers refused the history");
+        return;
+    }
+    s->is_busy = 1;
+}
+
+static void
 api_follow_written_cb(struct evhttp_connection *evcon, void *arg)
 {
-    struct api_follow *s = arg;
-
-    /* Not inline: evhttp is still inside its write callback. */
-    event_active(s->slice_ev, EV_TIMEOUT, 0);
+    api_follow_hist_submit(arg);
 }
 
 /* Creates the history search (limit given). -1 when it cannot. */
@@ -297,6 +411,13 @@ api_follow_hist_start(struct api_follow *s)
     spec.is_tail = s->p.limit > 0;
     spec.is_newest_first = 0;
     spec.max_scan_bytes = s->api->max_scan_bytes;
+    /* the live lines are matched with s->q on the loop meanwhile */
+    if (api_query_compile(&s->p, &s->hq, &err) < 0) {
+        log_warn("api", "cannot start follow history: %s", err);
+        free(err);
+        return -1;
+    }
+    spec.q = s->hq;
     s->hist = search_new(s->api->store, &spec, &err);
     if (s->hist == NULL) {
         log_warn("api", "cannot start follow history: %s", err);
@@ -305,9 +426,12 @@ api_follow_hist_start(struct api_follow *s)
     }
     buf_init(&s->held, API_FOLLOW_MAX_HELD);
     buf_init(&s->hist_out, API_MAX_RECORD_JSON);
+    buf_init(&s->line_hc, API_MAX_RECORD_JSON);
     s->held_keys = follow_keys_new(API_FOLLOW_MAX_KEYS);
-    s->slice_ev = event_new(s->api->base, -1, 0, api_follow_slice_cb, s);
-    return s->slice_ev != NULL ? 0 : -1;
+    s->job.run = api_follow_hist_run;
+    s->job.done = api_follow_hist_done;
+    s->job.arg = s;
+    return 0;
 }
 
 static void
@@ -365,6 +489,5 @@ api_follow(struct api *a, struct evhttp_request *req, const char *query)
     api_conn_set_closecb(s->api, s->evcon, api_follow_close_cb, s);
     api_stream_start(req);
     s->last_write_ns = mono_ns();
-    if (s->hist != NULL)
-        event_active(s->slice_ev, EV_TIMEOUT, 0);
+    api_follow_hist_submit(s);      /* no-op without history */
 }

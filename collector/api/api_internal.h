@@ -81,6 +81,11 @@ void api_reply_json(struct evhttp_request *req, const char *body, size_t len);
 int api_search_prepare(struct api *a, struct evhttp_request *req,
                        const char *query, enum api_endpoint ep,
                        struct api_params *p, struct query **q);
+/* Compiles the query of parsed parameters p (as api_search_prepare
+ * does): a second, independent copy for a search running on a worker
+ * while the loop matches with the first. -1 with *errstr. */
+int api_query_compile(const struct api_params *p, struct query **q,
+                      char **errstr);
 /* Starts a streamed ndjson reply on a one-shot connection and gives the
  * stream's connection the longer stream timeouts. */
 void api_stream_start(struct evhttp_request *req);

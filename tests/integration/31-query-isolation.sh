@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # 31-query-isolation: queries never block ingest (SECURITY.md "Queries
 # never block ingest"). 20000 lines (half of them 4 KB) are stored, then
-# pathological regex counts run back to back while a container writes 20
-# lines/s: every line must reach `logq -f` within 500 ms at p99
+# pathological regex counts and /follow histories run back to back while
+# a container writes 20 lines/s: every line must reach `logq -f` within 500 ms at p99
 # (latency.py; on the old single-loop collector one such count held the
 # loop for seconds). Then: over --max-searches a search gets 503 with
 # Retry-After and is counted; over --max-followers so does a follower; a
@@ -31,11 +31,18 @@ api() { it_curl -sS --max-time 30 "http://127.0.0.1:$CHTTP$1"; }
 SLOW='regex=%5E%28%5B%5Cw-%5D%2B%5Cs%3F%29%2A%5B%23%40%5D%24&q=findme'
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/${IT_PIDS[collector]}/status"; }
 
-# 1. slow counts back to back while the follow latency is measured
+# 1. slow counts and slow /follow histories (each left after 4 s, mid-
+# history) back to back while the follow latency is measured
 slow_loop() {
-    local end=$((SECONDS + 25))
+    local end=$((SECONDS + 25)) i=0
     while [ "$SECONDS" -lt "$end" ] && [ ! -e "$IT_TMP/stop-slow" ]; do
-        api "/api/v1/count?$SLOW&container=bulk" >/dev/null 2>&1 || true
+        if [ $((i % 2)) = 0 ]; then
+            api "/api/v1/count?$SLOW&container=bulk" >/dev/null 2>&1 || true
+        else
+            it_curl -sS -N --max-time 4 "http://127.0.0.1:$CHTTP/api/v1/follow?limit=0&$SLOW&container=bulk" \
+                >/dev/null 2>&1 || true
+        fi
+        i=$((i + 1))
     done
 }
 slow_loop &
