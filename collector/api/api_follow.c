@@ -382,7 +382,8 @@ api_follow_hist_done(struct pool_job *j, int is_run)
 static void
 api_follow_hist_submit(struct api_follow *s)
 {
-    if (s->is_dropping || s->hist == NULL)
+    /* the written callback may come at every drain: one job at a time */
+    if (s->is_dropping || s->hist == NULL || s->is_busy)
         return;
     if (api_pool_submit(s->api, &s->job) < 0) {
         api_follow_drop(s, "query workers refused the history");

@@ -301,6 +301,10 @@ api_logs_done(struct pool_job *j, int is_run)
 static int
 api_logs_submit(struct api_logs *s)
 {
+    /* evhttp calls the written callback at every drain of the output (a
+     * TLS bufferevent drains in several steps): one job at a time */
+    if (s->is_busy)
+        return 0;
     if (api_pool_submit(s->api, &s->job) < 0)
         return -1;
     s->is_busy = 1;
