@@ -6,7 +6,7 @@
 # are left (none twice, no gap), the deleted segments' .lqs and .lqi files
 # are gone, the /health counters grow, and the store stays under the limit
 # (plus at most one segment in progress).
-# By age (--retention-age 3s, on a second collector): an "old" container's
+# By age (--retention-age 6s, on a second collector): an "old" container's
 # lines all go once newer segments follow them, every line younger than the
 # age is still there, without any traffic the timer keeps deleting until
 # only the segment being written is left, and a restart then serves
@@ -77,7 +77,7 @@ stop node2
 stop size || fail "size collector did not stop on SIGTERM"
 
 log "retention by age"
-start_collector age --segment-size 16K --block-size 2K --retention-age 3s \
+start_collector age --segment-size 16K --block-size 2K --retention-age 6s \
     --retention-interval 200ms
 mkdir -p "$IT_TMP/node3.docker"
 start_shipper node3 "$IT_TMP/node3.docker"
@@ -89,6 +89,10 @@ fake_container node3 new "$IT_TMP/node3.docker" --count 1500 --rate 150 \
 wait_writers 40
 wait_until 30 "the last new line searchable" last_lines_found \
     "$IT_TMP"/manifest-node3-new.jsonl
+# Read at once: from the last append on only the timer deletes, and the
+# segments written in the last 6 s are still there (reading this after the
+# checks below let a loaded machine see every deletion happen first).
+idle=$(health_store segments_deleted)
 young=$(( $(date +%s%N) - 2000000000 ))
 lq_all "$IT_TMP/age.jsonl"
 python3 "$IT_DIR/storecheck.py" suffix --keep new --gone old \
@@ -96,7 +100,6 @@ python3 "$IT_DIR/storecheck.py" suffix --keep new --gone old \
     <"$IT_TMP/age.jsonl" >"$IT_TMP/suffix.txt" ||
     { cat "$IT_TMP/suffix.txt" >&2; fail "age retention left the wrong lines"; }
 cat "$IT_TMP/suffix.txt" >&2
-idle=$(health_store segments_deleted)
 one_segment_left() { [ "$(health_store segments)" = 1 ]; }
 wait_until 20 "age retention without traffic down to one segment" \
     one_segment_left
@@ -112,7 +115,7 @@ python3 "$IT_DIR/storecheck.py" suffix --keep new --gone old \
 # hw.lqh after they were committed.
 stop age || fail "age collector did not stop on SIGTERM"
 assert_eq 0 "${IT_STATUS[age]}" "age collector exit status"
-start_collector age --segment-size 16K --block-size 2K --retention-age 3s \
+start_collector age --segment-size 16K --block-size 2K --retention-age 6s \
     --retention-interval 200ms
 lq_all "$IT_TMP/age3.jsonl"
 python3 "$IT_DIR/storecheck.py" same "$IT_TMP/age2.jsonl" \

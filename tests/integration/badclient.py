@@ -130,6 +130,28 @@ class Conn:
         return self.read_frame()
 
 
+def wait_released(port, limit=10.0):
+    """Waits until the collector has seen this address's closed connections
+    go (--max-connections-per-address refuses at accept with an ERROR; a
+    free slot sends nothing before HELLO): on a loaded machine the closes
+    can still be queued when the next case connects."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        c = Conn(port)
+        c.s.settimeout(0.3)
+        try:
+            f = c.read_frame()
+        except socket.timeout:
+            c.s.close()
+            return
+        c.s.close()
+        if f is None or f[0] != T_ERROR:
+            return
+        time.sleep(0.1)
+    raise RuntimeError("connections from this address not released "
+                       "after %.0f s" % limit)
+
+
 def welcomed(port, token, hostname="badclient"):
     c = Conn(port)
     f = c.handshake(hostname, token)
@@ -198,6 +220,7 @@ def tcp_cases(port, token):
     for s in socks:
         s.close()
     print("ok   50 connections opened and closed")
+    wait_released(port)
 
     honest(port, token)
     poison(port, token)
