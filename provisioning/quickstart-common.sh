@@ -64,11 +64,13 @@ qs_machine_state() {
 }
 
 # qs_api_url: the collector API as reachable from this machine (Vagrant may
-# have moved the forwarded port).
+# have moved the forwarded port). HTTPS: the collector's certificate (pki
+# role) names 127.0.0.1; QS_CA is the cluster CA that signed it.
+QS_CA=$QS_PROV_DIR/.secrets/pki/ca.crt
 qs_api_url() {
     local port
     port=$(qs_vagrant port node1 --guest 7080 2>/dev/null | tr -dc '0-9') || true
-    printf 'http://127.0.0.1:%s' "${port:-7080}"
+    printf 'https://127.0.0.1:%s' "${port:-7080}"
 }
 
 # qs_wait_api URL: waits (bounded) until the collector answers /health.
@@ -76,7 +78,7 @@ qs_wait_api() {
     local url=$1 i
     qs_log "waiting for the collector at $url"
     for i in $(seq 1 60); do
-        if curl -fsS --max-time 3 "$url/health" >/dev/null 2>&1; then
+        if curl -fsS --max-time 3 --cacert "$QS_CA" "$url/health" >/dev/null 2>&1; then
             return 0
         fi
         [ "$i" -lt 60 ] && sleep 2

@@ -21,7 +21,7 @@ before (it builds the '\${LOGQ_BOX:-logq-flatcar}' box).
   --no-sample   do not start the sample apps (skips the 'sample' tag)
   -h, --help    this text
 
-Afterwards: API http://127.0.0.1:7080, Grafana http://127.0.0.1:3000 (user
+Afterwards: API https://127.0.0.1:7080 (CA provisioning/.secrets/pki/ca.crt), Grafana http://127.0.0.1:3000 (user
 admin, password in provisioning/.secrets/grafana-admin). Quick round trip
 after a code change: provisioning/refresh-dev-mode.sh.
 USAGE
@@ -64,7 +64,7 @@ if [ "$no_sample" -eq 0 ]; then
     # The API asks for a token (collector --http-token-file, Ansible token role).
     auth="Authorization: Bearer $(cat "$QS_PROV_DIR/.secrets/http-token-logq" 2>/dev/null)"
     for i in $(seq 1 60); do
-        seen=$(curl -fsS --max-time 3 -H "$auth" "$api/api/v1/hosts" 2>/dev/null \
+        seen=$(curl -fsS --max-time 3 --cacert "$QS_CA" -H "$auth" "$api/api/v1/hosts" 2>/dev/null \
             | grep -o '"host": *"[^"]*"' | sort -u | wc -l) || seen=0
         [ "${seen:-0}" -ge 3 ] && break
         [ "$i" -lt 60 ] && sleep 2
@@ -84,6 +84,7 @@ logq lab is up.
 Try (from the repository root, after 'make'):
   export LOGQ_SERVER=$api
   export LOGQ_TOKEN=\$(cat provisioning/.secrets/http-token-logq)
+  export LOGQ_TLS_CA=provisioning/.secrets/pki/ca.crt
   bin/logq hosts
   bin/logq containers
   bin/logq search -n 20 error

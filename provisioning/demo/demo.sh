@@ -19,6 +19,12 @@
 # API answer at 127.0.0.1:7080, so bin/logq works with the demo's API token
 # (LOGQ_TOKEN=$(cat $LQ_STATE/logq.token); the API and the shipper port
 # listen beyond loopback, so the collector requires both token files).
+# Both ports speak TLS (SECURITY.md "TLS"): provisioning/pki.sh makes a CA
+# in $LQ_STATE/pki, the collector's certificate (IP 10.77.0.1 and
+# 127.0.0.1, localhost) and a client certificate per node, which the
+# collector requires (--tls-client-ca: a node can only send as itself);
+# bin/logq needs LOGQ_SERVER=https://127.0.0.1:7080 and
+# LOGQ_TLS_CA=$LQ_STATE/pki/ca.crt (the demo prints the exports).
 #
 # Without a usable Docker engine (or without root) the same roles run as
 # plain processes with simulated Docker roots (json-file logs written by
@@ -34,6 +40,7 @@
 #   status   what is running
 #   token-file  prints the path of the API token bin/logq needs
 #            (export LOGQ_TOKEN=$(cat "$(demo.sh token-file)"))
+#   ca-file  prints the path of the CA bin/logq needs (LOGQ_TLS_CA)
 # LQ_DEMO_MODE=process forces the plain-process mode (to try or test it).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -127,7 +134,7 @@ wait_http() {   # URL SECONDS [NETNS]
     local -a pre=()
     [ -n "${3:-}" ] && pre=(nsenter "--net=/run/netns/$3")
     for ((i = 0; i < $2 * 4; i++)); do
-        "${pre[@]}" curl -sf -m 2 -o /dev/null "$1" && return 0
+        "${pre[@]}" curl -sf -m 2 --cacert "$LQ_STATE/pki/ca.crt" -o /dev/null "$1" && return 0
         sleep 0.25
     done
     return 1
@@ -187,15 +194,20 @@ secret_files() {
     fi
     (umask 077; printf '# demo.sh: NAME ROLE TOKEN (collector/API.md)\ndemo read %s\n' \
         "$(cat "$LQ_STATE/logq.token")" >"$LQ_STATE/http-tokens")
+    "$repo/provisioning/pki.sh" "$LQ_STATE/pki" \
+        "IP:$COLLECTOR_IP,IP:127.0.0.1,DNS:localhost" "${NODES[@]}"
     use_token
 }
 
-# Exports LOGQ_TOKEN for the demo's own bin/logq calls.
+# Exports LOGQ_TOKEN, LOGQ_SERVER and LOGQ_TLS_CA for the demo's own
+# bin/logq calls.
 use_token() {
     if [ -s "$LQ_STATE/logq.token" ]; then
         LOGQ_TOKEN=$(cat "$LQ_STATE/logq.token")
         export LOGQ_TOKEN
     fi
+    export LOGQ_SERVER=https://127.0.0.1:$API_PORT
+    export LOGQ_TLS_CA=$LQ_STATE/pki/ca.crt
 }
 
 token_files() {
@@ -209,12 +221,19 @@ token_files() {
         chmod 0700 "$LQ_STATE/$n/shipper"
         install -m 0400 -o "$SHIPPER_UID" -g "$SHIPPER_UID" "$LQ_STATE/token" \
             "$LQ_STATE/$n/token"
+        install -m 0444 "$LQ_STATE/pki/ca.crt" "$LQ_STATE/$n/ca.crt"
+        install -m 0444 "$LQ_STATE/pki/shipper-$n.crt" "$LQ_STATE/$n/tls.crt"
+        install -m 0400 -o "$SHIPPER_UID" -g "$SHIPPER_UID" \
+            "$LQ_STATE/pki/shipper-$n.key" "$LQ_STATE/$n/tls.key"
     done
     mkdir -p "$LQ_STATE/node1/collector"
     chown 10001:10001 "$LQ_STATE/node1/collector"
     install -m 0400 -o 10001 -g 10001 "$LQ_STATE/token" "$LQ_STATE/node1/collector.token"
     install -m 0400 -o 10001 -g 10001 "$LQ_STATE/http-tokens" \
         "$LQ_STATE/node1/collector.http-tokens"
+    install -m 0444 "$LQ_STATE/pki/collector.crt" "$LQ_STATE/node1/collector.crt"
+    install -m 0400 -o 10001 -g 10001 "$LQ_STATE/pki/collector.key" \
+        "$LQ_STATE/node1/collector.key"
 }
 
 # Optional flags (--redis, --proc-root, --sys-root) are passed only when the
@@ -246,9 +265,14 @@ run_collector() {
         -v "$LQ_STATE/node1/collector:/var/lib/logq" \
         -v "$LQ_STATE/node1/collector.token:/etc/logq/token:ro" \
         -v "$LQ_STATE/node1/collector.http-tokens:/etc/logq/http-tokens:ro" \
+        -v "$LQ_STATE/node1/collector.crt:/etc/logq/tls.crt:ro" \
+        -v "$LQ_STATE/node1/collector.key:/etc/logq/tls.key:ro" \
+        -v "$LQ_STATE/node1/ca.crt:/etc/logq/ca.crt:ro" \
         logq/collector:latest --listen 0.0.0.0:7070 --http "0.0.0.0:$API_PORT" \
         --data-dir /var/lib/logq --token-file /etc/logq/token \
-        --http-token-file /etc/logq/http-tokens "${extra[@]}" >/dev/null
+        --http-token-file /etc/logq/http-tokens --tls-cert /etc/logq/tls.crt \
+        --tls-key /etc/logq/tls.key --tls-client-ca /etc/logq/ca.crt \
+        "${extra[@]}" >/dev/null
 }
 
 # The shipper image runs as uid 10002 with CAP_DAC_READ_SEARCH only, a file
@@ -266,9 +290,14 @@ run_shipper() {   # NODE
         -v /proc:/host/proc:ro -v /sys:/host/sys:ro \
         -v "$LQ_STATE/$n/shipper:/var/lib/logq-shipper" \
         -v "$LQ_STATE/$n/token:/etc/logq/token:ro" \
+        -v "$LQ_STATE/$n/ca.crt:/etc/logq/ca.crt:ro" \
+        -v "$LQ_STATE/$n/tls.crt:/etc/logq/tls.crt:ro" \
+        -v "$LQ_STATE/$n/tls.key:/etc/logq/tls.key:ro" \
         logq/shipper:latest --collector "$COLLECTOR_IP:7070" \
         --docker-root /var/lib/docker/containers --state-dir /var/lib/logq-shipper \
-        --hostname "$n" --token-file /etc/logq/token "${extra[@]}" >/dev/null
+        --hostname "$n" --token-file /etc/logq/token --tls-ca /etc/logq/ca.crt \
+        --tls-cert /etc/logq/tls.crt --tls-key /etc/logq/tls.key \
+        "${extra[@]}" >/dev/null
 }
 
 run_apps() {   # NODE
@@ -317,10 +346,10 @@ docker_up() {
     lq_log "dockerds up at $(elapsed) s; starting containers"
     run_redis
     run_collector
-    wait_http "http://$COLLECTOR_IP:$API_PORT/health" 30 ||
+    wait_http "https://$COLLECTOR_IP:$API_PORT/health" 30 ||
         { ndk node1 logs --tail 20 logq-collector >&2; lq_die "the collector did not answer on $COLLECTOR_IP:$API_PORT"; }
     for n in node2 node3; do
-        wait_http "http://$COLLECTOR_IP:$API_PORT/health" 5 "$n" ||
+        wait_http "https://$COLLECTOR_IP:$API_PORT/health" 5 "$n" ||
             lq_die "$n cannot reach $COLLECTOR_IP over the bridge $BRIDGE (a host firewall? net.bridge.bridge-nf-call-iptables with a FORWARD DROP policy blocks it)"
     done
     for n in "${NODES[@]}"; do
@@ -348,7 +377,7 @@ docker_refresh() {
     ndk node1 rm -f logq-collector logq-redis >/dev/null 2>&1 || true
     run_redis
     run_collector
-    wait_http "http://$COLLECTOR_IP:$API_PORT/health" 30 ||
+    wait_http "https://$COLLECTOR_IP:$API_PORT/health" 30 ||
         lq_die "the new collector did not answer"
     for n in "${NODES[@]}"; do
         run_shipper "$n"
@@ -403,7 +432,7 @@ bg_proc() {   # NAME NETNS CMD...: background, pid file, log in $LQ_RUN/logs
 }
 
 process_up() {
-    local n root ns cip http seed
+    local n root ns cip http seed pki
     local -a extra=()
     if [ "$(id -u)" = 0 ]; then
         net_up
@@ -414,13 +443,15 @@ process_up() {
         http=127.0.0.1:$API_PORT
     fi
     secret_files
+    pki=$LQ_STATE/pki
     ns=
     [ "$(id -u)" = 0 ] && ns=node1
     bg_proc collector "$ns" "$BIN/logq-collector" --listen "$cip:7070" --http "$http" \
         --data-dir "$LQ_STATE/node1/collector" --token-file "$LQ_STATE/token" \
-        --http-token-file "$LQ_STATE/http-tokens"
+        --http-token-file "$LQ_STATE/http-tokens" --tls-cert "$pki/collector.crt" \
+        --tls-key "$pki/collector.key" --tls-client-ca "$pki/ca.crt"
     mkdir -p "$LQ_STATE/node1/collector"
-    wait_http "http://$cip:$API_PORT/health" 20 "$ns" || lq_die "the collector did not answer (log: $LQ_RUN/logs/collector.log)"
+    wait_http "https://$cip:$API_PORT/health" 20 "$ns" || lq_die "the collector did not answer (log: $LQ_RUN/logs/collector.log)"
     for n in "${NODES[@]}"; do
         root=$LQ_STATE/$n/containers
         seed=${n#node}
@@ -429,7 +460,9 @@ process_up() {
         [ "$(id -u)" = 0 ] && ns=$n
         bg_proc "$n-shipper" "$ns" "$BIN/logq-shipper" --collector "$cip:7070" \
             --docker-root "$root" --state-dir "$LQ_STATE/$n/shipper" --hostname "$n" \
-            --token-file "$LQ_STATE/token" "${extra[@]}"
+            --token-file "$LQ_STATE/token" --tls-ca "$pki/ca.crt" \
+            --tls-cert "$pki/shipper-$n.crt" --tls-key "$pki/shipper-$n.key" \
+            "${extra[@]}"
         sim_container "$n" "$root" web --kind web --rate 20 --seed "1$seed" --start-time now
         sim_container "$n" "$root" app --kind app --rate 8 --stream-mix --seed "2$seed" --start-time now
         sim_container "$n" "$root" worker --kind worker --rate 4 --long-every 40 \
@@ -488,7 +521,8 @@ is_up() {
         done
     fi
     [ "$(id -u)" != 0 ] || { pid=$(cat "$LQ_RUN/forward.pid" 2>/dev/null) && kill -0 "$pid" 2>/dev/null; } || return 1
-    curl -sf -m 2 -o /dev/null "http://127.0.0.1:$API_PORT/health"
+    curl -sf -m 2 --cacert "$LQ_STATE/pki/ca.crt" -o /dev/null \
+        "https://127.0.0.1:$API_PORT/health"
 }
 
 cmd_up() {
@@ -532,7 +566,8 @@ cmd_up() {
         printf 'docker on a node: DOCKER_HOST=unix://%s/node2/docker.sock docker ps\n' "$LQ_RUN"
     fi
     # shellcheck disable=SC2016 # the $(cat ...) is for the user to run
-    printf 'bin/logq needs the demo API token: export LOGQ_TOKEN=$(cat %s/logq.token)\n' "$LQ_STATE"
+    printf 'bin/logq needs the demo API token, its URL and CA:\n  export LOGQ_TOKEN=$(cat %s/logq.token) LOGQ_SERVER=https://127.0.0.1:%s LOGQ_TLS_CA=%s/pki/ca.crt\n' \
+        "$LQ_STATE" "$API_PORT" "$LQ_STATE"
     printf 'make demo-refresh rebuilds and replaces the logq containers; make demo-down removes everything.\n'
 }
 
@@ -603,5 +638,6 @@ case ${1:-} in
     down) cmd_down ;;
     status) cmd_status ;;
     token-file) echo "$LQ_STATE/logq.token" ;;
-    *) echo "usage: $0 up|refresh|down|status|token-file" >&2; exit 2 ;;
+    ca-file) echo "$LQ_STATE/pki/ca.crt" ;;
+    *) echo "usage: $0 up|refresh|down|status|token-file|ca-file" >&2; exit 2 ;;
 esac

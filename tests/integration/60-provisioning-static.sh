@@ -12,7 +12,10 @@
 #     temp dir; undefined variables are errors), then: the right units on
 #     the right nodes, shippers pointed at the [collector] node's address
 #     taken from the inventory (and from a second inventory that moves the
-#     collector to node2), one shared 0600 token, valid YAML, systemd-analyze
+#     collector to node2), one shared 0600 token, the pki role's CA and
+#     certificates (client certificate per node naming it, the collector's
+#     naming its address, keys 0600 with the right owners, units and the
+#     Grafana datasource using them), valid YAML, systemd-analyze
 #     verify of the units, nothing changed on a second render run; and a
 #     template with an undefined variable must fail to render.
 # Needs the Debian packages ansible-core, ansible-lint, yamllint, vagrant
@@ -180,6 +183,33 @@ render() {
         -e "@$tmp/facts.yml") >"$log" 2>&1
 }
 
+# check_tls ROOT HOST [COLLECTOR_ADDR]: the pki role's files on HOST (SECURITY.md
+# "TLS"): the cluster CA, the shipper's client certificate (CN HOST, signed
+# by the CA, key the shipper uid 10002's, 0600) and the shipper unit using them; on the
+# collector node its certificate naming COLLECTOR_ADDR, its key uid 10001's.
+check_tls() {
+    local root=$1 h=$2 caddr=${3:-} tls=$1/etc/logq/tls
+    cmp -s "$tls/ca.crt" "$tmp/secrets/pki/ca.crt" || fail "$h: CA differs from the controller's"
+    openssl verify -CAfile "$tls/ca.crt" "$tls/shipper.crt" >/dev/null 2>&1 ||
+        fail "$h: the shipper certificate is not signed by the CA"
+    openssl x509 -in "$tls/shipper.crt" -noout -subject | grep -q "CN = $h\$" ||
+        fail "$h: the shipper certificate does not name $h"
+    [ "$(stat -c %a:%u "$tls/shipper.key")" = 600:10002 ] || fail "$h: shipper.key not uid 10002's 0600"
+    grep -q -- '--tls-ca /run/secrets/logq-ca.crt ' "$root/etc/systemd/system/logq-shipper.service" ||
+        fail "$h: the shipper unit has no --tls-ca"
+    grep -q -- '--tls-cert /run/secrets/logq-tls.crt ' "$root/etc/systemd/system/logq-shipper.service" ||
+        fail "$h: the shipper unit has no --tls-cert"
+    [ -n "$caddr" ] || return 0
+    openssl verify -CAfile "$tls/ca.crt" "$tls/collector.crt" >/dev/null 2>&1 ||
+        fail "$h: the collector certificate is not signed by the CA"
+    openssl x509 -in "$tls/collector.crt" -noout -ext subjectAltName |
+        grep -q "IP Address:$caddr," || fail "$h: the collector certificate does not name $caddr"
+    [ "$(stat -c %a:%u "$tls/collector.key")" = 600:10001 ] || fail "$h: collector.key not uid 10001's 0600"
+    grep -q -- '--tls-client-ca /run/secrets/logq-ca.crt ' \
+        "$root/etc/systemd/system/logq-collector.service" ||
+        fail "$h: the collector unit has no --tls-client-ca"
+}
+
 # check_tree OUTDIR: the rendered files agree with the inventory (inv_load).
 check_tree() {
     local out=$1 collector=$inv_collector addr=$inv_addr h unit f
@@ -215,6 +245,7 @@ check_tree() {
             cat "$tmp/priv"
             fail "$h: a unit runs privileged, as root or with an added capability"
         fi
+        check_tls "$out/$h" "$h" "$([ "$h" = "$collector" ] && echo "$addr")"
     done
     [ "$(stat -c %u:%a "$out/$collector/var/lib/logq/redis")" = 10003:700 ] ||
         fail "$collector: the Redis data directory is not uid 10003's (the image's redis), 0700"
@@ -240,11 +271,14 @@ ok "one shared token, 0600 on the nodes and the controller"
 collector=$inv_collector
 gdir=$out/$collector/var/lib/logq/grafana/provisioning
 "$py" - "$gdir/datasources/logq.yml" "$gdir/dashboards/logq.yml" \
-    "$tmp/secrets/http-token-grafana" >"$tmp/out" 2>&1 <<'EOF' || { cat "$tmp/out"; fail "Grafana provisioning files"; }
+    "$tmp/secrets/http-token-grafana" "$tmp/secrets/pki/ca.crt" >"$tmp/out" 2>&1 <<'EOF' || { cat "$tmp/out"; fail "Grafana provisioning files"; }
 import sys, yaml
 ds = yaml.safe_load(open(sys.argv[1]))["datasources"][0]
 assert ds["type"] == "simpod-json-datasource", ds
-assert ds["url"] == "http://127.0.0.1:7080/grafana", ds["url"]
+assert ds["url"] == "https://127.0.0.1:7080/grafana", ds["url"]
+assert ds["jsonData"]["tlsAuthWithCACert"] is True, ds
+assert ds["secureJsonData"]["tlsCACert"].strip() == open(sys.argv[4]).read().strip(), \
+    "the datasource does not trust the cluster CA"
 token = open(sys.argv[3]).read().strip()
 assert len(token) >= 32, "grafana's API token is short"
 assert ds["jsonData"]["httpHeaderName1"] == "Authorization", ds

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # 80-demo: the three-node demo end to end (provisioning/demo/demo.sh, real
 # Docker: three network namespaces, a private dockerd each, the logq images).
-#  - up (timed); lines from web/app/worker/crasher on all three nodes are
-#    found by bin/logq with the real container names, ids and images
+#  - up (timed); both ports speak TLS (bin/logq needs the demo's CA, plain
+#    HTTP is refused); lines from web/app/worker/crasher on all three nodes
+#    are found by bin/logq with the real container names, ids and images
 #    (docker inspect), and worker lines over 16 KiB arrive whole;
 #  - the shippers run as uid 10002 with CAP_DAC_READ_SEARCH only (CapEff,
 #    CapPrm and CapBnd of the running process), the collector as uid 10001
@@ -54,6 +55,20 @@ t=$(date +%s)
 up_s=$(( $(date +%s) - t ))
 log "demo up in ${up_s}s"
 grep -q 'docker mode' "$IT_TMP/up.log" || fail "the demo did not run in docker mode"
+# The API speaks TLS with the demo's CA (SECURITY.md "TLS"): plain HTTP is
+# refused, https:// without the CA fails verification.
+ca=$("$demo" ca-file)
+[ -s "$ca" ] || fail "the demo made no CA"
+export LOGQ_SERVER=https://127.0.0.1:7080
+rc=0
+env LOGQ_TLS_CA= "$LQ" hosts >"$IT_TMP/noca.txt" 2>&1 || rc=$?
+if [ "$rc" != 2 ] || ! grep -q 'certificate verify failed' "$IT_TMP/noca.txt"; then
+    fail "bin/logq without the demo's CA: exit $rc: $(cat "$IT_TMP/noca.txt")"
+fi
+rc=0
+LOGQ_SERVER=http://127.0.0.1:7080 "$LQ" hosts >"$IT_TMP/plain.txt" 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "bin/logq http:// to the demo's TLS API: exit $rc"
+export LOGQ_TLS_CA=$ca
 # The API listens beyond loopback, so it asks for the demo's token.
 tf=$("$demo" token-file)
 [ "$(stat -c %a "$tf")" = 600 ] || fail "the demo's API token file is not 0600"
