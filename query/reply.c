@@ -301,7 +301,9 @@ reply_item_fill(json_t *obj, struct reply_item *it)
     it->container = reply_str(obj, "container", "", &why);
     it->container_id = reply_str(obj, "container_id", "", &why);
     it->image = reply_str(obj, "image", "", &why);
-    it->last_seen = reply_str(obj, "last_seen", "", &why);
+    /* null: a connected host with no line stored yet (API.md) */
+    it->last_seen = json_is_null(json_object_get(obj, "last_seen")) ? ""
+                    : reply_str(obj, "last_seen", "", &why);
     if (it->host == NULL || it->container == NULL || it->image == NULL ||
         it->container_id == NULL || it->last_seen == NULL)
         return -1;

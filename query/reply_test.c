@@ -136,18 +136,23 @@ test_reply_hosts(void **state)
     const char *body = "[{\"host\":\"node1\",\"containers\":3,\"lines\":12345,"
                        "\"last_seen\":\"2026-11-27T13:50:40Z\"},"
                        "{\"host\":\"node2\",\"containers\":0,\"lines\":0,"
-                       "\"last_seen\":\"garbage\"}]";
+                       "\"last_seen\":\"garbage\"},"
+                       /* connected, no line stored yet (API.md) */
+                       "{\"host\":\"node3\",\"containers\":0,\"lines\":0,"
+                       "\"connected\":true,\"last_seen\":null}]";
 
     (void)state;
     assert_int_equal(reply_list_parse(body, strlen(body), &l, err,
                                       sizeof(err)), 0);
-    assert_int_equal(l.n_items, 2);
+    assert_int_equal(l.n_items, 3);
     assert_string_equal(l.items[0].host, "node1");
     assert_int_equal(l.items[0].n_containers, 3);
     assert_int_equal(l.items[0].n_lines, 12345);
     assert_int_equal(l.items[0].last_seen_ns, 1795787440LL * 1000000000LL);
     assert_string_equal(l.items[0].container, "");
     assert_int_equal(l.items[1].last_seen_ns, -1);
+    assert_string_equal(l.items[2].host, "node3");
+    assert_int_equal(l.items[2].last_seen_ns, -1);
     buf_init(&b, 4096);
     assert_int_equal(reply_list_item_json(&l, 0, &b), 0);
     assert_int_equal(buf_append(&b, "", 1), 0);
