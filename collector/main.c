@@ -175,6 +175,14 @@ main_retention_cb(evutil_socket_t fd, short what, void *arg)
                  "seal_errors=%llu", (unsigned long long)ss.n_corrupt_blocks,
                  (unsigned long long)ss.n_index_errors,
                  (unsigned long long)ss.n_seal_errors);
+    if (ss.n_quarantined_blocks != was->n_quarantined_blocks)
+        log_error("main", "blocks could not be sealed and were quarantined "
+                  "quarantined_blocks=%llu quarantined_records=%llu "
+                  "quarantine_unsaved=%llu error=\"%s\"",
+                  (unsigned long long)ss.n_quarantined_blocks,
+                  (unsigned long long)ss.n_quarantined_records,
+                  (unsigned long long)ss.n_quarantine_unsaved,
+                  store_errstr(c->store));
     *was = ss;
 }
 

@@ -110,8 +110,9 @@ sealer_submit(struct store *s)
     pthread_mutex_unlock(&w->mu);
 }
 
-/* Applies the finished s->job: blocks into the directory, WAL files
- * released; a failure keeps the job for a retry. */
+/* Applies the finished s->job: blocks that could not be built into
+ * quarantine files, the others into the directory, WAL files released; a
+ * failed write keeps the job for a retry. */
 static void
 sealer_finish(struct store *s)
 {
@@ -122,6 +123,9 @@ sealer_finish(struct store *s)
         store_set_err(s, "%s", job->err);
         return;                 /* records stay durable in the WAL */
     }
+    for (size_t i = 0; i < job->n_ch; i++)
+        if (job->ch[i].is_bad)
+            store_quarantine(s, &job->ch[i]);
     store_lock(s);              /* cursors read the directory and job */
     segment_job_apply(s, job);
     s->job = NULL;

@@ -333,7 +333,9 @@ store_fsync_dir(const char *dir)
     return rc;
 }
 
-/* Header placeholder + meta of t into ch->blk, its labels into ch. */
+/* Header placeholder + meta of t into ch->blk, its labels into ch. The
+ * label ids and counts are set first: a chunk whose meta cannot be encoded
+ * still needs them to be quarantined. */
 static int
 chunk_meta(struct store *s, const struct store_tail *t, struct seal_chunk *ch)
 {
@@ -345,28 +347,34 @@ chunk_meta(struct store *s, const struct store_tail *t, struct seal_chunk *ch)
     ch->labels = xcalloc(t->n_labels ? t->n_labels : 1, sizeof(*ch->labels));
     ch->max_off = xcalloc(t->n_labels ? t->n_labels : 1,
                           sizeof(*ch->max_off));
+    ch->n_records = t->n_records;
+    ch->n_labels = t->n_labels;
+    ch->min_ns = t->min_ns;
+    ch->max_ns = t->max_ns;
+    ch->stream_mask = t->stream_mask;
+    for (uint32_t i = 0; i < t->n_labels; i++) {
+        const struct store_tail_label *tl = &t->labels[i];
+        ch->ids[i] = tl->id;
+        ch->labels[i].id = tl->id;
+        ch->labels[i].n_lines = tl->n_lines;
+        ch->labels[i].min_ns = tl->n_lines ? tl->min_ns : t->min_ns;
+        ch->labels[i].max_ns = tl->n_lines ? tl->max_ns : t->min_ns;
+        ch->max_off[i] = tl->max_off;
+    }
     if (buf_append(b, hb, sizeof(hb)) < 0 ||
         buf_put_u8(b, t->stream_mask) < 0 ||
         buf_put_varint(b, t->n_labels) < 0)
         return -1;
     for (uint32_t i = 0; i < t->n_labels; i++) {
-        const struct store_tail_label *tl = &t->labels[i];
-        const struct store_label *l = s->labels[tl->id];
-        int64_t mn = tl->n_lines ? tl->min_ns : t->min_ns;
-        int64_t mx = tl->n_lines ? tl->max_ns : t->min_ns;
+        const struct store_label *l = s->labels[ch->ids[i]];
+        int64_t mn = ch->labels[i].min_ns, mx = ch->labels[i].max_ns;
         int64_t d = (int64_t)((uint64_t)mn - (uint64_t)t->min_ns);
-        ch->ids[i] = tl->id;
-        ch->labels[i].id = tl->id;
-        ch->labels[i].n_lines = tl->n_lines;
-        ch->labels[i].min_ns = mn;
-        ch->labels[i].max_ns = mx;
-        ch->max_off[i] = tl->max_off;
         if (block_put_str(b, l->host, l->host_len) < 0 ||
             block_put_str(b, l->cid, l->cid_len) < 0 ||
             block_put_str(b, l->name, l->name_len) < 0 ||
             block_put_str(b, l->image, l->image_len) < 0 ||
-            buf_put_varint(b, tl->n_lines) < 0 ||
-            buf_put_varint(b, tl->max_off) < 0 ||
+            buf_put_varint(b, ch->labels[i].n_lines) < 0 ||
+            buf_put_varint(b, ch->max_off[i]) < 0 ||
             buf_put_varint(b, ((uint64_t)d << 1) ^ (uint64_t)(d >> 63)) < 0 ||
             buf_put_varint(b, (uint64_t)mx - (uint64_t)mn) < 0)
             return -1;
@@ -374,11 +382,6 @@ chunk_meta(struct store *s, const struct store_tail *t, struct seal_chunk *ch)
     ch->meta_len = b->len - STORE_BLK_HDR_LEN;
     if (ch->meta_len > STORE_MAX_META)
         return -1;
-    ch->n_records = t->n_records;
-    ch->n_labels = t->n_labels;
-    ch->min_ns = t->min_ns;
-    ch->max_ns = t->max_ns;
-    ch->stream_mask = t->stream_mask;
     return 0;
 }
 
@@ -457,12 +460,13 @@ segment_job_new(struct store *s)
     }
     job->ch = xcalloc(n, sizeof(*job->ch));
     job->n_ch = n;
-    int rc = 0;
     for (size_t i = 0; i < n; i++) {
         struct seal_chunk *ch = &job->ch[i];
         index_set_init(&ch->set);
-        if (chunk_meta(s, &ts[i], ch) < 0)
-            rc = -1;
+        if (chunk_meta(s, &ts[i], ch) < 0) {
+            ch->is_bad = 1;
+            store_set_err(s, "block too large to encode");
+        }
         chunk_take_body(ch, &ts[i]);
         job->raw_bytes += ch->body.len;
     }
@@ -472,12 +476,9 @@ segment_job_new(struct store *s)
         free(ts);
     }
     tail_reset(s, &s->tail);
-    if (rc < 0) {
-        job->is_bad = 1;
-        store_set_err(s, "block too large to encode");
-    }
-    /* On error the job is still returned: its records must stay visible
-     * and durable (WAL); sealing it fails and is retried. */
+    /* A chunk that cannot be encoded (is_bad) is quarantined when the job
+     * is applied (sealer_finish); its records stay visible and durable
+     * (WAL) until then. */
     return job;
 }
 
@@ -519,6 +520,12 @@ seg_new_mem(struct store *s, uint64_t seq)
 void
 segment_job_apply(struct store *s, struct seal_job *job)
 {
+    size_t n_good = 0;
+
+    for (size_t i = 0; i < job->n_ch; i++)
+        n_good += !job->ch[i].is_bad;
+    if (n_good == 0)
+        return;                 /* all quarantined: nothing was written */
     struct store_seg *seg = job->is_roll ? seg_new_mem(s, job->seq)
                                          : store_seg_find(s, job->seq);
 
@@ -527,6 +534,8 @@ segment_job_apply(struct store *s, struct seal_job *job)
     for (size_t i = 0; i < job->n_ch; i++) {
         struct seal_chunk *ch = &job->ch[i];
         struct store_blk_hdr h;
+        if (ch->is_bad)
+            continue;
         struct store_blk *b = seg_add_blk(seg);
         block_hdr_decode(ch->blk.data, &h);
         b->off = ch->pos;
@@ -645,16 +654,35 @@ seal_roll(const struct store *s, struct store_sealer *w, uint64_t seq,
     return 0;
 }
 
+/* Builds ch's block; the write hook's "block" fault point stands for a
+ * block the sealer cannot build (tests). */
+static int
+chunk_build(const struct store *s, struct store_sealer *w,
+            struct seal_chunk *ch)
+{
+    if (s->opt.write_hook &&
+        s->opt.write_hook("block", ch->body.len, s->opt.write_hook_arg))
+        return -1;
+    return chunk_encode(s, w, ch);
+}
+
 void
 segment_job_run(const struct store *s, struct store_sealer *w,
                 struct seal_job *job)
 {
+    size_t n_good = 0;
+
     job->rc = -1;
-    for (size_t i = 0; i < job->n_ch; i++)
-        if (job->is_bad || chunk_encode(s, w, &job->ch[i]) < 0) {
-            snprintf(job->err, sizeof(job->err), "block too large to encode");
-            return;
-        }
+    for (size_t i = 0; i < job->n_ch; i++) {
+        struct seal_chunk *ch = &job->ch[i];
+        if (!ch->is_bad && chunk_build(s, w, ch) < 0)
+            ch->is_bad = 1;     /* quarantined by sealer_finish */
+        n_good += !ch->is_bad;
+    }
+    if (n_good == 0) {
+        job->rc = 0;
+        return;
+    }
     if (job->is_roll && w->wseq != job->seq &&
         seal_roll(s, w, job->seq, job) < 0)
         return;
@@ -665,6 +693,8 @@ segment_job_run(const struct store *s, struct store_sealer *w,
     uint64_t pos = w->wpos;
     for (size_t i = 0; i < job->n_ch; i++) {
         struct seal_chunk *ch = &job->ch[i];
+        if (ch->is_bad)
+            continue;
         ch->pos = pos;
         if (store_write_at(s, w->wfd, "segment", ch->blk.data,
                            ch->blk.len, pos) < 0)

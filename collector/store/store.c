@@ -630,6 +630,9 @@ store_get_stats(struct store *s, struct store_stats *st)
     st->n_torn_cuts = s->n_torn_cuts;
     st->n_wal_replayed = s->n_wal_replayed;
     st->n_seal_errors = s->n_seal_errors;
+    st->n_quarantined_blocks = s->n_quar_blocks;
+    st->n_quarantined_records = s->n_quar_records;
+    st->n_quarantine_unsaved = s->n_quar_unsaved;
     st->n_labels = s->n_labels;
     st->n_labels_capped = s->n_labels_capped;
     st->pending_records = s->wal_n_recs;

@@ -195,6 +195,11 @@ struct store_stats {
     uint64_t n_torn_cuts;         /* torn segment tails / WAL tails cut at open */
     uint64_t n_wal_replayed;      /* records restored from the WAL at open */
     uint64_t n_seal_errors;       /* failed block writes (retried) */
+    uint64_t n_quarantined_blocks;   /* blocks that could not be built,
+                                        moved to quarantine files */
+    uint64_t n_quarantined_records;  /* their records (not searchable) */
+    uint64_t n_quarantine_unsaved;   /* of those, records whose quarantine
+                                        file could not be written */
     uint64_t n_labels;            /* distinct (host, container id, name,
                                      image) labels held in memory */
     uint64_t n_labels_capped;     /* records stored under their source's

@@ -193,6 +193,7 @@ struct seal_chunk {
     size_t                  meta_len;
     struct index_set        set;        /* out: token hashes */
     uint64_t                pos;        /* out: offset in the segment */
+    int                     is_bad;     /* cannot be built: quarantined */
 };
 
 /* A seal job: the chunks of one detached tail, written to one segment
@@ -202,7 +203,6 @@ struct seal_job {
     size_t             n_ch;
     uint64_t           seq;
     int                is_roll;
-    int                is_bad;          /* could not be built: fails */
     uint32_t           wal_mask;
     uint64_t           raw_bytes;
     int                rc;              /* out: 0 written, -1 failed */
@@ -310,6 +310,7 @@ struct store {
 
     uint64_t              n_corrupt, n_seg_deleted, bytes_deleted;
     uint64_t              n_torn_cuts, n_wal_replayed, n_seal_errors;
+    uint64_t              n_quar_blocks, n_quar_records, n_quar_unsaved;
     uint64_t              n_labels_capped;
     uint64_t              n_index_rebuilds, n_index_errors;
     uint64_t              n_cursor_reads, n_cursor_rereads;
@@ -319,6 +320,11 @@ struct store {
     struct store_rec     *ix_recs;      /* segindex: decoded block */
     size_t                ix_cap;
 };
+
+/* quarantine.c: writes the records of ch (a block that cannot be built)
+ * to a new quarantine-*.lqq file and counts them; a failed write is
+ * counted in n_quar_unsaved. Store thread. */
+void store_quarantine(struct store *s, const struct seal_chunk *ch);
 
 /* store.c */
 void store_lock(struct store *s);

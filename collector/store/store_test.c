@@ -33,7 +33,8 @@ struct fx {
     struct store   *s;
     struct store_options opt;
     int64_t         now;
-    int             fail_what;  /* 0 none, 1 wal, 2 segment */
+    int             fail_what;  /* 0 none, 1 wal, 2 segment, 3 the next
+                                   block built (once) */
 };
 
 static int64_t
@@ -51,6 +52,11 @@ fake_write_hook(const char *what, size_t len, void *arg)
     if ((f->fail_what == 1 && strcmp(what, "wal") == 0) ||
         (f->fail_what == 2 && strcmp(what, "segment") == 0)) {
         errno = ENOSPC;
+        return -1;
+    }
+    if (f->fail_what == 3 && strcmp(what, "block") == 0) {
+        f->fail_what = 0;
+        errno = EINVAL;
         return -1;
     }
     return 0;
@@ -1233,6 +1239,125 @@ test_store_retention_keeps_wal(void **state)
     assert_int_equal(put_n(f, 0, 1001, 5), 0);
 }
 
+/* Finds the one quarantine file in dir; returns its size (0: none). */
+static uint64_t
+quarantine_file_size(const char *dir, int *n_files)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    uint64_t size = 0;
+
+    assert_non_null(d);
+    *n_files = 0;
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, "quarantine-", 11) != 0)
+            continue;
+        char *p = xasprintf("%s/%s", dir, de->d_name);
+        struct stat st;
+        assert_int_equal(stat(p, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0600);
+        size += (uint64_t)st.st_size;
+        (*n_files)++;
+        free(p);
+    }
+    closedir(d);
+    return size;
+}
+
+/* A block that cannot be sealed (its one label's strings alone pass
+ * STORE_MAX_META, so its meta cannot be encoded) must not stop the store:
+ * it is quarantined (its records written to a quarantine file, counted,
+ * its WAL released) and sealing, appends and searches go on. It failed on
+ * the old code: the job was retried for ever, store_sync stayed -1 and
+ * the tail grew until every append was refused. */
+static void
+test_store_quarantine_unsealable(void **state)
+{
+    struct fx *f = *state;
+    struct store_stats st;
+    size_t nlen = (16u << 20) + 1;       /* STORE_MAX_META + 1 */
+    char *name = xmalloc(nlen + 1);
+    struct store_filter fl = all_filter();
+    int n_files;
+
+    fx_open(f);
+    memset(name, 'n', nlen);
+    name[nlen] = '\0';
+    assert_int_equal(put_n(f, 0, 1, 20), 20);
+    assert_int_equal(store_commit(f->s), 0);
+    struct logrec r = { .time_ns = T0, .host = "bomber",
+                        .container_id = "cbad", .container = name,
+                        .image = "img", .offset = 1, .msg = "x",
+                        .msg_len = 1 };
+    assert_int_equal(store_append(f->s, &r), 1);
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(store_sync(f->s), 0);
+    /* the store keeps sealing, accepting and serving */
+    assert_int_equal(put_n(f, 1, 1, 300), 300);
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(store_sync(f->s), 0);
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_quarantined_blocks, 1);
+    assert_int_equal(st.n_quarantined_records, 21);
+    assert_int_equal(st.n_quarantine_unsaved, 0);
+    assert_true(st.n_blocks >= 2);
+    assert_int_equal(st.n_records, 300);
+    fl.host = "host1";
+    assert_int_equal(scan_count(f->s, &fl, 1, NULL), 300);
+    fl.host = "host0";
+    assert_int_equal(scan_count(f->s, &fl, 1, NULL), 0);
+    assert_true(quarantine_file_size(f->dir, &n_files) > nlen);
+    assert_int_equal(n_files, 1);
+    /* resent lines of the quarantined block stay duplicates */
+    r.container = "short";
+    assert_int_equal(store_append(f->s, &r), 0);
+    assert_int_equal(put_n(f, 0, 21, 5), 5);
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(store_sync(f->s), 0);
+    fx_open(f);                 /* the WAL no longer holds the block */
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_records, 305);
+    assert_int_equal(st.n_quarantined_blocks, 0);
+    assert_int_equal(scan_count(f->s, &fl, 1, NULL), 5);
+    assert_int_equal(put_n(f, 1, 301, 500), 500);
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(store_sync(f->s), 0);
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_seal_errors, 0);
+    assert_int_equal(st.n_records, 805);
+    free(name);
+}
+
+/* The sealer fails to build one block (fault hook "block"): that block is
+ * quarantined, the job's other blocks are written, nothing else lost. */
+static void
+test_store_quarantine_build_failure(void **state)
+{
+    struct fx *f = *state;
+    struct store_stats st;
+    int n_files;
+
+    fx_open(f);
+    f->fail_what = 3;
+    assert_int_equal(put_n(f, 0, 1, 500), 500);
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(store_sync(f->s), 0);
+    assert_int_equal(f->fail_what, 0);          /* the hook ran */
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_quarantined_blocks, 1);
+    assert_true(st.n_quarantined_records >= 1);
+    assert_int_equal(st.n_records + st.n_quarantined_records, 500);
+    assert_int_equal(scan_all(f->s), (int)st.n_records);
+    assert_true(quarantine_file_size(f->dir, &n_files) > 0);
+    assert_int_equal(n_files, 1);
+    uint64_t kept = st.n_records;
+    assert_int_equal(put_n(f, 0, 501, 500), 500);
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(store_sync(f->s), 0);
+    fx_open(f);
+    assert_int_equal(scan_all(f->s), (int)kept + 500);
+}
+
 static void
 test_store_disk_full(void **state)
 {
@@ -1385,6 +1510,8 @@ main(void)
         T(test_store_label_bomb),
         T(test_store_labels_per_source_capped),
         T(test_store_disk_full),
+        T(test_store_quarantine_unsealable),
+        T(test_store_quarantine_build_failure),
         T(test_store_throughput),
 #undef T
     };
