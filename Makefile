@@ -5,6 +5,8 @@
 #                   integration scenarios (the README's test command)
 #   make demo       three-node demo (see provisioning/README.md)
 #   make bench      benchmarks, figures into BENCHMARKS.md
+#   make soak       the fault scenarios (tests/integration/9x-fault-*) at
+#                   the rates and durations of issue 9 (about an hour)
 # Sources are found by wildcard: a new module needs no Makefile edit.
 # A file named *_test.c is a cmocka unit test, linked with its program's
 # library and libcommon.a.
@@ -81,7 +83,7 @@ TESTS    := $(patsubst %.c,$(BUILD)/tests/%,$(TEST_SRC))
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%_replay,$(FUZZ_SRC))
 
-.PHONY: all build tests test unit fuzz-replay integration lint clean bench \
+.PHONY: all build tests test unit fuzz-replay integration lint clean bench soak \
         demo demo-down demo-refresh images fuzz deps
 all: bin/logq-collector bin/logq-shipper bin/logq bin/logq-loggen
 
@@ -153,6 +155,12 @@ lint:
 
 bench: deps all
 	tests/bench/run.sh
+
+# The fault suite's long mode on the release build (the short mode runs in
+# make test): tests/integration/README.md "Faults".
+soak: deps all
+	LOGQ_SOAK=1 tests/integration/run.sh build/release \
+	    $(notdir $(basename $(wildcard tests/integration/9?-fault-*.sh)))
 
 demo: deps all
 	provisioning/demo/demo.sh up

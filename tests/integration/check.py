@@ -81,6 +81,26 @@ def selected(e, a):
             (a.stream is None or e["stream"] == a.stream))
 
 
+def gen_problems(want, seen, errs):
+    """Per generator (host-container prefix of the markers), the sequence
+    numbers seen must be exactly those written: each once, none missing.
+    Reports each generator's first missing or doubled number."""
+    gens = {}
+    for m in want:
+        g, _, n = m.rpartition("-")
+        gens.setdefault(g, set()).add(int(n))
+    for g, nums in sorted(gens.items()):
+        got = {n for n in nums if seen.get("%s-%06d" % (g, n), 0) >= 1}
+        dup = sorted(n for n in nums if seen.get("%s-%06d" % (g, n), 0) > 1)
+        if got != nums or dup:
+            lost = sorted(nums - got)
+            errs.append("generator %s: %d written (%d..%d), %d lost (first "
+                        "%s), %d doubled (first %s)" % (
+                            g, len(nums), min(nums), max(nums), len(lost),
+                            lost[0] if lost else "-", len(dup),
+                            dup[0] if dup else "-"))
+
+
 def verify(a, exp, recs, errs):
     want = {m: e for m, e in exp.items() if selected(e, a)}
     if not want:
@@ -104,6 +124,7 @@ def verify(a, exp, recs, errs):
         errs.append("missing: %s (%s)" % (m, want[m]["stream"]))
     for m in dups[:20]:
         errs.append("duplicate: %s seen %d times" % (m, seen[m]))
+    gen_problems(want, seen, errs)
     print("check: expected %d, got %d records, %d missing, %d duplicated, "
           "%d problems in total" % (len(want), len(recs), len(missing),
                                     len(dups), len(errs)))

@@ -18,6 +18,9 @@ uses the real one). For one container in a docker root it creates
   stream, sha256 of the message, length, time_ns, and "word" when the line
   holds --word) records what was written so that check.py can verify
   exactly-once delivery and ordercheck.py can model the answers' order;
+- --split-every N writes every Nth json-file line in two halves 20 ms apart
+  and --last-split-pause S the last one S seconds apart, so that a reader
+  (or a kill) finds the file ending without its newline;
 - times are the wall clock, or with --time-start/--time-step set ones (a
   backlog hours old, equal times across hosts), as a shipper that was down
   finds them; running it again on the same --name appends to the same file.
@@ -66,7 +69,7 @@ class Container:
     """One container's json-file log under a docker root."""
 
     def __init__(self, root, cid, name, image, labels=None, max_size=0,
-                 max_file=1, truncate_pause=0.0):
+                 max_file=1, truncate_pause=0.0, split_every=0):
         self.root = root
         self.id = cid
         self.name = name
@@ -78,6 +81,9 @@ class Container:
         self.path = os.path.join(self.dir, cid + "-json.log")
         self.n_rotations = 0
         self.truncate_pause = truncate_pause
+        self.split_every = split_every
+        self.split_pause = 0.02
+        self.n_entries = 0
         os.makedirs(self.dir, exist_ok=True)
         self.write_config(running=True)
         self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND,
@@ -144,7 +150,15 @@ class Container:
         data = line.encode("utf-8")
         if self.max_size > 0 and self.size >= self.max_size:
             self._rotate()
-        os.write(self.fd, data)      # one write per json-file line, as Docker
+        self.n_entries += 1
+        if self.split_every and self.n_entries % self.split_every == 0:
+            # A reader (or a kill) can find the file ending mid-line.
+            half = len(data) // 2
+            os.write(self.fd, data[:half])
+            time.sleep(self.split_pause)
+            os.write(self.fd, data[half:])
+        else:
+            os.write(self.fd, data)  # one write per json-file line, as Docker
         self.size += len(data)
 
     def write(self, message, stream="stdout", t_ns=None):
@@ -217,11 +231,19 @@ def parse_args(argv):
     p.add_argument("--time-step", type=int, default=1_000_000_000,
                    help="ns between lines with --time-start")
     p.add_argument("--manifest", help="append one JSON line per written line")
+    p.add_argument("--split-every", type=int, default=0,
+                   help="write every Nth json-file line in two writes, "
+                   "20 ms apart (a line without its newline at the end)")
+    p.add_argument("--last-split-pause", type=float, default=0.0,
+                   help="write the last json-file line in two halves this "
+                   "many seconds apart (the file ends without a newline)")
     p.add_argument("--keep-running", action="store_true",
                    help="leave State.Running true at the end")
     a = p.parse_args(argv)
     if not 0 < a.count <= 1_000_000 or not 0 < a.rate <= 100_000:
         p.error("count must be 1..1000000 and rate 0..100000")
+    if not 0 <= a.last_split_pause <= 60:
+        p.error("last-split-pause must be 0..60 seconds")
     if a.long_size > 4 << 20:
         p.error("long-size at most 4 MiB")
     if not a.word.isalnum() or a.word.lower() in FILLER:
@@ -236,7 +258,7 @@ def main(argv):
     labels = dict(kv.split("=", 1) for kv in a.label)
     cid = container_id(a.host, a.name, a.seed)
     c = Container(a.root, cid, a.name, a.image, labels, a.max_size, a.max_file,
-                  a.truncate_pause)
+                  a.truncate_pause, a.split_every)
     rng = random.Random("%s/%s/%s" % (a.host, a.name, a.seed))
     man = open(a.manifest, "a", encoding="utf-8") if a.manifest else None
     start = time.monotonic()
@@ -249,6 +271,8 @@ def main(argv):
             make_text(rng, seq, a.long_size if is_long else 0)
         stream = "stderr" if a.stderr_every and seq % a.stderr_every == 0 \
             else "stdout"
+        if a.last_split_pause > 0 and i == a.count - 1:
+            c.split_every, c.split_pause = 1, a.last_split_pause
         t_ns = c.write(msg, stream, None if a.time_start is None
                        else a.time_start + i * a.time_step)
         if man:

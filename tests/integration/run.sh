@@ -17,9 +17,11 @@ shift
 case $build in /*) ;; *) build=$repo/$build ;; esac
 export LOGQ_BUILD=$build
 
-# Per-scenario time limits in seconds (default 240).
+# Per-scenario time limits in seconds (default 240). The fault scenarios
+# run for minutes under LOGQ_SOAK=1 (make soak).
 limit_for() {
     case $1 in
+        9?-fault-*) if [ "${LOGQ_SOAK:-0}" = 1 ]; then echo 2400; else echo 240; fi ;;
         10-*) echo 240 ;;
         20-*) echo 240 ;;
         30-*) echo 150 ;;

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# 94-fault-disk-full-redis (issue 9 "Faults" 5): the collector's data dir is
+# a small tmpfs the test mounts itself (root, as CI runs). While two
+# shippers keep writing, the file system is filled by a ballast file and
+# freed again, N times (short 2, soak 10): while it is full the collector
+# keeps answering, counts store_errors and stops acknowledging (the lines
+# written meanwhile are not all stored); once space returns everything is
+# stored exactly once. Meanwhile the Redis that takes the metrics hangs
+# (SIGSTOP) and is then killed: logs are unaffected (lines keep arriving
+# within seconds while Redis hangs, and all are there at the end).
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=faultlib.sh
+. "$(dirname "$0")/faultlib.sh"
+it_init 94-fault-disk-full-redis
+
+[ "$(id -u)" = 0 ] || fail "needs root to mount a tmpfs (CI and make test run as root)"
+command -v redis-server >/dev/null ||
+    fail "redis-server missing (provisioning/deps.sh installs it)"
+CYCLES=$(soak_or 2 10)
+DATA=$IT_TMP/collector.data
+mkdir -p "$DATA"
+mount -t tmpfs -o size=16m logq-it-full "$DATA" 2>"$IT_TMP/mount.txt" ||
+    fail "cannot mount a tmpfs: $(cat "$IT_TMP/mount.txt")"
+it_at_exit "umount '$DATA'"
+
+RPORT=$(free_port)
+it_bg redis redis-server --port "$RPORT" --bind 127.0.0.1 --save '' \
+    --appendonly no --daemonize no --dir "$IT_TMP"
+rping() { [ "$(redis-cli -p "$RPORT" ping 2>/dev/null)" = PONG ]; }
+wait_until 20 "redis-server on $RPORT" rping
+
+SMALL=(--segment-size 256K --block-size 16K --retention-interval 200ms
+    --redis "127.0.0.1:$RPORT")
+start_collector collector "${SMALL[@]}"
+for n in 1 2; do
+    mkdir -p "$IT_TMP/node$n.docker"
+    start_shipper "node$n" "$IT_TMP/node$n.docker" --metrics-interval 1
+done
+
+# -- Redis hangs: a container's lines still arrive within seconds.
+kill -STOP "${IT_PIDS[redis]}"
+fake_container node1 hung "$IT_TMP/node1.docker" --count 200 --rate 100
+wait_writers 30
+wait_all_found 20 "$IT_TMP/manifest-node1-hung.jsonl"
+log "lines arrive while Redis hangs"
+kill -CONT "${IT_PIDS[redis]}"
+kill9 redis
+log "Redis killed: it stays down from here on"
+
+store_errors_above() { [ "$(health_counter store_errors)" -gt "$1" ]; }
+for ((cycle = 1; cycle <= CYCLES; cycle++)); do
+    for n in 1 2; do
+        fake_container "node$n" "c$cycle" "$IT_TMP/node$n.docker" \
+            --count 600 --rate 200 --long-every 20 --long-size 5000 \
+            --stderr-every 3
+    done
+    sleep 1
+    errs=$(health_counter store_errors)
+    dd if=/dev/zero of="$DATA/ballast" bs=64k >/dev/null 2>&1 || true
+    log "cycle $cycle: full ($(df -k "$DATA" | awk 'NR == 2 { print $4 }') KiB free)"
+    wait_until 30 "commits failing on the full disk" store_errors_above "$errs"
+    health_ok || fail "collector not answering while the disk is full"
+    cyc=("$IT_TMP"/manifest-*-"c$cycle".jsonl)
+    wait_writers 30
+    n_now=$(lq --json --all 2>/dev/null |
+        python3 "$IT_DIR/check.py" count "${cyc[@]}")
+    total=$(manifest_lines "${cyc[@]}")
+    log "cycle $cycle: $n_now of $total new lines stored while full"
+    [ "$n_now" -lt "$total" ] || fail "all $total lines acknowledged on a full disk"
+    rm -f "$DATA/ballast"
+    wait_all_found 90 "${cyc[@]}"
+done
+is_running collector || fail "collector exited"
+grep -qE 'store commit succeeded again' "$IT_TMP/collector.log" ||
+    fail "no recovery line in the collector log"
+all=("$IT_TMP"/manifest-*.jsonl)
+sleep 2
+fault_verify "$IT_TMP/out.jsonl" "${all[@]}"
+fault_verify_store collector "${SMALL[@]}" -- "${all[@]}"
+
+it_pass
