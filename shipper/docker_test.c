@@ -274,8 +274,9 @@ test_docker_resume_from_state(void **state)
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
     free(path);
-    struct tail_pos p = { (uint64_t)st.st_dev, (uint64_t)st.st_ino, l1,
-                          l1 + 1000 };
+    struct tail_pos p = { .dev = (uint64_t)st.st_dev,
+                          .ino = (uint64_t)st.st_ino, .file_pos = l1,
+                          .logical = l1 + 1000 };
     assert_int_equal(state_set(f->st, ID1, &p), 0);
     start_docker(f);
     docker_poll(f->d, 0);
@@ -311,7 +312,7 @@ static void
 test_docker_commit_after_forget_dropped(void **state)
 {
     struct fixture *f = *state;
-    struct tail_pos p = { 1, 2, 3, 4 };
+    struct tail_pos p = { .dev = 1, .ino = 2, .file_pos = 3, .logical = 4 };
 
     put_file(f, ID1, ID1 "-json.log", LINE("a"));
     put_file(f, ID2, ID2 "-json.log", LINE("b"));

@@ -21,7 +21,10 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 
-#define STATE_MAGIC     "logq-shipper-state 1"
+/* Version 2 adds the file fingerprint (fp_len fp) to each line; version 1
+ * files (from older shippers) are still read, without it. */
+#define STATE_MAGIC     "logq-shipper-state 2"
+#define STATE_MAGIC_V1  "logq-shipper-state 1"
 #define STATE_FILE      "positions"
 #define STATE_MAX_FILE  (STATE_MAX_ENTRIES * 256)
 
@@ -93,7 +96,8 @@ state_u64(const char **p, const char *end, uint64_t *out)
 }
 
 static int
-state_parse_line(struct state_store *st, const char *line, size_t len)
+state_parse_line(struct state_store *st, const char *line, size_t len,
+                 int version)
 {
     const char *end = line + len;
     const char *sp = memchr(line, ' ', len);
@@ -103,13 +107,19 @@ state_parse_line(struct state_store *st, const char *line, size_t len)
     char id[STATE_MAX_ID_LEN + 1];
     memcpy(id, line, (size_t)(sp - line));
     id[sp - line] = '\0';
-    struct tail_pos pos;
+    struct tail_pos pos = { 0 };
+    uint64_t fp_len = 0, fp = 0;
     const char *p = sp + 1;
     if (state_u64(&p, end, &pos.dev) < 0 || state_u64(&p, end, &pos.ino) < 0 ||
         state_u64(&p, end, &pos.file_pos) < 0 ||
-        state_u64(&p, end, &pos.logical) < 0 || p != end ||
-        pos.file_pos > pos.logical || state_find(st, id) != NULL)
+        state_u64(&p, end, &pos.logical) < 0 ||
+        (version >= 2 && (state_u64(&p, end, &fp_len) < 0 ||
+                          state_u64(&p, end, &fp) < 0)) || p != end ||
+        pos.file_pos > pos.logical || fp_len > TAIL_FP_LEN ||
+        fp > UINT32_MAX || state_find(st, id) != NULL)
         return -1;
+    pos.fp_len = (uint32_t)fp_len;
+    pos.fp = (uint32_t)fp;
     return state_set(st, id, &pos);
 }
 
@@ -150,8 +160,9 @@ state_format(const struct state_store *st, struct buf *out)
     for (size_t i = 0; i < st->n; i++) {
         const struct state_entry *e = &st->entries[i];
         int n = snprintf(line, sizeof(line), "%s %" PRIu64 " %" PRIu64 " %"
-                         PRIu64 " %" PRIu64 "\n", e->id, e->pos.dev,
-                         e->pos.ino, e->pos.file_pos, e->pos.logical);
+                         PRIu64 " %" PRIu64 " %" PRIu32 " %" PRIu32 "\n",
+                         e->id, e->pos.dev, e->pos.ino, e->pos.file_pos,
+                         e->pos.logical, e->pos.fp_len, e->pos.fp);
         if (n < 0 || (size_t)n >= sizeof(line) ||
             buf_append(out, line, (size_t)n) < 0)
             return -1;
@@ -260,14 +271,21 @@ int
 state_parse(struct state_store *st, const char *text, size_t len)
 {
     size_t ml = sizeof(STATE_MAGIC) - 1;
+    int version;
 
     st->n = 0;
-    if (len < ml + 1 || memcmp(text, STATE_MAGIC, ml) != 0 || text[ml] != '\n')
+    if (len < ml + 1 || text[ml] != '\n')
+        return -1;
+    if (memcmp(text, STATE_MAGIC, ml) == 0)
+        version = 2;
+    else if (memcmp(text, STATE_MAGIC_V1, ml) == 0)
+        version = 1;
+    else
         return -1;
     const char *p = text + ml + 1, *end = text + len;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (nl == NULL || state_parse_line(st, p, (size_t)(nl - p)) < 0) {
+        if (nl == NULL || state_parse_line(st, p, (size_t)(nl - p), version) < 0) {
             st->n = 0;
             return -1;
         }

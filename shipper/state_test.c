@@ -77,8 +77,11 @@ test_state_save_load_roundtrip(void **state)
 {
     struct fixture *f = *state;
     struct state_store *st = state_open(f->dir, &f->ctr);
-    struct tail_pos p1 = { 2049, 1234567, 100, 5000 };
-    struct tail_pos p2 = { 1, UINT64_MAX, 0, UINT64_MAX };
+    struct tail_pos p1 = { .dev = 2049, .ino = 1234567, .file_pos = 100,
+                           .logical = 5000, .fp_len = 64,
+                           .fp = 0xdeadbeef };
+    struct tail_pos p2 = { .dev = 1, .ino = UINT64_MAX, .file_pos = 0,
+                           .logical = UINT64_MAX };
 
     assert_non_null(st);
     assert_int_equal(state_count(st), 0);
@@ -102,6 +105,8 @@ test_state_save_load_roundtrip(void **state)
     assert_int_equal(g->ino, 1234567);
     assert_int_equal(g->dev, 2049);
     assert_int_equal(g->file_pos, 100);
+    assert_int_equal(g->fp_len, 64);
+    assert_int_equal(g->fp, 0xdeadbeef);
     g = state_get(st, ID2);
     assert_non_null(g);
     assert_int_equal(g->ino, UINT64_MAX);
@@ -151,7 +156,7 @@ test_state_parse_rejects(void **state)
     struct state_store *st = state_open(f->dir, &f->ctr);
     static const char *const bad[] = {
         "",
-        "logq-shipper-state 2\n",
+        "logq-shipper-state 3\n",
         "logq-shipper-state 1",                         /* no newline */
         "logq-shipper-state 1\n" ID1 " 1 2 3 4",        /* truncated */
         "logq-shipper-state 1\n" ID1 " 1 2 3\n",        /* missing field */
@@ -162,6 +167,10 @@ test_state_parse_rejects(void **state)
         "logq-shipper-state 1\nxyz! 1 2 3 4\n",         /* bad id */
         "logq-shipper-state 1\n" ID1 " 1 2 3 4\n" ID1 " 1 2 3 4\n",
         "logq-shipper-state 1\n" ID1 "  1 2 3 4\n",
+        "logq-shipper-state 1\n" ID1 " 1 2 3 4 64 5\n", /* v2 line in v1 */
+        "logq-shipper-state 2\n" ID1 " 1 2 3 4\n",      /* v1 line in v2 */
+        "logq-shipper-state 2\n" ID1 " 1 2 3 4 65 5\n", /* fp_len > 64 */
+        "logq-shipper-state 2\n" ID1 " 1 2 3 4 64 4294967296\n",
     };
 
     assert_non_null(st);
@@ -172,6 +181,11 @@ test_state_parse_rejects(void **state)
     const char *ok = "logq-shipper-state 1\n" ID1 " 1 2 3 4\n";
     assert_int_equal(state_parse(st, ok, strlen(ok)), 0);
     assert_int_equal(state_count(st), 1);
+    assert_int_equal(state_get(st, ID1)->fp_len, 0);
+    const char *ok2 = "logq-shipper-state 2\n" ID1 " 1 2 3 4 64 4294967295\n";
+    assert_int_equal(state_parse(st, ok2, strlen(ok2)), 0);
+    assert_int_equal(state_get(st, ID1)->fp_len, 64);
+    assert_int_equal(state_get(st, ID1)->fp, 4294967295u);
     state_free(st);
 }
 

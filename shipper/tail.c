@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/compress.h"
 #include "common/log.h"
 #include "common/record.h"
 #include "common/timeutil.h"
@@ -67,6 +68,8 @@ struct tailer {
     uint64_t                 read_pos;   /* file offset of next read */
     uint64_t                 line_fpos;  /* file offset of pending line */
     uint64_t                 last_offset;/* last emitted record offset */
+    uint32_t                 fp_len;     /* fingerprint of the file: crc32 */
+    uint32_t                 fp;         /* of its first fp_len bytes */
 
     uint8_t                 *rbuf;
     size_t                   rcap;
@@ -108,6 +111,36 @@ tail_pos_at(const struct tailer *t, uint64_t fpos, struct tail_pos *out)
     out->ino = t->ino;
     out->file_pos = fpos;
     out->logical = t->base + fpos;
+    out->fp_len = t->fp_len;
+    out->fp = t->fp;
+}
+
+/* crc32 of fd's first len bytes into *crc; -1 if it has fewer. */
+static int
+tail_fp_read(int fd, uint32_t len, uint32_t *crc)
+{
+    uint8_t b[TAIL_FP_LEN];
+
+    if (len > sizeof(b) || pread(fd, b, len, 0) != (ssize_t)len)
+        return -1;
+    *crc = compress_crc32(0, b, len);
+    return 0;
+}
+
+/* Extends the fingerprint to the first TAIL_FP_LEN bytes once they have
+ * been read (a pread or two per file). */
+static void
+tail_fp_update(struct tailer *t)
+{
+    uint64_t want = t->read_pos < TAIL_FP_LEN ? t->read_pos : TAIL_FP_LEN;
+
+    if (want <= t->fp_len)
+        return;
+    uint32_t crc;
+    if (tail_fp_read(t->fd, (uint32_t)want, &crc) == 0) {
+        t->fp = crc;
+        t->fp_len = (uint32_t)want;
+    }
 }
 
 /* Largest n' <= n that does not split a UTF-8 sequence (p[n] readable). */
@@ -500,6 +533,9 @@ tail_use(struct tailer *t, int fd, const struct stat *st, uint64_t base,
     t->rlen = 0;
     t->is_skipping = 0;
     t->skipped = 0;
+    t->fp_len = 0;
+    t->fp = 0;
+    tail_fp_update(t);
 }
 
 /* ---- rotation ---- */
@@ -657,12 +693,21 @@ tail_start(struct tailer *t, const struct tail_pos *resume)
     for (size_t i = 0; i < n && t->has_want; i++) {
         if (files[i].dev != t->want.dev || files[i].ino != t->want.ino)
             continue;
-        for (size_t k = 0; k < i; k++)    /* older: read before the stop */
-            tail_done_add(t, files[k].dev, files[k].ino);
         struct stat st;
         int fd = tail_file_open(t, &files[i], &st);
         if (fd < 0)
             return -1;
+        uint32_t crc;
+        if (t->want.fp_len > 0 &&
+            (tail_fp_read(fd, t->want.fp_len, &crc) < 0 ||
+             crc != t->want.fp)) {
+            log_warn("tail", "saved file replaced (its inode reused) "
+                     "container=%.12s", t->id);
+            close(fd);
+            break;      /* the saved file is gone */
+        }
+        for (size_t k = 0; k < i; k++)    /* older: read before the stop */
+            tail_done_add(t, files[k].dev, files[k].ino);
         uint64_t fpos = t->want.file_pos;
         uint64_t base = t->want.logical - fpos;
         if ((uint64_t)st.st_size < fpos) {
@@ -716,6 +761,8 @@ tail_step(struct tailer *t, tail_emit_fn emit, void *arg)
         return tail_at_eof(t, emit, arg);
     t->read_pos += (uint64_t)n;
     t->ctr->bytes += (uint64_t)n;
+    if (t->fp_len < TAIL_FP_LEN)
+        tail_fp_update(t);
     tail_process(t, (size_t)n, emit, arg);
     return TAIL_DATA;
 }

@@ -27,7 +27,13 @@ struct tail_pos {
     uint64_t ino;
     uint64_t file_pos;
     uint64_t logical;
+    uint32_t fp_len;    /* the file's first fp_len bytes (<= TAIL_FP_LEN; */
+    uint32_t fp;        /* 0: unknown) have this crc32: a resume checks it,
+                           so a new file on a reused inode is not taken for
+                           the old one */
 };
+
+#define TAIL_FP_LEN 64
 
 struct tail_record {
     uint8_t         stream;     /* LOGREC_STDOUT / LOGREC_STDERR */

@@ -617,6 +617,66 @@ test_tail_resume_file_gone_counts_gap(void **state)
     assert_int_equal(f->recs[1].offset, saved.logical + n);
 }
 
+/* Inode reuse: the file a saved position points into was deleted while
+ * the shipper was stopped and a new file got its inode number (a small
+ * ext4 gives a freed inode to the next file; Docker's rotation deletes
+ * and creates in a row: 93-fault-rotation). The new file must be read
+ * from its start, not from the old file's position (that skipped its first
+ * lines, and the rotated file before it, silently). Simulated here by
+ * pointing the saved position at the new file's inode. */
+static void
+test_tail_resume_inode_reused(void **state)
+{
+    struct fixture *f = *state;
+    struct stat st;
+
+    append_line(f, "stdout", "a1 of the first file", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    assert_int_equal(f->n, 1);
+    struct tail_pos saved = f->recs[0].resume;
+    assert_int_equal(unlink(f->live), 0);
+    append_line(f, "stdout", "b1 of the new file, longer than a1", 0);
+    append_line(f, "stdout", "b2", 0);
+    assert_int_equal(stat(f->live, &st), 0);
+    saved.dev = (uint64_t)st.st_dev;
+    saved.ino = (uint64_t)st.st_ino;
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, &saved), 0);
+    drain(f);
+    assert_int_equal(f->n, 3);
+    assert_string_equal(f->recs[1].msg, "b1 of the new file, longer than a1");
+    assert_string_equal(f->recs[2].msg, "b2");
+    assert_int_equal(f->ctr.gaps, 1);
+    check_offsets_increase(f);
+}
+
+/* The same file resumed (no reuse): the fingerprint matches. */
+static void
+test_tail_resume_same_file_fingerprint(void **state)
+{
+    struct fixture *f = *state;
+
+    append_line(f, "stdout", "a", 0);           /* shorter than the print */
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    for (int i = 0; i < 5; i++)
+        append_line(f, "stdout", "more lines after the first one", 0);
+    drain(f);
+    assert_int_equal(f->n, 6);
+    struct tail_pos saved = f->recs[5].resume;
+    assert_true(saved.fp_len > 0);
+    append_line(f, "stdout", "last", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, &saved), 0);
+    drain(f);
+    assert_int_equal(f->n, 7);
+    assert_string_equal(f->recs[6].msg, "last");
+    assert_int_equal(f->ctr.gaps, 0);
+}
+
 static void
 test_tail_resume_inside_partial(void **state)
 {
@@ -773,6 +833,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_tail_live_deleted_no_reread,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_tail_live_deleted_after_resume,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tail_resume_inode_reused,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tail_resume_same_file_fingerprint,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_tail_resume_file_gone_counts_gap,
                                         setup, teardown),

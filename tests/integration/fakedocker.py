@@ -237,6 +237,13 @@ def parse_args(argv):
     p.add_argument("--last-split-pause", type=float, default=0.0,
                    help="write the last json-file line in two halves this "
                    "many seconds apart (the file ends without a newline)")
+    p.add_argument("--stop-full", action="store_true",
+                   help="stop (before --count) once the live file has "
+                   "reached --max-size: the next line would rotate it")
+    p.add_argument("--stop-rotations", type=int, default=0,
+                   help="stop (before --count) this many lines after the "
+                   "Nth rotation, N given by --stop-rotations-n")
+    p.add_argument("--stop-rotations-n", type=int, default=0)
     p.add_argument("--keep-running", action="store_true",
                    help="leave State.Running true at the end")
     a = p.parse_args(argv)
@@ -262,6 +269,7 @@ def main(argv):
     rng = random.Random("%s/%s/%s" % (a.host, a.name, a.seed))
     man = open(a.manifest, "a", encoding="utf-8") if a.manifest else None
     start = time.monotonic()
+    after_rot = 0
     for i in range(a.count):
         seq = a.first + i
         marker = "M%s-%s-%06d" % (a.host, a.name, seq)
@@ -283,6 +291,12 @@ def main(argv):
             if has_word:
                 e["word"] = a.word
             man.write(json.dumps(e) + "\n")
+        if a.stop_full and 0 < a.max_size <= c.size:
+            break
+        if a.stop_rotations_n and c.n_rotations >= a.stop_rotations_n:
+            after_rot += 1
+            if after_rot >= a.stop_rotations:
+                break
         delay = start + (i + 1) / a.rate - time.monotonic()
         if delay > 0:
             if man:
@@ -292,7 +306,7 @@ def main(argv):
         man.close()
     c.close(running=a.keep_running)
     print("fakedocker: %s/%s wrote %d lines, %d rotations" % (
-        a.host, a.name, a.count, c.n_rotations), file=sys.stderr)
+        a.host, a.name, i + 1, c.n_rotations), file=sys.stderr)
     return 0
 
 
