@@ -58,3 +58,6 @@ pid_rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
 # pid_fds PID: open file descriptors.
 pid_fds() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l; }
+
+# pid_socks PID: open sockets (listening and connected).
+pid_socks() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 -lname 'socket:*' | wc -l; }
