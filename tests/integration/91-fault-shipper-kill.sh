@@ -15,7 +15,7 @@ set -euo pipefail
 . "$(dirname "$0")/faultlib.sh"
 it_init 91-fault-shipper-kill
 
-RATE=$(soak_or 250 3000)
+RATE=$(soak_or 250 1000)
 SECS=$(soak_or 12 600)
 COUNT=$((RATE * SECS))
 MAX_KILLS=$(soak_or 6 300)

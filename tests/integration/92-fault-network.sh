@@ -32,7 +32,7 @@ it_init 92-fault-network
 [ "$(id -u)" = 0 ] || fail "needs root for network namespaces (CI and make test run as root)"
 SHIPPER=$REPO/build/release/logq-shipper
 [ -x "$SHIPPER" ] || fail "missing $SHIPPER (make all)"
-RATE=$(soak_or 300 2000)
+RATE=$(soak_or 300 800)
 # The collector closes a peer that completes no frame for this long; the
 # short mode uses the minimum (20 s), the soak the default (30 s).
 IDLE=$(soak_or 20 30)

@@ -27,7 +27,7 @@ it_init 93-fault-rotation
 command -v mkfs.ext4 >/dev/null || fail "mkfs.ext4 missing (e2fsprogs)"
 RATE=$(soak_or 2000 20000)
 SIZE=$(soak_or 65536 10000000)
-SECS=$(soak_or 5 60)
+SECS=$(soak_or 5 45)
 
 IMG=$IT_TMP/docker.img
 MNT=$IT_TMP/node1.docker

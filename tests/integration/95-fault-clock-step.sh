@@ -21,7 +21,7 @@ FT=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
 [ -e "$FT" ] || fail "$FT missing (provisioning/deps.sh installs libfaketime)"
 STEP_S=$(soak_or 3 20)
 ROUNDS=$(soak_or 1 10)
-RATE=$(soak_or 150 2000)
+RATE=$(soak_or 150 1000)
 COUNT=$((RATE * STEP_S * (3 * ROUNDS + 1)))
 RC=$IT_TMP/faketimerc
 echo "+0" >"$RC"

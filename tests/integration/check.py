@@ -7,7 +7,9 @@
   check.py verify [--host H] [--container C] [--stream S] MANIFEST...
       every manifest line selected by the filters must appear exactly once,
       with the right host, container, container_id, image, stream, time and
-      message bytes; any other record in the output is an error. Prints a
+      message bytes; any other record in the output is an error; per
+      generator (marker prefix) the sequence numbers read back must be
+      exactly those written (first lost/doubled one reported). Prints a
       summary; exit 0 when all is well, 1 otherwise (first problems listed).
 Python 3 standard library only.
 """

@@ -20,7 +20,9 @@ uses the real one). For one container in a docker root it creates
   exactly-once delivery and ordercheck.py can model the answers' order;
 - --split-every N writes every Nth json-file line in two halves 20 ms apart
   and --last-split-pause S the last one S seconds apart, so that a reader
-  (or a kill) finds the file ending without its newline;
+  (or a kill) finds the file ending without its newline; --stop-full and
+  --stop-rotations-n/--stop-rotations end a run right where a rotation
+  is due or happened (93-fault-rotation's inode reuse);
 - times are the wall clock, or with --time-start/--time-step set ones (a
   backlog hours old, equal times across hosts), as a shipper that was down
   finds them; running it again on the same --name appends to the same file.

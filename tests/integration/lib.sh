@@ -335,7 +335,7 @@ wait_writers() {
 all_found() {
     local total=$1 n
     shift
-    n=$(lq --json -n 1000000 2>/dev/null | python3 "$IT_DIR/check.py" count "$@")
+    n=$(lq --json --all 2>/dev/null | python3 "$IT_DIR/check.py" count "$@")
     echo "$n" >"$IT_TMP/found.txt"
     [ "$n" -ge "$total" ]
 }
