@@ -24,6 +24,7 @@
 
 #include "collector/api/api_auth.h"
 #include "collector/api/api_host.h"
+#include "collector/ingest/hostkeys.h"
 #include "collector/ingest/listen.h"
 #include "common/secret.h"
 #include "common/tls.h"
@@ -52,7 +53,7 @@ static const struct config_def config_defs[] = {
     { "data-dir", CONFIG_STR, NULL, 0, 0, CFG(data_dir),
       "store directory (required)" },
     { "token-file", CONFIG_STR, NULL, 0, 0, CFG(token_file),
-      "file holding the shared secret shippers authenticate with" },
+      "enrolled shippers, HOST TOKEN per line (unset: no auth)" },
     { "log-level", CONFIG_LEVEL, "info", 0, 0, CFG(log_level),
       "error, warn, info or debug" },
     { "log-file", CONFIG_STR, NULL, 0, 0, CFG(log_file),
@@ -243,16 +244,24 @@ bad:
 /* ---- tokens ---- */
 
 static int
-config_load_token(struct collector_config *c, char **errstr)
+config_load_host_keys(struct collector_config *c, char **errstr)
 {
-    char *tok;
+    char *text, *err = NULL;
     size_t len;
 
-    if (secret_token_file_read(c->token_file, "--token-file", &tok, &len,
-                               errstr) < 0)
+    if (secret_file_read(c->token_file, HOSTKEYS_MAX_FILE, &text, &len,
+                         &err) < 0) {
+        *errstr = xasprintf("--token-file %s", err);
+        free(err);
         return -1;
-    c->token = (uint8_t *)tok;
-    c->token_len = len;
+    }
+    c->host_keys = hostkeys_parse(text, len, c->token_file, &err);
+    secret_free(text, len);
+    if (c->host_keys == NULL) {
+        *errstr = xasprintf("--token-file %s", err);
+        free(err);
+        return -1;
+    }
     return 0;
 }
 
@@ -332,7 +341,7 @@ collector_config_check_exposure(const struct collector_config *c,
 {
     if (c->is_insecure)
         return 0;
-    if (c->token == NULL && !config_is_loopback(c->listen)) {
+    if (c->host_keys == NULL && !config_is_loopback(c->listen)) {
         *errstr = xasprintf("--listen %s is not a loopback address: any host "
                             "could send logs; give --token-file FILE (or "
                             "--insecure)", c->listen);
@@ -408,7 +417,7 @@ config_finish(struct collector_config *c, char **errstr)
         *errstr = xstrdup("--log-level: bad value");
         return -1;
     }
-    if (c->token_file != NULL && config_load_token(c, errstr) < 0)
+    if (c->token_file != NULL && config_load_host_keys(c, errstr) < 0)
         return -1;
     if (c->http_token_file != NULL && config_load_http_tokens(c, errstr) < 0)
         return -1;
@@ -484,13 +493,12 @@ collector_config_fini(struct collector_config *c)
             *field = NULL;
         }
     }
-    secret_free((char *)c->token, c->token_len);
-    c->token = NULL;
+    hostkeys_free(c->host_keys);
+    c->host_keys = NULL;
     api_auth_free(c->http_auth);
     c->http_auth = NULL;
     tls_ctx_free(c->tls_api);
     tls_ctx_free(c->tls_ingest);
     c->tls_api = NULL;
     c->tls_ingest = NULL;
-    c->token_len = 0;
 }

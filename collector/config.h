@@ -14,13 +14,14 @@
 #include "common/log.h"
 
 struct api_auth;
+struct hostkeys;
 struct tls_ctx;
 
 struct collector_config {
     char    *listen;            /* shipper TCP address, ADDR:PORT */
     char    *http;              /* HTTP API address, ADDR:PORT */
     char    *data_dir;
-    char    *token_file;        /* NULL: no authentication */
+    char    *token_file;        /* enrolled hosts; NULL: no authentication */
     char    *log_level;
     char    *log_file;          /* NULL: stderr */
     char    *port_file;         /* NULL: none */
@@ -55,8 +56,7 @@ struct collector_config {
     char    *tls_client_ca;     /* NULL: no client certificates asked */
     /* Derived by collector_config_parse. */
     enum log_level level;
-    uint8_t *token;             /* secret, trailing newline stripped */
-    size_t   token_len;
+    struct hostkeys *host_keys; /* from token_file, NULL without */
     struct api_auth *http_auth; /* from http_token_file, NULL without */
     struct tls_ctx *tls_api;    /* NULL without --tls-cert */
     struct tls_ctx *tls_ingest; /* the same, plus --tls-client-ca */

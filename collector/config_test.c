@@ -19,6 +19,7 @@
 
 #include "collector/api/api_auth.h"
 #include "collector/config.h"
+#include "collector/ingest/hostkeys.h"
 #include "collector/ingest/listen.h"
 
 static enum config_result
@@ -48,7 +49,7 @@ test_config_defaults_and_values(void **state)
     assert_string_equal(c.http, "127.0.0.1:7080");
     assert_int_equal(c.max_connections, 1024);
     assert_int_equal(c.retention_age_ns, 0);
-    assert_null(c.token);
+    assert_null(c.host_keys);
     collector_config_fini(&c);
 
     assert_int_equal(parse(&c, &err, 10, "--data-dir", "/d", "--listen",
@@ -205,22 +206,31 @@ test_config_token_file(void **state)
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     close(fd);
-    put_file(path, TOK32 " \r\n\n", 0600);
+    put_file(path, "# enrolled shippers\nnode1 " TOK32 " \r\n\n"
+             "node2\t" TOK32 "-2\n", 0600);
     struct collector_config c;
     char *err = NULL;
+    size_t len = 0;
     assert_int_equal(parse(&c, &err, 4, "--data-dir", "/d", "--token-file",
                            path), CONFIG_OK);
-    assert_int_equal(c.token_len, 32);
-    assert_memory_equal(c.token, TOK32, 32);
+    assert_int_equal(hostkeys_count(c.host_keys), 2);
+    const char *tok = hostkeys_get(c.host_keys, "node1", 5, &len);
+    assert_non_null(tok);
+    assert_int_equal(len, 32);
+    assert_memory_equal(tok, TOK32, 32);
     collector_config_fini(&c);
 
     put_file(path, "\n", 0600);
-    parse_fails("--token-file", path, "0 bytes, at least 32");
-    put_file(path, "s3cret\n", 0600);
-    parse_fails("--token-file", path, "6 bytes, at least 32");
-    put_file(path, TOK32 "\n", 0644);
+    parse_fails("--token-file", path, "no host");
+    put_file(path, "node1 s3cret\n", 0600);
+    parse_fails("--token-file", path, ":1: bad token");
+    /* the shared token of protocol version 1: refused, naming the format */
+    put_file(path, TOK32 "\n", 0600);
+    parse_fails("--token-file", path, "single shared token");
+    parse_fails("--token-file", path, "HOST TOKEN");
+    put_file(path, "node1 " TOK32 "\n", 0644);
     parse_fails("--token-file", path, "mode 0644");
-    put_file(path, TOK32 "\n", 0640);
+    put_file(path, "node1 " TOK32 "\n", 0640);
     parse_fails("--token-file", path, "mode 0640");
     unlink(path);
 }
@@ -267,7 +277,7 @@ test_config_exposure(void **state)
     fd = mkstemp(http);
     assert_true(fd >= 0);
     close(fd);
-    put_file(tok, TOK32 "\n", 0600);
+    put_file(tok, "node1 " TOK32 "\n", 0600);
     put_file(http, "g read " TOK32 "\n", 0600);
     static const struct {
         const char *listen, *http;

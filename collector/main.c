@@ -27,6 +27,7 @@
 #include "collector/api/api_metrics.h"
 #include "collector/config.h"
 #include "collector/search/follow.h"
+#include "collector/ingest/hostkeys.h"
 #include "collector/ingest/ingest.h"
 #include "collector/metrics/redis_metrics.h"
 #include "collector/stats.h"
@@ -256,8 +257,7 @@ main_setup(struct collector *c)
     main_report_store_open(c);
     c->follow = follow_new(MAIN_FOLLOW_STAGE);
     struct ingest_options io = {
-        .listen = c->cfg.listen, .token = c->cfg.token,
-        .token_len = c->cfg.token_len,
+        .listen = c->cfg.listen, .host_keys = c->cfg.host_keys,
         .max_connections = (int)c->cfg.max_connections,
         .max_conns_per_addr = (int)c->cfg.max_conns_per_addr,
         .max_hosts = (size_t)c->cfg.max_hosts,
@@ -366,15 +366,17 @@ main(int argc, char **argv)
         log_warn("main", "--insecure: a non-loopback port may run without "
                  "its token file listen=%s http=%s shipper_auth=%s "
                  "http_auth=%s", c.cfg.listen, c.cfg.http,
-                 c.cfg.token ? "on" : "off", c.cfg.http_auth ? "on" : "off");
+                 c.cfg.host_keys ? "on" : "off",
+                 c.cfg.http_auth ? "on" : "off");
     main_setup(&c);
     int tcp_port = ingest_port(c.ingest), http_port = api_port(c.api);
     if (c.cfg.port_file != NULL &&
         main_write_port_file(c.cfg.port_file, tcp_port, http_port) < 0)
         fatal("main", "cannot write port file %s", c.cfg.port_file);
-    log_info("main", "listening tcp_port=%d http_port=%d data_dir=%s auth=%s "
-             "http_tokens=%zu tls=%s", tcp_port, http_port, c.cfg.data_dir,
-             c.cfg.token ? "on" : "off",
+    log_info("main", "listening tcp_port=%d http_port=%d data_dir=%s "
+             "shipper_hosts=%zu http_tokens=%zu tls=%s", tcp_port, http_port,
+             c.cfg.data_dir,
+             c.cfg.host_keys ? hostkeys_count(c.cfg.host_keys) : 0,
              c.cfg.http_auth ? api_auth_count(c.cfg.http_auth) : 0,
              c.cfg.tls_api == NULL ? "off" : c.cfg.tls_client_ca != NULL
              ? "on+client-certs" : "on");

@@ -16,6 +16,7 @@
     X(connections_rejected_per_address) /* --max-connections-per-address */ \
     X(frames_rejected)      /* protocol errors (connection closed) */       \
     X(auth_failures)                                                        \
+    X(frames_bad_mac)       /* tag missing or wrong after the handshake */  \
     X(handshake_timeouts)                                                   \
     X(idle_timeouts)        /* no whole frame for --idle-timeout */         \
     X(tls_failures)         /* failed TLS handshakes, shipper port */       \

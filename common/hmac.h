@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * hmac: SHA-256 (FIPS 180-4) and HMAC-SHA256 (RFC 2104), written here so
- * that the handshake MAC (common/wire.c) needs no OpenSSL, plus a
- * constant-time comparison for MACs. Streaming and one-shot forms.
+ * that the handshake and frame MACs (common/wireauth.c) need no OpenSSL,
+ * plus a constant-time comparison for MACs. Streaming and one-shot forms.
  */
 #ifndef COMMON_HMAC_H
 #define COMMON_HMAC_H

@@ -7,7 +7,8 @@
  * WIRE_MAX_SOURCES and by the bytes actually present) and validate a whole
  * payload before reporting success, so callers may walk records with
  * wire_batch_next/wire_metrics_next without further checks. Compression and
- * crc32 go through common/compress, the handshake MAC through common/hmac.
+ * crc32 go through common/compress; proofs, keys and frame MACs are in
+ * common/wireauth.
  * Encoders leave their output buf as it was when they fail.
  *
  * The frame reader (wire_reader_*) is the one place a byte stream becomes
@@ -23,7 +24,6 @@
 #include <string.h>
 
 #include "common/compress.h"
-#include "common/hmac.h"
 #include "common/xmalloc.h"
 
 #define WIRE_STR16_MAX      0xffffu
@@ -32,7 +32,6 @@
 #define WIRE_SAMPLE_MIN_LEN 14u     /* three empty str16 + u64 */
 #define WIRE_BATCH_HDR_LEN  12u     /* u64 seq + u32 n_sources */
 #define WIRE_METRICS_HDR_LEN 20u    /* u64 seq + u64 time + u32 n_samples */
-#define WIRE_AUTH_CONTEXT   "logq-auth-v1"
 
 /* ---- helpers ---- */
 
@@ -141,7 +140,8 @@ wire_rd_str(enum wire_rd rc)
     case WIRE_RD_BAD_VERSION: return "unsupported protocol version";
     case WIRE_RD_BAD_FLAGS:   return "unknown frame flags or reserved bits";
     case WIRE_RD_BAD_TYPE:    return "unknown frame type";
-    case WIRE_RD_BAD_LENGTH:  return "control frame too long";
+    case WIRE_RD_BAD_LENGTH:  return "control frame too long, or too short "
+                                     "for its MAC";
     case WIRE_RD_TOO_LARGE:   return "frame payload too large";
     case WIRE_RD_BAD_CRC:     return "frame crc mismatch";
     case WIRE_RD_OVERFLOW:    return "reader overflow";
@@ -179,11 +179,13 @@ wire_header_check(const uint8_t *p, size_t len, size_t max_payload,
 
     if (p[2] < WIRE_VERSION_MIN || p[2] > WIRE_VERSION)
         return WIRE_RD_BAD_VERSION;
-    if ((p[3] & ~WIRE_F_ZLIB) != 0 || le16_load(p + 6) != 0)
+    if ((p[3] & ~(WIRE_F_ZLIB | WIRE_F_MAC)) != 0 || le16_load(p + 6) != 0)
         return WIRE_RD_BAD_FLAGS;
     if (!wire_type_is_known(type))
         return WIRE_RD_BAD_TYPE;
     if (type != WIRE_BATCH && type != WIRE_METRICS && n > WIRE_MAX_CONTROL)
+        return WIRE_RD_BAD_LENGTH;
+    if ((p[3] & WIRE_F_MAC) && n < WIRE_MAC_LEN)
         return WIRE_RD_BAD_LENGTH;
     if (n > max_payload)
         return WIRE_RD_TOO_LARGE;
@@ -212,6 +214,14 @@ wire_frame_check(const uint8_t *p, size_t len, size_t max_payload,
     f->payload = payload;
     f->len = plen;
     return WIRE_RD_OK;
+}
+
+int
+wire_reader_bad_version(const struct wire_reader *r)
+{
+    if (r->err != WIRE_RD_BAD_VERSION || r->in.len - r->pos < 3)
+        return -1;
+    return r->in.data[r->pos + 2];
 }
 
 int
@@ -367,59 +377,71 @@ wire_frame_payload(const struct wire_frame *f, struct buf *scratch,
 /* ---- handshake and control payloads ---- */
 
 int
-wire_hello_encode(struct buf *out, const char *hostname, const char *software)
+wire_hello_encode(struct buf *out, const char *hostname, const char *software,
+                  const uint8_t nonce[WIRE_NONCE_LEN])
 {
     size_t start = out->len;
 
     if (hostname[0] == '\0')
         return -1;
     if (wire_put_str16(out, hostname, strlen(hostname)) < 0 ||
-        wire_put_str16(out, software, strlen(software)) < 0)
-        return wire_undo(out, start, -1);
-    return 0;
-}
-
-int
-wire_hello_decode(const uint8_t *p, size_t len, struct wire_str *hostname,
-                  struct wire_str *software, const char **errstr)
-{
-    struct reader r;
-    struct wire_str h, s;
-
-    reader_init(&r, p, len);
-    if (wire_get_str16(&r, WIRE_STR16_MAX, &h, errstr) < 0 ||
-        wire_get_str16(&r, WIRE_STR16_MAX, &s, errstr) < 0 ||
-        wire_at_end(&r, errstr) < 0)
-        return -1;
-    if (h.len == 0)
-        return wire_fail(errstr, "empty hostname");
-    *hostname = h;
-    *software = s;
-    return 0;
-}
-
-int
-wire_challenge_encode(struct buf *out, int auth_required,
-                      const uint8_t nonce[WIRE_NONCE_LEN])
-{
-    size_t start = out->len;
-
-    if (buf_put_u8(out, auth_required ? 1 : 0) < 0 ||
+        wire_put_str16(out, software, strlen(software)) < 0 ||
         buf_append(out, nonce, WIRE_NONCE_LEN) < 0)
         return wire_undo(out, start, -1);
     return 0;
 }
 
 int
-wire_challenge_decode(const uint8_t *p, size_t len, int *auth_required,
-                      uint8_t nonce[WIRE_NONCE_LEN], const char **errstr)
+wire_hello_decode(const uint8_t *p, size_t len, struct wire_str *hostname,
+                  struct wire_str *software, uint8_t nonce[WIRE_NONCE_LEN],
+                  const char **errstr)
 {
-    if (len != 1 + WIRE_NONCE_LEN)
+    struct reader r;
+    struct wire_str h, s;
+    const uint8_t *n;
+
+    reader_init(&r, p, len);
+    if (wire_get_str16(&r, WIRE_STR16_MAX, &h, errstr) < 0 ||
+        wire_get_str16(&r, WIRE_STR16_MAX, &s, errstr) < 0)
+        return -1;
+    if (reader_bytes(&r, WIRE_NONCE_LEN, &n) < 0)
+        return wire_fail(errstr, "truncated nonce");
+    if (wire_at_end(&r, errstr) < 0)
+        return -1;
+    if (h.len == 0)
+        return wire_fail(errstr, "empty hostname");
+    *hostname = h;
+    *software = s;
+    memcpy(nonce, n, WIRE_NONCE_LEN);
+    return 0;
+}
+
+int
+wire_challenge_encode(struct buf *out, int auth_required,
+                      const uint8_t nonce[WIRE_NONCE_LEN],
+                      const uint8_t proof[WIRE_MAC_LEN])
+{
+    size_t start = out->len;
+
+    if (buf_put_u8(out, auth_required ? 1 : 0) < 0 ||
+        buf_append(out, nonce, WIRE_NONCE_LEN) < 0 ||
+        buf_append(out, proof, WIRE_MAC_LEN) < 0)
+        return wire_undo(out, start, -1);
+    return 0;
+}
+
+int
+wire_challenge_decode(const uint8_t *p, size_t len, int *auth_required,
+                      uint8_t nonce[WIRE_NONCE_LEN],
+                      uint8_t proof[WIRE_MAC_LEN], const char **errstr)
+{
+    if (len != 1 + WIRE_NONCE_LEN + WIRE_MAC_LEN)
         return wire_fail(errstr, "bad challenge length");
     if (p[0] > 1)
         return wire_fail(errstr, "bad auth_required value");
     *auth_required = p[0];
     memcpy(nonce, p + 1, WIRE_NONCE_LEN);
+    memcpy(proof, p + 1 + WIRE_NONCE_LEN, WIRE_MAC_LEN);
     return 0;
 }
 
@@ -439,24 +461,21 @@ wire_auth_decode(const uint8_t *p, size_t len, uint8_t mac[WIRE_MAC_LEN],
     return 0;
 }
 
-/* With no token (token_len 0) the MAC is all zero, as PROTOCOL.md says. */
-void
-wire_auth_mac(const void *token, size_t token_len,
-              const uint8_t nonce[WIRE_NONCE_LEN], const char *hostname,
-              size_t hostname_len, uint8_t mac[WIRE_MAC_LEN])
+int
+wire_version_error_encode(struct buf *out, uint8_t version, const char *msg)
 {
-    struct hmac_sha256 h;
+    struct buf p;
+    size_t start = out->len;
+    int rc;
 
-    if (token_len == 0) {
-        memset(mac, 0, WIRE_MAC_LEN);
-        return;
-    }
-    hmac_sha256_init(&h, token, token_len);
-    hmac_sha256_update(&h, WIRE_AUTH_CONTEXT, strlen(WIRE_AUTH_CONTEXT));
-    hmac_sha256_update(&h, nonce, WIRE_NONCE_LEN);
-    hmac_sha256_update(&h, hostname, hostname_len);
-    hmac_sha256_final(&h, mac);
-    memset(&h, 0, sizeof(h));
+    buf_init(&p, WIRE_STR16_MAX + 2);
+    rc = wire_error_encode(&p, WIRE_ERR_VERSION, msg);
+    if (rc == 0)
+        rc = wire_frame_encode(out, WIRE_ERROR, p.data, p.len, 0);
+    buf_fini(&p);
+    if (rc == 0)
+        out->data[start + 2] = version;     /* not covered by the crc */
+    return rc;
 }
 
 int

@@ -15,8 +15,10 @@
 #include "common/buf.h"
 #include "common/record.h"
 
-#define WIRE_VERSION        1
-#define WIRE_VERSION_MIN    1
+/* Version 2 only (PROTOCOL.md "Versions"): version 1 had no per-host
+ * identity and no frame MACs. */
+#define WIRE_VERSION        2
+#define WIRE_VERSION_MIN    2
 #define WIRE_HEADER_LEN     16
 #define WIRE_MAX_PAYLOAD    (4u << 20)
 #define WIRE_MAX_INFLATED   (16u << 20)
@@ -36,6 +38,7 @@
 #define WIRE_MAX_CONTROL    4096u
 
 #define WIRE_F_ZLIB         0x01
+#define WIRE_F_MAC          0x02    /* payload ends in a WIRE_MAC_LEN tag */
 
 enum wire_type {
     WIRE_HELLO = 100,
@@ -79,7 +82,8 @@ enum wire_rd {
     WIRE_RD_BAD_VERSION,    /* version outside WIRE_VERSION_MIN..VERSION */
     WIRE_RD_BAD_FLAGS,      /* unknown flag bits or reserved bits set */
     WIRE_RD_BAD_TYPE,       /* not a frame type of PROTOCOL.md */
-    WIRE_RD_BAD_LENGTH,     /* control frame payload over WIRE_MAX_CONTROL */
+    WIRE_RD_BAD_LENGTH,     /* control frame payload over WIRE_MAX_CONTROL,
+                             * or a MAC flag on one under WIRE_MAC_LEN */
     WIRE_RD_TOO_LARGE,      /* payload over the reader's maximum */
     WIRE_RD_BAD_CRC,        /* crc32 does not match the payload */
     WIRE_RD_OVERFLOW,       /* fed more than wire_reader_room() */
@@ -131,6 +135,9 @@ enum wire_rd wire_reader_feed(struct wire_reader *r, const void *p,
 /* WIRE_RD_OK with *f filled (its payload borrowed from the reader until
  * the next feed or next call), WIRE_RD_NEED_MORE, or an error. */
 enum wire_rd wire_reader_next(struct wire_reader *r, struct wire_frame *f);
+/* After WIRE_RD_BAD_VERSION: the version the peer's frame carries (so the
+ * message can say which side to upgrade); -1 otherwise. */
+int    wire_reader_bad_version(const struct wire_reader *r);
 /* Appends a frame; compresses the payload with zlib at level zlevel when
  * zlevel > 0. -1 if out's cap is reached or the payload is too large. */
 int wire_frame_encode(struct buf *out, uint16_t type, const void *payload,
@@ -142,20 +149,24 @@ int wire_frame_payload(const struct wire_frame *f, struct buf *scratch,
 
 /* Handshake and control payloads. Decoders return -1 with *errstr set. */
 int wire_hello_encode(struct buf *out, const char *hostname,
-                      const char *software);
+                      const char *software,
+                      const uint8_t nonce[WIRE_NONCE_LEN]);
 int wire_hello_decode(const uint8_t *p, size_t len, struct wire_str *hostname,
-                      struct wire_str *software, const char **errstr);
+                      struct wire_str *software, uint8_t nonce[WIRE_NONCE_LEN],
+                      const char **errstr);
 int wire_challenge_encode(struct buf *out, int auth_required,
-                          const uint8_t nonce[WIRE_NONCE_LEN]);
+                          const uint8_t nonce[WIRE_NONCE_LEN],
+                          const uint8_t proof[WIRE_MAC_LEN]);
 int wire_challenge_decode(const uint8_t *p, size_t len, int *auth_required,
-                          uint8_t nonce[WIRE_NONCE_LEN], const char **errstr);
+                          uint8_t nonce[WIRE_NONCE_LEN],
+                          uint8_t proof[WIRE_MAC_LEN], const char **errstr);
 int wire_auth_encode(struct buf *out, const uint8_t mac[WIRE_MAC_LEN]);
 int wire_auth_decode(const uint8_t *p, size_t len, uint8_t mac[WIRE_MAC_LEN],
                      const char **errstr);
-/* mac = HMAC-SHA256(token, "logq-auth-v1" || nonce || hostname). */
-void wire_auth_mac(const void *token, size_t token_len,
-                   const uint8_t nonce[WIRE_NONCE_LEN], const char *hostname,
-                   size_t hostname_len, uint8_t mac[WIRE_MAC_LEN]);
+/* Appends an ERROR frame (code WIRE_ERR_VERSION, msg) whose header carries
+ * version: a peer that spoke that older version can still read it. */
+int wire_version_error_encode(struct buf *out, uint8_t version,
+                              const char *msg);
 int wire_u64_encode(struct buf *out, uint64_t v); /* WELCOME ACK PING PONG */
 int wire_u64_decode(const uint8_t *p, size_t len, uint64_t *v,
                     const char **errstr);

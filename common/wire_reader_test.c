@@ -48,7 +48,8 @@ make_stream(struct buf *out, size_t *ends, size_t *n_ends)
     for (size_t i = 0; i < (100u << 10); i++)
         big[i] = (uint8_t)(i % 251);
     *n_ends = 0;
-    assert_int_equal(wire_hello_encode(&p, "node1", "test/1"), 0);
+    uint8_t nonce[WIRE_NONCE_LEN] = { 1 };
+    assert_int_equal(wire_hello_encode(&p, "node1", "test/1", nonce), 0);
     assert_int_equal(wire_frame_encode(out, WIRE_HELLO, p.data, p.len, 0), 0);
     ends[(*n_ends)++] = out->len;
     buf_reset(&p);
@@ -181,6 +182,9 @@ expect_error(const struct buf *b, size_t max, enum wire_rd want, size_t at)
     assert_int_equal(wire_reader_next(&r, &f), want);
     assert_int_equal(wire_reader_feed(&r, "LQ", 2), want);
     assert_int_equal(wire_reader_room(&r), 0);
+    /* the version a peer spoke, for a message that names it */
+    assert_int_equal(wire_reader_bad_version(&r),
+                     want == WIRE_RD_BAD_VERSION ? b->data[2] : -1);
     assert_string_not_equal(wire_rd_str(want), "unknown reader error");
     wire_reader_fini(&r);
 }
@@ -205,19 +209,25 @@ test_reader_every_error(void **state)
     raw_frame(&b, 0, 0, WIRE_ACK, 0, "12345678", 8);
     expect_error(&b, WIRE_MAX_PAYLOAD, WIRE_RD_BAD_VERSION, WIRE_HEADER_LEN);
     buf_reset(&b);
-    raw_frame(&b, 1, 0x80, WIRE_ACK, 0, "12345678", 8);
-    expect_error(&b, WIRE_MAX_PAYLOAD, WIRE_RD_BAD_FLAGS, WIRE_HEADER_LEN);
+    raw_frame(&b, 1, 0, WIRE_ACK, 0, "12345678", 8);    /* protocol v1 */
+    expect_error(&b, WIRE_MAX_PAYLOAD, WIRE_RD_BAD_VERSION, WIRE_HEADER_LEN);
     buf_reset(&b);
-    raw_frame(&b, 1, 0, WIRE_ACK, 1, "12345678", 8);
-    expect_error(&b, WIRE_MAX_PAYLOAD, WIRE_RD_BAD_FLAGS, WIRE_HEADER_LEN);
-    buf_reset(&b);
-    raw_frame(&b, 1, 0, 999, 0, "12345678", 8);
-    expect_error(&b, WIRE_MAX_PAYLOAD, WIRE_RD_BAD_TYPE, WIRE_HEADER_LEN);
-    buf_reset(&b);
-    raw_frame(&b, 1, 0, WIRE_HELLO, 0, big, sizeof(big));
+    raw_frame(&b, WIRE_VERSION, WIRE_F_MAC, WIRE_ACK, 0, "12345678", 8);
     expect_error(&b, WIRE_MAX_PAYLOAD, WIRE_RD_BAD_LENGTH, WIRE_HEADER_LEN);
     buf_reset(&b);
-    raw_frame(&b, 1, 0, WIRE_ACK, 0, "12345678", 8);
+    raw_frame(&b, WIRE_VERSION, 0x80, WIRE_ACK, 0, "12345678", 8);
+    expect_error(&b, WIRE_MAX_PAYLOAD, WIRE_RD_BAD_FLAGS, WIRE_HEADER_LEN);
+    buf_reset(&b);
+    raw_frame(&b, WIRE_VERSION, 0, WIRE_ACK, 1, "12345678", 8);
+    expect_error(&b, WIRE_MAX_PAYLOAD, WIRE_RD_BAD_FLAGS, WIRE_HEADER_LEN);
+    buf_reset(&b);
+    raw_frame(&b, WIRE_VERSION, 0, 999, 0, "12345678", 8);
+    expect_error(&b, WIRE_MAX_PAYLOAD, WIRE_RD_BAD_TYPE, WIRE_HEADER_LEN);
+    buf_reset(&b);
+    raw_frame(&b, WIRE_VERSION, 0, WIRE_HELLO, 0, big, sizeof(big));
+    expect_error(&b, WIRE_MAX_PAYLOAD, WIRE_RD_BAD_LENGTH, WIRE_HEADER_LEN);
+    buf_reset(&b);
+    raw_frame(&b, WIRE_VERSION, 0, WIRE_ACK, 0, "12345678", 8);
     b.data[WIRE_HEADER_LEN + 7] ^= 1;
     expect_error(&b, WIRE_MAX_PAYLOAD, WIRE_RD_BAD_CRC, b.len);
     buf_fini(&b);
@@ -229,7 +239,7 @@ test_reader_every_error(void **state)
 static void
 test_reader_too_large_from_header(void **state)
 {
-    uint8_t h[WIRE_HEADER_LEN] = { 'L', 'Q', 1, 0 };
+    uint8_t h[WIRE_HEADER_LEN] = { 'L', 'Q', WIRE_VERSION, 0 };
     struct buf b;
     struct wire_reader r;
     struct wire_frame f;

@@ -121,7 +121,7 @@ test_frame_header_layout(void **state)
     assert_int_equal(fx->out.len, WIRE_HEADER_LEN + 3);
     assert_int_equal(h[0], 'L');
     assert_int_equal(h[1], 'Q');
-    assert_int_equal(h[2], 1);
+    assert_int_equal(h[2], 2);
     assert_int_equal(h[3], 0);
     assert_int_equal(h[4], 0x34);
     assert_int_equal(h[5], 0x12);
@@ -177,7 +177,7 @@ test_frame_bad_magic(void **state)
     struct wire_frame f;
     const char *err;
 
-    raw_frame(&fx->out, 1, 0, WIRE_ACK, 0, "12345678", 8);
+    raw_frame(&fx->out, WIRE_VERSION, 0, WIRE_ACK, 0, "12345678", 8);
     fx->out.data[1] = 'X';
     assert_int_equal(decode_one(&fx->out, &f, &err), -1);
     assert_non_null(err);
@@ -194,10 +194,15 @@ test_frame_bad_version(void **state)
     struct wire_frame f;
     const char *err;
 
-    raw_frame(&fx->out, 2, 0, WIRE_ACK, 0, "12345678", 8);
+    raw_frame(&fx->out, 3, 0, WIRE_ACK, 0, "12345678", 8);
     assert_int_equal(decode_one(&fx->out, &f, &err), -1);
     buf_reset(&fx->out);
     raw_frame(&fx->out, 0, 0, WIRE_ACK, 0, "12345678", 8);
+    assert_int_equal(decode_one(&fx->out, &f, &err), -1);
+    assert_string_equal(err, "unsupported protocol version");
+    /* version 1 (one shared token, no MACs) is no longer accepted */
+    buf_reset(&fx->out);
+    raw_frame(&fx->out, 1, 0, WIRE_ACK, 0, "12345678", 8);
     assert_int_equal(decode_one(&fx->out, &f, &err), -1);
     assert_string_equal(err, "unsupported protocol version");
 }
@@ -209,10 +214,15 @@ test_frame_bad_flags_and_reserved(void **state)
     struct wire_frame f;
     const char *err;
 
-    raw_frame(&fx->out, 1, 0x02, WIRE_ACK, 0, "12345678", 8);
+    raw_frame(&fx->out, WIRE_VERSION, 0x04, WIRE_ACK, 0, "12345678", 8);
     assert_int_equal(decode_one(&fx->out, &f, &err), -1);
+    /* the MAC flag on a payload shorter than a MAC */
     buf_reset(&fx->out);
-    raw_frame(&fx->out, 1, 0, WIRE_ACK, 0x0100, "12345678", 8);
+    raw_frame(&fx->out, WIRE_VERSION, WIRE_F_MAC, WIRE_ACK, 0, "12345678", 8);
+    assert_int_equal(decode_one(&fx->out, &f, &err), -1);
+    assert_string_equal(err, wire_rd_str(WIRE_RD_BAD_LENGTH));
+    buf_reset(&fx->out);
+    raw_frame(&fx->out, WIRE_VERSION, 0, WIRE_ACK, 0x0100, "12345678", 8);
     assert_int_equal(decode_one(&fx->out, &f, &err), -1);
     assert_string_equal(err, "unknown frame flags or reserved bits");
 }
@@ -220,7 +230,7 @@ test_frame_bad_flags_and_reserved(void **state)
 static void
 test_frame_oversize_rejected_from_header(void **state)
 {
-    uint8_t h[WIRE_HEADER_LEN] = { 'L', 'Q', 1, 0 };
+    uint8_t h[WIRE_HEADER_LEN] = { 'L', 'Q', WIRE_VERSION, 0 };
     struct wire_frame f;
     const char *err = NULL;
     size_t used;
@@ -295,7 +305,7 @@ test_frame_zlib_bomb_rejected(void **state)
     assert_int_equal(compress_deflate(&z, zeros, n, 9), 0);
     free(zeros);
     assert_true(z.len < WIRE_MAX_PAYLOAD);
-    raw_frame(&fx->out, 1, WIRE_F_ZLIB, WIRE_BATCH, 0, z.data,
+    raw_frame(&fx->out, WIRE_VERSION, WIRE_F_ZLIB, WIRE_BATCH, 0, z.data,
               (uint32_t)z.len);
     buf_fini(&z);
     assert_int_equal(decode_one(&fx->out, &f, &err), 1);
@@ -313,7 +323,8 @@ test_frame_zlib_corrupt_rejected(void **state)
     const uint8_t *p;
     size_t len;
 
-    raw_frame(&fx->out, 1, WIRE_F_ZLIB, WIRE_BATCH, 0, "not zlib at all", 15);
+    raw_frame(&fx->out, WIRE_VERSION, WIRE_F_ZLIB, WIRE_BATCH, 0,
+              "not zlib at all", 15);
     assert_int_equal(decode_one(&fx->out, &f, &err), 1);
     assert_int_equal(wire_frame_payload(&f, &fx->scratch, &p, &len, &err), -1);
 }
@@ -325,30 +336,40 @@ test_hello_roundtrip_and_rejects(void **state)
 {
     struct fixture *fx = *state;
     struct wire_str h, s;
+    uint8_t nonce[WIRE_NONCE_LEN], got[WIRE_NONCE_LEN];
     const char *err;
 
-    assert_int_equal(wire_hello_encode(&fx->out, "node-1", "logq-shipper/0.1"),
-                     0);
+    for (int i = 0; i < WIRE_NONCE_LEN; i++)
+        nonce[i] = (uint8_t)(200 - i);
+    assert_int_equal(wire_hello_encode(&fx->out, "node-1", "logq-shipper/0.1",
+                                       nonce), 0);
+    assert_int_equal(fx->out.len, 2 + 6 + 2 + 16 + WIRE_NONCE_LEN);
     assert_int_equal(wire_hello_decode(fx->out.data, fx->out.len, &h, &s,
-                                       &err), 0);
+                                       got, &err), 0);
     assert_int_equal(h.len, 6);
     assert_memory_equal(h.p, "node-1", 6);
     assert_int_equal(s.len, 16);
+    assert_memory_equal(got, nonce, WIRE_NONCE_LEN);
+    /* a version 1 HELLO (no nonce) */
+    assert_int_equal(wire_hello_decode(fx->out.data, 2 + 6 + 2 + 16, &h, &s,
+                                       got, &err), -1);
+    assert_string_equal(err, "truncated nonce");
     /* trailing byte */
     assert_int_equal(buf_put_u8(&fx->out, 0), 0);
     assert_int_equal(wire_hello_decode(fx->out.data, fx->out.len, &h, &s,
-                                       &err), -1);
+                                       got, &err), -1);
     assert_string_equal(err, "trailing bytes in payload");
     /* truncated */
-    assert_int_equal(wire_hello_decode(fx->out.data, 5, &h, &s, &err), -1);
+    assert_int_equal(wire_hello_decode(fx->out.data, 5, &h, &s, got, &err),
+                     -1);
     /* NUL inside the hostname */
     fx->out.data[4] = 0;
     assert_int_equal(wire_hello_decode(fx->out.data, fx->out.len - 1, &h, &s,
-                                       &err), -1);
+                                       got, &err), -1);
     assert_string_equal(err, "NUL byte in string");
     /* empty hostname */
     buf_reset(&fx->out);
-    assert_int_equal(wire_hello_encode(&fx->out, "", "x"), -1);
+    assert_int_equal(wire_hello_encode(&fx->out, "", "x", nonce), -1);
     assert_int_equal(fx->out.len, 0);
 }
 
@@ -357,24 +378,32 @@ test_challenge_auth_u64_error(void **state)
 {
     struct fixture *fx = *state;
     uint8_t nonce[WIRE_NONCE_LEN], got[WIRE_NONCE_LEN];
+    uint8_t proof[WIRE_MAC_LEN], gotp[WIRE_MAC_LEN];
     int req;
     const char *err;
     uint64_t v;
     uint16_t code;
     struct wire_str m;
 
-    for (int i = 0; i < WIRE_NONCE_LEN; i++)
+    for (int i = 0; i < WIRE_NONCE_LEN; i++) {
         nonce[i] = (uint8_t)(i * 7);
-    assert_int_equal(wire_challenge_encode(&fx->out, 1, nonce), 0);
+        proof[i] = (uint8_t)(i * 3 + 1);
+    }
+    assert_int_equal(wire_challenge_encode(&fx->out, 1, nonce, proof), 0);
+    assert_int_equal(fx->out.len, 1 + WIRE_NONCE_LEN + WIRE_MAC_LEN);
     assert_int_equal(wire_challenge_decode(fx->out.data, fx->out.len, &req,
-                                           got, &err), 0);
+                                           got, gotp, &err), 0);
     assert_int_equal(req, 1);
     assert_memory_equal(got, nonce, WIRE_NONCE_LEN);
+    assert_memory_equal(gotp, proof, WIRE_MAC_LEN);
+    /* a version 1 CHALLENGE (no proof) */
+    assert_int_equal(wire_challenge_decode(fx->out.data, 1 + WIRE_NONCE_LEN,
+                                           &req, got, gotp, &err), -1);
     fx->out.data[0] = 2;
     assert_int_equal(wire_challenge_decode(fx->out.data, fx->out.len, &req,
-                                           got, &err), -1);
-    assert_int_equal(wire_challenge_decode(fx->out.data, 10, &req, got, &err),
-                     -1);
+                                           got, gotp, &err), -1);
+    assert_int_equal(wire_challenge_decode(fx->out.data, 10, &req, got, gotp,
+                                           &err), -1);
 
     buf_reset(&fx->out);
     assert_int_equal(wire_auth_encode(&fx->out, nonce), 0);
@@ -400,24 +429,31 @@ test_challenge_auth_u64_error(void **state)
                                        &m, &err), -1);
 }
 
+/* An old (version 1) peer gets an ERROR in a version 1 header: magic,
+ * version 1, type ERROR, a crc that checks, code 3 and the message. */
 static void
-test_auth_mac_matches_hmac(void **state)
+test_version_error_for_old_peer(void **state)
 {
-    uint8_t nonce[WIRE_NONCE_LEN] = { 1, 2, 3 };
-    uint8_t mac[WIRE_MAC_LEN], want[WIRE_MAC_LEN], zero[WIRE_MAC_LEN] = { 0 };
-    uint8_t msg[12 + WIRE_NONCE_LEN + 4];
+    struct fixture *fx = *state;
+    const uint8_t *h;
+    uint16_t code;
+    struct wire_str m;
+    const char *err;
 
-    (void)state;
-    memcpy(msg, "logq-auth-v1", 12);
-    memcpy(msg + 12, nonce, WIRE_NONCE_LEN);
-    memcpy(msg + 12 + WIRE_NONCE_LEN, "host", 4);
-    hmac_sha256("secret", 6, msg, sizeof(msg), want);
-    wire_auth_mac("secret", 6, nonce, "host", 4, mac);
-    assert_memory_equal(mac, want, WIRE_MAC_LEN);
-    wire_auth_mac("secret", 6, nonce, "hosu", 4, mac);
-    assert_false(hmac_equal(mac, want, WIRE_MAC_LEN));
-    wire_auth_mac("", 0, nonce, "host", 4, mac);
-    assert_memory_equal(mac, zero, WIRE_MAC_LEN);
+    assert_int_equal(wire_version_error_encode(&fx->out, 1, "upgrade"), 0);
+    h = fx->out.data;
+    assert_memory_equal(h, "LQ", 2);
+    assert_int_equal(h[2], 1);
+    assert_int_equal(le16_load(h + 4), WIRE_ERROR);
+    uint32_t plen = le32_load(h + 8);
+    assert_int_equal(fx->out.len, WIRE_HEADER_LEN + plen);
+    assert_int_equal(le32_load(h + 12),
+                     compress_crc32(0, h + WIRE_HEADER_LEN, plen));
+    assert_int_equal(wire_error_decode(h + WIRE_HEADER_LEN, plen, &code, &m,
+                                       &err), 0);
+    assert_int_equal(code, WIRE_ERR_VERSION);
+    assert_int_equal(m.len, 7);
+    assert_memory_equal(m.p, "upgrade", 7);
 }
 
 /* ---- BATCH ---- */
@@ -757,7 +793,7 @@ main(void)
         T(test_frame_zlib_corrupt_rejected),
         T(test_hello_roundtrip_and_rejects),
         T(test_challenge_auth_u64_error),
-        T(test_auth_mac_matches_hmac),
+        T(test_version_error_for_old_peer),
         T(test_batch_roundtrip),
         T(test_batch_every_truncation_rejected),
         T(test_batch_bad_source_index),

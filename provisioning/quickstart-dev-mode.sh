@@ -78,7 +78,7 @@ cat <<DONE
 logq lab is up.
   API      $api        (GET /health, /api/v1/logs, see collector/API.md)
   Grafana  http://127.0.0.1:${grafana_port:-3000}   user admin, password: cat provisioning/.secrets/grafana-admin
-  Token    provisioning/.secrets/token (shared by the shippers and the collector)
+  Tokens   provisioning/.secrets/shippers/NODE (one per shipper; the collector lists them all)
   API token provisioning/.secrets/http-token-logq (bin/logq: LOGQ_TOKEN or --token-file)
 
 Try (from the repository root, after 'make'):

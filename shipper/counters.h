@@ -24,6 +24,8 @@ struct shipper_counters {
     uint64_t files_refused;       /* symlink/non-regular log or config */
     uint64_t deleted_open_dropped;/* deleted containers closed at the cap */
     uint64_t reconnects;          /* connection attempts after the first */
+    uint64_t collector_auth_failures; /* collector failed to prove itself */
+    uint64_t frames_bad_mac;      /* frames from the collector refused */
     uint64_t batches_sent;        /* frames written (incl. resends) */
     uint64_t batches_acked;
     uint64_t batches_resent;

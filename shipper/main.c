@@ -103,6 +103,7 @@ main_log_counters(const struct shipper *sh, enum log_level lvl)
             " records=%" PRIu64 " records_raw=%" PRIu64
             " records_truncated=%" PRIu64 " rotations=%" PRIu64
             " truncations=%" PRIu64 " gaps=%" PRIu64 " reconnects=%" PRIu64
+            " collector_auth_failures=%" PRIu64 " frames_bad_mac=%" PRIu64
             " batches_sent=%" PRIu64 " batches_acked=%" PRIu64
             " batches_resent=%" PRIu64 " read_errors=%" PRIu64
             " configs_bad=%" PRIu64 " files_refused=%" PRIu64
@@ -111,7 +112,8 @@ main_log_counters(const struct shipper *sh, enum log_level lvl)
             " state_writes=%" PRIu64 " state_errors=%" PRIu64
             " inflight=%zu containers=%zu", c->lines, c->bytes, c->records,
             c->records_raw, c->records_truncated, c->rotations,
-            c->truncations, c->gaps, c->reconnects, c->batches_sent,
+            c->truncations, c->gaps, c->reconnects,
+            c->collector_auth_failures, c->frames_bad_mac, c->batches_sent,
             c->batches_acked, c->batches_resent, c->read_errors,
             c->configs_bad, c->files_refused,
             sh->met != NULL ? metrics_files_refused(sh->met) : 0,
@@ -402,6 +404,15 @@ main(int argc, char **argv)
                                &token_len, &terr) < 0) {
         fprintf(stderr, "logq-shipper: %s\n", terr);
         free(terr);
+        shipper_config_fini(&sh.cfg);
+        return 2;
+    }
+    if (token != NULL && !secret_is_bearer(token, token_len)) {
+        fprintf(stderr, "logq-shipper: --token-file %s: holds spaces or "
+                "control bytes; a shipper's token file holds this host's "
+                "token only (one word of visible ASCII), not the collector's "
+                "HOST TOKEN list\n", sh.cfg.token_file);
+        secret_free(token, token_len);
         shipper_config_fini(&sh.cfg);
         return 2;
     }

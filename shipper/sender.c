@@ -19,20 +19,23 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/dns.h>
 
 #include "common/buf.h"
+#include "common/hmac.h"
 #include "common/log.h"
 #include "common/record.h"
 #include "common/timeutil.h"
 #include "common/wire_ev.h"
+#include "common/wireauth.h"
 #include "common/xmalloc.h"
 #include "shipper/compressor.h"
 
-#define SENDER_SOFTWARE      "logq-shipper/0.1"
+#define SENDER_SOFTWARE      "logq-shipper/0.2"
 #define SENDER_RAW_MAX       (WIRE_MAX_PAYLOAD - (64u << 10))
 #define SENDER_FRAME_MAX     (WIRE_HEADER_LEN + WIRE_MAX_PAYLOAD)
 #define SENDER_BACKOFF_MIN   100        /* ms */
@@ -96,6 +99,8 @@ struct sender {
     int                      backoff_ms;
     int                      n_connects;
     uint64_t                 conn_seq;      /* last seq sent */
+    uint8_t                  nonce_s[WIRE_NONCE_LEN];   /* ours */
+    struct wireauth          auth;          /* frame MACs, on from AUTH */
 
     struct sender_entry     *head;
     struct sender_entry     *tail;
@@ -264,6 +269,7 @@ sender_close(struct sender *s, const char *why)
     s->conn_seq = 0;
     s->last_ack_ns = 0;
     s->ping_sent_ns = 0;
+    wireauth_clear(&s->auth);
     evtimer_del(s->ack_ev);
     evtimer_del(s->ping_ev);
     sender_schedule_retry(s);
@@ -276,7 +282,8 @@ sender_write_frame(struct sender *s, uint16_t type, struct buf *payload)
     int rc = -1;
 
     buf_init(&f, SENDER_FRAME_MAX);
-    if (wire_frame_encode(&f, type, payload->data, payload->len, 0) == 0 &&
+    if (wireauth_frame_encode(&s->auth, &f, type, payload->data,
+                              payload->len, 0) == 0 &&
         bufferevent_write(s->bev, f.data, f.len) == 0) {
         s->last_write_ns = mono_ns();
         rc = 0;
@@ -291,7 +298,15 @@ sender_send_hello(struct sender *s)
     struct buf p;
 
     buf_init(&p, 1024);
-    if (wire_hello_encode(&p, s->cfg.hostname, SENDER_SOFTWARE) < 0 ||
+    if (getrandom(s->nonce_s, sizeof(s->nonce_s), 0) !=
+        (ssize_t)sizeof(s->nonce_s)) {
+        buf_fini(&p);
+        log_error("sender", "getrandom failed: %s", strerror(errno));
+        sender_close(s, "no random nonce");
+        return;
+    }
+    if (wire_hello_encode(&p, s->cfg.hostname, SENDER_SOFTWARE,
+                          s->nonce_s) < 0 ||
         sender_write_frame(s, WIRE_HELLO, &p) < 0) {
         buf_fini(&p);
         sender_close(s, "cannot send hello");
@@ -301,24 +316,79 @@ sender_send_hello(struct sender *s)
     s->state = SENDER_HELLO_SENT;
 }
 
+/* The handshake's inputs: our token and host, both nonces. */
+static struct wireauth_hello
+sender_hello_args(const struct sender *s, const uint8_t *nonce_c)
+{
+    return (struct wireauth_hello){
+        .token = s->cfg.token, .token_len = s->cfg.token_len,
+        .ns = s->nonce_s, .nc = nonce_c, .host = s->cfg.hostname,
+        .host_len = strlen(s->cfg.hostname),
+    };
+}
+
+/* NULL if the collector proved it holds our token, else why not. */
+static const char *
+sender_check_collector(const struct sender *s, int auth_required,
+                       const uint8_t *nonce_c, const uint8_t *proof)
+{
+    uint8_t want[WIRE_MAC_LEN];
+
+    if (!auth_required)
+        return "the collector asks for no token, so it cannot prove itself "
+               "(a collector without --token-file, or not the collector)";
+    struct wireauth_hello h = sender_hello_args(s, nonce_c);
+    wireauth_proof(&h, WIREAUTH_COLLECTOR, want);
+    int is_ok = hmac_equal(want, proof, WIRE_MAC_LEN);
+    explicit_bzero(want, sizeof(want));
+    return is_ok ? NULL
+                 : "the collector did not prove it holds this host's token "
+                   "(not the collector, or this host is not enrolled there "
+                   "with this token)";
+}
+
+/* Nothing more is sent to a collector that could not prove itself; the
+ * next try waits the longest backoff. */
+static void
+sender_refuse_collector(struct sender *s, const char *why)
+{
+    s->ctr->collector_auth_failures++;
+    log_error("sender", "refusing to send logs peer=%s:%d host=%s: %s",
+              s->cfg.host, s->cfg.port, s->cfg.hostname, why);
+    s->backoff_ms = SENDER_BACKOFF_MAX;
+    sender_close(s, "collector not proven");
+}
+
 /* Returns -1 when the connection was closed. */
 static int
 sender_on_challenge(struct sender *s, const uint8_t *p, size_t len)
 {
-    uint8_t nonce[WIRE_NONCE_LEN], mac[WIRE_MAC_LEN] = { 0 };
+    uint8_t nonce_c[WIRE_NONCE_LEN], proof[WIRE_MAC_LEN];
+    uint8_t mac[WIRE_MAC_LEN] = { 0 };
     int auth_required;
     const char *err;
 
-    if (wire_challenge_decode(p, len, &auth_required, nonce, &err) < 0) {
+    if (wire_challenge_decode(p, len, &auth_required, nonce_c, proof,
+                              &err) < 0) {
         sender_close(s, err);
         return -1;
     }
-    if (s->cfg.token != NULL)
-        wire_auth_mac(s->cfg.token, s->cfg.token_len, nonce, s->cfg.hostname,
-                      strlen(s->cfg.hostname), mac);
-    else if (auth_required)
+    if (s->cfg.token == NULL && auth_required) {
         log_warn("sender", "collector requires a token, none configured "
                  "(--token-file)");
+        sender_close(s, "no token");
+        return -1;
+    }
+    if (s->cfg.token != NULL) {
+        const char *why = sender_check_collector(s, auth_required, nonce_c,
+                                                 proof);
+        if (why != NULL) {
+            sender_refuse_collector(s, why);
+            return -1;
+        }
+        struct wireauth_hello h = sender_hello_args(s, nonce_c);
+        wireauth_proof(&h, WIREAUTH_SHIPPER, mac);
+    }
     struct buf b;
     buf_init(&b, 64);
     int rc = wire_auth_encode(&b, mac);
@@ -328,6 +398,10 @@ sender_on_challenge(struct sender *s, const uint8_t *p, size_t len)
     if (rc < 0) {
         sender_close(s, "cannot send auth");
         return -1;
+    }
+    if (s->cfg.token != NULL) {     /* every frame from now on is tagged */
+        struct wireauth_hello h = sender_hello_args(s, nonce_c);
+        wireauth_start(&s->auth, &h, WIREAUTH_SHIPPER);
     }
     s->state = SENDER_AUTH_SENT;
     return 0;
@@ -401,14 +475,35 @@ sender_on_ack(struct sender *s, const uint8_t *p, size_t len)
     return 0;
 }
 
+/* Checks and strips the frame's MAC (PROTOCOL.md "Frame MACs"); -1 when
+ * the connection was closed. */
+static int
+sender_open_frame(struct sender *s, struct wire_frame *f)
+{
+    const char *err = NULL;
+
+    if (wireauth_open(&s->auth, f, &err) == 0)
+        return 0;
+    if (s->auth.is_on) {
+        s->ctr->frames_bad_mac++;
+        log_error("sender", "frame from the collector refused peer=%s:%d "
+                  "type=%u: %s", s->cfg.host, s->cfg.port,
+                  (unsigned)f->type, err);
+    }
+    sender_close(s, err);
+    return -1;
+}
+
 /* Handles one frame; -1 when the connection was closed. */
 static int
-sender_on_frame(struct sender *s, const struct wire_frame *f)
+sender_on_frame(struct sender *s, struct wire_frame *f)
 {
     const uint8_t *p;
     size_t len;
     const char *err;
 
+    if (sender_open_frame(s, f) < 0)
+        return -1;
     if (wire_frame_payload(f, &s->scratch, &p, &len, &err) < 0) {
         sender_close(s, err);
         return -1;
@@ -435,6 +530,25 @@ sender_on_frame(struct sender *s, const struct wire_frame *f)
     }
     sender_close(s, "unexpected frame");
     return -1;
+}
+
+/* Writes one queued frame, tagged when the session's MACs are on (the
+ * queue keeps frames untagged: the tag depends on the connection). */
+static int
+sender_write_entry(struct sender *s, const struct sender_entry *e)
+{
+    uint8_t hdr[WIRE_HEADER_LEN], tag[WIRE_MAC_LEN];
+
+    if (!s->auth.is_on)
+        return bufferevent_write(s->bev, e->frame.data, e->frame.len);
+    if (wireauth_seal(&s->auth, e->frame.data, e->frame.len, hdr, tag) < 0)
+        return -1;
+    if (bufferevent_write(s->bev, hdr, sizeof(hdr)) < 0 ||
+        bufferevent_write(s->bev, e->frame.data + WIRE_HEADER_LEN,
+                          e->frame.len - WIRE_HEADER_LEN) < 0 ||
+        bufferevent_write(s->bev, tag, sizeof(tag)) < 0)
+        return -1;
+    return 0;
 }
 
 /*
@@ -464,7 +578,7 @@ sender_write_pending(struct sender *s)
             is_blocked = 1;
         if (is_blocked)
             continue;
-        if (bufferevent_write(s->bev, e->frame.data, e->frame.len) < 0) {
+        if (sender_write_entry(s, e) < 0) {
             sender_close(s, "write failed");
             return;
         }
@@ -512,6 +626,19 @@ sender_ack_timer_arm(struct sender *s)
 
 /* ---- event callbacks ---- */
 
+/* A collector speaking another protocol version (PROTOCOL.md "Versions"):
+ * say which side to upgrade, and retry slowly. */
+static void
+sender_wrong_version(struct sender *s, int version)
+{
+    log_error("sender", "collector speaks protocol version %d, this shipper "
+              "%d: upgrade the %s peer=%s:%d", version, WIRE_VERSION,
+              version < WIRE_VERSION ? "collector" : "shipper",
+              s->cfg.host, s->cfg.port);
+    s->backoff_ms = SENDER_BACKOFF_MAX;
+    sender_close(s, "protocol version");
+}
+
 static void
 sender_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -524,7 +651,9 @@ sender_read_cb(struct bufferevent *bev, void *arg)
         if (sender_on_frame(s, &f) < 0)
             return;
     }
-    if (rc != WIRE_RD_NEED_MORE)
+    if (rc == WIRE_RD_BAD_VERSION)
+        sender_wrong_version(s, wire_reader_bad_version(&s->rd));
+    else if (rc != WIRE_RD_NEED_MORE)
         sender_close(s, wire_rd_str(rc));
 }
 

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sender_test: the sender against an in-process fake collector on
- * 127.0.0.1 (same event_base): handshake with a token MAC check, batch
+ * 127.0.0.1 (same event_base): the version 2 handshake (the fake proves
+ * the host's token, or fails to; the shipper must send nothing to a fake
+ * that cannot), frame MACs both ways (the fake checks every frame's tag; a
+ * forged, tampered or replayed ACK must close the connection), batch
  * numbering, ACK -> commit of resume points, the in-flight cap, a dropped
  * connection followed by reconnect and in-order resend with new seqs, an
  * ERROR frame, and the ACK timeout (a short ack_timeout_ms; it runs from
@@ -27,13 +30,21 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "common/compress.h"
 #include "common/hmac.h"
 #include "common/timeutil.h"
 #include "common/wire.h"
+#include "common/wireauth.h"
 #include "common/xmalloc.h"
 #include "shipper/sender.h"
 
-#define TOKEN "s3cret"
+#define TOKEN "node1-token-0123456789abcdef0123456789"
+
+enum fake_proof {
+    FAKE_PROOF_RIGHT,
+    FAKE_PROOF_WRONG,       /* a fake collector without the token */
+    FAKE_PROOF_NO_AUTH,     /* says auth_required 0 */
+};
 #define ACK_TIMEOUT_MS 1000
 #define PING_MS 200
 
@@ -43,6 +54,13 @@ struct fake {
     struct bufferevent       *bev;
     int                       port;
     uint8_t                   nonce[WIRE_NONCE_LEN];
+    uint8_t                   nonce_s[WIRE_NONCE_LEN];
+    enum fake_proof           proof;
+    struct wireauth           auth;
+    struct buf                last_ack;      /* the last ACK frame sent */
+    int                       n_auth;       /* AUTH frames received */
+    int                       n_bad_mac;    /* shipper frames failing it */
+    int                       n_after_auth; /* frames received after AUTH */
     int                       auto_ack;
     int                       ack_from_conn; /* auto-ack from this conn */
     int                       reject;       /* answer AUTH with ERROR */
@@ -69,8 +87,13 @@ fake_send(struct fake *f, uint16_t type, struct buf *p)
     struct buf fr;
 
     buf_init(&fr, 1 << 20);
-    assert_int_equal(wire_frame_encode(&fr, type, p->data, p->len, 0), 0);
+    assert_int_equal(wireauth_frame_encode(&f->auth, &fr, type, p->data,
+                                           p->len, 0), 0);
     bufferevent_write(f->bev, fr.data, fr.len);
+    if (type == WIRE_ACK) {
+        buf_reset(&f->last_ack);
+        assert_int_equal(buf_append(&f->last_ack, fr.data, fr.len), 0);
+    }
     buf_fini(&fr);
 }
 
@@ -95,19 +118,36 @@ fake_frame(struct fake *f, const struct wire_frame *fr)
 
     assert_int_equal(wire_frame_payload(fr, &f->scratch, &p, &len, &err), 0);
     buf_init(&out, 1 << 16);
+    struct wireauth_hello h = {
+        .token = TOKEN, .token_len = strlen(TOKEN), .ns = f->nonce_s,
+        .nc = f->nonce, .host = "node1", .host_len = 5,
+    };
+    if (f->n_auth > 0)
+        f->n_after_auth++;
     if (fr->type == WIRE_HELLO) {
+        struct wire_str host, sw;
+        uint8_t proof[WIRE_MAC_LEN] = { 0 };
+        assert_int_equal(wire_hello_decode(p, len, &host, &sw, f->nonce_s,
+                                           &err), 0);
         memset(f->nonce, 0x5a, sizeof(f->nonce));
-        wire_challenge_encode(&out, 1, f->nonce);
+        if (f->proof == FAKE_PROOF_RIGHT)
+            wireauth_proof(&h, WIREAUTH_COLLECTOR, proof);
+        else if (f->proof == FAKE_PROOF_WRONG)  /* the shipper's, reflected */
+            wireauth_proof(&h, WIREAUTH_SHIPPER, proof);
+        wire_challenge_encode(&out, f->proof != FAKE_PROOF_NO_AUTH, f->nonce,
+                              proof);
         fake_send(f, WIRE_CHALLENGE, &out);
     } else if (fr->type == WIRE_AUTH) {
         uint8_t mac[WIRE_MAC_LEN], want[WIRE_MAC_LEN];
+        f->n_auth++;
         assert_int_equal(wire_auth_decode(p, len, mac, &err), 0);
-        wire_auth_mac(TOKEN, strlen(TOKEN), f->nonce, "node1", 5, want);
+        wireauth_proof(&h, WIREAUTH_SHIPPER, want);
         f->auth_ok = memcmp(mac, want, sizeof(mac)) == 0;
         if (f->reject) {
             wire_error_encode(&out, WIRE_ERR_AUTH, "authentication failed");
             fake_send(f, WIRE_ERROR, &out);
         } else {
+            wireauth_start(&f->auth, &h, WIREAUTH_COLLECTOR);
             wire_u64_encode(&out, 42);
             fake_send(f, WIRE_WELCOME, &out);
         }
@@ -148,6 +188,12 @@ fake_read_cb(struct bufferevent *bev, void *arg)
         const char *err;
         if (n == 0 || wire_frame_decode(d, n, &fr, &used, &err) != 1)
             return;
+        if (wireauth_open(&f->auth, &fr, &err) < 0) {
+            f->n_bad_mac++;
+            bufferevent_free(f->bev);
+            f->bev = NULL;
+            return;
+        }
         fake_frame(f, &fr);
         evbuffer_drain(in, used);
     }
@@ -173,6 +219,7 @@ fake_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     if (f->bev != NULL)
         bufferevent_free(f->bev);
     f->n_conns++;
+    wireauth_clear(&f->auth);
     f->bev = bufferevent_socket_new(f->base, fd, BEV_OPT_CLOSE_ON_FREE);
     bufferevent_setcb(f->bev, fake_read_cb, NULL, fake_event_cb, f);
     bufferevent_enable(f->bev, EV_READ | EV_WRITE);
@@ -221,6 +268,7 @@ setup(void **state)
     f->auto_ack = 1;
     src.batch_gen = 0;      /* sender-private: stale from the last test */
     buf_init(&f->scratch, WIRE_MAX_INFLATED);
+    buf_init(&f->last_ack, 1024);
     struct sender_config cfg = {
         .host = "127.0.0.1", .port = f->port, .hostname = "node1",
         .token = TOKEN, .token_len = strlen(TOKEN), .batch_bytes = 4096,
@@ -244,6 +292,7 @@ teardown(void **state)
         bufferevent_free(f->bev);
     evconnlistener_free(f->lis);
     buf_fini(&f->scratch);
+    buf_fini(&f->last_ack);
     event_base_free(f->base);
     free(f);
     return 0;
@@ -562,6 +611,106 @@ test_sender_ping_unanswered_reconnects(void **state)
     assert_int_equal(f->ctr.reconnects, 1);
 }
 
+/* A collector that cannot prove it holds the host's token (it answers
+ * with the shipper's own proof, reflected), or that asks for no token,
+ * gets nothing: no AUTH, no batch, however often the shipper retries. */
+static void
+refused_collector(struct fake *f, enum fake_proof proof)
+{
+    f->proof = proof;
+    add_records(f, 1, 3, 10);
+    sender_flush(f->s);
+    assert_int_equal(sender_start(f->s), 0);
+    RUN_UNTIL(f, f->ctr.collector_auth_failures >= 1);
+    run_for(f, 300);
+    assert_false(sender_is_ready(f->s));
+    assert_int_equal(f->n_auth, 0);
+    assert_int_equal(f->n_after_auth, 0);
+    assert_int_equal(f->n_batches, 0);
+    assert_int_equal(f->n_commits, 0);
+    assert_int_equal(f->n_conns, 1);    /* the longest backoff: 5 s */
+}
+
+static void
+test_sender_refuses_unproven_collector(void **state)
+{
+    refused_collector(*state, FAKE_PROOF_WRONG);
+}
+
+static void
+test_sender_refuses_collector_without_auth(void **state)
+{
+    refused_collector(*state, FAKE_PROOF_NO_AUTH);
+}
+
+/* Every frame the shipper sent carried the right tag (the fake checks
+ * each), then: an ACK replayed, an ACK with one bit changed, an ACK with
+ * no tag. Each closes the connection, is counted, commits nothing, and
+ * the batch is resent and acked on the next connection. */
+static void
+forged_ack(struct fake *f, int how)
+{
+    f->auto_ack = 0;
+    f->ack_from_conn = 2;
+    assert_int_equal(sender_start(f->s), 0);
+    RUN_UNTIL(f, sender_is_ready(f->s));
+    add_records(f, 1, 1, 10);
+    sender_flush(f->s);
+    RUN_UNTIL(f, f->n_batches == 1);
+    fake_ack(f, 1);
+    RUN_UNTIL(f, f->n_commits == 1);
+    add_records(f, 2, 1, 10);
+    sender_flush(f->s);
+    RUN_UNTIL(f, f->n_batches == 2);
+    struct buf fr;
+    buf_init(&fr, 1024);
+    if (how == 0) {                     /* the first ACK again */
+        assert_int_equal(buf_append(&fr, f->last_ack.data, f->last_ack.len),
+                         0);
+    } else {
+        struct buf p;
+        buf_init(&p, 64);
+        wire_u64_encode(&p, 2);
+        if (how == 1) {
+            assert_int_equal(wireauth_frame_encode(&f->auth, &fr, WIRE_ACK,
+                                                   p.data, p.len, 0), 0);
+            fr.data[WIRE_HEADER_LEN] ^= 0x02;   /* seq 2 -> 0 */
+            le32_store(fr.data + 12, compress_crc32(0, fr.data +
+                       WIRE_HEADER_LEN, fr.len - WIRE_HEADER_LEN));
+        } else {
+            assert_int_equal(wire_frame_encode(&fr, WIRE_ACK, p.data, p.len,
+                                               0), 0);
+        }
+        buf_fini(&p);
+    }
+    bufferevent_write(f->bev, fr.data, fr.len);
+    buf_fini(&fr);
+    RUN_UNTIL(f, f->ctr.frames_bad_mac == 1);
+    assert_int_equal(f->n_commits, 1);
+    RUN_UNTIL(f, f->n_conns == 2 && sender_is_drained(f->s));
+    assert_int_equal(f->n_commits, 2);
+    assert_int_equal(f->n_bad_mac, 0);
+    assert_int_equal(f->ctr.frames_bad_mac, 1);
+}
+
+static void
+test_sender_replayed_ack_refused(void **state)
+{
+    forged_ack(*state, 0);
+}
+
+static void
+test_sender_tampered_ack_refused(void **state)
+{
+    forged_ack(*state, 1);
+}
+
+static void
+test_sender_untagged_ack_refused(void **state)
+{
+    forged_ack(*state, 2);
+}
+
 #define SENDER_TESTS(T)                                                  \
     cmocka_unit_test_prestate_setup_teardown(                             \
         test_sender_handshake_batch_ack_commit, setup, teardown, T),      \
@@ -595,6 +744,18 @@ main(void)
         cmocka_unit_test_prestate_setup_teardown(
             test_sender_cap_counts_batches_in_compression, setup, teardown,
             &n_threads[1]),
+        cmocka_unit_test_prestate_setup_teardown(
+            test_sender_refuses_unproven_collector, setup, teardown,
+            &n_threads[1]),
+        cmocka_unit_test_prestate_setup_teardown(
+            test_sender_refuses_collector_without_auth, setup, teardown,
+            &n_threads[0]),
+        cmocka_unit_test_prestate_setup_teardown(
+            test_sender_replayed_ack_refused, setup, teardown, &n_threads[1]),
+        cmocka_unit_test_prestate_setup_teardown(
+            test_sender_tampered_ack_refused, setup, teardown, &n_threads[0]),
+        cmocka_unit_test_prestate_setup_teardown(
+            test_sender_untagged_ack_refused, setup, teardown, &n_threads[1]),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,10 +7,13 @@
  * via wire_ev.c), which holds at most one maximum frame: WIRE_MAX_CONTROL
  * (4 KiB) before WELCOME, WIRE_MAX_PAYLOAD after, so a peer that has not
  * authenticated costs a few KiB and a shipper at most one frame; whole
- * frames go to the pure payload decoders. Handshake: HELLO -> CHALLENGE
- * (32 bytes from getrandom) -> AUTH (HMAC checked in constant time) ->
+ * frames go to the pure payload decoders. Handshake (PROTOCOL.md "Identity
+ * and handshake"): HELLO names the host, whose token (hostkeys.c) the
+ * CHALLENGE proves we hold and the AUTH must prove the shipper holds; then
  * WELCOME, under a timeout; anything else before WELCOME closes the
- * connection.
+ * connection. From WELCOME on, with tokens, every frame both ways carries
+ * a MAC under the session's keys (common/wireauth.c): a frame that fails
+ * it is counted (frames_bad_mac) and closes the connection.
  *
  * Durability and acks: BATCH records are store_append()ed as they arrive
  * and the frame's seq is remembered as pending. A short timer (group
@@ -41,12 +44,15 @@
 #include <event2/listener.h>
 
 #include "collector/ingest/hostcap.h"
+#include "collector/ingest/hostkeys.h"
 #include "collector/ingest/listen.h"
 #include "collector/ingest/srccheck.h"
+#include "common/hmac.h"
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "common/tls.h"
 #include "common/wire_ev.h"
+#include "common/wireauth.h"
 #include "common/xmalloc.h"
 
 /* Socket input staged before it moves into the connection's frame reader,
@@ -58,7 +64,7 @@
 #define INGEST_COMMIT_DELAY_US  2000
 #define INGEST_RETRY_S          1
 #define INGEST_CLOSE_GRACE_S    2
-#define INGEST_MAX_HOST         255
+#define INGEST_MAX_HOST         HOSTKEYS_MAX_HOST
 #define INGEST_MAX_SOFTWARE     128
 #define INGEST_CTRL_MAX         4096    /* control frames we send */
 #define INGEST_LOG_WINDOW_NS    INT64_C(10000000000)
@@ -88,7 +94,11 @@ struct ingest_conn {
     char                 host_log[LOG_ESC_SIZE];    /* log_esc(host) */
     char                 software[INGEST_MAX_SOFTWARE + 1];
     struct hostcap_host *hc_host;       /* from WELCOME on */
-    uint8_t              nonce[WIRE_NONCE_LEN];
+    uint8_t              nonce_s[WIRE_NONCE_LEN];   /* the shipper's */
+    uint8_t              nonce[WIRE_NONCE_LEN];     /* ours */
+    const char          *token;     /* the host's (borrowed), NULL: none */
+    size_t               token_len;
+    struct wireauth      auth;      /* frame MACs, on from WELCOME */
     int64_t              connected_ns;
     uint64_t             last_seq;      /* last BATCH/METRICS seq processed */
     uint64_t             pending_seq;   /* processed, waiting for a commit */
@@ -115,7 +125,7 @@ struct ingest {
     struct follow           *follow;
     struct collector_stats  *stats;
     struct ingest_options    opt;
-    uint8_t                 *token;
+    const struct hostkeys   *host_keys;
     TAILQ_HEAD(, ingest_conn) conns;
     int                      n_conns;
     int                      has_pending;
@@ -164,29 +174,14 @@ ingest_log_limited(struct ingest *ing, const char *fmt, ...)
     log_warn("ingest", "%s", line);
 }
 
-static int
-ingest_ct_equal(const uint8_t *a, const uint8_t *b, size_t n)
+/* The handshake's inputs for c's host (token and both nonces). */
+static struct wireauth_hello
+ingest_conn_hello_args(const struct ingest_conn *c)
 {
-    volatile uint8_t d = 0;
-
-    for (size_t i = 0; i < n; i++)
-        d |= (uint8_t)(a[i] ^ b[i]);
-    return d == 0;
-}
-
-/* Host names end up in file names, JSON and log lines: printable, no
- * spaces, at most INGEST_MAX_HOST bytes. */
-static int
-ingest_host_is_valid(const struct wire_str *h)
-{
-    if (h->len == 0 || h->len > INGEST_MAX_HOST)
-        return 0;
-    for (size_t i = 0; i < h->len; i++) {
-        unsigned char ch = (unsigned char)h->p[i];
-        if (ch <= 0x20 || ch == 0x7f)
-            return 0;
-    }
-    return 1;
+    return (struct wireauth_hello){
+        .token = c->token, .token_len = c->token_len, .ns = c->nonce_s,
+        .nc = c->nonce, .host = c->host, .host_len = strlen(c->host),
+    };
 }
 
 /* ---- connection lifetime ---- */
@@ -204,6 +199,7 @@ ingest_conn_free(struct ingest_conn *c)
     if (c->bev != NULL)
         bufferevent_free(c->bev);
     wire_reader_fini(&c->rd);
+    wireauth_clear(&c->auth);
     free(c);
 }
 
@@ -217,15 +213,16 @@ ingest_conn_arm(struct ingest_conn *c, int64_t ns)
     evtimer_add(c->timer, &tv);
 }
 
-/* Queues a control frame; the payload is already in ing->payload. */
+/* Queues a control frame (tagged once the session's MACs are on); the
+ * payload is already in ing->payload. */
 static int
 ingest_conn_send(struct ingest_conn *c, uint16_t type)
 {
     struct ingest *ing = c->ing;
 
     buf_reset(&ing->frame);
-    if (wire_frame_encode(&ing->frame, type, ing->payload.data,
-                          ing->payload.len, 0) < 0 ||
+    if (wireauth_frame_encode(&c->auth, &ing->frame, type, ing->payload.data,
+                              ing->payload.len, 0) < 0 ||
         bufferevent_write(c->bev, ing->frame.data, ing->frame.len) < 0) {
         ingest_log_limited(ing, "cannot queue frame type=%u peer=%s",
                            (unsigned)type, c->peer);
@@ -237,19 +234,25 @@ ingest_conn_send(struct ingest_conn *c, uint16_t type)
 /* Sends ERROR (best effort) and closes once it is written, or after a grace
  * period. Never frees c: callers may be inside c's own processing loop. */
 static void
-ingest_conn_close(struct ingest_conn *c, uint16_t code, const char *msg)
+ingest_conn_closing(struct ingest_conn *c)
 {
     struct timeval grace = { INGEST_CLOSE_GRACE_S, 0 };
 
-    if (c->state == INGEST_CLOSING)
-        return;
     c->state = INGEST_CLOSING;
     bufferevent_disable(c->bev, EV_READ);
+    evtimer_del(c->timer);
+    evtimer_add(c->timer, &grace);
+}
+
+static void
+ingest_conn_close(struct ingest_conn *c, uint16_t code, const char *msg)
+{
+    if (c->state == INGEST_CLOSING)
+        return;
     buf_reset(&c->ing->payload);
     if (wire_error_encode(&c->ing->payload, code, msg) == 0)
         (void)ingest_conn_send(c, WIRE_ERROR);
-    evtimer_del(c->timer);
-    evtimer_add(c->timer, &grace);
+    ingest_conn_closing(c);
 }
 
 static void
@@ -262,6 +265,31 @@ ingest_conn_reject(struct ingest_conn *c, uint16_t code, const char *why,
                        c->host[0] ? c->host_log : "-", why, detail ? ": " : "",
                        detail ? detail : "");
     ingest_conn_close(c, code, why);
+}
+
+/* A peer speaking another protocol version: an ERROR it can read (in its
+ * own version's header when older, PROTOCOL.md "Versions"), then close. */
+static void
+ingest_conn_reject_version(struct ingest_conn *c, int version)
+{
+    struct ingest *ing = c->ing;
+    char msg[200];
+
+    snprintf(msg, sizeof(msg), "protocol version %d is not accepted: this "
+             "collector speaks version %d only (per-host tokens, frame "
+             "MACs); upgrade the %s", version, WIRE_VERSION,
+             version < WIRE_VERSION ? "shipper" : "collector");
+    ing->stats->frames_rejected++;
+    ingest_log_limited(ing, "protocol version %d refused, closing peer=%s",
+                       version, c->peer);
+    buf_reset(&ing->frame);
+    if (version > 0 && version < WIRE_VERSION &&
+        wire_version_error_encode(&ing->frame, (uint8_t)version, msg) == 0 &&
+        bufferevent_write(c->bev, ing->frame.data, ing->frame.len) == 0) {
+        ingest_conn_closing(c);
+        return;
+    }
+    ingest_conn_close(c, WIRE_ERR_VERSION, msg);
 }
 
 /* ---- handshake ---- */
@@ -285,6 +313,33 @@ ingest_conn_cert_check(struct ingest_conn *c)
     return -1;
 }
 
+/* Our CHALLENGE: the nonce, and the proof that we hold the host's token.
+ * For a host that is not enrolled the proof is random, so a stranger
+ * learns nothing from it; its AUTH is refused. */
+static int
+ingest_conn_challenge(struct ingest_conn *c)
+{
+    struct ingest *ing = c->ing;
+    uint8_t proof[WIRE_MAC_LEN] = { 0 };
+    int is_auth = ing->host_keys != NULL;
+
+    if (getrandom(c->nonce, sizeof(c->nonce), 0) != (ssize_t)sizeof(c->nonce) ||
+        (is_auth && c->token == NULL &&
+         getrandom(proof, sizeof(proof), 0) != (ssize_t)sizeof(proof))) {
+        log_error("ingest", "getrandom failed: %s", strerror(errno));
+        return -1;
+    }
+    if (c->token != NULL) {
+        struct wireauth_hello h = ingest_conn_hello_args(c);
+        wireauth_proof(&h, WIREAUTH_COLLECTOR, proof);
+    }
+    buf_reset(&ing->payload);
+    if (wire_challenge_encode(&ing->payload, is_auth, c->nonce, proof) < 0 ||
+        ingest_conn_send(c, WIRE_CHALLENGE) < 0)
+        return -1;
+    return 0;
+}
+
 static int
 ingest_conn_hello(struct ingest_conn *c, const uint8_t *p, size_t len)
 {
@@ -292,11 +347,11 @@ ingest_conn_hello(struct ingest_conn *c, const uint8_t *p, size_t len)
     struct wire_str host, sw;
     const char *err = NULL;
 
-    if (wire_hello_decode(p, len, &host, &sw, &err) < 0) {
+    if (wire_hello_decode(p, len, &host, &sw, c->nonce_s, &err) < 0) {
         ingest_conn_reject(c, WIRE_ERR_PROTOCOL, "bad HELLO", err);
         return -1;
     }
-    if (!ingest_host_is_valid(&host)) {
+    if (!hostkeys_is_host(host.p, host.len)) {
         ingest_conn_reject(c, WIRE_ERR_PROTOCOL, "bad hostname in HELLO",
                            NULL);
         return -1;
@@ -309,15 +364,10 @@ ingest_conn_hello(struct ingest_conn *c, const uint8_t *p, size_t len)
     size_t sl = sw.len < INGEST_MAX_SOFTWARE ? sw.len : INGEST_MAX_SOFTWARE;
     memcpy(c->software, sw.p, sl);
     c->software[sl] = '\0';
-    if (getrandom(c->nonce, sizeof(c->nonce), 0) != (ssize_t)sizeof(c->nonce)) {
-        log_error("ingest", "getrandom failed: %s", strerror(errno));
-        ingest_conn_close(c, WIRE_ERR_BUSY, "collector error");
-        return -1;
-    }
-    buf_reset(&ing->payload);
-    if (wire_challenge_encode(&ing->payload, ing->token != NULL,
-                              c->nonce) < 0 ||
-        ingest_conn_send(c, WIRE_CHALLENGE) < 0) {
+    if (ing->host_keys != NULL)
+        c->token = hostkeys_get(ing->host_keys, host.p, host.len,
+                                &c->token_len);
+    if (ingest_conn_challenge(c) < 0) {
         ingest_conn_close(c, WIRE_ERR_BUSY, "collector error");
         return -1;
     }
@@ -325,27 +375,44 @@ ingest_conn_hello(struct ingest_conn *c, const uint8_t *p, size_t len)
     return 0;
 }
 
+/* 1 if mac proves the host's token (always 0 for a host not enrolled). */
+static int
+ingest_conn_is_proven(const struct ingest_conn *c, const uint8_t *mac)
+{
+    uint8_t want[WIRE_MAC_LEN];
+
+    if (c->token == NULL)
+        return 0;
+    struct wireauth_hello h = ingest_conn_hello_args(c);
+    wireauth_proof(&h, WIREAUTH_SHIPPER, want);
+    int is_ok = hmac_equal(mac, want, WIRE_MAC_LEN);
+    explicit_bzero(want, sizeof(want));
+    return is_ok;
+}
+
 static int
 ingest_conn_auth(struct ingest_conn *c, const uint8_t *p, size_t len)
 {
     struct ingest *ing = c->ing;
-    uint8_t mac[WIRE_MAC_LEN], want[WIRE_MAC_LEN];
+    uint8_t mac[WIRE_MAC_LEN];
     const char *err = NULL;
 
     if (wire_auth_decode(p, len, mac, &err) < 0) {
         ingest_conn_reject(c, WIRE_ERR_PROTOCOL, "bad AUTH", err);
         return -1;
     }
-    if (ing->token != NULL) {
-        wire_auth_mac(ing->token, ing->opt.token_len, c->nonce, c->host,
-                      strlen(c->host), want);
-        if (!ingest_ct_equal(mac, want, WIRE_MAC_LEN)) {
+    if (ing->host_keys != NULL) {
+        if (!ingest_conn_is_proven(c, mac)) {
             ing->stats->auth_failures++;
-            ingest_log_limited(ing, "authentication failed peer=%s host=%s",
-                               c->peer, c->host_log);
+            ingest_log_limited(ing, "authentication failed peer=%s host=%s "
+                               "reason=\"%s\"", c->peer, c->host_log,
+                               c->token ? "wrong token for this host"
+                                        : "host not enrolled");
             ingest_conn_close(c, WIRE_ERR_AUTH, "authentication failed");
             return -1;
         }
+        struct wireauth_hello h = ingest_conn_hello_args(c);
+        wireauth_start(&c->auth, &h, WIREAUTH_COLLECTOR);
     }
     c->hc_host = hostcap_acquire(ing->hostcap, c->host);
     if (c->hc_host == NULL) {
@@ -613,11 +680,27 @@ ingest_conn_ping(struct ingest_conn *c, const struct wire_frame *f)
     return 0;
 }
 
+/* Checks and strips the frame's MAC (PROTOCOL.md "Frame MACs"). */
 static int
-ingest_conn_frame(struct ingest_conn *c, const struct wire_frame *f)
+ingest_conn_open(struct ingest_conn *c, struct wire_frame *f)
+{
+    const char *err = NULL;
+
+    if (wireauth_open(&c->auth, f, &err) == 0)
+        return 0;
+    if (c->auth.is_on)
+        c->ing->stats->frames_bad_mac++;
+    ingest_conn_reject(c, WIRE_ERR_PROTOCOL, err, NULL);
+    return -1;
+}
+
+static int
+ingest_conn_frame(struct ingest_conn *c, struct wire_frame *f)
 {
     char detail[32];
 
+    if (ingest_conn_open(c, f) < 0)
+        return -1;
     if (c->state == INGEST_HELLO_WAIT && f->type == WIRE_HELLO)
         return ingest_conn_hello(c, f->payload, f->len);
     if (c->state == INGEST_AUTH_WAIT && f->type == WIRE_AUTH)
@@ -674,9 +757,11 @@ ingest_conn_process(struct ingest_conn *c)
             (void)ingest_conn_frame(c, &f);
             continue;
         }
-        ingest_conn_reject(c, rc == WIRE_RD_BAD_VERSION ? WIRE_ERR_VERSION
-                                                        : WIRE_ERR_PROTOCOL,
-                           "bad frame", wire_rd_str(rc));
+        if (rc == WIRE_RD_BAD_VERSION)
+            ingest_conn_reject_version(c, wire_reader_bad_version(&c->rd));
+        else
+            ingest_conn_reject(c, WIRE_ERR_PROTOCOL, "bad frame",
+                               wire_rd_str(rc));
         return;
     }
 }
@@ -710,6 +795,16 @@ ingest_conn_event_cb(struct bufferevent *bev, short what, void *arg)
 
     if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
         return;
+    if (c->state == INGEST_AUTH_WAIT && c->ing->host_keys != NULL) {
+        /* a shipper stops here when our proof does not check out */
+        c->ing->stats->auth_failures++;
+        ingest_log_limited(c->ing, "authentication failed peer=%s host=%s "
+                           "reason=\"%s\"", c->peer, c->host_log,
+                           c->token ? "closed before AUTH: the shipper did "
+                                      "not accept our proof (its token for "
+                                      "this host differs)"
+                                    : "host not enrolled");
+    }
     if (c->state == INGEST_READY)
         log_info("ingest", "shipper disconnected host=%s peer=%s acked=%"
                  PRIu64 "%s%s", c->host_log, c->peer, c->acked_seq,
@@ -982,15 +1077,14 @@ ingest_new(struct event_base *base, struct store *store,
     ing->log_budget.per_window = INGEST_LOG_PER_WINDOW;
     ing->opt = *opt;
     ing->opt.listen = NULL;
-    if (opt->token != NULL)
-        ing->token = xmemdup(opt->token, opt->token_len);
+    ing->host_keys = opt->host_keys;
     TAILQ_INIT(&ing->conns);
     ing->hostcap = hostcap_new(opt->max_hosts, opt->max_sources_per_host);
     store_foreach_source(store, ingest_load_source, ing->hostcap);
     buf_init(&ing->inflate, WIRE_MAX_INFLATED);
     buf_init(&ing->srcbuf, WIRE_MAX_INFLATED + 3 * WIRE_MAX_SOURCES);
     buf_init(&ing->payload, INGEST_CTRL_MAX);
-    buf_init(&ing->frame, INGEST_CTRL_MAX + WIRE_HEADER_LEN);
+    buf_init(&ing->frame, INGEST_CTRL_MAX + WIRE_HEADER_LEN + WIRE_MAC_LEN);
     ing->next_session = (uint64_t)now_ns();
     ing->commit_ev = evtimer_new(base, ingest_commit_cb, ing);
     ing->retry_ev = evtimer_new(base, ingest_commit_cb, ing);
@@ -1077,10 +1171,6 @@ ingest_free(struct ingest *ing)
         event_free(ing->retry_ev);
     if (ing->accept_retry != NULL)
         event_free(ing->accept_retry);
-    if (ing->token != NULL) {
-        explicit_bzero(ing->token, ing->opt.token_len);
-        free(ing->token);
-    }
     hostcap_free(ing->hostcap);
     buf_fini(&ing->inflate);
     buf_fini(&ing->srcbuf);

@@ -19,12 +19,14 @@
 #include "common/wire.h"
 
 struct ingest;
+struct hostkeys;
 struct tls_ctx;
 
 struct ingest_options {
     const char    *listen;              /* ADDR:PORT */
-    const uint8_t *token;               /* NULL: no authentication */
-    size_t         token_len;
+    /* Enrolled hosts (borrowed, must outlive the ingest); NULL: no
+     * authentication, no frame MACs. */
+    const struct hostkeys *host_keys;
     int            max_connections;
     int            max_conns_per_addr;  /* from one IP address */
     size_t         max_hosts;           /* distinct host names */

@@ -182,13 +182,29 @@ images() {
 }
 
 # The secrets, all 0600 (token files that the group or others may read are
-# refused, SECURITY.md): the shared shipper token, the API token bin/logq
-# uses (LOGQ_TOKEN) and the collector's --http-token-file holding it.
+# refused, SECURITY.md): one shipper token per node (shipper-NODE.token;
+# SECURITY.md "Shipper identity": a node's token lets it send as that node
+# only), the collector's list of them (shipper-tokens, HOST TOKEN per
+# line), the API token bin/logq uses (LOGQ_TOKEN) and the collector's
+# --http-token-file holding it.
 secret_files() {
+    local n
     mkdir -p "$LQ_STATE"
-    if [ ! -s "$LQ_STATE/token" ]; then
-        (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$LQ_STATE/token")
-    fi
+    for n in "${NODES[@]}"; do
+        if [ ! -s "$LQ_STATE/shipper-$n.token" ]; then
+            (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' \
+                >"$LQ_STATE/shipper-$n.token")
+        fi
+    done
+    (umask 077
+     {
+         printf '# demo.sh: HOST TOKEN, one line per node (SECURITY.md "Shipper identity")\n'
+         for n in "${NODES[@]}"; do
+             printf '%s %s\n' "$n" "$(cat "$LQ_STATE/shipper-$n.token")"
+         done
+     } >"$LQ_STATE/shipper-tokens.new")
+    mv "$LQ_STATE/shipper-tokens.new" "$LQ_STATE/shipper-tokens"
+    rm -f "$LQ_STATE/token"     # the shared token of before protocol 2
     if [ ! -s "$LQ_STATE/logq.token" ]; then
         (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$LQ_STATE/logq.token")
     fi
@@ -219,8 +235,8 @@ token_files() {
         mkdir -p "$LQ_STATE/$n/shipper"
         chown -R "$SHIPPER_UID:$SHIPPER_UID" "$LQ_STATE/$n/shipper"
         chmod 0700 "$LQ_STATE/$n/shipper"
-        install -m 0400 -o "$SHIPPER_UID" -g "$SHIPPER_UID" "$LQ_STATE/token" \
-            "$LQ_STATE/$n/token"
+        install -m 0400 -o "$SHIPPER_UID" -g "$SHIPPER_UID" \
+            "$LQ_STATE/shipper-$n.token" "$LQ_STATE/$n/token"
         install -m 0444 "$LQ_STATE/pki/ca.crt" "$LQ_STATE/$n/ca.crt"
         install -m 0444 "$LQ_STATE/pki/shipper-$n.crt" "$LQ_STATE/$n/tls.crt"
         install -m 0400 -o "$SHIPPER_UID" -g "$SHIPPER_UID" \
@@ -228,7 +244,8 @@ token_files() {
     done
     mkdir -p "$LQ_STATE/node1/collector"
     chown 10001:10001 "$LQ_STATE/node1/collector"
-    install -m 0400 -o 10001 -g 10001 "$LQ_STATE/token" "$LQ_STATE/node1/collector.token"
+    install -m 0400 -o 10001 -g 10001 "$LQ_STATE/shipper-tokens" \
+        "$LQ_STATE/node1/collector.token"
     install -m 0400 -o 10001 -g 10001 "$LQ_STATE/http-tokens" \
         "$LQ_STATE/node1/collector.http-tokens"
     install -m 0444 "$LQ_STATE/pki/collector.crt" "$LQ_STATE/node1/collector.crt"
@@ -447,7 +464,7 @@ process_up() {
     ns=
     [ "$(id -u)" = 0 ] && ns=node1
     bg_proc collector "$ns" "$BIN/logq-collector" --listen "$cip:7070" --http "$http" \
-        --data-dir "$LQ_STATE/node1/collector" --token-file "$LQ_STATE/token" \
+        --data-dir "$LQ_STATE/node1/collector" --token-file "$LQ_STATE/shipper-tokens" \
         --http-token-file "$LQ_STATE/http-tokens" --tls-cert "$pki/collector.crt" \
         --tls-key "$pki/collector.key" --tls-client-ca "$pki/ca.crt"
     mkdir -p "$LQ_STATE/node1/collector"
@@ -460,7 +477,7 @@ process_up() {
         [ "$(id -u)" = 0 ] && ns=$n
         bg_proc "$n-shipper" "$ns" "$BIN/logq-shipper" --collector "$cip:7070" \
             --docker-root "$root" --state-dir "$LQ_STATE/$n/shipper" --hostname "$n" \
-            --token-file "$LQ_STATE/token" --tls-ca "$pki/ca.crt" \
+            --token-file "$LQ_STATE/shipper-$n.token" --tls-ca "$pki/ca.crt" \
             --tls-cert "$pki/shipper-$n.crt" --tls-key "$pki/shipper-$n.key" \
             "${extra[@]}"
         sim_container "$n" "$root" web --kind web --rate 20 --seed "1$seed" --start-time now

@@ -19,7 +19,7 @@ F_ZLIB = 1
 
 
 def frame(ftype, payload):
-    return HDR.pack(b"LQ", 1, 0, ftype, 0, len(payload), zlib.crc32(payload)) + payload
+    return HDR.pack(b"LQ", 2, 0, ftype, 0, len(payload), zlib.crc32(payload)) + payload
 
 
 def head(flags, payload, need):
@@ -71,7 +71,8 @@ def serve(conn, st, a):
             payload = bytes(buf[pos + HDR.size:pos + HDR.size + plen])
             pos += HDR.size + plen
             if ftype == HELLO:
-                conn.sendall(frame(CHALLENGE, b"\0" + os.urandom(32)))
+                # auth_required 0, our nonce, an all-zero proof
+                conn.sendall(frame(CHALLENGE, b"\0" + os.urandom(32) + bytes(32)))
             elif ftype == AUTH:
                 conn.sendall(frame(WELCOME, struct.pack("<Q", 1)))
             elif ftype in (BATCH, METRICS):

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # 09-valgrind: the release binaries (make all; the ASan build cannot run
 # under valgrind) under valgrind memcheck, end to end: a collector with
-# both token files and a private redis-server, a shipper with the shared
+# both token files and a private redis-server, a shipper with its own
 # token sampling the fixture /proc and /sys trees, a fake container writing
 # through a rotation, then logq running every command against them
 # (search, context with a regex, follow, count, histogram, containers,
@@ -47,15 +47,15 @@ it_bg redis redis-server --port "$RPORT" --bind 127.0.0.1 --save '' \
 wait_until 20 "redis-server on $RPORT" \
     sh -c "[ \"\$(redis-cli -p $RPORT ping 2>/dev/null)\" = PONG ]"
 
-make_token "$IT_TMP/token"
+enroll "$IT_TMP/hosts" node1
 make_token "$IT_TMP/t-admin"
 IT_HTTP_TOKEN=$(cat "$IT_TMP/t-admin")
 (umask 077; printf 'ops admin %s\n' "$IT_HTTP_TOKEN" >"$IT_TMP/http-tokens")
-start_collector collector --token-file "$IT_TMP/token" \
+start_collector collector --token-file "$IT_TMP/hosts" \
     --http-token-file "$IT_TMP/http-tokens" --redis "127.0.0.1:$RPORT" \
     --block-size 4096
 mkdir -p "$IT_TMP/node1/containers"
-start_shipper node1 "$IT_TMP/node1/containers" --token-file "$IT_TMP/token" \
+start_shipper node1 "$IT_TMP/node1/containers" --token-file "$IT_TMP/hosts.d/node1" \
     --metrics-interval 1 --proc-root "$FIX/proc" --sys-root "$FIX/sys" \
     --host-root "$FIX/host"
 # the shipper is slow to start under valgrind; a rotated file it has not

@@ -11,10 +11,10 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_init 40-bad-input
 
-make_token "$IT_TMP/token"
-start_collector collector --token-file "$IT_TMP/token"
+enroll "$IT_TMP/hosts" node1 badclient badhonest poisoned bomber
+start_collector collector --token-file "$IT_TMP/hosts"
 mkdir -p "$IT_TMP/node1.docker"
-start_shipper node1 "$IT_TMP/node1.docker" --token-file "$IT_TMP/token"
+start_shipper node1 "$IT_TMP/node1.docker" --token-file "$IT_TMP/hosts.d/node1"
 fake_container node1 web "$IT_TMP/node1.docker" --count 300 --rate 30 \
     --max-size 30000 --max-file 2 --long-every 60 --long-size 20000 \
     --stderr-every 4
@@ -25,7 +25,7 @@ bad0=$(health_counter http_bad_requests)
 dup0=$(health_counter records_duplicate)
 
 log "TCP cases"
-python3 "$IT_DIR/badclient.py" tcp "$CTCP" "$IT_TMP/token" |
+python3 "$IT_DIR/badclient.py" tcp "$CTCP" "$IT_TMP/hosts" |
     tee "$IT_TMP/badclient-tcp.txt" || fail "TCP bad-input cases failed"
 health_ok || fail "collector unhealthy after the TCP cases"
 log "HTTP cases"

@@ -28,8 +28,9 @@ it_init 41-conn-limits
 
 [ -x "$REPO/bin/logq-collector" ] || fail "missing $REPO/bin/logq-collector (make all)"
 BUILD=$REPO/bin
-make_token "$IT_TMP/token"
-start_collector collector --token-file "$IT_TMP/token" \
+enroll "$IT_TMP/hosts" node1 silent trickle pinger capsrc caph-1 caph-2 \
+    caph-3 caph-4 caph-5
+start_collector collector --token-file "$IT_TMP/hosts" \
     --max-connections-per-address 8 --idle-timeout 20s --handshake-timeout 3s \
     --max-hosts 5 --max-sources-per-host 3
 pid=${IT_PIDS[collector]}
@@ -54,11 +55,11 @@ assert_eq 1 "$(health_counter connections_rejected_per_address)" \
 
 log "idle, trickling and pinging clients; an idle shipper"
 mkdir -p "$IT_TMP/node1.docker"
-start_shipper node1 "$IT_TMP/node1.docker" --token-file "$IT_TMP/token" \
+start_shipper node1 "$IT_TMP/node1.docker" --token-file "$IT_TMP/hosts.d/node1" \
     --metrics-interval 3600
 wait_until 20 "shipper node1 connected" grep -q "connected peer" "$IT_TMP/node1.log"
 hs0=$(health_counter handshake_timeouts)
-python3 "$IT_DIR/connlimits.py" idle "$CTCP" "$IT_TMP/token" 20 3 ||
+python3 "$IT_DIR/connlimits.py" idle "$CTCP" "$IT_TMP/hosts" 20 3 ||
     fail "idle timeout cases"
 assert_eq 2 "$(health_counter idle_timeouts)" "idle_timeouts (silent, trickle)"
 assert_eq "$((hs0 + 1))" "$(health_counter handshake_timeouts)" "handshake_timeouts"
@@ -67,7 +68,7 @@ if grep -q "connection closed" "$IT_TMP/node1.log"; then
 fi
 
 log "caps on sources per host and hosts (node1 and capsrc known: 3 new hosts fit)"
-python3 "$IT_DIR/connlimits.py" caps "$CTCP" "$IT_TMP/token" 3 3 ||
+python3 "$IT_DIR/connlimits.py" caps "$CTCP" "$IT_TMP/hosts" 3 3 ||
     fail "host and source caps"
 assert_eq 4 "$(health_counter records_refused_source_cap)" "records_refused_source_cap"
 assert_eq 1 "$(health_counter hosts_refused)" "hosts_refused"
@@ -81,10 +82,10 @@ assert_eq 3 "$(lq -n 100 CONNLIMITS-HOST | grep -c CONNLIMITS-HOST)" \
 log "after a restart the store's hosts count again"
 stop node1
 stop collector
-start_collector collector --token-file "$IT_TMP/token" --max-hosts 5 \
+start_collector collector --token-file "$IT_TMP/hosts" --max-hosts 5 \
     --max-sources-per-host 3
 # known from the store: capsrc, caph-1..3; so caph-4 fits and caph-5 not
-python3 "$IT_DIR/connlimits.py" caps "$CTCP" "$IT_TMP/token" 3 4 ||
+python3 "$IT_DIR/connlimits.py" caps "$CTCP" "$IT_TMP/hosts" 3 4 ||
     fail "caps after a restart"
 assert_eq 1 "$(health_counter hosts_refused)" "hosts_refused after the restart"
 assert_eq 4 "$(health_counter records_refused_source_cap)" \

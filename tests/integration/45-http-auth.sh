@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # 45-http-auth: who gets in (SECURITY.md). A collector with
-# --http-token-file (a read and an admin token) and a shared shipper token:
+# --http-token-file (a read and an admin token) and per-host shipper tokens:
 # every request but GET/HEAD /health without a valid bearer token gets 401
 # with WWW-Authenticate: Bearer and a JSON error, counted in /health;
 # /health without a token shows the status only; logq sends $LOGQ_TOKEN or
@@ -16,6 +16,7 @@ set -euo pipefail
 it_init 45-http-auth
 
 make_token "$IT_TMP/token"
+enroll "$IT_TMP/hosts" node1
 make_token "$IT_TMP/t-read"
 make_token "$IT_TMP/t-admin"
 make_token "$IT_TMP/t-wrong"
@@ -50,10 +51,16 @@ chmod 0640 "$IT_TMP/open-token"
 refused "collector, 0640 --token-file" "$IT_TMP/open-token" "mode 0640" -- \
     "$BUILD/logq-collector" --data-dir "$IT_TMP/x.data" --listen 127.0.0.1:0 \
     --http 127.0.0.1:0 --token-file "$IT_TMP/open-token" -t
-(umask 077; printf 'short-but-private\n' >"$IT_TMP/short-token")
-refused "collector, short --token-file" "$IT_TMP/short-token" "at least 32" -- \
+(umask 077; printf 'short-but-private\n' >"$IT_TMP/short-token"
+ printf 'node1 short-but-private\n' >"$IT_TMP/short-hosts")
+refused "collector, short token in --token-file" "$IT_TMP/short-hosts:1" \
+    "32 to 1024" -- \
     "$BUILD/logq-collector" --data-dir "$IT_TMP/x.data" --listen 127.0.0.1:0 \
-    --http 127.0.0.1:0 --token-file "$IT_TMP/short-token" -t
+    --http 127.0.0.1:0 --token-file "$IT_TMP/short-hosts" -t
+refused "collector, the old shared-token --token-file" "$IT_TMP/token" \
+    "single shared token" "HOST TOKEN" -- \
+    "$BUILD/logq-collector" --data-dir "$IT_TMP/x.data" --listen 127.0.0.1:0 \
+    --http 127.0.0.1:0 --token-file "$IT_TMP/token" -t
 mkdir -p "$IT_TMP/y.docker" "$IT_TMP/y.state"
 refused "shipper, 0640 --token-file" "$IT_TMP/open-token" "mode 0640" -- \
     "$BUILD/logq-shipper" --collector 127.0.0.1:1 --docker-root "$IT_TMP/y.docker" \
@@ -72,9 +79,9 @@ refused "--listen [::] without --token-file" "--listen [::]:0" -- \
 refused "--http 0.0.0.0 without --http-token-file" "--http 0.0.0.0:0" \
     "--http-token-file" -- \
     "$BUILD/logq-collector" --data-dir "$IT_TMP/x.data" --listen 0.0.0.0:0 \
-    --token-file "$IT_TMP/token" --http 0.0.0.0:0 -t
+    --token-file "$IT_TMP/hosts" --http 0.0.0.0:0 -t
 "$BUILD/logq-collector" --data-dir "$IT_TMP/x.data" --listen 0.0.0.0:0 \
-    --http 0.0.0.0:0 --token-file "$IT_TMP/token" \
+    --http 0.0.0.0:0 --token-file "$IT_TMP/hosts" \
     --http-token-file "$IT_TMP/http-tokens" -t >/dev/null ||
     fail "both token files given: -t refused"
 "$BUILD/logq-collector" --data-dir "$IT_TMP/x.data" --listen 0.0.0.0:0 \
@@ -86,10 +93,10 @@ grep -q 'warn.*--insecure' "$IT_TMP/insecure.log" ||
     fail "no --insecure warning in the collector's log"
 stop insecure
 
-start_collector collector --token-file "$IT_TMP/token" \
+start_collector collector --token-file "$IT_TMP/hosts" \
     --http-token-file "$IT_TMP/http-tokens"
 mkdir -p "$IT_TMP/node1.docker"
-start_shipper node1 "$IT_TMP/node1.docker" --token-file "$IT_TMP/token"
+start_shipper node1 "$IT_TMP/node1.docker" --token-file "$IT_TMP/hosts.d/node1"
 fake_container node1 web "$IT_TMP/node1.docker" --count 50 --rate 100
 wait_writers 30
 IT_HTTP_TOKEN=$TREAD

@@ -69,13 +69,13 @@ rc=0
     --tls-key "$pki/web1.key" >/dev/null 2>&1 || rc=$?
 assert_eq 2 "$rc" "shipper --tls-cert without --tls-ca: exit status"
 
-make_token "$IT_TMP/token"
+enroll "$IT_TMP/hosts" web1 web2 nocert rogueca plain
 make_token "$IT_TMP/t-read"
 (umask 077; printf 'ops read %s\n' "$(cat "$IT_TMP/t-read")" >"$IT_TMP/http-tokens")
 IT_HTTP_TOKEN=$(cat "$IT_TMP/t-read")
 IT_TLS_CA=$CA
 start_collector collector --tls-cert "$pki/server.crt" --tls-key "$pki/server.key" \
-    --tls-client-ca "$CA" --token-file "$IT_TMP/token" \
+    --tls-client-ca "$CA" --token-file "$IT_TMP/hosts" \
     --http-token-file "$IT_TMP/http-tokens"
 grep -q "tls=on+client-certs" "$IT_TMP/collector.log" || fail "no tls=on in the start line"
 
@@ -86,15 +86,14 @@ for h in web1 web2 nocert rogueca plain; do
         --name app --count 300 --rate 100000 --stderr-every 7 \
         --manifest "$IT_TMP/manifest-$h.jsonl"
 done
-tok=(--token-file "$IT_TMP/token")
-start_shipper web1 "$IT_TMP/web1.docker" "${tok[@]}" --tls-ca "$CA" \
+start_shipper web1 "$IT_TMP/web1.docker" --token-file "$IT_TMP/hosts.d/web1" --tls-ca "$CA" \
     --tls-cert "$pki/web1.crt" --tls-key "$pki/web1.key"
-start_shipper web2 "$IT_TMP/web2.docker" "${tok[@]}" --tls-ca "$CA" \
+start_shipper web2 "$IT_TMP/web2.docker" --token-file "$IT_TMP/hosts.d/web2" --tls-ca "$CA" \
     --tls-cert "$pki/web1.crt" --tls-key "$pki/web1.key"
-start_shipper nocert "$IT_TMP/nocert.docker" "${tok[@]}" --tls-ca "$CA"
-start_shipper rogueca "$IT_TMP/rogueca.docker" "${tok[@]}" \
+start_shipper nocert "$IT_TMP/nocert.docker" --token-file "$IT_TMP/hosts.d/nocert" --tls-ca "$CA"
+start_shipper rogueca "$IT_TMP/rogueca.docker" --token-file "$IT_TMP/hosts.d/rogueca" \
     --tls-ca "$pki/rogue.crt" --tls-cert "$pki/rweb.crt" --tls-key "$pki/rweb.key"
-start_shipper plain "$IT_TMP/plain.docker" "${tok[@]}"
+start_shipper plain "$IT_TMP/plain.docker" --token-file "$IT_TMP/hosts.d/plain"
 
 log "web1's lines are searchable with logq https://"
 wait_all_found 30 "$IT_TMP/manifest-web1.jsonl"

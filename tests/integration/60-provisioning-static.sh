@@ -12,7 +12,8 @@
 #     temp dir; undefined variables are errors), then: the right units on
 #     the right nodes, shippers pointed at the [collector] node's address
 #     taken from the inventory (and from a second inventory that moves the
-#     collector to node2), one shared 0600 token, the pki role's CA and
+#     collector to node2), one 0600 shipper token per node (all
+#     different) and the collector's list enrolling each, the pki role's CA and
 #     certificates (client certificate per node naming it, the collector's
 #     naming its address, keys 0600 with the right owners, units and the
 #     Grafana datasource using them), valid YAML, systemd-analyze
@@ -229,8 +230,8 @@ check_tree() {
             || fail "$h: shipper not pointed at $collector ($addr:7070)"
         grep -q -- "--hostname $h " "$unit/logq-shipper.service" \
             || fail "$h: shipper --hostname is not $h"
-        cmp -s "$out/$h/etc/logq/token" "$tmp/secrets/token" \
-            || fail "$h: token differs from the controller's"
+        cmp -s "$out/$h/etc/logq/token" "$tmp/secrets/shippers/$h" \
+            || fail "$h: token differs from the controller's shippers/$h"
         [ "$(stat -c %a "$out/$h/etc/logq/token")" = 600 ] || fail "$h: token not mode 0600"
         # The shipper container runs as uid 10002 (Dockerfile.shipper) with
         # CAP_DAC_READ_SEARCH only: its token and state are that uid's.
@@ -246,7 +247,21 @@ check_tree() {
             fail "$h: a unit runs privileged, as root or with an added capability"
         fi
         check_tls "$out/$h" "$h" "$([ "$h" = "$collector" ] && echo "$addr")"
+        [ "$(stat -c %a "$tmp/secrets/shippers/$h")" = 600 ] ||
+            fail "controller shippers/$h not mode 0600"
+        [ "$(tr -d '\n' <"$tmp/secrets/shippers/$h" | wc -c)" -ge 32 ] ||
+            fail "$h: token shorter than 32 characters"
+        # the collector enrolls the node with exactly its own token
+        grep -qx "$h $(cat "$tmp/secrets/shippers/$h")" \
+            "$out/$collector/etc/logq/shipper-tokens" ||
+            fail "the collector's shipper-tokens lack $h with its own token"
     done
+    # one token per node: no two nodes share one, no extra hosts
+    [ "$(for f in "$tmp/secrets/shippers/"*; do tr -d '\n' <"$f"; echo; done |
+        sort -u | wc -l)" = "$(wc -w <<<"$inv_nodes")" ] ||
+        fail "nodes share a shipper token"
+    [ "$(grep -vc '^#' "$out/$collector/etc/logq/shipper-tokens")" = "$(wc -w <<<"$inv_nodes")" ] ||
+        fail "shipper-tokens: not one line per node"
     [ "$(stat -c %u:%a "$out/$collector/var/lib/logq/redis")" = 10003:700 ] ||
         fail "$collector: the Redis data directory is not uid 10003's (the image's redis), 0700"
     if grep -rlE '\{\{|\{%|\}\}' "$out" >"$tmp/leftover"; then
@@ -263,10 +278,10 @@ render "$inv" "$out" "$tmp/render1.log" || { cat "$tmp/render1.log"; fail "rende
 check_tree "$out"
 ok "templates render for every node (vagrant.ini)"
 
-[ "$(stat -c %a "$tmp/secrets/token")" = 600 ] || fail "controller token not mode 0600"
 [ "$(stat -c %a "$tmp/secrets")" = 700 ] || fail "controller secrets dir not mode 0700"
-[ "$(tr -d '\n' <"$tmp/secrets/token" | wc -c)" -ge 32 ] || fail "token shorter than 32 characters"
-ok "one shared token, 0600 on the nodes and the controller"
+[ "$(stat -c %a "$tmp/secrets/shippers")" = 700 ] || fail "controller shippers dir not mode 0700"
+[ ! -e "$tmp/secrets/token" ] || fail "a cluster-wide token was created"
+ok "one shipper token per node, 0600 on the nodes and the controller, enrolled on the collector"
 
 collector=$inv_collector
 gdir=$out/$collector/var/lib/logq/grafana/provisioning
@@ -298,15 +313,15 @@ ht=$out/$collector/etc/logq/http-tokens
 [ "$(stat -c %a "$ht")" = 600 ] || fail "http-tokens not mode 0600"
 # The collector container runs as uid 10001 with --cap-drop ALL: its token
 # files and data directory must be that uid's, or it cannot start.
-for f in "$ht" "$out/$collector/etc/logq/collector.token" \
+for f in "$ht" "$out/$collector/etc/logq/shipper-tokens" \
     "$out/$collector/var/lib/logq/collector"; do
     [ "$(stat -c %u "$f")" = 10001 ] || fail "$f not owned by uid 10001"
 done
-cmp -s "$out/$collector/etc/logq/collector.token" "$tmp/secrets/token" ||
-    fail "the collector's token differs from the controller's"
-grep -q -- '--volume /etc/logq/collector.token:/run/secrets/logq-token:ro' \
+[ "$(stat -c %a "$out/$collector/etc/logq/shipper-tokens")" = 600 ] ||
+    fail "shipper-tokens not mode 0600"
+grep -q -- '--volume /etc/logq/shipper-tokens:/run/secrets/logq-token:ro' \
     "$out/$collector/etc/systemd/system/logq-collector.service" ||
-    fail "the collector unit does not mount its own token copy"
+    fail "the collector unit does not mount its list of shipper tokens"
 grep -qx "grafana read $(cat "$tmp/secrets/http-token-grafana")" "$ht" \
     || fail "http-tokens lacks grafana's token"
 grep -qx "logq read $(cat "$tmp/secrets/http-token-logq")" "$ht" \

@@ -79,6 +79,19 @@ if [ "$rc" != 2 ] || ! grep -q '401' "$IT_TMP/notoken.txt"; then
 fi
 LOGQ_TOKEN=$(cat "$tf")
 export LOGQ_TOKEN
+# Each node's shipper has its own token, and the collector enrolls each node
+# with exactly that one (SECURITY.md "Shipper identity").
+st=$(dirname "$tf")
+declare -A owner=()
+for n in node1 node2 node3; do
+    t=$(cat "$st/$n/token")
+    [ -z "${owner[$t]:-}" ] || fail "$n shares its shipper token with ${owner[$t]}"
+    owner[$t]=$n
+    grep -qx "$n $t" "$st/node1/collector.token" ||
+        fail "the collector does not enroll $n with $n's own token"
+done
+assert_eq 3 "$(grep -vc '^#' "$st/node1/collector.token")" \
+    "hosts enrolled on the demo's collector"
 
 # --- every node's sample containers, with real names, ids and images
 for n in node1 node2 node3; do

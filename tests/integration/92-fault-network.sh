@@ -69,11 +69,10 @@ health_ok() {
 }
 lq() { ip netns exec "$NSC" "$BUILD/logq" --server "http://127.0.0.1:$CHTTP" "$@"; }
 
-TOK=$IT_TMP/token
-make_token "$TOK"
+enroll "$IT_TMP/hosts" node1
 mkdir -p "$IT_TMP/collector.data"
 it_bg collector ip netns exec "$NSC" "$BUILD/logq-collector" \
-    --listen "$CADDR:$CTCP" --http "127.0.0.1:$CHTTP" --token-file "$TOK" \
+    --listen "$CADDR:$CTCP" --http "127.0.0.1:$CHTTP" --token-file "$IT_TMP/hosts" \
     --data-dir "$IT_TMP/collector.data" --idle-timeout "${IDLE}s"
 IT_DAEMON[collector]=1
 wait_until 30 "collector /health" health_ok
@@ -86,7 +85,7 @@ cfd0=$(pid_socks "$CPID")
 ROOT=$IT_TMP/node1.docker
 mkdir -p "$ROOT" "$IT_TMP/node1.state"
 it_bg node1 ip netns exec "$NSS" "$SHIPPER" --collector "$CADDR:$CTCP" \
-    --token-file "$TOK" --docker-root "$ROOT" --state-dir "$IT_TMP/node1.state" \
+    --token-file "$IT_TMP/hosts.d/node1" --docker-root "$ROOT" --state-dir "$IT_TMP/node1.state" \
     --hostname node1
 IT_DAEMON[node1]=1
 SPID=${IT_PIDS[node1]}

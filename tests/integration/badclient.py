@@ -2,22 +2,24 @@
 # SPDX-License-Identifier: MIT
 """badclient: hostile and honest clients for the collector (40-bad-input).
 
-  badclient.py tcp  PORT TOKEN_FILE   one connection per bad case (garbage,
+  badclient.py tcp  PORT HOSTS_FILE   one connection per bad case (garbage,
       oversized length, bad crc, bad version, reserved bits, frame before
-      the handshake, wrong token, zlib bomb, corrupt zlib, bad source index,
-      trailing bytes, truncated frame, connection flood), each of which the
+      the handshake, a tagged frame before it, a version 1 shipper (must get
+      ERROR 3 it can read), wrong token, zlib bomb, corrupt zlib, bad source
+      index, trailing bytes, an untagged batch after the handshake,
+      truncated frame, connection flood), each of which the
       collector must answer by closing the connection; then an honest client
       written from common/PROTOCOL.md whose batch must be ACKed; then
       position poisoning: a record at offset 2^64-1 for host "poisoned",
       after which that source's honest lines (BADINPUT-POISON-*) must
-      still be stored (40-bad-input checks the store).
+      still be stored (40-bad-input checks the store). HOSTS_FILE is the
+      collector's --token-file: each client uses its host's token
+      (badclient, badhonest, poisoned, bomber).
   badclient.py http PORT             malformed API requests, each must get
       a 4xx with a JSON {"error": ...} body; raw garbage on the HTTP port.
 Prints one line per case; exit 1 if any case misbehaved. 127.0.0.1 only.
 """
 
-import hashlib
-import hmac
 import json
 import os
 import socket
@@ -28,33 +30,12 @@ import urllib.error
 import urllib.request
 import zlib
 
-HOST = "127.0.0.1"
-T_HELLO, T_CHALLENGE, T_AUTH, T_WELCOME, T_ERROR = 100, 101, 102, 103, 199
-T_BATCH, T_ACK = 200, 201
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wirev2 import (F_ZLIB, HOST, T_ACK, T_BATCH, T_ERROR,  # noqa: E402
+                    T_HELLO, T_WELCOME, Conn, bytes32, frame, load_hosts,
+                    str16)
+
 FAILS = []
-
-
-def frame(ftype, payload, flags=0, version=1, reserved=0, crc=None,
-          length=None, compress=False):
-    if compress:
-        payload = zlib.compress(payload, 9)
-        flags |= 1
-    if crc is None:
-        crc = zlib.crc32(payload) & 0xFFFFFFFF
-    if length is None:
-        length = len(payload)
-    return b"LQ" + struct.pack("<BBHHII", version, flags, ftype, reserved,
-                               length, crc) + payload
-
-
-def str16(s):
-    b = s.encode() if isinstance(s, str) else s
-    return struct.pack("<H", len(b)) + b
-
-
-def bytes32(b):
-    b = b.encode() if isinstance(b, str) else b
-    return struct.pack("<I", len(b)) + b
 
 
 def batch_payload(seq, records, n_sources=1, source_idx=0, trailing=b""):
@@ -67,67 +48,6 @@ def batch_payload(seq, records, n_sources=1, source_idx=0, trailing=b""):
         p += struct.pack("<IBBQQ", source_idx, 0, 0, time.time_ns(), off)
         p += bytes32(msg)
     return p + trailing
-
-
-class Conn:
-    def __init__(self, port):
-        self.s = socket.create_connection((HOST, port), timeout=10)
-        self.buf = b""
-
-    def send(self, data):
-        try:
-            self.s.sendall(data)
-        except OSError:
-            pass    # the peer may close early; what matters is the close
-
-    def read_frame(self):
-        """Next frame (type, payload), or None when the peer closed."""
-        while True:
-            if len(self.buf) >= 16:
-                ftype, length = struct.unpack_from("<H", self.buf, 4)[0], \
-                    struct.unpack_from("<I", self.buf, 8)[0]
-                if len(self.buf) >= 16 + length:
-                    flags = self.buf[3]
-                    p = self.buf[16:16 + length]
-                    self.buf = self.buf[16 + length:]
-                    return ftype, zlib.decompress(p) if flags & 1 else p
-            try:
-                d = self.s.recv(65536)
-            except ConnectionResetError:
-                d = b""
-            if not d:
-                return None
-            self.buf += d
-
-    def expect_close(self, what):
-        """Reads until the collector closes; ERROR frames are allowed."""
-        got = []
-        try:
-            while True:
-                f = self.read_frame()
-                if f is None:
-                    break
-                got.append(f[0])
-        except socket.timeout:
-            FAILS.append(what)
-            print("FAIL %s: connection still open after 10 s (frames %s)" %
-                  (what, got))
-            return got
-        finally:
-            self.s.close()
-        print("ok   %s: closed by the collector (frames %s)" % (what, got))
-        return got
-
-    def handshake(self, hostname, token):
-        self.send(frame(T_HELLO, str16(hostname) + str16("badclient/0.1")))
-        f = self.read_frame()
-        if not f or f[0] != T_CHALLENGE or len(f[1]) != 33:
-            raise RuntimeError("no CHALLENGE: %r" % (f,))
-        nonce = f[1][1:33]
-        mac = hmac.new(token, b"logq-auth-v1" + nonce + hostname.encode(),
-                       hashlib.sha256).digest() if token else bytes(32)
-        self.send(frame(T_AUTH, mac))
-        return self.read_frame()
 
 
 def wait_released(port, limit=10.0):
@@ -152,39 +72,54 @@ def wait_released(port, limit=10.0):
                        "after %.0f s" % limit)
 
 
-def welcomed(port, token, hostname="badclient"):
+def welcomed(port, tokens, hostname="badclient"):
     c = Conn(port)
-    f = c.handshake(hostname, token)
+    f = c.handshake(hostname, tokens[hostname])
     if not f or f[0] != T_WELCOME:
         raise RuntimeError("no WELCOME for a correct token: %r" % (f,))
     return c
 
 
-def tcp_cases(port, token):
-    hello = frame(T_HELLO, str16("bad") + str16("x"))
+def expect_close(c, what):
+    return c.expect_close(what, FAILS)
+
+
+def tcp_cases(port, tokens):
+    nonce = bytes(32)
+    hello = frame(T_HELLO, str16("bad") + str16("x") + nonce)
     cases = [
         ("garbage", b"GET / HTTP/1.0\r\n\r\n" + os.urandom(3000)),
         ("oversized length", frame(T_HELLO, b"", length=0xFFFFFFF0)),
         ("length just over 4 MiB", frame(T_HELLO, b"", length=(4 << 20) + 1)),
-        ("bad crc", frame(T_HELLO, str16("bad") + str16("x"), crc=12345)),
-        ("bad version", frame(T_HELLO, str16("bad") + str16("x"), version=9)),
-        ("reserved bits", frame(T_HELLO, str16("bad") + str16("x"),
+        ("bad crc", frame(T_HELLO, str16("bad") + str16("x") + nonce,
+                          crc=12345)),
+        ("bad version", frame(T_HELLO, str16("bad") + str16("x") + nonce,
+                              version=9)),
+        ("reserved bits", frame(T_HELLO, str16("bad") + str16("x") + nonce,
                                 reserved=1)),
-        ("unknown flags", frame(T_HELLO, str16("bad") + str16("x"), flags=6)),
+        ("unknown flags", frame(T_HELLO, str16("bad") + str16("x") + nonce,
+                                flags=4)),
+        ("tagged frame before the handshake",
+         frame(T_HELLO, str16("bad") + str16("x") + nonce + bytes(32),
+               flags=2)),
+        ("version 1 hello (no nonce)", frame(T_HELLO, str16("bad") +
+                                             str16("x"))),
         ("batch before handshake", frame(T_BATCH, batch_payload(1, [(1, "x")]))),
         ("hello with NUL in hostname", frame(T_HELLO, str16(b"a\0b") +
-                                             str16("x"))),
+                                             str16("x") + nonce)),
         ("hello truncated payload", frame(T_HELLO, b"\x10\x00ab")),
         ("two hellos", hello + hello),
     ]
     for what, data in cases:
         c = Conn(port)
         c.send(data)
-        c.expect_close(what)
+        expect_close(c, what)
 
+    old_shipper(port)
     c = Conn(port)
-    f = c.handshake("badclient", b"not-the-token")
-    got = c.expect_close("wrong token")
+    f = c.handshake("badclient", b"not-the-token-0123456789abcdef012345",
+                    check_collector=False)
+    got = expect_close(c, "wrong token")
     if not f or f[0] != T_ERROR or struct.unpack_from("<H", f[1])[0] != 2:
         FAILS.append("wrong token error")
         print("FAIL wrong token: expected ERROR code 2, got %r" % (f,))
@@ -192,26 +127,32 @@ def tcp_cases(port, token):
     bomb = zlib.compress(batch_payload(1, [(1, "x" * (40 << 20))]), 9)
     post = [
         ("zlib bomb (%d bytes -> 40 MiB)" % len(bomb),
-         frame(T_BATCH, bomb, flags=1)),
-        ("corrupt zlib", frame(T_BATCH, b"\x78\x9c" + os.urandom(200),
-                               flags=1)),
-        ("bad source index", frame(T_BATCH, batch_payload(
-            1, [(1, "x")], source_idx=7), compress=True)),
-        ("trailing bytes", frame(T_BATCH, batch_payload(
-            1, [(1, "x")], trailing=b"junk"), compress=True)),
-        ("too many sources", frame(T_BATCH, struct.pack("<QI", 1, 5000))),
-        ("record count past the payload", frame(T_BATCH, struct.pack(
-            "<QII", 1, 0, 900000))),
-        ("unknown frame type", frame(777, b"")),
+         (T_BATCH, bomb, "raw-zlib")),
+        ("corrupt zlib", (T_BATCH, b"\x78\x9c" + os.urandom(200),
+                          "raw-zlib")),
+        ("bad source index", (T_BATCH, batch_payload(
+            1, [(1, "x")], source_idx=7), True)),
+        ("trailing bytes", (T_BATCH, batch_payload(
+            1, [(1, "x")], trailing=b"junk"), True)),
+        ("too many sources", (T_BATCH, struct.pack("<QI", 1, 5000), False)),
+        ("record count past the payload", (T_BATCH, struct.pack(
+            "<QII", 1, 0, 900000), False)),
+        ("unknown frame type", (777, b"", False)),
+        ("untagged batch after the handshake",
+         frame(T_BATCH, batch_payload(1, [(1, "x")]))),
     ]
     for what, data in post:
-        c = welcomed(port, token)
+        c = welcomed(port, tokens)
+        if isinstance(data, tuple):
+            ftype, p, how = data
+            data = c.session.seal(ftype, p, compress=how is True,
+                                  flags=F_ZLIB if how == "raw-zlib" else 0)
         c.send(data)
-        c.expect_close(what)
+        expect_close(c, what)
     del got
 
     c = Conn(port)
-    c.send(frame(T_HELLO, str16("bad") + str16("x"))[:10])
+    c.send(frame(T_HELLO, str16("bad") + str16("x") + nonce)[:10])
     c.s.close()
     print("ok   truncated frame then close")
 
@@ -222,18 +163,18 @@ def tcp_cases(port, token):
     print("ok   50 connections opened and closed")
     wait_released(port)
 
-    honest(port, token)
-    poison(port, token)
-    meta_bomb(port, token)
+    honest(port, tokens)
+    poison(port, tokens)
+    meta_bomb(port, tokens)
 
 
-def meta_bomb(port, token):
+def meta_bomb(port, tokens):
     """Metadata bomb: 5 batches of 120 sources with 64 KiB names (new ones
     each batch), plus sources with a bad id, a control character in the
     name and an image over 256 bytes. The batches are acknowledged (a
     refusal must not make a shipper resend forever), their records dropped
     and counted (40-bad-input checks records_refused and the store)."""
-    c = welcomed(port, token, "bomber")
+    c = welcomed(port, tokens, "bomber")
     for seq in range(1, 6):
         p = struct.pack("<QI", seq, 123)
         for i in range(120):
@@ -250,7 +191,7 @@ def meta_bomb(port, token):
         for i in range(123):
             p += struct.pack("<IBBQQ", i, 0, 0, time.time_ns(), seq)
             p += bytes32("BADINPUT-BOMB-%d-%d" % (seq, i))
-        c.send(frame(T_BATCH, p, compress=True))
+        c.send_frame(T_BATCH, p, compress=True)
         f = c.read_frame()
         if not f or f[0] != T_ACK or struct.unpack("<Q", f[1])[0] != seq:
             FAILS.append("bomb")
@@ -261,21 +202,21 @@ def meta_bomb(port, token):
     print("ok   metadata bomb: 5 batches of 123 bad sources ACKed")
 
 
-def poison(port, token):
+def poison(port, tokens):
     """A hostile sender claims a source's position is 2^64-1; the honest
     lines sent later for that source must be stored, not acknowledged and
     dropped as duplicates."""
-    c = welcomed(port, token, "poisoned")
-    c.send(frame(T_BATCH, batch_payload(1, [(2**64 - 1, "BADINPUT-POISONER")]),
-                 compress=True))
+    c = welcomed(port, tokens, "poisoned")
+    c.send_frame(T_BATCH, batch_payload(1, [(2**64 - 1, "BADINPUT-POISONER")]),
+                 compress=True)
     f = c.read_frame()
     if not f or f[0] not in (T_ACK, T_ERROR):
         FAILS.append("poison")
         print("FAIL poison: expected ACK or ERROR, got %r" % (f,))
     c.s.close()
-    c = welcomed(port, token, "poisoned")
+    c = welcomed(port, tokens, "poisoned")
     recs = [(500 + i, "BADINPUT-POISON-HONEST-%d" % i) for i in range(3)]
-    c.send(frame(T_BATCH, batch_payload(1, recs), compress=True))
+    c.send_frame(T_BATCH, batch_payload(1, recs), compress=True)
     f = c.read_frame()
     if not f or f[0] != T_ACK:
         FAILS.append("poison honest")
@@ -285,10 +226,10 @@ def poison(port, token):
     c.s.close()
 
 
-def honest(port, token):
-    c = welcomed(port, token, "badhonest")
+def honest(port, tokens):
+    c = welcomed(port, tokens, "badhonest")
     recs = [(100 + i, "BADINPUT-HONEST-%d via badclient" % i) for i in range(3)]
-    c.send(frame(T_BATCH, batch_payload(1, recs), compress=True))
+    c.send_frame(T_BATCH, batch_payload(1, recs), compress=True)
     f = c.read_frame()
     if not f or f[0] != T_ACK or struct.unpack("<Q", f[1])[0] != 1:
         FAILS.append("honest batch")
@@ -296,12 +237,27 @@ def honest(port, token):
     else:
         print("ok   honest client: batch ACKed")
     # A resend of the same offsets must be dropped as duplicates, not stored.
-    c.send(frame(T_BATCH, batch_payload(2, recs), compress=True))
+    c.send_frame(T_BATCH, batch_payload(2, recs), compress=True)
     f = c.read_frame()
     if not f or f[0] != T_ACK or struct.unpack("<Q", f[1])[0] != 2:
         FAILS.append("honest resend")
         print("FAIL honest client resend: expected ACK 2, got %r" % (f,))
     c.s.close()
+
+
+def old_shipper(port):
+    """A version 1 shipper's HELLO: closed with an ERROR (code 3) in a
+    version 1 header that says to upgrade, so an old shipper logs why."""
+    c = Conn(port)
+    c.send(frame(T_HELLO, str16("old") + str16("logq-shipper/0.1"),
+                 version=1))
+    f = c.read_raw()
+    c.s.close()
+    ok = f is not None and f[0] == 1 and f[2] == T_ERROR and \
+        struct.unpack_from("<H", f[3])[0] == 3 and b"upgrade" in f[3]
+    if not ok:
+        FAILS.append("old shipper")
+    print("%s version 1 shipper: %r" % ("ok  " if ok else "FAIL", f and f[3]))
 
 
 def http_get(port, path, method="GET"):
@@ -362,9 +318,7 @@ def http_cases(port):
 
 def main(argv):
     if len(argv) == 3 and argv[0] == "tcp":
-        with open(argv[2], "rb") as f:
-            token = f.read()
-        tcp_cases(int(argv[1]), token)
+        tcp_cases(int(argv[1]), load_hosts(argv[2]))
     elif len(argv) == 2 and argv[0] == "http":
         http_cases(int(argv[1]))
     else:

@@ -11,12 +11,12 @@
   connlimits.py peraddr PORT CAP   CAP connections from 127.0.0.3 are kept;
       one more from there must get ERROR 4 and be closed; one from
       127.0.0.4 must still get its CHALLENGE.
-  connlimits.py idle PORT TOKEN_FILE IDLE_S HANDSHAKE_S   after WELCOME: a
+  connlimits.py idle PORT HOSTS_FILE IDLE_S HANDSHAKE_S   after WELCOME: a
       silent client and one trickling a BATCH a byte a second must be closed
       about IDLE_S after their last whole frame, one sending PING every
       second must stay open and get every PONG; before WELCOME a client
       trickling its HELLO must be closed after HANDSHAKE_S.
-  connlimits.py caps PORT TOKEN_FILE MAX_SOURCES NEW_HOSTS   host "capsrc"
+  connlimits.py caps PORT HOSTS_FILE MAX_SOURCES NEW_HOSTS   host "capsrc"
       sends two batches of MAX_SOURCES + 2 new sources, one record each
       (CONNLIMITS-SRC-*): both ACKed (the last two sources' records are
       dropped and counted); then new hosts caph-1, caph-2... each store one
@@ -48,7 +48,7 @@ def check(ok, what):
 
 
 def header(ftype, length):
-    return b"LQ" + struct.pack("<BBHHII", 1, 0, ftype, 0, length,
+    return b"LQ" + struct.pack("<BBHHII", 2, 0, ftype, 0, length,
                                zlib.crc32(b"") & 0xFFFFFFFF)
 
 
@@ -105,7 +105,7 @@ def connect_from(port, src):
 
 def peraddr(port, cap):
     hello = badclient.frame(T_HELLO, badclient.str16("capped") +
-                            badclient.str16("connlimits/0.1"))
+                            badclient.str16("connlimits/0.1") + bytes(32))
     kept = [connect_from(port, "127.0.0.3") for _ in range(cap)]
     time.sleep(0.3)
     extra = badclient.Conn.__new__(badclient.Conn)
@@ -162,14 +162,14 @@ class Peer:
                 pass
 
 
-def idle(port, token, idle_s, handshake_s):
-    batch = badclient.frame(T_BATCH, badclient.batch_payload(
-        1, [(1, "CONNLIMITS-TRICKLE")]))
+def idle(port, tokens, idle_s, handshake_s):
     hello = badclient.frame(T_HELLO, badclient.str16("trickler") +
-                            badclient.str16("connlimits/0.1"))
-    silent = Peer("silent", badclient.welcomed(port, token, "silent"))
-    trickle = Peer("trickle", badclient.welcomed(port, token, "trickle"))
-    pinger = Peer("pinger", badclient.welcomed(port, token, "pinger"))
+                            badclient.str16("connlimits/0.1") + bytes(32))
+    silent = Peer("silent", badclient.welcomed(port, tokens, "silent"))
+    trickle = Peer("trickle", badclient.welcomed(port, tokens, "trickle"))
+    pinger = Peer("pinger", badclient.welcomed(port, tokens, "pinger"))
+    batch = trickle.c.session.seal(T_BATCH, badclient.batch_payload(
+        1, [(1, "CONNLIMITS-TRICKLE")]))
     pre = badclient.Conn(port)
     pre = Peer("pre-auth trickle", pre)
     start = time.monotonic()
@@ -181,7 +181,7 @@ def idle(port, token, idle_s, handshake_s):
         if now >= i:        # once a second
             trickle.send(batch[i:i + 1])
             pre.send(hello[i:i + 1])
-            pinger.send(badclient.frame(T_PING, struct.pack("<Q", i)))
+            pinger.send(pinger.c.session.seal(T_PING, struct.pack("<Q", i)))
             n_pings += 1
             i += 1
         select.select([], [], [], 0.05)
@@ -205,7 +205,8 @@ def idle(port, token, idle_s, handshake_s):
     return 1 if FAILS else 0
 
 
-def batch_of(seq, ids, tag):
+def batch_of(c, seq, ids, tag):
+    """A BATCH frame for c's session (tagged, PROTOCOL.md "Frame MACs")."""
     p = struct.pack("<QI", seq, len(ids))
     for i in ids:
         p += badclient.str16("%064x" % i) + badclient.str16("capped-%x" % i) + \
@@ -214,7 +215,7 @@ def batch_of(seq, ids, tag):
     for k, i in enumerate(ids):
         p += struct.pack("<IBBQQ", k, 0, 0, time.time_ns(), seq)
         p += badclient.bytes32("CONNLIMITS-%s-%x-%d" % (tag, i, seq))
-    return badclient.frame(T_BATCH, p, compress=True)
+    return c.session.seal(T_BATCH, p, compress=True)
 
 
 def expect_ack(c, seq, what):
@@ -224,18 +225,18 @@ def expect_ack(c, seq, what):
           (what, f and f[0]))
 
 
-def caps(port, token, max_sources, new_hosts):
+def caps(port, tokens, max_sources, new_hosts):
     time.sleep(0.5)     # the previous case's connections are gone
-    c = badclient.welcomed(port, token, "capsrc")
+    c = badclient.welcomed(port, tokens, "capsrc")
     ids = [0xCA5000 + i for i in range(max_sources + 2)]
     for seq in (1, 2):
-        c.send(batch_of(seq, ids, "SRC"))
+        c.send(batch_of(c, seq, ids, "SRC"))
         expect_ack(c, seq, "batch %d of %d sources" % (seq, len(ids)))
     c.s.close()
     admitted = 0
     for n in range(1, new_hosts + 2):
         c = badclient.Conn(port)
-        f = c.handshake("caph-%d" % n, token)
+        f = c.handshake("caph-%d" % n, tokens["caph-%d" % n])
         if f is None or f[0] != 103:
             code = struct.unpack_from("<H", f[1])[0] \
                 if f and f[0] == T_ERROR else None
@@ -245,7 +246,7 @@ def caps(port, token, max_sources, new_hosts):
             check(c.read_frame() is None, "and closed")
             c.s.close()
             break
-        c.send(batch_of(1, [0xCA6000 + n], "HOST"))
+        c.send(batch_of(c, 1, [0xCA6000 + n], "HOST"))
         expect_ack(c, 1, "host caph-%d" % n)
         admitted += 1
         c.s.close()
@@ -260,13 +261,11 @@ def main(argv):
     if len(argv) == 3 and argv[0] == "peraddr":
         return peraddr(int(argv[1]), int(argv[2]))
     if len(argv) == 5 and argv[0] == "caps":
-        with open(argv[2], "rb") as f:
-            token = f.read()
-        return caps(int(argv[1]), token, int(argv[3]), int(argv[4]))
+        return caps(int(argv[1]), badclient.load_hosts(argv[2]),
+                    int(argv[3]), int(argv[4]))
     if len(argv) == 5 and argv[0] == "idle":
-        with open(argv[2], "rb") as f:
-            token = f.read()
-        return idle(int(argv[1]), token, int(argv[3]), int(argv[4]))
+        return idle(int(argv[1]), badclient.load_hosts(argv[2]),
+                    int(argv[3]), int(argv[4]))
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """inject: a shipper whose strings try to drive terminals and forge log
-lines (08-escaping). Written from common/PROTOCOL.md via badclient.py.
+lines (08-escaping). Written from common/PROTOCOL.md via wirev2.py.
 
   inject.py send PORT    one authenticated (no token) connection: host name
       with C1 and invalid bytes, software with a newline and ESC, 3 records
@@ -18,9 +18,10 @@ lines (08-escaping). Written from common/PROTOCOL.md via badclient.py.
 import os
 import struct
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import badclient as bc  # noqa: E402
+import wirev2 as bc  # noqa: E402
 
 HOST = b"inj\x9b\xff"
 NAME = b"web\x1b[2J\x9b\xff"
@@ -30,7 +31,8 @@ FORGED = b"x\n2026-01-01T00:00:00.000Z error logq-collector main: forged\x1b[2J"
 
 def send(port):
     c = bc.Conn(port)
-    c.send(bc.frame(bc.T_HELLO, bc.str16(HOST) + bc.str16(b"sw\n" + FORGED)))
+    c.send(bc.frame(bc.T_HELLO, bc.str16(HOST) + bc.str16(b"sw\n" + FORGED) +
+                    os.urandom(32)))
     f = c.read_frame()
     if not f or f[0] != bc.T_CHALLENGE:
         sys.exit("inject: no CHALLENGE: %r" % (f,))
@@ -47,7 +49,7 @@ def send(port):
         bc.str16(b"img:1") + bc.bytes32(b"{}")
     p += struct.pack("<I", 4)
     for i in range(4):
-        p += struct.pack("<IBBQQ", i // 3, 0, 0, bc.time.time_ns(), 10 + i)
+        p += struct.pack("<IBBQQ", i // 3, 0, 0, time.time_ns(), 10 + i)
         p += bc.bytes32(MSG % i)
     c.send(bc.frame(bc.T_BATCH, p, compress=True))
     f = c.read_frame()
@@ -57,7 +59,7 @@ def send(port):
     for _ in range(60):     # pre-auth errors: over the log budget
         c = bc.Conn(port)
         c.send(bc.frame(bc.T_ERROR, struct.pack("<H", 1) + bc.str16(FORGED)))
-        c.expect_close("error frame before the handshake")
+        c.expect_close("error frame before the handshake", [])
     print("inject: sent")
 
 

@@ -255,6 +255,21 @@ make_token() {
     (umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$1")
 }
 
+# enroll FILE HOST...: per-host shipper tokens (SECURITY.md "Shipper
+# identity"): appends "HOST TOKEN" for each host to FILE, the collector's
+# --token-file, and writes each host's own token alone to FILE.d/HOST, the
+# shipper's --token-file; all 0600.
+enroll() {
+    local file=$1 host tok
+    shift
+    (umask 077; mkdir -p "$file.d"; touch "$file")
+    for host in "$@"; do
+        tok=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+        (umask 077; printf '%s %s\n' "$host" "$tok" >>"$file"
+         printf '%s\n' "$tok" >"$file.d/$host")
+    done
+}
+
 # IT_HTTP_TOKEN: when set, the bearer token it_curl, health_counter and lq
 # send (the scenario started the collector with --http-token-file).
 IT_HTTP_TOKEN=
