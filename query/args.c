@@ -19,7 +19,8 @@ enum {
     ARGS_O_STREAM, ARGS_O_SINCE, ARGS_O_UNTIL, ARGS_O_LIMIT, ARGS_O_FOLLOW,
     ARGS_O_ASC, ARGS_O_AFTER, ARGS_O_BEFORE, ARGS_O_CONTEXT,
     ARGS_O_MAX_SCAN, ARGS_O_BY, ARGS_O_STEP, ARGS_O_ALL, ARGS_O_FIXED,
-    ARGS_O_TOKEN_FILE, ARGS_O_TLS_CA,
+    ARGS_O_TOKEN_FILE, ARGS_O_TLS_CA, ARGS_O_COLOR, ARGS_O_NOT_REGEX,
+    ARGS_O_COUNT, ARGS_O_LIST,
 };
 
 static const struct args_opt args_search_opts[] = {
@@ -28,8 +29,12 @@ static const struct args_opt args_search_opts[] = {
     { "tls-ca", 0, 1, ARGS_O_TLS_CA },
     { "json", 0, 0, ARGS_O_JSON },
     { "no-color", 0, 0, ARGS_O_NO_COLOR },
+    { "color", 0, 1, ARGS_O_COLOR },
     { "help", 'h', 0, ARGS_O_HELP },
     { "regex", 'e', 1, ARGS_O_REGEX },
+    { "invert-regex", 'v', 1, ARGS_O_NOT_REGEX },
+    { "count", 'c', 0, ARGS_O_COUNT },
+    { "list", 'l', 0, ARGS_O_LIST },
     { "fixed", 'F', 1, ARGS_O_FIXED },
     { "ignore-case", 'i', 0, ARGS_O_ICASE },
     { "host", 0, 1, ARGS_O_HOST },
@@ -38,14 +43,14 @@ static const struct args_opt args_search_opts[] = {
     { "stream", 0, 1, ARGS_O_STREAM },
     { "since", 0, 1, ARGS_O_SINCE },
     { "until", 0, 1, ARGS_O_UNTIL },
-    { "lines", 'n', 1, ARGS_O_LIMIT },
+    { "lines", 'n', ARGS_ARG_NUM, ARGS_O_LIMIT },
     { "limit", 0, 1, ARGS_O_LIMIT },
     { "all", 0, 0, ARGS_O_ALL },
     { "follow", 'f', 0, ARGS_O_FOLLOW },
     { "asc", 0, 0, ARGS_O_ASC },
-    { "after-context", 'A', 1, ARGS_O_AFTER },
-    { "before-context", 'B', 1, ARGS_O_BEFORE },
-    { "context", 'C', 1, ARGS_O_CONTEXT },
+    { "after-context", 'A', ARGS_ARG_NUM, ARGS_O_AFTER },
+    { "before-context", 'B', ARGS_ARG_NUM, ARGS_O_BEFORE },
+    { "context", 'C', ARGS_ARG_NUM, ARGS_O_CONTEXT },
     { "max-scan", 0, 1, ARGS_O_MAX_SCAN },
     { NULL, 0, 0, 0 },
 };
@@ -57,8 +62,10 @@ static const struct args_opt args_search_opts[] = {
     { "tls-ca", 0, 1, ARGS_O_TLS_CA }, \
     { "json", 0, 0, ARGS_O_JSON }, \
     { "no-color", 0, 0, ARGS_O_NO_COLOR }, \
+    { "color", 0, 1, ARGS_O_COLOR }, \
     { "help", 'h', 0, ARGS_O_HELP }, \
     { "regex", 'e', 1, ARGS_O_REGEX }, \
+    { "invert-regex", 'v', 1, ARGS_O_NOT_REGEX }, \
     { "fixed", 'F', 1, ARGS_O_FIXED }, \
     { "ignore-case", 'i', 0, ARGS_O_ICASE }, \
     { "host", 0, 1, ARGS_O_HOST }, \
@@ -175,7 +182,8 @@ args_next(struct args_iter *it, const struct args_opt *opts, char *err,
         }
         return args_take_value(it, o, NULL, err, errlen);
     }
-    if (o != NULL && o->has_arg && a[2] >= '0' && a[2] <= '9')
+    if (o != NULL && o->has_arg == ARGS_ARG_NUM && a[2] >= '0' &&
+        a[2] <= '9')
         return args_take_value(it, o, a + 2, err, errlen);
     return ARGS_WORD;       /* "-timeout": an exclusion term */
 }
@@ -294,16 +302,39 @@ args_term_add(struct search_args *a, const char *term)
     a->query = q;
 }
 
-/* Options shared by all commands; 1 if id was one of them. */
+int
+args_color_parse(const char *s, int *mode)
+{
+    if (strcmp(s, "auto") == 0)
+        *mode = ARGS_COLOR_AUTO;
+    else if (strcmp(s, "always") == 0)
+        *mode = ARGS_COLOR_ALWAYS;
+    else if (strcmp(s, "never") == 0)
+        *mode = ARGS_COLOR_NEVER;
+    else
+        return -1;
+    return 0;
+}
+
+/* Options shared by all commands; 1 if id was one of them, -1 with err if
+ * its value is bad. */
 static int
-args_common_apply(struct args_common *c, int id, const char *value)
+args_common_apply(struct args_common *c, int id, const char *value,
+                  char *err, size_t errlen)
 {
     switch (id) {
+    case ARGS_O_COLOR:
+        if (args_color_parse(value, &c->color_mode) < 0) {
+            snprintf(err, errlen, "bad --color '%s' (auto, always or "
+                     "never)", value);
+            return -1;
+        }
+        return 1;
     case ARGS_O_SERVER: c->server = value; return 1;
     case ARGS_O_TOKEN_FILE: c->token_file = value; return 1;
     case ARGS_O_TLS_CA: c->tls_ca = value; return 1;
     case ARGS_O_JSON: c->is_json = 1; return 1;
-    case ARGS_O_NO_COLOR: c->has_no_color = 1; return 1;
+    case ARGS_O_NO_COLOR: c->color_mode = ARGS_COLOR_NEVER; return 1;
     case ARGS_O_HELP: c->want_help = 1; return 1;
     default: return 0;
     }
@@ -335,6 +366,17 @@ args_search_apply(struct search_args *a, int id, const char *v, int64_t now,
         }
         a->regex[a->n_regex++] = v;
         break;
+    case ARGS_O_NOT_REGEX:
+        if (a->n_not_regex == ARGS_REGEX_MAX || v[0] == '\0') {
+            snprintf(err, errlen, a->n_not_regex == ARGS_REGEX_MAX
+                     ? "too many -v (at most %d)" : "empty -v regex",
+                     ARGS_REGEX_MAX);
+            return -1;
+        }
+        a->not_regex[a->n_not_regex++] = v;
+        break;
+    case ARGS_O_COUNT: a->is_count = 1; break;
+    case ARGS_O_LIST: a->is_list = 1; break;
     case ARGS_O_FIXED:
         if (a->fixed != NULL || v[0] == '\0') {
             snprintf(err, errlen, "%s", a->fixed != NULL
@@ -415,8 +457,8 @@ args_search_apply(struct search_args *a, int id, const char *v, int64_t now,
         a->has_limit = 1;
         break;
     default:
-        args_common_apply(&a->common, id, v);
-        break;
+        return args_common_apply(&a->common, id, v, err, errlen) < 0 ? -1
+                                                                     : 0;
     }
     return 0;
 }
@@ -436,6 +478,17 @@ args_search_check(const struct search_args *a, char *err, size_t errlen)
     }
     if (a->is_follow && (a->before > 0 || a->after > 0)) {
         snprintf(err, errlen, "-A/-B/-C cannot be used with -f");
+        return -1;
+    }
+    if (a->is_count && a->is_list) {
+        snprintf(err, errlen, "-c and -l cannot be used together");
+        return -1;
+    }
+    if ((a->is_count || a->is_list) &&
+        (a->is_follow || a->before > 0 || a->after > 0 || a->has_limit ||
+         a->is_asc)) {
+        snprintf(err, errlen, "%s cannot be used with -f, -n, --all, --asc "
+                 "or -A/-B/-C", a->is_count ? "-c" : "-l");
         return -1;
     }
     return 0;
@@ -507,6 +560,7 @@ static const struct args_opt args_list_opts[] = {
     { "tls-ca", 0, 1, ARGS_O_TLS_CA },
     { "json", 0, 0, ARGS_O_JSON },
     { "no-color", 0, 0, ARGS_O_NO_COLOR },
+    { "color", 0, 1, ARGS_O_COLOR },
     { "help", 'h', 0, ARGS_O_HELP },
     { "host", 0, 1, ARGS_O_HOST },
     { NULL, 0, 0, 0 },
@@ -531,8 +585,9 @@ args_list_parse(int argc, char **argv, int first, struct list_args *out,
         }
         if (id == ARGS_O_HOST)
             a.host = it.value;
-        else
-            args_common_apply(&a.common, id, it.value);
+        else if (args_common_apply(&a.common, id, it.value, err,
+                                   errlen) < 0)
+            return -1;
     }
     *out = a;
     return 0;
@@ -563,6 +618,9 @@ args_filters_format(const struct search_args *a, struct buf *out, int *n)
         return -1;
     for (size_t i = 0; i < a->n_regex; i++)
         if (url_param_append(out, n, "regex", a->regex[i]) < 0)
+            return -1;
+    for (size_t i = 0; i < a->n_not_regex; i++)
+        if (url_param_append(out, n, "not_regex", a->not_regex[i]) < 0)
             return -1;
     for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++)
         if (p[i].value != NULL &&
@@ -608,6 +666,9 @@ args_extra_format(const struct search_args *a, enum args_target kind,
         rc = url_param_append(out, n, "by", a->by);
     if (rc == 0 && kind == ARGS_TARGET_HISTOGRAM && a->step != NULL)
         rc = url_param_append(out, n, "step", a->step);
+    if (rc == 0 && a->has_spans && kind != ARGS_TARGET_COUNT &&
+        kind != ARGS_TARGET_HISTOGRAM)
+        rc = url_param_append(out, n, "spans", "1");
     if (rc == 0 && kind != ARGS_TARGET_FOLLOW &&
         kind != ARGS_TARGET_HISTORY && a->max_scan > 0)
         rc = args_uint_param(out, n, "max_scan", a->max_scan);

@@ -8,7 +8,8 @@
  * word), which getopt would take for a cluster of short flags. Rules: "--"
  * ends options; "--name" / "--name=value" are long options; "-x" (exactly
  * two bytes) is a short option; "-n50" attaches a number to an option that
- * takes one; any other word starting with '-' is a term.
+ * takes a number (-n, -A, -B, -C; "-e5" is a term); any other word
+ * starting with '-' is a term.
  */
 #ifndef QUERY_ARGS_H
 #define QUERY_ARGS_H
@@ -24,10 +25,12 @@
 
 /* ---- generic option scanner, used by every command */
 
+#define ARGS_ARG_NUM 2          /* has_arg: a number, "-n50" attaches it */
+
 struct args_opt {
     const char *long_name;
     char        short_name;     /* 0 if none */
-    int         has_arg;
+    int         has_arg;        /* 0, 1 or ARGS_ARG_NUM */
     int         id;             /* > 0 */
 };
 
@@ -53,14 +56,23 @@ int  args_next(struct args_iter *it, const struct args_opt *opts, char *err,
 
 /* ---- options every command takes */
 
+enum args_color {
+    ARGS_COLOR_AUTO = 0,        /* on a terminal, unless $NO_COLOR */
+    ARGS_COLOR_ALWAYS,          /* --color=always (beats $NO_COLOR) */
+    ARGS_COLOR_NEVER,           /* --color=never, --no-color */
+};
+
 struct args_common {
     const char *server;         /* --server, NULL if not given */
     const char *token_file;     /* --token-file, NULL if not given */
     const char *tls_ca;         /* --tls-ca, NULL if not given */
     int         is_json;
-    int         has_no_color;
+    int         color_mode;     /* enum args_color */
     int         want_help;
 };
+
+/* --color=WHEN: auto, always or never. -1 if none of those. */
+int  args_color_parse(const char *s, int *mode);
 
 /* ---- the search command: logq [TERMS...] [options] */
 
@@ -69,6 +81,8 @@ struct search_args {
     char       *query;          /* terms joined by ' ', NULL if none; owned */
     const char *regex[ARGS_REGEX_MAX]; /* -e in order, alternatives; */
     size_t      n_regex;        /* borrowed from argv, like the rest */
+    const char *not_regex[ARGS_REGEX_MAX]; /* -v: a match drops */
+    size_t      n_not_regex;
     const char *fixed;          /* -F STRING */
     int         is_icase;
     const char *host;
@@ -87,6 +101,11 @@ struct search_args {
     unsigned    before;         /* -B/-C: context lines, 0..1000 */
     unsigned    after;          /* -A/-C */
     uint64_t    max_scan;       /* --max-scan bytes, 0 if not given */
+    int         is_count;       /* -c: the count of matching lines */
+    int         is_list;        /* -l: host/container pairs with matches */
+    int         has_spans;      /* not a flag: the caller sets it to have
+                                   /logs and /follow send "spans" (the
+                                   matched bytes, for highlighting) */
     const char *by;             /* count --by host|container|stream */
     const char *step;           /* histogram --step (validated text) */
 };

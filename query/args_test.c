@@ -78,7 +78,9 @@ test_args_defaults(void **state)
     assert_int_equal(a.n_regex, 0);
     assert_false(a.is_icase || a.is_follow || a.is_asc || a.has_since ||
                  a.has_until || a.has_limit || a.common.is_json ||
-                 a.common.has_no_color || a.common.want_help);
+                 a.common.color_mode != ARGS_COLOR_AUTO ||
+                 a.common.want_help || a.is_count || a.is_list ||
+                 a.n_not_regex > 0);
     assert_int_equal(a.limit, ARGS_LIMIT_DEFAULT);
     assert_null(a.common.server);
     args_search_fini(&a);
@@ -111,7 +113,8 @@ test_args_every_flag(void **state)
     assert_int_equal(a.until_ns, NOW);
     assert_true(a.has_limit);
     assert_int_equal(a.limit, 50);
-    assert_true(a.common.is_json && a.is_asc && a.common.has_no_color);
+    assert_true(a.common.is_json && a.is_asc);
+    assert_int_equal(a.common.color_mode, ARGS_COLOR_NEVER);
     assert_string_equal(a.common.server, "http://c:1");
     assert_string_equal(a.common.token_file, "/t");
     assert_string_equal(a.query, "word");
@@ -257,7 +260,8 @@ test_args_list(void **state)
 
     (void)state;
     assert_int_equal(args_list_parse(8, ok, 2, &a, err, sizeof(err)), 0);
-    assert_true(a.common.is_json && a.common.has_no_color);
+    assert_true(a.common.is_json);
+    assert_int_equal(a.common.color_mode, ARGS_COLOR_NEVER);
     assert_string_equal(a.common.server, "http://x:1");
     assert_string_equal(a.host, "n1");
     assert_int_equal(args_list_parse(3, bad_word, 2, &a, err, sizeof(err)),
@@ -497,6 +501,60 @@ test_args_count_histogram(void **state)
     assert_non_null(strstr(err, "unknown option '--step'"));
 }
 
+/* grep habits: -v (repeatable, sent as not_regex, also by count), -c,
+ * -l, --color=WHEN; what they cannot be combined with. */
+static void
+test_args_grep_habits(void **state)
+{
+    struct search_args a;
+
+    (void)state;
+    PARSE_OK(&a, "error", "-v", "^DEBUG", "-v", "health", "-c");
+    assert_int_equal(a.n_not_regex, 2);
+    assert_string_equal(a.not_regex[1], "health");
+    assert_true(a.is_count && !a.is_list);
+    expect_target(&a, ARGS_TARGET_COUNT, 0,
+                  "/api/v1/count?q=error&not_regex=%5EDEBUG"
+                  "&not_regex=health");
+    args_search_fini(&a);
+    PARSE_OK(&a, "-l", "--color=always", "--invert-regex=x");
+    assert_true(a.is_list);
+    assert_int_equal(a.common.color_mode, ARGS_COLOR_ALWAYS);
+    assert_int_equal(a.n_not_regex, 1);
+    args_search_fini(&a);
+    PARSE_OK(&a, "--color", "never", "--color=auto", "x");
+    assert_int_equal(a.common.color_mode, ARGS_COLOR_AUTO);
+    a.has_spans = 1;        /* highlighting asks /logs and /follow only */
+    expect_target(&a, ARGS_TARGET_SEARCH, 0,
+                  "/api/v1/logs?q=x&limit=1001&order=desc&spans=1");
+    expect_target(&a, ARGS_TARGET_FOLLOW, 0, "/api/v1/follow?q=x&spans=1");
+    expect_target(&a, ARGS_TARGET_COUNT, 0, "/api/v1/count?q=x");
+    args_search_fini(&a);
+    /* -e5 and -v5 are terms (only -n/-A/-B/-C attach a number) */
+    PARSE_OK(&a, "-e5", "-v5", "-n5");
+    assert_string_equal(a.query, "-e5 -v5");
+    assert_int_equal(a.limit, 5);
+    args_search_fini(&a);
+
+    expect_err("bad --color 'yes' (auto, always or never)", "--color=yes",
+               NULL);
+    expect_err("-c and -l cannot be used together", "-c", "-l", NULL);
+    expect_err("-c cannot be used with -f", "-c", "-f", NULL);
+    expect_err("-l cannot be used with -f, -n", "-l", "-n", "5", NULL);
+    expect_err("empty -v regex", "-v", "", NULL);
+
+    char err[256];
+    char *cv[] = { "logq", "count", "-v", "x", "--color=never", NULL };
+    assert_int_equal(args_count_parse(5, cv, 2, NOW, &a, err, sizeof(err)),
+                     0);
+    assert_int_equal(a.n_not_regex, 1);
+    args_search_fini(&a);
+    char *lv[] = { "logq", "hosts", "--color=always", NULL };
+    struct list_args l;
+    assert_int_equal(args_list_parse(3, lv, 2, &l, err, sizeof(err)), 0);
+    assert_int_equal(l.common.color_mode, ARGS_COLOR_ALWAYS);
+}
+
 int
 main(void)
 {
@@ -514,6 +572,7 @@ main(void)
         cmocka_unit_test(test_args_target_cap),
         cmocka_unit_test(test_args_context),
         cmocka_unit_test(test_args_count_histogram),
+        cmocka_unit_test(test_args_grep_habits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,8 @@
  * [filters]`: GET /api/v1/count, printed as an aligned table (KEY, COUNT,
  * then TOTAL) or, without --by, the total alone; --json prints the
  * collector's object as is. Also the fetch helper cmd_histogram.c shares.
+ * The search's -c (the total, like grep -c) and -l (the host/container
+ * pairs with matches, like grep -l) run here too (cmd_count_grep).
  * Exit status: 0 when something matched, 1 when nothing did, 2 on error.
  */
 #include "query/cmd_count.h"
@@ -13,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/escape.h"
+#include "common/record.h"
 #include "query/output.h"
 #include "query/xreply.h"
 
@@ -26,9 +30,6 @@ cmd_agg_fetch(const struct cmd_env *env, int argc, char **argv, int first,
               struct buf *body, int *status)
 {
     char err[512];
-    struct url u;
-    struct buf t;
-    const char *server;
 
     if (parse_fn(argc, argv, first, env->now, a, err, sizeof(err)) < 0) {
         *status = cmd_usage_error(err);
@@ -39,6 +40,18 @@ cmd_agg_fetch(const struct cmd_env *env, int argc, char **argv, int first,
         *status = CMD_EXIT_OK;
         return -1;
     }
+    return cmd_agg_request(env, kind, a, body, status);
+}
+
+int
+cmd_agg_request(const struct cmd_env *env, enum args_target kind,
+                const struct search_args *a, struct buf *body, int *status)
+{
+    char err[512];
+    struct url u;
+    struct buf t;
+    const char *server;
+
     *status = CMD_EXIT_ERROR;
     if (cmd_url_open(env, &a->common, &u, &server) < 0)
         return -1;
@@ -86,6 +99,78 @@ cmd_count_print(const struct search_args *a, const struct xreply_count *c,
     int rc = output_table_format(&t, out);
     output_table_fini(&t);
     return rc;
+}
+
+/* -l: "host/container" keys, one per line, sorted (the collector sorts
+ * by count); --json: {"host","container","count"} lines. */
+static int
+cmd_count_list_cmp(const void *a, const void *b)
+{
+    const struct xreply_group *x = a, *y = b;
+
+    return strcmp(x->key, y->key);
+}
+
+static int
+cmd_count_list_print(const struct search_args *a, struct xreply_count *c,
+                     struct buf *out)
+{
+    qsort(c->groups, c->n_groups, sizeof(*c->groups), cmd_count_list_cmp);
+    for (size_t i = 0; i < c->n_groups; i++) {
+        const char *k = c->groups[i].key, *slash = strchr(k, '/');
+        size_t hlen = slash != NULL ? (size_t)(slash - k) : strlen(k);
+        int rc;
+        if (a->common.is_json) {
+            char n[24];
+            snprintf(n, sizeof(n), "%" PRIu64, c->groups[i].count);
+            rc = buf_append(out, "{\"host\":", 8) < 0 ||
+                 json_str_append(out, k, hlen) < 0 ||
+                 buf_append(out, ",\"container\":", 13) < 0 ||
+                 json_str_append(out, slash ? slash + 1 : "",
+                                 slash ? strlen(slash + 1) : 0) < 0 ||
+                 buf_append(out, ",\"count\":", 9) < 0 ||
+                 buf_append(out, n, strlen(n)) < 0 ||
+                 buf_append(out, "}\n", 2) < 0 ? -1 : 0;
+        } else {
+            rc = escape_append(out, k, strlen(k), 0) < 0 ||
+                 buf_append(out, "\n", 1) < 0 ? -1 : 0;
+        }
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int
+cmd_count_grep(const struct cmd_env *env, struct search_args *a)
+{
+    struct buf body, out;
+    struct xreply_count c;
+    char err[512];
+    int status;
+
+    if (a->is_list)
+        a->by = "container";
+    buf_init(&body, CMD_COUNT_BODY_MAX);
+    buf_init(&out, CMD_COUNT_BODY_MAX * 2);
+    if (cmd_agg_request(env, ARGS_TARGET_COUNT, a, &body, &status) < 0)
+        goto done;
+    if (xreply_count_parse((const char *)body.data, body.len, &c, err,
+                           sizeof(err)) < 0) {
+        status = cmd_error("bad reply from collector: %s", err);
+        goto done;
+    }
+    int rc = a->is_list ? cmd_count_list_print(a, &c, &out)
+             : a->common.is_json ? buf_append(&out, body.data, body.len)
+             : cmd_count_print(a, &c, &out);
+    status = c.total > 0 ? CMD_EXIT_OK : CMD_EXIT_NOMATCH;
+    if (rc < 0 || cmd_write_out(&out) < 0)
+        status = cmd_error("cannot write output");
+    xreply_count_fini(&c);
+done:
+    buf_fini(&body);
+    buf_fini(&out);
+    return status;
 }
 
 int

@@ -23,5 +23,14 @@ int  cmd_agg_fetch(const struct cmd_env *env, int argc, char **argv,
                                    struct search_args *, char *, size_t),
                    enum args_target kind, struct search_args *a,
                    struct buf *body, int *status);
+/* The fetch alone, for arguments already parsed. */
+int  cmd_agg_request(const struct cmd_env *env, enum args_target kind,
+                     const struct search_args *a, struct buf *body,
+                     int *status);
+
+/* The search's -c (prints the total; --json the collector's object) or
+ * -l (a->is_list: "host/container" per line, sorted; --json one
+ * {"host","container","count"} per line). Returns the exit status. */
+int  cmd_count_grep(const struct cmd_env *env, struct search_args *a);
 
 #endif

@@ -15,7 +15,8 @@
 #include "query/output.h"
 
 enum { HEALTH_O_SERVER = 1, HEALTH_O_JSON, HEALTH_O_NO_COLOR, HEALTH_O_HELP,
-       HEALTH_O_TOKEN_FILE, HEALTH_O_TLS_CA };
+       HEALTH_O_TOKEN_FILE, HEALTH_O_TLS_CA,
+       HEALTH_O_COLOR };
 
 static const struct args_opt health_opts[] = {
     { "server", 0, 1, HEALTH_O_SERVER },
@@ -23,6 +24,7 @@ static const struct args_opt health_opts[] = {
     { "tls-ca", 0, 1, HEALTH_O_TLS_CA },
     { "json", 0, 0, HEALTH_O_JSON },
     { "no-color", 0, 0, HEALTH_O_NO_COLOR },
+    { "color", 0, 1, HEALTH_O_COLOR },
     { "help", 'h', 0, HEALTH_O_HELP },
     { NULL, 0, 0, 0 },
 };
@@ -64,8 +66,14 @@ health_args(int argc, char **argv, int first, struct args_common *c)
             c->tls_ca = it.value;
         else if (id == HEALTH_O_JSON)
             c->is_json = 1;
-        else if (id == HEALTH_O_NO_COLOR)
-            c->has_no_color = 1;
+        else if (id == HEALTH_O_COLOR) {
+            if (args_color_parse(it.value, &c->color_mode) < 0) {
+                snprintf(err, sizeof(err), "bad --color '%s' (auto, always "
+                         "or never)", it.value);
+                return cmd_usage_error(err);
+            }
+        } else if (id == HEALTH_O_NO_COLOR)
+            c->color_mode = ARGS_COLOR_NEVER;
         else
             c->want_help = 1;
     }
@@ -85,7 +93,7 @@ health_show(const struct cmd_env *env, const struct args_common *c,
                            sizeof(err)) < 0)
         return cmd_client_error(CLIENT_E_PROTO, server, err);
     int status = health_exit_status(&h);
-    int color = output_color_enabled(env->stdout_is_tty, c->has_no_color,
+    int color = output_color_enabled(env->stdout_is_tty, c->color_mode,
                                      env->env_no_color);
     buf_init(&out, CMD_LIST_BODY_MAX * 2);
     int rc = c->is_json ? buf_append(&out, body->data, body->len)

@@ -34,6 +34,7 @@
 #include "common/buf.h"
 #include "common/timeutil.h"
 #include "query/cmd.h"
+#include "query/cmd_count.h"
 #include "query/linesplit.h"
 #include "query/output.h"
 #include "query/render.h"
@@ -82,6 +83,11 @@ struct search_req {
 };
 
 static volatile sig_atomic_t search_stop;
+
+_Static_assert(ARGS_COLOR_AUTO == OUTPUT_COLOR_AUTO &&
+               ARGS_COLOR_ALWAYS == OUTPUT_COLOR_ALWAYS &&
+               ARGS_COLOR_NEVER == OUTPUT_COLOR_NEVER,
+               "one set of --color values");
 
 /* ------------------------------------------------------------ printing */
 
@@ -424,11 +430,19 @@ cmd_search_exec(const struct cmd_env *env, int argc, char **argv, int first)
         rc = CMD_EXIT_OK;
         goto done;
     }
+    if (s.a.is_count || s.a.is_list) {
+        rc = cmd_count_grep(env, &s.a);
+        goto done;
+    }
     if (cmd_url_open(env, &s.a.common, &s.url, &s.server) < 0)
         goto done;
     s.color = output_color_enabled(env->stdout_is_tty,
-                                   s.a.common.has_no_color,
+                                   s.a.common.color_mode,
                                    env->env_no_color);
+    /* Highlighting: the collector says which bytes matched. */
+    s.a.has_spans = s.color && !s.a.common.is_json &&
+                    (s.a.query != NULL || s.a.n_regex > 0 ||
+                     s.a.fixed != NULL);
     s.is_follow = s.a.is_follow;
     s.has_context = s.a.before > 0 || s.a.after > 0;
     render_init(&s.render, s.a.common.is_json, s.has_context, s.color);

@@ -16,7 +16,8 @@
 #include "query/stats_view.h"
 
 enum { STATS_O_SERVER = 1, STATS_O_JSON, STATS_O_NO_COLOR, STATS_O_HELP,
-       STATS_O_TOKEN_FILE, STATS_O_TLS_CA };
+       STATS_O_TOKEN_FILE, STATS_O_TLS_CA,
+       STATS_O_COLOR };
 
 static const struct args_opt stats_opts[] = {
     { "server", 0, 1, STATS_O_SERVER },
@@ -24,6 +25,7 @@ static const struct args_opt stats_opts[] = {
     { "tls-ca", 0, 1, STATS_O_TLS_CA },
     { "json", 0, 0, STATS_O_JSON },
     { "no-color", 0, 0, STATS_O_NO_COLOR },
+    { "color", 0, 1, STATS_O_COLOR },
     { "help", 'h', 0, STATS_O_HELP },
     { NULL, 0, 0, 0 },
 };
@@ -66,8 +68,14 @@ stats_args(int argc, char **argv, int first, struct args_common *c)
             c->tls_ca = it.value;
         else if (id == STATS_O_JSON)
             c->is_json = 1;
-        else if (id == STATS_O_NO_COLOR)
-            c->has_no_color = 1;
+        else if (id == STATS_O_COLOR) {
+            if (args_color_parse(it.value, &c->color_mode) < 0) {
+                snprintf(err, sizeof(err), "bad --color '%s' (auto, always "
+                         "or never)", it.value);
+                return cmd_usage_error(err);
+            }
+        } else if (id == STATS_O_NO_COLOR)
+            c->color_mode = ARGS_COLOR_NEVER;
         else
             c->want_help = 1;
     }

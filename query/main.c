@@ -5,7 +5,8 @@
  * environment; each command is one cmd_<name>.c. A first argument that is
  * not a command name starts a search (`logq error --host web1`); `logq --
  * hosts` searches for the word "hosts". Options every command takes
- * (--server URL, --json, --no-color) may come before the command name.
+ * (--server URL, --json, --no-color, --color WHEN) may come before the
+ * command name.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,12 +39,13 @@ static const struct cmd_entry logq_cmds[] = {
 static void
 logq_usage(FILE *fp)
 {
-    fputs("usage: logq [TERMS...] [-e REGEX] [-F STRING] [-i] [--host H] "
-          "[--container C]\n"
-          "            [--image I] [--stream stdout|stderr] [--since T] "
-          "[--until T]\n"
-          "            [-n N|--all] [-f] [--asc] [--json] [--no-color] "
-          "[--server URL]\n"
+    fputs("usage: logq [TERMS...] [-e REGEX] [-v REGEX] [-F STRING] [-i] "
+          "[-c|-l] [--host H]\n"
+          "            [--container C] [--image I] [--stream stdout|stderr] "
+          "[--since T]\n"
+          "            [--until T] [-n N|--all] [-f] [--asc] [--json] "
+          "[--color=WHEN]\n"
+          "            [--server URL]\n"
           "       logq COMMAND [--json] [--server URL] [--token-file F] "
           "[--tls-ca F]\n\n"
           "Search: TERMS are joined by spaces and must all match as whole "
@@ -57,8 +59,12 @@ logq_usage(FILE *fp)
           "alternatives\n"
           "                 (-e a -e b: a or b); \\< \\> anchor words "
           "like terms\n"
+          "  -v REGEX       drop lines REGEX matches (like grep -v; several: "
+          "any)\n"
           "  -F STRING      the message contains STRING anywhere (like grep "
           "-F; one)\n"
+          "  -c, -l         print the count, or the host/container pairs with "
+          "matches\n"
           "  -i             ignore case (terms and phrases: UTF-8 letters "
           "too, simple\n"
           "                 Unicode folding; regex: ASCII)\n"
@@ -78,6 +84,9 @@ logq_usage(FILE *fp)
           "-n/--since)\n"
           "  --json         JSON lines: time host container container_id "
           "image stream message\n"
+          "  --color=WHEN   auto (a terminal without $NO_COLOR), always or "
+          "never;\n"
+          "                 highlights what matched; --no-color: never\n"
           "  --server URL   http[s]://host:port[/prefix]; else $LOGQ_SERVER, "
           "else\n                 http://127.0.0.1:7080\n"
           "  --token-file F the collector's bearer token (a private file, "
@@ -101,11 +110,13 @@ logq_cmd_index(int argc, char **argv, const struct cmd_entry **cmd)
     while (i < argc) {
         if (strcmp(argv[i], "--server") == 0 ||
             strcmp(argv[i], "--token-file") == 0 ||
-            strcmp(argv[i], "--tls-ca") == 0)
+            strcmp(argv[i], "--tls-ca") == 0 ||
+            strcmp(argv[i], "--color") == 0)
             i += 2;
         else if (strncmp(argv[i], "--server=", 9) == 0 ||
                  strncmp(argv[i], "--token-file=", 13) == 0 ||
                  strncmp(argv[i], "--tls-ca=", 9) == 0 ||
+                 strncmp(argv[i], "--color=", 8) == 0 ||
                  strcmp(argv[i], "--json") == 0 ||
                  strcmp(argv[i], "--no-color") == 0)
             i++;

@@ -263,7 +263,7 @@ mview_series_render(struct buf *out, const struct mview_reply *r,
 enum {
     MV_O_SERVER = 1, MV_O_JSON, MV_O_NO_COLOR, MV_O_HELP, MV_O_HOST,
     MV_O_CONTAINER, MV_O_LABEL, MV_O_SINCE, MV_O_STEP, MV_O_NO_SPARK,
-    MV_O_TOKEN_FILE, MV_O_TLS_CA,
+    MV_O_TOKEN_FILE, MV_O_TLS_CA, MV_O_COLOR,
 };
 
 static const struct args_opt mview_opts[] = {
@@ -272,6 +272,7 @@ static const struct args_opt mview_opts[] = {
     { "tls-ca", 0, 1, MV_O_TLS_CA },
     { "json", 0, 0, MV_O_JSON },
     { "no-color", 0, 0, MV_O_NO_COLOR },
+    { "color", 0, 1, MV_O_COLOR },
     { "help", 'h', 0, MV_O_HELP },
     { "host", 0, 1, MV_O_HOST },
     { "container", 0, 1, MV_O_CONTAINER },
@@ -293,8 +294,15 @@ mview_opt_apply(struct metrics_args *a, int id, const char *v, int64_t now,
     case MV_O_TOKEN_FILE: a->common.token_file = v; break;
     case MV_O_TLS_CA: a->common.tls_ca = v; break;
     case MV_O_JSON: a->common.is_json = 1; break;
-    case MV_O_NO_COLOR: a->common.has_no_color = 1; break;
+    case MV_O_NO_COLOR: a->common.color_mode = ARGS_COLOR_NEVER; break;
     case MV_O_HELP: a->common.want_help = 1; break;
+    case MV_O_COLOR:
+        if (args_color_parse(v, &a->common.color_mode) < 0) {
+            snprintf(err, errlen, "bad --color '%s' (auto, always or "
+                     "never)", v);
+            return -1;
+        }
+        break;
     case MV_O_HOST: a->host = v; break;
     case MV_O_CONTAINER: a->container = v; break;
     case MV_O_LABEL: a->label = v; break;

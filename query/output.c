@@ -16,14 +16,16 @@
 
 #define OUTPUT_SGR_STDERR "1;31"
 #define OUTPUT_SGR_TIME   "2"
+#define OUTPUT_SGR_MATCH  "1;31"    /* grep's ms=01;31 */
 
 /* ------------------------------------------------------------ colors */
 
 int
-output_color_enabled(int is_tty, int has_no_color_flag,
-                     const char *no_color_env)
+output_color_enabled(int is_tty, int mode, const char *no_color_env)
 {
-    if (!is_tty || has_no_color_flag)
+    if (mode == OUTPUT_COLOR_ALWAYS)
+        return 1;
+    if (!is_tty || mode == OUTPUT_COLOR_NEVER)
         return 0;
     return no_color_env == NULL || no_color_env[0] == '\0';
 }
@@ -89,6 +91,47 @@ int
 output_record_text_mark(struct buf *out, const struct logrec *r, int color,
                         char mark)
 {
+    return output_record_text_spans(out, r, color, mark, NULL, 0);
+}
+
+static int
+output_is_utf8_cont(const char *msg, size_t len, size_t at)
+{
+    return at < len && ((unsigned char)msg[at] & 0xc0) == 0x80;
+}
+
+/* The message with the spans in bold red (grep's color); a span edge
+ * inside a UTF-8 character moves out to the character's edge, so each
+ * piece escapes as the whole message would. */
+static int
+output_message_spans(struct buf *out, const struct logrec *r,
+                     const size_t *spans, size_t n_spans)
+{
+    size_t at = 0;
+
+    for (size_t i = 0; i < n_spans; i++) {
+        size_t s = spans[2 * i], e = spans[2 * i + 1];
+        if (s < at || e > r->msg_len || s >= e)
+            continue;           /* xreply_spans checked; defensive */
+        while (s > at && output_is_utf8_cont(r->msg, r->msg_len, s))
+            s--;
+        while (output_is_utf8_cont(r->msg, r->msg_len, e))
+            e++;
+        if (output_escaped_append(out, r->msg + at, s - at) < 0 ||
+            buf_append(out, "\033[" OUTPUT_SGR_MATCH "m",
+                       sizeof(OUTPUT_SGR_MATCH) + 2) < 0 ||
+            output_escaped_append(out, r->msg + s, e - s) < 0 ||
+            buf_append(out, "\033[0m", 4) < 0)
+            return -1;
+        at = e;
+    }
+    return output_escaped_append(out, r->msg + at, r->msg_len - at);
+}
+
+int
+output_record_text_spans(struct buf *out, const struct logrec *r, int color,
+                         char mark, const size_t *spans, size_t n_spans)
+{
     size_t saved = out->len;
     char t[40];
     const char *ctr_sgr = NULL;
@@ -108,9 +151,13 @@ output_record_text_mark(struct buf *out, const struct logrec *r, int color,
         if (buf_append(out, &mark, 1) < 0 || buf_append(out, " ", 1) < 0)
             goto fail;
     }
-    if ((is_dim && buf_append(out, "\033[2m", 4) < 0) ||
-        output_escaped_append(out, r->msg, r->msg_len) < 0 ||
-        (is_dim && buf_append(out, "\033[0m", 4) < 0) ||
+    if (is_dim && buf_append(out, "\033[2m", 4) < 0)
+        goto fail;
+    if (color && n_spans > 0 && !is_dim
+        ? output_message_spans(out, r, spans, n_spans) < 0
+        : output_escaped_append(out, r->msg, r->msg_len) < 0)
+        goto fail;
+    if ((is_dim && buf_append(out, "\033[0m", 4) < 0) ||
         buf_append(out, "\n", 1) < 0)
         goto fail;
     return 0;

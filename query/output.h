@@ -15,10 +15,15 @@
 #include "common/buf.h"
 #include "common/record.h"
 
-/* Color is on only for a terminal, without --no-color, with NO_COLOR unset
- * or empty (https://no-color.org). */
-int  output_color_enabled(int is_tty, int has_no_color_flag,
-                          const char *no_color_env);
+/* --color=WHEN, the values of args.h's enum args_color. */
+#define OUTPUT_COLOR_AUTO   0
+#define OUTPUT_COLOR_ALWAYS 1
+#define OUTPUT_COLOR_NEVER  2
+
+/* AUTO: color only on a terminal with NO_COLOR unset or empty
+ * (https://no-color.org); ALWAYS: color (the flag beats NO_COLOR, as
+ * no-color.org asks); NEVER (also --no-color): none. */
+int  output_color_enabled(int is_tty, int mode, const char *no_color_env);
 /* The SGR code ("32", "1;35", ...) for a name: stable, never red (red marks
  * stderr records). */
 const char *output_color_for(const char *name);
@@ -37,6 +42,12 @@ int  output_record_text(struct buf *out, const struct logrec *r, int color);
  * with color a context line's message is dimmed. mark 0: none. */
 int  output_record_text_mark(struct buf *out, const struct logrec *r,
                              int color, char mark);
+/* The same with the matched bytes highlighted when color is on: spans
+ * are n_spans [start, end) byte ranges of r->msg, ascending and apart
+ * (the collector's "spans"); not on context lines (mark '-'). */
+int  output_record_text_spans(struct buf *out, const struct logrec *r,
+                              int color, char mark, const size_t *spans,
+                              size_t n_spans);
 /* Appends the "--" line between context groups (cyan with color). */
 int  output_group_break(struct buf *out, int color);
 /* Appends the record as one JSON line with exactly the fields time, host,

@@ -123,11 +123,55 @@ static void
 test_output_color_decision(void **state)
 {
     (void)state;
-    assert_true(output_color_enabled(1, 0, NULL));
-    assert_true(output_color_enabled(1, 0, ""));
-    assert_false(output_color_enabled(1, 0, "1"));
-    assert_false(output_color_enabled(1, 1, NULL));
-    assert_false(output_color_enabled(0, 0, NULL));
+    assert_true(output_color_enabled(1, OUTPUT_COLOR_AUTO, NULL));
+    assert_true(output_color_enabled(1, OUTPUT_COLOR_AUTO, ""));
+    assert_false(output_color_enabled(1, OUTPUT_COLOR_AUTO, "1"));
+    assert_false(output_color_enabled(1, OUTPUT_COLOR_NEVER, NULL));
+    assert_false(output_color_enabled(0, OUTPUT_COLOR_AUTO, NULL));
+    /* always: also into a pipe and over NO_COLOR (a flag beats it) */
+    assert_true(output_color_enabled(0, OUTPUT_COLOR_ALWAYS, "1"));
+    assert_false(output_color_enabled(1, OUTPUT_COLOR_NEVER, ""));
+}
+
+static void
+expect_spans(const char *msg, const size_t *sp, size_t n, int color,
+             char mark, const char *want_msg)
+{
+    struct logrec r = rec(msg, LOGREC_STDOUT);
+    struct buf b;
+
+    buf_init(&b, 1 << 16);
+    assert_int_equal(output_record_text_spans(&b, &r, color, mark, sp, n),
+                     0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    const char *m = strrchr((char *)b.data, mark ? mark : ' ');
+    if (!color)
+        m = (char *)b.data + strlen("2026-11-27T13:50:40.123Z node1 web");
+    assert_non_null(m);
+    assert_string_equal(m + 1, want_msg);
+    buf_fini(&b);
+}
+
+/* Highlighting: exactly the spans' bytes in bold red, the rest escaped
+ * as without them; edges inside a UTF-8 character move out to it; none
+ * without color or on context lines; bad spans are skipped. */
+static void
+test_output_spans(void **state)
+{
+    (void)state;
+    size_t two[] = { 0, 3, 8, 11 };
+    expect_spans("err and err", two, 2, 0, ':', " err and err\n");
+    expect_spans("err and err", two, 2, 1, ':',
+                 " \033[1;31merr\033[0m and \033[1;31merr\033[0m\n");
+    expect_spans("err and err", two, 2, 1, '-',
+                 " \033[2merr and err\033[0m\n");
+    size_t mid[] = { 2, 3 };        /* inside the 2-byte "é" at 1..3 */
+    expect_spans("c\xc3\xa9x", mid, 1, 1, ':',
+                 " c\033[1;31m\xc3\xa9\033[0mx\n");
+    size_t ctl[] = { 1, 2 };        /* a control byte stays escaped */
+    expect_spans("a\nb", ctl, 1, 1, ':', " a\033[1;31m\\n\033[0mb\n");
+    size_t bad[] = { 3, 1, 2, 99 }; /* reversed, past the end */
+    expect_spans("abcd", bad, 2, 1, ':', " abcd\n");
 }
 
 static void
@@ -450,6 +494,7 @@ main(void)
         cmocka_unit_test(test_output_table_escapes_names),
         cmocka_unit_test(test_output_text_color),
         cmocka_unit_test(test_output_color_decision),
+        cmocka_unit_test(test_output_spans),
         cmocka_unit_test(test_output_color_stable_not_red),
         cmocka_unit_test(test_output_time_compact),
         cmocka_unit_test(test_output_json_exact_fields),

@@ -3,11 +3,14 @@
  * render: see render.h. Text marks matches "CONTAINER:" and context lines
  * "CONTAINER-" like grep; JSON without context passes a canonical record
  * line as it came (reply_record.canon) instead of formatting it again.
+ * With color, the bytes the collector marks in "spans" are highlighted.
  */
 #include "query/render.h"
 
 #include "query/output.h"
 #include "query/xreply.h"
+
+#define RENDER_MAX_SPANS 64     /* the collector's API_MAX_SPANS */
 
 void
 render_init(struct render *r, int is_json, int has_context, int color)
@@ -44,6 +47,9 @@ render_record(struct render *r, const struct reply_record *rr,
         return output_json_line(out, rr->canon, rr->canon_len);
     if (r->is_json)
         return output_record_json(out, &rr->rec);
-    return output_record_text_mark(out, &rr->rec, r->color,
-                                   !r->has_context ? 0 : is_ctx ? '-' : ':');
+    size_t spans[2 * RENDER_MAX_SPANS];
+    size_t n = r->color ? xreply_spans(rr, spans, RENDER_MAX_SPANS) : 0;
+    return output_record_text_spans(out, &rr->rec, r->color,
+                                    !r->has_context ? 0 : is_ctx ? '-' : ':',
+                                    spans, n);
 }

@@ -172,3 +172,29 @@ xreply_group(const struct reply_record *rr)
         return 0;
     return (uint64_t)json_integer_value(g);
 }
+
+size_t
+xreply_spans(const struct reply_record *rr, size_t *out, size_t max)
+{
+    json_t *a = rr->root != NULL ? json_object_get(rr->root, "spans")
+                                 : NULL;
+    size_t n = 0, at = 0;
+
+    if (!json_is_array(a))
+        return 0;
+    for (size_t i = 0; i < json_array_size(a) && n < max; i++) {
+        json_t *p = json_array_get(a, i);
+        json_t *js = json_array_get(p, 0), *je = json_array_get(p, 1);
+        if (!json_is_array(p) || json_array_size(p) != 2 ||
+            !json_is_integer(js) || !json_is_integer(je))
+            return 0;
+        json_int_t s = json_integer_value(js), e = json_integer_value(je);
+        if (s < (json_int_t)at || e <= s || (uint64_t)e > rr->rec.msg_len)
+            return 0;       /* not ascending and apart, or past the end */
+        out[2 * n] = (size_t)s;
+        out[2 * n + 1] = (size_t)e;
+        at = (size_t)e;
+        n++;
+    }
+    return n;
+}

@@ -63,5 +63,9 @@ int  xreply_is_context(const struct reply_record *rr);
 /* Its "group":N (a record of a context query), 0 when absent or not a
  * positive integer. */
 uint64_t xreply_group(const struct reply_record *rr);
+/* Its "spans" (spans=1: [[start,end],...] byte ranges of the message
+ * that matched) into out (2 * max entries); 0 when absent or malformed
+ * (not ascending and apart, or past the message's end). */
+size_t xreply_spans(const struct reply_record *rr, size_t *out, size_t max);
 
 #endif

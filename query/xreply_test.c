@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -111,6 +112,35 @@ test_xreply_lines(void **state)
     reply_record_fini(&rr);
 }
 
+/* "spans" of a record line: kept when ascending, apart and inside the
+ * message; anything else gives none (never a wrong highlight). */
+static void
+test_xreply_spans(void **state)
+{
+    (void)state;
+    static const struct { const char *spans; size_t n; } cases[] = {
+        { "[[0,1],[3,5]]", 2 }, { "[]", 0 }, { "[[1,0]]", 0 },
+        { "[[0,2],[1,3]]", 0 }, { "[[0,6]]", 0 }, { "[[0,\"1\"]]", 0 },
+        { "[[0]]", 0 }, { "7", 0 }, { "[[-1,2]]", 0 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char line[512], err[128];
+        struct reply_record rr;
+        size_t sp[8];
+        snprintf(line, sizeof(line), "{\"time\":\"2026-11-27T13:50:40Z\","
+                 "\"host\":\"h\",\"container\":\"c\",\"container_id\":"
+                 "\"i\",\"image\":\"m\",\"stream\":\"stdout\","
+                 "\"message\":\"abcde\",\"spans\":%s}", cases[i].spans);
+        assert_int_equal(reply_record_parse(line, strlen(line), &rr, err,
+                                            sizeof(err)), 0);
+        assert_int_equal(xreply_spans(&rr, sp, 4), cases[i].n);
+        if (cases[i].n == 2)
+            assert_true(sp[0] == 0 && sp[1] == 1 && sp[2] == 3 &&
+                        sp[3] == 5);
+        reply_record_fini(&rr);
+    }
+}
+
 int
 main(void)
 {
@@ -118,6 +148,7 @@ main(void)
         cmocka_unit_test(test_xreply_count),
         cmocka_unit_test(test_xreply_hist),
         cmocka_unit_test(test_xreply_lines),
+        cmocka_unit_test(test_xreply_spans),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

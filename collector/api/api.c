@@ -160,7 +160,38 @@ api_query_compile(const struct api_params *p, struct query **q,
         query_free(*q);
         *q = NULL;
     }
+    if (*q != NULL &&
+        query_add_not_regex(*q, (const char *const *)p->not_regex,
+                            p->n_not_regex, errstr) < 0) {
+        query_free(*q);
+        *q = NULL;
+    }
     return *q != NULL ? 0 : -1;
+}
+
+int
+api_spans_append(struct buf *out, const struct query *q,
+                 const struct logrec *r)
+{
+    size_t sp[2 * API_MAX_SPANS];
+    size_t n = query_spans(q, r->msg, r->msg_len, sp, API_MAX_SPANS);
+    size_t saved = out->len;
+    char f[48];
+
+    out->len -= 2;                  /* "}\n" */
+    int rc = buf_append(out, ",\"spans\":[", 10);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        int len = snprintf(f, sizeof(f), "%s[%zu,%zu]", i > 0 ? "," : "",
+                           sp[2 * i], sp[2 * i + 1]);
+        rc = buf_append(out, f, (size_t)len);
+    }
+    if (rc == 0)
+        rc = buf_append(out, "]}\n", 3);
+    if (rc < 0) {
+        out->len = saved - 2;
+        buf_append(out, "}\n", 2);
+    }
+    return rc;
 }
 
 int

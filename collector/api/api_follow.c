@@ -219,11 +219,13 @@ api_follow_record_cb(const struct logrec *r, void *arg)
         !query_match(s->q, r->msg, r->msg_len))
         return;
     if (s->hist == NULL) {
-        if (record_json_append(&s->out, r) < 0)
+        if (record_json_append(&s->out, r) < 0 ||
+            (s->p.has_spans && api_spans_append(&s->out, s->q, r) < 0))
             api_follow_drop(s, "round buffer full");
         return;
     }
     if (record_json_append(&s->held, r) < 0 ||
+        (s->p.has_spans && api_spans_append(&s->held, s->q, r) < 0) ||
         follow_keys_add(s->held_keys, r) < 0)
         api_follow_drop(s, "too many live lines while sending history");
 }
@@ -250,6 +252,7 @@ api_follow_hist_emit_cb(const struct logrec *r, int is_context,
     size_t at = s->hist_out.len, hc = s->line_hc.len;
 
     if (record_json_append(&s->hist_out, r) < 0 ||
+        (s->p.has_spans && api_spans_append(&s->hist_out, s->hq, r) < 0) ||
         buf_append(&s->line_hc, r->host, strlen(r->host) + 1) < 0 ||
         buf_append(&s->line_hc, r->container_id,
                    strlen(r->container_id) + 1) < 0) {

@@ -86,6 +86,14 @@ int api_search_prepare(struct api *a, struct evhttp_request *req,
  * while the loop matches with the first. -1 with *errstr. */
 int api_query_compile(const struct api_params *p, struct query **q,
                       char **errstr);
+/* With spans=1: replaces the closing "}\n" of the record r just appended
+ * to out with ,"spans":[[start,end],...]}\n, q's query_spans over r's
+ * message (byte offsets, at most API_MAX_SPANS). Call on the thread that
+ * matches with q. -1 (out cut back to the record alone) if out is full. */
+#define API_MAX_SPANS 64
+struct logrec;
+int api_spans_append(struct buf *out, const struct query *q,
+                     const struct logrec *r);
 /* Starts a streamed ndjson reply on a one-shot connection and gives the
  * stream's connection the longer stream timeouts. */
 void api_stream_start(struct evhttp_request *req);

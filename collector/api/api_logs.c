@@ -132,6 +132,9 @@ api_logs_emit_cb(const struct logrec *r, int is_context, int is_group_start,
         goto fail;
     if (record_json_append(&s->out, r) < 0)
         goto fail;
+    if (s->p.has_spans && !is_context &&
+        api_spans_append(&s->out, s->q, r) < 0)
+        goto fail;
     if (s->has_context) {
         uint64_t n_groups = s->n_groups;
         if (s->n_groups == 0 || is_group_start)

@@ -80,6 +80,32 @@ api_param_regex(struct api_params *p, const char *v, char **errstr)
 }
 
 static int
+api_param_not_regex(struct api_params *p, const char *v, char **errstr)
+{
+    if (p->n_not_regex == API_PARAMS_MAX_REGEX) {
+        *errstr = xasprintf("too many not_regex parameters (at most %d)",
+                            API_PARAMS_MAX_REGEX);
+        return -1;
+    }
+    if (api_param_string(&p->not_regex[p->n_not_regex], "not_regex", v,
+                         QUERY_MAX_REGEX, 0, errstr) < 0)
+        return -1;
+    p->n_not_regex++;
+    return 0;
+}
+
+static int
+api_param_spans(struct api_params *p, const char *v, char **errstr)
+{
+    if (strcmp(v, "1") == 0 || strcmp(v, "0") == 0) {
+        p->has_spans = v[0] == '1';
+        return 0;
+    }
+    *errstr = xstrdup("bad spans: want 1 or 0");
+    return -1;
+}
+
+static int
 api_param_host(struct api_params *p, const char *v, char **errstr)
 {
     return api_param_string(&p->host, "host", v, API_PARAMS_MAX_NAME, 0,
@@ -212,6 +238,8 @@ api_param_order(struct api_params *p, const char *v, char **errstr)
 static const struct api_param_def api_param_defs[] = {
     { "q", 0, 0, api_param_q },
     { "regex", 0, 1, api_param_regex },
+    { "not_regex", 0, 1, api_param_not_regex },
+    { "spans", 0, 0, api_param_spans },
     { "icase", 0, 0, api_param_icase },
     { "fixed", 0, 0, api_param_fixed },
     { "host", 0, 0, api_param_host },
@@ -313,6 +341,8 @@ api_params_fini(struct api_params *p)
     free(p->q);
     for (size_t i = 0; i < p->n_regex; i++)
         free(p->regex[i]);
+    for (size_t i = 0; i < p->n_not_regex; i++)
+        free(p->not_regex[i]);
     free(p->fixed);
     free(p->host);
     free(p->container);

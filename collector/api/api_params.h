@@ -26,6 +26,9 @@ struct api_params {
     char    *q;             /* "" when absent */
     char    *regex[API_PARAMS_MAX_REGEX];  /* in order: alternatives */
     size_t   n_regex;       /* 0 when absent */
+    char    *not_regex[API_PARAMS_MAX_REGEX]; /* a match drops (-v) */
+    size_t   n_not_regex;
+    int      has_spans;     /* spans=1: records carry "spans" */
     char    *fixed;         /* -F string; NULL when absent */
     int      is_icase;
     char    *host;          /* NULL: any */
@@ -42,8 +45,9 @@ struct api_params {
 /*
  * Parses the raw (URL-encoded, '+' meaning space) query string; NULL means
  * none. 0 on success (*p filled, free with api_params_fini); -1 with
- * *errstr (caller frees with free()) on an unknown, repeated (regex may
- * repeat up to API_PARAMS_MAX_REGEX times), empty or malformed parameter.
+ * *errstr (caller frees with free()) on an unknown, repeated (regex and
+ * not_regex may repeat up to API_PARAMS_MAX_REGEX times), empty or
+ * malformed parameter.
  * *p is left zeroed on failure.
  */
 int  api_params_parse(const char *query, enum api_endpoint ep,

@@ -221,6 +221,32 @@ test_api_params_several_regex(void **state)
     api_params_fini(&p);
 }
 
+/* not_regex (logq -v) repeats like regex but may not be empty; spans is
+ * 1 or 0, on /logs and /follow. */
+static void
+test_api_params_not_regex_spans(void **state)
+{
+    (void)state;
+    struct api_params p;
+    char *err = NULL;
+
+    assert_int_equal(api_params_parse("not_regex=a&spans=1&not_regex=b",
+                                      API_EP_FOLLOW, &p, &err), 0);
+    assert_int_equal(p.n_not_regex, 2);
+    assert_string_equal(p.not_regex[1], "b");
+    assert_int_equal(p.has_spans, 1);
+    api_params_fini(&p);
+    assert_int_equal(api_params_parse("not_regex=", API_EP_LOGS, &p, &err),
+                     -1);
+    assert_string_equal(err, "empty not_regex");
+    free(err);
+    err = NULL;
+    assert_int_equal(api_params_parse("spans=yes", API_EP_LOGS, &p, &err),
+                     -1);
+    assert_string_equal(err, "bad spans: want 1 or 0");
+    free(err);
+}
+
 int
 main(void)
 {
@@ -233,6 +259,7 @@ main(void)
         cmocka_unit_test(test_api_params_caps),
         cmocka_unit_test(test_api_params_limit_bounds),
         cmocka_unit_test(test_api_params_several_regex),
+        cmocka_unit_test(test_api_params_not_regex_spans),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -90,7 +90,8 @@ api_xparams_apply(struct api_xparams *x, enum api_xep ep, const char *name,
         return 1;
     }
     if (ep != API_XEP_LOGS &&
-        (strcmp(name, "limit") == 0 || strcmp(name, "order") == 0)) {
+        (strcmp(name, "limit") == 0 || strcmp(name, "order") == 0 ||
+         strcmp(name, "spans") == 0)) {
         *errstr = xasprintf("unknown parameter '%s'", name);
         return -1;
     }

@@ -49,6 +49,7 @@ struct query {
     size_t             n_groups;
     int                is_icase;
     struct query_regex *re;         /* NULL: none; mutable match state */
+    struct query_regex *not_re;     /* -v: NULL: none; a match drops */
     char              *tokens[QUERY_MAX_TOKENS];
     size_t             n_tokens;
 };
@@ -404,6 +405,7 @@ query_free(struct query *q)
     for (size_t i = 0; i < q->n_tokens; i++)
         free(q->tokens[i]);
     query_regex_free(q->re);
+    query_regex_free(q->not_re);
     free(q);
 }
 
@@ -420,7 +422,99 @@ query_match(const struct query *q, const char *msg, size_t len)
         if (!ok)
             return 0;
     }
-    return q->re == NULL || query_regex_match(q->re, msg, len);
+    if (q->re != NULL && !query_regex_match(q->re, msg, len))
+        return 0;
+    return q->not_re == NULL || !query_regex_match(q->not_re, msg, len);
+}
+
+int
+query_add_not_regex(struct query *q, const char *const *regex, size_t n,
+                    char **errstr)
+{
+    if (n > QUERY_REGEX_MAX_PATTERNS) {
+        *errstr = xasprintf("too many not_regex (at most %d)",
+                            QUERY_REGEX_MAX_PATTERNS);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (strlen(regex[i]) > QUERY_MAX_REGEX) {
+            *errstr = xasprintf("not_regex too long (at most %d bytes)",
+                                QUERY_MAX_REGEX);
+            return -1;
+        }
+    if (n == 0 || q->not_re != NULL)
+        return 0;
+    q->not_re = query_regex_new_any(regex, n, q->is_icase, errstr);
+    return q->not_re != NULL ? 0 : -1;
+}
+
+/* ---- spans ---- */
+
+/* Appends every occurrence of the item in msg that passes the word rule. */
+static size_t
+query_item_spans(const struct query *q, const struct query_item *it,
+                 const char *msg, size_t len, size_t *out, size_t n,
+                 size_t max)
+{
+    size_t pos = 0, m_len;
+
+    while (pos < len && n < max) {
+        const char *p = query_find(q, msg, len, pos, it, &m_len);
+        if (p == NULL)
+            break;
+        size_t at = (size_t)(p - msg), end = at + m_len;
+        int start_ok = !it->has_start_bound || at == 0 ||
+                       !query_is_word((unsigned char)msg[at - 1]);
+        int end_ok = !it->has_end_bound || end == len ||
+                     !query_is_word((unsigned char)msg[end]);
+        if (start_ok && end_ok) {
+            out[2 * n] = at;
+            out[2 * n + 1] = end;
+            n++;
+            pos = end;
+        } else {
+            pos = at + 1;
+        }
+    }
+    return n;
+}
+
+static int
+query_span_cmp(const void *a, const void *b)
+{
+    const size_t *x = a, *y = b;
+
+    if (x[0] != y[0])
+        return x[0] < y[0] ? -1 : 1;
+    return x[1] < y[1] ? -1 : x[1] > y[1];
+}
+
+size_t
+query_spans(const struct query *q, const char *msg, size_t len, size_t *out,
+            size_t max)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < q->n_items && n < max; i++)
+        if (!q->items[i].is_negated)
+            n = query_item_spans(q, &q->items[i], msg, len, out, n, max);
+    if (q->re != NULL && n < max)
+        n += query_regex_spans(q->re, msg, len, out + 2 * n, max - n);
+    if (n == 0)
+        return 0;
+    qsort(out, n, 2 * sizeof(*out), query_span_cmp);
+    size_t k = 0;           /* merge overlapping and touching spans */
+    for (size_t i = 1; i < n; i++) {
+        if (out[2 * i] <= out[2 * k + 1]) {
+            if (out[2 * i + 1] > out[2 * k + 1])
+                out[2 * k + 1] = out[2 * i + 1];
+            continue;
+        }
+        k++;
+        out[2 * k] = out[2 * i];
+        out[2 * k + 1] = out[2 * i + 1];
+    }
+    return k + 1;
 }
 
 int
@@ -455,5 +549,6 @@ query_tokens(const struct query *q, const char *const **tokens)
 uint64_t
 query_n_regex_aborted(const struct query *q)
 {
-    return q->re != NULL ? query_regex_n_aborted(q->re) : 0;
+    return (q->re != NULL ? query_regex_n_aborted(q->re) : 0) +
+           (q->not_re != NULL ? query_regex_n_aborted(q->not_re) : 0);
 }

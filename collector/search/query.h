@@ -64,6 +64,26 @@ int query_match(const struct query *q, const char *msg, size_t len);
 int query_add_fixed(struct query *q, const char *s, size_t len,
                     char **errstr);
 
+/* ANDs "matches none of the n regexes" (logq -v; API not_regex) to q:
+ * compiled like the regex alternatives (same syntax, limits, icase), a
+ * match drops the message; a match that runs out of its budget counts as
+ * no match (the message is kept) and in query_n_regex_aborted. Adds no
+ * index token. n == 0 is a no-op; a second call is ignored. 0, or -1 with
+ * *errstr (caller frees): too many, too long, or "bad regex ...". */
+int query_add_not_regex(struct query *q, const char *const *regex, size_t n,
+                        char **errstr);
+
+/* What a highlighter should mark in a message that matched: every
+ * occurrence of every term, phrase and fixed string not under "-" that
+ * passes the word rule (folded under icase, as query_match finds them,
+ * also those of an OR branch), and every match of every regex (not the
+ * not_regex). Written to out as byte offsets, out[2k] start and out[2k+1]
+ * end (exclusive), sorted, overlapping or touching spans merged; at most
+ * max spans before merging (out holds 2 * max). Returns the count. Same
+ * buffer rule as query_match. */
+size_t query_spans(const struct query *q, const char *msg, size_t len,
+                   size_t *out, size_t max);
+
 /* Folded words (common/casefold.h) every match must contain as whole
  * tokens of the store's tokenizer: the word runs of terms and phrases that
  * are ANDed (not under OR or "-"), the runs inside a fixed string that

@@ -197,30 +197,45 @@ query_regex_free(struct query_regex *re)
 
 /* 1 match, 0 no match, -1 gave up (budget or PCRE2 failure). */
 static int
-qr_match_one(struct query_regex *re, const struct qr_pattern *pat,
-             PCRE2_SPTR subject, size_t len)
+qr_match_from(struct query_regex *re, const struct qr_pattern *pat,
+              PCRE2_SPTR subject, size_t len, size_t from)
 {
     int rc;
 
     if (pat->is_jit)
-        rc = pcre2_jit_match(pat->code, subject, len, 0, 0, re->md,
+        rc = pcre2_jit_match(pat->code, subject, len, from, 0, re->md,
                              re->mctx);
     else
-        rc = pcre2_match(pat->code, subject, len, 0, 0, re->md, re->mctx);
+        rc = pcre2_match(pat->code, subject, len, from, 0, re->md,
+                         re->mctx);
     if (rc >= 0)
         return 1;           /* 0: matched, ovector too small (1 pair) */
     return rc == PCRE2_ERROR_NOMATCH ? 0 : -1;
 }
 
-int
-query_regex_match(struct query_regex *re, const char *msg, size_t len)
+static int
+qr_match_one(struct query_regex *re, const struct qr_pattern *pat,
+             PCRE2_SPTR subject, size_t len)
+{
+    return qr_match_from(re, pat, subject, len, 0);
+}
+
+static void
+qr_set_limit(struct query_regex *re, size_t len)
 {
     uint64_t limit = QUERY_REGEX_LIMIT_BASE +
                      (uint64_t)QUERY_REGEX_LIMIT_PER_BYTE * len;
-    int has_given_up = 0;
 
     pcre2_set_match_limit(re->mctx, limit > QR_LIMIT_MAX ? QR_LIMIT_MAX
                                                          : (uint32_t)limit);
+}
+
+int
+query_regex_match(struct query_regex *re, const char *msg, size_t len)
+{
+    int has_given_up = 0;
+
+    qr_set_limit(re, len);
     /* A zero-length message still needs a valid pointer for PCRE2. */
     PCRE2_SPTR subject = (PCRE2_SPTR)(len > 0 ? msg : "");
     for (size_t i = 0; i < re->n_pats; i++) {
@@ -232,6 +247,33 @@ query_regex_match(struct query_regex *re, const char *msg, size_t len)
     if (has_given_up)
         re->n_aborted++;
     return 0;
+}
+
+size_t
+query_regex_spans(struct query_regex *re, const char *msg, size_t len,
+                  size_t *out, size_t max)
+{
+    size_t n = 0;
+    PCRE2_SPTR subject = (PCRE2_SPTR)(len > 0 ? msg : "");
+
+    qr_set_limit(re, len);
+    for (size_t i = 0; i < re->n_pats; i++) {
+        size_t from = 0;
+        while (from <= len && n < max &&
+               qr_match_from(re, &re->pats[i], subject, len, from) == 1) {
+            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(re->md);
+            size_t start = ov[0], end = ov[1];
+            if (end > start) {
+                out[2 * n] = start;
+                out[2 * n + 1] = end;
+                n++;
+            }
+            /* An empty match (or \K moving the start back) must still
+             * move on, so the loop ends. */
+            from = end > from ? end : from + 1;
+        }
+    }
+    return n;
 }
 
 uint64_t

@@ -54,6 +54,16 @@ void query_regex_free(struct query_regex *re);
  * buffer: not for two threads at once. Allocates nothing. */
 int query_regex_match(struct query_regex *re, const char *msg, size_t len);
 
+/* The spans of every match of every pattern in msg[0..len), as byte
+ * offsets: out[2k] start, out[2k + 1] end (exclusive), at most max spans,
+ * pattern by pattern, each pattern's matches left to right and not
+ * overlapping (the next search starts where a match ended); empty matches
+ * are left out. A match that runs out of budget ends that pattern's list
+ * (not counted in n_aborted: the record had matched already). Returns the
+ * count. Same buffer rule as query_regex_match. */
+size_t query_regex_spans(struct query_regex *re, const char *msg, size_t len,
+                         size_t *out, size_t max);
+
 /* Texts found without a match after a pattern's match ran out of budget
  * (or failed inside PCRE2) since query_regex_new(): the answer may have
  * missed them. */

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -483,6 +484,113 @@ test_query_fixed(void **state)
     query_free(q);
 }
 
+
+/* not_regex (logq -v): a match of any drops the message; ANDed with the
+ * rest; icase applies; a bad one is an error naming it. */
+static void
+test_query_not_regex(void **state)
+{
+    (void)state;
+    char *err = NULL;
+    const char *nre[] = { "^DEBUG", "health" };
+    struct query *q = query_parse("error", 5, NULL, 0, &err);
+
+    assert_non_null(q);
+    assert_int_equal(query_add_not_regex(q, nre, 2, &err), 0);
+    assert_int_equal(query_match(q, "error x", 7), 1);
+    assert_int_equal(query_match(q, "DEBUG error", 11), 0);
+    assert_int_equal(query_match(q, "error health", 12), 0);
+    assert_int_equal(query_match(q, "debug error", 11), 1);
+    assert_int_equal(query_match(q, "warn x", 6), 0);
+    query_free(q);
+
+    q = query_parse("", 0, NULL, 1, &err);
+    assert_int_equal(query_add_not_regex(q, nre, 1, &err), 0);
+    assert_int_equal(query_match(q, "debug x", 7), 0);
+    assert_int_equal(query_match(q, "x debug", 7), 1);
+    query_free(q);
+
+    const char *bad[] = { "b(" };
+    q = query_parse("", 0, NULL, 0, &err);
+    assert_int_equal(query_add_not_regex(q, bad, 1, &err), -1);
+    assert_non_null(strstr(err, "bad regex 'b('"));
+    free(err);
+    query_free(q);
+}
+
+struct span_case {
+    const char *q;
+    const char *regex;
+    int         icase;
+    const char *msg;
+    const char *want;       /* "s-e s-e" */
+};
+
+static const struct span_case span_cases[] = {
+    /* every occurrence that passes the word rule, none that does not */
+    { "unix", NULL, 0, "pam_unix unix x unix", "9-13 16-20" },
+    { "error", NULL, 0, "errors error", "7-12" },
+    { "10.0.0.1", NULL, 0, "10.0.0.12 10.0.0.1", "10-18" },
+    /* excluded terms are not marked; OR branches are */
+    { "a -b", NULL, 0, "a b a", "0-1 4-5" },
+    { "x OR y", NULL, 0, "y x y", "0-1 2-3 4-5" },
+    /* phrases, icase with UTF-8 folding: the message's bytes */
+    { "\"disk full\"", NULL, 0, "the disk full now", "4-13" },
+    { "café", NULL, 1, "CAFÉ au café", "0-5 9-14" },
+    /* regex spans, merged with terms when they overlap or touch */
+    { "", "b+", 0, "abbbcb", "1-4 5-6" },
+    { "db", "\\d+", 0, "db 42 db7", "0-2 3-5 8-9" },
+    { "ab", "b c", 0, "ab cd", "0-4" },
+    /* empty regex matches mark nothing and still end */
+    { "", "x*", 0, "aaa", "" },
+    { "zzz", NULL, 0, "aaa", "" },
+};
+
+static void
+test_query_spans(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(span_cases) / sizeof(span_cases[0]); i++) {
+        const struct span_case *c = &span_cases[i];
+        char *err = NULL;
+        struct query *q = query_parse(c->q, strlen(c->q), c->regex,
+                                      c->icase, &err);
+        size_t sp[2 * 16];
+        char got[256] = "";
+
+        assert_non_null(q);
+        size_t n = query_spans(q, c->msg, strlen(c->msg), sp, 16);
+        for (size_t k = 0; k < n; k++) {
+            size_t at = strlen(got);
+            snprintf(got + at, sizeof(got) - at, "%s%zu-%zu",
+                     k > 0 ? " " : "", sp[2 * k], sp[2 * k + 1]);
+        }
+        if (strcmp(got, c->want) != 0)
+            fail_msg("case %zu: q '%s' re '%s' msg '%s': got '%s' want "
+                     "'%s'", i, c->q, c->regex ? c->regex : "", c->msg,
+                     got, c->want);
+        query_free(q);
+    }
+}
+
+/* A bound on spans: a message with many matches stops at max. */
+static void
+test_query_spans_bounded(void **state)
+{
+    (void)state;
+    char msg[400], *err = NULL;
+    size_t sp[2 * 8];
+
+    for (size_t i = 0; i < 200; i++) {
+        msg[2 * i] = 'a';
+        msg[2 * i + 1] = ' ';
+    }
+    struct query *q = query_parse("a", 1, "a", 0, &err);
+    assert_int_equal(query_spans(q, msg, 400, sp, 8), 8);
+    assert_int_equal(sp[14], 14);
+    query_free(q);
+}
+
 int
 main(void)
 {
@@ -496,6 +604,9 @@ main(void)
         cmocka_unit_test(test_query_tokens),
         cmocka_unit_test(test_query_regex_tokens),
         cmocka_unit_test(test_query_fixed),
+        cmocka_unit_test(test_query_not_regex),
+        cmocka_unit_test(test_query_spans),
+        cmocka_unit_test(test_query_spans_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # 15-search-features: context lines (-A/-B/-C: same container, both
 # streams, merged windows read top to bottom, "--" between groups,
-# "group":N and "context":true in JSON, both orders), logq count --by host/container/stream and logq histogram against
+# "group":N and "context":true in JSON, both orders), logq count --by
+# host/container/stream, grep habits (-v, -c, -l, --color highlighting the
+# matched bytes) and logq histogram against
 # the known line counts of the fake containers' manifests, and the query
 # limits (context > 1000, limit, scan cost cap on /logs, /count and
 # /histogram, too many buckets) failing with clear errors.
@@ -124,6 +126,31 @@ grep -qE '^TOTAL +450$' "$IT_TMP/count.txt" || fail "count total row"
 rc=0
 lq count NoSuchWordAnywhere >/dev/null || rc=$?
 assert_eq 1 "$rc" "count of nothing exits 1"
+
+log "grep habits: -v, -c, -l, --color"
+# -v drops what a regex matches, server-side (so -c and -n count what is
+# left); the expected number comes from the manifests.
+want_v=$(python3 -c 'import json, re, sys
+print(sum(1 for f in sys.argv[1:] for l in open(f)
+          if json.loads(l)["host"] == "node1" and
+          json.loads(l)["container"] == "web" and
+          not re.match(r"Mnode1-web-0000[0-4]", json.loads(l)["m"])))' \
+    "${manifests[@]}")
+assert_eq "$want_v" "$(lq -c --host node1 --container web \
+    -v '^Mnode1-web-0000[0-4]')" "-c -v"
+assert_eq "$want_v" "$(lq --host node1 --container web --all \
+    -v '^Mnode1-web-0000[0-4]' | wc -l)" "-v lines"
+assert_eq "node1/api
+node1/web
+node2/web" "$(lq -l)" "-l pairs"
+assert_eq "node1/web" "$(lq -l Mnode1-web-000050)" "-l one pair"
+# Highlighting marks exactly what matched: the term (not the longer
+# word around "000050" in other lines) and the regex span.
+lq --color=always Mnode1-web-000050 -e 'web-0+5' >"$IT_TMP/hl.txt"
+grep -qF "$(printf '\033[1;31mMnode1-web-000050\033[0m')" "$IT_TMP/hl.txt" ||
+    fail "highlight: $(cat -v "$IT_TMP/hl.txt")"
+NO_COLOR=1 lq --color=auto Mnode1-web-000050 >"$IT_TMP/hl2.txt"
+if grep -q "$(printf '\033')" "$IT_TMP/hl2.txt"; then fail "color into a pipe"; fi
 
 log "histogram"
 lq histogram --step 1s --since 10m --json >"$IT_TMP/h.json"
