@@ -4,6 +4,7 @@
  */
 #include "query/args.h"
 
+#include <fnmatch.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -354,6 +355,39 @@ args_time_apply(const char *name, const char *v, int64_t now, int *has,
 }
 
 static int
+args_names_add(struct args_names *l, const char *flag, const char *v,
+               char *err, size_t errlen)
+{
+    if (l->n == ARGS_NAMES_MAX || v[0] == '\0' || strcmp(v, "!") == 0) {
+        if (l->n == ARGS_NAMES_MAX)
+            snprintf(err, errlen, "too many %s (at most %d)", flag,
+                     ARGS_NAMES_MAX);
+        else
+            snprintf(err, errlen, "empty %s", flag);
+        return -1;
+    }
+    l->v[l->n++] = v;
+    return 0;
+}
+
+int
+args_names_match(const struct args_names *l, const char *name, int is_glob)
+{
+    int has_alternatives = 0, is_in = 0;
+
+    for (size_t i = 0; i < l->n; i++) {
+        int is_negated = l->v[i][0] == '!';
+        const char *p = l->v[i] + is_negated;
+        int m = is_glob ? fnmatch(p, name, 0) == 0 : strcmp(p, name) == 0;
+        if (is_negated && m)
+            return 0;
+        has_alternatives |= !is_negated;
+        is_in |= !is_negated && m;
+    }
+    return !has_alternatives || is_in;
+}
+
+static int
 args_search_apply(struct search_args *a, int id, const char *v, int64_t now,
                   char *err, size_t errlen)
 {
@@ -387,9 +421,14 @@ args_search_apply(struct search_args *a, int id, const char *v, int64_t now,
         a->fixed = v;
         break;
     case ARGS_O_ICASE: a->is_icase = 1; break;
-    case ARGS_O_HOST: a->host = v; break;
-    case ARGS_O_CONTAINER: a->container = v; break;
-    case ARGS_O_IMAGE: a->image = v; break;
+    case ARGS_O_HOST:
+    case ARGS_O_CONTAINER:
+    case ARGS_O_IMAGE:
+        return args_names_add(id == ARGS_O_HOST ? &a->hosts
+                              : id == ARGS_O_CONTAINER ? &a->containers
+                              : &a->images, id == ARGS_O_HOST ? "--host"
+                              : id == ARGS_O_CONTAINER ? "--container"
+                              : "--image", v, err, errlen);
     case ARGS_O_FOLLOW: a->is_follow = 1; break;
     case ARGS_O_ASC: a->is_asc = 1; break;
     case ARGS_O_STREAM:
@@ -583,9 +622,11 @@ args_list_parse(int argc, char **argv, int first, struct list_args *out,
             snprintf(err, errlen, "unexpected argument '%s'", it.value);
             return -1;
         }
-        if (id == ARGS_O_HOST)
-            a.host = it.value;
-        else if (args_common_apply(&a.common, id, it.value, err,
+        if (id == ARGS_O_HOST) {
+            if (args_names_add(&a.hosts, "--host", it.value, err,
+                               errlen) < 0)
+                return -1;
+        } else if (args_common_apply(&a.common, id, it.value, err,
                                    errlen) < 0)
             return -1;
     }
@@ -609,9 +650,11 @@ args_filters_format(const struct search_args *a, struct buf *out, int *n)
 {
     const struct { const char *key, *value; } p[] = {
         { "fixed", a->fixed },
-        { "icase", a->is_icase ? "1" : NULL }, { "host", a->host },
-        { "container", a->container }, { "image", a->image },
-        { "stream", a->stream },
+        { "icase", a->is_icase ? "1" : NULL },
+    };
+    const struct { const char *key; const struct args_names *l; } names[] = {
+        { "host", &a->hosts }, { "container", &a->containers },
+        { "image", &a->images },
     };
 
     if (a->query != NULL && url_param_append(out, n, "q", a->query) < 0)
@@ -626,6 +669,12 @@ args_filters_format(const struct search_args *a, struct buf *out, int *n)
         if (p[i].value != NULL &&
             url_param_append(out, n, p[i].key, p[i].value) < 0)
             return -1;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        for (size_t k = 0; k < names[i].l->n; k++)
+            if (url_param_append(out, n, names[i].key, names[i].l->v[k]) < 0)
+                return -1;
+    if (a->stream != NULL && url_param_append(out, n, "stream", a->stream) < 0)
+        return -1;
     return 0;
 }
 

@@ -22,6 +22,7 @@
 #define ARGS_LIMIT_DEFAULT 1000L
 #define ARGS_LIMIT_MAX     1000000L
 #define ARGS_REGEX_MAX     16       /* -e: the collector's cap (API.md) */
+#define ARGS_NAMES_MAX     16       /* --host/--container/--image each */
 
 /* ---- generic option scanner, used by every command */
 
@@ -74,6 +75,19 @@ struct args_common {
 /* --color=WHEN: auto, always or never. -1 if none of those. */
 int  args_color_parse(const char *s, int *mode);
 
+/* Repeated --host/--container/--image values: alternatives; a leading
+ * '!' excludes. Borrowed from argv. */
+struct args_names {
+    const char *v[ARGS_NAMES_MAX];
+    size_t      n;
+};
+
+/* The collector's rule (collector/store/namesel.h), for the lists logq
+ * filters itself: 1 if name is in one of the alternatives (or there are
+ * none) and in no exclusion; is_glob: fnmatch patterns, else exact. */
+int  args_names_match(const struct args_names *l, const char *name,
+                      int is_glob);
+
 /* ---- the search command: logq [TERMS...] [options] */
 
 struct search_args {
@@ -85,9 +99,9 @@ struct search_args {
     size_t      n_not_regex;
     const char *fixed;          /* -F STRING */
     int         is_icase;
-    const char *host;
-    const char *container;
-    const char *image;
+    /* --host, --container (glob), --image: repeated are alternatives, a
+     * leading '!' excludes; borrowed from argv */
+    struct args_names hosts, containers, images;
     const char *stream;
     int         has_since;
     int64_t     since_ns;
@@ -133,7 +147,7 @@ int  args_histogram_parse(int argc, char **argv, int first, int64_t now,
 
 struct list_args {
     struct args_common common;
-    const char *host;           /* client-side filter, NULL for all */
+    struct args_names  hosts;   /* client-side filter (exact), none: all */
 };
 
 /* Parses argv[first..]; positional words are an error. -1 with err. */

@@ -103,9 +103,10 @@ test_args_every_flag(void **state)
     assert_int_equal(a.n_regex, 1);
     assert_string_equal(a.regex[0], "err(or)?");
     assert_true(a.is_icase);
-    assert_string_equal(a.host, "node1");
-    assert_string_equal(a.container, "web*");
-    assert_string_equal(a.image, "nginx:1");
+    assert_int_equal(a.hosts.n, 1);
+    assert_string_equal(a.hosts.v[0], "node1");
+    assert_string_equal(a.containers.v[0], "web*");
+    assert_string_equal(a.images.v[0], "nginx:1");
     assert_string_equal(a.stream, "stderr");
     assert_true(a.has_since);
     assert_int_equal(a.since_ns, NOW - 15 * 60 * SEC);
@@ -133,7 +134,7 @@ test_args_long_forms(void **state)
     assert_string_equal(a.regex[0], "a b");
     assert_true(a.is_icase && a.is_follow && a.common.want_help);
     assert_int_equal(a.limit, 7);
-    assert_string_equal(a.host, "h");
+    assert_string_equal(a.hosts.v[0], "h");
     assert_int_equal(a.since_ns, NOW - 50 * 60 * SEC - 40 * SEC);
     args_search_fini(&a);
     PARSE_OK(&a, "--limit", "1000000", "-h", "-f");
@@ -263,7 +264,7 @@ test_args_list(void **state)
     assert_true(a.common.is_json);
     assert_int_equal(a.common.color_mode, ARGS_COLOR_NEVER);
     assert_string_equal(a.common.server, "http://x:1");
-    assert_string_equal(a.host, "n1");
+    assert_string_equal(a.hosts.v[0], "n1");
     assert_int_equal(args_list_parse(3, bad_word, 2, &a, err, sizeof(err)),
                      -1);
     assert_string_equal(err, "unexpected argument 'extra'");
@@ -555,6 +556,38 @@ test_args_grep_habits(void **state)
     assert_int_equal(l.common.color_mode, ARGS_COLOR_ALWAYS);
 }
 
+/* Repeated --host/--container/--image are alternatives (each sent, in
+ * order), '!' excludes; an empty one is an error. */
+static void
+test_args_names(void **state)
+{
+    struct search_args a;
+
+    (void)state;
+    PARSE_OK(&a, "--container", "web-*", "--container=!web-2", "--host",
+             "n1", "--host", "n2", "--image", "!nginx:1");
+    assert_int_equal(a.containers.n, 2);
+    assert_int_equal(a.hosts.n, 2);
+    expect_target(&a, ARGS_TARGET_SEARCH, 0,
+                  "/api/v1/logs?host=n1&host=n2&container=web-%2A"
+                  "&container=%21web-2&image=%21nginx%3A1&limit=1001"
+                  "&order=desc");
+    args_search_fini(&a);
+    expect_err("empty --container", "--container", "!", NULL);
+
+    /* the same rule logq applies to hosts/containers lists itself */
+    struct args_names l = { { "web-*", "!web-2", "api" }, 3 };
+    assert_true(args_names_match(&l, "web-1", 1));
+    assert_false(args_names_match(&l, "web-2", 1));
+    assert_true(args_names_match(&l, "api", 1));
+    assert_false(args_names_match(&l, "db", 1));
+    assert_false(args_names_match(&l, "web-1", 0));     /* exact */
+    struct args_names none = { { "!db" }, 1 };
+    assert_true(args_names_match(&none, "x", 0));
+    assert_false(args_names_match(&none, "db", 0));
+    expect_err("empty --host", "--host=", NULL);
+}
+
 int
 main(void)
 {
@@ -573,6 +606,7 @@ main(void)
         cmocka_unit_test(test_args_context),
         cmocka_unit_test(test_args_count_histogram),
         cmocka_unit_test(test_args_grep_habits),
+        cmocka_unit_test(test_args_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,7 +25,7 @@ containers_print(const struct cmd_env *env, const struct list_args *a,
     for (size_t i = 0; i < l->n_items; i++) {
         const struct reply_item *it = &l->items[i];
         char id[13], n_lines[24], age[48];
-        if (a->host != NULL && strcmp(a->host, it->host) != 0)
+        if (!args_names_match(&a->hosts, it->host, 0))
             continue;
         if (a->common.is_json) {
             if (reply_list_item_json(l, i, out) < 0)

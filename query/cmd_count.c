@@ -17,6 +17,7 @@
 
 #include "common/escape.h"
 #include "common/record.h"
+#include "query/cmd_names.h"
 #include "query/output.h"
 #include "query/xreply.h"
 
@@ -166,6 +167,8 @@ cmd_count_grep(const struct cmd_env *env, struct search_args *a)
     status = c.total > 0 ? CMD_EXIT_OK : CMD_EXIT_NOMATCH;
     if (rc < 0 || cmd_write_out(&out) < 0)
         status = cmd_error("cannot write output");
+    else if (c.total == 0)
+        cmd_names_check(env, a);
     xreply_count_fini(&c);
 done:
     buf_fini(&body);
@@ -198,6 +201,8 @@ cmd_count_exec(const struct cmd_env *env, int argc, char **argv, int first)
     status = c.total > 0 ? CMD_EXIT_OK : CMD_EXIT_NOMATCH;
     if (rc < 0 || cmd_write_out(&out) < 0)
         status = cmd_error("cannot write output");
+    else if (c.total == 0)
+        cmd_names_check(env, &a);
     xreply_count_fini(&c);
 done:
     args_search_fini(&a);

@@ -35,6 +35,7 @@
 #include "common/timeutil.h"
 #include "query/cmd.h"
 #include "query/cmd_count.h"
+#include "query/cmd_names.h"
 #include "query/linesplit.h"
 #include "query/output.h"
 #include "query/render.h"
@@ -264,7 +265,10 @@ search_once(struct search *s)
                            : cmd_client_error(res, s->server, s->err);
     if (s->has_more && s->env->stdout_is_tty)
         fprintf(stderr, "(more lines available: use -n)\n");
-    return s->n_records > 0 ? CMD_EXIT_OK : CMD_EXIT_NOMATCH;
+    if (s->n_records > 0)
+        return CMD_EXIT_OK;
+    cmd_names_check(s->env, &s->a);
+    return CMD_EXIT_NOMATCH;
 }
 
 /* ------------------------------------------------------------ follow */

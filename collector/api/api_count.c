@@ -56,9 +56,7 @@ api_search_spec(const struct api_params *p, const struct query *q,
     memset(spec, 0, sizeof(*spec));
     spec->filter.since_ns = p->since_ns;
     spec->filter.until_ns = p->until_ns;
-    spec->filter.host = p->host;
-    spec->filter.container = p->container;
-    spec->filter.image = p->image;
+    spec->filter.sel = p->sel;
     spec->filter.stream = p->stream;
     spec->q = q;
     spec->limit = UINT64_MAX;

@@ -26,7 +26,6 @@
  * API_FOLLOW_KEEPALIVE_S of silence. The drop happens from a deferred
  * event, outside follow.c's publish loop.
  */
-#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +38,7 @@
 #include "collector/api/api_internal.h"
 #include "collector/api/api_pool.h"
 #include "collector/search/search.h"
+#include "collector/store/namesel.h"
 #include "common/log.h"
 #include "common/record.h"
 #include "common/timeutil.h"
@@ -201,13 +201,8 @@ api_follow_wants(const struct api_params *p, const struct logrec *r)
         return 0;
     if (p->stream >= 0 && r->stream != p->stream)
         return 0;
-    if (p->host != NULL && strcmp(p->host, r->host) != 0)
-        return 0;
-    if (p->image != NULL && strcmp(p->image, r->image) != 0)
-        return 0;
-    if (p->container != NULL && fnmatch(p->container, r->container, 0) != 0)
-        return 0;
-    return 1;
+    return p->sel == NULL ||
+           namesel_match(p->sel, r->host, r->container, r->image);
 }
 
 static void

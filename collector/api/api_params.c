@@ -19,6 +19,7 @@
 
 #include "collector/search/query.h"
 #include "collector/search/query_regex.h"
+#include "collector/store/namesel.h"
 #include "common/record.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
@@ -106,24 +107,35 @@ api_param_spans(struct api_params *p, const char *v, char **errstr)
 }
 
 static int
+api_param_name(struct api_params *p, enum namesel_field field,
+               const char *name, const char *v, char **errstr)
+{
+    if (strlen(v) > API_PARAMS_MAX_NAME) {
+        *errstr = xasprintf("%s too long (at most %d bytes)", name,
+                            API_PARAMS_MAX_NAME);
+        return -1;
+    }
+    if (p->sel == NULL)
+        p->sel = namesel_new();
+    return namesel_add(p->sel, field, v, errstr);
+}
+
+static int
 api_param_host(struct api_params *p, const char *v, char **errstr)
 {
-    return api_param_string(&p->host, "host", v, API_PARAMS_MAX_NAME, 0,
-                            errstr);
+    return api_param_name(p, NAMESEL_HOST, "host", v, errstr);
 }
 
 static int
 api_param_container(struct api_params *p, const char *v, char **errstr)
 {
-    return api_param_string(&p->container, "container", v,
-                            API_PARAMS_MAX_NAME, 0, errstr);
+    return api_param_name(p, NAMESEL_CONTAINER, "container", v, errstr);
 }
 
 static int
 api_param_image(struct api_params *p, const char *v, char **errstr)
 {
-    return api_param_string(&p->image, "image", v, API_PARAMS_MAX_NAME, 0,
-                            errstr);
+    return api_param_name(p, NAMESEL_IMAGE, "image", v, errstr);
 }
 
 static int
@@ -242,9 +254,9 @@ static const struct api_param_def api_param_defs[] = {
     { "spans", 0, 0, api_param_spans },
     { "icase", 0, 0, api_param_icase },
     { "fixed", 0, 0, api_param_fixed },
-    { "host", 0, 0, api_param_host },
-    { "container", 0, 0, api_param_container },
-    { "image", 0, 0, api_param_image },
+    { "host", 0, 1, api_param_host },
+    { "container", 0, 1, api_param_container },
+    { "image", 0, 1, api_param_image },
     { "stream", 0, 0, api_param_stream },
     { "since", 0, 0, api_param_since },
     { "until", 1, 0, api_param_until },
@@ -344,8 +356,6 @@ api_params_fini(struct api_params *p)
     for (size_t i = 0; i < p->n_not_regex; i++)
         free(p->not_regex[i]);
     free(p->fixed);
-    free(p->host);
-    free(p->container);
-    free(p->image);
+    namesel_free(p->sel);
     memset(p, 0, sizeof(*p));
 }

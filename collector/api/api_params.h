@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct namesel;
+
 #define API_PARAMS_DEFAULT_LIMIT 1000
 #define API_PARAMS_MAX_LIMIT     1000000
 #define API_PARAMS_MAX_QUERY     16384   /* bytes of the raw query string */
@@ -31,9 +33,8 @@ struct api_params {
     int      has_spans;     /* spans=1: records carry "spans" */
     char    *fixed;         /* -F string; NULL when absent */
     int      is_icase;
-    char    *host;          /* NULL: any */
-    char    *container;     /* glob, NULL: any */
-    char    *image;         /* NULL: any */
+    struct namesel *sel;    /* host, container (glob), image: repeated
+                               are alternatives, '!' excludes; NULL: any */
     int      stream;        /* -1 any, else LOGREC_STDOUT/LOGREC_STDERR */
     int64_t  since_ns;      /* INT64_MIN when absent */
     int64_t  until_ns;      /* INT64_MAX when absent */
@@ -46,7 +47,8 @@ struct api_params {
  * Parses the raw (URL-encoded, '+' meaning space) query string; NULL means
  * none. 0 on success (*p filled, free with api_params_fini); -1 with
  * *errstr (caller frees with free()) on an unknown, repeated (regex and
- * not_regex may repeat up to API_PARAMS_MAX_REGEX times), empty or
+ * not_regex may repeat up to API_PARAMS_MAX_REGEX times, host, container
+ * and image up to NAMESEL_MAX_PATTERNS), empty or
  * malformed parameter.
  * *p is left zeroed on failure.
  */

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "collector/api/api_params.h"
+#include "collector/store/namesel.h"
 #include "common/record.h"
 #include "common/xmalloc.h"
 
@@ -28,7 +29,7 @@ test_api_params_defaults(void **state)
     assert_int_equal(api_params_parse(NULL, API_EP_LOGS, &p, &err), 0);
     assert_string_equal(p.q, "");
     assert_int_equal(p.n_regex, 0);
-    assert_null(p.host);
+    assert_null(p.sel);
     assert_int_equal(p.stream, -1);
     assert_true(p.since_ns == INT64_MIN);
     assert_true(p.until_ns == INT64_MAX);
@@ -58,9 +59,10 @@ test_api_params_all(void **state)
     assert_string_equal(p.regex[0], "^a.*b$");
     assert_string_equal(p.fixed, "a \"b");
     assert_int_equal(p.is_icase, 1);
-    assert_string_equal(p.host, "node1");
-    assert_string_equal(p.container, "web*");
-    assert_string_equal(p.image, "busybox:latest");
+    assert_true(namesel_match(p.sel, "node1", "web-1", "busybox:latest"));
+    assert_false(namesel_match(p.sel, "node2", "web-1", "busybox:latest"));
+    assert_false(namesel_match(p.sel, "node1", "api", "busybox:latest"));
+    assert_false(namesel_match(p.sel, "node1", "web-1", "busybox"));
     assert_int_equal(p.stream, LOGREC_STDERR);
     assert_true(p.since_ns == INT64_C(1795787440) * 1000000000);
     assert_true(p.until_ns == INT64_C(1795795841000000000));
@@ -118,7 +120,8 @@ test_api_params_rejects(void **state)
         "stream=both", "stream=", "order=up", "icase=yes", "since=yesterday",
         "since=2026-13-01T00:00:00Z", "until=12abc", "since=",
         "since=99999999999999999999", "host=", "container=", "image=",
-        "since=10&until=10", "since=11&until=10", "LIMIT=5",
+        "since=10&until=10", "since=11&until=10", "LIMIT=5", "host=!",
+        "container=!",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct api_params p;
@@ -157,7 +160,7 @@ test_api_params_caps(void **state)
     big[5 + API_PARAMS_MAX_NAME] = '\0';
     err = NULL;
     assert_int_equal(api_params_parse(big, API_EP_LOGS, &p, &err), 0);
-    assert_int_equal(strlen(p.host), API_PARAMS_MAX_NAME);
+    assert_true(namesel_match(p.sel, big + 5, "c", "i"));
     api_params_fini(&p);
     free(big);
 }
@@ -247,6 +250,34 @@ test_api_params_not_regex_spans(void **state)
     free(err);
 }
 
+/* host, container and image repeat: alternatives, '!' excludes (logq
+ * --container a --container '!b*'); at most 16 of each. */
+static void
+test_api_params_names(void **state)
+{
+    (void)state;
+    struct api_params p;
+    char *err = NULL;
+
+    assert_int_equal(api_params_parse("host=n1&host=n2&container=%21logq-%2A"
+                                      "&container=web*", API_EP_FOLLOW, &p,
+                                      &err), 0);
+    assert_true(namesel_match(p.sel, "n2", "web-1", "i"));
+    assert_false(namesel_match(p.sel, "n3", "web-1", "i"));
+    assert_false(namesel_match(p.sel, "n1", "api", "i"));
+    assert_false(namesel_match(p.sel, "n1", "logq-x", "i"));
+    api_params_fini(&p);
+
+    char qs[NAMESEL_MAX_PATTERNS * 8 + 16];
+    size_t used = 0;
+    for (int i = 0; i <= NAMESEL_MAX_PATTERNS; i++)
+        used += (size_t)snprintf(qs + used, sizeof(qs) - used, "%simage=%d",
+                                 i ? "&" : "", i);
+    assert_int_equal(api_params_parse(qs, API_EP_LOGS, &p, &err), -1);
+    assert_string_equal(err, "too many image parameters (at most 16)");
+    free(err);
+}
+
 int
 main(void)
 {
@@ -260,6 +291,7 @@ main(void)
         cmocka_unit_test(test_api_params_limit_bounds),
         cmocka_unit_test(test_api_params_several_regex),
         cmocka_unit_test(test_api_params_not_regex_spans),
+        cmocka_unit_test(test_api_params_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collector/store/namesel.h"
 #include "common/xmalloc.h"
 
 /* A position inside one container (store_key order there). */
@@ -73,6 +74,7 @@ struct search {
     char                *host;          /* copies for the filter above */
     char                *container;
     char                *image;
+    struct namesel      *sel;
     struct store_cursor *cur;           /* the match cursor */
     struct store_cursor *ctx;           /* the group's context cursor */
     const struct query  *q;
@@ -141,7 +143,9 @@ search_is_selected(const struct search *s, const struct logrec *r)
            (f->host == NULL || strcmp(f->host, r->host) == 0) &&
            (f->image == NULL || strcmp(f->image, r->image) == 0) &&
            (f->container == NULL ||
-            fnmatch(f->container, r->container, 0) == 0);
+            fnmatch(f->container, r->container, 0) == 0) &&
+           (f->sel == NULL ||
+            namesel_match(f->sel, r->host, r->container, r->image));
 }
 
 /* The oldest and the newest of the ranked matches. */
@@ -657,6 +661,8 @@ search_filter_copy(struct search *s, const struct store_filter *f)
     s->filter.host = s->host;
     s->filter.container = s->container;
     s->filter.image = s->image;
+    s->sel = namesel_dup(f->sel);
+    s->filter.sel = s->sel;
     s->filter.container_id = NULL;
     s->filter.after = NULL;
     s->filter.tokens = NULL;
@@ -726,6 +732,7 @@ search_free(struct search *s)
     free(s->host);
     free(s->container);
     free(s->image);
+    namesel_free(s->sel);
     free(s->errstr);
     free(s);
 }

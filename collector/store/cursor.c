@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collector/store/namesel.h"
 #include "collector/store/tokenize.h"
 #include "common/xmalloc.h"
 
@@ -32,7 +33,8 @@ cursor_label_ok(struct store_cursor *c, uint32_t id)
     int ok = (!c->host || strcmp(c->host, l->host) == 0) &&
              (!c->cid || strcmp(c->cid, l->cid) == 0) &&
              (!c->image || strcmp(c->image, l->image) == 0) &&
-             (!c->container || fnmatch(c->container, l->name, 0) == 0);
+             (!c->container || fnmatch(c->container, l->name, 0) == 0) &&
+             (!c->sel || namesel_match(c->sel, l->host, l->name, l->image));
     if (id < c->n_label_ok)
         c->label_ok[id] = ok ? 1 : 2;
     return ok;
@@ -308,6 +310,7 @@ store_cursor_new(struct store *s, const struct store_filter *f,
     }
     c->container = f && f->container ? xstrdup(f->container) : NULL;
     c->image = f && f->image ? xstrdup(f->image) : NULL;
+    c->sel = f ? namesel_dup(f->sel) : NULL;
     c->stream = f ? f->stream : -1;
     c->is_no_helper = f && f->is_few;
     if (c->stream > 1)
@@ -337,6 +340,7 @@ store_cursor_free(struct store_cursor *c)
     free((char *)c->after.container_id);
     free(c->container);
     free(c->image);
+    namesel_free(c->sel);
     free(c->label_ok);
     free(c->cands);
     for (size_t i = 0; i < c->n_mems; i++) {

@@ -69,6 +69,7 @@ struct store_cursor {
     int                is_tok_req;
     int64_t            since, until;
     char              *host, *cid, *container, *image;
+    struct namesel    *sel;         /* owned copy, NULL: any */
     int                stream;
     int                has_after;
     struct store_key   after;           /* strings owned */

@@ -19,6 +19,8 @@
 
 #include "common/record.h"
 
+struct namesel;
+
 struct store;
 struct store_cursor;
 
@@ -141,6 +143,10 @@ struct store_filter {
     const char         *container_id; /* exact, NULL: any */
     const char         *container;  /* fnmatch glob on the name, NULL: any */
     const char         *image;      /* exact, NULL: any */
+    /* NULL: any; else the repeated host/container/image alternatives and
+     * '!' exclusions (namesel.h), ANDed with the three above. Copied at
+     * cursor creation. */
+    const struct namesel *sel;
     int                 stream;     /* -1 any, else LOGREC_STDOUT/STDERR */
     const char *const  *tokens;
     size_t              n_tokens;

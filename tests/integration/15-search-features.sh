@@ -4,7 +4,8 @@
 # streams, merged windows read top to bottom, "--" between groups,
 # "group":N and "context":true in JSON, both orders), logq count --by
 # host/container/stream, grep habits (-v, -c, -l, --color highlighting the
-# matched bytes) and logq histogram against
+# matched bytes), repeated and negated --host/--container/--image with
+# nearest-name errors and logq histogram against
 # the known line counts of the fake containers' manifests, and the query
 # limits (context > 1000, limit, scan cost cap on /logs, /count and
 # /histogram, too many buckets) failing with clear errors.
@@ -151,6 +152,26 @@ grep -qF "$(printf '\033[1;31mMnode1-web-000050\033[0m')" "$IT_TMP/hl.txt" ||
     fail "highlight: $(cat -v "$IT_TMP/hl.txt")"
 NO_COLOR=1 lq --color=auto Mnode1-web-000050 >"$IT_TMP/hl2.txt"
 if grep -q "$(printf '\033')" "$IT_TMP/hl2.txt"; then fail "color into a pipe"; fi
+
+log "selections: repeated alternatives, '!' excludes, nearest names"
+assert_eq "$total" "$(lq -c --container web --container api)" "two containers"
+assert_eq 150 "$(lq -c --container '!web')" "--container !web"
+assert_eq 300 "$(lq -c --host node1 --host node2 --container '!api*')" \
+    "two hosts without api"
+assert_eq 200 "$(lq count --host node1 --image '!api:2')" "count --image !"
+rc=0
+lq --container we >/dev/null 2>"$IT_TMP/sel.err" || rc=$?
+assert_eq 1 "$rc" "no such container: exit 1"
+assert_eq "logq: no container 'we'; did you mean web?" \
+    "$(cat "$IT_TMP/sel.err")" "nearest container"
+rc=0
+lq -c --host node3 --host node1 >/dev/null 2>"$IT_TMP/sel.err" || rc=$?
+assert_eq 0 "$rc" "one of two hosts exists"
+rc=0
+lq -c --host node3 >/dev/null 2>"$IT_TMP/sel.err" || rc=$?
+assert_eq 1 "$rc" "no such host: exit 1"
+assert_eq "logq: no host 'node3'; did you mean node1, node2?" \
+    "$(cat "$IT_TMP/sel.err")" "nearest hosts"
 
 log "histogram"
 lq histogram --step 1s --since 10m --json >"$IT_TMP/h.json"

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_names: after a search, count or histogram found nothing, says which
+ * --host, --container or --image names no host or container has, with
+ * the nearest known ones (nearest.c): "no container 'web'; did you mean
+ * web-1, web-2?". Reads /api/v1/hosts and /api/v1/containers; only the
+ * patterns without '!' are checked (an exclusion of nothing is harmless).
+ * Never changes the exit status: nothing found stays 1.
+ */
+#include "query/cmd_names.h"
+
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/escape.h"
+#include "common/xmalloc.h"
+#include "query/nearest.h"
+
+#define NAMES_SHOWN 5
+
+/* One field's known names (borrowed from the lists). */
+struct names_known {
+    const char **v;
+    size_t       n;
+};
+
+static int
+names_fetch(const struct url *u, const char *path, struct reply_list *l)
+{
+    struct buf body;
+    char err[256];
+
+    buf_init(&body, CMD_LIST_BODY_MAX);
+    int rc = cmd_fetch(u, path, &body, err, sizeof(err)) == CLIENT_OK &&
+             reply_list_parse((const char *)body.data, body.len, l, err,
+                              sizeof(err)) == 0 ? 0 : -1;
+    buf_fini(&body);
+    return rc;
+}
+
+static int
+names_has(const struct names_known *k, const char *pat, int is_glob)
+{
+    for (size_t i = 0; i < k->n; i++)
+        if (is_glob ? fnmatch(pat, k->v[i], 0) == 0
+                    : strcmp(pat, k->v[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* "no container 'web'; did you mean web-1, web-2?" on stderr. */
+static void
+names_say(const char *what, const char *pat, const struct names_known *k)
+{
+    const char *near[NAMES_SHOWN];
+    size_t n = nearest_names(pat, k->v, k->n, near, NAMES_SHOWN);
+    struct buf b;
+
+    buf_init(&b, 64 * 1024);
+    escape_append(&b, pat, strlen(pat), 0);
+    fprintf(stderr, "logq: no %s '%.*s'", what, (int)b.len, (char *)b.data);
+    for (size_t i = 0; i < n; i++) {
+        buf_reset(&b);
+        escape_append(&b, near[i], strlen(near[i]), 0);
+        fprintf(stderr, "%s%.*s", i == 0 ? "; did you mean " : ", ",
+                (int)b.len, (char *)b.data);
+    }
+    fputs(n > 0 ? "?\n" : "\n", stderr);
+    buf_fini(&b);
+}
+
+static void
+names_check_field(const char *what, const struct args_names *l,
+                  const struct names_known *k, int is_glob)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i][0] != '!' && !names_has(k, l->v[i], is_glob))
+            names_say(what, l->v[i], k);
+}
+
+void
+cmd_names_check(const struct cmd_env *env, const struct search_args *a)
+{
+    struct reply_list hosts, ctrs;
+    struct url u;
+    const char *server;
+
+    if (a->hosts.n + a->containers.n + a->images.n == 0 ||
+        cmd_url_open(env, &a->common, &u, &server) < 0)
+        return;
+    if (names_fetch(&u, "/api/v1/hosts", &hosts) < 0) {
+        url_fini(&u);
+        return;
+    }
+    if (names_fetch(&u, "/api/v1/containers", &ctrs) == 0) {
+        size_t nh = hosts.n_items, nc = ctrs.n_items;
+        struct names_known h = { xcalloc(nh + 1, sizeof(char *)), nh };
+        struct names_known c = { xcalloc(nc + 1, sizeof(char *)), nc };
+        struct names_known im = { xcalloc(nc + 1, sizeof(char *)), nc };
+        for (size_t i = 0; i < nh; i++)
+            h.v[i] = hosts.items[i].host;
+        for (size_t i = 0; i < nc; i++) {
+            c.v[i] = ctrs.items[i].container;
+            im.v[i] = ctrs.items[i].image != NULL ? ctrs.items[i].image : "";
+        }
+        names_check_field("host", &a->hosts, &h, 0);
+        names_check_field("container", &a->containers, &c, 1);
+        names_check_field("image", &a->images, &im, 0);
+        free(h.v);
+        free(c.v);
+        free(im.v);
+        reply_list_fini(&ctrs);
+    }
+    reply_list_fini(&hosts);
+    url_fini(&u);
+}
