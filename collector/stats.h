@@ -24,7 +24,7 @@
     X(batches)                                                              \
     X(records_stored)                                                       \
     X(records_duplicate)                                                    \
-    X(records_implausible)  /* offset jumped too far: dropped (PROTOCOL) */ \
+    X(records_implausible)  /* position rule broken: dropped (PROTOCOL) */ \
     X(records_refused)      /* bad source metadata: dropped (PROTOCOL) */   \
     X(records_refused_source_cap) /* new source past --max-sources-per-host */\
     X(hosts_refused)        /* new host past --max-hosts: ERROR 4 at AUTH */ \

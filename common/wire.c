@@ -27,7 +27,8 @@
 #include "common/xmalloc.h"
 
 #define WIRE_STR16_MAX      0xffffu
-#define WIRE_SOURCE_MIN_LEN 10u     /* three empty str16 + empty bytes32 */
+#define WIRE_SOURCE_MIN_LEN 18u     /* three empty str16, empty bytes32,
+                                       u64 start */
 #define WIRE_RECORD_MIN_LEN 26u     /* fixed fields + empty bytes32 */
 #define WIRE_SAMPLE_MIN_LEN 14u     /* three empty str16 + u64 */
 #define WIRE_BATCH_HDR_LEN  12u     /* u64 seq + u32 n_sources */
@@ -597,7 +598,8 @@ wire_batch_enc_add_source(struct wire_batch_enc *e, const struct wire_source *s)
     if (wire_put_str16(&e->sources, s->id.p, s->id.len) < 0 ||
         wire_put_str16(&e->sources, s->name.p, s->name.len) < 0 ||
         wire_put_str16(&e->sources, s->image.p, s->image.len) < 0 ||
-        wire_put_bytes32(&e->sources, s->labels.p, s->labels.len) < 0)
+        wire_put_bytes32(&e->sources, s->labels.p, s->labels.len) < 0 ||
+        buf_put_u64(&e->sources, s->start) < 0)
         return wire_undo(&e->sources, start, -1);
     return (int)e->n_sources++;
 }
@@ -661,6 +663,8 @@ wire_source_decode(struct reader *r, struct wire_source *s,
         wire_get_str16(r, WIRE_STR16_MAX, &s->image, errstr) < 0 ||
         wire_get_bytes32(r, WIRE_MAX_LABELS_LEN, 1, &s->labels, errstr) < 0)
         return -1;
+    if (reader_u64(r, &s->start) < 0)
+        return wire_fail(errstr, "truncated source start");
     return 0;
 }
 

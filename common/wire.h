@@ -15,10 +15,10 @@
 #include "common/buf.h"
 #include "common/record.h"
 
-/* Version 2 only (PROTOCOL.md "Versions"): version 1 had no per-host
- * identity and no frame MACs. */
-#define WIRE_VERSION        2
-#define WIRE_VERSION_MIN    2
+/* Version 3 only (PROTOCOL.md "Versions"): version 2 had no batch start
+ * per source, version 1 no per-host identity and no frame MACs. */
+#define WIRE_VERSION        3
+#define WIRE_VERSION_MIN    3
 #define WIRE_HEADER_LEN     16
 #define WIRE_MAX_PAYLOAD    (4u << 20)
 #define WIRE_MAX_INFLATED   (16u << 20)
@@ -181,6 +181,8 @@ struct wire_source {
     struct wire_str name;
     struct wire_str image;
     struct wire_str labels;
+    uint64_t        start;  /* position where its first record in the batch
+                               begins (PROTOCOL.md "Plausible positions") */
 };
 
 struct wire_record {

@@ -121,7 +121,7 @@ test_frame_header_layout(void **state)
     assert_int_equal(fx->out.len, WIRE_HEADER_LEN + 3);
     assert_int_equal(h[0], 'L');
     assert_int_equal(h[1], 'Q');
-    assert_int_equal(h[2], 2);
+    assert_int_equal(h[2], 3);
     assert_int_equal(h[3], 0);
     assert_int_equal(h[4], 0x34);
     assert_int_equal(h[5], 0x12);
@@ -194,7 +194,7 @@ test_frame_bad_version(void **state)
     struct wire_frame f;
     const char *err;
 
-    raw_frame(&fx->out, 3, 0, WIRE_ACK, 0, "12345678", 8);
+    raw_frame(&fx->out, 4, 0, WIRE_ACK, 0, "12345678", 8);
     assert_int_equal(decode_one(&fx->out, &f, &err), -1);
     buf_reset(&fx->out);
     raw_frame(&fx->out, 0, 0, WIRE_ACK, 0, "12345678", 8);
@@ -203,6 +203,11 @@ test_frame_bad_version(void **state)
     /* version 1 (one shared token, no MACs) is no longer accepted */
     buf_reset(&fx->out);
     raw_frame(&fx->out, 1, 0, WIRE_ACK, 0, "12345678", 8);
+    assert_int_equal(decode_one(&fx->out, &f, &err), -1);
+    assert_string_equal(err, "unsupported protocol version");
+    /* nor version 2 (no batch start per source) */
+    buf_reset(&fx->out);
+    raw_frame(&fx->out, 2, 0, WIRE_ACK, 0, "12345678", 8);
     assert_int_equal(decode_one(&fx->out, &f, &err), -1);
     assert_string_equal(err, "unsupported protocol version");
 }
@@ -462,9 +467,11 @@ static void
 fill_batch(struct wire_batch_enc *e)
 {
     struct wire_source s = { str_of("abc123"), str_of("web"),
-                             str_of("nginx:1.25"), str_of("{\"a\":\"b\"}") };
+                             str_of("nginx:1.25"), str_of("{\"a\":\"b\"}"),
+                             99 };
     struct wire_source s2 = { str_of("def456"), str_of("db"),
-                              str_of("postgres"), str_of("") };
+                              str_of("postgres"), str_of(""),
+                              UINT64_C(0x0102030405060708) };
     assert_int_equal(wire_batch_enc_add_source(e, &s), 0);
     assert_int_equal(wire_batch_enc_add_source(e, &s2), 1);
     for (uint32_t i = 0; i < 10; i++) {
@@ -505,6 +512,8 @@ test_batch_roundtrip(void **state)
         assert_int_equal(b.sources[0].id.len, 6);
         assert_memory_equal(b.sources[0].labels.p, "{\"a\":\"b\"}", 9);
         assert_int_equal(b.sources[1].labels.len, 0);
+        assert_int_equal(b.sources[0].start, 99);
+        assert_true(b.sources[1].start == UINT64_C(0x0102030405060708));
         uint32_t i = 0;
         while (wire_batch_next(&b, &r) == 1) {
             assert_int_equal(r.source, i % 2);
@@ -564,10 +573,10 @@ test_batch_every_truncation_rejected(void **state)
     assert_string_equal(err, "trailing bytes in payload");
 }
 
-/* Offsets inside plain_batch(): header 12, source 0 = 2+6+2+3+2+10+4+9. */
+/* Offsets inside plain_batch(): header 12, source 0 = 2+6+2+3+2+10+4+9+8. */
 #define SRC0_AT   12u
-#define SRC0_LEN  38u
-#define SRC1_LEN  (2u + 6 + 2 + 2 + 2 + 8 + 4)
+#define SRC0_LEN  46u
+#define SRC1_LEN  (2u + 6 + 2 + 2 + 2 + 8 + 4 + 8)
 #define REC0_AT   (SRC0_AT + SRC0_LEN + SRC1_LEN + 4)
 
 static void
@@ -656,7 +665,7 @@ test_batch_long_id_rejected(void **state)
     char id[WIRE_MAX_ID_LEN + 2];
     struct wire_batch_enc e;
     struct wire_source s = { { id, WIRE_MAX_ID_LEN + 1 }, str_of("n"),
-                             str_of("i"), str_of("") };
+                             str_of("i"), str_of(""), 0 };
     struct wire_batch b;
     const char *err;
 
@@ -680,7 +689,7 @@ test_batch_enc_rejects_bad_items(void **state)
 {
     struct wire_batch_enc e;
     struct wire_source s = { str_of("id"), { "a\0b", 3 }, str_of("i"),
-                             str_of("") };
+                             str_of(""), 0 };
     struct wire_record r = { 0, 0, 0, 1, 1, str_of("m") };
 
     (void)state;
@@ -705,7 +714,7 @@ test_batch_enc_raw_max(void **state)
 {
     struct wire_batch_enc e;
     struct wire_source s = { str_of("id"), str_of("n"), str_of("i"),
-                             str_of("") };
+                             str_of(""), 0 };
     char msg[100];
     struct wire_record r = { 0, 0, 0, 1, 1, { msg, sizeof(msg) } };
     int n = 0;

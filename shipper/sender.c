@@ -934,7 +934,8 @@ sender_can_accept(const struct sender *s)
 
 /* Adds src to the open batch if needed; -1 when the batch is full. */
 static int
-sender_add_source(struct sender *s, struct sender_source *src)
+sender_add_source(struct sender *s, struct sender_source *src,
+                  uint64_t start)
 {
     if (src->batch_gen == s->gen)
         return 0;
@@ -943,6 +944,7 @@ sender_add_source(struct sender *s, struct sender_source *src)
         .name = { src->name, strlen(src->name) },
         .image = { src->image, strlen(src->image) },
         .labels = { src->labels, strlen(src->labels) },
+        .start = start,
     };
     if (ws.labels.len > WIRE_MAX_LABELS_LEN)
         ws.labels.len = 0;   /* docker.c caps it; never send a bad frame */
@@ -967,7 +969,7 @@ static int
 sender_try_add(struct sender *s, struct sender_source *src,
                const struct tail_record *r)
 {
-    if (sender_add_source(s, src) < 0)
+    if (sender_add_source(s, src, r->start) < 0)
         return -1;
     struct wire_record wr = {
         .source = src->batch_idx, .stream = r->stream, .flags = r->flags,

@@ -70,6 +70,7 @@ struct fake {
     int                       n_pings;
     uint64_t                  seqs[512];     /* seq of each batch received */
     uint64_t                  first_off[512];
+    uint64_t                  first_start[512];  /* source 0's start */
     size_t                    n_batches;
     struct buf                scratch;
     /* shipper side */
@@ -165,6 +166,7 @@ fake_frame(struct fake *f, const struct wire_frame *fr)
         assert_true(f->n_batches < 512);
         f->seqs[f->n_batches] = b.seq;
         assert_int_equal(wire_batch_next(&b, &r), 1);
+        f->first_start[f->n_batches] = b.sources[0].start;
         f->first_off[f->n_batches++] = r.offset;
         wire_batch_fini(&b);
         if (f->auto_ack || (f->ack_from_conn > 0 &&
@@ -333,8 +335,8 @@ add_records(struct fake *f, uint64_t first, int n, size_t len)
     memset(text, 'x', sizeof(text));
     for (int i = 0; i < n; i++) {
         struct tail_record r = {
-            .stream = 0, .time_ns = 1, .offset = first + (uint64_t)i,
-            .msg = text, .msg_len = len,
+            .stream = 0, .time_ns = 1, .start = first + (uint64_t)i - 1,
+            .offset = first + (uint64_t)i, .msg = text, .msg_len = len,
         };
         r.resume.logical = first + (uint64_t)i;
         sender_add(f->s, &src, &r);
@@ -353,6 +355,7 @@ test_sender_handshake_batch_ack_commit(void **state)
     assert_int_equal(f->n_batches, 1);
     assert_int_equal(f->seqs[0], 1);
     assert_int_equal(f->first_off[0], 100);
+    assert_int_equal(f->first_start[0], 99);    /* the first record's */
     assert_string_equal(f->committed, "abc123");
     assert_int_equal(f->committed_logical, 102);
     assert_true(sender_is_drained(f->s));

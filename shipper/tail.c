@@ -184,10 +184,12 @@ tail_emit_buf(struct tailer *t, struct buf *b, uint64_t dropped,
     }
     if (end <= t->last_offset)
         end = t->last_offset + 1;
+    uint64_t start = t->last_offset;
     t->last_offset = end;
 
     struct tail_record r = {
-        .stream = stream, .flags = flags, .time_ns = time_ns, .offset = end,
+        .stream = stream, .flags = flags, .time_ns = time_ns,
+        .start = start, .offset = end,
         .msg = (const char *)b->data, .msg_len = b->len,
     };
     tail_resume_get(t, &r.resume);
@@ -718,6 +720,7 @@ tail_start(struct tailer *t, const struct tail_pos *resume)
             t->ctr->truncations++;
         }
         tail_use(t, fd, &st, base, fpos);
+        t->last_offset = t->want.logical;   /* the next record begins here */
         t->is_started = 1;
         return 0;
     }

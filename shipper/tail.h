@@ -39,6 +39,10 @@ struct tail_record {
     uint8_t         stream;     /* LOGREC_STDOUT / LOGREC_STDERR */
     uint8_t         flags;      /* LOGREC_F_* */
     int64_t         time_ns;
+    uint64_t        start;      /* logical position it begins at: the
+                                   previous record's offset, or where
+                                   reading started (PROTOCOL.md
+                                   "Plausible positions") */
     uint64_t        offset;     /* logical position past its last line */
     const char     *msg;        /* borrowed until the callback returns */
     size_t          msg_len;

@@ -28,6 +28,7 @@ struct rec {
     uint8_t         stream;
     uint8_t         flags;
     int64_t         time_ns;
+    uint64_t        start;
     uint64_t        offset;
     char           *msg;
     size_t          len;
@@ -43,6 +44,8 @@ struct fixture {
     struct rec              recs[MAX_RECS];
     size_t                  n;
     uint64_t                written;    /* bytes written over all files */
+    int                     has_last;   /* a record since new_tailer */
+    uint64_t                last_end;   /* ... and its offset */
 };
 
 static void
@@ -55,7 +58,14 @@ collect(void *arg, const struct tail_record *r)
     x->stream = r->stream;
     x->flags = r->flags;
     x->time_ns = r->time_ns;
+    x->start = r->start;
     x->offset = r->offset;
+    /* records tile the positions (PROTOCOL.md "Plausible positions") */
+    assert_true(r->start < r->offset);
+    if (f->has_last)
+        assert_int_equal(r->start, f->last_end);
+    f->has_last = 1;
+    f->last_end = r->offset;
     x->msg = xstrndup(r->msg, r->msg_len);
     x->len = r->msg_len;
     x->resume = r->resume;
@@ -96,6 +106,7 @@ new_tailer(struct fixture *f)
 {
     tail_free(f->t);
     f->t = tail_new(f->dir, ID, &f->cfg, &f->ctr);
+    f->has_last = 0;
 }
 
 /* Appends raw bytes to a file of the container ("" = live, ".1" ...). */
@@ -542,6 +553,10 @@ test_tail_resume_in_rotated_file(void **state)
     assert_int_equal(f->n, 3 + 3);
     assert_string_equal(f->recs[3].msg, "a2");
     assert_int_equal(f->recs[3].offset, f->recs[1].offset);
+    /* the batch after a restart starts at the acknowledged record's end */
+    assert_int_equal(f->recs[0].start, 0);
+    assert_int_equal(f->recs[3].start, saved.logical);
+    assert_int_equal(f->recs[3].start, f->recs[0].offset);
     assert_string_equal(f->recs[5].msg, "b1");
     assert_int_equal(f->recs[5].offset, f->written);
     assert_int_equal(f->ctr.gaps, 0);

@@ -46,6 +46,7 @@
 #include "collector/ingest/hostcap.h"
 #include "collector/ingest/hostkeys.h"
 #include "collector/ingest/listen.h"
+#include "collector/ingest/poscheck.h"
 #include "collector/ingest/srccheck.h"
 #include "common/hmac.h"
 #include "common/log.h"
@@ -69,9 +70,6 @@
 #define INGEST_CTRL_MAX         4096    /* control frames we send */
 #define INGEST_LOG_WINDOW_NS    INT64_C(10000000000)
 #define INGEST_LOG_PER_WINDOW   20
-/* How far past its high water (as it was before the batch) a record may
- * put a source's position: PROTOCOL.md "Plausible positions". */
-#define INGEST_MAX_OFFSET_JUMP  (UINT64_C(1) << 36)
 
 enum ingest_state {
     INGEST_HELLO_WAIT,
@@ -109,7 +107,7 @@ struct ingest_conn {
 
 struct ingest_src {
     size_t id, name, image;     /* offsets into ing->srcbuf */
-    uint64_t max_offset;        /* highest plausible offset this batch */
+    struct poscheck pos;        /* PROTOCOL.md "Plausible positions" */
     const char *refused;        /* why its records are dropped, or NULL */
     uint64_t   *refused_ctr;    /* the counter its dropped records bump */
     int is_refusal_logged;
@@ -493,19 +491,20 @@ ingest_copy_sources(struct ingest_conn *c, const struct wire_batch *b)
     return 0;
 }
 
-/* The bound of each source's offsets in this batch: its high water before
- * the batch plus INGEST_MAX_OFFSET_JUMP (saturating). */
+/* Starts each source's position check with its high water before the
+ * batch and the batch's start for it. */
 static void
-ingest_offset_bounds(struct ingest_conn *c, uint32_t n_sources)
+ingest_positions_begin(struct ingest_conn *c, const struct wire_batch *b)
 {
     struct ingest *ing = c->ing;
     const char *base = (const char *)ing->srcbuf.data;
 
-    for (uint32_t i = 0; i < n_sources; i++) {
+    for (uint32_t i = 0; i < b->n_sources; i++) {
         struct ingest_src *d = &ing->src[i];
-        uint64_t hw = store_source_offset(ing->store, c->host, base + d->id);
-        d->max_offset = hw > UINT64_MAX - INGEST_MAX_OFFSET_JUMP
-                            ? UINT64_MAX : hw + INGEST_MAX_OFFSET_JUMP;
+        const char *id = base + d->id;
+        poscheck_begin(&d->pos, store_has_source(ing->store, c->host, id),
+                       store_source_offset(ing->store, c->host, id),
+                       b->sources[i].start);
     }
 }
 
@@ -526,12 +525,16 @@ ingest_store_record(struct ingest_conn *c, const struct wire_record *wr)
         }
         return 0;
     }
-    if (wr->offset > s->max_offset) {
+    if (poscheck_record(&s->pos, wr->offset) < 0) {
         ing->stats->records_implausible++;
-        ingest_log_limited(ing, "record dropped: offset %" PRIu64 " jumps "
-                           "more than %" PRIu64 " past the source's "
-                           "position host=%s peer=%s", wr->offset,
-                           INGEST_MAX_OFFSET_JUMP, c->host, c->peer);
+        if (!s->is_refusal_logged) {    /* once per source and batch */
+            s->is_refusal_logged = 1;
+            ingest_log_limited(ing, "records dropped: %s host=%s peer=%s "
+                               "container=%.12s start=%" PRIu64 " offset=%"
+                               PRIu64 " stored=%" PRIu64, s->pos.refused,
+                               c->host_log, c->peer, base + s->id,
+                               s->pos.start, wr->offset, s->pos.high);
+        }
         return 0;
     }
     struct logrec r = {
@@ -602,7 +605,7 @@ ingest_conn_batch(struct ingest_conn *c, const uint8_t *p, size_t len)
                            NULL);
         goto done;
     }
-    ingest_offset_bounds(c, b.n_sources);
+    ingest_positions_begin(c, &b);
     while (wire_batch_next(&b, &wr) == 1) {
         if (wr.source >= b.n_sources || wr.stream > LOGREC_STDERR) {
             ingest_conn_reject(c, WIRE_ERR_PROTOCOL, "bad record", NULL);

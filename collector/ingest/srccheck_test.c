@@ -67,7 +67,8 @@ test_srccheck_text(void **state)
 static void
 test_srccheck_source(void **state)
 {
-    struct wire_source s = { ws(ID), ws("web"), ws("nginx:1.25"), ws("{}") };
+    struct wire_source s = { ws(ID), ws("web"), ws("nginx:1.25"), ws("{}"),
+                             0 };
 
     assert_null(srccheck_source(&s));
     s.id = ws("abc123");

@@ -19,7 +19,7 @@ F_ZLIB = 1
 
 
 def frame(ftype, payload):
-    return HDR.pack(b"LQ", 2, 0, ftype, 0, len(payload), zlib.crc32(payload)) + payload
+    return HDR.pack(b"LQ", 3, 0, ftype, 0, len(payload), zlib.crc32(payload)) + payload
 
 
 def head(flags, payload, need):

@@ -11,7 +11,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_init 40-bad-input
 
-enroll "$IT_TMP/hosts" node1 badclient badhonest poisoned bomber
+enroll "$IT_TMP/hosts" node1 badclient badhonest poisoned bomber positions
 start_collector collector --token-file "$IT_TMP/hosts"
 mkdir -p "$IT_TMP/node1.docker"
 start_shipper node1 "$IT_TMP/node1.docker" --token-file "$IT_TMP/hosts.d/node1"
@@ -23,6 +23,7 @@ rej0=$(health_counter frames_rejected)
 auth0=$(health_counter auth_failures)
 bad0=$(health_counter http_bad_requests)
 dup0=$(health_counter records_duplicate)
+imp0=$(health_counter records_implausible)
 
 log "TCP cases"
 python3 "$IT_DIR/badclient.py" tcp "$CTCP" "$IT_TMP/hosts" |
@@ -61,7 +62,17 @@ assert_eq 3 "$(grep -c 'BADINPUT-POISON-HONEST' "$IT_TMP/poison.jsonl" || true)"
     "honest lines of a source after a record at offset 2^64-1"
 assert_eq 0 "$(grep -c 'BADINPUT-POISONER' "$IT_TMP/poison.jsonl" || true)" \
     "records stored at an implausible offset"
-assert_ge "$(health_counter records_implausible)" 1 "records_implausible"
+lq --json -n 100 --host positions BADINPUT >"$IT_TMP/positions.jsonl" ||
+    fail "logq failed"
+for i in 1 2 3 4 5 6; do
+    assert_eq 1 "$(grep -c "BADINPUT-POS-OK-$i\"" "$IT_TMP/positions.jsonl" || true)" \
+        "stored copies of BADINPUT-POS-OK-$i (position rule: honest and resent)"
+done
+assert_eq 0 "$(grep -c 'BADINPUT-POS-BAD' "$IT_TMP/positions.jsonl" || true)" \
+    "records stored past a hole, backwards or for a new source not at 0"
+# poison 1, skip ahead 1, backwards 2, new source not at 0 1
+assert_eq 5 "$(($(health_counter records_implausible) - imp0))" \
+    "records_implausible increase"
 lq --json -n 100 --host bomber >"$IT_TMP/bomb.jsonl" || true
 assert_eq 0 "$(grep -c . "$IT_TMP/bomb.jsonl" || true)" \
     "records stored with 64 KiB names, bad ids or control characters"

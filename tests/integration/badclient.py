@@ -12,9 +12,12 @@
       written from common/PROTOCOL.md whose batch must be ACKed; then
       position poisoning: a record at offset 2^64-1 for host "poisoned",
       after which that source's honest lines (BADINPUT-POISON-*) must
-      still be stored (40-bad-input checks the store). HOSTS_FILE is the
-      collector's --token-file: each client uses its host's token
-      (badclient, badhonest, poisoned, bomber).
+      still be stored; then the position rule for host "positions": a
+      batch that skips ahead, one that goes backwards, a new source not at
+      0 (BADINPUT-POS-BAD-*, refused) among honest and resent ones
+      (BADINPUT-POS-OK-*, each stored once) (40-bad-input checks the store).
+      HOSTS_FILE is the collector's --token-file: each client uses its
+      host's token (badclient, badhonest, poisoned, bomber, positions).
   badclient.py http PORT             malformed API requests, each must get
       a 4xx with a JSON {"error": ...} body; raw garbage on the HTTP port.
 Prints one line per case; exit 1 if any case misbehaved. 127.0.0.1 only.
@@ -42,7 +45,7 @@ def batch_payload(seq, records, n_sources=1, source_idx=0, trailing=b""):
     p = struct.pack("<QI", seq, n_sources)
     for i in range(n_sources):
         p += str16("%064x" % (0xBAD + i)) + str16("badinput") + \
-            str16("busybox:latest") + bytes32("{}")
+            str16("busybox:latest") + bytes32("{}") + struct.pack("<Q", 0)
     p += struct.pack("<I", len(records))
     for off, msg in records:
         p += struct.pack("<IBBQQ", source_idx, 0, 0, time.time_ns(), off)
@@ -115,7 +118,8 @@ def tcp_cases(port, tokens):
         c.send(data)
         expect_close(c, what)
 
-    old_shipper(port)
+    old_shipper(port, 1)
+    old_shipper(port, 2)
     c = Conn(port)
     f = c.handshake("badclient", b"not-the-token-0123456789abcdef012345",
                     check_collector=False)
@@ -165,6 +169,7 @@ def tcp_cases(port, tokens):
 
     honest(port, tokens)
     poison(port, tokens)
+    positions(port, tokens)
     meta_bomb(port, tokens)
 
 
@@ -180,13 +185,13 @@ def meta_bomb(port, tokens):
         for i in range(120):
             p += str16("%064x" % (0xB0B + i)) + \
                 str16(("%d-%d-" % (seq, i)) + "n" * 65000) + \
-                str16("busybox") + bytes32("{}")
+                str16("busybox") + bytes32("{}") + struct.pack("<Q", 0)
         p += str16("../../etc/passwd") + str16("ok") + str16("img") + \
-            bytes32("{}")
+            bytes32("{}") + struct.pack("<Q", 0)
         p += str16("%064x" % 0xB0C0) + str16("esc\x1b[2J") + str16("img") + \
-            bytes32("{}")
+            bytes32("{}") + struct.pack("<Q", 0)
         p += str16("%064x" % 0xB0C1) + str16("ok") + str16("i" * 300) + \
-            bytes32("{}")
+            bytes32("{}") + struct.pack("<Q", 0)
         p += struct.pack("<I", 123)
         for i in range(123):
             p += struct.pack("<IBBQQ", i, 0, 0, time.time_ns(), seq)
@@ -245,19 +250,65 @@ def honest(port, tokens):
     c.s.close()
 
 
-def old_shipper(port):
-    """A version 1 shipper's HELLO: closed with an ERROR (code 3) in a
-    version 1 header that says to upgrade, so an old shipper logs why."""
+def old_shipper(port, version):
+    """An older shipper's HELLO (version 1: no nonce; version 2: no batch
+    start): closed with an ERROR (code 3) in that version's header that
+    says to upgrade, so an old shipper logs why."""
     c = Conn(port)
-    c.send(frame(T_HELLO, str16("old") + str16("logq-shipper/0.1"),
-                 version=1))
+    nonce = bytes(32) if version >= 2 else b""
+    c.send(frame(T_HELLO, str16("old") + str16("logq-shipper/0.1") + nonce,
+                 version=version))
     f = c.read_raw()
     c.s.close()
-    ok = f is not None and f[0] == 1 and f[2] == T_ERROR and \
+    ok = f is not None and f[0] == version and f[2] == T_ERROR and \
         struct.unpack_from("<H", f[3])[0] == 3 and b"upgrade" in f[3]
     if not ok:
-        FAILS.append("old shipper")
-    print("%s version 1 shipper: %r" % ("ok  " if ok else "FAIL", f and f[3]))
+        FAILS.append("old shipper v%d" % version)
+    print("%s version %d shipper: %r" % ("ok  " if ok else "FAIL", version,
+                                         f and f[3]))
+
+
+def pos_batch(seq, sources):
+    """A BATCH of sources [(id, start, [(offset, msg), ...]), ...]."""
+    p = struct.pack("<QI", seq, len(sources))
+    for sid, start, _ in sources:
+        p += str16("%064x" % sid) + str16("positions") + str16("img") + \
+            bytes32("{}") + struct.pack("<Q", start)
+    recs = [(k, off, msg) for k, (_, _, rs) in enumerate(sources)
+            for off, msg in rs]
+    p += struct.pack("<I", len(recs))
+    for k, off, msg in recs:
+        p += struct.pack("<IBBQQ", k, 0, 0, time.time_ns(), off)
+        p += bytes32("BADINPUT-POS-" + msg)
+    return p
+
+
+def positions(port, tokens):
+    """PROTOCOL.md "Plausible positions": every batch is acknowledged; the
+    refused records (BAD) are not stored, the others (OK) exactly once."""
+    a, b = 0x905A, 0x905B
+    batches = [
+        [(a, 0, [(100, "OK-1"), (200, "OK-2")])],
+        [(a, 300, [(400, "BAD-skip-ahead")])],                  # hole 200..300
+        [(a, 200, [(250, "OK-3"), (240, "BAD-backwards"),
+                   (260, "BAD-after-backwards")])],
+        [(b, 50, [(60, "BAD-new-not-at-0")]),                   # new source
+         (a, 250, [(270, "OK-4")])],
+        [(a, 0, [(100, "OK-1"), (200, "OK-2"), (250, "OK-3"),   # a resend
+                 (270, "OK-4"), (300, "OK-5")]),
+         (b, 0, [(10, "OK-6")])],
+    ]
+    c = welcomed(port, tokens, "positions")
+    for seq, srcs in enumerate(batches, 1):
+        c.send_frame(T_BATCH, pos_batch(seq, srcs), compress=True)
+        f = c.read_frame()
+        if not f or f[0] != T_ACK or struct.unpack("<Q", f[1])[0] != seq:
+            FAILS.append("positions")
+            print("FAIL positions: expected ACK %d, got %r" % (seq, f))
+            c.s.close()
+            return
+    c.s.close()
+    print("ok   positions: skip ahead, backwards, new source not at 0 ACKed")
 
 
 def http_get(port, path, method="GET"):

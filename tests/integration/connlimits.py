@@ -210,7 +210,8 @@ def batch_of(c, seq, ids, tag):
     p = struct.pack("<QI", seq, len(ids))
     for i in ids:
         p += badclient.str16("%064x" % i) + badclient.str16("capped-%x" % i) + \
-            badclient.str16("busybox") + badclient.bytes32("{}")
+            badclient.str16("busybox") + badclient.bytes32("{}") + \
+            struct.pack("<Q", 0)
     p += struct.pack("<I", len(ids))
     for k, i in enumerate(ids):
         p += struct.pack("<IBBQQ", k, 0, 0, time.time_ns(), seq)

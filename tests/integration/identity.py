@@ -51,7 +51,7 @@ def cross(port, hosts_file, a, b):
     if not f or f[0] != T_WELCOME:
         sys.exit("cross: %s with its own token: no WELCOME: %r" % (a, f))
     p = struct.pack("<QI", 1, 1) + str16("%064x" % 0x1DE) + str16("cross") + \
-        str16("img") + bytes32("{}") + struct.pack("<I", 1) + \
+        str16("img") + bytes32("{}") + struct.pack("<QI", 0, 1) + \
         struct.pack("<IBBQQ", 0, 0, 0, time.time_ns(), 1) + \
         bytes32("IDENTCROSS-OK")
     c.send_frame(T_BATCH, p, compress=True)

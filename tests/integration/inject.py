@@ -44,9 +44,9 @@ def send(port):
     # collector's source rules refuse it: records_refused)
     p = struct.pack("<QI", 1, 2)
     p += bc.str16("%064x" % 0x1EC7) + bc.str16(b"webinj") + \
-        bc.str16(b"img:1") + bc.bytes32(b"{}")
+        bc.str16(b"img:1") + bc.bytes32(b"{}") + struct.pack("<Q", 0)
     p += bc.str16("%064x" % 0x1EC8) + bc.str16(NAME) + \
-        bc.str16(b"img:1") + bc.bytes32(b"{}")
+        bc.str16(b"img:1") + bc.bytes32(b"{}") + struct.pack("<Q", 0)
     p += struct.pack("<I", 4)
     for i in range(4):
         p += struct.pack("<IBBQQ", i // 3, 0, 0, time.time_ns(), 10 + i)

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""wirev2: the shipper<->collector protocol, version 2, written again from
+"""wirev2: the shipper<->collector protocol, version 3, written again from
 common/PROTOCOL.md for the integration tools (badclient.py, identity.py,
 inject.py): frames, the per-host proofs and session keys, frame tags, and
 a blocking client connection. Independent of the C code on purpose: a
@@ -14,7 +14,7 @@ import struct
 import zlib
 
 HOST = "127.0.0.1"
-VERSION = 2
+VERSION = 3
 T_HELLO, T_CHALLENGE, T_AUTH, T_WELCOME, T_ERROR = 100, 101, 102, 103, 199
 T_BATCH, T_ACK, T_PING, T_PONG, T_METRICS = 200, 201, 202, 203, 300
 F_ZLIB, F_MAC = 1, 2
