@@ -79,6 +79,17 @@ def add_rare_lines(root, out_plain):
         f.write("\n".join(lines) + "\n")
 
 
+def gzip1(droot):
+    """`gzip -1` over the same json-file bytes (page cache): wall s, CPU s."""
+    files = sorted(os.path.join(dp, fn) for dp, _, fns in os.walk(droot)
+                   for fn in fns if fn.endswith("-json.log"))
+    t0, r0 = time.perf_counter(), os.times()
+    with open(os.devnull, "wb") as null:
+        sh(["gzip", "-1", "-c"] + files, stdout=null)
+    r1 = os.times()
+    return time.perf_counter() - t0, (r1.children_user - r0.children_user) + (r1.children_system - r0.children_system)
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -111,7 +122,87 @@ def pick_terms(plain, total_lines):
     return nearest(0.01), nearest(0.10)
 
 
+def run_queries(a, server, plain, n_lines):
+    """Times logq against grep (and rg) on the same lines: the query rows."""
+    with open(plain, "rb") as f:  # page cache warm for grep
+        while f.read(1 << 24):
+            pass
+    medium, common = pick_terms(plain, n_lines)
+    logq = [os.path.join(BIN, "logq"), "--server", server, "--json", "-n", "1000000"]
+    rg = shutil.which("rg")
+    cases = [
+        ("rare term", [RARE], ["grep", "-F", "-w", "-c", RARE, plain]),
+        ("1% term", [medium], ["grep", "-F", "-w", "-c", medium, plain]),
+        ("10% term", [common], ["grep", "-F", "-w", "-c", common, plain]),
+        ("phrase", [f'"{RARE} id=3"'], ["grep", "-F", "-c", f"{RARE} id=3", plain]),
+        ("regex with literal", ["-e", f"{RARE} id=[0-3]"], ["grep", "-E", "-c", f"{RARE} id=[0-3]", plain]),
+        # \< (GNU's word start, which grep -E knows too): logq reads it
+        # by its word rule, so the word narrows through the index; \b is
+        # PCRE2's ASCII boundary, which a UTF-8 letter may cross, so it
+        # does not (query/README.md).
+        ("regex with a bounded literal (\\<)", ["-e", f"\\<{RARE} id=[0-3]"],
+         ["grep", "-E", "-c", f"\\<{RARE} id=[0-3]", plain]),
+        ("regex with \\b (no index)", ["-e", f"\\b{RARE} id=[0-3]"],
+         ["grep", "-E", "-c", f"\\b{RARE} id=[0-3]", plain]),
+        ("regex without literal", ["-e", "[0-9]{3}\\.[0-9]{3}\\.[0-9]{3}\\.9[0-9]"],
+         ["grep", "-E", "-c", "[0-9]{3}\\.[0-9]{3}\\.[0-9]{3}\\.9[0-9]", plain]),
+        ("rare term, --container rare", [RARE, "--container", "rare"], ["grep", "-F", "-w", "-c", RARE, plain]),
+        ("rare term, --until (time filter)", [RARE, "--until", "2026-11-27T13:51:00Z"],
+         ["grep", "-F", "-w", "-c", RARE, plain]),
+    ]
+    # The newest / oldest N of a frequent term over every host and
+    # container (exact time order); the reference is grep reading the
+    # plain text from its end (tac) and stopping at N, as a person would.
+    logq_n = [os.path.join(BIN, "logq"), "--server", server, "--json"]
+    tail_cmd = ["sh", "-c", f"tac {shlex.quote(plain)} | grep -F -w -m 100 {shlex.quote(common)} | wc -l"]
+    head_cmd = ["sh", "-c", f"grep -F -w -m 100 {shlex.quote(common)} {shlex.quote(plain)} | wc -l"]
+    newest = [
+        ("newest 100: 10% term", logq_n + ["-n", "100", common], tail_cmd),
+        ("oldest 100 (--asc): 10% term", logq_n + ["--asc", "-n", "100", common], head_cmd),
+        ("newest 100: every line", logq_n + ["-n", "100"],
+         ["sh", "-c", f"tail -n 100 {shlex.quote(plain)} | wc -l"]),
+        ("rare term with -C 3", logq_n + ["-C", "3", RARE],
+         ["grep", "-F", "-w", "-c", "-C", "3", RARE, plain]),
+    ]
+    # Counting only, like grep -c: `logq count` streams nothing per match.
+    lcount = [os.path.join(BIN, "logq"), "--server", server, "count", "--json"]
+    cases += [
+        ("count: 1% term", [medium], ["grep", "-F", "-w", "-c", medium, plain]),
+        ("count: 10% term", [common], ["grep", "-F", "-w", "-c", common, plain]),
+        ("count: regex without literal", ["-e", "[0-9]{3}\\.[0-9]{3}\\.[0-9]{3}\\.9[0-9]"],
+         ["grep", "-E", "-c", "[0-9]{3}\\.[0-9]{3}\\.[0-9]{3}\\.9[0-9]", plain]),
+    ]
+    rows = []
+    for name, lcmd, gcmd in newest:
+        lt, out = timed(lcmd, a.runs)
+        gt, gout = timed(gcmd, a.runs)
+        n_logq = sum(1 for ln in out.split(b"\n") if ln and b'"break"' not in ln)
+        rows.append([name, f"{lt * 1000:.1f}", f"{gt * 1000:.1f}", f"{gt / lt:.1f}x", str(n_logq),
+                     gout.decode().strip()] + (["-"] if rg else []))
+    for name, q, gcmd in cases:
+        is_count = name.startswith("count: ")
+        lt, out = timed((lcount if is_count else logq) + q, a.runs)
+        gt, gout = timed(gcmd, a.runs)
+        if is_count:
+            try:
+                n_logq = json.loads(out)["total"]
+            except (ValueError, KeyError):
+                n_logq = -1
+        else:
+            n_logq = out.count(b"\n")
+        if str(n_logq) != gout.decode().strip():
+            name += " (COUNTS DIFFER)"
+        row = [name, f"{lt * 1000:.1f}", f"{gt * 1000:.1f}", f"{gt / lt:.1f}x", str(n_logq),
+               gout.decode().strip()]
+        if rg:
+            rt, _ = timed([rg, "-c", "-F" if "-F" in gcmd else "-e", gcmd[-2], plain], a.runs)
+            row.append(f"{rt * 1000:.1f}")
+            rows.append(row)
+    return rows, medium, common, rg
+
+
 def main():
+    global BIN
     ap = argparse.ArgumentParser()
     ap.add_argument("--gib", type=float, default=float(os.environ.get("BENCH_GIB", "1")))
     ap.add_argument("--runs", type=int, default=5)
@@ -119,7 +210,17 @@ def main():
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--collector-arg", action="append", default=[],
                     help="extra logq-collector argument (repeat), e.g. --collector-arg=--block-size=1M")
+    ap.add_argument("--ingest-only", action="store_true",
+                    help="stop after the ingest figures (no queries)")
+    ap.add_argument("--perf", metavar="DIR",
+                    help="perf record (cpu-clock, call graphs) the collector and the shipper "
+                         "while they ingest; DIR/collector.data and DIR/shipper.data")
+    ap.add_argument("--bin", default=BIN,
+                    help="directory of the logq binaries to measure (default: bin/)")
+    ap.add_argument("--collector-wrap", default="",
+                    help="command line to run the collector under, e.g. 'strace -f -c -o FILE'")
     a = ap.parse_args()
+    BIN = a.bin
 
     tmp = tempfile.mkdtemp(prefix="logq-bench.")
     droot, plain = os.path.join(tmp, "docker"), os.path.join(tmp, "plain.txt")
@@ -127,7 +228,7 @@ def main():
     total = int(a.gib * (1 << 30))
     kinds = [("web", "nginx:1.25"), ("app", "shop/api:2.3"),
              ("sys", "debian:12"), ("worker", "shop/worker:2.3")]
-    procs = []
+    procs, perfs = [], []
     try:
         t0 = time.perf_counter()
         for i, (kind, image) in enumerate(kinds):
@@ -143,9 +244,10 @@ def main():
         with open(plain, "rb") as f:
             n_lines = sum(buf.count(b"\n") for buf in iter(lambda: f.read(1 << 24), b""))
 
+        gzip1_s, gzip1_cpu = gzip1(droot)
         tcp, http = free_port(), free_port()
         data = os.path.join(tmp, "data")
-        coll = subprocess.Popen([os.path.join(BIN, "logq-collector"), "--listen", f"127.0.0.1:{tcp}",
+        coll = subprocess.Popen(shlex.split(a.collector_wrap) + [os.path.join(BIN, "logq-collector"), "--listen", f"127.0.0.1:{tcp}",
                                  "--http", f"127.0.0.1:{http}", "--data-dir", data,
                                  "--log-file", os.path.join(tmp, "collector.log")]
                                 + a.collector_arg)
@@ -157,11 +259,19 @@ def main():
                 break
             except OSError:
                 time.sleep(0.1)
+        load_ingest = os.getloadavg()[0]
         t0 = time.perf_counter()
         ship = subprocess.Popen([os.path.join(BIN, "logq-shipper"), "--collector", f"127.0.0.1:{tcp}",
                                  "--docker-root", droot, "--state-dir", os.path.join(tmp, "state"),
                                  "--hostname", "bench1", "--log-file", os.path.join(tmp, "shipper.log")])
         procs.append(ship)
+        if a.perf:
+            os.makedirs(a.perf, exist_ok=True)
+            for name, p in (("collector", coll), ("shipper", ship)):
+                perfs.append(subprocess.Popen(
+                    ["perf", "record", "-q", "-e", "cpu-clock", "-F", "499", "-g", "-p", str(p.pid),
+                     "-o", os.path.join(a.perf, name + ".data")],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         deadline = time.time() + max(600, 600 * a.gib)
         stored = 0
         while time.time() < deadline:
@@ -173,92 +283,24 @@ def main():
         ingest_s = time.perf_counter() - t0
         ship_cpu, coll_cpu = proc_cpu_s(ship.pid), proc_cpu_s(coll.pid)
         ship_rss, coll_rss_ingest = proc_rss_kib(ship.pid), proc_rss_kib(coll.pid)
+        for p in perfs:         # perf writes its file on SIGINT
+            p.send_signal(signal.SIGINT)
+            p.wait(timeout=60)
         ship.send_signal(signal.SIGTERM)
         ship.wait(timeout=30)
         if stored < n_lines:
             print(f"bench: only {stored} of {n_lines} records stored before the deadline", file=sys.stderr)
 
         store_bytes = sum(os.path.getsize(os.path.join(dp, fn)) for dp, _, fns in os.walk(data) for fn in fns)
-        with open(plain, "rb") as f:  # page cache warm for grep
-            while f.read(1 << 24):
-                pass
-        medium, common = pick_terms(plain, n_lines)
-        logq = [os.path.join(BIN, "logq"), "--server", server, "--json", "-n", "1000000"]
-        rg = shutil.which("rg")
-        cases = [
-            ("rare term", [RARE], ["grep", "-F", "-w", "-c", RARE, plain]),
-            ("1% term", [medium], ["grep", "-F", "-w", "-c", medium, plain]),
-            ("10% term", [common], ["grep", "-F", "-w", "-c", common, plain]),
-            ("phrase", [f'"{RARE} id=3"'], ["grep", "-F", "-c", f"{RARE} id=3", plain]),
-            ("regex with literal", ["-e", f"{RARE} id=[0-3]"], ["grep", "-E", "-c", f"{RARE} id=[0-3]", plain]),
-            # \< (GNU's word start, which grep -E knows too): logq reads it
-            # by its word rule, so the word narrows through the index; \b is
-            # PCRE2's ASCII boundary, which a UTF-8 letter may cross, so it
-            # does not (query/README.md).
-            ("regex with a bounded literal (\\<)", ["-e", f"\\<{RARE} id=[0-3]"],
-             ["grep", "-E", "-c", f"\\<{RARE} id=[0-3]", plain]),
-            ("regex with \\b (no index)", ["-e", f"\\b{RARE} id=[0-3]"],
-             ["grep", "-E", "-c", f"\\b{RARE} id=[0-3]", plain]),
-            ("regex without literal", ["-e", "[0-9]{3}\\.[0-9]{3}\\.[0-9]{3}\\.9[0-9]"],
-             ["grep", "-E", "-c", "[0-9]{3}\\.[0-9]{3}\\.[0-9]{3}\\.9[0-9]", plain]),
-            ("rare term, --container rare", [RARE, "--container", "rare"], ["grep", "-F", "-w", "-c", RARE, plain]),
-            ("rare term, --until (time filter)", [RARE, "--until", "2026-11-27T13:51:00Z"],
-             ["grep", "-F", "-w", "-c", RARE, plain]),
-        ]
-        # The newest / oldest N of a frequent term over every host and
-        # container (exact time order); the reference is grep reading the
-        # plain text from its end (tac) and stopping at N, as a person would.
-        logq_n = [os.path.join(BIN, "logq"), "--server", server, "--json"]
-        tail_cmd = ["sh", "-c", f"tac {shlex.quote(plain)} | grep -F -w -m 100 {shlex.quote(common)} | wc -l"]
-        head_cmd = ["sh", "-c", f"grep -F -w -m 100 {shlex.quote(common)} {shlex.quote(plain)} | wc -l"]
-        newest = [
-            ("newest 100: 10% term", logq_n + ["-n", "100", common], tail_cmd),
-            ("oldest 100 (--asc): 10% term", logq_n + ["--asc", "-n", "100", common], head_cmd),
-            ("newest 100: every line", logq_n + ["-n", "100"],
-             ["sh", "-c", f"tail -n 100 {shlex.quote(plain)} | wc -l"]),
-            ("rare term with -C 3", logq_n + ["-C", "3", RARE],
-             ["grep", "-F", "-w", "-c", "-C", "3", RARE, plain]),
-        ]
-        # Counting only, like grep -c: `logq count` streams nothing per match.
-        lcount = [os.path.join(BIN, "logq"), "--server", server, "count", "--json"]
-        cases += [
-            ("count: 1% term", [medium], ["grep", "-F", "-w", "-c", medium, plain]),
-            ("count: 10% term", [common], ["grep", "-F", "-w", "-c", common, plain]),
-            ("count: regex without literal", ["-e", "[0-9]{3}\\.[0-9]{3}\\.[0-9]{3}\\.9[0-9]"],
-             ["grep", "-E", "-c", "[0-9]{3}\\.[0-9]{3}\\.[0-9]{3}\\.9[0-9]", plain]),
-        ]
-        rows = []
-        for name, lcmd, gcmd in newest:
-            lt, out = timed(lcmd, a.runs)
-            gt, gout = timed(gcmd, a.runs)
-            n_logq = sum(1 for ln in out.split(b"\n") if ln and b'"break"' not in ln)
-            rows.append([name, f"{lt * 1000:.1f}", f"{gt * 1000:.1f}", f"{gt / lt:.1f}x", str(n_logq),
-                         gout.decode().strip()] + (["-"] if rg else []))
-        for name, q, gcmd in cases:
-            is_count = name.startswith("count: ")
-            lt, out = timed((lcount if is_count else logq) + q, a.runs)
-            gt, gout = timed(gcmd, a.runs)
-            if is_count:
-                try:
-                    n_logq = json.loads(out)["total"]
-                except (ValueError, KeyError):
-                    n_logq = -1
-            else:
-                n_logq = out.count(b"\n")
-            if str(n_logq) != gout.decode().strip():
-                name += " (COUNTS DIFFER)"
-            row = [name, f"{lt * 1000:.1f}", f"{gt * 1000:.1f}", f"{gt / lt:.1f}x", str(n_logq),
-                   gout.decode().strip()]
-            if rg:
-                rt, _ = timed([rg, "-c", "-F" if "-F" in gcmd else "-e", gcmd[-2], plain], a.runs)
-                row.append(f"{rt * 1000:.1f}")
-            rows.append(row)
+        rows, medium, common, rg = [], "-", "-", None
+        if not a.ingest_only:
+            rows, medium, common, rg = run_queries(a, server, plain, n_lines)
         coll_rss_query = proc_rss_kib(coll.pid)
         coll_cpu_total = proc_cpu_s(coll.pid)
         coll.send_signal(signal.SIGTERM)
         coll.wait(timeout=60)
     finally:
-        for p in procs:
+        for p in procs + perfs:
             if p.poll() is None:
                 p.kill()
         if not a.keep:
@@ -280,10 +322,16 @@ def main():
                f"{mib:.0f} MiB of Docker json-file, {plain_bytes / (1 << 20):.0f} MiB of plain text.\n")
     rep.append("| ingest | figure |\n|---|---|")
     rep.append(f"| wall time, shipper start to last record stored | {ingest_s:.1f} s ({mib / ingest_s:.0f} MiB/s of json-file) |")
+    rep.append(f"| `gzip -1` alone over the same json-file (page cache, same run) | {gzip1_s:.1f} s "
+               f"({mib / gzip1_s:.0f} MiB/s, CPU {gzip1_cpu:.1f} s); logq end to end = "
+               f"{gzip1_s / ingest_s:.2f}x `gzip -1` |")
+    rep.append(f"| machine load (1-min average) when the ingest started | {load_ingest:.1f} |")
     rep.append(f"| shipper CPU | {ship_cpu:.1f} s ({ship_cpu / (json_bytes / (1 << 30)):.1f} s per GiB), peak RSS {ship_rss / 1024:.1f} MiB |")
     rep.append(f"| collector CPU while ingesting | {coll_cpu:.1f} s ({coll_cpu / (json_bytes / (1 << 30)):.1f} s per GiB), peak RSS {coll_rss_ingest / 1024:.1f} MiB |")
     rep.append(f"| stored bytes (blocks + index + metadata) | {store_bytes / (1 << 20):.0f} MiB = {100 * store_bytes / json_bytes:.1f}% of json-file, {100 * store_bytes / plain_bytes:.1f}% of plain text |")
     rep.append(f"| collector after queries | CPU {coll_cpu_total:.1f} s total, peak RSS {coll_rss_query / 1024:.1f} MiB |\n")
+    if not rows:
+        return finish(a, rep)
     hdr = "| query | logq ms | grep ms | grep/logq | logq lines | grep -c |" + (" rg ms |" if rg else "")
     rep.append(hdr)
     rep.append("|" + "---|" * (7 if rg else 6))
@@ -293,6 +341,10 @@ def main():
                f"`logq --json -n 1000000 ...` process printing every match (rows 'count:': "
                f"`logq count --json ...`, which returns only the total); grep times are `grep -c` (`-F -w` for "
                f"terms: logq terms match whole words) over the plain text in the page cache. Median of {a.runs} runs.")
+    finish(a, rep)
+
+
+def finish(a, rep):
     text = "\n".join(rep) + "\n"
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
     with open(a.out, "w") as f:
