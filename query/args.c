@@ -12,6 +12,7 @@
 
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
+#include "query/timeexpr.h"
 #include "query/url.h"
 
 enum {
@@ -21,7 +22,7 @@ enum {
     ARGS_O_ASC, ARGS_O_AFTER, ARGS_O_BEFORE, ARGS_O_CONTEXT,
     ARGS_O_MAX_SCAN, ARGS_O_BY, ARGS_O_STEP, ARGS_O_ALL, ARGS_O_FIXED,
     ARGS_O_TOKEN_FILE, ARGS_O_TLS_CA, ARGS_O_COLOR, ARGS_O_NOT_REGEX,
-    ARGS_O_COUNT, ARGS_O_LIST,
+    ARGS_O_COUNT, ARGS_O_LIST, ARGS_O_TAIL, ARGS_O_LOCAL, ARGS_O_UTC,
 };
 
 static const struct args_opt args_search_opts[] = {
@@ -44,6 +45,11 @@ static const struct args_opt args_search_opts[] = {
     { "stream", 0, 1, ARGS_O_STREAM },
     { "since", 0, 1, ARGS_O_SINCE },
     { "until", 0, 1, ARGS_O_UNTIL },
+    { "from", 0, 1, ARGS_O_SINCE },
+    { "to", 0, 1, ARGS_O_UNTIL },
+    { "local", 0, 0, ARGS_O_LOCAL },
+    { "utc", 0, 0, ARGS_O_UTC },
+    { "tail", 0, 1, ARGS_O_TAIL },
     { "lines", 'n', ARGS_ARG_NUM, ARGS_O_LIMIT },
     { "limit", 0, 1, ARGS_O_LIMIT },
     { "all", 0, 0, ARGS_O_ALL },
@@ -75,6 +81,10 @@ static const struct args_opt args_search_opts[] = {
     { "stream", 0, 1, ARGS_O_STREAM }, \
     { "since", 0, 1, ARGS_O_SINCE }, \
     { "until", 0, 1, ARGS_O_UNTIL }, \
+    { "from", 0, 1, ARGS_O_SINCE }, \
+    { "to", 0, 1, ARGS_O_UNTIL }, \
+    { "local", 0, 0, ARGS_O_LOCAL }, \
+    { "utc", 0, 0, ARGS_O_UTC }, \
     { "max-scan", 0, 1, ARGS_O_MAX_SCAN }
 
 static const struct args_opt args_count_opts[] = {
@@ -194,21 +204,7 @@ args_next(struct args_iter *it, const struct args_opt *opts, char *err,
 int
 args_time_parse(const char *s, int64_t now, int64_t *out)
 {
-    int64_t v;
-
-    if (strcmp(s, "now") == 0) {
-        *out = now;
-        return 0;
-    }
-    if (duration_parse_ns(s, &v) == 0) {
-        *out = v >= now ? 0 : now - v;
-        return 0;
-    }
-    if (rfc3339_parse_ns(s, strlen(s), &v) == 0) {
-        *out = v;
-        return 0;
-    }
-    return -1;
+    return timeexpr_parse(s, now, out);
 }
 
 static int
@@ -304,6 +300,16 @@ args_term_add(struct search_args *a, const char *term)
 }
 
 int
+args_is_local_time(const struct args_common *c, int is_tty,
+                   const char *tz_env)
+{
+    if (c->is_json || c->time_zone == ARGS_TZ_UTC)
+        return 0;
+    return c->time_zone == ARGS_TZ_LOCAL ||
+           (is_tty && tz_env != NULL && tz_env[0] != '\0');
+}
+
+int
 args_color_parse(const char *s, int *mode)
 {
     if (strcmp(s, "auto") == 0)
@@ -336,6 +342,8 @@ args_common_apply(struct args_common *c, int id, const char *value,
     case ARGS_O_TLS_CA: c->tls_ca = value; return 1;
     case ARGS_O_JSON: c->is_json = 1; return 1;
     case ARGS_O_NO_COLOR: c->color_mode = ARGS_COLOR_NEVER; return 1;
+    case ARGS_O_LOCAL: c->time_zone = ARGS_TZ_LOCAL; return 1;
+    case ARGS_O_UTC: c->time_zone = ARGS_TZ_UTC; return 1;
     case ARGS_O_HELP: c->want_help = 1; return 1;
     default: return 0;
     }
@@ -495,6 +503,19 @@ args_search_apply(struct search_args *a, int id, const char *v, int64_t now,
         a->limit = 0;
         a->has_limit = 1;
         break;
+    case ARGS_O_TAIL:
+        /* docker logs --tail N|all: the N newest, oldest first */
+        if (strcmp(v, "all") != 0 && (args_limit_parse(v, &a->limit) < 0 ||
+                                      a->limit == 0)) {
+            snprintf(err, errlen, "bad --tail '%s' (1-%ld or all)", v,
+                     ARGS_LIMIT_MAX);
+            return -1;
+        }
+        if (strcmp(v, "all") == 0)
+            a->limit = 0;
+        a->has_limit = 1;
+        a->is_tail = 1;
+        break;
     default:
         return args_common_apply(&a->common, id, v, err, errlen) < 0 ? -1
                                                                      : 0;
@@ -519,6 +540,11 @@ args_search_check(const struct search_args *a, char *err, size_t errlen)
         snprintf(err, errlen, "-A/-B/-C cannot be used with -f");
         return -1;
     }
+    if (a->is_tail && (a->is_asc || a->before > 0 || a->after > 0)) {
+        snprintf(err, errlen, "--tail cannot be used with --asc or "
+                 "-A/-B/-C");
+        return -1;
+    }
     if (a->is_count && a->is_list) {
         snprintf(err, errlen, "-c and -l cannot be used together");
         return -1;
@@ -526,8 +552,8 @@ args_search_check(const struct search_args *a, char *err, size_t errlen)
     if ((a->is_count || a->is_list) &&
         (a->is_follow || a->before > 0 || a->after > 0 || a->has_limit ||
          a->is_asc)) {
-        snprintf(err, errlen, "%s cannot be used with -f, -n, --all, --asc "
-                 "or -A/-B/-C", a->is_count ? "-c" : "-l");
+        snprintf(err, errlen, "%s cannot be used with -f, -n, --all, "
+                 "--tail, --asc or -A/-B/-C", a->is_count ? "-c" : "-l");
         return -1;
     }
     return 0;
@@ -602,6 +628,8 @@ static const struct args_opt args_list_opts[] = {
     { "color", 0, 1, ARGS_O_COLOR },
     { "help", 'h', 0, ARGS_O_HELP },
     { "host", 0, 1, ARGS_O_HOST },
+    { "local", 0, 0, ARGS_O_LOCAL },
+    { "utc", 0, 0, ARGS_O_UTC },
     { NULL, 0, 0, 0 },
 };
 
@@ -740,8 +768,9 @@ args_target_format(const struct search_args *a, enum args_target kind,
      * lines; not with 0: every match is sent). */
     int is_ctx = a->before > 0 || a->after > 0;
     long n = kind == ARGS_TARGET_CATCHUP ? 0
-           : kind == ARGS_TARGET_SEARCH && !is_ctx && a->limit > 0 &&
-             a->limit < ARGS_LIMIT_MAX ? a->limit + 1 : a->limit;
+           : kind == ARGS_TARGET_SEARCH && !is_ctx && !a->is_tail &&
+             a->limit > 0 && a->limit < ARGS_LIMIT_MAX ? a->limit + 1
+           : a->limit;
     snprintf(limit, sizeof(limit), "%ld", n);
     if (rc == 0)
         rc = args_filters_format(a, out, &n_params);
@@ -758,7 +787,8 @@ args_target_format(const struct search_args *a, enum args_target kind,
         rc = url_param_append(out, &n_params, "order",
                               kind == ARGS_TARGET_CATCHUP ||
                               (kind == ARGS_TARGET_SEARCH && a->is_asc)
-                              ? "asc" : "desc");
+                              ? "asc" : kind == ARGS_TARGET_SEARCH &&
+                              a->is_tail ? "tail" : "desc");
     if (rc == 0)
         rc = args_extra_format(a, kind, out, &n_params);
     if (rc < 0)

@@ -69,8 +69,20 @@ struct args_common {
     const char *tls_ca;         /* --tls-ca, NULL if not given */
     int         is_json;
     int         color_mode;     /* enum args_color */
+    int         time_zone;      /* enum args_tz: --local, --utc */
     int         want_help;
 };
+
+enum args_tz {
+    ARGS_TZ_AUTO = 0,           /* local on a terminal when TZ is set */
+    ARGS_TZ_LOCAL,              /* --local */
+    ARGS_TZ_UTC,                /* --utc */
+};
+
+/* Whether text output shows local time: --local, or ARGS_TZ_AUTO on a
+ * terminal with TZ set and not empty; never with --utc or --json. */
+int  args_is_local_time(const struct args_common *c, int is_tty,
+                        const char *tz_env);
 
 /* --color=WHEN: auto, always or never. -1 if none of those. */
 int  args_color_parse(const char *s, int *mode);
@@ -112,6 +124,7 @@ struct search_args {
                                    (-n 0, --all) */
     int         is_follow;
     int         is_asc;
+    int         is_tail;        /* --tail N: the N newest, oldest first */
     unsigned    before;         /* -B/-C: context lines, 0..1000 */
     unsigned    after;          /* -A/-C */
     uint64_t    max_scan;       /* --max-scan bytes, 0 if not given */

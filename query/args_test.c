@@ -205,7 +205,7 @@ test_args_errors(void **state)
                "99999999999999999999", NULL);
     expect_err("bad time 'yesterday' for --since", "--since", "yesterday",
                NULL);
-    expect_err("bad time '15' for --until", "--until", "15", NULL);
+    expect_err("bad time '15x' for --until", "--until", "15x", NULL);
     expect_err("bad time '2026-13-01T00:00:00Z'", "--since",
                "2026-13-01T00:00:00Z", NULL);
     expect_err("--until must be later than --since", "--since", "1h",
@@ -242,11 +242,16 @@ test_args_time_expressions(void **state)
     assert_int_equal(t, 0);
     t = 42;
     assert_int_equal(args_time_parse("", NOW, &t), -1);
-    assert_int_equal(args_time_parse("15", NOW, &t), -1);
+    assert_int_equal(args_time_parse("15x", NOW, &t), -1);
     assert_int_equal(args_time_parse("m15", NOW, &t), -1);
     assert_int_equal(args_time_parse("Now", NOW, &t), -1);
-    assert_int_equal(args_time_parse("2026-11-27", NOW, &t), -1);
+    assert_int_equal(args_time_parse("2026-11-27T", NOW, &t), -1);
     assert_int_equal(t, 42);
+    /* the forms of timeexpr.h (timeexpr_test.c has them all) */
+    assert_int_equal(args_time_parse("15", NOW, &t), 0);
+    assert_int_equal(t, 15 * SEC);
+    assert_int_equal(args_time_parse("now-2h", NOW, &t), 0);
+    assert_int_equal(t, NOW - 7200 * SEC);
 }
 
 static void
@@ -588,6 +593,53 @@ test_args_names(void **state)
     expect_err("empty --host", "--host=", NULL);
 }
 
+/* --tail N|all (docker logs), --from/--to, --local/--utc. */
+static void
+test_args_time_flags(void **state)
+{
+    struct search_args a;
+
+    (void)state;
+    PARSE_OK(&a, "--tail", "20", "--from", "now-1h", "--to=now");
+    assert_true(a.is_tail && a.has_limit && a.limit == 20);
+    assert_true(a.has_since && a.since_ns == NOW - 3600 * SEC);
+    assert_true(a.has_until && a.until_ns == NOW);
+    /* exactly N, oldest first: no extra record asked for */
+    expect_target(&a, ARGS_TARGET_SEARCH, 0,
+                  "/api/v1/logs?since=" "1795783840000000000"
+                  "&until=1795787440000000000&limit=20&order=tail");
+    args_search_fini(&a);
+    PARSE_OK(&a, "--tail=all", "-f");
+    assert_true(a.is_tail && a.limit == 0);
+    expect_target(&a, ARGS_TARGET_HISTORY, 0, "/api/v1/follow?limit=0");
+    args_search_fini(&a);
+    PARSE_OK(&a, "-f", "--tail", "5");      /* -f goes on after them */
+    expect_target(&a, ARGS_TARGET_HISTORY, 0, "/api/v1/follow?limit=5");
+    args_search_fini(&a);
+    expect_err("bad --tail '0' (1-1000000 or all)", "--tail", "0", NULL);
+    expect_err("bad --tail 'x'", "--tail", "x", NULL);
+    expect_err("--tail cannot be used with --asc", "--tail", "3", "--asc",
+               NULL);
+    expect_err("-c cannot be used with -f, -n, --all, --tail", "-c",
+               "--tail", "3", NULL);
+
+    PARSE_OK(&a, "--local");
+    assert_int_equal(a.common.time_zone, ARGS_TZ_LOCAL);
+    assert_true(args_is_local_time(&a.common, 0, NULL));
+    a.common.is_json = 1;               /* --json stays UTC */
+    assert_false(args_is_local_time(&a.common, 1, "Europe/Berlin"));
+    args_search_fini(&a);
+    PARSE_OK(&a, "--utc");
+    assert_false(args_is_local_time(&a.common, 1, "Europe/Berlin"));
+    args_search_fini(&a);
+    PARSE_OK(&a, "x");
+    assert_true(args_is_local_time(&a.common, 1, "Europe/Berlin"));
+    assert_false(args_is_local_time(&a.common, 0, "Europe/Berlin"));
+    assert_false(args_is_local_time(&a.common, 1, NULL));
+    assert_false(args_is_local_time(&a.common, 1, ""));
+    args_search_fini(&a);
+}
+
 int
 main(void)
 {
@@ -607,6 +659,7 @@ main(void)
         cmocka_unit_test(test_args_count_histogram),
         cmocka_unit_test(test_args_grep_habits),
         cmocka_unit_test(test_args_names),
+        cmocka_unit_test(test_args_time_flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

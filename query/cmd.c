@@ -13,6 +13,7 @@
 #include "common/secret.h"
 #include "common/tls.h"
 #include "common/xmalloc.h"
+#include "query/output.h"
 
 int
 cmd_usage_error(const char *msg)
@@ -177,6 +178,8 @@ cmd_list_fetch(const struct cmd_env *env, int argc, char **argv, int first,
         *status = CMD_EXIT_OK;
         return -1;
     }
+    output_time_set_local(args_is_local_time(&a->common, env->stdout_is_tty,
+                                             env->env_tz));
     *status = CMD_EXIT_ERROR;
     if (cmd_url_open(env, &a->common, &u, &server) < 0)
         return -1;

@@ -32,6 +32,7 @@ struct cmd_env {
     const char *env_token;      /* $LOGQ_TOKEN */
     const char *env_tls_ca;     /* $LOGQ_TLS_CA */
     const char *env_no_color;   /* $NO_COLOR */
+    const char *env_tz;         /* $TZ (local time on a terminal) */
     int64_t     now;            /* wall clock at start, unix ns */
     void      (*usage)(FILE *fp);
 };

@@ -41,6 +41,8 @@ cmd_agg_fetch(const struct cmd_env *env, int argc, char **argv, int first,
         *status = CMD_EXIT_OK;
         return -1;
     }
+    output_time_set_local(args_is_local_time(&a->common, env->stdout_is_tty,
+                                             env->env_tz));
     return cmd_agg_request(env, kind, a, body, status);
 }
 

@@ -440,6 +440,8 @@ cmd_search_exec(const struct cmd_env *env, int argc, char **argv, int first)
     }
     if (cmd_url_open(env, &s.a.common, &s.url, &s.server) < 0)
         goto done;
+    output_time_set_local(args_is_local_time(&s.a.common, env->stdout_is_tty,
+                                             env->env_tz));
     s.color = output_color_enabled(env->stdout_is_tty,
                                    s.a.common.color_mode,
                                    env->env_no_color);

@@ -43,9 +43,10 @@ logq_usage(FILE *fp)
           "[-c|-l] [--host H]\n"
           "            [--container C] [--image I] [--stream stdout|stderr] "
           "[--since T]\n"
-          "            [--until T] [-n N|--all] [-f] [--asc] [--json] "
-          "[--color=WHEN]\n"
-          "            [--server URL]\n"
+          "            [--until T] [-n N|--all|--tail N] [-f] [--asc] "
+          "[--json]\n"
+          "            [--local|--utc] [--color=WHEN]"
+ " [--server URL]\n"
           "       logq COMMAND [--json] [--server URL] [--token-file F] "
           "[--tls-ca F]\n\n"
           "Search: TERMS are joined by spaces and must all match as whole "
@@ -71,11 +72,19 @@ logq_usage(FILE *fp)
           "  --host H, --image I     exact match; --container C: glob "
           "(web*); repeat\n"
           "                 for alternatives, !NAME excludes ('!logq-*')\n"
-          "  --since T, --until T    15m, 2h, 7d, 1h30m (ago), now, or "
-          "RFC 3339\n"
+          "  --since T, --until T    (also --from, --to) 15m, 2h, 7d (ago), "
+          "now, now-1h,\n"
+          "                 unix seconds, RFC 3339, or 2026-11-27[T13:50[:40]] "
+          "in local\n"
+          "                 time ($TZ)\n"
           "  -n N           the N newest lines (default 1000); -n 0, --all: "
           "every one\n"
           "  --asc          oldest first\n"
+          "  --tail N       the N newest lines, oldest first (with -f: then "
+          "live ones)\n"
+          "  --local, --utc times in the local zone (default on a terminal "
+          "with $TZ)\n"
+          "                 or in UTC (--json: always UTC)\n"
           "  -A N, -B N, -C N        N lines after/before/around each match "
           "(same\n"
           "                 container, both streams; max 1000), \"--\" "
@@ -119,6 +128,8 @@ logq_cmd_index(int argc, char **argv, const struct cmd_entry **cmd)
                  strncmp(argv[i], "--tls-ca=", 9) == 0 ||
                  strncmp(argv[i], "--color=", 8) == 0 ||
                  strcmp(argv[i], "--json") == 0 ||
+                 strcmp(argv[i], "--local") == 0 ||
+                 strcmp(argv[i], "--utc") == 0 ||
                  strcmp(argv[i], "--no-color") == 0)
             i++;
         else
@@ -144,6 +155,7 @@ main(int argc, char **argv)
         .env_token = getenv("LOGQ_TOKEN"),
         .env_tls_ca = getenv("LOGQ_TLS_CA"),
         .env_no_color = getenv("NO_COLOR"),
+        .env_tz = getenv("TZ"),
         .now = now_ns(),
         .usage = logq_usage,
     };

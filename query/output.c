@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/escape.h"
 #include "common/timeutil.h"
@@ -43,9 +44,43 @@ output_color_for(const char *name)
     return palette[h % (sizeof(palette) / sizeof(palette[0]))];
 }
 
+/* Set once at start (output_time_set_local): text times in the local
+ * zone instead of UTC. */
+static int output_is_local_time;
+
+void
+output_time_set_local(int is_local)
+{
+    output_is_local_time = is_local != 0;
+}
+
+/* "2026-11-27T14:50:40.123+01:00": the local zone (TZ), ms. */
+static size_t
+output_time_local(int64_t ns, char out[40])
+{
+    int64_t sec = ns / 1000000000LL, ms = ns % 1000000000LL / 1000000;
+    if (ms < 0) {
+        sec--;
+        ms += 1000;
+    }
+    time_t t = (time_t)sec;
+    struct tm tm;
+    if (localtime_r(&t, &tm) == NULL)
+        return time_ns_format(ns, out);
+    long off = tm.tm_gmtoff / 60;
+    char sign = off < 0 ? '-' : '+';
+    off = off < 0 ? -off : off;
+    size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+    int m = snprintf(out + n, 40 - n, ".%03d%c%02ld:%02ld", (int)ms, sign,
+                     off / 60, off % 60);
+    return n + (size_t)m;
+}
+
 size_t
 output_time_compact(int64_t ns, char out[40])
 {
+    if (output_is_local_time)
+        return output_time_local(ns, out);
     size_t n = time_ns_format(ns, out);
 
     /* "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ": keep milliseconds. */

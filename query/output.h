@@ -27,7 +27,13 @@ int  output_color_enabled(int is_tty, int mode, const char *no_color_env);
 /* The SGR code ("32", "1;35", ...) for a name: stable, never red (red marks
  * stderr records). */
 const char *output_color_for(const char *name);
-/* "2026-11-27T13:50:40.123Z" (UTC, milliseconds, truncated). */
+/* Text times (records, histogram rows, old ages) in the local zone of TZ
+ * ("2026-11-27T14:50:40.123+01:00") when is_local, else UTC ("...Z", the
+ * default). Set once before printing (logq --local/--utc); --json output
+ * never uses it (always RFC 3339 UTC). */
+void output_time_set_local(int is_local);
+/* "2026-11-27T13:50:40.123Z" (UTC, milliseconds, truncated), or local
+ * after output_time_set_local(1). */
 size_t output_time_compact(int64_t ns, char out[40]);
 
 /* Appends "TIME HOST CONTAINER MESSAGE\n". Control bytes in the message

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -481,6 +482,31 @@ test_output_json_line_cap(void **state)
     buf_fini(&b);
 }
 
+/* Local time (--local, or TZ on a terminal): the zone's offset, ms. */
+static void
+test_output_local_time(void **state)
+{
+    (void)state;
+    char t[40];
+
+    setenv("TZ", "Europe/Berlin", 1);
+    tzset();
+    output_time_set_local(1);
+    output_time_compact(T0, t);
+    assert_string_equal(t, "2026-11-27T14:50:40.123+01:00");
+    output_time_compact(T0 - 150LL * 86400 * SEC, t);   /* summer */
+    assert_string_equal(t, "2026-06-30T15:50:40.123+02:00");
+    setenv("TZ", "America/St_Johns", 1);                /* -03:30 */
+    tzset();
+    output_time_compact(T0, t);
+    assert_string_equal(t, "2026-11-27T10:20:40.123-03:30");
+    output_time_set_local(0);
+    output_time_compact(T0, t);
+    assert_string_equal(t, "2026-11-27T13:50:40.123Z");
+    setenv("TZ", "UTC", 1);
+    tzset();
+}
+
 int
 main(void)
 {
@@ -495,6 +521,7 @@ main(void)
         cmocka_unit_test(test_output_text_color),
         cmocka_unit_test(test_output_color_decision),
         cmocka_unit_test(test_output_spans),
+        cmocka_unit_test(test_output_local_time),
         cmocka_unit_test(test_output_color_stable_not_red),
         cmocka_unit_test(test_output_time_compact),
         cmocka_unit_test(test_output_json_exact_fields),

@@ -346,9 +346,15 @@ api_logs_prepare(struct api_logs *s, const char *query)
         return -1;
     api_search_spec(&s->p, s->q, &spec);
     spec.limit = s->p.limit > 0 ? s->p.limit : UINT64_MAX;     /* 0: all */
+    spec.is_tail = s->p.is_tail && s->p.limit > 0;
     spec.before = s->x.before;
     spec.after = s->x.after;
     s->has_context = spec.before > 0 || spec.after > 0;
+    if (s->p.is_tail && s->has_context) {
+        api_reply_error(s->api, s->req, HTTP_BADREQUEST,
+                        "order=tail cannot be used with before/after");
+        return -1;
+    }
     /* --max-scan-bytes bounds every search; a request may only lower it. */
     spec.max_scan_bytes = s->api->max_scan_bytes;
     if (s->x.max_scan > 0 && s->x.max_scan < spec.max_scan_bytes)

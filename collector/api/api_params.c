@@ -236,12 +236,13 @@ api_param_limit(struct api_params *p, const char *v, char **errstr)
 static int
 api_param_order(struct api_params *p, const char *v, char **errstr)
 {
+    p->is_tail = strcmp(v, "tail") == 0;
     if (strcmp(v, "desc") == 0)
         p->is_newest_first = 1;
-    else if (strcmp(v, "asc") == 0)
+    else if (strcmp(v, "asc") == 0 || p->is_tail)
         p->is_newest_first = 0;
     else {
-        *errstr = xstrdup("bad order: want asc or desc");
+        *errstr = xstrdup("bad order: want asc, desc or tail");
         return -1;
     }
     return 0;

@@ -41,6 +41,7 @@ struct api_params {
     uint64_t limit;         /* 0: no limit (every match) */
     int      has_limit;     /* limit was given (/follow: send history) */
     int      is_newest_first;
+    int      is_tail;       /* order=tail: the limit newest, oldest first */
 };
 
 /*

@@ -239,6 +239,10 @@ test_api_params_not_regex_spans(void **state)
     assert_string_equal(p.not_regex[1], "b");
     assert_int_equal(p.has_spans, 1);
     api_params_fini(&p);
+    assert_int_equal(api_params_parse("order=tail&limit=5", API_EP_LOGS, &p,
+                                      &err), 0);
+    assert_true(p.is_tail && !p.is_newest_first && p.limit == 5);
+    api_params_fini(&p);
     assert_int_equal(api_params_parse("not_regex=", API_EP_LOGS, &p, &err),
                      -1);
     assert_string_equal(err, "empty not_regex");

@@ -5,7 +5,8 @@
 # "group":N and "context":true in JSON, both orders), logq count --by
 # host/container/stream, grep habits (-v, -c, -l, --color highlighting the
 # matched bytes), repeated and negated --host/--container/--image with
-# nearest-name errors and logq histogram against
+# nearest-name errors, time forms (--tail, --from/--to, now-1h, unix
+# seconds, dates, --local) and logq histogram against
 # the known line counts of the fake containers' manifests, and the query
 # limits (context > 1000, limit, scan cost cap on /logs, /count and
 # /histogram, too many buckets) failing with clear errors.
@@ -172,6 +173,25 @@ lq -c --host node3 >/dev/null 2>"$IT_TMP/sel.err" || rc=$?
 assert_eq 1 "$rc" "no such host: exit 1"
 assert_eq "logq: no host 'node3'; did you mean node1, node2?" \
     "$(cat "$IT_TMP/sel.err")" "nearest hosts"
+
+log "time: --tail, --from/--to, unix seconds, dates, local time"
+want_tail=$(python3 -c 'import json, sys
+m = [json.loads(l) for f in sys.argv[1:] for l in open(f)]
+m = sorted((r["time_ns"], r["m"]) for r in m
+           if r["host"] == "node1" and r["container"] == "web")
+print("\n".join(x for _, x in m[-3:]))' "${manifests[@]}")
+lq --json --tail 3 --host node1 --container web >"$IT_TMP/tail.jsonl"
+assert_eq "$want_tail" "$(markers "$IT_TMP/tail.jsonl")" "--tail 3: oldest first"
+assert_eq "$total" "$(TZ=UTC lq -c --from "$(date -u -d yesterday +%F)" \
+    --to "$(date -u -d tomorrow +%F)")" "dates without time"
+assert_eq "$total" "$(lq -c --from "$(($(date +%s) - 3600))" --to now)" \
+    "unix seconds"
+assert_eq 0 "$(lq -c --from now-1s --to now || true)" "now-1s: nothing new"
+TZ=Asia/Tokyo lq --local --no-color Mnode1-web-000050 >"$IT_TMP/local.txt"
+grep -qE '^[0-9-]{10}T[0-9:]{8}\.[0-9]{3}\+09:00 node1 web ' "$IT_TMP/local.txt" ||
+    fail "--local time: $(cat "$IT_TMP/local.txt")"
+TZ=Asia/Tokyo lq --local --json Mnode1-web-000050 | grep -q '"time":"[^"]*Z"' ||
+    fail "--json is not UTC with --local"
 
 log "histogram"
 lq histogram --step 1s --since 10m --json >"$IT_TMP/h.json"
