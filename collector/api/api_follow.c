@@ -1,26 +1,31 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * api_follow: GET /api/v1/follow, a live tail. Each client subscribes to
- * follow.c; matching records are formatted into the client's own buffer
- * during a publish round and sent as one chunk when the round ends.
+ * follow.c; nothing of a follower's query runs on the event loop: during
+ * a publish round the loop only copies the records that pass the filter
+ * checks cursors make (time, stream, host/container/image selection) into
+ * the follower's feed (collector/search/feed.c, bounded), and a job on
+ * the query workers (api_pool.c) matches them (query) and formats the
+ * matches into a slice of JSON lines, sent back on the loop as one chunk.
+ * One job per follower at a time, each feed batch read in push order, so
+ * live lines reach the client in commit order, each once.
  *
- * History (limit given): in the same loop turn as the subscription a
- * search (collector/search/search.c, tail mode: the limit newest matches,
- * oldest first; limit 0: every match, oldest first) is created, so its
- * cursor sees exactly what was committed before and the subscription
- * everything committed after (follow.h). The history is computed in
- * slices on the query workers like /logs (with its own copy of the query:
- * the live lines are matched with the first on the loop meanwhile); live
- * records meanwhile wait in a capped buffer. The tail's second pass opens
- * a new cursor, which may also see records committed during the first:
- * their identities (follow_keys) are held with the live buffer and, when
- * a slice is back on the loop, its lines that came live are cut out
- * (exact: the loop publishes in the same turn as it commits), so each
- * record is sent exactly once whatever its time (a late record older than
- * the history's newest is sent, as a live line). Live lines follow in
- * commit order. Output is bounded twice: the per-round buffer
- * (API_FOLLOW_MAX_ROUND) and the bytes queued on the socket
- * (API_FOLLOW_MAX_QUEUED). A client over either cap is dropped (logged,
+ * History (limit given): the subscription and then the history search
+ * (collector/search/search.c, tail mode: the limit newest matches, oldest
+ * first; limit 0: every match, oldest first) are created in the same loop
+ * turn. The history is computed in slices on the workers like /logs, with
+ * the same query (one job at a time: the history's, then the live ones);
+ * live records meanwhile wait in the feed and their identities
+ * (follow_keys) beside it. The tail's second pass opens a new cursor,
+ * which may also see records committed during the first: when a slice is
+ * back on the loop its lines that came live are cut out (exact: the loop
+ * publishes in the same turn as it commits), so each record is sent
+ * exactly once whatever its time (a late record older than the history's
+ * newest is sent, as a live line). Output is bounded three times: the
+ * feed (API_FOLLOW_MAX_FEED bytes or API_FOLLOW_MAX_KEYS records waiting),
+ * the slice (API_SLICE_BYTES) and the bytes queued on the socket
+ * (API_FOLLOW_MAX_QUEUED). A client over a cap (one that does not read,
+ * or whose query cannot keep up with the lines) is dropped (logged,
  * counted) instead of being buffered without limit; it can reconnect and
  * fill the gap with /logs?since=. A blank line is sent after
  * API_FOLLOW_KEEPALIVE_S of silence. The drop happens from a deferred
@@ -37,6 +42,7 @@
 #include "collector/api/api_count.h"
 #include "collector/api/api_internal.h"
 #include "collector/api/api_pool.h"
+#include "collector/search/feed.h"
 #include "collector/search/search.h"
 #include "collector/store/namesel.h"
 #include "common/log.h"
@@ -44,11 +50,10 @@
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 
-#define API_FOLLOW_MAX_ROUND   ((size_t)8 << 20)
+#define API_FOLLOW_MAX_FEED    ((size_t)4 << 20)    /* per batch */
 #define API_FOLLOW_MAX_QUEUED  ((size_t)4 << 20)
 #define API_FOLLOW_KEEPALIVE_S 15
 #define API_FOLLOW_TICK_S      5
-#define API_FOLLOW_MAX_HELD    ((size_t)8 << 20)   /* live during history */
 #define API_FOLLOW_MAX_KEYS    65536
 
 /* A history line of the slice: where it is in hist_out and its identity
@@ -71,19 +76,20 @@ struct api_follow {
     struct event             *keepalive_ev;
     struct event             *drop_ev;
     struct evbuffer          *chunk;
-    struct buf                out;
     int64_t                   last_write_ns;
     int                       is_dropping;
     int                       is_entered;   /* counted in n_followers */
-    /* history only */
-    struct search            *hist;         /* NULL: live */
-    struct query             *hq;           /* hist's own copy of q */
-    struct buf                held;         /* live lines meanwhile */
-    struct follow_keys       *held_keys;
     struct pool_job           job;          /* a slice on a worker */
     int                       is_busy;      /* job submitted */
     int                       is_gone;      /* client left while busy */
+    uint64_t                  n_aborted;    /* regex given up, counted */
+    /* live lines: pushed by the loop, read by the live job */
+    struct feed               feed;
+    /* history only */
+    struct search            *hist;         /* NULL: live */
+    struct follow_keys       *held_keys;    /* of the live lines meanwhile */
     /* Written by the job while is_busy, read by the loop after: */
+    struct buf                out;          /* a live slice */
     struct buf                hist_out;
     struct api_hist_line     *lines;        /* of hist_out, their keys */
     size_t                    n_lines, cap_lines;
@@ -108,9 +114,8 @@ api_follow_free(struct api_follow *s)
     if (s->chunk != NULL)
         evbuffer_free(s->chunk);
     search_free(s->hist);
-    query_free(s->hq);
     follow_keys_free(s->held_keys);
-    buf_fini(&s->held);
+    feed_fini(&s->feed);
     buf_fini(&s->hist_out);
     buf_fini(&s->line_hc);
     free(s->lines);
@@ -193,7 +198,8 @@ api_follow_send(struct api_follow *s, const void *p, size_t len)
     s->last_write_ns = mono_ns();
 }
 
-/* The cheap checks the store does for a cursor. */
+/* On the loop: the checks the store does for a cursor (time, stream,
+ * names); the query is matched on the worker. */
 static int
 api_follow_wants(const struct api_params *p, const struct logrec *r)
 {
@@ -205,34 +211,125 @@ api_follow_wants(const struct api_params *p, const struct logrec *r)
            namesel_match(p->sel, r->host, r->container, r->image);
 }
 
+/* follow_record_fn, on the loop: a copy for the live job. */
 static void
 api_follow_record_cb(const struct logrec *r, void *arg)
 {
     struct api_follow *s = arg;
 
-    if (s->is_dropping || !api_follow_wants(&s->p, r) ||
-        !query_match(s->q, r->msg, r->msg_len))
+    if (s->is_dropping || !api_follow_wants(&s->p, r))
         return;
-    if (s->hist == NULL) {
-        if (record_json_append(&s->out, r) < 0 ||
-            (s->p.has_spans && api_spans_append(&s->out, s->q, r) < 0))
-            api_follow_drop(s, "round buffer full");
+    if (feed_push(&s->feed, r) < 0) {
+        api_follow_drop(s, "live lines waiting over the cap (the client "
+                        "or its query cannot keep up)");
         return;
     }
-    if (record_json_append(&s->held, r) < 0 ||
-        (s->p.has_spans && api_spans_append(&s->held, s->q, r) < 0) ||
-        follow_keys_add(s->held_keys, r) < 0)
+    if (s->hist != NULL && follow_keys_add(s->held_keys, r) < 0)
         api_follow_drop(s, "too many live lines while sending history");
 }
 
+static void api_follow_kick(struct api_follow *s);
+
+/* follow_flush_fn: the round is over; the live job takes its lines. */
 static void
 api_follow_flush_cb(void *arg)
 {
+    api_follow_kick(arg);
+}
+
+/* Counts what a job found that the loop reports: records too large for
+ * a reply, regex matches given up. */
+static void
+api_follow_job_counts(struct api_follow *s)
+{
+    uint64_t aborted = query_n_regex_aborted(s->q);
+
+    s->api->stats->regex_aborted += aborted - s->n_aborted;
+    s->n_aborted = aborted;
+    if (s->n_too_large > 0) {
+        s->api->stats->http_errors += s->n_too_large;
+        log_warn("api", "%llu follow records too large for a reply, "
+                 "skipped", (unsigned long long)s->n_too_large);
+        s->n_too_large = 0;
+    }
+}
+
+/* ---- live lines ---- */
+
+/* feed_record_fn, on a worker: one live record, formatted if it matches. */
+static int
+api_follow_live_cb(const struct logrec *r, void *arg)
+{
     struct api_follow *s = arg;
 
-    if (!s->is_dropping && s->out.len > 0)
+    if (!query_match(s->q, r->msg, r->msg_len))
+        return 0;
+    size_t at = s->out.len;
+    if (record_json_append(&s->out, r) < 0 ||
+        (s->p.has_spans && api_spans_append(&s->out, s->q, r) < 0)) {
+        s->out.len = at;
+        s->n_too_large++;           /* counted and logged on the loop */
+        return 0;
+    }
+    return s->is_full = s->out.len >= API_SLICE_BYTES;
+}
+
+/* On a worker: the next slice of live lines into out (same bounds as a
+ * search slice: about API_SLICE_BYTES, API_SLICE_NS, cancel checked every
+ * API_STEP_RECORDS records). */
+static void
+api_follow_live_run(struct pool_job *j)
+{
+    struct api_follow *s = j->arg;
+    int64_t end = mono_ns() + API_SLICE_NS;
+
+    buf_reset(&s->out);
+    s->is_full = 0;
+    while (feed_run(&s->feed, API_STEP_RECORDS, api_follow_live_cb, s) &&
+           !s->is_full && !pool_is_cancelled(j) && mono_ns() < end)
+        ;
+}
+
+/* pool_done_fn: a live slice is back; it is sent, and the job goes on
+ * with what is left or came meanwhile. */
+static void
+api_follow_live_done(struct pool_job *j, int is_run)
+{
+    struct api_follow *s = j->arg;
+
+    s->is_busy = 0;
+    if (s->is_gone) {
+        api_follow_free(s);
+        return;
+    }
+    if (!is_run) {                  /* the workers are stopping */
+        api_follow_drop(s, "query workers stopping");
+        return;
+    }
+    api_follow_job_counts(s);
+    if (s->is_dropping)
+        return;
+    if (s->out.len > 0)
         api_follow_send(s, s->out.data, s->out.len);
     buf_reset(&s->out);
+    api_follow_kick(s);
+}
+
+/* Queues the live job when it has lines and nothing else runs (not
+ * during the history: its lines come after). */
+static void
+api_follow_kick(struct api_follow *s)
+{
+    if (s->is_dropping || s->is_busy || s->hist != NULL ||
+        !feed_take(&s->feed))
+        return;
+    s->job.run = api_follow_live_run;
+    s->job.done = api_follow_live_done;
+    if (api_pool_submit(s->api, &s->job) < 0) {
+        api_follow_drop(s, "query workers refused the live lines");
+        return;
+    }
+    s->is_busy = 1;
 }
 
 /* ---- history ---- */
@@ -247,7 +344,7 @@ api_follow_hist_emit_cb(const struct logrec *r, int is_context,
     size_t at = s->hist_out.len, hc = s->line_hc.len;
 
     if (record_json_append(&s->hist_out, r) < 0 ||
-        (s->p.has_spans && api_spans_append(&s->hist_out, s->hq, r) < 0) ||
+        (s->p.has_spans && api_spans_append(&s->hist_out, s->q, r) < 0) ||
         buf_append(&s->line_hc, r->host, strlen(r->host) + 1) < 0 ||
         buf_append(&s->line_hc, r->container_id,
                    strlen(r->container_id) + 1) < 0) {
@@ -307,7 +404,8 @@ api_follow_hist_dedup(struct api_follow *s)
     s->hist_out.len = w;
 }
 
-/* The history is over: what came live meanwhile goes next. */
+/* The history is over: what came live meanwhile goes next (the live
+ * job, once the last history chunk is queued). */
 static void
 api_follow_hist_end(struct api_follow *s, int rc)
 {
@@ -324,9 +422,6 @@ api_follow_hist_end(struct api_follow *s, int rc)
     s->hist = NULL;
     follow_keys_free(s->held_keys);
     s->held_keys = NULL;
-    if (buf_append(&s->hist_out, s->held.data, s->held.len) < 0)
-        api_follow_drop(s, "live lines after history over the cap");
-    buf_fini(&s->held);
 }
 
 static void api_follow_written_cb(struct evhttp_connection *evcon,
@@ -349,12 +444,7 @@ api_follow_hist_done(struct pool_job *j, int is_run)
         api_follow_drop(s, "query workers stopping");
         return;
     }
-    if (s->n_too_large > 0) {
-        s->api->stats->http_errors += s->n_too_large;
-        log_warn("api", "%llu history records too large for a reply, "
-                 "skipped", (unsigned long long)s->n_too_large);
-        s->n_too_large = 0;
-    }
+    api_follow_job_counts(s);
     if (s->is_dropping)
         return;
     api_follow_hist_dedup(s);
@@ -363,6 +453,8 @@ api_follow_hist_done(struct pool_job *j, int is_run)
     if (s->hist_out.len == 0) {
         if (s->hist != NULL)
             api_follow_hist_submit(s);
+        else
+            api_follow_kick(s);
         return;
     }
     if (evbuffer_add(s->chunk, s->hist_out.data, s->hist_out.len) < 0) {
@@ -375,6 +467,7 @@ api_follow_hist_done(struct pool_job *j, int is_run)
     evbuffer_drain(s->chunk, evbuffer_get_length(s->chunk));
     s->last_write_ns = mono_ns();
     buf_reset(&s->hist_out);
+    api_follow_kick(s);             /* no-op until the history is over */
 }
 
 static void
@@ -383,6 +476,8 @@ api_follow_hist_submit(struct api_follow *s)
     /* the written callback may come at every drain: one job at a time */
     if (s->is_dropping || s->hist == NULL || s->is_busy)
         return;
+    s->job.run = api_follow_hist_run;
+    s->job.done = api_follow_hist_done;
     if (api_pool_submit(s->api, &s->job) < 0) {
         api_follow_drop(s, "query workers refused the history");
         return;
@@ -410,26 +505,16 @@ api_follow_hist_start(struct api_follow *s)
     spec.is_tail = s->p.limit > 0;
     spec.is_newest_first = 0;
     spec.max_scan_bytes = s->api->max_scan_bytes;
-    /* the live lines are matched with s->q on the loop meanwhile */
-    if (api_query_compile(&s->p, &s->hq, &err) < 0) {
-        log_warn("api", "cannot start follow history: %s", err);
-        free(err);
-        return -1;
-    }
-    spec.q = s->hq;
+    /* one job at a time: the live lines wait, the history has s->q */
     s->hist = search_new(s->api->store, &spec, &err);
     if (s->hist == NULL) {
         log_warn("api", "cannot start follow history: %s", err);
         free(err);
         return -1;
     }
-    buf_init(&s->held, API_FOLLOW_MAX_HELD);
     buf_init(&s->hist_out, API_MAX_RECORD_JSON);
     buf_init(&s->line_hc, API_MAX_RECORD_JSON);
     s->held_keys = follow_keys_new(API_FOLLOW_MAX_KEYS);
-    s->job.run = api_follow_hist_run;
-    s->job.done = api_follow_hist_done;
-    s->job.arg = s;
     return 0;
 }
 
@@ -456,9 +541,12 @@ api_follow(struct api *a, struct evhttp_request *req, const char *query)
 
     s->api = a;
     s->req = req;
-    buf_init(&s->out, API_FOLLOW_MAX_ROUND);
+    s->job.arg = s;
+    buf_init(&s->out, API_MAX_RECORD_JSON);
+    feed_init(&s->feed, API_FOLLOW_MAX_FEED, API_FOLLOW_MAX_KEYS);
     if (api_search_prepare(a, req, query, API_EP_FOLLOW, &s->p, &s->q) < 0) {
         api_follower_leave(a);
+        feed_fini(&s->feed);
         buf_fini(&s->out);
         free(s);
         return;

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * follow: staged records and the subscriber list (contract in follow.h).
- * Staged records are copied field by field into one capped buf (strings
- * NUL-terminated) with a small index array beside it, so staging costs one
- * memcpy per field and no allocation in the steady state. Subscribers live
+ * Staged records are copied into a recbuf (one capped buffer: one memcpy
+ * per field, no allocation in the steady state). Subscribers live
  * in a TAILQ; removal during a publish round only marks the entry, and the
  * round frees marked entries at its end, so a callback may drop its own
  * client. Talks to nobody: ingest.c stages and publishes, api_follow.c
@@ -13,11 +12,12 @@
 #include "collector/search/follow.h"
 
 #include <assert.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
 
-#include "common/buf.h"
+#include "collector/search/recbuf.h"
 #include "common/xmalloc.h"
 
 struct follow_sub {
@@ -28,23 +28,11 @@ struct follow_sub {
     int                     is_dead;
 };
 
-struct follow_staged {
-    int64_t  time_ns;
-    uint64_t offset;
-    uint8_t  stream;
-    uint8_t  flags;
-    size_t   host, cid, name, image, msg;   /* offsets into f->data */
-    size_t   msg_len;
-};
-
 struct follow {
     TAILQ_HEAD(, follow_sub) subs;
     size_t                n_subs;
     int                   is_publishing;
-    struct buf            data;
-    struct follow_staged *staged;
-    size_t                n_staged;
-    size_t                staged_cap;
+    struct recbuf         stage;
     uint64_t              n_dropped;
 };
 
@@ -56,7 +44,7 @@ follow_new(size_t stage_max)
     struct follow *f = xcalloc(1, sizeof(*f));
 
     TAILQ_INIT(&f->subs);
-    buf_init(&f->data, stage_max);
+    recbuf_init(&f->stage, stage_max, SIZE_MAX);
     return f;
 }
 
@@ -70,8 +58,7 @@ follow_free(struct follow *f)
         TAILQ_REMOVE(&f->subs, s, entry);
         free(s);
     }
-    buf_fini(&f->data);
-    free(f->staged);
+    recbuf_fini(&f->stage);
     free(f);
 }
 
@@ -117,54 +104,23 @@ follow_n_dropped(const struct follow *f)
 
 /* ---- staging ---- */
 
-static int
-follow_put_str(struct follow *f, const char *s, size_t *off)
-{
-    *off = f->data.len;
-    return buf_append(&f->data, s ? s : "", strlen(s ? s : "") + 1);
-}
-
 int
 follow_stage(struct follow *f, const struct logrec *r)
 {
-    size_t mark = f->data.len;
-    struct follow_staged st = {
-        .time_ns = r->time_ns, .offset = r->offset, .stream = r->stream,
-        .flags = r->flags, .msg_len = r->msg_len,
-    };
-
-    if (follow_put_str(f, r->host, &st.host) < 0 ||
-        follow_put_str(f, r->container_id, &st.cid) < 0 ||
-        follow_put_str(f, r->container, &st.name) < 0 ||
-        follow_put_str(f, r->image, &st.image) < 0)
-        goto full;
-    st.msg = f->data.len;
-    if (buf_append(&f->data, r->msg, r->msg_len) < 0)
-        goto full;
-    if (f->n_staged == f->staged_cap) {
-        f->staged_cap = f->staged_cap ? f->staged_cap * 2 : 64;
-        f->staged = xreallocarray(f->staged, f->staged_cap, sizeof(st));
+    if (recbuf_add(&f->stage, r) < 0) {
+        f->n_dropped++;
+        return -1;
     }
-    f->staged[f->n_staged++] = st;
     return 0;
-full:
-    f->data.len = mark;
-    f->n_dropped++;
-    return -1;
 }
 
 static void
-follow_deliver(struct follow *f, const struct follow_staged *st)
+follow_deliver(struct follow *f, size_t i)
 {
-    const char *base = (const char *)f->data.data;
-    struct logrec r = {
-        .time_ns = st->time_ns, .host = base + st->host,
-        .container_id = base + st->cid, .container = base + st->name,
-        .image = base + st->image, .stream = st->stream, .flags = st->flags,
-        .offset = st->offset, .msg = base + st->msg, .msg_len = st->msg_len,
-    };
+    struct logrec r;
     struct follow_sub *s;
 
+    recbuf_get(&f->stage, i, &r);
     TAILQ_FOREACH(s, &f->subs, entry)
         if (!s->is_dead)
             s->rec(&r, s->arg);
@@ -175,11 +131,11 @@ follow_publish(struct follow *f)
 {
     struct follow_sub *s, *next;
 
-    if (f->n_staged == 0)
+    if (f->stage.n == 0)
         return;
     f->is_publishing = 1;
-    for (size_t i = 0; i < f->n_staged; i++)
-        follow_deliver(f, &f->staged[i]);
+    for (size_t i = 0; i < f->stage.n; i++)
+        follow_deliver(f, i);
     TAILQ_FOREACH(s, &f->subs, entry)
         if (!s->is_dead && s->flush != NULL)
             s->flush(s->arg);
@@ -191,8 +147,7 @@ follow_publish(struct follow *f)
             free(s);
         }
     }
-    f->n_staged = 0;
-    buf_reset(&f->data);
+    recbuf_reset(&f->stage);
 }
 
 /* ---- identity sets ---- */

@@ -10,7 +10,8 @@
 # client that asks for everything and never reads does not grow the
 # collector's RSS; a client that leaves mid-search frees its worker (a
 # new search answers at once). Answers are unchanged: the count of a
-# word matches the manifest.
+# word matches the manifest. Last, on a second collector, followers with
+# pathological regexes do not delay a shipper's ACKs (acklat.py).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -140,4 +141,22 @@ wait_until 5 "a search admitted after 3 clients left mid-search" admitted
 
 is_running node1 || fail "shipper died"
 is_running collector || fail "collector died"
+
+# 6. followers never run their query on the event loop: 48 /follow
+# streams with 16 pathological regexes each are attached to a fresh
+# collector while a shipper (acklat.py) sends one 32 KB line every 0.5 s
+# that they all must try (the old collector matched each line for every
+# follower before the next ACK: 2.9 s here, 0.95 s with 32 followers
+# and 16 KB lines); every ACK must come within 1 s, and a plain follower attached
+# at the same time must get every line, in order, once (after the others
+# left: their jobs are cancelled)
+start_collector c2 --max-followers 64
+SLOW16=$ALL
+for i in $(seq 15); do SLOW16+="&$ALL"; done
+python3 "$IT_DIR/acklat.py" "$CTCP" 1 --size 32000 --every 0.5 \
+    --max-ms 1000 --http "$CHTTP" --followers 48 \
+    --follow-query "$SLOW16&container=acklat" ||
+    fail "ACKs delayed by followers' regex matching (or lines lost)"
+assert_ge "$(health_counter regex_aborted)" 1 "regex_aborted (c2)"
+is_running c2 || fail "collector c2 died"
 it_pass

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * recbuf: bounded record copies (contract in recbuf.h).
+ */
+#include "collector/search/recbuf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xmalloc.h"
+
+struct recbuf_entry {
+    int64_t  time_ns;
+    uint64_t offset;
+    uint8_t  stream;
+    uint8_t  flags;
+    size_t   host, cid, name, image, msg;   /* offsets into data */
+    size_t   msg_len;
+};
+
+void
+recbuf_init(struct recbuf *b, size_t max_bytes, size_t max_records)
+{
+    memset(b, 0, sizeof(*b));
+    buf_init(&b->data, max_bytes);
+    b->max_records = max_records;
+}
+
+void
+recbuf_fini(struct recbuf *b)
+{
+    buf_fini(&b->data);
+    free(b->v);
+    memset(b, 0, sizeof(*b));
+}
+
+static int
+recbuf_put_str(struct recbuf *b, const char *s, size_t *off)
+{
+    *off = b->data.len;
+    return buf_append(&b->data, s ? s : "", strlen(s ? s : "") + 1);
+}
+
+int
+recbuf_add(struct recbuf *b, const struct logrec *r)
+{
+    size_t mark = b->data.len;
+    struct recbuf_entry e = {
+        .time_ns = r->time_ns, .offset = r->offset, .stream = r->stream,
+        .flags = r->flags, .msg_len = r->msg_len,
+    };
+
+    if (b->n == b->max_records)
+        return -1;
+    if (recbuf_put_str(b, r->host, &e.host) < 0 ||
+        recbuf_put_str(b, r->container_id, &e.cid) < 0 ||
+        recbuf_put_str(b, r->container, &e.name) < 0 ||
+        recbuf_put_str(b, r->image, &e.image) < 0)
+        goto full;
+    e.msg = b->data.len;
+    if (buf_append(&b->data, r->msg, r->msg_len) < 0)
+        goto full;
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 64;
+        b->v = xreallocarray(b->v, b->cap, sizeof(*b->v));
+    }
+    b->v[b->n++] = e;
+    return 0;
+full:
+    b->data.len = mark;
+    return -1;
+}
+
+void
+recbuf_get(const struct recbuf *b, size_t i, struct logrec *r)
+{
+    const struct recbuf_entry *e = &b->v[i];
+    const char *base = (const char *)b->data.data;
+
+    *r = (struct logrec){
+        .time_ns = e->time_ns, .host = base + e->host,
+        .container_id = base + e->cid, .container = base + e->name,
+        .image = base + e->image, .stream = e->stream, .flags = e->flags,
+        .offset = e->offset, .msg = base + e->msg, .msg_len = e->msg_len,
+    };
+}
+
+void
+recbuf_reset(struct recbuf *b)
+{
+    b->n = 0;
+    buf_reset(&b->data);
+}
+
+void
+recbuf_swap(struct recbuf *a, struct recbuf *b)
+{
+    struct recbuf t = *a;
+
+    *a = *b;
+    *b = t;
+}
