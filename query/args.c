@@ -23,6 +23,7 @@ enum {
     ARGS_O_MAX_SCAN, ARGS_O_BY, ARGS_O_STEP, ARGS_O_ALL, ARGS_O_FIXED,
     ARGS_O_TOKEN_FILE, ARGS_O_TLS_CA, ARGS_O_COLOR, ARGS_O_NOT_REGEX,
     ARGS_O_COUNT, ARGS_O_LIST, ARGS_O_TAIL, ARGS_O_LOCAL, ARGS_O_UTC,
+    ARGS_O_OUTPUT, ARGS_O_FORMAT,
 };
 
 static const struct args_opt args_search_opts[] = {
@@ -50,6 +51,8 @@ static const struct args_opt args_search_opts[] = {
     { "local", 0, 0, ARGS_O_LOCAL },
     { "utc", 0, 0, ARGS_O_UTC },
     { "tail", 0, 1, ARGS_O_TAIL },
+    { "output", 'o', 1, ARGS_O_OUTPUT },
+    { "format", 0, 1, ARGS_O_FORMAT },
     { "lines", 'n', ARGS_ARG_NUM, ARGS_O_LIMIT },
     { "limit", 0, 1, ARGS_O_LIMIT },
     { "all", 0, 0, ARGS_O_ALL },
@@ -503,6 +506,18 @@ args_search_apply(struct search_args *a, int id, const char *v, int64_t now,
         a->limit = 0;
         a->has_limit = 1;
         break;
+    case ARGS_O_OUTPUT:
+        if (strcmp(v, "text") != 0 && strcmp(v, "raw") != 0 &&
+            strcmp(v, "json") != 0) {
+            snprintf(err, errlen, "bad -o '%s' (text, raw or json)", v);
+            return -1;
+        }
+        a->is_raw = strcmp(v, "raw") == 0;
+        a->common.is_json = strcmp(v, "json") == 0;
+        break;
+    case ARGS_O_FORMAT:
+        a->format = v;
+        break;
     case ARGS_O_TAIL:
         /* docker logs --tail N|all: the N newest, oldest first */
         if (strcmp(v, "all") != 0 && (args_limit_parse(v, &a->limit) < 0 ||
@@ -543,6 +558,16 @@ args_search_check(const struct search_args *a, char *err, size_t errlen)
     if (a->is_tail && (a->is_asc || a->before > 0 || a->after > 0)) {
         snprintf(err, errlen, "--tail cannot be used with --asc or "
                  "-A/-B/-C");
+        return -1;
+    }
+    if (a->format != NULL && (a->is_raw || a->common.is_json)) {
+        snprintf(err, errlen, "--format cannot be used with --json or -o "
+                 "raw/json");
+        return -1;
+    }
+    if ((a->is_count || a->is_list) && (a->is_raw || a->format != NULL)) {
+        snprintf(err, errlen, "-c and -l cannot be used with -o raw or "
+                 "--format");
         return -1;
     }
     if (a->is_count && a->is_list) {

@@ -125,6 +125,8 @@ struct search_args {
     int         is_follow;
     int         is_asc;
     int         is_tail;        /* --tail N: the N newest, oldest first */
+    int         is_raw;         /* -o raw: the message alone */
+    const char *format;         /* --format TEMPLATE (query/template.h) */
     unsigned    before;         /* -B/-C: context lines, 0..1000 */
     unsigned    after;          /* -A/-C */
     uint64_t    max_scan;       /* --max-scan bytes, 0 if not given */

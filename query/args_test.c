@@ -640,6 +640,32 @@ test_args_time_flags(void **state)
     args_search_fini(&a);
 }
 
+/* -o text|raw|json and --format, and what they exclude. */
+static void
+test_args_output(void **state)
+{
+    struct search_args a;
+
+    (void)state;
+    PARSE_OK(&a, "-o", "raw");
+    assert_true(a.is_raw && !a.common.is_json);
+    args_search_fini(&a);
+    PARSE_OK(&a, "--output=json");
+    assert_true(!a.is_raw && a.common.is_json);
+    args_search_fini(&a);
+    PARSE_OK(&a, "--json", "-o", "text");
+    assert_true(!a.is_raw && !a.common.is_json);
+    args_search_fini(&a);
+    PARSE_OK(&a, "--format", "{host} {message}");
+    assert_string_equal(a.format, "{host} {message}");
+    args_search_fini(&a);
+    expect_err("bad -o 'yaml' (text, raw or json)", "-o", "yaml", NULL);
+    expect_err("--format cannot be used with --json", "--format", "{host}",
+               "--json", NULL);
+    expect_err("-c and -l cannot be used with -o raw", "-c", "-o", "raw",
+               NULL);
+}
+
 int
 main(void)
 {
@@ -660,6 +686,7 @@ main(void)
         cmocka_unit_test(test_args_grep_habits),
         cmocka_unit_test(test_args_names),
         cmocka_unit_test(test_args_time_flags),
+        cmocka_unit_test(test_args_output),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/buf.h"
@@ -22,7 +23,9 @@ containers_print(const struct cmd_env *env, const struct list_args *a,
 
     output_table_init(&t, 6, 0x10);
     output_table_add(&t, head);
-    for (size_t i = 0; i < l->n_items; i++) {
+    size_t *order = reply_list_sorted(l);
+    for (size_t k = 0; k < l->n_items; k++) {
+        size_t i = order[k];
         const struct reply_item *it = &l->items[i];
         char id[13], n_lines[24], age[48];
         if (!args_names_match(&a->hosts, it->host, 0))
@@ -42,9 +45,11 @@ containers_print(const struct cmd_env *env, const struct list_args *a,
     if (!a->common.is_json && output_table_format(&t, out) < 0)
         goto fail;
     output_table_fini(&t);
+    free(order);
     return 0;
 fail:
     output_table_fini(&t);
+    free(order);
     return -1;
 }
 

@@ -41,6 +41,7 @@
 #include "query/render.h"
 #include "query/reply.h"
 #include "query/seen.h"
+#include "query/template.h"
 #include "query/xreply.h"
 
 #define SEARCH_OUT_MAX        (256u * 1024 * 1024)
@@ -64,6 +65,7 @@ struct search {
     int          is_fatal;      /* an error was printed: exit 2 */
     int          has_context;   /* -A/-B/-C */
     struct render render;
+    struct template *tpl;       /* --format, NULL: none */
     char         err[512];      /* why a follow connection ended */
     /* follow only */
     struct seen  seen;
@@ -446,15 +448,25 @@ cmd_search_exec(const struct cmd_env *env, int argc, char **argv, int first)
                                    s.a.common.color_mode,
                                    env->env_no_color);
     /* Highlighting: the collector says which bytes matched. */
-    s.a.has_spans = s.color && !s.a.common.is_json &&
+    s.a.has_spans = s.color && !s.a.common.is_json && !s.a.is_raw &&
+                    s.a.format == NULL &&
                     (s.a.query != NULL || s.a.n_regex > 0 ||
                      s.a.fixed != NULL);
     s.is_follow = s.a.is_follow;
     s.has_context = s.a.before > 0 || s.a.after > 0;
     render_init(&s.render, s.a.common.is_json, s.has_context, s.color);
+    if (s.a.format != NULL &&
+        (s.tpl = template_parse(s.a.format, err, sizeof(err))) == NULL) {
+        rc = cmd_usage_error(err);
+        goto done;
+    }
+    s.render.tpl = s.tpl;
+    s.render.is_raw = s.a.is_raw;
+    s.render.is_raw_escaped = env->stdout_is_tty;
     seen_init(&s.seen);
     rc = s.is_follow ? search_follow(&s) : search_once(&s);
 done:
+    template_free(s.tpl);
     url_fini(&s.url);
     args_search_fini(&s.a);
     buf_fini(&s.out);

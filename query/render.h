@@ -16,18 +16,25 @@
 #include "common/buf.h"
 #include "query/reply.h"
 
+struct template;
+
 struct render {
     int      is_json;
     int      has_context;   /* -A/-B/-C */
     int      color;
     uint64_t n_groups;      /* groups begun so far */
+    /* set after render_init, both off by default: */
+    int      is_raw;        /* -o raw: the message alone */
+    int      is_raw_escaped; /* ... with control bytes escaped (a tty) */
+    const struct template *tpl; /* --format, borrowed; NULL: none */
 };
 
 void render_init(struct render *r, int is_json, int has_context, int color);
 /* A {"break":true} line: the next record starts a new group. -1 on out's
  * cap (out unchanged). */
 int  render_break(struct render *r, struct buf *out);
-/* One record. The group number is the collector's "group" field, else
+/* One record (raw: the message and a newline; --format: the template's
+ * line; else text with marks and highlighting, or JSON). The group number is the collector's "group" field, else
  * counted here from the breaks. -1 on out's cap (out unchanged). */
 int  render_record(struct render *r, const struct reply_record *rr,
                    struct buf *out);

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "query/render.h"
+#include "query/template.h"
 #include "query/xreply.h"
 
 #define REC(msg, extra) \
@@ -140,6 +141,49 @@ test_render_no_context(void **state)
     buf_fini(&out);
 }
 
+/* -o raw: the message alone, bytes as they are into a pipe, escaped on a
+ * terminal; "--" still separates context groups; --format's template. */
+static void
+test_render_raw_and_format(void **state)
+{
+    static const char *const lines[] = {
+        REC("a\\u001b[1mb", ""), "{\"break\":true}", REC("c", ""),
+    };
+    struct render r;
+    struct buf out;
+    char err[256];
+
+    (void)state;
+    for (int pass = 0; pass < 3; pass++) {
+        struct template *t = pass == 2 ? template_parse("<{host}:{message}>",
+                                                        err, sizeof(err))
+                                       : NULL;
+        buf_init(&out, 1 << 16);
+        render_init(&r, 0, 1, 0);
+        r.is_raw = pass < 2;
+        r.is_raw_escaped = pass == 1;
+        r.tpl = t;
+        for (size_t i = 0; i < 3; i++) {
+            struct reply_record rr;
+            if (i == 1) {
+                assert_int_equal(render_break(&r, &out), 0);
+                continue;
+            }
+            assert_int_equal(reply_record_parse(lines[i], strlen(lines[i]),
+                                                &rr, err, sizeof(err)), 0);
+            assert_int_equal(render_record(&r, &rr, &out), 0);
+            reply_record_fini(&rr);
+        }
+        assert_int_equal(buf_append(&out, "", 1), 0);
+        assert_string_equal((char *)out.data,
+                            pass == 0 ? "a\033[1mb\n--\nc\n"
+                            : pass == 1 ? "a\\x1b[1mb\n--\nc\n"
+                            : "<h:a\\x1b[1mb>\n--\n<h:c>\n");
+        buf_fini(&out);
+        template_free(t);
+    }
+}
+
 int
 main(void)
 {
@@ -148,6 +192,7 @@ main(void)
         cmocka_unit_test(test_render_json_groups),
         cmocka_unit_test(test_render_json_counts_groups),
         cmocka_unit_test(test_render_no_context),
+        cmocka_unit_test(test_render_raw_and_format),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -390,3 +390,34 @@ reply_error_parse(const char *body, size_t len, int status, char *err,
     if (k > 0 && (size_t)k < errlen)
         escape_str(err + k, errlen - (size_t)k, n ? body : "", n, 0);
 }
+
+/* qsort has no context argument: the list being sorted, one at a time
+ * (logq is single-threaded). */
+static const struct reply_list *reply_sort_list;
+
+static int
+reply_item_cmp(const void *a, const void *b)
+{
+    const struct reply_item *x = &reply_sort_list->items[*(const size_t *)a];
+    const struct reply_item *y = &reply_sort_list->items[*(const size_t *)b];
+    int c = strcmp(x->host, y->host);
+
+    if (c == 0)
+        c = strcmp(x->container, y->container);
+    if (c == 0)
+        c = strcmp(x->container_id, y->container_id);
+    return c;
+}
+
+size_t *
+reply_list_sorted(const struct reply_list *l)
+{
+    size_t *idx = xcalloc(l->n_items ? l->n_items : 1, sizeof(*idx));
+
+    for (size_t i = 0; i < l->n_items; i++)
+        idx[i] = i;
+    reply_sort_list = l;
+    qsort(idx, l->n_items, sizeof(*idx), reply_item_cmp);
+    reply_sort_list = NULL;
+    return idx;
+}

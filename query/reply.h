@@ -67,6 +67,9 @@ struct reply_list {
 int  reply_list_parse(const char *body, size_t len, struct reply_list *out,
                       char *err, size_t errlen);
 void reply_list_fini(struct reply_list *l);
+/* The item indexes sorted by host, then container name, then container
+ * id (bytewise): the order logq prints lists in. Caller frees. */
+size_t *reply_list_sorted(const struct reply_list *l);
 /* Appends item i as one compact JSON line (server's fields, in its order). */
 int  reply_list_item_json(const struct reply_list *l, size_t i,
                           struct buf *out);

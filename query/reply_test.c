@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -467,6 +468,32 @@ test_reply_fast_cases(void **state)
     reply_record_fini(&rr);
 }
 
+/* logq containers/hosts print by host, then name, then id, whatever
+ * order the collector's JSON object iteration gave. */
+static void
+test_reply_list_sorted(void **state)
+{
+    (void)state;
+    const char *body =
+        "[{\"host\":\"n2\",\"container\":\"a\",\"container_id\":\"1\","
+        "\"image\":\"i\",\"lines\":1,\"last_seen\":null},"
+        "{\"host\":\"n1\",\"container\":\"web\",\"container_id\":\"2\","
+        "\"image\":\"i\",\"lines\":1,\"last_seen\":null},"
+        "{\"host\":\"n1\",\"container\":\"api\",\"container_id\":\"9\","
+        "\"image\":\"i\",\"lines\":1,\"last_seen\":null},"
+        "{\"host\":\"n1\",\"container\":\"api\",\"container_id\":\"3\","
+        "\"image\":\"i\",\"lines\":1,\"last_seen\":null}]";
+    struct reply_list l;
+    char err[256];
+
+    assert_int_equal(reply_list_parse(body, strlen(body), &l, err,
+                                      sizeof(err)), 0);
+    size_t *o = reply_list_sorted(&l);
+    assert_true(o[0] == 3 && o[1] == 2 && o[2] == 1 && o[3] == 0);
+    free(o);
+    reply_list_fini(&l);
+}
+
 int
 main(void)
 {
@@ -481,6 +508,7 @@ main(void)
         cmocka_unit_test(test_reply_fast_generated),
         cmocka_unit_test(test_reply_fast_mutated),
         cmocka_unit_test(test_reply_fast_cases),
+        cmocka_unit_test(test_reply_list_sorted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

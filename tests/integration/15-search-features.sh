@@ -6,7 +6,8 @@
 # host/container/stream, grep habits (-v, -c, -l, --color highlighting the
 # matched bytes), repeated and negated --host/--container/--image with
 # nearest-name errors, time forms (--tail, --from/--to, now-1h, unix
-# seconds, dates, --local) and logq histogram against
+# seconds, dates, --local), -o raw, --format, sorted containers and logq
+# histogram against
 # the known line counts of the fake containers' manifests, and the query
 # limits (context > 1000, limit, scan cost cap on /logs, /count and
 # /histogram, too many buckets) failing with clear errors.
@@ -192,6 +193,18 @@ grep -qE '^[0-9-]{10}T[0-9:]{8}\.[0-9]{3}\+09:00 node1 web ' "$IT_TMP/local.txt"
     fail "--local time: $(cat "$IT_TMP/local.txt")"
 TZ=Asia/Tokyo lq --local --json Mnode1-web-000050 | grep -q '"time":"[^"]*Z"' ||
     fail "--json is not UTC with --local"
+
+log "output: -o raw, --format, sorted containers"
+lq -o raw --asc -n 2 --host node1 --container web >"$IT_TMP/raw.txt"
+assert_eq "Mnode1-web-" "$(cut -c1-11 "$IT_TMP/raw.txt" | sort -u)" \
+    "-o raw prints the message alone"
+assert_eq "node1/web/stdout Mnode1-web-000050" \
+    "$(lq --format '{host}/{container}/{stream} {message}' Mnode1-web-000050 |
+       cut -d' ' -f1,2)" "--format"
+assert_eq "node1 api
+node1 web
+node2 web" "$(lq containers --no-color | awk 'NR > 1 { print $1, $2 }')" \
+    "containers sorted by host and name"
 
 log "histogram"
 lq histogram --step 1s --since 10m --json >"$IT_TMP/h.json"
