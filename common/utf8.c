@@ -33,3 +33,18 @@ utf8_encode(uint32_t cp, uint8_t out[UTF8_MAX_LEN])
     return 4;
 }
 
+
+size_t
+utf8_cut(const uint8_t *p, size_t n)
+{
+    size_t cut = n;
+
+    for (int i = 0; i < 3 && cut > 0; i++) {
+        if ((p[cut] & 0xC0) != 0x80)
+            break;
+        cut--;
+    }
+    if (cut > 0 && (p[cut] & 0xC0) == 0x80)
+        return n;   /* not UTF-8 anyway: cut where asked */
+    return cut;
+}

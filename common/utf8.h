@@ -31,6 +31,13 @@ static inline size_t utf8_decode(const uint8_t *p, size_t left, uint32_t *cp,
 /* Encodes cp (< 0x110000, not a surrogate) into out; returns 1..4. */
 size_t utf8_encode(uint32_t cp, uint8_t out[UTF8_MAX_LEN]);
 
+/*
+ * The largest cut <= n that does not split a UTF-8 sequence of p (p[n] must
+ * be readable): where text capped at n bytes may end. n itself when p[n]
+ * starts a sequence, or when the bytes before it are not UTF-8 anyway.
+ */
+size_t utf8_cut(const uint8_t *p, size_t n);
+
 /* Flags of utf8_json_escape(). */
 #define UTF8_ESC_U          1u  /* a \uXXXX form (or a pair of them) */
 #define UTF8_ESC_UPPER_HEX  2u  /* ... written with an upper-case hex digit */

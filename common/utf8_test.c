@@ -130,6 +130,21 @@ test_utf8_json_escapes(void **state)
     assert_int_equal(esc("U1234", &cp, &f), 0);
 }
 
+static void
+test_utf8_cut_boundaries(void **state)
+{
+    (void)state;
+    /* "a" + U+00E9 (2 bytes) + U+20AC (3 bytes) + U+1F600 (4 bytes) + "z" */
+    const uint8_t s[] = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z";
+    static const size_t want[] = { 0, 1, 1, 3, 3, 3, 6, 6, 6, 6, 10, 11 };
+
+    for (size_t n = 0; n < sizeof(want) / sizeof(want[0]); n++)
+        assert_int_equal(utf8_cut(s, n), want[n]);
+    /* Not UTF-8: four continuation bytes in a row are cut where asked. */
+    const uint8_t bad[] = "\x80\x80\x80\x80\x80";
+    assert_int_equal(utf8_cut(bad, 4), 4);
+}
+
 int
 main(void)
 {
@@ -137,6 +152,7 @@ main(void)
         cmocka_unit_test(test_utf8_every_scalar_round_trips),
         cmocka_unit_test(test_utf8_invalid_forms),
         cmocka_unit_test(test_utf8_json_escapes),
+        cmocka_unit_test(test_utf8_cut_boundaries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -102,6 +102,49 @@ output_escaped_append(struct buf *out, const char *s, size_t n)
     return escape_append(out, s, n, ESCAPE_KEEP_TAB);
 }
 
+/* Terminal columns of p[0..n): code points outside SGR sequences
+ * ("\033[...m"; the prefix holds nothing else that is not printable). */
+static size_t
+output_columns(const uint8_t *p, size_t n)
+{
+    size_t cols = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == 0x1b) {
+            while (i < n && p[i] != 'm')
+                i++;
+        } else if ((p[i] & 0xC0) != 0x80) {
+            cols++;
+        }
+    }
+    return cols;
+}
+
+/*
+ * The message, escaped; a multi-line record's lines (joined with '\n' by
+ * the shipper's multi-line rules) each on a line of their own, indented by
+ * `indent` columns to start under the first: none can pass for a record.
+ */
+static int
+output_message_append(struct buf *out, const char *s, size_t n,
+                      size_t indent)
+{
+    for (;;) {
+        const char *nl = n > 0 ? memchr(s, '\n', n) : NULL;
+        size_t len = nl != NULL ? (size_t)(nl - s) : n;
+        if (output_escaped_append(out, s, len) < 0)
+            return -1;
+        if (nl == NULL)
+            return 0;
+        if (buf_append(out, "\n", 1) < 0 || buf_reserve(out, indent) < 0)
+            return -1;
+        memset(out->data + out->len, ' ', indent);
+        out->len += indent;
+        s = nl + 1;
+        n -= len + 1;
+    }
+}
+
 static int
 output_field_append(struct buf *out, const char *s, const char *sgr)
 {
@@ -140,7 +183,7 @@ output_is_utf8_cont(const char *msg, size_t len, size_t at)
  * piece escapes as the whole message would. */
 static int
 output_message_spans(struct buf *out, const struct logrec *r,
-                     const size_t *spans, size_t n_spans)
+                     const size_t *spans, size_t n_spans, size_t indent)
 {
     size_t at = 0;
 
@@ -152,15 +195,15 @@ output_message_spans(struct buf *out, const struct logrec *r,
             s--;
         while (output_is_utf8_cont(r->msg, r->msg_len, e))
             e++;
-        if (output_escaped_append(out, r->msg + at, s - at) < 0 ||
+        if (output_message_append(out, r->msg + at, s - at, indent) < 0 ||
             buf_append(out, "\033[" OUTPUT_SGR_MATCH "m",
                        sizeof(OUTPUT_SGR_MATCH) + 2) < 0 ||
-            output_escaped_append(out, r->msg + s, e - s) < 0 ||
+            output_message_append(out, r->msg + s, e - s, indent) < 0 ||
             buf_append(out, "\033[0m", 4) < 0)
             return -1;
         at = e;
     }
-    return output_escaped_append(out, r->msg + at, r->msg_len - at);
+    return output_message_append(out, r->msg + at, r->msg_len - at, indent);
 }
 
 int
@@ -186,11 +229,12 @@ output_record_text_spans(struct buf *out, const struct logrec *r, int color,
         if (buf_append(out, &mark, 1) < 0 || buf_append(out, " ", 1) < 0)
             goto fail;
     }
+    size_t indent = output_columns(out->data + saved, out->len - saved);
     if (is_dim && buf_append(out, "\033[2m", 4) < 0)
         goto fail;
     if (color && n_spans > 0 && !is_dim
-        ? output_message_spans(out, r, spans, n_spans) < 0
-        : output_escaped_append(out, r->msg, r->msg_len) < 0)
+        ? output_message_spans(out, r, spans, n_spans, indent) < 0
+        : output_message_append(out, r->msg, r->msg_len, indent) < 0)
         goto fail;
     if ((is_dim && buf_append(out, "\033[0m", 4) < 0) ||
         buf_append(out, "\n", 1) < 0)

@@ -75,7 +75,8 @@ test_output_text_escapes_controls(void **state)
 
     (void)state;
     expect_text(&r, 0, "2026-11-27T13:50:40.123Z node1 web "
-                "a\\nb\\rc\td\\x1b[31me\\x7ff\\u009bg\xc3\xa9\n");
+                "a\n                                   "
+                "b\\rc\td\\x1b[31me\\x7ff\\u009bg\xc3\xa9\n");
     r.host = "ev\x1bil";
     r.msg = "x\0y";
     r.msg_len = 3;
@@ -83,6 +84,42 @@ test_output_text_escapes_controls(void **state)
     r.msg = "trail\xc2";                    /* lone lead byte at the end */
     r.msg_len = 6;
     expect_text(&r, 0, "2026-11-27T13:50:40.123Z ev\\x1bil web trail\\xc2\n");
+}
+
+/* A multi-line record (a stack trace joined by the shipper): continuation
+ * lines start under the first line's message, also with color and marks
+ * (escape sequences take no columns, a UTF-8 name its characters). */
+static void
+test_output_text_multiline_indented(void **state)
+{
+    struct logrec r = rec("java.lang.Error: x\n\tat a.B(B.java:1)\n\n",
+                          LOGREC_STDOUT);
+    struct buf b;
+
+    (void)state;
+    expect_text(&r, 0, "2026-11-27T13:50:40.123Z node1 web java.lang.Error: "
+                "x\n                                   \tat a.B(B.java:1)\n"
+                "                                   \n"
+                "                                   \n");
+    r.container = "w\xc3\xa9" "b";        /* 3 columns, 4 bytes */
+    r.msg = "a\nb";
+    r.msg_len = 3;
+    buf_init(&b, 4096);
+    assert_int_equal(output_record_text_mark(&b, &r, 1, ':'), 0);
+    const char *nl = memchr(b.data, '\n', b.len);
+    assert_non_null(nl);
+    size_t rest = b.len - (size_t)(nl + 1 - (const char *)b.data);
+    /* "TIME node1 wéb: " is 24 + 1 + 5 + 1 + 3 + 2 = 36 columns */
+    assert_int_equal(rest, 36 + 1 + 1);
+    assert_int_equal(strspn(nl + 1, " "), 36);
+    /* highlighted: the same indent, also inside a span */
+    static const size_t sp[] = { 0, 3 };
+    b.len = 0;
+    assert_int_equal(output_record_text_spans(&b, &r, 1, ':', sp, 1), 0);
+    nl = memchr(b.data, '\n', b.len);
+    assert_non_null(nl);
+    assert_int_equal(strspn(nl + 1, " "), 36);
+    buf_fini(&b);
 }
 
 /* A raw C1 byte (0x9b is CSI to an 8-bit terminal) and bytes that are not
@@ -170,7 +207,7 @@ test_output_spans(void **state)
     expect_spans("c\xc3\xa9x", mid, 1, 1, ':',
                  " c\033[1;31m\xc3\xa9\033[0mx\n");
     size_t ctl[] = { 1, 2 };        /* a control byte stays escaped */
-    expect_spans("a\nb", ctl, 1, 1, ':', " a\033[1;31m\\n\033[0mb\n");
+    expect_spans("a\rb", ctl, 1, 1, ':', " a\033[1;31m\\r\033[0mb\n");
     size_t bad[] = { 3, 1, 2, 99 }; /* reversed, past the end */
     expect_spans("abcd", bad, 2, 1, ':', " abcd\n");
 }
@@ -516,6 +553,7 @@ main(void)
         cmocka_unit_test(test_output_json_group),
         cmocka_unit_test(test_output_hist_rows),
         cmocka_unit_test(test_output_text_escapes_controls),
+        cmocka_unit_test(test_output_text_multiline_indented),
         cmocka_unit_test(test_output_text_escapes_raw_c1_and_invalid),
         cmocka_unit_test(test_output_table_escapes_names),
         cmocka_unit_test(test_output_text_color),

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "shipper/multiline.h"
 
 enum config_type { CONFIG_STR, CONFIG_INT };
 
@@ -81,6 +82,9 @@ static const struct config_opt config_opts[] = {
     { "cgroup-pattern", CONFIG_STR, "", 0, 0,
       "extra cgroup path under <sys-root>/fs/cgroup, {id} {controller}",
       OFF(cgroup_pattern) },
+    { "multiline", CONFIG_STR, "none", 0, 0,
+      "multi-line rule of containers without a logq.multiline label: "
+      "none|java|python|go|indent|regex:START", OFF(multiline) },
     { "log-level", CONFIG_STR, "info", 0, 0, "error|warn|info|debug",
       OFF(log_level) },
     { "log-file", CONFIG_STR, NULL, 0, 0, "log to this file, not stderr",
@@ -195,6 +199,13 @@ shipper_config_parse(struct shipper_config *cfg, int argc, char **argv,
         return CONFIG_ERROR;
     }
     free(host);
+    struct multiline_rule rule;
+    char why[192];
+    if (multiline_rule_parse(cfg->multiline, &rule, why, sizeof(why)) < 0) {
+        snprintf(err, err_len, "--multiline: %s", why);
+        return CONFIG_ERROR;
+    }
+    multiline_rule_fini(&rule);
     if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL) ||
         (cfg->tls_cert != NULL && cfg->tls_ca == NULL)) {
         snprintf(err, err_len, "--tls-cert and --tls-key go together, and "

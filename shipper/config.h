@@ -33,6 +33,7 @@ struct shipper_config {
     char      *sys_root;
     char      *host_root;       /* "": statvfs the mount points as they are */
     char      *cgroup_pattern;  /* "": Docker's default layouts only */
+    char      *multiline;       /* default multi-line rule (multiline.h) */
 };
 
 enum config_result {

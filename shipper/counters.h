@@ -22,6 +22,7 @@ struct shipper_counters {
     uint64_t read_errors;         /* open/read/stat failures */
     uint64_t configs_bad;         /* missing or unparsable config.v2.json */
     uint64_t files_refused;       /* symlink/non-regular log or config */
+    uint64_t multiline_bad_rule;  /* logq.multiline labels not a rule */
     uint64_t deleted_open_dropped;/* deleted containers closed at the cap */
     uint64_t reconnects;          /* connection attempts after the first */
     uint64_t collector_auth_failures; /* collector failed to prove itself */

@@ -33,6 +33,7 @@
 #define DOCKER_SLICE        (4u << 20)  /* bytes per container per pass */
 #define DOCKER_NAME_MAX     1024
 #define DOCKER_META_RETRY   (200 * 1000000LL)  /* ns between config retries */
+#define DOCKER_EXPIRE_MS    250     /* multi-line records: 1 s timer tick */
 
 struct container {
     struct container    *next;
@@ -49,6 +50,8 @@ struct container {
     int64_t              meta_tried_ns; /* last config.v2.json attempt */
     int                  has_emitted;
     int                  is_config_refused; /* counted once */
+    struct multiline_rule rule;         /* from the label, if has_rule */
+    int                  has_rule;
 };
 
 struct docker {
@@ -66,6 +69,7 @@ struct docker {
     struct event            *inotify_ev;
     struct event            *rescan_ev;
     struct event            *work_ev;
+    struct event            *expire_ev;
     int                      is_stopped;
 };
 
@@ -135,6 +139,8 @@ docker_meta_parse(const char *text, size_t len, struct docker_meta *out)
     const char *image = docker_json_str(json_object_get(config, "Image"),
                                         DOCKER_NAME_MAX);
     json_t *labels = json_object_get(config, "Labels");
+    const char *ml = docker_json_str(json_object_get(labels, MULTILINE_LABEL),
+                                     DOCKER_NAME_MAX);
     char *ltext = NULL;
     if (json_is_object(labels) && json_object_size(labels) > 0) {
         ltext = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
@@ -146,6 +152,7 @@ docker_meta_parse(const char *text, size_t len, struct docker_meta *out)
     out->name = docker_name_dup(name);
     out->image = docker_name_dup(image != NULL ? image : "");
     out->labels = xstrdup(ltext != NULL ? ltext : "");
+    out->multiline = ml != NULL ? xstrdup(ml) : NULL;
     free(ltext);
     json_decref(root);
     return 0;
@@ -160,6 +167,7 @@ docker_meta_fini(struct docker_meta *m)
     free(m->name);
     free(m->image);
     free(m->labels);
+    free(m->multiline);
     memset(m, 0, sizeof(*m));
 }
 
@@ -204,6 +212,31 @@ docker_read_small(const char *dir, const char *name, struct buf *out)
     close(fd);
     errno = EFBIG;
     return -1;
+}
+
+/* The container's rule: its label's, else the default (a bad label is
+ * logged and counted each time the container's config changes). */
+static void
+docker_rule_apply(struct docker *d, struct container *c, const char *spec)
+{
+    char err[256];
+
+    if (c->has_rule)
+        multiline_rule_fini(&c->rule);
+    c->has_rule = 0;
+    if (spec != NULL) {
+        if (multiline_rule_parse(spec, &c->rule, err, sizeof(err)) == 0) {
+            c->has_rule = 1;
+        } else {
+            d->ctr->multiline_bad_rule++;
+            log_warn("docker", "bad %s label, using the default "
+                     "container=%.12s: %s", MULTILINE_LABEL, c->id, err);
+        }
+    }
+    const struct multiline_rule *r = c->has_rule ? &c->rule :
+                                     d->cfg.multiline;
+    tail_multiline_set(c->tail, r != NULL && r->kind != MULTILINE_NONE ?
+                       r : NULL);
 }
 
 /* Loads config.v2.json into c->src; on failure keeps the short id. */
@@ -254,6 +287,8 @@ docker_load_meta(struct docker *d, struct container *c)
     c->src.labels = m.labels;
     c->src.batch_gen = 0;
     c->has_meta = 1;
+    docker_rule_apply(d, c, m.multiline);
+    free(m.multiline);
     log_debug("docker", "container meta container=%.12s name=%s image=%s",
               c->id, c->src.name, c->src.image);
 }
@@ -286,6 +321,8 @@ docker_container_free(struct docker *d, struct container *c)
     if (c->wd >= 0 && d->ifd >= 0)
         inotify_rm_watch(d->ifd, c->wd);
     tail_free(c->tail);
+    if (c->has_rule)
+        multiline_rule_fini(&c->rule);
     free(c->src.name);
     free(c->src.image);
     free(c->src.labels);
@@ -321,6 +358,7 @@ docker_add(struct docker *d, const char *id)
                      strerror(errno));
     }
     c->tail = tail_new(c->dir, id, &d->cfg.tail, d->ctr);
+    docker_rule_apply(d, c, NULL);
     const struct tail_pos *pos = d->st != NULL ? state_get(d->st, id) : NULL;
     (void)tail_start(c->tail, pos);   /* no file yet: tail_step retries */
     /* After opening the log: Docker writes the config before the log, so a
@@ -530,6 +568,32 @@ docker_work_cb(evutil_socket_t fd, short what, void *arg)
         docker_schedule(d);
 }
 
+/* Containers with a record being joined: read to the end first (so the
+ * split is the one a re-read makes), then end records 1 s old. */
+static void
+docker_expire_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct docker *d = arg;
+    struct container *next;
+
+    for (struct container *c = d->list; c != NULL && !d->is_stopped;
+         c = next) {
+        next = c->next;     /* docker_poll_one may forget c */
+        if (!tail_is_joining(c->tail))
+            continue;
+        if (!d->ops.can_read(d->ops.arg))
+            break;
+        int rc = docker_poll_one(d, c, DOCKER_SLICE);
+        if (rc > 0) {
+            c->is_marked = 1;
+            docker_schedule(d);
+        } else if (rc == 0) {
+            struct docker_emit_ctx x = { d, c };
+            (void)tail_expire(c->tail, docker_emit_ctx_cb, &x);
+        }
+    }
+}
+
 static void
 docker_rescan_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -636,6 +700,8 @@ docker_free(struct docker *d)
         event_free(d->rescan_ev);
     if (d->work_ev != NULL)
         event_free(d->work_ev);
+    if (d->expire_ev != NULL)
+        event_free(d->expire_ev);
     if (d->ifd >= 0)
         close(d->ifd);
     free((char *)d->cfg.root);
@@ -679,10 +745,13 @@ docker_start(struct docker *d)
     }
     d->work_ev = evtimer_new(d->base, docker_work_cb, d);
     d->rescan_ev = event_new(d->base, -1, EV_PERSIST, docker_rescan_cb, d);
+    d->expire_ev = event_new(d->base, -1, EV_PERSIST, docker_expire_cb, d);
     struct timeval tv = { d->cfg.rescan_ms / 1000,
                           (d->cfg.rescan_ms % 1000) * 1000 };
-    if (d->work_ev == NULL || d->rescan_ev == NULL ||
-        event_add(d->rescan_ev, &tv) < 0) {
+    struct timeval etv = { 0, DOCKER_EXPIRE_MS * 1000 };
+    if (d->work_ev == NULL || d->rescan_ev == NULL || d->expire_ev == NULL ||
+        event_add(d->rescan_ev, &tv) < 0 ||
+        event_add(d->expire_ev, &etv) < 0) {
         log_error("docker", "cannot create timers");
         return -1;
     }

@@ -8,7 +8,9 @@
  * the end of their open file, flushed and forgotten; at most max_gone of
  * them stay open. Records go to ops->emit (sender.c in the daemon), reading
  * pauses while ops->can_read says no (backpressure). Resume points come from
- * the state store at discovery.
+ * the state store at discovery. Each container's multi-line rule is its
+ * logq.multiline label, else cfg.multiline; a 250 ms timer reads containers
+ * with a record being joined to their end, then lets tail_expire end it.
  */
 #ifndef SHIPPER_DOCKER_H
 #define SHIPPER_DOCKER_H
@@ -19,6 +21,7 @@
 #include <event2/event.h>
 
 #include "shipper/counters.h"
+#include "shipper/multiline.h"
 #include "shipper/sender.h"
 #include "shipper/state.h"
 #include "shipper/tail.h"
@@ -35,6 +38,8 @@ struct docker_ops {
 struct docker_config {
     const char        *root;
     struct tail_config tail;
+    const struct multiline_rule *multiline; /* default rule (borrowed);
+                                               NULL: none */
     int                rescan_ms;
     size_t             max_gone;        /* deleted-but-open containers */
 };
@@ -44,6 +49,7 @@ struct docker_meta {
     char *name;     /* without the leading '/' */
     char *image;
     char *labels;   /* compact JSON object text, "" when none */
+    char *multiline;/* the logq.multiline label, NULL when none */
 };
 
 /* 1 if name is 64 lowercase hex digits. */

@@ -51,6 +51,24 @@ test_docker_meta_full(void **state)
     assert_string_equal(m.name, "web");
     assert_string_equal(m.image, "nginx:1.25");
     assert_string_equal(m.labels, "{\"a\":\"1\",\"b\":\"2\"}");
+    assert_null(m.multiline);
+    docker_meta_fini(&m);
+}
+
+static void
+test_docker_meta_multiline_label(void **state)
+{
+    const char *j = "{\"Name\":\"/api\",\"Config\":{\"Labels\":"
+                    "{\"logq.multiline\":\"regex:^\\\\d\",\"x\":\"y\"}}}";
+    const char *n = "{\"Name\":\"/api\",\"Config\":{\"Labels\":"
+                    "{\"logq.multiline\":7}}}";
+    struct docker_meta m;
+
+    assert_int_equal(docker_meta_parse(j, strlen(j), &m), 0);
+    assert_string_equal(m.multiline, "regex:^\\d");
+    docker_meta_fini(&m);
+    assert_int_equal(docker_meta_parse(n, strlen(n), &m), 0);
+    assert_null(m.multiline);       /* not a string: no label */
     docker_meta_fini(&m);
 }
 
@@ -133,6 +151,7 @@ struct fixture {
     char                    msgs[16][80];
     size_t                  n;
     int                     can_read;
+    const struct multiline_rule *ml;    /* --multiline */
 };
 
 static void
@@ -206,8 +225,8 @@ static void
 start_docker(struct fixture *f)
 {
     struct docker_config cfg = {
-        .root = f->root, .tail = { 1 << 20, 256 << 10 }, .rescan_ms = 1000,
-        .max_gone = 64,
+        .root = f->root, .tail = { 1 << 20, 256 << 10, NULL },
+        .rescan_ms = 1000, .max_gone = 64, .multiline = f->ml,
     };
     struct docker_ops ops = { fx_emit, fx_can_read, f };
 
@@ -246,6 +265,49 @@ test_docker_discovery(void **state)
     docker_poll(f->d, 0);
     assert_int_equal(f->n, 3);
     assert_string_equal(f->names[2], "late");
+}
+
+/* The logq.multiline label picks a container's rule; a bad label counts
+ * and falls back to the default (--multiline, here indent). */
+static void
+test_docker_multiline_by_label(void **state)
+{
+    struct fixture *f = *state;
+    struct multiline_rule indent;
+    char err[128];
+    const char *trace = LINE("ERROR x") LINE("\\tat a.B(B.java:1)")
+                        LINE("Caused by: y") LINE("INFO next");
+
+    assert_int_equal(multiline_rule_parse("indent", &indent, err,
+                                          sizeof(err)), 0);
+    f->ml = &indent;
+    put_file(f, ID1, "config.v2.json", "{\"Name\":\"/java\",\"Config\":"
+             "{\"Labels\":{\"logq.multiline\":\"java\"}}}");
+    put_file(f, ID1, ID1 "-json.log", trace);
+    put_file(f, ID2, "config.v2.json", "{\"Name\":\"/bad\",\"Config\":"
+             "{\"Labels\":{\"logq.multiline\":\"jav\"}}}");
+    put_file(f, ID2, ID2 "-json.log", trace);
+    start_docker(f);
+    assert_int_equal(f->ctr.multiline_bad_rule, 1);
+    docker_poll(f->d, 0);
+    size_t n_java = 0, n_bad = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        if (strcmp(f->names[i], "java") == 0) {
+            n_java++;
+            assert_string_equal(f->msgs[i], "ERROR x\n\tat a.B(B.java:1)\n"
+                                "Caused by: y");
+        } else {
+            assert_string_equal(f->msgs[i], n_bad == 0 ?
+                                "ERROR x\n\tat a.B(B.java:1)" :
+                                "Caused by: y");
+            n_bad++;
+        }
+    }
+    assert_int_equal(n_java, 1);    /* "INFO next" waits for the timer */
+    assert_int_equal(n_bad, 2);
+    docker_free(f->d);
+    f->d = NULL;
+    multiline_rule_fini(&indent);
 }
 
 static void
@@ -430,8 +492,11 @@ main(void)
         cmocka_unit_test(test_docker_is_id),
         cmocka_unit_test(test_docker_meta_full),
         cmocka_unit_test(test_docker_meta_partial),
+        cmocka_unit_test(test_docker_meta_multiline_label),
         cmocka_unit_test(test_docker_meta_long_cut),
         cmocka_unit_test(test_docker_meta_broken),
+        cmocka_unit_test_setup_teardown(test_docker_multiline_by_label, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_docker_discovery, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_docker_backpressure, setup,

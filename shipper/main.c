@@ -44,6 +44,7 @@ struct shipper {
     struct state_store     *st;
     struct sender          *snd;
     struct docker          *dk;
+    struct multiline_rule   multiline;      /* --multiline */
     struct metrics         *met;
     struct wire_metrics_enc menc;
     char                   *met_docker_root;
@@ -107,6 +108,7 @@ main_log_counters(const struct shipper *sh, enum log_level lvl)
             " batches_sent=%" PRIu64 " batches_acked=%" PRIu64
             " batches_resent=%" PRIu64 " read_errors=%" PRIu64
             " configs_bad=%" PRIu64 " files_refused=%" PRIu64
+            " multiline_bad_rule=%" PRIu64
             " metrics_files_refused=%" PRIu64
             " deleted_open_dropped=%" PRIu64
             " state_writes=%" PRIu64 " state_errors=%" PRIu64
@@ -115,7 +117,7 @@ main_log_counters(const struct shipper *sh, enum log_level lvl)
             c->truncations, c->gaps, c->reconnects,
             c->collector_auth_failures, c->frames_bad_mac, c->batches_sent,
             c->batches_acked, c->batches_resent, c->read_errors,
-            c->configs_bad, c->files_refused,
+            c->configs_bad, c->files_refused, c->multiline_bad_rule,
             sh->met != NULL ? metrics_files_refused(sh->met) : 0,
             c->deleted_open_dropped,
             c->state_writes, c->state_errors, sender_inflight_bytes(sh->snd),
@@ -323,8 +325,13 @@ main_start(struct shipper *sh, const char *hostname, const char *token,
     if (sh->st == NULL)
         fatalx("main", "cannot use state dir %s", sh->cfg.state_dir);
     main_start_sender(sh, hostname, token, token_len);
+    char err[256];
+    if (multiline_rule_parse(sh->cfg.multiline, &sh->multiline, err,
+                             sizeof(err)) < 0)
+        fatalx("main", "--multiline: %s", err);     /* config.c checked it */
     struct docker_config dc = {
         .root = sh->cfg.docker_root,
+        .multiline = &sh->multiline,
         .tail = { .max_record = (size_t)sh->cfg.max_record_size,
                   .chunk = MAIN_CHUNK },
         .rescan_ms = (int)sh->cfg.rescan_ms,
@@ -357,6 +364,7 @@ main_finish(struct shipper *sh)
     wire_metrics_enc_fini(&sh->menc);
     free(sh->met_docker_root);
     docker_free(sh->dk);
+    multiline_rule_fini(&sh->multiline);
     sender_free(sh->snd);
     tls_ctx_free(sh->tls);
     state_free(sh->st);

@@ -27,8 +27,10 @@
 #include "common/log.h"
 #include "common/record.h"
 #include "common/timeutil.h"
+#include "common/utf8.h"
 #include "common/xmalloc.h"
 #include "shipper/dockerline.h"
+#include "shipper/multiline.h"
 
 #define TAIL_LINE_SLACK  (64u << 10)   /* json overhead above max_record */
 #define TAIL_MARKER_ROOM 64
@@ -80,6 +82,11 @@ struct tailer {
 
     struct buf               msg;
     struct tail_join         join[2];
+    const struct multiline_rule *rule;  /* NULL: one line, one record */
+    struct multiline_group   group[2];  /* per stream */
+    const struct tail_pos   *hold;      /* a line about to join a group:
+                                           records emitted before it is
+                                           added resume no later */
 
     /* Files (dev, ino) already read to their end, or older than the one we
      * resumed in: when our file vanishes from the listing, the next file is
@@ -143,22 +150,6 @@ tail_fp_update(struct tailer *t)
     }
 }
 
-/* Largest n' <= n that does not split a UTF-8 sequence (p[n] readable). */
-static size_t
-tail_utf8_cut(const char *p, size_t n)
-{
-    size_t cut = n;
-
-    for (int i = 0; i < 3 && cut > 0; i++) {
-        if (((unsigned char)p[cut] & 0xC0) != 0x80)
-            break;
-        cut--;
-    }
-    if (cut > 0 && ((unsigned char)p[cut] & 0xC0) == 0x80)
-        return n;   /* not UTF-8 anyway: cut where asked */
-    return cut;
-}
-
 /*
  * Emits the text in b (modified: cut to max_record, marker appended) as one
  * record ending at logical offset end.
@@ -169,7 +160,7 @@ tail_emit_buf(struct tailer *t, struct buf *b, uint64_t dropped,
               tail_emit_fn emit, void *arg)
 {
     if (b->len > t->cfg.max_record) {
-        size_t cut = tail_utf8_cut((const char *)b->data, t->cfg.max_record);
+        size_t cut = utf8_cut(b->data, t->cfg.max_record);
         dropped += b->len - cut;
         b->len = cut;
     }
@@ -215,7 +206,7 @@ tail_join_append(struct tailer *t, struct tail_join *j, const uint8_t *p,
     }
     size_t cut = 0;
     if (j->dropped == 0 && room > 0)
-        cut = tail_utf8_cut((const char *)p, room);
+        cut = utf8_cut(p, room);
     if (cut > 0 && buf_append(&j->msg, p, cut) < 0)
         cut = 0;
     j->dropped += n - cut;
@@ -235,6 +226,77 @@ tail_join_strip_cr(struct tail_join *j)
     else if (j->msg.len > 0)
         j->msg.len--;
     j->last_byte = 0;
+}
+
+/* ---- multi-line records (multiline.h, README.md) ---- */
+
+static void
+tail_group_emit(struct tailer *t, struct multiline_group *g,
+                tail_emit_fn emit, void *arg)
+{
+    if (!g->is_active)
+        return;
+    g->is_active = 0;
+    tail_emit_buf(t, &g->msg, g->dropped, (uint8_t)(g - t->group), g->flags,
+                  g->time_ns, g->last_end, emit, arg);
+}
+
+/* Ends both streams' groups whose last line (Docker time, or tail's clock
+ * when it was read) is before before_ns: the one whose last line came first
+ * goes first. The next line of the stream is judged afresh (state 0). */
+static void
+tail_groups_emit(struct tailer *t, int64_t before_ns, int is_docker_time,
+                 tail_emit_fn emit, void *arg)
+{
+    struct multiline_group *a = &t->group[0], *b = &t->group[1];
+
+    if (b->last_end < a->last_end) {
+        a = &t->group[1];
+        b = &t->group[0];
+    }
+    struct multiline_group *gs[2] = { a, b };
+    for (int i = 0; i < 2; i++) {
+        int64_t at = is_docker_time ? gs[i]->last_time_ns : gs[i]->read_ns;
+        if (gs[i]->is_active && at < before_ns) {
+            tail_group_emit(t, gs[i], emit, arg);
+            gs[i]->state = 0;
+        }
+    }
+}
+
+/* A whole line (partials joined) of stream: a record of its own, or a line
+ * of the multi-line record being joined. text may be modified. */
+static void
+tail_whole_line(struct tailer *t, struct buf *text, uint64_t dropped,
+                uint8_t stream, uint8_t flags, int64_t time_ns,
+                const struct tail_pos *start, uint64_t end,
+                tail_emit_fn emit, void *arg)
+{
+    if (t->rule == NULL) {
+        tail_emit_buf(t, text, dropped, stream, flags, time_ns, end, emit,
+                      arg);
+        return;
+    }
+    /* A line more than 1 s after a group's last one (either stream) ends
+     * it: the split the 1 s timer made is made again on a re-read. */
+    t->hold = start;
+    if (time_ns > 0)
+        tail_groups_emit(t, time_ns - MULTILINE_GAP_NS, 1, emit, arg);
+    struct multiline_group *g = &t->group[stream];
+    enum multiline_verdict v = multiline_classify(t->rule, &g->state,
+                                                  (const char *)text->data,
+                                                  text->len);
+    if (v != MULTILINE_CONTINUE || g->n_lines >= MULTILINE_MAX_LINES)
+        tail_group_emit(t, g, emit, arg);
+    t->hold = NULL;
+    if (v == MULTILINE_SINGLE) {
+        tail_emit_buf(t, text, dropped, stream, flags, time_ns, end, emit,
+                      arg);
+        return;
+    }
+    multiline_group_add(g, t->cfg.max_record, text->data, text->len,
+                        dropped, flags, time_ns, start, end);
+    g->read_ns = t->cfg.clock_ns();
 }
 
 /* One complete json-file line [start_fpos, end_fpos) of the current file. */
@@ -269,8 +331,10 @@ tail_line(struct tailer *t, const char *line, size_t len, uint64_t end_fpos,
                      LOGREC_STDOUT;
     struct tail_join *j = &t->join[stream];
     if (!j->is_active && !dl.is_partial) {
-        tail_emit_buf(t, &t->msg, 0, stream, dl.flags, dl.time_ns, end, emit,
-                      arg);
+        struct tail_pos start;
+        tail_pos_at(t, start_fpos, &start);
+        tail_whole_line(t, &t->msg, 0, stream, dl.flags, dl.time_ns, &start,
+                        end, emit, arg);
         return;
     }
     if (!j->is_active) {
@@ -290,8 +354,8 @@ tail_line(struct tailer *t, const char *line, size_t len, uint64_t end_fpos,
     if (dl.is_partial)
         return;
     j->is_active = 0;
-    tail_emit_buf(t, &j->msg, j->dropped, stream, j->flags, j->time_ns, end,
-                  emit, arg);
+    tail_whole_line(t, &j->msg, j->dropped, stream, j->flags, j->time_ns,
+                    &j->start, end, emit, arg);
 }
 
 /* An over-long line: its first `kept` bytes are at p, `skipped` more were
@@ -658,8 +722,12 @@ tail_new(const char *dir, const char *id, const struct tail_config *cfg,
     t->rbuf = xmalloc(t->rcap);
     /* Invalid UTF-8 becomes U+FFFD: decoded text is at most 3x the line. */
     buf_init(&t->msg, 3 * t->line_max + TAIL_MARKER_ROOM);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
         buf_init(&t->join[i].msg, cfg->max_record + TAIL_MARKER_ROOM);
+        multiline_group_init(&t->group[i], cfg->max_record);
+    }
+    if (t->cfg.clock_ns == NULL)
+        t->cfg.clock_ns = mono_ns;
     return t;
 }
 
@@ -670,8 +738,10 @@ tail_free(struct tailer *t)
         return;
     if (t->fd >= 0)
         close(t->fd);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
         buf_fini(&t->join[i].msg);
+        multiline_group_fini(&t->group[i]);
+    }
     buf_fini(&t->msg);
     free(t->rbuf);
     if (t->dfd >= 0)
@@ -789,9 +859,33 @@ tail_flush(struct tailer *t, tail_emit_fn emit, void *arg)
         if (!j->is_active)
             continue;
         j->is_active = 0;
-        tail_emit_buf(t, &j->msg, j->dropped, (uint8_t)(j - t->join),
-                      j->flags, j->time_ns, j->last_end, emit, arg);
+        tail_whole_line(t, &j->msg, j->dropped, (uint8_t)(j - t->join),
+                        j->flags, j->time_ns, &j->start, j->last_end, emit,
+                        arg);
     }
+    tail_groups_emit(t, INT64_MAX, 0, emit, arg);
+}
+
+void
+tail_multiline_set(struct tailer *t, const struct multiline_rule *rule)
+{
+    t->rule = rule;
+}
+
+int
+tail_is_joining(const struct tailer *t)
+{
+    return t->group[0].is_active || t->group[1].is_active;
+}
+
+int
+tail_expire(struct tailer *t, tail_emit_fn emit, void *arg)
+{
+    if (!tail_is_joining(t))
+        return 0;
+    tail_groups_emit(t, t->cfg.clock_ns() - MULTILINE_GAP_NS + 1, 0, emit,
+                     arg);
+    return tail_is_joining(t);
 }
 
 void
@@ -800,9 +894,14 @@ tail_resume_get(const struct tailer *t, struct tail_pos *out)
     tail_pos_at(t, t->line_fpos, out);
     for (int i = 0; i < 2; i++) {
         const struct tail_join *j = &t->join[i];
+        const struct multiline_group *g = &t->group[i];
         if (j->is_active && j->start.logical < out->logical)
             *out = j->start;
+        if (g->is_active && g->start.logical < out->logical)
+            *out = g->start;
     }
+    if (t->hold != NULL && t->hold->logical < out->logical)
+        *out = *t->hold;
 }
 
 uint64_t

@@ -52,9 +52,12 @@ struct tail_record {
 /* Must accept the record (copy what it keeps); may not call back into t. */
 typedef void (*tail_emit_fn)(void *arg, const struct tail_record *r);
 
+struct multiline_rule;
+
 struct tail_config {
     size_t max_record;          /* bytes of message text per record */
     size_t chunk;               /* bytes per read() */
+    int64_t (*clock_ns)(void);  /* multi-line 1 s timer; NULL: mono_ns */
 };
 
 enum tail_status {
@@ -88,8 +91,22 @@ int tail_start(struct tailer *t, const struct tail_pos *resume);
 enum tail_status tail_step(struct tailer *t, tail_emit_fn emit, void *arg);
 
 /* The container is gone and its file read to the end: emits a last line
- * without '\n' and unfinished partial messages as they are. */
+ * without '\n', unfinished partial messages as they are and the records
+ * being joined. */
 void tail_flush(struct tailer *t, tail_emit_fn emit, void *arg);
+
+/*
+ * The multi-line rule (multiline.h; borrowed, must outlive t or be replaced;
+ * NULL: none). Records being joined keep joining under the new rule.
+ */
+void tail_multiline_set(struct tailer *t, const struct multiline_rule *rule);
+/* Emits the records being joined whose last line came 1 s or more ago
+ * (cfg.clock_ns); call when everything written so far has been read.
+ * Returns 1 if records are still being joined. */
+int tail_expire(struct tailer *t, tail_emit_fn emit, void *arg);
+
+/* 1 while a multi-line record is being joined. */
+int tail_is_joining(const struct tailer *t);
 
 /* Where a restart would begin now (never inside an unfinished message). */
 void tail_resume_get(const struct tailer *t, struct tail_pos *out);

@@ -30,6 +30,10 @@ done
 check 2 "$BUILD/logq-collector"                       # no --data-dir
 check 2 "$BUILD/logq-shipper" --state-dir "$IT_TMP"   # no --collector
 check 2 "$BUILD/logq-shipper" --collector nohostport --state-dir "$IT_TMP"
+for rule in jav 'regex:(' regex:; do       # not a multi-line rule
+    check 2 "$BUILD/logq-shipper" --collector 127.0.0.1:1 \
+        --state-dir "$IT_TMP" --multiline "$rule"
+done
 check 2 "$BUILD/logq" --since yesterdayish
 check 2 "$BUILD/logq" -n
 it_pass

@@ -6,7 +6,12 @@
 # (split into partials) and stderr lines. Every line must be searchable
 # exactly once with the right host/container/id/image/stream/time/bytes, the
 # filters must select exactly the right subsets, and logq must fail loudly
-# on an unreachable server, a bad flag and a bad regex.
+# on an unreachable server, a bad flag and a bad regex. Last, a container
+# labelled logq.multiline=java whose stack trace is cut by a kill -9 of its
+# shipper (tracewriter.py): the shipper's saved position stays at the
+# trace's first byte, and after the restart the trace is one record, the
+# stderr lines sent meanwhile are not doubled, `logq` prints the trace's
+# lines indented under its first.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -154,5 +159,37 @@ expect_error "unreachable collector" --server "http://127.0.0.1:$dead" foo
 expect_error "bad flag" --server "http://127.0.0.1:$CHTTP" --no-such-flag
 expect_error "bad regex" --server "http://127.0.0.1:$CHTTP" -e '(unclosed'
 expect_error "bad since" --server "http://127.0.0.1:$CHTTP" --since yesterdayish
+
+log "multi-line: a Java trace cut by a kill -9 of its shipper"
+tw() { python3 "$IT_DIR/tracewriter.py" "$IT_TMP/node3.docker" "$IT_TMP" "$@"; }
+read -r tid tstart < <(tw start)
+it_bg tw-frames python3 "$IT_DIR/tracewriter.py" "$IT_TMP/node3.docker" \
+    "$IT_TMP" frames
+saved_logical() {   # node3's saved logical offset for the trace container
+    awk -v id="$tid" '$1 == id { print $5 }' "$IT_TMP/node3.state/positions"
+}
+# E2 starts a record, so E1 is sent; its resume point is the trace's start.
+at_trace_start() { [ "$(saved_logical)" = "$tstart" ]; }
+wait_until 30 "node3 saving the trace's start $tstart" at_trace_start
+kill9 node3
+touch "$IT_TMP/stop"
+frames_done() { ! is_running tw-frames; }
+wait_until 10 "tracewriter frames" frames_done
+assert_eq "$tstart" "$(saved_logical)" "position after the kill"
+start_shipper node3 "$IT_TMP/node3.docker"
+tw finish
+trace_records() {
+    lq --json --container trace --all >"$IT_TMP/trace.jsonl" || true
+    grep -c . "$IT_TMP/trace.jsonl" || true
+}
+six_records() { [ "$(trace_records)" -ge 6 ]; }
+# E3 (the last, sent after the 1 s timer) comes after every re-sent record.
+wait_until 30 "6 records of the trace container" six_records
+tw verify <"$IT_TMP/trace.jsonl" || fail "trace records wrong"
+lq --container trace -n 1 IllegalStateException >"$IT_TMP/trace.txt"
+nframes=$(cat "$IT_TMP/frames")
+assert_eq "$((nframes + 4))" "$(wc -l <"$IT_TMP/trace.txt")" "trace text lines"
+indented=$(grep -cE '^ {20,}(.at |Caused by|.\.\.\. 3 more)' "$IT_TMP/trace.txt")
+assert_eq "$((nframes + 3))" "$indented" "indented continuation lines"
 
 it_pass

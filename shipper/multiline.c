@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * multiline: see multiline.h. The built-in rules are small state machines
+ * over literal prefixes (no regex per line: they run on every line of a
+ * container that has one); only `regex:` runs POSIX regexec, with
+ * REG_STARTEND since a decoded line may hold a NUL. States: python 1 in a
+ * traceback's body, 2 after its exception line, 3 in a chain between
+ * tracebacks; go 1 in a trace.
+ */
+#include "shipper/multiline.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/utf8.h"
+
+#define ML_MARKER_ROOM 64   /* tail.c's truncation marker */
+
+enum { PY_NONE, PY_BODY, PY_EXC, PY_CHAIN };
+enum { GO_NONE, GO_TRACE };
+
+struct ml_line {
+    const char *p;
+    size_t      len;
+};
+
+/* ---- helpers ---- */
+
+static int
+ml_has_prefix(struct ml_line l, size_t at, const char *pre)
+{
+    size_t n = strlen(pre);
+
+    return at <= l.len && l.len - at >= n && memcmp(l.p + at, pre, n) == 0;
+}
+
+static int
+ml_is_blank_at(struct ml_line l, size_t i)
+{
+    return i < l.len && (l.p[i] == ' ' || l.p[i] == '\t');
+}
+
+static size_t
+ml_indent(struct ml_line l)
+{
+    size_t i = 0;
+
+    while (ml_is_blank_at(l, i))
+        i++;
+    return i;
+}
+
+/* Digits from *at on (at least one); *at moves past them. */
+static int
+ml_digits(struct ml_line l, size_t *at)
+{
+    size_t i = *at;
+
+    while (i < l.len && l.p[i] >= '0' && l.p[i] <= '9')
+        i++;
+    if (i == *at)
+        return 0;
+    *at = i;
+    return 1;
+}
+
+/* ---- java ---- */
+
+/* "... 12 more" or "... 12 common frames omitted" (logback). */
+static int
+ml_java_elided(struct ml_line l, size_t i)
+{
+    if (!ml_has_prefix(l, i, "... "))
+        return 0;
+    i += 4;
+    if (!ml_digits(l, &i))
+        return 0;
+    return (l.len - i == 5 && ml_has_prefix(l, i, " more")) ||
+           (l.len - i == 22 && ml_has_prefix(l, i, " common frames omitted"));
+}
+
+static enum multiline_verdict
+ml_java(struct ml_line l)
+{
+    size_t i = ml_indent(l);
+
+    if ((i > 0 && ml_has_prefix(l, i, "at ")) || ml_java_elided(l, i) ||
+        ml_has_prefix(l, i, "Caused by:") ||
+        ml_has_prefix(l, i, "Suppressed:"))
+        return MULTILINE_CONTINUE;
+    return MULTILINE_START;
+}
+
+/* ---- python ---- */
+
+static int
+ml_py_is_traceback(struct ml_line l)
+{
+    return l.len == 34 && ml_has_prefix(l, 0,
+                                        "Traceback (most recent call last):");
+}
+
+static int
+ml_py_is_chain(struct ml_line l)
+{
+    return l.len == 0 ||
+           ml_has_prefix(l, 0, "During handling of the above exception, "
+                         "another exception occurred:") ||
+           ml_has_prefix(l, 0, "The above exception was the direct cause "
+                         "of the following exception:");
+}
+
+static enum multiline_verdict
+ml_python(int *state, struct ml_line l)
+{
+    if (*state == PY_BODY) {
+        if (l.len > 0 && !ml_is_blank_at(l, 0))
+            *state = PY_EXC;    /* the exception line ends the body */
+        return MULTILINE_CONTINUE;
+    }
+    if ((*state == PY_EXC || *state == PY_CHAIN) && ml_py_is_chain(l)) {
+        *state = PY_CHAIN;
+        return MULTILINE_CONTINUE;
+    }
+    if (*state == PY_CHAIN && ml_py_is_traceback(l)) {
+        *state = PY_BODY;
+        return MULTILINE_CONTINUE;
+    }
+    if (ml_py_is_traceback(l)) {
+        *state = PY_BODY;
+        return MULTILINE_START;
+    }
+    *state = PY_NONE;
+    return MULTILINE_SINGLE;
+}
+
+/* ---- go ---- */
+
+/* "goroutine 7 [running]:" or (Go 1.23+) "goroutine 7 gp=0x... [...]:" */
+static int
+ml_go_is_goroutine(struct ml_line l)
+{
+    size_t i = 10;
+
+    if (!ml_has_prefix(l, 0, "goroutine ") || !ml_digits(l, &i))
+        return 0;
+    return ml_has_prefix(l, i, " [") || ml_has_prefix(l, i, " gp=");
+}
+
+/* "main.(*T).run(0xc000010000, {0x4b2f60, 0x5})": no space before the
+ * first '(', ends in ')'. */
+static int
+ml_go_is_call(struct ml_line l)
+{
+    if (l.len == 0 || l.p[l.len - 1] != ')')
+        return 0;
+    const char *open = memchr(l.p, '(', l.len);
+    if (open == NULL || open == l.p)
+        return 0;
+    return memchr(l.p, ' ', (size_t)(open - l.p)) == NULL;
+}
+
+static int
+ml_go_continues(struct ml_line l)
+{
+    return l.len == 0 || ml_is_blank_at(l, 0) || ml_go_is_goroutine(l) ||
+           ml_has_prefix(l, 0, "[signal ") ||
+           ml_has_prefix(l, 0, "created by ") ||
+           ml_has_prefix(l, 0, "runtime stack:") ||
+           ml_has_prefix(l, 0, "...additional frames elided...") ||
+           ml_go_is_call(l);
+}
+
+static enum multiline_verdict
+ml_go(int *state, struct ml_line l)
+{
+    int is_start = ml_has_prefix(l, 0, "panic: ") ||
+                   ml_has_prefix(l, 0, "fatal error: ");
+
+    if (*state == GO_TRACE && !is_start && ml_go_continues(l))
+        return MULTILINE_CONTINUE;
+    if (is_start || ml_go_is_goroutine(l)) {
+        *state = GO_TRACE;
+        return MULTILINE_START;
+    }
+    *state = GO_NONE;
+    return MULTILINE_SINGLE;
+}
+
+/* ---- regex ---- */
+
+static enum multiline_verdict
+ml_regex(const struct multiline_rule *r, struct ml_line l)
+{
+    regmatch_t m = { .rm_so = 0, .rm_eo = (regoff_t)l.len };
+
+    if (regexec(&r->re, l.len > 0 ? l.p : "", 1, &m, REG_STARTEND) == 0)
+        return MULTILINE_START;
+    return MULTILINE_CONTINUE;
+}
+
+/* ---- public API ---- */
+
+int
+multiline_rule_parse(const char *spec, struct multiline_rule *out, char *err,
+                     size_t err_len)
+{
+    static const struct {
+        const char         *name;
+        enum multiline_kind kind;
+    } names[] = {
+        { "none", MULTILINE_NONE }, { "java", MULTILINE_JAVA },
+        { "python", MULTILINE_PYTHON }, { "go", MULTILINE_GO },
+        { "indent", MULTILINE_INDENT },
+    };
+    struct multiline_rule r = { .kind = MULTILINE_NONE };
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(spec, names[i].name) == 0) {
+            r.kind = names[i].kind;
+            *out = r;
+            return 0;
+        }
+    }
+    if (strncmp(spec, "regex:", 6) != 0 || spec[6] == '\0') {
+        snprintf(err, err_len, "unknown multi-line rule '%.64s' (want none, "
+                 "java, python, go, indent or regex:START)", spec);
+        return -1;
+    }
+    int rc = regcomp(&r.re, spec + 6, REG_EXTENDED | REG_NOSUB);
+    if (rc != 0) {
+        char why[128];
+        regerror(rc, &r.re, why, sizeof(why));
+        snprintf(err, err_len, "bad multi-line regex '%.64s': %s", spec + 6,
+                 why);
+        return -1;
+    }
+    r.kind = MULTILINE_REGEX;
+    r.has_re = 1;
+    *out = r;
+    return 0;
+}
+
+void
+multiline_rule_fini(struct multiline_rule *r)
+{
+    if (r->has_re)
+        regfree(&r->re);
+    r->has_re = 0;
+    r->kind = MULTILINE_NONE;
+}
+
+enum multiline_verdict
+multiline_classify(const struct multiline_rule *r, int *state,
+                   const char *line, size_t len)
+{
+    struct ml_line l = { line, len };
+
+    switch (r->kind) {
+    case MULTILINE_JAVA:
+        return ml_java(l);
+    case MULTILINE_PYTHON:
+        return ml_python(state, l);
+    case MULTILINE_GO:
+        return ml_go(state, l);
+    case MULTILINE_INDENT:
+        return ml_is_blank_at(l, 0) ? MULTILINE_CONTINUE : MULTILINE_START;
+    case MULTILINE_REGEX:
+        return ml_regex(r, l);
+    case MULTILINE_NONE:
+        break;
+    }
+    return MULTILINE_SINGLE;
+}
+
+void
+multiline_group_init(struct multiline_group *g, size_t max_record)
+{
+    memset(g, 0, sizeof(*g));
+    buf_init(&g->msg, max_record + ML_MARKER_ROOM);
+}
+
+void
+multiline_group_fini(struct multiline_group *g)
+{
+    buf_fini(&g->msg);
+}
+
+/* Appends what fits under max_record (cut on a UTF-8 boundary); once
+ * something was cut, everything after it only counts in dropped. */
+static void
+ml_group_append(struct multiline_group *g, size_t max_record,
+                const uint8_t *p, size_t n)
+{
+    size_t room = g->msg.len < max_record ? max_record - g->msg.len : 0;
+    size_t cut = 0;
+
+    if (g->dropped == 0 && n <= room) {
+        if (buf_append(&g->msg, p, n) == 0)
+            return;
+        room = 0;   /* cannot happen: the cap is max_record + marker room */
+    }
+    if (g->dropped == 0 && room > 0)
+        cut = utf8_cut(p, room);
+    if (cut > 0 && buf_append(&g->msg, p, cut) < 0)
+        cut = 0;
+    g->dropped += n - cut;
+}
+
+void
+multiline_group_add(struct multiline_group *g, size_t max_record,
+                    const uint8_t *text, size_t len, uint64_t dropped,
+                    uint8_t flags, int64_t time_ns,
+                    const struct tail_pos *start, uint64_t end)
+{
+    if (!g->is_active) {
+        g->is_active = 1;
+        g->start = *start;
+        g->time_ns = time_ns;
+        g->flags = 0;
+        g->dropped = 0;
+        g->n_lines = 0;
+        buf_reset(&g->msg);
+    } else {
+        ml_group_append(g, max_record, (const uint8_t *)"\n", 1);
+    }
+    ml_group_append(g, max_record, text, len);
+    g->dropped += dropped;
+    g->flags |= flags;
+    g->last_end = end;
+    g->last_time_ns = time_ns;
+    g->n_lines++;
+}

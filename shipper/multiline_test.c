@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * multiline_test: every rule on whole stack traces as Java (with logback's
+ * "common frames omitted" and a suppressed exception), Python 3 (a chained
+ * traceback) and Go (a nil-pointer panic with two goroutines) print them,
+ * checked against the records a reader would want; rule parsing and bad
+ * rules; the group's cap on a UTF-8 boundary. The fixtures are written for
+ * this test in the exact formats of those runtimes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "shipper/multiline.h"
+
+#define MAX_LINES 64
+
+static const char *const java_trace[] = {
+    "2026-12-03 15:40:01.123 ERROR [main] c.e.OrderService - order failed",
+    "java.lang.IllegalStateException: order 42 has no lines",
+    "\tat com.example.OrderService.total(OrderService.java:88)",
+    "\tat com.example.OrderService.checkout(OrderService.java:51)",
+    "\tat com.example.Main.main(Main.java:12)",
+    "Caused by: java.lang.NullPointerException: Cannot invoke "
+    "\"java.util.List.size()\" because \"lines\" is null",
+    "\tat com.example.Order.count(Order.java:30)",
+    "\t... 3 more",
+    "\tSuppressed: java.io.IOException: close failed",
+    "\t\tat com.example.Db.close(Db.java:7)",
+    "\t\t... 4 common frames omitted",
+    "2026-12-03 15:40:01.200 INFO  [main] c.e.Main - at the end",
+    "    an indented line that is no frame",
+    NULL,
+};
+/* Index of each record's first line, then the end (line count). */
+static const int java_want[] = { 0, 1, 11, 12, 13 };
+
+static const char *const python_trace[] = {
+    "INFO:app:starting",
+    "Traceback (most recent call last):",
+    "  File \"/app/main.py\", line 10, in <module>",
+    "    main()",
+    "  File \"/app/main.py\", line 6, in main",
+    "    int(\"x\")",
+    "    ^^^^^^",
+    "ValueError: invalid literal for int() with base 10: 'x'",
+    "",
+    "During handling of the above exception, another exception occurred:",
+    "",
+    "Traceback (most recent call last):",
+    "  File \"/app/main.py\", line 12, in <module>",
+    "    raise RuntimeError(\"boom\") from exc",
+    "RuntimeError: boom",
+    "INFO:app:done",
+    "  indented, but outside a traceback",
+    "Traceback (most recent call last):",
+    "  File \"/app/job.py\", line 3, in <module>",
+    "KeyError: 'id'",
+    "INFO:app:again",
+    NULL,
+};
+static const int python_want[] = { 0, 1, 15, 16, 17, 20, 21 };
+
+static const char *const go_trace[] = {
+    "2026/12/03 15:40:01 starting server on :8080",
+    "panic: runtime error: invalid memory address or nil pointer dereference",
+    "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x47b0f5]",
+    "",
+    "goroutine 1 [running]:",
+    "main.(*Server).handle(0x0, {0x4c3e20, 0xc000012345})",
+    "\t/src/app/server.go:42 +0x15",
+    "main.main()",
+    "\t/src/app/main.go:9 +0x2f",
+    "",
+    "goroutine 18 gp=0xc000007c00 m=nil [chan receive]:",
+    "main.worker(0xc00001c0c0)",
+    "\t/src/app/worker.go:17 +0x45",
+    "created by main.main in goroutine 1",
+    "\t/src/app/main.go:7 +0x25",
+    "exit status 2",
+    "fatal error: all goroutines are asleep - deadlock!",
+    "",
+    "goroutine 1 [chan receive]:",
+    "main.main()",
+    "\t/src/app/dead.go:5 +0x1d",
+    "2026/12/03 15:40:02 restarted (pid 7)",
+    NULL,
+};
+static const int go_want[] = { 0, 1, 15, 16, 21, 22 };
+
+/* Splits lines into records the way tail.c does; writes each record's
+ * first line index into starts, returns the count. */
+static int
+split(const struct multiline_rule *r, const char *const *lines, int *starts)
+{
+    int state = 0, n = 0, is_open = 0;
+
+    for (int i = 0; lines[i] != NULL; i++) {
+        enum multiline_verdict v = multiline_classify(r, &state, lines[i],
+                                                      strlen(lines[i]));
+        if (v != MULTILINE_CONTINUE || !is_open)
+            starts[n++] = i;
+        is_open = v != MULTILINE_SINGLE;
+    }
+    return n;
+}
+
+static void
+check_split(const char *spec, const char *const *lines, const int *want,
+            size_t n_want)
+{
+    struct multiline_rule r;
+    char err[256];
+    int starts[MAX_LINES];
+
+    assert_int_equal(multiline_rule_parse(spec, &r, err, sizeof(err)), 0);
+    int n = split(&r, lines, starts);
+    int n_lines = 0;
+    while (lines[n_lines] != NULL)
+        n_lines++;
+    assert_int_equal(want[n_want - 1], n_lines);
+    assert_int_equal(n, (int)n_want - 1);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(starts[i], want[i]);
+    multiline_rule_fini(&r);
+}
+
+#define CHECK(spec, lines, want) \
+    check_split(spec, lines, want, sizeof(want) / sizeof(want[0]))
+
+static void
+test_multiline_java_trace(void **state)
+{
+    (void)state;
+    CHECK("java", java_trace, java_want);
+}
+
+static void
+test_multiline_python_chained_traceback(void **state)
+{
+    (void)state;
+    CHECK("python", python_trace, python_want);
+}
+
+static void
+test_multiline_go_panic(void **state)
+{
+    (void)state;
+    CHECK("go", go_trace, go_want);
+}
+
+static void
+test_multiline_indent_and_none(void **state)
+{
+    static const int indent_want[] = { 0, 1, 5, 11, 13 };
+    static const int none_want[] = { 0, 1, 2, 3, 4 };
+    static const char *const few[] = { "a", "\tb", "c", "  d", NULL };
+
+    (void)state;
+    /* The Java trace under indent: the tab-indented frames join the
+     * line before them; "Caused by:" is not indented and starts. */
+    CHECK("indent", java_trace, indent_want);
+    CHECK("none", few, none_want);
+}
+
+static void
+test_multiline_regex_start(void **state)
+{
+    static const char *const lines[] = {
+        "cont before any start",
+        "2026-12-03 15:40:01 first",
+        "detail 1",
+        "",
+        "2026-12-03 15:40:02 second",
+        NULL,
+    };
+    static const int want[] = { 0, 1, 4, 5 };
+
+    (void)state;
+    CHECK("regex:^[0-9]{4}-[0-9]{2}-[0-9]{2} ", lines, want);
+}
+
+static void
+test_multiline_regex_line_with_nul(void **state)
+{
+    struct multiline_rule r;
+    char err[256];
+    int st = 0;
+
+    (void)state;
+    assert_int_equal(multiline_rule_parse("regex:b$", &r, err, sizeof(err)),
+                     0);
+    /* "a\0b": REG_STARTEND sees the whole line, past the NUL. */
+    assert_int_equal(multiline_classify(&r, &st, "a\0b", 3), MULTILINE_START);
+    assert_int_equal(multiline_classify(&r, &st, "a\0c", 3),
+                     MULTILINE_CONTINUE);
+    assert_int_equal(multiline_classify(&r, &st, "", 0), MULTILINE_CONTINUE);
+    multiline_rule_fini(&r);
+}
+
+static void
+test_multiline_bad_rules(void **state)
+{
+    static const char *const bad[] = {
+        "", "Java", "java ", "regex:", "regex:(", "regex:a[", "indent,java",
+    };
+    struct multiline_rule r = { .kind = MULTILINE_GO };
+    char err[256];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        assert_int_equal(multiline_rule_parse(bad[i], &r, err, sizeof(err)),
+                         -1);
+        assert_true(strlen(err) > 10);
+        assert_int_equal(r.kind, MULTILINE_GO);     /* out untouched */
+    }
+}
+
+static void
+test_multiline_group_cap_utf8(void **state)
+{
+    struct multiline_group g;
+    struct tail_pos start = { .logical = 7 };
+    /* "abc" "\n" "defg" "\n" fill 9 of 10 bytes: "é" would be cut in half */
+    const char *a = "abc", *b = "defg", *c = "\xc3\xa9xyz";
+
+    (void)state;
+    multiline_group_init(&g, 10);
+    multiline_group_add(&g, 10, (const uint8_t *)a, 3, 0, 0, 100, &start, 10);
+    multiline_group_add(&g, 10, (const uint8_t *)b, 4, 0, 1, 200, &start, 20);
+    multiline_group_add(&g, 10, (const uint8_t *)c, 5, 2, 0, 300, &start, 30);
+    assert_int_equal(g.msg.len, 9);
+    assert_memory_equal(g.msg.data, "abc\ndefg\n", 9);
+    assert_int_equal(g.dropped, 5 + 2);     /* the cut line, its own drop */
+    assert_int_equal(g.n_lines, 3);
+    assert_int_equal(g.last_end, 30);
+    assert_int_equal(g.time_ns, 100);
+    assert_int_equal(g.last_time_ns, 300);
+    assert_int_equal(g.start.logical, 7);
+    assert_int_equal(g.flags, 1);
+    multiline_group_fini(&g);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_multiline_java_trace),
+        cmocka_unit_test(test_multiline_python_chained_traceback),
+        cmocka_unit_test(test_multiline_go_panic),
+        cmocka_unit_test(test_multiline_indent_and_none),
+        cmocka_unit_test(test_multiline_regex_start),
+        cmocka_unit_test(test_multiline_regex_line_with_nul),
+        cmocka_unit_test(test_multiline_bad_rules),
+        cmocka_unit_test(test_multiline_group_cap_utf8),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
