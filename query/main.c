@@ -22,7 +22,8 @@
 #define LOGQ_VERSION "0.1.0"
 
 static const struct cmd_entry logq_cmds[] = {
-    { "hosts", "list hosts: containers, lines, last seen", cmd_hosts_exec },
+    { "hosts", "list hosts: status, containers, lines, last contact, last "
+      "line", cmd_hosts_exec },
     { "containers", "list containers per host", cmd_containers_exec },
     { "health", "hosts up/down, load, unhealthy containers (exit 1 if "
       "not all well)", cmd_health_exec },

@@ -290,6 +290,20 @@ reply_int(json_t *obj, const char *key)
     return json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
 }
 
+/* An RFC 3339 string field as unix ns; -1 if absent, null or bad. */
+static int64_t
+reply_time(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    int64_t ns;
+
+    if (!json_is_string(v) ||
+        rfc3339_parse_ns(json_string_value(v), json_string_length(v),
+                         &ns) < 0)
+        return -1;
+    return ns;
+}
+
 static int
 reply_item_fill(json_t *obj, struct reply_item *it)
 {
@@ -312,6 +326,9 @@ reply_item_fill(json_t *obj, struct reply_item *it)
     if (rfc3339_parse_ns(it->last_seen, strlen(it->last_seen),
                          &it->last_seen_ns) < 0)
         it->last_seen_ns = -1;
+    it->is_connected = json_is_true(json_object_get(obj, "connected"));
+    it->last_contact_ns = reply_time(obj, "last_contact");
+    it->down_since_ns = reply_time(obj, "down_since");
     return 0;
 }
 

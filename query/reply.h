@@ -55,6 +55,9 @@ struct reply_item {
     int64_t     n_lines;
     const char *last_seen;      /* as sent */
     int64_t     last_seen_ns;   /* -1 if absent or unparseable */
+    int         is_connected;   /* /hosts only: "connected" */
+    int64_t     last_contact_ns; /* /hosts: -1 if null or absent */
+    int64_t     down_since_ns;  /* /hosts: -1 if null or absent */
 };
 
 struct reply_list {

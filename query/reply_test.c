@@ -492,6 +492,22 @@ test_reply_list_sorted(void **state)
     assert_true(o[0] == 3 && o[1] == 2 && o[2] == 1 && o[3] == 0);
     free(o);
     reply_list_fini(&l);
+
+    /* /hosts: connected, last_contact, down_since (null: -1) */
+    const char *hosts =
+        "[{\"host\":\"a\",\"containers\":1,\"lines\":2,\"last_seen\":null,"
+        "\"connected\":false,\"last_contact\":\"1970-01-01T00:00:01Z\","
+        "\"down_since\":\"1970-01-01T00:00:02Z\"},{\"host\":\"b\","
+        "\"containers\":1,\"lines\":2,\"last_seen\":null,\"connected\":true,"
+        "\"last_contact\":null,\"down_since\":null}]";
+    assert_int_equal(reply_list_parse(hosts, strlen(hosts), &l, err,
+                                      sizeof(err)), 0);
+    assert_true(!l.items[0].is_connected &&
+                l.items[0].last_contact_ns == 1000000000LL &&
+                l.items[0].down_since_ns == 2000000000LL);
+    assert_true(l.items[1].is_connected && l.items[1].last_contact_ns == -1 &&
+                l.items[1].down_since_ns == -1);
+    reply_list_fini(&l);
 }
 
 int

@@ -247,6 +247,23 @@ api_hosts_peer_cb(const struct ingest_peer_info *pi, void *arg)
     json_object_set_new(h, "connected", json_true());
 }
 
+/* Last contact and down time from ingest's host table. */
+static void
+api_hosts_contact_cb(const char *host, size_t n_conns, int64_t last_ns,
+                     int64_t down_ns, void *arg)
+{
+    struct api_hosts_acc *acc = arg;
+    char tmp[API_NAME_MAX];
+    json_t *h = json_object_get(acc->by_host, api_name(host, tmp,
+                                                      sizeof(tmp)));
+
+    (void)n_conns;
+    if (h == NULL)
+        return;             /* connected, not ready yet: not listed */
+    json_object_set_new(h, "last_contact", api_time_json(last_ns));
+    json_object_set_new(h, "down_since", api_time_json(down_ns));
+}
+
 void
 api_hosts(struct api *a, struct evhttp_request *req, const char *query)
 {
@@ -262,14 +279,21 @@ api_hosts(struct api *a, struct evhttp_request *req, const char *query)
         return;
     }
     store_foreach_source(a->store, api_hosts_source_cb, &acc);
-    if (a->ingest != NULL)
+    if (a->ingest != NULL) {
         ingest_foreach_peer(a->ingest, api_hosts_peer_cb, &acc);
+        ingest_foreach_host(a->ingest, api_hosts_contact_cb, &acc);
+    }
     json_object_foreach(acc.by_host, key, h) {
         json_int_t last = json_integer_value(json_object_get(h, "last_ns"));
         json_object_set_new(h, "last_seen", api_time_json(last));
         json_object_del(h, "last_ns");
         if (json_object_get(h, "connected") == NULL)
             json_object_set_new(h, "connected", json_false());
+        if (json_object_get(h, "last_contact") == NULL)
+            json_object_set_new(h, "last_contact", json_null());
+        if (json_object_get(h, "down_since") == NULL ||
+            json_is_true(json_object_get(h, "connected")))
+            json_object_set_new(h, "down_since", json_null());
         json_array_append(out, h);
     }
     json_decref(acc.by_host);

@@ -17,6 +17,8 @@ struct hostcap_host {
     char   *name;
     size_t  n_sources;
     size_t  n_conns;
+    int64_t last_contact_ns;    /* 0: none since start */
+    int64_t down_ns;            /* last connection closed; 0: none */
 };
 
 struct hostcap {
@@ -116,11 +118,14 @@ hostcap_acquire(struct hostcap *hc, const char *host)
 }
 
 void
-hostcap_release(struct hostcap *hc, struct hostcap_host *h)
+hostcap_release(struct hostcap *hc, struct hostcap_host *h, int64_t now_ns)
 {
     int is_found;
 
-    if (h == NULL || --h->n_conns > 0 || h->n_sources > 0)
+    if (h == NULL || --h->n_conns > 0)
+        return;
+    h->down_ns = now_ns;
+    if (h->n_sources > 0)
         return;
     size_t at = hostcap_find(hc, h->name, &is_found);
     if (!is_found || hc->hosts[at] != h)
@@ -130,6 +135,22 @@ hostcap_release(struct hostcap *hc, struct hostcap_host *h)
     hc->n_hosts--;
     free(h->name);
     free(h);
+}
+
+void
+hostcap_touch(struct hostcap_host *h, int64_t now_ns)
+{
+    h->last_contact_ns = now_ns;
+}
+
+void
+hostcap_foreach(const struct hostcap *hc, hostcap_host_fn fn, void *arg)
+{
+    for (size_t i = 0; i < hc->n_hosts; i++) {
+        const struct hostcap_host *h = hc->hosts[i];
+        fn(h->name, h->n_conns, h->last_contact_ns,
+           h->n_conns > 0 ? 0 : h->down_ns, arg);
+    }
 }
 
 int

@@ -13,6 +13,7 @@
 #define COLLECTOR_INGEST_HOSTCAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct hostcap;
 struct hostcap_host;
@@ -25,8 +26,19 @@ void hostcap_load_source(struct hostcap *hc, const char *host);
 /* A connection authenticated as host: its entry (borrowed until
  * hostcap_release), or NULL when host is new and max_hosts are known. */
 struct hostcap_host *hostcap_acquire(struct hostcap *hc, const char *host);
-/* The connection that acquired h is gone. */
-void hostcap_release(struct hostcap *hc, struct hostcap_host *h);
+/* The connection that acquired h is gone (at now_ns, wall clock: the
+ * host's down time when it was its last). */
+void hostcap_release(struct hostcap *hc, struct hostcap_host *h,
+                     int64_t now_ns);
+/* A frame from h's shipper arrived at now_ns (wall clock). */
+void hostcap_touch(struct hostcap_host *h, int64_t now_ns);
+/* Calls fn for every known host in name order: its open connections,
+ * last contact and down time (0: none since start). */
+typedef void (*hostcap_host_fn)(const char *host, size_t n_conns,
+                                int64_t last_contact_ns, int64_t down_ns,
+                                void *arg);
+void hostcap_foreach(const struct hostcap *hc, hostcap_host_fn fn,
+                     void *arg);
 /* Counts a new source of h: 0, or -1 (not counted) when h has
  * max_sources_per_host already. */
 int hostcap_add_source(struct hostcap *hc, struct hostcap_host *h);

@@ -30,15 +30,15 @@ test_hostcap_hosts_capped(void **state)
     struct hostcap_host *a2 = hostcap_acquire(hc, "a");  /* known: yes */
     assert_ptr_equal(a, a2);
     assert_int_equal(hostcap_n_hosts(hc), 2);
-    hostcap_release(hc, b);         /* stored nothing: forgotten */
+    hostcap_release(hc, b, 1);      /* stored nothing: forgotten */
     assert_int_equal(hostcap_n_hosts(hc), 1);
     struct hostcap_host *c = hostcap_acquire(hc, "c");
     assert_non_null(c);
     assert_int_equal(hostcap_add_source(hc, c), 0);
-    hostcap_release(hc, c);         /* has a source: stays known */
+    hostcap_release(hc, c, 1);      /* has a source: stays known */
     assert_null(hostcap_acquire(hc, "b"));
-    hostcap_release(hc, a);
-    hostcap_release(hc, a2);        /* last connection: forgotten */
+    hostcap_release(hc, a, 1);
+    hostcap_release(hc, a2, 1);     /* last connection: forgotten */
     assert_int_equal(hostcap_n_hosts(hc), 1);
     hostcap_free(hc);
 }
@@ -55,8 +55,8 @@ test_hostcap_sources_capped(void **state)
     assert_int_equal(hostcap_add_source(hc, a), -1);
     struct hostcap_host *b = hostcap_acquire(hc, "b");
     assert_int_equal(hostcap_add_source(hc, b), 0);   /* per host */
-    hostcap_release(hc, a);
-    hostcap_release(hc, b);
+    hostcap_release(hc, a, 1);
+    hostcap_release(hc, b, 1);
     hostcap_free(hc);
 }
 
@@ -79,7 +79,7 @@ test_hostcap_loaded_over_caps(void **state)
     assert_non_null(h);                     /* known host, over max_hosts */
     assert_int_equal(hostcap_add_source(hc, h), -1);   /* 3 > 2 already */
     assert_null(hostcap_acquire(hc, "new"));
-    hostcap_release(hc, h);
+    hostcap_release(hc, h, 1);
     assert_int_equal(hostcap_n_hosts(hc), 5);
     hostcap_free(hc);
 }
@@ -124,7 +124,7 @@ test_hostcap_random_model(void **state)
         case 1:                                     /* release */
             if (m[i].n_conns == 0)
                 break;
-            hostcap_release(hc, held[i][--m[i].n_conns]);
+            hostcap_release(hc, held[i][--m[i].n_conns], 1);
             break;
         default:                                    /* add a source */
             if (m[i].n_conns == 0)
@@ -137,7 +137,53 @@ test_hostcap_random_model(void **state)
     }
     for (int i = 0; i < N_NAMES; i++)
         while (m[i].n_conns > 0)
-            hostcap_release(hc, held[i][--m[i].n_conns]);
+            hostcap_release(hc, held[i][--m[i].n_conns], 1);
+    hostcap_free(hc);
+}
+
+struct contact_row {
+    char    list[256];
+};
+
+static void
+contact_cb(const char *host, size_t n_conns, int64_t last, int64_t down,
+           void *arg)
+{
+    struct contact_row *r = arg;
+    size_t at = strlen(r->list);
+
+    snprintf(r->list + at, sizeof(r->list) - at, "%s:%zu:%lld:%lld ", host,
+             n_conns, (long long)last, (long long)down);
+}
+
+/* Last contact and down time per host (for /hosts): touched by frames,
+ * down when the last connection goes, not while one is open; a host with
+ * a source stays listed after it. */
+static void
+test_hostcap_contact(void **state)
+{
+    (void)state;
+    struct hostcap *hc = hostcap_new(10, 10);
+    struct contact_row r = { "" };
+
+    hostcap_load_source(hc, "old");
+    struct hostcap_host *a = hostcap_acquire(hc, "a");
+    struct hostcap_host *a2 = hostcap_acquire(hc, "a");
+    assert_int_equal(hostcap_add_source(hc, a), 0);
+    hostcap_touch(a, 100);
+    hostcap_release(hc, a2, 150);           /* one still open: not down */
+    hostcap_foreach(hc, contact_cb, &r);
+    assert_string_equal(r.list, "a:1:100:0 old:0:0:0 ");
+    hostcap_touch(a, 160);
+    hostcap_release(hc, a, 200);
+    r.list[0] = '\0';
+    hostcap_foreach(hc, contact_cb, &r);
+    assert_string_equal(r.list, "a:0:160:200 old:0:0:0 ");
+    a = hostcap_acquire(hc, "a");           /* back: up again */
+    r.list[0] = '\0';
+    hostcap_foreach(hc, contact_cb, &r);
+    assert_string_equal(r.list, "a:1:160:0 old:0:0:0 ");
+    hostcap_release(hc, a, 300);
     hostcap_free(hc);
 }
 
@@ -149,6 +195,7 @@ main(void)
         cmocka_unit_test(test_hostcap_sources_capped),
         cmocka_unit_test(test_hostcap_loaded_over_caps),
         cmocka_unit_test(test_hostcap_random_model),
+        cmocka_unit_test(test_hostcap_contact),
     };
     return cmocka_run_group_tests_name("hostcap", tests, NULL, NULL);
 }

@@ -191,7 +191,7 @@ ingest_conn_free(struct ingest_conn *c)
 
     TAILQ_REMOVE(&ing->conns, c, entry);
     ing->n_conns--;
-    hostcap_release(ing->hostcap, c->hc_host);
+    hostcap_release(ing->hostcap, c->hc_host, now_ns());
     if (c->timer != NULL)
         event_free(c->timer);
     if (c->bev != NULL)
@@ -708,8 +708,10 @@ ingest_conn_frame(struct ingest_conn *c, struct wire_frame *f)
         return ingest_conn_hello(c, f->payload, f->len);
     if (c->state == INGEST_AUTH_WAIT && f->type == WIRE_AUTH)
         return ingest_conn_auth(c, f->payload, f->len);
-    if (c->state == INGEST_READY)
+    if (c->state == INGEST_READY) {
         c->last_frame_ns = mono_ns();
+        hostcap_touch(c->hc_host, now_ns());
+    }
     if (c->state == INGEST_READY &&
         (f->type == WIRE_BATCH || f->type == WIRE_METRICS))
         return ingest_conn_data_frame(c, f);
@@ -1139,6 +1141,12 @@ ingest_foreach_peer(struct ingest *ing, ingest_peer_fn fn, void *arg)
         };
         fn(&pi, arg);
     }
+}
+
+void
+ingest_foreach_host(struct ingest *ing, hostcap_host_fn fn, void *arg)
+{
+    hostcap_foreach(ing->hostcap, fn, arg);
 }
 
 int

@@ -13,6 +13,7 @@
 
 #include <event2/event.h>
 
+#include "collector/ingest/hostcap.h"
 #include "collector/search/follow.h"
 #include "collector/stats.h"
 #include "collector/store/store.h"
@@ -65,6 +66,8 @@ int  ingest_port(const struct ingest *ing);
 void ingest_set_metrics_hook(struct ingest *ing, ingest_metrics_fn fn,
                              void *arg);
 void ingest_foreach_peer(struct ingest *ing, ingest_peer_fn fn, void *arg);
+/* Every known host (hostcap.h): connections, last contact, down time. */
+void ingest_foreach_host(struct ingest *ing, hostcap_host_fn fn, void *arg);
 /* Stops accepting and reading, commits what is pending and queues the
  * ACKs (run the loop briefly afterwards to flush them). 0, or -1 if the
  * final commit failed (nothing was acknowledged). */

@@ -262,4 +262,13 @@ rc=0
 lq -f -C 1 x 2>/dev/null || rc=$?
 assert_eq 2 "$rc" "-C with -f"
 
+log "hosts: STATUS, LAST CONTACT"
+lq hosts --no-color >"$IT_TMP/hosts.txt"
+grep -qE '^node1 +connected +2 +350 +[0-9]+s ago +[0-9]+[sm] ago$' \
+    "$IT_TMP/hosts.txt" || fail "hosts table: $(cat "$IT_TMP/hosts.txt")"
+stop node2
+lq hosts --no-color >"$IT_TMP/hosts.txt"
+grep -qE '^node2 +down since [0-9]+s ago +1 +100 ' "$IT_TMP/hosts.txt" ||
+    fail "node2 not down: $(cat "$IT_TMP/hosts.txt")"
+
 it_pass
