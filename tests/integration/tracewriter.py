@@ -5,12 +5,12 @@ trace is cut by a kill -9 of its shipper (10-end-to-end).
 
   tracewriter.py ROOT DIR start      writes "INFO before", the first two
       lines of a trace (stdout) and two stderr lines; prints the container
-      id and the trace's first byte (the resume point the shipper must keep)
-  tracewriter.py ROOT DIR frames     one more "\\tat" frame every 100 ms
-      until DIR/stop exists (at most 300), so the trace never goes 1 s
-      without a line, then the trace's last lines; the frame count goes to
+      id and the trace's first byte (the resume point the shipper must
+      keep); then, in the same process (no start-up gap under load), one
+      more "\\tat" frame every 100 ms until DIR/stop exists (at most 300),
+      so the trace never goes 1 s without a line, then the trace's last
+      lines, "INFO after" and a third stderr line; the frame count goes to
       DIR/frames
-  tracewriter.py ROOT DIR finish     "INFO after" and a third stderr line
   tracewriter.py ROOT DIR verify     reads `logq --json` for the container
       on stdin: every record exactly once, the trace one record whose
       message is its lines joined with "\\n"
@@ -61,8 +61,7 @@ def main():
             c.write(line)
         c.write("E1 slow disk", "stderr")
         c.write("E2 slow disk", "stderr")
-        print(c.id, start)
-    elif cmd == "frames":
+        print(c.id, start, flush=True)
         n = 0
         while not os.path.exists(os.path.join(d, "stop")) and n < 300:
             c.write(frame(n))
@@ -70,11 +69,10 @@ def main():
             time.sleep(0.1)
         for line in TAIL:
             c.write(line)
-        with open(os.path.join(d, "frames"), "w") as f:
-            f.write(str(n))
-    elif cmd == "finish":
         c.write("INFO after")
         c.write("E3 slow disk", "stderr")
+        with open(os.path.join(d, "frames"), "w") as f:
+            f.write(str(n))
     elif cmd == "verify":
         want = expected(d)
         got = {}
