@@ -149,16 +149,19 @@ unit: deps
 
 # ThreadSanitizer over the unit tests of what threads share: the query
 # worker pool, store cursors on workers against a sealing, retaining
-# writer, a follower's hand-off from the loop to a worker. Part of
+# writer, a follower's hand-off from the loop to a worker, a shipper
+# frame's decode on ingest's decoding thread (its corpus part runs under
+# ASan in run-unit.sh; here LOGQ_CORPUS defaults to none). Part of
 # `make test` (about 10 s of build and 10 s of run on a quiet machine).
 # setarch -R: without address randomization, as gcc 12's TSan cannot map
 # its shadow memory under the larger mmap randomization of newer kernels.
 TSAN_TESTS := $(patsubst %,build/tsan/tests/collector/%,search/pool_test \
-              search/feed_test store/store_mt_test)
+              search/feed_test store/store_mt_test ingest/ingest_dec_test)
 tsan-unit:
 	$(MAKE) MODE=tsan $(TSAN_TESTS)
 	@for t in $(TSAN_TESTS); do \
-	    if TSAN_OPTIONS=halt_on_error=1 setarch -R $$t >$$t.log 2>&1; then \
+	    if LOGQ_CORPUS=$${LOGQ_CORPUS:-none} TSAN_OPTIONS=halt_on_error=1 \
+	        setarch -R $$t >$$t.log 2>&1; then \
 	        echo "PASS tsan $${t#build/tsan/tests/}"; \
 	    else cat $$t.log; echo "FAIL tsan $$t"; exit 1; fi; done
 
