@@ -465,13 +465,17 @@ store_append_locked(struct store *s, const struct logrec *r)
     }
     for (int k = 0; k < 4; k++)
         len[k] = strlen((const char *)str[k]);
-    struct store_source *src = store_source_get(s, r->host, len[0],
-                                                r->container_id, len[1], 0);
+    /* The label first: most records repeat the previous record's label
+     * (store_label_find's one-entry cache, four memcmp), whose source is
+     * the one the (host, container id) hash would find. */
+    struct store_label *l = store_label_find(s, str, len);
+    struct store_source *src = l != NULL ? l->src
+                               : store_source_get(s, r->host, len[0],
+                                                  r->container_id, len[1], 0);
     if (src && r->offset <= src->hw)
         return 0;
     if (!src && r->offset == 0)
         return 0;
-    struct store_label *l = store_label_find(s, str, len);
     if (!l && src && src->latest &&
         src->n_labels >= STORE_MAX_SOURCE_LABELS) {
         l = src->latest;        /* a sender renaming without end */
