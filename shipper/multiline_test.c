@@ -5,13 +5,18 @@
  * traceback) and Go (a nil-pointer panic with two goroutines) print them,
  * checked against the records a reader would want; rule parsing and bad
  * rules; the group's cap on a UTF-8 boundary. The fixtures are written for
- * this test in the exact formats of those runtimes.
+ * this test in the exact formats of those runtimes. With $LOGQ_CORPUS (the
+ * real log samples beside the tree, tests/run-unit.sh; "none" skips it):
+ * no built-in rule joins any of their lines (none is a trace), and python
+ * and go send each at once.
  */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -247,6 +252,68 @@ test_multiline_group_cap_utf8(void **state)
     multiline_group_fini(&g);
 }
 
+/* Every line of one corpus file under every built-in rule; returns the
+ * number of lines. */
+static size_t
+corpus_file(const char *path, struct multiline_rule *rules, size_t n_rules)
+{
+    FILE *fp = fopen(path, "r");
+    char line[65536];
+    size_t n = 0;
+    int st[8] = { 0 };
+
+    assert_non_null(fp);
+    while (fgets(line, sizeof(line), fp) != NULL) {
+        size_t len = strcspn(line, "\r\n");
+        for (size_t i = 0; i < n_rules; i++) {
+            enum multiline_verdict v = multiline_classify(&rules[i], &st[i],
+                                                          line, len);
+            if (v == MULTILINE_CONTINUE)
+                fail_msg("%s: rule %d joins line %zu: %.*s", path,
+                         (int)rules[i].kind, n + 1, (int)len, line);
+            if ((rules[i].kind == MULTILINE_PYTHON ||
+                 rules[i].kind == MULTILINE_GO) && v != MULTILINE_SINGLE)
+                fail_msg("%s: rule %d holds line %zu back", path,
+                         (int)rules[i].kind, n + 1);
+        }
+        n++;
+    }
+    fclose(fp);
+    return n;
+}
+
+static void
+test_multiline_corpus_never_joined(void **state)
+{
+    static const char *const specs[] = { "java", "python", "go", "indent" };
+    struct multiline_rule rules[4];
+    const char *dir = getenv("LOGQ_CORPUS");
+    char err[256];
+
+    (void)state;
+    if (dir == NULL || strcmp(dir, "none") == 0)
+        skip();
+    DIR *d = opendir(dir);
+    assert_non_null(d);     /* LOGQ_CORPUS names a missing directory */
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(multiline_rule_parse(specs[i], &rules[i], err,
+                                              sizeof(err)), 0);
+    size_t n_lines = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        if (len < 5 || strcmp(de->d_name + len - 4, ".log") != 0)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        n_lines += corpus_file(path, rules, 4);
+    }
+    closedir(d);
+    assert_true(n_lines > 0);
+    for (size_t i = 0; i < 4; i++)
+        multiline_rule_fini(&rules[i]);
+}
+
 int
 main(void)
 {
@@ -259,6 +326,7 @@ main(void)
         cmocka_unit_test(test_multiline_regex_line_with_nul),
         cmocka_unit_test(test_multiline_bad_rules),
         cmocka_unit_test(test_multiline_group_cap_utf8),
+        cmocka_unit_test(test_multiline_corpus_never_joined),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
