@@ -136,15 +136,18 @@ deps:
 	@provisioning/deps.sh
 
 # The README's test command. Installs missing packages first (as root).
+# Builds with one job per core (TEST_JOBS) even when make was called
+# without -j (CI calls plain `make test`).
+TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 test: deps
-	$(MAKE) MODE=asan build tests
-	$(MAKE) all
+	$(MAKE) -j$(TEST_JOBS) MODE=asan build tests
+	$(MAKE) -j$(TEST_JOBS) all
 	tests/run-unit.sh build/asan
 	$(MAKE) tsan-unit
 	tests/integration/run.sh build/asan
 
 unit: deps
-	$(MAKE) MODE=asan build tests
+	$(MAKE) -j$(TEST_JOBS) MODE=asan build tests
 	tests/run-unit.sh build/asan
 
 # ThreadSanitizer over the unit tests of what threads share: the query

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # run.sh BUILD_DIR [SCENARIO...]: runs the integration scenarios (all
 # tests/integration/NN-*.sh, or those named: "10", "10-end-to-end" or the
-# file name), each under timeout(1), and prints a summary ending with the
-# line "integration: N passed, M failed". Exit 1 if any failed. A scenario
+# file name), each under timeout(1), and prints a summary (each scenario's
+# seconds, slowest first) ending with the line "integration: N passed, M
+# failed in S s". Exit 1 if any failed. A scenario
 # that leaves a process of its own running fails too (the process is killed).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -85,6 +86,7 @@ leftovers() {
 passed=0
 failed=0
 results=()
+t_all=$(date +%s)
 for f in "${scenarios[@]}"; do
     name=$(basename "$f" .sh)
     limit=$(limit_for "$name")
@@ -108,16 +110,16 @@ for f in "${scenarios[@]}"; do
     fi
     if [ "$rc" = 0 ]; then
         passed=$((passed + 1))
-        results+=("PASS  $name (${secs}s)")
+        results+=("$(printf '%4d s  PASS  %s' "$secs" "$name")")
     else
         failed=$((failed + 1))
-        results+=("FAIL  $name (${secs}s, $why; logs in tests/integration/logs/$name/)")
+        results+=("$(printf '%4d s  FAIL  %s (%s; logs in tests/integration/logs/%s/)' \
+            "$secs" "$name" "$why" "$name")")
     fi
+    echo "=== $name: ${secs}s"
 done
 
-echo "=== summary"
-for r in "${results[@]}"; do
-    echo "$r"
-done
-echo "integration: $passed passed, $failed failed"
+echo "=== summary (seconds per scenario, slowest first)"
+printf '%s\n' "${results[@]}" | sort -rn
+echo "integration: $passed passed, $failed failed in $(( $(date +%s) - t_all )) s"
 [ "$failed" = 0 ]
