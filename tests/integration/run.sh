@@ -57,14 +57,39 @@ else
     done
 fi
 
+# LOGQ_IT_JOBS (default 2; 1 under LOGQ_SOAK=1, whose scenarios load the
+# machine for minutes) scenarios run at a time: most of a scenario's time
+# is waiting (for lines, timers, restarts), not CPU. Each one's output then
+# goes to a file, shown whole when it ends. A scenario named in run_alone
+# runs with nothing beside it: 30 and 31 measure latencies, 80 takes fixed
+# names, addresses and ports (the demo's). LOGQ_IT_JOBS=1 runs them one
+# after the other with their output as it comes.
+if [ "${LOGQ_SOAK:-0}" = 1 ]; then
+    jobs_max=${LOGQ_IT_JOBS:-1}
+else
+    jobs_max=${LOGQ_IT_JOBS:-2}
+fi
+run_alone() {
+    case $1 in
+        30-* | 31-* | 80-*) return 0 ;;
+    esac
+    return 1
+}
+outdir=$(mktemp -d /tmp/logq-run.XXXXXX)
+
 # timeout(1) makes itself a process group leader: everything a scenario
 # starts (unless it calls setsid) is in the group whose id is timeout's pid.
-# run.sh kills that group when it is itself stopped, and after each scenario
-# checks that nothing of the group is left running (a leftover collector or
-# shipper would hold ports and disks and skew the next scenarios).
-tpid=
+# run.sh kills those groups when it is itself stopped, and after each
+# scenario checks that nothing of its group is left running (a leftover
+# collector or shipper would hold ports and disks and skew the next
+# scenarios).
+declare -A run_name=() run_start=() run_limit=()
 stop_group() {
-    [ -n "$tpid" ] && kill -TERM -- "-$tpid" 2>/dev/null
+    local p
+    for p in "${!run_name[@]}"; do
+        kill -TERM -- "-$p" 2>/dev/null
+    done
+    rm -rf "$outdir"
     exit 130
 }
 trap stop_group INT TERM HUP
@@ -87,22 +112,37 @@ passed=0
 failed=0
 results=()
 t_all=$(date +%s)
-for f in "${scenarios[@]}"; do
-    name=$(basename "$f" .sh)
+
+# launch FILE: starts one scenario under timeout(1) in the background.
+launch() {
+    local name limit
+    name=$(basename "$1" .sh)
     limit=$(limit_for "$name")
     echo "=== $name (limit ${limit}s)"
     # Logs of an earlier failed run of this scenario would mislead.
     rm -rf "$here/logs/$name"
-    start=$(date +%s)
-    rc=0
-    timeout -k 20 "$limit" bash "$f" </dev/null &
-    tpid=$!
-    wait "$tpid" || rc=$?
-    left=$(leftovers "$tpid")
-    tpid=
-    secs=$(( $(date +%s) - start ))
+    if [ "$jobs_max" -le 1 ]; then
+        timeout -k 20 "$limit" bash "$1" </dev/null &
+    else
+        timeout -k 20 "$limit" bash "$1" </dev/null >"$outdir/$name.out" 2>&1 &
+    fi
+    run_name[$!]=$name
+    run_start[$!]=$(date +%s)
+    run_limit[$!]=$limit
+}
+
+# finish PID RC: the scenario's output (when kept), leftovers, result.
+finish() {
+    local p=$1 rc=$2 name=${run_name[$1]} left secs why
+    unset "run_name[$p]"
+    left=$(leftovers "$p")
+    secs=$(( $(date +%s) - run_start[$p] ))
+    if [ "$jobs_max" -gt 1 ]; then
+        echo "=== $name (output)"
+        cat "$outdir/$name.out"
+    fi
     why="exit $rc"
-    [ "$rc" = 124 ] && why="timed out after ${limit}s"
+    [ "$rc" = 124 ] && why="timed out after ${run_limit[$p]}s"
     if [ -n "$left" ]; then
         printf 'FAIL: %s: processes left running (killed):\n%s\n' "$name" \
             "$left"
@@ -117,9 +157,31 @@ for f in "${scenarios[@]}"; do
             "$secs" "$name" "$why" "$name")")
     fi
     echo "=== $name: ${secs}s"
+}
+
+# wait_one: waits for any running scenario to end and finishes it.
+wait_one() {
+    local p rc=0
+    wait -n -p p "${!run_name[@]}" || rc=$?
+    finish "$p" "$rc"
+}
+
+for f in "${scenarios[@]}"; do
+    name=$(basename "$f" .sh)
+    # Room for it: one slot free, and nothing beside a run_alone one.
+    while [ "${#run_name[@]}" -ge "$jobs_max" ] ||
+        { [ "${#run_name[@]}" -gt 0 ] && run_alone "$name"; } ||
+        { [ "${#run_name[@]}" -gt 0 ] && run_alone "${run_name[*]}"; }; do
+        wait_one
+    done
+    launch "$f"
 done
+while [ "${#run_name[@]}" -gt 0 ]; do
+    wait_one
+done
+rm -rf "$outdir"
 
 echo "=== summary (seconds per scenario, slowest first)"
 printf '%s\n' "${results[@]}" | sort -rn
-echo "integration: $passed passed, $failed failed in $(( $(date +%s) - t_all )) s"
+echo "integration: $passed passed, $failed failed in $(( $(date +%s) - t_all )) s ($jobs_max at a time)"
 [ "$failed" = 0 ]
