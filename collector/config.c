@@ -72,9 +72,10 @@ static const struct config_def config_defs[] = {
     { "handshake-timeout", CONFIG_DURATION, "10s", 100000000,
       INT64_C(600000000000), CFG(handshake_timeout_ns),
       "time a shipper has to complete the handshake" },
-    { "idle-timeout", CONFIG_DURATION, "30s", INT64_C(20000000000),
+    { "idle-timeout", CONFIG_DURATION, "20s", INT64_C(10000000000),
       INT64_C(3600000000000), CFG(idle_timeout_ns),
-      "close a shipper that completes no frame for this long" },
+      "close a shipper that completes no frame for this long (idle "
+      "shippers PING every 5-7.5 s)" },
     { "retention-age", CONFIG_DURATION, "0s", 0, INT64_MAX,
       CFG(retention_age_ns), "delete logs older than this (0: never)" },
     { "retention-size", CONFIG_SIZE, "0", 0, INT64_MAX, CFG(retention_bytes),

@@ -41,8 +41,11 @@
 #define SENDER_BACKOFF_MIN   100        /* ms */
 #define SENDER_BACKOFF_MAX   5000
 #define SENDER_HANDSHAKE_S   10
-#define SENDER_ACK_TIMEOUT_S 30
-#define SENDER_PING_S        10         /* PROTOCOL.md "Keepalive" */
+/* PROTOCOL.md "Keepalive": a collector that stops answering is given up
+ * within 30 s, busy (the ACK timeout) or idle (a PING after 5-7.5 s
+ * without writing, 7.5-10 s for its PONG). */
+#define SENDER_ACK_TIMEOUT_S 20
+#define SENDER_PING_S        5
 #define SENDER_SPARE_ENCS    4          /* idle batch encoders kept */
 /* The collector sends control frames only (PROTOCOL.md): the reader takes
  * frames up to WIRE_MAX_CONTROL and the socket input is staged up to this. */

@@ -65,8 +65,8 @@ struct sender_config {
                                      * too, frames once compressed */
     int         zlevel;
     int         compress_threads;   /* 0: deflate on the loop thread */
-    int         ack_timeout_ms;     /* 0: 30 s (tests set it shorter) */
-    int         ping_ms;            /* idle keepalive; 0: 10 s (tests) */
+    int         ack_timeout_ms;     /* 0: 20 s (tests set it shorter) */
+    int         ping_ms;            /* idle keepalive; 0: 5 s (tests) */
     struct tls_ctx *tls;            /* NULL: plain TCP; borrowed */
 };
 
