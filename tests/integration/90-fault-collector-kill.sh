@@ -54,7 +54,7 @@ assert_ge "$kills" "$(soak_or 3 20)" "collector kills while the writers ran"
 wait_writers "$(soak_or 60 300)"
 manifests=("$IT_TMP"/manifest-*.jsonl)
 log "writers done: $(manifest_lines "${manifests[@]}") lines"
-wait_all_found "$(soak_or 90 600)" "${manifests[@]}"
+fault_wait_found "$(soak_or 90 600)" "${manifests[@]}"
 sleep 2     # a late resend would show as a duplicate
 fault_verify "$IT_TMP/out.jsonl" "${manifests[@]}"
 log "records_duplicate (resends refused) since the last start: $(health_counter records_duplicate)"

@@ -52,7 +52,7 @@ log "shipper killed $kills times"
 assert_ge "$kills" "$(soak_or 4 200)" "shipper kills while the writers ran"
 wait_writers "$(soak_or 60 120)"
 manifests=("$IT_TMP"/manifest-*.jsonl)
-wait_all_found "$(soak_or 60 300)" "${manifests[@]}"
+fault_wait_found "$(soak_or 60 300)" "${manifests[@]}"
 sleep 2
 fault_verify "$IT_TMP/out.jsonl" "${manifests[@]}"
 fault_verify_store collector -- "${manifests[@]}"

@@ -207,7 +207,7 @@ fi
 
 wait_writers "$(soak_or 120 900)"
 m=("$IT_TMP/manifest-node1-app.jsonl")
-wait_all_found 120 "${m[@]}"
+fault_wait_found 120 "${m[@]}"
 sleep 2
 fault_verify "$IT_TMP/out.jsonl" "${m[@]}"
 hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$SPID/status")

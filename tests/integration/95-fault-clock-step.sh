@@ -48,7 +48,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 wait_writers "$(soak_or 60 300)"
 manifests=("$IT_TMP"/manifest-*.jsonl)
-wait_all_found "$(soak_or 60 300)" "${manifests[@]}"
+fault_wait_found "$(soak_or 60 300)" "${manifests[@]}"
 sleep 2
 fault_verify "$IT_TMP/out.jsonl" "${manifests[@]}"
 

@@ -46,15 +46,21 @@ def parse_time_ns(s):
     return sec * 1_000_000_000 + int(frac)
 
 
-def read_records(stream):
-    recs, bad = [], []
+def iter_records(stream, bad):
+    """The records of stream one at a time (a soak's output holds millions:
+    never all in memory); lines that are not JSON go to bad."""
     for n, line in enumerate(stream, 1):
         if not line.strip():
             continue
         try:
-            recs.append(json.loads(line))
+            yield json.loads(line)
         except ValueError:
             bad.append("line %d is not JSON: %.120r" % (n, line))
+
+
+def read_records(stream):
+    bad = []
+    recs = list(iter_records(stream, bad))
     return recs, bad
 
 
@@ -104,13 +110,16 @@ def gen_problems(want, seen, errs):
 
 
 def verify(a, exp, recs, errs):
+    """recs: any iterable of records (read once)."""
     want = {m: e for m, e in exp.items() if selected(e, a)}
     if not want:
         # An empty manifest or a filter that selects nothing would let an
         # empty answer pass: never what a scenario means to check.
         errs.append("no expected line selected (empty manifest or filter)")
     seen = {}
+    n_recs = 0
     for r in recs:
+        n_recs += 1
         msg = r.get("message") if isinstance(r.get("message"), str) else ""
         ms = MARKER.findall(msg[:200])
         if len(ms) != 1 or ms[0] not in want:
@@ -128,7 +137,7 @@ def verify(a, exp, recs, errs):
         errs.append("duplicate: %s seen %d times" % (m, seen[m]))
     gen_problems(want, seen, errs)
     print("check: expected %d, got %d records, %d missing, %d duplicated, "
-          "%d problems in total" % (len(want), len(recs), len(missing),
+          "%d problems in total" % (len(want), n_recs, len(missing),
                                     len(dups), len(errs)))
     for e in errs[:40]:
         print("check:   " + e)
@@ -144,7 +153,8 @@ def main(argv):
     p.add_argument("manifest", nargs="+")
     a = p.parse_args(argv)
     exp = load_manifests(a.manifest)
-    recs, errs = read_records(sys.stdin)
+    errs = []
+    recs = iter_records(sys.stdin, errs)
     if a.mode == "count":
         found = set()
         for r in recs:
