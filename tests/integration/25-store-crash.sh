@@ -38,10 +38,8 @@ crash_loop() {
         log "killed with: $(find "$DATA" -name '*.tmp' | wc -l) temp files," \
             "$(find "$DATA" -name '*.lqs' | wc -l) segments"
         start_collector collector "$@"
-        log "restart $i: torn_cuts=$(health_store torn_cuts)" \
-            "wal_replayed=$(health_store wal_replayed)" \
-            "index_rebuilds=$(health_store index_rebuilds)" \
-            "segments=$(health_store segments)"
+        log "restart $i: $(health_stores torn_cuts wal_replayed \
+            index_rebuilds segments)"
     done
 }
 

@@ -186,11 +186,12 @@ wait_until 20 "one start line per start of node3's crasher" starts_ok
 log "crasher on node3: $(cat "$IT_TMP/crasher.txt")"
 
 # --- node3's link cut for 15 s while a counting container writes
-count=3000
+# 25 s of writing: 3 before the cut, 15 during it, 7 after it.
+count=2500
 ndk node3 run -d --name counter --network host --log-driver json-file \
     --log-opt max-size=1m --log-opt max-file=3 logq/apps:latest \
     --kind sys --rate 100 --count "$count" --marker LQ80 --start-time now >/dev/null
-sleep 5
+sleep 3
 cut_at=$(date -u +%FT%T.%NZ)
 ip link set lq-node3 down
 log "node3's link down"

@@ -19,6 +19,15 @@ health_store() {
 print(int(json.load(sys.stdin)["store"][sys.argv[1]]))' "$1"
 }
 
+# health_stores NAME...: prints "NAME=VALUE ..." of /health store.NAME (one
+# request for all).
+health_stores() {
+    curl -fsS --max-time 5 "http://127.0.0.1:$CHTTP/health" |
+        python3 -c 'import json, sys
+st = json.load(sys.stdin)["store"]
+print(" ".join("%s=%d" % (k, int(st[k])) for k in sys.argv[1:]))' "$@"
+}
+
 # lq_all OUT ARGS...: every matching record as JSON lines into OUT (logq
 # exits 1 when nothing matches: that is an empty OUT, not an error).
 lq_all() {
@@ -37,11 +46,14 @@ lq_all() {
 index_agrees() {
     local min=$1 w total=0 n
     for w in "${STORE_WORDS[@]}"; do
-        lq_all "$IT_TMP/tok.jsonl" "$w"
         # The '|^$' branch (only an empty message, and there is none) holds
         # no word, so no required word can be taken from the regex for the
-        # index: this query reads every block.
-        lq_all "$IT_TMP/scan.jsonl" -e "(^|[^[:alnum:]])$w([^[:alnum:]]|\$)|^\$"
+        # index: this query reads every block. It runs beside the token
+        # query (the collector has query workers for both).
+        lq_all "$IT_TMP/scan.jsonl" -e "(^|[^[:alnum:]])$w([^[:alnum:]]|\$)|^\$" &
+        local scan_pid=$!
+        lq_all "$IT_TMP/tok.jsonl" "$w"
+        wait "$scan_pid" || fail "the scanning query for '$w' failed"
         python3 "$IT_DIR/storecheck.py" same "$IT_TMP/tok.jsonl" \
             "$IT_TMP/scan.jsonl" >"$IT_TMP/same.txt" ||
             fail "index and scan disagree on '$w': $(cat "$IT_TMP/same.txt")"
