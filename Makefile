@@ -161,7 +161,7 @@ unit: deps
 TSAN_TESTS := $(patsubst %,build/tsan/tests/collector/%,search/pool_test \
               search/feed_test store/store_mt_test ingest/ingest_dec_test)
 tsan-unit:
-	$(MAKE) MODE=tsan $(TSAN_TESTS)
+	$(MAKE) -j$(TEST_JOBS) MODE=tsan $(TSAN_TESTS)
 	@for t in $(TSAN_TESTS); do \
 	    if LOGQ_CORPUS=$${LOGQ_CORPUS:-none} TSAN_OPTIONS=halt_on_error=1 \
 	        setarch -R $$t >$$t.log 2>&1; then \
