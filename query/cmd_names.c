@@ -5,7 +5,9 @@
  * the nearest known ones (nearest.c): "no container 'web'; did you mean
  * web-1, web-2?". Reads /api/v1/hosts and /api/v1/containers; only the
  * patterns without '!' are checked (an exclusion of nothing is harmless).
- * Never changes the exit status: nothing found stays 1.
+ * Never changes the exit status: nothing found stays 1. Also the column
+ * widths of a text search (cmd_names_widths): the longest host and
+ * container name among the selected containers, so messages line up.
  */
 #include "query/cmd_names.h"
 
@@ -19,6 +21,7 @@
 #include "query/nearest.h"
 
 #define NAMES_SHOWN 5
+#define NAMES_MAX_WIDTH 32  /* a longer name is printed whole, unpadded */
 
 /* One field's known names (borrowed from the lists). */
 struct names_known {
@@ -114,5 +117,51 @@ cmd_names_check(const struct cmd_env *env, const struct search_args *a)
         reply_list_fini(&ctrs);
     }
     reply_list_fini(&hosts);
+    url_fini(&u);
+}
+
+/* Terminal columns of name as the text output prints it (escaped). */
+static size_t
+names_columns(const char *name)
+{
+    struct buf b;
+    size_t cols = 0;
+
+    buf_init(&b, 64 * 1024);
+    if (escape_append(&b, name, strlen(name), ESCAPE_KEEP_TAB) == 0)
+        for (size_t i = 0; i < b.len; i++)
+            cols += (b.data[i] & 0xC0) != 0x80;
+    buf_fini(&b);
+    return cols;
+}
+
+void
+cmd_names_widths(const struct cmd_env *env, const struct search_args *a,
+                 struct output_widths *w)
+{
+    struct reply_list l;
+    struct url u;
+    const char *server;
+
+    w->host = w->container = 0;
+    if (cmd_url_open(env, &a->common, &u, &server) < 0)
+        return;
+    if (names_fetch(&u, "/api/v1/containers", &l) == 0) {
+        for (size_t i = 0; i < l.n_items; i++) {
+            const struct reply_item *it = &l.items[i];
+            if (!args_names_match(&a->hosts, it->host, 0) ||
+                !args_names_match(&a->containers, it->container, 1) ||
+                !args_names_match(&a->images, it->image, 0))
+                continue;
+            size_t hw = names_columns(it->host);
+            size_t cw = names_columns(it->container);
+            w->host = hw > w->host ? hw : w->host;
+            w->container = cw > w->container ? cw : w->container;
+        }
+        reply_list_fini(&l);
+    }
+    w->host = w->host > NAMES_MAX_WIDTH ? NAMES_MAX_WIDTH : w->host;
+    w->container = w->container > NAMES_MAX_WIDTH ? NAMES_MAX_WIDTH
+                                                  : w->container;
     url_fini(&u);
 }

@@ -461,6 +461,8 @@ cmd_search_exec(const struct cmd_env *env, int argc, char **argv, int first)
         goto done;
     }
     s.render.tpl = s.tpl;
+    if (!s.a.common.is_json && !s.a.is_raw && s.tpl == NULL)
+        cmd_names_widths(env, &s.a, &s.render.widths);
     s.render.is_raw = s.a.is_raw;
     s.render.is_raw_escaped = env->stdout_is_tty;
     seen_init(&s.seen);

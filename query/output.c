@@ -206,11 +206,34 @@ output_message_spans(struct buf *out, const struct logrec *r,
     return output_message_append(out, r->msg + at, r->msg_len - at, indent);
 }
 
+/* Spaces up to `width` columns since out[from], then one. */
+static int
+output_pad(struct buf *out, size_t from, size_t width)
+{
+    size_t cols = output_columns(out->data + from, out->len - from);
+
+    for (; cols < width; cols++)
+        if (buf_append(out, " ", 1) < 0)
+            return -1;
+    return buf_append(out, " ", 1);
+}
+
 int
 output_record_text_spans(struct buf *out, const struct logrec *r, int color,
                          char mark, const size_t *spans, size_t n_spans)
 {
-    size_t saved = out->len;
+    static const struct output_widths none;
+
+    return output_record_text_cols(out, r, color, mark, spans, n_spans,
+                                   &none);
+}
+
+int
+output_record_text_cols(struct buf *out, const struct logrec *r, int color,
+                        char mark, const size_t *spans, size_t n_spans,
+                        const struct output_widths *w)
+{
+    size_t saved = out->len, at;
     char t[40];
     const char *ctr_sgr = NULL;
     int is_dim = color && mark == '-';
@@ -219,16 +242,22 @@ output_record_text_spans(struct buf *out, const struct logrec *r, int color,
     if (color)
         ctr_sgr = r->stream == LOGREC_STDERR ? OUTPUT_SGR_STDERR
                                              : output_color_for(r->container);
-    if (output_field_append(out, t, color ? OUTPUT_SGR_TIME : NULL) < 0 ||
-        output_field_append(out, r->host,
-                            color ? output_color_for(r->host) : NULL) < 0 ||
-        output_field_append(out, r->container, ctr_sgr) < 0)
+    if (output_field_append(out, t, color ? OUTPUT_SGR_TIME : NULL) < 0)
         goto fail;
-    if (mark != 0) {
-        out->len--;             /* "web: " like grep's "file:" */
-        if (buf_append(out, &mark, 1) < 0 || buf_append(out, " ", 1) < 0)
-            goto fail;
-    }
+    at = out->len;
+    if (output_field_append(out, r->host,
+                            color ? output_color_for(r->host) : NULL) < 0)
+        goto fail;
+    out->len--;                 /* the space: after the padding */
+    if (output_pad(out, at, w->host) < 0)
+        goto fail;
+    at = out->len;
+    if (output_field_append(out, r->container, ctr_sgr) < 0)
+        goto fail;
+    out->len--;                 /* "web: " like grep's "file:" */
+    if ((mark != 0 && buf_append(out, &mark, 1) < 0) ||
+        output_pad(out, at, w->container + (mark != 0)) < 0)
+        goto fail;
     size_t indent = output_columns(out->data + saved, out->len - saved);
     if (is_dim && buf_append(out, "\033[2m", 4) < 0)
         goto fail;

@@ -54,6 +54,17 @@ int  output_record_text_mark(struct buf *out, const struct logrec *r,
 int  output_record_text_spans(struct buf *out, const struct logrec *r,
                               int color, char mark, const size_t *spans,
                               size_t n_spans);
+/* Columns to pad host and container names to (0: none), so a run's
+ * messages line up (logq learns them from /containers). */
+struct output_widths {
+    size_t host;
+    size_t container;
+};
+/* The same with the host and container (and its mark) padded to w's
+ * widths in terminal columns; longer names are left whole. */
+int  output_record_text_cols(struct buf *out, const struct logrec *r,
+                             int color, char mark, const size_t *spans,
+                             size_t n_spans, const struct output_widths *w);
 /* Appends the "--" line between context groups (cyan with color). */
 int  output_group_break(struct buf *out, int color);
 /* Appends the record as one JSON line with exactly the fields time, host,

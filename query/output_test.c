@@ -544,6 +544,40 @@ test_output_local_time(void **state)
     tzset();
 }
 
+/* Names padded to a run's widths (columns, after the mark), so messages
+ * line up; a longer name stays whole; color does not count. */
+static void
+test_output_widths(void **state)
+{
+    (void)state;
+    struct logrec r = rec("m", LOGREC_STDOUT);
+    struct output_widths w = { 7, 5 };
+    struct buf b;
+
+    buf_init(&b, 1 << 16);
+    assert_int_equal(output_record_text_cols(&b, &r, 0, 0, NULL, 0, &w), 0);
+    assert_int_equal(output_record_text_cols(&b, &r, 0, ':', NULL, 0, &w),
+                     0);
+    r.host = "a-much-longer-host";
+    r.container = "caf\xc3\xa9";          /* 4 columns */
+    assert_int_equal(output_record_text_cols(&b, &r, 0, '-', NULL, 0, &w),
+                     0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    assert_string_equal((char *)b.data,
+                        "2026-11-27T13:50:40.123Z node1   web   m\n"
+                        "2026-11-27T13:50:40.123Z node1   web:   m\n"
+                        "2026-11-27T13:50:40.123Z a-much-longer-host "
+                        "caf\xc3\xa9-  m\n");
+    buf_reset(&b);
+    r.host = "node1";
+    r.container = "web";
+    assert_int_equal(output_record_text_cols(&b, &r, 1, 0, NULL, 0, &w), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    assert_non_null(strstr((char *)b.data, "\033[0m   \033["));
+    assert_non_null(strstr((char *)b.data, "web\033[0m   m"));
+    buf_fini(&b);
+}
+
 int
 main(void)
 {
@@ -560,6 +594,7 @@ main(void)
         cmocka_unit_test(test_output_color_decision),
         cmocka_unit_test(test_output_spans),
         cmocka_unit_test(test_output_local_time),
+        cmocka_unit_test(test_output_widths),
         cmocka_unit_test(test_output_color_stable_not_red),
         cmocka_unit_test(test_output_time_compact),
         cmocka_unit_test(test_output_json_exact_fields),

@@ -24,6 +24,7 @@ render_init(struct render *r, int is_json, int has_context, int color)
     r->is_raw = 0;
     r->is_raw_escaped = 0;
     r->tpl = NULL;
+    r->widths = (struct output_widths){ 0, 0 };
 }
 
 int
@@ -74,7 +75,7 @@ render_record(struct render *r, const struct reply_record *rr,
         return render_raw(r, &rr->rec, out);
     size_t spans[2 * RENDER_MAX_SPANS];
     size_t n = r->color ? xreply_spans(rr, spans, RENDER_MAX_SPANS) : 0;
-    return output_record_text_spans(out, &rr->rec, r->color,
-                                    !r->has_context ? 0 : is_ctx ? '-' : ':',
-                                    spans, n);
+    return output_record_text_cols(out, &rr->rec, r->color,
+                                   !r->has_context ? 0 : is_ctx ? '-' : ':',
+                                   spans, n, &r->widths);
 }

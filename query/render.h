@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "common/buf.h"
+#include "query/output.h"
 #include "query/reply.h"
 
 struct template;
@@ -27,6 +28,7 @@ struct render {
     int      is_raw;        /* -o raw: the message alone */
     int      is_raw_escaped; /* ... with control bytes escaped (a tty) */
     const struct template *tpl; /* --format, borrowed; NULL: none */
+    struct output_widths widths;   /* text: name columns; 0: unpadded */
 };
 
 void render_init(struct render *r, int is_json, int has_context, int color);
