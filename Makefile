@@ -176,7 +176,9 @@ integration:
 lint:
 	tests/lint.sh
 
+# rsyslog (the peer in the bench) is installed here only, not for make test.
 bench: deps all
+	@provisioning/deps.sh --bench
 	tests/bench/run.sh
 
 # The fault suite's long mode on the release build (the short mode runs in
