@@ -11,6 +11,7 @@ Prints a Markdown report (also written to --out). Every wait is bounded.
 """
 import argparse, json, os, platform, re, shlex, shutil, signal, socket, statistics
 import subprocess, sys, tempfile, time, urllib.request
+import rsyslog_peer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.join(ROOT, "bin")
@@ -212,6 +213,8 @@ def main():
                     help="extra logq-collector argument (repeat), e.g. --collector-arg=--block-size=1M")
     ap.add_argument("--ingest-only", action="store_true",
                     help="stop after the ingest figures (no queries)")
+    ap.add_argument("--no-peer", action="store_true",
+                    help="skip the rsyslog peer (run after logq over the same files)")
     ap.add_argument("--perf", metavar="DIR",
                     help="perf record (cpu-clock, call graphs) the collector and the shipper "
                          "while they ingest; DIR/collector.data and DIR/shipper.data")
@@ -299,6 +302,15 @@ def main():
         coll_cpu_total = proc_cpu_s(coll.pid)
         coll.send_signal(signal.SIGTERM)
         coll.wait(timeout=60)
+        peer = None
+        if not a.no_peer:
+            files = sorted(os.path.join(dp, fn) for dp, _, fns in os.walk(droot)
+                           for fn in fns if fn.endswith("-json.log"))
+            peer = rsyslog_peer.run(tmp, files, json_bytes, free_port, proc_cpu_s,
+                                    proc_rss_kib, max(600, 600 * a.gib))
+            if "error" not in peer and peer["lines"] != peer["sent"]:
+                print(f"bench: RSYSLOG LINE COUNT MISMATCH: {peer['lines']} received, "
+                      f"{peer['sent']} sent", file=sys.stderr)
     finally:
         for p in procs + perfs:
             if p.poll() is None:
@@ -329,7 +341,10 @@ def main():
     rep.append(f"| shipper CPU | {ship_cpu:.1f} s ({ship_cpu / (json_bytes / (1 << 30)):.1f} s per GiB), peak RSS {ship_rss / 1024:.1f} MiB |")
     rep.append(f"| collector CPU while ingesting | {coll_cpu:.1f} s ({coll_cpu / (json_bytes / (1 << 30)):.1f} s per GiB), peak RSS {coll_rss_ingest / 1024:.1f} MiB |")
     rep.append(f"| stored bytes (blocks + index + metadata) | {store_bytes / (1 << 20):.0f} MiB = {100 * store_bytes / json_bytes:.1f}% of json-file, {100 * store_bytes / plain_bytes:.1f}% of plain text |")
-    rep.append(f"| collector after queries | CPU {coll_cpu_total:.1f} s total, peak RSS {coll_rss_query / 1024:.1f} MiB |\n")
+    rep.append(f"| collector after queries | CPU {coll_cpu_total:.1f} s total, peak RSS {coll_rss_query / 1024:.1f} MiB |")
+    if peer is not None:
+        rep += rsyslog_peer.report_rows(peer, json_bytes)
+    rep.append("")
     if not rows:
         return finish(a, rep)
     hdr = "| query | logq ms | grep ms | grep/logq | logq lines | grep -c |" + (" rg ms |" if rg else "")
