@@ -320,6 +320,14 @@ client_read_loop(const struct client_req *req, struct client_io *io,
                      "https://)");
             return CLIENT_E_LOST;
         }
+        if (n_read == 0 && r >= 2 && data[0] == 'L' && data[1] == 'Q') {
+            /* every frame of common/PROTOCOL.md starts so; HTTP never */
+            snprintf(err, errlen, "port %u answers in the shipper protocol: "
+                     "it is the collector's shipper port (--listen); logq "
+                     "needs its HTTP API port (--http, default 7080)",
+                     (unsigned)req->url->port);
+            return CLIENT_E_PROTO;
+        }
         n_read += (uint64_t)r;
         int frc = r == 0 ? http_resp_eof(resp)
                          : http_resp_feed(resp, data, (size_t)r);
@@ -364,6 +372,23 @@ client_unauthorized(const struct url *u, char *err, size_t errlen)
              : "the collector asks for a token",
              u->token ? "check $LOGQ_TOKEN or --token-file"
                       : "set $LOGQ_TOKEN or use --token-file FILE");
+}
+
+/* A 404: the server's message, the status and the URL asked for (its
+ * path without the query), so a wrong --server path shows. */
+static void
+client_not_found(const struct client_req *req, char *err, size_t errlen)
+{
+    const struct url *u = req->url;
+    size_t plen = strcspn(req->target, "?");
+    size_t n = strlen(err);
+    const char *lb = strchr(u->host, ':') ? "[" : "";
+    const char *rb = lb[0] ? "]" : "";
+
+    snprintf(err + n, errlen - n, " (404 Not Found: %s://%s%s%s:%u%s%.*s; "
+             "check the path of --server)", u->is_tls ? "https" : "http",
+             lb, u->host, rb, (unsigned)u->port, u->prefix, (int)plen,
+             req->target);
 }
 
 /* ------------------------------------------------------------ public API */
@@ -411,7 +436,10 @@ client_get(const struct client_req *req, int *status, char *err,
                           call.error_body.len, call.status, err, errlen);
         if (call.status == 401)
             client_unauthorized(req->url, err, errlen);
+        if (call.status == 404)
+            client_not_found(req, err, errlen);
     }
+
 done:
     tls_conn_free(io.tls);
     if (io.fd >= 0)

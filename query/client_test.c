@@ -241,6 +241,34 @@ test_client_closed_mid_body(void **state)
     buf_fini(&s.body);
 }
 
+/* A 404 names the status and the URL (prefix and path, not the query);
+ * a reply in the shipper protocol ("LQ") names the shipper port. */
+static void
+test_client_not_found_and_shipper_port(void **state)
+{
+    struct fake f = { .pieces = { "HTTP/1.1 404 Not Found\r\nContent-Length:"
+                                  " 28\r\n\r\n{\"error\":\"no such resource\"}" } };
+    struct fake g = { .pieces = { "LQ\001\002garbage" } };
+    struct sink s = { .n_calls = 0 };
+    char err[512] = "", want[512];
+
+    (void)state;
+    assert_int_equal(run(&f, "/logs", 5000, &s, NULL, NULL, err,
+                         sizeof(err)), CLIENT_E_HTTP);
+    snprintf(want, sizeof(want), "no such resource (404 Not Found: "
+             "http://127.0.0.1:%u/logs/api/v1/logs; check the path of "
+             "--server)", f.port);
+    assert_string_equal(err, want);
+    buf_fini(&s.body);
+    assert_int_equal(run(&g, "", 5000, &s, NULL, NULL, err, sizeof(err)),
+                     CLIENT_E_PROTO);
+    snprintf(want, sizeof(want), "port %u answers in the shipper protocol: "
+             "it is the collector's shipper port (--listen); logq needs its "
+             "HTTP API port (--http, default 7080)", g.port);
+    assert_string_equal(err, want);
+    buf_fini(&s.body);
+}
+
 static void
 test_client_malformed(void **state)
 {
@@ -311,6 +339,7 @@ main(void)
         cmocka_unit_test(test_client_unresolvable),
         cmocka_unit_test(test_client_closed_mid_body),
         cmocka_unit_test(test_client_malformed),
+        cmocka_unit_test(test_client_not_found_and_shipper_port),
         cmocka_unit_test(test_client_idle_timeout),
         cmocka_unit_test(test_client_callback_stops),
         cmocka_unit_test(test_client_stop_flag),

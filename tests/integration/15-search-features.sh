@@ -262,6 +262,19 @@ rc=0
 lq -f -C 1 x 2>/dev/null || rc=$?
 assert_eq 2 "$rc" "-C with -f"
 
+log "clear errors: a wrong path, the shipper port"
+rc=0
+LOGQ_TOKEN=$IT_HTTP_TOKEN LOGQ_TLS_CA=$IT_TLS_CA "$BUILD/logq" \
+    --server "$(it_scheme)://127.0.0.1:$CHTTP/nope" x 2>"$IT_TMP/e.err" || rc=$?
+assert_eq 2 "$rc" "404: exit 2"
+grep -qF "(404 Not Found: $(it_scheme)://127.0.0.1:$CHTTP/nope/api/v1/logs; check the path of --server)" \
+    "$IT_TMP/e.err" || fail "404 message: $(cat "$IT_TMP/e.err")"
+rc=0
+"$BUILD/logq" --server "http://127.0.0.1:$CTCP" x 2>"$IT_TMP/e.err" || rc=$?
+assert_eq 2 "$rc" "shipper port: exit 2"
+grep -qF "port $CTCP answers in the shipper protocol" "$IT_TMP/e.err" ||
+    fail "shipper port message: $(cat "$IT_TMP/e.err")"
+
 log "hosts: STATUS, LAST CONTACT"
 lq hosts --no-color >"$IT_TMP/hosts.txt"
 grep -qE '^node1 +connected +2 +350 +[0-9]+s ago +[0-9]+[sm] ago$' \
