@@ -9,7 +9,7 @@ performance ones: large batches and queues, imfile from the start of each
 file (freshStartTail off, readMode 0), omfile with asyncWriting and big
 buffers. Delivery is checked by counting the output file's lines.
 """
-import os, shutil, subprocess, time
+import os, re, shutil, subprocess, time
 
 # zlib level 1 as logq's shipper; the stream mode compresses across
 # records (per-record "single" mode compresses each line alone, which
@@ -100,7 +100,8 @@ def run(tmp, files, json_bytes, free_port, proc_cpu_s, proc_rss_kib, deadline_s)
         wall = time.perf_counter() - t0
         fig = {"version": version(rsyslogd), "wall": wall, "load": load, "lines": got, "sent": n_lines,
                "send_cpu": proc_cpu_s(send.pid), "send_rss": proc_rss_kib(send.pid),
-               "recv_cpu": proc_cpu_s(recv.pid), "recv_rss": proc_rss_kib(recv.pid)}
+               "recv_cpu": proc_cpu_s(recv.pid), "recv_rss": proc_rss_kib(recv.pid),
+               "wire": wire_bytes(port)}
         for p in (send, recv):
             p.terminate()
             p.wait(timeout=30)
@@ -113,6 +114,19 @@ def run(tmp, files, json_bytes, free_port, proc_cpu_s, proc_rss_kib, deadline_s)
             if p.poll() is None:
                 p.kill()
                 p.wait()
+
+
+def wire_bytes(port):
+    """Bytes the sender's open TCP connections to port have sent (ss -ti
+    bytes_sent, the kernel's count): rsyslog's bytes on the wire. -1 when
+    ss is missing or shows no such connection."""
+    try:
+        out = subprocess.run(["ss", "-tinH", "state", "established", "dport", "=", f":{port}"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return -1
+    sent = [int(m) for m in re.findall(rb"bytes_sent:(\d+)", out)]
+    return sum(sent) if sent else -1
 
 
 def wait_listening(port, proc):
@@ -152,7 +166,9 @@ def report_rows(fig, json_bytes):
             f"same files | {fig['wall']:.1f} s ({mib / fig['wall']:.0f} MiB/s of json-file), load {fig['load']:.1f} "
             f"when it started |",
             f"| rsyslog sender CPU | {fig['send_cpu']:.1f} s ({fig['send_cpu'] / gib:.1f} s per GiB), "
-            f"peak RSS {fig['send_rss'] / 1024:.1f} MiB |",
+            f"peak RSS {fig['send_rss'] / 1024:.1f} MiB; " + (
+                f"on the wire {fig['wire'] / (1 << 20):.1f} MiB = {100 * fig['wire'] / json_bytes:.1f}% "
+                f"of json-file (ss -ti bytes_sent) |" if fig["wire"] >= 0 else "bytes on the wire unknown |"),
             f"| rsyslog receiver CPU | {fig['recv_cpu']:.1f} s ({fig['recv_cpu'] / gib:.1f} s per GiB), "
             f"peak RSS {fig['recv_rss'] / 1024:.1f} MiB (writes a flat file: no index) |"]
     same = "the same bytes" if fig["bytes"] == json_bytes else \
