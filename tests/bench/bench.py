@@ -198,7 +198,7 @@ def run_queries(a, server, plain, n_lines):
         if rg:
             rt, _ = timed([rg, "-c", "-F" if "-F" in gcmd else "-e", gcmd[-2], plain], a.runs)
             row.append(f"{rt * 1000:.1f}")
-            rows.append(row)
+        rows.append(row)
     return rows, medium, common, rg
 
 
