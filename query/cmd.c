@@ -116,7 +116,11 @@ cmd_client_error(enum client_result res, const char *server, const char *err)
     case CLIENT_E_CONNECT:
         return cmd_error("cannot reach collector at %s: %s", server, err);
     case CLIENT_E_HTTP:
-        return cmd_error("collector: %s", err);
+        return cmd_error("collector: %s%s", err,
+                         strcmp(err, "metrics disabled: no --redis") == 0
+                         ? " (start logq-collector with --redis HOST:PORT "
+                           "to keep host and container metrics: "
+                           "collector/REDIS.md)" : "");
     case CLIENT_E_LOST:
         return cmd_error("connection to collector at %s lost: %s", server,
                          err);

@@ -13,8 +13,10 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/escape.h"
 #include "query/cmd.h"
 #include "query/metrics_view.h"
+#include "query/nearest.h"
 #include "query/sparkline.h"
 
 static void
@@ -31,6 +33,44 @@ metrics_usage(FILE *fp)
           "  --since T        15m, 2h, RFC 3339 (default 1h)\n"
           "  --step D         bucket width: 10s, 1m (default: range/120)\n"
           "Exit status: 0 found, 1 nothing, 2 error.\n", fp);
+}
+
+/* A name that found no series: if the collector does not know it at
+ * all, says so with the nearest known names. 1 if it said so. */
+static int
+metrics_unknown_name(const struct url *u, const char *name)
+{
+    struct mview_reply r;
+    struct buf body;
+    char err[256];
+    int is_unknown = 0;
+
+    buf_init(&body, CMD_LIST_BODY_MAX);
+    if (cmd_fetch(u, "/api/v1/metrics", &body, err, sizeof(err)) ==
+        CLIENT_OK && mview_names_parse((const char *)body.data, body.len, &r,
+                                       err, sizeof(err)) == 0) {
+        is_unknown = 1;
+        for (size_t i = 0; i < r.n_names && is_unknown; i++)
+            is_unknown = strcmp(r.names[i], name) != 0;
+        if (is_unknown) {
+            const char *near[5];
+            size_t n = nearest_names(name, r.names, r.n_names, near, 5);
+            struct buf msg;
+            buf_init(&msg, 4096);
+            for (size_t i = 0; i < n; i++)
+                if (buf_append(&msg, i ? ", " : "; did you mean ",
+                               i ? 2 : 15) < 0 ||
+                    escape_append(&msg, near[i], strlen(near[i]), 0) < 0)
+                    break;
+            cmd_error("unknown metric '%s'%.*s%s (logq metrics lists "
+                      "them)", name, (int)msg.len, (char *)msg.data,
+                      n > 0 ? "?" : "");
+            buf_fini(&msg);
+        }
+        mview_reply_fini(&r);
+    }
+    buf_fini(&body);
+    return is_unknown;
 }
 
 static int
@@ -96,6 +136,9 @@ cmd_metrics_exec(const struct cmd_env *env, int argc, char **argv, int first)
                                            &body, err, sizeof(err));
         status = res == CLIENT_OK ? metrics_show(&a, &body, server)
                                   : cmd_client_error(res, server, err);
+        if (status == CMD_EXIT_NOMATCH && a.name != NULL &&
+            metrics_unknown_name(&u, a.name))
+            status = CMD_EXIT_ERROR;
     }
     buf_fini(&body);
     buf_fini(&target);

@@ -275,6 +275,12 @@ assert_eq 2 "$rc" "shipper port: exit 2"
 grep -qF "port $CTCP answers in the shipper protocol" "$IT_TMP/e.err" ||
     fail "shipper port message: $(cat "$IT_TMP/e.err")"
 
+rc=0
+lq health 2>"$IT_TMP/e.err" || rc=$?
+assert_eq 2 "$rc" "health without --redis: exit 2"
+grep -qF "start logq-collector with --redis HOST:PORT" "$IT_TMP/e.err" ||
+    fail "health without redis: $(cat "$IT_TMP/e.err")"
+
 log "hosts: STATUS, LAST CONTACT"
 lq hosts --no-color >"$IT_TMP/hosts.txt"
 grep -qE '^node1 +connected +2 +350 +[0-9]+s ago +[0-9]+[sm] ago$' \
