@@ -154,12 +154,14 @@ unit: deps
 # worker pool, store cursors on workers against a sealing, retaining
 # writer, a follower's hand-off from the loop to a worker, a shipper
 # frame's decode on ingest's decoding thread (its corpus part runs under
-# ASan in run-unit.sh; here LOGQ_CORPUS defaults to none). Part of
+# ASan in run-unit.sh; here LOGQ_CORPUS defaults to none), a search's
+# creation on a worker while its client leaves (api_create_test). Part of
 # `make test` (about 10 s of build and 10 s of run on a quiet machine).
 # setarch -R: without address randomization, as gcc 12's TSan cannot map
 # its shadow memory under the larger mmap randomization of newer kernels.
 TSAN_TESTS := $(patsubst %,build/tsan/tests/collector/%,search/pool_test \
-              search/feed_test store/store_mt_test ingest/ingest_dec_test)
+              search/feed_test store/store_mt_test ingest/ingest_dec_test \
+              api/api_create_test)
 tsan-unit:
 	$(MAKE) -j$(TEST_JOBS) MODE=tsan $(TSAN_TESTS)
 	@for t in $(TSAN_TESTS); do \

@@ -214,6 +214,45 @@ fail:
     return -1;
 }
 
+int
+api_search_parse(struct api *a, struct evhttp_request *req,
+                 const char *query, enum api_endpoint ep,
+                 struct api_params *p)
+{
+    char *err = NULL;
+
+    if (api_params_parse(query, ep, p, &err) == 0)
+        return 0;
+    api_reply_error(a, req, HTTP_BADREQUEST, err ? err : "bad request");
+    free(err);
+    return -1;
+}
+
+int
+api_search_create(struct store *st, const struct api_params *p,
+                  const char *pre_err, struct search_spec *spec,
+                  struct query **q, struct search **search, char **errstr)
+{
+    *errstr = NULL;
+    if (api_query_compile(p, q, errstr) < 0) {
+        if (*errstr == NULL)
+            *errstr = xstrdup("bad request");
+        return HTTP_BADREQUEST;
+    }
+    if (pre_err != NULL) {
+        *errstr = xstrdup(pre_err);
+        return HTTP_BADREQUEST;
+    }
+    spec->q = *q;
+    *search = search_new(st, spec, errstr);
+    if (*search == NULL) {
+        if (*errstr == NULL)
+            *errstr = xstrdup("cannot create the search");
+        return HTTP_INTERNAL;
+    }
+    return 0;
+}
+
 void
 api_stream_start(struct evhttp_request *req)
 {

@@ -4,7 +4,8 @@
  * search as /logs (collector/search/search.c, no limit, no context)
  * feeding every match into an aggregate (collector/search/agg.c), in
  * slices on the query workers (api_pool.c), so neither a scan over
- * gigabytes nor a slow regex delays the loop. Nothing is sent until the
+ * gigabytes nor a slow regex delays the loop; the first job compiles the
+ * query and creates the search (the loop only parses). Nothing is sent until the
  * scan is over: then 200 with the JSON, or 422 with {"error":...} when the
  * scan cost cap was reached. A client that goes away cancels the slice
  * running (its done callback frees the scan) or frees it at once.
@@ -43,6 +44,13 @@ struct api_agg {
     int                       is_entered;   /* counted in n_searches */
     int                       rc;           /* by the job */
     int                       is_hist;
+    /* Creation (the first job, on a worker): */
+    struct search_spec        spec;
+    char                     *pre_err;      /* 400 if the query compiles */
+    int                       is_created;   /* the first job has run */
+    int                       is_started;   /* the scan has begun */
+    int                       create_code;  /* 0 or the status to reply */
+    char                     *create_err;
     struct agg_count         *count;
     struct agg_hist           hist;
     uint64_t                  n_damaged;
@@ -76,6 +84,8 @@ api_agg_free(struct api_agg *s)
     api_params_fini(&s->p);
     agg_count_free(s->count);
     agg_hist_fini(&s->hist);
+    free(s->pre_err);
+    free(s->create_err);
     free(s);
 }
 
@@ -129,16 +139,62 @@ api_agg_reply(struct api_agg *s)
     buf_fini(&out);
 }
 
-/* On a worker: one slice of the scan into the aggregate. */
+/* On a worker: the first job compiles the query and creates the search,
+ * each later one runs a slice of the scan into the aggregate. */
 static void
 api_agg_run(struct pool_job *j)
 {
     struct api_agg *s = j->arg;
 
+    if (!s->is_created) {
+        s->is_created = 1;
+        s->create_code = api_search_create(s->api->store, &s->p, s->pre_err,
+                                           &s->spec, &s->q, &s->search,
+                                           &s->create_err);
+        return;
+    }
+
     s->rc = api_search_slice(s->search, j, api_agg_emit_cb, s, NULL);
 }
 
-/* pool_done_fn: counts, then the next slice or the reply. */
+/* Before the scan has begun: replies code with why and frees s (the
+ * close callback removed first). */
+static void
+api_agg_fail(struct api_agg *s, int code, const char *why)
+{
+    struct api *a = s->api;
+    struct evhttp_request *req = s->req;
+    char *msg = xstrdup(why);
+
+    api_agg_free(s);
+    api_reply_error(a, req, code, msg);
+    free(msg);
+}
+
+/* On the loop, after the creation job: the error reply, or the scan. */
+static void
+api_agg_created(struct api_agg *s)
+{
+    struct timeval wtv = { API_STREAM_WRITE_S, 0 };
+
+    if (s->create_code != 0) {
+        api_agg_fail(s, s->create_code, s->create_err);
+        return;
+    }
+    if (api_pool_submit(s->api, &s->job) < 0) {
+        api_agg_fail(s, HTTP_INTERNAL, "cannot start the scan");
+        return;
+    }
+    s->is_busy = 1;
+    s->is_started = 1;
+    /* The scan may outlast the plain request timeout: no read timeout
+     * (the reply is then sent with Connection: close). */
+    bufferevent_set_timeouts(evhttp_connection_get_bufferevent(s->evcon),
+                             NULL, &wtv);
+}
+
+/* pool_done_fn: the search is created; or counts, then the next slice or
+ * the reply. */
 static void
 api_agg_done(struct pool_job *j, int is_run)
 {
@@ -148,6 +204,14 @@ api_agg_done(struct pool_job *j, int is_run)
     s->is_busy = 0;
     if (s->is_gone) {
         api_agg_free(s);
+        return;
+    }
+    if (!s->is_started) {
+        if (is_run)
+            api_agg_created(s);
+        else
+            api_agg_fail(s, HTTP_SERVUNAVAIL,
+                         "the query workers are stopping");
         return;
     }
     uint64_t damaged = search_n_damaged(s->search);
@@ -216,26 +280,24 @@ api_agg_prepare(struct api_agg *s, const char *query)
                                             : API_XEP_COUNT,
                           &s->x, &rest, &err) < 0)
         goto fail;
-    int rc = api_search_prepare(s->api, s->req, rest, API_EP_LOGS, &s->p,
-                                &s->q);
+    int rc = api_search_parse(s->api, s->req, rest, API_EP_LOGS, &s->p);
     free(rest);
     if (rc < 0)
         return -1;
-    if (s->is_hist && api_hist_setup(s, &err) < 0)
-        goto fail;
+    /* its error is the reply only if the query compiles (as before) */
+    if (s->is_hist && api_hist_setup(s, &err) < 0) {
+        s->pre_err = err != NULL ? err : xstrdup("bad request");
+        err = NULL;
+    }
     if (!s->is_hist)
         s->count = agg_count_new((enum agg_by)s->x.by);
-    api_search_spec(&s->p, s->q, &spec);
+    api_search_spec(&s->p, NULL, &spec);
     spec.is_newest_first = 0;
     /* --max-scan-bytes bounds every search; a request may only lower it. */
     spec.max_scan_bytes = s->api->max_scan_bytes;
     if (s->x.max_scan > 0 && s->x.max_scan < spec.max_scan_bytes)
         spec.max_scan_bytes = s->x.max_scan;
-    s->search = search_new(s->api->store, &spec, &err);
-    if (s->search == NULL) {
-        code = HTTP_INTERNAL;
-        goto fail;
-    }
+    s->spec = spec;
     return 0;
 fail:
     api_reply_error(s->api, s->req, code, err ? err : "bad request");
@@ -250,7 +312,6 @@ api_agg_start(struct api *a, struct evhttp_request *req, const char *query,
     if (api_search_enter(a, req) < 0)
         return;
     struct api_agg *s = xcalloc(1, sizeof(*s));
-    struct timeval wtv = { API_STREAM_WRITE_S, 0 };
 
     s->api = a;
     s->req = req;
@@ -269,12 +330,9 @@ api_agg_start(struct api *a, struct evhttp_request *req, const char *query,
         return;
     }
     s->is_busy = 1;
+    /* the creation job runs; a client leaving meanwhile cancels it */
     s->evcon = evhttp_request_get_connection(req);
     api_conn_set_closecb(s->api, s->evcon, api_agg_close_cb, s);
-    /* The scan may outlast the plain request timeout: no read timeout
-     * (the reply is then sent with Connection: close). */
-    bufferevent_set_timeouts(evhttp_connection_get_bufferevent(s->evcon),
-                             NULL, &wtv);
 }
 
 void

@@ -15,6 +15,7 @@
 #include "collector/api/api_conn.h"
 #include "collector/api/api_params.h"
 #include "collector/search/query.h"
+#include "collector/search/search.h"
 #include "common/buf.h"
 #include "common/log.h"
 
@@ -85,6 +86,21 @@ int api_search_prepare(struct api *a, struct evhttp_request *req,
  * does): a second, independent copy for a search running on a worker
  * while the loop matches with the first. -1 with *errstr. */
 int api_query_compile(const struct api_params *p, struct query **q,
+                      char **errstr);
+/* Parses the parameters only (the loop's part of a search's creation);
+ * on failure replies 400 and returns -1. */
+int api_search_parse(struct api *a, struct evhttp_request *req,
+                     const char *query, enum api_endpoint ep,
+                     struct api_params *p);
+/* On a worker, a search's first job (collector/README.md "Queries off
+ * the loop"): compiles p's query into *q, then, unless pre_err (a 400 the
+ * loop found in the parameters, reported only when the query compiles, as
+ * before), sets spec->q and creates *search on st. Returns 0, or the HTTP
+ * status to reply (400 for the query or pre_err, 500 when the search
+ * cannot be created) with *errstr (caller frees). */
+int api_search_create(struct store *st, const struct api_params *p,
+                      const char *pre_err, struct search_spec *spec,
+                      struct query **q, struct search **search,
                       char **errstr);
 /* With spans=1: replaces the closing "}\n" of the record r just appended
  * to out with ,"spans":[[start,end],...]}\n, q's query_spans over r's

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * api_logs: GET /api/v1/logs, a streamed search. The search runs in
- * slices on the query workers (api_pool.c): each slice scans at most
+ * api_logs: GET /api/v1/logs, a streamed search. The loop parses the
+ * parameters; the first job on the query workers (api_pool.c) compiles
+ * the query and creates the search, and its done callback replies the
+ * 400/500 or starts the stream. The search then runs in slices on the
+ * workers: each slice scans at most
  * API_SLICE_RECORDS records (or API_SLICE_NS of work) or produces about
  * API_SLICE_BYTES of JSON lines into s->out; back on the loop that is sent
  * as one chunk, and the next slice is queued only once the chunk has been
@@ -52,6 +55,13 @@ struct api_logs {
     int                       is_busy;      /* job submitted, not done */
     int                       is_gone;      /* client left while busy */
     int                       is_entered;   /* counted in n_searches */
+    /* Creation (the first job, on a worker): */
+    struct search_spec        spec;
+    char                     *pre_err;      /* 400 if the query compiles */
+    int                       is_created;   /* the first job has run */
+    int                       is_started;   /* the 200 stream has begun */
+    int                       create_code;  /* 0 or the status to reply */
+    char                     *create_err;
     /* Written by the job while is_busy, read by the loop after: */
     struct buf                out;
     int                       rc;           /* search_step status */
@@ -76,6 +86,8 @@ api_logs_free(struct api_logs *s)
     query_free(s->q);
     api_params_fini(&s->p);
     buf_fini(&s->out);
+    free(s->pre_err);
+    free(s->create_err);
     free(s);
 }
 
@@ -181,11 +193,20 @@ api_logs_partial_line(struct api_logs *s, const char *cap)
         log_warn("api", "cannot append the search error line");
 }
 
-/* On a worker: fills s->out with the next slice. */
+/* On a worker: the first job compiles the query and creates the search;
+ * each later one fills s->out with the next slice. */
 static void
 api_logs_run(struct pool_job *j)
 {
     struct api_logs *s = j->arg;
+
+    if (!s->is_created) {
+        s->is_created = 1;
+        s->create_code = api_search_create(s->api->store, &s->p, s->pre_err,
+                                           &s->spec, &s->q, &s->search,
+                                           &s->create_err);
+        return;
+    }
 
     buf_reset(&s->out);
     s->is_full = 0;
@@ -250,7 +271,40 @@ api_logs_bound(struct api_logs *s)
 
 static void api_logs_written_cb(struct evhttp_connection *evcon, void *arg);
 
-/* pool_done_fn: a slice is ready (or the client left meanwhile). */
+/* Before the stream has begun: replies code with why and frees s (the
+ * close callback is removed first, so a reply that closes the connection
+ * cannot reach s). */
+static void
+api_logs_fail(struct api_logs *s, int code, const char *why)
+{
+    struct api *a = s->api;
+    struct evhttp_request *req = s->req;
+    char *msg = xstrdup(why);
+
+    api_logs_free(s);
+    api_reply_error(a, req, code, msg);
+    free(msg);
+}
+
+/* On the loop, after the creation job: the error reply, or the stream's
+ * start and its first slice. */
+static void
+api_logs_created(struct api_logs *s)
+{
+    if (s->create_code != 0) {
+        api_logs_fail(s, s->create_code, s->create_err);
+        return;
+    }
+    if (api_logs_submit(s) < 0) {
+        api_logs_fail(s, HTTP_INTERNAL, "cannot start search");
+        return;
+    }
+    s->is_started = 1;
+    api_stream_start(s->req);
+}
+
+/* pool_done_fn: the search is created, or a slice is ready (or the client
+ * left meanwhile). */
 static void
 api_logs_done(struct pool_job *j, int is_run)
 {
@@ -258,6 +312,11 @@ api_logs_done(struct pool_job *j, int is_run)
 
     s->is_busy = 0;
     if (s->is_gone || !is_run) {
+        if (!s->is_gone && !s->is_started) {    /* the pool is stopping */
+            api_logs_fail(s, HTTP_SERVUNAVAIL,
+                          "the query workers are stopping");
+            return;
+        }
         if (!s->is_gone) {      /* the pool is stopping */
             struct evhttp_request *req = s->req;
             api_logs_free(s);
@@ -265,6 +324,10 @@ api_logs_done(struct pool_job *j, int is_run)
             return;
         }
         api_logs_free(s);
+        return;
+    }
+    if (!s->is_started) {
+        api_logs_created(s);
         return;
     }
     int is_done = api_logs_fill_done(s);
@@ -326,8 +389,9 @@ api_logs_written_cb(struct evhttp_connection *evcon, void *arg)
     }
 }
 
-/* Parses the parameters (replying 400 on failure) and starts the search.
- * -1 when a reply has been sent. */
+/* Parses the parameters (replying 400 on failure) into the search's
+ * spec; compiling and creating it is the first job's. -1 when a reply has
+ * been sent. */
 static int
 api_logs_prepare(struct api_logs *s, const char *query)
 {
@@ -339,32 +403,23 @@ api_logs_prepare(struct api_logs *s, const char *query)
         free(err);
         return -1;
     }
-    int rc = api_search_prepare(s->api, s->req, rest, API_EP_LOGS, &s->p,
-                                &s->q);
+    int rc = api_search_parse(s->api, s->req, rest, API_EP_LOGS, &s->p);
     free(rest);
     if (rc < 0)
         return -1;
-    api_search_spec(&s->p, s->q, &spec);
+    api_search_spec(&s->p, NULL, &spec);
     spec.limit = s->p.limit > 0 ? s->p.limit : UINT64_MAX;     /* 0: all */
     spec.is_tail = s->p.is_tail && s->p.limit > 0;
     spec.before = s->x.before;
     spec.after = s->x.after;
     s->has_context = spec.before > 0 || spec.after > 0;
-    if (s->p.is_tail && s->has_context) {
-        api_reply_error(s->api, s->req, HTTP_BADREQUEST,
-                        "order=tail cannot be used with before/after");
-        return -1;
-    }
+    if (s->p.is_tail && s->has_context)
+        s->pre_err = xstrdup("order=tail cannot be used with before/after");
     /* --max-scan-bytes bounds every search; a request may only lower it. */
     spec.max_scan_bytes = s->api->max_scan_bytes;
     if (s->x.max_scan > 0 && s->x.max_scan < spec.max_scan_bytes)
         spec.max_scan_bytes = s->x.max_scan;
-    s->search = search_new(s->api->store, &spec, &err);
-    if (s->search == NULL) {
-        api_reply_error(s->api, s->req, HTTP_INTERNAL, err);
-        free(err);
-        return -1;
-    }
+    s->spec = spec;
     return 0;
 }
 
@@ -392,7 +447,7 @@ api_logs(struct api *a, struct evhttp_request *req, const char *query)
         api_logs_free(s);
         return;
     }
+    /* the creation job runs; a client leaving meanwhile cancels it */
     s->evcon = evhttp_request_get_connection(req);
     api_conn_set_closecb(s->api, s->evcon, api_logs_close_cb, s);
-    api_stream_start(req);
 }

@@ -71,6 +71,14 @@ qr_free_cb(void *p, void *arg)
     free(p);
 }
 
+static _Thread_local uint64_t qr_n_compiled;
+
+uint64_t
+query_regex_n_compiled_here(void)
+{
+    return qr_n_compiled;
+}
+
 /* Compiles text; on error names the pattern as the user wrote it. */
 static pcre2_code *
 qr_compile_text(pcre2_general_context *gctx, const char *text, int icase,
@@ -82,6 +90,7 @@ qr_compile_text(pcre2_general_context *gctx, const char *text, int icase,
     int err = 0;
     PCRE2_SIZE off = 0;
 
+    qr_n_compiled++;
     pcre2_code *code = pcre2_compile((PCRE2_SPTR)text, PCRE2_ZERO_TERMINATED,
                                      opts, &err, &off, cctx);
     pcre2_compile_context_free(cctx);

@@ -48,6 +48,10 @@ struct query_regex *query_regex_new_any(const char *const *patterns,
 struct query_regex *query_regex_new(const char *pattern, int icase,
                                     char **errstr);
 void query_regex_free(struct query_regex *re);
+/* How many patterns the calling thread has compiled (pcre2_compile calls,
+ * thread-local): lets tests prove that the collector's event loop thread
+ * compiles none (collector/README.md "Queries off the loop"). */
+uint64_t query_regex_n_compiled_here(void);
 
 /* 1 if msg[0..len) (any bytes, not NUL-terminated) has a match of any
  * pattern, else 0 (also when a match budget ran out). Reuses one match

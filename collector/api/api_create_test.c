@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api_create_test: a search is created on the query workers, not on the
+ * event loop (collector/README.md "Queries off the loop"), through the
+ * real HTTP API (api_new on 127.0.0.1, clients on the same loop, which is
+ * this thread): /logs, /count and /histogram with regexes answer
+ * correctly while this thread compiles no pattern (the thread-local
+ * query_regex_n_compiled_here); their 400s (bad regex, order=tail with
+ * before/after, a bad histogram step after a bad regex) are unchanged;
+ * and a client that leaves while its creation job waits behind a busy
+ * worker is cleaned up (the search slot comes back; ASan/TSan see no use
+ * after free).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "collector/api/api.h"
+#include "collector/api/api_internal.h"
+#include "collector/search/pool.h"
+#include "collector/search/query_regex.h"
+#include "collector/stats.h"
+#include "collector/store/store.h"
+#include "common/record.h"
+#include "common/xmalloc.h"
+
+struct fixture {
+    char                  *dir;
+    struct store          *store;
+    struct event_base     *base;
+    struct api            *api;
+    struct follow         *follow;
+    struct collector_stats stats;
+};
+
+struct reply {
+    struct event_base *base;
+    int                code;
+    char              *body;
+};
+
+static void
+store_put(struct store *s, uint64_t off, const char *msg)
+{
+    struct logrec r = {
+        .time_ns = 1700000000000000000LL + (int64_t)off, .host = "h1",
+        .container_id = "c1", .container = "web", .image = "img",
+        .stream = 0, .offset = off, .msg = msg, .msg_len = strlen(msg),
+    };
+
+    assert_int_equal(store_append(s, &r), 1);
+}
+
+static int
+setup(void **state)
+{
+    struct fixture *f = xcalloc(1, sizeof(*f));
+    char tmpl[] = "/tmp/api_create_test.XXXXXX";
+    char *err = NULL;
+
+    assert_non_null(mkdtemp(tmpl));
+    f->dir = xstrdup(tmpl);
+    f->store = store_open(f->dir, NULL, &err);
+    assert_non_null(f->store);
+    store_put(f->store, 10, "hello world");
+    store_put(f->store, 20, "error 42 here");
+    store_put(f->store, 30, "error 7 there");
+    store_put(f->store, 40, "fine");
+    assert_int_equal(store_commit(f->store), 0);
+    f->base = event_base_new();
+    assert_non_null(f->base);
+    f->follow = follow_new(1 << 20);
+    struct api_options opt = {
+        .listen = "127.0.0.1:0", .store = f->store, .follow = f->follow,
+        .stats = &f->stats, .query_threads = 1, .max_searches = 4,
+    };
+    f->api = api_new(f->base, &opt, &err);
+    assert_non_null(f->api);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+    char *cmd = xasprintf("rm -rf '%s'", f->dir);
+
+    api_free(f->api);
+    follow_free(f->follow);
+    event_base_free(f->base);
+    store_close(f->store);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static void
+reply_done_cb(struct evhttp_request *req, void *arg)
+{
+    struct reply *r = arg;
+
+    if (req != NULL) {
+        struct evbuffer *in = evhttp_request_get_input_buffer(req);
+        size_t len = evbuffer_get_length(in);
+        r->code = evhttp_request_get_response_code(req);
+        r->body = xmalloc(len + 1);
+        evbuffer_remove(in, r->body, len);
+        r->body[len] = '\0';
+    }
+    event_base_loopbreak(r->base);
+}
+
+/* GET path; returns the body (caller frees), *code the status. */
+static char *
+http_get(struct fixture *f, const char *path, int *code)
+{
+    struct reply r = { .base = f->base, .code = -1, .body = NULL };
+    struct evhttp_connection *c =
+        evhttp_connection_base_new(f->base, NULL, "127.0.0.1",
+                                   (uint16_t)api_port(f->api));
+    struct evhttp_request *req = evhttp_request_new(reply_done_cb, &r);
+
+    assert_non_null(c);
+    assert_non_null(req);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Host",
+                      "127.0.0.1");
+    assert_int_equal(evhttp_make_request(c, req, EVHTTP_REQ_GET, path), 0);
+    event_base_dispatch(f->base);
+    evhttp_connection_free(c);
+    assert_non_null(r.body);
+    *code = r.code;
+    return r.body;
+}
+
+/* GET path expecting code; body must contain want. */
+static void
+expect(struct fixture *f, const char *path, int want_code, const char *want)
+{
+    int code;
+    char *body = http_get(f, path, &code);
+    int is_ok = code == want_code && strstr(body, want) != NULL;
+
+    if (!is_ok)
+        print_error("%s: %d %s (wanted %d with '%s')\n", path, code, body,
+                    want_code, want);
+    free(body);
+    assert_true(is_ok);
+}
+
+/* Every route's regex compiled on a worker; answers right. */
+static void
+test_created_on_worker(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t before = query_regex_n_compiled_here();
+
+    expect(f, "/api/v1/logs?regex=err%5Bo%5Dr%20%5B0-9%5D%2B&limit=0", 200,
+           "error 42 here");
+    expect(f, "/api/v1/logs?regex=err%5Bo%5Dr%20%5B0-9%5D%2B&limit=0", 200,
+           "error 7 there");
+    expect(f, "/api/v1/count?regex=err%5Bo%5Dr", 200, "2");
+    expect(f, "/api/v1/histogram?regex=wor%5Bl%5Dd&step=1h"
+           "&since=1699999200000000000&until=1700002800000000000", 200, "1");
+    expect(f, "/api/v1/logs?q=hello&not_regex=x%2By", 200, "hello world");
+    assert_int_equal(f->api->n_searches, 0);
+    /* The same patterns compiled here do count: the check can fail. */
+    struct query_regex *re = query_regex_new("err[o]r", 0, NULL);
+    assert_non_null(re);
+    query_regex_free(re);
+    assert_int_equal(query_regex_n_compiled_here(), before + 1);
+}
+
+/* The errors of creation keep their status, body and order. */
+static void
+test_create_errors(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t before = query_regex_n_compiled_here();
+
+    expect(f, "/api/v1/logs?regex=%28", 400, "bad regex '('");
+    expect(f, "/api/v1/count?regex=%28", 400, "bad regex '('");
+    expect(f, "/api/v1/logs?order=tail&limit=5&before=2", 400,
+           "order=tail cannot be used with before/after");
+    /* both wrong: the regex is reported, as before */
+    expect(f, "/api/v1/logs?regex=%28&order=tail&limit=5&before=2", 400,
+           "bad regex '('");
+    expect(f, "/api/v1/histogram?step=1ms", 400, "too many histogram buckets");
+    expect(f, "/api/v1/histogram?regex=%28&step=1ms", 400, "bad regex '('");
+    expect(f, "/api/v1/logs?limit=x", 400, "limit");
+    assert_int_equal(query_regex_n_compiled_here(), before);
+    assert_int_equal(f->api->n_searches, 0);
+}
+
+/* A job that holds the only worker until released. */
+struct blocker {
+    struct pool_job job;
+    int             is_release;     /* atomic */
+    int             is_running;     /* atomic */
+};
+
+static void
+blocker_run(struct pool_job *j)
+{
+    struct blocker *b = j->arg;
+    struct timespec ts = { 0, 1000000 };
+
+    __atomic_store_n(&b->is_running, 1, __ATOMIC_SEQ_CST);
+    for (int i = 0; i < 10000 &&
+                    !__atomic_load_n(&b->is_release, __ATOMIC_SEQ_CST); i++)
+        nanosleep(&ts, NULL);
+}
+
+static void
+blocker_done(struct pool_job *j, int is_run)
+{
+}
+
+/* Runs the loop for about ms milliseconds. */
+static void
+run_loop(struct fixture *f, int ms)
+{
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+    event_base_loopexit(f->base, &tv);
+    event_base_dispatch(f->base);
+}
+
+static int
+raw_get(struct fixture *f, const char *path)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    char req[512];
+
+    assert_true(fd >= 0);
+    sa.sin_port = htons((uint16_t)api_port(f->api));
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1"
+                     "\r\n\r\n", path);
+    assert_int_equal(write(fd, req, (size_t)n), n);
+    return fd;
+}
+
+/* Clients leave while their creation job waits: each is cleaned up, its
+ * search slot returned; the worker then serves the next client. */
+static void
+test_client_gone_mid_creation(void **state)
+{
+    struct fixture *f = *state;
+    struct blocker b = { .job = { .run = blocker_run, .done = blocker_done,
+                                  .arg = &b } };
+    static const char *const paths[] = {
+        "/api/v1/logs?regex=err%5Bo%5Dr", "/api/v1/count?regex=err%5Bo%5Dr",
+        "/api/v1/histogram?regex=err%5Bo%5Dr&step=1h",
+    };
+    int fds[3];
+
+    assert_int_equal(pool_submit(f->api->pool, &b.job), 0);
+    for (int i = 0; i < 200 &&
+                    !__atomic_load_n(&b.is_running, __ATOMIC_SEQ_CST); i++)
+        run_loop(f, 5);
+    assert_true(__atomic_load_n(&b.is_running, __ATOMIC_SEQ_CST));
+    for (int i = 0; i < 3; i++)
+        fds[i] = raw_get(f, paths[i]);
+    for (int i = 0; i < 400 && f->api->n_searches < 3; i++)
+        run_loop(f, 5);
+    assert_int_equal(f->api->n_searches, 3);    /* counted from acceptance */
+    for (int i = 0; i < 3; i++)
+        close(fds[i]);
+    run_loop(f, 50);                            /* the server sees EOFs */
+    __atomic_store_n(&b.is_release, 1, __ATOMIC_SEQ_CST);
+    for (int i = 0; i < 400 && f->api->n_searches > 0; i++)
+        run_loop(f, 5);
+    assert_int_equal(f->api->n_searches, 0);
+    expect(f, "/api/v1/count?regex=err%5Bo%5Dr", 200, "2");
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_created_on_worker, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_create_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_gone_mid_creation, setup,
+                                        teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
