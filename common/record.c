@@ -204,11 +204,14 @@ record_json_append(struct buf *out, const struct logrec *r)
     size_t msg_len = r->msg != NULL ? r->msg_len : 0;
     const char *stream = logrec_stream_name(r->stream);
     size_t len[4];
-    char ts[40];
+    char ts[40], rts[40];
     size_t ts_len = time_ns_format(r->time_ns, ts);
+    size_t rts_len = r->recv_ns != 0 ? time_ns_format(r->recv_ns, rts) : 0;
 
-    /* "{"time":"" ts "" + ,"stream":"name" + ,"message": + "}\n" */
-    size_t fixed = 9 + ts_len + 1 + 10 + 2 + strlen(stream) + 11 + 2;
+    /* "{"time":"" ts "" + ,"received":"" rts "" + ,"stream":"name" +
+     * ,"message": + "}\n" */
+    size_t fixed = 9 + ts_len + 1 + (rts_len ? 13 + rts_len + 1 : 0) + 10 +
+                   2 + strlen(stream) + 11 + 2;
 
     for (int i = 0; i < 4; i++) {
         v[i] = v[i] != NULL ? v[i] : "";
@@ -224,6 +227,11 @@ record_json_append(struct buf *out, const struct logrec *r)
     record_put(out, "{\"time\":\"", 9);
     record_put(out, ts, ts_len);
     record_put(out, "\"", 1);
+    if (rts_len > 0) {
+        record_put(out, ",\"received\":\"", 13);
+        record_put(out, rts, rts_len);
+        record_put(out, "\"", 1);
+    }
     for (int i = 0; i < 4; i++)
         record_put_str(out, keys[i], v[i], len[i]);
     record_put_str(out, ",\"stream\":", stream, strlen(stream));

@@ -33,6 +33,8 @@ struct logrec {
     uint64_t    offset;         /* source position past the record */
     const char *msg;            /* not NUL-terminated */
     size_t      msg_len;
+    int64_t     recv_ns;        /* when the collector received it (unix
+                                   ns, its clock); 0: not known */
 };
 
 struct metric_sample {

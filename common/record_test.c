@@ -230,6 +230,17 @@ test_record_json_fields(void **state)
     assert_non_null(j);
     assert_int_equal(json_object_size(j), 7);
     json_decref(j);
+    /* the collector's receive time, when the store has it */
+    r.recv_ns = r.time_ns + 3600000000001LL;
+    buf_reset(&b);
+    assert_int_equal(record_json_append(&b, &r), 0);
+    assert_memory_equal(b.data, "{\"time\":\"2026-11-27T13:50:40.123456789Z\","
+                        "\"received\":\"2026-11-27T14:50:40.123456790Z\","
+                        "\"host\":", 85);
+    j = json_loadb((const char *)b.data, b.len, 0, &jerr);
+    assert_non_null(j);
+    assert_int_equal(json_object_size(j), 8);
+    json_decref(j);
     buf_fini(&b);
 }
 

@@ -83,6 +83,13 @@ reply_record_fill(json_t *root, struct logrec *r, const char **bad)
     *bad = "time";
     if (rfc3339_parse_ns(t, strlen(t), &r->time_ns) < 0)
         return -1;
+    /* "received" (API.md): absent for records stored without it */
+    const char *recv = reply_str(root, *bad = "received", "", &why);
+    if (recv == NULL || (recv[0] != '\0' &&
+                         (rfc3339_parse_ns(recv, strlen(recv),
+                                           &r->recv_ns) < 0 ||
+                          r->recv_ns == 0)))
+        return -1;
     const char *stream = reply_str(root, *bad = "stream", NULL, &why);
     if (stream == NULL || logrec_stream_parse(stream, &r->stream) < 0)
         return -1;
@@ -212,9 +219,10 @@ reply_fast_parse(const char *line, size_t len, struct reply_record *out)
         ",\"container_id\":\"", ",\"image\":\"", ",\"stream\":\"",
         ",\"message\":\"",
     };
+    static const char recv_key[] = ",\"received\":\"";
     const uint8_t *p = (const uint8_t *)line, *end = p + len;
-    char *mem, *d, *v[7];
-    size_t vlen[7];
+    char *mem, *d, *v[7], *rv = NULL;
+    size_t vlen[7], rvlen = 0;
     int canon = 1;
 
     if (len < 8 || line[0] != '{' || line[len - 1] != '}')
@@ -230,11 +238,23 @@ reply_fast_parse(const char *line, size_t len, struct reply_record *out)
         d += vlen[i] + 1;
         if (i < 6 && strlen(v[i]) != vlen[i])
             goto fail;          /* NUL in a name: jansson's error */
+        /* optional, right after "time" (API.md) */
+        const uint8_t *q;
+        if (i == 0 && (q = reply_fast_lit(p, end, recv_key,
+                                          sizeof(recv_key) - 1)) != NULL) {
+            if ((p = reply_fast_str(q, end, d, &rvlen, &canon)) == NULL ||
+                strlen(d) != rvlen)
+                goto fail;
+            rv = d;
+            d += rvlen + 1;
+        }
     }
     if (p + 1 != end)
         goto fail;
     memset(out, 0, sizeof(*out));
     if (rfc3339_parse_ns(v[0], vlen[0], &out->rec.time_ns) < 0 ||
+        (rv != NULL && (rfc3339_parse_ns(rv, rvlen, &out->rec.recv_ns) < 0 ||
+                        out->rec.recv_ns == 0)) ||
         logrec_stream_parse(v[5], &out->rec.stream) < 0)
         goto fail;
     out->rec.host = v[1];
@@ -251,6 +271,11 @@ reply_fast_parse(const char *line, size_t len, struct reply_record *out)
         char ts[40];
         size_t n = time_ns_format(out->rec.time_ns, ts);
         canon = n == vlen[0] && memcmp(ts, v[0], n) == 0;
+    }
+    if (canon && rv != NULL) {
+        char ts[40];
+        size_t n = time_ns_format(out->rec.recv_ns, ts);
+        canon = n == rvlen && memcmp(ts, rv, n) == 0;
     }
     out->mem = mem;
     out->canon = canon ? line : NULL;

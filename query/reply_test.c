@@ -282,6 +282,7 @@ check_same(const char *line, size_t len, int *n_fast, int *n_canon)
         return;
     }
     assert_int_equal(a.rec.time_ns, b.rec.time_ns);
+    assert_int_equal(a.rec.recv_ns, b.rec.recv_ns);
     assert_string_equal(a.rec.host, b.rec.host);
     assert_string_equal(a.rec.container, b.rec.container);
     assert_string_equal(a.rec.container_id, b.rec.container_id);
@@ -330,6 +331,8 @@ gen_line(struct buf *line, char bufs[5][256], struct logrec *r)
     r->container = bufs[1];
     r->container_id = bufs[2];
     r->image = bufs[3];
+    if (rng() % 2)                  /* stores from before: no "received" */
+        r->recv_ns = r->time_ns + 1 + (int64_t)(rng() % 4000000000u);
     r->stream = rng() % 2 ? LOGREC_STDOUT : LOGREC_STDERR;
     r->msg = bufs[4];
     r->msg_len = len[4];
@@ -447,6 +450,15 @@ test_reply_fast_cases(void **state)
         "\"stream\":\"stdout\",\"message\":\"m\"} ",
         /* context line: jansson, so "context" is seen */
         LINE(",\"context\":true"),
+        /* with the receive time: canonical; a bad one is an error */
+        "{\"time\":\"2026-11-27T13:50:40.123456789Z\","
+        "\"received\":\"2026-11-27T14:50:40.000000001Z\",\"host\":\"n\","
+        "\"container\":\"w\",\"container_id\":\"\",\"image\":\"\","
+        "\"stream\":\"stderr\",\"message\":\"m\"}",
+        "{\"time\":\"2026-11-27T13:50:40.123456789Z\","
+        "\"received\":\"soon\",\"host\":\"n\","
+        "\"container\":\"w\",\"container_id\":\"\",\"image\":\"\","
+        "\"stream\":\"stderr\",\"message\":\"m\"}",
         "", "{}", "{\"time\":", "not json",
     };
     int n_fast = 0, n_canon = 0;
@@ -456,8 +468,8 @@ test_reply_fast_cases(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
         check_same(lines[i], strlen(lines[i]), &n_fast, &n_canon);
-    assert_int_equal(n_fast, 3);
-    assert_int_equal(n_canon, 1);
+    assert_int_equal(n_fast, 4);
+    assert_int_equal(n_canon, 2);
     assert_int_equal(reply_record_parse(lines[1], strlen(lines[1]), &rr, err,
                                         sizeof(err)), 0);
     assert_null(rr.root);

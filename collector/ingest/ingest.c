@@ -583,9 +583,11 @@ ingest_positions_begin(struct ingest_conn *c, const struct wire_batch *b)
     }
 }
 
-/* 0 ok, -1 store error (the connection is closed, nothing acknowledged). */
+/* 0 ok, -1 store error (the connection is closed, nothing acknowledged).
+ * recv_ns: when its batch arrived (our wall clock, STORE.md). */
 static int
-ingest_store_record(struct ingest_conn *c, const struct wire_record *wr)
+ingest_store_record(struct ingest_conn *c, const struct wire_record *wr,
+                    int64_t recv_ns)
 {
     struct ingest *ing = c->ing;
     const char *base = (const char *)ing->srcbuf.data;
@@ -617,6 +619,7 @@ ingest_store_record(struct ingest_conn *c, const struct wire_record *wr)
         .container_id = base + s->id, .container = base + s->name,
         .image = base + s->image, .stream = wr->stream, .flags = wr->flags,
         .offset = wr->offset, .msg = wr->msg.p, .msg_len = wr->msg.len,
+        .recv_ns = recv_ns,
     };
     int rc = store_append(ing->store, &r);
 
@@ -675,12 +678,13 @@ ingest_conn_batch(struct ingest_conn *c, struct wire_batch *b)
         return -1;
     }
     ingest_positions_begin(c, b);
+    int64_t recv_ns = now_ns();
     while (wire_batch_next(b, &wr) == 1) {
         if (wr.source >= b->n_sources || wr.stream > LOGREC_STDERR) {
             ingest_conn_reject(c, WIRE_ERR_PROTOCOL, "bad record", NULL);
             return -1;
         }
-        if (ingest_store_record(c, &wr) < 0)
+        if (ingest_store_record(c, &wr, recv_ns) < 0)
             return -1;
     }
     ing->stats->batches++;

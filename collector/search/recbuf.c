@@ -11,6 +11,7 @@
 
 struct recbuf_entry {
     int64_t  time_ns;
+    int64_t  recv_ns;
     uint64_t offset;
     uint8_t  stream;
     uint8_t  flags;
@@ -46,8 +47,8 @@ recbuf_add(struct recbuf *b, const struct logrec *r)
 {
     size_t mark = b->data.len;
     struct recbuf_entry e = {
-        .time_ns = r->time_ns, .offset = r->offset, .stream = r->stream,
-        .flags = r->flags, .msg_len = r->msg_len,
+        .time_ns = r->time_ns, .recv_ns = r->recv_ns, .offset = r->offset,
+        .stream = r->stream, .flags = r->flags, .msg_len = r->msg_len,
     };
 
     if (b->n == b->max_records)
@@ -82,6 +83,7 @@ recbuf_get(const struct recbuf *b, size_t i, struct logrec *r)
         .container_id = base + e->cid, .container = base + e->name,
         .image = base + e->image, .stream = e->stream, .flags = e->flags,
         .offset = e->offset, .msg = base + e->msg, .msg_len = e->msg_len,
+        .recv_ns = e->recv_ns,
     };
 }
 

@@ -48,7 +48,7 @@ blkload_keep(struct blk_load *ld, uint32_t codec, uint32_t n,
     if (n == 0)
         return;
     memset(ld->keep, 0, n);
-    if (codec == STORE_CODEC_ZLIB_COLS || codec == STORE_CODEC_ZSTD_COLS) {
+    if (store_codec_is_cols(codec)) {
         scan_column(&toks[0], ld->recs, n, ld->keep);
         k = 1;
     } else {

@@ -86,36 +86,39 @@ put_varint_raw(uint8_t *t, uint64_t v)
 }
 
 int
-block_rec_encode(struct buf *b, uint32_t label, int64_t *prev_ns,
-                 int64_t time_ns, uint8_t stream, uint8_t flags,
-                 uint64_t offset, const void *msg, size_t msg_len)
+block_rec_encode(struct buf *b, uint32_t label, int64_t prev[2],
+                 const struct store_rec *r)
 {
-    uint8_t t[48];
+    uint8_t t[64];
     size_t n = 0;
-    int64_t dt = (int64_t)((uint64_t)time_ns - (uint64_t)*prev_ns);
+    int64_t dt = (int64_t)((uint64_t)r->time_ns - (uint64_t)prev[0]);
+    int64_t drecv = (int64_t)((uint64_t)r->recv_ns - (uint64_t)prev[1]);
 
     /* The prefix is built in a small array: one reserve per record. */
     n += put_varint_raw(t + n, label);
     n += put_varint_raw(t + n, zz_enc(dt));
-    t[n++] = (uint8_t)((stream & 1) | (uint8_t)(flags << 1));
-    n += put_varint_raw(t + n, offset);
-    n += put_varint_raw(t + n, msg_len);
-    if (buf_reserve(b, n + msg_len) < 0)
+    n += put_varint_raw(t + n, zz_enc(drecv));
+    t[n++] = (uint8_t)((r->stream & 1) | (uint8_t)(r->flags << 1));
+    n += put_varint_raw(t + n, r->offset);
+    n += put_varint_raw(t + n, r->msg_len);
+    if (buf_reserve(b, n + r->msg_len) < 0)
         return -1;
     memcpy(b->data + b->len, t, n);
-    if (msg_len)
-        memcpy(b->data + b->len + n, msg, msg_len);
-    b->len += n + msg_len;
-    *prev_ns = time_ns;
+    if (r->msg_len)
+        memcpy(b->data + b->len + n, r->msg, r->msg_len);
+    b->len += n + r->msg_len;
+    prev[0] = r->time_ns;
+    prev[1] = r->recv_ns;
     return 0;
 }
 
 int
 block_body_decode(const uint8_t *p, size_t len, uint32_t n,
-                  uint32_t n_labels, struct store_rec **recs, size_t *cap)
+                  uint32_t n_labels, int has_recv, struct store_rec **recs,
+                  size_t *cap)
 {
     const uint8_t *end = p + len;
-    int64_t prev = 0;
+    int64_t prev = 0, prev_recv = 0;
 
     if (n > len)                /* every record takes at least 5 bytes */
         return -1;
@@ -125,19 +128,22 @@ block_body_decode(const uint8_t *p, size_t len, uint32_t n,
     }
     for (uint32_t i = 0; i < n; i++) {
         struct store_rec *r = &(*recs)[i];
-        uint64_t label, dt, off;
+        uint64_t label, dt, drecv = 0, off;
         const uint8_t *msg;
         size_t msg_len;
 
         if (get_varint(&p, end, &label) < 0 || label >= n_labels ||
-            get_varint(&p, end, &dt) < 0 || p >= end)
+            get_varint(&p, end, &dt) < 0 ||
+            (has_recv && get_varint(&p, end, &drecv) < 0) || p >= end)
             return -1;
         uint8_t sf = *p++;
         if (get_varint(&p, end, &off) < 0 ||
             get_str(&p, end, &msg, &msg_len) < 0 || msg_len > UINT32_MAX)
             return -1;
         prev = (int64_t)((uint64_t)prev + (uint64_t)zz_dec(dt));
+        prev_recv = (int64_t)((uint64_t)prev_recv + (uint64_t)zz_dec(drecv));
         r->time_ns = prev;
+        r->recv_ns = prev_recv;
         r->offset = off;
         r->msg = msg;
         r->msg_len = (uint32_t)msg_len;
@@ -226,20 +232,28 @@ block_hdr_decode(const uint8_t in[STORE_BLK_HDR_LEN], struct store_blk_hdr *h)
 /* ------------------------------------------------------------------ */
 /* Columnar bodies (codec 2, sealed blocks)                            */
 
-/* Column order in a codec-2 body. */
-enum { COL_LABEL, COL_DT, COL_FLAGS, COL_OFF, COL_LEN, COL_N };
+/* Column order in a codec-2 body; codecs 4 and 5 add COL_RECV. */
+enum { COL_LABEL, COL_DT, COL_FLAGS, COL_OFF, COL_LEN, COL_RECV, COL_N };
+
+/* Columns of a codec's body. */
+static int
+cols_of(uint32_t codec)
+{
+    return store_codec_has_recv(codec) ? COL_N : COL_RECV;
+}
 
 int
 block_cols_encode(struct buf *out, uint32_t codec,
                   const struct store_rec *recs, uint32_t n, uint32_t n_labels)
 {
-    /* Codec 3: the offset column is predicted by the message length (a
-     * source's offset advances by about its line's length). */
-    uint64_t by_len = codec == STORE_CODEC_ZSTD_COLS;
+    /* Codecs 3 and 5: the offset column is predicted by the message
+     * length (a source's offset advances by about its line's length). */
+    uint64_t by_len = store_codec_is_zstd(codec);
+    int n_cols = cols_of(codec);
 
     struct buf col[COL_N];
     uint64_t *prev_off = xcalloc(n_labels ? n_labels : 1, sizeof(*prev_off));
-    int64_t prev_ns = 0;
+    int64_t prev_ns = 0, prev_recv = 0;
     int rc = -1;
 
     for (int k = 0; k < COL_N; k++)
@@ -249,20 +263,25 @@ block_cols_encode(struct buf *out, uint32_t codec,
         int64_t dt = (int64_t)((uint64_t)r->time_ns - (uint64_t)prev_ns);
         int64_t doff = (int64_t)(r->offset - prev_off[r->label] -
                                  by_len * r->msg_len);
+        int64_t drecv = (int64_t)((uint64_t)r->recv_ns -
+                                  (uint64_t)prev_recv);
         prev_ns = r->time_ns;
+        prev_recv = r->recv_ns;
         prev_off[r->label] = r->offset;
         if (buf_put_varint(&col[COL_LABEL], r->label) < 0 ||
             buf_put_varint(&col[COL_DT], zz_enc(dt)) < 0 ||
             buf_put_u8(&col[COL_FLAGS], (uint8_t)((r->stream & 1) |
                                                   (r->flags << 1))) < 0 ||
             buf_put_varint(&col[COL_OFF], zz_enc(doff)) < 0 ||
-            buf_put_varint(&col[COL_LEN], r->msg_len) < 0)
+            buf_put_varint(&col[COL_LEN], r->msg_len) < 0 ||
+            (n_cols == COL_N &&
+             buf_put_varint(&col[COL_RECV], zz_enc(drecv)) < 0))
             goto out;
     }
-    for (int k = 0; k < COL_N; k++)
+    for (int k = 0; k < n_cols; k++)
         if (buf_put_varint(out, col[k].len) < 0)
             goto out;
-    for (int k = 0; k < COL_N; k++)
+    for (int k = 0; k < n_cols; k++)
         if (buf_append(out, col[k].data, col[k].len) < 0)
             goto out;
     for (uint32_t i = 0; i < n; i++)
@@ -284,24 +303,28 @@ cols_decode(const uint8_t *const cs[COL_N], const uint8_t *const ce[COL_N],
             uint64_t by_len)
 {
     const uint8_t *c[COL_N];
-    int64_t prev = 0;
+    int64_t prev = 0, prev_recv = 0;
+    int has_recv = cs[COL_RECV] != NULL;
 
     memcpy(c, cs, sizeof(c));
     for (uint32_t i = 0; i < n; i++) {
         struct store_rec *r = &recs[i];
-        uint64_t label, dt, doff, len;
+        uint64_t label, dt, doff, len, drecv = 0;
         if (get_varint(&c[COL_LABEL], ce[COL_LABEL], &label) < 0 ||
             label >= n_labels ||
             get_varint(&c[COL_DT], ce[COL_DT], &dt) < 0 ||
             c[COL_FLAGS] >= ce[COL_FLAGS] ||
             get_varint(&c[COL_OFF], ce[COL_OFF], &doff) < 0 ||
             get_varint(&c[COL_LEN], ce[COL_LEN], &len) < 0 ||
+            (has_recv && get_varint(&c[COL_RECV], ce[COL_RECV], &drecv) < 0) ||
             len > (uint64_t)(end - *msgs))
             return -1;
         uint8_t sf = *c[COL_FLAGS]++;
         prev = (int64_t)((uint64_t)prev + (uint64_t)zz_dec(dt));
+        prev_recv = (int64_t)((uint64_t)prev_recv + (uint64_t)zz_dec(drecv));
         prev_off[label] += (uint64_t)zz_dec(doff) + by_len * len;
         r->time_ns = prev;
+        r->recv_ns = prev_recv;
         r->offset = prev_off[label];
         r->msg = *msgs;
         r->msg_len = (uint32_t)len;
@@ -311,7 +334,7 @@ cols_decode(const uint8_t *const cs[COL_N], const uint8_t *const ce[COL_N],
         r->flags = (uint8_t)(sf >> 1);
         *msgs += len;
     }
-    for (int k = 0; k < COL_N; k++)
+    for (int k = 0; k < (has_recv ? COL_N : COL_RECV); k++)
         if (c[k] != ce[k])
             return -1;
     return *msgs == end ? 0 : -1;
@@ -321,15 +344,16 @@ int
 block_cols_decode(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
                   uint32_t n_labels, struct store_rec **recs, size_t *cap)
 {
-    const uint8_t *end = p + len, *cs[COL_N], *ce[COL_N];
+    const uint8_t *end = p + len, *cs[COL_N] = { NULL }, *ce[COL_N] = { NULL };
     uint64_t cl[COL_N];
+    int n_cols = cols_of(codec);
 
     if (n > len)                /* every record takes at least 5 bytes */
         return -1;
-    for (int k = 0; k < COL_N; k++)
+    for (int k = 0; k < n_cols; k++)
         if (get_varint(&p, end, &cl[k]) < 0)
             return -1;
-    for (int k = 0; k < COL_N; k++) {
+    for (int k = 0; k < n_cols; k++) {
         if (cl[k] > (uint64_t)(end - p))
             return -1;
         cs[k] = p;
@@ -342,7 +366,7 @@ block_cols_decode(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
     }
     uint64_t *prev_off = xcalloc(n_labels ? n_labels : 1, sizeof(*prev_off));
     int rc = cols_decode(cs, ce, &p, end, n, n_labels, *recs, prev_off,
-                         codec == STORE_CODEC_ZSTD_COLS);
+                         store_codec_is_zstd(codec));
     free(prev_off);
     return rc;
 }
@@ -351,7 +375,8 @@ int
 block_decode(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
              uint32_t n_labels, struct store_rec **recs, size_t *cap)
 {
-    if (codec == STORE_CODEC_ZLIB_COLS || codec == STORE_CODEC_ZSTD_COLS)
+    if (store_codec_is_cols(codec))
         return block_cols_decode(codec, p, len, n, n_labels, recs, cap);
-    return block_body_decode(p, len, n, n_labels, recs, cap);
+    return block_body_decode(p, len, n, n_labels,
+                             store_codec_has_recv(codec), recs, cap);
 }

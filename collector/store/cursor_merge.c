@@ -389,13 +389,13 @@ run_read_mem(struct store_cursor *c, struct cur_run *run,
     const struct cur_mem *m = &c->mems[c->cands[run->cand].blk];
     struct cur_slot *sl = slot_get(c);
 
-    if (block_decode(STORE_CODEC_ZLIB, m->body.data, m->body.len, m->n,
+    if (block_decode(STORE_CODEC_ROW_RECV, m->body.data, m->body.len, m->n,
                      m->n_labels, &sl->ld.recs, &sl->ld.cap_recs) < 0) {
         slot_put(c, sl);
         return -1;              /* cannot happen: we encoded it */
     }
     if (c->lr.n_toks > 0)
-        blkload_keep(&sl->ld, STORE_CODEC_ZLIB, m->n, c->lr.toks,
+        blkload_keep(&sl->ld, STORE_CODEC_ROW_RECV, m->n, c->lr.toks,
                      c->lr.n_toks);
     run->ids = m->ids;
     *out = sl;
@@ -586,6 +586,7 @@ store_cursor_next(struct store_cursor *c, struct logrec *out)
     const struct store_label *l = run->head.l;
     c->last = run;
     out->time_ns = r->time_ns;
+    out->recv_ns = r->recv_ns;
     out->host = l->host;
     out->container_id = l->cid;
     out->container = l->name;

@@ -109,7 +109,7 @@ store_quarantine(struct store *s, const struct seal_chunk *ch)
     s->n_quar_blocks++;
     s->n_quar_records += ch->n_records;
     if (block_body_decode(ch->body.data, ch->body.len, ch->n_records,
-                          ch->n_labels, &recs, &cap) < 0)
+                          ch->n_labels, 1, &recs, &cap) < 0)
         errno = EINVAL;         /* cannot happen: we encoded it */
     else if ((fd = quar_create(s, &path)) >= 0 &&
              quar_write(s, fd, ch, recs) == 0 && store_fsync_dir(s->dir) == 0)

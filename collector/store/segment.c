@@ -65,7 +65,7 @@ segment_unpack(const struct store_blk *b, const struct buf *comp,
     int rc;
 
     buf_reset(raw);
-    if (b->codec == STORE_CODEC_ZSTD_COLS)
+    if (store_codec_is_zstd(b->codec))
         rc = compress_unzstd(raw, comp->data, comp->len, b->raw_len, &errstr);
     else
         rc = compress_inflate(raw, comp->data, comp->len, b->raw_len,
@@ -87,7 +87,7 @@ blk_probe(int fd, uint64_t pos, uint64_t size, int check_body,
         return -1;
     block_hdr_decode(hb, h);
     if (h->magic != STORE_BLK_MAGIC ||
-        h->codec < STORE_CODEC_ZLIB || h->codec > STORE_CODEC_ZSTD_COLS ||
+        h->codec < STORE_CODEC_ZLIB || h->codec > STORE_CODEC_MAX ||
         h->meta_len > STORE_MAX_META || h->raw_len > STORE_MAX_RAW ||
         h->comp_len > STORE_MAX_RAW + 65536 || h->min_ns > h->max_ns)
         return -1;
@@ -392,7 +392,8 @@ tail_reset(struct store *s, struct store_tail *t)
     t->committed_len = 0;
     t->committed_n = 0;
     t->n_records = 0;
-    t->prev_ns = 0;
+    t->prev_ns[0] = 0;
+    t->prev_ns[1] = 0;
     t->min_ns = INT64_MAX;
     t->max_ns = INT64_MIN;
     t->stream_mask = 0;
@@ -411,7 +412,7 @@ tail_split(struct store *s, size_t *n_out)
     size_t cap = 0, n = 0;
 
     if (block_body_decode(t->body.data, t->body.len, t->n_records,
-                          t->n_labels, &recs, &cap) < 0) {
+                          t->n_labels, 1, &recs, &cap) < 0) {
         free(recs);
         return NULL;            /* cannot happen: we encoded it */
     }
@@ -423,8 +424,7 @@ tail_split(struct store *s, size_t *n_out)
             store_tail_init(s, &ch[n++], STORE_MAX_RAW);
         }
         struct store_label *l = s->labels[t->labels[r->label].id];
-        int rc = store_tail_add(&ch[n - 1], l, r->time_ns, r->stream,
-                                r->flags, r->offset, r->msg, r->msg_len);
+        int rc = store_tail_add(&ch[n - 1], l, r);
         assert(rc == 0);        /* chunk cap STORE_MAX_RAW > tail cap */
         (void)rc;
     }
@@ -589,12 +589,12 @@ chunk_encode(const struct store *s, struct store_sealer *w,
 {
     struct buf *b = &ch->blk;
     uint32_t codec = s->opt.compress_codec == STORE_COMPRESS_ZLIB ?
-                     STORE_CODEC_ZLIB_COLS : STORE_CODEC_ZSTD_COLS;
+                     STORE_CODEC_ZLIB_RECV : STORE_CODEC_ZSTD_RECV;
 
     b->len = STORE_BLK_HDR_LEN + ch->meta_len;   /* a retry starts over */
     buf_reset(&w->cols);
     if (block_body_decode(ch->body.data, ch->body.len, ch->n_records,
-                          ch->n_labels, &w->recs, &w->cap_recs) < 0 ||
+                          ch->n_labels, 1, &w->recs, &w->cap_recs) < 0 ||
         block_cols_encode(&w->cols, codec, w->recs, ch->n_records,
                           ch->n_labels) < 0 ||
         seal_compress(s, w, b) < 0)

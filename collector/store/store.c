@@ -325,17 +325,17 @@ store_tail_fini(struct store_tail *t)
 }
 
 int
-store_tail_add(struct store_tail *t, struct store_label *l, int64_t time_ns,
-               uint8_t stream, uint8_t flags, uint64_t offset,
-               const void *msg, size_t msg_len)
+store_tail_add(struct store_tail *t, struct store_label *l,
+               const struct store_rec *r)
 {
     uint32_t idx;
+    int64_t time_ns = r->time_ns;
+    uint64_t offset = r->offset;
 
     /* A label left in the table by a failed add is harmless: it is
      * written in the meta with n_lines 0. */
     tail_add_label(t, l, &idx);
-    if (block_rec_encode(&t->body, idx, &t->prev_ns, time_ns, stream, flags,
-                         offset, msg, msg_len) < 0)
+    if (block_rec_encode(&t->body, idx, t->prev_ns, r) < 0)
         return -1;
     struct store_tail_label *tl = &t->labels[idx];
     tl->n_lines++;
@@ -349,7 +349,7 @@ store_tail_add(struct store_tail *t, struct store_label *l, int64_t time_ns,
         t->min_ns = time_ns;
     if (time_ns > t->max_ns)
         t->max_ns = time_ns;
-    t->stream_mask |= (uint8_t)(1u << (stream & 1));
+    t->stream_mask |= (uint8_t)(1u << (r->stream & 1));
     t->n_records++;
     return 0;
 }
@@ -378,26 +378,24 @@ wal_add_label(struct store *s, struct store_label *l, uint32_t *idx)
 /* Adds one record to the tail block and, if to_wal, to the pending WAL
  * entry. Both or neither: -1 leaves the store unchanged. */
 static int
-store_add(struct store *s, struct store_label *l, int64_t time_ns,
-          uint8_t stream, uint8_t flags, uint64_t offset, const char *msg,
-          size_t msg_len, int to_wal)
+store_add(struct store *s, struct store_label *l, const struct store_rec *r,
+          int to_wal)
 {
     uint32_t widx = 0;
     size_t wal_mark = s->wal_recs.len;
-    int64_t wprev = s->wal_prev_ns;
+    int64_t wprev[2] = { s->wal_prev_ns[0], s->wal_prev_ns[1] };
+    int64_t time_ns = r->time_ns;
 
     if (to_wal && (wal_add_label(s, l, &widx) < 0 ||
-                   block_rec_encode(&s->wal_recs, widx, &s->wal_prev_ns,
-                                    time_ns, stream, flags, offset, msg,
-                                    msg_len) < 0))
+                   block_rec_encode(&s->wal_recs, widx, s->wal_prev_ns,
+                                    r) < 0))
         goto fail;
-    if (store_tail_add(&s->tail, l, time_ns, stream, flags, offset, msg,
-                       msg_len) < 0)
+    if (store_tail_add(&s->tail, l, r) < 0)
         goto fail;
     if (to_wal)
         s->wal_n_recs++;
     struct store_source *src = l->src;
-    src->hw = offset;
+    src->hw = r->offset;
     src->latest = l;
     src->n_lines++;
     if (time_ns < src->first_ns)
@@ -407,7 +405,8 @@ store_add(struct store *s, struct store_label *l, int64_t time_ns,
     return 0;
 fail:
     s->wal_recs.len = wal_mark;
-    s->wal_prev_ns = wprev;
+    s->wal_prev_ns[0] = wprev[0];
+    s->wal_prev_ns[1] = wprev[1];
     store_set_err(s, "too much uncommitted data (cap %u bytes)",
                   STORE_MAX_PENDING);
     return -1;
@@ -419,8 +418,7 @@ store_replay_record(struct store *s, struct store_label *l,
 {
     if (r->offset <= l->src->hw)
         return 0;
-    if (store_add(s, l, r->time_ns, r->stream, r->flags, r->offset,
-                  (const char *)r->msg, r->msg_len, 0) < 0)
+    if (store_add(s, l, r, 0) < 0)
         return -1;
     return 1;
 }
@@ -483,8 +481,12 @@ store_append_locked(struct store *s, const struct logrec *r)
     }
     if (!l)
         l = store_label_intern(s, str, len);
-    if (store_add(s, l, r->time_ns, r->stream, r->flags & LOGREC_F_MASK,
-                  r->offset, r->msg, r->msg_len, 1) < 0)
+    struct store_rec sr = {
+        .time_ns = r->time_ns, .recv_ns = r->recv_ns, .offset = r->offset,
+        .msg = (const uint8_t *)r->msg, .msg_len = (uint32_t)r->msg_len,
+        .stream = r->stream, .flags = r->flags & LOGREC_F_MASK,
+    };
+    if (store_add(s, l, &sr, 1) < 0)
         return -1;
     return 1;
 }

@@ -29,11 +29,35 @@
 #define STORE_BLK_HDR_LEN   48
 #define STORE_WAL_HDR_LEN   16          /* version 2: + u64 generation */
 #define STORE_WAL_HDR_LEN_V1 8
-#define STORE_WAL_VERSION   2
+#define STORE_WAL_VERSION   3           /* 3: + receive time per record */
 #define STORE_WAL_MAX_FILES 8
-#define STORE_CODEC_ZLIB    1           /* row body (as in the WAL) */
+#define STORE_CODEC_ROW_RECV 0          /* row body with receive times: the
+                                           tail, WAL v3; never on disk */
+#define STORE_CODEC_ZLIB    1           /* row body (as in WAL v1/v2) */
 #define STORE_CODEC_ZLIB_COLS 2         /* columnar body, zlib */
 #define STORE_CODEC_ZSTD_COLS 3         /* columnar body, zstd */
+#define STORE_CODEC_ZLIB_RECV 4         /* 2 + receive time column */
+#define STORE_CODEC_ZSTD_RECV 5         /* 3 + receive time column */
+#define STORE_CODEC_MAX     5
+
+/* Which body layout and compression a block codec means. */
+static inline int
+store_codec_is_cols(uint32_t codec)
+{
+    return codec >= STORE_CODEC_ZLIB_COLS;
+}
+
+static inline int
+store_codec_is_zstd(uint32_t codec)
+{
+    return codec == STORE_CODEC_ZSTD_COLS || codec == STORE_CODEC_ZSTD_RECV;
+}
+
+static inline int
+store_codec_has_recv(uint32_t codec)
+{
+    return codec == STORE_CODEC_ROW_RECV || codec >= STORE_CODEC_ZLIB_RECV;
+}
 /* Sanity limits for lengths read from disk. */
 #define STORE_MAX_META      (16u << 20)
 #define STORE_MAX_RAW       (256u << 20)
@@ -137,7 +161,7 @@ struct store_tail {
     size_t                   committed_len;
     uint32_t                 committed_n;
     uint32_t                 n_records;
-    int64_t                  prev_ns;
+    int64_t                  prev_ns[2];    /* time, receive time */
     int64_t                  min_ns, max_ns;
     uint8_t                  stream_mask;
     uint64_t                 gen;
@@ -160,6 +184,7 @@ struct store_label *store_label_find(struct store *s,
 /* A decoded record of a block body (strings resolved by label). */
 struct store_rec {
     int64_t        time_ns;
+    int64_t        recv_ns;             /* 0: not known (older store) */
     uint64_t       offset;
     const uint8_t *msg;
     uint32_t       msg_len;
@@ -216,6 +241,7 @@ struct store_wal_file {
     uint64_t len;                       /* end of the last good entry */
     uint64_t gen;                       /* replay order */
     uint64_t hdr_len;
+    uint32_t version;                   /* 1..3; 0: header damaged */
     uint8_t  is_dirty;                  /* holds entries */
     uint8_t  is_owned;                  /* by the job in s->job */
 };
@@ -291,7 +317,7 @@ struct store {
     struct buf            wal_recs;     /* pending entry: records */
     uint32_t              wal_n_labels, wal_n_recs;
     uint64_t              wal_gen;
-    int64_t               wal_prev_ns;
+    int64_t               wal_prev_ns[2];   /* time, receive time */
 
     struct store_tail     tail;
     uint64_t              gen_next;     /* tail generations */
@@ -344,8 +370,7 @@ size_t store_tail_fill(const struct store_tail *t, size_t block_size);
 void store_tail_fini(struct store_tail *t);
 /* Encodes a record into t and updates its stats; -1 if t is full. */
 int  store_tail_add(struct store_tail *t, struct store_label *l,
-                    int64_t time_ns, uint8_t stream, uint8_t flags,
-                    uint64_t offset, const void *msg, size_t msg_len);
+                    const struct store_rec *r);
 /* Adds a record read back from the WAL, with store_append's dedup. */
 int  store_replay_record(struct store *s, struct store_label *l,
                          const struct store_rec *r);
@@ -357,25 +382,27 @@ char *store_seg_path(const struct store *s, uint64_t seq);
 struct store_seg *store_seg_find(const struct store *s, uint64_t seq);
 
 /* block.c: encoding of block bodies, block meta/headers and WAL entries. */
-int  block_rec_encode(struct buf *b, uint32_t label, int64_t *prev_ns,
-                      int64_t time_ns, uint8_t stream, uint8_t flags,
-                      uint64_t offset, const void *msg, size_t msg_len);
-/* Decodes a body of n records with labels < n_labels into recs (grown as
- * needed). -1 if malformed. */
+/* Appends r as a row with receive time (STORE_CODEC_ROW_RECV) under
+ * label; prev holds the previous row's time and receive time. */
+int  block_rec_encode(struct buf *b, uint32_t label, int64_t prev[2],
+                      const struct store_rec *r);
+/* Decodes a row body of n records with labels < n_labels into recs (grown
+ * as needed), with receive times if has_recv. -1 if malformed. */
 int  block_body_decode(const uint8_t *p, size_t len, uint32_t n,
-                       uint32_t n_labels, struct store_rec **recs,
-                       size_t *cap);
-/* Codecs 2 and 3: a body as columns (labels, time deltas, flags, per-label
- * offset deltas, lengths) then the messages back to back; codec 3 takes
- * the message length off each offset delta. recs' msg point into the
- * caller's memory; -1 if out's cap is reached. */
+                       uint32_t n_labels, int has_recv,
+                       struct store_rec **recs, size_t *cap);
+/* Codecs 2 to 5: a body as columns (labels, time deltas, flags, per-label
+ * offset deltas, lengths; 4 and 5 receive time deltas) then the messages
+ * back to back; codecs 3 and 5 take the message length off each offset
+ * delta. recs' msg point into the caller's memory; -1 if out's cap is
+ * reached. */
 int  block_cols_encode(struct buf *out, uint32_t codec,
                        const struct store_rec *recs, uint32_t n,
                        uint32_t n_labels);
 int  block_cols_decode(uint32_t codec, const uint8_t *p, size_t len,
                        uint32_t n, uint32_t n_labels, struct store_rec **recs,
                        size_t *cap);
-/* Decodes a raw body of either codec. */
+/* Decodes a raw body of any codec (STORE_CODEC_ROW_RECV too). */
 int  block_decode(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
                   uint32_t n_labels, struct store_rec **recs, size_t *cap);
 /* Parses meta; *labels is allocated (caller frees). -1 if malformed. */

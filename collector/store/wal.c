@@ -28,7 +28,8 @@ wal_pending_clear(struct store *s)
     buf_reset(&s->wal_recs);
     s->wal_n_labels = 0;
     s->wal_n_recs = 0;
-    s->wal_prev_ns = 0;
+    s->wal_prev_ns[0] = 0;
+    s->wal_prev_ns[1] = 0;
     s->wal_gen++;
 }
 
@@ -47,6 +48,8 @@ wal_write_header(struct store *s, struct store_wal_file *w)
     uint8_t h[STORE_WAL_HDR_LEN];
 
     w->gen = ++s->wal_gen_max;
+    w->version = STORE_WAL_VERSION;
+    w->hdr_len = STORE_WAL_HDR_LEN;
     le32_store(h, STORE_WAL_MAGIC);
     le32_store(h + 4, STORE_WAL_VERSION);
     le64_store(h + 8, w->gen);
@@ -61,10 +64,14 @@ wal_write_header(struct store *s, struct store_wal_file *w)
     return 0;
 }
 
-/* Decodes one entry payload and replays its records. -1 if malformed. */
+/* Decodes one entry payload and replays its records. -1 if malformed.
+ * Version 3 rows carry receive times. An entry of a file whose header was
+ * damaged (version 0), and so rewritten as version 3, may be of version 2:
+ * a row that does not decode with receive times is tried without (an
+ * entry written with them always decodes with them: its crc matched). */
 static int
-wal_replay_entry(struct store *s, const uint8_t *p, size_t len,
-                 struct store_rec **recs, size_t *cap)
+wal_replay_entry(struct store *s, uint32_t version, const uint8_t *p,
+                 size_t len, struct store_rec **recs, size_t *cap)
 {
     struct reader r;
     uint64_t n_labels, n_recs;
@@ -89,8 +96,12 @@ wal_replay_entry(struct store *s, const uint8_t *p, size_t len,
     }
     if (reader_varint(&r, &n_recs) < 0 || n_recs > UINT32_MAX)
         goto out;
+    int has_recv = version == 0 || version >= 3;
     if (block_body_decode(p + r.pos, reader_left(&r), (uint32_t)n_recs,
-                          (uint32_t)n_labels, recs, cap) < 0)
+                          (uint32_t)n_labels, has_recv, recs, cap) < 0 &&
+        (!has_recv ||
+         block_body_decode(p + r.pos, reader_left(&r), (uint32_t)n_recs,
+                           (uint32_t)n_labels, 0, recs, cap) < 0))
         goto out;
     for (uint64_t i = 0; i < n_recs; i++) {
         int a = store_replay_record(s, labels[(*recs)[i].label], &(*recs)[i]);
@@ -106,7 +117,8 @@ out:
 
 /* Replays entries from off; returns the end of the last good one. */
 static uint64_t
-wal_replay(struct store *s, int fd, uint64_t pos, uint64_t size)
+wal_replay(struct store *s, int fd, uint32_t version, uint64_t pos,
+           uint64_t size)
 {
     struct buf payload;
     struct store_rec *recs = NULL;
@@ -125,7 +137,7 @@ wal_replay(struct store *s, int fd, uint64_t pos, uint64_t size)
             pread(fd, payload.data, len, (off_t)(pos + 8)) != (ssize_t)len)
             break;
         if (compress_crc32(0, payload.data, len) != crc ||
-            wal_replay_entry(s, payload.data, len, &recs, &cap) < 0)
+            wal_replay_entry(s, version, payload.data, len, &recs, &cap) < 0)
             break;
         pos += 8 + (uint64_t)len;
     }
@@ -161,6 +173,7 @@ wal_open_file(struct store *s, size_t k, int is_create)
     s->n_wals = k + 1 > s->n_wals ? k + 1 : s->n_wals;
     w->len = (uint64_t)st.st_size;
     w->hdr_len = STORE_WAL_HDR_LEN;
+    w->version = STORE_WAL_VERSION;
     if (w->len < STORE_WAL_HDR_LEN_V1) {
         if (w->len > 0)
             s->n_torn_cuts++;
@@ -171,11 +184,13 @@ wal_open_file(struct store *s, size_t k, int is_create)
     if (n >= STORE_WAL_HDR_LEN_V1 && le32_load(h) == STORE_WAL_MAGIC &&
         le32_load(h + 4) == 1) {
         w->hdr_len = STORE_WAL_HDR_LEN_V1;
+        w->version = 1;
         return 1;
     }
     if (n == (ssize_t)sizeof(h) && le32_load(h) == STORE_WAL_MAGIC &&
-        le32_load(h + 4) == STORE_WAL_VERSION) {
+        (le32_load(h + 4) == 2 || le32_load(h + 4) == STORE_WAL_VERSION)) {
         w->gen = le64_load(h + 8);
+        w->version = le32_load(h + 4);
         return 1;
     }
     if (w->len < STORE_WAL_HDR_LEN) {   /* torn header */
@@ -185,6 +200,7 @@ wal_open_file(struct store *s, size_t k, int is_create)
     }
     s->n_corrupt++;                     /* replayed, then rewritten */
     w->gen = UINT64_MAX;                /* after the others: newest */
+    w->version = 0;
     return 1;
 }
 
@@ -203,7 +219,7 @@ wal_replay_file(struct store *s, struct store_wal_file *w)
 {
     if (w->len == 0)
         return wal_write_header(s, w);
-    uint64_t end = wal_replay(s, w->fd, w->hdr_len, w->len);
+    uint64_t end = wal_replay(s, w->fd, w->version, w->hdr_len, w->len);
     int is_bad_hdr = w->gen == UINT64_MAX;
     if (end < w->len) {
         s->n_torn_cuts++;
@@ -220,12 +236,34 @@ wal_replay_file(struct store *s, struct store_wal_file *w)
         le32_store(h, STORE_WAL_MAGIC);
         le32_store(h + 4, STORE_WAL_VERSION);
         le64_store(h + 8, w->gen);
+        w->version = STORE_WAL_VERSION;
         if (store_write_at(s, w->fd, "wal", h, sizeof(h), 0) < 0 ||
             fdatasync(w->fd) < 0) {
             store_set_err(s, "wal header: %s", strerror(errno));
             return -1;
         }
     }
+    return 0;
+}
+
+/* The current file is of an older version: emptied with a new header if
+ * it holds nothing, else commits move to a clean (or new) file; the old
+ * file stays dirty and is released by the next seal like any other. */
+static int
+wal_cur_upgrade(struct store *s)
+{
+    struct store_wal_file *w = &s->wals[s->wal_cur];
+    uint32_t mask;
+
+    if (w->version == STORE_WAL_VERSION)
+        return 0;
+    if (!w->is_dirty)
+        return wal_write_header(s, w);
+    if (wal_detach(s, &mask) < 0)
+        return -1;
+    for (size_t k = 0; k < s->n_wals; k++)
+        if (mask & (1u << k))
+            s->wals[k].is_owned = 0;    /* no job holds them yet */
     return 0;
 }
 
@@ -255,9 +293,10 @@ wal_open_replay(struct store *s)
             return -1;
     s->tail.committed_len = s->tail.body.len;
     s->tail.committed_n = s->tail.n_records;
-    /* Commits go on in the newest file. */
+    /* Commits go on in the newest file, never after entries of an older
+     * version (STORE.md "Write-ahead log"). */
     s->wal_cur = (size_t)(order[n - 1] - s->wals);
-    return 0;
+    return wal_cur_upgrade(s);
 }
 
 int

@@ -7,9 +7,11 @@
 # monotonic clock is left alone (FAKETIME_DONT_FAKE_MONOTONIC), as a real
 # step (settimeofday, NTP) leaves it, so this is what a node whose clock is
 # corrected sees. Nothing may be lost or doubled, and every line keeps its
-# event time (Docker's timestamp, checked to the ns by check.py); the
-# collector's clock (receive time: segment write times, retention) is not
-# stepped. Short: steps 3 s apart; soak: 20 s apart, 10 rounds.
+# event time (Docker's timestamp, checked to the ns by check.py) and its
+# receive time (the collector's clock, not stepped: logq --json
+# "received", kept per record in the store, the same after a restart);
+# segment write times and retention use the collector's clock too. Short:
+# steps 3 s apart; soak: 20 s apart, 10 rounds.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -26,6 +28,7 @@ COUNT=$((RATE * STEP_S * (3 * ROUNDS + 1)))
 RC=$IT_TMP/faketimerc
 echo "+0" >"$RC"
 
+t_start=$(date +%s)
 start_collector collector
 ROOT=$IT_TMP/node1.docker
 mkdir -p "$ROOT"
@@ -68,5 +71,38 @@ PY
 )
 assert_ge "$spread" 7000 "seconds between the shipper's earliest and latest log times"
 fault_verify_store collector -- "${manifests[@]}"
+
+# Every line has its receive time, from the collector's clock: after the
+# event time (fakedocker stamps lines with the unstepped clock; 2 s slack),
+# within the run, and the same once the collector restarted on its store.
+python3 - "$t_start" "$(($(date +%s) + 1))" "$IT_TMP/out.jsonl" \
+    "$IT_TMP/out-store.jsonl" <<'PY' || fail "receive times"
+import json, sys
+from datetime import datetime, timezone
+
+def ns(s):
+    base, _, frac = s.rstrip("Z").partition(".")
+    t = datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(
+        tzinfo=timezone.utc)
+    return int(t.timestamp()) * 10**9 + int((frac + "000000000")[:9])
+
+lo, hi = int(sys.argv[1]) * 10**9, int(sys.argv[2]) * 10**9
+runs = []
+for path in sys.argv[3:5]:
+    got = {}
+    for line in open(path):
+        r = json.loads(line)
+        if "received" not in r:
+            sys.exit("%s: no \"received\": %s" % (path, line[:200]))
+        t, rv = ns(r["time"]), ns(r["received"])
+        if not (lo <= rv <= hi and rv >= t - 2 * 10**9):
+            sys.exit("%s: received %s, time %s, run %d..%d" %
+                     (path, r["received"], r["time"], lo, hi))
+        got[(r["container_id"], r["message"])] = rv
+    runs.append(got)
+if runs[0] != runs[1]:
+    sys.exit("receive times differ after the restart")
+print("receive times: %d lines, all kept across the restart" % len(runs[0]))
+PY
 
 it_pass
