@@ -34,6 +34,14 @@
 #define DOCKER_NAME_MAX     1024
 #define DOCKER_META_RETRY   (200 * 1000000LL)  /* ns between config retries */
 #define DOCKER_EXPIRE_MS    250     /* multi-line records: 1 s timer tick */
+#define DOCKER_RETIRED_MAX  64      /* losses of forgotten containers kept */
+
+/* What a forgotten container lost, kept so it is still reported. */
+struct docker_retired {
+    char             id[DOCKER_ID_LEN + 1];
+    char            *name;
+    struct tail_loss loss;
+};
 
 struct container {
     struct container    *next;
@@ -71,6 +79,8 @@ struct docker {
     struct event            *work_ev;
     struct event            *expire_ev;
     int                      is_stopped;
+    struct docker_retired    retired[DOCKER_RETIRED_MAX];   /* ring */
+    size_t                   n_retired, retired_next;
 };
 
 /* ---- config.v2.json ---- */
@@ -373,6 +383,26 @@ docker_add(struct docker *d, const char *id)
              id, c->src.name, pos != NULL ? "saved" : "oldest");
 }
 
+/* Keeps c's losses, if any, for docker_foreach_loss (the oldest of
+ * DOCKER_RETIRED_MAX goes: by then metrics frames have carried it). */
+static void
+docker_retire(struct docker *d, struct container *c)
+{
+    struct tail_loss l;
+
+    tail_loss_get(c->tail, &l);
+    if (l.events == 0)
+        return;
+    struct docker_retired *r = &d->retired[d->retired_next];
+    d->retired_next = (d->retired_next + 1) % DOCKER_RETIRED_MAX;
+    if (d->n_retired < DOCKER_RETIRED_MAX)
+        d->n_retired++;
+    free(r->name);
+    memcpy(r->id, c->id, sizeof(r->id));
+    r->name = xstrdup(c->src.name != NULL ? c->src.name : "");
+    r->loss = l;
+}
+
 static void
 docker_forget(struct docker *d, struct container *c)
 {
@@ -388,6 +418,7 @@ docker_forget(struct docker *d, struct container *c)
         state_remove(d->st, c->id);
     log_info("docker", "container forgotten container=%.12s name=%s", c->id,
              c->src.name);
+    docker_retire(d, c);
     docker_container_free(d, c);
 }
 
@@ -404,6 +435,7 @@ docker_gone_cap(struct docker *d)
         if (old == NULL)
             return;
         d->ctr->deleted_open_dropped++;
+        tail_abandon(old->tail);
         log_warn("docker", "too many deleted containers still open, closing "
                  "container=%.12s cap=%zu", old->id, d->cfg.max_gone);
         docker_forget(d, old);
@@ -534,6 +566,7 @@ docker_rescan(struct docker *d)
     for (struct container *c = d->list; c != NULL; c = next) {
         next = c->next;     /* docker_mark_gone may forget others */
         c->is_marked = 1;
+        tail_watch(c->tail);
         if (!c->is_seen && !c->is_gone)
             docker_mark_gone(d, c);
     }
@@ -640,6 +673,8 @@ docker_handle_event(struct docker *d, const struct inotify_event *ev)
     if (ev->len > 0 && strcmp(ev->name, DOCKER_CONFIG_FILE) == 0 &&
         (ev->mask & (IN_CREATE | IN_MOVED_TO | IN_MODIFY)))
         docker_load_meta(d, c);
+    else if (ev->mask & (IN_CREATE | IN_MOVED_TO))
+        tail_watch(c->tail);    /* a rotation: note the new files */
     c->is_marked = 1;
 }
 
@@ -704,6 +739,8 @@ docker_free(struct docker *d)
         event_free(d->expire_ev);
     if (d->ifd >= 0)
         close(d->ifd);
+    for (size_t i = 0; i < d->n_retired; i++)
+        free(d->retired[i].name);
     free((char *)d->cfg.root);
     free(d);
 }
@@ -812,6 +849,20 @@ docker_container_lag(const struct container *c)
     uint64_t logical = tail_logical_get(c->tail);
     uint64_t read_pos = logical >= base ? logical - base : 0;
     return size > read_pos ? size - read_pos : 0;
+}
+
+void
+docker_foreach_loss(const struct docker *d, docker_loss_fn fn, void *arg)
+{
+    struct tail_loss l;
+
+    for (const struct container *c = d->list; c != NULL; c = c->next) {
+        tail_loss_get(c->tail, &l);
+        if (l.events > 0)
+            fn(arg, c->id, c->src.name != NULL ? c->src.name : "", &l);
+    }
+    for (size_t i = 0; i < d->n_retired; i++)
+        fn(arg, d->retired[i].id, d->retired[i].name, &d->retired[i].loss);
 }
 
 uint64_t

@@ -89,4 +89,12 @@ void docker_commit(struct docker *d, const char *id,
  * live file, so this is a lower bound). For shipper.lag_bytes. */
 uint64_t docker_lag_bytes(const struct docker *d);
 
+/* Calls fn for every container that lost data (tail.h struct tail_loss),
+ * also the last DOCKER_RETIRED_MAX forgotten ones; name is "" until known.
+ * The figures count since the shipper started. */
+typedef void (*docker_loss_fn)(void *arg, const char *id, const char *name,
+                               const struct tail_loss *loss);
+void docker_foreach_loss(const struct docker *d, docker_loss_fn fn,
+                         void *arg);
+
 #endif

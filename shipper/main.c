@@ -57,6 +57,7 @@ struct shipper {
     struct tls_ctx         *tls;            /* NULL without --tls-ca */
     int                     is_stopping;
     int64_t                 stop_deadline;
+    uint32_t                session;        /* shipper.session, random */
 };
 
 /* ---- wiring callbacks ---- */
@@ -110,7 +111,7 @@ main_log_counters(const struct shipper *sh, enum log_level lvl)
             " configs_bad=%" PRIu64 " files_refused=%" PRIu64
             " multiline_bad_rule=%" PRIu64
             " metrics_files_refused=%" PRIu64
-            " deleted_open_dropped=%" PRIu64
+            " deleted_open_dropped=%" PRIu64 " files_held=%" PRIu64
             " state_writes=%" PRIu64 " state_errors=%" PRIu64
             " inflight=%zu containers=%zu", c->lines, c->bytes, c->records,
             c->records_raw, c->records_truncated, c->rotations,
@@ -119,7 +120,7 @@ main_log_counters(const struct shipper *sh, enum log_level lvl)
             c->batches_acked, c->batches_resent, c->read_errors,
             c->configs_bad, c->files_refused, c->multiline_bad_rule,
             sh->met != NULL ? metrics_files_refused(sh->met) : 0,
-            c->deleted_open_dropped,
+            c->deleted_open_dropped, c->files_held,
             c->state_writes, c->state_errors, sender_inflight_bytes(sh->snd),
             sh->dk ? docker_count(sh->dk) : 0);
 }
@@ -148,6 +149,25 @@ main_stats_cb(evutil_socket_t fd, short what, void *arg)
  * the sender refused, deleted containers closed at the cap and resume
  * points lost with their file (gaps): each may have lost data.
  */
+/* One source's losses as METRICS samples (shipper/METRICS.md): container
+ * is its name, label its id. */
+static void
+main_loss_cb(void *arg, const char *id, const char *name,
+             const struct tail_loss *l)
+{
+    struct wire_metrics_enc *e = arg;
+    double flags = (l->is_bytes_bound ? 1 : 0) + (l->is_lines_bound ? 2 : 0);
+
+    if (wire_metrics_enc_add(e, "shipper.lost.bytes", name, id,
+                             (double)l->bytes) < 0 ||
+        wire_metrics_enc_add(e, "shipper.lost.lines", name, id,
+                             (double)l->lines) < 0 ||
+        wire_metrics_enc_add(e, "shipper.lost.events", name, id,
+                             (double)l->events) < 0 ||
+        wire_metrics_enc_add(e, "shipper.lost.flags", name, id, flags) < 0)
+        log_debug("main", "metrics frame full");
+}
+
 static void
 main_metrics_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -166,8 +186,12 @@ main_metrics_cb(evutil_socket_t fd, short what, void *arg)
     wire_metrics_enc_reset(&sh->menc);
     (void)metrics_sample(sh->met, mono_ns(), NULL, 0, &self, &sh->menc);
     if (wire_metrics_enc_add(&sh->menc, "shipper.metrics_interval_s", "", "",
-                             (double)sh->cfg.metrics_interval_s) < 0)
+                             (double)sh->cfg.metrics_interval_s) < 0 ||
+        wire_metrics_enc_add(&sh->menc, "shipper.session", "", "",
+                             (double)sh->session) < 0)
         log_debug("main", "metrics frame full");
+    if (sh->dk != NULL)
+        docker_foreach_loss(sh->dk, main_loss_cb, &sh->menc);
     if (sender_send_metrics(sh->snd, &sh->menc, now_ns()) < 0)
         log_debug("main", "metrics frame dropped dropped=%" PRIu64,
                   c->metrics_dropped);
@@ -434,6 +458,7 @@ main(int argc, char **argv)
         return 2;
     }
     srandom((unsigned)(now_ns() ^ getpid()));
+    sh.session = (uint32_t)random();
     sh.base = event_base_new();
     if (sh.base == NULL)
         fatalx("main", "cannot create event base");

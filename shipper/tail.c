@@ -37,6 +37,9 @@
 #define TAIL_MAX_FILES   256
 #define TAIL_DONE_MAX    64      /* files remembered as read (ring) */
 #define TAIL_REFUSED_MAX 8       /* refused files remembered (ring) */
+#define TAIL_KNOWN_MAX   64      /* newer files noted (sizes, pins) */
+#define TAIL_PIN_TOTAL   256     /* files held open ahead, all tailers */
+#define TAIL_COUNT_MAX   (64u << 20) /* bytes read only to count lines */
 #define TAIL_OPEN_FLAGS  (O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
 
 struct tail_join {
@@ -48,6 +51,21 @@ struct tail_join {
     uint8_t         flags;
     uint64_t        dropped;    /* bytes cut at max_record */
     uint8_t         last_byte;  /* last text byte appended (kept or cut) */
+};
+
+/* A file newer than ours seen by a watch: known[0] is the one right after
+ * ours, each next one right after the previous (Docker's order). */
+struct tail_known {
+    uint64_t dev;
+    uint64_t ino;
+    uint64_t size;          /* at the last look */
+    unsigned long suffix;   /* at the last look: 0 live, N for .N */
+    int      fd;            /* held open (pinned), or -1 */
+    int      is_final;      /* was rotated (.N) at the last look: its size
+                               no longer grows */
+    int      is_after_gap;  /* files may have come and gone unseen between
+                               the one before it and this one */
+    int      n_missing;     /* looks in a row that did not list it */
 };
 
 struct tailer {
@@ -101,12 +119,22 @@ struct tailer {
     uint64_t                 refused_ino[TAIL_REFUSED_MAX];
     size_t                   n_refused, refused_next;
     int                      is_dir_refused;
+
+    struct tail_known        known[TAIL_KNOWN_MAX];
+    size_t                   n_known;
+    size_t                   n_pinned;
+    int                      n_missing;  /* looks in a row without ours */
+    int                      is_gap_pending; /* the newest noted file went
+                                                unread: next one after a gap */
+    uint64_t                 seen_size;  /* our file's largest size seen */
+    struct tail_loss         loss;
 };
 
 struct tail_file {
     unsigned long n;            /* 0 = live file, else the .N suffix */
     uint64_t      dev;
     uint64_t      ino;
+    uint64_t      size;
 };
 
 /* ---- helpers ---- */
@@ -513,6 +541,17 @@ tail_refuse(struct tailer *t, const char *name, const struct stat *st)
              "other");
 }
 
+/* Index of (dev, ino) among files[0..n), or -1. */
+static ssize_t
+tail_find(const struct tail_file *files, size_t n, uint64_t dev,
+          uint64_t ino)
+{
+    for (size_t i = 0; i < n; i++)
+        if (files[i].dev == dev && files[i].ino == ino)
+            return (ssize_t)i;
+    return -1;
+}
+
 /* Lists the live and rotated files (regular files only), oldest first.
  * Returns the count. */
 static size_t
@@ -543,11 +582,19 @@ tail_scan(struct tailer *t, struct tail_file *files, size_t max)
         files[n].n = suffix;
         files[n].dev = (uint64_t)st.st_dev;
         files[n].ino = (uint64_t)st.st_ino;
+        files[n].size = (uint64_t)st.st_size;
         n++;
     }
     closedir(d);
     qsort(files, n, sizeof(files[0]), tail_file_cmp);
-    return n;
+    /* readdir may list a file renamed meanwhile under both names: keep
+     * the higher suffix (the newer name: renames only raise it). */
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (tail_find(files, m, files[i].dev, files[i].ino) < 0)
+            files[m++] = files[i];
+    }
+    return m;
 }
 
 /*
@@ -601,6 +648,8 @@ tail_use(struct tailer *t, int fd, const struct stat *st, uint64_t base,
     t->skipped = 0;
     t->fp_len = 0;
     t->fp = 0;
+    t->seen_size = fpos;
+    t->n_missing = 0;
     tail_fp_update(t);
 }
 
@@ -625,52 +674,264 @@ tail_is_done(const struct tailer *t, const struct tail_file *f)
     return 0;
 }
 
+/* ---- lost data and files noted ahead (tail_watch) ---- */
+
+static void
+tail_loss_add(struct tailer *t, uint64_t bytes, int is_bytes_bound,
+              uint64_t lines, int is_lines_bound)
+{
+    t->loss.events++;
+    t->loss.bytes += bytes;
+    t->loss.lines += lines;
+    t->loss.is_bytes_bound |= is_bytes_bound;
+    t->loss.is_lines_bound |= is_lines_bound;
+}
+
+/*
+ * k in the listing, or -1. A file not held open may have been deleted and
+ * its inode number given to a new file (ext4): Docker's renames only ever
+ * raise a file's suffix (live, .1, .2 ...) and its size never shrinks, so
+ * a lower suffix or a smaller size is another file.
+ */
+static ssize_t
+tail_known_find(const struct tail_known *k, const struct tail_file *files,
+                size_t n)
+{
+    ssize_t j = tail_find(files, n, k->dev, k->ino);
+
+    if (j < 0 || k->fd >= 0)
+        return j;
+    const struct tail_file *f = &files[j];
+    if (f->size < k->size || (k->suffix != 0 && (f->n == 0 ||
+                                                 f->n < k->suffix)))
+        return -1;
+    return j;
+}
+
+/* f is a noted file: the same one (held open, found in this listing, or
+ * passing tail_known_find's checks), not a new file on its inode. */
+static int
+tail_is_known(const struct tailer *t, const struct tail_file *f)
+{
+    for (size_t i = 0; i < t->n_known; i++) {
+        const struct tail_known *k = &t->known[i];
+        if (k->dev == f->dev && k->ino == f->ino &&
+            (k->n_missing == 0 || tail_known_find(k, f, 1) == 0))
+            return 1;
+    }
+    return 0;
+}
+
+/* known[i] no longer held open by us (closed, or its fd handed over). */
+static void
+tail_known_unpin(struct tailer *t, size_t i)
+{
+    if (t->known[i].fd < 0)
+        return;
+    t->n_pinned--;
+    t->ctr->files_held--;
+    t->known[i].fd = -1;
+}
+
+/* Drops known[0]; its fd, if any, now belongs to the caller. */
+static void
+tail_known_shift(struct tailer *t)
+{
+    tail_known_unpin(t, 0);
+    memmove(&t->known[0], &t->known[1],
+            (t->n_known - 1) * sizeof(t->known[0]));
+    t->n_known--;
+}
+
+static void
+tail_known_append(struct tailer *t, const struct tail_file *f,
+                  int is_after_gap)
+{
+    struct tail_known *k = &t->known[t->n_known++];
+    size_t cap = t->cfg.max_pinned > 0 ? t->cfg.max_pinned : TAIL_PIN_MAX;
+
+    k->dev = f->dev;
+    k->ino = f->ino;
+    k->size = f->size;
+    k->suffix = f->n;
+    k->is_final = f->n != 0;
+    k->is_after_gap = is_after_gap;
+    k->fd = -1;
+    if (t->n_pinned >= cap || t->ctr->files_held >= TAIL_PIN_TOTAL)
+        return;
+    struct stat st;
+    k->fd = tail_file_open(t, f, &st);     /* may fail: opened by name later */
+    if (k->fd >= 0) {
+        t->n_pinned++;
+        t->ctr->files_held++;
+    }
+}
+
+/* Forgets known[i], deleted before it was read: counted lost (its size at
+ * the last look: exact once it was seen rotated, else a lower bound). */
+static void
+tail_known_lost(struct tailer *t, size_t i)
+{
+    struct tail_known *k = &t->known[i];
+
+    log_warn("tail", "file deleted unread container=%.12s bytes=%" PRIu64
+             "%s", t->id, k->size, k->is_final ? "" : " (at least)");
+    tail_loss_add(t, k->size, !k->is_final, 0, 1);
+    if (i + 1 == t->n_known)
+        t->is_gap_pending = 1;
+    memmove(&t->known[i], &t->known[i + 1],
+            (t->n_known - i - 1) * sizeof(t->known[0]));
+    t->n_known--;
+}
+
+/*
+ * Notes the files of a listing newer than ours. Docker deletes the oldest
+ * file first, so while the newest file noted so far (or ours) is still
+ * listed, every file after it in the listing follows it directly; once it
+ * is gone, files may have come and gone unseen before the first one now
+ * listed (a gap of unknown size). A file counts as gone only when two
+ * looks in a row missed it: readdir may miss a file renamed meanwhile.
+ */
+static void
+tail_known_update(struct tailer *t, const struct tail_file *files, size_t n)
+{
+    for (size_t i = 0; i < t->n_known; i++) {
+        struct tail_known *k = &t->known[i];
+        ssize_t j = tail_known_find(k, files, n);
+        if (j < 0) {
+            k->n_missing++;
+            continue;
+        }
+        k->n_missing = 0;
+        k->size = files[j].size;
+        k->suffix = files[j].n;
+        k->is_final = files[j].n != 0;
+    }
+    for (size_t i = t->n_known; i-- > 0;)
+        if (t->known[i].fd < 0 && t->known[i].n_missing >= 2)
+            tail_known_lost(t, i);
+    ssize_t a;
+    if (t->n_known > 0) {
+        const struct tail_known *k = &t->known[t->n_known - 1];
+        a = tail_known_find(k, files, n);
+        if (a < 0 && k->n_missing < 2)
+            return;                     /* look again before deciding */
+    } else {
+        a = tail_find(files, n, t->dev, t->ino);
+        t->n_missing = a < 0 ? t->n_missing + 1 : 0;
+        if (a < 0 && t->n_missing < 2)
+            return;
+    }
+    int is_gap = a < 0 || t->is_gap_pending;
+    for (size_t i = a < 0 ? 0 : (size_t)a + 1; i < n; i++) {
+        if (t->n_known >= TAIL_KNOWN_MAX)
+            break;
+        /* A file we finished was renamed, never made live again: a "done"
+         * live file is a new file on a reused inode. */
+        if ((files[i].dev == t->dev && files[i].ino == t->ino) ||
+            tail_is_known(t, &files[i]) ||
+            (files[i].n != 0 && tail_is_done(t, &files[i])))
+            continue;
+        tail_known_append(t, &files[i], is_gap);
+        is_gap = 0;
+        t->is_gap_pending = 0;
+    }
+}
+
+/* Looks at the directory (twice when the first look missed a noted file:
+ * see tail_known_update). Returns the listing's length. */
+static size_t
+tail_look(struct tailer *t, struct tail_file *files, size_t max)
+{
+    size_t n = 0;
+
+    for (int pass = 0; pass < 2; pass++) {
+        n = tail_scan(t, files, max);
+        tail_known_update(t, files, n);
+        int is_unsure = t->n_known == 0 && t->n_missing == 1;
+        for (size_t i = 0; i < t->n_known; i++)
+            is_unsure |= t->known[i].n_missing == 1;
+        if (!is_unsure)
+            break;
+    }
+    return n;
+}
+
+/* '\n's in fd's bytes from pos to size, read only to count them; at most
+ * *budget bytes (lowered): *is_bound set when the budget ran out. */
+static uint64_t
+tail_count_lines(struct tailer *t, int fd, uint64_t pos, uint64_t size,
+                 uint64_t *budget, int *is_bound)
+{
+    uint64_t lines = 0;
+
+    if (size - pos > *budget) {
+        size = pos + *budget;
+        *is_bound = 1;
+    }
+    *budget -= size - pos;
+    while (pos < size) {
+        size_t want = t->rcap;
+        if (size - pos < want)
+            want = (size_t)(size - pos);
+        ssize_t r = pread(fd, t->rbuf, want, (off_t)pos);
+        if (r <= 0)
+            break;
+        for (const uint8_t *p = t->rbuf, *e = t->rbuf + r;
+             (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++)
+            lines++;
+        pos += (uint64_t)r;
+    }
+    return lines;
+}
+
 /* Our file is no longer the live one and is read to its end: moves to the
- * next newer file. TAIL_DATA when it did, TAIL_NOFILE when there is none
- * yet (mid-rotation, or the container is gone). */
+ * next newer file (a noted one: held open, or opened by name while still
+ * listed; one deleted unread is counted lost). TAIL_DATA when it did,
+ * TAIL_NOFILE when there is none yet (mid-rotation, or the container is
+ * gone). */
 static enum tail_status
 tail_next_file(struct tailer *t, tail_emit_fn emit, void *arg)
 {
     struct tail_file files[TAIL_MAX_FILES];
-    size_t n = tail_scan(t, files, TAIL_MAX_FILES);
-    size_t next = 0;
+    size_t n = tail_look(t, files, TAIL_MAX_FILES);
 
-    int is_found = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        if (files[i].dev == t->dev && files[i].ino == t->ino) {
-            next = i + 1;
-            is_found = 1;
-            break;
-        }
-    }
-    /* Our file is gone from the listing (deleted: max-file=1, docker rm):
-     * the next is the oldest listed file not read already. The live file
-     * is never skipped: a file we finished was renamed, not made live
-     * again, so a "done" live file is a new file on a reused inode. */
-    while (!is_found && next < n && files[next].n != 0 &&
-           tail_is_done(t, &files[next]))
-        next++;
-    if (next >= n)
+    if (t->n_known == 0)
         return TAIL_NOFILE;
+    struct tail_known *k = &t->known[0];
+    if (k->is_after_gap) {
+        k->is_after_gap = 0;
+        log_warn("tail", "files deleted unseen, possible loss of unknown "
+                 "size container=%.12s logical=%" PRIu64, t->id,
+                 t->base + t->read_pos);
+        tail_loss_add(t, 0, 1, 0, 1);
+    }
     struct stat st;
-    int fd = tail_file_open(t, &files[next], &st);
-    if (fd < 0) {
+    int fd = k->fd;
+    ssize_t j = tail_known_find(k, files, n);
+    if (fd >= 0 && fstat(fd, &st) < 0)
+        fd = -1;
+    if (fd < 0 && (j < 0 || (fd = tail_file_open(t, &files[j], &st)) < 0)) {
         /* EACCES, or renamed under us: retried on the next poll (inotify
          * or rescan). Not TAIL_DATA: the caller would poll again at once
          * and spin while the failure lasts. */
         if (!t->is_open_failing)
-            log_warn("tail", "cannot open next file container=%.12s "
-                     "suffix=%lu: %s", t->id, files[next].n, strerror(errno));
+            log_warn("tail", "cannot open next file container=%.12s: %s",
+                     t->id, j < 0 ? "not listed" : strerror(errno));
         t->is_open_failing = 1;
         t->ctr->read_errors++;
         return TAIL_IDLE;
     }
     t->is_open_failing = 0;
+    int was_pinned = k->fd == fd;
+    if (k->fd >= 0 && k->fd != fd)
+        close(k->fd);       /* held open but unusable: reopened by name */
+    tail_known_shift(t);
     tail_flush_pending(t, emit, arg);
     tail_done_add(t, t->dev, t->ino);
-    log_debug("tail", "next file container=%.12s suffix=%lu logical=%" PRIu64,
-              t->id, files[next].n, t->base + t->read_pos);
+    log_debug("tail", "next file container=%.12s ino=%" PRIu64 " pinned=%d "
+              "logical=%" PRIu64, t->id, (uint64_t)st.st_ino,
+              was_pinned, t->base + t->read_pos);
     tail_use(t, fd, &st, t->base + t->read_pos, 0);
     t->ctr->rotations++;
     return TAIL_DATA;
@@ -689,6 +950,14 @@ tail_at_eof(struct tailer *t, tail_emit_fn emit, void *arg)
             return TAIL_IDLE;
         log_info("tail", "file truncated container=%.12s size=%lld pos=%"
                  PRIu64, t->id, (long long)fst.st_size, t->read_pos);
+        if (t->seen_size > t->read_pos) {
+            /* copytruncate: seen, not read; more may have come after the
+             * last look */
+            log_warn("tail", "file truncated before it was read, lost at "
+                     "least %" PRIu64 " bytes container=%.12s",
+                     t->seen_size - t->read_pos, t->id);
+            tail_loss_add(t, t->seen_size - t->read_pos, 1, 0, 1);
+        }
         tail_flush_pending(t, emit, arg);
         tail_use(t, t->fd, &fst, t->base + t->read_pos, 0);
         t->ctr->truncations++;
@@ -738,6 +1007,12 @@ tail_free(struct tailer *t)
         return;
     if (t->fd >= 0)
         close(t->fd);
+    for (size_t i = 0; i < t->n_known; i++) {
+        int fd = t->known[i].fd;
+        tail_known_unpin(t, i);
+        if (fd >= 0)
+            close(fd);
+    }
     for (int i = 0; i < 2; i++) {
         buf_fini(&t->join[i].msg);
         multiline_group_fini(&t->group[i]);
@@ -791,6 +1066,7 @@ tail_start(struct tailer *t, const struct tail_pos *resume)
         }
         tail_use(t, fd, &st, base, fpos);
         t->last_offset = t->want.logical;   /* the next record begins here */
+        tail_known_update(t, files, n);
         t->is_started = 1;
         return 0;
     }
@@ -805,9 +1081,11 @@ tail_start(struct tailer *t, const struct tail_pos *resume)
         log_warn("tail", "saved file gone, possible gap container=%.12s "
                  "logical=%" PRIu64, t->id, t->want.logical);
         t->ctr->gaps++;
+        tail_loss_add(t, 0, 1, 0, 1);   /* what it held: unknowable */
         base = t->want.logical;
     }
     tail_use(t, fd, &st, base, 0);
+    tail_known_update(t, files, n);
     t->last_offset = base;
     t->is_started = 1;
     return 0;
@@ -833,6 +1111,8 @@ tail_step(struct tailer *t, tail_emit_fn emit, void *arg)
     if (n == 0)
         return tail_at_eof(t, emit, arg);
     t->read_pos += (uint64_t)n;
+    if (t->read_pos > t->seen_size)
+        t->seen_size = t->read_pos;
     t->ctr->bytes += (uint64_t)n;
     if (t->fp_len < TAIL_FP_LEN)
         tail_fp_update(t);
@@ -886,6 +1166,62 @@ tail_expire(struct tailer *t, tail_emit_fn emit, void *arg)
     tail_groups_emit(t, t->cfg.clock_ns() - MULTILINE_GAP_NS + 1, 0, emit,
                      arg);
     return tail_is_joining(t);
+}
+
+void
+tail_watch(struct tailer *t)
+{
+    struct tail_file files[TAIL_MAX_FILES];
+    struct stat st;
+
+    if (!t->is_started || t->fd < 0)
+        return;
+    if (fstat(t->fd, &st) == 0 && (uint64_t)st.st_size > t->seen_size)
+        t->seen_size = (uint64_t)st.st_size;
+    (void)tail_look(t, files, TAIL_MAX_FILES);
+}
+
+void
+tail_abandon(struct tailer *t)
+{
+    struct stat st;
+
+    if (!t->is_started || t->fd < 0)
+        return;
+    tail_watch(t);
+    uint64_t bytes = 0, lines = 0, budget = TAIL_COUNT_MAX;
+    int is_bytes_bound = 0, is_lines_bound = 0;
+    if (fstat(t->fd, &st) == 0 && (uint64_t)st.st_size > t->line_fpos) {
+        bytes = (uint64_t)st.st_size - t->line_fpos;
+        lines = tail_count_lines(t, t->fd, t->line_fpos, (uint64_t)st.st_size,
+                                 &budget, &is_lines_bound);
+    }
+    for (size_t i = 0; i < t->n_known; i++) {
+        struct tail_known *k = &t->known[i];
+        if (k->fd >= 0 && fstat(k->fd, &st) == 0) {
+            bytes += (uint64_t)st.st_size;
+            lines += tail_count_lines(t, k->fd, 0, (uint64_t)st.st_size,
+                                      &budget, &is_lines_bound);
+            continue;
+        }
+        bytes += k->size;
+        is_bytes_bound |= !k->is_final;
+        is_lines_bound = 1;
+    }
+    t->rlen = 0;
+    if (bytes > 0 || is_bytes_bound) {
+        log_warn("tail", "closed unread, lost %s%" PRIu64 " bytes, %s%"
+                 PRIu64 " lines container=%.12s", is_bytes_bound ?
+                 "at least " : "", bytes, is_lines_bound ? "at least " : "",
+                 lines, t->id);
+        tail_loss_add(t, bytes, is_bytes_bound, lines, is_lines_bound);
+    }
+}
+
+void
+tail_loss_get(const struct tailer *t, struct tail_loss *out)
+{
+    *out = t->loss;
 }
 
 void

@@ -58,6 +58,27 @@ struct tail_config {
     size_t max_record;          /* bytes of message text per record */
     size_t chunk;               /* bytes per read() */
     int64_t (*clock_ns)(void);  /* multi-line 1 s timer; NULL: mono_ns */
+    size_t max_pinned;          /* newer files held open; 0: TAIL_PIN_MAX */
+};
+
+#define TAIL_PIN_MAX 8
+
+/*
+ * Data of this container that will never be shipped (tail_loss_get):
+ * json-file bytes, and the lines ('\n'-ended json-file lines, each 16 KiB
+ * piece of a long message counting one) among them. A count is exact
+ * unless its is_*_bound flag says it is a lower bound ("at least"): bytes
+ * Docker deleted that the tailer never saw, or written between its last
+ * look and a truncation, cannot be known; lines of data never read are
+ * not counted. events counts the losses (or possible losses, of unknown
+ * size) one by one.
+ */
+struct tail_loss {
+    uint64_t bytes;
+    uint64_t lines;
+    uint64_t events;
+    int      is_bytes_bound;
+    int      is_lines_bound;
 };
 
 enum tail_status {
@@ -107,6 +128,22 @@ int tail_expire(struct tailer *t, tail_emit_fn emit, void *arg);
 
 /* 1 while a multi-line record is being joined. */
 int tail_is_joining(const struct tailer *t);
+
+/*
+ * Looks at the container directory (cheap: one listing): files newer than
+ * the current one are noted, with their sizes, and up to max_pinned of
+ * them held open, so that Docker deleting them before the tailer gets
+ * there loses nothing (or, past the cap, an exactly counted loss). Call on
+ * every change in the directory (docker.c: inotify, rescan).
+ */
+void tail_watch(struct tailer *t);
+
+/* The container will not be read further (closed at a cap): counts all
+ * that is left unread as lost, reading it only to count its lines. */
+void tail_abandon(struct tailer *t);
+
+/* What was lost so far (see struct tail_loss). */
+void tail_loss_get(const struct tailer *t, struct tail_loss *out);
 
 /* Where a restart would begin now (never inside an unfinished message). */
 void tail_resume_get(const struct tailer *t, struct tail_pos *out);

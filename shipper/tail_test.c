@@ -812,6 +812,271 @@ test_tail_symlinked_live_file_refused(void **state)
     free(secret);
 }
 
+/* ---- lost data (tail_loss_get) ---- */
+
+static void
+expect_loss(const struct fixture *f, uint64_t events, uint64_t bytes,
+            int is_bytes_bound, uint64_t lines, int is_lines_bound)
+{
+    struct tail_loss l;
+
+    tail_loss_get(f->t, &l);
+    assert_int_equal(l.events, events);
+    assert_int_equal(l.bytes, bytes);
+    assert_int_equal(l.is_bytes_bound, is_bytes_bound);
+    assert_int_equal(l.lines, lines);
+    assert_int_equal(l.is_lines_bound, is_lines_bound);
+}
+
+/* Rotations and resumes within max-file lose nothing: no loss reported. */
+static void
+test_tail_loss_none_within_max_file(void **state)
+{
+    struct fixture *f = *state;
+
+    append_line(f, "stdout", "a1", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    struct tail_pos saved = f->recs[0].resume;
+    append_line(f, "stdout", "a2", 0);
+    docker_rotate(f, 3);
+    append_line(f, "stdout", "b1", 0);
+    drain(f);
+    expect_loss(f, 0, 0, 0, 0, 0);
+    docker_rotate(f, 3);
+    append_line(f, "stdout", "c1", 0);
+    new_tailer(f);                      /* restart at a1's resume point */
+    assert_int_equal(tail_start(f->t, &saved), 0);
+    drain(f);
+    assert_int_equal(f->n, 3 + 3);
+    expect_loss(f, 0, 0, 0, 0, 0);
+}
+
+/* Files newer than ours that a watch saw are held open, so Docker deleting
+ * them before we get there loses nothing: today b1 was skipped silently
+ * (its file deleted while the tailer was still in the one before). */
+static void
+test_tail_loss_deleted_unread_pinned(void **state)
+{
+    struct fixture *f = *state;
+
+    append_line(f, "stdout", "a1", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    append_line(f, "stdout", "a2", 0);
+    docker_rotate(f, 2);
+    append_line(f, "stdout", "b1", 0);
+    tail_watch(f->t);
+    docker_rotate(f, 2);                /* deletes a's file (open: ours) */
+    append_line(f, "stdout", "c1", 0);
+    tail_watch(f->t);
+    docker_rotate(f, 2);                /* deletes b's file (held open) */
+    append_line(f, "stdout", "d1", 0);
+    tail_watch(f->t);
+    drain(f);
+    assert_int_equal(f->n, 5);
+    assert_string_equal(f->recs[2].msg, "b1");
+    assert_string_equal(f->recs[3].msg, "c1");
+    assert_string_equal(f->recs[4].msg, "d1");
+    assert_int_equal(f->recs[4].offset, f->written);
+    check_offsets_increase(f);
+    expect_loss(f, 0, 0, 0, 0, 0);
+}
+
+/* Past the pin cap (1 here) a seen file is not held open: when Docker
+ * deletes it unread, its size at the last sight as a rotated file is the
+ * exact loss (its lines were never read: a lower bound of 0). */
+static void
+test_tail_loss_deleted_unread_exact(void **state)
+{
+    struct fixture *f = *state;
+
+    f->cfg.max_pinned = 1;
+    append_line(f, "stdout", "a1", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    docker_rotate(f, 2);
+    append_line(f, "stdout", "b1", 0);
+    tail_watch(f->t);                   /* b: held open */
+    docker_rotate(f, 2);
+    uint64_t c = append_line(f, "stdout", "c1", 0);
+    c += append_line(f, "stdout", "c2", 0);
+    tail_watch(f->t);                   /* c: seen live, not held */
+    docker_rotate(f, 2);
+    append_line(f, "stdout", "d1", 0);
+    tail_watch(f->t);                   /* c: seen rotated (final size) */
+    docker_rotate(f, 2);                /* deletes c's file */
+    append_line(f, "stdout", "e1", 0);
+    tail_watch(f->t);
+    drain(f);
+    assert_int_equal(f->n, 4);
+    assert_string_equal(f->recs[1].msg, "b1");
+    assert_string_equal(f->recs[2].msg, "d1");
+    assert_string_equal(f->recs[3].msg, "e1");
+    check_offsets_increase(f);
+    expect_loss(f, 1, c, 0, 0, 1);
+}
+
+/* A file created and deleted between two looks was never seen: the loss
+ * is reported with an unknown size (at least 0 bytes), never silent. */
+static void
+test_tail_loss_unseen_file(void **state)
+{
+    struct fixture *f = *state;
+
+    append_line(f, "stdout", "a1", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    docker_rotate(f, 2);
+    append_line(f, "stdout", "b1", 0);
+    docker_rotate(f, 2);
+    append_line(f, "stdout", "c1", 0);
+    docker_rotate(f, 2);                /* b deleted, never seen */
+    append_line(f, "stdout", "d1", 0);
+    drain(f);
+    assert_int_equal(f->n, 3);
+    assert_string_equal(f->recs[1].msg, "c1");
+    assert_string_equal(f->recs[2].msg, "d1");
+    expect_loss(f, 1, 0, 1, 0, 1);
+}
+
+/* copytruncate: bytes the tailer saw in the file but had not read when it
+ * was truncated are lost: at least that many (more may have been written
+ * after the last look). */
+static void
+test_tail_loss_copytruncate(void **state)
+{
+    struct fixture *f = *state;
+
+    size_t first = append_line(f, "stdout", "first", 0);
+    uint64_t rest = append_line(f, "stdout", "second", 0);
+    rest += append_line(f, "stdout", "third", 0);
+    f->cfg.chunk = first;
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    assert_int_equal(tail_step(f->t, collect, f), TAIL_DATA);
+    assert_int_equal(f->n, 1);
+    tail_watch(f->t);
+    assert_int_equal(truncate(f->live, 0), 0);
+    append_line(f, "stdout", "x", 0);
+    drain(f);
+    assert_int_equal(f->n, 2);
+    assert_string_equal(f->recs[1].msg, "x");
+    assert_int_equal(f->ctr.truncations, 1);
+    expect_loss(f, 1, rest, 1, 0, 1);
+}
+
+/* More rotations than max-file while the shipper was stopped: the saved
+ * file is gone and what it held after the saved point, and any file
+ * between, cannot be known: one loss of unknown size. */
+static void
+test_tail_loss_rotated_while_stopped(void **state)
+{
+    struct fixture *f = *state;
+
+    append_line(f, "stdout", "a1", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    struct tail_pos saved = f->recs[0].resume;
+    for (int i = 0; i < 3; i++) {
+        append_line(f, "stdout", "more", 0);
+        docker_rotate(f, 2);
+    }
+    append_line(f, "stdout", "live", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, &saved), 0);
+    drain(f);
+    assert_int_equal(f->n, 1 + 2);
+    assert_int_equal(f->ctr.gaps, 1);
+    expect_loss(f, 1, 0, 1, 0, 1);
+}
+
+/* Inode reuse while stopped: the saved file is gone although a file with
+ * its inode number exists: reported like any other gone file. */
+static void
+test_tail_loss_inode_reused(void **state)
+{
+    struct fixture *f = *state;
+    struct stat st;
+
+    append_line(f, "stdout", "a1 of the first file", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    struct tail_pos saved = f->recs[0].resume;
+    assert_int_equal(unlink(f->live), 0);
+    append_line(f, "stdout", "b1 of the new file, longer than a1", 0);
+    assert_int_equal(stat(f->live, &st), 0);
+    saved.dev = (uint64_t)st.st_dev;
+    saved.ino = (uint64_t)st.st_ino;
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, &saved), 0);
+    drain(f);
+    assert_int_equal(f->n, 2);
+    expect_loss(f, 1, 0, 1, 0, 1);
+}
+
+/* A container closed before its file was read to the end (the cap on
+ * deleted containers kept open): the rest is read only to be counted, so
+ * bytes and lines are exact. */
+static void
+test_tail_loss_abandon_counts_rest(void **state)
+{
+    struct fixture *f = *state;
+
+    size_t first = append_line(f, "stdout", "first", 0);
+    uint64_t rest = append_line(f, "stdout", "second", 0);
+    rest += append_line(f, "stderr", "third", 0);
+    rest += append_line(f, "stdout", "fourth", 0);
+    f->cfg.chunk = first + 10;          /* the second line half read */
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    assert_int_equal(tail_step(f->t, collect, f), TAIL_DATA);
+    assert_int_equal(f->n, 1);
+    tail_abandon(f->t);
+    expect_loss(f, 1, rest, 0, 3, 0);
+}
+
+/* readdir may list a file being renamed under both names: it is still one
+ * file, read once (a duplicate entry read it twice: 93-fault-rotation). */
+static void
+test_tail_loss_file_listed_twice(void **state)
+{
+    struct fixture *f = *state;
+    char *live1 = xasprintf("%s.1", f->live);
+
+    f->cfg.max_pinned = 1;
+    append_line(f, "stdout", "a1", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    docker_rotate(f, 3);
+    append_line(f, "stdout", "b1", 0);
+    tail_watch(f->t);                   /* b: held open */
+    docker_rotate(f, 3);
+    append_line(f, "stdout", "c1", 0);
+    tail_watch(f->t);                   /* c: noted live, not held */
+    rename_file(f, ".1", ".2");         /* Docker's rotation, halfway */
+    assert_int_equal(link(f->live, live1), 0);  /* c as live and .1 */
+    tail_watch(f->t);
+    assert_int_equal(unlink(f->live), 0);
+    append_line(f, "stdout", "d1", 0);
+    tail_watch(f->t);
+    drain(f);
+    assert_int_equal(f->n, 4);
+    assert_string_equal(f->recs[1].msg, "b1");
+    assert_string_equal(f->recs[2].msg, "c1");
+    assert_string_equal(f->recs[3].msg, "d1");
+    check_offsets_increase(f);
+    expect_loss(f, 0, 0, 0, 0, 0);
+    free(live1);
+}
+
 int
 main(void)
 {
@@ -863,6 +1128,24 @@ main(void)
             test_tail_next_file_unopenable_is_idle, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_tail_symlinked_live_file_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tail_loss_none_within_max_file, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tail_loss_deleted_unread_pinned, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tail_loss_deleted_unread_exact, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tail_loss_unseen_file, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tail_loss_copytruncate, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tail_loss_rotated_while_stopped, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tail_loss_inode_reused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tail_loss_abandon_counts_rest, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tail_loss_file_listed_twice,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
