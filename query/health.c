@@ -101,6 +101,43 @@ health_container_parse(json_t *o, struct health_container *c, char *err,
     return 0;
 }
 
+static int
+health_loss_parse(json_t *o, struct health_loss *l, char *err, size_t errlen)
+{
+    if (!json_is_object(o) ||
+        (l->host = health_str(o, "host", NULL)) == NULL ||
+        (l->container = health_str(o, "container", NULL)) == NULL ||
+        (l->id = health_str(o, "id", NULL)) == NULL) {
+        snprintf(err, errlen, "bad losses entry in health reply");
+        return -1;
+    }
+    l->bytes = health_int(o, "lost_bytes");
+    l->lines = health_int(o, "lost_lines");
+    l->events = health_int(o, "events");
+    l->is_bytes_at_least = json_is_true(json_object_get(o, "bytes_at_least"));
+    l->is_lines_at_least = json_is_true(json_object_get(o, "lines_at_least"));
+    return 0;
+}
+
+/* "losses":{"sources":[...]} (absent from older collectors). */
+static int
+health_losses_parse(struct health_reply *h, char *err, size_t errlen)
+{
+    json_t *src = json_object_get(json_object_get(h->root, "losses"),
+                                  "sources");
+
+    if (src != NULL && !json_is_array(src)) {
+        snprintf(err, errlen, "bad losses in health reply");
+        return -1;
+    }
+    h->losses = xcalloc(json_array_size(src) + 1, sizeof(*h->losses));
+    for (; h->n_losses < json_array_size(src); h->n_losses++)
+        if (health_loss_parse(json_array_get(src, h->n_losses),
+                              &h->losses[h->n_losses], err, errlen) < 0)
+            return -1;
+    return 0;
+}
+
 int
 health_reply_parse(const char *body, size_t len, struct health_reply *out,
                    char *err, size_t errlen)
@@ -134,6 +171,8 @@ health_reply_parse(const char *body, size_t len, struct health_reply *out,
                                    &h.containers[h.n_containers], err,
                                    errlen) < 0)
             goto fail;
+    if (health_losses_parse(&h, err, errlen) < 0)
+        goto fail;
     *out = h;
     return 0;
 fail:
@@ -146,6 +185,7 @@ health_reply_fini(struct health_reply *h)
 {
     free(h->hosts);
     free(h->containers);
+    free(h->losses);
     json_decref(h->root);
     memset(h, 0, sizeof(*h));
 }
@@ -339,6 +379,50 @@ health_containers_render(struct buf *out, const struct health_reply *h,
     return rc;
 }
 
+/* ">=N" for a lower bound, "?" for an unknown count (a bound of 0). */
+static void
+health_bound(int64_t v, int is_at_least, char *out, size_t len)
+{
+    if (v < 0 || (is_at_least && v == 0))
+        snprintf(out, len, "?");
+    else
+        snprintf(out, len, "%s%lld", is_at_least ? ">=" : "", (long long)v);
+}
+
+static int
+health_losses_render(struct buf *out, const struct health_reply *h,
+                     int color)
+{
+    static const char *const head[] = { "HOST", "CONTAINER", "ID",
+                                        "LOST BYTES", "LOST LINES",
+                                        "EVENTS" };
+    static const char title[] = "\nLOST DATA (deleted or truncated before "
+                                "it was read; >=N: at least N)\n";
+    struct htable t = { 6, 0x38, NULL, NULL, 0 };
+    char id[16], bytes[32], lines[32], events[24];
+
+    if (h->n_losses == 0)
+        return 0;
+    if (buf_append(out, title, sizeof(title) - 1) < 0)
+        return -1;
+    htable_add(&t, head, NULL);
+    for (size_t i = 0; i < h->n_losses; i++) {
+        const struct health_loss *l = &h->losses[i];
+        snprintf(id, sizeof(id), "%.12s", l->id);
+        health_bound(l->bytes, l->is_bytes_at_least, bytes, sizeof(bytes));
+        health_bound(l->lines, l->is_lines_at_least, lines, sizeof(lines));
+        health_count(l->events, events, sizeof(events));
+        const char *row[] = { l->host, l->container, id, bytes, lines,
+                              events };
+        const char *sgr[] = { NULL, HEALTH_RED, NULL, HEALTH_RED, HEALTH_RED,
+                              NULL };
+        htable_add(&t, row, sgr);
+    }
+    int rc = htable_format(&t, out, color);
+    htable_fini(&t);
+    return rc;
+}
+
 int
 health_render(struct buf *out, const struct health_reply *h, int64_t now,
               int color)
@@ -352,7 +436,8 @@ health_render(struct buf *out, const struct health_reply *h, int64_t now,
     } else if (health_hosts_render(out, h, now, color) < 0) {
         goto fail;
     }
-    if (health_containers_render(out, h, color) < 0)
+    if (health_containers_render(out, h, color) < 0 ||
+        health_losses_render(out, h, color) < 0)
         goto fail;
     return 0;
 fail:

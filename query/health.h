@@ -40,11 +40,26 @@ struct health_container {
     int         is_healthy;
 };
 
+/* A source whose shipper reported data lost for good (collector/API.md
+ * "Lost data"): counts are lower bounds when is_*_at_least. */
+struct health_loss {
+    const char *host;
+    const char *container;
+    const char *id;
+    int64_t     bytes;
+    int64_t     lines;
+    int64_t     events;
+    int         is_bytes_at_least;
+    int         is_lines_at_least;
+};
+
 struct health_reply {
     struct health_host      *hosts;
     size_t                   n_hosts;
     struct health_container *containers;
     size_t                   n_containers;
+    struct health_loss      *losses;
+    size_t                   n_losses;
     int                      is_all_ok;
     struct json_t           *root;
 };
@@ -59,7 +74,7 @@ void health_reply_fini(struct health_reply *h);
 int  health_exit_status(const struct health_reply *h);
 
 /* Appends the host table, then the unhealthy containers (or a line saying
- * there are none). now is unix ns for the "2s ago" ages. -1 when out's cap
+ * there are none), then the sources that lost data, if any. now is unix ns for the "2s ago" ages. -1 when out's cap
  * is reached. */
 int  health_render(struct buf *out, const struct health_reply *h, int64_t now,
                    int color);

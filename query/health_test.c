@@ -218,6 +218,45 @@ test_health_render_full(void **state)
     health_reply_fini(&h);
 }
 
+/* Sources that lost data: a table after the containers, names escaped,
+ * lower bounds as ">=N", an unknown count as "?"; the exit status is not
+ * changed by it. */
+static void
+test_health_render_losses(void **state)
+{
+    static const char body[] =
+        "{\"hosts\":[],\"all_ok\":true,\"losses\":{\"hosts\":[],"
+        "\"sources\":[{\"host\":\"node1\",\"container\":\"web\","
+        "\"id\":\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
+        "abcdef\",\"lost_bytes\":12345,\"lost_lines\":0,\"events\":1,"
+        "\"bytes_at_least\":false,\"lines_at_least\":true},"
+        "{\"host\":\"node2\",\"container\":\"db\\u001b[2J\","
+        "\"id\":\"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+        "ffffff\",\"lost_bytes\":7,\"lost_lines\":3,\"events\":12,"
+        "\"bytes_at_least\":true,\"lines_at_least\":false}]}}";
+    struct health_reply h;
+    struct buf b;
+
+    (void)state;
+    parse_ok(body, &h);
+    assert_int_equal(h.n_losses, 2);
+    assert_int_equal(health_exit_status(&h), 0);
+    render(&h, 0, &b);
+    assert_string_equal((char *)b.data, "no hosts have sent metrics\n"
+        "\nno unhealthy containers\n"
+        "\nLOST DATA (deleted or truncated before it was read; >=N: at "
+        "least N)\n"
+        "HOST   CONTAINER  ID            LOST BYTES  LOST LINES  EVENTS\n"
+        "node1  web        0123456789ab       12345           ?       1\n"
+        "node2  db\\x1b[2J  ffffffffffff         >=7           3      12\n");
+    buf_fini(&b);
+    health_reply_fini(&h);
+    char err[128];
+    assert_int_equal(health_reply_parse("{\"hosts\":[],\"all_ok\":true,"
+                                        "\"losses\":{\"sources\":[1]}}", 43,
+                                        &h, err, sizeof(err)), -1);
+}
+
 int
 main(void)
 {
@@ -229,6 +268,7 @@ main(void)
         cmocka_unit_test(test_health_render_unhealthy),
         cmocka_unit_test(test_health_render_hostile),
         cmocka_unit_test(test_health_render_full),
+        cmocka_unit_test(test_health_render_losses),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -167,6 +167,72 @@ api_health_store(const struct store_stats *ss)
     return o;
 }
 
+/* ---- lost data (/health and /api/v1/health "losses") ---- */
+
+static json_t *
+api_loss_host(json_t *hosts, const char *host)
+{
+    size_t i;
+    json_t *h;
+
+    json_array_foreach(hosts, i, h) {
+        if (strcmp(json_string_value(json_object_get(h, "host")), host) == 0)
+            return h;
+    }
+    h = json_pack("{s:s, s:I, s:I, s:I, s:b, s:b}", "host", host,
+                  "lost_bytes", (json_int_t)0, "lost_lines", (json_int_t)0,
+                  "events", (json_int_t)0, "bytes_at_least", 0,
+                  "lines_at_least", 0);
+    json_array_append_new(hosts, h);
+    return h;
+}
+
+static void
+api_loss_add(json_t *o, const char *key, uint64_t v)
+{
+    json_int_t old = json_integer_value(json_object_get(o, key));
+
+    json_object_set_new(o, key, json_integer(old + (json_int_t)v));
+}
+
+static void
+api_loss_cb(void *arg, const struct losses_row *r)
+{
+    json_t *v = arg;
+    char h[API_NAME_MAX], n[API_NAME_MAX];
+    const char *host = api_name(r->host, h, sizeof(h));
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:b, s:b}",
+                          "host", host, "container",
+                          api_name(r->name, n, sizeof(n)), "id", r->id,
+                          "lost_bytes", (json_int_t)r->bytes, "lost_lines",
+                          (json_int_t)r->lines, "events",
+                          (json_int_t)r->events, "bytes_at_least",
+                          r->is_bytes_bound, "lines_at_least",
+                          r->is_lines_bound);
+    if (o != NULL)
+        json_array_append_new(json_object_get(v, "sources"), o);
+    json_t *t = api_loss_host(json_object_get(v, "hosts"), host);
+    api_loss_add(t, "lost_bytes", r->bytes);
+    api_loss_add(t, "lost_lines", r->lines);
+    api_loss_add(t, "events", r->events);
+    if (r->is_bytes_bound)
+        json_object_set_new(t, "bytes_at_least", json_true());
+    if (r->is_lines_bound)
+        json_object_set_new(t, "lines_at_least", json_true());
+}
+
+json_t *
+api_losses_json(struct api *a)
+{
+    json_t *v = json_pack("{s:[], s:[], s:I}", "hosts", "sources",
+                          "sources_dropped", (json_int_t)(a->ingest != NULL ?
+                          ingest_losses_dropped(a->ingest) : 0));
+
+    if (v != NULL && a->ingest != NULL)
+        ingest_foreach_loss(a->ingest, api_loss_cb, v);
+    return v;
+}
+
 void
 api_health(struct api *a, struct evhttp_request *req, const char *query)
 {
@@ -180,13 +246,15 @@ api_health(struct api *a, struct evhttp_request *req, const char *query)
     json_t *store = api_health_store(&ss);
     json_t *counters = api_health_counters(a->stats);
     api_health_metrics_counters(a, counters);
+    json_t *losses = api_losses_json(a);
     json_t *v = json_pack(
-        "{s:s, s:s, s:I, s:o, s:o, s:o, s:I}", "status", "ok", "version",
+        "{s:s, s:s, s:I, s:o, s:o, s:o, s:I, s:o}", "status", "ok", "version",
         API_VERSION, "uptime_s",
         (json_int_t)((mono_ns() - a->start_mono_ns) / 1000000000),
         "counters", counters, "store",
         store ? store : json_null(), "shippers", shippers, "followers",
-        (json_int_t)follow_n_subscribers(a->follow));
+        (json_int_t)follow_n_subscribers(a->follow), "losses",
+        losses ? losses : json_null());
     api_send_json(a, req, v);
 }
 

@@ -58,6 +58,9 @@ void api_health(struct api *a, struct evhttp_request *req, const char *query);
 /* /health to a client without a valid token when tokens are configured:
  * the status only (no peers, addresses, versions or counters). */
 void api_health_public(struct api *a, struct evhttp_request *req);
+/* The data shippers reported lost (collector/API.md "Lost data"): per host
+ * and per source. New reference. */
+struct json_t *api_losses_json(struct api *a);
 void api_hosts(struct api *a, struct evhttp_request *req, const char *query);
 void api_containers(struct api *a, struct evhttp_request *req,
                     const char *query);

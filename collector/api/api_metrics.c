@@ -541,9 +541,11 @@ am_health_finish(struct am_call *c)
         json_array_append_new(hosts, am_health_host_json(c, &c->hosts[i], bad,
                                                          &all_ok, q));
     query_free(q);
-    am_call_reply(c, json_pack("{s:o, s:o, s:b, s:o}", "hosts", hosts,
+    json_t *losses = api_losses_json(c->a);
+    am_call_reply(c, json_pack("{s:o, s:o, s:b, s:o, s:o}", "hosts", hosts,
                                "containers", bad, "all_ok", all_ok,
-                               "redis", am_redis_json(c->a)));
+                               "redis", am_redis_json(c->a), "losses",
+                               losses ? losses : json_null()));
 }
 
 static void

@@ -61,6 +61,7 @@
 #include "collector/ingest/ingest_dec.h"
 #include "collector/ingest/hostkeys.h"
 #include "collector/ingest/listen.h"
+#include "collector/ingest/losses.h"
 #include "collector/ingest/poscheck.h"
 #include "collector/ingest/srccheck.h"
 #include "common/hmac.h"
@@ -92,6 +93,7 @@
 #define INGEST_DEC_THREADS      1
 #define INGEST_DEC_JOBS         4
 #define INGEST_CONN_JOBS        2
+#define INGEST_LOSSES_MAX       4096    /* sources with lost data shown */
 
 enum ingest_state {
     INGEST_HELLO_WAIT,
@@ -181,6 +183,7 @@ struct ingest {
     struct buf               payload;       /* control frame encoding */
     struct buf               frame;
     struct log_limit         log_budget;
+    struct losses           *losses;     /* lost data per source */
     struct hostcap          *hostcap;
 };
 
@@ -708,6 +711,8 @@ ingest_conn_metrics(struct ingest_conn *c, const uint8_t *p, size_t len)
         return -1;
     ing->stats->metrics_frames++;
     ing->stats->metric_samples += m.n_samples;
+    struct wire_metrics lm = m;
+    losses_feed(ing->losses, c->host, &lm);
     if (ing->metrics_fn != NULL) {
         struct wire_metrics copy = m;
         ing->metrics_fn(c->host, &copy, ing->metrics_arg);
@@ -1312,6 +1317,7 @@ ingest_new(struct event_base *base, struct store *store,
         TAILQ_INSERT_TAIL(&ing->free_jobs, &ing->jobs[i], entry);
     }
     ing->hostcap = hostcap_new(opt->max_hosts, opt->max_sources_per_host);
+    ing->losses = losses_new(INGEST_LOSSES_MAX);
     store_foreach_source(store, ingest_load_source, ing->hostcap);
     buf_init(&ing->srcbuf, WIRE_MAX_INFLATED + 3 * WIRE_MAX_SOURCES);
     buf_init(&ing->payload, INGEST_CTRL_MAX);
@@ -1359,6 +1365,18 @@ ingest_set_metrics_hook(struct ingest *ing, ingest_metrics_fn fn, void *arg)
 {
     ing->metrics_fn = fn;
     ing->metrics_arg = arg;
+}
+
+void
+ingest_foreach_loss(struct ingest *ing, losses_fn fn, void *arg)
+{
+    losses_foreach(ing->losses, fn, arg);
+}
+
+uint64_t
+ingest_losses_dropped(const struct ingest *ing)
+{
+    return losses_dropped(ing->losses);
 }
 
 void
@@ -1427,6 +1445,7 @@ ingest_free(struct ingest *ing)
     if (ing->accept_retry != NULL)
         event_free(ing->accept_retry);
     hostcap_free(ing->hostcap);
+    losses_free(ing->losses);
     buf_fini(&ing->srcbuf);
     buf_fini(&ing->payload);
     buf_fini(&ing->frame);

@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "collector/ingest/hostcap.h"
+#include "collector/ingest/losses.h"
 #include "collector/search/follow.h"
 #include "collector/stats.h"
 #include "collector/store/store.h"
@@ -68,6 +69,10 @@ void ingest_set_metrics_hook(struct ingest *ing, ingest_metrics_fn fn,
 void ingest_foreach_peer(struct ingest *ing, ingest_peer_fn fn, void *arg);
 /* Every known host (hostcap.h): connections, last contact, down time. */
 void ingest_foreach_host(struct ingest *ing, hostcap_host_fn fn, void *arg);
+/* The data shippers reported lost for good, per host and source
+ * (ingest/losses.h); sources past the table's cap are counted. */
+void ingest_foreach_loss(struct ingest *ing, losses_fn fn, void *arg);
+uint64_t ingest_losses_dropped(const struct ingest *ing);
 /* Stops accepting and reading, commits what is pending and queues the
  * ACKs (run the loop briefly afterwards to flush them). 0, or -1 if the
  * final commit failed (nothing was acknowledged). */

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * losses_test: METRICS frames with shipper.session and shipper.lost.*
+ * samples built with the shipper's encoder, fed to the table: figures per
+ * host and source, kept across a shipper restart (new session), never
+ * lowered by a resent older frame, bounded rows, malformed samples ignored.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "collector/ingest/losses.h"
+#include "common/buf.h"
+#include "common/wire.h"
+
+#define ID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define ID_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+struct got {
+    struct losses_row rows[8];
+    char              names[8][LOSSES_NAME_MAX + 1];
+    char              hosts[8][32];
+    size_t            n;
+};
+
+static void
+got_cb(void *arg, const struct losses_row *r)
+{
+    struct got *g = arg;
+
+    assert_true(g->n < 8);
+    g->rows[g->n] = *r;
+    snprintf(g->names[g->n], sizeof(g->names[0]), "%s", r->name);
+    snprintf(g->hosts[g->n], sizeof(g->hosts[0]), "%s", r->host);
+    g->n++;
+}
+
+/* One frame: session, then (name, id, bytes, lines, events, flags). */
+static void
+feed(struct losses *l, const char *host, double session, const char *name,
+     const char *id, double bytes, double lines, double events, double flags)
+{
+    struct wire_metrics_enc e;
+    struct wire_metrics m;
+    const char *err = NULL;
+
+    wire_metrics_enc_init(&e, 1 << 20);
+    wire_metrics_enc_reset(&e);
+    assert_int_equal(wire_metrics_enc_add(&e, "host.cpu.user_pct", "", "",
+                                          3), 0);
+    assert_int_equal(wire_metrics_enc_add(&e, "shipper.session", "", "",
+                                          session), 0);
+    if (id != NULL) {
+        assert_int_equal(wire_metrics_enc_add(&e, "shipper.lost.bytes", name,
+                                              id, bytes), 0);
+        assert_int_equal(wire_metrics_enc_add(&e, "shipper.lost.lines", name,
+                                              id, lines), 0);
+        assert_int_equal(wire_metrics_enc_add(&e, "shipper.lost.events", name,
+                                              id, events), 0);
+        assert_int_equal(wire_metrics_enc_add(&e, "shipper.lost.flags", name,
+                                              id, flags), 0);
+    }
+    struct buf out;
+    buf_init(&out, 1 << 20);
+    assert_int_equal(wire_metrics_enc_finish(&e, 1, 1000, &out, 0), 0);
+    assert_int_equal(wire_metrics_decode(e.samples.data, e.samples.len, &m,
+                                         &err), 0);
+    losses_feed(l, host, &m);
+    buf_fini(&out);
+    wire_metrics_enc_fini(&e);
+}
+
+static void
+test_losses_per_source_and_host(void **state)
+{
+    struct losses *l = losses_new(16);
+    struct got g = { 0 };
+
+    feed(l, "node1", 7, NULL, NULL, 0, 0, 0, 0);
+    losses_foreach(l, got_cb, &g);
+    assert_int_equal(g.n, 0);               /* nothing lost: no row */
+    feed(l, "node1", 7, "web", ID_A, 1000, 10, 1, 0);
+    feed(l, "node2", 9, "db", ID_A, 5, 0, 2, 3);
+    losses_foreach(l, got_cb, &g);
+    assert_int_equal(g.n, 2);
+    assert_string_equal(g.hosts[0], "node1");
+    assert_string_equal(g.names[0], "web");
+    assert_string_equal(g.rows[0].id, ID_A);
+    assert_int_equal(g.rows[0].bytes, 1000);
+    assert_int_equal(g.rows[0].lines, 10);
+    assert_int_equal(g.rows[0].events, 1);
+    assert_int_equal(g.rows[0].is_bytes_bound, 0);
+    assert_int_equal(g.rows[0].is_lines_bound, 0);
+    assert_string_equal(g.hosts[1], "node2");
+    assert_int_equal(g.rows[1].bytes, 5);
+    assert_int_equal(g.rows[1].events, 2);
+    assert_int_equal(g.rows[1].is_bytes_bound, 1);
+    assert_int_equal(g.rows[1].is_lines_bound, 1);
+    losses_free(l);
+}
+
+/* A shipper restart (new session) starts its figures from 0: the old ones
+ * are kept and added to; within a session an older (resent) frame never
+ * lowers them. */
+static void
+test_losses_sessions_add_up(void **state)
+{
+    struct losses *l = losses_new(16);
+    struct got g = { 0 };
+
+    feed(l, "node1", 1, "web", ID_A, 100, 2, 1, 0);
+    feed(l, "node1", 1, "web", ID_A, 300, 5, 2, 0);
+    feed(l, "node1", 1, "web", ID_A, 100, 2, 1, 0);     /* resent, older */
+    feed(l, "node1", 2, "web", ID_A, 40, 1, 1, 1);      /* restarted */
+    losses_foreach(l, got_cb, &g);
+    assert_int_equal(g.n, 1);
+    assert_int_equal(g.rows[0].bytes, 340);
+    assert_int_equal(g.rows[0].lines, 6);
+    assert_int_equal(g.rows[0].events, 3);
+    assert_int_equal(g.rows[0].is_bytes_bound, 1);
+    losses_free(l);
+}
+
+static void
+test_losses_bounded_and_malformed(void **state)
+{
+    struct losses *l = losses_new(1);
+    struct got g = { 0 };
+
+    feed(l, "node1", 1, "web", "not-an-id", 100, 2, 1, 0);
+    feed(l, "node1", 1, "web", ID_A, -1, 0.5, 1, 0);   /* bad values */
+    feed(l, "node1", 1, "web", ID_A, 10, 1, 1, 0);
+    feed(l, "node1", 1, "db", ID_B, 10, 1, 1, 0);      /* past the cap */
+    losses_foreach(l, got_cb, &g);
+    assert_int_equal(g.n, 1);
+    assert_int_equal(g.rows[0].bytes, 10);
+    assert_int_equal(g.rows[0].lines, 1);
+    assert_int_equal(losses_dropped(l), 1);
+    losses_free(l);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_losses_per_source_and_host),
+        cmocka_unit_test(test_losses_sessions_add_up),
+        cmocka_unit_test(test_losses_bounded_and_malformed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
