@@ -14,7 +14,15 @@
 #    live file; the shipper must not take the new file for the old one (it
 #    skipped the rotated file and the new file's first bytes, silently:
 #    fixed by the file fingerprint in the saved position, shipper/tail.h).
-# Every line exactly once (fakedocker's max-file 1 pauses before it
+#  - lost data, counted (shipper/tail.h struct tail_loss): with the
+#    collector frozen the shipper stops reading at its in-flight cap while
+#    a container rotates through ~80 files (max-file 20); it notes each new
+#    file, holds 8 open (read after Docker deleted them) and knows the
+#    sizes of the others: those deleted unread are its loss, which /health
+#    must report exactly: the json-file bytes of the lines missing from the
+#    store, by the manifest. More rotations than max-file while the shipper
+#    is stopped: a loss of unknown size ("at least"), reported, never silent.
+# Every other line exactly once (fakedocker's max-file 1 pauses before it
 # truncates, so that case loses nothing either).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -83,9 +91,17 @@ reuse() {     # reuse FIRST ARGS...: lines of container "reuse"
         --max-size 12000 --max-file 2 --seed 1 --rate 2000 "$@" \
         2>>"$IT_TMP/fd-reuse.log"
 }
+last_line() { tail -n 1 "$IT_TMP/manifest-node1-$1.jsonl" >"$IT_TMP/last-$1.jsonl"; }
+# "gone" (lost data, below) writes its first lines while "reuse" fills its
+# file, and the rest, through more rotations than max-file, in the same
+# stop of the shipper
+fake_container node1 gone "$MNT" --count 100 --rate 2000 --max-size 4000 \
+    --max-file 2 --seed 1
 reuse 1 --count 1000 --stop-full
 [ "$(stat -c %s "$live")" -ge 12000 ] || fail "live file not filled"
-wait_all_found 30 "$IT_TMP/manifest-node1-reuse.jsonl"
+wait_writers 30
+wait_all_found 30 "$IT_TMP/manifest-node1-reuse.jsonl" \
+    "$IT_TMP/manifest-node1-gone.jsonl"
 sleep 1
 stop node1 || fail "shipper did not stop"
 ino0=$(stat -c %i "$live")
@@ -96,13 +112,56 @@ n=$(manifest_lines "$IT_TMP/manifest-node1-reuse.jsonl")
 ino1=$(stat -c %i "$live")
 log "live file inode $ino0 when the shipper stopped, $ino1 after two rotations ($n lines)"
 assert_eq "$ino0" "$ino1" "the live file's inode after two rotations (ext4 reuses a freed inode)"
-start_shipper node1 "$MNT"
-wait_all_found 30 "$IT_TMP/manifest-node1-reuse.jsonl"
+fake_container node1 gone "$MNT" --count 300 --first 101 --rate 5000 \
+    --max-size 4000 --max-file 2 --seed 1
+wait_writers 30
+last_line gone
+start_shipper node1 "$MNT" --metrics-interval 1 --max-inflight-bytes 64K
+wait_all_found 30 "$IT_TMP/manifest-node1-reuse.jsonl" "$IT_TMP/last-gone.jsonl"
 grep -q 'saved file replaced (its inode reused)' "$IT_TMP/node1.log" ||
     fail "the shipper did not notice the reused inode"
 log "inode reuse: all lines in"
 
-manifests=("$IT_TMP"/manifest-*.jsonl)
+# -- lost data, counted. "gone" rotated past max-file while the shipper
+# was stopped: a loss of unknown size (at least 0 bytes), reported. "lost":
+# with the collector frozen the shipper stops reading at its in-flight cap
+# (64 KiB of compressed frames); the container rotates through ~55 files;
+# the shipper notes each, holds 8 open and knows the others' sizes.
+t0=$(date +%s)
+kill -STOP "${IT_PIDS[collector]}"
+fake_container node1 lost "$MNT" --count 1000 --rate 1000 --max-size 20000 \
+    --max-file 20 --long-every 1 --long-size 1000
+wait_writers 30
+kill -CONT "${IT_PIDS[collector]}"
+last_line lost
+wait_all_found 60 "$IT_TMP/last-lost.jsonl"
+# loss_check NAME OPTION: the missing lines of NAME against what /health
+# reports (OPTION --lost-bytes: exactly; --lost-at-least: a lower bound,
+# which /health must say it is).
+loss_check() {
+    local name=$1 opt=$2 b lines n bound
+    read -r b lines n bound < <(it_curl -fsS --max-time 5 \
+        "$(it_scheme)://127.0.0.1:$CHTTP/health" | python3 -c 'import json, sys
+for s in json.load(sys.stdin)["losses"]["sources"]:
+    if s["host"] == "node1" and s["container"] == sys.argv[1]:
+        print(s["lost_bytes"], s["lost_lines"], s["events"],
+              int(s["bytes_at_least"]))' "$name") || return 1
+    [ "${n:-0}" -ge 1 ] || return 1
+    [ "$bound" = "$([ "$opt" = --lost-bytes ] && echo 0 || echo 1)" ] || return 1
+    lq --json --all --container "$name" >"$IT_TMP/out-$name.jsonl" &&
+        python3 "$IT_DIR/check.py" verify "$opt" "$b" \
+            "$IT_TMP/manifest-node1-$name.jsonl" <"$IT_TMP/out-$name.jsonl" \
+            >"$IT_TMP/loss-$name.check" || return 1
+    echo "$b bytes, $lines lines in $n events, $(grep 'lines missing' "$IT_TMP/loss-$name.check")" \
+        >"$IT_TMP/loss-$name.txt"
+}
+wait_until 20 "the exact loss of 'lost' in /health" loss_check lost --lost-bytes
+wait_until 10 "the loss of 'gone' in /health" loss_check gone --lost-at-least
+grep -q '^check: [1-9][0-9]* lines missing' "$IT_TMP/loss-gone.check" ||
+    fail "'gone' lost nothing: the case did not happen"
+log "lost data ($(( $(date +%s) - t0 )) s): 'lost' reported $(cat "$IT_TMP/loss-lost.txt") (exact); 'gone' reported at least $(cat "$IT_TMP/loss-gone.txt")"
+
+manifests=(--may-lose lost --may-lose gone "$IT_TMP"/manifest-*.jsonl)
 sleep 2
 fault_verify "$IT_TMP/out.jsonl" "${manifests[@]}"
 fault_verify_store collector -- "${manifests[@]}"

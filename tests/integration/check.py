@@ -11,6 +11,11 @@
       generator (marker prefix) the sequence numbers read back must be
       exactly those written (first lost/doubled one reported). Prints a
       summary; exit 0 when all is well, 1 otherwise (first problems listed).
+      --lost-bytes N: lines may be missing (lost to Docker's rotation) when
+      the json-file bytes they took (manifest "jb") add up to exactly N;
+      --lost-at-least N: to N or more (the shipper knew only a bound);
+      --may-lose CONTAINER (repeatable): its lines may be missing (checked
+      on their own with --lost-bytes), never doubled.
 Python 3 standard library only.
 """
 
@@ -89,7 +94,7 @@ def selected(e, a):
             (a.stream is None or e["stream"] == a.stream))
 
 
-def gen_problems(want, seen, errs):
+def gen_problems(want, seen, errs, lost=frozenset()):
     """Per generator (host-container prefix of the markers), the sequence
     numbers seen must be exactly those written: each once, none missing.
     Reports each generator's first missing or doubled number."""
@@ -98,7 +103,8 @@ def gen_problems(want, seen, errs):
         g, _, n = m.rpartition("-")
         gens.setdefault(g, set()).add(int(n))
     for g, nums in sorted(gens.items()):
-        got = {n for n in nums if seen.get("%s-%06d" % (g, n), 0) >= 1}
+        got = {n for n in nums if seen.get("%s-%06d" % (g, n), 0) >= 1 or
+               "%s-%06d" % (g, n) in lost}
         dup = sorted(n for n in nums if seen.get("%s-%06d" % (g, n), 0) > 1)
         if got != nums or dup:
             lost = sorted(nums - got)
@@ -131,11 +137,27 @@ def verify(a, exp, recs, errs):
                 errs.append("%s: %s" % (ms[0], p))
     missing = sorted(m for m in want if m not in seen)
     dups = sorted(m for m, n in seen.items() if n > 1)
+    lost = frozenset()
+    if a.lost_bytes is not None or a.lost_at_least is not None:
+        jb = sum(want[m]["jb"] for m in missing)
+        print("check: %d lines missing, %d json-file bytes" % (len(missing),
+                                                             jb))
+        if a.lost_bytes is not None and jb != a.lost_bytes:
+            errs.append("missing lines took %d bytes, reported lost %d" % (
+                jb, a.lost_bytes))
+        if a.lost_at_least is not None and jb < a.lost_at_least:
+            errs.append("missing lines took %d bytes, reported lost at "
+                        "least %d" % (jb, a.lost_at_least))
+        lost, missing = frozenset(missing), []
+    if a.may_lose:
+        lost = lost | {m for m in missing
+                       if want[m]["container"] in a.may_lose}
+        missing = [m for m in missing if m not in lost]
     for m in missing[:20]:
         errs.append("missing: %s (%s)" % (m, want[m]["stream"]))
     for m in dups[:20]:
         errs.append("duplicate: %s seen %d times" % (m, seen[m]))
-    gen_problems(want, seen, errs)
+    gen_problems(want, seen, errs, lost)
     print("check: expected %d, got %d records, %d missing, %d duplicated, "
           "%d problems in total" % (len(want), n_recs, len(missing),
                                     len(dups), len(errs)))
@@ -150,6 +172,9 @@ def main(argv):
     p.add_argument("--host")
     p.add_argument("--container")
     p.add_argument("--stream")
+    p.add_argument("--lost-bytes", type=int)
+    p.add_argument("--lost-at-least", type=int)
+    p.add_argument("--may-lose", action="append", default=[])
     p.add_argument("manifest", nargs="+")
     a = p.parse_args(argv)
     exp = load_manifests(a.manifest)

@@ -15,7 +15,8 @@ uses the real one). For one container in a docker root it creates
   place (same inode);
 - every logical line carries a unique marker M<host>-<ctr>-<seq>, and a
   manifest (one JSON object per line: marker, host, container, id, image,
-  stream, sha256 of the message, length, time_ns, and "word" when the line
+  stream, sha256 of the message, length, time_ns, "jb": the json-file
+  bytes written for it (all its 16 KiB pieces), and "word" when the line
   holds --word) records what was written so that check.py can verify
   exactly-once delivery and ordercheck.py can model the answers' order;
 - --split-every N writes every Nth json-file line in two halves 20 ms apart
@@ -86,6 +87,7 @@ class Container:
         self.split_every = split_every
         self.split_pause = 0.02
         self.n_entries = 0
+        self.last_bytes = 0     # json-file bytes of the last write()
         os.makedirs(self.dir, exist_ok=True)
         self.write_config(running=True)
         self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND,
@@ -162,6 +164,7 @@ class Container:
         else:
             os.write(self.fd, data)  # one write per json-file line, as Docker
         self.size += len(data)
+        self.last_bytes += len(data)
 
     def write(self, message, stream="stdout", t_ns=None):
         """Writes one logical line (without its '\\n') stamped t_ns (None:
@@ -169,6 +172,7 @@ class Container:
         if t_ns is None:
             t_ns = time.time_ns()
         raw = message.encode("utf-8") + b"\n"
+        self.last_bytes = 0
         pos = 0
         while len(raw) - pos > PARTIAL:
             piece = raw[pos:pos + PARTIAL]
@@ -289,7 +293,8 @@ def main(argv):
             enc = msg.encode("utf-8")
             e = {"m": marker, "host": a.host, "container": a.name, "id": cid,
                  "image": a.image, "stream": stream, "time_ns": t_ns,
-                 "len": len(enc), "sha": hashlib.sha256(enc).hexdigest()}
+                 "len": len(enc), "sha": hashlib.sha256(enc).hexdigest(),
+                 "jb": c.last_bytes}
             if has_word:
                 e["word"] = a.word
             man.write(json.dumps(e) + "\n")
