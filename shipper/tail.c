@@ -40,6 +40,7 @@
 #define TAIL_KNOWN_MAX   64      /* newer files noted (sizes, pins) */
 #define TAIL_PIN_TOTAL   256     /* files held open ahead, all tailers */
 #define TAIL_COUNT_MAX   (64u << 20) /* bytes read only to count lines */
+#define TAIL_HOLED_MAX   8       /* holed listings in a row taken as is */
 #define TAIL_OPEN_FLAGS  (O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
 
 struct tail_join {
@@ -126,6 +127,8 @@ struct tailer {
     int                      n_missing;  /* looks in a row without ours */
     int                      is_gap_pending; /* the newest noted file went
                                                 unread: next one after a gap */
+    int                      is_holed;   /* the last listing had a hole */
+    int                      n_holed;    /* listings in a row with one */
     uint64_t                 seen_size;  /* our file's largest size seen */
     struct tail_loss         loss;
 };
@@ -665,6 +668,14 @@ tail_done_add(struct tailer *t, uint64_t dev, uint64_t ino)
         t->n_done++;
 }
 
+static void
+tail_done_forget(struct tailer *t, const struct tail_file *f)
+{
+    for (size_t i = 0; i < t->n_done; i++)
+        if (t->done_dev[i] == f->dev && t->done_ino[i] == f->ino)
+            t->done_dev[i] = t->done_ino[i] = 0;
+}
+
 static int
 tail_is_done(const struct tailer *t, const struct tail_file *f)
 {
@@ -743,11 +754,18 @@ tail_known_shift(struct tailer *t)
     t->n_known--;
 }
 
+/* Notes f as known[pos] (the ones from pos on move up one). */
 static void
-tail_known_append(struct tailer *t, const struct tail_file *f,
+tail_known_insert(struct tailer *t, size_t pos, const struct tail_file *f,
                   int is_after_gap)
 {
-    struct tail_known *k = &t->known[t->n_known++];
+    memmove(&t->known[pos + 1], &t->known[pos],
+            (t->n_known - pos) * sizeof(t->known[0]));
+    t->n_known++;
+    struct tail_known *k = &t->known[pos];
+    log_debug("tail", "noted container=%.12s ino=%" PRIu64 " suffix=%lu "
+              "size=%" PRIu64 " pos=%zu of %zu gap=%d", t->id, f->ino, f->n,
+              f->size, pos, t->n_known, is_after_gap);
     size_t cap = t->cfg.max_pinned > 0 ? t->cfg.max_pinned : TAIL_PIN_MAX;
 
     k->dev = f->dev;
@@ -775,13 +793,69 @@ tail_known_lost(struct tailer *t, size_t i)
     struct tail_known *k = &t->known[i];
 
     log_warn("tail", "file deleted unread container=%.12s bytes=%" PRIu64
-             "%s", t->id, k->size, k->is_final ? "" : " (at least)");
+             "%s ino=%" PRIu64, t->id, k->size, k->is_final ? "" :
+             " (at least)", k->ino);
     tail_loss_add(t, k->size, !k->is_final, 0, 1);
+    tail_done_add(t, k->dev, k->ino);   /* counted: never read after all */
     if (i + 1 == t->n_known)
         t->is_gap_pending = 1;
     memmove(&t->known[i], &t->known[i + 1],
             (t->n_known - i - 1) * sizeof(t->known[0]));
     t->n_known--;
+}
+
+/* 1 when files[from..n) are .k, .k-1, ..., .1 and the live file: Docker's
+ * order with nothing missing. Mid-rotation, or when readdir missed a file
+ * renamed meanwhile, the listing has a hole: files after it must not be
+ * noted before the one missing, which would then never be read. */
+static int
+tail_is_whole(const struct tail_file *files, size_t n, size_t from)
+{
+    if (from + 1 >= n)
+        return 1;
+    if (files[n - 1].n != 0)
+        return 0;
+    for (size_t i = from + 1; i < n; i++)
+        if (files[i - 1].n == 0 || files[i].n != files[i - 1].n - 1)
+            return 0;
+    return 1;
+}
+
+/* A new file (not ours, not noted, not read): worth noting. */
+static int
+tail_is_new(const struct tailer *t, const struct tail_file *f)
+{
+    /* A file we finished was renamed, never made live again: a "done"
+     * live file is a new file on a reused inode. */
+    return !(f->dev == t->dev && f->ino == t->ino) && !tail_is_known(t, f) &&
+           !(f->n != 0 && tail_is_done(t, f));
+}
+
+/*
+ * readdir is no snapshot: while Docker renames, a look can miss a file
+ * and still list the ones around it. A later look lists it between noted
+ * files (files[0..a), a the newest noted one): it is noted in its place,
+ * so it is read in order. Files before ours were read (or counted) already.
+ */
+static void
+tail_known_fill(struct tailer *t, const struct tail_file *files, size_t a)
+{
+    ssize_t o = tail_find(files, a, t->dev, t->ino);
+
+    for (size_t i = o < 0 ? 0 : (size_t)o + 1; i < a; i++) {
+        if (t->n_known >= TAIL_KNOWN_MAX || !tail_is_new(t, &files[i]))
+            continue;
+        size_t pos = 0;
+        while (pos < t->n_known) {
+            ssize_t j = tail_known_find(&t->known[pos], files, a);
+            if (j > (ssize_t)i)
+                break;
+            pos++;
+        }
+        log_debug("tail", "file missed by an earlier look, noted now "
+                  "container=%.12s", t->id);
+        tail_known_insert(t, pos, &files[i], 0);
+    }
 }
 
 /*
@@ -795,6 +869,12 @@ tail_known_lost(struct tailer *t, size_t i)
 static void
 tail_known_update(struct tailer *t, const struct tail_file *files, size_t n)
 {
+    /* A file read to its end was rotated, never made live again: a live
+     * file on its inode is a new file (ext4 reuses a freed inode at once),
+     * to be read when it is rotated in turn. */
+    for (size_t i = 0; i < n; i++)
+        if (files[i].n == 0)
+            tail_done_forget(t, &files[i]);
     for (size_t i = 0; i < t->n_known; i++) {
         struct tail_known *k = &t->known[i];
         ssize_t j = tail_known_find(k, files, n);
@@ -822,17 +902,20 @@ tail_known_update(struct tailer *t, const struct tail_file *files, size_t n)
         if (a < 0 && t->n_missing < 2)
             return;
     }
-    int is_gap = a < 0 || t->is_gap_pending;
+    /* A hole that stays (a file removed by hand) is taken as a gap. */
+    t->is_holed = !tail_is_whole(files, n, a < 0 ? 0 : (size_t)a);
+    t->n_holed = t->is_holed ? t->n_holed + 1 : 0;
+    if (t->is_holed && t->n_holed < TAIL_HOLED_MAX)
+        return;                         /* look again once it is whole */
+    if (a > 0)
+        tail_known_fill(t, files, (size_t)a);
+    int is_gap = a < 0 || t->is_gap_pending || t->is_holed;
     for (size_t i = a < 0 ? 0 : (size_t)a + 1; i < n; i++) {
         if (t->n_known >= TAIL_KNOWN_MAX)
             break;
-        /* A file we finished was renamed, never made live again: a "done"
-         * live file is a new file on a reused inode. */
-        if ((files[i].dev == t->dev && files[i].ino == t->ino) ||
-            tail_is_known(t, &files[i]) ||
-            (files[i].n != 0 && tail_is_done(t, &files[i])))
+        if (!tail_is_new(t, &files[i]))
             continue;
-        tail_known_append(t, &files[i], is_gap);
+        tail_known_insert(t, t->n_known, &files[i], is_gap);
         is_gap = 0;
         t->is_gap_pending = 0;
     }
@@ -848,7 +931,8 @@ tail_look(struct tailer *t, struct tail_file *files, size_t max)
     for (int pass = 0; pass < 2; pass++) {
         n = tail_scan(t, files, max);
         tail_known_update(t, files, n);
-        int is_unsure = t->n_known == 0 && t->n_missing == 1;
+        int is_unsure = (t->n_known == 0 && t->n_missing == 1) ||
+                        t->is_holed;
         for (size_t i = 0; i < t->n_known; i++)
             is_unsure |= t->known[i].n_missing == 1;
         if (!is_unsure)

@@ -14,6 +14,7 @@
       --lost-bytes N: lines may be missing (lost to Docker's rotation) when
       the json-file bytes they took (manifest "jb") add up to exactly N;
       --lost-at-least N: to N or more (the shipper knew only a bound);
+      --lost-at-most N: to N or less (never more reported than missing);
       --may-lose CONTAINER (repeatable): its lines may be missing (checked
       on their own with --lost-bytes), never doubled.
 Python 3 standard library only.
@@ -138,7 +139,8 @@ def verify(a, exp, recs, errs):
     missing = sorted(m for m in want if m not in seen)
     dups = sorted(m for m, n in seen.items() if n > 1)
     lost = frozenset()
-    if a.lost_bytes is not None or a.lost_at_least is not None:
+    if a.lost_bytes is not None or a.lost_at_least is not None or \
+            a.lost_at_most is not None:
         jb = sum(want[m]["jb"] for m in missing)
         print("check: %d lines missing, %d json-file bytes" % (len(missing),
                                                              jb))
@@ -148,6 +150,9 @@ def verify(a, exp, recs, errs):
         if a.lost_at_least is not None and jb < a.lost_at_least:
             errs.append("missing lines took %d bytes, reported lost at "
                         "least %d" % (jb, a.lost_at_least))
+        if a.lost_at_most is not None and a.lost_at_most > jb:
+            errs.append("reported lost more than missing: %d > %d bytes" % (
+                a.lost_at_most, jb))
         lost, missing = frozenset(missing), []
     if a.may_lose:
         lost = lost | {m for m in missing
@@ -175,6 +180,7 @@ def main(argv):
     p.add_argument("--lost-bytes", type=int)
     p.add_argument("--lost-at-least", type=int)
     p.add_argument("--may-lose", action="append", default=[])
+    p.add_argument("--lost-at-most", type=int)
     p.add_argument("manifest", nargs="+")
     a = p.parse_args(argv)
     exp = load_manifests(a.manifest)
