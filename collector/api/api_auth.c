@@ -166,7 +166,9 @@ api_auth_check(const struct api_auth *au, const char *header,
     const char *tok = header + 7;
     while (*tok == ' ')
         tok++;
-    size_t tlen = secret_trim(tok, strnlen(tok, API_AUTH_MAX_TOKEN + 1));
+    /* The whole rest of the header (evhttp bounds its size): a bound here
+     * could cut "TOKEN junk" at the space, which trimming then dropped. */
+    size_t tlen = secret_trim(tok, strlen(tok));
     if (tlen == 0 || tlen > API_AUTH_MAX_TOKEN)
         return API_ROLE_NONE;
     sha256(tok, tlen, d);

@@ -121,12 +121,40 @@ test_many(void **state)
     free(text);
 }
 
+/* A token of exactly API_AUTH_MAX_TOKEN bytes: "Bearer TOKEN junk" must
+ * not pass for "Bearer TOKEN" (the length bound cut the header just past
+ * the space, which was then trimmed as trailing whitespace). */
+static void
+test_max_token_then_junk(void **state)
+{
+    char tok[API_AUTH_MAX_TOKEN + 1], text[API_AUTH_MAX_TOKEN + 32];
+    char hdr[API_AUTH_MAX_TOKEN + 32];
+    char *err;
+
+    (void)state;
+    memset(tok, 'k', API_AUTH_MAX_TOKEN);
+    tok[API_AUTH_MAX_TOKEN] = '\0';
+    snprintf(text, sizeof(text), "big read %s\n", tok);
+    struct api_auth *au = parse(text, &err);
+    assert_non_null(au);
+    snprintf(hdr, sizeof(hdr), "Bearer %s", tok);
+    assert_int_equal(api_auth_check(au, hdr, NULL), API_ROLE_READ);
+    snprintf(hdr, sizeof(hdr), "Bearer %s  ", tok);
+    assert_int_equal(api_auth_check(au, hdr, NULL), API_ROLE_READ);
+    snprintf(hdr, sizeof(hdr), "Bearer %s junk", tok);
+    assert_int_equal(api_auth_check(au, hdr, NULL), API_ROLE_NONE);
+    snprintf(hdr, sizeof(hdr), "Bearer %sk", tok);
+    assert_int_equal(api_auth_check(au, hdr, NULL), API_ROLE_NONE);
+    api_auth_free(au);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_and_check),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_max_token_then_junk),
         cmocka_unit_test(test_many),
     };
     return cmocka_run_group_tests_name("api_auth", tests, NULL, NULL);
