@@ -446,7 +446,7 @@ collector_config_parse(struct collector_config *c, int argc, char **argv,
     opts[CONFIG_N_DEFS + 2] = (struct option){ "print-config", no_argument,
                                                NULL, CONFIG_OPT_PRINT };
     opts[CONFIG_N_DEFS + 3] = (struct option){ NULL, 0, NULL, 0 };
-    optind = 1;
+    optind = 0;     /* glibc: 0 resets getopt fully, 1 does not */
     opterr = 0;
     while ((opt = getopt_long(argc, argv, "th", opts, &idx)) != -1) {
         if (opt >= 0 && (size_t)opt < CONFIG_N_DEFS) {

@@ -374,6 +374,28 @@ test_listen_parse_addr(void **state)
     assert_int_equal(listen_parse_addr("1.2.3.4:8x", &ss, &len), -1);
 }
 
+/* A parse that stopped inside a group of short options ("-xt": 'x'
+ * unknown) must not leave the rest ("t") to the next parse: glibc resets
+ * getopt fully only with optind = 0 (optind = 1 kept its position in the
+ * old argv, and the next parse saw a -t it was never given). */
+static void
+test_config_getopt_reset(void **state)
+{
+    struct collector_config c;
+    char *err = NULL;
+    char group[] = "-xt";
+
+    (void)state;
+    assert_int_equal(parse(&c, &err, 3, group, "--data-dir", "/d"),
+                     CONFIG_ERROR);
+    free(err);
+    err = NULL;
+    collector_config_fini(&c);
+    assert_int_equal(parse(&c, &err, 2, "--data-dir", "/d"), CONFIG_OK);
+    assert_false(c.is_check_only);
+    collector_config_fini(&c);
+}
+
 int
 main(void)
 {
@@ -387,6 +409,7 @@ main(void)
         cmocka_unit_test(test_config_exposure),
         cmocka_unit_test(test_config_size_parse),
         cmocka_unit_test(test_listen_parse_addr),
+        cmocka_unit_test(test_config_getopt_reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

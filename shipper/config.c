@@ -165,7 +165,7 @@ shipper_config_parse(struct shipper_config *cfg, int argc, char **argv,
     }
     lopts[N_OPTS] = (struct option){ "help", no_argument, NULL, 'h' };
     lopts[N_OPTS + 1] = (struct option){ NULL, 0, NULL, 0 };
-    optind = 1;
+    optind = 0;     /* glibc: 0 resets getopt fully, 1 does not */
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":h", lopts, NULL)) != -1) {
