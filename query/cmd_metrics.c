@@ -35,8 +35,11 @@ metrics_usage(FILE *fp)
           "Exit status: 0 found, 1 nothing, 2 error.\n", fp);
 }
 
-/* A name that found no series: if the collector does not know it at
- * all, says so with the nearest known names. 1 if it said so. */
+/* A name that found no series: if the collector has no data under that
+ * name at all, says so with the nearest names it has. The collector knows
+ * only the names it has received, so a name no shipper has sent yet (a
+ * rate before its second sample) looks like a misspelling: the caller
+ * keeps exit 1 (nothing found), as for a container that has no lines. */
 static int
 metrics_unknown_name(const struct url *u, const char *name)
 {
@@ -62,8 +65,8 @@ metrics_unknown_name(const struct url *u, const char *name)
                                i ? 2 : 15) < 0 ||
                     escape_append(&msg, near[i], strlen(near[i]), 0) < 0)
                     break;
-            cmd_error("unknown metric '%s'%.*s%s (logq metrics lists "
-                      "them)", name, (int)msg.len, (char *)msg.data,
+            cmd_error("no metric '%s' at the collector%.*s%s (logq "
+                      "metrics lists the names it has)", name, (int)msg.len, (char *)msg.data,
                       n > 0 ? "?" : "");
             buf_fini(&msg);
         }
@@ -136,9 +139,8 @@ cmd_metrics_exec(const struct cmd_env *env, int argc, char **argv, int first)
                                            &body, err, sizeof(err));
         status = res == CLIENT_OK ? metrics_show(&a, &body, server)
                                   : cmd_client_error(res, server, err);
-        if (status == CMD_EXIT_NOMATCH && a.name != NULL &&
-            metrics_unknown_name(&u, a.name))
-            status = CMD_EXIT_ERROR;
+        if (status == CMD_EXIT_NOMATCH && a.name != NULL)
+            metrics_unknown_name(&u, a.name);
     }
     buf_fini(&body);
     buf_fini(&target);
