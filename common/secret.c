@@ -133,3 +133,56 @@ secret_free(char *p, size_t len)
     explicit_bzero(p, len);
     free(p);
 }
+
+void
+secret_lines_init(struct secret_lines *it, const char *text, size_t len)
+{
+    it->text = text;
+    it->len = len;
+    it->pos = 0;
+    it->lineno = 0;
+}
+
+int
+secret_lines_next(struct secret_lines *it, const char **line, size_t *n)
+{
+    while (it->pos < it->len) {
+        const char *l = it->text + it->pos;
+        const char *nl = memchr(l, '\n', it->len - it->pos);
+        size_t len = nl ? (size_t)(nl - l) : it->len - it->pos;
+        it->pos += len + (nl ? 1 : 0);
+        it->lineno++;
+        len = secret_trim(l, len);
+        size_t lead = 0;
+        while (lead < len && (l[lead] == ' ' || l[lead] == '\t'))
+            lead++;
+        if (lead == len || l[lead] == '#')
+            continue;
+        *line = l;
+        *n = len;
+        return 1;
+    }
+    return 0;
+}
+
+size_t
+secret_fields(const char *line, size_t len, const char **f, size_t *fl,
+              size_t max)
+{
+    size_t n = 0, i = 0;
+
+    while (i < len) {
+        while (i < len && (line[i] == ' ' || line[i] == '\t'))
+            i++;
+        if (i == len)
+            break;
+        if (n == max)
+            return max + 1;
+        f[n] = line + i;
+        while (i < len && line[i] != ' ' && line[i] != '\t')
+            i++;
+        fl[n] = (size_t)(line + i - f[n]);
+        n++;
+    }
+    return n;
+}

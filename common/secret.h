@@ -33,6 +33,25 @@ int    secret_token_file_read(const char *path, const char *what, char **out,
 /* 1 if p[0..len) can travel in an HTTP header as a bearer token: visible
  * ASCII (0x21-0x7e) only, at least SECRET_MIN_LEN bytes. */
 int    secret_is_bearer(const char *p, size_t len);
+/* The entry lines of a token file with one entry per line (the HTTP token
+ * file, the collector's enrolled hosts): each line without its trailing
+ * whitespace (secret_trim), blank lines and '#' comments skipped, lines
+ * numbered from 1 for errors. */
+struct secret_lines {
+    const char *text;
+    size_t      len;
+    size_t      pos;
+    size_t      lineno;     /* of the line secret_lines_next returned */
+};
+void   secret_lines_init(struct secret_lines *it, const char *text,
+                         size_t len);
+/* 1 with the next entry line in *line, *n (trimmed), else 0 at the end. */
+int    secret_lines_next(struct secret_lines *it, const char **line,
+                         size_t *n);
+/* Splits line[0..len) at spaces and tabs into at most max fields (f, fl);
+ * returns how many, or max + 1 when there are more. */
+size_t secret_fields(const char *line, size_t len, const char **f,
+                     size_t *fl, size_t max);
 /* Zeroes p[0..len) and frees it; NULL is a no-op. */
 void   secret_free(char *p, size_t len);
 

@@ -183,6 +183,53 @@ teardown(void **state)
     return rmdir(tmpl);
 }
 
+/* Entry lines: trimmed, blanks and comments skipped, numbered from 1, a
+ * last line without a newline kept. */
+static void
+test_lines(void **state)
+{
+    static const char text[] = "\n  # note\na b \t\r\n\t\n  c\n#x\nd e f";
+    struct secret_lines it;
+    const char *line;
+    size_t n;
+    (void)state;
+
+    secret_lines_init(&it, text, sizeof(text) - 1);
+    assert_int_equal(secret_lines_next(&it, &line, &n), 1);
+    assert_int_equal(it.lineno, 3);
+    assert_int_equal(n, 3);
+    assert_memory_equal(line, "a b", 3);
+    assert_int_equal(secret_lines_next(&it, &line, &n), 1);
+    assert_int_equal(it.lineno, 5);
+    assert_int_equal(n, 3);
+    assert_memory_equal(line, "  c", 3);
+    assert_int_equal(secret_lines_next(&it, &line, &n), 1);
+    assert_int_equal(it.lineno, 7);
+    assert_int_equal(n, 5);
+    assert_int_equal(secret_lines_next(&it, &line, &n), 0);
+    assert_int_equal(secret_lines_next(&it, &line, &n), 0);
+}
+
+/* Fields at spaces and tabs; more than max says max + 1. */
+static void
+test_fields(void **state)
+{
+    const char *f[2];
+    size_t fl[2];
+    (void)state;
+
+    assert_int_equal(secret_fields("", 0, f, fl, 2), 0);
+    assert_int_equal(secret_fields(" \t ", 3, f, fl, 2), 0);
+    assert_int_equal(secret_fields(" ab\tcd ", 7, f, fl, 2), 2);
+    assert_int_equal(fl[0], 2);
+    assert_memory_equal(f[0], "ab", 2);
+    assert_int_equal(fl[1], 2);
+    assert_memory_equal(f[1], "cd", 2);
+    assert_int_equal(secret_fields("ab cd e", 7, f, fl, 2), 3);
+    assert_int_equal(secret_fields("ab cd ", 6, f, fl, 2), 2);
+    assert_int_equal(secret_fields("ab", 2, f, fl, 2), 1);
+}
+
 int
 main(void)
 {
@@ -193,6 +240,8 @@ main(void)
         cmocka_unit_test(test_not_regular),
         cmocka_unit_test(test_fifo_refused),
         cmocka_unit_test(test_bearer),
+        cmocka_unit_test(test_lines),
+        cmocka_unit_test(test_fields),
     };
     return cmocka_run_group_tests_name("secret", tests, setup, teardown);
 }

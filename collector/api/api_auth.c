@@ -42,33 +42,13 @@ api_auth_is_name(const char *p, size_t n)
     return 1;
 }
 
-/* Splits line[0..len) into at most 4 fields at spaces and tabs. */
-static size_t
-api_auth_fields(const char *line, size_t len, const char **f, size_t *fl)
-{
-    size_t n = 0, i = 0;
-
-    while (i < len && n < 4) {
-        while (i < len && (line[i] == ' ' || line[i] == '\t'))
-            i++;
-        if (i == len)
-            break;
-        f[n] = line + i;
-        while (i < len && line[i] != ' ' && line[i] != '\t')
-            i++;
-        fl[n] = (size_t)(line + i - f[n]);
-        n++;
-    }
-    return n;
-}
-
 static const char *
 api_auth_line(struct api_auth *au, const char *line, size_t len)
 {
-    const char *f[4];
-    size_t fl[4];
+    const char *f[3];
+    size_t fl[3];
 
-    if (api_auth_fields(line, len, f, fl) != 3)
+    if (secret_fields(line, len, f, fl, 3) != 3)
         return "want NAME ROLE TOKEN";
     if (!api_auth_is_name(f[0], fl[0]))
         return "bad name (1-64 of A-Z a-z 0-9 . _ -)";
@@ -103,24 +83,16 @@ api_auth_parse(const char *text, size_t len, const char *path,
                char **errstr)
 {
     struct api_auth *au = xcalloc(1, sizeof(*au));
-    size_t lineno = 0, pos = 0;
+    struct secret_lines it;
+    const char *line;
+    size_t n;
 
     au->e = xcalloc(API_AUTH_MAX_TOKENS, sizeof(*au->e));
-    while (pos < len) {
-        const char *line = text + pos;
-        const char *nl = memchr(line, '\n', len - pos);
-        size_t n = nl ? (size_t)(nl - line) : len - pos;
-        pos += n + (nl ? 1 : 0);
-        lineno++;
-        n = secret_trim(line, n);
-        size_t lead = 0;
-        while (lead < n && (line[lead] == ' ' || line[lead] == '\t'))
-            lead++;
-        if (lead == n || line[lead] == '#')
-            continue;
+    secret_lines_init(&it, text, len);
+    while (secret_lines_next(&it, &line, &n)) {
         const char *why = api_auth_line(au, line, n);
         if (why != NULL) {
-            *errstr = xasprintf("%s:%zu: %s", path, lineno, why);
+            *errstr = xasprintf("%s:%zu: %s", path, it.lineno, why);
             goto fail;
         }
     }

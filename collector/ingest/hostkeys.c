@@ -29,26 +29,6 @@ struct hostkeys {
 
 /* ---- parsing ---- */
 
-/* Splits line[0..len) into at most 3 fields at spaces and tabs. */
-static size_t
-hostkeys_fields(const char *line, size_t len, const char **f, size_t *fl)
-{
-    size_t n = 0, i = 0;
-
-    while (i < len && n < 3) {
-        while (i < len && (line[i] == ' ' || line[i] == '\t'))
-            i++;
-        if (i == len)
-            break;
-        f[n] = line + i;
-        while (i < len && line[i] != ' ' && line[i] != '\t')
-            i++;
-        fl[n] = (size_t)(line + i - f[n]);
-        n++;
-    }
-    return n;
-}
-
 static const char *
 hostkeys_check_dup(const struct hostkeys *hk, const struct hostkeys_entry *e)
 {
@@ -67,9 +47,9 @@ hostkeys_check_dup(const struct hostkeys *hk, const struct hostkeys_entry *e)
 static const char *
 hostkeys_line(struct hostkeys *hk, const char *line, size_t len)
 {
-    const char *f[3];
-    size_t fl[3];
-    size_t n = hostkeys_fields(line, len, f, fl);
+    const char *f[2];
+    size_t fl[2];
+    size_t n = secret_fields(line, len, f, fl, 2);
 
     if (n == 1)
         hk->n_bare++;
@@ -116,23 +96,15 @@ struct hostkeys *
 hostkeys_parse(const char *text, size_t len, const char *path, char **errstr)
 {
     struct hostkeys *hk = xcalloc(1, sizeof(*hk));
-    size_t lineno = 0, pos = 0;
+    struct secret_lines it;
+    const char *line;
+    size_t n;
 
-    while (pos < len) {
-        const char *line = text + pos;
-        const char *nl = memchr(line, '\n', len - pos);
-        size_t n = nl ? (size_t)(nl - line) : len - pos;
-        pos += n + (nl ? 1 : 0);
-        lineno++;
-        n = secret_trim(line, n);
-        size_t lead = 0;
-        while (lead < n && (line[lead] == ' ' || line[lead] == '\t'))
-            lead++;
-        if (lead == n || line[lead] == '#')
-            continue;
+    secret_lines_init(&it, text, len);
+    while (secret_lines_next(&it, &line, &n)) {
         const char *why = hostkeys_line(hk, line, n);
         if (why != NULL) {
-            *errstr = hostkeys_error(hk, path, lineno, why);
+            *errstr = hostkeys_error(hk, path, it.lineno, why);
             goto fail;
         }
     }
