@@ -22,30 +22,12 @@
 
 #include "collector/api/api_auth.h"
 #include "common/secret.h"
+#include "tests/fuzz/fuzzmodel.h"
 #include "common/xmalloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_GOOD "fuzz-reader-0123456789abcdef0123456789"
-
-/* Field i (0-based) of line[0..len) split at spaces and tabs. */
-static int
-fuzz_field(const char *line, size_t len, int i, const char **f, size_t *fl)
-{
-    size_t pos = 0;
-
-    for (int k = 0; k <= i; k++) {
-        while (pos < len && (line[pos] == ' ' || line[pos] == '\t'))
-            pos++;
-        if (pos == len)
-            return -1;
-        *f = line + pos;
-        while (pos < len && line[pos] != ' ' && line[pos] != '\t')
-            pos++;
-        *fl = (size_t)(line + pos - *f);
-    }
-    return 0;
-}
 
 /* The entry on one line of an accepted file authenticates as itself. */
 static void
