@@ -241,6 +241,13 @@ check_tree() {
             fail "$h: the shipper state directory is not uid 10002's, 0700"
         grep -q -- '--cap-drop ALL --cap-add DAC_READ_SEARCH \\$' "$unit/logq-shipper.service" ||
             fail "$h: the shipper unit does not drop every capability but DAC_READ_SEARCH"
+        # every container a unit runs drops every capability (the shipper
+        # then adds back DAC_READ_SEARCH only, checked above and below)
+        for u in "$unit"/*.service; do
+            if grep -q -- ' run --rm' "$u" && ! grep -q -- '--cap-drop ALL' "$u"; then
+                fail "$h: $(basename "$u") runs a container without --cap-drop ALL"
+            fi
+        done
         if grep -hE -- '--privileged|--user[ =](root|0)\b|--cap-add' "$unit"/*.service |
             grep -v -- '--cap-drop ALL --cap-add DAC_READ_SEARCH \\$' >"$tmp/priv"; then
             cat "$tmp/priv"
