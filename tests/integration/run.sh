@@ -153,8 +153,12 @@ finish() {
         results+=("$(printf '%4d s  PASS  %s' "$secs" "$name")")
     else
         failed=$((failed + 1))
-        results+=("$(printf '%4d s  FAIL  %s (%s; logs in tests/integration/logs/%s/)' \
-            "$secs" "$name" "$why" "$name")")
+        # Scenarios built on lib.sh keep their logs; the others only
+        # printed their output above.
+        local where="its output above"
+        [ -d "$here/logs/$name" ] && where="logs in tests/integration/logs/$name/"
+        results+=("$(printf '%4d s  FAIL  %s (%s; %s)' \
+            "$secs" "$name" "$why" "$where")")
     fi
     echo "=== $name: ${secs}s"
 }
