@@ -15,93 +15,6 @@
 #include "query/timeexpr.h"
 #include "query/url.h"
 
-enum {
-    ARGS_O_SERVER = 1, ARGS_O_JSON, ARGS_O_NO_COLOR, ARGS_O_HELP,
-    ARGS_O_REGEX, ARGS_O_ICASE, ARGS_O_HOST, ARGS_O_CONTAINER, ARGS_O_IMAGE,
-    ARGS_O_STREAM, ARGS_O_SINCE, ARGS_O_UNTIL, ARGS_O_LIMIT, ARGS_O_FOLLOW,
-    ARGS_O_ASC, ARGS_O_AFTER, ARGS_O_BEFORE, ARGS_O_CONTEXT,
-    ARGS_O_MAX_SCAN, ARGS_O_BY, ARGS_O_STEP, ARGS_O_ALL, ARGS_O_FIXED,
-    ARGS_O_TOKEN_FILE, ARGS_O_TLS_CA, ARGS_O_COLOR, ARGS_O_NOT_REGEX,
-    ARGS_O_COUNT, ARGS_O_LIST, ARGS_O_TAIL, ARGS_O_LOCAL, ARGS_O_UTC,
-    ARGS_O_OUTPUT, ARGS_O_FORMAT,
-};
-
-static const struct args_opt args_search_opts[] = {
-    { "server", 0, 1, ARGS_O_SERVER },
-    { "token-file", 0, 1, ARGS_O_TOKEN_FILE },
-    { "tls-ca", 0, 1, ARGS_O_TLS_CA },
-    { "json", 0, 0, ARGS_O_JSON },
-    { "no-color", 0, 0, ARGS_O_NO_COLOR },
-    { "color", 0, 1, ARGS_O_COLOR },
-    { "help", 'h', 0, ARGS_O_HELP },
-    { "regex", 'e', 1, ARGS_O_REGEX },
-    { "invert-regex", 'v', 1, ARGS_O_NOT_REGEX },
-    { "count", 'c', 0, ARGS_O_COUNT },
-    { "list", 'l', 0, ARGS_O_LIST },
-    { "fixed", 'F', 1, ARGS_O_FIXED },
-    { "ignore-case", 'i', 0, ARGS_O_ICASE },
-    { "host", 0, 1, ARGS_O_HOST },
-    { "container", 0, 1, ARGS_O_CONTAINER },
-    { "image", 0, 1, ARGS_O_IMAGE },
-    { "stream", 0, 1, ARGS_O_STREAM },
-    { "since", 0, 1, ARGS_O_SINCE },
-    { "until", 0, 1, ARGS_O_UNTIL },
-    { "from", 0, 1, ARGS_O_SINCE },
-    { "to", 0, 1, ARGS_O_UNTIL },
-    { "local", 0, 0, ARGS_O_LOCAL },
-    { "utc", 0, 0, ARGS_O_UTC },
-    { "tail", 0, 1, ARGS_O_TAIL },
-    { "output", 'o', 1, ARGS_O_OUTPUT },
-    { "format", 0, 1, ARGS_O_FORMAT },
-    { "lines", 'n', ARGS_ARG_NUM, ARGS_O_LIMIT },
-    { "limit", 0, 1, ARGS_O_LIMIT },
-    { "all", 0, 0, ARGS_O_ALL },
-    { "follow", 'f', 0, ARGS_O_FOLLOW },
-    { "asc", 0, 0, ARGS_O_ASC },
-    { "after-context", 'A', ARGS_ARG_NUM, ARGS_O_AFTER },
-    { "before-context", 'B', ARGS_ARG_NUM, ARGS_O_BEFORE },
-    { "context", 'C', ARGS_ARG_NUM, ARGS_O_CONTEXT },
-    { "max-scan", 0, 1, ARGS_O_MAX_SCAN },
-    { NULL, 0, 0, 0 },
-};
-
-/* count and histogram: the filters, plus --by or --step. */
-#define ARGS_FILTER_OPTS \
-    { "server", 0, 1, ARGS_O_SERVER }, \
-    { "token-file", 0, 1, ARGS_O_TOKEN_FILE }, \
-    { "tls-ca", 0, 1, ARGS_O_TLS_CA }, \
-    { "json", 0, 0, ARGS_O_JSON }, \
-    { "no-color", 0, 0, ARGS_O_NO_COLOR }, \
-    { "color", 0, 1, ARGS_O_COLOR }, \
-    { "help", 'h', 0, ARGS_O_HELP }, \
-    { "regex", 'e', 1, ARGS_O_REGEX }, \
-    { "invert-regex", 'v', 1, ARGS_O_NOT_REGEX }, \
-    { "fixed", 'F', 1, ARGS_O_FIXED }, \
-    { "ignore-case", 'i', 0, ARGS_O_ICASE }, \
-    { "host", 0, 1, ARGS_O_HOST }, \
-    { "container", 0, 1, ARGS_O_CONTAINER }, \
-    { "image", 0, 1, ARGS_O_IMAGE }, \
-    { "stream", 0, 1, ARGS_O_STREAM }, \
-    { "since", 0, 1, ARGS_O_SINCE }, \
-    { "until", 0, 1, ARGS_O_UNTIL }, \
-    { "from", 0, 1, ARGS_O_SINCE }, \
-    { "to", 0, 1, ARGS_O_UNTIL }, \
-    { "local", 0, 0, ARGS_O_LOCAL }, \
-    { "utc", 0, 0, ARGS_O_UTC }, \
-    { "max-scan", 0, 1, ARGS_O_MAX_SCAN }
-
-static const struct args_opt args_count_opts[] = {
-    ARGS_FILTER_OPTS,
-    { "by", 0, 1, ARGS_O_BY },
-    { NULL, 0, 0, 0 },
-};
-
-static const struct args_opt args_histogram_opts[] = {
-    ARGS_FILTER_OPTS,
-    { "step", 0, 1, ARGS_O_STEP },
-    { NULL, 0, 0, 0 },
-};
-
 /* ------------------------------------------------------------ scanner */
 
 void
@@ -113,28 +26,9 @@ args_iter_init(struct args_iter *it, int argc, char **argv, int first)
     it->i = first;
 }
 
-static const struct args_opt *
-args_find_long(const struct args_opt *opts, const char *name, size_t n)
-{
-    for (; opts->id != 0; opts++)
-        if (opts->long_name != NULL && strlen(opts->long_name) == n &&
-            memcmp(opts->long_name, name, n) == 0)
-            return opts;
-    return NULL;
-}
-
-static const struct args_opt *
-args_find_short(const struct args_opt *opts, char c)
-{
-    for (; opts->id != 0; opts++)
-        if (opts->short_name != 0 && opts->short_name == c)
-            return opts;
-    return NULL;
-}
-
 /* Takes the option's value from "=value", attached text or the next word. */
 static int
-args_take_value(struct args_iter *it, const struct args_opt *o,
+args_take_value(struct args_iter *it, const struct flags_def *o,
                 const char *inline_val, char *err, size_t errlen)
 {
     if (!o->has_arg) {
@@ -156,12 +50,12 @@ args_take_value(struct args_iter *it, const struct args_opt *o,
 }
 
 static int
-args_next_long(struct args_iter *it, const struct args_opt *opts,
-               const char *a, char *err, size_t errlen)
+args_next_long(struct args_iter *it, unsigned cmd, const char *a,
+               char *err, size_t errlen)
 {
     const char *eq = strchr(a + 2, '=');
     size_t n = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-    const struct args_opt *o = args_find_long(opts, a + 2, n);
+    const struct flags_def *o = flags_find_long(cmd, a + 2, n);
 
     if (o == NULL) {
         snprintf(err, errlen, "unknown option '%.*s'", (int)(n + 2), a);
@@ -172,8 +66,7 @@ args_next_long(struct args_iter *it, const struct args_opt *opts,
 }
 
 int
-args_next(struct args_iter *it, const struct args_opt *opts, char *err,
-          size_t errlen)
+args_next(struct args_iter *it, unsigned cmd, char *err, size_t errlen)
 {
     if (it->i >= it->argc)
         return ARGS_END;
@@ -184,11 +77,11 @@ args_next(struct args_iter *it, const struct args_opt *opts, char *err,
         return ARGS_WORD;
     if (strcmp(a, "--") == 0) {
         it->is_after_dashdash = 1;
-        return args_next(it, opts, err, errlen);
+        return args_next(it, cmd, err, errlen);
     }
     if (a[1] == '-')
-        return args_next_long(it, opts, a, err, errlen);
-    const struct args_opt *o = args_find_short(opts, a[1]);
+        return args_next_long(it, cmd, a, err, errlen);
+    const struct flags_def *o = flags_find_short(cmd, a[1]);
     if (a[2] == '\0') {
         if (o == NULL) {
             snprintf(err, errlen, "unknown option '%s'", a);
@@ -196,7 +89,7 @@ args_next(struct args_iter *it, const struct args_opt *opts, char *err,
         }
         return args_take_value(it, o, NULL, err, errlen);
     }
-    if (o != NULL && o->has_arg == ARGS_ARG_NUM && a[2] >= '0' &&
+    if (o != NULL && o->has_arg == FLAGS_ARG_NUM && a[2] >= '0' &&
         a[2] <= '9')
         return args_take_value(it, o, a + 2, err, errlen);
     return ARGS_WORD;       /* "-timeout": an exclusion term */
@@ -326,28 +219,26 @@ args_color_parse(const char *s, int *mode)
     return 0;
 }
 
-/* Options shared by all commands; 1 if id was one of them, -1 with err if
- * its value is bad. */
-static int
+int
 args_common_apply(struct args_common *c, int id, const char *value,
                   char *err, size_t errlen)
 {
     switch (id) {
-    case ARGS_O_COLOR:
+    case FLAGS_O_COLOR:
         if (args_color_parse(value, &c->color_mode) < 0) {
             snprintf(err, errlen, "bad --color '%s' (auto, always or "
                      "never)", value);
             return -1;
         }
         return 1;
-    case ARGS_O_SERVER: c->server = value; return 1;
-    case ARGS_O_TOKEN_FILE: c->token_file = value; return 1;
-    case ARGS_O_TLS_CA: c->tls_ca = value; return 1;
-    case ARGS_O_JSON: c->is_json = 1; return 1;
-    case ARGS_O_NO_COLOR: c->color_mode = ARGS_COLOR_NEVER; return 1;
-    case ARGS_O_LOCAL: c->time_zone = ARGS_TZ_LOCAL; return 1;
-    case ARGS_O_UTC: c->time_zone = ARGS_TZ_UTC; return 1;
-    case ARGS_O_HELP: c->want_help = 1; return 1;
+    case FLAGS_O_SERVER: c->server = value; return 1;
+    case FLAGS_O_TOKEN_FILE: c->token_file = value; return 1;
+    case FLAGS_O_TLS_CA: c->tls_ca = value; return 1;
+    case FLAGS_O_JSON: c->is_json = 1; return 1;
+    case FLAGS_O_NO_COLOR: c->color_mode = ARGS_COLOR_NEVER; return 1;
+    case FLAGS_O_LOCAL: c->time_zone = ARGS_TZ_LOCAL; return 1;
+    case FLAGS_O_UTC: c->time_zone = ARGS_TZ_UTC; return 1;
+    case FLAGS_O_HELP: c->want_help = 1; return 1;
     default: return 0;
     }
 }
@@ -403,7 +294,7 @@ args_search_apply(struct search_args *a, int id, const char *v, int64_t now,
                   char *err, size_t errlen)
 {
     switch (id) {
-    case ARGS_O_REGEX:
+    case FLAGS_O_REGEX:
         if (a->n_regex == ARGS_REGEX_MAX) {
             snprintf(err, errlen, "too many -e (at most %d)",
                      ARGS_REGEX_MAX);
@@ -411,7 +302,7 @@ args_search_apply(struct search_args *a, int id, const char *v, int64_t now,
         }
         a->regex[a->n_regex++] = v;
         break;
-    case ARGS_O_NOT_REGEX:
+    case FLAGS_O_NOT_REGEX:
         if (a->n_not_regex == ARGS_REGEX_MAX || v[0] == '\0') {
             snprintf(err, errlen, a->n_not_regex == ARGS_REGEX_MAX
                      ? "too many -v (at most %d)" : "empty -v regex",
@@ -420,9 +311,9 @@ args_search_apply(struct search_args *a, int id, const char *v, int64_t now,
         }
         a->not_regex[a->n_not_regex++] = v;
         break;
-    case ARGS_O_COUNT: a->is_count = 1; break;
-    case ARGS_O_LIST: a->is_list = 1; break;
-    case ARGS_O_FIXED:
+    case FLAGS_O_COUNT: a->is_count = 1; break;
+    case FLAGS_O_LIST: a->is_list = 1; break;
+    case FLAGS_O_FIXED:
         if (a->fixed != NULL || v[0] == '\0') {
             snprintf(err, errlen, "%s", a->fixed != NULL
                      ? "-F given twice (one fixed string per search)"
@@ -431,53 +322,53 @@ args_search_apply(struct search_args *a, int id, const char *v, int64_t now,
         }
         a->fixed = v;
         break;
-    case ARGS_O_ICASE: a->is_icase = 1; break;
-    case ARGS_O_HOST:
-    case ARGS_O_CONTAINER:
-    case ARGS_O_IMAGE:
-        return args_names_add(id == ARGS_O_HOST ? &a->hosts
-                              : id == ARGS_O_CONTAINER ? &a->containers
-                              : &a->images, id == ARGS_O_HOST ? "--host"
-                              : id == ARGS_O_CONTAINER ? "--container"
+    case FLAGS_O_ICASE: a->is_icase = 1; break;
+    case FLAGS_O_HOST:
+    case FLAGS_O_CONTAINER:
+    case FLAGS_O_IMAGE:
+        return args_names_add(id == FLAGS_O_HOST ? &a->hosts
+                              : id == FLAGS_O_CONTAINER ? &a->containers
+                              : &a->images, id == FLAGS_O_HOST ? "--host"
+                              : id == FLAGS_O_CONTAINER ? "--container"
                               : "--image", v, err, errlen);
-    case ARGS_O_FOLLOW: a->is_follow = 1; break;
-    case ARGS_O_ASC: a->is_asc = 1; break;
-    case ARGS_O_STREAM:
+    case FLAGS_O_FOLLOW: a->is_follow = 1; break;
+    case FLAGS_O_ASC: a->is_asc = 1; break;
+    case FLAGS_O_STREAM:
         if (strcmp(v, "stdout") != 0 && strcmp(v, "stderr") != 0) {
             snprintf(err, errlen, "bad --stream '%s' (stdout or stderr)", v);
             return -1;
         }
         a->stream = v;
         break;
-    case ARGS_O_SINCE:
+    case FLAGS_O_SINCE:
         return args_time_apply("--since", v, now, &a->has_since,
                                &a->since_ns, err, errlen);
-    case ARGS_O_UNTIL:
+    case FLAGS_O_UNTIL:
         return args_time_apply("--until", v, now, &a->has_until,
                                &a->until_ns, err, errlen);
-    case ARGS_O_AFTER:
-    case ARGS_O_BEFORE:
-    case ARGS_O_CONTEXT: {
+    case FLAGS_O_AFTER:
+    case FLAGS_O_BEFORE:
+    case FLAGS_O_CONTEXT: {
         unsigned n;
         if (args_context_parse(v, &n) < 0) {
             snprintf(err, errlen, "bad context line count '%s' (0-%d)", v,
                      ARGS_CONTEXT_MAX);
             return -1;
         }
-        if (id != ARGS_O_BEFORE)
+        if (id != FLAGS_O_BEFORE)
             a->after = n;
-        if (id != ARGS_O_AFTER)
+        if (id != FLAGS_O_AFTER)
             a->before = n;
         break;
     }
-    case ARGS_O_MAX_SCAN:
+    case FLAGS_O_MAX_SCAN:
         if (args_bytes_parse(v, &a->max_scan) < 0) {
             snprintf(err, errlen, "bad --max-scan '%s' (bytes, e.g. 500M "
                      "or 2G)", v);
             return -1;
         }
         break;
-    case ARGS_O_BY:
+    case FLAGS_O_BY:
         if (strcmp(v, "host") != 0 && strcmp(v, "container") != 0 &&
             strcmp(v, "stream") != 0) {
             snprintf(err, errlen, "bad --by '%s' (host, container or "
@@ -486,7 +377,7 @@ args_search_apply(struct search_args *a, int id, const char *v, int64_t now,
         }
         a->by = v;
         break;
-    case ARGS_O_STEP:
+    case FLAGS_O_STEP:
         if (args_step_check(v) < 0) {
             snprintf(err, errlen, "bad --step '%s' (milliseconds or e.g. "
                      "10s, 1m, 1h; 1ms to 366d)", v);
@@ -494,7 +385,7 @@ args_search_apply(struct search_args *a, int id, const char *v, int64_t now,
         }
         a->step = v;
         break;
-    case ARGS_O_LIMIT:
+    case FLAGS_O_LIMIT:
         if (args_limit_parse(v, &a->limit) < 0) {
             snprintf(err, errlen, "bad line count '%s' (0-%ld; 0: all)", v,
                      ARGS_LIMIT_MAX);
@@ -502,11 +393,11 @@ args_search_apply(struct search_args *a, int id, const char *v, int64_t now,
         }
         a->has_limit = 1;
         break;
-    case ARGS_O_ALL:
+    case FLAGS_O_ALL:
         a->limit = 0;
         a->has_limit = 1;
         break;
-    case ARGS_O_OUTPUT:
+    case FLAGS_O_OUTPUT:
         if (strcmp(v, "text") != 0 && strcmp(v, "raw") != 0 &&
             strcmp(v, "json") != 0) {
             snprintf(err, errlen, "bad -o '%s' (text, raw or json)", v);
@@ -515,10 +406,10 @@ args_search_apply(struct search_args *a, int id, const char *v, int64_t now,
         a->is_raw = strcmp(v, "raw") == 0;
         a->common.is_json = strcmp(v, "json") == 0;
         break;
-    case ARGS_O_FORMAT:
+    case FLAGS_O_FORMAT:
         a->format = v;
         break;
-    case ARGS_O_TAIL:
+    case FLAGS_O_TAIL:
         /* docker logs --tail N|all: the N newest, oldest first */
         if (strcmp(v, "all") != 0 && (args_limit_parse(v, &a->limit) < 0 ||
                                       a->limit == 0)) {
@@ -585,7 +476,7 @@ args_search_check(const struct search_args *a, char *err, size_t errlen)
 }
 
 static int
-args_parse_with(const struct args_opt *opts, int argc, char **argv,
+args_parse_with(unsigned cmd, int argc, char **argv,
                 int first, int64_t now, struct search_args *out, char *err,
                 size_t errlen)
 {
@@ -596,7 +487,7 @@ args_parse_with(const struct args_opt *opts, int argc, char **argv,
     memset(&a, 0, sizeof(a));
     a.limit = ARGS_LIMIT_DEFAULT;
     args_iter_init(&it, argc, argv, first);
-    while ((id = args_next(&it, opts, err, errlen)) != ARGS_END) {
+    while ((id = args_next(&it, cmd, err, errlen)) != ARGS_END) {
         if (id == ARGS_ERROR)
             goto fail;
         if (id == ARGS_WORD)
@@ -617,7 +508,7 @@ int
 args_search_parse(int argc, char **argv, int first, int64_t now,
                   struct search_args *out, char *err, size_t errlen)
 {
-    return args_parse_with(args_search_opts, argc, argv, first, now, out,
+    return args_parse_with(FLAGS_SEARCH, argc, argv, first, now, out,
                            err, errlen);
 }
 
@@ -625,7 +516,7 @@ int
 args_count_parse(int argc, char **argv, int first, int64_t now,
                  struct search_args *out, char *err, size_t errlen)
 {
-    return args_parse_with(args_count_opts, argc, argv, first, now, out,
+    return args_parse_with(FLAGS_COUNT, argc, argv, first, now, out,
                            err, errlen);
 }
 
@@ -633,7 +524,7 @@ int
 args_histogram_parse(int argc, char **argv, int first, int64_t now,
                      struct search_args *out, char *err, size_t errlen)
 {
-    return args_parse_with(args_histogram_opts, argc, argv, first, now, out,
+    return args_parse_with(FLAGS_HISTOGRAM, argc, argv, first, now, out,
                            err, errlen);
 }
 
@@ -644,23 +535,9 @@ args_search_fini(struct search_args *a)
     a->query = NULL;
 }
 
-static const struct args_opt args_list_opts[] = {
-    { "server", 0, 1, ARGS_O_SERVER },
-    { "token-file", 0, 1, ARGS_O_TOKEN_FILE },
-    { "tls-ca", 0, 1, ARGS_O_TLS_CA },
-    { "json", 0, 0, ARGS_O_JSON },
-    { "no-color", 0, 0, ARGS_O_NO_COLOR },
-    { "color", 0, 1, ARGS_O_COLOR },
-    { "help", 'h', 0, ARGS_O_HELP },
-    { "host", 0, 1, ARGS_O_HOST },
-    { "local", 0, 0, ARGS_O_LOCAL },
-    { "utc", 0, 0, ARGS_O_UTC },
-    { NULL, 0, 0, 0 },
-};
-
 int
-args_list_parse(int argc, char **argv, int first, struct list_args *out,
-                char *err, size_t errlen)
+args_list_parse(int argc, char **argv, int first, unsigned cmd,
+                struct list_args *out, char *err, size_t errlen)
 {
     struct list_args a;
     struct args_iter it;
@@ -668,14 +545,14 @@ args_list_parse(int argc, char **argv, int first, struct list_args *out,
 
     memset(&a, 0, sizeof(a));
     args_iter_init(&it, argc, argv, first);
-    while ((id = args_next(&it, args_list_opts, err, errlen)) != ARGS_END) {
+    while ((id = args_next(&it, cmd, err, errlen)) != ARGS_END) {
         if (id == ARGS_ERROR)
             return -1;
         if (id == ARGS_WORD) {
             snprintf(err, errlen, "unexpected argument '%s'", it.value);
             return -1;
         }
-        if (id == ARGS_O_HOST) {
+        if (id == FLAGS_O_HOST) {
             if (args_names_add(&a.hosts, "--host", it.value, err,
                                errlen) < 0)
                 return -1;

@@ -18,22 +18,15 @@
 #include <stdint.h>
 
 #include "common/buf.h"
+#include "query/flags.h"
 
 #define ARGS_LIMIT_DEFAULT 1000L
 #define ARGS_LIMIT_MAX     1000000L
 #define ARGS_REGEX_MAX     16       /* -e: the collector's cap (API.md) */
 #define ARGS_NAMES_MAX     16       /* --host/--container/--image each */
 
-/* ---- generic option scanner, used by every command */
-
-#define ARGS_ARG_NUM 2          /* has_arg: a number, "-n50" attaches it */
-
-struct args_opt {
-    const char *long_name;
-    char        short_name;     /* 0 if none */
-    int         has_arg;        /* 0, 1 or ARGS_ARG_NUM */
-    int         id;             /* > 0 */
-};
+/* ---- generic option scanner, used by every command; the flags each
+ * command takes come from the one table in query/flags.c */
 
 #define ARGS_END   0
 #define ARGS_WORD  (-1)         /* a positional word: it->value */
@@ -50,10 +43,12 @@ struct args_iter {
 
 /* Starts at argv[first]. */
 void args_iter_init(struct args_iter *it, int argc, char **argv, int first);
-/* Returns an option id, ARGS_WORD, ARGS_END or ARGS_ERROR (unknown option,
- * missing or unexpected value). opts ends with an entry whose id is 0. */
-int  args_next(struct args_iter *it, const struct args_opt *opts, char *err,
+/* Returns a flag id (enum flags_id), ARGS_WORD, ARGS_END or ARGS_ERROR
+ * (unknown option, missing or unexpected value). cmd: the command whose
+ * flags count (one enum flags_cmd bit). */
+int  args_next(struct args_iter *it, unsigned cmd, char *err,
                size_t errlen);
+
 
 /* ---- options every command takes */
 
@@ -83,6 +78,11 @@ enum args_tz {
  * terminal with TZ set and not empty; never with --utc or --json. */
 int  args_is_local_time(const struct args_common *c, int is_tty,
                         const char *tz_env);
+
+/* Applies the flags every command takes (--server, --json, --color, ...)
+ * to c: 1 if id was one of them, 0 if not, -1 with err on a bad value. */
+int  args_common_apply(struct args_common *c, int id, const char *value,
+                       char *err, size_t errlen);
 
 /* --color=WHEN: auto, always or never. -1 if none of those. */
 int  args_color_parse(const char *s, int *mode);
@@ -165,9 +165,10 @@ struct list_args {
     struct args_names  hosts;   /* client-side filter (exact), none: all */
 };
 
-/* Parses argv[first..]; positional words are an error. -1 with err. */
-int  args_list_parse(int argc, char **argv, int first, struct list_args *out,
-                     char *err, size_t errlen);
+/* Parses argv[first..] with the flags of cmd (FLAGS_HOSTS or
+ * FLAGS_CONTAINERS); positional words are an error. -1 with err. */
+int  args_list_parse(int argc, char **argv, int first, unsigned cmd,
+                     struct list_args *out, char *err, size_t errlen);
 
 /* Parses a --since/--until expression: "now", a duration back from now
  * ("15m", "2h", "7d", "1h30m") or an RFC 3339 time. -1 if none of those. */

@@ -265,15 +265,15 @@ test_args_list(void **state)
     char *bad_flag[] = { "logq", "hosts", "-f", NULL };
 
     (void)state;
-    assert_int_equal(args_list_parse(8, ok, 2, &a, err, sizeof(err)), 0);
+    assert_int_equal(args_list_parse(8, ok, 2, FLAGS_HOSTS, &a, err, sizeof(err)), 0);
     assert_true(a.common.is_json);
     assert_int_equal(a.common.color_mode, ARGS_COLOR_NEVER);
     assert_string_equal(a.common.server, "http://x:1");
     assert_string_equal(a.hosts.v[0], "n1");
-    assert_int_equal(args_list_parse(3, bad_word, 2, &a, err, sizeof(err)),
+    assert_int_equal(args_list_parse(3, bad_word, 2, FLAGS_HOSTS, &a, err, sizeof(err)),
                      -1);
     assert_string_equal(err, "unexpected argument 'extra'");
-    assert_int_equal(args_list_parse(3, bad_flag, 2, &a, err, sizeof(err)),
+    assert_int_equal(args_list_parse(3, bad_flag, 2, FLAGS_HOSTS, &a, err, sizeof(err)),
                      -1);
     assert_string_equal(err, "unknown option '-f'");
 }
@@ -557,7 +557,7 @@ test_args_grep_habits(void **state)
     args_search_fini(&a);
     char *lv[] = { "logq", "hosts", "--color=always", NULL };
     struct list_args l;
-    assert_int_equal(args_list_parse(3, lv, 2, &l, err, sizeof(err)), 0);
+    assert_int_equal(args_list_parse(3, lv, 2, FLAGS_HOSTS, &l, err, sizeof(err)), 0);
     assert_int_equal(l.common.color_mode, ARGS_COLOR_ALWAYS);
 }
 

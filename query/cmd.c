@@ -165,7 +165,7 @@ cmd_write_out(struct buf *b)
 
 int
 cmd_list_fetch(const struct cmd_env *env, int argc, char **argv, int first,
-               const char *path, struct list_args *a, struct reply_list *out,
+               unsigned cmd, const char *path, struct list_args *a, struct reply_list *out,
                int *status)
 {
     char err[512];
@@ -173,12 +173,12 @@ cmd_list_fetch(const struct cmd_env *env, int argc, char **argv, int first,
     struct buf body;
     const char *server;
 
-    if (args_list_parse(argc, argv, first, a, err, sizeof(err)) < 0) {
+    if (args_list_parse(argc, argv, first, cmd, a, err, sizeof(err)) < 0) {
         *status = cmd_usage_error(err);
         return -1;
     }
     if (a->common.want_help) {
-        env->usage(stdout);
+        env->usage(stdout, cmd);
         *status = CMD_EXIT_OK;
         return -1;
     }

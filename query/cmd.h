@@ -34,16 +34,22 @@ struct cmd_env {
     const char *env_no_color;   /* $NO_COLOR */
     const char *env_tz;         /* $TZ (local time on a terminal) */
     int64_t     now;            /* wall clock at start, unix ns */
-    void      (*usage)(FILE *fp);
+    /* prints the --help of a command (an enum flags_cmd bit) */
+    void      (*usage)(FILE *fp, unsigned cmd);
 };
 
 /* Runs a command on argv[first..]; returns the exit status. */
 typedef int (*cmd_exec_fn)(const struct cmd_env *env, int argc, char **argv,
                            int first);
 
+/* A row of the command table (query/usage.c): --help, the man page and
+ * completion are printed from it and the flag table (query/flags.c). */
 struct cmd_entry {
     const char  *name;
-    const char  *summary;       /* one line for the usage text */
+    unsigned     cmd;           /* its enum flags_cmd bit */
+    const char  *synopsis;      /* after "logq NAME " in usage lines */
+    const char  *summary;       /* one line for the command list */
+    const char  *text;          /* what it prints, exit status; "" if none */
     cmd_exec_fn  exec;
 };
 
@@ -79,7 +85,7 @@ enum client_result cmd_fetch(const struct url *u, const char *target,
  * "/api/v1/hosts") and parses the array. -1 when the command is over:
  * *status is then its exit status (0 after --help). */
 int  cmd_list_fetch(const struct cmd_env *env, int argc, char **argv,
-                    int first, const char *path, struct list_args *a,
+                    int first, unsigned cmd, const char *path, struct list_args *a,
                     struct reply_list *out, int *status);
 /* Writes b to stdout and flushes; resets b. -1 on a write error. */
 int  cmd_write_out(struct buf *b);

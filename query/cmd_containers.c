@@ -62,8 +62,8 @@ cmd_containers_exec(const struct cmd_env *env, int argc, char **argv,
     struct buf out;
     int status;
 
-    if (cmd_list_fetch(env, argc, argv, first, "/api/v1/containers", &a, &l,
-                       &status) < 0)
+    if (cmd_list_fetch(env, argc, argv, first, FLAGS_CONTAINERS,
+                       "/api/v1/containers", &a, &l, &status) < 0)
         return status;
     buf_init(&out, CMD_LIST_BODY_MAX * 2);
     status = CMD_EXIT_OK;

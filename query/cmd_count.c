@@ -37,7 +37,8 @@ cmd_agg_fetch(const struct cmd_env *env, int argc, char **argv, int first,
         return -1;
     }
     if (a->common.want_help) {
-        env->usage(stdout);
+        env->usage(stdout, kind == ARGS_TARGET_COUNT ? FLAGS_COUNT
+                                                      : FLAGS_HISTOGRAM);
         *status = CMD_EXIT_OK;
         return -1;
     }

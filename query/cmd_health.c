@@ -14,34 +14,7 @@
 #include "query/health.h"
 #include "query/output.h"
 
-enum { HEALTH_O_SERVER = 1, HEALTH_O_JSON, HEALTH_O_NO_COLOR, HEALTH_O_HELP,
-       HEALTH_O_TOKEN_FILE, HEALTH_O_TLS_CA,
-       HEALTH_O_COLOR };
-
-static const struct args_opt health_opts[] = {
-    { "server", 0, 1, HEALTH_O_SERVER },
-    { "token-file", 0, 1, HEALTH_O_TOKEN_FILE },
-    { "tls-ca", 0, 1, HEALTH_O_TLS_CA },
-    { "json", 0, 0, HEALTH_O_JSON },
-    { "no-color", 0, 0, HEALTH_O_NO_COLOR },
-    { "color", 0, 1, HEALTH_O_COLOR },
-    { "help", 'h', 0, HEALTH_O_HELP },
-    { NULL, 0, 0, 0 },
-};
-
-static void
-health_usage(FILE *fp)
-{
-    fputs("usage: logq health [--json] [--no-color] [--server URL] "
-          "[--token-file F] [--tls-ca F]\n"
-          "One row per host (up/down, last seen, CPU %, memory %, fullest\n"
-          "filesystem %, containers running/total, restarts in the last\n"
-          "hour, error lines in the last 15 minutes), then the unhealthy\n"
-          "containers. --json prints the collector's reply.\n"
-          "Exit status: 0 all well, 1 a host down or a container unhealthy,"
-          "\n2 error (collector unreachable, metrics disabled).\n", fp);
-}
-
+/* 0, or the exit status of a usage error (already printed). */
 static int
 health_args(int argc, char **argv, int first, struct args_common *c)
 {
@@ -51,31 +24,13 @@ health_args(int argc, char **argv, int first, struct args_common *c)
 
     memset(c, 0, sizeof(*c));
     args_iter_init(&it, argc, argv, first);
-    while ((id = args_next(&it, health_opts, err, sizeof(err))) != ARGS_END) {
-        if (id == ARGS_ERROR)
-            return cmd_usage_error(err);
-        if (id == ARGS_WORD) {
+    while ((id = args_next(&it, FLAGS_HEALTH, err, sizeof(err))) !=
+           ARGS_END) {
+        if (id == ARGS_WORD)
             snprintf(err, sizeof(err), "unexpected argument '%s'", it.value);
+        if (id == ARGS_ERROR || id == ARGS_WORD ||
+            args_common_apply(c, id, it.value, err, sizeof(err)) < 0)
             return cmd_usage_error(err);
-        }
-        if (id == HEALTH_O_SERVER)
-            c->server = it.value;
-        else if (id == HEALTH_O_TOKEN_FILE)
-            c->token_file = it.value;
-        else if (id == HEALTH_O_TLS_CA)
-            c->tls_ca = it.value;
-        else if (id == HEALTH_O_JSON)
-            c->is_json = 1;
-        else if (id == HEALTH_O_COLOR) {
-            if (args_color_parse(it.value, &c->color_mode) < 0) {
-                snprintf(err, sizeof(err), "bad --color '%s' (auto, always "
-                         "or never)", it.value);
-                return cmd_usage_error(err);
-            }
-        } else if (id == HEALTH_O_NO_COLOR)
-            c->color_mode = ARGS_COLOR_NEVER;
-        else
-            c->want_help = 1;
     }
     return 0;
 }
@@ -120,7 +75,7 @@ cmd_health_exec(const struct cmd_env *env, int argc, char **argv, int first)
     if (health_args(argc, argv, first, &c) != 0)
         return CMD_EXIT_ERROR;
     if (c.want_help) {
-        health_usage(stdout);
+        env->usage(stdout, FLAGS_HEALTH);
         return CMD_EXIT_OK;
     }
     if (cmd_url_open(env, &c, &u, &server) < 0)

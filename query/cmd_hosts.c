@@ -86,8 +86,8 @@ cmd_hosts_exec(const struct cmd_env *env, int argc, char **argv, int first)
     struct buf out;
     int status;
 
-    if (cmd_list_fetch(env, argc, argv, first, "/api/v1/hosts", &a, &l,
-                       &status) < 0)
+    if (cmd_list_fetch(env, argc, argv, first, FLAGS_HOSTS,
+                       "/api/v1/hosts", &a, &l, &status) < 0)
         return status;
     buf_init(&out, CMD_LIST_BODY_MAX * 2);
     status = CMD_EXIT_OK;

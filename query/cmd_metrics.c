@@ -19,22 +19,6 @@
 #include "query/nearest.h"
 #include "query/sparkline.h"
 
-static void
-metrics_usage(FILE *fp)
-{
-    fputs("usage: logq metrics [--json] [--server URL] [--token-file F]\n"
-          "                   [--tls-ca F]\n"
-          "       logq metrics NAME [--host H] [--container C] [--label L]"
-          "\n                    [--since T] [--step D] [--no-spark] "
-          "[--json]\n"
-          "Without NAME: the metric names. With NAME: each series (host,\n"
-          "container, label) with min, avg, max, last and a sparkline.\n"
-          "  --container ''   host metrics only\n"
-          "  --since T        15m, 2h, RFC 3339 (default 1h)\n"
-          "  --step D         bucket width: 10s, 1m (default: range/120)\n"
-          "Exit status: 0 found, 1 nothing, 2 error.\n", fp);
-}
-
 /* A name that found no series: if the collector has no data under that
  * name at all, says so with the nearest names it has. The collector knows
  * only the names it has received, so a name no shipper has sent yet (a
@@ -123,7 +107,7 @@ cmd_metrics_exec(const struct cmd_env *env, int argc, char **argv, int first)
                            sizeof(err)) < 0)
         return cmd_usage_error(err);
     if (a.common.want_help) {
-        metrics_usage(stdout);
+        env->usage(stdout, FLAGS_METRICS);
         return CMD_EXIT_OK;
     }
     if (cmd_url_open(env, &a.common, &u, &server) < 0)

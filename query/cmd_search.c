@@ -432,7 +432,7 @@ cmd_search_exec(const struct cmd_env *env, int argc, char **argv, int first)
         return cmd_usage_error(err);
     }
     if (s.a.common.want_help) {
-        env->usage(stdout);
+        env->usage(stdout, FLAGS_SEARCH);
         rc = CMD_EXIT_OK;
         goto done;
     }

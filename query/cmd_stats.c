@@ -15,34 +15,6 @@
 #include "common/buf.h"
 #include "query/stats_view.h"
 
-enum { STATS_O_SERVER = 1, STATS_O_JSON, STATS_O_NO_COLOR, STATS_O_HELP,
-       STATS_O_TOKEN_FILE, STATS_O_TLS_CA,
-       STATS_O_COLOR };
-
-static const struct args_opt stats_opts[] = {
-    { "server", 0, 1, STATS_O_SERVER },
-    { "token-file", 0, 1, STATS_O_TOKEN_FILE },
-    { "tls-ca", 0, 1, STATS_O_TLS_CA },
-    { "json", 0, 0, STATS_O_JSON },
-    { "no-color", 0, 0, STATS_O_NO_COLOR },
-    { "color", 0, 1, STATS_O_COLOR },
-    { "help", 'h', 0, STATS_O_HELP },
-    { NULL, 0, 0, 0 },
-};
-
-static void
-stats_usage(FILE *fp)
-{
-    fputs("usage: logq stats [--json] [--server URL] [--token-file F]\n"
-          "                  [--tls-ca F]\n"
-          "The collector's store: one row per segment (state, raw bytes,\n"
-          "bytes on disk, index bytes, RATIO = (stored + index) / raw,\n"
-          "lines, blocks, first and last record time in UTC), a WAL row\n"
-          "for records not sealed into a segment yet, and a TOTAL row.\n"
-          "Sizes in binary units (12.3 MiB). --json prints the collector's"
-          "\nreply. Exit status: 0, or 2 on error.\n", fp);
-}
-
 /* 0, or the exit status of a usage error (already printed). */
 static int
 stats_args(int argc, char **argv, int first, struct args_common *c)
@@ -53,31 +25,13 @@ stats_args(int argc, char **argv, int first, struct args_common *c)
 
     memset(c, 0, sizeof(*c));
     args_iter_init(&it, argc, argv, first);
-    while ((id = args_next(&it, stats_opts, err, sizeof(err))) != ARGS_END) {
-        if (id == ARGS_ERROR)
-            return cmd_usage_error(err);
-        if (id == ARGS_WORD) {
+    while ((id = args_next(&it, FLAGS_STATS, err, sizeof(err))) !=
+           ARGS_END) {
+        if (id == ARGS_WORD)
             snprintf(err, sizeof(err), "unexpected argument '%s'", it.value);
+        if (id == ARGS_ERROR || id == ARGS_WORD ||
+            args_common_apply(c, id, it.value, err, sizeof(err)) < 0)
             return cmd_usage_error(err);
-        }
-        if (id == STATS_O_SERVER)
-            c->server = it.value;
-        else if (id == STATS_O_TOKEN_FILE)
-            c->token_file = it.value;
-        else if (id == STATS_O_TLS_CA)
-            c->tls_ca = it.value;
-        else if (id == STATS_O_JSON)
-            c->is_json = 1;
-        else if (id == STATS_O_COLOR) {
-            if (args_color_parse(it.value, &c->color_mode) < 0) {
-                snprintf(err, sizeof(err), "bad --color '%s' (auto, always "
-                         "or never)", it.value);
-                return cmd_usage_error(err);
-            }
-        } else if (id == STATS_O_NO_COLOR)
-            c->color_mode = ARGS_COLOR_NEVER;
-        else
-            c->want_help = 1;
     }
     return 0;
 }
@@ -120,7 +74,7 @@ cmd_stats_exec(const struct cmd_env *env, int argc, char **argv, int first)
     if (stats_args(argc, argv, first, &c) != 0)
         return CMD_EXIT_ERROR;
     if (c.want_help) {
-        stats_usage(stdout);
+        env->usage(stdout, FLAGS_STATS);
         return CMD_EXIT_OK;
     }
     if (cmd_url_open(env, &c, &u, &server) < 0)

@@ -260,29 +260,6 @@ mview_series_render(struct buf *out, const struct mview_reply *r,
 
 /* ---- arguments ---- */
 
-enum {
-    MV_O_SERVER = 1, MV_O_JSON, MV_O_NO_COLOR, MV_O_HELP, MV_O_HOST,
-    MV_O_CONTAINER, MV_O_LABEL, MV_O_SINCE, MV_O_STEP, MV_O_NO_SPARK,
-    MV_O_TOKEN_FILE, MV_O_TLS_CA, MV_O_COLOR,
-};
-
-static const struct args_opt mview_opts[] = {
-    { "server", 0, 1, MV_O_SERVER },
-    { "token-file", 0, 1, MV_O_TOKEN_FILE },
-    { "tls-ca", 0, 1, MV_O_TLS_CA },
-    { "json", 0, 0, MV_O_JSON },
-    { "no-color", 0, 0, MV_O_NO_COLOR },
-    { "color", 0, 1, MV_O_COLOR },
-    { "help", 'h', 0, MV_O_HELP },
-    { "host", 0, 1, MV_O_HOST },
-    { "container", 0, 1, MV_O_CONTAINER },
-    { "label", 0, 1, MV_O_LABEL },
-    { "since", 0, 1, MV_O_SINCE },
-    { "step", 0, 1, MV_O_STEP },
-    { "no-spark", 0, 0, MV_O_NO_SPARK },
-    { NULL, 0, 0, 0 },
-};
-
 static int
 mview_opt_apply(struct metrics_args *a, int id, const char *v, int64_t now,
                 char *err, size_t errlen)
@@ -290,36 +267,26 @@ mview_opt_apply(struct metrics_args *a, int id, const char *v, int64_t now,
     int64_t ns;
 
     switch (id) {
-    case MV_O_SERVER: a->common.server = v; break;
-    case MV_O_TOKEN_FILE: a->common.token_file = v; break;
-    case MV_O_TLS_CA: a->common.tls_ca = v; break;
-    case MV_O_JSON: a->common.is_json = 1; break;
-    case MV_O_NO_COLOR: a->common.color_mode = ARGS_COLOR_NEVER; break;
-    case MV_O_HELP: a->common.want_help = 1; break;
-    case MV_O_COLOR:
-        if (args_color_parse(v, &a->common.color_mode) < 0) {
-            snprintf(err, errlen, "bad --color '%s' (auto, always or "
-                     "never)", v);
-            return -1;
-        }
-        break;
-    case MV_O_HOST: a->host = v; break;
-    case MV_O_CONTAINER: a->container = v; break;
-    case MV_O_LABEL: a->label = v; break;
-    case MV_O_NO_SPARK: a->has_no_spark = 1; break;
-    case MV_O_SINCE:
+    case FLAGS_O_HOST: a->host = v; break;
+    case FLAGS_O_CONTAINER: a->container = v; break;
+    case FLAGS_O_LABEL: a->label = v; break;
+    case FLAGS_O_NO_SPARK: a->has_no_spark = 1; break;
+    case FLAGS_O_SINCE:
         if (args_time_parse(v, now, &a->since_ns) < 0 || a->since_ns > now) {
             snprintf(err, errlen, "bad --since '%s' (15m, 2h, RFC 3339)", v);
             return -1;
         }
         break;
-    case MV_O_STEP:
+    case FLAGS_O_STEP:
         if (duration_parse_ns(v, &ns) < 0 || ns < 1000000) {
             snprintf(err, errlen, "bad --step '%s' (10s, 1m, 1h)", v);
             return -1;
         }
         a->step_ms = ns / 1000000;
         break;
+    default:
+        return args_common_apply(&a->common, id, v, err, errlen) < 0 ? -1
+                                                                     : 0;
     }
     return 0;
 }
@@ -335,7 +302,7 @@ metrics_args_parse(int argc, char **argv, int first, int64_t now,
     memset(&a, 0, sizeof(a));
     a.since_ns = now - 3600 * 1000000000LL;
     args_iter_init(&it, argc, argv, first);
-    while ((id = args_next(&it, mview_opts, err, errlen)) != ARGS_END) {
+    while ((id = args_next(&it, FLAGS_METRICS, err, errlen)) != ARGS_END) {
         if (id == ARGS_ERROR)
             return -1;
         if (id == ARGS_WORD) {
