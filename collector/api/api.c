@@ -195,26 +195,6 @@ api_spans_append(struct buf *out, const struct query *q,
 }
 
 int
-api_search_prepare(struct api *a, struct evhttp_request *req,
-                   const char *query, enum api_endpoint ep,
-                   struct api_params *p, struct query **q)
-{
-    char *err = NULL;
-
-    if (api_params_parse(query, ep, p, &err) < 0)
-        goto fail;
-    if (api_query_compile(p, q, &err) < 0) {
-        api_params_fini(p);
-        goto fail;
-    }
-    return 0;
-fail:
-    api_reply_error(a, req, HTTP_BADREQUEST, err ? err : "bad request");
-    free(err);
-    return -1;
-}
-
-int
 api_search_parse(struct api *a, struct evhttp_request *req,
                  const char *query, enum api_endpoint ep,
                  struct api_params *p)
@@ -418,6 +398,10 @@ api_new(struct event_base *base, const struct api_options *opt,
                                         : API_DEF_MAX_SEARCHES;
     a->max_followers = opt->max_followers ? opt->max_followers
                                           : API_DEF_MAX_FOLLOWERS;
+    /* one Grafana body parsed per connection at most (evhttp serves a
+     * connection's requests one after the other) */
+    a->max_parsing = opt->max_connections ? opt->max_connections
+                                          : API_DEFAULT_MAX_CONNECTIONS;
     if (api_pool_start(a, opt->query_threads ? opt->query_threads
                                              : API_DEF_QUERY_THREADS,
                        errstr) < 0)

@@ -33,6 +33,7 @@
 
 #include "collector/api/api.h"
 #include "collector/api/api_internal.h"
+#include "collector/search/follow.h"
 #include "collector/search/pool.h"
 #include "collector/search/query_regex.h"
 #include "collector/stats.h"
@@ -56,7 +57,7 @@ struct reply {
 };
 
 static void
-store_put(struct store *s, uint64_t off, const char *msg)
+record_put(struct store *s, struct follow *fl, uint64_t off, const char *msg)
 {
     struct logrec r = {
         .time_ns = 1700000000000000000LL + (int64_t)off, .host = "h1",
@@ -65,6 +66,14 @@ store_put(struct store *s, uint64_t off, const char *msg)
     };
 
     assert_int_equal(store_append(s, &r), 1);
+    if (fl != NULL)
+        assert_int_equal(follow_stage(fl, &r), 0);
+}
+
+static void
+store_put(struct store *s, uint64_t off, const char *msg)
+{
+    record_put(s, NULL, off, msg);
 }
 
 static int
@@ -129,9 +138,10 @@ reply_done_cb(struct evhttp_request *req, void *arg)
     event_base_loopbreak(r->base);
 }
 
-/* GET path; returns the body (caller frees), *code the status. */
+/* GET path (POST body when not NULL); returns the body (caller frees),
+ * *code the status. */
 static char *
-http_get(struct fixture *f, const char *path, int *code)
+http_req(struct fixture *f, const char *path, const char *body, int *code)
 {
     struct reply r = { .base = f->base, .code = -1, .body = NULL };
     struct evhttp_connection *c =
@@ -143,7 +153,12 @@ http_get(struct fixture *f, const char *path, int *code)
     assert_non_null(req);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Host",
                       "127.0.0.1");
-    assert_int_equal(evhttp_make_request(c, req, EVHTTP_REQ_GET, path), 0);
+    if (body != NULL)
+        evbuffer_add(evhttp_request_get_output_buffer(req), body,
+                     strlen(body));
+    assert_int_equal(evhttp_make_request(c, req, body != NULL
+                                                 ? EVHTTP_REQ_POST
+                                                 : EVHTTP_REQ_GET, path), 0);
     event_base_dispatch(f->base);
     evhttp_connection_free(c);
     assert_non_null(r.body);
@@ -151,12 +166,14 @@ http_get(struct fixture *f, const char *path, int *code)
     return r.body;
 }
 
-/* GET path expecting code; body must contain want. */
+/* GET path (POST post if not NULL) expecting code; the reply must
+ * contain want. */
 static void
-expect(struct fixture *f, const char *path, int want_code, const char *want)
+expect_req(struct fixture *f, const char *path, const char *post,
+           int want_code, const char *want)
 {
     int code;
-    char *body = http_get(f, path, &code);
+    char *body = http_req(f, path, post, &code);
     int is_ok = code == want_code && strstr(body, want) != NULL;
 
     if (!is_ok)
@@ -164,6 +181,12 @@ expect(struct fixture *f, const char *path, int want_code, const char *want)
                     want_code, want);
     free(body);
     assert_true(is_ok);
+}
+
+static void
+expect(struct fixture *f, const char *path, int want_code, const char *want)
+{
+    expect_req(f, path, NULL, want_code, want);
 }
 
 /* Every route's regex compiled on a worker; answers right. */
@@ -255,6 +278,8 @@ raw_get(struct fixture *f, const char *path)
     sa.sin_port = htons((uint16_t)api_port(f->api));
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    if (path == NULL)           /* the caller writes the request */
+        return fd;
     int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1"
                      "\r\n\r\n", path);
     assert_int_equal(write(fd, req, (size_t)n), n);
@@ -322,6 +347,134 @@ test_stop_mid_creation(void **state)
     close(fds[1]);
 }
 
+/* Reads what fd has (non-blocking) onto got (at most max - 1 bytes). */
+static void
+read_some(int fd, char *got, size_t max)
+{
+    size_t len = strlen(got);
+    ssize_t n;
+
+    while (len + 1 < max &&
+           (n = recv(fd, got + len, max - 1 - len, MSG_DONTWAIT)) > 0)
+        len += (size_t)n;
+    got[len] = '\0';
+}
+
+/* A /follow stream's query is compiled and its history search created
+ * on a worker: the history comes right, a line committed once it is
+ * subscribed comes live, and this thread compiles no pattern. */
+static void
+test_follow_created_on_worker(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t before = query_regex_n_compiled_here();
+    char got[8192] = "";
+    int fd = raw_get(f, "/api/v1/follow?regex=err%5Bo%5Dr%20%5B0-9%5D%2B"
+                        "&limit=10");
+
+    for (int i = 0; i < 400 && strstr(got, "error 7 there") == NULL; i++) {
+        run_loop(f, 5);
+        read_some(fd, got, sizeof(got));
+    }
+    assert_non_null(strstr(got, " 200 "));
+    assert_non_null(strstr(got, "error 42 here"));
+    assert_non_null(strstr(got, "error 7 there"));
+    assert_null(strstr(got, "hello world"));
+    /* a live line, matched on a worker too */
+    record_put(f->store, f->follow, 50, "error 99 live");
+    record_put(f->store, f->follow, 60, "no match live");
+    assert_int_equal(store_commit(f->store), 0);
+    follow_publish(f->follow);
+    for (int i = 0; i < 400 && strstr(got, "error 99 live") == NULL; i++) {
+        run_loop(f, 5);
+        read_some(fd, got, sizeof(got));
+    }
+    assert_non_null(strstr(got, "error 99 live"));
+    assert_null(strstr(got, "no match live"));
+    /* each history line once */
+    const char *first = strstr(got, "error 42 here");
+    assert_null(strstr(first + 1, "error 42 here"));
+    close(fd);
+    for (int i = 0; i < 400 && f->api->n_followers > 0; i++)
+        run_loop(f, 5);
+    assert_int_equal(f->api->n_followers, 0);
+    expect(f, "/api/v1/follow?regex=%28", 400, "bad regex '('");
+    assert_int_equal(f->api->n_followers, 0);
+    assert_int_equal(query_regex_n_compiled_here(), before);
+}
+
+/* A follower and a Grafana call that leave while their first job waits
+ * behind a busy worker are cleaned up (their slots come back). */
+static void
+test_follow_gone_mid_creation(void **state)
+{
+    struct fixture *f = *state;
+    struct blocker b = { .job = { .run = blocker_run, .done = blocker_done,
+                                  .arg = &b } };
+    static const char post[] =
+        "POST /grafana/query HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Length: 14\r\n\r\n{\"targets\":[]}";
+
+    assert_int_equal(pool_submit(f->api->pool, &b.job), 0);
+    for (int i = 0; i < 200 &&
+                    !__atomic_load_n(&b.is_running, __ATOMIC_SEQ_CST); i++)
+        run_loop(f, 5);
+    int fd = raw_get(f, "/api/v1/follow?regex=err%5Bo%5Dr&limit=0");
+    for (int i = 0; i < 400 && f->api->n_followers < 1; i++)
+        run_loop(f, 5);
+    int gfd = raw_get(f, NULL);
+    assert_int_equal(write(gfd, post, sizeof(post) - 1),
+                     (ssize_t)sizeof(post) - 1);
+    for (int i = 0; i < 400 && f->api->n_parsing < 1; i++)
+        run_loop(f, 5);
+    assert_int_equal(f->api->n_followers, 1);
+    assert_int_equal(f->api->n_parsing, 1);
+    close(fd);
+    close(gfd);
+    run_loop(f, 50);
+    __atomic_store_n(&b.is_release, 1, __ATOMIC_SEQ_CST);
+    for (int i = 0; i < 400 && (f->api->n_followers > 0 ||
+                                f->api->n_parsing > 0); i++)
+        run_loop(f, 5);
+    assert_int_equal(f->api->n_followers, 0);
+    assert_int_equal(f->api->n_parsing, 0);
+}
+
+/* Grafana: the request body (its ad-hoc filter regexes) is parsed and a
+ * log target's search created on a worker; the answers and the errors
+ * are unchanged. */
+static void
+test_grafana_created_on_worker(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t before = query_regex_n_compiled_here();
+    static const char range[] =
+        "\"range\":{\"from\":\"2023-11-14T22:00:00Z\","
+        "\"to\":\"2023-11-14T23:00:00Z\"}";
+    char body[1024];
+
+    snprintf(body, sizeof(body), "{%s,\"adhocFilters\":[{\"key\":"
+             "\"container\",\"operator\":\"=~\",\"value\":\"we[b]\"}],"
+             "\"targets\":[{\"refId\":\"A\",\"target\":\"logs\","
+             "\"payload\":{\"q\":\"error\"}}]}", range);
+    expect_req(f, "/grafana/query", body, 200, "error 42 here");
+    snprintf(body, sizeof(body), "{%s,\"targets\":[{\"refId\":\"A\","
+             "\"target\":\"logs:count\",\"payload\":{\"q\":\"error\"}}]}",
+             range);
+    expect_req(f, "/grafana/query", body, 200, "\"target\":\"h1\"");
+    snprintf(body, sizeof(body), "{%s,\"adhocFilters\":[{\"key\":"
+             "\"container\",\"operator\":\"=~\",\"value\":\"(a\"}],"
+             "\"targets\":[]}", range);
+    expect_req(f, "/grafana/query", body, 400, "adhocFilters");
+    snprintf(body, sizeof(body), "{%s,\"targets\":[{\"refId\":\"A\","
+             "\"target\":\"logs\",\"payload\":{\"q\":\"\\\"x\"}}]}",
+             range);
+    expect_req(f, "/grafana/query", body, 400, "unterminated quote");
+    expect_req(f, "/grafana/query", "{", 400, "error");
+    assert_int_equal(f->api->n_searches, 0);
+    assert_int_equal(query_regex_n_compiled_here(), before);
+}
+
 int
 main(void)
 {
@@ -333,6 +486,12 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_stop_mid_creation, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_follow_created_on_worker, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_follow_gone_mid_creation, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_grafana_created_on_worker,
+                                        setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,18 +10,22 @@
  * One job per follower at a time, each feed batch read in push order, so
  * live lines reach the client in commit order, each once.
  *
- * History (limit given): the subscription and then the history search
- * (collector/search/search.c, tail mode: the limit newest matches, oldest
- * first; limit 0: every match, oldest first) are created in the same loop
- * turn. The history is computed in slices on the workers like /logs, with
- * the same query (one job at a time: the history's, then the live ones);
- * live records meanwhile wait in the feed and their identities
- * (follow_keys) beside it. The tail's second pass opens a new cursor,
- * which may also see records committed during the first: when a slice is
- * back on the loop its lines that came live are cut out (exact: the loop
- * publishes in the same turn as it commits), so each record is sent
- * exactly once whatever its time (a late record older than the history's
- * newest is sent, as a live line). Output is bounded three times: the
+ * Creation: the loop parses the parameters (400 at once) and subscribes;
+ * the follower's first job compiles the query and, with a limit, creates
+ * the history search (collector/search/search.c, tail mode: the limit
+ * newest matches, oldest first; limit 0: every match, oldest first), so
+ * no pattern is compiled and no block directory walked on the loop. Its
+ * done callback replies the 400/500 or starts the 200 stream. The history
+ * is computed in slices on the workers like /logs, with the same query
+ * (one job at a time: the history's, then the live ones); live records
+ * meanwhile (from the subscription on) wait in the feed and their
+ * identities (follow_keys) beside it. The history's cursor, created on a
+ * worker after the subscription, and the tail's second pass may also see
+ * records that came live: when a slice is back on the loop its lines that
+ * came live are cut out (exact: the loop publishes in the same turn as it
+ * commits), so each record is sent exactly once whatever its time (a late
+ * record older than the history's newest is sent, as a live line).
+ * Output is bounded three times: the
  * feed (API_FOLLOW_MAX_FEED bytes or API_FOLLOW_MAX_KEYS records waiting),
  * the slice (API_SLICE_BYTES) and the bytes queued on the socket
  * (API_FOLLOW_MAX_QUEUED). A client over a cap (one that does not read,
@@ -82,12 +86,18 @@ struct api_follow {
     struct pool_job           job;          /* a slice on a worker */
     int                       is_busy;      /* job submitted */
     int                       is_gone;      /* client left while busy */
+    int                       is_started;   /* the 200 stream has begun */
     uint64_t                  n_aborted;    /* regex given up, counted */
+    /* Creation (the first job, on a worker): */
+    struct search_spec        spec;         /* of the history */
+    int                       create_code;  /* 0 or the status to reply */
+    char                     *create_err;
     /* live lines: pushed by the loop, read by the live job */
     struct feed               feed;
     /* history only */
     struct search            *hist;         /* NULL: live */
-    struct follow_keys       *held_keys;    /* of the live lines meanwhile */
+    struct follow_keys       *held_keys;    /* of the live lines while the
+                                               history is to come */
     /* Written by the job while is_busy, read by the loop after: */
     struct buf                out;          /* a live slice */
     struct buf                hist_out;
@@ -122,6 +132,7 @@ api_follow_free(struct api_follow *s)
     query_free(s->q);
     api_params_fini(&s->p);
     buf_fini(&s->out);
+    free(s->create_err);
     free(s);
 }
 
@@ -224,7 +235,7 @@ api_follow_record_cb(const struct logrec *r, void *arg)
                         "or its query cannot keep up)");
         return;
     }
-    if (s->hist != NULL && follow_keys_add(s->held_keys, r) < 0)
+    if (s->held_keys != NULL && follow_keys_add(s->held_keys, r) < 0)
         api_follow_drop(s, "too many live lines while sending history");
 }
 
@@ -252,6 +263,24 @@ api_follow_job_counts(struct api_follow *s)
                  "skipped", (unsigned long long)s->n_too_large);
         s->n_too_large = 0;
     }
+}
+
+/* A job of s is back on the loop: 1 if s goes on (counts taken), 0 if
+ * it is over with (freed when its client left, else being dropped). */
+static int
+api_follow_job_back(struct api_follow *s, int is_run)
+{
+    s->is_busy = 0;
+    if (s->is_gone) {
+        api_follow_free(s);
+        return 0;
+    }
+    if (!is_run) {                  /* the workers are stopping */
+        api_follow_drop(s, "query workers stopping");
+        return 0;
+    }
+    api_follow_job_counts(s);
+    return !s->is_dropping;
 }
 
 /* ---- live lines ---- */
@@ -297,17 +326,7 @@ api_follow_live_done(struct pool_job *j, int is_run)
 {
     struct api_follow *s = j->arg;
 
-    s->is_busy = 0;
-    if (s->is_gone) {
-        api_follow_free(s);
-        return;
-    }
-    if (!is_run) {                  /* the workers are stopping */
-        api_follow_drop(s, "query workers stopping");
-        return;
-    }
-    api_follow_job_counts(s);
-    if (s->is_dropping)
+    if (!api_follow_job_back(s, is_run))
         return;
     if (s->out.len > 0)
         api_follow_send(s, s->out.data, s->out.len);
@@ -316,11 +335,12 @@ api_follow_live_done(struct pool_job *j, int is_run)
 }
 
 /* Queues the live job when it has lines and nothing else runs (not
- * during the history: its lines come after). */
+ * before the stream has begun nor during the history: its lines come
+ * after). */
 static void
 api_follow_kick(struct api_follow *s)
 {
-    if (s->is_dropping || s->is_busy || s->hist != NULL ||
+    if (s->is_dropping || s->is_busy || !s->is_started || s->hist != NULL ||
         !feed_take(&s->feed))
         return;
     s->job.run = api_follow_live_run;
@@ -435,17 +455,7 @@ api_follow_hist_done(struct pool_job *j, int is_run)
 {
     struct api_follow *s = j->arg;
 
-    s->is_busy = 0;
-    if (s->is_gone) {
-        api_follow_free(s);
-        return;
-    }
-    if (!is_run) {                  /* the workers are stopping */
-        api_follow_drop(s, "query workers stopping");
-        return;
-    }
-    api_follow_job_counts(s);
-    if (s->is_dropping)
+    if (!api_follow_job_back(s, is_run))
         return;
     api_follow_hist_dedup(s);
     if (s->hrc != SEARCH_MORE)
@@ -491,31 +501,87 @@ api_follow_written_cb(struct evhttp_connection *evcon, void *arg)
     api_follow_hist_submit(arg);
 }
 
-/* Creates the history search (limit given). -1 when it cannot. */
-static int
-api_follow_hist_start(struct api_follow *s)
-{
-    struct search_spec spec;
-    char *err = NULL;
+/* ---- creation ---- */
 
-    if (!s->p.has_limit)
-        return 0;
-    api_search_spec(&s->p, s->q, &spec);
-    spec.limit = s->p.limit > 0 ? s->p.limit : UINT64_MAX;
-    spec.is_tail = s->p.limit > 0;
-    spec.is_newest_first = 0;
-    spec.max_scan_bytes = s->api->max_scan_bytes;
-    /* one job at a time: the live lines wait, the history has s->q */
-    s->hist = search_new(s->api->store, &spec, &err);
-    if (s->hist == NULL) {
-        log_warn("api", "cannot start follow history: %s", err);
-        free(err);
-        return -1;
+/* On a worker, the first job: compiles the query and, with a limit,
+ * creates the history search. */
+static void
+api_follow_create_run(struct pool_job *j)
+{
+    struct api_follow *s = j->arg;
+
+    if (!s->p.has_limit) {
+        s->create_code = api_query_compile(&s->p, &s->q, &s->create_err) < 0
+                         ? HTTP_BADREQUEST : 0;
+        return;
     }
-    buf_init(&s->hist_out, API_MAX_RECORD_JSON);
-    buf_init(&s->line_hc, API_MAX_RECORD_JSON);
-    s->held_keys = follow_keys_new(API_FOLLOW_MAX_KEYS);
-    return 0;
+    s->create_code = api_search_create(s->api->store, &s->p, NULL, &s->spec,
+                                       &s->q, &s->hist, &s->create_err);
+}
+
+/* Before the stream has begun: replies code with why and frees s. */
+static void
+api_follow_fail(struct api_follow *s, int code, const char *why)
+{
+    struct api *a = s->api;
+    struct evhttp_request *req = s->req;
+    char *msg = xstrdup(why != NULL ? why : "cannot start follow");
+
+    api_follow_free(s);
+    api_reply_error(a, req, code, msg);
+    free(msg);
+}
+
+/* pool_done_fn of the first job: the error reply, or the 200 stream with
+ * the history's first slice (or the live lines waiting). */
+static void
+api_follow_created(struct pool_job *j, int is_run)
+{
+    struct api_follow *s = j->arg;
+
+    s->is_busy = 0;
+    if (s->is_gone) {
+        api_follow_free(s);
+        return;
+    }
+    if (s->is_dropping)             /* fell behind already: drop_ev */
+        return;
+    if (!is_run) {
+        api_follow_fail(s, HTTP_SERVUNAVAIL, "the query workers are "
+                        "stopping");
+        return;
+    }
+    if (s->create_code != 0) {
+        if (s->create_code != HTTP_BADREQUEST)
+            log_warn("api", "cannot start follow history: %s",
+                     s->create_err);
+        api_follow_fail(s, s->create_code, s->create_err);
+        return;
+    }
+    s->is_started = 1;
+    s->api->stats->follow_clients++;
+    api_stream_start(s->req);
+    s->last_write_ns = mono_ns();
+    if (s->hist != NULL) {
+        buf_init(&s->hist_out, API_MAX_RECORD_JSON);
+        buf_init(&s->line_hc, API_MAX_RECORD_JSON);
+        api_follow_hist_submit(s);
+    } else {
+        follow_keys_free(s->held_keys);
+        s->held_keys = NULL;
+        api_follow_kick(s);
+    }
+}
+
+/* The history's spec (limit given), for the first job. */
+static void
+api_follow_hist_spec(struct api_follow *s)
+{
+    api_search_spec(&s->p, NULL, &s->spec);
+    s->spec.limit = s->p.limit > 0 ? s->p.limit : UINT64_MAX;
+    s->spec.is_tail = s->p.limit > 0;
+    s->spec.is_newest_first = 0;
+    s->spec.max_scan_bytes = s->api->max_scan_bytes;
 }
 
 static void
@@ -526,7 +592,7 @@ api_follow_keepalive_cb(evutil_socket_t fd, short what, void *arg)
 
     /* Not during the history: its slices wait for their write callback,
      * which another chunk would replace. */
-    if (!s->is_dropping && s->hist == NULL &&
+    if (!s->is_dropping && s->is_started && s->hist == NULL &&
         idle >= (int64_t)API_FOLLOW_KEEPALIVE_S * 1000000000 - 100000000)
         api_follow_send(s, "\n", 1);
 }
@@ -541,40 +607,38 @@ api_follow(struct api *a, struct evhttp_request *req, const char *query)
 
     s->api = a;
     s->req = req;
+    s->is_entered = 1;
     s->job.arg = s;
+    s->job.run = api_follow_create_run;
+    s->job.done = api_follow_created;
     buf_init(&s->out, API_MAX_RECORD_JSON);
     feed_init(&s->feed, API_FOLLOW_MAX_FEED, API_FOLLOW_MAX_KEYS);
-    if (api_search_prepare(a, req, query, API_EP_FOLLOW, &s->p, &s->q) < 0) {
-        api_follower_leave(a);
-        feed_fini(&s->feed);
-        buf_fini(&s->out);
-        free(s);
+    if (api_search_parse(a, req, query, API_EP_FOLLOW, &s->p) < 0) {
+        api_follow_free(s);
         return;
     }
-    s->is_entered = 1;
+    /* Live lines from now on; the history's cursor, created by the job,
+     * may see some of them too: their identities are kept to cut them
+     * out of the history. */
+    if (s->p.has_limit) {
+        api_follow_hist_spec(s);
+        s->held_keys = follow_keys_new(API_FOLLOW_MAX_KEYS);
+    }
     s->keepalive_ev = event_new(a->base, -1, EV_PERSIST,
                                 api_follow_keepalive_cb, s);
     s->drop_ev = event_new(a->base, -1, 0, api_follow_drop_cb, s);
     s->chunk = evbuffer_new();
     if (s->keepalive_ev == NULL || s->drop_ev == NULL || s->chunk == NULL ||
-        event_add(s->keepalive_ev, &tv) < 0) {
+        event_add(s->keepalive_ev, &tv) < 0 ||
+        api_pool_submit(a, &s->job) < 0) {
         api_reply_error(a, req, HTTP_INTERNAL, "cannot start follow");
         api_follow_free(s);
         return;
     }
-    /* Subscribe and open the history's cursor in the same loop turn:
-     * together they see every record exactly once. */
+    s->is_busy = 1;
+    /* in the same loop turn as the job's submission: no commit between */
     s->sub = follow_subscribe(a->follow, api_follow_record_cb,
                               api_follow_flush_cb, s);
-    if (api_follow_hist_start(s) < 0) {
-        api_reply_error(a, req, HTTP_INTERNAL, "cannot start follow");
-        api_follow_free(s);
-        return;
-    }
-    a->stats->follow_clients++;
     s->evcon = evhttp_request_get_connection(req);
     api_conn_set_closecb(s->api, s->evcon, api_follow_close_cb, s);
-    api_stream_start(req);
-    s->last_write_ns = mono_ns();
-    api_follow_hist_submit(s);      /* no-op without history */
 }

@@ -2,8 +2,9 @@
 /*
  * api_grafana: the Grafana JSON datasource API (simpod-json-datasource and
  * the older simple-json) under /grafana; targets and payloads are in
- * collector/GRAFANA.md. Bodies are validated by the pure grafana_req.c;
- * this file only acts on them. Metric targets read Redis asynchronously
+ * collector/GRAFANA.md. Bodies are validated by the pure grafana_req.c,
+ * on the query workers (a call's first job: a body of up to 1 MiB with
+ * its filter regexes never delays the loop); this file only acts on them. Metric targets read Redis asynchronously
  * through redis_metrics.c (callbacks on the loop); log targets and
  * annotations are api_grafana_logs.c (the search of /api/v1/logs, run in
  * slices on the query workers, queued from this file's step event). Every
@@ -24,6 +25,7 @@
 
 #include "collector/api/api_grafana_internal.h"
 #include "collector/api/api_metrics.h"
+#include "collector/api/api_pool.h"
 #include "collector/metrics/downsample.h"
 #include "collector/metrics/redis_metrics.h"
 #include "common/log.h"
@@ -52,6 +54,8 @@ gcall_free(struct gcall *c)
     json_decref(c->set);
     grafana_req_fini(&c->r);
     buf_fini(&c->out);
+    free(c->body);
+    free(c->parse_err);
     free(c);
 }
 
@@ -108,6 +112,8 @@ gcall_close_cb(struct evhttp_connection *evcon, void *arg)
 
     c->evcon = NULL;
     c->is_gone = 1;
+    if (c->is_parsing)
+        pool_cancel(&c->job);
     api_grafana_scan_cancel(c);
     if (evhttp_request_get_connection(req) == NULL)
         evhttp_request_free(req);
@@ -687,11 +693,75 @@ gmethod_ok(struct api *a, struct evhttp_request *req, enum grafana_ep ep)
     return -1;
 }
 
+/* On a worker: the call's body into c->r. */
+static void
+gcall_parse_run(struct pool_job *j)
+{
+    struct gcall *c = j->arg;
+
+    c->parse_rc = grafana_req_parse(c->r.ep, c->body, c->body_len,
+                                    c->now_ms, &c->r, &c->parse_err);
+    if (c->parse_rc < 0)
+        memset(&c->r, 0, sizeof(c->r));    /* fini'd by the parser */
+}
+
+/* pool_done_fn: the body is parsed: the 400, or the call goes on. */
+static void
+gcall_parsed(struct pool_job *j, int is_run)
+{
+    struct gcall *c = j->arg;
+
+    c->is_parsing = 0;
+    c->n_pending--;
+    c->api->n_parsing--;
+    free(c->body);
+    c->body = NULL;
+    if (!is_run)
+        api_grafana_fail(c, HTTP_SERVUNAVAIL, "the query workers are "
+                         "stopping");
+    else if (c->parse_rc < 0)
+        api_grafana_fail(c, HTTP_BADREQUEST,
+                         c->parse_err ? c->parse_err : "bad body");
+    else if (!c->is_done && !c->is_gone)
+        gdispatch(c);
+    gcall_maybe_free(c);
+}
+
+/* Queues the parse of the body (copied: the request may go first). -1
+ * after replying 503 (too many bodies in parsing) or 500. */
+static int
+gcall_parse_submit(struct gcall *c, const char *body, size_t len)
+{
+    struct api *a = c->api;
+
+    if (a->n_parsing >= a->max_parsing) {
+        a->stats->searches_refused++;
+        api_retry_after(c->req);
+        api_reply_error(a, c->req, HTTP_SERVUNAVAIL, "too many requests "
+                        "in progress: retry later");
+        return -1;
+    }
+    c->body = xmalloc(len + 1);
+    memcpy(c->body, body, len);
+    c->body[len] = '\0';
+    c->body_len = len;
+    c->job.run = gcall_parse_run;
+    c->job.done = gcall_parsed;
+    c->job.arg = c;
+    if (api_pool_submit(a, &c->job) < 0) {
+        api_reply_error(a, c->req, HTTP_INTERNAL, "cannot start request");
+        return -1;
+    }
+    a->n_parsing++;
+    c->n_pending++;
+    c->is_parsing = 1;
+    return 0;
+}
+
 void
 api_grafana(struct api *a, struct evhttp_request *req, const char *path)
 {
     enum grafana_ep ep;
-    char *err = NULL;
 
     if (grafana_ep_from_path(path + 8, &ep) < 0) {
         api_reply_error(a, req, HTTP_NOTFOUND, "no such grafana endpoint");
@@ -702,27 +772,27 @@ api_grafana(struct api *a, struct evhttp_request *req, const char *path)
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(in);
     const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
+    if (body == NULL) {
+        api_reply_error(a, req, HTTP_BADREQUEST, "bad body");
+        return;
+    }
     struct gcall *c = xcalloc(1, sizeof(*c));
     c->api = a;
     c->req = req;
+    c->r.ep = ep;
+    c->now_ms = now_ns() / 1000000;
     buf_init(&c->out, a->max_response < GRAFANA_MAX_REPLY
                       ? (size_t)a->max_response : GRAFANA_MAX_REPLY);
-    if (body == NULL || grafana_req_parse(ep, body, len, now_ns() / 1000000,
-                                          &c->r, &err) < 0) {
-        api_reply_error(a, req, HTTP_BADREQUEST, err ? err : "bad body");
-        free(err);
-        buf_fini(&c->out);
-        free(c);
-        return;
-    }
     c->ev = event_new(a->base, -1, 0, gcall_step_cb, c);
     if (c->ev == NULL) {
         api_reply_error(a, req, HTTP_INTERNAL, "cannot start request");
         gcall_free(c);
         return;
     }
+    if (gcall_parse_submit(c, body, len) < 0) {
+        gcall_free(c);
+        return;
+    }
     c->evcon = evhttp_request_get_connection(req);
     api_conn_set_closecb(c->api, c->evcon, gcall_close_cb, c);
-    gdispatch(c);
-    gcall_maybe_free(c);
 }

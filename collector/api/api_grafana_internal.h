@@ -18,6 +18,7 @@
 
 #include "collector/api/api_internal.h"
 #include "collector/api/grafana_req.h"
+#include "collector/search/pool.h"
 #include "common/buf.h"
 #include "common/record.h"
 
@@ -47,7 +48,14 @@ struct gcall {
     struct api               *api;
     struct evhttp_request    *req;
     struct evhttp_connection *evcon;
-    struct grafana_req        r;
+    struct grafana_req        r;        /* parsed by the first job */
+    struct pool_job           job;      /* the body's parse, on a worker */
+    int                       is_parsing;   /* job submitted, not done */
+    char                     *body;     /* a copy, until parsed */
+    size_t                    body_len;
+    int64_t                   now_ms;   /* at acceptance */
+    int                       parse_rc;     /* by the job */
+    char                     *parse_err;
     struct event             *ev;       /* gcall_step_cb, next loop turn */
     int                       n_pending;    /* Redis replies awaited */
     int                       is_gone;      /* client left */

@@ -3,7 +3,9 @@
  * api_grafana_logs: the log targets of /grafana/query (logs:count, logs)
  * and /grafana/annotations. Each runs the search of /api/v1/logs
  * (collector/search/search.c: query language, token index, order and the
- * collector's --max-scan-bytes cost cap) in slices on the query workers
+ * collector's --max-scan-bytes cost cap) in slices on the query workers,
+ * the first of which parses the query and creates the search (the loop
+ * only sets the store filter up)
  * (api_pool.c; one in flight, counted in the call's n_pending, so the call
  * outlives it; a client gone cancels it; under --max-searches); every
  * match is kept if it passes the target's payload matchers and the
@@ -49,6 +51,12 @@ struct gscan {
     char                        fail_msg[256];
     struct search              *search;
     struct query               *q;
+    /* Creation (the first job, on a worker): */
+    const char                 *qtext;          /* borrowed from c->r */
+    int                         icase;
+    struct search_spec          spec;
+    int                         is_created;
+    int                         is_create_failed;
     const struct grafana_match *tm;
     size_t                      n_tm;
     size_t                      n_rows;
@@ -138,7 +146,6 @@ api_grafana_scan_start(struct gcall *c, const struct grafana_target *t,
     int is_count = kind == GSCAN_COUNT;
     struct gscan *s = xcalloc(1, sizeof(*s));
     struct search_spec spec;
-    char *err = NULL;
 
     s->api = c->api;
     if (api_search_admit(c->api) < 0) {
@@ -148,14 +155,10 @@ api_grafana_scan_start(struct gcall *c, const struct grafana_target *t,
         goto fail;
     }
     s->is_entered = 1;
-    s->q = query_parse(q, strlen(q), NULL, icase, &err);
-    if (s->q == NULL) {
-        api_grafana_fail(c, HTTP_BADREQUEST, err ? err : "bad log query");
-        goto fail;
-    }
+    s->qtext = q;
+    s->icase = icase;
     memset(&spec, 0, sizeof(spec));
     gscan_filter(c, t, host, &spec.filter);
-    spec.q = s->q;
     /* Rows are counted after the matchers; the search may stop at the
      * limit itself when the store filter does all they ask. */
     spec.limit = UINT64_MAX;
@@ -166,11 +169,7 @@ api_grafana_scan_start(struct gcall *c, const struct grafana_target *t,
         spec.limit = limit;
     spec.is_newest_first = !is_count;
     spec.max_scan_bytes = c->api->max_scan_bytes;
-    s->search = search_new(c->api->store, &spec, &err);
-    if (s->search == NULL) {
-        api_grafana_fail(c, HTTP_INTERNAL, err ? err : "cannot start log scan");
-        goto fail;
-    }
+    s->spec = spec;
     if (t != NULL) {
         s->tm = t->matches;
         s->n_tm = t->n_matches;
@@ -194,7 +193,6 @@ api_grafana_scan_start(struct gcall *c, const struct grafana_target *t,
     event_active(c->ev, EV_TIMEOUT, 0);
     return 0;
 fail:
-    free(err);
     api_grafana_scan_free(s);
     return -1;
 }
@@ -319,13 +317,46 @@ gscan_emit_cb(const struct logrec *r, int is_context, int is_group_start,
     return s->is_stop = s->is_full;
 }
 
-/* On a worker: one slice of the scan. c->out and the scan are the job's
- * until its done callback (the loop touches neither meanwhile). */
+/* On a worker, the first job: parses the query and creates the search
+ * (a failure is answered on the loop: 400 for the query, 500 for the
+ * search, without the target's refId, as before). */
+static void
+gscan_create(struct gcall *c, struct gscan *s)
+{
+    char *err = NULL;
+
+    s->rc = SEARCH_MORE;
+    s->q = query_parse(s->qtext, strlen(s->qtext), NULL, s->icase, &err);
+    if (s->q == NULL) {
+        gscan_fail_later(s, HTTP_BADREQUEST, err ? err : "bad log query");
+        s->is_create_failed = 1;
+        free(err);
+        return;
+    }
+    s->spec.q = s->q;
+    s->search = search_new(c->api->store, &s->spec, &err);
+    if (s->search == NULL) {
+        gscan_fail_later(s, HTTP_INTERNAL, err ? err : "cannot start log "
+                         "scan");
+        s->is_create_failed = 1;
+    }
+    free(err);
+}
+
+/* On a worker: the creation, then one slice of the scan a job. c->out
+ * and the scan are the job's until its done callback (the loop touches
+ * neither meanwhile). */
 static void
 gscan_run(struct pool_job *j)
 {
     struct gcall *c = j->arg;
     struct gscan *s = c->scan;
+
+    if (!s->is_created) {
+        s->is_created = 1;
+        gscan_create(c, s);
+        return;
+    }
 
     /* gscan_emit_cb sets is_stop once full or failed */
     s->rc = api_search_slice(s->search, j, gscan_emit_cb, c, &s->is_stop);
@@ -338,6 +369,12 @@ gscan_slice_end(struct gcall *c)
 {
     struct gscan *s = c->scan;
     int rc = s->rc;
+
+    if (s->is_create_failed) {
+        s->is_failed = 1;
+        api_grafana_fail(c, s->fail_code, s->fail_msg);
+        return 1;
+    }
     uint64_t damaged = search_n_damaged(s->search);
 
     c->api->stats->search_damaged_blocks += damaged - s->n_damaged;

@@ -49,6 +49,7 @@ struct api {
     struct event           *pool_ev;
     unsigned                n_searches, max_searches;
     unsigned                n_followers, max_followers;
+    unsigned                n_parsing, max_parsing; /* Grafana bodies */
 };
 
 typedef void (*api_handler_fn)(struct api *a, struct evhttp_request *req,
@@ -80,14 +81,8 @@ void api_reply_head(struct evhttp_request *req, const char *content_type);
 /* Replies 200 with the JSON text in body. */
 void api_reply_json(struct evhttp_request *req, const char *body, size_t len);
 
-/* Parses the parameters and compiles the query; on failure replies 400 and
- * returns -1. On success free with api_params_fini + query_free. */
-int api_search_prepare(struct api *a, struct evhttp_request *req,
-                       const char *query, enum api_endpoint ep,
-                       struct api_params *p, struct query **q);
-/* Compiles the query of parsed parameters p (as api_search_prepare
- * does): a second, independent copy for a search running on a worker
- * while the loop matches with the first. -1 with *errstr. */
+/* Compiles the query of parsed parameters p (on a worker: the loop
+ * compiles none). -1 with *errstr. */
 int api_query_compile(const struct api_params *p, struct query **q,
                       char **errstr);
 /* Parses the parameters only (the loop's part of a search's creation);

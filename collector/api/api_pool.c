@@ -2,7 +2,8 @@
 /*
  * api_pool: the query workers seen from the HTTP side; see api_pool.h.
  * Each search has at most one job in flight, so the pool's queue (sized
- * to every admitted search and follower) never refuses an admitted one.
+ * to every admitted search, follower and Grafana body being parsed)
+ * never refuses an admitted one.
  */
 #include "collector/api/api_pool.h"
 
@@ -37,8 +38,8 @@ api_pool_cb(evutil_socket_t fd, short what, void *arg)
 int
 api_pool_start(struct api *a, unsigned n_threads, char **errstr)
 {
-    a->pool = pool_new(n_threads, a->max_searches + a->max_followers,
-                       errstr);
+    a->pool = pool_new(n_threads, (size_t)a->max_searches + a->max_followers +
+                                  a->max_parsing, errstr);
     if (a->pool == NULL)
         return -1;
     a->pool_ev = event_new(a->base, pool_fd(a->pool), EV_READ | EV_PERSIST,

@@ -54,7 +54,8 @@ int  api_search_slice(struct search *s, const struct pool_job *j,
  * slices, so a client that leaves cancels its search within a slice. */
 int  api_peer_gone(struct evhttp_connection *evcon);
 /* Queues j on the pool; -1 when the pool refuses it (cannot happen under
- * the caps: the queue holds --max-searches + --max-followers jobs). */
+ * the caps: the queue holds --max-searches + --max-followers jobs and one
+ * Grafana body per HTTP connection, --http-max-connections). */
 int  api_pool_submit(struct api *a, struct pool_job *j);
 
 #endif
