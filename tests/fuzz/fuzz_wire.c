@@ -1,23 +1,42 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fuzz_wire: libFuzzer target for common/wire. The input is read as a
- * stream of frames (as a collector or shipper would see on its socket):
- * each frame that decodes is inflated if flagged and handed to the decoder
- * of its type. Every payload decoder also runs on the raw input, so the
- * fuzzer reaches them without having to forge a crc. Invariants checked
- * with assert: walking a decoded batch or metrics payload yields exactly
- * the announced count with in-range fields, and re-encoding a decoded batch
- * reproduces the payload byte for byte.
+ * fuzz_wire: libFuzzer target for common/wire and the frame tags of
+ * common/wireauth. The first input byte is a mode, the rest a stream of
+ * frames as a collector would read from its socket after AUTH:
+ *   bit 0 (FUZZ_WIRE_ON): the session is on (keyed as FUZZ_WIRE_HELLO,
+ *     fuzzwire.h), so every frame must carry the tag of its place in the
+ *     stream; off, none may carry one (before AUTH, or no tokens).
+ *   bit 1 (FUZZ_WIRE_SEAL): the harness first rewrites each whole frame's
+ *     crc and, when the session is on, its tag over the fuzzed bytes
+ *     (fuzz_wire_reseal), so mutated payloads get past both checks; a
+ *     fuzzer cannot forge an HMAC, so without this bit only the committed
+ *     seeds (tests/fuzz/wirecorpus.py seals them) get past the tag check.
+ * Each frame that decodes goes through the tag check (wireauth_open) as
+ * the collector's would; the first refused frame ends the stream (the
+ * collector closes). What passes is inflated if flagged and handed to
+ * every payload decoder; they also run on the raw bytes after the mode
+ * byte, so the fuzzer reaches them without a frame around. Invariants
+ * checked with assert: a resealed tagged frame is always accepted and one
+ * without its tag always refused, with the tag stripped exactly; walking
+ * a decoded batch or metrics payload yields exactly the announced count
+ * with in-range fields, and re-encoding a decoded batch reproduces the
+ * payload byte for byte.
  */
 #include <assert.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/buf.h"
 #include "common/wire.h"
 #include "common/wireauth.h"
+#include "common/xmalloc.h"
+#include "tests/fuzz/fuzzwire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define FUZZ_WIRE_ON    0x01
+#define FUZZ_WIRE_SEAL  0x02
 
 static void
 fuzz_batch_reencode(const struct wire_batch *b, const uint8_t *p, size_t len)
@@ -109,24 +128,30 @@ fuzz_control(const uint8_t *p, size_t len)
         assert(a.len + 4 == len);
 }
 
-/* A frame through a session's MAC check: refused, or accepted with its tag
- * stripped (then its tag was right: the input was made with the key). */
-static void
-fuzz_open(const struct wire_frame *f)
+/* A frame through the session's tag check: 0 when accepted (its tag
+ * stripped), -1 when refused. With sealed set the stream was resealed, so
+ * the tag of a MAC-flagged frame is the right one. */
+static int
+fuzz_open(struct wireauth *a, struct wire_frame *f, int sealed)
 {
-    static const uint8_t ns[WIRE_NONCE_LEN], nc[WIRE_NONCE_LEN];
-    struct wireauth_hello h = { "fuzz-token-0123456789abcdef012345", 33,
-                                ns, nc, "fuzz", 4 };
-    struct wireauth a;
-    struct wire_frame g = *f;
+    const struct wire_frame was = *f;
     const char *err = NULL;
+    int has_tag = (was.flags & WIRE_F_MAC) && was.len >= WIRE_MAC_LEN;
+    uint64_t n = a->n_recv;
 
-    wireauth_start(&a, &h, WIREAUTH_COLLECTOR);
-    if (wireauth_open(&a, &g, &err) == 0)
-        assert(g.len + WIRE_MAC_LEN == f->len && !(g.flags & WIRE_F_MAC));
-    else
-        assert(err != NULL && a.n_recv == 0);
-    wireauth_clear(&a);
+    if (wireauth_open(a, f, &err) < 0) {
+        assert(err != NULL && a->n_recv == n);
+        assert(!(a->is_on && sealed && has_tag));
+        return -1;
+    }
+    assert(!(f->flags & WIRE_F_MAC));
+    if (a->is_on) {
+        assert(has_tag && f->len + WIRE_MAC_LEN == was.len);
+        assert(a->n_recv == n + 1);
+    } else {
+        assert(!(was.flags & WIRE_F_MAC) && f->len == was.len);
+    }
+    return 0;
 }
 
 static void
@@ -137,15 +162,15 @@ fuzz_payload(const uint8_t *p, size_t len)
     fuzz_metrics(p, len);
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* The frames of stream[0..size) through one connection's checks. */
+static void
+fuzz_stream(const uint8_t *data, size_t size, struct wireauth *a, int sealed)
 {
     struct buf scratch;
     struct wire_frame f;
     const char *err = NULL;
     size_t used = 0;
 
-    fuzz_payload(data, size);
     buf_init(&scratch, WIRE_MAX_INFLATED);
     while (size > 0) {
         int rc = wire_frame_decode(data, size, &f, &used, &err);
@@ -157,14 +182,43 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         assert(f.len <= WIRE_MAX_PAYLOAD);
         data += used;
         size -= used;
+        if (fuzz_open(a, &f, sealed) < 0)
+            break;
         const uint8_t *p;
         size_t len;
-        fuzz_open(&f);
         if (wire_frame_payload(&f, &scratch, &p, &len, &err) < 0)
             continue;
         assert(len <= WIRE_MAX_INFLATED);
         fuzz_payload(p, len);
     }
     buf_fini(&scratch);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const struct wireauth_hello h = FUZZ_WIRE_HELLO;
+    struct wireauth recv = { 0 }, seal = { 0 };
+
+    if (size < 1)
+        return 0;
+    int mode = data[0];
+    data++;
+    size--;
+    fuzz_payload(data, size);
+    if (mode & FUZZ_WIRE_ON) {
+        wireauth_start(&recv, &h, WIREAUTH_COLLECTOR);
+        wireauth_start(&seal, &h, WIREAUTH_SHIPPER);
+    }
+    if (!(mode & FUZZ_WIRE_SEAL)) {
+        fuzz_stream(data, size, &recv, 0);
+    } else {
+        uint8_t *copy = xmemdup(data, size);
+        fuzz_wire_reseal(copy, size, (mode & FUZZ_WIRE_ON) ? &seal : NULL);
+        fuzz_stream(copy, size, &recv, 1);
+        free(copy);
+    }
+    wireauth_clear(&recv);
+    wireauth_clear(&seal);
     return 0;
 }

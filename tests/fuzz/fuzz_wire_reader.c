@@ -2,9 +2,15 @@
 /*
  * fuzz_wire_reader: libFuzzer target for the incremental frame reader of
  * common/wire.c. The first two input bytes choose how the rest is cut into
- * feeds (a seed for chunk sizes) and the reader's maximum payload (as the
- * collector sets it before and after the handshake); the rest is the byte
- * stream a socket would give. Checked with assert against the one-shot
+ * feeds (byte 0: a seed for chunk sizes), the reader's maximum payload
+ * (byte 1 bits 0-1: as the collector sets it before and after the
+ * handshake) and whether the harness first rewrites the crc32 of every
+ * whole frame over the fuzzed bytes (byte 1 bit 2, fuzz_wire_reseal in
+ * fuzzwire.h: a mutated frame almost never keeps its crc, so without it
+ * the fuzzer rarely gets a changed frame past the crc check); the rest is
+ * the byte stream a socket would give. The reader checks no frame tags
+ * (the owner does, fuzz_wire), so tagged frames are just frames here.
+ * Checked with assert against the one-shot
  * wire_frame_decode over the same stream (the model): the same frames in
  * the same order with the same payloads, whatever the cuts; an error is
  * reported exactly where the model fails (or, for a smaller maximum, a
@@ -13,9 +19,12 @@
  */
 #include <assert.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/wire.h"
+#include "common/xmalloc.h"
+#include "tests/fuzz/fuzzwire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -60,20 +69,17 @@ fuzz_check_frame(const uint8_t *p, size_t len, size_t max, size_t *at,
     *at += used;
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+#define FUZZ_RD_RESEAL  0x04
+
+/* Feeds data[0..size) in cuts drawn from seed and checks every answer. */
+static void
+fuzz_read(const uint8_t *data, size_t size, uint32_t seed, size_t max)
 {
     struct wire_reader r;
     struct wire_frame f, want;
     enum wire_rd rc = WIRE_RD_NEED_MORE;
     size_t at = 0, fed = 0, used = 0;
 
-    if (size < 2)
-        return 0;
-    uint32_t seed = data[0];
-    size_t max = fuzz_max[data[1] & 3];
-    data += 2;
-    size -= 2;
     wire_reader_init(&r, max);
     while (fed < size) {
         size_t k = fuzz_chunk(&seed, size - fed);
@@ -99,5 +105,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         assert(wire_reader_room(&r) == 0);
     }
     wire_reader_fini(&r);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 2)
+        return 0;
+    uint32_t seed = data[0];
+    size_t max = fuzz_max[data[1] & 3];
+    if (!(data[1] & FUZZ_RD_RESEAL)) {
+        fuzz_read(data + 2, size - 2, seed, max);
+        return 0;
+    }
+    uint8_t *copy = xmemdup(data + 2, size - 2);
+    fuzz_wire_reseal(copy, size - 2, NULL);
+    fuzz_read(copy, size - 2, seed, max);
+    free(copy);
     return 0;
 }

@@ -16,7 +16,8 @@ fi
 secs=${FUZZ_SECONDS:-60}
 out=build/fuzz-work
 mkdir -p "$out"
-flags=(-std=c11 -I. -D_GNU_SOURCE -g -O1 "-fsanitize=fuzzer,address,undefined")
+flags=(-std=c11 -I. -D_GNU_SOURCE -g -O1)
+san=address,undefined
 # The Makefile's LIBS: common/tls.c needs libevent_openssl and OpenSSL.
 read -r -a ssl_libs <<<"$(pkg-config --libs libevent_openssl openssl \
     2>/dev/null || echo -levent_openssl -lssl -lcrypto)"
@@ -28,13 +29,23 @@ for c in common/*.c shipper/*.c collector/*.c collector/*/*.c \
          query/*.c; do
     case $c in *_test.c | */main.c) ;; *) srcs+=("$c") ;; esac
 done
+# The library is compiled once per run (objects in $out/obj), then linked
+# into every target.
+objs=()
+for c in "${srcs[@]}"; do
+    o=$out/obj/${c%.c}.o
+    mkdir -p "$(dirname "$o")"
+    clang "${flags[@]}" "-fsanitize=fuzzer-no-link,$san" -c "$c" -o "$o"
+    objs+=("$o")
+done
 rc=0
 for f in tests/fuzz/fuzz_*.c; do
     name=$(basename "$f" .c)
     target=${name#fuzz_}
     case " ${FUZZ_TARGETS:-$target} " in *" $target "*) ;; *) continue ;; esac
     echo "=== $name (${secs}s)"
-    clang "${flags[@]}" -o "$out/$name" "$f" "${srcs[@]}" "${libs[@]}"
+    clang "${flags[@]}" "-fsanitize=fuzzer,$san" -o "$out/$name" "$f" \
+        "${objs[@]}" "${libs[@]}"
     mkdir -p "$out/$target"
     if [ -d "tests/fuzz/corpus/$target" ]; then
         cp -n "tests/fuzz/corpus/$target"/* "$out/$target"/ 2>/dev/null || true
