@@ -24,39 +24,11 @@
 #include "query/metrics_view.h"
 #include "query/url.h"
 #include "common/xmalloc.h"
+#include "tests/fuzz/fuzzargv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_MAX_ARGS 64
 #define FUZZ_NOW_NS   1795787440123456789LL
-
-struct fuzz_argv {
-    char *buf;
-    char *argv[FUZZ_MAX_ARGS + 2];
-    int   argc;
-};
-
-/* argv[0] = prog, then the words of p[0..n) split at '\n'. */
-static void
-fuzz_argv_init(struct fuzz_argv *a, const char *prog, const uint8_t *p,
-               size_t n)
-{
-    a->buf = xmalloc(n + 1);
-    memcpy(a->buf, p, n);
-    a->buf[n] = '\0';
-    a->argc = 0;
-    a->argv[a->argc++] = (char *)prog;
-    char *w = a->buf;
-    while (a->argc <= FUZZ_MAX_ARGS) {
-        a->argv[a->argc++] = w;
-        char *nl = strchr(w, '\n');
-        if (nl == NULL)
-            break;
-        *nl = '\0';
-        w = nl + 1;
-    }
-    a->argv[a->argc] = NULL;
-}
 
 static void
 fuzz_collector(const uint8_t *p, size_t n)
@@ -81,7 +53,7 @@ fuzz_collector(const uint8_t *p, size_t n)
     }
     free(err);
     collector_config_fini(&c);
-    free(a.buf);
+    fuzz_argv_fini(&a);
 }
 
 static void
@@ -117,7 +89,7 @@ fuzz_logq(int which, const uint8_t *p, size_t n)
             (void)metrics_target_format(&m, &out);
             buf_fini(&out);
         }
-        free(a.buf);
+        fuzz_argv_fini(&a);
         return;
     }
     assert(rc == 0 || err[0] != '\0');
@@ -126,7 +98,7 @@ fuzz_logq(int which, const uint8_t *p, size_t n)
         assert(s.n_regex <= ARGS_REGEX_MAX && s.limit >= 0);
         args_search_fini(&s);
     }
-    free(a.buf);
+    fuzz_argv_fini(&a);
 }
 
 static void

@@ -17,38 +17,9 @@
 
 #include "common/xmalloc.h"
 #include "shipper/config.h"
+#include "tests/fuzz/fuzzargv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_MAX_ARGS 64
-
-struct fuzz_argv {
-    char *buf;
-    char *argv[FUZZ_MAX_ARGS + 2];
-    int   argc;
-};
-
-/* argv[0] = prog, then the words of p[0..n) split at '\n'. */
-static void
-fuzz_argv_init(struct fuzz_argv *a, const char *prog, const uint8_t *p,
-               size_t n)
-{
-    a->buf = xmalloc(n + 1);
-    memcpy(a->buf, p, n);
-    a->buf[n] = '\0';
-    a->argc = 0;
-    a->argv[a->argc++] = (char *)prog;
-    char *w = a->buf;
-    while (a->argc <= FUZZ_MAX_ARGS) {
-        a->argv[a->argc++] = w;
-        char *nl = strchr(w, '\n');
-        if (nl == NULL)
-            break;
-        *nl = '\0';
-        w = nl + 1;
-    }
-    a->argv[a->argc] = NULL;
-}
 
 static void
 fuzz_shipper(const uint8_t *p, size_t n)
@@ -71,7 +42,7 @@ fuzz_shipper(const uint8_t *p, size_t n)
         free(host);
     }
     shipper_config_fini(&c);
-    free(a.buf);
+    fuzz_argv_fini(&a);
 }
 
 int
