@@ -21,21 +21,7 @@
 #include "common/compress.h"
 #include "common/wire.h"
 #include "common/xmalloc.h"
-
-/* A header (and payload) by hand, for frames the encoder won't make. */
-static void
-raw_frame(struct buf *out, uint8_t version, uint8_t flags, uint16_t type,
-          uint16_t reserved, const void *payload, uint32_t len)
-{
-    uint8_t h[WIRE_HEADER_LEN] = { 'L', 'Q', version, flags };
-
-    le16_store(h + 4, type);
-    le16_store(h + 6, reserved);
-    le32_store(h + 8, len);
-    le32_store(h + 12, compress_crc32(0, payload, len));
-    assert_int_equal(buf_append(out, h, sizeof(h)), 0);
-    assert_int_equal(buf_append(out, payload, len), 0);
-}
+#include "tests/support/wirebuild.h"
 
 /* HELLO, ACK, a zlib BATCH of 100 KiB, WELCOME, an empty METRICS. */
 static void
@@ -203,31 +189,31 @@ test_reader_every_error(void **state)
     buf_append(&b, "G", 1);         /* "GET / HTTP/1.1": the first byte */
     expect_error(&b, WIRE_MAX_PAYLOAD, WIRE_RD_BAD_MAGIC, 1);
     buf_reset(&b);
-    raw_frame(&b, 9, 0, WIRE_ACK, 0, "12345678", 8);
+    wirebuild_frame(&b, 9, 0, WIRE_ACK, 0, "12345678", 8);
     expect_error(&b, WIRE_MAX_PAYLOAD, WIRE_RD_BAD_VERSION, WIRE_HEADER_LEN);
     buf_reset(&b);
-    raw_frame(&b, 0, 0, WIRE_ACK, 0, "12345678", 8);
+    wirebuild_frame(&b, 0, 0, WIRE_ACK, 0, "12345678", 8);
     expect_error(&b, WIRE_MAX_PAYLOAD, WIRE_RD_BAD_VERSION, WIRE_HEADER_LEN);
     buf_reset(&b);
-    raw_frame(&b, 1, 0, WIRE_ACK, 0, "12345678", 8);    /* protocol v1 */
+    wirebuild_frame(&b, 1, 0, WIRE_ACK, 0, "12345678", 8);    /* protocol v1 */
     expect_error(&b, WIRE_MAX_PAYLOAD, WIRE_RD_BAD_VERSION, WIRE_HEADER_LEN);
     buf_reset(&b);
-    raw_frame(&b, WIRE_VERSION, WIRE_F_MAC, WIRE_ACK, 0, "12345678", 8);
+    wirebuild_frame(&b, WIRE_VERSION, WIRE_F_MAC, WIRE_ACK, 0, "12345678", 8);
     expect_error(&b, WIRE_MAX_PAYLOAD, WIRE_RD_BAD_LENGTH, WIRE_HEADER_LEN);
     buf_reset(&b);
-    raw_frame(&b, WIRE_VERSION, 0x80, WIRE_ACK, 0, "12345678", 8);
+    wirebuild_frame(&b, WIRE_VERSION, 0x80, WIRE_ACK, 0, "12345678", 8);
     expect_error(&b, WIRE_MAX_PAYLOAD, WIRE_RD_BAD_FLAGS, WIRE_HEADER_LEN);
     buf_reset(&b);
-    raw_frame(&b, WIRE_VERSION, 0, WIRE_ACK, 1, "12345678", 8);
+    wirebuild_frame(&b, WIRE_VERSION, 0, WIRE_ACK, 1, "12345678", 8);
     expect_error(&b, WIRE_MAX_PAYLOAD, WIRE_RD_BAD_FLAGS, WIRE_HEADER_LEN);
     buf_reset(&b);
-    raw_frame(&b, WIRE_VERSION, 0, 999, 0, "12345678", 8);
+    wirebuild_frame(&b, WIRE_VERSION, 0, 999, 0, "12345678", 8);
     expect_error(&b, WIRE_MAX_PAYLOAD, WIRE_RD_BAD_TYPE, WIRE_HEADER_LEN);
     buf_reset(&b);
-    raw_frame(&b, WIRE_VERSION, 0, WIRE_HELLO, 0, big, sizeof(big));
+    wirebuild_frame(&b, WIRE_VERSION, 0, WIRE_HELLO, 0, big, sizeof(big));
     expect_error(&b, WIRE_MAX_PAYLOAD, WIRE_RD_BAD_LENGTH, WIRE_HEADER_LEN);
     buf_reset(&b);
-    raw_frame(&b, WIRE_VERSION, 0, WIRE_ACK, 0, "12345678", 8);
+    wirebuild_frame(&b, WIRE_VERSION, 0, WIRE_ACK, 0, "12345678", 8);
     b.data[WIRE_HEADER_LEN + 7] ^= 1;
     expect_error(&b, WIRE_MAX_PAYLOAD, WIRE_RD_BAD_CRC, b.len);
     buf_fini(&b);

@@ -19,6 +19,7 @@
 #include "common/compress.h"
 #include "common/hmac.h"
 #include "common/wire.h"
+#include "tests/support/wirebuild.h"
 
 struct fixture {
     struct buf out;
@@ -54,21 +55,6 @@ str_of(const char *s)
 {
     struct wire_str w = { s, strlen(s) };
     return w;
-}
-
-/* Builds a frame header + payload by hand (for frames encode won't make). */
-static void
-raw_frame(struct buf *out, uint8_t version, uint8_t flags, uint16_t type,
-          uint16_t reserved, const void *payload, uint32_t len)
-{
-    uint8_t h[WIRE_HEADER_LEN] = { 'L', 'Q', version, flags };
-
-    le16_store(h + 4, type);
-    le16_store(h + 6, reserved);
-    le32_store(h + 8, len);
-    le32_store(h + 12, compress_crc32(0, payload, len));
-    assert_int_equal(buf_append(out, h, sizeof(h)), 0);
-    assert_int_equal(buf_append(out, payload, len), 0);
 }
 
 static int
@@ -177,7 +163,7 @@ test_frame_bad_magic(void **state)
     struct wire_frame f;
     const char *err;
 
-    raw_frame(&fx->out, WIRE_VERSION, 0, WIRE_ACK, 0, "12345678", 8);
+    wirebuild_frame(&fx->out, WIRE_VERSION, 0, WIRE_ACK, 0, "12345678", 8);
     fx->out.data[1] = 'X';
     assert_int_equal(decode_one(&fx->out, &f, &err), -1);
     assert_non_null(err);
@@ -194,20 +180,20 @@ test_frame_bad_version(void **state)
     struct wire_frame f;
     const char *err;
 
-    raw_frame(&fx->out, 4, 0, WIRE_ACK, 0, "12345678", 8);
+    wirebuild_frame(&fx->out, 4, 0, WIRE_ACK, 0, "12345678", 8);
     assert_int_equal(decode_one(&fx->out, &f, &err), -1);
     buf_reset(&fx->out);
-    raw_frame(&fx->out, 0, 0, WIRE_ACK, 0, "12345678", 8);
+    wirebuild_frame(&fx->out, 0, 0, WIRE_ACK, 0, "12345678", 8);
     assert_int_equal(decode_one(&fx->out, &f, &err), -1);
     assert_string_equal(err, "unsupported protocol version");
     /* version 1 (one shared token, no MACs) is no longer accepted */
     buf_reset(&fx->out);
-    raw_frame(&fx->out, 1, 0, WIRE_ACK, 0, "12345678", 8);
+    wirebuild_frame(&fx->out, 1, 0, WIRE_ACK, 0, "12345678", 8);
     assert_int_equal(decode_one(&fx->out, &f, &err), -1);
     assert_string_equal(err, "unsupported protocol version");
     /* nor version 2 (no batch start per source) */
     buf_reset(&fx->out);
-    raw_frame(&fx->out, 2, 0, WIRE_ACK, 0, "12345678", 8);
+    wirebuild_frame(&fx->out, 2, 0, WIRE_ACK, 0, "12345678", 8);
     assert_int_equal(decode_one(&fx->out, &f, &err), -1);
     assert_string_equal(err, "unsupported protocol version");
 }
@@ -219,15 +205,16 @@ test_frame_bad_flags_and_reserved(void **state)
     struct wire_frame f;
     const char *err;
 
-    raw_frame(&fx->out, WIRE_VERSION, 0x04, WIRE_ACK, 0, "12345678", 8);
+    wirebuild_frame(&fx->out, WIRE_VERSION, 0x04, WIRE_ACK, 0, "12345678", 8);
     assert_int_equal(decode_one(&fx->out, &f, &err), -1);
     /* the MAC flag on a payload shorter than a MAC */
     buf_reset(&fx->out);
-    raw_frame(&fx->out, WIRE_VERSION, WIRE_F_MAC, WIRE_ACK, 0, "12345678", 8);
+    wirebuild_frame(&fx->out, WIRE_VERSION, WIRE_F_MAC, WIRE_ACK, 0,
+                    "12345678", 8);
     assert_int_equal(decode_one(&fx->out, &f, &err), -1);
     assert_string_equal(err, wire_rd_str(WIRE_RD_BAD_LENGTH));
     buf_reset(&fx->out);
-    raw_frame(&fx->out, WIRE_VERSION, 0, WIRE_ACK, 0x0100, "12345678", 8);
+    wirebuild_frame(&fx->out, WIRE_VERSION, 0, WIRE_ACK, 0x0100, "12345678", 8);
     assert_int_equal(decode_one(&fx->out, &f, &err), -1);
     assert_string_equal(err, "unknown frame flags or reserved bits");
 }
@@ -310,8 +297,8 @@ test_frame_zlib_bomb_rejected(void **state)
     assert_int_equal(compress_deflate(&z, zeros, n, 9), 0);
     free(zeros);
     assert_true(z.len < WIRE_MAX_PAYLOAD);
-    raw_frame(&fx->out, WIRE_VERSION, WIRE_F_ZLIB, WIRE_BATCH, 0, z.data,
-              (uint32_t)z.len);
+    wirebuild_frame(&fx->out, WIRE_VERSION, WIRE_F_ZLIB, WIRE_BATCH, 0,
+                    z.data, (uint32_t)z.len);
     buf_fini(&z);
     assert_int_equal(decode_one(&fx->out, &f, &err), 1);
     assert_int_equal(wire_frame_payload(&f, &fx->scratch, &p, &len, &err), -1);
@@ -328,8 +315,8 @@ test_frame_zlib_corrupt_rejected(void **state)
     const uint8_t *p;
     size_t len;
 
-    raw_frame(&fx->out, WIRE_VERSION, WIRE_F_ZLIB, WIRE_BATCH, 0,
-              "not zlib at all", 15);
+    wirebuild_frame(&fx->out, WIRE_VERSION, WIRE_F_ZLIB, WIRE_BATCH, 0,
+                    "not zlib at all", 15);
     assert_int_equal(decode_one(&fx->out, &f, &err), 1);
     assert_int_equal(wire_frame_payload(&f, &fx->scratch, &p, &len, &err), -1);
 }
