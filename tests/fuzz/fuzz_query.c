@@ -6,12 +6,16 @@
  * parsed as a raw query string; then it is split at the first two '\n'
  * bytes into q, regexes (at most 64 bytes, to keep compiling fast; split
  * at 0x1f bytes into up to 4 alternatives) and a message, the first
- * byte's low bit choosing icase. Invariants checked with
- * assert: a failed parse gives an error text and no object; a query matches
- * the same message the same way twice (no state leaks between calls); every
- * required token (from terms and from the regex) is lower-case alphanumeric
- * and, when the query matches, is a whole token of the message: folded
- * equal, with no ASCII letter or digit on either side.
+ * byte's low bit choosing icase and its bit 1 whether the regexes are
+ * alternatives to match (API regex) or to drop (not_regex, logq -v).
+ * Invariants checked with assert: a failed parse gives an error text and
+ * no object; a query matches the same message the same way twice (no
+ * state leaks between calls); every required token (from terms and from
+ * the regex) is lower-case alphanumeric and, when the query matches, is a
+ * whole token of the message: folded equal, with no ASCII letter or digit
+ * on either side; q with not_regex matches exactly when q alone matches
+ * and the regexes alone do not, with q's tokens; the highlight spans of a
+ * match are within the message, non-empty, sorted and apart.
  */
 #include <assert.h>
 #include <stdint.h>
@@ -119,6 +123,66 @@ fuzz_check_token_form(const char *tok)
     }
 }
 
+/* Spans of a match: within the message, non-empty, sorted, apart. */
+static void
+fuzz_check_spans(const struct query *q, const char *msg, size_t len)
+{
+    size_t sp[2 * 16];
+    size_t n = query_spans(q, msg, len, sp, 16);
+
+    assert(n <= 16);
+    for (size_t k = 0; k < n; k++) {
+        assert(sp[2 * k] < sp[2 * k + 1] && sp[2 * k + 1] <= len);
+        if (k > 0)
+            assert(sp[2 * k - 1] < sp[2 * k]);
+    }
+}
+
+static struct query *
+fuzz_parse_ok(const char *q, size_t q_len, const char *const *alt,
+              size_t n_alt, int icase)
+{
+    char *err = NULL;
+    struct query *p = query_parse_any(q, q_len, alt, n_alt, icase, &err);
+
+    assert((p == NULL) == (err != NULL));
+    free(err);
+    return p;
+}
+
+/* q AND NOT any of alt against its model: q alone, the regexes alone. */
+static void
+fuzz_not_regex(const char *in, size_t q_len, const char *const *alt,
+               size_t n_alt, int icase, const char *msg, size_t msg_len)
+{
+    struct query *qn = fuzz_parse_ok(in, q_len, NULL, 0, icase);
+    struct query *q0 = fuzz_parse_ok(in, q_len, NULL, 0, icase);
+    struct query *qr = fuzz_parse_ok("", 0, alt, n_alt, icase);
+    char *err = NULL;
+
+    if (qn == NULL || qr == NULL) {
+        query_free(qn);
+        query_free(q0);
+        query_free(qr);
+        return;
+    }
+    int rc = query_add_not_regex(qn, alt, n_alt, &err);
+    assert(rc == 0 && err == NULL);     /* the same regexes compiled */
+    int m = query_match(qn, msg, msg_len);
+    assert(m == (query_match(q0, msg, msg_len) &&
+                 !query_match(qr, msg, msg_len)));
+    const char *const *t0, *const *tn;
+    size_t n0 = query_tokens(q0, &t0), nn = query_tokens(qn, &tn);
+    assert(n0 == nn);
+    for (size_t i = 0; i < nn; i++)
+        assert(strcmp(t0[i], tn[i]) == 0);
+    if (m)
+        fuzz_check_spans(qn, msg, msg_len);
+    query_free(qn);
+    query_free(q0);
+    query_free(qr);
+}
+
 static void
 fuzz_query(const uint8_t *data, size_t size)
 {
@@ -146,6 +210,11 @@ fuzz_query(const uint8_t *data, size_t size)
             }
     }
     int icase = size > 0 && (data[0] & 1);
+    if (size > 0 && (data[0] & 2) && n_alt > 0) {
+        fuzz_not_regex(in, q_len, alt, n_alt, icase, msg, msg_len);
+        free(regex);
+        return;
+    }
     char *err = NULL;
     struct query *q = query_parse_any(in, q_len, alt, n_alt, icase, &err);
     if (q == NULL) {
@@ -164,6 +233,8 @@ fuzz_query(const uint8_t *data, size_t size)
         if (m1)
             assert(fuzz_has_token(msg, msg_len, tok[i]));
     }
+    if (m1)
+        fuzz_check_spans(q, msg, msg_len);
     query_free(q);
     free(regex);
 }
