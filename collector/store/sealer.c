@@ -3,12 +3,16 @@
  * sealer: the store's one sealing thread. The store's thread hands it one
  * job at a time (a detached tail: segment.c builds, runs and applies jobs)
  * and goes on committing to a fresh WAL file; the thread compresses,
- * indexes, writes and fdatasyncs the blocks, and the store's thread applies
- * the result (block directory, token index, WAL release) the next time it
- * polls. The queue holds one job: a tail that fills while the previous one
- * is still being sealed makes store_commit wait for it (backpressure). The
- * thread touches only the job, its own buffers and the segment fd it owns
- * (w* fields); everything else stays with the store's thread.
+ * tokenizes, writes and fdatasyncs the blocks, adds them to the open
+ * segment's token index and writes its .lqi when the segment is full
+ * (segindex.c), and the store's thread applies the result (block
+ * directory, WAL release) the next time it polls. The queue holds one
+ * job: a tail that fills while the previous one is still being sealed
+ * makes store_commit wait for it (backpressure). The
+ * thread touches only the job, its own buffers, the segment fd it owns
+ * (w* fields) and the open segment's in-memory index (w->wimem, under
+ * w->ix_mu while it changes it); everything else stays with the store's
+ * thread.
  */
 #include "collector/store/store_internal.h"
 
@@ -52,6 +56,7 @@ sealer_start(struct store *s)
     s->seg_fd = -1;
     w->wseq = s->n_segs ? s->segs[s->n_segs - 1]->seq : 0;
     w->wpos = s->n_segs ? s->segs[s->n_segs - 1]->file_size : 0;
+    segindex_sealer_init(s);
     buf_init(&w->cols, STORE_MAX_RAW);
     if (pthread_mutex_init(&w->mu, NULL) != 0)
         goto fail;
@@ -95,6 +100,9 @@ sealer_stop(struct store *s)
     buf_fini(&w->cols);
     free(w->recs);
     w->recs = NULL;
+    free(w->wrefs);
+    w->wrefs = NULL;
+    w->wimem = NULL;            /* the segment's, freed with it */
 }
 
 void

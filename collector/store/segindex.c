@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * segindex: keeps each segment's token index (index.c) in step with its
- * blocks. The segment being written has an in-memory map, fed as blocks
- * are sealed; when the segment is full (segment_size raw bytes, or the map
- * reaches STORE_IDX_MAX_KEYS keys) the map is written to seg-<seq>.lqi
- * (temp name, fsync, rename) and dropped. At open a sealed segment's .lqi
- * is checked against the block directory (offset and body CRC of every
- * block); a missing, damaged or stale one is rebuilt from the blocks and
- * counted. A page that fails its check at lookup drops (and unlinks) the
- * file, so the segment is scanned until the next open rebuilds it. An
- * index that cannot be written or read leaves its segment unindexed:
- * cursors then scan it, so the index only ever saves work.
+ * blocks. The segment being written has an in-memory map, fed by the
+ * sealing thread as it writes blocks (under sealer.ix_mu, which cursors
+ * take to look it up); when the segment is full (segment_size raw bytes,
+ * or the map reaches STORE_IDX_MAX_KEYS keys) the sealing thread writes
+ * the map to seg-<seq>.lqi (temp name, fsync, rename) and the store's
+ * thread loads that file and drops the map when it applies the job. At
+ * open a sealed segment's .lqi is checked against the block directory
+ * (offset and body CRC of every block); a missing, damaged or stale one
+ * is rebuilt from the blocks and counted. A page that fails its check at
+ * lookup drops (and unlinks) the file, so the segment is scanned until
+ * the next open rebuilds it. An index that cannot be written or read
+ * leaves its segment unindexed: cursors then scan it, so the index only
+ * ever saves work.
  */
 #include "collector/store/store_internal.h"
 
@@ -114,24 +117,20 @@ segindex_load(struct store *s, struct store_seg *seg)
     return 0;
 }
 
-/* Writes seg->imem as the segment's .lqi. */
+/* Writes m, the index of segment seq whose block table is refs, as its
+ * .lqi. Any thread: touches only s->dir, s->opt and its arguments. */
 static int
-segindex_write(struct store *s, struct store_seg *seg)
+segindex_write(const struct store *s, uint64_t seq,
+               const struct index_mem *m, const struct index_blkref *refs,
+               size_t n_refs)
 {
-    struct index_blkref *refs = xcalloc(seg->n_blks ? seg->n_blks : 1,
-                                        sizeof(*refs));
-    char *tmp = segindex_path(s, seg->seq, ".tmp");
-    char *path = segindex_path(s, seg->seq, "");
+    char *tmp = segindex_path(s, seq, ".tmp");
+    char *path = segindex_path(s, seq, "");
     struct buf b;
     int fd = -1, rc = -1;
 
-    for (size_t i = 0; i < seg->n_blks; i++) {
-        refs[i].off = seg->blks[i].is_corrupt ? UINT64_MAX : seg->blks[i].off;
-        refs[i].body_crc = seg->blks[i].body_crc;
-    }
     buf_init(&b, STORE_MAX_RAW);
-    if (index_mem_encode(seg->imem, seg->seq, refs, (uint32_t)seg->n_blks,
-                         &b) < 0)
+    if (index_mem_encode(m, seq, refs, (uint32_t)n_refs, &b) < 0)
         goto out;
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
               STORE_FILE_MODE);
@@ -145,9 +144,31 @@ out:
     if (rc < 0)
         unlink(tmp);
     buf_fini(&b);
-    free(refs);
     free(tmp);
     free(path);
+    return rc;
+}
+
+static struct index_blkref
+segindex_ref(const struct store_blk *b)
+{
+    struct index_blkref r = {
+        .off = b->is_corrupt ? UINT64_MAX : b->off, .body_crc = b->body_crc,
+    };
+    return r;
+}
+
+/* Writes seg->imem as the segment's .lqi (store's thread, at open). */
+static int
+segindex_write_seg(struct store *s, struct store_seg *seg)
+{
+    struct index_blkref *refs = xcalloc(seg->n_blks ? seg->n_blks : 1,
+                                        sizeof(*refs));
+
+    for (size_t i = 0; i < seg->n_blks; i++)
+        refs[i] = segindex_ref(&seg->blks[i]);
+    int rc = segindex_write(s, seg->seq, seg->imem, refs, seg->n_blks);
+    free(refs);
     return rc;
 }
 
@@ -158,13 +179,14 @@ segindex_seal(struct store *s, struct store_seg *seg)
     seg->is_full = 1;
     if (!seg->imem)
         return;
-    if (segindex_write(s, seg) < 0 || segindex_load(s, seg) < 0)
+    if (segindex_write_seg(s, seg) < 0 || segindex_load(s, seg) < 0)
         s->n_index_errors++;
     index_mem_free(seg->imem);
     seg->imem = NULL;
 }
 
-void
+/* At open: seals the last segment's index if the segment is full. */
+static void
 segindex_after_seal(struct store *s, struct store_seg *seg)
 {
     if (seg->is_full)
@@ -172,6 +194,83 @@ segindex_after_seal(struct store *s, struct store_seg *seg)
     if (seg->raw_bytes >= s->opt.segment_size ||
         (seg->imem && index_mem_n_keys(seg->imem) >= STORE_IDX_MAX_KEYS))
         segindex_seal(s, seg);
+}
+
+/* ------------------------------------------------------------------ */
+/* The segment being written, on the sealing thread                    */
+
+static void
+segindex_push_ref(struct store_sealer *w, struct index_blkref r)
+{
+    if (w->n_wrefs == w->cap_wrefs) {
+        w->cap_wrefs = w->cap_wrefs ? w->cap_wrefs * 2 : 64;
+        w->wrefs = xreallocarray(w->wrefs, w->cap_wrefs, sizeof(*w->wrefs));
+    }
+    w->wrefs[w->n_wrefs++] = r;
+}
+
+void
+segindex_sealer_init(struct store *s)
+{
+    struct store_sealer *w = &s->sealer;
+    const struct store_seg *g = s->n_segs ? s->segs[s->n_segs - 1] : NULL;
+
+    w->n_wrefs = 0;
+    w->wraw = g ? g->raw_bytes : 0;
+    w->wimem = g && !g->is_full ? g->imem : NULL;
+    for (size_t i = 0; g && i < g->n_blks; i++)
+        segindex_push_ref(w, segindex_ref(&g->blks[i]));
+}
+
+void
+segindex_sealer_roll(struct store_sealer *w, struct seal_job *job)
+{
+    w->wimem = index_mem_new();
+    job->imem_new = w->wimem;   /* the store's thread gets it at apply */
+    w->n_wrefs = 0;
+    w->wraw = 0;
+}
+
+void
+segindex_sealer_add(const struct store *s, struct store_sealer *w,
+                    struct seal_job *job)
+{
+    for (size_t i = 0; i < job->n_ch; i++) {
+        const struct seal_chunk *ch = &job->ch[i];
+        struct store_blk_hdr h;
+        if (ch->is_bad)
+            continue;
+        block_hdr_decode(ch->blk.data, &h);
+        struct index_blkref r = { .off = ch->pos, .body_crc = h.body_crc };
+        segindex_push_ref(w, r);
+        w->wraw += ch->body.len;
+        if (!w->wimem)
+            continue;
+        pthread_mutex_lock(&w->ix_mu);
+        index_mem_add_set(w->wimem, (uint32_t)(w->n_wrefs - 1), &ch->set);
+        pthread_mutex_unlock(&w->ix_mu);
+    }
+    if (w->wraw < s->opt.segment_size &&
+        (!w->wimem || index_mem_n_keys(w->wimem) < STORE_IDX_MAX_KEYS))
+        return;
+    job->is_seg_full = 1;
+    /* Only this thread changes the map: encoding it needs no lock. */
+    if (w->wimem && segindex_write(s, job->seq, w->wimem, w->wrefs,
+                                   w->n_wrefs) < 0)
+        job->is_ix_err = 1;
+    w->wimem = NULL;            /* the store's thread frees it at apply */
+}
+
+void
+segindex_close_full(struct store *s, struct store_seg *seg, int is_err)
+{
+    seg->is_full = 1;
+    if (!seg->imem)
+        return;
+    if (is_err || segindex_load(s, seg) < 0)
+        s->n_index_errors++;
+    index_mem_free(seg->imem);
+    seg->imem = NULL;
 }
 
 /* Builds seg->imem from the segment's blocks (read and inflated one at a
@@ -273,8 +372,11 @@ segindex_candidates(struct store *s, const struct store_seg *seg,
         uint64_t *dst = i == 0 ? bits : one;
         memset(dst, 0, words * sizeof(*dst));
         if (seg->imem) {
+            /* the sealing thread may be adding blocks to it */
+            pthread_mutex_lock(&s->sealer.ix_mu);
             index_mem_lookup(seg->imem, hashes[i], dst,
                              (uint32_t)seg->n_blks);
+            pthread_mutex_unlock(&s->sealer.ix_mu);
         } else if (index_file_lookup(seg->ifile, fd, hashes[i], seg->imap,
                                      dst, (uint32_t)seg->n_blks) < 0) {
             s->n_index_errors++;

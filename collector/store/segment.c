@@ -7,8 +7,8 @@
  * elsewhere becomes a corrupt directory entry and the scan resyncs on the
  * next block that fully verifies. Also seals the tail block: compress,
  * append, fsync, then feed the new blocks to the segment's token index
- * (segindex.c), whose block numbers are indexes of seg->blks (directory
- * order is on-disk order).
+ * (segindex.c, on the sealing thread), whose block numbers are indexes of
+ * seg->blks (directory order is on-disk order).
  */
 #include "collector/store/store_internal.h"
 
@@ -495,12 +495,14 @@ segment_job_free(struct seal_job *job)
         free(job->ch[i].labels);
         free(job->ch[i].max_off);
     }
+    index_mem_free(job->imem_new);      /* a roll that was never applied */
     free(job->ch);
     free(job);
 }
 
+/* A new segment in the directory, with the index imem (taken). */
 static struct store_seg *
-seg_new_mem(struct store *s, uint64_t seq)
+seg_new_mem(struct store *s, uint64_t seq, struct index_mem *imem)
 {
     struct store_seg *g = xcalloc(1, sizeof(*g));
 
@@ -508,7 +510,7 @@ seg_new_mem(struct store *s, uint64_t seq)
     g->file_size = STORE_SEG_HDR_LEN;
     g->min_ns = INT64_MAX;
     g->max_ns = INT64_MIN;
-    g->imem = index_mem_new();
+    g->imem = imem;
     if (s->n_segs == s->cap_segs) {
         s->cap_segs = s->cap_segs ? s->cap_segs * 2 : 16;
         s->segs = xreallocarray(s->segs, s->cap_segs, sizeof(*s->segs));
@@ -526,10 +528,13 @@ segment_job_apply(struct store *s, struct seal_job *job)
         n_good += !job->ch[i].is_bad;
     if (n_good == 0)
         return;                 /* all quarantined: nothing was written */
-    struct store_seg *seg = job->is_roll ? seg_new_mem(s, job->seq)
-                                         : store_seg_find(s, job->seq);
+    struct store_seg *seg = job->is_roll ?
+                            seg_new_mem(s, job->seq, job->imem_new) :
+                            store_seg_find(s, job->seq);
 
     assert(seg != NULL);
+    if (job->is_roll)
+        job->imem_new = NULL;
     seg->write_ns = store_now(s);
     for (size_t i = 0; i < job->n_ch; i++) {
         struct seal_chunk *ch = &job->ch[i];
@@ -563,11 +568,12 @@ segment_job_apply(struct store *s, struct seal_job *job)
         if (b->max_ns > seg->max_ns)
             seg->max_ns = b->max_ns;
         seg->file_size = ch->pos + ch->blk.len;
-        if (seg->imem)
-            index_mem_add_set(seg->imem, (uint32_t)(seg->n_blks - 1),
-                              &ch->set);
     }
-    segindex_after_seal(s, seg);
+    /* The sealing thread fed the blocks to seg->imem before the job was
+     * done, so a cursor that sees them in the directory finds them in the
+     * index too. */
+    if (job->is_seg_full)
+        segindex_close_full(s, seg, job->is_ix_err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -651,6 +657,7 @@ seal_roll(const struct store *s, struct store_sealer *w, uint64_t seq,
     w->wfd = fd;
     w->wseq = seq;
     w->wpos = STORE_SEG_HDR_LEN;
+    segindex_sealer_roll(w, job);
     return 0;
 }
 
@@ -680,6 +687,8 @@ segment_job_run(const struct store *s, struct store_sealer *w,
         n_good += !ch->is_bad;
     }
     if (n_good == 0) {
+        if (job->imem_new)      /* rolled on a failed try: never applied */
+            w->wimem = NULL;
         job->rc = 0;
         return;
     }
@@ -704,6 +713,7 @@ segment_job_run(const struct store *s, struct store_sealer *w,
     if (fdatasync(w->wfd) < 0)
         goto fail;
     w->wpos = pos;
+    segindex_sealer_add(s, w, job);
     job->rc = 0;
     return;
 fail:

@@ -754,6 +754,7 @@ store_open(const char *dir, const struct store_options *opt, char **errstr)
         (s->opt.compress_level <= 0 || s->opt.compress_level > 19))
         s->opt.compress_level = STORE_ZSTD_LEVEL;
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->sealer.ix_mu, NULL);
     s->seg_fd = -1;
     s->sealer.wfd = -1;
     s->next_seq = 1;
@@ -828,5 +829,6 @@ store_close(struct store *s)
     free(s->errstr);
     free(s->dir);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->sealer.ix_mu);
     free(s);
 }

@@ -231,6 +231,10 @@ struct seal_job {
     uint32_t           wal_mask;
     uint64_t           raw_bytes;
     int                rc;              /* out: 0 written, -1 failed */
+    struct index_mem  *imem_new;        /* out: is_roll's new segment's
+                                           index (owned until applied) */
+    uint8_t            is_seg_full;     /* out: the segment is full */
+    uint8_t            is_ix_err;       /* out: its .lqi was not written */
     char               err[200];        /* out */
 };
 
@@ -258,6 +262,16 @@ struct store_sealer {
     int               is_busy, is_done, is_stop;
     int               wfd;              /* segment being written */
     uint64_t          wseq, wpos;
+    /* The token index of segment wseq (segindex.c, "on the sealing
+     * thread"): wimem is that segment's imem (NULL: unindexed or sealed),
+     * fed by the thread after each job's fdatasync under ix_mu, which
+     * cursors take to look it up; wrefs its block table (directory
+     * order), wraw its raw bytes. */
+    struct index_mem    *wimem;
+    struct index_blkref *wrefs;
+    size_t               n_wrefs, cap_wrefs;
+    uint64_t             wraw;
+    pthread_mutex_t      ix_mu;
     struct buf        cols;
     struct store_rec *recs;
     size_t            cap_recs;
@@ -471,9 +485,20 @@ int  sealer_poll(struct store *s, int is_wait);
 void segindex_add_block(struct store *s, struct store_seg *seg, uint32_t blk,
                         uint32_t codec, const uint8_t *body, size_t len,
                         uint32_t n, uint32_t n_labels);
-/* After blocks were added to the segment being written: seals its index
- * (writes the .lqi) once it holds segment_size bytes or its map is big. */
-void segindex_after_seal(struct store *s, struct store_seg *seg);
+/* Before the sealing thread starts: hands it the index, block table and
+ * size of the last segment. */
+void segindex_sealer_init(struct store *s);
+/* On the sealing thread: a new segment (job->seq) was created. */
+void segindex_sealer_roll(struct store_sealer *w, struct seal_job *job);
+/* On the sealing thread, once job's blocks are written and synced: feeds
+ * their token sets to the segment's index; when the segment is full,
+ * writes its .lqi and sets job->is_seg_full (job->is_ix_err if the write
+ * failed). */
+void segindex_sealer_add(const struct store *s, struct store_sealer *w,
+                         struct seal_job *job);
+/* On the store's thread, applying a job that filled seg: marks it full,
+ * loads the .lqi the sealing thread wrote and drops the in-memory map. */
+void segindex_close_full(struct store *s, struct store_seg *seg, int is_err);
 /* At open, after the scan: loads or rebuilds seg's index. */
 void segindex_open(struct store *s, struct store_seg *seg, int is_last);
 /* Sets in bits (seg->n_blks bits, zeroed by the caller) the blocks that

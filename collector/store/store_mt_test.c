@@ -5,7 +5,8 @@
  * array and deletes segments by retention (STORE.md "Threads"). Each
  * reader walks whole cursors in both directions, with and without a host
  * filter and tokens, and checks every record against what was written
- * (the message names its host, offset and time) and the store_key order.
+ * (the message names its host, offset and time) and the store_key order;
+ * and that each committed record is found by its rare term meanwhile.
  * Run it under MODE=tsan as well (tests/README: ThreadSanitizer): any
  * data race between a cursor and the writer is a failure there; under
  * MODE=asan a reader using freed directory or label memory is.
@@ -35,6 +36,8 @@ static const char *const hosts[N_HOSTS] = { "node", "node1", "alpha" };
 
 struct mt {
     struct store *s;
+    uint64_t      committed[N_HOSTS];   /* __atomic: offsets committed */
+    int           n_rare;       /* __atomic: rare-term lookups checked */
     int           is_stop;      /* __atomic */
     int           n_bad;        /* __atomic: failed checks */
     int           n_walks;      /* __atomic: cursors walked */
@@ -127,6 +130,37 @@ walk(struct mt *m, int newest_first, const char *host, const char *tok)
     __atomic_add_fetch(&m->n_walks, 1, __ATOMIC_RELAXED);
 }
 
+/* A record committed before the cursor was created is found by its rare
+ * term (its offset: "o<off>" is in one record of each host), whether it
+ * is in the tail, a block being sealed or a sealed block of the segment
+ * the sealing thread is indexing. */
+static void
+rare(struct mt *m, unsigned i)
+{
+    int h = (int)(i % N_HOSTS);
+    uint64_t hi = __atomic_load_n(&m->committed[h], __ATOMIC_ACQUIRE);
+    if (hi < 1)
+        return;
+    uint64_t off = hi - (i * 7919u) % (hi < 100 ? hi : 100);
+    char tok[32];
+    snprintf(tok, sizeof(tok), "o%llu", (unsigned long long)off);
+    const char *toks[1] = { tok };
+    struct store_filter f = {
+        .since_ns = INT64_MIN, .until_ns = INT64_MAX, .host = hosts[h],
+        .stream = -1, .tokens = toks, .n_tokens = 1,
+        .is_tokens_required = 1,
+    };
+    struct store_cursor *c = store_cursor_new(m->s, &f, i & 1);
+    struct logrec r;
+    int n = 0, rc;
+    while ((rc = store_cursor_next(c, &r)) > 0)
+        n += r.offset == off;
+    store_cursor_free(c);
+    if (rc < 0 || n != 1)
+        mt_fail(m, "rare term %s of %s: %d records", tok, hosts[h], n);
+    __atomic_add_fetch(&m->n_rare, 1, __ATOMIC_RELAXED);
+}
+
 static void *
 reader_main(void *arg)
 {
@@ -134,9 +168,12 @@ reader_main(void *arg)
     static const char *const toks[] = { NULL, "w3", NULL, "o1" };
 
     for (unsigned i = 0; !__atomic_load_n(&m->is_stop, __ATOMIC_ACQUIRE);
-         i++)
+         i++) {
         walk(m, (int)(i & 1), (i / 2) % 3 == 0 ? hosts[i % N_HOSTS] : NULL,
              toks[(i / 3) % 4]);
+        for (unsigned k = 0; k < 2; k++)
+            rare(m, i * 2 + k);
+    }
     return NULL;
 }
 
@@ -183,8 +220,11 @@ test_cursors_while_writing(void **state)
             .offset = o, .msg = msg, .msg_len = (size_t)len,
         };
         assert_int_equal(store_append(m.s, &r), 1);
-        if (i % 8 == 7)
+        if (i % 8 == 7) {
             assert_int_equal(store_commit(m.s), 0);
+            for (int k = 0; k < N_HOSTS; k++)   /* acknowledged */
+                __atomic_store_n(&m.committed[k], off[k], __ATOMIC_RELEASE);
+        }
         if (i % 64 == 63)
             (void)store_apply_retention(m.s);
     }
@@ -202,6 +242,7 @@ test_cursors_while_writing(void **state)
     if (m.n_bad)
         fail_msg("%d bad walks, first: %s", m.n_bad, m.why);
     assert_true(m.n_walks >= 2 * N_READERS);
+    assert_true(m.n_rare >= 8 * N_READERS);
     assert_true(st.n_segments_deleted > 0);     /* retention ran */
     assert_true(st.n_labels > 20);              /* the array grew */
     store_close(m.s);
