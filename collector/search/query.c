@@ -22,11 +22,16 @@
 
 #include "collector/search/query_regex.h"
 #include "common/casefold.h"
+#include "common/fields.h"
 #include "common/xmalloc.h"
 
 #define QUERY_MAX_TOKENS  (QUERY_MAX_ITEMS + QUERY_REGEX_MAX_WORDS)
 
-enum query_kind { QUERY_TERM, QUERY_PHRASE, QUERY_FIXED };
+enum query_kind { QUERY_TERM, QUERY_PHRASE, QUERY_FIXED, QUERY_FIELD };
+
+/* A field term's test: its value's text equals, or numeric comparisons. */
+enum query_op { QUERY_OP_EQ, QUERY_OP_LT, QUERY_OP_LE, QUERY_OP_GT,
+                QUERY_OP_GE };
 
 struct query_item {
     enum query_kind kind;
@@ -35,6 +40,10 @@ struct query_item {
     int             has_end_bound;    /* ends with a word character */
     char           *text;             /* case folded when icase */
     size_t          len;
+    char           *name;             /* QUERY_FIELD: the field's name */
+    size_t          name_len;
+    enum query_op   op;
+    double          num;              /* the operand of LT .. GE */
 };
 
 struct query_group {            /* items[first .. first + n) are ORed */
@@ -52,6 +61,7 @@ struct query {
     struct query_regex *not_re;     /* -v: NULL: none; a match drops */
     char              *tokens[QUERY_MAX_TOKENS];
     size_t             n_tokens;
+    uint64_t           field_items;     /* bit i: items[i] is a field term */
 };
 
 /* ---- helpers ---- */
@@ -178,6 +188,67 @@ query_item_match(const struct query *q, const struct query_item *it,
     return 0;
 }
 
+/* ---- fields ---- */
+
+/* The JSON or logfmt fields of the message being matched: bit i of hit is
+ * set once a field satisfies field term items[i]. */
+struct query_fstate {
+    const struct query *q;
+    uint64_t            hit;
+};
+
+static int
+query_value_eq(const struct query *q, const struct query_item *it,
+               const struct fields_field *f)
+{
+    if (f->is_cut)
+        return 0;
+    if (!q->is_icase)
+        return f->value_len == it->len &&
+               memcmp(f->value, it->text, it->len) == 0;
+    if (f->value_len == 0 || it->len == 0)
+        return f->value_len == it->len;
+    return query_fold_prefix((const unsigned char *)f->value, f->value_len,
+                             (const unsigned char *)it->text,
+                             it->len) == f->value_len;
+}
+
+static int
+query_field_test(const struct query *q, const struct query_item *it,
+                 const struct fields_field *f)
+{
+    double d;
+
+    if (f->name_len != it->name_len ||
+        memcmp(f->name, it->name, it->name_len) != 0)
+        return 0;
+    if (it->op == QUERY_OP_EQ)
+        return query_value_eq(q, it, f);
+    if (f->is_cut || fields_number(f->value, f->value_len, &d) < 0)
+        return 0;
+    switch (it->op) {
+    case QUERY_OP_LT: return d < it->num;
+    case QUERY_OP_LE: return d <= it->num;
+    case QUERY_OP_GT: return d > it->num;
+    default:          return d >= it->num;
+    }
+}
+
+static int
+query_fields_cb(const struct fields_field *f, void *arg)
+{
+    struct query_fstate *st = arg;
+    const struct query *q = st->q;
+
+    for (size_t i = 0; i < q->n_items; i++) {
+        uint64_t bit = (uint64_t)1 << i;
+        if ((q->field_items & bit) && !(st->hit & bit) &&
+            query_field_test(q, &q->items[i], f))
+            st->hit |= bit;
+    }
+    return (q->field_items & ~st->hit) == 0;    /* all found: stop */
+}
+
 /* ---- parsing ---- */
 
 /* Adds the word w[0..len), folded as the index folds it, unless present
@@ -205,6 +276,11 @@ static void
 query_add_tokens(struct query *q, const struct query_item *it)
 {
     size_t i = 0;
+
+    /* A field's text in the message may be escaped ("\u0065rror"), so
+     * its words are not required tokens. */
+    if (it->kind == QUERY_FIELD)
+        return;
 
     while (i < it->len) {
         while (i < it->len && !query_is_word((unsigned char)it->text[i]))
@@ -241,10 +317,12 @@ query_add_item(struct query *q, enum query_kind kind, int is_negated,
         it->text = xstrndup(text, len);
         it->len = len;
     }
-    int is_fixed = kind == QUERY_FIXED;
-    it->has_start_bound = !is_fixed && query_is_word((unsigned char)text[0]);
-    it->has_end_bound = !is_fixed &&
+    int is_word = kind == QUERY_TERM || kind == QUERY_PHRASE;
+    it->has_start_bound = is_word && query_is_word((unsigned char)text[0]);
+    it->has_end_bound = is_word &&
                         query_is_word((unsigned char)text[len - 1]);
+    it->name = NULL;
+    it->op = QUERY_OP_EQ;
     if (is_or) {
         q->groups[q->n_groups - 1].n++;
     } else {
@@ -254,6 +332,95 @@ query_add_item(struct query *q, enum query_kind kind, int is_negated,
     }
     q->n_items++;
     return 0;
+}
+
+/* Length of the field name at s[0..len) up to a ':': an ASCII letter,
+ * '_' or '@', then letters, digits, '_', '.', '-', '@'; 0 if none. */
+static size_t
+query_field_name_len(const char *s, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < len && i <= FIELDS_MAX_NAME; i++) {
+        unsigned char c = (unsigned char)s[i];
+        int is_alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                       c == '_' || c == '@';
+        if (!is_alpha && (i == 0 || !((c >= '0' && c <= '9') || c == '.' ||
+                                      c == '-')))
+            break;
+    }
+    return i <= FIELDS_MAX_NAME && i < len && s[i] == ':' ? i : 0;
+}
+
+/* The comparison at the start of v[0..*len) (">=" ...): the operator, v
+ * and *len advanced past it. */
+static enum query_op
+query_field_op(const char **v, size_t *len)
+{
+    static const struct { const char *s; enum query_op op; } ops[] = {
+        { ">=", QUERY_OP_GE }, { "<=", QUERY_OP_LE },
+        { ">", QUERY_OP_GT }, { "<", QUERY_OP_LT },
+    };
+
+    for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
+        size_t n = strlen(ops[k].s);
+        if (*len >= n && memcmp(*v, ops[k].s, n) == 0) {
+            *v += n;
+            *len -= n;
+            return ops[k].op;
+        }
+    }
+    return QUERY_OP_EQ;
+}
+
+/* A field term at s + i (rules in query.h): 1 added (*pos past it), 0
+ * not a field term, -1 error. */
+static int
+query_next_field(struct query *q, const char *s, size_t len, size_t *pos,
+                 size_t i, int is_negated, int is_or, char **errstr)
+{
+    size_t n = query_field_name_len(s + i, len - i), v = i + n + 1, end;
+    const char *val = s + v;
+    size_t val_len;
+    enum query_op op = QUERY_OP_EQ;
+    double num = 0;
+
+    if (n == 0)
+        return 0;
+    if (v < len && s[v] == '"') {
+        const char *close = memchr(s + v + 1, '"', len - v - 1);
+        if (close == NULL) {
+            *errstr = xasprintf("unterminated quote at offset %zu", v);
+            return -1;
+        }
+        val = s + v + 1;
+        val_len = (size_t)(close - val);
+        end = (size_t)(close - s) + 1;
+    } else {
+        for (end = v; end < len && !query_is_space((unsigned char)s[end]);)
+            end++;
+        val_len = end - v;
+        if (val_len == 0 || val[0] == '/' || memchr(val, ':', val_len))
+            return 0;
+        op = query_field_op(&val, &val_len);
+        if (op != QUERY_OP_EQ && fields_number(val, val_len, &num) < 0) {
+            *errstr = xasprintf("field comparison '%.*s' needs a number "
+                                "(at offset %zu)", (int)(end - i), s + i,
+                                i);
+            return -1;
+        }
+    }
+    if (query_add_item(q, QUERY_FIELD, is_negated, val, val_len, is_or,
+                       errstr) < 0)
+        return -1;
+    struct query_item *it = &q->items[q->n_items - 1];
+    it->name = xstrndup(s + i, n);
+    it->name_len = n;
+    it->op = op;
+    it->num = num;
+    q->field_items |= (uint64_t)1 << (q->n_items - 1);
+    *pos = end;
+    return 1;
 }
 
 /* Reads one item at *pos (not at a space). 1 item, 0 "OR", -1 error. */
@@ -272,6 +439,9 @@ query_next_item(struct query *q, const char *s, size_t len, size_t *pos,
         is_negated = 1;
         i++;
     }
+    int r = query_next_field(q, s, len, pos, i, is_negated, is_or, errstr);
+    if (r != 0)
+        return r;
     if (s[i] == '"') {
         const char *close = memchr(s + i + 1, '"', len - i - 1);
         if (close == NULL) {
@@ -400,8 +570,10 @@ query_free(struct query *q)
 {
     if (q == NULL)
         return;
-    for (size_t i = 0; i < q->n_items; i++)
+    for (size_t i = 0; i < q->n_items; i++) {
         free(q->items[i].text);
+        free(q->items[i].name);
+    }
     for (size_t i = 0; i < q->n_tokens; i++)
         free(q->tokens[i]);
     query_regex_free(q->re);
@@ -412,12 +584,24 @@ query_free(struct query *q)
 int
 query_match(const struct query *q, const char *msg, size_t len)
 {
+    struct query_fstate st = { q, 0 };
+    int is_walked = 0;      /* the fields are read once, when first asked */
+
     for (size_t g = 0; g < q->n_groups; g++) {
         const struct query_group *gr = &q->groups[g];
         int ok = 0;
         for (size_t i = gr->first; i < gr->first + gr->n && !ok; i++) {
             const struct query_item *it = &q->items[i];
-            ok = query_item_match(q, it, msg, len) != it->is_negated;
+            int m;
+            if (it->kind == QUERY_FIELD) {
+                if (!is_walked)
+                    fields_foreach(msg, len, query_fields_cb, &st);
+                is_walked = 1;
+                m = (int)((st.hit >> i) & 1);
+            } else {
+                m = query_item_match(q, it, msg, len);
+            }
+            ok = m != it->is_negated;
         }
         if (!ok)
             return 0;
@@ -496,7 +680,7 @@ query_spans(const struct query *q, const char *msg, size_t len, size_t *out,
     size_t n = 0;
 
     for (size_t i = 0; i < q->n_items && n < max; i++)
-        if (!q->items[i].is_negated)
+        if (!q->items[i].is_negated && q->items[i].kind != QUERY_FIELD)
             n = query_item_spans(q, &q->items[i], msg, len, out, n, max);
     if (q->re != NULL && n < max)
         n += query_regex_spans(q->re, msg, len, out + 2 * n, max - n);

@@ -7,7 +7,18 @@
  *   q     = item { item | "OR" item }       implicit AND between items,
  *                                            OR binds tighter: a b OR c
  *                                            means a AND (b OR c)
- *   item  = ["-"] (term | '"' phrase '"')   "-" excludes
+ *   item  = ["-"] (field | term | '"' phrase '"')   "-" excludes
+ *   field = NAME ":" (VALUE | '"' text '"' | (">=" | ">" | "<=" | "<") N)
+ *
+ * A field term (common/fields.h; query/README.md "Fields"): NAME is an
+ * ASCII letter, '_' or '@', then letters, digits, '_', '.', '-', '@' (at
+ * most FIELDS_MAX_NAME bytes); an unquoted VALUE is not empty, holds no
+ * ':' and does not start with '/' (else the whole is an ordinary term:
+ * "ERROR:root:x", "http://h", "10.0.0.1:80"). It matches a message whose
+ * JSON or logfmt fields include NAME (exact bytes) with a value whose
+ * text is VALUE (folded under icase), or a number (fields_number) in that
+ * relation to N; N that is no number is a parse error. Never matches a
+ * plain-text message, adds no index token and no span.
  *
  * The word rule: word characters are ASCII letters, digits, '_' and every
  * byte >= 0x80 (so UTF-8 letters). A term matches where it is not part of

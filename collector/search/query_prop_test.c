@@ -8,7 +8,8 @@
  * record the matcher accepts, each of query_tokens() is a whole token of
  * the message by the store's tokenizer (same hash) and passes the cursor's
  * prefilter (scan.c): the index and the prefilter never drop a record the
- * matcher accepts (terms, phrases, -F, -i, with invalid UTF-8 too).
+ * matcher accepts (terms, phrases, -F, -i, with invalid UTF-8 too). Terms
+ * of the form NAME:VALUE are field terms, left to query_fields_prop_test.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -189,6 +190,30 @@ gen_term(char *t, size_t cap, const char *msg, size_t ml, int with_bad)
     return gen_text(t, cap, 3, with_bad);
 }
 
+/* The field-term rule of query.h, written apart: NAME ':' VALUE with NAME
+ * [A-Za-z_@][A-Za-z0-9_.@-]* and VALUE non-empty, without ':', not
+ * starting with '/'; or NAME ':' '"'. Field terms have their own model
+ * (query_fields_prop_test.c). */
+static int
+model_is_field_term(const char *t, size_t tl)
+{
+    const char *colon = memchr(t, ':', tl);
+
+    if (colon == NULL || colon == t)
+        return 0;
+    for (const char *p = t; p < colon; p++) {
+        int ok = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_@",
+                        *p) != NULL ||
+                 (p > t && strchr("0123456789.-", *p) != NULL);
+        if (*p == '\0' || !ok)
+            return 0;
+    }
+    size_t vl = tl - (size_t)(colon + 1 - t);
+    if (vl > 0 && colon[1] == '"')
+        return 1;
+    return vl > 0 && colon[1] != '/' && memchr(colon + 1, ':', vl) == NULL;
+}
+
 /* Builds the query for term t: -F, a phrase (has a space) or a term.
  * NULL when the text cannot be one (a quote, or a term the grammar reads
  * otherwise: leading '-', "OR"). */
@@ -208,6 +233,8 @@ make_query(const char *t, size_t tl, int is_fixed, int icase)
     if (memchr(t, '"', tl) || t[0] == '-' || strcmp(t, "OR") == 0)
         return NULL;
     int has_space = memchr(t, ' ', tl) != NULL;
+    if (!has_space && model_is_field_term(t, tl))
+        return NULL;
     if (has_space && (t[0] == ' ' || t[tl - 1] == ' '))
         return NULL;        /* not a problem, but the model needs no trim */
     int k = snprintf(q, sizeof(q), has_space ? "\"%s\"" : "%s", t);
