@@ -370,9 +370,11 @@ args_search_apply(struct search_args *a, int id, const char *v, int64_t now,
         break;
     case FLAGS_O_BY:
         if (strcmp(v, "host") != 0 && strcmp(v, "container") != 0 &&
-            strcmp(v, "stream") != 0) {
-            snprintf(err, errlen, "bad --by '%s' (host, container or "
-                     "stream)", v);
+            strcmp(v, "stream") != 0 &&
+            (strncmp(v, "field:", 6) != 0 || v[6] == '\0' ||
+             strlen(v + 6) > 256)) {
+            snprintf(err, errlen, "bad --by '%s' (host, container, stream "
+                     "or field:NAME)", v);
             return -1;
         }
         a->by = v;

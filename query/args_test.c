@@ -470,6 +470,8 @@ test_args_count_histogram(void **state)
     char *h1[] = { "--step", "1m", "-i", "x", NULL };
     char *h2[] = { "--step", "250", NULL };
     char *bad_by[] = { "--by", "image", NULL };
+    char *by_field[] = { "--by", "field:user.id", NULL };
+    char *bad_field[] = { "--by", "field:", NULL };
     char *bad_step[] = { "--step", "0s", NULL };
     char *no_limit[] = { "-n", "5", NULL };
     char *no_ctx[] = { "-C", "1", NULL };
@@ -494,6 +496,14 @@ test_args_count_histogram(void **state)
     assert_int_equal(parse_with(args_count_parse, &a, err, sizeof(err),
                                 bad_by), -1);
     assert_non_null(strstr(err, "bad --by 'image'"));
+    assert_non_null(strstr(err, "field:NAME"));
+    assert_int_equal(parse_with(args_count_parse, &a, err, sizeof(err),
+                                by_field), 0);
+    expect_target(&a, ARGS_TARGET_COUNT, 0,
+                  "/api/v1/count?by=field%3Auser.id");
+    args_search_fini(&a);
+    assert_int_equal(parse_with(args_count_parse, &a, err, sizeof(err),
+                                bad_field), -1);
     assert_int_equal(parse_with(args_histogram_parse, &a, err, sizeof(err),
                                 bad_step), -1);
     assert_non_null(strstr(err, "bad --step '0s'"));

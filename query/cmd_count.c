@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd_count: `logq count [TERMS...] [--by host|container|stream]
+ * cmd_count: `logq count [TERMS...] [--by host|container|stream|field:NAME]
  * [filters]`: GET /api/v1/count, printed as an aligned table (KEY, COUNT,
  * then TOTAL) or, without --by, the total alone; --json prints the
  * collector's object as is. Also the fetch helper cmd_histogram.c shares.
@@ -89,13 +89,20 @@ cmd_count_print(const struct search_args *a, const struct xreply_count *c,
     }
     output_table_init(&t, 2, 1u << 1);
     const char *head[2] = { a->by[0] == 'h' ? "HOST"
-                            : a->by[0] == 'c' ? "HOST/CONTAINER" : "STREAM",
+                            : a->by[0] == 'c' ? "HOST/CONTAINER"
+                            : a->by[0] == 's' ? "STREAM" : a->by + 6,
                             "COUNT" };
     output_table_add(&t, head);
     for (size_t i = 0; i < c->n_groups; i++) {
         snprintf(n, sizeof(n), "%" PRIu64, c->groups[i].count);
-        const char *row[2] = { c->groups[i].key, n };
+        const char *key = c->groups[i].key;
+        const char *row[2] = { key[0] != '\0' ? key : "\"\"", n };
         output_table_add(&t, row);
+    }
+    if (c->other > 0) {     /* field values past the collector's cap */
+        snprintf(n, sizeof(n), "%" PRIu64, c->other);
+        const char *other[2] = { "(other)", n };
+        output_table_add(&t, other);
     }
     snprintf(n, sizeof(n), "%" PRIu64, c->total);
     const char *total[2] = { "TOTAL", n };

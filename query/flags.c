@@ -81,8 +81,9 @@ const struct flags_def flags_defs[] = {
       "N lines around each match; \"--\" between groups" },
     { "max-scan", 0, 1, FLAGS_O_MAX_SCAN, FILTER, "B",
       "stop after scanning B bytes (500M, 2G)" },
-    { "by", 0, 1, FLAGS_O_BY, CNT, "host|container|stream",
-      "one count per host, container or stream" },
+    { "by", 0, 1, FLAGS_O_BY, CNT, "host|container|stream|field:NAME",
+      "one count per host, container, stream or value of a JSON/logfmt "
+      "field" },
     { "step", 0, 1, FLAGS_O_STEP, HIS, "S",
       "bucket width: milliseconds or 10s, 1m, 1h (1ms to 366d)" },
     /* how to print */
@@ -90,7 +91,8 @@ const struct flags_def flags_defs[] = {
       "raw: the message alone (as docker logs); json: as --json" },
     { "format", 0, 1, FLAGS_O_FORMAT, S, "T",
       "one line per record from template T: {time} {host} {container} "
-      "{container_id} {image} {stream} {message} {label.KEY}" },
+      "{container_id} {image} {stream} {message} {label.KEY} "
+      "{field.NAME}" },
     { "no-spark", 0, 0, FLAGS_O_NO_SPARK, MET, NULL, "no sparkline column" },
     { "json", 0, 0, FLAGS_O_JSON, ALL | PRE, NULL,
       "JSON output (a search: one object per line: time host container "

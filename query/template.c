@@ -13,18 +13,19 @@
 #include <jansson.h>
 
 #include "common/escape.h"
+#include "common/fields.h"
 #include "common/xmalloc.h"
 #include "query/output.h"
 
 enum template_kind {
     TEMPLATE_LIT, TEMPLATE_TIME, TEMPLATE_HOST, TEMPLATE_CONTAINER,
     TEMPLATE_CONTAINER_ID, TEMPLATE_IMAGE, TEMPLATE_STREAM, TEMPLATE_MESSAGE,
-    TEMPLATE_LABEL,
+    TEMPLATE_LABEL, TEMPLATE_FIELD,
 };
 
 struct template_seg {
     enum template_kind kind;
-    char              *text;    /* literal, or the label's key */
+    char              *text;    /* literal, or the label's or field's key */
     size_t             len;
 };
 
@@ -73,8 +74,12 @@ template_placeholder(struct template *t, const char *name, size_t len,
     if (len > 6 && memcmp(name, "label.", 6) == 0)
         return template_add(t, TEMPLATE_LABEL, name + 6, len - 6, err,
                             errlen);
+    if (len > 6 && memcmp(name, "field.", 6) == 0)
+        return template_add(t, TEMPLATE_FIELD, name + 6, len - 6, err,
+                            errlen);
     snprintf(err, errlen, "unknown placeholder {%.*s} (known: time, host, "
-             "container, container_id, image, stream, message, label.KEY)",
+             "container, container_id, image, stream, message, label.KEY, "
+             "field.NAME)",
              (int)(len > 64 ? 64 : len), name);
     return -1;
 }
@@ -174,7 +179,8 @@ template_value(const struct template_seg *s, const struct reply_record *rr,
 {
     const struct logrec *r = &rr->rec;
     const char *v = NULL;
-    char t[40];
+    char t[40], f[FIELDS_MAX_VALUE];
+    size_t f_len;
 
     switch (s->kind) {
     case TEMPLATE_LIT: return buf_append(out, s->text, s->len);
@@ -187,6 +193,10 @@ template_value(const struct template_seg *s, const struct reply_record *rr,
     case TEMPLATE_MESSAGE:
         return escape_append(out, r->msg, r->msg_len, ESCAPE_KEEP_TAB);
     case TEMPLATE_LABEL: v = template_label(rr, s->text); break;
+    case TEMPLATE_FIELD:
+        fields_get(r->msg, r->msg_len, s->text, s->len, f, sizeof(f),
+                   &f_len);
+        return escape_append(out, f, f_len, ESCAPE_KEEP_TAB);
     }
     return escape_append(out, v, strlen(v), ESCAPE_KEEP_TAB);
 }

@@ -3,16 +3,18 @@
  * template: logq --format 'TEMPLATE', one output line per record.
  * Placeholders in braces: {time} (as the text output prints it: UTC or
  * local, ms), {host}, {container}, {container_id}, {image}, {stream},
- * {message}, and {label.KEY} (the record's Docker label KEY from its
- * "labels" object, "" when absent). "{{" and "}}" are literal braces;
+ * {message}, {label.KEY} (the record's Docker label KEY from its
+ * "labels" object, "" when absent) and {field.NAME} (the first value of
+ * the message's JSON or logfmt field NAME, decoded, at most
+ * FIELDS_MAX_VALUE bytes, "" when absent: common/fields.h). "{{" and "}}" are literal braces;
  * "\t", "\n" and "\\" are a tab, a newline and a backslash. Values are
  * escaped as the text output escapes them (common/escape.h), so a record
  * cannot drive the terminal; the template's own text is printed as
  * given. Every line ends with a newline.
  *
- * Placeholders are parsed once into segments (kind + key), so a new kind
- * ({field.KEY} for JSON message fields) is one enum value, one parser
- * case and one lookup. Pure but for jansson (labels).
+ * Placeholders are parsed once into segments (kind + key): a new kind is
+ * one enum value, one parser case and one lookup. Pure but for jansson
+ * (labels).
  */
 #ifndef QUERY_TEMPLATE_H
 #define QUERY_TEMPLATE_H

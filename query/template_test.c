@@ -23,13 +23,13 @@ static const char line[] =
     "\"labels\":{\"app\":\"shop\",\"com.docker.compose.service\":\"web\"}}";
 
 static void
-expect(const char *tpl, const char *want)
+expect_on(const char *rec, const char *tpl, const char *want)
 {
     struct reply_record rr;
     char err[256];
     struct buf b;
 
-    assert_int_equal(reply_record_parse(line, strlen(line), &rr, err,
+    assert_int_equal(reply_record_parse(rec, strlen(rec), &rr, err,
                                         sizeof(err)), 0);
     struct template *t = template_parse(tpl, err, sizeof(err));
     if (t == NULL)
@@ -41,6 +41,34 @@ expect(const char *tpl, const char *want)
     buf_fini(&b);
     template_free(t);
     reply_record_fini(&rr);
+}
+
+static void
+expect(const char *tpl, const char *want)
+{
+    expect_on(line, tpl, want);
+}
+
+/* {field.NAME}: JSON (nested, decoded, escaped for the terminal), logfmt,
+ * and plain text (""). */
+static void
+test_template_fields(void **state)
+{
+    static const char json[] =
+        "{\"time\":\"2026-11-27T13:50:40Z\",\"host\":\"n\",\"container\":"
+        "\"c\",\"stream\":\"stdout\",\"message\":\"{\\\"level\\\":"
+        "\\\"error\\\",\\\"user\\\":{\\\"id\\\":42},\\\"m\\\":"
+        "\\\"a\\\\u001bb\\\"}\"}";
+    static const char logfmt[] =
+        "{\"time\":\"2026-11-27T13:50:40Z\",\"host\":\"n\",\"container\":"
+        "\"c\",\"stream\":\"stdout\",\"message\":\"level=warn "
+        "msg=\\\"x y\\\"\"}";
+
+    (void)state;
+    expect_on(json, "{field.level} {field.user.id} {field.m}|{field.no}|",
+              "error 42 a\\x1bb||\n");
+    expect_on(logfmt, "{field.level}:{field.msg}", "warn:x y\n");
+    expect("[{field.level}]", "[]\n");
 }
 
 static void
@@ -67,6 +95,7 @@ test_template_errors(void **state)
         { "{host", "unterminated { at offset 0" },
         { "a } b", "single } at offset 2" },
         { "{label.}", "unknown placeholder {label.}" },
+        { "{field.}", "label.KEY, field.NAME)" },
         { "{}", "unknown placeholder {}" },
     };
     char err[256];
@@ -89,6 +118,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_template_placeholders),
         cmocka_unit_test(test_template_errors),
+        cmocka_unit_test(test_template_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,7 +20,10 @@ const struct cmd_entry usage_search = {
     "TERMS are joined by spaces and must all match as whole words: not next "
     "to a letter, digit, _ or UTF-8 letter where the term has one at its "
     "end (unix does not match pam_unix); '\"two words\"' is a phrase (same "
-    "rule), -word excludes, OR between terms. A word starting with - is a "
+    "rule), -word excludes, OR between terms. JSON and logfmt messages have "
+    "fields: level:error, user.id:42, status:>=500, msg:\"a b\" (never "
+    "on plain text; '\"host:80\"' quoted searches the text). A word "
+    "starting with - is a "
     "term unless it is one of the flags; after -- every word is a term "
     "(logq -- hosts searches for the word hosts).\n"
     "Exit status: 0 lines found, 1 none, 2 error.",
@@ -56,7 +59,7 @@ const struct cmd_entry usage_cmds[] = {
       "Exit status: 0 found, 1 nothing, 2 error.",
       cmd_metrics_exec },
     { "count", FLAGS_COUNT, "[TERMS...] [options]",
-      "count matching lines, --by host|container|stream",
+      "count matching lines, --by host|container|stream|field:NAME",
       "The number of lines the search's TERMS and filters match: with --by "
       "an aligned table (KEY, COUNT, then TOTAL), else the total alone. "
       "--json prints the collector's object.\n"

@@ -68,6 +68,11 @@ xreply_count_parse(const char *body, size_t len, struct xreply_count *out,
         c.groups[i].key = json_string_value(k);
         c.n_groups++;
     }
+    json_t *other = json_object_get(c.root, "other");
+    if (other != NULL && xreply_uint(other, &c.other) < 0) {
+        snprintf(err, errlen, "bad \"other\"");
+        goto fail;
+    }
     *out = c;
     return 0;
 fail:

@@ -24,12 +24,14 @@ struct xreply_group {
 
 struct xreply_count {
     uint64_t             total;
+    uint64_t             other;     /* by field: past the collector's cap */
     struct xreply_group *groups;
     size_t               n_groups;
     struct json_t       *root;
 };
 
-/* {"total":N,"groups":[{"key":K,"count":N},...]}. -1 with err. */
+/* {"total":N,"groups":[{"key":K,"count":N},...]} and an optional
+ * "other":N. -1 with err. */
 int  xreply_count_parse(const char *body, size_t len,
                         struct xreply_count *out, char *err, size_t errlen);
 void xreply_count_fini(struct xreply_count *c);

@@ -35,8 +35,15 @@ test_xreply_count(void **state)
     assert_int_equal(xreply_count_parse(S("{\"total\":0,\"groups\":[]}"), &c,
                                         err, sizeof(err)), 0);
     assert_int_equal(c.n_groups, 0);
+    assert_int_equal(c.other, 0);
+    xreply_count_fini(&c);
+    assert_int_equal(xreply_count_parse(S("{\"total\":9,\"groups\":[],"
+                                          "\"other\":9}"), &c, err,
+                                        sizeof(err)), 0);
+    assert_int_equal(c.other, 9);
     xreply_count_fini(&c);
     const char *bad[] = {
+        "{\"total\":1,\"groups\":[],\"other\":\"x\"}",
         "", "[]", "{\"total\":-1,\"groups\":[]}", "{\"total\":1}",
         "{\"total\":1,\"groups\":[{\"key\":1,\"count\":1}]}",
         "{\"total\":1,\"groups\":[{\"key\":\"a\",\"count\":-2}]}",

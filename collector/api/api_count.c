@@ -290,7 +290,7 @@ api_agg_prepare(struct api_agg *s, const char *query)
         err = NULL;
     }
     if (!s->is_hist)
-        s->count = agg_count_new((enum agg_by)s->x.by);
+        s->count = agg_count_new((enum agg_by)s->x.by, s->x.by_name);
     api_search_spec(&s->p, NULL, &spec);
     spec.is_newest_first = 0;
     /* --max-scan-bytes bounds every search; a request may only lower it. */

@@ -73,8 +73,9 @@ api_xparams_apply(struct api_xparams *x, enum api_xep ep, const char *name,
         return api_xparams_context(name, v, &x->after, errstr) < 0 ? -1 : 1;
     if (ep == API_XEP_COUNT && strcmp(name, "by") == 0) {
         enum agg_by by;
-        if (agg_by_parse(v, &by) < 0) {
-            *errstr = xstrdup("bad by: want host, container or stream");
+        if (agg_by_parse(v, &by, x->by_name) < 0) {
+            *errstr = xstrdup("bad by: want host, container, stream or "
+                              "field:NAME");
             return -1;
         }
         x->by = by;

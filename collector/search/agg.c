@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fields.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 
@@ -27,15 +28,24 @@ struct agg_group {
 
 struct agg_count {
     enum agg_by        by;
+    char              *name;        /* AGG_BY_FIELD */
     uint64_t           total;
+    uint64_t           other;       /* AGG_BY_FIELD past the key cap */
     struct agg_group **tab;
     size_t             tab_size;    /* power of two */
     size_t             n_groups;
 };
 
 int
-agg_by_parse(const char *s, enum agg_by *out)
+agg_by_parse(const char *s, enum agg_by *out, char *name)
 {
+    size_t n = strlen(s);
+
+    if (n > 6 && n - 6 <= AGG_MAX_NAME && memcmp(s, "field:", 6) == 0) {
+        memcpy(name, s + 6, n - 6 + 1);
+        *out = AGG_BY_FIELD;
+        return 0;
+    }
     if (strcmp(s, "host") == 0)
         *out = AGG_BY_HOST;
     else if (strcmp(s, "container") == 0)
@@ -50,11 +60,13 @@ agg_by_parse(const char *s, enum agg_by *out)
 /* ------------------------------------------------------------ count */
 
 struct agg_count *
-agg_count_new(enum agg_by by)
+agg_count_new(enum agg_by by, const char *name)
 {
     struct agg_count *c = xcalloc(1, sizeof(*c));
 
     c->by = by;
+    if (by == AGG_BY_FIELD)
+        c->name = xstrdup(name);
     return c;
 }
 
@@ -71,6 +83,7 @@ agg_count_free(struct agg_count *c)
         }
     }
     free(c->tab);
+    free(c->name);
     free(c);
 }
 
@@ -124,6 +137,8 @@ void
 agg_count_add(struct agg_count *c, const struct logrec *r)
 {
     const char *a, *b = NULL;
+    char key[AGG_MAX_KEY + 1];
+    size_t key_len = 0;
 
     c->total++;
     switch (c->by) {
@@ -133,6 +148,12 @@ agg_count_add(struct agg_count *c, const struct logrec *r)
         b = r->container ? r->container : "";
         break;
     case AGG_BY_STREAM: a = logrec_stream_name(r->stream); break;
+    case AGG_BY_FIELD:
+        fields_get(r->msg, r->msg_len, c->name, strlen(c->name), key,
+                   AGG_MAX_KEY, &key_len);
+        key[key_len] = '\0';       /* a decoded NUL ends the key */
+        a = key;
+        break;
     default: return;
     }
     uint64_t h = agg_hash(a, b);
@@ -144,6 +165,10 @@ agg_count_add(struct agg_count *c, const struct logrec *r)
                 return;
             }
         }
+    }
+    if (c->by == AGG_BY_FIELD && c->n_groups >= AGG_MAX_FIELD_KEYS) {
+        c->other++;
+        return;
     }
     if (c->n_groups >= c->tab_size)
         agg_grow(c);
@@ -201,7 +226,10 @@ agg_count_format(const struct agg_count *c, struct buf *out)
         rc |= agg_num_append(out, ",\"count\":", v[i]->count);
         rc |= buf_append(out, "}", 1);
     }
-    rc |= buf_append(out, "]}", 2);
+    rc |= buf_append(out, "]", 1);
+    if (c->other > 0)
+        rc |= agg_num_append(out, ",\"other\":", c->other);
+    rc |= buf_append(out, "}", 1);
     free(v);
     if (rc != 0) {
         out->len = saved;

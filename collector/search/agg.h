@@ -19,21 +19,33 @@
 
 enum agg_by {
     AGG_BY_NONE, AGG_BY_HOST, AGG_BY_CONTAINER, AGG_BY_STREAM,
+    AGG_BY_FIELD,       /* a message field's first value (common/fields.h) */
 };
 
-/* "host", "container", "stream" -> *out; -1 otherwise. */
-int agg_by_parse(const char *s, enum agg_by *out);
+#define AGG_MAX_NAME        256     /* bytes of NAME in "field:NAME" */
+#define AGG_MAX_KEY         256     /* bytes of a field value as a key */
+#define AGG_MAX_FIELD_KEYS  10000   /* groups by field; more: "other" */
+
+/* "host", "container", "stream" -> *out; "field:NAME" (NAME 1 to
+ * AGG_MAX_NAME bytes) -> AGG_BY_FIELD with NAME copied to name, a buffer
+ * of AGG_MAX_NAME + 1 bytes (NUL-terminated). -1 otherwise. */
+int agg_by_parse(const char *s, enum agg_by *out, char *name);
 
 struct agg_count;
 
-struct agg_count *agg_count_new(enum agg_by by);
+/* name: the field's name for AGG_BY_FIELD (copied), else NULL. */
+struct agg_count *agg_count_new(enum agg_by by, const char *name);
 void agg_count_free(struct agg_count *c);
 /* Counts r in the total and in its group ("host", "host/container",
- * "stdout"/"stderr"). */
+ * "stdout"/"stderr", or the first value of the field, at most AGG_MAX_KEY
+ * bytes, "" when r has none). A field value that would be group number
+ * AGG_MAX_FIELD_KEYS + 1 is counted in "other" instead. */
 void agg_count_add(struct agg_count *c, const struct logrec *r);
 uint64_t agg_count_total(const struct agg_count *c);
 /* Appends {"total":N,"groups":[{"key":K,"count":N},...]} (groups by count
- * descending, then key ascending; [] without by). -1 if out's cap is hit. */
+ * descending, then key ascending; [] without by), and ,"other":N before
+ * the closing brace when records were counted there. -1 if out's cap is
+ * hit. */
 int agg_count_format(const struct agg_count *c, struct buf *out);
 
 /* Parses a histogram step: an integer (milliseconds) or a duration ("10s",

@@ -31,7 +31,7 @@ rec(const char *host, const char *container, int stream)
 static void
 expect_count(enum agg_by by, const char *want)
 {
-    struct agg_count *c = agg_count_new(by);
+    struct agg_count *c = agg_count_new(by, NULL);
     struct logrec rs[] = {
         rec("n1", "web", 0), rec("n2", "db", 1), rec("n1", "web", 1),
         rec("n1", "db", 0), rec("n2", "db", 0), rec("n1", "we\"b", 0),
@@ -64,10 +64,68 @@ test_agg_count_by(void **state)
                  "\"count\":1}]}");
 }
 
+/* by=field:NAME: the first value of the field (JSON or logfmt), "" for
+ * records without it (plain text too); past AGG_MAX_FIELD_KEYS distinct
+ * values the rest go to "other". */
+static void
+test_agg_count_by_field(void **state)
+{
+    static const char *const msgs[] = {
+        "{\"level\":\"error\",\"level\":\"x\"}", "level=error msg=a",
+        "level=\"warn\"", "plain level=error text", "{\"lvl\":1}",
+        "{\"level\":\"caf\\u00e9\"}", "{\"level\":\"q\\\"\"}",
+    };
+    const char *want = "{\"total\":7,\"groups\":[{\"key\":\"\",\"count\":2},"
+                       "{\"key\":\"error\",\"count\":2},"
+                       "{\"key\":\"caf\xc3\xa9\",\"count\":1},"
+                       "{\"key\":\"q\\\"\",\"count\":1},"
+                       "{\"key\":\"warn\",\"count\":1}]}";
+    enum agg_by by;
+    char name[AGG_MAX_NAME + 1];
+    struct buf out;
+
+    (void)state;
+    assert_int_equal(agg_by_parse("field:level", &by, name), 0);
+    assert_int_equal(by, AGG_BY_FIELD);
+    assert_string_equal(name, "level");
+    assert_int_equal(agg_by_parse("field:", &by, name), -1);
+    assert_int_equal(agg_by_parse("label", &by, name), -1);
+    struct agg_count *c = agg_count_new(by, name);
+    for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+        struct logrec r = rec("n1", "web", 0);
+        r.msg = msgs[i];
+        r.msg_len = strlen(msgs[i]);
+        agg_count_add(c, &r);
+    }
+    buf_init(&out, 4096);
+    assert_int_equal(agg_count_format(c, &out), 0);
+    assert_int_equal(out.len, strlen(want));
+    assert_memory_equal(out.data, want, out.len);
+    buf_fini(&out);
+    agg_count_free(c);
+
+    c = agg_count_new(AGG_BY_FIELD, "id");
+    char m[64];
+    for (int i = 0; i < AGG_MAX_FIELD_KEYS + 5; i++) {
+        int len = snprintf(m, sizeof(m), "id=%d", i);
+        struct logrec r = rec("n1", "web", 0);
+        r.msg = m;
+        r.msg_len = (size_t)len;
+        agg_count_add(c, &r);
+        agg_count_add(c, &r);
+    }
+    buf_init(&out, 1 << 20);
+    assert_int_equal(agg_count_format(c, &out), 0);
+    assert_true(out.len > 9 && memcmp(out.data + out.len - 12, ",\"other\":10}",
+                                      12) == 0);
+    buf_fini(&out);
+    agg_count_free(c);
+}
+
 static void
 test_agg_count_many_groups_and_cap(void **state)
 {
-    struct agg_count *c = agg_count_new(AGG_BY_HOST);
+    struct agg_count *c = agg_count_new(AGG_BY_HOST, NULL);
     struct buf out;
     char host[32];
 
@@ -228,6 +286,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_agg_count_by),
+        cmocka_unit_test(test_agg_count_by_field),
         cmocka_unit_test(test_agg_count_many_groups_and_cap),
         cmocka_unit_test(test_agg_step_parse),
         cmocka_unit_test(test_agg_hist_buckets),
