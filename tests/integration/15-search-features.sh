@@ -10,7 +10,8 @@
 # histogram against
 # the known line counts of the fake containers' manifests, and the query
 # limits (context > 1000, limit, scan cost cap on /logs, /count and
-# /histogram, too many buckets) failing with clear errors.
+# /histogram, too many buckets) failing with clear errors; then fields of
+# JSON and logfmt lines (field terms, count --by field:, {field.NAME}).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -289,5 +290,46 @@ stop node2
 lq hosts --no-color >"$IT_TMP/hosts.txt"
 grep -qE '^node2 +down since [0-9]+s ago +1 +100 ' "$IT_TMP/hosts.txt" ||
     fail "node2 not down: $(cat "$IT_TMP/hosts.txt")"
+
+log "fields: JSON and logfmt lines (level:error, status:>=500, --by field:)"
+# seq 1..60: lvl is info/warn/error by seq % 3, status 200/404/500/503 by
+# seq % 4 (fakedocker.py --template), so every count below is arithmetic.
+fake_container node1 jsonapp "$IT_TMP/node1.docker" --count 60 --rate 2000 \
+    --template '{{"level":"{lvl}","msg":"req {m}","http":{{"status":{status}}},"user":{{"id":{seq}}},"tags":["a","t{seq}"]}}'
+fake_container node1 fmtapp "$IT_TMP/node1.docker" --count 60 --rate 2000 \
+    --template 'level={lvl} msg="req {m} done" status={status} user.id={seq}'
+wait_writers 30
+wait_all_found 30 "$IT_TMP"/manifest-node1-{jsonapp,fmtapp}.jsonl
+assert_eq 20 "$(lq -c level:error --container jsonapp)" "JSON level:error"
+assert_eq 40 "$(lq -c level:error)" "level:error: JSON and logfmt"
+assert_eq 30 "$(lq -c 'http.status:>=500')" "nested JSON number >= 500"
+assert_eq 30 "$(lq -c 'status:>=500')" "logfmt status, plain text never"
+assert_eq 5 "$(lq -c level:error status:503)" "two field terms"
+assert_eq 40 "$(lq -c -level:info --container fmtapp)" "-level:info"
+assert_eq 15 "$(lq -c level:error -v 'status=500' --container fmtapp)" \
+    "field term with -v"
+assert_eq 2 "$(lq -c user.id:42)" "user.id:42 in both forms"
+assert_eq 1 "$(lq -c tags:t7)" "array element"
+assert_eq 1 "$(lq -c 'msg:"req Mnode1-fmtapp-000010 done"')" "quoted value"
+assert_eq 20 "$(lq -c '"level=error"')" "a phrase still searches the text"
+assert_eq "error 40
+info 40
+warn 40" "$(lq count --by field:level --container jsonapp \
+    --container fmtapp --json | got_counts)" "count --by field:level"
+assert_eq "$total" "$(lq count --by field:level --json --container '!*app' |
+    python3 -c 'import json, sys; r = json.load(sys.stdin)
+print(r["groups"][0]["count"] if r["groups"][0]["key"] == "" else -1)')" \
+    "plain lines have no level"
+assert_eq "info 42" "$(lq --format '{field.level} {field.user.id}' \
+    Mnode1-jsonapp-000042)" "--format {field.NAME}"
+lq histogram --json --since 10m level:error >"$IT_TMP/hf.json"
+assert_eq 40 "$(python3 -c 'import json, sys
+print(sum(c for _, c in json.load(open(sys.argv[1]))["buckets"]))' \
+    "$IT_TMP/hf.json")" "histogram of a field term"
+rc=0
+lq -c 'status:>=abc' 2>"$IT_TMP/f.err" || rc=$?
+assert_eq 2 "$rc" "a comparison needs a number"
+grep -qF "field comparison 'status:>=abc' needs a number" "$IT_TMP/f.err" ||
+    fail "comparison error: $(cat "$IT_TMP/f.err")"
 
 it_pass

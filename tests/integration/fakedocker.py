@@ -237,6 +237,11 @@ def parse_args(argv):
     p.add_argument("--time-step", type=int, default=1_000_000_000,
                    help="ns between lines with --time-start")
     p.add_argument("--manifest", help="append one JSON line per written line")
+    p.add_argument("--template",
+                   help="each message is this Python format string with "
+                   "{m} (the marker), {seq}, {lvl} (info, warn, error by "
+                   "seq %% 3) and {status} (200, 404, 500, 503 by seq %% 4): "
+                   "JSON or logfmt lines")
     p.add_argument("--split-every", type=int, default=0,
                    help="write every Nth json-file line in two writes, "
                    "20 ms apart (a line without its newline at the end)")
@@ -283,6 +288,10 @@ def main(argv):
         has_word = a.word_every and seq % a.word_every == 0
         msg = marker + " " + (a.word + " " if has_word else "") + \
             make_text(rng, seq, a.long_size if is_long else 0)
+        if a.template:
+            msg = a.template.format(m=marker, seq=seq,
+                                    lvl=("info", "warn", "error")[seq % 3],
+                                    status=(200, 404, 500, 503)[seq % 4])
         stream = "stderr" if a.stderr_every and seq % a.stderr_every == 0 \
             else "stdout"
         if a.last_split_pause > 0 and i == a.count - 1:
