@@ -398,6 +398,7 @@ api_new(struct event_base *base, const struct api_options *opt,
                                         : API_DEF_MAX_SEARCHES;
     a->max_followers = opt->max_followers ? opt->max_followers
                                           : API_DEF_MAX_FOLLOWERS;
+    feed_budget_init(&a->feed_budget, API_FOLLOW_MAX_FEEDS);
     /* one Grafana body parsed per connection at most (evhttp serves a
      * connection's requests one after the other) */
     a->max_parsing = opt->max_connections ? opt->max_connections

@@ -26,7 +26,9 @@
  * commits), so each record is sent exactly once whatever its time (a late
  * record older than the history's newest is sent, as a live line).
  * Output is bounded three times: the
- * feed (API_FOLLOW_MAX_FEED bytes or API_FOLLOW_MAX_KEYS records waiting),
+ * feed (API_FOLLOW_MAX_FEED bytes or API_FOLLOW_MAX_KEYS records waiting;
+ * all followers' feeds together API_FOLLOW_MAX_FEEDS, past which the
+ * followers with the most waiting are dropped: api_follow_make_room),
  * the slice (API_SLICE_BYTES) and the bytes queued on the socket
  * (API_FOLLOW_MAX_QUEUED). A client over a cap (one that does not read,
  * or whose query cannot keep up with the lines) is dropped (logged,
@@ -59,6 +61,8 @@
 #define API_FOLLOW_KEEPALIVE_S 15
 #define API_FOLLOW_TICK_S      5
 #define API_FOLLOW_MAX_KEYS    65536
+#define API_FOLLOW_OVER_ALL    "live lines of all followers over the cap " \
+                               "(64 MiB), this one holding the most"
 
 /* A history line of the slice: where it is in hist_out and its identity
  * (time, host, container id, offset), to skip it on the loop if it also
@@ -222,6 +226,28 @@ api_follow_wants(const struct api_params *p, const struct logrec *r)
            namesel_match(p->sel, r->host, r->container, r->image);
 }
 
+/* The live lines of all followers together would pass
+ * API_FOLLOW_MAX_FEEDS: the followers with the most waiting (the
+ * slowest) are dropped, their waiting lines released at once, until r
+ * fits. Returns feed_push's result: FEED_BUDGET when s itself is the one
+ * with the most (or the bytes are all in batches being read). */
+static int
+api_follow_make_room(struct api_follow *s, const struct logrec *r)
+{
+    int rc = FEED_BUDGET;
+    struct feed *big;
+
+    /* each turn empties one more live batch: at most one per follower */
+    while (rc == FEED_BUDGET &&
+           (big = feed_budget_largest(&s->api->feed_budget)) != NULL &&
+           big != &s->feed) {
+        api_follow_drop(big->owner, API_FOLLOW_OVER_ALL);
+        feed_release_live(big);
+        rc = feed_push(&s->feed, r);
+    }
+    return rc;
+}
+
 /* follow_record_fn, on the loop: a copy for the live job. */
 static void
 api_follow_record_cb(const struct logrec *r, void *arg)
@@ -230,9 +256,14 @@ api_follow_record_cb(const struct logrec *r, void *arg)
 
     if (s->is_dropping || !api_follow_wants(&s->p, r))
         return;
-    if (feed_push(&s->feed, r) < 0) {
-        api_follow_drop(s, "live lines waiting over the cap (the client "
-                        "or its query cannot keep up)");
+    int rc = feed_push(&s->feed, r);
+    if (rc == FEED_BUDGET)
+        rc = api_follow_make_room(s, r);
+    if (rc < 0) {
+        feed_release_live(&s->feed);
+        api_follow_drop(s, rc == FEED_BUDGET ? API_FOLLOW_OVER_ALL
+                        : "live lines waiting over the cap (the client "
+                          "or its query cannot keep up)");
         return;
     }
     if (s->held_keys != NULL && follow_keys_add(s->held_keys, r) < 0)
@@ -612,7 +643,8 @@ api_follow(struct api *a, struct evhttp_request *req, const char *query)
     s->job.run = api_follow_create_run;
     s->job.done = api_follow_created;
     buf_init(&s->out, API_MAX_RECORD_JSON);
-    feed_init(&s->feed, API_FOLLOW_MAX_FEED, API_FOLLOW_MAX_KEYS);
+    feed_init(&s->feed, API_FOLLOW_MAX_FEED, API_FOLLOW_MAX_KEYS,
+              &a->feed_budget, s);
     if (api_search_parse(a, req, query, API_EP_FOLLOW, &s->p) < 0) {
         api_follow_free(s);
         return;

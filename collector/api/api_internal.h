@@ -14,6 +14,7 @@
 #include "collector/api/api.h"
 #include "collector/api/api_conn.h"
 #include "collector/api/api_params.h"
+#include "collector/search/feed.h"
 #include "collector/search/query.h"
 #include "collector/search/search.h"
 #include "common/buf.h"
@@ -28,6 +29,9 @@
 #define API_SLICE_RECORDS    20000   /* records scanned per loop turn */
 #define API_MAX_RECORD_JSON  ((size_t)128 << 20)
 #define API_MISDIRECTED      421     /* Host not served here (RFC 9110) */
+/* Live lines waiting for all followers' workers together (api_follow.c,
+ * search/feed.c): past it the follower holding the most is dropped. */
+#define API_FOLLOW_MAX_FEEDS ((size_t)64 << 20)
 
 struct api {
     struct event_base      *base;
@@ -50,6 +54,7 @@ struct api {
     unsigned                n_searches, max_searches;
     unsigned                n_followers, max_followers;
     unsigned                n_parsing, max_parsing; /* Grafana bodies */
+    struct feed_budget      feed_budget;    /* all followers' live lines */
 };
 
 typedef void (*api_handler_fn)(struct api *a, struct evhttp_request *req,

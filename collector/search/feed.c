@@ -3,32 +3,82 @@
  * feed: a follower's live records, loop to worker (contract in feed.h).
  * Two recbufs swapped at take time: the loop fills one while a job reads
  * the other, so neither waits for the other and no lock is needed (the
- * pool's submit and done hand-offs order every access).
+ * pool's submit and done hand-offs order every access). The shared
+ * budget counts recbuf_size bytes per record, charged at push and
+ * released when the batch is emptied: the owner's thread does both.
  */
 #include "collector/search/feed.h"
 
+#include <assert.h>
 #include <string.h>
 
 void
-feed_init(struct feed *f, size_t max_bytes, size_t max_records)
+feed_budget_init(struct feed_budget *b, size_t max_bytes)
 {
+    b->max_bytes = max_bytes;
+    b->used = 0;
+    TAILQ_INIT(&b->feeds);
+}
+
+struct feed *
+feed_budget_largest(const struct feed_budget *b)
+{
+    struct feed *f, *best = NULL;
+
+    TAILQ_FOREACH(f, &b->feeds, link)
+        if (f->live_bytes > 0 &&
+            (best == NULL || f->live_bytes > best->live_bytes))
+            best = f;
+    return best;
+}
+
+void
+feed_init(struct feed *f, size_t max_bytes, size_t max_records,
+          struct feed_budget *budget, void *owner)
+{
+    memset(f, 0, sizeof(*f));
     recbuf_init(&f->live, max_bytes, max_records);
     recbuf_init(&f->work, max_bytes, max_records);
-    f->next = 0;
+    f->budget = budget;
+    f->owner = owner;
+    if (budget != NULL)
+        TAILQ_INSERT_TAIL(&budget->feeds, f, link);
+}
+
+/* Gives n bytes back to the budget. */
+static void
+feed_uncharge(struct feed *f, size_t n)
+{
+    if (f->budget == NULL)
+        return;
+    assert(f->budget->used >= n);
+    f->budget->used -= n;
 }
 
 void
 feed_fini(struct feed *f)
 {
+    feed_uncharge(f, f->live_bytes + f->work_bytes);
+    if (f->budget != NULL)
+        TAILQ_REMOVE(&f->budget->feeds, f, link);
     recbuf_fini(&f->live);
     recbuf_fini(&f->work);
-    f->next = 0;
+    memset(f, 0, sizeof(*f));
 }
 
 int
 feed_push(struct feed *f, const struct logrec *r)
 {
-    return recbuf_add(&f->live, r);
+    size_t size = recbuf_size(r);
+
+    if (f->budget != NULL && size > f->budget->max_bytes - f->budget->used)
+        return FEED_BUDGET;
+    if (recbuf_add(&f->live, r) < 0)
+        return FEED_FULL;
+    f->live_bytes += size;
+    if (f->budget != NULL)
+        f->budget->used += size;
+    return 0;
 }
 
 int
@@ -36,12 +86,24 @@ feed_take(struct feed *f)
 {
     if (f->next < f->work.n)
         return 1;
+    feed_uncharge(f, f->work_bytes);    /* read to its end */
+    f->work_bytes = 0;
+    recbuf_reset(&f->work);
+    f->next = 0;
     if (f->live.n == 0)
         return 0;
     recbuf_swap(&f->live, &f->work);
-    recbuf_reset(&f->live);
-    f->next = 0;
+    f->work_bytes = f->live_bytes;
+    f->live_bytes = 0;
     return 1;
+}
+
+void
+feed_release_live(struct feed *f)
+{
+    feed_uncharge(f, f->live_bytes);
+    f->live_bytes = 0;
+    recbuf_reset(&f->live);
 }
 
 int

@@ -5,7 +5,11 @@
  * job's callback exactly once, in push order, whatever the interleaving
  * of pushes, takes and steps of random sizes (including steps the
  * callback ends early); a full live batch refuses, never loses what it
- * holds. Then the real hand-off: several followers, each one job at a
+ * holds. Several feeds sharing a byte budget, against a model of what
+ * each holds: the budget never passes its cap, counts exactly the bytes
+ * held, refuses exactly the pushes that would pass it (before a full
+ * batch), names the feed with the most live bytes, and gets every byte
+ * back when a batch is read, released or finied. Then the real hand-off: several followers, each one job at a
  * time on a pool of workers while the owner thread keeps pushing (run
  * under MODE=tsan too).
  */
@@ -81,7 +85,7 @@ test_feed_model_random(void **state)
         uint64_t seq = 0;
         int is_running = 0;
 
-        feed_init(&f, 64 + (size_t)(rand() % 4096), max_records);
+        feed_init(&f, 64 + (size_t)(rand() % 4096), max_records, NULL, NULL);
         for (int op = 0; op < 400; op++) {
             int what = rand() % 3;
             if (what == 0) {                    /* the loop pushes */
@@ -125,7 +129,7 @@ test_feed_full_refuses(void **state)
     char msg[64];
     struct logrec r;
 
-    feed_init(&f, 1 << 20, 3);
+    feed_init(&f, 1 << 20, 3, NULL, NULL);
     for (uint64_t i = 1; i <= 3; i++) {
         rec_of(&r, msg, sizeof(msg), i);
         assert_int_equal(feed_push(&f, &r), 0);
@@ -145,12 +149,156 @@ test_feed_full_refuses(void **state)
         assert_int_equal(s.v[i], i + 1);
     /* by bytes: one record too big for the batch is refused */
     feed_fini(&f);
-    feed_init(&f, 16, 100);
+    feed_init(&f, 16, 100, NULL, NULL);
     rec_of(&r, msg, sizeof(msg), 1);
     assert_int_equal(feed_push(&f, &r), -1);
     assert_int_equal(feed_n_waiting(&f), 0);
     feed_fini(&f);
     free(s.v);
+}
+
+/* ---- a byte budget shared by several feeds, against a model ---- */
+
+#define N_SHARED 4
+
+/* The model of one feed: bytes and records of its batches. */
+struct mfeed {
+    size_t live_bytes, live_n;      /* data bytes: recbuf_size */
+    size_t work_bytes, work_n, work_next;
+    int    is_running;              /* a job holds the work batch */
+    int    is_open;
+};
+
+static size_t
+model_used(const struct mfeed *m)
+{
+    size_t used = 0;
+
+    for (int i = 0; i < N_SHARED; i++)
+        used += m[i].live_bytes + m[i].work_bytes;
+    return used;
+}
+
+/* feed_record_fn: counts; ends the step at random. */
+static int
+count_cb(const struct logrec *r, void *arg)
+{
+    size_t *n = arg;
+
+    assert_string_equal(r->container, "web");
+    (*n)++;
+    return rand() % 4 == 0;
+}
+
+static void
+test_feed_budget_model(void **state)
+{
+    struct feed f[N_SHARED];
+    struct mfeed m[N_SHARED];
+    struct feed_budget b;
+    char msg[256];
+    uint64_t seq = 0;
+    size_t n_budget = 0, n_full = 0, n_largest = 0;
+
+    srand(777);
+    for (int round = 0; round < 50; round++) {
+        size_t batch_max = 200 + (size_t)(rand() % 2000);
+        size_t max_records = 1 + (size_t)(rand() % 30);
+        feed_budget_init(&b, 100 + (size_t)(rand() % 3000));
+        memset(m, 0, sizeof(m));
+        for (int i = 0; i < N_SHARED; i++) {
+            feed_init(&f[i], batch_max, max_records, &b, &m[i]);
+            m[i].is_open = 1;
+        }
+        for (int op = 0; op < 2000; op++) {
+            int i = rand() % N_SHARED, what = rand() % 10;
+            struct mfeed *mi = &m[i];
+            if (!mi->is_open) {                 /* a new follower */
+                feed_init(&f[i], batch_max, max_records, &b, mi);
+                memset(mi, 0, sizeof(*mi));
+                mi->is_open = 1;
+            } else if (what < 5) {              /* the loop pushes */
+                struct logrec r;
+                seq++;
+                int n = snprintf(msg, sizeof(msg), "line %llu %.*s",
+                                 (unsigned long long)seq,
+                                 (int)(seq * 7 % 150), "xxxxxxxxxxxxxxxxxx"
+                                 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                                 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                                 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                                 "xxxxxxxxxxxxxxxxxxxxxxxxxx");
+                r = (struct logrec){ .time_ns = 1, .host = "h1",
+                                     .container_id = "c1",
+                                     .container = "web", .image = "img",
+                                     .offset = seq, .msg = msg,
+                                     .msg_len = (size_t)n };
+                size_t size = 3 + 3 + 4 + 4 + (size_t)n;
+                int want = model_used(m) + size > b.max_bytes ? FEED_BUDGET
+                           : mi->live_n == max_records ||
+                             mi->live_bytes + size > batch_max ? FEED_FULL
+                           : 0;
+                assert_int_equal(feed_push(&f[i], &r), want);
+                if (want == 0) {
+                    mi->live_bytes += size;
+                    mi->live_n++;
+                }
+                n_budget += want == FEED_BUDGET;
+                n_full += want == FEED_FULL;
+            } else if (what < 7 && !mi->is_running) {   /* a take */
+                int has;
+                if (mi->work_next == mi->work_n) {
+                    mi->work_bytes = mi->work_n = mi->work_next = 0;
+                    if (mi->live_n > 0) {
+                        mi->work_bytes = mi->live_bytes;
+                        mi->work_n = mi->live_n;
+                        mi->live_bytes = mi->live_n = 0;
+                    }
+                }
+                has = mi->work_next < mi->work_n;
+                assert_int_equal(feed_take(&f[i]), has);
+                mi->is_running = has;
+            } else if (what < 9 && mi->is_running) {    /* a job's step */
+                size_t n_read = 0;
+                size_t k = 1 + (size_t)(rand() % 5);
+                mi->is_running = feed_run(&f[i], k, count_cb, &n_read);
+                mi->work_next += n_read;
+                assert_int_equal(mi->is_running,
+                                 mi->work_next < mi->work_n);
+            } else if (what == 9 && !mi->is_running) {  /* dropped */
+                struct feed *big = feed_budget_largest(&b);
+                size_t most = 0;
+                for (int k = 0; k < N_SHARED; k++)
+                    if (m[k].is_open && m[k].live_bytes > most)
+                        most = m[k].live_bytes;
+                if (most == 0) {
+                    assert_null(big);
+                } else {
+                    assert_non_null(big);
+                    struct mfeed *mb = big->owner;
+                    assert_int_equal(mb->live_bytes, most);
+                    if (!mb->is_running && rand() % 2) {
+                        feed_fini(big);         /* its client goes */
+                        memset(mb, 0, sizeof(*mb));
+                    } else {
+                        feed_release_live(big); /* dropping it */
+                        mb->live_bytes = mb->live_n = 0;
+                    }
+                    n_largest++;
+                }
+            }
+            assert_int_equal(b.used, model_used(m));
+            assert_true(b.used <= b.max_bytes);
+        }
+        for (int i = 0; i < N_SHARED; i++)
+            if (m[i].is_open)
+                feed_fini(&f[i]);
+        assert_int_equal(b.used, 0);
+        assert_true(TAILQ_EMPTY(&b.feeds));
+    }
+    /* the model's branches were all taken */
+    assert_true(n_budget > 100);
+    assert_true(n_full > 100);
+    assert_true(n_largest > 100);
 }
 
 /* ---- the real hand-off on a pool ---- */
@@ -218,7 +366,7 @@ test_feed_pool_handoff(void **state)
     the_pool = pool_new(3, N_FOLLOWERS, &err);
     assert_non_null(the_pool);
     for (int i = 0; i < N_FOLLOWERS; i++) {
-        feed_init(&fl[i].feed, 1 << 20, 1 << 20);
+        feed_init(&fl[i].feed, 1 << 20, 1 << 20, NULL, NULL);
         fl[i].job = (struct pool_job){ .run = follower_run,
                                        .done = follower_done,
                                        .arg = &fl[i] };
@@ -267,6 +415,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_feed_model_random),
         cmocka_unit_test(test_feed_full_refuses),
+        cmocka_unit_test(test_feed_budget_model),
         cmocka_unit_test(test_feed_pool_handoff),
     };
 

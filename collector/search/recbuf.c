@@ -42,6 +42,20 @@ recbuf_put_str(struct recbuf *b, const char *s, size_t *off)
     return buf_append(&b->data, s ? s : "", strlen(s ? s : "") + 1);
 }
 
+static size_t
+recbuf_str_size(const char *s)
+{
+    return strlen(s ? s : "") + 1;
+}
+
+size_t
+recbuf_size(const struct logrec *r)
+{
+    return recbuf_str_size(r->host) + recbuf_str_size(r->container_id) +
+           recbuf_str_size(r->container) + recbuf_str_size(r->image) +
+           r->msg_len;
+}
+
 int
 recbuf_add(struct recbuf *b, const struct logrec *r)
 {

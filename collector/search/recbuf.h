@@ -27,6 +27,9 @@ struct recbuf {
 /* At most max_bytes of copied fields and max_records records. */
 void recbuf_init(struct recbuf *b, size_t max_bytes, size_t max_records);
 void recbuf_fini(struct recbuf *b);
+/* The bytes of data recbuf_add copies for r (its strings with their
+ * NULs, its message). */
+size_t recbuf_size(const struct logrec *r);
 /* Copies r: 0, or -1 when a cap would be passed (b unchanged). */
 int  recbuf_add(struct recbuf *b, const struct logrec *r);
 /* Record i (< b->n) into r; its strings are b's, valid until the next
