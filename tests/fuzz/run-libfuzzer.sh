@@ -4,8 +4,10 @@
 # clang (ASan+UBSan) and runs each for FUZZ_SECONDS (default 60) on a copy of
 # tests/fuzz/corpus/<name>/. New crashes are left in build/fuzz-work/<name>/;
 # minimise one with the binary's -minimize_crash=1 and add it to the corpus.
-# FUZZ_TARGETS="redis reply" runs only those; stdout is closed (the
-# argument parsers print --help there), crash reports go to stderr.
+# FUZZ_TARGETS="redis reply" runs only those, in that order; stdout is
+# closed (the argument parsers print --help there), crash reports go to
+# stderr. Library objects are kept in build/fuzz-work/obj and rebuilt when
+# their source or a header they include (clang -MMD) is newer.
 # `make test` only replays the corpus (gcc, no clang needed).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -29,20 +31,45 @@ for c in common/*.c shipper/*.c collector/*.c collector/*/*.c \
          query/*.c; do
     case $c in *_test.c | */main.c) ;; *) srcs+=("$c") ;; esac
 done
-# The library is compiled once per run (objects in $out/obj), then linked
-# into every target.
+# Whether object $1 is missing or older than a file it was built from
+# (its .d file, written by -MMD, lists them).
+is_stale() {
+    local dep deps
+    [ -f "$1" ] && [ -f "${1%.o}.d" ] || return 0
+    read -r -a deps <<<"$(sed -e 's/^[^:]*://' -e 's/\\$//' "${1%.o}.d" |
+        tr '\n' ' ')"
+    for dep in "${deps[@]}"; do
+        [ "$dep" -nt "$1" ] && return 0
+    done
+    return 1
+}
+# The library is compiled once (objects in $out/obj), then linked into
+# every target.
 objs=()
 for c in "${srcs[@]}"; do
     o=$out/obj/${c%.c}.o
     mkdir -p "$(dirname "$o")"
-    clang "${flags[@]}" "-fsanitize=fuzzer-no-link,$san" -c "$c" -o "$o"
+    if is_stale "$o"; then
+        clang "${flags[@]}" "-fsanitize=fuzzer-no-link,$san" -MMD -c "$c" \
+            -o "$o"
+    fi
     objs+=("$o")
 done
-rc=0
+targets=()
 for f in tests/fuzz/fuzz_*.c; do
     name=$(basename "$f" .c)
-    target=${name#fuzz_}
-    case " ${FUZZ_TARGETS:-$target} " in *" $target "*) ;; *) continue ;; esac
+    targets+=("${name#fuzz_}")
+done
+read -r -a targets <<<"${FUZZ_TARGETS:-${targets[*]}}"
+rc=0
+for target in "${targets[@]}"; do
+    name=fuzz_$target
+    f=tests/fuzz/$name.c
+    if [ ! -f "$f" ]; then
+        echo "no fuzz target $f" >&2
+        rc=1
+        continue
+    fi
     echo "=== $name (${secs}s)"
     clang "${flags[@]}" "-fsanitize=fuzzer,$san" -o "$out/$name" "$f" \
         "${objs[@]}" "${libs[@]}"
