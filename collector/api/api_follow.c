@@ -7,7 +7,10 @@
  * the follower's feed (collector/search/feed.c, bounded), and a job on
  * the query workers (api_pool.c) matches them (query) and formats the
  * matches into a slice of JSON lines, sent back on the loop as one chunk.
- * One job per follower at a time, each feed batch read in push order, so
+ * The name selection's answer (container globs: fnmatch) is cached per
+ * source (collector/search/selcache.c), so a record costs the loop a
+ * hash of its names per follower, not the globs. One job per follower
+ * at a time, each feed batch read in push order, so
  * live lines reach the client in commit order, each once.
  *
  * Creation: the loop parses the parameters (400 at once) and subscribes;
@@ -50,7 +53,7 @@
 #include "collector/api/api_pool.h"
 #include "collector/search/feed.h"
 #include "collector/search/search.h"
-#include "collector/store/namesel.h"
+#include "collector/search/selcache.h"
 #include "common/log.h"
 #include "common/record.h"
 #include "common/timeutil.h"
@@ -61,6 +64,7 @@
 #define API_FOLLOW_KEEPALIVE_S 15
 #define API_FOLLOW_TICK_S      5
 #define API_FOLLOW_MAX_KEYS    65536
+#define API_FOLLOW_SEL_SOURCES 1024     /* name answers cached */
 #define API_FOLLOW_OVER_ALL    "live lines of all followers over the cap " \
                                "(64 MiB), this one holding the most"
 
@@ -79,6 +83,7 @@ struct api_follow {
     struct evhttp_request    *req;
     struct evhttp_connection *evcon;
     struct api_params         p;
+    struct selcache          *selc;         /* p.sel's answers per source */
     struct query             *q;
     struct follow_sub        *sub;
     struct event             *keepalive_ev;
@@ -134,6 +139,7 @@ api_follow_free(struct api_follow *s)
     buf_fini(&s->line_hc);
     free(s->lines);
     query_free(s->q);
+    selcache_free(s->selc);
     api_params_fini(&s->p);
     buf_fini(&s->out);
     free(s->create_err);
@@ -214,16 +220,19 @@ api_follow_send(struct api_follow *s, const void *p, size_t len)
 }
 
 /* On the loop: the checks the store does for a cursor (time, stream,
- * names); the query is matched on the worker. */
+ * names: their answer cached per source); the query is matched on the
+ * worker. */
 static int
-api_follow_wants(const struct api_params *p, const struct logrec *r)
+api_follow_wants(struct api_follow *s, const struct logrec *r)
 {
+    const struct api_params *p = &s->p;
+
     if (r->time_ns < p->since_ns)
         return 0;
     if (p->stream >= 0 && r->stream != p->stream)
         return 0;
-    return p->sel == NULL ||
-           namesel_match(p->sel, r->host, r->container, r->image);
+    return s->selc == NULL ||
+           selcache_match(s->selc, r->host, r->container, r->image);
 }
 
 /* The live lines of all followers together would pass
@@ -254,7 +263,7 @@ api_follow_record_cb(const struct logrec *r, void *arg)
 {
     struct api_follow *s = arg;
 
-    if (s->is_dropping || !api_follow_wants(&s->p, r))
+    if (s->is_dropping || !api_follow_wants(s, r))
         return;
     int rc = feed_push(&s->feed, r);
     if (rc == FEED_BUDGET)
@@ -649,6 +658,8 @@ api_follow(struct api *a, struct evhttp_request *req, const char *query)
         api_follow_free(s);
         return;
     }
+    if (s->p.sel != NULL)
+        s->selc = selcache_new(s->p.sel, API_FOLLOW_SEL_SOURCES);
     /* Live lines from now on; the history's cursor, created by the job,
      * may see some of them too: their identities are kept to cut them
      * out of the history. */
