@@ -38,8 +38,8 @@ void index_mem_free(struct index_mem *m);
  * non-decreasing order. */
 void index_mem_add_text(struct index_mem *m, uint32_t blk, const void *text,
                         size_t len);
-/* The distinct token hashes of one block, gathered on the sealing thread
- * (no shared state) and merged into an index_mem by the store's thread. */
+/* The distinct token hashes of one block, gathered and merged into the
+ * open segment's index_mem on the sealing thread (segindex.c). */
 struct index_set {
     uint32_t *tab;                      /* open addressing, 0: empty */
     size_t    size, n;
