@@ -59,7 +59,7 @@ LDFLAGS := $(LDFLAGS_$(MODE)) $(HARDEN_LDFLAGS_$(MODE)) $(EXTRA_LDFLAGS)
 # libevent_openssl, in Debian's libevent-dev) over OpenSSL (libssl-dev).
 LIBS    := -levent -levent_pthreads $(shell pkg-config --libs libevent_openssl \
            openssl 2>/dev/null || echo -levent_openssl -lssl -lcrypto) \
-           -lz -lzstd -ljansson -lhiredis -lpcre2-8 -lpthread -lm
+           -lz -ldeflate -lzstd -ljansson -lhiredis -lpcre2-8 -lpthread -lm
 TLIBS   := -lcmocka
 
 notest   = $(filter-out %_test.c,$(1))
@@ -208,6 +208,11 @@ clean:
 	rm -rf build bin
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# tests/bench/deflate_bench.sh: the batch encoders side by side (not in
+# make test; libdeflate is linked by the programs too, see LIBS).
+$(BUILD)/deflate-bench: $(call obj,tests/bench/deflate_bench.c) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # The project's realistic log generator (tests, bench, demo containers).
 # Linked statically (so no sanitizers) so it runs inside a busybox image;

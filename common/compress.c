@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * compress: zlib deflate/inflate and zstd frames of whole payloads into
- * bufs, and crc32.
- * The z_stream objects live in thread-local storage and are reset, not
- * re-created, between calls: deflateInit allocates about 268 KiB at level 6,
- * which used to cost more than compressing a 64 KiB batch. Inflate writes
+ * compress: zlib-format deflate/inflate and zstd frames of whole payloads
+ * into bufs, and crc32.
+ * Deflate is libdeflate's whole-buffer encoder (the same zlib format, so
+ * every inflater reads it; at level 1 it takes about 0.6x zlib's CPU for a
+ * smaller output: BENCHMARKS.md "Shipper compression"). It writes into a
+ * per-thread scratch buffer of its worst-case bound and the result is
+ * copied to out, so out grows by the compressed size only (a sender's
+ * queued frames hold about what they send). Inflate stays zlib's streaming
+ * inflate, for its output limit. The compressors and z_streams live in
+ * thread-local storage and are kept, not re-created, between calls:
+ * allocating them costs as much as compressing a small batch. Inflate writes
  * straight into the caller's buf, growing it with the output actually
  * produced and stopping at max_out, so a bomb costs at most max_out bytes.
  * zstd contexts are kept per thread the same way. Talks to nobody but zlib
@@ -17,19 +23,22 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libdeflate.h>
 #include <zlib.h>
 #include <zstd.h>
 
 #include "common/xmalloc.h"
 
 #define COMPRESS_MIN_GROW (16u << 10)
+#define COMPRESS_DEFAULT_LEVEL 6
+#define COMPRESS_MAX_LEVEL 12      /* libdeflate's */
 
 /* One per thread that compresses; freed by a pthread key destructor when
  * the thread exits (the main thread's lives until the process ends). */
 struct compress_state {
-    z_stream dzs;
-    int      dlevel;
-    int      has_dzs;
+    struct libdeflate_compressor *ld;
+    int      ld_level;
+    struct buf dscratch;        /* deflate output, then copied to out */
     z_stream izs;
     int      has_izs;
     ZSTD_CCtx *zc;
@@ -49,8 +58,8 @@ compress_state_free(void *arg)
 
     if (st == NULL)
         return;
-    if (st->has_dzs)
-        deflateEnd(&st->dzs);
+    libdeflate_free_compressor(st->ld);
+    buf_fini(&st->dscratch);
     if (st->has_izs)
         inflateEnd(&st->izs);
     ZSTD_freeCCtx(st->zc);
@@ -73,6 +82,7 @@ compress_state(void)
     if (pthread_once(&compress_once, compress_key_init) != 0)
         abort();
     compress_tls = xcalloc(1, sizeof(*compress_tls));
+    buf_init(&compress_tls->dscratch, SIZE_MAX);
     if (pthread_setspecific(compress_key, compress_tls) != 0)
         abort();
     return compress_tls;
@@ -84,22 +94,16 @@ compress_min(size_t a, size_t b)
     return a < b ? a : b;
 }
 
-/* Deflate stream for this level, reset and ready; NULL if zlib fails. */
-static z_stream *
-compress_deflater(struct compress_state *st, int level)
+/* libdeflate compressor for this level; NULL if out of memory. */
+static struct libdeflate_compressor *
+compress_compressor(struct compress_state *st, int level)
 {
-    if (st->has_dzs && st->dlevel == level)
-        return &st->dzs;
-    if (st->has_dzs) {
-        deflateEnd(&st->dzs);
-        st->has_dzs = 0;
-    }
-    memset(&st->dzs, 0, sizeof(st->dzs));
-    if (deflateInit(&st->dzs, level) != Z_OK)
-        return NULL;
-    st->has_dzs = 1;
-    st->dlevel = level;
-    return &st->dzs;
+    if (st->ld != NULL && st->ld_level == level)
+        return st->ld;
+    libdeflate_free_compressor(st->ld);
+    st->ld = libdeflate_alloc_compressor(level);
+    st->ld_level = level;
+    return st->ld;
 }
 
 static z_stream *
@@ -132,43 +136,23 @@ compress_feed(z_stream *zs, const uint8_t **in, size_t *left)
 int
 compress_deflate(struct buf *out, const void *in, size_t len, int level)
 {
-    struct compress_state *st = compress_state();
-    z_stream *zs = compress_deflater(st, level);
-    if (zs == NULL)
+    if (level < 0)
+        level = COMPRESS_DEFAULT_LEVEL;
+    if (level > COMPRESS_MAX_LEVEL)
         return -1;
-    size_t start = out->len;
-    const uint8_t *ip = in;
-    size_t left = len;
-    size_t room = out->max - out->len;
-    size_t bound = deflateBound(zs, (uLong)compress_min(len, ULONG_MAX));
-
-    if (buf_reserve(out, compress_min(bound, room)) < 0)
-        goto fail;
-    for (;;) {
-        compress_feed(zs, &ip, &left);
-        if (out->cap == out->len) {
-            size_t grow = compress_min(COMPRESS_MIN_GROW, out->max - out->len);
-            if (grow == 0 || buf_reserve(out, grow) < 0)
-                goto fail;
-        }
-        size_t avail = compress_min(out->cap - out->len, UINT_MAX);
-        zs->next_out = out->data + out->len;
-        zs->avail_out = (uInt)avail;
-        int rc = deflate(zs, left ? Z_NO_FLUSH : Z_FINISH);
-        out->len += avail - zs->avail_out;
-        if (rc == Z_STREAM_END)
-            break;
-        if (rc != Z_OK && rc != Z_BUF_ERROR)
-            goto fail;
-    }
-    if (deflateReset(zs) != Z_OK)
-        goto fail;
-    return 0;
-fail:
-    out->len = start;
-    deflateEnd(zs);
-    st->has_dzs = 0;
-    return -1;
+    struct compress_state *st = compress_state();
+    struct libdeflate_compressor *c = compress_compressor(st, level);
+    if (c == NULL)
+        return -1;
+    /* libdeflate may give up short of the true size when its room is
+     * tight, so it always gets the bound; out then takes only the size */
+    size_t bound = libdeflate_zlib_compress_bound(c, len);
+    if (buf_reserve(&st->dscratch, bound) < 0)
+        return -1;
+    size_t n = libdeflate_zlib_compress(c, in, len, st->dscratch.data, bound);
+    if (n == 0)
+        return -1;
+    return buf_append(out, st->dscratch.data, n);
 }
 
 /* ---- inflate ---- */

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * compress: the only zlib and zstd wrapper. One-shot deflate/inflate (and
+ * compress: the only zlib, libdeflate and zstd wrapper. One-shot
+ * deflate (libdeflate, zlib format)/inflate (zlib) (and
  * zstd compress/decompress, used for the store's sealed blocks) of whole
  * payloads into caller bufs, with a hard output limit on inflate so a
  * decompression bomb fails after at most max_out bytes (never one large
- * allocation up front), and zlib's crc32. z_stream state is kept per thread
- * and reset between calls (deflateReset/inflateReset) because deflateInit's
- * allocations cost as much as compressing a small batch.
+ * allocation up front), and zlib's crc32. Compressor and z_stream state is
+ * kept per thread and reused between calls because allocating it costs as
+ * much as compressing a small batch.
  */
 #ifndef COMMON_COMPRESS_H
 #define COMMON_COMPRESS_H
@@ -16,9 +17,10 @@
 
 #include "common/buf.h"
 
-/* Appends a zlib stream of in[0..len) at level (1..9; 0 stores, -1 default)
- * to out. -1 if out's cap is reached or zlib fails; out is then left as it
- * was. */
+/* Appends a zlib stream (RFC 1950) of in[0..len) at level (1..12, on
+ * zlib's scale; 0 stores, -1 default: 6) to out. -1 if the output does not
+ * fit in out's cap, the level is out of range or memory runs out; out's
+ * bytes are then left as they were. */
 int compress_deflate(struct buf *out, const void *in, size_t len, int level);
 
 /* Appends the inflated form of the zlib stream in[0..len) to out. -1 with

@@ -4,6 +4,11 @@
  * (with stream reuse between calls), appending after existing data, and
  * the failure modes: output over max_out (bombs, and the exact-limit edge),
  * truncated and corrupt streams, trailing garbage, out's own cap; crc32.
+ * The deflate side (libdeflate) is checked against zlib's inflate, the
+ * reference path the collector runs: every line of the real-log corpus
+ * ($LOGQ_CORPUS, *.log; "none" skips it) alone and every file whole, and
+ * the edges: empty, 1 byte, incompressible, levels 0..12, an out cap met
+ * exactly or missed by one byte, a batch at the wire's inflated cap.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,11 +18,15 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <dirent.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <zlib.h>
 
 #include "common/buf.h"
 #include "common/xmalloc.h"
 #include "common/compress.h"
+#include "common/wire.h"
 
 static uint8_t *
 make_text(size_t n, uint32_t seed)
@@ -312,6 +321,200 @@ test_zstd_roundtrip_and_errors(void **state)
     buf_fini(&o);
 }
 
+/* Deflates in[0..n) at level and checks it against zlib's own inflate
+ * (uncompress) and the wrapper's: both give back in, byte for byte. */
+static void
+check_deflate(const uint8_t *in, size_t n, int level)
+{
+    struct buf z, o;
+    const char *err;
+
+    buf_init(&z, 2 * n + 1024);
+    buf_init(&o, n + 1);
+    assert_int_equal(compress_deflate(&z, in, n, level), 0);
+    uLongf got = n + 1;
+    uint8_t *ref = xmalloc(n + 1);
+    assert_int_equal(uncompress(ref, &got, z.data, z.len), Z_OK);
+    assert_int_equal(got, n);
+    assert_int_equal(compress_inflate(&o, z.data, z.len, n, &err), 0);
+    assert_int_equal(o.len, n);
+    if (n > 0) {
+        assert_memory_equal(ref, in, n);
+        assert_memory_equal(o.data, in, n);
+    }
+    free(ref);
+    buf_fini(&z);
+    buf_fini(&o);
+}
+
+static uint8_t *
+make_random(size_t n, uint64_t seed)
+{
+    uint8_t *p = xmalloc(n ? n : 1);
+
+    for (size_t i = 0; i < n; i++) {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        p[i] = (uint8_t)seed;
+    }
+    return p;
+}
+
+static void
+test_deflate_edges_against_zlib(void **state)
+{
+    (void)state;
+    check_deflate((const uint8_t *)"", 0, 1);
+    check_deflate((const uint8_t *)"x", 1, 1);
+    uint8_t *rnd = make_random(1u << 20, 42);
+    uint8_t *txt = make_text(1u << 20, 5);
+    for (int level = 0; level <= 12; level++) {
+        check_deflate(rnd, 1u << 20, level);   /* incompressible */
+        check_deflate(txt, 1u << 20, level);
+        check_deflate(rnd, 1, level);
+    }
+    check_deflate(txt, 1u << 20, -1);
+    struct buf z;
+    buf_init(&z, 1u << 22);
+    assert_int_equal(compress_deflate(&z, txt, 100, 13), -1);
+    assert_int_equal(compress_deflate(&z, txt, 100, -2), 0);   /* default */
+    assert_int_equal(z.len > 0, 1);
+    buf_fini(&z);
+    free(rnd);
+    free(txt);
+}
+
+/* An output that fits out's cap exactly is made; one byte less fails and
+ * leaves out's bytes as they were. */
+static void
+test_deflate_cap_exact(void **state)
+{
+    uint8_t *in = make_text(200000, 9);
+    struct buf z;
+
+    (void)state;
+    buf_init(&z, 1u << 20);
+    assert_int_equal(compress_deflate(&z, in, 200000, 1), 0);
+    size_t need = z.len;
+    buf_fini(&z);
+    buf_init(&z, need + 3);
+    assert_int_equal(buf_append(&z, "HDR", 3), 0);
+    assert_int_equal(compress_deflate(&z, in, 200000, 1), 0);
+    assert_int_equal(z.len, need + 3);
+    buf_fini(&z);
+    buf_init(&z, need + 2);
+    assert_int_equal(buf_append(&z, "HDR", 3), 0);
+    assert_int_equal(compress_deflate(&z, in, 200000, 1), -1);
+    assert_int_equal(z.len, 3);
+    assert_memory_equal(z.data, "HDR", 3);
+    buf_fini(&z);
+    free(in);
+}
+
+/* The largest plain batch the wire allows: it deflates and comes back
+ * through the frame codec; incompressible, it is refused (payload cap). */
+static void
+test_deflate_batch_cap(void **state)
+{
+    uint8_t *txt = xmalloc(WIRE_MAX_INFLATED + 1);
+    struct buf f, scratch;
+    struct wire_frame fr;
+    size_t used;
+    const uint8_t *p;
+    size_t plen;
+    const char *err;
+
+    (void)state;
+    for (size_t i = 0, k = 0; i < WIRE_MAX_INFLATED; k++) {
+        char line[64];
+        int n = snprintf(line, sizeof(line), "%zu GET /api/v1/items 200\n",
+                         k * 7919 % 100003);
+        size_t m = (size_t)n < WIRE_MAX_INFLATED - i ? (size_t)n
+                                                     : WIRE_MAX_INFLATED - i;
+        memcpy(txt + i, line, m);
+        i += m;
+    }
+    buf_init(&f, WIRE_MAX_PAYLOAD + 64);
+    buf_init(&scratch, WIRE_MAX_INFLATED);
+    assert_int_equal(wire_frame_encode(&f, WIRE_BATCH, txt, WIRE_MAX_INFLATED,
+                                       1), 0);
+    assert_int_equal(wire_frame_decode(f.data, f.len, &fr, &used, &err), 1);
+    assert_int_equal(wire_frame_payload(&fr, &scratch, &p, &plen, &err), 0);
+    assert_int_equal(plen, WIRE_MAX_INFLATED);
+    assert_memory_equal(p, txt, plen);
+    assert_int_equal(wire_frame_encode(&f, WIRE_BATCH, txt,
+                                       WIRE_MAX_INFLATED + 1, 1), -1);
+    uint8_t *rnd = make_random(WIRE_MAX_INFLATED, 3);
+    buf_reset(&f);
+    assert_int_equal(wire_frame_encode(&f, WIRE_BATCH, rnd, WIRE_MAX_INFLATED,
+                                       1), -1);
+    assert_int_equal(f.len, 0);
+    free(rnd);
+    free(txt);
+    buf_fini(&f);
+    buf_fini(&scratch);
+}
+
+static uint8_t *
+read_file(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    struct buf b;
+    uint8_t chunk[65536];
+    size_t n;
+
+    assert_non_null(fp);
+    buf_init(&b, 1u << 28);
+    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+        assert_int_equal(buf_append(&b, chunk, n), 0);
+    fclose(fp);
+    *len = b.len;
+    return b.data;
+}
+
+/* Every corpus line alone (the shipper's smallest batches) and every file
+ * whole, at level 1 (the shipper's default). */
+static void
+test_deflate_corpus(void **state)
+{
+    const char *dir = getenv("LOGQ_CORPUS");
+    size_t n_lines = 0, n_files = 0;
+
+    (void)state;
+    if (dir == NULL || *dir == 0)
+        dir = "../shared/corpus";
+    if (strcmp(dir, "none") == 0) {
+        print_message("[ SKIPPED  ] LOGQ_CORPUS=none: corpus part skipped\n");
+        skip();
+    }
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t nl = strlen(de->d_name);
+        if (nl < 5 || strcmp(de->d_name + nl - 4, ".log") != 0)
+            continue;
+        char *path = xasprintf("%s/%s", dir, de->d_name);
+        size_t len;
+        uint8_t *all = read_file(path, &len);
+        check_deflate(all, len, 1);
+        for (size_t i = 0; i < len;) {
+            uint8_t *e = memchr(all + i, '\n', len - i);
+            size_t end = e ? (size_t)(e - all) + 1 : len;
+            check_deflate(all + i, end - i, 1);
+            n_lines++;
+            i = end;
+        }
+        n_files++;
+        free(all);
+        free(path);
+    }
+    closedir(d);
+    print_message("corpus: %zu lines in %zu files\n", n_lines, n_files);
+    assert_true(n_files > 0);
+}
+
 int
 main(void)
 {
@@ -325,6 +528,10 @@ main(void)
         cmocka_unit_test(test_compress_crc32),
         cmocka_unit_test(test_compress_threads),
         cmocka_unit_test(test_zstd_roundtrip_and_errors),
+        cmocka_unit_test(test_deflate_edges_against_zlib),
+        cmocka_unit_test(test_deflate_cap_exact),
+        cmocka_unit_test(test_deflate_batch_cap),
+        cmocka_unit_test(test_deflate_corpus),
     };
     return cmocka_run_group_tests_name("compress", tests, NULL, NULL);
 }
