@@ -67,6 +67,10 @@ struct tail_known {
     int      is_after_gap;  /* files may have come and gone unseen between
                                the one before it and this one */
     int      n_missing;     /* looks in a row that did not list it */
+    uint32_t fp_len;        /* crc32 fp of its first fp_len bytes (0: */
+    uint32_t fp;            /* empty when noted): its inode number may go
+                               to a new file once it is deleted (ext4) */
+    int      is_replaced;   /* its inode is another file's now: it is gone */
 };
 
 struct tailer {
@@ -110,8 +114,10 @@ struct tailer {
     /* Files (dev, ino) already read to their end, or older than the one we
      * resumed in: when our file vanishes from the listing, the next file is
      * the oldest one listed that is not here (never one already read). */
-    uint64_t                 done_dev[TAIL_DONE_MAX];
-    uint64_t                 done_ino[TAIL_DONE_MAX];
+    struct tail_done {
+        uint64_t dev, ino;
+        uint32_t fp_len, fp;    /* 0: unknown, the inode alone decides */
+    }                        done[TAIL_DONE_MAX];
     size_t                   n_done, done_next;
 
     /* Symlinks and other non-regular files refused (their own dev, ino),
@@ -163,6 +169,25 @@ tail_fp_read(int fd, uint32_t len, uint32_t *crc)
         return -1;
     *crc = compress_crc32(0, b, len);
     return 0;
+}
+
+/* 1 when fd's first *len bytes still have crc32 *fp (a file only grows,
+ * so the same file), then *len and *fp cover the first TAIL_FP_LEN bytes
+ * it has now; 0 when they differ (another file on the inode); -1 when it
+ * cannot be read. */
+static int
+tail_fp_match(int fd, uint32_t *len, uint32_t *fp)
+{
+    uint8_t b[TAIL_FP_LEN];
+    ssize_t r = pread(fd, b, sizeof(b), 0);
+
+    if (r < 0)
+        return -1;
+    if ((size_t)r < *len || compress_crc32(0, b, *len) != *fp)
+        return 0;
+    *len = (uint32_t)r;
+    *fp = compress_crc32(0, b, (size_t)r);
+    return 1;
 }
 
 /* Extends the fingerprint to the first TAIL_FP_LEN bytes once they have
@@ -632,6 +657,21 @@ tail_file_open(struct tailer *t, const struct tail_file *f, struct stat *st)
     return fd;
 }
 
+/* tail_fp_match on f opened by name: -1 also when it cannot be opened. */
+static int
+tail_fp_match_name(struct tailer *t, const struct tail_file *f,
+                   uint32_t *len, uint32_t *fp)
+{
+    struct stat st;
+    int fd = tail_file_open(t, f, &st);
+
+    if (fd < 0)
+        return -1;
+    int r = tail_fp_match(fd, len, fp);
+    close(fd);
+    return r;
+}
+
 /* Makes fd (at file offset fpos, logical offset of byte 0 = base) the
  * current file. */
 static void
@@ -658,11 +698,18 @@ tail_use(struct tailer *t, int fd, const struct stat *st, uint64_t base,
 
 /* ---- rotation ---- */
 
+/* Notes a file as read (or counted lost) with its fingerprint (fp_len 0:
+ * empty or unknown, the inode number alone decides). */
 static void
-tail_done_add(struct tailer *t, uint64_t dev, uint64_t ino)
+tail_done_add(struct tailer *t, uint64_t dev, uint64_t ino, uint32_t fp_len,
+              uint32_t fp)
 {
-    t->done_dev[t->done_next] = dev;
-    t->done_ino[t->done_next] = ino;
+    struct tail_done *d = &t->done[t->done_next];
+
+    d->dev = dev;
+    d->ino = ino;
+    d->fp_len = fp_len;
+    d->fp = fp;
     t->done_next = (t->done_next + 1) % TAIL_DONE_MAX;
     if (t->n_done < TAIL_DONE_MAX)
         t->n_done++;
@@ -672,16 +719,29 @@ static void
 tail_done_forget(struct tailer *t, const struct tail_file *f)
 {
     for (size_t i = 0; i < t->n_done; i++)
-        if (t->done_dev[i] == f->dev && t->done_ino[i] == f->ino)
-            t->done_dev[i] = t->done_ino[i] = 0;
+        if (t->done[i].dev == f->dev && t->done[i].ino == f->ino)
+            t->done[i].dev = t->done[i].ino = 0;
 }
 
+/* f was read (or counted lost): its inode is a done file's and its first
+ * bytes are that file's (a file created on the inode of a deleted one,
+ * ext4, is forgotten as done: it is new). */
 static int
-tail_is_done(const struct tailer *t, const struct tail_file *f)
+tail_is_done(struct tailer *t, const struct tail_file *f)
 {
-    for (size_t i = 0; i < t->n_done; i++)
-        if (t->done_dev[i] == f->dev && t->done_ino[i] == f->ino)
-            return 1;
+    for (size_t i = 0; i < t->n_done; i++) {
+        struct tail_done *d = &t->done[i];
+        if (d->dev != f->dev || d->ino != f->ino)
+            continue;
+        if (d->fp_len > 0 && tail_fp_match_name(t, f, &d->fp_len,
+                                                &d->fp) == 0) {
+            log_debug("tail", "a new file on the inode of one read "
+                      "container=%.12s ino=%" PRIu64, t->id, f->ino);
+            d->dev = d->ino = 0;
+            return 0;
+        }
+        return 1;
+    }
     return 0;
 }
 
@@ -702,12 +762,15 @@ tail_loss_add(struct tailer *t, uint64_t bytes, int is_bytes_bound,
  * k in the listing, or -1. A file not held open may have been deleted and
  * its inode number given to a new file (ext4): Docker's renames only ever
  * raise a file's suffix (live, .1, .2 ...) and its size never shrinks, so
- * a lower suffix or a smaller size is another file.
+ * a lower suffix or a smaller size is another file; so are other first
+ * bytes (checked at each look: tail_known_update).
  */
 static ssize_t
 tail_known_find(const struct tail_known *k, const struct tail_file *files,
                 size_t n)
 {
+    if (k->is_replaced)
+        return -1;
     ssize_t j = tail_find(files, n, k->dev, k->ino);
 
     if (j < 0 || k->fd >= 0)
@@ -722,7 +785,7 @@ tail_known_find(const struct tail_known *k, const struct tail_file *files,
 /* f is a noted file: the same one (held open, found in this listing, or
  * passing tail_known_find's checks), not a new file on its inode. */
 static int
-tail_is_known(const struct tailer *t, const struct tail_file *f)
+tail_is_known(struct tailer *t, const struct tail_file *f)
 {
     for (size_t i = 0; i < t->n_known; i++) {
         const struct tail_known *k = &t->known[i];
@@ -774,14 +837,19 @@ tail_known_insert(struct tailer *t, size_t pos, const struct tail_file *f,
     k->suffix = f->n;
     k->is_final = f->n != 0;
     k->is_after_gap = is_after_gap;
+    k->is_replaced = 0;
+    k->fp_len = k->fp = 0;
     k->fd = -1;
-    if (t->n_pinned >= cap || t->ctr->files_held >= TAIL_PIN_TOTAL)
-        return;
-    struct stat st;
-    k->fd = tail_file_open(t, f, &st);     /* may fail: opened by name later */
+    if (t->n_pinned < cap && t->ctr->files_held < TAIL_PIN_TOTAL) {
+        struct stat st;
+        k->fd = tail_file_open(t, f, &st); /* may fail: opened by name later */
+    }
     if (k->fd >= 0) {
         t->n_pinned++;
         t->ctr->files_held++;
+        (void)tail_fp_match(k->fd, &k->fp_len, &k->fp);
+    } else {
+        (void)tail_fp_match_name(t, f, &k->fp_len, &k->fp);
     }
 }
 
@@ -796,7 +864,8 @@ tail_known_lost(struct tailer *t, size_t i)
              "%s ino=%" PRIu64, t->id, k->size, k->is_final ? "" :
              " (at least)", k->ino);
     tail_loss_add(t, k->size, !k->is_final, 0, 1);
-    tail_done_add(t, k->dev, k->ino);   /* counted: never read after all */
+    if (!k->is_replaced)    /* counted: never read after all */
+        tail_done_add(t, k->dev, k->ino, k->fp_len, k->fp);
     if (i + 1 == t->n_known)
         t->is_gap_pending = 1;
     memmove(&t->known[i], &t->known[i + 1],
@@ -823,7 +892,7 @@ tail_is_whole(const struct tail_file *files, size_t n, size_t from)
 
 /* A new file (not ours, not noted, not read): worth noting. */
 static int
-tail_is_new(const struct tailer *t, const struct tail_file *f)
+tail_is_new(struct tailer *t, const struct tail_file *f)
 {
     /* A file we finished was renamed, never made live again: a "done"
      * live file is a new file on a reused inode. */
@@ -878,6 +947,13 @@ tail_known_update(struct tailer *t, const struct tail_file *files, size_t n)
     for (size_t i = 0; i < t->n_known; i++) {
         struct tail_known *k = &t->known[i];
         ssize_t j = tail_known_find(k, files, n);
+        if (j >= 0 && k->fd < 0 &&
+            tail_fp_match_name(t, &files[j], &k->fp_len, &k->fp) == 0) {
+            log_debug("tail", "noted file replaced (its inode reused) "
+                      "container=%.12s ino=%" PRIu64, t->id, k->ino);
+            k->is_replaced = 1;
+            j = -1;
+        }
         if (j < 0) {
             k->n_missing++;
             continue;
@@ -1006,13 +1082,19 @@ tail_next_file(struct tailer *t, tail_emit_fn emit, void *arg)
         t->ctr->read_errors++;
         return TAIL_IDLE;
     }
+    if (k->fd < 0 && tail_fp_match(fd, &k->fp_len, &k->fp) == 0) {
+        /* replaced since the look: counted lost at the next one */
+        k->is_replaced = 1;
+        close(fd);
+        return TAIL_DATA;
+    }
     t->is_open_failing = 0;
     int was_pinned = k->fd == fd;
     if (k->fd >= 0 && k->fd != fd)
         close(k->fd);       /* held open but unusable: reopened by name */
     tail_known_shift(t);
     tail_flush_pending(t, emit, arg);
-    tail_done_add(t, t->dev, t->ino);
+    tail_done_add(t, t->dev, t->ino, t->fp_len, t->fp);
     log_debug("tail", "next file container=%.12s ino=%" PRIu64 " pinned=%d "
               "logical=%" PRIu64, t->id, (uint64_t)st.st_ino,
               was_pinned, t->base + t->read_pos);
@@ -1137,8 +1219,11 @@ tail_start(struct tailer *t, const struct tail_pos *resume)
             close(fd);
             break;      /* the saved file is gone */
         }
-        for (size_t k = 0; k < i; k++)    /* older: read before the stop */
-            tail_done_add(t, files[k].dev, files[k].ino);
+        for (size_t k = 0; k < i; k++) {  /* older: read before the stop */
+            uint32_t len = 0, older_fp = 0;
+            (void)tail_fp_match_name(t, &files[k], &len, &older_fp);
+            tail_done_add(t, files[k].dev, files[k].ino, len, older_fp);
+        }
         uint64_t fpos = t->want.file_pos;
         uint64_t base = t->want.logical - fpos;
         if ((uint64_t)st.st_size < fpos) {

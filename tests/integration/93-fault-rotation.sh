@@ -19,10 +19,11 @@
 #    a container rotates through ~80 files (max-file 20); it notes each new
 #    file, holds 8 open (read after Docker deleted them) and knows the
 #    sizes of the others: those deleted unread are its loss, which /health
-#    reports as exact: never more than the json-file bytes of the lines
-#    missing from the store, by the manifest (equal in most runs; see
-#    loss_check). More rotations than max-file while the shipper
-#    is stopped: a loss of unknown size ("at least"), reported, never silent.
+#    reports as exact: the json-file bytes of the lines missing from the
+#    store, by the manifest (ext4 gives a deleted noted file's inode to a
+#    newer file: told apart by their first bytes, shipper/tail.c). More
+#    rotations than max-file while the shipper is stopped: a loss of
+#    unknown size ("at least"), reported, never silent.
 # Every other line exactly once (fakedocker's max-file 1 pauses before it
 # truncates, so that case loses nothing either).
 set -euo pipefail
@@ -137,12 +138,9 @@ kill -CONT "${IT_PIDS[collector]}"
 last_line lost
 wait_all_found 60 "$IT_TMP/last-lost.jsonl"
 # loss_check NAME OPTION: the missing lines of NAME against what /health
-# reports (OPTION --lost-at-most: what the shipper says is exact, never
-# more than is missing; --lost-at-least: a lower bound, which /health must
-# say it is). Exactness is logged: under heavy inode reuse on this small
-# ext4 the shipper can still skip a file it did not hold open without
-# counting it (about 1 run in 4: SECURITY.md "Faults"), so the check is
-# not exact equality yet.
+# reports (OPTION --lost-bytes: what the shipper says is exact, the bytes
+# of the lines missing; --lost-at-least: a lower bound, which /health must
+# say it is).
 loss_check() {
     local name=$1 opt=$2 b lines n bound
     read -r b lines n bound < <(it_curl -fsS --max-time 5 \
@@ -170,7 +168,7 @@ loss_wait() {
         fail "the loss of '$1' in /health is not what is missing from the store"
     }
 }
-loss_wait lost --lost-at-most 20
+loss_wait lost --lost-bytes 20
 loss_wait gone --lost-at-least 10
 grep -q '^check: [1-9][0-9]* lines missing' "$IT_TMP/loss-gone.check.txt" ||
     fail "'gone' lost nothing: the case did not happen"
