@@ -51,6 +51,7 @@ struct collector {
     struct event           *sigint_ev;
     struct event           *retention_ev;
     struct store_stats      last_ss;    /* as of the last timer tick */
+    char                   *losses_path; /* <data-dir>/losses */
     int                     is_stopping;
 };
 
@@ -256,6 +257,7 @@ main_setup(struct collector *c)
                c->cfg.data_dir, err ? err : "?");
     main_report_store_open(c);
     c->follow = follow_new(MAIN_FOLLOW_STAGE);
+    c->losses_path = xasprintf("%s/losses", c->cfg.data_dir);
     struct ingest_options io = {
         .listen = c->cfg.listen, .host_keys = c->cfg.host_keys,
         .max_connections = (int)c->cfg.max_connections,
@@ -264,7 +266,7 @@ main_setup(struct collector *c)
         .max_sources_per_host = (size_t)c->cfg.max_sources_per_host,
         .handshake_timeout_ns = c->cfg.handshake_timeout_ns,
         .idle_timeout_ns = c->cfg.idle_timeout_ns,
-        .tls = c->cfg.tls_ingest,
+        .tls = c->cfg.tls_ingest, .losses_path = c->losses_path,
     };
     c->ingest = ingest_new(c->base, c->store, c->follow, &c->stats, &io,
                            &err);
@@ -314,6 +316,7 @@ main_teardown(struct collector *c)
     rmetrics_free(c->rmetrics);
     api_free(c->api);
     ingest_free(c->ingest);
+    free(c->losses_path);
     follow_free(c->follow);
     if (c->retention_ev != NULL)
         event_free(c->retention_ev);

@@ -29,6 +29,7 @@
     X(records_refused_source_cap) /* new source past --max-sources-per-host */\
     X(hosts_refused)        /* new host past --max-hosts: ERROR 4 at AUTH */ \
     X(metrics_frames)                                                       \
+    X(losses_file_errors)   /* lost-data file unreadable or not saved */    \
     X(metric_samples)                                                       \
     X(commits)                                                              \
     X(store_errors)         /* failed appends and commits */                \

@@ -61,6 +61,7 @@
 #include "collector/ingest/ingest_dec.h"
 #include "collector/ingest/hostkeys.h"
 #include "collector/ingest/listen.h"
+#include "collector/ingest/lossfile.h"
 #include "collector/ingest/losses.h"
 #include "collector/ingest/poscheck.h"
 #include "collector/ingest/srccheck.h"
@@ -184,6 +185,8 @@ struct ingest {
     struct buf               frame;
     struct log_limit         log_budget;
     struct losses           *losses;     /* lost data per source */
+    uint64_t                 losses_saved; /* losses_version in its file */
+    int                      is_lossfile_failing; /* warned once */
     struct hostcap          *hostcap;
 };
 
@@ -696,6 +699,53 @@ ingest_conn_batch(struct ingest_conn *c, struct wire_batch *b)
     return 0;
 }
 
+/* Rewrites the lost-data file after a change (rare: a shipper's first
+ * report, a restart, a loss). A failure is logged once per streak and
+ * counted; the next change tries again. */
+static void
+ingest_losses_save(struct ingest *ing)
+{
+    char *err = NULL;
+
+    if (ing->opt.losses_path == NULL ||
+        losses_version(ing->losses) == ing->losses_saved)
+        return;
+    if (lossfile_save(ing->losses, INGEST_LOSSES_MAX, ing->opt.losses_path,
+                      &err) < 0) {
+        ing->stats->losses_file_errors++;
+        if (!ing->is_lossfile_failing)
+            log_warn("ingest", "cannot save lost-data figures: %s", err);
+        ing->is_lossfile_failing = 1;
+        free(err);
+        return;
+    }
+    ing->is_lossfile_failing = 0;
+    ing->losses_saved = losses_version(ing->losses);
+}
+
+/* The lost-data table from its file. A bad file is logged, counted, kept
+ * aside as <file>.bad and replaced by an empty table: never fatal. */
+static struct losses *
+ingest_losses_load(struct ingest *ing)
+{
+    struct losses *l = NULL;
+    char *err = NULL;
+
+    if (ing->opt.losses_path == NULL)
+        return losses_new(INGEST_LOSSES_MAX);
+    if (lossfile_load(ing->opt.losses_path, INGEST_LOSSES_MAX, &l,
+                      &err) == 0)
+        return l;
+    ing->stats->losses_file_errors++;
+    char *bad = xasprintf("%s.bad", ing->opt.losses_path);
+    int is_kept = rename(ing->opt.losses_path, bad) == 0;
+    log_warn("ingest", "lost-data file unusable, starting empty: %s%s%s",
+             err, is_kept ? "; kept as " : "", is_kept ? bad : "");
+    free(bad);
+    free(err);
+    return losses_new(INGEST_LOSSES_MAX);
+}
+
 static int
 ingest_conn_metrics(struct ingest_conn *c, const uint8_t *p, size_t len)
 {
@@ -713,6 +763,7 @@ ingest_conn_metrics(struct ingest_conn *c, const uint8_t *p, size_t len)
     ing->stats->metric_samples += m.n_samples;
     struct wire_metrics lm = m;
     losses_feed(ing->losses, c->host, &lm);
+    ingest_losses_save(ing);
     if (ing->metrics_fn != NULL) {
         struct wire_metrics copy = m;
         ing->metrics_fn(c->host, &copy, ing->metrics_arg);
@@ -1317,7 +1368,8 @@ ingest_new(struct event_base *base, struct store *store,
         TAILQ_INSERT_TAIL(&ing->free_jobs, &ing->jobs[i], entry);
     }
     ing->hostcap = hostcap_new(opt->max_hosts, opt->max_sources_per_host);
-    ing->losses = losses_new(INGEST_LOSSES_MAX);
+    ing->losses = ingest_losses_load(ing);
+    ing->losses_saved = losses_version(ing->losses);
     store_foreach_source(store, ingest_load_source, ing->hostcap);
     buf_init(&ing->srcbuf, WIRE_MAX_INFLATED + 3 * WIRE_MAX_SOURCES);
     buf_init(&ing->payload, INGEST_CTRL_MAX);

@@ -36,6 +36,9 @@ struct ingest_options {
     int64_t        handshake_timeout_ns;
     int64_t        idle_timeout_ns;     /* no whole frame after WELCOME */
     struct tls_ctx *tls;                /* NULL: plain TCP (common/tls.h) */
+    /* The lost-data table's file (lossfile.h), read here and rewritten
+     * after each change; NULL: kept in memory only. */
+    const char    *losses_path;
 };
 
 /* Called for every valid METRICS frame before it is acknowledged; m is

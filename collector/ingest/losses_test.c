@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -144,6 +145,134 @@ test_losses_bounded_and_malformed(void **state)
     losses_free(l);
 }
 
+/* Encodes l and decodes it again (max_rows 16). */
+static struct losses *
+round_trip(const struct losses *l)
+{
+    struct buf b;
+    char *err = NULL;
+
+    buf_init(&b, losses_encoded_max(16));
+    assert_int_equal(losses_encode(l, &b), 0);
+    struct losses *m = losses_decode((const char *)b.data, b.len, 16, &err);
+    if (m == NULL)
+        fail_msg("decode: %s\n%.*s", err, (int)b.len, (const char *)b.data);
+    buf_fini(&b);
+    return m;
+}
+
+/* The table survives its text form (a collector restart): figures, flags,
+ * names with spaces, '%' and non-ASCII bytes, and the sessions, so a
+ * shipper that goes on with its session is not counted twice and one that
+ * restarted adds to what was kept. */
+static void
+test_losses_encode_decode(void **state)
+{
+    struct losses *l = losses_new(16);
+    struct got g = { 0 };
+
+    uint64_t v0 = losses_version(l);
+    feed(l, "node1", 1, "web 100% caf\xc3\xa9", ID_A, 300, 5, 2, 2);
+    feed(l, "node1", 2, "web 100% caf\xc3\xa9", ID_A, 40, 1, 1, 0);
+    feed(l, "node2", 1234567890123.5, "", ID_B, 7, 0, 1, 1);
+    assert_true(losses_version(l) > v0);
+    uint64_t v1 = losses_version(l);
+    feed(l, "node2", 1234567890123.5, "", ID_B, 7, 0, 1, 1);   /* resent */
+    assert_int_equal(losses_version(l), v1);                    /* no change */
+    struct losses *m = round_trip(l);
+    losses_free(l);
+    feed(m, "node1", 2, "web 100% caf\xc3\xa9", ID_A, 40, 1, 1, 0);
+    feed(m, "node2", 99, "", ID_B, 3, 0, 1, 0);         /* restarted */
+    losses_foreach(m, got_cb, &g);
+    assert_int_equal(g.n, 2);
+    assert_string_equal(g.hosts[0], "node1");
+    assert_string_equal(g.names[0], "web 100% caf\xc3\xa9");
+    assert_int_equal(g.rows[0].bytes, 340);
+    assert_int_equal(g.rows[0].lines, 6);
+    assert_int_equal(g.rows[0].events, 3);
+    assert_int_equal(g.rows[0].is_bytes_bound, 0);
+    assert_int_equal(g.rows[0].is_lines_bound, 1);
+    assert_string_equal(g.hosts[1], "node2");
+    assert_string_equal(g.names[1], "");
+    assert_int_equal(g.rows[1].bytes, 10);
+    assert_int_equal(g.rows[1].events, 2);
+    assert_int_equal(g.rows[1].is_bytes_bound, 1);
+    losses_free(m);
+}
+
+/* Anything but losses_encode's text is refused with the line and the
+ * reason, never half loaded. */
+static void
+test_losses_decode_bad(void **state)
+{
+    static const struct {
+        const char *text;
+        const char *err;
+    } cases[] = {
+        { "", "line 1: not a logq-losses 1 file" },
+        { "logq-losses 2\n", "line 1: not a logq-losses 1 file" },
+        { "logq-losses 1\nh node1 1", "line 2: unfinished line" },
+        { "logq-losses 1\nx node1 1\n", "line 2: unknown line" },
+        { "logq-losses 1\nh node1\n", "line 2: bad host line" },
+        { "logq-losses 1\nh node1 nan\n", "line 2: bad session" },
+        { "logq-losses 1\nh node1 1\nh node1 2\n",
+          "line 3: host listed twice" },
+        { "logq-losses 1\nh no%2 1\n", "line 2: bad host line" },
+        { "logq-losses 1\nh no%00de 1\n", "line 2: bad host line" },
+        { "logq-losses 1\ns node1 " ID_A " 0 1 2 3 4 5 6\n",
+          "line 2: bad source line" },
+        { "logq-losses 1\ns node1 " ID_A " 0 1 2 3 4 5 6 web x\n",
+          "line 2: bad source line" },
+        { "logq-losses 1\ns node1 xyz 0 1 2 3 4 5 6 web\n",
+          "line 2: bad container id" },
+        { "logq-losses 1\ns node1 " ID_A " 4 1 2 3 4 5 6 web\n",
+          "line 2: bad flags" },
+        { "logq-losses 1\ns node1 " ID_A " 0 -1 2 3 4 5 6 web\n",
+          "line 2: bad number" },
+        { "logq-losses 1\ns node1 " ID_A " 0 1 2 3 4 5 "
+          "99999999999999999999 web\n", "line 2: bad number" },
+        { "logq-losses 1\ns node1 " ID_A " 0 1 2 3 4 5 6 web\n"
+          "s node1 " ID_A " 0 1 2 3 4 5 6 web\n",
+          "line 3: source listed twice" },
+        { "logq-losses 1\ns node1 " ID_A " 0 1 2 3 4 5 6 web\n"
+          "s node1 " ID_B " 0 1 2 3 4 5 6 db\n",
+          "line 3: too many sources" },
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *err = NULL;
+        struct losses *l = losses_decode(cases[i].text,
+                                         strlen(cases[i].text), 1, &err);
+        if (l != NULL || err == NULL || strcmp(err, cases[i].err) != 0)
+            fail_msg("case %zu: got \"%s\", want \"%s\"", i,
+                     err ? err : "(accepted)", cases[i].err);
+        free(err);
+    }
+    char *err = NULL;
+    struct losses *l = losses_decode("logq-losses 1\n", 14, 1, &err);
+    assert_non_null(l);                     /* empty table */
+    losses_free(l);
+}
+
+/* The cap on encoded size holds for a full table of the longest names. */
+static void
+test_losses_encoded_max(void **state)
+{
+    struct losses *l = losses_new(2);
+    char name[LOSSES_NAME_MAX + 1];
+    struct buf b;
+
+    memset(name, '%', LOSSES_NAME_MAX);     /* escaped: 3 bytes each */
+    name[LOSSES_NAME_MAX] = '\0';
+    feed(l, "node1", 1, name, ID_A, 1e18, 1e18, 1e18, 3);
+    feed(l, "node1", 2, name, ID_A, 1e18, 1e18, 1e18, 3);
+    feed(l, "node2", 1, name, ID_B, 1e18, 1e18, 1e18, 3);
+    buf_init(&b, losses_encoded_max(2));
+    assert_int_equal(losses_encode(l, &b), 0);
+    buf_fini(&b);
+    losses_free(l);
+}
+
 int
 main(void)
 {
@@ -151,6 +280,9 @@ main(void)
         cmocka_unit_test(test_losses_per_source_and_host),
         cmocka_unit_test(test_losses_sessions_add_up),
         cmocka_unit_test(test_losses_bounded_and_malformed),
+        cmocka_unit_test(test_losses_encode_decode),
+        cmocka_unit_test(test_losses_decode_bad),
+        cmocka_unit_test(test_losses_encoded_max),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

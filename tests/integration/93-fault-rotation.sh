@@ -179,6 +179,29 @@ log "lost data ($(( $(date +%s) - t0 )) s): 'lost' reported $(cat "$IT_TMP/loss-
 manifests=(--may-lose lost --may-lose gone "$IT_TMP"/manifest-*.jsonl)
 sleep 2
 fault_verify "$IT_TMP/out.jsonl" "${manifests[@]}"
+# -- the losses survive a collector restart (kept in the data directory,
+# collector/ingest/lossfile.c). The shipper is stopped first: what /health
+# shows after the restart (and `logq health`, from the same table, with
+# --redis) comes from the file, not from a new report.
+stop node1 || fail "shipper did not stop"
+losses_json() {
+    it_curl -fsS --max-time 5 "$(it_scheme)://127.0.0.1:$CHTTP/health" |
+        python3 -c 'import json, sys
+print(json.dumps(json.load(sys.stdin)["losses"], sort_keys=True))'
+}
+before=$(losses_json)
 fault_verify_store collector -- "${manifests[@]}"
+assert_eq "$before" "$(losses_json)" "/health losses after a collector restart"
+assert_eq 600 "$(stat -c %a "$IT_TMP/collector.data/losses")" "mode of the losses file"
+# a damaged losses file: logged, counted, kept aside; the collector runs
+stop collector || fail "collector did not stop"
+printf 'logq-losses 1\nh node1 1\ns node1 zz\n' >"$IT_TMP/collector.data/losses"
+start_collector collector
+assert_eq 1 "$(health_counter losses_file_errors)" "losses_file_errors after a damaged losses file"
+grep -q 'lost-data file unusable, starting empty: .*losses: line 3: bad source line; kept as .*losses.bad' \
+    "$IT_TMP/collector.log" || fail "no clear error about the damaged losses file"
+[ -f "$IT_TMP/collector.data/losses.bad" ] || fail "damaged losses file not kept"
+log "losses kept across a collector restart, a damaged losses file set aside"
+
 
 it_pass

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lossfile_test: the lost-data table saved in and loaded from a temp
+ * directory: a missing file is an empty table, a saved one comes back
+ * (mode 0600, no temp file left), a bad, oversized or symlinked file is a
+ * clear error (never half loaded), and saving replaces a planted symlink
+ * instead of writing through it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "collector/ingest/lossfile.h"
+#include "collector/ingest/losses.h"
+#include "common/buf.h"
+#include "common/wire.h"
+#include "common/xmalloc.h"
+
+#define ID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+struct fixture {
+    char  dir[64];
+    char *path;
+};
+
+static int
+setup(void **state)
+{
+    struct fixture *f = xcalloc(1, sizeof(*f));
+
+    snprintf(f->dir, sizeof(f->dir), "/tmp/lossfile_test.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    f->path = xasprintf("%s/losses", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+    char *cmd = xasprintf("rm -rf %s", f->dir);
+
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    free(f->path);
+    free(f);
+    return 0;
+}
+
+static void
+write_file(const char *path, const char *s, size_t n)
+{
+    FILE *fp = fopen(path, "w");
+
+    assert_non_null(fp);
+    assert_int_equal(fwrite(s, 1, n, fp), n);
+    fclose(fp);
+}
+
+/* One METRICS frame from host reporting a loss of ID_A. */
+static void
+feed(struct losses *l, const char *host, double bytes)
+{
+    struct wire_metrics_enc e;
+    struct wire_metrics m;
+    struct buf out;
+    const char *err = NULL;
+
+    wire_metrics_enc_init(&e, 1 << 16);
+    wire_metrics_enc_reset(&e);
+    assert_int_equal(wire_metrics_enc_add(&e, "shipper.session", "", "", 5),
+                     0);
+    assert_int_equal(wire_metrics_enc_add(&e, "shipper.lost.bytes", "web",
+                                          ID_A, bytes), 0);
+    assert_int_equal(wire_metrics_enc_add(&e, "shipper.lost.events", "web",
+                                          ID_A, 1), 0);
+    buf_init(&out, 1 << 16);
+    assert_int_equal(wire_metrics_enc_finish(&e, 1, 1000, &out, 0), 0);
+    assert_int_equal(wire_metrics_decode(e.samples.data, e.samples.len, &m,
+                                         &err), 0);
+    losses_feed(l, host, &m);
+    buf_fini(&out);
+    wire_metrics_enc_fini(&e);
+}
+
+static void
+bytes_cb(void *arg, const struct losses_row *r)
+{
+    *(uint64_t *)arg += r->bytes;
+}
+
+static uint64_t
+total_bytes(const struct losses *l)
+{
+    uint64_t n = 0;
+
+    losses_foreach(l, bytes_cb, &n);
+    return n;
+}
+
+static void
+test_lossfile_missing_is_empty(void **state)
+{
+    struct fixture *f = *state;
+    struct losses *l = NULL;
+    char *err = NULL;
+
+    assert_int_equal(lossfile_load(f->path, 16, &l, &err), 0);
+    assert_non_null(l);
+    assert_int_equal(total_bytes(l), 0);
+    losses_free(l);
+}
+
+static void
+test_lossfile_save_load(void **state)
+{
+    struct fixture *f = *state;
+    struct losses *l = losses_new(16), *m = NULL;
+    struct stat st;
+    char *err = NULL;
+
+    feed(l, "node1", 1234);
+    assert_int_equal(lossfile_save(l, 16, f->path, &err), 0);
+    feed(l, "node1", 2000);
+    assert_int_equal(lossfile_save(l, 16, f->path, &err), 0);  /* replaced */
+    assert_int_equal(stat(f->path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(lossfile_load(f->path, 16, &m, &err), 0);
+    assert_int_equal(total_bytes(m), 2000);
+    char *cmd = xasprintf("test $(ls %s | wc -l) = 1", f->dir);
+    assert_int_equal(system(cmd), 0);       /* no temp file left */
+    free(cmd);
+    losses_free(l);
+    losses_free(m);
+}
+
+static void
+expect_load_error(const struct fixture *f, const char *want)
+{
+    struct losses *l = NULL;
+    char *err = NULL;
+
+    assert_int_equal(lossfile_load(f->path, 16, &l, &err), -1);
+    assert_null(l);
+    assert_non_null(err);
+    assert_non_null(strstr(err, f->path));
+    if (strstr(err, want) == NULL)
+        fail_msg("error \"%s\" does not say \"%s\"", err, want);
+    free(err);
+}
+
+static void
+test_lossfile_bad_files(void **state)
+{
+    struct fixture *f = *state;
+    const char *bad = "logq-losses 1\nh node1 1\ns node1 zz 0 1 2 3 4 5 6 "
+                      "web\n";
+
+    write_file(f->path, bad, strlen(bad));
+    expect_load_error(f, "line 3: bad container id");
+    write_file(f->path, "garbage", 7);
+    expect_load_error(f, "line 1: not a logq-losses 1 file");
+    size_t big = losses_encoded_max(16) + 1;
+    char *junk = xcalloc(1, big);
+    memcpy(junk, "logq-losses 1\n", 14);
+    write_file(f->path, junk, big);
+    expect_load_error(f, "too large");
+    free(junk);
+    assert_int_equal(unlink(f->path), 0);
+    assert_int_equal(mkdir(f->path, 0700), 0);
+    expect_load_error(f, "not a regular file");
+    assert_int_equal(rmdir(f->path), 0);
+}
+
+/* A symlink at the path is neither read nor written through. */
+static void
+test_lossfile_symlink(void **state)
+{
+    struct fixture *f = *state;
+    char *target = xasprintf("%s/target", f->dir);
+    struct losses *l = losses_new(16);
+    struct stat st;
+    char *err = NULL;
+
+    write_file(target, "logq-losses 1\n", 14);
+    assert_int_equal(symlink(target, f->path), 0);
+    expect_load_error(f, "symbolic links");
+    feed(l, "node1", 10);
+    assert_int_equal(lossfile_save(l, 16, f->path, &err), 0);
+    assert_int_equal(lstat(f->path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(stat(target, &st), 0);
+    assert_int_equal(st.st_size, 14);       /* not written through */
+    losses_free(l);
+    free(target);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_lossfile_missing_is_empty, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_lossfile_save_load, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_lossfile_bad_files, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_lossfile_symlink, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
