@@ -255,11 +255,18 @@ def parse_args(argv):
                    help="stop (before --count) this many lines after the "
                    "Nth rotation, N given by --stop-rotations-n")
     p.add_argument("--stop-rotations-n", type=int, default=0)
+    p.add_argument("--seconds", type=float, default=0.0,
+                   help="stop (before --count) after this many seconds: "
+                   "the line written then is the last (--last-split-pause "
+                   "applies to it), so a soak's length does not depend on "
+                   "how fast this writer manages to write")
     p.add_argument("--keep-running", action="store_true",
                    help="leave State.Running true at the end")
     a = p.parse_args(argv)
     if not 0 < a.count <= 1_000_000 or not 0 < a.rate <= 100_000:
         p.error("count must be 1..1000000 and rate 0..100000")
+    if not 0 <= a.seconds <= 86400:
+        p.error("seconds must be 0..86400")
     if not 0 <= a.last_split_pause <= 60:
         p.error("last-split-pause must be 0..60 seconds")
     if a.long_size > 4 << 20:
@@ -294,7 +301,9 @@ def main(argv):
                                     status=(200, 404, 500, 503)[seq % 4])
         stream = "stderr" if a.stderr_every and seq % a.stderr_every == 0 \
             else "stdout"
-        if a.last_split_pause > 0 and i == a.count - 1:
+        is_last = i == a.count - 1 or (
+            a.seconds > 0 and time.monotonic() - start >= a.seconds)
+        if a.last_split_pause > 0 and is_last:
             c.split_every, c.split_pause = 1, a.last_split_pause
         t_ns = c.write(msg, stream, None if a.time_start is None
                        else a.time_start + i * a.time_step)
@@ -307,7 +316,7 @@ def main(argv):
             if has_word:
                 e["word"] = a.word
             man.write(json.dumps(e) + "\n")
-        if a.stop_full and 0 < a.max_size <= c.size:
+        if is_last or (a.stop_full and 0 < a.max_size <= c.size):
             break
         if a.stop_rotations_n and c.n_rotations >= a.stop_rotations_n:
             after_rot += 1
