@@ -233,6 +233,52 @@ api_search_create(struct store *st, const struct api_params *p,
     return 0;
 }
 
+int
+api_create_run(struct api_create *c, struct store *st,
+               const struct api_params *p, struct query **q,
+               struct search **search)
+{
+    if (c->is_created)
+        return 0;
+    c->is_created = 1;
+    c->code = api_search_create(st, p, c->pre_err, &c->spec, q, search,
+                                &c->err);
+    return 1;
+}
+
+void
+api_create_fini(struct api_create *c)
+{
+    free(c->pre_err);
+    free(c->err);
+    c->pre_err = c->err = NULL;
+}
+
+void
+api_search_counts(struct api *a, const struct search *s,
+                  const struct query *q, uint64_t *n_damaged,
+                  uint64_t *n_aborted)
+{
+    uint64_t damaged = search_n_damaged(s);
+    uint64_t aborted = query_n_regex_aborted(q);
+
+    a->stats->search_damaged_blocks += damaged - *n_damaged;
+    *n_damaged = damaged;
+    a->stats->regex_aborted += aborted - *n_aborted;
+    *n_aborted = aborted;
+}
+
+void
+api_reply_error_after(struct api *a, struct evhttp_request *req, int code,
+                      const char *why, void (*free_fn)(void *), void *obj)
+{
+    char *msg = xstrdup(why);
+
+    free_fn(obj);
+    api_reply_error(a, req, code, msg);
+    free(msg);
+}
+
 void
 api_stream_start(struct evhttp_request *req)
 {

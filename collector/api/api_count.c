@@ -44,18 +44,20 @@ struct api_agg {
     int                       is_entered;   /* counted in n_searches */
     int                       rc;           /* by the job */
     int                       is_hist;
-    /* Creation (the first job, on a worker): */
-    struct search_spec        spec;
-    char                     *pre_err;      /* 400 if the query compiles */
-    int                       is_created;   /* the first job has run */
-    int                       is_started;   /* the scan has begun */
-    int                       create_code;  /* 0 or the status to reply */
-    char                     *create_err;
+    struct api_create         cr;           /* by the first job */
     struct agg_count         *count;
     struct agg_hist           hist;
     uint64_t                  n_damaged;
     uint64_t                  n_aborted;    /* regex matches given up */
 };
+
+uint64_t
+api_max_scan(const struct api *a, const struct api_xparams *x)
+{
+    /* --max-scan-bytes bounds every search; a request may only lower it */
+    return x->max_scan > 0 && x->max_scan < a->max_scan_bytes
+           ? x->max_scan : a->max_scan_bytes;
+}
 
 void
 api_search_spec(const struct api_params *p, const struct query *q,
@@ -84,8 +86,7 @@ api_agg_free(struct api_agg *s)
     api_params_fini(&s->p);
     agg_count_free(s->count);
     agg_hist_fini(&s->hist);
-    free(s->pre_err);
-    free(s->create_err);
+    api_create_fini(&s->cr);
     free(s);
 }
 
@@ -146,29 +147,22 @@ api_agg_run(struct pool_job *j)
 {
     struct api_agg *s = j->arg;
 
-    if (!s->is_created) {
-        s->is_created = 1;
-        s->create_code = api_search_create(s->api->store, &s->p, s->pre_err,
-                                           &s->spec, &s->q, &s->search,
-                                           &s->create_err);
+    if (api_create_run(&s->cr, s->api->store, &s->p, &s->q, &s->search))
         return;
-    }
-
     s->rc = api_search_slice(s->search, j, api_agg_emit_cb, s, NULL);
 }
 
-/* Before the scan has begun: replies code with why and frees s (the
- * close callback removed first). */
+static void
+api_agg_free_cb(void *s)
+{
+    api_agg_free(s);
+}
+
+/* Before the scan has begun: frees s, replies code with why. */
 static void
 api_agg_fail(struct api_agg *s, int code, const char *why)
 {
-    struct api *a = s->api;
-    struct evhttp_request *req = s->req;
-    char *msg = xstrdup(why);
-
-    api_agg_free(s);
-    api_reply_error(a, req, code, msg);
-    free(msg);
+    api_reply_error_after(s->api, s->req, code, why, api_agg_free_cb, s);
 }
 
 /* On the loop, after the creation job: the error reply, or the scan. */
@@ -177,8 +171,8 @@ api_agg_created(struct api_agg *s)
 {
     struct timeval wtv = { API_STREAM_WRITE_S, 0 };
 
-    if (s->create_code != 0) {
-        api_agg_fail(s, s->create_code, s->create_err);
+    if (s->cr.code != 0) {
+        api_agg_fail(s, s->cr.code, s->cr.err);
         return;
     }
     if (api_pool_submit(s->api, &s->job) < 0) {
@@ -186,7 +180,7 @@ api_agg_created(struct api_agg *s)
         return;
     }
     s->is_busy = 1;
-    s->is_started = 1;
+    s->cr.is_started = 1;
     /* The scan may outlast the plain request timeout: no read timeout
      * (the reply is then sent with Connection: close). */
     bufferevent_set_timeouts(evhttp_connection_get_bufferevent(s->evcon),
@@ -206,7 +200,7 @@ api_agg_done(struct pool_job *j, int is_run)
         api_agg_free(s);
         return;
     }
-    if (!s->is_started) {
+    if (!s->cr.is_started) {
         if (is_run)
             api_agg_created(s);
         else
@@ -214,13 +208,8 @@ api_agg_done(struct pool_job *j, int is_run)
                          "the query workers are stopping");
         return;
     }
-    uint64_t damaged = search_n_damaged(s->search);
-    uint64_t aborted = query_n_regex_aborted(s->q);
-
-    s->api->stats->search_damaged_blocks += damaged - s->n_damaged;
-    s->n_damaged = damaged;
-    s->api->stats->regex_aborted += aborted - s->n_aborted;
-    s->n_aborted = aborted;
+    api_search_counts(s->api, s->search, s->q, &s->n_damaged,
+                      &s->n_aborted);
     if (is_run && rc == SEARCH_MORE && s->evcon != NULL &&
         api_peer_gone(s->evcon)) {
         log_debug("api", "aggregate client gone");
@@ -286,18 +275,15 @@ api_agg_prepare(struct api_agg *s, const char *query)
         return -1;
     /* its error is the reply only if the query compiles (as before) */
     if (s->is_hist && api_hist_setup(s, &err) < 0) {
-        s->pre_err = err != NULL ? err : xstrdup("bad request");
+        s->cr.pre_err = err != NULL ? err : xstrdup("bad request");
         err = NULL;
     }
     if (!s->is_hist)
         s->count = agg_count_new((enum agg_by)s->x.by, s->x.by_name);
     api_search_spec(&s->p, NULL, &spec);
     spec.is_newest_first = 0;
-    /* --max-scan-bytes bounds every search; a request may only lower it. */
-    spec.max_scan_bytes = s->api->max_scan_bytes;
-    if (s->x.max_scan > 0 && s->x.max_scan < spec.max_scan_bytes)
-        spec.max_scan_bytes = s->x.max_scan;
-    s->spec = spec;
+    spec.max_scan_bytes = api_max_scan(s->api, &s->x);
+    s->cr.spec = spec;
     return 0;
 fail:
     api_reply_error(s->api, s->req, code, err ? err : "bad request");

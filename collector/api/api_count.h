@@ -8,6 +8,8 @@
 #ifndef COLLECTOR_API_API_COUNT_H
 #define COLLECTOR_API_API_COUNT_H
 
+#include <stdint.h>
+
 #include <event2/http.h>
 
 #include "collector/api/api_params.h"
@@ -24,5 +26,10 @@ void api_histogram(struct api *a, struct evhttp_request *req,
  * no limit, no context, oldest first, the default scan cost cap. */
 void api_search_spec(const struct api_params *p, const struct query *q,
                      struct search_spec *spec);
+
+/* The scan cost cap of a request: --max-scan-bytes, or x's max_scan when
+ * lower. */
+struct api_xparams;
+uint64_t api_max_scan(const struct api *a, const struct api_xparams *x);
 
 #endif

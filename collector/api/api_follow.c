@@ -559,17 +559,19 @@ api_follow_create_run(struct pool_job *j)
                                        &s->q, &s->hist, &s->create_err);
 }
 
-/* Before the stream has begun: replies code with why and frees s. */
+static void
+api_follow_free_cb(void *s)
+{
+    api_follow_free(s);
+}
+
+/* Before the stream has begun: frees s, replies code with why. */
 static void
 api_follow_fail(struct api_follow *s, int code, const char *why)
 {
-    struct api *a = s->api;
-    struct evhttp_request *req = s->req;
-    char *msg = xstrdup(why != NULL ? why : "cannot start follow");
-
-    api_follow_free(s);
-    api_reply_error(a, req, code, msg);
-    free(msg);
+    api_reply_error_after(s->api, s->req, code,
+                          why != NULL ? why : "cannot start follow",
+                          api_follow_free_cb, s);
 }
 
 /* pool_done_fn of the first job: the error reply, or the 200 stream with

@@ -105,6 +105,34 @@ int api_search_create(struct store *st, const struct api_params *p,
                       const char *pre_err, struct search_spec *spec,
                       struct query **q, struct search **search,
                       char **errstr);
+/* A /logs, /count or /histogram search's creation by its first job: the
+ * spec and pre_err the loop set, what the job found. */
+struct api_create {
+    struct search_spec spec;
+    char              *pre_err;     /* 400 if the query compiles */
+    int                is_created;  /* the first job has run */
+    int                is_started;  /* its done callback went on */
+    int                code;        /* 0 or the status to reply */
+    char              *err;
+};
+/* On a worker: 1 if this job is c's first (it ran api_search_create on
+ * p into *q and *search), 0 if creation was done before. */
+int  api_create_run(struct api_create *c, struct store *st,
+                    const struct api_params *p, struct query **q,
+                    struct search **search);
+void api_create_fini(struct api_create *c);
+/* On the loop, after a slice: adds what s (and q's regex) found since the
+ * last call to /health (search_damaged_blocks, regex_aborted); *n_damaged
+ * and *n_aborted keep the totals so far. */
+void api_search_counts(struct api *a, const struct search *s,
+                       const struct query *q, uint64_t *n_damaged,
+                       uint64_t *n_aborted);
+/* Frees obj with free_fn (which must remove its connection's close
+ * callback, so a reply that closes the connection cannot reach it), then
+ * replies code {"error": why}; why may point into obj. */
+void api_reply_error_after(struct api *a, struct evhttp_request *req,
+                           int code, const char *why,
+                           void (*free_fn)(void *), void *obj);
 /* With spans=1: replaces the closing "}\n" of the record r just appended
  * to out with ,"spans":[[start,end],...]}\n, q's query_spans over r's
  * message (byte offsets, at most API_MAX_SPANS). Call on the thread that

@@ -55,13 +55,7 @@ struct api_logs {
     int                       is_busy;      /* job submitted, not done */
     int                       is_gone;      /* client left while busy */
     int                       is_entered;   /* counted in n_searches */
-    /* Creation (the first job, on a worker): */
-    struct search_spec        spec;
-    char                     *pre_err;      /* 400 if the query compiles */
-    int                       is_created;   /* the first job has run */
-    int                       is_started;   /* the 200 stream has begun */
-    int                       create_code;  /* 0 or the status to reply */
-    char                     *create_err;
+    struct api_create         cr;           /* by the first job */
     /* Written by the job while is_busy, read by the loop after: */
     struct buf                out;
     int                       rc;           /* search_step status */
@@ -86,8 +80,7 @@ api_logs_free(struct api_logs *s)
     query_free(s->q);
     api_params_fini(&s->p);
     buf_fini(&s->out);
-    free(s->pre_err);
-    free(s->create_err);
+    api_create_fini(&s->cr);
     free(s);
 }
 
@@ -200,14 +193,8 @@ api_logs_run(struct pool_job *j)
 {
     struct api_logs *s = j->arg;
 
-    if (!s->is_created) {
-        s->is_created = 1;
-        s->create_code = api_search_create(s->api->store, &s->p, s->pre_err,
-                                           &s->spec, &s->q, &s->search,
-                                           &s->create_err);
+    if (api_create_run(&s->cr, s->api->store, &s->p, &s->q, &s->search))
         return;
-    }
-
     buf_reset(&s->out);
     s->is_full = 0;
     s->rc = api_search_slice(s->search, j, api_logs_emit_cb, s, &s->is_full);
@@ -221,20 +208,16 @@ static int
 api_logs_fill_done(struct api_logs *s)
 {
     int rc = s->rc;
-    uint64_t damaged = search_n_damaged(s->search);
-    uint64_t aborted = query_n_regex_aborted(s->q);
 
-    s->api->stats->search_damaged_blocks += damaged - s->n_damaged;
-    s->n_damaged = damaged;
-    s->api->stats->regex_aborted += aborted - s->n_aborted;
-    s->n_aborted = aborted;
+    api_search_counts(s->api, s->search, s->q, &s->n_damaged,
+                      &s->n_aborted);
     if (s->n_too_large > 0) {
         s->api->stats->http_errors += s->n_too_large;
         log_warn("api", "%llu records too large for a reply, skipped",
                  (unsigned long long)s->n_too_large);
         s->n_too_large = 0;
     }
-    if (rc == SEARCH_ERROR || (rc == SEARCH_DONE && aborted > 0))
+    if (rc == SEARCH_ERROR || (rc == SEARCH_DONE && s->n_aborted > 0))
         api_logs_partial_line(s, rc == SEARCH_ERROR ? search_errstr(s->search)
                                                     : NULL);
     return rc != SEARCH_MORE;
@@ -271,19 +254,17 @@ api_logs_bound(struct api_logs *s)
 
 static void api_logs_written_cb(struct evhttp_connection *evcon, void *arg);
 
-/* Before the stream has begun: replies code with why and frees s (the
- * close callback is removed first, so a reply that closes the connection
- * cannot reach s). */
+static void
+api_logs_free_cb(void *s)
+{
+    api_logs_free(s);
+}
+
+/* Before the stream has begun: frees s, replies code with why. */
 static void
 api_logs_fail(struct api_logs *s, int code, const char *why)
 {
-    struct api *a = s->api;
-    struct evhttp_request *req = s->req;
-    char *msg = xstrdup(why);
-
-    api_logs_free(s);
-    api_reply_error(a, req, code, msg);
-    free(msg);
+    api_reply_error_after(s->api, s->req, code, why, api_logs_free_cb, s);
 }
 
 /* On the loop, after the creation job: the error reply, or the stream's
@@ -291,15 +272,15 @@ api_logs_fail(struct api_logs *s, int code, const char *why)
 static void
 api_logs_created(struct api_logs *s)
 {
-    if (s->create_code != 0) {
-        api_logs_fail(s, s->create_code, s->create_err);
+    if (s->cr.code != 0) {
+        api_logs_fail(s, s->cr.code, s->cr.err);
         return;
     }
     if (api_logs_submit(s) < 0) {
         api_logs_fail(s, HTTP_INTERNAL, "cannot start search");
         return;
     }
-    s->is_started = 1;
+    s->cr.is_started = 1;
     api_stream_start(s->req);
 }
 
@@ -312,7 +293,7 @@ api_logs_done(struct pool_job *j, int is_run)
 
     s->is_busy = 0;
     if (s->is_gone || !is_run) {
-        if (!s->is_gone && !s->is_started) {    /* the pool is stopping */
+        if (!s->is_gone && !s->cr.is_started) {    /* the pool is stopping */
             api_logs_fail(s, HTTP_SERVUNAVAIL,
                           "the query workers are stopping");
             return;
@@ -326,7 +307,7 @@ api_logs_done(struct pool_job *j, int is_run)
         api_logs_free(s);
         return;
     }
-    if (!s->is_started) {
+    if (!s->cr.is_started) {
         api_logs_created(s);
         return;
     }
@@ -414,12 +395,10 @@ api_logs_prepare(struct api_logs *s, const char *query)
     spec.after = s->x.after;
     s->has_context = spec.before > 0 || spec.after > 0;
     if (s->p.is_tail && s->has_context)
-        s->pre_err = xstrdup("order=tail cannot be used with before/after");
-    /* --max-scan-bytes bounds every search; a request may only lower it. */
-    spec.max_scan_bytes = s->api->max_scan_bytes;
-    if (s->x.max_scan > 0 && s->x.max_scan < spec.max_scan_bytes)
-        spec.max_scan_bytes = s->x.max_scan;
-    s->spec = spec;
+        s->cr.pre_err = xstrdup("order=tail cannot be used with "
+                                "before/after");
+    spec.max_scan_bytes = api_max_scan(s->api, &s->x);
+    s->cr.spec = spec;
     return 0;
 }
 
