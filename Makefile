@@ -77,6 +77,10 @@ LIBCOLLECTOR := $(BUILD)/libcollector.a
 LIBQUERY     := $(BUILD)/libquery.a
 
 PROGS := $(BUILD)/logq-collector $(BUILD)/logq-shipper $(BUILD)/logq
+# Man pages, printed by each program from its own flag table (--man), so
+# they are built, never edited; checked by tests/integration/05-cli-flags.
+MANPAGES := $(BUILD)/man/logq.1 $(BUILD)/man/logq-collector.8 \
+            $(BUILD)/man/logq-shipper.8
 
 TEST_SRC := $(wildcard common/*_test.c shipper/*_test.c collector/*_test.c \
               collector/*/*_test.c query/*_test.c)
@@ -85,8 +89,8 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%_replay,$(FUZZ_SRC))
 
 .PHONY: all build tests test unit tsan-unit fuzz-replay integration lint clean bench soak \
-        demo demo-down demo-refresh images fuzz deps
-all: bin/logq-collector bin/logq-shipper bin/logq bin/logq-loggen
+        demo demo-down demo-refresh images fuzz deps man install
+all: bin/logq-collector bin/logq-shipper bin/logq bin/logq-loggen $(MANPAGES)
 
 ifeq ($(MODE),release)
 bin/%: $(BUILD)/% | bin
@@ -95,7 +99,24 @@ bin:
 	mkdir -p bin
 endif
 
-build: $(PROGS) $(BUILD)/logq-loggen
+build: $(PROGS) $(BUILD)/logq-loggen $(MANPAGES)
+man: $(MANPAGES)
+
+$(BUILD)/man/%.1: $(BUILD)/%
+	@mkdir -p $(dir $@)
+	$< --man >$@.tmp && mv -f $@.tmp $@
+$(BUILD)/man/%.8: $(BUILD)/%
+	@mkdir -p $(dir $@)
+	$< --man >$@.tmp && mv -f $@.tmp $@
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the three programs, their
+# man pages and the bash and zsh completion of logq, from $(BUILD)
+# (provisioning/install.sh; 05-cli-flags installs into a temporary
+# DESTDIR).
+PREFIX  ?= /usr/local
+DESTDIR ?=
+install: $(PROGS) $(MANPAGES)
+	provisioning/install.sh $(BUILD) "$(DESTDIR)" "$(PREFIX)"
 tests: $(TESTS) $(FUZZ_REPLAY)
 
 $(BUILD)/obj/%.o: %.c

@@ -26,6 +26,7 @@
 #include "collector/api/api_host.h"
 #include "collector/ingest/hostkeys.h"
 #include "collector/ingest/listen.h"
+#include "common/manfmt.h"
 #include "common/secret.h"
 #include "common/tls.h"
 #include "common/timeutil.h"
@@ -136,7 +137,8 @@ static const struct config_def config_defs[] = {
 };
 #define CONFIG_N_DEFS (sizeof(config_defs) / sizeof(config_defs[0]))
 
-enum { CONFIG_OPT_HELP = 1000, CONFIG_OPT_HELP_CONFIG, CONFIG_OPT_PRINT };
+enum { CONFIG_OPT_HELP = 1000, CONFIG_OPT_HELP_CONFIG, CONFIG_OPT_PRINT,
+       CONFIG_OPT_MAN };
 
 /* ---- value parsing ---- */
 
@@ -394,6 +396,66 @@ config_print(const struct collector_config *c)
     }
 }
 
+/* ---- man page (--man, hidden: make builds logq-collector.8 with it) ---- */
+
+/* The value's name in the synopsis of a flag, from its type and name. */
+static const char *
+config_value_name(const struct config_def *d)
+{
+    size_t n = strlen(d->name);
+
+    switch (d->type) {
+    case CONFIG_ADDR: return "ADDR:PORT";
+    case CONFIG_INT: return "N";
+    case CONFIG_DURATION: return "DURATION";
+    case CONFIG_SIZE: return "SIZE";
+    case CONFIG_LEVEL: return "LEVEL";
+    case CONFIG_FLAG: return NULL;
+    case CONFIG_LIST: return "NAME";
+    default: break;
+    }
+    if (n > 4 && strcmp(d->name + n - 4, "-dir") == 0)
+        return "DIR";
+    return strstr(d->name, "file") || strncmp(d->name, "tls-", 4) == 0
+           ? "FILE" : "VALUE";
+}
+
+static void
+config_print_man(void)
+{
+    manfmt_man_head(stdout, "logq-collector", "8", "receive container logs "
+                    "from logq-shipper, store and index them, serve the "
+                    "HTTP API");
+    fputs(".SH SYNOPSIS\n\\fBlogq\\-collector\\fR \\fB\\-\\-data\\-dir"
+          "\\fR \\fIDIR\\fR [\\fIoptions\\fR]\n.SH DESCRIPTION\n", stdout);
+    manfmt_roff(stdout, "Accepts shipper connections on --listen (the "
+                "shipper protocol), stores every record in --data-dir (a "
+                "missing directory is created) and answers searches on "
+                "the HTTP API at --http (logq(1), Grafana). Metrics go to "
+                "Redis with --redis. Every setting is a flag; each has its "
+                "default below.");
+    fputs("\n.SH OPTIONS\n", stdout);
+    manfmt_man_flag(stdout, "help", 'h', NULL, "print the usage and every "
+                    "option with its default, and exit");
+    manfmt_man_flag(stdout, "help-config", 0, NULL, "print every option "
+                    "with its default, and exit");
+    manfmt_man_flag(stdout, "print-config", 0, NULL, "print the effective "
+                    "configuration after the flags, and exit");
+    fputs(".TP\n\\fB\\-t\\fR\nvalidate the configuration (token and TLS "
+          "files included) and exit\n", stdout);
+    for (size_t i = 0; i < CONFIG_N_DEFS; i++) {
+        const struct config_def *d = &config_defs[i];
+        char *help = xasprintf("%s (default: %s)", d->help,
+                               d->def ? d->def : "unset");
+        manfmt_man_flag(stdout, d->name, 0, config_value_name(d), help);
+        free(help);
+    }
+    fputs(".SH EXIT STATUS\n0 after a clean stop (SIGTERM, SIGINT) or "
+          "\\fB\\-t\\fR; 2 for a bad flag or configuration.\n"
+          ".SH SEE ALSO\n\\fBlogq\\fR(1), \\fBlogq\\-shipper\\fR(8)\n",
+          stdout);
+}
+
 /* ---- parsing ---- */
 
 static int
@@ -429,7 +491,7 @@ enum config_result
 collector_config_parse(struct collector_config *c, int argc, char **argv,
                        char **errstr)
 {
-    struct option opts[CONFIG_N_DEFS + 4];
+    struct option opts[CONFIG_N_DEFS + 5];
     int print = 0, opt, idx;
 
     if (config_defaults(c, errstr) < 0)
@@ -445,7 +507,9 @@ collector_config_parse(struct collector_config *c, int argc, char **argv,
                                                NULL, CONFIG_OPT_HELP_CONFIG };
     opts[CONFIG_N_DEFS + 2] = (struct option){ "print-config", no_argument,
                                                NULL, CONFIG_OPT_PRINT };
-    opts[CONFIG_N_DEFS + 3] = (struct option){ NULL, 0, NULL, 0 };
+    opts[CONFIG_N_DEFS + 3] = (struct option){ "man", no_argument, NULL,
+                                               CONFIG_OPT_MAN };
+    opts[CONFIG_N_DEFS + 4] = (struct option){ NULL, 0, NULL, 0 };
     optind = 0;     /* glibc: 0 resets getopt fully, 1 does not */
     opterr = 0;
     while ((opt = getopt_long(argc, argv, "th", opts, &idx)) != -1) {
@@ -460,6 +524,9 @@ collector_config_parse(struct collector_config *c, int argc, char **argv,
             return CONFIG_EXIT;
         } else if (opt == CONFIG_OPT_HELP_CONFIG) {
             config_print_table();
+            return CONFIG_EXIT;
+        } else if (opt == CONFIG_OPT_MAN) {
+            config_print_man();
             return CONFIG_EXIT;
         } else if (opt == CONFIG_OPT_PRINT) {
             print = 1;

@@ -66,7 +66,9 @@ manfmt_man_head(FILE *fp, const char *name, const char *section,
 {
     fputs(".TH ", fp);
     manfmt_roff(fp, name);
-    fprintf(fp, " %s \"\" \"logq\" \"logq manual\"\n.SH NAME\n", section);
+    /* no hyphenation, ragged right: a flag is never cut at a line end */
+    fprintf(fp, " %s \"\" \"logq\" \"logq manual\"\n.nh\n.ad l\n"
+            ".SH NAME\n", section);
     manfmt_roff(fp, name);
     fputs(" \\- ", fp);
     manfmt_roff(fp, summary);

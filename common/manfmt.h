@@ -20,7 +20,8 @@ void manfmt_wrap(FILE *fp, const char *s, int col, int indent, int width);
  * start of a line behind \&; a newline as a line break (.br). */
 void manfmt_roff(FILE *fp, const char *s);
 
-/* ".TH NAME SECTION" and the NAME section: "name \- summary". */
+/* ".TH NAME SECTION", no hyphenation, left-adjusted, and the NAME
+ * section: "name \- summary". */
 void manfmt_man_head(FILE *fp, const char *name, const char *section,
                      const char *summary);
 

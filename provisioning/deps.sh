@@ -17,7 +17,7 @@ PKGS=(build-essential pkg-config libevent-dev zlib1g-dev libjansson-dev
       libhiredis-dev libcmocka-dev libzstd-dev libdeflate-dev libpcre2-dev libssl-dev openssl redis-server redis-tools docker.io busybox-static
       iproute2 procps curl python3 shellcheck yamllint libfaketime
       ansible ansible-lint vagrant python3-jinja2 python3-yaml systemd debootstrap file
-      valgrind)
+      valgrind zsh man-db)
 if [ "$bench" -eq 1 ]; then
     PKGS+=(rsyslog)
 fi

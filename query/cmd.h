@@ -63,6 +63,9 @@ int cmd_health_exec(const struct cmd_env *env, int argc, char **argv,
                     int first);
 int cmd_metrics_exec(const struct cmd_env *env, int argc, char **argv,
                      int first);
+/* logq __complete WHAT (hidden; shell completion): cmd_complete.c. */
+int cmd_complete_exec(const struct cmd_env *env, int argc, char **argv,
+                      int first);
 
 /* Prints "logq: msg" and the usage hint; returns CMD_EXIT_ERROR. */
 int  cmd_usage_error(const char *msg);

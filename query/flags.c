@@ -101,8 +101,8 @@ const struct flags_def flags_defs[] = {
       "times in the local zone (default on a terminal with $TZ)" },
     { "utc", 0, 0, FLAGS_O_UTC, LISTS | PRE, NULL,
       "times in UTC (--json: always UTC)" },
-    { "color", 0, 1, FLAGS_O_COLOR, ALL | PRE, "WHEN",
-      "auto (a terminal without $NO_COLOR), always or never; highlights "
+    { "color", 0, 1, FLAGS_O_COLOR, ALL | PRE, "auto|always|never",
+      "auto: on a terminal without $NO_COLOR (the default); highlights "
       "what matched" },
     { "no-color", 0, 0, FLAGS_O_NO_COLOR, ALL | PRE, NULL,
       "the same as --color=never" },
@@ -110,10 +110,10 @@ const struct flags_def flags_defs[] = {
     { "server", 0, 1, FLAGS_O_SERVER, ALL | PRE, "URL",
       "http[s]://host:port[/prefix]; else $LOGQ_SERVER, else "
       "http://127.0.0.1:7080" },
-    { "token-file", 0, 1, FLAGS_O_TOKEN_FILE, ALL | PRE, "F",
+    { "token-file", 0, 1, FLAGS_O_TOKEN_FILE, ALL | PRE, "FILE",
       "the collector's bearer token (a private file, 32+ bytes); else "
       "$LOGQ_TOKEN; none if neither" },
-    { "tls-ca", 0, 1, FLAGS_O_TLS_CA, ALL | PRE, "F",
+    { "tls-ca", 0, 1, FLAGS_O_TLS_CA, ALL | PRE, "FILE",
       "for https://: the CA (PEM) that signed the collector's "
       "certificate; else $LOGQ_TLS_CA, else the system's CAs" },
     { "help", 'h', 0, FLAGS_O_HELP, ALL, NULL, "print this help and exit" },

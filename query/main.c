@@ -76,6 +76,8 @@ main(int argc, char **argv)
         usage_man_print(stdout);
         return fflush(stdout) == 0 ? CMD_EXIT_OK : CMD_EXIT_ERROR;
     }
+    if (argc > 1 && strcmp(argv[1], "__complete") == 0)
+        return cmd_complete_exec(&env, argc, argv, 2);
     const struct cmd_entry *cmd = NULL;
     int at = logq_cmd_index(argc, argv, &cmd);
     if (cmd == NULL)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/manfmt.h"
 #include "common/xmalloc.h"
 #include "shipper/multiline.h"
 
@@ -147,13 +148,64 @@ config_usage(void)
     }
 }
 
+/* The value's name in the man page, from the option's type and name. */
+static const char *
+config_value_name(const struct config_opt *o)
+{
+    size_t n = strlen(o->name);
+
+    if (o->type == CONFIG_INT)
+        return "N";
+    if (strcmp(o->name, "collector") == 0)
+        return "HOST:PORT";
+    if (strcmp(o->name + n - (n > 4 ? 4 : n), "root") == 0 ||
+        strcmp(o->name + n - (n > 3 ? 3 : n), "dir") == 0)
+        return "DIR";
+    return strstr(o->name, "file") || strncmp(o->name, "tls-", 4) == 0
+           ? "FILE" : "VALUE";
+}
+
+/* --man (hidden: make builds logq-shipper.8 with it). */
+static void
+config_man(void)
+{
+    manfmt_man_head(stdout, "logq-shipper", "8", "send the logs and "
+                    "metrics of a host's Docker containers to "
+                    "logq-collector");
+    fputs(".SH SYNOPSIS\n\\fBlogq\\-shipper\\fR \\fB\\-\\-collector"
+          "\\fR \\fIHOST:PORT\\fR \\fB\\-\\-state\\-dir\\fR \\fIDIR\\fR "
+          "[\\fIoptions\\fR]\n.SH DESCRIPTION\n", stdout);
+    manfmt_roff(stdout, "Follows the json-file logs of every container "
+                "under --docker-root, joins multi-line records, and sends "
+                "them in compressed batches to the collector, which "
+                "acknowledges each once stored; positions are kept in "
+                "--state-dir so a restart neither loses nor repeats a "
+                "line. Host and container metrics are sent every "
+                "--metrics-interval seconds. Every setting is a flag.");
+    fputs("\n.SH OPTIONS\n", stdout);
+    manfmt_man_flag(stdout, "help", 'h', NULL, "print every option with "
+                    "its default, and exit");
+    for (size_t i = 0; i < N_OPTS; i++) {
+        const struct config_opt *o = &config_opts[i];
+        char *help = o->def != NULL && o->def[0] != '\0'
+                     ? xasprintf("%s (default: %s)", o->help, o->def)
+                     : xstrdup(o->help);
+        manfmt_man_flag(stdout, o->name, 0, config_value_name(o), help);
+        free(help);
+    }
+    fputs(".SH EXIT STATUS\n0 after SIGTERM or SIGINT (positions saved), "
+          "2 for a bad flag.\n"
+          ".SH SEE ALSO\n\\fBlogq\\fR(1), \\fBlogq\\-collector\\fR(8)\n",
+          stdout);
+}
+
 /* ---- public API ---- */
 
 enum config_result
 shipper_config_parse(struct shipper_config *cfg, int argc, char **argv,
                      char *err, size_t err_len)
 {
-    struct option lopts[N_OPTS + 2];
+    struct option lopts[N_OPTS + 3];
 
     memset(cfg, 0, sizeof(*cfg));
     for (size_t i = 0; i < N_OPTS; i++) {
@@ -164,13 +216,17 @@ shipper_config_parse(struct shipper_config *cfg, int argc, char **argv,
             return CONFIG_ERROR;
     }
     lopts[N_OPTS] = (struct option){ "help", no_argument, NULL, 'h' };
-    lopts[N_OPTS + 1] = (struct option){ NULL, 0, NULL, 0 };
+    lopts[N_OPTS + 1] = (struct option){ "man", no_argument, NULL, 'M' };
+    lopts[N_OPTS + 2] = (struct option){ NULL, 0, NULL, 0 };
     optind = 0;     /* glibc: 0 resets getopt fully, 1 does not */
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":h", lopts, NULL)) != -1) {
-        if (c == 'h') {
-            config_usage();
+        if (c == 'h' || c == 'M') {
+            if (c == 'h')
+                config_usage();
+            else
+                config_man();
             return CONFIG_HELP;
         }
         if (c >= 1 && (size_t)c <= N_OPTS) {
