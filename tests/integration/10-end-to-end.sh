@@ -114,6 +114,13 @@ ctrs=$(lq containers)
 for c in pre web api db; do
     grep -qw "$c" <<<"$ctrs" || fail "logq containers lacks $c: $ctrs"
 done
+# shell completion's live names (query/completion/): exact, sorted, once
+got=$("$BUILD/logq" __complete hosts --server "http://127.0.0.1:$CHTTP" |
+    tr '\n' ' ')
+assert_eq "node1 node2 node3 " "$got" "logq __complete hosts"
+got=$("$BUILD/logq" __complete containers --server "http://127.0.0.1:$CHTTP" |
+    tr '\n' ' ')
+assert_eq "api db pre web " "$got" "logq __complete containers"
 curl -fsS "http://127.0.0.1:$CHTTP/api/v1/hosts" >"$IT_TMP/hosts.json"
 curl -fsS "http://127.0.0.1:$CHTTP/api/v1/containers" >"$IT_TMP/containers.json"
 python3 - "$IT_TMP/hosts.json" "$IT_TMP/containers.json" "${manifests[@]}" \
