@@ -64,6 +64,12 @@ typedef int (*fields_fn)(const struct fields_field *f, void *arg);
 enum fields_kind fields_foreach(const char *msg, size_t len, fields_fn fn,
                                 void *arg);
 
+/* The same in one pass, for index tokens: fn may also be called for the
+ * fields before the point where a message turns out to be plain text
+ * (an extra index token only makes a block a candidate). */
+enum fields_kind fields_foreach_fast(const char *msg, size_t len,
+                                     fields_fn fn, void *arg);
+
 /* The first value of the field name[0..name_len) copied to out (cut to
  * cap bytes; *out_len its length): 1 if the message has the field, else
  * 0. */

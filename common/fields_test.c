@@ -324,6 +324,10 @@ test_fields_json_model(void **state)
         t_gen_json(&g);
         assert_int_equal(t_run(g.text, g.len, &got), FIELDS_JSON);
         t_assert_same(&got, &g.want);
+        got.n = 0;      /* the one-pass walk reports the same */
+        assert_int_equal(fields_foreach_fast(g.text, g.len, t_collect_cb,
+                                             &got), FIELDS_JSON);
+        t_assert_same(&got, &g.want);
         /* Every proper prefix that cuts the object is not JSON; a stray
          * byte after it makes it plain text too. */
         size_t cut = t_rand(&g, (uint32_t)g.len);
@@ -348,6 +352,10 @@ test_fields_logfmt_model(void **state)
         t_gen_logfmt(&g);
         g.text[g.len] = '\0';
         assert_int_equal(t_run(g.text, g.len, &got), FIELDS_LOGFMT);
+        t_assert_same(&got, &g.want);
+        got.n = 0;
+        assert_int_equal(fields_foreach_fast(g.text, g.len, t_collect_cb,
+                                             &got), FIELDS_LOGFMT);
         t_assert_same(&got, &g.want);
         /* A bare word after the pairs makes the line plain text. */
         memcpy(g.text + g.len, " word", 5);
@@ -380,8 +388,14 @@ test_fields_plain_and_invalid(void **state)
     };
 
     (void)state;
-    for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+    for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+        struct t_list got;
         t_expect_none(none[i]);
+        got.n = 0;      /* one pass: plain text, maybe a prefix's fields */
+        assert_int_equal(fields_foreach_fast(none[i], strlen(none[i]),
+                                             t_collect_cb, &got),
+                         FIELDS_NONE);
+    }
 }
 
 static void

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "collector/search/query_regex.h"
+#include "collector/store/tokenize.h"
 #include "common/casefold.h"
 #include "common/fields.h"
 #include "common/xmalloc.h"
@@ -61,6 +62,8 @@ struct query {
     struct query_regex *not_re;     /* -v: NULL: none; a match drops */
     char              *tokens[QUERY_MAX_TOKENS];
     size_t             n_tokens;
+    char              *field_tokens[QUERY_MAX_ITEMS];
+    size_t             n_field_tokens;
     uint64_t           field_items;     /* bit i: items[i] is a field term */
 };
 
@@ -296,6 +299,18 @@ query_add_tokens(struct query *q, const struct query_item *it)
     }
 }
 
+/* The field token of an equality field term (the index's, of the name
+ * and the value as the message decodes it; folding twice is folding
+ * once, so a term folded under icase gives the same token). */
+static void
+query_add_field_token(struct query *q, const struct query_item *it)
+{
+    uint8_t tok[TOKENIZE_MAX_LEN];
+    size_t n = tokenize_field(it->name, it->name_len, it->text, it->len, tok);
+
+    q->field_tokens[q->n_field_tokens++] = xstrndup((const char *)tok, n);
+}
+
 static int
 query_add_item(struct query *q, enum query_kind kind, int is_negated,
                const char *text, size_t len, int is_or, char **errstr)
@@ -506,6 +521,9 @@ query_parse_text(struct query *q, const char *s, size_t len, char **errstr)
         const struct query_item *it = &q->items[q->groups[g].first];
         if (q->groups[g].n == 1 && !it->is_negated)
             query_add_tokens(q, it);
+        if (q->groups[g].n == 1 && !it->is_negated &&
+            it->kind == QUERY_FIELD && it->op == QUERY_OP_EQ)
+            query_add_field_token(q, it);
     }
     return 0;
 }
@@ -576,6 +594,8 @@ query_free(struct query *q)
     }
     for (size_t i = 0; i < q->n_tokens; i++)
         free(q->tokens[i]);
+    for (size_t i = 0; i < q->n_field_tokens; i++)
+        free(q->field_tokens[i]);
     query_regex_free(q->re);
     query_regex_free(q->not_re);
     free(q);
@@ -728,6 +748,13 @@ query_tokens(const struct query *q, const char *const **tokens)
 {
     *tokens = (const char *const *)q->tokens;
     return q->n_tokens;
+}
+
+size_t
+query_field_tokens(const struct query *q, const char *const **tokens)
+{
+    *tokens = (const char *const *)q->field_tokens;
+    return q->n_field_tokens;
 }
 
 uint64_t

@@ -18,7 +18,8 @@
  * JSON or logfmt fields include NAME (exact bytes) with a value whose
  * text is VALUE (folded under icase), or a number (fields_number) in that
  * relation to N; N that is no number is a parse error. Never matches a
- * plain-text message, adds no index token and no span.
+ * plain-text message and adds no span; its index token is a field token
+ * (query_field_tokens), not words.
  *
  * The word rule: word characters are ASCII letters, digits, '_' and every
  * byte >= 0x80 (so UTF-8 letters). A term matches where it is not part of
@@ -102,6 +103,12 @@ size_t query_spans(const struct query *q, const char *msg, size_t len,
  * (query_regex_words_all). Borrowed from q; for store_filter.tokens.
  * Returns the count. */
 size_t query_tokens(const struct query *q, const char *const **tokens);
+
+/* The field tokens (collector/store/tokenize.h tokenize_field: "name:value"
+ * folded and cut) of the field terms every match satisfies by equality:
+ * ANDed, not under OR or "-", not a comparison. Borrowed from q; for
+ * store_filter.field_tokens. Returns the count. */
+size_t query_field_tokens(const struct query *q, const char *const **tokens);
 
 /* Regex matches given up (counted as no match) because they ran out of
  * their backtracking budget, since query_parse(). 0 without a regex. */

@@ -667,6 +667,8 @@ search_filter_copy(struct search *s, const struct store_filter *f)
     s->filter.after = NULL;
     s->filter.tokens = NULL;
     s->filter.n_tokens = 0;
+    s->filter.field_tokens = NULL;
+    s->filter.n_field_tokens = 0;
 }
 
 struct search *
@@ -693,6 +695,10 @@ search_new(struct store *st, const struct search_spec *spec, char **errstr)
     struct store_filter f = s->filter;
     f.n_tokens = query_tokens(spec->q, &tokens);
     f.tokens = f.n_tokens > 0 ? tokens : NULL;
+    f.n_field_tokens = query_field_tokens(spec->q, &tokens);
+    f.field_tokens = f.n_field_tokens > 0 ? tokens : NULL;
+    s->filter.field_tokens = f.field_tokens;
+    s->filter.n_field_tokens = f.n_field_tokens;
     /* Context lines come from their own cursors: the match cursor may
      * always drop records that lack the required words. */
     f.is_tokens_required = 1;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collector/store/index.h"
 #include "collector/store/namesel.h"
 #include "collector/store/tokenize.h"
 #include "common/xmalloc.h"
@@ -230,10 +231,15 @@ cursor_hash_cb(const uint8_t *tok, size_t len, uint32_t hash, void *arg)
     return 0;
 }
 
-/* Token hashes of the filter's words, cut as the index cuts text. */
+/* Token hashes of the filter's words, cut as the index cuts text, and
+ * of its field tokens (already cut). */
 static void
 cursor_set_tokens(struct store_cursor *c, const struct store_filter *f)
 {
+    for (size_t i = 0; f && f->field_tokens && i < f->n_field_tokens &&
+                       c->n_fhashes < CUR_MAX_HASHES; i++)
+        c->fhashes[c->n_fhashes++] = tokenize_hash(
+            (const uint8_t *)f->field_tokens[i], strlen(f->field_tokens[i]));
     if (!f || !f->tokens)
         return;
     c->is_tok_req = f->is_tokens_required != 0;
@@ -249,16 +255,26 @@ static int
 cursor_seg_bits(struct store_cursor *c, const struct store_seg *g,
                 uint64_t **bits, size_t *cap)
 {
-    size_t words = (g->n_blks + 63) / 64;
+    size_t words = (g->n_blks + 63) / 64, n = c->n_hashes;
+    uint32_t all[2 * CUR_MAX_HASHES];
 
-    if (c->n_hashes == 0 || words == 0)
+    /* Field tokens only where the index has them: the segment being
+     * written (indexed by this code) or a version 4 .lqi. */
+    memcpy(all, c->hashes, n * sizeof(*all));
+    if (c->n_fhashes > 0 &&
+        (g->imem != NULL ||
+         (g->ifile != NULL && index_file_has_fields(g->ifile)))) {
+        memcpy(all + n, c->fhashes, c->n_fhashes * sizeof(*all));
+        n += c->n_fhashes;
+    }
+    if (n == 0 || words == 0)
         return 0;
     if (*cap < words) {
         *bits = xreallocarray(*bits, words, sizeof(**bits));
         *cap = words;
     }
     memset(*bits, 0, words * sizeof(**bits));
-    return segindex_candidates(c->s, g, c->hashes, c->n_hashes, *bits) == 0;
+    return segindex_candidates(c->s, g, all, n, *bits) == 0;
 }
 
 static void

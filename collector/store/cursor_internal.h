@@ -76,6 +76,8 @@ struct store_cursor {
     uint32_t           hashes[CUR_MAX_HASHES];
     size_t             n_hashes;
     struct scan_tok    toks[CUR_MAX_HASHES];  /* is_tokens_required */
+    uint32_t           fhashes[CUR_MAX_HASHES]; /* field tokens */
+    size_t             n_fhashes;
     size_t             n_toks;
     uint8_t           *label_ok;        /* per label id: 0 ?, 1 yes, 2 no */
     size_t             n_label_ok;

@@ -26,6 +26,9 @@
 #define IX_MAX_META  (64u << 20)        /* block table + page directory */
 #define IX_MAX_PAGE  (4u << 20)
 
+/* index_test_without_fields(): set by tests before any store runs. */
+static int ix_without_fields;
+
 struct ix_ent {
     uint32_t hash;                      /* 0: empty slot */
     uint32_t n;
@@ -46,6 +49,7 @@ struct index_mem {
 
 struct index_file {
     uint64_t             size;
+    int                  has_fields;    /* version >= 4 */
     uint32_t             n_blks, n_pages, n_keys;
     struct index_blkref *blks;
     uint32_t            *first;         /* per page: first hash */
@@ -217,6 +221,8 @@ index_mem_add_text(struct index_mem *m, uint32_t blk, const void *text,
         m->cur_blk = blk;
     }
     tokenize_foreach(text, len, 0, ix_add_token_cb, m);
+    if (!ix_without_fields)
+        tokenize_fields(text, len, ix_add_token_cb, m);
 }
 
 /* ------------------------------------------------------------------ */
@@ -288,6 +294,8 @@ void
 index_set_add_text(struct index_set *set, const void *text, size_t len)
 {
     tokenize_foreach(text, len, 0, ix_set_token_cb, set);
+    if (!ix_without_fields)
+        tokenize_fields(text, len, ix_set_token_cb, set);
 }
 
 void
@@ -457,7 +465,8 @@ index_mem_encode(const struct index_mem *m, uint64_t seq,
         goto out;
     uint8_t h[INDEX_HDR_LEN];
     le32_store(h, INDEX_MAGIC);
-    le32_store(h + 4, INDEX_VERSION);
+    le32_store(h + 4, ix_without_fields ? INDEX_VERSION_NO_FIELDS
+                                        : INDEX_VERSION);
     le64_store(h + 8, seq);
     le32_store(h + 16, n_blks);
     le32_store(h + 20, n_pages);
@@ -567,7 +576,10 @@ index_file_load(int fd, uint64_t seq, const char **errstr)
     f->n_keys = le32_load(h + 24);
     uint64_t meta_len = 12ull * f->n_blks + 12ull * f->n_pages;
     *errstr = "bad header";
-    if (le32_load(h) != INDEX_MAGIC || le32_load(h + 4) != INDEX_VERSION ||
+    f->has_fields = le32_load(h + 4) == INDEX_VERSION;
+    if (le32_load(h) != INDEX_MAGIC ||
+        (le32_load(h + 4) != INDEX_VERSION &&
+         le32_load(h + 4) != INDEX_VERSION_NO_FIELDS) ||
         le64_load(h + 8) != seq || f->n_blks > INDEX_MAX_BLKS ||
         meta_len > IX_MAX_META || meta_len > f->size - INDEX_HDR_LEN ||
         f->n_pages > f->n_keys ||
@@ -591,6 +603,18 @@ fail:
     free(meta);
     index_file_free(f);
     return NULL;
+}
+
+int
+index_file_has_fields(const struct index_file *f)
+{
+    return f->has_fields;
+}
+
+void
+index_test_without_fields(int on)
+{
+    ix_without_fields = on != 0;
 }
 
 uint32_t

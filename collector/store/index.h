@@ -18,7 +18,8 @@
 #include "common/buf.h"
 
 #define INDEX_MAGIC      0x3149514cu    /* "LQI1" */
-#define INDEX_VERSION    3
+#define INDEX_VERSION    4              /* 3: no field tokens, still read */
+#define INDEX_VERSION_NO_FIELDS 3
 #define INDEX_HDR_LEN    32
 #define INDEX_PAGE_KEYS  128            /* keys per postings page */
 #define INDEX_MAX_BLKS   (1u << 20)     /* sanity limit from disk */
@@ -34,7 +35,8 @@ struct index_file;
 
 struct index_mem *index_mem_new(void);
 void index_mem_free(struct index_mem *m);
-/* Adds every token of text to block blk. Blocks must be added in
+/* Adds every token of text to block blk: its words and, for a JSON or
+ * logfmt message, its field tokens (tokenize.h). Blocks must be added in
  * non-decreasing order. */
 void index_mem_add_text(struct index_mem *m, uint32_t blk, const void *text,
                         size_t len);
@@ -70,6 +72,12 @@ int index_mem_encode(const struct index_mem *m, uint64_t seq,
 struct index_file *index_file_load(int fd, uint64_t seq,
                                    const char **errstr);
 void index_file_free(struct index_file *f);
+/* 1 if the file lists field tokens (version 4 on), 0 for version 3: a
+ * cursor must not require field tokens of such a segment. */
+int index_file_has_fields(const struct index_file *f);
+/* Tests only: index without field tokens and write version 3, as the
+ * collector did before them (to check that such stores still answer). */
+void index_test_without_fields(int on);
 uint32_t index_file_n_blks(const struct index_file *f);
 /* Borrowed: the block table, index_file_n_blks() entries. */
 const struct index_blkref *index_file_blks(const struct index_file *f);

@@ -150,6 +150,13 @@ struct store_filter {
     int                 stream;     /* -1 any, else LOGREC_STDOUT/STDERR */
     const char *const  *tokens;
     size_t              n_tokens;
+    /* Field tokens every match has (tokenize_field: "name:value" folded
+     * and cut; NUL-terminated): they narrow the blocks of segments indexed
+     * with field tokens (.lqi version 4, and the segment being written);
+     * a version 3 segment is narrowed by tokens alone (collector/STORE.md
+     * "Field tokens"). The prefilter below does not use them. */
+    const char *const  *field_tokens;
+    size_t              n_field_tokens;
     /* Non-zero: the cursor may also skip records whose message does not
      * hold every token (cut as above) as an ASCII case-insensitive
      * substring, found by one scan of each block's message column. Leave

@@ -4,13 +4,15 @@
  * collector/STORE.md). Hand-written table-driven loop rather than ctype
  * calls because it runs over every stored byte at seal time: one table
  * load per ASCII byte, folding and hashing on the fly; a non-ASCII unit
- * goes through common/casefold.c.
+ * goes through common/casefold.c. Field tokens take the fields of a JSON
+ * or logfmt message from common/fields.c.
  */
 #include "collector/store/tokenize.h"
 
 #include <string.h>
 
 #include "common/casefold.h"
+#include "common/fields.h"
 
 #define FNV_OFFSET 0xcbf29ce484222325ull
 #define FNV_PRIME  0x100000001b3ull
@@ -111,4 +113,66 @@ tokenize_foreach(const void *text, size_t len, unsigned flags,
             return rc;
     }
     return 0;
+}
+
+/* Folds src[0..len) into tok from *n until the token is full: the first
+ * bytes of the whole string's fold, without folding a long value whole. */
+static void
+tok_fold_into(uint8_t *tok, size_t *n, const uint8_t *src, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len && *n < TOKENIZE_MAX_LEN) {
+        if (src[i] < 0x80) {
+            uint8_t c = src[i++];
+            tok[(*n)++] = c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+            continue;
+        }
+        uint8_t f[4];
+        size_t f_len;
+        i += casefold_next(src + i, len - i, f, &f_len);
+        for (size_t k = 0; k < f_len && *n < TOKENIZE_MAX_LEN; k++)
+            tok[(*n)++] = f[k];
+    }
+}
+
+size_t
+tokenize_field(const void *name, size_t name_len, const void *value,
+               size_t value_len, uint8_t tok[TOKENIZE_MAX_LEN])
+{
+    size_t n = 0;
+
+    tok_fold_into(tok, &n, name, name_len);
+    if (n == TOKENIZE_MAX_LEN)
+        return n;
+    tok[n++] = ':';
+    tok_fold_into(tok, &n, value, value_len);
+    return n;
+}
+
+struct tok_fields {
+    tokenize_fn fn;
+    void       *arg;
+    int         rc;
+};
+
+static int
+tok_field_cb(const struct fields_field *f, void *arg)
+{
+    struct tok_fields *t = arg;
+    uint8_t tok[TOKENIZE_MAX_LEN];
+    size_t n = tokenize_field(f->name, f->name_len, f->value, f->value_len,
+                              tok);
+
+    t->rc = t->fn(tok, n, tokenize_hash(tok, n), t->arg);
+    return t->rc;
+}
+
+int
+tokenize_fields(const void *text, size_t len, tokenize_fn fn, void *arg)
+{
+    struct tok_fields t = { fn, arg, 0 };
+
+    fields_foreach_fast(text, len, tok_field_cb, &t);
+    return t.rc;
 }

@@ -31,6 +31,20 @@ typedef int (*tokenize_fn)(const uint8_t *tok, size_t len, uint32_t hash,
 int tokenize_foreach(const void *text, size_t len, unsigned flags,
                      tokenize_fn fn, void *arg);
 
+/* The field token of a JSON or logfmt field (common/fields.h): name, ':'
+ * and value, folded as words are (each folded, then joined), cut to
+ * TOKENIZE_MAX_LEN bytes, into tok; returns its length. Words never hold
+ * ':', so a field token never equals a word token (collector/STORE.md
+ * "Field tokens"). */
+size_t tokenize_field(const void *name, size_t name_len, const void *value,
+                      size_t value_len, uint8_t tok[TOKENIZE_MAX_LEN]);
+
+/* Calls fn with the field token of each field of text[0..len) (none for
+ * most plain text: fields_foreach_fast may give those of a prefix that
+ * looked structured, which only adds candidate blocks). Returns fn's
+ * non-zero result if it stopped early, else 0. */
+int tokenize_fields(const void *text, size_t len, tokenize_fn fn, void *arg);
+
 /* The 32-bit hash of an already folded token (never 0): FNV-1a 64 of the
  * bytes, then a mix (collector/STORE.md). Stable across versions. */
 uint32_t tokenize_hash(const uint8_t *tok, size_t len);

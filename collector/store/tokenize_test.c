@@ -184,6 +184,54 @@ test_tokenize_stop(void **state)
     assert_int_equal(t.n, 2);
 }
 
+/* Field tokens: "name:value" folded, cut at TOKENIZE_MAX_LEN, hashed as
+ * words are; one per field of a JSON or logfmt message, none for plain
+ * text; never equal to a word token (words hold no ':'). */
+static void
+test_tokenize_fields(void **state)
+{
+    struct toks t;
+    uint8_t tok[TOKENIZE_MAX_LEN];
+    char big[300];
+
+    (void)state;
+    memset(&t, 0, sizeof(t));
+    const char *j = "{\"Level\":\"ERROR\",\"user\":{\"id\":42},"
+                    "\"v\":\"CAF\\u00c9\"}";
+    assert_int_equal(tokenize_fields(j, strlen(j), collect_cb, &t), 0);
+    assert_int_equal(t.n, 3);
+    assert_string_equal(t.s[0], "level:error");
+    assert_string_equal(t.s[1], "user.id:42");
+    assert_string_equal(t.s[2], "v:caf\xc3\xa9");
+    assert_int_equal(t.h[0], tokenize_hash((const uint8_t *)"level:error",
+                                           11));
+    size_t n = tokenize_field("Level", 5, "ERROR", 5, tok);
+    assert_int_equal(n, 11);
+    assert_memory_equal(tok, "level:error", 11);
+    memset(&t, 0, sizeof(t));
+    assert_int_equal(tokenize_fields("level=warn msg=\"a b\"", 20,
+                                     collect_cb, &t), 0);
+    assert_int_equal(t.n, 2);
+    assert_string_equal(t.s[1], "msg:a b");
+    memset(&t, 0, sizeof(t));
+    assert_int_equal(tokenize_fields("plain level:error", 17, collect_cb,
+                                     &t), 0);
+    assert_int_equal(t.n, 0);
+    /* cut: a long value, and a name that fills the token alone */
+    memset(big, 'x', sizeof(big));
+    n = tokenize_field("k", 1, big, sizeof(big), tok);
+    assert_int_equal(n, TOKENIZE_MAX_LEN);
+    assert_memory_equal(tok, "k:xxx", 5);
+    n = tokenize_field(big, sizeof(big), "v", 1, tok);
+    assert_int_equal(n, TOKENIZE_MAX_LEN);
+    assert_null(memchr(tok, ':', n));
+    /* stop */
+    memset(&t, 0, sizeof(t));
+    t.stop_at = 1;
+    assert_int_equal(tokenize_fields(j, strlen(j), collect_cb, &t), 7);
+    assert_int_equal(t.n, 1);
+}
+
 static void
 test_tokenize_hash_stable(void **state)
 {
@@ -200,6 +248,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tokenize_split_and_fold),
+        cmocka_unit_test(test_tokenize_fields),
         cmocka_unit_test(test_tokenize_empty_and_separators),
         cmocka_unit_test(test_tokenize_utf8),
         cmocka_unit_test(test_tokenize_underscore),

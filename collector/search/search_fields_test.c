@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * search_fields_test: field terms through the store's index (field tokens,
+ * collector/STORE.md "Field tokens"). JSON, logfmt and plain records in a
+ * store of small blocks and sealed segments; every field query's answer
+ * via search_new/search_step must be exactly the records query_match
+ * accepts (the index and the cursor drop none), and a rare value must be
+ * found reading fewer bytes than the whole store. Then the same store
+ * indexed as version 3 did (no field tokens): the answers are the same,
+ * read by scanning (all bytes).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "collector/search/query.h"
+#include "collector/search/search.h"
+#include "collector/store/index.h"
+#include "collector/store/store.h"
+#include "common/xmalloc.h"
+
+#define T0      1700000000000000000LL
+#define N_RECS  800
+
+static char msgs[N_RECS][160];
+
+static const char *const queries[] = {
+    "level:fatal", "level:error", "level:warn user.id:7", "-level:info",
+    "level:error OR level:warn", "user.id:3", "level:caf\xc3\xa9",
+    "user.id:>=15", "level:ERROR", "level:fatal user.id:0", "tags:t5",
+    "msg:\"m 10\"",
+};
+
+static void
+gen_msgs(void)
+{
+    static const char *const lv[] = { "info", "warn", "error", "Error" };
+
+    for (int i = 0; i < N_RECS; i++) {
+        /* kind i % 4, level (i / 4) % 4, id (i / 16) % 20: every combination */
+        const char *l = i % 97 == 0 ? "fatal" : lv[(i / 4) % 4];
+        int id = (i / 16) % 20;
+        switch (i % 4) {
+        case 0:
+        case 1:
+            snprintf(msgs[i], sizeof(msgs[i]),
+                     "{\"level\":\"%s\",\"user\":{\"id\":%d},\"msg\":\"m %d\","
+                     "\"tags\":[\"t%d\"]}",
+                     i % 50 == 1 ? "caf\\u00e9" : l, id, i, i % 10);
+            break;
+        case 2:
+            snprintf(msgs[i], sizeof(msgs[i]),
+                     "level=%s user.id=%d msg=\"m %d\"", l, id, i);
+            break;
+        default:
+            snprintf(msgs[i], sizeof(msgs[i]),
+                     "plain level:%s user.id:%d m %d", l, id, i);
+        }
+    }
+}
+
+static struct store *
+open_store(const char *dir)
+{
+    struct store_options opt;
+    char *err = NULL;
+
+    memset(&opt, 0, sizeof(opt));
+    opt.block_size = 512;
+    opt.segment_size = 4096;
+    struct store *s = store_open(dir, &opt, &err);
+    if (s == NULL)
+        fail_msg("store_open: %s", err);
+    return s;
+}
+
+static void
+fill(struct store *s)
+{
+    for (int i = 0; i < N_RECS; i++) {
+        struct logrec lr = {
+            .time_ns = T0 + i, .host = "h", .container_id = "c1",
+            .container = "app", .image = "img", .stream = 0,
+            .offset = (uint64_t)(i + 1) * 200, .msg = msgs[i],
+            .msg_len = strlen(msgs[i]),
+        };
+        assert_int_equal(store_append(s, &lr), 1);
+        if (i % 50 == 49)
+            assert_int_equal(store_commit(s), 0);
+    }
+    assert_int_equal(store_commit(s), 0);
+}
+
+struct hits {
+    uint64_t offs[N_RECS];
+    size_t   n;
+};
+
+static int
+emit_cb(const struct logrec *r, int is_context, int is_group_start,
+        void *arg)
+{
+    struct hits *h = arg;
+
+    (void)is_context;
+    (void)is_group_start;
+    assert_true(h->n < N_RECS);
+    h->offs[h->n++] = r->offset;
+    return 0;
+}
+
+/* Runs q (icase when the query has upper case) and checks the answer
+ * against query_match over every record; returns the bytes scanned. */
+static uint64_t
+check_query(struct store *st, const char *text)
+{
+    char *err = NULL;
+    int icase = strcmp(text, "level:ERROR") == 0;
+    struct query *q = query_parse(text, strlen(text), NULL, icase, &err);
+    struct search_spec spec;
+    struct hits got = { .n = 0 };
+
+    assert_non_null(q);
+    memset(&spec, 0, sizeof(spec));
+    spec.filter.since_ns = INT64_MIN;
+    spec.filter.until_ns = INT64_MAX;
+    spec.filter.stream = -1;
+    spec.q = q;
+    spec.limit = UINT64_MAX;
+    spec.max_scan_bytes = SEARCH_DEFAULT_MAX_SCAN;
+    struct search *s = search_new(st, &spec, &err);
+    assert_non_null(s);
+    int rc;
+    while ((rc = search_step(s, 64, emit_cb, &got)) == SEARCH_MORE)
+        ;
+    assert_int_equal(rc, SEARCH_DONE);
+    uint64_t scanned = search_scanned_bytes(s);
+    search_free(s);
+    size_t n = 0;
+    for (int i = 0; i < N_RECS; i++) {
+        if (!query_match(q, msgs[i], strlen(msgs[i])))
+            continue;
+        if (n >= got.n || got.offs[n] != (uint64_t)(i + 1) * 200)
+            fail_msg("%s: record %d missing or out of place", text, i);
+        n++;
+    }
+    if (n != got.n)
+        fail_msg("%s: %zu records, want %zu", text, got.n, n);
+    if (n == 0)
+        fail_msg("%s: no record matches (the test is vacuous)", text);
+    query_free(q);
+    return scanned;
+}
+
+static char *
+make_dir(void)
+{
+    char *d = xstrdup("/tmp/logq-sfields-XXXXXX");
+
+    assert_non_null(mkdtemp(d));
+    return d;
+}
+
+static void
+rm_dir(char *d)
+{
+    char cmd[128];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
+    assert_int_equal(system(cmd), 0);
+    free(d);
+}
+
+static void
+run_all(const char *dir, uint64_t *fatal_scanned, uint64_t *all_scanned)
+{
+    struct store *s = open_store(dir);
+
+    for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
+        uint64_t b = check_query(s, queries[i]);
+        if (i == 0)
+            *fatal_scanned = b;
+    }
+    *all_scanned = check_query(s, "-level:nothing");
+    store_close(s);
+}
+
+static void
+test_search_fields_index(void **state)
+{
+    char *dir = make_dir();
+    uint64_t fatal, all;
+
+    (void)state;
+    gen_msgs();
+    struct store *s = open_store(dir);
+    fill(s);
+    store_close(s);
+    run_all(dir, &fatal, &all);
+    /* 9 fatal records in ~200 blocks: the field tokens skip most */
+    if (!(fatal * 4 < all))
+        fail_msg("level:fatal read %llu of %llu bytes",
+                 (unsigned long long)fatal, (unsigned long long)all);
+    rm_dir(dir);
+}
+
+static void
+test_search_fields_version3_store(void **state)
+{
+    char *dir = make_dir();
+    uint64_t fatal, all;
+
+    (void)state;
+    gen_msgs();
+    index_test_without_fields(1);
+    struct store *s = open_store(dir);
+    fill(s);
+    store_close(s);
+    index_test_without_fields(0);
+    run_all(dir, &fatal, &all);
+    /* the sealed segments' indexes have no field tokens: scanned whole
+     * (the open segment is indexed again at open, with them) */
+    if (!(fatal * 10 > all * 9))
+        fail_msg("level:fatal read %llu of %llu bytes on a v3 store",
+                 (unsigned long long)fatal, (unsigned long long)all);
+    rm_dir(dir);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_search_fields_index),
+        cmocka_unit_test(test_search_fields_version3_store),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
