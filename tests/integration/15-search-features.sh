@@ -294,38 +294,29 @@ grep -qE '^node2 +down since [0-9]+s ago +1 +100 ' "$IT_TMP/hosts.txt" ||
 log "fields: JSON and logfmt lines (level:error, status:>=500, --by field:)"
 # seq 1..60: lvl is info/warn/error by seq % 3, status 200/404/500/503 by
 # seq % 4 (fakedocker.py --template), so every count below is arithmetic.
+# Few logq runs (about 10: ~0.2-0.4 s each under ASan and load); the
+# field rules themselves are unit-tested (fields_test, query_fields_prop_test,
+# search_fields_test).
 fake_container node1 jsonapp "$IT_TMP/node1.docker" --count 60 --rate 2000 \
     --template '{{"level":"{lvl}","msg":"req {m}","http":{{"status":{status}}},"user":{{"id":{seq}}},"tags":["a","t{seq}"]}}'
 fake_container node1 fmtapp "$IT_TMP/node1.docker" --count 60 --rate 2000 \
     --template 'level={lvl} msg="req {m} done" status={status} user.id={seq}'
 wait_writers 30
 wait_all_found 30 "$IT_TMP"/manifest-node1-{jsonapp,fmtapp}.jsonl
-assert_eq 20 "$(lq -c level:error --container jsonapp)" "JSON level:error"
 assert_eq 40 "$(lq -c level:error)" "level:error: JSON and logfmt"
 assert_eq 30 "$(lq -c 'http.status:>=500')" "nested JSON number >= 500"
 assert_eq 30 "$(lq -c 'status:>=500')" "logfmt status, plain text never"
-assert_eq 5 "$(lq -c level:error status:503)" "two field terms"
-assert_eq 40 "$(lq -c -level:info --container fmtapp)" "-level:info"
-assert_eq 15 "$(lq -c level:error -v 'status=500' --container fmtapp)" \
-    "field term with -v"
+assert_eq 4 "$(lq -c level:error status:503 -v 'user\.id=11$')" \
+    "two field terms (seq 11 23 35 47 59) and -v"
 assert_eq 2 "$(lq -c user.id:42)" "user.id:42 in both forms"
-assert_eq 1 "$(lq -c tags:t7)" "array element"
 assert_eq 1 "$(lq -c 'msg:"req Mnode1-fmtapp-000010 done"')" "quoted value"
 assert_eq 20 "$(lq -c '"level=error"')" "a phrase still searches the text"
 assert_eq "error 40
 info 40
 warn 40" "$(lq count --by field:level --container jsonapp \
     --container fmtapp --json | got_counts)" "count --by field:level"
-assert_eq "$total" "$(lq count --by field:level --json --container '!*app' |
-    python3 -c 'import json, sys; r = json.load(sys.stdin)
-print(r["groups"][0]["count"] if r["groups"][0]["key"] == "" else -1)')" \
-    "plain lines have no level"
 assert_eq "info 42" "$(lq --format '{field.level} {field.user.id}' \
     Mnode1-jsonapp-000042)" "--format {field.NAME}"
-lq histogram --json --since 10m level:error >"$IT_TMP/hf.json"
-assert_eq 40 "$(python3 -c 'import json, sys
-print(sum(c for _, c in json.load(open(sys.argv[1]))["buckets"]))' \
-    "$IT_TMP/hf.json")" "histogram of a field term"
 rc=0
 lq -c 'status:>=abc' 2>"$IT_TMP/f.err" || rc=$?
 assert_eq 2 "$rc" "a comparison needs a number"
