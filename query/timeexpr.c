@@ -7,6 +7,7 @@
  */
 #include "query/timeexpr.h"
 
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -58,8 +59,9 @@ timeexpr_unix(const char *s, int64_t *out)
             return -1;
         sec = sec * 10 + (*p - '0');
     }
-    if (p == s || timeexpr_frac(&p, &frac) < 0 || *p != '\0')
-        return -1;
+    if (p == s || timeexpr_frac(&p, &frac) < 0 || *p != '\0' ||
+        sec > (INT64_MAX - frac) / TIMEEXPR_NS)
+        return -1;          /* past what int64 ns hold (year 2262) */
     *out = sec * TIMEEXPR_NS + frac;
     return 0;
 }
@@ -95,7 +97,11 @@ timeexpr_local(const char *s, int64_t *out)
     if (t == (time_t)-1 || tm.tm_year != y - 1900 || tm.tm_mon != mo - 1 ||
         tm.tm_mday != d || tm.tm_hour != h || tm.tm_min != mi)
         return -1;          /* no such day, or a time in a DST gap */
-    *out = (int64_t)t * TIMEEXPR_NS + frac;
+    if ((int64_t)t > (INT64_MAX - frac) / TIMEEXPR_NS)
+        return -1;          /* past year 2262 */
+    /* before 1970 the caller clamps to 0 (so also before 1677, where
+     * t * TIMEEXPR_NS would not fit) */
+    *out = t < 0 ? -1 : (int64_t)t * TIMEEXPR_NS + frac;
     return 0;
 }
 

@@ -95,6 +95,30 @@ test_timeexpr_refused(void **state)
             fail_msg("'%s' accepted", bad[i]);
 }
 
+/* Times past what int64 nanoseconds hold (year 2262) are refused, and
+ * local dates before 1677 clamped to 0 like every time before 1970,
+ * without a signed overflow on the way (found by fuzz_config). */
+static void
+test_timeexpr_range(void **state)
+{
+    int64_t v;
+
+    (void)state;
+    set_tz("UTC");
+    assert_true(parse("9223372036") == 9223372036LL * SEC);
+    assert_true(parse("9223372036.854775807") == INT64_MAX);
+    assert_int_equal(timeexpr_parse("9223372036.854775808", NOW, &v), -1);
+    assert_int_equal(timeexpr_parse("9223372037", NOW, &v), -1);
+    assert_int_equal(timeexpr_parse("99999999999", NOW, &v), -1);
+    assert_int_equal(timeexpr_parse("99999999999.9", NOW, &v), -1);
+    assert_int_equal(timeexpr_parse("9999-12-31", NOW, &v), -1);
+    assert_int_equal(timeexpr_parse("2262-04-12", NOW, &v), -1);
+    assert_true(parse("2262-04-11") == 9223286400LL * SEC);
+    assert_true(parse("1014-01-01T00:00") == 0);
+    assert_true(parse("0000-01-01") == 0);
+    assert_true(parse("1677-09-21") == 0);
+}
+
 int
 main(void)
 {
@@ -102,6 +126,7 @@ main(void)
         cmocka_unit_test(test_timeexpr_forms),
         cmocka_unit_test(test_timeexpr_local_zones),
         cmocka_unit_test(test_timeexpr_refused),
+        cmocka_unit_test(test_timeexpr_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
