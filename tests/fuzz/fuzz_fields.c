@@ -17,7 +17,10 @@
  * And for every message: plain text calls nothing; each field's type,
  * lengths and cut flag are consistent; a callback that stops after the
  * first field gets exactly one call; fields_get finds the first value of
- * each name given and nothing for a name not given.
+ * each name given and nothing for a name not given; the one-pass
+ * fields_foreach_fast gives the same kind and fields whenever the message
+ * is structured; and the store's index (tokenize_fields) holds the field
+ * token of every field, so a field:value search never misses a message.
  */
 #include <assert.h>
 #include <stddef.h>
@@ -27,6 +30,7 @@
 
 #include <jansson.h>
 
+#include "collector/store/tokenize.h"
 #include "common/fields.h"
 #include "common/xmalloc.h"
 #include "tests/support/utf8_model.h"
@@ -409,6 +413,77 @@ fuzz_check_get(const char *msg, size_t len, const struct fuzz_model *m)
                       &out_len) == 0 && out_len == 0);
 }
 
+/* The fields of the two-pass walk, kept to compare the fast pass and the
+ * index tokens with (names and the first bytes of values). */
+struct fuzz_seen {
+    size_t   n;
+    char     name[FIELDS_MAX_FIELDS][FIELDS_MAX_NAME];
+    size_t   name_len[FIELDS_MAX_FIELDS];
+    uint32_t hash[FIELDS_MAX_FIELDS];       /* of the field token */
+    size_t   i;                             /* fast pass: next to match */
+    int      is_same;
+};
+
+static int
+fuzz_seen_cb(const struct fields_field *f, void *arg)
+{
+    struct fuzz_seen *s = arg;
+    uint8_t tok[TOKENIZE_MAX_LEN];
+
+    memcpy(s->name[s->n], f->name, f->name_len);
+    s->name_len[s->n] = f->name_len;
+    size_t n = tokenize_field(f->name, f->name_len, f->value, f->value_len,
+                              tok);
+    assert(n > 0 && n <= TOKENIZE_MAX_LEN);
+    s->hash[s->n++] = tokenize_hash(tok, n);
+    return 0;
+}
+
+static int
+fuzz_fast_cb(const struct fields_field *f, void *arg)
+{
+    struct fuzz_seen *s = arg;
+
+    if (s->i >= s->n || f->name_len != s->name_len[s->i] ||
+        memcmp(f->name, s->name[s->i], f->name_len) != 0)
+        s->is_same = 0;
+    s->i++;
+    return 0;
+}
+
+/* Clears the hashes the index gives from the walk's list. */
+static int
+fuzz_token_cb(const uint8_t *tok, size_t len, uint32_t hash, void *arg)
+{
+    struct fuzz_seen *s = arg;
+
+    assert(len > 0 && len <= TOKENIZE_MAX_LEN);
+    assert(hash == tokenize_hash(tok, len));
+    for (size_t i = 0; i < s->n; i++)
+        if (s->hash[i] == hash)
+            s->hash[i] = 0;                 /* tokenize_hash is never 0 */
+    return 0;
+}
+
+static void
+fuzz_check_fast_and_index(const char *msg, size_t len, enum fields_kind kind)
+{
+    static struct fuzz_seen s;
+
+    s.n = 0;
+    s.i = 0;
+    s.is_same = 1;
+    assert(fields_foreach(msg, len, fuzz_seen_cb, &s) == kind);
+    enum fields_kind fast = fields_foreach_fast(msg, len, fuzz_fast_cb, &s);
+    if (kind != FIELDS_NONE)
+        assert(fast == kind && s.is_same && s.i == s.n);
+    else
+        assert(fast == FIELDS_NONE);
+    assert(tokenize_fields(msg, len, fuzz_token_cb, &s) == 0);
+    for (size_t i = 0; i < s.n; i++)
+        assert(s.hash[i] == 0);             /* every field's token */
+}
+
 /* The JSON model's answer for msg, or is_known 0 when jansson refuses it
  * (then only the invariants are checked). */
 static json_t *
@@ -462,6 +537,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (kind != FIELDS_NONE)
             fuzz_check_get(msg, size, &m);
     }
+    fuzz_check_fast_and_index(msg, size, kind);
     if (i < size && data[i] == '{')
         assert(kind != FIELDS_LOGFMT);  /* invalid JSON is plain text */
     else
