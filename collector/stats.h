@@ -27,6 +27,8 @@
     X(records_implausible)  /* position rule broken: dropped (PROTOCOL) */ \
     X(records_refused)      /* bad source metadata: dropped (PROTOCOL) */   \
     X(records_refused_source_cap) /* new source past --max-sources-per-host */\
+    X(labels_refused)       /* Docker labels over the limits: left out */  \
+    X(labels_invalid)       /* labels text not a JSON object: ignored */   \
     X(hosts_refused)        /* new host past --max-hosts: ERROR 4 at AUTH */ \
     X(metrics_frames)                                                       \
     X(losses_file_errors)   /* lost-data file unreadable or not saved */    \

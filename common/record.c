@@ -14,6 +14,7 @@
 
 #include <string.h>
 
+#include "common/labelset.h"
 #include "common/timeutil.h"
 #include "common/utf8.h"
 
@@ -212,6 +213,11 @@ record_json_append(struct buf *out, const struct logrec *r)
      * ,"message": + "}\n" */
     size_t fixed = 9 + ts_len + 1 + (rts_len ? 13 + rts_len + 1 : 0) + 10 +
                    2 + strlen(stream) + 11 + 2;
+    const struct labelset *ls = r->labels != NULL && r->labels->n > 0 ?
+                                r->labels : NULL;
+
+    if (ls != NULL)             /* ,"labels": + the canonical object */
+        fixed += 10 + ls->json_len;
 
     for (int i = 0; i < 4; i++) {
         v[i] = v[i] != NULL ? v[i] : "";
@@ -236,6 +242,10 @@ record_json_append(struct buf *out, const struct logrec *r)
         record_put_str(out, keys[i], v[i], len[i]);
     record_put_str(out, ",\"stream\":", stream, strlen(stream));
     record_put_str(out, ",\"message\":", msg, msg_len);
+    if (ls != NULL) {
+        record_put(out, ",\"labels\":", 10);
+        record_put(out, ls->json, ls->json_len);
+    }
     record_put(out, "}\n", 2);
     return 0;
 }

@@ -14,6 +14,8 @@
 
 #include "common/buf.h"
 
+struct labelset;
+
 #define LOGREC_STDOUT 0
 #define LOGREC_STDERR 1
 
@@ -35,6 +37,8 @@ struct logrec {
     size_t      msg_len;
     int64_t     recv_ns;        /* when the collector received it (unix
                                    ns, its clock); 0: not known */
+    const struct labelset *labels;  /* the source's Docker labels
+                                       (common/labelset.h), NULL: none */
 };
 
 struct metric_sample {
@@ -53,7 +57,8 @@ int logrec_stream_parse(const char *s, uint8_t *out);
 /*
  * Appends the record as one JSON object line with exactly the fields time
  * (RFC 3339 UTC with 9 fractional digits), host, container, container_id,
- * image, stream, message, then '\n'. Invalid UTF-8 in the message is written
+ * image, stream, message, then labels (the canonical JSON object of
+ * r->labels, only when it has some), then '\n'. Invalid UTF-8 in the message is written
  * as U+FFFD so the output is always valid JSON. -1 if out's cap is reached
  * (out is then left as it was).
  */

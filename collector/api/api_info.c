@@ -154,6 +154,8 @@ api_health_store(const struct store_stats *ss)
                                 (json_int_t)ss->n_labels));
         json_object_set_new(d, "labels_capped", json_integer(
                                 (json_int_t)ss->n_labels_capped));
+        json_object_set_new(d, "labelsets_capped", json_integer(
+                                (json_int_t)ss->n_labelsets_capped));
         json_object_set_new(d, "quarantined_blocks", json_integer(
                                 (json_int_t)ss->n_quarantined_blocks));
         json_object_set_new(d, "quarantined_records", json_integer(

@@ -66,6 +66,7 @@
 #include "collector/ingest/poscheck.h"
 #include "collector/ingest/srccheck.h"
 #include "common/hmac.h"
+#include "common/labelset.h"
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "common/tls.h"
@@ -147,6 +148,8 @@ struct ingest_conn {
 
 struct ingest_src {
     size_t id, name, image;     /* offsets into ing->srcbuf */
+    const struct labelset *labels;  /* the store's set (lives until it
+                                       closes), NULL: none */
     struct poscheck pos;        /* PROTOCOL.md "Plausible positions" */
     const char *refused;        /* why its records are dropped, or NULL */
     uint64_t   *refused_ctr;    /* the counter its dropped records bump */
@@ -572,8 +575,58 @@ ingest_copy_sources(struct ingest_conn *c, const struct wire_batch *b)
     return 0;
 }
 
+/* FNV-1a 64 of the sender's labels text: the same text as last time
+ * (the usual case: every batch carries it) is not parsed again. */
+static uint64_t
+ingest_labels_hash(const struct wire_str *t)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+
+    for (size_t i = 0; i < t->len; i++)
+        h = (h ^ (uint8_t)t->p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* The source's Docker labels (PROTOCOL.md "Source metadata"): checked,
+ * stored per source (last wins, STORE.md "Source labels"), and kept in d
+ * for its records' followers. After the position check has seen whether
+ * the store knew the source. */
+static void
+ingest_source_labels(struct ingest_conn *c, struct ingest_src *d,
+                     const struct wire_str *t)
+{
+    struct ingest *ing = c->ing;
+    const char *id = (const char *)ing->srcbuf.data + d->id;
+    uint64_t h = ingest_labels_hash(t);
+    size_t n_dropped = 0;
+    char *err = NULL;
+
+    d->labels = NULL;
+    if (d->refused != NULL || t->len == 0)    /* "": not known, keep */
+        return;
+    if ((d->labels = store_labels_known(ing->store, c->host, id, h)) != NULL)
+        return;
+    struct labelset *ls = labelset_parse(t->p, t->len, &n_dropped, &err);
+    if (ls == NULL) {
+        ing->stats->labels_invalid++;
+        ingest_log_limited(ing, "labels ignored: %s host=%s peer=%s "
+                           "container=%.12s", err, c->host_log, c->peer, id);
+        free(err);
+        return;
+    }
+    if (n_dropped > 0) {
+        ing->stats->labels_refused += n_dropped;
+        ingest_log_limited(ing, "labels left out: %zu over the limits (64 "
+                           "labels, 256 bytes, printable UTF-8) host=%s "
+                           "peer=%s container=%.12s", n_dropped, c->host_log,
+                           c->peer, id);
+    }
+    (void)store_set_labels(ing->store, c->host, id, ls, h, &d->labels);
+    labelset_free(ls);
+}
+
 /* Starts each source's position check with its high water before the
- * batch and the batch's start for it. */
+ * batch and the batch's start for it, and takes its labels. */
 static void
 ingest_positions_begin(struct ingest_conn *c, const struct wire_batch *b)
 {
@@ -586,6 +639,7 @@ ingest_positions_begin(struct ingest_conn *c, const struct wire_batch *b)
         poscheck_begin(&d->pos, store_has_source(ing->store, c->host, id),
                        store_source_offset(ing->store, c->host, id),
                        b->sources[i].start);
+        ingest_source_labels(c, d, &b->sources[i].labels);
     }
 }
 
@@ -625,7 +679,7 @@ ingest_store_record(struct ingest_conn *c, const struct wire_record *wr,
         .container_id = base + s->id, .container = base + s->name,
         .image = base + s->image, .stream = wr->stream, .flags = wr->flags,
         .offset = wr->offset, .msg = wr->msg.p, .msg_len = wr->msg.len,
-        .recv_ns = recv_ns,
+        .recv_ns = recv_ns, .labels = s->labels,
     };
     int rc = store_append(ing->store, &r);
 

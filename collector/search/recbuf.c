@@ -17,6 +17,8 @@ struct recbuf_entry {
     uint8_t  flags;
     size_t   host, cid, name, image, msg;   /* offsets into data */
     size_t   msg_len;
+    const struct labelset *labels;  /* not copied: the store's sets live
+                                       until it closes (store.h) */
 };
 
 void
@@ -63,6 +65,7 @@ recbuf_add(struct recbuf *b, const struct logrec *r)
     struct recbuf_entry e = {
         .time_ns = r->time_ns, .recv_ns = r->recv_ns, .offset = r->offset,
         .stream = r->stream, .flags = r->flags, .msg_len = r->msg_len,
+        .labels = r->labels,
     };
 
     if (b->n == b->max_records)
@@ -97,7 +100,7 @@ recbuf_get(const struct recbuf *b, size_t i, struct logrec *r)
         .container_id = base + e->cid, .container = base + e->name,
         .image = base + e->image, .stream = e->stream, .flags = e->flags,
         .offset = e->offset, .msg = base + e->msg, .msg_len = e->msg_len,
-        .recv_ns = e->recv_ns,
+        .recv_ns = e->recv_ns, .labels = e->labels,
     };
 }
 

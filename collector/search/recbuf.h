@@ -32,7 +32,8 @@ void recbuf_fini(struct recbuf *b);
 size_t recbuf_size(const struct logrec *r);
 /* Copies r: 0, or -1 when a cap would be passed (b unchanged). */
 int  recbuf_add(struct recbuf *b, const struct logrec *r);
-/* Record i (< b->n) into r; its strings are b's, valid until the next
+/* Record i (< b->n) into r; its labels pointer is the one given (the
+ * store's, never copied); its strings are b's, valid until the next
  * recbuf_add, recbuf_reset or recbuf_fini. */
 void recbuf_get(const struct recbuf *b, size_t i, struct logrec *r);
 void recbuf_reset(struct recbuf *b);

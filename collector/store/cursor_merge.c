@@ -591,6 +591,7 @@ store_cursor_next(struct store_cursor *c, struct logrec *out)
     out->container_id = l->cid;
     out->container = l->name;
     out->image = l->image;
+    out->labels = store_source_labels(l->src);
     out->stream = r->stream;
     out->flags = r->flags;
     out->offset = r->offset;

@@ -525,6 +525,9 @@ store_seal(struct store *s)
 int
 store_commit(struct store *s)
 {
+    /* labels before the records that came with them */
+    if (srclabels_commit(s) < 0)
+        return -1;
     if (s->wal_n_recs > 0) {
         if (wal_commit(s) < 0)
             return -1;
@@ -577,6 +580,7 @@ store_foreach_source(struct store *s, store_source_fn fn, void *arg)
             .container_id = src->cid,
             .container = src->latest ? src->latest->name : "",
             .image = src->latest ? src->latest->image : "",
+            .labels = store_source_labels(src),
             .n_lines = src->n_lines,
             .first_ns = src->n_lines ? src->first_ns : 0,
             .last_ns = src->n_lines ? src->last_ns : 0,
@@ -641,6 +645,7 @@ store_get_stats(struct store *s, struct store_stats *st)
     st->n_quarantine_unsaved = s->n_quar_unsaved;
     st->n_labels = s->n_labels;
     st->n_labels_capped = s->n_labels_capped;
+    st->n_labelsets_capped = s->n_dl_capped;
     st->pending_records = s->wal_n_recs;
     store_unlock(s);
 }
@@ -756,6 +761,7 @@ store_open(const char *dir, const struct store_options *opt, char **errstr)
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->sealer.ix_mu, NULL);
     s->seg_fd = -1;
+    s->dl_fd = -1;
     s->sealer.wfd = -1;
     s->next_seq = 1;
     store_tail_init(s, &s->tail, s->opt.block_size + STORE_MAX_PENDING);
@@ -769,7 +775,8 @@ store_open(const char *dir, const struct store_options *opt, char **errstr)
         goto fail;
     }
     if (retention_hw_load(s) < 0 || store_load_segments(s) < 0 ||
-        wal_open_replay(s) < 0 || sealer_start(s) < 0)
+        wal_open_replay(s) < 0 || srclabels_open(s) < 0 ||
+        sealer_start(s) < 0)
         goto fail;
     store_apply_retention(s);
     return s;
@@ -788,6 +795,8 @@ store_close(struct store *s)
         return;
     if (s->wal_n_recs > 0 && s->n_wals > 0 && s->sealer.is_started)
         (void)store_commit(s);
+    else if (s->n_dl_dirty > 0 && s->sealer.is_started)
+        (void)srclabels_commit(s);
     sealer_stop(s);
     segment_job_free(s->job);
     for (size_t i = 0; i < STORE_BCACHE_N; i++)
@@ -795,6 +804,7 @@ store_close(struct store *s)
     if (s->seg_fd >= 0)
         close(s->seg_fd);
     wal_close_all(s);
+    srclabels_close(s);
     for (size_t i = 0; i < s->n_segs; i++)
         segment_free(s->segs[i]);
     free(s->segs);

@@ -19,6 +19,7 @@
 
 #include "common/record.h"
 
+struct labelset;
 struct namesel;
 
 struct store;
@@ -97,12 +98,36 @@ uint64_t store_source_offset(struct store *s, const char *host,
 int store_has_source(struct store *s, const char *host,
                      const char *container_id);
 
+/*
+ * Docker labels of a source (collector/STORE.md "Source labels"): one
+ * current set per (host, container_id), the last one given wins, durable
+ * at the next store_commit() (which fails, keeping them pending, if they
+ * cannot be written). Sets are kept until store_close(), so the pointers
+ * below stay valid that long; records from cursors carry their source's
+ * current set in logrec.labels.
+ */
+/* The source's current set if text_hash is the hash its sender's text had
+ * at the last store_set_labels(); else NULL (parse the text and set it). */
+const struct labelset *store_labels_known(struct store *s, const char *host,
+                                          const char *container_id,
+                                          uint64_t text_hash);
+/* Makes ls (copied; validated by the caller, common/labelset.h) the
+ * source's set, creating the source if it has no record yet (the caller
+ * has checked its caps). 1 changed, 0 the same, -1 refused: the source
+ * was given STORE_MAX_LABEL_SETS (64) sets since open (counted in
+ * n_labelsets_capped). *cur (if not NULL): the source's set now (NULL:
+ * none). */
+int store_set_labels(struct store *s, const char *host,
+                     const char *container_id, const struct labelset *ls,
+                     uint64_t text_hash, const struct labelset **cur);
+
 /* One entry per (host, container_id) ever stored. */
 struct store_source_info {
     const char *host;
     const char *container_id;
     const char *container;
     const char *image;
+    const struct labelset *labels;  /* NULL: none known */
     uint64_t    n_lines;
     int64_t     first_ns;
     int64_t     last_ns;
@@ -215,6 +240,8 @@ struct store_stats {
                                         file could not be written */
     uint64_t n_labels;            /* distinct (host, container id, name,
                                      image) labels held in memory */
+    uint64_t n_labelsets_capped;  /* Docker label sets refused: the
+                                     source had STORE_MAX_LABEL_SETS */
     uint64_t n_labels_capped;     /* records stored under their source's
                                      latest label: it had
                                      STORE_MAX_SOURCE_LABELS (64) already */

@@ -8,6 +8,7 @@
 #define COLLECTOR_STORE_STORE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -20,6 +21,8 @@
 #define STORE_BLK_MAGIC     0x3142514cu     /* "LQB1" */
 #define STORE_WAL_MAGIC     0x3157514cu     /* "LQW1" */
 #define STORE_HW_MAGIC      0x3148514cu     /* "LQH1" */
+#define STORE_LABELS_MAGIC  0x314c514cu     /* "LQL1" */
+#define STORE_LABELS_VERSION 1
 #define STORE_VERSION       1
 /* Logs hold secrets: the store's files and directory are its user's alone
  * (whatever the umask; SECURITY.md "Collector data directory"). */
@@ -99,7 +102,19 @@ struct store_source {
     struct store_label  *latest;        /* NULL if known only from hw.lqh */
     struct store_source *next;
     uint32_t             n_labels;      /* labels (names) it has */
+    /* Docker labels (srclabels.c): the current set, NULL if none known;
+     * written by the owner, read by cursors without store.mu. */
+    _Atomic(const struct labelset *) dl;
+    uint64_t             dl_hash;       /* of the sender's text for it */
+    uint32_t             n_dl_changes;  /* sets published since open */
+    uint8_t              has_dl_hash;
+    uint8_t              is_dl_dirty;   /* to append at the next commit */
 };
+
+/* Label sets one source may be given since open; past it a changed set is
+ * refused and counted (n_dl_capped), so a sender changing labels with
+ * every batch cannot grow memory or labels.lql without bound. */
+#define STORE_MAX_LABEL_SETS 64
 
 /* Distinct (name, image) labels one source may gain by store_append;
  * past it records go under the source's latest label (n_labels_capped). */
@@ -352,6 +367,15 @@ struct store {
     uint64_t              n_torn_cuts, n_wal_replayed, n_seal_errors;
     uint64_t              n_quar_blocks, n_quar_records, n_quar_unsaved;
     uint64_t              n_labels_capped;
+    /* Docker labels (srclabels.c): every set published since open (kept
+     * until close: cursors may hold one), labels.lql */
+    struct labelset     **dl_sets;
+    size_t                n_dl_sets, cap_dl_sets;
+    int                   dl_fd;
+    uint64_t              dl_len;       /* end of the last good entry */
+    uint64_t              n_dl_entries; /* entries in labels.lql */
+    size_t                n_dl_dirty;
+    uint64_t              n_dl_capped;
     uint64_t              n_index_rebuilds, n_index_errors;
     uint64_t              n_cursor_reads, n_cursor_rereads;
     uint64_t              n_cursor_cache_hits;
@@ -365,6 +389,14 @@ struct store {
  * to a new quarantine-*.lqq file and counts them; a failed write is
  * counted in n_quar_unsaved. Store thread. */
 void store_quarantine(struct store *s, const struct seal_chunk *ch);
+
+/* srclabels.c: labels.lql replayed (after the WAL: sources known) and
+ * compacted when mostly stale; changed sets appended + fdatasync'ed by
+ * srclabels_commit (0, or -1 with the error set: the sets stay dirty). */
+int  srclabels_open(struct store *s);
+int  srclabels_commit(struct store *s);
+void srclabels_close(struct store *s);
+const struct labelset *store_source_labels(const struct store_source *src);
 
 /* store.c */
 void store_lock(struct store *s);
