@@ -232,7 +232,8 @@ api_follow_wants(struct api_follow *s, const struct logrec *r)
     if (p->stream >= 0 && r->stream != p->stream)
         return 0;
     return s->selc == NULL ||
-           selcache_match(s->selc, r->host, r->container, r->image);
+           selcache_match(s->selc, r->host, r->container, r->image,
+                          r->labels);
 }
 
 /* The live lines of all followers together would pass

@@ -15,6 +15,7 @@
 #include "collector/api/api_metrics.h"
 #include "collector/metrics/redis_metrics.h"
 #include "common/escape.h"
+#include "common/labelset.h"
 #include "common/timeutil.h"
 #include "common/utf8.h"
 
@@ -385,8 +386,15 @@ api_containers_source_cb(const struct store_source_info *si, void *arg)
                           "lines", (json_int_t)si->n_lines,
                           "first_seen", api_time_json(si->first_ns),
                           "last_seen", api_time_json(si->last_ns));
-    if (o != NULL)
-        json_array_append_new(arg, o);
+    if (o == NULL)
+        return;
+    /* Docker labels: valid UTF-8 without controls already (labelset.h) */
+    json_t *l = json_object();
+    for (size_t i = 0; si->labels != NULL && i < si->labels->n; i++)
+        json_object_set_new(l, si->labels->keys[i],
+                            json_string(si->labels->vals[i]));
+    json_object_set_new(o, "labels", l);
+    json_array_append_new(arg, o);
 }
 
 void

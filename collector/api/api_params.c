@@ -138,6 +138,33 @@ api_param_image(struct api_params *p, const char *v, char **errstr)
     return api_param_name(p, NAMESEL_IMAGE, "image", v, errstr);
 }
 
+/* KEY=GLOB or KEY (collector/store/namesel.h): a key and a value of up to
+ * 256 bytes each (common/labelset.h) and the '!' and '='. */
+static int
+api_param_label(struct api_params *p, const char *v, char **errstr)
+{
+    if (strlen(v) > 2 * API_PARAMS_MAX_NAME + 2) {
+        *errstr = xasprintf("label too long (at most %d bytes)",
+                            2 * API_PARAMS_MAX_NAME + 2);
+        return -1;
+    }
+    if (p->sel == NULL)
+        p->sel = namesel_new();
+    return namesel_add(p->sel, NAMESEL_LABEL, v, errstr);
+}
+
+static int
+api_param_service(struct api_params *p, const char *v, char **errstr)
+{
+    return api_param_name(p, NAMESEL_SERVICE, "service", v, errstr);
+}
+
+static int
+api_param_project(struct api_params *p, const char *v, char **errstr)
+{
+    return api_param_name(p, NAMESEL_PROJECT, "project", v, errstr);
+}
+
 static int
 api_param_fixed(struct api_params *p, const char *v, char **errstr)
 {
@@ -258,6 +285,9 @@ static const struct api_param_def api_param_defs[] = {
     { "host", 0, 1, api_param_host },
     { "container", 0, 1, api_param_container },
     { "image", 0, 1, api_param_image },
+    { "label", 0, 1, api_param_label },
+    { "service", 0, 1, api_param_service },
+    { "project", 0, 1, api_param_project },
     { "stream", 0, 0, api_param_stream },
     { "since", 0, 0, api_param_since },
     { "until", 1, 0, api_param_until },

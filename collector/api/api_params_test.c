@@ -16,6 +16,7 @@
 
 #include "collector/api/api_params.h"
 #include "collector/store/namesel.h"
+#include "common/labelset.h"
 #include "common/record.h"
 #include "common/xmalloc.h"
 
@@ -59,10 +60,10 @@ test_api_params_all(void **state)
     assert_string_equal(p.regex[0], "^a.*b$");
     assert_string_equal(p.fixed, "a \"b");
     assert_int_equal(p.is_icase, 1);
-    assert_true(namesel_match(p.sel, "node1", "web-1", "busybox:latest"));
-    assert_false(namesel_match(p.sel, "node2", "web-1", "busybox:latest"));
-    assert_false(namesel_match(p.sel, "node1", "api", "busybox:latest"));
-    assert_false(namesel_match(p.sel, "node1", "web-1", "busybox"));
+    assert_true(namesel_match(p.sel, "node1", "web-1", "busybox:latest", NULL));
+    assert_false(namesel_match(p.sel, "node2", "web-1", "busybox:latest", NULL));
+    assert_false(namesel_match(p.sel, "node1", "api", "busybox:latest", NULL));
+    assert_false(namesel_match(p.sel, "node1", "web-1", "busybox", NULL));
     assert_int_equal(p.stream, LOGREC_STDERR);
     assert_true(p.since_ns == INT64_C(1795787440) * 1000000000);
     assert_true(p.until_ns == INT64_C(1795795841000000000));
@@ -160,7 +161,7 @@ test_api_params_caps(void **state)
     big[5 + API_PARAMS_MAX_NAME] = '\0';
     err = NULL;
     assert_int_equal(api_params_parse(big, API_EP_LOGS, &p, &err), 0);
-    assert_true(namesel_match(p.sel, big + 5, "c", "i"));
+    assert_true(namesel_match(p.sel, big + 5, "c", "i", NULL));
     api_params_fini(&p);
     free(big);
 }
@@ -266,11 +267,36 @@ test_api_params_names(void **state)
     assert_int_equal(api_params_parse("host=n1&host=n2&container=%21logq-%2A"
                                       "&container=web*", API_EP_FOLLOW, &p,
                                       &err), 0);
-    assert_true(namesel_match(p.sel, "n2", "web-1", "i"));
-    assert_false(namesel_match(p.sel, "n3", "web-1", "i"));
-    assert_false(namesel_match(p.sel, "n1", "api", "i"));
-    assert_false(namesel_match(p.sel, "n1", "logq-x", "i"));
+    assert_true(namesel_match(p.sel, "n2", "web-1", "i", NULL));
+    assert_false(namesel_match(p.sel, "n3", "web-1", "i", NULL));
+    assert_false(namesel_match(p.sel, "n1", "api", "i", NULL));
+    assert_false(namesel_match(p.sel, "n1", "logq-x", "i", NULL));
     api_params_fini(&p);
+
+    /* label, service, project: repeatable like the names */
+    char *e2 = NULL;
+    const char *lj = "{\"com.docker.compose.service\":\"web\","
+                     "\"com.docker.compose.project\":\"shop\","
+                     "\"tier\":\"front\"}";
+    struct labelset *ls = labelset_parse(lj, strlen(lj), NULL, &e2);
+    assert_non_null(ls);
+    assert_int_equal(api_params_parse("label=tier%3Dfr*&label=x&service=web"
+                                      "&project=shop&project=other",
+                                      API_EP_LOGS, &p, &err), 0);
+    assert_true(namesel_match(p.sel, "n", "c", "i", ls));
+    assert_false(namesel_match(p.sel, "n", "c", "i", NULL));
+    api_params_fini(&p);
+    assert_int_equal(api_params_parse("label=%21tier%3Dfront", API_EP_FOLLOW,
+                                      &p, &err), 0);
+    assert_false(namesel_match(p.sel, "n", "c", "i", ls));
+    assert_true(namesel_match(p.sel, "n", "c", "i", NULL));
+    api_params_fini(&p);
+    labelset_free(ls);
+    assert_int_equal(api_params_parse("label=%3Dv", API_EP_LOGS, &p, &err),
+                     -1);
+    assert_non_null(strstr(err, "empty key"));
+    free(err);
+    err = NULL;
 
     char qs[NAMESEL_MAX_PATTERNS * 8 + 16];
     size_t used = 0;

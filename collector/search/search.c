@@ -145,7 +145,8 @@ search_is_selected(const struct search *s, const struct logrec *r)
            (f->container == NULL ||
             fnmatch(f->container, r->container, 0) == 0) &&
            (f->sel == NULL ||
-            namesel_match(f->sel, r->host, r->container, r->image));
+            namesel_match(f->sel, r->host, r->container, r->image,
+                          r->labels));
 }
 
 /* The oldest and the newest of the ranked matches. */

@@ -15,6 +15,7 @@ struct selcache_entry {
     uint64_t hash;
     char    *key;
     size_t   key_len;
+    const struct labelset *labels;  /* by identity (selcache.h) */
     int      is_match;
 };
 
@@ -74,7 +75,7 @@ selcache_hash(uint64_t h, const char *s, size_t *len)
 
 int
 selcache_match(struct selcache *c, const char *host, const char *container,
-               const char *image)
+               const char *image, const struct labelset *labels)
 {
     const char *v[3] = { host ? host : "", container ? container : "",
                          image ? image : "" };
@@ -83,17 +84,20 @@ selcache_match(struct selcache *c, const char *host, const char *container,
 
     for (int k = 0; k < 3; k++)
         h = selcache_hash(h, v[k], &len[k]);
+    uintptr_t lp = (uintptr_t)labels;
+    for (int k = 0; k < 8; k++, lp >>= 8)
+        h = (h ^ (uint8_t)lp) * 0x100000001b3ULL;
     size_t key_len = len[0] + len[1] + len[2];
     size_t i = h & (c->tab_size - 1);
     for (; c->tab[i].key != NULL; i = (i + 1) & (c->tab_size - 1)) {
         const struct selcache_entry *e = &c->tab[i];
-        if (e->hash == h && e->key_len == key_len &&
+        if (e->hash == h && e->key_len == key_len && e->labels == labels &&
             memcmp(e->key, v[0], len[0]) == 0 &&
             memcmp(e->key + len[0], v[1], len[1]) == 0 &&
             memcmp(e->key + len[0] + len[1], v[2], len[2]) == 0)
             return e->is_match;
     }
-    int is_match = namesel_match(c->sel, v[0], v[1], v[2]);
+    int is_match = namesel_match(c->sel, v[0], v[1], v[2], labels);
     c->n_misses++;
     if (c->n == c->max) {           /* full: start again */
         selcache_clear(c);
@@ -103,6 +107,7 @@ selcache_match(struct selcache *c, const char *host, const char *container,
     struct selcache_entry *e = &c->tab[i];
     e->hash = h;
     e->key_len = key_len;
+    e->labels = labels;
     e->key = xmalloc(key_len);
     memcpy(e->key, v[0], len[0]);
     memcpy(e->key + len[0], v[1], len[1]);

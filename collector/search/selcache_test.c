@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "collector/search/selcache.h"
+#include "common/labelset.h"
 #include "collector/store/namesel.h"
 
 static const char *const hosts[] = { "node1", "node2", "web-1", "", "n" };
@@ -73,8 +74,8 @@ test_selcache_model(void **state)
             size_t h = (size_t)rand() % N_OF(hosts);
             size_t n = (size_t)rand() % N_OF(names);
             size_t m = (size_t)rand() % N_OF(images);
-            int want = namesel_match(ns, hosts[h], names[n], images[m]);
-            int got = selcache_match(c, hosts[h], names[n], images[m]);
+            int want = namesel_match(ns, hosts[h], names[n], images[m], NULL);
+            int got = selcache_match(c, hosts[h], names[n], images[m], NULL);
             assert_int_equal(got, want);
             n_matched += got;
             n_lookups++;
@@ -108,14 +109,32 @@ test_selcache_boundaries(void **state)
 
     assert_int_equal(namesel_add(ns, NAMESEL_CONTAINER, "ab", &err), 0);
     struct selcache *c = selcache_new(ns, 16);
-    assert_int_equal(selcache_match(c, "a", "b", "c"), 0);
-    assert_int_equal(selcache_match(c, "", "ab", "c"), 1);
-    assert_int_equal(selcache_match(c, "a", "b", "c"), 0);
-    assert_int_equal(selcache_match(c, "", "ab", "c"), 1);
-    assert_int_equal(selcache_match(c, NULL, "ab", NULL), 1);
-    assert_int_equal(selcache_match(c, "", "ab", ""), 1);
+    assert_int_equal(selcache_match(c, "a", "b", "c", NULL), 0);
+    assert_int_equal(selcache_match(c, "", "ab", "c", NULL), 1);
+    assert_int_equal(selcache_match(c, "a", "b", "c", NULL), 0);
+    assert_int_equal(selcache_match(c, "", "ab", "c", NULL), 1);
+    assert_int_equal(selcache_match(c, NULL, "ab", NULL, NULL), 1);
+    assert_int_equal(selcache_match(c, "", "ab", "", NULL), 1);
     assert_int_equal(selcache_n_misses(c), 3);
     selcache_free(c);
+
+    /* the same names with other Docker labels (a container recreated by
+     * Compose under its name): another answer, each cached */
+    const char *jw = "{\"com.docker.compose.service\":\"web\"}";
+    const char *jd = "{\"com.docker.compose.service\":\"db\"}";
+    struct labelset *w = labelset_parse(jw, strlen(jw), NULL, &err);
+    struct labelset *d = labelset_parse(jd, strlen(jd), NULL, &err);
+    assert_int_equal(namesel_add(ns, NAMESEL_SERVICE, "web", &err), 0);
+    c = selcache_new(ns, 16);
+    assert_int_equal(selcache_match(c, "h", "ab", "i", w), 1);
+    assert_int_equal(selcache_match(c, "h", "ab", "i", d), 0);
+    assert_int_equal(selcache_match(c, "h", "ab", "i", NULL), 0);
+    assert_int_equal(selcache_match(c, "h", "ab", "i", w), 1);
+    assert_int_equal(selcache_match(c, "h", "ab", "i", d), 0);
+    assert_int_equal(selcache_n_misses(c), 3);
+    selcache_free(c);
+    labelset_free(w);
+    labelset_free(d);
     namesel_free(ns);
 }
 
@@ -137,10 +156,11 @@ test_selcache_cost(void **state)
     struct selcache *c = selcache_new(ns, 1024);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int i = 0; i < 200000; i++)
-        n += namesel_match(ns, "node-17", names[i % N_OF(names)], "img");
+        n += namesel_match(ns, "node-17", names[i % N_OF(names)], "img",
+                           NULL);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     for (int i = 0; i < 200000; i++)
-        n -= selcache_match(c, "node-17", names[i % N_OF(names)], "img");
+        n -= selcache_match(c, "node-17", names[i % N_OF(names)], "img", NULL);
     clock_gettime(CLOCK_MONOTONIC, &t2);
     assert_int_equal(n, 0);
     print_message("namesel_match %.0f ns, selcache_match %.0f ns a record\n",

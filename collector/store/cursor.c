@@ -35,7 +35,8 @@ cursor_label_ok(struct store_cursor *c, uint32_t id)
              (!c->cid || strcmp(c->cid, l->cid) == 0) &&
              (!c->image || strcmp(c->image, l->image) == 0) &&
              (!c->container || fnmatch(c->container, l->name, 0) == 0) &&
-             (!c->sel || namesel_match(c->sel, l->host, l->name, l->image));
+             (!c->sel || namesel_match(c->sel, l->host, l->name, l->image,
+                                       store_source_labels(l->src)));
     if (id < c->n_label_ok)
         c->label_ok[id] = ok ? 1 : 2;
     return ok;

@@ -11,10 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/labelset.h"
 #include "common/xmalloc.h"
 
 struct namesel_pat {
     char *text;                 /* without the '!' */
+    char *value;                /* label: the glob after '=' (in text),
+                                   NULL for KEY alone */
     int   is_negated;
 };
 
@@ -24,7 +27,7 @@ struct namesel {
 };
 
 static const char *const namesel_names[NAMESEL_N_FIELDS] = {
-    "host", "container", "image",
+    "host", "container", "image", "label", "service", "project",
 };
 
 struct namesel *
@@ -49,32 +52,55 @@ namesel_add(struct namesel *ns, enum namesel_field field,
                             namesel_names[field], NAMESEL_MAX_PATTERNS);
         return -1;
     }
+    if (field == NAMESEL_LABEL && text[0] == '=') {
+        *errstr = xasprintf("label '%s': empty key (KEY=VALUE)", text);
+        return -1;
+    }
     struct namesel_pat *p = &ns->pats[field][ns->n_pats[field]++];
     p->text = xstrdup(text);
     p->is_negated = is_negated;
+    char *eq = field == NAMESEL_LABEL ? strchr(p->text, '=') : NULL;
+    if (eq != NULL) {
+        *eq = '\0';
+        p->value = eq + 1;
+    }
     return 0;
 }
 
 static int
-namesel_pat_match(enum namesel_field field, const char *pat,
-                  const char *name)
+namesel_pat_match(enum namesel_field field, const struct namesel_pat *p,
+                  const char *name, const struct labelset *labels)
 {
-    if (field == NAMESEL_CONTAINER)
-        return fnmatch(pat, name, 0) == 0;
-    return strcmp(pat, name) == 0;
+    const char *v;
+
+    switch (field) {
+    case NAMESEL_CONTAINER:
+        return fnmatch(p->text, name, 0) == 0;
+    case NAMESEL_LABEL:
+        v = labelset_get(labels, p->text);
+        return v != NULL && (p->value == NULL ||
+                             fnmatch(p->value, v, 0) == 0);
+    case NAMESEL_SERVICE:
+    case NAMESEL_PROJECT:
+        v = labelset_get(labels, field == NAMESEL_SERVICE ?
+                         NAMESEL_SERVICE_KEY : NAMESEL_PROJECT_KEY);
+        return v != NULL && fnmatch(p->text, v, 0) == 0;
+    default:
+        return strcmp(p->text, name) == 0;
+    }
 }
 
 /* The field's verdict: in one of the alternatives (if any), in no
  * exclusion. */
 static int
 namesel_field_match(const struct namesel *ns, enum namesel_field field,
-                    const char *name)
+                    const char *name, const struct labelset *labels)
 {
     int has_alternatives = 0, is_in = 0;
 
     for (size_t i = 0; i < ns->n_pats[field]; i++) {
         const struct namesel_pat *p = &ns->pats[field][i];
-        int m = namesel_pat_match(field, p->text, name);
+        int m = namesel_pat_match(field, p, name, labels);
         if (p->is_negated && m)
             return 0;
         if (!p->is_negated) {
@@ -87,11 +113,23 @@ namesel_field_match(const struct namesel *ns, enum namesel_field field,
 
 int
 namesel_match(const struct namesel *ns, const char *host,
-              const char *container, const char *image)
+              const char *container, const char *image,
+              const struct labelset *labels)
 {
-    return namesel_field_match(ns, NAMESEL_HOST, host) &&
-           namesel_field_match(ns, NAMESEL_CONTAINER, container) &&
-           namesel_field_match(ns, NAMESEL_IMAGE, image);
+    return namesel_field_match(ns, NAMESEL_HOST, host, labels) &&
+           namesel_field_match(ns, NAMESEL_CONTAINER, container, labels) &&
+           namesel_field_match(ns, NAMESEL_IMAGE, image, labels) &&
+           namesel_field_match(ns, NAMESEL_LABEL, NULL, labels) &&
+           namesel_field_match(ns, NAMESEL_SERVICE, NULL, labels) &&
+           namesel_field_match(ns, NAMESEL_PROJECT, NULL, labels);
+}
+
+int
+namesel_has_labels(const struct namesel *ns)
+{
+    return ns != NULL && (ns->n_pats[NAMESEL_LABEL] > 0 ||
+                          ns->n_pats[NAMESEL_SERVICE] > 0 ||
+                          ns->n_pats[NAMESEL_PROJECT] > 0);
 }
 
 struct namesel *
@@ -103,8 +141,14 @@ namesel_dup(const struct namesel *ns)
     for (int f = 0; f < NAMESEL_N_FIELDS; f++) {
         d->n_pats[f] = ns->n_pats[f];
         for (size_t i = 0; i < ns->n_pats[f]; i++) {
-            d->pats[f][i].text = xstrdup(ns->pats[f][i].text);
-            d->pats[f][i].is_negated = ns->pats[f][i].is_negated;
+            const struct namesel_pat *p = &ns->pats[f][i];
+            size_t n = strlen(p->text) + 1;
+            /* text and the value after its NUL are one allocation */
+            d->pats[f][i].text = xmemdup(p->text, n + (p->value != NULL ?
+                                         strlen(p->value) + 1 : 0));
+            d->pats[f][i].value = p->value != NULL ?
+                                  d->pats[f][i].text + n : NULL;
+            d->pats[f][i].is_negated = p->is_negated;
         }
     }
     return d;

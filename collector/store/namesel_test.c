@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "collector/store/namesel.h"
+#include "common/labelset.h"
 
 static struct namesel *
 sel(const char *const *host, const char *const *ctr, const char *const *img)
@@ -36,31 +37,31 @@ test_namesel_rules(void **state)
 {
     (void)state;
     struct namesel *ns = namesel_new();
-    assert_true(namesel_match(ns, "h", "c", "i"));     /* empty: all */
+    assert_true(namesel_match(ns, "h", "c", "i", NULL));     /* empty: all */
     namesel_free(ns);
 
     ns = sel((const char *[]){ "n1", "n2", NULL },
              (const char *[]){ "!logq-*", NULL }, NULL);
-    assert_true(namesel_match(ns, "n1", "web", "x"));
-    assert_true(namesel_match(ns, "n2", "web", "x"));
-    assert_false(namesel_match(ns, "n3", "web", "x"));
-    assert_false(namesel_match(ns, "n1", "logq-shipper", "x"));
+    assert_true(namesel_match(ns, "n1", "web", "x", NULL));
+    assert_true(namesel_match(ns, "n2", "web", "x", NULL));
+    assert_false(namesel_match(ns, "n3", "web", "x", NULL));
+    assert_false(namesel_match(ns, "n1", "logq-shipper", "x", NULL));
     namesel_free(ns);
 
     /* hosts are exact (no glob), containers globs, both negatable */
     ns = sel((const char *[]){ "n*", NULL },
              (const char *[]){ "web-*", "api", "!web-2", NULL },
              (const char *[]){ "!nginx:1", NULL });
-    assert_false(namesel_match(ns, "n1", "web-1", "x"));
-    assert_true(namesel_match(ns, "n*", "web-1", "x"));
-    assert_false(namesel_match(ns, "n*", "web-2", "x"));
-    assert_true(namesel_match(ns, "n*", "api", "x"));
-    assert_false(namesel_match(ns, "n*", "api", "nginx:1"));
-    assert_false(namesel_match(ns, "n*", "db", "x"));
+    assert_false(namesel_match(ns, "n1", "web-1", "x", NULL));
+    assert_true(namesel_match(ns, "n*", "web-1", "x", NULL));
+    assert_false(namesel_match(ns, "n*", "web-2", "x", NULL));
+    assert_true(namesel_match(ns, "n*", "api", "x", NULL));
+    assert_false(namesel_match(ns, "n*", "api", "nginx:1", NULL));
+    assert_false(namesel_match(ns, "n*", "db", "x", NULL));
     struct namesel *d = namesel_dup(ns);
     namesel_free(ns);
-    assert_true(namesel_match(d, "n*", "web-1", "x"));
-    assert_false(namesel_match(d, "n*", "web-2", "x"));
+    assert_true(namesel_match(d, "n*", "web-1", "x", NULL));
+    assert_false(namesel_match(d, "n*", "web-2", "x", NULL));
     namesel_free(d);
     assert_null(namesel_dup(NULL));
 }
@@ -123,10 +124,92 @@ test_namesel_property(void **state)
                 }
             }
             int want = (!has_pos || pos) && !neg;
-            assert_int_equal(namesel_match(ns, "h", names[k], "i"), want);
+            assert_int_equal(namesel_match(ns, "h", names[k], "i", NULL),
+                             want);
         }
         namesel_free(ns);
     }
+}
+
+static struct labelset *
+ls_of(const char *json)
+{
+    char *err = NULL;
+    struct labelset *ls = labelset_parse(json, strlen(json), NULL, &err);
+
+    assert_non_null(ls);
+    return ls;
+}
+
+/* --label KEY=GLOB / KEY, --service, --project: alternatives, '!' and
+ * containers without the label. */
+static void
+test_namesel_labels(void **state)
+{
+    (void)state;
+    struct labelset *web = ls_of("{\"com.docker.compose.service\":\"web\","
+                                 "\"com.docker.compose.project\":\"shop\","
+                                 "\"tier\":\"front-1\"}");
+    struct labelset *db = ls_of("{\"com.docker.compose.service\":\"db\","
+                                "\"com.docker.compose.project\":\"shop\","
+                                "\"tier\":\"back\",\"empty\":\"\"}");
+    struct labelset *none = ls_of("{}");
+    struct namesel *ns = namesel_new();
+    char *err = NULL;
+
+    assert_false(namesel_has_labels(ns));
+    assert_int_equal(namesel_add(ns, NAMESEL_LABEL, "tier=front*", &err), 0);
+    assert_true(namesel_has_labels(ns));
+    assert_true(namesel_match(ns, "h", "c", "i", web));
+    assert_false(namesel_match(ns, "h", "c", "i", db));
+    assert_false(namesel_match(ns, "h", "c", "i", none));
+    assert_false(namesel_match(ns, "h", "c", "i", NULL));
+    /* a second --label is an alternative */
+    assert_int_equal(namesel_add(ns, NAMESEL_LABEL, "empty", &err), 0);
+    assert_true(namesel_match(ns, "h", "c", "i", db));
+    namesel_free(ns);
+
+    ns = namesel_new();
+    assert_int_equal(namesel_add(ns, NAMESEL_LABEL, "!tier=back", &err), 0);
+    assert_true(namesel_match(ns, "h", "c", "i", web));
+    assert_false(namesel_match(ns, "h", "c", "i", db));
+    assert_true(namesel_match(ns, "h", "c", "i", none));     /* unlabelled */
+    assert_int_equal(namesel_add(ns, NAMESEL_LABEL, "empty=", &err), 0);
+    assert_false(namesel_match(ns, "h", "c", "i", web));
+    assert_int_equal(namesel_add(ns, NAMESEL_LABEL, "a=b=c", &err), 0);
+    struct namesel *d = namesel_dup(ns);
+    namesel_free(ns);
+    struct labelset *eq = ls_of("{\"a\":\"b=c\"}");
+    assert_true(namesel_match(d, "h", "c", "i", eq));   /* '=' in a value */
+    assert_false(namesel_match(d, "h", "c", "i", db));
+    labelset_free(eq);
+    namesel_free(d);
+
+    ns = namesel_new();
+    assert_int_equal(namesel_add(ns, NAMESEL_SERVICE, "w*", &err), 0);
+    assert_int_equal(namesel_add(ns, NAMESEL_PROJECT, "shop", &err), 0);
+    assert_true(namesel_match(ns, "h", "c", "i", web));
+    assert_false(namesel_match(ns, "h", "c", "i", db));
+    assert_false(namesel_match(ns, "h", "c", "i", NULL));
+    assert_int_equal(namesel_add(ns, NAMESEL_SERVICE, "db", &err), 0);
+    assert_true(namesel_match(ns, "h", "c", "i", db));
+    /* ANDed with the names */
+    assert_int_equal(namesel_add(ns, NAMESEL_HOST, "n1", &err), 0);
+    assert_false(namesel_match(ns, "h", "c", "i", db));
+    assert_true(namesel_match(ns, "n1", "c", "i", db));
+    namesel_free(ns);
+
+    ns = namesel_new();
+    assert_int_equal(namesel_add(ns, NAMESEL_LABEL, "=x", &err), -1);
+    assert_string_equal(err, "label '=x': empty key (KEY=VALUE)");
+    free(err);
+    assert_int_equal(namesel_add(ns, NAMESEL_SERVICE, "!", &err), -1);
+    assert_string_equal(err, "empty service");
+    free(err);
+    namesel_free(ns);
+    labelset_free(web);
+    labelset_free(db);
+    labelset_free(none);
 }
 
 int
@@ -136,6 +219,7 @@ main(void)
         cmocka_unit_test(test_namesel_rules),
         cmocka_unit_test(test_namesel_errors),
         cmocka_unit_test(test_namesel_property),
+        cmocka_unit_test(test_namesel_labels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
