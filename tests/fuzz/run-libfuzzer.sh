@@ -25,7 +25,7 @@ san=address,undefined
 # The Makefile's LIBS: common/tls.c needs libevent_openssl and OpenSSL.
 read -r -a ssl_libs <<<"$(pkg-config --libs libevent_openssl openssl \
     2>/dev/null || echo -levent_openssl -lssl -lcrypto)"
-libs=(-levent -levent_pthreads "${ssl_libs[@]}" -lz -lzstd -lpcre2-8 \
+libs=(-levent -levent_pthreads "${ssl_libs[@]}" -lz -ldeflate -lzstd -lpcre2-8 \
       -ljansson -lhiredis -lpthread -lm)
 # Every library source except the programs' main.c and the unit tests.
 srcs=()
