@@ -19,6 +19,7 @@
 #include "query/cmd.h"
 #include "query/flags.h"
 #include "query/usage.h"
+#include "query/userconf.h"
 
 #define LOGQ_VERSION "0.1.0"
 
@@ -53,6 +54,115 @@ logq_cmd_index(int argc, char **argv, const struct cmd_entry **cmd)
     return 0;
 }
 
+/* The config file (query/userconf.h) into conf; -1 after printing its
+ * error. Without one conf stays empty. */
+static int
+logq_conf_load(struct userconf *conf, char **path)
+{
+    int is_explicit;
+    char err[600];
+
+    memset(conf, 0, sizeof(*conf));
+    *path = userconf_path(getenv("LOGQ_CONFIG"), getenv("XDG_CONFIG_HOME"),
+                          getenv("HOME"), &is_explicit);
+    if (*path == NULL ||
+        userconf_load(*path, is_explicit, getenv("HOME"), conf, err,
+                      sizeof(err)) >= 0)
+        return 0;
+    cmd_error("%s", err);
+    return -1;
+}
+
+/* `logq @NAME ARGS...`: av is argv with argv[1] replaced by the saved
+ * query's words (the array is new, the strings borrowed). -1 after
+ * printing the error. */
+static int
+logq_saved_expand(const struct userconf *conf, const char *path, int argc,
+                  char **argv, int *ac, char ***av)
+{
+    const struct userconf_query *q = userconf_query_get(conf, argv[1] + 1);
+
+    if (q == NULL) {
+        cmd_error("no saved query '%s' in %s (%zu saved)", argv[1],
+                  path ? path : "the config file", conf->n_queries);
+        return -1;
+    }
+    *av = xcalloc((size_t)(argc + q->n_words), sizeof(**av));
+    (*av)[0] = argv[0];
+    for (int i = 0; i < q->n_words; i++)
+        (*av)[1 + i] = q->words[i];
+    for (int i = 2; i < argc; i++)
+        (*av)[q->n_words + i - 1] = argv[i];
+    *ac = argc - 1 + q->n_words;
+    return 0;
+}
+
+#define LOGQ_CONF_FLAGS_MAX 8
+
+/* The config file's defaults as flags for command cmd, put before the
+ * user's own (which come later and so win); an environment variable
+ * beats its setting. Returns the number of words written to v. */
+static int
+logq_conf_flags(const struct userconf *c, const struct cmd_env *env,
+                unsigned cmd, char **v)
+{
+    static char *colors[] = { "--color=auto", "--color=always",
+                              "--color=never" };
+    int n = 0;
+
+    if (c->server != NULL && (env->env_server == NULL ||
+                              env->env_server[0] == '\0')) {
+        v[n++] = "--server";
+        v[n++] = c->server;
+    }
+    if (c->token_file != NULL && (env->env_token == NULL ||
+                                  env->env_token[0] == '\0')) {
+        v[n++] = "--token-file";
+        v[n++] = c->token_file;
+    }
+    if (c->tls_ca != NULL && (env->env_tls_ca == NULL ||
+                              env->env_tls_ca[0] == '\0')) {
+        v[n++] = "--tls-ca";
+        v[n++] = c->tls_ca;
+    }
+    if (c->has_color)
+        v[n++] = colors[c->color_mode];
+    if (c->since != NULL &&
+        (cmd & (FLAGS_SEARCH | FLAGS_COUNT | FLAGS_HISTOGRAM)) != 0) {
+        v[n++] = "--since";
+        v[n++] = c->since;
+    }
+    return n;
+}
+
+/* Runs the command (NULL: the search, or __complete when is_complete)
+ * on av without the word at (0: none), the config's flags first. */
+static int
+logq_run(const struct cmd_env *env, const struct userconf *conf,
+         const struct cmd_entry *cmd, int is_complete, int ac, char **av,
+         int at)
+{
+    char **args = xcalloc((size_t)(ac + LOGQ_CONF_FLAGS_MAX + 1),
+                          sizeof(*args));
+    int n = 0, first = is_complete ? 3 : 1, rc;
+
+    for (int i = 0; i < first && i < ac; i++)
+        args[n++] = av[i];
+    n += logq_conf_flags(conf, env, cmd ? cmd->cmd : FLAGS_SEARCH,
+                         args + n);
+    for (int i = first; i < ac; i++)
+        if (i != at)
+            args[n++] = av[i];
+    if (is_complete)
+        rc = cmd_complete_exec(env, n, args, 2);
+    else if (cmd == NULL)
+        rc = cmd_search_exec(env, n, args, 1);
+    else
+        rc = cmd->exec(env, n, args, 1);
+    free(args);
+    return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -67,6 +177,9 @@ main(int argc, char **argv)
         .now = now_ns(),
         .usage = usage_print,
     };
+    struct userconf conf;
+    char *path, **av = argv;
+    int ac = argc, rc = CMD_EXIT_ERROR;
 
     if (argc > 1 && strcmp(argv[1], "--version") == 0) {
         printf("logq %s\n", LOGQ_VERSION);
@@ -76,19 +189,23 @@ main(int argc, char **argv)
         usage_man_print(stdout);
         return fflush(stdout) == 0 ? CMD_EXIT_OK : CMD_EXIT_ERROR;
     }
-    if (argc > 1 && strcmp(argv[1], "__complete") == 0)
-        return cmd_complete_exec(&env, argc, argv, 2);
+    if (logq_conf_load(&conf, &path) < 0)
+        goto done;
+    if (argc > 1 && argv[1][0] == '@' &&
+        logq_saved_expand(&conf, path, argc, argv, &ac, &av) < 0)
+        goto done;
+    if (ac > 1 && strcmp(av[1], "__complete") == 0) {
+        rc = logq_run(&env, &conf, NULL, 1, ac, av, 0);
+        goto done;
+    }
+    /* A command sees its options, wherever they were, without its name. */
     const struct cmd_entry *cmd = NULL;
-    int at = logq_cmd_index(argc, argv, &cmd);
-    if (cmd == NULL)
-        return cmd_search_exec(&env, argc, argv, 1);
-    /* The command sees its options, wherever they were, without its name. */
-    char **args = xcalloc((size_t)argc, sizeof(*args));
-    int n = 0;
-    for (int i = 0; i < argc; i++)
-        if (i != at)
-            args[n++] = argv[i];
-    int rc = cmd->exec(&env, n, args, 1);
-    free(args);
+    int at = logq_cmd_index(ac, av, &cmd);
+    rc = logq_run(&env, &conf, cmd, 0, ac, av, at);
+done:
+    if (av != argv)
+        free(av);
+    userconf_fini(&conf);
+    free(path);
     return rc;
 }

@@ -26,6 +26,12 @@ const struct cmd_entry usage_search = {
     "starting with - is a "
     "term unless it is one of the flags; after -- every word is a term "
     "(logq -- hosts searches for the word hosts).\n"
+    "Config file: $XDG_CONFIG_HOME/logq/config (else "
+    "~/.config/logq/config, or $LOGQ_CONFIG; not writable by group or "
+    "others): KEY = VALUE lines for server, token-file, tls-ca, color, "
+    "since (for search, count, histogram), and @NAME = WORDS, a saved "
+    "query run as logq @NAME [more flags]. Flags beat the environment, "
+    "which beats the file.\n"
     "Exit status: 0 lines found, 1 none, 2 error.",
     cmd_search_exec,
 };
@@ -168,6 +174,11 @@ usage_man_print(FILE *fp)
           "\\fB\\-\\-color=auto\\fR\n"
           ".TP\n\\fBTZ\\fR\nthe zone of times without an offset, and of "
           "the output on a terminal\n"
+          ".TP\n\\fBLOGQ_CONFIG\\fR\nthe config file to read instead "
+          "(empty: none)\n"
+          ".SH FILES\n.TP\n\\fI$XDG_CONFIG_HOME/logq/config\\fR, "
+          "\\fI~/.config/logq/config\\fR\nthe config file (see "
+          "DESCRIPTION)\n"
           ".SH EXIT STATUS\n0 something found, 1 nothing found, 2 error.\n"
           ".SH SEE ALSO\n\\fBlogq\\-collector\\fR(8), "
           "\\fBlogq\\-shipper\\fR(8)\n", fp);

@@ -121,6 +121,20 @@ assert_eq "node1 node2 node3 " "$got" "logq __complete hosts"
 got=$("$BUILD/logq" __complete containers --server "http://127.0.0.1:$CHTTP" |
     tr '\n' ' ')
 assert_eq "api db pre web " "$got" "logq __complete containers"
+# logq's config file at its default place ($XDG_CONFIG_HOME/logq/config):
+# the server and a saved query run as `logq @n2`; a flag after it wins
+mkdir -p "$IT_TMP/xdg/logq"
+printf '# test\nserver = http://127.0.0.1:%s\n@n2 = --host node2 -n 5 --json\n' \
+    "$CHTTP" >"$IT_TMP/xdg/logq/config"
+chmod 600 "$IT_TMP/xdg/logq/config"
+uc() { env -u LOGQ_CONFIG -u LOGQ_SERVER XDG_CONFIG_HOME="$IT_TMP/xdg" "$BUILD/logq" "$@"; }
+assert_eq 5 "$(uc @n2 | grep -c '"host":"node2"')" "logq @n2: node2 lines"
+assert_eq 3 "$(uc @n2 -n 3 | wc -l)" "logq @n2 -n 3: lines"
+echo 'color = sometimes' >>"$IT_TMP/xdg/logq/config"
+rc=0; out=$(uc @n2 2>&1) || rc=$?
+assert_eq 2 "$rc" "logq with a bad config line: exit status"
+grep -q "xdg/logq/config:4: bad color 'sometimes'" <<<"$out" ||
+    fail "bad config line not named with file:line: $out"
 curl -fsS "http://127.0.0.1:$CHTTP/api/v1/hosts" >"$IT_TMP/hosts.json"
 curl -fsS "http://127.0.0.1:$CHTTP/api/v1/containers" >"$IT_TMP/containers.json"
 python3 - "$IT_TMP/hosts.json" "$IT_TMP/containers.json" "${manifests[@]}" \

@@ -55,6 +55,9 @@ it_init() {
     for b in logq-collector logq-shipper logq; do
         [ -x "$BUILD/$b" ] || fail "missing binary $BUILD/$b (make MODE=asan build)"
     done
+    # logq reads no config file of the user running the tests
+    # (query/userconf.h); a scenario that tests one names it
+    export LOGQ_CONFIG=
     log "temp dir $IT_TMP, binaries from $BUILD"
 }
 
