@@ -46,10 +46,16 @@
  * without writing, 7.5-10 s for its PONG). */
 #define SENDER_ACK_TIMEOUT_S 20
 #define SENDER_PING_S        5
-#define SENDER_SPARE_ENCS    4          /* idle batch encoders kept */
+#define SENDER_SPARE_ENCS    2          /* idle batch encoders kept */
 /* The collector sends control frames only (PROTOCOL.md): the reader takes
  * frames up to WIRE_MAX_CONTROL and the socket input is staged up to this. */
 #define SENDER_MAX_INPUT     (64u << 10)
+/* Frames are copied into the connection's output buffer only while it
+ * holds less than this: the retransmit queue keeps every frame anyway, and
+ * a collector slower than the shipper used to leave a second copy of the
+ * whole in-flight window there. Refilled from the write callback once it
+ * drains to half (the kernel's socket buffer keeps the link busy). */
+#define SENDER_OUT_MAX       (512u << 10)
 
 enum sender_state {
     SENDER_IDLE,            /* waiting for the reconnect timer */
@@ -108,6 +114,7 @@ struct sender {
     struct sender_entry     *head;
     struct sender_entry     *tail;
     size_t                   inflight;      /* entry costs queued */
+    size_t                   n_raw;         /* batches in compression */
     size_t                   n_unsent;      /* entries not sent on conn */
 
     struct compressor       *comp;
@@ -577,7 +584,9 @@ sender_write_pending(struct sender *s)
             sender_close(s, "re-encode failed");
             return;
         }
-        if (!e->is_ready)
+        if (!e->is_ready ||
+            evbuffer_get_length(bufferevent_get_output(s->bev)) >=
+            SENDER_OUT_MAX)
             is_blocked = 1;
         if (is_blocked)
             continue;
@@ -640,6 +649,13 @@ sender_wrong_version(struct sender *s, int version)
               s->cfg.host, s->cfg.port);
     s->backoff_ms = SENDER_BACKOFF_MAX;
     sender_close(s, "protocol version");
+}
+
+/* The output buffer drained to SENDER_OUT_MAX / 2: write what waits. */
+static void
+sender_write_cb(struct bufferevent *bev, void *arg)
+{
+    sender_write_pending(arg);
 }
 
 static void
@@ -799,6 +815,7 @@ sender_compressed_cb(void *arg, struct compressor_job *job)
     } else {
         sender_enc_put(s, e->enc);
         e->enc = NULL;
+        s->n_raw--;
         s->inflight = s->inflight - e->cost + e->frame.len;
         e->cost = e->frame.len;
     }
@@ -822,8 +839,10 @@ sender_connect(struct sender *s)
         sender_schedule_retry(s);
         return;
     }
-    bufferevent_setcb(s->bev, sender_read_cb, NULL, sender_event_cb, s);
+    bufferevent_setcb(s->bev, sender_read_cb, sender_write_cb,
+                      sender_event_cb, s);
     bufferevent_setwatermark(s->bev, EV_READ, 0, SENDER_MAX_INPUT);
+    bufferevent_setwatermark(s->bev, EV_WRITE, SENDER_OUT_MAX / 2, 0);
     bufferevent_enable(s->bev, EV_READ | EV_WRITE);
     s->state = SENDER_CONNECTING;
     sender_set_timeout(s, SENDER_HANDSHAKE_S * 1000);
@@ -929,10 +948,18 @@ sender_start(struct sender *s)
     return 0;
 }
 
+/*
+ * Raw batches take 2-4x their counted bytes (the encoder's records and
+ * the contiguous payload, each grown by doubling), so past one waiting
+ * batch per worker (a worker always has the next one ready) reading
+ * stops: files are the buffer, and the shipper's peak RSS no longer grows
+ * with max_inflight when the reader outruns deflate.
+ */
 int
 sender_can_accept(const struct sender *s)
 {
-    return s->inflight < s->cfg.max_inflight;
+    return s->inflight < s->cfg.max_inflight &&
+           s->n_raw <= (size_t)s->cfg.compress_threads;
 }
 
 /* Adds src to the open batch if needed; -1 when the batch is full. */
@@ -1028,6 +1055,7 @@ sender_flush(struct sender *s)
     s->enc = sender_enc_get(s);
     s->gen++;
     sender_enqueue(s, e);
+    s->n_raw++;
     e->job = (struct compressor_job){
         .kind = COMPRESSOR_BATCH, .enc = e->enc, .seq = e->seq,
         .zlevel = s->cfg.zlevel,
@@ -1060,6 +1088,13 @@ sender_send_metrics(struct sender *s, struct wire_metrics_enc *m,
     sender_enqueue(s, e);
     sender_write_pending(s);
     return 0;
+}
+
+size_t
+sender_unwritten_bytes(const struct sender *s)
+{
+    return s->bev != NULL
+           ? evbuffer_get_length(bufferevent_get_output(s->bev)) : 0;
 }
 
 int

@@ -12,8 +12,9 @@
  * the ACK before it, if later) with no ACK, or a PING (sent after ping_ms
  * without writing anything, so the collector's idle timeout spares an
  * idle connection) waits 1.5 ping_ms for its PONG. Memory is bounded by
- * max_inflight: once the queue holds that many bytes sender_can_accept()
- * says no, the tailers stop reading, and the room callback fires when acks
+ * max_inflight: once the queue holds that many bytes, or more than one
+ * closed batch per worker waits for compression, sender_can_accept() says
+ * no, the tailers stop reading, and the room callback fires when acks
  * (or finished compression) bring it back under. Closed batches are
  * deflated by compress_threads workers (compressor.c) while the loop goes
  * on; frames still leave strictly in seq order. Does not read files or know
@@ -81,7 +82,11 @@ void sender_free(struct sender *s);
 /* Starts connecting (and reconnecting forever). 0, or -1 on setup error. */
 int sender_start(struct sender *s);
 
-/* 1 while the un-acked frames are below max_inflight. */
+/* Bytes handed to the connection that the kernel has not taken yet: at
+ * most 512 KiB plus one frame (the rest waits in the retransmit queue). */
+size_t sender_unwritten_bytes(const struct sender *s);
+/* 1 while the un-acked frames are below max_inflight and at most
+ * compress_threads closed batches wait for a compressor worker. */
 int sender_can_accept(const struct sender *s);
 /* Adds a record (copied). Always accepted: the caller checks
  * sender_can_accept before reading more, so the cap is passed by at most

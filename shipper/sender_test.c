@@ -251,6 +251,8 @@ static struct sender_source src = {
     .id = "abc123", .name = "web", .image = "img", .labels = "",
 };
 
+static size_t max_inflight = 64 << 10;
+
 static int
 setup(void **state)
 {
@@ -274,7 +276,7 @@ setup(void **state)
     struct sender_config cfg = {
         .host = "127.0.0.1", .port = f->port, .hostname = "node1",
         .token = TOKEN, .token_len = strlen(TOKEN), .batch_bytes = 4096,
-        .flush_ms = 5, .max_inflight = 64 << 10, .zlevel = 1,
+        .flush_ms = 5, .max_inflight = max_inflight, .zlevel = 1,
         .compress_threads = threads, .ack_timeout_ms = ACK_TIMEOUT_MS,
         .ping_ms = PING_MS,
     };
@@ -282,6 +284,15 @@ setup(void **state)
     assert_non_null(f->s);
     *state = f;
     return 0;
+}
+
+static int
+setup_big(void **state)
+{
+    max_inflight = 64u << 20;
+    int rc = setup(state);
+    max_inflight = 64 << 10;
+    return rc;
 }
 
 static int
@@ -374,9 +385,14 @@ test_sender_backpressure_and_resend(void **state)
     f->auto_ack = 0;
     assert_int_equal(sender_start(f->s), 0);
     RUN_UNTIL(f, sender_is_ready(f->s));
-    /* one frame per record, varied text, until the 64 KiB cap says stop */
+    /* one frame per record, varied text, until the 64 KiB cap says stop
+     * (a worker's queue of raw batches stops it for a moment too) */
     uint64_t off = 1;
-    for (int i = 0; i < 10000 && sender_can_accept(f->s); i++) {
+    for (int i = 0; i < 10000; i++) {
+        for (int k = 0; k < 50 && !sender_can_accept(f->s); k++)
+            tick(f);
+        if (!sender_can_accept(f->s))
+            break;
         char text[2048];
         uint32_t x = (uint32_t)off * 2654435761u;
         for (size_t k = 0; k < sizeof(text); k++) {
@@ -390,6 +406,7 @@ test_sender_backpressure_and_resend(void **state)
         sender_flush(f->s);
     }
     assert_false(sender_can_accept(f->s));
+    assert_true(sender_inflight_bytes(f->s) >= 64u << 10);
     RUN_UNTIL(f, f->n_batches == (size_t)(off - 1));
     size_t sent = f->n_batches;
     assert_true(sent > 1 && sent < 512);
@@ -500,7 +517,9 @@ test_sender_free_with_work_pending(void **state)
 
 /* A closed batch counts its raw bytes until a worker compresses it; then
  * only the (much smaller) frame counts, and the room callback fires with
- * no ACK at all. */
+ * no ACK at all. Reading stops once one batch per worker waits behind the
+ * one being compressed, far below max_inflight: raw batches take several
+ * times the bytes they count (the shipper's peak RSS). */
 static void
 test_sender_cap_counts_batches_in_compression(void **state)
 {
@@ -513,8 +532,10 @@ test_sender_cap_counts_batches_in_compression(void **state)
         add_records(f, off++, 1, 8000);   /* 'x' * 8000: compresses well */
         sender_flush(f->s);
         raw += 8000;
+        assert_true(raw <= 2 * 8000);
     }
-    assert_true(sender_inflight_bytes(f->s) >= 64u << 10);
+    assert_int_equal(raw, 2 * 8000);        /* 1 worker: 2 batches raw */
+    assert_true(sender_inflight_bytes(f->s) < 64u << 10);
     assert_true(sender_inflight_bytes(f->s) >= raw);
     assert_int_equal(f->n_room, 0);
     RUN_UNTIL(f, f->n_room == 1);
@@ -522,6 +543,40 @@ test_sender_cap_counts_batches_in_compression(void **state)
     assert_true(sender_inflight_bytes(f->s) < raw / 10);
     assert_int_equal(f->n_commits, 0);
     assert_int_equal(f->n_batches, 0);      /* never started: nothing sent */
+}
+
+/* A collector that stops reading: frames wait in the retransmit queue, and
+ * the connection's output buffer takes only up to 512 KiB plus one frame
+ * (it used to take a second copy of the whole in-flight window). */
+static void
+test_sender_output_buffer_bounded(void **state)
+{
+    struct fake *f = *state;
+    static char text[8000];
+    uint32_t x = 1;
+
+    f->auto_ack = 0;
+    assert_int_equal(sender_start(f->s), 0);
+    RUN_UNTIL(f, sender_is_ready(f->s));
+    bufferevent_disable(f->bev, EV_READ);
+    for (uint64_t off = 1; off <= 3000 && sender_can_accept(f->s); off++) {
+        for (size_t k = 0; k < sizeof(text); k++) {
+            x = x * 1103515245u + 12345u;
+            text[k] = (char)(' ' + (x >> 16) % 95);     /* ~82% deflated */
+        }
+        struct tail_record r = { .offset = off, .msg = text,
+                                 .msg_len = sizeof(text) };
+        r.resume.logical = off;
+        sender_add(f->s, &src, &r);
+        sender_flush(f->s);
+        if (off % 100 == 0)
+            tick(f);
+    }
+    run_for(f, 200);
+    /* far more than the kernel's socket buffers take on 127.0.0.1 */
+    assert_true(sender_inflight_bytes(f->s) > (16u << 20));
+    assert_true(sender_unwritten_bytes(f->s) <= (512u << 10) + 8192);
+    assert_true(sender_unwritten_bytes(f->s) > 0);
 }
 
 /*
@@ -747,6 +802,9 @@ main(void)
         cmocka_unit_test_prestate_setup_teardown(
             test_sender_cap_counts_batches_in_compression, setup, teardown,
             &n_threads[1]),
+        cmocka_unit_test_prestate_setup_teardown(
+            test_sender_output_buffer_bounded, setup_big, teardown,
+            &n_threads[0]),
         cmocka_unit_test_prestate_setup_teardown(
             test_sender_refuses_unproven_collector, setup, teardown,
             &n_threads[1]),
