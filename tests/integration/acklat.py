@@ -4,6 +4,7 @@
 
   acklat.py PORT SECONDS [--host H] [--max-ms MS] [--size BYTES]
       [--every S] [--http PORT --followers N --follow-query Q]
+      [--http PORT --grafana N]
 
 With --followers, first opens N /follow streams (GET /api/v1/follow?Q,
 each must answer 200) and one checking follower (q=acklat,
@@ -16,7 +17,14 @@ their work lands between the batch and its ACK if the collector does it
 on its event loop. Prints n, p50, p99 and max; exit 1 if a batch is not
 acknowledged, the max is over --max-ms (it stops at the first such
 batch), or the checking follower did not get every line exactly once
-and in order within 20 s of the other followers closing. Written from common/PROTOCOL.md via wirev2.py.
+and in order within 20 s of the other followers closing. With --grafana,
+N clients keep POSTing a /grafana/query body the collector must work to
+parse (640 KB of JSON, 16 ad-hoc filter regexes of 248 bytes, 100
+targets of 50 hosts; ~30-100 ms each) for the whole run, one at a time
+each (Connection: close), and leave at its end; at least one must have
+been answered (any status: without --redis the reply is a 503 once
+parsed).
+Written from common/PROTOCOL.md via wirev2.py.
 127.0.0.1 only; every read has a timeout.
 """
 
@@ -70,6 +78,46 @@ def checker(s, data):
         return
 
 
+def grafana_body():
+    alts = []
+    while len("(?:%s)|15" % "|".join(alts)) < 220:
+        alts.append("w%d[a-f0-9]{2,5}(?:-x|_y)+z" % len(alts))
+    pat = "(?:%s)" % "|".join(alts)
+    filters = ['{"key":"container","operator":"=~","value":"%s|%d"}'
+               % (pat, i) for i in range(16)]
+    hosts = ",".join('"h%d"' % k for k in range(50))
+    targets = ['{"refId":"T%d","target":"cpu","payload":{"host":[%s]}}'
+               % (i, hosts) for i in range(100)]
+    return ('{"range":{"from":"2023-11-14T22:00:00Z",'
+            '"to":"2023-11-14T23:00:00Z"},"adhocFilters":[%s],'
+            '"targets":[%s],"pad":"%s"}' % (",".join(filters),
+                                           ",".join(targets),
+                                           "x" * 600000)).encode()
+
+
+def grafana_client(port, body, stop, answered, socks):
+    """POSTs body until stop is set; counts the replies in answered."""
+    req = ("POST /grafana/query HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+           "Connection: close\r\nContent-Length: %d\r\n\r\n"
+           % len(body)).encode() + body
+    while not stop.is_set():
+        try:
+            s = socket.create_connection((bc.HOST, port), timeout=30)
+            socks.append(s)         # shut down at stop: the client leaves
+            s.sendall(req)
+            reply = b""
+            while True:
+                d = s.recv(65536)
+                if not d:
+                    break
+                reply += d
+            s.close()
+        except OSError:
+            continue
+        if reply.startswith(b"HTTP/1.1 "):
+            answered.append(int(reply[9:12]))
+
+
 def seqs(data):
     return [int(m) for m in re.findall(rb'"message":"acklat (\d+) ',
                                        bytes(data))]
@@ -86,9 +134,19 @@ def main():
     ap.add_argument("--http", type=int)
     ap.add_argument("--followers", type=int, default=0)
     ap.add_argument("--follow-query", default="")
+    ap.add_argument("--grafana", type=int, default=0)
     a = ap.parse_args()
+    stop, answered, storm, socks = threading.Event(), [], [], []
+    if a.http and a.grafana:
+        body = grafana_body()
+        for _ in range(a.grafana):
+            storm.append(threading.Thread(target=grafana_client, daemon=True,
+                                          args=(a.http, body, stop,
+                                                answered, socks)))
+            storm[-1].start()
+        time.sleep(0.5)             # the bodies are on their way
     held, data = [], bytearray()
-    if a.http:
+    if a.http and a.followers:
         for _ in range(a.followers):
             held.append(follow(a.http, a.follow_query)[0])
         cs, rest = follow(a.http, "q=acklat&container=acklat")
@@ -126,6 +184,22 @@ def main():
             break
         time.sleep(max(0.0, a.every - dt))
     c.s.close()
+    stop.set()
+    n_answered = len(answered)
+    for x in list(socks):           # those waiting leave (jobs cancelled)
+        try:
+            x.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    for t in storm:
+        t.join(30)
+    if storm:
+        print("acklat: %d grafana bodies answered meanwhile (%s)"
+              % (n_answered, ",".join(sorted(set(map(str, answered))))),
+              flush=True)
+        if n_answered == 0:
+            print("acklat: FAIL no grafana body answered")
+            return 1
     lat.sort()
     p50 = lat[len(lat) // 2]
     p99 = lat[min(len(lat) - 1, int(round(0.99 * (len(lat) - 1))))]
@@ -134,7 +208,7 @@ def main():
     if a.max_ms and lat[-1] > a.max_ms:
         print("acklat: FAIL max %.1f ms over %.0f ms" % (lat[-1], a.max_ms))
         return 1
-    if not a.http:
+    if not a.followers:
         return 0
     for x in held:                  # their jobs are cancelled
         x.close()
