@@ -52,7 +52,7 @@ static const struct config_def config_defs[] = {
     { "http", CONFIG_ADDR, "127.0.0.1:7080", 0, 0, CFG(http),
       "HTTP API ADDR:PORT (port 0: any)" },
     { "data-dir", CONFIG_STR, NULL, 0, 0, CFG(data_dir),
-      "store directory (required)" },
+      "store directory (required; created 0700 with missing parents)" },
     { "token-file", CONFIG_STR, NULL, 0, 0, CFG(token_file),
       "enrolled shippers, HOST TOKEN per line (unset: no auth)" },
     { "log-level", CONFIG_LEVEL, "info", 0, 0, CFG(log_level),
@@ -430,7 +430,8 @@ config_print_man(void)
           "\\fR \\fIDIR\\fR [\\fIoptions\\fR]\n.SH DESCRIPTION\n", stdout);
     manfmt_roff(stdout, "Accepts shipper connections on --listen (the "
                 "shipper protocol), stores every record in --data-dir (a "
-                "missing directory is created) and answers searches on "
+                "missing one is created 0700, with its missing parents) "
+                "and answers searches on "
                 "the HTTP API at --http (logq(1), Grafana). Metrics go to "
                 "Redis with --redis. Every setting is a flag; each has its "
                 "default below.");

@@ -81,6 +81,25 @@ main_write_port_file(const char *path, int tcp_port, int http_port)
     return rc;
 }
 
+/* --data-dir's missing parents, like mkdir -p, each 0700 (the umask is
+ * 077); the store creates the directory itself. Exits when one cannot be
+ * made (the message names it). */
+static void
+main_data_dir_parents(const char *dir)
+{
+    char *p = xstrdup(dir);
+
+    for (char *slash = strchr(p + 1, '/'); slash != NULL;
+         slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        if (mkdir(p, 0700) < 0 && errno != EEXIST)
+            fatal("main", "cannot create %s, a parent of --data-dir %s", p,
+                  dir);
+        *slash = '/';
+    }
+    free(p);
+}
+
 /* The store holds every host's logs, secrets included: only the collector's
  * user may enter it. A directory left group/world accessible (an older
  * version, a package, mkdir by hand) is tightened to 0700 with a warning;
@@ -250,6 +269,7 @@ main_setup(struct collector *c)
     c->base = event_base_new();
     if (c->base == NULL)
         fatalx("main", "cannot create event base");
+    main_data_dir_parents(c->cfg.data_dir);
     main_secure_data_dir(c->cfg.data_dir);
     c->store = store_open(c->cfg.data_dir, &so, &err);
     if (c->store == NULL)

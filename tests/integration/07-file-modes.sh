@@ -3,7 +3,8 @@
 # 07-file-modes: the collector's files are its user's alone and its port
 # file never writes through a symlink (SECURITY.md "Collector data
 # directory and port file"), whatever the umask it was started with:
-#   - a new data directory is created 0700, an existing 0755 one is
+#   - a new data directory is created 0700 (its missing parents too), an
+#     existing 0755 one is
 #     tightened to 0700 with a warning; every store file is 0600;
 #   - the port file is 0600; a symlink planted at the port file path, or at
 #     the old temporary name "PORTFILE.tmp", is not followed: the files they
@@ -74,10 +75,13 @@ stop h1
 stop collector
 check_store "$IT_TMP/collector.data" 4
 
-# 2: a data directory the collector creates itself.
-run_collector fresh "$IT_TMP/newdata" "$IT_TMP/run/fresh.ports"
+# 2: a data directory the collector creates itself, with its two missing
+# parents (like mkdir -p; 0700 each).
+run_collector fresh "$IT_TMP/new/parents/data" "$IT_TMP/run/fresh.ports"
 stop fresh
-check_store "$IT_TMP/newdata" 1
+check_store "$IT_TMP/new/parents/data" 1
+assert_eq "700 700" "$(mode "$IT_TMP/new") $(mode "$IT_TMP/new/parents")" \
+    "modes of the data directory's new parents"
 assert_eq 600 "$(mode "$IT_TMP/run/fresh.ports")" "port file mode"
 if grep -q 'group/world accessible' "$IT_TMP/fresh.log"; then
     fail "warned about a directory it created itself"
