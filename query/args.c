@@ -331,6 +331,16 @@ args_search_apply(struct search_args *a, int id, const char *v, int64_t now,
                               : &a->images, id == FLAGS_O_HOST ? "--host"
                               : id == FLAGS_O_CONTAINER ? "--container"
                               : "--image", v, err, errlen);
+    case FLAGS_O_DLABEL:
+        if (v[v[0] == '!'] == '=') {
+            snprintf(err, errlen, "bad --label '%s' (KEY=VALUE or KEY)", v);
+            return -1;
+        }
+        return args_names_add(&a->labels, "--label", v, err, errlen);
+    case FLAGS_O_SERVICE:
+        return args_names_add(&a->services, "--service", v, err, errlen);
+    case FLAGS_O_PROJECT:
+        return args_names_add(&a->projects, "--project", v, err, errlen);
     case FLAGS_O_FOLLOW: a->is_follow = 1; break;
     case FLAGS_O_ASC: a->is_asc = 1; break;
     case FLAGS_O_STREAM:
@@ -372,9 +382,11 @@ args_search_apply(struct search_args *a, int id, const char *v, int64_t now,
         if (strcmp(v, "host") != 0 && strcmp(v, "container") != 0 &&
             strcmp(v, "stream") != 0 &&
             (strncmp(v, "field:", 6) != 0 || v[6] == '\0' ||
+             strlen(v + 6) > 256) &&
+            (strncmp(v, "label:", 6) != 0 || v[6] == '\0' ||
              strlen(v + 6) > 256)) {
-            snprintf(err, errlen, "bad --by '%s' (host, container, stream "
-                     "or field:NAME)", v);
+            snprintf(err, errlen, "bad --by '%s' (host, container, stream, "
+                     "field:NAME or label:KEY)", v);
             return -1;
         }
         a->by = v;
@@ -586,7 +598,8 @@ args_filters_format(const struct search_args *a, struct buf *out, int *n)
     };
     const struct { const char *key; const struct args_names *l; } names[] = {
         { "host", &a->hosts }, { "container", &a->containers },
-        { "image", &a->images },
+        { "image", &a->images }, { "label", &a->labels },
+        { "service", &a->services }, { "project", &a->projects },
     };
 
     if (a->query != NULL && url_param_append(out, n, "q", a->query) < 0)

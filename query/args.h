@@ -114,6 +114,9 @@ struct search_args {
     /* --host, --container (glob), --image: repeated are alternatives, a
      * leading '!' excludes; borrowed from argv */
     struct args_names hosts, containers, images;
+    /* --label K=V (V a glob; K alone: has it), --service, --project
+     * (globs on Compose's labels): the same rule */
+    struct args_names labels, services, projects;
     const char *stream;
     int         has_since;
     int64_t     since_ns;
@@ -135,7 +138,7 @@ struct search_args {
     int         has_spans;      /* not a flag: the caller sets it to have
                                    /logs and /follow send "spans" (the
                                    matched bytes, for highlighting) */
-    const char *by;             /* count --by host|container|stream */
+    const char *by;             /* count --by host|container|stream|label:KEY */
     const char *step;           /* histogram --step (validated text) */
 };
 
@@ -147,7 +150,7 @@ int  args_search_parse(int argc, char **argv, int first, int64_t now,
                        struct search_args *out, char *err, size_t errlen);
 void args_search_fini(struct search_args *a);
 
-/* logq count [TERMS...] [--by host|container|stream] [filters]: the
+/* logq count [TERMS...] [--by host|container|stream|label:KEY] [filters]: the
  * search filters (no -n, -f, --asc, -A/-B/-C). -1 with err. Fini with
  * args_search_fini(). */
 int  args_count_parse(int argc, char **argv, int first, int64_t now,

@@ -472,6 +472,8 @@ test_args_count_histogram(void **state)
     char *bad_by[] = { "--by", "image", NULL };
     char *by_field[] = { "--by", "field:user.id", NULL };
     char *bad_field[] = { "--by", "field:", NULL };
+    char *by_label[] = { "--by", "label:com.docker.compose.service", NULL };
+    char *bad_label[] = { "--by", "label:", NULL };
     char *bad_step[] = { "--step", "0s", NULL };
     char *no_limit[] = { "-n", "5", NULL };
     char *no_ctx[] = { "-C", "1", NULL };
@@ -504,6 +506,15 @@ test_args_count_histogram(void **state)
     args_search_fini(&a);
     assert_int_equal(parse_with(args_count_parse, &a, err, sizeof(err),
                                 bad_field), -1);
+    assert_int_equal(parse_with(args_count_parse, &a, err, sizeof(err),
+                                by_label), 0);
+    expect_target(&a, ARGS_TARGET_COUNT, 0, "/api/v1/count?by=label%3A"
+                  "com.docker.compose.service");
+    args_search_fini(&a);
+    assert_int_equal(parse_with(args_count_parse, &a, err, sizeof(err),
+                                bad_label), -1);
+    assert_non_null(strstr(err, "bad --by 'label:' (host, container, "
+                               "stream, field:NAME or label:KEY)"));
     assert_int_equal(parse_with(args_histogram_parse, &a, err, sizeof(err),
                                 bad_step), -1);
     assert_non_null(strstr(err, "bad --step '0s'"));
@@ -601,6 +612,22 @@ test_args_names(void **state)
     assert_true(args_names_match(&none, "x", 0));
     assert_false(args_names_match(&none, "db", 0));
     expect_err("empty --host", "--host=", NULL);
+
+    /* --label K=V / K, --service, --project: the same rule, sent as
+     * label=, service=, project= */
+    PARSE_OK(&a, "--label", "tier=front*", "--label=!canary",
+             "--service", "web", "--project", "shop", "--service", "api");
+    assert_int_equal(a.labels.n, 2);
+    assert_int_equal(a.services.n, 2);
+    expect_target(&a, ARGS_TARGET_SEARCH, 0,
+                  "/api/v1/logs?label=tier%3Dfront%2A&label=%21canary"
+                  "&service=web&service=api&project=shop&limit=1001"
+                  "&order=desc");
+    args_search_fini(&a);
+    expect_err("bad --label '=x' (KEY=VALUE or KEY)", "--label", "=x", NULL);
+    expect_err("bad --label '!=x'", "--label", "!=x", NULL);
+    expect_err("empty --service", "--service", "!", NULL);
+    expect_err("empty --project", "--project=", NULL);
 }
 
 /* --tail N|all (docker logs), --from/--to, --local/--utc. */

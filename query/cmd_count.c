@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd_count: `logq count [TERMS...] [--by host|container|stream|field:NAME]
- * [filters]`: GET /api/v1/count, printed as an aligned table (KEY, COUNT,
+ * cmd_count: `logq count [TERMS...]
+ * [--by host|container|stream|field:NAME|label:KEY] [filters]`: GET /api/v1/count, printed as an aligned table (KEY, COUNT,
  * then TOTAL) or, without --by, the total alone; --json prints the
  * collector's object as is. Also the fetch helper cmd_histogram.c shares.
  * The search's -c (the total, like grep -c) and -l (the host/container

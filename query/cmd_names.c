@@ -3,7 +3,10 @@
  * cmd_names: after a search, count or histogram found nothing, says which
  * --host, --container or --image names no host or container has, with
  * the nearest known ones (nearest.c): "no container 'web'; did you mean
- * web-1, web-2?". Reads /api/v1/hosts and /api/v1/containers; only the
+ * web-1, web-2?"; the same for --label K=V (nearest among the known
+ * K=V pairs; K alone: among the keys), --service and --project (among
+ * the values of Compose's labels). Reads /api/v1/hosts and
+ * /api/v1/containers (with each container's labels); only the
  * patterns without '!' are checked (an exclusion of nothing is harmless).
  * Never changes the exit status: nothing found stays 1. Also the column
  * widths of a text search (cmd_names_widths): the longest host and
@@ -15,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "common/escape.h"
 #include "common/xmalloc.h"
@@ -83,6 +88,74 @@ names_check_field(const char *what, const struct args_names *l,
             names_say(what, l->v[i], k);
 }
 
+/* Every container's labels: "K=V" pairs, keys, and the values of the
+ * Compose service and project labels; strings owned (names_known_fini). */
+struct names_labels {
+    struct names_known pairs, keys, services, projects;
+};
+
+static void
+names_push(struct names_known *k, const char *s)
+{
+    if ((k->n & 63) == 0)
+        k->v = xreallocarray(k->v, k->n + 64, sizeof(char *));
+    k->v[k->n++] = xstrdup(s);
+}
+
+static void
+names_labels_init(struct names_labels *nl, const struct reply_list *l)
+{
+    memset(nl, 0, sizeof(*nl));
+    for (size_t i = 0; i < l->n_items; i++) {
+        const char *key;
+        json_t *v;
+        json_object_foreach((json_t *)l->items[i].labels, key, v) {
+            const char *s = json_string_value(v);
+            if (s == NULL)
+                continue;
+            char *pair = xasprintf("%s=%s", key, s);
+            names_push(&nl->pairs, pair);
+            free(pair);
+            names_push(&nl->keys, key);
+            if (strcmp(key, "com.docker.compose.service") == 0)
+                names_push(&nl->services, s);
+            if (strcmp(key, "com.docker.compose.project") == 0)
+                names_push(&nl->projects, s);
+        }
+    }
+}
+
+static void
+names_known_fini(struct names_known *k)
+{
+    for (size_t i = 0; i < k->n; i++)
+        free((char *)k->v[i]);
+    free(k->v);
+}
+
+/* --label K=V (or K) without '!' that no container's labels match. */
+static void
+names_check_labels(const struct args_names *l, const struct names_labels *nl)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        const char *p = l->v[i];
+        if (p[0] == '!')
+            continue;
+        const char *eq = strchr(p, '=');
+        int has = 0;
+        for (size_t k = 0; !has && k < nl->pairs.n; k++) {
+            const char *pair = nl->pairs.v[k];
+            const char *peq = strchr(pair, '=');
+            size_t klen = eq != NULL ? (size_t)(eq - p) : strlen(p);
+            has = (size_t)(peq - pair) == klen &&
+                  memcmp(pair, p, klen) == 0 &&
+                  (eq == NULL || fnmatch(eq + 1, peq + 1, 0) == 0);
+        }
+        if (!has)
+            names_say("label", p, eq != NULL ? &nl->pairs : &nl->keys);
+    }
+}
+
 void
 cmd_names_check(const struct cmd_env *env, const struct search_args *a)
 {
@@ -90,7 +163,8 @@ cmd_names_check(const struct cmd_env *env, const struct search_args *a)
     struct url u;
     const char *server;
 
-    if (a->hosts.n + a->containers.n + a->images.n == 0 ||
+    if (a->hosts.n + a->containers.n + a->images.n + a->labels.n +
+            a->services.n + a->projects.n == 0 ||
         cmd_url_open(env, &a->common, &u, &server) < 0)
         return;
     if (names_fetch(&u, "/api/v1/hosts", &hosts) < 0) {
@@ -111,6 +185,15 @@ cmd_names_check(const struct cmd_env *env, const struct search_args *a)
         names_check_field("host", &a->hosts, &h, 0);
         names_check_field("container", &a->containers, &c, 1);
         names_check_field("image", &a->images, &im, 0);
+        struct names_labels nl;
+        names_labels_init(&nl, &ctrs);
+        names_check_labels(&a->labels, &nl);
+        names_check_field("service", &a->services, &nl.services, 1);
+        names_check_field("project", &a->projects, &nl.projects, 1);
+        names_known_fini(&nl.pairs);
+        names_known_fini(&nl.keys);
+        names_known_fini(&nl.services);
+        names_known_fini(&nl.projects);
         free(h.v);
         free(c.v);
         free(im.v);

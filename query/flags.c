@@ -45,6 +45,15 @@ const struct flags_def flags_defs[] = {
       "alternatives, !C excludes ('!logq-*')" },
     { "image", 0, 1, FLAGS_O_IMAGE, FILTER, "I",
       "only image I (exact); repeat for alternatives, !I excludes" },
+    { "label", 0, 1, FLAGS_O_DLABEL, FILTER, "K=V",
+      "only containers whose Docker label K matches the glob V (K alone: "
+      "has label K); repeat for alternatives, !K=V excludes" },
+    { "service", 0, 1, FLAGS_O_SERVICE, FILTER, "S",
+      "only the Compose service S (label com.docker.compose.service, "
+      "glob); repeat for alternatives, !S excludes" },
+    { "project", 0, 1, FLAGS_O_PROJECT, FILTER, "P",
+      "only the Compose project P (label com.docker.compose.project, "
+      "glob); repeat for alternatives, !P excludes" },
     { "stream", 0, 1, FLAGS_O_STREAM, FILTER, "stdout|stderr",
       "only that stream" },
     { "host", 0, 1, FLAGS_O_HOST, MET, "H", "series of host H" },
@@ -81,9 +90,11 @@ const struct flags_def flags_defs[] = {
       "N lines around each match; \"--\" between groups" },
     { "max-scan", 0, 1, FLAGS_O_MAX_SCAN, FILTER, "B",
       "stop after scanning B bytes (500M, 2G)" },
-    { "by", 0, 1, FLAGS_O_BY, CNT, "host|container|stream|field:NAME",
-      "one count per host, container, stream or value of a JSON/logfmt "
-      "field" },
+    { "by", 0, 1, FLAGS_O_BY, CNT,
+      "host|container|stream|field:NAME|label:KEY",
+      "one count per host, container, stream, value of a JSON/logfmt "
+      "field or value of the Docker label KEY "
+      "(label:com.docker.compose.service)" },
     { "step", 0, 1, FLAGS_O_STEP, HIS, "S",
       "bucket width: milliseconds or 10s, 1m, 1h (1ms to 366d)" },
     /* how to print */

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "common/escape.h"
+#include "common/labelset.h"
 #include "common/timeutil.h"
 #include "common/utf8.h"
 #include "common/xmalloc.h"
@@ -103,6 +104,33 @@ reply_record_fill(json_t *root, struct logrec *r, const char **bad)
     return 0;
 }
 
+/* The line's "labels" object (API.md: the container's Docker labels) as
+ * rec.labels, so --json writes it back and --format reads it. Values
+ * that are not strings are left out. */
+static void
+reply_record_labels(struct reply_record *out)
+{
+    json_t *l = json_object_get(out->root, "labels");
+    size_t n = json_is_object(l) ? json_object_size(l) : 0, m = 0;
+
+    if (n == 0)
+        return;
+    const char **keys = xcalloc(n, sizeof(char *));
+    const char **vals = xcalloc(n, sizeof(char *));
+    const char *k;
+    json_t *v;
+    json_object_foreach(l, k, v) {
+        if (json_is_string(v)) {
+            keys[m] = k;
+            vals[m++] = json_string_value(v);
+        }
+    }
+    out->labels = labelset_new(keys, vals, m, NULL);
+    out->rec.labels = out->labels;
+    free(keys);
+    free(vals);
+}
+
 int
 reply_record_parse_json(const char *line, size_t len,
                         struct reply_record *out, char *err, size_t errlen)
@@ -119,6 +147,7 @@ reply_record_parse_json(const char *line, size_t len,
         return -1;
     }
     out->root = root;
+    reply_record_labels(out);
     return 0;
 }
 
@@ -300,6 +329,9 @@ reply_record_fini(struct reply_record *r)
 {
     json_decref(r->root);
     free(r->mem);
+    labelset_free(r->labels);
+    r->labels = NULL;
+    r->rec.labels = NULL;
     r->root = NULL;
     r->mem = NULL;
     r->canon = NULL;
@@ -354,6 +386,8 @@ reply_item_fill(json_t *obj, struct reply_item *it)
     it->is_connected = json_is_true(json_object_get(obj, "connected"));
     it->last_contact_ns = reply_time(obj, "last_contact");
     it->down_since_ns = reply_time(obj, "down_since");
+    json_t *labels = json_object_get(obj, "labels");
+    it->labels = json_is_object(labels) ? labels : NULL;
     return 0;
 }
 

@@ -15,11 +15,13 @@
 #include "common/record.h"
 
 struct json_t;
+struct labelset;
 
 /* One record line. rec's strings are borrowed from root (jansson path) or
  * mem (fast path: root is then NULL). */
 struct reply_record {
-    struct logrec   rec;
+    struct logrec   rec;        /* rec.labels: labels, NULL if none */
+    struct labelset *labels;    /* owned: the "labels" object, if any */
     struct json_t  *root;
     char           *mem;        /* owned, fast path only */
     /* Not NULL when the line is byte for byte what record_json_append
@@ -58,6 +60,9 @@ struct reply_item {
     int         is_connected;   /* /hosts only: "connected" */
     int64_t     last_contact_ns; /* /hosts: -1 if null or absent */
     int64_t     down_since_ns;  /* /hosts: -1 if null or absent */
+    /* /containers: "labels", the Docker labels (an object of strings,
+     * borrowed from the list's root); NULL if absent */
+    const struct json_t *labels;
 };
 
 struct reply_list {

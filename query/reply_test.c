@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "common/buf.h"
+#include "common/labelset.h"
 #include "common/record.h"
 #include "query/reply.h"
 
@@ -166,6 +167,40 @@ test_reply_hosts(void **state)
     reply_list_fini(&l);    /* idempotent */
 }
 
+/* A line with the collector's "labels" object: rec.labels holds them, so
+ * --json writes the line back whole (record_json_append) and --format
+ * reads them; non-string values are left out. */
+static void
+test_reply_record_labels(void **state)
+{
+    struct reply_record rr;
+    char err[256];
+    const char *l = LINE(",\"labels\":{\"app\":\"shop\",\"n\":1,"
+                         "\"com.docker.compose.service\":\"web\"}");
+    struct buf out;
+
+    (void)state;
+    assert_int_equal(reply_record_parse(l, strlen(l), &rr, err, sizeof(err)),
+                     0);
+    assert_non_null(rr.rec.labels);
+    assert_int_equal(rr.rec.labels->n, 2);
+    assert_string_equal(labelset_get(rr.rec.labels, "app"), "shop");
+    buf_init(&out, 4096);
+    assert_int_equal(record_json_append(&out, &rr.rec), 0);
+    const char *want = LINE(",\"labels\":{\"app\":\"shop\","
+                            "\"com.docker.compose.service\":\"web\"}") "\n";
+    assert_int_equal(out.len, strlen(want));
+    assert_memory_equal(out.data, want, out.len);
+    buf_fini(&out);
+    reply_record_fini(&rr);
+    assert_null(rr.rec.labels);
+    l = LINE("");
+    assert_int_equal(reply_record_parse(l, strlen(l), &rr, err, sizeof(err)),
+                     0);
+    assert_null(rr.rec.labels);
+    reply_record_fini(&rr);
+}
+
 static void
 test_reply_containers_and_bad_lists(void **state)
 {
@@ -182,6 +217,7 @@ test_reply_containers_and_bad_lists(void **state)
     assert_string_equal(l.items[0].image, "nginx");
     assert_int_equal(l.items[0].n_containers, -1);
     assert_int_equal(l.items[0].n_lines, 7);
+    assert_null(l.items[0].labels);
     reply_list_fini(&l);
     assert_int_equal(reply_list_parse("[]", 2, &l, err, sizeof(err)), 0);
     assert_int_equal(l.n_items, 0);
@@ -527,6 +563,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reply_record_ok),
+        cmocka_unit_test(test_reply_record_labels),
         cmocka_unit_test(test_reply_record_defaults_newline_nul),
         cmocka_unit_test(test_reply_record_bad),
         cmocka_unit_test(test_reply_record_bad_time),

@@ -14,6 +14,7 @@
 
 #include "common/escape.h"
 #include "common/fields.h"
+#include "common/labelset.h"
 #include "common/xmalloc.h"
 #include "query/output.h"
 
@@ -166,11 +167,9 @@ template_free(struct template *t)
 static const char *
 template_label(const struct reply_record *rr, const char *key)
 {
-    json_t *labels = rr->root != NULL ? json_object_get(rr->root, "labels")
-                                      : NULL;
-    json_t *v = json_object_get(labels, key);
+    const char *v = labelset_get(rr->rec.labels, key);
 
-    return json_is_string(v) ? json_string_value(v) : "";
+    return v != NULL ? v : "";
 }
 
 static int

@@ -65,7 +65,8 @@ const struct cmd_entry usage_cmds[] = {
       "Exit status: 0 found, 1 nothing, 2 error.",
       cmd_metrics_exec },
     { "count", FLAGS_COUNT, "[TERMS...] [options]",
-      "count matching lines, --by host|container|stream|field:NAME",
+      "count matching lines, --by host|container|stream|field:NAME|"
+      "label:KEY",
       "The number of lines the search's TERMS and filters match: with --by "
       "an aligned table (KEY, COUNT, then TOTAL), else the total alone. "
       "--json prints the collector's object.\n"

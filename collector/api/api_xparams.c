@@ -74,8 +74,8 @@ api_xparams_apply(struct api_xparams *x, enum api_xep ep, const char *name,
     if (ep == API_XEP_COUNT && strcmp(name, "by") == 0) {
         enum agg_by by;
         if (agg_by_parse(v, &by, x->by_name) < 0) {
-            *errstr = xstrdup("bad by: want host, container, stream or "
-                              "field:NAME");
+            *errstr = xstrdup("bad by: want host, container, stream, "
+                              "field:NAME or label:KEY");
             return -1;
         }
         x->by = by;

@@ -22,7 +22,8 @@ struct api_xparams {
     unsigned before;        /* 0..SEARCH_MAX_CONTEXT */
     unsigned after;
     int      by;            /* enum agg_by, AGG_BY_NONE when absent */
-    char     by_name[257];  /* AGG_BY_FIELD: NAME of by=field:NAME
+    char     by_name[257];  /* AGG_BY_FIELD/LABEL: NAME of by=field:NAME
+                               or KEY of by=label:KEY
                                (AGG_MAX_NAME + 1, collector/search/agg.h) */
     int      has_step;
     int64_t  step_ns;

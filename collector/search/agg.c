@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/fields.h"
+#include "common/labelset.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 
@@ -46,6 +47,11 @@ agg_by_parse(const char *s, enum agg_by *out, char *name)
         *out = AGG_BY_FIELD;
         return 0;
     }
+    if (n > 6 && n - 6 <= AGG_MAX_NAME && memcmp(s, "label:", 6) == 0) {
+        memcpy(name, s + 6, n - 6 + 1);
+        *out = AGG_BY_LABEL;
+        return 0;
+    }
     if (strcmp(s, "host") == 0)
         *out = AGG_BY_HOST;
     else if (strcmp(s, "container") == 0)
@@ -65,7 +71,7 @@ agg_count_new(enum agg_by by, const char *name)
     struct agg_count *c = xcalloc(1, sizeof(*c));
 
     c->by = by;
-    if (by == AGG_BY_FIELD)
+    if (by == AGG_BY_FIELD || by == AGG_BY_LABEL)
         c->name = xstrdup(name);
     return c;
 }
@@ -154,6 +160,10 @@ agg_count_add(struct agg_count *c, const struct logrec *r)
         key[key_len] = '\0';       /* a decoded NUL ends the key */
         a = key;
         break;
+    case AGG_BY_LABEL:
+        a = labelset_get(r->labels, c->name);
+        a = a != NULL ? a : "";
+        break;
     default: return;
     }
     uint64_t h = agg_hash(a, b);
@@ -166,7 +176,8 @@ agg_count_add(struct agg_count *c, const struct logrec *r)
             }
         }
     }
-    if (c->by == AGG_BY_FIELD && c->n_groups >= AGG_MAX_FIELD_KEYS) {
+    if ((c->by == AGG_BY_FIELD || c->by == AGG_BY_LABEL) &&
+        c->n_groups >= AGG_MAX_FIELD_KEYS) {
         c->other++;
         return;
     }

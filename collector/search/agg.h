@@ -20,6 +20,7 @@
 enum agg_by {
     AGG_BY_NONE, AGG_BY_HOST, AGG_BY_CONTAINER, AGG_BY_STREAM,
     AGG_BY_FIELD,       /* a message field's first value (common/fields.h) */
+    AGG_BY_LABEL,       /* the value of a Docker label of the container */
 };
 
 #define AGG_MAX_NAME        256     /* bytes of NAME in "field:NAME" */
@@ -28,17 +29,20 @@ enum agg_by {
 
 /* "host", "container", "stream" -> *out; "field:NAME" (NAME 1 to
  * AGG_MAX_NAME bytes) -> AGG_BY_FIELD with NAME copied to name, a buffer
- * of AGG_MAX_NAME + 1 bytes (NUL-terminated). -1 otherwise. */
+ * of AGG_MAX_NAME + 1 bytes (NUL-terminated); "label:KEY" likewise ->
+ * AGG_BY_LABEL. -1 otherwise. */
 int agg_by_parse(const char *s, enum agg_by *out, char *name);
 
 struct agg_count;
 
-/* name: the field's name for AGG_BY_FIELD (copied), else NULL. */
+/* name: the field's name for AGG_BY_FIELD, the label's key for
+ * AGG_BY_LABEL (copied), else NULL. */
 struct agg_count *agg_count_new(enum agg_by by, const char *name);
 void agg_count_free(struct agg_count *c);
 /* Counts r in the total and in its group ("host", "host/container",
- * "stdout"/"stderr", or the first value of the field, at most AGG_MAX_KEY
- * bytes, "" when r has none). A field value that would be group number
+ * "stdout"/"stderr", the first value of the field, at most AGG_MAX_KEY
+ * bytes, "" when r has none, or the value of its container's label, ""
+ * when it has none). A field or label value that would be group number
  * AGG_MAX_FIELD_KEYS + 1 is counted in "other" instead. */
 void agg_count_add(struct agg_count *c, const struct logrec *r);
 uint64_t agg_count_total(const struct agg_count *c);

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "collector/search/agg.h"
+#include "common/labelset.h"
 
 #define MS 1000000LL
 #define S  (1000 * MS)
@@ -120,6 +121,55 @@ test_agg_count_by_field(void **state)
                                       12) == 0);
     buf_fini(&out);
     agg_count_free(c);
+}
+
+/* by=label:KEY groups by the value of the record's container's label
+ * KEY ("" without it); the parser takes label:KEY, 1 to 256 bytes. */
+static void
+test_agg_count_by_label(void **state)
+{
+    (void)state;
+    const char *jw = "{\"com.docker.compose.service\":\"web\"}";
+    const char *jd = "{\"com.docker.compose.service\":\"db\",\"x\":\"y\"}";
+    char *err = NULL;
+    struct labelset *w = labelset_parse(jw, strlen(jw), NULL, &err);
+    struct labelset *d = labelset_parse(jd, strlen(jd), NULL, &err);
+    struct logrec rs[] = {
+        rec("n1", "web-1", 0), rec("n2", "web-2", 0), rec("n1", "db", 0),
+        rec("n1", "other", 0),
+    };
+    rs[0].labels = w;
+    rs[1].labels = w;
+    rs[2].labels = d;
+    enum agg_by by;
+    char key[AGG_MAX_NAME + 1];
+    assert_int_equal(agg_by_parse("label:com.docker.compose.service", &by,
+                                  key), 0);
+    assert_int_equal(by, AGG_BY_LABEL);
+    assert_string_equal(key, "com.docker.compose.service");
+    struct agg_count *c = agg_count_new(by, key);
+    for (size_t i = 0; i < 4; i++)
+        agg_count_add(c, &rs[i]);
+    struct buf out;
+    buf_init(&out, 4096);
+    assert_int_equal(agg_count_format(c, &out), 0);
+    const char *want = "{\"total\":4,\"groups\":[{\"key\":\"web\",\"count\":2},"
+                       "{\"key\":\"\",\"count\":1},{\"key\":\"db\","
+                       "\"count\":1}]}";
+    assert_int_equal(out.len, strlen(want));
+    assert_memory_equal(out.data, want, out.len);
+    buf_fini(&out);
+    agg_count_free(c);
+    assert_int_equal(agg_by_parse("label:", &by, key), -1);
+    assert_int_equal(agg_by_parse("label", &by, key), -1);
+    char big[300] = "label:";
+    memset(big + 6, 'k', 257);
+    big[263] = '\0';
+    assert_int_equal(agg_by_parse(big, &by, key), -1);
+    big[262] = '\0';
+    assert_int_equal(agg_by_parse(big, &by, key), 0);
+    labelset_free(w);
+    labelset_free(d);
 }
 
 static void
@@ -287,6 +337,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_agg_count_by),
         cmocka_unit_test(test_agg_count_by_field),
+        cmocka_unit_test(test_agg_count_by_label),
         cmocka_unit_test(test_agg_count_many_groups_and_cap),
         cmocka_unit_test(test_agg_step_parse),
         cmocka_unit_test(test_agg_hist_buckets),

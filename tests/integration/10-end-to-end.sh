@@ -11,7 +11,12 @@
 # shipper (tracewriter.py): the shipper's saved position stays at the
 # trace's first byte, and after the restart the trace is one record, the
 # stderr lines sent meanwhile are not doubled, `logq` prints the trace's
-# lines indented under its first.
+# lines indented under its first. Docker labels: web and api carry
+# Compose's service/project labels, selected with --service, --project and
+# --label (globs, '!'), counted with count --by label:, shown in --json
+# and --format, a misspelt service named with the nearest one; selection
+# and --json again after a kill -9 and restart of the collector
+# (labels.lql).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -41,9 +46,13 @@ done
 for n in 1 2 3; do
     root=$IT_TMP/node$n.docker
     fake_container "node$n" web "$root" --image nginx:1.25 --label app=web \
+        --label com.docker.compose.service=web \
+        --label com.docker.compose.project=shop \
         --count 400 --rate 100 --max-size 65536 --max-file 3 \
         --long-every 40 --long-size 40000 --stderr-every 7
     fake_container "node$n" api "$root" --image "registry.local/api:v2" \
+        --label com.docker.compose.service=api \
+        --label com.docker.compose.project=shop \
         --count 400 --rate 100 --max-size 100000 --max-file 1 \
         --long-every 100 --long-size 20000 --stderr-every 5
 done
@@ -82,6 +91,46 @@ check --host node3 --container db --stream stdout -- \
     --host node3 --container db --stream stdout
 check --container web -- --container 'w*'
 check -- --since 15m
+
+labels_json() {    # the newest api line's labels object in --json
+    lq --json -n 1 --service api >"$IT_TMP/lab.json" || fail "--json"
+    grep -q '"labels":{"com.docker.compose.project":"shop","com.docker.compose.service":"api"}}$' \
+        "$IT_TMP/lab.json" || fail "no labels in --json: $(cat "$IT_TMP/lab.json")"
+}
+labels_checks() {
+    log "Docker labels"
+    check --container web -- --service web --label app=web --project 'sh*'
+    check --container api -- --project shop --service '!web' \
+        --label 'com.docker.compose.service=a*'
+    lq count --json --by label:com.docker.compose.service \
+        >"$IT_TMP/bylabel.json" || fail "count --by label failed"
+    python3 - "$IT_TMP/bylabel.json" "${manifests[@]}" <<'EOF' ||
+import collections, json, sys
+got = json.load(open(sys.argv[1]))
+want = collections.Counter()
+for p in sys.argv[2:]:
+    for line in open(p):
+        c = json.loads(line)["container"]
+        want[c if c in ("web", "api") else ""] += 1
+groups = {g["key"]: g["count"] for g in got["groups"]}
+# lines of containers without a manifest would count under "" too
+if groups.get("web") != want["web"] or groups.get("api") != want["api"] or \
+        groups.get("", 0) < want[""] or got["total"] != sum(groups.values()):
+    print("count --by label: got %r, want %r" % (got, dict(want)))
+    sys.exit(1)
+EOF
+        fail "count --by label:com.docker.compose.service wrong"
+    labels_json
+    assert_eq "web shop" "$(lq -n 1 --service web \
+        --format '{container} {label.com.docker.compose.project}')" \
+        "--format {label.KEY}"
+    local rc=0
+    lq -n 1 --service webb >/dev/null 2>"$IT_TMP/near.txt" || rc=$?
+    assert_eq 1 "$rc" "exit status of --service webb"
+    grep -q "no service 'webb'; did you mean web?" "$IT_TMP/near.txt" ||
+        fail "no nearest service: $(cat "$IT_TMP/near.txt")"
+}
+labels_checks
 
 log "term, regex, case, limit"
 count_lq() {   # logq args...: prints the number of records returned
@@ -214,5 +263,11 @@ nframes=$(cat "$IT_TMP/frames")
 assert_eq "$((nframes + 4))" "$(wc -l <"$IT_TMP/trace.txt")" "trace text lines"
 indented=$(grep -cE '^ {20,}(.at |Caused by|.\.\.\. 3 more)' "$IT_TMP/trace.txt")
 assert_eq "$((nframes + 3))" "$indented" "indented continuation lines"
+
+log "Docker labels after a kill -9 and restart of the collector"
+kill9 collector
+start_collector collector
+check --container api -- --project shop --service '!web'
+labels_json
 
 it_pass
