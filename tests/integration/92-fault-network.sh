@@ -96,7 +96,7 @@ secs_total=$(( 40 + ${#CUTS[@]} * 10 ))
 for c in "${CUTS[@]}"; do secs_total=$((secs_total + c + c / 2)); done
 secs_total=$(soak_or 36 "$secs_total")
 fake_container node1 app "$ROOT" --count $((RATE * secs_total)) \
-    --rate "$RATE" --max-size 1000000 --max-file 3 --stderr-every 4 \
+    --seconds "$secs_total" --rate "$RATE" --max-size 1000000 --max-file 3 --stderr-every 4 \
     --long-every 50 --long-size 3000
 stored() { health_counter records_stored; }
 written() { manifest_lines "$IT_TMP/manifest-node1-app.jsonl"; }

@@ -40,6 +40,7 @@ ASAN_OPTIONS=$ASAN_OPTIONS:verify_asan_link_order=0 \
     start_shipper node1 "$ROOT" --log-level debug --metrics-interval 1
 for c in app side; do
     fake_container node1 "$c" "$ROOT" --count "$COUNT" --rate "$RATE" \
+        --seconds $((STEP_S * (3 * ROUNDS + 1))) \
         --max-size 30000 --max-file 3 --stderr-every 3
 done
 for ((r = 1; r <= ROUNDS; r++)); do

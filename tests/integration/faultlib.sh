@@ -77,11 +77,21 @@ fault_verify() {
     log "$(head -n 1 "$out.check") ($(( $(date +%s) - t0 )) s to read and check)"
 }
 
-# fault_verify_parts OUT MANIFEST...: fault_verify by generator and stream.
+# fault_verify_parts OUT [--may-lose NAME]... MANIFEST...: fault_verify by
+# generator and stream (check.py's --may-lose options go to every check).
 fault_verify_parts() {
-    local out=$1 m host name streams st n sum=0 total
+    local out=$1 m host name streams st n sum=0 total may=() mans=()
     shift
-    for m in "$@"; do
+    while [ $# -gt 0 ]; do
+        if [ "$1" = --may-lose ]; then
+            may+=(--may-lose "$2")
+            shift 2
+            continue
+        fi
+        mans+=("$1")
+        shift
+    done
+    for m in "${mans[@]}"; do
         # its host, container and the streams it wrote to
         read -r host name streams <<<"$(python3 -c 'import json, sys
 st = set()
@@ -93,8 +103,8 @@ print(e["host"], e["container"], " ".join(sorted(st)))' "$m")"
             lq --json --all --host "$host" --container "$name" --stream "$st" \
                 >"$out" 2>"$out.err" ||
                 fail "logq --all ($host/$name $st) failed: $(head -c 300 "$out.err")"
-            python3 "$IT_DIR/check.py" verify --host "$host" --container "$name" \
-                --stream "$st" "$m" <"$out" >"$out.check" || {
+            python3 "$IT_DIR/check.py" verify "${may[@]}" --host "$host" \
+                --container "$name" --stream "$st" "$m" <"$out" >"$out.check" || {
                 cat "$out.check" >&2
                 fail "$host/$name $st: not exactly once: $(head -n 1 "$out.check")"
             }
