@@ -26,11 +26,18 @@
 #    unknown size ("at least"), reported, never silent.
 # Every other line exactly once (fakedocker's max-file 1 pauses before it
 # truncates, so that case loses nothing either).
+# Soak only (LOGQ_SOAK=1): Docker's own json-file rotation under a private
+# dockerd (tests/support/dockerd.sh), max-size 10m, max-file 5, one
+# container writing 20k lines/s and then one writing 50k lines/s
+# (logq-loggen, a bounded count): no line doubled, every line delivered
+# or counted lost (seqloss.py; docker_soak below).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=faultlib.sh
 . "$(dirname "$0")/faultlib.sh"
+# shellcheck source-path=SCRIPTDIR source=../support/dockerd.sh
+. "$IT_DIR/../support/dockerd.sh"
 it_init 93-fault-rotation
 
 [ "$(id -u)" = 0 ] || fail "needs root for a loop device (CI and make test run as root)"
@@ -53,9 +60,11 @@ start_shipper node1 "$MNT"
 
 # -- fast rotation and truncation in place, shipper running
 fake_container node1 fast "$MNT" --count $((RATE * SECS)) --rate "$RATE" \
+    --seconds "$SECS" \
     --max-size "$SIZE" --max-file 5 --stderr-every 9 --long-every 400 \
     --long-size 20000
 fake_container node1 trunc "$MNT" --count $((200 * SECS)) --rate 200 \
+    --seconds "$SECS" \
     --max-size 50000 --max-file 1
 wait_writers $((SECS + 60))
 wait_all_found 120 "$IT_TMP"/manifest-node1-fast.jsonl \
@@ -213,5 +222,67 @@ grep -q 'lost-data file unusable, starting empty: .*losses: line 3: bad source l
 [ -f "$IT_TMP/collector.data/losses.bad" ] || fail "damaged losses file not kept"
 log "losses kept across a collector restart, a damaged losses file set aside"
 
+
+# docker_count NAME: the collector's count of container NAME's lines.
+docker_count() {
+    lq count --json --container "$1" 2>/dev/null | python3 -c 'import json, sys
+print(int(json.load(sys.stdin)["total"]))'
+}
+
+# docker_settled NAME: true once NAME's count has not moved for 3 looks
+# (1 s apart; the container has exited: nothing more will come).
+docker_settled() {
+    local n
+    n=$(docker_count "$1") || return 1
+    echo "$n" >>"$IT_TMP/counts-$1.txt"
+    [ "$(tail -n 3 "$IT_TMP/counts-$1.txt" | sort -u | wc -l)" = 1 ] &&
+        [ "$(wc -l <"$IT_TMP/counts-$1.txt")" -ge 3 ]
+}
+
+# docker_soak_one RATE: a container writing RATE lines/s for 20 s through
+# json-file with max-size 10m, max-file 5; checks and logs its figures.
+docker_soak_one() {
+    local rate=$1 name=rot$1 n=$(($1 * 20)) gen t0 t1
+    gen=(--kind web --count "$n" --seed 9 --marker "D$name"
+        --start-time 2026-01-01T00:00:00Z)
+    t0=$(date +%s)
+    dk run -d --name "$name" --network host --log-driver json-file \
+        --log-opt max-size=10m --log-opt max-file=5 logq-it:93 \
+        /bin/logq-loggen "${gen[@]}" --rate "$rate" >/dev/null
+    timeout 900 "$DK_DOCKER" wait "$name" >"$IT_TMP/exit-$name.txt" ||
+        fail "container $name did not finish"
+    assert_eq 0 "$(cat "$IT_TMP/exit-$name.txt")" "exit status of $name"
+    t1=$(date +%s)
+    "$BUILD/logq-loggen" "${gen[@]}" >"$IT_TMP/truth-$name.txt"
+    wait_until 600 "$name's count settled" docker_settled "$name"
+    lq --json --all --container "$name" >"$IT_TMP/out-$name.jsonl" ||
+        fail "logq --all --container $name failed"
+    it_curl -fsS "$(it_scheme)://127.0.0.1:$CHTTP/health" >"$IT_TMP/health-$name.json"
+    python3 "$IT_DIR/seqloss.py" "$IT_TMP/out-$name.jsonl" \
+        "$IT_TMP/truth-$name.txt" "D$name" "$IT_TMP/health-$name.json" dock1 \
+        "$name" >"$IT_TMP/seqloss-$name.txt" || {
+        cat "$IT_TMP/seqloss-$name.txt" >&2
+        fail "$name: lines doubled, or lost and not counted"
+    }
+    log "$(head -n 1 "$IT_TMP/seqloss-$name.txt"); written in $((t1 - t0)) s ($((n / (t1 - t0 > 0 ? t1 - t0 : 1))) lines/s), settled $(( $(date +%s) - t1 )) s later"
+}
+
+docker_soak() {
+    local why
+    why=$(dockerd_can_start) || fail "soak: real Docker unavailable: $why"
+    # shellcheck disable=SC2016 # expanded by the EXIT trap
+    it_at_exit 'cp "$DK_ROOT/dockerd.log" "$IT_TMP/dockerd.log" 2>/dev/null; dockerd_stop'
+    dockerd_start || fail "soak: the private dockerd did not start"
+    dockerd_busybox_image logq-it:93 "$BUILD/logq-loggen"
+    stop collector || fail "collector did not stop"
+    # a million lines in one answer: more than the default 256 MiB
+    start_collector dcol --http-max-response 2G
+    start_shipper dock1 "$DK_DATA/containers"
+    docker_soak_one 20000
+    docker_soak_one 50000
+}
+if [ "$FAULT_SOAK" = 1 ]; then
+    docker_soak
+fi
 
 it_pass
