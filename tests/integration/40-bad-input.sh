@@ -11,7 +11,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_init 40-bad-input
 
-enroll "$IT_TMP/hosts" node1 badclient badhonest poisoned bomber positions
+enroll "$IT_TMP/hosts" node1 badclient badhonest poisoned bomber positions \
+    labeller
 start_collector collector --token-file "$IT_TMP/hosts"
 mkdir -p "$IT_TMP/node1.docker"
 start_shipper node1 "$IT_TMP/node1.docker" --token-file "$IT_TMP/hosts.d/node1"
@@ -77,6 +78,18 @@ lq --json -n 100 --host bomber >"$IT_TMP/bomb.jsonl" || true
 assert_eq 0 "$(grep -c . "$IT_TMP/bomb.jsonl" || true)" \
     "records stored with 64 KiB names, bad ids or control characters"
 assert_ge "$(health_counter records_refused)" 615 "records_refused"
+# Docker labels over the limits: pairs left out and counted, lines stored
+assert_eq 8 "$(health_counter labels_refused)" "labels_refused"
+assert_eq 1 "$(health_counter labels_invalid)" "labels_invalid"
+assert_eq 2 "$(lq --json -n 10 --host labeller BADINPUT | grep -c .)" \
+    "lines of sources with bad labels"
+it_curl -fsS "$(it_scheme)://127.0.0.1:$CHTTP/api/v1/containers" |
+    python3 -c 'import json, sys
+c = {x["container"]: x for x in json.load(sys.stdin) if x["host"] == "labeller"}
+l = c["lab-0"]["labels"]
+assert len(l) == 64 and l["k00"] == "v" and "long" not in l, l
+assert c["lab-1"]["labels"] == {}, c["lab-1"]' ||
+    fail "labels kept of the labeller's sources wrong"
 
 wait_writers 30
 manifest=$IT_TMP/manifest-node1-web.jsonl

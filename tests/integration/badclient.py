@@ -171,6 +171,37 @@ def tcp_cases(port, tokens):
     poison(port, tokens)
     positions(port, tokens)
     meta_bomb(port, tokens)
+    label_bomb(port, tokens)
+
+
+def label_bomb(port, tokens):
+    """Docker labels over issue 9's limits: 70 good labels, a 300-byte
+    value and a key with an escape (source 0), and text that is not a JSON
+    object (source 1). Both batches are ACKed and the lines stored;
+    40-bad-input checks labels_refused (6 past 64 + 2 bad = 8),
+    labels_invalid (1) and the 64 labels kept."""
+    import json
+    c = welcomed(port, tokens, "labeller")
+    labels = {"k%02d" % i: "v" for i in range(70)}
+    labels["long"] = "x" * 300
+    labels["esc\x1b[2J"] = "v"
+    texts = [json.dumps(labels), "[1]"]
+    p = struct.pack("<QI", 1, 2)
+    for i, t in enumerate(texts):
+        p += str16("%064x" % (0x1AB + i)) + str16("lab-%d" % i) + \
+            str16("img") + bytes32(t) + struct.pack("<Q", 0)
+    p += struct.pack("<I", 2)
+    for i in range(2):
+        p += struct.pack("<IBBQQ", i, 0, 0, time.time_ns(), 1)
+        p += bytes32("BADINPUT-LABELS-%d" % i)
+    c.send_frame(T_BATCH, p, compress=True)
+    f = c.read_frame()
+    if not f or f[0] != T_ACK:
+        FAILS.append("labels")
+        print("FAIL labels: expected ACK, got %r" % (f and f[0],))
+    else:
+        print("ok   labels over the limits: batch ACKed")
+    c.s.close()
 
 
 def meta_bomb(port, tokens):
