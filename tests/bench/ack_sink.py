@@ -41,7 +41,7 @@ def batch_records(flags, payload):
                     (n,) = struct.unpack_from("<H", p, pos)
                     pos += 2 + n
                 (n,) = struct.unpack_from("<I", p, pos)
-                pos += 4 + n
+                pos += 4 + n + 8        # labels, then the u64 start
             (n_rec,) = struct.unpack_from("<I", p, pos)
             return seq, n_rec
         except struct.error:
