@@ -239,10 +239,56 @@ reply_fast_lit(const uint8_t *p, const uint8_t *end, const char *lit,
     return p + n;
 }
 
+/* The optional "labels" object after "message" (record_json_append's
+ * shape: string values only): its pairs decoded into d (advanced), kept
+ * in *ls; the position past it, p itself if there is none, NULL if the
+ * fast path does not take it. Clears *canon unless the object is exactly
+ * the set's canonical text. */
+static const uint8_t *
+reply_fast_labels(const uint8_t *p, const uint8_t *end, char **d,
+                  struct labelset **ls, int *canon)
+{
+    static const char key[] = ",\"labels\":";
+    const uint8_t *q = reply_fast_lit(p, end, key, sizeof(key) - 1);
+    const char *k[LABELSET_MAX_LABELS], *v[LABELSET_MAX_LABELS];
+    size_t n = 0, len;
+
+    if (q == NULL)
+        return p;
+    const uint8_t *obj = q;
+    if (q >= end || *q++ != '{')
+        return NULL;
+    while (q < end && *q != '}') {
+        if (n == LABELSET_MAX_LABELS || (n > 0 && *q++ != ',') ||
+            q >= end || *q++ != '"')
+            return NULL;
+        k[n] = *d;
+        if ((q = reply_fast_str(q, end, *d, &len, canon)) == NULL ||
+            strlen(*d) != len || end - q < 2 || q[0] != ':' || q[1] != '"')
+            return NULL;
+        *d += len + 1;
+        v[n] = *d;
+        if ((q = reply_fast_str(q + 2, end, *d, &len, canon)) == NULL ||
+            strlen(*d) != len)
+            return NULL;
+        *d += len + 1;
+        n++;
+    }
+    if (q >= end)
+        return NULL;
+    q++;                        /* '}' */
+    *ls = labelset_new(k, v, n, NULL);
+    if ((*ls)->json_len != (size_t)(q - obj) ||
+        memcmp((*ls)->json, obj, (*ls)->json_len) != 0)
+        *canon = 0;
+    return q;
+}
+
 /* The collector's shape only; 0 and out filled, else -1 (nothing kept). */
 static int
 reply_fast_parse(const char *line, size_t len, struct reply_record *out)
 {
+    struct labelset *ls = NULL;
     static const char *const keys[7] = {
         "{\"time\":\"", ",\"host\":\"", ",\"container\":\"",
         ",\"container_id\":\"", ",\"image\":\"", ",\"stream\":\"",
@@ -278,9 +324,12 @@ reply_fast_parse(const char *line, size_t len, struct reply_record *out)
             d += rvlen + 1;
         }
     }
-    if (p + 1 != end)
+    if ((p = reply_fast_labels(p, end, &d, &ls, &canon)) == NULL ||
+        p + 1 != end)
         goto fail;
     memset(out, 0, sizeof(*out));
+    out->labels = ls;
+    out->rec.labels = ls;
     if (rfc3339_parse_ns(v[0], vlen[0], &out->rec.time_ns) < 0 ||
         (rv != NULL && (rfc3339_parse_ns(rv, rvlen, &out->rec.recv_ns) < 0 ||
                         out->rec.recv_ns == 0)) ||
@@ -312,6 +361,7 @@ reply_fast_parse(const char *line, size_t len, struct reply_record *out)
     return 0;
 fail:
     free(mem);
+    labelset_free(ls);
     return -1;
 }
 

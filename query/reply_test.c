@@ -191,9 +191,29 @@ test_reply_record_labels(void **state)
                             "\"com.docker.compose.service\":\"web\"}") "\n";
     assert_int_equal(out.len, strlen(want));
     assert_memory_equal(out.data, want, out.len);
-    buf_fini(&out);
+    /* the jansson path (a number among the labels): not canonical */
+    assert_null(rr.canon);
     reply_record_fini(&rr);
     assert_null(rr.rec.labels);
+    /* the collector's own line: the fast path, printed back as it came */
+    out.data[out.len - 1] = '\0';
+    assert_int_equal(reply_record_parse((char *)out.data, out.len - 1, &rr,
+                                        err, sizeof(err)), 0);
+    assert_null(rr.root);
+    assert_non_null(rr.canon);
+    assert_int_equal(rr.canon_len, out.len - 1);
+    assert_string_equal(labelset_get(rr.rec.labels,
+                                     "com.docker.compose.service"), "web");
+    reply_record_fini(&rr);
+    /* keys out of order: parsed, but not canonical */
+    l = LINE(",\"labels\":{\"b\":\"1\",\"a\":\"2\"}");
+    assert_int_equal(reply_record_parse(l, strlen(l), &rr, err, sizeof(err)),
+                     0);
+    assert_null(rr.canon);
+    assert_int_equal(rr.rec.labels->n, 2);
+    assert_string_equal(rr.rec.labels->keys[0], "a");
+    reply_record_fini(&rr);
+    buf_fini(&out);
     l = LINE("");
     assert_int_equal(reply_record_parse(l, strlen(l), &rr, err, sizeof(err)),
                      0);
