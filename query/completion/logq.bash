@@ -53,7 +53,9 @@ _logq() {
                 mapfile -t COMPREPLY < <(compgen -W "$("$logq" __complete \
                     "${prev#--}s" "${_logq_cargs[@]}" 2>/dev/null)" -- "$cur") ;;
             *:FILE) mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
-            *'|'*) mapfile -t COMPREPLY < <(compgen -W "${v//|/ }" -- "$cur") ;;
+            *'|'*)  # the literal words: not placeholders like field:NAME
+                mapfile -t COMPREPLY < <(compgen -W "$(tr '|' '\n' <<<"$v" |
+                    grep -v '[A-Z]')" -- "$cur") ;;
         esac
         return 0
     fi
