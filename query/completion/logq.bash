@@ -3,7 +3,7 @@
 # share/bash-completion/completions/logq). It holds no list of its own:
 # commands and flags come from `logq __complete commands|flags CMD` (the
 # flag table, query/flags.c), and host, container and image names from
-# `logq __complete hosts|containers|images` (the collector named by the
+# `logq __complete hosts|containers|images|labels` (the collector named by the
 # --server, --token-file and --tls-ca already typed, else $LOGQ_SERVER).
 
 # _logq_arg FLAG: the value name of FLAG in the list on stdin ("" for a
@@ -48,7 +48,7 @@ _logq() {
     if [[ $prev == -* && -n $v ]]; then
         _logq_conn
         case $prev:$v in
-            --host:* | --container:* | --image:*)
+            --host:* | --container:* | --image:* | --label:*)
                 [[ $cmd == metrics ]] && return 0
                 mapfile -t COMPREPLY < <(compgen -W "$("$logq" __complete \
                     "${prev#--}s" "${_logq_cargs[@]}" 2>/dev/null)" -- "$cur") ;;
