@@ -52,6 +52,10 @@ _logq() {
                 [[ $cmd == metrics ]] && return 0
                 mapfile -t COMPREPLY < <(compgen -W "$("$logq" __complete \
                     "${prev#--}s" "${_logq_cargs[@]}" 2>/dev/null)" -- "$cur") ;;
+            --service:* | --project:*)  # Compose's labels
+                mapfile -t COMPREPLY < <(compgen -W "$("$logq" __complete \
+                    labels "${_logq_cargs[@]}" 2>/dev/null | sed -n \
+                    "s/^com\.docker\.compose\.${prev#--}=//p")" -- "$cur") ;;
             *:FILE) mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
             *'|'*)  # the literal words: not placeholders like field:NAME
                 mapfile -t COMPREPLY < <(compgen -W "$(tr '|' '\n' <<<"$v" |

@@ -173,6 +173,11 @@ assert_eq "api db pre web " "$got" "logq __complete containers"
 got=$("$BUILD/logq" __complete labels --server "http://127.0.0.1:$CHTTP")
 grep -qx 'app=web' <<<"$got" || fail "logq __complete labels lacks app=web: $got"
 assert_eq "$(LC_ALL=C sort -u <<<"$got")" "$got" "logq __complete labels: sorted, once"
+# the bash completion script against this collector: --service values
+got=$(bash -c '. "$1"; COMP_WORDS=("$2" --server "$3" --service "")
+    COMP_CWORD=4; _logq; echo "${COMPREPLY[*]}"' - \
+    "$REPO/query/completion/logq.bash" "$BUILD/logq" "http://127.0.0.1:$CHTTP")
+assert_eq "api web" "$got" "bash completion of 'logq --service'"
 # logq's config file at its default place ($XDG_CONFIG_HOME/logq/config):
 # the server and a saved query run as `logq @n2`; a flag after it wins
 mkdir -p "$IT_TMP/xdg/logq"
