@@ -30,8 +30,9 @@ const struct cmd_entry usage_search = {
     "~/.config/logq/config, or $LOGQ_CONFIG; not writable by group or "
     "others): KEY = VALUE lines for server, token-file, tls-ca, color, "
     "since (for search, count, histogram), and @NAME = WORDS, a saved "
-    "query run as logq @NAME [more flags]. Flags beat the environment, "
-    "which beats the file.\n"
+    "query run as logq @NAME [more flags] (a first word starting with @ "
+    "is one; logq -- @word searches for the word). Flags beat the "
+    "environment, which beats the file.\n"
     "Exit status: 0 lines found, 1 none, 2 error.",
     cmd_search_exec,
 };
