@@ -33,7 +33,6 @@ utf8_encode(uint32_t cp, uint8_t out[UTF8_MAX_LEN])
     return 4;
 }
 
-
 size_t
 utf8_cut(const uint8_t *p, size_t n)
 {
@@ -47,4 +46,19 @@ utf8_cut(const uint8_t *p, size_t n)
     if (cut > 0 && (p[cut] & 0xC0) == 0x80)
         return n;   /* not UTF-8 anyway: cut where asked */
     return cut;
+}
+
+int
+utf8_is_printable(const uint8_t *p, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        uint32_t cp;
+        size_t bad, n = utf8_decode(p + i, len - i, &cp, &bad);
+        if (n == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f))
+            return 0;
+        i += n;
+    }
+    return 1;
 }

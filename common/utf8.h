@@ -38,6 +38,13 @@ size_t utf8_encode(uint32_t cp, uint8_t out[UTF8_MAX_LEN]);
  */
 size_t utf8_cut(const uint8_t *p, size_t n);
 
+/*
+ * 1 if p[0..len) is valid UTF-8 without control characters (C0, DEL, C1):
+ * text safe to show in listings and logs (container names and images,
+ * collector/ingest/srccheck.h; Docker labels, common/labelset.h).
+ */
+int utf8_is_printable(const uint8_t *p, size_t len);
+
 /* Flags of utf8_json_escape(). */
 #define UTF8_ESC_U          1u  /* a \uXXXX form (or a pair of them) */
 #define UTF8_ESC_UPPER_HEX  2u  /* ... written with an upper-case hex digit */

@@ -2,7 +2,8 @@
 /*
  * utf8_test: the decoder against a brute-force model over every 1- to
  * 4-byte input pattern class, the maximal-subpart lengths, the encoder
- * round trip and the JSON escapes (pairs, lone surrogates, cut input).
+ * round trip, the JSON escapes (pairs, lone surrogates, cut input) and
+ * the printable-text check.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -145,6 +146,29 @@ test_utf8_cut_boundaries(void **state)
     assert_int_equal(utf8_cut(bad, 4), 4);
 }
 
+/* Every scalar alone and after printable text: printable unless C0, DEL
+ * or C1; invalid or cut-short UTF-8 never is. */
+static void
+test_utf8_is_printable(void **state)
+{
+    (void)state;
+    for (uint32_t cp = 0; cp < 0x110000; cp++) {
+        if (cp >= 0xd800 && cp <= 0xdfff)
+            continue;
+        uint8_t b[8] = "ab";
+        size_t n = utf8_model_encode(cp, b + 2);
+        int want = !(cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f));
+        assert_int_equal(utf8_is_printable(b + 2, n), want);
+        assert_int_equal(utf8_is_printable(b, n + 2), want);
+        if (n > 1)
+            assert_int_equal(utf8_is_printable(b, n + 1), 0);
+    }
+    assert_int_equal(utf8_is_printable((const uint8_t *)"", 0), 1);
+    assert_int_equal(utf8_is_printable((const uint8_t *)"\xc0\xaf", 2), 0);
+    assert_int_equal(utf8_is_printable((const uint8_t *)"\xed\xa0\x80", 3),
+                     0);
+}
+
 int
 main(void)
 {
@@ -153,6 +177,7 @@ main(void)
         cmocka_unit_test(test_utf8_invalid_forms),
         cmocka_unit_test(test_utf8_json_escapes),
         cmocka_unit_test(test_utf8_cut_boundaries),
+        cmocka_unit_test(test_utf8_is_printable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,19 +26,8 @@ srccheck_id(const char *p, size_t len)
 int
 srccheck_text(const char *p, size_t len)
 {
-    const uint8_t *q = (const uint8_t *)p;
-    size_t i = 0;
-
-    if (len > SRCCHECK_MAX_TEXT)
-        return 0;
-    while (i < len) {
-        uint32_t cp;
-        size_t bad, n = utf8_decode(q + i, len - i, &cp, &bad);
-        if (n == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f))
-            return 0;
-        i += n;
-    }
-    return 1;
+    return len <= SRCCHECK_MAX_TEXT &&
+           utf8_is_printable((const uint8_t *)p, len);
 }
 
 const char *
