@@ -542,6 +542,20 @@ args_histogram_parse(int argc, char **argv, int first, int64_t now,
                            err, errlen);
 }
 
+int
+args_since_default(struct search_args *a, const char *v, int64_t now)
+{
+    int64_t ns;
+
+    if (args_time_parse(v, now, &ns) < 0)
+        return -1;
+    if (!a->has_since && !a->has_until) {
+        a->has_since = 1;
+        a->since_ns = ns;
+    }
+    return 0;
+}
+
 void
 args_search_fini(struct search_args *a)
 {

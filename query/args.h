@@ -150,6 +150,12 @@ int  args_search_parse(int argc, char **argv, int first, int64_t now,
                        struct search_args *out, char *err, size_t errlen);
 void args_search_fini(struct search_args *a);
 
+/* The config file's "since" (query/userconf.h) for a parsed search, count
+ * or histogram: the since of one whose flags named neither --since nor
+ * --until (a default must not clash with the user's --until). -1 if v is
+ * not a time expression (a untouched). */
+int  args_since_default(struct search_args *a, const char *v, int64_t now);
+
 /* logq count [TERMS...] [--by host|container|stream|label:KEY] [filters]: the
  * search filters (no -n, -f, --asc, -A/-B/-C). -1 with err. Fini with
  * args_search_fini(). */

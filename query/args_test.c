@@ -703,6 +703,40 @@ test_args_output(void **state)
                NULL);
 }
 
+/* The config file's since is a default: the user's --since or --until
+ * (an --until before it: "--until 2h" with "since = 1h") keeps it out. */
+static void
+test_args_since_default(void **state)
+{
+    struct search_args a;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(parse(&a, err, sizeof(err), "x", NULL), 0);
+    assert_int_equal(args_since_default(&a, "1h", NOW), 0);
+    assert_true(a.has_since);
+    assert_int_equal(a.since_ns, NOW - 3600 * SEC);
+    args_search_fini(&a);
+
+    assert_int_equal(parse(&a, err, sizeof(err), "--since", "2h", "x",
+                           NULL), 0);
+    assert_int_equal(args_since_default(&a, "1h", NOW), 0);
+    assert_int_equal(a.since_ns, NOW - 7200 * SEC);
+    args_search_fini(&a);
+
+    assert_int_equal(parse(&a, err, sizeof(err), "--until", "2h", "x",
+                           NULL), 0);
+    assert_int_equal(args_since_default(&a, "1h", NOW), 0);
+    assert_false(a.has_since);
+    assert_int_equal(a.until_ns, NOW - 7200 * SEC);
+    args_search_fini(&a);
+
+    assert_int_equal(parse(&a, err, sizeof(err), "x", NULL), 0);
+    assert_int_equal(args_since_default(&a, "yesterdayish", NOW), -1);
+    assert_false(a.has_since);
+    args_search_fini(&a);
+}
+
 int
 main(void)
 {
@@ -724,6 +758,7 @@ main(void)
         cmocka_unit_test(test_args_names),
         cmocka_unit_test(test_args_time_flags),
         cmocka_unit_test(test_args_output),
+        cmocka_unit_test(test_args_since_default),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,6 +34,9 @@ struct cmd_env {
     const char *env_no_color;   /* $NO_COLOR */
     const char *env_tz;         /* $TZ (local time on a terminal) */
     int64_t     now;            /* wall clock at start, unix ns */
+    const char *conf_since;     /* the config file's since: the search's,
+                                   count's and histogram's unless they name
+                                   --since or --until; NULL if none */
     /* prints the --help of a command (an enum flags_cmd bit) */
     void      (*usage)(FILE *fp, unsigned cmd);
 };

@@ -36,6 +36,12 @@ cmd_agg_fetch(const struct cmd_env *env, int argc, char **argv, int first,
         *status = cmd_usage_error(err);
         return -1;
     }
+    if (env->conf_since != NULL &&
+        args_since_default(a, env->conf_since, env->now) < 0) {
+        *status = cmd_error("bad since '%s' in the config file",
+                            env->conf_since);
+        return -1;
+    }
     if (a->common.want_help) {
         env->usage(stdout, kind == ARGS_TARGET_COUNT ? FLAGS_COUNT
                                                       : FLAGS_HISTOGRAM);

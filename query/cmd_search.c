@@ -431,6 +431,12 @@ cmd_search_exec(const struct cmd_env *env, int argc, char **argv, int first)
         buf_fini(&s.out);
         return cmd_usage_error(err);
     }
+    if (env->conf_since != NULL &&
+        args_since_default(&s.a, env->conf_since, env->now) < 0) {
+        rc = cmd_error("bad since '%s' in the config file",
+                       env->conf_since);
+        goto done;
+    }
     if (s.a.common.want_help) {
         env->usage(stdout, FLAGS_SEARCH);
         rc = CMD_EXIT_OK;

@@ -99,12 +99,13 @@ logq_saved_expand(const struct userconf *conf, const char *path, int argc,
 
 #define LOGQ_CONF_FLAGS_MAX 8
 
-/* The config file's defaults as flags for command cmd, put before the
- * user's own (which come later and so win); an environment variable
- * beats its setting. Returns the number of words written to v. */
+/* The config file's defaults as flags, put before the user's own (which
+ * come later and so win); an environment variable beats its setting. Its
+ * since goes in env->conf_since. Returns the number of words written to
+ * v. */
 static int
 logq_conf_flags(const struct userconf *c, const struct cmd_env *env,
-                unsigned cmd, char **v)
+                char **v)
 {
     static char *colors[] = { "--color=auto", "--color=always",
                               "--color=never" };
@@ -127,11 +128,6 @@ logq_conf_flags(const struct userconf *c, const struct cmd_env *env,
     }
     if (c->has_color)
         v[n++] = colors[c->color_mode];
-    if (c->since != NULL &&
-        (cmd & (FLAGS_SEARCH | FLAGS_COUNT | FLAGS_HISTOGRAM)) != 0) {
-        v[n++] = "--since";
-        v[n++] = c->since;
-    }
     return n;
 }
 
@@ -148,8 +144,7 @@ logq_run(const struct cmd_env *env, const struct userconf *conf,
 
     for (int i = 0; i < first && i < ac; i++)
         args[n++] = av[i];
-    n += logq_conf_flags(conf, env, cmd ? cmd->cmd : FLAGS_SEARCH,
-                         args + n);
+    n += logq_conf_flags(conf, env, args + n);
     for (int i = first; i < ac; i++)
         if (i != at)
             args[n++] = av[i];
@@ -191,6 +186,7 @@ main(int argc, char **argv)
     }
     if (logq_conf_load(&conf, &path) < 0)
         goto done;
+    env.conf_since = conf.since;
     if (argc > 1 && argv[1][0] == '@' &&
         logq_saved_expand(&conf, path, argc, argv, &ac, &av) < 0)
         goto done;

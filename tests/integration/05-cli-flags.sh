@@ -42,6 +42,17 @@ for rule in jav 'regex:(' regex:; do       # not a multi-line rule
 done
 check 2 "$BUILD/logq" --since yesterdayish
 check 2 "$BUILD/logq" -n
+# the config file's since is a default: an --until before it is no clash
+# (regression: "--until must be later than --since" for a --since never
+# given); the search goes on to the (absent) collector
+printf 'since = 1h\n' >"$IT_TMP/logq.conf"
+chmod 600 "$IT_TMP/logq.conf"
+out=$(LOGQ_CONFIG="$IT_TMP/logq.conf" "$BUILD/logq" --until 2h x \
+    --server http://127.0.0.1:1 2>&1 >/dev/null) && fail "logq reached port 1"
+case $out in
+*"cannot reach collector"*) ;;
+*) fail "config since with --until 2h: $out" ;;
+esac
 
 # long_flags: the --flags of option lines ("  -e, --regex REGEX") on stdin.
 long_flags() { grep -E '^ *-' | grep -oE -- '--[a-z][a-z-]*' | sort -u; }
