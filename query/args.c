@@ -49,6 +49,19 @@ args_take_value(struct args_iter *it, const struct flags_def *o,
     return o->id;
 }
 
+/* The error for a flag cmd takes not: the n bytes at a, a flag of
+ * another command (is_other) or of none. */
+static void
+args_unknown(int is_other, const char *a, size_t n, char *err,
+             size_t errlen)
+{
+    if (is_other)
+        snprintf(err, errlen, "option '%.*s' does not apply to this "
+                 "command (see its --help)", (int)n, a);
+    else
+        snprintf(err, errlen, "unknown option '%.*s'", (int)n, a);
+}
+
 static int
 args_next_long(struct args_iter *it, unsigned cmd, const char *a,
                char *err, size_t errlen)
@@ -58,7 +71,8 @@ args_next_long(struct args_iter *it, unsigned cmd, const char *a,
     const struct flags_def *o = flags_find_long(cmd, a + 2, n);
 
     if (o == NULL) {
-        snprintf(err, errlen, "unknown option '%.*s'", (int)(n + 2), a);
+        args_unknown(flags_find_long(FLAGS_ALL, a + 2, n) != NULL, a,
+                     n + 2, err, errlen);
         return ARGS_ERROR;
     }
     snprintf(it->name, sizeof(it->name), "--%s", o->long_name);
@@ -84,7 +98,8 @@ args_next(struct args_iter *it, unsigned cmd, char *err, size_t errlen)
     const struct flags_def *o = flags_find_short(cmd, a[1]);
     if (a[2] == '\0') {
         if (o == NULL) {
-            snprintf(err, errlen, "unknown option '%s'", a);
+            args_unknown(flags_find_short(FLAGS_ALL, a[1]) != NULL, a, 2,
+                         err, errlen);
             return ARGS_ERROR;
         }
         return args_take_value(it, o, NULL, err, errlen);
