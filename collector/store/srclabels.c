@@ -218,20 +218,43 @@ srclabels_replay_entry(struct store *s, const uint8_t *p, size_t len)
     return rc;
 }
 
-/* Replays b (the whole file); *end = the end of the last good entry. */
-static void
+/* 1 if b holds a whole entry at off whose CRC holds; its length in *len
+ * (when it fits in b). */
+static int
+srclabels_entry_ok(const struct buf *b, size_t off, uint32_t *len)
+{
+    if (b->len - off < 8)
+        return 0;
+    *len = le32_load(b->data + off);
+    return *len <= SRCLABELS_MAX_ENTRY && *len <= b->len - off - 8 &&
+           compress_crc32(0, b->data + off + 8, *len) ==
+           le32_load(b->data + off + 4);
+}
+
+/* Replays b (the whole file); *end = the end of the last good entry.
+ * Stops at a torn tail (counted in n_torn_cuts). An entry that fails
+ * while a good one follows it where its length says (a damaged byte, not
+ * a torn append) is skipped and counted in n_corrupt: only that entry's
+ * set is lost. Returns the entries skipped. */
+static size_t
 srclabels_replay(struct store *s, const struct buf *b, uint64_t *end)
 {
-    size_t off = SRCLABELS_HDR_LEN;
+    size_t off = SRCLABELS_HDR_LEN, n_skipped = 0;
 
     *end = off;
     while (b->len - off >= 8) {
-        uint32_t len = le32_load(b->data + off);
-        uint32_t crc = le32_load(b->data + off + 4);
+        uint32_t len = 0, next_len;
+        if (srclabels_entry_ok(b, off, &len) &&
+            srclabels_replay_entry(s, b->data + off + 8, len) == 0) {
+            off += 8 + len;
+            *end = off;
+            continue;
+        }
         if (len > SRCLABELS_MAX_ENTRY || len > b->len - off - 8 ||
-            compress_crc32(0, b->data + off + 8, len) != crc ||
-            srclabels_replay_entry(s, b->data + off + 8, len) < 0)
+            !srclabels_entry_ok(b, off + 8 + len, &next_len))
             break;
+        s->n_corrupt++;
+        n_skipped++;
         off += 8 + len;
         *end = off;
     }
@@ -243,6 +266,7 @@ srclabels_replay(struct store *s, const struct buf *b, uint64_t *end)
         if (ls != NULL)
             srclabels_keep(s, ls);
     }
+    return n_skipped;
 }
 
 /* Rewrites the file with one entry per labelled source (tmp, fsync,
@@ -294,6 +318,7 @@ srclabels_open(struct store *s)
     struct stat st;
     struct buf b;
     uint64_t end = 0;
+    size_t n_skipped = 0;
     int rc = 0;
 
     buf_init(&b, STORE_MAX_RAW);
@@ -304,7 +329,7 @@ srclabels_open(struct store *s)
         b.len = (size_t)st.st_size;
         if (le32_load(b.data) == STORE_LABELS_MAGIC &&
             le32_load(b.data + 4) == STORE_LABELS_VERSION)
-            srclabels_replay(s, &b, &end);
+            n_skipped = srclabels_replay(s, &b, &end);
         else
             s->n_corrupt++;     /* rewritten below: labels come again */
     }
@@ -313,7 +338,8 @@ srclabels_open(struct store *s)
     size_t n_live = 0;
     for (size_t i = 0; i < s->n_sources; i++)
         n_live += store_source_labels(s->sources[i]) != NULL;
-    if (fd >= 0 && end == b.len && s->n_dl_entries <= 2 * n_live + 64) {
+    if (fd >= 0 && end == b.len && n_skipped == 0 &&
+        s->n_dl_entries <= 2 * n_live + 64) {
         s->dl_fd = fd;
         s->dl_len = end;
         fd = -1;

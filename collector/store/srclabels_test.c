@@ -3,7 +3,8 @@
  * srclabels_test: a source's Docker labels in the store (STORE.md "Source
  * labels"): on records from cursors and in store_foreach_source, durable
  * at commit and back after a reopen (also after the WAL's records were
- * sealed), last wins, the 64-set cap, a torn or damaged labels.lql, a
+ * sealed), last wins, the 64-set cap, a torn or damaged labels.lql (a
+ * damaged entry amid good ones costing that entry only), a
  * failed write keeping the commit failing, a store written before labels
  * (no labels.lql) opening, and compaction of a mostly stale file.
  */
@@ -311,6 +312,56 @@ test_srclabels_torn_and_damaged(void **state)
     free(p);
 }
 
+/* A damaged entry amid good ones (a flipped byte, not a torn append)
+ * loses that entry's set only: the sets after it are replayed, and the
+ * damage is counted as a corrupt entry, not as a torn tail. */
+static void
+test_srclabels_damaged_entry_midway(void **state)
+{
+    struct fx *f = *state;
+    static const char *const cids[3] = {
+        CID,
+        "1123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        "2123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    };
+    char *p = xasprintf("%s/labels.lql", f->dir);
+    off_t ends[3];
+
+    fx_open(f);
+    for (int i = 0; i < 3; i++) {
+        put(f, cids[i], 1);
+        char *json = xasprintf("{\"n\":\"%d\"}", i);
+        assert_int_equal(set(f, cids[i], json), 1);
+        free(json);
+        assert_int_equal(store_commit(f->s), 0);
+        ends[i] = file_size(f);
+    }
+    store_close(f->s);
+    f->s = NULL;
+    int fd = open(p, O_RDWR);
+    uint8_t c;
+    assert_true(fd >= 0);
+    off_t at = ends[0] + (ends[1] - ends[0]) / 2;  /* in entry 2's payload */
+    assert_int_equal(pread(fd, &c, 1, at), 1);
+    c ^= 0x20;
+    assert_int_equal(pwrite(fd, &c, 1, at), 1);
+    close(fd);
+    fx_open(f);
+    struct store_stats st;
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_torn_cuts, 0);
+    assert_int_equal(st.n_corrupt_blocks, 1);
+    assert_string_equal(record_labels(f, cids[0]), "{\"n\":\"0\"}");
+    assert_string_equal(record_labels(f, cids[1]), "-");
+    assert_string_equal(record_labels(f, cids[2]), "{\"n\":\"2\"}");
+    /* rewritten without the damaged entry: the next open finds none */
+    fx_open(f);
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_corrupt_blocks, 0);
+    assert_string_equal(record_labels(f, cids[2]), "{\"n\":\"2\"}");
+    free(p);
+}
+
 static void
 test_srclabels_write_fails(void **state)
 {
@@ -388,6 +439,7 @@ main(void)
         T(test_srclabels_last_wins),
         T(test_srclabels_cap),
         T(test_srclabels_torn_and_damaged),
+        T(test_srclabels_damaged_entry_midway),
         T(test_srclabels_write_fails),
         T(test_srclabels_old_store_and_compaction),
     };
