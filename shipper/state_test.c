@@ -169,7 +169,7 @@ test_state_parse_rejects(void **state)
         "logq-shipper-state 1\n" ID1 "  1 2 3 4\n",
         "logq-shipper-state 1\n" ID1 " 1 2 3 4 64 5\n", /* v2 line in v1 */
         "logq-shipper-state 2\n" ID1 " 1 2 3 4\n",      /* v1 line in v2 */
-        "logq-shipper-state 2\n" ID1 " 1 2 3 4 65 5\n", /* fp_len > 64 */
+        "logq-shipper-state 2\n" ID1 " 1 2 3 4 4097 5\n", /* > TAIL_FP_LEN */
         "logq-shipper-state 2\n" ID1 " 1 2 3 4 64 4294967296\n",
     };
 

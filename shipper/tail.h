@@ -33,7 +33,10 @@ struct tail_pos {
                            the old one */
 };
 
-#define TAIL_FP_LEN 64
+/* Enough for a whole first json-file line of most containers: Docker's
+ * nanosecond "time" ends each line, so two files whose first messages
+ * start alike (every line starts '{"log":"') still differ there. */
+#define TAIL_FP_LEN 4096
 
 struct tail_record {
     uint8_t         stream;     /* LOGREC_STDOUT / LOGREC_STDERR */
