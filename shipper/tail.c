@@ -914,9 +914,10 @@ tail_known_fill(struct tailer *t, const struct tail_file *files, size_t a)
     for (size_t i = o < 0 ? 0 : (size_t)o + 1; i < a; i++) {
         if (t->n_known >= TAIL_KNOWN_MAX || !tail_is_new(t, &files[i]))
             continue;
-        size_t pos = 0;
+        size_t pos = 0;     /* before the first noted file listed after
+                               it (the newest is at a: searched too) */
         while (pos < t->n_known) {
-            ssize_t j = tail_known_find(&t->known[pos], files, a);
+            ssize_t j = tail_known_find(&t->known[pos], files, a + 1);
             if (j > (ssize_t)i)
                 break;
             pos++;

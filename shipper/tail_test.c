@@ -1152,6 +1152,41 @@ test_tail_loss_file_missed_then_found(void **state)
     free(hidden);
 }
 
+/* The missed file is the one right before the newest noted file (no
+ * noted file after it in the listing but that one): it is still read in
+ * its place, before the newest (it was noted after it, and the newest
+ * being live, never read). */
+static void
+test_tail_loss_file_missed_before_newest(void **state)
+{
+    struct fixture *f = *state;
+    char *hidden = xasprintf("%s/hidden", f->dir);
+
+    append_line(f, "stdout", "a1", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    docker_rotate(f, 5);
+    append_line(f, "stdout", "b1", 0);
+    docker_rotate(f, 5);
+    append_line(f, "stdout", "c1", 0);          /* a .2, b .1, c */
+    char *b1 = xasprintf("%s.1", f->live);
+    assert_int_equal(rename(b1, hidden), 0);    /* the racy look: */
+    rename_file(f, ".2", ".1");                 /* a .1, c */
+    tail_watch(f->t);
+    rename_file(f, ".1", ".2");                 /* the real state */
+    assert_int_equal(rename(hidden, b1), 0);
+    tail_watch(f->t);
+    drain(f);
+    assert_int_equal(f->n, 3);
+    assert_string_equal(f->recs[1].msg, "b1");
+    assert_string_equal(f->recs[2].msg, "c1");
+    check_offsets_increase(f);
+    expect_loss(f, 0, 0, 0, 0, 0);
+    free(b1);
+    free(hidden);
+}
+
 /* Appends one json-file line written at time (Docker's RFC 3339 with
  * nanoseconds); returns its length. */
 static size_t
@@ -1344,6 +1379,8 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_tail_loss_file_missed_then_found, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_tail_loss_file_missed_before_newest, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_tail_loss_noted_inode_reused, setup, teardown),
         cmocka_unit_test_setup_teardown(
