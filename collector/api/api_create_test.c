@@ -56,11 +56,16 @@ struct reply {
     char              *body;
 };
 
+/* The store's block size for the next setup (0: the default). */
+static size_t fixture_block_size;
+
+/* A record at offset off, its time t ns after the fixture's epoch. */
 static void
-record_put(struct store *s, struct follow *fl, uint64_t off, const char *msg)
+record_put_at(struct store *s, struct follow *fl, uint64_t off, int64_t t,
+              const char *msg)
 {
     struct logrec r = {
-        .time_ns = 1700000000000000000LL + (int64_t)off, .host = "h1",
+        .time_ns = 1700000000000000000LL + t, .host = "h1",
         .container_id = "c1", .container = "web", .image = "img",
         .stream = 0, .offset = off, .msg = msg, .msg_len = strlen(msg),
     };
@@ -68,6 +73,12 @@ record_put(struct store *s, struct follow *fl, uint64_t off, const char *msg)
     assert_int_equal(store_append(s, &r), 1);
     if (fl != NULL)
         assert_int_equal(follow_stage(fl, &r), 0);
+}
+
+static void
+record_put(struct store *s, struct follow *fl, uint64_t off, const char *msg)
+{
+    record_put_at(s, fl, off, (int64_t)off, msg);
 }
 
 static void
@@ -85,7 +96,8 @@ setup(void **state)
 
     assert_non_null(mkdtemp(tmpl));
     f->dir = xstrdup(tmpl);
-    f->store = store_open(f->dir, NULL, &err);
+    struct store_options sopt = { .block_size = fixture_block_size };
+    f->store = store_open(f->dir, &sopt, &err);
     assert_non_null(f->store);
     store_put(f->store, 10, "hello world");
     store_put(f->store, 20, "error 42 here");
@@ -103,6 +115,16 @@ setup(void **state)
     assert_non_null(f->api);
     *state = f;
     return 0;
+}
+
+/* Blocks of a few records: a history crosses block boundaries. */
+static int
+setup_small_blocks(void **state)
+{
+    fixture_block_size = 64;
+    int rc = setup(state);
+    fixture_block_size = 0;
+    return rc;
 }
 
 static int
@@ -403,6 +425,97 @@ test_follow_created_on_worker(void **state)
     assert_int_equal(query_regex_n_compiled_here(), before);
 }
 
+/* The number of times needle occurs in hay. */
+static int
+count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+        n++;
+    return n;
+}
+
+/* Live lines committed while a follower's history search waits to be
+ * created (the only worker busy), one of them late (older than every
+ * stored line), others across block boundaries; more once the history
+ * runs: the history's cursor, created after them, sees them too, and
+ * each matching line reaches each follower exactly once (all history:
+ * limit=0; tail: limit=100). */
+static void
+test_follow_live_during_creation(void **state)
+{
+    struct fixture *f = *state;
+    struct blocker b = { .job = { .run = blocker_run, .done = blocker_done,
+                                  .arg = &b } };
+    static const char *const want[] = {
+        "error 42 here", "error 7 there", "error late", "error live 1",
+        "error live 2", "error after", "error tardy",
+    };
+    char got[2][16384] = { "", "" };
+    int fds[2];
+
+    assert_int_equal(pool_submit(f->api->pool, &b.job), 0);
+    for (int i = 0; i < 200 &&
+                    !__atomic_load_n(&b.is_running, __ATOMIC_SEQ_CST); i++)
+        run_loop(f, 5);
+    assert_true(__atomic_load_n(&b.is_running, __ATOMIC_SEQ_CST));
+    fds[0] = raw_get(f, "/api/v1/follow?q=error&limit=0");
+    fds[1] = raw_get(f, "/api/v1/follow?q=error&limit=100");
+    for (int i = 0; i < 400 && f->api->n_followers < 2; i++)
+        run_loop(f, 5);
+    assert_int_equal(f->api->n_followers, 2);
+    /* subscribed, history not created yet: three commits, one late */
+    record_put(f->store, f->follow, 50, "error live 1");
+    assert_int_equal(store_commit(f->store), 0);
+    follow_publish(f->follow);
+    record_put_at(f->store, f->follow, 52, 5, "error late");
+    record_put(f->store, f->follow, 55, "nothing here");
+    assert_int_equal(store_commit(f->store), 0);
+    follow_publish(f->follow);
+    record_put(f->store, f->follow, 60, "error live 2");
+    assert_int_equal(store_commit(f->store), 0);
+    follow_publish(f->follow);
+    __atomic_store_n(&b.is_release, 1, __ATOMIC_SEQ_CST);
+    for (int i = 0; i < 400 && (strstr(got[0], "error live 2") == NULL ||
+                                strstr(got[1], "error live 2") == NULL);
+         i++) {
+        run_loop(f, 5);
+        read_some(fds[0], got[0], sizeof(got[0]));
+        read_some(fds[1], got[1], sizeof(got[1]));
+    }
+    /* the stream runs: two more, one of them late again */
+    record_put(f->store, f->follow, 70, "error after");
+    record_put_at(f->store, f->follow, 72, 1, "error tardy");
+    assert_int_equal(store_commit(f->store), 0);
+    follow_publish(f->follow);
+    for (int i = 0; i < 400 && (strstr(got[0], "error tardy") == NULL ||
+                                strstr(got[1], "error tardy") == NULL);
+         i++) {
+        run_loop(f, 5);
+        read_some(fds[0], got[0], sizeof(got[0]));
+        read_some(fds[1], got[1], sizeof(got[1]));
+    }
+    run_loop(f, 50);                /* nothing further may come */
+    for (int k = 0; k < 2; k++) {
+        read_some(fds[k], got[k], sizeof(got[k]));
+        assert_non_null(strstr(got[k], " 200 "));
+        for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+            if (count_of(got[k], want[i]) != 1)
+                print_error("follower %d: '%s' %d times in:\n%s\n", k,
+                            want[i], count_of(got[k], want[i]), got[k]);
+            assert_int_equal(count_of(got[k], want[i]), 1);
+        }
+        assert_int_equal(count_of(got[k], "nothing here"), 0);
+        assert_int_equal(count_of(got[k], "\"message\""), 7);
+        close(fds[k]);
+    }
+    for (int i = 0; i < 400 && f->api->n_followers > 0; i++)
+        run_loop(f, 5);
+    assert_int_equal(f->api->n_followers, 0);
+    assert_int_equal(f->api->feed_budget.used, 0);
+}
+
 /* A follower and a Grafana call that leave while their first job waits
  * behind a busy worker are cleaned up (their slots come back). */
 static void
@@ -429,6 +542,10 @@ test_follow_gone_mid_creation(void **state)
         run_loop(f, 5);
     assert_int_equal(f->api->n_followers, 1);
     assert_int_equal(f->api->n_parsing, 1);
+    record_put(f->store, f->follow, 50, "error live");   /* in its feed */
+    assert_int_equal(store_commit(f->store), 0);
+    follow_publish(f->follow);
+    assert_true(f->api->feed_budget.used > 0);
     close(fd);
     close(gfd);
     run_loop(f, 50);
@@ -438,6 +555,7 @@ test_follow_gone_mid_creation(void **state)
         run_loop(f, 5);
     assert_int_equal(f->api->n_followers, 0);
     assert_int_equal(f->api->n_parsing, 0);
+    assert_int_equal(f->api->feed_budget.used, 0);  /* every byte back */
 }
 
 /* Grafana: the request body (its ad-hoc filter regexes) is parsed and a
@@ -488,6 +606,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_follow_created_on_worker, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_follow_live_during_creation,
+                                        setup_small_blocks, teardown),
         cmocka_unit_test_setup_teardown(test_follow_gone_mid_creation, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_grafana_created_on_worker,
