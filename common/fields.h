@@ -16,9 +16,9 @@
  *   UTF-8, a lone surrogate to U+FFFD; other bytes, invalid UTF-8 too,
  *   as they are); numbers keep their text; true, false and null are those
  *   words; empty objects and arrays give no field.
- * - logfmt: the message, after leading blanks, is one or more KEY=VALUE
- *   pairs separated by spaces or tabs and nothing else (trailing blanks
- *   and CR/LF allowed). KEY: 1-256 bytes, none a control byte, space,
+ * - logfmt: the message, after leading spaces or tabs (not CR or LF), is
+ *   one or more KEY=VALUE pairs separated by spaces or tabs and nothing
+ *   else (trailing blanks, CR and LF too, allowed). KEY: 1-256 bytes, none a control byte, space,
  *   '=' or '"'. VALUE: empty, bare (bytes other than control bytes,
  *   space, '=' and '"') or double-quoted with backslash escapes (\" \\ \/
  *   \n \r \t \b \f \a \v \xHH \uXXXX; another escape, or no closing

@@ -385,6 +385,8 @@ test_fields_plain_and_invalid(void **state)
         "{'a':1}", "{\"a\":1,}", "{,}", "[1,2]", "\"str\"", "42",
         "{\"a\":\"unterminated}", "{\"a\":[1,2}", "a=\"x\\",
         "key=value\r\nmore=lines",
+        /* logfmt: only spaces and tabs may lead */
+        "\nkey=value", "\r\nkey=value",
     };
 
     (void)state;
