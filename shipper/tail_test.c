@@ -185,6 +185,17 @@ check_offsets_increase(const struct fixture *f)
         assert_true(f->recs[i].offset > f->recs[i - 1].offset);
 }
 
+/* The live file holds a1, a new tailer started on it read it: where the
+ * rotation and loss tests start. */
+static void
+start_read_a1(struct fixture *f)
+{
+    append_line(f, "stdout", "a1", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+}
+
 /* ---- tests ---- */
 
 static void
@@ -252,10 +263,7 @@ test_tail_single_rotation(void **state)
 {
     struct fixture *f = *state;
 
-    append_line(f, "stdout", "a1", 0);
-    new_tailer(f);
-    assert_int_equal(tail_start(f->t, NULL), 0);
-    drain(f);
+    start_read_a1(f);
     size_t a2 = append_line(f, "stdout", "a2", 0);   /* unread at rotation */
     uint64_t end_a = f->written;
     docker_rotate(f, 3);
@@ -277,10 +285,7 @@ test_tail_double_rotation_between_polls(void **state)
 {
     struct fixture *f = *state;
 
-    append_line(f, "stdout", "a1", 0);
-    new_tailer(f);
-    assert_int_equal(tail_start(f->t, NULL), 0);
-    drain(f);
+    start_read_a1(f);
     append_line(f, "stdout", "a2", 0);
     docker_rotate(f, 3);
     append_line(f, "stdout", "b1", 0);
@@ -301,10 +306,7 @@ test_tail_maxfile1_recreate(void **state)
 {
     struct fixture *f = *state;
 
-    append_line(f, "stdout", "a1", 0);
-    new_tailer(f);
-    assert_int_equal(tail_start(f->t, NULL), 0);
-    drain(f);
+    start_read_a1(f);
     assert_int_equal(unlink(f->live), 0);
     /* Between delete and create there is nothing to move to. */
     assert_int_equal(tail_step(f->t, collect, f), TAIL_NOFILE);
@@ -571,10 +573,7 @@ test_tail_live_deleted_no_reread(void **state)
 {
     struct fixture *f = *state;
 
-    append_line(f, "stdout", "a1", 0);
-    new_tailer(f);
-    assert_int_equal(tail_start(f->t, NULL), 0);
-    drain(f);
+    start_read_a1(f);
     docker_rotate(f, 2);
     append_line(f, "stdout", "b1", 0);
     drain(f);
@@ -617,10 +616,7 @@ test_tail_resume_file_gone_counts_gap(void **state)
 {
     struct fixture *f = *state;
 
-    append_line(f, "stdout", "a1", 0);
-    new_tailer(f);
-    assert_int_equal(tail_start(f->t, NULL), 0);
-    drain(f);
+    start_read_a1(f);
     struct tail_pos saved = f->recs[0].resume;
     assert_int_equal(unlink(f->live), 0);
     size_t n = append_line(f, "stdout", "b1", 0);
@@ -834,10 +830,7 @@ test_tail_loss_none_within_max_file(void **state)
 {
     struct fixture *f = *state;
 
-    append_line(f, "stdout", "a1", 0);
-    new_tailer(f);
-    assert_int_equal(tail_start(f->t, NULL), 0);
-    drain(f);
+    start_read_a1(f);
     struct tail_pos saved = f->recs[0].resume;
     append_line(f, "stdout", "a2", 0);
     docker_rotate(f, 3);
@@ -861,10 +854,7 @@ test_tail_loss_deleted_unread_pinned(void **state)
 {
     struct fixture *f = *state;
 
-    append_line(f, "stdout", "a1", 0);
-    new_tailer(f);
-    assert_int_equal(tail_start(f->t, NULL), 0);
-    drain(f);
+    start_read_a1(f);
     append_line(f, "stdout", "a2", 0);
     docker_rotate(f, 2);
     append_line(f, "stdout", "b1", 0);
@@ -894,10 +884,7 @@ test_tail_loss_deleted_unread_exact(void **state)
     struct fixture *f = *state;
 
     f->cfg.max_pinned = 1;
-    append_line(f, "stdout", "a1", 0);
-    new_tailer(f);
-    assert_int_equal(tail_start(f->t, NULL), 0);
-    drain(f);
+    start_read_a1(f);
     docker_rotate(f, 2);
     append_line(f, "stdout", "b1", 0);
     tail_watch(f->t);                   /* b: held open */
@@ -927,10 +914,7 @@ test_tail_loss_unseen_file(void **state)
 {
     struct fixture *f = *state;
 
-    append_line(f, "stdout", "a1", 0);
-    new_tailer(f);
-    assert_int_equal(tail_start(f->t, NULL), 0);
-    drain(f);
+    start_read_a1(f);
     docker_rotate(f, 2);
     append_line(f, "stdout", "b1", 0);
     docker_rotate(f, 2);
@@ -978,10 +962,7 @@ test_tail_loss_rotated_while_stopped(void **state)
 {
     struct fixture *f = *state;
 
-    append_line(f, "stdout", "a1", 0);
-    new_tailer(f);
-    assert_int_equal(tail_start(f->t, NULL), 0);
-    drain(f);
+    start_read_a1(f);
     struct tail_pos saved = f->recs[0].resume;
     for (int i = 0; i < 3; i++) {
         append_line(f, "stdout", "more", 0);
@@ -1051,10 +1032,7 @@ test_tail_loss_file_listed_twice(void **state)
     char *live1 = xasprintf("%s.1", f->live);
 
     f->cfg.max_pinned = 1;
-    append_line(f, "stdout", "a1", 0);
-    new_tailer(f);
-    assert_int_equal(tail_start(f->t, NULL), 0);
-    drain(f);
+    start_read_a1(f);
     docker_rotate(f, 3);
     append_line(f, "stdout", "b1", 0);
     tail_watch(f->t);                   /* b: held open */
@@ -1088,10 +1066,7 @@ test_tail_loss_listing_with_hole(void **state)
     char *hidden = xasprintf("%s/hidden", f->dir);
     char *rot1 = xasprintf("%s.1", f->live);
 
-    append_line(f, "stdout", "a1", 0);
-    new_tailer(f);
-    assert_int_equal(tail_start(f->t, NULL), 0);
-    drain(f);
+    start_read_a1(f);
     docker_rotate(f, 3);
     append_line(f, "stdout", "b1", 0);
     docker_rotate(f, 3);
@@ -1119,10 +1094,7 @@ test_tail_loss_file_missed_then_found(void **state)
     struct fixture *f = *state;
     char *hidden = xasprintf("%s/hidden", f->dir);
 
-    append_line(f, "stdout", "a1", 0);
-    new_tailer(f);
-    assert_int_equal(tail_start(f->t, NULL), 0);
-    drain(f);
+    start_read_a1(f);
     docker_rotate(f, 5);
     append_line(f, "stdout", "b1", 0);
     docker_rotate(f, 5);
@@ -1162,10 +1134,7 @@ test_tail_loss_file_missed_before_newest(void **state)
     struct fixture *f = *state;
     char *hidden = xasprintf("%s/hidden", f->dir);
 
-    append_line(f, "stdout", "a1", 0);
-    new_tailer(f);
-    assert_int_equal(tail_start(f->t, NULL), 0);
-    drain(f);
+    start_read_a1(f);
     docker_rotate(f, 5);
     append_line(f, "stdout", "b1", 0);
     docker_rotate(f, 5);
@@ -1216,10 +1185,7 @@ check_noted_inode_reused(struct fixture *f, const char *c_msg,
     struct stat st;
 
     f->cfg.max_pinned = 1;
-    append_line(f, "stdout", "a1", 0);
-    new_tailer(f);
-    assert_int_equal(tail_start(f->t, NULL), 0);
-    drain(f);
+    start_read_a1(f);
     docker_rotate(f, 2);
     append_line(f, "stdout", "b1", 0);
     tail_watch(f->t);                   /* b: held open */
