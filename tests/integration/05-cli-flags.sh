@@ -3,7 +3,8 @@
 # 05-cli-flags: every program answers --help with exit 0 and a bad flag or a
 # missing required flag with exit 2 and a message, without any sanitizer
 # report (the ASan build checks leaks on these exit paths too; regression:
-# logq-shipper --help leaked its parsed config). Then the documentation
+# logq-shipper --help leaked its parsed config), and logq's config file's
+# since is no clash with an --until before it. Then the documentation
 # generated from the flag tables: each man page (`--man`; the one make
 # built must be the same) passes `man --warnings` without a word and names
 # every flag its program's --help names (logq: of every command); logq's
