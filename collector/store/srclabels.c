@@ -92,10 +92,10 @@ store_set_labels(struct store *s, const char *host, const char *cid,
             rc = 1;
         }
     }
-    if (rc >= 0) {
-        src->dl_hash = text_hash;
-        src->has_dl_hash = 1;
-    }
+    /* refused too: the sender's text comes with every batch, and the
+     * source keeps its set for it (counted once, not parsed again) */
+    src->dl_hash = text_hash;
+    src->has_dl_hash = 1;
     if (cur != NULL)
         *cur = store_source_labels(src);
     return rc;

@@ -115,8 +115,9 @@ const struct labelset *store_labels_known(struct store *s, const char *host,
  * source's set, creating the source if it has no record yet (the caller
  * has checked its caps). 1 changed, 0 the same, -1 refused: the source
  * was given STORE_MAX_LABEL_SETS (64) sets since open (counted in
- * n_labelsets_capped). *cur (if not NULL): the source's set now (NULL:
- * none). */
+ * n_labelsets_capped; text_hash is remembered all the same, so the same
+ * text in later batches is known, keeping the set, and counted once).
+ * *cur (if not NULL): the source's set now (NULL: none). */
 int store_set_labels(struct store *s, const char *host,
                      const char *container_id, const struct labelset *ls,
                      uint64_t text_hash, const struct labelset **cur);
