@@ -106,18 +106,25 @@ api_param_spans(struct api_params *p, const char *v, char **errstr)
     return -1;
 }
 
+/* v (at most max bytes) added to the selection as field's. */
 static int
-api_param_name(struct api_params *p, enum namesel_field field,
-               const char *name, const char *v, char **errstr)
+api_param_sel(struct api_params *p, enum namesel_field field,
+              const char *name, size_t max, const char *v, char **errstr)
 {
-    if (strlen(v) > API_PARAMS_MAX_NAME) {
-        *errstr = xasprintf("%s too long (at most %d bytes)", name,
-                            API_PARAMS_MAX_NAME);
+    if (strlen(v) > max) {
+        *errstr = xasprintf("%s too long (at most %zu bytes)", name, max);
         return -1;
     }
     if (p->sel == NULL)
         p->sel = namesel_new();
     return namesel_add(p->sel, field, v, errstr);
+}
+
+static int
+api_param_name(struct api_params *p, enum namesel_field field,
+               const char *name, const char *v, char **errstr)
+{
+    return api_param_sel(p, field, name, API_PARAMS_MAX_NAME, v, errstr);
 }
 
 static int
@@ -143,14 +150,8 @@ api_param_image(struct api_params *p, const char *v, char **errstr)
 static int
 api_param_label(struct api_params *p, const char *v, char **errstr)
 {
-    if (strlen(v) > 2 * API_PARAMS_MAX_NAME + 2) {
-        *errstr = xasprintf("label too long (at most %d bytes)",
-                            2 * API_PARAMS_MAX_NAME + 2);
-        return -1;
-    }
-    if (p->sel == NULL)
-        p->sel = namesel_new();
-    return namesel_add(p->sel, NAMESEL_LABEL, v, errstr);
+    return api_param_sel(p, NAMESEL_LABEL, "label",
+                         2 * API_PARAMS_MAX_NAME + 2, v, errstr);
 }
 
 static int

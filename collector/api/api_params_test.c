@@ -163,6 +163,20 @@ test_api_params_caps(void **state)
     assert_int_equal(api_params_parse(big, API_EP_LOGS, &p, &err), 0);
     assert_true(namesel_match(p.sel, big + 5, "c", "i", NULL));
     api_params_fini(&p);
+    /* label: '!', a key, '=' and a value: 2 * 256 + 2 bytes */
+    size_t lab = 2 * API_PARAMS_MAX_NAME + 2;
+    memcpy(big, "label=", 6);
+    memset(big + 6, 'k', lab + 1);
+    big[6 + 1] = '=';
+    big[6 + lab + 1] = '\0';
+    err = NULL;
+    assert_int_equal(api_params_parse(big, API_EP_LOGS, &p, &err), -1);
+    assert_non_null(strstr(err, "label too long (at most 514 bytes)"));
+    free(err);
+    big[6 + lab] = '\0';
+    err = NULL;
+    assert_int_equal(api_params_parse(big, API_EP_LOGS, &p, &err), 0);
+    api_params_fini(&p);
     free(big);
 }
 
