@@ -402,8 +402,6 @@ config_print(const struct collector_config *c)
 static const char *
 config_value_name(const struct config_def *d)
 {
-    size_t n = strlen(d->name);
-
     switch (d->type) {
     case CONFIG_ADDR: return "ADDR:PORT";
     case CONFIG_INT: return "N";
@@ -412,12 +410,8 @@ config_value_name(const struct config_def *d)
     case CONFIG_LEVEL: return "LEVEL";
     case CONFIG_FLAG: return NULL;
     case CONFIG_LIST: return "NAME";
-    default: break;
+    default: return manfmt_value_name(d->name);
     }
-    if (n > 4 && strcmp(d->name + n - 4, "-dir") == 0)
-        return "DIR";
-    return strstr(d->name, "file") || strncmp(d->name, "tls-", 4) == 0
-           ? "FILE" : "VALUE";
 }
 
 static void

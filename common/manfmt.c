@@ -93,3 +93,15 @@ manfmt_man_flag(FILE *fp, const char *long_name, char short_name,
     manfmt_roff(fp, help);
     fputc('\n', fp);
 }
+
+const char *
+manfmt_value_name(const char *long_name)
+{
+    size_t n = strlen(long_name);
+
+    if ((n >= 3 && strcmp(long_name + n - 3, "dir") == 0) ||
+        (n >= 4 && strcmp(long_name + n - 4, "root") == 0))
+        return "DIR";
+    return strstr(long_name, "file") != NULL ||
+           strncmp(long_name, "tls-", 4) == 0 ? "FILE" : "VALUE";
+}

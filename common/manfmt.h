@@ -25,6 +25,11 @@ void manfmt_roff(FILE *fp, const char *s);
 void manfmt_man_head(FILE *fp, const char *name, const char *section,
                      const char *summary);
 
+/* The value's name of a flag from its long name alone, when its type does
+ * not tell: "DIR" for one ending in "dir" or "root", "FILE" for one naming
+ * a file or starting with "tls-", else "VALUE". */
+const char *manfmt_value_name(const char *long_name);
+
 /* A .TP item for a flag: bold "--long" (and ", -s"), then " ARG" in
  * italics when arg is not NULL; the body is help as one paragraph. */
 void manfmt_man_flag(FILE *fp, const char *long_name, char short_name,

@@ -61,12 +61,26 @@ test_manfmt_roff(void **state)
     free(text);
 }
 
+static void
+test_manfmt_value_name(void **state)
+{
+    (void)state;
+    assert_string_equal(manfmt_value_name("data-dir"), "DIR");
+    assert_string_equal(manfmt_value_name("docker-root"), "DIR");
+    assert_string_equal(manfmt_value_name("token-file"), "FILE");
+    assert_string_equal(manfmt_value_name("tls-ca"), "FILE");
+    assert_string_equal(manfmt_value_name("host"), "VALUE");
+    assert_string_equal(manfmt_value_name("ir"), "VALUE");
+    assert_string_equal(manfmt_value_name(""), "VALUE");
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_manfmt_wrap),
         cmocka_unit_test(test_manfmt_roff),
+        cmocka_unit_test(test_manfmt_value_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -153,17 +153,11 @@ config_usage(void)
 static const char *
 config_value_name(const struct config_opt *o)
 {
-    size_t n = strlen(o->name);
-
     if (o->type == CONFIG_INT)
         return "N";
     if (strcmp(o->name, "collector") == 0)
         return "HOST:PORT";
-    if (strcmp(o->name + n - (n > 4 ? 4 : n), "root") == 0 ||
-        strcmp(o->name + n - (n > 3 ? 3 : n), "dir") == 0)
-        return "DIR";
-    return strstr(o->name, "file") || strncmp(o->name, "tls-", 4) == 0
-           ? "FILE" : "VALUE";
+    return manfmt_value_name(o->name);
 }
 
 /* --man (hidden: make builds logq-shipper.8 with it). */
