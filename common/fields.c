@@ -412,21 +412,27 @@ fx_kind(struct fx *x, const char *msg, size_t len)
     return fx_logfmt(x) == 0 ? FIELDS_LOGFMT : FIELDS_NONE;
 }
 
+/* One pass over msg: calling fn for each field when is_emit. */
+static enum fields_kind
+fx_pass(struct fx *x, const char *msg, size_t len, int is_emit,
+        fields_fn fn, void *arg)
+{
+    x->is_emit = is_emit;
+    x->is_stopped = 0;
+    x->n_fields = 0;
+    x->fn = fn;
+    x->arg = arg;
+    return fx_kind(x, msg, len);
+}
+
 enum fields_kind
 fields_foreach(const char *msg, size_t len, fields_fn fn, void *arg)
 {
     struct fx x;
+    enum fields_kind kind = fx_pass(&x, msg, len, 0, NULL, NULL);
 
-    x.is_emit = 0;
-    x.is_stopped = 0;
-    x.n_fields = 0;
-    enum fields_kind kind = fx_kind(&x, msg, len);
-    if (kind == FIELDS_NONE)
-        return kind;
-    x.is_emit = 1;
-    x.fn = fn;
-    x.arg = arg;
-    (void)fx_kind(&x, msg, len);
+    if (kind != FIELDS_NONE)
+        (void)fx_pass(&x, msg, len, 1, fn, arg);
     return kind;
 }
 
@@ -435,12 +441,7 @@ fields_foreach_fast(const char *msg, size_t len, fields_fn fn, void *arg)
 {
     struct fx x;
 
-    x.is_emit = 1;
-    x.is_stopped = 0;
-    x.n_fields = 0;
-    x.fn = fn;
-    x.arg = arg;
-    return fx_kind(&x, msg, len);
+    return fx_pass(&x, msg, len, 1, fn, arg);
 }
 
 struct fx_get {
