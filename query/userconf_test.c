@@ -5,7 +5,8 @@
  * bad server/color/since, bad query name, unterminated quote, too many
  * words, a NUL or control byte, an over-long line); shell-like word
  * splitting against expected words; the path rules; the file rules
- * (missing, group-writable, not regular) and "~/" expansion.
+ * (missing, group-writable, another user's (as root), not regular) and
+ * "~/" expansion.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -187,6 +188,17 @@ test_userconf_load(void **state)
     assert_string_equal(c.token_file, "/h/t");
     assert_string_equal(c.tls_ca, "~x");
     userconf_fini(&c);
+    /* another user's file (it could pick the server the token goes to);
+     * only root can make one */
+    if (geteuid() == 0) {
+        assert_int_equal(chown(path, 12345, 12345), 0);
+        assert_int_equal(userconf_load(path, 0, "/h", &c, err, sizeof(err)),
+                         -1);
+        assert_non_null(strstr(err, "owned by uid 12345, not by you"));
+        assert_int_equal(chown(path, 0, 0), 0);
+    } else {
+        print_message("[ SKIPPED  ] not root: another user's file\n");
+    }
     assert_int_equal(userconf_load(dir, 1, "/h", &c, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "not a regular file"));
     assert_int_equal(unlink(path), 0);
