@@ -4,7 +4,8 @@
  * Two recbufs swapped at take time: the loop fills one while a job reads
  * the other, so neither waits for the other and no lock is needed (the
  * pool's submit and done hand-offs order every access). The shared
- * budget counts recbuf_size bytes per record, charged at push and
+ * budget counts recbuf_cost bytes per record (its data and its entry),
+ * charged at push and
  * released when the batch is emptied: the owner's thread does both.
  */
 #include "collector/search/feed.h"
@@ -69,7 +70,7 @@ feed_fini(struct feed *f)
 int
 feed_push(struct feed *f, const struct logrec *r)
 {
-    size_t size = recbuf_size(r);
+    size_t size = recbuf_cost(r);
 
     if (f->budget != NULL && size > f->budget->max_bytes - f->budget->used)
         return FEED_BUDGET;

@@ -40,7 +40,7 @@ struct feed {
     size_t              next;
     struct feed_budget *budget;     /* NULL: none */
     void               *owner;      /* feed_init's, for the budget's user */
-    size_t              live_bytes; /* charged to budget (recbuf_size) */
+    size_t              live_bytes; /* charged to budget (recbuf_cost) */
     size_t              work_bytes;
     TAILQ_ENTRY(feed)   link;       /* in budget->feeds */
 };

@@ -163,7 +163,8 @@ test_feed_full_refuses(void **state)
 
 /* The model of one feed: bytes and records of its batches. */
 struct mfeed {
-    size_t live_bytes, live_n;      /* data bytes: recbuf_size */
+    size_t live_bytes, live_n;      /* charged: recbuf_cost */
+    size_t live_data;               /* data bytes: recbuf_size */
     size_t work_bytes, work_n, work_next;
     int    is_running;              /* a job holds the work batch */
     int    is_open;
@@ -233,13 +234,16 @@ test_feed_budget_model(void **state)
                                      .offset = seq, .msg = msg,
                                      .msg_len = (size_t)n };
                 size_t size = 3 + 3 + 4 + 4 + (size_t)n;
-                int want = model_used(m) + size > b.max_bytes ? FEED_BUDGET
+                size_t cost = recbuf_cost(&r);
+                assert_true(cost > size);   /* the entry is charged */
+                int want = model_used(m) + cost > b.max_bytes ? FEED_BUDGET
                            : mi->live_n == max_records ||
-                             mi->live_bytes + size > batch_max ? FEED_FULL
+                             mi->live_data + size > batch_max ? FEED_FULL
                            : 0;
                 assert_int_equal(feed_push(&f[i], &r), want);
                 if (want == 0) {
-                    mi->live_bytes += size;
+                    mi->live_bytes += cost;
+                    mi->live_data += size;
                     mi->live_n++;
                 }
                 n_budget += want == FEED_BUDGET;
@@ -251,7 +255,7 @@ test_feed_budget_model(void **state)
                     if (mi->live_n > 0) {
                         mi->work_bytes = mi->live_bytes;
                         mi->work_n = mi->live_n;
-                        mi->live_bytes = mi->live_n = 0;
+                        mi->live_bytes = mi->live_n = mi->live_data = 0;
                     }
                 }
                 has = mi->work_next < mi->work_n;
@@ -281,7 +285,7 @@ test_feed_budget_model(void **state)
                         memset(mb, 0, sizeof(*mb));
                     } else {
                         feed_release_live(big); /* dropping it */
-                        mb->live_bytes = mb->live_n = 0;
+                        mb->live_bytes = mb->live_n = mb->live_data = 0;
                     }
                     n_largest++;
                 }
@@ -299,6 +303,30 @@ test_feed_budget_model(void **state)
     assert_true(n_budget > 100);
     assert_true(n_full > 100);
     assert_true(n_largest > 100);
+}
+
+/* Short lines: the budget counts each copy's entry too, so the records
+ * a budget admits take no more memory than it says (charging only
+ * their few data bytes let 16384 empty lines into 64 KiB, over 1 MiB of
+ * entries). */
+static void
+test_feed_budget_short_lines(void **state)
+{
+    struct feed f;
+    struct feed_budget b;
+    struct logrec r = { .time_ns = 1, .msg = "", .msg_len = 0 };
+    size_t n = 0;
+
+    (void)state;
+    feed_budget_init(&b, 64 << 10);
+    feed_init(&f, 1 << 20, 1 << 20, &b, NULL);
+    while (n < (1 << 20) && feed_push(&f, &r) == 0)
+        n++;
+    assert_int_equal(feed_push(&f, &r), FEED_BUDGET);
+    assert_true(n * 64 <= b.max_bytes);    /* an entry is over 64 bytes */
+    assert_int_equal(b.used, n * recbuf_cost(&r));
+    feed_fini(&f);
+    assert_int_equal(b.used, 0);
 }
 
 /* ---- the real hand-off on a pool ---- */
@@ -416,6 +444,7 @@ main(void)
         cmocka_unit_test(test_feed_model_random),
         cmocka_unit_test(test_feed_full_refuses),
         cmocka_unit_test(test_feed_budget_model),
+        cmocka_unit_test(test_feed_budget_short_lines),
         cmocka_unit_test(test_feed_pool_handoff),
     };
 

@@ -58,6 +58,12 @@ recbuf_size(const struct logrec *r)
            r->msg_len;
 }
 
+size_t
+recbuf_cost(const struct logrec *r)
+{
+    return recbuf_size(r) + sizeof(struct recbuf_entry);
+}
+
 int
 recbuf_add(struct recbuf *b, const struct logrec *r)
 {

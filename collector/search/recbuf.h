@@ -30,6 +30,9 @@ void recbuf_fini(struct recbuf *b);
 /* The bytes of data recbuf_add copies for r (its strings with their
  * NULs, its message). */
 size_t recbuf_size(const struct logrec *r);
+/* The memory r's copy takes: recbuf_size and its entry (offsets, time,
+ * labels: about 90 bytes, more than many short lines' data). */
+size_t recbuf_cost(const struct logrec *r);
 /* Copies r: 0, or -1 when a cap would be passed (b unchanged). */
 int  recbuf_add(struct recbuf *b, const struct logrec *r);
 /* Record i (< b->n) into r; its labels pointer is the one given (the
