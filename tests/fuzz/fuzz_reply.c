@@ -9,9 +9,10 @@
  * stats, each parsed then rendered as logq prints it. The first byte
  * picks the mode. Invariants checked with assert: the response yields the
  * same status, body and outcome fed whole or one byte at a time; the fast
- * record scanner and jansson agree on every line (result and fields); a
- * canonical line is byte for byte what record_json_append writes; parsed
- * lists render without overrunning their buffer.
+ * record scanner and jansson agree on every line (result and fields,
+ * the "labels" object included); a canonical line is byte for byte what
+ * record_json_append writes; parsed lists render without overrunning
+ * their buffer.
  */
 #include <assert.h>
 #include <stdint.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/labelset.h"
 #include "common/record.h"
 #include "common/xmalloc.h"
 #include "query/health.h"
@@ -60,6 +62,7 @@ fuzz_line_cb(const char *line, size_t len, void *arg)
            fuzz_streq(a.rec.container, b.rec.container) &&
            fuzz_streq(a.rec.container_id, b.rec.container_id) &&
            fuzz_streq(a.rec.image, b.rec.image));
+    assert(labelset_is_equal(a.labels, b.labels));
     assert(a.rec.msg_len == b.rec.msg_len &&
            memcmp(a.rec.msg, b.rec.msg, a.rec.msg_len) == 0);
     if (a.canon != NULL) {
