@@ -12,7 +12,7 @@ set -euo pipefail
 it_init 40-bad-input
 
 enroll "$IT_TMP/hosts" node1 badclient badhonest poisoned bomber positions \
-    labeller
+    labeller lossy
 start_collector collector --token-file "$IT_TMP/hosts"
 mkdir -p "$IT_TMP/node1.docker"
 start_shipper node1 "$IT_TMP/node1.docker" --token-file "$IT_TMP/hosts.d/node1"
@@ -90,6 +90,31 @@ l = c["lab-0"]["labels"]
 assert len(l) == 64 and l["k00"] == "v" and "long" not in l, l
 assert c["lab-1"]["labels"] == {}, c["lab-1"]' ||
     fail "labels kept of the labeller's sources wrong"
+# The lost-data file is rewritten at most once a second, however often
+# METRICS frames change it (a whole table and an fsync, on the loop); while
+# it cannot be saved (a directory in its place) each try is counted, and
+# once it can, the figures are saved.
+losses=$IT_TMP/collector.data/losses
+rm -f "$losses"
+mkdir -p "$losses/in-the-way"
+lerr0=$(health_counter losses_file_errors)
+secs=$(python3 "$IT_DIR/badclient.py" losses "$CTCP" "$IT_TMP/hosts" 40) ||
+    fail "METRICS frames reporting losses not ACKed"
+sleep 2
+lerr=$(($(health_counter losses_file_errors) - lerr0))
+log "losses file: $lerr failed saves for 40 changes in ${secs} s"
+assert_ge "$lerr" 1 "losses_file_errors while the file cannot be saved"
+[ "$lerr" -le $((secs + 3)) ] ||
+    fail "losses file rewritten $lerr times in $secs s (once a second at most)"
+rm -r "$losses"
+python3 "$IT_DIR/badclient.py" losses "$CTCP" "$IT_TMP/hosts" 41 >/dev/null ||
+    fail "METRICS frames reporting losses not ACKed"
+for _ in $(seq 50); do
+    grep -q '^s lossy 0*1055 0 0 0 0 41000 0 0 lossy-web$' "$losses" 2>/dev/null && break
+    sleep 0.2
+done
+grep -q '^s lossy 0*1055 0 0 0 0 41000 0 0 lossy-web$' "$losses" 2>/dev/null ||
+    fail "lost-data figures not saved once the file could be: $(cat "$losses" 2>&1)"
 
 wait_writers 30
 manifest=$IT_TMP/manifest-node1-web.jsonl

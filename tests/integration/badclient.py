@@ -20,6 +20,9 @@
       host's token (badclient, badhonest, poisoned, bomber, positions).
   badclient.py http PORT             malformed API requests, each must get
       a 4xx with a JSON {"error": ...} body; raw garbage on the HTTP port.
+  badclient.py losses PORT HOSTS_FILE N   host "lossy" sends N METRICS
+      frames back to back, each reporting more bytes lost for its source
+      (PROTOCOL.md "Lost data"), each ACKed; prints the seconds it took.
 Prints one line per case; exit 1 if any case misbehaved. 127.0.0.1 only.
 """
 
@@ -35,8 +38,8 @@ import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wirev2 import (F_ZLIB, HOST, T_ACK, T_BATCH, T_ERROR,  # noqa: E402
-                    T_HELLO, T_WELCOME, Conn, bytes32, frame, load_hosts,
-                    str16)
+                    T_HELLO, T_METRICS, T_WELCOME, Conn, bytes32, frame,
+                    load_hosts, str16)
 
 FAILS = []
 
@@ -398,11 +401,35 @@ def http_cases(port):
     s.close()
 
 
+def losses(port, tokens, n):
+    c = welcomed(port, tokens, "lossy")
+    cid = "%064x" % 0x1055
+    t0 = time.monotonic()
+    for seq in range(1, n + 1):
+        samples = [("shipper.session", "", "", 4242.0),
+                   ("shipper.lost.bytes", "lossy-web", cid, 1000.0 * seq)]
+        p = struct.pack("<QQI", seq, time.time_ns(), len(samples))
+        for name, container, label, value in samples:
+            p += str16(name) + str16(container) + str16(label) + \
+                struct.pack("<d", value)
+        c.send_frame(T_METRICS, p)
+        f = c.read_frame()
+        if not f or f[0] != T_ACK or struct.unpack("<Q", f[1])[0] != seq:
+            FAILS.append("losses metrics")
+            print("FAIL METRICS %d: expected its ACK, got %r" % (seq, f),
+                  file=sys.stderr)
+            break
+    print("%.0f" % (time.monotonic() - t0 + 0.5))
+    c.s.close()
+
+
 def main(argv):
     if len(argv) == 3 and argv[0] == "tcp":
         tcp_cases(int(argv[1]), load_hosts(argv[2]))
     elif len(argv) == 2 and argv[0] == "http":
         http_cases(int(argv[1]))
+    elif len(argv) == 4 and argv[0] == "losses":
+        losses(int(argv[1]), load_hosts(argv[2]), int(argv[3]))
     else:
         print(__doc__, file=sys.stderr)
         return 2
