@@ -132,7 +132,9 @@ logq_conf_flags(const struct userconf *c, const struct cmd_env *env,
 }
 
 /* Runs the command (NULL: the search, or __complete when is_complete)
- * on av without the word at (0: none), the config's flags first. */
+ * on av without the word at (0: none), the config's flags first; not for
+ * __complete's static lists (commands, flags [COMMAND]): they take no
+ * flags, and a --server there would stand where COMMAND is read. */
 static int
 logq_run(const struct cmd_env *env, const struct userconf *conf,
          const struct cmd_entry *cmd, int is_complete, int ac, char **av,
@@ -141,10 +143,14 @@ logq_run(const struct cmd_env *env, const struct userconf *conf,
     char **args = xcalloc((size_t)(ac + LOGQ_CONF_FLAGS_MAX + 1),
                           sizeof(*args));
     int n = 0, first = is_complete ? 3 : 1, rc;
+    int is_static = is_complete && ac > 2 &&
+                    (strcmp(av[2], "commands") == 0 ||
+                     strcmp(av[2], "flags") == 0);
 
     for (int i = 0; i < first && i < ac; i++)
         args[n++] = av[i];
-    n += logq_conf_flags(conf, env, args + n);
+    if (!is_static)
+        n += logq_conf_flags(conf, env, args + n);
     for (int i = first; i < ac; i++)
         if (i != at)
             args[n++] = av[i];

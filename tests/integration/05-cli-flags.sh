@@ -9,8 +9,9 @@
 # built must be the same) passes `man --warnings` without a word and names
 # every flag its program's --help names (logq: of every command); logq's
 # bash and zsh completion parse (bash -n, zsh -n) and offer, for each
-# command, exactly the flags its --help lists; `make install`'s script puts
-# everything in place under a temporary DESTDIR.
+# command, exactly the flags its --help lists (also with a config file);
+# `make install`'s script puts everything in place under a temporary
+# DESTDIR.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 it_init 05-cli-flags
@@ -82,6 +83,12 @@ man_check logq 1 $cmds
 
 export PATH="$BUILD:$PATH"
 cd "$REPO" || fail "cd $REPO"
+# completion works for a user with a config file (regression: its
+# defaults were put before __complete's list name's argument, so
+# `logq __complete flags count` saw "--server" as the command)
+printf 'server = http://127.0.0.1:1\ncolor = never\nsince = 1h\n' \
+    >"$IT_TMP/logq.conf"
+export LOGQ_CONFIG="$IT_TMP/logq.conf"
 bash -n query/completion/logq.bash || fail "bash -n logq.bash"
 zsh -n query/completion/_logq || fail "zsh -n _logq"
 # what completion offers after "logq [CMD] --" is `logq __complete flags
