@@ -1198,11 +1198,23 @@ int
 tail_start(struct tailer *t, const struct tail_pos *resume)
 {
     struct tail_file files[TAIL_MAX_FILES];
-    size_t n = tail_scan(t, files, TAIL_MAX_FILES);
+    size_t n = 0;
 
     if (resume != NULL) {
         t->want = *resume;
         t->has_want = 1;
+    }
+    /* A listing taken while Docker renames can miss the saved file (its
+     * old name stat'ed before the rename, its new one after): it is gone
+     * only when two listings in a row miss it, as a noted file is
+     * (tail_known_update). Taken for gone at once, the oldest file listed,
+     * older than the saved one, was read again under the saved logical
+     * offset: its lines and the saved file's were stored twice. */
+    for (int pass = 0; pass < 2; pass++) {
+        n = tail_scan(t, files, TAIL_MAX_FILES);
+        if (!t->has_want ||
+            tail_find(files, n, t->want.dev, t->want.ino) >= 0)
+            break;
     }
     for (size_t i = 0; i < n && t->has_want; i++) {
         if (files[i].dev != t->want.dev || files[i].ino != t->want.ino)

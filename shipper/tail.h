@@ -102,8 +102,10 @@ void tail_free(struct tailer *t);
  * Positions the tailer: at the saved resume point (the file whose dev+ino
  * match, live or rotated) or, if resume is NULL, at the start of the oldest
  * existing file with logical offset 0. A saved file that no longer exists
- * counts a gap and starts at the oldest file, continuing the saved logical
- * offset. Returns 0, or -1 when no log file exists yet (tail_step retries).
+ * (missed by two listings in a row: one taken mid-rotation can miss a file
+ * that is there) counts a gap and starts at the oldest file, continuing
+ * the saved logical offset. Returns 0, or -1 when no log file exists yet
+ * (tail_step retries).
  */
 int tail_start(struct tailer *t, const struct tail_pos *resume);
 
