@@ -8,9 +8,10 @@
  * tailed or the network: sender acks call state_set, a timer in main.c
  * calls state_save when dirty.
  *
- * File format, one entry per line after a version line:
- *   logq-shipper-state 1
- *   <container id> <dev> <ino> <file_pos> <logical>
+ * File format, one entry per line after a version line (version 1 files,
+ * without fp_len fp, are still read):
+ *   logq-shipper-state 2
+ *   <container id> <dev> <ino> <file_pos> <logical> <fp_len> <fp>
  */
 #ifndef SHIPPER_STATE_H
 #define SHIPPER_STATE_H
