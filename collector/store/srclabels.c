@@ -325,13 +325,18 @@ srclabels_open(struct store *s)
     s->dl_fd = -1;
     if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size >= SRCLABELS_HDR_LEN &&
         buf_reserve(&b, (size_t)st.st_size) == 0 &&
-        pread(fd, b.data, (size_t)st.st_size, 0) == st.st_size) {
+        pread(fd, b.data, (size_t)st.st_size, 0) == st.st_size &&
+        le32_load(b.data) == STORE_LABELS_MAGIC &&
+        le32_load(b.data + 4) == STORE_LABELS_VERSION) {
         b.len = (size_t)st.st_size;
-        if (le32_load(b.data) == STORE_LABELS_MAGIC &&
-            le32_load(b.data + 4) == STORE_LABELS_VERSION)
-            n_skipped = srclabels_replay(s, &b, &end);
-        else
-            s->n_corrupt++;     /* rewritten below: labels come again */
+        n_skipped = srclabels_replay(s, &b, &end);
+    } else if (fd >= 0) {
+        /* shorter than its header, unreadable or another format: never
+         * appended to (entries after no header are lost at the next
+         * open), rewritten below; the labels come with the next batches */
+        s->n_corrupt++;
+        close(fd);
+        fd = -1;
     }
     /* compact when there are many more entries than labelled sources
      * (a torn or damaged file is rewritten too) */

@@ -4,7 +4,8 @@
  * labels"): on records from cursors and in store_foreach_source, durable
  * at commit and back after a reopen (also after the WAL's records were
  * sealed), last wins, the 64-set cap, a torn or damaged labels.lql (a
- * damaged entry amid good ones costing that entry only), a
+ * damaged entry amid good ones costing that entry only; one shorter than
+ * its header), a
  * failed write keeping the commit failing, a store written before labels
  * (no labels.lql) opening, and compaction of a mostly stale file.
  */
@@ -376,6 +377,34 @@ test_srclabels_damaged_entry_midway(void **state)
     free(p);
 }
 
+/* A labels.lql shorter than its header (damage): rewritten at open, not
+ * appended to without a header (which lost every later set at the next
+ * open); counted as a corrupt file. */
+static void
+test_srclabels_short_file(void **state)
+{
+    struct fx *f = *state;
+    char *p = xasprintf("%s/labels.lql", f->dir);
+    struct store_stats st;
+
+    fx_open(f);
+    put(f, CID, 1);
+    assert_int_equal(store_commit(f->s), 0);
+    store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(truncate(p, 4), 0);
+    fx_open(f);
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_corrupt_blocks, 1);
+    assert_int_equal(set(f, CID, "{\"a\":\"1\"}"), 1);
+    assert_int_equal(store_commit(f->s), 0);
+    fx_open(f);
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_corrupt_blocks, 0);
+    assert_string_equal(record_labels(f, CID), "{\"a\":\"1\"}");
+    free(p);
+}
+
 static void
 test_srclabels_write_fails(void **state)
 {
@@ -454,6 +483,7 @@ main(void)
         T(test_srclabels_cap),
         T(test_srclabels_torn_and_damaged),
         T(test_srclabels_damaged_entry_midway),
+        T(test_srclabels_short_file),
         T(test_srclabels_write_fails),
         T(test_srclabels_old_store_and_compaction),
     };
