@@ -126,7 +126,8 @@ logq_conf_flags(const struct userconf *c, const struct cmd_env *env,
         v[n++] = "--tls-ca";
         v[n++] = c->tls_ca;
     }
-    if (c->has_color)
+    if (c->has_color && (env->env_no_color == NULL ||
+                         env->env_no_color[0] == '\0'))
         v[n++] = colors[c->color_mode];
     return n;
 }

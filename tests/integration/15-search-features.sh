@@ -155,6 +155,15 @@ grep -qF "$(printf '\033[1;31mMnode1-web-000050\033[0m')" "$IT_TMP/hl.txt" ||
     fail "highlight: $(cat -v "$IT_TMP/hl.txt")"
 NO_COLOR=1 lq --color=auto Mnode1-web-000050 >"$IT_TMP/hl2.txt"
 if grep -q "$(printf '\033')" "$IT_TMP/hl2.txt"; then fail "color into a pipe"; fi
+# NO_COLOR (the environment) beats the config file's color = always
+printf 'color = always\n' >"$IT_TMP/logq.conf"
+chmod 600 "$IT_TMP/logq.conf"
+LOGQ_CONFIG="$IT_TMP/logq.conf" NO_COLOR=1 lq Mnode1-web-000050 \
+    >"$IT_TMP/hl3.txt"
+grep -q Mnode1-web-000050 "$IT_TMP/hl3.txt" || fail "config color: no line"
+if grep -q "$(printf '\033')" "$IT_TMP/hl3.txt"; then
+    fail "config color = always beat NO_COLOR"
+fi
 
 log "selections: repeated alternatives, '!' excludes, nearest names"
 assert_eq "$total" "$(lq -c --container web --container api)" "two containers"
