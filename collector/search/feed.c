@@ -13,6 +13,9 @@
 #include <assert.h>
 #include <string.h>
 
+/* Bytes a batch keeps allocated once emptied; past that it is freed. */
+#define FEED_KEEP ((size_t)256 << 10)
+
 void
 feed_budget_init(struct feed_budget *b, size_t max_bytes)
 {
@@ -89,7 +92,7 @@ feed_take(struct feed *f)
         return 1;
     feed_uncharge(f, f->work_bytes);    /* read to its end */
     f->work_bytes = 0;
-    recbuf_reset(&f->work);
+    recbuf_empty(&f->work, FEED_KEEP);
     f->next = 0;
     if (f->live.n == 0)
         return 0;
@@ -104,7 +107,7 @@ feed_release_live(struct feed *f)
 {
     feed_uncharge(f, f->live_bytes);
     f->live_bytes = 0;
-    recbuf_reset(&f->live);
+    recbuf_empty(&f->live, FEED_KEEP);
 }
 
 int

@@ -14,7 +14,9 @@
  * feeds of a shared budget (every follower's batches) past its cap; the
  * budget names the feed holding the most waiting bytes, for the caller to
  * drop (feed_budget_largest, feed_release_live). A work batch's bytes
- * are held until the next take after it was read, or feed_fini.
+ * are held until the next take after it was read, or feed_fini; a batch
+ * emptied (read and taken, or released) frees its buffers when they hold
+ * over 256 KiB, so a burst's memory is not kept by an idle follower.
  *
  * Threads: push, take, release, fini and the budget on the owner thread
  * only; run on a worker only between a take and the job's end (the

@@ -180,6 +180,14 @@ model_used(const struct mfeed *m)
     return used;
 }
 
+/* feed_record_fn: counts every record. */
+static int
+count_all_cb(const struct logrec *r, void *arg)
+{
+    (*(size_t *)arg)++;
+    return 0;
+}
+
 /* feed_record_fn: counts; ends the step at random. */
 static int
 count_cb(const struct logrec *r, void *arg)
@@ -329,6 +337,40 @@ test_feed_budget_short_lines(void **state)
     assert_int_equal(b.used, 0);
 }
 
+/* A burst's buffers are freed once it is read (or released): an idle
+ * follower keeps a few hundred KiB, not two 4 MiB batches. */
+static void
+test_feed_burst_freed(void **state)
+{
+    struct feed f;
+    char msg[1000];
+    struct logrec r = { .time_ns = 1, .msg = msg, .msg_len = sizeof(msg) };
+    size_t n_read = 0;
+
+    (void)state;
+    memset(msg, 'x', sizeof(msg));
+    feed_init(&f, 4 << 20, 65536, NULL, NULL);
+    for (int i = 0; i < 3000; i++)
+        assert_int_equal(feed_push(&f, &r), 0);
+    assert_int_equal(feed_take(&f), 1);         /* the burst is the work */
+    for (int i = 0; i < 3000; i++)
+        assert_int_equal(feed_push(&f, &r), 0);  /* and the live batch */
+    assert_true(recbuf_mem(&f.work) > 2 << 20);
+    while (feed_run(&f, 1000, count_all_cb, &n_read))
+        ;
+    assert_int_equal(n_read, 3000);
+    assert_int_equal(feed_take(&f), 1);         /* work read: freed */
+    while (feed_run(&f, 1000, count_all_cb, &n_read))
+        ;
+    assert_int_equal(feed_take(&f), 0);
+    assert_true(recbuf_mem(&f.live) + recbuf_mem(&f.work) <= 512 << 10);
+    for (int i = 0; i < 3000; i++)
+        assert_int_equal(feed_push(&f, &r), 0);
+    feed_release_live(&f);                      /* a follower dropped */
+    assert_true(recbuf_mem(&f.live) + recbuf_mem(&f.work) <= 512 << 10);
+    feed_fini(&f);
+}
+
 /* ---- the real hand-off on a pool ---- */
 
 #define N_FOLLOWERS 6
@@ -445,6 +487,7 @@ main(void)
         cmocka_unit_test(test_feed_full_refuses),
         cmocka_unit_test(test_feed_budget_model),
         cmocka_unit_test(test_feed_budget_short_lines),
+        cmocka_unit_test(test_feed_burst_freed),
         cmocka_unit_test(test_feed_pool_handoff),
     };
 

@@ -117,6 +117,24 @@ recbuf_reset(struct recbuf *b)
     buf_reset(&b->data);
 }
 
+size_t
+recbuf_mem(const struct recbuf *b)
+{
+    return b->data.cap + b->cap * sizeof(struct recbuf_entry);
+}
+
+void
+recbuf_empty(struct recbuf *b, size_t keep)
+{
+    if (recbuf_mem(b) <= keep) {
+        recbuf_reset(b);
+        return;
+    }
+    size_t max_bytes = b->data.max, max_records = b->max_records;
+    recbuf_fini(b);
+    recbuf_init(b, max_bytes, max_records);
+}
+
 void
 recbuf_swap(struct recbuf *a, struct recbuf *b)
 {

@@ -40,6 +40,11 @@ int  recbuf_add(struct recbuf *b, const struct logrec *r);
  * recbuf_add, recbuf_reset or recbuf_fini. */
 void recbuf_get(const struct recbuf *b, size_t i, struct logrec *r);
 void recbuf_reset(struct recbuf *b);
+/* Empties b, and frees its memory when it holds more than keep bytes (a
+ * burst's buffers are not kept for good). */
+void recbuf_empty(struct recbuf *b, size_t keep);
+/* The bytes b has allocated (data and entries). */
+size_t recbuf_mem(const struct recbuf *b);
 /* Exchanges the contents of a and b. */
 void recbuf_swap(struct recbuf *a, struct recbuf *b);
 
