@@ -181,6 +181,29 @@ test_lossfile_bad_files(void **state)
     assert_int_equal(rmdir(f->path), 0);
 }
 
+/* A save that cannot complete (a directory in the file's place) says why
+ * and where, and leaves no temp file behind (the collector retries). */
+static void
+test_lossfile_save_fails(void **state)
+{
+    struct fixture *f = *state;
+    struct losses *l = losses_new(16);
+    char *err = NULL;
+
+    assert_int_equal(mkdir(f->path, 0700), 0);
+    feed(l, "node1", 10);
+    assert_int_equal(lossfile_save(l, 16, f->path, &err), -1);
+    assert_non_null(err);
+    assert_non_null(strstr(err, f->path));
+    assert_non_null(strstr(err, "directory"));
+    free(err);
+    char *cmd = xasprintf("test \"$(ls %s)\" = losses", f->dir);
+    assert_int_equal(system(cmd), 0);       /* no temp file left */
+    free(cmd);
+    assert_int_equal(rmdir(f->path), 0);
+    losses_free(l);
+}
+
 /* A symlink at the path is neither read nor written through. */
 static void
 test_lossfile_symlink(void **state)
@@ -213,6 +236,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_lossfile_save_load, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_lossfile_bad_files, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_lossfile_save_fails, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_lossfile_symlink, setup,
                                         teardown),
