@@ -376,7 +376,8 @@ int
 userconf_load(const char *path, int is_explicit, const char *home,
               struct userconf *out, char *err, size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: a FIFO is refused below, not waited on for a writer */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     char *text;
     ssize_t n = 0;
 

@@ -5,8 +5,8 @@
  * bad server/color/since, bad query name, unterminated quote, too many
  * words, a NUL or control byte, an over-long line); shell-like word
  * splitting against expected words; the path rules; the file rules
- * (missing, group-writable, another user's (as root), not regular) and
- * "~/" expansion.
+ * (missing, group-writable, another user's (as root), not regular, a
+ * FIFO without a writer) and "~/" expansion.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -200,6 +200,12 @@ test_userconf_load(void **state)
         print_message("[ SKIPPED  ] not root: another user's file\n");
     }
     assert_int_equal(userconf_load(dir, 1, "/h", &c, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "not a regular file"));
+    /* a FIFO is refused, not waited on for a writer (open would block) */
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    assert_int_equal(userconf_load(path, 1, "/h", &c, err, sizeof(err)),
+                     -1);
     assert_non_null(strstr(err, "not a regular file"));
     assert_int_equal(unlink(path), 0);
     assert_int_equal(rmdir(dir), 0);
