@@ -191,8 +191,8 @@ losses_sample(struct losses *l, const char *host, const struct wire_sample *s)
         losses_max(l, &r->cur.lines, v);
     else if (losses_str_is(&s->name, "shipper.lost.events"))
         losses_max(l, &r->cur.events, v);
-    else if ((r->flags | ((int)v & 3)) != r->flags) {
-        r->flags |= (int)v & 3;
+    else if ((r->flags | (int)((uint64_t)v & 3)) != r->flags) {
+        r->flags |= (int)((uint64_t)v & 3);    /* v <= 1e18: no int cast */
         l->version++;
     }
 }

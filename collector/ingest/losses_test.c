@@ -137,10 +137,14 @@ test_losses_bounded_and_malformed(void **state)
     feed(l, "node1", 1, "web", ID_A, -1, 0.5, 1, 0);   /* bad values */
     feed(l, "node1", 1, "web", ID_A, 10, 1, 1, 0);
     feed(l, "node1", 1, "db", ID_B, 10, 1, 1, 0);      /* past the cap */
+    /* flags past an int: only bits 0 and 1 count (2^32 + 1: bit 0) */
+    feed(l, "node1", 1, "web", ID_A, 10, 1, 1, 4294967297.0);
     losses_foreach(l, got_cb, &g);
     assert_int_equal(g.n, 1);
     assert_int_equal(g.rows[0].bytes, 10);
     assert_int_equal(g.rows[0].lines, 1);
+    assert_true(g.rows[0].is_bytes_bound);
+    assert_false(g.rows[0].is_lines_bound);
     assert_int_equal(losses_dropped(l), 1);
     losses_free(l);
 }
