@@ -125,6 +125,23 @@ srclabels_encode(struct buf *b, const struct store_source *src)
     return 0;
 }
 
+/* Cuts labels.lql back to its last good entry after a failed append
+ * (the write hook's "labels-cut" fault point stands for a cut that
+ * fails). Until it succeeds nothing is appended: entries after torn
+ * bytes would be lost at the next open. */
+static int
+srclabels_cut(struct store *s)
+{
+    if ((s->opt.write_hook &&
+         s->opt.write_hook("labels-cut", 0, s->opt.write_hook_arg)) ||
+        ftruncate(s->dl_fd, (off_t)s->dl_len) < 0) {
+        s->dl_is_torn = 1;
+        return -1;
+    }
+    s->dl_is_torn = 0;
+    return 0;
+}
+
 int
 srclabels_commit(struct store *s)
 {
@@ -133,6 +150,11 @@ srclabels_commit(struct store *s)
 
     if (s->n_dl_dirty == 0)
         return 0;
+    if (s->dl_fd >= 0 && s->dl_is_torn && srclabels_cut(s) < 0) {
+        store_set_err(s, "cut %s/" SRCLABELS_FILE " after a failed write: "
+                      "%s", s->dir, strerror(errno));
+        return -1;
+    }
     buf_init(&b, STORE_MAX_PENDING);
     for (size_t i = 0; i < s->n_sources; i++)
         if (s->sources[i]->is_dl_dirty &&
@@ -145,9 +167,8 @@ srclabels_commit(struct store *s)
         fdatasync(s->dl_fd) < 0) {
         store_set_err(s, "write %s/" SRCLABELS_FILE ": %s", s->dir,
                       s->dl_fd < 0 ? "not open" : strerror(errno));
-        /* a torn entry is cut at the next open; later ones go after it */
-        if (s->dl_fd >= 0 && ftruncate(s->dl_fd, (off_t)s->dl_len) < 0)
-            s->dl_len = UINT64_MAX;     /* unknown: stop appending */
+        if (s->dl_fd >= 0)
+            (void)srclabels_cut(s);     /* else cut before the next try */
         goto out;
     }
     s->dl_len += b.len;

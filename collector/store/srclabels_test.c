@@ -5,7 +5,7 @@
  * at commit and back after a reopen (also after the WAL's records were
  * sealed), last wins, the 64-set cap, a torn or damaged labels.lql (a
  * damaged entry amid good ones costing that entry only; one shorter than
- * its header), a
+ * its header), a failed append that cannot be cut back at first, a
  * failed write keeping the commit failing, a store written before labels
  * (no labels.lql) opening, and compaction of a mostly stale file.
  */
@@ -35,6 +35,7 @@ struct fx {
     struct store        *s;
     struct store_options opt;
     int                  fail_labels;
+    int                  fail_cut;      /* cutting a failed append fails */
 };
 
 static int
@@ -43,7 +44,8 @@ hook(const char *what, size_t len, void *arg)
     struct fx *f = arg;
 
     (void)len;
-    if (f->fail_labels && strcmp(what, "labels") == 0) {
+    if ((f->fail_labels && strcmp(what, "labels") == 0) ||
+        (f->fail_cut && strcmp(what, "labels-cut") == 0)) {
         errno = ENOSPC;
         return -1;
     }
@@ -433,6 +435,32 @@ test_srclabels_write_fails(void **state)
     assert_int_equal(n, 2);
 }
 
+/* A failed append that cannot be cut back either: commits fail while the
+ * cut keeps failing (appending after torn bytes would hide the entries at
+ * the next open), and succeed once it works, instead of failing until a
+ * restart. */
+static void
+test_srclabels_cut_fails(void **state)
+{
+    struct fx *f = *state;
+
+    fx_open(f);
+    put(f, CID, 1);
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(set(f, CID, "{\"a\":\"1\"}"), 1);
+    put(f, CID, 2);
+    f->fail_labels = 1;
+    f->fail_cut = 1;
+    assert_int_equal(store_commit(f->s), -1);
+    f->fail_labels = 0;
+    assert_int_equal(store_commit(f->s), -1);   /* still cannot cut */
+    assert_non_null(strstr(store_errstr(f->s), "labels.lql"));
+    f->fail_cut = 0;
+    assert_int_equal(store_commit(f->s), 0);
+    fx_open(f);
+    assert_string_equal(record_labels(f, CID), "{\"a\":\"1\"}");
+}
+
 static void
 test_srclabels_old_store_and_compaction(void **state)
 {
@@ -485,6 +513,7 @@ main(void)
         T(test_srclabels_damaged_entry_midway),
         T(test_srclabels_short_file),
         T(test_srclabels_write_fails),
+        T(test_srclabels_cut_fails),
         T(test_srclabels_old_store_and_compaction),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

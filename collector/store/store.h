@@ -28,8 +28,10 @@ struct store_cursor;
 /* Wall clock in unix nanoseconds (a seam for retention tests). */
 typedef int64_t (*store_clock_fn)(void *arg);
 /* Test seam called before each file write of len bytes; what is "wal",
- * "segment" or "hw". Returning -1 with errno set (e.g. ENOSPC) makes that
- * write fail as a full disk would. */
+ * "segment", "hw", "index", "quarantine", "labels", "labels-cut" (cutting
+ * a failed labels append back) or "block" (building a block). Returning
+ * -1 with errno set (e.g. ENOSPC) makes that step fail as a full disk
+ * would. */
 typedef int (*store_write_hook_fn)(const char *what, size_t len, void *arg);
 
 #define STORE_COMPRESS_ZSTD 0

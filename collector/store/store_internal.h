@@ -373,6 +373,7 @@ struct store {
     size_t                n_dl_sets, cap_dl_sets;
     int                   dl_fd;
     uint64_t              dl_len;       /* end of the last good entry */
+    uint8_t               dl_is_torn;   /* bytes past dl_len to cut first */
     uint64_t              n_dl_entries; /* entries in labels.lql */
     size_t                n_dl_dirty;
     uint64_t              n_dl_capped;
