@@ -28,6 +28,7 @@
 #include "collector/api/api_pool.h"
 #include "collector/metrics/downsample.h"
 #include "collector/metrics/redis_metrics.h"
+#include "common/labelset.h"
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
@@ -177,9 +178,39 @@ gset_cmp(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* One item of a GSET_TAG_KEYS reply. */
+static void
+gset_tag_key(struct gcall *c, const char *name)
+{
+    gitem(c);
+    gput(c, "{\"type\":\"string\",\"text\":");
+    gput_cstr(c, name);
+    gput(c, "}");
+}
+
+static void
+gset_item(struct gcall *c, const char *name)
+{
+    if (c->fmt == GSET_TAG_KEYS) {
+        gset_tag_key(c, name);
+        return;
+    }
+    gitem(c);
+    gput(c, c->fmt == GSET_VARIABLE ? "{\"__text\":" :
+            c->fmt == GSET_TAG_VALUES ? "{\"text\":" : "{\"label\":");
+    gput_cstr(c, name);
+    if (c->fmt != GSET_TAG_VALUES) {
+        gput(c, c->fmt == GSET_VARIABLE ? ",\"__value\":" : ",\"value\":");
+        gput_cstr(c, name);
+    }
+    gput(c, "}");
+}
+
 static void
 gset_reply(struct gcall *c)
 {
+    static const char *const fixed[] = { "host", "container", "image",
+                                         "stream" };
     size_t n = json_object_size(c->set), i = 0;
     const char **names = xcalloc(n + 1, sizeof(*names));
     const char *key;
@@ -189,46 +220,56 @@ gset_reply(struct gcall *c)
         names[i++] = key;
     qsort(names, n, sizeof(*names), gset_cmp);
     gput(c, "[");
-    for (i = 0; i < n; i++) {
-        gitem(c);
-        gput(c, c->fmt == GSET_VARIABLE ? "{\"__text\":" :
-                c->fmt == GSET_TAG_VALUES ? "{\"text\":" : "{\"label\":");
-        gput_cstr(c, names[i]);
-        if (c->fmt != GSET_TAG_VALUES) {
-            gput(c, c->fmt == GSET_VARIABLE ? ",\"__value\":" : ",\"value\":");
-            gput_cstr(c, names[i]);
-        }
-        gput(c, "}");
-    }
+    for (i = 0; c->fmt == GSET_TAG_KEYS && i < 4; i++)
+        gset_tag_key(c, fixed[i]);
+    for (i = 0; i < n; i++)
+        gset_item(c, names[i]);
     free(names);
     api_grafana_reply(c, "]");
 }
 
-/* 1 if (host, container, image) passes the narrowing matchers (NULL:
- * unknown, not checked) and those of the request's ad-hoc filters, except
- * the ones on the key being listed (they would hide its other values). */
+/* 1 if the subject passes the narrowing matchers and those of the
+ * request's ad-hoc filters, except the ones on the key being listed
+ * (they would hide its other values). */
 static int
-gset_passes(const struct gcall *c, const char *host, const char *container,
-            const char *image)
+gset_passes(const struct gcall *c, const struct grafana_subject *sub)
 {
-    const char *v[GRAFANA_K_N] = { host, container, image, NULL };
     const struct grafana_match *lists[2] = { c->nm, c->r.filters };
     size_t ns[2] = { c->n_nm, c->r.n_filters };
+    int is_key = c->want <= GW_DLABEL;
 
     for (size_t l = 0; l < 2; l++)
         for (size_t i = 0; i < ns[l]; i++)
-            if ((int)lists[l][i].key != (int)c->want &&
-                !grafana_match_value(&lists[l][i], v[lists[l][i].key]))
+            if (!(is_key && grafana_match_is_key(&lists[l][i],
+                                                 (enum grafana_key)c->want,
+                                                 c->want_label_key)) &&
+                !grafana_match_subject(&lists[l][i], sub))
                 return 0;
     return 1;
+}
+
+/* Adds "label.KEY" for each of the source's label keys. */
+static void
+gset_add_label_keys(struct gcall *c, const struct labelset *ls)
+{
+    char name[LABELSET_MAX_TEXT + 8];
+
+    for (size_t i = 0; ls != NULL && i < ls->n; i++) {
+        snprintf(name, sizeof(name), "label.%s", ls->keys[i]);
+        gset_add(c, name);
+    }
 }
 
 static void
 gset_store_cb(const struct store_source_info *si, void *arg)
 {
     struct gcall *c = arg;
+    struct grafana_subject sub = {
+        .names = { si->host, si->container, si->image, NULL },
+        .labels = si->labels, .has_labels = 1,
+    };
 
-    if (!gset_passes(c, si->host, si->container, si->image))
+    if (!gset_passes(c, &sub))
         return;
     if (c->want == GW_HOST)
         gset_add(c, si->host);
@@ -236,6 +277,10 @@ gset_store_cb(const struct store_source_info *si, void *arg)
         gset_add(c, si->container);
     else if (c->want == GW_IMAGE)
         gset_add(c, si->image);
+    else if (c->want == GW_DLABEL)
+        gset_add(c, labelset_get(si->labels, c->want_label_key));
+    else if (c->want == GW_TAG_KEYS)
+        gset_add_label_keys(c, si->labels);
 }
 
 static void
@@ -250,9 +295,11 @@ gset_latest_cb(int err, const char *errstr, const struct rm_latest *l,
         if (c->want_metric != NULL && strcmp(l[i].name, c->want_metric) != 0)
             continue;
         /* The host was checked before its values were asked for. */
-        if (!gset_passes(c, NULL, l[i].container, NULL))
+        struct grafana_subject sub = { .names = { NULL, l[i].container } };
+        if (!gset_passes(c, &sub))
             continue;
-        gset_add(c, c->want == GW_LABEL ? l[i].label : l[i].container);
+        gset_add(c, c->want == GW_METRIC_LABEL ? l[i].label
+                                               : l[i].container);
     }
     if (c->n_pending == 0)
         gset_reply(c);
@@ -278,7 +325,8 @@ gset_hosts_cb(int err, const char *errstr, const struct rm_host *h, size_t n,
     if (gcall_redis_back(c, err, errstr))
         return;
     for (size_t i = 0; i < n && i < GRAFANA_MAX_HOSTS && !c->is_done; i++) {
-        if (!gset_passes(c, h[i].host, NULL, NULL))
+        struct grafana_subject sub = { .names = { h[i].host } };
+        if (!gset_passes(c, &sub))
             continue;
         if (c->want == GW_HOST)
             gset_add(c, h[i].host);
@@ -292,7 +340,8 @@ gset_hosts_cb(int err, const char *errstr, const struct rm_host *h, size_t n,
 
 /* Collects c->want names that pass c->nm and the ad-hoc filters: from the
  * store when use_store, and from Redis (when there and use_redis) for
- * hosts, containers and labels. */
+ * hosts, containers and metric labels (Redis knows no image, stream or
+ * Docker label). */
 static void
 gset_collect(struct gcall *c, int use_store, int use_redis)
 {
@@ -300,16 +349,16 @@ gset_collect(struct gcall *c, int use_store, int use_redis)
     if (c->want == GW_STREAM) {
         gset_add(c, "stdout");
         gset_add(c, "stderr");
-    } else if (use_store && c->want != GW_LABEL)
+    } else if (use_store && c->want != GW_METRIC_LABEL)
         store_foreach_source(c->api->store, gset_store_cb, c);
-    if (!use_redis || grm(c) == NULL || c->want == GW_IMAGE ||
-        c->want == GW_STREAM) {
+    if (!use_redis || grm(c) == NULL || (c->want != GW_HOST &&
+        c->want != GW_CONTAINER && c->want != GW_METRIC_LABEL)) {
         gset_reply(c);
         return;
     }
     const char *host = grafana_match_exact(c->nm, c->n_nm, GRAFANA_K_HOST);
-    if (c->want != GW_HOST && host != NULL &&
-        gset_passes(c, host, NULL, NULL)) {
+    struct grafana_subject hsub = { .names = { host } };
+    if (c->want != GW_HOST && host != NULL && gset_passes(c, &hsub)) {
         gset_latest_of(c, host);
         return;
     }
@@ -422,18 +471,21 @@ gseries_name(const struct grafana_target *t, const struct rm_series *s,
 }
 
 /* 1 if the series passes the target's matchers and the ad-hoc filters
- * (a series has no image or stream: those are not applied). */
+ * (a series has no image, stream or Docker labels: those are not
+ * applied). */
 static int
 gseries_passes(const struct gcall *c, const struct grafana_target *t,
                const struct rm_series *s)
 {
-    const char *v[GRAFANA_K_N] = { s->host, s->container, NULL, NULL };
+    const struct grafana_subject sub = {
+        .names = { s->host, s->container },
+    };
     const struct grafana_match *lists[2] = { t->matches, c->r.filters };
     size_t ns[2] = { t->n_matches, c->r.n_filters };
 
     for (size_t l = 0; l < 2; l++)
         for (size_t i = 0; i < ns[l]; i++)
-            if (!grafana_match_value(&lists[l][i], v[lists[l][i].key]))
+            if (!grafana_match_subject(&lists[l][i], &sub))
                 return 0;
     return 1;
 }
@@ -592,7 +644,7 @@ gpayload_options(struct gcall *c)
     static const enum gwant wants[] = {
         [GRAFANA_F_HOST] = GW_HOST,
         [GRAFANA_F_CONTAINER] = GW_CONTAINER,
-        [GRAFANA_F_LABEL] = GW_LABEL,
+        [GRAFANA_F_LABEL] = GW_METRIC_LABEL,
     };
     int is_logs = grafana_kind_of(c->r.metric) != GRAFANA_T_METRIC;
 
@@ -649,15 +701,14 @@ gdispatch(struct gcall *c)
         gvariable(c);
         return;
     case GRAFANA_EP_TAG_KEYS:
-        gput(c, "[{\"type\":\"string\",\"text\":\"host\"},"
-                "{\"type\":\"string\",\"text\":\"container\"},"
-                "{\"type\":\"string\",\"text\":\"image\"},"
-                "{\"type\":\"string\",\"text\":\"stream\"}");
-        api_grafana_reply(c, "]");
+        c->fmt = GSET_TAG_KEYS;
+        c->want = GW_TAG_KEYS;
+        gset_collect(c, 1, 0);
         return;
     case GRAFANA_EP_TAG_VALUES:
         c->fmt = GSET_TAG_VALUES;
         c->want = (enum gwant)c->r.tag_key;
+        c->want_label_key = c->r.tag_label_key;
         gset_collect(c, 1, 1);
         return;
     case GRAFANA_EP_ANNOTATIONS:

@@ -31,15 +31,20 @@ enum gset_fmt {
     GSET_VARIABLE,      /* [{"__text":x,"__value":x}] */
     GSET_TAG_VALUES,    /* [{"text":x}] */
     GSET_OPTIONS,       /* [{"label":x,"value":x}] */
+    GSET_TAG_KEYS,      /* [{"type":"string","text":x}], fixed keys first */
 };
 
-/* What a name set collects: a matcher key, or a metric's labels. */
+/* What a name set collects: a matcher key's values (GW_DLABEL: those of
+ * the Docker label want_label_key), a metric's labels, or the label.KEY
+ * tag keys. */
 enum gwant {
     GW_HOST = GRAFANA_K_HOST,
     GW_CONTAINER = GRAFANA_K_CONTAINER,
     GW_IMAGE = GRAFANA_K_IMAGE,
     GW_STREAM = GRAFANA_K_STREAM,
-    GW_LABEL,
+    GW_DLABEL = GRAFANA_K_LABEL,
+    GW_METRIC_LABEL,
+    GW_TAG_KEYS,
 };
 
 struct gscan;
@@ -68,6 +73,7 @@ struct gcall {
     json_t                   *set;          /* names collected */
     enum gset_fmt             fmt;
     enum gwant                want;
+    const char               *want_label_key;   /* GW_DLABEL, from r */
     const char               *want_metric;  /* borrowed from r, or NULL */
     const struct grafana_match *nm;         /* narrowing matchers, from r */
     size_t                    n_nm;

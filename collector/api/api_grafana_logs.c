@@ -23,6 +23,7 @@
 #include "collector/api/api_pool.h"
 #include "collector/search/agg.h"
 #include "collector/search/search.h"
+#include "collector/store/namesel.h"
 #include "common/xmalloc.h"
 
 #define GRAFANA_MAX_CELLS ((size_t)4 << 20)     /* hosts x buckets counted */
@@ -72,6 +73,7 @@ struct gscan {
     struct agg_hist            *hists;          /* per host */
     size_t                      n_hosts;
     uint64_t                    n_damaged;
+    struct namesel             *sel;            /* spec.filter.sel */
 };
 
 void
@@ -83,6 +85,7 @@ api_grafana_scan_free(struct gscan *s)
         api_search_leave(s->api);
     search_free(s->search);
     query_free(s->q);
+    namesel_free(s->sel);
     for (size_t i = 0; i < s->n_hosts; i++) {
         free(s->hosts[i]);
         agg_hist_fini(&s->hists[i]);
@@ -118,6 +121,42 @@ gscan_filter(const struct gcall *c, const struct grafana_target *t,
                                                                   : -1;
 }
 
+/* A selection the store can narrow blocks by (NULL: none) for the first
+ * ad-hoc filter `label.KEY = V` (or a set of at most NAMESEL_MAX_PATTERNS
+ * names) whose key and values are plain (no '=' in the key, no glob
+ * character in a value, no "" value: it selects sources without KEY): namesel's label patterns KEY=GLOB, alternatives.
+ * The emit callback still checks every matcher. */
+static struct namesel *
+gscan_label_sel(const struct grafana_match *m, size_t n)
+{
+    char pat[2 * 256 + 2];
+    char *err = NULL;
+
+    for (size_t i = 0; i < n; i++) {
+        if (m[i].key != GRAFANA_K_LABEL || m[i].op != GRAFANA_OP_EQ ||
+            m[i].n_values > NAMESEL_MAX_PATTERNS ||
+            strchr(m[i].label_key, '=') != NULL)
+            continue;
+        struct namesel *ns = namesel_new();
+        size_t j;
+        for (j = 0; j < m[i].n_values; j++) {
+            if (m[i].values[j][0] == '\0' ||   /* "": label missing */
+                strpbrk(m[i].values[j], "*?[\\") != NULL)
+                break;
+            snprintf(pat, sizeof(pat), "%s=%s", m[i].label_key,
+                     m[i].values[j]);
+            if (namesel_add(ns, NAMESEL_LABEL, pat, &err) < 0)
+                break;
+        }
+        free(err);
+        err = NULL;
+        if (j == m[i].n_values)
+            return ns;
+        namesel_free(ns);
+    }
+    return NULL;
+}
+
 /* 1 if the store filter f already does all that the matchers m[0..n)
  * ask (each an exact value it filters on): then the search's own limit is
  * the rows' limit, and it may stop reading early. */
@@ -129,6 +168,7 @@ gscan_is_pushed(const struct grafana_match *m, size_t n,
         const char *want[GRAFANA_K_N] = {
             f->host, f->container, f->image,
             f->stream >= 0 ? logrec_stream_name((uint8_t)f->stream) : NULL,
+            NULL,       /* labels: the sel narrows, the matcher decides */
         };
         const char *v = want[m[i].key];
         if (m[i].op != GRAFANA_OP_EQ || m[i].n_values != 1 || v == NULL ||
@@ -159,6 +199,8 @@ api_grafana_scan_start(struct gcall *c, const struct grafana_target *t,
     s->icase = icase;
     memset(&spec, 0, sizeof(spec));
     gscan_filter(c, t, host, &spec.filter);
+    s->sel = gscan_label_sel(c->r.filters, c->r.n_filters);
+    spec.filter.sel = s->sel;
     /* Rows are counted after the matchers; the search may stop at the
      * limit itself when the store filter does all they ask. */
     spec.limit = UINT64_MAX;

@@ -12,11 +12,14 @@
 #include <string.h>
 
 #include "collector/search/query_regex.h"
+#include "common/labelset.h"
 #include "common/xmalloc.h"
 
 static const char *const gm_keys[GRAFANA_K_N] = {
-    "host", "container", "image", "stream",
+    "host", "container", "image", "stream", "label.KEY",
 };
+
+#define GM_LABEL_PREFIX "label."
 
 int
 grafana_fail(char **errstr, const char *fmt, ...)
@@ -32,15 +35,23 @@ grafana_fail(char **errstr, const char *fmt, ...)
 }
 
 int
-grafana_key_parse(const char *s, enum grafana_key *out)
+grafana_key_parse(const char *s, enum grafana_key *out, char **label_key)
 {
-    for (int k = 0; k < GRAFANA_K_N; k++) {
+    size_t np = strlen(GM_LABEL_PREFIX);
+
+    *label_key = NULL;
+    for (int k = 0; k < GRAFANA_K_LABEL; k++) {
         if (strcmp(s, gm_keys[k]) == 0) {
             *out = (enum grafana_key)k;
             return 0;
         }
     }
-    return -1;
+    if (strncmp(s, GM_LABEL_PREFIX, np) != 0 || s[np] == '\0' ||
+        !labelset_text_is_valid(s + np, strlen(s + np)))
+        return -1;
+    *out = GRAFANA_K_LABEL;
+    *label_key = xstrdup(s + np);
+    return 0;
 }
 
 const char *
@@ -150,14 +161,17 @@ gm_compile(struct grafana_match *m, json_t *v, const char *path,
 }
 
 int
-grafana_match_parse(enum grafana_key k, const char *op, json_t *v,
-                    json_t *vs, const char *path, int allow_empty,
+grafana_match_parse(enum grafana_key k, const char *label_key,
+                    const char *op, json_t *v, json_t *vs,
+                    const char *path, int allow_empty,
                     struct grafana_match *m, char **errstr)
 {
     int rc;
 
     memset(m, 0, sizeof(*m));
     m->key = k;
+    if (k == GRAFANA_K_LABEL)
+        m->label_key = xstrdup(label_key);
     if (strcmp(op, "=") == 0 || strcmp(op, "!=") == 0) {
         m->op = op[0] == '=' ? GRAFANA_OP_EQ : GRAFANA_OP_NE;
         rc = gm_add_values(m, v, path, allow_empty, errstr);
@@ -183,6 +197,7 @@ grafana_match_fini(struct grafana_match *m)
     for (size_t i = 0; i < m->n_values; i++)
         free(m->values[i]);
     free(m->values);
+    free(m->label_key);
     query_regex_free(m->re);
     memset(m, 0, sizeof(*m));
 }
@@ -206,29 +221,56 @@ grafana_match_value(const struct grafana_match *m, const char *value)
 }
 
 const char *
-grafana_record_value(const struct logrec *r, enum grafana_key k)
+grafana_subject_value(const struct grafana_subject *s,
+                      const struct grafana_match *m)
 {
-    switch (k) {
-    case GRAFANA_K_HOST:
-        return r->host != NULL ? r->host : "";
-    case GRAFANA_K_CONTAINER:
-        return r->container != NULL ? r->container : "";
-    case GRAFANA_K_IMAGE:
-        return r->image != NULL ? r->image : "";
-    case GRAFANA_K_STREAM:
-        return logrec_stream_name(r->stream);
-    case GRAFANA_K_N:
-        break;
-    }
-    return NULL;
+    if (m->key < GRAFANA_K_LABEL)
+        return s->names[m->key];
+    if (!s->has_labels)
+        return NULL;
+    const char *v = labelset_get(s->labels, m->label_key);
+    return v != NULL ? v : "";
+}
+
+int
+grafana_match_subject(const struct grafana_match *m,
+                      const struct grafana_subject *s)
+{
+    return grafana_match_value(m, grafana_subject_value(s, m));
+}
+
+void
+grafana_subject_of_record(const struct logrec *r, struct grafana_subject *s)
+{
+    s->names[GRAFANA_K_HOST] = r->host != NULL ? r->host : "";
+    s->names[GRAFANA_K_CONTAINER] = r->container != NULL ? r->container : "";
+    s->names[GRAFANA_K_IMAGE] = r->image != NULL ? r->image : "";
+    s->names[GRAFANA_K_STREAM] = logrec_stream_name(r->stream);
+    s->labels = r->labels;
+    s->has_labels = 1;
+}
+
+int
+grafana_match_is_key(const struct grafana_match *m, enum grafana_key k,
+                     const char *label_key)
+{
+    if (m->key != k)
+        return 0;
+    return k != GRAFANA_K_LABEL ||
+           (label_key != NULL && strcmp(m->label_key, label_key) == 0);
 }
 
 int
 grafana_match_record(const struct grafana_match *m, size_t n,
                      const struct logrec *r)
 {
+    struct grafana_subject s;
+
+    if (n == 0)
+        return 1;
+    grafana_subject_of_record(r, &s);
     for (size_t i = 0; i < n; i++)
-        if (!grafana_match_value(&m[i], grafana_record_value(r, m[i].key)))
+        if (!grafana_match_subject(&m[i], &s))
             return 0;
     return 1;
 }
@@ -237,6 +279,8 @@ const char *
 grafana_match_exact(const struct grafana_match *m, size_t n,
                     enum grafana_key k)
 {
+    if (k == GRAFANA_K_LABEL)
+        return NULL;
     for (size_t i = 0; i < n; i++)
         if (m[i].key == k && m[i].op == GRAFANA_OP_EQ &&
             m[i].n_values == 1)

@@ -186,7 +186,7 @@ gr_payload_names(enum grafana_key k, json_t *v, const char *path,
     if (allow_empty && p->is_log && json_is_string(v) &&
         json_string_length(v) == 0)
         return 0;
-    if (grafana_match_parse(k, "=", v, NULL, path, allow_empty,
+    if (grafana_match_parse(k, NULL, "=", v, NULL, path, allow_empty,
                             &p->m[p->n_m], errstr) < 0)
         return -1;
     p->n_m++;
@@ -299,7 +299,7 @@ gr_filter_one(json_t *f, const char *path, struct grafana_req *r,
               char **errstr)
 {
     char sub[96];
-    char *key = NULL, *op = NULL;
+    char *key = NULL, *op = NULL, *label_key = NULL;
     enum grafana_key k;
     int rc = -1;
 
@@ -308,9 +308,9 @@ gr_filter_one(json_t *f, const char *path, struct grafana_req *r,
     snprintf(sub, sizeof(sub), "%s.key", path);
     if (gr_name(json_object_get(f, "key"), sub, &key, errstr) < 0)
         goto out;
-    if (grafana_key_parse(key, &k) < 0) {
+    if (grafana_key_parse(key, &k, &label_key) < 0) {
         grafana_fail(errstr, "%s: unknown key '%.64s' (host, container, "
-                     "image, stream)", sub, key);
+                     "image, stream, label.KEY)", sub, key);
         goto out;
     }
     snprintf(sub, sizeof(sub), "%s.operator", path);
@@ -324,13 +324,16 @@ gr_filter_one(json_t *f, const char *path, struct grafana_req *r,
         grafana_fail(errstr, "%s: missing", sub);
         goto out;
     }
-    rc = grafana_match_parse(k, op, v != NULL ? v : vs, vs, sub, 0,
+    /* label.KEY = "": the label is missing (Prometheus's rule) */
+    rc = grafana_match_parse(k, label_key, op, v != NULL ? v : vs, vs, sub,
+                             k == GRAFANA_K_LABEL,
                              &r->filters[r->n_filters], errstr);
     if (rc == 0)
         r->n_filters++;
 out:
     free(key);
     free(op);
+    free(label_key);
     return rc;
 }
 
@@ -580,9 +583,9 @@ gr_tag_values(json_t *root, struct grafana_req *r, char **errstr)
 
     if (gr_name(json_object_get(root, "key"), "key", &key, errstr) < 0)
         return -1;
-    if (grafana_key_parse(key, &r->tag_key) < 0)
+    if (grafana_key_parse(key, &r->tag_key, &r->tag_label_key) < 0)
         rc = grafana_fail(errstr, "key: unknown '%.64s' (host, container, "
-                          "image, stream)", key);
+                          "image, stream, label.KEY)", key);
     free(key);
     return rc;
 }
@@ -722,6 +725,7 @@ grafana_req_fini(struct grafana_req *r)
         grafana_match_fini(&r->payload_m[i]);
     free(r->payload_m);
     free(r->metric);
+    free(r->tag_label_key);
     free(r->annotation_json);
     free(r->anno_q);
     free(r->anno_host);

@@ -96,6 +96,7 @@ struct grafana_req {
     enum grafana_field field;           /* /metric-payload-options */
     enum grafana_var var;               /* /variable */
     enum grafana_key tag_key;           /* /tag-values */
+    char    *tag_label_key;             /* its KEY for label.KEY */
     /* /annotations: the request's annotation object as compact JSON text
      * (echoed in each reply item), and the log query it asks for. */
     char    *annotation_json;

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "collector/api/grafana_req.h"
+#include "common/labelset.h"
 #include "common/xmalloc.h"
 
 #define NOW 1795787440123LL     /* 2026-11-27T13:50:40.123Z in ms */
@@ -334,6 +335,71 @@ test_grafana_match_semantics(void **state)
     grafana_req_fini(&r);
 }
 
+/* label.KEY filters: the Docker label's value, "" when the source has no
+ * such label; not applied where labels are unknown (metric series). */
+static void
+test_grafana_label_filters(void **state)
+{
+    struct grafana_req r;
+    const char *k[] = { "app", "com.docker.compose.service" };
+    const char *v[] = { "shop", "web" };
+    struct labelset *ls = labelset_new(k, v, 2, NULL);
+    struct logrec rec = {
+        .host = "node1", .container = "web-1", .image = "nginx:1",
+        .stream = LOGREC_STDOUT, .msg = "x", .msg_len = 1, .labels = ls,
+    };
+    struct grafana_subject series = { .names = { "node1", "web-1" } };
+
+    (void)state;
+    ok(GRAFANA_EP_QUERY, "{\"filters\":[{\"key\":"
+       "\"label.com.docker.compose.service\",\"operator\":\"=\","
+       "\"value\":\"web\"},{\"key\":\"label.app\",\"operator\":\"=~\","
+       "\"value\":\"sh.p\"}],\"targets\":[]}", &r);
+    assert_int_equal(r.n_filters, 2);
+    assert_true(has_match(r.filters, 2, GRAFANA_K_LABEL, GRAFANA_OP_EQ,
+                          "web"));
+    assert_string_equal(r.filters[0].label_key,
+                        "com.docker.compose.service");
+    assert_string_equal(r.filters[1].label_key, "app");
+    assert_true(grafana_match_record(r.filters, 2, &rec));
+    assert_true(grafana_match_subject(&r.filters[0], &series));
+    assert_null(grafana_match_exact(r.filters, 2, GRAFANA_K_LABEL));
+    rec.labels = NULL;                  /* no labels: the value is "" */
+    assert_false(grafana_match_record(r.filters, 1, &rec));
+    grafana_req_fini(&r);
+    ok(GRAFANA_EP_QUERY, "{\"filters\":[{\"key\":\"label.app\","
+       "\"operator\":\"!=\",\"value\":\"shop\"}],\"targets\":[]}", &r);
+    assert_true(grafana_match_record(r.filters, 1, &rec));
+    rec.labels = ls;
+    assert_false(grafana_match_record(r.filters, 1, &rec));
+    assert_true(grafana_match_is_key(&r.filters[0], GRAFANA_K_LABEL, "app"));
+    assert_false(grafana_match_is_key(&r.filters[0], GRAFANA_K_LABEL, "x"));
+    assert_false(grafana_match_is_key(&r.filters[0], GRAFANA_K_HOST, NULL));
+    grafana_req_fini(&r);
+    /* label.KEY = "": the source has no such label */
+    ok(GRAFANA_EP_QUERY, "{\"filters\":[{\"key\":\"label.db\","
+       "\"operator\":\"=\",\"value\":\"\"}],\"targets\":[]}", &r);
+    assert_true(grafana_match_record(r.filters, 1, &rec));
+    grafana_req_fini(&r);
+    ok(GRAFANA_EP_QUERY, "{\"filters\":[{\"key\":\"label.app\","
+       "\"operator\":\"=\",\"value\":\"\"}],\"targets\":[]}", &r);
+    assert_false(grafana_match_record(r.filters, 1, &rec));
+    grafana_req_fini(&r);
+    bad(GRAFANA_EP_QUERY, "{\"filters\":[{\"key\":\"host\","
+        "\"operator\":\"=\",\"value\":\"\"}],\"targets\":[]}",
+        "must not be empty");
+    bad(GRAFANA_EP_QUERY, "{\"filters\":[{\"key\":\"label.\","
+        "\"operator\":\"=\",\"value\":\"x\"}],\"targets\":[]}",
+        "unknown key 'label.'");
+    bad(GRAFANA_EP_QUERY, "{\"filters\":[{\"key\":\"label.a\\u0001\","
+        "\"operator\":\"=\",\"value\":\"x\"}],\"targets\":[]}",
+        "unknown key");
+    bad(GRAFANA_EP_QUERY, "{\"filters\":[{\"key\":\"labels\","
+        "\"operator\":\"=\",\"value\":\"x\"}],\"targets\":[]}",
+        "(host, container, image, stream, label.KEY)");
+    labelset_free(ls);
+}
+
 static void
 test_grafana_query_bad(void **state)
 {
@@ -631,7 +697,14 @@ test_grafana_tags(void **state)
     grafana_req_fini(&r);
     ok(GRAFANA_EP_TAG_VALUES, "{\"key\":\"stream\"}", &r);
     assert_int_equal(r.tag_key, GRAFANA_K_STREAM);
+    assert_null(r.tag_label_key);
     grafana_req_fini(&r);
+    ok(GRAFANA_EP_TAG_VALUES, "{\"key\":\"label.com.docker.compose."
+       "project\"}", &r);
+    assert_int_equal(r.tag_key, GRAFANA_K_LABEL);
+    assert_string_equal(r.tag_label_key, "com.docker.compose.project");
+    grafana_req_fini(&r);
+    bad(GRAFANA_EP_TAG_VALUES, "{\"key\":\"label.\"}", "unknown 'label.'");
     bad(GRAFANA_EP_TAG_VALUES, "{}", "key: must be a string");
     bad(GRAFANA_EP_TAG_VALUES, "{\"key\":\"city\"}", "unknown 'city'");
 }
@@ -722,6 +795,7 @@ main(void)
         cmocka_unit_test(test_grafana_metrics_bodies),
         cmocka_unit_test(test_grafana_variable),
         cmocka_unit_test(test_grafana_tags),
+        cmocka_unit_test(test_grafana_label_filters),
         cmocka_unit_test(test_grafana_annotations),
         cmocka_unit_test(test_grafana_step),
     };

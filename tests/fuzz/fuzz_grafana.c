@@ -25,6 +25,7 @@ fuzz_check_matches(const struct grafana_match *m, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         assert(m[i].key < GRAFANA_K_N);
+        assert((m[i].key == GRAFANA_K_LABEL) == (m[i].label_key != NULL));
         assert(m[i].n_values >= 1 && m[i].n_values <= GRAFANA_MAX_VALUES);
         int is_re = m[i].op == GRAFANA_OP_RE || m[i].op == GRAFANA_OP_NRE;
         assert(is_re == (m[i].re != NULL));

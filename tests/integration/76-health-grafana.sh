@@ -13,7 +13,8 @@
 # - grafana_check.py: every dashboard of dashboards/*.json is valid and its
 #   every panel target, annotation and template variable, sent to
 #   /grafana/query or /grafana/variable as the plugin sends them, returns
-#   non-empty data; the plugin's request shapes (ad-hoc filters, multi-value
+#   non-empty data; the plugin's request shapes (ad-hoc filters, label.KEY
+#   tag keys and filters on node1/web's Docker labels, multi-value
 #   variables, free-form payloads) and every other /grafana endpoint answer
 #   as collector/GRAFANA.md says; logs:count honours q; bucket times are
 #   multiples of the step; bad bodies get 400 with a JSON error; HEAD and
@@ -43,6 +44,14 @@ for n in node1 node2; do
     cp -r "$REPO/tests/data/metrics/v1/t0" "$IT_TMP/$n.tree"
     chmod -R u+w "$IT_TMP/$n.tree"
 done
+
+# node1/web has Docker labels (Grafana's label.KEY tag keys and filters).
+python3 - "$IT_TMP/node1.tree/docker/containers/$WEB_ID/config.v2.json" <<'EOF'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["Config"]["Labels"] = {"app": "shop", "com.docker.compose.service": "web"}
+json.dump(c, open(sys.argv[1], "w"))
+EOF
 
 # node1/web: 40 lines over the last minute, every 4th an error.
 python3 - "$IT_TMP/node1.tree/docker/containers/$WEB_ID/$WEB_ID-json.log" <<'EOF'

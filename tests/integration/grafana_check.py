@@ -261,7 +261,35 @@ def check_new_shapes():
                          "range": rng, "variables": {"host": {"value": [HOST]}}})
     assert {"__text": CONTAINER, "__value": CONTAINER} in v, v
     keys = [k["text"] for k in ok("/tag-keys", {})]
-    assert keys == ["host", "container", "image", "stream"], keys
+    # the fixed keys, then the Docker labels of the stored containers
+    assert keys == ["host", "container", "image", "stream", "label.app",
+                    "label.com.docker.compose.service"], keys
+    assert ok("/tag-values", {"key": "label.app"}) == [{"text": "shop"}]
+    assert ok("/tag-values", {"key": "label.app", "filters": [
+        f("host", "=", "n9")]}) == []
+    assert ok("/tag-values", {"key": "label.app", "filters": [
+        f("label.app", "=", "other")]}) == [{"text": "shop"}]
+    # label filters select records: "" for a container without the label
+    svc = "label.com.docker.compose.service"
+    assert len(rows([f("label.app", "=", "shop")])) == 40
+    assert len(rows([f(svc, "=", ["x", "web"]), f("label.app", "!=", "x")])) == 40
+    assert rows([f("label.app", "=", "other")]) == []
+    assert rows([f("label.app", "!=", "shop")]) == []
+    assert rows([f("label.nope", "!=", "")]) == []
+    assert len(rows([f("label.nope", "=", "")])) == 40
+    assert rows([f("label.app", "=", "")]) == []
+    assert len(rows([f("label.nope", "=~", "")])) == 40
+    assert len(rows([f(svc, "=~", "w.b")])) == 40
+    r = q([{"target": "logs:count", "refId": "A", "payload": ""}],
+          filters=[f("label.app", "=", "shop")])
+    assert count_of(r, HOST) == 40 * 60 / 2, r
+    r = q([{"target": "logs:count", "refId": "A", "payload": ""}],
+          filters=[f("label.app", "=", "other")])
+    assert count_of(r, HOST) == 0, r
+    # metric series have no labels: a label filter does not hide them
+    r = q([{"target": "container.cpu_pct", "refId": "A",
+            "payload": {"host": HOST}}], filters=[f("label.app", "=", "x")])
+    assert r, r
     tv = ok("/tag-values", {"key": "container", "filters": [
         f("host", "=", "n9")]})
     assert tv == [], tv
@@ -428,6 +456,8 @@ def check_rejections():
         "bad log query")
     bad("/query", {"targets": [], "filters": [{"key": "city", "operator": "=",
                                                "value": "x"}]}, "bad filter")
+    bad("/query", {"targets": [], "filters": [{"key": "label.", "operator": "=",
+                                               "value": "x"}]}, "label. no key")
     bad("/query", {"targets": [], "filters": [{"key": "host", "operator": "<",
                                                "value": "x"}]}, "bad operator")
     bad("/metric-payload-options", {"name": "host"}, "no metric")
