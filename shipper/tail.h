@@ -100,12 +100,15 @@ void tail_free(struct tailer *t);
 
 /*
  * Positions the tailer: at the saved resume point (the file whose dev+ino
- * match, live or rotated) or, if resume is NULL, at the start of the oldest
- * existing file with logical offset 0. A saved file that no longer exists
- * (missed by two listings in a row: one taken mid-rotation can miss a file
- * that is there) counts a gap and starts at the oldest file, continuing
- * the saved logical offset. Returns 0, or -1 when no log file exists yet
- * (tail_step retries).
+ * match and whose first bytes are still the saved fingerprint's, live or
+ * rotated; else a file with those first bytes on another inode) or, if
+ * resume is NULL, at the start of the oldest existing file with logical
+ * offset 0. A saved file shown gone (two listings in a row that miss it,
+ * name the same files and end with the live file: a listing taken
+ * mid-rotation can miss a file that is there) counts a gap and starts at
+ * the oldest file, continuing the saved logical offset. Returns 0, or -1
+ * when no log file exists yet or the listings do not show the saved file
+ * gone (tail_step retries; never a file read under another's offsets).
  */
 int tail_start(struct tailer *t, const struct tail_pos *resume);
 

@@ -202,6 +202,8 @@ model_new(void)
     m->live = xasprintf("%s/%s-json.log", m->dir, ID);
     m->max_file = 3;
     m->rot_step = -1;
+    miss_name = NULL;   /* a failed test may have left it */
+    miss_left = 0;
     return m;
 }
 
@@ -269,6 +271,144 @@ test_tail_restart_saved_file_missed_by_listing(void **state)
     model_free(m);
 }
 
+/* Writes four lines, rotates, writes two (the saved file, live), reads
+ * them all and returns the resume point of line 4 (acknowledged: the
+ * collector stored lines 0-5); then writes line 6 while the tailer is
+ * down. */
+static struct tail_pos
+read_then_kill(struct model *m, struct tail_config *cfg,
+               struct shipper_counters *ctr, unsigned *seq, char **pending)
+{
+    for (int i = 0; i < 4; i++)         /* the older file, now .1 */
+        write_line(m, (*seq)++, pending);
+    rotate(m);
+    write_line(m, (*seq)++, pending);   /* the saved file, live */
+    write_line(m, (*seq)++, pending);
+    struct tailer *t = tail_new(m->dir, ID, cfg, ctr);
+    assert_int_equal(tail_start(t, NULL), 0);
+    for (int i = 0; i < 100 && tail_step(t, store, m) == TAIL_DATA; i++)
+        ;
+    assert_int_equal(m->n_emit, 6);
+    struct tail_pos saved = m->resumes[4];
+    tail_free(t);                       /* kill */
+    write_line(m, (*seq)++, pending);
+    return saved;
+}
+
+/* Steps until idle, restarting (tail_step -> tail_start) while it waits. */
+static void
+drain(struct tailer *t, struct model *m)
+{
+    for (int i = 0; i < 100; i++)
+        if (tail_step(t, store, m) == TAIL_IDLE)
+            break;
+}
+
+/* Two listings in a row missed the saved file (the live name failed to
+ * stat in both, as mid-rotation): taken for gone, the oldest file (.1,
+ * older than the saved one) was read under the saved offsets, its lines
+ * stored twice. Two listings that differ, or agree but lack the live
+ * file, are no proof: the tailer waits (tail_start -1) and lists again at
+ * the next step. */
+static void
+test_tail_restart_saved_file_missed_by_two_listings(void **state)
+{
+    struct model *m = model_new();
+    struct shipper_counters ctr;
+    struct tail_config cfg = { .max_record = 1 << 20, .chunk = 4096 };
+    char *pending = NULL;
+    unsigned seq = 0;
+
+    (void)state;
+    memset(&ctr, 0, sizeof(ctr));
+    struct tail_pos saved = read_then_kill(m, &cfg, &ctr, &seq, &pending);
+    struct tailer *t = tail_new(m->dir, ID, &cfg, &ctr);
+    miss_name = strrchr(m->live, '/') + 1;
+    miss_left = 2;
+    (void)tail_start(t, &saved);
+    drain(t, m);
+    assert_int_equal(miss_left, 0);
+    miss_name = NULL;
+    for (unsigned i = 0; i < seq; i++)
+        assert_int_equal(m->stored[i], 1);
+    assert_int_equal(ctr.gaps, 0);
+    tail_free(t);
+    model_free(m);
+}
+
+/* The same, missed by six listings: still waits, never reads .1 again. */
+static void
+test_tail_restart_saved_file_missed_by_many_listings(void **state)
+{
+    struct model *m = model_new();
+    struct shipper_counters ctr;
+    struct tail_config cfg = { .max_record = 1 << 20, .chunk = 4096 };
+    char *pending = NULL;
+    unsigned seq = 0;
+
+    (void)state;
+    memset(&ctr, 0, sizeof(ctr));
+    struct tail_pos saved = read_then_kill(m, &cfg, &ctr, &seq, &pending);
+    struct tailer *t = tail_new(m->dir, ID, &cfg, &ctr);
+    miss_name = strrchr(m->live, '/') + 1;
+    miss_left = 6;
+    assert_int_equal(tail_start(t, &saved), -1);
+    assert_int_equal(tail_step(t, store, m), TAIL_NOFILE);
+    drain(t, m);
+    assert_int_equal(miss_left, 0);
+    miss_name = NULL;
+    for (unsigned i = 0; i < seq; i++)
+        assert_int_equal(m->stored[i], 1);
+    assert_int_equal(ctr.gaps, 0);
+    tail_free(t);
+    model_free(m);
+}
+
+/* Copies name to a new inode (the data root copied while the shipper was
+ * stopped): the same bytes under another inode number. */
+static void
+copy_to_new_inode(const char *name)
+{
+    char *cmd = xasprintf("cp -p '%s' '%s.tmp' && mv '%s.tmp' '%s'", name,
+                          name, name, name);
+
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+}
+
+/* No file has the saved inode, but one has the saved file's first bytes
+ * (every file copied to a new inode): that is the saved file, resumed at
+ * the saved position. Started at the oldest file instead, .1 and the
+ * saved file were read again under the saved offsets: stored twice. */
+static void
+test_tail_restart_saved_file_found_by_fingerprint(void **state)
+{
+    struct model *m = model_new();
+    struct shipper_counters ctr;
+    struct tail_config cfg = { .max_record = 1 << 20, .chunk = 4096 };
+    char *pending = NULL;
+    unsigned seq = 0;
+
+    (void)state;
+    memset(&ctr, 0, sizeof(ctr));
+    struct tail_pos saved = read_then_kill(m, &cfg, &ctr, &seq, &pending);
+    char *older = xasprintf("%s.1", m->live);
+    copy_to_new_inode(older);
+    copy_to_new_inode(m->live);
+    free(older);
+    struct tailer *t = tail_new(m->dir, ID, &cfg, &ctr);
+    assert_int_equal(tail_start(t, &saved), 0);
+    drain(t, m);
+    for (unsigned i = 0; i < seq; i++)
+        assert_int_equal(m->stored[i], 1);
+    assert_int_equal(ctr.gaps, 0);
+    struct tail_loss loss;
+    tail_loss_get(t, &loss);
+    assert_int_equal(loss.events, 0);
+    tail_free(t);
+    model_free(m);
+}
+
 static void
 run_seed(uint64_t seed)
 {
@@ -329,6 +469,9 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tail_restart_saved_file_missed_by_listing),
+        cmocka_unit_test(test_tail_restart_saved_file_missed_by_two_listings),
+        cmocka_unit_test(test_tail_restart_saved_file_missed_by_many_listings),
+        cmocka_unit_test(test_tail_restart_saved_file_found_by_fingerprint),
         cmocka_unit_test(test_tail_restart_never_stores_twice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
