@@ -140,6 +140,7 @@ struct tailer {
     int                      n_start_holed; /* starts whose listings agreed
                                                but lacked the live file */
     int                      is_start_unsure; /* saved file: logged once */
+    int                      is_saved_replaced; /* logged once */
     uint64_t                 seen_size;  /* our file's largest size seen */
     struct tail_loss         loss;
 };
@@ -1208,8 +1209,10 @@ tail_saved_find(struct tailer *t, const struct tail_file *files, size_t n)
         int r = tail_saved_check(t, &files[i]);
         if (r != 0)
             return r > 0 ? i : -2;
-        log_warn("tail", "saved file replaced (its inode reused) "
-                 "container=%.12s", t->id);
+        if (!t->is_saved_replaced)
+            log_warn("tail", "saved file replaced (its inode reused) "
+                     "container=%.12s", t->id);
+        t->is_saved_replaced = 1;
     }
     for (size_t k = 0; k < n; k++) {
         if ((ssize_t)k != i && tail_saved_content_is(t, &files[k])) {
