@@ -231,7 +231,7 @@ rotate(struct model *m)
  * deleted and started at the oldest file, an older one, under the saved
  * (higher) logical offset: its lines and the saved file's were sent again
  * under new offsets above the stored ones. Gone means missed by two
- * listings in a row, as for noted files (tail_known_update). */
+ * listings in a row, as for noted files (tail_ahead_update). */
 static void
 test_tail_restart_saved_file_missed_by_listing(void **state)
 {
