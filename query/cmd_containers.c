@@ -1,56 +1,47 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cmd_containers: `logq containers [--host H] [--json]`: every container
- * the collector has stored lines for (GET /api/v1/containers) as an aligned
- * table, or JSON lines.
+ * the collector has stored lines for (GET /api/v1/containers), sorted by
+ * host and name, with its state and restart count from the shipper's
+ * metrics (GET /api/v1/health?containers=all; "-" without --redis), as an
+ * aligned table or JSON lines (containers_view.c).
  */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/buf.h"
 #include "query/cmd.h"
+#include "query/containers_view.h"
+#include "query/health.h"
 #include "query/output.h"
 
+/* The metrics' view of every container into *h: 0, or -1 (no metrics:
+ * the collector runs without --redis, or the request failed; a failure
+ * other than "metrics disabled" is named on stderr). */
 static int
-containers_print(const struct cmd_env *env, const struct list_args *a,
-                 const struct reply_list *l, struct buf *out)
+containers_health(const struct cmd_env *env, const struct list_args *a,
+                  struct health_reply *h)
 {
-    struct output_table t;
-    static const char *const head[] = { "HOST", "CONTAINER", "ID", "IMAGE",
-                                        "LINES", "LAST SEEN" };
+    struct url u;
+    struct buf body;
+    const char *server;
+    char err[512];
+    int rc = -1;
 
-    output_table_init(&t, 6, 0x10);
-    output_table_add(&t, head);
-    size_t *order = reply_list_sorted(l);
-    for (size_t k = 0; k < l->n_items; k++) {
-        size_t i = order[k];
-        const struct reply_item *it = &l->items[i];
-        char id[13], n_lines[24], age[48];
-        if (!args_names_match(&a->hosts, it->host, 0))
-            continue;
-        if (a->common.is_json) {
-            if (reply_list_item_json(l, i, out) < 0)
-                goto fail;
-            continue;
-        }
-        snprintf(id, sizeof(id), "%s", it->container_id);  /* short id */
-        snprintf(n_lines, sizeof(n_lines), "%" PRId64, it->n_lines);
-        output_age_format(env->now, it->last_seen_ns, age, sizeof(age));
-        const char *row[] = { it->host, it->container, id, it->image,
-                              n_lines, age };
-        output_table_add(&t, row);
-    }
-    if (!a->common.is_json && output_table_format(&t, out) < 0)
-        goto fail;
-    output_table_fini(&t);
-    free(order);
-    return 0;
-fail:
-    output_table_fini(&t);
-    free(order);
-    return -1;
+    if (cmd_url_open(env, &a->common, &u, &server) < 0)
+        return -1;
+    buf_init(&body, CMD_LIST_BODY_MAX);
+    enum client_result res = cmd_fetch(&u, "/api/v1/health?containers=all",
+                                       &body, err, sizeof(err));
+    if (res == CLIENT_OK)
+        rc = health_reply_parse((const char *)body.data, body.len, h, err,
+                                sizeof(err));
+    if (rc < 0 && strstr(err, "metrics disabled") == NULL)
+        fprintf(stderr, "logq: no container states (%s)\n", err);
+    buf_fini(&body);
+    url_fini(&u);
+    return rc;
 }
 
 int
@@ -59,17 +50,29 @@ cmd_containers_exec(const struct cmd_env *env, int argc, char **argv,
 {
     struct list_args a;
     struct reply_list l;
+    struct health_reply h;
     struct buf out;
+    size_t n = 0;
     int status;
 
     if (cmd_list_fetch(env, argc, argv, first, FLAGS_CONTAINERS,
                        "/api/v1/containers", &a, &l, &status) < 0)
         return status;
+    int has_metrics = containers_health(env, &a, &h) == 0;
+    size_t *order = reply_list_sorted(&l);
+    for (size_t k = 0; k < l.n_items; k++)
+        if (args_names_match(&a.hosts, l.items[order[k]].host, 0))
+            order[n++] = order[k];
     buf_init(&out, CMD_LIST_BODY_MAX * 2);
     status = CMD_EXIT_OK;
-    if (containers_print(env, &a, &l, &out) < 0 || cmd_write_out(&out) < 0)
+    if (containers_view_render(&out, &l, order, n, has_metrics ? &h : NULL,
+                               env->now, a.common.is_json) < 0 ||
+        cmd_write_out(&out) < 0)
         status = cmd_error("cannot write the container list");
     buf_fini(&out);
+    free(order);
+    if (has_metrics)
+        health_reply_fini(&h);
     reply_list_fini(&l);
     return status;
 }

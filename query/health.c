@@ -95,6 +95,7 @@ health_container_parse(json_t *o, struct health_container *c, char *err,
     }
     c->state = health_str(o, "state", "");
     c->reason = health_str(o, "reason", "");
+    c->restarts = health_int(o, "restarts");
     c->restarts_1h = health_int(o, "restarts_1h");
     ok = json_object_get(o, "healthy");
     c->is_healthy = json_is_true(ok);

@@ -36,6 +36,7 @@ struct health_container {
     const char *container;
     const char *state;              /* "" when absent */
     const char *reason;             /* "" when absent */
+    int64_t     restarts;           /* RestartCount; -1 when absent */
     int64_t     restarts_1h;
     int         is_healthy;
 };

@@ -46,9 +46,13 @@ const struct cmd_entry usage_cmds[] = {
       "line's time). --json: one object per host.",
       cmd_hosts_exec },
     { "containers", FLAGS_CONTAINERS, "[--host H] [options]",
-      "list containers per host",
-      "One row per container, by host, then name. --json: one object per "
-      "container.",
+      "list containers per host, with state and restarts",
+      "One row per container, by host, then name: ID, IMAGE, STATE "
+      "(running, exited, paused, restarting) and RESTARTS (Docker's restart "
+      "count) from the shipper's metrics, \"-\" when the collector runs "
+      "without --redis or has no fresh state of the container (removed, or "
+      "its host down), LINES, LAST SEEN. --json: one object per container, "
+      "with \"state\" and \"restarts\" (null when unknown).",
       cmd_containers_exec },
     { "health", FLAGS_HEALTH, "[options]",
       "hosts up/down, load, unhealthy containers (exit 1 if not all well)",

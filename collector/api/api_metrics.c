@@ -64,6 +64,7 @@ struct am_call {
     struct api_metrics_params   p;
     struct am_host             *hosts;
     size_t                      n_hosts;
+    int                         is_all_ctrs;    /* health: containers=all */
 };
 
 /* ---- call lifetime ---- */
@@ -475,22 +476,28 @@ am_health_host_json(struct am_call *c, struct am_host *h, json_t *bad,
         running += ct->has_state && (int)ct->state == 1;
         restarts_1h += ct->restarts_1h;
         const char *reason = am_ctr_unhealthy(ct, why, sizeof(why));
-        if (reason == NULL)
+        if (reason == NULL && !c->is_all_ctrs)
             continue;
-        *all_ok = 0;
+        if (reason != NULL)
+            *all_ok = 0;
         json_array_append_new(bad, json_pack(
-            "{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:s}",
+            "{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o}",
             "host", h->host, "container", ct->name,
-            "state", am_state_name(ct->state),
+            "state", ct->has_state ? json_string(am_state_name(ct->state))
+                                   : json_null(),
             "restarts", am_num(ct->restarts),
             "restarts_1h", am_num(ct->restarts_1h),
             "cpu_pct", am_num(ct->cpu_pct), "mem_bytes", am_num(ct->mem_bytes),
-            "mem_limit_bytes", am_num(ct->mem_limit), "healthy", 0,
-            "reason", reason));
+            "mem_limit_bytes", am_num(ct->mem_limit), "healthy",
+            reason == NULL,
+            "reason", reason ? json_string(reason) : json_null()));
     }
-    int64_t errs = am_error_lines(c, q, h->host, &capped);
+    /* containers=all (logq containers) wants no error count: skip the
+     * scan, which runs on the loop */
+    int64_t errs = c->is_all_ctrs ? 0 : am_error_lines(c, q, h->host,
+                                                        &capped);
     return json_pack("{s:s, s:b, s:o, s:f, s:o, s:o, s:o, s:i, s:I, s:o, "
-                     "s:I, s:b}",
+                     "s:o, s:b}",
                      "host", h->host, "up", is_up,
                      "last_seen", am_time_json(h->last_seen_ms),
                      "interval_s", (double)h->interval_ms / 1000.0,
@@ -501,7 +508,8 @@ am_health_host_json(struct am_call *c, struct am_host *h, json_t *bad,
                      "containers_running", running,
                      "containers_total", (json_int_t)h->n_ctrs,
                      "restarts_1h", am_num(restarts_1h),
-                     "error_lines_15m", (json_int_t)errs,
+                     "error_lines_15m", c->is_all_ctrs ? json_null() :
+                                        json_integer((json_int_t)errs),
                      "error_lines_capped", capped);
 }
 
@@ -609,13 +617,17 @@ void
 api_metrics_health(struct api *a, struct evhttp_request *req,
                    const char *query)
 {
+    int is_all = query != NULL && strcmp(query, "containers=all") == 0;
+
     if (am_require(a, req) < 0)
         return;
-    if (query != NULL && query[0] != '\0') {
-        api_reply_error(a, req, HTTP_BADREQUEST, "no parameters expected");
+    if (query != NULL && query[0] != '\0' && !is_all) {
+        api_reply_error(a, req, HTTP_BADREQUEST, "unknown parameters: only "
+                        "containers=all is accepted");
         return;
     }
     struct am_call *c = am_call_new(a, req);
+    c->is_all_ctrs = is_all;
     if (rmetrics_hosts(api_metrics_rmetrics(a), am_hosts_cb, c) < 0) {
         am_call_set_err(c, "metrics query failed");
         am_call_reply(c, NULL);

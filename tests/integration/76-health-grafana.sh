@@ -8,6 +8,8 @@
 # some of them errors. Checks:
 # - `logq health`: both hosts up, exit 0; a container set restarting is
 #   listed, exit 1; after node2's shipper stops: node2 DOWN, exit 1;
+# - `logq containers`: node1/web running with 0 restarts (table, --json);
+#   without --redis: no error, exit 0;
 # - `logq metrics` lists names and prints a series (exit 0), an unknown
 #   name exits 1;
 # - grafana_check.py: every dashboard of dashboards/*.json is valid and its
@@ -155,6 +157,20 @@ assert 0 < n1["mem_pct"] < 100 and 0 <= n1["fs_max_pct"] <= 100, n1
 assert h["node2"]["error_lines_15m"] == 0, h["node2"]
 EOF
 
+# logq containers: the state and restart count from the metrics
+ctrs_state() {
+    lq containers --no-color >"$IT_TMP/ctrs.txt" 2>"$IT_TMP/ctrs.err" &&
+        grep -Eq '^node1 +web +aaaaaaaaaaaa +busybox +running +0 +40 ' \
+            "$IT_TMP/ctrs.txt" && [ ! -s "$IT_TMP/ctrs.err" ]
+}
+wait_until 20 "logq containers: node1/web running, 0 restarts" ctrs_state
+head -1 "$IT_TMP/ctrs.txt" | grep -Eq '^HOST +CONTAINER +ID +IMAGE +STATE +RESTARTS +LINES +LAST SEEN$' ||
+    fail "logq containers header: $(head -1 "$IT_TMP/ctrs.txt")"
+lq containers --json | python3 -c 'import json, sys
+c = [json.loads(l) for l in sys.stdin]
+assert [(x["host"], x["container"], x["state"], x["restarts"]) for x in c] \
+    == [("node1", "web", "running", 0)], c' || fail "logq containers --json"
+
 # A restarting container: unhealthy, exit 1, listed.
 cfg=$IT_TMP/node1.tree/docker/containers/$DB_ID/config.v2.json
 python3 - "$cfg" <<'EOF'
@@ -251,6 +267,11 @@ lq health >"$IT_TMP/plain-health.txt" 2>&1 || rc=$?
 assert_eq 2 "$rc" "logq health without --redis"
 grep -q 'metrics disabled' "$IT_TMP/plain-health.txt" ||
     fail "logq health does not say why"
+# logq containers without metrics: "-", nothing on stderr, exit 0
+lq containers >"$IT_TMP/plain-ctrs.txt" 2>"$IT_TMP/plain-ctrs.err" ||
+    fail "logq containers without --redis: exit $?"
+[ ! -s "$IT_TMP/plain-ctrs.err" ] ||
+    fail "logq containers without --redis: $(cat "$IT_TMP/plain-ctrs.err")"
 CHTTP=$main_http
 
 # ---- the scan cost cap applies to every Grafana log target
