@@ -13,6 +13,7 @@
 
 #include "common/compress.h"
 #include "common/log.h"
+#include "shipper/hostconfig.h"
 #include "shipper/tail_internal.h"
 
 enum tail_saved {
@@ -170,6 +171,33 @@ tail_resume_at(struct tailer *t, const struct tail_file *files, size_t n,
     return 0;
 }
 
+/*
+ * A container found without a saved position whose rotation set is full
+ * (max-file - 1 rotated files; max-file from hostconfig.json): once the
+ * set is full Docker deletes the oldest file at each rotation, so lines
+ * may have gone before the shipper saw the container: a possible loss of
+ * unknown size. A set not full has lost nothing (Docker deletes only to
+ * stay within max-file). max-file unknown, or 1 (truncation in place):
+ * not counted, nothing tells (shipper/README.md "Found late").
+ */
+static void
+tail_found_full_check(struct tailer *t, const struct tail_file *files,
+                      size_t n)
+{
+    size_t n_rotated = 0;
+    int max_file;
+
+    for (size_t i = 0; i < n; i++)
+        n_rotated += files[i].n != 0;
+    if (n_rotated == 0 || hostconfig_max_file_read(t->dfd, &max_file) < 0 ||
+        max_file < 2 || n_rotated < (size_t)max_file - 1)
+        return;
+    log_warn("tail", "found with a full rotation set, files may have been "
+             "deleted unseen: possible loss of unknown size container=%.12s "
+             "max_file=%d", t->id, max_file);
+    tail_loss_add(t, 0, 1, 0, 1);
+}
+
 /* Starts at the oldest file listed: at logical 0, or after a saved file
  * that is gone at the saved logical offset (what it held after the saved
  * point, and any file between, is a loss of unknown size). */
@@ -190,6 +218,8 @@ tail_start_oldest(struct tailer *t, const struct tail_file *files, size_t n)
         t->ctr->gaps++;
         tail_loss_add(t, 0, 1, 0, 1);   /* what it held: unknowable */
         base = t->want.logical;
+    } else {
+        tail_found_full_check(t, files, n);
     }
     tail_use(t, fd, &st, base, 0);
     tail_ahead_update(t, files, n);

@@ -1002,6 +1002,78 @@ test_tail_loss_inode_reused(void **state)
     expect_loss(f, 1, 0, 1, 0, 1);
 }
 
+/* Writes the container's hostconfig.json with json-file's max-file. */
+static void
+write_hostconfig(struct fixture *f, const char *max_file)
+{
+    char *path = xasprintf("%s/hostconfig.json", f->dir);
+    FILE *fp = fopen(path, "w");
+
+    assert_non_null(fp);
+    fprintf(fp, "{\"LogConfig\":{\"Type\":\"json-file\",\"Config\":"
+            "{\"max-size\":\"10m\",\"max-file\":\"%s\"}}}", max_file);
+    fclose(fp);
+    free(path);
+}
+
+/* Writes a line and rotates (max-file 3), rotations times, then a line to
+ * the live file; a tailer without a saved position then reads them all. */
+static void
+found_after_rotations(struct fixture *f, int rotations)
+{
+    for (int i = 0; i < rotations; i++) {
+        append_line(f, "stdout", "older", 0);
+        docker_rotate(f, 3);
+    }
+    append_line(f, "stdout", "live", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+}
+
+/* Found late (no saved position: first seen after the shipper's start)
+ * with a full rotation set (max-file 3: .1 and .2): Docker deletes the
+ * oldest file at each rotation once the set is full, so lines may have
+ * gone unseen: a possible loss of unknown size, reported like a gone
+ * saved file. Uncounted before. */
+static void
+test_tail_loss_found_with_full_set(void **state)
+{
+    struct fixture *f = *state;
+
+    write_hostconfig(f, "3");
+    found_after_rotations(f, 4);        /* two deleted, two left */
+    assert_int_equal(f->n, 3);
+    expect_loss(f, 1, 0, 1, 0, 1);
+    assert_int_equal(f->ctr.gaps, 0);
+}
+
+/* Fewer rotated files than max-file - 1: nothing was deleted yet. */
+static void
+test_tail_loss_found_within_max_file(void **state)
+{
+    struct fixture *f = *state;
+
+    write_hostconfig(f, "3");
+    found_after_rotations(f, 1);
+    assert_int_equal(f->n, 2);
+    expect_loss(f, 0, 0, 0, 0, 0);
+}
+
+/* max-file unknown (no hostconfig.json, or one that is not json-file's)
+ * or 1 (truncation in place): nothing tells, nothing counted. */
+static void
+test_tail_loss_found_max_file_unknown(void **state)
+{
+    struct fixture *f = *state;
+
+    found_after_rotations(f, 4);
+    expect_loss(f, 0, 0, 0, 0, 0);
+    write_hostconfig(f, "x");
+    found_after_rotations(f, 1);
+    expect_loss(f, 0, 0, 0, 0, 0);
+}
+
 /* A container closed before its file was read to the end (the cap on
  * deleted containers kept open): the rest is read only to be counted, so
  * bytes and lines are exact. */
@@ -1347,6 +1419,12 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_tail_loss_rotated_while_stopped, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_tail_loss_found_with_full_set,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tail_loss_found_within_max_file,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tail_loss_found_max_file_unknown,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_tail_loss_inode_reused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_tail_loss_abandon_counts_rest, setup,
