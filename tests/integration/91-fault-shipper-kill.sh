@@ -54,6 +54,12 @@ while [ "$kills" -lt "$MAX_KILLS" ] && [ "$(date +%s)" -lt "$deadline" ]; do
     start_shipper node1 "$ROOT" "${SHIP[@]}"
 done
 log "shipper killed $kills times in $(( $(date +%s) - t0 )) s"
+# How often a restart's listings missed the saved file (listed again
+# before deciding: shipper/README.md), and took one for gone.
+slog=$IT_TMP/node1.log
+log "restarts that listed again for a saved file:" \
+    "$(grep -c 'saved file not listed' "$slog" || true)," \
+    "saved files gone: $(grep -c 'saved file gone' "$slog" || true)"
 assert_ge "$kills" "$(soak_or 4 200)" "shipper kills while the writers ran"
 wait_writers "$(soak_or 60 120)"
 manifests=("$IT_TMP"/manifest-*.jsonl)
