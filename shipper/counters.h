@@ -24,6 +24,8 @@ struct shipper_counters {
     uint64_t files_refused;       /* symlink/non-regular log or config */
     uint64_t multiline_bad_rule;  /* logq.multiline labels not a rule */
     uint64_t deleted_open_dropped;/* deleted containers closed at the cap */
+    uint64_t rescan_misses;       /* rescan looks that read bytes no inotify
+                                     event announced (docker.c) */
     uint64_t files_held;          /* gauge: newer log files held open ahead
                                      (tail.c, at most 256 in all) */
     uint64_t reconnects;          /* connection attempts after the first */

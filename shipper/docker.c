@@ -35,6 +35,7 @@
 #define DOCKER_META_RETRY   (200 * 1000000LL)  /* ns between config retries */
 #define DOCKER_EXPIRE_MS    250     /* multi-line records: 1 s timer tick */
 #define DOCKER_RETIRED_MAX  64      /* losses of forgotten containers kept */
+#define DOCKER_LOOK_SHIFT   4       /* idle looks back off to 16 rescans */
 
 /* What a forgotten container lost, kept so it is still reported. */
 struct docker_retired {
@@ -60,6 +61,13 @@ struct container {
     int                  is_config_refused; /* counted once */
     struct multiline_rule rule;         /* from the label, if has_rule */
     int                  has_rule;
+    /* Safety-net looks (docker_look): backed off while the container is
+     * idle and inotify has told everything so far. */
+    int64_t              look_due_ns;   /* next look; 0: at the next tick */
+    unsigned             look_shift;    /* interval: rescan_ms << shift */
+    uint64_t             look_logical;  /* tail_logical_get at the look */
+    int                  is_look_valid; /* look_logical usable */
+    uint64_t             n_events;      /* inotify events since the look */
 };
 
 struct docker {
@@ -81,6 +89,7 @@ struct docker {
     int                      is_stopped;
     struct docker_retired    retired[DOCKER_RETIRED_MAX];   /* ring */
     size_t                   n_retired, retired_next;
+    int                      is_inotify_unreliable; /* no more backoff */
 };
 
 /* ---- config.v2.json ---- */
@@ -536,8 +545,16 @@ docker_poll(struct docker *d, size_t budget)
 
 /* ---- discovery ---- */
 
-void
-docker_rescan(struct docker *d)
+static int64_t
+docker_now(const struct docker *d)
+{
+    return d->cfg.clock_ns != NULL ? d->cfg.clock_ns() : mono_ns();
+}
+
+/* Lists the root: new containers added, missing ones marked gone, a
+ * config that failed before tried again. */
+static void
+docker_scan_root(struct docker *d)
 {
     DIR *dir = opendir(d->cfg.root);
 
@@ -562,15 +579,101 @@ docker_rescan(struct docker *d)
         }
     }
     closedir(dir);
-    struct container *next;
-    for (struct container *c = d->list; c != NULL; c = next) {
-        next = c->next;     /* docker_mark_gone may forget others */
-        c->is_marked = 1;
-        tail_watch(c->tail);
+    for (struct container *c = d->list; c != NULL; c = c->next) {
         if (!c->is_seen && !c->is_gone)
             docker_mark_gone(d, c);
     }
     docker_gone_cap(d);
+}
+
+static int64_t
+docker_look_period(const struct docker *d)
+{
+    return (int64_t)d->cfg.rescan_ms * 1000000;
+}
+
+/* c is active: its next look comes within one period. */
+static void
+docker_look_soon(struct docker *d, struct container *c, int64_t now)
+{
+    c->look_shift = 0;
+    if (c->look_due_ns > now + docker_look_period(d))
+        c->look_due_ns = now + docker_look_period(d);
+}
+
+/*
+ * A safety-net look at c: notes new files (tail_watch) and polls it. A look
+ * that finds nothing read since the previous one, no inotify event and no
+ * poll pending doubles the time to the next (up to DOCKER_LOOK_SHIFT); any
+ * activity brings it back to rescan_ms (an inotify event at once,
+ * docker_look_soon), so a busy container is looked at as often as before.
+ * Bytes read since the previous look without an inotify event for c mean
+ * inotify misses writes (a filesystem that does not report them): from
+ * then on every container is looked at every rescan_ms (logged once; every
+ * miss counted in rescan_misses). A forced look (start, queue overflow)
+ * takes nothing for granted: its snapshot is not used.
+ */
+static void
+docker_look(struct docker *d, struct container *c, int64_t now,
+            int is_forced)
+{
+    uint64_t logical = tail_logical_get(c->tail);
+    int is_moved = c->is_look_valid && logical != c->look_logical;
+
+    if (is_moved && c->n_events == 0) {
+        d->ctr->rescan_misses++;
+        if (!d->is_inotify_unreliable) {
+            log_warn("docker", "a rescan found writes inotify did not "
+                     "report, rescanning every %d ms from now on "
+                     "container=%.12s", d->cfg.rescan_ms, c->id);
+            for (struct container *o = d->list; o != NULL; o = o->next)
+                docker_look_soon(d, o, now);
+        }
+        d->is_inotify_unreliable = 1;
+    }
+    int is_idle = !is_forced && c->is_look_valid && !is_moved &&
+                  c->n_events == 0 && !c->is_marked;
+    int can_back_off = d->ifd >= 0 && c->wd >= 0 &&
+                       !d->is_inotify_unreliable;
+    if (is_idle && can_back_off && c->look_shift < DOCKER_LOOK_SHIFT)
+        c->look_shift++;
+    else if (!is_idle || !can_back_off)
+        c->look_shift = 0;
+    c->look_due_ns = now + (docker_look_period(d) << c->look_shift);
+    c->is_look_valid = !is_forced && !c->is_marked;
+    c->look_logical = logical;
+    c->n_events = 0;
+    c->is_marked = 1;
+    tail_watch(c->tail);
+}
+
+void
+docker_rescan(struct docker *d)
+{
+    int64_t now = docker_now(d);
+
+    docker_scan_root(d);
+    for (struct container *c = d->list; c != NULL; c = c->next)
+        docker_look(d, c, now, 1);
+}
+
+size_t
+docker_rescan_due(struct docker *d)
+{
+    int64_t now = docker_now(d);
+    /* half a tick early still counts: timer jitter must not push a look
+     * to the tick after */
+    int64_t early = docker_look_period(d) / 2;
+    size_t n = 0;
+
+    docker_scan_root(d);
+    for (struct container *c = d->list; c != NULL; c = c->next) {
+        if (c->look_due_ns - early <= now) {
+            docker_look(d, c, now, 0);
+            n++;
+        }
+    }
+    return n;
 }
 
 size_t
@@ -632,7 +735,7 @@ docker_rescan_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct docker *d = arg;
 
-    docker_rescan(d);
+    (void)docker_rescan_due(d);
     docker_schedule(d);
 }
 
@@ -670,6 +773,9 @@ docker_handle_event(struct docker *d, const struct inotify_event *ev)
         c->wd = -1;     /* directory gone; the root event or rescan says so */
         return;
     }
+    c->n_events++;
+    if (c->look_shift > 0)
+        docker_look_soon(d, c, docker_now(d));
     if (ev->len > 0 && strcmp(ev->name, DOCKER_CONFIG_FILE) == 0 &&
         (ev->mask & (IN_CREATE | IN_MOVED_TO | IN_MODIFY)))
         docker_load_meta(d, c);

@@ -4,7 +4,8 @@
  * by a 64-hex id holding `<id>-json.log`), reads their config.v2.json (name,
  * image, labels) and runs one tailer per container. inotify (read through a
  * libevent event) wakes the tailers; a periodic rescan is the safety net
- * (and the answer to IN_Q_OVERFLOW). Containers that disappear are read to
+ * (and the answer to IN_Q_OVERFLOW), backed off for idle containers so
+ * that hundreds of them cost next to nothing while nothing is written. Containers that disappear are read to
  * the end of their open file, flushed and forgotten; at most max_gone of
  * them stay open. Records go to ops->emit (sender.c in the daemon), reading
  * pauses while ops->can_read says no (backpressure). Resume points come from
@@ -40,8 +41,10 @@ struct docker_config {
     struct tail_config tail;
     const struct multiline_rule *multiline; /* default rule (borrowed);
                                                NULL: none */
-    int                rescan_ms;
+    int                rescan_ms;       /* safety-net look period, idle
+                                           containers: up to 16x */
     size_t             max_gone;        /* deleted-but-open containers */
+    int64_t          (*clock_ns)(void); /* look schedule; NULL: mono_ns */
 };
 
 /* What config.v2.json says about a container; all strings owned. */
@@ -73,8 +76,16 @@ void docker_stop(struct docker *d);
 /* Reading may go on (the sender has room again). */
 void docker_kick(struct docker *d);
 
-/* One discovery pass over the root; marks every container for polling. */
+/* One discovery pass over the root; looks at every container (notes new
+ * files, marks it for polling). At start and on an inotify overflow. */
 void docker_rescan(struct docker *d);
+/* What the rescan timer does every rescan_ms: the root listed, and a look
+ * at each container whose look is due. A container idle since its last
+ * look (nothing read, no inotify event) waits twice as long for the next,
+ * up to 16 x rescan_ms; activity resets it. Without inotify (or once a look
+ * found writes inotify did not report: counters rescan_misses) every look
+ * is due every rescan_ms. Returns the number of containers looked at. */
+size_t docker_rescan_due(struct docker *d);
 /* Polls marked containers once, each for up to budget bytes (0 = until
  * idle); returns 1 if some still have data to read. */
 int docker_poll(struct docker *d, size_t budget);

@@ -112,7 +112,7 @@ main_log_counters(const struct shipper *sh, enum log_level lvl)
             " multiline_bad_rule=%" PRIu64
             " metrics_files_refused=%" PRIu64
             " deleted_open_dropped=%" PRIu64 " files_held=%" PRIu64
-            " state_writes=%" PRIu64 " state_errors=%" PRIu64
+            " rescan_misses=%" PRIu64 " state_writes=%" PRIu64 " state_errors=%" PRIu64
             " inflight=%zu containers=%zu", c->lines, c->bytes, c->records,
             c->records_raw, c->records_truncated, c->rotations,
             c->truncations, c->gaps, c->reconnects,
@@ -120,7 +120,7 @@ main_log_counters(const struct shipper *sh, enum log_level lvl)
             c->batches_acked, c->batches_resent, c->read_errors,
             c->configs_bad, c->files_refused, c->multiline_bad_rule,
             sh->met != NULL ? metrics_files_refused(sh->met) : 0,
-            c->deleted_open_dropped, c->files_held,
+            c->deleted_open_dropped, c->files_held, c->rescan_misses,
             c->state_writes, c->state_errors, sender_inflight_bytes(sh->snd),
             sh->dk ? docker_count(sh->dk) : 0);
 }
