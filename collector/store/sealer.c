@@ -3,7 +3,8 @@
  * sealer: the store's one sealing thread. The store's thread hands it one
  * job at a time (a detached tail: segment.c builds, runs and applies jobs)
  * and goes on committing to a fresh WAL file; the thread compresses,
- * tokenizes, writes and fdatasyncs the blocks, adds them to the open
+ * writes and fdatasyncs the blocks while its indexing thread (indexer.c)
+ * gathers their token sets, adds those to the open
  * segment's token index and writes its .lqi when the segment is full
  * (segindex.c), and the store's thread applies the result (block
  * directory, WAL release) the next time it polls. The queue holds one
@@ -64,8 +65,12 @@ sealer_start(struct store *s)
         pthread_mutex_destroy(&w->mu);
         goto fail;
     }
+    /* Without the indexing thread the sealing thread tokenizes. */
+    if (!s->opt.is_index_inline)
+        (void)indexer_start(&w->ix);
     int rc = pthread_create(&w->th, NULL, sealer_main, s);
     if (rc != 0) {
+        indexer_stop(&w->ix);
         pthread_cond_destroy(&w->cv);
         pthread_mutex_destroy(&w->mu);
         errno = rc;
@@ -94,6 +99,7 @@ sealer_stop(struct store *s)
         pthread_mutex_destroy(&w->mu);
         w->is_started = 0;
     }
+    indexer_stop(&w->ix);
     if (w->wfd >= 0)
         close(w->wfd);
     w->wfd = -1;

@@ -588,7 +588,8 @@ seal_compress(const struct store *s, struct store_sealer *w, struct buf *b)
     return compress_zstd(b, w->cols.data, w->cols.len, s->opt.compress_level);
 }
 
-/* Compresses ch's body after its meta, fills in the header, indexes. */
+/* Compresses ch's body after its meta, fills in the header (its token
+ * set is the indexer's, indexer.c). */
 static int
 chunk_encode(const struct store *s, struct store_sealer *w,
              struct seal_chunk *ch)
@@ -605,9 +606,6 @@ chunk_encode(const struct store *s, struct store_sealer *w,
                           ch->n_labels) < 0 ||
         seal_compress(s, w, b) < 0)
         return -1;
-    index_set_reset(&ch->set);
-    for (uint32_t i = 0; i < ch->n_records; i++)
-        index_set_add_text(&ch->set, w->recs[i].msg, w->recs[i].msg_len);
     uint8_t *h0 = b->data;
     struct store_blk_hdr h = {
         .magic = STORE_BLK_MAGIC, .meta_len = (uint32_t)ch->meta_len,
@@ -673,9 +671,11 @@ chunk_build(const struct store *s, struct store_sealer *w,
     return chunk_encode(s, w, ch);
 }
 
-void
-segment_job_run(const struct store *s, struct store_sealer *w,
-                struct seal_job *job)
+/* Builds, writes and syncs job's blocks, then feeds their token sets
+ * (gathered meanwhile by the indexer) to the segment's index. */
+static void
+seal_job_write(const struct store *s, struct store_sealer *w,
+               struct seal_job *job)
 {
     size_t n_good = 0;
 
@@ -713,6 +713,7 @@ segment_job_run(const struct store *s, struct store_sealer *w,
     if (fdatasync(w->wfd) < 0)
         goto fail;
     w->wpos = pos;
+    indexer_wait(&w->ix);
     segindex_sealer_add(s, w, job);
     job->rc = 0;
     return;
@@ -722,4 +723,13 @@ fail:
     if (ftruncate(w->wfd, (off_t)w->wpos) < 0) {
         /* a partial block past wpos is overwritten next time */
     }
+}
+
+void
+segment_job_run(const struct store *s, struct store_sealer *w,
+                struct seal_job *job)
+{
+    indexer_submit(&w->ix, job);
+    seal_job_write(s, w, job);
+    indexer_wait(&w->ix);       /* every way out: the job is not shared */
 }

@@ -56,6 +56,10 @@ struct store_options {
     void               *clock_arg;
     store_write_hook_fn write_hook;   /* NULL: none (production) */
     void               *write_hook_arg;
+    int      is_index_inline;   /* 1: the sealing thread gathers each
+                                   block's tokens itself, no indexing
+                                   thread beside it (tests: the same
+                                   bytes); 0: default */
 };
 
 /* Opens (creating if needed) the store in dir: replays the write-ahead log,

@@ -268,6 +268,21 @@ struct store_wal_file {
 /* The sealing thread and its one-job queue. Fields under mu: job_in,
  * is_done, is_stop; the w* fields belong to the thread while a job is
  * in flight, else to the store's thread. */
+/* The sealing thread's tokenizing helper (indexer.c): job_in is the job
+ * whose token sets it is gathering (under mu), NULL once they are done;
+ * job_inline, without the thread: the job the sealing thread gathers
+ * them for itself at indexer_wait. */
+struct store_indexer {
+    pthread_t         th;
+    int               is_started, is_stop;
+    pthread_mutex_t   mu;
+    pthread_cond_t    cv;
+    struct seal_job  *job_in;
+    struct seal_job  *job_inline;
+    struct store_rec *recs;
+    size_t            cap_recs;
+};
+
 struct store_sealer {
     pthread_t         th;
     int               is_started;
@@ -287,6 +302,7 @@ struct store_sealer {
     size_t               n_wrefs, cap_wrefs;
     uint64_t             wraw;
     pthread_mutex_t      ix_mu;
+    struct store_indexer ix;            /* token sets beside compression */
     struct buf        cols;
     struct store_rec *recs;
     size_t            cap_recs;
@@ -510,6 +526,15 @@ void sealer_submit(struct store *s);
 /* 1 if the submitted job is done (result applied), 0 if still running;
  * with is_wait, waits for it. */
 int  sealer_poll(struct store *s, int is_wait);
+
+/* indexer.c: the sealing thread's tokenizing thread. start: 0, or -1
+ * with errno (then indexer_wait gathers the sets on the caller's
+ * thread). submit: starts gathering job's token sets (one job at a
+ * time); wait: until they are all in job->ch[i].set. Sealing thread. */
+int  indexer_start(struct store_indexer *x);
+void indexer_stop(struct store_indexer *x);
+void indexer_submit(struct store_indexer *x, struct seal_job *job);
+void indexer_wait(struct store_indexer *x);
 
 /* segindex.c: the token index of each segment (index.c) kept in step
  * with its blocks. */

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * indexer_test: the sealing thread with its indexing thread beside it
+ * (indexer.c) writes the same store, byte for byte, as the sealing thread
+ * gathering the token sets itself (store_options.is_index_inline), on the
+ * same input: several sources, plain, JSON and logfmt messages, commits
+ * of one record and commits of several blocks (split into many blocks of
+ * one seal job), several segments with their .lqi files. Then the store
+ * written with the thread answers token lookups as a brute-force scan
+ * of what was written does. Run under MODE=tsan too (make tsan-unit).
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "collector/store/store.h"
+#include "common/xmalloc.h"
+
+#define T0     1700000000000000000LL
+#define N_RECS 6000
+
+static int64_t
+fixed_clock(void *arg)
+{
+    (void)arg;
+    return T0 + 7200000000000LL;
+}
+
+/* Record i's message: words from a small and a large vocabulary, every
+ * 5th JSON, every 7th logfmt, so blocks have distinct token sets. */
+static void
+msg_of(int i, char *out, size_t cap)
+{
+    static const char *const verbs[] = { "GET", "POST", "error", "retry",
+                                         "timeout", "done" };
+    unsigned v = (unsigned)i * 2654435761u;
+
+    if (i % 5 == 0)
+        snprintf(out, cap, "{\"level\":\"%s\",\"user\":\"u%u\",\"n\":%d}",
+                 verbs[v % 6], v % 997, i);
+    else if (i % 7 == 0)
+        snprintf(out, cap, "level=%s req=r%u path=/api/v%u", verbs[v % 6],
+                 v % 4093, v % 9);
+    else
+        snprintf(out, cap, "%s /item/%u took %u ms tok%u", verbs[v % 6],
+                 v % 100003, v % 500, (unsigned)i / 50);
+}
+
+static void
+write_store(const char *dir, int is_inline)
+{
+    struct store_options opt = {
+        .block_size = 8192, .segment_size = 96 << 10,
+        .clock = fixed_clock, .is_index_inline = is_inline,
+    };
+    char *err = NULL;
+    struct store *s = store_open(dir, &opt, &err);
+    char msg[128], host[16], cid[16];
+
+    if (!s)
+        fail_msg("store_open: %s", err);
+    for (int i = 0; i < N_RECS; i++) {
+        int src = i % 3;
+        snprintf(host, sizeof(host), "host%d", src);
+        snprintf(cid, sizeof(cid), "cid%d", src);
+        msg_of(i, msg, sizeof(msg));
+        struct logrec r = {
+            .time_ns = T0 + (int64_t)i * 1000, .host = host,
+            .container_id = cid, .container = "web", .image = "nginx:1",
+            .stream = (uint8_t)(i % 2), .offset = (uint64_t)i + 1,
+            .msg = msg, .msg_len = strlen(msg),
+            .recv_ns = T0 + 3600000000000LL + i / 10,
+        };
+        assert_int_equal(store_append(s, &r), 1);
+        /* commits of 20 records; every 1000 records one of ~60 KiB,
+         * which the seal splits into several blocks of one job */
+        if ((i % 1000 < 600 && i % 20 == 19) || i % 1000 == 999)
+            assert_int_equal(store_commit(s), 0);
+    }
+    assert_int_equal(store_commit(s), 0);
+    assert_int_equal(store_sync(s), 0);
+    store_close(s);
+}
+
+static uint8_t *
+slurp(const char *dir, const char *name, size_t *len)
+{
+    char *path = xasprintf("%s/%s", dir, name);
+    FILE *fp = fopen(path, "rb");
+    uint8_t *p = NULL;
+
+    free(path);
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+    long n = ftell(fp);
+    assert_true(n >= 0);
+    rewind(fp);
+    p = xmalloc((size_t)n + 1);
+    assert_int_equal(fread(p, 1, (size_t)n, fp), (size_t)n);
+    fclose(fp);
+    *len = (size_t)n;
+    return p;
+}
+
+/* Every file of a is in b with the same bytes (and as many files);
+ * counts a's .lqs and .lqi files. */
+static void
+same_files(const char *a, const char *b, int *n_seg, int *n_lqi)
+{
+    DIR *d = opendir(a);
+    struct dirent *de;
+    int n_a = 0, n_b = 0;
+
+    assert_non_null(d);
+    *n_seg = *n_lqi = 0;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        size_t la, lb;
+        uint8_t *pa = slurp(a, de->d_name, &la);
+        uint8_t *pb = slurp(b, de->d_name, &lb);
+        if (la != lb || memcmp(pa, pb, la) != 0)
+            fail_msg("%s differs (%zu / %zu bytes)", de->d_name, la, lb);
+        free(pa);
+        free(pb);
+        *n_seg += strstr(de->d_name, ".lqs") != NULL;
+        *n_lqi += strstr(de->d_name, ".lqi") != NULL;
+        n_a++;
+    }
+    closedir(d);
+    d = opendir(b);
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL)
+        n_b += de->d_name[0] != '.';
+    closedir(d);
+    assert_int_equal(n_a, n_b);
+}
+
+/* Records holding tok by a cursor with the token required, against a
+ * brute-force count over the written messages; each tok is chosen so
+ * that it only ever occurs as a whole word (the cursor's index lookup is
+ * by word, its final check by substring). */
+static void
+check_lookup(struct store *s, const char *tok)
+{
+    const char *toks[1] = { tok };
+    struct store_filter f = {
+        .since_ns = INT64_MIN, .until_ns = INT64_MAX, .stream = -1,
+        .tokens = toks, .n_tokens = 1, .is_tokens_required = 1,
+    };
+    struct store_cursor *c = store_cursor_new(s, &f, 0);
+    struct logrec r;
+    char msg[128];
+    int n = 0, want = 0, rc;
+
+    while ((rc = store_cursor_next(c, &r)) != 0) {
+        assert_int_equal(rc, 1);
+        n++;
+    }
+    store_cursor_free(c);
+    for (int i = 0; i < N_RECS; i++) {
+        msg_of(i, msg, sizeof(msg));
+        want += strcasestr(msg, tok) != NULL;
+    }
+    assert_true(want > 0);
+    assert_int_equal(n, want);
+}
+
+static void
+test_indexer_same_bytes(void **state)
+{
+    char a[] = "/tmp/indexer_test.XXXXXX", b[] = "/tmp/indexer_test.XXXXXX";
+    int n_seg, n_lqi;
+
+    (void)state;
+    assert_non_null(mkdtemp(a));
+    assert_non_null(mkdtemp(b));
+    write_store(a, 0);
+    write_store(b, 1);
+    same_files(a, b, &n_seg, &n_lqi);
+    assert_true(n_seg >= 3);    /* the test covers rolls and .lqi files */
+    assert_true(n_lqi >= 2);
+
+    char *err = NULL;
+    struct store_options opt = { .block_size = 8192,
+                                 .segment_size = 96 << 10,
+                                 .clock = fixed_clock };
+    struct store *s = store_open(a, &opt, &err);
+    if (!s)
+        fail_msg("store_open: %s", err);
+    struct store_stats st;
+    store_get_stats(s, &st);
+    assert_int_equal(st.n_index_rebuilds, 0);   /* every .lqi was good */
+    check_lookup(s, "tok119");
+    check_lookup(s, "u996");
+    check_lookup(s, "r3883");
+    check_lookup(s, "timeout");
+    store_close(s);
+    char *cmd = xasprintf("rm -rf '%s' '%s'", a, b);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_indexer_same_bytes),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
