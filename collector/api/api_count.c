@@ -121,6 +121,18 @@ api_agg_emit_cb(const struct logrec *r, int is_context, int is_group_start,
     return 0;
 }
 
+/* store_count_fn: a block's matches counted by the store's index. */
+static int
+api_agg_count_cb(const struct store_blk_count *bc, void *arg)
+{
+    struct api_agg *s = arg;
+
+    if (s->is_hist)
+        return agg_hist_add_block(&s->hist, bc->min_ns, bc->max_ns, bc->n);
+    return agg_count_add_block(s->count, bc->n, bc->host, bc->container,
+                               bc->stream_mask);
+}
+
 static void
 api_agg_reply(struct api_agg *s)
 {
@@ -283,6 +295,8 @@ api_agg_prepare(struct api_agg *s, const char *query)
     api_search_spec(&s->p, NULL, &spec);
     spec.is_newest_first = 0;
     spec.max_scan_bytes = api_max_scan(s->api, &s->x);
+    spec.count_fn = api_agg_count_cb;
+    spec.count_arg = s;
     s->cr.spec = spec;
     return 0;
 fail:

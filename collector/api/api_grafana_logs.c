@@ -63,6 +63,8 @@ struct gscan {
     size_t                      n_rows;
     size_t                      limit;
     int                         is_count;
+    int                         is_pushed;      /* the filter does all the
+                                                   matchers ask */
     int                         is_annotation;
     int                         is_full;        /* limit reached */
     int                         is_failed;      /* error sent */
@@ -204,10 +206,11 @@ api_grafana_scan_start(struct gcall *c, const struct grafana_target *t,
     /* Rows are counted after the matchers; the search may stop at the
      * limit itself when the store filter does all they ask. */
     spec.limit = UINT64_MAX;
-    if (!is_count && gscan_is_pushed(c->r.filters, c->r.n_filters,
-                                     &spec.filter) &&
-        (t == NULL || gscan_is_pushed(t->matches, t->n_matches,
-                                      &spec.filter)))
+    s->is_pushed = gscan_is_pushed(c->r.filters, c->r.n_filters,
+                                   &spec.filter) &&
+                   (t == NULL || gscan_is_pushed(t->matches, t->n_matches,
+                                                 &spec.filter));
+    if (!is_count && s->is_pushed)
         spec.limit = limit;
     spec.is_newest_first = !is_count;
     spec.max_scan_bytes = c->api->max_scan_bytes;
@@ -359,6 +362,20 @@ gscan_emit_cb(const struct logrec *r, int is_context, int is_group_start,
     return s->is_stop = s->is_full;
 }
 
+/* store_count_fn of logs:count when the store filter does all the
+ * matchers ask: a block of one host counted by the index, if its records
+ * fall in one bucket. On a worker (in search_new). */
+static int
+gscan_count_cb(const struct store_blk_count *bc, void *arg)
+{
+    struct gcall *c = arg;
+    struct agg_hist *h;
+
+    if (bc->host == NULL || (h = gscan_hist(c, bc->host)) == NULL)
+        return 0;
+    return agg_hist_add_block(h, bc->min_ns, bc->max_ns, bc->n);
+}
+
 /* On a worker, the first job: parses the query and creates the search
  * (a failure is answered on the loop: 400 for the query, 500 for the
  * search, without the target's refId, as before). */
@@ -376,6 +393,10 @@ gscan_create(struct gcall *c, struct gscan *s)
         return;
     }
     s->spec.q = s->q;
+    if (s->is_count && s->is_pushed) {
+        s->spec.count_fn = gscan_count_cb;
+        s->spec.count_arg = c;
+    }
     s->search = search_new(c->api->store, &s->spec, &err);
     if (s->search == NULL) {
         gscan_fail_later(s, HTTP_INTERNAL, err ? err : "cannot start log "

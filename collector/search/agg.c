@@ -139,6 +139,68 @@ agg_key_eq(const char *key, const char *a, const char *b)
     return key[n] == '/' && strcmp(key + n + 1, b) == 0;
 }
 
+/* Adds n to the group of key a (+ "/" + b when b is given). */
+static void
+agg_group_add(struct agg_count *c, const char *a, const char *b, uint64_t n)
+{
+    uint64_t h = agg_hash(a, b);
+    if (c->tab_size > 0) {
+        struct agg_group *g = c->tab[h & (c->tab_size - 1)];
+        for (; g != NULL; g = g->next) {
+            if (g->hash == h && agg_key_eq(g->key, a, b)) {
+                g->count += n;
+                return;
+            }
+        }
+    }
+    if ((c->by == AGG_BY_FIELD || c->by == AGG_BY_LABEL) &&
+        c->n_groups >= AGG_MAX_FIELD_KEYS) {
+        c->other += n;
+        return;
+    }
+    if (c->n_groups >= c->tab_size)
+        agg_grow(c);
+    struct agg_group *g = xcalloc(1, sizeof(*g));
+    g->hash = h;
+    g->count = n;
+    g->key = b != NULL ? xasprintf("%s/%s", a, b) : xstrdup(a);
+    g->next = c->tab[h & (c->tab_size - 1)];
+    c->tab[h & (c->tab_size - 1)] = g;
+    c->n_groups++;
+}
+
+int
+agg_count_add_block(struct agg_count *c, uint64_t n, const char *host,
+                    const char *container, unsigned stream_mask)
+{
+    switch (c->by) {
+    case AGG_BY_NONE:
+        break;
+    case AGG_BY_HOST:
+        if (host == NULL)
+            return 0;
+        agg_group_add(c, host, NULL, n);
+        break;
+    case AGG_BY_CONTAINER:
+        if (host == NULL || container == NULL)
+            return 0;
+        agg_group_add(c, host, container, n);
+        break;
+    case AGG_BY_STREAM:
+        if (stream_mask != 1u << LOGREC_STDOUT &&
+            stream_mask != 1u << LOGREC_STDERR)
+            return 0;
+        agg_group_add(c, logrec_stream_name(stream_mask == 1u << LOGREC_STDOUT
+                                            ? LOGREC_STDOUT : LOGREC_STDERR),
+                      NULL, n);
+        break;
+    default:
+        return 0;
+    }
+    c->total += n;
+    return 1;
+}
+
 void
 agg_count_add(struct agg_count *c, const struct logrec *r)
 {
@@ -166,30 +228,7 @@ agg_count_add(struct agg_count *c, const struct logrec *r)
         break;
     default: return;
     }
-    uint64_t h = agg_hash(a, b);
-    if (c->tab_size > 0) {
-        struct agg_group *g = c->tab[h & (c->tab_size - 1)];
-        for (; g != NULL; g = g->next) {
-            if (g->hash == h && agg_key_eq(g->key, a, b)) {
-                g->count++;
-                return;
-            }
-        }
-    }
-    if ((c->by == AGG_BY_FIELD || c->by == AGG_BY_LABEL) &&
-        c->n_groups >= AGG_MAX_FIELD_KEYS) {
-        c->other++;
-        return;
-    }
-    if (c->n_groups >= c->tab_size)
-        agg_grow(c);
-    struct agg_group *g = xcalloc(1, sizeof(*g));
-    g->hash = h;
-    g->count = 1;
-    g->key = b != NULL ? xasprintf("%s/%s", a, b) : xstrdup(a);
-    g->next = c->tab[h & (c->tab_size - 1)];
-    c->tab[h & (c->tab_size - 1)] = g;
-    c->n_groups++;
+    agg_group_add(c, a, b, 1);
 }
 
 uint64_t
@@ -346,15 +385,36 @@ agg_hist_fini(struct agg_hist *h)
     memset(h, 0, sizeof(*h));
 }
 
+/* The bucket of time_ns (may be outside [0, n_buckets)). */
+static int64_t
+agg_hist_bucket(const struct agg_hist *h, int64_t time_ns)
+{
+    int64_t ms = agg_floor_div(time_ns, NS_PER_MS);
+    return agg_floor_div(ms - h->first_ms, h->step_ms);
+}
+
 void
 agg_hist_add(struct agg_hist *h, int64_t time_ns)
 {
     if (h->n_buckets == 0)
         return;
-    int64_t ms = agg_floor_div(time_ns, NS_PER_MS);
-    int64_t i = agg_floor_div(ms - h->first_ms, h->step_ms);
+    int64_t i = agg_hist_bucket(h, time_ns);
     if (i >= 0 && (uint64_t)i < h->n_buckets)
         h->counts[i]++;
+}
+
+int
+agg_hist_add_block(struct agg_hist *h, int64_t min_ns, int64_t max_ns,
+                   uint64_t n)
+{
+    if (h->n_buckets == 0)
+        return 1;
+    int64_t i = agg_hist_bucket(h, min_ns);
+    if (min_ns > max_ns || agg_hist_bucket(h, max_ns) != i)
+        return 0;
+    if (i >= 0 && (uint64_t)i < h->n_buckets)
+        h->counts[i] += n;
+    return 1;
 }
 
 int

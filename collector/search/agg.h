@@ -45,6 +45,13 @@ void agg_count_free(struct agg_count *c);
  * when it has none). A field or label value that would be group number
  * AGG_MAX_FIELD_KEYS + 1 is counted in "other" instead. */
 void agg_count_add(struct agg_count *c, const struct logrec *r);
+/* Counts n records of one block at once when their group is known
+ * (collector/store/store.h store_blk_count): without by; by host when
+ * host is given (NULL: several); by container when host and container
+ * are; by stream when stream_mask has one bit. 1 if counted, 0 if the
+ * records must be added one by one (by field or label, or mixed). */
+int agg_count_add_block(struct agg_count *c, uint64_t n, const char *host,
+                        const char *container, unsigned stream_mask);
 uint64_t agg_count_total(const struct agg_count *c);
 /* Appends {"total":N,"groups":[{"key":K,"count":N},...]} (groups by count
  * descending, then key ascending; [] without by), and ,"other":N before
@@ -86,6 +93,11 @@ int  agg_hist_init(struct agg_hist *h, int64_t since_ns, int64_t until_ns,
 void agg_hist_fini(struct agg_hist *h);
 /* Counts one record at time_ns; times outside the buckets are ignored. */
 void agg_hist_add(struct agg_hist *h, int64_t time_ns);
+/* Counts n records with times in [min_ns, max_ns] at once: 1 if they all
+ * fall in one bucket (or outside all of them), else 0 (add them one by
+ * one). */
+int  agg_hist_add_block(struct agg_hist *h, int64_t min_ns, int64_t max_ns,
+                        uint64_t n);
 /* Appends {"step_ms":S,"buckets":[[unix_ms,count],...]}. */
 int  agg_hist_format(const struct agg_hist *h, struct buf *out);
 

@@ -750,6 +750,53 @@ query_tokens(const struct query *q, const char *const **tokens)
     return q->n_tokens;
 }
 
+struct query_tok {
+    char   *word;
+    size_t  len, n;
+};
+
+static int
+query_one_token_cb(const uint8_t *tok, size_t len, uint32_t hash, void *arg)
+{
+    struct query_tok *t = arg;
+
+    (void)hash;
+    if (t->n++ == 0 && len < TOKENIZE_MAX_LEN) {
+        memcpy(t->word, tok, len);
+        t->word[len] = '\0';
+        t->len = len;
+    }
+    return 0;
+}
+
+int
+query_count_word(const struct query *q, char word[TOKENIZE_MAX_LEN + 1],
+                 unsigned *forms)
+{
+    const struct query_item *it = &q->items[0];
+    struct query_tok t = { word, 0, 0 };
+
+    if (q->n_items != 1 || q->n_groups != 1 || q->re != NULL ||
+        q->not_re != NULL || it->kind != QUERY_TERM || it->is_negated ||
+        it->len == 0 || it->len >= TOKENIZE_MAX_LEN)
+        return 0;
+    for (size_t i = 0; i < it->len; i++)
+        if (!query_is_word((unsigned char)it->text[i]))
+            return 0;
+    tokenize_foreach(it->text, it->len, 0, query_one_token_cb, &t);
+    if (t.n != 1 || t.len == 0)
+        return 0;
+    if (q->is_icase) {      /* any spelling: the term is folded as tokens */
+        *forms = 0;
+        return t.len == it->len && memcmp(word, it->text, t.len) == 0;
+    }
+    *forms = t.len == it->len
+             ? tokenize_forms((const uint8_t *)word,
+                              (const uint8_t *)it->text, t.len)
+             : 0;
+    return *forms != 0;
+}
+
 size_t
 query_field_tokens(const struct query *q, const char *const **tokens)
 {

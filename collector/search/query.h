@@ -42,6 +42,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "collector/store/tokenize.h"
+
 #define QUERY_MAX_TEXT   4096   /* bytes of q */
 #define QUERY_MAX_ITEMS  64     /* terms + phrases */
 #define QUERY_MAX_REGEX  1024   /* bytes of one regex */
@@ -109,6 +111,18 @@ size_t query_tokens(const struct query *q, const char *const **tokens);
  * ANDed, not under OR or "-", not a comparison. Borrowed from q; for
  * store_filter.field_tokens. Returns the count. */
 size_t query_field_tokens(const struct query *q, const char *const **tokens);
+
+/* 1 when q is one term that matches a message exactly when the message
+ * holds its token (written to word, NUL-terminated) as a whole token of
+ * the store's tokenizer (tokenize.h) in one of the spellings *forms
+ * (TOKENIZE_FORM_*; 0: any spelling, under icase): one term (not a
+ * phrase, fixed string, field term or "-"), no regex, all word
+ * characters, shorter than TOKENIZE_MAX_LEN, and without icase spelled
+ * as its token is in lower case, upper case or capitalized (`error`,
+ * `ERROR`, `Error`; not `eRRor`). 0 otherwise. For
+ * store_filter.count_word: counts from the index. */
+int query_count_word(const struct query *q, char word[TOKENIZE_MAX_LEN + 1],
+                     unsigned *forms);
 
 /* Regex matches given up (counted as no match) because they ran out of
  * their backtracking budget, since query_parse(). 0 without a regex. */

@@ -75,6 +75,7 @@ struct search {
     char                *container;
     char                *image;
     struct namesel      *sel;
+    char                 count_word[TOKENIZE_MAX_LEN + 1];  /* filter's */
     struct store_cursor *cur;           /* the match cursor */
     struct store_cursor *ctx;           /* the group's context cursor */
     const struct query  *q;
@@ -670,6 +671,8 @@ search_filter_copy(struct search *s, const struct store_filter *f)
     s->filter.n_tokens = 0;
     s->filter.field_tokens = NULL;
     s->filter.n_field_tokens = 0;
+    s->filter.count_word = NULL;        /* search_new's cursor only */
+    s->filter.count_fn = NULL;
 }
 
 struct search *
@@ -703,6 +706,13 @@ search_new(struct store *st, const struct search_spec *spec, char **errstr)
     /* Context lines come from their own cursors: the match cursor may
      * always drop records that lack the required words. */
     f.is_tokens_required = 1;
+    if (spec->count_fn != NULL && s->limit == UINT64_MAX &&
+        !s->has_context && !s->is_tail) {
+        if (query_count_word(spec->q, s->count_word, &f.count_forms))
+            f.count_word = s->count_word;
+        f.count_fn = spec->count_fn;
+        f.count_arg = spec->count_arg;
+    }
     s->filter.tokens = f.tokens;
     s->filter.n_tokens = f.n_tokens;
     s->filter.is_tokens_required = 1;
@@ -712,6 +722,7 @@ search_new(struct store *st, const struct search_spec *spec, char **errstr)
         search_free(s);
         return NULL;
     }
+    s->n_matches = store_cursor_counted_records(s->cur);
     s->state = s->limit == 0 ? SEARCH_S_DONE : SEARCH_S_MAIN;
     s->is_ranking = s->is_tail ||
                     (s->has_context && s->limit != UINT64_MAX);

@@ -87,6 +87,14 @@ struct search_spec {
     unsigned             before;    /* context lines, time order, <= */
     unsigned             after;     /*   SEARCH_MAX_CONTEXT */
     uint64_t             max_scan_bytes;    /* message bytes read; 0: none */
+    /* Counts from the index (aggregates): NULL, or with no limit, no
+     * context and not is_tail, when q is one word (query_count_word), the
+     * store's cursor offers each segment block all of whose records the
+     * filter selects and whose index counts the word (store_filter
+     * .count_fn): the blocks it takes are not read and their matches not
+     * emitted (search_n_matches includes them). */
+    store_count_fn       count_fn;
+    void                *count_arg;
 };
 
 /* One output record: is_context for a context line, is_group_start for the

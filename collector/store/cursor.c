@@ -278,28 +278,97 @@ cursor_seg_bits(struct store_cursor *c, const struct store_seg *g,
     return segindex_candidates(c->s, g, all, n, *bits) == 0;
 }
 
+/* 1 if the filter selects every record of b (count_fn may take it). */
+static int
+cursor_block_whole(struct store_cursor *c, const struct store_blk *b,
+                   struct store_blk_count *bc)
+{
+    if (c->has_after || b->min_ns < c->since ||
+        (c->until != INT64_MAX && b->max_ns >= c->until) ||
+        (c->stream >= 0 && b->stream_mask != (1u << c->stream)))
+        return 0;
+    const char *host = NULL, *name = NULL;
+    int is_one_host = 1, is_one_name = 1;
+    for (uint32_t i = 0; i < b->n_labels; i++) {
+        const struct store_blk_label *bl = &b->labels[i];
+        if (!bl->n_lines)
+            continue;
+        if (!cursor_label_ok(c, bl->id))
+            return 0;
+        const struct store_label *l = c->labels[bl->id];
+        if (!host) {
+            host = l->host;
+            name = l->name;
+            continue;
+        }
+        is_one_host &= strcmp(host, l->host) == 0;
+        is_one_name &= strcmp(name, l->name) == 0;
+    }
+    if (!host)
+        return 0;
+    bc->host = is_one_host ? host : NULL;
+    bc->container = is_one_host && is_one_name ? name : NULL;
+    bc->min_ns = b->min_ns;
+    bc->max_ns = b->max_ns;
+    bc->stream_mask = b->stream_mask;
+    return 1;
+}
+
+/* With store_filter.count_word: 1 if count_fn took block k of g (cw: the
+ * segment's count words, UINT32_MAX unknown). */
+static int
+cursor_counted(struct store_cursor *c, const struct store_blk *b,
+               const uint32_t *cw, size_t k)
+{
+    struct store_blk_count bc;
+
+    if (cw[k] == UINT32_MAX ||
+        (c->count_forms && !(cw[k] & c->count_forms)) ||
+        !cursor_block_whole(c, b, &bc))
+        return 0;
+    bc.n = cw[k] >> 3;
+    if (!c->count_fn(&bc, c->count_arg))
+        return 0;
+    c->n_counted_blks++;
+    c->n_counted_recs += bc.n;
+    return 1;
+}
+
 static void
 cursor_pick(struct store_cursor *c)
 {
     struct store *s = c->s;
-    size_t cap = 0, cap_bits = 0;
+    size_t cap = 0, cap_bits = 0, cap_cw = 0;
     uint64_t *bits = NULL;
+    uint32_t *cw = NULL;
 
     for (size_t i = 0; i < s->n_segs; i++) {
         const struct store_seg *g = s->segs[i];
         int has_bits = cursor_seg_bits(c, g, &bits, &cap_bits);
+        int has_cw = 0;
+        if (c->has_count && has_bits && g->n_blks > 0) {
+            if (cap_cw < g->n_blks) {
+                cw = xreallocarray(cw, g->n_blks, sizeof(*cw));
+                cap_cw = g->n_blks;
+            }
+            memset(cw, 0xff, g->n_blks * sizeof(*cw));
+            has_cw = segindex_counts(s, g, c->count_hash, c->count_check,
+                                     cw) == 1;
+        }
         for (size_t k = 0; k < g->n_blks; k++) {
             const struct store_blk *b = &g->blks[k];
             int64_t mn = b->min_ns, mx = b->max_ns;
             if (b->is_corrupt ||
                 ((!has_bits || (bits[k / 64] >> (k % 64)) & 1) &&
-                 cursor_block_may_match(c, b, &mn, &mx))) {
+                 cursor_block_may_match(c, b, &mn, &mx) &&
+                 !(has_cw && cursor_counted(c, b, cw, k)))) {
                 cursor_add_cand(c, &cap, g->seq, (uint32_t)k, mn, mx);
                 c->n_seg_cands++;
             }
         }
     }
     free(bits);
+    free(cw);
     cursor_snapshot_mem(c, &cap);
     if (c->n_cands > 1)
         qsort(c->cands, c->n_cands, sizeof(*c->cands),
@@ -333,6 +402,16 @@ store_cursor_new(struct store *s, const struct store_filter *f,
     if (c->stream > 1)
         c->stream = -1;
     cursor_set_tokens(c, f);
+    if (f && f->count_word && f->count_fn) {
+        const uint8_t *w = (const uint8_t *)f->count_word;
+        size_t len = strlen(f->count_word);
+        c->has_count = len > 0 && len < TOKENIZE_MAX_LEN;
+        c->count_hash = tokenize_hash(w, len);
+        c->count_check = tokenize_check(w, len);
+        c->count_forms = f->count_forms & TOKENIZE_FORMS;
+        c->count_fn = f->count_fn;
+        c->count_arg = f->count_arg;
+    }
     blkload_loader_init(&c->lr, s->dir, c->toks,
                         c->is_tok_req ? c->n_toks : 0);
     c->mem_max = s->opt.cursor_mem_max;
@@ -382,6 +461,18 @@ uint64_t
 store_cursor_skipped_bytes(const struct store_cursor *c)
 {
     return c->skipped_bytes;
+}
+
+uint64_t
+store_cursor_counted_blocks(const struct store_cursor *c)
+{
+    return c->n_counted_blks;
+}
+
+uint64_t
+store_cursor_counted_records(const struct store_cursor *c)
+{
+    return c->n_counted_recs;
 }
 
 /* ------------------------------------------------------------------ */

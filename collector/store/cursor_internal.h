@@ -101,6 +101,13 @@ struct store_cursor {
     int                is_ahead, is_no_helper;
     uint64_t           skipped_bytes;   /* message bytes the token
                                            prefilter dropped */
+    /* store_filter.count_word (has_count: set), its hash and check */
+    int                has_count;
+    unsigned           count_forms;
+    uint32_t           count_hash, count_check;
+    store_count_fn     count_fn;
+    void              *count_arg;
+    uint64_t           n_counted_blks, n_counted_recs;
 };
 
 /* cursor.c */

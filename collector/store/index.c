@@ -22,17 +22,21 @@
 #include "common/compress.h"
 #include "common/xmalloc.h"
 
-#define IX_SET_SIZE  32768u             /* per-block dedup set slots */
+#define IX_COUNT_MIN_BLKS 4u            /* keys in fewer blocks: no counts */
 #define IX_MAX_META  (64u << 20)        /* block table + page directory */
 #define IX_MAX_PAGE  (4u << 20)
 
 /* index_test_without_fields(): set by tests before any store runs. */
 static int ix_without_fields;
 
+/* A key of the in-memory map: its postings are (block, count word)
+ * pairs, the count word (n << 3 | forms) as in the .lqi (STORE.md). */
 struct ix_ent {
     uint32_t hash;                      /* 0: empty slot */
-    uint32_t n;
-    uint32_t cap;                       /* 0: postings inline */
+    uint32_t check;                     /* tokenize_check of its token */
+    uint32_t n : 31;                    /* pairs */
+    uint32_t is_collided : 1;           /* two tokens: no counts */
+    uint32_t cap;                       /* pairs; 0: one pair inline */
     union {
         uint32_t  inl[2];
         uint32_t *many;
@@ -40,15 +44,15 @@ struct ix_ent {
 };
 
 struct index_mem {
-    struct ix_ent *tab;
-    size_t         size, n_keys, extra_bytes;
-    uint32_t      *set;                 /* hashes seen in cur_blk */
-    size_t         n_set;
-    uint32_t       cur_blk;
+    struct ix_ent   *tab;
+    size_t           size, n_keys, extra_bytes;
+    struct index_set pend;              /* index_mem_add_text's block */
+    uint32_t         pend_blk;
 };
 
 struct index_file {
     uint64_t             size;
+    uint32_t             version;
     int                  has_fields;    /* version >= 4 */
     uint32_t             n_blks, n_pages, n_keys;
     struct index_blkref *blks;
@@ -100,8 +104,7 @@ index_mem_new(void)
 
     m->size = 1024;
     m->tab = xcalloc(m->size, sizeof(*m->tab));
-    m->set = xcalloc(IX_SET_SIZE, sizeof(*m->set));
-    m->cur_blk = UINT32_MAX;
+    m->pend_blk = UINT32_MAX;
     return m;
 }
 
@@ -114,7 +117,7 @@ index_mem_free(struct index_mem *m)
         if (m->tab[i].cap)
             free(m->tab[i].u.many);
     free(m->tab);
-    free(m->set);
+    index_set_fini(&m->pend);
     free(m);
 }
 
@@ -144,29 +147,37 @@ ix_grow(struct index_mem *m)
 }
 
 static void
-ix_push(struct index_mem *m, struct ix_ent *e, uint32_t blk)
+ix_push(struct index_mem *m, struct ix_ent *e, uint32_t blk, uint32_t cw)
 {
-    if (e->n < 2 && !e->cap) {
-        e->u.inl[e->n++] = blk;
+    if (e->n == 0 && !e->cap) {
+        e->u.inl[0] = blk;
+        e->u.inl[1] = cw;
+        e->n = 1;
         return;
     }
     if (!e->cap) {
-        uint32_t *p = xreallocarray(NULL, 8, sizeof(*p));
+        uint32_t *p = xreallocarray(NULL, 2 * 4, sizeof(*p));
         p[0] = e->u.inl[0];
         p[1] = e->u.inl[1];
         e->u.many = p;
-        e->cap = 8;
-        m->extra_bytes += 8 * sizeof(*p);
+        e->cap = 4;
+        m->extra_bytes += 2 * 4 * sizeof(*p);
     } else if (e->n == e->cap) {
-        e->u.many = xreallocarray(e->u.many, e->cap * 2, sizeof(uint32_t));
-        m->extra_bytes += e->cap * sizeof(uint32_t);
+        e->u.many = xreallocarray(e->u.many, 2 * (size_t)e->cap * 2,
+                                  sizeof(uint32_t));
+        m->extra_bytes += 2 * (size_t)e->cap * sizeof(uint32_t);
         e->cap *= 2;
     }
-    e->u.many[e->n++] = blk;
+    e->u.many[2 * e->n] = blk;
+    e->u.many[2 * e->n + 1] = cw;
+    e->n++;
 }
 
+/* Adds block blk (count word cw) to the key of hash; a second token
+ * (another check) under the same hash makes the key lose its counts. */
 static void
-ix_insert(struct index_mem *m, uint32_t hash, uint32_t blk)
+ix_insert(struct index_mem *m, uint32_t hash, uint32_t check,
+          int is_collided, uint32_t blk, uint32_t cw)
 {
     if ((m->n_keys + 1) * 4 > m->size * 3)
         ix_grow(m);
@@ -174,55 +185,43 @@ ix_insert(struct index_mem *m, uint32_t hash, uint32_t blk)
     for (size_t i = hash & mask;; i = (i + 1) & mask) {
         struct ix_ent *e = &m->tab[i];
         if (e->hash == hash) {
-            if (ix_posts(e)[e->n - 1] != blk)
-                ix_push(m, e, blk);
+            if (e->check != check || is_collided)
+                e->is_collided = 1;
+            if (ix_posts(e)[2 * (e->n - 1)] != blk)
+                ix_push(m, e, blk, cw);
             return;
         }
         if (!e->hash) {
             e->hash = hash;
+            e->check = check;
+            e->is_collided = is_collided != 0;
             m->n_keys++;
-            ix_push(m, e, blk);
+            ix_push(m, e, blk, cw);
             return;
         }
     }
 }
 
-static int
-ix_add_token_cb(const uint8_t *tok, size_t len, uint32_t hash, void *arg)
+void
+index_mem_flush(struct index_mem *m)
 {
-    struct index_mem *m = arg;
-    uint32_t mask = IX_SET_SIZE - 1;
-
-    (void)tok;
-    (void)len;
-    for (uint32_t i = (hash >> 7) & mask;; i = (i + 1) & mask) {
-        if (m->set[i] == hash)
-            return 0;
-        if (!m->set[i]) {
-            m->set[i] = hash;
-            break;
-        }
-    }
-    if (++m->n_set > IX_SET_SIZE / 2) {
-        memset(m->set, 0, IX_SET_SIZE * sizeof(*m->set));
-        m->n_set = 0;
-    }
-    ix_insert(m, hash, m->cur_blk);
-    return 0;
+    if (m->pend.n > 0)
+        index_mem_add_set(m, m->pend_blk, &m->pend);
+    if (m->pend.tab != NULL)
+        index_set_reset(&m->pend);
 }
 
 void
 index_mem_add_text(struct index_mem *m, uint32_t blk, const void *text,
                    size_t len)
 {
-    if (blk != m->cur_blk) {
-        memset(m->set, 0, IX_SET_SIZE * sizeof(*m->set));
-        m->n_set = 0;
-        m->cur_blk = blk;
+    if (blk != m->pend_blk) {
+        index_mem_flush(m);
+        m->pend_blk = blk;
     }
-    tokenize_foreach(text, len, 0, ix_add_token_cb, m);
-    if (!ix_without_fields)
-        tokenize_fields(text, len, ix_add_token_cb, m);
+    if (m->pend.tab == NULL)
+        index_set_init(&m->pend);
+    index_set_add_text(&m->pend, text, len);
 }
 
 /* ------------------------------------------------------------------ */
@@ -233,6 +232,7 @@ index_set_init(struct index_set *set)
 {
     set->size = 1u << 14;
     set->n = 0;
+    set->rec = 0;
     set->tab = xcalloc(set->size, sizeof(*set->tab));
 }
 
@@ -250,61 +250,74 @@ index_set_reset(struct index_set *set)
     if (set->n)
         memset(set->tab, 0, set->size * sizeof(*set->tab));
     set->n = 0;
+    set->rec = 0;
 }
 
-static void
-ix_set_put(struct index_set *set, uint32_t hash)
+static struct index_set_ent *
+ix_set_slot(struct index_set *set, uint32_t hash)
 {
     size_t mask = set->size - 1;
 
-    for (size_t i = (hash >> 7) & mask;; i = (i + 1) & mask) {
-        if (set->tab[i] == hash)
-            return;
-        if (!set->tab[i]) {
-            set->tab[i] = hash;
-            set->n++;
-            return;
-        }
-    }
+    for (size_t i = (hash >> 7) & mask;; i = (i + 1) & mask)
+        if (set->tab[i].hash == hash || !set->tab[i].hash)
+            return &set->tab[i];
 }
 
 static int
-ix_set_token_cb(const uint8_t *tok, size_t len, uint32_t hash, void *arg)
+ix_set_token_cb(uint32_t hash, uint32_t check, unsigned forms, void *arg)
 {
     struct index_set *set = arg;
 
-    (void)tok;
-    (void)len;
     if ((set->n + 1) * 2 > set->size) {
-        uint32_t *old = set->tab;
+        struct index_set_ent *old = set->tab;
         size_t osize = set->size;
         set->size *= 2;
-        set->n = 0;
         set->tab = xcalloc(set->size, sizeof(*set->tab));
         for (size_t i = 0; i < osize; i++)
-            if (old[i])
-                ix_set_put(set, old[i]);
+            if (old[i].hash)
+                *ix_set_slot(set, old[i].hash) = old[i];
         free(old);
     }
-    ix_set_put(set, hash);
+    struct index_set_ent *e = ix_set_slot(set, hash);
+    if (!e->hash) {
+        e->hash = hash;
+        e->check = check;
+        e->flags = TOKENIZE_FORMS;
+        set->n++;
+    } else if (e->check != check) {
+        e->flags |= INDEX_SET_COLLIDED;
+    }
+    if (e->last != set->rec) {
+        e->last = set->rec;
+        if (e->n_recs < INDEX_MAX_COUNT)
+            e->n_recs++;
+    }
+    e->flags &= forms | ~TOKENIZE_FORMS;
     return 0;
 }
 
 void
 index_set_add_text(struct index_set *set, const void *text, size_t len)
 {
-    tokenize_foreach(text, len, 0, ix_set_token_cb, set);
+    set->rec++;                         /* 0 is "no record yet" */
+    if (set->rec == 0)
+        set->rec = 1;
+    tokenize_foreach_ex(text, len, ix_set_token_cb, set);
     if (!ix_without_fields)
-        tokenize_fields(text, len, ix_set_token_cb, set);
+        tokenize_fields_ex(text, len, ix_set_token_cb, set);
 }
 
 void
 index_mem_add_set(struct index_mem *m, uint32_t blk,
                   const struct index_set *set)
 {
-    for (size_t i = 0; i < set->size; i++)
-        if (set->tab[i])
-            ix_insert(m, set->tab[i], blk);
+    for (size_t i = 0; i < set->size; i++) {
+        const struct index_set_ent *e = &set->tab[i];
+        if (e->hash)
+            ix_insert(m, e->hash, e->check,
+                      (e->flags & INDEX_SET_COLLIDED) != 0, blk,
+                      e->n_recs << 3 | (e->flags & TOKENIZE_FORMS));
+    }
 }
 
 size_t
@@ -317,7 +330,7 @@ size_t
 index_mem_bytes(const struct index_mem *m)
 {
     return sizeof(*m) + m->size * sizeof(*m->tab) +
-           IX_SET_SIZE * sizeof(*m->set) + m->extra_bytes;
+           m->pend.size * sizeof(*m->pend.tab) + m->extra_bytes;
 }
 
 static const struct ix_ent *
@@ -343,8 +356,23 @@ index_mem_lookup(const struct index_mem *m, uint32_t hash, uint64_t *bits,
         return;
     const uint32_t *p = ix_posts(e);
     for (uint32_t i = 0; i < e->n; i++)
-        if (p[i] < n_bits)
-            bits[p[i] / 64] |= 1ull << (p[i] % 64);
+        if (p[2 * i] < n_bits)
+            bits[p[2 * i] / 64] |= 1ull << (p[2 * i] % 64);
+}
+
+int
+index_mem_counts(const struct index_mem *m, uint32_t hash, uint32_t check,
+                 uint32_t *cw, uint32_t n_bits)
+{
+    const struct ix_ent *e = ix_find(m, hash);
+
+    if (!e || e->is_collided || e->check != check)
+        return 0;
+    const uint32_t *p = ix_posts(e);
+    for (uint32_t i = 0; i < e->n; i++)
+        if (p[2 * i] < n_bits)
+            cw[p[2 * i]] = p[2 * i + 1];
+    return 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -387,8 +415,13 @@ ix_sorted_keys(const struct index_mem *m, struct ix_ent **keys)
 
 /* Postings: varint hdr, low two bits the kind: 0 list (count = hdr >> 2,
  * then count varints: first block, then each gap minus one), 1 bitmap
- * (count = hdr >> 2, then n_blks bits), 2 one block (hdr >> 2). The
- * smallest is written; most keys (ids, numbers) are in one block. */
+ * (count = hdr >> 2, then n_blks bits), 2 one block (hdr >> 2), 3 (version
+ * 5) counted: count = hdr >> 3, bit 2 a bitmap, else a list, then u32
+ * check and count varints of count words (records holding the token << 3
+ * | the spellings every occurrence is in), one per block in order. The
+ * smallest of list and bitmap is written; most keys (ids, numbers) are in
+ * one block; keys in IX_COUNT_MIN_BLKS blocks or more that hold one token
+ * are counted. */
 static int
 ix_put_postings(struct buf *b, const struct ix_ent *e, uint32_t n_blks)
 {
@@ -398,9 +431,14 @@ ix_put_postings(struct buf *b, const struct ix_ent *e, uint32_t n_blks)
     if (e->n == 1)
         return buf_put_varint(b, ((uint64_t)p[0] << 2) | 2);
     for (uint32_t i = 0; i < e->n; i++)
-        list_len += ix_varint_len(i ? p[i] - p[i - 1] - 1 : p[i]);
+        list_len += ix_varint_len(i ? p[2 * i] - p[2 * i - 2] - 1 : p[0]);
     int is_map = map_len < list_len;
-    if (buf_put_varint(b, ((uint64_t)e->n << 2) | (uint64_t)is_map) < 0)
+    int is_counted = !ix_without_fields && !e->is_collided &&
+                     e->n >= IX_COUNT_MIN_BLKS;
+    uint64_t hdr = is_counted
+                   ? ((uint64_t)e->n << 3) | (uint64_t)is_map << 2 | 3
+                   : ((uint64_t)e->n << 2) | (uint64_t)is_map;
+    if (buf_put_varint(b, hdr) < 0)
         return -1;
     if (is_map) {
         if (buf_reserve(b, map_len) < 0)
@@ -408,12 +446,20 @@ ix_put_postings(struct buf *b, const struct ix_ent *e, uint32_t n_blks)
         uint8_t *q = b->data + b->len;
         memset(q, 0, map_len);
         for (uint32_t i = 0; i < e->n; i++)
-            q[p[i] / 8] |= (uint8_t)(1u << (p[i] % 8));
+            q[p[2 * i] / 8] |= (uint8_t)(1u << (p[2 * i] % 8));
         b->len += map_len;
-        return 0;
+    } else {
+        for (uint32_t i = 0; i < e->n; i++)
+            if (buf_put_varint(b, i ? p[2 * i] - p[2 * i - 2] - 1
+                                    : p[0]) < 0)
+                return -1;
     }
+    if (!is_counted)
+        return 0;
+    if (buf_put_u32(b, e->check) < 0)
+        return -1;
     for (uint32_t i = 0; i < e->n; i++)
-        if (buf_put_varint(b, i ? p[i] - p[i - 1] - 1 : p[i]) < 0)
+        if (buf_put_varint(b, p[2 * i + 1]) < 0)
             return -1;
     return 0;
 }
@@ -576,10 +622,10 @@ index_file_load(int fd, uint64_t seq, const char **errstr)
     f->n_keys = le32_load(h + 24);
     uint64_t meta_len = 12ull * f->n_blks + 12ull * f->n_pages;
     *errstr = "bad header";
-    f->has_fields = le32_load(h + 4) == INDEX_VERSION;
+    f->version = le32_load(h + 4);
+    f->has_fields = f->version >= INDEX_VERSION_FIELDS;
     if (le32_load(h) != INDEX_MAGIC ||
-        (le32_load(h + 4) != INDEX_VERSION &&
-         le32_load(h + 4) != INDEX_VERSION_NO_FIELDS) ||
+        f->version < INDEX_VERSION_NO_FIELDS || f->version > INDEX_VERSION ||
         le64_load(h + 8) != seq || f->n_blks > INDEX_MAX_BLKS ||
         meta_len > IX_MAX_META || meta_len > f->size - INDEX_HDR_LEN ||
         f->n_pages > f->n_keys ||
@@ -646,44 +692,80 @@ ix_set_bit(const struct index_file *f, const uint32_t *map, uint32_t b,
         bits[d / 64] |= 1ull << (d % 64);
 }
 
-/* Decodes one postings list at *pp; sets bits if want. -1 if malformed. */
+/* One decoded postings entry (ix_postings). */
+struct ix_dec {
+    uint32_t *blks;                     /* f->n_blks entries */
+    uint32_t *cws;                      /* count words, if has_counts */
+    uint32_t  n, check;
+    int       has_counts;
+};
+
+/* Decodes one postings entry at *pp into d (if want, else skips it).
+ * -1 if malformed. */
 static int
 ix_postings(const struct index_file *f, const uint8_t **pp,
-            const uint8_t *end, int want, const uint32_t *map,
-            uint64_t *bits, uint32_t n_bits)
+            const uint8_t *end, int want, struct ix_dec *d)
 {
-    uint64_t hdr, v;
+    uint64_t hdr, v, cnt;
+    int is_counted, is_map;
 
-    if (ix_get_varint(pp, end, &hdr) < 0 || (hdr >> 2) > f->n_blks ||
-        (hdr & 3) == 3)
+    if (ix_get_varint(pp, end, &hdr) < 0)
         return -1;
-    if ((hdr & 3) == 2) {
-        if ((hdr >> 2) >= f->n_blks)
+    is_counted = (hdr & 3) == 3;
+    if (is_counted && f->version < INDEX_VERSION_COUNTS)
+        return -1;
+    cnt = is_counted ? hdr >> 3 : hdr >> 2;
+    is_map = is_counted ? (hdr >> 2) & 1 : (hdr & 3) == 1;
+    if (cnt > f->n_blks)
+        return -1;
+    d->n = 0;
+    d->has_counts = 0;
+    if (!is_counted && (hdr & 3) == 2) {
+        if (cnt >= f->n_blks)
             return -1;
         if (want)
-            ix_set_bit(f, map, (uint32_t)(hdr >> 2), bits, n_bits);
+            d->blks[d->n++] = (uint32_t)cnt;
         return 0;
     }
-    if (hdr & 1) {
+    if (is_map) {
         size_t map_len = (f->n_blks + 7) / 8;
+        uint32_t got = 0;
         if ((size_t)(end - *pp) < map_len)
             return -1;
-        for (uint32_t b = 0; want && b < f->n_blks; b++)
-            if ((*pp)[b / 8] & (1u << (b % 8)))
-                ix_set_bit(f, map, b, bits, n_bits);
+        for (uint32_t b = 0; b < f->n_blks; b++)
+            if ((*pp)[b / 8] & (1u << (b % 8))) {
+                if (want)
+                    d->blks[d->n++] = b;
+                got++;
+            }
         *pp += map_len;
-        return 0;
-    }
-    uint64_t blk = 0;
-    for (uint64_t i = 0; i < (hdr >> 2); i++) {
-        if (ix_get_varint(pp, end, &v) < 0 || v >= f->n_blks)
+        if (is_counted && got != cnt)
             return -1;
-        blk = i ? blk + v + 1 : v;
-        if (blk >= f->n_blks)
+    } else {
+        uint64_t blk = 0;
+        for (uint64_t i = 0; i < cnt; i++) {
+            if (ix_get_varint(pp, end, &v) < 0 || v >= f->n_blks)
+                return -1;
+            blk = i ? blk + v + 1 : v;
+            if (blk >= f->n_blks)
+                return -1;
+            if (want)
+                d->blks[d->n++] = (uint32_t)blk;
+        }
+    }
+    if (!is_counted)
+        return 0;
+    if ((size_t)(end - *pp) < 4)
+        return -1;
+    d->check = le32_load(*pp);
+    *pp += 4;
+    for (uint64_t i = 0; i < cnt; i++) {
+        if (ix_get_varint(pp, end, &v) < 0 || v > UINT32_MAX)
             return -1;
         if (want)
-            ix_set_bit(f, map, (uint32_t)blk, bits, n_bits);
+            d->cws[i] = (uint32_t)v;
     }
+    d->has_counts = 1;
     return 0;
 }
 
@@ -703,14 +785,18 @@ ix_find_page(const struct index_file *f, uint32_t hash)
     return (long)lo - 1;
 }
 
-int
-index_file_lookup(const struct index_file *f, int fd, uint32_t hash,
-                  const uint32_t *map, uint64_t *bits, uint32_t n_bits)
+/* The postings of hash into d (d->n = 0 if absent). -1 if the page
+ * cannot be read or is damaged. */
+static int
+ix_file_find(const struct index_file *f, int fd, uint32_t hash,
+             struct ix_dec *d)
 {
     long pg = ix_find_page(f, hash);
     uint8_t stack[4096] = { 0 }, *page = stack;
     int rc = -1;
 
+    d->n = 0;
+    d->has_counts = 0;
     if (pg < 0)
         return 0;
     uint32_t len = f->len[pg];
@@ -727,20 +813,69 @@ index_file_lookup(const struct index_file *f, int fd, uint32_t hash,
         if (ix_get_varint(&p, end, &delta) < 0 || delta > UINT32_MAX - h)
             goto out;
         h += delta;
-        if (h > hash) {
-            rc = 0;
+        if (h > hash)
+            break;
+        if (ix_postings(f, &p, end, h == hash, d) < 0)
             goto out;
-        }
-        if (ix_postings(f, &p, end, h == hash, map, bits, n_bits) < 0)
-            goto out;
-        if (h == hash) {
-            rc = 0;
-            goto out;
-        }
+        if (h == hash)
+            break;
     }
     rc = 0;
 out:
     if (page != stack)
         free(page);
+    return rc;
+}
+
+static void
+ix_dec_init(const struct index_file *f, struct ix_dec *d)
+{
+    size_t n = f->n_blks ? f->n_blks : 1;
+
+    d->blks = xcalloc(n, sizeof(*d->blks));
+    d->cws = xcalloc(n, sizeof(*d->cws));
+    d->n = 0;
+    d->has_counts = 0;
+}
+
+static void
+ix_dec_fini(struct ix_dec *d)
+{
+    free(d->blks);
+    free(d->cws);
+}
+
+int
+index_file_lookup(const struct index_file *f, int fd, uint32_t hash,
+                  const uint32_t *map, uint64_t *bits, uint32_t n_bits)
+{
+    struct ix_dec d;
+
+    ix_dec_init(f, &d);
+    int rc = ix_file_find(f, fd, hash, &d);
+    for (uint32_t i = 0; rc == 0 && i < d.n; i++)
+        ix_set_bit(f, map, d.blks[i], bits, n_bits);
+    ix_dec_fini(&d);
+    return rc;
+}
+
+int
+index_file_counts(const struct index_file *f, int fd, uint32_t hash,
+                  uint32_t check, const uint32_t *map, uint32_t *cw,
+                  uint32_t n_bits)
+{
+    struct ix_dec d;
+
+    ix_dec_init(f, &d);
+    int rc = ix_file_find(f, fd, hash, &d);
+    if (rc == 0 && d.has_counts && d.check == check) {
+        for (uint32_t i = 0; i < d.n; i++) {
+            uint32_t b = map ? map[d.blks[i]] : d.blks[i];
+            if (b < n_bits)
+                cw[b] = d.cws[i];
+        }
+        rc = 1;
+    }
+    ix_dec_fini(&d);
     return rc;
 }

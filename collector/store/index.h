@@ -18,8 +18,11 @@
 #include "common/buf.h"
 
 #define INDEX_MAGIC      0x3149514cu    /* "LQI1" */
-#define INDEX_VERSION    4              /* 3: no field tokens, still read */
-#define INDEX_VERSION_NO_FIELDS 3
+#define INDEX_VERSION    5              /* 3, 4: still read */
+#define INDEX_VERSION_NO_FIELDS 3       /* no field tokens, no counts */
+#define INDEX_VERSION_FIELDS    4       /* field tokens */
+#define INDEX_VERSION_COUNTS    5       /* per-block record counts */
+#define INDEX_MAX_COUNT  0x1fffffffu    /* records counted per block */
 #define INDEX_HDR_LEN    32
 #define INDEX_PAGE_KEYS  128            /* keys per postings page */
 #define INDEX_MAX_BLKS   (1u << 20)     /* sanity limit from disk */
@@ -35,21 +38,38 @@ struct index_file;
 
 struct index_mem *index_mem_new(void);
 void index_mem_free(struct index_mem *m);
-/* Adds every token of text to block blk: its words and, for a JSON or
- * logfmt message, its field tokens (tokenize.h). Blocks must be added in
- * non-decreasing order. */
+/* Adds every token of text, one record's message, to block blk: its
+ * words and, for a JSON or logfmt message, its field tokens (tokenize.h).
+ * Blocks must be added in non-decreasing order; index_mem_flush after the
+ * last one (before any other call). */
 void index_mem_add_text(struct index_mem *m, uint32_t blk, const void *text,
                         size_t len);
-/* The distinct token hashes of one block, gathered and merged into the
- * open segment's index_mem on the sealing thread (segindex.c). */
+void index_mem_flush(struct index_mem *m);
+
+#define INDEX_SET_COLLIDED  8u          /* two tokens share the hash */
+
+/* A token of a block: how many records hold it. */
+struct index_set_ent {
+    uint32_t hash, check;               /* hash 0: empty slot */
+    uint32_t last;                      /* the last record counted */
+    uint32_t n_recs;                    /* at most INDEX_MAX_COUNT */
+    uint32_t flags;                     /* TOKENIZE_FORM_* every occurrence
+                                           is in, INDEX_SET_COLLIDED */
+};
+
+/* The distinct tokens of one block with their record counts, gathered
+ * and merged into the open segment's index_mem on the sealing thread
+ * (segindex.c). */
 struct index_set {
-    uint32_t *tab;                      /* open addressing, 0: empty */
-    size_t    size, n;
+    struct index_set_ent *tab;          /* open addressing */
+    size_t                size, n;
+    uint32_t              rec;          /* records added */
 };
 void index_set_init(struct index_set *set);
 void index_set_fini(struct index_set *set);
 void index_set_reset(struct index_set *set);
-/* Adds every token of text (as index_mem_add_text would). */
+/* Adds every token of text, one record's message (as index_mem_add_text
+ * would). */
 void index_set_add_text(struct index_set *set, const void *text, size_t len);
 /* Adds set's hashes to block blk (same order rule as index_mem_add_text). */
 void index_mem_add_set(struct index_mem *m, uint32_t blk,
@@ -60,6 +80,13 @@ size_t index_mem_bytes(const struct index_mem *m);
 /* Sets bit b of bits (n_bits long) for each block b that may hold hash. */
 void index_mem_lookup(const struct index_mem *m, uint32_t hash,
                       uint64_t *bits, uint32_t n_bits);
+/* Per-block counts of the token of hash and check: sets cw[b] (b <
+ * n_bits) to the count word of each block b holding it (records holding
+ * it << 3 | the TOKENIZE_FORM_* spellings every occurrence in b is in)
+ * and returns 1; 0 (cw untouched) if the index cannot tell (two tokens
+ * share the hash). */
+int index_mem_counts(const struct index_mem *m, uint32_t hash,
+                     uint32_t check, uint32_t *cw, uint32_t n_bits);
 /* Appends the .lqi image of m for segment seq with blocks blks[0..n_blks)
  * (m's block numbers index blks) to out. -1 if out's cap is reached. */
 int index_mem_encode(const struct index_mem *m, uint64_t seq,
@@ -86,6 +113,13 @@ const struct index_blkref *index_file_blks(const struct index_file *f);
  * -1 if the page cannot be read or is damaged (the caller scans). */
 int index_file_lookup(const struct index_file *f, int fd, uint32_t hash,
                       const uint32_t *map, uint64_t *bits, uint32_t n_bits);
+/* index_mem_counts for a file (map as for index_file_lookup): 1 with cw
+ * set, 0 if the file has no counts for the token (version 3 or 4, a key
+ * in fewer than 4 blocks, two tokens under the hash, or another token's
+ * check), -1 if the page cannot be read or is damaged. */
+int index_file_counts(const struct index_file *f, int fd, uint32_t hash,
+                      uint32_t check, const uint32_t *map, uint32_t *cw,
+                      uint32_t n_bits);
 /* Bytes of the file (for stats). */
 uint64_t index_file_size(const struct index_file *f);
 

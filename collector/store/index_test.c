@@ -93,6 +93,7 @@ sample_mem(void)
         index_mem_add_text(m, b, text, strlen(text));
         index_mem_add_text(m, b, "common again", 12);
     }
+    index_mem_flush(m);
     return m;
 }
 
@@ -193,6 +194,84 @@ test_index_file_round_trip(void **state)
     free(dir);
 }
 
+static uint32_t
+ck(const char *tok)
+{
+    return tokenize_check((const uint8_t *)tok, strlen(tok));
+}
+
+/* Per-block record counts (version 5): "common" is in both records of
+ * every block, spelled three ways (no common form); "even" once in each
+ * even block in lower case; "b7" in one block: counted in memory,
+ * not in the file (fewer than 4 blocks); another token's check and a
+ * version 3 file give none. */
+static void
+test_index_counts(void **state)
+{
+    char *dir = make_dir();
+    char *path = xasprintf("%s/x.lqi", dir);
+    struct buf img;
+    const char *why;
+    uint32_t cw[40];
+
+    (void)state;
+    struct index_mem *m = sample_mem();
+    memset(cw, 0xff, sizeof(cw));
+    assert_int_equal(index_mem_counts(m, h("common"), ck("common"), cw, 40),
+                     1);
+    for (int b = 0; b < 40; b++)
+        assert_int_equal(cw[b], 2u << 3);
+    memset(cw, 0xff, sizeof(cw));
+    assert_int_equal(index_mem_counts(m, h("b7"), ck("b7"), cw, 40), 1);
+    for (int b = 0; b < 40; b++)
+        assert_int_equal(cw[b], b == 7 ? 1u << 3 | TOKENIZE_FORM_LOWER
+                                         : UINT32_MAX);
+    assert_int_equal(index_mem_counts(m, h("even"), ck("odd"), cw, 40), 0);
+    index_mem_free(m);
+
+    write_sample(path, &img);
+    int fd = open(path, O_RDONLY);
+    struct index_file *f = index_file_load(fd, 5, &why);
+    assert_non_null(f);
+    memset(cw, 0xff, sizeof(cw));
+    assert_int_equal(index_file_counts(f, fd, h("even"), ck("even"), NULL,
+                                       cw, 40), 1);
+    for (int b = 0; b < 40; b++)
+        assert_int_equal(cw[b], b % 2 ? UINT32_MAX
+                                       : 1u << 3 | TOKENIZE_FORM_LOWER);
+    memset(cw, 0xff, sizeof(cw));
+    assert_int_equal(index_file_counts(f, fd, h("common"), ck("common"),
+                                       NULL, cw, 40), 1);
+    assert_int_equal(cw[39], 2u << 3);  /* Common, COMMON, common */
+    assert_int_equal(index_file_counts(f, fd, h("b7"), ck("b7"), NULL, cw,
+                                       40), 0);
+    assert_int_equal(index_file_counts(f, fd, h("even"), ck("odd"), NULL,
+                                       cw, 40), 0);
+    assert_int_equal(index_file_counts(f, fd, h("absent"), ck("absent"),
+                                       NULL, cw, 40), 0);
+    index_file_free(f);
+    close(fd);
+    buf_fini(&img);
+
+    index_test_without_fields(1);       /* writes version 3 */
+    write_sample(path, &img);
+    index_test_without_fields(0);
+    fd = open(path, O_RDONLY);
+    f = index_file_load(fd, 5, &why);
+    assert_non_null(f);
+    assert_int_equal(index_file_counts(f, fd, h("even"), ck("even"), NULL,
+                                       cw, 40), 0);
+    uint64_t bits[1] = { 0 };
+    assert_int_equal(index_file_lookup(f, fd, h("even"), NULL, bits, 40), 0);
+    assert_true(bits[0] == 0x5555555555ull);
+    index_file_free(f);
+    close(fd);
+    buf_fini(&img);
+    remove_dir(dir);
+    free(path);
+    free(dir);
+}
+
 /* Many keys (hundreds of pages, hashes over the whole 32-bit range): the
  * encoded file answers every key as the map does, and no absent one; keys
  * out of hash order would put them on the wrong page. */
@@ -217,6 +296,7 @@ test_index_encode_many_keys(void **state)
             index_mem_add_text(m, b, tok, (size_t)n);
         }
     }
+    index_mem_flush(m);
     assert_true(index_mem_n_keys(m) > 15000);   /* > 100 pages */
     buf_init(&img, 16u << 20);
     assert_int_equal(index_mem_encode(m, 3, refs, 64, &img), 0);
@@ -608,6 +688,7 @@ write_v2_index(const char *path, uint64_t seq)
     close(fd);
     struct index_mem *m = index_mem_new();
     index_mem_add_text(m, 0, "old", 3);
+    index_mem_flush(m);
     struct buf img;
     buf_init(&img, 1u << 20);
     assert_int_equal(index_mem_encode(m, seq, index_file_blks(f),
@@ -887,6 +968,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_index_mem_lookup),
         cmocka_unit_test(test_index_file_round_trip),
+        cmocka_unit_test(test_index_counts),
         cmocka_unit_test(test_index_file_damage),
         cmocka_unit_test(test_index_encode_many_keys),
         cmocka_unit_test(test_index_encode_cap),

@@ -306,6 +306,8 @@ segindex_build(struct store *s, struct store_seg *seg)
         segindex_add_block(s, seg, (uint32_t)i, b->codec, raw.data, raw.len,
                            b->n_records, b->n_labels);
     }
+    if (seg->imem)
+        index_mem_flush(seg->imem);
     buf_fini(&comp);
     buf_fini(&raw);
     close(fd);
@@ -392,6 +394,39 @@ out:
     free(one);
     if (fd >= 0)
         close(fd);
+    return rc;
+}
+
+int
+segindex_counts(struct store *s, const struct store_seg *seg, uint32_t hash,
+                uint32_t check, uint32_t *cw)
+{
+    int rc;
+
+    if (seg->imem) {
+        pthread_mutex_lock(&s->sealer.ix_mu);
+        rc = index_mem_counts(seg->imem, hash, check, cw,
+                              (uint32_t)seg->n_blks);
+        pthread_mutex_unlock(&s->sealer.ix_mu);
+        return rc;
+    }
+    if (!seg->ifile)
+        return 0;
+    char *path = segindex_path(s, seg->seq, "");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    free(path);
+    if (fd < 0) {
+        s->n_index_errors++;
+        return 0;
+    }
+    rc = index_file_counts(seg->ifile, fd, hash, check, seg->imap, cw,
+                           (uint32_t)seg->n_blks);
+    close(fd);
+    if (rc < 0) {
+        s->n_index_errors++;
+        segindex_drop(s, seg->seq);
+        rc = 0;
+    }
     return rc;
 }
 

@@ -167,6 +167,21 @@ int  store_key_cmp(const struct store_key *a, const struct store_key *b);
 /* The key of r (borrows r's strings). */
 void store_key_of(const struct logrec *r, struct store_key *k);
 
+/* A segment block whose records holding a token the index counted
+ * (store_filter.count_word): passed to store_filter.count_fn. */
+struct store_blk_count {
+    uint64_t    n;                  /* records of the block holding it */
+    int64_t     min_ns, max_ns;     /* the block's record times */
+    uint8_t     stream_mask;        /* bit 0 stdout, bit 1 stderr */
+    const char *host;               /* every record's host; NULL: several */
+    const char *container;          /* every record's container name (of
+                                       one host); NULL: several */
+};
+/* 1: the caller takes the count and the cursor does not read the block;
+ * 0: the block is read as usual. Called under the store's lock (by
+ * store_cursor_new): it must only add the count. */
+typedef int (*store_count_fn)(const struct store_blk_count *bc, void *arg);
+
 struct store_filter {
     int64_t             since_ns;   /* inclusive; INT64_MIN: open */
     int64_t             until_ns;   /* exclusive; INT64_MAX: open (a record
@@ -203,6 +218,22 @@ struct store_filter {
      * keys > *after): resumes a scan where a previous one stopped.
      * Copied at cursor creation. */
     const struct store_key *after;
+    /* Counting from the index (.lqi version 5, the segment being
+     * written): NULL: none. Else a folded word (one whole token as
+     * tokenize.h gives it, shorter than TOKENIZE_MAX_LEN) such that a
+     * record the filter selects is wanted exactly when its message holds
+     * that token (in a spelling of count_forms). A segment block every
+     * record of which the filter selects (time range inside since/until,
+     * one selected stream, every label selected, no after-key) and whose
+     * index counts the token's records is offered to count_fn, and not
+     * read if it takes it; with count_forms (TOKENIZE_FORM_* bits; 0: any
+     * spelling, icase), only blocks where every occurrence of the token is
+     * in one of those spellings (a case-sensitive term). Other blocks are
+     * read as usual. */
+    const char         *count_word;
+    unsigned            count_forms;
+    store_count_fn      count_fn;
+    void               *count_arg;
 };
 
 /* A cursor walks records newest-first or oldest-first, in the exact order
@@ -225,6 +256,9 @@ void store_cursor_free(struct store_cursor *c);
  * dropped by the is_tokens_required prefilter: work a query's cost cap must
  * count although no record was returned for it. */
 uint64_t store_cursor_skipped_bytes(const struct store_cursor *c);
+/* Segment blocks count_fn took (not read), and their records. */
+uint64_t store_cursor_counted_blocks(const struct store_cursor *c);
+uint64_t store_cursor_counted_records(const struct store_cursor *c);
 
 struct store_stats {
     uint64_t n_records;

@@ -563,6 +563,11 @@ void segindex_open(struct store *s, struct store_seg *seg, int is_last);
  * may hold every hash. -1: no index answer (every block is a candidate). */
 int  segindex_candidates(struct store *s, const struct store_seg *seg,
                          const uint32_t *hashes, size_t n, uint64_t *bits);
+/* Per-block record counts of the token (hash, check): cw[b] for each
+ * block b of seg holding it (index_mem_counts), 1; 0 if the index cannot
+ * tell (no index, no counts, a page failed: then dropped as above). */
+int  segindex_counts(struct store *s, const struct store_seg *seg,
+                     uint32_t hash, uint32_t check, uint32_t *cw);
 /* Removes *.lqi.tmp leftovers and indexes of missing segments. */
 void segindex_cleanup(struct store *s);
 void segindex_unlink(struct store *s, uint64_t seq);

@@ -41,38 +41,80 @@ static const uint8_t tok_fold[256] = {
 #undef R8
 };
 
-static inline uint32_t
-tok_finish(uint64_t h)
+static inline uint64_t
+tok_mix(uint64_t h)
 {
     h ^= h >> 29;
     h *= 0xbf58476d1ce4e5b9ull;
     h ^= h >> 32;
-    uint32_t v = (uint32_t)h;
+    return h;
+}
+
+static inline uint32_t
+tok_finish(uint64_t h)
+{
+    uint32_t v = (uint32_t)tok_mix(h);
+
     return v ? v : 1;
 }
 
-uint32_t
-tokenize_hash(const uint8_t *tok, size_t len)
+static uint64_t
+tok_fnv(const uint8_t *tok, size_t len)
 {
     uint64_t h = FNV_OFFSET;
 
     for (size_t i = 0; i < len; i++)
         h = (h ^ tok[i]) * FNV_PRIME;
-    return tok_finish(h);
+    return h;
+}
+
+uint32_t
+tokenize_hash(const uint8_t *tok, size_t len)
+{
+    return tok_finish(tok_fnv(tok, len));
+}
+
+unsigned
+tokenize_forms(const uint8_t *tok, const uint8_t *s, size_t len)
+{
+    unsigned lo = 1, up = 1, cap = 1;
+
+    for (size_t i = 0; i < len; i++) {
+        uint8_t c = tok[i];
+        uint8_t uc = c >= 'a' && c <= 'z' ? (uint8_t)(c - 32) : c;
+        lo &= s[i] == c;
+        up &= s[i] == uc;
+        cap &= s[i] == (i == 0 ? uc : c);
+    }
+    return lo * TOKENIZE_FORM_LOWER | up * TOKENIZE_FORM_UPPER |
+           cap * TOKENIZE_FORM_CAPITAL;
+}
+
+uint32_t
+tokenize_check(const uint8_t *tok, size_t len)
+{
+    return (uint32_t)(tok_mix(tok_fnv(tok, len)) >> 32);
 }
 
 /* Folded token of the run at *pp, into tok (capped), hashed on the fly;
- * leaves *pp past the run and returns the token's length. */
-static size_t
-tok_run(const uint8_t **pp, const uint8_t *end, uint8_t *tok, uint64_t *hp)
+ * leaves *pp past the run and returns the token's length. *forms: the
+ * TOKENIZE_FORM_* spellings of the token the run is written in. */
+static inline size_t
+tok_run(const uint8_t **pp, const uint8_t *end, uint8_t *tok, uint64_t *hp,
+        unsigned *forms)
 {
-    const uint8_t *p = *pp;
+    const uint8_t *p = *pp, *start = p;
     uint64_t h = FNV_OFFSET;
     size_t n = 0;
+    unsigned lo = 1, up = 1, cap = 1;
     uint8_t c;
 
     while (p < end && (c = tok_fold[*p]) != 0) {
         if (c < 0x80) {
+            uint8_t uc = c >= 'a' && c <= 'z' ? (uint8_t)(c - 32) : c;
+            lo &= *p == c;
+            up &= *p == uc;
+            cap &= *p == (p == start ? uc : c);
             if (n < TOKENIZE_MAX_LEN) {
                 tok[n++] = c;
                 h = (h ^ c) * FNV_PRIME;
@@ -82,7 +124,12 @@ tok_run(const uint8_t **pp, const uint8_t *end, uint8_t *tok, uint64_t *hp)
         }
         uint8_t f[4];
         size_t f_len;
-        p += casefold_next(p, (size_t)(end - p), f, &f_len);
+        size_t used = casefold_next(p, (size_t)(end - p), f, &f_len);
+        unsigned eq = used == f_len && memcmp(p, f, f_len) == 0;
+        lo &= eq;
+        up &= eq;
+        cap &= eq;
+        p += used;
         for (size_t k = 0; k < f_len && n < TOKENIZE_MAX_LEN; k++) {
             tok[n++] = f[k];
             h = (h ^ f[k]) * FNV_PRIME;
@@ -90,6 +137,8 @@ tok_run(const uint8_t **pp, const uint8_t *end, uint8_t *tok, uint64_t *hp)
     }
     *pp = p;
     *hp = h;
+    *forms = lo * TOKENIZE_FORM_LOWER | up * TOKENIZE_FORM_UPPER |
+             cap * TOKENIZE_FORM_CAPITAL;
     return n;
 }
 
@@ -107,8 +156,33 @@ tokenize_foreach(const void *text, size_t len, unsigned flags,
         if (p == end)
             break;
         uint64_t h;
-        size_t n = tok_run(&p, end, tok, &h);
+        unsigned forms;
+        size_t n = tok_run(&p, end, tok, &h, &forms);
         int rc = fn(tok, n, tok_finish(h), arg);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int
+tokenize_foreach_ex(const void *text, size_t len, tokenize_ex_fn fn,
+                    void *arg)
+{
+    const uint8_t *p = text, *end = p + len;
+    uint8_t tok[TOKENIZE_MAX_LEN];
+
+    while (p < end) {
+        while (p < end && !tok_fold[*p])
+            p++;
+        if (p == end)
+            break;
+        uint64_t h;
+        unsigned forms;
+        (void)tok_run(&p, end, tok, &h, &forms);
+        uint64_t m = tok_mix(h);
+        uint32_t lo = (uint32_t)m;
+        int rc = fn(lo ? lo : 1, (uint32_t)(m >> 32), forms, arg);
         if (rc)
             return rc;
     }
@@ -151,9 +225,10 @@ tokenize_field(const void *name, size_t name_len, const void *value,
 }
 
 struct tok_fields {
-    tokenize_fn fn;
-    void       *arg;
-    int         rc;
+    tokenize_fn    fn;
+    tokenize_ex_fn ex;
+    void          *arg;
+    int            rc;
 };
 
 static int
@@ -164,14 +239,30 @@ tok_field_cb(const struct fields_field *f, void *arg)
     size_t n = tokenize_field(f->name, f->name_len, f->value, f->value_len,
                               tok);
 
-    t->rc = t->fn(tok, n, tokenize_hash(tok, n), t->arg);
+    if (t->ex) {
+        uint64_t m = tok_mix(tok_fnv(tok, n));
+        uint32_t lo = (uint32_t)m;
+        t->rc = t->ex(lo ? lo : 1, (uint32_t)(m >> 32), 0, t->arg);
+    } else {
+        t->rc = t->fn(tok, n, tokenize_hash(tok, n), t->arg);
+    }
     return t->rc;
 }
 
 int
 tokenize_fields(const void *text, size_t len, tokenize_fn fn, void *arg)
 {
-    struct tok_fields t = { fn, arg, 0 };
+    struct tok_fields t = { fn, NULL, arg, 0 };
+
+    fields_foreach_fast(text, len, tok_field_cb, &t);
+    return t.rc;
+}
+
+int
+tokenize_fields_ex(const void *text, size_t len, tokenize_ex_fn fn,
+                   void *arg)
+{
+    struct tok_fields t = { NULL, fn, arg, 0 };
 
     fields_foreach_fast(text, len, tok_field_cb, &t);
     return t.rc;

@@ -48,5 +48,31 @@ int tokenize_fields(const void *text, size_t len, tokenize_fn fn, void *arg);
 /* The 32-bit hash of an already folded token (never 0): FNV-1a 64 of the
  * bytes, then a mix (collector/STORE.md). Stable across versions. */
 uint32_t tokenize_hash(const uint8_t *tok, size_t len);
+/* The token's check: the high 32 bits of the same mix (tokenize_hash is
+ * the low ones), kept with per-block counts (.lqi version 5) so that a
+ * count is taken only for the token it was made for. */
+uint32_t tokenize_check(const uint8_t *tok, size_t len);
+
+/* Spellings of a token (its folded bytes): as folded ("error"), with its
+ * ASCII letters in upper case ("ERROR"), with its first byte so
+ * ("Error"); a run may be in several ("404": all three). */
+#define TOKENIZE_FORM_LOWER   1u
+#define TOKENIZE_FORM_UPPER   2u
+#define TOKENIZE_FORM_CAPITAL 4u
+#define TOKENIZE_FORMS        7u
+
+/* The forms of tok (folded, len bytes) that s[0..len) is written in. */
+unsigned tokenize_forms(const uint8_t *tok, const uint8_t *s, size_t len);
+
+/* What the index's counting needs of each token: its hash, its check, and
+ * the TOKENIZE_FORM_* spellings its run is written in (0 for field
+ * tokens). */
+typedef int (*tokenize_ex_fn)(uint32_t hash, uint32_t check, unsigned forms,
+                              void *arg);
+/* tokenize_foreach and tokenize_fields with tokenize_ex_fn. */
+int tokenize_foreach_ex(const void *text, size_t len, tokenize_ex_fn fn,
+                        void *arg);
+int tokenize_fields_ex(const void *text, size_t len, tokenize_ex_fn fn,
+                       void *arg);
 
 #endif
