@@ -139,15 +139,23 @@ fx_string(struct fx *x, int is_logfmt, char *out, size_t cap,
     return 0;
 }
 
+/* The value just parsed, which began at at in the message (a string's
+ * opening quote) and ends at x->p; raw is its text there, quotes off. */
 static void
 fx_emit(struct fx *x, const char *val, size_t len, enum fields_type type,
-        int is_cut)
+        int is_cut, const unsigned char *at)
 {
     if (!x->is_emit || x->is_stopped || x->name_len > FIELDS_MAX_NAME)
         return;
+    const unsigned char *raw_end = x->p;
+    if (raw_end - at >= 2 && *at == '"') {
+        at++;
+        raw_end--;
+    }
     struct fields_field f = {
         .name = x->name, .name_len = x->name_len, .value = val,
         .value_len = len, .type = type, .is_cut = is_cut,
+        .raw = (const char *)at, .raw_len = (size_t)(raw_end - at),
     };
     if (x->fn(&f, x->arg) != 0 || ++x->n_fields == FIELDS_MAX_FIELDS)
         x->is_stopped = 1;
@@ -207,7 +215,7 @@ fx_literal(struct fx *x, const char *word, enum fields_type type)
     if ((size_t)(x->end - x->p) < n || memcmp(x->p, word, n) != 0)
         return -1;
     x->p += n;
-    fx_emit(x, word, n, type, 0);
+    fx_emit(x, word, n, type, 0, x->p - n);
     return 0;
 }
 
@@ -293,12 +301,13 @@ fx_value(struct fx *x, int depth)
     case '[':
         return fx_container(x, depth);
     case '"': {
+        const unsigned char *at = x->p;
         const char *v;
         size_t n;
         int is_cut;
         if (fx_string(x, 0, x->value, sizeof(x->value), &v, &n, &is_cut) < 0)
             return -1;
-        fx_emit(x, v, n, FIELDS_STRING, is_cut);
+        fx_emit(x, v, n, FIELDS_STRING, is_cut, at);
         return 0;
     }
     case 't':
@@ -311,7 +320,8 @@ fx_value(struct fx *x, int depth)
         const unsigned char *s = x->p;
         if (fx_number(x) < 0)
             return -1;
-        fx_emit(x, (const char *)s, (size_t)(x->p - s), FIELDS_NUMBER, 0);
+        fx_emit(x, (const char *)s, (size_t)(x->p - s), FIELDS_NUMBER, 0,
+                s);
         return 0;
     }
     }
@@ -353,12 +363,13 @@ fx_pair(struct fx *x)
     memcpy(x->name, k, k_len);
     x->name_len = k_len;
     if (x->p < x->end && *x->p == '"') {
+        const unsigned char *at = x->p;
         const char *v;
         size_t n;
         int is_cut;
         if (fx_string(x, 1, x->value, sizeof(x->value), &v, &n, &is_cut) < 0)
             return -1;
-        fx_emit(x, v, n, FIELDS_STRING, is_cut);
+        fx_emit(x, v, n, FIELDS_STRING, is_cut, at);
         return 0;
     }
     const unsigned char *v = x->p;
@@ -366,7 +377,7 @@ fx_pair(struct fx *x)
         x->p++;
     if (x->p < x->end && !fx_is_blank(*x->p))
         return -1;                      /* '=' or '"' inside a bare value */
-    fx_emit(x, (const char *)v, (size_t)(x->p - v), FIELDS_STRING, 0);
+    fx_emit(x, (const char *)v, (size_t)(x->p - v), FIELDS_STRING, 0, v);
     return 0;
 }
 

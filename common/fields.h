@@ -52,6 +52,10 @@ struct fields_field {
     size_t           value_len;
     enum fields_type type;      /* logfmt values are all FIELDS_STRING */
     int              is_cut;    /* decoded value was longer: first bytes */
+    const char      *raw;       /* the value as written in the message
+                                   (a string's text between its quotes,
+                                   escapes as they are): inside msg */
+    size_t           raw_len;
 };
 
 /* Called per field in message order; f and its strings are valid for the

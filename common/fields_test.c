@@ -526,6 +526,65 @@ test_fields_random_bytes(void **state)
     }
 }
 
+/* Where each value is written: "name=start-end ..." into out. */
+struct t_raw {
+    const char *msg;
+    size_t      len;
+    char        out[512];
+};
+
+static int
+t_raw_cb(const struct fields_field *f, void *arg)
+{
+    struct t_raw *r = arg;
+    size_t at = strlen(r->out);
+
+    assert_true(f->raw >= r->msg && f->raw + f->raw_len <= r->msg + r->len);
+    /* without escapes the text as written is the value */
+    if (f->raw_len == f->value_len && memchr(f->raw, '\\', f->raw_len) == NULL)
+        assert_memory_equal(f->raw, f->value, f->value_len);
+    snprintf(r->out + at, sizeof(r->out) - at, "%s%.*s=%zu-%zu",
+             at ? " " : "", (int)f->name_len, f->name,
+             (size_t)(f->raw - r->msg), (size_t)(f->raw - r->msg) + f->raw_len);
+    return 0;
+}
+
+static void
+t_raw_is(const char *msg, const char *want)
+{
+    struct t_raw r = { msg, strlen(msg), "" };
+
+    fields_foreach(msg, r.len, t_raw_cb, &r);
+    assert_string_equal(r.out, want);
+}
+
+/* raw: each value's place in the message (a string's text between its
+ * quotes, escapes as written; numbers, true/false/null, bare logfmt
+ * values as they are), for highlighting; always inside the message. */
+static void
+test_fields_raw(void **state)
+{
+    static struct t_gen g;
+    static const char alpha[] = "{}[]\":,\\u0aE.-+ \t=xtrue\xff\x01";
+
+    (void)state;
+    t_raw_is("{\"level\":\"error\",\"n\":-4.5e2,\"ok\":true,\"z\":null}",
+             "level=10-15 n=21-27 ok=33-37 z=42-46");
+    t_raw_is("{\"m\":\"a\\u0062c\",\"e\":\"\",\"u\":{\"id\":[7,\"x\"]}}",
+             "m=6-14 e=21-21 u.id=34-35 u.id=37-38");
+    t_raw_is("level=error msg=\"a \\\"b\\\"\" k= x=1",
+             "level=6-11 msg=17-24 k=28-28 x=31-32");
+    g.seed = 29;
+    for (int iter = 0; iter < 20000; iter++) {
+        size_t n = t_rand(&g, 40);
+        char s[40];
+        for (size_t i = 0; i < n; i++)
+            s[i] = alpha[t_rand(&g, sizeof(alpha) - 1)];
+        struct t_raw r = { s, n, "" };
+        fields_foreach(s, n, t_raw_cb, &r);
+    }
+}
+
 /* JSON-escapes line into out as a "msg" value; returns the length. */
 static size_t
 t_wrap(const char *line, size_t len, char *out, size_t cap)
@@ -601,6 +660,7 @@ main(void)
         cmocka_unit_test(test_fields_limits),
         cmocka_unit_test(test_fields_get_and_number),
         cmocka_unit_test(test_fields_random_bytes),
+        cmocka_unit_test(test_fields_raw),
         cmocka_unit_test(test_fields_corpus),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -683,6 +683,35 @@ query_item_spans(const struct query *q, const struct query_item *it,
     return n;
 }
 
+/* The field terms' spans: each field a (not negated) field term matches
+ * gives its value's text in the message (fields_field.raw). */
+struct query_sstate {
+    const struct query *q;
+    const char         *msg;
+    size_t             *out;
+    size_t              n;
+    size_t              max;
+};
+
+static int
+query_field_spans_cb(const struct fields_field *f, void *arg)
+{
+    struct query_sstate *st = arg;
+    const struct query *q = st->q;
+
+    for (size_t i = 0; i < q->n_items && f->raw_len > 0; i++) {
+        const struct query_item *it = &q->items[i];
+        if (it->kind != QUERY_FIELD || it->is_negated ||
+            !query_field_test(q, it, f))
+            continue;
+        st->out[2 * st->n] = (size_t)(f->raw - st->msg);
+        st->out[2 * st->n + 1] = st->out[2 * st->n] + f->raw_len;
+        st->n++;
+        break;
+    }
+    return st->n >= st->max;
+}
+
 static int
 query_span_cmp(const void *a, const void *b)
 {
@@ -702,6 +731,11 @@ query_spans(const struct query *q, const char *msg, size_t len, size_t *out,
     for (size_t i = 0; i < q->n_items && n < max; i++)
         if (!q->items[i].is_negated && q->items[i].kind != QUERY_FIELD)
             n = query_item_spans(q, &q->items[i], msg, len, out, n, max);
+    if (q->field_items != 0 && n < max) {
+        struct query_sstate st = { q, msg, out, n, max };
+        fields_foreach(msg, len, query_field_spans_cb, &st);
+        n = st.n;
+    }
     if (q->re != NULL && n < max)
         n += query_regex_spans(q->re, msg, len, out + 2 * n, max - n);
     if (n == 0)

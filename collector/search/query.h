@@ -18,8 +18,9 @@
  * JSON or logfmt fields include NAME (exact bytes) with a value whose
  * text is VALUE (folded under icase), or a number (fields_number) in that
  * relation to N; N that is no number is a parse error. Never matches a
- * plain-text message and adds no span; its index token is a field token
- * (query_field_tokens), not words.
+ * plain-text message; its span is the matching value as written in the
+ * message (a string's text between its quotes); its index token is a
+ * field token (query_field_tokens), not words.
  *
  * The word rule: word characters are ASCII letters, digits, '_' and every
  * byte >= 0x80 (so UTF-8 letters). A term matches where it is not part of
@@ -90,8 +91,10 @@ int query_add_not_regex(struct query *q, const char *const *regex, size_t n,
 /* What a highlighter should mark in a message that matched: every
  * occurrence of every term, phrase and fixed string not under "-" that
  * passes the word rule (folded under icase, as query_match finds them,
- * also those of an OR branch), and every match of every regex (not the
- * not_regex). Written to out as byte offsets, out[2k] start and out[2k+1]
+ * also those of an OR branch), the value of every field a field term not
+ * under "-" matches (as written in the message, between a string's
+ * quotes; an empty value gives none), and every match of every regex
+ * (not the not_regex). Written to out as byte offsets, out[2k] start and out[2k+1]
  * end (exclusive), sorted, overlapping or touching spans merged; at most
  * max spans before merging (out holds 2 * max). Returns the count. Same
  * buffer rule as query_match. */

@@ -541,6 +541,18 @@ static const struct span_case span_cases[] = {
     { "", "b+", 0, "abbbcb", "1-4 5-6" },
     { "db", "\\d+", 0, "db 42 db7", "0-2 3-5 8-9" },
     { "ab", "b c", 0, "ab cd", "0-4" },
+    /* field terms mark the matching value as written, not the name nor
+     * the same word elsewhere; a string's text between its quotes */
+    { "level:error", NULL, 0, "{\"level\":\"error\",\"msg\":\"error x\"}",
+      "10-15" },
+    { "level:error", NULL, 0, "level=error msg=\"error\"", "6-11" },
+    { "level:ERROR", NULL, 1, "level=Error", "6-11" },
+    { "status:>=500", NULL, 0, "{\"status\":503,\"n\":600}", "10-13" },
+    { "m:abc", NULL, 0, "{\"m\":\"a\\u0062c\"}", "6-14" },
+    { "tags:b", NULL, 0, "{\"tags\":[\"a\",\"b\",\"b\"]}", "14-15 18-19" },
+    { "ok:true x", NULL, 0, "{\"ok\":true,\"x\":\"x\"}", "6-10 12-13 16-17" },
+    { "-level:debug", NULL, 0, "level=info", "" },
+    { "level:error", NULL, 0, "level:error plain", "" },
     /* empty regex matches mark nothing and still end */
     { "", "x*", 0, "aaa", "" },
     { "zzz", NULL, 0, "aaa", "" },

@@ -11,7 +11,8 @@
 # the known line counts of the fake containers' manifests, and the query
 # limits (context > 1000, limit, scan cost cap on /logs, /count and
 # /histogram, too many buckets) failing with clear errors; then fields of
-# JSON and logfmt lines (field terms, count --by field:, {field.NAME}).
+# JSON and logfmt lines (field terms and their highlighted values,
+# count --by field:, {field.NAME}).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -318,6 +319,13 @@ assert_eq 30 "$(lq -c 'status:>=500')" "logfmt status, plain text never"
 assert_eq 4 "$(lq -c level:error status:503 -v 'user\.id=11$')" \
     "two field terms (seq 11 23 35 47 59) and -v"
 assert_eq 2 "$(lq -c user.id:42)" "user.id:42 in both forms"
+# a field term highlights its value (as written), not the name
+lq --color=always user.id:42 >"$IT_TMP/fhl.txt"
+hl=$(printf '\033[1;31m42\033[0m')
+for want in "\"id\":$hl}" "user.id=$hl"; do
+    grep -qF "$want" "$IT_TMP/fhl.txt" ||
+        fail "field highlight: $(cat -v "$IT_TMP/fhl.txt")"
+done
 assert_eq 1 "$(lq -c 'msg:"req Mnode1-fmtapp-000010 done"')" "quoted value"
 assert_eq 20 "$(lq -c '"level=error"')" "a phrase still searches the text"
 assert_eq "error 40
