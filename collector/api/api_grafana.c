@@ -4,8 +4,11 @@
  * the older simple-json) under /grafana; targets and payloads are in
  * collector/GRAFANA.md. Bodies are validated by the pure grafana_req.c,
  * on the query workers (a call's first job: a body of up to 1 MiB with
- * its filter regexes never delays the loop); this file only acts on them. Metric targets read Redis asynchronously
- * through redis_metrics.c (callbacks on the loop); log targets and
+ * its filter regexes never delays the loop); this file only acts on them.
+ * Metric targets read Redis asynchronously through redis_metrics.c
+ * (callbacks on the loop); the series a reply brings are taken and
+ * filtered, downsampled and written on the query workers (one job per
+ * target, admitted as a search under --max-searches); log targets and
  * annotations are api_grafana_logs.c (the search of /api/v1/logs, run in
  * slices on the query workers, queued from this file's step event). Every
  * reply is JSON written into one struct buf capped at GRAFANA_MAX_REPLY
@@ -52,6 +55,7 @@ gcall_free(struct gcall *c)
     if (c->ev != NULL)
         event_free(c->ev);
     api_grafana_scan_free(c->scan);
+    rm_series_set_free(c->series);
     json_decref(c->set);
     grafana_req_fini(&c->r);
     buf_fini(&c->out);
@@ -113,7 +117,7 @@ gcall_close_cb(struct evhttp_connection *evcon, void *arg)
 
     c->evcon = NULL;
     c->is_gone = 1;
-    if (c->is_parsing)
+    if (c->is_parsing || c->is_sampling)
         pool_cancel(&c->job);
     api_grafana_scan_cancel(c);
     if (evhttp_request_get_connection(req) == NULL)
@@ -513,6 +517,43 @@ gseries_write(struct gcall *c, const struct grafana_target *t,
     gput(c, "]}");
 }
 
+/* On a worker: the taken series of target c->at, filtered, downsampled
+ * and written to c->out (the loop touches neither while the job runs). */
+static void
+gseries_run(struct pool_job *j)
+{
+    struct gcall *c = j->arg;
+    const struct grafana_target *t = &c->r.targets[c->at];
+    struct rm_point *tmp = xcalloc(c->r.max_points, sizeof(*tmp));
+
+    for (size_t i = 0; i < c->series->n && !c->is_oflow &&
+         !pool_is_cancelled(j); i++)
+        if (gseries_passes(c, t, &c->series->series[i]))
+            gseries_write(c, t, &c->series->series[i], tmp);
+    free(tmp);
+}
+
+/* pool_done_fn: the target is written: the next one, on the next turn. */
+static void
+gseries_done(struct pool_job *j, int is_run)
+{
+    struct gcall *c = j->arg;
+
+    c->is_sampling = 0;
+    c->n_pending--;
+    api_search_leave(c->api);
+    rm_series_set_free(c->series);
+    c->series = NULL;
+    if (!is_run) {
+        api_grafana_fail(c, HTTP_SERVUNAVAIL, "the query workers are "
+                         "stopping");
+    } else if (!c->is_done && !c->is_gone) {
+        c->at++;
+        event_active(c->ev, EV_TIMEOUT, 0);
+    }
+    gcall_maybe_free(c);
+}
+
 static void
 gquery_series_cb(int err, const char *errstr, const struct rm_series *s,
                  size_t n, void *arg)
@@ -521,14 +562,25 @@ gquery_series_cb(int err, const char *errstr, const struct rm_series *s,
 
     if (gcall_redis_back(c, err, errstr))
         return;
-    const struct grafana_target *t = &c->r.targets[c->at];
-    struct rm_point *tmp = xcalloc(c->r.max_points, sizeof(*tmp));
-    for (size_t i = 0; i < n && !c->is_oflow; i++)
-        if (gseries_passes(c, t, &s[i]))
-            gseries_write(c, t, &s[i], tmp);
-    free(tmp);
-    c->at++;
-    event_active(c->ev, EV_TIMEOUT, 0);
+    if (api_search_admit(c->api) < 0) {
+        api_retry_after(c->req);
+        api_grafana_fail(c, HTTP_SERVUNAVAIL, "too many searches in "
+                         "progress: retry later");
+        gcall_maybe_free(c);
+        return;
+    }
+    c->series = rmetrics_series_take(grm(c));
+    c->job.run = gseries_run;
+    c->job.done = gseries_done;
+    c->job.arg = c;
+    if (api_pool_submit(c->api, &c->job) < 0) {
+        api_search_leave(c->api);
+        api_grafana_fail(c, HTTP_INTERNAL, "cannot start request");
+        gcall_maybe_free(c);
+        return;
+    }
+    c->n_pending++;
+    c->is_sampling = 1;
 }
 
 /* The one value key k may have for target t, when pinned, else NULL. */

@@ -18,6 +18,7 @@
 
 #include "collector/api/api_internal.h"
 #include "collector/api/grafana_req.h"
+#include "collector/metrics/redis_metrics.h"
 #include "collector/search/pool.h"
 #include "common/buf.h"
 #include "common/record.h"
@@ -54,15 +55,18 @@ struct gcall {
     struct evhttp_request    *req;
     struct evhttp_connection *evcon;
     struct grafana_req        r;        /* parsed by the first job */
-    struct pool_job           job;      /* the body's parse, on a worker */
+    struct pool_job           job;      /* the body's parse, then each
+                                         * metric target's downsampling */
     int                       is_parsing;   /* job submitted, not done */
+    int                       is_sampling;  /* job submitted, not done */
+    struct rm_series_set     *series;   /* the metric target's, taken */
     char                     *body;     /* a copy, until parsed */
     size_t                    body_len;
     int64_t                   now_ms;   /* at acceptance */
     int                       parse_rc;     /* by the job */
     char                     *parse_err;
     struct event             *ev;       /* gcall_step_cb, next loop turn */
-    int                       n_pending;    /* Redis replies awaited */
+    int                       n_pending;    /* Redis replies, jobs awaited */
     int                       is_gone;      /* client left */
     int                       is_done;      /* reply sent */
     int                       is_oflow;     /* out hit its cap */

@@ -4,7 +4,9 @@
  * becomes a struct am_call answered from redis_metrics callbacks; the
  * connection's close callback marks the call gone so a client that hangs
  * up meanwhile is never written to (the call itself lives until its last
- * callback). /api/v1/health fans out per host (latest values + one hour of
+ * callback). The series of /api/v1/metrics/query are taken from the
+ * Redis reply and downsampled into JSON on a query worker (admitted as a
+ * search under --max-searches), never on the loop. /api/v1/health fans out per host (latest values + one hour of
  * container.restarts) and counts error lines of the last 15 minutes with a
  * bounded scan of the log store. Output via jansson.
  */
@@ -19,6 +21,7 @@
 #include <jansson.h>
 
 #include "collector/api/api_internal.h"
+#include "collector/api/api_pool.h"
 #include "collector/metrics/downsample.h"
 #include "collector/search/query.h"
 #include "collector/metrics/redis_metrics.h"
@@ -65,6 +68,10 @@ struct am_call {
     struct am_host             *hosts;
     size_t                      n_hosts;
     int                         is_all_ctrs;    /* health: containers=all */
+    struct pool_job             job;        /* /query: the downsampling */
+    int                         is_sampling;    /* job submitted, not done */
+    struct rm_series_set       *series;     /* /query: taken from Redis */
+    json_t                     *reply;      /* /query: by the job */
 };
 
 /* ---- call lifetime ---- */
@@ -75,6 +82,8 @@ am_close_cb(struct evhttp_connection *evcon, void *arg)
     struct am_call *c = arg;
 
     c->is_gone = 1;
+    if (c->is_sampling)
+        pool_cancel(&c->job);
     /* No reply is sent once gone, so a request evhttp detached from its
      * failed connection is ours to free (as in the other handlers). */
     if (evhttp_request_get_connection(c->req) == NULL)
@@ -106,6 +115,8 @@ am_call_free(struct am_call *c)
         free(h->host);
     }
     free(c->hosts);
+    rm_series_set_free(c->series);
+    json_decref(c->reply);
     api_metrics_params_fini(&c->p);
     free(c);
 }
@@ -240,26 +251,70 @@ am_series_json(const struct am_call *c, const struct rm_series *s,
                      "last", am_num(sum.last), "points", pts);
 }
 
+/* On a worker: the taken series into c->reply (the loop leaves c alone
+ * while the job runs; a cancelled job leaves no reply). */
+static void
+am_series_run(struct pool_job *j)
+{
+    struct am_call *c = j->arg;
+    struct rm_point *buf = xcalloc(c->p.max_points, sizeof(*buf));
+    json_t *arr = json_array();
+
+    for (size_t i = 0; i < c->series->n && !pool_is_cancelled(j); i++) {
+        json_t *o = am_series_json(c, &c->series->series[i], buf);
+        if (o != NULL)
+            json_array_append_new(arr, o);
+    }
+    free(buf);
+    if (pool_is_cancelled(j))
+        json_decref(arr);
+    else
+        c->reply = json_pack("{s:o}", "series", arr);
+}
+
+/* pool_done_fn: the reply is ready (or the workers are stopping). */
+static void
+am_series_done(struct pool_job *j, int is_run)
+{
+    struct am_call *c = j->arg;
+    json_t *v = c->reply;
+
+    c->is_sampling = 0;
+    c->reply = NULL;
+    api_search_leave(c->a);
+    if (!is_run || v == NULL)
+        am_call_set_err(c, "the query workers are stopping");
+    am_call_reply(c, v);
+}
+
 static void
 am_series_cb(int err, const char *errstr, const struct rm_series *s,
              size_t n, void *arg)
 {
     struct am_call *c = arg;
 
-    if (err) {
+    if (err || c->is_gone) {
         am_call_set_err(c, errstr);
         am_call_reply(c, NULL);
         return;
     }
-    struct rm_point *buf = xcalloc(c->p.max_points, sizeof(*buf));
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-        json_t *o = am_series_json(c, &s[i], buf);
-        if (o != NULL)
-            json_array_append_new(arr, o);
+    if (api_search_admit(c->a) < 0) {
+        api_retry_after(c->req);
+        am_call_set_err(c, "too many searches in progress: retry later");
+        am_call_reply(c, NULL);
+        return;
     }
-    free(buf);
-    am_call_reply(c, json_pack("{s:o}", "series", arr));
+    c->series = rmetrics_series_take(api_metrics_rmetrics(c->a));
+    c->job.run = am_series_run;
+    c->job.done = am_series_done;
+    c->job.arg = c;
+    if (api_pool_submit(c->a, &c->job) < 0) {
+        api_search_leave(c->a);
+        am_call_set_err(c, "cannot start request");
+        am_call_reply(c, NULL);
+        return;
+    }
+    c->is_sampling = 1;
 }
 
 void

@@ -9,6 +9,14 @@
 
 #include <assert.h>
 
+static _Thread_local uint64_t ds_n_points;
+
+uint64_t
+downsample_n_points_here(void)
+{
+    return ds_n_points;
+}
+
 /* b - a for a <= b, exact even when the signed difference would overflow. */
 static uint64_t
 span_u(int64_t a, int64_t b)
@@ -59,6 +67,7 @@ downsample_avg(const struct rm_point *in, size_t n, int64_t from_ms,
             *step_used = step_ms > 0 ? step_ms : 1;
         return 0;
     }
+    ds_n_points += n;
     uint64_t step = downsample_step(from_ms, to_ms, step_ms, out_cap);
     if (step_used != NULL)
         *step_used = step > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)step;
@@ -94,6 +103,7 @@ void
 series_summarize(const struct rm_point *in, size_t n,
                  struct series_summary *out)
 {
+    ds_n_points += n;
     out->min = out->avg = out->max = out->last = 0;
     if (n == 0)
         return;

@@ -30,4 +30,10 @@ struct series_summary {
 void series_summarize(const struct rm_point *in, size_t n,
                       struct series_summary *out);
 
+/* How many input points the calling thread has passed to downsample_avg
+ * and series_summarize (thread-local): lets tests prove that the
+ * collector's event loop downsamples none (collector/README.md "Queries
+ * off the loop"). */
+uint64_t downsample_n_points_here(void);
+
 #endif

@@ -124,4 +124,19 @@ int rmetrics_hosts(struct rmetrics *rm, rm_hosts_cb cb, void *arg);
 int rmetrics_latest(struct rmetrics *rm, const char *host, rm_latest_cb cb,
                     void *arg);
 
+/* A query's series once taken from its callback: series[0..n) with their
+ * strings and points, owned by the taker (so they can be downsampled on a
+ * query worker, collector/README.md "Queries off the loop"). */
+struct rm_series_set {
+    struct rm_series *series;
+    size_t            n;
+};
+
+/* Only inside an rm_series_cb of rm: takes the series passed to that call
+ * (the same s and n, now valid until rm_series_set_free). Never NULL in a
+ * callback (an empty set on error); NULL outside one. */
+struct rm_series_set *rmetrics_series_take(struct rmetrics *rm);
+/* Frees a taken set. NULL is a no-op. */
+void rm_series_set_free(struct rm_series_set *set);
+
 #endif

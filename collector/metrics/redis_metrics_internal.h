@@ -90,6 +90,7 @@ struct rmetrics {
     uint64_t                   n_err_logged;
     struct rmetrics_counters   ctr;
     rm_send_hook_fn            send_hook;   /* NULL: hiredis */
+    struct rm_read            *in_series_cb;    /* whose rm_series_cb runs */
 };
 
 int64_t rm_now_ms(const struct rmetrics *rm);

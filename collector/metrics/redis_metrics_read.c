@@ -141,8 +141,10 @@ rm_read_finish(struct rm_read *r)
     case RM_READ_QUERY:
         if (!r->err)
             rm_query_sort(r);
+        r->rm->in_series_cb = r;
         r->series_cb(r->err, es, r->series, r->err ? 0 : r->n_series,
                      r->arg);
+        r->rm->in_series_cb = NULL;
         break;
     }
     rm_read_free(r);
@@ -616,6 +618,42 @@ rm_index_reply_cb(redisAsyncContext *ac, void *rp, void *privdata)
         rm_query_collect(r, reply) == 0)
         rm_query_send_ranges(r, reply);
     rm_read_done_one(r);
+}
+
+struct rm_series_set *
+rmetrics_series_take(struct rmetrics *rm)
+{
+    struct rm_read *r = rm != NULL ? rm->in_series_cb : NULL;
+
+    if (r == NULL)
+        return NULL;
+    struct rm_series_set *set = xcalloc(1, sizeof(*set));
+    if (r->err)
+        return set;             /* the callback saw no series either */
+    /* after rm_query_sort, pts[i] is series[i].points: the set frees it */
+    set->series = r->series;
+    set->n = r->n_series;
+    r->series = NULL;
+    r->n_series = 0;
+    free(r->pts);
+    r->pts = NULL;
+    return set;
+}
+
+void
+rm_series_set_free(struct rm_series_set *set)
+{
+    if (set == NULL)
+        return;
+    for (size_t i = 0; i < set->n; i++) {
+        free((char *)set->series[i].host);
+        free((char *)set->series[i].name);
+        free((char *)set->series[i].container);
+        free((char *)set->series[i].label);
+        free((struct rm_point *)set->series[i].points);
+    }
+    free(set->series);
+    free(set);
 }
 
 static char *

@@ -1,0 +1,504 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api_metrics_pool_test: metric series are downsampled on the query
+ * workers, not on the event loop (collector/README.md "Queries off the
+ * loop"), through the real HTTP API (api_new on 127.0.0.1, clients on the
+ * same loop, which is this thread) and a real redis-server (started per
+ * test on a free port, killed in teardown): /api/v1/metrics/query and a
+ * Grafana /query metric target answer the exact averages while this
+ * thread downsamples no point (the thread-local
+ * downsample_n_points_here); a metric query over --max-searches gets 503
+ * with Retry-After; a client that leaves while its downsampling waits
+ * behind a busy worker is cleaned up (the search slot comes back).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <hiredis/hiredis.h>
+
+#include "collector/api/api.h"
+#include "collector/api/api_internal.h"
+#include "collector/api/api_metrics.h"
+#include "collector/api/api_pool.h"
+#include "collector/metrics/downsample.h"
+#include "collector/metrics/redis_metrics.h"
+#include "collector/search/follow.h"
+#include "collector/search/pool.h"
+#include "collector/stats.h"
+#include "collector/store/store.h"
+#include "common/buf.h"
+#include "common/timeutil.h"
+#include "common/wire.h"
+#include "common/xmalloc.h"
+
+struct fixture {
+    char                  *dir;
+    int                    port;
+    pid_t                  redis;
+    struct store          *store;
+    struct event_base     *base;
+    struct rmetrics       *rm;
+    struct api            *api;
+    struct follow         *follow;
+    struct collector_stats stats;
+    int64_t                t0_ms;   /* the samples' minute */
+};
+
+struct reply {
+    struct event_base *base;
+    int                code;
+    char              *body;
+    char              *retry_after;
+};
+
+/* ---- redis-server ---- */
+
+static int
+free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    socklen_t len = sizeof(a);
+
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_true(s >= 0);
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+static void
+sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+    nanosleep(&ts, NULL);
+}
+
+static void
+redis_start(struct fixture *f)
+{
+    char port[16];
+
+    snprintf(port, sizeof(port), "%d", f->port);
+    f->redis = fork();
+    assert_true(f->redis >= 0);
+    if (f->redis == 0) {
+        /* a failed test skips teardown: redis-server goes with us */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || chdir(f->dir) < 0)
+            _exit(127);
+        int fd = open("/dev/null", O_WRONLY);
+        dup2(fd, 1);
+        execlp("redis-server", "redis-server", "--port", port, "--bind",
+               "127.0.0.1", "--save", "", "--appendonly", "no",
+               "--daemonize", "no", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200; i++) {          /* up to 10 s */
+        redisContext *c = redisConnect("127.0.0.1", f->port);
+        int is_up = c != NULL && c->err == 0;
+        redisFree(c);
+        if (is_up)
+            return;
+        sleep_ms(50);
+    }
+    fail_msg("redis-server did not start on port %d", f->port);
+}
+
+/* ---- loop helpers ---- */
+
+static struct rmetrics_counters
+ctr(struct fixture *f)
+{
+    struct rmetrics_counters c;
+
+    rmetrics_get_counters(f->rm, &c);
+    return c;
+}
+
+/* Runs the loop until Redis holds n samples (10 s of wall time at most). */
+static void
+run_until_written(struct fixture *f, uint64_t n)
+{
+    for (int i = 0; i < 10000; i++) {
+        struct rmetrics_counters c = ctr(f);
+        if (c.is_connected && c.samples_written >= n && c.pending == 0)
+            return;
+        event_base_loop(f->base, EVLOOP_NONBLOCK);
+        sleep_ms(1);
+    }
+    fail_msg("samples not written");
+}
+
+/* One METRICS frame of host h1 at ts_ms: host.cpu.user_pct = v. */
+static void
+write_sample(struct fixture *f, int64_t ts_ms, double v)
+{
+    struct wire_metrics_enc e;
+    struct buf out;
+    struct wire_metrics m;
+    const char *err = NULL;
+
+    wire_metrics_enc_init(&e, 1 << 20);
+    assert_int_equal(wire_metrics_enc_add(&e, "host.cpu.user_pct", "", "", v),
+                     0);
+    buf_init(&out, 1 << 22);
+    assert_int_equal(wire_metrics_enc_finish(&e, 1, ts_ms * 1000000, &out, 1),
+                     0);
+    assert_int_equal(wire_metrics_decode(e.samples.data, e.samples.len, &m,
+                                         &err), 0);
+    rmetrics_write(f->rm, "h1", &m);
+    buf_fini(&out);
+    wire_metrics_enc_fini(&e);
+}
+
+static int
+setup(void **state)
+{
+    struct fixture *f = xcalloc(1, sizeof(*f));
+    char tmpl[] = "/tmp/api_metrics_pool_test.XXXXXX";
+    char *err = NULL;
+
+    assert_non_null(mkdtemp(tmpl));
+    f->dir = xstrdup(tmpl);
+    f->port = free_port();
+    redis_start(f);
+    f->store = store_open(f->dir, &(struct store_options){ 0 }, &err);
+    assert_non_null(f->store);
+    f->base = event_base_new();
+    assert_non_null(f->base);
+    char addr[32];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", f->port);
+    f->rm = rmetrics_new(f->base, &(struct rmetrics_config){ .addr = addr });
+    assert_non_null(f->rm);
+    f->follow = follow_new(1 << 20);
+    struct api_options opt = {
+        .listen = "127.0.0.1:0", .store = f->store, .follow = f->follow,
+        .stats = &f->stats, .query_threads = 1, .max_searches = 1,
+    };
+    f->api = api_new(f->base, &opt, &err);
+    assert_non_null(f->api);
+    api_metrics_attach(f->api, f->rm);
+    /* four samples in one minute, two per 30 s bucket: 10,20 and 40,50 */
+    f->t0_ms = (now_ns() / 1000000 - 5 * 60000) / 60000 * 60000;
+    write_sample(f, f->t0_ms + 1000, 10);
+    write_sample(f, f->t0_ms + 2000, 20);
+    write_sample(f, f->t0_ms + 31000, 40);
+    write_sample(f, f->t0_ms + 32000, 50);
+    run_until_written(f, 4);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+    char *cmd = xasprintf("rm -rf '%s'", f->dir);
+
+    api_metrics_attach(f->api, NULL);
+    api_free(f->api);
+    rmetrics_free(f->rm);
+    follow_free(f->follow);
+    event_base_free(f->base);
+    store_close(f->store);
+    kill(f->redis, SIGKILL);
+    waitpid(f->redis, NULL, 0);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+/* ---- HTTP ---- */
+
+static void
+reply_done_cb(struct evhttp_request *req, void *arg)
+{
+    struct reply *r = arg;
+
+    if (req != NULL) {
+        struct evbuffer *in = evhttp_request_get_input_buffer(req);
+        size_t len = evbuffer_get_length(in);
+        const char *ra = evhttp_find_header(
+            evhttp_request_get_input_headers(req), "Retry-After");
+        r->code = evhttp_request_get_response_code(req);
+        r->body = xmalloc(len + 1);
+        evbuffer_remove(in, r->body, len);
+        r->body[len] = '\0';
+        r->retry_after = ra != NULL ? xstrdup(ra) : NULL;
+    }
+    event_base_loopbreak(r->base);
+}
+
+static struct evhttp_connection *
+http_start(struct fixture *f, struct reply *r, const char *path,
+           const char *body)
+{
+    struct evhttp_connection *c =
+        evhttp_connection_base_new(f->base, NULL, "127.0.0.1",
+                                   (uint16_t)api_port(f->api));
+    struct evhttp_request *req = evhttp_request_new(reply_done_cb, r);
+
+    assert_non_null(c);
+    assert_non_null(req);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Host",
+                      "127.0.0.1");
+    if (body != NULL)
+        evbuffer_add(evhttp_request_get_output_buffer(req), body,
+                     strlen(body));
+    assert_int_equal(evhttp_make_request(c, req, body != NULL
+                                                 ? EVHTTP_REQ_POST
+                                                 : EVHTTP_REQ_GET, path), 0);
+    return c;
+}
+
+/* GET path (POST body when not NULL) and wait for the reply (10 s). */
+static void
+http_req(struct fixture *f, const char *path, const char *body,
+         struct reply *r)
+{
+    *r = (struct reply){ .base = f->base, .code = -1 };
+    struct evhttp_connection *c = http_start(f, r, path, body);
+    struct timeval tmo = { 10, 0 };
+
+    event_base_loopexit(f->base, &tmo);
+    event_base_dispatch(f->base);
+    evhttp_connection_free(c);
+    assert_non_null(r->body);
+}
+
+static void
+reply_fini(struct reply *r)
+{
+    free(r->body);
+    free(r->retry_after);
+}
+
+static void
+expect_req(struct fixture *f, const char *path, const char *post,
+           int want_code, const char *want)
+{
+    struct reply r;
+
+    http_req(f, path, post, &r);
+    int is_ok = r.code == want_code && strstr(r.body, want) != NULL;
+    if (!is_ok)
+        print_error("%s: %d %s (wanted %d with '%s')\n", path, r.code, r.body,
+                    want_code, want);
+    reply_fini(&r);
+    assert_true(is_ok);
+}
+
+/* The Grafana /query body: one metric target, 30 s buckets over 10 min. */
+static char *
+grafana_body(const struct fixture *f)
+{
+    return xasprintf("{\"targets\":[{\"target\":\"host.cpu.user_pct\","
+                     "\"payload\":{\"host\":\"h1\"}}],\"range\":{\"from\":"
+                     "%lld,\"to\":%lld},\"intervalMs\":30000}",
+                     (long long)f->t0_ms, (long long)(f->t0_ms + 120000));
+}
+
+/* ---- tests ---- */
+
+/* Both routes answer the exact bucket averages; the loop averaged none. */
+static void
+test_downsampled_on_worker(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t before = downsample_n_points_here();
+    char want[160];
+
+    snprintf(want, sizeof(want), "\"points\":[[%lld,15.0],[%lld,45.0]]",
+             (long long)f->t0_ms, (long long)(f->t0_ms + 30000));
+    expect_req(f, "/api/v1/metrics/query?name=host.cpu.user_pct&since=1h"
+               "&step=30s", NULL, 200, "\"min\":10.0");
+    char *path = xasprintf("/api/v1/metrics/query?name=host.cpu.user_pct"
+                           "&since=%lld&until=%lld&step=30s",
+                           (long long)f->t0_ms * 1000000,
+                           (long long)(f->t0_ms + 59999) * 1000000);
+    expect_req(f, path, NULL, 200, want);
+    free(path);
+    char *body = grafana_body(f);
+    snprintf(want, sizeof(want), "\"datapoints\":[[15,%lld],[45,%lld]]",
+             (long long)f->t0_ms, (long long)(f->t0_ms + 30000));
+    expect_req(f, "/grafana/query", body, 200, want);
+    free(body);
+    assert_int_equal(downsample_n_points_here(), before);
+    assert_int_equal(f->api->n_searches, 0);
+    /* Downsampling here does count: the check can fail. */
+    struct rm_point in[2] = { { 1, 1 }, { 2, 2 } }, out[2];
+    downsample_avg(in, 2, 0, 10, 5, out, 2, NULL);
+    assert_int_equal(downsample_n_points_here(), before + 2);
+}
+
+/* A job that holds the only worker until released. */
+struct blocker {
+    struct pool_job job;
+    int             is_release;     /* atomic */
+    int             is_running;     /* atomic */
+};
+
+static void
+blocker_run(struct pool_job *j)
+{
+    struct blocker *b = j->arg;
+
+    __atomic_store_n(&b->is_running, 1, __ATOMIC_SEQ_CST);
+    for (int i = 0; i < 10000 && !pool_is_cancelled(j) &&
+                    !__atomic_load_n(&b->is_release, __ATOMIC_SEQ_CST); i++)
+        sleep_ms(1);
+}
+
+static void
+blocker_done(struct pool_job *j, int is_run)
+{
+}
+
+/* Runs the loop for about ms milliseconds. */
+static void
+run_loop(struct fixture *f, int ms)
+{
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+    event_base_loopexit(f->base, &tv);
+    event_base_dispatch(f->base);
+}
+
+/* A raw client sending path (a POST of body when not NULL). */
+static int
+raw_req(struct fixture *f, const char *path, const char *body)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    sa.sin_port = htons((uint16_t)api_port(f->api));
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    char *req = body == NULL
+        ? xasprintf("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", path)
+        : xasprintf("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    "Content-Length: %zu\r\n\r\n%s", path, strlen(body),
+                    body);
+    assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    free(req);
+    return fd;
+}
+
+/* Over --max-searches (1, held here): both metric routes answer 503 with
+ * Retry-After, counted; the slot is never leaked. */
+static void
+test_over_search_cap(void **state)
+{
+    struct fixture *f = *state;
+    struct reply r;
+
+    assert_int_equal(api_search_admit(f->api), 0);
+    uint64_t refused = f->stats.searches_refused;
+    http_req(f, "/api/v1/metrics/query?name=host.cpu.user_pct&since=1h",
+             NULL, &r);
+    assert_int_equal(r.code, 503);
+    assert_non_null(r.retry_after);
+    assert_non_null(strstr(r.body, "too many searches"));
+    reply_fini(&r);
+    char *body = grafana_body(f);
+    http_req(f, "/grafana/query", body, &r);
+    free(body);
+    assert_int_equal(r.code, 503);
+    assert_non_null(r.retry_after);
+    reply_fini(&r);
+    assert_int_equal(f->stats.searches_refused, refused + 2);
+    api_search_leave(f->api);
+    assert_int_equal(f->api->n_searches, 0);
+}
+
+static void
+blocker_start(struct fixture *f, struct blocker *b)
+{
+    *b = (struct blocker){ .job = { .run = blocker_run,
+                                    .done = blocker_done, .arg = b } };
+    assert_int_equal(pool_submit(f->api->pool, &b->job), 0);
+    for (int i = 0; i < 400 &&
+                    !__atomic_load_n(&b->is_running, __ATOMIC_SEQ_CST); i++)
+        run_loop(f, 5);
+    assert_true(__atomic_load_n(&b->is_running, __ATOMIC_SEQ_CST));
+}
+
+/* A client leaves while its downsampling waits behind a busy worker: the
+ * job is dropped, the slot comes back (ASan would see a use after free or
+ * a leak). A Grafana body's parse waits behind blocker a; blocker b is
+ * queued behind it, so the downsampling waits behind b. */
+static void
+test_client_leaves(void **state)
+{
+    struct fixture *f = *state;
+    char *body = grafana_body(f);
+    struct blocker a, b;
+
+    for (int k = 0; k < 2; k++) {
+        blocker_start(f, &a);
+        int fd = k == 0 ? raw_req(f, "/api/v1/metrics/query?name="
+                                  "host.cpu.user_pct&since=1h", NULL)
+                        : raw_req(f, "/grafana/query", body);
+        struct blocker *last = &a;
+        if (k == 1) {
+            for (int i = 0; i < 400 && f->api->n_parsing == 0; i++)
+                run_loop(f, 5);
+            assert_int_equal(f->api->n_parsing, 1);
+            b = (struct blocker){ .job = { .run = blocker_run,
+                                           .done = blocker_done, .arg = &b } };
+            assert_int_equal(pool_submit(f->api->pool, &b.job), 0);
+            __atomic_store_n(&a.is_release, 1, __ATOMIC_SEQ_CST);
+            last = &b;
+        }
+        for (int i = 0; i < 400 && f->api->n_searches < 1; i++)
+            run_loop(f, 5);
+        assert_int_equal(f->api->n_searches, 1);    /* queued behind last */
+        assert_true(__atomic_load_n(&last->is_running, __ATOMIC_SEQ_CST));
+        close(fd);
+        run_loop(f, 50);                            /* the server sees EOF */
+        __atomic_store_n(&last->is_release, 1, __ATOMIC_SEQ_CST);
+        for (int i = 0; i < 400 && f->api->n_searches > 0; i++)
+            run_loop(f, 5);
+        assert_int_equal(f->api->n_searches, 0);
+    }
+    free(body);
+    expect_req(f, "/api/v1/metrics/query?name=host.cpu.user_pct&since=1h",
+               NULL, 200, "\"max\":50.0");
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_downsampled_on_worker, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_over_search_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_leaves, setup, teardown),
+    };
+
+    signal(SIGPIPE, SIG_IGN);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
