@@ -63,6 +63,7 @@
 #include "collector/ingest/listen.h"
 #include "collector/ingest/lossfile.h"
 #include "collector/ingest/losses.h"
+#include "collector/ingest/losssave.h"
 #include "collector/ingest/poscheck.h"
 #include "collector/ingest/srccheck.h"
 #include "common/hmac.h"
@@ -194,6 +195,8 @@ struct ingest {
     struct log_limit         log_budget;
     struct losses           *losses;     /* lost data per source */
     uint64_t                 losses_saved; /* losses_version in its file */
+    uint64_t                 losses_put;   /* the version handed to saver */
+    struct losssave         *saver;      /* writes the file, off the loop */
     int                      is_lossfile_failing; /* warned once */
     struct hostcap          *hostcap;
 };
@@ -758,46 +761,76 @@ ingest_conn_batch(struct ingest_conn *c, struct wire_batch *b)
     return 0;
 }
 
-/* Rewrites the lost-data file after a change (rare: a shipper's first
- * report, a restart, a loss). A failure is logged once per streak and
- * counted; the next change tries again. */
+/* What the saver's thread did since the last look: a failure is counted
+ * and logged once per streak (the next change tries again). */
 static void
-ingest_losses_save(struct ingest *ing)
+ingest_losses_collect(struct ingest *ing, int *is_busy)
 {
-    char *err = NULL;
+    struct losssave_result r;
 
-    if (ing->opt.losses_path == NULL ||
-        losses_version(ing->losses) == ing->losses_saved)
-        return;
-    if (lossfile_save(ing->losses, INGEST_LOSSES_MAX, ing->opt.losses_path,
-                      &err) < 0) {
-        ing->stats->losses_file_errors++;
-        if (!ing->is_lossfile_failing)
-            log_warn("ingest", "cannot save lost-data figures: %s", err);
-        ing->is_lossfile_failing = 1;
-        free(err);
-        return;
+    losssave_poll(ing->saver, &r);
+    *is_busy = r.is_busy;
+    if (r.has_saved) {
+        ing->is_lossfile_failing = 0;
+        ing->losses_saved = r.saved;
     }
-    ing->is_lossfile_failing = 0;
-    ing->losses_saved = losses_version(ing->losses);
+    if (r.n_failed > 0) {
+        ing->stats->losses_file_errors += r.n_failed;
+        if (!ing->is_lossfile_failing)
+            log_warn("ingest", "cannot save lost-data figures: %s", r.err);
+        ing->is_lossfile_failing = 1;
+    }
+    free(r.err);
 }
 
+/* Hands the table, if changed since it was last handed over, to the
+ * saver's thread (rare: a shipper's first report, a restart, a loss): the
+ * loop only encodes it (bounded by INGEST_LOSSES_MAX rows), never writes
+ * or waits for a disk. */
+static void
+ingest_losses_put(struct ingest *ing)
+{
+    struct buf b;
+
+    if (losses_version(ing->losses) == ing->losses_put)
+        return;
+    buf_init(&b, losses_encoded_max(INGEST_LOSSES_MAX));
+    if (losses_encode(ing->losses, &b) < 0) {  /* cannot happen: bounded */
+        ing->stats->losses_file_errors++;
+        buf_fini(&b);
+        return;
+    }
+    ing->losses_put = losses_version(ing->losses);
+    char *text = b.data != NULL ? (char *)b.data : xstrdup("");
+    losssave_put(ing->saver, text, b.len, ing->losses_put);
+}
+
+/* The save timer: results first, then the newest table; again a second
+ * later while the saver has work (so its result is seen). */
 static void
 ingest_losses_cb(evutil_socket_t fd, short what, void *arg)
 {
+    struct ingest *ing = arg;
+    struct timeval tv = { INGEST_LOSSES_SAVE_S, 0 };
+    int is_busy;
+
     (void)fd;
     (void)what;
-    ingest_losses_save(arg);
+    ingest_losses_collect(ing, &is_busy);
+    uint64_t put = ing->losses_put;
+    ingest_losses_put(ing);
+    if (is_busy || ing->losses_put != put)
+        evtimer_add(ing->losses_ev, &tv);
 }
 
-/* A change (or a failed save) is saved INGEST_LOSSES_SAVE_S later, with
+/* A change is handed to the saver INGEST_LOSSES_SAVE_S later, with
  * whatever else changed meanwhile; ingest_free saves what is left. */
 static void
 ingest_losses_schedule(struct ingest *ing)
 {
     struct timeval tv = { INGEST_LOSSES_SAVE_S, 0 };
 
-    if (ing->opt.losses_path == NULL ||
+    if (ing->saver == NULL ||
         losses_version(ing->losses) == ing->losses_saved ||
         evtimer_pending(ing->losses_ev, NULL))
         return;
@@ -818,11 +851,15 @@ ingest_losses_load(struct ingest *ing)
                       &err) == 0)
         return l;
     ing->stats->losses_file_errors++;
-    char *bad = xasprintf("%s.bad", ing->opt.losses_path);
-    int is_kept = rename(ing->opt.losses_path, bad) == 0;
-    log_warn("ingest", "lost-data file unusable, starting empty: %s%s%s",
-             err, is_kept ? "; kept as " : "", is_kept ? bad : "");
+    char *bad = NULL, *why = NULL;
+    if (lossfile_set_aside(ing->opt.losses_path, &bad, &why) == 0)
+        log_warn("ingest", "lost-data file unusable, starting empty: %s; "
+                 "kept as %s", err, bad);
+    else
+        log_warn("ingest", "lost-data file unusable, starting empty: %s; "
+                 "%s", err, why);
     free(bad);
+    free(why);
     free(err);
     return losses_new(INGEST_LOSSES_MAX);
 }
@@ -1451,6 +1488,10 @@ ingest_new(struct event_base *base, struct store *store,
     ing->hostcap = hostcap_new(opt->max_hosts, opt->max_sources_per_host);
     ing->losses = ingest_losses_load(ing);
     ing->losses_saved = losses_version(ing->losses);
+    ing->losses_put = ing->losses_saved;
+    if (opt->losses_path != NULL &&
+        (ing->saver = losssave_new(opt->losses_path, errstr)) == NULL)
+        goto fail;
     store_foreach_source(store, ingest_load_source, ing->hostcap);
     buf_init(&ing->srcbuf, WIRE_MAX_INFLATED + 3 * WIRE_MAX_SOURCES);
     buf_init(&ing->payload, INGEST_CTRL_MAX);
@@ -1579,10 +1620,18 @@ ingest_free(struct ingest *ing)
         event_free(ing->retry_ev);
     if (ing->accept_retry != NULL)
         event_free(ing->accept_retry);
-    if (ing->losses_ev != NULL) {
+    if (ing->losses_ev != NULL)
         event_free(ing->losses_ev);
-        ingest_losses_save(ing);    /* a change not saved yet */
+    if (ing->saver != NULL) {       /* what is not saved yet, or failed */
+        int is_busy;
+        losssave_drain(ing->saver);
+        ingest_losses_collect(ing, &is_busy);
+        ing->losses_put = ing->losses_saved;
+        ingest_losses_put(ing);
+        losssave_drain(ing->saver);
+        ingest_losses_collect(ing, &is_busy);
     }
+    losssave_free(ing->saver);
     hostcap_free(ing->hostcap);
     losses_free(ing->losses);
     buf_fini(&ing->srcbuf);

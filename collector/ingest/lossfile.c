@@ -65,46 +65,74 @@ fail:
     return -1;
 }
 
-int
-lossfile_save(const struct losses *l, size_t max_rows, const char *path,
-              char **errstr)
-{
-    struct buf b;
-    char *tmp = xasprintf("%s.XXXXXX", path);
-    int fd = -1, rc = -1;
+static _Thread_local uint64_t lf_n_written;
 
-    buf_init(&b, losses_encoded_max(max_rows));
-    if (losses_encode(l, &b) < 0) {
-        *errstr = xasprintf("%s: table too large to encode", path);
-        goto done;
-    }
-    fd = mkstemp(tmp);      /* O_EXCL, mode 0600 */
-    if (fd < 0) {
-        *errstr = xasprintf("%s: %s", tmp, strerror(errno));
-        goto done;
-    }
+uint64_t
+lossfile_n_written_here(void)
+{
+    return lf_n_written;
+}
+
+/* fsync of the directory holding path, so the rename is durable. */
+static int
+lossfile_sync_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash == NULL ? xstrdup(".") :
+                slash == path ? xstrdup("/") :
+                xasprintf("%.*s", (int)(slash - path), path);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = fd >= 0 && fsync(fd) == 0 ? 0 : -1;
+    int e = errno;
+
+    if (fd >= 0)
+        close(fd);
+    free(dir);
+    errno = e;
+    return rc;
+}
+
+/* Writes all of data to fd; 0, or -1 with errno (0: a short write). */
+static int
+lossfile_write_all(int fd, const char *data, size_t len)
+{
     size_t put = 0;
-    int e = 0;
-    while (put < b.len) {
-        ssize_t w = write(fd, b.data + put, b.len - put);
+
+    while (put < len) {
+        ssize_t w = write(fd, data + put, len - put);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            e = w < 0 ? errno : 0;
-            break;
+            if (w == 0)
+                errno = 0;
+            return -1;
         }
         put += (size_t)w;
     }
-    int is_ok = put == b.len;
-    if (is_ok && fsync(fd) < 0) {
-        is_ok = 0;
-        e = errno;
+    return 0;
+}
+
+int
+lossfile_write(const char *path, const char *data, size_t len,
+               char **errstr)
+{
+    char *tmp = xasprintf("%s.XXXXXX", path);
+    int fd = mkstemp(tmp);      /* O_EXCL, mode 0600 */
+    int e = 0;
+
+    lf_n_written++;
+    if (fd < 0) {
+        *errstr = xasprintf("%s: %s", tmp, strerror(errno));
+        free(tmp);
+        return -1;
     }
+    int is_ok = lossfile_write_all(fd, data, len) == 0 && fsync(fd) == 0;
+    if (!is_ok)
+        e = errno;
     if (close(fd) < 0 && is_ok) {
         is_ok = 0;
         e = errno;
     }
-    fd = -1;
     if (is_ok && rename(tmp, path) < 0) {
         is_ok = 0;
         e = errno;
@@ -113,15 +141,66 @@ lossfile_save(const struct losses *l, size_t max_rows, const char *path,
         *errstr = xasprintf("%s: %s", path, e != 0 ? strerror(e) :
                             "short write");
         unlink(tmp);
-        goto done;
+        free(tmp);
+        return -1;
     }
-    rc = 0;
-done:
-    if (fd >= 0) {
-        close(fd);
-        unlink(tmp);
-    }
-    buf_fini(&b);
     free(tmp);
+    if (lossfile_sync_dir(path) < 0) {
+        *errstr = xasprintf("%s: directory fsync: %s", path,
+                            strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int
+lossfile_save(const struct losses *l, size_t max_rows, const char *path,
+              char **errstr)
+{
+    struct buf b;
+    int rc = -1;
+
+    buf_init(&b, losses_encoded_max(max_rows));
+    if (losses_encode(l, &b) < 0)
+        *errstr = xasprintf("%s: table too large to encode", path);
+    else
+        rc = lossfile_write(path, (const char *)b.data, b.len, errstr);
+    buf_fini(&b);
     return rc;
+}
+
+/* Renames from to to unless to exists (directories too). */
+static int
+lossfile_rename_new(const char *from, const char *to)
+{
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return -1;
+    /* a filesystem without RENAME_NOREPLACE: link refuses an existing to */
+    if (link(from, to) < 0)
+        return -1;
+    return unlink(from);
+}
+
+int
+lossfile_set_aside(const char *path, char **kept, char **errstr)
+{
+    for (int i = 0; i <= LOSSFILE_MAX_BAD; i++) {
+        char *bad = i == 0 ? xasprintf("%s.bad", path)
+                           : xasprintf("%s.bad.%d", path, i);
+        if (lossfile_rename_new(path, bad) == 0) {
+            *kept = bad;
+            return 0;
+        }
+        int e = errno;
+        free(bad);
+        if (e != EEXIST && e != ENOTEMPTY) {
+            *errstr = xasprintf("%s: %s", path, strerror(e));
+            return -1;
+        }
+    }
+    *errstr = xasprintf("%s: not kept: %s.bad and %s.bad.1 to .%d exist",
+                        path, path, path, LOSSFILE_MAX_BAD);
+    return -1;
 }

@@ -3,8 +3,9 @@
  * lossfile_test: the lost-data table saved in and loaded from a temp
  * directory: a missing file is an empty table, a saved one comes back
  * (mode 0600, no temp file left), a bad, oversized or symlinked file is a
- * clear error (never half loaded), and saving replaces a planted symlink
- * instead of writing through it.
+ * clear error (never half loaded), saving replaces a planted symlink
+ * instead of writing through it, and an unusable file set aside never
+ * overwrites one kept before (at most LOSSFILE_MAX_BAD + 1 kept).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -227,6 +228,65 @@ test_lossfile_symlink(void **state)
     free(target);
 }
 
+static char *
+read_text(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    char *s = xcalloc(1, 256);
+
+    assert_non_null(fp);
+    assert_true(fread(s, 1, 255, fp) > 0);
+    fclose(fp);
+    return s;
+}
+
+/* Unusable files (a directory too) go to .bad, .bad.1 ... .bad.3, each
+ * kept as it was; then they are not kept, and the path is left as it is
+ * (the next save replaces it). */
+static void
+test_lossfile_set_aside(void **state)
+{
+    struct fixture *f = *state;
+    const char *names[] = { "bad", "bad.1", "bad.2", "bad.3" };
+    char *kept = NULL, *err = NULL;
+
+    for (int i = 0; i <= LOSSFILE_MAX_BAD; i++) {
+        char text[32];
+        snprintf(text, sizeof(text), "garbage %d", i);
+        write_file(f->path, text, strlen(text));
+        assert_int_equal(lossfile_set_aside(f->path, &kept, &err), 0);
+        char *want = xasprintf("%s.%s", f->path, names[i]);
+        assert_string_equal(kept, want);
+        free(kept);
+        free(want);
+        assert_int_equal(access(f->path, F_OK), -1);
+    }
+    write_file(f->path, "garbage 4", 9);
+    assert_int_equal(lossfile_set_aside(f->path, &kept, &err), -1);
+    assert_non_null(strstr(err, "not kept"));
+    free(err);
+    for (int i = 0; i <= LOSSFILE_MAX_BAD; i++) {
+        char *p = xasprintf("%s.%s", f->path, names[i]);
+        char *text = read_text(p), want[32];
+        snprintf(want, sizeof(want), "garbage %d", i);
+        assert_string_equal(text, want);     /* never overwritten */
+        free(text);
+        free(p);
+    }
+    char *text = read_text(f->path);
+    assert_string_equal(text, "garbage 4");
+    free(text);
+    /* a directory in the file's place is set aside the same way */
+    char *cmd = xasprintf("rm -f %s.bad*", f->path);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    assert_int_equal(unlink(f->path), 0);
+    assert_int_equal(mkdir(f->path, 0700), 0);
+    assert_int_equal(lossfile_set_aside(f->path, &kept, &err), 0);
+    free(kept);
+    assert_int_equal(access(f->path, F_OK), -1);
+}
+
 int
 main(void)
 {
@@ -240,6 +300,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_lossfile_save_fails, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_lossfile_symlink, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_lossfile_set_aside, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * losssave: see losssave.h. One mutex guards the queued text and the
+ * results; the thread sleeps on a condition variable until a text is
+ * queued or it is asked to stop, and writes outside the lock.
+ */
+#include "collector/ingest/losssave.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collector/ingest/lossfile.h"
+#include "common/xmalloc.h"
+
+struct losssave {
+    char           *path;
+    pthread_t       thread;
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;         /* work queued, or stop */
+    pthread_cond_t  idle_cv;    /* a write finished */
+    /* under mu */
+    char           *text;       /* queued, not started */
+    size_t          len;
+    uint64_t        version;
+    int             is_writing;
+    int             is_stop;
+    struct losssave_result res;
+};
+
+/* The thread: writes each queued text, newest first, until stopped with
+ * nothing queued. */
+static void *
+losssave_main(void *arg)
+{
+    struct losssave *s = arg;
+
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (s->text == NULL && !s->is_stop)
+            pthread_cond_wait(&s->cv, &s->mu);
+        if (s->text == NULL)
+            break;                  /* stopping, nothing left */
+        char *text = s->text;
+        size_t len = s->len;
+        uint64_t version = s->version;
+        s->text = NULL;
+        s->is_writing = 1;
+        pthread_mutex_unlock(&s->mu);
+        char *err = NULL;
+        int rc = lossfile_write(s->path, text, len, &err);
+        free(text);
+        pthread_mutex_lock(&s->mu);
+        s->is_writing = 0;
+        if (rc == 0) {
+            s->res.has_saved = 1;
+            s->res.saved = version;
+        } else if (s->res.n_failed++ == 0) {
+            s->res.err = err;
+            err = NULL;
+        }
+        free(err);
+        pthread_cond_broadcast(&s->idle_cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+struct losssave *
+losssave_new(const char *path, char **errstr)
+{
+    struct losssave *s = xcalloc(1, sizeof(*s));
+
+    s->path = xstrdup(path);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    pthread_cond_init(&s->idle_cv, NULL);
+    int e = pthread_create(&s->thread, NULL, losssave_main, s);
+    if (e != 0) {
+        *errstr = xasprintf("cannot start the lost-data writer: %s",
+                            strerror(e));
+        pthread_cond_destroy(&s->idle_cv);
+        pthread_cond_destroy(&s->cv);
+        pthread_mutex_destroy(&s->mu);
+        free(s->path);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void
+losssave_put(struct losssave *s, char *text, size_t len, uint64_t version)
+{
+    pthread_mutex_lock(&s->mu);
+    free(s->text);
+    s->text = text;
+    s->len = len;
+    s->version = version;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void
+losssave_poll(struct losssave *s, struct losssave_result *out)
+{
+    pthread_mutex_lock(&s->mu);
+    *out = s->res;
+    out->is_busy = s->text != NULL || s->is_writing;
+    memset(&s->res, 0, sizeof(s->res));
+    pthread_mutex_unlock(&s->mu);
+}
+
+void
+losssave_drain(struct losssave *s)
+{
+    pthread_mutex_lock(&s->mu);
+    while (s->text != NULL || s->is_writing)
+        pthread_cond_wait(&s->idle_cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void
+losssave_free(struct losssave *s)
+{
+    if (s == NULL)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->is_stop = 1;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL);  /* it writes what is queued first */
+    free(s->text);
+    free(s->res.err);
+    pthread_cond_destroy(&s->idle_cv);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s->path);
+    free(s);
+}
