@@ -103,7 +103,9 @@ void tail_free(struct tailer *t);
  * match and whose first bytes are still the saved fingerprint's, live or
  * rotated; else a file with those first bytes on another inode) or, if
  * resume is NULL, at the start of the oldest existing file with logical
- * offset 0. A saved file shown gone (two listings in a row that miss it,
+ * offset 0 (with a full rotation set, hostconfig.json's max-file - 1
+ * rotated files, a possible loss of unknown size: Docker may have deleted
+ * older files unseen). A saved file shown gone (two listings in a row that miss it,
  * name the same files and end with the live file: a listing taken
  * mid-rotation can miss a file that is there) counts a gap and starts at
  * the oldest file, continuing the saved logical offset. Returns 0, or -1
