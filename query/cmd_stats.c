@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd_stats: `logq stats [--json] [--server URL]`: the collector's store
- * per segment (GET /api/v1/stats): raw, stored and index bytes, ratio,
- * lines, blocks and time range, a WAL row for what is not sealed yet and
+ * cmd_stats: `logq stats [--json] [--local|--utc] [--server URL]`: the
+ * collector's store per segment (GET /api/v1/stats): raw, stored and
+ * index bytes, ratio, lines, blocks and time range (UTC, or local as the
+ * other commands: --local, or TZ set on a terminal), a WAL row for what is not sealed yet and
  * a TOTAL row (parsing and layout in stats_view.c). --json prints the
  * collector's reply as is. Exit status: 0, or 2 on error (unreachable
  * collector, HTTP error, bad reply).
@@ -39,7 +40,8 @@ stats_args(int argc, char **argv, int first, struct args_common *c)
 /* Prints the reply; returns the exit status. The reply is parsed even
  * with --json so that a foreign or broken reply is an error either way. */
 static int
-stats_show(const struct args_common *c, struct buf *body, const char *server)
+stats_show(const struct cmd_env *env, const struct args_common *c,
+           struct buf *body, const char *server)
 {
     struct stats_view v;
     struct buf out;
@@ -50,7 +52,9 @@ stats_show(const struct args_common *c, struct buf *body, const char *server)
         return cmd_client_error(CLIENT_E_PROTO, server, err);
     buf_init(&out, CMD_LIST_BODY_MAX * 2);
     int rc = c->is_json ? buf_append(&out, body->data, body->len)
-                        : stats_view_render(&out, &v);
+                        : stats_view_render(&out, &v, args_is_local_time(
+                                                c, env->stdout_is_tty,
+                                                env->env_tz));
     if (rc == 0 && c->is_json && (body->len == 0 ||
                                   body->data[body->len - 1] != '\n'))
         rc = buf_append(&out, "\n", 1);
@@ -82,7 +86,7 @@ cmd_stats_exec(const struct cmd_env *env, int argc, char **argv, int first)
     buf_init(&body, CMD_LIST_BODY_MAX);
     enum client_result res = cmd_fetch(&u, "/api/v1/stats", &body, err,
                                        sizeof(err));
-    int status = res == CLIENT_OK ? stats_show(&c, &body, server)
+    int status = res == CLIENT_OK ? stats_show(env, &c, &body, server)
                                   : cmd_client_error(res, server, err);
     buf_fini(&body);
     url_fini(&u);

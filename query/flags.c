@@ -17,7 +17,8 @@
 #define CO  FLAGS_CONTAINERS
 #define MET FLAGS_METRICS
 #define FILTER (S | CNT | HIS)          /* search, count, histogram */
-#define LISTS  (FILTER | HO | CO)       /* commands that print times */
+#define LISTS  (FILTER | HO | CO | FLAGS_STATS)  /* commands that print
+                                                   times */
 #define ALL    FLAGS_ALL
 #define PRE    FLAGS_BEFORE_CMD
 

@@ -205,17 +205,31 @@ stats_view_ratio_format(uint64_t part, uint64_t whole, char *out, size_t len)
     snprintf(out, len, "%.1f%%", (double)part * 100.0 / (double)whole);
 }
 
-/* "2026-11-27T13:50:40Z" (UTC, seconds truncated), "-" for 0. */
+/* "2026-11-27T13:50:40Z" (UTC, seconds truncated), or local
+ * "2026-11-27T14:50:40+01:00"; "-" for 0. */
 static void
-stats_view_time(int64_t ns, char *out, size_t len)
+stats_view_time(int64_t ns, int is_local, char *out, size_t len)
 {
     struct tm tm;
     int64_t sec = ns / 1000000000 - (ns % 1000000000 < 0);
     time_t t = (time_t)sec;
 
-    if (ns == 0 || gmtime_r(&t, &tm) == NULL ||
-        strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+    if (ns == 0 || (is_local ? localtime_r(&t, &tm)
+                             : gmtime_r(&t, &tm)) == NULL) {
         snprintf(out, len, "-");
+        return;
+    }
+    size_t n = strftime(out, len, "%Y-%m-%dT%H:%M:%S", &tm);
+    long off = is_local ? tm.tm_gmtoff / 60 : 0;
+    char sign = off < 0 ? '-' : '+';
+    off = off < 0 ? -off : off;
+    if (n == 0)
+        snprintf(out, len, "-");
+    else if (!is_local)
+        snprintf(out + n, len - n, "Z");
+    else
+        snprintf(out + n, len - n, "%c%02ld:%02ld", sign, off / 60,
+                 off % 60);
 }
 
 static const char *
@@ -230,7 +244,8 @@ stats_view_state(const struct stats_view_row *r)
  * "-". */
 static void
 stats_view_add(struct output_table *t, const struct stats_view_row *r,
-               const char *state, uint64_t stored, int has_blocks)
+               const char *state, uint64_t stored, int has_blocks,
+               int is_local)
 {
     char raw[24], st[24], ix[24], ratio[24], lines[24], blks[48];
     char first[40], last[40];
@@ -251,15 +266,15 @@ stats_view_add(struct output_table *t, const struct stats_view_row *r,
                  r->n_blocks, r->n_corrupt_blocks);
     else
         snprintf(blks, sizeof(blks), "%" PRIu64, r->n_blocks);
-    stats_view_time(r->first_ns, first, sizeof(first));
-    stats_view_time(r->last_ns, last, sizeof(last));
+    stats_view_time(r->first_ns, is_local, first, sizeof(first));
+    stats_view_time(r->last_ns, is_local, last, sizeof(last));
     const char *row[STATS_VIEW_COLS] = { r->name, state, raw, st, ix, ratio,
                                          lines, blks, first, last };
     output_table_add(t, row);
 }
 
 int
-stats_view_render(struct buf *out, const struct stats_view *v)
+stats_view_render(struct buf *out, const struct stats_view *v, int is_local)
 {
     static const char *const head[STATS_VIEW_COLS] = {
         "SEGMENT", "STATE", "RAW", "STORED", "INDEX", "RATIO", "LINES",
@@ -273,11 +288,13 @@ stats_view_render(struct buf *out, const struct stats_view *v)
     output_table_add(&t, head);
     for (size_t i = 0; i < v->n_segs; i++)
         stats_view_add(&t, &v->segs[i], stats_view_state(&v->segs[i]),
-                       v->segs[i].stored_bytes, 1);
-    stats_view_add(&t, &v->wal, "unsealed", v->wal.stored_bytes, 0);
+                       v->segs[i].stored_bytes, 1, is_local);
+    stats_view_add(&t, &v->wal, "unsealed", v->wal.stored_bytes, 0,
+                   is_local);
     snprintf(n_segs, sizeof(n_segs), "%" PRIu64 " seg", v->n_segments);
     stats_view_add(&t, &v->total, n_segs,
-                   v->total.stored_bytes - v->total.index_bytes, 1);
+                   v->total.stored_bytes - v->total.index_bytes, 1,
+                   is_local);
     int rc = output_table_format(&t, out);
     output_table_fini(&t);
     return rc;

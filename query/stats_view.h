@@ -54,9 +54,12 @@ void stats_view_ratio_format(uint64_t part, uint64_t whole, char *out,
                              size_t len);
 
 /* Appends the table (SEGMENT STATE RAW STORED INDEX RATIO LINES BLOCKS
- * FIRST LAST, times in UTC to the second). RATIO is (stored + index) /
- * raw. The TOTAL row's STORED leaves out the indexes (shown under INDEX),
- * so each column adds up. -1 when out's cap is reached. */
-int  stats_view_render(struct buf *out, const struct stats_view *v);
+ * FIRST LAST, times to the second in UTC, "2026-11-27T13:50:40Z", or
+ * with is_local in the local zone of TZ, "2026-11-27T14:50:40+01:00").
+ * RATIO is (stored + index) / raw. The TOTAL row's STORED leaves out the
+ * indexes (shown under INDEX), so each column adds up. -1 when out's cap
+ * is reached. */
+int  stats_view_render(struct buf *out, const struct stats_view *v,
+                       int is_local);
 
 #endif

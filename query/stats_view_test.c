@@ -11,7 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -133,7 +135,7 @@ render(const char *body, struct buf *b)
     if (stats_view_parse(body, strlen(body), &v, err, sizeof(err)) < 0)
         fail_msg("parse failed: %s", err);
     buf_init(b, 1 << 16);
-    assert_int_equal(stats_view_render(b, &v), 0);
+    assert_int_equal(stats_view_render(b, &v, 0), 0);
     assert_int_equal(buf_append(b, "", 1), 0);
     stats_view_fini(&v);
 }
@@ -158,6 +160,33 @@ test_stats_view_render(void **state)
         "TOTAL                     2 seg     26.4 KiB  4.2 KiB  500 B  17.8%"
         "    530  13 (1 bad)  2026-11-27T13:50:40Z  2026-11-27T13:52:50Z\n");
     buf_fini(&b);
+}
+
+/* --local (or TZ on a terminal): the zone of TZ, offset shown. */
+static void
+test_stats_view_render_local(void **state)
+{
+    struct stats_view v;
+    struct buf b;
+    char err[256];
+
+    (void)state;
+    setenv("TZ", "XST-1", 1);          /* UTC+1, no DST, no tzdata */
+    tzset();
+    assert_int_equal(stats_view_parse(reply_ok, strlen(reply_ok), &v, err,
+                                      sizeof(err)), 0);
+    buf_init(&b, 1 << 16);
+    assert_int_equal(stats_view_render(&b, &v, 1), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    assert_non_null(strstr((const char *)b.data, "  FIRST"
+                           "                      LAST\n"));
+    assert_non_null(strstr((const char *)b.data, "  2026-11-27T14:50:40+01:00"
+                           "  2026-11-27T14:52:50+01:00\n"));
+    assert_null(strstr((const char *)b.data, "13:50:40"));
+    buf_fini(&b);
+    stats_view_fini(&v);
+    unsetenv("TZ");
+    tzset();
 }
 
 static void
@@ -189,7 +218,7 @@ test_stats_view_render_full_buffer(void **state)
     assert_int_equal(stats_view_parse(reply_ok, strlen(reply_ok), &v, err,
                                       sizeof(err)), 0);
     buf_init(&b, 100);
-    assert_int_equal(stats_view_render(&b, &v), -1);
+    assert_int_equal(stats_view_render(&b, &v, 0), -1);
     assert_true(b.len <= 100);
     buf_fini(&b);
     stats_view_fini(&v);
@@ -257,6 +286,7 @@ main(void)
         cmocka_unit_test(test_stats_view_parse_ok),
         cmocka_unit_test(test_stats_view_render),
         cmocka_unit_test(test_stats_view_render_empty),
+        cmocka_unit_test(test_stats_view_render_local),
         cmocka_unit_test(test_stats_view_render_full_buffer),
         cmocka_unit_test(test_stats_view_parse_errors),
     };

@@ -210,7 +210,7 @@ fuzz_views(const char *p, size_t n, int flags)
     }
     buf_reset(&out);
     if (stats_view_parse(p, n, &sv, err, sizeof(err)) == 0) {
-        (void)stats_view_render(&out, &sv);
+        (void)stats_view_render(&out, &sv, flags & 1);
         stats_view_fini(&sv);
     }
     buf_fini(&out);

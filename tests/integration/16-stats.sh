@@ -6,8 +6,9 @@
 # and the lines written; several segments are listed, each matching its
 # files on disk (.lqs size, .lqi size), all but the last sealed with an
 # index; segments + WAL add up to the totals; the text table has one row
-# per segment and a TOTAL row with the line count; errors exit 2 (bad
-# flag, unreachable collector) and a parameter is a 400.
+# per segment and a TOTAL row with the line count, times in UTC, or in
+# TZ's zone with --local; errors exit 2 (bad flag, unreachable collector)
+# and a parameter is a 400.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -96,6 +97,13 @@ grep -qE '^WAL +unsealed ' "$IT_TMP/stats.txt" || fail "no WAL row"
 grep -qE "^TOTAL +$n_segs seg .* $written +[0-9]+ " "$IT_TMP/stats.txt" ||
     fail "no TOTAL row with $n_segs segments and $written lines"
 grep -qE 'MiB|KiB' "$IT_TMP/stats.txt" || fail "sizes not in human units"
+grep -qE '^TOTAL .* [0-9T:-]{19}Z +[0-9T:-]{19}Z$' "$IT_TMP/stats.txt" ||
+    fail "TOTAL times not in UTC"
+# --local (as the other commands): the zone of TZ, offset shown
+TZ=XST-1 lq stats --local >"$IT_TMP/stats-local.txt" ||
+    fail "logq stats --local failed"
+grep -qE '^TOTAL .* [0-9T:-]{19}\+01:00 +[0-9T:-]{19}\+01:00$' \
+    "$IT_TMP/stats-local.txt" || fail "stats --local: $(cat "$IT_TMP/stats-local.txt")"
 
 rc=0
 lq stats --bogus >/dev/null 2>&1 || rc=$?
