@@ -4,8 +4,10 @@
  * /logs, /count and /histogram (collector/api/api_xparams.c), followed by
  * the base parser on what it leaves, as the handlers run them. Invariants
  * checked with assert: a failure gives an error text and no rest; a
- * success gives values within their documented bounds and a rest no longer
- * than the input that holds none of the endpoint's extra names.
+ * success gives values within their documented bounds (by= one of
+ * enum agg_by, field:NAME and label:KEY with a name of 1 to AGG_MAX_NAME
+ * bytes) and a rest no longer than the input that holds none of the
+ * endpoint's extra names.
  */
 #include <assert.h>
 #include <stdint.h>
@@ -35,7 +37,9 @@ fuzz_one(const char *s, enum api_xep ep)
     assert(rest != NULL && strlen(rest) <= strlen(s));
     assert(x.before <= SEARCH_MAX_CONTEXT && x.after <= SEARCH_MAX_CONTEXT);
     assert(x.max_scan <= SEARCH_DEFAULT_MAX_SCAN);
-    assert(x.by >= AGG_BY_NONE && x.by <= AGG_BY_STREAM);
+    assert(x.by >= AGG_BY_NONE && x.by <= AGG_BY_LABEL);
+    assert((x.by != AGG_BY_FIELD && x.by != AGG_BY_LABEL) ||
+           (x.by_name[0] != '\0' && strlen(x.by_name) <= AGG_MAX_NAME));
     assert(!x.has_step || (x.step_ns >= 1000000 &&
                            x.step_ns <= AGG_MAX_STEP_NS));
     assert(strncmp(rest, "max_scan=", 9) != 0);
