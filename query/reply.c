@@ -243,7 +243,7 @@ reply_fast_lit(const uint8_t *p, const uint8_t *end, const char *lit,
  * shape: string values only): its pairs decoded into d (advanced), kept
  * in *ls; the position past it, p itself if there is none, NULL if the
  * fast path does not take it. Clears *canon unless the object is exactly
- * the set's canonical text. */
+ * the set's canonical text and not empty. */
 static const uint8_t *
 reply_fast_labels(const uint8_t *p, const uint8_t *end, char **d,
                   struct labelset **ls, int *canon)
@@ -278,7 +278,8 @@ reply_fast_labels(const uint8_t *p, const uint8_t *end, char **d,
         return NULL;
     q++;                        /* '}' */
     *ls = labelset_new(k, v, n, NULL);
-    if ((*ls)->json_len != (size_t)(q - obj) ||
+    if (n == 0 ||               /* record_json_append writes none then */
+        (*ls)->json_len != (size_t)(q - obj) ||
         memcmp((*ls)->json, obj, (*ls)->json_len) != 0)
         *canon = 0;
     return q;

@@ -219,6 +219,15 @@ test_reply_record_labels(void **state)
                      0);
     assert_null(rr.rec.labels);
     reply_record_fini(&rr);
+    /* an empty object: parsed, but not canonical (record_json_append
+     * writes no "labels" then; corpus/reply/crash-empty-labels) */
+    l = LINE(",\"labels\":{}");
+    assert_int_equal(reply_record_parse(l, strlen(l), &rr, err, sizeof(err)),
+                     0);
+    assert_null(rr.root);
+    assert_null(rr.canon);
+    assert_true(rr.rec.labels == NULL || rr.rec.labels->n == 0);
+    reply_record_fini(&rr);
 }
 
 static void
