@@ -199,6 +199,151 @@ ml_regex(const struct multiline_rule *r, struct ml_line l)
     return MULTILINE_CONTINUE;
 }
 
+/* ---- regex size ---- */
+
+/* glibc's regcomp copies an expression once per repeat ({n,m}: max(n, m)
+ * copies, x+: two, x* and x?: one), so stacked or nested repeats multiply:
+ * "\\+" and 100 '+' is 2^100 nodes, "((a{99}){99}){99}" a million. A
+ * rule comes from any container's label, so such a regex is refused
+ * before regcomp (README "Multi-line records"). */
+#define ML_RE_MAX_SIZE  1024    /* nodes after the copies, about */
+#define ML_RE_MAX_DEPTH 32      /* nested groups */
+#define ML_RE_MAX_LEN   512     /* bytes of the regex */
+
+static size_t
+ml_re_sat(size_t v)
+{
+    return v > ML_RE_MAX_SIZE ? ML_RE_MAX_SIZE + 1 : v;
+}
+
+/* Past the bracket expression at p ('['): "[]a]", "[^]a]", "[[:alpha:]]",
+ * "[[=a=]]", "[[.-.]]"; the end of the string if it has no ']'. */
+static const char *
+ml_re_bracket_end(const char *p)
+{
+    p++;
+    if (*p == '^')
+        p++;
+    if (*p == ']')
+        p++;
+    while (*p != '\0' && *p != ']') {
+        if (p[0] == '[' && (p[1] == ':' || p[1] == '=' || p[1] == '.')) {
+            const char *q = p + 2;
+            while (*q != '\0' && !(q[0] == p[1] && q[1] == ']'))
+                q++;
+            p = *q != '\0' ? q + 2 : q;
+        } else {
+            p++;
+        }
+    }
+    return *p == ']' ? p + 1 : p;
+}
+
+/* An interval at p ('{'): "{n}", "{n,}", "{n,m}", "{,m}"; the copies it
+ * makes in *reps (at least 1) and the position past it, NULL if it is no
+ * interval (regcomp then decides). */
+static const char *
+ml_re_interval(const char *p, size_t *reps)
+{
+    size_t n = 0, m = 0;
+    int comma = 0, has_m = 0;
+
+    for (p++; *p >= '0' && *p <= '9'; p++)
+        n = n > ML_RE_MAX_SIZE ? n : n * 10 + (size_t)(*p - '0');
+    if (*p == ',') {
+        comma = 1;
+        for (p++; *p >= '0' && *p <= '9'; p++) {
+            m = m > ML_RE_MAX_SIZE ? m : m * 10 + (size_t)(*p - '0');
+            has_m = 1;
+        }
+    }
+    if (*p != '}')
+        return NULL;
+    *reps = comma && !has_m ? n + 1 : (m > n ? m : n);
+    if (*reps == 0)
+        *reps = 1;
+    return p + 1;
+}
+
+/* An upper bound of the nodes regcomp builds for ERE re, saturated at
+ * ML_RE_MAX_SIZE + 1, which also stands for groups nested deeper than
+ * ML_RE_MAX_DEPTH and for a back-reference (\1 to \9, a GNU extension
+ * that makes regexec backtrack: exponential time per line). Syntax errors
+ * are left to regcomp. */
+static size_t
+ml_re_size(const char *re)
+{
+    struct {
+        size_t sum;     /* nodes of the group so far */
+        size_t last;    /* of its last atom, what a repeat copies */
+    } st[ML_RE_MAX_DEPTH + 1];
+    size_t depth = 0, atom;
+    const char *p = re;
+
+    st[0].sum = st[0].last = 0;
+    while (*p != '\0') {
+        size_t reps = 0;
+        const char *q;
+
+        atom = 1;
+        switch (*p) {
+        case '\\':
+            if (p[1] >= '1' && p[1] <= '9')
+                return ML_RE_MAX_SIZE + 1;  /* a back-reference */
+            p += p[1] != '\0' ? 2 : 1;
+            break;
+        case '[':
+            p = ml_re_bracket_end(p);
+            break;
+        case '(':
+            if (depth == ML_RE_MAX_DEPTH)
+                return ML_RE_MAX_SIZE + 1;
+            depth++;
+            st[depth].sum = st[depth].last = 0;
+            p++;
+            continue;
+        case ')':
+            if (depth > 0)
+                atom = ml_re_sat(st[depth--].sum + 1);
+            p++;
+            break;
+        case '|':
+            st[depth].last = 0;
+            p++;
+            continue;
+        case '*':
+        case '?':
+            reps = 1;
+            p++;
+            break;
+        case '+':
+            reps = 2;
+            p++;
+            break;
+        case '{':
+            if ((q = ml_re_interval(p, &reps)) != NULL)
+                p = q;
+            else
+                p++;
+            break;
+        default:
+            p++;
+            break;
+        }
+        if (reps > 0) {         /* copies the atom before it */
+            size_t old = st[depth].last;
+            atom = ml_re_sat(old * reps + 1);
+            st[depth].sum -= old;
+        }
+        st[depth].sum = ml_re_sat(st[depth].sum + atom);
+        st[depth].last = atom;
+    }
+    size_t sum = 0;             /* groups left open: regcomp built them */
+    for (size_t i = 0; i <= depth; i++)
+        sum = ml_re_sat(sum + st[i].sum);
+    return sum;
+}
+
 /* ---- public API ---- */
 
 int
@@ -225,6 +370,14 @@ multiline_rule_parse(const char *spec, struct multiline_rule *out, char *err,
     if (strncmp(spec, "regex:", 6) != 0 || spec[6] == '\0') {
         snprintf(err, err_len, "unknown multi-line rule '%.64s' (want none, "
                  "java, python, go, indent or regex:START)", spec);
+        return -1;
+    }
+    if (strlen(spec + 6) > ML_RE_MAX_LEN ||
+        ml_re_size(spec + 6) > ML_RE_MAX_SIZE) {
+        snprintf(err, err_len, "multi-line regex '%.64s' too complex (at "
+                 "most %d bytes, %d groups deep, repeats expanding to %d "
+                 "nodes, no back-references)", spec + 6, ML_RE_MAX_LEN,
+                 ML_RE_MAX_DEPTH, ML_RE_MAX_SIZE);
         return -1;
     }
     int rc = regcomp(&r.re, spec + 6, REG_EXTENDED | REG_NOSUB);

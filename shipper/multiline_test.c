@@ -208,6 +208,60 @@ test_multiline_regex_line_with_nul(void **state)
     multiline_rule_fini(&r);
 }
 
+/* glibc's regcomp copies an expression once per repeat, so stacked or
+ * nested repeats multiply: "\\+" and 100 '+' (a container's label, found
+ * by fuzz_shipconfig: corpus/shipconfig/crash-regex-stacked-repeats) took
+ * gigabytes. Such a regex is refused before regcomp; real ones pass. */
+static void
+test_multiline_regex_too_complex(void **state)
+{
+    static const char *const good[] = {
+        "regex:^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}",
+        "regex:^(ERROR|WARN|INFO|DEBUG)[[:space:]]+\\[[^]]*\\]",
+        "regex:^[[:alpha:]]{3} +[0-9]{1,2} ([0-9]{2}:){2}[0-9]{2}",
+        "regex:a{1000}", "regex:(a{0,9}){50}", "regex:x{2,}{3}",
+    };
+    char bad[700];
+    struct multiline_rule r = { .kind = MULTILINE_GO };
+    char err[256];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        assert_int_equal(multiline_rule_parse(good[i], &r, err, sizeof(err)),
+                         0);
+        multiline_rule_fini(&r);
+    }
+    r.kind = MULTILINE_GO;
+    const char *const refused[] = {
+        "regex:a{1024}", "regex:((a{9}){9}){99}", "regex:x{2,}{3}{99}",
+        "regex:(a|b|[[:alpha:]]|\\)){3,9}+{99}", "regex:((((a+)+)+)+)+{99}",
+        "regex:(a*)*\\1", "regex:(b(\\++++++++++++++++++++++++++++++(",
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        err[0] = '\0';
+        assert_int_equal(multiline_rule_parse(refused[i], &r, err,
+                                              sizeof(err)), -1);
+        assert_non_null(strstr(err, "too complex"));
+        assert_int_equal(r.kind, MULTILINE_GO);     /* out untouched */
+    }
+    /* the fuzzer's: doubles once per '+' */
+    memcpy(bad, "regex:\\", 8);
+    memset(bad + 8, '+', 100);
+    bad[108] = '\0';
+    assert_int_equal(multiline_rule_parse(bad, &r, err, sizeof(err)), -1);
+    /* 40 nested groups, and 600 bytes of alternatives */
+    memcpy(bad, "regex:", 6);
+    memset(bad + 6, '(', 40);
+    bad[46] = 'a';
+    memset(bad + 47, ')', 40);
+    bad[87] = '\0';
+    assert_int_equal(multiline_rule_parse(bad, &r, err, sizeof(err)), -1);
+    memset(bad + 6, '|', 600);
+    bad[606] = '\0';
+    assert_int_equal(multiline_rule_parse(bad, &r, err, sizeof(err)), -1);
+    assert_int_equal(r.kind, MULTILINE_GO);
+}
+
 static void
 test_multiline_bad_rules(void **state)
 {
@@ -324,6 +378,7 @@ main(void)
         cmocka_unit_test(test_multiline_indent_and_none),
         cmocka_unit_test(test_multiline_regex_start),
         cmocka_unit_test(test_multiline_regex_line_with_nul),
+        cmocka_unit_test(test_multiline_regex_too_complex),
         cmocka_unit_test(test_multiline_bad_rules),
         cmocka_unit_test(test_multiline_group_cap_utf8),
         cmocka_unit_test(test_multiline_corpus_never_joined),
