@@ -6,7 +6,10 @@
 # (some > 16 KiB, some on stderr) and exit; one container ran before the
 # shipper started. A shipper on <dataroot>/containers must deliver every
 # line exactly once, with the container's real name, id and image, compared
-# with `docker logs` (the ground truth, stdout and stderr apart). SKIP only
+# with `docker logs` (the ground truth, stdout and stderr apart). genweb
+# carries Compose's labels: `--service web`, `--project p50`, `count --by
+# label:com.docker.compose.service` and `--json` labels select and show
+# exactly its lines. SKIP only
 # when dockerd cannot run here (not root, docker.io/busybox-static missing,
 # daemon does not start).
 set -euo pipefail
@@ -33,11 +36,15 @@ file -L "$loggen" | grep -q static || fail "$loggen is not static"
 image=logq-it:1
 dockerd_busybox_image "$image" "$loggen"
 
-run() {   # NAME CMD...: a detached container with json-file rotation
-    local name=$1
+run() {   # NAME [--label K=V]... CMD...: detached, json-file rotation
+    local name=$1 labels=(--label logq.test=50)
     shift
+    while [ "${1:-}" = --label ]; do
+        labels+=("$1" "$2")
+        shift 2
+    done
     dk run -d --name "$name" --network host --log-driver json-file \
-        --log-opt max-size=200k --log-opt max-file=3 --label logq.test=50 \
+        --log-opt max-size=200k --log-opt max-file=3 "${labels[@]}" \
         "$image" "$@" >/dev/null
 }
 
@@ -53,7 +60,8 @@ start_shipper dock1 "$DK_DATA/containers"
 
 # Each container's whole output stays under 3 x 200k so that Docker keeps
 # all of it and `docker logs` is a complete ground truth (checked below).
-run genweb /bin/logq-loggen --kind web --count 1000 --rate 2000 \
+run genweb --label com.docker.compose.service=web \
+    --label com.docker.compose.project=p50 /bin/logq-loggen --kind web --count 1000 --rate 2000 \
     --marker Dgenweb --long-every 250 --long-size 40000 --seed 7
 run genmix /bin/logq-loggen --kind mixed --count 800 --rate 800 \
     --marker Dgenmix --seed 3 --stream-mix
@@ -154,4 +162,23 @@ ctrs=$(lq containers)
 for c in "${containers[@]}"; do
     grep -qw "$c" <<<"$ctrs" || fail "logq containers lacks $c"
 done
+
+log "labels: --service, --project, count --by label:, --json labels"
+# Docker labels as the shipper read them from the real config.v2.json:
+# genweb is Compose's service "web" of project "p50"; the others are not.
+n_web=$(cat "$IT_TMP/truth-genweb.stdout.txt" "$IT_TMP/truth-genweb.stderr.txt" | wc -l)
+assert_eq "$n_web" "$(lq -c --service web --host dock1)" "logq -c --service web"
+assert_eq "$n_web" "$(lq -c --project p50 --label logq.test=50)" \
+    "logq -c --project p50 --label logq.test=50"
+lq count --by label:com.docker.compose.service --host dock1 --json |
+    python3 -c 'import json, sys
+g = {x["key"]: x["count"] for x in json.load(sys.stdin)["groups"]}
+want = {"web": int(sys.argv[1]), "": int(sys.argv[2]) - int(sys.argv[1])}
+assert g == want, (g, want)' "$n_web" "$expected" ||
+    fail "count --by label:com.docker.compose.service"
+lq --json -n 1 --service web | python3 -c 'import json, sys
+l = json.loads(sys.stdin.readline())["labels"]
+assert l["com.docker.compose.project"] == "p50" and l["logq.test"] == "50", l' ||
+    fail "--json labels of a --service web line"
+log "labels checked"
 it_pass
