@@ -89,6 +89,7 @@
 #define INGEST_CTRL_MAX         4096    /* control frames we send */
 #define INGEST_LOG_WINDOW_NS    INT64_C(10000000000)
 #define INGEST_LOG_PER_WINDOW   20
+#define INGEST_LABELS_LOG_PER_WINDOW 5  /* label sets refused, own budget */
 /* Decoding off the loop (see above): one thread keeps the decoder's CPU
  * at one core next to the loop and the sealer on the 2-core hosts this is
  * measured on; jobs bound the buffers (each up to WIRE_MAX_PAYLOAD in and
@@ -193,6 +194,7 @@ struct ingest {
     struct buf               payload;       /* control frame encoding */
     struct buf               frame;
     struct log_limit         log_budget;
+    struct log_limit         labels_log; /* label sets refused at the cap */
     struct losses           *losses;     /* lost data per source */
     uint64_t                 losses_saved; /* losses_version in its file */
     uint64_t                 losses_put;   /* the version handed to saver */
@@ -595,6 +597,29 @@ ingest_labels_hash(const struct wire_str *t)
     return h;
 }
 
+/* A changed label set refused at the store's cap (counted there, in
+ * labelsets_capped): logged on a budget of its own, so other ingest noise
+ * cannot hide it nor it flood the log. */
+static void
+ingest_labels_capped_log(struct ingest_conn *c, const char *id)
+{
+    struct ingest *ing = c->ing;
+    uint64_t n_ended;
+    int is_ok = log_limit_allow(&ing->labels_log, mono_ns(), &n_ended);
+
+    if (n_ended > 0)
+        log_warn("ingest", "suppressed %" PRIu64 " similar messages "
+                 "(label sets refused)", n_ended);
+    if (!is_ok) {
+        ing->stats->log_lines_suppressed++;
+        return;
+    }
+    log_warn("ingest", "labels refused: container=%.12s was given %d label "
+             "sets since the collector started (the limit); it keeps its "
+             "current ones host=%s peer=%s", id, STORE_MAX_LABEL_SETS,
+             c->host_log, c->peer);
+}
+
 /* The source's Docker labels (PROTOCOL.md "Source metadata"): checked,
  * stored per source (last wins, STORE.md "Source labels"), and kept in d
  * for its records' followers. After the position check has seen whether
@@ -629,7 +654,8 @@ ingest_source_labels(struct ingest_conn *c, struct ingest_src *d,
                            "peer=%s container=%.12s", n_dropped, c->host_log,
                            c->peer, id);
     }
-    (void)store_set_labels(ing->store, c->host, id, ls, h, &d->labels);
+    if (store_set_labels(ing->store, c->host, id, ls, h, &d->labels) < 0)
+        ingest_labels_capped_log(c, id);
     labelset_free(ls);
 }
 
@@ -1475,6 +1501,8 @@ ingest_new(struct event_base *base, struct store *store,
     ing->stats = stats;
     ing->log_budget.window_ns = INGEST_LOG_WINDOW_NS;
     ing->log_budget.per_window = INGEST_LOG_PER_WINDOW;
+    ing->labels_log.window_ns = INGEST_LOG_WINDOW_NS;
+    ing->labels_log.per_window = INGEST_LABELS_LOG_PER_WINDOW;
     ing->opt = *opt;
     ing->opt.listen = NULL;
     ing->host_keys = opt->host_keys;

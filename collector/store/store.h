@@ -112,6 +112,11 @@ int store_has_source(struct store *s, const char *host,
  * below stay valid that long; records from cursors carry their source's
  * current set in logrec.labels.
  */
+/* Label sets one source may be given since open; past it a changed set is
+ * refused and counted (n_dl_capped), so a sender changing labels with
+ * every batch cannot grow memory or labels.lql without bound. */
+#define STORE_MAX_LABEL_SETS 64
+
 /* The source's current set if text_hash is the hash its sender's text had
  * at the last store_set_labels(); else NULL (parse the text and set it). */
 const struct labelset *store_labels_known(struct store *s, const char *host,

@@ -111,11 +111,6 @@ struct store_source {
     uint8_t              is_dl_dirty;   /* to append at the next commit */
 };
 
-/* Label sets one source may be given since open; past it a changed set is
- * refused and counted (n_dl_capped), so a sender changing labels with
- * every batch cannot grow memory or labels.lql without bound. */
-#define STORE_MAX_LABEL_SETS 64
-
 /* Distinct (name, image) labels one source may gain by store_append;
  * past it records go under the source's latest label (n_labels_capped). */
 #define STORE_MAX_SOURCE_LABELS 64

@@ -88,8 +88,18 @@ it_curl -fsS "$(it_scheme)://127.0.0.1:$CHTTP/api/v1/containers" |
 c = {x["container"]: x for x in json.load(sys.stdin) if x["host"] == "labeller"}
 l = c["lab-0"]["labels"]
 assert len(l) == 64 and l["k00"] == "v" and "long" not in l, l
-assert c["lab-1"]["labels"] == {}, c["lab-1"]' ||
+assert c["lab-1"]["labels"] == {}, c["lab-1"]
+assert c["lab-cap"]["labels"] == {"set": "64"}, c["lab-cap"]' ||
     fail "labels kept of the labeller's sources wrong"
+# A 65th and 66th label set for one source: refused, counted and logged
+# (with the host and the limit; logged nothing before)
+assert_eq 66 "$(lq --json -n 100 --host labeller CAPLABELS | grep -c .)" \
+    "lines of a source given 66 label sets"
+assert_eq 2 "$(it_curl -fsS "$(it_scheme)://127.0.0.1:$CHTTP/health" |
+    python3 -c 'import json, sys
+print(json.load(sys.stdin)["store"]["labelsets_capped"])')" "labelsets_capped"
+assert_eq 2 "$(grep -c 'labels refused: container=ca11ab000000 .* 64 label sets.*host=labeller' \
+    "$IT_TMP/collector.log" || true)" "log lines of label sets refused"
 # The lost-data file is rewritten at most once a second, however often
 # METRICS frames change it (a whole table and an fsync, on the loop); while
 # it cannot be saved (a directory in its place) each try is counted, and

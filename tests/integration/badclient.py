@@ -182,7 +182,7 @@ def label_bomb(port, tokens):
     value and a key with an escape (source 0), and text that is not a JSON
     object (source 1). Both batches are ACKed and the lines stored;
     40-bad-input checks labels_refused (6 past 64 + 2 bad = 8),
-    labels_invalid (1) and the 64 labels kept."""
+    labels_invalid (1) and the 64 labels kept. Then label_sets."""
     import json
     c = welcomed(port, tokens, "labeller")
     labels = {"k%02d" % i: "v" for i in range(70)}
@@ -204,7 +204,33 @@ def label_bomb(port, tokens):
         print("FAIL labels: expected ACK, got %r" % (f and f[0],))
     else:
         print("ok   labels over the limits: batch ACKed")
+    label_sets(c)
     c.s.close()
+
+
+def label_sets(c, n=66):
+    """One source ("lab-cap") given a new label set with every batch:
+    the store takes 64 sets, refuses the last 2 (counted in
+    labelsets_capped, logged); batches pipelined, each record's line
+    CAPLABELS-k tiling the source's positions (k-1, k]."""
+    for k in range(1, n + 1):
+        p = struct.pack("<QI", 1 + k, 1) + str16("ca11ab" + "0" * 58) + \
+            str16("lab-cap") + str16("img") + \
+            bytes32(json.dumps({"set": str(k)})) + struct.pack("<Q", k - 1)
+        p += struct.pack("<I", 1) + struct.pack("<IBBQQ", 0, 0, 0,
+                                                time.time_ns(), k)
+        c.send_frame(T_BATCH, p + bytes32("CAPLABELS-%d" % k), compress=True)
+    for _ in range(n):
+        f = c.read_frame()
+        if not f or f[0] != T_ACK:
+            FAILS.append("label sets")
+            print("FAIL label sets: expected ACK, got %r" % (f and f[0],))
+            return
+        if struct.unpack("<Q", f[1])[0] == 1 + n:
+            print("ok   %d label sets for one source: batches ACKed" % n)
+            return
+    FAILS.append("label sets")
+    print("FAIL label sets: last batch not ACKed")
 
 
 def meta_bomb(port, tokens):
