@@ -85,6 +85,12 @@ put_varint_raw(uint8_t *t, uint64_t v)
     return n;
 }
 
+size_t
+block_varint_encode(uint8_t out[10], uint64_t v)
+{
+    return put_varint_raw(out, v);
+}
+
 int
 block_rec_encode(struct buf *b, uint32_t label, int64_t prev[2],
                  const struct store_rec *r)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -100,6 +101,52 @@ store_write_at(const struct store *s, int fd, const char *what, const void *p,
         off += (uint64_t)w;
     }
     return 0;
+}
+
+int
+store_writev_at(const struct store *s, int fd, const char *what,
+                struct iovec *iov, int n_iov, uint64_t off)
+{
+    size_t total = 0;
+
+    for (int i = 0; i < n_iov; i++)
+        total += iov[i].iov_len;
+    if (s->opt.write_hook &&
+        s->opt.write_hook(what, total, s->opt.write_hook_arg))
+        return -1;
+    while (n_iov > 0) {
+        ssize_t w = pwritev(fd, iov, n_iov, (off_t)off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        if (w == 0 && total > 0) {
+            errno = EIO;
+            return -1;
+        }
+        off += (uint64_t)w;
+        total -= (size_t)w;
+        n_iov = store_iov_skip(&iov, n_iov, (size_t)w);
+    }
+    return 0;
+}
+
+int
+store_iov_skip(struct iovec **iov, int n_iov, size_t n)
+{
+    struct iovec *v = *iov;
+
+    while (n_iov > 0 && n >= v->iov_len) {
+        n -= v->iov_len;
+        v++;
+        n_iov--;
+    }
+    if (n_iov > 0) {
+        v->iov_base = (uint8_t *)v->iov_base + n;
+        v->iov_len -= n;
+    }
+    *iov = v;
+    return n_iov;
 }
 
 /* Copies n bytes plus a NUL (bytes from disk may hold a NUL: lengths, not
@@ -767,7 +814,6 @@ store_open(const char *dir, const struct store_options *opt, char **errstr)
     store_tail_init(s, &s->tail, s->opt.block_size + STORE_MAX_PENDING);
     buf_init(&s->wal_labels, STORE_MAX_PENDING);
     buf_init(&s->wal_recs, STORE_MAX_PENDING);
-    buf_init(&s->scratch, STORE_MAX_RAW + STORE_MAX_META);
     s->wal_gen = 1;
 
     if (mkdir(dir, STORE_DIR_MODE) < 0 && errno != EEXIST) {
@@ -834,7 +880,6 @@ store_close(struct store *s)
     store_tail_fini(&s->tail);
     buf_fini(&s->wal_labels);
     buf_fini(&s->wal_recs);
-    buf_fini(&s->scratch);
     free(s->ix_recs);
     free(s->errstr);
     free(s->dir);

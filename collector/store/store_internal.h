@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "collector/store/index.h"
 #include "collector/store/store.h"
@@ -361,7 +362,6 @@ struct store {
 
     struct store_tail     tail;
     uint64_t              gen_next;     /* tail generations */
-    struct buf            scratch;      /* WAL entry assembly */
 
     struct store_label  **labels;       /* by id */
     size_t                n_labels, cap_labels;
@@ -434,6 +434,14 @@ int  store_replay_record(struct store *s, struct store_label *l,
                          const struct store_rec *r);
 int  store_write_at(const struct store *s, int fd, const char *what,
                     const void *p, size_t n, uint64_t off);
+/* The same for the n_iov pieces of iov, back to back from off (iov is
+ * changed on a short write). */
+int  store_writev_at(const struct store *s, int fd, const char *what,
+                     struct iovec *iov, int n_iov, uint64_t off);
+/* Drops the first n bytes of the n_iov pieces at *iov (a short write):
+ * *iov moves to the first piece with bytes left, which is cut; returns
+ * the pieces left (0: all n bytes were all there was). */
+int  store_iov_skip(struct iovec **iov, int n_iov, size_t n);
 int64_t store_now(const struct store *s);
 int  store_fsync_dir(const char *dir);
 char *store_seg_path(const struct store *s, uint64_t seq);
@@ -477,6 +485,8 @@ void block_hdr_encode(uint8_t out[STORE_BLK_HDR_LEN],
 void block_hdr_decode(const uint8_t in[STORE_BLK_HDR_LEN],
                       struct store_blk_hdr *h);
 int  block_put_str(struct buf *b, const void *p, size_t n);
+/* Writes v as a varint (at most 10 bytes) to out; returns its length. */
+size_t block_varint_encode(uint8_t out[10], uint64_t v);
 
 /* segment.c */
 /* Scans a segment file into seg; the last one may be cut at a torn tail. */

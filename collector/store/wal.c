@@ -299,25 +299,32 @@ wal_open_replay(struct store *s)
     return wal_cur_upgrade(s);
 }
 
+/* One entry (length, crc, label table, records) is written from the
+ * pending buffers as they are, with pwritev: no copy into one buffer. */
 int
 wal_commit(struct store *s)
 {
-    struct buf *b = &s->scratch;
     struct store_wal_file *w = &s->wals[s->wal_cur];
-    uint8_t h[8];
+    uint8_t h[8 + 10], mid[10];
+    size_t hl = 8 + block_varint_encode(h + 8, s->wal_n_labels);
+    size_t ml = block_varint_encode(mid, s->wal_n_recs);
+    size_t len = hl + s->wal_labels.len + ml + s->wal_recs.len;
+    struct iovec iov[4] = {
+        { h, hl }, { s->wal_labels.data, s->wal_labels.len },
+        { mid, ml }, { s->wal_recs.data, s->wal_recs.len },
+    };
 
-    buf_reset(b);
-    if (buf_append(b, h, sizeof(h)) < 0 ||
-        buf_put_varint(b, s->wal_n_labels) < 0 ||
-        buf_append(b, s->wal_labels.data, s->wal_labels.len) < 0 ||
-        buf_put_varint(b, s->wal_n_recs) < 0 ||
-        buf_append(b, s->wal_recs.data, s->wal_recs.len) < 0) {
+    if (len > STORE_MAX_RAW + STORE_MAX_META) {
         store_set_err(s, "wal entry too large");
         return -1;
     }
-    le32_store(b->data, (uint32_t)(b->len - 8));
-    le32_store(b->data + 4, compress_crc32(0, b->data + 8, b->len - 8));
-    if (store_write_at(s, w->fd, "wal", b->data, b->len, w->len) < 0 ||
+    uint32_t crc = compress_crc32(0, h + 8, hl - 8);
+    crc = compress_crc32(crc, s->wal_labels.data, s->wal_labels.len);
+    crc = compress_crc32(crc, mid, ml);
+    crc = compress_crc32(crc, s->wal_recs.data, s->wal_recs.len);
+    le32_store(h, (uint32_t)(len - 8));
+    le32_store(h + 4, crc);
+    if (store_writev_at(s, w->fd, "wal", iov, 4, w->len) < 0 ||
         fdatasync(w->fd) < 0) {
         store_set_err(s, "wal write: %s", strerror(errno));
         /* Best effort: a partial entry would be cut at replay anyway and
@@ -327,7 +334,7 @@ wal_commit(struct store *s)
         }
         return -1;
     }
-    w->len += b->len;
+    w->len += len;
     w->is_dirty = 1;
     wal_pending_clear(s);
     return 0;
