@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * index: the full-text index of one segment, mapping token hashes
- * (tokenize.h) to the blocks that may hold the token. Two forms:
+ * (tokenize.h) to the blocks that may hold the token and, with a check
+ * of the token, how many records of each block hold it and in which
+ * spellings (for counts without reading blocks). Two forms:
  * index_mem, the growing map of the segment being written, and
  * index_file, a sealed seg-<seq>.lqi file (format in collector/STORE.md)
  * of which only the header, block table and page directory stay in

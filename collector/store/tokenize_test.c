@@ -232,6 +232,63 @@ test_tokenize_fields(void **state)
     assert_int_equal(t.n, 1);
 }
 
+struct ex_toks {
+    uint32_t hash[16], check[16];
+    unsigned forms[16];
+    size_t   n;
+};
+
+static int
+ex_cb(uint32_t hash, uint32_t check, unsigned forms, void *arg)
+{
+    struct ex_toks *t = arg;
+
+    if (t->n < 16) {
+        t->hash[t->n] = hash;
+        t->check[t->n] = check;
+        t->forms[t->n++] = forms;
+    }
+    return 0;
+}
+
+/* tokenize_foreach_ex: the same hashes as tokenize_hash, the check, and
+ * the spellings each run is written in (the .lqi's count words). */
+static void
+test_tokenize_forms(void **state)
+{
+    const char *text = "error Error ERROR eRRor 404 CAF\xc3\x89 caf\xc3\xa9 "
+                       "Caf\xc3\xa9 \xc8\xba";
+    const char *tok[] = { "error", "error", "error", "error", "404",
+                          "caf\xc3\xa9", "caf\xc3\xa9", "caf\xc3\xa9",
+                          "\xe2\xb1\xa5" };
+    const unsigned want[] = {
+        TOKENIZE_FORM_LOWER, TOKENIZE_FORM_CAPITAL, TOKENIZE_FORM_UPPER, 0,
+        TOKENIZE_FORMS, 0, TOKENIZE_FORM_LOWER, TOKENIZE_FORM_CAPITAL, 0,
+    };
+    struct ex_toks t = { .n = 0 };
+
+    (void)state;
+    assert_int_equal(tokenize_foreach_ex(text, strlen(text), ex_cb, &t), 0);
+    assert_int_equal(t.n, 9);
+    for (size_t i = 0; i < t.n; i++) {
+        const uint8_t *k = (const uint8_t *)tok[i];
+        assert_int_equal(t.hash[i], tokenize_hash(k, strlen(tok[i])));
+        assert_int_equal(t.check[i], tokenize_check(k, strlen(tok[i])));
+        assert_int_equal(t.forms[i], want[i]);
+    }
+    /* the query side's test of a term against its token agrees */
+    assert_int_equal(tokenize_forms((const uint8_t *)"error",
+                                    (const uint8_t *)"Error", 5),
+                     TOKENIZE_FORM_CAPITAL);
+    assert_int_equal(tokenize_forms((const uint8_t *)"404",
+                                    (const uint8_t *)"404", 3),
+                     TOKENIZE_FORMS);
+    assert_int_equal(tokenize_forms((const uint8_t *)"error",
+                                    (const uint8_t *)"eRRor", 5), 0);
+    assert_int_not_equal(tokenize_check((const uint8_t *)"a", 1),
+                         tokenize_check((const uint8_t *)"b", 1));
+}
+
 static void
 test_tokenize_hash_stable(void **state)
 {
@@ -256,6 +313,7 @@ main(void)
         cmocka_unit_test(test_tokenize_cap),
         cmocka_unit_test(test_tokenize_stop),
         cmocka_unit_test(test_tokenize_hash_stable),
+        cmocka_unit_test(test_tokenize_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
