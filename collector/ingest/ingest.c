@@ -60,6 +60,7 @@
 #include "collector/ingest/hostcap.h"
 #include "collector/ingest/ingest_dec.h"
 #include "collector/ingest/hostkeys.h"
+#include "collector/ingest/labelcache.h"
 #include "collector/ingest/listen.h"
 #include "collector/ingest/lossfile.h"
 #include "collector/ingest/losses.h"
@@ -195,6 +196,7 @@ struct ingest {
     struct buf               frame;
     struct log_limit         log_budget;
     struct log_limit         labels_log; /* label sets refused at the cap */
+    struct labelcache       *labelcache; /* label texts parsed, per text */
     struct losses           *losses;     /* lost data per source */
     uint64_t                 losses_saved; /* losses_version in its file */
     uint64_t                 losses_put;   /* the version handed to saver */
@@ -586,7 +588,8 @@ ingest_copy_sources(struct ingest_conn *c, const struct wire_batch *b)
 }
 
 /* FNV-1a 64 of the sender's labels text: the same text as last time
- * (the usual case: every batch carries it) is not parsed again. */
+ * (the usual case: every batch carries it) is not even looked up, one
+ * seen before (labelcache.c) not parsed again. */
 static uint64_t
 ingest_labels_hash(const struct wire_str *t)
 {
@@ -631,32 +634,31 @@ ingest_source_labels(struct ingest_conn *c, struct ingest_src *d,
     struct ingest *ing = c->ing;
     const char *id = (const char *)ing->srcbuf.data + d->id;
     uint64_t h = ingest_labels_hash(t);
-    size_t n_dropped = 0;
-    char *err = NULL;
 
     d->labels = NULL;
     if (d->refused != NULL || t->len == 0)    /* "": not known, keep */
         return;
     if ((d->labels = store_labels_known(ing->store, c->host, id, h)) != NULL)
         return;
-    struct labelset *ls = labelset_parse(t->p, t->len, &n_dropped, &err);
-    if (ls == NULL) {
+    /* parsed once per text while cached; counted and logged as before */
+    struct labelcache_entry e = labelcache_get(ing->labelcache, t->p, t->len,
+                                               h);
+    if (e.ls == NULL) {
         ing->stats->labels_invalid++;
         ingest_log_limited(ing, "labels ignored: %s host=%s peer=%s "
-                           "container=%.12s", err, c->host_log, c->peer, id);
-        free(err);
+                           "container=%.12s", e.err, c->host_log, c->peer,
+                           id);
         return;
     }
-    if (n_dropped > 0) {
-        ing->stats->labels_refused += n_dropped;
+    if (e.n_dropped > 0) {
+        ing->stats->labels_refused += e.n_dropped;
         ingest_log_limited(ing, "labels left out: %zu over the limits (64 "
                            "labels, 256 bytes, printable UTF-8) host=%s "
-                           "peer=%s container=%.12s", n_dropped, c->host_log,
-                           c->peer, id);
+                           "peer=%s container=%.12s", e.n_dropped,
+                           c->host_log, c->peer, id);
     }
-    if (store_set_labels(ing->store, c->host, id, ls, h, &d->labels) < 0)
+    if (store_set_labels(ing->store, c->host, id, e.ls, h, &d->labels) < 0)
         ingest_labels_capped_log(c, id);
-    labelset_free(ls);
 }
 
 /* Starts each source's position check with its high water before the
@@ -1503,6 +1505,7 @@ ingest_new(struct event_base *base, struct store *store,
     ing->log_budget.per_window = INGEST_LOG_PER_WINDOW;
     ing->labels_log.window_ns = INGEST_LOG_WINDOW_NS;
     ing->labels_log.per_window = INGEST_LABELS_LOG_PER_WINDOW;
+    ing->labelcache = labelcache_new();
     ing->opt = *opt;
     ing->opt.listen = NULL;
     ing->host_keys = opt->host_keys;
@@ -1661,6 +1664,7 @@ ingest_free(struct ingest *ing)
     }
     losssave_free(ing->saver);
     hostcap_free(ing->hostcap);
+    labelcache_free(ing->labelcache);
     losses_free(ing->losses);
     buf_fini(&ing->srcbuf);
     buf_fini(&ing->payload);
