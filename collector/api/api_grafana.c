@@ -10,7 +10,9 @@
  * filtered, downsampled and written on the query workers (one job per
  * target, admitted as a search under --max-searches); log targets and
  * annotations are api_grafana_logs.c (the search of /api/v1/logs, run in
- * slices on the query workers, queued from this file's step event). Every
+ * slices on the query workers, queued from this file's step event); name
+ * lists (/variable, /tag-keys, /tag-values, payload options) are
+ * api_grafana_sets.c. Every
  * reply is JSON written into one struct buf capped at GRAFANA_MAX_REPLY
  * (jansson would cost ~50 bytes per point). A client that goes away marks
  * the call gone: work stops, and the call is freed once no Redis reply is
@@ -31,16 +33,14 @@
 #include "collector/api/api_pool.h"
 #include "collector/metrics/downsample.h"
 #include "collector/metrics/redis_metrics.h"
-#include "common/labelset.h"
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 
 static void gcall_step_cb(evutil_socket_t fd, short what, void *arg);
 
-/* The Redis metrics reader, NULL without --redis. */
-static struct rmetrics *
-grm(const struct gcall *c)
+struct rmetrics *
+api_grafana_rm(const struct gcall *c)
 {
     return api_metrics_rmetrics(c->api);
 }
@@ -64,10 +64,8 @@ gcall_free(struct gcall *c)
     free(c);
 }
 
-/* Frees c once it has answered (or lost its client) and no Redis reply is
- * still to come. */
-static void
-gcall_maybe_free(struct gcall *c)
+void
+api_grafana_maybe_free(struct gcall *c)
 {
     if ((c->is_done || c->is_gone) && c->n_pending == 0)
         gcall_free(c);
@@ -124,25 +122,24 @@ gcall_close_cb(struct evhttp_connection *evcon, void *arg)
         evhttp_request_free(req);
     log_debug("api", "grafana client gone, %d redis replies pending",
               c->n_pending);
-    gcall_maybe_free(c);
+    api_grafana_maybe_free(c);
 }
 
-/* Called first in every Redis callback: 1 if c is finished with. */
-static int
-gcall_redis_back(struct gcall *c, int err, const char *errstr)
+int
+api_grafana_redis_back(struct gcall *c, int err, const char *errstr)
 {
     char msg[300];
 
     c->n_pending--;
     if (c->is_done || c->is_gone) {
-        gcall_maybe_free(c);
+        api_grafana_maybe_free(c);
         return 1;
     }
     if (err) {
         snprintf(msg, sizeof(msg), "metrics unavailable: %s",
                  errstr ? errstr : "redis error");
         api_grafana_fail(c, HTTP_SERVUNAVAIL, msg);
-        gcall_maybe_free(c);
+        api_grafana_maybe_free(c);
         return 1;
     }
     return 0;
@@ -151,224 +148,18 @@ gcall_redis_back(struct gcall *c, int err, const char *errstr)
 static int
 gcall_has_redis(struct gcall *c)
 {
-    if (grm(c) != NULL)
+    if (api_grafana_rm(c) != NULL)
         return 1;
     api_grafana_fail(c, HTTP_SERVUNAVAIL, "metrics disabled: no --redis");
     return 0;
 }
 
-/* A Redis request could not be queued. */
-static void
-gcall_queue_failed(struct gcall *c)
+void
+api_grafana_queue_failed(struct gcall *c)
 {
     c->n_pending--;
     api_grafana_fail(c, HTTP_SERVUNAVAIL,
                      "metrics unavailable: redis queue full");
-}
-
-/* ---- name sets (/variable, /tag-values, /metric-payload-options) ---- */
-
-static void
-gset_add(struct gcall *c, const char *name)
-{
-    if (name != NULL && name[0] != '\0' &&
-        json_object_size(c->set) < RMETRICS_MAX_HOSTS * 10)
-        json_object_set_new(c->set, name, json_true());
-}
-
-static int
-gset_cmp(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* One item of a GSET_TAG_KEYS reply. */
-static void
-gset_tag_key(struct gcall *c, const char *name)
-{
-    gitem(c);
-    gput(c, "{\"type\":\"string\",\"text\":");
-    gput_cstr(c, name);
-    gput(c, "}");
-}
-
-static void
-gset_item(struct gcall *c, const char *name)
-{
-    if (c->fmt == GSET_TAG_KEYS) {
-        gset_tag_key(c, name);
-        return;
-    }
-    gitem(c);
-    gput(c, c->fmt == GSET_VARIABLE ? "{\"__text\":" :
-            c->fmt == GSET_TAG_VALUES ? "{\"text\":" : "{\"label\":");
-    gput_cstr(c, name);
-    if (c->fmt != GSET_TAG_VALUES) {
-        gput(c, c->fmt == GSET_VARIABLE ? ",\"__value\":" : ",\"value\":");
-        gput_cstr(c, name);
-    }
-    gput(c, "}");
-}
-
-static void
-gset_reply(struct gcall *c)
-{
-    static const char *const fixed[] = { "host", "container", "image",
-                                         "stream" };
-    size_t n = json_object_size(c->set), i = 0;
-    const char **names = xcalloc(n + 1, sizeof(*names));
-    const char *key;
-    json_t *v;
-
-    json_object_foreach(c->set, key, v)
-        names[i++] = key;
-    qsort(names, n, sizeof(*names), gset_cmp);
-    gput(c, "[");
-    for (i = 0; c->fmt == GSET_TAG_KEYS && i < 4; i++)
-        gset_tag_key(c, fixed[i]);
-    for (i = 0; i < n; i++)
-        gset_item(c, names[i]);
-    free(names);
-    api_grafana_reply(c, "]");
-}
-
-/* 1 if the subject passes the narrowing matchers and those of the
- * request's ad-hoc filters, except the ones on the key being listed
- * (they would hide its other values). */
-static int
-gset_passes(const struct gcall *c, const struct grafana_subject *sub)
-{
-    const struct grafana_match *lists[2] = { c->nm, c->r.filters };
-    size_t ns[2] = { c->n_nm, c->r.n_filters };
-    int is_key = c->want <= GW_DLABEL;
-
-    for (size_t l = 0; l < 2; l++)
-        for (size_t i = 0; i < ns[l]; i++)
-            if (!(is_key && grafana_match_is_key(&lists[l][i],
-                                                 (enum grafana_key)c->want,
-                                                 c->want_label_key)) &&
-                !grafana_match_subject(&lists[l][i], sub))
-                return 0;
-    return 1;
-}
-
-/* Adds "label.KEY" for each of the source's label keys. */
-static void
-gset_add_label_keys(struct gcall *c, const struct labelset *ls)
-{
-    char name[LABELSET_MAX_TEXT + 8];
-
-    for (size_t i = 0; ls != NULL && i < ls->n; i++) {
-        snprintf(name, sizeof(name), "label.%s", ls->keys[i]);
-        gset_add(c, name);
-    }
-}
-
-static void
-gset_store_cb(const struct store_source_info *si, void *arg)
-{
-    struct gcall *c = arg;
-    struct grafana_subject sub = {
-        .names = { si->host, si->container, si->image, NULL },
-        .labels = si->labels, .has_labels = 1,
-    };
-
-    if (!gset_passes(c, &sub))
-        return;
-    if (c->want == GW_HOST)
-        gset_add(c, si->host);
-    else if (c->want == GW_CONTAINER)
-        gset_add(c, si->container);
-    else if (c->want == GW_IMAGE)
-        gset_add(c, si->image);
-    else if (c->want == GW_DLABEL)
-        gset_add(c, labelset_get(si->labels, c->want_label_key));
-    else if (c->want == GW_TAG_KEYS)
-        gset_add_label_keys(c, si->labels);
-}
-
-static void
-gset_latest_cb(int err, const char *errstr, const struct rm_latest *l,
-               size_t n, void *arg)
-{
-    struct gcall *c = arg;
-
-    if (gcall_redis_back(c, err, errstr))
-        return;
-    for (size_t i = 0; i < n; i++) {
-        if (c->want_metric != NULL && strcmp(l[i].name, c->want_metric) != 0)
-            continue;
-        /* The host was checked before its values were asked for. */
-        struct grafana_subject sub = { .names = { NULL, l[i].container } };
-        if (!gset_passes(c, &sub))
-            continue;
-        gset_add(c, c->want == GW_METRIC_LABEL ? l[i].label
-                                               : l[i].container);
-    }
-    if (c->n_pending == 0)
-        gset_reply(c);
-    gcall_maybe_free(c);
-}
-
-static void
-gset_latest_of(struct gcall *c, const char *host)
-{
-    c->n_pending++;
-    if (rmetrics_latest(grm(c), host, gset_latest_cb, c) < 0)
-        gcall_queue_failed(c);
-}
-
-/* Hosts known to Redis: added to the set, or (want != HOST) each one's
- * latest values are asked for. */
-static void
-gset_hosts_cb(int err, const char *errstr, const struct rm_host *h, size_t n,
-              void *arg)
-{
-    struct gcall *c = arg;
-
-    if (gcall_redis_back(c, err, errstr))
-        return;
-    for (size_t i = 0; i < n && i < GRAFANA_MAX_HOSTS && !c->is_done; i++) {
-        struct grafana_subject sub = { .names = { h[i].host } };
-        if (!gset_passes(c, &sub))
-            continue;
-        if (c->want == GW_HOST)
-            gset_add(c, h[i].host);
-        else
-            gset_latest_of(c, h[i].host);
-    }
-    if (c->n_pending == 0)
-        gset_reply(c);
-    gcall_maybe_free(c);
-}
-
-/* Collects c->want names that pass c->nm and the ad-hoc filters: from the
- * store when use_store, and from Redis (when there and use_redis) for
- * hosts, containers and metric labels (Redis knows no image, stream or
- * Docker label). */
-static void
-gset_collect(struct gcall *c, int use_store, int use_redis)
-{
-    c->set = json_object();
-    if (c->want == GW_STREAM) {
-        gset_add(c, "stdout");
-        gset_add(c, "stderr");
-    } else if (use_store && c->want != GW_METRIC_LABEL)
-        store_foreach_source(c->api->store, gset_store_cb, c);
-    if (!use_redis || grm(c) == NULL || (c->want != GW_HOST &&
-        c->want != GW_CONTAINER && c->want != GW_METRIC_LABEL)) {
-        gset_reply(c);
-        return;
-    }
-    const char *host = grafana_match_exact(c->nm, c->n_nm, GRAFANA_K_HOST);
-    struct grafana_subject hsub = { .names = { host } };
-    if (c->want != GW_HOST && host != NULL && gset_passes(c, &hsub)) {
-        gset_latest_of(c, host);
-        return;
-    }
-    c->n_pending++;
-    if (rmetrics_hosts(grm(c), gset_hosts_cb, c) < 0)
-        gcall_queue_failed(c);
 }
 
 /* ---- /metrics, /search, /variable metrics ---- */
@@ -437,16 +228,16 @@ gmetrics_names_cb(int err, const char *errstr, const char *const *names,
 {
     struct gcall *c = arg;
 
-    if (gcall_redis_back(c, err, errstr))
+    if (api_grafana_redis_back(c, err, errstr))
         return;
     gmetrics_write(c, names, n);
-    gcall_maybe_free(c);
+    api_grafana_maybe_free(c);
 }
 
 static void
 gmetrics(struct gcall *c)
 {
-    if (grm(c) == NULL) {
+    if (api_grafana_rm(c) == NULL) {
         if (c->r.ep == GRAFANA_EP_VARIABLE)
             api_grafana_fail(c, HTTP_SERVUNAVAIL,
                              "metrics disabled: no --redis");
@@ -455,8 +246,8 @@ gmetrics(struct gcall *c)
         return;
     }
     c->n_pending++;
-    if (rmetrics_names(grm(c), gmetrics_names_cb, c) < 0)
-        gcall_queue_failed(c);
+    if (rmetrics_names(api_grafana_rm(c), gmetrics_names_cb, c) < 0)
+        api_grafana_queue_failed(c);
 }
 
 /* ---- /query: metric targets ---- */
@@ -551,7 +342,7 @@ gseries_done(struct pool_job *j, int is_run)
         c->at++;
         event_active(c->ev, EV_TIMEOUT, 0);
     }
-    gcall_maybe_free(c);
+    api_grafana_maybe_free(c);
 }
 
 static void
@@ -560,23 +351,23 @@ gquery_series_cb(int err, const char *errstr, const struct rm_series *s,
 {
     struct gcall *c = arg;
 
-    if (gcall_redis_back(c, err, errstr))
+    if (api_grafana_redis_back(c, err, errstr))
         return;
     if (api_search_admit(c->api) < 0) {
         api_retry_after(c->req);
         api_grafana_fail(c, HTTP_SERVUNAVAIL, "too many searches in "
                          "progress: retry later");
-        gcall_maybe_free(c);
+        api_grafana_maybe_free(c);
         return;
     }
-    c->series = rmetrics_series_take(grm(c));
+    c->series = rmetrics_series_take(api_grafana_rm(c));
     c->job.run = gseries_run;
     c->job.done = gseries_done;
     c->job.arg = c;
     if (api_pool_submit(c->api, &c->job) < 0) {
         api_search_leave(c->api);
         api_grafana_fail(c, HTTP_INTERNAL, "cannot start request");
-        gcall_maybe_free(c);
+        api_grafana_maybe_free(c);
         return;
     }
     c->n_pending++;
@@ -606,8 +397,8 @@ gquery_metric(struct gcall *c, const struct grafana_target *t)
     if (!gcall_has_redis(c))
         return;
     c->n_pending++;
-    if (rmetrics_query(grm(c), &q, gquery_series_cb, c) < 0)
-        gcall_queue_failed(c);
+    if (rmetrics_query(api_grafana_rm(c), &q, gquery_series_cb, c) < 0)
+        api_grafana_queue_failed(c);
 }
 
 /* ---- /query driver ---- */
@@ -655,21 +446,21 @@ gcall_step_cb(evutil_socket_t fd, short what, void *arg)
         api_grafana_scan_submit(c);     /* api_grafana_scan_after next */
         return;
     }
-    gcall_maybe_free(c);
+    api_grafana_maybe_free(c);
 }
 
 void
 api_grafana_scan_after(struct gcall *c, int is_over)
 {
     if (c->is_done || c->is_gone) {
-        gcall_maybe_free(c);
+        api_grafana_maybe_free(c);
         return;
     }
     if (is_over)
         gscan_finish(c);
     else
         event_active(c->ev, EV_TIMEOUT, 0);
-    gcall_maybe_free(c);
+    api_grafana_maybe_free(c);
 }
 
 /* ---- endpoints ---- */
@@ -707,7 +498,7 @@ gpayload_options(struct gcall *c)
     c->n_nm = c->r.n_payload_m;
     if (!is_logs && !gcall_has_redis(c))
         return;
-    gset_collect(c, is_logs, !is_logs);
+    api_grafana_set_collect(c, is_logs, !is_logs);
 }
 
 static void
@@ -722,11 +513,11 @@ gvariable(struct gcall *c)
         return;
     case GRAFANA_VAR_HOSTS:
         c->want = GW_HOST;
-        gset_collect(c, 1, 1);
+        api_grafana_set_collect(c, 1, 1);
         return;
     case GRAFANA_VAR_CONTAINERS:
         c->want = GW_CONTAINER;
-        gset_collect(c, 1, 1);
+        api_grafana_set_collect(c, 1, 1);
         return;
     }
 }
@@ -755,13 +546,13 @@ gdispatch(struct gcall *c)
     case GRAFANA_EP_TAG_KEYS:
         c->fmt = GSET_TAG_KEYS;
         c->want = GW_TAG_KEYS;
-        gset_collect(c, 1, 0);
+        api_grafana_set_collect(c, 1, 0);
         return;
     case GRAFANA_EP_TAG_VALUES:
         c->fmt = GSET_TAG_VALUES;
         c->want = (enum gwant)c->r.tag_key;
         c->want_label_key = c->r.tag_label_key;
-        gset_collect(c, 1, 1);
+        api_grafana_set_collect(c, 1, 1);
         return;
     case GRAFANA_EP_ANNOTATIONS:
         gannotations(c);
@@ -827,7 +618,7 @@ gcall_parsed(struct pool_job *j, int is_run)
                          c->parse_err ? c->parse_err : "bad body");
     else if (!c->is_done && !c->is_gone)
         gdispatch(c);
-    gcall_maybe_free(c);
+    api_grafana_maybe_free(c);
 }
 
 /* Queues the parse of the body (copied: the request may go first). -1

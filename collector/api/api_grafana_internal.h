@@ -139,6 +139,21 @@ void api_grafana_fail(struct gcall *c, int code, const char *msg);
 /* Appends close and sends out as the 200 reply (or a 400 when out
  * overflowed). */
 void api_grafana_reply(struct gcall *c, const char *close);
+/* The Redis metrics reader, NULL without --redis. */
+struct rmetrics *api_grafana_rm(const struct gcall *c);
+/* Frees c once it has answered (or lost its client) and no Redis reply
+ * is still to come. */
+void api_grafana_maybe_free(struct gcall *c);
+/* Called first in every Redis callback (lowers n_pending): 1 if c is
+ * finished with (answered, gone, or the error answered now). */
+int  api_grafana_redis_back(struct gcall *c, int err, const char *errstr);
+/* A Redis request could not be queued: lowers n_pending, answers 503. */
+void api_grafana_queue_failed(struct gcall *c);
+/* api_grafana_sets.c: collects c->want names that pass c->nm and the
+ * ad-hoc filters, from the store when use_store and from Redis (when
+ * there and use_redis) for hosts, containers and metric labels (Redis
+ * knows no image, stream or Docker label), and replies (c->fmt). */
+void api_grafana_set_collect(struct gcall *c, int use_store, int use_redis);
 /* The one value key k may have for target t (NULL: none), when its
  * payload or the ad-hoc filters pin it; borrowed from c->r. */
 const char *api_grafana_exact(const struct gcall *c,
