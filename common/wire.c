@@ -32,6 +32,7 @@
 #define WIRE_RECORD_MIN_LEN 26u     /* fixed fields + empty bytes32 */
 #define WIRE_SAMPLE_MIN_LEN 14u     /* three empty str16 + u64 */
 #define WIRE_BATCH_HDR_LEN  12u     /* u64 seq + u32 n_sources */
+#define WIRE_BATCH_ENC_HEAD 1024u   /* room before records: a few sources */
 #define WIRE_METRICS_HDR_LEN 20u    /* u64 seq + u64 time + u32 n_samples */
 
 /* ---- helpers ---- */
@@ -528,9 +529,13 @@ wire_error_decode(const uint8_t *p, size_t len, uint16_t *code,
 /* ---- BATCH encoder ---- */
 
 /*
- * The sources buf starts with room for the batch header (seq, n_sources),
- * and finish appends n_records and the records behind the sources, so the
- * plain payload is one contiguous run without a per-batch allocation.
+ * The sources buf starts with room for the batch header (seq, n_sources);
+ * the records buf starts with `head` free bytes. finish copies the header,
+ * the sources and n_records into the end of that room, so the plain payload
+ * is one contiguous run ending with the records, which are never copied
+ * (they were a second 0.5-1 MiB buffer per encoder: BENCHMARKS.md "Shipper
+ * peak RSS: the window and the encoder copy"). Sources that do not fit are
+ * followed by a copy of the records, as before, and more room next time.
  */
 void
 wire_batch_enc_init(struct wire_batch_enc *e, size_t raw_max)
@@ -538,8 +543,11 @@ wire_batch_enc_init(struct wire_batch_enc *e, size_t raw_max)
     if (raw_max > WIRE_MAX_INFLATED)
         raw_max = WIRE_MAX_INFLATED;
     buf_init(&e->sources, raw_max + 4);
-    buf_init(&e->records, raw_max);
+    /* the room before the records never needs more than the sources' cap
+     * and the count, rounded up (wire_batch_enc_finish) */
+    buf_init(&e->records, raw_max + 4 + WIRE_BATCH_ENC_HEAD + 4 + raw_max);
     e->raw_max = raw_max;
+    e->head = e->head_next = WIRE_BATCH_ENC_HEAD;
     wire_batch_enc_reset(e);
 }
 
@@ -563,13 +571,17 @@ wire_batch_enc_reset(struct wire_batch_enc *e)
     e->n_records = 0;
     /* raw_max >= header is not guaranteed; a tiny encoder just stays full */
     (void)buf_append(&e->sources, zero, sizeof(zero));
+    e->head = e->head_next;
+    if (buf_reserve(&e->records, e->head) < 0)
+        e->head = 0;    /* cannot happen within the cap: copy at finish */
+    e->records.len = e->head;
 }
 
 size_t
 wire_batch_enc_raw_len(const struct wire_batch_enc *e)
 {
     return WIRE_BATCH_HDR_LEN + 4 + (e->sources.len - WIRE_BATCH_HDR_LEN) +
-           e->records.len;
+           (e->records.len - e->head);
 }
 
 static int
@@ -642,8 +654,18 @@ wire_batch_enc_finish(struct wire_batch_enc *e, uint64_t seq, struct buf *out,
         return -1;
     le64_store(s->data, seq);
     le32_store(s->data + 8, e->n_sources);
-    if (buf_put_u32(s, e->n_records) < 0 ||
-        buf_append(s, e->records.data, e->records.len) < 0) {
+    const uint8_t *recs = e->records.data + e->head;
+    size_t rlen = e->records.len - e->head;
+    if (slen + 4 <= e->head) {
+        /* in place: header, sources and count just before the records */
+        uint8_t *p = e->records.data + e->head - (slen + 4);
+        memcpy(p, s->data, slen);
+        le32_store(p + slen, e->n_records);
+        return wire_frame_encode(out, WIRE_BATCH, p, slen + 4 + rlen, zlevel);
+    }
+    /* the next batch of this encoder keeps room for as many sources */
+    e->head_next = (slen + 4 + WIRE_BATCH_ENC_HEAD) & ~(size_t)1023;
+    if (buf_put_u32(s, e->n_records) < 0 || buf_append(s, recs, rlen) < 0) {
         s->len = slen;
         return -1;
     }

@@ -197,14 +197,20 @@ struct wire_record {
 /*
  * Batch encoder: add sources and records, then finish into a frame. Records
  * are copied in; raw_max caps the plain payload size (add_* return -1 when
- * the next item would pass it: send the batch and start another).
+ * the next item would pass it: send the batch and start another). Records
+ * are laid out after `head` bytes kept free, so that finish writes the
+ * header and the source table just before them and compresses the payload
+ * in place, without copying the records into a second buffer (when the
+ * sources do not fit, it copies, and the next batch keeps more room).
  */
 struct wire_batch_enc {
     struct buf sources;
-    struct buf records;
+    struct buf records;             /* head free bytes, then the records */
     uint32_t   n_sources;
     uint32_t   n_records;
     size_t     raw_max;
+    size_t     head;                /* room kept before the records */
+    size_t     head_next;           /* the room the next reset keeps */
 };
 
 void wire_batch_enc_init(struct wire_batch_enc *e, size_t raw_max);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -527,6 +528,92 @@ test_batch_roundtrip(void **state)
     wire_batch_enc_fini(&e);
 }
 
+/* The reference layout of a BATCH payload (PROTOCOL.md), built field by
+ * field: what the encoder's in-place and copying paths must both give. */
+static void
+ref_batch(struct buf *b, uint64_t seq, const struct wire_source *src,
+          uint32_t n_src, const struct wire_record *rec, uint32_t n_rec)
+{
+    buf_reset(b);
+    assert_int_equal(buf_put_u64(b, seq), 0);
+    assert_int_equal(buf_put_u32(b, n_src), 0);
+    for (uint32_t i = 0; i < n_src; i++) {
+        const struct wire_source *s = &src[i];
+        assert_int_equal(buf_put_u16(b, (uint16_t)s->id.len), 0);
+        assert_int_equal(buf_append(b, s->id.p, s->id.len), 0);
+        assert_int_equal(buf_put_u16(b, (uint16_t)s->name.len), 0);
+        assert_int_equal(buf_append(b, s->name.p, s->name.len), 0);
+        assert_int_equal(buf_put_u16(b, (uint16_t)s->image.len), 0);
+        assert_int_equal(buf_append(b, s->image.p, s->image.len), 0);
+        assert_int_equal(buf_put_u32(b, (uint32_t)s->labels.len), 0);
+        assert_int_equal(buf_append(b, s->labels.p, s->labels.len), 0);
+        assert_int_equal(buf_put_u64(b, s->start), 0);
+    }
+    assert_int_equal(buf_put_u32(b, n_rec), 0);
+    for (uint32_t i = 0; i < n_rec; i++) {
+        const struct wire_record *r = &rec[i];
+        assert_int_equal(buf_put_u32(b, r->source), 0);
+        assert_int_equal(buf_put_u8(b, r->stream), 0);
+        assert_int_equal(buf_put_u8(b, r->flags), 0);
+        assert_int_equal(buf_put_u64(b, (uint64_t)r->time_ns), 0);
+        assert_int_equal(buf_put_u64(b, r->offset), 0);
+        assert_int_equal(buf_put_u32(b, (uint32_t)r->msg.len), 0);
+        assert_int_equal(buf_append(b, r->msg.p, r->msg.len), 0);
+    }
+}
+
+/* One encoder over batches whose source tables are small (finished in
+ * place), larger than the room kept before the records (copied; the next
+ * batch keeps more room) and small again: every plain payload equals the
+ * reference byte for byte, and raw_len is its length. */
+static void
+test_batch_in_place_equals_reference(void **state)
+{
+    struct fixture *fx = *state;
+    static const uint32_t n_src_of[] = { 1, 2, 40, 40, 3, 0, 60, 1 };
+    struct wire_source src[60];
+    struct wire_record rec[50];
+    char ids[60][16], labels[60][64];
+    struct wire_batch_enc e;
+    struct buf ref;
+    uint64_t x = 12345;
+
+    buf_init(&ref, 1u << 20);
+    wire_batch_enc_init(&e, 1u << 20);
+    for (size_t k = 0; k < sizeof(n_src_of) / sizeof(n_src_of[0]); k++) {
+        uint32_t n_src = n_src_of[k], n_rec = n_src > 0 ? 50 : 0;
+        for (uint32_t i = 0; i < n_src; i++) {
+            snprintf(ids[i], sizeof(ids[i]), "c%zu-%u", k, i);
+            snprintf(labels[i], sizeof(labels[i]),
+                     "{\"app\":\"a-rather-long-label-value-%u\"}", i);
+            struct wire_source s = { str_of(ids[i]), str_of("name"),
+                                     str_of("image:1"), str_of(labels[i]),
+                                     k * 1000 + i };
+            src[i] = s;
+            assert_int_equal(wire_batch_enc_add_source(&e, &s), (int)i);
+        }
+        for (uint32_t i = 0; i < n_rec; i++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            struct wire_record r = { (uint32_t)(x >> 33) % n_src,
+                                     (uint8_t)(x & 1), 0, (int64_t)(x >> 2),
+                                     i, str_of(i % 7 == 0 ? "" :
+                                               "GET /x 200 a log line") };
+            rec[i] = r;
+            assert_int_equal(wire_batch_enc_add_record(&e, &r), 0);
+        }
+        ref_batch(&ref, 1000 + k, src, n_src, rec, n_rec);
+        assert_int_equal(wire_batch_enc_raw_len(&e), ref.len);
+        buf_reset(&fx->out);
+        assert_int_equal(wire_batch_enc_finish(&e, 1000 + k, &fx->out, 0), 0);
+        assert_int_equal(fx->out.len, WIRE_HEADER_LEN + ref.len);
+        assert_memory_equal(fx->out.data + WIRE_HEADER_LEN, ref.data,
+                            ref.len);
+        wire_batch_enc_reset(&e);
+    }
+    wire_batch_enc_fini(&e);
+    buf_fini(&ref);
+}
+
 /* A plain encoded batch payload (no frame) in fx->out. */
 static void
 plain_batch(struct fixture *fx)
@@ -790,6 +877,7 @@ main(void)
         T(test_hello_roundtrip_and_rejects),
         T(test_challenge_auth_u64_error),
         T(test_version_error_for_old_peer),
+        T(test_batch_in_place_equals_reference),
         T(test_batch_roundtrip),
         T(test_batch_every_truncation_rejected),
         T(test_batch_bad_source_index),

@@ -61,7 +61,7 @@ static const struct config_opt config_opts[] = {
       "send a batch once it holds this many bytes", OFF(batch_bytes) },
     { "flush-ms", CONFIG_INT, "50", 1, 10000,
       "send a batch this long after its first record", OFF(flush_ms) },
-    { "max-inflight-bytes", CONFIG_INT, "8M", 64 * KIB, 1024 * MIB,
+    { "max-inflight-bytes", CONFIG_INT, "4M", 64 * KIB, 1024 * MIB,
       "un-acknowledged bytes before reading pauses",
       OFF(max_inflight_bytes) },
     { "rescan-ms", CONFIG_INT, "1000", 50, 600000,
