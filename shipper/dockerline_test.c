@@ -870,6 +870,45 @@ test_dockerline_diff_random(void **state)
     assert_true(st.n_invalid > 100);
 }
 
+/* One byte the scanner must stop at ('"', '\\', a control, the start of
+ * a two-byte character, an invalid byte) at every offset of a clean run
+ * of 0..47 bytes, followed by 0..19 clean bytes: the 16- and 8-byte steps
+ * of dl_find_special and their tails, byte for byte against jansson (and
+ * the reference repair for the invalid byte). */
+static void
+test_dockerline_diff_positions(void **state)
+{
+    static const char *const special[] = { "\"", "\\", "\n", "\001",
+                                           "\t", "\303\251", "\177" };
+    struct diff_stats st = {0};
+    char text[128];
+
+    for (size_t kind = 0; kind < 8; kind++) {
+        for (size_t k = 0; k < 48; k++) {
+            for (size_t m = 0; m < 20; m++) {
+                size_t n = 0;
+                for (size_t i = 0; i < k; i++)
+                    text[n++] = (char)('a' + i % 26);
+                if (kind < 7) {
+                    size_t sl = strlen(special[kind]);
+                    memcpy(text + n, special[kind], sl);
+                    n += sl;
+                } else {
+                    text[n++] = (char)0xff;     /* invalid UTF-8 */
+                }
+                for (size_t i = 0; i < m; i++)
+                    text[n++] = (char)('A' + i % 26);
+                if (kind < 7)
+                    diff_one(text, n, &st);
+                else
+                    diff_invalid((uint8_t *)text, n, &st);
+            }
+        }
+    }
+    assert_int_equal(st.n_lines, 7 * 48 * 20);
+    assert_int_equal(st.n_invalid, 48 * 20);
+}
+
 /* ------------------------------------------------------------------ */
 /* Throughput (printed, not asserted)                                  */
 /* ------------------------------------------------------------------ */
@@ -979,6 +1018,7 @@ main(void)
         T(test_dockerline_fixtures),
         T(test_dockerline_diff_corpus),
         T(test_dockerline_diff_random),
+        T(test_dockerline_diff_positions),
         T(test_dockerline_throughput),
 #undef T
     };
