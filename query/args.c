@@ -658,6 +658,7 @@ args_target_path(enum args_target kind)
     switch (kind) {
     case ARGS_TARGET_FOLLOW: return "/api/v1/follow";
     case ARGS_TARGET_HISTORY: return "/api/v1/follow";
+    case ARGS_TARGET_RESUME: return "/api/v1/follow";
     case ARGS_TARGET_COUNT: return "/api/v1/count";
     case ARGS_TARGET_HISTOGRAM: return "/api/v1/histogram";
     default: return "/api/v1/logs";
@@ -673,7 +674,14 @@ args_uint_param(struct buf *out, int *n, const char *key, uint64_t v)
     return url_param_append(out, n, key, s);
 }
 
-/* before/after (search with context), by, step, max_scan. */
+static int
+args_is_follow(enum args_target kind)
+{
+    return kind == ARGS_TARGET_FOLLOW || kind == ARGS_TARGET_HISTORY ||
+           kind == ARGS_TARGET_RESUME;
+}
+
+/* before/after (search with context), by, step, max_scan, resume. */
 static int
 args_extra_format(const struct search_args *a, enum args_target kind,
                   struct buf *out, int *n)
@@ -692,9 +700,11 @@ args_extra_format(const struct search_args *a, enum args_target kind,
     if (rc == 0 && a->has_spans && kind != ARGS_TARGET_COUNT &&
         kind != ARGS_TARGET_HISTOGRAM)
         rc = url_param_append(out, n, "spans", "1");
-    if (rc == 0 && kind != ARGS_TARGET_FOLLOW &&
-        kind != ARGS_TARGET_HISTORY && a->max_scan > 0)
+    if (rc == 0 && !args_is_follow(kind) && a->max_scan > 0)
         rc = args_uint_param(out, n, "max_scan", a->max_scan);
+    /* every /follow of logq asks where its live lines begin (resume.h) */
+    if (rc == 0 && args_is_follow(kind))
+        rc = url_param_append(out, n, "resume", "1");
     return rc;
 }
 
@@ -708,33 +718,29 @@ args_target_format(const struct search_args *a, enum args_target kind,
     int n_params = 0, rc = buf_append(out, path, strlen(path));
     char limit[24];
 
-    /* A catch-up after a reconnect must not drop what the outage held
-     * (limit 0: all); a search asks for one extra record to know whether
-     * more are left (not with context: the limit counts matches, not
-     * lines; not with 0: every match is sent). */
+    /* A search asks for one extra record to know whether more are left
+     * (not with context: the limit counts matches, not lines; not with 0:
+     * every match is sent). */
     int is_ctx = a->before > 0 || a->after > 0;
-    long n = kind == ARGS_TARGET_CATCHUP ? 0
-           : kind == ARGS_TARGET_SEARCH && !is_ctx && !a->is_tail &&
+    long n = kind == ARGS_TARGET_SEARCH && !is_ctx && !a->is_tail &&
              a->limit > 0 && a->limit < ARGS_LIMIT_MAX ? a->limit + 1
            : a->limit;
     snprintf(limit, sizeof(limit), "%ld", n);
     if (rc == 0)
         rc = args_filters_format(a, out, &n_params);
-    if (rc == 0 && kind == ARGS_TARGET_CATCHUP)
-        rc = args_ns_param(out, &n_params, "since", since_ns);
-    else if (rc == 0 && a->has_since && kind != ARGS_TARGET_FOLLOW)
+    if (rc == 0 && a->has_since && kind != ARGS_TARGET_FOLLOW)
         rc = args_ns_param(out, &n_params, "since", a->since_ns);
+    if (rc == 0 && kind == ARGS_TARGET_RESUME)
+        rc = args_ns_param(out, &n_params, "received_since", since_ns);
     if (rc == 0 && a->has_until && (kind == ARGS_TARGET_SEARCH || is_agg))
         rc = args_ns_param(out, &n_params, "until", a->until_ns);
-    if (rc == 0 && kind != ARGS_TARGET_FOLLOW && !is_agg)
+    if (rc == 0 && (kind == ARGS_TARGET_SEARCH ||
+                    kind == ARGS_TARGET_HISTORY))
         rc = url_param_append(out, &n_params, "limit", limit);
-    if (rc == 0 && kind != ARGS_TARGET_FOLLOW &&
-        kind != ARGS_TARGET_HISTORY && !is_agg)
+    if (rc == 0 && kind == ARGS_TARGET_SEARCH)
         rc = url_param_append(out, &n_params, "order",
-                              kind == ARGS_TARGET_CATCHUP ||
-                              (kind == ARGS_TARGET_SEARCH && a->is_asc)
-                              ? "asc" : kind == ARGS_TARGET_SEARCH &&
-                              a->is_tail ? "tail" : "desc");
+                              a->is_asc ? "asc" : a->is_tail ? "tail"
+                                                             : "desc");
     if (rc == 0)
         rc = args_extra_format(a, kind, out, &n_params);
     if (rc < 0)

@@ -188,17 +188,18 @@ enum args_target {
                                whether more are left), since, until */
     ARGS_TARGET_HISTORY,    /* /follow with a history: filters, limit,
                                since (-f -n/--since, first connection) */
-    ARGS_TARGET_CATCHUP,    /* /logs oldest first from since_ns, all
-                               (limit 0; after a reconnect) */
+    ARGS_TARGET_RESUME,     /* /follow after a reconnect: filters, since,
+                               received_since=since_ns (query/resume.h) */
     ARGS_TARGET_FOLLOW,     /* /follow: filters only */
     ARGS_TARGET_COUNT,      /* /count: filters, since, until, by */
     ARGS_TARGET_HISTOGRAM,  /* /histogram: filters, since, until, step */
 };
 
 /* Appends the request target ("/api/v1/logs?q=...") for a kind of request.
- * since_ns is used by ARGS_TARGET_CATCHUP only. With context (-A/-B/-C) a
+ * since_ns is used by ARGS_TARGET_RESUME only. With context (-A/-B/-C) a
  * search asks for exactly limit matches plus before/after. max_scan goes
- * to every kind but the two /follow ones. -1 if out's cap is hit. */
+ * to every kind but the /follow ones, which all carry resume=1. -1 if
+ * out's cap is hit. */
 int  args_target_format(const struct search_args *a, enum args_target kind,
                         int64_t since_ns, struct buf *out);
 

@@ -309,14 +309,14 @@ test_args_targets(void **state)
     expect_target(&a, ARGS_TARGET_HISTORY, 0,
                   "/api/v1/follow?q=a%20b&regex=x%7Cy&icase=1&host=h"
                   "&container=w%2A&image=i&stream=stdout&since=1000000000"
-                  "&limit=10");
-    expect_target(&a, ARGS_TARGET_CATCHUP, 77,
-                  "/api/v1/logs?q=a%20b&regex=x%7Cy&icase=1&host=h"
-                  "&container=w%2A&image=i&stream=stdout&since=77"
-                  "&limit=0&order=asc");
+                  "&limit=10&resume=1");
+    expect_target(&a, ARGS_TARGET_RESUME, 77,
+                  "/api/v1/follow?q=a%20b&regex=x%7Cy&icase=1&host=h"
+                  "&container=w%2A&image=i&stream=stdout&since=1000000000"
+                  "&received_since=77&resume=1");
     expect_target(&a, ARGS_TARGET_FOLLOW, 0,
                   "/api/v1/follow?q=a%20b&regex=x%7Cy&icase=1&host=h"
-                  "&container=w%2A&image=i&stream=stdout");
+                  "&container=w%2A&image=i&stream=stdout&resume=1");
     args_search_fini(&a);
 
     PARSE_OK(&a, "--json");
@@ -331,15 +331,15 @@ test_args_targets(void **state)
                   "&limit=1001&order=desc");
     args_search_fini(&a);
     PARSE_OK(&a, "--fixed=x.y");
-    expect_target(&a, ARGS_TARGET_FOLLOW, 0, "/api/v1/follow?fixed=x.y");
+    expect_target(&a, ARGS_TARGET_FOLLOW, 0, "/api/v1/follow?fixed=x.y&resume=1");
     args_search_fini(&a);
 
     PARSE_OK(&a, "-n", "1000000");     /* the API's maximum: no extra */
     expect_target(&a, ARGS_TARGET_SEARCH, 0,
                   "/api/v1/logs?limit=1000000&order=desc");
     expect_target(&a, ARGS_TARGET_HISTORY, 0,
-                  "/api/v1/follow?limit=1000000");
-    expect_target(&a, ARGS_TARGET_FOLLOW, 0, "/api/v1/follow");
+                  "/api/v1/follow?limit=1000000&resume=1");
+    expect_target(&a, ARGS_TARGET_FOLLOW, 0, "/api/v1/follow?resume=1");
     args_search_fini(&a);
 
     /* -n 0 and --all: every match, no extra record asked for. */
@@ -352,7 +352,7 @@ test_args_targets(void **state)
     assert_true(a.has_limit && a.limit == 0);
     expect_target(&a, ARGS_TARGET_SEARCH, 0,
                   "/api/v1/logs?limit=0&order=asc");
-    expect_target(&a, ARGS_TARGET_HISTORY, 0, "/api/v1/follow?limit=0");
+    expect_target(&a, ARGS_TARGET_HISTORY, 0, "/api/v1/follow?limit=0&resume=1");
     args_search_fini(&a);
 }
 
@@ -373,7 +373,7 @@ test_args_several_regex(void **state)
                   "&regex=a%26b");
     expect_target(&a, ARGS_TARGET_FOLLOW, 0,
                   "/api/v1/follow?regex=disk&regex=%28%3Fi%29cpu"
-                  "&regex=a%26b");
+                  "&regex=a%26b&resume=1");
     args_search_fini(&a);
     PARSE_OK(&a, "-e", "(?:a|b)(?=c)(?<=x)\\<w\\>");
     args_search_fini(&a);
@@ -442,7 +442,7 @@ test_args_context(void **state)
     expect_target(&a, ARGS_TARGET_SEARCH, 0,
                   "/api/v1/logs?limit=1000&order=asc&after=2&max_scan=2048");
     /* Follow gets neither context nor the cap. */
-    expect_target(&a, ARGS_TARGET_FOLLOW, 0, "/api/v1/follow");
+    expect_target(&a, ARGS_TARGET_FOLLOW, 0, "/api/v1/follow?resume=1");
     args_search_fini(&a);
     PARSE_OK(&a, "--context=1000", "--after-context", "5");
     assert_int_equal(a.before, 1000);
@@ -555,7 +555,7 @@ test_args_grep_habits(void **state)
     a.has_spans = 1;        /* highlighting asks /logs and /follow only */
     expect_target(&a, ARGS_TARGET_SEARCH, 0,
                   "/api/v1/logs?q=x&limit=1001&order=desc&spans=1");
-    expect_target(&a, ARGS_TARGET_FOLLOW, 0, "/api/v1/follow?q=x&spans=1");
+    expect_target(&a, ARGS_TARGET_FOLLOW, 0, "/api/v1/follow?q=x&spans=1&resume=1");
     expect_target(&a, ARGS_TARGET_COUNT, 0, "/api/v1/count?q=x");
     args_search_fini(&a);
     /* -e5 and -v5 are terms (only -n/-A/-B/-C attach a number) */
@@ -649,10 +649,10 @@ test_args_time_flags(void **state)
     args_search_fini(&a);
     PARSE_OK(&a, "--tail=all", "-f");
     assert_true(a.is_tail && a.limit == 0);
-    expect_target(&a, ARGS_TARGET_HISTORY, 0, "/api/v1/follow?limit=0");
+    expect_target(&a, ARGS_TARGET_HISTORY, 0, "/api/v1/follow?limit=0&resume=1");
     args_search_fini(&a);
     PARSE_OK(&a, "-f", "--tail", "5");      /* -f goes on after them */
-    expect_target(&a, ARGS_TARGET_HISTORY, 0, "/api/v1/follow?limit=5");
+    expect_target(&a, ARGS_TARGET_HISTORY, 0, "/api/v1/follow?limit=5&resume=1");
     args_search_fini(&a);
     expect_err("bad --tail '0' (1-1000000 or all)", "--tail", "0", NULL);
     expect_err("bad --tail 'x'", "--tail", "x", NULL);

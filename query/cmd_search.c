@@ -8,12 +8,13 @@
  * Follow: with -n/--since the first /follow request asks for the history
  * (limit, since): the collector sends the N newest matching lines oldest
  * first, then the live lines, each record exactly once (collector
- * API.md), so logq prints as it reads. After a reconnect, /follow is
- * opened again without history; once its head arrives (the collector now
- * queues new records for us) a catch-up from the last printed time is
- * fetched on a second connection and printed oldest first, then the
- * queued live records are read; records seen twice across that overlap
- * are printed once (seen.c).
+ * API.md), so logq prints as it reads. Every /follow asks for the
+ * collector's resume line; after a reconnect /follow is opened with
+ * received_since= the resume point (resume.h): every matching line the
+ * collector received meanwhile, late backlogs too, oldest first, then the
+ * live lines, on one stream; the lines it sends again are printed once.
+ * Before the first resume line a reconnect asks for the first request
+ * again, printing again none of its lines.
  *
  * Context (-A/-B/-C): the collector sends groups of lines separated by
  * {"break":true}; their records carry "group":N, context lines also
@@ -40,7 +41,7 @@
 #include "query/output.h"
 #include "query/render.h"
 #include "query/reply.h"
-#include "query/seen.h"
+#include "query/resume.h"
 #include "query/template.h"
 #include "query/xreply.h"
 
@@ -68,12 +69,9 @@ struct search {
     struct template *tpl;       /* --format, NULL: none */
     char         err[512];      /* why a follow connection ended */
     /* follow only */
-    struct seen  seen;
+    struct resume resume;
     int          is_follow;
     int          n_connects;
-    int          has_last;
-    int64_t      last_ns;       /* newest record time printed */
-    int64_t      first_connect_ns;
     int          backoff_ms;
     sigset_t     wait_mask;
 };
@@ -136,6 +134,13 @@ search_print_line(const char *line, size_t len, void *arg)
 
     if (len == 0 || (len == 1 && line[0] == '\r'))
         return 0;                   /* keep-alive */
+    if (s->is_follow && resume_line(&s->resume, line, len) != 0) {
+        if (s->resume.is_live)
+            return 0;
+        s->is_fatal = 1;
+        cmd_error("bad resume line from collector");
+        return -1;
+    }
     if (search_special_line(s, line, len))
         return s->is_fatal ? -1 : 0;
     if (reply_record_parse(line, len, &rr, why, sizeof(why)) < 0) {
@@ -144,20 +149,15 @@ search_print_line(const char *line, size_t len, void *arg)
         return 0;
     }
     int rc = 0;
-    /* Only a reconnect's catch-up overlaps the live stream. */
-    int use_seen = s->is_follow && s->n_connects > 1;
-    uint64_t h = use_seen ? seen_record_hash(&rr.rec) : 0;
+    uint64_t h = s->is_follow ? resume_record_hash(&rr.rec) : 0;
     if (!s->is_follow && !s->has_context && s->a.limit > 0 &&
         s->n_records == s->a.limit) {
         s->has_more = 1;            /* the extra record asked for */
-    } else if (!use_seen || !seen_has(&s->seen, h)) {
+    } else if (!s->is_follow || !resume_is_repeat(&s->resume, h)) {
         rc = render_record(&s->render, &rr, &s->out);
         s->n_records++;
-        if (use_seen)
-            seen_add(&s->seen, h);
-        if (!s->has_last || rr.rec.time_ns > s->last_ns)
-            s->last_ns = rr.rec.time_ns;
-        s->has_last = 1;
+        if (s->is_follow)
+            resume_printed(&s->resume, rr.rec.recv_ns, h);
     }
     reply_record_fini(&rr);
     if (rc < 0) {
@@ -244,6 +244,10 @@ search_summary(const struct search *s)
     if (s->n_bad > SEARCH_BAD_SHOWN)
         cmd_error("%ld bad records from collector skipped in all",
                   s->n_bad);
+    if (s->resume.n_unkept > 0)
+        cmd_error("%llu lines not remembered for a reconnect (over %u): "
+                  "some may have printed twice",
+                  (unsigned long long)s->resume.n_unkept, RESUME_MAX_KEPT);
 }
 
 /* ------------------------------------------------------------ one search */
@@ -275,42 +279,16 @@ search_once(struct search *s)
 
 /* ------------------------------------------------------------ follow */
 
-/* After a reconnect: what the outage held, on its own connection. */
-static int
-search_catchup(struct search *s, int64_t since)
-{
-    struct buf t;
-
-    buf_init(&t, 1u << 20);
-    int rc = search_target(s, ARGS_TARGET_CATCHUP, since, &t);
-    if (rc != 0) {
-        s->is_fatal = 1;
-        buf_fini(&t);
-        return rc;
-    }
-    enum client_result res = search_request(s, (const char *)t.data,
-                                            SEARCH_IDLE_MS, NULL);
-    if (res == CLIENT_E_HTTP && !s->is_fatal) {
-        s->is_fatal = 1;
-        cmd_client_error(res, s->server, s->err);
-    }
-    buf_fini(&t);
-    return res != CLIENT_OK ? -1 : 0;
-}
-
-/* The /follow head arrived: new records are now queued for us. */
+/* The /follow head arrived: its history (if any), then its resume line
+ * and the live lines come on this stream. */
 static int
 search_follow_head(struct search *s)
 {
-    int is_first = s->n_connects++ == 0;
-
     s->backoff_ms = SEARCH_BACKOFF_MIN_MS;
-    if (is_first) {
-        s->first_connect_ns = now_ns();
-        return 0;                   /* the history, if any, comes inline */
-    }
-    cmd_error("reconnected to collector at %s", s->server);
-    return search_catchup(s, s->has_last ? s->last_ns : s->first_connect_ns);
+    resume_connect(&s->resume);
+    if (s->n_connects++ > 0)
+        cmd_error("reconnected to collector at %s", s->server);
+    return 0;
 }
 
 static void
@@ -355,18 +333,32 @@ search_backoff_sleep(struct search *s)
         s->backoff_ms = SEARCH_BACKOFF_MAX_MS;
 }
 
-/* Returns the exit status once a signal, or a fatal error, ends it. The
- * first connection uses first (with the history), later ones target. */
+/* The next /follow: received_since the resume point once there is one,
+ * else the first request (with its history) again. */
 static int
-search_follow_loop(struct search *s, const char *first, const char *target)
+search_follow_target(const struct search *s, const char *first,
+                     struct buf *t)
+{
+    t->len = 0;
+    if (!s->resume.has_point)
+        return buf_append(t, first, strlen(first) + 1) < 0
+               ? cmd_error("query too long") : 0;
+    return search_target(s, ARGS_TARGET_RESUME, s->resume.point, t);
+}
+
+/* Returns the exit status once a signal, or a fatal error, ends it. The
+ * first connection uses first (with the history, if any). */
+static int
+search_follow_loop(struct search *s, const char *first, struct buf *t)
 {
     int is_down = 0;
 
     s->backoff_ms = SEARCH_BACKOFF_MIN_MS;
     for (;;) {
         int before = s->n_connects;
-        enum client_result res = search_request(s, s->n_connects == 0 ? first
-                                                                     : target,
+        if (search_follow_target(s, first, t) != 0)
+            return CMD_EXIT_ERROR;
+        enum client_result res = search_request(s, (const char *)t->data,
                                                 SEARCH_FOLLOW_IDLE_MS,
                                                 search_follow_head);
         if (search_stop)
@@ -401,11 +393,9 @@ search_follow(struct search *s)
                             ? ARGS_TARGET_HISTORY : ARGS_TARGET_FOLLOW;
     buf_init(&t, 1u << 20);
     buf_init(&h, 1u << 20);
-    int rc = search_target(s, ARGS_TARGET_FOLLOW, 0, &t) != 0 ||
-             search_target(s, kind, 0, &h) != 0
+    int rc = search_target(s, kind, 0, &h) != 0
              ? CMD_EXIT_ERROR
-             : search_follow_loop(s, (const char *)h.data,
-                                  (const char *)t.data);
+             : search_follow_loop(s, (const char *)h.data, &t);
     buf_fini(&h);
     buf_fini(&t);
     if (search_flush(s) < 0)
@@ -471,10 +461,11 @@ cmd_search_exec(const struct cmd_env *env, int argc, char **argv, int first)
         cmd_names_widths(env, &s.a, &s.render.widths);
     s.render.is_raw = s.a.is_raw;
     s.render.is_raw_escaped = env->stdout_is_tty;
-    seen_init(&s.seen);
+    resume_init(&s.resume);
     rc = s.is_follow ? search_follow(&s) : search_once(&s);
 done:
     template_free(s.tpl);
+    resume_fini(&s.resume);
     url_fini(&s.url);
     args_search_fini(&s.a);
     buf_fini(&s.out);

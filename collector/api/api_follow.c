@@ -96,6 +96,7 @@ struct api_follow {
     int                       is_busy;      /* job submitted */
     int                       is_gone;      /* client left while busy */
     int                       is_started;   /* the 200 stream has begun */
+    int64_t                   resume_ns;    /* receive point (p.is_resume) */
     uint64_t                  n_aborted;    /* regex given up, counted */
     /* Creation (the first job, on a worker): */
     struct search_spec        spec;         /* of the history */
@@ -404,6 +405,8 @@ api_follow_hist_emit_cb(const struct logrec *r, int is_context,
     struct api_follow *s = arg;
     size_t at = s->hist_out.len, hc = s->line_hc.len;
 
+    if (s->p.has_recv_since && r->recv_ns < s->p.recv_since_ns)
+        return 0;                   /* received before the resume point */
     if (record_json_append(&s->hist_out, r) < 0 ||
         (s->p.has_spans && api_spans_append(&s->hist_out, s->q, r) < 0) ||
         buf_append(&s->line_hc, r->host, strlen(r->host) + 1) < 0 ||
@@ -465,6 +468,20 @@ api_follow_hist_dedup(struct api_follow *s)
     s->hist_out.len = w;
 }
 
+/* {"resume":"<receive point>"}: the lines before it were the history,
+ * those after it are live (API.md "Resuming a follow"). */
+static int
+api_follow_resume_line(const struct api_follow *s, struct buf *out)
+{
+    char ts[40];
+    size_t n = time_ns_format(s->resume_ns, ts);
+
+    if (buf_append(out, "{\"resume\":\"", 11) < 0 ||
+        buf_append(out, ts, n) < 0 || buf_append(out, "\"}\n", 3) < 0)
+        return -1;
+    return 0;
+}
+
 /* The history is over: what came live meanwhile goes next (the live
  * job, once the last history chunk is queued). */
 static void
@@ -478,6 +495,8 @@ api_follow_hist_end(struct api_follow *s, int rc)
             buf_append(&s->hist_out, tail, sizeof(tail) - 1) < 0)
             log_warn("api", "cannot append the history error line");
     }
+    if (s->p.is_resume && api_follow_resume_line(s, &s->hist_out) < 0)
+        api_follow_drop(s, "cannot append the resume line");
     s->api->stats->search_damaged_blocks += search_n_damaged(s->hist);
     search_free(s->hist);
     s->hist = NULL;
@@ -612,6 +631,15 @@ api_follow_created(struct pool_job *j, int is_run)
     } else {
         follow_keys_free(s->held_keys);
         s->held_keys = NULL;
+        if (s->p.is_resume) {
+            struct buf line;
+            buf_init(&line, 64);
+            if (api_follow_resume_line(s, &line) < 0)
+                api_follow_drop(s, "cannot format the resume line");
+            else
+                api_follow_send(s, line.data, line.len);
+            buf_fini(&line);
+        }
         api_follow_kick(s);
     }
 }
@@ -683,6 +711,8 @@ api_follow(struct api *a, struct evhttp_request *req, const char *query)
     }
     s->is_busy = 1;
     /* in the same loop turn as the job's submission: no commit between */
+    if (s->p.is_resume)
+        s->resume_ns = follow_receive_point(a->follow, now_ns());
     s->sub = follow_subscribe(a->follow, api_follow_record_cb,
                               api_follow_flush_cb, s);
     s->evcon = evhttp_request_get_connection(req);

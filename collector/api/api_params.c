@@ -27,9 +27,15 @@
 typedef int (*api_param_set_fn)(struct api_params *p, const char *v,
                                 char **errstr);
 
+enum {
+    API_ONLY_ANY,       /* every endpoint */
+    API_ONLY_LOGS,      /* /logs only */
+    API_ONLY_FOLLOW,    /* /follow only */
+};
+
 struct api_param_def {
     const char      *name;
-    int              is_logs_only;
+    int              only;          /* API_ONLY_* */
     int              is_repeatable;
     api_param_set_fn set;
 };
@@ -261,6 +267,26 @@ api_param_limit(struct api_params *p, const char *v, char **errstr)
     return -1;
 }
 
+/* /follow: the history is every record received at or after v. */
+static int
+api_param_recv_since(struct api_params *p, const char *v, char **errstr)
+{
+    p->has_recv_since = 1;
+    p->is_resume = 1;
+    return api_param_time(&p->recv_since_ns, "received_since", v, errstr);
+}
+
+static int
+api_param_resume(struct api_params *p, const char *v, char **errstr)
+{
+    if (strcmp(v, "1") == 0 || strcmp(v, "0") == 0) {
+        p->is_resume |= v[0] == '1';
+        return 0;
+    }
+    *errstr = xstrdup("bad resume: want 1 or 0");
+    return -1;
+}
+
 static int
 api_param_order(struct api_params *p, const char *v, char **errstr)
 {
@@ -291,9 +317,11 @@ static const struct api_param_def api_param_defs[] = {
     { "project", 0, 1, api_param_project },
     { "stream", 0, 0, api_param_stream },
     { "since", 0, 0, api_param_since },
-    { "until", 1, 0, api_param_until },
+    { "until", API_ONLY_LOGS, 0, api_param_until },
     { "limit", 0, 0, api_param_limit },    /* /follow: history */
-    { "order", 1, 0, api_param_order },
+    { "order", API_ONLY_LOGS, 0, api_param_order },
+    { "received_since", API_ONLY_FOLLOW, 0, api_param_recv_since },
+    { "resume", API_ONLY_FOLLOW, 0, api_param_resume },
 };
 #define API_N_PARAMS (sizeof(api_param_defs) / sizeof(api_param_defs[0]))
 
@@ -324,7 +352,9 @@ api_params_apply(const struct evkeyvalq *kv, enum api_endpoint ep,
             if (strcmp(e->key, api_param_defs[i].name) == 0)
                 break;
         if (i == API_N_PARAMS ||
-            (api_param_defs[i].is_logs_only && ep != API_EP_LOGS)) {
+            (api_param_defs[i].only == API_ONLY_LOGS && ep != API_EP_LOGS) ||
+            (api_param_defs[i].only == API_ONLY_FOLLOW &&
+             ep != API_EP_FOLLOW)) {
             *errstr = xasprintf("unknown parameter '%.64s'", e->key);
             return -1;
         }
@@ -339,6 +369,15 @@ api_params_apply(const struct evkeyvalq *kv, enum api_endpoint ep,
     if (p->since_ns >= p->until_ns) {
         *errstr = xstrdup("since must be before until");
         return -1;
+    }
+    if (p->has_recv_since && p->has_limit && p->limit > 0) {
+        *errstr = xstrdup("received_since sends every match received "
+                          "since: not with a limit");
+        return -1;
+    }
+    if (p->has_recv_since) {        /* the history: every match, oldest first */
+        p->has_limit = 1;
+        p->limit = 0;
     }
     return 0;
 }

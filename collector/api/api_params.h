@@ -42,6 +42,11 @@ struct api_params {
     int      has_limit;     /* limit was given (/follow: send history) */
     int      is_newest_first;
     int      is_tail;       /* order=tail: the limit newest, oldest first */
+    /* /follow only (collector/API.md "Resuming a follow"): */
+    int64_t  recv_since_ns;     /* received_since; valid if has_recv_since */
+    int      has_recv_since;    /* also sets has_limit with limit 0 */
+    int      is_resume;         /* resume=1 (or received_since): send the
+                                   {"resume":…} line when live lines begin */
 };
 
 /*

@@ -109,6 +109,39 @@ test_api_params_follow(void **state)
         assert_non_null(strstr(err, "unknown parameter"));
         free(err);
     }
+    /* resuming (API.md "Resuming a follow"): a history of every match
+     * received since, and the resume line */
+    assert_int_equal(api_params_parse("received_since=77&q=x",
+                                      API_EP_FOLLOW, &p, &err), 0);
+    assert_true(p.has_recv_since && p.recv_since_ns == 77 && p.is_resume);
+    assert_true(p.has_limit && p.limit == 0);
+    api_params_fini(&p);
+    assert_int_equal(api_params_parse("resume=1&limit=3", API_EP_FOLLOW, &p,
+                                      &err), 0);
+    assert_true(p.is_resume && !p.has_recv_since && p.limit == 3);
+    api_params_fini(&p);
+    assert_int_equal(api_params_parse("resume=0&received_since=0",
+                                      API_EP_FOLLOW, &p, &err), 0);
+    assert_true(p.is_resume);       /* received_since implies it */
+    api_params_fini(&p);
+    static const char *const bad_resume[] = {
+        "received_since=5&limit=2", "resume=2", "received_since=x",
+        "received_since=1&received_since=2",
+    };
+    for (size_t i = 0; i < 4; i++) {
+        err = NULL;
+        assert_int_equal(api_params_parse(bad_resume[i], API_EP_FOLLOW, &p,
+                                          &err), -1);
+        assert_non_null(err);
+        free(err);
+    }
+    for (size_t i = 0; i < 2; i++) {        /* /follow only */
+        err = NULL;
+        assert_int_equal(api_params_parse(i ? "resume=1" : "received_since=1",
+                                          API_EP_LOGS, &p, &err), -1);
+        assert_non_null(strstr(err, "unknown parameter"));
+        free(err);
+    }
 }
 
 static void

@@ -774,7 +774,8 @@ ingest_conn_batch(struct ingest_conn *c, struct wire_batch *b)
         return -1;
     }
     ingest_positions_begin(c, b);
-    int64_t recv_ns = now_ns();
+    /* above every earlier stamp: receive order is commit order (follow.h) */
+    int64_t recv_ns = follow_recv_next(ing->follow, now_ns());
     while (wire_batch_next(b, &wr) == 1) {
         if (wr.source >= b->n_sources || wr.stream > LOGREC_STDERR) {
             ingest_conn_reject(c, WIRE_ERR_PROTOCOL, "bad record", NULL);

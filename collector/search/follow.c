@@ -34,6 +34,7 @@ struct follow {
     int                   is_publishing;
     struct recbuf         stage;
     uint64_t              n_dropped;
+    int64_t               last_recv;    /* last stamp (or reserved) */
 };
 
 /* ---- subscribers ---- */
@@ -148,6 +149,28 @@ follow_publish(struct follow *f)
         }
     }
     recbuf_reset(&f->stage);
+}
+
+/* ---- receive times ---- */
+
+int64_t
+follow_recv_next(struct follow *f, int64_t now_ns)
+{
+    f->last_recv = now_ns > f->last_recv ? now_ns : f->last_recv + 1;
+    return f->last_recv;
+}
+
+int64_t
+follow_receive_point(struct follow *f, int64_t now_ns)
+{
+    if (f->stage.n > 0) {
+        struct logrec r;
+        recbuf_get(&f->stage, 0, &r);   /* staged in stamp order */
+        return r.recv_ns;
+    }
+    int64_t p = now_ns > f->last_recv ? now_ns : f->last_recv + 1;
+    f->last_recv = p - 1;               /* the next stamp is >= p */
+    return p;
 }
 
 /* ---- identity sets ---- */

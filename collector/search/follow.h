@@ -55,6 +55,20 @@ int  follow_stage(struct follow *f, const struct logrec *r);
 void follow_publish(struct follow *f);
 uint64_t follow_n_dropped(const struct follow *f);
 
+/*
+ * Receive times (collector/API.md "Resuming a follow"). ingest.c stamps
+ * each batch with follow_recv_next(f, now): now, but always above every
+ * earlier stamp of this process, so within a process receive order is
+ * append order is commit order, whatever the wall clock does.
+ */
+int64_t follow_recv_next(struct follow *f, int64_t now_ns);
+/* The receive point of a subscription made in this loop turn: every
+ * record it will be sent (staged now or stamped later) has recv_ns >= the
+ * value returned: the oldest staged record's stamp, or the next stamp
+ * (reserved: later stamps are not below it, even if the clock steps
+ * back). */
+int64_t follow_receive_point(struct follow *f, int64_t now_ns);
+
 /* A set of record identities (store_key: time, host, container_id,
  * offset), at most max of them. */
 struct follow_keys;

@@ -188,6 +188,35 @@ test_follow_keys(void **state)
     follow_keys_free(k);
 }
 
+/* Receive stamps: strictly increasing whatever the clock does; the
+ * receive point is not above any record a new subscriber will be sent. */
+static void
+test_follow_recv_clock(void **state)
+{
+    (void)state;
+    struct follow *f = follow_new(1 << 20);
+
+    assert_true(follow_recv_next(f, 100) == 100);
+    assert_true(follow_recv_next(f, 100) == 101);   /* same ns: next */
+    assert_true(follow_recv_next(f, 50) == 102);    /* clock stepped back */
+    assert_true(follow_recv_next(f, 500) == 500);
+    /* nothing staged: the next stamp, reserved against a step back */
+    assert_true(follow_receive_point(f, 900) == 900);
+    assert_true(follow_recv_next(f, 10) >= 900);
+    int64_t p = follow_receive_point(f, 0);
+    int64_t t = follow_recv_next(f, 0);
+    assert_true(t >= p);
+    /* staged (appended, not yet committed): its stamp is the point */
+    struct logrec r = mkrec("staged");
+    r.recv_ns = t;
+    assert_int_equal(follow_stage(f, &r), 0);
+    int64_t later = follow_recv_next(f, 2000);
+    assert_true(follow_receive_point(f, 3000) == t);
+    follow_publish(f);
+    assert_true(follow_receive_point(f, 0) > later);
+    follow_free(f);
+}
+
 /* ---- history boundary ---- */
 
 struct hb {
@@ -475,6 +504,7 @@ main(void)
         cmocka_unit_test(test_follow_stage_cap),
         cmocka_unit_test(test_follow_stage_before_subscribe),
         cmocka_unit_test(test_follow_keys),
+        cmocka_unit_test(test_follow_recv_clock),
         cmocka_unit_test(test_follow_history_boundary),
         cmocka_unit_test(test_follow_history_random),
     };

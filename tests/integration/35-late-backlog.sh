@@ -13,7 +13,11 @@
 # -n 20 with and without a term, --asc -n 20, --asc -n 1 / -n 1 per
 # container and per host, --host, -n 0 and --all, -C 2 in JSON and text,
 # -B 3 --asc, -A 1 --stream stderr, -C with -n, count --by; some again after a restart;
-# and -f -n 5 error (history, then two live lines, each once).
+# and -f -n 5 error (history, then two live lines, each once); then that
+# -f reconnects after an outage during which a late backlog (event times
+# hours older than what it printed, and some newer) was stored: every
+# backlog line is printed once, oldest first, then a live line
+# (collector/API.md "Resuming a follow").
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -204,12 +208,37 @@ live() {   # HOST NAME IMAGE SEQ: one matching line stamped now, seen by -f
 live node2 web nginx:1.25 401
 live node3 old old:1 401
 sleep 1
-stop follow || true
+cp "$IT_TMP/follow.log" "$IT_TMP/follow-first.log"
 if ! python3 "$IT_DIR/ordercheck.py" follow --what follow-n5-error \
     --word error -n 5 --then Mnode2-web-000401 --then Mnode3-old-000401 \
-    "${manifests[@]}" <"$IT_TMP/follow.log" >"$IT_TMP/follow.txt"; then
+    "${manifests[@]}" <"$IT_TMP/follow-first.log" >"$IT_TMP/follow.txt"; then
     sed 's/^/    /' "$IT_TMP/follow.txt" >&2
     failed+=(follow-n5-error)
+fi
+
+log "follow: an outage; node3's late backlog is stored before -f is back"
+stop node3 || fail "shipper node3 ignored SIGTERM"
+lines node3 late 1 40 $((T - 3600 * S)) --image late:1 --word-every 1
+lines node3 late 41 10 $(( $(date +%s) * S )) --image late:1 --word-every 1
+stop collector || fail "collector ignored SIGTERM"
+# -f cannot reach it on this HTTP port until the backlog is stored
+COLLECTOR_HTTP_PORT=0 start_collector collector "${STORE_OPTS[@]}"
+start_shipper node3 "$IT_TMP/node3.docker"
+wait_all_found 60 "$IT_TMP/manifest-node3-late.jsonl"
+stop collector || fail "collector ignored SIGTERM"
+start_collector collector "${STORE_OPTS[@]}"
+(wait_until 30 "backlog in -f" follow_has $((7 + 50))) ||
+    log "-f printed no 50 more lines after the reconnect"
+n_live=$((7 + 50 - 5))
+live node3 late late:1 51
+stop follow || true
+if ! python3 "$IT_DIR/ordercheck.py" follow --what follow-reconnect \
+    --word error -n 50 --then Mnode3-late-000051 \
+    "$IT_TMP/manifest-node3-late.jsonl" \
+    < <(grep '^{' "$IT_TMP/follow.log" | tail -n +8) \
+    >"$IT_TMP/follow-reconnect.txt"; then
+    sed 's/^/    /' "$IT_TMP/follow-reconnect.txt" >&2
+    failed+=(follow-reconnect)
 fi
 
 [ ${#failed[@]} = 0 ] || fail "${#failed[@]} checks failed: ${failed[*]}"

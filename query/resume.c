@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * resume: see resume.h. The kept hashes are an open-addressing set of
+ * 64-bit values (load <= 1/2, grown by doubling up to RESUME_MAX_KEPT
+ * entries: 16 MiB of table at most), so a catch-up of a million lines
+ * costs one probe each. A hash of 0 is stored as 1.
+ */
+#include "query/resume.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/timeutil.h"
+#include "common/xmalloc.h"
+
+void
+resume_init(struct resume *r)
+{
+    memset(r, 0, sizeof(*r));
+}
+
+void
+resume_fini(struct resume *r)
+{
+    free(r->tab);
+    memset(r, 0, sizeof(*r));
+}
+
+void
+resume_connect(struct resume *r)
+{
+    r->is_live = 0;
+}
+
+/* Live, this runs once a batch: a table grown by a catch-up is freed
+ * rather than cleared each time. */
+static void
+resume_forget(struct resume *r)
+{
+    if (r->tab_size > 4096) {
+        free(r->tab);
+        r->tab = NULL;
+        r->tab_size = 0;
+    } else if (r->tab != NULL) {
+        memset(r->tab, 0, r->tab_size * sizeof(*r->tab));
+    }
+    r->n_kept = 0;
+}
+
+int
+resume_line(struct resume *r, const char *line, size_t len)
+{
+    static const char head[] = "{\"resume\":\"";
+    const size_t hl = sizeof(head) - 1;
+    int64_t ns;
+
+    if (len < hl || memcmp(line, head, hl) != 0)
+        return 0;
+    while (len > hl && (line[len - 1] == '\r' || line[len - 1] == '\n'))
+        len--;
+    if (len < hl + 2 || memcmp(line + len - 2, "\"}", 2) != 0 ||
+        rfc3339_parse_ns(line + hl, len - hl - 2, &ns) < 0)
+        return -1;
+    r->point = ns;
+    r->has_point = 1;
+    r->is_live = 1;
+    resume_forget(r);
+    return 1;
+}
+
+static uint64_t
+resume_mix(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ULL;
+    for (int i = 0; i < 8; i++)     /* the length delimits the field */
+        h = (h ^ ((n >> (8 * i)) & 0xff)) * 1099511628211ULL;
+    return h;
+}
+
+uint64_t
+resume_record_hash(const struct logrec *rec)
+{
+    uint64_t h = 14695981039346656037ULL;
+    unsigned char t[17];
+
+    for (int i = 0; i < 8; i++) {
+        t[i] = (unsigned char)((uint64_t)rec->time_ns >> (8 * i));
+        t[8 + i] = (unsigned char)((uint64_t)rec->recv_ns >> (8 * i));
+    }
+    t[16] = rec->stream;
+    h = resume_mix(h, t, sizeof(t));
+    h = resume_mix(h, rec->host, strlen(rec->host));
+    h = resume_mix(h, rec->container, strlen(rec->container));
+    h = resume_mix(h, rec->container_id, strlen(rec->container_id));
+    h = resume_mix(h, rec->msg, rec->msg_len);
+    return h != 0 ? h : 1;
+}
+
+/* The slot holding h, or the empty one where it goes (tab_size > 0). */
+static size_t
+resume_slot(const struct resume *r, uint64_t h)
+{
+    size_t i = (size_t)(h ^ (h >> 29)) & (r->tab_size - 1);
+
+    while (r->tab[i] != 0 && r->tab[i] != h)
+        i = (i + 1) & (r->tab_size - 1);
+    return i;
+}
+
+int
+resume_is_repeat(const struct resume *r, uint64_t hash)
+{
+    if (r->is_live || r->n_kept == 0)
+        return 0;
+    hash = hash != 0 ? hash : 1;
+    return r->tab[resume_slot(r, hash)] == hash;
+}
+
+static void
+resume_grow(struct resume *r)
+{
+    size_t old_size = r->tab_size;
+    uint64_t *old = r->tab;
+
+    r->tab_size = old_size ? old_size * 2 : 1024;
+    r->tab = xcalloc(r->tab_size, sizeof(*r->tab));
+    for (size_t i = 0; i < old_size; i++)
+        if (old[i] != 0)
+            r->tab[resume_slot(r, old[i])] = old[i];
+    free(old);
+}
+
+static void
+resume_keep(struct resume *r, uint64_t hash)
+{
+    if (r->n_kept >= RESUME_MAX_KEPT) {
+        r->n_unkept++;
+        return;
+    }
+    if (2 * (r->n_kept + 1) > r->tab_size)
+        resume_grow(r);
+    size_t i = resume_slot(r, hash);
+    if (r->tab[i] == 0) {
+        r->tab[i] = hash;
+        r->n_kept++;
+    }
+}
+
+void
+resume_printed(struct resume *r, int64_t recv_ns, uint64_t hash)
+{
+    hash = hash != 0 ? hash : 1;
+    if (r->is_live && recv_ns > r->point) {
+        r->point = recv_ns;     /* a newer batch: the older ones are done */
+        resume_forget(r);
+    }
+    resume_keep(r, hash);
+}
