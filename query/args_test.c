@@ -331,7 +331,8 @@ test_args_targets(void **state)
                   "&limit=1001&order=desc");
     args_search_fini(&a);
     PARSE_OK(&a, "--fixed=x.y");
-    expect_target(&a, ARGS_TARGET_FOLLOW, 0, "/api/v1/follow?fixed=x.y&resume=1");
+    expect_target(&a, ARGS_TARGET_FOLLOW, 0,
+                  "/api/v1/follow?fixed=x.y&resume=1");
     args_search_fini(&a);
 
     PARSE_OK(&a, "-n", "1000000");     /* the API's maximum: no extra */
@@ -352,7 +353,8 @@ test_args_targets(void **state)
     assert_true(a.has_limit && a.limit == 0);
     expect_target(&a, ARGS_TARGET_SEARCH, 0,
                   "/api/v1/logs?limit=0&order=asc");
-    expect_target(&a, ARGS_TARGET_HISTORY, 0, "/api/v1/follow?limit=0&resume=1");
+    expect_target(&a, ARGS_TARGET_HISTORY, 0,
+                  "/api/v1/follow?limit=0&resume=1");
     args_search_fini(&a);
 }
 
@@ -555,7 +557,8 @@ test_args_grep_habits(void **state)
     a.has_spans = 1;        /* highlighting asks /logs and /follow only */
     expect_target(&a, ARGS_TARGET_SEARCH, 0,
                   "/api/v1/logs?q=x&limit=1001&order=desc&spans=1");
-    expect_target(&a, ARGS_TARGET_FOLLOW, 0, "/api/v1/follow?q=x&spans=1&resume=1");
+    expect_target(&a, ARGS_TARGET_FOLLOW, 0,
+                  "/api/v1/follow?q=x&spans=1&resume=1");
     expect_target(&a, ARGS_TARGET_COUNT, 0, "/api/v1/count?q=x");
     args_search_fini(&a);
     /* -e5 and -v5 are terms (only -n/-A/-B/-C attach a number) */
@@ -649,10 +652,12 @@ test_args_time_flags(void **state)
     args_search_fini(&a);
     PARSE_OK(&a, "--tail=all", "-f");
     assert_true(a.is_tail && a.limit == 0);
-    expect_target(&a, ARGS_TARGET_HISTORY, 0, "/api/v1/follow?limit=0&resume=1");
+    expect_target(&a, ARGS_TARGET_HISTORY, 0,
+                  "/api/v1/follow?limit=0&resume=1");
     args_search_fini(&a);
     PARSE_OK(&a, "-f", "--tail", "5");      /* -f goes on after them */
-    expect_target(&a, ARGS_TARGET_HISTORY, 0, "/api/v1/follow?limit=5&resume=1");
+    expect_target(&a, ARGS_TARGET_HISTORY, 0,
+                  "/api/v1/follow?limit=5&resume=1");
     args_search_fini(&a);
     expect_err("bad --tail '0' (1-1000000 or all)", "--tail", "0", NULL);
     expect_err("bad --tail 'x'", "--tail", "x", NULL);

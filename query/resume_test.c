@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "common/timeutil.h"
+#include "common/xmalloc.h"
 #include "query/resume.h"
 
 static void
@@ -240,8 +241,7 @@ m_run(struct model *m)
     int64_t now = 100000;
 
     memset(m, 0, sizeof(*m));
-    m->hist = calloc(M_MAX_RECS, sizeof(*m->hist));
-    assert_non_null(m->hist);
+    m->hist = xcalloc(M_MAX_RECS, sizeof(*m->hist));
     m->next_recv = 1000000;
     resume_init(&m->r);
     size_t n_newest = 1 + rn(10);

@@ -28,6 +28,10 @@
  * came live are cut out (exact: the loop publishes in the same turn as it
  * commits), so each record is sent exactly once whatever its time (a late
  * record older than the history's newest is sent, as a live line).
+ * Resuming (API.md "Resuming a follow"): with resume=1 the receive point
+ * is taken in the subscription's loop turn and sent as {"resume":T} when
+ * the live lines begin; received_since=T makes the history every match
+ * received since T (the others are skipped as the history emits them).
  * Output is bounded three times: the
  * feed (API_FOLLOW_MAX_FEED bytes or API_FOLLOW_MAX_KEYS records waiting;
  * all followers' feeds together API_FOLLOW_MAX_FEEDS, past which the
