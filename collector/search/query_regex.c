@@ -16,10 +16,14 @@
  * a literal word byte (the word rule of query.h: ASCII letter, digit, '_'
  * or any byte >= 0x80), a separator (consumes one or more bytes, none of
  * them a word byte), a boundary assertion (^ $ \A \z \Z: nothing on their
- * far side) or anything else. PCRE2's \b is not a boundary here: its \w
- * is ASCII, so a byte >= 0x80 may sit on the far side; nor are \W \h \v
- * \R separators (they match bytes >= 0x80: \xa0, \x85). A run of
- * unquantified word literals is a whole token of every match when the
+ * far side), a transparent assertion (\b \B \G and look-arounds: zero
+ * width, and removing an assertion only adds matches, so the atoms on its
+ * two sides decide, as if it were not there) or anything else. PCRE2's \b
+ * is not a boundary here: its \w is ASCII, so a byte >= 0x80 may sit on
+ * the far side ("\bdb01\b" matches "\xc3\xa9db01", one token); it is
+ * transparent, so " \bdb01\b " or "=\bdb01\b," still give "db01". Nor are
+ * \W \h \v \R separators (they match bytes >= 0x80: \xa0, \x85). A run
+ * of unquantified word literals is a whole token of every match when the
  * atoms on both sides are separators or boundaries. Whatever could change
  * how the rest of the text parses (option settings, \Q, verbs, escapes
  * that take arguments) makes it give up.
@@ -297,6 +301,7 @@ enum qr_kind {
     QR_LIT,     /* one word byte, unquantified */
     QR_SEP,     /* consumes >= 1 bytes, none a word byte */
     QR_BOUND,   /* zero width; no word byte on its far side */
+    QR_SKIP,    /* zero width, only restricts matches: transparent */
     QR_OTHER,   /* anything else, including zero width */
     QR_START,   /* the pattern's start: unanchored, so not a bound */
 };
@@ -346,7 +351,9 @@ qr_escape_kind(unsigned char c)
         return QR_BOUND;
     if (strchr("stnrfea", c) != NULL)
         return QR_SEP;
-    if (strchr("bdDwWShHvVRNBGKXC", c) != NULL)
+    if (strchr("bBG", c) != NULL)
+        return QR_SKIP;                     /* assertions */
+    if (strchr("dDwWShHvVRNKXC", c) != NULL)
         return QR_OTHER;
     return QR_BAIL;
 }
@@ -410,6 +417,14 @@ qr_is_plain_group(const char *s)
                (qr_is_alnum((unsigned char)s[1]) && !qr_is_digit(
                    (unsigned char)s[1]));
     return s[0] == 'P' && s[1] == '<';
+}
+
+/* "(?=", "(?!", "(?<=", "(?<!" (s is past the '('): a look-around. */
+static int
+qr_is_lookaround(const char *s)
+{
+    return s[0] == '?' && (s[1] == '=' || s[1] == '!' ||
+                           (s[1] == '<' && (s[2] == '=' || s[2] == '!')));
 }
 
 /* p[i] is '('; returns the index past the matching ')', or QR_BAIL when
@@ -546,7 +561,8 @@ qr_next_atom(const char *p, size_t *i, struct qr_atom *a)
         end = c == '[' ? qr_skip_class(p, *i) : qr_skip_group(p, *i);
         if (end < 0)
             return QR_BAIL;
-        a->kind = QR_OTHER;
+        a->kind = c == '(' && qr_is_lookaround(p + *i + 1) ? QR_SKIP
+                                                             : QR_OTHER;
         *i = (size_t)end;
         return 0;
     case '\\':
@@ -582,12 +598,24 @@ query_regex_words(const char *pattern, struct query_regex_word *out,
     enum qr_kind before = QR_START;     /* atom before the current run */
     size_t run_off = 0, run_len = 0, n = 0;
     size_t i = 0;
+    int is_skipped = 0;                 /* a transparent atom since the last */
 
     while (pattern[i] != '\0') {
         struct qr_atom a;
         if (qr_next_atom(pattern, &i, &a) < 0)
             return 0;
         qr_quantifiers(pattern, &i, &a);
+        if (a.kind == QR_SKIP) {
+            is_skipped = 1;     /* the neighbours decide */
+            continue;
+        }
+        if (a.kind == QR_LIT && is_skipped && run_len > 0) {
+            /* "db\B01": one token of the text, not one slice of the
+             * pattern: neither part is whole */
+            run_len = 0;
+            before = QR_OTHER;
+        }
+        is_skipped = 0;
         if (a.kind == QR_LIT) {
             if (run_len == 0)
                 run_off = a.off;

@@ -326,6 +326,21 @@ static const struct words_case words_cases[] = {
     /* \b is ASCII (\w is [A-Za-z0-9_]): "\xc3\xa9zebracorn" matches */
     { "\\bzebracorn id=[0-3]", "id" },
     { "\\bzebracorn\\b", "" },
+    /* \b is zero width: transparent, the neighbours decide */
+    { " \\bzebracorn\\b ", "zebracorn" },
+    { "^\\bzebracorn\\b$", "zebracorn" },
+    { "=\\bdb01\\b,", "db01" },
+    { "\\s\\bdb01\\b\\s", "db01" },
+    { "\\.\\b\\bdb01\\b\\b\\.", "db01" },
+    { "^db01\\b", "" },             /* "db01\xc3\xa9" matches */
+    { "\\bdb01\\b ", "" },           /* "\xc3\xa9db01 " matches */
+    { " \\bdb01\\b", "" },
+    { " db\\B01 ", "" },            /* one token, not one slice */
+    { " db\\B\\B ", "db" },
+    { " \\Gdb01 ", "db01" },
+    { " db01(?= ) ", "db01" },
+    { " db01(?! )(?<!x) x", "db01" },
+    { " (?<=\\s)db01(?=\\s) ", "db01" },
     { "\\Azebracorn\\z", "zebracorn" },
     { "^a b c$", "a,b,c" },
     { " disk full ", "disk,full" },
@@ -584,13 +599,14 @@ static const char *const pieces[] = {
     "|", "(", ")", "\\", "_", "-", "\xc3", "\\n", "\n", "(?= )", "(?<=a)",
     "[[:alpha:]]", "[[:space:]]+", "(?i)", ".*", "\\Z", "\\A", "{,2}",
     "\\<", "\\>",
-    "\\h", "\\v", "\\R", "\\_", "\xa0", "a_",
+    "\\h", "\\v", "\\R", "\\_", "\xa0", "a_", "(?! )", "(?<!a)",
+    "\\G", "\\b\\b", "(?<=b)", "=",
 };
 #define N_PIECES (sizeof(pieces) / sizeof(pieces[0]))
 /* Pieces that make words likely: literals and what bounds them. */
 static const char *const word_pieces[] = {
     "a", "b", "ab", " ", " ", "\\b", "^", "$", "\\s+", " +", "-", ".",
-    "\\<", "\\>",
+    "\\<", "\\>", "\\b",
 };
 #define N_WORD_PIECES (sizeof(word_pieces) / sizeof(word_pieces[0]))
 static const char text_alpha[] = "aabbAB1 ._-\n\xc3\xa0\x85";
@@ -676,7 +692,7 @@ test_regex_words_all_differential(void **state)
     (void)state;
     size_t n_with_words = 0, n_checked = 0;
 
-    for (int iter = 0; iter < 20000; iter++) {
+    for (int iter = 0; iter < 26000; iter++) {
         char p[2][128], t[24];
         gen_pattern(p[0], sizeof(p[0]));
         if (rn(3) == 0)
