@@ -157,6 +157,16 @@ static const struct match_case match_cases[] = {
     { "", "[[:upper:]]{3}", 0, "an Err", 0 },
     { "-debug", "^disk", 1, "DISK full", 1 },
     { "-debug", "^disk", 1, "DISK debug", 0 },
+    /* -i folds a regex's ASCII only (PCRE2 without UTF mode), terms by
+     * simple Unicode folding: the rule query/README.md states */
+    { "", "CAFÉ", 1, "cafÉ", 1 },
+    { "", "CAFÉ", 1, "café", 0 },
+    { "", "(?:É|é)t(?:É|é)", 0, "ÉTé", 0 },
+    { "", "(?:É|é)t(?:É|é)", 1, "ÉTé", 1 },
+    { "", "(?i)привет", 0, "ПРИВЕТ", 0 },
+    { "", "(?i)error", 0, "ERROR", 1 },
+    { "CAFÉ", "^un", 1, "UN café", 1 },           /* the term folds É */
+    { "CAFÉ", "café", 1, "un CAFÉ", 0 },          /* the regex does not */
 };
 
 static void
