@@ -54,7 +54,8 @@ static const struct config_def config_defs[] = {
     { "data-dir", CONFIG_STR, NULL, 0, 0, CFG(data_dir),
       "store directory (required; created 0700 with missing parents)" },
     { "token-file", CONFIG_STR, NULL, 0, 0, CFG(token_file),
-      "enrolled shippers, HOST TOKEN per line (unset: no auth)" },
+      "enrolled shippers, HOST TOKEN per line (unset: no auth; re-read "
+      "on SIGHUP)" },
     { "log-level", CONFIG_LEVEL, "info", 0, 0, CFG(log_level),
       "error, warn, info or debug" },
     { "log-file", CONFIG_STR, NULL, 0, 0, CFG(log_file),
@@ -111,7 +112,8 @@ static const struct config_def config_defs[] = {
       "distinct hosts whose metrics are written to Redis; more are dropped" },
     /* who gets in (SECURITY.md) */
     { "http-token-file", CONFIG_STR, NULL, 0, 0, CFG(http_token_file),
-      "HTTP API bearer tokens, NAME ROLE TOKEN per line (unset: no auth)" },
+      "HTTP API bearer tokens, NAME ROLE TOKEN per line (unset: no auth; "
+      "re-read on SIGHUP)" },
     { "insecure", CONFIG_FLAG, "0", 0, 1, CFG(is_insecure),
       "allow a non-loopback --listen/--http without its token file" },
     { "http-host", CONFIG_LIST, NULL, 0, 0, CFG(http_host),
@@ -247,20 +249,19 @@ bad:
 /* ---- tokens ---- */
 
 static int
-config_load_host_keys(struct collector_config *c, char **errstr)
+config_load_host_keys(const char *path, struct hostkeys **out, char **errstr)
 {
     char *text, *err = NULL;
     size_t len;
 
-    if (secret_file_read(c->token_file, HOSTKEYS_MAX_FILE, &text, &len,
-                         &err) < 0) {
+    if (secret_file_read(path, HOSTKEYS_MAX_FILE, &text, &len, &err) < 0) {
         *errstr = xasprintf("--token-file %s", err);
         free(err);
         return -1;
     }
-    c->host_keys = hostkeys_parse(text, len, c->token_file, &err);
+    *out = hostkeys_parse(text, len, path, &err);
     secret_free(text, len);
-    if (c->host_keys == NULL) {
+    if (*out == NULL) {
         *errstr = xasprintf("--token-file %s", err);
         free(err);
         return -1;
@@ -269,24 +270,44 @@ config_load_host_keys(struct collector_config *c, char **errstr)
 }
 
 static int
-config_load_http_tokens(struct collector_config *c, char **errstr)
+config_load_http_tokens(const char *path, struct api_auth **out,
+                        char **errstr)
 {
     char *text, *err = NULL;
     size_t len;
 
-    if (secret_file_read(c->http_token_file, SECRET_MAX_FILE, &text, &len,
-                         &err) < 0) {
+    if (secret_file_read(path, SECRET_MAX_FILE, &text, &len, &err) < 0) {
         *errstr = xasprintf("--http-token-file %s", err);
         free(err);
         return -1;
     }
-    c->http_auth = api_auth_parse(text, len, c->http_token_file, &err);
+    *out = api_auth_parse(text, len, path, &err);
     secret_free(text, len);
-    if (c->http_auth == NULL) {
+    if (*out == NULL) {
         *errstr = xasprintf("--http-token-file %s", err);
         free(err);
         return -1;
     }
+    return 0;
+}
+
+int
+collector_config_reload_tokens(const struct collector_config *c,
+                               struct hostkeys **hk, struct api_auth **au,
+                               char **errstr)
+{
+    struct hostkeys *new_hk = NULL;
+    struct api_auth *new_au = NULL;
+
+    if ((c->token_file != NULL &&
+         config_load_host_keys(c->token_file, &new_hk, errstr) < 0) ||
+        (c->http_token_file != NULL &&
+         config_load_http_tokens(c->http_token_file, &new_au, errstr) < 0)) {
+        hostkeys_free(new_hk);
+        return -1;
+    }
+    *hk = new_hk;
+    *au = new_au;
     return 0;
 }
 
@@ -475,9 +496,12 @@ config_finish(struct collector_config *c, char **errstr)
         *errstr = xstrdup("--log-level: bad value");
         return -1;
     }
-    if (c->token_file != NULL && config_load_host_keys(c, errstr) < 0)
+    if (c->token_file != NULL &&
+        config_load_host_keys(c->token_file, &c->host_keys, errstr) < 0)
         return -1;
-    if (c->http_token_file != NULL && config_load_http_tokens(c, errstr) < 0)
+    if (c->http_token_file != NULL &&
+        config_load_http_tokens(c->http_token_file, &c->http_auth,
+                                errstr) < 0)
         return -1;
     return config_load_tls(c, errstr);
 }

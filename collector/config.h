@@ -76,6 +76,13 @@ enum config_result collector_config_parse(struct collector_config *c,
                                           int argc, char **argv,
                                           char **errstr);
 void collector_config_fini(struct collector_config *c);
+/* SIGHUP (SECURITY.md "Token rotation"): reads the configured token
+ * files again, both or neither. 0 with *hk and *au the new sets (NULL for
+ * a file not configured; the caller owns them), -1 with *errstr (caller
+ * frees) naming the bad file and line: c is never changed. */
+int  collector_config_reload_tokens(const struct collector_config *c,
+                                    struct hostkeys **hk,
+                                    struct api_auth **au, char **errstr);
 /* -1 with *errstr (caller frees) when --listen is not a loopback address
  * and no --token-file was given, or --http is not one and no
  * --http-token-file was, unless --insecure (SECURITY.md). */

@@ -49,6 +49,7 @@ struct collector {
     struct rmetrics        *rmetrics;   /* NULL without --redis */
     struct event           *sigterm_ev;
     struct event           *sigint_ev;
+    struct event           *sighup_ev;
     struct event           *retention_ev;
     struct store_stats      last_ss;    /* as of the last timer tick */
     char                   *losses_path; /* <data-dir>/losses */
@@ -137,6 +138,45 @@ main_signal_cb(evutil_socket_t sig, short what, void *arg)
         log_error("main", "final commit failed, batches not acknowledged "
                   "error=\"%s\"", store_errstr(c->store));
     event_base_loopexit(c->base, &drain);
+}
+
+/* SIGHUP: the token files again (SECURITY.md "Token rotation"). Both
+ * parse, or the old sets stay (logged, counted): a bad edit never locks
+ * everyone out. The old sets are freed once the new ones are in place;
+ * connections past HELLO hold a copy of their token. */
+static void
+main_reload_cb(evutil_socket_t sig, short what, void *arg)
+{
+    struct collector *c = arg;
+    struct hostkeys *hk = NULL;
+    struct api_auth *au = NULL;
+    char *err = NULL;
+
+    if (c->cfg.token_file == NULL && c->cfg.http_token_file == NULL) {
+        log_info("main", "SIGHUP: no token files to reload");
+        return;
+    }
+    if (collector_config_reload_tokens(&c->cfg, &hk, &au, &err) < 0) {
+        c->stats.token_reload_errors++;
+        log_warn("main", "SIGHUP: token files not reloaded, the old ones "
+                 "stay in force error=\"%s\"", err);
+        free(err);
+        return;
+    }
+    if (hk != NULL) {
+        ingest_set_host_keys(c->ingest, hk);
+        hostkeys_free(c->cfg.host_keys);
+        c->cfg.host_keys = hk;
+    }
+    if (au != NULL) {
+        api_set_auth(c->api, au);
+        api_auth_free(c->cfg.http_auth);
+        c->cfg.http_auth = au;
+    }
+    c->stats.token_reloads++;
+    log_info("main", "SIGHUP: token files reloaded shipper_hosts=%zu "
+             "http_tokens=%zu", hk ? hostkeys_count(hk) : 0,
+             au ? api_auth_count(au) : 0);
 }
 
 /* Logs what the store found wrong at open (torn tails cut, damaged blocks,
@@ -312,8 +352,10 @@ main_setup(struct collector *c)
     main_setup_retention(c);
     c->sigterm_ev = evsignal_new(c->base, SIGTERM, main_signal_cb, c);
     c->sigint_ev = evsignal_new(c->base, SIGINT, main_signal_cb, c);
+    c->sighup_ev = evsignal_new(c->base, SIGHUP, main_reload_cb, c);
     if (c->sigterm_ev == NULL || c->sigint_ev == NULL ||
-        event_add(c->sigterm_ev, NULL) < 0 || event_add(c->sigint_ev, NULL) < 0)
+        c->sighup_ev == NULL || event_add(c->sigterm_ev, NULL) < 0 ||
+        event_add(c->sigint_ev, NULL) < 0 || event_add(c->sighup_ev, NULL) < 0)
         fatalx("main", "cannot install signal handlers");
 }
 
@@ -343,6 +385,7 @@ main_teardown(struct collector *c)
     store_close(c->store);
     event_free(c->sigterm_ev);
     event_free(c->sigint_ev);
+    event_free(c->sighup_ev);
     event_base_free(c->base);
 }
 

@@ -53,7 +53,9 @@
     X(follow_clients_dropped) /* slow follow clients cut off */             \
     X(follow_records_dropped) /* not shown live: stage full */         \
     X(searches_refused)     /* 503: --max-searches in progress */           \
-    X(followers_refused)    /* 503: --max-followers streams open */
+    X(followers_refused)    /* 503: --max-followers streams open */   \
+    X(token_reloads)        /* SIGHUP: token files re-read */            \
+    X(token_reload_errors)  /* SIGHUP: a bad file, the old sets kept */
 
 struct collector_stats {
 #define COLLECTOR_STATS_DECLARE(name) uint64_t name;

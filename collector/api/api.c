@@ -13,6 +13,7 @@
  */
 #include "collector/api/api.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -421,6 +422,13 @@ api_tls_fail_cb(void *arg, int fd, const char *why)
 }
 
 /* ---- public API ---- */
+
+void
+api_set_auth(struct api *a, const struct api_auth *au)
+{
+    assert((a->auth == NULL) == (au == NULL));
+    a->auth = au;
+}
 
 struct api *
 api_new(struct event_base *base, const struct api_options *opt,

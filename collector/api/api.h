@@ -52,6 +52,10 @@ struct api_options {
 struct api *api_new(struct event_base *base, const struct api_options *opt,
                     char **errstr);
 int  api_port(const struct api *a);
+/* Replaces the bearer tokens (SIGHUP; borrowed, must outlive the api or
+ * the next call): every later request is checked against au. Not from
+ * NULL to a set or back. */
+void api_set_auth(struct api *a, const struct api_auth *au);
 /* Closes every HTTP connection (streams stop, searches running on the
  * query workers are cancelled and waited for, cursors are freed). */
 void api_free(struct api *a);

@@ -45,6 +45,7 @@
  */
 #include "collector/ingest/ingest.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -70,6 +71,7 @@
 #include "common/hmac.h"
 #include "common/labelset.h"
 #include "common/log.h"
+#include "common/secret.h"
 #include "common/timeutil.h"
 #include "common/tls.h"
 #include "common/wire_ev.h"
@@ -142,7 +144,8 @@ struct ingest_conn {
     struct hostcap_host *hc_host;       /* from WELCOME on */
     uint8_t              nonce_s[WIRE_NONCE_LEN];   /* the shipper's */
     uint8_t              nonce[WIRE_NONCE_LEN];     /* ours */
-    const char          *token;     /* the host's (borrowed), NULL: none */
+    char                *token;     /* the host's (a copy: the set may be
+                                       replaced on SIGHUP), NULL: none */
     size_t               token_len;
     struct wireauth      auth;      /* frame MACs, on from WELCOME */
     int64_t              connected_ns;
@@ -285,6 +288,9 @@ ingest_conn_free(struct ingest_conn *c)
     c->bev = NULL;
     wire_reader_fini(&c->rd);
     wireauth_clear(&c->auth);
+    if (c->token != NULL)
+        secret_free(c->token, c->token_len);
+    c->token = NULL;
     for (j = TAILQ_FIRST(&c->jobs); j != NULL; j = next) {
         next = TAILQ_NEXT(j, entry);
         if (j->is_done)
@@ -458,9 +464,14 @@ ingest_conn_hello(struct ingest_conn *c, const uint8_t *p, size_t len)
     size_t sl = sw.len < INGEST_MAX_SOFTWARE ? sw.len : INGEST_MAX_SOFTWARE;
     memcpy(c->software, sw.p, sl);
     c->software[sl] = '\0';
-    if (ing->host_keys != NULL)
-        c->token = hostkeys_get(ing->host_keys, host.p, host.len,
-                                &c->token_len);
+    const char *tok = ing->host_keys == NULL ? NULL
+                      : hostkeys_get(ing->host_keys, host.p, host.len,
+                                     &c->token_len);
+    if (tok != NULL) {
+        c->token = xmalloc(c->token_len + 1);
+        memcpy(c->token, tok, c->token_len);
+        c->token[c->token_len] = '\0';
+    }
     if (ingest_conn_challenge(c) < 0) {
         ingest_conn_close(c, WIRE_ERR_BUSY, "collector error");
         return -1;
@@ -1573,6 +1584,13 @@ ingest_set_metrics_hook(struct ingest *ing, ingest_metrics_fn fn, void *arg)
 {
     ing->metrics_fn = fn;
     ing->metrics_arg = arg;
+}
+
+void
+ingest_set_host_keys(struct ingest *ing, const struct hostkeys *hk)
+{
+    assert((ing->host_keys == NULL) == (hk == NULL));
+    ing->host_keys = hk;
 }
 
 void

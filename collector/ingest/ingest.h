@@ -69,6 +69,10 @@ struct ingest *ingest_new(struct event_base *base, struct store *store,
 int  ingest_port(const struct ingest *ing);
 void ingest_set_metrics_hook(struct ingest *ing, ingest_metrics_fn fn,
                              void *arg);
+/* Replaces the enrolled hosts (SIGHUP; borrowed, must outlive the ingest
+ * or the next call): new handshakes use hk, connections past HELLO keep
+ * the token they copied. Not from NULL to a set or back. */
+void ingest_set_host_keys(struct ingest *ing, const struct hostkeys *hk);
 void ingest_foreach_peer(struct ingest *ing, ingest_peer_fn fn, void *arg);
 /* Every known host (hostcap.h): connections, last contact, down time. */
 void ingest_foreach_host(struct ingest *ing, hostcap_host_fn fn, void *arg);

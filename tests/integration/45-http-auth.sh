@@ -10,6 +10,9 @@
 # read, or shorter than 32 bytes, stop the collector, the shipper and logq
 # with an error naming the file. A non-loopback --listen/--http without its
 # token file is refused unless --insecure, which warns at every start.
+# SIGHUP re-reads both token files: a rotated read token and a newly
+# enrolled shipper work at once, the old token is refused; a bad file keeps
+# the old sets (warned, counted).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -208,5 +211,37 @@ n=$(env LOGQ_TOKEN= "$BUILD/logq" containers --token-file "$IT_TMP/t-read" \
 assert_ge "$n" 1 "logq containers with --token-file"
 env LOGQ_TOKEN= "$BUILD/logq" --token-file "$IT_TMP/t-read" --server "$base" \
     count web >/dev/null || fail "logq --token-file before the command: count"
+
+log "SIGHUP: rotated token files apply without a restart; a bad one is kept out"
+make_token "$IT_TMP/t-new"
+TNEW=$(cat "$IT_TMP/t-new")
+(umask 077; printf 'grafana read %s\nops admin %s\n' "$TNEW" "$TADMIN" \
+    >"$IT_TMP/http-tokens.new")
+mv "$IT_TMP/http-tokens.new" "$IT_TMP/http-tokens"
+enroll "$IT_TMP/hosts" node2            # a host enrolled after the start
+IT_HTTP_TOKEN=$TADMIN
+reloads_are() {   # COUNTER N
+    [ "$(health_counter "$1")" = "$2" ]
+}
+kill -HUP "${IT_PIDS[collector]}"
+wait_until 10 "the token files reloaded" reloads_are token_reloads 1
+assert_eq 401 "$(status GET /api/v1/hosts -H "Authorization: Bearer $TREAD")" \
+    "the replaced read token after SIGHUP"
+assert_eq 200 "$(status GET /api/v1/hosts -H "Authorization: Bearer $TNEW")" \
+    "the new read token after SIGHUP"
+mkdir -p "$IT_TMP/node2.docker"
+start_shipper node2 "$IT_TMP/node2.docker" --token-file "$IT_TMP/hosts.d/node2"
+fake_container node2 web "$IT_TMP/node2.docker" --count 20 --rate 100
+wait_writers 30
+wait_all_found 30 "$IT_TMP/manifest-node2-web.jsonl"
+(umask 077; printf 'grafana read short\n' >"$IT_TMP/http-tokens")
+kill -HUP "${IT_PIDS[collector]}"
+wait_until 10 "the bad token file refused" reloads_are token_reload_errors 1
+grep -q 'token files not reloaded.*http-tokens' "$IT_TMP/collector.log" ||
+    fail "no warning naming the bad token file"
+assert_eq 200 "$(status GET /api/v1/hosts -H "Authorization: Bearer $TNEW")" \
+    "the new token still in force after a bad file"
+assert_eq 1 "$(health_counter token_reloads)" "token_reloads"
+IT_HTTP_TOKEN=
 
 it_pass
