@@ -425,6 +425,45 @@ test_follow_created_on_worker(void **state)
     assert_int_equal(query_regex_n_compiled_here(), before);
 }
 
+static int count_of(const char *hay, const char *needle);
+
+/* A follower with a selection over more sources than its cache holds
+ * (1024): the cache starts again and /health counts it. */
+static void
+test_follow_selcache_resets(void **state)
+{
+    struct fixture *f = *state;
+    char got[8192] = "";
+    int fd = raw_get(f, "/api/v1/follow?container=we%2A&limit=0");
+
+    for (int i = 0; i < 400 && f->api->n_followers < 1; i++)
+        run_loop(f, 5);
+    assert_int_equal(f->api->n_followers, 1);
+    run_loop(f, 50);                /* subscribed */
+    for (int h = 0; h < 1100; h++) {
+        char host[16];
+        snprintf(host, sizeof(host), "src%d", h);
+        struct logrec r = {
+            .time_ns = 1700000000000000000LL + 100, .host = host,
+            .container_id = "c1", .container = "web", .image = "img",
+            .offset = 1, .msg = "many sources", .msg_len = 12,
+        };
+        assert_int_equal(store_append(f->store, &r), 1);
+        assert_int_equal(follow_stage(f->follow, &r), 0);
+    }
+    assert_int_equal(store_commit(f->store), 0);
+    follow_publish(f->follow);
+    for (int i = 0; i < 400 && count_of(got, "many sources") < 10; i++) {
+        run_loop(f, 5);
+        read_some(fd, got, sizeof(got));
+    }
+    assert_int_equal(f->stats.follow_selcache_resets, 1);
+    expect(f, "/health", 200, "\"follow_selcache_resets\":1");
+    close(fd);
+    for (int i = 0; i < 400 && f->api->n_followers > 0; i++)
+        run_loop(f, 5);
+}
+
 /* The number of times needle occurs in hay. */
 static int
 count_of(const char *hay, const char *needle)
@@ -611,6 +650,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_client_gone_mid_creation, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_stop_mid_creation, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_follow_selcache_resets, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_follow_created_on_worker, setup,
                                         teardown),

@@ -236,9 +236,15 @@ api_follow_wants(struct api_follow *s, const struct logrec *r)
         return 0;
     if (p->stream >= 0 && r->stream != p->stream)
         return 0;
-    return s->selc == NULL ||
-           selcache_match(s->selc, r->host, r->container, r->image,
-                          r->labels);
+    if (s->selc == NULL)
+        return 1;
+    uint64_t n_resets = selcache_n_resets(s->selc);
+    int is_match = selcache_match(s->selc, r->host, r->container, r->image,
+                                  r->labels);
+    /* more sources than the cache holds: it started again (/health) */
+    s->api->stats->follow_selcache_resets += selcache_n_resets(s->selc) -
+                                             n_resets;
+    return is_match;
 }
 
 /* The live lines of all followers together would pass
