@@ -68,6 +68,7 @@
 #include "collector/ingest/losssave.h"
 #include "collector/ingest/poscheck.h"
 #include "collector/ingest/srccheck.h"
+#include "common/fnv.h"
 #include "common/hmac.h"
 #include "common/labelset.h"
 #include "common/log.h"
@@ -604,11 +605,7 @@ ingest_copy_sources(struct ingest_conn *c, const struct wire_batch *b)
 static uint64_t
 ingest_labels_hash(const struct wire_str *t)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-
-    for (size_t i = 0; i < t->len; i++)
-        h = (h ^ (uint8_t)t->p[i]) * 0x100000001b3ull;
-    return h;
+    return fnv1a64(t->p, t->len);
 }
 
 /* A changed label set refused at the store's cap (counted there, in

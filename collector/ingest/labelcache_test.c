@@ -17,17 +17,14 @@
 #include <cmocka.h>
 
 #include "collector/ingest/labelcache.h"
+#include "common/fnv.h"
 #include "common/labelset.h"
 #include "common/xmalloc.h"
 
 static uint64_t
 fnv(const char *s, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint8_t)s[i]) * 0x100000001b3ull;
-    return h;
+    return fnv1a64(s, n);
 }
 
 /* The entry must be what labelset_parse says of text. */

@@ -33,6 +33,7 @@
 #include <hiredis/hiredis.h>
 
 #include "collector/metrics/redis_metrics_internal.h"
+#include "common/fnv.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 
@@ -403,13 +404,7 @@ rm_addr_parse(struct rmetrics *rm, const char *addr)
 static uint64_t
 rm_hash(const char *s, size_t len)
 {
-    uint64_t h = 1469598103934665603ULL;
-
-    for (size_t i = 0; i < len; i++) {
-        h ^= (uint8_t)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
+    return fnv1a64(s, len);
 }
 
 static void

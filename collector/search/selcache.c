@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fnv.h"
 #include "common/xmalloc.h"
 
 struct selcache_entry {
@@ -64,13 +65,8 @@ selcache_free(struct selcache *c)
 static uint64_t
 selcache_hash(uint64_t h, const char *s, size_t *len)
 {
-    size_t i = 0;
-
-    do
-        h = (h ^ (uint8_t)s[i]) * 0x100000001b3ULL;
-    while (s[i++] != '\0');
-    *len = i;
-    return h;
+    *len = strlen(s) + 1;
+    return fnv1a64_more(h, s, *len);
 }
 
 int
@@ -80,13 +76,13 @@ selcache_match(struct selcache *c, const char *host, const char *container,
     const char *v[3] = { host ? host : "", container ? container : "",
                          image ? image : "" };
     size_t len[3];
-    uint64_t h = 0xcbf29ce484222325ULL;
+    uint64_t h = FNV1A64_OFFSET;
 
     for (int k = 0; k < 3; k++)
         h = selcache_hash(h, v[k], &len[k]);
     uintptr_t lp = (uintptr_t)labels;
     for (int k = 0; k < 8; k++, lp >>= 8)
-        h = (h ^ (uint8_t)lp) * 0x100000001b3ULL;
+        h = fnv1a64_byte(h, (uint8_t)lp);
     size_t key_len = len[0] + len[1] + len[2];
     size_t i = h & (c->tab_size - 1);
     for (; c->tab[i].key != NULL; i = (i + 1) & (c->tab_size - 1)) {
