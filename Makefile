@@ -177,13 +177,16 @@ unit: deps
 # frame's decode on ingest's decoding thread (its corpus part runs under
 # ASan in run-unit.sh; here LOGQ_CORPUS defaults to none), a search's
 # creation on a worker while its client leaves (api_create_test), the
-# sealing thread's indexing thread (indexer_test). Part of
+# sealing thread's indexing thread (indexer_test), metric downsampling
+# on a worker while its client leaves (api_metrics_pool_test), the
+# lost-data writer thread (losssave_test). Part of
 # `make test` (about 10 s of build and 10 s of run on a quiet machine).
 # setarch -R: without address randomization, as gcc 12's TSan cannot map
 # its shadow memory under the larger mmap randomization of newer kernels.
 TSAN_TESTS := $(patsubst %,build/tsan/tests/collector/%,search/pool_test \
               search/feed_test store/store_mt_test ingest/ingest_dec_test \
-              api/api_create_test store/indexer_test)
+              api/api_create_test store/indexer_test \
+              api/api_metrics_pool_test ingest/losssave_test)
 tsan-unit:
 	$(MAKE) -j$(TEST_JOBS) MODE=tsan $(TSAN_TESTS)
 	@for t in $(TSAN_TESTS); do \
