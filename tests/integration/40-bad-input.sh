@@ -144,5 +144,13 @@ assert_eq 0 "$(grep -c . "$IT_TMP/intruder.jsonl" || true)" \
 assert_ge "$(health_counter auth_failures)" "$((auth + 1))" \
     "auth_failures after the intruder shipper"
 health_ok || fail "collector unhealthy at the end"
+# A loss reported just before a SIGTERM is saved at exit (ingest_free hands
+# the last table to the saver's thread and waits), not dropped with the
+# save timer's second: stopped right after the last ACK.
+python3 "$IT_DIR/badclient.py" losses "$CTCP" "$IT_TMP/hosts" 42 >/dev/null ||
+    fail "METRICS frames reporting losses not ACKed"
+stop collector || fail "collector did not stop on SIGTERM"
+grep -q '^s lossy 0*1055 0 0 0 0 42000 0 0 lossy-web$' "$losses" ||
+    fail "lost-data figures of the last second not saved at exit: $(cat "$losses" 2>&1)"
 
 it_pass
