@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * resume: see resume.h. The kept hashes are an open-addressing set of
- * 64-bit values (load <= 1/2, grown by doubling up to RESUME_MAX_KEPT
- * entries: 16 MiB of table at most), so a catch-up of a million lines
- * costs one probe each. A hash of 0 is stored as 1.
+ * resume: see resume.h. The kept hashes are an open-addressing table of
+ * (hash, printed, met) entries (load <= 1/2, grown by doubling up to
+ * RESUME_MAX_KEPT entries: 32 MiB of table at most), so a catch-up of a
+ * million lines costs one probe each. A hash of 0 is stored as 1.
  */
 #include "query/resume.h"
 
@@ -26,10 +26,13 @@ resume_fini(struct resume *r)
     memset(r, 0, sizeof(*r));
 }
 
+/* A new stream's history meets the printed lines again from none. */
 void
 resume_connect(struct resume *r)
 {
     r->is_live = 0;
+    for (size_t i = 0; i < r->tab_size; i++)
+        r->tab[i].n_seen = 0;
 }
 
 /* Live, this runs once a batch: a table grown by a catch-up is freed
@@ -105,47 +108,59 @@ resume_slot(const struct resume *r, uint64_t h)
 {
     size_t i = (size_t)(h ^ (h >> 29)) & (r->tab_size - 1);
 
-    while (r->tab[i] != 0 && r->tab[i] != h)
+    while (r->tab[i].hash != 0 && r->tab[i].hash != h)
         i = (i + 1) & (r->tab_size - 1);
     return i;
 }
 
 int
-resume_is_repeat(const struct resume *r, uint64_t hash)
+resume_is_repeat(struct resume *r, uint64_t hash)
 {
     if (r->is_live || r->n_kept == 0)
         return 0;
     hash = hash != 0 ? hash : 1;
-    return r->tab[resume_slot(r, hash)] == hash;
+    struct resume_kept *e = &r->tab[resume_slot(r, hash)];
+    if (e->hash != hash || e->n_seen >= e->n_printed)
+        return 0;
+    e->n_seen++;
+    return 1;
 }
 
 static void
 resume_grow(struct resume *r)
 {
     size_t old_size = r->tab_size;
-    uint64_t *old = r->tab;
+    struct resume_kept *old = r->tab;
 
     r->tab_size = old_size ? old_size * 2 : 1024;
     r->tab = xcalloc(r->tab_size, sizeof(*r->tab));
     for (size_t i = 0; i < old_size; i++)
-        if (old[i] != 0)
-            r->tab[resume_slot(r, old[i])] = old[i];
+        if (old[i].hash != 0)
+            r->tab[resume_slot(r, old[i].hash)] = old[i];
     free(old);
 }
 
 static void
 resume_keep(struct resume *r, uint64_t hash)
 {
-    if (r->n_kept >= RESUME_MAX_KEPT) {
-        r->n_unkept++;
-        return;
-    }
-    if (2 * (r->n_kept + 1) > r->tab_size)
-        resume_grow(r);
-    size_t i = resume_slot(r, hash);
-    if (r->tab[i] == 0) {
-        r->tab[i] = hash;
+    struct resume_kept *e = r->tab_size > 0 ? &r->tab[resume_slot(r, hash)]
+                                            : NULL;
+
+    if (e == NULL || e->hash == 0) {
+        if (r->n_kept >= RESUME_MAX_KEPT) {
+            r->n_unkept++;
+            return;
+        }
+        if (2 * (r->n_kept + 1) > r->tab_size) {
+            resume_grow(r);
+            e = &r->tab[resume_slot(r, hash)];
+        }
+        e->hash = hash;
         r->n_kept++;
+    }
+    if (e->n_printed < UINT32_MAX) {
+        e->n_printed++;
+        e->n_seen += !r->is_live;   /* this history is past it too */
     }
 }
 

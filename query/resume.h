@@ -10,9 +10,11 @@
  * collector received since, whatever its event time (a late backlog
  * too), then the live ones. The lines that request can send again are
  * those printed since the point was last set (before a resume line, or
- * live with received == point): their hashes are kept, at most
- * RESUME_MAX_KEPT (past that a line may print twice: n_unkept counts
- * them). Pure; no I/O.
+ * live with received == point): their hashes are kept with how many lines
+ * of each were printed (a line written twice in one batch, same time and
+ * text, is two lines: the history skips as many as were printed, no
+ * more), at most RESUME_MAX_KEPT hashes (past that a line may print
+ * twice: n_unkept counts them). Pure; no I/O.
  */
 #ifndef QUERY_RESUME_H
 #define QUERY_RESUME_H
@@ -24,11 +26,17 @@
 
 #define RESUME_MAX_KEPT (1u << 20)
 
+struct resume_kept {
+    uint64_t hash;
+    uint32_t n_printed;     /* lines with this hash printed */
+    uint32_t n_seen;        /* of them, met again in this stream's history */
+};
+
 struct resume {
     int64_t   point;        /* valid if has_point */
     int       has_point;
     int       is_live;      /* this stream's resume line was read */
-    uint64_t *tab;          /* open addressing; 0: empty slot */
+    struct resume_kept *tab;    /* open addressing; hash 0: empty */
     size_t    tab_size;     /* a power of two, or 0 */
     size_t    n_kept;
     uint64_t  n_unkept;     /* lines not kept: over RESUME_MAX_KEPT */
@@ -45,10 +53,12 @@ int      resume_line(struct resume *r, const char *line, size_t len);
 /* Identity of a record: FNV-1a over its times, stream, host, container,
  * container id and message (fields delimited). */
 uint64_t resume_record_hash(const struct logrec *rec);
-/* 1 if a line of this stream's history was printed already (same hash
- * kept); live lines are never repeats. */
-int      resume_is_repeat(const struct resume *r, uint64_t hash);
-/* Records that a line with this receive time and hash was printed. */
+/* 1 if a line of this stream's history was printed already: fewer lines
+ * with its hash were met in this history than were printed (each call
+ * counts one met); live lines are never repeats. */
+int      resume_is_repeat(struct resume *r, uint64_t hash);
+/* Records that a line with this receive time and hash was printed (a
+ * history line: met too). */
 void     resume_printed(struct resume *r, int64_t recv_ns, uint64_t hash);
 
 #endif

@@ -63,20 +63,29 @@ test_resume_kept(void **state)
     resume_init(&r);
     resume_connect(&r);
     resume_printed(&r, 5, 111);         /* history of the first request */
-    assert_true(resume_is_repeat(&r, 111));
+    assert_false(resume_is_repeat(&r, 111));    /* the same line again */
+    resume_printed(&r, 5, 111);
     assert_false(resume_is_repeat(&r, 112));
+    resume_connect(&r);                 /* dropped inside the history */
+    assert_true(resume_is_repeat(&r, 111));
+    assert_true(resume_is_repeat(&r, 111));
+    assert_false(resume_is_repeat(&r, 111));    /* a third: not printed */
     resume_line_str(&r, 100, 1);        /* live: history forgotten */
     assert_false(resume_is_repeat(&r, 111));
     resume_printed(&r, 100, 7);
     resume_printed(&r, 100, 0);         /* 0 is a hash like any other */
     resume_printed(&r, 101, 8);         /* a newer batch */
+    resume_printed(&r, 101, 8);         /* written twice */
     assert_true(r.point == 101 && r.n_kept == 1);
     assert_false(resume_is_repeat(&r, 8));   /* live: never a repeat */
     resume_connect(&r);                 /* a reconnect's catch-up */
     assert_true(resume_is_repeat(&r, 8));
+    assert_true(resume_is_repeat(&r, 8));
+    assert_false(resume_is_repeat(&r, 8));
     assert_false(resume_is_repeat(&r, 7));
     for (uint64_t h = 1000; h < 1000 + 5000; h++)
         resume_printed(&r, 50, h);      /* a catch-up grows the table */
+    resume_connect(&r);
     for (uint64_t h = 1000; h < 1000 + 5000; h++)
         assert_true(resume_is_repeat(&r, h));
     assert_true(r.n_kept == 5001);
@@ -156,7 +165,10 @@ m_cmp(const void *pa, const void *pb)
 
     if (a->time_ns != b->time_ns)
         return a->time_ns < b->time_ns ? -1 : 1;
-    return strcmp(a->msg, b->msg);
+    int c = strcmp(a->msg, b->msg);
+    if (c != 0)
+        return c;
+    return a < b ? -1 : a > b;      /* store order: arrival */
 }
 
 /* The collector accepts a /follow: the history is every committed record
@@ -205,7 +217,9 @@ m_send_history(struct model *m, size_t k)
     return m->is_live ? 0 : 1;
 }
 
-/* One batch: 1 to 6 records, event times now-ish or hours old. */
+/* One batch: 1 to 6 records, event times now-ish or hours old; a quarter
+ * of them the same line again (same time and message: a program that
+ * wrote it twice within the clock's resolution), which must print twice. */
 static void
 m_commit(struct model *m, int64_t now)
 {
@@ -213,11 +227,15 @@ m_commit(struct model *m, int64_t now)
 
     for (size_t k = 0; k < n && m->n < M_MAX_RECS; k++) {
         struct m_rec *x = &m->v[m->n];
-        x->time_ns = rn(3) == 0 ? now - 3600 - (int64_t)rn(7200)
-                                : now - (int64_t)rn(5);
+        if (k > 0 && rn(4) == 0) {
+            *x = x[-1];
+        } else {
+            x->time_ns = rn(3) == 0 ? now - 3600 - (int64_t)rn(7200)
+                                    : now - (int64_t)rn(5);
+            snprintf(x->msg, sizeof(x->msg), "r%zu", m->n);
+        }
         x->recv_ns = m->next_recv;
         x->n_printed = 0;
-        snprintf(x->msg, sizeof(x->msg), "r%zu", m->n);
         m->n++;
     }
     m->next_recv += 1 + rn(3);
