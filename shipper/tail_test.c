@@ -688,6 +688,74 @@ test_tail_resume_same_file_fingerprint(void **state)
     assert_int_equal(f->ctr.gaps, 0);
 }
 
+/* A saved fingerprint that holds no whole line (a first message longer
+ * than TAIL_FP_LEN: its 4096 bytes are '{"log":"' and the message's
+ * start) does not find the saved file on another inode: a new file
+ * starting with the same long message is not the saved one. Taken for
+ * it, the new file was read from the saved position: its lines skipped,
+ * silently. Gone instead: read from its start, a gap counted. */
+static void
+test_tail_resume_fingerprint_needs_whole_line(void **state)
+{
+    struct fixture *f = *state;
+    char *msg = xmalloc(TAIL_FP_LEN + 2);
+
+    memset(msg, 'x', TAIL_FP_LEN);
+    memcpy(msg + TAIL_FP_LEN, "a", 2);
+    append_line(f, "stdout", msg, 0);
+    append_line(f, "stdout", "a2", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, NULL), 0);
+    drain(f);
+    assert_int_equal(f->n, 2);
+    struct tail_pos saved = f->recs[1].resume;
+    assert_int_equal(saved.fp_len, TAIL_FP_LEN);
+    /* deleted, its inode kept busy (not given to the new file) */
+    char *keep = xasprintf("%s/keep", f->dir);
+    assert_int_equal(link(f->live, keep), 0);
+    assert_int_equal(unlink(f->live), 0);
+    msg[TAIL_FP_LEN] = 'b';
+    append_line(f, "stdout", msg, 0);
+    append_line(f, "stdout", "b2", 0);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, &saved), 0);
+    drain(f);
+    assert_int_equal(f->n, 4);
+    assert_string_equal(f->recs[2].msg, msg);
+    assert_string_equal(f->recs[3].msg, "b2");
+    assert_int_equal(f->ctr.gaps, 1);
+    check_offsets_increase(f);
+    free(keep);
+    free(msg);
+}
+
+/* The saved file gone and the live file removed by hand (only .1 left):
+ * listings without the live file are taken for mid-rotation, but not
+ * for ever: after a few restarts the tailer reads .1 (a gap counted).
+ * Waiting for a live file that never comes left .1 unread. */
+static void
+test_tail_resume_live_file_removed(void **state)
+{
+    struct fixture *f = *state;
+    int steps = 0;
+
+    start_read_a1(f);
+    struct tail_pos saved = f->recs[0].resume;
+    assert_int_equal(unlink(f->live), 0);
+    char *line = xasprintf("{\"log\":\"b1\\n\",\"stream\":\"stdout\","
+                           "\"time\":\"2026-01-02T03:04:05Z\"}\n");
+    append_raw(f, ".1", line, strlen(line));
+    free(line);
+    new_tailer(f);
+    assert_int_equal(tail_start(f->t, &saved), -1);
+    while (f->n < 2 && steps++ < 32)
+        (void)tail_step(f->t, collect, f);
+    assert_int_equal(f->n, 2);
+    assert_string_equal(f->recs[1].msg, "b1");
+    assert_int_equal(f->ctr.gaps, 1);
+    check_offsets_increase(f);
+}
+
 static void
 test_tail_resume_inside_partial(void **state)
 {
@@ -1072,6 +1140,9 @@ test_tail_loss_found_max_file_unknown(void **state)
     write_hostconfig(f, "x");
     found_after_rotations(f, 1);
     expect_loss(f, 0, 0, 0, 0, 0);
+    write_hostconfig(f, "1");
+    found_after_rotations(f, 1);
+    expect_loss(f, 0, 0, 0, 0, 0);
 }
 
 /* A container closed before its file was read to the end (the cap on
@@ -1398,6 +1469,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_tail_resume_same_file_fingerprint,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_tail_resume_file_gone_counts_gap,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_tail_resume_fingerprint_needs_whole_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tail_resume_live_file_removed,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_tail_resume_inside_partial,
                                         setup, teardown),
