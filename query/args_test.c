@@ -774,6 +774,28 @@ test_args_flag_of_other_command(void **state)
                      ARGS_END);
 }
 
+/* logq stats takes --local and --utc (its times), not the --host of the
+ * commands that share them: stats has no per-host view, so --host would
+ * be accepted and do nothing (and its --help and man page offered it). */
+static void
+test_args_stats_flags(void **state)
+{
+    char *argv[] = { "logq", "--local", "--utc", "--host", "h", NULL };
+    struct args_iter it;
+    char err[256];
+
+    (void)state;
+    args_iter_init(&it, 5, argv, 1);
+    assert_int_equal(args_next(&it, FLAGS_STATS, err, sizeof(err)),
+                     FLAGS_O_LOCAL);
+    assert_int_equal(args_next(&it, FLAGS_STATS, err, sizeof(err)),
+                     FLAGS_O_UTC);
+    assert_int_equal(args_next(&it, FLAGS_STATS, err, sizeof(err)),
+                     ARGS_ERROR);
+    assert_string_equal(err, "option '--host' does not apply to this "
+                        "command (see its --help)");
+}
+
 int
 main(void)
 {
@@ -797,6 +819,7 @@ main(void)
         cmocka_unit_test(test_args_output),
         cmocka_unit_test(test_args_since_default),
         cmocka_unit_test(test_args_flag_of_other_command),
+        cmocka_unit_test(test_args_stats_flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,8 +17,8 @@
 #define CO  FLAGS_CONTAINERS
 #define MET FLAGS_METRICS
 #define FILTER (S | CNT | HIS)          /* search, count, histogram */
-#define LISTS  (FILTER | HO | CO | FLAGS_STATS)  /* commands that print
-                                                   times */
+#define LISTS  (FILTER | HO | CO)       /* listings by host, with times */
+#define TIMES  (LISTS | FLAGS_STATS)    /* commands that print times */
 #define ALL    FLAGS_ALL
 #define PRE    FLAGS_BEFORE_CMD
 
@@ -109,9 +109,9 @@ const struct flags_def flags_defs[] = {
     { "json", 0, 0, FLAGS_O_JSON, ALL | PRE, NULL,
       "JSON output (a search: one object per line: time host container "
       "container_id image stream message)" },
-    { "local", 0, 0, FLAGS_O_LOCAL, LISTS | PRE, NULL,
+    { "local", 0, 0, FLAGS_O_LOCAL, TIMES | PRE, NULL,
       "times in the local zone (default on a terminal with $TZ)" },
-    { "utc", 0, 0, FLAGS_O_UTC, LISTS | PRE, NULL,
+    { "utc", 0, 0, FLAGS_O_UTC, TIMES | PRE, NULL,
       "times in UTC (--json: always UTC)" },
     { "color", 0, 1, FLAGS_O_COLOR, ALL | PRE, "auto|always|never",
       "auto: on a terminal without $NO_COLOR (the default); highlights "

@@ -89,8 +89,9 @@ const struct cmd_entry usage_cmds[] = {
       "store size per segment: raw/stored/index bytes, lines, time range",
       "The collector's store: one row per segment (state, raw bytes, bytes "
       "on disk, index bytes, RATIO = (stored + index) / raw, lines, "
-      "blocks, first and last record time in UTC), a WAL row for records "
-      "not sealed into a segment yet, and a TOTAL row. Sizes in binary "
+      "blocks, first and last record time: UTC, or local with --local), "
+      "a WAL row for records not sealed into a segment yet, and a TOTAL "
+      "row. Sizes in binary "
       "units (12.3 MiB). --json prints the collector's reply.\n"
       "Exit status: 0, or 2 on error.",
       cmd_stats_exec },
