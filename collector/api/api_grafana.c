@@ -353,6 +353,12 @@ gquery_series_cb(int err, const char *errstr, const struct rm_series *s,
 
     if (api_grafana_redis_back(c, err, errstr))
         return;
+    /* a client gone while Redis answered (evhttp does not read meanwhile):
+     * no slot, no job; gcall_close_cb marks c gone and may free it */
+    if (c->evcon != NULL && api_peer_gone(c->evcon)) {
+        evhttp_connection_free(c->evcon);
+        return;
+    }
     if (api_search_admit(c->api) < 0) {
         api_retry_after(c->req);
         api_grafana_fail(c, HTTP_SERVUNAVAIL, "too many searches in "

@@ -293,6 +293,11 @@ am_series_cb(int err, const char *errstr, const struct rm_series *s,
 {
     struct am_call *c = arg;
 
+    /* evhttp does not read while a request is in progress, so a client
+     * gone meanwhile (Redis slow or reconnecting) is seen by a peek: no
+     * search slot, no job for it (am_close_cb marks c gone) */
+    if (!err && !c->is_gone && c->evcon != NULL && api_peer_gone(c->evcon))
+        evhttp_connection_free(c->evcon);
     if (err || c->is_gone) {
         am_call_set_err(c, errstr);
         am_call_reply(c, NULL);

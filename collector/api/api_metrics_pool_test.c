@@ -9,7 +9,9 @@
  * thread downsamples no point (the thread-local
  * downsample_n_points_here); a metric query over --max-searches gets 503
  * with Retry-After; a client that leaves while its downsampling waits
- * behind a busy worker is cleaned up (the search slot comes back).
+ * behind a busy worker is cleaned up (the search slot comes back); one
+ * that leaves before Redis answers gets no slot and no job (the worker
+ * downsamples nothing for it).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -353,11 +355,13 @@ test_downsampled_on_worker(void **state)
     assert_int_equal(downsample_n_points_here(), before + 2);
 }
 
-/* A job that holds the only worker until released. */
+/* A job that holds the only worker until released; n_points: what the
+ * worker had downsampled when it started (its thread's count). */
 struct blocker {
     struct pool_job job;
     int             is_release;     /* atomic */
     int             is_running;     /* atomic */
+    uint64_t        n_points;       /* set before is_running */
 };
 
 static void
@@ -365,6 +369,7 @@ blocker_run(struct pool_job *j)
 {
     struct blocker *b = j->arg;
 
+    b->n_points = downsample_n_points_here();
     __atomic_store_n(&b->is_running, 1, __ATOMIC_SEQ_CST);
     for (int i = 0; i < 10000 && !pool_is_cancelled(j) &&
                     !__atomic_load_n(&b->is_release, __ATOMIC_SEQ_CST); i++)
@@ -447,8 +452,9 @@ blocker_start(struct fixture *f, struct blocker *b)
 }
 
 /* A client leaves while its downsampling waits behind a busy worker: the
- * job is dropped, the slot comes back (ASan would see a use after free or
- * a leak). A Grafana body's parse waits behind blocker a; blocker b is
+ * slot comes back (ASan would see a use after free or a leak). The job
+ * still runs: evhttp does not read while a request is in progress, so
+ * nothing tells the loop before the reply is written and fails. A Grafana body's parse waits behind blocker a; blocker b is
  * queued behind it, so the downsampling waits behind b. */
 static void
 test_client_leaves(void **state)
@@ -489,6 +495,68 @@ test_client_leaves(void **state)
                NULL, 200, "\"max\":50.0");
 }
 
+/* The worker's downsampled points so far: a job queued now runs after
+ * every job queued before it (one worker). */
+static uint64_t
+worker_points(struct fixture *f)
+{
+    struct blocker p = { .job = { .run = blocker_run, .done = blocker_done,
+                                  .arg = &p },
+                         .is_release = 1 };
+
+    assert_int_equal(pool_submit(f->api->pool, &p.job), 0);
+    for (int i = 0; i < 400 &&
+                    !__atomic_load_n(&p.is_running, __ATOMIC_SEQ_CST); i++)
+        run_loop(f, 5);
+    assert_true(__atomic_load_n(&p.is_running, __ATOMIC_SEQ_CST));
+    run_loop(f, 5);                         /* its done callback */
+    return p.n_points;
+}
+
+/* A client that leaves while Redis has not answered yet (stopped with
+ * SIGSTOP: a slow or reconnecting Redis) gets no search slot and no job:
+ * when the reply comes, a peek at its socket sees it gone (evhttp does
+ * not read while a request is in progress, so its close callback never
+ * came), and the worker downsamples nothing. Both routes. */
+static void
+test_client_leaves_during_redis(void **state)
+{
+    struct fixture *f = *state;
+    char *body = grafana_body(f);
+    const char *path = "/api/v1/metrics/query?name=host.cpu.user_pct"
+                       "&since=1h";
+    uint64_t p0 = worker_points(f);
+
+    expect_req(f, path, NULL, 200, "\"max\":50.0");
+    uint64_t one = worker_points(f) - p0;   /* what a query downsamples */
+    assert_true(one > 0);
+    for (int k = 0; k < 2; k++) {
+        uint64_t before = worker_points(f);
+        uint64_t refused = f->stats.searches_refused;
+        uint64_t reqs = f->stats.http_requests;
+        assert_int_equal(kill(f->redis, SIGSTOP), 0);
+        int fd = k == 0 ? raw_req(f, path, NULL)
+                        : raw_req(f, "/grafana/query", body);
+        /* dispatched (a Grafana body parsed first): Redis is asked */
+        for (int i = 0; i < 400 && (f->stats.http_requests == reqs ||
+                                    f->api->n_parsing > 0); i++)
+            run_loop(f, 5);
+        assert_int_equal(f->stats.http_requests, reqs + 1);
+        assert_int_equal(f->api->n_parsing, 0);
+        close(fd);
+        run_loop(f, 50);
+        assert_int_equal(kill(f->redis, SIGCONT), 0);
+        /* Redis answers in order: this query's reply comes after the
+         * one of the client gone, and its job is queued after any job
+         * that one got */
+        expect_req(f, path, NULL, 200, "\"max\":50.0");
+        assert_int_equal(f->api->n_searches, 0);
+        assert_int_equal(worker_points(f) - before, one);
+        assert_int_equal(f->stats.searches_refused, refused);
+    }
+    free(body);
+}
+
 int
 main(void)
 {
@@ -497,6 +565,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_over_search_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_leaves, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_leaves_during_redis,
+                                        setup, teardown),
     };
 
     signal(SIGPIPE, SIG_IGN);
