@@ -27,7 +27,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -51,6 +50,7 @@
 #include "common/timeutil.h"
 #include "common/wire.h"
 #include "common/xmalloc.h"
+#include "tests/support/redisserver.h"
 
 struct fixture {
     char                  *dir;
@@ -74,56 +74,11 @@ struct reply {
 
 /* ---- redis-server ---- */
 
-static int
-free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET };
-    socklen_t len = sizeof(a);
-
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_true(s >= 0);
-    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
-    close(s);
-    return ntohs(a.sin_port);
-}
-
 static void
 sleep_ms(int ms)
 {
     struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
     nanosleep(&ts, NULL);
-}
-
-static void
-redis_start(struct fixture *f)
-{
-    char port[16];
-
-    snprintf(port, sizeof(port), "%d", f->port);
-    f->redis = fork();
-    assert_true(f->redis >= 0);
-    if (f->redis == 0) {
-        /* a failed test skips teardown: redis-server goes with us */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || chdir(f->dir) < 0)
-            _exit(127);
-        int fd = open("/dev/null", O_WRONLY);
-        dup2(fd, 1);
-        execlp("redis-server", "redis-server", "--port", port, "--bind",
-               "127.0.0.1", "--save", "", "--appendonly", "no",
-               "--daemonize", "no", (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 200; i++) {          /* up to 10 s */
-        redisContext *c = redisConnect("127.0.0.1", f->port);
-        int is_up = c != NULL && c->err == 0;
-        redisFree(c);
-        if (is_up)
-            return;
-        sleep_ms(50);
-    }
-    fail_msg("redis-server did not start on port %d", f->port);
 }
 
 /* ---- loop helpers ---- */
@@ -182,8 +137,8 @@ setup(void **state)
 
     assert_non_null(mkdtemp(tmpl));
     f->dir = xstrdup(tmpl);
-    f->port = free_port();
-    redis_start(f);
+    f->port = redisserver_free_port();
+    f->redis = redisserver_start(f->dir, f->port, NULL);
     f->store = store_open(f->dir, &(struct store_options){ 0 }, &err);
     assert_non_null(f->store);
     f->base = event_base_new();
@@ -223,8 +178,7 @@ teardown(void **state)
     follow_free(f->follow);
     event_base_free(f->base);
     store_close(f->store);
-    kill(f->redis, SIGKILL);
-    waitpid(f->redis, NULL, 0);
+    redisserver_stop(f->redis);
     assert_int_equal(system(cmd), 0);
     free(cmd);
     free(f->dir);

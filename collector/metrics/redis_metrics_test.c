@@ -33,6 +33,7 @@
 #include "common/buf.h"
 #include "common/wire.h"
 #include "common/xmalloc.h"
+#include "tests/support/redisserver.h"
 
 #define T0 1700000000000LL          /* fake "now", ms */
 
@@ -55,21 +56,6 @@ struct fx {
 
 /* ---- redis-server ---- */
 
-static int
-free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET };
-    socklen_t len = sizeof(a);
-
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_true(s >= 0);
-    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
-    close(s);
-    return ntohs(a.sin_port);
-}
-
 static void
 sleep_ms(int ms)
 {
@@ -80,31 +66,7 @@ sleep_ms(int ms)
 static void
 redis_start(struct fx *f)
 {
-    char port[16];
-
-    snprintf(port, sizeof(port), "%d", f->port);
-    f->redis = fork();
-    assert_true(f->redis >= 0);
-    if (f->redis == 0) {
-        if (chdir(f->dir) < 0)
-            _exit(127);
-        int fd = open("/dev/null", O_WRONLY);
-        dup2(fd, 1);
-        execlp("redis-server", "redis-server", "--port", port, "--bind",
-               "127.0.0.1", "--save", "", "--appendonly", "no",
-               "--daemonize", "no", (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 200; i++) {          /* up to 10 s */
-        redisContext *c = redisConnect("127.0.0.1", f->port);
-        if (c != NULL && c->err == 0) {
-            f->sync = c;
-            return;
-        }
-        redisFree(c);
-        sleep_ms(50);
-    }
-    fail_msg("redis-server did not start on port %d", f->port);
+    f->redis = redisserver_start(f->dir, f->port, &f->sync);
 }
 
 static void
@@ -113,10 +75,7 @@ redis_kill(struct fx *f)
     if (f->sync != NULL)
         redisFree(f->sync);
     f->sync = NULL;
-    if (f->redis > 0) {
-        kill(f->redis, SIGKILL);
-        waitpid(f->redis, NULL, 0);
-    }
+    redisserver_stop(f->redis);
     f->redis = 0;
 }
 
@@ -376,7 +335,7 @@ setup(void **state)
 
     snprintf(f->dir, sizeof(f->dir), "/tmp/rmetrics_test.XXXXXX");
     assert_non_null(mkdtemp(f->dir));
-    f->port = free_port();
+    f->port = redisserver_free_port();
     f->base = event_base_new();
     fake_now = T0;
     open_max_hosts = 0;
