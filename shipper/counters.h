@@ -27,7 +27,7 @@ struct shipper_counters {
     uint64_t rescan_misses;       /* rescan looks that read bytes no inotify
                                      event announced (docker.c) */
     uint64_t files_held;          /* gauge: newer log files held open ahead
-                                     (tail.c, at most 256 in all) */
+                                     (tail_ahead.c, at most 256 in all) */
     uint64_t reconnects;          /* connection attempts after the first */
     uint64_t collector_auth_failures; /* collector failed to prove itself */
     uint64_t frames_bad_mac;      /* frames from the collector refused */

@@ -13,7 +13,7 @@
  *
  * Decisions a caller may notice:
  * - one final "\n" of the text is removed, and a "\r" right before it too
- *   (CRLF-writing apps); a lone trailing "\r" stays (tail.c removes it
+ *   (CRLF-writing apps); a lone trailing "\r" stays (tail_read.c removes it
  *   when the next 16 KiB piece is "\n" alone: out->eol_len tells);
  * - invalid UTF-8 and lone \u surrogates become U+FFFD (one per maximal
  *   invalid subpart, as Unicode recommends) and set LOGREC_F_INVALID_UTF8;

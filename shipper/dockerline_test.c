@@ -197,7 +197,7 @@ test_dockerline_line_endings(void **state)
     static const struct {
         const char *in, *want;
         int is_partial;
-        int eol_len;        /* bytes stripped: tail.c joins pieces by it */
+        int eol_len;        /* bytes stripped: tail_read.c joins by it */
     } c[] = {
         {"a\\r\\n", "a", 0, 2},     {"a\\r", "a\\r", 1, 0},
         {"a\\n\\n", "a\\n", 0, 1},  {"a\\r\\r\\n", "a\\r", 0, 2},

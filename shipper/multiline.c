@@ -14,7 +14,7 @@
 
 #include "common/utf8.h"
 
-#define ML_MARKER_ROOM 64   /* tail.c's truncation marker */
+#define ML_MARKER_ROOM 64   /* tail_read.c's truncation marker */
 
 enum { PY_NONE, PY_BODY, PY_EXC, PY_CHAIN };
 enum { GO_NONE, GO_TRACE };

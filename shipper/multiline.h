@@ -5,8 +5,9 @@
  * line of one stream (Docker's partials already joined) and says whether it
  * starts a record or continues the one before it; a group is the record
  * being joined (text capped like any record, its start as a resume point).
- * No I/O, no clock, no emitting: tail.c decides when a group ends and hands
- * it to the sender, so every rule is tested on plain strings.
+ * No I/O, no clock, no emitting: the tailer (tail_read.c, tail.c's timer)
+ * decides when a group ends and hands it to the sender, so every rule is
+ * tested on plain strings.
  */
 #ifndef SHIPPER_MULTILINE_H
 #define SHIPPER_MULTILINE_H

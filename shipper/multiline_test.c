@@ -98,7 +98,7 @@ static const char *const go_trace[] = {
 };
 static const int go_want[] = { 0, 1, 15, 16, 21, 22 };
 
-/* Splits lines into records the way tail.c does; writes each record's
+/* Splits lines into records the way tail_read.c does; writes each record's
  * first line index into starts, returns the count. */
 static int
 split(const struct multiline_rule *r, const char *const *lines, int *starts)

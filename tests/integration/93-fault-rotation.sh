@@ -21,7 +21,7 @@
 #    sizes of the others: those deleted unread are its loss, which /health
 #    reports as exact: the json-file bytes of the lines missing from the
 #    store, by the manifest (ext4 gives a deleted noted file's inode to a
-#    newer file: told apart by their first bytes, shipper/tail.c). More
+#    newer file: told apart by their first bytes, shipper/tail_fp.c). More
 #    rotations than max-file while the shipper is stopped: a loss of
 #    unknown size ("at least"), reported, never silent; so is a container
 #    new to the shipper found with a full rotation set.
