@@ -13,6 +13,7 @@
  * has found.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,6 +295,21 @@ main_setup_metrics(struct collector *c)
              (long long)c->cfg.max_metrics_hosts);
 }
 
+/* SIGHUP held (is_held) from main's first line until main_reload_cb is in
+ * place, so one sent while the store opens (minutes for a large store)
+ * does not kill the collector: it stays pending and is taken as a reload
+ * once released. The threads started meanwhile keep it blocked, so it
+ * always reaches the loop's thread. */
+static void
+main_sighup_hold(int is_held)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(is_held ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
 static void
 main_setup(struct collector *c)
 {
@@ -357,6 +373,7 @@ main_setup(struct collector *c)
         c->sighup_ev == NULL || event_add(c->sigterm_ev, NULL) < 0 ||
         event_add(c->sigint_ev, NULL) < 0 || event_add(c->sighup_ev, NULL) < 0)
         fatalx("main", "cannot install signal handlers");
+    main_sighup_hold(0);
 }
 
 static void
@@ -398,6 +415,7 @@ main(int argc, char **argv)
     /* everything the collector creates (store, port file, log file) is
      * its user's alone; the store also sets explicit modes */
     umask(077);
+    main_sighup_hold(1);
     memset(&c, 0, sizeof(c));
     switch (collector_config_parse(&c.cfg, argc, argv, &err)) {
     case CONFIG_EXIT:

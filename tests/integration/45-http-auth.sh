@@ -244,4 +244,28 @@ assert_eq 200 "$(status GET /api/v1/hosts -H "Authorization: Bearer $TNEW")" \
 assert_eq 1 "$(health_counter token_reloads)" "token_reloads"
 IT_HTTP_TOKEN=
 
+log "SIGHUP while the collector starts: held, then taken as a reload"
+# Its log a FIFO without a reader: the collector waits in its start (as
+# while a large store opens) until it is read.
+stop collector || fail "collector did not stop"
+mkfifo "$IT_TMP/early.fifo"
+it_bg early "$BUILD/logq-collector" --listen 127.0.0.1:0 --http 127.0.0.1:0 \
+    --data-dir "$IT_TMP/collector.data" --port-file "$IT_TMP/early.ports" \
+    --token-file "$IT_TMP/hosts" --log-file "$IT_TMP/early.fifo"
+hup_held() {   # SigBlk of /proc/PID/status holds SIGHUP (bit 0)
+    local m
+    m=$(awk '/^SigBlk:/ {print $2}' "/proc/${IT_PIDS[early]}/status") &&
+        (( (16#$m & 1) == 1 ))
+}
+wait_until 10 "the starting collector holding SIGHUP" hup_held
+kill -HUP "${IT_PIDS[early]}"
+it_bg earlylog cat "$IT_TMP/early.fifo"
+wait_until 30 "the early collector's port file" \
+    grep -qE '^[0-9]+ [0-9]+$' "$IT_TMP/early.ports"
+is_running early || fail "a SIGHUP during the start killed the collector"
+read -r CTCP CHTTP <"$IT_TMP/early.ports"
+wait_until 10 "the reload of a SIGHUP held at start" \
+    reloads_are token_reloads 1
+stop early || fail "the early collector did not stop"
+
 it_pass
