@@ -2,7 +2,8 @@
 /*
  * hostconfig: see hostconfig.h. jansson for the parse (as docker.c for
  * config.v2.json); the file is read whole, once per container found
- * without a saved position and with rotated files (tail_start.c).
+ * without a saved position and with rotated files (tail_start.c, which
+ * logs a file it cannot use and counts a refused one in files_refused).
  */
 #include "shipper/hostconfig.h"
 
@@ -71,11 +72,12 @@ hostconfig_max_file_read(int dfd, int *max_file)
     struct stat st;
 
     if (fd < 0)
-        return -1;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+        return errno == ELOOP ? HOSTCONFIG_REFUSED : -1;
+    int has_stat = fstat(fd, &st) == 0;
+    if (!has_stat || !S_ISREG(st.st_mode) ||
         (uint64_t)st.st_size > HOSTCONFIG_MAX_SIZE) {
         close(fd);
-        return -1;
+        return has_stat && !S_ISREG(st.st_mode) ? HOSTCONFIG_REFUSED : -1;
     }
     size_t cap = (size_t)st.st_size + 1, len = 0;
     char *text = xmalloc(cap);

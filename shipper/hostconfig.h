@@ -27,7 +27,10 @@ int hostconfig_max_file_parse(const char *text, size_t len, int *max_file);
 
 /* hostconfig_max_file_parse on <dfd>/hostconfig.json (a regular file of
  * at most HOSTCONFIG_MAX_SIZE bytes, opened with O_NOFOLLOW). -1 also when
- * it cannot be read. */
+ * it is missing, too large or cannot be read; HOSTCONFIG_REFUSED when it
+ * is a symlink or not a regular file (nothing of it read). */
 int hostconfig_max_file_read(int dfd, int *max_file);
+
+#define HOSTCONFIG_REFUSED (-2)
 
 #endif

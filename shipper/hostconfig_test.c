@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * hostconfig_test: json-file's max-file from hostconfig.json text, and
- * the reader's refusals (symlink, not a regular file, too large).
+ * the reader's refusals (symlink, directory, FIFO: HOSTCONFIG_REFUSED;
+ * too large).
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -89,7 +90,7 @@ test_hostconfig_read(void **state)
           "{\"max-file\":\"4\"}}}", fp);
     fclose(fp);
     assert_int_equal(symlink(real, path), 0);       /* refused */
-    assert_int_equal(hostconfig_max_file_read(dfd, &v), -1);
+    assert_int_equal(hostconfig_max_file_read(dfd, &v), HOSTCONFIG_REFUSED);
     assert_int_equal(unlink(path), 0);
     assert_int_equal(rename(real, path), 0);
     assert_int_equal(hostconfig_max_file_read(dfd, &v), 0);
@@ -98,8 +99,11 @@ test_hostconfig_read(void **state)
     assert_int_equal(hostconfig_max_file_read(dfd, &v), -1);  /* too big */
     assert_int_equal(unlink(path), 0);
     assert_int_equal(mkdir(path, 0700), 0);         /* not a file */
-    assert_int_equal(hostconfig_max_file_read(dfd, &v), -1);
+    assert_int_equal(hostconfig_max_file_read(dfd, &v), HOSTCONFIG_REFUSED);
     assert_int_equal(rmdir(path), 0);
+    assert_int_equal(mkfifo(path, 0600), 0);        /* nor a FIFO */
+    assert_int_equal(hostconfig_max_file_read(dfd, &v), HOSTCONFIG_REFUSED);
+    assert_int_equal(unlink(path), 0);
     close(dfd);
     assert_int_equal(rmdir(dir), 0);
     free(path);

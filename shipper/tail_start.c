@@ -178,7 +178,9 @@ tail_resume_at(struct tailer *t, const struct tail_file *files, size_t n,
  * may have gone before the shipper saw the container: a possible loss of
  * unknown size. A set not full has lost nothing (Docker deletes only to
  * stay within max-file). max-file unknown, or 1 (truncation in place):
- * not counted, nothing tells (shipper/README.md "Found late").
+ * not counted, nothing tells (shipper/README.md "Found late"); unknown is
+ * logged, a hostconfig.json that is a symlink or no regular file counted
+ * in files_refused.
  */
 static void
 tail_found_full_check(struct tailer *t, const struct tail_file *files,
@@ -189,8 +191,18 @@ tail_found_full_check(struct tailer *t, const struct tail_file *files,
 
     for (size_t i = 0; i < n; i++)
         n_rotated += files[i].n != 0;
-    if (n_rotated == 0 || hostconfig_max_file_read(t->dfd, &max_file) < 0 ||
-        max_file < 2 || n_rotated < (size_t)max_file - 1)
+    if (n_rotated == 0)
+        return;
+    int rc = hostconfig_max_file_read(t->dfd, &max_file);
+    if (rc < 0) {
+        t->ctr->files_refused += rc == HOSTCONFIG_REFUSED;
+        log_warn("tail", "hostconfig.json %s: max-file unknown, a possible "
+                 "loss is not counted container=%.12s",
+                 rc == HOSTCONFIG_REFUSED ? "not a regular file, refused" :
+                 "unreadable or without json-file's max-file", t->id);
+        return;
+    }
+    if (max_file < 2 || n_rotated < (size_t)max_file - 1)
         return;
     log_warn("tail", "found with a full rotation set, files may have been "
              "deleted unseen: possible loss of unknown size container=%.12s "

@@ -1145,6 +1145,28 @@ test_tail_loss_found_max_file_unknown(void **state)
     expect_loss(f, 0, 0, 0, 0, 0);
 }
 
+/* hostconfig.json a symlink (to a config with max-file 3, the set full):
+ * not followed, so max-file is unknown and no loss counted; the refusal
+ * is counted in files_refused like a symlinked log or config.v2.json
+ * (SECURITY.md "Files and processes"). It went uncounted, unlogged. */
+static void
+test_tail_loss_found_hostconfig_refused(void **state)
+{
+    struct fixture *f = *state;
+    char *path = xasprintf("%s/hostconfig.json", f->dir);
+    char *real = xasprintf("%s/real.json", f->dir);
+
+    write_hostconfig(f, "3");
+    assert_int_equal(rename(path, real), 0);
+    assert_int_equal(symlink(real, path), 0);
+    found_after_rotations(f, 4);
+    assert_int_equal(f->n, 3);
+    expect_loss(f, 0, 0, 0, 0, 0);
+    assert_int_equal(f->ctr.files_refused, 1);
+    free(path);
+    free(real);
+}
+
 /* A container closed before its file was read to the end (the cap on
  * deleted containers kept open): the rest is read only to be counted, so
  * bytes and lines are exact. */
@@ -1500,6 +1522,8 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_tail_loss_found_max_file_unknown,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_tail_loss_found_hostconfig_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tail_loss_inode_reused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_tail_loss_abandon_counts_rest, setup,
