@@ -703,7 +703,7 @@ args_extra_format(const struct search_args *a, enum args_target kind,
     if (rc == 0 && !args_is_follow(kind) && a->max_scan > 0)
         rc = args_uint_param(out, n, "max_scan", a->max_scan);
     /* every /follow of logq asks where its live lines begin (resume.h) */
-    if (rc == 0 && args_is_follow(kind))
+    if (rc == 0 && args_is_follow(kind) && !a->no_resume)
         rc = url_param_append(out, n, "resume", "1");
     return rc;
 }

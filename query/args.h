@@ -138,6 +138,9 @@ struct search_args {
     int         has_spans;      /* not a flag: the caller sets it to have
                                    /logs and /follow send "spans" (the
                                    matched bytes, for highlighting) */
+    int         no_resume;      /* not a flag: the collector predates
+                                   resume=1 (cmd_search.c); /follow
+                                   targets go without it */
     const char *by;             /* count --by host|container|stream|label:KEY */
     const char *step;           /* histogram --step (validated text) */
 };
@@ -198,8 +201,8 @@ enum args_target {
 /* Appends the request target ("/api/v1/logs?q=...") for a kind of request.
  * since_ns is used by ARGS_TARGET_RESUME only. With context (-A/-B/-C) a
  * search asks for exactly limit matches plus before/after. max_scan goes
- * to every kind but the /follow ones, which all carry resume=1. -1 if
- * out's cap is hit. */
+ * to every kind but the /follow ones, which all carry resume=1 (unless
+ * no_resume). -1 if out's cap is hit. */
 int  args_target_format(const struct search_args *a, enum args_target kind,
                         int64_t since_ns, struct buf *out);
 

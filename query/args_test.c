@@ -341,6 +341,10 @@ test_args_targets(void **state)
     expect_target(&a, ARGS_TARGET_HISTORY, 0,
                   "/api/v1/follow?limit=1000000&resume=1");
     expect_target(&a, ARGS_TARGET_FOLLOW, 0, "/api/v1/follow?resume=1");
+    a.no_resume = 1;                    /* an older collector */
+    expect_target(&a, ARGS_TARGET_HISTORY, 0,
+                  "/api/v1/follow?limit=1000000");
+    expect_target(&a, ARGS_TARGET_FOLLOW, 0, "/api/v1/follow");
     args_search_fini(&a);
 
     /* -n 0 and --all: every match, no extra record asked for. */

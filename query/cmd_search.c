@@ -14,7 +14,9 @@
  * collector received meanwhile, late backlogs too, oldest first, then the
  * live lines, on one stream; the lines it sends again are printed once.
  * Before the first resume line a reconnect asks for the first request
- * again, printing again none of its lines.
+ * again, printing again none of its lines. A collector older than this
+ * (400 "unknown parameter 'resume'") is followed without resume=1, said
+ * on stderr, and a reconnect to it shows only the live lines.
  *
  * Context (-A/-B/-C): the collector sends groups of lines separated by
  * {"break":true}; their records carry "group":N, context lines also
@@ -134,7 +136,8 @@ search_print_line(const char *line, size_t len, void *arg)
 
     if (len == 0 || (len == 1 && line[0] == '\r'))
         return 0;                   /* keep-alive */
-    if (s->is_follow && resume_line(&s->resume, line, len) != 0) {
+    int use_resume = s->is_follow && !s->a.no_resume;
+    if (use_resume && resume_line(&s->resume, line, len) != 0) {
         if (s->resume.is_live)
             return 0;
         s->is_fatal = 1;
@@ -149,14 +152,14 @@ search_print_line(const char *line, size_t len, void *arg)
         return 0;
     }
     int rc = 0;
-    uint64_t h = s->is_follow ? resume_record_hash(&rr.rec) : 0;
+    uint64_t h = use_resume ? resume_record_hash(&rr.rec) : 0;
     if (!s->is_follow && !s->has_context && s->a.limit > 0 &&
         s->n_records == s->a.limit) {
         s->has_more = 1;            /* the extra record asked for */
-    } else if (!s->is_follow || !resume_is_repeat(&s->resume, h)) {
+    } else if (!use_resume || !resume_is_repeat(&s->resume, h)) {
         rc = render_record(&s->render, &rr, &s->out);
         s->n_records++;
-        if (s->is_follow)
+        if (use_resume)
             resume_printed(&s->resume, rr.rec.recv_ns, h);
     }
     reply_record_fini(&rr);
@@ -287,7 +290,10 @@ search_follow_head(struct search *s)
     s->backoff_ms = SEARCH_BACKOFF_MIN_MS;
     resume_connect(&s->resume);
     if (s->n_connects++ > 0)
-        cmd_error("reconnected to collector at %s", s->server);
+        cmd_error("reconnected to collector at %s%s", s->server,
+                  s->a.no_resume ? " (it cannot resume: the lines it "
+                  "received while logq was disconnected are not shown)"
+                  : "");
     return 0;
 }
 
@@ -334,22 +340,25 @@ search_backoff_sleep(struct search *s)
 }
 
 /* The next /follow: received_since the resume point once there is one,
- * else the first request (with its history) again. */
+ * else the first request (first: with its history, if any) again; from a
+ * collector that cannot resume, only the live lines after the first. */
 static int
-search_follow_target(const struct search *s, const char *first,
+search_follow_target(const struct search *s, enum args_target first,
                      struct buf *t)
 {
     t->len = 0;
+    if (s->a.no_resume)
+        return search_target(s, s->n_connects == 0 ? first
+                                                   : ARGS_TARGET_FOLLOW,
+                             0, t);
     if (!s->resume.has_point)
-        return buf_append(t, first, strlen(first) + 1) < 0
-               ? cmd_error("query too long") : 0;
+        return search_target(s, first, 0, t);
     return search_target(s, ARGS_TARGET_RESUME, s->resume.point, t);
 }
 
-/* Returns the exit status once a signal, or a fatal error, ends it. The
- * first connection uses first (with the history, if any). */
+/* Returns the exit status once a signal, or a fatal error, ends it. */
 static int
-search_follow_loop(struct search *s, const char *first, struct buf *t)
+search_follow_loop(struct search *s, enum args_target first, struct buf *t)
 {
     int is_down = 0;
 
@@ -365,6 +374,15 @@ search_follow_loop(struct search *s, const char *first, struct buf *t)
             return CMD_EXIT_OK;
         if (s->is_fatal)
             return CMD_EXIT_ERROR;
+        if (res == CLIENT_E_HTTP && !s->a.no_resume &&
+            resume_refused(s->err)) {
+            cmd_error("collector at %s is older than logq and cannot "
+                      "resume a follow: following without (after a "
+                      "reconnect, what it received meanwhile is not "
+                      "shown)", s->server);
+            s->a.no_resume = 1;     /* the same request, without resume=1 */
+            continue;
+        }
         if (res == CLIENT_E_HTTP || s->n_connects == 0)
             return cmd_client_error(res, s->server, s->err);
         if (res == CLIENT_OK)
@@ -384,7 +402,7 @@ search_follow_loop(struct search *s, const char *first, struct buf *t)
 static int
 search_follow(struct search *s)
 {
-    struct buf t, h;
+    struct buf t;
 
     if (search_signals_setup(s) != 0)
         return CMD_EXIT_ERROR;
@@ -392,11 +410,7 @@ search_follow(struct search *s)
     enum args_target kind = s->a.has_limit || s->a.has_since
                             ? ARGS_TARGET_HISTORY : ARGS_TARGET_FOLLOW;
     buf_init(&t, 1u << 20);
-    buf_init(&h, 1u << 20);
-    int rc = search_target(s, kind, 0, &h) != 0
-             ? CMD_EXIT_ERROR
-             : search_follow_loop(s, (const char *)h.data, &t);
-    buf_fini(&h);
+    int rc = search_follow_loop(s, kind, &t);
     buf_fini(&t);
     if (search_flush(s) < 0)
         rc = CMD_EXIT_ERROR;

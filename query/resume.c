@@ -71,6 +71,14 @@ resume_line(struct resume *r, const char *line, size_t len)
     return 1;
 }
 
+int
+resume_refused(const char *err)
+{
+    static const char want[] = "unknown parameter 'resume'";
+
+    return strcmp(err, want) == 0;
+}
+
 static uint64_t
 resume_mix(uint64_t h, const void *p, size_t n)
 {

@@ -50,6 +50,10 @@ void     resume_connect(struct resume *r);
  * kept hashes are forgotten), 0 if it is not one, -1 if it is a malformed
  * one. */
 int      resume_line(struct resume *r, const char *line, size_t len);
+/* 1 if err, the collector's answer to a /follow with resume=1, says it
+ * does not know the parameter: a collector older than resuming (logq
+ * then follows without it, telling that a reconnect leaves a gap). */
+int      resume_refused(const char *err);
 /* Identity of a record: FNV-1a over its times, stream, host, container,
  * container id and message (fields delimited). */
 uint64_t resume_record_hash(const struct logrec *rec);

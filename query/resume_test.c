@@ -53,6 +53,19 @@ test_resume_line(void **state)
     resume_fini(&r);
 }
 
+/* An older collector's 400 (api_params.c before resume): its error text
+ * as logq gets it. */
+static void
+test_resume_refused(void **state)
+{
+    (void)state;
+    assert_true(resume_refused("unknown parameter 'resume'"));
+    assert_false(resume_refused("unknown parameter 'resumes'"));
+    assert_false(resume_refused("unknown parameter 'q2'"));
+    assert_false(resume_refused("bad resume: want 1 or 0"));
+    assert_false(resume_refused(""));
+}
+
 /* History lines are kept until the point moves; live lines move it. */
 static void
 test_resume_kept(void **state)
@@ -320,6 +333,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resume_line),
+        cmocka_unit_test(test_resume_refused),
         cmocka_unit_test(test_resume_kept),
         cmocka_unit_test(test_resume_model),
     };
