@@ -40,6 +40,7 @@
 #include "collector/store/store.h"
 #include "common/record.h"
 #include "common/xmalloc.h"
+#include "tests/support/apitest.h"
 
 struct fixture {
     char                  *dir;
@@ -48,12 +49,6 @@ struct fixture {
     struct api            *api;
     struct follow         *follow;
     struct collector_stats stats;
-};
-
-struct reply {
-    struct event_base *base;
-    int                code;
-    char              *body;
 };
 
 /* The store's block size for the next setup (0: the default). */
@@ -144,65 +139,13 @@ teardown(void **state)
     return 0;
 }
 
-static void
-reply_done_cb(struct evhttp_request *req, void *arg)
-{
-    struct reply *r = arg;
-
-    if (req != NULL) {
-        struct evbuffer *in = evhttp_request_get_input_buffer(req);
-        size_t len = evbuffer_get_length(in);
-        r->code = evhttp_request_get_response_code(req);
-        r->body = xmalloc(len + 1);
-        evbuffer_remove(in, r->body, len);
-        r->body[len] = '\0';
-    }
-    event_base_loopbreak(r->base);
-}
-
-/* GET path (POST body when not NULL); returns the body (caller frees),
- * *code the status. */
-static char *
-http_req(struct fixture *f, const char *path, const char *body, int *code)
-{
-    struct reply r = { .base = f->base, .code = -1, .body = NULL };
-    struct evhttp_connection *c =
-        evhttp_connection_base_new(f->base, NULL, "127.0.0.1",
-                                   (uint16_t)api_port(f->api));
-    struct evhttp_request *req = evhttp_request_new(reply_done_cb, &r);
-
-    assert_non_null(c);
-    assert_non_null(req);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Host",
-                      "127.0.0.1");
-    if (body != NULL)
-        evbuffer_add(evhttp_request_get_output_buffer(req), body,
-                     strlen(body));
-    assert_int_equal(evhttp_make_request(c, req, body != NULL
-                                                 ? EVHTTP_REQ_POST
-                                                 : EVHTTP_REQ_GET, path), 0);
-    event_base_dispatch(f->base);
-    evhttp_connection_free(c);
-    assert_non_null(r.body);
-    *code = r.code;
-    return r.body;
-}
-
 /* GET path (POST post if not NULL) expecting code; the reply must
  * contain want. */
 static void
 expect_req(struct fixture *f, const char *path, const char *post,
            int want_code, const char *want)
 {
-    int code;
-    char *body = http_req(f, path, post, &code);
-    int is_ok = code == want_code && strstr(body, want) != NULL;
-
-    if (!is_ok)
-        print_error("%s: %d %s (wanted %d with '%s')\n", path, code, body,
-                    want_code, want);
-    free(body);
-    assert_true(is_ok);
+    apitest_expect(f->base, api_port(f->api), path, post, want_code, want);
 }
 
 static void
@@ -279,33 +222,17 @@ blocker_done(struct pool_job *j, int is_run)
 {
 }
 
-/* Runs the loop for about ms milliseconds. */
 static void
 run_loop(struct fixture *f, int ms)
 {
-    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-
-    event_base_loopexit(f->base, &tv);
-    event_base_dispatch(f->base);
+    apitest_run_loop(f->base, ms);
 }
 
+/* A raw client that sent GET path (nothing when NULL: the caller writes). */
 static int
 raw_get(struct fixture *f, const char *path)
 {
-    struct sockaddr_in sa = { .sin_family = AF_INET };
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    char req[512];
-
-    assert_true(fd >= 0);
-    sa.sin_port = htons((uint16_t)api_port(f->api));
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    if (path == NULL)           /* the caller writes the request */
-        return fd;
-    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1"
-                     "\r\n\r\n", path);
-    assert_int_equal(write(fd, req, (size_t)n), n);
-    return fd;
+    return apitest_raw(api_port(f->api), path, NULL);
 }
 
 /* Clients leave while their creation job waits: each is cleaned up, its

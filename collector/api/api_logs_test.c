@@ -27,6 +27,7 @@
 #include "collector/store/store.h"
 #include "common/record.h"
 #include "common/xmalloc.h"
+#include "tests/support/apitest.h"
 
 /* ^(a|aa)+$ and (a+)+$: catastrophic on "aaa...ab" */
 #define RE_BAD1 "%5E%28a%7Caa%29%2B%24"
@@ -39,12 +40,6 @@ struct fixture {
     struct api            *api;
     struct follow         *follow;
     struct collector_stats stats;
-};
-
-struct reply {
-    struct event_base *base;
-    int                code;
-    char              *body;
 };
 
 static void
@@ -109,42 +104,11 @@ teardown(void **state)
     return 0;
 }
 
-static void
-reply_done_cb(struct evhttp_request *req, void *arg)
-{
-    struct reply *r = arg;
-
-    if (req != NULL) {
-        struct evbuffer *in = evhttp_request_get_input_buffer(req);
-        size_t len = evbuffer_get_length(in);
-        r->code = evhttp_request_get_response_code(req);
-        r->body = xmalloc(len + 1);
-        evbuffer_remove(in, r->body, len);
-        r->body[len] = '\0';
-    }
-    event_base_loopbreak(r->base);
-}
-
 /* GET path; returns the body (caller frees), *code the status. */
 static char *
 http_get(struct fixture *f, const char *path, int *code)
 {
-    struct reply r = { .base = f->base, .code = -1, .body = NULL };
-    struct evhttp_connection *c =
-        evhttp_connection_base_new(f->base, NULL, "127.0.0.1",
-                                   (uint16_t)api_port(f->api));
-    struct evhttp_request *req = evhttp_request_new(reply_done_cb, &r);
-
-    assert_non_null(c);
-    assert_non_null(req);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Host",
-                      "127.0.0.1");
-    assert_int_equal(evhttp_make_request(c, req, EVHTTP_REQ_GET, path), 0);
-    event_base_dispatch(f->base);
-    evhttp_connection_free(c);
-    assert_non_null(r.body);
-    *code = r.code;
-    return r.body;
+    return apitest_http(f->base, api_port(f->api), path, NULL, code, NULL);
 }
 
 static uint64_t

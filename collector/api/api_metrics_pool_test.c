@@ -25,9 +25,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <cmocka.h>
@@ -50,6 +47,7 @@
 #include "common/timeutil.h"
 #include "common/wire.h"
 #include "common/xmalloc.h"
+#include "tests/support/apitest.h"
 #include "tests/support/redisserver.h"
 
 struct fixture {
@@ -63,13 +61,6 @@ struct fixture {
     struct follow         *follow;
     struct collector_stats stats;
     int64_t                t0_ms;   /* the samples' minute */
-};
-
-struct reply {
-    struct event_base *base;
-    int                code;
-    char              *body;
-    char              *retry_after;
 };
 
 /* ---- redis-server ---- */
@@ -189,81 +180,10 @@ teardown(void **state)
 /* ---- HTTP ---- */
 
 static void
-reply_done_cb(struct evhttp_request *req, void *arg)
-{
-    struct reply *r = arg;
-
-    if (req != NULL) {
-        struct evbuffer *in = evhttp_request_get_input_buffer(req);
-        size_t len = evbuffer_get_length(in);
-        const char *ra = evhttp_find_header(
-            evhttp_request_get_input_headers(req), "Retry-After");
-        r->code = evhttp_request_get_response_code(req);
-        r->body = xmalloc(len + 1);
-        evbuffer_remove(in, r->body, len);
-        r->body[len] = '\0';
-        r->retry_after = ra != NULL ? xstrdup(ra) : NULL;
-    }
-    event_base_loopbreak(r->base);
-}
-
-static struct evhttp_connection *
-http_start(struct fixture *f, struct reply *r, const char *path,
-           const char *body)
-{
-    struct evhttp_connection *c =
-        evhttp_connection_base_new(f->base, NULL, "127.0.0.1",
-                                   (uint16_t)api_port(f->api));
-    struct evhttp_request *req = evhttp_request_new(reply_done_cb, r);
-
-    assert_non_null(c);
-    assert_non_null(req);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Host",
-                      "127.0.0.1");
-    if (body != NULL)
-        evbuffer_add(evhttp_request_get_output_buffer(req), body,
-                     strlen(body));
-    assert_int_equal(evhttp_make_request(c, req, body != NULL
-                                                 ? EVHTTP_REQ_POST
-                                                 : EVHTTP_REQ_GET, path), 0);
-    return c;
-}
-
-/* GET path (POST body when not NULL) and wait for the reply (10 s). */
-static void
-http_req(struct fixture *f, const char *path, const char *body,
-         struct reply *r)
-{
-    *r = (struct reply){ .base = f->base, .code = -1 };
-    struct evhttp_connection *c = http_start(f, r, path, body);
-    struct timeval tmo = { 10, 0 };
-
-    event_base_loopexit(f->base, &tmo);
-    event_base_dispatch(f->base);
-    evhttp_connection_free(c);
-    assert_non_null(r->body);
-}
-
-static void
-reply_fini(struct reply *r)
-{
-    free(r->body);
-    free(r->retry_after);
-}
-
-static void
 expect_req(struct fixture *f, const char *path, const char *post,
            int want_code, const char *want)
 {
-    struct reply r;
-
-    http_req(f, path, post, &r);
-    int is_ok = r.code == want_code && strstr(r.body, want) != NULL;
-    if (!is_ok)
-        print_error("%s: %d %s (wanted %d with '%s')\n", path, r.code, r.body,
-                    want_code, want);
-    reply_fini(&r);
-    assert_true(is_ok);
+    apitest_expect(f->base, api_port(f->api), path, post, want_code, want);
 }
 
 /* The Grafana /query body: one metric target, 30 s buckets over 10 min. */
@@ -335,35 +255,17 @@ blocker_done(struct pool_job *j, int is_run)
 {
 }
 
-/* Runs the loop for about ms milliseconds. */
 static void
 run_loop(struct fixture *f, int ms)
 {
-    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-
-    event_base_loopexit(f->base, &tv);
-    event_base_dispatch(f->base);
+    apitest_run_loop(f->base, ms);
 }
 
 /* A raw client sending path (a POST of body when not NULL). */
 static int
 raw_req(struct fixture *f, const char *path, const char *body)
 {
-    struct sockaddr_in sa = { .sin_family = AF_INET };
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    assert_true(fd >= 0);
-    sa.sin_port = htons((uint16_t)api_port(f->api));
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    char *req = body == NULL
-        ? xasprintf("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", path)
-        : xasprintf("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                    "Content-Length: %zu\r\n\r\n%s", path, strlen(body),
-                    body);
-    assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
-    free(req);
-    return fd;
+    return apitest_raw(api_port(f->api), path, body);
 }
 
 /* Over --max-searches (1, held here): both metric routes answer 503 with
@@ -372,22 +274,26 @@ static void
 test_over_search_cap(void **state)
 {
     struct fixture *f = *state;
-    struct reply r;
+    int port = api_port(f->api), code;
+    char *ra;
 
     assert_int_equal(api_search_admit(f->api), 0);
     uint64_t refused = f->stats.searches_refused;
-    http_req(f, "/api/v1/metrics/query?name=host.cpu.user_pct&since=1h",
-             NULL, &r);
-    assert_int_equal(r.code, 503);
-    assert_non_null(r.retry_after);
-    assert_non_null(strstr(r.body, "too many searches"));
-    reply_fini(&r);
+    char *reply = apitest_http(f->base, port, "/api/v1/metrics/query?"
+                               "name=host.cpu.user_pct&since=1h", NULL,
+                               &code, &ra);
+    assert_int_equal(code, 503);
+    assert_non_null(ra);
+    assert_non_null(strstr(reply, "too many searches"));
+    free(reply);
+    free(ra);
     char *body = grafana_body(f);
-    http_req(f, "/grafana/query", body, &r);
+    reply = apitest_http(f->base, port, "/grafana/query", body, &code, &ra);
     free(body);
-    assert_int_equal(r.code, 503);
-    assert_non_null(r.retry_after);
-    reply_fini(&r);
+    assert_int_equal(code, 503);
+    assert_non_null(ra);
+    free(reply);
+    free(ra);
     assert_int_equal(f->stats.searches_refused, refused + 2);
     api_search_leave(f->api);
     assert_int_equal(f->api->n_searches, 0);
