@@ -35,7 +35,8 @@ void labelcache_free(struct labelcache *c);
  * valid until the next labelcache_get or labelcache_free. */
 struct labelcache_entry labelcache_get(struct labelcache *c, const char *text,
                                        size_t len, uint64_t hash);
-/* How many texts the cache has parsed (misses), for tests and /health. */
+/* How many texts the cache has parsed (misses), for tests (not in
+ * /health). */
 uint64_t labelcache_n_parsed(const struct labelcache *c);
 
 #endif
