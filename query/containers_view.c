@@ -3,7 +3,8 @@
  * containers_view: see containers_view.h. A container is matched to its
  * metrics by host and name (the metrics name containers as the shipper
  * does, by name); a linear search per row (the lists are bounded by the
- * collector's reply cap).
+ * collector's reply cap). A name on several rows (a container recreated
+ * under its name: a new id) gives the metrics to the row seen last.
  */
 #include "query/containers_view.h"
 
@@ -38,6 +39,26 @@ cv_find(const struct health_reply *h, const char *host,
             return c;
     }
     return NULL;
+}
+
+/* Whether another row of l has item i's host and name and was seen
+ * later (or at the same time and comes first): i is then not the
+ * container the name's metrics are about. */
+static int
+cv_is_superseded(const struct reply_list *l, size_t i)
+{
+    const struct reply_item *it = &l->items[i];
+
+    for (size_t k = 0; k < l->n_items; k++) {
+        const struct reply_item *o = &l->items[k];
+        if (k == i || strcmp(o->host, it->host) != 0 ||
+            strcmp(o->container, it->container) != 0)
+            continue;
+        if (o->last_seen_ns > it->last_seen_ns ||
+            (o->last_seen_ns == it->last_seen_ns && k < i))
+            return 1;
+    }
+    return 0;
 }
 
 static int
@@ -97,7 +118,9 @@ containers_view_render(struct buf *out, const struct reply_list *l,
     output_table_add(&t, head);
     for (size_t k = 0; k < n && rc == 0; k++) {
         const struct reply_item *it = &l->items[order[k]];
-        const struct health_container *hc = cv_find(h, it->host,
+        const struct health_container *hc =
+            cv_is_superseded(l, order[k]) ? NULL
+                                          : cv_find(h, it->host,
                                                     it->container);
         if (is_json)
             rc = cv_json(out, l, order[k], hc);

@@ -6,6 +6,10 @@
  * /api/v1/health?containers=all, parsed by health.c). Without metrics, or
  * for a container they have no fresh state of (removed, or its host's
  * shipper down), STATE and RESTARTS are "-" (JSON null): never guessed.
+ * The metrics name containers, not ids: when several rows share a host
+ * and name (recreated: a new id), only the row seen last gets them (a
+ * new container that has logged nothing yet is not listed, so until it
+ * does the old row shows its state).
  * No I/O.
  */
 #ifndef QUERY_CONTAINERS_VIEW_H

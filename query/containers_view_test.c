@@ -3,7 +3,8 @@
  * containers_view_test: `logq containers` byte for byte: states and
  * restart counts joined by host and name (the same name on two hosts kept
  * apart), "stopped" shown as Docker's "exited", "-" without metrics and
- * for a container the metrics do not know, JSON lines with "state" and
+ * for a container the metrics do not know, or for the older of two
+ * containers with one name (recreated), JSON lines with "state" and
  * "restarts" (null when unknown), and a full buffer reported.
  */
 #include <setjmp.h>
@@ -143,6 +144,47 @@ test_json(void **state)
     fixture_fini(&f);
 }
 
+/* Compose recreated n1/web: the old container (another id, same name)
+ * is gone; the metrics, by name, are the new one's and go to the row
+ * seen last only. */
+static void
+test_name_reused(void **state)
+{
+    static const char two[] =
+        "[{\"host\":\"n1\",\"container\":\"web\",\"container_id\":"
+        "\"0ld\",\"image\":\"nginx\",\"lines\":4,"
+        "\"last_seen\":\"2026-11-27T12:50:40Z\"},"
+        "{\"host\":\"n1\",\"container\":\"web\",\"container_id\":"
+        "\"new\",\"image\":\"nginx\",\"lines\":2,"
+        "\"last_seen\":\"2026-11-27T13:50:30Z\"}]";
+    struct fixture f;
+    char err[256];
+
+    (void)state;
+    fixture_load(&f);
+    reply_list_fini(&f.l);
+    assert_int_equal(reply_list_parse(two, strlen(two), &f.l, err,
+                                      sizeof(err)), 0);
+    f.order[0] = 0;
+    f.order[1] = 1;
+    f.n = 2;
+    render_is(&f, &f.h, 0,
+        "HOST  CONTAINER  ID   IMAGE  STATE    RESTARTS  LINES  LAST SEEN\n"
+        "n1    web        0ld  nginx  -               -      4  1h ago\n"
+        "n1    web        new  nginx  running         0      2  10s ago\n");
+    f.order[0] = 1;                 /* whatever the order */
+    f.order[1] = 0;
+    f.n = 2;
+    render_is(&f, &f.h, 1,
+        "{\"host\":\"n1\",\"container\":\"web\",\"container_id\":\"new\","
+        "\"image\":\"nginx\",\"lines\":2,\"last_seen\":"
+        "\"2026-11-27T13:50:30Z\",\"state\":\"running\",\"restarts\":0}\n"
+        "{\"host\":\"n1\",\"container\":\"web\",\"container_id\":\"0ld\","
+        "\"image\":\"nginx\",\"lines\":4,\"last_seen\":"
+        "\"2026-11-27T12:50:40Z\",\"state\":null,\"restarts\":null}\n");
+    fixture_fini(&f);
+}
+
 static void
 test_state_names_and_cap(void **state)
 {
@@ -168,6 +210,7 @@ main(void)
         cmocka_unit_test(test_table_with_metrics),
         cmocka_unit_test(test_table_without_metrics),
         cmocka_unit_test(test_json),
+        cmocka_unit_test(test_name_reused),
         cmocka_unit_test(test_state_names_and_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
