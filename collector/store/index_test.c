@@ -122,24 +122,32 @@ test_index_mem_lookup(void **state)
     index_mem_free(NULL);
 }
 
-/* Writes the .lqi image of sample_mem() for seq 5 to path. */
+/* Writes the .lqi image of m (n_blks <= 40 blocks) for seq 5 to path;
+ * frees m. */
 static void
-write_sample(const char *path, struct buf *img)
+write_mem(const char *path, struct index_mem *m, uint32_t n_blks,
+          struct buf *img)
 {
-    struct index_mem *m = sample_mem();
     struct index_blkref refs[40];
 
-    for (uint32_t i = 0; i < 40; i++) {
+    for (uint32_t i = 0; i < n_blks; i++) {
         refs[i].off = 16 + 1000ull * i;
         refs[i].body_crc = i * 7;
     }
     buf_init(img, 1u << 20);
-    assert_int_equal(index_mem_encode(m, 5, refs, 40, img), 0);
+    assert_int_equal(index_mem_encode(m, 5, refs, n_blks, img), 0);
     index_mem_free(m);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     assert_true(fd >= 0);
     assert_int_equal(write(fd, img->data, img->len), (ssize_t)img->len);
     close(fd);
+}
+
+/* Writes the .lqi image of sample_mem() for seq 5 to path. */
+static void
+write_sample(const char *path, struct buf *img)
+{
+    write_mem(path, sample_mem(), 40, img);
 }
 
 static void
@@ -267,6 +275,75 @@ test_index_counts(void **state)
     index_file_free(f);
     close(fd);
     buf_fini(&img);
+    remove_dir(dir);
+    free(path);
+    free(dir);
+}
+
+/* Two tokens under one hash (bshja and zptdb: tokenize_hash 0x020ab6f4,
+ * different checks) have no counts, in memory and in the file, whether
+ * they meet in one block (is_within: block 5 has a record of each, so the
+ * block's 2 records under the hash are not bshja's 1) or only in the key
+ * (bshja in blocks 0-4, zptdb alone in block 5); every block of either is
+ * still a candidate; "solo" beside them keeps its counts. */
+static void
+test_index_counts_collision(void **state)
+{
+    char *dir = make_dir();
+    char *path = xasprintf("%s/x.lqi", dir);
+    const char *why;
+
+    (void)state;
+    assert_int_equal(h("bshja"), h("zptdb"));
+    assert_int_not_equal(ck("bshja"), ck("zptdb"));
+    for (int is_within = 0; is_within < 2; is_within++) {
+        struct index_mem *m = index_mem_new();
+        for (uint32_t b = 0; b < 5; b++)
+            index_mem_add_text(m, b, "solo bshja", 10);
+        if (is_within)
+            index_mem_add_text(m, 5, "solo bshja", 10);
+        index_mem_add_text(m, 5, "solo zptdb", 10);
+        index_mem_flush(m);
+        uint32_t cw[6];
+        uint64_t bits[1] = { 0 };
+        for (int k = 0; k < 2; k++) {
+            const char *tok = k ? "zptdb" : "bshja";
+            memset(cw, 0xff, sizeof(cw));
+            assert_int_equal(index_mem_counts(m, h(tok), ck(tok), cw, 6), 0);
+            for (int b = 0; b < 6; b++)
+                assert_int_equal(cw[b], UINT32_MAX);
+        }
+        assert_int_equal(index_mem_counts(m, h("solo"), ck("solo"), cw, 6),
+                         1);
+        assert_int_equal(cw[5], (1u + is_within) << 3 | TOKENIZE_FORM_LOWER);
+        index_mem_lookup(m, h("bshja"), bits, 6);
+        assert_true(bits[0] == 0x3f);
+
+        struct buf img;
+        write_mem(path, m, 6, &img);
+        int fd = open(path, O_RDONLY);
+        struct index_file *f = index_file_load(fd, 5, &why);
+        assert_non_null(f);
+        for (int k = 0; k < 2; k++) {
+            const char *tok = k ? "zptdb" : "bshja";
+            memset(cw, 0xff, sizeof(cw));
+            assert_int_equal(index_file_counts(f, fd, h(tok), ck(tok), NULL,
+                                               cw, 6), 0);
+            for (int b = 0; b < 6; b++)
+                assert_int_equal(cw[b], UINT32_MAX);
+        }
+        assert_int_equal(index_file_counts(f, fd, h("solo"), ck("solo"),
+                                           NULL, cw, 6), 1);
+        assert_int_equal(cw[0], 1u << 3 | TOKENIZE_FORM_LOWER);
+        assert_int_equal(cw[5], (1u + is_within) << 3 | TOKENIZE_FORM_LOWER);
+        bits[0] = 0;
+        assert_int_equal(index_file_lookup(f, fd, h("zptdb"), NULL, bits, 6),
+                         0);
+        assert_true(bits[0] == 0x3f);
+        index_file_free(f);
+        close(fd);
+        buf_fini(&img);
+    }
     remove_dir(dir);
     free(path);
     free(dir);
@@ -969,6 +1046,7 @@ main(void)
         cmocka_unit_test(test_index_mem_lookup),
         cmocka_unit_test(test_index_file_round_trip),
         cmocka_unit_test(test_index_counts),
+        cmocka_unit_test(test_index_counts_collision),
         cmocka_unit_test(test_index_file_damage),
         cmocka_unit_test(test_index_encode_many_keys),
         cmocka_unit_test(test_index_encode_cap),
