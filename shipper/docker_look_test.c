@@ -34,6 +34,8 @@
 #define TICK_NS 1000000000LL    /* rescan_ms 1000 */
 
 static int64_t fake_now = 1000 * TICK_NS;
+static int64_t tick_base = 1000 * TICK_NS;  /* when the timer is due */
+static uint32_t tick_seed = 1;
 
 static int64_t
 fake_clock(void)
@@ -128,11 +130,17 @@ teardown(void **state)
     return 0;
 }
 
-/* One rescan period: inotify events read, the timer's work, the polls. */
+/* One rescan period: inotify events read, the timer's work, the polls.
+ * The persistent timer is due every TICK_NS, but a busy loop runs its
+ * callback late, here by 0-450 ms at random: a look due at the next tick
+ * must not slip to the one after because this tick ran later than the
+ * last. */
 static size_t
 tick(struct fixture *f)
 {
-    fake_now += TICK_NS;
+    tick_seed = tick_seed * 1103515245u + 12345u;
+    tick_base += TICK_NS;
+    fake_now = tick_base + (int64_t)((tick_seed >> 16) % 450) * 1000000;
     assert_int_equal(event_base_loop(f->base, EVLOOP_NONBLOCK), 0);
     size_t looks = docker_rescan_due(f->d);
     (void)docker_poll(f->d, 0);
