@@ -565,7 +565,9 @@ ref_batch(struct buf *b, uint64_t seq, const struct wire_source *src,
 /* One encoder over batches whose source tables are small (finished in
  * place), larger than the room kept before the records (copied; the next
  * batch keeps more room) and small again: every plain payload equals the
- * reference byte for byte, and raw_len is its length. */
+ * reference byte for byte, and raw_len is its length. A batch whose sources
+ * fit the room kept is finished in place: the sources buffer neither grows
+ * nor has the records copied behind it (its spare bytes stay as poisoned). */
 static void
 test_batch_in_place_equals_reference(void **state)
 {
@@ -603,8 +605,15 @@ test_batch_in_place_equals_reference(void **state)
         }
         ref_batch(&ref, 1000 + k, src, n_src, rec, n_rec);
         assert_int_equal(wire_batch_enc_raw_len(&e), ref.len);
+        size_t cap = e.sources.cap, spare = cap - e.sources.len;
+        memset(e.sources.data + e.sources.len, 0xa5, spare);
         buf_reset(&fx->out);
         assert_int_equal(wire_batch_enc_finish(&e, 1000 + k, &fx->out, 0), 0);
+        if (k != 2 && k != 6) {     /* those pass the room kept (1, 3 KiB) */
+            assert_int_equal(e.sources.cap, cap);
+            for (size_t i = 0; i < spare; i++)
+                assert_int_equal(e.sources.data[e.sources.len + i], 0xa5);
+        }
         assert_int_equal(fx->out.len, WIRE_HEADER_LEN + ref.len);
         assert_memory_equal(fx->out.data + WIRE_HEADER_LEN, ref.data,
                             ref.len);
