@@ -109,8 +109,9 @@ void tail_free(struct tailer *t);
  * name the same files and end with the live file: a listing taken
  * mid-rotation can miss a file that is there) counts a gap and starts at
  * the oldest file, continuing the saved logical offset. Returns 0, or -1
- * when no log file exists yet or the listings do not show the saved file
- * gone (tail_step retries; never a file read under another's offsets).
+ * when no log file exists yet, one listed cannot be opened (counted in
+ * read_errors) or the listings do not show the saved file gone (tail_step
+ * retries; never a file read under another's offsets).
  */
 int tail_start(struct tailer *t, const struct tail_pos *resume);
 

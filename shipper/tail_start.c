@@ -6,6 +6,7 @@
  * listings that prove it (tail_saved_locate), so no file is ever read
  * under another file's offsets. A gone file is a loss of unknown size.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,6 +24,26 @@ enum tail_saved {
                                look again at the next step */
 };
 
+/* tail_dir_open for a start: a file listed that cannot be opened (EACCES,
+ * renamed since the listing) counts read_errors at each try, logged once
+ * while it lasts, as a next file does (tail.c); tail_step retries. */
+static int
+tail_start_open(struct tailer *t, const struct tail_file *f, struct stat *st)
+{
+    int fd = tail_dir_open(t, f, st);
+
+    if (fd >= 0) {
+        t->is_open_failing = 0;
+        return fd;
+    }
+    if (!t->is_open_failing)
+        log_warn("tail", "cannot open log file to start container=%.12s: %s",
+                 t->id, strerror(errno));
+    t->is_open_failing = 1;
+    t->ctr->read_errors++;
+    return -1;
+}
+
 /* 1 when f (listed on the saved dev+ino) still begins with the saved
  * file's first fp_len bytes (fp_len 0: the inode alone decides); 0 when
  * other bytes (a new file on a freed inode); -1 when it cannot be read. */
@@ -34,7 +55,7 @@ tail_saved_check(struct tailer *t, const struct tail_file *f)
 
     if (t->want.fp_len == 0)
         return 1;
-    int fd = tail_dir_open(t, f, &st);
+    int fd = tail_start_open(t, f, &st);
     if (fd < 0)
         return -1;
     int r = tail_fp_read(fd, t->want.fp_len, &crc) == 0 &&
@@ -146,7 +167,7 @@ tail_resume_at(struct tailer *t, const struct tail_file *files, size_t n,
                size_t at)
 {
     struct stat st;
-    int fd = tail_dir_open(t, &files[at], &st);
+    int fd = tail_start_open(t, &files[at], &st);
 
     if (fd < 0)
         return -1;
@@ -220,7 +241,7 @@ tail_start_oldest(struct tailer *t, const struct tail_file *files, size_t n)
 
     if (n == 0)
         return -1;
-    int fd = tail_dir_open(t, &files[0], &st);
+    int fd = tail_start_open(t, &files[0], &st);
     if (fd < 0)
         return -1;
     uint64_t base = 0;

@@ -838,6 +838,51 @@ test_tail_next_file_unopenable_is_idle(void **state)
     check_offsets_increase(f);
 }
 
+/* A new tailer started at saved (or NULL) then stepped n times, as an
+ * unprivileged user (root opens a mode 0 file). */
+static void
+start_unprivileged(struct fixture *f, const struct tail_pos *saved, int n)
+{
+    int is_root = geteuid() == 0;
+
+    new_tailer(f);
+    if (is_root)
+        assert_int_equal(seteuid(65534), 0);
+    int rc = tail_start(f->t, saved);
+    for (int i = 0; i < n; i++)
+        (void)tail_step(f->t, collect, f);
+    if (is_root)
+        assert_int_equal(seteuid(0), 0);
+    assert_int_equal(rc, -1);
+}
+
+/* A start whose file is listed but cannot be opened (EACCES), with a
+ * saved position or without: counted in read_errors at each try and
+ * logged, like a next file that cannot be opened; read once it can be.
+ * It waited silently, nothing counted. */
+static void
+test_tail_start_file_unopenable_counted(void **state)
+{
+    struct fixture *f = *state;
+
+    assert_int_equal(chmod(f->dir, 0755), 0);
+    start_read_a1(f);
+    struct tail_pos saved = f->recs[0].resume;
+    append_line(f, "stdout", "a2", 0);
+    assert_int_equal(chmod(f->live, 0), 0);
+    start_unprivileged(f, NULL, 2);
+    assert_int_equal(f->ctr.read_errors, 3);
+    assert_int_equal(f->n, 1);
+    f->ctr.read_errors = 0;
+    start_unprivileged(f, &saved, 2);
+    assert_int_equal(f->ctr.read_errors, 3);
+    assert_int_equal(chmod(f->live, 0644), 0);
+    drain(f);
+    assert_int_equal(f->n, 2);
+    assert_string_equal(f->recs[1].msg, "a2");
+    assert_int_equal(f->ctr.gaps, 0);
+}
+
 /*
  * After a rotation the live name is a symlink to a file outside the
  * container directory: it is refused (counted once), nothing of the target
@@ -1502,6 +1547,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_tail_next_file_unopenable_is_idle, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_tail_start_file_unopenable_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_tail_symlinked_live_file_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tail_loss_none_within_max_file, setup,
