@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fnv.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 
@@ -82,19 +83,16 @@ resume_refused(const char *err)
 static uint64_t
 resume_mix(uint64_t h, const void *p, size_t n)
 {
-    const unsigned char *b = p;
-
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 1099511628211ULL;
+    h = fnv1a64_more(h, p, n);
     for (int i = 0; i < 8; i++)     /* the length delimits the field */
-        h = (h ^ ((n >> (8 * i)) & 0xff)) * 1099511628211ULL;
+        h = fnv1a64_byte(h, (uint8_t)(n >> (8 * i)));
     return h;
 }
 
 uint64_t
 resume_record_hash(const struct logrec *rec)
 {
-    uint64_t h = 14695981039346656037ULL;
+    uint64_t h = FNV1A64_OFFSET;
     unsigned char t[17];
 
     for (int i = 0; i < 8; i++) {

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/fields.h"
+#include "common/fnv.h"
 #include "common/labelset.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
@@ -96,14 +97,11 @@ agg_count_free(struct agg_count *c)
 static uint64_t
 agg_hash(const char *a, const char *b)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
+    uint64_t h = fnv1a64(a, strlen(a));
 
-    for (const char *p = a; *p; p++)
-        h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
     if (b != NULL) {
-        h = (h ^ '/') * 0x100000001b3ULL;
-        for (const char *p = b; *p; p++)
-            h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
+        h = fnv1a64_byte(h, '/');
+        h = fnv1a64_more(h, b, strlen(b));
     }
     return h;
 }

@@ -18,6 +18,7 @@
 #include <sys/queue.h>
 
 #include "collector/search/recbuf.h"
+#include "common/fnv.h"
 #include "common/xmalloc.h"
 
 struct follow_sub {
@@ -225,7 +226,7 @@ follow_key_of(const struct logrec *r, struct follow_key *e, char *hc,
     const char *host = r->host ? r->host : "";
     const char *cid = r->container_id ? r->container_id : "";
     size_t hl = strlen(host), cl = strlen(cid);
-    uint64_t h = 0xcbf29ce484222325ULL;
+    uint64_t h;
 
     e->time_ns = r->time_ns;
     e->offset = r->offset;
@@ -233,10 +234,9 @@ follow_key_of(const struct logrec *r, struct follow_key *e, char *hc,
     e->hc = e->hc_len <= hc_max ? hc : xmalloc(e->hc_len);
     memcpy(e->hc, host, hl + 1);
     memcpy(e->hc + hl + 1, cid, cl + 1);
-    for (size_t i = 0; i < e->hc_len; i++)
-        h = (h ^ (uint8_t)e->hc[i]) * 0x100000001b3ULL;
-    h = (h ^ (uint64_t)e->time_ns) * 0x100000001b3ULL;
-    e->hash = (h ^ e->offset) * 0x100000001b3ULL;
+    h = fnv1a64(e->hc, e->hc_len);
+    h = (h ^ (uint64_t)e->time_ns) * FNV1A64_PRIME;
+    e->hash = (h ^ e->offset) * FNV1A64_PRIME;
 }
 
 /* The slot holding e, or the empty slot where it would go. */

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "collector/store/namesel.h"
+#include "common/fnv.h"
 #include "common/xmalloc.h"
 
 /* A position inside one container (store_key order there). */
@@ -253,13 +254,12 @@ search_emit(struct search *s, const struct logrec *r, int is_context,
 static uint64_t
 search_ctr_hash(const char *host, const char *cid)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
+    uint64_t h = FNV1A64_OFFSET;
     const char *parts[2] = { host, cid };
 
     for (int i = 0; i < 2; i++) {
-        for (const char *p = parts[i]; *p; p++)
-            h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
-        h = (h ^ 0xff) * 0x100000001b3ULL;
+        h = fnv1a64_more(h, parts[i], strlen(parts[i]));
+        h = fnv1a64_byte(h, 0xff);
     }
     return h;
 }

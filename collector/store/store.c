@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fnv.h"
 #include "common/xmalloc.h"
 
 #define STORE_DEFAULT_BLOCK   (1u << 20)
@@ -162,14 +163,11 @@ dup_bytes(const void *p, size_t n)
     return c;
 }
 
+/* FNV-1a of p[0..n) after h, then 0xff (a field separator). */
 static uint64_t
 str_hash(uint64_t h, const void *p, size_t n)
 {
-    const uint8_t *q = p;
-
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ q[i]) * 0x100000001b3ull;
-    return (h ^ 0xff) * 0x100000001b3ull;     /* field separator */
+    return fnv1a64_byte(fnv1a64_more(h, p, n), 0xff);
 }
 
 /* Grows a bucket array to twice its size, rehashing via next/hash. */
@@ -195,7 +193,7 @@ struct store_source *
 store_source_get(struct store *s, const char *host, size_t host_len,
                  const char *cid, size_t cid_len, int create)
 {
-    uint64_t h = str_hash(str_hash(0xcbf29ce484222325ull, host, host_len),
+    uint64_t h = str_hash(str_hash(FNV1A64_OFFSET, host, host_len),
                           cid, cid_len);
 
     if (s->source_tab_size) {
@@ -247,7 +245,7 @@ label_eq(const struct store_label *l, const uint8_t *const str[4],
 static uint64_t
 label_hash(const uint8_t *const str[4], const size_t len[4])
 {
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t h = FNV1A64_OFFSET;
 
     for (int k = 0; k < 4; k++)
         h = str_hash(h, str[k], len[k]);

@@ -13,9 +13,7 @@
 
 #include "common/casefold.h"
 #include "common/fields.h"
-
-#define FNV_OFFSET 0xcbf29ce484222325ull
-#define FNV_PRIME  0x100000001b3ull
+#include "common/fnv.h"
 
 /* 0 for separators, else the ASCII-folded byte (bytes >= 0x80 map to
  * themselves and are folded as UTF-8 by casefold_next). */
@@ -61,11 +59,7 @@ tok_finish(uint64_t h)
 static uint64_t
 tok_fnv(const uint8_t *tok, size_t len)
 {
-    uint64_t h = FNV_OFFSET;
-
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ tok[i]) * FNV_PRIME;
-    return h;
+    return fnv1a64(tok, len);
 }
 
 uint32_t
@@ -104,7 +98,7 @@ tok_run(const uint8_t **pp, const uint8_t *end, uint8_t *tok, uint64_t *hp,
         unsigned *forms)
 {
     const uint8_t *p = *pp, *start = p;
-    uint64_t h = FNV_OFFSET;
+    uint64_t h = FNV1A64_OFFSET;
     size_t n = 0;
     unsigned lo = 1, up = 1, cap = 1;
     uint8_t c;
@@ -117,7 +111,7 @@ tok_run(const uint8_t **pp, const uint8_t *end, uint8_t *tok, uint64_t *hp,
             cap &= *p == (p == start ? uc : c);
             if (n < TOKENIZE_MAX_LEN) {
                 tok[n++] = c;
-                h = (h ^ c) * FNV_PRIME;
+                h = fnv1a64_byte(h, c);
             }
             p++;
             continue;
@@ -132,7 +126,7 @@ tok_run(const uint8_t **pp, const uint8_t *end, uint8_t *tok, uint64_t *hp,
         p += used;
         for (size_t k = 0; k < f_len && n < TOKENIZE_MAX_LEN; k++) {
             tok[n++] = f[k];
-            h = (h ^ f[k]) * FNV_PRIME;
+            h = fnv1a64_byte(h, f[k]);
         }
     }
     *pp = p;
