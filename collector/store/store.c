@@ -83,25 +83,9 @@ int
 store_write_at(const struct store *s, int fd, const char *what, const void *p,
                size_t n, uint64_t off)
 {
-    const uint8_t *q = p;
+    struct iovec iov = { (void *)p, n };
 
-    if (s->opt.write_hook && s->opt.write_hook(what, n, s->opt.write_hook_arg))
-        return -1;
-    while (n > 0) {
-        ssize_t w = pwrite(fd, q, n, (off_t)off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        if (w == 0) {
-            errno = EIO;
-            return -1;
-        }
-        q += w;
-        n -= (size_t)w;
-        off += (uint64_t)w;
-    }
-    return 0;
+    return store_writev_at(s, fd, what, &iov, 1, off);
 }
 
 int
