@@ -466,6 +466,14 @@ config_print_man(void)
         manfmt_man_flag(stdout, d->name, 0, config_value_name(d), help);
         free(help);
     }
+    fputs(".SH SIGNALS\n", stdout);
+    manfmt_roff(stdout, "SIGTERM, SIGINT: stop accepting, commit, send the "
+                "last ACKs and exit. SIGHUP: read --token-file and "
+                "--http-token-file again (those given at start): both "
+                "parse, or the old tokens stay in force (logged, counted in "
+                "/health token_reload_errors); new requests and shipper "
+                "handshakes use the new ones.");
+    fputs("\n", stdout);
     fputs(".SH EXIT STATUS\n0 after a clean stop (SIGTERM, SIGINT) or "
           "\\fB\\-t\\fR; 2 for a bad flag or configuration.\n"
           ".SH SEE ALSO\n\\fBlogq\\fR(1), \\fBlogq\\-shipper\\fR(8)\n",
