@@ -5,7 +5,7 @@
  * zstd compress/decompress, used for the store's sealed blocks) of whole
  * payloads into caller bufs, with a hard output limit on inflate so a
  * decompression bomb fails after at most max_out bytes (never one large
- * allocation up front), and zlib's crc32. Compressor and z_stream state is
+ * allocation up front), and crc32 (zlib's value). Compressor and z_stream state is
  * kept per thread and reused between calls because allocating it costs as
  * much as compressing a small batch.
  */
@@ -44,7 +44,8 @@ int compress_zstd(struct buf *out, const void *in, size_t len, int level);
 int compress_unzstd(struct buf *out, const void *in, size_t len,
                     size_t max_out, const char **errstr);
 
-/* zlib crc32: pass 0 as crc to start, the previous result to continue. */
+/* CRC-32 (zlib's crc32 value, computed by libdeflate): pass 0 as crc to
+ * start, the previous result to continue. */
 uint32_t compress_crc32(uint32_t crc, const void *p, size_t len);
 
 #endif

@@ -218,6 +218,33 @@ test_compress_crc32(void **state)
     assert_int_equal(compress_crc32(0, NULL, 0), 0);
 }
 
+/* libdeflate's crc32 against zlib's (the stored CRCs were zlib's): every
+ * length to 600 and a few large ones, at every alignment mod 16, whole
+ * and continued from a split. */
+static void
+test_compress_crc32_equals_zlib(void **state)
+{
+    (void)state;
+    size_t n = 70000 + 16;
+    uint8_t *p = make_text(n, 7);
+    for (size_t i = 0; i < n; i += 3)
+        p[i] = (uint8_t)(p[i] * 31u + i);       /* every byte value */
+    size_t lens[] = { 4096, 65535, 65536, 70000 };
+    for (size_t al = 0; al < 16; al++) {
+        for (size_t len = 0; len < 600 + 4; len++) {
+            size_t l = len < 600 ? len : lens[len - 600];
+            uint32_t ref = (uint32_t)crc32_z(0, p + al, l);
+            assert_int_equal(compress_crc32(0, p + al, l), ref);
+            size_t cut = l / 3;
+            uint32_t c = compress_crc32(0, p + al, cut);
+            assert_int_equal(compress_crc32(c, p + al + cut, l - cut), ref);
+            uint32_t z = (uint32_t)crc32_z(0, p + al, cut);
+            assert_int_equal(compress_crc32(z, p + al + cut, l - cut), ref);
+        }
+    }
+    free(p);
+}
+
 static void *
 thread_roundtrip(void *arg)
 {
@@ -526,6 +553,7 @@ main(void)
         cmocka_unit_test(test_compress_truncated_corrupt_trailing),
         cmocka_unit_test(test_compress_out_cap),
         cmocka_unit_test(test_compress_crc32),
+        cmocka_unit_test(test_compress_crc32_equals_zlib),
         cmocka_unit_test(test_compress_threads),
         cmocka_unit_test(test_zstd_roundtrip_and_errors),
         cmocka_unit_test(test_deflate_edges_against_zlib),
