@@ -71,6 +71,7 @@ struct am_call {
     struct pool_job             job;        /* /query: the downsampling */
     int                         is_sampling;    /* job submitted, not done */
     struct rm_series_set       *series;     /* /query: taken from Redis */
+    uint64_t                    n_bad_points;   /* /query: by the job */
     json_t                     *reply;      /* /query: by the job */
 };
 
@@ -251,8 +252,9 @@ am_series_json(const struct am_call *c, const struct rm_series *s,
                      "last", am_num(sum.last), "points", pts);
 }
 
-/* On a worker: the taken series into c->reply (the loop leaves c alone
- * while the job runs; a cancelled job leaves no reply). */
+/* On a worker: the taken series parsed and into c->reply (the loop
+ * leaves c alone while the job runs; a cancelled job leaves no reply). A
+ * series without a valid point is left out, as Redis had none. */
 static void
 am_series_run(struct pool_job *j)
 {
@@ -261,7 +263,9 @@ am_series_run(struct pool_job *j)
     json_t *arr = json_array();
 
     for (size_t i = 0; i < c->series->n && !pool_is_cancelled(j); i++) {
-        json_t *o = am_series_json(c, &c->series->series[i], buf);
+        struct rm_series *s = &c->series->series[i];
+        c->n_bad_points += rm_series_parse(s);
+        json_t *o = s->n_points > 0 ? am_series_json(c, s, buf) : NULL;
         if (o != NULL)
             json_array_append_new(arr, o);
     }
@@ -282,6 +286,7 @@ am_series_done(struct pool_job *j, int is_run)
     c->is_sampling = 0;
     c->reply = NULL;
     api_search_leave(c->a);
+    rmetrics_count_bad_points(api_metrics_rmetrics(c->a), c->n_bad_points);
     if (!is_run || v == NULL)
         am_call_set_err(c, "the query workers are stopping");
     am_call_reply(c, v);
@@ -450,15 +455,24 @@ am_restarts_cb(int err, const char *errstr, const struct rm_series *s,
     free(ha);
     if (err)
         am_call_set_err(c, errstr);
-    for (size_t i = 0; !err && i < n; i++) {
-        if (s[i].n_points == 0 || s[i].container[0] == '\0')
+    struct rm_series_set *set = rmetrics_series_take(api_metrics_rmetrics(
+                                                     c->a));
+    uint64_t n_bad = 0;
+    for (size_t i = 0; !err && i < set->n; i++) {
+        struct rm_series *si = &set->series[i];
+        if (si->container[0] == '\0')
             continue;
-        double first = s[i].points[0].value;
-        double last = s[i].points[s[i].n_points - 1].value;
+        n_bad += rm_series_parse(si);
+        if (si->n_points == 0)
+            continue;
+        double first = si->points[0].value;
+        double last = si->points[si->n_points - 1].value;
         /* a counter that went back (container recreated) counts from 0 */
-        struct am_ctr *ct = am_ctr_get(h, s[i].container);
+        struct am_ctr *ct = am_ctr_get(h, si->container);
         ct->restarts_1h = last >= first ? last - first : last;
     }
+    rm_series_set_free(set);
+    rmetrics_count_bad_points(api_metrics_rmetrics(c->a), n_bad);
     am_health_step(c);
 }
 

@@ -198,12 +198,14 @@ grafana_body(const struct fixture *f)
 
 /* ---- tests ---- */
 
-/* Both routes answer the exact bucket averages; the loop averaged none. */
+/* Both routes answer the exact bucket averages; the loop averaged none
+ * and parsed no point of Redis's replies. */
 static void
 test_downsampled_on_worker(void **state)
 {
     struct fixture *f = *state;
     uint64_t before = downsample_n_points_here();
+    uint64_t parsed = rm_n_points_parsed_here();
     char want[160];
 
     snprintf(want, sizeof(want), "\"points\":[[%lld,15.0],[%lld,45.0]]",
@@ -222,6 +224,7 @@ test_downsampled_on_worker(void **state)
     expect_req(f, "/grafana/query", body, 200, want);
     free(body);
     assert_int_equal(downsample_n_points_here(), before);
+    assert_int_equal(rm_n_points_parsed_here(), parsed);
     assert_int_equal(f->api->n_searches, 0);
     /* Downsampling here does count: the check can fail. */
     struct rm_point in[2] = { { 1, 1 }, { 2, 2 } }, out[2];

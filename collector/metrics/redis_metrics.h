@@ -72,13 +72,19 @@ struct rm_point {
     double  value;
 };
 
+struct rm_raw;
+
+/* In a query's callback a series holds its points as Redis sent them
+ * (raw, at least one); rm_series_parse makes them points, off the loop. */
 struct rm_series {
     const char            *host;
     const char            *name;
     const char            *container;   /* "" for host metrics */
     const char            *label;       /* "" when none */
-    const struct rm_point *points;      /* ascending ts_ms */
+    const struct rm_point *points;      /* ascending ts_ms; NULL until
+                                         * rm_series_parse */
     size_t                 n_points;
+    struct rm_raw         *raw;         /* NULL once parsed */
 };
 
 struct rm_query {
@@ -136,6 +142,19 @@ struct rm_series_set {
  * (the same s and n, now valid until rm_series_set_free). Never NULL in a
  * callback (an empty set on error); NULL outside one. */
 struct rm_series_set *rmetrics_series_take(struct rmetrics *rm);
+/* How many Redis reply points ("<ts_ms>:<value>", one strtod each) the
+ * calling thread has parsed (thread-local): lets tests prove that the
+ * collector's event loop parses none of a query's series. */
+uint64_t rm_n_points_parsed_here(void);
+/* Parses a taken series' raw points into points/n_points (ascending),
+ * one strtod each: on a query worker, never on the loop. Idempotent (0
+ * once parsed). Returns how many elements were skipped: not a point, or
+ * out of time order; may leave n_points 0 (such a series says nothing).
+ * Any thread: touches nothing but s. */
+size_t rm_series_parse(struct rm_series *s);
+/* On the loop: counts n skipped points (rm_series_parse's returns) as
+ * Redis errors (rmetrics_counters.redis_errors), logged rate-limited. */
+void rmetrics_count_bad_points(struct rmetrics *rm, uint64_t n);
 /* Frees a taken set. NULL is a no-op. */
 void rm_series_set_free(struct rm_series_set *set);
 
