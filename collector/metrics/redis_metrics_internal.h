@@ -24,7 +24,7 @@
 #define RM_HOUSEKEEP_MS         60000
 #define RM_EXPIRE_MARGIN_MS     3600000  /* PEXPIRE = retention + this */
 #define RM_FUTURE_MS            300000   /* frame time accepted ahead */
-#define RM_POINT_MAX            64       /* bytes of a point, "<ts>:<v>" */
+#define RM_POINT_MAX            RMETRICS_POINT_MAX  /* "<ts>:<v>" */
 
 struct redisAsyncContext;
 struct rm_read;

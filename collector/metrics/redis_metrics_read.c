@@ -138,6 +138,12 @@ rm_series_parse(struct rm_series *s)
     return n_bad;
 }
 
+int
+rm_latest_parse(const char *point, size_t point_len, struct rm_point *out)
+{
+    return rm_point_parse(point, point_len, out);
+}
+
 void
 rmetrics_count_bad_points(struct rmetrics *rm, uint64_t n)
 {
@@ -171,6 +177,7 @@ rm_read_free(struct rm_read *r)
         free((char *)r->latest[i].name);
         free((char *)r->latest[i].container);
         free((char *)r->latest[i].label);
+        free((char *)r->latest[i].point);
     }
     free(r->latest);
     for (size_t i = 0; i < r->n_series; i++) {
@@ -507,8 +514,8 @@ rm_latest_reply_cb(redisAsyncContext *ac, void *rp, void *privdata)
         const redisReply *f = reply->element[2 * i];
         const redisReply *v = reply->element[2 * i + 1];
         char *parts[3];
-        struct rm_point pt;
-        if (rm_point_parse(v->str, (size_t)v->len, &pt) < 0 ||
+        /* the point is parsed where it is used (rm_latest_parse) */
+        if (v->len <= 0 || v->len >= RM_POINT_MAX ||
             rm_split(f->str, (size_t)f->len, 3, parts) < 0) {
             rm_reply_error(r->rm, "HGETALL", "bad latest entry");
             continue;
@@ -517,8 +524,11 @@ rm_latest_reply_cb(redisAsyncContext *ac, void *rp, void *privdata)
         o->name = parts[0];
         o->container = parts[1];
         o->label = parts[2];
-        o->ts_ms = pt.ts_ms;
-        o->value = pt.value;
+        char *pt = xmalloc((size_t)v->len + 1);     /* may hold a NUL */
+        memcpy(pt, v->str, (size_t)v->len);
+        pt[v->len] = '\0';
+        o->point = pt;
+        o->point_len = (size_t)v->len;
     }
 done:
     rm_read_done_one(r);

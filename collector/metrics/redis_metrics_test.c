@@ -242,10 +242,14 @@ latest_cb(int err, const char *errstr, const struct rm_latest *l, size_t n,
 
     res_err(r, err, errstr);
     r->n = n;
-    for (size_t i = 0; i < n && i < 16; i++)
+    for (size_t i = 0; i < n && i < 16; i++) {
+        struct rm_point pt = { 0, 0 };
+        if (rm_latest_parse(l[i].point, l[i].point_len, &pt) < 0)
+            pt.ts_ms = -1;
         snprintf(r->text[i], sizeof(r->text[i]), "%s|%s|%s %lld %g",
                  l[i].name, l[i].container, l[i].label,
-                 (long long)l[i].ts_ms, l[i].value);
+                 (long long)pt.ts_ms, pt.value);
+    }
 }
 
 static void
@@ -606,6 +610,7 @@ test_rmetrics_bad_replies(void **state)
     redis_ok(f, "HSET logq:latest:h2 bad|field zzz");
     redis_ok(f, "HSET logq:latest:h2 x 1:2");        /* 1 part, not 3 */
     redis_ok(f, "HSET logq:latest:h2 %s %s", "a|b|c", "5:1.5");
+    redis_ok(f, "HSET logq:latest:h2 %s %s", "d|e|f", "7:x");
     write_frame(f, "h1", T0, frame1, 2);
     assert_true(run_until(f, is_idle));
     assert_int_equal(ctr(f).samples_written, 1);     /* the fs sample */
@@ -623,8 +628,10 @@ test_rmetrics_bad_replies(void **state)
     assert_int_equal(rmetrics_latest(f->rm, "h2", latest_cb, &r), 0);
     wait_res(f, &r);
     assert_int_equal(r.err, 0);
-    assert_int_equal(r.n, 1);                        /* 2 skipped */
-    assert_string_equal(r.text[0], "a|b|c 5 1.5");
+    assert_int_equal(r.n, 2);                        /* 2 skipped */
+    assert_true(res_has(&r, "a|b|c 5 1.5"));
+    /* a bad point is found where it is parsed (off the loop) */
+    assert_true(res_has(&r, "d|e|f -1 0"));
     query(f, &r, "host.cpu.user_pct", "h1", NULL, NULL);
     assert_int_equal(r.err, 1);                      /* WRONGTYPE range */
     assert_true(ctr(f).redis_errors >= errs + 3);
