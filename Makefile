@@ -179,14 +179,16 @@ unit: deps
 # creation on a worker while its client leaves (api_create_test), the
 # sealing thread's indexing thread (indexer_test), metric downsampling
 # on a worker while its client leaves (api_metrics_pool_test), the
-# lost-data writer thread (losssave_test). Part of
+# lost-data writer thread (losssave_test), the store's WAL syncing
+# thread (store_commit_test) and ingest's ACKs after it (ingest_commit_test). Part of
 # `make test` (about 10 s of build and 10 s of run on a quiet machine).
 # setarch -R: without address randomization, as gcc 12's TSan cannot map
 # its shadow memory under the larger mmap randomization of newer kernels.
 TSAN_TESTS := $(patsubst %,build/tsan/tests/collector/%,search/pool_test \
               search/feed_test store/store_mt_test ingest/ingest_dec_test \
               api/api_create_test store/indexer_test \
-              api/api_metrics_pool_test ingest/losssave_test)
+              api/api_metrics_pool_test ingest/losssave_test \
+              store/store_commit_test ingest/ingest_commit_test)
 tsan-unit:
 	$(MAKE) -j$(TEST_JOBS) MODE=tsan $(TSAN_TESTS)
 	@for t in $(TSAN_TESTS); do \
@@ -237,12 +239,6 @@ clean:
 # tests/bench/deflate_bench.sh: the batch encoders side by side (not in
 # make test; libdeflate is linked by the programs too, see LIBS).
 $(BUILD)/deflate-bench: $(call obj,tests/bench/deflate_bench.c) $(LIBCOMMON)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
-
-# tests/bench/msgenc_bench.c: what each part of a sealed block costs, and
-# the message column as templates + numbers (tplenc.c) against codec 5 (BENCHMARKS.md "Message column encodings"; not in make test).
-$(BUILD)/msgenc-bench: $(call obj,tests/bench/msgenc_bench.c tests/bench/tplenc.c) \
-                      $(LIBCOLLECTOR) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # The project's realistic log generator (tests, bench, demo containers).

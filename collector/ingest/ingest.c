@@ -17,12 +17,15 @@
  *
  * Durability and acks: BATCH records are store_append()ed as they arrive
  * and the frame's seq is remembered as pending. A short timer (group
- * commit, INGEST_COMMIT_DELAY_US) then runs one store_commit() for every
- * connection at once and only afterwards sends each connection an ACK for
- * its highest pending seq. If the commit fails (disk full), nothing is
- * acknowledged, reading stops on every connection (backpressure: shippers
- * keep their batches) and the commit is retried on a timer. After each
- * successful commit the records staged in follow.c are published.
+ * commit, INGEST_COMMIT_DELAY_US) then begins one commit for every
+ * connection at once: the loop writes the WAL entry, the store's syncing
+ * thread fdatasyncs it, and only when that sync returned does each
+ * connection get an ACK for the highest seq it had pending when the
+ * commit began (ingest_commit.c); the loop never waits for the disk. If
+ * the commit fails (disk full), nothing is acknowledged, reading stops on
+ * every connection (backpressure: shippers keep their batches) and the
+ * commit is retried on a timer. After each successful commit the records
+ * staged in follow.c before it began are published.
  *
  * Decoding off the loop: a data frame (BATCH, METRICS) whose MAC checks
  * out is copied into one of INGEST_DEC_JOBS decode jobs (ingest_dec.c)
@@ -157,6 +160,12 @@ ingest_new(struct event_base *base, struct store *store,
         *errstr = xstrdup("cannot create ingest timers");
         goto fail;
     }
+    ing->sync_ev = event_new(base, store_commit_fd(store),
+                             EV_READ | EV_PERSIST, ingest_commit_sync_cb, ing);
+    if (ing->sync_ev == NULL || event_add(ing->sync_ev, NULL) < 0) {
+        *errstr = xstrdup("cannot watch the store's syncing thread");
+        goto fail;
+    }
     ing->dec = pool_new(INGEST_DEC_THREADS, INGEST_DEC_JOBS, errstr);
     if (ing->dec == NULL)
         goto fail;
@@ -234,7 +243,7 @@ ingest_shutdown(struct ingest *ing)
     ingest_commit_set_reading(ing, 0);
     evtimer_del(ing->commit_ev);
     evtimer_del(ing->retry_ev);
-    return ingest_commit(ing);
+    return ingest_commit_flush(ing);
 }
 
 void
@@ -262,6 +271,8 @@ ingest_free(struct ingest *ing)
         event_free(ing->commit_ev);
     if (ing->retry_ev != NULL)
         event_free(ing->retry_ev);
+    if (ing->sync_ev != NULL)
+        event_free(ing->sync_ev);
     if (ing->accept_retry != NULL)
         event_free(ing->accept_retry);
     if (ing->losses_ev != NULL)

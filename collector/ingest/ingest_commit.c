@@ -2,11 +2,19 @@
 /*
  * ingest_commit: durability before acknowledgement. A stored frame makes
  * its seq pending and schedules one group commit INGEST_COMMIT_DELAY_US
- * later for every connection at once; after store_commit() succeeds each
- * connection gets an ACK for its highest pending seq and followers get
- * the committed records (follow.c). A failing commit (disk full)
- * acknowledges nothing, stops reading on every connection (shippers keep
- * their batches) and is retried every INGEST_RETRY_S until it succeeds.
+ * later for every connection at once. The commit runs in two steps so
+ * that the loop never waits for the disk: store_commit_begin writes the
+ * WAL entry of everything stored so far and the store's syncing thread
+ * fdatasyncs it, while the loop goes on reading and storing; when the
+ * sync returned (store_commit_fd readable, store_commit_end 1) each
+ * connection gets an ACK for the highest seq it had pending when the
+ * commit began (sync_seq) and followers get the records staged before it
+ * began (follow_commit_begin / _end). Frames stored meanwhile wait for
+ * the next commit, started as soon as this one ends. An ACK is never sent
+ * before the fdatasync that covers its batch returned (ingest_commit_test).
+ * A failing commit (disk full, a failed sync) acknowledges nothing, stops
+ * reading on every connection (shippers keep their batches) and is
+ * retried every INGEST_RETRY_S until it succeeds.
  */
 #include "collector/ingest/ingest_internal.h"
 
@@ -43,44 +51,109 @@ ingest_send_acks(struct ingest *ing)
     struct ingest_conn *c;
 
     TAILQ_FOREACH(c, &ing->conns, entry) {
-        if (c->state != INGEST_READY || c->pending_seq <= c->acked_seq)
+        if (c->state != INGEST_READY || c->sync_seq <= c->acked_seq)
             continue;
         buf_reset(&ing->payload);
-        if (wire_u64_encode(&ing->payload, c->pending_seq) == 0 &&
+        if (wire_u64_encode(&ing->payload, c->sync_seq) == 0 &&
             ingest_conn_send(c, WIRE_ACK) == 0)
-            c->acked_seq = c->pending_seq;
+            c->acked_seq = c->sync_seq;
     }
 }
 
-/* One store_commit for everything pending, then ACKs and live followers. */
-int
-ingest_commit(struct ingest *ing)
+static void
+ingest_commit_failed(struct ingest *ing)
 {
     struct timeval retry = { INGEST_RETRY_S, 0 };
 
-    if (!ing->has_pending)
-        return 0;
-    if (store_commit(ing->store) < 0) {
-        ing->stats->store_errors++;
-        ingest_log_limited(ing, "store commit failed, not acknowledging, "
-                           "retrying error=\"%s\"", store_errstr(ing->store));
-        if (!ing->is_store_failing) {
-            ing->is_store_failing = 1;
-            ingest_commit_set_reading(ing, 0);
-        }
-        evtimer_add(ing->retry_ev, &retry);
-        return -1;
+    ing->stats->store_errors++;
+    ing->has_pending = 1;           /* the records are still pending */
+    ingest_log_limited(ing, "store commit failed, not acknowledging, "
+                       "retrying error=\"%s\"", store_errstr(ing->store));
+    if (!ing->is_store_failing) {
+        ing->is_store_failing = 1;
+        ingest_commit_set_reading(ing, 0);
     }
+    evtimer_add(ing->retry_ev, &retry);
+}
+
+/* The commit begun last is durable: ACKs, then live followers. */
+static void
+ingest_commit_done(struct ingest *ing)
+{
     ing->stats->commits++;
-    ing->has_pending = 0;
     ingest_send_acks(ing);
-    follow_publish(ing->follow);
+    follow_commit_end(ing->follow);
     if (ing->is_store_failing) {
         ing->is_store_failing = 0;
         log_info("ingest", "store commit succeeded again, resuming");
         if (!ing->is_shutdown)
             ingest_commit_set_reading(ing, 1);
     }
+}
+
+/* Begins one commit of everything pending (none if one is in flight:
+ * its end begins the next). 0 begun or done, -1 failed. */
+int
+ingest_commit(struct ingest *ing)
+{
+    struct ingest_conn *c;
+
+    if (ing->is_syncing || !ing->has_pending)
+        return 0;
+    int rc = store_commit_begin(ing->store);
+    if (rc < 0) {
+        ingest_commit_failed(ing);
+        return -1;
+    }
+    ing->has_pending = 0;
+    TAILQ_FOREACH(c, &ing->conns, entry)
+        c->sync_seq = c->pending_seq;
+    follow_commit_begin(ing->follow);
+    if (rc == 0)                    /* nothing to sync: durable already */
+        ingest_commit_done(ing);
+    else
+        ing->is_syncing = 1;
+    return 0;
+}
+
+/* The commit in flight ended with rc (store_commit_end). */
+static int
+ingest_commit_end(struct ingest *ing, int rc)
+{
+    if (rc == 0)
+        return 0;
+    ing->is_syncing = 0;
+    if (rc < 0) {
+        ingest_commit_failed(ing);
+        return -1;
+    }
+    ingest_commit_done(ing);
+    if (ing->has_pending && !ing->is_shutdown)
+        return ingest_commit(ing);  /* what was stored meanwhile */
+    return 0;
+}
+
+void
+ingest_commit_sync_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct ingest *ing = arg;
+
+    if (ing->is_syncing)
+        (void)ingest_commit_end(ing, store_commit_end(ing->store));
+    else
+        (void)store_commit_end(ing->store);     /* drains a stale wake-up */
+}
+
+int
+ingest_commit_flush(struct ingest *ing)
+{
+    if (ing->is_syncing &&
+        ingest_commit_end(ing, store_commit_wait(ing->store)) < 0)
+        return -1;
+    if (ingest_commit(ing) < 0)
+        return -1;
+    if (ing->is_syncing)
+        return ingest_commit_end(ing, store_commit_wait(ing->store));
     return 0;
 }
 

@@ -37,9 +37,9 @@
  * a few KiB; afterwards a bit of slack for reading ahead. */
 #define INGEST_PREAUTH_INPUT    (WIRE_HEADER_LEN + WIRE_MAX_CONTROL)
 #define INGEST_MAX_INPUT        (64u << 10)
-#define INGEST_COMMIT_DELAY_US  2000    /* group commit after a frame */
-#define INGEST_RETRY_S          1       /* a failed commit tried again */
-#define INGEST_CLOSE_GRACE_S    2       /* for our ERROR to go out */
+#define INGEST_COMMIT_DELAY_US  2000
+#define INGEST_RETRY_S          1
+#define INGEST_CLOSE_GRACE_S    2
 #define INGEST_MAX_HOST         HOSTKEYS_MAX_HOST
 #define INGEST_MAX_SOFTWARE     128
 #define INGEST_CTRL_MAX         4096    /* control frames we send */
@@ -54,10 +54,9 @@
 #define INGEST_DEC_JOBS         4
 #define INGEST_CONN_JOBS        2
 #define INGEST_LOSSES_MAX       4096    /* sources with lost data shown */
-/* The lost-data file is rewritten (whole, fsync, rename) by the saver's
- * thread (losssave.c), handed a new table at most this often: a full
- * table is ~0.75 MiB, 13-35 ms a write on the shared 2-core VM, and
- * every shipper's METRICS frame may change it. */
+/* The lost-data file is rewritten (whole, fsync) on the loop at most this
+ * often: a full table is ~0.75 MiB, 13-35 ms a write on the shared 2-core
+ * VM, and every shipper's METRICS frame may change it. */
 #define INGEST_LOSSES_SAVE_S    1
 
 enum ingest_state {
@@ -105,6 +104,8 @@ struct ingest_conn {
     int64_t              connected_ns;
     uint64_t             last_seq;      /* last BATCH/METRICS seq processed */
     uint64_t             pending_seq;   /* processed, waiting for a commit */
+    uint64_t             sync_seq;      /* pending when the commit in
+                                           flight began: ACKed at its end */
     uint64_t             acked_seq;
     uint64_t             n_batches;
     uint64_t             n_records;
@@ -126,6 +127,7 @@ struct ingest {
     struct event            *accept_retry;
     struct event            *commit_ev;
     struct event            *retry_ev;
+    struct event            *sync_ev;   /* the store's commit fd */
     struct event            *losses_ev; /* pending save of the losses */
     struct store            *store;
     struct follow           *follow;
@@ -135,6 +137,7 @@ struct ingest {
     TAILQ_HEAD(, ingest_conn) conns;
     int                      n_conns;
     int                      has_pending;
+    int                      is_syncing;    /* a commit in flight */
     int                      is_store_failing;
     int                      is_shutdown;
     uint64_t                 next_session;
@@ -279,11 +282,17 @@ struct losses *ingest_losses_load(struct ingest *ing);
 /* Reading on (frames already buffered processed) or off on every READY
  * connection. */
 void ingest_commit_set_reading(struct ingest *ing, int is_on);
-/* One store_commit for everything pending, then ACKs and followers. 0,
- * or -1: nothing acknowledged, reading off, retried on a timer. */
+/* Begins one commit of everything pending (store_commit_begin), unless
+ * one is in flight (its end begins the next); ACKs and followers when it
+ * ends. 0, or -1: nothing acknowledged, reading off, retried on a timer. */
 int  ingest_commit(struct ingest *ing);
+/* Ends the commit in flight and commits the rest, waiting for the disk
+ * (shutdown). 0, or -1 as ingest_commit. */
+int  ingest_commit_flush(struct ingest *ing);
 /* commit_ev and retry_ev. */
 void ingest_commit_cb(evutil_socket_t fd, short what, void *arg);
+/* sync_ev: the commit in flight may have ended. */
+void ingest_commit_sync_cb(evutil_socket_t fd, short what, void *arg);
 /* The group commit INGEST_COMMIT_DELAY_US from now, unless pending or
  * the store is failing. */
 void ingest_commit_schedule(struct ingest *ing);

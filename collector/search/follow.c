@@ -34,6 +34,8 @@ struct follow {
     size_t                n_subs;
     int                   is_publishing;
     struct recbuf         stage;
+    struct recbuf         committing;   /* staged before the commit in
+                                           flight began */
     uint64_t              n_dropped;
     int64_t               last_recv;    /* last stamp (or reserved) */
 };
@@ -47,6 +49,7 @@ follow_new(size_t stage_max)
 
     TAILQ_INIT(&f->subs);
     recbuf_init(&f->stage, stage_max, SIZE_MAX);
+    recbuf_init(&f->committing, stage_max, SIZE_MAX);
     return f;
 }
 
@@ -61,6 +64,7 @@ follow_free(struct follow *f)
         free(s);
     }
     recbuf_fini(&f->stage);
+    recbuf_fini(&f->committing);
     free(f);
 }
 
@@ -122,21 +126,39 @@ follow_deliver(struct follow *f, size_t i)
     struct logrec r;
     struct follow_sub *s;
 
-    recbuf_get(&f->stage, i, &r);
+    recbuf_get(&f->committing, i, &r);
     TAILQ_FOREACH(s, &f->subs, entry)
         if (!s->is_dead)
             s->rec(&r, s->arg);
 }
 
 void
-follow_publish(struct follow *f)
+follow_commit_begin(struct follow *f)
+{
+    struct logrec r;
+
+    if (f->committing.n == 0) {
+        recbuf_swap(&f->committing, &f->stage);
+        return;
+    }
+    /* A commit failed: its records first, then the ones staged since. */
+    for (size_t i = 0; i < f->stage.n; i++) {
+        recbuf_get(&f->stage, i, &r);
+        if (recbuf_add(&f->committing, &r) < 0)
+            f->n_dropped++;
+    }
+    recbuf_reset(&f->stage);
+}
+
+void
+follow_commit_end(struct follow *f)
 {
     struct follow_sub *s, *next;
 
-    if (f->stage.n == 0)
+    if (f->committing.n == 0)
         return;
     f->is_publishing = 1;
-    for (size_t i = 0; i < f->stage.n; i++)
+    for (size_t i = 0; i < f->committing.n; i++)
         follow_deliver(f, i);
     TAILQ_FOREACH(s, &f->subs, entry)
         if (!s->is_dead && s->flush != NULL)
@@ -149,7 +171,14 @@ follow_publish(struct follow *f)
             free(s);
         }
     }
-    recbuf_reset(&f->stage);
+    recbuf_reset(&f->committing);
+}
+
+void
+follow_publish(struct follow *f)
+{
+    follow_commit_begin(f);
+    follow_commit_end(f);
 }
 
 /* ---- receive times ---- */
@@ -164,9 +193,11 @@ follow_recv_next(struct follow *f, int64_t now_ns)
 int64_t
 follow_receive_point(struct follow *f, int64_t now_ns)
 {
-    if (f->stage.n > 0) {
+    const struct recbuf *b = f->committing.n > 0 ? &f->committing
+                                                 : &f->stage;
+    if (b->n > 0) {
         struct logrec r;
-        recbuf_get(&f->stage, 0, &r);   /* staged in stamp order */
+        recbuf_get(b, 0, &r);           /* staged in stamp order */
         return r.recv_ns;
     }
     int64_t p = now_ns > f->last_recv ? now_ns : f->last_recv + 1;

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * follow: fan-out of newly committed records to live subscribers (the
- * /api/v1/follow clients). ingest.c stages each record it stored; after a
- * successful store_commit it publishes, and every staged record goes to
- * every subscriber, then the subscriber's flush callback runs once. Knows
+ * /api/v1/follow clients). ingest stages each record it stored, sets the
+ * staged records apart when a commit begins and publishes them once that
+ * commit is durable (store_commit_end, which makes them visible to
+ * cursors in the same loop turn): each goes to every subscriber, then the
+ * subscriber's flush callback runs once. Knows
  * nothing of HTTP or sockets: subscribers bound their own output and drop
- * themselves when full. Staging is bounded; past the cap records are not
+ * themselves when full. Staging is bounded (the stage and the records of
+ * the commit in flight, stage_max bytes each); past the cap records are not
  * shown live (they are stored all the same) and a counter says how many.
  *
  * No gap for a new subscriber with history: records are staged whether or
@@ -51,8 +54,17 @@ size_t follow_n_subscribers(const struct follow *f);
  * above). 0 staged, -1 when the stage is full (counted in
  * follow_n_dropped). */
 int  follow_stage(struct follow *f, const struct logrec *r);
-/* Delivers and clears everything staged. */
+/* Delivers and clears everything staged (follow_commit_begin, then
+ * follow_commit_end). */
 void follow_publish(struct follow *f);
+/* With a commit that completes later (store_commit_begin / _end): begin
+ * sets the records staged so far apart as the commit's (after a failed
+ * commit, added to the ones still set apart; the set apart records are
+ * capped like the stage, past it counted in follow_n_dropped); end
+ * delivers and clears those only, the records staged meanwhile wait for
+ * the next commit. A failed commit calls neither. */
+void follow_commit_begin(struct follow *f);
+void follow_commit_end(struct follow *f);
 uint64_t follow_n_dropped(const struct follow *f);
 
 /*

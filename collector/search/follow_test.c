@@ -95,6 +95,43 @@ test_follow_publish_to_all(void **state)
     follow_free(f);
 }
 
+/* A commit that completes later: only the records staged before it began
+ * are published at its end; after a failed one (no end), the next commit
+ * publishes its records first, then the later ones, in stage order. */
+static void
+test_follow_commit_begin_end(void **state)
+{
+    (void)state;
+    struct follow *f = follow_new(1 << 20);
+    struct sink a = { .f = f };
+
+    a.sub = follow_subscribe(f, sink_rec, sink_flush, &a);
+    struct logrec r = mkrec("one");
+    assert_int_equal(follow_stage(f, &r), 0);
+    follow_commit_begin(f);
+    r = mkrec("two");                        /* staged while it syncs */
+    assert_int_equal(follow_stage(f, &r), 0);
+    follow_commit_end(f);
+    assert_int_equal(a.n_rec, 1);
+    assert_string_equal(a.last, "one");
+    follow_commit_begin(f);                  /* this commit fails */
+    r = mkrec("three");
+    assert_int_equal(follow_stage(f, &r), 0);
+    follow_commit_begin(f);                  /* the retry */
+    r = mkrec("four");
+    assert_int_equal(follow_stage(f, &r), 0);
+    assert_int_equal(a.n_rec, 1);
+    follow_commit_end(f);
+    assert_int_equal(a.n_rec, 3);
+    assert_string_equal(a.last, "three");
+    assert_int_equal(a.n_flush, 2);
+    follow_publish(f);
+    assert_int_equal(a.n_rec, 4);
+    assert_string_equal(a.last, "four");
+    assert_int_equal(follow_n_dropped(f), 0);
+    follow_free(f);
+}
+
 static void
 test_follow_unsubscribe_in_callback(void **state)
 {
@@ -500,6 +537,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_follow_publish_to_all),
+        cmocka_unit_test(test_follow_commit_begin_end),
         cmocka_unit_test(test_follow_unsubscribe_in_callback),
         cmocka_unit_test(test_follow_stage_cap),
         cmocka_unit_test(test_follow_stage_before_subscribe),

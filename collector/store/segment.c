@@ -433,6 +433,39 @@ tail_split(struct store *s, size_t *n_out)
     return ch;
 }
 
+/* The tail holds records past its committed prefix (appended while a
+ * commit was being synced): the prefix stays in s->tail for the job, the
+ * rest goes to *rest (uncommitted), both re-encoded. -1 if the tail does
+ * not decode (cannot happen: we encoded it). */
+static int
+tail_carry(struct store *s, struct store_tail *rest)
+{
+    struct store_tail *t = &s->tail, pre;
+    struct store_rec *recs = NULL;
+    size_t cap = 0;
+
+    if (block_body_decode(t->body.data, t->body.len, t->n_records,
+                          t->n_labels, 1, &recs, &cap) < 0) {
+        free(recs);
+        return -1;
+    }
+    store_tail_init(s, &pre, t->body.max);
+    store_tail_init(s, rest, t->body.max);
+    for (uint32_t i = 0; i < t->n_records; i++) {
+        struct store_label *l = s->labels[t->labels[recs[i].label].id];
+        int rc = store_tail_add(i < t->committed_n ? &pre : rest, l,
+                                &recs[i]);
+        assert(rc == 0);        /* same records, same cap */
+        (void)rc;
+    }
+    free(recs);
+    pre.committed_len = pre.body.len;
+    pre.committed_n = pre.n_records;
+    store_tail_fini(t);
+    *t = pre;
+    return 0;
+}
+
 /* Moves body out of t into ch (t's buffer is replaced by an empty one). */
 static void
 chunk_take_body(struct seal_chunk *ch, struct store_tail *t)
@@ -444,16 +477,24 @@ chunk_take_body(struct seal_chunk *ch, struct store_tail *t)
 struct seal_job *
 segment_job_new(struct store *s)
 {
-    struct store_tail *ts = &s->tail;
+    struct store_tail *ts = &s->tail, rest;
     struct seal_job *job = xcalloc(1, sizeof(*job));
     size_t n = 1;
+    int has_rest = s->tail.committed_n < s->tail.n_records;
 
+    if (has_rest && tail_carry(s, &rest) < 0) {
+        free(job);
+        store_set_err(s, "tail block does not decode");
+        return NULL;
+    }
     if (store_tail_fill(&s->tail, s->opt.block_size) >
             s->opt.block_size + s->opt.block_size / 2 ||
         s->tail.meta_bytes >= STORE_TAIL_META_FULL) {
         ts = tail_split(s, &n);
         if (!ts) {
             free(job);
+            if (has_rest)
+                store_tail_fini(&rest);     /* cannot happen, as above */
             store_set_err(s, "tail block does not decode");
             return NULL;
         }
@@ -476,6 +517,10 @@ segment_job_new(struct store *s)
         free(ts);
     }
     tail_reset(s, &s->tail);
+    if (has_rest) {
+        store_tail_fini(&s->tail);
+        s->tail = rest;
+    }
     /* A chunk that cannot be encoded (is_bad) is quarantined when the job
      * is applied (sealer_finish); its records stay visible and durable
      * (WAL) until then. */

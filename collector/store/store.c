@@ -8,6 +8,7 @@
  */
 #include "collector/store/store_internal.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -526,6 +527,7 @@ store_append_locked(struct store *s, const struct logrec *r)
 static void
 store_seal(struct store *s)
 {
+    assert(!s->cm.is_busy);     /* the current WAL file is being synced */
     (void)sealer_poll(s, 1);
     if (s->job) {
         sealer_submit(s);       /* retry of a failed job */
@@ -551,28 +553,128 @@ store_seal(struct store *s)
     sealer_submit(s);
 }
 
-int
-store_commit(struct store *s)
+/* The pending WAL entry again from the tail's uncommitted records, after
+ * the sync of a commit failed (its records were cleared from the pending
+ * entry when it was written). */
+static int
+store_wal_rebuild(struct store *s)
 {
-    /* labels before the records that came with them */
-    if (srclabels_commit(s) < 0)
-        return -1;
-    if (s->wal_n_recs > 0) {
-        if (wal_commit(s) < 0)
-            return -1;
-        store_lock(s);
-        s->tail.committed_len = s->tail.body.len;
-        s->tail.committed_n = s->tail.n_records;
-        store_unlock(s);
+    const struct store_tail *t = &s->tail;
+    struct store_rec *recs = NULL;
+    size_t cap = 0;
+    int rc = 0;
+
+    wal_pending_clear(s);
+    if (block_body_decode(t->body.data, t->body.len, t->n_records,
+                          t->n_labels, 1, &recs, &cap) < 0) {
+        free(recs);
+        store_set_err(s, "tail block does not decode");
+        return -1;              /* cannot happen: we encoded it */
     }
+    for (uint32_t i = t->committed_n; i < t->n_records && rc == 0; i++) {
+        struct store_label *l = s->labels[t->labels[recs[i].label].id];
+        uint32_t widx;
+        if (wal_add_label(s, l, &widx) < 0 ||
+            block_rec_encode(&s->wal_recs, widx, s->wal_prev_ns,
+                             &recs[i]) < 0)
+            rc = -1;            /* cannot happen: it fitted before */
+        s->wal_n_recs++;
+    }
+    free(recs);
+    return rc;
+}
+
+/* After a commit: hands a full committed tail to the sealing thread (its
+ * uncommitted rest stays the tail), or retries a failed seal. */
+static void
+store_commit_seal(struct store *s)
+{
     (void)sealer_poll(s, 0);
-    if (s->tail.committed_n == s->tail.n_records && s->tail.n_records &&
+    if (s->tail.committed_n > 0 &&
         (s->tail.committed_len >= s->opt.block_size ||
          store_tail_fill(&s->tail, s->opt.block_size) >= s->opt.block_size))
         store_seal(s);
     else if (s->job && sealer_poll(s, 0) && s->job)
         sealer_submit(s);       /* retry of a failed job */
-    return 0;
+}
+
+int
+store_commit_begin(struct store *s)
+{
+    assert(!s->cm.is_busy);     /* the caller waits for store_commit_end */
+    /* labels before the records that came with them */
+    if (srclabels_commit(s) < 0)
+        return -1;
+    if (s->wal_n_recs == 0) {
+        store_commit_seal(s);
+        return 0;
+    }
+    if (wal_write(s) < 0)
+        return -1;
+    s->cm.len = s->tail.body.len;
+    s->cm.n = s->tail.n_records;
+    s->cm.is_busy = 1;
+    syncer_submit(s, s->wals[s->cm.wal].fd);
+    return 1;
+}
+
+int
+store_commit_fd(const struct store *s)
+{
+    return s->syncer.pipe[0];
+}
+
+/* The sync of the commit in flight returned err (0 or an errno). */
+static int
+store_commit_finish(struct store *s, int err)
+{
+    s->cm.is_busy = 0;
+    wal_write_done(s, err == 0);
+    if (err != 0) {
+        (void)store_wal_rebuild(s);
+        store_set_err(s, "wal sync: %s", strerror(err));
+        return -1;
+    }
+    store_lock(s);
+    s->tail.committed_len = s->cm.len;
+    s->tail.committed_n = s->cm.n;
+    store_unlock(s);
+    store_commit_seal(s);
+    return 1;
+}
+
+int
+store_commit_end(struct store *s)
+{
+    int err;
+
+    if (!s->cm.is_busy)
+        return 1;
+    if (syncer_poll(s, 0, &err) == 0)
+        return 0;
+    return store_commit_finish(s, err);
+}
+
+int
+store_commit_wait(struct store *s)
+{
+    int err;
+
+    if (!s->cm.is_busy)
+        return 1;
+    (void)syncer_poll(s, 1, &err);
+    return store_commit_finish(s, err);
+}
+
+int
+store_commit(struct store *s)
+{
+    if (s->cm.is_busy)
+        (void)store_commit_wait(s);     /* a failure is retried below */
+    int rc = store_commit_begin(s);
+    if (rc <= 0)
+        return rc;
+    return store_commit_wait(s) < 0 ? -1 : 0;
 }
 
 int
@@ -792,6 +894,7 @@ store_open(const char *dir, const struct store_options *opt, char **errstr)
     s->seg_fd = -1;
     s->dl_fd = -1;
     s->sealer.wfd = -1;
+    s->syncer.pipe[0] = s->syncer.pipe[1] = -1;
     s->next_seq = 1;
     store_tail_init(s, &s->tail, s->opt.block_size + STORE_MAX_PENDING);
     buf_init(&s->wal_labels, STORE_MAX_PENDING);
@@ -804,7 +907,7 @@ store_open(const char *dir, const struct store_options *opt, char **errstr)
     }
     if (retention_hw_load(s) < 0 || store_load_segments(s) < 0 ||
         wal_open_replay(s) < 0 || srclabels_open(s) < 0 ||
-        sealer_start(s) < 0)
+        sealer_start(s) < 0 || syncer_start(s) < 0)
         goto fail;
     store_apply_retention(s);
     return s;
@@ -821,10 +924,12 @@ store_close(struct store *s)
 {
     if (!s)
         return;
-    if (s->wal_n_recs > 0 && s->n_wals > 0 && s->sealer.is_started)
+    if ((s->wal_n_recs > 0 || s->cm.is_busy) && s->n_wals > 0 &&
+        s->syncer.is_started)
         (void)store_commit(s);
     else if (s->n_dl_dirty > 0 && s->sealer.is_started)
         (void)srclabels_commit(s);
+    syncer_stop(s);
     sealer_stop(s);
     segment_job_free(s->job);
     for (size_t i = 0; i < STORE_BCACHE_N; i++)

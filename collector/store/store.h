@@ -7,8 +7,9 @@
  * decides when to commit. Knows nothing of
  * the network, HTTP or the query language: callers pass a filter (which the
  * store uses to skip whole blocks) and check each record themselves.
- * Not thread safe: one caller thread; the store runs one thread of its
- * own that seals full blocks (compress, index, write, fsync).
+ * Not thread safe: one caller thread; the store runs threads of its own
+ * that seal full blocks (compress, index, write, fsync) and fdatasync
+ * the WAL (store_commit_begin / store_commit_end).
  * Reports errors through store_errstr(); never logs.
  */
 #ifndef COLLECTOR_STORE_STORE_H
@@ -33,6 +34,10 @@ typedef int64_t (*store_clock_fn)(void *arg);
  * -1 with errno set (e.g. ENOSPC) makes that step fail as a full disk
  * would. */
 typedef int (*store_write_hook_fn)(const char *what, size_t len, void *arg);
+/* Test seam called on the syncing thread before the WAL's fdatasync
+ * (what: "wal"); it may block (the commit stays in flight), or return -1
+ * with errno set to fail the sync. */
+typedef int (*store_sync_hook_fn)(const char *what, void *arg);
 
 #define STORE_COMPRESS_ZSTD 0
 #define STORE_COMPRESS_ZLIB 1   /* what stores wrote before zstd; still read */
@@ -56,6 +61,8 @@ struct store_options {
     void               *clock_arg;
     store_write_hook_fn write_hook;   /* NULL: none (production) */
     void               *write_hook_arg;
+    store_sync_hook_fn  sync_hook;    /* NULL: none (production) */
+    void               *sync_hook_arg;
     int      is_index_inline;   /* 1: the sealing thread gathers each
                                    block's tokens itself, no indexing
                                    thread beside it (tests: the same
@@ -75,18 +82,43 @@ const char *store_errstr(const struct store *s);
  * Appends one record (copied). Returns 1 if appended, 0 if it is a
  * duplicate (its offset is not above the source's high water mark, which
  * includes records appended but not yet committed), -1 on error. The record
- * is durable only after store_commit() returns 0.
+ * is durable only after store_commit() returns 0 (or store_commit_end 1).
  */
 int store_append(struct store *s, const struct logrec *r);
-/* Writes and fsyncs everything appended (one WAL append + fdatasync).
- * -1 on error (e.g. ENOSPC): the records stay pending and the caller must
- * not acknowledge them; a later commit retries. A full tail block is
- * handed to the store's sealing thread (compress, index, segment write +
- * fsync); if the previous block is still being sealed, this waits for it
- * (backpressure: at most one block in flight). A failed seal keeps the
- * records durable in the WAL and visible to cursors, is counted
- * (n_seal_errors), and is retried on later commits. */
+/* Writes and fsyncs everything appended (one WAL append + fdatasync),
+ * waiting for the sync: store_commit_begin, then store_commit_end's work
+ * (a commit already in flight is waited for first). 0, or -1 on error
+ * (e.g. ENOSPC): the records stay pending and the caller must not
+ * acknowledge them; a later commit retries. */
 int store_commit(struct store *s);
+/*
+ * The same in two steps, for an event loop that must not wait for the
+ * disk (collector/STORE.md "Crash safety"). store_commit_begin writes
+ * the changed label sets (synced) and one WAL entry of everything
+ * appended (not synced) and hands the WAL's fdatasync to the store's
+ * syncing thread: 1 started, 0 nothing was pending (everything appended
+ * is durable already: acknowledge at once), -1 error (nothing started;
+ * records pending, retried by the next commit). At most one commit is in
+ * flight: call it again only after store_commit_end returned 1 or -1.
+ * store_commit_fd becomes readable when the sync returned; then
+ * store_commit_end: 1 the commit is durable (every record appended
+ * before its store_commit_begin; they are now visible to cursors),
+ * 0 still syncing, -1 the sync failed (its records stay pending and go
+ * into the next commit; do not acknowledge them). Records appended
+ * meanwhile belong to the next commit. A commit that leaves a full tail
+ * block committed hands it to the store's sealing thread (compress,
+ * index, segment write + fsync); if the previous block is still being
+ * sealed, this waits for it (backpressure: at most one block in
+ * flight). A failed seal keeps the records durable in the WAL and
+ * visible to cursors, is counted (n_seal_errors), and is retried on
+ * later commits.
+ */
+int store_commit_begin(struct store *s);
+int store_commit_fd(const struct store *s);
+int store_commit_end(struct store *s);
+/* store_commit_end, waiting for the sync (1 or -1; 1 if none is in
+ * flight): for a clean stop. */
+int store_commit_wait(struct store *s);
 /* Waits until the block being sealed in the background (if any) is
  * written and visible in the segment directory. 0, or -1 if that seal
  * failed (records stay durable in the WAL; retried by later commits). */

@@ -304,6 +304,31 @@ struct store_sealer {
     size_t            cap_recs;
 };
 
+/* The WAL syncing thread (syncer.c): fd is the file to fdatasync (-1:
+ * nothing asked), err its result; fd, err, is_done and is_stop are under
+ * mu, is_busy (a sync asked and not yet collected) is the store's
+ * thread's. One byte is written to pipe[1] when a sync returned. */
+struct store_syncer {
+    pthread_t       th;
+    int             is_started, is_init;
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    int             fd, err;
+    int             is_busy, is_done, is_stop;
+    int             pipe[2];
+};
+
+/* The commit in flight (store_commit_begin .. store_commit_end): its WAL
+ * entry is written to file wal at [off, end) and being synced; it covers
+ * the tail up to len bytes and n records. */
+struct store_commit {
+    int      is_busy;
+    size_t   wal;
+    uint64_t off, end;
+    size_t   len;
+    uint32_t n;
+};
+
 /* The raw (decompressed, CRC-checked) bodies of the segment blocks cursors
  * read last: a context cursor reads the block the match cursor has just
  * read, and takes it from here instead of reading and decompressing it
@@ -354,6 +379,8 @@ struct store {
     struct seal_job      *job;          /* detached tail, in flight or
                                            failed (retried) */
     struct store_sealer   sealer;
+    struct store_syncer   syncer;
+    struct store_commit   cm;
     struct buf            wal_labels;   /* pending entry: label table */
     struct buf            wal_recs;     /* pending entry: records */
     uint32_t              wal_n_labels, wal_n_recs;
@@ -448,40 +475,6 @@ char *store_seg_path(const struct store *s, uint64_t seq);
 struct store_seg *store_seg_find(const struct store *s, uint64_t seq);
 
 /* block.c: encoding of block bodies, block meta/headers and WAL entries. */
-/* Zigzag: a signed value as an unsigned one, small magnitudes small. */
-static inline uint64_t
-blk_zz_enc(int64_t v)
-{
-    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-}
-
-static inline int64_t
-blk_zz_dec(uint64_t v)
-{
-    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-}
-
-/* Decodes a varint at *pp (< end); -1 if truncated or over 64 bits. */
-static inline int
-blk_get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
-{
-    const uint8_t *p = *pp;
-    uint64_t v = 0;
-
-    for (int shift = 0; shift < 64 && p < end; shift += 7) {
-        uint8_t c = *p++;
-        if (shift == 63 && c > 1)
-            return -1;
-        v |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80)) {
-            *pp = p;
-            *out = v;
-            return 0;
-        }
-    }
-    return -1;
-}
-
 /* Appends r as a row with receive time (STORE_CODEC_ROW_RECV) under
  * label; prev holds the previous row's time and receive time. */
 int  block_rec_encode(struct buf *b, uint32_t label, int64_t prev[2],
@@ -525,8 +518,9 @@ size_t block_varint_encode(uint8_t out[10], uint64_t v);
 /* segment.c */
 /* Scans a segment file into seg; the last one may be cut at a torn tail. */
 int  segment_scan(struct store *s, struct store_seg *seg, int is_last);
-/* Moves the committed tail into a new seal job (split into blocks of
- * about block_size, header placeholders + meta built). NULL on error. */
+/* Moves the committed prefix of the tail into a new seal job (split into
+ * blocks of about block_size, header placeholders + meta built); records
+ * appended past it stay in the tail, uncommitted. NULL on error. */
 struct seal_job *segment_job_new(struct store *s);
 void segment_job_free(struct seal_job *job);
 /* On the sealing thread: compresses, indexes and writes the job's chunks
@@ -546,7 +540,13 @@ int  segment_unpack(const struct store_blk *b, const struct buf *comp,
 
 /* wal.c */
 int  wal_open_replay(struct store *s);
-int  wal_commit(struct store *s);
+/* Writes the pending entry to the current file (no sync; s->cm notes
+ * where) and clears it. -1 with the error set: nothing written. */
+int  wal_write(struct store *s);
+/* The sync of s->cm's entry returned: is_ok, the file's length moves past
+ * it; else the entry is cut off again and the pending entry rebuilt from
+ * the tail's uncommitted records, so the next commit writes them all. */
+void wal_write_done(struct store *s, int is_ok);
 /* Marks the dirty files as owned by a job (returned mask) and switches
  * commits to a clean file (fresh generation). -1 if none can be had. */
 int  wal_detach(struct store *s, uint32_t *mask);
@@ -556,6 +556,14 @@ void wal_release(struct store *s, uint32_t mask, int is_ok);
 void wal_close_all(struct store *s);
 uint64_t wal_bytes(const struct store *s);
 void wal_pending_clear(struct store *s);
+
+/* syncer.c: the WAL syncing thread. submit: fdatasync fd (the thread
+ * must be idle); poll: 1 and *err (0 or an errno) once that sync
+ * returned, 0 while it runs, -1 if none was asked; with is_wait, waits. */
+int  syncer_start(struct store *s);
+void syncer_stop(struct store *s);
+void syncer_submit(struct store *s, int fd);
+int  syncer_poll(struct store *s, int is_wait, int *err);
 
 /* sealer.c: the sealing thread. */
 int  sealer_start(struct store *s);

@@ -2,8 +2,9 @@
 /*
  * wal: the store's write-ahead log (wal.lqw, wal-<k>.lqw; format in
  * collector/STORE.md). Holds committed records that are not yet sealed
- * into a segment block: one checksummed entry per store_commit(), appended
- * and fdatasync'ed to the current file. When the tail is handed to the
+ * into a segment block: one checksummed entry per commit, appended to the
+ * current file on the store's thread and fdatasync'ed by the syncing
+ * thread (syncer.c). When the tail is handed to the
  * sealing thread, commits move on to a clean file with a newer generation;
  * the files that held the tail are emptied (truncated to their header)
  * once its blocks are synced. At open every file is replayed in generation
@@ -300,9 +301,10 @@ wal_open_replay(struct store *s)
 }
 
 /* One entry (length, crc, label table, records) is written from the
- * pending buffers as they are, with pwritev: no copy into one buffer. */
+ * pending buffers as they are, with pwritev: no copy into one buffer. Its
+ * fdatasync is the syncing thread's (store_commit_begin). */
 int
-wal_commit(struct store *s)
+wal_write(struct store *s)
 {
     struct store_wal_file *w = &s->wals[s->wal_cur];
     uint8_t h[8 + 10], mid[10];
@@ -324,8 +326,7 @@ wal_commit(struct store *s)
     crc = compress_crc32(crc, s->wal_recs.data, s->wal_recs.len);
     le32_store(h, (uint32_t)(len - 8));
     le32_store(h + 4, crc);
-    if (store_writev_at(s, w->fd, "wal", iov, 4, w->len) < 0 ||
-        fdatasync(w->fd) < 0) {
+    if (store_writev_at(s, w->fd, "wal", iov, 4, w->len) < 0) {
         store_set_err(s, "wal write: %s", strerror(errno));
         /* Best effort: a partial entry would be cut at replay anyway and
          * is overwritten by the next attempt (same offset). */
@@ -334,10 +335,28 @@ wal_commit(struct store *s)
         }
         return -1;
     }
-    w->len += len;
-    w->is_dirty = 1;
+    s->cm.wal = s->wal_cur;
+    s->cm.off = w->len;
+    s->cm.end = w->len + len;
     wal_pending_clear(s);
     return 0;
+}
+
+void
+wal_write_done(struct store *s, int is_ok)
+{
+    struct store_wal_file *w = &s->wals[s->cm.wal];
+
+    if (is_ok) {
+        w->len = s->cm.end;
+        w->is_dirty = 1;
+        return;
+    }
+    /* As a failed write: the entry is written again (with the records
+     * appended since) at the same offset. */
+    if (ftruncate(w->fd, (off_t)s->cm.off) < 0) {
+        /* ignored: replay cuts a torn entry, and the retry overwrites */
+    }
 }
 
 int

@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_commit_test: the two-step commit (store_commit_begin / _end) with
+ * the WAL's fdatasync on the store's syncing thread. A sync hook that
+ * blocks holds the commit in flight: its records must not be committed
+ * (visible to cursors, store_commit_end 1, the fd readable) before the
+ * sync returned; a failed sync leaves them pending for the next commit; a
+ * seal after a commit takes only the committed records, the ones appended
+ * while it synced stay in the tail (and out of the segment files: a copy
+ * of the directory taken then, as a kill -9 would leave it, opens without
+ * them).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "collector/store/store.h"
+#include "common/xmalloc.h"
+
+#define T0 1700000000000000000LL
+
+struct fx {
+    char            dir[64];
+    struct store   *s;
+    struct store_options opt;
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    int             is_blocking;    /* the hook waits for is_released */
+    int             is_released;
+    int             n_entered;      /* syncs the hook saw */
+    int             n_fail;         /* syncs still to fail (EIO) */
+    int             n_bad_what;     /* hook calls not for "wal" */
+};
+
+/* Runs on the syncing thread. Waits at most 20 s (never hangs a test). */
+static int
+sync_hook(const char *what, void *arg)
+{
+    struct fx *f = arg;
+    struct timespec until;
+    int rc = 0;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 20;
+    pthread_mutex_lock(&f->mu);
+    f->n_entered++;
+    f->n_bad_what += strcmp(what, "wal") != 0;  /* no cmocka off main */
+    pthread_cond_broadcast(&f->cv);
+    while (f->is_blocking && !f->is_released)
+        if (pthread_cond_timedwait(&f->cv, &f->mu, &until) != 0)
+            break;
+    if (f->n_fail > 0) {
+        f->n_fail--;
+        errno = EIO;
+        rc = -1;
+    }
+    pthread_mutex_unlock(&f->mu);
+    return rc;
+}
+
+static int
+setup(void **state)
+{
+    struct fx *f = xcalloc(1, sizeof(*f));
+
+    snprintf(f->dir, sizeof(f->dir), "/tmp/store_commit_test.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    f->opt.block_size = 4096;
+    f->opt.segment_size = 64 << 10;
+    f->opt.sync_hook = sync_hook;
+    f->opt.sync_hook_arg = f;
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->cv, NULL);
+    *state = f;
+    return 0;
+}
+
+static void
+fx_release(struct fx *f)
+{
+    pthread_mutex_lock(&f->mu);
+    f->is_released = 1;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+}
+
+static int
+teardown(void **state)
+{
+    struct fx *f = *state;
+
+    fx_release(f);
+    store_close(f->s);
+    assert_int_equal(f->n_bad_what, 0);
+    char *cmd = xasprintf("rm -rf '%s' '%s.copy'", f->dir, f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    pthread_cond_destroy(&f->cv);
+    pthread_mutex_destroy(&f->mu);
+    free(f);
+    return 0;
+}
+
+static struct store *
+open_dir(struct fx *f, const char *dir)
+{
+    char *err = NULL;
+    struct store *s = store_open(dir, &f->opt, &err);
+
+    if (!s)
+        fail_msg("store_open: %s", err);
+    return s;
+}
+
+/* Records off0 .. off0+n-1 of one source, ~60 bytes each. */
+static void
+put_n(struct store *s, uint64_t off0, int n)
+{
+    char msg[64];
+
+    for (int i = 0; i < n; i++) {
+        uint64_t off = off0 + (uint64_t)i;
+        struct logrec r = {
+            .time_ns = T0 + (int64_t)off * 1000, .host = "h1",
+            .container_id = "cid1", .container = "web", .image = "nginx",
+            .offset = off, .msg = msg, .recv_ns = T0,
+        };
+        snprintf(msg, sizeof(msg), "line %llu of the commit test",
+                 (unsigned long long)off);
+        r.msg_len = strlen(msg);
+        assert_int_equal(store_append(s, &r), 1);
+    }
+}
+
+/* Every record a cursor sees: offsets 1, 2, ... in order, each message
+ * intact; returns how many. */
+static int
+scan_all(struct store *s)
+{
+    struct store_filter fl = { .since_ns = INT64_MIN, .until_ns = INT64_MAX,
+                               .stream = -1 };
+    struct store_cursor *c = store_cursor_new(s, &fl, 0);
+    struct logrec r;
+    char want[64];
+    int n = 0;
+
+    while (store_cursor_next(c, &r) == 1) {
+        n++;
+        assert_int_equal(r.offset, (uint64_t)n);
+        snprintf(want, sizeof(want), "line %d of the commit test", n);
+        assert_int_equal(r.msg_len, strlen(want));
+        assert_memory_equal(r.msg, want, r.msg_len);
+    }
+    store_cursor_free(c);
+    return n;
+}
+
+static int
+fd_is_readable(int fd, int timeout_ms)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+
+    return poll(&p, 1, timeout_ms) == 1;
+}
+
+static void
+wait_entered(struct fx *f, int n)
+{
+    struct timespec until;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 20;
+    pthread_mutex_lock(&f->mu);
+    while (f->n_entered < n)
+        if (pthread_cond_timedwait(&f->cv, &f->mu, &until) != 0)
+            break;
+    assert_int_equal(f->n_entered, n);
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* Ends the commit in flight: its fd must turn readable (20 s bound). */
+static int
+end_commit(struct store *s)
+{
+    assert_true(fd_is_readable(store_commit_fd(s), 20000));
+    int rc = store_commit_end(s);
+    assert_int_not_equal(rc, 0);
+    return rc;
+}
+
+static void
+test_commit_not_done_while_sync_blocked(void **state)
+{
+    struct fx *f = *state;
+
+    f->s = open_dir(f, f->dir);
+    f->is_blocking = 1;
+    put_n(f->s, 1, 30);
+    assert_int_equal(store_commit_begin(f->s), 1);
+    wait_entered(f, 1);
+    /* In flight: nothing committed, nothing to wake the loop. */
+    for (int i = 0; i < 3; i++) {
+        assert_false(fd_is_readable(store_commit_fd(f->s), 10));
+        assert_int_equal(store_commit_end(f->s), 0);
+        assert_int_equal(scan_all(f->s), 0);
+    }
+    put_n(f->s, 31, 10);        /* belongs to the next commit */
+    fx_release(f);
+    assert_int_equal(end_commit(f->s), 1);
+    assert_int_equal(scan_all(f->s), 30);
+    assert_int_equal(store_commit_begin(f->s), 1);
+    assert_int_equal(end_commit(f->s), 1);
+    assert_int_equal(scan_all(f->s), 40);
+    assert_int_equal(store_commit_begin(f->s), 0);  /* nothing pending */
+    store_close(f->s);
+    f->s = open_dir(f, f->dir);
+    assert_int_equal(scan_all(f->s), 40);
+}
+
+static void
+test_commit_sync_failure_retried(void **state)
+{
+    struct fx *f = *state;
+    struct store_stats st;
+
+    f->s = open_dir(f, f->dir);
+    f->n_fail = 1;
+    put_n(f->s, 1, 25);
+    assert_int_equal(store_commit_begin(f->s), 1);
+    assert_int_equal(end_commit(f->s), -1);
+    assert_non_null(strstr(store_errstr(f->s), "wal sync"));
+    assert_int_equal(scan_all(f->s), 0);
+    put_n(f->s, 26, 5);
+    /* The next commit writes the failed commit's records again. */
+    assert_int_equal(store_commit_begin(f->s), 1);
+    assert_int_equal(end_commit(f->s), 1);
+    assert_int_equal(scan_all(f->s), 30);
+    store_close(f->s);
+    f->s = open_dir(f, f->dir);
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_torn_cuts, 0);    /* the failed entry was cut */
+    assert_int_equal(st.n_wal_replayed, 30);
+    assert_int_equal(scan_all(f->s), 30);
+}
+
+static void
+test_commit_seal_keeps_uncommitted(void **state)
+{
+    struct fx *f = *state;
+
+    f->s = open_dir(f, f->dir);
+    f->is_blocking = 1;
+    put_n(f->s, 1, 200);        /* ~12 KiB: the tail is full */
+    assert_int_equal(store_commit_begin(f->s), 1);
+    wait_entered(f, 1);
+    put_n(f->s, 201, 100);      /* appended while the commit syncs */
+    fx_release(f);
+    assert_int_equal(end_commit(f->s), 1);  /* seals the first 200 */
+    assert_int_equal(store_sync(f->s), 0);
+    assert_int_equal(scan_all(f->s), 200);
+    /* As a kill -9 would leave it now: the 200 only. */
+    char *cmd = xasprintf("cp -a '%s' '%s.copy'", f->dir, f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    char *copy = xasprintf("%s.copy", f->dir);
+    struct store *c = open_dir(f, copy);
+    assert_int_equal(scan_all(c), 200);
+    store_close(c);
+    free(copy);
+    assert_int_equal(store_commit_begin(f->s), 1);
+    assert_int_equal(end_commit(f->s), 1);
+    assert_int_equal(scan_all(f->s), 300);
+    put_n(f->s, 301, 100);
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(store_sync(f->s), 0);
+    assert_int_equal(scan_all(f->s), 400);
+    store_close(f->s);
+    f->s = open_dir(f, f->dir);
+    assert_int_equal(scan_all(f->s), 400);
+}
+
+/* store_commit (one step) while a commit is in flight ends that one
+ * first, then commits the rest. */
+static void
+test_commit_sync_after_begin(void **state)
+{
+    struct fx *f = *state;
+
+    f->s = open_dir(f, f->dir);
+    put_n(f->s, 1, 10);
+    assert_int_equal(store_commit_begin(f->s), 1);
+    put_n(f->s, 11, 10);
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(scan_all(f->s), 20);
+    assert_int_equal(store_commit_end(f->s), 1);    /* none in flight */
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_commit_not_done_while_sync_blocked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_sync_failure_retried,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_seal_keeps_uncommitted,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_sync_after_begin, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
