@@ -241,6 +241,12 @@ clean:
 $(BUILD)/deflate-bench: $(call obj,tests/bench/deflate_bench.c) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# tests/bench/msgenc_bench.c: what each part of a sealed block costs, and
+# the message column as templates + numbers (tplenc.c) against codec 5 (BENCHMARKS.md "Message column encodings"; not in make test).
+$(BUILD)/msgenc-bench: $(call obj,tests/bench/msgenc_bench.c tests/bench/tplenc.c) \
+                      $(LIBCOLLECTOR) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 # The project's realistic log generator (tests, bench, demo containers).
 # Linked statically (so no sanitizers) so it runs inside a busybox image;
 # in release as a static PIE with the same hardening as the daemons.

@@ -318,9 +318,14 @@ gseries_run(struct pool_job *j)
     struct rm_point *tmp = xcalloc(c->r.max_points, sizeof(*tmp));
 
     for (size_t i = 0; i < c->series->n && !c->is_oflow &&
-         !pool_is_cancelled(j); i++)
-        if (gseries_passes(c, t, &c->series->series[i]))
-            gseries_write(c, t, &c->series->series[i], tmp);
+         !pool_is_cancelled(j); i++) {
+        struct rm_series *s = &c->series->series[i];
+        if (!gseries_passes(c, t, s))
+            continue;
+        c->n_bad_points += rm_series_parse(s);
+        if (s->n_points > 0)        /* none valid: as if Redis had none */
+            gseries_write(c, t, s, tmp);
+    }
     free(tmp);
 }
 
@@ -333,6 +338,8 @@ gseries_done(struct pool_job *j, int is_run)
     c->is_sampling = 0;
     c->n_pending--;
     api_search_leave(c->api);
+    rmetrics_count_bad_points(api_grafana_rm(c), c->n_bad_points);
+    c->n_bad_points = 0;
     rm_series_set_free(c->series);
     c->series = NULL;
     if (!is_run) {

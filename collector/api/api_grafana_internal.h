@@ -60,6 +60,7 @@ struct gcall {
     int                       is_parsing;   /* job submitted, not done */
     int                       is_sampling;  /* job submitted, not done */
     struct rm_series_set     *series;   /* the metric target's, taken */
+    uint64_t                  n_bad_points; /* its job's, not yet counted */
     char                     *body;     /* a copy, until parsed */
     size_t                    body_len;
     int64_t                   now_ms;   /* at acceptance */

@@ -5,10 +5,12 @@
  * connection's close callback marks the call gone so a client that hangs
  * up meanwhile is never written to (the call itself lives until its last
  * callback). The series of /api/v1/metrics/query are taken from the
- * Redis reply and downsampled into JSON on a query worker (admitted as a
- * search under --max-searches), never on the loop. /api/v1/health fans out per host (latest values + one hour of
- * container.restarts) and counts error lines of the last 15 minutes with a
- * bounded scan of the log store. Output via jansson.
+ * Redis reply, parsed and downsampled into JSON on a query worker
+ * (admitted as a search under --max-searches), never on the loop.
+ * /api/v1/health fans out per host (latest values + one hour of
+ * container.restarts, kept as text), then one job on a worker (admitted
+ * the same way) parses them and counts each host's error lines of the last
+ * 15 minutes with a bounded scan of the log store. Output via jansson.
  */
 #include "collector/api/api_metrics.h"
 
@@ -44,6 +46,15 @@ struct am_ctr {                     /* a container of a host, /health */
     int     has_state;
 };
 
+struct am_latest {                  /* a latest value, /health */
+    char           *name;
+    char           *container;
+    char            point[RMETRICS_POINT_MAX];  /* as Redis holds it */
+    size_t          point_len;
+    struct rm_point pt;             /* parsed by the job */
+    int             is_bad;
+};
+
 struct am_host {
     char          *host;
     int64_t        last_seen_ms;
@@ -53,6 +64,9 @@ struct am_host {
     int            has_cpu, has_mem, has_fs;
     struct am_ctr *ctrs;
     size_t         n_ctrs;
+    struct am_latest     *latest;   /* copied on the loop, parsed by the */
+    size_t                n_latest; /* job with restarts */
+    struct rm_series_set *restarts; /* container.restarts, last hour */
 };
 
 struct am_call {
@@ -68,10 +82,12 @@ struct am_call {
     struct am_host             *hosts;
     size_t                      n_hosts;
     int                         is_all_ctrs;    /* health: containers=all */
-    struct pool_job             job;        /* /query: the downsampling */
+    struct pool_job             job;        /* /query: the downsampling;
+                                             * /health: the error count */
     int                         is_sampling;    /* job submitted, not done */
     struct rm_series_set       *series;     /* /query: taken from Redis */
-    json_t                     *reply;      /* /query: by the job */
+    uint64_t                    n_bad_points;   /* by the job */
+    json_t                     *reply;      /* by the job */
 };
 
 /* ---- call lifetime ---- */
@@ -112,6 +128,12 @@ am_call_free(struct am_call *c)
         for (size_t j = 0; j < h->n_ctrs; j++)
             free(h->ctrs[j].name);
         free(h->ctrs);
+        for (size_t j = 0; j < h->n_latest; j++) {
+            free(h->latest[j].name);
+            free(h->latest[j].container);
+        }
+        free(h->latest);
+        rm_series_set_free(h->restarts);
         free(h->host);
     }
     free(c->hosts);
@@ -251,8 +273,9 @@ am_series_json(const struct am_call *c, const struct rm_series *s,
                      "last", am_num(sum.last), "points", pts);
 }
 
-/* On a worker: the taken series into c->reply (the loop leaves c alone
- * while the job runs; a cancelled job leaves no reply). */
+/* On a worker: the taken series parsed and into c->reply (the loop
+ * leaves c alone while the job runs; a cancelled job leaves no reply). A
+ * series without a valid point is left out, as Redis had none. */
 static void
 am_series_run(struct pool_job *j)
 {
@@ -261,7 +284,9 @@ am_series_run(struct pool_job *j)
     json_t *arr = json_array();
 
     for (size_t i = 0; i < c->series->n && !pool_is_cancelled(j); i++) {
-        json_t *o = am_series_json(c, &c->series->series[i], buf);
+        struct rm_series *s = &c->series->series[i];
+        c->n_bad_points += rm_series_parse(s);
+        json_t *o = s->n_points > 0 ? am_series_json(c, s, buf) : NULL;
         if (o != NULL)
             json_array_append_new(arr, o);
     }
@@ -282,24 +307,23 @@ am_series_done(struct pool_job *j, int is_run)
     c->is_sampling = 0;
     c->reply = NULL;
     api_search_leave(c->a);
+    rmetrics_count_bad_points(api_metrics_rmetrics(c->a), c->n_bad_points);
     if (!is_run || v == NULL)
         am_call_set_err(c, "the query workers are stopping");
     am_call_reply(c, v);
 }
 
+/* Once Redis has answered: c's job on a worker, admitted as a search
+ * under --max-searches (a 503 over it), or c answered. evhttp does not
+ * read while a request is in progress, so a client gone meanwhile (Redis
+ * slow or reconnecting) is seen by a peek: no search slot, no job for it
+ * (am_close_cb marks c gone). */
 static void
-am_series_cb(int err, const char *errstr, const struct rm_series *s,
-             size_t n, void *arg)
+am_job_start(struct am_call *c, pool_run_fn run, pool_done_fn done)
 {
-    struct am_call *c = arg;
-
-    /* evhttp does not read while a request is in progress, so a client
-     * gone meanwhile (Redis slow or reconnecting) is seen by a peek: no
-     * search slot, no job for it (am_close_cb marks c gone) */
-    if (!err && !c->is_gone && c->evcon != NULL && api_peer_gone(c->evcon))
+    if (!c->is_gone && c->evcon != NULL && api_peer_gone(c->evcon))
         evhttp_connection_free(c->evcon);
-    if (err || c->is_gone) {
-        am_call_set_err(c, errstr);
+    if (c->is_gone) {
         am_call_reply(c, NULL);
         return;
     }
@@ -309,9 +333,8 @@ am_series_cb(int err, const char *errstr, const struct rm_series *s,
         am_call_reply(c, NULL);
         return;
     }
-    c->series = rmetrics_series_take(api_metrics_rmetrics(c->a));
-    c->job.run = am_series_run;
-    c->job.done = am_series_done;
+    c->job.run = run;
+    c->job.done = done;
     c->job.arg = c;
     if (api_pool_submit(c->a, &c->job) < 0) {
         api_search_leave(c->a);
@@ -320,6 +343,21 @@ am_series_cb(int err, const char *errstr, const struct rm_series *s,
         return;
     }
     c->is_sampling = 1;
+}
+
+static void
+am_series_cb(int err, const char *errstr, const struct rm_series *s,
+             size_t n, void *arg)
+{
+    struct am_call *c = arg;
+
+    if (err) {
+        am_call_set_err(c, errstr);
+        am_call_reply(c, NULL);
+        return;
+    }
+    c->series = rmetrics_series_take(api_metrics_rmetrics(c->a));
+    am_job_start(c, am_series_run, am_series_done);
 }
 
 void
@@ -351,6 +389,15 @@ api_metrics_query(struct api *a, struct evhttp_request *req,
 
 /* ---- GET /api/v1/health ---- */
 
+/* Records the calling thread has matched against AM_ERR_QUERY. */
+static _Thread_local uint64_t am_n_err_scanned;
+
+uint64_t
+api_metrics_n_err_scanned_here(void)
+{
+    return am_n_err_scanned;
+}
+
 static struct am_ctr *
 am_ctr_get(struct am_host *h, const char *name)
 {
@@ -365,45 +412,47 @@ am_ctr_get(struct am_host *h, const char *name)
 }
 
 static void
-am_latest_host(struct am_host *h, const struct rm_latest *l)
+am_latest_host(struct am_host *h, const struct am_latest *l)
 {
     const char *n = l->name;
+    double v = l->pt.value;
 
     if (strcmp(n, "host.cpu.user_pct") == 0 ||
         strcmp(n, "host.cpu.system_pct") == 0 ||
         strcmp(n, "host.cpu.iowait_pct") == 0 ||
         strcmp(n, "host.cpu.steal_pct") == 0) {
-        h->cpu_pct += l->value;
+        h->cpu_pct += v;
         h->has_cpu = 1;
     } else if (strcmp(n, "host.mem.used_pct") == 0) {
-        h->mem_pct = l->value;
+        h->mem_pct = v;
         h->has_mem = 1;
     } else if (strcmp(n, "host.fs.used_pct") == 0) {
-        if (!h->has_fs || l->value > h->fs_max_pct)
-            h->fs_max_pct = l->value;
+        if (!h->has_fs || v > h->fs_max_pct)
+            h->fs_max_pct = v;
         h->has_fs = 1;
     }
 }
 
 static void
-am_latest_ctr(struct am_host *h, const struct rm_latest *l)
+am_latest_ctr(struct am_host *h, const struct am_latest *l)
 {
     const char *n = l->name;
+    double v = l->pt.value;
 
     if (strncmp(n, "container.", 10) != 0 || l->container[0] == '\0')
         return;
     struct am_ctr *ct = am_ctr_get(h, l->container);
     if (strcmp(n, "container.state") == 0) {
-        ct->state = l->value;
+        ct->state = v;
         ct->has_state = 1;
     } else if (strcmp(n, "container.restarts") == 0) {
-        ct->restarts = l->value;
+        ct->restarts = v;
     } else if (strcmp(n, "container.cpu_pct") == 0) {
-        ct->cpu_pct = l->value;
+        ct->cpu_pct = v;
     } else if (strcmp(n, "container.mem.bytes") == 0) {
-        ct->mem_bytes = l->value;
+        ct->mem_bytes = v;
     } else if (strcmp(n, "container.mem.limit_bytes") == 0) {
-        ct->mem_limit = l->value;
+        ct->mem_limit = v;
     }
 }
 
@@ -414,6 +463,8 @@ struct am_host_arg {                /* which host a callback is for */
     size_t          idx;
 };
 
+/* On the loop: the host's latest values copied as text, parsed by the
+ * job (am_host_apply). */
 static void
 am_latest_cb(int err, const char *errstr, const struct rm_latest *l,
              size_t n, void *arg)
@@ -425,48 +476,79 @@ am_latest_cb(int err, const char *errstr, const struct rm_latest *l,
     free(ha);
     if (err)
         am_call_set_err(c, errstr);
-    for (size_t i = 0; !err && i < n; i++)
-        if (l[i].ts_ms > h->newest_ms)
-            h->newest_ms = l[i].ts_ms;
-    /* values older than the host's last frame by 3 intervals are gone
-     * (a removed container, an unmounted filesystem) */
+    if (!err && n > 0)
+        h->latest = xcalloc(n, sizeof(*h->latest));
     for (size_t i = 0; !err && i < n; i++) {
-        if (l[i].ts_ms < h->newest_ms - AM_MISSED * h->interval_ms)
-            continue;
-        am_latest_host(h, &l[i]);
-        am_latest_ctr(h, &l[i]);
+        struct am_latest *o = &h->latest[h->n_latest++];
+        o->name = xstrdup(l[i].name);
+        o->container = xstrdup(l[i].container);
+        o->point_len = l[i].point_len < sizeof(o->point) ? l[i].point_len :
+                       sizeof(o->point);
+        memcpy(o->point, l[i].point, o->point_len);
     }
     am_health_step(c);
 }
 
+/* On the loop: the host's restart counters taken unparsed. */
 static void
 am_restarts_cb(int err, const char *errstr, const struct rm_series *s,
                size_t n, void *arg)
 {
     struct am_host_arg *ha = arg;
     struct am_call *c = ha->c;
-    struct am_host *h = &c->hosts[ha->idx];
 
-    free(ha);
     if (err)
         am_call_set_err(c, errstr);
-    for (size_t i = 0; !err && i < n; i++) {
-        if (s[i].n_points == 0 || s[i].container[0] == '\0')
-            continue;
-        double first = s[i].points[0].value;
-        double last = s[i].points[s[i].n_points - 1].value;
-        /* a counter that went back (container recreated) counts from 0 */
-        struct am_ctr *ct = am_ctr_get(h, s[i].container);
-        ct->restarts_1h = last >= first ? last - first : last;
-    }
+    else
+        c->hosts[ha->idx].restarts = rmetrics_series_take(
+            api_metrics_rmetrics(c->a));
+    free(ha);
     am_health_step(c);
 }
 
-/* Matching log lines of host in the last 15 minutes; *is_capped when the
- * scan stopped at API_METRICS_ERR_SCAN_MAX records (a lower bound). */
+/* On the worker: the latest values and restart counters of h parsed and
+ * applied; the points that are not are counted in *n_bad. */
+static void
+am_host_apply(struct am_host *h, uint64_t *n_bad)
+{
+    for (size_t i = 0; i < h->n_latest; i++) {
+        struct am_latest *l = &h->latest[i];
+        l->is_bad = rm_latest_parse(l->point, l->point_len, &l->pt) < 0;
+        *n_bad += l->is_bad;
+        if (!l->is_bad && l->pt.ts_ms > h->newest_ms)
+            h->newest_ms = l->pt.ts_ms;
+    }
+    /* values older than the host's last frame by 3 intervals are gone
+     * (a removed container, an unmounted filesystem) */
+    for (size_t i = 0; i < h->n_latest; i++) {
+        struct am_latest *l = &h->latest[i];
+        if (l->is_bad ||
+            l->pt.ts_ms < h->newest_ms - AM_MISSED * h->interval_ms)
+            continue;
+        am_latest_host(h, l);
+        am_latest_ctr(h, l);
+    }
+    for (size_t i = 0; h->restarts != NULL && i < h->restarts->n; i++) {
+        struct rm_series *si = &h->restarts->series[i];
+        if (si->container[0] == '\0')
+            continue;
+        *n_bad += rm_series_parse(si);
+        if (si->n_points == 0)
+            continue;
+        double first = si->points[0].value;
+        double last = si->points[si->n_points - 1].value;
+        /* a counter that went back (container recreated) counts from 0 */
+        struct am_ctr *ct = am_ctr_get(h, si->container);
+        ct->restarts_1h = last >= first ? last - first : last;
+    }
+}
+
+/* On the worker: matching log lines of host in the last 15 minutes;
+ * *is_capped when the scan stopped at API_METRICS_ERR_SCAN_MAX records (a
+ * lower bound). Stops early, with any count, when j is cancelled. */
 static int64_t
-am_error_lines(struct am_call *c, const struct query *q, const char *host,
-               int *is_capped)
+am_error_lines(struct am_call *c, const struct pool_job *j,
+               const struct query *q, const char *host, int *is_capped)
 {
     struct store_filter f = {
         .since_ns = (c->now_ms - AM_ERR_WINDOW_MS) * 1000000,
@@ -488,6 +570,9 @@ am_error_lines(struct am_call *c, const struct query *q, const char *host,
             *is_capped = 1;
             break;
         }
+        if (scanned % API_STEP_RECORDS == 0 && pool_is_cancelled(j))
+            break;
+        am_n_err_scanned++;
         n += query_match(q, r.msg, r.msg_len);
     }
     store_cursor_free(cur);
@@ -520,9 +605,12 @@ am_ctr_unhealthy(const struct am_ctr *ct, char *buf, size_t len)
     return NULL;
 }
 
+/* On the worker. q NULL: containers=all (logq containers), which wants
+ * no error count. */
 static json_t *
-am_health_host_json(struct am_call *c, struct am_host *h, json_t *bad,
-                    int *all_ok, const struct query *q)
+am_health_host_json(struct am_call *c, const struct pool_job *j,
+                    struct am_host *h, json_t *bad, int *all_ok,
+                    const struct query *q)
 {
     int is_up = c->now_ms - h->last_seen_ms <= AM_MISSED * h->interval_ms;
     int running = 0, capped = 0;
@@ -552,10 +640,7 @@ am_health_host_json(struct am_call *c, struct am_host *h, json_t *bad,
             reason == NULL,
             "reason", reason ? json_string(reason) : json_null()));
     }
-    /* containers=all (logq containers) wants no error count: skip the
-     * scan, which runs on the loop */
-    int64_t errs = c->is_all_ctrs ? 0 : am_error_lines(c, q, h->host,
-                                                        &capped);
+    int64_t errs = q != NULL ? am_error_lines(c, j, q, h->host, &capped) : 0;
     return json_pack("{s:s, s:b, s:o, s:f, s:o, s:o, s:o, s:i, s:I, s:o, "
                      "s:o, s:b}",
                      "host", h->host, "up", is_up,
@@ -568,7 +653,7 @@ am_health_host_json(struct am_call *c, struct am_host *h, json_t *bad,
                      "containers_running", running,
                      "containers_total", (json_int_t)h->n_ctrs,
                      "restarts_1h", am_num(restarts_1h),
-                     "error_lines_15m", c->is_all_ctrs ? json_null() :
+                     "error_lines_15m", q == NULL ? json_null() :
                                         json_integer((json_int_t)errs),
                      "error_lines_capped", capped);
 }
@@ -587,33 +672,69 @@ am_redis_json(struct api *a)
                      "reconnects", (json_int_t)k.reconnects);
 }
 
+/* On a worker: parses every host's values and counts its error lines
+ * into c->reply (hosts, containers, all_ok; the loop adds its own
+ * counters). A cancelled job leaves no reply. */
 static void
-am_health_finish(struct am_call *c)
+am_health_run(struct pool_job *j)
 {
-    if (c->err || c->is_gone) {
-        am_call_reply(c, NULL);
-        return;
-    }
-    char *qerr = NULL;
-    struct query *q = query_parse(AM_ERR_QUERY, strlen(AM_ERR_QUERY), NULL, 1,
-                                  &qerr);
-    if (q == NULL) {                /* a constant: cannot happen */
-        am_call_set_err(c, qerr);
+    struct am_call *c = j->arg;
+    struct query *q = NULL;
+
+    if (!c->is_all_ctrs) {
+        char *qerr = NULL;
+        q = query_parse(AM_ERR_QUERY, strlen(AM_ERR_QUERY), NULL, 1, &qerr);
         free(qerr);
-        am_call_reply(c, NULL);
-        return;
+        if (q == NULL)
+            return;                 /* a constant: cannot happen */
     }
     json_t *hosts = json_array(), *bad = json_array();
     int all_ok = 1;
-    for (size_t i = 0; i < c->n_hosts; i++)
-        json_array_append_new(hosts, am_health_host_json(c, &c->hosts[i], bad,
-                                                         &all_ok, q));
+    for (size_t i = 0; i < c->n_hosts && !pool_is_cancelled(j); i++) {
+        am_host_apply(&c->hosts[i], &c->n_bad_points);
+        json_array_append_new(hosts, am_health_host_json(c, j, &c->hosts[i],
+                                                         bad, &all_ok, q));
+    }
     query_free(q);
+    if (pool_is_cancelled(j)) {
+        json_decref(hosts);
+        json_decref(bad);
+        return;
+    }
+    c->reply = json_pack("{s:o, s:o, s:b}", "hosts", hosts, "containers",
+                         bad, "all_ok", all_ok);
+}
+
+/* pool_done_fn: the loop's counters added, the reply sent. */
+static void
+am_health_done(struct pool_job *j, int is_run)
+{
+    struct am_call *c = j->arg;
+    json_t *v = c->reply;
+
+    c->is_sampling = 0;
+    c->reply = NULL;
+    api_search_leave(c->a);
+    rmetrics_count_bad_points(api_metrics_rmetrics(c->a), c->n_bad_points);
+    if (!is_run || v == NULL) {
+        json_decref(v);
+        am_call_set_err(c, "the query workers are stopping");
+        am_call_reply(c, NULL);
+        return;
+    }
     json_t *losses = api_losses_json(c->a);
-    am_call_reply(c, json_pack("{s:o, s:o, s:b, s:o, s:o}", "hosts", hosts,
-                               "containers", bad, "all_ok", all_ok,
-                               "redis", am_redis_json(c->a), "losses",
-                               losses ? losses : json_null()));
+    json_object_set_new(v, "redis", am_redis_json(c->a));
+    json_object_set_new(v, "losses", losses ? losses : json_null());
+    am_call_reply(c, v);
+}
+
+static void
+am_health_finish(struct am_call *c)
+{
+    if (c->err || c->is_gone)
+        am_call_reply(c, NULL);
+    else
+        am_job_start(c, am_health_run, am_health_done);
 }
 
 static void

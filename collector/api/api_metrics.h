@@ -19,6 +19,10 @@ struct rmetrics;
 #define API_METRICS_MAX_POINTS     100000
 #define API_METRICS_ERR_SCAN_MAX   1000000   /* records per host, /health */
 
+/* Records the calling thread has matched for /health's error-line count
+ * (thread-local): lets tests prove the event loop scans none. */
+uint64_t api_metrics_n_err_scanned_here(void);
+
 /* Lends a the metrics reader (NULL: metrics off). rm must outlive a, or be
  * detached (NULL) before it is freed. One api per process. */
 void api_metrics_attach(struct api *a, struct rmetrics *rm);

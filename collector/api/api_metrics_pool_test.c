@@ -97,9 +97,11 @@ run_until_written(struct fixture *f, uint64_t n)
     fail_msg("samples not written");
 }
 
-/* One METRICS frame of host h1 at ts_ms: host.cpu.user_pct = v. */
+/* One METRICS frame of host h1 at ts_ms: name of container ("" for the
+ * host) = v. */
 static void
-write_sample(struct fixture *f, int64_t ts_ms, double v)
+write_metric(struct fixture *f, int64_t ts_ms, const char *name,
+             const char *container, double v)
 {
     struct wire_metrics_enc e;
     struct buf out;
@@ -107,8 +109,7 @@ write_sample(struct fixture *f, int64_t ts_ms, double v)
     const char *err = NULL;
 
     wire_metrics_enc_init(&e, 1 << 20);
-    assert_int_equal(wire_metrics_enc_add(&e, "host.cpu.user_pct", "", "", v),
-                     0);
+    assert_int_equal(wire_metrics_enc_add(&e, name, container, "", v), 0);
     buf_init(&out, 1 << 22);
     assert_int_equal(wire_metrics_enc_finish(&e, 1, ts_ms * 1000000, &out, 1),
                      0);
@@ -117,6 +118,13 @@ write_sample(struct fixture *f, int64_t ts_ms, double v)
     rmetrics_write(f->rm, "h1", &m);
     buf_fini(&out);
     wire_metrics_enc_fini(&e);
+}
+
+/* One METRICS frame of host h1 at ts_ms: host.cpu.user_pct = v. */
+static void
+write_sample(struct fixture *f, int64_t ts_ms, double v)
+{
+    write_metric(f, ts_ms, "host.cpu.user_pct", "", v);
 }
 
 static int
@@ -198,12 +206,14 @@ grafana_body(const struct fixture *f)
 
 /* ---- tests ---- */
 
-/* Both routes answer the exact bucket averages; the loop averaged none. */
+/* Both routes answer the exact bucket averages; the loop averaged none
+ * and parsed no point of Redis's replies. */
 static void
 test_downsampled_on_worker(void **state)
 {
     struct fixture *f = *state;
     uint64_t before = downsample_n_points_here();
+    uint64_t parsed = rm_n_points_parsed_here();
     char want[160];
 
     snprintf(want, sizeof(want), "\"points\":[[%lld,15.0],[%lld,45.0]]",
@@ -222,11 +232,56 @@ test_downsampled_on_worker(void **state)
     expect_req(f, "/grafana/query", body, 200, want);
     free(body);
     assert_int_equal(downsample_n_points_here(), before);
+    assert_int_equal(rm_n_points_parsed_here(), parsed);
     assert_int_equal(f->api->n_searches, 0);
     /* Downsampling here does count: the check can fail. */
     struct rm_point in[2] = { { 1, 1 }, { 2, 2 } }, out[2];
     downsample_avg(in, 2, 0, 10, 5, out, 2, NULL);
     assert_int_equal(downsample_n_points_here(), before + 2);
+}
+
+/* /api/v1/health: the restarts of the last hour and the error lines of
+ * the last 15 minutes are exact, while the loop thread parsed no point
+ * and matched no log line (the job ran inline on the loop, as /health did
+ * before: 4 points and 5 lines there); containers=all counts no errors. */
+static void
+test_health_on_worker(void **state)
+{
+    struct fixture *f = *state;
+    int64_t now_ms = now_ns() / 1000000;
+    const char *msgs[] = { "an error here", "all fine", "FATAL: disk",
+                           "panic at the disco", "ok again" };
+    int code;
+
+    write_metric(f, now_ms - 20 * 60000, "container.restarts", "web", 1);
+    write_metric(f, now_ms - 1000, "container.restarts", "web", 3);
+    write_metric(f, now_ms - 1000, "container.state", "web", 1);
+    run_until_written(f, 7);
+    for (int i = 0; i < 5; i++) {
+        struct logrec r = {
+            .time_ns = (now_ms - 60000 + i) * 1000000, .host = "h1",
+            .container_id = "c1", .container = "web", .image = "img",
+            .offset = (uint64_t)i + 1, .msg = msgs[i],
+            .msg_len = strlen(msgs[i]),
+        };
+        assert_int_equal(store_append(f->store, &r), 1);
+    }
+    assert_int_equal(store_commit(f->store), 0);
+    uint64_t parsed = rm_n_points_parsed_here();
+    uint64_t scanned = api_metrics_n_err_scanned_here();
+    char *reply = apitest_http(f->base, api_port(f->api), "/api/v1/health",
+                               NULL, &code, NULL);
+    assert_int_equal(code, 200);
+    assert_non_null(strstr(reply, "\"error_lines_15m\":3,"));
+    assert_non_null(strstr(reply, "\"restarts_1h\":2.0,"));
+    assert_non_null(strstr(reply, "\"containers_running\":1,"));
+    assert_non_null(strstr(reply, "\"redis\":{\"connected\":true"));
+    free(reply);
+    expect_req(f, "/api/v1/health?containers=all", NULL, 200,
+               "\"error_lines_15m\":null");
+    assert_int_equal(rm_n_points_parsed_here(), parsed);
+    assert_int_equal(api_metrics_n_err_scanned_here(), scanned);
+    assert_int_equal(f->api->n_searches, 0);
 }
 
 /* A job that holds the only worker until released; n_points: what the
@@ -422,6 +477,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_downsampled_on_worker, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_health_on_worker, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_over_search_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_leaves, setup, teardown),

@@ -37,9 +37,9 @@
  * a few KiB; afterwards a bit of slack for reading ahead. */
 #define INGEST_PREAUTH_INPUT    (WIRE_HEADER_LEN + WIRE_MAX_CONTROL)
 #define INGEST_MAX_INPUT        (64u << 10)
-#define INGEST_COMMIT_DELAY_US  2000
-#define INGEST_RETRY_S          1
-#define INGEST_CLOSE_GRACE_S    2
+#define INGEST_COMMIT_DELAY_US  2000    /* group commit after a frame */
+#define INGEST_RETRY_S          1       /* a failed commit tried again */
+#define INGEST_CLOSE_GRACE_S    2       /* for our ERROR to go out */
 #define INGEST_MAX_HOST         HOSTKEYS_MAX_HOST
 #define INGEST_MAX_SOFTWARE     128
 #define INGEST_CTRL_MAX         4096    /* control frames we send */
@@ -54,9 +54,10 @@
 #define INGEST_DEC_JOBS         4
 #define INGEST_CONN_JOBS        2
 #define INGEST_LOSSES_MAX       4096    /* sources with lost data shown */
-/* The lost-data file is rewritten (whole, fsync) on the loop at most this
- * often: a full table is ~0.75 MiB, 13-35 ms a write on the shared 2-core
- * VM, and every shipper's METRICS frame may change it. */
+/* The lost-data file is rewritten (whole, fsync, rename) by the saver's
+ * thread (losssave.c), handed a new table at most this often: a full
+ * table is ~0.75 MiB, 13-35 ms a write on the shared 2-core VM, and
+ * every shipper's METRICS frame may change it. */
 #define INGEST_LOSSES_SAVE_S    1
 
 enum ingest_state {

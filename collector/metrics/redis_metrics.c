@@ -61,13 +61,24 @@ rm_now_ms(const struct rmetrics *rm)
 }
 
 void
+rm_reply_error_n(struct rmetrics *rm, const char *what, const char *msg,
+                 uint64_t n)
+{
+    uint64_t before = rm->ctr.redis_errors;
+
+    rm->ctr.redis_errors += n;
+    /* the first ten, then one per thousand */
+    if (rm->n_err_logged++ < 10 ||
+        rm->ctr.redis_errors / 1000 != before / 1000)
+        log_warn("redis", "unexpected reply cmd=%s error=\"%.200s\" "
+                 "n=%" PRIu64 " errors=%" PRIu64, what, msg, n,
+                 rm->ctr.redis_errors);
+}
+
+void
 rm_reply_error(struct rmetrics *rm, const char *what, const char *msg)
 {
-    rm->ctr.redis_errors++;
-    /* the first ten, then one in a thousand */
-    if (rm->n_err_logged++ < 10 || rm->ctr.redis_errors % 1000 == 0)
-        log_warn("redis", "unexpected reply cmd=%s error=\"%.200s\" "
-                 "errors=%" PRIu64, what, msg, rm->ctr.redis_errors);
+    rm_reply_error_n(rm, what, msg, 1);
 }
 
 int
@@ -118,12 +129,21 @@ fail:
     return -1;
 }
 
+static _Thread_local uint64_t rm_n_parsed;
+
+uint64_t
+rm_n_points_parsed_here(void)
+{
+    return rm_n_parsed;
+}
+
 int
 rm_point_parse(const char *s, size_t len, struct rm_point *out)
 {
-    char tmp[64];
+    char tmp[RM_POINT_MAX];
     char *end;
 
+    rm_n_parsed++;
     if (len == 0 || len >= sizeof(tmp))
         return -1;
     memcpy(tmp, s, len);

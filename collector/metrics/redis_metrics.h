@@ -22,6 +22,8 @@ struct rmetrics;
 #define RMETRICS_QUERY_MAX_SERIES 1000     /* more: the query fails */
 #define RMETRICS_QUERY_MAX_POINTS 100000   /* newest kept, per series */
 #define RMETRICS_MAX_HOSTS        10000    /* rmetrics_hosts reply cap */
+#define RMETRICS_POINT_MAX        64       /* bytes of a point: more is
+                                            * not one */
 
 /* Wall-clock milliseconds; tests pass a fake. */
 typedef int64_t (*rm_clock_fn)(void);
@@ -72,13 +74,19 @@ struct rm_point {
     double  value;
 };
 
+struct rm_raw;
+
+/* In a query's callback a series holds its points as Redis sent them
+ * (raw, at least one); rm_series_parse makes them points, off the loop. */
 struct rm_series {
     const char            *host;
     const char            *name;
     const char            *container;   /* "" for host metrics */
     const char            *label;       /* "" when none */
-    const struct rm_point *points;      /* ascending ts_ms */
+    const struct rm_point *points;      /* ascending ts_ms; NULL until
+                                         * rm_series_parse */
     size_t                 n_points;
+    struct rm_raw         *raw;         /* NULL once parsed */
 };
 
 struct rm_query {
@@ -104,12 +112,14 @@ struct rm_host {
 typedef void (*rm_hosts_cb)(int err, const char *errstr,
                             const struct rm_host *h, size_t n, void *arg);
 
+/* A latest value as Redis holds it: parsed by rm_latest_parse, off the
+ * loop (an entry whose point is malformed is still listed). */
 struct rm_latest {
     const char *name;
     const char *container;
     const char *label;
-    int64_t     ts_ms;
-    double      value;
+    const char *point;           /* "<ts_ms>:<value>" */
+    size_t      point_len;       /* < RMETRICS_POINT_MAX */
 };
 typedef void (*rm_latest_cb)(int err, const char *errstr,
                              const struct rm_latest *l, size_t n, void *arg);
@@ -136,6 +146,23 @@ struct rm_series_set {
  * (the same s and n, now valid until rm_series_set_free). Never NULL in a
  * callback (an empty set on error); NULL outside one. */
 struct rm_series_set *rmetrics_series_take(struct rmetrics *rm);
+/* How many Redis reply points ("<ts_ms>:<value>", one strtod each) the
+ * calling thread has parsed (thread-local): lets tests prove that the
+ * collector's event loop parses none of a query's series. */
+uint64_t rm_n_points_parsed_here(void);
+/* Parses a taken series' raw points into points/n_points (ascending),
+ * one strtod each: on a query worker, never on the loop. Idempotent (0
+ * once parsed). Returns how many elements were skipped: not a point, or
+ * out of time order; may leave n_points 0 (such a series says nothing).
+ * Any thread: touches nothing but s. */
+size_t rm_series_parse(struct rm_series *s);
+/* On the loop: counts n skipped points (rm_series_parse's returns, or
+ * rm_latest_parse's failures) as
+ * Redis errors (rmetrics_counters.redis_errors), logged rate-limited. */
+void rmetrics_count_bad_points(struct rmetrics *rm, uint64_t n);
+/* Parses a latest value's point (one strtod): 0, or -1 when malformed
+ * (count it with rmetrics_count_bad_points). Any thread. */
+int rm_latest_parse(const char *point, size_t point_len, struct rm_point *out);
 /* Frees a taken set. NULL is a no-op. */
 void rm_series_set_free(struct rm_series_set *set);
 

@@ -24,6 +24,7 @@
 #define RM_HOUSEKEEP_MS         60000
 #define RM_EXPIRE_MARGIN_MS     3600000  /* PEXPIRE = retention + this */
 #define RM_FUTURE_MS            300000   /* frame time accepted ahead */
+#define RM_POINT_MAX            RMETRICS_POINT_MAX  /* "<ts>:<v>" */
 
 struct redisAsyncContext;
 struct rm_read;
@@ -106,6 +107,9 @@ int rm_point_parse(const char *s, size_t len, struct rm_point *out);
 
 /* Counts a bad or error reply and logs it (rate-limited). */
 void rm_reply_error(struct rmetrics *rm, const char *what, const char *msg);
+/* The same for n at once. */
+void rm_reply_error_n(struct rmetrics *rm, const char *what, const char *msg,
+                      uint64_t n);
 
 /* Reads (redis_metrics_read.c): runs the callback of a read that fails
  * with errstr, on the next loop turn (rm->fail_ev), never inline. */

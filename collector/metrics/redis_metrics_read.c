@@ -8,8 +8,11 @@
  * down (NULL replies), or, when Redis is not connected at all, from a
  * zero-delay timer, never from inside the call that started it. Every
  * reply is checked for type and element count; a malformed element counts
- * as a Redis error and is skipped (so is a point out of time order), a
- * malformed reply fails the read.
+ * as a Redis error and is skipped, a malformed reply fails the read. A
+ * query's points are only copied on the loop (each element's first
+ * RM_POINT_MAX bytes, struct rm_raw): rm_series_parse turns them into
+ * numbers on whichever thread takes the series (a query worker), where a
+ * point that is malformed or out of time order is skipped and counted.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -28,6 +31,14 @@
 
 enum rm_read_kind { RM_READ_NAMES, RM_READ_HOSTS, RM_READ_LATEST,
                     RM_READ_QUERY };
+
+/* A range reply's elements as received, newest first: lens[i] bytes of
+ * each (cut at RM_POINT_MAX, which no point reaches) back to back. */
+struct rm_raw {
+    char    *text;
+    uint8_t *lens;
+    size_t   n;
+};
 
 struct rm_slot {
     struct rm_read *r;
@@ -58,10 +69,87 @@ struct rm_read {
     /* query */
     struct rm_query    q;
     struct rm_series  *series;
-    struct rm_point  **pts;
+    struct rm_raw    **raws;            /* [i]: series[i]'s until sorted */
     struct rm_slot    *slots;
     size_t             n_series;
 };
+
+/* ---- raw points ---- */
+
+static void
+rm_raw_free(struct rm_raw *raw)
+{
+    if (raw == NULL)
+        return;
+    free(raw->text);
+    free(raw->lens);
+    free(raw);
+}
+
+/* Copies the elements of an array reply of strings (no number parsed). */
+static struct rm_raw *
+rm_raw_new(const redisReply *reply)
+{
+    struct rm_raw *raw = xcalloc(1, sizeof(*raw));
+    size_t total = 0;
+
+    raw->n = reply->elements;
+    raw->lens = xcalloc(raw->n + 1, sizeof(*raw->lens));
+    for (size_t i = 0; i < raw->n; i++) {
+        size_t len = (size_t)reply->element[i]->len;
+        raw->lens[i] = (uint8_t)(len < RM_POINT_MAX ? len : RM_POINT_MAX);
+        total += raw->lens[i];
+    }
+    raw->text = xmalloc(total + 1);
+    total = 0;
+    for (size_t i = 0; i < raw->n; i++) {
+        memcpy(raw->text + total, reply->element[i]->str, raw->lens[i]);
+        total += raw->lens[i];
+    }
+    return raw;
+}
+
+size_t
+rm_series_parse(struct rm_series *s)
+{
+    struct rm_raw *raw = s->raw;
+    size_t n_bad = 0, k = 0, off = 0;
+
+    if (raw == NULL)
+        return 0;                   /* parsed already */
+    for (size_t i = 0; i < raw->n; i++)
+        off += raw->lens[i];
+    struct rm_point *pts = xcalloc(raw->n + 1, sizeof(*pts));
+    for (size_t i = raw->n; i-- > 0;) {     /* newest first: reverse */
+        off -= raw->lens[i];
+        /* out of time order: downsample_avg relies on ascending points */
+        if (rm_point_parse(raw->text + off, raw->lens[i], &pts[k]) < 0 ||
+            (k > 0 && pts[k].ts_ms < pts[k - 1].ts_ms)) {
+            n_bad++;
+            continue;
+        }
+        k++;
+    }
+    free((struct rm_point *)s->points);
+    s->points = pts;
+    s->n_points = k;
+    s->raw = NULL;
+    rm_raw_free(raw);
+    return n_bad;
+}
+
+int
+rm_latest_parse(const char *point, size_t point_len, struct rm_point *out)
+{
+    return rm_point_parse(point, point_len, out);
+}
+
+void
+rmetrics_count_bad_points(struct rmetrics *rm, uint64_t n)
+{
+    if (rm != NULL && n > 0)
+        rm_reply_error_n(rm, "ZREVRANGEBYSCORE", "bad point", n);
+}
 
 /* ---- request lifetime ---- */
 
@@ -89,6 +177,7 @@ rm_read_free(struct rm_read *r)
         free((char *)r->latest[i].name);
         free((char *)r->latest[i].container);
         free((char *)r->latest[i].label);
+        free((char *)r->latest[i].point);
     }
     free(r->latest);
     for (size_t i = 0; i < r->n_series; i++) {
@@ -96,11 +185,12 @@ rm_read_free(struct rm_read *r)
         free((char *)r->series[i].name);
         free((char *)r->series[i].container);
         free((char *)r->series[i].label);
-        if (r->pts != NULL)
-            free(r->pts[i]);
+        rm_raw_free(r->series[i].raw);      /* sorted, not taken */
+        if (r->raws != NULL)
+            rm_raw_free(r->raws[i]);
     }
     free(r->series);
-    free(r->pts);
+    free(r->raws);
     free(r->slots);
     free((char *)r->q.name);
     free((char *)r->q.host);
@@ -424,8 +514,8 @@ rm_latest_reply_cb(redisAsyncContext *ac, void *rp, void *privdata)
         const redisReply *f = reply->element[2 * i];
         const redisReply *v = reply->element[2 * i + 1];
         char *parts[3];
-        struct rm_point pt;
-        if (rm_point_parse(v->str, (size_t)v->len, &pt) < 0 ||
+        /* the point is parsed where it is used (rm_latest_parse) */
+        if (v->len <= 0 || v->len >= RM_POINT_MAX ||
             rm_split(f->str, (size_t)f->len, 3, parts) < 0) {
             rm_reply_error(r->rm, "HGETALL", "bad latest entry");
             continue;
@@ -434,8 +524,11 @@ rm_latest_reply_cb(redisAsyncContext *ac, void *rp, void *privdata)
         o->name = parts[0];
         o->container = parts[1];
         o->label = parts[2];
-        o->ts_ms = pt.ts_ms;
-        o->value = pt.value;
+        char *pt = xmalloc((size_t)v->len + 1);     /* may hold a NUL */
+        memcpy(pt, v->str, (size_t)v->len);
+        pt[v->len] = '\0';
+        o->point = pt;
+        o->point_len = (size_t)v->len;
     }
 done:
     rm_read_done_one(r);
@@ -471,31 +564,30 @@ rm_series_cmp_cb(const void *a, const void *b)
     return c;
 }
 
-/* Drops series without points, then sorts by host, container, label. */
+/* Drops series without elements, then sorts by host, container, label.
+ * The raw points move from raws[] to series[].raw. */
 static void
 rm_query_sort(struct rm_read *r)
 {
     size_t k = 0;
 
     for (size_t i = 0; i < r->n_series; i++) {
-        r->series[i].points = r->pts[i];
-        if (r->series[i].n_points == 0) {
+        struct rm_raw *raw = r->raws[i];
+        r->raws[i] = NULL;
+        if (raw == NULL || raw->n == 0) {
             free((char *)r->series[i].host);
             free((char *)r->series[i].name);
             free((char *)r->series[i].container);
             free((char *)r->series[i].label);
-            free(r->pts[i]);
+            rm_raw_free(raw);
             continue;
         }
         r->series[k] = r->series[i];
-        r->pts[k] = r->pts[i];
+        r->series[k].raw = raw;
         k++;
     }
     r->n_series = k;
     qsort(r->series, k, sizeof(*r->series), rm_series_cmp_cb);
-    /* pts[] only owns the arrays now referenced by series[].points */
-    for (size_t i = 0; i < k; i++)
-        r->pts[i] = (struct rm_point *)r->series[i].points;
 }
 
 static void
@@ -508,21 +600,7 @@ rm_range_reply_cb(redisAsyncContext *ac, void *rp, void *privdata)
     if (rm_reply_check(r, reply, "ZREVRANGEBYSCORE", REDIS_REPLY_ARRAY) < 0 ||
         rm_all_strings(r, reply, "ZREVRANGEBYSCORE") < 0)
         goto done;
-    size_t n = reply->elements;
-    struct rm_point *pts = xcalloc(n + 1, sizeof(*pts));
-    size_t k = 0;
-    for (size_t i = n; i-- > 0;) {          /* newest first: reverse */
-        const redisReply *e = reply->element[i];
-        /* out of time order: downsample_avg relies on ascending points */
-        if (rm_point_parse(e->str, (size_t)e->len, &pts[k]) < 0 ||
-            (k > 0 && pts[k].ts_ms < pts[k - 1].ts_ms)) {
-            rm_reply_error(r->rm, "ZREVRANGEBYSCORE", "bad point");
-            continue;
-        }
-        k++;
-    }
-    r->pts[slot->idx] = pts;
-    r->series[slot->idx].n_points = k;
+    r->raws[slot->idx] = rm_raw_new(reply);
 done:
     rm_read_done_one(r);
 }
@@ -577,7 +655,7 @@ rm_query_send_ranges(struct rm_read *r, const redisReply *reply)
     snprintf(from, sizeof(from), "%" PRId64, r->q.from_ms);
     snprintf(to, sizeof(to), "%" PRId64, r->q.to_ms);
     snprintf(limit, sizeof(limit), "%d", RMETRICS_QUERY_MAX_POINTS);
-    r->pts = xcalloc(r->n_series + 1, sizeof(*r->pts));
+    r->raws = xcalloc(r->n_series + 1, sizeof(*r->raws));
     r->slots = xcalloc(r->n_series + 1, sizeof(*r->slots));
     struct buf key;
     buf_init(&key, RM_ID_MAX + 16);
@@ -630,13 +708,11 @@ rmetrics_series_take(struct rmetrics *rm)
     struct rm_series_set *set = xcalloc(1, sizeof(*set));
     if (r->err)
         return set;             /* the callback saw no series either */
-    /* after rm_query_sort, pts[i] is series[i].points: the set frees it */
+    /* after rm_query_sort, series[i].raw is owned there: the set frees it */
     set->series = r->series;
     set->n = r->n_series;
     r->series = NULL;
     r->n_series = 0;
-    free(r->pts);
-    r->pts = NULL;
     return set;
 }
 
@@ -651,6 +727,7 @@ rm_series_set_free(struct rm_series_set *set)
         free((char *)set->series[i].container);
         free((char *)set->series[i].label);
         free((struct rm_point *)set->series[i].points);
+        rm_raw_free(set->series[i].raw);
     }
     free(set->series);
     free(set);

@@ -197,6 +197,7 @@ struct res {
     char   text[16][160];        /* one line per item */
     double values[16][4];        /* query: up to 4 point values */
     size_t n_points[16];
+    struct rmetrics *rm;         /* query: whose series_cb this is */
 };
 
 static void
@@ -241,10 +242,14 @@ latest_cb(int err, const char *errstr, const struct rm_latest *l, size_t n,
 
     res_err(r, err, errstr);
     r->n = n;
-    for (size_t i = 0; i < n && i < 16; i++)
+    for (size_t i = 0; i < n && i < 16; i++) {
+        struct rm_point pt = { 0, 0 };
+        if (rm_latest_parse(l[i].point, l[i].point_len, &pt) < 0)
+            pt.ts_ms = -1;
         snprintf(r->text[i], sizeof(r->text[i]), "%s|%s|%s %lld %g",
                  l[i].name, l[i].container, l[i].label,
-                 (long long)l[i].ts_ms, l[i].value);
+                 (long long)pt.ts_ms, pt.value);
+    }
 }
 
 static void
@@ -255,15 +260,26 @@ series_cb(int err, const char *errstr, const struct rm_series *s, size_t n,
 
     res_err(r, err, errstr);
     r->n = n;
-    for (size_t i = 0; i < n && i < 16; i++) {
-        snprintf(r->text[i], sizeof(r->text[i]), "%s|%s|%s|%s", s[i].host,
-                 s[i].name, s[i].container, s[i].label);
-        r->n_points[i] = s[i].n_points;
-        for (size_t j = 0; j < s[i].n_points && j < 4; j++)
-            r->values[i][j] = s[i].points[j].value;
-        for (size_t j = 1; j < s[i].n_points; j++)
-            assert_true(s[i].points[j - 1].ts_ms <= s[i].points[j].ts_ms);
+    for (size_t i = 0; i < n; i++)
+        assert_true(s[i].raw != NULL && s[i].points == NULL);
+    /* parsed here as a query worker would (the loop parses none) */
+    struct rm_series_set *set = rmetrics_series_take(r->rm);
+    assert_non_null(set);
+    assert_int_equal(set->n, n);
+    for (size_t i = 0; i < n; i++) {
+        struct rm_series *si = &set->series[i];
+        rmetrics_count_bad_points(r->rm, rm_series_parse(si));
+        if (i >= 16)
+            continue;
+        snprintf(r->text[i], sizeof(r->text[i]), "%s|%s|%s|%s", si->host,
+                 si->name, si->container, si->label);
+        r->n_points[i] = si->n_points;
+        for (size_t j = 0; j < si->n_points && j < 4; j++)
+            r->values[i][j] = si->points[j].value;
+        for (size_t j = 1; j < si->n_points; j++)
+            assert_true(si->points[j - 1].ts_ms <= si->points[j].ts_ms);
     }
+    rm_series_set_free(set);
 }
 
 static struct res *cur_res;
@@ -303,6 +319,7 @@ query(struct fx *f, struct res *r, const char *name, const char *host,
     };
 
     memset(r, 0, sizeof(*r));
+    r->rm = f->rm;
     assert_int_equal(rmetrics_query(f->rm, &q, series_cb, r), 0);
     assert_int_equal(r->n_calls, 0);         /* never inline */
     wait_res(f, r);
@@ -436,6 +453,7 @@ test_rmetrics_write_and_read(void **state)
     struct rm_query q = { .name = "host.cpu.user_pct", .host = "h1",
                           .from_ms = T0, .to_ms = T0 };
     memset(&r, 0, sizeof(r));
+    r.rm = f->rm;
     assert_int_equal(rmetrics_query(f->rm, &q, series_cb, &r), 0);
     wait_res(f, &r);
     assert_int_equal(r.n_points[0], 1);
@@ -592,6 +610,7 @@ test_rmetrics_bad_replies(void **state)
     redis_ok(f, "HSET logq:latest:h2 bad|field zzz");
     redis_ok(f, "HSET logq:latest:h2 x 1:2");        /* 1 part, not 3 */
     redis_ok(f, "HSET logq:latest:h2 %s %s", "a|b|c", "5:1.5");
+    redis_ok(f, "HSET logq:latest:h2 %s %s", "d|e|f", "7:x");
     write_frame(f, "h1", T0, frame1, 2);
     assert_true(run_until(f, is_idle));
     assert_int_equal(ctr(f).samples_written, 1);     /* the fs sample */
@@ -609,8 +628,10 @@ test_rmetrics_bad_replies(void **state)
     assert_int_equal(rmetrics_latest(f->rm, "h2", latest_cb, &r), 0);
     wait_res(f, &r);
     assert_int_equal(r.err, 0);
-    assert_int_equal(r.n, 1);                        /* 2 skipped */
-    assert_string_equal(r.text[0], "a|b|c 5 1.5");
+    assert_int_equal(r.n, 2);                        /* 2 skipped */
+    assert_true(res_has(&r, "a|b|c 5 1.5"));
+    /* a bad point is found where it is parsed (off the loop) */
+    assert_true(res_has(&r, "d|e|f -1 0"));
     query(f, &r, "host.cpu.user_pct", "h1", NULL, NULL);
     assert_int_equal(r.err, 1);                      /* WRONGTYPE range */
     assert_true(ctr(f).redis_errors >= errs + 3);
@@ -621,9 +642,12 @@ test_rmetrics_bad_replies(void **state)
     assert_int_equal(r.n, 1);
     /* an element that is not a point */
     redis_ok(f, "ZADD %s 5 garbage", "logq:s:h1|host.fs.used_pct||/data\\|x");
+    errs = ctr(f).redis_errors;
     query(f, &r, "host.fs.used_pct", NULL, NULL, NULL);
     assert_int_equal(r.err, 0);
     assert_int_equal(r.n_points[0], 1);
+    /* the bad id again, and the point once parsed */
+    assert_int_equal(ctr(f).redis_errors, errs + 2);
 }
 
 static void
@@ -704,6 +728,7 @@ test_rmetrics_free_with_reads_in_flight(void **state)
     write_frame(f, "h1", T0, frame1, 6);
     memset(&r1, 0, sizeof(r1));
     memset(&r2, 0, sizeof(r2));
+    r1.rm = f->rm;
     struct rm_query q = { .name = "host.fs.used_pct", .to_ms = INT64_MAX };
     assert_int_equal(rmetrics_query(f->rm, &q, series_cb, &r1), 0);
     assert_int_equal(rmetrics_hosts(f->rm, hosts_cb, &r2), 0);

@@ -14,46 +14,13 @@
 
 #include "common/xmalloc.h"
 
-static inline uint64_t
-zz_enc(int64_t v)
-{
-    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-}
-
-static inline int64_t
-zz_dec(uint64_t v)
-{
-    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-}
-
-/* Decodes a varint at *pp (< end); -1 if truncated or over 64 bits. */
-static inline int
-get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
-{
-    const uint8_t *p = *pp;
-    uint64_t v = 0;
-
-    for (int shift = 0; shift < 64 && p < end; shift += 7) {
-        uint8_t c = *p++;
-        if (shift == 63 && c > 1)
-            return -1;
-        v |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80)) {
-            *pp = p;
-            *out = v;
-            return 0;
-        }
-    }
-    return -1;
-}
-
 static int
 get_str(const uint8_t **pp, const uint8_t *end, const uint8_t **s,
         size_t *len)
 {
     uint64_t n;
 
-    if (get_varint(pp, end, &n) < 0 || n > (uint64_t)(end - *pp))
+    if (blk_get_varint(pp, end, &n) < 0 || n > (uint64_t)(end - *pp))
         return -1;
     *s = *pp;
     *len = (size_t)n;
@@ -102,8 +69,8 @@ block_rec_encode(struct buf *b, uint32_t label, int64_t prev[2],
 
     /* The prefix is built in a small array: one reserve per record. */
     n += put_varint_raw(t + n, label);
-    n += put_varint_raw(t + n, zz_enc(dt));
-    n += put_varint_raw(t + n, zz_enc(drecv));
+    n += put_varint_raw(t + n, blk_zz_enc(dt));
+    n += put_varint_raw(t + n, blk_zz_enc(drecv));
     t[n++] = (uint8_t)((r->stream & 1) | (uint8_t)(r->flags << 1));
     n += put_varint_raw(t + n, r->offset);
     n += put_varint_raw(t + n, r->msg_len);
@@ -138,16 +105,16 @@ block_body_decode(const uint8_t *p, size_t len, uint32_t n,
         const uint8_t *msg;
         size_t msg_len;
 
-        if (get_varint(&p, end, &label) < 0 || label >= n_labels ||
-            get_varint(&p, end, &dt) < 0 ||
-            (has_recv && get_varint(&p, end, &drecv) < 0) || p >= end)
+        if (blk_get_varint(&p, end, &label) < 0 || label >= n_labels ||
+            blk_get_varint(&p, end, &dt) < 0 ||
+            (has_recv && blk_get_varint(&p, end, &drecv) < 0) || p >= end)
             return -1;
         uint8_t sf = *p++;
-        if (get_varint(&p, end, &off) < 0 ||
+        if (blk_get_varint(&p, end, &off) < 0 ||
             get_str(&p, end, &msg, &msg_len) < 0 || msg_len > UINT32_MAX)
             return -1;
-        prev = (int64_t)((uint64_t)prev + (uint64_t)zz_dec(dt));
-        prev_recv = (int64_t)((uint64_t)prev_recv + (uint64_t)zz_dec(drecv));
+        prev = (int64_t)((uint64_t)prev + (uint64_t)blk_zz_dec(dt));
+        prev_recv = (int64_t)((uint64_t)prev_recv + (uint64_t)blk_zz_dec(drecv));
         r->time_ns = prev;
         r->recv_ns = prev_recv;
         r->offset = off;
@@ -177,7 +144,7 @@ block_meta_decode(const uint8_t *p, size_t len, int64_t min_ns,
         return -1;
     uint8_t mask = *p++;
     /* each label takes at least 8 bytes */
-    if (get_varint(&p, end, &n) < 0 || n > (uint64_t)(end - p) / 8 + 1)
+    if (blk_get_varint(&p, end, &n) < 0 || n > (uint64_t)(end - p) / 8 + 1)
         return -1;
     ls = xcalloc(n ? n : 1, sizeof(*ls));
     for (uint64_t i = 0; i < n; i++) {
@@ -186,12 +153,12 @@ block_meta_decode(const uint8_t *p, size_t len, int64_t min_ns,
         for (int k = 0; k < 4; k++)
             if (get_str(&p, end, &l->str[k], &l->len[k]) < 0)
                 goto fail;
-        if (get_varint(&p, end, &l->n_lines) < 0 ||
-            get_varint(&p, end, &l->max_off) < 0 ||
-            get_varint(&p, end, &dmin) < 0 ||
-            get_varint(&p, end, &span) < 0)
+        if (blk_get_varint(&p, end, &l->n_lines) < 0 ||
+            blk_get_varint(&p, end, &l->max_off) < 0 ||
+            blk_get_varint(&p, end, &dmin) < 0 ||
+            blk_get_varint(&p, end, &span) < 0)
             goto fail;
-        l->min_ns = (int64_t)((uint64_t)min_ns + (uint64_t)zz_dec(dmin));
+        l->min_ns = (int64_t)((uint64_t)min_ns + (uint64_t)blk_zz_dec(dmin));
         l->max_ns = (int64_t)((uint64_t)l->min_ns + span);
     }
     if (p != end)
@@ -275,13 +242,13 @@ block_cols_encode(struct buf *out, uint32_t codec,
         prev_recv = r->recv_ns;
         prev_off[r->label] = r->offset;
         if (buf_put_varint(&col[COL_LABEL], r->label) < 0 ||
-            buf_put_varint(&col[COL_DT], zz_enc(dt)) < 0 ||
+            buf_put_varint(&col[COL_DT], blk_zz_enc(dt)) < 0 ||
             buf_put_u8(&col[COL_FLAGS], (uint8_t)((r->stream & 1) |
                                                   (r->flags << 1))) < 0 ||
-            buf_put_varint(&col[COL_OFF], zz_enc(doff)) < 0 ||
+            buf_put_varint(&col[COL_OFF], blk_zz_enc(doff)) < 0 ||
             buf_put_varint(&col[COL_LEN], r->msg_len) < 0 ||
             (n_cols == COL_N &&
-             buf_put_varint(&col[COL_RECV], zz_enc(drecv)) < 0))
+             buf_put_varint(&col[COL_RECV], blk_zz_enc(drecv)) < 0))
             goto out;
     }
     for (int k = 0; k < n_cols; k++)
@@ -316,19 +283,19 @@ cols_decode(const uint8_t *const cs[COL_N], const uint8_t *const ce[COL_N],
     for (uint32_t i = 0; i < n; i++) {
         struct store_rec *r = &recs[i];
         uint64_t label, dt, doff, len, drecv = 0;
-        if (get_varint(&c[COL_LABEL], ce[COL_LABEL], &label) < 0 ||
+        if (blk_get_varint(&c[COL_LABEL], ce[COL_LABEL], &label) < 0 ||
             label >= n_labels ||
-            get_varint(&c[COL_DT], ce[COL_DT], &dt) < 0 ||
+            blk_get_varint(&c[COL_DT], ce[COL_DT], &dt) < 0 ||
             c[COL_FLAGS] >= ce[COL_FLAGS] ||
-            get_varint(&c[COL_OFF], ce[COL_OFF], &doff) < 0 ||
-            get_varint(&c[COL_LEN], ce[COL_LEN], &len) < 0 ||
-            (has_recv && get_varint(&c[COL_RECV], ce[COL_RECV], &drecv) < 0) ||
+            blk_get_varint(&c[COL_OFF], ce[COL_OFF], &doff) < 0 ||
+            blk_get_varint(&c[COL_LEN], ce[COL_LEN], &len) < 0 ||
+            (has_recv && blk_get_varint(&c[COL_RECV], ce[COL_RECV], &drecv) < 0) ||
             len > (uint64_t)(end - *msgs))
             return -1;
         uint8_t sf = *c[COL_FLAGS]++;
-        prev = (int64_t)((uint64_t)prev + (uint64_t)zz_dec(dt));
-        prev_recv = (int64_t)((uint64_t)prev_recv + (uint64_t)zz_dec(drecv));
-        prev_off[label] += (uint64_t)zz_dec(doff) + by_len * len;
+        prev = (int64_t)((uint64_t)prev + (uint64_t)blk_zz_dec(dt));
+        prev_recv = (int64_t)((uint64_t)prev_recv + (uint64_t)blk_zz_dec(drecv));
+        prev_off[label] += (uint64_t)blk_zz_dec(doff) + by_len * len;
         r->time_ns = prev;
         r->recv_ns = prev_recv;
         r->offset = prev_off[label];
@@ -357,7 +324,7 @@ block_cols_decode(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
     if (n > len)                /* every record takes at least 5 bytes */
         return -1;
     for (int k = 0; k < n_cols; k++)
-        if (get_varint(&p, end, &cl[k]) < 0)
+        if (blk_get_varint(&p, end, &cl[k]) < 0)
             return -1;
     for (int k = 0; k < n_cols; k++) {
         if (cl[k] > (uint64_t)(end - p))

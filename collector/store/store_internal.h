@@ -475,6 +475,40 @@ char *store_seg_path(const struct store *s, uint64_t seq);
 struct store_seg *store_seg_find(const struct store *s, uint64_t seq);
 
 /* block.c: encoding of block bodies, block meta/headers and WAL entries. */
+/* Zigzag: a signed value as an unsigned one, small magnitudes small. */
+static inline uint64_t
+blk_zz_enc(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static inline int64_t
+blk_zz_dec(uint64_t v)
+{
+    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+/* Decodes a varint at *pp (< end); -1 if truncated or over 64 bits. */
+static inline int
+blk_get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
+{
+    const uint8_t *p = *pp;
+    uint64_t v = 0;
+
+    for (int shift = 0; shift < 64 && p < end; shift += 7) {
+        uint8_t c = *p++;
+        if (shift == 63 && c > 1)
+            return -1;
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *pp = p;
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 /* Appends r as a row with receive time (STORE_CODEC_ROW_RECV) under
  * label; prev holds the previous row's time and receive time. */
 int  block_rec_encode(struct buf *b, uint32_t label, int64_t prev[2],

@@ -118,6 +118,8 @@ fuzz_downsample(const struct rm_series *s, size_t cap)
     series_summarize(s->points, s->n_points, &sum);
 }
 
+static struct rmetrics *fuzz_rm(void);
+
 static void
 fuzz_series_cb(int err, const char *errstr, const struct rm_series *s,
                size_t n, void *arg)
@@ -132,13 +134,22 @@ fuzz_series_cb(int err, const char *errstr, const struct rm_series *s,
                strcmp(s[i].container, fuzz_q.container) == 0);
         assert(fuzz_q.label == NULL || strcmp(s[i].label, fuzz_q.label) == 0);
         assert(i == 0 || fuzz_series_cmp(&s[i - 1], &s[i]) <= 0);
-        assert(s[i].n_points >= 1);
-        for (size_t j = 1; j < s[i].n_points; j++)
-            assert(s[i].points[j - 1].ts_ms <= s[i].points[j].ts_ms);
-        fuzz_downsample(&s[i], 1);
-        fuzz_downsample(&s[i], 2);
-        fuzz_downsample(&s[i], 64);
+        assert(s[i].raw != NULL && s[i].points == NULL);
     }
+    /* what a query worker does with them: parse, then downsample */
+    struct rm_series_set *set = rmetrics_series_take(fuzz_rm());
+    assert(set != NULL && set->n == n);
+    for (size_t i = 0; i < set->n; i++) {
+        struct rm_series *si = &set->series[i];
+        rm_series_parse(si);
+        assert(si->raw == NULL && rm_series_parse(si) == 0);
+        for (size_t j = 1; j < si->n_points; j++)
+            assert(si->points[j - 1].ts_ms <= si->points[j].ts_ms);
+        fuzz_downsample(si, 1);
+        fuzz_downsample(si, 2);
+        fuzz_downsample(si, 64);
+    }
+    rm_series_set_free(set);
 }
 
 /* ---- driver ---- */
