@@ -76,9 +76,10 @@ man_check() {   # man_check PROGRAM SECTION [COMMAND...]
 }
 man_check logq-collector 8
 # what each signal does (SIGHUP: the token files again, SECURITY.md)
-grep -q '^\.SH SIGNALS' "$IT_TMP/logq-collector.8" &&
-    grep -q '^SIGTERM, SIGINT: .* SIGHUP: read .*token' "$IT_TMP/logq-collector.8" ||
+if ! grep -q '^\.SH SIGNALS' "$IT_TMP/logq-collector.8" ||
+    ! grep -q '^SIGTERM, SIGINT: .* SIGHUP: read .*token' "$IT_TMP/logq-collector.8"; then
     fail "logq-collector(8) has no SIGNALS section naming SIGHUP"
+fi
 man_check logq-shipper 8
 cmds=$("$BUILD/logq" __complete commands | cut -f1)
 [ -n "$cmds" ] || fail "logq __complete commands listed nothing"
