@@ -256,3 +256,8 @@ LOGGEN_LINK := $(or $(LOGGEN_LINK_$(MODE)),-static)
 $(BUILD)/logq-loggen: tests/support/loggen.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -std=c11 $(WARN) -O2 $(LOGGEN_LINK) -o $@ $< -lm
+
+# tests/bench/tok_bench.c: tokenizing and the token index, by hand (not in
+# make test): build/release/tok-bench FILE...
+$(BUILD)/tok-bench: $(call obj,tests/bench/tok_bench.c) $(LIBCOLLECTOR) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)

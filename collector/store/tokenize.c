@@ -159,9 +159,11 @@ tokenize_foreach(const void *text, size_t len, unsigned flags,
     return 0;
 }
 
+/* The reference: every run through tok_run (tokenize_diff_test checks
+ * the fast path below against it and against a model). */
 int
-tokenize_foreach_ex(const void *text, size_t len, tokenize_ex_fn fn,
-                    void *arg)
+tokenize_foreach_ex_ref(const void *text, size_t len, tokenize_ex_fn fn,
+                        void *arg)
 {
     const uint8_t *p = text, *end = p + len;
     uint8_t tok[TOKENIZE_MAX_LEN];
@@ -177,6 +179,105 @@ tokenize_foreach_ex(const void *text, size_t len, tokenize_ex_fn fn,
         uint64_t m = tok_mix(h);
         uint32_t lo = (uint32_t)m;
         int rc = fn(lo ? lo : 1, (uint32_t)(m >> 32), forms, arg);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* tok_cls: 0 for separators, else TOK_W with TOK_UP for ASCII capitals
+ * (so a byte folds as c | (cls & TOK_UP)), TOK_LO for ASCII small
+ * letters, TOK_HI for bytes >= 0x80. */
+#define TOK_W   0x01u
+#define TOK_LO  0x02u
+#define TOK_HI  0x04u
+#define TOK_UP  0x20u
+
+static const uint8_t tok_cls[256] = {
+#define C4(a) a, a, a, a
+#define C16(a) C4(a), C4(a), C4(a), C4(a)
+#define UP4(a) [a] = TOK_W | TOK_UP, [a + 1] = TOK_W | TOK_UP, \
+    [a + 2] = TOK_W | TOK_UP, [a + 3] = TOK_W | TOK_UP
+#define LO4(a) [a] = TOK_W | TOK_LO, [a + 1] = TOK_W | TOK_LO, \
+    [a + 2] = TOK_W | TOK_LO, [a + 3] = TOK_W | TOK_LO
+    ['0'] = TOK_W, ['1'] = TOK_W, ['2'] = TOK_W, ['3'] = TOK_W,
+    ['4'] = TOK_W, ['5'] = TOK_W, ['6'] = TOK_W, ['7'] = TOK_W,
+    ['8'] = TOK_W, ['9'] = TOK_W, ['_'] = TOK_W,
+    UP4('A'), UP4('E'), UP4('I'), UP4('M'), UP4('Q'), UP4('U'),
+    ['Y'] = TOK_W | TOK_UP, ['Z'] = TOK_W | TOK_UP,
+    LO4('a'), LO4('e'), LO4('i'), LO4('m'), LO4('q'), LO4('u'),
+    ['y'] = TOK_W | TOK_LO, ['z'] = TOK_W | TOK_LO,
+    [0x80] = C16(TOK_W | TOK_HI), C16(TOK_W | TOK_HI), C16(TOK_W | TOK_HI),
+    C16(TOK_W | TOK_HI), C16(TOK_W | TOK_HI), C16(TOK_W | TOK_HI),
+    C16(TOK_W | TOK_HI), C16(TOK_W | TOK_HI),
+#undef C4
+#undef C16
+#undef UP4
+#undef LO4
+};
+
+/* The run at p (a word byte, class k) if it is all ASCII: hashed folded
+ * (its first TOKENIZE_MAX_LEN bytes) into *hp, its forms into *forms;
+ * returns the end of the run, or NULL if it holds a byte >= 0x80 (the
+ * caller takes tok_run). A byte's class gives its fold and case, so this
+ * is one table load, one FNV step and one OR per byte. */
+static inline const uint8_t *
+tok_run_ascii(const uint8_t *p, const uint8_t *end, unsigned k, uint64_t *hp,
+              unsigned *forms)
+{
+    const uint8_t *lim = end - p > TOKENIZE_MAX_LEN ? p + TOKENIZE_MAX_LEN
+                                                    : end;
+    unsigned first = k, rest = 0;
+    uint64_t h = fnv1a64_byte(FNV1A64_OFFSET, *p | (uint8_t)(k & TOK_UP));
+
+    while (++p < lim && (k = tok_cls[*p]) != 0) {
+        rest |= k;
+        h = fnv1a64_byte(h, *p | (uint8_t)(k & TOK_UP));
+    }
+    if (p == lim)                       /* past the cap: case only */
+        while (p < end && (k = tok_cls[*p]) != 0) {
+            rest |= k;
+            p++;
+        }
+    if ((first | rest) & TOK_HI)
+        return NULL;
+    unsigned all = first | rest;
+    *forms = (all & TOK_UP ? 0 : TOKENIZE_FORM_LOWER) |
+             (all & TOK_LO ? 0 : TOKENIZE_FORM_UPPER) |
+             (first & TOK_LO || rest & TOK_UP ? 0 : TOKENIZE_FORM_CAPITAL);
+    *hp = h;
+    return p;
+}
+
+static inline int
+tok_emit(uint64_t h, unsigned forms, tokenize_ex_fn fn, void *arg)
+{
+    uint64_t m = tok_mix(h);
+    uint32_t lo = (uint32_t)m;
+
+    return fn(lo ? lo : 1, (uint32_t)(m >> 32), forms, arg);
+}
+
+int
+tokenize_foreach_ex(const void *text, size_t len, tokenize_ex_fn fn,
+                    void *arg)
+{
+    const uint8_t *p = text, *end = p + len;
+    uint8_t tok[TOKENIZE_MAX_LEN];
+
+    while (p < end) {
+        unsigned k;
+        while ((k = tok_cls[*p]) == 0)
+            if (++p == end)
+                return 0;
+        uint64_t h;
+        unsigned forms;
+        const uint8_t *r = tok_run_ascii(p, end, k, &h, &forms);
+        if (r)
+            p = r;
+        else
+            (void)tok_run(&p, end, tok, &h, &forms);
+        int rc = tok_emit(h, forms, fn, arg);
         if (rc)
             return rc;
     }

@@ -74,5 +74,10 @@ int tokenize_foreach_ex(const void *text, size_t len, tokenize_ex_fn fn,
                         void *arg);
 int tokenize_fields_ex(const void *text, size_t len, tokenize_ex_fn fn,
                        void *arg);
+/* tokenize_foreach_ex the plain way, byte at a time through the general
+ * loop (tokenize_foreach_ex takes a faster path for ASCII runs): the
+ * reference its tests compare it with. */
+int tokenize_foreach_ex_ref(const void *text, size_t len, tokenize_ex_fn fn,
+                            void *arg);
 
 #endif
