@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""splitcheck: checks that a commit splitting one C file into several moved
+every function unchanged but for the renames its message lists.
+
+    tests/support/splitcheck.py REV OLD_PATH NEW_PATH...
+
+OLD_PATH is read as it was before REV (REV^), each NEW_PATH as it is at REV
+(OLD_PATH again if the file kept its name). The renames are the "a -> b"
+pairs of the paragraph of REV's message that starts with "Renames:".
+Every function of the old file (the project's style: return type on its
+own line, name at column 0, body closed by "}" at column 0; with the
+comment right above it) must be in exactly one new file, with the same
+comment and the same text once the renames are applied to the old one,
+but for a "static " dropped from a function now shared; and the new files
+define no other function. Exit 0 when so, 1 otherwise. The old file's
+lines outside its functions that no new file holds (section separators,
+forward declarations, a comment edited) are printed for a reader to judge.
+
+Used for the splits of collector/ingest/ingest.c (3a504d7) and
+shipper/docker.c (415cfa7), e.g.
+    tests/support/splitcheck.py 415cfa7 shipper/docker.c shipper/docker.c \\
+        shipper/docker_{meta,list,poll,look,inotify,lag}.c \\
+        shipper/docker_internal.h
+"""
+import re
+import subprocess
+import sys
+
+NAME = re.compile(r'^([a-z_][a-z0-9_]*)\(')
+
+
+def git_show(rev, path):
+    return subprocess.run(['git', 'show', '%s:%s' % (rev, path)],
+                          check=True, capture_output=True,
+                          text=True).stdout
+
+
+def renames_of(rev):
+    msg = subprocess.run(['git', 'log', '-1', '--format=%B', rev],
+                         check=True, capture_output=True, text=True).stdout
+    para = next((p for p in msg.split('\n\n') if p.startswith('Renames:')),
+                '')
+    return dict(re.findall(r'(\w+)\s*->\s*(\w+)', para))
+
+
+def functions(text):
+    """name -> (comment, definition, first line, last line)"""
+    lines = text.split('\n')
+    out = {}
+    for i, line in enumerate(lines):
+        m = NAME.match(line)
+        if not m or i == 0 or lines[i - 1].strip() == '' or \
+                lines[i - 1].startswith(('#', ' ', '/', '*', '}')):
+            continue
+        end = i
+        while lines[end] != '}':
+            end += 1
+        first = i - 1
+        if first > 0 and lines[first - 1].rstrip().endswith('*/'):
+            first -= 1
+            while not lines[first].startswith('/*'):
+                first -= 1
+        name = m.group(1)
+        if name in out:
+            sys.exit('splitcheck: %s defined twice' % name)
+        out[name] = ('\n'.join(lines[first:i - 1]),
+                     '\n'.join(lines[i - 1:end + 1]), first, end)
+    return out
+
+
+def unstatic(s):
+    return s[len('static '):] if s.startswith('static ') else s
+
+
+def main(argv):
+    if len(argv) < 4:
+        sys.exit(__doc__)
+    rev, old_path, new_paths = argv[1], argv[2], argv[3:]
+    renames = renames_of(rev)
+    old_text = git_show(rev + '^', old_path)
+    if renames:
+        pat = re.compile(r'\b(' + '|'.join(map(re.escape, renames)) + r')\b')
+        old_text = pat.sub(lambda m: renames[m.group(1)], old_text)
+    old = functions(old_text)
+    new, new_lines = {}, set()
+    for path in new_paths:
+        text = git_show(rev, path)
+        new_lines.update(l.strip() for l in text.split('\n'))
+        for name, f in functions(text).items():
+            if name in new:
+                sys.exit('splitcheck: %s defined in %s and %s'
+                         % (name, new[name][0], path))
+            new[name] = (path, f)
+    bad = 0
+    for name, (comment, body, _, _) in sorted(old.items()):
+        if name not in new:
+            print('missing: %s' % name)
+            bad += 1
+            continue
+        path, (ncomment, nbody, _, _) = new[name]
+        if unstatic(body) != unstatic(nbody):
+            print('body differs: %s (%s)' % (name, path))
+            bad += 1
+        if comment != ncomment:
+            print('comment differs: %s (%s)' % (name, path))
+            bad += 1
+    for name in sorted(set(new) - set(old)):
+        print('new function: %s (%s)' % (name, new[name][0]))
+        bad += 1
+    inside = set()
+    for _, _, first, last in old.values():
+        inside.update(range(first, last + 1))
+    for n, line in enumerate(old_text.split('\n')):
+        if n not in inside and line.strip() and \
+                line.strip() not in new_lines:
+            print('dropped line %d: %s' % (n + 1, line))
+    print('splitcheck %s: %d functions, %d renamed: %s'
+          % (rev, len(old), len(renames),
+             'same' if bad == 0 else '%d problems' % bad))
+    return 1 if bad else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))
