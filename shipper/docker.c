@@ -1,19 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * docker: see docker.h. Containers sit in a singly linked list (a host has
- * hundreds at most; inotify watch descriptors are looked up linearly).
- * Polling runs from a zero-delay timer rather than event_active so the
- * loop polls sockets (ACKs) between slices of file reading. config.v2.json
- * is read with jansson: it is read once per container and on change, not
- * on the per-line path.
- *
+ * docker: the container watcher's life (new, start: inotify, the rescan,
+ * work and expiry timers, the first rescan, saved positions of containers
+ * gone meanwhile dropped; stop, free) and the rest of docker.h's API.
  * Parts, one job each (docker_internal.h holds the state they share):
- * this file the watcher's life and public API; docker_meta.c
- * config.v2.json (name, image, labels) and each container's multi-line
- * rule; docker_list.c the list of containers (found, gone, forgotten,
- * the cap on deleted ones still open); docker_poll.c reading them (the
- * work timer, the multi-line expiry timer); docker_look.c the root
- * rescan and the safety-net looks with their idle backoff;
+ * docker_meta.c config.v2.json (name, image, labels) and each container's
+ * multi-line rule; docker_list.c the list of containers (found, gone,
+ * forgotten, the cap on deleted ones still open); docker_poll.c reading
+ * them (the work timer, the multi-line expiry timer); docker_look.c the
+ * root rescan and the safety-net looks with their idle backoff;
  * docker_inotify.c inotify events; docker_lag.c bytes not read yet and
  * the losses reported.
  */

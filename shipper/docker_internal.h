@@ -111,7 +111,8 @@ void docker_list_add(struct docker *d, const char *id);
 void docker_list_forget(struct docker *d, struct container *c);
 /* At most cfg.max_gone deleted containers open: the oldest closed. */
 void docker_list_gone_cap(struct docker *d);
-/* c's directory is gone: read to its end, then forgotten. */
+/* Marks c gone (its directory is): docker_poll.c reads it to its end,
+ * flushes and forgets it. */
 void docker_list_mark_gone(struct docker *d, struct container *c);
 /* 1 if root/id is a directory. */
 int  docker_list_dir_exists(const char *root, const char *id);
