@@ -9,8 +9,9 @@
  * path is replaced, never followed. Bounded: a file larger than
  * losses_encoded_max is refused. An unusable file is set aside without
  * overwriting an earlier one (at most LOSSFILE_MAX_BAD + 1 kept).
- * Reports errors, never logs (ingest.c decides). The writes are blocking:
- * the collector calls them from losssave.c's thread, never its loop.
+ * Reports errors, never logs (ingest_losses.c decides). The writes are
+ * blocking: the collector calls them from losssave.c's thread, never its
+ * loop.
  */
 #ifndef COLLECTOR_INGEST_LOSSFILE_H
 #define COLLECTOR_INGEST_LOSSFILE_H

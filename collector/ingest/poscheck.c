@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * poscheck: the position rule of a BATCH's records (poscheck.h). Used by
- * ingest.c per source and batch; the store keeps the high water and drops
+ * poscheck: the position rule of a BATCH's records (poscheck.h), begun
+ * per source and batch by ingest_src.c and applied to each record by
+ * ingest_batch.c; the store keeps the high water and drops
  * duplicates, this module only says which records leave no hole.
  */
 #include "collector/ingest/poscheck.h"
