@@ -47,7 +47,8 @@ docker_scan_root(struct docker *d)
             c->is_seen = 1;
             if (!c->has_meta)
                 docker_meta_load(d, c);
-        } else if (c == NULL && docker_list_dir_exists(d->cfg.root, de->d_name)) {
+        } else if (c == NULL &&
+                   docker_list_dir_exists(d->cfg.root, de->d_name)) {
             docker_list_add(d, de->d_name);
         }
     }
