@@ -1039,11 +1039,68 @@ test_index_write_failure(void **state)
     free(dir);
 }
 
+/* Two sets for one block: a key in both keeps one posting (the first
+ * set's count word), so the map is the one of their union as one set;
+ * a record of more tokens than the set takes at a time loses none. */
+static void
+test_index_same_block_twice(void **state)
+{
+    struct index_set a, b, u, c;
+    struct index_blkref refs[2] = { { 16, 1 }, { 2000, 2 } };
+    struct buf img1, img2;
+    char big[2000];
+    size_t n = 0;
+
+    (void)state;
+    for (int i = 0; i < 100; i++)
+        n += (size_t)snprintf(big + n, sizeof(big) - n, "w%d W%d ", i, i % 7);
+    index_set_init(&a);
+    index_set_init(&b);
+    index_set_init(&u);
+    index_set_init(&c);
+    index_set_add_text(&a, "alpha beta", 10);
+    index_set_add_text(&b, "beta gamma", 10);
+    index_set_add_text(&u, "alpha beta gamma", 16);
+    index_set_add_text(&c, big, n);
+    assert_int_equal(c.n, 100);
+    struct index_mem *m1 = index_mem_new(), *m2 = index_mem_new();
+    index_mem_add_set(m1, 0, &a);
+    index_mem_add_set(m1, 0, &b);
+    index_mem_add_set(m1, 1, &c);
+    index_mem_add_set(m2, 0, &u);
+    index_mem_add_set(m2, 1, &c);
+    assert_int_equal(index_mem_n_keys(m1), 103);
+    assert_int_equal(index_mem_n_keys(m2), 103);
+    buf_init(&img1, 1u << 20);
+    buf_init(&img2, 1u << 20);
+    assert_int_equal(index_mem_encode(m1, 9, refs, 2, &img1), 0);
+    assert_int_equal(index_mem_encode(m2, 9, refs, 2, &img2), 0);
+    assert_int_equal(img1.len, img2.len);
+    assert_memory_equal(img1.data, img2.data, img1.len);
+    for (int i = 0; i < 100; i++) {
+        char w[8];
+        uint64_t bits[1] = { 0 };
+        int wl = snprintf(w, sizeof(w), "w%d", i);
+        index_mem_lookup(m1, tokenize_hash((const uint8_t *)w, (size_t)wl),
+                         bits, 2);
+        assert_true(bits[0] == 2);
+    }
+    buf_fini(&img1);
+    buf_fini(&img2);
+    index_mem_free(m1);
+    index_mem_free(m2);
+    index_set_fini(&a);
+    index_set_fini(&b);
+    index_set_fini(&u);
+    index_set_fini(&c);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_index_mem_lookup),
+        cmocka_unit_test(test_index_same_block_twice),
         cmocka_unit_test(test_index_file_round_trip),
         cmocka_unit_test(test_index_counts),
         cmocka_unit_test(test_index_counts_collision),
