@@ -36,16 +36,24 @@ utf8_encode(uint32_t cp, uint8_t out[UTF8_MAX_LEN])
 size_t
 utf8_cut(const uint8_t *p, size_t n)
 {
-    size_t cut = n;
-
-    for (int i = 0; i < 3 && cut > 0; i++) {
-        if ((p[cut] & 0xC0) != 0x80)
-            break;
-        cut--;
-    }
-    if (cut > 0 && (p[cut] & 0xC0) == 0x80)
-        return n;   /* not UTF-8 anyway: cut where asked */
-    return cut;
+    if ((p[n] & 0xC0) != 0x80)
+        return n;
+    /* p[n] continues a sequence: find its lead byte, at most 3 back */
+    size_t j = n;
+    do {
+        if (j == 0 || n - j == 3)
+            return n;   /* no lead byte: not UTF-8 anyway */
+        j--;
+    } while ((p[j] & 0xC0) == 0x80);
+    /* Cut before it only if p[j..n] is a well-formed sequence, whole or
+     * the beginning of one: a stray continuation byte after a whole
+     * sequence, or after a bad lead byte, is not UTF-8 anyway. */
+    uint32_t cp;
+    size_t bad = 0, left = n - j + 1;
+    size_t got = utf8_decode(p + j, left, &cp, &bad);
+    if (got == left || (got == 0 && bad == left))
+        return j;
+    return n;
 }
 
 int

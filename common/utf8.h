@@ -33,8 +33,11 @@ size_t utf8_encode(uint32_t cp, uint8_t out[UTF8_MAX_LEN]);
 
 /*
  * The largest cut <= n that does not split a UTF-8 sequence of p (p[n] must
- * be readable): where text capped at n bytes may end. n itself when p[n]
- * starts a sequence, or when the bytes before it are not UTF-8 anyway.
+ * be readable): where text capped at n bytes may end. The start of the
+ * sequence when p[j..n] (j >= n - 3) is a well-formed sequence or the
+ * beginning of one; otherwise n itself: p[n] starts a sequence, or the
+ * bytes around it are not UTF-8 anyway (a stray continuation byte, after
+ * a whole sequence or a bad lead byte, is kept up to n).
  */
 size_t utf8_cut(const uint8_t *p, size_t n);
 

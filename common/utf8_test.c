@@ -146,6 +146,35 @@ test_utf8_cut_boundaries(void **state)
     assert_int_equal(utf8_cut(bad, 4), 4);
 }
 
+/* A continuation byte at n that belongs to no well-formed sequence is not
+ * a reason to cut further back: the whole sequence or the valid byte
+ * before it is kept (each was cut off before, found by fuzz_utf8). */
+static void
+test_utf8_cut_stray_continuation(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        size_t n, want;
+    } c[] = {
+        { "\xc3\xa9\x80", 2, 2 },          /* whole U+00E9, then stray */
+        { "xa\x80", 2, 2 },                 /* ASCII, then stray */
+        { "\x80\x80", 1, 1 },               /* strays from the start */
+        { "\xe0\x80\x80", 2, 2 },           /* overlong lead */
+        { "\xf4\x90\x80\x80", 3, 3 },       /* past U+10FFFF */
+        { "\xff\x80", 1, 1 },               /* never a lead byte */
+        /* still cut: a sequence p[n] is part of, whole or begun */
+        { "a\xc3\xa9", 2, 1 },
+        { "\xe2\x82\xac", 2, 0 },
+        { "\xf0\x9f\x98\x80", 2, 0 },
+        { "\xf0\x9f\x98\x80", 3, 0 },
+    };
+
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+        assert_int_equal(utf8_cut((const uint8_t *)c[i].s, c[i].n),
+                         c[i].want);
+}
+
 /* Every scalar alone and after printable text: printable unless C0, DEL
  * or C1; invalid or cut-short UTF-8 never is. */
 static void
@@ -177,6 +206,7 @@ main(void)
         cmocka_unit_test(test_utf8_invalid_forms),
         cmocka_unit_test(test_utf8_json_escapes),
         cmocka_unit_test(test_utf8_cut_boundaries),
+        cmocka_unit_test(test_utf8_cut_stray_continuation),
         cmocka_unit_test(test_utf8_is_printable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
