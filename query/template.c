@@ -78,10 +78,11 @@ template_placeholder(struct template *t, const char *name, size_t len,
     if (len > 6 && memcmp(name, "field.", 6) == 0)
         return template_add(t, TEMPLATE_FIELD, name + 6, len - 6, err,
                             errlen);
-    snprintf(err, errlen, "unknown placeholder {%.*s} (known: time, host, "
+    char shown[72];     /* err is one line: the name escaped, cut */
+    escape_str(shown, sizeof(shown), name, len, 0);
+    snprintf(err, errlen, "unknown placeholder {%s} (known: time, host, "
              "container, container_id, image, stream, message, label.KEY, "
-             "field.NAME)",
-             (int)(len > 64 ? 64 : len), name);
+             "field.NAME)", shown);
     return -1;
 }
 

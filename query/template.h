@@ -29,7 +29,8 @@
 struct template;
 
 /* Parses text. NULL with err (one line: "unknown placeholder {x} (known:
- * time, host, ...)", "unterminated {", "single } at offset N"). */
+ * time, host, ...)" with x escaped, "unterminated {", "single } at offset
+ * N"). */
 struct template *template_parse(const char *text, char *err, size_t errlen);
 void template_free(struct template *t);
 /* Appends one line for rr. -1 (out unchanged) when out's cap is hit. */

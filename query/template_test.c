@@ -97,6 +97,9 @@ test_template_errors(void **state)
         { "{label.}", "unknown placeholder {label.}" },
         { "{field.}", "label.KEY, field.NAME)" },
         { "{}", "unknown placeholder {}" },
+        /* the error is one line: the name comes escaped */
+        { "{a\nb}", "unknown placeholder {a\\nb} (known:" },
+        { "{a\x1b[2J}", "unknown placeholder {a\\x1b[2J} (known:" },
     };
     char err[256];
 
