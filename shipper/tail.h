@@ -103,14 +103,16 @@ void tail_free(struct tailer *t);
  * match and whose first bytes are still the saved fingerprint's, live or
  * rotated; else a file with those first bytes on another inode) or, if
  * resume is NULL, at the start of the oldest existing file with logical
- * offset 0 (with a full rotation set, hostconfig.json's max-file - 1
+ * offset 0, once two listings in a row name the same files (with a full
+ * rotation set, hostconfig.json's max-file - 1
  * rotated files, a possible loss of unknown size: Docker may have deleted
  * older files unseen). A saved file shown gone (two listings in a row that miss it,
  * name the same files and end with the live file: a listing taken
  * mid-rotation can miss a file that is there) counts a gap and starts at
  * the oldest file, continuing the saved logical offset. Returns 0, or -1
  * when no log file exists yet, one listed cannot be opened (counted in
- * read_errors) or the listings do not show the saved file gone (tail_step
+ * read_errors), no two listings agreed (first start) or the listings do
+ * not show the saved file gone (tail_step
  * retries; never a file read under another's offsets).
  */
 int tail_start(struct tailer *t, const struct tail_pos *resume);

@@ -304,6 +304,42 @@ drain(struct tailer *t, struct model *m)
             break;
 }
 
+/* A fresh start (no saved position) whose one listing missed the oldest
+ * file (".1" stat'ed while Docker renamed it on to ".2") started at the
+ * live file: .1's lines were never read, and nothing counted. It now
+ * takes two listings in a row that name the same files, as a restart
+ * does. */
+static void
+test_tail_fresh_start_oldest_missed_by_listing(void **state)
+{
+    struct model *m = model_new();
+    struct shipper_counters ctr;
+    struct tail_config cfg = { .max_record = 1 << 20, .chunk = 4096 };
+    char *pending = NULL;
+    unsigned seq = 0;
+
+    (void)state;
+    memset(&ctr, 0, sizeof(ctr));
+    for (int i = 0; i < 4; i++)         /* the older file, now .1 */
+        write_line(m, seq++, &pending);
+    rotate(m);
+    write_line(m, seq++, &pending);     /* live */
+    write_line(m, seq++, &pending);
+    struct tailer *t = tail_new(m->dir, ID, &cfg, &ctr);
+    char *old = xasprintf("%s.1", strrchr(m->live, '/') + 1);
+    miss_name = old;
+    miss_left = 1;
+    assert_int_equal(tail_start(t, NULL), 0);
+    miss_name = NULL;
+    free(old);
+    drain(t, m);
+    for (unsigned i = 0; i < seq; i++)
+        assert_int_equal(m->stored[i], 1);
+    assert_int_equal(ctr.gaps, 0);
+    tail_free(t);
+    model_free(m);
+}
+
 /* Two listings in a row missed the saved file (the live name failed to
  * stat in both, as mid-rotation): taken for gone, the oldest file (.1,
  * older than the saved one) was read under the saved offsets, its lines
@@ -469,6 +505,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tail_restart_saved_file_missed_by_listing),
+        cmocka_unit_test(test_tail_fresh_start_oldest_missed_by_listing),
         cmocka_unit_test(test_tail_restart_saved_file_missed_by_two_listings),
         cmocka_unit_test(test_tail_restart_saved_file_missed_by_many_listings),
         cmocka_unit_test(test_tail_restart_saved_file_found_by_fingerprint),

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tail_start: positions a tailer at a saved resume point, or at the start
- * of the oldest file. The saved file is found by inode and first bytes, or
+ * of the oldest file once two listings agree. The saved file is found by inode and first bytes, or
  * by its first bytes alone on another inode; it is taken for gone only on
  * listings that prove it (tail_saved_locate), so no file is ever read
  * under another file's offsets. A gone file is a loss of unknown size.
@@ -160,6 +160,41 @@ tail_saved_locate(struct tailer *t, struct tail_file *files, size_t *n,
     return TAIL_SAVED_UNSURE;
 }
 
+/*
+ * A fresh start's listing (no saved position): a listing taken while
+ * Docker renames can miss the oldest file (".1" stat'ed as it moved on to
+ * ".2"), which the start at the oldest listed would never read, its lines
+ * lost unseen. As for a saved file (tail_saved_locate), it takes two
+ * listings in a row that name the same files: every rename changes the
+ * inode behind a name, so a listing mixing the states before and after a
+ * rotation cannot be repeated by the next. Unlike it, a hole or no live
+ * file is taken as is: the oldest file is all a start needs, and the
+ * files after it are tail_ahead_update's (a listing with a hole is not
+ * noted past it). 0, or -1 (no file yet, or no two listings agreed:
+ * tail_step retries).
+ */
+static int
+tail_fresh_listing(struct tailer *t, struct tail_file *files, size_t *n)
+{
+    struct tail_file prev[TAIL_MAX_FILES];
+    size_t n_prev = 0;
+
+    for (int pass = 0; pass < TAIL_START_LOOKS; pass++) {
+        *n = tail_dir_scan(t, files, TAIL_MAX_FILES);
+        if (*n == 0)
+            return -1;
+        if (pass > 0 && tail_dir_same(prev, n_prev, files, *n))
+            return 0;
+        memcpy(prev, files, *n * sizeof(files[0]));
+        n_prev = *n;
+    }
+    if (!t->is_start_unsure)
+        log_info("tail", "listings disagree, listing again before the "
+                 "first start container=%.12s", t->id);
+    t->is_start_unsure = 1;
+    return -1;
+}
+
 /* Resumes at the saved position in files[at]: the files before it were
  * read before the stop. */
 static int
@@ -272,7 +307,8 @@ tail_start(struct tailer *t, const struct tail_pos *resume)
         t->has_want = 1;
     }
     if (!t->has_want) {
-        n = tail_dir_scan(t, files, TAIL_MAX_FILES);
+        if (tail_fresh_listing(t, files, &n) < 0)
+            return -1;
         return tail_start_oldest(t, files, n);
     }
     ssize_t at;
