@@ -9,24 +9,23 @@
  * smaller output: BENCHMARKS.md "Shipper compression"). It writes into a
  * per-thread scratch buffer of its worst-case bound and the result is
  * copied to out, so out grows by the compressed size only (a sender's
- * queued frames hold about what they send). Inflate stays zlib's streaming
- * inflate, for its output limit. The compressors and z_streams live in
- * thread-local storage and are kept, not re-created, between calls:
- * allocating them costs as much as compressing a small batch. Inflate writes
- * straight into the caller's buf, growing it with the output actually
- * produced and stopping at max_out, so a bomb costs at most max_out bytes.
- * zstd contexts are kept per thread the same way. Talks to nobody but zlib
- * and libzstd; does not log.
+ * queued frames hold about what they send); zstd does the same unless out
+ * already has the room. Inflate is libdeflate's decompressor too (a third
+ * of zlib's inflate CPU on batches: BENCHMARKS.md "zstd on the wire"),
+ * into out with a room that grows by doubling up to max_out, so a bomb
+ * costs at most about twice max_out. zstd frames must state their size,
+ * which is checked against max_out before anything is allocated. The
+ * libdeflate and zstd contexts live in thread-local storage and are kept,
+ * not re-created, between calls: allocating them costs as much as
+ * compressing a small batch. Talks to nobody but libdeflate and libzstd
+ * (zlib itself is only the tests' reference); does not log.
  */
-#define ZLIB_CONST
 #include "common/compress.h"
 
-#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <libdeflate.h>
-#include <zlib.h>
 #include <zstd.h>
 
 #include "common/xmalloc.h"
@@ -41,8 +40,7 @@ struct compress_state {
     struct libdeflate_compressor *ld;
     int      ld_level;
     struct buf dscratch;        /* deflate output, then copied to out */
-    z_stream izs;
-    int      has_izs;
+    struct libdeflate_decompressor *ldd;
     ZSTD_CCtx *zc;
     ZSTD_DCtx *zd;
 };
@@ -62,8 +60,7 @@ compress_state_free(void *arg)
         return;
     libdeflate_free_compressor(st->ld);
     buf_fini(&st->dscratch);
-    if (st->has_izs)
-        inflateEnd(&st->izs);
+    libdeflate_free_decompressor(st->ldd);
     ZSTD_freeCCtx(st->zc);
     ZSTD_freeDCtx(st->zd);
     free(st);
@@ -108,31 +105,6 @@ compress_compressor(struct compress_state *st, int level)
     return st->ld;
 }
 
-static z_stream *
-compress_inflater(struct compress_state *st)
-{
-    if (st->has_izs)
-        return &st->izs;
-    memset(&st->izs, 0, sizeof(st->izs));
-    if (inflateInit(&st->izs) != Z_OK)
-        return NULL;
-    st->has_izs = 1;
-    return &st->izs;
-}
-
-/* Moves the next slice of input (zlib counts in uInt) into zs. */
-static void
-compress_feed(z_stream *zs, const uint8_t **in, size_t *left)
-{
-    if (zs->avail_in != 0 || *left == 0)
-        return;
-    size_t n = compress_min(*left, UINT_MAX);
-    zs->next_in = *in;
-    zs->avail_in = (uInt)n;
-    *in += n;
-    *left -= n;
-}
-
 /* ---- deflate ---- */
 
 int
@@ -160,144 +132,120 @@ compress_deflate(struct buf *out, const void *in, size_t len, int level)
 /* ---- inflate ---- */
 
 /*
- * Called once max_out bytes have been produced: the stream is acceptable only
- * if it ends without producing one more byte. 1 ended, 0 needs more input
- * consumed (call again), -1 error.
+ * libdeflate decodes whole buffers only, so the output room is chosen
+ * up front: what out already has spare, at least COMPRESS_INFLATE_GUESS
+ * times the input, and if that is not enough the room doubles and the
+ * stream is decoded again from its start (the work of all tries is under
+ * twice the last one's). The room never passes max_out: a stream that
+ * needs more is a bomb, refused after at most max_out bytes of output
+ * (and about twice that of buffer, as out grows by doubling).
  */
-static int
-compress_probe_end(z_stream *zs, size_t left, const char **errstr)
-{
-    uint8_t one;
+#define COMPRESS_INFLATE_GUESS 8
 
-    zs->next_out = &one;
-    zs->avail_out = 1;
-    int rc = inflate(zs, Z_NO_FLUSH);
-    if (zs->avail_out == 0) {
-        *errstr = "inflated size over limit";
-        return -1;
-    }
-    if (rc == Z_STREAM_END)
-        return 1;
-    if (rc == Z_OK && (zs->avail_in != 0 || left != 0))
-        return 0;
-    if (rc == Z_OK || rc == Z_BUF_ERROR)
-        *errstr = "truncated zlib stream";
-    else
-        *errstr = "corrupt zlib stream";
-    return -1;
+static struct libdeflate_decompressor *
+compress_decompressor(struct compress_state *st)
+{
+    if (st->ldd == NULL)
+        st->ldd = libdeflate_alloc_decompressor();
+    return st->ldd;
 }
 
-/* Makes room in out for more output, growing with what was produced. */
-static int
-compress_grow(struct buf *out, size_t produced, size_t allow, size_t in_len,
-              const char **errstr)
+/* The first room to try: out's spare capacity or a guess from in_len. */
+static size_t
+compress_inflate_room(const struct buf *out, size_t in_len, size_t max_out)
 {
-    if (out->cap > out->len)
-        return 0;
-    size_t want = produced ? produced : in_len * 4;
-    if (want < COMPRESS_MIN_GROW)
-        want = COMPRESS_MIN_GROW;
-    want = compress_min(want, allow);
-    want = compress_min(want, out->max - out->len);
-    if (want == 0 || buf_reserve(out, want) < 0) {
-        *errstr = "inflate output buffer full";
-        return -1;
-    }
-    return 0;
-}
-
-static int
-compress_inflate_loop(z_stream *zs, struct buf *out, const uint8_t *ip,
-                      size_t len, size_t max_out, const char **errstr)
-{
-    size_t left = len;
-    size_t produced = 0;
-
-    for (;;) {
-        compress_feed(zs, &ip, &left);
-        if (produced == max_out) {
-            int r = compress_probe_end(zs, left, errstr);
-            if (r < 0)
-                return -1;
-            if (r == 0)
-                continue;
-            break;
-        }
-        if (compress_grow(out, produced, max_out - produced, len, errstr) < 0)
-            return -1;
-        size_t avail = compress_min(out->cap - out->len, max_out - produced);
-        avail = compress_min(avail, UINT_MAX);
-        zs->next_out = out->data + out->len;
-        zs->avail_out = (uInt)avail;
-        int rc = inflate(zs, Z_NO_FLUSH);
-        size_t n = avail - zs->avail_out;
-        out->len += n;
-        produced += n;
-        if (rc == Z_STREAM_END)
-            break;
-        if (rc != Z_OK && rc != Z_BUF_ERROR) {
-            *errstr = "corrupt zlib stream";
-            return -1;
-        }
-        if (zs->avail_out != 0 && zs->avail_in == 0 && left == 0) {
-            *errstr = "truncated zlib stream";
-            return -1;
-        }
-    }
-    if (zs->avail_in != 0 || left != 0) {
-        *errstr = "trailing bytes after zlib stream";
-        return -1;
-    }
-    return 0;
+    size_t room = in_len > SIZE_MAX / COMPRESS_INFLATE_GUESS
+                  ? SIZE_MAX : in_len * COMPRESS_INFLATE_GUESS;
+    if (room < COMPRESS_MIN_GROW)
+        room = COMPRESS_MIN_GROW;
+    if (out->cap - out->len > room)
+        room = out->cap - out->len;
+    return compress_min(room, max_out);
 }
 
 int
 compress_inflate(struct buf *out, const void *in, size_t len, size_t max_out,
                  const char **errstr)
 {
-    struct compress_state *st = compress_state();
-    z_stream *zs = compress_inflater(st);
-    if (zs == NULL) {
-        *errstr = "zlib inflateInit failed";
+    struct libdeflate_decompressor *d =
+        compress_decompressor(compress_state());
+    if (d == NULL) {
+        *errstr = "libdeflate decompressor allocation failed";
         return -1;
     }
-    size_t start = out->len;
-    zs->next_in = NULL;
-    zs->avail_in = 0;
-    int rc = compress_inflate_loop(zs, out, in, len, max_out, errstr);
-    if (rc < 0)
-        out->len = start;
-    if (inflateReset(zs) != Z_OK) {
-        inflateEnd(zs);
-        st->has_izs = 0;
+    size_t limit = compress_min(max_out, out->max - out->len);
+    size_t room = compress_inflate_room(out, len, limit);
+    for (;;) {
+        size_t used = 0, n = 0;
+        if (buf_reserve(out, room) < 0) {
+            *errstr = "inflate output buffer full";
+            return -1;
+        }
+        enum libdeflate_result rc = libdeflate_zlib_decompress_ex(
+            d, in, len, out->data + out->len, room, &used, &n);
+        if (rc == LIBDEFLATE_SUCCESS && used != len) {
+            *errstr = "trailing bytes after zlib stream";
+            return -1;
+        }
+        if (rc == LIBDEFLATE_SUCCESS) {
+            out->len += n;
+            return 0;
+        }
+        if (rc != LIBDEFLATE_INSUFFICIENT_SPACE) {
+            *errstr = "corrupt or truncated zlib stream";
+            return -1;
+        }
+        if (room == limit) {
+            *errstr = limit == max_out ? "inflated size over limit"
+                                       : "inflate output buffer full";
+            return -1;
+        }
+        room = room > limit / 2 ? limit : room * 2;
     }
-    return rc;
 }
 
 /* ---- zstd ---- */
 
+/*
+ * Straight into out when it already has the room of the bound (the store's
+ * reused block buffers); otherwise into the thread's scratch and then
+ * copied, so a new buf grows by the compressed size only (the shipper's
+ * queued frames, as for deflate).
+ */
 int
 compress_zstd(struct buf *out, const void *in, size_t len, int level)
 {
     struct compress_state *st = compress_state();
     size_t bound = ZSTD_compressBound(len);
 
+    if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel())
+        return -1;
     if (st->zc == NULL && (st->zc = ZSTD_createCCtx()) == NULL)
         return -1;
     if (ZSTD_isError(ZSTD_CCtx_reset(st->zc,
                                      ZSTD_reset_session_and_parameters)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(st->zc, ZSTD_c_compressionLevel,
                                             level)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(st->zc, ZSTD_c_contentSizeFlag,
+                                            1)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(st->zc, ZSTD_c_checksumFlag, 0)))
         return -1;
-    size_t room = compress_min(bound, out->max - out->len);
-    if (buf_reserve(out, room) < 0)
+    int is_direct = out->cap - out->len >= bound;
+    struct buf *dst = is_direct ? out : &st->dscratch;
+    if (!is_direct && buf_reserve(&st->dscratch, bound) < 0)
         return -1;
-    size_t n = ZSTD_compress2(st->zc, out->data + out->len, room, in, len);
+    size_t room = is_direct ? bound : st->dscratch.cap;
+    size_t n = ZSTD_compress2(st->zc, dst->data + (is_direct ? out->len : 0),
+                              room, in, len);
     if (ZSTD_isError(n))
         return -1;
-    out->len += n;
-    return 0;
+    if (is_direct) {
+        if (n > out->max - out->len)
+            return -1;
+        out->len += n;
+        return 0;
+    }
+    return buf_append(out, st->dscratch.data, n);
 }
 
 int
@@ -306,6 +254,10 @@ compress_unzstd(struct buf *out, const void *in, size_t len, size_t max_out,
 {
     struct compress_state *st = compress_state();
 
+    if (len < 4 || le32_load(in) != ZSTD_MAGICNUMBER) {
+        *errstr = "not a zstd frame";
+        return -1;
+    }
     size_t flen = ZSTD_findFrameCompressedSize(in, len);
     if (ZSTD_isError(flen)) {
         *errstr = "corrupt or truncated zstd frame";
@@ -318,6 +270,10 @@ compress_unzstd(struct buf *out, const void *in, size_t len, size_t max_out,
     unsigned long long csize = ZSTD_getFrameContentSize(in, len);
     if (csize == ZSTD_CONTENTSIZE_UNKNOWN || csize == ZSTD_CONTENTSIZE_ERROR) {
         *errstr = "zstd frame without content size";
+        return -1;
+    }
+    if (ZSTD_getDictID_fromFrame(in, len) != 0) {
+        *errstr = "zstd frame needs a dictionary";
         return -1;
     }
     if (csize > max_out) {

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * compress: the only zlib, libdeflate and zstd wrapper. One-shot
- * deflate (libdeflate, zlib format)/inflate (zlib) (and
- * zstd compress/decompress, used for the store's sealed blocks) of whole
- * payloads into caller bufs, with a hard output limit on inflate so a
- * decompression bomb fails after at most max_out bytes (never one large
- * allocation up front), and crc32 (zlib's value). Compressor and z_stream state is
- * kept per thread and reused between calls because allocating it costs as
- * much as compressing a small batch.
+ * deflate/inflate (libdeflate, zlib format) and zstd compress/decompress
+ * (the wire's batches, common/PROTOCOL.md "Compression", and the store's
+ * sealed blocks) of whole payloads into caller bufs, with a hard output
+ * limit on decompression so a bomb fails after at most max_out bytes
+ * (never a stated or guessed size over it allocated up front), and crc32
+ * (zlib's value). Compressor and decompressor state is kept per thread and
+ * reused between calls because allocating it costs as much as compressing
+ * a small batch.
  */
 #ifndef COMMON_COMPRESS_H
 #define COMMON_COMPRESS_H
@@ -26,21 +27,24 @@ int compress_deflate(struct buf *out, const void *in, size_t len, int level);
 /* Appends the inflated form of the zlib stream in[0..len) to out. -1 with
  * *errstr set (static string) if the stream is corrupt, truncated, followed
  * by trailing bytes, inflates to more than max_out bytes, or out's cap is
- * reached; out is then left as it was. Memory grows with the output actually
- * produced, never beyond about twice max_out. */
+ * reached; out is then left as it was. out grows to about 8x len or the
+ * output's size, never beyond about twice max_out. */
 int compress_inflate(struct buf *out, const void *in, size_t len,
                      size_t max_out, const char **errstr);
 
-/* Appends one zstd frame of in[0..len) at level (1..19; 0: zstd's default)
- * to out, with the content size in the frame header. -1 if out's cap is
- * reached or zstd fails; out is then left as it was. */
+/* Appends one zstd frame of in[0..len) at level (ZSTD_minCLevel()..19;
+ * 0: zstd's default) to out, with the content size in the frame header and
+ * no checksum. -1 if out's cap is reached, the level is out of range or
+ * zstd fails; out is then left as it was. */
 int compress_zstd(struct buf *out, const void *in, size_t len, int level);
 
 /* Appends the content of the single zstd frame in[0..len) to out. -1 with
- * *errstr set (static string) if the frame is corrupt, truncated, followed
- * by trailing bytes, does not state its content size, states more than
- * max_out bytes, or out's cap is reached; out is then left as it was.
- * Allocates at most the stated content size (<= max_out). */
+ * *errstr set (static string) if in is not a zstd frame (a skippable one
+ * neither), is corrupt, truncated, followed by trailing bytes, does not
+ * state its content size, states more than max_out bytes, needs a
+ * dictionary, or out's cap is reached; out is then left as it was.
+ * Allocates at most the stated content size (<= max_out), judged from the
+ * frame header before anything is allocated. */
 int compress_unzstd(struct buf *out, const void *in, size_t len,
                     size_t max_out, const char **errstr);
 

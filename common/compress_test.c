@@ -9,6 +9,13 @@
  * ($LOGQ_CORPUS, *.log; "none" skips it) alone and every file whole, and
  * the edges: empty, 1 byte, incompressible, levels 0..12, an out cap met
  * exactly or missed by one byte, a batch at the wire's inflated cap.
+ * The inflate side (libdeflate's decompressor) is checked against zlib's
+ * inflate too: zlib's own streams at every level (old shippers and the
+ * test tools write those), outputs past the first guessed room, and
+ * damaged streams, where both must give the same verdict and output. The
+ * zstd frame rules of PROTOCOL.md "Compression" are checked on frames
+ * built by hand: a stated size over the limit is refused before anything
+ * is allocated.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +29,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "common/buf.h"
 #include "common/xmalloc.h"
@@ -161,7 +169,7 @@ test_compress_truncated_corrupt_trailing(void **state)
     }
     assert_int_equal(compress_inflate(&o, z.data, z.len - 1, 1u << 20, &err),
                      -1);
-    assert_string_equal(err, "truncated zlib stream");
+    assert_string_equal(err, "corrupt or truncated zlib stream");
     assert_int_equal(buf_append(&z, "x", 1), 0);
     assert_int_equal(compress_inflate(&o, z.data, z.len, 1u << 20, &err), -1);
     assert_string_equal(err, "trailing bytes after zlib stream");
@@ -171,7 +179,7 @@ test_compress_truncated_corrupt_trailing(void **state)
     assert_int_equal(compress_inflate(&o, z.data, z.len, 1u << 20, &err), -1);
     z.data[0] = 0x00;       /* not a zlib header */
     assert_int_equal(compress_inflate(&o, z.data, z.len, 1u << 20, &err), -1);
-    assert_string_equal(err, "corrupt zlib stream");
+    assert_string_equal(err, "corrupt or truncated zlib stream");
     /* the thread's inflater is still usable after failures */
     buf_reset(&z);
     buf_reset(&o);
@@ -343,6 +351,194 @@ test_zstd_roundtrip_and_errors(void **state)
                      -1);
     assert_int_equal(small.len, 0);
     buf_fini(&small);
+    free(in);
+    buf_fini(&z);
+    buf_fini(&o);
+}
+
+/* zlib's deflate (what older shippers and the test tools send) at every
+ * level, inflated by the wrapper: the same bytes; sizes and ratios past the
+ * first room (8x the input) so the room doubles, and a reused out. */
+static void
+test_inflate_zlib_streams(void **state)
+{
+    static const size_t sizes[] = { 0, 1, 777, 300000, 3000000 };
+    struct buf o;
+    const char *err;
+
+    (void)state;
+    buf_init(&o, 1u << 26);
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        uint8_t *in = make_text(sizes[i], (uint32_t)i + 40);
+        if (i == 4)
+            memset(in, 'z', sizes[i]);      /* ratio far over 8 */
+        uLongf zcap = compressBound(sizes[i]);
+        uint8_t *z = xmalloc(zcap);
+        for (int level = 0; level <= 9; level += 3) {
+            uLongf zlen = zcap;
+            assert_int_equal(compress2(z, &zlen, in, sizes[i], level), Z_OK);
+            for (int keep = 0; keep <= 1; keep++) {
+                if (!keep) {        /* a fresh out: the guess and doubling */
+                    buf_fini(&o);
+                    buf_init(&o, 1u << 26);
+                }
+                buf_reset(&o);
+                assert_int_equal(compress_inflate(&o, z, zlen, sizes[i], &err),
+                                 0);
+                assert_int_equal(o.len, sizes[i]);
+                if (sizes[i])
+                    assert_memory_equal(o.data, in, sizes[i]);
+            }
+        }
+        free(z);
+        free(in);
+    }
+    buf_fini(&o);
+}
+
+/* Damaged zlib streams: the wrapper and zlib's uncompress agree on every
+ * one (accept with the same bytes, or refuse). */
+static void
+test_inflate_damaged_against_zlib(void **state)
+{
+    uint8_t *in = make_text(6000, 77);
+    uint8_t z[8192], ref[7000];
+    struct buf o;
+    const char *err;
+    uint32_t seed = 99;
+    int n_ok = 0, n_bad = 0;
+
+    (void)state;
+    buf_init(&o, 1u << 20);
+    for (int round = 0; round < 3000; round++) {
+        uLongf zlen = sizeof(z);
+        assert_int_equal(compress2(z, &zlen, in, 1000 + (size_t)round % 5000,
+                                   round % 10), Z_OK);
+        seed = seed * 1103515245u + 12345u;
+        size_t at = (seed >> 8) % zlen;
+        if (round % 7 == 0)
+            zlen = at;                          /* truncated */
+        else
+            z[at] ^= (uint8_t)(1u << (seed >> 28) % 8);     /* a bit flip */
+        uLongf rlen = sizeof(ref);
+        int ref_ok = uncompress(ref, &rlen, z, zlen) == Z_OK;
+        buf_reset(&o);
+        int rc = compress_inflate(&o, z, zlen, sizeof(ref), &err);
+        assert_int_equal(rc == 0, ref_ok);
+        if (ref_ok) {
+            assert_int_equal(o.len, rlen);
+            assert_memory_equal(o.data, ref, rlen);
+            n_ok++;
+        } else {
+            assert_int_equal(o.len, 0);
+            n_bad++;
+        }
+    }
+    assert_true(n_bad > 2000);      /* the damage is mostly caught */
+    (void)n_ok;
+    free(in);
+    buf_fini(&o);
+}
+
+/* A zstd frame built by hand: magic, header descriptor fhd, then the
+ * fields it announces (hdr[0..hlen)), then one raw block of body. */
+static size_t
+zstd_frame(uint8_t *f, uint8_t fhd, const uint8_t *hdr, size_t hlen,
+           const char *body)
+{
+    size_t n = strlen(body), k = 0;
+    uint32_t bh = 1u | ((uint32_t)n << 3);     /* last, raw, n bytes */
+
+    le32_store(f, ZSTD_MAGICNUMBER);
+    k = 4;
+    f[k++] = fhd;
+    memcpy(f + k, hdr, hlen);
+    k += hlen;
+    f[k++] = (uint8_t)bh;
+    f[k++] = (uint8_t)(bh >> 8);
+    f[k++] = (uint8_t)(bh >> 16);
+    memcpy(f + k, body, n);
+    return k + n;
+}
+
+/* PROTOCOL.md "Compression": one frame, stating its size, within the
+ * limit, without a dictionary; nothing allocated for a refused size. */
+static void
+test_unzstd_frame_rules(void **state)
+{
+    uint8_t f[128], two[256];
+    struct buf o;
+    const char *err;
+    size_t n;
+
+    (void)state;
+    buf_init(&o, 1u << 26);
+    /* single segment, 1-byte content size 5: decodes */
+    n = zstd_frame(f, 0x20, (const uint8_t[]){ 5 }, 1, "hello");
+    assert_int_equal(compress_unzstd(&o, f, n, 100, &err), 0);
+    assert_int_equal(o.len, 5);
+    assert_memory_equal(o.data, "hello", 5);
+    /* the same stating 6: the content differs from the header */
+    buf_reset(&o);
+    n = zstd_frame(f, 0x20, (const uint8_t[]){ 6 }, 1, "hello");
+    assert_int_equal(compress_unzstd(&o, f, n, 100, &err), -1);
+    assert_int_equal(o.len, 0);
+    /* no content size (window descriptor instead): refused */
+    n = zstd_frame(f, 0x00, (const uint8_t[]){ 0 }, 1, "hello");
+    assert_int_equal(compress_unzstd(&o, f, n, 100, &err), -1);
+    assert_string_equal(err, "zstd frame without content size");
+    /* a dictionary id: refused */
+    n = zstd_frame(f, 0x21, (const uint8_t[]){ 7, 5 }, 2, "hello");
+    assert_int_equal(compress_unzstd(&o, f, n, 100, &err), -1);
+    assert_string_equal(err, "zstd frame needs a dictionary");
+    /* stating 2 GiB in a 16-byte frame: refused from the header, before
+     * any output room is allocated */
+    struct buf fresh;
+    buf_init(&fresh, SIZE_MAX);
+    n = zstd_frame(f, 0xa0, (const uint8_t[]){ 0xff, 0xff, 0xff, 0x7f }, 4,
+                   "hello");
+    assert_int_equal(compress_unzstd(&fresh, f, n, 16u << 20, &err), -1);
+    assert_string_equal(err, "decompressed size over limit");
+    assert_int_equal(fresh.cap, 0);
+    buf_fini(&fresh);
+    /* a skippable frame, and two frames back to back */
+    le32_store(f, ZSTD_MAGIC_SKIPPABLE_START);
+    le32_store(f + 4, 4);
+    memcpy(f + 8, "abcd", 4);
+    assert_int_equal(compress_unzstd(&o, f, 12, 100, &err), -1);
+    assert_string_equal(err, "not a zstd frame");
+    n = zstd_frame(f, 0x20, (const uint8_t[]){ 5 }, 1, "hello");
+    memcpy(two, f, n);
+    memcpy(two + n, f, n);
+    assert_int_equal(compress_unzstd(&o, two, 2 * n, 100, &err), -1);
+    assert_string_equal(err, "trailing bytes after zstd frame");
+    assert_int_equal(compress_unzstd(&o, f, 3, 100, &err), -1);
+    assert_int_equal(o.len, 0);
+    buf_fini(&o);
+}
+
+/* Negative (fast) levels round-trip too; out of range is refused. */
+static void
+test_zstd_levels(void **state)
+{
+    uint8_t *in = make_text(200000, 5);
+    struct buf z, o;
+    const char *err;
+
+    (void)state;
+    buf_init(&z, 1u << 20);
+    buf_init(&o, 1u << 20);
+    for (int level = -7; level <= 3; level += 2) {
+        buf_reset(&z);
+        buf_reset(&o);
+        assert_int_equal(compress_zstd(&z, in, 200000, level), 0);
+        assert_int_equal(compress_unzstd(&o, z.data, z.len, 200000, &err), 0);
+        assert_memory_equal(o.data, in, 200000);
+    }
+    buf_reset(&z);
+    assert_int_equal(compress_zstd(&z, in, 200000, ZSTD_maxCLevel() + 1), -1);
+    assert_int_equal(compress_zstd(&z, in, 200000, ZSTD_minCLevel() - 1), -1);
+    assert_int_equal(z.len, 0);
     free(in);
     buf_fini(&z);
     buf_fini(&o);
@@ -556,6 +752,10 @@ main(void)
         cmocka_unit_test(test_compress_crc32_equals_zlib),
         cmocka_unit_test(test_compress_threads),
         cmocka_unit_test(test_zstd_roundtrip_and_errors),
+        cmocka_unit_test(test_inflate_zlib_streams),
+        cmocka_unit_test(test_inflate_damaged_against_zlib),
+        cmocka_unit_test(test_unzstd_frame_rules),
+        cmocka_unit_test(test_zstd_levels),
         cmocka_unit_test(test_deflate_edges_against_zlib),
         cmocka_unit_test(test_deflate_cap_exact),
         cmocka_unit_test(test_deflate_batch_cap),

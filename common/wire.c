@@ -181,7 +181,9 @@ wire_header_check(const uint8_t *p, size_t len, size_t max_payload,
 
     if (p[2] < WIRE_VERSION_MIN || p[2] > WIRE_VERSION)
         return WIRE_RD_BAD_VERSION;
-    if ((p[3] & ~(WIRE_F_ZLIB | WIRE_F_MAC)) != 0 || le16_load(p + 6) != 0)
+    if ((p[3] & ~(WIRE_F_ZLIB | WIRE_F_MAC | WIRE_F_ZSTD)) != 0 ||
+        (p[3] & (WIRE_F_ZLIB | WIRE_F_ZSTD)) == (WIRE_F_ZLIB | WIRE_F_ZSTD) ||
+        le16_load(p + 6) != 0)
         return WIRE_RD_BAD_FLAGS;
     if (!wire_type_is_known(type))
         return WIRE_RD_BAD_TYPE;
@@ -331,26 +333,39 @@ wire_reader_next(struct wire_reader *r, struct wire_frame *f)
     return rc;
 }
 
+/* Appends in[0..len) to out compressed as c says (NULL: as is). */
+static int
+wire_compress(struct buf *out, const void *in, size_t len,
+              const struct wire_codec *c)
+{
+    if (c == NULL || c->flag == 0)
+        return buf_append(out, in, len);
+    if (c->flag == WIRE_F_ZLIB)
+        return c->level > 0 ? compress_deflate(out, in, len, c->level) : -1;
+    if (c->flag == WIRE_F_ZSTD)
+        return compress_zstd(out, in, len, c->level);
+    return -1;
+}
+
 int
-wire_frame_encode(struct buf *out, uint16_t type, const void *payload,
-                  size_t len, int zlevel)
+wire_frame_encode_codec(struct buf *out, uint16_t type, const void *payload,
+                        size_t len, const struct wire_codec *c)
 {
     size_t start = out->len;
     uint8_t hdr[WIRE_HEADER_LEN] = { 'L', 'Q', WIRE_VERSION, 0 };
+    uint8_t flag = c != NULL ? c->flag : 0;
 
-    if (len > (zlevel > 0 ? WIRE_MAX_INFLATED : WIRE_MAX_PAYLOAD))
+    if (len > (flag != 0 ? WIRE_MAX_INFLATED : WIRE_MAX_PAYLOAD))
         return -1;
     if (buf_append(out, hdr, sizeof(hdr)) < 0)
         return -1;
-    int rc = zlevel > 0 ? compress_deflate(out, payload, len, zlevel)
-                        : buf_append(out, payload, len);
-    if (rc < 0)
+    if (wire_compress(out, payload, len, c) < 0)
         return wire_undo(out, start, -1);
     size_t plen = out->len - start - WIRE_HEADER_LEN;
     if (plen > WIRE_MAX_PAYLOAD)
         return wire_undo(out, start, -1);
     uint8_t *h = out->data + start;
-    h[3] = zlevel > 0 ? WIRE_F_ZLIB : 0;
+    h[3] = flag;
     le16_store(h + 4, type);
     le16_store(h + 6, 0);
     le32_store(h + 8, (uint32_t)plen);
@@ -359,17 +374,33 @@ wire_frame_encode(struct buf *out, uint16_t type, const void *payload,
 }
 
 int
+wire_frame_encode(struct buf *out, uint16_t type, const void *payload,
+                  size_t len, int zlevel)
+{
+    struct wire_codec c = { zlevel > 0 ? WIRE_F_ZLIB : 0, zlevel };
+
+    return wire_frame_encode_codec(out, type, payload, len, &c);
+}
+
+int
 wire_frame_payload(const struct wire_frame *f, struct buf *scratch,
                    const uint8_t **p, size_t *len, const char **errstr)
 {
-    if (!(f->flags & WIRE_F_ZLIB)) {
+    int rc = 0;
+
+    if (!(f->flags & (WIRE_F_ZLIB | WIRE_F_ZSTD))) {
         *p = f->payload;
         *len = f->len;
         return 0;
     }
     buf_reset(scratch);
-    if (compress_inflate(scratch, f->payload, f->len, WIRE_MAX_INFLATED,
-                         errstr) < 0)
+    if (f->flags & WIRE_F_ZSTD)
+        rc = compress_unzstd(scratch, f->payload, f->len, WIRE_MAX_INFLATED,
+                             errstr);
+    else
+        rc = compress_inflate(scratch, f->payload, f->len, WIRE_MAX_INFLATED,
+                              errstr);
+    if (rc < 0)
         return -1;
     *p = scratch->data;
     *len = scratch->len;
@@ -419,13 +450,38 @@ wire_hello_decode(const uint8_t *p, size_t len, struct wire_str *hostname,
 }
 
 int
-wire_challenge_encode(struct buf *out, int auth_required,
+wire_hello_offers_zstd(const struct wire_str *software)
+{
+    static const char word[] = WIRE_SOFTWARE_ZSTD;
+    const size_t wl = sizeof(word) - 1;
+    const char *p = software->p;
+    const char *end = p + software->len;
+
+    if (software->len == 0)
+        return 0;
+
+    /* words after the first, split at single spaces */
+    const char *sp = memchr(p, ' ', software->len);
+    while (sp != NULL) {
+        const char *w = sp + 1;
+        sp = memchr(w, ' ', (size_t)(end - w));
+        size_t n = (size_t)((sp != NULL ? sp : end) - w);
+        if (n == wl && memcmp(w, word, wl) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int
+wire_challenge_encode(struct buf *out, unsigned flags,
                       const uint8_t nonce[WIRE_NONCE_LEN],
                       const uint8_t proof[WIRE_MAC_LEN])
 {
     size_t start = out->len;
 
-    if (buf_put_u8(out, auth_required ? 1 : 0) < 0 ||
+    if ((flags & ~(unsigned)(WIRE_CH_AUTH | WIRE_CH_ZSTD)) != 0)
+        return -1;
+    if (buf_put_u8(out, (uint8_t)flags) < 0 ||
         buf_append(out, nonce, WIRE_NONCE_LEN) < 0 ||
         buf_append(out, proof, WIRE_MAC_LEN) < 0)
         return wire_undo(out, start, -1);
@@ -433,15 +489,15 @@ wire_challenge_encode(struct buf *out, int auth_required,
 }
 
 int
-wire_challenge_decode(const uint8_t *p, size_t len, int *auth_required,
+wire_challenge_decode(const uint8_t *p, size_t len, unsigned *flags,
                       uint8_t nonce[WIRE_NONCE_LEN],
                       uint8_t proof[WIRE_MAC_LEN], const char **errstr)
 {
     if (len != 1 + WIRE_NONCE_LEN + WIRE_MAC_LEN)
         return wire_fail(errstr, "bad challenge length");
-    if (p[0] > 1)
-        return wire_fail(errstr, "bad auth_required value");
-    *auth_required = p[0];
+    if ((p[0] & ~(WIRE_CH_AUTH | WIRE_CH_ZSTD)) != 0)
+        return wire_fail(errstr, "unknown challenge flags");
+    *flags = p[0];
     memcpy(nonce, p + 1, WIRE_NONCE_LEN);
     memcpy(proof, p + 1 + WIRE_NONCE_LEN, WIRE_MAC_LEN);
     return 0;
@@ -647,6 +703,15 @@ int
 wire_batch_enc_finish(struct wire_batch_enc *e, uint64_t seq, struct buf *out,
                       int zlevel)
 {
+    struct wire_codec c = { zlevel > 0 ? WIRE_F_ZLIB : 0, zlevel };
+
+    return wire_batch_enc_finish_codec(e, seq, out, &c);
+}
+
+int
+wire_batch_enc_finish_codec(struct wire_batch_enc *e, uint64_t seq,
+                            struct buf *out, const struct wire_codec *c)
+{
     struct buf *s = &e->sources;
     size_t slen = s->len;
 
@@ -661,7 +726,8 @@ wire_batch_enc_finish(struct wire_batch_enc *e, uint64_t seq, struct buf *out,
         uint8_t *p = e->records.data + e->head - (slen + 4);
         memcpy(p, s->data, slen);
         le32_store(p + slen, e->n_records);
-        return wire_frame_encode(out, WIRE_BATCH, p, slen + 4 + rlen, zlevel);
+        return wire_frame_encode_codec(out, WIRE_BATCH, p, slen + 4 + rlen,
+                                       c);
     }
     /* the next batch of this encoder keeps room for as many sources */
     e->head_next = (slen + 4 + WIRE_BATCH_ENC_HEAD) & ~(size_t)1023;
@@ -669,7 +735,7 @@ wire_batch_enc_finish(struct wire_batch_enc *e, uint64_t seq, struct buf *out,
         s->len = slen;
         return -1;
     }
-    int rc = wire_frame_encode(out, WIRE_BATCH, s->data, s->len, zlevel);
+    int rc = wire_frame_encode_codec(out, WIRE_BATCH, s->data, s->len, c);
     s->len = slen;
     return rc;
 }
@@ -838,6 +904,16 @@ int
 wire_metrics_enc_finish(struct wire_metrics_enc *e, uint64_t seq,
                         int64_t time_ns, struct buf *out, int zlevel)
 {
+    struct wire_codec c = { zlevel > 0 ? WIRE_F_ZLIB : 0, zlevel };
+
+    return wire_metrics_enc_finish_codec(e, seq, time_ns, out, &c);
+}
+
+int
+wire_metrics_enc_finish_codec(struct wire_metrics_enc *e, uint64_t seq,
+                              int64_t time_ns, struct buf *out,
+                              const struct wire_codec *c)
+{
     struct buf *b = &e->samples;
 
     if (b->len < WIRE_METRICS_HDR_LEN)
@@ -845,7 +921,7 @@ wire_metrics_enc_finish(struct wire_metrics_enc *e, uint64_t seq,
     le64_store(b->data, seq);
     le64_store(b->data + 8, (uint64_t)time_ns);
     le32_store(b->data + 16, e->n_samples);
-    return wire_frame_encode(out, WIRE_METRICS, b->data, b->len, zlevel);
+    return wire_frame_encode_codec(out, WIRE_METRICS, b->data, b->len, c);
 }
 
 static int

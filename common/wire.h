@@ -39,6 +39,20 @@
 
 #define WIRE_F_ZLIB         0x01
 #define WIRE_F_MAC          0x02    /* payload ends in a WIRE_MAC_LEN tag */
+#define WIRE_F_ZSTD         0x04    /* never with WIRE_F_ZLIB */
+
+/* CHALLENGE's flags byte (PROTOCOL.md "Compression"). */
+#define WIRE_CH_AUTH        0x01    /* auth_required */
+#define WIRE_CH_ZSTD        0x02    /* zstd frames accepted: only to an offer */
+/* The word of HELLO's software text that offers zstd. */
+#define WIRE_SOFTWARE_ZSTD  "zstd"
+
+/* How a data frame's payload is compressed: flag 0 (plain), WIRE_F_ZLIB
+ * (libdeflate at level 1..12) or WIRE_F_ZSTD (level as compress_zstd). */
+struct wire_codec {
+    uint8_t flag;
+    int     level;
+};
 
 enum wire_type {
     WIRE_HELLO = 100,
@@ -142,8 +156,14 @@ int    wire_reader_bad_version(const struct wire_reader *r);
  * zlevel > 0. -1 if out's cap is reached or the payload is too large. */
 int wire_frame_encode(struct buf *out, uint16_t type, const void *payload,
                       size_t len, int zlevel);
-/* Gives the frame's payload in plain form: borrowed as is, or inflated into
- * scratch (cap WIRE_MAX_INFLATED). -1 on a bad zlib stream or a bomb. */
+/* The same with the payload compressed as c says (NULL: plain). -1 also for
+ * an unknown codec flag or level. */
+int wire_frame_encode_codec(struct buf *out, uint16_t type,
+                            const void *payload, size_t len,
+                            const struct wire_codec *c);
+/* Gives the frame's payload in plain form: borrowed as is, or decompressed
+ * into scratch (cap WIRE_MAX_INFLATED; PROTOCOL.md "Compression"). -1 on a
+ * bad zlib stream or zstd frame, or a bomb. */
 int wire_frame_payload(const struct wire_frame *f, struct buf *scratch,
                        const uint8_t **p, size_t *len, const char **errstr);
 
@@ -154,10 +174,15 @@ int wire_hello_encode(struct buf *out, const char *hostname,
 int wire_hello_decode(const uint8_t *p, size_t len, struct wire_str *hostname,
                       struct wire_str *software, uint8_t nonce[WIRE_NONCE_LEN],
                       const char **errstr);
-int wire_challenge_encode(struct buf *out, int auth_required,
+/* 1 if HELLO's software text offers zstd (the word WIRE_SOFTWARE_ZSTD
+ * after the first word), else 0. */
+int wire_hello_offers_zstd(const struct wire_str *software);
+/* flags: WIRE_CH_AUTH and WIRE_CH_ZSTD; -1 for any other bit. The decoder
+ * refuses other bits too. */
+int wire_challenge_encode(struct buf *out, unsigned flags,
                           const uint8_t nonce[WIRE_NONCE_LEN],
                           const uint8_t proof[WIRE_MAC_LEN]);
-int wire_challenge_decode(const uint8_t *p, size_t len, int *auth_required,
+int wire_challenge_decode(const uint8_t *p, size_t len, unsigned *flags,
                           uint8_t nonce[WIRE_NONCE_LEN],
                           uint8_t proof[WIRE_MAC_LEN], const char **errstr);
 int wire_auth_encode(struct buf *out, const uint8_t mac[WIRE_MAC_LEN]);
@@ -225,6 +250,9 @@ size_t wire_batch_enc_raw_len(const struct wire_batch_enc *e);
 /* Appends one BATCH frame with this seq to out (zlib at zlevel; 0 = none). */
 int  wire_batch_enc_finish(struct wire_batch_enc *e, uint64_t seq,
                            struct buf *out, int zlevel);
+/* The same, compressed as c says (NULL: plain). */
+int  wire_batch_enc_finish_codec(struct wire_batch_enc *e, uint64_t seq,
+                                 struct buf *out, const struct wire_codec *c);
 
 /*
  * Decoded batch: the source table is an array the decoder allocates (free
@@ -267,6 +295,9 @@ int  wire_metrics_enc_add(struct wire_metrics_enc *e, const char *name,
                           double value);
 int  wire_metrics_enc_finish(struct wire_metrics_enc *e, uint64_t seq,
                              int64_t time_ns, struct buf *out, int zlevel);
+int  wire_metrics_enc_finish_codec(struct wire_metrics_enc *e, uint64_t seq,
+                                   int64_t time_ns, struct buf *out,
+                                   const struct wire_codec *c);
 
 struct wire_metrics {
     uint64_t      seq;

@@ -95,6 +95,46 @@ test_frame_roundtrip_plain_and_zlib(void **state)
         assert_int_equal(len, sizeof(msg));
         assert_memory_equal(p, msg, sizeof(msg));
     }
+    /* zstd (PROTOCOL.md "Compression"), at a fast and a normal level */
+    for (int level = -1; level <= 1; level += 2) {
+        struct wire_codec c = { WIRE_F_ZSTD, level };
+        buf_reset(&fx->out);
+        assert_int_equal(wire_frame_encode_codec(&fx->out, WIRE_BATCH, msg,
+                                                 sizeof(msg), &c), 0);
+        assert_int_equal(decode_one(&fx->out, &f, &err), 1);
+        assert_int_equal(f.flags, WIRE_F_ZSTD);
+        assert_int_equal(wire_frame_payload(&f, &fx->scratch, &p, &len, &err),
+                         0);
+        assert_int_equal(len, sizeof(msg));
+        assert_memory_equal(p, msg, sizeof(msg));
+    }
+    /* an unknown codec flag or level is refused, out left as it was */
+    struct wire_codec bad[] = { { 0x08, 1 }, { WIRE_F_ZLIB, 0 },
+                                { WIRE_F_ZSTD, 99 } };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        buf_reset(&fx->out);
+        assert_int_equal(wire_frame_encode_codec(&fx->out, WIRE_BATCH, msg,
+                                                 sizeof(msg), &bad[i]), -1);
+        assert_int_equal(fx->out.len, 0);
+    }
+}
+
+/* HELLO's software text offers zstd by a word after the first one. */
+static void
+test_hello_offers_zstd(void **state)
+{
+    static const struct { const char *sw; int offers; } cases[] = {
+        { "logq-shipper/0.3 zstd", 1 }, { "x zlib zstd", 1 },
+        { "x zstd more", 1 }, { "logq-shipper/0.2", 0 }, { "zstd", 0 },
+        { "x zstdx", 0 }, { "x  zstd", 1 }, { "x zst", 0 }, { "", 0 },
+        { "x ZSTD", 0 }, { "x zstd ", 1 },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct wire_str w = { cases[i].sw, strlen(cases[i].sw) };
+        assert_int_equal(wire_hello_offers_zstd(&w), cases[i].offers);
+    }
 }
 
 static void
@@ -206,8 +246,14 @@ test_frame_bad_flags_and_reserved(void **state)
     struct wire_frame f;
     const char *err;
 
-    wirebuild_frame(&fx->out, WIRE_VERSION, 0x04, WIRE_ACK, 0, "12345678", 8);
+    wirebuild_frame(&fx->out, WIRE_VERSION, 0x08, WIRE_ACK, 0, "12345678", 8);
     assert_int_equal(decode_one(&fx->out, &f, &err), -1);
+    /* zlib and zstd at once (PROTOCOL.md "Frame") */
+    buf_reset(&fx->out);
+    wirebuild_frame(&fx->out, WIRE_VERSION, WIRE_F_ZLIB | WIRE_F_ZSTD,
+                    WIRE_BATCH, 0, "12345678", 8);
+    assert_int_equal(decode_one(&fx->out, &f, &err), -1);
+    assert_string_equal(err, "unknown frame flags or reserved bits");
     /* the MAC flag on a payload shorter than a MAC */
     buf_reset(&fx->out);
     wirebuild_frame(&fx->out, WIRE_VERSION, WIRE_F_MAC, WIRE_ACK, 0,
@@ -372,7 +418,7 @@ test_challenge_auth_u64_error(void **state)
     struct fixture *fx = *state;
     uint8_t nonce[WIRE_NONCE_LEN], got[WIRE_NONCE_LEN];
     uint8_t proof[WIRE_MAC_LEN], gotp[WIRE_MAC_LEN];
-    int req;
+    unsigned req;
     const char *err;
     uint64_t v;
     uint16_t code;
@@ -392,9 +438,24 @@ test_challenge_auth_u64_error(void **state)
     /* a version 1 CHALLENGE (no proof) */
     assert_int_equal(wire_challenge_decode(fx->out.data, 1 + WIRE_NONCE_LEN,
                                            &req, got, gotp, &err), -1);
-    fx->out.data[0] = 2;
-    assert_int_equal(wire_challenge_decode(fx->out.data, fx->out.len, &req,
-                                           got, gotp, &err), -1);
+    /* bit 1 (zstd accepted, PROTOCOL.md "Compression") with and without
+     * bit 0; any other bit is refused, by the encoder too */
+    for (unsigned fl = 0; fl < 256; fl++) {
+        fx->out.data[0] = (uint8_t)fl;
+        int rc = wire_challenge_decode(fx->out.data, fx->out.len, &req, got,
+                                       gotp, &err);
+        assert_int_equal(rc, fl <= 3 ? 0 : -1);
+        if (rc == 0)
+            assert_int_equal(req, fl);
+    }
+    struct buf tmp;
+    buf_init(&tmp, 1024);
+    assert_int_equal(wire_challenge_encode(&tmp, WIRE_CH_AUTH | WIRE_CH_ZSTD,
+                                           nonce, proof), 0);
+    assert_int_equal(tmp.data[0], 3);
+    assert_int_equal(wire_challenge_encode(&tmp, 4, nonce, proof), -1);
+    assert_int_equal(tmp.len, 1 + WIRE_NONCE_LEN + WIRE_MAC_LEN);
+    buf_fini(&tmp);
     assert_int_equal(wire_challenge_decode(fx->out.data, 10, &req, got, gotp,
                                            &err), -1);
 
@@ -884,6 +945,7 @@ main(void)
         T(test_frame_zlib_bomb_rejected),
         T(test_frame_zlib_corrupt_rejected),
         T(test_hello_roundtrip_and_rejects),
+        cmocka_unit_test(test_hello_offers_zstd),
         T(test_challenge_auth_u64_error),
         T(test_version_error_for_old_peer),
         T(test_batch_in_place_equals_reference),

@@ -6,8 +6,8 @@
  * loop's read event drains the pipe first and then takes the whole done
  * list, so a byte written after the drain only causes one spare wakeup and
  * no finished job is ever left without one. Workers block all signals
- * (libevent's evsignal handles them on the loop thread). zlib state is per
- * thread in common/compress.c, so workers share nothing else.
+ * (libevent's evsignal handles them on the loop thread). Compressor state
+ * is per thread in common/compress.c, so workers share nothing else.
  */
 #include "shipper/compressor.h"
 
@@ -74,15 +74,16 @@ static void
 compressor_run(struct compressor_job *j)
 {
     if (j->kind == COMPRESSOR_BATCH) {
-        j->rc = wire_batch_enc_finish(j->enc, j->seq, j->out, j->zlevel);
+        j->rc = wire_batch_enc_finish_codec(j->enc, j->seq, j->out,
+                                            &j->codec);
         return;
     }
     struct buf scratch;
     const char *err;
 
     buf_init(&scratch, WIRE_MAX_INFLATED);
-    j->rc = compressor_reseq(j->frame->data, j->frame->len, j->seq, j->zlevel,
-                             &scratch, j->out, &err);
+    j->rc = compressor_reseq(j->frame->data, j->frame->len, j->seq,
+                             &j->codec, &scratch, j->out, &err);
     buf_fini(&scratch);
 }
 
@@ -250,8 +251,9 @@ compressor_pending(const struct compressor *c)
 }
 
 int
-compressor_reseq(const uint8_t *frame, size_t len, uint64_t seq, int zlevel,
-                 struct buf *scratch, struct buf *out, const char **errstr)
+compressor_reseq(const uint8_t *frame, size_t len, uint64_t seq,
+                 const struct wire_codec *codec, struct buf *scratch,
+                 struct buf *out, const char **errstr)
 {
     struct wire_frame f;
     size_t used;
@@ -272,5 +274,5 @@ compressor_reseq(const uint8_t *frame, size_t len, uint64_t seq, int zlevel,
             return -1;
     }
     le64_store(scratch->data, seq);
-    return wire_frame_encode(out, f.type, scratch->data, plen, zlevel);
+    return wire_frame_encode_codec(out, f.type, scratch->data, plen, codec);
 }

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * compressor: finishes BATCH frames (wire_batch_enc_finish: payload
- * assembly, zlib, crc) on a small pool of worker threads, so the event
- * loop goes on reading and parsing while zlib runs (deflate at level 1 was
- * ~75% of the shipper's cycles, all on the loop thread). Workers take jobs
+ * compressor: finishes BATCH frames (wire_batch_enc_finish_codec: payload
+ * assembly, zstd or zlib, crc) on a small pool of worker threads, so the
+ * event loop goes on reading and parsing while they run (deflate at level
+ * 1 was ~75% of the shipper's cycles, all on the loop thread). Workers take jobs
  * in submission order; with more than one they may finish out of order:
  * putting frames back in order is the owner's job (sender.c sends by seq).
- * Renumbering a frame already made (a resend after a reconnect: inflate,
- * patch the seq, deflate) is a job too, so it does not stall the loop.
+ * Renumbering a frame already made, or re-encoding it with the other codec
+ * (a resend after a reconnect: decompress, patch the seq, compress) is a
+ * job too, so it does not stall the loop.
  * Finished jobs come back on the loop thread through a pipe watched by a
  * libevent event, so the done callback runs like any other callback. With
  * 0 threads a job runs inside compressor_submit. Workers touch only their
@@ -29,7 +30,8 @@
 
 enum compressor_kind {
     COMPRESSOR_BATCH,               /* enc -> a BATCH frame */
-    COMPRESSOR_RESEQ,               /* frame -> the same frame with seq */
+    COMPRESSOR_RESEQ,               /* frame -> the same frame with seq,
+                                     * compressed as codec says */
 };
 
 /* One frame to make. The owner fills the fields up to arg and keeps the
@@ -39,7 +41,7 @@ struct compressor_job {
     struct wire_batch_enc *enc;     /* BATCH: records to send; not reset */
     const struct buf      *frame;   /* RESEQ: a BATCH or METRICS frame */
     uint64_t               seq;
-    int                    zlevel;
+    struct wire_codec      codec;
     struct buf            *out;     /* the frame is appended */
     void                  *arg;     /* the owner's */
     int                    rc;      /* set before done: 0, or -1 (encode) */
@@ -64,12 +66,13 @@ size_t compressor_pending(const struct compressor *c);
 
 /*
  * Appends to out the frame[0..len) (one whole frame whose plain payload
- * starts with its u64 seq) re-encoded to carry seq, zlib at zlevel; the
- * plain payload goes through scratch. -1 if it does not decode (not one of
- * ours) or out is full; *errstr is then set. What a RESEQ job runs.
+ * starts with its u64 seq) re-encoded to carry seq, compressed as codec
+ * says (whatever it was before); the plain payload goes through scratch.
+ * -1 if it does not decode (not one of ours) or out is full; *errstr is
+ * then set. What a RESEQ job runs.
  */
 int compressor_reseq(const uint8_t *frame, size_t len, uint64_t seq,
-                     int zlevel, struct buf *scratch, struct buf *out,
-                     const char **errstr);
+                     const struct wire_codec *codec, struct buf *scratch,
+                     struct buf *out, const char **errstr);
 
 #endif

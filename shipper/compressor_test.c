@@ -23,6 +23,10 @@
 #include "shipper/compressor.h"
 
 #define N_JOBS 60
+#define ZLIB1  ((struct wire_codec){ WIRE_F_ZLIB, 1 })
+#define ZSTD1  ((struct wire_codec){ WIRE_F_ZSTD, 1 })
+
+static const struct wire_codec zlib1 = { WIRE_F_ZLIB, 1 };
 
 struct job_slot {
     struct compressor_job  job;
@@ -81,8 +85,8 @@ fill(struct job_slot *sl, int i, size_t out_max)
     }
     buf_init(&sl->out, out_max);
     sl->job = (struct compressor_job){
-        .enc = &sl->enc, .seq = (uint64_t)i + 1, .zlevel = 1, .out = &sl->out,
-        .arg = sl,
+        .enc = &sl->enc, .seq = (uint64_t)i + 1, .codec = ZLIB1,
+        .out = &sl->out, .arg = sl,
     };
 }
 
@@ -246,8 +250,8 @@ test_compressor_reseq_job(void **state)
     size_t before = a->out.len;
     buf_init(&b->out, SIZE_MAX);
     b->job = (struct compressor_job){
-        .kind = COMPRESSOR_RESEQ, .frame = &a->out, .seq = 77, .zlevel = 1,
-        .out = &b->out, .arg = b,
+        .kind = COMPRESSOR_RESEQ, .frame = &a->out, .seq = 77,
+        .codec = ZLIB1, .out = &b->out, .arg = b,
     };
     compressor_submit(c, &b->job);
     RUN_UNTIL(x, x->n_done == 2);
@@ -269,30 +273,74 @@ test_compressor_reseq_stored_and_bad_input(void **state)
     const char *err = NULL;
 
     fill(a, 2, SIZE_MAX);
-    a->job.zlevel = 0;
+    a->job.codec = (struct wire_codec){ 0, 0 };
     a->job.rc = wire_batch_enc_finish(&a->enc, 3, &a->out, 0);
     check_frame_seq(a, 2, 3);
     buf_init(&scratch, WIRE_MAX_INFLATED);
     buf_init(&out, SIZE_MAX);
-    assert_int_equal(compressor_reseq(a->out.data, a->out.len, 9, 1, &scratch,
-                                      &out, &err), 0);
+    assert_int_equal(compressor_reseq(a->out.data, a->out.len, 9, &zlib1,
+                                      &scratch, &out, &err), 0);
     check_frame_seq(a, 2, 3);                   /* input untouched */
     struct job_slot view = { .out = out };
     check_frame_seq(&view, 2, 9);
 
     buf_reset(&out);
     static const uint8_t junk[32] = "LQ not a frame at all, really..";
-    assert_int_equal(compressor_reseq(junk, sizeof(junk), 1, 1, &scratch,
-                                      &out, &err), -1);
+    assert_int_equal(compressor_reseq(junk, sizeof(junk), 1, &zlib1,
+                                      &scratch, &out, &err), -1);
     assert_non_null(err);
     assert_int_equal(out.len, 0);
     assert_int_equal(buf_append(&a->out, "x", 1), 0);   /* trailing byte */
     err = NULL;
-    assert_int_equal(compressor_reseq(a->out.data, a->out.len, 1, 1,
+    assert_int_equal(compressor_reseq(a->out.data, a->out.len, 1, &zlib1,
                                       &scratch, &out, &err), -1);
     assert_non_null(err);
     buf_fini(&out);
     buf_fini(&scratch);
+}
+
+/* A frame made with one codec and renumbered for a connection that
+ * negotiated the other (PROTOCOL.md "Compression") comes out with the
+ * other codec's flag and the same records: zlib -> zstd -> zlib, by job. */
+static void
+test_compressor_reseq_codec_switch(void **state)
+{
+    struct fix *x = *state;
+    struct compressor *c = compressor_new(x->base, 1, on_done, x);
+    struct job_slot *a = &x->slots[0], *b = &x->slots[1], *d = &x->slots[2];
+
+    assert_non_null(c);
+    fill(a, 7, SIZE_MAX);
+    compressor_submit(c, &a->job);
+    RUN_UNTIL(x, x->n_done == 1);
+    assert_int_equal(a->out.data[3], WIRE_F_ZLIB);
+    buf_init(&b->out, SIZE_MAX);
+    b->job = (struct compressor_job){
+        .kind = COMPRESSOR_RESEQ, .frame = &a->out, .seq = 21,
+        .codec = ZSTD1, .out = &b->out, .arg = b,
+    };
+    compressor_submit(c, &b->job);
+    RUN_UNTIL(x, x->n_done == 2);
+    assert_int_equal(b->out.data[3], WIRE_F_ZSTD);
+    check_frame_seq(b, 7, 21);
+    buf_init(&d->out, SIZE_MAX);
+    d->job = (struct compressor_job){
+        .kind = COMPRESSOR_RESEQ, .frame = &b->out, .seq = 22,
+        .codec = ZLIB1, .out = &d->out, .arg = d,
+    };
+    compressor_submit(c, &d->job);
+    RUN_UNTIL(x, x->n_done == 3);
+    assert_int_equal(d->out.data[3], WIRE_F_ZLIB);
+    check_frame_seq(d, 7, 22);
+    /* a BATCH job straight to zstd */
+    struct job_slot *e = &x->slots[3];
+    fill(e, 8, SIZE_MAX);
+    e->job.codec = ZSTD1;
+    compressor_submit(c, &e->job);
+    RUN_UNTIL(x, x->n_done == 4);
+    assert_int_equal(e->out.data[3], WIRE_F_ZSTD);
+    check_frame(e, 8);
+    compressor_free(c);
 }
 
 static void
@@ -319,6 +367,8 @@ main(void)
             test_compressor_encode_error_is_delivered, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_compressor_free_drops_pending_work, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compressor_reseq_codec_switch,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_compressor_reseq_job, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(

@@ -67,10 +67,13 @@ static const struct config_opt config_opts[] = {
     { "rescan-ms", CONFIG_INT, "1000", 50, 600000,
       "safety-net rescan period (idle containers: up to 16x)",
       OFF(rescan_ms) },
+    { "compression", CONFIG_STR, "zstd", 0, 0,
+      "zstd|zlib: zstd batches when the collector accepts them, zlib "
+      "otherwise; zlib: always zlib", OFF(compression) },
     { "zlevel", CONFIG_INT, "1", 1, 9,
-      "deflate level of batches (libdeflate; zlib format)", OFF(zlevel) },
+      "deflate level of zlib batches (libdeflate)", OFF(zlevel) },
     { "compress-threads", CONFIG_INT, "1", 0, 16,
-      "threads deflating batches (0: on the event loop)",
+      "threads compressing batches (0: on the event loop)",
       OFF(compress_threads) },
     { "metrics-interval", CONFIG_INT, "10", 1, 3600,
       "seconds between host/container metrics samples",
@@ -258,6 +261,12 @@ shipper_config_parse(struct shipper_config *cfg, int argc, char **argv,
         return CONFIG_ERROR;
     }
     multiline_rule_fini(&rule);
+    if (strcmp(cfg->compression, "zstd") != 0 &&
+        strcmp(cfg->compression, "zlib") != 0) {
+        snprintf(err, err_len, "--compression: want zstd or zlib, got '%s'",
+                 cfg->compression);
+        return CONFIG_ERROR;
+    }
     if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL) ||
         (cfg->tls_cert != NULL && cfg->tls_ca == NULL)) {
         snprintf(err, err_len, "--tls-cert and --tls-key go together, and "

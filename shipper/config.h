@@ -26,8 +26,9 @@ struct shipper_config {
     long long  flush_ms;
     long long  max_inflight_bytes;
     long long  rescan_ms;
+    char      *compression;     /* "zstd" (offered) or "zlib" */
     long long  zlevel;
-    long long  compress_threads;    /* 0: deflate on the loop thread */
+    long long  compress_threads;    /* 0: compress on the loop thread */
     long long  metrics_interval_s;  /* METRICS frame period */
     char      *proc_root;
     char      *sys_root;

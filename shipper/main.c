@@ -274,6 +274,7 @@ main_start_sender(struct shipper *sh, const char *hostname, const char *token,
         .flush_ms = (int)sh->cfg.flush_ms,
         .max_inflight = (size_t)sh->cfg.max_inflight_bytes,
         .zlevel = (int)sh->cfg.zlevel,
+        .use_zstd = strcmp(sh->cfg.compression, "zstd") == 0,
         .compress_threads = (int)sh->cfg.compress_threads,
         .tls = sh->tls,
     };

@@ -9,10 +9,12 @@
  * queued but unsent + 1; a new connection starts at 1, so batches closed
  * while disconnected are numbered right too). A frame whose seq no longer
  * matches (it was in flight when the connection dropped) is re-encoded:
- * inflate, patch the leading u64 seq, deflate; on a worker too (a RESEQ
- * job; the frames behind it wait), or inline with 0 threads. That only
- * happens after a reconnect, so the steady state compresses each batch
- * once.
+ * decompress, patch the leading u64 seq, compress; on a worker too (a
+ * RESEQ job; the frames behind it wait), or inline with 0 threads. So is
+ * a frame made with the other codec than the connection negotiated (zstd
+ * or zlib, PROTOCOL.md "Compression"): batches closed while disconnected
+ * use the codec of the last connection. Both only happen after a
+ * reconnect, so the steady state compresses each batch once.
  */
 #include "shipper/sender.h"
 
@@ -35,7 +37,11 @@
 #include "common/xmalloc.h"
 #include "shipper/compressor.h"
 
-#define SENDER_SOFTWARE      "logq-shipper/0.2"
+#define SENDER_SOFTWARE      "logq-shipper/0.3"
+/* zstd level of batches: level 1 took 0.47x libdeflate-1's CPU for a
+ * smaller output, faster levels were larger and hardly cheaper
+ * (BENCHMARKS.md "zstd on the wire"). */
+#define SENDER_ZSTD_LEVEL    1
 #define SENDER_RAW_MAX       (WIRE_MAX_PAYLOAD - (64u << 10))
 #define SENDER_FRAME_MAX     (WIRE_HEADER_LEN + WIRE_MAX_PAYLOAD)
 #define SENDER_BACKOFF_MIN   100        /* ms */
@@ -109,6 +115,7 @@ struct sender {
     int                      n_connects;
     uint64_t                 conn_seq;      /* last seq sent */
     uint8_t                  nonce_s[WIRE_NONCE_LEN];   /* ours */
+    struct wire_codec        codec;         /* the last connection's */
     struct wireauth          auth;          /* frame MACs, on from AUTH */
 
     struct sender_entry     *head;
@@ -218,10 +225,27 @@ sender_entry_reframed(struct sender *s, struct sender_entry *e, uint64_t seq)
     e->seq = seq;
 }
 
+/* The codec a ready entry's frame was made with (its header's flag). */
+static uint8_t
+sender_entry_codec(const struct sender_entry *e)
+{
+    return e->frame.data[3] & (WIRE_F_ZLIB | WIRE_F_ZSTD);
+}
+
+/* The codec for a connection whose CHALLENGE had these flags. */
+static struct wire_codec
+sender_codec(const struct sender *s, unsigned challenge_flags)
+{
+    if (s->cfg.use_zstd && (challenge_flags & WIRE_CH_ZSTD))
+        return (struct wire_codec){ WIRE_F_ZSTD, SENDER_ZSTD_LEVEL };
+    return (struct wire_codec){ WIRE_F_ZLIB, s->cfg.zlevel };
+}
+
 /*
- * Makes e's frame carry seq: on a worker (e is not ready until the job is
- * done; returns 1) or, with no workers, here (returns 0). -1 if our own
- * frame does not decode (cannot happen short of memory corruption).
+ * Makes e's frame carry seq, compressed with the connection's codec: on a
+ * worker (e is not ready until the job is done; returns 1) or, with no
+ * workers, here (returns 0). -1 if our own frame does not decode (cannot
+ * happen short of memory corruption).
  */
 static int
 sender_entry_reseq(struct sender *s, struct sender_entry *e, uint64_t seq)
@@ -230,13 +254,13 @@ sender_entry_reseq(struct sender *s, struct sender_entry *e, uint64_t seq)
         e->is_ready = 0;
         e->job = (struct compressor_job){
             .kind = COMPRESSOR_RESEQ, .frame = &e->frame, .seq = seq,
-            .zlevel = s->cfg.zlevel, .out = &e->reframe, .arg = e,
+            .codec = s->codec, .out = &e->reframe, .arg = e,
         };
         compressor_submit(s->comp, &e->job);
         return 1;
     }
     const char *err;
-    if (compressor_reseq(e->frame.data, e->frame.len, seq, s->cfg.zlevel,
+    if (compressor_reseq(e->frame.data, e->frame.len, seq, &s->codec,
                          &s->scratch, &e->reframe, &err) < 0) {
         log_error("sender", "cannot re-encode queued frame: %s", err);
         return -1;
@@ -315,8 +339,9 @@ sender_send_hello(struct sender *s)
         sender_close(s, "no random nonce");
         return;
     }
-    if (wire_hello_encode(&p, s->cfg.hostname, SENDER_SOFTWARE,
-                          s->nonce_s) < 0 ||
+    if (wire_hello_encode(&p, s->cfg.hostname, s->cfg.use_zstd
+                          ? SENDER_SOFTWARE " " WIRE_SOFTWARE_ZSTD
+                          : SENDER_SOFTWARE, s->nonce_s) < 0 ||
         sender_write_frame(s, WIRE_HELLO, &p) < 0) {
         buf_fini(&p);
         sender_close(s, "cannot send hello");
@@ -375,14 +400,14 @@ sender_on_challenge(struct sender *s, const uint8_t *p, size_t len)
 {
     uint8_t nonce_c[WIRE_NONCE_LEN], proof[WIRE_MAC_LEN];
     uint8_t mac[WIRE_MAC_LEN] = { 0 };
-    int auth_required;
+    unsigned flags;
     const char *err;
 
-    if (wire_challenge_decode(p, len, &auth_required, nonce_c, proof,
-                              &err) < 0) {
+    if (wire_challenge_decode(p, len, &flags, nonce_c, proof, &err) < 0) {
         sender_close(s, err);
         return -1;
     }
+    int auth_required = (flags & WIRE_CH_AUTH) != 0;
     if (s->cfg.token == NULL && auth_required) {
         log_warn("sender", "collector requires a token, none configured "
                  "(--token-file)");
@@ -413,6 +438,7 @@ sender_on_challenge(struct sender *s, const uint8_t *p, size_t len)
         struct wireauth_hello h = sender_hello_args(s, nonce_c);
         wireauth_start(&s->auth, &h, WIREAUTH_SHIPPER);
     }
+    s->codec = sender_codec(s, flags);
     s->state = SENDER_AUTH_SENT;
     return 0;
 }
@@ -437,9 +463,10 @@ sender_on_welcome(struct sender *s, const uint8_t *p, size_t len)
         sender_close(s, err);
         return -1;
     }
-    log_info("sender", "connected peer=%s:%d session=%llu queued=%zu",
-             s->cfg.host, s->cfg.port, (unsigned long long)session,
-             s->inflight);
+    log_info("sender", "connected peer=%s:%d session=%llu queued=%zu "
+             "compression=%s", s->cfg.host, s->cfg.port,
+             (unsigned long long)session, s->inflight,
+             s->codec.flag == WIRE_F_ZSTD ? "zstd" : "zlib");
     s->state = SENDER_READY;
     s->backoff_ms = SENDER_BACKOFF_MIN;
     sender_set_timeout(s, 0);
@@ -579,7 +606,8 @@ sender_write_pending(struct sender *s)
         if (e->is_sent)
             continue;
         seq++;
-        if (e->is_ready && e->seq != seq &&
+        if (e->is_ready &&
+            (e->seq != seq || sender_entry_codec(e) != s->codec.flag) &&
             sender_entry_reseq(s, e, seq) < 0) {
             sender_close(s, "re-encode failed");
             return;
@@ -878,6 +906,8 @@ sender_new(struct event_base *base, const struct sender_config *cfg,
     if (s->cfg.ping_ms <= 1)
         s->cfg.ping_ms = SENDER_PING_S * 1000;
     s->backoff_ms = SENDER_BACKOFF_MIN;
+    /* until a collector answers, assume it takes what we offer */
+    s->codec = sender_codec(s, WIRE_CH_ZSTD);
     s->gen = 1;
     s->enc = sender_enc_get(s);
     buf_init(&s->scratch, WIRE_MAX_INFLATED);
@@ -1058,8 +1088,7 @@ sender_flush(struct sender *s)
     s->n_raw++;
     e->job = (struct compressor_job){
         .kind = COMPRESSOR_BATCH, .enc = e->enc, .seq = e->seq,
-        .zlevel = s->cfg.zlevel,
-        .out = &e->frame, .arg = e,
+        .codec = s->codec, .out = &e->frame, .arg = e,
     };
     compressor_submit(s->comp, &e->job);   /* done: sender_compressed_cb */
 }
@@ -1077,8 +1106,8 @@ sender_send_metrics(struct sender *s, struct wire_metrics_enc *m,
     e->seq = sender_next_seq(s);
     buf_init(&e->frame, SENDER_FRAME_MAX);
     buf_init(&e->reframe, SENDER_FRAME_MAX);
-    if (wire_metrics_enc_finish(m, e->seq, time_ns, &e->frame,
-                                s->cfg.zlevel) < 0) {
+    if (wire_metrics_enc_finish_codec(m, e->seq, time_ns, &e->frame,
+                                      &s->codec) < 0) {
         sender_entry_free(e);
         s->ctr->metrics_dropped++;
         return -1;

@@ -64,8 +64,10 @@ struct sender_config {
     int         flush_ms;
     size_t      max_inflight;       /* raw batches being compressed count
                                      * too, frames once compressed */
-    int         zlevel;
-    int         compress_threads;   /* 0: deflate on the loop thread */
+    int         zlevel;             /* zlib (libdeflate) level */
+    int         use_zstd;           /* offer zstd, send it when accepted
+                                     * (PROTOCOL.md "Compression") */
+    int         compress_threads;   /* 0: compress on the loop thread */
     int         ack_timeout_ms;     /* 0: 20 s (tests set it shorter) */
     int         ping_ms;            /* idle keepalive; 0: 5 s (tests) */
     struct tls_ctx *tls;            /* NULL: plain TCP; borrowed */

@@ -73,7 +73,10 @@ struct fake {
     uint64_t                  seqs[FAKE_MAX_BATCHES];  /* seq of each batch */
     uint64_t                  first_off[FAKE_MAX_BATCHES];
     uint64_t                  first_start[FAKE_MAX_BATCHES]; /* source 0 */
+    uint8_t                   codec[FAKE_MAX_BATCHES];  /* frame flag */
     size_t                    n_batches;
+    int                       takes_zstd;   /* answer an offer with bit 1 */
+    int                       was_offered;  /* the last HELLO offered zstd */
     struct buf                scratch;
     /* shipper side */
     struct sender            *s;
@@ -132,13 +135,16 @@ fake_frame(struct fake *f, const struct wire_frame *fr)
         uint8_t proof[WIRE_MAC_LEN] = { 0 };
         assert_int_equal(wire_hello_decode(p, len, &host, &sw, f->nonce_s,
                                            &err), 0);
+        f->was_offered = wire_hello_offers_zstd(&sw);
         memset(f->nonce, 0x5a, sizeof(f->nonce));
         if (f->proof == FAKE_PROOF_RIGHT)
             wireauth_proof(&h, WIREAUTH_COLLECTOR, proof);
         else if (f->proof == FAKE_PROOF_WRONG)  /* the shipper's, reflected */
             wireauth_proof(&h, WIREAUTH_SHIPPER, proof);
-        wire_challenge_encode(&out, f->proof != FAKE_PROOF_NO_AUTH, f->nonce,
-                              proof);
+        wire_challenge_encode(&out, (f->proof != FAKE_PROOF_NO_AUTH
+                                     ? WIRE_CH_AUTH : 0) |
+                              (f->takes_zstd && f->was_offered
+                               ? WIRE_CH_ZSTD : 0), f->nonce, proof);
         fake_send(f, WIRE_CHALLENGE, &out);
     } else if (fr->type == WIRE_AUTH) {
         uint8_t mac[WIRE_MAC_LEN], want[WIRE_MAC_LEN];
@@ -167,6 +173,11 @@ fake_frame(struct fake *f, const struct wire_frame *fr)
         assert_int_equal(wire_batch_decode(p, len, &b, &err), 0);
         assert_true(f->n_batches < FAKE_MAX_BATCHES);
         f->seqs[f->n_batches] = b.seq;
+        f->codec[f->n_batches] = fr->flags & (WIRE_F_ZLIB | WIRE_F_ZSTD);
+        /* only what this connection negotiated */
+        assert_int_equal(f->codec[f->n_batches],
+                         f->takes_zstd && f->was_offered ? WIRE_F_ZSTD
+                                                         : WIRE_F_ZLIB);
         assert_int_equal(wire_batch_next(&b, &r), 1);
         f->first_start[f->n_batches] = b.sources[0].start;
         f->first_off[f->n_batches++] = r.offset;
@@ -254,6 +265,7 @@ static struct sender_source src = {
 };
 
 static size_t max_inflight = 64 << 10;
+static int use_zstd;
 static int ack_timeout_ms = ACK_TIMEOUT_MS;
 static int ping_ms = PING_MS;
 
@@ -282,7 +294,7 @@ setup(void **state)
         .token = TOKEN, .token_len = strlen(TOKEN), .batch_bytes = 4096,
         .flush_ms = 5, .max_inflight = max_inflight, .zlevel = 1,
         .compress_threads = threads, .ack_timeout_ms = ack_timeout_ms,
-        .ping_ms = ping_ms,
+        .ping_ms = ping_ms, .use_zstd = use_zstd,
     };
     f->s = sender_new(f->base, &cfg, &f->ctr, on_commit, on_room, f);
     assert_non_null(f->s);
@@ -316,6 +328,16 @@ setup_long_ack(void **state)
     ack_timeout_ms = 120000;
     int rc = setup(state);
     ack_timeout_ms = ACK_TIMEOUT_MS;
+    return rc;
+}
+
+/* A shipper that offers zstd (--compression zstd, the default). */
+static int
+setup_zstd(void **state)
+{
+    use_zstd = 1;
+    int rc = setup(state);
+    use_zstd = 0;
     return rc;
 }
 
@@ -520,6 +542,88 @@ test_sender_queued_while_down_numbered_from_one(void **state)
     }
     assert_int_equal(f->committed_logical, 42);
     assert_int_equal(f->ctr.batches_resent, 0);
+}
+
+/* PROTOCOL.md "Compression": a shipper that offers zstd to a collector
+ * that takes it sends zstd (the fake checks every frame's codec against
+ * what the connection negotiated); to one that does not (an older
+ * collector, whose CHALLENGE is 0 or 1), zlib. */
+static void
+test_sender_zstd_negotiated(void **state)
+{
+    struct fake *f = *state;
+
+    for (int takes = 1; takes >= 0; takes--) {
+        f->takes_zstd = takes;
+        if (takes == 0) {       /* the same shipper, another collector */
+            bufferevent_free(f->bev);
+            f->bev = NULL;
+            RUN_UNTIL(f, f->n_conns == 2 && sender_is_ready(f->s));
+        } else {
+            assert_int_equal(sender_start(f->s), 0);
+            RUN_UNTIL(f, sender_is_ready(f->s));
+        }
+        assert_true(f->was_offered);
+        size_t before = f->n_batches;
+        add_records(f, 1000 * (uint64_t)(2 - takes), 3, 3000);
+        RUN_UNTIL(f, f->n_batches >= before + 2 && sender_is_drained(f->s));
+        assert_int_equal(f->codec[f->n_batches - 1],
+                         takes ? WIRE_F_ZSTD : WIRE_F_ZLIB);
+    }
+    assert_int_equal(f->ctr.batches_resent, 0);
+}
+
+/* Without the offer (--compression zlib) a collector that takes zstd sees
+ * none: no offer in HELLO, zlib frames. */
+static void
+test_sender_zlib_only_makes_no_offer(void **state)
+{
+    struct fake *f = *state;
+
+    f->takes_zstd = 1;
+    assert_int_equal(sender_start(f->s), 0);
+    RUN_UNTIL(f, sender_is_ready(f->s));
+    assert_false(f->was_offered);
+    add_records(f, 1, 2, 3000);
+    RUN_UNTIL(f, f->n_batches >= 1 && sender_is_drained(f->s));
+    assert_int_equal(f->codec[0], WIRE_F_ZLIB);
+}
+
+/* Frames made as zstd and not acknowledged when the connection drops go
+ * to a collector that does not take zstd re-encoded as zlib, renumbered
+ * from 1, in order; batches closed meanwhile too. */
+static void
+test_sender_resend_switches_codec(void **state)
+{
+    struct fake *f = *state;
+
+    f->takes_zstd = 1;
+    f->auto_ack = 0;
+    assert_int_equal(sender_start(f->s), 0);
+    RUN_UNTIL(f, sender_is_ready(f->s));
+    for (int i = 0; i < 4; i++) {
+        add_records(f, (uint64_t)(10 * i + 1), 2, 100);
+        sender_flush(f->s);
+    }
+    RUN_UNTIL(f, f->n_batches == 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(f->codec[i], WIRE_F_ZSTD);
+    f->takes_zstd = 0;          /* the collector was replaced by an older */
+    bufferevent_free(f->bev);
+    f->bev = NULL;
+    add_records(f, 41, 2, 100);         /* closed while down: zstd still */
+    sender_flush(f->s);
+    f->n_batches = 0;
+    f->auto_ack = 1;
+    RUN_UNTIL(f, sender_is_drained(f->s));
+    assert_int_equal(f->n_conns, 2);
+    assert_int_equal(f->n_batches, 5);
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(f->seqs[i], i + 1);
+        assert_int_equal(f->first_off[i], 10 * i + 1);
+        assert_int_equal(f->codec[i], WIRE_F_ZLIB);
+    }
+    assert_int_equal(f->committed_logical, 42);
 }
 
 /* Teardown frees the sender with batches queued to the workers, done but
@@ -859,6 +963,17 @@ main(void)
             test_sender_tampered_ack_refused, setup, teardown, &n_threads[0]),
         cmocka_unit_test_prestate_setup_teardown(
             test_sender_untagged_ack_refused, setup, teardown, &n_threads[1]),
+        cmocka_unit_test_prestate_setup_teardown(
+            test_sender_zstd_negotiated, setup_zstd, teardown, &n_threads[1]),
+        cmocka_unit_test_prestate_setup_teardown(
+            test_sender_zlib_only_makes_no_offer, setup, teardown,
+            &n_threads[0]),
+        cmocka_unit_test_prestate_setup_teardown(
+            test_sender_resend_switches_codec, setup_zstd, teardown,
+            &n_threads[0]),
+        cmocka_unit_test_prestate_setup_teardown(
+            test_sender_resend_switches_codec, setup_zstd, teardown,
+            &n_threads[3 - 1]),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,7 +24,7 @@
 
 enum ingest_dec_rc {
     INGEST_DEC_OK = 0,
-    INGEST_DEC_BAD_PAYLOAD,     /* flags or zlib stream: err says why */
+    INGEST_DEC_BAD_PAYLOAD,     /* flags, zlib stream or zstd frame: err */
     INGEST_DEC_BAD_BATCH,       /* wire_batch_decode refused it: err */
 };
 
@@ -35,7 +35,7 @@ struct ingest_dec {
     uint8_t             flags;
     struct buf          in;         /* the payload as received */
     /* out (ingest_dec_run) */
-    struct buf          out;        /* inflated, when WIRE_F_ZLIB */
+    struct buf          out;        /* decompressed (zlib or zstd) */
     const uint8_t      *p;          /* the payload: into in or out */
     size_t              len;
     enum ingest_dec_rc  rc;

@@ -7,8 +7,10 @@
  * through the collector's pool. Frames are built from every line of the
  * corpus ($LOGQ_CORPUS, *.log files; LOGQ_CORPUS=none skips that part, as
  * run-unit.sh decides) and from generated edge cases: empty, long (64 KiB)
- * and binary messages, many sources, every zlib level used (0, 1, 6, 9),
- * truncated and corrupt payloads. MODE=tsan checks the hand-offs.
+ * and binary messages, many sources, plain frames, zlib at levels 1, 6
+ * and 9 and zstd at -1, 1 and 3 (both codecs of PROTOCOL.md
+ * "Compression"), truncated and corrupt payloads of both. MODE=tsan checks
+ * the hand-offs.
  */
 #include <dirent.h>
 #include <poll.h>
@@ -53,9 +55,16 @@ rnd(struct tstate *t)
     return t->rng;
 }
 
+/* What frames are compressed with, in turn. */
+static const struct wire_codec codecs[] = {
+    { 0, 0 }, { WIRE_F_ZLIB, 1 }, { WIRE_F_ZSTD, 1 }, { WIRE_F_ZLIB, 6 },
+    { WIRE_F_ZSTD, -1 }, { WIRE_F_ZLIB, 9 }, { WIRE_F_ZSTD, 3 },
+};
+#define N_CODECS (sizeof(codecs) / sizeof(codecs[0]))
+
 static void
-add_frame(struct tstate *t, struct wire_batch_enc *e, uint64_t seq,
-          int zlevel)
+add_frame_codec(struct tstate *t, struct wire_batch_enc *e, uint64_t seq,
+                const struct wire_codec *c)
 {
     if (t->n == t->cap) {
         t->cap = t->cap ? 2 * t->cap : 64;
@@ -64,11 +73,19 @@ add_frame(struct tstate *t, struct wire_batch_enc *e, uint64_t seq,
     struct tframe *f = &t->fr[t->n++];
     buf_init(&f->wire, WIRE_HEADER_LEN + WIRE_MAX_PAYLOAD);
     f->done_order = -1;
-    assert_int_equal(wire_batch_enc_finish(e, seq, &f->wire, zlevel), 0);
+    assert_int_equal(wire_batch_enc_finish_codec(e, seq, &f->wire, c), 0);
     wire_batch_enc_reset(e);
 }
 
-static const int zlevels[] = { 0, 1, 6, 9 };
+static void
+add_frame(struct tstate *t, struct wire_batch_enc *e, uint64_t seq,
+          int zlevel)
+{
+    struct wire_codec c = { zlevel > 0 ? WIRE_F_ZLIB : 0, zlevel };
+
+    add_frame_codec(t, e, seq, &c);
+}
+
 
 /* Batches of the given messages over 3 sources, cut at T_BATCH_RAW. */
 static void
@@ -96,7 +113,7 @@ add_messages(struct tstate *t, char **msgs, const size_t *lens, size_t n)
             for (int k = 0; k < 3; k++)
                 assert_int_equal(wire_batch_enc_add_source(&e, &srcs[k]), k);
         if (wire_batch_enc_add_record(&e, &r) < 0) {
-            add_frame(t, &e, seq, zlevels[seq % 4]);
+            add_frame_codec(t, &e, seq, &codecs[seq % N_CODECS]);
             seq++;
             for (int k = 0; k < 3; k++)
                 assert_int_equal(wire_batch_enc_add_source(&e, &srcs[k]), k);
@@ -105,7 +122,7 @@ add_messages(struct tstate *t, char **msgs, const size_t *lens, size_t n)
         t->n_records++;
     }
     if (e.n_records > 0)
-        add_frame(t, &e, seq, zlevels[seq % 4]);
+        add_frame_codec(t, &e, seq, &codecs[seq % N_CODECS]);
     wire_batch_enc_fini(&e);
 }
 
@@ -372,11 +389,15 @@ test_bad_frames(void **state)
     struct wire_source src = { .id = { "c", 1 }, .name = { "", 0 },
                                .image = { "", 0 }, .labels = { "", 0 } };
     struct wire_record r = { .source = 0, .offset = 1, .msg = { "hello", 5 } };
-    for (int variant = 0; variant < 6; variant++) {
+    static const struct wire_codec zstd3 = { WIRE_F_ZSTD, 3 };
+    for (int variant = 0; variant < 9; variant++) {
         wire_batch_enc_init(&e, T_BATCH_RAW);
         assert_int_equal(wire_batch_enc_add_source(&e, &src), 0);
         assert_int_equal(wire_batch_enc_add_record(&e, &r), 0);
-        add_frame(&t, &e, 1, variant < 3 ? 6 : 0);
+        if (variant >= 6)
+            add_frame_codec(&t, &e, 1, &zstd3);
+        else
+            add_frame(&t, &e, 1, variant < 3 ? 6 : 0);
         wire_batch_enc_fini(&e);
         struct buf *w = &t.fr[t.n - 1].wire;
         size_t plen = w->len - WIRE_HEADER_LEN;
@@ -388,6 +409,13 @@ test_bad_frames(void **state)
         case 3: pl[8] = 0xff; break;                   /* n_sources */
         case 4: break;                                  /* good, plain */
         case 5: plen = 4; break;                        /* short header */
+        case 6: pl[0] ^= 0x55; break;                  /* zstd magic */
+        case 7:                                         /* truncated zstd */
+            plen--;
+            w->len--;
+            le32_store(w->data + 8, (uint32_t)plen);
+            break;
+        case 8: break;                                  /* good, zstd */
         }
         /* the frame's CRC matches the damaged payload: only the
          * payload's own checks can catch it (the MAC and CRC passed) */
@@ -400,20 +428,20 @@ test_bad_frames(void **state)
             *w = nb;
         }
     }
-    /* METRICS (zlib and plain): the payload only, no batch decode */
-    for (int zl = 0; zl <= 1; zl++) {
+    /* METRICS (plain, zlib, zstd): the payload only, no batch decode */
+    for (size_t k = 0; k < 3; k++) {
         wire_batch_enc_init(&e, T_BATCH_RAW);
         add_frame(&t, &e, 1, 0);
         wire_batch_enc_fini(&e);
         struct buf *w = &t.fr[t.n - 1].wire;
         buf_reset(w);
-        assert_int_equal(wire_frame_encode(w, WIRE_METRICS, "metrics?", 8,
-                                           zl), 0);
+        assert_int_equal(wire_frame_encode_codec(w, WIRE_METRICS, "metrics?",
+                                                 8, &codecs[k]), 0);
     }
     run_all(&t);
-    assert_int_equal(t.n_rc[INGEST_DEC_BAD_PAYLOAD], 2);
+    assert_int_equal(t.n_rc[INGEST_DEC_BAD_PAYLOAD], 4);
     assert_int_equal(t.n_rc[INGEST_DEC_BAD_BATCH], 2);
-    assert_int_equal(t.n_rc[INGEST_DEC_OK], 4);
+    assert_int_equal(t.n_rc[INGEST_DEC_OK], 6);
 }
 
 int

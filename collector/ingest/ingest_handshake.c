@@ -59,13 +59,17 @@ ingest_conn_cert_check(struct ingest_conn *c)
 
 /* Our CHALLENGE: the nonce, and the proof that we hold the host's token.
  * For a host that is not enrolled the proof is random, so a stranger
- * learns nothing from it; its AUTH is refused. */
+ * learns nothing from it; its AUTH is refused. zstd is accepted only in
+ * answer to an offer (PROTOCOL.md "Compression"): an older shipper
+ * refuses the bit. */
 static int
-ingest_conn_challenge(struct ingest_conn *c)
+ingest_conn_challenge(struct ingest_conn *c, int offers_zstd)
 {
     struct ingest *ing = c->ing;
     uint8_t proof[WIRE_MAC_LEN] = { 0 };
     int is_auth = ing->host_keys != NULL;
+    unsigned flags = (is_auth ? WIRE_CH_AUTH : 0) |
+                     (offers_zstd ? WIRE_CH_ZSTD : 0);
 
     if (getrandom(c->nonce, sizeof(c->nonce), 0) != (ssize_t)sizeof(c->nonce) ||
         (is_auth && c->token == NULL &&
@@ -78,7 +82,7 @@ ingest_conn_challenge(struct ingest_conn *c)
         wireauth_proof(&h, WIREAUTH_COLLECTOR, proof);
     }
     buf_reset(&ing->payload);
-    if (wire_challenge_encode(&ing->payload, is_auth, c->nonce, proof) < 0 ||
+    if (wire_challenge_encode(&ing->payload, flags, c->nonce, proof) < 0 ||
         ingest_conn_send(c, WIRE_CHALLENGE) < 0)
         return -1;
     return 0;
@@ -116,7 +120,7 @@ ingest_handshake_hello(struct ingest_conn *c, const uint8_t *p, size_t len)
         memcpy(c->token, tok, c->token_len);
         c->token[c->token_len] = '\0';
     }
-    if (ingest_conn_challenge(c) < 0) {
+    if (ingest_conn_challenge(c, wire_hello_offers_zstd(&sw)) < 0) {
         ingest_conn_close(c, WIRE_ERR_BUSY, "collector error");
         return -1;
     }

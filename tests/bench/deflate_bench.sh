@@ -7,9 +7,13 @@
 # packed into BATCH payloads as the shipper packs them; ratios are of the
 # json-file bytes of the same lines.
 #   tests/bench/deflate_bench.sh [MIB of generated json-file, default 128]
+# ONLY_CAND=zstd (say) runs only the candidates whose name starts so, and
+# libdeflate 1 for reference.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 MIB=${1:-128}
+ONLY=()
+[ -n "${ONLY_CAND:-}" ] && ONLY=(--only "$ONLY_CAND")
 BENCH=$ROOT/build/release/deflate-bench
 LOGGEN=$ROOT/build/release/logq-loggen
 make -C "$ROOT" -s build/release/deflate-bench build/release/logq-loggen
@@ -64,7 +68,7 @@ if [ -f "${samples[0]}" ]; then
     for f in "${samples[@]}"; do
         files+=("$f" "$f" "$f" "$f")
     done
-    "$BENCH" --json-bytes "$(json_bytes "${files[@]}")" --rounds 5 "${files[@]}"
+    "$BENCH" --json-bytes "$(json_bytes "${files[@]}")" --rounds 5 "${ONLY[@]}" "${files[@]}"
 fi
 echo
 echo "## logq-loggen, $MIB MiB of json-file (web, app, sys, worker)"
@@ -75,5 +79,5 @@ for kind in web app sys worker; do
     rm -f "$tmp/$kind.json"
 done
 total=$(cat "$tmp"/*.n | paste -sd+ | bc)
-"$BENCH" --json-bytes "$total" --rounds 2 "$tmp"/web.txt "$tmp"/app.txt \
+"$BENCH" --json-bytes "$total" --rounds 2 "${ONLY[@]}" "$tmp"/web.txt "$tmp"/app.txt \
     "$tmp"/sys.txt "$tmp"/worker.txt

@@ -114,14 +114,16 @@ fuzz_control(const uint8_t *p, size_t len)
     struct wire_str a, b;
     uint8_t bytes[WIRE_MAC_LEN], nonce[WIRE_NONCE_LEN];
     const char *err;
-    int req;
+    unsigned req;
     uint64_t v;
     uint16_t code;
 
-    if (wire_hello_decode(p, len, &a, &b, nonce, &err) == 0)
+    if (wire_hello_decode(p, len, &a, &b, nonce, &err) == 0) {
         assert(a.len > 0 && memchr(a.p, 0, a.len) == NULL);
+        (void)wire_hello_offers_zstd(&b);
+    }
     if (wire_challenge_decode(p, len, &req, nonce, bytes, &err) == 0)
-        assert(req == 0 || req == 1);
+        assert((req & ~(unsigned)(WIRE_CH_AUTH | WIRE_CH_ZSTD)) == 0);
     (void)wire_auth_decode(p, len, bytes, &err);
     (void)wire_u64_decode(p, len, &v, &err);
     if (wire_error_decode(p, len, &code, &a, &err) == 0)

@@ -7,7 +7,9 @@ written from the spec apart from the C code. Tagged frames are sealed
 under the session the targets key (FUZZ_WIRE_HELLO in fuzzwire.h): token
 "fuzz-token-0123456789abcdef012345", both nonces zero, host "fuzz",
 shipper to collector, numbered from 0 per input. Deterministic: running
-it again rewrites the same bytes (zlib level 6), so `git diff` after a
+it again rewrites the same bytes (zlib level 6; zstd frames of raw and RLE
+blocks built by hand, and one compressed frame kept as bytes below), so
+`git diff` after a
 run shows only what a change to this file meant. Run it from anywhere:
     python3 tests/fuzz/wirecorpus.py
 It replaces the files it makes and leaves others (crash-*) alone."""
@@ -33,6 +35,24 @@ CID2 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 T0 = 1764770000123456789        # 2025-12-03, in ns
 
 
+# batch(4) compressed by the zstd CLI at level 3 (content size, no
+# checksum): real entropy-coded blocks for the decoder, where the frames
+# wirev2.zstd_frame builds hold only raw and RLE blocks.
+ZSTD_BATCH4 = bytes.fromhex(
+    "28b52ffd600c01dd0a004614493960499b0e05b5388c00200178ea8448320c53"
+    "6c78b3f9e4b25eaae93a48937bcfefb384984b8488888808d9fd339fbe6342b8"
+    "d50d3c10ad4d01360037003c00d87601b42577b8e294d4a990959a9a138dea63"
+    "9b8e979c0e85aa64a99e66449fdad878c98ee834a1ea582936a56653e5f5dcf1"
+    "3ff187b931d6e5cb7d00b54f5c6d2b9dd42445d0e33432def10aa42d8115ec9a"
+    "35c09d99ce97d36e657033a8d732daad90f2bf00d430b29a6c59998bbc0a5f8c"
+    "fbff02c1c286231a09bd189b0725231b0fcb4af032ee1c6964dc6c3ceb0002f8"
+    "96b73c8989f23ff349a02201430007151600ae886415ffff78a021c227ff198f"
+    "498609094405b10b81946bd96e5ef0babbfd5f28ac0b1410d896d9d9f8352453"
+    "207906a2948cd745eeb3ad65ddd366e32e1700606098a1c305e08a0618832120"
+    "0ca9828281953058c005c86c0993af55bc5c30601017001ca61acb05016866b4"
+    "0090d100da")
+
+
 def session():
     return w.Session(TOKEN, NONCE, NONCE, HOST, w.SHIPPER)
 
@@ -41,12 +61,12 @@ def u64(v):
     return struct.pack("<Q", v)
 
 
-def hello(host="node1"):
-    return w.str16(host) + w.str16("logq-shipper/0.3") + bytes(range(32))
+def hello(host="node1", software="logq-shipper/0.3"):
+    return w.str16(host) + w.str16(software) + bytes(range(32))
 
 
-def challenge(required=1):
-    return bytes([required]) + bytes(range(100, 132)) + bytes(32)
+def challenge(flags=1):
+    return bytes([flags]) + bytes(range(100, 132)) + bytes(32)
 
 
 def error(code, msg):
@@ -106,6 +126,8 @@ def tagged_session():
             s.seal(w.T_METRICS, metrics(2), compress=True) +
             s.seal(w.T_PING, u64(7)) +
             s.seal(w.T_BATCH, batch(3)) +
+            s.seal(w.T_BATCH, ZSTD_BATCH4, flags=w.F_ZSTD) +
+            s.seal(w.T_METRICS, metrics(5), zstd=True) +
             s.seal(w.T_ERROR, error(4, "shutting down")))
 
 
@@ -115,6 +137,7 @@ def plain_session():
             w.frame(w.T_AUTH, bytes(32)) +
             w.frame(w.T_BATCH, batch(1), compress=True) +
             w.frame(w.T_METRICS, metrics(2), compress=True) +
+            w.frame(w.T_BATCH, batch(3), zstd=True) +
             w.frame(w.T_PING, u64(9)))
 
 
@@ -131,6 +154,22 @@ def wire_seeds():
         w.frame(w.T_ACK, u64(3)) + w.frame(w.T_PONG, u64(9)),
         "batch_zlib": bytes([0]) + w.frame(w.T_BATCH, batch(),
                                            compress=True),
+        "batch_zstd": bytes([0]) + w.frame(w.T_BATCH, ZSTD_BATCH4,
+                                           flags=w.F_ZSTD),
+        "batch_zstd_raw": bytes([0]) + w.frame(w.T_BATCH, batch(),
+                                               zstd=True),
+        "batch_zstd_rle_bomb": bytes([0]) + w.frame(
+            w.T_BATCH, w.zstd_frame(bytes(20 << 20), rle=0), flags=w.F_ZSTD),
+        "batch_zstd_lying_size": bytes([0]) + w.frame(
+            w.T_BATCH, w.zstd_frame(bytes(300000), stated=1000, rle=0),
+            flags=w.F_ZSTD),
+        "batch_zstd_no_size": bytes([0]) + w.frame(
+            w.T_BATCH, w.zstd_frame(batch(), stated=-1), flags=w.F_ZSTD),
+        "batch_both_codecs": bytes([0]) + w.frame(
+            w.T_BATCH, ZSTD_BATCH4, flags=w.F_ZSTD | w.F_ZLIB),
+        "hello_zstd": bytes([0]) + w.frame(
+            w.T_HELLO, hello(software="logq-shipper/0.3 zstd")),
+        "challenge_zstd": bytes([0]) + w.frame(w.T_CHALLENGE, challenge(3)),
         "batch_empty_sealed": bytes([SEAL]) +
         w.frame(w.T_BATCH, batch_empty(), compress=True),
         "plain_session": bytes([0]) + plain_session(),
@@ -160,6 +199,11 @@ def reader_seeds():
         "tagged_max4k": bytes([200, MAX_4K]) + tagged,
         "tagged_max4m_reseal": bytes([3, MAX_4M | RESEAL]) + tagged,
         "truncated_max4m": bytes([17, MAX_4M]) + cut[:-5],
+        "zstd_max4m": bytes([13, MAX_4M]) +
+        w.frame(w.T_BATCH, ZSTD_BATCH4, flags=w.F_ZSTD) +
+        w.frame(w.T_BATCH, batch(5), zstd=True),
+        "both_codecs_max4m": bytes([6, MAX_4M]) +
+        w.frame(w.T_BATCH, ZSTD_BATCH4, flags=w.F_ZSTD | w.F_ZLIB),
         "hello_v2_max4k": bytes([1, MAX_4K]) +
         w.frame(w.T_HELLO, hello(), version=2),
         "bad_crc_max4m": bytes([2, MAX_4M]) +

@@ -32,7 +32,7 @@ import time
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wirev2 import (F_ZLIB, HOST, T_ACK, T_BATCH,  # noqa: E402
+from wirev2 import (F_ZLIB, F_ZSTD, HOST, T_ACK, T_BATCH,  # noqa: E402
                     T_CHALLENGE, T_ERROR, T_WELCOME, Conn, bytes32, frame,
                     load_hosts, split_frame, str16)
 
@@ -118,12 +118,17 @@ def fake_collector(port_file, log, mode):
 
 def tamper(raw):
     """The BATCH frame raw with its records' markers changed, crc fixed,
-    the tag (last 32 bytes) kept."""
+    the tag (last 32 bytes) kept. A zstd body (no zstd in Python's
+    standard library) gets its last byte flipped instead: modified all
+    the same."""
     version, flags, ftype, _, _, _ = struct.unpack_from("<BBHHII", raw, 2)
     body, tag = raw[16:-32], raw[-32:]
-    plain = zlib.decompress(body) if flags & F_ZLIB else body
-    plain = plain.replace(b"Mnode", b"EVILZ")
-    body = zlib.compress(plain, 6) if flags & F_ZLIB else plain
+    if flags & F_ZSTD:
+        body = body[:-1] + bytes([body[-1] ^ 0x5A])
+    else:
+        plain = zlib.decompress(body) if flags & F_ZLIB else body
+        plain = plain.replace(b"Mnode", b"EVILZ")
+        body = zlib.compress(plain, 6) if flags & F_ZLIB else plain
     p = body + tag
     return b"LQ" + struct.pack("<BBHHII", version, flags, ftype, 0, len(p),
                                zlib.crc32(p) & 0xFFFFFFFF) + p

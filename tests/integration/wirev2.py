@@ -17,7 +17,9 @@ HOST = "127.0.0.1"
 VERSION = 3
 T_HELLO, T_CHALLENGE, T_AUTH, T_WELCOME, T_ERROR = 100, 101, 102, 103, 199
 T_BATCH, T_ACK, T_PING, T_PONG, T_METRICS = 200, 201, 202, 203, 300
-F_ZLIB, F_MAC = 1, 2
+F_ZLIB, F_MAC, F_ZSTD = 1, 2, 4
+CH_AUTH, CH_ZSTD = 1, 2         # CHALLENGE's flags byte
+ZSTD_MAGIC = 0xFD2FB528
 SHIPPER, COLLECTOR = 1, 2       # roles, also the direction bytes
 PROOF = {SHIPPER: b"logq-v2 shipper proof",
          COLLECTOR: b"logq-v2 collector proof"}
@@ -35,11 +37,42 @@ def bytes32(b):
     return struct.pack("<I", len(b)) + b
 
 
+def zstd_frame(payload, stated=None, rle=None):
+    """One zstd frame (RFC 8878) of raw blocks, or of RLE blocks repeating
+    the byte rle for len(payload) bytes: no compression library needed.
+    The header states `stated` (default: the true size) as content size;
+    stated=-1 states none (a window descriptor instead)."""
+    size = len(payload) if stated is None else stated
+    if stated == -1:
+        hdr = bytes([0x00, 0x58])          # no size, 8 MiB window
+    elif size < 256:
+        hdr = bytes([0x20, size])          # single segment, 1-byte size
+    elif size < 65536 + 256:
+        hdr = bytes([0x60]) + struct.pack("<H", size - 256)
+    else:
+        hdr = bytes([0xA0]) + struct.pack("<I", size)
+    out = struct.pack("<I", ZSTD_MAGIC) + hdr
+    n = len(payload)
+    pos = 0
+    while True:
+        k = min(n - pos, 128 << 10)
+        last = 1 if pos + k == n else 0
+        btype = 1 if rle is not None else 0
+        out += struct.pack("<I", last | (btype << 1) | (k << 3))[:3]
+        out += bytes([rle]) if rle is not None else payload[pos:pos + k]
+        pos += k
+        if last:
+            return out
+
+
 def frame(ftype, payload, flags=0, version=VERSION, reserved=0, crc=None,
-          length=None, compress=False):
+          length=None, compress=False, zstd=False):
     if compress:
         payload = zlib.compress(payload, 6)
         flags |= F_ZLIB
+    if zstd:
+        payload = zstd_frame(payload)
+        flags |= F_ZSTD
     if crc is None:
         crc = zlib.crc32(payload) & 0xFFFFFFFF
     if length is None:
@@ -99,13 +132,16 @@ class Session:
         return _mac(key, struct.pack("<BQHBI", direction, n, ftype, flags,
                                      len(body)) + body)
 
-    def seal(self, ftype, payload, compress=False, flags=0):
-        """A whole tagged frame (flags: F_ZLIB for a payload already
-        deflated)."""
+    def seal(self, ftype, payload, compress=False, flags=0, zstd=False):
+        """A whole tagged frame (flags: F_ZLIB or F_ZSTD for a payload
+        already compressed)."""
         flags |= F_MAC
         if compress:
             payload = zlib.compress(payload, 6)
             flags |= F_ZLIB
+        if zstd:
+            payload = zstd_frame(payload)
+            flags |= F_ZSTD
         t = self.tag(self.send_key, self.send_dir, self.n_sent, ftype, flags,
                      payload)
         self.n_sent += 1
@@ -140,11 +176,11 @@ class Conn:
         except OSError:
             pass    # the peer may close early; what matters is the close
 
-    def send_frame(self, ftype, payload, compress=False):
+    def send_frame(self, ftype, payload, compress=False, zstd=False):
         if self.session:
-            self.send(self.session.seal(ftype, payload, compress))
+            self.send(self.session.seal(ftype, payload, compress, zstd=zstd))
         else:
-            self.send(frame(ftype, payload, compress=compress))
+            self.send(frame(ftype, payload, compress=compress, zstd=zstd))
 
     def read_raw(self):
         """Next frame as split_frame's tuple, or None when the peer closed."""
@@ -193,17 +229,24 @@ class Conn:
         print("ok   %s: closed by the collector (frames %s)" % (what, got))
         return got
 
-    def handshake(self, hostname, token, check_collector=True):
+    challenge_flags = None
+
+    def handshake(self, hostname, token, check_collector=True,
+                  software="badclient/0.2"):
         """HELLO, CHALLENGE, AUTH; returns the frame after AUTH (WELCOME or
         ERROR). With check_collector, a collector proof that is wrong raises
         (an honest shipper stops there). The session is on from a tagged
-        WELCOME on; a refusal (ERROR 2) comes untagged."""
+        WELCOME on; a refusal (ERROR 2) comes untagged. software "x zstd"
+        offers zstd (PROTOCOL.md "Compression"); CHALLENGE's flags byte is
+        kept in challenge_flags."""
         ns = os.urandom(32)
-        self.send(frame(T_HELLO, str16(hostname) + str16("badclient/0.2") + ns))
+        self.send(frame(T_HELLO, str16(hostname) + str16(software) + ns))
         f = self.read_frame()
         if not f or f[0] != T_CHALLENGE or len(f[1]) != 65:
             raise RuntimeError("no CHALLENGE: %r" % (f,))
-        required, nc, cproof = f[1][0], f[1][1:33], f[1][33:65]
+        flags, nc, cproof = f[1][0], f[1][1:33], f[1][33:65]
+        self.challenge_flags = flags
+        required = flags & CH_AUTH
         if check_collector and token and (
                 not required or
                 cproof != proof(token, COLLECTOR, ns, nc, hostname)):
