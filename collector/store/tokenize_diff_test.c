@@ -267,48 +267,52 @@ test_tokdiff_text_file(void **state)
     print_message("%s: %zu lines, %zu tokens\n", path, n_texts, n_tokens);
 }
 
-/* Runs of every length up to past the cap, starting at every offset up to
- * past it, in each of the spellings and with a multi-byte unit (one that
- * folds to the same length, one to a longer one, an invalid byte) at the
- * cut and around it. */
+/* A run of len bytes after off spaces, spelled by form (0 small, 1
+ * capitals, 2 capital first, 3 mixed, digits every 11th byte), with unit
+ * (if any) moved in at the cut or the middle, then a separator and "Z";
+ * checked with and without that tail. */
+static void
+lengths_case(size_t off, size_t len, int form, const char *unit)
+{
+    uint8_t s[400];
+    size_t n = off, ul = strlen(unit);
+
+    memset(s, ' ', off);
+    for (size_t i = 0; i < len; i++) {
+        char c = (char)('a' + (i * 7 + len) % 26);
+        if (form == 1 || (form == 2 && i == 0) || (form == 3 && i % 3 == 1))
+            c = (char)(c - 32);
+        s[n++] = (uint8_t)(i % 11 == 10 ? (char)('0' + i % 10) : c);
+    }
+    if (ul) {
+        size_t at = off + (len > 62 ? 62 : len / 2);
+        memmove(s + at + ul, s + at, n - at);
+        memcpy(s + at, unit, ul);
+        n += ul;
+    }
+    s[n++] = form & 1 ? '-' : ' ';
+    s[n++] = 'Z';
+    check_text(s, n);
+    check_text(s, n - 2);
+}
+
+/* Runs of every length up to past the cap, at several offsets, in each
+ * of the spellings and with a multi-byte unit (one that folds to the
+ * same length, one to a longer one, an invalid byte) at the cut and
+ * around it. */
 static void
 test_tokdiff_lengths(void **state)
 {
     static const char *units[] = { "", "\xc3\x89", "\xc3\xa9", "\xc8\xba",
                                    "\xff", "\xe6\x97\xa5", "\xf0\x9f\x98\x80",
                                    "\xce\xa3", "\xc3" };
-    uint8_t s[400];
+    const size_t n_units = sizeof(units) / sizeof(*units);
 
     (void)state;
-    for (size_t off = 0; off < 80; off += 19) {
-        for (size_t len = 1; len <= 140; len++) {
-            for (int form = 0; form < 4; form++) {
-                for (size_t u = 0; u < sizeof(units) / sizeof(*units); u++) {
-                    size_t n = 0;
-                    memset(s, ' ', off);
-                    n = off;
-                    for (size_t i = 0; i < len; i++) {
-                        char c = (char)('a' + (i * 7 + len) % 26);
-                        if (form == 1 || (form == 2 && i == 0) ||
-                            (form == 3 && i % 3 == 1))
-                            c = (char)(c - 32);
-                        s[n++] = (uint8_t)(i % 11 == 10 ? (char)('0' + i % 10) : c);
-                    }
-                    size_t ul = strlen(units[u]);
-                    if (ul) {           /* the unit at the cut, moved in */
-                        size_t at = off + (len > 62 ? 62 : len / 2);
-                        memmove(s + at + ul, s + at, n - at);
-                        memcpy(s + at, units[u], ul);
-                        n += ul;
-                    }
-                    s[n++] = form & 1 ? '-' : ' ';
-                    s[n++] = 'Z';
-                    check_text(s, n);
-                    check_text(s, n - 2);   /* the run at the end */
-                }
-            }
-        }
-    }
+    for (size_t off = 0; off < 80; off += 19)
+        for (size_t len = 1; len <= 140; len++)
+            for (size_t k = 0; k < 4 * n_units; k++)
+                lengths_case(off, len, (int)(k % 4), units[k / 4]);
 }
 
 /* Every byte value between two words, and as a one-byte text. */
