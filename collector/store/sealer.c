@@ -144,7 +144,7 @@ sealer_finish(struct store *s)
     segment_job_apply(s, job);
     s->job = NULL;
     store_unlock(s);
-    wal_release(s, job->wal_mask, 1);
+    wal_release(s, job->wal_mask, job->wal_cut, 1);
     segment_job_free(job);
     store_apply_retention(s);
 }

@@ -770,6 +770,23 @@ fail:
     }
 }
 
+/* Once the job's blocks are synced: truncates its WAL files to their
+ * header here rather than on the store's thread (an ftruncate of a file
+ * with written pages takes milliseconds). Not when a block is to be
+ * quarantined: its records must stay in the WAL until the quarantine
+ * file is written (sealer_finish). The files are the job's meanwhile. */
+static void
+seal_job_cut_wal(struct seal_job *job)
+{
+    for (size_t i = 0; i < job->n_ch; i++)
+        if (job->ch[i].is_bad)
+            return;
+    for (size_t k = 0; k < STORE_WAL_MAX_FILES; k++)
+        if ((job->wal_mask & (1u << k)) &&
+            ftruncate(job->wal_fd[k], (off_t)job->wal_hdr_len[k]) == 0)
+            job->wal_cut |= 1u << k;
+}
+
 void
 segment_job_run(const struct store *s, struct store_sealer *w,
                 struct seal_job *job)
@@ -777,4 +794,6 @@ segment_job_run(const struct store *s, struct store_sealer *w,
     indexer_submit(&w->ix, job);
     seal_job_write(s, w, job);
     indexer_wait(&w->ix);       /* every way out: the job is not shared */
+    if (job->rc == 0)
+        seal_job_cut_wal(job);
 }

@@ -543,11 +543,15 @@ store_seal(struct store *s)
     s->job = segment_job_new(s);
     store_unlock(s);
     if (!s->job) {
-        wal_release(s, mask, 0);
+        wal_release(s, mask, 0, 0);
         s->n_seal_errors++;
         return;
     }
     s->job->wal_mask = mask;
+    for (size_t k = 0; k < s->n_wals; k++) {
+        s->job->wal_fd[k] = s->wals[k].fd;
+        s->job->wal_hdr_len[k] = s->wals[k].hdr_len;
+    }
     s->job->is_roll = !g || g->is_full || g->raw_bytes >= s->opt.segment_size;
     s->job->seq = s->job->is_roll ? s->next_seq++ : g->seq;
     sealer_submit(s);

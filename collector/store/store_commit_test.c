@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -165,6 +167,30 @@ scan_all(struct store *s)
     return n;
 }
 
+/* How many WAL files dir has, each checked to be a bare 16-byte header
+ * (emptied once their records are sealed). */
+static int
+wal_files_empty(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, "wal", 3) != 0)
+            continue;
+        char *path = xasprintf("%s/%s", dir, de->d_name);
+        struct stat st;
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_size, 16);
+        free(path);
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
 static int
 fd_is_readable(int fd, int timeout_ms)
 {
@@ -268,6 +294,8 @@ test_commit_seal_keeps_uncommitted(void **state)
     assert_int_equal(end_commit(f->s), 1);  /* seals the first 200 */
     assert_int_equal(store_sync(f->s), 0);
     assert_int_equal(scan_all(f->s), 200);
+    /* Sealed: their WAL file emptied; the next one not written yet. */
+    assert_int_equal(wal_files_empty(f->dir), 2);
     /* As a kill -9 would leave it now: the 200 only. */
     char *cmd = xasprintf("cp -a '%s' '%s.copy'", f->dir, f->dir);
     assert_int_equal(system(cmd), 0);

@@ -240,6 +240,11 @@ struct seal_job {
     uint64_t           seq;
     int                is_roll;
     uint32_t           wal_mask;
+    int                wal_fd[STORE_WAL_MAX_FILES];     /* of wal_mask */
+    uint64_t           wal_hdr_len[STORE_WAL_MAX_FILES];
+    uint32_t           wal_cut;         /* out: files of wal_mask the
+                                           sealing thread truncated to
+                                           their header */
     uint64_t           raw_bytes;
     int                rc;              /* out: 0 written, -1 failed */
     struct index_mem  *imem_new;        /* out: is_roll's new segment's
@@ -584,9 +589,10 @@ void wal_write_done(struct store *s, int is_ok);
 /* Marks the dirty files as owned by a job (returned mask) and switches
  * commits to a clean file (fresh generation). -1 if none can be had. */
 int  wal_detach(struct store *s, uint32_t *mask);
-/* Truncates the files of mask (their records are sealed), or, with
- * is_ok 0, gives them back to the pool as still dirty. */
-void wal_release(struct store *s, uint32_t mask, int is_ok);
+/* Truncates the files of mask (their records are sealed; those of cut
+ * were truncated by the sealing thread already), or, with is_ok 0, gives
+ * them back to the pool as still dirty. */
+void wal_release(struct store *s, uint32_t mask, uint32_t cut, int is_ok);
 void wal_close_all(struct store *s);
 uint64_t wal_bytes(const struct store *s);
 void wal_pending_clear(struct store *s);

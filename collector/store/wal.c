@@ -42,11 +42,19 @@ wal_path(const struct store *s, size_t k)
     return xasprintf("%s/wal-%zu.lqw", s->dir, k);
 }
 
-/* Empties file w and gives it a fresh generation (header synced). */
+/* Empties file w and gives it a fresh generation (header synced). A file
+ * that is a current header alone (a released one, at each seal) only has
+ * its header overwritten, not synced, on the store's thread: the fdatasync
+ * of the first commit written after it covers it (the same file), and
+ * until then the file holds nothing that replay needs (its old entries,
+ * if the truncation was lost, are sealed: skipped by high water). */
 static int
 wal_write_header(struct store *s, struct store_wal_file *w)
 {
     uint8_t h[STORE_WAL_HDR_LEN];
+    int is_clean = w->len == STORE_WAL_HDR_LEN &&
+                   w->hdr_len == STORE_WAL_HDR_LEN &&
+                   w->version == STORE_WAL_VERSION;
 
     w->gen = ++s->wal_gen_max;
     w->version = STORE_WAL_VERSION;
@@ -54,6 +62,14 @@ wal_write_header(struct store *s, struct store_wal_file *w)
     le32_store(h, STORE_WAL_MAGIC);
     le32_store(h + 4, STORE_WAL_VERSION);
     le64_store(h + 8, w->gen);
+    if (is_clean) {
+        if (store_write_at(s, w->fd, "wal", h, sizeof(h), 0) < 0) {
+            store_set_err(s, "wal header: %s", strerror(errno));
+            return -1;
+        }
+        w->is_dirty = 0;
+        return 0;
+    }
     if (ftruncate(w->fd, 0) < 0 ||
         store_write_at(s, w->fd, "wal", h, sizeof(h), 0) < 0 ||
         fdatasync(w->fd) < 0) {
@@ -411,7 +427,7 @@ wal_detach(struct store *s, uint32_t *mask)
 }
 
 void
-wal_release(struct store *s, uint32_t mask, int is_ok)
+wal_release(struct store *s, uint32_t mask, uint32_t cut, int is_ok)
 {
     for (size_t k = 0; k < s->n_wals; k++) {
         struct store_wal_file *w = &s->wals[k];
@@ -423,7 +439,7 @@ wal_release(struct store *s, uint32_t mask, int is_ok)
         /* No sync needed: the sealed blocks were synced first, and a
          * truncation lost in a crash only leaves records in both places
          * (replay skips them by high water). */
-        if (ftruncate(w->fd, (off_t)w->hdr_len) < 0)
+        if (!(cut & (1u << k)) && ftruncate(w->fd, (off_t)w->hdr_len) < 0)
             continue;           /* stays dirty: sealed again, skipped */
         w->len = w->hdr_len;
         w->is_dirty = 0;
