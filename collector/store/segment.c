@@ -434,35 +434,53 @@ tail_split(struct store *s, size_t *n_out)
 }
 
 /* The tail holds records past its committed prefix (appended while a
- * commit was being synced): the prefix stays in s->tail for the job, the
- * rest goes to *rest (uncommitted), both re-encoded. -1 if the tail does
- * not decode (cannot happen: we encoded it). */
+ * commit was being synced): those are re-encoded into *rest
+ * (uncommitted); the prefix keeps its bytes in s->tail, its stats counted
+ * again from its records and its label table cut to the labels it uses
+ * (a label enters the table at its first record, so the ones first used
+ * past the prefix are the table's last). -1 if the tail does not decode
+ * (cannot happen: we encoded it). */
 static int
 tail_carry(struct store *s, struct store_tail *rest)
 {
-    struct store_tail *t = &s->tail, pre;
+    struct store_tail *t = &s->tail;
     struct store_rec *recs = NULL;
     size_t cap = 0;
+    uint32_t n_labels = 0;
 
     if (block_body_decode(t->body.data, t->body.len, t->n_records,
                           t->n_labels, 1, &recs, &cap) < 0) {
         free(recs);
         return -1;
     }
-    store_tail_init(s, &pre, t->body.max);
     store_tail_init(s, rest, t->body.max);
-    for (uint32_t i = 0; i < t->n_records; i++) {
+    for (uint32_t i = t->committed_n; i < t->n_records; i++) {
         struct store_label *l = s->labels[t->labels[recs[i].label].id];
-        int rc = store_tail_add(i < t->committed_n ? &pre : rest, l,
-                                &recs[i]);
-        assert(rc == 0);        /* same records, same cap */
+        int rc = store_tail_add(rest, l, &recs[i]);
+        assert(rc == 0);        /* fewer records, same cap */
         (void)rc;
     }
+    for (uint32_t i = 0; i < t->committed_n; i++)
+        if (recs[i].label + 1 > n_labels)
+            n_labels = recs[i].label + 1;
+    t->body.len = t->committed_len;
+    t->n_records = 0;
+    t->min_ns = INT64_MAX;
+    t->max_ns = INT64_MIN;
+    t->stream_mask = 0;
+    t->n_labels = n_labels;
+    t->meta_bytes = 0;
+    for (uint32_t k = 0; k < n_labels; k++) {
+        const struct store_label *l = s->labels[t->labels[k].id];
+        t->labels[k] = (struct store_tail_label){
+            .id = l->id, .min_ns = INT64_MAX, .max_ns = INT64_MIN,
+        };
+        t->meta_bytes += l->host_len + l->cid_len + l->name_len +
+                         l->image_len + 48;     /* as tail_add_label */
+    }
+    for (uint32_t i = 0; i < t->committed_n; i++)
+        store_tail_note(t, recs[i].label, &recs[i]);
     free(recs);
-    pre.committed_len = pre.body.len;
-    pre.committed_n = pre.n_records;
-    store_tail_fini(t);
-    *t = pre;
     return 0;
 }
 

@@ -359,15 +359,23 @@ store_tail_add(struct store_tail *t, struct store_label *l,
                const struct store_rec *r)
 {
     uint32_t idx;
-    int64_t time_ns = r->time_ns;
-    uint64_t offset = r->offset;
 
     /* A label left in the table by a failed add is harmless: it is
      * written in the meta with n_lines 0. */
     tail_add_label(t, l, &idx);
     if (block_rec_encode(&t->body, idx, t->prev_ns, r) < 0)
         return -1;
+    store_tail_note(t, idx, r);
+    return 0;
+}
+
+void
+store_tail_note(struct store_tail *t, uint32_t idx, const struct store_rec *r)
+{
+    int64_t time_ns = r->time_ns;
+    uint64_t offset = r->offset;
     struct store_tail_label *tl = &t->labels[idx];
+
     tl->n_lines++;
     if (offset > tl->max_off)
         tl->max_off = offset;
@@ -381,7 +389,6 @@ store_tail_add(struct store_tail *t, struct store_label *l,
         t->max_ns = time_ns;
     t->stream_mask |= (uint8_t)(1u << (r->stream & 1));
     t->n_records++;
-    return 0;
 }
 
 static int

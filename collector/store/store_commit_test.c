@@ -124,9 +124,9 @@ open_dir(struct fx *f, const char *dir)
     return s;
 }
 
-/* Records off0 .. off0+n-1 of one source, ~60 bytes each. */
+/* Records off0 .. off0+n-1 of source cid, ~60 bytes each. */
 static void
-put_n(struct store *s, uint64_t off0, int n)
+put_cid(struct store *s, const char *cid, uint64_t off0, int n)
 {
     char msg[64];
 
@@ -134,7 +134,7 @@ put_n(struct store *s, uint64_t off0, int n)
         uint64_t off = off0 + (uint64_t)i;
         struct logrec r = {
             .time_ns = T0 + (int64_t)off * 1000, .host = "h1",
-            .container_id = "cid1", .container = "web", .image = "nginx",
+            .container_id = cid, .container = "web", .image = "nginx",
             .offset = off, .msg = msg, .recv_ns = T0,
         };
         snprintf(msg, sizeof(msg), "line %llu of the commit test",
@@ -144,8 +144,15 @@ put_n(struct store *s, uint64_t off0, int n)
     }
 }
 
-/* Every record a cursor sees: offsets 1, 2, ... in order, each message
- * intact; returns how many. */
+static void
+put_n(struct store *s, uint64_t off0, int n)
+{
+    put_cid(s, "cid1", off0, n);
+}
+
+/* Every record of cid1 a cursor sees: offsets 1, 2, ... in order, each
+ * message intact; returns how many (those of other sources are not
+ * counted). */
 static int
 scan_all(struct store *s)
 {
@@ -157,6 +164,8 @@ scan_all(struct store *s)
     int n = 0;
 
     while (store_cursor_next(c, &r) == 1) {
+        if (strcmp(r.container_id, "cid1") != 0)
+            continue;
         n++;
         assert_int_equal(r.offset, (uint64_t)n);
         snprintf(want, sizeof(want), "line %d of the commit test", n);
@@ -279,42 +288,61 @@ test_commit_sync_failure_retried(void **state)
     assert_int_equal(scan_all(f->s), 30);
 }
 
+/* n records, then 100 more and one of a new source while their commit
+ * syncs; the tail is full when it ends. */
 static void
-test_commit_seal_keeps_uncommitted(void **state)
+seal_keeps_uncommitted(struct fx *f, int n)
 {
-    struct fx *f = *state;
-
     f->s = open_dir(f, f->dir);
     f->is_blocking = 1;
-    put_n(f->s, 1, 200);        /* ~12 KiB: the tail is full */
+    put_n(f->s, 1, n);
     assert_int_equal(store_commit_begin(f->s), 1);
     wait_entered(f, 1);
-    put_n(f->s, 201, 100);      /* appended while the commit syncs */
+    put_n(f->s, (uint64_t)n + 1, 100);      /* appended while it syncs */
+    put_cid(f->s, "cid2", 1, 1);            /* a source new in them */
     fx_release(f);
-    assert_int_equal(end_commit(f->s), 1);  /* seals the first 200 */
+    assert_int_equal(end_commit(f->s), 1);  /* seals the first n */
     assert_int_equal(store_sync(f->s), 0);
-    assert_int_equal(scan_all(f->s), 200);
+    assert_int_equal(scan_all(f->s), n);
     /* Sealed: their WAL file emptied; the next one not written yet. */
     assert_int_equal(wal_files_empty(f->dir), 2);
-    /* As a kill -9 would leave it now: the 200 only. */
+    /* As a kill -9 would leave it now: the n only. */
     char *cmd = xasprintf("cp -a '%s' '%s.copy'", f->dir, f->dir);
     assert_int_equal(system(cmd), 0);
     free(cmd);
     char *copy = xasprintf("%s.copy", f->dir);
     struct store *c = open_dir(f, copy);
-    assert_int_equal(scan_all(c), 200);
+    assert_int_equal(scan_all(c), n);
+    /* The sealed block's meta: cid1 up to n, nothing of cid2. */
+    assert_int_equal(store_source_offset(c, "h1", "cid1"), (uint64_t)n);
+    assert_false(store_has_source(c, "h1", "cid2"));
     store_close(c);
     free(copy);
     assert_int_equal(store_commit_begin(f->s), 1);
     assert_int_equal(end_commit(f->s), 1);
-    assert_int_equal(scan_all(f->s), 300);
-    put_n(f->s, 301, 100);
+    assert_int_equal(scan_all(f->s), n + 100);
+    put_n(f->s, (uint64_t)n + 101, 100);
     assert_int_equal(store_commit(f->s), 0);
     assert_int_equal(store_sync(f->s), 0);
-    assert_int_equal(scan_all(f->s), 400);
+    assert_int_equal(scan_all(f->s), n + 200);
     store_close(f->s);
     f->s = open_dir(f, f->dir);
-    assert_int_equal(scan_all(f->s), 400);
+    assert_int_equal(scan_all(f->s), n + 200);
+    assert_int_equal(store_source_offset(f->s, "h1", "cid2"), 1);
+}
+
+/* ~5 KiB committed: sealed as one block, the tail's own stats. */
+static void
+test_commit_seal_keeps_uncommitted(void **state)
+{
+    seal_keeps_uncommitted(*state, 140);
+}
+
+/* ~7 KiB committed: split into blocks of ~4 KiB. */
+static void
+test_commit_seal_split_keeps_uncommitted(void **state)
+{
+    seal_keeps_uncommitted(*state, 200);
 }
 
 /* store_commit (one step) while a commit is in flight ends that one
@@ -343,6 +371,8 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_seal_keeps_uncommitted,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_commit_seal_split_keeps_uncommitted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_sync_after_begin, setup,
                                         teardown),
     };

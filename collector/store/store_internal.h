@@ -459,6 +459,9 @@ void store_tail_init(struct store *s, struct store_tail *t, size_t max);
 size_t store_tail_fill(const struct store_tail *t, size_t block_size);
 void store_tail_fini(struct store_tail *t);
 /* Encodes a record into t and updates its stats; -1 if t is full. */
+/* Counts r (encoded as label idx of t) in t's and its label's stats. */
+void store_tail_note(struct store_tail *t, uint32_t idx,
+                     const struct store_rec *r);
 int  store_tail_add(struct store_tail *t, struct store_label *l,
                     const struct store_rec *r);
 /* Adds a record read back from the WAL, with store_append's dedup. */
