@@ -10,8 +10,11 @@
  * connection gets an ACK for the highest seq it had pending when the
  * commit began (sync_seq) and followers get the records staged before it
  * began (follow_commit_begin / _end). Frames stored meanwhile wait for
- * the next commit, started as soon as this one ends. An ACK is never sent
- * before the fdatasync that covers its batch returned (ingest_commit_test).
+ * the next commit, started as soon as this one ends; at most
+ * INGEST_MAX_UNSYNCED of them (ingest_is_holding: further decoded frames
+ * wait in their jobs, connections stop reading, and the commit's end
+ * resumes them). An ACK is never sent before the fdatasync that covers
+ * its batch returned (ingest_commit_test).
  * A failing commit (disk full, a failed sync) acknowledges nothing, stops
  * reading on every connection (shippers keep their batches) and is
  * retried every INGEST_RETRY_S until it succeeds.
@@ -116,6 +119,31 @@ ingest_commit(struct ingest *ing)
     return 0;
 }
 
+int
+ingest_is_holding(struct ingest *ing)
+{
+    if (ing->is_store_failing)
+        return 1;               /* ingest_commit_set_reading resumes */
+    if (!ing->is_syncing ||
+        store_unsynced_bytes(ing->store) < INGEST_MAX_UNSYNCED)
+        return 0;
+    ing->is_held = 1;           /* the commit's end resumes */
+    return 1;
+}
+
+/* After a commit: the frames held meanwhile go in, reading resumes. */
+static void
+ingest_commit_resume(struct ingest *ing)
+{
+    struct ingest_conn *c, *next;
+
+    for (c = TAILQ_FIRST(&ing->conns); c != NULL; c = next) {
+        next = TAILQ_NEXT(c, entry);
+        if (c->state == INGEST_READY)
+            ingest_conn_process(c);
+    }
+}
+
 /* The commit in flight ended with rc (store_commit_end). */
 static int
 ingest_commit_end(struct ingest *ing, int rc)
@@ -128,6 +156,10 @@ ingest_commit_end(struct ingest *ing, int rc)
         return -1;
     }
     ingest_commit_done(ing);
+    if (ing->is_held && !ing->is_shutdown) {
+        ing->is_held = 0;
+        ingest_commit_resume(ing);
+    }
     if (ing->has_pending && !ing->is_shutdown)
         return ingest_commit(ing);  /* what was stored meanwhile */
     return 0;

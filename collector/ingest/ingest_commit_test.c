@@ -49,6 +49,7 @@ struct fx {
     pthread_cond_t         cv;
     int                    is_blocking, n_entered, n_fail;
     int                    n_live;      /* records followers got */
+    uint64_t               pos;         /* the source's last offset sent */
 };
 
 /* On the store's syncing thread: waits while is_blocking (20 s at most). */
@@ -153,9 +154,10 @@ send_frame(struct fx *f, uint16_t type, const struct buf *payload)
     buf_fini(&fr);
 }
 
-/* BATCH seq: 3 records of one source, positions 30*(seq-1) .. 30*seq. */
+/* BATCH seq: n records of msg_len bytes of one source, each 10
+ * positions on from the last one sent. */
 static void
-send_batch(struct fx *f, uint64_t seq)
+send_batch_n(struct fx *f, uint64_t seq, int n, size_t msg_len)
 {
     struct wire_batch_enc e;
     struct buf fr;
@@ -163,24 +165,34 @@ send_batch(struct fx *f, uint64_t seq)
                      "0000000000000001";
     struct wire_source src = {
         .id = { id, strlen(id) }, .name = { "web", 3 },
-        .image = { "nginx", 5 }, .labels = { "", 0 },
-        .start = 30 * (seq - 1),
+        .image = { "nginx", 5 }, .labels = { "", 0 }, .start = f->pos,
     };
+    char *msg = xmalloc(msg_len);
 
-    wire_batch_enc_init(&e, 1 << 16);
+    memset(msg, 'x', msg_len);
+    memcpy(msg, "a line of ten", msg_len < 13 ? msg_len : 13);
+    wire_batch_enc_init(&e, 1 << 20);
     assert_int_equal(wire_batch_enc_add_source(&e, &src), 0);
-    for (uint64_t i = 1; i <= 3; i++) {
+    for (int i = 1; i <= n; i++) {
+        f->pos += 10;
         struct wire_record r = {
-            .source = 0, .time_ns = 1700000000000000000LL + (int64_t)i,
-            .offset = 30 * (seq - 1) + 10 * i, .msg = { "a line of ten", 13 },
+            .source = 0, .time_ns = 1700000000000000000LL + (int64_t)f->pos,
+            .offset = f->pos, .msg = { msg, msg_len },
         };
         assert_int_equal(wire_batch_enc_add_record(&e, &r), 0);
     }
+    free(msg);
     buf_init(&fr, 1 << 20);
     assert_int_equal(wire_batch_enc_finish(&e, seq, &fr, 1), 0);
     assert_int_equal(send(f->fd, fr.data, fr.len, 0), (ssize_t)fr.len);
     buf_fini(&fr);
     wire_batch_enc_fini(&e);
+}
+
+static void
+send_batch(struct fx *f, uint64_t seq)
+{
+    send_batch_n(f, seq, 3, 13);
 }
 
 static void
@@ -315,6 +327,40 @@ test_no_ack_after_failed_sync(void **state)
     assert_int_equal(f->n_live, 3);
 }
 
+/* While a commit syncs, at most INGEST_MAX_UNSYNCED (4 MiB) more is
+ * stored: 12 batches of 512 KiB (6 MiB) are sent, about 8 go in, the
+ * rest waits (decoded or unread) until the sync returns; then all are
+ * stored and acknowledged. */
+static void
+test_unsynced_bytes_bounded(void **state)
+{
+    struct fx *f = *state;
+    uint16_t type;
+    uint64_t v = 0;
+
+    set_blocking(f, 1);
+    send_batch(f, 1);
+    for (int i = 0; i < 10000 && n_entered(f) < 1; i++)
+        step(f);
+    assert_int_equal(n_entered(f), 1);
+    for (uint64_t seq = 2; seq <= 13; seq++)
+        send_batch_n(f, seq, 8, 64 << 10);
+    assert_int_equal(next_frame(f, 500, &type, &v), 0);
+    assert_true(f->stats.batches >= 2);
+    assert_true(f->stats.batches <= 10);    /* 1 + 4 MiB + one more */
+    set_blocking(f, 0);
+    for (int i = 0; i < 20 && v < 13; i++) {
+        if (next_frame(f, 10000, &type, &v) != 1)
+            fail_msg("no ACK after %d: v %llu batches %llu", i,
+                     (unsigned long long)v,
+                     (unsigned long long)f->stats.batches);
+        assert_int_equal(type, WIRE_ACK);
+    }
+    assert_int_equal(v, 13);
+    assert_int_equal(f->stats.batches, 13);
+    assert_int_equal(f->stats.records_stored, 3 + 12 * 8);
+}
+
 int
 main(void)
 {
@@ -323,6 +369,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_no_ack_after_failed_sync,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unsynced_bytes_bounded, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -76,8 +76,8 @@ ingest_jobs_deliver(struct ingest_conn *c)
 
     while ((j = TAILQ_FIRST(&c->jobs)) != NULL && j->is_done) {
         if (c->state == INGEST_READY && j->is_run && !ing->is_shutdown) {
-            if (ing->is_store_failing)
-                return;
+            if (ingest_is_holding(ing))
+                return;         /* resumed when the commit ends */
             (void)ingest_job_store(c, j);
         }
         ingest_jobs_put(ing, j);
@@ -134,8 +134,9 @@ ingest_jobs_may_take(struct ingest_conn *c)
 
     if (c->state != INGEST_READY)
         return 1;               /* handshake frames: no job */
-    if (ing->is_store_failing || c->n_jobs >= INGEST_CONN_JOBS)
-        return 0;               /* resumed by reading / its own jobs */
+    if (ingest_is_holding(ing) || c->n_jobs >= INGEST_CONN_JOBS)
+        return 0;               /* resumed by reading / its own jobs /
+                                   the commit's end */
     if (!TAILQ_EMPTY(&ing->free_jobs))
         return 1;
     if (!c->is_waiting) {

@@ -666,6 +666,12 @@ store_commit_end(struct store *s)
     return store_commit_finish(s, err);
 }
 
+size_t
+store_unsynced_bytes(const struct store *s)
+{
+    return s->tail.body.len - s->tail.committed_len;
+}
+
 int
 store_commit_wait(struct store *s)
 {

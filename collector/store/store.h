@@ -119,6 +119,9 @@ int store_commit_end(struct store *s);
 /* store_commit_end, waiting for the sync (1 or -1; 1 if none is in
  * flight): for a clean stop. */
 int store_commit_wait(struct store *s);
+/* Bytes of records appended and not yet durable (the commit in flight's
+ * included): what a caller bounds to bound the memory of unsynced data. */
+size_t store_unsynced_bytes(const struct store *s);
 /* Waits until the block being sealed in the background (if any) is
  * written and visible in the segment directory. 0, or -1 if that seal
  * failed (records stay durable in the WAL; retried by later commits). */
