@@ -12,7 +12,6 @@
 #ifndef SHIPPER_MULTILINE_H
 #define SHIPPER_MULTILINE_H
 
-#include <regex.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,10 +31,13 @@ enum multiline_kind {
     MULTILINE_REGEX,
 };
 
+struct multiline_re;
+
 struct multiline_rule {
-    enum multiline_kind kind;
-    int                 has_re;
-    regex_t             re;     /* MULTILINE_REGEX: a line matching starts */
+    enum multiline_kind  kind;
+    struct multiline_re *re;    /* MULTILINE_REGEX: a line matching starts
+                                 * (with regexec's cache, which classify
+                                 * resets: the rule is const, not this) */
 };
 
 enum multiline_verdict {
@@ -67,6 +69,10 @@ struct multiline_group {
 int multiline_rule_parse(const char *spec, struct multiline_rule *out,
                          char *err, size_t err_len);
 void multiline_rule_fini(struct multiline_rule *r);
+/* How often r's regex was compiled again to drop regexec's cache (a
+ * budget of bytes matched times the regex's size spent, README.md
+ * "Multi-line records"); 0 for the other rules. */
+uint64_t multiline_rule_recompiles(const struct multiline_rule *r);
 
 /*
  * The verdict for line[0..len) (no newline) given the stream's *state

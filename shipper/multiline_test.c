@@ -11,6 +11,7 @@
  * and go send each at once.
  */
 #include <dirent.h>
+#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -208,6 +209,60 @@ test_multiline_regex_line_with_nul(void **state)
     multiline_rule_fini(&r);
 }
 
+#ifdef __SANITIZE_ADDRESS__
+/* sanitizer/allocator_interface.h, which gcc does not install */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#endif
+
+/* Bytes the heap holds now (ASan's allocator under ASan, where freed
+ * memory waits in quarantine; glibc's arena counts otherwise). */
+static size_t
+heap_live(void)
+{
+#ifdef __SANITIZE_ADDRESS__
+    return __sanitizer_get_current_allocated_bytes();
+#else
+    return mallinfo2().uordblks;
+#endif
+}
+
+/* glibc's regexec keeps a DFA state per new set of positions it meets,
+ * all of them until regfree: 60 nodes over random lines of 'a' and 'b'
+ * (shipper/README.md "Multi-line records": 192 MiB and 58 CPU-s over
+ * 40,000 lines) grew the heap by 38 MiB in 2,000 lines. The rule compiles
+ * its regex again once a budget of work (bytes matched times its size) is
+ * spent: the heap stays within a few MiB, and the recompiles are counted. */
+static void
+test_multiline_regex_cache_bounded(void **state)
+{
+    struct multiline_rule r;
+    char err[256], line[122];       /* 121 bytes: ASan's regexec reads
+                                     * to the NUL even with REG_STARTEND */
+    uint64_t rng = 1;
+    int st = 0;
+
+    (void)state;
+    assert_int_equal(multiline_rule_parse("regex:(a|b)*a(a|b){18}", &r, err,
+                                          sizeof(err)), 0);
+    size_t base = heap_live(), peak = 0;
+    for (int i = 0; i < 2000; i++) {
+        for (size_t j = 0; j < sizeof(line) - 1; j++) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            line[j] = (rng >> 40) & 1 ? 'a' : 'b';
+        }
+        line[sizeof(line) - 1] = '\0';
+        multiline_classify(&r, &st, line, sizeof(line) - 1);
+        size_t now = heap_live();
+        if (now > base && now - base > peak)
+            peak = now - base;
+    }
+    assert_true(peak < 8 * 1024 * 1024);
+    /* 2000 lines of 121 bytes (+1), 60 nodes: one every 36 lines, the
+     * first line past 2^18 / (122 * 60) */
+    assert_int_equal(multiline_rule_recompiles(&r), 2000 / 36);
+    multiline_rule_fini(&r);
+}
+
 /* glibc's regcomp copies an expression once per repeat, so stacked or
  * nested repeats multiply: "\\+" and 100 '+' (a container's label, found
  * by fuzz_shipconfig: corpus/shipconfig/crash-regex-stacked-repeats) took
@@ -379,6 +434,7 @@ main(void)
         cmocka_unit_test(test_multiline_regex_start),
         cmocka_unit_test(test_multiline_regex_line_with_nul),
         cmocka_unit_test(test_multiline_regex_too_complex),
+        cmocka_unit_test(test_multiline_regex_cache_bounded),
         cmocka_unit_test(test_multiline_bad_rules),
         cmocka_unit_test(test_multiline_group_cap_utf8),
         cmocka_unit_test(test_multiline_corpus_never_joined),
