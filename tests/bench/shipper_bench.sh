@@ -5,7 +5,9 @@
 # logq-shipper into a real logq-collector on 127.0.0.1 and prints wall time
 # from shipper start to the last record stored (collector /health
 # counters.records_stored), shipper CPU seconds (/proc/<pid>/stat), peak RSS
-# (VmHWM) and the load average, as MiB/s per wall and per CPU second.
+# (VmHWM) and the load average, as MiB/s per wall and per CPU second, and
+# the bytes it wrote (/proc/<pid>/io wchar: the frames on the wire, plus a
+# few KiB of positions file and log) as a share of the json-file bytes.
 #   tests/bench/shipper_bench.sh [extra shipper flags...]
 #   SHIPPER=path COLLECTOR=path GIB=1 DATA=/tmp/logq-shipbench RUNS=1
 # SINK=1 replaces the collector by tests/bench/ack_sink.py, which only ACKs
@@ -86,7 +88,7 @@ n_done() {   # records stored (collector) or acked (sink) so far
 }
 
 one_run() {
-    local tmp tcp http pc ps t0 t1 n cpu rss ccpu load thr
+    local tmp tcp http pc ps t0 t1 n cpu rss ccpu load thr wb
     tmp=$(mktemp -d /tmp/logq-shipbench-run.XXXXXX)
     start_collector
     load=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -109,6 +111,7 @@ one_run() {
     [ "$SINK" = 1 ] && [ -s "$tmp/done" ] && t1=$(cut -d' ' -f1 "$tmp/done")
     cpu=$(cpu_s "$ps"); rss=$(hwm_kib "$ps"); ccpu=$(cpu_s "$pc")
     thr=$(threads_cpu "$ps")
+    wb=$(awk '/^wchar:/ { print $2 }' "/proc/$ps/io")
     kill -TERM "$ps"; wait "$ps" || true
     kill -TERM "$pc"; wait "$pc" || true
     awk -v t0="$t0" -v t1="$t1" -v b="$BYTES" -v cpu="$cpu" -v rss="$rss" \
@@ -120,6 +123,9 @@ one_run() {
                n, mib, wall, mib / wall, cpu, mib / cpu, cpu / gib,
                rss / 1024, ccpu, ld }'
     echo "  shipper threads (cpu s): $thr"
+    awk -v w="$wb" -v b="$BYTES" 'BEGIN {
+        printf "  shipper wrote %.1f MiB = %.2f%% of the json-file bytes\n",
+               w / 1048576, 100 * w / b }'
     rm -rf "$tmp"
 }
 
