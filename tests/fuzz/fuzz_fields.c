@@ -22,6 +22,10 @@
  * fields_foreach_fast gives the same kind and fields whenever the message
  * is structured; and the store's index (tokenize_fields) holds the field
  * token of every field, so a field:value search never misses a message.
+ * The index's own walks over the message are checked too: the ASCII fast
+ * path of tokenize_foreach_ex gives exactly the tokens (hash, check,
+ * spellings) of its byte-at-a-time reference, and tokenize_fields_ex
+ * the hashes of tokenize_fields with no spellings.
  */
 #include <assert.h>
 #include <stddef.h>
@@ -485,6 +489,58 @@ fuzz_check_fast_and_index(const char *msg, size_t len, enum fields_kind kind)
         assert(s.hash[i] == 0);             /* every field's token */
 }
 
+/* Tokens as the index's counting sees them (tokenize_ex_fn). A message
+ * of at most 65536 bytes has at most that many word tokens. */
+struct fuzz_ex {
+    uint32_t hash[65536], check[65536];
+    unsigned forms[65536];
+    size_t   n;
+};
+
+static int
+fuzz_ex_cb(uint32_t hash, uint32_t check, unsigned forms, void *arg)
+{
+    struct fuzz_ex *e = arg;
+
+    assert(e->n < 65536 && forms <= TOKENIZE_FORMS);
+    e->hash[e->n] = hash;
+    e->check[e->n] = check;
+    e->forms[e->n++] = forms;
+    return 0;
+}
+
+static int
+fuzz_field_hash_cb(const uint8_t *tok, size_t len, uint32_t hash, void *arg)
+{
+    struct fuzz_ex *e = arg;
+
+    (void)tok;
+    (void)len;
+    assert(e->n < 65536);
+    e->hash[e->n++] = hash;
+    return 0;
+}
+
+static void
+fuzz_check_index_walks(const char *msg, size_t len)
+{
+    static struct fuzz_ex a, b;
+
+    a.n = b.n = 0;
+    assert(tokenize_foreach_ex(msg, len, fuzz_ex_cb, &a) == 0);
+    assert(tokenize_foreach_ex_ref(msg, len, fuzz_ex_cb, &b) == 0);
+    assert(a.n == b.n);
+    for (size_t i = 0; i < a.n; i++)
+        assert(a.hash[i] == b.hash[i] && a.check[i] == b.check[i] &&
+               a.forms[i] == b.forms[i]);
+    a.n = b.n = 0;
+    assert(tokenize_fields_ex(msg, len, fuzz_ex_cb, &a) == 0);
+    assert(tokenize_fields(msg, len, fuzz_field_hash_cb, &b) == 0);
+    assert(a.n == b.n);
+    for (size_t i = 0; i < a.n; i++)
+        assert(a.hash[i] == b.hash[i] && a.forms[i] == 0);
+}
+
 /* The JSON model's answer for msg, or is_known 0 when jansson refuses it
  * (then only the invariants are checked). */
 static json_t *
@@ -532,6 +588,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         m.kind = fuzz_logfmt_model(data, size, store, &m);
         m.is_known = 1;
     }
+    fuzz_check_index_walks(msg, size);
     size_t n_first = 0;
     enum fields_kind kind = fields_foreach(msg, size, fuzz_stop_cb, &n_first);
     struct fuzz_walk w = { &m, kind, 0 };
