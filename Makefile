@@ -185,7 +185,7 @@ unit: deps
 # setarch -R: without address randomization, as gcc 12's TSan cannot map
 # its shadow memory under the larger mmap randomization of newer kernels.
 TSAN_TESTS := $(patsubst %,build/tsan/tests/collector/%,search/pool_test \
-              search/feed_test store/store_mt_test ingest/ingest_dec_test \
+              search/feed_test search/search_mt_test store/store_mt_test ingest/ingest_dec_test \
               api/api_create_test store/indexer_test \
               api/api_metrics_pool_test ingest/losssave_test \
               store/store_commit_test ingest/ingest_commit_test)

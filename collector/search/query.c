@@ -601,8 +601,19 @@ query_free(struct query *q)
     free(q);
 }
 
-int
-query_match(const struct query *q, const char *msg, size_t len)
+struct query_matcher {
+    const struct query       *q;
+    struct query_regex_state *re_st;       /* NULL: no regex */
+    struct query_regex_state *not_st;      /* NULL: no not_regex */
+};
+
+/* query_match's answer, with the regexes run on the states re_st and
+ * not_st (NULL: their own, counting a match out of budget there) or,
+ * with states, such a match reported in *is_aborted instead. */
+static int
+query_match_in(const struct query *q, struct query_regex_state *re_st,
+               struct query_regex_state *not_st, const char *msg,
+               size_t len, int *is_aborted)
 {
     struct query_fstate st = { q, 0 };
     int is_walked = 0;      /* the fields are read once, when first asked */
@@ -626,9 +637,72 @@ query_match(const struct query *q, const char *msg, size_t len)
         if (!ok)
             return 0;
     }
-    if (q->re != NULL && !query_regex_match(q->re, msg, len))
-        return 0;
-    return q->not_re == NULL || !query_regex_match(q->not_re, msg, len);
+    if (q->re != NULL) {
+        int rc = re_st ? query_regex_match_in(q->re, re_st, msg, len)
+                       : query_regex_match(q->re, msg, len);
+        *is_aborted = rc < 0;
+        if (rc != 1)
+            return 0;
+    }
+    if (q->not_re == NULL)
+        return 1;
+    int rc = not_st ? query_regex_match_in(q->not_re, not_st, msg, len)
+                    : query_regex_match(q->not_re, msg, len);
+    *is_aborted = rc < 0;
+    return rc != 1;
+}
+
+int
+query_match(const struct query *q, const char *msg, size_t len)
+{
+    int is_aborted = 0;
+
+    return query_match_in(q, NULL, NULL, msg, len, &is_aborted);
+}
+
+void
+query_add_aborted(const struct query *q, uint64_t n)
+{
+    if (q->re != NULL)
+        query_regex_add_aborted(q->re, n);
+    else if (q->not_re != NULL)
+        query_regex_add_aborted(q->not_re, n);
+}
+
+struct query_matcher *
+query_matcher_new(const struct query *q)
+{
+    struct query_matcher *m = xcalloc(1, sizeof(*m));
+
+    m->q = q;
+    if ((q->re != NULL &&
+         (m->re_st = query_regex_state_new(q->re)) == NULL) ||
+        (q->not_re != NULL &&
+         (m->not_st = query_regex_state_new(q->not_re)) == NULL)) {
+        query_matcher_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void
+query_matcher_free(struct query_matcher *m)
+{
+    if (m == NULL)
+        return;
+    query_regex_state_free(m->re_st);
+    query_regex_state_free(m->not_st);
+    free(m);
+}
+
+int
+query_matcher_match(struct query_matcher *m, const char *msg, size_t len)
+{
+    int is_aborted = 0;
+    int rc = query_match_in(m->q, m->re_st, m->not_st, msg, len,
+                            &is_aborted);
+
+    return rc | (is_aborted ? QUERY_MATCH_ABORTED : 0);
 }
 
 int

@@ -73,6 +73,24 @@ void query_free(struct query *q);
  * must not be matched from two threads at once. */
 int query_match(const struct query *q, const char *msg, size_t len);
 
+/* A matcher runs query_match(q, ...) on a thread of its own: q's compiled
+ * regexes are shared, the match buffers are the matcher's, so q and each
+ * of its matchers may be used by different threads at once (one thread
+ * per object). q must not be changed (query_add_*) or freed before its
+ * matchers. NULL when PCRE2 cannot allocate the buffers. */
+struct query_matcher;
+struct query_matcher *query_matcher_new(const struct query *q);
+void query_matcher_free(struct query_matcher *m);
+/* query_match's answer (bit 0), plus QUERY_MATCH_ABORTED when a regex
+ * match ran out of its budget, which query_match would have counted in
+ * query_n_regex_aborted and the matcher does not: the caller adds it
+ * with query_add_aborted when it uses the answer. */
+#define QUERY_MATCH_ABORTED 2
+int  query_matcher_match(struct query_matcher *m, const char *msg,
+                         size_t len);
+/* Adds n to query_n_regex_aborted (atomic: any thread). */
+void query_add_aborted(const struct query *q, uint64_t n);
+
 /* ANDs the fixed string s[0..len) (matched anywhere, folded under icase)
  * to q. 0, or -1 with *errstr set (caller frees) if it is empty, longer
  * than QUERY_MAX_TEXT, holds a NUL, or q has QUERY_MAX_ITEMS items. */

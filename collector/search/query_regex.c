@@ -49,14 +49,21 @@ struct qr_pattern {
     int         is_jit;
 };
 
-struct query_regex {
-    pcre2_general_context *gctx;
-    pcre2_match_data      *md;      /* shared: one pattern runs at a time */
+/* What one thread needs to run the patterns: the compiled code is shared
+ * (PCRE2 matches a pattern from several threads at once), these are not. */
+struct query_regex_state {
+    pcre2_match_data      *md;      /* one pattern runs at a time */
     pcre2_match_context   *mctx;
     pcre2_jit_stack       *stack;
-    struct qr_pattern      pats[QUERY_REGEX_MAX_PATTERNS];
-    size_t                 n_pats;
-    uint64_t               n_aborted;
+};
+
+struct query_regex {
+    pcre2_general_context   *gctx;
+    struct query_regex_state st;    /* query_regex_match's */
+    struct qr_pattern        pats[QUERY_REGEX_MAX_PATTERNS];
+    size_t                   n_pats;
+    int                      has_jit;
+    uint64_t                 n_aborted;     /* atomic: every state's */
 };
 
 /* ---- PCRE2 wrapper ---- */
@@ -142,14 +149,36 @@ qr_jit(struct query_regex *re, struct qr_pattern *pat)
 {
     if (pcre2_jit_compile(pat->code, PCRE2_JIT_COMPLETE) != 0)
         return;
-    if (re->stack == NULL) {
-        re->stack = pcre2_jit_stack_create(QR_JIT_STACK_MIN,
-                                           QR_JIT_STACK_MAX, re->gctx);
-        if (re->stack == NULL)
-            return;
-        pcre2_jit_stack_assign(re->mctx, NULL, re->stack);
-    }
     pat->is_jit = 1;
+    re->has_jit = 1;
+}
+
+/* 0, or -1 when PCRE2 cannot make the match data or context, or (with
+ * JIT code) the JIT stack: every state must give the same answers. */
+static int
+qr_state_init(const struct query_regex *re, struct query_regex_state *st)
+{
+    st->md = pcre2_match_data_create(1, re->gctx);
+    st->mctx = pcre2_match_context_create(re->gctx);
+    if (st->md == NULL || st->mctx == NULL)
+        return -1;
+    pcre2_set_heap_limit(st->mctx, QR_HEAP_LIMIT_KIB);
+    if (!re->has_jit)
+        return 0;
+    st->stack = pcre2_jit_stack_create(QR_JIT_STACK_MIN, QR_JIT_STACK_MAX,
+                                       re->gctx);
+    if (st->stack == NULL)
+        return -1;
+    pcre2_jit_stack_assign(st->mctx, NULL, st->stack);
+    return 0;
+}
+
+static void
+qr_state_fini(struct query_regex_state *st)
+{
+    pcre2_jit_stack_free(st->stack);
+    pcre2_match_context_free(st->mctx);
+    pcre2_match_data_free(st->md);
 }
 
 struct query_regex *
@@ -167,13 +196,6 @@ query_regex_new_any(const char *const *patterns, size_t n, int icase,
         *errstr = xstrdup("regex: cannot create a PCRE2 context");
         goto fail;
     }
-    re->md = pcre2_match_data_create(1, re->gctx);
-    re->mctx = pcre2_match_context_create(re->gctx);
-    if (re->md == NULL || re->mctx == NULL) {
-        *errstr = xstrdup("regex: cannot create PCRE2 match data");
-        goto fail;
-    }
-    pcre2_set_heap_limit(re->mctx, QR_HEAP_LIMIT_KIB);
     for (size_t i = 0; i < n; i++) {
         struct qr_pattern *pat = &re->pats[re->n_pats];
         pat->code = qr_compile(re->gctx, patterns[i], icase, errstr);
@@ -182,7 +204,21 @@ query_regex_new_any(const char *const *patterns, size_t n, int icase,
         re->n_pats++;
         qr_jit(re, pat);
     }
+    if (qr_state_init(re, &re->st) < 0 && re->has_jit) {
+        /* no JIT stack: the interpreter runs every pattern */
+        qr_state_fini(&re->st);
+        memset(&re->st, 0, sizeof(re->st));
+        for (size_t i = 0; i < re->n_pats; i++)
+            re->pats[i].is_jit = 0;
+        re->has_jit = 0;
+        if (qr_state_init(re, &re->st) < 0)
+            goto fail_md;
+    } else if (re->st.md == NULL || re->st.mctx == NULL) {
+        goto fail_md;
+    }
     return re;
+fail_md:
+    *errstr = xstrdup("regex: cannot create PCRE2 match data");
 fail:
     query_regex_free(re);
     return NULL;
@@ -199,9 +235,7 @@ query_regex_free(struct query_regex *re)
 {
     if (re == NULL)
         return;
-    pcre2_jit_stack_free(re->stack);
-    pcre2_match_context_free(re->mctx);
-    pcre2_match_data_free(re->md);
+    qr_state_fini(&re->st);
     for (size_t i = 0; i < re->n_pats; i++)
         pcre2_code_free(re->pats[i].code);
     pcre2_general_context_free(re->gctx);
@@ -210,56 +244,86 @@ query_regex_free(struct query_regex *re)
 
 /* 1 match, 0 no match, -1 gave up (budget or PCRE2 failure). */
 static int
-qr_match_from(struct query_regex *re, const struct qr_pattern *pat,
+qr_match_from(struct query_regex_state *st, const struct qr_pattern *pat,
               PCRE2_SPTR subject, size_t len, size_t from)
 {
     int rc;
 
     if (pat->is_jit)
-        rc = pcre2_jit_match(pat->code, subject, len, from, 0, re->md,
-                             re->mctx);
+        rc = pcre2_jit_match(pat->code, subject, len, from, 0, st->md,
+                             st->mctx);
     else
-        rc = pcre2_match(pat->code, subject, len, from, 0, re->md,
-                         re->mctx);
+        rc = pcre2_match(pat->code, subject, len, from, 0, st->md,
+                         st->mctx);
     if (rc >= 0)
         return 1;           /* 0: matched, ovector too small (1 pair) */
     return rc == PCRE2_ERROR_NOMATCH ? 0 : -1;
 }
 
-static int
-qr_match_one(struct query_regex *re, const struct qr_pattern *pat,
-             PCRE2_SPTR subject, size_t len)
-{
-    return qr_match_from(re, pat, subject, len, 0);
-}
-
 static void
-qr_set_limit(struct query_regex *re, size_t len)
+qr_set_limit(struct query_regex_state *st, size_t len)
 {
     uint64_t limit = QUERY_REGEX_LIMIT_BASE +
                      (uint64_t)QUERY_REGEX_LIMIT_PER_BYTE * len;
 
-    pcre2_set_match_limit(re->mctx, limit > QR_LIMIT_MAX ? QR_LIMIT_MAX
+    pcre2_set_match_limit(st->mctx, limit > QR_LIMIT_MAX ? QR_LIMIT_MAX
                                                          : (uint32_t)limit);
+}
+
+struct query_regex_state *
+query_regex_state_new(const struct query_regex *re)
+{
+    struct query_regex_state *st = xcalloc(1, sizeof(*st));
+
+    if (qr_state_init(re, st) < 0) {
+        query_regex_state_free(st);
+        return NULL;
+    }
+    return st;
+}
+
+void
+query_regex_state_free(struct query_regex_state *st)
+{
+    if (st == NULL)
+        return;
+    qr_state_fini(st);
+    free(st);
+}
+
+int
+query_regex_match_in(const struct query_regex *re,
+                     struct query_regex_state *st, const char *msg,
+                     size_t len)
+{
+    int has_given_up = 0;
+
+    qr_set_limit(st, len);
+    /* A zero-length message still needs a valid pointer for PCRE2. */
+    PCRE2_SPTR subject = (PCRE2_SPTR)(len > 0 ? msg : "");
+    for (size_t i = 0; i < re->n_pats; i++) {
+        int rc = qr_match_from(st, &re->pats[i], subject, len, 0);
+        if (rc == 1)
+            return 1;
+        has_given_up |= rc < 0;
+    }
+    return has_given_up ? -1 : 0;
 }
 
 int
 query_regex_match(struct query_regex *re, const char *msg, size_t len)
 {
-    int has_given_up = 0;
+    int rc = query_regex_match_in(re, &re->st, msg, len);
 
-    qr_set_limit(re, len);
-    /* A zero-length message still needs a valid pointer for PCRE2. */
-    PCRE2_SPTR subject = (PCRE2_SPTR)(len > 0 ? msg : "");
-    for (size_t i = 0; i < re->n_pats; i++) {
-        int rc = qr_match_one(re, &re->pats[i], subject, len);
-        if (rc == 1)
-            return 1;
-        has_given_up |= rc < 0;
-    }
-    if (has_given_up)
-        re->n_aborted++;
-    return 0;
+    if (rc < 0)
+        query_regex_add_aborted(re, 1);
+    return rc == 1;
+}
+
+void
+query_regex_add_aborted(struct query_regex *re, uint64_t n)
+{
+    __atomic_fetch_add(&re->n_aborted, n, __ATOMIC_RELAXED);
 }
 
 size_t
@@ -269,12 +333,13 @@ query_regex_spans(struct query_regex *re, const char *msg, size_t len,
     size_t n = 0;
     PCRE2_SPTR subject = (PCRE2_SPTR)(len > 0 ? msg : "");
 
-    qr_set_limit(re, len);
+    qr_set_limit(&re->st, len);
     for (size_t i = 0; i < re->n_pats; i++) {
         size_t from = 0;
         while (from <= len && n < max &&
-               qr_match_from(re, &re->pats[i], subject, len, from) == 1) {
-            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(re->md);
+               qr_match_from(&re->st, &re->pats[i], subject, len, from)
+                   == 1) {
+            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(re->st.md);
             size_t start = ov[0], end = ov[1];
             if (end > start) {
                 out[2 * n] = start;
@@ -292,7 +357,7 @@ query_regex_spans(struct query_regex *re, const char *msg, size_t len,
 uint64_t
 query_regex_n_aborted(const struct query_regex *re)
 {
-    return re->n_aborted;
+    return __atomic_load_n(&re->n_aborted, __ATOMIC_RELAXED);
 }
 
 /* ---- required words ---- */

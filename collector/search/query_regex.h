@@ -58,6 +58,21 @@ uint64_t query_regex_n_compiled_here(void);
  * buffer: not for two threads at once. Allocates nothing. */
 int query_regex_match(struct query_regex *re, const char *msg, size_t len);
 
+/* Match buffers for another thread: re's compiled patterns are shared
+ * (read-only), a state is not (one thread at a time). NULL when PCRE2
+ * cannot make them. re must outlive it. */
+struct query_regex_state;
+struct query_regex_state *query_regex_state_new(const struct query_regex *re);
+void query_regex_state_free(struct query_regex_state *st);
+/* query_regex_match with st's buffers, so several threads may match re
+ * at once, each with its own state: 1, 0, or -1 for no match after a
+ * match ran out of budget (not counted: query_regex_add_aborted). */
+int query_regex_match_in(const struct query_regex *re,
+                         struct query_regex_state *st, const char *msg,
+                         size_t len);
+/* Adds n to query_regex_n_aborted (atomic). */
+void query_regex_add_aborted(struct query_regex *re, uint64_t n);
+
 /* The spans of every match of every pattern in msg[0..len), as byte
  * offsets: out[2k] start, out[2k + 1] end (exclusive), at most max spans,
  * pattern by pattern, each pattern's matches left to right and not

@@ -106,6 +106,9 @@ struct search {
     struct search_fkey   rank_last;     /*   first matches (search order) */
     search_emit_fn       emit;
     void                *emit_arg;
+    /* the match cursors' record test (store_filter.match_fn): one matcher
+     * for the search's thread, one for the cursor's read-ahead thread */
+    struct query_matcher *mt[2];
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -176,6 +179,20 @@ search_in_bound(const struct search *s, const struct logrec *r)
     store_key_of(r, &k);
     return store_key_cmp(&k, search_rank_lo(s)) >= 0 &&
            store_key_cmp(&k, search_rank_hi(s)) <= 0;
+}
+
+/* The text query's answer for r, the record s->cur returned last: the
+ * cursor's (its loaders ran the test) or query_match's. */
+static int
+search_text_match(const struct search *s, const struct logrec *r)
+{
+    int m = store_cursor_match(s->cur);
+
+    if (m < 0)
+        return query_match(s->q, r->msg, r->msg_len);
+    if (m & QUERY_MATCH_ABORTED)
+        query_add_aborted(s->q, 1);
+    return m & 1;
 }
 
 static int
@@ -560,7 +577,7 @@ search_rank_end(struct search *s)
 static void
 search_rank_line(struct search *s, const struct logrec *r)
 {
-    if (!query_match(s->q, r->msg, r->msg_len))
+    if (!search_text_match(s, r))
         return;
     if (!s->has_rank)
         search_fkey_set(&s->rank_first, r);
@@ -582,7 +599,7 @@ search_tail_line(struct search *s, const struct logrec *r)
         s->state = SEARCH_S_DONE;
         return;
     }
-    if (query_match(s->q, r->msg, r->msg_len))
+    if (search_text_match(s, r))
         search_emit(s, r, 0, 0);
 }
 
@@ -595,7 +612,7 @@ search_main_line(struct search *s, const struct logrec *r)
         search_rank_line(s, r);
         return;
     }
-    if (!query_match(s->q, r->msg, r->msg_len) || !search_in_bound(s, r))
+    if (!search_text_match(s, r) || !search_in_bound(s, r))
         return;
     if (!s->has_context) {
         s->n_matches++;
@@ -653,6 +670,31 @@ search_line(struct search *s, const struct logrec *r)
 
 /* ------------------------------------------------------------ public */
 
+static int
+search_match_cb(void *arg, const char *msg, size_t len)
+{
+    return query_matcher_match(arg, msg, len);
+}
+
+/* The match cursors test records where their blocks are loaded, on both
+ * cores (store_filter.match_fn); is_serial: on the search's thread, one
+ * record at a time, and no read-ahead thread (the reference path). */
+static void
+search_set_match(struct search *s, const struct search_spec *spec)
+{
+    if (spec->is_serial) {
+        s->filter.is_few = 1;
+        return;
+    }
+    s->mt[0] = query_matcher_new(spec->q);
+    s->mt[1] = query_matcher_new(spec->q);
+    if (s->mt[0] == NULL || s->mt[1] == NULL)
+        return;                 /* query_match on this thread, as before */
+    s->filter.match_fn = search_match_cb;
+    s->filter.match_arg = s->mt[0];
+    s->filter.match_arg_helper = s->mt[1];
+}
+
 static void
 search_filter_copy(struct search *s, const struct store_filter *f)
 {
@@ -673,6 +715,8 @@ search_filter_copy(struct search *s, const struct store_filter *f)
     s->filter.n_field_tokens = 0;
     s->filter.count_word = NULL;        /* search_new's cursor only */
     s->filter.count_fn = NULL;
+    s->filter.match_fn = NULL;          /* search_set_match */
+    s->filter.match_arg = s->filter.match_arg_helper = NULL;
 }
 
 struct search *
@@ -696,6 +740,7 @@ search_new(struct store *st, const struct search_spec *spec, char **errstr)
     s->after = spec->after;
     s->has_context = s->before > 0 || s->after > 0;
     s->max_scan = spec->max_scan_bytes;
+    search_set_match(s, spec);
     struct store_filter f = s->filter;
     f.n_tokens = query_tokens(spec->q, &tokens);
     f.tokens = f.n_tokens > 0 ? tokens : NULL;
@@ -744,7 +789,9 @@ search_free(struct search *s)
     }
     free(s->tab);
     store_cursor_free(s->ctx);
-    store_cursor_free(s->cur);
+    store_cursor_free(s->cur);          /* before the matchers it uses */
+    query_matcher_free(s->mt[0]);
+    query_matcher_free(s->mt[1]);
     search_fkey_fini(&s->rank_first);
     search_fkey_fini(&s->rank_last);
     free(s->host);

@@ -95,6 +95,12 @@ struct search_spec {
      * emitted (search_n_matches includes them). */
     store_count_fn       count_fn;
     void                *count_arg;
+    /* 1: the reference path (tests): records are matched one at a time
+     * on the search's thread and no block is read ahead. 0: the match
+     * cursors read blocks ahead on a second thread and run the query
+     * where each block is loaded, on both threads (store_filter.match_fn);
+     * the same answers, in the same order. */
+    int                  is_serial;
 };
 
 /* One output record: is_context for a context line, is_group_start for the

@@ -13,6 +13,11 @@
  * flags, group starts, order) must equal a brute-force model over all
  * records sorted by store_key: the matches in that order, -n N, and the
  * grep-like groups per container (search.h) computed on plain arrays.
+ * Each query runs on both search paths (search_spec.is_serial: the
+ * serial one, and the one that reads blocks ahead on a second thread and
+ * matches where blocks are loaded), and once more on both under a random
+ * cost cap, where the two must end alike (records, status, error text,
+ * bytes scanned, regex aborts).
  * Deterministic (fixed seed); a failing case prints its seed, query and
  * both sequences.
  */
@@ -626,9 +631,19 @@ emit_cb(const struct logrec *r, int is_context, int is_group_start,
     return rn(7) == 0;      /* pause now and then, as a full slice would */
 }
 
+/* What a run ended with, besides its output. */
+struct ending {
+    int      rc;
+    uint64_t scanned, n_matches, n_aborted;
+    char     errstr[160];
+};
+
+/* Runs query c: is_serial picks the reference path (search.h), max_scan
+ * the cost cap (0: the default, never reached here). */
 static void
-actual_run(struct store *st, const struct qcase *c, struct query *q,
-           struct out *act)
+actual_run_cap(struct store *st, const struct qcase *c, struct query *q,
+               int is_serial, uint64_t max_scan, struct out *act,
+               struct ending *end)
 {
     struct search_spec spec;
     char *err = NULL;
@@ -646,15 +661,31 @@ actual_run(struct store *st, const struct qcase *c, struct query *q,
     spec.is_tail = c->is_tail;
     spec.before = c->before;
     spec.after = c->after;
-    spec.max_scan_bytes = SEARCH_DEFAULT_MAX_SCAN;
+    spec.max_scan_bytes = max_scan ? max_scan : SEARCH_DEFAULT_MAX_SCAN;
+    spec.is_serial = is_serial;
+    uint64_t aborted0 = query_n_regex_aborted(q);
     struct search *s = search_new(st, &spec, &err);
     assert_non_null(s);
     int rc, steps = 0;
     act->n = 0;
     while ((rc = search_step(s, 1 + rn(40), emit_cb, act)) == SEARCH_MORE)
         assert_true(++steps < 1000000);
-    assert_int_equal(rc, SEARCH_DONE);
+    end->rc = rc;
+    end->scanned = search_scanned_bytes(s);
+    end->n_matches = search_n_matches(s);
+    end->n_aborted = query_n_regex_aborted(q) - aborted0;
+    snprintf(end->errstr, sizeof(end->errstr), "%s", search_errstr(s));
     search_free(s);
+}
+
+static void
+actual_run(struct store *st, const struct qcase *c, struct query *q,
+           int is_serial, struct out *act)
+{
+    struct ending end;
+
+    actual_run_cap(st, c, q, is_serial, 0, act, &end);
+    assert_int_equal(end.rc, SEARCH_DONE);
 }
 
 /* ------------------------------------------------------------ compare */
@@ -703,6 +734,43 @@ dump(const char *what, const struct out *o)
 
 /* ------------------------------------------------------------ test */
 
+static uint64_t
+total_bytes(const struct rec *recs, size_t n)
+{
+    uint64_t t = 0;
+
+    for (size_t i = 0; i < n; i++)
+        t += strlen(recs[i].full);
+    return t;
+}
+
+/* The threaded path (read-ahead thread, the query run where blocks are
+ * loaded) against the serial one under a cost cap somewhere inside the
+ * scan: the same records, the same ending, byte for byte. 1 if the cap
+ * was reached. */
+static int
+check_cap(struct store *st, const struct qcase *c, struct query *q,
+          uint64_t total, struct out *a, struct out *b)
+{
+    struct ending ea, eb;
+    uint64_t cap = 1 + rn((int)(total > 0x7fffffff ? 0x7fffffff : total));
+
+    actual_run_cap(st, c, q, 1, cap, a, &ea);
+    actual_run_cap(st, c, q, 0, cap, b, &eb);
+    if (!out_eq(a, b) || ea.rc != eb.rc || ea.scanned != eb.scanned ||
+        ea.n_matches != eb.n_matches || ea.n_aborted != eb.n_aborted ||
+        strcmp(ea.errstr, eb.errstr) != 0) {
+        print_message("cap %llu: serial rc %d '%s' scanned %llu, threaded "
+                      "rc %d '%s' scanned %llu\n", (unsigned long long)cap,
+                      ea.rc, ea.errstr, (unsigned long long)ea.scanned,
+                      eb.rc, eb.errstr, (unsigned long long)eb.scanned);
+        dump("serial", a);
+        dump("threaded", b);
+        fail();
+    }
+    return ea.rc == SEARCH_ERROR;
+}
+
 static void
 test_search_prop_random(void **state)
 {
@@ -717,6 +785,7 @@ test_search_prop_random(void **state)
     const uint64_t seed = env != NULL ? strtoull(env, NULL, 0) | 1
                                       : 0x5eed2026ULL;
     size_t n_cases = 0, n_nonempty = 0, n_ctx = 0, n_multi = 0;
+    uint64_t n_ahead = 0, n_capped = 0;
 
     (void)state;
     rng_state = seed;
@@ -742,13 +811,19 @@ test_search_prop_random(void **state)
             }
             int has_ctx = c.before > 0 || c.after > 0;
             model_run(&c, ord, n, &exp);
-            actual_run(st, &c, q, &act);
-            if (!out_eq(&exp, &act)) {
-                describe(&c, seed, ds, qi);
-                dump("expected", &exp);
-                dump("actual", &act);
-                fail();
+            for (int is_serial = 0; is_serial < 2; is_serial++) {
+                actual_run(st, &c, q, is_serial, &act);
+                if (!out_eq(&exp, &act)) {
+                    describe(&c, seed, ds, qi);
+                    print_message("path: %s\n",
+                                  is_serial ? "serial" : "threaded");
+                    dump("expected", &exp);
+                    dump("actual", &act);
+                    fail();
+                }
             }
+            n_capped += check_cap(st, &c, q, total_bytes(recs, n), &exp,
+                                  &act);
             n_cases++;
             n_nonempty += exp.n > 0;
             n_ctx += has_ctx && exp.n > 0;
@@ -756,6 +831,9 @@ test_search_prop_random(void **state)
                 n_multi += exp.v[i].is_group_start;
             query_free(q);
         }
+        struct store_stats ss;
+        store_get_stats(st, &ss);
+        n_ahead += ss.n_cursor_ahead_reads;
         store_close(st);
         free_records(recs, n);
         char cmd[128];
@@ -763,7 +841,13 @@ test_search_prop_random(void **state)
         assert_int_equal(system(cmd), 0);
     }
     print_message("%zu cases, %zu with results, %zu with context, %zu "
-                  "group breaks\n", n_cases, n_nonempty, n_ctx, n_multi);
+                  "group breaks, %llu blocks read ahead, %llu capped\n",
+                  n_cases, n_nonempty, n_ctx, n_multi,
+                  (unsigned long long)n_ahead, (unsigned long long)n_capped);
+    /* The threaded path must have loaded blocks on its second thread, and
+     * the cap must have stopped some scans. */
+    assert_true(n_ahead > 0);
+    assert_true(n_capped > n_cases / 10);
     /* The generator must exercise something. */
     assert_true(n_nonempty > n_cases / 3);
     assert_true(n_ctx > n_cases / 10);

@@ -2,12 +2,16 @@
 /*
  * blkload: reading one segment block for a cursor (pread, body CRC,
  * decompress, decode the records, mark those holding every required
- * token), either on the caller's thread or ahead of time on a helper
- * thread, so that a long scan decompresses block k+1 on the second core
- * while the caller filters and prints block k. A request carries a copy
- * of the block's directory entry and the tokens are fixed at creation, so
- * the helper never touches the store; the cursor re-checks the segment
- * and marks damage on its own thread. One request in flight at a time.
+ * token, run the caller's record test: blkload_hints), either on the
+ * caller's thread or ahead of time on a helper thread, so that a long
+ * scan uses both cores. Up to BLK_AHEAD requests are queued in the
+ * cursor's order; the helper takes the first queued one. When the caller
+ * needs a block the helper is still loading, it loads the next queued
+ * one itself rather than sleep (blkload_take), so the work of a scan
+ * splits between the two threads whichever is slower. A request carries
+ * a copy of the block's directory entry and the tokens are fixed at
+ * creation, so the helper never touches the store; the cursor re-checks
+ * the segment and marks damage on its own thread.
  */
 #include "collector/store/store_internal.h"
 
@@ -33,6 +37,56 @@ blkload_fini(struct blk_load *ld)
     buf_fini(&ld->raw);
     free(ld->recs);
     free(ld->keep);
+    free(ld->lsel);
+    free(ld->hint);
+}
+
+void
+blkload_set_lsel(struct blk_load *ld, const uint8_t *sel, size_t n)
+{
+    if (ld->cap_lsel < n) {
+        ld->lsel = xreallocarray(ld->lsel, n, 1);
+        ld->cap_lsel = n;
+    }
+    if (n > 0)
+        memcpy(ld->lsel, sel, n);
+    ld->n_lsel = n;
+}
+
+/* 1 if the cursor could return record i (the filter's time range,
+ * stream, labels, the tokens; not the after-key): worth testing. */
+static int
+blkload_is_wanted(const struct blk_loader *lr, const struct blk_load *ld,
+                  uint32_t i)
+{
+    const struct store_rec *r = &ld->recs[i];
+
+    return r->time_ns >= lr->since &&
+           (lr->until == INT64_MAX || r->time_ns < lr->until) &&
+           (lr->stream < 0 || r->stream == lr->stream) &&
+           (r->label >= ld->n_lsel || ld->lsel[r->label]) &&
+           (lr->n_toks == 0 || ld->keep[i]);
+}
+
+void
+blkload_hints(const struct blk_loader *lr, struct blk_load *ld, uint32_t n,
+              int is_helper)
+{
+    void *arg = is_helper ? lr->hmatch_arg : lr->match_arg;
+
+    if (lr->match_fn == NULL)
+        return;
+    if (ld->cap_hint < n) {
+        ld->hint = xreallocarray(ld->hint, n, 1);
+        ld->cap_hint = n;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const struct store_rec *r = &ld->recs[i];
+        ld->hint[i] = blkload_is_wanted(lr, ld, i)
+                    ? (uint8_t)lr->match_fn(arg, (const char *)r->msg,
+                                            r->msg_len)
+                    : 0;
+    }
 }
 
 void
@@ -76,16 +130,20 @@ blkload_open(const char *dir, int *fd, uint64_t *fd_seq, uint64_t seq)
     return *fd < 0 ? -1 : 0;
 }
 
-/* Loads rq into ld using the fd cache (*fd, *fd_seq). */
+/* Loads rq into ld, on the helper's thread (is_helper) or the caller's:
+ * each has its own fd cache and match_fn argument. */
 static void
-blkload_do(const struct blk_loader *lr, int *fd, uint64_t *fd_seq,
-           const struct blk_req *rq, struct blk_load *ld)
+blkload_do(struct blk_loader *lr, int is_helper, const struct blk_req *rq,
+           struct blk_load *ld)
 {
     const struct store_blk *b = &rq->b;
+    int *fd = is_helper ? &lr->hfd : &lr->fd;
+    uint64_t *fd_seq = is_helper ? &lr->hfd_seq : &lr->fd_seq;
 
     ld->seq = rq->seq;
     ld->blk = rq->blk;
     ld->rc = 0;
+    ld->is_by_helper = is_helper;
     if (blkload_open(lr->dir, fd, fd_seq, rq->seq) < 0)
         return;                 /* gone (retention) */
     ld->rc = -1;
@@ -96,6 +154,7 @@ blkload_do(const struct blk_loader *lr, int *fd, uint64_t *fd_seq,
         return;
     if (lr->n_toks > 0)
         blkload_keep(ld, b->codec, b->n_records, lr->toks, lr->n_toks);
+    blkload_hints(lr, ld, b->n_records, is_helper);
     ld->rc = 1;
 }
 
@@ -103,11 +162,40 @@ void
 blkload_run(struct blk_loader *lr, const struct blk_req *rq,
             struct blk_load *ld)
 {
-    blkload_do(lr, &lr->fd, &lr->fd_seq, rq, ld);
+    blkload_do(lr, 0, rq, ld);
 }
 
 /* ------------------------------------------------------------------ */
-/* The helper thread                                                   */
+/* The queue and the helper thread                                     */
+
+/* The queued request with the lowest key (the cursor needs it first), or
+ * NULL. Under mu. */
+static struct blk_ahead *
+blkload_first_queued(struct blk_loader *lr)
+{
+    struct blk_ahead *e = NULL;
+
+    for (size_t i = 0; i < BLK_AHEAD; i++)
+        if (lr->q[i].state == BLK_Q_QUEUED &&
+            (e == NULL || lr->q[i].key < e->key))
+            e = &lr->q[i];
+    return e;
+}
+
+/* Runs queued request e (marked running by the caller, under mu, which
+ * is released meanwhile), then marks it done. */
+static void
+blkload_run_entry(struct blk_loader *lr, struct blk_ahead *e, int is_helper)
+{
+    struct blk_req rq = e->rq;
+    struct blk_load *out = e->out;
+
+    pthread_mutex_unlock(&lr->mu);
+    blkload_do(lr, is_helper, &rq, out);
+    pthread_mutex_lock(&lr->mu);
+    e->state = BLK_Q_DONE;
+    pthread_cond_broadcast(&lr->cv);
+}
 
 static void *
 blkload_main(void *arg)
@@ -115,19 +203,14 @@ blkload_main(void *arg)
     struct blk_loader *lr = arg;
 
     pthread_mutex_lock(&lr->mu);
-    for (;;) {
-        while (!lr->has_req && !lr->is_stop)
+    while (!lr->is_stop) {
+        struct blk_ahead *e = blkload_first_queued(lr);
+        if (e == NULL) {
             pthread_cond_wait(&lr->cv, &lr->mu);
-        if (!lr->has_req)
-            break;
-        struct blk_req rq = lr->req;
-        struct blk_load *out = lr->out;
-        pthread_mutex_unlock(&lr->mu);
-        blkload_do(lr, &lr->hfd, &lr->hfd_seq, &rq, out);
-        pthread_mutex_lock(&lr->mu);
-        lr->has_req = 0;
-        lr->is_done = 1;
-        pthread_cond_broadcast(&lr->cv);
+            continue;
+        }
+        e->state = BLK_Q_RUNNING;
+        blkload_run_entry(lr, e, 1);
     }
     pthread_mutex_unlock(&lr->mu);
     return NULL;
@@ -141,6 +224,9 @@ blkload_loader_init(struct blk_loader *lr, const char *dir,
     lr->dir = dir;
     lr->toks = toks;
     lr->n_toks = n_toks;
+    lr->since = INT64_MIN;
+    lr->until = INT64_MAX;
+    lr->stream = -1;
     lr->fd = lr->hfd = -1;
 }
 
@@ -164,45 +250,95 @@ blkload_start(struct blk_loader *lr)
     return 0;
 }
 
-void
-blkload_submit(struct blk_loader *lr, const struct blk_req *rq,
-               struct blk_load *out)
+int
+blkload_is_full(struct blk_loader *lr)
 {
+    int n = 0;
+
+    if (!lr->is_started)
+        return 0;
     pthread_mutex_lock(&lr->mu);
-    lr->req = *rq;
-    lr->out = out;
-    lr->has_req = 1;
-    lr->is_done = 0;
-    lr->is_busy = 1;
+    for (size_t i = 0; i < BLK_AHEAD; i++)
+        n += lr->q[i].state != BLK_Q_FREE;
+    pthread_mutex_unlock(&lr->mu);
+    return n == BLK_AHEAD;
+}
+
+int
+blkload_submit(struct blk_loader *lr, const struct blk_req *rq,
+               struct blk_load *out, size_t key, void *tag)
+{
+    int rc = -1;
+
+    pthread_mutex_lock(&lr->mu);
+    for (size_t i = 0; i < BLK_AHEAD && rc < 0; i++) {
+        struct blk_ahead *e = &lr->q[i];
+        if (e->state != BLK_Q_FREE)
+            continue;
+        *e = (struct blk_ahead){ *rq, out, tag, key, BLK_Q_QUEUED };
+        rc = 0;
+    }
     pthread_cond_broadcast(&lr->cv);
     pthread_mutex_unlock(&lr->mu);
+    return rc;
 }
 
-void
-blkload_wait(struct blk_loader *lr)
+/* The request for key, or NULL. Under mu. */
+static struct blk_ahead *
+blkload_find(struct blk_loader *lr, size_t key)
 {
-    if (!lr->is_busy)
-        return;
+    for (size_t i = 0; i < BLK_AHEAD; i++)
+        if (lr->q[i].state != BLK_Q_FREE && lr->q[i].key == key)
+            return &lr->q[i];
+    return NULL;
+}
+
+void *
+blkload_take(struct blk_loader *lr, size_t key)
+{
+    if (!lr->is_started)
+        return NULL;
     pthread_mutex_lock(&lr->mu);
-    while (!lr->is_done)
-        pthread_cond_wait(&lr->cv, &lr->mu);
+    struct blk_ahead *e = blkload_find(lr, key), *o;
+    if (e == NULL) {
+        pthread_mutex_unlock(&lr->mu);
+        return NULL;
+    }
+    if (e->state == BLK_Q_QUEUED) {
+        e->state = BLK_Q_RUNNING;
+        blkload_run_entry(lr, e, 0);
+    }
+    while (e->state != BLK_Q_DONE) {
+        if ((o = blkload_first_queued(lr)) != NULL) {
+            o->state = BLK_Q_RUNNING;       /* ours: load it meanwhile */
+            blkload_run_entry(lr, o, 0);
+        } else {
+            pthread_cond_wait(&lr->cv, &lr->mu);
+        }
+    }
+    void *tag = e->tag;
+    e->state = BLK_Q_FREE;
     pthread_mutex_unlock(&lr->mu);
-    lr->is_busy = 0;
+    return tag;
 }
 
 void
-blkload_loader_fini(struct blk_loader *lr)
+blkload_loader_fini(struct blk_loader *lr, void (*free_tag)(void *))
 {
     if (lr->is_started) {
-        blkload_wait(lr);
         pthread_mutex_lock(&lr->mu);
         lr->is_stop = 1;
         pthread_cond_broadcast(&lr->cv);
         pthread_mutex_unlock(&lr->mu);
-        pthread_join(lr->th, NULL);
+        pthread_join(lr->th, NULL);     /* finishes what it runs */
         pthread_cond_destroy(&lr->cv);
         pthread_mutex_destroy(&lr->mu);
         lr->is_started = 0;
+        for (size_t i = 0; i < BLK_AHEAD; i++) {
+            if (lr->q[i].state != BLK_Q_FREE)
+                free_tag(lr->q[i].tag);
+            lr->q[i].state = BLK_Q_FREE;
+        }
     }
     if (lr->fd >= 0)
         close(lr->fd);

@@ -25,8 +25,8 @@
 /* ------------------------------------------------------------------ */
 /* Filter                                                              */
 
-static int
-cursor_label_ok(struct store_cursor *c, uint32_t id)
+int
+cursor_label_sel(struct store_cursor *c, uint32_t id)
 {
     if (id < c->n_label_ok && c->label_ok[id])
         return c->label_ok[id] == 1;
@@ -82,7 +82,7 @@ cursor_block_may_match(struct store_cursor *c, const struct store_blk *b,
     *mx = INT64_MIN;
     for (uint32_t i = 0; i < b->n_labels; i++) {
         const struct store_blk_label *bl = &b->labels[i];
-        if (!bl->n_lines || !cursor_label_ok(c, bl->id))
+        if (!bl->n_lines || !cursor_label_sel(c, bl->id))
             continue;
         any = 1;
         if (bl->min_ns < *mn)
@@ -122,7 +122,7 @@ cursor_rec_ok(struct store_cursor *c, const struct store_rec *r,
     if (r->time_ns < c->since ||
         (c->until != INT64_MAX && r->time_ns >= c->until) ||
         (c->stream >= 0 && r->stream != c->stream) ||
-        !cursor_label_ok(c, ids[r->label]))
+        !cursor_label_sel(c, ids[r->label]))
         return 0;
     return !c->has_after ||
            cursor_is_after(c, r->time_ns, c->labels[ids[r->label]],
@@ -177,7 +177,7 @@ cursor_add_mem(struct store_cursor *c, size_t *cap, const struct buf *body,
         return;
     int any = 0;
     for (uint32_t i = 0; i < n_labels && !any; i++)
-        any = cursor_label_ok(c, ids[i]);
+        any = cursor_label_sel(c, ids[i]);
     if (!any)
         return;
     c->mems = xreallocarray(c->mems, c->n_mems + 1, sizeof(*c->mems));
@@ -293,7 +293,7 @@ cursor_block_whole(struct store_cursor *c, const struct store_blk *b,
         const struct store_blk_label *bl = &b->labels[i];
         if (!bl->n_lines)
             continue;
-        if (!cursor_label_ok(c, bl->id))
+        if (!cursor_label_sel(c, bl->id))
             return 0;
         const struct store_label *l = c->labels[bl->id];
         if (!host) {
@@ -414,6 +414,14 @@ store_cursor_new(struct store *s, const struct store_filter *f,
     }
     blkload_loader_init(&c->lr, s->dir, c->toks,
                         c->is_tok_req ? c->n_toks : 0);
+    if (f && f->match_fn) {
+        c->lr.match_fn = f->match_fn;
+        c->lr.match_arg = f->match_arg;
+        c->lr.hmatch_arg = f->match_arg_helper;
+        c->lr.since = c->since;
+        c->lr.until = c->until;
+        c->lr.stream = c->stream;
+    }
     c->mem_max = s->opt.cursor_mem_max;
     store_lock(s);      /* the cursor may run on another thread */
     c->labels = s->labels;

@@ -96,9 +96,10 @@ struct store_cursor {
     size_t             n_pool;
 
     struct blk_loader  lr;
-    struct cur_slot   *ahead;           /* being read on the helper */
-    size_t             ahead_cand;
-    int                is_ahead, is_no_helper;
+    size_t             ahead_next;      /* next candidate to read ahead */
+    int                is_no_helper;
+    uint8_t           *lsel;            /* cursor_set_lsel's scratch */
+    size_t             cap_lsel;
     uint64_t           skipped_bytes;   /* message bytes the token
                                            prefilter dropped */
     /* store_filter.count_word (has_count: set), its hash and check */
@@ -114,6 +115,9 @@ struct store_cursor {
 /* 1 if decoded record r (labels mapped by ids) passes the filter. */
 int  cursor_rec_ok(struct store_cursor *c, const struct store_rec *r,
                    const uint32_t *ids);
+/* 1 if the filter selects global label id (host, container, image, the
+ * selection). */
+int  cursor_label_sel(struct store_cursor *c, uint32_t id);
 /* The directory entry of a segment candidate; NULL if retention deleted
  * it. Under store.mu, valid until it is released. */
 struct store_blk *cursor_blk(struct store_cursor *c, const struct cur_cand *k);

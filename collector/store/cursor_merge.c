@@ -9,9 +9,10 @@
  * is exact whatever order records arrived in. The bytes of open runs are
  * capped (store_options.cursor_mem_max): past the cap the run needed last
  * is evicted, keeping its key and position, and read again (counted in
- * n_cursor_rereads) when it becomes the top. The next candidate is read
- * ahead on blkload.c's helper thread. Damaged blocks are reported once
- * (-1) and skipped; blocks deleted by retention meanwhile are skipped.
+ * n_cursor_rereads) when it becomes the top. The next candidates (up to
+ * BLK_AHEAD) are read ahead on blkload.c's helper thread, the filter's
+ * match_fn run there too. Damaged blocks are reported once (-1) and
+ * skipped; blocks deleted by retention meanwhile are skipped.
  */
 #include "collector/store/cursor_internal.h"
 
@@ -155,6 +156,43 @@ slot_put(struct store_cursor *c, struct cur_slot *sl)
     sl->next = c->pool;
     c->pool = sl;
     c->n_pool++;
+}
+
+static void
+cursor_slot_free_cb(void *sl)
+{
+    slot_free(sl);
+}
+
+/* The selection of a block's n labels (ids: block label -> global) into
+ * ld, for blkload_hints. */
+static void
+cursor_set_lsel(struct store_cursor *c, struct blk_load *ld,
+                const uint32_t *ids, uint32_t n)
+{
+    if (c->lr.match_fn == NULL)
+        return;
+    if (c->cap_lsel < n) {
+        c->lsel = xreallocarray(c->lsel, n, 1);
+        c->cap_lsel = n;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        c->lsel[i] = (uint8_t)cursor_label_sel(c, ids[i]);
+    blkload_set_lsel(ld, c->lsel, n);
+}
+
+/* The same from a directory entry (under store.mu). */
+static void
+cursor_set_lsel_blk(struct store_cursor *c, struct blk_load *ld,
+                    const struct store_blk *b)
+{
+    if (c->cap_lsel < b->n_labels) {
+        c->lsel = xreallocarray(c->lsel, b->n_labels, 1);
+        c->cap_lsel = b->n_labels;
+    }
+    for (uint32_t i = 0; i < b->n_labels; i++)
+        c->lsel[i] = (uint8_t)cursor_label_sel(c, b->labels[i].id);
+    blkload_set_lsel(ld, c->lsel, b->n_labels);
 }
 
 static size_t
@@ -301,6 +339,7 @@ bcache_decode(struct store_cursor *c, const struct cur_cand *k,
         return 0;
     if (c->lr.n_toks > 0)
         blkload_keep(ld, b->codec, b->n_records, c->lr.toks, c->lr.n_toks);
+    blkload_hints(&c->lr, ld, b->n_records, 0);
     ld->rc = 1;
     return 1;
 }
@@ -317,12 +356,8 @@ run_read_seg(struct store_cursor *c, struct cur_run *run,
     const struct cur_cand *k = &c->cands[run->cand];
     struct cur_slot *sl;
 
-    if (c->is_ahead && c->ahead_cand == run->cand) {
-        blkload_wait(&c->lr);
-        c->is_ahead = 0;
-        sl = c->ahead;
-        c->ahead = NULL;
-    } else {
+    sl = blkload_take(&c->lr, run->cand);
+    if (sl == NULL) {
         sl = slot_get(c);
         sl->ld.rc = 0;
     }
@@ -340,8 +375,10 @@ run_read_seg(struct store_cursor *c, struct cur_run *run,
                                          sizeof(uint32_t));
             for (uint32_t i = 0; i < b->n_labels; i++)
                 run->own_ids[i] = b->labels[i].id;
-            if (sl->ld.rc == 0)
+            if (sl->ld.rc == 0) {
+                cursor_set_lsel(c, &sl->ld, run->own_ids, b->n_labels);
                 is_copied = bcache_copy(c, k, b, &sl->ld);
+            }
         }
     }
     store_unlock(c->s);
@@ -366,6 +403,7 @@ run_read_seg(struct store_cursor *c, struct cur_run *run,
         c->s->n_cursor_cache_hits++;
     if (rc > 0 && !is_hit) {
         c->s->n_cursor_reads++;
+        c->s->n_cursor_ahead_reads += sl->ld.is_by_helper;
         bcache_put(c->s, k->seq, k->blk, &bc, &sl->ld.raw);
     }
     store_unlock(c->s);
@@ -397,6 +435,10 @@ run_read_mem(struct store_cursor *c, struct cur_run *run,
     if (c->lr.n_toks > 0)
         blkload_keep(&sl->ld, STORE_CODEC_ROW_RECV, m->n, c->lr.toks,
                      c->lr.n_toks);
+    if (c->lr.match_fn != NULL) {
+        cursor_set_lsel(c, &sl->ld, m->ids, m->n_labels);
+        blkload_hints(&c->lr, &sl->ld, m->n, 0);
+    }
     run->ids = m->ids;
     *out = sl;
     *n = m->n;
@@ -429,38 +471,42 @@ run_load(struct store_cursor *c, struct cur_run *run)
 /* ------------------------------------------------------------------ */
 /* Read ahead, eviction, opening                                       */
 
-/* Starts reading the next segment candidate to be opened on the helper
- * thread. Only for scans of a few blocks or more: a thread costs more
- * than it saves on one or two. */
+/* Queues the next segment candidates to be opened (up to BLK_AHEAD) on
+ * the helper thread. Only for scans of a few blocks or more: a thread
+ * costs more than it saves on one or two. */
 static void
 cursor_read_ahead(struct store_cursor *c)
 {
-    size_t j = c->pos;
-
-    if (c->is_ahead || c->is_no_helper || c->n_seg_cands < 3)
+    if (c->is_no_helper || c->n_seg_cands < 3)
         return;
-    while (j < c->n_cands && c->cands[j].seq == CUR_MEM)
-        j++;
-    if (j == c->n_cands)
-        return;
-    struct blk_req rq = { .seq = c->cands[j].seq, .blk = c->cands[j].blk };
-    store_lock(c->s);
-    const struct store_blk *b = cursor_blk(c, &c->cands[j]);
-    int is_ok = b && !b->is_corrupt;
-    if (is_ok)
-        rq.b = *b;
-    store_unlock(c->s);
-    rq.b.labels = NULL;                 /* the helper never reads them */
-    if (!is_ok)
-        return;
-    if (blkload_start(&c->lr) < 0) {
-        c->is_no_helper = 1;
-        return;
+    if (c->ahead_next < c->pos)
+        c->ahead_next = c->pos;
+    while (c->ahead_next < c->n_cands && !blkload_is_full(&c->lr)) {
+        size_t j = c->ahead_next++;
+        if (c->cands[j].seq == CUR_MEM)
+            continue;
+        struct blk_req rq = { .seq = c->cands[j].seq,
+                              .blk = c->cands[j].blk };
+        struct cur_slot *sl = slot_get(c);
+        store_lock(c->s);
+        const struct store_blk *b = cursor_blk(c, &c->cands[j]);
+        int is_ok = b && !b->is_corrupt;
+        if (is_ok) {
+            rq.b = *b;
+            if (c->lr.match_fn != NULL)
+                cursor_set_lsel_blk(c, &sl->ld, b);
+        }
+        store_unlock(c->s);
+        rq.b.labels = NULL;             /* the helper never reads them */
+        if (is_ok && blkload_start(&c->lr) < 0)
+            c->is_no_helper = 1;
+        if (!is_ok || c->is_no_helper ||
+            blkload_submit(&c->lr, &rq, &sl->ld, j, sl) < 0) {
+            slot_put(c, sl);
+            if (c->is_no_helper)
+                return;
+        }
     }
-    c->ahead = slot_get(c);
-    blkload_submit(&c->lr, &rq, &c->ahead->ld);
-    c->is_ahead = 1;
-    c->ahead_cand = j;
 }
 
 /* Evicts the loaded runs needed last (head furthest in the direction of
@@ -600,12 +646,20 @@ store_cursor_next(struct store_cursor *c, struct logrec *out)
     return 1;
 }
 
+int
+store_cursor_match(const struct store_cursor *c)
+{
+    const struct cur_run *run = c->last;
+
+    if (c->lr.match_fn == NULL || run == NULL || run->slot == NULL)
+        return -1;
+    return run->slot->ld.hint[run->head.i];
+}
+
 void
 cursor_merge_fini(struct store_cursor *c)
 {
-    blkload_loader_fini(&c->lr);        /* waits for a read ahead */
-    slot_free(c->ahead);
-    c->ahead = NULL;
+    blkload_loader_fini(&c->lr, cursor_slot_free_cb);
     for (size_t i = 0; i < c->n_heap; i++)
         run_free(c, c->heap[i]);
     free(c->heap);
@@ -614,4 +668,5 @@ cursor_merge_fini(struct store_cursor *c)
         c->pool = sl->next;
         slot_free(sl);
     }
+    free(c->lsel);
 }

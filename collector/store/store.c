@@ -772,6 +772,7 @@ store_get_stats(struct store *s, struct store_stats *st)
     st->n_cursor_reads = s->n_cursor_reads;
     st->n_cursor_rereads = s->n_cursor_rereads;
     st->n_cursor_cache_hits = s->n_cursor_cache_hits;
+    st->n_cursor_ahead_reads = s->n_cursor_ahead_reads;
     st->n_records += s->tail.n_records;
     st->raw_bytes += s->tail.body.len;
     if (s->tail.n_records) {

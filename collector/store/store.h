@@ -222,6 +222,10 @@ struct store_blk_count {
  * store_cursor_new): it must only add the count. */
 typedef int (*store_count_fn)(const struct store_blk_count *bc, void *arg);
 
+/* The caller's test of a record's message (its text query): its answer,
+ * 0..255 (opaque to the store). See store_filter.match_fn. */
+typedef int (*store_match_fn)(void *arg, const char *msg, size_t len);
+
 struct store_filter {
     int64_t             since_ns;   /* inclusive; INT64_MIN: open */
     int64_t             until_ns;   /* exclusive; INT64_MAX: open (a record
@@ -274,6 +278,16 @@ struct store_filter {
     unsigned            count_forms;
     store_count_fn      count_fn;
     void               *count_arg;
+    /* NULL: none. Else the caller's record test, run where a block is
+     * loaded, on each record the time range, stream, labels and the token
+     * prefilter select: on the cursor's thread with match_arg, on its
+     * read-ahead thread with match_arg_helper (so the two may run at
+     * once, each arg on one thread). Drops nothing: store_cursor_match()
+     * gives its answer for the record returned last, so a scan's text
+     * matching runs on both cores. Must answer the same on both args. */
+    store_match_fn      match_fn;
+    void               *match_arg;
+    void               *match_arg_helper;
 };
 
 /* A cursor walks records newest-first or oldest-first, in the exact order
@@ -292,6 +306,9 @@ struct store_cursor *store_cursor_new(struct store *s,
  * -1: a damaged block was skipped and counted (call again to go on). */
 int  store_cursor_next(struct store_cursor *c, struct logrec *r);
 void store_cursor_free(struct store_cursor *c);
+/* The filter's match_fn answer for the record store_cursor_next returned
+ * last (0..255); -1 when there is none (no match_fn, no record). */
+int  store_cursor_match(const struct store_cursor *c);
 /* Message bytes of records that passed the time and label filters but were
  * dropped by the is_tokens_required prefilter: work a query's cost cap must
  * count although no record was returned for it. */
@@ -338,6 +355,8 @@ struct store_stats {
     uint64_t n_cursor_cache_hits; /* blocks a cursor took from the last
                                      few read (no disk read: not in
                                      n_cursor_reads) */
+    uint64_t n_cursor_ahead_reads;  /* of n_cursor_reads, blocks read on a
+                                       cursor's read-ahead thread */
 };
 void store_get_stats(struct store *s, struct store_stats *st);
 

@@ -423,6 +423,7 @@ struct store {
     uint64_t              n_index_rebuilds, n_index_errors;
     uint64_t              n_cursor_reads, n_cursor_rereads;
     uint64_t              n_cursor_cache_hits;
+    uint64_t              n_cursor_ahead_reads;
     struct store_bcache_ent bcache[STORE_BCACHE_N];
     uint64_t              bcache_tick;
     struct store_rec     *ix_recs;      /* segindex: decoded block */
@@ -678,54 +679,94 @@ int  scan_has(const struct scan_tok *t, const uint8_t *msg, size_t len);
 void scan_column(const struct scan_tok *t, const struct store_rec *recs,
                  uint32_t n, uint8_t *keep);
 
-/* blkload.c: a cursor's block reads, optionally one ahead on a helper
- * thread. */
+/* blkload.c: a cursor's block reads, on the caller's thread or ahead of
+ * it on one helper thread (a queue of BLK_AHEAD requests; the caller
+ * runs a queued one itself rather than wait). */
 struct blk_load {
     struct buf        comp, raw;
     struct store_rec *recs;
     size_t            cap_recs;
     uint8_t          *keep;             /* with tokens: holds them all */
     size_t            cap_keep;
+    uint8_t          *lsel;             /* per block label: selected (the
+                                           caller's, set before a load) */
+    size_t            n_lsel, cap_lsel;
+    uint8_t          *hint;             /* with match_fn: its answers */
+    size_t            cap_hint;
     uint64_t          seq;
     uint32_t          blk;
     int               rc;               /* 1 loaded, 0 gone, -1 damaged */
+    int               is_by_helper;     /* loaded on the helper thread */
 };
 struct blk_req {
     uint64_t         seq;
     uint32_t         blk;
     struct store_blk b;                 /* copy; labels not used */
 };
+
+#define BLK_AHEAD 3                     /* requests queued at most */
+
+enum { BLK_Q_FREE, BLK_Q_QUEUED, BLK_Q_RUNNING, BLK_Q_DONE };
+
+struct blk_ahead {
+    struct blk_req   rq;
+    struct blk_load *out;
+    void            *tag;               /* the caller's, for take */
+    size_t           key;               /* the caller's candidate */
+    int              state;             /* BLK_Q_*, under mu */
+};
+
 struct blk_loader {
     const char            *dir;
     const struct scan_tok *toks;        /* required tokens, or n_toks 0 */
     size_t                 n_toks;
+    /* the caller's record test (store_filter.match_fn) and the records
+     * it applies to */
+    store_match_fn         match_fn;
+    void                  *match_arg, *hmatch_arg;  /* caller, helper */
+    int64_t                since, until;
+    int                    stream;
     int                    fd, hfd;     /* caller's and helper's */
     uint64_t               fd_seq, hfd_seq;
-    int                    is_started, is_busy;
+    int                    is_started;
     pthread_t              th;
     pthread_mutex_t        mu;
     pthread_cond_t         cv;
-    struct blk_req         req;         /* under mu */
-    struct blk_load       *out;
-    int                    has_req, is_done, is_stop;
+    struct blk_ahead       q[BLK_AHEAD];    /* under mu */
+    int                    is_stop;
 };
 void blkload_init(struct blk_load *ld);
 void blkload_fini(struct blk_load *ld);
 /* Marks ld->keep for the n decoded records holding every token. */
 void blkload_keep(struct blk_load *ld, uint32_t codec, uint32_t n,
                   const struct scan_tok *toks, size_t n_toks);
+/* With a match_fn, sets ld->hint for the n decoded records (keep, lsel
+ * and the loader's time range and stream applied first: 0 for the
+ * others), on the caller's thread or (is_helper) the helper's. */
+void blkload_hints(const struct blk_loader *lr, struct blk_load *ld,
+                   uint32_t n, int is_helper);
+/* Copies the n block labels' selection into ld->lsel. */
+void blkload_set_lsel(struct blk_load *ld, const uint8_t *sel, size_t n);
 void blkload_loader_init(struct blk_loader *lr, const char *dir,
                          const struct scan_tok *toks, size_t n_toks);
-void blkload_loader_fini(struct blk_loader *lr);
+/* Stops the helper (a request it runs is finished, queued ones are not
+ * run) and calls free_tag on the tag of every request still held. */
+void blkload_loader_fini(struct blk_loader *lr, void (*free_tag)(void *));
 /* Loads rq into ld on the caller's thread. */
 void blkload_run(struct blk_loader *lr, const struct blk_req *rq,
                  struct blk_load *ld);
-/* The helper thread: start (0, or -1: then load on the caller's thread),
- * submit one request (none in flight), wait for it. */
+/* The helper thread: start (0, or -1: then load on the caller's thread). */
 int  blkload_start(struct blk_loader *lr);
-void blkload_submit(struct blk_loader *lr, const struct blk_req *rq,
-                    struct blk_load *out);
-void blkload_wait(struct blk_loader *lr);
+/* 1 when BLK_AHEAD requests are held (submit would fail). */
+int  blkload_is_full(struct blk_loader *lr);
+/* Queues rq to be loaded into out; key and tag are the caller's. 0, or
+ * -1 when full. */
+int  blkload_submit(struct blk_loader *lr, const struct blk_req *rq,
+                    struct blk_load *out, size_t key, void *tag);
+/* The tag of the request for key, loaded (its out->rc set), removed from
+ * the queue; NULL if none was submitted. While the helper loads it, the
+ * caller loads queued requests itself instead of sleeping. */
+void *blkload_take(struct blk_loader *lr, size_t key);
 
 /* retention.c */
 int  retention_hw_save(struct store *s);
