@@ -23,6 +23,8 @@ struct shipper_counters {
     uint64_t configs_bad;         /* missing or unparsable config.v2.json */
     uint64_t files_refused;       /* symlink/non-regular log or config */
     uint64_t multiline_bad_rule;  /* logq.multiline labels not a rule */
+    uint64_t multiline_recompiles;/* regex rules compiled again to drop
+                                     regexec's cache (multiline.c) */
     uint64_t deleted_open_dropped;/* deleted containers closed at the cap */
     uint64_t rescan_misses;       /* rescan looks that read bytes no inotify
                                      event announced (docker.c) */

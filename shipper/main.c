@@ -110,6 +110,7 @@ main_log_counters(const struct shipper *sh, enum log_level lvl)
             " batches_resent=%" PRIu64 " read_errors=%" PRIu64
             " configs_bad=%" PRIu64 " files_refused=%" PRIu64
             " multiline_bad_rule=%" PRIu64
+            " multiline_recompiles=%" PRIu64
             " metrics_files_refused=%" PRIu64
             " deleted_open_dropped=%" PRIu64 " files_held=%" PRIu64
             " rescan_misses=%" PRIu64 " state_writes=%" PRIu64 " state_errors=%" PRIu64
@@ -119,6 +120,7 @@ main_log_counters(const struct shipper *sh, enum log_level lvl)
             c->collector_auth_failures, c->frames_bad_mac, c->batches_sent,
             c->batches_acked, c->batches_resent, c->read_errors,
             c->configs_bad, c->files_refused, c->multiline_bad_rule,
+            c->multiline_recompiles,
             sh->met != NULL ? metrics_files_refused(sh->met) : 0,
             c->deleted_open_dropped, c->files_held, c->rescan_misses,
             c->state_writes, c->state_errors, sender_inflight_bytes(sh->snd),

@@ -229,8 +229,19 @@ static enum multiline_verdict
 ml_regex(const struct multiline_rule *r, struct ml_line l)
 {
     regmatch_t m = { .rm_so = 0, .rm_eo = (regoff_t)l.len };
-    int rc = regexec(&r->re->re, l.len > 0 ? l.p : "", 1, &m, REG_STARTEND);
-
+    const char *s = l.len > 0 ? l.p : "";
+#ifdef __SANITIZE_ADDRESS__
+    /* ASan's regexec reads its string up to a NUL even with REG_STARTEND,
+     * and a tailer's line has none after it: a NUL-terminated copy */
+    char *copy = xmalloc(l.len + 1);
+    memcpy(copy, l.p, l.len);
+    copy[l.len] = '\0';
+    s = copy;
+#endif
+    int rc = regexec(&r->re->re, s, 1, &m, REG_STARTEND);
+#ifdef __SANITIZE_ADDRESS__
+    free(copy);
+#endif
     ml_re_spend(r->re, l.len);
     return rc == 0 ? MULTILINE_START : MULTILINE_CONTINUE;
 }

@@ -108,6 +108,12 @@ setup_indent(void **state)
 }
 
 static int
+setup_regex(void **state)
+{
+    return setup_rule(state, "regex:(a|b)*a(a|b){18}");
+}
+
+static int
 teardown(void **state)
 {
     struct fixture *f = *state;
@@ -452,12 +458,38 @@ test_tml_max_lines(void **state)
     check_offsets_increase(f);
 }
 
+/* The regex's recompiles (multiline.c: once 2^18 bytes times its 60
+ * nodes were matched, every 36 lines of 121 bytes) are counted in the
+ * shipper's counters (multiline_recompiles, logged with the others). */
+static void
+test_tml_regex_recompiles_counted(void **state)
+{
+    struct fixture *f = *state;
+    char msg[122];
+    uint64_t rng = 7;
+
+    for (int i = 0; i < 60; i++) {       /* under MAX_RECS records */
+        for (size_t j = 0; j < sizeof(msg) - 1; j++) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            msg[j] = (rng >> 40) & 1 ? 'a' : 'b';
+        }
+        msg[sizeof(msg) - 1] = '\0';
+        put(f, "stdout", msg, 0, 1);
+    }
+    new_tailer(f, NULL);
+    drain(f);
+    assert_int_equal(multiline_rule_recompiles(&f->rule), 1);
+    assert_int_equal(f->ctr.multiline_recompiles, 1);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_tml_streams_grouped_apart,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tml_regex_recompiles_counted,
+                                        setup_regex, teardown),
         cmocka_unit_test_setup_teardown(test_tml_restart_mid_group_rereads_it,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_tml_group_cut_by_rotation,
