@@ -659,8 +659,10 @@ store_commit_end(struct store *s)
 {
     int err;
 
-    if (!s->cm.is_busy)
+    if (!s->cm.is_busy) {
+        (void)syncer_poll(s, 0, &err);  /* drains a stale wake-up */
         return 1;
+    }
     if (syncer_poll(s, 0, &err) == 0)
         return 0;
     return store_commit_finish(s, err);

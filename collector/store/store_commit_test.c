@@ -257,6 +257,9 @@ test_commit_not_done_while_sync_blocked(void **state)
     assert_int_equal(end_commit(f->s), 1);
     assert_int_equal(scan_all(f->s), 40);
     assert_int_equal(store_commit_begin(f->s), 0);  /* nothing pending */
+    /* No wake-up left behind to spin the caller's loop. */
+    assert_false(fd_is_readable(store_commit_fd(f->s), 0));
+    assert_int_equal(store_commit_end(f->s), 1);
     store_close(f->s);
     f->s = open_dir(f, f->dir);
     assert_int_equal(scan_all(f->s), 40);

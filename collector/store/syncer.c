@@ -125,15 +125,18 @@ syncer_poll(struct store *s, int is_wait, int *err)
     struct store_syncer *y = &s->syncer;
     char drain[64];
 
-    if (!y->is_busy)
-        return -1;
     pthread_mutex_lock(&y->mu);
-    while (is_wait && !y->is_done)
-        pthread_cond_wait(&y->cv, &y->mu);
     /* Under mu, as the thread writes its byte with is_done: a wake-up is
-     * never drained without its result being seen. */
+     * never drained without its result being seen (nor left behind to
+     * wake the caller's loop again and again). */
     while (read(y->pipe[0], drain, sizeof(drain)) > 0)
         continue;
+    if (!y->is_busy) {
+        pthread_mutex_unlock(&y->mu);
+        return -1;
+    }
+    while (is_wait && !y->is_done)
+        pthread_cond_wait(&y->cv, &y->mu);
     int is_done = y->is_done;
     *err = y->err;
     pthread_mutex_unlock(&y->mu);
