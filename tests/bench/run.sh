@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# make bench: runs tests/bench/bench.py (BENCH_GIB=1 by default) and prints
-# its report; paste the report into BENCHMARKS.md with the machine it ran on.
+# make bench: runs tests/bench/bench.py (BENCH_GIB=1 by default), then
+# tests/bench/tail_bench.py (live tail latency and fan-in fairness, issue
+# "Speed"; its options in $TAIL_BENCH_ARGS, e.g. "--seconds 20 --rate 25")
+# and prints their reports; paste them into BENCHMARKS.md with the machine
+# they ran on.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-exec python3 tests/bench/bench.py --gib "${BENCH_GIB:-1}" "$@"
+python3 tests/bench/bench.py --gib "${BENCH_GIB:-1}" "$@"
+# shellcheck disable=SC2086 # word splitting of the options is wanted
+exec python3 tests/bench/tail_bench.py ${TAIL_BENCH_ARGS:-}

@@ -1,0 +1,350 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""logq benchmark, issue "Speed": live tail latency and fan-in fairness.
+
+--part tail: N fake containers (Docker json-file directories, as bench.py
+writes them) are appended to by one writer process at a total target rate
+for a bounded time, every line carrying its writer, a sequence number and
+its write time (CLOCK_REALTIME ns); a real logq-shipper tails them into a
+real logq-collector on 127.0.0.1 and `logq -f --json` follows. Reports the
+achieved write rate, write-to-printed latency p50/p99/max and checks that
+every line arrived exactly once (missing, duplicated, unexpected).
+
+--part fanin: M logq-shippers (own --hostname, --docker-root, --state-dir),
+each with one container holding the same logq-loggen json-file (hard
+links: more bytes than the collector ingests in the time), start at once
+into one collector; after --fanin-seconds the lines stored per host
+(/api/v1/hosts) give min/median/max, min/max and the starved hosts (0, or
+under a tenth of the median); collector peak RSS (VmHWM) and CPU.
+
+Every wait is bounded; every process started here is stopped here.
+"""
+import argparse, array, json, multiprocessing, os, platform, select, shutil, signal
+import statistics, subprocess, sys, tempfile, time, urllib.request
+
+from bench import BIN, free_port, http_json, proc_cpu_s, proc_rss_kib
+
+TAG = b'"message":"TAIL '
+
+
+def make_container(root, cid, name):
+    d = os.path.join(root, cid)
+    os.makedirs(d)
+    with open(os.path.join(d, "config.v2.json"), "w") as f:
+        json.dump({"ID": cid, "Name": "/" + name,
+                   "Config": {"Image": "tailbench:1", "Labels": {}},
+                   "State": {"Running": True}, "RestartCount": 0}, f)
+    path = os.path.join(d, cid + "-json.log")
+    open(path, "w").close()
+    return path
+
+
+def start_collector(tmp, binr, extra):
+    tcp, http = free_port(), free_port()
+    coll = subprocess.Popen([os.path.join(binr, "logq-collector"), "--listen", f"127.0.0.1:{tcp}",
+                             "--http", f"127.0.0.1:{http}", "--data-dir", os.path.join(tmp, "data"),
+                             "--log-file", os.path.join(tmp, "collector.log")] + extra)
+    server = f"http://127.0.0.1:{http}"
+    for _ in range(100):
+        try:
+            http_json(server + "/health")
+            break
+        except OSError:
+            time.sleep(0.1)
+    return coll, tcp, server
+
+
+def start_shipper(tmp, binr, tcp, root, host):
+    return subprocess.Popen([os.path.join(binr, "logq-shipper"), "--collector", f"127.0.0.1:{tcp}",
+                             "--docker-root", root, "--state-dir", os.path.join(tmp, "state-" + host),
+                             "--hostname", host, "--log-file", os.path.join(tmp, f"shipper-{host}.log")])
+
+
+def stop(procs):
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    end = time.time() + 30
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.1, end - time.time()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def writer(paths, rate, line_bytes, seconds, conn):
+    """Appends lines at `rate` bytes/s in 20 ms ticks; sends the counts."""
+    fds = [os.open(p, os.O_WRONLY | os.O_APPEND) for p in paths]
+    n = len(fds)
+    seq = [0] * n
+    # The json-file line around the message is ~70 bytes; pad to line_bytes.
+    pad = "x" * max(0, line_bytes - 110)
+    t0 = time.monotonic()
+    end = t0 + seconds
+    written, nxt = 0, 0
+    while True:
+        now = time.monotonic()
+        if now >= end:
+            break
+        due = int(rate * (now - t0)) - written
+        lines = due // line_bytes
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + ".000000000Z"
+        while lines > 0:
+            k = min(lines, max(1, (lines + n - 1) // n))
+            w = nxt
+            nxt = (nxt + 1) % n
+            buf = []
+            for _ in range(k):
+                buf.append('{"log":"TAIL %d %d %d %s\\n","stream":"stdout","time":"%s"}\n'
+                           % (w, seq[w], time.time_ns(), pad, stamp))
+                seq[w] += 1
+            data = "".join(buf).encode()
+            os.write(fds[w], data)
+            written += len(data)
+            lines -= k
+        time.sleep(max(0.0, 0.02 - (time.monotonic() - now)))
+    conn.send((seq, written, time.monotonic() - t0))
+    conn.close()
+
+
+class Follow:
+    """Reads `logq -f --json` lines; records counts per (writer, seq) and latencies."""
+
+    def __init__(self, cmd):
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.rest = b""
+        self.seen = {}
+        self.lat_us = array.array("q")
+        self.warm = set()
+        self.other = 0
+
+    def pump(self, secs):
+        r, _, _ = select.select([self.proc.stdout], [], [], secs)
+        if not r:
+            return self.proc.poll() is None
+        chunk = os.read(self.proc.stdout.fileno(), 1 << 20)
+        now = time.time_ns()
+        if not chunk:
+            return False
+        lines = (self.rest + chunk).split(b"\n")
+        self.rest = lines.pop()
+        for ln in lines:
+            i = ln.find(TAG)
+            if i < 0:
+                j = ln.find(b'"message":"WARM ')
+                if j >= 0:
+                    self.warm.add(int(ln[j + 16:].split(b'"', 1)[0]))
+                elif ln.strip():
+                    self.other += 1
+                continue
+            f = ln[i + len(TAG):].split(b" ", 3)
+            w, s, t = int(f[0]), int(f[1]), int(f[2])
+            b = self.seen.get(w)
+            if b is None:
+                b = self.seen[w] = bytearray()
+            if s >= len(b):
+                b.extend(bytes(s + 1 - len(b) + 4096))
+            if b[s] < 255:
+                b[s] += 1
+            self.lat_us.append((now - t) // 1000)
+        return True
+
+
+def pct(xs, p):
+    return xs[min(len(xs) - 1, int(round(p / 100.0 * (len(xs) - 1))))]
+
+
+def part_tail(a, tmp, rep):
+    root = os.path.join(tmp, "docker-tail")
+    paths = [make_container(root, f"{i + 1:064x}", f"tail{i}") for i in range(a.writers)]
+    coll, tcp, server = start_collector(tmp, a.bin, a.collector_arg)
+    procs = [coll]
+    try:
+        fol = Follow([os.path.join(a.bin, "logq"), "--server", server, "-f", "--json"])
+        procs.append(fol.proc)
+        ship = start_shipper(tmp, a.bin, tcp, root, "tail1")
+        procs.append(ship)
+        # Warm-up: one line per container until all come back (tails and follow live).
+        end = time.time() + 60
+        last = 0.0
+        while time.time() < end and len(fol.warm) < a.writers:
+            if time.time() - last > 2:
+                for w, p in enumerate(paths):
+                    if w not in fol.warm:
+                        with open(p, "a") as f:
+                            f.write('{"log":"WARM %d\\n","stream":"stdout","time":"%s"}\n'
+                                    % (w, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())))
+                last = time.time()
+            fol.pump(0.1)
+        if len(fol.warm) < a.writers:
+            print(f"tail_bench: only {len(fol.warm)} of {a.writers} warm-up lines came back in 60 s",
+                  file=sys.stderr)
+            return 1
+        load = os.getloadavg()[0]
+        cpu0 = (proc_cpu_s(ship.pid), proc_cpu_s(coll.pid))
+        rx, tx = multiprocessing.Pipe(False)
+        wp = multiprocessing.Process(target=writer, args=(paths, a.rate * (1 << 20), a.line_bytes,
+                                                          a.seconds, tx))
+        wp.start()
+        res = None
+        end = time.time() + a.seconds + 30
+        while res is None and time.time() < end:
+            fol.pump(0.05)
+            if rx.poll():
+                res = rx.recv()
+        wp.join(10)
+        if res is None:
+            print("tail_bench: the writer did not report", file=sys.stderr)
+            return 1
+        counts, written, wsecs = res
+        total = sum(counts)
+
+        def got():
+            return sum(sum(1 for x in fol.seen.get(w, b"")[:c] if x) for w, c in enumerate(counts))
+        drain_end = time.time() + a.drain
+        while time.time() < drain_end and len(fol.lat_us) < total:
+            fol.pump(0.2)
+        cpu1 = (proc_cpu_s(ship.pid), proc_cpu_s(coll.pid))
+        rss = (proc_rss_kib(ship.pid), proc_rss_kib(coll.pid))
+        h = http_json(server + "/health")["counters"]
+    finally:
+        stop(procs)
+    arrived = got()
+    missing = total - arrived
+    dups = sum(sum(1 for x in b[:counts[w]] if x > 1) if w < len(counts) else 0
+               for w, b in fol.seen.items())
+    unexpected = sum((sum(1 for x in b[counts[w]:] if x) if w < len(counts) else sum(1 for x in b if x))
+                     for w, b in fol.seen.items())
+    lat = sorted(fol.lat_us)
+    mib = written / (1 << 20)
+    rep.append(f"#### Live tail: {a.writers} containers, target {a.rate:g} MiB/s for {a.seconds:g} s, "
+               f"{a.line_bytes}-byte json-file lines")
+    rep.append(f"load (1-min) at the start: {load:.1f}\n")
+    rep.append("| live tail | figure |\n|---|---|")
+    rep.append(f"| written | {total} lines, {mib:.0f} MiB in {wsecs:.1f} s = {mib / wsecs:.1f} MiB/s "
+               f"({total / wsecs:.0f} lines/s) |")
+    if lat:
+        rep.append(f"| write to printed by `logq -f --json` | p50 {pct(lat, 50) / 1000:.0f} ms, "
+                   f"p99 {pct(lat, 99) / 1000:.0f} ms, max {lat[-1] / 1000:.0f} ms "
+                   f"(target p99 <= 500 ms: {'met' if pct(lat, 99) <= 500000 else 'NOT met'}) |")
+    rep.append(f"| exactly once | {arrived} of {total} arrived; {missing} missing, {dups} duplicated, "
+               f"{unexpected} unexpected{'' if missing or dups or unexpected else ': OK'} |")
+    rep.append(f"| CPU while writing + drain | shipper {cpu1[0] - cpu0[0]:.1f} s, "
+               f"collector {cpu1[1] - cpu0[1]:.1f} s; peak RSS shipper {rss[0] / 1024:.0f} MiB, "
+               f"collector {rss[1] / 1024:.0f} MiB |")
+    rep.append(f"| collector follow counters | follow_records_dropped "
+               f"{h.get('follow_records_dropped', 0)}, records_stored {h.get('records_stored', 0)} |")
+    rep.append("")
+    if missing or dups or unexpected:
+        print(f"tail_bench: LIVE TAIL LINES WRONG: {missing} missing, {dups} duplicated, "
+              f"{unexpected} unexpected", file=sys.stderr)
+        return 1
+    return 0
+
+
+def part_fanin(a, tmp, rep):
+    src = os.path.join(tmp, "fanin-json.log")
+    with open(src, "wb") as f:
+        subprocess.run([os.path.join(a.bin, "logq-loggen"), "--kind", "mixed", "--seed", "7",
+                        "--format", "json-file", "--bytes", str(int(a.fanin_mib * (1 << 20)))],
+                       stdout=f, check=True)
+    cid = "ab" * 32
+    roots = []
+    for i in range(a.shippers):
+        root = os.path.join(tmp, f"docker-fan{i:02d}")
+        make_container(root, cid, "fan")
+        os.unlink(os.path.join(root, cid, cid + "-json.log"))
+        os.link(src, os.path.join(root, cid, cid + "-json.log"))
+        roots.append(root)
+    coll, tcp, server = start_collector(tmp, a.bin, a.collector_arg)
+    procs = [coll]
+    try:
+        load = os.getloadavg()[0]
+        t0 = time.monotonic()
+        for i, root in enumerate(roots):
+            procs.append(start_shipper(tmp, a.bin, tcp, root, f"fan{i:02d}"))
+        end = t0 + a.fanin_seconds
+        while time.monotonic() < end:
+            time.sleep(min(1.0, max(0.0, end - time.monotonic())))
+        hosts = http_json(server + "/api/v1/hosts")
+        secs = time.monotonic() - t0
+        lines = {h["host"]: h["lines"] for h in hosts}
+        coll_cpu, coll_rss = proc_cpu_s(coll.pid), proc_rss_kib(coll.pid)
+        ship_rss = max(proc_rss_kib(p.pid) for p in procs[1:])
+        ship_cpu = sum(proc_cpu_s(p.pid) for p in procs[1:])
+        stored = http_json(server + "/health")["counters"].get("records_stored", 0)
+    finally:
+        stop(procs)
+    per = [lines.get(f"fan{i:02d}", 0) for i in range(a.shippers)]
+    med = statistics.median(per)
+    starved = [f"fan{i:02d}" for i, n in enumerate(per) if n == 0 or n < med / 10]
+    with open(src, "rb") as f:
+        file_lines = sum(b.count(b"\n") for b in iter(lambda: f.read(1 << 24), b""))
+    rep.append(f"#### Fan-in: {a.shippers} shippers at once, {a.fanin_mib:g} MiB of json-file each "
+               f"({file_lines} lines), {secs:.0f} s")
+    rep.append(f"load (1-min) at the start: {load:.1f}\n")
+    rep.append("| fan-in | figure |\n|---|---|")
+    rep.append(f"| lines stored per shipper | min {min(per)}, median {med:.0f}, max {max(per)}; "
+               f"min/max {min(per) / max(max(per), 1):.2f}; total {sum(per)} (records_stored {stored}); "
+               f"{sum(1 for n in per if n >= file_lines)} of {a.shippers} had shipped their whole file |")
+    rep.append(f"| starved (0 or < median/10) | {len(starved)}{': ' + ', '.join(starved) if starved else ''} |")
+    rep.append(f"| collector | CPU {coll_cpu:.1f} s, peak RSS {coll_rss / 1024:.0f} MiB |")
+    rep.append(f"| shippers | CPU {ship_cpu:.1f} s in all, largest peak RSS {ship_rss / 1024:.0f} MiB |")
+    rep.append("")
+    if starved:
+        print(f"tail_bench: STARVED SHIPPERS: {' '.join(starved)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--part", choices=["tail", "fanin", "both"], default="both")
+    ap.add_argument("--writers", type=int, default=100, help="live tail: containers written to")
+    ap.add_argument("--rate", type=float, default=50, help="live tail: total MiB/s of json-file")
+    ap.add_argument("--seconds", type=float, default=60, help="live tail: how long to write")
+    ap.add_argument("--line-bytes", type=int, default=1024, help="live tail: json-file line size")
+    ap.add_argument("--drain", type=float, default=30,
+                    help="live tail: at most this long to wait for the last lines after writing")
+    ap.add_argument("--shippers", type=int, default=50, help="fan-in: shippers at once")
+    ap.add_argument("--fanin-seconds", type=float, default=60, help="fan-in: how long they run")
+    ap.add_argument("--fanin-mib", type=float, default=64, help="fan-in: json-file MiB per shipper")
+    ap.add_argument("--bin", default=BIN)
+    ap.add_argument("--collector-arg", action="append", default=[])
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(BIN), "build", "tail-bench-report.md"))
+    ap.add_argument("--keep", action="store_true")
+    a = ap.parse_args()
+    if min(a.writers, a.shippers, a.line_bytes - 127) < 1 or min(a.rate, a.seconds, a.fanin_mib) <= 0:
+        ap.error("--writers, --shippers, --rate, --seconds, --fanin-mib must be positive, --line-bytes >= 128")
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    rep = [f"### tail_bench.py run of {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+           f"Machine: {platform.node()}, {os.cpu_count()} cores, {cpu}, kernel {platform.release()}; "
+           f"shared and noisy.\n"]
+    rc = 0
+    for part, fn in (("tail", part_tail), ("fanin", part_fanin)):
+        if a.part not in (part, "both"):
+            continue
+        tmp = tempfile.mkdtemp(prefix=f"logq-{part}bench.")
+        try:
+            rc |= fn(a, tmp, rep)
+        finally:
+            if a.keep:
+                print(f"tail_bench: kept {tmp}", file=sys.stderr)
+            else:
+                shutil.rmtree(tmp, ignore_errors=True)
+    text = "\n".join(rep) + "\n"
+    os.makedirs(os.path.dirname(a.out), exist_ok=True)
+    with open(a.out, "w") as f:
+        f.write(text)
+    print(text)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
