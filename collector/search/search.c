@@ -741,6 +741,8 @@ search_new(struct store *st, const struct search_spec *spec, char **errstr)
     s->has_context = s->before > 0 || s->after > 0;
     s->max_scan = spec->max_scan_bytes;
     search_set_match(s, spec);
+    /* no context cursor will want the blocks the match cursors read */
+    s->filter.is_no_cache = !s->has_context;
     struct store_filter f = s->filter;
     f.n_tokens = query_tokens(spec->q, &tokens);
     f.tokens = f.n_tokens > 0 ? tokens : NULL;

@@ -183,6 +183,35 @@ test_search_mt_same_as_serial(void **state)
     assert_true(st1.n_cursor_ahead_reads > st0.n_cursor_ahead_reads);
 }
 
+/* A scan without context leaves the store's cache of recent blocks
+ * alone (no context cursor will re-read them): a newest-first scan after
+ * an oldest-first one takes no block from it; with context it does. */
+static void
+test_search_mt_no_cache_without_context(void **state)
+{
+    struct fx *f = *state;
+    struct store_stats st0, st1, st2;
+    struct seq out = { 0 };
+    uint64_t scanned;
+
+    for (int ctx = 0; ctx < 2; ctx++) {
+        struct search_spec spec = { .limit = UINT64_MAX, .before = ctx };
+        store_get_stats(f->st, &st0);
+        run(f, &spec, 0, &out, &scanned);
+        store_get_stats(f->st, &st1);
+        spec.is_newest_first = 1;
+        run(f, &spec, 0, &out, &scanned);
+        store_get_stats(f->st, &st2);
+        assert_true(st1.n_cursor_reads > st0.n_cursor_reads);
+        if (ctx)
+            assert_true(st2.n_cursor_cache_hits > st1.n_cursor_cache_hits);
+        else
+            assert_int_equal(st2.n_cursor_cache_hits,
+                             st1.n_cursor_cache_hits);
+    }
+    free(out.text);
+}
+
 /* The client leaves: the search is freed after a step or two, whatever
  * the helper is doing; nothing leaks, nothing races (TSan). */
 static void
@@ -213,6 +242,8 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_search_mt_free_midway,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_search_mt_no_cache_without_context, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

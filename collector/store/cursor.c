@@ -399,6 +399,7 @@ store_cursor_new(struct store *s, const struct store_filter *f,
     c->sel = f ? namesel_dup(f->sel) : NULL;
     c->stream = f ? f->stream : -1;
     c->is_no_helper = f && f->is_few;
+    c->is_no_cache = f && f->is_no_cache;
     if (c->stream > 1)
         c->stream = -1;
     cursor_set_tokens(c, f);

@@ -98,6 +98,7 @@ struct store_cursor {
     struct blk_loader  lr;
     size_t             ahead_next;      /* next candidate to read ahead */
     int                is_no_helper;
+    int                is_no_cache;     /* store_filter.is_no_cache */
     uint8_t           *lsel;            /* cursor_set_lsel's scratch */
     size_t             cap_lsel;
     uint64_t           skipped_bytes;   /* message bytes the token

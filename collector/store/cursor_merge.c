@@ -404,7 +404,8 @@ run_read_seg(struct store_cursor *c, struct cur_run *run,
     if (rc > 0 && !is_hit) {
         c->s->n_cursor_reads++;
         c->s->n_cursor_ahead_reads += sl->ld.is_by_helper;
-        bcache_put(c->s, k->seq, k->blk, &bc, &sl->ld.raw);
+        if (!c->is_no_cache)
+            bcache_put(c->s, k->seq, k->blk, &bc, &sl->ld.raw);
     }
     store_unlock(c->s);
     if (rc <= 0) {

@@ -257,6 +257,12 @@ struct store_filter {
      * cursor reads no block ahead on a helper thread (that block would
      * mostly be read for nothing). */
     int                 is_few;
+    /* Non-zero: the blocks this cursor reads are not copied into the
+     * store's cache of the last few blocks read (for context cursors,
+     * which mostly re-read the block their match cursor just read): a
+     * scan no context follows would only copy every block and evict
+     * them. */
+    int                 is_no_cache;
     /* NULL: from the start. Else only records strictly after this key in
      * the cursor's direction (newest-first: keys < *after; oldest-first:
      * keys > *after): resumes a scan where a previous one stopped.
