@@ -182,7 +182,8 @@ def part_tail(a, tmp, rep):
                   file=sys.stderr)
             return 1
         load = os.getloadavg()[0]
-        cpu0 = (proc_cpu_s(ship.pid), proc_cpu_s(coll.pid))
+        stored0 = http_json(server + "/health")["counters"].get("records_stored", 0)
+        cpu0 = (proc_cpu_s(ship.pid), proc_cpu_s(coll.pid), proc_cpu_s(fol.proc.pid), time.process_time())
         rx, tx = multiprocessing.Pipe(False)
         wp = multiprocessing.Process(target=writer, args=(paths, a.rate * (1 << 20), a.line_bytes,
                                                           a.seconds, tx))
@@ -202,10 +203,20 @@ def part_tail(a, tmp, rep):
 
         def got():
             return sum(sum(1 for x in fol.seen.get(w, b"")[:c] if x) for w, c in enumerate(counts))
+        # When the collector had stored them all (/health records_stored,
+        # polled every 0.2 s) against when logq -f had printed them all:
+        # which side of the commit a backlog is on.
+        t_end, t_stored, t_printed = time.monotonic(), None, None
         drain_end = time.time() + a.drain
-        while time.time() < drain_end and len(fol.lat_us) < total:
+        while time.time() < drain_end and (t_stored is None or t_printed is None):
             fol.pump(0.2)
-        cpu1 = (proc_cpu_s(ship.pid), proc_cpu_s(coll.pid))
+            now = time.monotonic()
+            if t_printed is None and len(fol.lat_us) >= total:
+                t_printed = now - t_end
+            if t_stored is None and stored0 + total <= \
+                    http_json(server + "/health")["counters"].get("records_stored", 0):
+                t_stored = now - t_end
+        cpu1 = (proc_cpu_s(ship.pid), proc_cpu_s(coll.pid), proc_cpu_s(fol.proc.pid), time.process_time())
         rss = (proc_rss_kib(ship.pid), proc_rss_kib(coll.pid))
         h = http_json(server + "/health")["counters"]
     finally:
@@ -230,8 +241,13 @@ def part_tail(a, tmp, rep):
                    f"(target p99 <= 500 ms: {'met' if pct(lat, 99) <= 500000 else 'NOT met'}) |")
     rep.append(f"| exactly once | {arrived} of {total} arrived; {missing} missing, {dups} duplicated, "
                f"{unexpected} unexpected{'' if missing or dups or unexpected else ': OK'} |")
+    def fmt(t):
+        return "not within --drain" if t is None else f"{t:.1f} s"
+    rep.append(f"| after the writer stopped: all stored (/health) | {fmt(t_stored)}; all printed by "
+               f"`logq -f`: {fmt(t_printed)} |")
     rep.append(f"| CPU while writing + drain | shipper {cpu1[0] - cpu0[0]:.1f} s, "
-               f"collector {cpu1[1] - cpu0[1]:.1f} s; peak RSS shipper {rss[0] / 1024:.0f} MiB, "
+               f"collector {cpu1[1] - cpu0[1]:.1f} s, `logq -f` {cpu1[2] - cpu0[2]:.1f} s, "
+               f"this reader {cpu1[3] - cpu0[3]:.1f} s; peak RSS shipper {rss[0] / 1024:.0f} MiB, "
                f"collector {rss[1] / 1024:.0f} MiB |")
     rep.append(f"| collector follow counters | follow_records_dropped "
                f"{h.get('follow_records_dropped', 0)}, records_stored {h.get('records_stored', 0)} |")
