@@ -253,7 +253,8 @@ def part_tail(a, tmp, rep):
                f"{h.get('follow_records_dropped', 0)}, records_stored {h.get('records_stored', 0)} |")
     rep.append("")
     if missing or dups or unexpected:
-        print(f"tail_bench: LIVE TAIL LINES WRONG: {missing} missing, {dups} duplicated, "
+        print(f"tail_bench: LIVE TAIL LINES WRONG: {missing} not printed by logq -f within --drain "
+              f"({'all were' if t_stored is not None else 'NOT all'} stored), {dups} duplicated, "
               f"{unexpected} unexpected", file=sys.stderr)
         return 1
     return 0
