@@ -5,7 +5,7 @@
  * event loop goes on reading and parsing while they run (deflate at level
  * 1 was ~75% of the shipper's cycles, all on the loop thread). Workers take jobs
  * in submission order; with more than one they may finish out of order:
- * putting frames back in order is the owner's job (sender.c sends by seq).
+ * putting frames back in order is the owner's job (sender_flow.c sends by seq).
  * Renumbering a frame already made, or re-encoding it with the other codec
  * (a resend after a reconnect: decompress, patch the seq, compress) is a
  * job too, so it does not stall the loop.

@@ -3,7 +3,7 @@
  * config: see config.h. The table is the only place defaults and limits
  * live. Sizes accept a K or M suffix (KiB, MiB). The limits on
  * max-record-size and batch-bytes keep any batch under WIRE_MAX_PAYLOAD
- * (sender.c relies on an empty batch always taking one record).
+ * (sender_batch.c relies on an empty batch always taking one record).
  */
 #include "shipper/config.h"
 

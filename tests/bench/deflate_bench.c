@@ -2,7 +2,7 @@
 /*
  * deflate_bench: what the shipper's batch compression costs, per encoder.
  * Reads plain log lines (one message per line) from the files named on the
- * command line, packs them into BATCH payloads the way sender.c does
+ * command line, packs them into BATCH payloads the way sender_batch.c does
  * (wire_batch_enc: one source per file, time and offset advancing per
  * record, batches of --batch bytes), then compresses every batch with each
  * candidate and prints CPU seconds (CLOCK_PROCESS_CPUTIME_ID, one thread)
