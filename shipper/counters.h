@@ -27,7 +27,7 @@ struct shipper_counters {
                                      regexec's cache (multiline.c) */
     uint64_t deleted_open_dropped;/* deleted containers closed at the cap */
     uint64_t rescan_misses;       /* rescan looks that read bytes no inotify
-                                     event announced (docker.c) */
+                                     event announced (docker_look.c) */
     uint64_t files_held;          /* gauge: newer log files held open ahead
                                      (tail_ahead.c, at most 256 in all) */
     uint64_t reconnects;          /* connection attempts after the first */

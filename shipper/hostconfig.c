@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * hostconfig: see hostconfig.h. jansson for the parse (as docker.c for
- * config.v2.json); the file is read whole, once per container found
+ * hostconfig: see hostconfig.h. jansson for the parse (as docker_meta.c
+ * for config.v2.json); the file is read whole, once per container found
  * without a saved position and with rotated files (tail_start.c, which
  * logs a file it cannot use and counts a refused one in files_refused).
  */

@@ -584,8 +584,8 @@ metrics_ctr_cpu(struct metrics *m, const char *id, const char *name,
 }
 
 /*
- * Opens <docker_root>/containers/<id>/config.v2.json as docker.c and
- * tail_dir.c open what they read there: the container directory with
+ * Opens <docker_root>/containers/<id>/config.v2.json as docker_meta.c
+ * and tail_dir.c open what they read there: the container directory with
  * O_NOFOLLOW | O_DIRECTORY, the file relative to it with O_NOFOLLOW |
  * O_NONBLOCK, and only a regular file is kept. A symlink or another kind
  * of file is refused: an error, and files_refused once until the file is

@@ -33,7 +33,7 @@ sender_add_source(struct sender *s, struct sender_source *src,
         .start = start,
     };
     if (ws.labels.len > WIRE_MAX_LABELS_LEN)
-        ws.labels.len = 0;   /* docker.c caps it; never send a bad frame */
+        ws.labels.len = 0;   /* docker_meta.c caps it; never send a bad frame */
     int idx = wire_batch_enc_add_source(s->enc, &ws);
     if (idx < 0)
         return -1;

@@ -147,7 +147,7 @@ int tail_is_joining(const struct tailer *t);
  * the current one are noted, with their sizes, and up to max_pinned of
  * them held open, so that Docker deleting them before the tailer gets
  * there loses nothing (or, past the cap, an exactly counted loss). Call on
- * every change in the directory (docker.c: inotify, rescan).
+ * every change in the directory (docker_inotify.c, docker_look.c).
  */
 void tail_watch(struct tailer *t);
 

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ingest_dec: one shipper data frame (BATCH or METRICS, common/PROTOCOL.md)
- * decoded off the event loop: ingest.c copies the frame's payload in on the
- * loop (ingest_dec_set), a worker of the ingest's decoding pool inflates it
- * and, for a BATCH, decodes and validates every record (ingest_dec_run),
- * and the loop then stores the records in frame order (ingest.c "Decoding
- * off the loop"). The result is exactly what the loop computed inline
- * before: ingest_dec_test checks it byte for byte against
- * wire_frame_payload + wire_batch_decode on every frame it builds.
+ * decoded off the event loop: ingest_jobs.c copies the frame's payload in
+ * on the loop (ingest_dec_set), a worker of the ingest's decoding pool
+ * inflates it and, for a BATCH, decodes and validates every record
+ * (ingest_dec_run), and the loop then stores the records in frame order
+ * (ingest_batch.c; ingest.c "Decoding off the loop"). The result is
+ * exactly what the loop computed inline before: ingest_dec_test checks it
+ * byte for byte against wire_frame_payload + wire_batch_decode on every
+ * frame it builds.
  *
  * Threads: set and release on the owner thread, run on one worker at a
  * time; the struct is the owner's again once the pool hands it back.

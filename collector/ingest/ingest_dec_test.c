@@ -272,7 +272,7 @@ check_same(const struct tframe *tf, struct ingest_dec *d)
     buf_fini(&scratch);
 }
 
-/* ---- the pool run, as ingest.c does it ---- */
+/* ---- the pool run, as ingest_jobs.c does it ---- */
 
 struct tjob {
     struct ingest_dec d;

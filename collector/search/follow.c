@@ -5,9 +5,10 @@
  * per field, no allocation in the steady state). Subscribers live
  * in a TAILQ; removal during a publish round only marks the entry, and the
  * round frees marked entries at its end, so a callback may drop its own
- * client. Talks to nobody: ingest.c stages and publishes, api_follow.c
- * subscribes; main.c hands both the same struct follow. follow_keys is an
- * open-addressing table (load <= 1/2) over copies of the identities.
+ * client. Talks to nobody: ingest_batch.c stages, ingest_commit.c
+ * publishes, api_follow.c subscribes; main.c hands both the same struct
+ * follow. follow_keys is an open-addressing table (load <= 1/2) over
+ * copies of the identities.
  */
 #include "collector/search/follow.h"
 

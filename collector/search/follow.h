@@ -68,8 +68,8 @@ void follow_commit_end(struct follow *f);
 uint64_t follow_n_dropped(const struct follow *f);
 
 /*
- * Receive times (collector/API.md "Resuming a follow"). ingest.c stamps
- * each batch with follow_recv_next(f, now): now, but always above every
+ * Receive times (collector/API.md "Resuming a follow"). ingest_batch.c
+ * stamps each batch with follow_recv_next(f, now): now, but always above every
  * earlier stamp of this process, so within a process receive order is
  * append order is commit order, whatever the wall clock does.
  */

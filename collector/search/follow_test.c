@@ -265,7 +265,7 @@ struct hb {
     char                hist[8192], live[8192];
 };
 
-/* ingest.c: append and stage; commit then publish. */
+/* ingest_batch.c: append and stage; ingest_commit.c: commit, publish. */
 static void
 hb_append(struct hb *h, const char *host, int64_t t, uint64_t off,
           const char *msg)

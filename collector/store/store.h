@@ -3,7 +3,7 @@
  * store: the collector's durable log store (format in collector/STORE.md).
  * Append-only segments of compressed, checksummed blocks, plus a write-ahead
  * log for records not yet sealed into a block. Owns the per-source high
- * water marks that make delivery exactly once. The caller (ingest.c)
+ * water marks that make delivery exactly once. The caller (ingest_commit.c)
  * decides when to commit. Knows nothing of
  * the network, HTTP or the query language: callers pass a filter (which the
  * store uses to skip whole blocks) and check each record themselves.

@@ -2,8 +2,8 @@
 /*
  * fuzz_hostfiles: libFuzzer target for the files the shipper reads on its
  * host, which a container (its config, its cgroup) or a hostile kernel
- * view can shape: Docker's config.v2.json (shipper/docker.c for name,
- * image and labels; shipper/metrics.c for the state), the cgroup files
+ * view can shape: Docker's config.v2.json (shipper/docker_meta.c for
+ * name, image and labels; shipper/metrics.c for the state), the cgroup files
  * and path patterns (shipper/cgroup.c) and the /proc files
  * (shipper/hostmetrics.c). The first byte picks the parser, the rest is
  * the file. Invariants checked with assert: names fit the wire's limits
