@@ -23,6 +23,7 @@
 
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/timeutil.h"
 #include "common/wire.h"
 #include "common/xmalloc.h"
 #include "shipper/compressor.h"
@@ -109,6 +110,12 @@ sender_free(struct sender *s)
     free((char *)s->cfg.hostname);
     free((char *)s->cfg.host);
     free(s);
+}
+
+int64_t
+sender_now(const struct sender *s)
+{
+    return s->cfg.clock_ns != NULL ? s->cfg.clock_ns() : mono_ns();
 }
 
 int

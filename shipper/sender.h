@@ -70,6 +70,9 @@ struct sender_config {
     int         compress_threads;   /* 0: compress on the loop thread */
     int         ack_timeout_ms;     /* 0: 20 s (tests set it shorter) */
     int         ping_ms;            /* idle keepalive; 0: 5 s (tests) */
+    int64_t   (*clock_ns)(void);    /* the ACK and keepalive deadlines'
+                                     * clock; NULL: mono_ns (tests: a fake
+                                     * one, with sender_check_timeouts) */
     struct tls_ctx *tls;            /* NULL: plain TCP; borrowed */
 };
 
@@ -106,6 +109,10 @@ int sender_send_metrics(struct sender *s, struct wire_metrics_enc *m,
                         int64_t time_ns);
 /* 1 when no record is waiting in a batch, in compression or for an ACK. */
 int sender_is_drained(const struct sender *s);
+/* The ACK timeout and keepalive checks their timers run, run now against
+ * cfg.clock_ns: may send a PING or close the connection (reconnected as
+ * for any close). For a test whose fake clock moved; needless otherwise. */
+void sender_check_timeouts(struct sender *s);
 /* 1 after WELCOME until the connection drops. */
 int sender_is_ready(const struct sender *s);
 size_t sender_inflight_bytes(const struct sender *s);

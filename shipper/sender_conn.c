@@ -22,7 +22,6 @@
 
 #include "common/buf.h"
 #include "common/log.h"
-#include "common/timeutil.h"
 #include "common/tls.h"
 #include "common/wire.h"
 #include "common/wire_ev.h"
@@ -76,7 +75,7 @@ sender_conn_write_frame(struct sender *s, uint16_t type, struct buf *payload)
     if (wireauth_frame_encode(&s->auth, &f, type, payload->data,
                               payload->len, 0) == 0 &&
         bufferevent_write(s->bev, f.data, f.len) == 0) {
-        s->last_write_ns = mono_ns();
+        s->last_write_ns = sender_now(s);
         rc = 0;
     }
     buf_fini(&f);

@@ -14,7 +14,6 @@
 
 #include "common/buf.h"
 #include "common/log.h"
-#include "common/timeutil.h"
 #include "common/wire.h"
 #include "common/wireauth.h"
 
@@ -57,7 +56,7 @@ sender_ack_timer_arm(struct sender *s)
     }
     int64_t since = e->sent_ns > s->last_ack_ns ? e->sent_ns : s->last_ack_ns;
     int64_t left = since + (int64_t)s->cfg.ack_timeout_ms * 1000000 -
-                   mono_ns();
+                   sender_now(s);
     if (left < 0)
         left = 0;
     struct timeval tv = { (time_t)(left / 1000000000),
@@ -79,7 +78,7 @@ sender_flow_write_pending(struct sender *s)
         return;
     int is_blocked = 0;
     uint64_t seq = s->conn_seq;
-    int64_t now = mono_ns();
+    int64_t now = sender_now(s);
     for (struct sender_entry *e = s->head; e != NULL; e = e->next) {
         if (e->is_sent)
             continue;
@@ -130,7 +129,7 @@ sender_flow_on_ack(struct sender *s, const uint8_t *p, size_t len)
     }
     while (s->head != NULL && s->head->is_sent && s->head->seq <= seq) {
         struct sender_entry *e = s->head;
-        s->last_ack_ns = mono_ns();
+        s->last_ack_ns = sender_now(s);
         s->head = e->next;
         if (s->head == NULL)
             s->tail = NULL;
@@ -156,7 +155,7 @@ sender_flow_ack_cb(evutil_socket_t fd, short what, void *arg)
     if (e == NULL || !e->is_sent || s->state != SENDER_READY)
         return;
     int64_t since = e->sent_ns > s->last_ack_ns ? e->sent_ns : s->last_ack_ns;
-    if (mono_ns() - since < (int64_t)s->cfg.ack_timeout_ms * 1000000) {
+    if (sender_now(s) - since < (int64_t)s->cfg.ack_timeout_ms * 1000000) {
         sender_ack_timer_arm(s);
         return;
     }
@@ -174,7 +173,7 @@ void
 sender_flow_ping_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct sender *s = arg;
-    int64_t now = mono_ns(), ping_ns = (int64_t)s->cfg.ping_ms * 1000000;
+    int64_t now = sender_now(s), ping_ns = (int64_t)s->cfg.ping_ms * 1000000;
 
     if (s->state != SENDER_READY)
         return;
@@ -199,4 +198,11 @@ sender_flow_ping_cb(evutil_socket_t fd, short what, void *arg)
                           (s->cfg.ping_ms / 2 % 1000) * 1000 };
     if (evtimer_add(s->ping_ev, &tv) < 0)
         log_error("sender", "cannot arm ping timer");
+}
+
+void
+sender_check_timeouts(struct sender *s)
+{
+    sender_flow_ack_cb(-1, EV_TIMEOUT, s);
+    sender_flow_ping_cb(-1, EV_TIMEOUT, s);
 }

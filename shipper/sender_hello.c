@@ -18,7 +18,6 @@
 #include "common/buf.h"
 #include "common/hmac.h"
 #include "common/log.h"
-#include "common/timeutil.h"
 #include "common/wire.h"
 #include "common/wireauth.h"
 
@@ -165,7 +164,7 @@ sender_hello_on_welcome(struct sender *s, const uint8_t *p, size_t len)
     s->state = SENDER_READY;
     s->backoff_ms = SENDER_BACKOFF_MIN;
     sender_conn_set_timeout(s, 0);
-    s->last_write_ns = mono_ns();
+    s->last_write_ns = sender_now(s);
     s->ping_sent_ns = 0;
     struct timeval tv = { s->cfg.ping_ms / 2000,
                           (s->cfg.ping_ms / 2 % 1000) * 1000 };

@@ -125,6 +125,11 @@ struct sender {
     struct buf               scratch;
 };
 
+/* ---- sender.c ---- */
+
+/* Now on the deadlines' clock (cfg.clock_ns, else mono_ns), in ns. */
+int64_t sender_now(const struct sender *s);
+
 /* ---- sender_queue.c: the retransmit queue and its frames ---- */
 
 /* Frees an idle or used batch encoder; NULL is a no-op. */

@@ -7,12 +7,16 @@
  * forged, tampered or replayed ACK must close the connection), batch
  * numbering, ACK -> commit of resume points, the in-flight cap, a dropped
  * connection followed by reconnect and in-order resend with new seqs, an
- * ERROR frame, and the ACK timeout (a short ack_timeout_ms; it runs from
- * a frame's sending, not from the last byte read), PINGs on an idle
- * connection and the reconnect when one goes unanswered. The loop runs
- * until a condition holds (bounded). Each
- * test runs with deflate inline (0 threads) and on 1 and 3 compressor
- * workers, where frames may finish out of order but must leave in order.
+ * ERROR frame, and the ACK timeout (it runs from a frame's sending, not
+ * from the last byte read), PINGs on an idle connection and the reconnect
+ * when one goes unanswered. The deadlines run on a fake clock
+ * (cfg.clock_ns) that only the timeout tests move, to 1 ms before and at
+ * each deadline (sender_check_timeouts), so they take no real time and no
+ * other test can time out on a loaded machine; two tests check the same
+ * on the real clock with short timeouts. The loop runs until a condition
+ * holds (bounded). Each test runs with deflate inline (0 threads) and on
+ * 1 and 3 compressor workers, where frames may finish out of order but
+ * must leave in order.
  */
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -45,8 +49,10 @@ enum fake_proof {
     FAKE_PROOF_WRONG,       /* a fake collector without the token */
     FAKE_PROOF_NO_AUTH,     /* says auth_required 0 */
 };
-#define ACK_TIMEOUT_MS 1000
+#define ACK_TIMEOUT_MS 1000     /* on the fake clock */
 #define PING_MS 200
+#define REAL_ACK_TIMEOUT_MS 300 /* on the real clock */
+#define REAL_PING_MS 100
 
 #define FAKE_MAX_BATCHES 4096    /* batches one test may receive */
 
@@ -268,6 +274,16 @@ static size_t max_inflight = 64 << 10;
 static int use_zstd;
 static int ack_timeout_ms = ACK_TIMEOUT_MS;
 static int ping_ms = PING_MS;
+static int use_real_clock;
+
+/* The sender's deadline clock: still unless a test moves it. */
+static int64_t fake_now;
+
+static int64_t
+fake_clock(void)
+{
+    return fake_now;
+}
 
 static int
 setup(void **state)
@@ -289,12 +305,14 @@ setup(void **state)
     src.batch_gen = 0;      /* sender-private: stale from the last test */
     buf_init(&f->scratch, WIRE_MAX_INFLATED);
     buf_init(&f->last_ack, 1024);
+    fake_now = 1000 * 1000000000LL;
     struct sender_config cfg = {
         .host = "127.0.0.1", .port = f->port, .hostname = "node1",
         .token = TOKEN, .token_len = strlen(TOKEN), .batch_bytes = 4096,
         .flush_ms = 5, .max_inflight = max_inflight, .zlevel = 1,
         .compress_threads = threads, .ack_timeout_ms = ack_timeout_ms,
         .ping_ms = ping_ms, .use_zstd = use_zstd,
+        .clock_ns = use_real_clock ? NULL : fake_clock,
     };
     f->s = sender_new(f->base, &cfg, &f->ctr, on_commit, on_room, f);
     assert_non_null(f->s);
@@ -302,32 +320,40 @@ setup(void **state)
     return 0;
 }
 
+/* Filling 16 MiB takes seconds under ASan on a busy machine, and the
+ * collector here reads nothing: on the real clock with short timeouts
+ * the PING or ACK timeout closed the connection first (seen in a
+ * clean-clone CI); the fake clock stands still meanwhile. */
 static int
 setup_big(void **state)
 {
-    /* Filling 16 MiB takes seconds under ASan on a busy machine, and the
-     * collector here reads nothing: with the short timeouts the PING or
-     * ACK timeout closed the connection first (seen in a clean-clone CI). */
     max_inflight = 64u << 20;
-    ack_timeout_ms = 120000;
-    ping_ms = 60000;
     int rc = setup(state);
     max_inflight = 64 << 10;
-    ack_timeout_ms = ACK_TIMEOUT_MS;
+    return rc;
+}
+
+/* For the ACK timeout tests: no PING due in the time they move. */
+static int
+setup_no_ping(void **state)
+{
+    ping_ms = 120000;
+    int rc = setup(state);
     ping_ms = PING_MS;
     return rc;
 }
 
-/* Setup with an ACK timeout far above a test's run: for a test that holds
- * ACKs back while it fills the window, which under ASan on a loaded
- * machine (and waiting for compression: the raw-batch cap) outlasted the
- * 1 s timeout, so the connection closed and the batches came twice. */
+/* The real clock (cfg.clock_ns NULL) with short timeouts. */
 static int
-setup_long_ack(void **state)
+setup_real_clock(void **state)
 {
-    ack_timeout_ms = 120000;
+    use_real_clock = 1;
+    ack_timeout_ms = REAL_ACK_TIMEOUT_MS;
+    ping_ms = REAL_PING_MS;
     int rc = setup(state);
+    use_real_clock = 0;
     ack_timeout_ms = ACK_TIMEOUT_MS;
+    ping_ms = PING_MS;
     return rc;
 }
 
@@ -373,6 +399,14 @@ tick(struct fake *f)
             tick(f);                                        \
         assert_true(cond);                                  \
     } while (0)
+
+/* Moves the fake clock by ms and runs the sender's timeout checks. */
+static void
+advance(struct fake *f, int ms)
+{
+    fake_now += (int64_t)ms * 1000000;
+    sender_check_timeouts(f->s);
+}
 
 /* Runs the loop for about ms milliseconds. */
 static void
@@ -727,9 +761,9 @@ test_sender_output_buffer_bounded(void **state)
 
 /*
  * The ACK timeout runs from when a batch was sent, not from the last byte
- * read: after an idle stretch close to the timeout, a batch acked well
- * within the timeout of its sending keeps the connection (no reconnect, no
- * resend).
+ * read: after an idle stretch close to the timeout, a batch acked 1 ms
+ * within the timeout of its sending keeps the connection (no reconnect,
+ * no resend), though the connection was idle far longer.
  */
 static void
 test_sender_ack_timeout_counts_from_send(void **state)
@@ -739,11 +773,14 @@ test_sender_ack_timeout_counts_from_send(void **state)
     f->auto_ack = 0;
     assert_int_equal(sender_start(f->s), 0);
     RUN_UNTIL(f, sender_is_ready(f->s));
-    run_for(f, ACK_TIMEOUT_MS * 8 / 10);        /* idle, nothing to ack */
+    advance(f, ACK_TIMEOUT_MS * 8 / 10);        /* idle, nothing to ack */
+    tick(f);
     add_records(f, 1, 1, 10);
     sender_flush(f->s);
     RUN_UNTIL(f, f->n_batches == 1);
-    run_for(f, ACK_TIMEOUT_MS * 4 / 10);        /* idle + this > timeout */
+    advance(f, ACK_TIMEOUT_MS - 1);             /* idle + this > timeout */
+    tick(f);
+    assert_true(sender_is_ready(f->s));
     fake_ack(f, 1);
     RUN_UNTIL(f, f->n_commits == 1);
     assert_int_equal(f->n_conns, 1);
@@ -752,9 +789,9 @@ test_sender_ack_timeout_counts_from_send(void **state)
 }
 
 /*
- * A batch never acked still closes the connection, one timeout after it
- * was sent (not earlier, though the connection was idle before), and is
- * resent on the next connection.
+ * A batch never acked closes the connection exactly one timeout after it
+ * was sent (not 1 ms earlier, though the connection was idle before), and
+ * is resent on the next connection.
  */
 static void
 test_sender_ack_timeout_closes_and_resends(void **state)
@@ -765,22 +802,25 @@ test_sender_ack_timeout_closes_and_resends(void **state)
     f->ack_from_conn = 2;
     assert_int_equal(sender_start(f->s), 0);
     RUN_UNTIL(f, sender_is_ready(f->s));
-    run_for(f, ACK_TIMEOUT_MS * 6 / 10);
+    advance(f, ACK_TIMEOUT_MS * 6 / 10);
     add_records(f, 1, 1, 10);
     sender_flush(f->s);
     RUN_UNTIL(f, f->n_batches == 1);
-    int64_t sent = mono_ns();
-    RUN_UNTIL(f, f->n_conns == 2);
-    int64_t waited_ms = (mono_ns() - sent) / 1000000;
-    assert_true(waited_ms >= ACK_TIMEOUT_MS - 20);
-    assert_true(waited_ms < 3 * ACK_TIMEOUT_MS);
-    RUN_UNTIL(f, sender_is_drained(f->s));
+    advance(f, ACK_TIMEOUT_MS - 1);
+    tick(f);
+    assert_true(sender_is_ready(f->s));
+    assert_int_equal(f->n_conns, 1);
+    advance(f, 1);
+    assert_false(sender_is_ready(f->s));
+    RUN_UNTIL(f, f->n_conns == 2 && sender_is_drained(f->s));
     assert_int_equal(f->n_batches, 2);
     assert_int_equal(f->first_off[1], 1);
     assert_int_equal(f->ctr.batches_resent, 1);
+    assert_int_equal(f->ctr.reconnects, 1);
 }
 
-/* An idle connection carries a PING every ping_ms and stays up. */
+/* An idle connection carries a PING after each ping_ms without writing
+ * (none 1 ms before), each answered, and stays up. */
 static void
 test_sender_idle_pings_keep_connection(void **state)
 {
@@ -788,9 +828,18 @@ test_sender_idle_pings_keep_connection(void **state)
 
     assert_int_equal(sender_start(f->s), 0);
     RUN_UNTIL(f, sender_is_ready(f->s));
-    run_for(f, PING_MS * 5);
-    assert_true(f->n_pings >= 3);
-    assert_true(f->n_pings <= 6);
+    for (int i = 0; i < 5; i++) {
+        advance(f, PING_MS - 1);
+        tick(f);
+        assert_int_equal(f->n_pings, i);
+        fake_now += 1000000;
+        /* the next PING goes once the last PONG is read */
+        for (int k = 0; k < 500 && f->n_pings == i; k++) {
+            sender_check_timeouts(f->s);
+            tick(f);
+        }
+        assert_int_equal(f->n_pings, i + 1);
+    }
     assert_int_equal(f->n_conns, 1);
     assert_int_equal(f->ctr.reconnects, 0);
     add_records(f, 1, 1, 10);               /* and still carries batches */
@@ -798,9 +847,52 @@ test_sender_idle_pings_keep_connection(void **state)
 }
 
 /* A collector that answers no PING (gone, or the path to it) is left
- * 1.5 ping_ms after the PING, with nothing waiting for an ACK. */
+ * exactly 1.5 ping_ms after the PING (not 1 ms before), with nothing
+ * waiting for an ACK. */
 static void
 test_sender_ping_unanswered_reconnects(void **state)
+{
+    struct fake *f = *state;
+
+    f->no_pong = 1;
+    assert_int_equal(sender_start(f->s), 0);
+    RUN_UNTIL(f, sender_is_ready(f->s));
+    advance(f, PING_MS);
+    RUN_UNTIL(f, f->n_pings == 1);
+    advance(f, PING_MS * 3 / 2 - 1);
+    tick(f);
+    assert_true(sender_is_ready(f->s));
+    advance(f, 1);
+    assert_false(sender_is_ready(f->s));
+    RUN_UNTIL(f, f->n_conns == 2);
+    assert_int_equal(f->ctr.reconnects, 1);
+}
+
+/* The same two timeouts on the real clock (cfg.clock_ns NULL): the timers
+ * fire by themselves, not before their time. */
+static void
+test_sender_ack_timeout_real_clock(void **state)
+{
+    struct fake *f = *state;
+
+    f->auto_ack = 0;
+    f->ack_from_conn = 2;   /* PINGs answered: only the ACK timer closes */
+    assert_int_equal(sender_start(f->s), 0);
+    RUN_UNTIL(f, sender_is_ready(f->s));
+    add_records(f, 1, 1, 10);
+    sender_flush(f->s);
+    RUN_UNTIL(f, f->n_batches == 1);
+    int64_t sent = mono_ns();
+    RUN_UNTIL(f, f->n_conns == 2);
+    int64_t waited_ms = (mono_ns() - sent) / 1000000;
+    assert_true(waited_ms >= REAL_ACK_TIMEOUT_MS - 20);
+    RUN_UNTIL(f, sender_is_drained(f->s));
+    assert_int_equal(f->first_off[1], 1);
+    assert_int_equal(f->ctr.batches_resent, 1);
+}
+
+static void
+test_sender_ping_real_clock(void **state)
 {
     struct fake *f = *state;
 
@@ -810,8 +902,8 @@ test_sender_ping_unanswered_reconnects(void **state)
     int64_t ready = mono_ns();
     RUN_UNTIL(f, f->n_conns == 2);
     int64_t waited_ms = (mono_ns() - ready) / 1000000;
-    assert_true(waited_ms >= PING_MS * 5 / 2 - 20);
-    assert_true(waited_ms < PING_MS * 6);
+    assert_true(waited_ms >= REAL_PING_MS * 5 / 2 - 20);
+    assert_int_equal(f->n_pings, 1);
     assert_int_equal(f->ctr.reconnects, 1);
 }
 
@@ -919,7 +1011,7 @@ test_sender_untagged_ack_refused(void **state)
     cmocka_unit_test_prestate_setup_teardown(                             \
         test_sender_handshake_batch_ack_commit, setup, teardown, T),      \
     cmocka_unit_test_prestate_setup_teardown(                             \
-        test_sender_backpressure_and_resend, setup_long_ack, teardown, T),\
+        test_sender_backpressure_and_resend, setup, teardown, T),         \
     cmocka_unit_test_prestate_setup_teardown(                             \
         test_sender_error_frame_backs_off, setup, teardown, T),           \
     cmocka_unit_test_prestate_setup_teardown(                             \
@@ -930,9 +1022,11 @@ test_sender_untagged_ack_refused(void **state)
     cmocka_unit_test_prestate_setup_teardown(                             \
         test_sender_free_with_work_pending, setup, teardown, T),          \
     cmocka_unit_test_prestate_setup_teardown(                             \
-        test_sender_ack_timeout_counts_from_send, setup, teardown, T),    \
+        test_sender_ack_timeout_counts_from_send, setup_no_ping, teardown,\
+        T),                                                               \
     cmocka_unit_test_prestate_setup_teardown(                             \
-        test_sender_ack_timeout_closes_and_resends, setup, teardown, T),  \
+        test_sender_ack_timeout_closes_and_resends, setup_no_ping,        \
+        teardown, T),                                                     \
     cmocka_unit_test_prestate_setup_teardown(                             \
         test_sender_idle_pings_keep_connection, setup, teardown, T),      \
     cmocka_unit_test_prestate_setup_teardown(                             \
@@ -945,6 +1039,12 @@ main(void)
         SENDER_TESTS(&n_threads[0]),
         SENDER_TESTS(&n_threads[1]),
         SENDER_TESTS(&n_threads[2]),
+        cmocka_unit_test_prestate_setup_teardown(
+            test_sender_ack_timeout_real_clock, setup_real_clock, teardown,
+            &n_threads[0]),
+        cmocka_unit_test_prestate_setup_teardown(
+            test_sender_ping_real_clock, setup_real_clock, teardown,
+            &n_threads[0]),
         cmocka_unit_test_prestate_setup_teardown(
             test_sender_cap_counts_batches_in_compression, setup, teardown,
             &n_threads[1]),
