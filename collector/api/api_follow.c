@@ -32,15 +32,20 @@
  * is taken in the subscription's loop turn and sent as {"resume":T} when
  * the live lines begin; received_since=T makes the history every match
  * received since T (the others are skipped as the history emits them).
- * Output is bounded three times: the
- * feed (API_FOLLOW_MAX_FEED bytes or API_FOLLOW_MAX_KEYS records waiting;
+ * A job formats every line waiting, up to API_FOLLOW_SLICE_BYTES of JSON
+ * (a history slice likewise), and the next one is queued only while the
+ * socket holds under API_FOLLOW_LOW_QUEUED (else once it has drained: the
+ * written callback): backpressure from the client, with lines waiting in
+ * the feed meanwhile. Output is bounded three times: the
+ * feed (API_FOLLOW_MAX_FEED bytes or API_FOLLOW_MAX_RECORDS records a
+ * batch, live lines held during a history API_FOLLOW_MAX_KEYS;
  * all followers' feeds together API_FOLLOW_MAX_FEEDS, past which the
  * followers with the most waiting are dropped: api_follow_make_room),
- * the slice (API_SLICE_BYTES) and the bytes queued on the socket
+ * the slice and the bytes queued on the socket
  * (API_FOLLOW_MAX_QUEUED). A client over a cap (one that does not read,
  * or whose query cannot keep up with the lines) is dropped (logged,
  * counted) instead of being buffered without limit; it can reconnect and
- * fill the gap with /logs?since=. A blank line is sent after
+ * fill the gap (received_since=). A blank line is sent after
  * API_FOLLOW_KEEPALIVE_S of silence. The drop happens from a deferred
  * event, outside follow.c's publish loop.
  */
@@ -63,7 +68,10 @@
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 
-#define API_FOLLOW_MAX_FEED    ((size_t)4 << 20)    /* per batch */
+#define API_FOLLOW_MAX_FEED    ((size_t)16 << 20)   /* per batch */
+#define API_FOLLOW_MAX_RECORDS 262144               /* per batch */
+#define API_FOLLOW_SLICE_BYTES ((size_t)1 << 20)    /* JSON a job makes */
+#define API_FOLLOW_LOW_QUEUED  ((size_t)1 << 20)    /* the next job at once */
 #define API_FOLLOW_MAX_QUEUED  ((size_t)4 << 20)
 #define API_FOLLOW_KEEPALIVE_S 15
 #define API_FOLLOW_TICK_S      5
@@ -208,6 +216,13 @@ api_follow_queued(const struct api_follow *s)
     return evbuffer_get_length(bufferevent_get_output(bev));
 }
 
+static void api_follow_written_cb(struct evhttp_connection *evcon,
+                                  void *arg);
+
+/* Queues p as one chunk. Its written callback (the output queue drained)
+ * queues the next job: the live one held back by api_follow_kick while
+ * the queue was over API_FOLLOW_LOW_QUEUED, or the history's next slice.
+ * Every chunk carries it, as evhttp keeps only the last one's. */
 static void
 api_follow_send(struct api_follow *s, const void *p, size_t len)
 {
@@ -219,7 +234,8 @@ api_follow_send(struct api_follow *s, const void *p, size_t len)
         api_follow_drop(s, "out of buffer space");
         return;
     }
-    evhttp_send_reply_chunk(s->req, s->chunk);
+    evhttp_send_reply_chunk_with_cb(s->req, s->chunk, api_follow_written_cb,
+                                    s);
     evbuffer_drain(s->chunk, evbuffer_get_length(s->chunk));
     s->last_write_ns = mono_ns();
 }
@@ -352,12 +368,15 @@ api_follow_live_cb(const struct logrec *r, void *arg)
         s->n_too_large++;           /* counted and logged on the loop */
         return 0;
     }
-    return s->is_full = s->out.len >= API_SLICE_BYTES;
+    return s->is_full = s->out.len >= API_FOLLOW_SLICE_BYTES;
 }
 
-/* On a worker: the next slice of live lines into out (same bounds as a
- * search slice: about API_SLICE_BYTES, API_SLICE_NS, cancel checked every
- * API_STEP_RECORDS records). */
+/* On a worker: the next slice of live lines into out: every line
+ * waiting, up to about API_FOLLOW_SLICE_BYTES of JSON or API_SLICE_NS
+ * (cancel checked every API_STEP_RECORDS records). Not a search's 64 KiB:
+ * a job costs a round trip through a worker (two thread wake-ups, ~3 ms
+ * on a loaded machine), so 64 KiB a job held a follower to ~20 MiB/s
+ * (BENCHMARKS.md "What sets the follower's pace"). */
 static void
 api_follow_live_run(struct pool_job *j)
 {
@@ -388,11 +407,15 @@ api_follow_live_done(struct pool_job *j, int is_run)
 
 /* Queues the live job when it has lines and nothing else runs (not
  * before the stream has begun nor during the history: its lines come
- * after). */
+ * after), and the socket's queue is under API_FOLLOW_LOW_QUEUED: a
+ * client that reads slower than the lines come holds them in the feed
+ * (bounded: dropped past it), not in the output queue; the written
+ * callback kicks again once the queue has drained. */
 static void
 api_follow_kick(struct api_follow *s)
 {
     if (s->is_dropping || s->is_busy || !s->is_started || s->hist != NULL ||
+        api_follow_queued(s) >= API_FOLLOW_LOW_QUEUED ||
         !feed_take(&s->feed))
         return;
     s->job.run = api_follow_live_run;
@@ -437,7 +460,7 @@ api_follow_hist_emit_cb(const struct logrec *r, int is_context,
     l->at = at;
     l->len = s->hist_out.len - at;
     l->hc = hc;
-    return s->is_full = s->hist_out.len >= API_SLICE_BYTES;
+    return s->is_full = s->hist_out.len >= API_FOLLOW_SLICE_BYTES;
 }
 
 /* On a worker: one slice of history into hist_out. */
@@ -514,8 +537,6 @@ api_follow_hist_end(struct api_follow *s, int rc)
     s->held_keys = NULL;
 }
 
-static void api_follow_written_cb(struct evhttp_connection *evcon,
-                                  void *arg);
 static void api_follow_hist_submit(struct api_follow *s);
 
 /* pool_done_fn: a history slice is back; it is sent, and the next slice
@@ -541,20 +562,24 @@ api_follow_hist_done(struct pool_job *j, int is_run)
         api_follow_drop(s, "out of buffer space");
         return;
     }
-    evhttp_send_reply_chunk_with_cb(s->req, s->chunk,
-                                    s->hist ? api_follow_written_cb : NULL,
+    evhttp_send_reply_chunk_with_cb(s->req, s->chunk, api_follow_written_cb,
                                     s);
     evbuffer_drain(s->chunk, evbuffer_get_length(s->chunk));
     s->last_write_ns = mono_ns();
     buf_reset(&s->hist_out);
-    api_follow_kick(s);             /* no-op until the history is over */
+    if (s->hist != NULL)
+        api_follow_hist_submit(s);
+    else
+        api_follow_kick(s);
 }
 
 static void
 api_follow_hist_submit(struct api_follow *s)
 {
-    /* the written callback may come at every drain: one job at a time */
-    if (s->is_dropping || s->hist == NULL || s->is_busy)
+    /* the written callback may come at every drain: one job at a time;
+     * with over API_FOLLOW_LOW_QUEUED queued, the drain submits it */
+    if (s->is_dropping || s->hist == NULL || s->is_busy ||
+        api_follow_queued(s) >= API_FOLLOW_LOW_QUEUED)
         return;
     s->job.run = api_follow_hist_run;
     s->job.done = api_follow_hist_done;
@@ -565,10 +590,16 @@ api_follow_hist_submit(struct api_follow *s)
     s->is_busy = 1;
 }
 
+/* The output queue has drained: the next history slice, or live job. */
 static void
 api_follow_written_cb(struct evhttp_connection *evcon, void *arg)
 {
-    api_follow_hist_submit(arg);
+    struct api_follow *s = arg;
+
+    if (s->hist != NULL)
+        api_follow_hist_submit(s);
+    else
+        api_follow_kick(s);
 }
 
 /* ---- creation ---- */
@@ -693,7 +724,7 @@ api_follow(struct api *a, struct evhttp_request *req, const char *query)
     s->job.run = api_follow_create_run;
     s->job.done = api_follow_created;
     buf_init(&s->out, API_MAX_RECORD_JSON);
-    feed_init(&s->feed, API_FOLLOW_MAX_FEED, API_FOLLOW_MAX_KEYS,
+    feed_init(&s->feed, API_FOLLOW_MAX_FEED, API_FOLLOW_MAX_RECORDS,
               &a->feed_budget, s);
     if (api_search_parse(a, req, query, API_EP_FOLLOW, &s->p) < 0) {
         api_follow_free(s);

@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api_follow_test: a live follower's delivery through the real HTTP API
+ * (api_new on 127.0.0.1, this thread its loop, one query worker), the
+ * client a raw socket with a small receive buffer so that what it does
+ * not read piles up in the collector:
+ * - a client that reads in bursts while 19 MiB of lines are published in
+ *   rounds: every line arrives once, in commit order, none dropped; the
+ *   collector queued the next job only once the socket's output had
+ *   drained (the written callback: had that kick been lost, the lines
+ *   would stop), and a job formats every line waiting, so chunks over a
+ *   search's 64 KiB slice come (the pace of a follower was one 64 KiB
+ *   slice per worker round trip: BENCHMARKS.md "What sets the follower's
+ *   pace");
+ * - a client that never reads is dropped once its feed passes its cap,
+ *   counted, and every byte of its feed is given back (bounded memory,
+ *   API.md /follow).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+
+#include "collector/api/api.h"
+#include "collector/api/api_internal.h"
+#include "collector/search/follow.h"
+#include "collector/stats.h"
+#include "collector/store/store.h"
+#include "common/buf.h"
+#include "common/record.h"
+#include "common/xmalloc.h"
+#include "tests/support/apitest.h"
+
+#define MSG_BYTES 1000          /* a line's message */
+#define RCVBUF    (32 << 10)    /* the client's receive buffer */
+
+struct fixture {
+    char                  *dir;
+    struct store          *store;
+    struct event_base     *base;
+    struct api            *api;
+    struct follow         *follow;
+    struct collector_stats stats;
+};
+
+static int
+setup(void **state)
+{
+    struct fixture *f = xcalloc(1, sizeof(*f));
+    char tmpl[] = "/tmp/api_follow_test.XXXXXX";
+    char *err = NULL;
+
+    assert_non_null(mkdtemp(tmpl));
+    f->dir = xstrdup(tmpl);
+    f->store = store_open(f->dir, NULL, &err);
+    assert_non_null(f->store);
+    f->base = event_base_new();
+    assert_non_null(f->base);
+    f->follow = follow_new((size_t)4 << 20);
+    struct api_options opt = {
+        .listen = "127.0.0.1:0", .store = f->store, .follow = f->follow,
+        .stats = &f->stats, .query_threads = 1, .max_searches = 4,
+    };
+    f->api = api_new(f->base, &opt, &err);
+    assert_non_null(f->api);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+    char *cmd = xasprintf("rm -rf '%s'", f->dir);
+
+    api_free(f->api);
+    follow_free(f->follow);
+    event_base_free(f->base);
+    store_close(f->store);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static void
+run_loop(struct fixture *f, int ms)
+{
+    apitest_run_loop(f->base, ms);
+}
+
+/* GET path from a socket whose receive buffer is RCVBUF (set before the
+ * connection, so the kernel does not grow it). */
+static int
+small_get(struct fixture *f, const char *path)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int size = RCVBUF;
+
+    assert_true(fd >= 0);
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size,
+                                sizeof(size)), 0);
+    sa.sin_port = htons((uint16_t)api_port(f->api));
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    char *req = xasprintf("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", path);
+    assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    free(req);
+    return fd;
+}
+
+/* Publishes n lines "line <seq> xxx...", seq from *seq on, as one
+ * commit. */
+static void
+publish(struct fixture *f, uint64_t *seq, int n)
+{
+    char msg[MSG_BYTES + 1];
+
+    for (int i = 0; i < n; i++, (*seq)++) {
+        memset(msg, 'x', MSG_BYTES);
+        int k = snprintf(msg, sizeof(msg), "line %08llu ",
+                         (unsigned long long)*seq);
+        msg[k] = 'x';
+        msg[MSG_BYTES] = '\0';
+        struct logrec r = {
+            .time_ns = 1700000000000000000LL + (int64_t)*seq, .host = "h1",
+            .container_id = "c1", .container = "web", .image = "img",
+            .offset = *seq * 2000, .msg = msg, .msg_len = MSG_BYTES,
+            .recv_ns = 1700000000000000000LL + (int64_t)*seq,
+        };
+        assert_int_equal(follow_stage(f->follow, &r), 0);
+    }
+    follow_publish(f->follow);
+}
+
+/* The client side: the raw bytes read, then the chunked body decoded
+ * into lines, each checked to be the next sequence number. */
+struct lreader {
+    int        fd;
+    struct buf raw;
+    size_t     at;          /* parsed up to here */
+    int        has_head;
+    uint64_t   next;        /* the seq the next line must carry */
+    size_t     max_chunk;
+    struct buf body;        /* decoded bytes not yet a whole line */
+};
+
+static void
+lreader_lines(struct lreader *r)
+{
+    size_t start = 0;
+    const char *p = (const char *)r->body.data;
+
+    for (size_t i = 0; i < r->body.len; i++) {
+        if (p[i] != '\n')
+            continue;
+        if (i == start) {           /* a keep-alive */
+            start = i + 1;
+            continue;
+        }
+        const char *m = memmem(p + start, i - start, "\"message\":\"line ",
+                               16);
+        assert_non_null(m);
+        unsigned long long seq = strtoull(m + 16, NULL, 10);
+        if (seq != r->next)
+            fail_msg("line %llu came where %llu was due", seq,
+                     (unsigned long long)r->next);
+        r->next++;
+        start = i + 1;
+    }
+    memmove(r->body.data, r->body.data + start, r->body.len - start);
+    r->body.len -= start;
+}
+
+/* Decodes the whole chunks read so far. */
+static void
+lreader_parse(struct lreader *r)
+{
+    const char *p = (const char *)r->raw.data;
+
+    if (!r->has_head) {
+        const char *end = memmem(p, r->raw.len, "\r\n\r\n", 4);
+        if (end == NULL)
+            return;
+        assert_non_null(memmem(p, (size_t)(end - p), " 200 ", 5));
+        r->at = (size_t)(end - p) + 4;
+        r->has_head = 1;
+    }
+    for (;;) {
+        const char *c = p + r->at;
+        size_t left = r->raw.len - r->at;
+        const char *crlf = memmem(c, left, "\r\n", 2);
+        if (crlf == NULL)
+            break;
+        size_t size = strtoul(c, NULL, 16);
+        size_t head = (size_t)(crlf - c) + 2;
+        if (left < head + size + 2)
+            break;
+        assert_true(size > 0);      /* the stream does not end */
+        if (size > r->max_chunk)
+            r->max_chunk = size;
+        assert_int_equal(buf_append(&r->body, c + head, size), 0);
+        r->at += head + size + 2;
+    }
+    lreader_lines(r);
+    memmove(r->raw.data, r->raw.data + r->at, r->raw.len - r->at);
+    r->raw.len -= r->at;
+    r->at = 0;
+}
+
+static void
+lreader_read(struct lreader *r)
+{
+    char tmp[65536];
+    ssize_t n;
+
+    while ((n = recv(r->fd, tmp, sizeof(tmp), MSG_DONTWAIT)) > 0)
+        assert_int_equal(buf_append(&r->raw, tmp, (size_t)n), 0);
+    lreader_parse(r);
+}
+
+/* Twice 8192 lines (9.5 MiB of JSON, over the kernel's socket buffers
+ * and API_FOLLOW_LOW_QUEUED) published while the client reads nothing,
+ * then read: each line once, in order, none dropped, in chunks of more
+ * than a search's 64 KiB slice. The lines past the socket's buffers wait
+ * in the feed, and only the written callback (the queue drained) moves
+ * them on once the publishing stops. */
+static void
+test_follow_bursts_in_order(void **state)
+{
+    struct fixture *f = *state;
+    struct lreader r = { .fd = small_get(f, "/api/v1/follow") };
+    uint64_t seq = 0;
+
+    buf_init(&r.raw, (size_t)64 << 20);
+    buf_init(&r.body, (size_t)64 << 20);
+    for (int i = 0; i < 400 && f->api->n_followers < 1; i++)
+        run_loop(f, 5);
+    assert_int_equal(f->api->n_followers, 1);
+    run_loop(f, 50);                /* subscribed, stream begun */
+    for (int burst = 0; burst < 2; burst++) {
+        for (int round = 0; round < 4; round++) {
+            publish(f, &seq, 2048);
+            run_loop(f, 20);        /* not read: the output piles up */
+        }
+        for (int i = 0; i < 4000 && r.next < seq; i++) {
+            run_loop(f, 2);
+            lreader_read(&r);
+        }
+    }
+    assert_int_equal(r.next, seq);
+    run_loop(f, 50);                /* nothing further may come */
+    lreader_read(&r);
+    assert_int_equal(r.next, seq);
+    assert_int_equal(r.body.len, 0);
+    assert_int_equal(f->stats.follow_clients_dropped, 0);
+    assert_true(r.max_chunk > (256u << 10));
+    close(r.fd);
+    for (int i = 0; i < 400 && f->api->n_followers > 0; i++)
+        run_loop(f, 5);
+    assert_int_equal(f->api->n_followers, 0);
+    assert_int_equal(f->api->feed_budget.used, 0);
+    buf_fini(&r.raw);
+    buf_fini(&r.body);
+}
+
+/* A client that never reads: dropped once its feed is full, counted,
+ * its bytes given back; the budget never passed its cap. */
+static void
+test_follow_not_reading_dropped(void **state)
+{
+    struct fixture *f = *state;
+    int fd = small_get(f, "/api/v1/follow");
+    uint64_t seq = 0;
+    size_t max_used = 0;
+
+    for (int i = 0; i < 400 && f->api->n_followers < 1; i++)
+        run_loop(f, 5);
+    run_loop(f, 50);
+    /* at most 96 MiB: past both batches' caps and the budget's */
+    for (int i = 0; i < 96 && f->stats.follow_clients_dropped == 0; i++) {
+        publish(f, &seq, 1024);
+        if (f->api->feed_budget.used > max_used)
+            max_used = f->api->feed_budget.used;
+        run_loop(f, 2);
+    }
+    assert_int_equal(f->stats.follow_clients_dropped, 1);
+    assert_true(max_used <= API_FOLLOW_MAX_FEEDS);
+    for (int i = 0; i < 400 && f->api->n_followers > 0; i++)
+        run_loop(f, 5);
+    assert_int_equal(f->api->n_followers, 0);
+    assert_int_equal(f->api->feed_budget.used, 0);
+    close(fd);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_follow_bursts_in_order, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_follow_not_reading_dropped,
+                                        setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
