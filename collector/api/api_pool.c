@@ -42,6 +42,7 @@ api_pool_start(struct api *a, unsigned n_threads, char **errstr)
                                   a->max_parsing, errstr);
     if (a->pool == NULL)
         return -1;
+    pool_set_name(a->pool, "lq-query");
     a->pool_ev = event_new(a->base, pool_fd(a->pool), EV_READ | EV_PERSIST,
                            api_pool_cb, a);
     if (a->pool_ev == NULL || event_add(a->pool_ev, NULL) < 0) {

@@ -169,6 +169,7 @@ ingest_new(struct event_base *base, struct store *store,
     ing->dec = pool_new(INGEST_DEC_THREADS, INGEST_DEC_JOBS, errstr);
     if (ing->dec == NULL)
         goto fail;
+    pool_set_name(ing->dec, "lq-decode");
     ing->dec_ev = event_new(base, pool_fd(ing->dec), EV_READ | EV_PERSIST,
                             ingest_jobs_drain_cb, ing);
     if (ing->dec_ev == NULL || event_add(ing->dec_ev, NULL) < 0) {

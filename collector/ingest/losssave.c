@@ -35,6 +35,7 @@ losssave_main(void *arg)
 {
     struct losssave *s = arg;
 
+    (void)pthread_setname_np(pthread_self(), "lq-losssave"); /* top -H */
     pthread_mutex_lock(&s->mu);
     for (;;) {
         while (s->text == NULL && !s->is_stop)

@@ -118,6 +118,13 @@ pool_new(unsigned n_threads, size_t max_queued, char **errstr)
     return p;
 }
 
+void
+pool_set_name(struct pool *p, const char *name)
+{
+    for (unsigned i = 0; i < p->n_threads; i++)
+        (void)pthread_setname_np(p->th[i], name);
+}
+
 int
 pool_fd(const struct pool *p)
 {

@@ -44,6 +44,9 @@ struct pool_job {
  * max_queued jobs waiting (running ones not counted). NULL with *errstr
  * (caller frees) on failure. */
 struct pool *pool_new(unsigned n_threads, size_t max_queued, char **errstr);
+/* Names the workers (at most 15 bytes: top -H, the bench's per-thread
+ * CPU). */
+void pool_set_name(struct pool *p, const char *name);
 /* Readable when done jobs wait for pool_drain (read event, level). */
 int  pool_fd(const struct pool *p);
 /* Queues j (run, done, arg set by the caller; is_cancel cleared). 0, or

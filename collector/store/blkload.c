@@ -202,6 +202,7 @@ blkload_main(void *arg)
 {
     struct blk_loader *lr = arg;
 
+    (void)pthread_setname_np(pthread_self(), "lq-blkload"); /* top -H */
     pthread_mutex_lock(&lr->mu);
     while (!lr->is_stop) {
         struct blk_ahead *e = blkload_first_queued(lr);

@@ -44,6 +44,7 @@ indexer_main(void *arg)
 {
     struct store_indexer *x = arg;
 
+    (void)pthread_setname_np(pthread_self(), "lq-index"); /* top -H */
     pthread_mutex_lock(&x->mu);
     for (;;) {
         while (!x->job_in && !x->is_stop)

@@ -30,6 +30,7 @@ sealer_main(void *arg)
     struct store *s = arg;
     struct store_sealer *w = &s->sealer;
 
+    (void)pthread_setname_np(pthread_self(), "lq-seal"); /* top -H */
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while (!w->job_in && !w->is_stop)

@@ -31,6 +31,7 @@ syncer_main(void *arg)
     struct store *s = arg;
     struct store_syncer *y = &s->syncer;
 
+    (void)pthread_setname_np(pthread_self(), "lq-sync"); /* top -H */
     pthread_mutex_lock(&y->mu);
     for (;;) {
         while (y->fd < 0 && !y->is_stop)

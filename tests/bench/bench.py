@@ -36,6 +36,61 @@ def proc_rss_kib(pid, key="VmHWM"):
     return 0
 
 
+def threads_ticks(pid):
+    """{tid: (comm, utime + stime in clock ticks)} of a process's threads."""
+    out = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                head, rest = f.read().rsplit(")", 1)
+            fields = rest.split()
+            out[int(tid)] = (head.split("(", 1)[1], int(fields[11]) + int(fields[12]))
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
+
+
+class ThreadSampler:
+    """Per-thread CPU of a process, sampled from /proc/PID/task/*/stat (the
+    critical path of a pipeline: the thread near 100% of a core while the
+    others wait)."""
+
+    def __init__(self, pid, every=0.5):
+        self.pid, self.every, self.samples, self.next = pid, every, [], 0.0
+
+    def poll(self, force=False):
+        now = time.perf_counter()
+        if force or now >= self.next:
+            self.samples.append((now, threads_ticks(self.pid)))
+            self.next = now + self.every
+
+    def rows(self, who):
+        """Markdown rows: thread, CPU s, share of the wall, share of the
+        sampling intervals in which it was at least 90% busy."""
+        if len(self.samples) < 2:
+            return []
+        hz = os.sysconf("SC_CLK_TCK")
+        (t0, first), (t1, last) = self.samples[0], self.samples[-1]
+        wall = t1 - t0
+        rows = []
+        for tid, (comm, ticks) in sorted(last.items(), key=lambda kv: -kv[1][1]):
+            cpu = (ticks - first.get(tid, (comm, 0))[1]) / hz
+            if cpu < 0.05:
+                continue
+            busy = n = 0
+            for (ta, a), (tb, b) in zip(self.samples, self.samples[1:]):
+                if tid in b and tb > ta:
+                    n += 1
+                    busy += (b[tid][1] - a.get(tid, (comm, 0))[1]) / hz >= 0.9 * (tb - ta)
+            rows.append(f"| {who} `{comm}` ({tid}) | {cpu:.2f} s | {100 * cpu / wall:.0f}% | "
+                        f"{100 * busy / max(n, 1):.0f}% |")
+        return rows
+
+
 def http_json(url, timeout=10):
     with urllib.request.urlopen(url, timeout=timeout) as r:
         return json.loads(r.read())
@@ -263,11 +318,15 @@ def main():
             except OSError:
                 time.sleep(0.1)
         load_ingest = os.getloadavg()[0]
+        samplers = [ThreadSampler(coll.pid)]
+        samplers[0].poll(force=True)
         t0 = time.perf_counter()
         ship = subprocess.Popen([os.path.join(BIN, "logq-shipper"), "--collector", f"127.0.0.1:{tcp}",
                                  "--docker-root", droot, "--state-dir", os.path.join(tmp, "state"),
                                  "--hostname", "bench1", "--log-file", os.path.join(tmp, "shipper.log")])
         procs.append(ship)
+        samplers.append(ThreadSampler(ship.pid))
+        samplers[1].poll(force=True)
         if a.perf:
             os.makedirs(a.perf, exist_ok=True)
             for name, p in (("collector", coll), ("shipper", ship)):
@@ -278,12 +337,17 @@ def main():
         deadline = time.time() + max(600, 600 * a.gib)
         stored = 0
         while time.time() < deadline:
+            for ts in samplers:
+                ts.poll()
             h = http_json(server + "/health")
             stored = h["counters"].get("records_stored", 0)
             if stored >= n_lines:
                 break
             time.sleep(0.05)
         ingest_s = time.perf_counter() - t0
+        for ts in samplers:
+            ts.poll(force=True)
+        thread_rows = samplers[0].rows("collector") + samplers[1].rows("shipper")
         ship_cpu, coll_cpu = proc_cpu_s(ship.pid), proc_cpu_s(coll.pid)
         ship_rss, coll_rss_ingest = proc_rss_kib(ship.pid), proc_rss_kib(coll.pid)
         for p in perfs:         # perf writes its file on SIGINT
@@ -344,6 +408,10 @@ def main():
     rep.append(f"| collector after queries | CPU {coll_cpu_total:.1f} s total, peak RSS {coll_rss_query / 1024:.1f} MiB |")
     if peer is not None:
         rep += rsyslog_peer.report_rows(peer, json_bytes)
+    rep.append("")
+    rep.append("| thread while ingesting (/proc/PID/task, every 0.5 s) | CPU | of the wall | intervals >= 90% busy |")
+    rep.append("|---|---|---|---|")
+    rep += thread_rows
     rep.append("")
     if not rows:
         return finish(a, rep)
