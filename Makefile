@@ -247,6 +247,11 @@ $(BUILD)/msgenc-bench: $(call obj,tests/bench/msgenc_bench.c tests/bench/tplenc.
                       $(LIBCOLLECTOR) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# tests/bench/zlevel_bench.c: zstd levels on a store's own block bodies
+# (BENCHMARKS.md "zstd level of sealed blocks"; not in make test).
+$(BUILD)/zlevel-bench: $(call obj,tests/bench/zlevel_bench.c) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 # The project's realistic log generator (tests, bench, demo containers).
 # Linked statically (so no sanitizers) so it runs inside a busybox image;
 # in release as a static PIE with the same hardening as the daemons.

@@ -90,7 +90,7 @@ static const struct config_def config_defs[] = {
     { "block-size", CONFIG_SIZE, "1M", 1024, 128 << 20, CFG(block_size),
       "raw bytes per compressed block (at most 128M)" },
     { "compress-level", CONFIG_INT, "0", 0, 19, CFG(compress_level),
-      "zstd level 1..19 for sealed blocks (0: the store's default, 3)" },
+      "zstd level 1..19 for sealed blocks (0: the store's default, 1)" },
     { "max-scan-bytes", CONFIG_SIZE, "16G", 1 << 20, INT64_C(1) << 40,
       CFG(max_scan_bytes),
       "message bytes one search may read before it stops (422)" },

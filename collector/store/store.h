@@ -41,7 +41,7 @@ typedef int (*store_sync_hook_fn)(const char *what, void *arg);
 
 #define STORE_COMPRESS_ZSTD 0
 #define STORE_COMPRESS_ZLIB 1   /* what stores wrote before zstd; still read */
-#define STORE_ZSTD_LEVEL    3
+#define STORE_ZSTD_LEVEL    1   /* BENCHMARKS.md "zstd level of sealed blocks" */
 
 /* Zero fields take the default. */
 struct store_options {
