@@ -93,7 +93,7 @@ main(int argc, char **argv)
         if (i + 1 >= argc)
             goto usage;
         if (strcmp(argv[i], "--rounds") == 0) {
-            rounds = atoi(argv[i + 1]);
+            rounds = (int)strtol(argv[i + 1], NULL, 10);
         } else if (strcmp(argv[i], "--levels") == 0) {
             char *s = argv[i + 1];
             for (n_lvls = 0; n_lvls < MAX_LVLS && *s;) {
