@@ -28,7 +28,6 @@
 #include <time.h>
 
 #include <event2/event.h>
-#include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
@@ -324,6 +323,7 @@ rm_connect_cb(const redisAsyncContext *ac, int status)
         rm->ctr.reconnects++;
     rm->has_connected = 1;
     rm->is_connected = 1;
+    rm->bounds.why[0] = '\0';
     rm->conn_gen++;
     rm->backoff_ms = RM_BACKOFF_MIN_MS;
     log_info("redis", "connected addr=%s queued=%zu", rm->addr, rm->n_queued);
@@ -342,7 +342,8 @@ rm_disconnect_cb(const redisAsyncContext *ac, int status)
     if (rm->is_freeing)
         return;
     log_warn("redis", "connection lost addr=%s error=\"%s\"", rm->addr,
-             status == REDIS_OK ? "closed" : ac->errstr);
+             status == REDIS_OK ? "closed" :
+             rm->bounds.why[0] != '\0' ? rm->bounds.why : ac->errstr);
     rm_schedule_reconnect(rm);
 }
 
@@ -367,6 +368,14 @@ rm_timeout_cb(evutil_socket_t fd, short what, void *arg)
     rm_schedule_reconnect(rm);
 }
 
+/* A reply over the bounds (redis_bounds.h): counted and logged; the
+ * reads the closed connection fails name it (rm->bounds.why). */
+static void
+rm_refuse_cb(void *arg, const char *why)
+{
+    rm_reply_error(arg, "reply", why);
+}
+
 static void
 rm_connect(struct rmetrics *rm)
 {
@@ -381,7 +390,7 @@ rm_connect(struct rmetrics *rm)
         return;
     }
     ac->data = rm;
-    if (redisLibeventAttach(ac, rm->base) != REDIS_OK ||
+    if (rm_bounds_attach(ac, rm->base, &rm->bounds) < 0 ||
         redisAsyncSetConnectCallback(ac, rm_connect_cb) != REDIS_OK ||
         redisAsyncSetDisconnectCallback(ac, rm_disconnect_cb) != REDIS_OK) {
         redisAsyncFree(ac);
@@ -704,6 +713,21 @@ rmetrics_new(struct event_base *base, const struct rmetrics_config *cfg)
         rm->cfg.max_hosts = RMETRICS_MAX_HOSTS;
     if (rm->cfg.max_pending == 0)
         rm->cfg.max_pending = RM_DEFAULT_MAX_PENDING;
+    if (rm->cfg.max_reply_bytes == 0)
+        rm->cfg.max_reply_bytes = RMETRICS_REPLY_MAX_BYTES;
+    if (rm->cfg.max_query_bytes == 0)
+        rm->cfg.max_query_bytes = RMETRICS_QUERY_MAX_BYTES;
+    /* the largest reply a read asks for: HGETALL of a host's latest
+     * values, two elements a series; a hosts read; a range */
+    size_t max_el = 2 * rm->cfg.max_series;
+    if (max_el < 2 * (RMETRICS_MAX_HOSTS + 1))
+        max_el = 2 * (RMETRICS_MAX_HOSTS + 1);
+    if (max_el < RMETRICS_QUERY_MAX_POINTS)
+        max_el = RMETRICS_QUERY_MAX_POINTS;
+    rm->bounds = (struct rm_bounds){
+        .max_elements = max_el + 1, .max_bytes = rm->cfg.max_reply_bytes,
+        .refuse = rm_refuse_cb, .arg = rm,
+    };
     if (rm_addr_parse(rm, rm->addr) < 0)
         goto fail;
     rm_tab_init(&rm->series, rm->cfg.max_series);

@@ -24,6 +24,8 @@ struct rmetrics;
 #define RMETRICS_MAX_HOSTS        10000    /* rmetrics_hosts reply cap */
 #define RMETRICS_POINT_MAX        64       /* bytes of a point: more is
                                             * not one */
+#define RMETRICS_REPLY_MAX_BYTES  (64u << 20)   /* string bytes of one reply */
+#define RMETRICS_QUERY_MAX_BYTES  (256u << 20)  /* point bytes of one query */
 
 /* Wall-clock milliseconds; tests pass a fake. */
 typedef int64_t (*rm_clock_fn)(void);
@@ -36,6 +38,9 @@ struct rmetrics_config {
                                   * at most) RMETRICS_MAX_HOSTS */
     size_t      max_pending;     /* queued commands while down, default 100000 */
     rm_clock_fn clock_ms;        /* NULL: CLOCK_REALTIME */
+    /* 0: the defaults above (no flags: tests set them lower) */
+    size_t      max_reply_bytes; /* a reply's strings, or one unparsed */
+    size_t      max_query_bytes; /* the points a query holds */
 };
 
 struct rmetrics_counters {

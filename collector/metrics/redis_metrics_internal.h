@@ -13,6 +13,7 @@
 
 #include <event2/event.h>
 
+#include "collector/metrics/redis_bounds.h"
 #include "collector/metrics/redis_metrics.h"
 #include "common/buf.h"
 
@@ -92,6 +93,7 @@ struct rmetrics {
     struct rmetrics_counters   ctr;
     rm_send_hook_fn            send_hook;   /* NULL: hiredis */
     struct rm_read            *in_series_cb;    /* whose rm_series_cb runs */
+    struct rm_bounds           bounds;      /* the connection's replies */
 };
 
 int64_t rm_now_ms(const struct rmetrics *rm);

@@ -72,6 +72,8 @@ struct rm_read {
     struct rm_raw    **raws;            /* [i]: series[i]'s until sorted */
     struct rm_slot    *slots;
     size_t             n_series;
+    size_t             n_raw_bytes;     /* of raws[], at most
+                                         * cfg.max_query_bytes */
 };
 
 /* ---- raw points ---- */
@@ -315,6 +317,7 @@ rm_reply_check(struct rm_read *r, const redisReply *reply, const char *cmd,
 {
     if (reply == NULL) {
         rm_read_set_err(r, r->rm->is_freeing ? "shutting down" :
+                        r->rm->bounds.why[0] != '\0' ? r->rm->bounds.why :
                         "redis connection lost");
         return -1;
     }
@@ -457,6 +460,11 @@ rm_hosts_reply_cb(redisAsyncContext *ac, void *rp, void *privdata)
         goto done;
     }
     size_t n = reply->elements / 2;
+    if (n > RMETRICS_MAX_HOSTS + 1) {       /* more than asked for */
+        rm_reply_error(r->rm, "ZRANGE", "more hosts than asked for");
+        rm_read_set_err(r, "redis: malformed reply");
+        goto done;
+    }
     if (n > RMETRICS_MAX_HOSTS) {
         rm_read_set_err(r, "too many hosts");
         goto done;
@@ -488,8 +496,10 @@ rmetrics_hosts(struct rmetrics *rm, rm_hosts_cb cb, void *arg)
         return -1;
     struct rm_read *r = rm_read_new(rm, RM_READ_HOSTS, arg);
     r->hosts_cb = cb;
+    char last[24];                  /* one more than a read accepts */
+    snprintf(last, sizeof(last), "%d", RMETRICS_MAX_HOSTS);
     return rm_read_start(r, rm_hosts_reply_cb, 5, (const char *[]){
-                         "ZRANGE", "logq:hosts", "0", "-1", "WITHSCORES" });
+                         "ZRANGE", "logq:hosts", "0", last, "WITHSCORES" });
 }
 
 /* ---- latest ---- */
@@ -598,9 +608,35 @@ rm_range_reply_cb(redisAsyncContext *ac, void *rp, void *privdata)
     redisReply *reply = rp;
 
     if (rm_reply_check(r, reply, "ZREVRANGEBYSCORE", REDIS_REPLY_ARRAY) < 0 ||
-        rm_all_strings(r, reply, "ZREVRANGEBYSCORE") < 0)
+        rm_all_strings(r, reply, "ZREVRANGEBYSCORE") < 0 || r->err)
         goto done;
-    r->raws[slot->idx] = rm_raw_new(reply);
+    if (reply->elements > RMETRICS_QUERY_MAX_POINTS) {  /* its LIMIT */
+        rm_reply_error(r->rm, "ZREVRANGEBYSCORE", "more points than LIMIT");
+        rm_read_set_err(r, "redis: malformed reply (more points than "
+                        "asked for)");
+        goto done;
+    }
+    struct rm_raw *raw = rm_raw_new(reply);
+    size_t bytes = raw->n;
+    for (size_t i = 0; i < raw->n; i++)
+        bytes += raw->lens[i];
+    if (bytes > r->rm->cfg.max_query_bytes - r->n_raw_bytes) {
+        char e[200];
+        size_t cap = r->rm->cfg.max_query_bytes;
+        snprintf(e, sizeof(e), "the query's range holds more than %zu %s "
+                 "of points: narrow it with host, container or label, or "
+                 "shorten it", cap >= (1u << 20) ? cap >> 20 : cap,
+                 cap >= (1u << 20) ? "MiB" : "bytes");
+        rm_read_set_err(r, e);
+        rm_raw_free(raw);
+        for (size_t i = 0; i < r->n_series; i++) {  /* the query fails */
+            rm_raw_free(r->raws[i]);
+            r->raws[i] = NULL;
+        }
+        goto done;
+    }
+    r->n_raw_bytes += bytes;
+    r->raws[slot->idx] = raw;
 done:
     rm_read_done_one(r);
 }

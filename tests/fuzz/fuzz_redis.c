@@ -5,7 +5,8 @@
  * is not (a hostile or broken server, a man in the middle). The first
  * byte picks the read (names, hosts, latest, query; for a query also
  * which of host/container/label it filters on); the rest is a RESP byte
- * stream that hiredis's own reader turns into redisReply trees, answering
+ * stream that hiredis's own reader, with the collector's reply bounds
+ * (redis_bounds.c), turns into redisReply trees, answering
  * the commands the read sends in order (through the rmetrics send hook:
  * no socket). A command left without a reply (the stream ends, or is not
  * RESP) gets NULL, as when the connection drops. Each series a query
@@ -33,7 +34,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_MAX_SENT  2048
-#define FUZZ_MAX_COUNT 65536    /* largest '*' or '$' count let through */
 
 typedef void (*fuzz_reply_fn)(struct redisAsyncContext *, void *, void *);
 
@@ -154,25 +154,6 @@ fuzz_series_cb(int err, const char *errstr, const struct rm_series *s,
 
 /* ---- driver ---- */
 
-/* hiredis 0.14 allocates a multi-bulk's element array before reading any
- * element, unbounded: keep the fuzzer's memory small (not a property of
- * our code; Redis is trusted that far). */
-static int
-fuzz_counts_small(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] != '*' && p[i] != '$')
-            continue;
-        uint64_t v = 0;
-        for (size_t j = i + 1; j < n && p[j] >= '0' && p[j] <= '9'; j++) {
-            v = v * 10 + (uint64_t)(p[j] - '0');
-            if (v > FUZZ_MAX_COUNT)
-                return 0;
-        }
-    }
-    return 1;
-}
-
 static struct rmetrics *
 fuzz_rm(void)
 {
@@ -223,11 +204,14 @@ fuzz_start(struct rmetrics *rm, uint8_t sel)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size == 0 || !fuzz_counts_small(data, size))
+    if (size == 0)
         return 0;
     struct rmetrics *rm = fuzz_rm();
     redisReader *rd = redisReaderCreate();
     assert(rd != NULL);
+    /* as on the collector's connection: an announced count or length
+     * over the bounds is refused before it is allocated */
+    rm_bounds_install(rd, &rm->bounds);
     assert(redisReaderFeed(rd, (const char *)data + 1, size - 1) ==
            REDIS_OK);
     fuzz_n_sent = 0;
