@@ -91,6 +91,10 @@ static const struct config_opt config_opts[] = {
     { "multiline", CONFIG_STR, "none", 0, 0,
       "multi-line rule of containers without a logq.multiline label: "
       "none|java|python|go|indent|regex:START", OFF(multiline) },
+    { "multiline-match-bytes", CONFIG_INT, "4K", 64, 1 * MIB,
+      "bytes of a line a regex: rule is matched against (its start; "
+      "fewer for a large regex); longer lines are counted",
+      OFF(multiline_match_bytes) },
     { "log-level", CONFIG_STR, "info", 0, 0, "error|warn|info|debug",
       OFF(log_level) },
     { "log-file", CONFIG_STR, NULL, 0, 0, "log to this file, not stderr",

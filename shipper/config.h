@@ -35,6 +35,7 @@ struct shipper_config {
     char      *host_root;       /* "": statvfs the mount points as they are */
     char      *cgroup_pattern;  /* "": Docker's default layouts only */
     char      *multiline;       /* default multi-line rule (multiline.h) */
+    long long  multiline_match_bytes;   /* of a line a regex sees */
 };
 
 enum config_result {

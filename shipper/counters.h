@@ -25,6 +25,8 @@ struct shipper_counters {
     uint64_t multiline_bad_rule;  /* logq.multiline labels not a rule */
     uint64_t multiline_recompiles;/* regex rules compiled again to drop
                                      regexec's cache (multiline.c) */
+    uint64_t multiline_lines_cut; /* lines a regex rule saw the start of
+                                     only (--multiline-match-bytes) */
     uint64_t deleted_open_dropped;/* deleted containers closed at the cap */
     uint64_t rescan_misses;       /* rescan looks that read bytes no inotify
                                      event announced (docker_look.c) */

@@ -41,6 +41,8 @@ struct docker_config {
     struct tail_config tail;
     const struct multiline_rule *multiline; /* default rule (borrowed);
                                                NULL: none */
+    size_t             match_bytes;     /* of a line a label's regex rule
+                                           sees; 0: MULTILINE_MATCH_BYTES */
     int                rescan_ms;       /* safety-net look period, idle
                                            containers: up to 16x */
     size_t             max_gone;        /* deleted-but-open containers */

@@ -180,6 +180,8 @@ docker_meta_rule_apply(struct docker *d, struct container *c, const char *spec)
     if (spec != NULL) {
         if (multiline_rule_parse(spec, &c->rule, err, sizeof(err)) == 0) {
             c->has_rule = 1;
+            if (d->cfg.match_bytes > 0)
+                multiline_rule_match_bytes(&c->rule, d->cfg.match_bytes);
         } else {
             d->ctr->multiline_bad_rule++;
             log_warn("docker", "bad %s label, using the default "

@@ -111,6 +111,7 @@ main_log_counters(const struct shipper *sh, enum log_level lvl)
             " configs_bad=%" PRIu64 " files_refused=%" PRIu64
             " multiline_bad_rule=%" PRIu64
             " multiline_recompiles=%" PRIu64
+            " multiline_lines_cut=%" PRIu64
             " metrics_files_refused=%" PRIu64
             " deleted_open_dropped=%" PRIu64 " files_held=%" PRIu64
             " rescan_misses=%" PRIu64 " state_writes=%" PRIu64 " state_errors=%" PRIu64
@@ -120,7 +121,7 @@ main_log_counters(const struct shipper *sh, enum log_level lvl)
             c->collector_auth_failures, c->frames_bad_mac, c->batches_sent,
             c->batches_acked, c->batches_resent, c->read_errors,
             c->configs_bad, c->files_refused, c->multiline_bad_rule,
-            c->multiline_recompiles,
+            c->multiline_recompiles, c->multiline_lines_cut,
             sh->met != NULL ? metrics_files_refused(sh->met) : 0,
             c->deleted_open_dropped, c->files_held, c->rescan_misses,
             c->state_writes, c->state_errors, sender_inflight_bytes(sh->snd),
@@ -356,9 +357,12 @@ main_start(struct shipper *sh, const char *hostname, const char *token,
     if (multiline_rule_parse(sh->cfg.multiline, &sh->multiline, err,
                              sizeof(err)) < 0)
         fatalx("main", "--multiline: %s", err);     /* config.c checked it */
+    multiline_rule_match_bytes(&sh->multiline,
+                               (size_t)sh->cfg.multiline_match_bytes);
     struct docker_config dc = {
         .root = sh->cfg.docker_root,
         .multiline = &sh->multiline,
+        .match_bytes = (size_t)sh->cfg.multiline_match_bytes,
         .tail = { .max_record = (size_t)sh->cfg.max_record_size,
                   .chunk = MAIN_CHUNK },
         .rescan_ms = (int)sh->cfg.rescan_ms,

@@ -200,13 +200,34 @@ ml_go(int *state, struct ml_line l)
  * then hold about 1.5 MiB, 1.1 CPU-s for those lines. */
 #define ML_RE_WORK      (1u << 18)
 
+/* Within one line regexec builds states with the line's length times the
+ * regex's size, and keeps them to its end: a never-matching 61-node regex
+ * over an 8,000-byte line took 73 MiB and 2 CPU-s, a 600-node one 365 MiB
+ * and 6 CPU-s over 1,024 bytes (glibc 2.36). So the regex sees at most
+ * the first ML_LINE_WORK / size bytes of a line (and at most the
+ * --multiline-match-bytes setting): a line then costs at most ~32 MiB
+ * (measured 12 MiB at 61 nodes, 1,074 bytes; README "Multi-line
+ * records"). */
+#define ML_LINE_WORK    (1u << 16)
+
 struct multiline_re {
     regex_t  re;
     char    *src;
     size_t   size;          /* ml_re_size: nodes, about */
+    size_t   match_max;     /* bytes of a line the regex sees */
     uint64_t work;          /* bytes matched times size since compiled */
     uint64_t n_recompiles;
+    uint64_t n_cut;         /* lines longer than match_max */
 };
+
+/* The bytes of a line a regex of size nodes sees under a setting of n. */
+static size_t
+ml_re_match_max(size_t size, size_t n)
+{
+    size_t by_work = ML_LINE_WORK / size;
+
+    return by_work < n ? by_work : n;
+}
 
 static void
 ml_re_spend(struct multiline_re *x, size_t len)
@@ -228,6 +249,10 @@ ml_re_spend(struct multiline_re *x, size_t len)
 static enum multiline_verdict
 ml_regex(const struct multiline_rule *r, struct ml_line l)
 {
+    if (l.len > r->re->match_max) {     /* as if the line ended there */
+        l.len = utf8_cut((const uint8_t *)l.p, r->re->match_max);
+        r->re->n_cut++;
+    }
     regmatch_t m = { .rm_so = 0, .rm_eo = (regoff_t)l.len };
     const char *s = l.len > 0 ? l.p : "";
 #ifdef __SANITIZE_ADDRESS__
@@ -440,6 +465,7 @@ multiline_rule_parse(const char *spec, struct multiline_rule *out, char *err,
     }
     x->src = xstrdup(spec + 6);
     x->size = size > 0 ? size : 1;
+    x->match_max = ml_re_match_max(x->size, MULTILINE_MATCH_BYTES);
     r.kind = MULTILINE_REGEX;
     r.re = x;
     *out = r;
@@ -462,6 +488,25 @@ uint64_t
 multiline_rule_recompiles(const struct multiline_rule *r)
 {
     return r->re != NULL ? r->re->n_recompiles : 0;
+}
+
+void
+multiline_rule_match_bytes(struct multiline_rule *r, size_t n)
+{
+    if (r->re != NULL)
+        r->re->match_max = ml_re_match_max(r->re->size, n > 0 ? n : 1);
+}
+
+size_t
+multiline_rule_match_max(const struct multiline_rule *r)
+{
+    return r->re != NULL ? r->re->match_max : 0;
+}
+
+uint64_t
+multiline_rule_lines_cut(const struct multiline_rule *r)
+{
+    return r->re != NULL ? r->re->n_cut : 0;
 }
 
 enum multiline_verdict

@@ -21,6 +21,7 @@
 #define MULTILINE_LABEL     "logq.multiline"
 #define MULTILINE_MAX_LINES 1000
 #define MULTILINE_GAP_NS    1000000000LL    /* 1 s: ends a group */
+#define MULTILINE_MATCH_BYTES 4096          /* --multiline-match-bytes */
 
 enum multiline_kind {
     MULTILINE_NONE,
@@ -73,6 +74,15 @@ void multiline_rule_fini(struct multiline_rule *r);
  * budget of bytes matched times the regex's size spent, README.md
  * "Multi-line records"); 0 for the other rules. */
 uint64_t multiline_rule_recompiles(const struct multiline_rule *r);
+/* A regex rule is matched against at most the first n bytes of a line
+ * (cut on a UTF-8 boundary, as if the line ended there), and fewer for a
+ * large regex: 65536 / its size in nodes (README.md "Multi-line
+ * records"). MULTILINE_MATCH_BYTES until set; no-op for the other rules. */
+void multiline_rule_match_bytes(struct multiline_rule *r, size_t n);
+/* The bytes of a line r's regex sees (0 for the other rules). */
+size_t multiline_rule_match_max(const struct multiline_rule *r);
+/* Lines longer than that, whose start alone the regex saw. */
+uint64_t multiline_rule_lines_cut(const struct multiline_rule *r);
 
 /*
  * The verdict for line[0..len) (no newline) given the stream's *state

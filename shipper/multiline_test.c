@@ -21,7 +21,11 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "common/xmalloc.h"
 #include "shipper/multiline.h"
 
 #define MAX_LINES 64
@@ -263,6 +267,88 @@ test_multiline_regex_cache_bounded(void **state)
     multiline_rule_fini(&r);
 }
 
+/* The peak RSS (KiB) of a child that classifies one random line of 'a'
+ * and 'b' of len bytes with rule spec. */
+static long
+classify_peak_kib(const char *spec, size_t len)
+{
+    pid_t pid = fork();
+
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct multiline_rule r;
+        char err[256];
+        char *line = xmalloc(len + 1);
+        uint64_t rng = 3;
+        int st = 0;
+        if (multiline_rule_parse(spec, &r, err, sizeof(err)) < 0)
+            _exit(2);
+        for (size_t j = 0; j < len; j++) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            line[j] = (rng >> 40) & 1 ? 'a' : 'b';
+        }
+        line[len] = '\0';
+        multiline_classify(&r, &st, line, len);
+        _exit(0);           /* the child never returns into cmocka */
+    }
+    int status;
+    struct rusage ru;
+    assert_int_equal(wait4(pid, &status, 0, &ru), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    return ru.ru_maxrss;
+}
+
+/* Within one line glibc's regexec builds states with the line's length
+ * times the regex's size: a never-matching 61-node regex over one
+ * 8,000-byte line took 73 MiB (more under ASan). The regex sees only the
+ * first 65536 / 61 = 1074 bytes of a line (the cut counted): the child's
+ * peak stays within 64 MiB of one that matched 64 bytes (ASan build:
+ * +25 MiB; +140 MiB without the cut). A start near
+ * the beginning is still found; one past the cut is not. */
+static void
+test_multiline_regex_line_bounded(void **state)
+{
+    static const char spec[] = "regex:(a|b)*a(a|b){18}c";
+    struct multiline_rule r;
+    char err[256];
+    int st = 0;
+
+    (void)state;
+    long base = classify_peak_kib(spec, 64);
+    long peak = classify_peak_kib(spec, 8000);
+    if (peak - base > 64 * 1024)
+        fail_msg("peak RSS %ld KiB over %ld", peak, base);
+    assert_int_equal(multiline_rule_parse(spec, &r, err, sizeof(err)), 0);
+    assert_true(multiline_rule_match_max(&r) > 1000 &&
+                multiline_rule_match_max(&r) < 1100);
+    multiline_rule_fini(&r);
+
+    assert_int_equal(multiline_rule_parse("regex:^[0-9]{4}-|TRACE", &r, err,
+                                          sizeof(err)), 0);
+    assert_int_equal(multiline_rule_match_max(&r), MULTILINE_MATCH_BYTES);
+    multiline_rule_match_bytes(&r, 100);
+    assert_int_equal(multiline_rule_match_max(&r), 100);
+    char line[300];
+    memset(line, 'x', sizeof(line));
+    memcpy(line, "2026-", 5);
+    assert_int_equal(multiline_classify(&r, &st, line, sizeof(line)),
+                     MULTILINE_START);
+    memcpy(line, "xxxxx", 5);
+    memcpy(line + 95, "TRACE", 5);              /* bytes 95-99: seen */
+    assert_int_equal(multiline_classify(&r, &st, line, sizeof(line)),
+                     MULTILINE_START);
+    memcpy(line + 95, "xxxxx", 5);
+    memcpy(line + 96, "TRACE", 5);              /* its last byte cut */
+    assert_int_equal(multiline_classify(&r, &st, line, sizeof(line)),
+                     MULTILINE_CONTINUE);
+    assert_int_equal(multiline_rule_lines_cut(&r), 3);
+    assert_int_equal(multiline_classify(&r, &st, line, 100),
+                     MULTILINE_CONTINUE);
+    assert_int_equal(multiline_rule_lines_cut(&r), 3);   /* not longer */
+    multiline_rule_fini(&r);
+}
+
 /* glibc's regcomp copies an expression once per repeat, so stacked or
  * nested repeats multiply: "\\+" and 100 '+' (a container's label, found
  * by fuzz_shipconfig: corpus/shipconfig/crash-regex-stacked-repeats) took
@@ -435,6 +521,7 @@ main(void)
         cmocka_unit_test(test_multiline_regex_line_with_nul),
         cmocka_unit_test(test_multiline_regex_too_complex),
         cmocka_unit_test(test_multiline_regex_cache_bounded),
+        cmocka_unit_test(test_multiline_regex_line_bounded),
         cmocka_unit_test(test_multiline_bad_rules),
         cmocka_unit_test(test_multiline_group_cap_utf8),
         cmocka_unit_test(test_multiline_corpus_never_joined),

@@ -482,6 +482,24 @@ test_tml_regex_recompiles_counted(void **state)
     assert_int_equal(f->ctr.multiline_recompiles, 1);
 }
 
+/* A line longer than what the regex sees (multiline.c: 65536 / its 60
+ * nodes = 1092 bytes) is counted in multiline_lines_cut, once. */
+static void
+test_tml_regex_lines_cut_counted(void **state)
+{
+    struct fixture *f = *state;
+    char msg[3001];
+
+    memset(msg, 'b', sizeof(msg) - 1);
+    msg[sizeof(msg) - 1] = '\0';
+    put(f, "stdout", msg, 0, 1);
+    put(f, "stdout", "short", 0, 1);
+    new_tailer(f, NULL);
+    drain(f);
+    assert_int_equal(multiline_rule_lines_cut(&f->rule), 1);
+    assert_int_equal(f->ctr.multiline_lines_cut, 1);
+}
+
 int
 main(void)
 {
@@ -489,6 +507,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_tml_streams_grouped_apart,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_tml_regex_recompiles_counted,
+                                        setup_regex, teardown),
+        cmocka_unit_test_setup_teardown(test_tml_regex_lines_cut_counted,
                                         setup_regex, teardown),
         cmocka_unit_test_setup_teardown(test_tml_restart_mid_group_rereads_it,
                                         setup, teardown),

@@ -151,10 +151,12 @@ tail_read_whole_line(struct tailer *t, struct buf *text, uint64_t dropped,
         tail_read_groups_emit(t, time_ns - MULTILINE_GAP_NS, 1, emit, arg);
     struct multiline_group *g = &t->group[stream];
     uint64_t n_re = multiline_rule_recompiles(t->rule);
+    uint64_t n_cut = multiline_rule_lines_cut(t->rule);
     enum multiline_verdict v = multiline_classify(t->rule, &g->state,
                                                   (const char *)text->data,
                                                   text->len);
     t->ctr->multiline_recompiles += multiline_rule_recompiles(t->rule) - n_re;
+    t->ctr->multiline_lines_cut += multiline_rule_lines_cut(t->rule) - n_cut;
     if (v != MULTILINE_CONTINUE || g->n_lines >= MULTILINE_MAX_LINES)
         tail_group_emit(t, g, emit, arg);
     t->hold = NULL;
