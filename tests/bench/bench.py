@@ -266,6 +266,8 @@ def main():
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--collector-arg", action="append", default=[],
                     help="extra logq-collector argument (repeat), e.g. --collector-arg=--block-size=1M")
+    ap.add_argument("--shipper-arg", action="append", default=[],
+                    help="extra logq-shipper argument (repeat), e.g. --shipper-arg=--compression=zlib")
     ap.add_argument("--ingest-only", action="store_true",
                     help="stop after the ingest figures (no queries)")
     ap.add_argument("--no-peer", action="store_true",
@@ -323,7 +325,8 @@ def main():
         t0 = time.perf_counter()
         ship = subprocess.Popen([os.path.join(BIN, "logq-shipper"), "--collector", f"127.0.0.1:{tcp}",
                                  "--docker-root", droot, "--state-dir", os.path.join(tmp, "state"),
-                                 "--hostname", "bench1", "--log-file", os.path.join(tmp, "shipper.log")])
+                                 "--hostname", "bench1", "--log-file", os.path.join(tmp, "shipper.log")]
+                                + a.shipper_arg)
         procs.append(ship)
         samplers.append(ThreadSampler(ship.pid))
         samplers[1].poll(force=True)
