@@ -30,22 +30,41 @@
 static int ix_without_fields;
 
 /* A key of the in-memory map: its postings are (block, count word)
- * pairs, the count word (n << 3 | forms) as in the .lqi (STORE.md). */
+ * pairs, the count word (n << 3 | forms) as in the .lqi (STORE.md). One
+ * pair is held inline; from the second on they are in a malloc'd array
+ * whose capacity follows from n (IX_CAP_MIN, then doubling), so a key
+ * takes 16 bytes. */
 struct ix_ent {
-    uint32_t hash;                      /* 0: empty slot */
     uint32_t check;                     /* tokenize_check of its token */
-    uint32_t n : 31;                    /* pairs */
+    uint32_t n : 31;                    /* pairs, at least 1 */
     uint32_t is_collided : 1;           /* two tokens: no counts */
-    uint32_t cap;                       /* pairs; 0: one pair inline */
     union {
-        uint32_t  inl[2];
-        uint32_t *many;
+        uint32_t  inl[2];               /* n == 1 */
+        uint32_t *many;                 /* n >= 2 */
     } u;
 };
 
+#define IX_CAP_MIN 4u                   /* pairs of the first array */
+
+/* A slot of the map's hash table: the key's hash and where its entry
+ * is. Keys live in pages of IX_PAGE_ENTS entries, in insertion order,
+ * which never move: growing the table rehashes 8-byte slots only. At
+ * 512 Ki keys (STORE_IDX_MAX_KEYS) the table is 1 Mi slots, 8 MiB, and
+ * the entries 8 MiB, where one table of 24-byte entries took 24 MiB and
+ * 36 MiB while it doubled (BENCHMARKS.md "Collector peak RSS"). */
+struct ix_slot {
+    uint32_t hash;                      /* 0: empty */
+    uint32_t idx;                       /* entry number */
+};
+
+#define IX_PAGE_SHIFT 12
+#define IX_PAGE_ENTS  (1u << IX_PAGE_SHIFT)     /* 64 KiB a page */
+
 struct index_mem {
-    struct ix_ent   *tab;
+    struct ix_slot  *tab;
     size_t           size, n_keys, extra_bytes;
+    struct ix_ent  **pages;             /* n_keys entries */
+    size_t           n_pages, cap_pages;
     struct index_set pend;              /* index_mem_add_text's block */
     uint32_t         pend_blk;
     uint32_t         max_blk;           /* the highest block added */
@@ -110,14 +129,25 @@ index_mem_new(void)
     return m;
 }
 
+static inline struct ix_ent *
+ix_ent_at(const struct index_mem *m, uint32_t idx)
+{
+    return &m->pages[idx >> IX_PAGE_SHIFT][idx & (IX_PAGE_ENTS - 1)];
+}
+
 void
 index_mem_free(struct index_mem *m)
 {
     if (!m)
         return;
-    for (size_t i = 0; i < m->size; i++)
-        if (m->tab[i].cap)
-            free(m->tab[i].u.many);
+    for (size_t i = 0; i < m->n_keys; i++) {
+        struct ix_ent *e = ix_ent_at(m, (uint32_t)i);
+        if (e->n > 1)
+            free(e->u.many);
+    }
+    for (size_t i = 0; i < m->n_pages; i++)
+        free(m->pages[i]);
+    free(m->pages);
     free(m->tab);
     index_set_fini(&m->pend);
     free(m);
@@ -126,14 +156,29 @@ index_mem_free(struct index_mem *m)
 static inline const uint32_t *
 ix_posts(const struct ix_ent *e)
 {
-    return e->cap ? e->u.many : e->u.inl;
+    return e->n > 1 ? e->u.many : e->u.inl;
+}
+
+/* A new key's entry, numbered m->n_keys (not yet counted). */
+static struct ix_ent *
+ix_new_ent(struct index_mem *m)
+{
+    if (m->n_keys == m->n_pages * IX_PAGE_ENTS) {
+        if (m->n_pages == m->cap_pages) {
+            m->cap_pages = m->cap_pages ? m->cap_pages * 2 : 16;
+            m->pages = xreallocarray(m->pages, m->cap_pages,
+                                     sizeof(*m->pages));
+        }
+        m->pages[m->n_pages++] = xmalloc(IX_PAGE_ENTS * sizeof(struct ix_ent));
+    }
+    return ix_ent_at(m, (uint32_t)m->n_keys);
 }
 
 static void
 ix_grow(struct index_mem *m)
 {
     size_t nsize = m->size * 2;
-    struct ix_ent *nt = xcalloc(nsize, sizeof(*nt));
+    struct ix_slot *nt = xcalloc(nsize, sizeof(*nt));
 
     for (size_t i = 0; i < m->size; i++) {
         if (!m->tab[i].hash)
@@ -151,28 +196,23 @@ ix_grow(struct index_mem *m)
 static void
 ix_push(struct index_mem *m, struct ix_ent *e, uint32_t blk, uint32_t cw)
 {
-    if (e->n == 0 && !e->cap) {
-        e->u.inl[0] = blk;
-        e->u.inl[1] = cw;
-        e->n = 1;
-        return;
-    }
-    if (!e->cap) {
-        uint32_t *p = xreallocarray(NULL, 2 * 4, sizeof(*p));
+    uint32_t n = e->n;
+
+    if (n == 1) {
+        uint32_t *p = xreallocarray(NULL, 2 * IX_CAP_MIN, sizeof(*p));
         p[0] = e->u.inl[0];
         p[1] = e->u.inl[1];
         e->u.many = p;
-        e->cap = 4;
-        m->extra_bytes += 2 * 4 * sizeof(*p);
-    } else if (e->n == e->cap) {
-        e->u.many = xreallocarray(e->u.many, 2 * (size_t)e->cap * 2,
+        m->extra_bytes += 2 * IX_CAP_MIN * sizeof(*p);
+    } else if (n >= IX_CAP_MIN && (n & (n - 1)) == 0) {
+        /* full: the capacity is n, a power of two from IX_CAP_MIN */
+        e->u.many = xreallocarray(e->u.many, 2 * (size_t)n * 2,
                                   sizeof(uint32_t));
-        m->extra_bytes += 2 * (size_t)e->cap * sizeof(uint32_t);
-        e->cap *= 2;
+        m->extra_bytes += 2 * (size_t)n * sizeof(uint32_t);
     }
-    e->u.many[2 * e->n] = blk;
-    e->u.many[2 * e->n + 1] = cw;
-    e->n++;
+    e->u.many[2 * n] = blk;
+    e->u.many[2 * n + 1] = cw;
+    e->n = n + 1;
 }
 
 /* Adds block blk (count word cw) to the key of hash; a second token
@@ -187,20 +227,24 @@ ix_insert(struct index_mem *m, uint32_t hash, uint32_t check,
         ix_grow(m);
     size_t mask = m->size - 1;
     for (size_t i = hash & mask;; i = (i + 1) & mask) {
-        struct ix_ent *e = &m->tab[i];
-        if (e->hash == hash) {
+        struct ix_slot *sl = &m->tab[i];
+        if (sl->hash == hash) {
+            struct ix_ent *e = ix_ent_at(m, sl->idx);
             if (e->check != check || is_collided)
                 e->is_collided = 1;
             if (is_new_blk || ix_posts(e)[2 * (e->n - 1)] != blk)
                 ix_push(m, e, blk, cw);
             return;
         }
-        if (!e->hash) {
-            e->hash = hash;
+        if (!sl->hash) {
+            struct ix_ent *e = ix_new_ent(m);
+            sl->hash = hash;
+            sl->idx = (uint32_t)m->n_keys++;
             e->check = check;
             e->is_collided = is_collided != 0;
-            m->n_keys++;
-            ix_push(m, e, blk, cw);
+            e->n = 1;
+            e->u.inl[0] = blk;
+            e->u.inl[1] = cw;
             return;
         }
     }
@@ -403,6 +447,8 @@ size_t
 index_mem_bytes(const struct index_mem *m)
 {
     return sizeof(*m) + m->size * sizeof(*m->tab) +
+           m->n_pages * IX_PAGE_ENTS * sizeof(struct ix_ent) +
+           m->cap_pages * sizeof(*m->pages) +
            m->pend.size * sizeof(*m->pend.tab) + m->extra_bytes;
 }
 
@@ -413,7 +459,7 @@ ix_find(const struct index_mem *m, uint32_t hash)
 
     for (size_t i = hash & mask;; i = (i + 1) & mask) {
         if (m->tab[i].hash == hash)
-            return &m->tab[i];
+            return ix_ent_at(m, m->tab[i].idx);
         if (!m->tab[i].hash)
             return NULL;
     }
@@ -451,12 +497,12 @@ index_mem_counts(const struct index_mem *m, uint32_t hash, uint32_t check,
 /* ------------------------------------------------------------------ */
 /* Encoding a sealed index                                             */
 
-/* The map's keys in hash order into keys (m->n_keys entries). Hashes are
- * distinct, so the order is total: an LSD radix sort (4 passes of 8 bits)
- * of (hash << 32 | slot) words, where qsort's comparisons of entries
+/* The map's keys in hash order: m->n_keys words (hash << 32 | entry
+ * number), to free. Hashes are distinct, so the order is total: an LSD
+ * radix sort (4 passes of 8 bits), where qsort's comparisons of entries
  * scattered over the table were ~5% of the collector's CPU. */
-static void
-ix_sorted_keys(const struct index_mem *m, struct ix_ent **keys)
+static uint64_t *
+ix_sorted_keys(const struct index_mem *m)
 {
     size_t n = 0;
     uint64_t *a = xcalloc(m->n_keys ? m->n_keys : 1, sizeof(*a));
@@ -464,7 +510,7 @@ ix_sorted_keys(const struct index_mem *m, struct ix_ent **keys)
 
     for (size_t i = 0; i < m->size; i++)
         if (m->tab[i].hash)
-            a[n++] = (uint64_t)m->tab[i].hash << 32 | i;
+            a[n++] = (uint64_t)m->tab[i].hash << 32 | m->tab[i].idx;
     for (unsigned shift = 32; shift < 64; shift += 8) {
         size_t pos[256] = { 0 };
         for (size_t i = 0; i < n; i++)
@@ -480,10 +526,8 @@ ix_sorted_keys(const struct index_mem *m, struct ix_ent **keys)
         a = b;
         b = t;
     }
-    for (size_t i = 0; i < n; i++)
-        keys[i] = &m->tab[(uint32_t)a[i]];
-    free(a);
     free(b);
+    return a;
 }
 
 /* Postings: varint hdr, low two bits the kind: 0 list (count = hdr >> 2,
@@ -540,24 +584,27 @@ ix_put_postings(struct buf *b, const struct ix_ent *e, uint32_t n_blks)
 /* Encodes the pages of the sorted keys into pages, the directory into dir
  * (first hash, length, crc per page). */
 static int
-ix_encode_pages(struct ix_ent **keys, size_t n, uint32_t n_blks,
-                struct buf *pages, struct buf *dir, uint32_t *n_pages)
+ix_encode_pages(const struct index_mem *m, const uint64_t *keys, size_t n,
+                uint32_t n_blks, struct buf *pages, struct buf *dir,
+                uint32_t *n_pages)
 {
     *n_pages = 0;
     for (size_t i = 0; i < n; i += INDEX_PAGE_KEYS) {
         size_t cnt = n - i < INDEX_PAGE_KEYS ? n - i : INDEX_PAGE_KEYS;
         size_t start = pages->len;
-        uint32_t prev = keys[i]->hash;
+        uint32_t first = (uint32_t)(keys[i] >> 32), prev = first;
         if (buf_put_varint(pages, cnt) < 0)
             return -1;
         for (size_t k = i; k < i + cnt; k++) {
-            if (buf_put_varint(pages, keys[k]->hash - prev) < 0 ||
-                ix_put_postings(pages, keys[k], n_blks) < 0)
+            uint32_t hash = (uint32_t)(keys[k] >> 32);
+            if (buf_put_varint(pages, hash - prev) < 0 ||
+                ix_put_postings(pages, ix_ent_at(m, (uint32_t)keys[k]),
+                                n_blks) < 0)
                 return -1;
-            prev = keys[k]->hash;
+            prev = hash;
         }
         size_t plen = pages->len - start;
-        if (buf_put_u32(dir, keys[i]->hash) < 0 ||
+        if (buf_put_u32(dir, first) < 0 ||
             buf_put_u32(dir, (uint32_t)plen) < 0 ||
             buf_put_u32(dir, compress_crc32(0, pages->data + start, plen)) < 0)
             return -1;
@@ -571,16 +618,15 @@ index_mem_encode(const struct index_mem *m, uint64_t seq,
                  const struct index_blkref *blks, uint32_t n_blks,
                  struct buf *out)
 {
-    struct ix_ent **keys = xcalloc(m->n_keys ? m->n_keys : 1, sizeof(*keys));
+    uint64_t *keys = ix_sorted_keys(m);
     struct buf pages, dir;
     size_t n = m->n_keys, start = out->len;
     uint32_t n_pages;
     int rc = -1;
 
-    ix_sorted_keys(m, keys);
     buf_init(&pages, out->max);
     buf_init(&dir, out->max);
-    if (ix_encode_pages(keys, n, n_blks, &pages, &dir, &n_pages) < 0)
+    if (ix_encode_pages(m, keys, n, n_blks, &pages, &dir, &n_pages) < 0)
         goto out;
     uint8_t h[INDEX_HDR_LEN];
     le32_store(h, INDEX_MAGIC);

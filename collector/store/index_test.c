@@ -1095,12 +1095,102 @@ test_index_same_block_twice(void **state)
     index_set_fini(&c);
 }
 
+/* Fills set with n hand-made keys of rng's hashes (no tokenizer): a key
+ * of hash v has check ~v, except one in 64 (another token: a collision),
+ * 1..40 records and any spellings. */
+static void
+fill_set(struct index_set *set, uint32_t n, uint32_t n_vals)
+{
+    index_set_reset(set);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t v = (rng() % n_vals + 1) * 2654435761u;
+        size_t k = v & (set->size - 1);
+        if (v == 0)
+            continue;
+        while (set->tab[k].hash && set->tab[k].hash != v)
+            k = (k + 1) & (set->size - 1);
+        if (set->tab[k].hash)
+            continue;
+        set->tab[k].hash = v;
+        set->tab[k].check = rng() % 64 ? ~v : rng();
+        set->tab[k].n_recs = 1 + rng() % 40;
+        set->tab[k].flags = rng() % TOKENIZE_FORMS +
+                            (rng() % 64 ? 0 : INDEX_SET_COLLIDED);
+        set->n++;
+    }
+}
+
+/* The .lqi bytes do not depend on how the map is laid out in memory:
+ * the image of a map of hand-made sets (lists, bitmaps, counted keys,
+ * collisions) has the CRC it had with the map of 24-byte slots. */
+static void
+test_index_image_stable(void **state)
+{
+    struct index_set set;
+    struct index_blkref refs[64];
+    struct index_mem *m = index_mem_new();
+    struct buf img;
+
+    (void)state;
+    rng_state = 7;
+    index_set_init(&set);
+    for (uint32_t b = 0; b < 64; b++) {
+        refs[b].off = 16 + 65536ull * b;
+        refs[b].body_crc = b * 77;
+        fill_set(&set, 3000, b % 2 ? 60000 : 5000);
+        index_mem_add_set(m, b, &set);
+    }
+    assert_int_equal(index_mem_n_keys(m), 48886);
+    buf_init(&img, 16u << 20);
+    assert_int_equal(index_mem_encode(m, 12, refs, 64, &img), 0);
+    assert_int_equal(img.len, 436499);
+    assert_int_equal(compress_crc32(0, img.data, img.len), 0x9fcbb81fu);
+    buf_fini(&img);
+    index_mem_free(m);
+    index_set_fini(&set);
+}
+
+/* The open segment's map is bounded per key: at 400k keys (past 3/4 of
+ * 512 Ki slots, so the table has doubled to 1 Mi) it holds at most 40
+ * bytes a key with every key in one block (8-byte slots, 16-byte entries;
+ * the table of 24-byte slots took 63), and 16 bytes more a key for
+ * postings arrays of up to 4 blocks. */
+static void
+test_index_mem_bytes_bound(void **state)
+{
+    struct index_set set;
+    struct index_mem *m = index_mem_new();
+    uint32_t b = 0;
+
+    (void)state;
+    rng_state = 3;
+    index_set_init(&set);
+    while (index_mem_n_keys(m) < 400000) {
+        fill_set(&set, 8000, 1u << 30);
+        index_mem_add_set(m, b++, &set);
+    }
+    size_t n = index_mem_n_keys(m);
+    assert_true(index_mem_bytes(m) <= 40 * n);
+    for (uint32_t i = 0; i < 3; i++) {
+        struct index_set_ent *e = set.tab;
+        for (size_t k = 0; k < set.size; k++)
+            e[k].n_recs = e[k].hash ? 1 : 0;
+        index_mem_add_set(m, b++, &set);
+    }
+    assert_int_equal(index_mem_n_keys(m), n);
+    assert_true(index_mem_bytes(m) <= 40 * n + 32 * set.n);
+    index_mem_free(m);
+    index_set_fini(&set);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_index_mem_lookup),
         cmocka_unit_test(test_index_same_block_twice),
+        cmocka_unit_test(test_index_image_stable),
+        cmocka_unit_test(test_index_mem_bytes_bound),
         cmocka_unit_test(test_index_file_round_trip),
         cmocka_unit_test(test_index_counts),
         cmocka_unit_test(test_index_counts_collision),
