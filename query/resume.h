@@ -54,8 +54,9 @@ int      resume_line(struct resume *r, const char *line, size_t len);
  * does not know the parameter: a collector older than resuming (logq
  * then follows without it, telling that a reconnect leaves a gap). */
 int      resume_refused(const char *err);
-/* Identity of a record: FNV-1a over its times, stream, host, container,
- * container id and message (fields delimited). */
+/* Identity of a record: a 64-bit hash (8 bytes a step, resume.c) over
+ * its times, stream, host, container, container id and message (fields
+ * delimited by their lengths). */
 uint64_t resume_record_hash(const struct logrec *rec);
 /* 1 if a line of this stream's history was printed already: fewer lines
  * with its hash were met in this history than were printed (each call

@@ -328,6 +328,81 @@ test_resume_model(void **state)
         m_run(&m);
 }
 
+static int
+u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* The identity hash: the same record, the same hash; any one byte of any
+ * field, a time, the stream or a field boundary moved, another hash; no
+ * collision and an even spread of the low bits (the table's index) over
+ * many similar lines of every length around the 8- and 16-byte steps. */
+static void
+test_resume_record_hash(void **state)
+{
+    char msg[300], msg2[300];
+    struct logrec r = {
+        .time_ns = 1700000000000000000LL, .recv_ns = 1700000000000000001LL,
+        .host = "node1", .container = "web", .container_id = "abc",
+        .msg = msg, .stream = LOGREC_STDOUT,
+    };
+    static uint64_t seen[40000];
+    unsigned buckets[256] = { 0 };
+    size_t n_seen = 0;
+
+    (void)state;
+    memset(msg, 'x', sizeof(msg));
+    for (size_t len = 0; len < 80; len++) {
+        r.msg_len = len;
+        uint64_t h = resume_record_hash(&r);
+        memcpy(msg2, msg, len);
+        struct logrec r2 = r;
+        r2.msg = msg2;
+        assert_int_equal(resume_record_hash(&r2), h);   /* same bytes */
+        for (size_t i = 0; i < len; i++) {
+            msg2[i] ^= 0x01;
+            assert_int_not_equal(resume_record_hash(&r2), h);
+            msg2[i] ^= 0x01;
+        }
+        seen[n_seen++] = h;
+    }
+    r.msg_len = 10;
+    uint64_t h = resume_record_hash(&r);
+    struct logrec o = r;
+    o.time_ns++;
+    assert_int_not_equal(resume_record_hash(&o), h);
+    o = r;
+    o.recv_ns++;
+    assert_int_not_equal(resume_record_hash(&o), h);
+    o = r;
+    o.stream = LOGREC_STDERR;
+    assert_int_not_equal(resume_record_hash(&o), h);
+    o = r;
+    o.host = "node";                    /* "node" + "1web" */
+    o.container = "1web";
+    assert_int_not_equal(resume_record_hash(&o), h);
+    o = r;
+    o.container_id = "abd";
+    assert_int_not_equal(resume_record_hash(&o), h);
+    /* lines alike but for a counter, at every length from 8 to 300 */
+    for (int i = 0; n_seen < sizeof(seen) / sizeof(seen[0]); i++) {
+        r.msg_len = 8 + (size_t)i % 293;
+        snprintf(msg, sizeof(msg), "%d GET /item 200", i);
+        msg[strlen(msg)] = 'x';
+        seen[n_seen] = resume_record_hash(&r);
+        buckets[seen[n_seen] & 255]++;
+        n_seen++;
+    }
+    for (size_t i = 0; i < 256; i++)   /* ~155 each */
+        assert_true(buckets[i] > 80 && buckets[i] < 240);
+    qsort(seen, n_seen, sizeof(seen[0]), u64_cmp);
+    for (size_t i = 1; i < n_seen; i++)
+        assert_true(seen[i] != seen[i - 1]);
+}
+
 int
 main(void)
 {
@@ -336,6 +411,7 @@ main(void)
         cmocka_unit_test(test_resume_refused),
         cmocka_unit_test(test_resume_kept),
         cmocka_unit_test(test_resume_model),
+        cmocka_unit_test(test_resume_record_hash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
