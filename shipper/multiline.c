@@ -218,6 +218,7 @@ struct multiline_re {
     uint64_t work;          /* bytes matched times size since compiled */
     uint64_t n_recompiles;
     uint64_t n_cut;         /* lines longer than match_max */
+    char    *scratch;       /* match_max + 1: the line matched */
 };
 
 /* The bytes of a line a regex of size nodes sees under a setting of n. */
@@ -253,20 +254,15 @@ ml_regex(const struct multiline_rule *r, struct ml_line l)
         l.len = utf8_cut((const uint8_t *)l.p, r->re->match_max);
         r->re->n_cut++;
     }
+    /* A tailer's line has no NUL after it, and regexec's callers may read
+     * the string to one even with REG_STARTEND (the sanitizers'
+     * interceptor does): matched from a NUL-terminated copy in every
+     * build, at most match_max bytes. */
+    if (l.len > 0)
+        memcpy(r->re->scratch, l.p, l.len);
+    r->re->scratch[l.len] = '\0';
     regmatch_t m = { .rm_so = 0, .rm_eo = (regoff_t)l.len };
-    const char *s = l.len > 0 ? l.p : "";
-#ifdef __SANITIZE_ADDRESS__
-    /* ASan's regexec reads its string up to a NUL even with REG_STARTEND,
-     * and a tailer's line has none after it: a NUL-terminated copy */
-    char *copy = xmalloc(l.len + 1);
-    memcpy(copy, l.p, l.len);
-    copy[l.len] = '\0';
-    s = copy;
-#endif
-    int rc = regexec(&r->re->re, s, 1, &m, REG_STARTEND);
-#ifdef __SANITIZE_ADDRESS__
-    free(copy);
-#endif
+    int rc = regexec(&r->re->re, r->re->scratch, 1, &m, REG_STARTEND);
     ml_re_spend(r->re, l.len);
     return rc == 0 ? MULTILINE_START : MULTILINE_CONTINUE;
 }
@@ -466,6 +462,7 @@ multiline_rule_parse(const char *spec, struct multiline_rule *out, char *err,
     x->src = xstrdup(spec + 6);
     x->size = size > 0 ? size : 1;
     x->match_max = ml_re_match_max(x->size, MULTILINE_MATCH_BYTES);
+    x->scratch = xmalloc(x->match_max + 1);
     r.kind = MULTILINE_REGEX;
     r.re = x;
     *out = r;
@@ -478,6 +475,7 @@ multiline_rule_fini(struct multiline_rule *r)
     if (r->re != NULL) {
         regfree(&r->re->re);
         free(r->re->src);
+        free(r->re->scratch);
         free(r->re);
     }
     r->re = NULL;
@@ -493,8 +491,11 @@ multiline_rule_recompiles(const struct multiline_rule *r)
 void
 multiline_rule_match_bytes(struct multiline_rule *r, size_t n)
 {
-    if (r->re != NULL)
-        r->re->match_max = ml_re_match_max(r->re->size, n > 0 ? n : 1);
+    if (r->re == NULL)
+        return;
+    r->re->match_max = ml_re_match_max(r->re->size, n > 0 ? n : 1);
+    free(r->re->scratch);
+    r->re->scratch = xmalloc(r->re->match_max + 1);
 }
 
 size_t

@@ -240,8 +240,9 @@ static void
 test_multiline_regex_cache_bounded(void **state)
 {
     struct multiline_rule r;
-    char err[256], line[122];       /* 121 bytes: ASan's regexec reads
-                                     * to the NUL even with REG_STARTEND */
+    char err[256], line[121];       /* no NUL after it, as in a tailer:
+                                     * the sanitizers' regexec reads to
+                                     * one (multiline.c copies the line) */
     uint64_t rng = 1;
     int st = 0;
 
@@ -250,12 +251,11 @@ test_multiline_regex_cache_bounded(void **state)
                                           sizeof(err)), 0);
     size_t base = heap_live(), peak = 0;
     for (int i = 0; i < 2000; i++) {
-        for (size_t j = 0; j < sizeof(line) - 1; j++) {
+        for (size_t j = 0; j < sizeof(line); j++) {
             rng = rng * 6364136223846793005ull + 1442695040888963407ull;
             line[j] = (rng >> 40) & 1 ? 'a' : 'b';
         }
-        line[sizeof(line) - 1] = '\0';
-        multiline_classify(&r, &st, line, sizeof(line) - 1);
+        multiline_classify(&r, &st, line, sizeof(line));
         size_t now = heap_live();
         if (now > base && now - base > peak)
             peak = now - base;
