@@ -228,24 +228,27 @@ search_cost(const struct search *s)
     return s->ctx ? n + store_cursor_skipped_bytes(s->ctx) : n;
 }
 
-/* Counts one record read; 0 when it is within the cost cap, else fails
- * the search (the record is not used). */
+/* 0 when reading len more bytes stays within the cost cap, else fails
+ * the search. */
 static int
-search_charge(struct search *s, const struct logrec *r)
+search_charge_len(struct search *s, uint64_t len)
 {
     uint64_t done = search_cost(s);
 
-    if (s->max_scan > 0 && done + r->msg_len > s->max_scan) {
+    if (s->max_scan > 0 && done + len > s->max_scan) {
         search_fail(s, xasprintf("query cost limit reached: scanned %"
                                  PRIu64 " bytes", done));
         return -1;
     }
-    s->read_bytes += r->msg_len;
+    s->read_bytes += len;
     return 0;
 }
 
 /* Next record of cursor c: 1 (in *r, charged), 0 at its end or on a cap
- * error (state set). Damaged blocks are counted and passed over. */
+ * error (state set). Damaged blocks are counted and passed over. The
+ * records the store's prefilter dropped count too: a cursor that stopped
+ * on the cap (store_filter.max_skipped_bytes) or ended past it fails the
+ * search, whether or not it returned a record. */
 static int
 search_next(struct search *s, struct store_cursor *c, struct logrec *r)
 {
@@ -253,9 +256,11 @@ search_next(struct search *s, struct store_cursor *c, struct logrec *r)
 
     while ((rc = store_cursor_next(c, r)) < 0)
         s->n_damaged++;
-    if (rc == 0)
+    if (rc == 0) {
+        search_charge_len(s, 0);
         return 0;
-    return search_charge(s, r) == 0;
+    }
+    return search_charge_len(s, r->msg_len) == 0;
 }
 
 static void
@@ -743,6 +748,9 @@ search_new(struct store *st, const struct search_spec *spec, char **errstr)
     search_set_match(s, spec);
     /* no context cursor will want the blocks the match cursors read */
     s->filter.is_no_cache = !s->has_context;
+    /* every cursor's prefilter stops past the cap (a later cursor's
+     * bound is loose: the cap counts what earlier ones read too) */
+    s->filter.max_skipped_bytes = s->max_scan;
     struct store_filter f = s->filter;
     f.n_tokens = query_tokens(spec->q, &tokens);
     f.tokens = f.n_tokens > 0 ? tokens : NULL;

@@ -2,7 +2,8 @@
 /*
  * search_test: the caps and edges of collector/search/search.c that the property
  * test (search_prop_test.c) does not reach: the scan cost cap (partial
- * output, then SEARCH_ERROR with the byte count; context reads count),
+ * output, then SEARCH_ERROR with the byte count; context reads count;
+ * records the token prefilter drops count, also when it drops all),
  * a group split at SEARCH_GROUP_MAX_RECORDS, grep -m trailing context, a
  * pause requested by the emit callback, an empty store; and the context
  * cases of issue 8 in small, readable form: neighbours across blocks the
@@ -186,6 +187,51 @@ test_search_scan_cap_counts_prefiltered(void **state)
     assert_true(search_scanned_bytes(s) > 200 - 16);
     search_free(s);
     query_free(q);
+}
+
+/* Regression: when the token prefilter drops every record (each holds
+ * one of the two words, none both), no record reaches the search, yet the
+ * cap must still end the scan, with the error, on both paths, and the
+ * store must stop reading blocks soon after the cap (3000 records of
+ * ~10 bytes in 4 KiB blocks; a 200-byte cap). */
+static void
+test_search_scan_cap_all_prefiltered(void **state)
+{
+    struct fx *f = *state;
+    struct store_options o = { .block_size = 4096 };
+    char *err = NULL;
+
+    store_close(f->st);
+    f->st = store_open(f->dir, &o, &err);
+    assert_non_null(f->st);
+    for (int i = 0; i < 3000; i++) {
+        char msg[64];
+        int len = snprintf(msg, sizeof(msg), "%s %d",
+                           i % 2 ? "alpha" : "beta", i);
+        struct logrec r = {
+            .time_ns = T0 + i, .host = "h", .container_id = "c",
+            .container = "web", .image = "i", .offset = (uint64_t)i + 1,
+            .msg = msg, .msg_len = (size_t)len,
+        };
+        assert_int_equal(store_append(f->st, &r), 1);
+    }
+    assert_int_equal(store_commit(f->st), 0);
+    for (int is_serial = 0; is_serial < 2; is_serial++) {
+        struct search_spec spec = { .limit = UINT64_MAX };
+        struct query *q;
+        struct got g = { 0 };
+        spec.max_scan_bytes = 200;
+        spec.is_serial = is_serial;
+        struct search *s = start(f, "alpha beta", &q, &spec);
+        assert_int_equal(run(s, &g), SEARCH_ERROR);
+        assert_int_equal(g.n, 0);
+        assert_non_null(strstr(search_errstr(s), "query cost limit reached: "
+                                                 "scanned "));
+        assert_true(search_scanned_bytes(s) > 200);
+        assert_true(search_scanned_bytes(s) < 200 + 2 * 4096);
+        search_free(s);
+        query_free(q);
+    }
 }
 
 /* Context lines are read by their own cursors and count toward the cap:
@@ -517,6 +563,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_search_scan_cap_partial, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_search_scan_cap_counts_prefiltered,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search_scan_cap_all_prefiltered,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_search_scan_cap_counts_context,
                                         setup, teardown),

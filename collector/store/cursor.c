@@ -400,6 +400,7 @@ store_cursor_new(struct store *s, const struct store_filter *f,
     c->stream = f ? f->stream : -1;
     c->is_no_helper = f && f->is_few;
     c->is_no_cache = f && f->is_no_cache;
+    c->max_skipped = f ? f->max_skipped_bytes : 0;
     if (c->stream > 1)
         c->stream = -1;
     cursor_set_tokens(c, f);

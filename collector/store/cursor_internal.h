@@ -103,6 +103,7 @@ struct store_cursor {
     size_t             cap_lsel;
     uint64_t           skipped_bytes;   /* message bytes the token
                                            prefilter dropped */
+    uint64_t           max_skipped;     /* store_filter.max_skipped_bytes */
     /* store_filter.count_word (has_count: set), its hash and check */
     int                has_count;
     unsigned           count_forms;

@@ -610,6 +610,9 @@ store_cursor_next(struct store_cursor *c, struct logrec *out)
         c->last = NULL;
     }
     for (;;) {
+        if (c->max_skipped > 0 && c->skipped_bytes > c->max_skipped &&
+            c->pos < c->n_cands)
+            return 0;           /* the caller's cost cap: stop reading */
         if (c->n_heap == 0) {
             if (c->pos >= c->n_cands)
                 return 0;

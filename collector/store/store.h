@@ -263,6 +263,12 @@ struct store_filter {
      * scan no context follows would only copy every block and evict
      * them. */
     int                 is_no_cache;
+    /* 0: none. Else the cursor stops (store_cursor_next returns 0, the
+     * end) before opening another block once the token prefilter has
+     * dropped more than this many message bytes
+     * (store_cursor_skipped_bytes): a query's cost cap, which records
+     * never returned could otherwise not enforce. */
+    uint64_t            max_skipped_bytes;
     /* NULL: from the start. Else only records strictly after this key in
      * the cursor's direction (newest-first: keys < *after; oldest-first:
      * keys > *after): resumes a scan where a previous one stopped.
