@@ -706,6 +706,21 @@ query_matcher_match(struct query_matcher *m, const char *msg, size_t len)
 }
 
 int
+query_can_col(const struct query *q)
+{
+    return q->re != NULL && query_regex_can_col(q->re);
+}
+
+int
+query_matcher_maybe_col(struct query_matcher *m, const char *text,
+                        const uint32_t *ends, uint32_t n, uint8_t *maybe)
+{
+    if (!query_can_col(m->q))
+        return -1;
+    return query_regex_maybe_col(m->q->re, text, ends, n, maybe);
+}
+
+int
 query_add_not_regex(struct query *q, const char *const *regex, size_t n,
                     char **errstr)
 {

@@ -88,6 +88,16 @@ void query_matcher_free(struct query_matcher *m);
 #define QUERY_MATCH_ABORTED 2
 int  query_matcher_match(struct query_matcher *m, const char *msg,
                          size_t len);
+/* Many messages at once (text, ends and maybe as query_regex_maybe_col):
+ * maybe[i] = 0 for the messages the query certainly does not match (they
+ * lack what every match of its regex holds), 1 for those to test with
+ * query_matcher_match. Returns 0, or -1 (maybe untouched) when q has no
+ * regex or its regex allows no such search (query_can_col). */
+int  query_matcher_maybe_col(struct query_matcher *m, const char *text,
+                             const uint32_t *ends, uint32_t n,
+                             uint8_t *maybe);
+/* 1 when query_matcher_maybe_col can answer for q's matchers, else 0. */
+int  query_can_col(const struct query *q);
 /* Adds n to query_n_regex_aborted (atomic: any thread). */
 void query_add_aborted(const struct query *q, uint64_t n);
 

@@ -37,16 +37,19 @@
 #include <pcre2.h>
 
 #include "collector/search/regex_anchors.h"
+#include "collector/search/regex_must.h"
 #include "common/xmalloc.h"
 
 #define QR_JIT_STACK_MIN  ((size_t)32 << 10)
 #define QR_JIT_STACK_MAX  ((size_t)1 << 20)
 #define QR_HEAP_LIMIT_KIB 16384          /* interpreter backtracking heap */
 #define QR_LIMIT_MAX      200000000u
+#define QR_MUST_MIN       2     /* PCRE2 finds a lone byte fast itself */
 
 struct qr_pattern {
-    pcre2_code *code;
-    int         is_jit;
+    pcre2_code        *code;
+    int                is_jit;
+    struct regex_must  must;        /* bytes every match holds */
 };
 
 /* What one thread needs to run the patterns: the compiled code is shared
@@ -63,6 +66,7 @@ struct query_regex {
     struct qr_pattern        pats[QUERY_REGEX_MAX_PATTERNS];
     size_t                   n_pats;
     int                      has_jit;
+    int                      is_col;        /* every pattern has a must */
     uint64_t                 n_aborted;     /* atomic: every state's */
 };
 
@@ -203,6 +207,7 @@ query_regex_new_any(const char *const *patterns, size_t n, int icase,
             goto fail;
         re->n_pats++;
         qr_jit(re, pat);
+        regex_must_parse(patterns[i], icase, &pat->must);
     }
     if (qr_state_init(re, &re->st) < 0 && re->has_jit) {
         /* no JIT stack: the interpreter runs every pattern */
@@ -216,6 +221,9 @@ query_regex_new_any(const char *const *patterns, size_t n, int icase,
     } else if (re->st.md == NULL || re->st.mctx == NULL) {
         goto fail_md;
     }
+    re->is_col = 1;
+    for (size_t i = 0; i < re->n_pats; i++)
+        re->is_col &= re->pats[i].must.len >= QR_MUST_MIN;
     return re;
 fail_md:
     *errstr = xstrdup("regex: cannot create PCRE2 match data");
@@ -268,6 +276,24 @@ qr_set_limit(struct query_regex_state *st, size_t len)
 
     pcre2_set_match_limit(st->mctx, limit > QR_LIMIT_MAX ? QR_LIMIT_MAX
                                                          : (uint32_t)limit);
+}
+
+int
+query_regex_can_col(const struct query_regex *re)
+{
+    return re->is_col;
+}
+
+int
+query_regex_maybe_col(const struct query_regex *re, const char *text,
+                      const uint32_t *ends, uint32_t n, uint8_t *maybe)
+{
+    if (!re->is_col)
+        return -1;
+    memset(maybe, 0, n);
+    for (size_t i = 0; i < re->n_pats; i++)
+        regex_must_scan(&re->pats[i].must, text, ends, n, maybe);
+    return 0;
 }
 
 struct query_regex_state *

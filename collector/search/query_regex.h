@@ -70,6 +70,20 @@ void query_regex_state_free(struct query_regex_state *st);
 int query_regex_match_in(const struct query_regex *re,
                          struct query_regex_state *st, const char *msg,
                          size_t len);
+/* Many messages at once, laid back to back in text: message i is
+ * text[ends[i - 1] .. ends[i]) (ends[-1] = 0, ends ascending). Sets
+ * maybe[i] = 0 for each message that holds none of the patterns'
+ * required literals (regex_must.h: bytes every match contains, at least
+ * 2 of them), so none of them can match, and 1 for the others, which the
+ * caller tests with query_regex_match_in: their answer (and budget) is
+ * that call's. Returns 0, or -1 (maybe untouched) when a pattern has no
+ * such literal (query_regex_can_col). A message ruled out here has no
+ * match, even where its own search would have run out of budget before
+ * finding that out (then counted as aborted). Pure: no match buffers. */
+int query_regex_maybe_col(const struct query_regex *re, const char *text,
+                          const uint32_t *ends, uint32_t n, uint8_t *maybe);
+/* 1 when query_regex_maybe_col works for re, else 0. */
+int query_regex_can_col(const struct query_regex *re);
 /* Adds n to query_regex_n_aborted (atomic). */
 void query_regex_add_aborted(struct query_regex *re, uint64_t n);
 

@@ -681,9 +681,18 @@ search_match_cb(void *arg, const char *msg, size_t len)
     return query_matcher_match(arg, msg, len);
 }
 
+static int
+search_match_col_cb(void *arg, const char *text, const uint32_t *ends,
+                    uint32_t n, uint8_t *maybe)
+{
+    return query_matcher_maybe_col(arg, text, ends, n, maybe);
+}
+
 /* The match cursors test records where their blocks are loaded, on both
- * cores (store_filter.match_fn); is_serial: on the search's thread, one
- * record at a time, and no read-ahead thread (the reference path). */
+ * cores (store_filter.match_fn); a regex with required literals first
+ * over each block's whole message column (match_col_fn: PCRE2 then runs
+ * only on the records holding them); is_serial: on the search's thread,
+ * one record at a time, and no read-ahead thread (the reference path). */
 static void
 search_set_match(struct search *s, const struct search_spec *spec)
 {
@@ -698,6 +707,8 @@ search_set_match(struct search *s, const struct search_spec *spec)
     s->filter.match_fn = search_match_cb;
     s->filter.match_arg = s->mt[0];
     s->filter.match_arg_helper = s->mt[1];
+    if (query_can_col(spec->q))
+        s->filter.match_col_fn = search_match_col_cb;
 }
 
 static void
@@ -721,6 +732,7 @@ search_filter_copy(struct search *s, const struct store_filter *f)
     s->filter.count_word = NULL;        /* search_new's cursor only */
     s->filter.count_fn = NULL;
     s->filter.match_fn = NULL;          /* search_set_match */
+    s->filter.match_col_fn = NULL;
     s->filter.match_arg = s->filter.match_arg_helper = NULL;
 }
 

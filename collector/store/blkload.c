@@ -2,9 +2,10 @@
 /*
  * blkload: reading one segment block for a cursor (pread, body CRC,
  * decompress, decode the records, mark those holding every required
- * token, run the caller's record test: blkload_hints), either on the
- * caller's thread or ahead of time on a helper thread, so that a long
- * scan uses both cores. Up to BLK_AHEAD requests are queued in the
+ * token, run the caller's record test: blkload_hints, with a column
+ * test first over the whole message column when the caller has one),
+ * either on the caller's thread or ahead of time on a helper thread, so
+ * that a long scan uses both cores. Up to BLK_AHEAD requests are queued in the
  * cursor's order; the helper takes the first queued one. When the caller
  * needs a block the helper is still loading, it loads the next queued
  * one itself rather than sleep (blkload_take), so the work of a scan
@@ -39,6 +40,8 @@ blkload_fini(struct blk_load *ld)
     free(ld->keep);
     free(ld->lsel);
     free(ld->hint);
+    free(ld->ends);
+    free(ld->maybe);
 }
 
 void
@@ -68,11 +71,44 @@ blkload_is_wanted(const struct blk_loader *lr, const struct blk_load *ld,
            (lr->n_toks == 0 || ld->keep[i]);
 }
 
+/* With match_col_fn, over messages that lie back to back and records
+ * of which at least half are wanted (ld->hint: 1 wanted, set by the
+ * caller): clears the hints of the records it rules out and returns 1;
+ * else 0 (hint untouched). */
+static int
+blkload_hints_col(const struct blk_loader *lr, struct blk_load *ld,
+                  uint32_t n, uint32_t n_wanted, void *arg)
+{
+    if (lr->match_col_fn == NULL || n == 0 || n_wanted < n - n_wanted)
+        return 0;
+    if (ld->cap_ends < n) {
+        ld->ends = xreallocarray(ld->ends, n, sizeof(*ld->ends));
+        ld->maybe = xreallocarray(ld->maybe, n, 1);
+        ld->cap_ends = n;
+    }
+    const uint8_t *base = ld->recs[0].msg;
+    uint32_t end = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const struct store_rec *r = &ld->recs[i];
+        if (r->msg_len > 0 && r->msg != base + end)
+            return 0;                   /* not one column */
+        end += r->msg_len;
+        ld->ends[i] = end;
+    }
+    if (lr->match_col_fn(arg, (const char *)base, ld->ends, n,
+                         ld->maybe) < 0)
+        return 0;
+    for (uint32_t i = 0; i < n; i++)
+        ld->hint[i] &= ld->maybe[i];
+    return 1;
+}
+
 void
 blkload_hints(const struct blk_loader *lr, struct blk_load *ld, uint32_t n,
               int is_helper)
 {
     void *arg = is_helper ? lr->hmatch_arg : lr->match_arg;
+    uint32_t n_wanted = 0;
 
     if (lr->match_fn == NULL)
         return;
@@ -81,11 +117,15 @@ blkload_hints(const struct blk_loader *lr, struct blk_load *ld, uint32_t n,
         ld->cap_hint = n;
     }
     for (uint32_t i = 0; i < n; i++) {
+        ld->hint[i] = (uint8_t)blkload_is_wanted(lr, ld, i);
+        n_wanted += ld->hint[i];
+    }
+    blkload_hints_col(lr, ld, n, n_wanted, arg);
+    for (uint32_t i = 0; i < n; i++) {
         const struct store_rec *r = &ld->recs[i];
-        ld->hint[i] = blkload_is_wanted(lr, ld, i)
-                    ? (uint8_t)lr->match_fn(arg, (const char *)r->msg,
-                                            r->msg_len)
-                    : 0;
+        if (ld->hint[i])
+            ld->hint[i] = (uint8_t)lr->match_fn(arg, (const char *)r->msg,
+                                                r->msg_len);
     }
 }
 

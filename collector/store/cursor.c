@@ -418,6 +418,7 @@ store_cursor_new(struct store *s, const struct store_filter *f,
                         c->is_tok_req ? c->n_toks : 0);
     if (f && f->match_fn) {
         c->lr.match_fn = f->match_fn;
+        c->lr.match_col_fn = f->match_col_fn;
         c->lr.match_arg = f->match_arg;
         c->lr.hmatch_arg = f->match_arg_helper;
         c->lr.since = c->since;

@@ -225,6 +225,14 @@ typedef int (*store_count_fn)(const struct store_blk_count *bc, void *arg);
 /* The caller's test of a record's message (its text query): its answer,
  * 0..255 (opaque to the store). See store_filter.match_fn. */
 typedef int (*store_match_fn)(void *arg, const char *msg, size_t len);
+/* A test of many messages at once, laid back to back in text (message i
+ * is text[ends[i - 1] .. ends[i]), ends[-1] = 0): sets maybe[i] to 0 for
+ * the messages whose match_fn answer is 0 for certain (the store takes 0
+ * without asking match_fn) and to 1 for the others. Returns 0, or -1
+ * (maybe untouched) to have match_fn test every message. */
+typedef int (*store_match_col_fn)(void *arg, const char *text,
+                                  const uint32_t *ends, uint32_t n,
+                                  uint8_t *maybe);
 
 struct store_filter {
     int64_t             since_ns;   /* inclusive; INT64_MIN: open */
@@ -300,6 +308,11 @@ struct store_filter {
     store_match_fn      match_fn;
     void               *match_arg;
     void               *match_arg_helper;
+    /* NULL, or with match_fn: run first on a block whose messages lie
+     * back to back (the column codecs) when the records it would test
+     * are at least half of the block, with the same arg; match_fn then
+     * tests only the messages it leaves set. */
+    store_match_col_fn  match_col_fn;
 };
 
 /* A cursor walks records newest-first or oldest-first, in the exact order

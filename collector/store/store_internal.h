@@ -693,6 +693,9 @@ struct blk_load {
     size_t            n_lsel, cap_lsel;
     uint8_t          *hint;             /* with match_fn: its answers */
     size_t            cap_hint;
+    uint32_t         *ends;             /* with match_col_fn: message ends */
+    uint8_t          *maybe;            /*   and its answers (cap_ends) */
+    size_t            cap_ends;
     uint64_t          seq;
     uint32_t          blk;
     int               rc;               /* 1 loaded, 0 gone, -1 damaged */
@@ -723,6 +726,7 @@ struct blk_loader {
     /* the caller's record test (store_filter.match_fn) and the records
      * it applies to */
     store_match_fn         match_fn;
+    store_match_col_fn     match_col_fn;            /* NULL: none */
     void                  *match_arg, *hmatch_arg;  /* caller, helper */
     int64_t                since, until;
     int                    stream;

@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * regex_must: required literals of a pattern (regex_must.h). The parser
+ * walks the top level of the pattern text once, skipping groups and
+ * classes whole, and gives up on whatever could change how the rest
+ * parses or what a byte means (options, \Q, verbs, escapes with
+ * arguments). The scan compares 16 bytes at a time for the literal's
+ * first and last byte at their distance (SSE2 on x86-64; a byte
+ * loop elsewhere), then checks the whole literal and that it lies
+ * inside one message. query_regex.c calls both.
+ */
+#include "collector/search/regex_must.h"
+
+#include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+static int
+rm_is_alnum(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+           (c >= 'A' && c <= 'Z');
+}
+
+static int
+rm_is_letter(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* p[i] is '['; the index past the class's ']', or 0 (gives up). */
+static size_t
+rm_skip_class(const char *p, size_t i)
+{
+    i++;
+    if (p[i] == '^')
+        i++;
+    if (p[i] == ']')
+        i++;
+    for (;;) {
+        const char *end;
+        switch (p[i]) {
+        case '\0':
+            return 0;
+        case ']':
+            return i + 1;
+        case '\\':
+            if (p[i + 1] == '\0' || strchr("QEc", p[i + 1]) != NULL)
+                return 0;
+            i += 2;
+            break;
+        case '[':
+            end = p[i + 1] == ':' ? strstr(p + i + 2, ":]") : NULL;
+            i = end != NULL ? (size_t)(end - p) + 2 : i + 1;
+            break;
+        default:
+            i++;
+        }
+    }
+}
+
+/* p[i] is '('; the index past its ')', or 0 (gives up: "(?" other than
+ * "(?:", verbs, \Q \E \c anywhere inside). */
+static size_t
+rm_skip_group(const char *p, size_t i)
+{
+    int depth = 0;
+
+    for (;;) {
+        size_t end;
+        switch (p[i]) {
+        case '\0':
+            return 0;
+        case '\\':
+            if (p[i + 1] == '\0' || strchr("QEc", p[i + 1]) != NULL)
+                return 0;
+            i += 2;
+            break;
+        case '[':
+            end = rm_skip_class(p, i);
+            if (end == 0)
+                return 0;
+            i = end;
+            break;
+        case '(':
+            if (p[i + 1] == '*' || (p[i + 1] == '?' && p[i + 2] != ':'))
+                return 0;
+            depth++;
+            i++;
+            break;
+        case ')':
+            i++;
+            if (--depth == 0)
+                return i;
+            break;
+        default:
+            i++;
+        }
+    }
+}
+
+/* p[i] is '{': the length of "{...}" when it holds only digits, commas
+ * and spaces (a quantifier in some PCRE2 version), else 1 (the '{'). */
+static size_t
+rm_brace_len(const char *p, size_t i)
+{
+    size_t k = i + 1;
+
+    while (p[k] == ',' || p[k] == ' ' || (p[k] >= '0' && p[k] <= '9'))
+        k++;
+    return p[k] == '}' ? k + 1 - i : 1;
+}
+
+/* Keeps the run in m when it is the longest so far. */
+static void
+rm_keep(struct regex_must *m, const uint8_t *run, size_t len)
+{
+    if (len > m->len) {
+        memcpy(m->lit, run, len);
+        m->len = len;
+    }
+}
+
+/* The atom at p[*i]: 1 a literal byte (*b), 0 anything else (a run
+ * ends), -1 give up. Moves *i past it. */
+static int
+rm_atom(const char *p, size_t *i, uint8_t *b)
+{
+    unsigned char c = (unsigned char)p[*i], d = (unsigned char)p[*i + 1];
+    size_t end;
+
+    switch (c) {
+    case '\\':
+        if (d == '\0' || strchr("QEcxopPgkNu", d) != NULL ||
+            (d >= '0' && d <= '9'))
+            return -1;
+        *i += 2;
+        if (rm_is_alnum(d) || d >= 0x80 || d == '<' || d == '>')
+            return 0;   /* \d \w \s \b \n, GNU \< \>: not one byte */
+        *b = d;                         /* \. \- \\ \  ... */
+        return 1;
+    case '|':
+    case ')':
+        return -1;
+    case '(':
+        end = rm_skip_group(p, *i);
+        if (end == 0)
+            return -1;
+        *i = end;
+        return 0;
+    case '[':
+        end = rm_skip_class(p, *i);
+        if (end == 0)
+            return -1;
+        *i = end;
+        return 0;
+    case '.':
+    case '^':
+    case '$':
+        (*i)++;
+        return 0;
+    default:
+        (*i)++;
+        *b = c;
+        return 1;
+    }
+}
+
+size_t
+regex_must_parse(const char *p, int is_icase, struct regex_must *m)
+{
+    uint8_t run[REGEX_MUST_MAX];
+    size_t run_len = 0, i = 0;
+
+    memset(m, 0, sizeof(*m));
+    m->is_icase = is_icase;
+    while (p[i] != '\0') {
+        unsigned char c = (unsigned char)p[i];
+        uint8_t b = 0;
+        if (c == '?' || c == '*' || c == '+' || c == '{') {
+            /* the atom before is optional or repeated: not in a run (a
+             * '{' that is no quantifier is a literal that ends it too) */
+            if (run_len > 0)
+                run_len--;
+            rm_keep(m, run, run_len);
+            run_len = 0;
+            i += c == '{' ? rm_brace_len(p, i) : 1;
+            continue;
+        }
+        int k = rm_atom(p, &i, &b);
+        if (k < 0) {
+            memset(m, 0, sizeof(*m));
+            return 0;
+        }
+        if (k == 0 || run_len == REGEX_MUST_MAX) {
+            rm_keep(m, run, run_len);
+            run_len = 0;
+        }
+        if (k == 1)
+            run[run_len++] = b;
+    }
+    rm_keep(m, run, run_len);
+    return m->len;
+}
+
+/* ---- scan ---- */
+
+static uint8_t
+rm_fold(uint8_t c)
+{
+    return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+}
+
+static int
+rm_lit_eq(const struct regex_must *m, const uint8_t *s)
+{
+    if (!m->is_icase)
+        return memcmp(s, m->lit, m->len) == 0;
+    for (size_t k = 0; k < m->len; k++)
+        if (rm_fold(s[k]) != rm_fold(m->lit[k]))
+            return 0;
+    return 1;
+}
+
+/* Where the scan looks for the literal's first and last byte: the byte,
+ * folded, and the bit that folding ORs in (0x20 for a letter under
+ * icase, else 0). */
+struct rm_probe {
+    uint8_t want0, or0, want1, or1;
+    size_t  dist;                       /* len - 1 */
+};
+
+#if defined(__SSE2__)
+/* 16 positions at a time from pos while they fit: the first where both
+ * probe bytes sit, or the position where the tail starts. */
+static size_t
+rm_find_pair_16(const struct rm_probe *pr, const uint8_t *t, size_t pos,
+                size_t total, int *is_found)
+{
+    const __m128i w0 = _mm_set1_epi8((char)pr->want0);
+    const __m128i o0 = _mm_set1_epi8((char)pr->or0);
+    const __m128i w1 = _mm_set1_epi8((char)pr->want1);
+    const __m128i o1 = _mm_set1_epi8((char)pr->or1);
+
+    for (; pos + pr->dist + 16 <= total; pos += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(t + pos));
+        __m128i y = _mm_loadu_si128(
+            (const __m128i *)(const void *)(t + pos + pr->dist));
+        __m128i eq = _mm_and_si128(_mm_cmpeq_epi8(_mm_or_si128(x, o0), w0),
+                                   _mm_cmpeq_epi8(_mm_or_si128(y, o1), w1));
+        int mask = _mm_movemask_epi8(eq);
+        if (mask != 0) {
+            *is_found = 1;
+            return pos + (size_t)__builtin_ctz((unsigned)mask);
+        }
+    }
+    return pos;
+}
+#else
+/* Without SSE2 the byte loop of rm_find_pair does it all. */
+static size_t
+rm_find_pair_16(const struct rm_probe *pr, const uint8_t *t, size_t pos,
+                size_t total, int *is_found)
+{
+    (void)pr;
+    (void)t;
+    (void)total;
+    (void)is_found;
+    return pos;
+}
+#endif
+
+/* The first position >= pos (and + dist < total) where both probe bytes
+ * sit, or total. */
+static size_t
+rm_find_pair(const struct rm_probe *pr, const uint8_t *t, size_t pos,
+             size_t total)
+{
+    int is_found = 0;
+
+    pos = rm_find_pair_16(pr, t, pos, total, &is_found);
+    if (is_found)
+        return pos;
+    for (; pos + pr->dist < total; pos++)
+        if ((t[pos] | pr->or0) == pr->want0 &&
+            (t[pos + pr->dist] | pr->or1) == pr->want1)
+            return pos;
+    return total;
+}
+
+void
+regex_must_scan(const struct regex_must *m, const char *text,
+                const uint32_t *ends, uint32_t n, uint8_t *maybe)
+{
+    const uint8_t *t = (const uint8_t *)text;
+    size_t total = n > 0 ? ends[n - 1] : 0, pos = 0;
+    uint8_t first = m->lit[0], last = m->lit[m->len - 1];
+    struct rm_probe pr = {
+        .dist = m->len - 1,
+        .or0 = m->is_icase && rm_is_letter(first) ? 0x20 : 0,
+        .or1 = m->is_icase && rm_is_letter(last) ? 0x20 : 0,
+    };
+    uint32_t i = 0;
+
+    pr.want0 = (uint8_t)(first | pr.or0);
+    pr.want1 = (uint8_t)(last | pr.or1);
+    while ((pos = rm_find_pair(&pr, t, pos, total)) < total) {
+        while (i < n && ends[i] <= pos)
+            i++;                        /* the message holding pos */
+        if (pos + m->len <= ends[i] && rm_lit_eq(m, t + pos)) {
+            maybe[i] = 1;
+            pos = ends[i++];            /* on to the next message */
+        } else {
+            pos++;
+        }
+    }
+}
