@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * wire_reader_test: the incremental frame reader of common/wire.c. A stream
- * of frames fed one byte at a time (and in random chunks, checked against
- * wire_frame_decode over the whole stream) yields each frame exactly when
- * its last byte arrives; every error code is produced at the earliest byte
- * that decides it (a too-large length from the header alone) and is kept;
- * the buffer never holds more than one maximum frame and is given back
- * once empty.
+ * wire_reader_test: the incremental frame reader (common/wire_reader.c).
+ * A stream of frames fed one byte at a time (and in random chunks, checked
+ * against wire_frame_decode over the whole stream) yields each frame
+ * exactly when its last byte arrives; every error code is produced at
+ * the earliest byte that decides it (a too-large length from the header
+ * alone) and is kept; the buffer never holds more than one maximum frame
+ * and is given back once empty.
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -3,10 +3,11 @@
  * ingest: shipper connections (protocol in common/PROTOCOL.md).
  *
  * Each connection is a bufferevent whose input is capped by a read high
- * watermark and moved into the connection's frame reader (common/wire.c
- * via wire_ev.c), which holds at most one maximum frame: WIRE_MAX_CONTROL
- * (4 KiB) before WELCOME, WIRE_MAX_PAYLOAD after, so a peer that has not
- * authenticated costs a few KiB and a shipper at most one frame; whole
+ * watermark and moved into the connection's frame reader
+ * (common/wire_reader.c via wire_ev.c), which holds at most one maximum
+ * frame: WIRE_MAX_CONTROL (4 KiB) before WELCOME, WIRE_MAX_PAYLOAD after,
+ * so a peer that has not authenticated costs a few KiB and a shipper at
+ * most one frame; whole
  * frames go to the pure payload decoders. Handshake (PROTOCOL.md "Identity
  * and handshake"): HELLO names the host, whose token (hostkeys.c) the
  * CHALLENGE proves we hold and the AUTH must prove the shipper holds; then

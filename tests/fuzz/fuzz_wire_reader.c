@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_wire_reader: libFuzzer target for the incremental frame reader of
- * common/wire.c. The first two input bytes choose how the rest is cut into
- * feeds (byte 0: a seed for chunk sizes), the reader's maximum payload
+ * common/wire_reader.c. The first two input bytes choose how the rest is
+ * cut into feeds (byte 0: a seed for chunk sizes), the reader's maximum payload
  * (byte 1 bits 0-1: as the collector sets it before and after the
  * handshake) and whether the harness first rewrites the crc32 of every
  * whole frame over the fuzzed bytes (byte 1 bit 2, fuzz_wire_reseal in
