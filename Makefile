@@ -180,7 +180,8 @@ unit: deps
 # sealing thread's indexing thread (indexer_test), metric downsampling
 # on a worker while its client leaves (api_metrics_pool_test), the
 # lost-data writer thread (losssave_test), the store's WAL syncing
-# thread (store_commit_test) and ingest's ACKs after it (ingest_commit_test). Part of
+# thread (store_commit_test) and ingest's ACKs after it (ingest_commit_test),
+# full tails waiting for the sealing thread (store_pend_test). Part of
 # `make test` (about 10 s of build and 10 s of run on a quiet machine).
 # setarch -R: without address randomization, as gcc 12's TSan cannot map
 # its shadow memory under the larger mmap randomization of newer kernels.
@@ -188,7 +189,8 @@ TSAN_TESTS := $(patsubst %,build/tsan/tests/collector/%,search/pool_test \
               search/feed_test search/search_mt_test store/store_mt_test ingest/ingest_dec_test \
               api/api_create_test store/indexer_test \
               api/api_metrics_pool_test ingest/losssave_test \
-              store/store_commit_test ingest/ingest_commit_test)
+              store/store_commit_test ingest/ingest_commit_test \
+              store/store_pend_test)
 tsan-unit:
 	$(MAKE) -j$(TEST_JOBS) MODE=tsan $(TSAN_TESTS)
 	@for t in $(TSAN_TESTS); do \

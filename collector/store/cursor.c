@@ -194,19 +194,21 @@ cursor_add_mem(struct store_cursor *c, size_t *cap, const struct buf *body,
     cursor_add_cand(c, cap, CUR_MEM, (uint32_t)c->n_mems++, mn, mx);
 }
 
-/* The blocks being sealed and the committed part of the tail. */
+/* The blocks being sealed, those waiting for the sealing thread, and the
+ * committed part of the tail (in that order: the order they came in). */
 static void
 cursor_snapshot_mem(struct store_cursor *c, size_t *cap)
 {
     const struct store_tail *t = &c->s->tail;
-    const struct seal_job *job = c->s->job;
+    const struct seal_job *jobs[2] = { c->s->job, c->s->pend };
 
-    for (size_t i = 0; job && i < job->n_ch; i++) {
-        const struct seal_chunk *ch = &job->ch[i];
-        cursor_add_mem(c, cap, &ch->body, ch->body.len, ch->n_records,
-                       ch->ids, ch->n_labels, ch->min_ns, ch->max_ns,
-                       ch->stream_mask);
-    }
+    for (size_t j = 0; j < 2; j++)
+        for (size_t i = 0; jobs[j] && i < jobs[j]->n_ch; i++) {
+            const struct seal_chunk *ch = &jobs[j]->ch[i];
+            cursor_add_mem(c, cap, &ch->body, ch->body.len, ch->n_records,
+                           ch->ids, ch->n_labels, ch->min_ns, ch->max_ns,
+                           ch->stream_mask);
+        }
     if (t->committed_n == 0)
         return;
     uint32_t *ids = xcalloc(t->n_labels ? t->n_labels : 1, sizeof(*ids));

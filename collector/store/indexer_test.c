@@ -131,8 +131,25 @@ slurp(const char *dir, const char *name, size_t *len)
     return p;
 }
 
-/* Every file of a is in b with the same bytes (and as many files);
- * counts a's .lqs and .lqi files. */
+/* A WAL file: how many there are and their generations depend on how
+ * many full tails waited for the sealing thread (STORE.md "Threads"), so
+ * they are only checked to be empty (a header) after the close. */
+static int
+is_wal_empty(const char *dir, const char *name)
+{
+    size_t len;
+    uint8_t *p;
+
+    if (strncmp(name, "wal", 3) != 0)
+        return 0;
+    p = slurp(dir, name, &len);
+    free(p);
+    assert_int_equal(len, 16);
+    return 1;
+}
+
+/* Every file of a but the WAL's is in b with the same bytes (and as many
+ * files); counts a's .lqs and .lqi files. */
 static void
 same_files(const char *a, const char *b, int *n_seg, int *n_lqi)
 {
@@ -143,7 +160,7 @@ same_files(const char *a, const char *b, int *n_seg, int *n_lqi)
     assert_non_null(d);
     *n_seg = *n_lqi = 0;
     while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.')
+        if (de->d_name[0] == '.' || is_wal_empty(a, de->d_name))
             continue;
         size_t la, lb;
         uint8_t *pa = slurp(a, de->d_name, &la);
@@ -160,7 +177,7 @@ same_files(const char *a, const char *b, int *n_seg, int *n_lqi)
     d = opendir(b);
     assert_non_null(d);
     while ((de = readdir(d)) != NULL)
-        n_b += de->d_name[0] != '.';
+        n_b += de->d_name[0] != '.' && !is_wal_empty(b, de->d_name);
     closedir(d);
     assert_int_equal(n_a, n_b);
 }

@@ -170,12 +170,20 @@ retention_delete_oldest(struct store *s)
 int
 store_apply_retention(struct store *s)
 {
+    /* Runs on a timer: also picks up a block the sealer finished while no
+     * commit came (an idle collector), without waiting for one, and hands
+     * it the tails that waited meanwhile. */
+    (void)sealer_poll(s, 0);
+    store_seal_pend(s);
+    return retention_run(s);
+}
+
+int
+retention_run(struct store *s)
+{
     int64_t now = store_now(s);
     int n = 0;
 
-    /* Runs on a timer: also picks up a block the sealer finished while no
-     * commit came (an idle collector), without waiting for one. */
-    (void)sealer_poll(s, 0);
     /* hw.lqh holds sealed high water marks only (sealed_hw): records
      * still in the WAL or being sealed are above them and are replayed. */
     if (!s->opt.retention_age_ns && !s->opt.retention_bytes)

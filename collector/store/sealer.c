@@ -8,8 +8,9 @@
  * segment's token index and writes its .lqi when the segment is full
  * (segindex.c), and the store's thread applies the result (block
  * directory, WAL release) the next time it polls. The queue holds one
- * job: a tail that fills while the previous one is still being sealed
- * makes store_commit wait for it (backpressure). The
+ * job; tails that fill meanwhile wait in s->pend to be its next one
+ * (store.c store_seal; past STORE_PEND_MAX_CH of them store_commit waits:
+ * backpressure). The
  * thread touches only the job, its own buffers, the segment fd it owns
  * (w* fields) and the open segment's in-memory index (w->wimem, under
  * w->ix_mu while it changes it); everything else stays with the store's
@@ -147,7 +148,9 @@ sealer_finish(struct store *s)
     store_unlock(s);
     wal_release(s, job->wal_mask, job->wal_cut, 1);
     segment_job_free(job);
-    store_apply_retention(s);
+    (void)retention_run(s);     /* not store_apply_retention: s->pend is
+                                   submitted by the store's callers, so
+                                   s->job after a poll is NULL or failed */
 }
 
 int

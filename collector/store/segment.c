@@ -563,6 +563,23 @@ segment_job_free(struct seal_job *job)
     free(job);
 }
 
+void
+segment_job_merge(struct seal_job *dst, struct seal_job *src)
+{
+    dst->ch = xreallocarray(dst->ch, dst->n_ch + src->n_ch, sizeof(*dst->ch));
+    memcpy(dst->ch + dst->n_ch, src->ch, src->n_ch * sizeof(*src->ch));
+    dst->n_ch += src->n_ch;
+    for (size_t k = 0; k < STORE_WAL_MAX_FILES; k++)
+        if (src->wal_mask & (1u << k)) {
+            dst->wal_fd[k] = src->wal_fd[k];
+            dst->wal_hdr_len[k] = src->wal_hdr_len[k];
+        }
+    dst->wal_mask |= src->wal_mask;
+    dst->raw_bytes += src->raw_bytes;
+    free(src->ch);
+    free(src);
+}
+
 /* A new segment in the directory, with the index imem (taken). */
 static struct store_seg *
 seg_new_mem(struct store *s, uint64_t seq, struct index_mem *imem)

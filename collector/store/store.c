@@ -528,40 +528,122 @@ store_append_locked(struct store *s, const struct logrec *r)
     return 1;
 }
 
-/* Hands the full, committed tail to the sealing thread. Waits for the
- * previous job first (a queue of one); a failed previous job is retried
- * instead and the tail keeps growing (bounded by STORE_MAX_PENDING). */
+/* A WAL file for commits after a detach (wal_detach takes a clean file
+ * or opens a new one): without one a tail is not detached. */
+static int
+store_wal_has_spare(const struct store *s)
+{
+    for (size_t k = 0; k < STORE_WAL_MAX_FILES; k++)
+        if (k >= s->n_wals || s->wals[k].fd < 0 ||
+            (!s->wals[k].is_owned && !s->wals[k].is_dirty))
+            return 1;
+    return 0;
+}
+
+/* Detaches the full, committed tail and its WAL files into s->pend (the
+ * next job). 0, or -1 (counted): the records stay durable in the WAL and
+ * in the tail, and sealing is tried again at the next commit. */
+static int
+store_detach_tail(struct store *s)
+{
+    uint32_t mask;
+
+    if (wal_detach(s, &mask) < 0) {
+        s->n_seal_errors++;
+        return -1;
+    }
+    store_lock(s);              /* cursors read the tail and s->pend */
+    struct seal_job *job = segment_job_new(s);
+    if (job) {
+        job->wal_mask = mask;
+        for (size_t k = 0; k < s->n_wals; k++) {
+            job->wal_fd[k] = s->wals[k].fd;
+            job->wal_hdr_len[k] = s->wals[k].hdr_len;
+        }
+        if (s->pend)
+            segment_job_merge(s->pend, job);
+        else
+            s->pend = job;
+    }
+    store_unlock(s);
+    if (!job) {
+        wal_release(s, mask, 0, 0);
+        s->n_seal_errors++;
+        return -1;
+    }
+    return 0;
+}
+
+void
+store_seal_pend(struct store *s)
+{
+    if (!s->pend || s->job || !sealer_poll(s, 0) || s->job)
+        return;
+    const struct store_seg *g = s->n_segs ? s->segs[s->n_segs - 1] : NULL;
+    store_lock(s);
+    s->job = s->pend;
+    s->pend = NULL;
+    store_unlock(s);
+    s->job->is_roll = !g || g->is_full || g->raw_bytes >= s->opt.segment_size;
+    s->job->seq = s->job->is_roll ? s->next_seq++ : g->seq;
+    sealer_submit(s);
+}
+
+/* Whether the full tail may wait in s->pend while s->job is sealed: the
+ * pending job has room, a WAL file is free for the commits after it, and
+ * its blocks all go to the segment one job per tail would have written
+ * them to (the segment is full once it holds segment_size raw bytes: no
+ * pending job crosses that line, so segments end where they did). */
+static int
+store_pend_fits(const struct store *s)
+{
+    const struct seal_job *job = s->job;
+    const struct store_seg *g = s->n_segs ? s->segs[s->n_segs - 1] : NULL;
+
+    if (!store_wal_has_spare(s))
+        return 0;
+    if (!s->pend)
+        return 1;
+    uint64_t raw = (job->is_roll || !g ? 0 : g->raw_bytes) + job->raw_bytes;
+    if (raw >= s->opt.segment_size)
+        raw = 0;                /* s->pend starts the next segment */
+    return s->pend->n_ch < STORE_PEND_MAX_CH &&
+           raw + s->pend->raw_bytes < s->opt.segment_size;
+}
+
+/* Hands the full, committed tail to the sealing thread. While it seals
+ * the previous job, up to STORE_PEND_MAX_CH full tails wait in s->pend
+ * and go to it together as its next job (one segment write, fdatasync
+ * and indexing hand-off for all of them), so the store's thread goes on
+ * storing; otherwise it waits for the job (backpressure). A failed
+ * previous job is retried instead and the tail keeps growing (bounded by
+ * STORE_MAX_PENDING). */
 static void
 store_seal(struct store *s)
 {
     assert(!s->cm.is_busy);     /* the current WAL file is being synced */
-    (void)sealer_poll(s, 1);
-    if (s->job) {
-        sealer_submit(s);       /* retry of a failed job */
+    for (;;) {
+        (void)sealer_poll(s, 0);
+        if (s->sealer.is_busy) {
+            if (store_pend_fits(s)) {
+                (void)store_detach_tail(s);
+                return;
+            }
+            (void)sealer_poll(s, 1);
+            continue;
+        }
+        if (s->job) {
+            sealer_submit(s);   /* retry of a failed job */
+            return;
+        }
+        if (s->pend) {          /* to another segment than the tail */
+            store_seal_pend(s);
+            continue;
+        }
+        if (store_detach_tail(s) == 0)
+            store_seal_pend(s);
         return;
     }
-    const struct store_seg *g = s->n_segs ? s->segs[s->n_segs - 1] : NULL;
-    uint32_t mask;
-    if (wal_detach(s, &mask) < 0) {
-        s->n_seal_errors++;
-        return;                 /* durable in the WAL; retried next time */
-    }
-    store_lock(s);
-    s->job = segment_job_new(s);
-    store_unlock(s);
-    if (!s->job) {
-        wal_release(s, mask, 0, 0);
-        s->n_seal_errors++;
-        return;
-    }
-    s->job->wal_mask = mask;
-    for (size_t k = 0; k < s->n_wals; k++) {
-        s->job->wal_fd[k] = s->wals[k].fd;
-        s->job->wal_hdr_len[k] = s->wals[k].hdr_len;
-    }
-    s->job->is_roll = !g || g->is_full || g->raw_bytes >= s->opt.segment_size;
-    s->job->seq = s->job->is_roll ? s->next_seq++ : g->seq;
-    sealer_submit(s);
 }
 
 /* The pending WAL entry again from the tail's uncommitted records, after
@@ -607,6 +689,8 @@ store_commit_seal(struct store *s)
         store_seal(s);
     else if (s->job && sealer_poll(s, 0) && s->job)
         sealer_submit(s);       /* retry of a failed job */
+    else
+        store_seal_pend(s);
 }
 
 int
@@ -700,7 +784,9 @@ int
 store_sync(struct store *s)
 {
     (void)sealer_poll(s, 1);
-    return s->job ? -1 : 0;
+    store_seal_pend(s);
+    (void)sealer_poll(s, 1);
+    return s->job || s->pend ? -1 : 0;
 }
 
 uint64_t
@@ -760,15 +846,17 @@ store_get_stats(struct store *s, struct store_stats *st)
     st->n_segments = s->n_segs;
     st->index_bytes = segindex_disk_bytes(s);
     st->stored_bytes += wal_bytes(s) + st->index_bytes;
-    for (size_t i = 0; s->job && i < s->job->n_ch; i++) {
-        const struct seal_chunk *ch = &s->job->ch[i];
-        st->n_records += ch->n_records;
-        st->raw_bytes += ch->body.len;
-        if (ch->n_records && ch->min_ns < st->first_ns)
-            st->first_ns = ch->min_ns;
-        if (ch->n_records && ch->max_ns > st->last_ns)
-            st->last_ns = ch->max_ns;
-    }
+    const struct seal_job *jobs[2] = { s->job, s->pend };
+    for (size_t j = 0; j < 2; j++)
+        for (size_t i = 0; jobs[j] && i < jobs[j]->n_ch; i++) {
+            const struct seal_chunk *ch = &jobs[j]->ch[i];
+            st->n_records += ch->n_records;
+            st->raw_bytes += ch->body.len;
+            if (ch->n_records && ch->min_ns < st->first_ns)
+                st->first_ns = ch->min_ns;
+            if (ch->n_records && ch->max_ns > st->last_ns)
+                st->last_ns = ch->max_ns;
+        }
     st->n_index_rebuilds = s->n_index_rebuilds;
     st->n_index_errors = s->n_index_errors;
     st->n_cursor_reads = s->n_cursor_reads;
@@ -949,9 +1037,14 @@ store_close(struct store *s)
         (void)store_commit(s);
     else if (s->n_dl_dirty > 0 && s->sealer.is_started)
         (void)srclabels_commit(s);
+    if (s->sealer.is_started) {
+        (void)sealer_poll(s, 1);
+        store_seal_pend(s);     /* sealer_stop waits for it */
+    }
     syncer_stop(s);
     sealer_stop(s);
     segment_job_free(s->job);
+    segment_job_free(s->pend);  /* after a failed job: still in the WAL */
     for (size_t i = 0; i < STORE_BCACHE_N; i++)
         buf_fini(&s->bcache[i].raw);
     if (s->seg_fd >= 0)

@@ -108,8 +108,9 @@ int store_commit(struct store *s);
  * meanwhile belong to the next commit. A commit that leaves a full tail
  * block committed hands it to the store's sealing thread (compress,
  * index, segment write + fsync); if the previous block is still being
- * sealed, this waits for it (backpressure: at most one block in
- * flight). A failed seal keeps the records durable in the WAL and
+ * sealed, up to two more wait for it and go to the sealing thread as
+ * its next job; past that this waits (backpressure: at most 3 blocks
+ * behind, collector/STORE.md "Crash safety"). A failed seal keeps the records durable in the WAL and
  * visible to cursors, is counted (n_seal_errors), and is retried on
  * later commits.
  */
@@ -122,9 +123,10 @@ int store_commit_wait(struct store *s);
 /* Bytes of records appended and not yet durable (the commit in flight's
  * included): what a caller bounds to bound the memory of unsynced data. */
 size_t store_unsynced_bytes(const struct store *s);
-/* Waits until the block being sealed in the background (if any) is
- * written and visible in the segment directory. 0, or -1 if that seal
- * failed (records stay durable in the WAL; retried by later commits). */
+/* Waits until the blocks being sealed in the background and those waiting
+ * for the sealing thread (if any) are written and visible in the segment
+ * directory. 0, or -1 if a seal failed (records stay durable in the WAL;
+ * retried by later commits). */
 int store_sync(struct store *s);
 /* Deletes whole oldest segments past retention_age_ns / retention_bytes
  * (never the segment being written). Also run after each seal and at open;
@@ -414,7 +416,8 @@ void store_foreach_segment(struct store *s, store_segment_fn fn, void *arg);
 struct store_tail_info {
     uint64_t n_records;         /* sealing + tail (pending included) */
     uint64_t raw_bytes;
-    uint64_t n_sealing_records; /* in the block being sealed */
+    uint64_t n_sealing_records; /* in the blocks being sealed or waiting
+                                   for the sealing thread */
     uint64_t pending_records;   /* appended, not yet committed */
     uint64_t wal_bytes;         /* WAL files on disk */
     uint64_t n_wal_files;

@@ -73,14 +73,17 @@ store_get_tail_info(struct store *s, struct store_tail_info *ti)
     memset(ti, 0, sizeof(*ti));
     ti->first_ns = INT64_MAX;
     ti->last_ns = INT64_MIN;
-    /* The job's chunks are read as store_get_stats reads them: their
-     * counts and body lengths are fixed before the job is submitted. */
-    for (size_t i = 0; s->job && i < s->job->n_ch; i++) {
-        const struct seal_chunk *ch = &s->job->ch[i];
-        ti->n_sealing_records += ch->n_records;
-        ti->raw_bytes += ch->body.len;
-        store_info_range(ti, ch->n_records, ch->min_ns, ch->max_ns);
-    }
+    /* The job's chunks (and those waiting to be its next) are read as
+     * store_get_stats reads them: their counts and body lengths are fixed
+     * before the job is submitted. */
+    const struct seal_job *jobs[2] = { s->job, s->pend };
+    for (size_t j = 0; j < 2; j++)
+        for (size_t i = 0; jobs[j] && i < jobs[j]->n_ch; i++) {
+            const struct seal_chunk *ch = &jobs[j]->ch[i];
+            ti->n_sealing_records += ch->n_records;
+            ti->raw_bytes += ch->body.len;
+            store_info_range(ti, ch->n_records, ch->min_ns, ch->max_ns);
+        }
     ti->n_records = ti->n_sealing_records + s->tail.n_records;
     ti->raw_bytes += s->tail.body.len;
     store_info_range(ti, s->tail.n_records, s->tail.min_ns, s->tail.max_ns);

@@ -383,6 +383,9 @@ struct store {
     uint64_t              wal_gen_max;
     struct seal_job      *job;          /* detached tail, in flight or
                                            failed (retried) */
+    struct seal_job      *pend;         /* full tails detached while job
+                                           was in flight: the next job
+                                           (store_seal, "Threads") */
     struct store_sealer   sealer;
     struct store_syncer   syncer;
     struct store_commit   cm;
@@ -566,6 +569,8 @@ int  segment_scan(struct store *s, struct store_seg *seg, int is_last);
  * appended past it stay in the tail, uncommitted. NULL on error. */
 struct seal_job *segment_job_new(struct store *s);
 void segment_job_free(struct seal_job *job);
+/* Moves src's chunks and WAL files to the end of dst and frees src. */
+void segment_job_merge(struct seal_job *dst, struct seal_job *src);
 /* On the sealing thread: compresses, indexes and writes the job's chunks
  * (creating segment seq first if is_roll), one fdatasync. Sets job->rc. */
 void segment_job_run(const struct store *s, struct store_sealer *w,
@@ -617,6 +622,17 @@ void sealer_submit(struct store *s);
 /* 1 if the submitted job is done (result applied), 0 if still running;
  * with is_wait, waits for it. */
 int  sealer_poll(struct store *s, int is_wait);
+
+/* store.c: once the sealing thread is idle, hands it the tails detached
+ * meanwhile (s->pend) as its next job. */
+void store_seal_pend(struct store *s);
+/* retention.c: store_apply_retention without polling the sealing thread
+ * (for sealer_finish). */
+int  retention_run(struct store *s);
+/* At most this many full tails wait in s->pend for the sealing thread
+ * (each holds its WAL file: the job in flight, the pending one and the
+ * current file must fit in STORE_WAL_MAX_FILES). */
+#define STORE_PEND_MAX_CH 2
 
 /* indexer.c: the sealing thread's tokenizing thread. start: 0, or -1
  * with errno (then indexer_wait gathers the sets on the caller's

@@ -1,0 +1,424 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_pend_test: full tails that wait for the sealing thread (s->pend,
+ * STORE.md "Threads"). A write hook that blocks the sealing thread on its
+ * first block holds a job in flight; the tails filled meanwhile must stay
+ * visible to cursors in order and counted, survive a kill -9 (a copy of
+ * the directory taken then opens with every committed record, once), and
+ * once sealed give the same segment and index files, byte for byte, as
+ * the reference: the same records committed and sealed one tail at a
+ * time (store_sync after each commit). With no room left for a pending
+ * tail the store's thread waits for the job (backpressure).
+ */
+#include <dirent.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "collector/store/store.h"
+#include "collector/store/store_internal.h"    /* STORE_PEND_MAX_CH */
+#include "common/xmalloc.h"
+
+#define T0      1700000000000000000LL
+#define PER_TAIL 80             /* records per commit: ~4.6 KiB, one block */
+
+struct fx {
+    char            dir[64], ref[64];
+    struct store_options opt;
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    int             is_blocking;    /* the hook holds the first block */
+    int             is_released;
+    int             n_blocks;       /* "block" calls the hook saw */
+};
+
+static int64_t
+fixed_clock(void *arg)
+{
+    (void)arg;
+    return T0;
+}
+
+/* On the sealing thread; waits at most 20 s (never hangs a test). */
+static int
+block_hook(const char *what, size_t len, void *arg)
+{
+    struct fx *f = arg;
+    struct timespec until;
+
+    (void)len;
+    if (strcmp(what, "block") != 0)
+        return 0;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 20;
+    pthread_mutex_lock(&f->mu);
+    f->n_blocks++;
+    pthread_cond_broadcast(&f->cv);
+    while (f->is_blocking && !f->is_released)
+        if (pthread_cond_timedwait(&f->cv, &f->mu, &until) != 0)
+            break;
+    pthread_mutex_unlock(&f->mu);
+    return 0;
+}
+
+static void
+fx_release(struct fx *f)
+{
+    pthread_mutex_lock(&f->mu);
+    f->is_released = 1;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+}
+
+static void
+wait_blocks(struct fx *f, int n)
+{
+    struct timespec until;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 20;
+    pthread_mutex_lock(&f->mu);
+    while (f->n_blocks < n)
+        if (pthread_cond_timedwait(&f->cv, &f->mu, &until) != 0)
+            break;
+    assert_true(f->n_blocks >= n);
+    pthread_mutex_unlock(&f->mu);
+}
+
+static int
+setup(void **state)
+{
+    struct fx *f = xcalloc(1, sizeof(*f));
+
+    snprintf(f->dir, sizeof(f->dir), "/tmp/store_pend_test.XXXXXX");
+    snprintf(f->ref, sizeof(f->ref), "/tmp/store_pend_ref.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    assert_non_null(mkdtemp(f->ref));
+    f->opt.block_size = 4096;
+    f->opt.segment_size = 20 << 10;     /* a roll every 5 tails */
+    f->opt.clock = fixed_clock;
+    f->opt.write_hook = block_hook;
+    f->opt.write_hook_arg = f;
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->cv, NULL);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fx *f = *state;
+    char *cmd = xasprintf("rm -rf '%s' '%s.copy' '%s'", f->dir, f->dir,
+                          f->ref);
+
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    pthread_cond_destroy(&f->cv);
+    pthread_mutex_destroy(&f->mu);
+    free(f);
+    return 0;
+}
+
+static struct store *
+open_dir(struct fx *f, const char *dir)
+{
+    char *err = NULL;
+    struct store *s = store_open(dir, &f->opt, &err);
+
+    if (!s)
+        fail_msg("store_open: %s", err);
+    return s;
+}
+
+/* Commit number k: records k*PER_TAIL+1 .. (k+1)*PER_TAIL of cid1 (and
+ * one of cid2 every other commit: two labels per block). */
+static void
+put_tail(struct store *s, int k)
+{
+    char msg[80];
+
+    for (int i = 0; i < PER_TAIL; i++) {
+        uint64_t off = (uint64_t)k * PER_TAIL + (uint64_t)i + 1;
+        struct logrec r = {
+            .time_ns = T0 + (int64_t)off * 1000, .host = "h1",
+            .container_id = "cid1", .container = "web", .image = "nginx",
+            .offset = off, .msg = msg, .recv_ns = T0,
+        };
+        snprintf(msg, sizeof(msg), "line %llu of tail %d token%d of the pending seal test",
+                 (unsigned long long)off, k, (int)(off % 97));
+        r.msg_len = strlen(msg);
+        assert_int_equal(store_append(s, &r), 1);
+    }
+    if (k % 2 == 0) {
+        struct logrec r = {
+            .time_ns = T0 + 5, .host = "h1", .container_id = "cid2",
+            .container = "db", .image = "pg", .offset = (uint64_t)k + 1,
+            .msg = "other", .msg_len = 5, .recv_ns = T0,
+        };
+        assert_int_equal(store_append(s, &r), 1);
+    }
+}
+
+/* cid1's records a cursor sees: 1, 2, ... in order, each message
+ * intact; returns how many. */
+static int
+scan_all(struct store *s)
+{
+    struct store_filter fl = { .since_ns = INT64_MIN, .until_ns = INT64_MAX,
+                               .stream = -1 };
+    struct store_cursor *c = store_cursor_new(s, &fl, 0);
+    struct logrec r;
+    int n = 0;
+
+    while (store_cursor_next(c, &r) == 1) {
+        if (strcmp(r.container_id, "cid1") != 0)
+            continue;
+        n++;
+        assert_int_equal(r.offset, (uint64_t)n);
+        char want[80];
+        snprintf(want, sizeof(want), "line %d of tail %d token%d of the pending seal test", n,
+                 (n - 1) / PER_TAIL, n % 97);
+        assert_int_equal(r.msg_len, strlen(want));
+        assert_memory_equal(r.msg, want, r.msg_len);
+    }
+    store_cursor_free(c);
+    return n;
+}
+
+static uint8_t *
+slurp(const char *dir, const char *name, size_t *len)
+{
+    char *path = xasprintf("%s/%s", dir, name);
+    FILE *fp = fopen(path, "rb");
+
+    free(path);
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+    long n = ftell(fp);
+    assert_true(n >= 0);
+    rewind(fp);
+    uint8_t *p = xmalloc((size_t)n + 1);
+    assert_int_equal(fread(p, 1, (size_t)n, fp), (size_t)n);
+    fclose(fp);
+    *len = (size_t)n;
+    return p;
+}
+
+/* Every segment and index file of the reference is in dir with the same
+ * bytes, and dir has no other; returns how many segments. */
+static int
+same_segments(const char *ref, const char *dir)
+{
+    DIR *d = opendir(ref);
+    struct dirent *de;
+    int n = 0, n_dir = 0;
+
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, "seg-", 4) != 0)
+            continue;
+        size_t la, lb;
+        uint8_t *a = slurp(ref, de->d_name, &la);
+        uint8_t *b = slurp(dir, de->d_name, &lb);
+        if (la != lb || memcmp(a, b, la) != 0)
+            fail_msg("%s differs (%zu / %zu bytes)", de->d_name, la, lb);
+        free(a);
+        free(b);
+        n++;
+    }
+    closedir(d);
+    d = opendir(dir);
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL)
+        n_dir += strncmp(de->d_name, "seg-", 4) == 0;
+    closedir(d);
+    assert_int_equal(n, n_dir);
+    return n;
+}
+
+/* The reference: n tails, each committed and sealed before the next. */
+static void
+write_reference(struct fx *f, int n)
+{
+    struct store *s = open_dir(f, f->ref);
+
+    for (int k = 0; k < n; k++) {
+        put_tail(s, k);
+        assert_int_equal(store_commit(s), 0);
+        assert_int_equal(store_sync(s), 0);
+    }
+    store_close(s);
+    f->n_blocks = 0;            /* the hook's count from here is dir's */
+}
+
+struct late_release {
+    struct fx *f;
+    int        ms;
+};
+
+static void *
+release_later(void *arg)
+{
+    struct late_release *lr = arg;
+    struct timespec ts = { .tv_sec = 0, .tv_nsec = lr->ms * 1000000L };
+
+    nanosleep(&ts, NULL);
+    fx_release(lr->f);
+    return NULL;
+}
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+test_pend_same_segments(void **state)
+{
+    struct fx *f = *state;
+    struct store_tail_info ti;
+    const int n_tails = 12;
+
+    write_reference(f, n_tails);
+    f->is_blocking = 1;
+    const int n_in = 1 + STORE_PEND_MAX_CH;     /* the job + those waiting */
+    assert_true(n_in <= 4);     /* all in the first segment (5 tails) */
+    struct store *s = open_dir(f, f->dir);
+    put_tail(s, 0);
+    assert_int_equal(store_commit(s), 0);   /* tail 0: the job, held */
+    wait_blocks(f, 1);
+    for (int k = 1; k < n_in; k++) {        /* these wait in pend */
+        put_tail(s, k);
+        assert_int_equal(store_commit(s), 0);
+    }
+    /* Held: the job's block only; every tail visible and counted. */
+    assert_int_equal(f->n_blocks, 1);
+    assert_int_equal(scan_all(s), n_in * PER_TAIL);
+    store_get_tail_info(s, &ti);
+    assert_int_equal(ti.n_records, n_in * PER_TAIL + (n_in + 1) / 2);
+    assert_int_equal(ti.n_sealing_records, ti.n_records);
+
+    /* As a kill -9 would leave it now: every committed record, once. */
+    char *cmd = xasprintf("cp -a '%s' '%s.copy'", f->dir, f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    char *copy = xasprintf("%s.copy", f->dir);
+    struct store *c = open_dir(f, copy);
+    assert_int_equal(scan_all(c), n_in * PER_TAIL);
+    assert_int_equal(store_source_offset(c, "h1", "cid1"),
+                     (uint64_t)n_in * PER_TAIL);
+    store_close(c);
+    free(copy);
+
+    /* No room for the next tail: its commit waits for the job, released
+     * 200 ms later. */
+    struct late_release lr = { .f = f, .ms = 200 };
+    pthread_t th;
+    put_tail(s, n_in);
+    double t0 = now_s();
+    assert_int_equal(pthread_create(&th, NULL, release_later, &lr), 0);
+    assert_int_equal(store_commit(s), 0);
+    assert_true(now_s() - t0 >= 0.15);
+    pthread_join(th, NULL);
+    for (int k = n_in + 1; k < n_tails; k++) {
+        put_tail(s, k);
+        assert_int_equal(store_commit(s), 0);
+    }
+    assert_int_equal(store_sync(s), 0);
+    assert_int_equal(scan_all(s), n_tails * PER_TAIL);
+    store_close(s);
+    assert_true(same_segments(f->ref, f->dir) >= 3);
+    s = open_dir(f, f->dir);
+    assert_int_equal(scan_all(s), n_tails * PER_TAIL);
+    store_close(s);
+}
+
+/* A tail that would take the pending job past the segment's end waits for
+ * the job even with room in s->pend: segments end where one job per tail
+ * ends them (here after two tails). */
+static void
+test_pend_stops_at_segment_end(void **state)
+{
+    struct fx *f = *state;
+    const int n_tails = 7;
+
+    f->opt.segment_size = 9 << 10;
+    write_reference(f, n_tails);
+    f->is_blocking = 1;
+    struct store *s = open_dir(f, f->dir);
+    put_tail(s, 0);
+    assert_int_equal(store_commit(s), 0);   /* the job, held */
+    wait_blocks(f, 1);
+    put_tail(s, 1);
+    assert_int_equal(store_commit(s), 0);   /* waits in pend */
+    assert_int_equal(f->n_blocks, 1);
+    struct late_release lr = { .f = f, .ms = 200 };
+    pthread_t th;
+    put_tail(s, 2);                         /* the next segment's */
+    double t0 = now_s();
+    assert_int_equal(pthread_create(&th, NULL, release_later, &lr), 0);
+    assert_int_equal(store_commit(s), 0);
+    assert_true(now_s() - t0 >= 0.15);
+    pthread_join(th, NULL);
+    for (int k = 3; k < n_tails; k++) {
+        put_tail(s, k);
+        assert_int_equal(store_commit(s), 0);
+    }
+    assert_int_equal(store_sync(s), 0);
+    store_close(s);
+    assert_true(same_segments(f->ref, f->dir) >= 3);
+}
+
+/* A clean close with tails waiting seals them: nothing is left to replay
+ * and the files are the reference's. */
+static void
+test_pend_sealed_at_close(void **state)
+{
+    struct fx *f = *state;
+    struct store_tail_info ti;
+
+    write_reference(f, 3);
+    f->is_blocking = 1;
+    struct store *s = open_dir(f, f->dir);
+    for (int k = 0; k < 3; k++) {
+        put_tail(s, k);
+        assert_int_equal(store_commit(s), 0);
+        if (k == 0)
+            wait_blocks(f, 1);
+    }
+    fx_release(f);
+    store_close(s);
+    assert_true(same_segments(f->ref, f->dir) >= 1);
+    s = open_dir(f, f->dir);
+    store_get_tail_info(s, &ti);
+    assert_int_equal(ti.n_records, 0);
+    assert_int_equal(scan_all(s), 3 * PER_TAIL);
+    store_close(s);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_pend_same_segments, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_pend_stops_at_segment_end,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pend_sealed_at_close, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
