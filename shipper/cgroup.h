@@ -4,8 +4,8 @@
  * and memory files, for cgroup v1 and v2. Path patterns are relative to
  * <sys-root>/fs/cgroup and hold {id} and {controller} placeholders
  * ({controller} expands to "" on v2). The parsers are pure functions over
- * file contents; the only I/O here is cgroup_detect's stat calls. metrics.c
- * reads the files.
+ * file contents; the only I/O here is cgroup_detect's stat calls.
+ * metrics_ctr.c reads the files.
  */
 #ifndef SHIPPER_CGROUP_H
 #define SHIPPER_CGROUP_H
