@@ -583,50 +583,82 @@ ix_put_postings(struct buf *b, const struct ix_ent *e, uint32_t n_blks)
 
 /* Encodes the pages of the sorted keys into pages, the directory into dir
  * (first hash, length, crc per page). */
+/* Where index_mem_write's pages go: the directory in memory, the pages
+ * through a buffer handed to fn at page boundaries once it holds chunk
+ * bytes. */
+struct ix_sink {
+    index_write_fn fn;
+    void          *arg;
+    struct buf     pages, dir;
+    uint64_t       off;                 /* file offset of pages.data */
+    size_t         chunk;
+};
+
+static int
+ix_sink_flush(struct ix_sink *k)
+{
+    if (k->pages.len == 0)
+        return 0;
+    if (k->fn(k->arg, k->off, k->pages.data, k->pages.len) < 0)
+        return -1;
+    k->off += k->pages.len;
+    buf_reset(&k->pages);
+    return 0;
+}
+
+/* Encodes the pages of the sorted keys into k, the directory into
+ * k->dir (first hash, length, crc per page). */
 static int
 ix_encode_pages(const struct index_mem *m, const uint64_t *keys, size_t n,
-                uint32_t n_blks, struct buf *pages, struct buf *dir,
-                uint32_t *n_pages)
+                uint32_t n_blks, struct ix_sink *k)
 {
-    *n_pages = 0;
+    struct buf *pages = &k->pages;
+
     for (size_t i = 0; i < n; i += INDEX_PAGE_KEYS) {
         size_t cnt = n - i < INDEX_PAGE_KEYS ? n - i : INDEX_PAGE_KEYS;
         size_t start = pages->len;
         uint32_t first = (uint32_t)(keys[i] >> 32), prev = first;
         if (buf_put_varint(pages, cnt) < 0)
             return -1;
-        for (size_t k = i; k < i + cnt; k++) {
-            uint32_t hash = (uint32_t)(keys[k] >> 32);
+        for (size_t j = i; j < i + cnt; j++) {
+            uint32_t hash = (uint32_t)(keys[j] >> 32);
             if (buf_put_varint(pages, hash - prev) < 0 ||
-                ix_put_postings(pages, ix_ent_at(m, (uint32_t)keys[k]),
+                ix_put_postings(pages, ix_ent_at(m, (uint32_t)keys[j]),
                                 n_blks) < 0)
                 return -1;
             prev = hash;
         }
         size_t plen = pages->len - start;
-        if (buf_put_u32(dir, first) < 0 ||
-            buf_put_u32(dir, (uint32_t)plen) < 0 ||
-            buf_put_u32(dir, compress_crc32(0, pages->data + start, plen)) < 0)
+        if (buf_put_u32(&k->dir, first) < 0 ||
+            buf_put_u32(&k->dir, (uint32_t)plen) < 0 ||
+            buf_put_u32(&k->dir,
+                        compress_crc32(0, pages->data + start, plen)) < 0)
             return -1;
-        (*n_pages)++;
+        if (pages->len >= k->chunk && ix_sink_flush(k) < 0)
+            return -1;
     }
-    return 0;
+    return ix_sink_flush(k);
 }
 
 int
-index_mem_encode(const struct index_mem *m, uint64_t seq,
-                 const struct index_blkref *blks, uint32_t n_blks,
-                 struct buf *out)
+index_mem_write(const struct index_mem *m, uint64_t seq,
+                const struct index_blkref *blks, uint32_t n_blks,
+                size_t chunk, index_write_fn fn, void *arg)
 {
     uint64_t *keys = ix_sorted_keys(m);
-    struct buf pages, dir;
-    size_t n = m->n_keys, start = out->len;
-    uint32_t n_pages;
+    size_t n = m->n_keys;
+    uint32_t n_pages = (uint32_t)((n + INDEX_PAGE_KEYS - 1) / INDEX_PAGE_KEYS);
+    struct ix_sink k = {
+        .fn = fn, .arg = arg, .chunk = chunk,
+        .off = INDEX_HDR_LEN + 12ull * n_blks + 12ull * n_pages,
+    };
+    struct buf head;
     int rc = -1;
 
-    buf_init(&pages, out->max);
-    buf_init(&dir, out->max);
-    if (ix_encode_pages(m, keys, n, n_blks, &pages, &dir, &n_pages) < 0)
+    buf_init(&k.pages, SIZE_MAX);
+    buf_init(&k.dir, SIZE_MAX);
+    buf_init(&head, SIZE_MAX);
+    if (ix_encode_pages(m, keys, n, n_blks, &k) < 0)
         goto out;
     uint8_t h[INDEX_HDR_LEN];
     le32_store(h, INDEX_MAGIC);
@@ -637,28 +669,67 @@ index_mem_encode(const struct index_mem *m, uint64_t seq,
     le32_store(h + 20, n_pages);
     le32_store(h + 24, (uint32_t)n);
     le32_store(h + 28, 0);
-    if (buf_append(out, h, sizeof(h)) < 0)
+    if (buf_append(&head, h, sizeof(h)) < 0)
         goto out;
     for (uint32_t i = 0; i < n_blks; i++)
-        if (buf_put_u64(out, blks[i].off) < 0 ||
-            buf_put_u32(out, blks[i].body_crc) < 0)
+        if (buf_put_u64(&head, blks[i].off) < 0 ||
+            buf_put_u32(&head, blks[i].body_crc) < 0)
             goto out;
-    if (buf_append(out, dir.data, dir.len) < 0)
+    if (buf_append(&head, k.dir.data, k.dir.len) < 0)
         goto out;
-    uint32_t crc = compress_crc32(0, out->data + start, INDEX_HDR_LEN - 4);
-    crc = compress_crc32(crc, out->data + start + INDEX_HDR_LEN,
-                         out->len - start - INDEX_HDR_LEN);
-    le32_store(out->data + start + 28, crc);
-    if (buf_append(out, pages.data, pages.len) < 0)
-        goto out;
-    rc = 0;
+    uint32_t crc = compress_crc32(0, head.data, INDEX_HDR_LEN - 4);
+    crc = compress_crc32(crc, head.data + INDEX_HDR_LEN,
+                         head.len - INDEX_HDR_LEN);
+    le32_store(head.data + 28, crc);
+    rc = fn(arg, 0, head.data, head.len) < 0 ? -1 : 0;
 out:
-    if (rc < 0)
-        out->len = start;
-    buf_fini(&pages);
-    buf_fini(&dir);
+    buf_fini(&k.pages);
+    buf_fini(&k.dir);
+    buf_fini(&head);
     free(keys);
     return rc;
+}
+
+#define IX_BUF_CHUNK (64u << 10)
+
+struct ix_buf_sink {
+    struct buf *out;
+    size_t      start;
+};
+
+static int
+ix_buf_write(void *arg, uint64_t off, const void *p, size_t len)
+{
+    struct ix_buf_sink *o = arg;
+    struct buf *out = o->out;
+
+    if (off > out->max - o->start || len > out->max - o->start - off)
+        return -1;
+    size_t end = o->start + (size_t)off + len;
+    if (end > out->len && buf_reserve(out, end - out->len) < 0)
+        return -1;
+    if (end > out->len) {
+        if (o->start + off > out->len)
+            memset(out->data + out->len, 0, o->start + off - out->len);
+        out->len = end;
+    }
+    memcpy(out->data + o->start + off, p, len);
+    return 0;
+}
+
+int
+index_mem_encode(const struct index_mem *m, uint64_t seq,
+                 const struct index_blkref *blks, uint32_t n_blks,
+                 struct buf *out)
+{
+    struct ix_buf_sink o = { .out = out, .start = out->len };
+
+    if (index_mem_write(m, seq, blks, n_blks, IX_BUF_CHUNK, ix_buf_write,
+                        &o) < 0) {
+        out->len = o.start;
+        return -1;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -89,6 +89,16 @@ void index_mem_lookup(const struct index_mem *m, uint32_t hash,
  * share the hash). */
 int index_mem_counts(const struct index_mem *m, uint32_t hash,
                      uint32_t check, uint32_t *cw, uint32_t n_bits);
+/* Writes the .lqi image of m for segment seq with blocks blks[0..n_blks)
+ * through fn, called with data and its offset in the image: the postings
+ * pages in order, in pieces of about chunk bytes (whole pages; SIZE_MAX:
+ * one), then the head (header, block table, page directory) at offset 0,
+ * so the image need not be held in memory. -1 if fn fails (then stops). */
+typedef int (*index_write_fn)(void *arg, uint64_t off, const void *p,
+                              size_t len);
+int index_mem_write(const struct index_mem *m, uint64_t seq,
+                    const struct index_blkref *blks, uint32_t n_blks,
+                    size_t chunk, index_write_fn fn, void *arg);
 /* Appends the .lqi image of m for segment seq with blocks blks[0..n_blks)
  * (m's block numbers index blks) to out. -1 if out's cap is reached. */
 int index_mem_encode(const struct index_mem *m, uint64_t seq,

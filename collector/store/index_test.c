@@ -1123,6 +1123,27 @@ fill_set(struct index_set *set, uint32_t n, uint32_t n_vals)
     }
 }
 
+/* index_mem_write's pieces, assembled at their offsets. */
+struct pieces {
+    uint8_t *img;
+    size_t   cap, len, n, max_len;
+};
+
+static int
+pieces_write(void *arg, uint64_t off, const void *p, size_t len)
+{
+    struct pieces *w = arg;
+
+    assert_true(off + len <= w->cap);
+    memcpy(w->img + off, p, len);
+    if (off + len > w->len)
+        w->len = (size_t)(off + len);
+    w->n++;
+    if (off > 0 && len > w->max_len)
+        w->max_len = len;
+    return 0;
+}
+
 /* The .lqi bytes do not depend on how the map is laid out in memory:
  * the image of a map of hand-made sets (lists, bitmaps, counted keys,
  * collisions) has the CRC it had with the map of 24-byte slots. */
@@ -1148,6 +1169,17 @@ test_index_image_stable(void **state)
     assert_int_equal(index_mem_encode(m, 12, refs, 64, &img), 0);
     assert_int_equal(img.len, 436499);
     assert_int_equal(compress_crc32(0, img.data, img.len), 0x9fcbb81fu);
+    /* streamed in pieces of whole pages (a page here is ~1 KiB): the
+     * same image, never more than a page past the chunk at a time */
+    struct pieces w = { .cap = img.len };
+    w.img = xcalloc(1, w.cap);
+    assert_int_equal(index_mem_write(m, 12, refs, 64, 8192, pieces_write,
+                                     &w), 0);
+    assert_int_equal(w.len, img.len);
+    assert_memory_equal(w.img, img.data, img.len);
+    assert_true(w.n > 40);
+    assert_true(w.max_len < 8192 + 4096);
+    free(w.img);
     buf_fini(&img);
     index_mem_free(m);
     index_set_fini(&set);

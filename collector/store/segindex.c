@@ -117,8 +117,29 @@ segindex_load(struct store *s, struct store_seg *seg)
     return 0;
 }
 
+#define SEGINDEX_CHUNK (256u << 10)     /* pages written at a time */
+
+struct segindex_out {
+    const struct store *s;
+    int                 fd;
+};
+
+static int
+segindex_out_write(void *arg, uint64_t off, const void *p, size_t len)
+{
+    struct segindex_out *o = arg;
+
+    if (off > STORE_MAX_RAW || len > STORE_MAX_RAW - off)
+        return -1;                      /* the cap of a whole image */
+    return store_write_at(o->s, o->fd, "index", p, len, off);
+}
+
 /* Writes m, the index of segment seq whose block table is refs, as its
- * .lqi. Any thread: touches only s->dir, s->opt and its arguments. */
+ * .lqi: streamed to the file a few pages at a time (index_mem_write), so
+ * the sealing thread holds SEGINDEX_CHUNK of it, not the image (~2.5 MiB
+ * in a buffer grown to 4 MiB, and as much again for its pages, for a
+ * 64 MiB segment of generated logs). Any thread: touches only s->dir,
+ * s->opt and its arguments. */
 static int
 segindex_write(const struct store *s, uint64_t seq,
                const struct index_mem *m, const struct index_blkref *refs,
@@ -126,24 +147,22 @@ segindex_write(const struct store *s, uint64_t seq,
 {
     char *tmp = segindex_path(s, seq, ".tmp");
     char *path = segindex_path(s, seq, "");
-    struct buf b;
-    int fd = -1, rc = -1;
+    int rc = -1;
+    struct segindex_out o = { .s = s };
 
-    buf_init(&b, STORE_MAX_RAW);
-    if (index_mem_encode(m, seq, refs, (uint32_t)n_refs, &b) < 0)
-        goto out;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-              STORE_FILE_MODE);
-    if (fd < 0 || store_write_at(s, fd, "index", b.data, b.len, 0) < 0 ||
-        fsync(fd) < 0 || rename(tmp, path) < 0)
+    o.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                STORE_FILE_MODE);
+    if (o.fd < 0 ||
+        index_mem_write(m, seq, refs, (uint32_t)n_refs, SEGINDEX_CHUNK,
+                        segindex_out_write, &o) < 0 ||
+        fsync(o.fd) < 0 || rename(tmp, path) < 0)
         goto out;
     rc = 0;
 out:
-    if (fd >= 0)
-        close(fd);
+    if (o.fd >= 0)
+        close(o.fd);
     if (rc < 0)
         unlink(tmp);
-    buf_fini(&b);
     free(tmp);
     free(path);
     return rc;
