@@ -152,6 +152,7 @@ struct fixture {
     size_t                  n;
     int                     can_read;
     const struct multiline_rule *ml;    /* --multiline */
+    size_t match_bytes;                 /* --multiline-match-bytes */
 };
 
 static void
@@ -227,6 +228,7 @@ start_docker(struct fixture *f)
     struct docker_config cfg = {
         .root = f->root, .tail = { 1 << 20, 256 << 10, NULL },
         .rescan_ms = 1000, .max_gone = 64, .multiline = f->ml,
+        .match_bytes = f->match_bytes,
     };
     struct docker_ops ops = { fx_emit, fx_can_read, f };
 
@@ -308,6 +310,31 @@ test_docker_multiline_by_label(void **state)
     docker_free(f->d);
     f->d = NULL;
     multiline_rule_fini(&indent);
+}
+
+/* A label's regex rule sees --multiline-match-bytes of a line: with 64,
+ * "ERROR" at byte 70 is past what it sees, so that line continues the
+ * record before it (and is counted); with the default it starts one. */
+static void
+test_docker_multiline_label_match_bytes(void **state)
+{
+    struct fixture *f = *state;
+    const char *log = LINE("ERROR one")
+        LINE("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+             "xxxxxxxxxxxxxxxxxxxxERROR two")
+        LINE("ERROR three");
+
+    f->match_bytes = 64;
+    put_file(f, ID1, "config.v2.json", "{\"Name\":\"/re\",\"Config\":"
+             "{\"Labels\":{\"logq.multiline\":\"regex:ERROR\"}}}");
+    put_file(f, ID1, ID1 "-json.log", log);
+    start_docker(f);
+    docker_poll(f->d, 0);
+    assert_int_equal(f->n, 1);          /* "ERROR three" waits */
+    assert_non_null(strstr(f->msgs[0], "ERROR one\nxxx"));
+    assert_int_equal(f->ctr.multiline_lines_cut, 1);
+    docker_free(f->d);
+    f->d = NULL;
 }
 
 static void
@@ -499,6 +526,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_docker_discovery, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_docker_multiline_label_match_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_docker_backpressure, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_docker_resume_from_state, setup,
