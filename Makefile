@@ -268,3 +268,9 @@ $(BUILD)/logq-loggen: tests/support/loggen.c
 # make test): build/release/tok-bench FILE...
 $(BUILD)/tok-bench: $(call obj,tests/bench/tok_bench.c) $(LIBCOLLECTOR) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# tests/bench/follow_bench.c: one live follower through the follow path
+# alone (BENCHMARKS.md "Live tail"; not in make test):
+# build/release/follow-bench [LINES [MSG_BYTES [WINDOW [BUSY_US]]]]
+$(BUILD)/follow-bench: $(call obj,tests/bench/follow_bench.c) $(LIBCOLLECTOR) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
