@@ -136,8 +136,15 @@ $(BUILD)/logq-collector: $(call obj,collector/main.c) $(LIBCOLLECTOR) $(LIBCOMMO
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 $(BUILD)/logq-shipper: $(call obj,shipper/main.c) $(LIBSHIPPER) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+# logq (release) links OpenSSL and libevent_openssl statically: loading
+# libssl.so and libcrypto.so took 1.2 of the 2.3 ms of CPU a `logq`
+# query costs its process (BENCHMARKS.md "Where a rare term's time goes");
+# the daemons, which start once, keep the shared libraries.
+LOGQ_LIBS_release := -Wl,-Bstatic -levent_openssl -lssl -lcrypto \
+                     -Wl,-Bdynamic -levent -levent_pthreads -lz -ldeflate \
+                     -lzstd -ljansson -lhiredis -lpcre2-8 -lpthread -lm -ldl
 $(BUILD)/logq: $(call obj,query/main.c) $(LIBQUERY) $(LIBCOMMON)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(or $(LOGQ_LIBS_$(MODE)),$(LIBS))
 
 # A unit test links with its own program's library, then libcommon.
 testlib = $(if $(filter shipper/%,$(1)),$(LIBSHIPPER),$(if $(filter \
