@@ -261,6 +261,12 @@ $(BUILD)/msgenc-bench: $(call obj,tests/bench/msgenc_bench.c tests/bench/tplenc.
 $(BUILD)/zlevel-bench: $(call obj,tests/bench/zlevel_bench.c) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# tests/bench/frames_bench.c: codec 6 frame sizes against codec 5 on a
+# real store's segments (BENCHMARKS.md "Frames in blocks"; not in make test).
+$(BUILD)/frames-bench: $(call obj,tests/bench/frames_bench.c) $(LIBCOLLECTOR) \
+                      $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 # The project's realistic log generator (tests, bench, demo containers).
 # Linked statically (so no sanitizers) so it runs inside a busybox image;
 # in release as a static PIE with the same hardening as the daemons.

@@ -179,11 +179,13 @@ load_store(const char *dir, const struct rec *r, size_t n)
 {
     static const size_t blocks[] = { 256, 512, 1024 };
     static const uint64_t segs[] = { 4096, 8192, 16384 };
+    static const size_t frames[] = { STORE_NO_FRAMES, 0, 100 };
     struct store_options opt;
 
     memset(&opt, 0, sizeof(opt));
     opt.block_size = blocks[rn(3)];
     opt.segment_size = segs[rn(3)];
+    opt.frame_size = frames[rn(3)];
     struct store *s = store_reopen(NULL, dir, &opt);
     for (size_t i = 0; i < n; i++) {
         struct logrec lr = {

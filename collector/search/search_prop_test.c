@@ -263,11 +263,15 @@ load_store(const char *dir, const struct rec *r, size_t n)
 {
     static const size_t blocks[] = { 512, 1024, 4096, 1 << 20 };
     static const uint64_t segs[] = { 4096, 16384, 0 };
+    /* codec 5 (the old format), codec 6 with 64 KiB frames (one a block
+     * here) and with several frames a block */
+    static const size_t frames[] = { STORE_NO_FRAMES, 0, 64, 300 };
     struct store_options opt;
 
     memset(&opt, 0, sizeof(opt));
     opt.block_size = blocks[rn(4)];
     opt.segment_size = segs[rn(3)];
+    opt.frame_size = frames[rn(4)];
     struct store *s = store_reopen(NULL, dir, &opt);
     for (size_t i = 0; i < n; i++) {
         struct logrec lr = {

@@ -173,12 +173,13 @@ blkload_open(const char *dir, int *fd, uint64_t *fd_seq, uint64_t seq)
 /* Loads rq into ld, on the helper's thread (is_helper) or the caller's:
  * each has its own fd cache and match_fn argument. */
 static void
-blkload_do(struct blk_loader *lr, int is_helper, const struct blk_req *rq,
-           struct blk_load *ld)
+blkload_do(const struct blk_loader *lr, int is_helper,
+           const struct blk_req *rq, struct blk_load *ld)
 {
     const struct store_blk *b = &rq->b;
-    int *fd = is_helper ? &lr->hfd : &lr->fd;
-    uint64_t *fd_seq = is_helper ? &lr->hfd_seq : &lr->fd_seq;
+    struct blk_loader *lw = (struct blk_loader *)lr;   /* its fd cache */
+    int *fd = is_helper ? &lw->hfd : &lw->fd;
+    uint64_t *fd_seq = is_helper ? &lw->hfd_seq : &lw->fd_seq;
 
     ld->seq = rq->seq;
     ld->blk = rq->blk;
@@ -187,14 +188,33 @@ blkload_do(struct blk_loader *lr, int is_helper, const struct blk_req *rq,
     if (blkload_open(lr->dir, fd, fd_seq, rq->seq) < 0)
         return;                 /* gone (retention) */
     ld->rc = -1;
-    if (segment_read_body(*fd, b, &ld->comp) < 0 ||
-        segment_unpack(b, &ld->comp, &ld->raw) < 0 ||
-        block_decode(b->codec, ld->raw.data, ld->raw.len, b->n_records,
-                     b->n_labels, &ld->recs, &ld->cap_recs) < 0)
+    uint32_t n = rq->frame == BLK_WHOLE ? b->n_records : rq->fr.n_records;
+    if (rq->frame == BLK_WHOLE
+        ? segment_read_body(*fd, b, &ld->comp) < 0 ||
+          segment_unpack(b, &ld->comp, &ld->raw) < 0
+        : segment_read_frame(*fd, b, &rq->fr, &ld->comp, &ld->raw) < 0)
         return;
+    blkload_decode(lr, is_helper, b, n, ld);
+}
+
+void
+blkload_decode(const struct blk_loader *lr, int is_helper,
+               const struct store_blk *b, uint32_t n, struct blk_load *ld)
+{
+    /* a block (frame) without a required token anywhere in its bytes
+     * (the rare term's other frames, the unsealed tail) is not decoded */
+    ld->rc = 1;
+    ld->n = 0;
+    if (!scan_may_hold(lr->toks, lr->n_toks, ld->raw.data, ld->raw.len))
+        return;
+    ld->rc = -1;
+    if (block_decode(b->codec, ld->raw.data, ld->raw.len, n, b->n_labels,
+                     &ld->recs, &ld->cap_recs) < 0)
+        return;
+    ld->n = n;
     if (lr->n_toks > 0)
-        blkload_keep(ld, b->codec, b->n_records, lr->toks, lr->n_toks);
-    blkload_hints(lr, ld, b->n_records, is_helper);
+        blkload_keep(ld, b->codec, n, lr->toks, lr->n_toks);
+    blkload_hints(lr, ld, n, is_helper);
     ld->rc = 1;
 }
 

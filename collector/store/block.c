@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/compress.h"
 #include "common/xmalloc.h"
 
 static int
@@ -134,7 +135,8 @@ block_body_decode(const uint8_t *p, size_t len, uint32_t n,
 int
 block_meta_decode(const uint8_t *p, size_t len, int64_t min_ns,
                   uint8_t *stream_mask, struct store_meta_label **labels,
-                  uint32_t *n_labels)
+                  uint32_t *n_labels, struct store_frame **frames,
+                  uint32_t *n_frames)
 {
     const uint8_t *end = p + len;
     struct store_meta_label *ls = NULL;
@@ -161,14 +163,69 @@ block_meta_decode(const uint8_t *p, size_t len, int64_t min_ns,
         l->min_ns = (int64_t)((uint64_t)min_ns + (uint64_t)blk_zz_dec(dmin));
         l->max_ns = (int64_t)((uint64_t)l->min_ns + span);
     }
-    if (p != end)
+    if (frames) {
+        /* the caller checks the table against the header */
+        if (block_frames_decode(p, end, min_ns, UINT32_MAX, UINT64_MAX,
+                                UINT64_MAX, frames, n_frames) < 0)
+            goto fail;
+    } else if (p != end) {
         goto fail;
+    }
     *stream_mask = mask;
     *labels = ls;
     *n_labels = (uint32_t)n;
     return 0;
 fail:
     free(ls);
+    return -1;
+}
+
+int
+block_frames_decode(const uint8_t *p, const uint8_t *end, int64_t min_ns,
+                    uint32_t n_records, uint64_t comp_len, uint64_t raw_len,
+                    struct store_frame **frames, uint32_t *n_frames)
+{
+    uint64_t n, off = 0, raw = 0, first = 0;
+
+    /* each frame takes at least 8 bytes of table and one record */
+    if (blk_get_varint(&p, end, &n) < 0 || n == 0 ||
+        n > (uint64_t)(end - p) / 8)
+        return -1;
+    struct store_frame *fs = xcalloc(n, sizeof(*fs));
+    for (uint64_t i = 0; i < n; i++) {
+        struct store_frame *f = &fs[i];
+        uint64_t nr, cl, rl, dmin, span;
+        if (blk_get_varint(&p, end, &nr) < 0 || nr == 0 ||
+            nr > UINT32_MAX - first ||
+            blk_get_varint(&p, end, &cl) < 0 || cl > STORE_MAX_RAW ||
+            blk_get_varint(&p, end, &rl) < 0 || rl > STORE_MAX_RAW ||
+            end - p < 4)
+            goto fail;
+        f->crc = le32_load(p);
+        p += 4;
+        if (blk_get_varint(&p, end, &dmin) < 0 ||
+            blk_get_varint(&p, end, &span) < 0)
+            goto fail;
+        f->off = off;
+        f->comp_len = (uint32_t)cl;
+        f->raw_len = (uint32_t)rl;
+        f->n_records = (uint32_t)nr;
+        f->first = (uint32_t)first;
+        f->min_ns = (int64_t)((uint64_t)min_ns + (uint64_t)blk_zz_dec(dmin));
+        f->max_ns = (int64_t)((uint64_t)f->min_ns + span);
+        off += cl;
+        raw += rl;
+        first += nr;
+    }
+    if (p != end ||
+        (n_records != UINT32_MAX &&
+         (first != n_records || off != comp_len || raw != raw_len)))
+        goto fail;
+    *frames = fs;
+    *n_frames = (uint32_t)n;
+    return 0;
+fail:
+    free(fs);
     return -1;
 }
 
@@ -310,7 +367,7 @@ cols_decode(const uint8_t *const cs[COL_N], const uint8_t *const ce[COL_N],
     for (int k = 0; k < (has_recv ? COL_N : COL_RECV); k++)
         if (c[k] != ce[k])
             return -1;
-    return *msgs == end ? 0 : -1;
+    return 0;
 }
 
 int
@@ -341,13 +398,128 @@ block_cols_decode(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
     int rc = cols_decode(cs, ce, &p, end, n, n_labels, *recs, prev_off,
                          store_codec_is_zstd(codec));
     free(prev_off);
-    return rc;
+    return rc == 0 && p == end ? 0 : -1;
+}
+
+/* Codec 6: a raw body (or one frame of it) is frames back to back, each
+ * varint n then a codec 5 body of n records whose messages end it. */
+static int
+frames_raw_decode(const uint8_t *p, size_t len, uint32_t n, uint32_t n_labels,
+                  struct store_rec **recs, size_t *cap)
+{
+    const uint8_t *end = p + len;
+    uint32_t done = 0;
+    int rc = 0;
+
+    if (n > len)                /* every record takes at least 5 bytes */
+        return -1;
+    if (*cap < n) {
+        *recs = xreallocarray(*recs, n ? n : 1, sizeof(**recs));
+        *cap = n;
+    }
+    uint64_t *prev_off = xcalloc(n_labels ? n_labels : 1, sizeof(*prev_off));
+    while (rc == 0 && p < end) {
+        const uint8_t *cs[COL_N], *ce[COL_N];
+        uint64_t nf;
+        if (blk_get_varint(&p, end, &nf) < 0 || nf == 0 || nf > n - done) {
+            rc = -1;
+            break;
+        }
+        uint64_t lens[COL_N];
+        for (int k = 0; k < COL_N && rc == 0; k++)
+            rc = blk_get_varint(&p, end, &lens[k]);
+        for (int k = 0; k < COL_N && rc == 0; k++) {
+            if (lens[k] > (uint64_t)(end - p)) {
+                rc = -1;
+                break;
+            }
+            cs[k] = p;
+            ce[k] = p + lens[k];
+            p += lens[k];
+        }
+        if (rc < 0)
+            break;
+        memset(prev_off, 0, (n_labels ? n_labels : 1) * sizeof(*prev_off));
+        rc = cols_decode(cs, ce, &p, end, (uint32_t)nf, n_labels,
+                         *recs + done, prev_off, 1);
+        for (uint32_t i = 0; rc == 0 && i < nf; i++)
+            (*recs)[done + i].seq = done + i;
+        done += (uint32_t)nf;
+    }
+    free(prev_off);
+    return rc == 0 && done == n ? 0 : -1;
+}
+
+/* Frame encoding: the end of the frame starting at record i (about size
+ * raw bytes, at least one record). */
+static uint32_t
+frame_end(const struct store_rec *recs, uint32_t i, uint32_t n, size_t size)
+{
+    size_t bytes = 0;
+
+    while (i < n && (bytes == 0 || bytes < size)) {
+        bytes += recs[i].msg_len + 8;
+        i++;
+    }
+    return i;
+}
+
+int
+block_frames_encode(struct buf *body, struct buf *table, struct buf *cols,
+                    const struct store_rec *recs, uint32_t n,
+                    uint32_t n_labels, int64_t min_ns, size_t frame_size,
+                    int level, uint32_t *raw_len)
+{
+    uint64_t n_frames = 0, raw = 0;
+    struct buf t;
+
+    buf_init(&t, STORE_MAX_META);
+    for (uint32_t i = 0; i < n; n_frames++) {
+        uint32_t j = frame_end(recs, i, n, frame_size);
+        int64_t mn = INT64_MAX, mx = INT64_MIN;
+        for (uint32_t k = i; k < j; k++) {
+            if (recs[k].time_ns < mn)
+                mn = recs[k].time_ns;
+            if (recs[k].time_ns > mx)
+                mx = recs[k].time_ns;
+        }
+        buf_reset(cols);
+        size_t at = body->len;
+        uint8_t c4[4];
+        if (buf_put_varint(cols, j - i) < 0 ||
+            block_cols_encode(cols, STORE_CODEC_ZSTD_RECV, recs + i, j - i,
+                              n_labels) < 0 ||
+            compress_zstd(body, cols->data, cols->len, level) < 0)
+            goto fail;
+        le32_store(c4, compress_crc32(0, body->data + at, body->len - at));
+        if (buf_put_varint(&t, j - i) < 0 ||
+            buf_put_varint(&t, body->len - at) < 0 ||
+            buf_put_varint(&t, cols->len) < 0 ||
+            buf_append(&t, c4, 4) < 0 ||
+            buf_put_varint(&t, blk_zz_enc((int64_t)((uint64_t)mn -
+                                                    (uint64_t)min_ns))) < 0 ||
+            buf_put_varint(&t, (uint64_t)mx - (uint64_t)mn) < 0)
+            goto fail;
+        raw += cols->len;
+        i = j;
+    }
+    if (raw > STORE_MAX_RAW || buf_put_varint(table, n_frames) < 0 ||
+        buf_append(table, t.data, t.len) < 0)
+        goto fail;
+    buf_fini(&t);
+    *raw_len = (uint32_t)raw;
+    return 0;
+fail:
+    buf_fini(&t);
+    return -1;
 }
 
 int
 block_decode(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
              uint32_t n_labels, struct store_rec **recs, size_t *cap)
 {
+    if (codec == STORE_CODEC_ZSTD_FRAMES)
+        return frames_raw_decode(p, len, n, n_labels, recs, cap);
     if (store_codec_is_cols(codec))
         return block_cols_decode(codec, p, len, n, n_labels, recs, cap);
     return block_body_decode(p, len, n, n_labels,

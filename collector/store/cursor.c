@@ -134,7 +134,7 @@ cursor_rec_ok(struct store_cursor *c, const struct store_rec *r,
 
 static void
 cursor_add_cand(struct store_cursor *c, size_t *cap, uint64_t seq,
-                uint32_t blk, int64_t mn, int64_t mx)
+                uint32_t blk, uint32_t frame, int64_t mn, int64_t mx)
 {
     if (c->n_cands == *cap) {
         *cap = *cap ? *cap * 2 : 64;
@@ -143,6 +143,7 @@ cursor_add_cand(struct store_cursor *c, size_t *cap, uint64_t seq,
     struct cur_cand *k = &c->cands[c->n_cands++];
     k->seq = seq;
     k->blk = blk;
+    k->frame = frame;
     k->bound = cursor_bound(c, mn, mx);
 }
 
@@ -155,7 +156,9 @@ cand_cmp_asc(const void *a, const void *b)
         return x->bound < y->bound ? -1 : 1;
     if (x->seq != y->seq)
         return x->seq < y->seq ? -1 : 1;
-    return x->blk < y->blk ? -1 : x->blk > y->blk;
+    if (x->blk != y->blk)
+        return x->blk < y->blk ? -1 : 1;
+    return x->frame < y->frame ? -1 : x->frame > y->frame;
 }
 
 static int
@@ -191,7 +194,8 @@ cursor_add_mem(struct store_cursor *c, size_t *cap, const struct buf *body,
     m->n_labels = n_labels;
     m->ids = xcalloc(n_labels ? n_labels : 1, sizeof(uint32_t));
     memcpy(m->ids, ids, n_labels * sizeof(uint32_t));
-    cursor_add_cand(c, cap, CUR_MEM, (uint32_t)c->n_mems++, mn, mx);
+    cursor_add_cand(c, cap, CUR_MEM, (uint32_t)c->n_mems++, BLK_WHOLE, mn,
+                    mx);
 }
 
 /* The blocks being sealed, those waiting for the sealing thread, and the
@@ -336,6 +340,32 @@ cursor_counted(struct store_cursor *c, const struct store_blk *b,
     return 1;
 }
 
+/* Adds segment block k as a candidate (mn, mx: the time range of its
+ * selected lines), or each of its frames (codec 6) that may hold one of
+ * them, bounded by that range narrowed to the frame's. */
+static void
+cursor_add_blk(struct store_cursor *c, size_t *cap, uint64_t seq,
+               uint32_t k, const struct store_blk *b, int64_t mn, int64_t mx)
+{
+    c->n_seg_blks++;
+    if (b->is_corrupt || b->frames == NULL) {
+        cursor_add_cand(c, cap, seq, k, BLK_WHOLE, mn, mx);
+        c->n_seg_cands++;
+        return;
+    }
+    size_t n0 = c->n_seg_cands;
+    for (uint32_t f = 0; f < b->n_frames; f++) {
+        const struct store_frame *fr = &b->frames[f];
+        int64_t fmn = fr->min_ns > mn ? fr->min_ns : mn;
+        int64_t fmx = fr->max_ns < mx ? fr->max_ns : mx;
+        if (fmn > fmx || !cursor_time_overlaps(c, fmn, fmx))
+            continue;
+        cursor_add_cand(c, cap, seq, k, f, fmn, fmx);
+        c->n_seg_cands++;
+    }
+    c->n_seg_blks -= c->n_seg_cands == n0;
+}
+
 static void
 cursor_pick(struct store_cursor *c)
 {
@@ -363,10 +393,8 @@ cursor_pick(struct store_cursor *c)
             if (b->is_corrupt ||
                 ((!has_bits || (bits[k / 64] >> (k % 64)) & 1) &&
                  cursor_block_may_match(c, b, &mn, &mx) &&
-                 !(has_cw && cursor_counted(c, b, cw, k)))) {
-                cursor_add_cand(c, &cap, g->seq, (uint32_t)k, mn, mx);
-                c->n_seg_cands++;
-            }
+                 !(has_cw && cursor_counted(c, b, cw, k))))
+                cursor_add_blk(c, &cap, g->seq, (uint32_t)k, b, mn, mx);
         }
     }
     free(bits);

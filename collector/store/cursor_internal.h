@@ -18,6 +18,8 @@
 struct cur_cand {
     uint64_t seq;                       /* segment, or CUR_MEM */
     uint32_t blk;
+    uint32_t frame;                     /* codec 6: its frame, else
+                                           BLK_WHOLE */
     int64_t  bound;                     /* newest-first: max_ns, else min_ns */
 };
 
@@ -85,6 +87,7 @@ struct store_cursor {
     struct cur_cand   *cands;           /* in bound order (cursor.c) */
     size_t             n_cands, pos;    /* pos: next to open */
     size_t             n_seg_cands;
+    size_t             n_seg_blks;      /* segment blocks they are in */
     struct cur_mem    *mems;
     size_t             n_mems;
 
@@ -101,6 +104,8 @@ struct store_cursor {
     int                is_no_cache;     /* store_filter.is_no_cache */
     uint8_t           *lsel;            /* cursor_set_lsel's scratch */
     size_t             cap_lsel;
+    struct cur_cand   *bad;             /* damaged blocks reported */
+    size_t             n_bad;
     uint64_t           skipped_bytes;   /* message bytes the token
                                            prefilter dropped */
     uint64_t           max_skipped;     /* store_filter.max_skipped_bytes */

@@ -511,6 +511,9 @@ run_dataset(const struct cfg *cfg)
     f.opt.cursor_mem_max = cfg->mem_max;
     f.opt.retention_bytes = cfg->retention_bytes;
     f.opt.compress_codec = (int)rn(2);
+    /* zstd: codec 5 (the old format), or codec 6 in frames of ~100 bytes
+     * or 64 KiB (one a block here) */
+    f.opt.frame_size = rn(3) == 0 ? STORE_NO_FRAMES : rn(2) ? 100 : 0;
     gen_dataset(&f);
     size_t n_all = f.n;
     fx_open(&f);

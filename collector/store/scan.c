@@ -145,6 +145,13 @@ scan_has(const struct scan_tok *t, const uint8_t *msg, size_t len)
     return scan_find(t, msg, msg + len) != NULL;
 }
 
+int
+scan_may_hold(const struct scan_tok *toks, size_t n_toks, const uint8_t *p,
+              size_t len)
+{
+    return n_toks == 0 || scan_has(&toks[0], p, len);
+}
+
 void
 scan_column(const struct scan_tok *t, const struct store_rec *recs,
             uint32_t n, uint8_t *keep)
@@ -167,6 +174,10 @@ scan_column(const struct scan_tok *t, const struct store_rec *recs,
             ri++;
         if (ri == n)
             return;
+        if (at < recs[ri].msg) {
+            p = recs[ri].msg;   /* between messages (codec 6 frames) */
+            continue;
+        }
         if (at + t->len > recs[ri].msg + recs[ri].msg_len) {
             p = at + 1;         /* spans two messages */
             continue;

@@ -61,6 +61,7 @@ sealer_start(struct store *s)
     w->wpos = s->n_segs ? s->segs[s->n_segs - 1]->file_size : 0;
     segindex_sealer_init(s);
     buf_init(&w->cols, STORE_MAX_RAW);
+    buf_init(&w->frames, STORE_MAX_RAW + 65536);
     if (pthread_mutex_init(&w->mu, NULL) != 0)
         goto fail;
     if (pthread_cond_init(&w->cv, NULL) != 0) {
@@ -106,6 +107,7 @@ sealer_stop(struct store *s)
         close(w->wfd);
     w->wfd = -1;
     buf_fini(&w->cols);
+    buf_fini(&w->frames);
     free(w->recs);
     w->recs = NULL;
     free(w->wrefs);

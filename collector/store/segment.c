@@ -37,8 +37,10 @@ segment_free(struct store_seg *seg)
 {
     if (!seg)
         return;
-    for (size_t i = 0; i < seg->n_blks; i++)
+    for (size_t i = 0; i < seg->n_blks; i++) {
         free(seg->blks[i].labels);
+        free(seg->blks[i].frames);
+    }
     free(seg->blks);
     segindex_free(seg);
     free(seg);
@@ -65,12 +67,48 @@ segment_unpack(const struct store_blk *b, const struct buf *comp,
     int rc;
 
     buf_reset(raw);
-    if (store_codec_is_zstd(b->codec))
+    if (b->codec == STORE_CODEC_ZSTD_FRAMES) {
+        /* the frames one after another, each no longer than its table
+         * says (the directory's table, checked against the header) */
+        rc = b->frames == NULL ? -1 : 0;
+        for (uint32_t i = 0; rc == 0 && i < b->n_frames; i++) {
+            const struct store_frame *f = &b->frames[i];
+            size_t at = raw->len;
+            if (f->off + f->comp_len > comp->len)
+                return -1;
+            rc = compress_unzstd(raw, comp->data + f->off, f->comp_len,
+                                 f->raw_len, &errstr);
+            if (rc == 0 && raw->len - at != f->raw_len)
+                rc = -1;
+        }
+    } else if (store_codec_is_zstd(b->codec))
         rc = compress_unzstd(raw, comp->data, comp->len, b->raw_len, &errstr);
     else
         rc = compress_inflate(raw, comp->data, comp->len, b->raw_len,
                               &errstr);
     return rc == 0 && raw->len == b->raw_len ? 0 : -1;
+}
+
+int
+segment_read_frame(int fd, const struct store_blk *b,
+                   const struct store_frame *fr, struct buf *comp,
+                   struct buf *raw)
+{
+    const char *errstr;
+
+    buf_reset(comp);
+    buf_reset(raw);
+    if (buf_reserve(comp, fr->comp_len) < 0)
+        return -1;
+    off_t off = (off_t)(b->off + STORE_BLK_HDR_LEN + b->meta_len + fr->off);
+    if (pread(fd, comp->data, fr->comp_len, off) != (ssize_t)fr->comp_len)
+        return -1;
+    comp->len = fr->comp_len;
+    if (compress_crc32(0, comp->data, comp->len) != fr->crc ||
+        compress_unzstd(raw, comp->data, comp->len, fr->raw_len,
+                        &errstr) < 0)
+        return -1;
+    return raw->len == fr->raw_len ? 0 : -1;
 }
 
 /* Reads and checks the header and meta at pos (and the body if
@@ -140,19 +178,44 @@ seg_add_corrupt(struct store *s, struct store_seg *seg, uint64_t pos)
     s->n_corrupt++;
 }
 
+/* 1 if a codec 6 block's frame table agrees with its header. */
+static int
+seg_frames_ok(const struct store_blk_hdr *h, const struct store_frame *fr,
+              uint32_t n)
+{
+    uint64_t recs = 0, comp = 0, raw = 0;
+
+    for (uint32_t i = 0; i < n; i++) {
+        recs += fr[i].n_records;
+        comp += fr[i].comp_len;
+        raw += fr[i].raw_len;
+    }
+    return recs == h->n_records && comp == h->comp_len && raw == h->raw_len;
+}
+
 /* Adds a probed block to the directory and the source table. */
 static int
 seg_add_probed(struct store *s, struct store_seg *seg, uint64_t pos,
                const struct blk_probe *pr)
 {
     struct store_meta_label *ml;
-    uint32_t n;
+    struct store_frame *fr = NULL;
+    uint32_t n, n_fr = 0;
     uint8_t mask;
+    int is_framed = pr->h.codec == STORE_CODEC_ZSTD_FRAMES;
 
     if (block_meta_decode(pr->meta.data, pr->meta.len, pr->h.min_ns, &mask,
-                          &ml, &n) < 0)
+                          &ml, &n, is_framed ? &fr : NULL,
+                          is_framed ? &n_fr : NULL) < 0)
         return -1;
+    if (is_framed && !seg_frames_ok(&pr->h, fr, n_fr)) {
+        free(ml);
+        free(fr);
+        return -1;
+    }
     struct store_blk *b = seg_add_blk(seg);
+    b->frames = fr;
+    b->n_frames = n_fr;
     b->off = pos;
     b->meta_len = pr->h.meta_len;
     b->raw_len = pr->h.raw_len;
@@ -636,6 +699,17 @@ segment_job_apply(struct store *s, struct seal_job *job)
         b->n_labels = ch->n_labels;
         b->labels = ch->labels;
         ch->labels = NULL;
+        if (b->codec == STORE_CODEC_ZSTD_FRAMES &&
+            (block_frames_decode(ch->blk.data + STORE_BLK_HDR_LEN +
+                                 ch->meta_len,
+                                 ch->blk.data + STORE_BLK_HDR_LEN +
+                                 h.meta_len, h.min_ns, h.n_records,
+                                 h.comp_len, h.raw_len, &b->frames,
+                                 &b->n_frames) < 0)) {
+            b->frames = NULL;   /* cannot happen: we encoded it */
+            b->n_frames = 0;
+            b->is_corrupt = 1;
+        }
         for (uint32_t k = 0; k < ch->n_labels; k++) {
             struct store_source *src = s->labels[ch->ids[k]]->src;
             if (ch->max_off[k] > src->sealed_hw)
@@ -675,31 +749,51 @@ chunk_encode(const struct store *s, struct store_sealer *w,
              struct seal_chunk *ch)
 {
     struct buf *b = &ch->blk;
-    uint32_t codec = s->opt.compress_codec == STORE_COMPRESS_ZLIB ?
-                     STORE_CODEC_ZLIB_RECV : STORE_CODEC_ZSTD_RECV;
+    int is_zlib = s->opt.compress_codec == STORE_COMPRESS_ZLIB;
+    int is_framed = !is_zlib && s->opt.frame_size != STORE_NO_FRAMES;
+    uint32_t codec = is_zlib ? STORE_CODEC_ZLIB_RECV :
+                     is_framed ? STORE_CODEC_ZSTD_FRAMES :
+                     STORE_CODEC_ZSTD_RECV;
+    size_t meta_len = ch->meta_len;
+    uint32_t raw_len;
 
     b->len = STORE_BLK_HDR_LEN + ch->meta_len;   /* a retry starts over */
     buf_reset(&w->cols);
     if (block_body_decode(ch->body.data, ch->body.len, ch->n_records,
-                          ch->n_labels, 1, &w->recs, &w->cap_recs) < 0 ||
-        block_cols_encode(&w->cols, codec, w->recs, ch->n_records,
-                          ch->n_labels) < 0 ||
-        seal_compress(s, w, b) < 0)
+                          ch->n_labels, 1, &w->recs, &w->cap_recs) < 0)
         return -1;
+    if (is_framed) {
+        /* the frame table ends the meta, the frames follow it */
+        buf_reset(&w->frames);
+        if (block_frames_encode(&w->frames, b, &w->cols, w->recs,
+                                ch->n_records, ch->n_labels, ch->min_ns,
+                                s->opt.frame_size, s->opt.compress_level,
+                                &raw_len) < 0 ||
+            b->len - STORE_BLK_HDR_LEN > STORE_MAX_META ||
+            buf_append(b, w->frames.data, w->frames.len) < 0)
+            return -1;
+        meta_len = b->len - STORE_BLK_HDR_LEN - w->frames.len;
+    } else {
+        if (block_cols_encode(&w->cols, codec, w->recs, ch->n_records,
+                              ch->n_labels) < 0 ||
+            seal_compress(s, w, b) < 0)
+            return -1;
+        raw_len = (uint32_t)w->cols.len;
+    }
     uint8_t *h0 = b->data;
     struct store_blk_hdr h = {
-        .magic = STORE_BLK_MAGIC, .meta_len = (uint32_t)ch->meta_len,
-        .raw_len = (uint32_t)w->cols.len,
-        .comp_len = (uint32_t)(b->len - STORE_BLK_HDR_LEN - ch->meta_len),
+        .magic = STORE_BLK_MAGIC, .meta_len = (uint32_t)meta_len,
+        .raw_len = raw_len,
+        .comp_len = (uint32_t)(b->len - STORE_BLK_HDR_LEN - meta_len),
         .n_records = ch->n_records, .codec = codec,
         .min_ns = ch->min_ns, .max_ns = ch->max_ns,
     };
-    h.body_crc = compress_crc32(0, h0 + STORE_BLK_HDR_LEN + ch->meta_len,
+    h.body_crc = compress_crc32(0, h0 + STORE_BLK_HDR_LEN + meta_len,
                                 h.comp_len);
     block_hdr_encode(h0, &h);
     h.head_crc = compress_crc32(0, h0, 44);
     h.head_crc = compress_crc32(h.head_crc, h0 + STORE_BLK_HDR_LEN,
-                                ch->meta_len);
+                                meta_len);
     block_hdr_encode(h0, &h);
     return 0;
 }

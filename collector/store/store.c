@@ -989,6 +989,8 @@ store_open(const char *dir, const struct store_options *opt, char **errstr)
         s->opt.segment_size = STORE_DEFAULT_SEGMENT;
     if (!s->opt.cursor_mem_max)
         s->opt.cursor_mem_max = STORE_DEFAULT_CURSOR_MEM;
+    if (!s->opt.frame_size)
+        s->opt.frame_size = STORE_FRAME_SIZE;
     if (s->opt.compress_codec != STORE_COMPRESS_ZLIB)
         s->opt.compress_codec = STORE_COMPRESS_ZSTD;
     if (s->opt.compress_codec == STORE_COMPRESS_ZLIB &&

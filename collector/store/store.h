@@ -44,6 +44,7 @@ typedef int (*store_sync_hook_fn)(const char *what, void *arg);
 #define STORE_ZSTD_LEVEL    1   /* BENCHMARKS.md "zstd level of sealed blocks" */
 
 /* Zero fields take the default. */
+#define STORE_NO_FRAMES ((size_t)-1)
 struct store_options {
     size_t   block_size;        /* raw bytes per block, default 1 MiB */
     uint64_t segment_size;      /* raw bytes per segment, default 64 MiB */
@@ -52,6 +53,10 @@ struct store_options {
     int      compress_level;    /* level of that codec: zstd 1..19,
                                    default STORE_ZSTD_LEVEL; zlib 1..9,
                                    default 6 (0 takes the default) */
+    size_t   frame_size;        /* zstd blocks: raw bytes a frame holds
+                                   (codec 6, STORE.md "Frames"), 0:
+                                   default 256 KiB; STORE_NO_FRAMES: one
+                                   frame a block (codec 5, as before) */
     int64_t  retention_age_ns;  /* 0: keep forever */
     size_t   cursor_mem_max;    /* bytes of decoded blocks a cursor holds
                                    open before evicting (re-read later),

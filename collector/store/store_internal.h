@@ -42,7 +42,10 @@
 #define STORE_CODEC_ZSTD_COLS 3         /* columnar body, zstd */
 #define STORE_CODEC_ZLIB_RECV 4         /* 2 + receive time column */
 #define STORE_CODEC_ZSTD_RECV 5         /* 3 + receive time column */
-#define STORE_CODEC_MAX     5
+#define STORE_CODEC_ZSTD_FRAMES 6       /* 5 in frames (STORE.md "Frames") */
+#define STORE_CODEC_MAX     6
+/* store_options.frame_size unless set: raw bytes a codec 6 frame holds */
+#define STORE_FRAME_SIZE    (256u << 10)
 
 /* Which body layout and compression a block codec means. */
 static inline int
@@ -54,7 +57,8 @@ store_codec_is_cols(uint32_t codec)
 static inline int
 store_codec_is_zstd(uint32_t codec)
 {
-    return codec == STORE_CODEC_ZSTD_COLS || codec == STORE_CODEC_ZSTD_RECV;
+    return codec == STORE_CODEC_ZSTD_COLS || codec == STORE_CODEC_ZSTD_RECV ||
+           codec == STORE_CODEC_ZSTD_FRAMES;
 }
 
 static inline int
@@ -122,6 +126,15 @@ struct store_blk_label {
     int64_t  min_ns, max_ns;            /* of its lines (when n_lines) */
 };
 
+/* One frame of a codec 6 block (its meta's frame table): where its
+ * compressed bytes lie in the body, its records and their time range. */
+struct store_frame {
+    uint64_t off;                       /* in the body */
+    uint32_t comp_len, raw_len, n_records, first;   /* first record */
+    uint32_t crc;                       /* crc32 of the compressed bytes */
+    int64_t  min_ns, max_ns;
+};
+
 /* One block in a segment's in-memory directory. */
 struct store_blk {
     uint64_t                off;        /* header offset in the file */
@@ -130,6 +143,8 @@ struct store_blk {
     int64_t                 min_ns, max_ns;
     struct store_blk_label *labels;
     uint32_t                n_labels;
+    struct store_frame     *frames;     /* codec 6: its frame table */
+    uint32_t                n_frames;
     uint8_t                 stream_mask;
     uint8_t                 codec;
     uint8_t                 is_corrupt;  /* cursors report it, never read */
@@ -305,6 +320,7 @@ struct store_sealer {
     pthread_mutex_t      ix_mu;
     struct store_indexer ix;            /* token sets beside compression */
     struct buf        cols;
+    struct buf        frames;           /* codec 6: the body being built */
     struct store_rec *recs;
     size_t            cap_recs;
 };
@@ -343,7 +359,7 @@ struct store_commit {
 #define STORE_BCACHE_MAX ((size_t)4 << 20)
 struct store_bcache_ent {
     uint64_t   seq, off;
-    uint32_t   blk;
+    uint32_t   blk, frame;
     uint64_t   tick;                    /* last use; 0: empty */
     struct buf raw;
 };
@@ -544,10 +560,26 @@ int  block_cols_decode(uint32_t codec, const uint8_t *p, size_t len,
 /* Decodes a raw body of any codec (STORE_CODEC_ROW_RECV too). */
 int  block_decode(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
                   uint32_t n_labels, struct store_rec **recs, size_t *cap);
-/* Parses meta; *labels is allocated (caller frees). -1 if malformed. */
+/* Parses meta; *labels is allocated (caller frees). -1 if malformed.
+ * With frames (codec 6) the frame table after the labels too (*frames
+ * allocated, caller frees); without, the labels must end the meta. */
 int  block_meta_decode(const uint8_t *p, size_t len, int64_t min_ns,
                        uint8_t *stream_mask, struct store_meta_label **labels,
-                       uint32_t *n_labels);
+                       uint32_t *n_labels, struct store_frame **frames,
+                       uint32_t *n_frames);
+/* Codec 6: the frame table of a meta from offset at (its labels' end):
+ * *frames allocated. -1 if malformed. */
+int  block_frames_decode(const uint8_t *p, const uint8_t *end, int64_t min_ns,
+                         uint32_t n_records, uint64_t comp_len,
+                         uint64_t raw_len, struct store_frame **frames,
+                         uint32_t *n_frames);
+/* Codec 6: compresses recs (n, labels < n_labels) into frames of about
+ * frame_size raw bytes appended to body (zstd at level), their table
+ * appended to table; *raw_len: their decompressed bytes. cols: scratch. */
+int  block_frames_encode(struct buf *body, struct buf *table,
+                         struct buf *cols, const struct store_rec *recs,
+                         uint32_t n, uint32_t n_labels, int64_t min_ns,
+                         size_t frame_size, int level, uint32_t *raw_len);
 struct store_blk_hdr {
     uint32_t magic, meta_len, raw_len, comp_len, n_records, codec;
     int64_t  min_ns, max_ns;
@@ -585,6 +617,11 @@ int  segment_read_body(int fd, const struct store_blk *b, struct buf *out);
  * by the block's codec; -1 if it does not give exactly raw_len bytes. */
 int  segment_unpack(const struct store_blk *b, const struct buf *comp,
                     struct buf *raw);
+/* The same for frame fr of codec 6 block b alone: reads and checks its
+ * bytes (its crc32) into comp, decompresses them into raw. -1: damaged. */
+int  segment_read_frame(int fd, const struct store_blk *b,
+                        const struct store_frame *fr, struct buf *comp,
+                        struct buf *raw);
 
 /* wal.c */
 int  wal_open_replay(struct store *s);
@@ -690,6 +727,11 @@ struct scan_tok {
 void scan_tok_init(struct scan_tok *t, const uint8_t *tok, size_t len);
 /* 1 if msg holds t (ASCII case folded). */
 int  scan_has(const struct scan_tok *t, const uint8_t *msg, size_t len);
+/* 0 if the n_toks tokens toks cannot all be in a record of raw bytes p
+ * (the first is nowhere in them, as bytes: no record of them holds it),
+ * so nothing needs decoding; 1 otherwise. */
+int  scan_may_hold(const struct scan_tok *toks, size_t n_toks,
+                   const uint8_t *p, size_t len);
 /* Sets keep[i] for each record of recs[0..n) whose message holds t; the
  * messages must lie back to back in recs order (codecs 2 and 3). */
 void scan_column(const struct scan_tok *t, const struct store_rec *recs,
@@ -714,13 +756,20 @@ struct blk_load {
     size_t            cap_ends;
     uint64_t          seq;
     uint32_t          blk;
+    uint32_t          n;                /* records decoded: 0 when the raw
+                                           bytes lack a required token */
     int               rc;               /* 1 loaded, 0 gone, -1 damaged */
     int               is_by_helper;     /* loaded on the helper thread */
 };
+/* Reads block blk of segment seq, or only its frame fr (frame is its
+ * index; BLK_WHOLE: the whole block). */
+#define BLK_WHOLE UINT32_MAX
 struct blk_req {
-    uint64_t         seq;
-    uint32_t         blk;
-    struct store_blk b;                 /* copy; labels not used */
+    uint64_t           seq;
+    uint32_t           blk;
+    uint32_t           frame;
+    struct store_blk   b;               /* copy; labels, frames not used */
+    struct store_frame fr;              /* copy of frame `frame` */
 };
 
 #define BLK_AHEAD 3                     /* requests queued at most */
@@ -775,6 +824,12 @@ void blkload_loader_fini(struct blk_loader *lr, void (*free_tag)(void *));
 /* Loads rq into ld on the caller's thread. */
 void blkload_run(struct blk_loader *lr, const struct blk_req *rq,
                  struct blk_load *ld);
+/* Decodes ld->raw (n records of block b, or of its frame) as a load
+ * does: records, token marks, match hints; ld->n 0 without decoding
+ * when the bytes lack a required token. Sets ld->rc (1, or -1). */
+void blkload_decode(const struct blk_loader *lr, int is_helper,
+                    const struct store_blk *b, uint32_t n,
+                    struct blk_load *ld);
 /* The helper thread: start (0, or -1: then load on the caller's thread). */
 int  blkload_start(struct blk_loader *lr);
 /* 1 when BLK_AHEAD requests are held (submit would fail). */

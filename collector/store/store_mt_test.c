@@ -194,6 +194,7 @@ test_cursors_while_writing(void **state)
     assert_non_null(mkdtemp(dir));
     struct store_options opt = {
         .block_size = 2048, .segment_size = 8192, .cursor_mem_max = 16384,
+        .frame_size = 256,      /* ~8 frames a block */
         .retention_bytes = 96 << 10,
     };
     char *err = NULL;

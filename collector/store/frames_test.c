@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * frames_test: block codec 6 (zstd in frames, collector/STORE.md
+ * "Frames") against the codec 5 path it replaces: the same records byte
+ * for byte, whole and frame by frame; a store whose blocks were written
+ * by the codec 5 writer (STORE_NO_FRAMES, the old format) read next to
+ * codec 6 blocks; every cursor order and time window giving the same
+ * records from both formats; a newest-N scan reading only the newest
+ * frames; a damaged frame reported and skipped alone.
+ */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "collector/store/store.h"
+#include "collector/store/store_internal.h"
+#include "common/compress.h"
+#include "common/xmalloc.h"
+
+#define T0 1700000000000000000LL
+
+static uint64_t rng_state = 88172645463325252ull;
+
+static uint64_t
+rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* n records with random labels (< n_labels), times, offsets and
+ * messages (0 to ~2 KiB, some text, some bytes); msgs owns the text. */
+static struct store_rec *
+gen_recs(uint32_t n, uint32_t n_labels, uint8_t **msgs)
+{
+    struct store_rec *r = xcalloc(n, sizeof(*r));
+    uint64_t *off = xcalloc(n_labels, sizeof(*off));
+    size_t total = 0, at = 0;
+    uint32_t *lens = xcalloc(n, sizeof(*lens));
+
+    for (uint32_t i = 0; i < n; i++) {
+        lens[i] = rng() % 8 == 0 ? (uint32_t)(rng() % 2048)
+                                 : (uint32_t)(rng() % 120);
+        total += lens[i];
+    }
+    *msgs = xmalloc(total + 1);
+    int64_t t = T0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t l = (uint32_t)(rng() % n_labels);
+        for (uint32_t k = 0; k < lens[i]; k++)
+            (*msgs)[at + k] = rng() % 4 == 0 ? (uint8_t)rng()
+                                             : (uint8_t)('a' + rng() % 26);
+        t += (int64_t)(rng() % 3000) - 1000;    /* not in order */
+        off[l] += lens[i] + 1 + rng() % 3;
+        r[i] = (struct store_rec){ .time_ns = t,
+                                   .recv_ns = T0 + (int64_t)(i / 7) * 1000,
+                                   .offset = off[l], .msg = *msgs + at,
+                                   .msg_len = lens[i], .label = l,
+                                   .stream = (uint8_t)(rng() & 1),
+                                   .flags = (uint8_t)(rng() % 4) };
+        at += lens[i];
+    }
+    free(off);
+    free(lens);
+    return r;
+}
+
+static void
+assert_recs_equal(const struct store_rec *a, const struct store_rec *b,
+                  uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        assert_int_equal(a[i].time_ns, b[i].time_ns);
+        assert_int_equal(a[i].recv_ns, b[i].recv_ns);
+        assert_int_equal(a[i].offset, b[i].offset);
+        assert_int_equal(a[i].label, b[i].label);
+        assert_int_equal(a[i].stream, b[i].stream);
+        assert_int_equal(a[i].flags, b[i].flags);
+        assert_int_equal(a[i].msg_len, b[i].msg_len);
+        if (a[i].msg_len)
+            assert_memory_equal(a[i].msg, b[i].msg, a[i].msg_len);
+    }
+}
+
+/* Codec 6 gives the records codec 5 gives, whole and frame by frame, at
+ * every frame size (one record a frame to one frame a block). */
+static void
+test_frames_codec_same_records(void **state)
+{
+    static const size_t sizes[] = { 1, 300, 4096, 65536, 1 << 24 };
+    const uint32_t n = 3000, n_labels = 5;
+    uint8_t *msgs;
+    struct store_rec *in = gen_recs(n, n_labels, &msgs);
+    struct store_rec *ref = NULL, *out = NULL, *one = NULL;
+    size_t cap_ref = 0, cap_out = 0, cap_one = 0;
+    struct buf cols5, body, table, cols, raw, comp;
+
+    (void)state;
+    buf_init(&cols5, STORE_MAX_RAW);
+    buf_init(&body, STORE_MAX_RAW);
+    buf_init(&table, STORE_MAX_META);
+    buf_init(&cols, STORE_MAX_RAW);
+    buf_init(&raw, STORE_MAX_RAW);
+    buf_init(&comp, STORE_MAX_RAW);
+    assert_int_equal(block_cols_encode(&cols5, STORE_CODEC_ZSTD_RECV, in, n,
+                                       n_labels), 0);
+    assert_int_equal(block_decode(STORE_CODEC_ZSTD_RECV, cols5.data,
+                                  cols5.len, n, n_labels, &ref, &cap_ref), 0);
+    assert_recs_equal(ref, in, n);
+    for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
+        uint32_t raw_len = 0;
+        buf_reset(&body);
+        buf_reset(&table);
+        assert_int_equal(block_frames_encode(&body, &table, &cols, in, n,
+                                             n_labels, T0, sizes[z], 3,
+                                             &raw_len), 0);
+        struct store_blk b = { .codec = STORE_CODEC_ZSTD_FRAMES,
+                               .n_records = n, .raw_len = raw_len,
+                               .comp_len = (uint32_t)body.len };
+        assert_int_equal(block_frames_decode(table.data,
+                                             table.data + table.len, T0, n,
+                                             body.len, raw_len, &b.frames,
+                                             &b.n_frames), 0);
+        if (sizes[z] == 1)
+            assert_int_equal(b.n_frames, n);
+        if (sizes[z] == 1 << 24)
+            assert_int_equal(b.n_frames, 1);
+        /* whole: the frames one after another */
+        assert_int_equal(segment_unpack(&b, &body, &raw), 0);
+        assert_int_equal(raw.len, raw_len);
+        assert_int_equal(block_decode(STORE_CODEC_ZSTD_FRAMES, raw.data,
+                                      raw.len, n, n_labels, &out, &cap_out),
+                         0);
+        assert_recs_equal(out, in, n);
+        /* a wrong record count is refused */
+        assert_int_equal(block_decode(STORE_CODEC_ZSTD_FRAMES, raw.data,
+                                      raw.len, n - 1, n_labels, &out,
+                                      &cap_out), -1);
+        /* frame by frame: each alone, its time range right */
+        uint32_t first = 0;
+        for (uint32_t f = 0; f < b.n_frames; f++) {
+            const struct store_frame *fr = &b.frames[f];
+            const char *err;
+            assert_int_equal(fr->first, first);
+            assert_int_equal(compress_crc32(0, body.data + fr->off,
+                                            fr->comp_len), fr->crc);
+            buf_reset(&raw);
+            assert_int_equal(compress_unzstd(&raw, body.data + fr->off,
+                                             fr->comp_len, fr->raw_len,
+                                             &err), 0);
+            assert_int_equal(block_decode(STORE_CODEC_ZSTD_FRAMES, raw.data,
+                                          raw.len, fr->n_records, n_labels,
+                                          &one, &cap_one), 0);
+            assert_recs_equal(one, in + first, fr->n_records);
+            for (uint32_t i = 0; i < fr->n_records; i++) {
+                assert_true(one[i].time_ns >= fr->min_ns);
+                assert_true(one[i].time_ns <= fr->max_ns);
+            }
+            first += fr->n_records;
+        }
+        assert_int_equal(first, n);
+        /* a table that disagrees with the header is refused */
+        struct store_frame *bad = NULL;
+        uint32_t n_bad = 0;
+        assert_int_equal(block_frames_decode(table.data,
+                                             table.data + table.len, T0,
+                                             n + 1, body.len, raw_len, &bad,
+                                             &n_bad), -1);
+        assert_int_equal(block_frames_decode(table.data,
+                                             table.data + table.len - 1, T0,
+                                             n, body.len, raw_len, &bad,
+                                             &n_bad), -1);
+        free(b.frames);
+    }
+    free(ref);
+    free(out);
+    free(one);
+    free(in);
+    free(msgs);
+    buf_fini(&cols5);
+    buf_fini(&body);
+    buf_fini(&table);
+    buf_fini(&cols);
+    buf_fini(&raw);
+    buf_fini(&comp);
+}
+
+/* ------------------------------------------------------------------ */
+/* Stores                                                              */
+
+struct fx {
+    char dir[2][64];
+};
+
+static int
+setup(void **state)
+{
+    struct fx *f = xcalloc(1, sizeof(*f));
+
+    for (int i = 0; i < 2; i++) {
+        snprintf(f->dir[i], sizeof(f->dir[i]), "/tmp/frames_test.XXXXXX");
+        assert_non_null(mkdtemp(f->dir[i]));
+    }
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fx *f = *state;
+
+    for (int i = 0; i < 2; i++) {
+        char *cmd = xasprintf("rm -rf '%s'", f->dir[i]);
+        assert_int_equal(system(cmd), 0);
+        free(cmd);
+    }
+    free(f);
+    return 0;
+}
+
+static struct store *
+open_store(const char *dir, size_t frame_size)
+{
+    struct store_options o = { .block_size = 16 << 10,
+                               .segment_size = 256 << 10,
+                               .frame_size = frame_size };
+    char *err = NULL;
+    struct store *s = store_open(dir, &o, &err);
+
+    if (!s)
+        fail_msg("store_open: %s", err);
+    return s;
+}
+
+/* Record i of the test (3 sources in step, times interleaved). */
+static void
+put_range(struct store *s, int i0, int n)
+{
+    char msg[96];
+
+    for (int i = i0; i < i0 + n; i++) {
+        char cid[16];
+        int src = i % 3;
+        struct logrec r = { 0 };
+        snprintf(cid, sizeof(cid), "cid%d", src);
+        snprintf(msg, sizeof(msg), "%s line %d of the frames test%s",
+                 i % 10 == 0 ? "ERROR" : "info", i,
+                 i % 7 == 0 ? " with a longer tail of words" : "");
+        r.time_ns = T0 + (int64_t)i * 1000 + (i % 5) * 1500;
+        r.recv_ns = T0 + (int64_t)(i / 7);
+        r.host = src == 2 ? "h2" : "h1";
+        r.container_id = cid;
+        r.container = "web";
+        r.image = "nginx:1";
+        r.stream = (uint8_t)(i & 1);
+        r.offset = (uint64_t)i + 1;
+        r.msg = msg;
+        r.msg_len = strlen(msg);
+        assert_int_equal(store_append(s, &r), 1);
+        if (i % 200 == 199)
+            assert_int_equal(store_commit(s), 0);
+    }
+    assert_int_equal(store_commit(s), 0);
+    assert_int_equal(store_sync(s), 0);
+}
+
+/* A scan's records as text lines (time, host, cid, offset, stream,
+ * message), at most limit. */
+static char *
+scan_text(struct store *s, const struct store_filter *fl, int newest,
+          int limit, int *n_out)
+{
+    struct store_cursor *c = store_cursor_new(s, fl, newest);
+    struct buf out;
+    struct logrec r;
+    int n = 0, rc;
+
+    buf_init(&out, 64 << 20);
+    while (n < limit && (rc = store_cursor_next(c, &r)) != 0) {
+        assert_int_equal(rc, 1);
+        char hdr[160];
+        int l = snprintf(hdr, sizeof(hdr), "%lld %s %s %llu %d %lld ",
+                         (long long)r.time_ns, r.host, r.container_id,
+                         (unsigned long long)r.offset, r.stream,
+                         (long long)r.recv_ns);
+        assert_int_equal(buf_append(&out, hdr, (size_t)l), 0);
+        assert_int_equal(buf_append(&out, r.msg, r.msg_len), 0);
+        assert_int_equal(buf_append(&out, "\n", 2), 0);
+        out.len--;
+        n++;
+    }
+    store_cursor_free(c);
+    assert_int_equal(buf_append(&out, "", 1), 0);
+    *n_out = n;
+    return (char *)out.data;    /* the caller frees */
+}
+
+static struct store_filter
+filter(int64_t since, int64_t until, const char *tok)
+{
+    static const char *toks[1];
+    struct store_filter fl = { .since_ns = since, .until_ns = until,
+                               .stream = -1 };
+    if (tok) {
+        toks[0] = tok;
+        fl.tokens = toks;
+        fl.n_tokens = 1;
+    }
+    return fl;
+}
+
+/* A store whose first blocks the codec 5 writer wrote (the old format)
+ * and whose later ones are codec 6 in several frames answers every scan
+ * as a store written all in codec 5 does: the same records, order and
+ * bytes, before and after a reopen. */
+static void
+test_frames_store_matches_old_format(void **state)
+{
+    struct fx *f = *state;
+    const int n = 6000;
+    struct store *old = open_store(f->dir[0], STORE_NO_FRAMES);
+    struct store *mix = open_store(f->dir[1], STORE_NO_FRAMES);
+    struct store_stats st;
+
+    put_range(old, 0, n);
+    put_range(mix, 0, n / 2);
+    store_close(mix);
+    mix = open_store(f->dir[1], 1024);  /* ~14 frames a block */
+    put_range(mix, n / 2, n - n / 2);
+    for (int pass = 0; pass < 2; pass++) {
+        const struct store_filter fls[] = {
+            filter(INT64_MIN, INT64_MAX, NULL),
+            filter(T0 + 1000000, T0 + 4000000, NULL),
+            filter(T0 + 2999000, T0 + 3001000, NULL),
+            filter(INT64_MIN, INT64_MAX, "error"),
+            filter(T0 + 4500000, INT64_MAX, "longer"),
+        };
+        static const int limits[] = { 10, 100, 1 << 30 };
+        for (size_t i = 0; i < sizeof(fls) / sizeof(fls[0]); i++)
+            for (int newest = 0; newest < 2; newest++)
+                for (size_t l = 0; l < 3; l++) {
+                    int na, nb;
+                    char *a = scan_text(old, &fls[i], newest, limits[l], &na);
+                    char *b = scan_text(mix, &fls[i], newest, limits[l], &nb);
+                    assert_int_equal(na, nb);
+                    assert_string_equal(a, b);
+                    if (i == 0 && l == 2)
+                        assert_int_equal(na, n);
+                    free(a);
+                    free(b);
+                }
+        store_close(mix);
+        store_close(old);
+        old = open_store(f->dir[0], 1024);
+        mix = open_store(f->dir[1], 1024);
+    }
+    store_get_stats(mix, &st);
+    assert_int_equal(st.n_corrupt_blocks, 0);
+    assert_int_equal(st.n_records, (uint64_t)n);
+    store_close(old);
+    store_close(mix);
+}
+
+/* Newest 10: the codec 5 store reads its newest block whole, the
+ * codec 6 one only its newest frames (fewer raw bytes: counted reads of
+ * frames, each a fraction of the block). */
+static void
+test_frames_newest_reads_tail(void **state)
+{
+    struct fx *f = *state;
+    struct store *s = open_store(f->dir[0], 1024);
+    /* before the unsealed tail (under 16 KiB: ~250 records) */
+    struct store_filter fl = filter(INT64_MIN, T0 + 2000 * 1000, NULL);
+    struct store_stats a, b;
+    int nr;
+
+    put_range(s, 0, 3000);
+    store_get_stats(s, &a);
+    char *t = scan_text(s, &fl, 1, 10, &nr);
+    store_get_stats(s, &b);
+    assert_int_equal(nr, 10);
+    free(t);
+    /* a block of 16 KiB holds ~14 frames: a few are read */
+    assert_true(b.n_cursor_reads - a.n_cursor_reads >= 1);
+    assert_true(b.n_cursor_reads - a.n_cursor_reads <= 4);
+    store_close(s);
+}
+
+/* A damaged frame is reported once and skipped; the other frames of its
+ * block are read. */
+static void
+test_frames_damaged_frame(void **state)
+{
+    struct fx *f = *state;
+    struct store *s = open_store(f->dir[0], 1024);
+    struct store_filter fl = filter(INT64_MIN, INT64_MAX, NULL);
+    struct store_stats st;
+
+    put_range(s, 0, 9000);     /* 3 segments: the first has its .lqi */
+    store_close(s);
+    /* a byte in the middle of the first block's body (its segment is full
+     * and indexed: open reads none of its bodies) */
+    char *path = xasprintf("%s/seg-%016llx.lqs", f->dir[0], 1ull);
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    uint8_t hb[STORE_BLK_HDR_LEN], c;
+    struct store_blk_hdr h;
+    assert_int_equal(pread(fd, hb, sizeof(hb), STORE_SEG_HDR_LEN),
+                     (ssize_t)sizeof(hb));
+    block_hdr_decode(hb, &h);
+    assert_int_equal(h.codec, STORE_CODEC_ZSTD_FRAMES);
+    off_t at = STORE_SEG_HDR_LEN + STORE_BLK_HDR_LEN + h.meta_len +
+               h.comp_len / 2;
+    assert_int_equal(pread(fd, &c, 1, at), 1);
+    c ^= 0x55;
+    assert_int_equal(pwrite(fd, &c, 1, at), 1);
+    close(fd);
+    free(path);
+    s = open_store(f->dir[0], 1024);
+    struct store_cursor *cur = store_cursor_new(s, &fl, 0);
+    struct logrec r;
+    int n = 0, bad = 0, rc;
+    while ((rc = store_cursor_next(cur, &r)) != 0)
+        rc > 0 ? n++ : bad++;
+    store_cursor_free(cur);
+    store_get_stats(s, &st);
+    print_message("damaged frame: %d records, %d reported\n", n, bad);
+    assert_int_equal(bad, 1);
+    /* the block is skipped from the damaged frame on (oldest first: its
+     * frames before it were read), reported once */
+    assert_true(n < 9000);
+    assert_true(n > 9000 - 300);
+    assert_int_equal(st.n_corrupt_blocks, 1);
+    store_close(s);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_frames_codec_same_records),
+        cmocka_unit_test_setup_teardown(test_frames_store_matches_old_format,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_frames_newest_reads_tail,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_frames_damaged_frame, setup,
+                                        teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
