@@ -205,8 +205,10 @@ blkload_decode(const struct blk_loader *lr, int is_helper,
      * (the rare term's other frames, the unsealed tail) is not decoded */
     ld->rc = 1;
     ld->n = 0;
+    ld->skip_raw = ld->raw.len;
     if (!scan_may_hold(lr->toks, lr->n_toks, ld->raw.data, ld->raw.len))
         return;
+    ld->skip_raw = 0;
     ld->rc = -1;
     if (block_decode(b->codec, ld->raw.data, ld->raw.len, n, b->n_labels,
                      &ld->recs, &ld->cap_recs) < 0)

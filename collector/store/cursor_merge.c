@@ -453,6 +453,9 @@ run_read_seg(struct store_cursor *c, struct cur_run *run,
     run->ids = run->own_ids;
     *out = sl;
     *n = sl->ld.n;
+    if (!run->is_reload)        /* not decoded: its bytes count as the
+                                   prefilter's (the cost cap) */
+        c->skipped_bytes += sl->ld.skip_raw;
     return 1;
 }
 
@@ -467,8 +470,12 @@ run_read_mem(struct store_cursor *c, struct cur_run *run,
     run->ids = m->ids;
     *out = sl;
     *n = 0;
-    if (!scan_may_hold(c->lr.toks, c->lr.n_toks, m->body.data, m->body.len))
-        return 1;               /* no record can hold every token */
+    if (!scan_may_hold(c->lr.toks, c->lr.n_toks, m->body.data,
+                       m->body.len)) {
+        if (!run->is_reload)    /* no record can hold every token */
+            c->skipped_bytes += m->body.len;
+        return 1;
+    }
     if (block_decode(STORE_CODEC_ROW_RECV, m->body.data, m->body.len, m->n,
                      m->n_labels, &sl->ld.recs, &sl->ld.cap_recs) < 0) {
         slot_put(c, sl);

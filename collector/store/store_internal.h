@@ -758,6 +758,7 @@ struct blk_load {
     uint32_t          blk;
     uint32_t          n;                /* records decoded: 0 when the raw
                                            bytes lack a required token */
+    size_t            skip_raw;         /* then their length, else 0 */
     int               rc;               /* 1 loaded, 0 gone, -1 damaged */
     int               is_by_helper;     /* loaded on the helper thread */
 };
