@@ -154,13 +154,22 @@ def free_port():
     return p
 
 
+# Why the last run of a command failed ("" if it did not), for its row.
+last_error = ""
+
+
 def timed(cmd, runs):
+    global last_error
     times, out = [], b""
     for _ in range(runs):
         t = time.perf_counter()
-        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         times.append(time.perf_counter() - t)
         out = r.stdout
+        last_error = ""
+        if r.returncode != 0:
+            why = r.stderr.decode("utf-8", "replace").strip().splitlines()
+            last_error = f"exit {r.returncode}: {why[-1] if why else 'no message'}"
     return statistics.median(times), out
 
 
@@ -231,6 +240,8 @@ def run_queries(a, server, plain, n_lines):
     rows = []
     for name, lcmd, gcmd in newest:
         lt, out = timed(lcmd, a.runs)
+        if last_error:
+            name += f" (logq {last_error})"
         gt, gout = timed(gcmd, a.runs)
         n_logq = sum(1 for ln in out.split(b"\n") if ln and b'"break"' not in ln)
         rows.append([name, f"{lt * 1000:.1f}", f"{gt * 1000:.1f}", f"{gt / lt:.1f}x", str(n_logq),
@@ -238,6 +249,7 @@ def run_queries(a, server, plain, n_lines):
     for name, q, gcmd in cases:
         is_count = name.startswith("count: ")
         lt, out = timed((lcount if is_count else logq) + q, a.runs)
+        logq_error = last_error
         gt, gout = timed(gcmd, a.runs)
         if is_count:
             try:
@@ -248,6 +260,8 @@ def run_queries(a, server, plain, n_lines):
             n_logq = out.count(b"\n")
         if str(n_logq) != gout.decode().strip():
             name += " (COUNTS DIFFER)"
+        if logq_error:
+            name += f" (logq {logq_error})"
         row = [name, f"{lt * 1000:.1f}", f"{gt * 1000:.1f}", f"{gt / lt:.1f}x", str(n_logq),
                gout.decode().strip()]
         if rg:
@@ -309,7 +323,11 @@ def main():
         data = os.path.join(tmp, "data")
         coll = subprocess.Popen(shlex.split(a.collector_wrap) + [os.path.join(BIN, "logq-collector"), "--listen", f"127.0.0.1:{tcp}",
                                  "--http", f"127.0.0.1:{http}", "--data-dir", data,
-                                 "--log-file", os.path.join(tmp, "collector.log")]
+                                 "--log-file", os.path.join(tmp, "collector.log"),
+                                 # -n 1000000 of the 10% term at BENCH_GIB=10
+                                 # is ~800 MB of JSON: past the default 256M
+                                 # bound, /logs would be cut (API.md)
+                                 "--http-max-response", "4G"]
                                 + a.collector_arg)
         procs.append(coll)
         server = f"http://127.0.0.1:{http}"
