@@ -234,6 +234,23 @@ args_color_parse(const char *s, int *mode)
     return 0;
 }
 
+/* --timeout: "0" (no limit) or a duration of 1 ms .. 24 h, in ms. */
+static int
+args_timeout_parse(const char *s, int *ms)
+{
+    int64_t v;
+
+    if (strcmp(s, "0") == 0) {
+        *ms = 0;
+        return 0;
+    }
+    if (duration_parse_ns(s, &v) < 0 || v < 1000000LL ||
+        v > 86400LL * 1000000000LL)
+        return -1;
+    *ms = (int)(v / 1000000LL);
+    return 0;
+}
+
 int
 args_common_apply(struct args_common *c, int id, const char *value,
                   char *err, size_t errlen)
@@ -249,6 +266,14 @@ args_common_apply(struct args_common *c, int id, const char *value,
     case FLAGS_O_SERVER: c->server = value; return 1;
     case FLAGS_O_TOKEN_FILE: c->token_file = value; return 1;
     case FLAGS_O_TLS_CA: c->tls_ca = value; return 1;
+    case FLAGS_O_TIMEOUT:
+        if (args_timeout_parse(value, &c->timeout_ms) < 0) {
+            snprintf(err, errlen, "bad --timeout '%s' (a duration up to "
+                     "24h such as 30s or 10m, or 0 for no limit)", value);
+            return -1;
+        }
+        c->has_timeout = 1;
+        return 1;
     case FLAGS_O_JSON: c->is_json = 1; return 1;
     case FLAGS_O_NO_COLOR: c->color_mode = ARGS_COLOR_NEVER; return 1;
     case FLAGS_O_LOCAL: c->time_zone = ARGS_TZ_LOCAL; return 1;

@@ -62,6 +62,8 @@ struct args_common {
     const char *server;         /* --server, NULL if not given */
     const char *token_file;     /* --token-file, NULL if not given */
     const char *tls_ca;         /* --tls-ca, NULL if not given */
+    int         timeout_ms;     /* --timeout in ms, 0: no limit */
+    int         has_timeout;    /* --timeout given */
     int         is_json;
     int         color_mode;     /* enum args_color */
     int         time_zone;      /* enum args_tz: --local, --utc */

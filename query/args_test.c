@@ -254,6 +254,43 @@ test_args_time_expressions(void **state)
     assert_int_equal(t, NOW - 7200 * SEC);
 }
 
+/* --timeout: a duration up to 24 h, or 0 for no limit; every command. */
+static void
+test_args_timeout(void **state)
+{
+    struct search_args a;
+    struct list_args l;
+    char err[256] = "";
+    char *hosts[] = { "logq", "hosts", "--timeout", "90s", NULL };
+
+    (void)state;
+    PARSE_OK(&a, "error");
+    assert_false(a.common.has_timeout);
+    args_search_fini(&a);
+    PARSE_OK(&a, "--timeout", "10m", "error");
+    assert_true(a.common.has_timeout);
+    assert_int_equal(a.common.timeout_ms, 600000);
+    args_search_fini(&a);
+    PARSE_OK(&a, "--timeout=250ms", "error");
+    assert_int_equal(a.common.timeout_ms, 250);
+    args_search_fini(&a);
+    PARSE_OK(&a, "--timeout", "0", "error");
+    assert_true(a.common.has_timeout);
+    assert_int_equal(a.common.timeout_ms, 0);
+    args_search_fini(&a);
+    PARSE_OK(&a, "--timeout", "24h", "error");
+    assert_int_equal(a.common.timeout_ms, 86400000);
+    args_search_fini(&a);
+    expect_err("bad --timeout '25h'", "--timeout", "25h", NULL);
+    expect_err("bad --timeout 'soon'", "--timeout", "soon", NULL);
+    expect_err("bad --timeout '-1s'", "--timeout", "-1s", NULL);
+    expect_err("bad --timeout ''", "--timeout=", NULL);
+    expect_err("option '--timeout' needs a value", "--timeout", NULL);
+    assert_int_equal(args_list_parse(4, hosts, 2, FLAGS_HOSTS, &l, err,
+                                     sizeof(err)), 0);
+    assert_int_equal(l.common.timeout_ms, 90000);
+}
+
 static void
 test_args_list(void **state)
 {
@@ -812,6 +849,7 @@ main(void)
         cmocka_unit_test(test_args_errors),
         cmocka_unit_test(test_args_time_expressions),
         cmocka_unit_test(test_args_list),
+        cmocka_unit_test(test_args_timeout),
         cmocka_unit_test(test_args_targets),
         cmocka_unit_test(test_args_several_regex),
         cmocka_unit_test(test_args_target_cap),

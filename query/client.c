@@ -308,9 +308,13 @@ client_read_loop(const struct client_req *req, struct client_io *io,
             int rc = client_io_wait(req, io, r, req->idle_timeout_ms);
             if (rc == -2)
                 return CLIENT_E_STOPPED;
-            if (rc <= 0) {
-                snprintf(err, errlen, "%s", rc == 0
-                         ? "no data (read timed out)" : strerror(errno));
+            if (rc == 0) {
+                snprintf(err, errlen, "no data for %g s (read timed out)",
+                         req->idle_timeout_ms / 1000.0);
+                return CLIENT_E_LOST;
+            }
+            if (rc < 0) {
+                snprintf(err, errlen, "%s", strerror(errno));
                 return CLIENT_E_LOST;
             }
             continue;

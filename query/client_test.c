@@ -294,7 +294,7 @@ test_client_idle_timeout(void **state)
     (void)state;
     assert_int_equal(run(&f, "", 100, &s, NULL, NULL, err, sizeof(err)),
                      CLIENT_E_LOST);
-    assert_string_equal(err, "no data (read timed out)");
+    assert_string_equal(err, "no data for 0.1 s (read timed out)");
     assert_int_equal(s.body.len, 2);
     buf_fini(&s.body);
 }

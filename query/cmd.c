@@ -102,6 +102,8 @@ cmd_url_open(const struct cmd_env *env, const struct args_common *c,
         cmd_usage_error(err);
         return -1;
     }
+    u->reply_timeout_ms = c->has_timeout ? c->timeout_ms
+                                         : CMD_REPLY_TIMEOUT_MS;
     if (cmd_token_open(env, c, u) < 0 || cmd_tls_open(env, c, u) < 0) {
         url_fini(u);
         return -1;
@@ -122,8 +124,10 @@ cmd_client_error(enum client_result res, const char *server, const char *err)
                            "to keep host and container metrics: "
                            "collector/REDIS.md)" : "");
     case CLIENT_E_LOST:
-        return cmd_error("connection to collector at %s lost: %s", server,
-                         err);
+        return cmd_error("connection to collector at %s lost: %s%s", server,
+                         err, strstr(err, "read timed out") != NULL
+                         ? " (wait longer with --timeout D, or narrow the "
+                           "query)" : "");
     case CLIENT_E_PROTO:
         return cmd_error("bad reply from collector at %s: %s", server, err);
     default:
@@ -142,7 +146,7 @@ cmd_fetch(const struct url *u, const char *target, struct buf *body,
           char *err, size_t errlen)
 {
     struct client_req req = {
-        .url = u, .target = target, .idle_timeout_ms = 30000,
+        .url = u, .target = target, .idle_timeout_ms = u->reply_timeout_ms,
         .body_fn = cmd_collect_cb, .arg = body,
     };
     enum client_result res = client_get(&req, NULL, err, errlen);

@@ -23,6 +23,11 @@
 #define CMD_EXIT_NOMATCH 1
 #define CMD_EXIT_ERROR   2
 
+/* How long a reply may pause before logq gives up (--timeout's default):
+ * a count or a rare regex over a big store sends nothing until it is
+ * done, and its scan is bounded by the collector's --max-scan-bytes. */
+#define CMD_REPLY_TIMEOUT_MS (5 * 60 * 1000)
+
 #define CMD_LIST_BODY_MAX (64u * 1024 * 1024)
 
 struct cmd_env {

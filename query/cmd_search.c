@@ -49,7 +49,6 @@
 
 #define SEARCH_OUT_MAX        (256u * 1024 * 1024)
 #define SEARCH_OUT_FLUSH      (64u * 1024)
-#define SEARCH_IDLE_MS        60000     /* a search may scan a while */
 #define SEARCH_FOLLOW_IDLE_MS 45000     /* 3 missed 15 s keep-alives */
 #define SEARCH_BACKOFF_MIN_MS 250
 #define SEARCH_BACKOFF_MAX_MS 8000
@@ -266,7 +265,7 @@ search_once(struct search *s)
         return CMD_EXIT_ERROR;
     }
     enum client_result res = search_request(s, (const char *)t.data,
-                                            SEARCH_IDLE_MS, NULL);
+                                            s->url.reply_timeout_ms, NULL);
     buf_fini(&t);
     search_summary(s);
     if (res != CLIENT_OK)

@@ -128,6 +128,10 @@ const struct flags_def flags_defs[] = {
     { "tls-ca", 0, 1, FLAGS_O_TLS_CA, ALL | PRE, "FILE",
       "for https://: the CA (PEM) that signed the collector's "
       "certificate; else $LOGQ_TLS_CA, else the system's CAs" },
+    { "timeout", 0, 1, FLAGS_O_TIMEOUT, ALL | PRE, "D",
+      "wait at most D (30s, 10m; 0: no limit) for the collector's next "
+      "bytes of a reply (default 5m; -f detects a dead collector by its "
+      "keep-alives instead)" },
     { "help", 'h', 0, FLAGS_O_HELP, ALL, NULL, "print this help and exit" },
     { NULL, 0, 0, 0, 0, NULL, NULL },
 };

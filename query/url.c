@@ -87,7 +87,7 @@ url_authority_parse(const char *p, size_t n, unsigned short dflt,
 int
 url_parse(const char *s, struct url *out, char *err, size_t errlen)
 {
-    struct url u = { NULL, 0, NULL, NULL, 0, NULL };
+    struct url u = { NULL, 0, NULL, NULL, 0, NULL, 0 };
     const char *p = s, *why = NULL;
 
     const char *scheme_end = strstr(s, "://");

@@ -21,6 +21,8 @@ struct url {
     char           *token;   /* bearer token or NULL; not set by url_parse */
     int             is_tls;  /* https:// */
     struct tls_ctx *tls;     /* owned; set by cmd.c when is_tls */
+    int    reply_timeout_ms; /* wait for a reply's next bytes (0: no
+                                limit); not set by url_parse: cmd.c */
 };
 
 /* Parses s. Accepts "http://host[:port][/prefix]", "https://..." and, for

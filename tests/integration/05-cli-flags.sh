@@ -36,6 +36,27 @@ for p in logq-collector logq-shipper logq; do
     check 2 "$BUILD/$p" --no-such-flag
 done
 check 2 "$BUILD/logq-collector"                       # no --data-dir
+# logq --timeout: a collector that takes the request and never answers is
+# given up on after D, with the reason and the flag named (a count sends
+# nothing until its scan is done: the default wait is 5 minutes).
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(4)
+print(s.getsockname()[1], flush=True)
+s.settimeout(20); c = s.accept()[0]; time.sleep(20)' >"$IT_TMP/mute.port" &
+mute=$!
+for _ in $(seq 50); do [ -s "$IT_TMP/mute.port" ] && break; sleep 0.1; done
+t0=$(date +%s%N)
+out=$("$BUILD/logq" --server "http://127.0.0.1:$(cat "$IT_TMP/mute.port")" \
+    --timeout 1s count x 2>&1) && fail "logq count against a mute server: $out"
+t1=$(date +%s%N)
+kill "$mute" 2>/dev/null; wait "$mute" 2>/dev/null || true
+case $out in
+*"no data for 1 s (read timed out)"*"--timeout"*) ;;
+*) fail "logq --timeout 1s: $out" ;;
+esac
+[ $(((t1 - t0) / 1000000)) -lt 8000 ] ||
+    fail "logq --timeout 1s took $(((t1 - t0) / 1000000)) ms"
+check 2 "$BUILD/logq" --timeout 25h count x
 check 2 "$BUILD/logq-shipper" --state-dir "$IT_TMP"   # no --collector
 check 2 "$BUILD/logq-shipper" --collector nohostport --state-dir "$IT_TMP"
 for rule in jav 'regex:(' regex:; do       # not a multi-line rule
