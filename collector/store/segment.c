@@ -15,6 +15,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,7 +113,8 @@ segment_read_frame(int fd, const struct store_blk *b,
 }
 
 /* Reads and checks the header and meta at pos (and the body if
- * check_body). 0 if the block is intact. */
+ * check_body). 0 if the block is intact; -2 if its header and meta are
+ * intact but its codec is past STORE_CODEC_MAX (a newer logq wrote it). */
 static int
 blk_probe(int fd, uint64_t pos, uint64_t size, int check_body,
           struct blk_probe *pr)
@@ -124,8 +126,7 @@ blk_probe(int fd, uint64_t pos, uint64_t size, int check_body,
         pread(fd, hb, sizeof(hb), (off_t)pos) != (ssize_t)sizeof(hb))
         return -1;
     block_hdr_decode(hb, h);
-    if (h->magic != STORE_BLK_MAGIC ||
-        h->codec < STORE_CODEC_ZLIB || h->codec > STORE_CODEC_MAX ||
+    if (h->magic != STORE_BLK_MAGIC || h->codec < STORE_CODEC_ZLIB ||
         h->meta_len > STORE_MAX_META || h->raw_len > STORE_MAX_RAW ||
         h->comp_len > STORE_MAX_RAW + 65536 || h->min_ns > h->max_ns)
         return -1;
@@ -142,6 +143,8 @@ blk_probe(int fd, uint64_t pos, uint64_t size, int check_body,
     crc = compress_crc32(crc, pr->meta.data, pr->meta.len);
     if (crc != h->head_crc)
         return -1;
+    if (h->codec > STORE_CODEC_MAX)
+        return -2;
     if (!check_body)
         return 0;
     struct store_blk b = { .off = pos, .meta_len = h->meta_len,
@@ -258,7 +261,8 @@ seg_add_probed(struct store *s, struct store_seg *seg, uint64_t pos,
     return 0;
 }
 
-/* Offset of the next fully intact block after pos, or UINT64_MAX. */
+/* Offset of the next fully intact block after pos (or of one a newer
+ * logq wrote), or UINT64_MAX. */
 static uint64_t
 seg_resync(int fd, uint64_t pos, uint64_t size, struct blk_probe *pr)
 {
@@ -273,7 +277,8 @@ seg_resync(int fd, uint64_t pos, uint64_t size, struct blk_probe *pr)
         for (ssize_t i = 0; i + 4 <= n; i++) {
             if (memcmp(win + i, magic, 4) != 0)
                 continue;
-            if (blk_probe(fd, pos + (uint64_t)i, size, 1, pr) == 0)
+            int rc = blk_probe(fd, pos + (uint64_t)i, size, 1, pr);
+            if (rc == 0 || rc == -2)    /* -2: seg_scan_blocks refuses */
                 return pos + (uint64_t)i;
         }
         pos += (uint64_t)n - 3;
@@ -298,14 +303,25 @@ seg_write_header(struct store *s, int fd, uint64_t seq)
     return 0;
 }
 
-static void
+/* -1 (the store's error set) at a block a newer logq wrote: not damage,
+ * and cutting it off as a torn write would lose it. */
+static int
 seg_scan_blocks(struct store *s, struct store_seg *seg, int fd,
                 uint64_t size, int is_last, struct blk_probe *pr)
 {
     uint64_t pos = STORE_SEG_HDR_LEN;
 
     while (pos < size) {
-        int ok = blk_probe(fd, pos, size, 0, pr) == 0;
+        int rc = blk_probe(fd, pos, size, 0, pr);
+        if (rc == -2) {
+            store_set_err(s, "segment %016" PRIx64 " block at %" PRIu64
+                          ": codec %" PRIu32 " is newer than this "
+                          "logq-collector reads (up to %d): the store was "
+                          "written by a newer version; not opened",
+                          seg->seq, pos, pr->h.codec, STORE_CODEC_MAX);
+            return -1;
+        }
+        int ok = rc == 0;
         if (ok && is_last && pos + pr->total == size)
             ok = blk_probe(fd, pos, size, 1, pr) == 0;
         if (ok && seg_add_probed(s, seg, pos, pr) == 0) {
@@ -328,6 +344,7 @@ seg_scan_blocks(struct store *s, struct store_seg *seg, int fd,
         pos = next;
     }
     seg->file_size = size;
+    return 0;
 }
 
 int
@@ -369,11 +386,23 @@ segment_scan(struct store *s, struct store_seg *seg, int is_last)
         return 0;
     }
     if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
-        le32_load(h) != STORE_SEG_MAGIC || le64_load(h + 8) != seg->seq)
+        le32_load(h) != STORE_SEG_MAGIC || le64_load(h + 8) != seg->seq) {
         seg_add_corrupt(s, seg, 0);     /* blocks may still be intact */
+    } else if (le32_load(h + 4) > STORE_VERSION) {
+        store_set_err(s, "segment %016" PRIx64 ": version %" PRIu32 " is "
+                      "newer than this logq-collector reads (up to %d): "
+                      "the store was written by a newer version; not "
+                      "opened", seg->seq, le32_load(h + 4), STORE_VERSION);
+        close(fd);
+        return -1;
+    }
     buf_init(&pr.meta, STORE_MAX_META);
-    seg_scan_blocks(s, seg, fd, size, is_last, &pr);
+    int rc = seg_scan_blocks(s, seg, fd, size, is_last, &pr);
     buf_fini(&pr.meta);
+    if (rc < 0) {
+        close(fd);
+        return -1;
+    }
     if (is_last)
         s->seg_fd = fd;
     else
