@@ -135,6 +135,13 @@ api_grafana_redis_back(struct gcall *c, int err, const char *errstr)
         api_grafana_maybe_free(c);
         return 1;
     }
+    if (err == RMETRICS_ERR_TOO_BIG) {     /* narrowing helps: not 503 */
+        snprintf(msg, sizeof(msg), "metrics query too large: %s",
+                 errstr ? errstr : "narrow it");
+        api_grafana_fail(c, 422, msg);
+        api_grafana_maybe_free(c);
+        return 1;
+    }
     if (err) {
         snprintf(msg, sizeof(msg), "metrics unavailable: %s",
                  errstr ? errstr : "redis error");

@@ -98,6 +98,16 @@ am_call_set_err(struct am_call *c, const char *errstr)
     snprintf(c->errstr, sizeof(c->errstr), "%s", errstr ? errstr : "error");
 }
 
+void
+am_call_set_read_err(struct am_call *c, int err, const char *errstr)
+{
+    if (c->err)
+        return;
+    am_call_set_err(c, errstr);
+    if (err == RMETRICS_ERR_TOO_BIG)
+        c->err_status = 422;
+}
+
 /* Sends v (taken) or the call's error unless the client left; frees c. */
 void
 am_call_reply(struct am_call *c, json_t *v)
@@ -106,7 +116,8 @@ am_call_reply(struct am_call *c, json_t *v)
         if (c->evcon != NULL)
             api_conn_set_closecb(c->a, c->evcon, NULL, NULL);
         if (c->err) {
-            api_reply_error(c->a, c->req, 503, c->errstr);
+            api_reply_error(c->a, c->req,
+                            c->err_status ? c->err_status : 503, c->errstr);
         } else {
             char *text = v != NULL ? json_dumps(v, JSON_COMPACT) : NULL;
             if (text == NULL)
@@ -199,7 +210,7 @@ am_names_cb(int err, const char *errstr, const char *const *names, size_t n,
     struct am_call *c = arg;
 
     if (err) {
-        am_call_set_err(c, errstr);
+        am_call_set_read_err(c, err, errstr);
         am_call_reply(c, NULL);
         return;
     }

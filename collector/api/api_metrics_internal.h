@@ -61,6 +61,7 @@ struct am_call {
     int                         is_gone;    /* client hung up */
     int                         n_wait;
     int                         err;
+    int                         err_status; /* its HTTP status; 0: 503 */
     char                        errstr[256];
     int64_t                     now_ms;
     struct api_metrics_params   p;
@@ -79,8 +80,11 @@ struct am_call {
 
 /* A call for req (its time taken now), gone when the client hangs up. */
 struct am_call *am_call_new(struct api *a, struct evhttp_request *req);
-/* Keeps the first error of c (errstr NULL: "error"). */
+/* Keeps the first error of c (errstr NULL: "error"), answered 503. */
 void am_call_set_err(struct am_call *c, const char *errstr);
+/* The same for a read's error: 422 when the query asks for more than a
+ * read may hold (RMETRICS_ERR_TOO_BIG: narrow it), else 503. */
+void am_call_set_read_err(struct am_call *c, int err, const char *errstr);
 /* Sends v (taken) or the call's error unless the client left; frees c. */
 void am_call_reply(struct am_call *c, json_t *v);
 /* v as a JSON number, null when not finite. */

@@ -354,6 +354,32 @@ test_over_search_cap(void **state)
     assert_int_equal(f->api->n_searches, 0);
 }
 
+/* A query whose points pass what one read may hold answers 422 with the
+ * reason on both routes: narrowing it helps, and a 503 (what it got
+ * before) tells a client such as Grafana to retry the same query. */
+static void
+test_too_big_is_422(void **state)
+{
+    struct fixture *f = *state;
+    char addr[32];
+
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", f->port);
+    struct rmetrics *small = rmetrics_new(f->base, &(struct rmetrics_config){
+        .addr = addr, .max_query_bytes = 16 });
+    assert_non_null(small);
+    api_metrics_attach(f->api, small);
+    expect_req(f, "/api/v1/metrics/query?name=host.cpu.user_pct&since=1h",
+               NULL, 422, "narrow it");
+    char *body = grafana_body(f);
+    expect_req(f, "/grafana/query", body, 422, "metrics query too large");
+    free(body);
+    api_metrics_attach(f->api, f->rm);
+    rmetrics_free(small);
+    /* the same query within the bound still answers */
+    expect_req(f, "/api/v1/metrics/query?name=host.cpu.user_pct&since=1h",
+               NULL, 200, "\"min\":10.0");
+}
+
 static void
 blocker_start(struct fixture *f, struct blocker *b)
 {
@@ -481,6 +507,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_health_on_worker, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_over_search_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_too_big_is_422, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_leaves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_leaves_during_redis,
                                         setup, teardown),

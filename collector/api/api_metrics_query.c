@@ -89,7 +89,7 @@ am_series_cb(int err, const char *errstr, const struct rm_series *s,
     struct am_call *c = arg;
 
     if (err) {
-        am_call_set_err(c, errstr);
+        am_call_set_read_err(c, err, errstr);
         am_call_reply(c, NULL);
         return;
     }

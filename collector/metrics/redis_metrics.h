@@ -72,7 +72,11 @@ void rmetrics_write(struct rmetrics *rm, const char *host,
 
 /* ---- reads (asynchronous: the callback runs later on the loop, exactly
  * once, with err != 0 and errstr set when Redis is unreachable or replied
- * with something unexpected) ---- */
+ * with something unexpected; err == RMETRICS_ERR_TOO_BIG when the query
+ * asks for more than a read may hold: narrowing it helps, retrying does
+ * not) ---- */
+
+#define RMETRICS_ERR_TOO_BIG 2
 
 struct rm_point {
     int64_t ts_ms;

@@ -201,13 +201,20 @@ rm_read_free(struct rm_read *r)
     free(r);
 }
 
+/* err: 1, or RMETRICS_ERR_TOO_BIG (redis_metrics.h). */
 static void
-rm_read_set_err(struct rm_read *r, const char *errstr)
+rm_read_set_err_as(struct rm_read *r, int err, const char *errstr)
 {
     if (r->err)
         return;                     /* keep the first */
-    r->err = 1;
+    r->err = err;
     snprintf(r->errstr, sizeof(r->errstr), "%s", errstr);
+}
+
+static void
+rm_read_set_err(struct rm_read *r, const char *errstr)
+{
+    rm_read_set_err_as(r, 1, errstr);
 }
 
 static void rm_query_sort(struct rm_read *r);
@@ -627,7 +634,7 @@ rm_range_reply_cb(redisAsyncContext *ac, void *rp, void *privdata)
                  "of points: narrow it with host, container or label, or "
                  "shorten it", cap >= (1u << 20) ? cap >> 20 : cap,
                  cap >= (1u << 20) ? "MiB" : "bytes");
-        rm_read_set_err(r, e);
+        rm_read_set_err_as(r, RMETRICS_ERR_TOO_BIG, e);
         rm_raw_free(raw);
         for (size_t i = 0; i < r->n_series; i++) {  /* the query fails */
             rm_raw_free(r->raws[i]);
@@ -668,8 +675,10 @@ rm_query_collect(struct rm_read *r, const redisReply *reply)
             for (int j = 0; j < 4; j++)
                 free(p[j]);
             if (is_over) {
-                rm_read_set_err(r, "more than 1000 series match: narrow "
-                                "the query with host, container or label");
+                rm_read_set_err_as(r, RMETRICS_ERR_TOO_BIG,
+                                   "more than 1000 series match: narrow "
+                                   "the query with host, container or "
+                                   "label");
                 return -1;
             }
             continue;

@@ -734,7 +734,7 @@ test_rmetrics_reply_bounds(void **state)
     assert_true(run_until(f, has_written));
     errs = ctr(f).redis_errors;
     query(f, &r, "m", NULL, NULL, NULL);
-    assert_int_equal(r.err, 1);
+    assert_int_equal(r.err, RMETRICS_ERR_TOO_BIG);
     assert_int_equal(r.n, 0);
     assert_non_null(strstr(r.errstr, "narrow it"));
     assert_int_equal(ctr(f).redis_errors, errs);     /* not Redis's fault */
