@@ -21,16 +21,17 @@ start_collector collector --max-searches 3 --max-followers 2
 mkdir -p "$IT_TMP/node1.docker"
 start_shipper node1 "$IT_TMP/node1.docker"
 fake_container node1 bulk "$IT_TMP/node1.docker" --count 20000 --rate 100000 \
-    --word findme --word-every 5 --long-every 2 --long-size 4000
+    --word findme --word-every 2 --long-every 2 --long-size 4000
 wait_writers 60
 wait_all_found 60 "$IT_TMP/manifest-node1-bulk.jsonl"
 
 api() { it_curl -sS --max-time 30 "http://127.0.0.1:$CHTTP$1"; }
 # A regex with no literal PCRE2 or the index could use, that backtracks
-# on every line until its budget runs out (a few ms a line: regex_aborted)
-# over the 4000 lines holding findme: seconds of work per count (400
-# lines took 374 ms, 2000 1.3 s, on a quiet machine: too close to the 1 s
-# this test needs to prove anything).
+# on every line until its budget runs out (regex_aborted; the budget grows
+# with the line) over the 10000 lines holding findme, every one of them a
+# 4000-byte line: seconds of work per count. (With findme on every 5th
+# line, 2000 of them long, a count took 996-1001 ms on a quiet AMD EPYC
+# machine: too close to the 1 s this test needs to prove anything.)
 SLOW='regex=%5E%28%5B%5Cw-%5D%2B%5Cs%3F%29%2A%5B%23%40%5D%24&q=findme'
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/${IT_PIDS[collector]}/status"; }
 
