@@ -29,6 +29,22 @@ rm_is_letter(unsigned char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
+/* The '[' at p[i] opens a POSIX class name "[:alpha:]" (PCRE2 reads one
+ * only when ":]" comes before any ']', and refuses bad names): the index
+ * past it, or 0 when the '[' is a plain member. */
+static size_t
+rm_posix_class_end(const char *p, size_t i)
+{
+    if (p[i + 1] != ':')
+        return 0;
+    size_t k = i + 2;
+    if (p[k] == '^')
+        k++;
+    while (rm_is_letter((unsigned char)p[k]))
+        k++;
+    return p[k] == ':' && p[k + 1] == ']' ? k + 2 : 0;
+}
+
 /* p[i] is '['; the index past the class's ']', or 0 (gives up). */
 static size_t
 rm_skip_class(const char *p, size_t i)
@@ -39,7 +55,7 @@ rm_skip_class(const char *p, size_t i)
     if (p[i] == ']')
         i++;
     for (;;) {
-        const char *end;
+        size_t end;
         switch (p[i]) {
         case '\0':
             return 0;
@@ -51,8 +67,8 @@ rm_skip_class(const char *p, size_t i)
             i += 2;
             break;
         case '[':
-            end = p[i + 1] == ':' ? strstr(p + i + 2, ":]") : NULL;
-            i = end != NULL ? (size_t)(end - p) + 2 : i + 1;
+            end = rm_posix_class_end(p, i);
+            i = end != 0 ? end : i + 1;
             break;
         default:
             i++;

@@ -59,6 +59,11 @@ static const struct must_case must_cases[] = {
     { "(a)\\1bc", "" },
     { "\\cAbc", "" },
     { "a?", "" },
+    /* "[:" without ":]" before a ']' is no POSIX name: the class ends at
+     * the first ']', and the '|' after it is at the top level */
+    { "[[:a]|b:]]xy", "" },
+    { "[[:a]x:]]yz", "x:]]yz" },
+    { "[[:alpha:]x]yz", "yz" },
 };
 
 static void
@@ -91,6 +96,26 @@ test_col_refuses_without_literal(void **state)
     assert_int_equal(query_regex_can_col(re), 0);
     assert_int_equal(query_regex_maybe_col(re, "ab", ends, 2, maybe), -1);
     assert_int_equal(maybe[0], 7);
+    query_regex_free(re);
+}
+
+/* A '[' that opens no POSIX name does not hide a top-level '|': the
+ * first alternative matches "a" with no "xy" in it (ruled out before). */
+static void
+test_col_posix_lookalike(void **state)
+{
+    (void)state;
+    char *err = NULL;
+    struct query_regex *re = query_regex_new("[[:a]|b:]]xy", 0, &err);
+    uint8_t maybe[1] = { 7 };
+    uint32_t ends[1] = { 1 };
+
+    assert_non_null(re);
+    assert_int_equal(query_regex_match(re, "a", 1), 1);
+    if (query_regex_can_col(re)) {
+        assert_int_equal(query_regex_maybe_col(re, "a", ends, 1, maybe), 0);
+        assert_int_equal(maybe[0], 1);
+    }
     query_regex_free(re);
 }
 
@@ -309,6 +334,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_must_table),
         cmocka_unit_test(test_col_refuses_without_literal),
+        cmocka_unit_test(test_col_posix_lookalike),
         cmocka_unit_test(test_col_scan_edges),
         cmocka_unit_test(test_col_differential),
     };
