@@ -203,6 +203,26 @@ am_job_start(struct am_call *c, pool_run_fn run, pool_done_fn done)
     c->is_sampling = 1;
 }
 
+/* The first half of both pool_done_fns: the search slot given back and
+ * the job's bad points counted. A job that did not run, or left no
+ * reply, sets c's error. */
+json_t *
+am_job_end(struct am_call *c, int is_run)
+{
+    json_t *v = c->reply;
+
+    c->is_sampling = 0;
+    c->reply = NULL;
+    api_search_leave(c->a);
+    rmetrics_count_bad_points(api_metrics_rmetrics(c->a), c->n_bad_points);
+    if (!is_run || v == NULL) {
+        json_decref(v);
+        am_call_set_err(c, "the query workers are stopping");
+        return NULL;
+    }
+    return v;
+}
+
 static void
 am_names_cb(int err, const char *errstr, const char *const *names, size_t n,
             void *arg)

@@ -43,15 +43,9 @@ static void
 am_health_done(struct pool_job *j, int is_run)
 {
     struct am_call *c = j->arg;
-    json_t *v = c->reply;
+    json_t *v = am_job_end(c, is_run);
 
-    c->is_sampling = 0;
-    c->reply = NULL;
-    api_search_leave(c->a);
-    rmetrics_count_bad_points(api_metrics_rmetrics(c->a), c->n_bad_points);
-    if (!is_run || v == NULL) {
-        json_decref(v);
-        am_call_set_err(c, "the query workers are stopping");
+    if (v == NULL) {
         am_call_reply(c, NULL);
         return;
     }

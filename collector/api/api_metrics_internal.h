@@ -96,6 +96,10 @@ int am_require(struct api *a, struct evhttp_request *req);
 /* c's job on a worker (run there, done on the loop), admitted as a
  * search; else c is answered (and freed). */
 void am_job_start(struct am_call *c, pool_run_fn run, pool_done_fn done);
+/* In c's pool_done_fn, first: c's job is over (its search slot left, its
+ * bad points counted). Returns its reply (taken), or NULL with c's error
+ * set when the job did not run or left none (the workers are stopping). */
+json_t *am_job_end(struct am_call *c, int is_run);
 
 /* ---- api_metrics_health_job.c: /health on a worker ---- */
 
