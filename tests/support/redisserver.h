@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * redisserver: a real redis-server for the cmocka tests that need one
- * (collector/metrics/redis_metrics_test.c,
+ * (collector/metrics/redis_metrics_test.c and redis_metrics_read_test.c,
  * collector/api/api_metrics_pool_test.c): a free loopback port, the
  * server started on it in a test's directory without persistence, killed
  * with the test process if it dies first (a failed test skips teardown).
