@@ -38,6 +38,7 @@
 
 #include "collector/search/regex_anchors.h"
 #include "collector/search/regex_must.h"
+#include "collector/search/regex_syntax.h"
 #include "common/xmalloc.h"
 
 #define QR_JIT_STACK_MIN  ((size_t)32 << 10)
@@ -683,8 +684,8 @@ qr_is_bound(enum qr_kind k)
 }
 
 size_t
-query_regex_words(const char *pattern, struct query_regex_word *out,
-                  size_t max)
+query_regex_words_old(const char *pattern, struct query_regex_word *out,
+                      size_t max)
 {
     enum qr_kind before = QR_START;     /* atom before the current run */
     size_t run_off = 0, run_len = 0, n = 0;
@@ -721,6 +722,86 @@ query_regex_words(const char *pattern, struct query_regex_word *out,
         }
         run_len = 0;
         before = a.kind;
+    }
+    return n;
+}
+
+/* The kind of the atom a (and its quantifiers) for the words, or
+ * QR_BAIL. */
+static int
+qr_kind_of(const struct regex_atom *a)
+{
+    int k;
+
+    switch (a->kind) {
+    case REGEX_ATOM_BYTE:
+        k = regex_is_word(a->c) ? QR_LIT : QR_SEP;
+        break;
+    case REGEX_ATOM_ESCAPE:
+        k = qr_escape_kind(a->c);
+        break;
+    case REGEX_ATOM_ANCHOR:
+        k = QR_BOUND;
+        break;
+    case REGEX_ATOM_GROUP:
+        k = a->is_lookaround ? QR_SKIP : QR_OTHER;
+        break;
+    case REGEX_ATOM_QUANT:
+        /* a brace that some version reads as a quantifier is unknown;
+         * '*' '+' '?' with nothing before them, PCRE2 refuses */
+        k = a->c == '{' ? QR_OTHER : QR_BAIL;
+        break;
+    default:                            /* '.', a class */
+        k = QR_OTHER;
+    }
+    /* Quantified, it is unknown, but for a separator repeated at least
+     * once (still only separator bytes on both of its ends). */
+    if (k != QR_BAIL && a->n_quant > 0 && (k != QR_SEP || a->min < 1))
+        k = QR_OTHER;
+    return k;
+}
+
+size_t
+query_regex_words(const char *pattern, struct query_regex_word *out,
+                  size_t max)
+{
+    enum qr_kind before = QR_START;     /* atom before the current run */
+    size_t run_off = 0, run_len = 0, n = 0;
+    size_t i = 0;
+    int is_skipped = 0;                 /* a transparent atom since the last */
+
+    while (pattern[i] != '\0') {
+        struct regex_atom a;
+        if (regex_atom_next(pattern, &i, &a) < 0)
+            return 0;
+        int k = qr_kind_of(&a);
+        if (k == QR_BAIL)
+            return 0;   /* also a top-level '|': one branch proves nothing */
+        if (k == QR_SKIP) {
+            is_skipped = 1;     /* the neighbours decide */
+            continue;
+        }
+        if (k == QR_LIT && is_skipped && run_len > 0) {
+            /* "db\B01": one token of the text, not one slice of the
+             * pattern: neither part is whole */
+            run_len = 0;
+            before = QR_OTHER;
+        }
+        is_skipped = 0;
+        if (k == QR_LIT) {
+            if (run_len == 0)
+                run_off = a.off;
+            run_len++;
+            continue;
+        }
+        if (run_len > 0 && qr_is_bound(before) && qr_is_bound(k) &&
+            n < max) {
+            out[n].off = run_off;
+            out[n].len = run_len;
+            n++;
+        }
+        run_len = 0;
+        before = (enum qr_kind)k;
     }
     return n;
 }

@@ -11,6 +11,8 @@
  */
 #include "collector/search/regex_must.h"
 
+#include "collector/search/regex_syntax.h"
+
 #include <string.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -184,7 +186,7 @@ rm_atom(const char *p, size_t *i, uint8_t *b)
 }
 
 size_t
-regex_must_parse(const char *p, int is_icase, struct regex_must *m)
+regex_must_parse_old(const char *p, int is_icase, struct regex_must *m)
 {
     uint8_t run[REGEX_MUST_MAX];
     size_t run_len = 0, i = 0;
@@ -208,6 +210,85 @@ regex_must_parse(const char *p, int is_icase, struct regex_must *m)
         if (k < 0) {
             memset(m, 0, sizeof(*m));
             return 0;
+        }
+        if (k == 0 || run_len == REGEX_MUST_MAX) {
+            rm_keep(m, run, run_len);
+            run_len = 0;
+        }
+        if (k == 1)
+            run[run_len++] = b;
+    }
+    rm_keep(m, run, run_len);
+    return m->len;
+}
+
+/* Whether the escape "\\c" stands for the byte c. */
+static int
+rm_escape_is_byte(unsigned char c)
+{
+    return !regex_is_alnum(c) && c < 0x80 && c != '<' && c != '>';
+}
+
+/* The atom a: 1 a literal byte (*b), 0 anything else (a run ends), -1
+ * give up: "(?" other than "(?:" (options, look-arounds), \N. */
+static int
+rm_literal(const struct regex_atom *a, uint8_t *b)
+{
+    switch (a->kind) {
+    case REGEX_ATOM_BYTE:
+        *b = a->c;
+        return a->n_quant == 0;
+    case REGEX_ATOM_ESCAPE:
+        if (a->c == 'N')
+            return -1;
+        *b = a->c;          /* \. \- \\ \  ...; not \d \w \b \n, \< \> */
+        return a->n_quant == 0 && rm_escape_is_byte(a->c);
+    case REGEX_ATOM_GROUP:
+        return a->has_ext ? -1 : 0;
+    default:
+        return 0;
+    }
+}
+
+/* p[i] is a '{' that is no quantifier: how far regex_must has always
+ * skipped it, as if it were one ("{}", "{,}" whole, else the '{'). */
+static size_t
+rm_brace_skip(const char *p, size_t i)
+{
+    size_t k = i + 1;
+
+    while (p[k] == ',' || p[k] == ' ' || (p[k] >= '0' && p[k] <= '9'))
+        k++;
+    return p[k] == '}' ? k + 1 - i : 1;
+}
+
+size_t
+regex_must_parse(const char *p, int is_icase, struct regex_must *m)
+{
+    uint8_t run[REGEX_MUST_MAX];
+    size_t run_len = 0, i = 0;
+
+    memset(m, 0, sizeof(*m));
+    m->is_icase = is_icase;
+    while (p[i] != '\0') {
+        struct regex_atom a;
+        uint8_t b = 0;
+        int k = regex_atom_next(p, &i, &a) < 0 ? -1 : rm_literal(&a, &b);
+        if (k < 0) {
+            memset(m, 0, sizeof(*m));
+            return 0;
+        }
+        if (a.kind == REGEX_ATOM_QUANT ||
+            (a.kind == REGEX_ATOM_BYTE && a.c == '{')) {
+            /* Read as a quantifier of the byte before, which leaves the
+             * run (conservative for a literal '{'). */
+            if (run_len > 0)
+                run_len--;
+            rm_keep(m, run, run_len);
+            run_len = 0;
+            if (a.kind == REGEX_ATOM_BYTE && a.n_quant == 0)
+                i = a.off + rm_brace_skip(p, a.off);
+            continue;
         }
         if (k == 0 || run_len == REGEX_MUST_MAX) {
             rm_keep(m, run, run_len);

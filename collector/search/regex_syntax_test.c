@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * regex_syntax_test: the atoms regex_syntax.c reads, and what its two
+ * readers find in generated patterns (pieces of every construct either
+ * reads: bytes, braces that are and are not quantifiers, quantifiers
+ * with their marks, every escape, classes and POSIX names and their
+ * look-alikes, groups of every opener, anchors, runs longer than a
+ * literal keeps) checked with PCRE2: every text a pattern matches holds
+ * its required bytes (regex_must_parse) and each of its words as a whole
+ * token (query_regex_words).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "collector/search/query_regex.h"
+#include "collector/search/regex_must.h"
+#include "collector/search/regex_syntax.h"
+
+/* ---- atoms ---- */
+
+struct atoms_case {
+    const char *pattern;
+    const char *kinds;  /* per atom: b byte, e escape, . dot, a anchor,
+                         * c class, g group, q quantifier; then its number
+                         * of quantifiers when it has any; "!" gives up */
+};
+
+static const struct atoms_case atoms_cases[] = {
+    { "ab", "bb" },
+    { "a+b*?c{2}d{2,}+", "b1b1b1b1" },
+    { "a{,3}b{ 1, 3 }", "b1b1" },       /* some versions: quantifiers */
+    { "a{}b{,}c{x", "bbbbbbbbbb" },     /* literal braces */
+    { "{2}a", "qb" },
+    { "*a", "qb" },
+    { "\\.\\d+\\<", "ee1e" },
+    { "^a.$", "ab.a" },
+    { "[]a]b[[:alpha:]]", "cbc" },
+    { "[[:a]|b:]]", "c!" },             /* the class ends at "[[:a]" */
+    { "(?:a(b))*c", "g1b" },
+    { "(?=a)(?<!b)", "gg" },
+    { "a|b", "b!" },
+    { "a)", "b!" },
+    { "(?i)a", "!" },
+    { "(*UTF)a", "!" },
+    { "(a(?#x))", "!" },
+    { "\\x41", "!" },
+    { "\\1", "!" },
+    { "[\\Q]", "!" },
+    { "(a", "!" },
+    { "a\\", "b!" },
+};
+
+static void
+atoms_string(const char *p, char *out, size_t cap)
+{
+    size_t i = 0, n = 0;
+
+    while (p[i] != '\0' && n + 3 < cap) {
+        struct regex_atom a;
+        if (regex_atom_next(p, &i, &a) < 0) {
+            out[n++] = '!';
+            break;
+        }
+        out[n++] = "be.acgq"[a.kind];
+        if (a.n_quant > 0)
+            out[n++] = (char)('0' + a.n_quant);
+    }
+    out[n] = '\0';
+}
+
+static void
+test_atoms_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(atoms_cases) / sizeof(atoms_cases[0]);
+         i++) {
+        char got[64];
+        atoms_string(atoms_cases[i].pattern, got, sizeof(got));
+        if (strcmp(got, atoms_cases[i].kinds) != 0)
+            fail_msg("atoms of [%s]: %s, want %s", atoms_cases[i].pattern,
+                     got, atoms_cases[i].kinds);
+    }
+}
+
+/* "(?" other than "(?:" anywhere in a group is marked; look-arounds are
+ * told apart; a brace's least minimum is kept, -1 for "{,n}". */
+static void
+test_atoms_fields(void **state)
+{
+    (void)state;
+    struct regex_atom a;
+    size_t i = 0;
+
+    assert_int_equal(regex_atom_next("(?:a(?>b))", &i, &a), 0);
+    assert_true(a.has_ext);
+    assert_false(a.is_lookaround);
+    i = 0;
+    assert_int_equal(regex_atom_next("(?:a(?:b))", &i, &a), 0);
+    assert_false(a.has_ext);
+    i = 0;
+    assert_int_equal(regex_atom_next("(?<=a)", &i, &a), 0);
+    assert_true(a.is_lookaround);
+    i = 0;
+    assert_int_equal(regex_atom_next("a{3}+{2,}", &i, &a), 0);
+    assert_int_equal(a.n_quant, 2);
+    assert_int_equal(a.min, 2);
+    i = 0;
+    assert_int_equal(regex_atom_next("a+{,3}", &i, &a), 0);
+    assert_int_equal(a.min, -1);
+    assert_int_equal(i, 6);
+    i = 0;
+    assert_int_equal(regex_atom_next("\\_x", &i, &a), 0);
+    assert_int_equal(a.kind, REGEX_ATOM_ESCAPE);
+    assert_int_equal(a.c, '_');
+    assert_int_equal(i, 2);
+}
+
+/* ---- generated patterns ---- */
+
+static uint64_t rng_state = 0x853c49e6748fea9bull;
+
+static unsigned
+rn(unsigned n)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (unsigned)(rng_state % n);
+}
+
+static const char *const pieces[] = {
+    /* bytes */
+    "a", "b", "ab", "ba", "A", "B", "1", "_", "-", " ", "=", "#", "]", "}",
+    ",", ":", "\xc3", "\xa0", "\n", "\r",
+    /* braces, quantifiers */
+    "{", "{}", "{,}", "{ }", "{2}", "{1,3}", "{,3}", "{ 1, 3 }", "{1,2,3}",
+    "{2,}", "{0}", "{2}?", "{2}+", "{x", "?", "*", "+", "*?", "+?", "??",
+    "*+", "++",
+    /* escapes */
+    "\\.", "\\-", "\\\\", "\\ ", "\\_", "\\$", "\\{", "\\}", "\\<", "\\>",
+    "\\b", "\\B", "\\G", "\\A", "\\z", "\\Z", "\\s", "\\S", "\\w", "\\W",
+    "\\d", "\\D", "\\h", "\\H", "\\v", "\\V", "\\R", "\\N", "\\K", "\\X",
+    "\\n", "\\t", "\\r", "\\f", "\\e", "\\a", "\\x41", "\\x{41}", "\\o{101}",
+    "\\101", "\\1", "\\cA", "\\Q", "\\E", "\\Qa.b\\E", "\\p{L}", "\\g1",
+    "\\k<n>", "\\\xc3",
+    /* classes */
+    "[ab]", "[^a]", "[]a]", "[^]a]", "[ .]", "[\\]]", "[[:alpha:]]",
+    "[[:^digit:]]", "[[:a]", ":]]", "[[:alpha:]x]", "[a-z]", "[\\d-]", "[",
+    /* groups */
+    "(a|b)", "(?:a )", "(?:ab)", "(a)", "(a)?", "(", ")", "|", "(?=a)",
+    "(?!a)", "(?<=a)", "(?<!b)", "(?>a+)", "(?|(a)|(b))", "(?<n>a)",
+    "(?'n'a)", "(?P<n>a)", "(?i)", "(?i:a)", "(?-i:B)", "(*UTF)", "(?#c)",
+    "(?1)", "(?(1)a|b)", "((?:a)b)", "(a(?=b))", "([)])",
+    /* anchors */
+    "^", "$", ".", ".*", ".+",
+};
+#define N_PIECES (sizeof(pieces) / sizeof(pieces[0]))
+
+/* Pieces that make words and literals likely. */
+static const char *const lit_pieces[] = {
+    "ab", "ba", "aB", " a", "b ", "a-b", "1.", "\\.a", "\\b", "\\s+", " +",
+    "^", "$", "\\<", "\\>",
+    "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_-=+",
+};
+#define N_LIT_PIECES (sizeof(lit_pieces) / sizeof(lit_pieces[0]))
+
+static const char text_alpha[] = "aabbAB1 ._-=:\n\xc3\xa0\x85";
+
+static void
+gen_pattern(char *p, size_t cap)
+{
+    size_t n = 1 + rn(7), used = 0;
+
+    p[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        const char *s = rn(2) ? pieces[rn(N_PIECES)]
+                              : lit_pieces[rn(N_LIT_PIECES)];
+        size_t l = strlen(s);
+        if (used + l + 1 > cap)
+            break;
+        memcpy(p + used, s, l + 1);
+        used += l;
+    }
+}
+
+/* ---- old and new readers side by side ---- */
+
+static void
+check_same(const char *p)
+{
+    struct query_regex_word w0[QUERY_REGEX_MAX_WORDS];
+    struct query_regex_word w1[QUERY_REGEX_MAX_WORDS];
+    size_t n0 = query_regex_words_old(p, w0, QUERY_REGEX_MAX_WORDS);
+    size_t n1 = query_regex_words(p, w1, QUERY_REGEX_MAX_WORDS);
+
+    if (n0 != n1 || memcmp(w0, w1, n0 * sizeof(w0[0])) != 0)
+        fail_msg("words of [%s]: %zu before, %zu now", p, n0, n1);
+    for (int icase = 0; icase < 2; icase++) {
+        struct regex_must m0, m1;
+        regex_must_parse_old(p, icase, &m0);
+        regex_must_parse(p, icase, &m1);
+        if (memcmp(&m0, &m1, sizeof(m0)) != 0)
+            fail_msg("must of [%s]: [%.*s] before, [%.*s] now", p,
+                     (int)m0.len, (const char *)m0.lit, (int)m1.len,
+                     (const char *)m1.lit);
+    }
+}
+
+static void
+test_old_new_same(void **state)
+{
+    (void)state;
+    size_t n_words = 0, n_must = 0;
+
+    for (int iter = 0; iter < 300000; iter++) {
+        char p[200];
+        gen_pattern(p, sizeof(p));
+        check_same(p);
+        struct query_regex_word w[QUERY_REGEX_MAX_WORDS];
+        struct regex_must m;
+        n_words += query_regex_words(p, w, QUERY_REGEX_MAX_WORDS) > 0;
+        n_must += regex_must_parse(p, 0, &m) > 0;
+    }
+    print_message("%zu patterns with words, %zu with literals\n", n_words,
+                  n_must);
+    assert_true(n_words > 20000);
+    assert_true(n_must > 50000);
+}
+
+/* ---- the promise, checked with PCRE2 ---- */
+
+static unsigned char
+lower(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+
+static int
+eq_at(const char *t, const char *w, size_t len, int icase)
+{
+    for (size_t k = 0; k < len; k++) {
+        unsigned char x = (unsigned char)t[k], y = (unsigned char)w[k];
+        if (icase ? lower(x) != lower(y) : x != y)
+            return 0;
+    }
+    return 1;
+}
+
+/* Whether t holds w (ASCII case folded when icase); whole: with no word
+ * byte right before or after it (a token of the store's index). */
+static int
+holds(const char *t, size_t len, const char *w, size_t w_len, int icase,
+      int is_whole)
+{
+    for (size_t i = 0; i + w_len <= len; i++) {
+        if (!eq_at(t + i, w, w_len, icase))
+            continue;
+        if (!is_whole ||
+            ((i == 0 || !regex_is_word((unsigned char)t[i - 1])) &&
+             (i + w_len == len ||
+              !regex_is_word((unsigned char)t[i + w_len]))))
+            return 1;
+    }
+    return 0;
+}
+
+/* A text that often matches: the pattern's own bytes with random bytes
+ * mixed in, or a random text. */
+static size_t
+gen_text(const char *p, char *t, size_t cap)
+{
+    size_t n = 0, len = 1 + rn((unsigned)cap - 1);
+
+    if (rn(3) != 0)
+        for (size_t i = 0; p[i] != '\0' && n < len; i++)
+            if (rn(6) != 0 && strchr("\\^$?*+{}()[]|", p[i]) == NULL)
+                t[n++] = p[i];
+    while (n < len)
+        t[n++] = text_alpha[rn(sizeof(text_alpha) - 1)];
+    return n;
+}
+
+struct model_stats {
+    size_t n_compiled, n_words, n_must, n_checked;
+};
+
+static void
+check_model(const char *p, int icase, struct model_stats *st)
+{
+    char *err = NULL;
+    struct query_regex *re = query_regex_new(p, icase, &err);
+
+    if (re == NULL) {
+        free(err);
+        return;
+    }
+    st->n_compiled++;
+    struct query_regex_word w[QUERY_REGEX_MAX_WORDS];
+    struct regex_must m;
+    size_t nw = query_regex_words(p, w, QUERY_REGEX_MAX_WORDS);
+    size_t nm = regex_must_parse(p, icase, &m);
+    st->n_words += nw > 0;
+    st->n_must += nm > 0;
+    for (int k = 0; k < 30 && (nw > 0 || nm > 0); k++) {
+        char t[96];
+        size_t len = gen_text(p, t, sizeof(t));
+        if (!query_regex_match(re, t, len))
+            continue;
+        st->n_checked++;
+        if (nm > 0 && !holds(t, len, (const char *)m.lit, nm, icase, 0))
+            fail_msg("[%s] icase %d matches [%.*s] without [%.*s]", p,
+                     icase, (int)len, t, (int)nm, (const char *)m.lit);
+        for (size_t i = 0; i < nw; i++)
+            if (!holds(t, len, p + w[i].off, w[i].len, 1, 1))
+                fail_msg("[%s] icase %d matches [%.*s] without whole token "
+                         "[%.*s]", p, icase, (int)len, t, (int)w[i].len,
+                         p + w[i].off);
+    }
+    query_regex_free(re);
+}
+
+static void
+test_model(void **state)
+{
+    (void)state;
+    struct model_stats st = { 0 };
+
+    for (int iter = 0; iter < 30000; iter++) {
+        char p[200];
+        gen_pattern(p, sizeof(p));
+        check_model(p, (int)rn(2), &st);
+    }
+    print_message("%zu patterns compiled, %zu with words, %zu with "
+                  "literals, %zu matches checked\n", st.n_compiled,
+                  st.n_words, st.n_must, st.n_checked);
+    /* The test must have exercised the promise, not skipped it. */
+    assert_true(st.n_words > 1000);
+    assert_true(st.n_must > 3000);
+    assert_true(st.n_checked > 5000);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_atoms_table),
+        cmocka_unit_test(test_atoms_fields),
+        cmocka_unit_test(test_old_new_same),
+        cmocka_unit_test(test_model),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
