@@ -11,8 +11,9 @@
  * capped by PCRE2 itself ("regular expression is too large"), nesting by
  * its parens limit, and each match by a backtracking budget set per call.
  *
- * The extractor walks the pattern text, not PCRE2's compiled form (PCRE2
- * exposes no parse tree): a flat sequence of atoms at the top level, each
+ * The extractor reads the pattern text, not PCRE2's compiled form (PCRE2
+ * exposes no parse tree), through regex_syntax.c (as regex_must.c does):
+ * a flat sequence of atoms at the top level, each
  * a literal word byte (the word rule of query.h: ASCII letter, digit, '_'
  * or any byte >= 0x80), a separator (consumes one or more bytes, none of
  * them a word byte), a boundary assertion (^ $ \A \z \Z: nothing on their
@@ -398,33 +399,8 @@ enum qr_kind {
     QR_START,   /* the pattern's start: unanchored, so not a bound */
 };
 
-struct qr_atom {
-    enum qr_kind kind;
-    size_t       off;
-};
-
-/* The atom parser gives up (QR_BAIL) on syntax it does not model. */
+/* The words give up (QR_BAIL) on syntax they do not model. */
 #define QR_BAIL (-1)
-
-static int
-qr_is_alnum(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-           (c >= 'A' && c <= 'Z');
-}
-
-/* The word rule's word bytes (query.h). */
-static int
-qr_is_word(unsigned char c)
-{
-    return qr_is_alnum(c) || c == '_' || c >= 0x80;
-}
-
-static int
-qr_is_digit(unsigned char c)
-{
-    return c >= '0' && c <= '9';
-}
 
 /* Kind of the escape "\c" outside a class, or QR_BAIL for escapes that
  * take arguments (\x41 \1 \p{..} \g{..} \k<..> \o{..} \cX) or change the
@@ -437,8 +413,8 @@ qr_escape_kind(unsigned char c)
         return QR_BAIL;
     if (c == '<' || c == '>')
         return QR_BOUND;                    /* GNU anchors: regex_anchors.h */
-    if (!qr_is_alnum(c))
-        return qr_is_word(c) ? QR_OTHER : QR_SEP;   /* \. \( \_: literals */
+    if (!regex_is_alnum(c))
+        return regex_is_word(c) ? QR_OTHER : QR_SEP;   /* \. \( \_: literals */
     if (strchr("AzZ", c) != NULL)
         return QR_BOUND;
     if (strchr("stnrfea", c) != NULL)
@@ -450,280 +426,10 @@ qr_escape_kind(unsigned char c)
     return QR_BAIL;
 }
 
-/* The '[' at p[i] opens a POSIX class name "[:alpha:]" (PCRE2 refuses bad
- * names, so a compiled pattern's "[:" ":]" pairs enclose letters only):
- * returns the index past it, or 0 when the '[' is a plain member. */
-static size_t
-qr_posix_class_end(const char *p, size_t i)
-{
-    if (p[i + 1] != ':')
-        return 0;
-    size_t k = i + 2;
-    if (p[k] == '^')
-        k++;
-    while ((p[k] >= 'a' && p[k] <= 'z') || (p[k] >= 'A' && p[k] <= 'Z'))
-        k++;
-    return p[k] == ':' && p[k + 1] == ']' ? k + 2 : 0;
-}
-
-/* p[i] is '['; returns the index past the class's ']', or QR_BAIL. */
-static long
-qr_skip_class(const char *p, size_t i)
-{
-    i++;
-    if (p[i] == '^')
-        i++;
-    if (p[i] == ']')
-        i++;
-    for (;;) {
-        size_t end;
-        switch (p[i]) {
-        case '\0':
-            return QR_BAIL;
-        case ']':
-            return (long)i + 1;
-        case '\\':
-            if (p[i + 1] == '\0' || strchr("QEc", p[i + 1]) != NULL)
-                return QR_BAIL;
-            i += 2;
-            break;
-        case '[':
-            end = qr_posix_class_end(p, i);
-            i = end ? end : i + 1;
-            break;
-        default:
-            i++;
-        }
-    }
-}
-
-/* Group openers after "(?" that neither set options nor call or branch on
- * anything: non-capturing, lookaround, atomic, branch reset, named. */
-static int
-qr_is_plain_group(const char *s)
-{
-    if (s[0] != '\0' && strchr(":=!>|'", s[0]) != NULL)
-        return 1;
-    if (s[0] == '<')
-        return s[1] == '=' || s[1] == '!' || s[1] == '_' ||
-               (qr_is_alnum((unsigned char)s[1]) && !qr_is_digit(
-                   (unsigned char)s[1]));
-    return s[0] == 'P' && s[1] == '<';
-}
-
-/* "(?=", "(?!", "(?<=", "(?<!" (s is past the '('): a look-around. */
-static int
-qr_is_lookaround(const char *s)
-{
-    return s[0] == '?' && (s[1] == '=' || s[1] == '!' ||
-                           (s[1] == '<' && (s[2] == '=' || s[2] == '!')));
-}
-
-/* p[i] is '('; returns the index past the matching ')', or QR_BAIL when
- * it or a nested group uses a verb "(*", an option, a comment, a callout,
- * recursion or a condition, or an escape that hides a parenthesis. */
-static long
-qr_skip_group(const char *p, size_t i)
-{
-    int depth = 0;
-
-    for (;;) {
-        long end;
-        switch (p[i]) {
-        case '\0':
-            return QR_BAIL;
-        case '\\':
-            if (p[i + 1] == '\0' || strchr("QEc", p[i + 1]) != NULL)
-                return QR_BAIL;
-            i += 2;
-            break;
-        case '[':
-            end = qr_skip_class(p, i);
-            if (end < 0)
-                return QR_BAIL;
-            i = (size_t)end;
-            break;
-        case '(':
-            if (p[i + 1] == '*' ||
-                (p[i + 1] == '?' && !qr_is_plain_group(p + i + 2)))
-                return QR_BAIL;
-            depth++;
-            i++;
-            break;
-        case ')':
-            i++;
-            if (--depth == 0)
-                return (long)i;
-            break;
-        default:
-            i++;
-        }
-    }
-}
-
-/* Length of a brace "{...}" at p[i] holding only digits, spaces and
- * commas, with at least one digit (a quantifier in some PCRE2 version:
- * 10.43 reads "{,3}" and "{ 1, 3 }"), else 0. *strict_min gets n for the "{n}" "{n,}" "{n,m}" forms
- * every version reads as a quantifier, else -1. */
-static size_t
-qr_brace_len(const char *p, size_t i, long *strict_min)
-{
-    size_t k = i + 1, n_digits = 0;
-
-    while (p[k] == ' ' || p[k] == ',' || qr_is_digit((unsigned char)p[k])) {
-        n_digits += qr_is_digit((unsigned char)p[k]) != 0;
-        k++;
-    }
-    *strict_min = -1;
-    if (p[k] != '}' || n_digits == 0)
-        return 0;
-    size_t d = i + 1;
-    long min = 0;
-    while (qr_is_digit((unsigned char)p[d])) {
-        if (min < 100000)
-            min = min * 10 + (p[d] - '0');
-        d++;
-    }
-    if (d > i + 1 && p[d] == '}')
-        *strict_min = min;
-    else if (d > i + 1 && p[d] == ',') {
-        size_t e = d + 1;
-        while (qr_is_digit((unsigned char)p[e]))
-            e++;
-        if (p[e] == '}')
-            *strict_min = min;
-    }
-    return k + 1 - i;
-}
-
-/* Reads the quantifiers after an atom at p[*i]; the atom's kind becomes
- * QR_OTHER when it is quantified, except a separator repeated at least
- * once (still only separator bytes on both of its ends). A brace that
- * only some versions read as a quantifier counts as one with minimum 0. */
-static void
-qr_quantifiers(const char *p, size_t *i, struct qr_atom *a)
-{
-    for (;;) {
-        long min;
-        if (p[*i] == '*' || p[*i] == '?') {
-            min = 0;
-            (*i)++;
-        } else if (p[*i] == '+') {
-            min = 1;
-            (*i)++;
-        } else if (p[*i] == '{') {
-            size_t n = qr_brace_len(p, *i, &min);
-            if (n == 0)
-                return;                     /* a literal '{' */
-            *i += n;
-        } else {
-            return;
-        }
-        if (p[*i] == '+' || p[*i] == '?')   /* possessive, lazy */
-            (*i)++;
-        if (a->kind != QR_SEP || min < 1)
-            a->kind = QR_OTHER;
-    }
-}
-
-/* Reads the atom at p[*i] (not at the end) into *a. Returns 0, or QR_BAIL
- * (also for a top-level '|': the words of one branch prove nothing). */
-static int
-qr_next_atom(const char *p, size_t *i, struct qr_atom *a)
-{
-    unsigned char c = (unsigned char)p[*i];
-    long end;
-    long min;
-    int k;
-
-    a->off = *i;
-    switch (c) {
-    case '|': case ')': case '*': case '+': case '?':
-        return QR_BAIL;
-    case '^': case '$':
-        a->kind = QR_BOUND;
-        (*i)++;
-        return 0;
-    case '.':
-        a->kind = QR_OTHER;
-        (*i)++;
-        return 0;
-    case '[':
-    case '(':
-        end = c == '[' ? qr_skip_class(p, *i) : qr_skip_group(p, *i);
-        if (end < 0)
-            return QR_BAIL;
-        a->kind = c == '(' && qr_is_lookaround(p + *i + 1) ? QR_SKIP
-                                                             : QR_OTHER;
-        *i = (size_t)end;
-        return 0;
-    case '\\':
-        k = qr_escape_kind((unsigned char)p[*i + 1]);
-        if (k == QR_BAIL)
-            return QR_BAIL;
-        a->kind = (enum qr_kind)k;
-        *i += 2;
-        return 0;
-    case '{':
-        /* A brace that some version reads as a quantifier is unknown. */
-        end = (long)qr_brace_len(p, *i, &min);
-        a->kind = end > 0 ? QR_OTHER : QR_SEP;
-        *i += end > 0 ? (size_t)end : 1;
-        return 0;
-    default:
-        a->kind = qr_is_word(c) ? QR_LIT : QR_SEP;
-        (*i)++;
-        return 0;
-    }
-}
-
 static int
 qr_is_bound(enum qr_kind k)
 {
     return k == QR_SEP || k == QR_BOUND;
-}
-
-size_t
-query_regex_words_old(const char *pattern, struct query_regex_word *out,
-                      size_t max)
-{
-    enum qr_kind before = QR_START;     /* atom before the current run */
-    size_t run_off = 0, run_len = 0, n = 0;
-    size_t i = 0;
-    int is_skipped = 0;                 /* a transparent atom since the last */
-
-    while (pattern[i] != '\0') {
-        struct qr_atom a;
-        if (qr_next_atom(pattern, &i, &a) < 0)
-            return 0;
-        qr_quantifiers(pattern, &i, &a);
-        if (a.kind == QR_SKIP) {
-            is_skipped = 1;     /* the neighbours decide */
-            continue;
-        }
-        if (a.kind == QR_LIT && is_skipped && run_len > 0) {
-            /* "db\B01": one token of the text, not one slice of the
-             * pattern: neither part is whole */
-            run_len = 0;
-            before = QR_OTHER;
-        }
-        is_skipped = 0;
-        if (a.kind == QR_LIT) {
-            if (run_len == 0)
-                run_off = a.off;
-            run_len++;
-            continue;
-        }
-        if (run_len > 0 && qr_is_bound(before) && qr_is_bound(a.kind) &&
-            n < max) {
-            out[n].off = run_off;
-            out[n].len = run_len;
-            n++;
-        }
-        run_len = 0;
-        before = a.kind;
-    }
-    return n;
 }
 
 /* The kind of the atom a (and its quantifiers) for the words, or

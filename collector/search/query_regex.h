@@ -121,11 +121,6 @@ struct query_regex_word {
 size_t query_regex_words(const char *pattern, struct query_regex_word *out,
                          size_t max);
 
-/* The same, as read before regex_syntax.c (transitional: for the test
- * that compares the two). */
-size_t query_regex_words_old(const char *pattern,
-                             struct query_regex_word *out, size_t max);
-
 /*
  * The words every alternative requires (see query_regex_words): those of
  * patterns[0] that query_regex_words also finds in each other pattern,

@@ -1,134 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * regex_must: required literals of a pattern (regex_must.h). The parser
- * walks the top level of the pattern text once, skipping groups and
- * classes whole, and gives up on whatever could change how the rest
- * parses or what a byte means (options, \Q, verbs, escapes with
- * arguments). The scan compares 16 bytes at a time for the literal's
- * first and last byte at their distance (SSE2 on x86-64; a byte
- * loop elsewhere), then checks the whole literal and that it lies
- * inside one message. query_regex.c calls both.
+ * regex_must: required literals of a pattern (regex_must.h). The pattern
+ * is read atom by atom through regex_syntax.c (as query_regex.c reads its
+ * words), which skips groups and classes whole and gives up on whatever
+ * could change how the rest parses (options, \Q, verbs, escapes with
+ * arguments); here it also gives up on any "(?" but "(?:" and on \N.
+ * The scan compares 16 bytes at a time for the literal's first and last
+ * byte at their distance (SSE2 on x86-64; a byte loop elsewhere), then
+ * checks the whole literal and that it lies inside one message.
+ * query_regex.c calls both.
  */
 #include "collector/search/regex_must.h"
-
-#include "collector/search/regex_syntax.h"
 
 #include <string.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
-static int
-rm_is_alnum(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-           (c >= 'A' && c <= 'Z');
-}
-
-static int
-rm_is_letter(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-/* The '[' at p[i] opens a POSIX class name "[:alpha:]" (PCRE2 reads one
- * only when ":]" comes before any ']', and refuses bad names): the index
- * past it, or 0 when the '[' is a plain member. */
-static size_t
-rm_posix_class_end(const char *p, size_t i)
-{
-    if (p[i + 1] != ':')
-        return 0;
-    size_t k = i + 2;
-    if (p[k] == '^')
-        k++;
-    while (rm_is_letter((unsigned char)p[k]))
-        k++;
-    return p[k] == ':' && p[k + 1] == ']' ? k + 2 : 0;
-}
-
-/* p[i] is '['; the index past the class's ']', or 0 (gives up). */
-static size_t
-rm_skip_class(const char *p, size_t i)
-{
-    i++;
-    if (p[i] == '^')
-        i++;
-    if (p[i] == ']')
-        i++;
-    for (;;) {
-        size_t end;
-        switch (p[i]) {
-        case '\0':
-            return 0;
-        case ']':
-            return i + 1;
-        case '\\':
-            if (p[i + 1] == '\0' || strchr("QEc", p[i + 1]) != NULL)
-                return 0;
-            i += 2;
-            break;
-        case '[':
-            end = rm_posix_class_end(p, i);
-            i = end != 0 ? end : i + 1;
-            break;
-        default:
-            i++;
-        }
-    }
-}
-
-/* p[i] is '('; the index past its ')', or 0 (gives up: "(?" other than
- * "(?:", verbs, \Q \E \c anywhere inside). */
-static size_t
-rm_skip_group(const char *p, size_t i)
-{
-    int depth = 0;
-
-    for (;;) {
-        size_t end;
-        switch (p[i]) {
-        case '\0':
-            return 0;
-        case '\\':
-            if (p[i + 1] == '\0' || strchr("QEc", p[i + 1]) != NULL)
-                return 0;
-            i += 2;
-            break;
-        case '[':
-            end = rm_skip_class(p, i);
-            if (end == 0)
-                return 0;
-            i = end;
-            break;
-        case '(':
-            if (p[i + 1] == '*' || (p[i + 1] == '?' && p[i + 2] != ':'))
-                return 0;
-            depth++;
-            i++;
-            break;
-        case ')':
-            i++;
-            if (--depth == 0)
-                return i;
-            break;
-        default:
-            i++;
-        }
-    }
-}
-
-/* p[i] is '{': the length of "{...}" when it holds only digits, commas
- * and spaces (a quantifier in some PCRE2 version), else 1 (the '{'). */
-static size_t
-rm_brace_len(const char *p, size_t i)
-{
-    size_t k = i + 1;
-
-    while (p[k] == ',' || p[k] == ' ' || (p[k] >= '0' && p[k] <= '9'))
-        k++;
-    return p[k] == '}' ? k + 1 - i : 1;
-}
+#include "collector/search/regex_syntax.h"
 
 /* Keeps the run in m when it is the longest so far. */
 static void
@@ -138,88 +27,6 @@ rm_keep(struct regex_must *m, const uint8_t *run, size_t len)
         memcpy(m->lit, run, len);
         m->len = len;
     }
-}
-
-/* The atom at p[*i]: 1 a literal byte (*b), 0 anything else (a run
- * ends), -1 give up. Moves *i past it. */
-static int
-rm_atom(const char *p, size_t *i, uint8_t *b)
-{
-    unsigned char c = (unsigned char)p[*i], d = (unsigned char)p[*i + 1];
-    size_t end;
-
-    switch (c) {
-    case '\\':
-        if (d == '\0' || strchr("QEcxopPgkNu", d) != NULL ||
-            (d >= '0' && d <= '9'))
-            return -1;
-        *i += 2;
-        if (rm_is_alnum(d) || d >= 0x80 || d == '<' || d == '>')
-            return 0;   /* \d \w \s \b \n, GNU \< \>: not one byte */
-        *b = d;                         /* \. \- \\ \  ... */
-        return 1;
-    case '|':
-    case ')':
-        return -1;
-    case '(':
-        end = rm_skip_group(p, *i);
-        if (end == 0)
-            return -1;
-        *i = end;
-        return 0;
-    case '[':
-        end = rm_skip_class(p, *i);
-        if (end == 0)
-            return -1;
-        *i = end;
-        return 0;
-    case '.':
-    case '^':
-    case '$':
-        (*i)++;
-        return 0;
-    default:
-        (*i)++;
-        *b = c;
-        return 1;
-    }
-}
-
-size_t
-regex_must_parse_old(const char *p, int is_icase, struct regex_must *m)
-{
-    uint8_t run[REGEX_MUST_MAX];
-    size_t run_len = 0, i = 0;
-
-    memset(m, 0, sizeof(*m));
-    m->is_icase = is_icase;
-    while (p[i] != '\0') {
-        unsigned char c = (unsigned char)p[i];
-        uint8_t b = 0;
-        if (c == '?' || c == '*' || c == '+' || c == '{') {
-            /* the atom before is optional or repeated: not in a run (a
-             * '{' that is no quantifier is a literal that ends it too) */
-            if (run_len > 0)
-                run_len--;
-            rm_keep(m, run, run_len);
-            run_len = 0;
-            i += c == '{' ? rm_brace_len(p, i) : 1;
-            continue;
-        }
-        int k = rm_atom(p, &i, &b);
-        if (k < 0) {
-            memset(m, 0, sizeof(*m));
-            return 0;
-        }
-        if (k == 0 || run_len == REGEX_MUST_MAX) {
-            rm_keep(m, run, run_len);
-            run_len = 0;
-        }
-        if (k == 1)
-            run[run_len++] = b;
-    }
-    rm_keep(m, run, run_len);
-    return m->len;
 }
 
 /* Whether the escape "\\c" stands for the byte c. */
@@ -302,6 +109,12 @@ regex_must_parse(const char *p, int is_icase, struct regex_must *m)
 }
 
 /* ---- scan ---- */
+
+static int
+rm_is_letter(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
 static uint8_t
 rm_fold(uint8_t c)

@@ -33,11 +33,6 @@ struct regex_must {
 size_t regex_must_parse(const char *pattern, int is_icase,
                         struct regex_must *m);
 
-/* The same, as read before regex_syntax.c (transitional: for the test
- * that compares the two). */
-size_t regex_must_parse_old(const char *pattern, int is_icase,
-                            struct regex_must *m);
-
 /*
  * Over the n messages of text (message i is text[ends[i - 1] .. ends[i]),
  * ends[-1] = 0, ascending), sets maybe[i] = 1 for each message that holds

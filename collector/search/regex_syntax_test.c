@@ -7,7 +7,9 @@
  * look-alikes, groups of every opener, anchors, runs longer than a
  * literal keeps) checked with PCRE2: every text a pattern matches holds
  * its required bytes (regex_must_parse) and each of its words as a whole
- * token (query_regex_words).
+ * token (query_regex_words). The same generator showed the two readers
+ * identical to the ones they replaced (on 300,000 patterns, in the commit
+ * that added this file).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -189,50 +191,6 @@ gen_pattern(char *p, size_t cap)
     }
 }
 
-/* ---- old and new readers side by side ---- */
-
-static void
-check_same(const char *p)
-{
-    struct query_regex_word w0[QUERY_REGEX_MAX_WORDS];
-    struct query_regex_word w1[QUERY_REGEX_MAX_WORDS];
-    size_t n0 = query_regex_words_old(p, w0, QUERY_REGEX_MAX_WORDS);
-    size_t n1 = query_regex_words(p, w1, QUERY_REGEX_MAX_WORDS);
-
-    if (n0 != n1 || memcmp(w0, w1, n0 * sizeof(w0[0])) != 0)
-        fail_msg("words of [%s]: %zu before, %zu now", p, n0, n1);
-    for (int icase = 0; icase < 2; icase++) {
-        struct regex_must m0, m1;
-        regex_must_parse_old(p, icase, &m0);
-        regex_must_parse(p, icase, &m1);
-        if (memcmp(&m0, &m1, sizeof(m0)) != 0)
-            fail_msg("must of [%s]: [%.*s] before, [%.*s] now", p,
-                     (int)m0.len, (const char *)m0.lit, (int)m1.len,
-                     (const char *)m1.lit);
-    }
-}
-
-static void
-test_old_new_same(void **state)
-{
-    (void)state;
-    size_t n_words = 0, n_must = 0;
-
-    for (int iter = 0; iter < 300000; iter++) {
-        char p[200];
-        gen_pattern(p, sizeof(p));
-        check_same(p);
-        struct query_regex_word w[QUERY_REGEX_MAX_WORDS];
-        struct regex_must m;
-        n_words += query_regex_words(p, w, QUERY_REGEX_MAX_WORDS) > 0;
-        n_must += regex_must_parse(p, 0, &m) > 0;
-    }
-    print_message("%zu patterns with words, %zu with literals\n", n_words,
-                  n_must);
-    assert_true(n_words > 20000);
-    assert_true(n_must > 50000);
-}
-
 /* ---- the promise, checked with PCRE2 ---- */
 
 static unsigned char
@@ -351,7 +309,6 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_atoms_table),
         cmocka_unit_test(test_atoms_fields),
-        cmocka_unit_test(test_old_new_same),
         cmocka_unit_test(test_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
