@@ -11,10 +11,12 @@
  * 0.14 has none). Owns a table of the series it writes, bounded by
  * max_series, which also decides when a series' index entries and trimming
  * are refreshed (once a minute and after every reconnect, so a Redis that
- * lost its data gets its indexes back), and a table of the hosts it
- * writes, bounded by max_hosts, whose idle entries have their keys deleted
- * by the minute's housekeeping. Every key written gets an expiry. Does not parse METRICS frames
- * beyond wire_metrics_next and never blocks the loop.
+ * lost its data gets its indexes back), and tables of the metric names
+ * and hosts it writes, bounded by max_names and max_hosts, whose idle
+ * entries have their keys deleted by the minute's housekeeping (which
+ * also starts the series sweep, redis_metrics_trim.c). Every key written
+ * gets an expiry. Does not parse METRICS frames beyond wire_metrics_next
+ * and never blocks the loop.
  */
 #include "collector/metrics/redis_metrics.h"
 
@@ -209,8 +211,7 @@ rm_dispatch(struct rmetrics *rm, const char *cmd, size_t len, int is_sample)
     return 0;
 }
 
-/* Formats and sends or queues one command; counts a dropped sample. */
-static void
+void
 rm_command(struct rmetrics *rm, int is_sample, int argc, const char **argv,
            const size_t *lens)
 {
@@ -274,9 +275,7 @@ rm_queue_clear(struct rmetrics *rm)
     rm->n_queued = 0;
 }
 
-/* Up to RM_MAX_ARGS NUL-terminated arguments, lengths by strlen, except
- * that the caller may pass explicit lengths for binary-safe parts. */
-static void
+void
 rm_cmdv(struct rmetrics *rm, int is_sample, int argc, const char **argv)
 {
     size_t lens[RM_MAX_ARGS];
@@ -327,6 +326,7 @@ rm_connect_cb(const redisAsyncContext *ac, int status)
     rm->conn_gen++;
     rm->backoff_ms = RM_BACKOFF_MIN_MS;
     log_info("redis", "connected addr=%s queued=%zu", rm->addr, rm->n_queued);
+    rm_migrate(rm);                 /* before any queued write */
     rm_queue_flush(rm);
     /* written by older versions, never trimmed (REDIS.md "Keys") */
     rm_cmdv(rm, 0, 2, (const char *[]){ "DEL", "logq:host_interval" });
@@ -449,18 +449,28 @@ rm_tab_init(struct rm_tab *t, size_t max)
     t->max = max;
 }
 
+struct rm_ent *
+rm_tab_find(const struct rm_tab *t, const char *id, size_t len)
+{
+    for (struct rm_ent *e = t->slots[rm_hash(id, len) & t->mask]; e != NULL;
+         e = e->next)
+        if (strlen(e->id) == len && memcmp(e->id, id, len) == 0)
+            return e;
+    return NULL;
+}
+
 /* The entry of id, created if there is room; NULL at the cap. */
 static struct rm_ent *
 rm_tab_get(struct rm_tab *t, const char *id, size_t len)
 {
     struct rm_ent **slot = &t->slots[rm_hash(id, len) & t->mask];
+    struct rm_ent *e = rm_tab_find(t, id, len);
 
-    for (struct rm_ent *e = *slot; e != NULL; e = e->next)
-        if (strlen(e->id) == len && memcmp(e->id, id, len) == 0)
-            return e;
+    if (e != NULL)
+        return e;
     if (t->n >= t->max)
         return NULL;
-    struct rm_ent *e = xcalloc(1, sizeof(*e));
+    e = xcalloc(1, sizeof(*e));
     e->id = xstrndup(id, len);
     e->next = *slot;
     *slot = e;
@@ -471,7 +481,8 @@ rm_tab_get(struct rm_tab *t, const char *id, size_t len)
 typedef void (*rm_gone_fn)(struct rmetrics *rm, const char *id);
 
 /* Forgets entries not written since cutoff_ms (frees their slots), calling
- * gone (if set) for each first. */
+ * gone (if set) first for each that was ever written (a name refused by
+ * the series cap never was: its Redis keys are not this entry's). */
 static void
 rm_tab_expire(struct rmetrics *rm, struct rm_tab *t, int64_t cutoff_ms,
               rm_gone_fn gone)
@@ -486,7 +497,7 @@ rm_tab_expire(struct rmetrics *rm, struct rm_tab *t, int64_t cutoff_ms,
                 pp = &e->next;
                 continue;
             }
-            if (gone != NULL)
+            if (gone != NULL && e->last_write_ms > 0)
                 gone(rm, e->id);
             *pp = e->next;
             free(e->id);
@@ -503,33 +514,68 @@ struct rm_frame {
     int64_t     ts_ms;          /* point time */
     int64_t     now_ms;         /* collector time */
     char        ts[24];
+    char        now[24];        /* now_ms: index scores */
     char        ret_ms[24];     /* PEXPIRE argument */
     char        cutoff[32];     /* ZREMRANGEBYSCORE max: "(<now-ret>" */
     double      interval_s;     /* < 0: no interval sample */
 };
 
+/* 1 when an entry's index is to be refreshed: first seen, after a
+ * reconnect, or once a minute. */
+static int
+rm_is_due(const struct rmetrics *rm, const struct rm_frame *f,
+          const struct rm_ent *e)
+{
+    return e->refreshed_gen != rm->conn_gen || e->refreshed_ms == 0 ||
+           f->now_ms - e->refreshed_ms >= RM_REFRESH_MS;
+}
+
 /* Index entries, trimming and expiry of one series (REDIS.md "Writes"). */
 static void
 rm_refresh_series(struct rmetrics *rm, const struct rm_frame *f,
-                  struct rm_ent *e, const char *name, const char *skey)
+                  struct rm_ent *e, const char *nkey, const char *skey)
 {
-    char now[24];
-    char *nkey = xasprintf("logq:name:%s", name);
-
-    snprintf(now, sizeof(now), "%" PRId64, f->now_ms);
-    rm_cmdv(rm, 0, 3, (const char *[]){ "SADD", "logq:names", name });
-    rm_cmdv(rm, 0, 3, (const char *[]){ "SADD", nkey, e->id });
-    rm_cmdv(rm, 0, 4, (const char *[]){ "ZADD", "logq:series", now, e->id });
+    rm_cmdv(rm, 0, 4, (const char *[]){ "ZADD", nkey, f->now, e->id });
+    rm_cmdv(rm, 0, 4, (const char *[]){ "ZADD", "logq:series", f->now,
+                                        e->id });
     rm_cmdv(rm, 0, 4, (const char *[]){ "ZREMRANGEBYSCORE", skey, "-inf",
                                         f->cutoff });
     rm_cmdv(rm, 0, 3, (const char *[]){ "PEXPIRE", skey, f->ret_ms });
     rm_cmdv(rm, 0, 3, (const char *[]){ "PEXPIRE", nkey, f->ret_ms });
-    rm_cmdv(rm, 0, 3, (const char *[]){ "PEXPIRE", "logq:names", f->ret_ms });
     rm_cmdv(rm, 0, 3, (const char *[]){ "PEXPIRE", "logq:series",
                                         f->ret_ms });
-    free(nkey);
     e->refreshed_ms = f->now_ms;
     e->refreshed_gen = rm->conn_gen;
+}
+
+/* A metric name's entry in logq:names and the trimming of its series
+ * index to the alive ids (REDIS.md "Writes"). */
+static void
+rm_refresh_name(struct rmetrics *rm, const struct rm_frame *f,
+                struct rm_ent *ne, const char *nkey)
+{
+    rm_cmdv(rm, 0, 4, (const char *[]){ "ZADD", "logq:names", f->now,
+                                        ne->id });
+    rm_cmdv(rm, 0, 4, (const char *[]){ "ZREMRANGEBYSCORE", nkey, "-inf",
+                                        f->cutoff });
+    rm_cmdv(rm, 0, 3, (const char *[]){ "PEXPIRE", "logq:names", f->ret_ms });
+    ne->refreshed_ms = f->now_ms;
+    ne->refreshed_gen = rm->conn_gen;
+}
+
+/* A sample of a new name past --max-metric-names: counted, logged (the
+ * first 10, then one in 1000). */
+static void
+rm_name_refused(struct rmetrics *rm, const char *host)
+{
+    char esc[LOG_ESC_SIZE];
+
+    rm->ctr.names_dropped++;
+    if (rm->ctr.names_dropped <= 10 || rm->ctr.names_dropped % 1000 == 0)
+        log_warn("redis", "metric name refused: --max-metric-names %zu "
+                 "reached host=\"%s\" refused=%" PRIu64, rm->cfg.max_names,
+                 log_esc(esc, sizeof(esc), host, strlen(host)),
+                 rm->ctr.names_dropped);
 }
 
 /* NUL-terminated copy of a wire string into a bounded buffer. */
@@ -567,11 +613,17 @@ rm_write_sample(struct rmetrics *rm, struct rm_frame *f,
         buf_append(id, "|", 1) < 0 ||
         rm_escape_append(id, label, strlen(label)) < 0)
         goto drop;
+    struct rm_ent *ne = rm_tab_get(&rm->names, name, strlen(name));
+    if (ne == NULL) {               /* --max-metric-names reached */
+        rm_name_refused(rm, f->host);
+        goto drop;
+    }
     struct rm_ent *e = rm_tab_get(&rm->series, (const char *)id->data,
                                   id->len);
     if (e == NULL)
         goto drop;                  /* --max-series reached */
     e->last_write_ms = f->now_ms;
+    ne->last_write_ms = f->now_ms;
 
     char member[64];
     snprintf(member, sizeof(member), "%s:%.17g", f->ts, s->value);
@@ -581,9 +633,14 @@ rm_write_sample(struct rmetrics *rm, struct rm_frame *f,
     char *lkey = xasprintf("logq:latest:%s", f->host);
     rm_cmdv(rm, 0, 4, (const char *[]){ "HSET", lkey, field, member });
     free(lkey);
-    if (e->refreshed_gen != rm->conn_gen || e->refreshed_ms == 0 ||
-        f->now_ms - e->refreshed_ms >= RM_REFRESH_MS)
-        rm_refresh_series(rm, f, e, name, skey);
+    if (rm_is_due(rm, f, e) || rm_is_due(rm, f, ne)) {
+        char *nkey = xasprintf("logq:name:%s", name);
+        if (rm_is_due(rm, f, e))
+            rm_refresh_series(rm, f, e, nkey, skey);
+        if (rm_is_due(rm, f, ne))
+            rm_refresh_name(rm, f, ne, nkey);
+        free(nkey);
+    }
     free(skey);
     return;
 drop:
@@ -603,6 +660,7 @@ rm_frame_init(struct rmetrics *rm, struct rm_frame *f, const char *host,
         f->ts_ms = f->now_ms;
     f->interval_s = -1;
     snprintf(f->ts, sizeof(f->ts), "%" PRId64, f->ts_ms);
+    snprintf(f->now, sizeof(f->now), "%" PRId64, f->now_ms);
     snprintf(f->ret_ms, sizeof(f->ret_ms), "%" PRId64,
              rm->cfg.retention_ms + RM_EXPIRE_MARGIN_MS);
     snprintf(f->cutoff, sizeof(f->cutoff), "(%" PRId64,
@@ -649,7 +707,20 @@ rm_host_gone(struct rmetrics *rm, const char *host)
     free(lkey);
 }
 
-/* Trims the indexes of hosts and series idle for a retention period. */
+/* A name idle for the retention: so is every series of it this process
+ * wrote, and those of earlier processes are older: its index goes now. */
+static void
+rm_name_gone(struct rmetrics *rm, const char *name)
+{
+    char *nkey = xasprintf("logq:name:%s", name);
+
+    rm_cmdv(rm, 0, 3, (const char *[]){ "ZREM", "logq:names", name });
+    rm_cmdv(rm, 0, 2, (const char *[]){ "DEL", nkey });
+    free(nkey);
+}
+
+/* Trims the indexes of hosts, names and series idle for a retention
+ * period (the series by the sweep). */
 static void
 rm_housekeep_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -660,12 +731,14 @@ rm_housekeep_cb(evutil_socket_t fd, short what, void *arg)
     rm_tab_expire(rm, &rm->series, now - rm->cfg.retention_ms, NULL);
     if (!rm->is_connected)
         return;
+    rm_tab_expire(rm, &rm->names, now - rm->cfg.retention_ms, rm_name_gone);
     rm_tab_expire(rm, &rm->hosts, now - rm->cfg.retention_ms, rm_host_gone);
     snprintf(cutoff, sizeof(cutoff), "(%" PRId64, now - rm->cfg.retention_ms);
-    rm_cmdv(rm, 0, 4, (const char *[]){ "ZREMRANGEBYSCORE", "logq:series",
+    rm_cmdv(rm, 0, 4, (const char *[]){ "ZREMRANGEBYSCORE", "logq:names",
                                         "-inf", cutoff });
     rm_cmdv(rm, 0, 4, (const char *[]){ "ZREMRANGEBYSCORE", "logq:hosts",
                                         "-inf", cutoff });
+    rm_sweep(rm);
 }
 
 /* ---- public API ---- */
@@ -711,6 +784,10 @@ rmetrics_new(struct event_base *base, const struct rmetrics_config *cfg)
         rm->cfg.max_series = RM_DEFAULT_MAX_SERIES;
     if (rm->cfg.max_hosts == 0 || rm->cfg.max_hosts > RMETRICS_MAX_HOSTS)
         rm->cfg.max_hosts = RMETRICS_MAX_HOSTS;
+    if (rm->cfg.max_names == 0)
+        rm->cfg.max_names = RM_DEFAULT_MAX_NAMES;
+    if (rm->cfg.max_names > RMETRICS_MAX_NAMES)
+        rm->cfg.max_names = RMETRICS_MAX_NAMES;
     if (rm->cfg.max_pending == 0)
         rm->cfg.max_pending = RM_DEFAULT_MAX_PENDING;
     if (rm->cfg.max_reply_bytes == 0)
@@ -732,14 +809,17 @@ rmetrics_new(struct event_base *base, const struct rmetrics_config *cfg)
         goto fail;
     rm_tab_init(&rm->series, rm->cfg.max_series);
     rm_tab_init(&rm->hosts, rm->cfg.max_hosts);
+    rm_tab_init(&rm->names, rm->cfg.max_names);
     rm->backoff_ms = RM_BACKOFF_MIN_MS;
     rm->reconnect_ev = evtimer_new(base, rm_reconnect_cb, rm);
     rm->timeout_ev = evtimer_new(base, rm_timeout_cb, rm);
     rm->fail_ev = evtimer_new(base, rm_fail_cb, rm);
+    rm->sweep_ev = evtimer_new(base, rm_sweep_timer_cb, rm);
     rm->housekeep_ev = event_new(base, -1, EV_PERSIST, rm_housekeep_cb, rm);
     struct timeval hk = { RM_HOUSEKEEP_MS / 1000, 0 };
     if (rm->reconnect_ev == NULL || rm->timeout_ev == NULL ||
-        rm->fail_ev == NULL || rm->housekeep_ev == NULL ||
+        rm->fail_ev == NULL || rm->sweep_ev == NULL ||
+        rm->housekeep_ev == NULL ||
         event_add(rm->housekeep_ev, &hk) < 0)
         goto fail;
     rm_connect(rm);
@@ -764,14 +844,18 @@ rmetrics_free(struct rmetrics *rm)
     rm_queue_clear(rm);
     rm_tab_expire(rm, &rm->series, INT64_MAX, NULL);
     rm_tab_expire(rm, &rm->hosts, INT64_MAX, NULL);
+    rm_tab_expire(rm, &rm->names, INT64_MAX, NULL);
     free(rm->series.slots);
     free(rm->hosts.slots);
+    free(rm->names.slots);
     if (rm->reconnect_ev != NULL)
         event_free(rm->reconnect_ev);
     if (rm->timeout_ev != NULL)
         event_free(rm->timeout_ev);
     if (rm->fail_ev != NULL)
         event_free(rm->fail_ev);
+    if (rm->sweep_ev != NULL)
+        event_free(rm->sweep_ev);
     if (rm->housekeep_ev != NULL)
         event_free(rm->housekeep_ev);
     free(rm->tcp_host);
@@ -786,5 +870,6 @@ rmetrics_get_counters(const struct rmetrics *rm, struct rmetrics_counters *out)
     out->is_connected = rm->is_connected;
     out->series = rm->series.n;
     out->hosts = rm->hosts.n;
+    out->names = rm->names.n;
     out->pending = rm->n_queued + rm->n_inflight;
 }

@@ -22,6 +22,7 @@ struct rmetrics;
 #define RMETRICS_QUERY_MAX_SERIES 1000     /* more: the query fails */
 #define RMETRICS_QUERY_MAX_POINTS 100000   /* newest kept, per series */
 #define RMETRICS_MAX_HOSTS        10000    /* rmetrics_hosts reply cap */
+#define RMETRICS_MAX_NAMES        100000   /* rmetrics_names reply cap */
 #define RMETRICS_POINT_MAX        64       /* bytes of a point: more is
                                             * not one */
 #define RMETRICS_REPLY_MAX_BYTES  (64u << 20)   /* string bytes of one reply */
@@ -36,6 +37,9 @@ struct rmetrics_config {
     size_t      max_series;      /* bound on distinct series, default 100000 */
     size_t      max_hosts;       /* bound on distinct hosts, default (and
                                   * at most) RMETRICS_MAX_HOSTS */
+    size_t      max_names;       /* bound on distinct metric names,
+                                  * default 10000, at most
+                                  * RMETRICS_MAX_NAMES */
     size_t      max_pending;     /* queued commands while down, default 100000 */
     rm_clock_fn clock_ms;        /* NULL: CLOCK_REALTIME */
     /* 0: the defaults above (no flags: tests set them lower) */
@@ -47,18 +51,21 @@ struct rmetrics_counters {
     uint64_t samples_written;
     uint64_t samples_dropped;    /* buffer full, or series/host cap reached */
     uint64_t hosts_dropped;      /* METRICS frames of hosts past max_hosts */
+    uint64_t names_dropped;      /* samples of new names past max_names */
     uint64_t redis_errors;       /* error replies, bad reply types */
     uint64_t reconnects;
     int      is_connected;
     uint64_t series;             /* distinct series in the local table */
     uint64_t hosts;              /* distinct hosts in the local table */
+    uint64_t names;              /* distinct names in the local table */
     uint64_t pending;            /* commands queued or awaiting a reply */
 };
 
 /* Copies cfg and starts connecting (in the background, forever: Redis
  * being down is not an error). Zero retention_ms/max_series/max_hosts/
- * max_pending take the defaults above (max_hosts is clamped to
- * RMETRICS_MAX_HOSTS, what a hosts read accepts). NULL only for a NULL or empty addr. */
+ * max_names/max_pending take the defaults above (max_hosts and max_names
+ * are clamped to RMETRICS_MAX_HOSTS and RMETRICS_MAX_NAMES, what a hosts
+ * or names read accepts). NULL only for a NULL or empty addr. */
 struct rmetrics *rmetrics_new(struct event_base *base,
                               const struct rmetrics_config *cfg);
 void rmetrics_free(struct rmetrics *rm);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * redis_metrics_internal: what redis_metrics.c (connection, writes) and
- * redis_metrics_read.c (queries) share: the struct, the series-id codec
- * (REDIS.md "Identifiers") and the failed-read queue. Only for those two
- * files and their test.
+ * redis_metrics_internal: what redis_metrics.c (connection, writes),
+ * redis_metrics_trim.c (the series sweep, the old layout's conversion) and
+ * redis_metrics_read.c (queries) share: the struct, the write commands,
+ * the series-id codec (REDIS.md "Identifiers") and the failed-read queue.
+ * Only for those files and their tests.
  */
 #ifndef COLLECTOR_REDIS_METRICS_INTERNAL_H
 #define COLLECTOR_REDIS_METRICS_INTERNAL_H
@@ -20,6 +21,8 @@
 #define RM_DEFAULT_RETENTION_MS (24LL * 3600 * 1000)
 #define RM_DEFAULT_MAX_SERIES   100000
 #define RM_DEFAULT_MAX_PENDING  100000
+#define RM_DEFAULT_MAX_NAMES    10000
+#define RM_SWEEP_BATCH          1000     /* ids per series sweep */
 #define RM_ID_MAX               4096     /* bytes of a series id */
 #define RM_REFRESH_MS           60000    /* series index refresh period */
 #define RM_HOUSEKEEP_MS         60000
@@ -40,7 +43,8 @@ typedef int (*rm_send_hook_fn)(struct rmetrics *rm,
                                           void *),
                                void *privdata, int argc, const char **argv);
 
-/* A series or host this process writes (hash chain entry). */
+/* A series, metric name or host this process writes (hash chain
+ * entry). */
 struct rm_ent {
     struct rm_ent *next;
     char          *id;
@@ -49,7 +53,7 @@ struct rm_ent {
     uint64_t       refreshed_gen;   /* conn_gen of the last index refresh */
 };
 
-/* A bounded table of series or hosts: chains of rm_ent by id. */
+/* A bounded table of series, names or hosts: chains of rm_ent by id. */
 struct rm_tab {
     struct rm_ent **slots;
     size_t          mask;
@@ -81,6 +85,8 @@ struct rmetrics {
     struct event              *timeout_ev;
     struct event              *housekeep_ev;
     struct event              *fail_ev;     /* runs failed reads */
+    struct event              *sweep_ev;    /* the next series sweep */
+    int                        is_sweeping; /* its reply awaited */
     struct rm_read            *failed;      /* reads to fail, FIFO */
     struct rm_read            *failed_tail;
     struct rm_cmd             *q_head;
@@ -89,6 +95,7 @@ struct rmetrics {
     size_t                     n_inflight;
     struct rm_tab              series;      /* bounded by max_series */
     struct rm_tab              hosts;       /* bounded by max_hosts */
+    struct rm_tab              names;       /* bounded by max_names */
     uint64_t                   n_err_logged;
     struct rmetrics_counters   ctr;
     rm_send_hook_fn            send_hook;   /* NULL: hiredis */
@@ -112,6 +119,28 @@ void rm_reply_error(struct rmetrics *rm, const char *what, const char *msg);
 /* The same for n at once. */
 void rm_reply_error_n(struct rmetrics *rm, const char *what, const char *msg,
                       uint64_t n);
+
+/* Formats and sends (or, while not connected, queues) one write command;
+ * a sample's (is_sample) is counted as written or dropped by its reply.
+ * Dropped past max_pending. lens: each argument's length. */
+void rm_command(struct rmetrics *rm, int is_sample, int argc,
+                const char **argv, const size_t *lens);
+/* The same for at most 8 NUL-terminated arguments. */
+void rm_cmdv(struct rmetrics *rm, int is_sample, int argc, const char **argv);
+/* The entry of id, or NULL; never creates one. */
+struct rm_ent *rm_tab_find(const struct rm_tab *t, const char *id,
+                           size_t len);
+
+/* What keeps Redis bounded besides the writes' own trimming
+ * (redis_metrics_trim.c, REDIS.md "What bounds each key"). On connect,
+ * before any queued write: converts the layout of older versions. */
+void rm_migrate(struct rmetrics *rm);
+/* The series sweep: asks for up to RM_SWEEP_BATCH ids of logq:series idle
+ * for the retention and takes each out of every key (not one this process
+ * wrote within the retention). No-op while one is in flight or when not
+ * connected. */
+void rm_sweep(struct rmetrics *rm);
+void rm_sweep_timer_cb(evutil_socket_t fd, short what, void *arg);
 
 /* Reads (redis_metrics_read.c): runs the callback of a read that fails
  * with errstr, on the next loop turn (rm->fail_ev), never inline. */

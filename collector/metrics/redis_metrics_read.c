@@ -387,15 +387,33 @@ rm_names_reply_cb(redisAsyncContext *ac, void *rp, void *privdata)
     struct rm_read *r = privdata;
     redisReply *reply = rp;
 
-    if (rm_reply_check(r, reply, "SMEMBERS", REDIS_REPLY_ARRAY) == 0 &&
-        rm_all_strings(r, reply, "SMEMBERS") == 0) {
-        r->names = xcalloc(reply->elements + 1, sizeof(*r->names));
-        for (size_t i = 0; i < reply->elements; i++)
-            r->names[r->n_names++] = xstrndup(reply->element[i]->str,
-                                              (size_t)reply->element[i]->len);
-        qsort(r->names, r->n_names, sizeof(*r->names), rm_strcmp_cb);
+    if (rm_reply_check(r, reply, "ZRANGEBYSCORE", REDIS_REPLY_ARRAY) < 0 ||
+        rm_all_strings(r, reply, "ZRANGEBYSCORE") < 0)
+        goto done;
+    if (reply->elements > RMETRICS_MAX_NAMES + 1) {     /* its LIMIT */
+        rm_reply_error(r->rm, "ZRANGEBYSCORE", "more names than asked for");
+        rm_read_set_err(r, "redis: malformed reply");
+        goto done;
     }
+    if (reply->elements > RMETRICS_MAX_NAMES) {
+        rm_read_set_err(r, "too many metric names");
+        goto done;
+    }
+    r->names = xcalloc(reply->elements + 1, sizeof(*r->names));
+    for (size_t i = 0; i < reply->elements; i++)
+        r->names[r->n_names++] = xstrndup(reply->element[i]->str,
+                                          (size_t)reply->element[i]->len);
+    qsort(r->names, r->n_names, sizeof(*r->names), rm_strcmp_cb);
+done:
     rm_read_done_one(r);
+}
+
+/* "<now - retention>": the lowest score of an alive index entry
+ * (REDIS.md "Alive"). */
+static void
+rm_alive_from(const struct rmetrics *rm, char *out, size_t size)
+{
+    snprintf(out, size, "%" PRId64, rm_now_ms(rm) - rm->cfg.retention_ms);
 }
 
 int
@@ -405,8 +423,12 @@ rmetrics_names(struct rmetrics *rm, rm_names_cb cb, void *arg)
         return -1;
     struct rm_read *r = rm_read_new(rm, RM_READ_NAMES, arg);
     r->names_cb = cb;
-    return rm_read_start(r, rm_names_reply_cb, 2,
-                         (const char *[]){ "SMEMBERS", "logq:names" });
+    char from[24], count[24];       /* one more than a read accepts */
+    rm_alive_from(rm, from, sizeof(from));
+    snprintf(count, sizeof(count), "%d", RMETRICS_MAX_NAMES + 1);
+    return rm_read_start(r, rm_names_reply_cb, 7, (const char *[]){
+                         "ZRANGEBYSCORE", "logq:names", from, "+inf",
+                         "LIMIT", "0", count });
 }
 
 /* ---- hosts ---- */
@@ -666,7 +688,7 @@ rm_query_collect(struct rm_read *r, const redisReply *reply)
         const redisReply *e = reply->element[i];
         char *p[4];
         if (rm_split(e->str, (size_t)e->len, 4, p) < 0) {
-            rm_reply_error(r->rm, "SMEMBERS", "bad series id");
+            rm_reply_error(r->rm, "ZRANGEBYSCORE", "bad series id");
             continue;
         }
         if (!rm_query_match(&r->q, p) ||
@@ -736,8 +758,8 @@ rm_index_reply_cb(redisAsyncContext *ac, void *rp, void *privdata)
     struct rm_read *r = privdata;
     redisReply *reply = rp;
 
-    if (rm_reply_check(r, reply, "SMEMBERS", REDIS_REPLY_ARRAY) == 0 &&
-        rm_all_strings(r, reply, "SMEMBERS") == 0 &&
+    if (rm_reply_check(r, reply, "ZRANGEBYSCORE", REDIS_REPLY_ARRAY) == 0 &&
+        rm_all_strings(r, reply, "ZRANGEBYSCORE") == 0 &&
         rm_query_collect(r, reply) == 0)
         rm_query_send_ranges(r, reply);
     rm_read_done_one(r);
@@ -799,8 +821,10 @@ rmetrics_query(struct rmetrics *rm, const struct rm_query *q,
         .from_ms = q->from_ms, .to_ms = q->to_ms,
     };
     char *key = xasprintf("logq:name:%s", q->name);
-    int rc = rm_read_start(r, rm_index_reply_cb, 2,
-                           (const char *[]){ "SMEMBERS", key });
+    char from[24];
+    rm_alive_from(rm, from, sizeof(from));
+    int rc = rm_read_start(r, rm_index_reply_cb, 4, (const char *[]){
+                           "ZRANGEBYSCORE", key, from, "+inf" });
     free(key);
     return rc;
 }

@@ -27,7 +27,7 @@ test_rmetrics_bad_replies(void **state)
     assert_int_equal(ctr(f).samples_written, 1);     /* the fs sample */
     assert_int_equal(ctr(f).samples_dropped, 1);     /* WRONGTYPE */
     uint64_t errs = ctr(f).redis_errors;
-    assert_true(errs >= 2);                          /* ZADD, SADD names */
+    assert_true(errs >= 2);                          /* ZADD s, ZADD names */
 
     memset(&r, 0, sizeof(r));
     assert_int_equal(rmetrics_names(f->rm, names_cb, &r), 0);
@@ -47,7 +47,7 @@ test_rmetrics_bad_replies(void **state)
     assert_int_equal(r.err, 1);                      /* WRONGTYPE range */
     assert_true(ctr(f).redis_errors >= errs + 3);
     /* a series id of the wrong shape in the index is skipped */
-    redis_ok(f, "SADD logq:name:host.fs.used_pct a|b");
+    redis_ok(f, "ZADD logq:name:host.fs.used_pct %lld a|b", T0);
     query(f, &r, "host.fs.used_pct", NULL, NULL, NULL);
     assert_int_equal(r.err, 0);
     assert_int_equal(r.n, 1);
@@ -82,7 +82,8 @@ test_rmetrics_reply_bounds(void **state)
     rm_open(f, 10, 0, 0);            /* element cap: 100001 (a range) */
     assert_true(run_until(f, is_connected));
     memset(name, 'n', big);
-    redisReply *rp = redisCommand(f->sync, "SADD logq:names %b", name, big);
+    redisReply *rp = redisCommand(f->sync, "ZADD logq:names %lld %b", T0, name,
+                                  big);
     assert_non_null(rp);
     freeReplyObject(rp);
     free(name);
@@ -96,7 +97,7 @@ test_rmetrics_reply_bounds(void **state)
     assert_int_equal(ctr(f).redis_errors, errs + 1);
     assert_true(run_until(f, is_connected));
     redis_ok(f, "DEL logq:names");
-    redis_ok(f, "SADD logq:names a b");
+    redis_ok(f, "ZADD logq:names %lld a %lld b", T0, T0);
     memset(&r, 0, sizeof(r));
     assert_int_equal(rmetrics_names(f->rm, names_cb, &r), 0);
     wait_res(f, &r);
@@ -173,6 +174,8 @@ bad_answer(int fd, enum bad_mode mode, const char *cmd, size_t len)
 
     if (len == 3 && memcmp(cmd, "DEL", 3) == 0) {
         bad_write(fd, ":0\r\n", 4);
+    } else if (len == 4 && memcmp(cmd, "EVAL", 4) == 0) {
+        bad_write(fd, ":-1\r\n", 5);   /* the layout's conversion */
     } else if (mode == BAD_ARRAY) {
         bad_write(fd, "*2000000000\r\n", 13);
         for (int i = 0; i < 1000; i++)
@@ -183,7 +186,7 @@ bad_answer(int fd, enum bad_mode mode, const char *cmd, size_t len)
         bad_write(fd, "*1\r\n$1000000000\r\n", 18);
         for (int i = 0; i < 64; i++)        /* 4 MiB */
             bad_write(fd, x, sizeof(x));
-    } else if (len == 8 && memcmp(cmd, "SMEMBERS", 8) == 0) {
+    } else if (len == 13 && memcmp(cmd, "ZRANGEBYSCORE", 13) == 0) {
         char b[64];
         int n = snprintf(b, sizeof(b), "*1\r\n$%zu\r\n%s\r\n", strlen(id),
                          id);

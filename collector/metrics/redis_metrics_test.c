@@ -3,10 +3,12 @@
  * redis_metrics_test: collector/metrics/redis_metrics.c against a real
  * redis-server and a real event_base (fixtures: tests/support/rmtest.h):
  * writes read back through every query function, retention trimming, the
- * series cap, per-host keys bounded and expiring, Redis killed and
- * restarted (writes resume, the pending queue stays bounded), reads while
- * down and at shutdown. The replies (malformed, over the bounds, hostile)
- * are redis_metrics_read_test.c's.
+ * series and metric-name caps, every key bounded and expiring (per-host
+ * keys, the name and series indexes trimmed to what is alive, the older
+ * layout converted on connect), Redis killed and restarted (writes
+ * resume, the pending queue stays bounded), reads while down and at
+ * shutdown. The replies (malformed, over the bounds, hostile) are
+ * redis_metrics_read_test.c's.
  */
 #include "tests/support/rmtest.h"
 
@@ -207,6 +209,240 @@ test_rmetrics_hosts_bounded_and_expiring(void **state)
     assert_string_equal(r.text[0], "new 1700000070000 2000");
 }
 
+/* Runs the minute's housekeeping now, and the loop until every command it
+ * started (the series sweep's too) has its reply. */
+static void
+housekeep(struct fx *f)
+{
+    event_active(f->rm->housekeep_ev, EV_TIMEOUT, 0);
+    assert_int_equal(event_base_loop(f->base, EVLOOP_NONBLOCK), 0);
+    assert_true(run_until(f, is_idle));
+}
+
+static void
+names(struct fx *f, struct res *r)
+{
+    memset(r, 0, sizeof(*r));
+    assert_int_equal(rmetrics_names(f->rm, names_cb, r), 0);
+    wait_res(f, r);
+    assert_int_equal(r->err, 0);
+}
+
+/* Every logq:* key has a TTL in (0, max_ms]. */
+static void
+assert_ttls(struct fx *f, long long max_ms)
+{
+    redisReply *keys = redisCommand(f->sync, "KEYS logq:*");
+
+    assert_non_null(keys);
+    assert_true(keys->elements > 0);
+    for (size_t i = 0; i < keys->elements; i++) {
+        long long ttl = redis_int(f, "PTTL %s", keys->element[i]->str);
+        if (ttl <= 0 || ttl > max_ms)
+            fail_msg("key %s has PTTL %lld", keys->element[i]->str, ttl);
+    }
+    freeReplyObject(keys);
+}
+
+/*
+ * A metric name, a container's series and their latest values, written by
+ * an earlier collector process and not since, leave every listing once
+ * idle for the retention (before any trimming: readers list alive entries
+ * only), and every key at the next housekeeping (the series sweep finds
+ * them in logq:series although this process never knew them); the live
+ * ones stay. The old code listed the name and queried the gone container
+ * for ever (its sets only grew).
+ */
+static void
+test_rmetrics_index_trimmed(void **state)
+{
+    struct fx *f = *state;
+    struct res r;
+    static const struct sdef before[] = {
+        { "app.gone", "", "", 1 },              /* a name that stops */
+        { "container.cpu_pct", "old", "", 2 },  /* a container that goes */
+        { "host.cpu.user_pct", "", "", 3 },
+    };
+    static const struct sdef after[] = {
+        { "container.cpu_pct", "new", "", 4 },
+        { "host.cpu.user_pct", "", "", 5 },
+    };
+
+    rm_open(f, 0, 0, 10000);                 /* 10 s retention */
+    assert_true(run_until(f, is_connected));
+    write_frame(f, "h1", T0, before, 3);
+    want = 3;
+    assert_true(run_until(f, has_written));
+    names(f, &r);
+    assert_int_equal(r.n, 3);
+    rmetrics_free(f->rm);                    /* a restart */
+    rm_open(f, 0, 0, 10000);
+    assert_true(run_until(f, is_connected));
+    fake_now = T0 + 5000;
+    write_frame(f, "h1", fake_now, after, 2);
+    fake_now = T0 + 70000;                   /* past retention + refresh */
+    write_frame(f, "h1", fake_now, after, 2);
+    want = 4;
+    assert_true(run_until(f, has_written));
+    /* the listings, before any trimming */
+    names(f, &r);
+    assert_int_equal(r.n, 2);
+    assert_string_equal(r.text[0], "container.cpu_pct");
+    assert_string_equal(r.text[1], "host.cpu.user_pct");
+    query(f, &r, "container.cpu_pct", NULL, NULL, NULL);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.text[0], "h1|container.cpu_pct|new|");
+    query(f, &r, "app.gone", NULL, NULL, NULL);
+    assert_int_equal(r.n, 0);
+    /* the keys, after the minute's housekeeping */
+    assert_int_equal(redis_int(f, "HLEN logq:latest:h1"), 4);
+    housekeep(f);
+    assert_int_equal(redis_int(f, "ZCARD logq:names"), 2);
+    assert_int_equal(redis_int(f, "EXISTS logq:name:app.gone"), 0);
+    assert_int_equal(redis_int(f, "ZCARD logq:name:container.cpu_pct"), 1);
+    assert_int_equal(redis_int(f, "ZCARD logq:series"), 2);
+    assert_int_equal(redis_int(f, "HLEN logq:latest:h1"), 2);
+    assert_int_equal(redis_nkeys(f, "logq:s:*"), 2);
+    assert_int_equal(redis_int(f, "EXISTS %s",
+                               "logq:s:h1|container.cpu_pct|old|"), 0);
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(rmetrics_latest(f->rm, "h1", latest_cb, &r), 0);
+    wait_res(f, &r);
+    assert_int_equal(r.n, 2);
+    assert_true(res_has(&r, "container.cpu_pct|new| 1700000070000 4"));
+    assert_ttls(f, 10000 + RM_EXPIRE_MARGIN_MS);
+    assert_int_equal(ctr(f).redis_errors, 0);
+}
+
+/*
+ * A sender making up metric names stops at --max-metric-names: the
+ * samples of new names past it are dropped, counted (names_dropped and
+ * samples_dropped) and logged; known names keep being written, new series
+ * of them too; names idle for the retention free their slots and their
+ * keys at the next housekeeping. The old code wrote every name.
+ */
+static void
+test_rmetrics_names_cap(void **state)
+{
+    struct fx *f = *state;
+    struct res r;
+    struct sdef flood[10];
+    char nm[10][32];
+
+    for (int i = 0; i < 10; i++) {
+        snprintf(nm[i], sizeof(nm[i]), "flood.%d", i);
+        flood[i] = (struct sdef){ nm[i], "", "", i };
+    }
+    open_max_names = 3;
+    rm_open(f, 0, 0, 10000);
+    assert_true(run_until(f, is_connected));
+    write_frame(f, "h1", T0, flood, 10);
+    assert_true(run_until(f, is_idle));
+    struct rmetrics_counters c = ctr(f);
+    assert_int_equal(c.samples_written, 3);
+    assert_int_equal(c.names_dropped, 7);
+    assert_int_equal(c.samples_dropped, 7);
+    assert_int_equal(c.names, 3);
+    names(f, &r);
+    assert_int_equal(r.n, 3);
+    assert_int_equal(redis_int(f, "ZCARD logq:names"), 3);
+    /* a known name, a new series of it (another host): written */
+    write_frame(f, "h2", T0, flood, 1);
+    want = 4;
+    assert_true(run_until(f, has_written));
+    assert_int_equal(ctr(f).names_dropped, 7);
+    query(f, &r, "flood.0", NULL, NULL, NULL);
+    assert_int_equal(r.n, 2);
+    /* after the retention the slots are free again */
+    fake_now = T0 + 70000;
+    housekeep(f);
+    assert_int_equal(ctr(f).names, 0);
+    assert_int_equal(redis_int(f, "EXISTS logq:names"), 0);
+    assert_int_equal(redis_nkeys(f, "logq:name:*"), 0);
+    write_frame(f, "h1", fake_now, flood + 7, 3);
+    want = 7;
+    assert_true(run_until(f, has_written));
+    assert_int_equal(ctr(f).names_dropped, 7);
+    names(f, &r);
+    assert_int_equal(r.n, 3);
+    assert_string_equal(r.text[0], "flood.7");
+}
+
+/*
+ * A Redis holding the layout of the previous version (logq:names and
+ * logq:name:<name> as sets, with names and ids long gone; the older
+ * logq:host_interval hash) is converted when the collector connects:
+ * the names and series still in logq:series stay listed and queryable
+ * (a host name holding '|' included), the others are gone from the names,
+ * the indexes and the latest values, and writes work with no Redis error.
+ * The old code listed the dead name and the dead latest values.
+ */
+static void
+test_rmetrics_old_layout_migrates(void **state)
+{
+    struct fx *f = *state;
+    struct res r;
+    long long ttl = 24LL * 3600 * 1000 + RM_EXPIRE_MARGIN_MS;
+
+    redis_ok(f, "SADD logq:names host.cpu.user_pct app.gone "
+             "container.cpu_pct m");
+    redis_ok(f, "SADD logq:name:host.cpu.user_pct %s", "h1|host.cpu.user_pct||");
+    redis_ok(f, "SADD logq:name:app.gone %s", "h0|app.gone||");
+    redis_ok(f, "SADD logq:name:container.cpu_pct %s %s",
+             "h1|container.cpu_pct|web|", "h1|container.cpu_pct|gone|");
+    redis_ok(f, "SADD logq:name:m %s", "h\\|x|m||");
+    redis_ok(f, "ZADD logq:series %lld %s %lld %s %lld %s",
+             T0 - 1000, "h1|host.cpu.user_pct||",
+             T0 - 2000, "h1|container.cpu_pct|web|", T0 - 500, "h\\|x|m||");
+    redis_ok(f, "ZADD %s %lld %lld:7", "logq:s:h1|host.cpu.user_pct||",
+             T0 - 1000, T0 - 1000);
+    redis_ok(f, "HSET logq:latest:h1 %s 1:7 %s 1:8 %s 1:9",
+             "host.cpu.user_pct||", "container.cpu_pct|web|",
+             "container.cpu_pct|gone|");
+    redis_ok(f, "HSET %s %s 1:1 %s 1:2", "logq:latest:h|x", "m||", "dead||");
+    redis_ok(f, "ZADD logq:hosts %lld h1 %lld %s", T0 - 1000, T0 - 500,
+             "h|x");
+    redis_ok(f, "HSET logq:host_interval h1 2000");
+    rm_open(f, 0, 0, 0);
+    assert_true(run_until(f, is_connected));
+    assert_true(run_until(f, is_idle));
+    names(f, &r);
+    assert_int_equal(r.n, 3);
+    assert_string_equal(r.text[0], "container.cpu_pct");
+    assert_string_equal(r.text[1], "host.cpu.user_pct");
+    assert_string_equal(r.text[2], "m");
+    assert_int_equal(redis_int(f, "EXISTS logq:name:app.gone"), 0);
+    assert_int_equal(redis_int(f, "ZCARD logq:name:container.cpu_pct"), 1);
+    redisReply *sc = redisCommand(f->sync, "ZSCORE logq:names %s",
+                                  "host.cpu.user_pct");
+    assert_non_null(sc);
+    assert_int_equal(sc->type, REDIS_REPLY_STRING);
+    assert_string_equal(sc->str, "1699999999000");      /* T0 - 1000 */
+    freeReplyObject(sc);
+    assert_true(redis_int(f, "PTTL logq:names") > ttl - 60000);
+    assert_true(redis_int(f, "PTTL logq:name:m") > ttl - 60000);
+    query(f, &r, "host.cpu.user_pct", NULL, NULL, NULL);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.n_points[0], 1);
+    assert_true(r.values[0][0] == 7);
+    query(f, &r, "m", "h|x", NULL, NULL);
+    assert_int_equal(r.n, 0);                /* no points, but listed: */
+    assert_int_equal(redis_int(f, "ZCARD logq:name:m"), 1);
+    assert_int_equal(redis_int(f, "HLEN logq:latest:h1"), 2);
+    assert_int_equal(redis_int(f, "HLEN %s", "logq:latest:h|x"), 1);
+    assert_int_equal(redis_int(f, "HEXISTS %s %s", "logq:latest:h|x", "m||"),
+                     1);
+    assert_int_equal(redis_nkeys(f, "logq:host_interval"), 0);
+    /* the new layout's writes and housekeeping, without an error */
+    write_frame(f, "h1", T0, frame1, 6);
+    want = 6;
+    assert_true(run_until(f, has_written));
+    housekeep(f);
+    names(f, &r);
+    assert_int_equal(r.n, 5);
+    assert_int_equal(ctr(f).redis_errors, 0);
+}
+
 static void
 test_rmetrics_redis_restart(void **state)
 {
@@ -346,6 +582,12 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_rmetrics_hosts_bounded_and_expiring, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rmetrics_index_trimmed, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_rmetrics_names_cap, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_rmetrics_old_layout_migrates,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_rmetrics_redis_restart, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_rmetrics_never_connected, setup,

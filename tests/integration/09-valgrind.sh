@@ -67,7 +67,7 @@ fake_container node1 web "$IT_TMP/node1/containers" --image nginx:1.25 \
 wait_writers 60
 wait_all_found 60 "$IT_TMP"/manifest-*.jsonl
 wait_until 30 "metrics in Redis" \
-    sh -c "redis-cli -p $RPORT scard logq:names | grep -qv '^0$'"
+    sh -c "redis-cli -p $RPORT zcard logq:names | grep -qv '^0$'"
 
 log "every logq command under valgrind"
 lq_ok() {   # logq ARGS... must exit 0 (or 1: no match) under valgrind

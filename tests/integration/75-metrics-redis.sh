@@ -60,7 +60,7 @@ fake_container node1 web "$IT_TMP/node1/containers" --count 400 --rate 25 \
 # -- after two intervals the series are in Redis and served by the API
 wait_until 20 "node1 metrics in redis" has_points node1 host.mem.used_pct 2
 wait_until 20 "node2 metrics in redis" has_points node2 host.mem.used_pct 2
-log "redis: node1 $(points node1 host.mem.used_pct) points, $(rcli scard logq:names) names"
+log "redis: node1 $(points node1 host.mem.used_pct) points, $(rcli zcard logq:names) names"
 api /api/v1/metrics >"$IT_TMP/names.json"
 python3 - "$IT_TMP/names.json" <<'PY'
 import json, sys

@@ -339,6 +339,7 @@ query(struct fx *f, struct res *r, const char *name, const char *host,
 static size_t open_max_hosts;        /* rm_open's max_hosts (0: default) */
 static size_t open_max_reply;        /* its max_reply_bytes (0: default) */
 static size_t open_max_query;        /* its max_query_bytes (0: default) */
+static size_t open_max_names;        /* its max_names (0: default) */
 
 static void
 rm_open(struct fx *f, size_t max_series, size_t max_pending,
@@ -351,7 +352,7 @@ rm_open(struct fx *f, size_t max_series, size_t max_pending,
         .addr = addr, .retention_ms = retention_ms, .max_series = max_series,
         .max_pending = max_pending, .clock_ms = fake_clock,
         .max_hosts = open_max_hosts, .max_reply_bytes = open_max_reply,
-        .max_query_bytes = open_max_query,
+        .max_query_bytes = open_max_query, .max_names = open_max_names,
     };
     f->rm = rmetrics_new(f->base, &cfg);
     assert_non_null(f->rm);
@@ -368,7 +369,7 @@ setup(void **state)
     f->base = event_base_new();
     fake_now = T0;
     open_max_hosts = 0;
-    open_max_reply = open_max_query = 0;
+    open_max_reply = open_max_query = open_max_names = 0;
     redis_start(f);
     *state = f;
     return 0;
