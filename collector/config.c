@@ -110,6 +110,9 @@ static const struct config_def config_defs[] = {
     { "max-metrics-hosts", CONFIG_INT, "10000", 1, 10000,
       CFG(max_metrics_hosts),
       "distinct hosts whose metrics are written to Redis; more are dropped" },
+    { "max-metric-names", CONFIG_INT, "10000", 1, 100000,
+      CFG(max_metric_names),
+      "distinct metric names written to Redis; samples of more are dropped" },
     /* who gets in (SECURITY.md) */
     { "http-token-file", CONFIG_STR, NULL, 0, 0, CFG(http_token_file),
       "HTTP API bearer tokens, NAME ROLE TOKEN per line (unset: no auth; "

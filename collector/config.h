@@ -45,6 +45,7 @@ struct collector_config {
     int64_t  metrics_retention_ns;
     int64_t  max_series;
     int64_t  max_metrics_hosts;
+    int64_t  max_metric_names;
     char    *http_token_file;   /* NULL: the HTTP API asks for no token */
     int64_t  is_insecure;       /* --insecure: non-loopback without tokens */
     char    *http_host;         /* --http-host names, comma list; NULL */

@@ -114,6 +114,8 @@ api_health_metrics_counters(struct api *a, json_t *c)
                         json_integer((json_int_t)k.samples_dropped));
     json_object_set_new(c, "metrics_hosts_dropped",
                         json_integer((json_int_t)k.hosts_dropped));
+    json_object_set_new(c, "metrics_names_dropped",
+                        json_integer((json_int_t)k.names_dropped));
     json_object_set_new(c, "redis_errors",
                         json_integer((json_int_t)k.redis_errors));
     json_object_set_new(c, "redis_reconnects",

@@ -70,6 +70,14 @@ for n in ("host.mem.used_pct", "host.load.1", "shipper.connected",
           "shipper.metrics_interval_s", "host.fs.used_pct"):
     assert n in names, (n, names)
 PY
+# the names index is a zset scored by the last write (collector/REDIS.md
+# "Alive"), and a real shipper's names are far within --max-metric-names
+[ "$(rcli type logq:names)" = zset ] ||
+    fail "logq:names is a $(rcli type logq:names), not a zset"
+api /health | python3 -c '
+import json, sys
+c = json.load(sys.stdin)["counters"]
+assert c["metrics_names_dropped"] == 0, c["metrics_names_dropped"]'
 api "/api/v1/metrics/query?name=host.mem.used_pct&since=10m&step=1s" \
     >"$IT_TMP/query.json"
 python3 - "$IT_TMP/query.json" <<'PY'
