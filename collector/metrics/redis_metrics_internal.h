@@ -3,7 +3,8 @@
  * redis_metrics_internal: what redis_metrics.c (connection, writes),
  * redis_metrics_trim.c (the series sweep, the old layout's conversion) and
  * redis_metrics_read.c (queries) share: the struct, the write commands,
- * the series-id codec (REDIS.md "Identifiers") and the failed-read queue.
+ * the series-id codec (redis_metrics_id.c, REDIS.md "Identifiers") and the
+ * failed-read queue.
  * Only for those files and their tests.
  */
 #ifndef COLLECTOR_REDIS_METRICS_INTERNAL_H
