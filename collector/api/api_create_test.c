@@ -40,16 +40,8 @@
 #include "collector/store/store.h"
 #include "common/record.h"
 #include "common/xmalloc.h"
+#include "tests/support/apiserver.h"
 #include "tests/support/apitest.h"
-
-struct fixture {
-    char                  *dir;
-    struct store          *store;
-    struct event_base     *base;
-    struct api            *api;
-    struct follow         *follow;
-    struct collector_stats stats;
-};
 
 /* The store's block size for the next setup (0: the default). */
 static size_t fixture_block_size;
@@ -85,29 +77,16 @@ store_put(struct store *s, uint64_t off, const char *msg)
 static int
 setup(void **state)
 {
-    struct fixture *f = xcalloc(1, sizeof(*f));
-    char tmpl[] = "/tmp/api_create_test.XXXXXX";
-    char *err = NULL;
-
-    assert_non_null(mkdtemp(tmpl));
-    f->dir = xstrdup(tmpl);
     struct store_options sopt = { .block_size = fixture_block_size };
-    f->store = store_open(f->dir, &sopt, &err);
-    assert_non_null(f->store);
+    struct apitest_server *f = apitest_server_new("api_create_test", &sopt);
+
     store_put(f->store, 10, "hello world");
     store_put(f->store, 20, "error 42 here");
     store_put(f->store, 30, "error 7 there");
     store_put(f->store, 40, "fine");
     assert_int_equal(store_commit(f->store), 0);
-    f->base = event_base_new();
-    assert_non_null(f->base);
-    f->follow = follow_new(1 << 20);
-    struct api_options opt = {
-        .listen = "127.0.0.1:0", .store = f->store, .follow = f->follow,
-        .stats = &f->stats, .query_threads = 1, .max_searches = 4,
-    };
-    f->api = api_new(f->base, &opt, &err);
-    assert_non_null(f->api);
+    apitest_server_start(f, 1 << 20, (struct api_options){
+        .query_threads = 1, .max_searches = 4 });
     *state = f;
     return 0;
 }
@@ -125,31 +104,21 @@ setup_small_blocks(void **state)
 static int
 teardown(void **state)
 {
-    struct fixture *f = *state;
-    char *cmd = xasprintf("rm -rf '%s'", f->dir);
-
-    api_free(f->api);
-    follow_free(f->follow);
-    event_base_free(f->base);
-    store_close(f->store);
-    assert_int_equal(system(cmd), 0);
-    free(cmd);
-    free(f->dir);
-    free(f);
+    apitest_server_close(*state);
     return 0;
 }
 
 /* GET path (POST post if not NULL) expecting code; the reply must
  * contain want. */
 static void
-expect_req(struct fixture *f, const char *path, const char *post,
+expect_req(struct apitest_server *f, const char *path, const char *post,
            int want_code, const char *want)
 {
     apitest_expect(f->base, api_port(f->api), path, post, want_code, want);
 }
 
 static void
-expect(struct fixture *f, const char *path, int want_code, const char *want)
+expect(struct apitest_server *f, const char *path, int want_code, const char *want)
 {
     expect_req(f, path, NULL, want_code, want);
 }
@@ -158,7 +127,7 @@ expect(struct fixture *f, const char *path, int want_code, const char *want)
 static void
 test_created_on_worker(void **state)
 {
-    struct fixture *f = *state;
+    struct apitest_server *f = *state;
     uint64_t before = query_regex_n_compiled_here();
 
     expect(f, "/api/v1/logs?regex=err%5Bo%5Dr%20%5B0-9%5D%2B&limit=0", 200,
@@ -181,7 +150,7 @@ test_created_on_worker(void **state)
 static void
 test_create_errors(void **state)
 {
-    struct fixture *f = *state;
+    struct apitest_server *f = *state;
     uint64_t before = query_regex_n_compiled_here();
 
     expect(f, "/api/v1/logs?regex=%28", 400, "bad regex '('");
@@ -223,14 +192,14 @@ blocker_done(struct pool_job *j, int is_run)
 }
 
 static void
-run_loop(struct fixture *f, int ms)
+run_loop(struct apitest_server *f, int ms)
 {
     apitest_run_loop(f->base, ms);
 }
 
 /* A raw client that sent GET path (nothing when NULL: the caller writes). */
 static int
-raw_get(struct fixture *f, const char *path)
+raw_get(struct apitest_server *f, const char *path)
 {
     return apitest_raw(api_port(f->api), path, NULL);
 }
@@ -240,7 +209,7 @@ raw_get(struct fixture *f, const char *path)
 static void
 test_client_gone_mid_creation(void **state)
 {
-    struct fixture *f = *state;
+    struct apitest_server *f = *state;
     struct blocker b = { .job = { .run = blocker_run, .done = blocker_done,
                                   .arg = &b } };
     static const char *const paths[] = {
@@ -275,7 +244,7 @@ test_client_gone_mid_creation(void **state)
 static void
 test_stop_mid_creation(void **state)
 {
-    struct fixture *f = *state;
+    struct apitest_server *f = *state;
     struct blocker b = { .job = { .run = blocker_run, .done = blocker_done,
                                   .arg = &b } };
     int fds[2];
@@ -315,7 +284,7 @@ read_some(int fd, char *got, size_t max)
 static void
 test_follow_created_on_worker(void **state)
 {
-    struct fixture *f = *state;
+    struct apitest_server *f = *state;
     uint64_t before = query_regex_n_compiled_here();
     char got[8192] = "";
     int fd = raw_get(f, "/api/v1/follow?regex=err%5Bo%5Dr%20%5B0-9%5D%2B"
@@ -359,7 +328,7 @@ static int count_of(const char *hay, const char *needle);
 static void
 test_follow_selcache_resets(void **state)
 {
-    struct fixture *f = *state;
+    struct apitest_server *f = *state;
     char got[8192] = "";
     int fd = raw_get(f, "/api/v1/follow?container=we%2A&limit=0");
 
@@ -411,7 +380,7 @@ count_of(const char *hay, const char *needle)
 static void
 test_follow_live_during_creation(void **state)
 {
-    struct fixture *f = *state;
+    struct apitest_server *f = *state;
     struct blocker b = { .job = { .run = blocker_run, .done = blocker_done,
                                   .arg = &b } };
     static const char *const want[] = {
@@ -495,7 +464,7 @@ test_follow_live_during_creation(void **state)
 static void
 test_follow_gone_mid_creation(void **state)
 {
-    struct fixture *f = *state;
+    struct apitest_server *f = *state;
     struct blocker b = { .job = { .run = blocker_run, .done = blocker_done,
                                   .arg = &b } };
     static const char post[] =
@@ -538,7 +507,7 @@ test_follow_gone_mid_creation(void **state)
 static void
 test_grafana_created_on_worker(void **state)
 {
-    struct fixture *f = *state;
+    struct apitest_server *f = *state;
     uint64_t before = query_regex_n_compiled_here();
     static const char range[] =
         "\"range\":{\"from\":\"2023-11-14T22:00:00Z\","

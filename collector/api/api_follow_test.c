@@ -25,8 +25,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <cmocka.h>
@@ -40,40 +38,19 @@
 #include "common/buf.h"
 #include "common/record.h"
 #include "common/xmalloc.h"
+#include "tests/support/apiserver.h"
 #include "tests/support/apitest.h"
 
 #define MSG_BYTES 1000          /* a line's message */
 #define RCVBUF    (32 << 10)    /* the client's receive buffer */
 
-struct fixture {
-    char                  *dir;
-    struct store          *store;
-    struct event_base     *base;
-    struct api            *api;
-    struct follow         *follow;
-    struct collector_stats stats;
-};
-
 static int
 setup(void **state)
 {
-    struct fixture *f = xcalloc(1, sizeof(*f));
-    char tmpl[] = "/tmp/api_follow_test.XXXXXX";
-    char *err = NULL;
+    struct apitest_server *f = apitest_server_new("api_follow_test", NULL);
 
-    assert_non_null(mkdtemp(tmpl));
-    f->dir = xstrdup(tmpl);
-    f->store = store_open(f->dir, NULL, &err);
-    assert_non_null(f->store);
-    f->base = event_base_new();
-    assert_non_null(f->base);
-    f->follow = follow_new((size_t)4 << 20);
-    struct api_options opt = {
-        .listen = "127.0.0.1:0", .store = f->store, .follow = f->follow,
-        .stats = &f->stats, .query_threads = 1, .max_searches = 4,
-    };
-    f->api = api_new(f->base, &opt, &err);
-    assert_non_null(f->api);
+    apitest_server_start(f, (size_t)4 << 20, (struct api_options){
+        .query_threads = 1, .max_searches = 4 });
     *state = f;
     return 0;
 }
@@ -81,51 +58,27 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-    struct fixture *f = *state;
-    char *cmd = xasprintf("rm -rf '%s'", f->dir);
-
-    api_free(f->api);
-    follow_free(f->follow);
-    event_base_free(f->base);
-    store_close(f->store);
-    assert_int_equal(system(cmd), 0);
-    free(cmd);
-    free(f->dir);
-    free(f);
+    apitest_server_close(*state);
     return 0;
 }
 
 static void
-run_loop(struct fixture *f, int ms)
+run_loop(struct apitest_server *f, int ms)
 {
     apitest_run_loop(f->base, ms);
 }
 
-/* GET path from a socket whose receive buffer is RCVBUF (set before the
- * connection, so the kernel does not grow it). */
+/* GET path from a socket whose receive buffer is RCVBUF. */
 static int
-small_get(struct fixture *f, const char *path)
+small_get(struct apitest_server *f, const char *path)
 {
-    struct sockaddr_in sa = { .sin_family = AF_INET };
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    int size = RCVBUF;
-
-    assert_true(fd >= 0);
-    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size,
-                                sizeof(size)), 0);
-    sa.sin_port = htons((uint16_t)api_port(f->api));
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    char *req = xasprintf("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", path);
-    assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
-    free(req);
-    return fd;
+    return apitest_raw_rcvbuf(api_port(f->api), path, NULL, RCVBUF);
 }
 
 /* Publishes n lines "line <seq> xxx...", seq from *seq on, as one
  * commit. */
 static void
-publish(struct fixture *f, uint64_t *seq, int n)
+publish(struct apitest_server *f, uint64_t *seq, int n)
 {
     char msg[MSG_BYTES + 1];
 
@@ -241,7 +194,7 @@ lreader_read(struct lreader *r)
 static void
 test_follow_bursts_in_order(void **state)
 {
-    struct fixture *f = *state;
+    struct apitest_server *f = *state;
     struct lreader r = { .fd = small_get(f, "/api/v1/follow") };
     uint64_t seq = 0;
 
@@ -282,7 +235,7 @@ test_follow_bursts_in_order(void **state)
 static void
 test_follow_not_reading_dropped(void **state)
 {
-    struct fixture *f = *state;
+    struct apitest_server *f = *state;
     int fd = small_get(f, "/api/v1/follow");
     uint64_t seq = 0;
     size_t max_used = 0;

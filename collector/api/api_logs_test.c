@@ -29,20 +29,12 @@
 #include "collector/store/store.h"
 #include "common/record.h"
 #include "common/xmalloc.h"
+#include "tests/support/apiserver.h"
 #include "tests/support/apitest.h"
 
 /* ^(a|aa)+$ and (a+)+$: catastrophic on "aaa...ab" */
 #define RE_BAD1 "%5E%28a%7Caa%29%2B%24"
 #define RE_BAD2 "%28a%2B%29%2B%24"
-
-struct fixture {
-    char                  *dir;
-    struct store          *store;
-    struct event_base     *base;
-    struct api            *api;
-    struct follow         *follow;
-    struct collector_stats stats;
-};
 
 static void
 store_put(struct store *s, uint64_t off, const char *msg)
@@ -59,15 +51,9 @@ store_put(struct store *s, uint64_t off, const char *msg)
 static int
 setup(void **state)
 {
-    struct fixture *f = xcalloc(1, sizeof(*f));
-    char tmpl[] = "/tmp/api_logs_test.XXXXXX";
-    char *err = NULL;
+    struct apitest_server *f = apitest_server_new("api_logs_test", NULL);
     char bad[64];
 
-    assert_non_null(mkdtemp(tmpl));
-    f->dir = xstrdup(tmpl);
-    f->store = store_open(f->dir, NULL, &err);
-    assert_non_null(f->store);
     memset(bad, 'a', sizeof(bad) - 2);
     bad[sizeof(bad) - 2] = 'b';
     bad[sizeof(bad) - 1] = '\0';
@@ -76,15 +62,7 @@ setup(void **state)
     store_put(f->store, 30, bad);
     store_put(f->store, 40, "aaaa");
     assert_int_equal(store_commit(f->store), 0);
-    f->base = event_base_new();
-    assert_non_null(f->base);
-    f->follow = follow_new(1 << 20);
-    struct api_options opt = {
-        .listen = "127.0.0.1:0", .store = f->store, .follow = f->follow,
-        .stats = &f->stats,
-    };
-    f->api = api_new(f->base, &opt, &err);
-    assert_non_null(f->api);
+    apitest_server_start(f, 1 << 20, (struct api_options){ 0 });
     *state = f;
     return 0;
 }
@@ -92,29 +70,19 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-    struct fixture *f = *state;
-    char *cmd = xasprintf("rm -rf '%s'", f->dir);
-
-    api_free(f->api);
-    follow_free(f->follow);
-    event_base_free(f->base);
-    store_close(f->store);
-    assert_int_equal(system(cmd), 0);
-    free(cmd);
-    free(f->dir);
-    free(f);
+    apitest_server_close(*state);
     return 0;
 }
 
 /* GET path; returns the body (caller frees), *code the status. */
 static char *
-http_get(struct fixture *f, const char *path, int *code)
+http_get(struct apitest_server *f, const char *path, int *code)
 {
     return apitest_http(f->base, api_port(f->api), path, NULL, code, NULL);
 }
 
 static uint64_t
-health_counter(struct fixture *f, const char *name)
+health_counter(struct apitest_server *f, const char *name)
 {
     int code;
     char *body = http_get(f, "/health", &code);
@@ -156,7 +124,7 @@ n_lines(const char *body)
 static void
 test_logs_regex_aborted(void **state)
 {
-    struct fixture *f = *state;
+    struct apitest_server *f = *state;
     int code;
 
     assert_int_equal(health_counter(f, "regex_aborted"), 0);
@@ -184,7 +152,7 @@ test_logs_regex_aborted(void **state)
 static void
 test_logs_regex_fine(void **state)
 {
-    struct fixture *f = *state;
+    struct apitest_server *f = *state;
     int code;
 
     char *body = http_get(f, "/api/v1/logs?regex=%5Ehel%2Bo", &code);
@@ -203,7 +171,7 @@ test_logs_regex_fine(void **state)
 static void
 test_logs_fixed(void **state)
 {
-    struct fixture *f = *state;
+    struct apitest_server *f = *state;
     int code;
 
     char *body = http_get(f, "/api/v1/logs?fixed=llo%20wor", &code);
@@ -233,7 +201,7 @@ test_logs_fixed(void **state)
 static void
 test_logs_regex_aborted_with_cap(void **state)
 {
-    struct fixture *f = *state;
+    struct apitest_server *f = *state;
     int code;
 
     /* oldest first: "hello world" (11 bytes) and the two 63-byte bad
@@ -255,7 +223,7 @@ test_logs_regex_aborted_with_cap(void **state)
 static void
 test_count_regex_aborted(void **state)
 {
-    struct fixture *f = *state;
+    struct apitest_server *f = *state;
     int code;
 
     char *body = http_get(f, "/api/v1/count?regex=" RE_BAD1, &code);
@@ -272,7 +240,7 @@ test_count_regex_aborted(void **state)
 static int
 setup_counted(void **state)
 {
-    struct fixture *f = xcalloc(1, sizeof(*f));
+    struct apitest_server *f = xcalloc(1, sizeof(*f));
     char tmpl[] = "/tmp/api_logs_test.XXXXXX";
     static const char *const hosts[] = { "h1", "h2", "h3" };
     static const char *const words[] = { "error", "Error", "ok", "ERROR" };
@@ -327,7 +295,7 @@ test_count_from_index(void **state)
         "&until=1700000001000000000&icase=1&q=",
     };
     static const char *const terms[] = { "error", "Error", "ERROR", "ok" };
-    struct fixture *f = *state;
+    struct apitest_server *f = *state;
     char one[256], two[256], term2[32];
     int code;
 
@@ -356,7 +324,7 @@ test_count_from_index(void **state)
 static void
 test_connections_tracked(void **state)
 {
-    struct fixture *f = *state;
+    struct apitest_server *f = *state;
     struct timeval tv = { 0, 200000 };
     int code;
 

@@ -131,15 +131,19 @@ apitest_run_loop(struct event_base *base, int ms)
 }
 
 /* A raw client of 127.0.0.1:port that sent GET path (a POST of body when
- * not NULL; nothing when path is NULL: the caller writes). Returns its
- * socket. */
+ * not NULL; nothing when path is NULL: the caller writes), its receive
+ * buffer set to rcvbuf bytes before it connects, so that the kernel does
+ * not grow it (0: the kernel's). Returns its socket. */
 static inline int
-apitest_raw(int port, const char *path, const char *body)
+apitest_raw_rcvbuf(int port, const char *path, const char *body, int rcvbuf)
 {
     struct sockaddr_in sa = { .sin_family = AF_INET };
     int fd = socket(AF_INET, SOCK_STREAM, 0);
 
     assert_true(fd >= 0);
+    if (rcvbuf > 0)
+        assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+                                    sizeof(rcvbuf)), 0);
     sa.sin_port = htons((uint16_t)port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
@@ -153,6 +157,13 @@ apitest_raw(int port, const char *path, const char *body)
     assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
     free(req);
     return fd;
+}
+
+/* apitest_raw_rcvbuf with the kernel's receive buffer. */
+static inline int
+apitest_raw(int port, const char *path, const char *body)
+{
+    return apitest_raw_rcvbuf(port, path, body, 0);
 }
 
 #endif
