@@ -25,6 +25,7 @@
 
 #include "collector/store/store.h"
 #include "common/xmalloc.h"
+#include "tests/support/storetest.h"
 
 #define T0     1700000000000000000LL
 #define N_RECS 6000
@@ -111,26 +112,6 @@ write_store(const char *dir, int is_inline)
     return n_threads;
 }
 
-static uint8_t *
-slurp(const char *dir, const char *name, size_t *len)
-{
-    char *path = xasprintf("%s/%s", dir, name);
-    FILE *fp = fopen(path, "rb");
-    uint8_t *p = NULL;
-
-    free(path);
-    assert_non_null(fp);
-    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-    long n = ftell(fp);
-    assert_true(n >= 0);
-    rewind(fp);
-    p = xmalloc((size_t)n + 1);
-    assert_int_equal(fread(p, 1, (size_t)n, fp), (size_t)n);
-    fclose(fp);
-    *len = (size_t)n;
-    return p;
-}
-
 /* A WAL file: how many there are and their generations depend on how
  * many full tails waited for the sealing thread (STORE.md "Threads"), so
  * they are only checked to be empty (a header) after the close. */
@@ -142,7 +123,7 @@ is_wal_empty(const char *dir, const char *name)
 
     if (strncmp(name, "wal", 3) != 0)
         return 0;
-    p = slurp(dir, name, &len);
+    p = storetest_slurp(dir, name, &len);
     free(p);
     assert_int_equal(len, 16);
     return 1;
@@ -162,13 +143,7 @@ same_files(const char *a, const char *b, int *n_seg, int *n_lqi)
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.' || is_wal_empty(a, de->d_name))
             continue;
-        size_t la, lb;
-        uint8_t *pa = slurp(a, de->d_name, &la);
-        uint8_t *pb = slurp(b, de->d_name, &lb);
-        if (la != lb || memcmp(pa, pb, la) != 0)
-            fail_msg("%s differs (%zu / %zu bytes)", de->d_name, la, lb);
-        free(pa);
-        free(pb);
+        storetest_same_file(a, b, de->d_name);
         *n_seg += strstr(de->d_name, ".lqs") != NULL;
         *n_lqi += strstr(de->d_name, ".lqi") != NULL;
         n_a++;

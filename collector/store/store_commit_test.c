@@ -28,6 +28,7 @@
 
 #include "collector/store/store.h"
 #include "common/xmalloc.h"
+#include "tests/support/storetest.h"
 
 #define T0 1700000000000000000LL
 
@@ -35,13 +36,9 @@ struct fx {
     char            dir[64];
     struct store   *s;
     struct store_options opt;
-    pthread_mutex_t mu;
-    pthread_cond_t  cv;
-    int             is_blocking;    /* the hook waits for is_released */
-    int             is_released;
-    int             n_entered;      /* syncs the hook saw */
-    int             n_fail;         /* syncs still to fail (EIO) */
-    int             n_bad_what;     /* hook calls not for "wal" */
+    struct storetest_gate gate;     /* syncs */
+    int             n_fail;         /* syncs still to fail (EIO); gate.mu */
+    int             n_bad_what;     /* hook calls not for "wal"; gate.mu */
 };
 
 /* Runs on the syncing thread. Waits at most 20 s (never hangs a test). */
@@ -49,24 +46,17 @@ static int
 sync_hook(const char *what, void *arg)
 {
     struct fx *f = arg;
-    struct timespec until;
     int rc = 0;
 
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 20;
-    pthread_mutex_lock(&f->mu);
-    f->n_entered++;
+    pthread_mutex_lock(&f->gate.mu);
     f->n_bad_what += strcmp(what, "wal") != 0;  /* no cmocka off main */
-    pthread_cond_broadcast(&f->cv);
-    while (f->is_blocking && !f->is_released)
-        if (pthread_cond_timedwait(&f->cv, &f->mu, &until) != 0)
-            break;
+    storetest_gate_enter_locked(&f->gate);
     if (f->n_fail > 0) {
         f->n_fail--;
         errno = EIO;
         rc = -1;
     }
-    pthread_mutex_unlock(&f->mu);
+    pthread_mutex_unlock(&f->gate.mu);
     return rc;
 }
 
@@ -81,19 +71,9 @@ setup(void **state)
     f->opt.segment_size = 64 << 10;
     f->opt.sync_hook = sync_hook;
     f->opt.sync_hook_arg = f;
-    pthread_mutex_init(&f->mu, NULL);
-    pthread_cond_init(&f->cv, NULL);
+    storetest_gate_init(&f->gate);
     *state = f;
     return 0;
-}
-
-static void
-fx_release(struct fx *f)
-{
-    pthread_mutex_lock(&f->mu);
-    f->is_released = 1;
-    pthread_cond_broadcast(&f->cv);
-    pthread_mutex_unlock(&f->mu);
 }
 
 static int
@@ -101,27 +81,15 @@ teardown(void **state)
 {
     struct fx *f = *state;
 
-    fx_release(f);
+    storetest_gate_release(&f->gate);
     store_close(f->s);
     assert_int_equal(f->n_bad_what, 0);
     char *cmd = xasprintf("rm -rf '%s' '%s.copy'", f->dir, f->dir);
     assert_int_equal(system(cmd), 0);
     free(cmd);
-    pthread_cond_destroy(&f->cv);
-    pthread_mutex_destroy(&f->mu);
+    storetest_gate_fini(&f->gate);
     free(f);
     return 0;
-}
-
-static struct store *
-open_dir(struct fx *f, const char *dir)
-{
-    char *err = NULL;
-    struct store *s = store_open(dir, &f->opt, &err);
-
-    if (!s)
-        fail_msg("store_open: %s", err);
-    return s;
 }
 
 /* Records off0 .. off0+n-1 of source cid, ~60 bytes each. */
@@ -211,16 +179,7 @@ fd_is_readable(int fd, int timeout_ms)
 static void
 wait_entered(struct fx *f, int n)
 {
-    struct timespec until;
-
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 20;
-    pthread_mutex_lock(&f->mu);
-    while (f->n_entered < n)
-        if (pthread_cond_timedwait(&f->cv, &f->mu, &until) != 0)
-            break;
-    assert_int_equal(f->n_entered, n);
-    pthread_mutex_unlock(&f->mu);
+    assert_int_equal(storetest_gate_wait(&f->gate, n), n);
 }
 
 /* Ends the commit in flight: its fd must turn readable (20 s bound). */
@@ -238,8 +197,8 @@ test_commit_not_done_while_sync_blocked(void **state)
 {
     struct fx *f = *state;
 
-    f->s = open_dir(f, f->dir);
-    f->is_blocking = 1;
+    f->s = storetest_open(f->dir, &f->opt);
+    f->gate.is_blocking = 1;
     put_n(f->s, 1, 30);
     assert_int_equal(store_commit_begin(f->s), 1);
     wait_entered(f, 1);
@@ -250,7 +209,7 @@ test_commit_not_done_while_sync_blocked(void **state)
         assert_int_equal(scan_all(f->s), 0);
     }
     put_n(f->s, 31, 10);        /* belongs to the next commit */
-    fx_release(f);
+    storetest_gate_release(&f->gate);
     assert_int_equal(end_commit(f->s), 1);
     assert_int_equal(scan_all(f->s), 30);
     assert_int_equal(store_commit_begin(f->s), 1);
@@ -261,7 +220,7 @@ test_commit_not_done_while_sync_blocked(void **state)
     assert_false(fd_is_readable(store_commit_fd(f->s), 0));
     assert_int_equal(store_commit_end(f->s), 1);
     store_close(f->s);
-    f->s = open_dir(f, f->dir);
+    f->s = storetest_open(f->dir, &f->opt);
     assert_int_equal(scan_all(f->s), 40);
 }
 
@@ -271,7 +230,7 @@ test_commit_sync_failure_retried(void **state)
     struct fx *f = *state;
     struct store_stats st;
 
-    f->s = open_dir(f, f->dir);
+    f->s = storetest_open(f->dir, &f->opt);
     f->n_fail = 1;
     put_n(f->s, 1, 25);
     assert_int_equal(store_commit_begin(f->s), 1);
@@ -284,7 +243,7 @@ test_commit_sync_failure_retried(void **state)
     assert_int_equal(end_commit(f->s), 1);
     assert_int_equal(scan_all(f->s), 30);
     store_close(f->s);
-    f->s = open_dir(f, f->dir);
+    f->s = storetest_open(f->dir, &f->opt);
     store_get_stats(f->s, &st);
     assert_int_equal(st.n_torn_cuts, 0);    /* the failed entry was cut */
     assert_int_equal(st.n_wal_replayed, 30);
@@ -296,14 +255,14 @@ test_commit_sync_failure_retried(void **state)
 static void
 seal_keeps_uncommitted(struct fx *f, int n)
 {
-    f->s = open_dir(f, f->dir);
-    f->is_blocking = 1;
+    f->s = storetest_open(f->dir, &f->opt);
+    f->gate.is_blocking = 1;
     put_n(f->s, 1, n);
     assert_int_equal(store_commit_begin(f->s), 1);
     wait_entered(f, 1);
     put_n(f->s, (uint64_t)n + 1, 100);      /* appended while it syncs */
     put_cid(f->s, "cid2", 1, 1);            /* a source new in them */
-    fx_release(f);
+    storetest_gate_release(&f->gate);
     assert_int_equal(end_commit(f->s), 1);  /* seals the first n */
     assert_int_equal(store_sync(f->s), 0);
     assert_int_equal(scan_all(f->s), n);
@@ -314,7 +273,7 @@ seal_keeps_uncommitted(struct fx *f, int n)
     assert_int_equal(system(cmd), 0);
     free(cmd);
     char *copy = xasprintf("%s.copy", f->dir);
-    struct store *c = open_dir(f, copy);
+    struct store *c = storetest_open(copy, &f->opt);
     assert_int_equal(scan_all(c), n);
     /* The sealed block's meta: cid1 up to n, nothing of cid2. */
     assert_int_equal(store_source_offset(c, "h1", "cid1"), (uint64_t)n);
@@ -329,7 +288,7 @@ seal_keeps_uncommitted(struct fx *f, int n)
     assert_int_equal(store_sync(f->s), 0);
     assert_int_equal(scan_all(f->s), n + 200);
     store_close(f->s);
-    f->s = open_dir(f, f->dir);
+    f->s = storetest_open(f->dir, &f->opt);
     assert_int_equal(scan_all(f->s), n + 200);
     assert_int_equal(store_source_offset(f->s, "h1", "cid2"), 1);
 }
@@ -355,7 +314,7 @@ test_commit_sync_after_begin(void **state)
 {
     struct fx *f = *state;
 
-    f->s = open_dir(f, f->dir);
+    f->s = storetest_open(f->dir, &f->opt);
     put_n(f->s, 1, 10);
     assert_int_equal(store_commit_begin(f->s), 1);
     put_n(f->s, 11, 10);

@@ -26,6 +26,7 @@
 #include "collector/store/store.h"
 #include "collector/store/store_internal.h"    /* STORE_PEND_MAX_CH */
 #include "common/xmalloc.h"
+#include "tests/support/storetest.h"
 
 #define T0      1700000000000000000LL
 #define PER_TAIL 80             /* records per commit: ~4.6 KiB, one block */
@@ -33,11 +34,7 @@
 struct fx {
     char            dir[64], ref[64];
     struct store_options opt;
-    pthread_mutex_t mu;
-    pthread_cond_t  cv;
-    int             is_blocking;    /* the hook holds the first block */
-    int             is_released;
-    int             n_blocks;       /* "block" calls the hook saw */
+    struct storetest_gate gate;     /* "block" writes: the first held */
 };
 
 static int64_t
@@ -52,45 +49,17 @@ static int
 block_hook(const char *what, size_t len, void *arg)
 {
     struct fx *f = arg;
-    struct timespec until;
 
     (void)len;
-    if (strcmp(what, "block") != 0)
-        return 0;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 20;
-    pthread_mutex_lock(&f->mu);
-    f->n_blocks++;
-    pthread_cond_broadcast(&f->cv);
-    while (f->is_blocking && !f->is_released)
-        if (pthread_cond_timedwait(&f->cv, &f->mu, &until) != 0)
-            break;
-    pthread_mutex_unlock(&f->mu);
+    if (strcmp(what, "block") == 0)
+        storetest_gate_enter(&f->gate);
     return 0;
-}
-
-static void
-fx_release(struct fx *f)
-{
-    pthread_mutex_lock(&f->mu);
-    f->is_released = 1;
-    pthread_cond_broadcast(&f->cv);
-    pthread_mutex_unlock(&f->mu);
 }
 
 static void
 wait_blocks(struct fx *f, int n)
 {
-    struct timespec until;
-
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 20;
-    pthread_mutex_lock(&f->mu);
-    while (f->n_blocks < n)
-        if (pthread_cond_timedwait(&f->cv, &f->mu, &until) != 0)
-            break;
-    assert_true(f->n_blocks >= n);
-    pthread_mutex_unlock(&f->mu);
+    assert_true(storetest_gate_wait(&f->gate, n) >= n);
 }
 
 static int
@@ -107,8 +76,7 @@ setup(void **state)
     f->opt.clock = fixed_clock;
     f->opt.write_hook = block_hook;
     f->opt.write_hook_arg = f;
-    pthread_mutex_init(&f->mu, NULL);
-    pthread_cond_init(&f->cv, NULL);
+    storetest_gate_init(&f->gate);
     *state = f;
     return 0;
 }
@@ -122,21 +90,9 @@ teardown(void **state)
 
     assert_int_equal(system(cmd), 0);
     free(cmd);
-    pthread_cond_destroy(&f->cv);
-    pthread_mutex_destroy(&f->mu);
+    storetest_gate_fini(&f->gate);
     free(f);
     return 0;
-}
-
-static struct store *
-open_dir(struct fx *f, const char *dir)
-{
-    char *err = NULL;
-    struct store *s = store_open(dir, &f->opt, &err);
-
-    if (!s)
-        fail_msg("store_open: %s", err);
-    return s;
 }
 
 /* Commit number k: records k*PER_TAIL+1 .. (k+1)*PER_TAIL of cid1 (and
@@ -194,25 +150,6 @@ scan_all(struct store *s)
     return n;
 }
 
-static uint8_t *
-slurp(const char *dir, const char *name, size_t *len)
-{
-    char *path = xasprintf("%s/%s", dir, name);
-    FILE *fp = fopen(path, "rb");
-
-    free(path);
-    assert_non_null(fp);
-    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-    long n = ftell(fp);
-    assert_true(n >= 0);
-    rewind(fp);
-    uint8_t *p = xmalloc((size_t)n + 1);
-    assert_int_equal(fread(p, 1, (size_t)n, fp), (size_t)n);
-    fclose(fp);
-    *len = (size_t)n;
-    return p;
-}
-
 /* Every segment and index file of the reference is in dir with the same
  * bytes, and dir has no other; returns how many segments. */
 static int
@@ -226,13 +163,7 @@ same_segments(const char *ref, const char *dir)
     while ((de = readdir(d)) != NULL) {
         if (strncmp(de->d_name, "seg-", 4) != 0)
             continue;
-        size_t la, lb;
-        uint8_t *a = slurp(ref, de->d_name, &la);
-        uint8_t *b = slurp(dir, de->d_name, &lb);
-        if (la != lb || memcmp(a, b, la) != 0)
-            fail_msg("%s differs (%zu / %zu bytes)", de->d_name, la, lb);
-        free(a);
-        free(b);
+        storetest_same_file(ref, dir, de->d_name);
         n++;
     }
     closedir(d);
@@ -249,7 +180,7 @@ same_segments(const char *ref, const char *dir)
 static void
 write_reference(struct fx *f, int n)
 {
-    struct store *s = open_dir(f, f->ref);
+    struct store *s = storetest_open(f->ref, &f->opt);
 
     for (int k = 0; k < n; k++) {
         put_tail(s, k);
@@ -257,7 +188,7 @@ write_reference(struct fx *f, int n)
         assert_int_equal(store_sync(s), 0);
     }
     store_close(s);
-    f->n_blocks = 0;            /* the hook's count from here is dir's */
+    f->gate.n_entered = 0;            /* the hook's count from here is dir's */
 }
 
 struct late_release {
@@ -272,7 +203,7 @@ release_later(void *arg)
     struct timespec ts = { .tv_sec = 0, .tv_nsec = lr->ms * 1000000L };
 
     nanosleep(&ts, NULL);
-    fx_release(lr->f);
+    storetest_gate_release(&lr->f->gate);
     return NULL;
 }
 
@@ -293,10 +224,10 @@ test_pend_same_segments(void **state)
     const int n_tails = 12;
 
     write_reference(f, n_tails);
-    f->is_blocking = 1;
+    f->gate.is_blocking = 1;
     const int n_in = 1 + STORE_PEND_MAX_CH;     /* the job + those waiting */
     assert_true(n_in <= 4);     /* all in the first segment (5 tails) */
-    struct store *s = open_dir(f, f->dir);
+    struct store *s = storetest_open(f->dir, &f->opt);
     put_tail(s, 0);
     assert_int_equal(store_commit(s), 0);   /* tail 0: the job, held */
     wait_blocks(f, 1);
@@ -305,7 +236,7 @@ test_pend_same_segments(void **state)
         assert_int_equal(store_commit(s), 0);
     }
     /* Held: the job's block only; every tail visible and counted. */
-    assert_int_equal(f->n_blocks, 1);
+    assert_int_equal(f->gate.n_entered, 1);
     assert_int_equal(scan_all(s), n_in * PER_TAIL);
     store_get_tail_info(s, &ti);
     assert_int_equal(ti.n_records, n_in * PER_TAIL + (n_in + 1) / 2);
@@ -316,7 +247,7 @@ test_pend_same_segments(void **state)
     assert_int_equal(system(cmd), 0);
     free(cmd);
     char *copy = xasprintf("%s.copy", f->dir);
-    struct store *c = open_dir(f, copy);
+    struct store *c = storetest_open(copy, &f->opt);
     assert_int_equal(scan_all(c), n_in * PER_TAIL);
     assert_int_equal(store_source_offset(c, "h1", "cid1"),
                      (uint64_t)n_in * PER_TAIL);
@@ -341,7 +272,7 @@ test_pend_same_segments(void **state)
     assert_int_equal(scan_all(s), n_tails * PER_TAIL);
     store_close(s);
     assert_true(same_segments(f->ref, f->dir) >= 3);
-    s = open_dir(f, f->dir);
+    s = storetest_open(f->dir, &f->opt);
     assert_int_equal(scan_all(s), n_tails * PER_TAIL);
     store_close(s);
 }
@@ -357,14 +288,14 @@ test_pend_stops_at_segment_end(void **state)
 
     f->opt.segment_size = 9 << 10;
     write_reference(f, n_tails);
-    f->is_blocking = 1;
-    struct store *s = open_dir(f, f->dir);
+    f->gate.is_blocking = 1;
+    struct store *s = storetest_open(f->dir, &f->opt);
     put_tail(s, 0);
     assert_int_equal(store_commit(s), 0);   /* the job, held */
     wait_blocks(f, 1);
     put_tail(s, 1);
     assert_int_equal(store_commit(s), 0);   /* waits in pend */
-    assert_int_equal(f->n_blocks, 1);
+    assert_int_equal(f->gate.n_entered, 1);
     struct late_release lr = { .f = f, .ms = 200 };
     pthread_t th;
     put_tail(s, 2);                         /* the next segment's */
@@ -391,18 +322,18 @@ test_pend_sealed_at_close(void **state)
     struct store_tail_info ti;
 
     write_reference(f, 3);
-    f->is_blocking = 1;
-    struct store *s = open_dir(f, f->dir);
+    f->gate.is_blocking = 1;
+    struct store *s = storetest_open(f->dir, &f->opt);
     for (int k = 0; k < 3; k++) {
         put_tail(s, k);
         assert_int_equal(store_commit(s), 0);
         if (k == 0)
             wait_blocks(f, 1);
     }
-    fx_release(f);
+    storetest_gate_release(&f->gate);
     store_close(s);
     assert_true(same_segments(f->ref, f->dir) >= 1);
-    s = open_dir(f, f->dir);
+    s = storetest_open(f->dir, &f->opt);
     store_get_tail_info(s, &ti);
     assert_int_equal(ti.n_records, 0);
     assert_int_equal(scan_all(s), 3 * PER_TAIL);

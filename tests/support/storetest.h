@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * storetest: what the store's cmocka tests that hold its threads share
+ * (store_commit_test, store_pend_test, indexer_test): a gate a store hook waits at on the store's
+ * thread while the test looks (its entries counted; every wait at most
+ * 20 s, so a broken store fails a test and never hangs it), a store opened
+ * or the test failed, and files compared byte for byte across two store
+ * directories. Test-only, header-only.
+ */
+#ifndef TESTS_SUPPORT_STORETEST_H
+#define TESTS_SUPPORT_STORETEST_H
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "collector/store/store.h"
+#include "common/xmalloc.h"
+
+struct storetest_gate {
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    int             is_blocking;    /* entries wait for is_released */
+    int             is_released;
+    int             n_entered;
+};
+
+static inline void
+storetest_gate_init(struct storetest_gate *g)
+{
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->cv, NULL);
+}
+
+static inline void
+storetest_gate_fini(struct storetest_gate *g)
+{
+    pthread_cond_destroy(&g->cv);
+    pthread_mutex_destroy(&g->mu);
+}
+
+/* In a hook, g->mu held: counts the entry, wakes the test, and while g
+ * blocks waits until it is released (20 s at most). */
+static inline void
+storetest_gate_enter_locked(struct storetest_gate *g)
+{
+    struct timespec until;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 20;
+    g->n_entered++;
+    pthread_cond_broadcast(&g->cv);
+    while (g->is_blocking && !g->is_released)
+        if (pthread_cond_timedwait(&g->cv, &g->mu, &until) != 0)
+            break;
+}
+
+/* storetest_gate_enter_locked with g->mu taken and given back. */
+static inline void
+storetest_gate_enter(struct storetest_gate *g)
+{
+    pthread_mutex_lock(&g->mu);
+    storetest_gate_enter_locked(g);
+    pthread_mutex_unlock(&g->mu);
+}
+
+/* Lets every entry through, now and later. */
+static inline void
+storetest_gate_release(struct storetest_gate *g)
+{
+    pthread_mutex_lock(&g->mu);
+    g->is_released = 1;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+/* Waits until g has seen n entries (20 s at most); returns how many it
+ * has seen. */
+static inline int
+storetest_gate_wait(struct storetest_gate *g, int n)
+{
+    struct timespec until;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 20;
+    pthread_mutex_lock(&g->mu);
+    while (g->n_entered < n)
+        if (pthread_cond_timedwait(&g->cv, &g->mu, &until) != 0)
+            break;
+    int n_entered = g->n_entered;
+    pthread_mutex_unlock(&g->mu);
+    return n_entered;
+}
+
+/* The store at dir opened with opt, or the test failed with the reason. */
+static inline struct store *
+storetest_open(const char *dir, const struct store_options *opt)
+{
+    char *err = NULL;
+    struct store *s = store_open(dir, opt, &err);
+
+    if (!s)
+        fail_msg("store_open: %s", err);
+    return s;
+}
+
+/* The bytes of dir/name (caller frees), *len their count. */
+static inline uint8_t *
+storetest_slurp(const char *dir, const char *name, size_t *len)
+{
+    char *path = xasprintf("%s/%s", dir, name);
+    FILE *fp = fopen(path, "rb");
+
+    free(path);
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+    long n = ftell(fp);
+    assert_true(n >= 0);
+    rewind(fp);
+    uint8_t *p = xmalloc((size_t)n + 1);
+    assert_int_equal(fread(p, 1, (size_t)n, fp), (size_t)n);
+    fclose(fp);
+    *len = (size_t)n;
+    return p;
+}
+
+/* a/name and b/name hold the same bytes, or the test fails naming it. */
+static inline void
+storetest_same_file(const char *a, const char *b, const char *name)
+{
+    size_t la, lb;
+    uint8_t *pa = storetest_slurp(a, name, &la);
+    uint8_t *pb = storetest_slurp(b, name, &lb);
+
+    if (la != lb || memcmp(pa, pb, la) != 0)
+        fail_msg("%s differs (%zu / %zu bytes)", name, la, lb);
+    free(pa);
+    free(pb);
+}
+
+#endif
