@@ -160,12 +160,19 @@ gen_records(struct rec *r, int kind)
     return n;
 }
 
+/* Which .lqi version segments sealed from now on get (load_store):
+ * 0 version 6 (frames of rare words), 1 version 5 (no frames), 2 either,
+ * drawn at each reopen, so a store mixes the two. */
+static int ix_mix;
+
 static struct store *
 store_reopen(struct store *s, const char *dir, const struct store_options *o)
 {
     char *err = NULL;
 
     store_close(s);
+    /* no sealing thread runs: the flag may change */
+    index_test_without_frames(ix_mix == 2 ? (int)rn(2) : ix_mix);
     s = store_open(dir, o, &err);
     if (s == NULL)
         fail_msg("store_open: %s", err);
@@ -186,6 +193,7 @@ load_store(const char *dir, const struct rec *r, size_t n)
     opt.block_size = blocks[rn(3)];
     opt.segment_size = segs[rn(3)];
     opt.frame_size = frames[rn(3)];
+    ix_mix = (int)rn(3);
     struct store *s = store_reopen(NULL, dir, &opt);
     for (size_t i = 0; i < n; i++) {
         struct logrec lr = {
@@ -199,10 +207,11 @@ load_store(const char *dir, const struct rec *r, size_t n)
         assert_int_equal(store_append(s, &lr), 1);
         if (rn(8) == 0)
             assert_int_equal(store_commit(s), 0);
-        if (rn(150) == 0)
+        if (rn(150) == 0 || (ix_mix == 2 && i == n / 2))
             s = store_reopen(s, dir, &opt);     /* rebuilds the last index */
     }
     assert_int_equal(store_commit(s), 0);
+    ix_mix = 0;
     return s;
 }
 

@@ -450,10 +450,9 @@ frames_raw_decode(const uint8_t *p, size_t len, uint32_t n, uint32_t n_labels,
     return rc == 0 && done == n ? 0 : -1;
 }
 
-/* Frame encoding: the end of the frame starting at record i (about size
- * raw bytes, at least one record). */
-static uint32_t
-frame_end(const struct store_rec *recs, uint32_t i, uint32_t n, size_t size)
+uint32_t
+block_frame_end(const struct store_rec *recs, uint32_t i, uint32_t n,
+                size_t size)
 {
     size_t bytes = 0;
 
@@ -475,7 +474,7 @@ block_frames_encode(struct buf *body, struct buf *table, struct buf *cols,
 
     buf_init(&t, STORE_MAX_META);
     for (uint32_t i = 0; i < n; n_frames++) {
-        uint32_t j = frame_end(recs, i, n, frame_size);
+        uint32_t j = block_frame_end(recs, i, n, frame_size);
         int64_t mn = INT64_MAX, mx = INT64_MIN;
         for (uint32_t k = i; k < j; k++) {
             if (recs[k].time_ns < mn)

@@ -256,11 +256,12 @@ cursor_set_tokens(struct store_cursor *c, const struct store_filter *f)
                              cursor_hash_cb, c);
 }
 
-/* The segment's blocks that may hold every token into *bits (grown);
- * 0 if the index cannot tell (all blocks are candidates). */
+/* The segment's blocks that may hold every token into *bits and the
+ * frames of each into (*fm)[k] (both grown); 0 if the index cannot tell
+ * (all blocks and frames are candidates). */
 static int
 cursor_seg_bits(struct store_cursor *c, const struct store_seg *g,
-                uint64_t **bits, size_t *cap)
+                uint64_t **bits, uint32_t **fm, size_t *cap)
 {
     size_t words = (g->n_blks + 63) / 64, n = c->n_hashes;
     uint32_t all[2 * CUR_MAX_HASHES];
@@ -278,10 +279,11 @@ cursor_seg_bits(struct store_cursor *c, const struct store_seg *g,
         return 0;
     if (*cap < words) {
         *bits = xreallocarray(*bits, words, sizeof(**bits));
+        *fm = xreallocarray(*fm, words * 64, sizeof(**fm));
         *cap = words;
     }
     memset(*bits, 0, words * sizeof(**bits));
-    return segindex_candidates(c->s, g, all, n, *bits) == 0;
+    return segindex_candidates(c->s, g, all, n, *bits, *fm) == 0;
 }
 
 /* 1 if the filter selects every record of b (count_fn may take it). */
@@ -342,10 +344,13 @@ cursor_counted(struct store_cursor *c, const struct store_blk *b,
 
 /* Adds segment block k as a candidate (mn, mx: the time range of its
  * selected lines), or each of its frames (codec 6) that may hold one of
- * them, bounded by that range narrowed to the frame's. */
+ * them, bounded by that range narrowed to the frame's: those of fm
+ * (index_frame_bit), the frames the index says may hold the filter's
+ * tokens. */
 static void
 cursor_add_blk(struct store_cursor *c, size_t *cap, uint64_t seq,
-               uint32_t k, const struct store_blk *b, int64_t mn, int64_t mx)
+               uint32_t k, const struct store_blk *b, int64_t mn, int64_t mx,
+               uint32_t fm)
 {
     c->n_seg_blks++;
     if (b->is_corrupt || b->frames == NULL) {
@@ -358,7 +363,8 @@ cursor_add_blk(struct store_cursor *c, size_t *cap, uint64_t seq,
         const struct store_frame *fr = &b->frames[f];
         int64_t fmn = fr->min_ns > mn ? fr->min_ns : mn;
         int64_t fmx = fr->max_ns < mx ? fr->max_ns : mx;
-        if (fmn > fmx || !cursor_time_overlaps(c, fmn, fmx))
+        if (!((fm >> index_frame_bit(f, b->n_frames)) & 1) || fmn > fmx ||
+            !cursor_time_overlaps(c, fmn, fmx))
             continue;
         cursor_add_cand(c, cap, seq, k, f, fmn, fmx);
         c->n_seg_cands++;
@@ -372,11 +378,11 @@ cursor_pick(struct store_cursor *c)
     struct store *s = c->s;
     size_t cap = 0, cap_bits = 0, cap_cw = 0;
     uint64_t *bits = NULL;
-    uint32_t *cw = NULL;
+    uint32_t *cw = NULL, *fm = NULL;
 
     for (size_t i = 0; i < s->n_segs; i++) {
         const struct store_seg *g = s->segs[i];
-        int has_bits = cursor_seg_bits(c, g, &bits, &cap_bits);
+        int has_bits = cursor_seg_bits(c, g, &bits, &fm, &cap_bits);
         int has_cw = 0;
         if (c->has_count && has_bits && g->n_blks > 0) {
             if (cap_cw < g->n_blks) {
@@ -394,11 +400,14 @@ cursor_pick(struct store_cursor *c)
                 ((!has_bits || (bits[k / 64] >> (k % 64)) & 1) &&
                  cursor_block_may_match(c, b, &mn, &mx) &&
                  !(has_cw && cursor_counted(c, b, cw, k))))
-                cursor_add_blk(c, &cap, g->seq, (uint32_t)k, b, mn, mx);
+                cursor_add_blk(c, &cap, g->seq, (uint32_t)k, b, mn, mx,
+                               has_bits && !b->is_corrupt
+                               ? fm[k] : INDEX_FRAMES_ALL);
         }
     }
     free(bits);
     free(cw);
+    free(fm);
     cursor_snapshot_mem(c, &cap);
     if (c->n_cands > 1)
         qsort(c->cands, c->n_cands, sizeof(*c->cands),

@@ -24,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "collector/store/index.h"
 #include "collector/store/store.h"
 #include "common/xmalloc.h"
 
@@ -79,6 +80,9 @@ struct fx {
     size_t               n_alive;
     const struct cfg    *cfg;
     int                  round, query;
+    int                  ix_mix;  /* .lqi of later seals: 0 version 6
+                                     (frames), 1 version 5, 2 drawn at
+                                     each open (a store mixes them) */
 };
 
 static uint64_t rng;
@@ -246,6 +250,8 @@ fx_open(struct fx *f)
     char *err = NULL;
 
     store_close(f->s);
+    /* no sealing thread runs: the flag may change */
+    index_test_without_frames(f->ix_mix == 2 ? (int)rn(2) : f->ix_mix);
     f->s = store_open(f->dir, &f->opt, &err);
     if (!f->s)
         fail_msg("store_open: %s", err);
@@ -514,6 +520,7 @@ run_dataset(const struct cfg *cfg)
     /* zstd: codec 5 (the old format), or codec 6 in frames of ~100 bytes
      * or 64 KiB (one a block here) */
     f.opt.frame_size = rn(3) == 0 ? STORE_NO_FRAMES : rn(2) ? 100 : 0;
+    f.ix_mix = (int)rn(3);
     gen_dataset(&f);
     size_t n_all = f.n;
     fx_open(&f);

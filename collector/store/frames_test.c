@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "collector/store/index.h"
 #include "collector/store/store.h"
 #include "collector/store/store_internal.h"
 #include "common/compress.h"
@@ -445,6 +446,190 @@ test_frames_damaged_frame(void **state)
     store_close(s);
 }
 
+
+/* ------------------------------------------------------------------ */
+/* Frames in the index (.lqi version 6)                                */
+
+#define RARE_N 9000                     /* records: 3 segments and more */
+
+/* Record i's message: the frames test's text, with the rare words of
+ * rare[] (a word per record at most: "rw<k>q") where rare[i] >= 0. */
+static void
+put_rare(struct store *s, int i0, int n, const int *rare)
+{
+    char msg[128];
+
+    for (int i = i0; i < i0 + n; i++) {
+        char cid[16], word[24] = "";
+        int src = i % 3;
+        struct logrec r = { 0 };
+        if (rare[i] >= 0)
+            snprintf(word, sizeof(word), " rw%dq", rare[i]);
+        snprintf(cid, sizeof(cid), "cid%d", src);
+        snprintf(msg, sizeof(msg), "info line %d of the frames test%s%s", i,
+                 word, i % 7 == 0 ? " with a longer tail of words" : "");
+        r.time_ns = T0 + (int64_t)i * 1000 + (i % 5) * 1500;
+        r.host = "h1";
+        r.container_id = cid;
+        r.container = "web";
+        r.image = "nginx:1";
+        r.offset = (uint64_t)i + 1;
+        r.msg = msg;
+        r.msg_len = strlen(msg);
+        assert_int_equal(store_append(s, &r), 1);
+        if (i % 200 == 199)
+            assert_int_equal(store_commit(s), 0);
+    }
+    assert_int_equal(store_commit(s), 0);
+    assert_int_equal(store_sync(s), 0);
+}
+
+/* Records of a scan for every token of toks (required), oldest first;
+ * *n_reads: the blocks and frames it read. */
+static int
+scan_count(struct store *s, const char **toks, size_t n_toks,
+           uint64_t *n_reads)
+{
+    struct store_filter fl = filter(INT64_MIN, INT64_MAX, NULL);
+    struct store_stats a, b;
+    struct logrec r;
+    int n = 0, rc;
+
+    fl.tokens = toks;
+    fl.n_tokens = n_toks;
+    fl.is_tokens_required = 1;
+    store_get_stats(s, &a);
+    struct store_cursor *c = store_cursor_new(s, &fl, 0);
+    while ((rc = store_cursor_next(c, &r)) != 0) {
+        assert_int_equal(rc, 1);
+        for (size_t k = 0; k < n_toks; k++)
+            assert_non_null(memmem(r.msg, r.msg_len, toks[k],
+                                   strlen(toks[k])));
+        n++;
+    }
+    store_cursor_free(c);
+    store_get_stats(s, &b);
+    *n_reads = b.n_cursor_reads - a.n_cursor_reads;
+    return n;
+}
+
+/* A word in one record is read from its frame alone (blocks of ~8
+ * frames: one a mask bit), in a full segment
+ * (its .lqi), in the segment being written (the map the sealing thread
+ * feeds) and in that segment's map rebuilt at open; with a .lqi of
+ * version 5 (no frames) its whole block is read, the same answer. */
+static void
+test_frames_rare_word_one_frame(void **state)
+{
+    struct fx *f = *state;
+    int *rare = xcalloc(RARE_N, sizeof(*rare));
+    uint64_t reads;
+    char w[3][16];
+    const char *t[1];
+
+    for (int i = 0; i < RARE_N; i++)
+        rare[i] = -1;
+    rare[1234] = 0;                     /* the first segment (full) */
+    rare[8100] = 1;                     /* the last one (written) */
+    rare[8400] = 2;
+    for (int pass = 0; pass < 2; pass++) {
+        index_test_without_frames(pass);
+        struct store *s = open_store(f->dir[pass], 2048);
+        put_rare(s, 0, RARE_N, rare);
+        for (int reopen = 0; reopen < 2; reopen++) {
+            for (int k = 0; k < 3; k++) {
+                snprintf(w[k], sizeof(w[k]), "rw%dq", k);
+                t[0] = w[k];
+                assert_int_equal(scan_count(s, t, 1, &reads), 1);
+                print_message("pass %d reopen %d %s: %llu reads\n", pass,
+                              reopen, w[k], (unsigned long long)reads);
+                if (pass == 0 || k > 0)
+                    assert_int_equal(reads, 1);
+                else
+                    assert_true(reads > 4);     /* ~8 frames a block */
+            }
+            store_close(s);
+            s = open_store(f->dir[pass], 2048);
+        }
+        store_close(s);
+    }
+    index_test_without_frames(0);
+    free(rare);
+}
+
+/* Every record holding rare words is found, whatever frame of whatever
+ * block it is in (blocks of ~14 frames here: two frames a mask bit),
+ * alone and with a second word (a block holding
+ * both in different frames has no frame holding both), in a store
+ * whose segments have .lqi versions 5 and 6 mixed: the answers of a
+ * brute-force model, each word's record count. Fails if a frame holding
+ * the word is skipped. */
+static void
+test_frames_rare_words_every_frame(void **state)
+{
+    struct fx *f = *state;
+    enum { N_WORDS = 300, N = 2 * RARE_N };
+    int *rare = xcalloc(N, sizeof(*rare));
+    int n_in[N_WORDS] = { 0 };
+    uint64_t reads;
+
+    for (int i = 0; i < N; i++)
+        rare[i] = -1;
+    /* each word in 1 to 3 records: near, in the same block, anywhere */
+    for (int k = 0; k < N_WORDS; k++) {
+        int at = (int)(rng() % N), n = 1 + (int)(rng() % 3);
+        for (int j = 0; j < n; j++) {
+            int i = j == 0 ? at : j == 1 ? at + (int)(rng() % 200) - 100
+                                         : (int)(rng() % N);
+            if (i < 0 || i >= N || rare[i] >= 0)
+                continue;
+            rare[i] = k;
+            n_in[k]++;
+        }
+    }
+    struct store *s = NULL;
+    for (int part = 0; part < 12; part++) {
+        /* versions 6 and 5 in turn: the store mixes them */
+        index_test_without_frames(part / 3 % 2);
+        s = open_store(f->dir[0], 1024);
+        put_rare(s, part * (N / 12), N / 12, rare);
+        store_close(s);
+    }
+    index_test_without_frames(0);
+    s = open_store(f->dir[0], 1024);
+    int n_v[7] = { 0 };
+    for (uint64_t seq = 1; seq < 64; seq++) {
+        char *path = xasprintf("%s/seg-%016llx.lqi", f->dir[0],
+                               (unsigned long long)seq);
+        uint8_t h[8];
+        int fd = open(path, O_RDONLY);
+        free(path);
+        if (fd < 0)
+            continue;
+        assert_int_equal(pread(fd, h, 8, 0), 8);
+        close(fd);
+        n_v[h[4] < 7 ? h[4] : 0]++;
+    }
+    print_message(".lqi files: %d version 5, %d version 6\n", n_v[5],
+                  n_v[6]);
+    assert_true(n_v[5] > 0 && n_v[6] > 0);
+    for (int k = 0; k < N_WORDS; k++) {
+        char w[16], w2[16];
+        const char *t[2] = { w, w2 };
+        snprintf(w, sizeof(w), "rw%dq", k);
+        assert_int_equal(scan_count(s, t, 1, &reads), n_in[k]);
+        /* with a word of a record near it: both in one record never */
+        int k2 = (k + 1) % N_WORDS;
+        snprintf(w2, sizeof(w2), "rw%dq", k2);
+        assert_int_equal(scan_count(s, t, 2, &reads), 0);
+        /* with a word of the same records: all of them */
+        snprintf(w2, sizeof(w2), "info");
+        assert_int_equal(scan_count(s, t, 2, &reads), n_in[k]);
+    }
+    store_close(s);
+    free(rare);
+}
+
 int
 main(void)
 {
@@ -456,6 +641,10 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_frames_damaged_frame, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_frames_rare_word_one_frame,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_frames_rare_words_every_frame,
+                                        setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

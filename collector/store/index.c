@@ -26,11 +26,14 @@
 #define IX_MAX_META  (64u << 20)        /* block table + page directory */
 #define IX_MAX_PAGE  (4u << 20)
 
-/* index_test_without_fields(): set by tests before any store runs. */
-static int ix_without_fields;
+/* index_test_without_fields(), index_test_without_frames(): set by tests
+ * before any store runs. */
+static int ix_without_fields, ix_without_frames;
 
-/* A key of the in-memory map: its postings are (block, count word)
- * pairs, the count word (n << 3 | forms) as in the .lqi (STORE.md). One
+/* A key of the in-memory map: its postings are (block word, count word)
+ * pairs, the block word the block number (below INDEX_MAX_BLKS, 20 bits)
+ * with the mask of the frames holding the key above it (IX_BLK_BITS),
+ * the count word (n << 3 | forms) as in the .lqi (STORE.md). One
  * pair is held inline; from the second on they are in a malloc'd array
  * whose capacity follows from n (IX_CAP_MIN, then doubling), so a key
  * takes 16 bytes. */
@@ -45,6 +48,10 @@ struct ix_ent {
 };
 
 #define IX_CAP_MIN 4u                   /* pairs of the first array */
+#define IX_BLK_BITS 20u                 /* INDEX_MAX_BLKS == 1 << 20 */
+#define IX_BLK_MASK ((1u << IX_BLK_BITS) - 1)
+#define IX_BLK(w)   ((w) & IX_BLK_MASK)
+#define IX_FM(w)    ((w) >> IX_BLK_BITS)
 
 /* A slot of the map's hash table: the key's hash and where its entry
  * is. Keys live in pages of IX_PAGE_ENTS entries, in insertion order,
@@ -69,6 +76,10 @@ struct index_mem {
     uint32_t         pend_blk;
     uint32_t         max_blk;           /* the highest block added */
     int              has_blk;           /* max_blk is set */
+    int              is_over;           /* a block number past
+                                           INDEX_MAX_BLKS came: the map
+                                           cannot tell (every block may
+                                           hold every key), no file */
 };
 
 struct index_file {
@@ -193,6 +204,12 @@ ix_grow(struct index_mem *m)
     m->size = nsize;
 }
 
+static inline uint32_t *
+ix_posts_rw(struct ix_ent *e)
+{
+    return e->n > 1 ? e->u.many : e->u.inl;
+}
+
 static void
 ix_push(struct index_mem *m, struct ix_ent *e, uint32_t blk, uint32_t cw)
 {
@@ -215,14 +232,17 @@ ix_push(struct index_mem *m, struct ix_ent *e, uint32_t blk, uint32_t cw)
     e->n = n + 1;
 }
 
-/* Adds block blk (count word cw) to the key of hash; a second token
- * (another check) under the same hash makes the key lose its counts.
- * is_new_blk: blk is past every block added so far, so no key has it yet
- * (its postings need not be read). */
+/* Adds block blk (count word cw, frames fm) to the key of hash; a second
+ * token (another check) under the same hash makes the key lose its
+ * counts. is_new_blk: blk is past every block added so far, so no key
+ * has it yet (its postings need not be read). */
 static void
 ix_insert(struct index_mem *m, uint32_t hash, uint32_t check,
-          int is_collided, uint32_t blk, uint32_t cw, int is_new_blk)
+          int is_collided, uint32_t blk, uint32_t cw, uint32_t fm,
+          int is_new_blk)
 {
+    uint32_t w = blk | (fm & INDEX_FRAMES_ALL) << IX_BLK_BITS;
+
     if ((m->n_keys + 1) * 4 > m->size * 3)
         ix_grow(m);
     size_t mask = m->size - 1;
@@ -232,8 +252,11 @@ ix_insert(struct index_mem *m, uint32_t hash, uint32_t check,
             struct ix_ent *e = ix_ent_at(m, sl->idx);
             if (e->check != check || is_collided)
                 e->is_collided = 1;
-            if (is_new_blk || ix_posts(e)[2 * (e->n - 1)] != blk)
-                ix_push(m, e, blk, cw);
+            uint32_t *last = &ix_posts_rw(e)[2 * (e->n - 1)];
+            if (is_new_blk || IX_BLK(*last) != blk)
+                ix_push(m, e, w, cw);
+            else
+                *last |= w;             /* the same block again */
             return;
         }
         if (!sl->hash) {
@@ -243,7 +266,7 @@ ix_insert(struct index_mem *m, uint32_t hash, uint32_t check,
             e->check = check;
             e->is_collided = is_collided != 0;
             e->n = 1;
-            e->u.inl[0] = blk;
+            e->u.inl[0] = w;
             e->u.inl[1] = cw;
             return;
         }
@@ -260,8 +283,8 @@ index_mem_flush(struct index_mem *m)
 }
 
 void
-index_mem_add_text(struct index_mem *m, uint32_t blk, const void *text,
-                   size_t len)
+index_mem_add_text_frame(struct index_mem *m, uint32_t blk, uint32_t fbit,
+                         const void *text, size_t len)
 {
     if (blk != m->pend_blk) {
         index_mem_flush(m);
@@ -269,7 +292,15 @@ index_mem_add_text(struct index_mem *m, uint32_t blk, const void *text,
     }
     if (m->pend.tab == NULL)
         index_set_init(&m->pend);
+    m->pend.frame = fbit;
     index_set_add_text(&m->pend, text, len);
+}
+
+void
+index_mem_add_text(struct index_mem *m, uint32_t blk, const void *text,
+                   size_t len)
+{
+    index_mem_add_text_frame(m, blk, 0, text, len);
 }
 
 /* ------------------------------------------------------------------ */
@@ -281,6 +312,7 @@ index_set_init(struct index_set *set)
     set->size = 1u << 14;
     set->n = 0;
     set->rec = 0;
+    set->frame = 0;
     set->tab = xcalloc(set->size, sizeof(*set->tab));
 }
 
@@ -299,6 +331,7 @@ index_set_reset(struct index_set *set)
         memset(set->tab, 0, set->size * sizeof(*set->tab));
     set->n = 0;
     set->rec = 0;
+    set->frame = 0;
 }
 
 static struct index_set_ent *
@@ -340,6 +373,7 @@ ix_set_add(struct index_set *set, uint32_t hash, uint32_t check,
             e->n_recs++;
     }
     e->flags &= forms | ~TOKENIZE_FORMS;
+    e->fmask |= 1u << (set->frame % INDEX_FRAME_BITS);
 }
 
 /* A record's tokens on their way into a set: each token's slot is
@@ -403,7 +437,7 @@ ix_insert_ent(struct index_mem *m, const struct index_set_ent *e,
 {
     ix_insert(m, e->hash, e->check, (e->flags & INDEX_SET_COLLIDED) != 0,
               blk, e->n_recs << 3 | (e->flags & TOKENIZE_FORMS),
-              is_new_blk);
+              e->fmask ? e->fmask : INDEX_FRAMES_ALL, is_new_blk);
 }
 
 /* The set's keys go into the map IX_BATCH at a time, each one's slot
@@ -418,6 +452,10 @@ index_mem_add_set(struct index_mem *m, uint32_t blk,
     size_t n = 0;
     int is_new_blk = !m->has_blk || blk > m->max_blk;
 
+    if (blk >= INDEX_MAX_BLKS) {
+        m->is_over = 1;                 /* past what a block word holds */
+        return;
+    }
     m->has_blk = 1;
     if (blk > m->max_blk)
         m->max_blk = blk;
@@ -466,17 +504,37 @@ ix_find(const struct index_mem *m, uint32_t hash)
 }
 
 void
-index_mem_lookup(const struct index_mem *m, uint32_t hash, uint64_t *bits,
-                 uint32_t n_bits)
+index_mem_lookup_frames(const struct index_mem *m, uint32_t hash,
+                        uint64_t *bits, uint32_t *fmask, uint32_t n_bits)
 {
+    if (m->is_over) {
+        for (uint32_t b = 0; b < n_bits; b++) {
+            bits[b / 64] |= 1ull << (b % 64);
+            if (fmask)
+                fmask[b] = INDEX_FRAMES_ALL;
+        }
+        return;
+    }
     const struct ix_ent *e = ix_find(m, hash);
 
     if (!e)
         return;
     const uint32_t *p = ix_posts(e);
-    for (uint32_t i = 0; i < e->n; i++)
-        if (p[2 * i] < n_bits)
-            bits[p[2 * i] / 64] |= 1ull << (p[2 * i] % 64);
+    for (uint32_t i = 0; i < e->n; i++) {
+        uint32_t b = IX_BLK(p[2 * i]);
+        if (b >= n_bits)
+            continue;
+        bits[b / 64] |= 1ull << (b % 64);
+        if (fmask)
+            fmask[b] = IX_FM(p[2 * i]);
+    }
+}
+
+void
+index_mem_lookup(const struct index_mem *m, uint32_t hash, uint64_t *bits,
+                 uint32_t n_bits)
+{
+    index_mem_lookup_frames(m, hash, bits, NULL, n_bits);
 }
 
 int
@@ -485,12 +543,12 @@ index_mem_counts(const struct index_mem *m, uint32_t hash, uint32_t check,
 {
     const struct ix_ent *e = ix_find(m, hash);
 
-    if (!e || e->is_collided || e->check != check)
+    if (m->is_over || !e || e->is_collided || e->check != check)
         return 0;
     const uint32_t *p = ix_posts(e);
     for (uint32_t i = 0; i < e->n; i++)
-        if (p[2 * i] < n_bits)
-            cw[p[2 * i]] = p[2 * i + 1];
+        if (IX_BLK(p[2 * i]) < n_bits)
+            cw[IX_BLK(p[2 * i])] = p[2 * i + 1];
     return 1;
 }
 
@@ -557,6 +615,31 @@ ix_sorted_keys(const struct index_mem *m)
     return a;
 }
 
+/* The frame code of a block's frame mask fm (version 6): the frame when
+ * one frame below IX_FCODE_MASK holds the key, else IX_FCODE_MASK and the
+ * mask follows as a varint. */
+#define IX_FCODE_MASK 7u
+
+static uint32_t
+ix_fcode(uint32_t fm)
+{
+    if (fm != 0 && (fm & (fm - 1)) == 0 && fm < (1u << IX_FCODE_MASK))
+        return (uint32_t)__builtin_ctz(fm);
+    return IX_FCODE_MASK;
+}
+
+/* varint (v << 3 | the frame code of fm), then the mask if the code says
+ * so. */
+static int
+ix_put_fblk(struct buf *b, uint64_t v, uint32_t fm)
+{
+    uint32_t code = ix_fcode(fm);
+
+    if (buf_put_varint(b, v << 3 | code) < 0)
+        return -1;
+    return code == IX_FCODE_MASK ? buf_put_varint(b, fm) : 0;
+}
+
 /* Postings: varint hdr, low two bits the kind: 0 list (count = hdr >> 2,
  * then count varints: first block, then each gap minus one), 1 bitmap
  * (count = hdr >> 2, then n_blks bits), 2 one block (hdr >> 2), 3 (version
@@ -565,17 +648,36 @@ ix_sorted_keys(const struct index_mem *m)
  * | the spellings every occurrence is in), one per block in order. The
  * smallest of list and bitmap is written; most keys (ids, numbers) are in
  * one block; keys in IX_COUNT_MIN_BLKS blocks or more that hold one token
- * are counted. */
+ * are counted. Version 6: a key in fewer blocks is one block or a list,
+ * each block number v written as v << 3 | its frame code (ix_put_fblk). */
 static int
 ix_put_postings(struct buf *b, const struct ix_ent *e, uint32_t n_blks)
 {
     const uint32_t *p = ix_posts(e);
     size_t list_len = 0, map_len = (n_blks + 7) / 8;
+    int is_framed = !ix_without_fields && !ix_without_frames &&
+                    e->n < IX_COUNT_MIN_BLKS;
 
+#define IX_P(i) IX_BLK(p[2 * (i)])
+    if (e->n == 1 && is_framed) {
+        uint32_t code = ix_fcode(IX_FM(p[0]));
+        if (buf_put_varint(b, (((uint64_t)IX_P(0) << 3 | code) << 2) | 2) < 0)
+            return -1;
+        return code == IX_FCODE_MASK ? buf_put_varint(b, IX_FM(p[0])) : 0;
+    }
     if (e->n == 1)
-        return buf_put_varint(b, ((uint64_t)p[0] << 2) | 2);
+        return buf_put_varint(b, ((uint64_t)IX_P(0) << 2) | 2);
+    if (is_framed) {
+        if (buf_put_varint(b, (uint64_t)e->n << 2) < 0)
+            return -1;
+        for (uint32_t i = 0; i < e->n; i++)
+            if (ix_put_fblk(b, i ? IX_P(i) - IX_P(i - 1) - 1 : IX_P(0),
+                            IX_FM(p[2 * i])) < 0)
+                return -1;
+        return 0;
+    }
     for (uint32_t i = 0; i < e->n; i++)
-        list_len += ix_varint_len(i ? p[2 * i] - p[2 * i - 2] - 1 : p[0]);
+        list_len += ix_varint_len(i ? IX_P(i) - IX_P(i - 1) - 1 : IX_P(0));
     int is_map = map_len < list_len;
     int is_counted = !ix_without_fields && !e->is_collided &&
                      e->n >= IX_COUNT_MIN_BLKS;
@@ -590,14 +692,15 @@ ix_put_postings(struct buf *b, const struct ix_ent *e, uint32_t n_blks)
         uint8_t *q = b->data + b->len;
         memset(q, 0, map_len);
         for (uint32_t i = 0; i < e->n; i++)
-            q[p[2 * i] / 8] |= (uint8_t)(1u << (p[2 * i] % 8));
+            q[IX_P(i) / 8] |= (uint8_t)(1u << (IX_P(i) % 8));
         b->len += map_len;
     } else {
         for (uint32_t i = 0; i < e->n; i++)
-            if (buf_put_varint(b, i ? p[2 * i] - p[2 * i - 2] - 1
-                                    : p[0]) < 0)
+            if (buf_put_varint(b, i ? IX_P(i) - IX_P(i - 1) - 1
+                                    : IX_P(0)) < 0)
                 return -1;
     }
+#undef IX_P
     if (!is_counted)
         return 0;
     if (buf_put_u32(b, e->check) < 0)
@@ -685,12 +788,14 @@ index_mem_write(const struct index_mem *m, uint64_t seq,
     buf_init(&k.pages, SIZE_MAX);
     buf_init(&k.dir, SIZE_MAX);
     buf_init(&head, SIZE_MAX);
-    if (ix_encode_pages(m, keys, n, n_blks, &k) < 0)
+    if (m->is_over ||                   /* the file cannot hold its blocks */
+        ix_encode_pages(m, keys, n, n_blks, &k) < 0)
         goto out;
     uint8_t h[INDEX_HDR_LEN];
     le32_store(h, INDEX_MAGIC);
-    le32_store(h + 4, ix_without_fields ? INDEX_VERSION_NO_FIELDS
-                                        : INDEX_VERSION);
+    le32_store(h + 4, ix_without_fields ? INDEX_VERSION_NO_FIELDS :
+                      ix_without_frames ? INDEX_VERSION_COUNTS :
+                      INDEX_VERSION);
     le64_store(h + 8, seq);
     le32_store(h + 16, n_blks);
     le32_store(h + 20, n_pages);
@@ -880,6 +985,12 @@ index_test_without_fields(int on)
     ix_without_fields = on != 0;
 }
 
+void
+index_test_without_frames(int on)
+{
+    ix_without_frames = on != 0;
+}
+
 uint32_t
 index_file_n_blks(const struct index_file *f)
 {
@@ -900,22 +1011,44 @@ index_file_size(const struct index_file *f)
 
 static void
 ix_set_bit(const struct index_file *f, const uint32_t *map, uint32_t b,
-           uint64_t *bits, uint32_t n_bits)
+           uint32_t fm, uint64_t *bits, uint32_t *fmask, uint32_t n_bits)
 {
     if (b >= f->n_blks)
         return;
     uint32_t d = map ? map[b] : b;
-    if (d < n_bits)
-        bits[d / 64] |= 1ull << (d % 64);
+    if (d >= n_bits)
+        return;
+    bits[d / 64] |= 1ull << (d % 64);
+    if (fmask)
+        fmask[d] = fm;
 }
 
 /* One decoded postings entry (ix_postings). */
 struct ix_dec {
     uint32_t *blks;                     /* f->n_blks entries */
+    uint32_t *fms;                      /* their frame masks */
     uint32_t *cws;                      /* count words, if has_counts */
     uint32_t  n, check;
     int       has_counts;
 };
+
+/* The frame mask of frame code code (ix_fcode), reading the mask from
+ * *pp if the code says so. -1 if malformed. */
+static int
+ix_get_fmask(const uint8_t **pp, const uint8_t *end, uint32_t code,
+             uint32_t *fm)
+{
+    uint64_t v;
+
+    if (code < IX_FCODE_MASK) {
+        *fm = 1u << code;
+        return 0;
+    }
+    if (ix_get_varint(pp, end, &v) < 0 || v == 0 || v > INDEX_FRAMES_ALL)
+        return -1;
+    *fm = (uint32_t)v;
+    return 0;
+}
 
 /* Decodes one postings entry at *pp into d (if want, else skips it).
  * -1 if malformed. */
@@ -924,7 +1057,8 @@ ix_postings(const struct index_file *f, const uint8_t **pp,
             const uint8_t *end, int want, struct ix_dec *d)
 {
     uint64_t hdr, v, cnt;
-    int is_counted, is_map;
+    uint32_t fm = INDEX_FRAMES_ALL;
+    int is_counted, is_map, is_framed;
 
     if (ix_get_varint(pp, end, &hdr) < 0)
         return -1;
@@ -933,17 +1067,28 @@ ix_postings(const struct index_file *f, const uint8_t **pp,
         return -1;
     cnt = is_counted ? hdr >> 3 : hdr >> 2;
     is_map = is_counted ? (hdr >> 2) & 1 : (hdr & 3) == 1;
-    if (cnt > f->n_blks)
-        return -1;
     d->n = 0;
     d->has_counts = 0;
     if (!is_counted && (hdr & 3) == 2) {
+        if (f->version >= INDEX_VERSION_FRAMES &&
+            ix_get_fmask(pp, end, (uint32_t)(cnt & 7), &fm) < 0)
+            return -1;
+        if (f->version >= INDEX_VERSION_FRAMES)
+            cnt >>= 3;
         if (cnt >= f->n_blks)
             return -1;
-        if (want)
+        if (want) {
+            d->fms[d->n] = fm;
             d->blks[d->n++] = (uint32_t)cnt;
+        }
         return 0;
     }
+    if (cnt > f->n_blks)
+        return -1;
+    /* version 6: a list of fewer than IX_COUNT_MIN_BLKS blocks carries
+     * their frames */
+    is_framed = f->version >= INDEX_VERSION_FRAMES && !is_counted &&
+                !is_map && cnt < IX_COUNT_MIN_BLKS;
     if (is_map) {
         size_t map_len = (f->n_blks + 7) / 8;
         uint32_t got = 0;
@@ -951,8 +1096,10 @@ ix_postings(const struct index_file *f, const uint8_t **pp,
             return -1;
         for (uint32_t b = 0; b < f->n_blks; b++)
             if ((*pp)[b / 8] & (1u << (b % 8))) {
-                if (want)
+                if (want) {
+                    d->fms[d->n] = INDEX_FRAMES_ALL;
                     d->blks[d->n++] = b;
+                }
                 got++;
             }
         *pp += map_len;
@@ -961,13 +1108,21 @@ ix_postings(const struct index_file *f, const uint8_t **pp,
     } else {
         uint64_t blk = 0;
         for (uint64_t i = 0; i < cnt; i++) {
-            if (ix_get_varint(pp, end, &v) < 0 || v >= f->n_blks)
+            if (ix_get_varint(pp, end, &v) < 0 ||
+                (is_framed &&
+                 ix_get_fmask(pp, end, (uint32_t)(v & 7), &fm) < 0))
+                return -1;
+            if (is_framed)
+                v >>= 3;
+            if (v >= f->n_blks)
                 return -1;
             blk = i ? blk + v + 1 : v;
             if (blk >= f->n_blks)
                 return -1;
-            if (want)
+            if (want) {
+                d->fms[d->n] = fm;
                 d->blks[d->n++] = (uint32_t)blk;
+            }
         }
     }
     if (!is_counted)
@@ -1050,6 +1205,7 @@ ix_dec_init(const struct index_file *f, struct ix_dec *d)
     size_t n = f->n_blks ? f->n_blks : 1;
 
     d->blks = xcalloc(n, sizeof(*d->blks));
+    d->fms = xcalloc(n, sizeof(*d->fms));
     d->cws = xcalloc(n, sizeof(*d->cws));
     d->n = 0;
     d->has_counts = 0;
@@ -1059,21 +1215,30 @@ static void
 ix_dec_fini(struct ix_dec *d)
 {
     free(d->blks);
+    free(d->fms);
     free(d->cws);
 }
 
 int
-index_file_lookup(const struct index_file *f, int fd, uint32_t hash,
-                  const uint32_t *map, uint64_t *bits, uint32_t n_bits)
+index_file_lookup_frames(const struct index_file *f, int fd, uint32_t hash,
+                         const uint32_t *map, uint64_t *bits,
+                         uint32_t *fmask, uint32_t n_bits)
 {
     struct ix_dec d;
 
     ix_dec_init(f, &d);
     int rc = ix_file_find(f, fd, hash, &d);
     for (uint32_t i = 0; rc == 0 && i < d.n; i++)
-        ix_set_bit(f, map, d.blks[i], bits, n_bits);
+        ix_set_bit(f, map, d.blks[i], d.fms[i], bits, fmask, n_bits);
     ix_dec_fini(&d);
     return rc;
+}
+
+int
+index_file_lookup(const struct index_file *f, int fd, uint32_t hash,
+                  const uint32_t *map, uint64_t *bits, uint32_t n_bits)
+{
+    return index_file_lookup_frames(f, fd, hash, map, bits, NULL, n_bits);
 }
 
 int

@@ -20,14 +20,30 @@
 #include "common/buf.h"
 
 #define INDEX_MAGIC      0x3149514cu    /* "LQI1" */
-#define INDEX_VERSION    5              /* 3, 4: still read */
+#define INDEX_VERSION    6              /* 3, 4, 5: still read */
 #define INDEX_VERSION_NO_FIELDS 3       /* no field tokens, no counts */
 #define INDEX_VERSION_FIELDS    4       /* field tokens */
 #define INDEX_VERSION_COUNTS    5       /* per-block record counts */
+#define INDEX_VERSION_FRAMES    6       /* frames of keys in few blocks */
 #define INDEX_MAX_COUNT  0x1fffffffu    /* records counted per block */
 #define INDEX_HDR_LEN    32
 #define INDEX_PAGE_KEYS  128            /* keys per postings page */
 #define INDEX_MAX_BLKS   (1u << 20)     /* sanity limit from disk */
+/* Frame masks (version 6, STORE.md "Index file"): a block's mask has
+ * bit index_frame_bit(f, n) set for each frame f (of its n) that holds
+ * the token: the frame itself in a block of at most INDEX_FRAME_BITS
+ * frames, else a group of ceil(n / INDEX_FRAME_BITS) frames in a row.
+ * INDEX_FRAMES_ALL: every frame (not known). */
+#define INDEX_FRAME_BITS 12u
+#define INDEX_FRAMES_ALL ((1u << INDEX_FRAME_BITS) - 1)
+
+static inline uint32_t
+index_frame_bit(uint32_t f, uint32_t n_frames)
+{
+    uint32_t per = (n_frames + INDEX_FRAME_BITS - 1) / INDEX_FRAME_BITS;
+
+    return per > 1 ? f / per : f % INDEX_FRAME_BITS;
+}
 
 /* A block of the indexed segment, as the .lqi records it. */
 struct index_blkref {
@@ -46,6 +62,10 @@ void index_mem_free(struct index_mem *m);
  * last one (before any other call). */
 void index_mem_add_text(struct index_mem *m, uint32_t blk, const void *text,
                         size_t len);
+/* index_mem_add_text of a record in the frames of mask bit fbit
+ * (index_frame_bit) of block blk (records of a block in any order). */
+void index_mem_add_text_frame(struct index_mem *m, uint32_t blk,
+                              uint32_t fbit, const void *text, size_t len);
 void index_mem_flush(struct index_mem *m);
 
 #define INDEX_SET_COLLIDED  8u          /* two tokens share the hash */
@@ -57,6 +77,8 @@ struct index_set_ent {
     uint32_t n_recs;                    /* at most INDEX_MAX_COUNT */
     uint32_t flags;                     /* TOKENIZE_FORM_* every occurrence
                                            is in, INDEX_SET_COLLIDED */
+    uint32_t fmask;                     /* frames holding it
+                                           (index_frame_bit) */
 };
 
 /* The distinct tokens of one block with their record counts, gathered
@@ -66,6 +88,9 @@ struct index_set {
     struct index_set_ent *tab;          /* open addressing */
     size_t                size, n;
     uint32_t              rec;          /* records added */
+    uint32_t              frame;        /* the mask bit (index_frame_bit)
+                                           of the records being added (0
+                                           unless set) */
 };
 void index_set_init(struct index_set *set);
 void index_set_fini(struct index_set *set);
@@ -82,6 +107,11 @@ size_t index_mem_bytes(const struct index_mem *m);
 /* Sets bit b of bits (n_bits long) for each block b that may hold hash. */
 void index_mem_lookup(const struct index_mem *m, uint32_t hash,
                       uint64_t *bits, uint32_t n_bits);
+/* index_mem_lookup that also sets fmask[b] (n_bits entries) of each such
+ * block to the frames that may hold hash (index_frame_bit). */
+void index_mem_lookup_frames(const struct index_mem *m, uint32_t hash,
+                             uint64_t *bits, uint32_t *fmask,
+                             uint32_t n_bits);
 /* Per-block counts of the token of hash and check: sets cw[b] (b <
  * n_bits) to the count word of each block b holding it (records holding
  * it << 3 | the TOKENIZE_FORM_* spellings every occurrence in b is in)
@@ -117,6 +147,9 @@ int index_file_has_fields(const struct index_file *f);
 /* Tests only: index without field tokens and write version 3, as the
  * collector did before them (to check that such stores still answer). */
 void index_test_without_fields(int on);
+/* Tests only: write version 5 (no frame masks), as the collector did
+ * before them. */
+void index_test_without_frames(int on);
 uint32_t index_file_n_blks(const struct index_file *f);
 /* Borrowed: the block table, index_file_n_blks() entries. */
 const struct index_blkref *index_file_blks(const struct index_file *f);
@@ -125,6 +158,13 @@ const struct index_blkref *index_file_blks(const struct index_file *f);
  * -1 if the page cannot be read or is damaged (the caller scans). */
 int index_file_lookup(const struct index_file *f, int fd, uint32_t hash,
                       const uint32_t *map, uint64_t *bits, uint32_t n_bits);
+/* index_file_lookup that also sets fmask[map[b]] of each such block to
+ * the frames that may hold hash (INDEX_FRAMES_ALL where the file does
+ * not tell: version 5 and older, keys in 4 blocks or more). */
+int index_file_lookup_frames(const struct index_file *f, int fd,
+                             uint32_t hash, const uint32_t *map,
+                             uint64_t *bits, uint32_t *fmask,
+                             uint32_t n_bits);
 /* index_mem_counts for a file (map as for index_file_lookup): 1 with cw
  * set, 0 if the file has no counts for the token (version 3 or 4, a key
  * in fewer than 4 blocks, two tokens under the hash, or another token's

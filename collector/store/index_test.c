@@ -1119,6 +1119,11 @@ fill_set(struct index_set *set, uint32_t n, uint32_t n_vals)
         set->tab[k].n_recs = 1 + rng() % 40;
         set->tab[k].flags = rng() % TOKENIZE_FORMS +
                             (rng() % 64 ? 0 : INDEX_SET_COLLIDED);
+        /* frames (no rng draw: the version 5 image stays as it was):
+         * one of 5, or several */
+        set->tab[k].fmask = v % 11 ? 1u << (v % 5) : v % INDEX_FRAMES_ALL;
+        if (set->tab[k].fmask == 0)
+            set->tab[k].fmask = 1;
         set->n++;
     }
 }
@@ -1144,9 +1149,98 @@ pieces_write(void *arg, uint64_t off, const void *p, size_t len)
     return 0;
 }
 
+/* Frames (version 6): a key in fewer than 4 blocks keeps the frames of
+ * each block that hold it, exact for frames 0..11 (a frame code for one
+ * frame under 7, a mask otherwise), in the map and in the file; version
+ * 5 (without frames) and keys in 4 blocks or more say every frame. A
+ * block number past what a posting holds leaves the map unable to tell:
+ * every block, no counts, no file. */
+static void
+test_index_frames(void **state)
+{
+    static const struct {
+        const char *tok;
+        uint32_t    m0, m2;             /* masks in blocks 0 and 2 */
+    } want[] = {
+        { "alpha", 1u << 0, 1u << 1 }, { "beta", 1u << 3, 0 },
+        { "gamma", 1u << 3 | 1u << 5, 0 }, { "delta", 1u << 11, 0 },
+        { "every", INDEX_FRAMES_ALL, INDEX_FRAMES_ALL },
+    };
+    char *dir = make_dir();
+    char *path = xasprintf("%s/x.lqi", dir);
+
+    (void)state;
+    for (int v5 = 0; v5 < 2; v5++) {
+        struct index_mem *m = index_mem_new();
+        index_mem_add_text_frame(m, 0, 0, "alpha every", 11);
+        index_mem_add_text_frame(m, 0, 3, "beta gamma", 10);
+        index_mem_add_text_frame(m, 0, 5, "gamma", 5);
+        index_mem_add_text_frame(m, 0, 11, "delta", 5);
+        index_mem_add_text_frame(m, 1, 0, "every", 5);
+        index_mem_add_text_frame(m, 2, 1, "alpha every", 11);
+        index_mem_add_text_frame(m, 3, 2, "every", 5);
+        index_mem_flush(m);
+        for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+            uint64_t bits[1] = { 0 };
+            uint32_t fm[4] = { 0 };
+            index_mem_lookup_frames(m, h(want[i].tok), bits, fm, 4);
+            if (i < 4) {
+                assert_int_equal(fm[0], want[i].m0);
+                assert_int_equal(fm[2], want[i].m2);
+            }
+        }
+        struct buf img;
+        index_test_without_frames(v5);
+        write_mem(path, m, 4, &img);
+        index_test_without_frames(0);
+        buf_fini(&img);
+        const char *why;
+        int fd = open(path, O_RDONLY);
+        struct index_file *f = index_file_load(fd, 5, &why);
+        assert_non_null(f);
+        for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+            uint64_t bits[1] = { 0 };
+            uint32_t fm[4] = { 0 };
+            assert_int_equal(index_file_lookup_frames(f, fd, h(want[i].tok),
+                                                      NULL, bits, fm, 4), 0);
+            assert_true(bits[0] & 1);
+            assert_int_equal(fm[0], v5 ? INDEX_FRAMES_ALL : want[i].m0);
+            if (want[i].m2)
+                assert_int_equal(fm[2], v5 ? INDEX_FRAMES_ALL : want[i].m2);
+        }
+        index_file_free(f);
+        close(fd);
+    }
+    /* block 2^20: the map cannot tell */
+    struct index_mem *m = index_mem_new();
+    struct index_set set;
+    uint64_t bits[1] = { 0 };
+    uint32_t fm[8] = { 0 }, cw[8];
+    index_set_init(&set);
+    index_set_add_text(&set, "alpha", 5);
+    index_mem_add_set(m, 0, &set);
+    index_mem_add_set(m, INDEX_MAX_BLKS, &set);
+    index_mem_lookup_frames(m, h("absent"), bits, fm, 8);
+    assert_true(bits[0] == 0xff);
+    assert_int_equal(fm[7], INDEX_FRAMES_ALL);
+    assert_int_equal(index_mem_counts(m, h("alpha"), 0, cw, 8), 0);
+    struct buf img;
+    buf_init(&img, 1u << 20);
+    struct index_blkref ref = { 16, 1 };
+    assert_int_equal(index_mem_encode(m, 5, &ref, 1, &img), -1);
+    buf_fini(&img);
+    index_set_fini(&set);
+    index_mem_free(m);
+    unlink(path);
+    rmdir(dir);
+    free(path);
+    free(dir);
+}
+
 /* The .lqi bytes do not depend on how the map is laid out in memory:
- * the image of a map of hand-made sets (lists, bitmaps, counted keys,
- * collisions) has the CRC it had with the map of 24-byte slots. */
+ * the version 5 image of a map of hand-made sets (lists, bitmaps,
+ * counted keys, collisions) has the CRC it had with the map of 24-byte
+ * slots, before frame masks; the version 6 one (frames) its own. */
 static void
 test_index_image_stable(void **state)
 {
@@ -1166,9 +1260,15 @@ test_index_image_stable(void **state)
     }
     assert_int_equal(index_mem_n_keys(m), 48886);
     buf_init(&img, 16u << 20);
+    index_test_without_frames(1);
     assert_int_equal(index_mem_encode(m, 12, refs, 64, &img), 0);
+    index_test_without_frames(0);
     assert_int_equal(img.len, 436499);
     assert_int_equal(compress_crc32(0, img.data, img.len), 0x9fcbb81fu);
+    buf_reset(&img);
+    assert_int_equal(index_mem_encode(m, 12, refs, 64, &img), 0);
+    assert_int_equal(img.len, 482241);
+    assert_int_equal(compress_crc32(0, img.data, img.len), 0x514208d9u);
     /* streamed in pieces of whole pages (a page here is ~1 KiB): the
      * same image, never more than a page past the chunk at a time */
     struct pieces w = { .cap = img.len };
@@ -1223,6 +1323,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_index_mem_lookup),
+        cmocka_unit_test(test_index_frames),
         cmocka_unit_test(test_index_same_block_twice),
         cmocka_unit_test(test_index_image_stable),
         cmocka_unit_test(test_index_mem_bytes_bound),

@@ -68,6 +68,11 @@ sealer_start(struct store *s)
         pthread_mutex_destroy(&w->mu);
         goto fail;
     }
+    /* The indexing thread numbers the frames of codec 6 blocks as
+     * chunk_encode (segment.c) cuts them. */
+    w->ix.frame_size = s->opt.compress_codec != STORE_COMPRESS_ZLIB &&
+                       s->opt.frame_size != STORE_NO_FRAMES
+                       ? s->opt.frame_size : 0;
     /* Without the indexing thread the sealing thread tokenizes. */
     if (!s->opt.is_index_inline)
         (void)indexer_start(&w->ix);

@@ -49,12 +49,14 @@ segindex_free(struct store_seg *seg)
 
 void
 segindex_add_block(struct store *s, struct store_seg *seg, uint32_t blk,
-                   uint32_t codec, const uint8_t *body, size_t len,
-                   uint32_t n, uint32_t n_labels)
+                   const struct store_blk *b, const uint8_t *body,
+                   size_t len)
 {
+    uint32_t n = b->n_records, frame = 0, end = n;
+
     if (!seg->imem)
         return;
-    if (block_decode(codec, body, len, n, n_labels, &s->ix_recs,
+    if (block_decode(b->codec, body, len, n, b->n_labels, &s->ix_recs,
                      &s->ix_cap) < 0) {
         /* cannot be indexed: the segment stays unindexed */
         index_mem_free(seg->imem);
@@ -62,9 +64,16 @@ segindex_add_block(struct store *s, struct store_seg *seg, uint32_t blk,
         s->n_index_errors++;
         return;
     }
-    for (uint32_t i = 0; i < n; i++)
-        index_mem_add_text(seg->imem, blk, s->ix_recs[i].msg,
-                           s->ix_recs[i].msg_len);
+    /* codec 6: the records' frames from the block's frame table */
+    if (b->frames && b->n_frames > 0)
+        end = b->frames[0].n_records;
+    for (uint32_t i = 0; i < n; i++) {
+        while (i >= end && frame + 1 < b->n_frames)
+            end += b->frames[++frame].n_records;
+        index_mem_add_text_frame(seg->imem, blk,
+                                 index_frame_bit(frame, b->n_frames),
+                                 s->ix_recs[i].msg, s->ix_recs[i].msg_len);
+    }
 }
 
 /* Maps the file's blocks onto seg's directory; -1 if a readable block of
@@ -322,8 +331,7 @@ segindex_build(struct store *s, struct store_seg *seg)
             s->n_corrupt++;
             continue;
         }
-        segindex_add_block(s, seg, (uint32_t)i, b->codec, raw.data, raw.len,
-                           b->n_records, b->n_labels);
+        segindex_add_block(s, seg, (uint32_t)i, b, raw.data, raw.len);
     }
     if (seg->imem)
         index_mem_flush(seg->imem);
@@ -371,10 +379,12 @@ segindex_drop(struct store *s, uint64_t seq)
 
 int
 segindex_candidates(struct store *s, const struct store_seg *seg,
-                    const uint32_t *hashes, size_t n, uint64_t *bits)
+                    const uint32_t *hashes, size_t n, uint64_t *bits,
+                    uint32_t *fmask)
 {
     size_t words = (seg->n_blks + 63) / 64;
     uint64_t *one;
+    uint32_t *onem = NULL;
     int fd = -1, rc = -1;
 
     if ((!seg->imem && !seg->ifile) || n == 0)
@@ -389,28 +399,39 @@ segindex_candidates(struct store *s, const struct store_seg *seg,
         }
     }
     one = xcalloc(words ? words : 1, sizeof(*one));
+    if (fmask && n > 1)
+        onem = xcalloc(seg->n_blks ? seg->n_blks : 1, sizeof(*onem));
     for (size_t i = 0; i < n; i++) {
         uint64_t *dst = i == 0 ? bits : one;
+        uint32_t *dstm = i == 0 ? fmask : onem;
         memset(dst, 0, words * sizeof(*dst));
         if (seg->imem) {
             /* the sealing thread may be adding blocks to it */
             pthread_mutex_lock(&s->sealer.ix_mu);
-            index_mem_lookup(seg->imem, hashes[i], dst,
-                             (uint32_t)seg->n_blks);
+            index_mem_lookup_frames(seg->imem, hashes[i], dst, dstm,
+                                    (uint32_t)seg->n_blks);
             pthread_mutex_unlock(&s->sealer.ix_mu);
-        } else if (index_file_lookup(seg->ifile, fd, hashes[i], seg->imap,
-                                     dst, (uint32_t)seg->n_blks) < 0) {
+        } else if (index_file_lookup_frames(seg->ifile, fd, hashes[i],
+                                            seg->imap, dst, dstm,
+                                            (uint32_t)seg->n_blks) < 0) {
             s->n_index_errors++;
             segindex_drop(s, seg->seq);
             goto out;
         }
-        if (i > 0)
-            for (size_t w = 0; w < words; w++)
-                bits[w] &= one[w];
+        if (i == 0)
+            continue;
+        /* a record holds every token: its frame holds them all */
+        for (size_t w = 0; w < words; w++) {
+            bits[w] &= one[w];
+            for (uint64_t x = fmask ? bits[w] : 0; x; x &= x - 1)
+                fmask[w * 64 + (size_t)__builtin_ctzll(x)] &=
+                    onem[w * 64 + (size_t)__builtin_ctzll(x)];
+        }
     }
     rc = 0;
 out:
     free(one);
+    free(onem);
     if (fd >= 0)
         close(fd);
     return rc;

@@ -297,6 +297,8 @@ struct store_indexer {
     struct seal_job  *job_inline;
     struct store_rec *recs;
     size_t            cap_recs;
+    size_t            frame_size;       /* codec 6 blocks: their frames'
+                                           size (0: not framed) */
 };
 
 struct store_sealer {
@@ -573,6 +575,11 @@ int  block_frames_decode(const uint8_t *p, const uint8_t *end, int64_t min_ns,
                          uint32_t n_records, uint64_t comp_len,
                          uint64_t raw_len, struct store_frame **frames,
                          uint32_t *n_frames);
+/* Codec 6: the end of the frame starting at record i of recs[0..n) (about
+ * size raw bytes, at least one record): how block_frames_encode cuts, and
+ * how the indexing thread numbers the frames of its token sets. */
+uint32_t block_frame_end(const struct store_rec *recs, uint32_t i,
+                         uint32_t n, size_t size);
 /* Codec 6: compresses recs (n, labels < n_labels) into frames of about
  * frame_size raw bytes appended to body (zstd at level), their table
  * appended to table; *raw_len: their decompressed bytes. cols: scratch. */
@@ -685,8 +692,8 @@ void indexer_wait(struct store_indexer *x);
 /* Indexes the messages of raw block body (n records, n_labels labels),
  * block blk of seg. */
 void segindex_add_block(struct store *s, struct store_seg *seg, uint32_t blk,
-                        uint32_t codec, const uint8_t *body, size_t len,
-                        uint32_t n, uint32_t n_labels);
+                        const struct store_blk *b, const uint8_t *body,
+                        size_t len);
 /* Before the sealing thread starts: hands it the index, block table and
  * size of the last segment. */
 void segindex_sealer_init(struct store *s);
@@ -704,9 +711,14 @@ void segindex_close_full(struct store *s, struct store_seg *seg, int is_err);
 /* At open, after the scan: loads or rebuilds seg's index. */
 void segindex_open(struct store *s, struct store_seg *seg, int is_last);
 /* Sets in bits (seg->n_blks bits, zeroed by the caller) the blocks that
- * may hold every hash. -1: no index answer (every block is a candidate). */
+ * may hold every hash and, if fmask (seg->n_blks entries) is not NULL,
+ * fmask[b] of each such block to the frames of it that may (bit
+ * index_frame_bit(f, n_frames) of frame f; INDEX_FRAMES_ALL where the
+ * index does not tell). -1: no index answer (every block is a
+ * candidate). */
 int  segindex_candidates(struct store *s, const struct store_seg *seg,
-                         const uint32_t *hashes, size_t n, uint64_t *bits);
+                         const uint32_t *hashes, size_t n, uint64_t *bits,
+                         uint32_t *fmask);
 /* Per-block record counts of the token (hash, check): cw[b] for each
  * block b of seg holding it (index_mem_counts), 1; 0 if the index cannot
  * tell (no index, no counts, a page failed: then dropped as above). */
