@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# 28-disk-full: the collector's data dir on a 4 MiB tmpfs (needs root and
-# mount; SKIP otherwise). Lines stream in, then a ballast file fills the
+# 28-disk-full: the collector's data dir on a 4 MiB tmpfs the scenario
+# mounts (as root, else as root of a user + mount namespace of its own,
+# unshare -rm; SKIP only where user namespaces are refused). Lines stream in, then a ballast file fills the
 # file system while two containers keep writing: commits fail (ENOSPC),
 # the collector keeps running and answering, counts store_errors, logs the
 # failure and stops acknowledging, so the shippers hold their lines. Once
@@ -16,10 +17,7 @@ it_init 28-disk-full
 
 DATA=$IT_TMP/collector.data
 mkdir -p "$DATA"
-[ "$(id -u)" = 0 ] || it_skip "needs root to mount a tmpfs"
-mount -t tmpfs -o size=4m logq-it-full "$DATA" 2>"$IT_TMP/mount.txt" ||
-    it_skip "cannot mount a tmpfs: $(cat "$IT_TMP/mount.txt")"
-it_at_exit "umount '$DATA'"
+it_mount_tmpfs "$DATA" 4m
 
 SMALL=(--segment-size 64K --block-size 8K --retention-interval 200ms)
 start_collector collector "${SMALL[@]}"

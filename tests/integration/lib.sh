@@ -86,6 +86,35 @@ it_skip() {
 # it_at_exit CMD: run CMD (eval) in the EXIT trap, after the processes stop.
 it_at_exit() { IT_AT_EXIT+=("$1"); }
 
+# it_mount_tmpfs DIR SIZE: mounts a tmpfs of SIZE (mount's size=, e.g. 4m)
+# on DIR, unmounted at exit. Call it before starting any process. As root
+# it mounts. Otherwise, or when root may not mount (no CAP_SYS_ADMIN), it
+# runs the whole scenario again as root of a new user and mount namespace
+# (unshare -rm: the caller's uid mapped to 0 there; tmpfs is mountable in
+# a user namespace, and the mount is seen by nobody outside) and exits
+# with that run's status. It skips only where user namespaces are refused
+# (a sysctl, a seccomp profile), with unshare's reason.
+it_mount_tmpfs() {
+    local dir=$1 size=$2 why
+    echo "not root" >"$IT_TMP/mount.txt"
+    if [ "$(id -u)" = 0 ] &&
+        mount -t tmpfs -o "size=$size" logq-it-tmpfs "$dir" \
+            2>"$IT_TMP/mount.txt"; then
+        it_at_exit "umount '$dir'"
+        log "tmpfs of $size mounted on $dir"
+        return 0
+    fi
+    if [ "${LOGQ_IT_USERNS:-0}" = 1 ]; then
+        fail "cannot mount a tmpfs in a user namespace: $(cat "$IT_TMP/mount.txt" 2>/dev/null)"
+    fi
+    why=$(unshare -rm true 2>&1) ||
+        it_skip "cannot mount a tmpfs as uid $(id -u) ($(head -c 200 "$IT_TMP/mount.txt" 2>/dev/null | tr -s "\n" " " || true)) and user namespaces are refused here (unshare -rm: ${why:-no reason given})"
+    log "uid $(id -u) may not mount: running again as root of a user + mount namespace (unshare -rm)"
+    trap - EXIT TERM INT HUP
+    rm -rf "$IT_TMP"
+    LOGQ_IT_USERNS=1 exec unshare -rm -- bash "$0"
+}
+
 # Fails when any process log holds a sanitizer report.
 it_sanitizer_check() {
     local f bad=0
