@@ -175,6 +175,12 @@ rfc3339_parse_ns(const char *s, size_t len, int64_t *out)
         return -1;
     int64_t secs = timeutil_day_seconds(y, mo, d) + h * 3600 + mi * 60 + sec -
                    off;
+    /* Before 1970 with a fraction, as (secs + 1) s - (1 s - frac): the
+     * earliest time, INT64_MIN ns, has whole seconds below INT64_MIN ns. */
+    if (secs < 0 && frac > 0) {
+        secs++;
+        frac -= NS_PER_SEC;
+    }
     if (__builtin_mul_overflow(secs, NS_PER_SEC, &total) ||
         __builtin_add_overflow(total, frac, &total))
         return -1;

@@ -111,6 +111,37 @@ test_format_parse_roundtrip(void **state)
     }
 }
 
+/*
+ * Every int64 a sender may stamp a record with is formatted by the
+ * collector and parsed back by logq: the ends of the range too. INT64_MIN
+ * is 1677-09-21T00:12:43.145224192Z, whose whole seconds times 1e9 are
+ * below INT64_MIN (logq skipped that record as "bad field time"); one ns
+ * less than it, or one more than INT64_MAX, is still refused.
+ */
+static void
+test_format_parse_int64_ends(void **state)
+{
+    static const int64_t ends[] = { INT64_MIN, INT64_MIN + 1,
+        INT64_MIN + 999999999, -1000000001, -1000000000, -999999999, -1,
+        0, 1, INT64_MAX - 1, INT64_MAX };
+    char out[40];
+    int64_t back;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+        size_t n = time_ns_format(ends[i], out);
+        if (rfc3339_parse_ns(out, n, &back) != 0 || back != ends[i])
+            fail_msg("%s: not %lld back", out, (long long)ends[i]);
+    }
+    time_ns_format(INT64_MIN, out);
+    assert_string_equal(out, "1677-09-21T00:12:43.145224192Z");
+    assert_int_equal(parse("1677-09-21T00:12:43.145224191Z", &back), -1);
+    assert_int_equal(parse("1677-09-21T00:12:42Z", &back), -1);
+    assert_int_equal(parse("2262-04-11T23:47:16.854775808Z", &back), -1);
+    assert_int_equal(parse("1677-09-21T01:12:43.145224192+01:00", &back), 0);
+    assert_int_equal(back, INT64_MIN);
+}
+
 static void
 test_duration(void **state)
 {
@@ -164,6 +195,7 @@ main(void)
         cmocka_unit_test(test_rfc3339_malformed),
         cmocka_unit_test(test_time_format),
         cmocka_unit_test(test_format_parse_roundtrip),
+        cmocka_unit_test(test_format_parse_int64_ends),
         cmocka_unit_test(test_duration),
         cmocka_unit_test(test_clocks),
     };
