@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# 43-sender-times (issue 9 "Retention by age"): event times are the
+# sender's to choose, any int64 of nanoseconds. A protocol client (host
+# "timewarp", its own token) stores records at INT64_MIN, -1, 0, 1, now,
+# INT64_MAX-1 and INT64_MAX ns, then every query path that does arithmetic
+# on record times runs over them: search both ways, --tail, context,
+# since/until at INT64_MIN and INT64_MAX, count, count --by, histogram
+# (its range ends at last + 1), follow's history, stats, hosts, containers
+# and Grafana's logs and count targets. The collector is the ASan+UBSan
+# build, which aborts on the first signed overflow, so the checks are: it
+# keeps answering, each query gives the records or a clear refusal, and no
+# sanitizer report (it_pass); logq prints all 7 back, to the ns. Then,
+# restarted with --retention-age 3s, the collector must delete the segment
+# holding the INT64_MAX record: a far-future record does not switch
+# retention off (a segment's age is clamped to its last write). Fails on
+# planted breaks: "last_ns + 1" unguarded in agg.c (UBSan aborts the
+# collector), the clamp removed from retention.c (never deleted), and
+# before 10080a6 logq dropped the INT64_MIN record.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=storelib.sh
+. "$(dirname "$0")/storelib.sh"
+it_init 43-sender-times
+
+enroll "$IT_TMP/hosts" timewarp
+SMALL=(--token-file "$IT_TMP/hosts" --segment-size 16K --block-size 2K)
+start_collector collector "${SMALL[@]}"
+
+log "records at the ends of int64, then 40 KB of filler (3 segments)"
+python3 - "$CTCP" "$IT_TMP/hosts" "$IT_DIR" <<'PY' ||
+import struct, sys, time
+sys.path.insert(0, sys.argv[3])
+import badclient
+from wirev2 import T_ACK, T_BATCH, bytes32, load_hosts, str16
+
+I64_MIN, I64_MAX = -2**63, 2**63 - 1
+times = [I64_MIN, -1, 0, 1, time.time_ns(), I64_MAX - 1, I64_MAX]
+c = badclient.welcomed(int(sys.argv[1]), load_hosts(sys.argv[2]),
+                       "timewarp")
+src = str16("%064x" % 0x7173) + str16("warp") + str16("busybox") + \
+    bytes32("{}")
+off = 0
+seq = 0
+
+
+def send(recs):
+    """One batch of (time, message) records, positions tiling the source."""
+    global off, seq
+    seq += 1
+    p = struct.pack("<QI", seq, 1) + src + struct.pack("<Q", off)
+    p += struct.pack("<I", len(recs))
+    for t, msg in recs:
+        off += len(msg) + 1
+        p += struct.pack("<IBBqQ", 0, 0, 0, t, off) + bytes32(msg)
+    c.send_frame(T_BATCH, p, compress=True)
+    f = c.read_frame()
+    if not f or f[0] != T_ACK or struct.unpack("<Q", f[1])[0] != seq:
+        sys.exit("batch %d not ACKed: %r" % (seq, f))
+
+
+send([(t, "TIMEWARP-%d at %d" % (i, t)) for i, t in enumerate(times)])
+for b in range(40):
+    send([(time.time_ns(), "TIMEFILL-%d-%d %s" % (b, k, "f" * 90))
+          for k in range(10)])
+c.s.close()
+print("ok   7 records at the ends of int64 and 400 filler records ACKed")
+PY
+    fail "the protocol client failed"
+
+alive() {   # WHAT: the collector still answers
+    health_ok || fail "collector not answering after $1"
+    is_running collector || fail "collector died after $1"
+}
+# want_records N OUT ARGS...: logq --json ARGS must print N TIMEWARP lines.
+want_records() {
+    local n=$1 out=$2
+    shift 2
+    lq --json "$@" >"$out" 2>"$out.err" || [ "$n" = 0 ] ||
+        fail "logq --json $* failed: $(cat "$out.err")"
+    assert_eq "$n" "$(grep -c '"TIMEWARP-' "$out" || true)" "records of logq $*"
+    alive "logq $*"
+}
+wait_until 20 "the filler stored" lq -n 1 TIMEFILL-39-9
+# The API takes since/until in ns, any int64: the ends themselves.
+MIN=-9223372036854775808 MAX=9223372036854775807
+it_curl -fsS "http://127.0.0.1:$CHTTP/api/v1/logs?q=TIMEWARP&limit=0&since=$MIN&until=$MAX" \
+    >"$IT_TMP/api-all.jsonl" || fail "/api/v1/logs over all times failed"
+assert_eq 7 "$(grep -c '"TIMEWARP-' "$IT_TMP/api-all.jsonl" || true)" "records over since=INT64_MIN until=INT64_MAX"
+want_records 7 "$IT_TMP/all.jsonl" --all TIMEWARP
+python3 - "$IT_TMP/all.jsonl" <<'PY' || fail "times not kept to the ns"
+import json, sys
+from datetime import datetime, timezone
+want = {-2**63, -1, 0, 1, 2**63 - 2, 2**63 - 1}
+got = set()
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    t = r["time"]                     # 1677-09-21T00:12:43.145224192Z
+    s, frac = t[:-1].split(".")
+    d = datetime.strptime(s, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    sec = (d - datetime(1970, 1, 1, tzinfo=timezone.utc)).days * 86400 + \
+        (d - datetime(1970, 1, 1, tzinfo=timezone.utc)).seconds
+    ns = sec * 10**9 + int(frac.ljust(9, "0"))
+    if r["message"].endswith(" at %d" % ns):
+        got.add(ns)
+    else:
+        sys.exit("time %s does not match %r" % (t, r["message"]))
+missing = want - got
+if missing:
+    sys.exit("times missing or changed: %s" % sorted(missing))
+print("times kept: %d records, INT64_MIN..INT64_MAX to the ns" % len(got))
+PY
+want_records 7 "$IT_TMP/asc.jsonl" --all --asc TIMEWARP
+want_records 3 "$IT_TMP/tail.jsonl" --tail 3 TIMEWARP
+want_records 7 "$IT_TMP/ctx.jsonl" --all -C 2 TIMEWARP
+# logq clamps a time before 1970 to 0: from 0 on, 0, 1, now, MAX-1, MAX
+want_records 5 "$IT_TMP/since.jsonl" --all --since 0 TIMEWARP
+for args in "count TIMEWARP" "count --by host TIMEWARP" \
+    "count --by container --since 0 TIMEWARP" "histogram TIMEWARP" \
+    "histogram --step 1h --since 2h TIMEWARP" "stats" "hosts" "containers"; do
+    # shellcheck disable=SC2086 # words on purpose
+    if lq $args >"$IT_TMP/out.txt" 2>&1; then
+        log "logq $args: $(head -c 120 "$IT_TMP/out.txt" | tr '\n' ' ')"
+    else
+        # a refusal must be a clear one (exit 2 with a reason), not a 5xx
+        ! grep -qE '\b50[0-9]\b|closed without' "$IT_TMP/out.txt" ||
+            fail "logq $args: $(cat "$IT_TMP/out.txt")"
+        log "logq $args refused: $(head -c 160 "$IT_TMP/out.txt" | tr '\n' ' ')"
+    fi
+    alive "logq $args"
+done
+assert_eq 7 "$(lq count TIMEWARP)" "logq count over all times"
+lq health >/dev/null 2>&1 || true
+alive "logq health"
+for path in "/api/v1/logs?q=TIMEWARP&limit=0&since=$MIN&until=$MAX" \
+    "/api/v1/logs?q=TIMEWARP&limit=0&order=asc&since=$MIN" \
+    "/api/v1/logs?q=TIMEWARP&limit=0&until=$MIN" \
+    "/api/v1/logs?q=TIMEWARP&limit=0&since=$MAX" \
+    "/api/v1/logs?q=TIMEWARP&before=2&after=2&since=$MIN&until=$MAX" \
+    "/api/v1/count?q=TIMEWARP&since=$MIN&until=$MAX" \
+    "/api/v1/count?q=TIMEWARP&by=host&since=$MIN" \
+    "/api/v1/histogram?q=TIMEWARP" \
+    "/api/v1/histogram?q=TIMEWARP&since=$MIN&until=$MAX" \
+    "/api/v1/histogram?q=TIMEWARP&since=$((MAX - 10))" \
+    "/api/v1/histogram?q=TIMEWARP&until=$((MIN + 10))" \
+    "/api/v1/histogram?q=TIMEWARP&since=-1000&until=1000&step=1ns" \
+    /api/v1/stats /api/v1/hosts /api/v1/containers; do
+    code=$(it_curl -sS --max-time 10 -o "$IT_TMP/api.json" -w '%{http_code}' \
+        "http://127.0.0.1:$CHTTP$path") || fail "$path: no answer"
+    case $code in
+        200 | 400 | 422) ;;
+        *) fail "$path: $code $(head -c 300 "$IT_TMP/api.json")" ;;
+    esac
+    log "$path: $code $(head -c 100 "$IT_TMP/api.json" | tr '\n' ' ')"
+    alive "$path"
+done
+total=$(it_curl -fsS "http://127.0.0.1:$CHTTP/api/v1/count?q=TIMEWARP&since=$MIN&until=$MAX" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["total"])')
+assert_eq 7 "$total" "/api/v1/count over since=INT64_MIN until=INT64_MAX"
+for target in '{"target":"logs","refId":"A","payload":{"q":"TIMEWARP"}}' \
+    '{"target":"logs:count","refId":"B","payload":{"q":"TIMEWARP"}}'; do
+    code=$(it_curl -sS --max-time 10 -o "$IT_TMP/graf.json" \
+        -w '%{http_code}' -H 'Content-Type: application/json' \
+        -d "{\"range\":{\"from\":\"1970-01-01T00:00:00Z\",\"to\":\"2262-04-11T00:00:00Z\"},\"intervalMs\":60000,\"maxDataPoints\":500,\"targets\":[$target]}" \
+        "http://127.0.0.1:$CHTTP/grafana/query") || fail "grafana: no answer"
+    case $code in
+        200 | 400 | 422) ;;
+        *) fail "grafana $target: $code $(head -c 300 "$IT_TMP/graf.json")" ;;
+    esac
+    log "grafana $target: $code $(head -c 100 "$IT_TMP/graf.json")"
+    alive "grafana $target"
+done
+# follow's history (the 10 newest, oldest first, then live): curl ends it
+it_curl -sS --max-time 2 "http://127.0.0.1:$CHTTP/api/v1/follow?q=TIMEWARP&limit=10&since=$MIN" \
+    >"$IT_TMP/follow.jsonl" 2>/dev/null || true
+assert_eq 7 "$(grep -c '"TIMEWARP-' "$IT_TMP/follow.jsonl" || true)" \
+    "follow's history over all times"
+alive "/api/v1/follow"
+
+log "restart with --retention-age 3s: the segment with the INT64_MAX record goes"
+stop collector || fail "collector did not stop on SIGTERM"
+assert_eq 0 "${IT_STATUS[collector]}" "collector exit status"
+start_collector collector "${SMALL[@]}" --retention-age 3s \
+    --retention-interval 200ms
+gone() { [ "$(lq count TIMEWARP 2>/dev/null || true)" = 0 ]; }
+wait_until 30 "the far-future records deleted by age" gone
+one_segment_left() { [ "$(health_store segments)" = 1 ]; }
+wait_until 20 "age retention down to the segment being written" \
+    one_segment_left
+log "segments_deleted $(health_store segments_deleted)"
+
+it_pass
