@@ -8,8 +8,8 @@
  * logq:series, and deletes their points; and, on every connect, the
  * conversion of the older layout, whose metric-name sets only grew, by one
  * Lua script run atomically by Redis. Both are sent on the write
- * connection, pipelined like the writes; the sweep is the one write-side
- * command whose reply is read (at most RM_SWEEP_BATCH ids, on the loop).
+ * connection, pipelined like the writes; theirs are the only write-side
+ * replies read (the sweep's: at most RM_SWEEP_BATCH ids, on the loop).
  */
 #include <inttypes.h>
 #include <stdio.h>
