@@ -604,6 +604,25 @@ args_search_fini(struct search_args *a)
 }
 
 int
+args_common_parse(int argc, char **argv, int first, unsigned cmd,
+                  struct args_common *c, char *err, size_t errlen)
+{
+    struct args_iter it;
+    int id;
+
+    memset(c, 0, sizeof(*c));
+    args_iter_init(&it, argc, argv, first);
+    while ((id = args_next(&it, cmd, err, errlen)) != ARGS_END) {
+        if (id == ARGS_WORD)
+            snprintf(err, errlen, "unexpected argument '%s'", it.value);
+        if (id == ARGS_ERROR || id == ARGS_WORD ||
+            args_common_apply(c, id, it.value, err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int
 args_list_parse(int argc, char **argv, int first, unsigned cmd,
                 struct list_args *out, char *err, size_t errlen)
 {

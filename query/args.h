@@ -179,6 +179,11 @@ struct list_args {
     struct args_names  hosts;   /* client-side filter (exact), none: all */
 };
 
+/* Parses argv[first..] into c with the flags of cmd, all of them common
+ * ones (FLAGS_HEALTH, FLAGS_STATS); positional words are an error. -1
+ * with err (c is then partly set). */
+int  args_common_parse(int argc, char **argv, int first, unsigned cmd,
+                       struct args_common *c, char *err, size_t errlen);
 /* Parses argv[first..] with the flags of cmd (FLAGS_HOSTS or
  * FLAGS_CONTAINERS); positional words are an error. -1 with err. */
 int  args_list_parse(int argc, char **argv, int first, unsigned cmd,

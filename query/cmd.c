@@ -205,3 +205,30 @@ cmd_list_fetch(const struct cmd_env *env, int argc, char **argv, int first,
     url_fini(&u);
     return rc;
 }
+
+int
+cmd_get_exec(const struct cmd_env *env, int argc, char **argv, int first,
+             unsigned cmd, const char *path, cmd_show_fn show)
+{
+    struct args_common c;
+    struct url u;
+    struct buf body;
+    const char *server;
+    char err[512];
+
+    if (args_common_parse(argc, argv, first, cmd, &c, err, sizeof(err)) < 0)
+        return cmd_usage_error(err);
+    if (c.want_help) {
+        env->usage(stdout, cmd);
+        return CMD_EXIT_OK;
+    }
+    if (cmd_url_open(env, &c, &u, &server) < 0)
+        return CMD_EXIT_ERROR;
+    buf_init(&body, CMD_LIST_BODY_MAX);
+    enum client_result res = cmd_fetch(&u, path, &body, err, sizeof(err));
+    int status = res == CLIENT_OK ? show(env, &c, &body, server)
+                                  : cmd_client_error(res, server, err);
+    buf_fini(&body);
+    url_fini(&u);
+    return status;
+}

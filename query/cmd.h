@@ -98,6 +98,17 @@ enum client_result cmd_fetch(const struct url *u, const char *target,
 int  cmd_list_fetch(const struct cmd_env *env, int argc, char **argv,
                     int first, unsigned cmd, const char *path, struct list_args *a,
                     struct reply_list *out, int *status);
+/* Prints a fetched body (borrowed) for a command of cmd_get_exec;
+ * returns the exit status. */
+typedef int (*cmd_show_fn)(const struct cmd_env *env,
+                           const struct args_common *c, struct buf *body,
+                           const char *server);
+/* A command with only common flags (cmd: FLAGS_HEALTH, FLAGS_STATS) that
+ * GETs path and has show print the reply: usage errors, --help and a
+ * failed fetch are answered here. Returns the exit status. */
+int  cmd_get_exec(const struct cmd_env *env, int argc, char **argv,
+                  int first, unsigned cmd, const char *path,
+                  cmd_show_fn show);
 /* Writes b to stdout and flushes; resets b. -1 on a write error. */
 int  cmd_write_out(struct buf *b);
 

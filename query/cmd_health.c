@@ -14,27 +14,6 @@
 #include "query/health.h"
 #include "query/output.h"
 
-/* 0, or the exit status of a usage error (already printed). */
-static int
-health_args(int argc, char **argv, int first, struct args_common *c)
-{
-    struct args_iter it;
-    char err[256];
-    int id;
-
-    memset(c, 0, sizeof(*c));
-    args_iter_init(&it, argc, argv, first);
-    while ((id = args_next(&it, FLAGS_HEALTH, err, sizeof(err))) !=
-           ARGS_END) {
-        if (id == ARGS_WORD)
-            snprintf(err, sizeof(err), "unexpected argument '%s'", it.value);
-        if (id == ARGS_ERROR || id == ARGS_WORD ||
-            args_common_apply(c, id, it.value, err, sizeof(err)) < 0)
-            return cmd_usage_error(err);
-    }
-    return 0;
-}
-
 /* Prints the reply; returns the exit status. */
 static int
 health_show(const struct cmd_env *env, const struct args_common *c,
@@ -66,26 +45,6 @@ health_show(const struct cmd_env *env, const struct args_common *c,
 int
 cmd_health_exec(const struct cmd_env *env, int argc, char **argv, int first)
 {
-    struct args_common c;
-    struct url u;
-    struct buf body;
-    const char *server;
-    char err[512];
-
-    if (health_args(argc, argv, first, &c) != 0)
-        return CMD_EXIT_ERROR;
-    if (c.want_help) {
-        env->usage(stdout, FLAGS_HEALTH);
-        return CMD_EXIT_OK;
-    }
-    if (cmd_url_open(env, &c, &u, &server) < 0)
-        return CMD_EXIT_ERROR;
-    buf_init(&body, CMD_LIST_BODY_MAX);
-    enum client_result res = cmd_fetch(&u, "/api/v1/health", &body, err,
-                                       sizeof(err));
-    int status = res == CLIENT_OK ? health_show(env, &c, &body, server)
-                                  : cmd_client_error(res, server, err);
-    buf_fini(&body);
-    url_fini(&u);
-    return status;
+    return cmd_get_exec(env, argc, argv, first, FLAGS_HEALTH, "/api/v1/health",
+                        health_show);
 }

@@ -16,27 +16,6 @@
 #include "common/buf.h"
 #include "query/stats_view.h"
 
-/* 0, or the exit status of a usage error (already printed). */
-static int
-stats_args(int argc, char **argv, int first, struct args_common *c)
-{
-    struct args_iter it;
-    char err[256];
-    int id;
-
-    memset(c, 0, sizeof(*c));
-    args_iter_init(&it, argc, argv, first);
-    while ((id = args_next(&it, FLAGS_STATS, err, sizeof(err))) !=
-           ARGS_END) {
-        if (id == ARGS_WORD)
-            snprintf(err, sizeof(err), "unexpected argument '%s'", it.value);
-        if (id == ARGS_ERROR || id == ARGS_WORD ||
-            args_common_apply(c, id, it.value, err, sizeof(err)) < 0)
-            return cmd_usage_error(err);
-    }
-    return 0;
-}
-
 /* Prints the reply; returns the exit status. The reply is parsed even
  * with --json so that a foreign or broken reply is an error either way. */
 static int
@@ -69,26 +48,6 @@ stats_show(const struct cmd_env *env, const struct args_common *c,
 int
 cmd_stats_exec(const struct cmd_env *env, int argc, char **argv, int first)
 {
-    struct args_common c;
-    struct url u;
-    struct buf body;
-    const char *server;
-    char err[512];
-
-    if (stats_args(argc, argv, first, &c) != 0)
-        return CMD_EXIT_ERROR;
-    if (c.want_help) {
-        env->usage(stdout, FLAGS_STATS);
-        return CMD_EXIT_OK;
-    }
-    if (cmd_url_open(env, &c, &u, &server) < 0)
-        return CMD_EXIT_ERROR;
-    buf_init(&body, CMD_LIST_BODY_MAX);
-    enum client_result res = cmd_fetch(&u, "/api/v1/stats", &body, err,
-                                       sizeof(err));
-    int status = res == CLIENT_OK ? stats_show(env, &c, &body, server)
-                                  : cmd_client_error(res, server, err);
-    buf_fini(&body);
-    url_fini(&u);
-    return status;
+    return cmd_get_exec(env, argc, argv, first, FLAGS_STATS, "/api/v1/stats",
+                        stats_show);
 }
