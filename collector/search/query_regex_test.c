@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "collector/search/query_regex.h"
+#include "tests/support/regexgen.h"
 #include "common/xmalloc.h"
 
 /* ---- wrapper ---- */
@@ -548,50 +549,6 @@ test_regex_words_all(void **state)
 
 /* ---- differential: the promise, checked with PCRE2 ---- */
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static unsigned
-rn(unsigned n)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (unsigned)(rng_state % n);
-}
-
-/* The word rule (query.h): ASCII letters, digits, '_', bytes >= 0x80. */
-static int
-is_word(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-           (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
-}
-
-static unsigned char
-lower(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
-}
-
-/* Whether text holds w (ASCII case folded, as the regex folds) with no
- * word byte right before or after it: a whole token in the store's index. */
-static int
-has_whole_token(const char *text, size_t len, const char *w, size_t w_len)
-{
-    for (size_t i = 0; i + w_len <= len; i++) {
-        size_t k = 0;
-        while (k < w_len && lower((unsigned char)text[i + k]) ==
-                                lower((unsigned char)w[k]))
-            k++;
-        if (k < w_len)
-            continue;
-        if ((i == 0 || !is_word((unsigned char)text[i - 1])) &&
-            (i + w_len == len || !is_word((unsigned char)text[i + w_len])))
-            return 1;
-    }
-    return 0;
-}
-
 static const char *const pieces[] = {
     "a", "b", "ab", "ba", "A", "1", " ", ".", "\\.", "\\b", "\\B", "^", "$",
     "\\s", "\\S", "\\w", "\\W", "\\d", "a?", "b*", " +", " ?", "a+", "b{2}",
@@ -611,37 +568,25 @@ static const char *const word_pieces[] = {
 #define N_WORD_PIECES (sizeof(word_pieces) / sizeof(word_pieces[0]))
 static const char text_alpha[] = "aabbAB1 ._-\n\xc3\xa0\x85";
 
-static void
-gen_pattern(char *p, size_t cap)
-{
-    size_t n = 1 + rn(7), used = 0;
+static struct regexgen gen = {
+    .state = 0x9e3779b97f4a7c15ull,
+    .pieces = pieces, .n_pieces = N_PIECES,
+    .lits = word_pieces, .n_lits = N_WORD_PIECES,
+    .max_pieces = 7, .lit_one_in = 2,
+};
 
-    p[0] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        const char *s = rn(2) ? pieces[rn(N_PIECES)]
-                              : word_pieces[rn(N_WORD_PIECES)];
-        size_t l = strlen(s);
-        if (used + l + 1 > cap)
-            break;
-        memcpy(p + used, s, l + 1);
-        used += l;
-    }
+static unsigned
+rn(unsigned n)
+{
+    return regexgen_rn(&gen, n);
 }
 
-/* A text that often matches: the pattern's own bytes with random bytes
- * mixed in, or a random text. */
-static size_t
-gen_text(const char *p, char *t, size_t cap)
+/* Whether text holds w as a whole token, ASCII case folded (as the
+ * index folds it). */
+static int
+has_whole_token(const char *text, size_t len, const char *w, size_t w_len)
 {
-    size_t n = 0, len = 1 + rn((unsigned)cap - 1);
-
-    if (rn(2) == 0)
-        for (size_t i = 0; p[i] != '\0' && n < len; i++)
-            if (rn(4) != 0 && strchr("\\^$?*+{}()[]|", p[i]) == NULL)
-                t[n++] = p[i];
-    while (n < len)
-        t[n++] = text_alpha[rn(sizeof(text_alpha) - 1)];
-    return n;
+    return regexgen_holds(text, len, w, w_len, 1, 1);
 }
 
 static void
@@ -652,7 +597,7 @@ test_regex_words_differential(void **state)
 
     for (int iter = 0; iter < 40000; iter++) {
         char p[128], t[24];
-        gen_pattern(p, sizeof(p));
+        regexgen_pattern(&gen, p, sizeof(p));
         int icase = (int)rn(2);
         char *err = NULL;
         struct query_regex *re = query_regex_new(p, icase, &err);
@@ -665,7 +610,7 @@ test_regex_words_differential(void **state)
         size_t nw = query_regex_words(p, w, QUERY_REGEX_MAX_WORDS);
         n_with_words += nw > 0;
         for (int k = 0; k < 40 && nw > 0; k++) {
-            size_t len = gen_text(p, t, sizeof(t));
+            size_t len = regexgen_text(&gen, p, text_alpha, t, sizeof(t));
             if (!query_regex_match(re, t, len))
                 continue;
             n_checked++;
@@ -694,11 +639,11 @@ test_regex_words_all_differential(void **state)
 
     for (int iter = 0; iter < 26000; iter++) {
         char p[2][128], t[24];
-        gen_pattern(p[0], sizeof(p[0]));
+        regexgen_pattern(&gen, p[0], sizeof(p[0]));
         if (rn(3) == 0)
             memcpy(p[1], p[0], sizeof(p[1]));   /* shares its words */
         else
-            gen_pattern(p[1], sizeof(p[1]));
+            regexgen_pattern(&gen, p[1], sizeof(p[1]));
         const char *pats[2] = { p[0], p[1] };
         char *err = NULL;
         struct query_regex *re = query_regex_new_any(pats, 2, (int)rn(2),
@@ -711,7 +656,8 @@ test_regex_words_all_differential(void **state)
         size_t nw = query_regex_words_all(pats, 2, w, QUERY_REGEX_MAX_WORDS);
         n_with_words += nw > 0;
         for (int k = 0; k < 40 && nw > 0; k++) {
-            size_t len = gen_text(p[rn(2)], t, sizeof(t));
+            size_t len = regexgen_text(&gen, p[rn(2)], text_alpha, t,
+                                       sizeof(t));
             if (!query_regex_match(re, t, len))
                 continue;
             n_checked++;

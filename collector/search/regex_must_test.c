@@ -23,6 +23,7 @@
 
 #include "collector/search/query_regex.h"
 #include "collector/search/regex_must.h"
+#include "tests/support/regexgen.h"
 
 struct must_case {
     const char *pattern;
@@ -175,17 +176,6 @@ test_col_scan_edges(void **state)
 
 /* ---- differential ---- */
 
-static uint64_t rng_state = 0x2545f4914f6cdd1dull;
-
-static unsigned
-rn(unsigned n)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (unsigned)(rng_state % n);
-}
-
 static const char *const pieces[] = {
     "a", "b", "ab", "A", "1", " ", ".", "\\.", "\n", "\\n", "\r", "\\s",
     "\\S", "\\w", "\\W", "\\d", "\\D", "\\N", "a?", "b*", "a+", "b{2}",
@@ -207,21 +197,17 @@ static const char *const lit_pieces[] = {
 
 static const char text_alpha[] = "aaabbbAB1 .\n\r\x01\x7f\x80\xff";
 
-static void
-gen_pattern(char *p, size_t cap)
-{
-    size_t n = 1 + rn(6), used = 0;
+static struct regexgen gen = {
+    .state = 0x2545f4914f6cdd1dull,
+    .pieces = pieces, .n_pieces = N_PIECES,
+    .lits = lit_pieces, .n_lits = N_LIT_PIECES,
+    .max_pieces = 6, .lit_one_in = 3,
+};
 
-    p[0] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        const char *s = rn(3) ? pieces[rn(N_PIECES)]
-                              : lit_pieces[rn(N_LIT_PIECES)];
-        size_t l = strlen(s);
-        if (used + l + 1 > cap)
-            break;
-        memcpy(p + used, s, l + 1);
-        used += l;
-    }
+static unsigned
+rn(unsigned n)
+{
+    return regexgen_rn(&gen, n);
 }
 
 /* n messages back to back into text (at most cap bytes), ends set: half
@@ -315,7 +301,7 @@ test_col_differential(void **state)
         const char *pats[2] = { p[0], p[1] };
         size_t n_pats = 1 + (rn(4) == 0);
         for (size_t i = 0; i < n_pats; i++)
-            gen_pattern(p[i], sizeof(p[i]));
+            regexgen_pattern(&gen, p[i], sizeof(p[i]));
         check_patterns(pats, n_pats, (int)rn(2), &cs);
     }
     print_message("%zu pattern sets with literals, %zu without; %zu "

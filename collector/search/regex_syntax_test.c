@@ -23,6 +23,7 @@
 #include "collector/search/query_regex.h"
 #include "collector/search/regex_must.h"
 #include "collector/search/regex_syntax.h"
+#include "tests/support/regexgen.h"
 
 /* ---- atoms ---- */
 
@@ -125,17 +126,6 @@ test_atoms_fields(void **state)
 
 /* ---- generated patterns ---- */
 
-static uint64_t rng_state = 0x853c49e6748fea9bull;
-
-static unsigned
-rn(unsigned n)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (unsigned)(rng_state % n);
-}
-
 static const char *const pieces[] = {
     /* bytes */
     "a", "b", "ab", "ba", "A", "B", "1", "_", "-", " ", "=", "#", "]", "}",
@@ -174,75 +164,14 @@ static const char *const lit_pieces[] = {
 
 static const char text_alpha[] = "aabbAB1 ._-=:\n\xc3\xa0\x85";
 
-static void
-gen_pattern(char *p, size_t cap)
-{
-    size_t n = 1 + rn(7), used = 0;
-
-    p[0] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        const char *s = rn(2) ? pieces[rn(N_PIECES)]
-                              : lit_pieces[rn(N_LIT_PIECES)];
-        size_t l = strlen(s);
-        if (used + l + 1 > cap)
-            break;
-        memcpy(p + used, s, l + 1);
-        used += l;
-    }
-}
+static struct regexgen gen = {
+    .state = 0x853c49e6748fea9bull,
+    .pieces = pieces, .n_pieces = N_PIECES,
+    .lits = lit_pieces, .n_lits = N_LIT_PIECES,
+    .max_pieces = 7, .lit_one_in = 2,
+};
 
 /* ---- the promise, checked with PCRE2 ---- */
-
-static unsigned char
-lower(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
-}
-
-static int
-eq_at(const char *t, const char *w, size_t len, int icase)
-{
-    for (size_t k = 0; k < len; k++) {
-        unsigned char x = (unsigned char)t[k], y = (unsigned char)w[k];
-        if (icase ? lower(x) != lower(y) : x != y)
-            return 0;
-    }
-    return 1;
-}
-
-/* Whether t holds w (ASCII case folded when icase); whole: with no word
- * byte right before or after it (a token of the store's index). */
-static int
-holds(const char *t, size_t len, const char *w, size_t w_len, int icase,
-      int is_whole)
-{
-    for (size_t i = 0; i + w_len <= len; i++) {
-        if (!eq_at(t + i, w, w_len, icase))
-            continue;
-        if (!is_whole ||
-            ((i == 0 || !regex_is_word((unsigned char)t[i - 1])) &&
-             (i + w_len == len ||
-              !regex_is_word((unsigned char)t[i + w_len]))))
-            return 1;
-    }
-    return 0;
-}
-
-/* A text that often matches: the pattern's own bytes with random bytes
- * mixed in, or a random text. */
-static size_t
-gen_text(const char *p, char *t, size_t cap)
-{
-    size_t n = 0, len = 1 + rn((unsigned)cap - 1);
-
-    if (rn(3) != 0)
-        for (size_t i = 0; p[i] != '\0' && n < len; i++)
-            if (rn(6) != 0 && strchr("\\^$?*+{}()[]|", p[i]) == NULL)
-                t[n++] = p[i];
-    while (n < len)
-        t[n++] = text_alpha[rn(sizeof(text_alpha) - 1)];
-    return n;
-}
 
 struct model_stats {
     size_t n_compiled, n_words, n_must, n_checked;
@@ -267,15 +196,15 @@ check_model(const char *p, int icase, struct model_stats *st)
     st->n_must += nm > 0;
     for (int k = 0; k < 30 && (nw > 0 || nm > 0); k++) {
         char t[96];
-        size_t len = gen_text(p, t, sizeof(t));
+        size_t len = regexgen_text(&gen, p, text_alpha, t, sizeof(t));
         if (!query_regex_match(re, t, len))
             continue;
         st->n_checked++;
-        if (nm > 0 && !holds(t, len, (const char *)m.lit, nm, icase, 0))
+        if (nm > 0 && !regexgen_holds(t, len, (const char *)m.lit, nm, icase, 0))
             fail_msg("[%s] icase %d matches [%.*s] without [%.*s]", p,
                      icase, (int)len, t, (int)nm, (const char *)m.lit);
         for (size_t i = 0; i < nw; i++)
-            if (!holds(t, len, p + w[i].off, w[i].len, 1, 1))
+            if (!regexgen_holds(t, len, p + w[i].off, w[i].len, 1, 1))
                 fail_msg("[%s] icase %d matches [%.*s] without whole token "
                          "[%.*s]", p, icase, (int)len, t, (int)w[i].len,
                          p + w[i].off);
@@ -291,8 +220,8 @@ test_model(void **state)
 
     for (int iter = 0; iter < 30000; iter++) {
         char p[200];
-        gen_pattern(p, sizeof(p));
-        check_model(p, (int)rn(2), &st);
+        regexgen_pattern(&gen, p, sizeof(p));
+        check_model(p, (int)regexgen_rn(&gen, 2), &st);
     }
     print_message("%zu patterns compiled, %zu with words, %zu with "
                   "literals, %zu matches checked\n", st.n_compiled,
