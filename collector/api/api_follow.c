@@ -110,6 +110,7 @@ struct api_follow {
     int                       is_entered;   /* counted in n_followers */
     struct pool_job           job;          /* a slice on a worker */
     int                       is_busy;      /* job submitted */
+    int64_t                   busy_ns;      /* when (mono_ns) */
     int                       is_gone;      /* client left while busy */
     int                       is_started;   /* the 200 stream has begun */
     int64_t                   resume_ns;    /* receive point (p.is_resume) */
@@ -189,6 +190,14 @@ api_follow_close_cb(struct evhttp_connection *evcon, void *arg)
         evhttp_request_free(req);
 }
 
+static size_t
+api_follow_queued(const struct api_follow *s)
+{
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(s->evcon);
+
+    return evbuffer_get_length(bufferevent_get_output(bev));
+}
+
 /* Marks the client for dropping; the connection is closed next turn. */
 static void
 api_follow_drop(struct api_follow *s, const char *why)
@@ -197,7 +206,15 @@ api_follow_drop(struct api_follow *s, const char *why)
         return;
     s->is_dropping = 1;
     s->api->stats->follow_clients_dropped++;
-    log_warn("api", "dropping slow follow client reason=\"%s\"", why);
+    /* where it was stuck: the client (bytes queued on the socket), the
+     * workers (a job out for long) or the lines (waiting in the feed) */
+    int64_t now = mono_ns();
+    log_warn("api", "dropping slow follow client reason=\"%s\" queued=%zu "
+             "waiting=%zu job_ms=%lld last_write_ms=%lld", why,
+             s->evcon != NULL ? api_follow_queued(s) : 0,
+             feed_n_waiting(&s->feed),
+             s->is_busy ? (long long)((now - s->busy_ns) / 1000000) : -1LL,
+             (long long)((now - s->last_write_ns) / 1000000));
     follow_unsubscribe(s->api->follow, s->sub);
     s->sub = NULL;
     event_active(s->drop_ev, EV_TIMEOUT, 0);
@@ -210,14 +227,6 @@ api_follow_drop_cb(evutil_socket_t fd, short what, void *arg)
 
     /* Frees the connection; its close callback frees s. */
     evhttp_connection_free(s->evcon);
-}
-
-static size_t
-api_follow_queued(const struct api_follow *s)
-{
-    struct bufferevent *bev = evhttp_connection_get_bufferevent(s->evcon);
-
-    return evbuffer_get_length(bufferevent_get_output(bev));
 }
 
 static void api_follow_written_cb(struct evhttp_connection *evcon,
@@ -429,6 +438,7 @@ api_follow_kick(struct api_follow *s)
         return;
     }
     s->is_busy = 1;
+    s->busy_ns = mono_ns();
 }
 
 /* ---- history ---- */
@@ -592,6 +602,7 @@ api_follow_hist_submit(struct api_follow *s)
         return;
     }
     s->is_busy = 1;
+    s->busy_ns = mono_ns();
 }
 
 /* The output queue has drained: the next history slice, or live job. */
@@ -755,6 +766,7 @@ api_follow(struct api *a, struct evhttp_request *req, const char *query)
         return;
     }
     s->is_busy = 1;
+    s->busy_ns = mono_ns();
     /* in the same loop turn as the job's submission: no commit between */
     if (s->p.is_resume)
         s->resume_ns = follow_receive_point(a->follow, now_ns());

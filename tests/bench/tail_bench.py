@@ -19,12 +19,14 @@ under a tenth of the median); collector peak RSS (VmHWM) and CPU.
 
 Every wait is bounded; every process started here is stopped here.
 """
-import argparse, array, json, multiprocessing, os, platform, select, shutil, signal
+import argparse, array, calendar, json, multiprocessing, os, platform, select, shutil, signal
 import statistics, subprocess, sys, tempfile, time, urllib.request
 
 from bench import BIN, free_port, http_json, proc_cpu_s, proc_rss_kib
 
 TAG = b'"message":"TAIL '
+RECV = b'"received":"'
+RECV_EVERY = 16         # lines whose receive time is parsed (the reader's CPU)
 
 
 def make_container(root, cid, name):
@@ -111,13 +113,32 @@ def writer(paths, rate, line_bytes, seconds, conn):
 class Follow:
     """Reads `logq -f --json` lines; records counts per (writer, seq) and latencies."""
 
-    def __init__(self, cmd):
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    def __init__(self, cmd, err):
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)
         self.rest = b""
         self.seen = {}
         self.lat_us = array.array("q")
+        # every RECV_EVERY-th line: write to received, received to printed
+        self.recv_us = array.array("q")
+        self.print_us = array.array("q")
+        self.n_lines = 0
+        self.secs = {}          # "YYYY-MM-DDTHH:MM:SS" -> unix seconds
+        self.last_read = None   # when this reader last got bytes
+        self.gaps = []          # reads more than 0.3 s apart: (at, seconds)
         self.warm = set()
         self.other = 0
+
+    def recv_ns(self, ln):
+        i = ln.find(RECV)
+        if i < 0:
+            return None
+        ts = ln[i + len(RECV):i + len(RECV) + 30]
+        sec = self.secs.get(ts[:19])
+        if sec is None:
+            sec = self.secs[ts[:19]] = calendar.timegm(time.strptime(ts[:19].decode(),
+                                                                      "%Y-%m-%dT%H:%M:%S"))
+        frac = ts[20:29] if ts[19:20] == b"." else b"0"
+        return sec * 1000000000 + int(frac.ljust(9, b"0")[:9])
 
     def pump(self, secs):
         r, _, _ = select.select([self.proc.stdout], [], [], secs)
@@ -127,6 +148,9 @@ class Follow:
         now = time.time_ns()
         if not chunk:
             return False
+        if self.last_read is not None and now - self.last_read > 300000000:
+            self.gaps.append((now, (now - self.last_read) / 1e9))
+        self.last_read = now
         lines = (self.rest + chunk).split(b"\n")
         self.rest = lines.pop()
         for ln in lines:
@@ -148,6 +172,12 @@ class Follow:
             if b[s] < 255:
                 b[s] += 1
             self.lat_us.append((now - t) // 1000)
+            self.n_lines += 1
+            if self.n_lines % RECV_EVERY == 0:
+                rv = self.recv_ns(ln)
+                if rv is not None:
+                    self.recv_us.append((rv - t) // 1000)
+                    self.print_us.append((now - rv) // 1000)
         return True
 
 
@@ -161,7 +191,9 @@ def part_tail(a, tmp, rep):
     coll, tcp, server = start_collector(tmp, a.bin, a.collector_arg)
     procs = [coll]
     try:
-        fol = Follow([os.path.join(a.bin, "logq"), "--server", server, "-f", "--json"])
+        ferr = open(os.path.join(tmp, "logq-f.err"), "wb")
+        fol = Follow([os.path.join(a.bin, "logq"), "--server", server, "-f", "--json"], ferr)
+        ferr.close()
         procs.append(fol.proc)
         ship = start_shipper(tmp, a.bin, tcp, root, "tail1")
         procs.append(ship)
@@ -187,6 +219,7 @@ def part_tail(a, tmp, rep):
         rx, tx = multiprocessing.Pipe(False)
         wp = multiprocessing.Process(target=writer, args=(paths, a.rate * (1 << 20), a.line_bytes,
                                                           a.seconds, tx))
+        t_write0 = time.time_ns()
         wp.start()
         res = None
         end = time.time() + a.seconds + 30
@@ -199,6 +232,7 @@ def part_tail(a, tmp, rep):
             print("tail_bench: the writer did not report", file=sys.stderr)
             return 1
         counts, written, wsecs = res
+        t_write1 = time.time_ns()
         total = sum(counts)
 
         def got():
@@ -218,7 +252,9 @@ def part_tail(a, tmp, rep):
                 t_stored = now - t_end
         cpu1 = (proc_cpu_s(ship.pid), proc_cpu_s(coll.pid), proc_cpu_s(fol.proc.pid), time.process_time())
         rss = (proc_rss_kib(ship.pid), proc_rss_kib(coll.pid))
-        h = http_json(server + "/health")["counters"]
+        hh = http_json(server + "/health")
+        h = hh["counters"]
+        st = hh.get("store", {})
     finally:
         stop(procs)
     arrived = got()
@@ -229,6 +265,11 @@ def part_tail(a, tmp, rep):
                      for w, b in fol.seen.items())
     lat = sorted(fol.lat_us)
     mib = written / (1 << 20)
+    with open(os.path.join(tmp, "collector.log"), errors="replace") as f:
+        drops = sum(1 for ln in f if "dropping slow follow client" in ln)
+    with open(os.path.join(tmp, "logq-f.err"), errors="replace") as f:
+        reconnects = sum(1 for ln in f if "reconnected to collector" in ln)
+    gaps = [g for at, g in fol.gaps if t_write0 <= at <= t_write1 + 1000000000]
     rep.append(f"#### Live tail: {a.writers} containers, target {a.rate:g} MiB/s for {a.seconds:g} s, "
                f"{a.line_bytes}-byte json-file lines")
     rep.append(f"load (1-min) at the start: {load:.1f}\n")
@@ -239,6 +280,14 @@ def part_tail(a, tmp, rep):
         rep.append(f"| write to printed by `logq -f --json` | p50 {pct(lat, 50) / 1000:.0f} ms, "
                    f"p99 {pct(lat, 99) / 1000:.0f} ms, max {lat[-1] / 1000:.0f} ms "
                    f"(target p99 <= 500 ms: {'met' if pct(lat, 99) <= 500000 else 'NOT met'}) |")
+    if fol.recv_us:
+        rl, pl = sorted(fol.recv_us), sorted(fol.print_us)
+        rep.append(f"| of which (every {RECV_EVERY}th line): write to `received` | p50 "
+                   f"{pct(rl, 50) / 1000:.0f} ms, p99 {pct(rl, 99) / 1000:.0f} ms; `received` to printed: "
+                   f"p50 {pct(pl, 50) / 1000:.0f} ms, p99 {pct(pl, 99) / 1000:.0f} ms |")
+    rep.append(f"| follower dropped (collector log) / `logq -f` reconnects | {drops} / {reconnects}; "
+               f"this reader's reads over 0.3 s apart while writing: {len(gaps)}"
+               f"{', longest %.2f s' % max(gaps) if gaps else ''} |")
     rep.append(f"| exactly once | {arrived} of {total} arrived; {missing} missing, {dups} duplicated, "
                f"{unexpected} unexpected{'' if missing or dups or unexpected else ': OK'} |")
     def fmt(t):
@@ -250,7 +299,9 @@ def part_tail(a, tmp, rep):
                f"this reader {cpu1[3] - cpu0[3]:.1f} s; peak RSS shipper {rss[0] / 1024:.0f} MiB, "
                f"collector {rss[1] / 1024:.0f} MiB |")
     rep.append(f"| collector follow counters | follow_records_dropped "
-               f"{h.get('follow_records_dropped', 0)}, records_stored {h.get('records_stored', 0)} |")
+               f"{h.get('follow_records_dropped', 0)}, records_stored {h.get('records_stored', 0)}; "
+               f"blocks (frames) cursors read {st.get('cursor_reads', 0)} of {st.get('blocks', 0)} stored "
+               f"(the catch-ups after drops) |")
     rep.append("")
     if missing or dups or unexpected:
         print(f"tail_bench: LIVE TAIL LINES WRONG: {missing} not printed by logq -f within --drain "
