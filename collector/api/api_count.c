@@ -68,6 +68,11 @@ api_search_spec(const struct api_params *p, const struct query *q,
     spec->filter.until_ns = p->until_ns;
     spec->filter.sel = p->sel;
     spec->filter.stream = p->stream;
+    /* received_since (/follow): the store reads only the blocks received
+     * since (collector/STORE.md "Receive-time range"); 0 or before: as
+     * the emit check alone did, every record */
+    if (p->has_recv_since && p->recv_since_ns > 0)
+        spec->filter.recv_since_ns = p->recv_since_ns;
     spec->q = q;
     spec->limit = UINT64_MAX;
     spec->is_newest_first = p->is_newest_first;

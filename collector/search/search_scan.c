@@ -48,6 +48,7 @@ search_is_selected(const struct search *s, const struct logrec *r)
 
     return r->time_ns >= f->since_ns &&
            (f->until_ns == INT64_MAX || r->time_ns < f->until_ns) &&
+           (f->recv_since_ns == 0 || r->recv_ns >= f->recv_since_ns) &&
            (f->stream < 0 || r->stream == f->stream) &&
            (f->host == NULL || strcmp(f->host, r->host) == 0) &&
            (f->image == NULL || strcmp(f->image, r->image) == 0) &&

@@ -66,6 +66,7 @@ blkload_is_wanted(const struct blk_loader *lr, const struct blk_load *ld,
 
     return r->time_ns >= lr->since &&
            (lr->until == INT64_MAX || r->time_ns < lr->until) &&
+           (lr->recv_since == 0 || r->recv_ns >= lr->recv_since) &&
            (lr->stream < 0 || r->stream == lr->stream) &&
            (r->label >= ld->n_lsel || ld->lsel[r->label]) &&
            (lr->n_toks == 0 || ld->keep[i]);
@@ -289,6 +290,7 @@ blkload_loader_init(struct blk_loader *lr, const char *dir,
     lr->n_toks = n_toks;
     lr->since = INT64_MIN;
     lr->until = INT64_MAX;
+    lr->recv_since = 0;
     lr->stream = -1;
     lr->fd = lr->hfd = -1;
 }

@@ -136,7 +136,7 @@ int
 block_meta_decode(const uint8_t *p, size_t len, int64_t min_ns,
                   uint8_t *stream_mask, struct store_meta_label **labels,
                   uint32_t *n_labels, struct store_frame **frames,
-                  uint32_t *n_frames)
+                  uint32_t *n_frames, struct block_recv_range *recv)
 {
     const uint8_t *end = p + len;
     struct store_meta_label *ls = NULL;
@@ -166,7 +166,7 @@ block_meta_decode(const uint8_t *p, size_t len, int64_t min_ns,
     if (frames) {
         /* the caller checks the table against the header */
         if (block_frames_decode(p, end, min_ns, UINT32_MAX, UINT64_MAX,
-                                UINT64_MAX, frames, n_frames) < 0)
+                                UINT64_MAX, frames, n_frames, recv) < 0)
             goto fail;
     } else if (p != end) {
         goto fail;
@@ -183,7 +183,8 @@ fail:
 int
 block_frames_decode(const uint8_t *p, const uint8_t *end, int64_t min_ns,
                     uint32_t n_records, uint64_t comp_len, uint64_t raw_len,
-                    struct store_frame **frames, uint32_t *n_frames)
+                    struct store_frame **frames, uint32_t *n_frames,
+                    struct block_recv_range *recv)
 {
     uint64_t n, off = 0, raw = 0, first = 0;
 
@@ -216,6 +217,15 @@ block_frames_decode(const uint8_t *p, const uint8_t *end, int64_t min_ns,
         off += cl;
         raw += rl;
         first += nr;
+    }
+    if (recv != NULL) {
+        uint64_t mn, span;
+        if (blk_get_varint(&p, end, &mn) < 0 ||
+            blk_get_varint(&p, end, &span) < 0 || mn > INT64_MAX ||
+            span > (uint64_t)INT64_MAX - mn || (mn == 0 && span != 0))
+            goto fail;
+        recv->min = (int64_t)mn;
+        recv->max = (int64_t)(mn + span);
     }
     if (p != end ||
         (n_records != UINT32_MAX &&
@@ -514,10 +524,31 @@ fail:
 }
 
 int
+block_recv_encode(struct buf *meta, const struct store_rec *recs, uint32_t n)
+{
+    int64_t mn = INT64_MAX, mx = 0;
+
+    for (uint32_t i = 0; i < n; i++) {
+        if (recs[i].recv_ns <= 0)
+            continue;           /* none (or not a unix time): no range */
+        if (recs[i].recv_ns < mn)
+            mn = recs[i].recv_ns;
+        if (recs[i].recv_ns > mx)
+            mx = recs[i].recv_ns;
+    }
+    if (mx == 0)
+        mn = 0;
+    if (buf_put_varint(meta, (uint64_t)mn) < 0 ||
+        buf_put_varint(meta, (uint64_t)(mx - mn)) < 0)
+        return -1;
+    return 0;
+}
+
+int
 block_decode(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
              uint32_t n_labels, struct store_rec **recs, size_t *cap)
 {
-    if (codec == STORE_CODEC_ZSTD_FRAMES)
+    if (store_codec_is_framed(codec))
         return frames_raw_decode(p, len, n, n_labels, recs, cap);
     if (store_codec_is_cols(codec))
         return block_cols_decode(codec, p, len, n, n_labels, recs, cap);

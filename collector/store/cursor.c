@@ -78,6 +78,10 @@ cursor_block_may_match(struct store_cursor *c, const struct store_blk *b,
         return 0;
     if (c->stream >= 0 && !(b->stream_mask & (1u << c->stream)))
         return 0;
+    /* received before the point (0, 0: no record has a receive time) */
+    if (c->recv_since != 0 && b->has_recv_range &&
+        b->recv_max < c->recv_since)
+        return 0;
     *mn = INT64_MAX;
     *mx = INT64_MIN;
     for (uint32_t i = 0; i < b->n_labels; i++) {
@@ -121,6 +125,7 @@ cursor_rec_ok(struct store_cursor *c, const struct store_rec *r,
 {
     if (r->time_ns < c->since ||
         (c->until != INT64_MAX && r->time_ns >= c->until) ||
+        (c->recv_since != 0 && r->recv_ns < c->recv_since) ||
         (c->stream >= 0 && r->stream != c->stream) ||
         !cursor_label_sel(c, ids[r->label]))
         return 0;
@@ -291,7 +296,7 @@ static int
 cursor_block_whole(struct store_cursor *c, const struct store_blk *b,
                    struct store_blk_count *bc)
 {
-    if (c->has_after || b->min_ns < c->since ||
+    if (c->has_after || c->recv_since != 0 || b->min_ns < c->since ||
         (c->until != INT64_MAX && b->max_ns >= c->until) ||
         (c->stream >= 0 && b->stream_mask != (1u << c->stream)))
         return 0;
@@ -437,6 +442,7 @@ store_cursor_new(struct store *s, const struct store_filter *f,
     c->image = f && f->image ? xstrdup(f->image) : NULL;
     c->sel = f ? namesel_dup(f->sel) : NULL;
     c->stream = f ? f->stream : -1;
+    c->recv_since = f ? f->recv_since_ns : 0;
     c->is_no_helper = f && f->is_few;
     c->is_no_cache = f && f->is_no_cache;
     c->max_skipped = f ? f->max_skipped_bytes : 0;
@@ -462,6 +468,7 @@ store_cursor_new(struct store *s, const struct store_filter *f,
         c->lr.hmatch_arg = f->match_arg_helper;
         c->lr.since = c->since;
         c->lr.until = c->until;
+        c->lr.recv_since = c->recv_since;
         c->lr.stream = c->stream;
     }
     c->mem_max = s->opt.cursor_mem_max;

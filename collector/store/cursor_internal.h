@@ -70,6 +70,7 @@ struct store_cursor {
     int                newest_first;
     int                is_tok_req;
     int64_t            since, until;
+    int64_t            recv_since;      /* 0: none (store_filter) */
     char              *host, *cid, *container, *image;
     struct namesel    *sel;         /* owned copy, NULL: any */
     int                stream;

@@ -68,7 +68,7 @@ segment_unpack(const struct store_blk *b, const struct buf *comp,
     int rc;
 
     buf_reset(raw);
-    if (b->codec == STORE_CODEC_ZSTD_FRAMES) {
+    if (store_codec_is_framed(b->codec)) {
         /* the frames one after another, each no longer than its table
          * says (the directory's table, checked against the header) */
         rc = b->frames == NULL ? -1 : 0;
@@ -205,11 +205,14 @@ seg_add_probed(struct store *s, struct store_seg *seg, uint64_t pos,
     struct store_frame *fr = NULL;
     uint32_t n, n_fr = 0;
     uint8_t mask;
-    int is_framed = pr->h.codec == STORE_CODEC_ZSTD_FRAMES;
+    int is_framed = store_codec_is_framed(pr->h.codec);
+    int has_recv = pr->h.codec == STORE_CODEC_FRAMES_RECV;
+    struct block_recv_range rr = { 0, 0 };
 
     if (block_meta_decode(pr->meta.data, pr->meta.len, pr->h.min_ns, &mask,
                           &ml, &n, is_framed ? &fr : NULL,
-                          is_framed ? &n_fr : NULL) < 0)
+                          is_framed ? &n_fr : NULL,
+                          has_recv ? &rr : NULL) < 0)
         return -1;
     if (is_framed && !seg_frames_ok(&pr->h, fr, n_fr)) {
         free(ml);
@@ -228,6 +231,9 @@ seg_add_probed(struct store *s, struct store_seg *seg, uint64_t pos,
     b->min_ns = pr->h.min_ns;
     b->max_ns = pr->h.max_ns;
     b->codec = (uint8_t)pr->h.codec;
+    b->has_recv_range = (uint8_t)has_recv;
+    b->recv_min = rr.min;
+    b->recv_max = rr.max;
     b->stream_mask = mask;
     b->n_labels = n;
     b->labels = xcalloc(n ? n : 1, sizeof(*b->labels));
@@ -728,17 +734,22 @@ segment_job_apply(struct store *s, struct seal_job *job)
         b->n_labels = ch->n_labels;
         b->labels = ch->labels;
         ch->labels = NULL;
-        if (b->codec == STORE_CODEC_ZSTD_FRAMES &&
+        struct block_recv_range rr = { 0, 0 };
+        b->has_recv_range = b->codec == STORE_CODEC_FRAMES_RECV;
+        if (store_codec_is_framed(b->codec) &&
             (block_frames_decode(ch->blk.data + STORE_BLK_HDR_LEN +
                                  ch->meta_len,
                                  ch->blk.data + STORE_BLK_HDR_LEN +
                                  h.meta_len, h.min_ns, h.n_records,
                                  h.comp_len, h.raw_len, &b->frames,
-                                 &b->n_frames) < 0)) {
+                                 &b->n_frames,
+                                 b->has_recv_range ? &rr : NULL) < 0)) {
             b->frames = NULL;   /* cannot happen: we encoded it */
             b->n_frames = 0;
             b->is_corrupt = 1;
         }
+        b->recv_min = rr.min;
+        b->recv_max = rr.max;
         for (uint32_t k = 0; k < ch->n_labels; k++) {
             struct store_source *src = s->labels[ch->ids[k]]->src;
             if (ch->max_off[k] > src->sealed_hw)
@@ -781,8 +792,9 @@ chunk_encode(const struct store *s, struct store_sealer *w,
     int is_zlib = s->opt.compress_codec == STORE_COMPRESS_ZLIB;
     int is_framed = !is_zlib && s->opt.frame_size != STORE_NO_FRAMES;
     uint32_t codec = is_zlib ? STORE_CODEC_ZLIB_RECV :
-                     is_framed ? STORE_CODEC_ZSTD_FRAMES :
-                     STORE_CODEC_ZSTD_RECV;
+                     !is_framed ? STORE_CODEC_ZSTD_RECV :
+                     s->opt.is_no_recv_range ? STORE_CODEC_ZSTD_FRAMES :
+                     STORE_CODEC_FRAMES_RECV;
     size_t meta_len = ch->meta_len;
     uint32_t raw_len;
 
@@ -798,6 +810,8 @@ chunk_encode(const struct store *s, struct store_sealer *w,
                                 ch->n_records, ch->n_labels, ch->min_ns,
                                 s->opt.frame_size, s->opt.compress_level,
                                 &raw_len) < 0 ||
+            (codec == STORE_CODEC_FRAMES_RECV &&
+             block_recv_encode(b, w->recs, ch->n_records) < 0) ||
             b->len - STORE_BLK_HDR_LEN > STORE_MAX_META ||
             buf_append(b, w->frames.data, w->frames.len) < 0)
             return -1;

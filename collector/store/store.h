@@ -68,6 +68,10 @@ struct store_options {
     void               *write_hook_arg;
     store_sync_hook_fn  sync_hook;    /* NULL: none (production) */
     void               *sync_hook_arg;
+    int      is_no_recv_range;  /* 1: framed blocks are written as codec
+                                   6, without their receive-time range
+                                   (as version 3 did; tests); 0: codec 7
+                                   (default) */
     int      is_index_inline;   /* 1: the sealing thread gathers each
                                    block's tokens itself, no indexing
                                    thread beside it (tests: the same
@@ -254,6 +258,11 @@ struct store_filter {
      * cursor creation. */
     const struct namesel *sel;
     int                 stream;     /* -1 any, else LOGREC_STDOUT/STDERR */
+    /* 0: any. Else only records received at or after it (recv_ns >= it;
+     * records without a receive time are left out), and no block whose
+     * receive-time range ends before it is read (collector/STORE.md
+     * "Receive-time range"): a resumed follow's history. */
+    int64_t             recv_since_ns;
     const char *const  *tokens;
     size_t              n_tokens;
     /* Field tokens every match has (tokenize_field: "name:value" folded

@@ -43,7 +43,9 @@
 #define STORE_CODEC_ZLIB_RECV 4         /* 2 + receive time column */
 #define STORE_CODEC_ZSTD_RECV 5         /* 3 + receive time column */
 #define STORE_CODEC_ZSTD_FRAMES 6       /* 5 in frames (STORE.md "Frames") */
-#define STORE_CODEC_MAX     6
+#define STORE_CODEC_FRAMES_RECV 7       /* 6 + the receive-time range in
+                                           its meta ("Receive-time range") */
+#define STORE_CODEC_MAX     7
 /* store_options.frame_size unless set: raw bytes a codec 6 frame holds */
 #define STORE_FRAME_SIZE    (256u << 10)
 
@@ -58,7 +60,16 @@ static inline int
 store_codec_is_zstd(uint32_t codec)
 {
     return codec == STORE_CODEC_ZSTD_COLS || codec == STORE_CODEC_ZSTD_RECV ||
-           codec == STORE_CODEC_ZSTD_FRAMES;
+           codec == STORE_CODEC_ZSTD_FRAMES ||
+           codec == STORE_CODEC_FRAMES_RECV;
+}
+
+/* Codecs 6 and 7: a body of frames, their table in the meta. */
+static inline int
+store_codec_is_framed(uint32_t codec)
+{
+    return codec == STORE_CODEC_ZSTD_FRAMES ||
+           codec == STORE_CODEC_FRAMES_RECV;
 }
 
 static inline int
@@ -145,6 +156,10 @@ struct store_blk {
     uint32_t                n_labels;
     struct store_frame     *frames;     /* codec 6: its frame table */
     uint32_t                n_frames;
+    int64_t                 recv_min, recv_max; /* codec 7: receive
+                                           times of its records (0, 0:
+                                           none has one) */
+    uint8_t                 has_recv_range; /* codec 7 */
     uint8_t                 stream_mask;
     uint8_t                 codec;
     uint8_t                 is_corrupt;  /* cursors report it, never read */
@@ -562,19 +577,29 @@ int  block_cols_decode(uint32_t codec, const uint8_t *p, size_t len,
 /* Decodes a raw body of any codec (STORE_CODEC_ROW_RECV too). */
 int  block_decode(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
                   uint32_t n_labels, struct store_rec **recs, size_t *cap);
+/* Receive-time range of a codec 7 meta (STORE.md "Receive-time
+ * range"). */
+struct block_recv_range {
+    int64_t min, max;                   /* 0, 0: no record has one */
+};
 /* Parses meta; *labels is allocated (caller frees). -1 if malformed.
- * With frames (codec 6) the frame table after the labels too (*frames
- * allocated, caller frees); without, the labels must end the meta. */
+ * With frames (codecs 6 and 7) the frame table after the labels too
+ * (*frames allocated, caller frees), and with recv (codec 7) the
+ * receive-time range after it; the last part must end the meta. */
 int  block_meta_decode(const uint8_t *p, size_t len, int64_t min_ns,
                        uint8_t *stream_mask, struct store_meta_label **labels,
                        uint32_t *n_labels, struct store_frame **frames,
-                       uint32_t *n_frames);
-/* Codec 6: the frame table of a meta from offset at (its labels' end):
- * *frames allocated. -1 if malformed. */
+                       uint32_t *n_frames, struct block_recv_range *recv);
+/* Codecs 6 and 7: the frame table of a meta from offset at (its labels'
+ * end) to end, or (codec 7: recv not NULL) the frame table then the
+ * receive-time range: *frames allocated. -1 if malformed. */
 int  block_frames_decode(const uint8_t *p, const uint8_t *end, int64_t min_ns,
                          uint32_t n_records, uint64_t comp_len,
                          uint64_t raw_len, struct store_frame **frames,
-                         uint32_t *n_frames);
+                         uint32_t *n_frames, struct block_recv_range *recv);
+/* Codec 7: appends the receive-time range of recs (n) to meta. */
+int  block_recv_encode(struct buf *meta, const struct store_rec *recs,
+                       uint32_t n);
 /* Codec 6: the end of the frame starting at record i of recs[0..n) (about
  * size raw bytes, at least one record): how block_frames_encode cuts, and
  * how the indexing thread numbers the frames of its token sets. */
@@ -807,6 +832,7 @@ struct blk_loader {
     store_match_col_fn     match_col_fn;            /* NULL: none */
     void                  *match_arg, *hmatch_arg;  /* caller, helper */
     int64_t                since, until;
+    int64_t                recv_since;  /* 0: none */
     int                    stream;
     int                    fd, hfd;     /* caller's and helper's */
     uint64_t               fd_seq, hfd_seq;

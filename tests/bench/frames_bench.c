@@ -97,7 +97,8 @@ main(int argc, char **argv)
             struct store_frame *fr = NULL;
             uint32_t n_labels = 0, n_fr = 0;
             uint8_t mask;
-            int is_fr = h.codec == STORE_CODEC_ZSTD_FRAMES;
+            int is_fr = store_codec_is_framed(h.codec);
+            struct block_recv_range rr;
             struct store_blk b = { .off = (uint64_t)pos,
                                    .meta_len = h.meta_len,
                                    .raw_len = h.raw_len,
@@ -109,7 +110,9 @@ main(int argc, char **argv)
                     (ssize_t)h.meta_len ||
                 block_meta_decode(meta, h.meta_len, h.min_ns, &mask, &ml,
                                   &n_labels, is_fr ? &fr : NULL,
-                                  is_fr ? &n_fr : NULL) < 0 ||
+                                  is_fr ? &n_fr : NULL,
+                                  h.codec == STORE_CODEC_FRAMES_RECV ? &rr
+                                                                     : NULL) < 0 ||
                 !store_codec_is_zstd(h.codec))
                 goto next;
             b.frames = fr;
@@ -163,7 +166,7 @@ main(int argc, char **argv)
                 if (block_frames_decode(table.data, table.data + table.len,
                                         h.min_ns, h.n_records, body.len,
                                         raw_len, &b6.frames,
-                                        &b6.n_frames) < 0)
+                                        &b6.n_frames, NULL) < 0)
                     return 1;
                 t[z].frames += b6.n_frames;
                 t0 = cpu_s();
