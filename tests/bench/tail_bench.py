@@ -223,7 +223,16 @@ def part_tail(a, tmp, rep):
         wp.start()
         res = None
         end = time.time() + a.seconds + 30
+        # --stall: logq -f stopped (SIGSTOP) that long halfway through, as
+        # a client descheduled on a loaded host: its follower is dropped
+        # and resumes (received_since) when it goes on
+        stall_at = time.time() + a.seconds / 2 if a.stall > 0 else None
         while res is None and time.time() < end:
+            if stall_at is not None and time.time() >= stall_at:
+                fol.proc.send_signal(signal.SIGSTOP)
+                time.sleep(a.stall)
+                fol.proc.send_signal(signal.SIGCONT)
+                stall_at = None
             fol.pump(0.05)
             if rx.poll():
                 res = rx.recv()
@@ -271,7 +280,8 @@ def part_tail(a, tmp, rep):
         reconnects = sum(1 for ln in f if "reconnected to collector" in ln)
     gaps = [g for at, g in fol.gaps if t_write0 <= at <= t_write1 + 1000000000]
     rep.append(f"#### Live tail: {a.writers} containers, target {a.rate:g} MiB/s for {a.seconds:g} s, "
-               f"{a.line_bytes}-byte json-file lines")
+               f"{a.line_bytes}-byte json-file lines"
+               f"{f', logq -f stopped for {a.stall:g} s halfway' if a.stall > 0 else ''}")
     rep.append(f"load (1-min) at the start: {load:.1f}\n")
     rep.append("| live tail | figure |\n|---|---|")
     rep.append(f"| written | {total} lines, {mib:.0f} MiB in {wsecs:.1f} s = {mib / wsecs:.1f} MiB/s "
@@ -373,6 +383,8 @@ def main():
     ap.add_argument("--rate", type=float, default=50, help="live tail: total MiB/s of json-file")
     ap.add_argument("--seconds", type=float, default=60, help="live tail: how long to write")
     ap.add_argument("--line-bytes", type=int, default=1024, help="live tail: json-file line size")
+    ap.add_argument("--stall", type=float, default=0,
+                    help="live tail: stop logq -f for this many seconds halfway through")
     ap.add_argument("--drain", type=float, default=30,
                     help="live tail: at most this long to wait for the last lines after writing")
     ap.add_argument("--shippers", type=int, default=50, help="fan-in: shippers at once")
