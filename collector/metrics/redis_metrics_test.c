@@ -386,7 +386,8 @@ test_rmetrics_old_layout_migrates(void **state)
 
     redis_ok(f, "SADD logq:names host.cpu.user_pct app.gone "
              "container.cpu_pct m");
-    redis_ok(f, "SADD logq:name:host.cpu.user_pct %s", "h1|host.cpu.user_pct||");
+    redis_ok(f, "SADD logq:name:host.cpu.user_pct %s",
+             "h1|host.cpu.user_pct||");
     redis_ok(f, "SADD logq:name:app.gone %s", "h0|app.gone||");
     redis_ok(f, "SADD logq:name:container.cpu_pct %s %s",
              "h1|container.cpu_pct|web|", "h1|container.cpu_pct|gone|");
@@ -441,6 +442,67 @@ test_rmetrics_old_layout_migrates(void **state)
     names(f, &r);
     assert_int_equal(r.n, 5);
     assert_int_equal(ctr(f).redis_errors, 0);
+}
+
+static int
+series_empty(struct fx *f)
+{
+    return redis_int(f, "ZCARD logq:series") == 0 && ctr(f).pending == 0;
+}
+
+/*
+ * The series sweep takes what Redis returns as untrusted, and works in
+ * batches: ids that are not four escaped parts (a NUL, a dangling '\',
+ * three parts) idle for the retention still leave logq:series (else they
+ * would fill every batch for ever) and count as Redis errors, touching no
+ * other key; 1500 idle ids go in a batch of 1000 and, a second later
+ * rather than a minute, the other 500, each out of its host's latest
+ * values too.
+ */
+static void
+test_rmetrics_sweep_batches(void **state)
+{
+    struct fx *f = *state;
+    size_t n = 1500, argc = 2 + 2 * n;
+    const char **argv = xcalloc(argc, sizeof(*argv));
+    char (*id)[32] = xcalloc(n, sizeof(*id));
+    char score[24];
+
+    rm_open(f, 0, 0, 10000);
+    assert_true(run_until(f, is_connected));
+    snprintf(score, sizeof(score), "%lld", T0 - 20000);
+    redisReply *rp = redisCommand(f->sync, "ZADD logq:series %s %b %s %s "
+                                  "%s %s", score, "h|m\0x|c|", (size_t)9,
+                                  score, "h|m|c|l\\", score, "h|m|c");
+    assert_non_null(rp);
+    assert_int_equal(rp->integer, 3);
+    freeReplyObject(rp);
+    redis_ok(f, "HSET logq:latest:h m|c| 1:1");
+    fake_now = T0;                           /* cutoff T0 - 10 s */
+    housekeep(f);
+    assert_int_equal(redis_int(f, "ZCARD logq:series"), 0);
+    assert_int_equal(ctr(f).redis_errors, 3);
+    assert_int_equal(redis_int(f, "HLEN logq:latest:h"), 1);
+
+    argv[0] = "ZADD";
+    argv[1] = "logq:series";
+    for (size_t i = 0; i < n; i++) {          /* host h0..h2, label i */
+        snprintf(id[i], sizeof(id[i]), "h%zu|m||%zu", i % 3, i);
+        argv[2 + 2 * i] = score;
+        argv[3 + 2 * i] = id[i];
+        redis_ok(f, "HSET logq:latest:h%d m||%d 1:1", (int)(i % 3), (int)i);
+    }
+    rp = redisCommandArgv(f->sync, (int)argc, argv, NULL);
+    assert_non_null(rp);
+    assert_int_equal(rp->integer, (long long)n);
+    freeReplyObject(rp);
+    housekeep(f);
+    assert_int_equal(redis_int(f, "ZCARD logq:series"), (long long)n - 1000);
+    assert_true(run_until(f, series_empty));         /* the second batch */
+    assert_int_equal(redis_nkeys(f, "logq:latest:h?"), 0);
+    assert_int_equal(ctr(f).redis_errors, 3);
+    free(id);
+    free(argv);
 }
 
 static void
@@ -588,6 +650,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_rmetrics_old_layout_migrates,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rmetrics_sweep_batches, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_rmetrics_redis_restart, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_rmetrics_never_connected, setup,
