@@ -265,7 +265,7 @@ cursor_set_tokens(struct store_cursor *c, const struct store_filter *f)
  * frames of each into (*fm)[k] (both grown); 0 if the index cannot tell
  * (all blocks and frames are candidates). */
 static int
-cursor_seg_bits(struct store_cursor *c, const struct store_seg *g,
+cursor_seg_bits(struct store_cursor *c, struct store_seg *g,
                 uint64_t **bits, uint32_t **fm, size_t *cap)
 {
     size_t words = (g->n_blks + 63) / 64, n = c->n_hashes;
@@ -386,7 +386,7 @@ cursor_pick(struct store_cursor *c)
     uint32_t *cw = NULL, *fm = NULL;
 
     for (size_t i = 0; i < s->n_segs; i++) {
-        const struct store_seg *g = s->segs[i];
+        struct store_seg *g = s->segs[i];
         int has_bits = cursor_seg_bits(c, g, &bits, &fm, &cap_bits);
         int has_cw = 0;
         if (c->has_count && has_bits && g->n_blks > 0) {

@@ -36,9 +36,19 @@ segindex_path(const struct store *s, uint64_t seq, const char *suffix)
                      suffix);
 }
 
+/* Closes the .lqi held open for seg's lookups, if any. */
+static void
+segindex_fd_close(struct store_seg *seg)
+{
+    if (seg->ifd >= 0)
+        close(seg->ifd);
+    seg->ifd = -1;
+}
+
 void
 segindex_free(struct store_seg *seg)
 {
+    segindex_fd_close(seg);
     index_mem_free(seg->imem);
     index_file_free(seg->ifile);
     free(seg->imap);
@@ -121,6 +131,7 @@ segindex_load(struct store *s, struct store_seg *seg)
         index_file_free(f);
         return -1;
     }
+    segindex_fd_close(seg);     /* none today: a file replaced at run time */
     index_file_free(seg->ifile);
     seg->ifile = f;
     return 0;
@@ -370,6 +381,7 @@ segindex_drop(struct store *s, uint64_t seq)
 
     if (!seg || !seg->ifile)
         return;
+    segindex_fd_close(seg);
     index_file_free(seg->ifile);
     free(seg->imap);
     seg->ifile = NULL;
@@ -377,26 +389,56 @@ segindex_drop(struct store *s, uint64_t seq)
     segindex_unlink(s, seq);
 }
 
+/* The .lqi of seg open for a lookup (under the store's lock, as every
+ * lookup is): held open across queries for up to opt.index_fds
+ * segments, the newest ones, so a query over all of them reopens only
+ * the older ones each time (least recently used would reopen every one
+ * in turn once there are more segments than fds). *is_tmp: the caller
+ * closes it. Closed when the file is replaced or dropped and when the
+ * segment is freed (retention, close). -1 if it cannot be opened. */
+static int
+segindex_fd(struct store *s, struct store_seg *seg, int *is_tmp)
+{
+    struct store_seg *oldest = NULL;
+    size_t n_open = 0;
+
+    *is_tmp = 0;
+    if (seg->ifd >= 0)
+        return seg->ifd;
+    char *path = segindex_path(s, seg->seq, "");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    free(path);
+    if (fd < 0)
+        return -1;
+    for (size_t i = 0; i < s->n_segs; i++)     /* in seq order */
+        if (s->segs[i]->ifd >= 0 && n_open++ == 0)
+            oldest = s->segs[i];
+    if (n_open >= s->opt.index_fds) {
+        if (!oldest || oldest->seq > seg->seq) {
+            *is_tmp = 1;
+            return fd;
+        }
+        segindex_fd_close(oldest);
+    }
+    seg->ifd = fd;
+    return fd;
+}
+
 int
-segindex_candidates(struct store *s, const struct store_seg *seg,
+segindex_candidates(struct store *s, struct store_seg *seg,
                     const uint32_t *hashes, size_t n, uint64_t *bits,
                     uint32_t *fmask)
 {
     size_t words = (seg->n_blks + 63) / 64;
     uint64_t *one;
     uint32_t *onem = NULL;
-    int fd = -1, rc = -1;
+    int fd = -1, rc = -1, is_tmp = 0;
 
     if ((!seg->imem && !seg->ifile) || n == 0)
         return -1;
-    if (seg->ifile) {
-        char *path = segindex_path(s, seg->seq, "");
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        free(path);
-        if (fd < 0) {
-            s->n_index_errors++;
-            return -1;
-        }
+    if (seg->ifile && (fd = segindex_fd(s, seg, &is_tmp)) < 0) {
+        s->n_index_errors++;
+        return -1;
     }
     one = xcalloc(words ? words : 1, sizeof(*one));
     if (fmask && n > 1)
@@ -432,16 +474,16 @@ segindex_candidates(struct store *s, const struct store_seg *seg,
 out:
     free(one);
     free(onem);
-    if (fd >= 0)
+    if (is_tmp)
         close(fd);
     return rc;
 }
 
 int
-segindex_counts(struct store *s, const struct store_seg *seg, uint32_t hash,
+segindex_counts(struct store *s, struct store_seg *seg, uint32_t hash,
                 uint32_t check, uint32_t *cw)
 {
-    int rc;
+    int rc, is_tmp = 0;
 
     if (seg->imem) {
         pthread_mutex_lock(&s->sealer.ix_mu);
@@ -452,16 +494,15 @@ segindex_counts(struct store *s, const struct store_seg *seg, uint32_t hash,
     }
     if (!seg->ifile)
         return 0;
-    char *path = segindex_path(s, seg->seq, "");
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    free(path);
+    int fd = segindex_fd(s, seg, &is_tmp);
     if (fd < 0) {
         s->n_index_errors++;
         return 0;
     }
     rc = index_file_counts(seg->ifile, fd, hash, check, seg->imap, cw,
                            (uint32_t)seg->n_blks);
-    close(fd);
+    if (is_tmp)
+        close(fd);
     if (rc < 0) {
         s->n_index_errors++;
         segindex_drop(s, seg->seq);

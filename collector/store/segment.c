@@ -685,6 +685,7 @@ seg_new_mem(struct store *s, uint64_t seq, struct index_mem *imem)
     struct store_seg *g = xcalloc(1, sizeof(*g));
 
     g->seq = seq;
+    g->ifd = -1;
     g->file_size = STORE_SEG_HDR_LEN;
     g->min_ns = INT64_MAX;
     g->max_ns = INT64_MIN;

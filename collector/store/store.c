@@ -953,6 +953,7 @@ store_load_segments(struct store *s)
     for (size_t i = 0; i < n; i++) {
         struct store_seg *g = xcalloc(1, sizeof(*g));
         g->seq = seqs[i];
+        g->ifd = -1;
         g->min_ns = INT64_MAX;
         g->max_ns = INT64_MIN;
         if (s->n_segs == s->cap_segs) {
@@ -991,6 +992,8 @@ store_open(const char *dir, const struct store_options *opt, char **errstr)
         s->opt.cursor_mem_max = STORE_DEFAULT_CURSOR_MEM;
     if (!s->opt.frame_size)
         s->opt.frame_size = STORE_FRAME_SIZE;
+    if (!s->opt.index_fds)
+        s->opt.index_fds = STORE_INDEX_FDS;
     if (s->opt.compress_codec != STORE_COMPRESS_ZLIB)
         s->opt.compress_codec = STORE_COMPRESS_ZSTD;
     if (s->opt.compress_codec == STORE_COMPRESS_ZLIB &&

@@ -76,6 +76,9 @@ struct store_options {
                                    block's tokens itself, no indexing
                                    thread beside it (tests: the same
                                    bytes); 0: default */
+    size_t   index_fds;         /* .lqi files held open for lookups
+                                   across queries (the newest segments'),
+                                   default 64 (STORE.md "Index file") */
 };
 
 /* Opens (creating if needed) the store in dir: replays the write-ahead log,

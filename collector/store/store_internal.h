@@ -86,6 +86,8 @@ store_codec_has_recv(uint32_t codec)
 /* Distinct token hashes the in-memory index of the segment being written
  * may hold (about 24 bytes each) before the segment is sealed. */
 #define STORE_IDX_MAX_KEYS  (512u << 10)
+/* store_options.index_fds unless set: .lqi files held open */
+#define STORE_INDEX_FDS     64
 
 /* An interned (host, container_id, container, image) tuple. */
 struct store_label {
@@ -185,6 +187,8 @@ struct store_seg {
     struct index_mem  *imem;
     struct index_file *ifile;
     uint32_t          *imap;
+    int                ifd;             /* ifile's file held open for
+                                           lookups, -1 (segindex_fd) */
     uint8_t            is_full;
 };
 
@@ -741,13 +745,13 @@ void segindex_open(struct store *s, struct store_seg *seg, int is_last);
  * index_frame_bit(f, n_frames) of frame f; INDEX_FRAMES_ALL where the
  * index does not tell). -1: no index answer (every block is a
  * candidate). */
-int  segindex_candidates(struct store *s, const struct store_seg *seg,
+int  segindex_candidates(struct store *s, struct store_seg *seg,
                          const uint32_t *hashes, size_t n, uint64_t *bits,
                          uint32_t *fmask);
 /* Per-block record counts of the token (hash, check): cw[b] for each
  * block b of seg holding it (index_mem_counts), 1; 0 if the index cannot
  * tell (no index, no counts, a page failed: then dropped as above). */
-int  segindex_counts(struct store *s, const struct store_seg *seg,
+int  segindex_counts(struct store *s, struct store_seg *seg,
                      uint32_t hash, uint32_t check, uint32_t *cw);
 /* Removes *.lqi.tmp leftovers and indexes of missing segments. */
 void segindex_cleanup(struct store *s);
