@@ -11,7 +11,10 @@
 #    ~400 MiB and kept it when each could buffer a whole frame before the
 #    handshake).
 #  - --max-connections-per-address 8: a 9th connection from one address is
-#    refused (ERROR 4) and counted, another address still gets in.
+#    refused (ERROR 4) and counted, another address still gets in;
+#    --max-connections 4 (a third collector): a 5th connection from a 5th
+#    address is refused (ERROR 4) and counted, and once one closes a new
+#    one is served.
 #  - dead peers closed within 30 s with the default flags (issue 9
 #    "Faults" 3): after WELCOME a silent client and one trickling a BATCH a
 #    byte a second are closed by the default --idle-timeout (20 s; counted),
@@ -75,6 +78,15 @@ python3 "$IT_DIR/connlimits.py" peraddr "$CTCP" 8 ||
     fail "per-address connection cap"
 assert_eq 1 "$(health_counter connections_rejected_per_address)" \
     "connections_rejected_per_address"
+
+log "global cap (--max-connections 4, on a third collector)"
+start_collector gcap --max-connections 4
+python3 "$IT_DIR/connlimits.py" global "$CTCP" 4 ||
+    fail "global connection cap"
+assert_eq 1 "$(health_counter connections_rejected)" "connections_rejected"
+stop gcap || fail "collector gcap did not stop on SIGTERM"
+CTCP=$main_tcp
+CHTTP=$main_http
 
 log "a frozen collector, shippers with the default flags"
 CTCP=$fz_tcp

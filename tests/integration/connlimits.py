@@ -11,6 +11,10 @@
   connlimits.py peraddr PORT CAP   CAP connections from 127.0.0.3 are kept;
       one more from there must get ERROR 4 and be closed; one from
       127.0.0.4 must still get its CHALLENGE.
+  connlimits.py global PORT CAP   CAP connections from 127.0.1.1.. are
+      kept (the collector's --max-connections CAP); one more, from another
+      address, must get ERROR 4 and be closed; after one of the CAP closes
+      a new one must get its CHALLENGE.
   connlimits.py idle PORT HOSTS_FILE IDLE_S HANDSHAKE_S   after WELCOME: a
       silent client and one trickling a BATCH a byte a second must be closed
       about IDLE_S after their last whole frame, one sending PING every
@@ -122,6 +126,35 @@ def peraddr(port, cap):
     check(f is not None and f[0] == 101,
           "another address still gets its CHALLENGE (got %r)" % (f and f[0]))
     for s in kept + [extra.s, other.s]:
+        s.close()
+    return 1 if FAILS else 0
+
+
+def globalcap(port, cap):
+    """--max-connections CAP: CAP connections, each from its own address,
+    are kept; one more, from yet another address, is refused with ERROR 4
+    and closed; once one of the CAP closes, a new one gets its CHALLENGE."""
+    hello = badclient.frame(T_HELLO, badclient.str16("capped") +
+                            badclient.str16("connlimits/0.1") + bytes(32))
+    kept = [connect_from(port, "127.0.1.%d" % (i + 1)) for i in range(cap)]
+    time.sleep(0.3)
+    extra = badclient.Conn.__new__(badclient.Conn)
+    extra.s, extra.buf = connect_from(port, "127.0.1.%d" % (cap + 1)), b""
+    f = extra.read_frame()
+    code = struct.unpack_from("<H", f[1])[0] if f and f[0] == T_ERROR else None
+    check(code == 4, "connection %d in all refused with ERROR 4 (got %r)" %
+          (cap + 1, f and f[0]))
+    check(extra.read_frame() is None, "and closed")
+    kept[0].close()
+    time.sleep(0.5)
+    other = badclient.Conn.__new__(badclient.Conn)
+    other.s, other.buf = connect_from(port, "127.0.1.%d" % (cap + 2)), b""
+    other.send(hello)
+    f = other.read_frame()
+    check(f is not None and f[0] == 101,
+          "after one closed, a new connection gets its CHALLENGE (got %r)" %
+          (f and f[0]))
+    for s in kept[1:] + [extra.s, other.s]:
         s.close()
     return 1 if FAILS else 0
 
@@ -261,6 +294,8 @@ def main(argv):
         return preauth(int(argv[1]), int(argv[2]), int(argv[3]))
     if len(argv) == 3 and argv[0] == "peraddr":
         return peraddr(int(argv[1]), int(argv[2]))
+    if len(argv) == 3 and argv[0] == "global":
+        return globalcap(int(argv[1]), int(argv[2]))
     if len(argv) == 5 and argv[0] == "caps":
         return caps(int(argv[1]), badclient.load_hosts(argv[2]),
                     int(argv[3]), int(argv[4]))
