@@ -136,12 +136,15 @@ $(BUILD)/logq-collector: $(call obj,collector/main.c) $(LIBCOLLECTOR) $(LIBCOMMO
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 $(BUILD)/logq-shipper: $(call obj,shipper/main.c) $(LIBSHIPPER) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
-# logq (release) links OpenSSL and libevent_openssl statically: loading
-# libssl.so and libcrypto.so took 1.2 of the 2.3 ms of CPU a `logq`
-# query costs its process (BENCHMARKS.md "Where a rare term's time goes");
-# the daemons, which start once, keep the shared libraries.
+# logq (release) links OpenSSL, libevent_openssl and libevent statically:
+# loading libssl.so and libcrypto.so took 1.2 of the 2.3 ms of CPU a `logq`
+# query costs its process (BENCHMARKS.md "Where a rare term's time goes"),
+# libevent's 0.3-0.6 ms more ("Frames in the index"); the daemons, which
+# start once, keep the shared libraries. libjansson.a clashes with
+# common/utf8.c (utf8_encode), so jansson stays shared.
 LOGQ_LIBS_release := -Wl,-Bstatic -levent_openssl -lssl -lcrypto \
-                     -Wl,-Bdynamic -levent -levent_pthreads -lz -ldeflate \
+                     -levent -levent_pthreads \
+                     -Wl,-Bdynamic -lz -ldeflate \
                      -lzstd -ljansson -lhiredis -lpcre2-8 -lpthread -lm -ldl
 $(BUILD)/logq: $(call obj,query/main.c) $(LIBQUERY) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(or $(LOGQ_LIBS_$(MODE)),$(LIBS))
