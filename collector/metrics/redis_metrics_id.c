@@ -2,9 +2,10 @@
 /*
  * redis_metrics_id: the series-id codec of redis_metrics (REDIS.md
  * "Identifiers": parts escaped and joined by '|', split back) and the
- * parser of a point as Redis holds it ("<ts_ms>:<value>"), with the
- * per-thread count of points parsed that lets tests prove the loop parses
- * none. Pure functions, any thread.
+ * parsers of points as Redis holds them ("<ts_ms>:<value>": one, a
+ * latest value, or a range reply's raw points taken from the loop), with
+ * the per-thread count of points parsed that lets tests prove the loop
+ * parses none. Pure functions, any thread.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -94,4 +95,49 @@ rm_point_parse(const char *s, size_t len, struct rm_point *out)
     out->ts_ms = ts;
     out->value = val;
     return 0;
+}
+
+void
+rm_raw_free(struct rm_raw *raw)
+{
+    if (raw == NULL)
+        return;
+    free(raw->text);
+    free(raw->lens);
+    free(raw);
+}
+
+size_t
+rm_series_parse(struct rm_series *s)
+{
+    struct rm_raw *raw = s->raw;
+    size_t n_bad = 0, k = 0, off = 0;
+
+    if (raw == NULL)
+        return 0;                   /* parsed already */
+    for (size_t i = 0; i < raw->n; i++)
+        off += raw->lens[i];
+    struct rm_point *pts = xcalloc(raw->n + 1, sizeof(*pts));
+    for (size_t i = raw->n; i-- > 0;) {     /* newest first: reverse */
+        off -= raw->lens[i];
+        /* out of time order: downsample_avg relies on ascending points */
+        if (rm_point_parse(raw->text + off, raw->lens[i], &pts[k]) < 0 ||
+            (k > 0 && pts[k].ts_ms < pts[k - 1].ts_ms)) {
+            n_bad++;
+            continue;
+        }
+        k++;
+    }
+    free((struct rm_point *)s->points);
+    s->points = pts;
+    s->n_points = k;
+    s->raw = NULL;
+    rm_raw_free(raw);
+    return n_bad;
+}
+
+int
+rm_latest_parse(const char *point, size_t point_len, struct rm_point *out)
+{
+    return rm_point_parse(point, point_len, out);
 }

@@ -106,6 +106,17 @@ struct rmetrics {
 
 int64_t rm_now_ms(const struct rmetrics *rm);
 
+/* A range reply's elements as received, newest first: lens[i] bytes of
+ * each (cut at RM_POINT_MAX, which no point reaches) back to back. */
+struct rm_raw {
+    char    *text;
+    uint8_t *lens;
+    size_t   n;
+};
+
+/* Frees a raw reply copy (redis_metrics_id.c). NULL is a no-op. */
+void rm_raw_free(struct rm_raw *raw);
+
 /* Appends s escaped ('\' -> "\\", '|' -> "\|"); -1 when b is full. */
 int rm_escape_append(struct buf *b, const char *s, size_t len);
 /* Splits an escaped id of exactly n_parts parts into new strings (each

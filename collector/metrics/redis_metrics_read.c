@@ -10,9 +10,10 @@
  * reply is checked for type and element count; a malformed element counts
  * as a Redis error and is skipped, a malformed reply fails the read. A
  * query's points are only copied on the loop (each element's first
- * RM_POINT_MAX bytes, struct rm_raw): rm_series_parse turns them into
- * numbers on whichever thread takes the series (a query worker), where a
- * point that is malformed or out of time order is skipped and counted.
+ * RM_POINT_MAX bytes, struct rm_raw): rm_series_parse (redis_metrics_id.c)
+ * turns them into numbers on whichever thread takes the series (a query
+ * worker), where a point that is malformed or out of time order is skipped
+ * and counted.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -31,14 +32,6 @@
 
 enum rm_read_kind { RM_READ_NAMES, RM_READ_HOSTS, RM_READ_LATEST,
                     RM_READ_QUERY };
-
-/* A range reply's elements as received, newest first: lens[i] bytes of
- * each (cut at RM_POINT_MAX, which no point reaches) back to back. */
-struct rm_raw {
-    char    *text;
-    uint8_t *lens;
-    size_t   n;
-};
 
 struct rm_slot {
     struct rm_read *r;
@@ -78,16 +71,6 @@ struct rm_read {
 
 /* ---- raw points ---- */
 
-static void
-rm_raw_free(struct rm_raw *raw)
-{
-    if (raw == NULL)
-        return;
-    free(raw->text);
-    free(raw->lens);
-    free(raw);
-}
-
 /* Copies the elements of an array reply of strings (no number parsed). */
 static struct rm_raw *
 rm_raw_new(const redisReply *reply)
@@ -109,41 +92,6 @@ rm_raw_new(const redisReply *reply)
         total += raw->lens[i];
     }
     return raw;
-}
-
-size_t
-rm_series_parse(struct rm_series *s)
-{
-    struct rm_raw *raw = s->raw;
-    size_t n_bad = 0, k = 0, off = 0;
-
-    if (raw == NULL)
-        return 0;                   /* parsed already */
-    for (size_t i = 0; i < raw->n; i++)
-        off += raw->lens[i];
-    struct rm_point *pts = xcalloc(raw->n + 1, sizeof(*pts));
-    for (size_t i = raw->n; i-- > 0;) {     /* newest first: reverse */
-        off -= raw->lens[i];
-        /* out of time order: downsample_avg relies on ascending points */
-        if (rm_point_parse(raw->text + off, raw->lens[i], &pts[k]) < 0 ||
-            (k > 0 && pts[k].ts_ms < pts[k - 1].ts_ms)) {
-            n_bad++;
-            continue;
-        }
-        k++;
-    }
-    free((struct rm_point *)s->points);
-    s->points = pts;
-    s->n_points = k;
-    s->raw = NULL;
-    rm_raw_free(raw);
-    return n_bad;
-}
-
-int
-rm_latest_parse(const char *point, size_t point_len, struct rm_point *out)
-{
-    return rm_point_parse(point, point_len, out);
 }
 
 void
