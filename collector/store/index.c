@@ -80,6 +80,13 @@ struct index_mem {
                                            INDEX_MAX_BLKS came: the map
                                            cannot tell (every block may
                                            hold every key), no file */
+    /* index_mem_mark: the map as it was (keys, highest block) and the
+     * keys of then that lost their counts since, for index_mem_rollback */
+    int              is_marked, mark_has_blk, mark_is_over;
+    uint32_t         mark_max_blk;
+    size_t           mark_keys, mark_size;
+    uint32_t        *flips;
+    size_t           n_flips, cap_flips;
 };
 
 struct index_file {
@@ -160,6 +167,7 @@ index_mem_free(struct index_mem *m)
         free(m->pages[i]);
     free(m->pages);
     free(m->tab);
+    free(m->flips);
     index_set_fini(&m->pend);
     free(m);
 }
@@ -232,6 +240,17 @@ ix_push(struct index_mem *m, struct ix_ent *e, uint32_t blk, uint32_t cw)
     e->n = n + 1;
 }
 
+/* Key idx (older than the mark) lost its counts: undone by a rollback. */
+static void
+ix_note_flip(struct index_mem *m, uint32_t idx)
+{
+    if (m->n_flips == m->cap_flips) {
+        m->cap_flips = m->cap_flips ? m->cap_flips * 2 : 16;
+        m->flips = xreallocarray(m->flips, m->cap_flips, sizeof(*m->flips));
+    }
+    m->flips[m->n_flips++] = idx;
+}
+
 /* Adds block blk (count word cw, frames fm) to the key of hash; a second
  * token (another check) under the same hash makes the key lose its
  * counts. is_new_blk: blk is past every block added so far, so no key
@@ -250,8 +269,11 @@ ix_insert(struct index_mem *m, uint32_t hash, uint32_t check,
         struct ix_slot *sl = &m->tab[i];
         if (sl->hash == hash) {
             struct ix_ent *e = ix_ent_at(m, sl->idx);
-            if (e->check != check || is_collided)
+            if ((e->check != check || is_collided) && !e->is_collided) {
+                if (m->is_marked && sl->idx < m->mark_keys)
+                    ix_note_flip(m, sl->idx);
                 e->is_collided = 1;
+            }
             uint32_t *last = &ix_posts_rw(e)[2 * (e->n - 1)];
             if (is_new_blk || IX_BLK(*last) != blk)
                 ix_push(m, e, w, cw);
@@ -473,6 +495,112 @@ index_mem_add_set(struct index_mem *m, uint32_t blk,
     }
     for (size_t k = 0; k < n; k++)
         ix_insert_ent(m, q[k], blk, is_new_blk);
+}
+
+/* ------------------------------------------------------------------ */
+/* A speculative add: mark, then keep or roll back                     */
+
+void
+index_mem_mark(struct index_mem *m)
+{
+    m->is_marked = 1;
+    m->mark_has_blk = m->has_blk;
+    m->mark_is_over = m->is_over;
+    m->mark_max_blk = m->max_blk;
+    m->mark_keys = m->n_keys;
+    m->mark_size = m->size;
+    m->n_flips = 0;
+}
+
+void
+index_mem_keep(struct index_mem *m)
+{
+    m->is_marked = 0;
+    m->n_flips = 0;
+}
+
+/* Pairs a postings array of n >= 2 pairs has room for (ix_push). */
+static size_t
+ix_cap_pairs(uint32_t n)
+{
+    size_t c = IX_CAP_MIN;
+
+    while (c < n)
+        c *= 2;
+    return c;
+}
+
+/* Drops the last of e's postings (e->n >= 2), shrinking the array as
+ * ix_push grew it, so that the bytes held are those of a key that never
+ * had it. */
+static void
+ix_pop(struct index_mem *m, struct ix_ent *e)
+{
+    uint32_t n = e->n;
+    size_t had = ix_cap_pairs(n);
+
+    if (n == 2) {
+        uint32_t *p = e->u.many;
+        e->u.inl[0] = p[0];
+        e->u.inl[1] = p[1];
+        free(p);
+        m->extra_bytes -= had * 2 * sizeof(uint32_t);
+    } else if (ix_cap_pairs(n - 1) < had) {
+        size_t cap = ix_cap_pairs(n - 1);
+        e->u.many = xreallocarray(e->u.many, 2 * cap, sizeof(uint32_t));
+        m->extra_bytes -= (had - cap) * 2 * sizeof(uint32_t);
+    }
+    e->n = n - 1;
+}
+
+void
+index_mem_rollback(struct index_mem *m)
+{
+    if (!m->is_marked)
+        return;
+    /* Keys of then: their postings of blocks past the mark's highest go
+     * (a key of then has one at or below it, so none is emptied). */
+    for (size_t i = 0; i < m->mark_keys; i++) {
+        struct ix_ent *e = ix_ent_at(m, (uint32_t)i);
+        while (e->n > 1 &&
+               IX_BLK(ix_posts(e)[2 * (e->n - 1)]) > m->mark_max_blk)
+            ix_pop(m, e);
+    }
+    for (size_t i = 0; i < m->n_flips; i++)
+        ix_ent_at(m, m->flips[i])->is_collided = 0;
+    /* Keys since: entries, pages past the last needed and slots go. */
+    for (size_t i = m->mark_keys; i < m->n_keys; i++) {
+        struct ix_ent *e = ix_ent_at(m, (uint32_t)i);
+        if (e->n > 1) {
+            m->extra_bytes -= ix_cap_pairs(e->n) * 2 * sizeof(uint32_t);
+            free(e->u.many);
+        }
+    }
+    size_t n_pages = (m->mark_keys + IX_PAGE_ENTS - 1) / IX_PAGE_ENTS;
+    for (size_t i = n_pages; i < m->n_pages; i++)
+        free(m->pages[i]);
+    m->n_pages = n_pages;
+    if (m->n_keys > m->mark_keys) {
+        /* the table as it was (it may have grown since) */
+        struct ix_slot *nt = xcalloc(m->mark_size, sizeof(*nt));
+        size_t mask = m->mark_size - 1;
+        for (size_t i = 0; i < m->size; i++) {
+            if (!m->tab[i].hash || m->tab[i].idx >= m->mark_keys)
+                continue;
+            size_t k = m->tab[i].hash & mask;
+            while (nt[k].hash)
+                k = (k + 1) & mask;
+            nt[k] = m->tab[i];
+        }
+        free(m->tab);
+        m->tab = nt;
+        m->size = m->mark_size;
+        m->n_keys = m->mark_keys;
+    }
+    m->has_blk = m->mark_has_blk;
+    m->max_blk = m->mark_max_blk;
+    m->is_over = m->mark_is_over;
+    index_mem_keep(m);
 }
 
 size_t

@@ -101,6 +101,17 @@ void index_set_add_text(struct index_set *set, const void *text, size_t len);
 /* Adds set's hashes to block blk (same order rule as index_mem_add_text). */
 void index_mem_add_set(struct index_mem *m, uint32_t blk,
                        const struct index_set *set);
+/* A speculative add (the sealing thread's segment map, fed before the
+ * blocks' write returned: STORE.md "Threads"): index_mem_mark notes the
+ * map as it is; index_mem_keep forgets the mark (the blocks added since
+ * are written); index_mem_rollback takes the map back to the mark: every
+ * posting of a block added since, the keys new since and the counts lost
+ * since, so that adding the same block numbers again (the retry of the
+ * write, whatever its blocks are then) indexes each block once. Blocks
+ * added after a mark must be past every block added before it. */
+void index_mem_mark(struct index_mem *m);
+void index_mem_keep(struct index_mem *m);
+void index_mem_rollback(struct index_mem *m);
 /* Distinct token hashes, and bytes of memory held. */
 size_t index_mem_n_keys(const struct index_mem *m);
 size_t index_mem_bytes(const struct index_mem *m);

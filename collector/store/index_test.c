@@ -11,6 +11,7 @@
  */
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -653,7 +654,7 @@ open_store(const char *dir)
 }
 
 static void
-fill_store(struct store *s, size_t n)
+fill_store_every(struct store *s, size_t n, size_t every)
 {
     static const char *seps[] = { " ", " ", ".", "/", ":", "-", "=", ", " };
     uint64_t off[3] = { 0, 0, 0 };
@@ -678,10 +679,16 @@ fill_store(struct store *s, size_t n)
             .offset = ++off[src] * 10, .msg = msg, .msg_len = len,
         };
         assert_int_equal(store_append(s, &r), 1);
-        if (i % 37 == 36)
+        if (i % every == every - 1)
             assert_int_equal(store_commit(s), 0);
     }
     assert_int_equal(store_commit(s), 0);
+}
+
+static void
+fill_store(struct store *s, size_t n)
+{
+    fill_store_every(s, n, 37);
 }
 
 static char *
@@ -1000,6 +1007,108 @@ test_index_sealer_matches_rebuild(void **state)
     free(dir);
 }
 
+/* The write hook of test_index_write_retry, on the sealing thread only:
+ * every fifth block write (12 at most) fails (ENOSPC), after the indexing
+ * thread was given the job's blocks, and the retry's first block then
+ * fails to build (quarantined), so the retry numbers its other blocks
+ * from where the failed try numbered that one. */
+static int retry_n_jobs, retry_n_failed, retry_arm_block;
+
+static int
+retry_hook(const char *what, size_t len, void *arg)
+{
+    (void)arg;
+    if (strcmp(what, "block") == 0 && retry_arm_block) {
+        retry_arm_block = 0;
+        errno = EINVAL;
+        return -1;
+    }
+    if (strcmp(what, "segment") != 0 || len <= 16)  /* not a header */
+        return 0;
+    if (++retry_n_jobs % 5 != 0 || retry_n_failed >= 12)
+        return 0;
+    retry_n_failed++;
+    retry_arm_block = 1;
+    errno = ENOSPC;
+    return -1;
+}
+
+/* A failed segment write after the indexing thread fed the job's blocks
+ * to the segment's map (indexer.c), then the retry: each block written
+ * is indexed once, under its own number. Every .lqi the sealing thread
+ * wrote is the one rebuilt from the segment's blocks at open, byte for
+ * byte (fails if the failed try's postings stay: the quarantined block's
+ * tokens and counts then land on the block numbered as it was), and
+ * lookups stay exact meanwhile. */
+static void
+test_index_write_retry(void **state)
+{
+    char *dir = make_dir();
+    struct store_options opt = { .block_size = 2048, .segment_size = 16384,
+                                 .write_hook = retry_hook };
+    struct store_stats st;
+    char *names[64];
+    uint8_t *want[64];
+    size_t want_len[64], n_lqi = 0;
+    char *err = NULL;
+
+    (void)state;
+    rng_state = 99;
+    make_vocab();
+    retry_n_jobs = retry_n_failed = retry_arm_block = 0;
+    struct store *s = store_open(dir, &opt, &err);
+    assert_non_null(s);
+    /* 150 records a commit: jobs of several blocks (tail_split) */
+    fill_store_every(s, 4000, 150);
+    for (int k = 0; k < 20 && store_sync(s) != 0; k++)
+        ;                               /* retried until it is written */
+    assert_int_equal(store_sync(s), 0);
+    store_get_stats(s, &st);
+    assert_true(st.n_segments >= 4);
+    assert_true(retry_n_failed >= 5);
+    assert_true(st.n_seal_errors >= (uint64_t)retry_n_failed);
+    assert_true(st.n_quarantined_blocks >= 3);
+    assert_true(check_queries(s, 30) > 0);
+    store_get_stats(s, &st);            /* no page failed its check */
+    assert_int_equal(st.n_index_errors, 0);
+    store_close(s);
+    /* every .lqi written (a segment whose blocks were all quarantined
+     * has none: its number is skipped) */
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        if (len < 4 || strcmp(de->d_name + len - 4, ".lqi") != 0)
+            continue;
+        assert_true(n_lqi < 64);
+        names[n_lqi] = xasprintf("%s/%s", dir, de->d_name);
+        slurp(names[n_lqi], &want[n_lqi], &want_len[n_lqi]);
+        assert_non_null(want[n_lqi]);
+        assert_int_equal(unlink(names[n_lqi]), 0);
+        n_lqi++;
+    }
+    closedir(d);
+    assert_true(n_lqi >= 3);
+    s = open_store(dir);
+    store_get_stats(s, &st);
+    assert_int_equal(st.n_index_rebuilds, n_lqi);
+    store_close(s);
+    for (size_t q = 0; q < n_lqi; q++) {
+        uint8_t *got;
+        size_t got_len;
+        slurp(names[q], &got, &got_len);
+        assert_non_null(got);
+        assert_int_equal(got_len, want_len[q]);
+        assert_memory_equal(got, want[q], got_len);
+        free(got);
+        free(want[q]);
+        free(names[q]);
+    }
+    remove_dir(dir);
+    free(dir);
+}
+
 /* A failed index write (e.g. disk full) leaves the segment unindexed and
  * no temp file; results stay exact and the next open rebuilds it. */
 static int
@@ -1285,6 +1394,72 @@ test_index_image_stable(void **state)
     index_set_fini(&set);
 }
 
+/* A speculative add rolled back (the sealing thread's map after a failed
+ * segment write, STORE.md "Threads"): the blocks added since the mark
+ * are gone, postings, new keys and lost counts (collisions) alike, so
+ * that other sets added under the same block numbers (the retry, one of
+ * its blocks quarantined) give the image of a map that never had the
+ * first ones; fails if a key keeps a posting or a key of the failed add
+ * stays. Twice, the second time over a table grown since the mark. */
+static void
+test_index_mem_rollback(void **state)
+{
+    struct index_set set;
+    struct index_blkref refs[40];
+    struct index_mem *m = index_mem_new(), *ref = index_mem_new();
+    struct buf a, b;
+
+    (void)state;
+    index_set_init(&set);
+    for (uint32_t k = 0; k < 40; k++) {
+        refs[k].off = 16 + 4096ull * k;
+        refs[k].body_crc = k;
+    }
+    rng_state = 11;
+    for (uint32_t k = 0; k < 20; k++) {
+        fill_set(&set, 500, k % 2 ? 3000 : 400);
+        index_mem_add_set(m, k, &set);
+        index_mem_add_set(ref, k, &set);
+    }
+    size_t keys0 = index_mem_n_keys(m), bytes0 = index_mem_bytes(m);
+    for (int round = 0; round < 2; round++) {
+        uint32_t base = 20 + 10 * (uint32_t)round;
+        index_mem_mark(m);
+        for (uint32_t k = 0; k < 6; k++) {  /* the failed try */
+            fill_set(&set, round ? 8000 : 700, 1u << 30);
+            index_mem_add_set(m, base + k, &set);
+        }
+        assert_true(index_mem_n_keys(m) > keys0);
+        index_mem_rollback(m);
+        assert_int_equal(index_mem_n_keys(m), keys0);
+        if (round == 0)         /* the postings arrays shrank back */
+            assert_int_equal(index_mem_bytes(m), bytes0);
+        index_mem_mark(m);      /* the retry: other blocks, same numbers */
+        for (uint32_t k = 0; k < 10; k++) {
+            fill_set(&set, 500, 3000);
+            index_mem_add_set(m, base + k, &set);
+            index_mem_add_set(ref, base + k, &set);
+        }
+        index_mem_keep(m);
+        keys0 = index_mem_n_keys(m);
+        bytes0 = index_mem_bytes(m);
+        assert_int_equal(keys0, index_mem_n_keys(ref));
+    }
+    index_mem_rollback(m);      /* kept: nothing to undo */
+    assert_int_equal(index_mem_n_keys(m), keys0);
+    buf_init(&a, 16u << 20);
+    buf_init(&b, 16u << 20);
+    assert_int_equal(index_mem_encode(m, 3, refs, 40, &a), 0);
+    assert_int_equal(index_mem_encode(ref, 3, refs, 40, &b), 0);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.data, b.data, a.len);
+    buf_fini(&a);
+    buf_fini(&b);
+    index_mem_free(m);
+    index_mem_free(ref);
+    index_set_fini(&set);
+}
+
 /* The open segment's map is bounded per key: at 400k keys (past 3/4 of
  * 512 Ki slots, so the table has doubled to 1 Mi) it holds at most 40
  * bytes a key with every key in one block (8-byte slots, 16-byte entries;
@@ -1327,6 +1502,7 @@ main(void)
         cmocka_unit_test(test_index_same_block_twice),
         cmocka_unit_test(test_index_image_stable),
         cmocka_unit_test(test_index_mem_bytes_bound),
+        cmocka_unit_test(test_index_mem_rollback),
         cmocka_unit_test(test_index_file_round_trip),
         cmocka_unit_test(test_index_counts),
         cmocka_unit_test(test_index_counts_collision),
@@ -1336,6 +1512,7 @@ main(void)
         cmocka_unit_test(test_index_property),
         cmocka_unit_test(test_index_write_failure),
         cmocka_unit_test(test_index_sealer_matches_rebuild),
+        cmocka_unit_test(test_index_write_retry),
         cmocka_unit_test(test_index_damaged_pages),
         cmocka_unit_test(test_index_upgrade_from_v2),
     };

@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * indexer: the sealing thread's tokenizing helper (STORE.md "Threads").
+ * indexer: the sealing thread's indexing helper (STORE.md "Threads").
  * The sealing thread hands it each job as it starts on it; while the
- * sealing thread decodes, compresses, writes and syncs the job's blocks,
- * this thread decodes the same row bodies and gathers each block's token
- * set (seal_chunk.set); the sealing thread waits for it before it feeds
- * the sets to the segment's index (segindex_sealer_add), so both cores
- * work on a block. The thread reads the job's chunks (body, n_records,
- * n_labels: nobody changes them while the job runs) and writes only their
- * sets and its own record array. Without the thread (not started, or
- * store_options.is_index_inline) the sealing thread gathers the sets
- * itself: the same sets, so the same .lqi bytes.
+ * sealing thread decodes and compresses the job's blocks, this thread
+ * decodes the same row bodies and gathers each block's token set
+ * (seal_chunk.set); once the blocks are built and numbered
+ * (indexer_add), it feeds the sets to the open segment's map while the
+ * sealing thread writes and syncs them. That add is speculative: the
+ * map is marked first (index_mem_mark), and the sealing thread, once the
+ * write returned, keeps it or, after a failed write, rolls it back, so a
+ * retry indexes each block once (segment.c seal_job_write). The thread
+ * reads the job's chunks (body, n_records, n_labels, is_bad: nobody
+ * changes them meanwhile) and writes only their sets, its own record
+ * array and the map (under the sealer's ix_mu, which cursors take to
+ * look it up; they see only blocks of the directory, never the ones
+ * being written). Without the thread (not started, or
+ * store_options.is_index_inline) the sealing thread does both itself at
+ * indexer_wait: the same sets and adds, so the same .lqi bytes.
  */
 #include "collector/store/store_internal.h"
 
@@ -55,6 +61,27 @@ indexer_job(struct store_indexer *x, struct seal_job *job)
         indexer_chunk(&job->ch[i], &x->recs, &x->cap_recs, x->frame_size);
 }
 
+/* Feeds the sets of job's built blocks to m, numbered from base, after
+ * marking it; one block at a time under ix_mu, so a cursor's lookup
+ * waits for one block's keys at most. */
+static void
+indexer_add_sets(struct store_indexer *x, struct seal_job *job,
+                 struct index_mem *m, uint32_t base)
+{
+    uint32_t blk = base;
+
+    pthread_mutex_lock(x->ix_mu);
+    index_mem_mark(m);
+    pthread_mutex_unlock(x->ix_mu);
+    for (size_t i = 0; i < job->n_ch; i++) {
+        if (job->ch[i].is_bad)
+            continue;
+        pthread_mutex_lock(x->ix_mu);
+        index_mem_add_set(m, blk++, &job->ch[i].set);
+        pthread_mutex_unlock(x->ix_mu);
+    }
+}
+
 static void *
 indexer_main(void *arg)
 {
@@ -71,6 +98,15 @@ indexer_main(void *arg)
         pthread_mutex_unlock(&x->mu);
         indexer_job(x, job);
         pthread_mutex_lock(&x->mu);
+        while (!x->is_add_set)
+            pthread_cond_wait(&x->cv, &x->mu);
+        struct index_mem *m = x->add_m;
+        uint32_t base = x->add_base;
+        pthread_mutex_unlock(&x->mu);
+        if (m)
+            indexer_add_sets(x, job, m, base);
+        pthread_mutex_lock(&x->mu);
+        x->is_added = m != NULL;
         x->job_in = NULL;
         pthread_cond_broadcast(&x->cv);
     }
@@ -121,25 +157,65 @@ indexer_submit(struct store_indexer *x, struct seal_job *job)
 {
     if (!x->is_started) {
         x->job_inline = job;
+        x->add_m = NULL;
+        x->is_add_set = 0;
+        x->is_added = 0;
         return;
     }
     pthread_mutex_lock(&x->mu);
     x->job_in = job;
+    x->add_m = NULL;
+    x->is_add_set = 0;
+    x->is_added = 0;
     pthread_cond_broadcast(&x->cv);
     pthread_mutex_unlock(&x->mu);
 }
 
 void
-indexer_wait(struct store_indexer *x)
+indexer_add(struct store_indexer *x, struct index_mem *m, uint32_t base)
 {
     if (!x->is_started) {
-        if (x->job_inline)
-            indexer_job(x, x->job_inline);
-        x->job_inline = NULL;
+        x->add_m = m;
+        x->add_base = base;
+        x->is_add_set = 1;
         return;
     }
     pthread_mutex_lock(&x->mu);
+    if (x->job_in && !x->is_add_set) {
+        x->add_m = m;
+        x->add_base = base;
+        x->is_add_set = 1;
+        pthread_cond_broadcast(&x->cv);
+    }
+    pthread_mutex_unlock(&x->mu);
+}
+
+int
+indexer_wait(struct store_indexer *x)
+{
+    int is_added;
+
+    if (!x->is_started) {
+        struct seal_job *job = x->job_inline;
+        is_added = 0;
+        if (job) {
+            indexer_job(x, job);
+            if (x->is_add_set && x->add_m) {
+                indexer_add_sets(x, job, x->add_m, x->add_base);
+                is_added = 1;
+            }
+        }
+        x->job_inline = NULL;
+        x->is_add_set = 1;      /* a second wait adds nothing */
+        x->add_m = NULL;
+        return is_added;
+    }
+    indexer_add(x, NULL, 0);    /* none named: none */
+    pthread_mutex_lock(&x->mu);
     while (x->job_in)
         pthread_cond_wait(&x->cv, &x->mu);
+    is_added = x->is_added;
+    x->is_added = 0;            /* a second wait: nothing to keep */
     pthread_mutex_unlock(&x->mu);
+    return is_added;
 }

@@ -4,17 +4,18 @@
  * job at a time (a detached tail: segment.c builds, runs and applies jobs)
  * and goes on committing to a fresh WAL file; the thread compresses,
  * writes and fdatasyncs the blocks while its indexing thread (indexer.c)
- * gathers their token sets, adds those to the open
- * segment's token index and writes its .lqi when the segment is full
- * (segindex.c), and the store's thread applies the result (block
- * directory, WAL release) the next time it polls. The queue holds one
+ * gathers their token sets and adds those to the open segment's token
+ * index (kept once the write succeeded, rolled back if it failed); it
+ * writes the segment's .lqi when the segment is full (segindex.c), and
+ * the store's thread applies the result (block directory, WAL release)
+ * the next time it polls. The queue holds one
  * job; tails that fill meanwhile wait in s->pend to be its next one
  * (store.c store_seal; past STORE_PEND_MAX_CH of them store_commit waits:
  * backpressure). The
  * thread touches only the job, its own buffers, the segment fd it owns
- * (w* fields) and the open segment's in-memory index (w->wimem, under
- * w->ix_mu while it changes it); everything else stays with the store's
- * thread.
+ * (w* fields) and the open segment's in-memory index (w->wimem, which
+ * the indexing thread feeds under w->ix_mu); everything else stays with
+ * the store's thread.
  */
 #include "collector/store/store_internal.h"
 
@@ -73,7 +74,8 @@ sealer_start(struct store *s)
     w->ix.frame_size = s->opt.compress_codec != STORE_COMPRESS_ZLIB &&
                        s->opt.frame_size != STORE_NO_FRAMES
                        ? s->opt.frame_size : 0;
-    /* Without the indexing thread the sealing thread tokenizes. */
+    /* Without the indexing thread the sealing thread indexes. */
+    w->ix.ix_mu = &w->ix_mu;
     if (!s->opt.is_index_inline)
         (void)indexer_start(&w->ix);
     int rc = pthread_create(&w->th, NULL, sealer_main, s);

@@ -2,9 +2,10 @@
 /*
  * segindex: keeps each segment's token index (index.c) in step with its
  * blocks. The segment being written has an in-memory map, fed by the
- * sealing thread as it writes blocks (under sealer.ix_mu, which cursors
- * take to look it up); when the segment is full (segment_size raw bytes,
- * or the map reaches STORE_IDX_MAX_KEYS keys) the sealing thread writes
+ * indexing thread while the sealing thread writes blocks (under
+ * sealer.ix_mu, which cursors take to look it up; indexer.c); when the
+ * segment is full (segment_size raw bytes, or the map reaches
+ * STORE_IDX_MAX_KEYS keys) the sealing thread writes
  * the map to seg-<seq>.lqi (temp name, fsync, rename) and the store's
  * thread loads that file and drops the map when it applies the job. At
  * open a sealed segment's .lqi is checked against the block directory
@@ -281,13 +282,8 @@ segindex_sealer_add(const struct store *s, struct store_sealer *w,
             continue;
         block_hdr_decode(ch->blk.data, &h);
         struct index_blkref r = { .off = ch->pos, .body_crc = h.body_crc };
-        segindex_push_ref(w, r);
+        segindex_push_ref(w, r);        /* the indexer numbered it so */
         w->wraw += ch->body.len;
-        if (!w->wimem)
-            continue;
-        pthread_mutex_lock(&w->ix_mu);
-        index_mem_add_set(w->wimem, (uint32_t)(w->n_wrefs - 1), &ch->set);
-        pthread_mutex_unlock(&w->ix_mu);
     }
     if (w->wraw < s->opt.segment_size &&
         (!w->wimem || index_mem_n_keys(w->wimem) < STORE_IDX_MAX_KEYS))

@@ -889,8 +889,12 @@ chunk_build(const struct store *s, struct store_sealer *w,
     return chunk_encode(s, w, ch);
 }
 
-/* Builds, writes and syncs job's blocks, then feeds their token sets
- * (gathered meanwhile by the indexer) to the segment's index. */
+/* Builds, writes and syncs job's blocks. Once they are built and
+ * numbered, the indexer feeds their token sets (gathered meanwhile) to
+ * the segment's map while they are written and synced; a failed write
+ * rolls that add back (the job is retried whole, maybe with fewer
+ * blocks: one may fail to build then), a good one keeps it and adds the
+ * blocks to the segment's table (segindex_sealer_add). */
 static void
 seal_job_write(const struct store *s, struct store_sealer *w,
                struct seal_job *job)
@@ -917,6 +921,7 @@ seal_job_write(const struct store *s, struct store_sealer *w,
         snprintf(job->err, sizeof(job->err), "no segment to write");
         return;
     }
+    indexer_add(&w->ix, w->wimem, (uint32_t)w->n_wrefs);
     uint64_t pos = w->wpos;
     for (size_t i = 0; i < job->n_ch; i++) {
         struct seal_chunk *ch = &job->ch[i];
@@ -931,7 +936,8 @@ seal_job_write(const struct store *s, struct store_sealer *w,
     if (fdatasync(w->wfd) < 0)
         goto fail;
     w->wpos = pos;
-    indexer_wait(&w->ix);
+    if (indexer_wait(&w->ix))
+        index_mem_keep(w->wimem);   /* only this thread reads the mark */
     segindex_sealer_add(s, w, job);
     job->rc = 0;
     return;
@@ -940,6 +946,11 @@ fail:
              strerror(errno));
     if (ftruncate(w->wfd, (off_t)w->wpos) < 0) {
         /* a partial block past wpos is overwritten next time */
+    }
+    if (indexer_wait(&w->ix)) {
+        pthread_mutex_lock(&w->ix_mu);
+        index_mem_rollback(w->wimem);
+        pthread_mutex_unlock(&w->ix_mu);
     }
 }
 

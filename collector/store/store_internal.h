@@ -303,10 +303,14 @@ struct store_wal_file {
 /* The sealing thread and its one-job queue. Fields under mu: job_in,
  * is_done, is_stop; the w* fields belong to the thread while a job is
  * in flight, else to the store's thread. */
-/* The sealing thread's tokenizing helper (indexer.c): job_in is the job
- * whose token sets it is gathering (under mu), NULL once they are done;
- * job_inline, without the thread: the job the sealing thread gathers
- * them for itself at indexer_wait. */
+/* The sealing thread's indexing helper (indexer.c): job_in is the job
+ * whose token sets it is gathering and adding to the segment's map
+ * (under mu), NULL once that is done; job_inline, without the thread:
+ * the job the sealing thread does it for itself at indexer_wait. The
+ * add: is_add_set once the sealing thread named the map (add_m, NULL:
+ * none) and the first block number (add_base) of the job's blocks that
+ * were built (indexer_add); is_added (out) once add_m was marked and fed
+ * (index_mem_mark: the sealing thread keeps or rolls back). */
 struct store_indexer {
     pthread_t         th;
     int               is_started, is_stop;
@@ -314,6 +318,10 @@ struct store_indexer {
     pthread_cond_t    cv;
     struct seal_job  *job_in;
     struct seal_job  *job_inline;
+    struct index_mem *add_m;
+    uint32_t          add_base;
+    int               is_add_set, is_added;
+    pthread_mutex_t  *ix_mu;            /* the sealer's: cursors read add_m */
     struct store_rec *recs;
     size_t            cap_recs;
     size_t            frame_size;       /* codec 6 blocks: their frames'
@@ -331,9 +339,10 @@ struct store_sealer {
     uint64_t          wseq, wpos;
     /* The token index of segment wseq (segindex.c, "on the sealing
      * thread"): wimem is that segment's imem (NULL: unindexed or sealed),
-     * fed by the thread after each job's fdatasync under ix_mu, which
-     * cursors take to look it up; wrefs its block table (directory
-     * order), wraw its raw bytes. */
+     * fed by the indexing thread while each job's blocks are written,
+     * under ix_mu, which cursors take to look it up (kept once they are
+     * synced, rolled back if not); wrefs its block table (directory
+     * order, grown once they are synced), wraw its raw bytes. */
     struct index_mem    *wimem;
     struct index_blkref *wrefs;
     size_t               n_wrefs, cap_wrefs;
@@ -707,14 +716,21 @@ int  retention_run(struct store *s);
  * current file must fit in STORE_WAL_MAX_FILES). */
 #define STORE_PEND_MAX_CH 2
 
-/* indexer.c: the sealing thread's tokenizing thread. start: 0, or -1
- * with errno (then indexer_wait gathers the sets on the caller's
- * thread). submit: starts gathering job's token sets (one job at a
- * time); wait: until they are all in job->ch[i].set. Sealing thread. */
+/* indexer.c: the sealing thread's indexing thread. start: 0, or -1
+ * with errno (then indexer_wait does the work on the caller's thread).
+ * submit: starts gathering job's token sets (one job at a time); add:
+ * once the job's blocks are built and numbered, names the map to feed
+ * them to (m, NULL: none) and the first block's number, base (the
+ * blocks not is_bad are base, base + 1, ... in job order); wait: until
+ * the sets are in job->ch[i].set and fed to m (no add named by then:
+ * none), and returns whether m was fed (then marked: the caller keeps or
+ * rolls back, index_mem_keep/_rollback). Sealing thread. */
 int  indexer_start(struct store_indexer *x);
 void indexer_stop(struct store_indexer *x);
 void indexer_submit(struct store_indexer *x, struct seal_job *job);
-void indexer_wait(struct store_indexer *x);
+void indexer_add(struct store_indexer *x, struct index_mem *m,
+                 uint32_t base);
+int  indexer_wait(struct store_indexer *x);
 
 /* segindex.c: the token index of each segment (index.c) kept in step
  * with its blocks. */
@@ -728,9 +744,10 @@ void segindex_add_block(struct store *s, struct store_seg *seg, uint32_t blk,
 void segindex_sealer_init(struct store *s);
 /* On the sealing thread: a new segment (job->seq) was created. */
 void segindex_sealer_roll(struct store_sealer *w, struct seal_job *job);
-/* On the sealing thread, once job's blocks are written and synced: feeds
- * their token sets to the segment's index; when the segment is full,
- * writes its .lqi and sets job->is_seg_full (job->is_ix_err if the write
+/* On the sealing thread, once job's blocks are written and synced (and
+ * their token sets fed to the segment's index by the indexer): adds
+ * them to the segment's block table; when the segment is full, writes
+ * its .lqi and sets job->is_seg_full (job->is_ix_err if the write
  * failed). */
 void segindex_sealer_add(const struct store *s, struct store_sealer *w,
                          struct seal_job *job);
