@@ -133,8 +133,13 @@ api_search_slice(struct search *s, const struct pool_job *j,
     int64_t end = api_mono_ns() + API_SLICE_NS;
     int rc = SEARCH_MORE;
 
-    for (unsigned n = 0; n < API_SLICE_RECORDS; n += API_STEP_RECORDS) {
+    /* a step counts as API_STEP_RECORDS records, or as the records it
+     * read when more (those the cursor dropped unseen) */
+    for (uint64_t n = 0; n < API_SLICE_RECORDS;) {
+        uint64_t n0 = search_n_seen(s);
         rc = search_step(s, API_STEP_RECORDS, emit, arg);
+        uint64_t d = search_n_seen(s) - n0;
+        n += d > API_STEP_RECORDS ? d : API_STEP_RECORDS;
         if (rc != SEARCH_MORE || (is_full && *is_full) ||
             pool_is_cancelled(j) || api_mono_ns() >= end)
             break;

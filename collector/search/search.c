@@ -65,6 +65,12 @@ search_set_match(struct search *s, const struct search_spec *spec)
     s->filter.match_arg_helper = s->mt[1];
     if (query_can_col(spec->q))
         s->filter.match_col_fn = search_match_col_cb;
+    /* Context lines come from their own cursors (search_group.c): the
+     * match cursor's records that do not match are never needed, so they
+     * are dropped where their block is loaded instead of going one by one
+     * through the merge and search_step (their bytes still count against
+     * the cost cap). */
+    s->filter.is_matches_only = 1;
 }
 
 static void
@@ -196,6 +202,12 @@ uint64_t
 search_scanned_bytes(const struct search *s)
 {
     return search_cost(s);
+}
+
+uint64_t
+search_n_seen(const struct search *s)
+{
+    return s->n_seen;
 }
 
 uint64_t

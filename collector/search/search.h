@@ -126,14 +126,20 @@ struct search *search_new(struct store *st, const struct search_spec *spec,
 void search_free(struct search *s);
 
 /* Reads at most max_records records from the cursors and emits what is
- * final. Returns a search_status. After SEARCH_DONE or SEARCH_ERROR
- * further calls return the same status and do nothing. */
+ * final; records the match cursor dropped unseen where their blocks were
+ * loaded (store_filter.is_matches_only) count among them, so a step's
+ * work stays bounded whatever matches. Returns a search_status. After
+ * SEARCH_DONE or SEARCH_ERROR further calls return the same status and
+ * do nothing. */
 int search_step(struct search *s, size_t max_records, search_emit_fn emit,
                 void *arg);
 
 const char *search_errstr(const struct search *s);
 uint64_t search_n_matches(const struct search *s);
 uint64_t search_scanned_bytes(const struct search *s);
+/* Records read so far, those dropped unseen included (the count
+ * search_step's max_records bounds). */
+uint64_t search_n_seen(const struct search *s);
 /* Damaged blocks the cursors skipped so far. */
 uint64_t search_n_damaged(const struct search *s);
 

@@ -81,6 +81,7 @@ struct search {
     uint64_t             read_bytes;    /* messages of records read */
     uint64_t             ctx_skipped;   /* skipped bytes of closed cursors */
     uint64_t             n_damaged;
+    uint64_t             n_seen;        /* records read, dropped ones too */
     int                  state;
     char                *errstr;
     struct search_ctr  **tab;

@@ -39,7 +39,7 @@ struct seq {
 };
 
 static int
-setup(void **state)
+setup_n(void **state, int n_recs)
 {
     struct fx *f = xcalloc(1, sizeof(*f));
     struct store_options o = { .block_size = 4096 };
@@ -51,7 +51,7 @@ setup(void **state)
     assert_non_null(f->st);
     /* Two sources, times interleaved and stepping back now and then, so
      * the cursor merges overlapping blocks. */
-    for (int i = 0; i < N_RECS; i++) {
+    for (int i = 0; i < n_recs; i++) {
         char msg[96];
         int len = snprintf(msg, sizeof(msg), "req %d from 10.%d.%d.%d took "
                            "%d ms", i, i % 7, (i * 13) % 256, (i * 7) % 256,
@@ -70,6 +70,19 @@ setup(void **state)
     assert_int_equal(store_sync(f->st), 0);
     *state = f;
     return 0;
+}
+
+static int
+setup(void **state)
+{
+    return setup_n(state, N_RECS);
+}
+
+/* More records than a cursor drops in one call (the yield's test). */
+static int
+setup_big(void **state)
+{
+    return setup_n(state, 5 * STORE_CURSOR_YIELD_RECORDS);
 }
 
 static int
@@ -234,6 +247,60 @@ test_search_mt_free_midway(void **state)
     }
 }
 
+/* A scan that matches nothing still comes back after bounded work: the
+ * match cursor drops the records where their blocks are loaded, and a
+ * step counts them (search_n_seen) and returns once it has seen
+ * max_records, or the cursor dropped STORE_CURSOR_YIELD_RECORDS (plus the
+ * rest of the block it was in). Without that, one step would scan the
+ * whole store (the query workers' slices and cancel checks, collector
+ * README "Queries off the loop"). Every record is counted once, and the
+ * bytes scanned are the serial path's. */
+static void
+test_search_mt_bounded_steps(void **state)
+{
+    struct fx *f = *state;
+    const uint64_t n_all = 5 * STORE_CURSOR_YIELD_RECORDS;
+
+    for (int desc = 0; desc < 2; desc++) {
+        struct search_spec spec = { .limit = UINT64_MAX,
+                                    .is_newest_first = desc };
+        struct seq out = { 0 };
+        char *err = NULL;
+        struct query *q = query_parse("", 0, "took [0-9]+ s", 0, &err);
+        assert_non_null(q);
+        spec.q = q;
+        spec.filter.since_ns = INT64_MIN;
+        spec.filter.until_ns = INT64_MAX;
+        spec.filter.stream = -1;
+        uint64_t scanned[2];
+        for (int is_serial = 0; is_serial < 2; is_serial++) {
+            spec.is_serial = is_serial;
+            struct search *s = search_new(f->st, &spec, &err);
+            assert_non_null(s);
+            int rc, n_steps = 0;
+            uint64_t seen = 0, most = 0;
+            do {
+                rc = search_step(s, 64, emit_cb, &out);
+                uint64_t d = search_n_seen(s) - seen;
+                seen += d;
+                most = d > most ? d : most;
+                assert_true(++n_steps < 100000);
+            } while (rc == SEARCH_MORE);
+            assert_int_equal(rc, SEARCH_DONE);
+            assert_int_equal(out.len, 0);
+            assert_int_equal(seen, n_all);
+            /* a step: 64 records, or one call's drops and its block */
+            assert_true(most <= 64 + STORE_CURSOR_YIELD_RECORDS + 200);
+            assert_true(n_steps >= 5);
+            scanned[is_serial] = search_scanned_bytes(s);
+            search_free(s);
+        }
+        assert_int_equal(scanned[0], scanned[1]);
+        query_free(q);
+        free(out.text);
+    }
+}
+
 int
 main(void)
 {
@@ -244,6 +311,8 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_search_mt_no_cache_without_context, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search_mt_bounded_steps,
+                                        setup_big, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

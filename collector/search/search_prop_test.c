@@ -809,6 +809,7 @@ check_cap(struct store *st, const struct qcase *c, struct query *q,
                       "rc %d '%s' scanned %llu\n", (unsigned long long)cap,
                       ea.rc, ea.errstr, (unsigned long long)ea.scanned,
                       eb.rc, eb.errstr, (unsigned long long)eb.scanned);
+        describe(c, 0, 0, 0);
         dump("serial", a);
         dump("threaded", b);
         fail();

@@ -52,12 +52,18 @@ search_rank_end(struct search *s)
         s->state = SEARCH_S_DONE;
         return;
     }
+    store_cursor_exact(s->cur);     /* bytes up to the last match only */
     s->ctx_skipped += store_cursor_skipped_bytes(s->cur);
     store_cursor_free(s->cur);
     if (f.since_ns < lo)
         f.since_ns = lo;
     if (hi < INT64_MAX && f.until_ns > hi + 1)
         f.until_ns = hi + 1;
+    /* tail mode stops at the first record past the newest match, which a
+     * cursor dropping non-matches would not return (the range is the
+     * limit's matches: little to drop) */
+    if (s->is_tail)
+        f.is_matches_only = 0;
     s->cur = store_cursor_new(s->st, &f, s->is_tail ? 0 : s->is_desc);
     if (s->cur == NULL) {
         search_fail(s, xstrdup("cannot create a store cursor"));

@@ -140,6 +140,13 @@ search_charge_len(struct search *s, uint64_t len)
 {
     uint64_t done = search_cost(s);
 
+    if (s->max_scan > 0 && done + len > s->max_scan && s->cur != NULL) {
+        /* the match cursor counted at once what it dropped past its last
+         * record: before failing, count only what a serial scan had read
+         * by now (store_cursor_exact; it drops nothing more) */
+        store_cursor_exact(s->cur);
+        done = search_cost(s);
+    }
     if (s->max_scan > 0 && done + len > s->max_scan) {
         search_fail(s, xasprintf("query cost limit reached: scanned %"
                                  PRIu64 " bytes", done));
@@ -150,20 +157,27 @@ search_charge_len(struct search *s, uint64_t len)
 }
 
 /* Next record of cursor c: 1 (in *r, charged), 0 at its end or on a cap
- * error (state set). Damaged blocks are counted and passed over. The
- * records the store's prefilter dropped count too: a cursor that stopped
- * on the cap (store_filter.max_skipped_bytes) or ended past it fails the
- * search, whether or not it returned a record. */
+ * error (state set), 2 when the cursor dropped many records unseen and has
+ * none yet (store_cursor_next). Damaged blocks are counted and passed
+ * over. The records the store's prefilter dropped count too: a cursor
+ * that stopped on the cap (store_filter.max_skipped_bytes) or ended past
+ * it fails the search, whether or not it returned a record. */
 static int
 search_next(struct search *s, struct store_cursor *c, struct logrec *r)
 {
     int rc;
 
+    /* what the cap counts besides c: c drops records only while the cap
+     * cannot be reached (store_cursor_set_others) */
+    store_cursor_set_others(c, search_cost(s) -
+                               store_cursor_skipped_bytes(c) -
+                               store_cursor_returned_bytes(c));
     while ((rc = store_cursor_next(c, r)) < 0)
         s->n_damaged++;
-    if (rc == 0) {
-        search_charge_len(s, 0);
-        return 0;
+    if (rc == 0 || rc == 2) {
+        if (search_charge_len(s, 0) < 0)
+            return 0;
+        return rc;
     }
     return search_charge_len(s, r->msg_len) == 0;
 }
@@ -260,10 +274,19 @@ search_step(struct search *s, size_t max_records, search_emit_fn emit,
             break;
         int is_main = s->state == SEARCH_S_MAIN || s->state == SEARCH_S_TAIL;
         struct store_cursor *c = is_main ? s->cur : s->ctx;
-        if (search_next(s, c, &r))
+        int rc = search_next(s, c, &r);
+        uint64_t dropped = store_cursor_take_dropped(c);
+        s->n_seen += dropped + (rc == 1);
+        n += dropped < max_records ? dropped : max_records;
+        if (rc == 1)
             search_line(s, &r);
-        else if (s->state != SEARCH_S_ERROR)
+        else if (rc == 0 && s->state != SEARCH_S_ERROR)
             search_cursor_end(s);
     }
+    /* stopped before the cursor's end (a limit): the bytes it dropped
+     * past the last record read are not counted (search_scanned_bytes is
+     * that of the serial path) */
+    if (s->state == SEARCH_S_DONE && s->cur != NULL)
+        store_cursor_exact(s->cur);
     return search_status(s);
 }

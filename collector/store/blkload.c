@@ -42,6 +42,7 @@ blkload_fini(struct blk_load *ld)
     free(ld->hint);
     free(ld->ends);
     free(ld->maybe);
+    free(ld->cand);
 }
 
 void
@@ -56,11 +57,11 @@ blkload_set_lsel(struct blk_load *ld, const uint8_t *sel, size_t n)
     ld->n_lsel = n;
 }
 
-/* 1 if the cursor could return record i (the filter's time range,
- * stream, labels, the tokens; not the after-key): worth testing. */
+/* 1 if the filter's time range, stream and labels select record i (what
+ * cursor_rec_ok tests but the after-key). */
 static int
-blkload_is_wanted(const struct blk_loader *lr, const struct blk_load *ld,
-                  uint32_t i)
+blkload_is_selected(const struct blk_loader *lr, const struct blk_load *ld,
+                    uint32_t i)
 {
     const struct store_rec *r = &ld->recs[i];
 
@@ -68,8 +69,40 @@ blkload_is_wanted(const struct blk_loader *lr, const struct blk_load *ld,
            (lr->until == INT64_MAX || r->time_ns < lr->until) &&
            (lr->recv_since == 0 || r->recv_ns >= lr->recv_since) &&
            (lr->stream < 0 || r->stream == lr->stream) &&
-           (r->label >= ld->n_lsel || ld->lsel[r->label]) &&
-           (lr->n_toks == 0 || ld->keep[i]);
+           (r->label >= ld->n_lsel || ld->lsel[r->label]);
+}
+
+/* With is_matches_only: the records the cursor keeps (hint not 0) and the
+ * message bytes of those it drops that the filter selects (sel_bytes:
+ * those of every selected record; a record with a hint is selected),
+ * which a query's cost cap counts as the token prefilter's (run_select). */
+static void
+blkload_cands(struct blk_load *ld, uint32_t n, uint64_t sel_bytes)
+{
+    uint32_t k = 0;
+
+    ld->sel_bytes = sel_bytes;
+    if (ld->cap_cand < n) {
+        ld->cand = xreallocarray(ld->cand, n, sizeof(*ld->cand));
+        ld->cap_cand = n;
+    }
+    ld->drop_min_t = INT64_MAX;
+    ld->drop_max_t = INT64_MIN;
+    for (uint32_t i = 0; i < n; i++) {
+        const struct store_rec *r = &ld->recs[i];
+        if (ld->hint[i]) {
+            ld->cand[k++] = i;
+            sel_bytes -= r->msg_len;
+        } else if (r->time_ns < ld->drop_min_t || r->time_ns > ld->drop_max_t) {
+            /* any record, selected or not: a wider range is only looser */
+            ld->drop_min_t = r->time_ns < ld->drop_min_t ? r->time_ns
+                                                         : ld->drop_min_t;
+            ld->drop_max_t = r->time_ns > ld->drop_max_t ? r->time_ns
+                                                         : ld->drop_max_t;
+        }
+    }
+    ld->n_cand = k;
+    ld->drop_bytes = sel_bytes;
 }
 
 /* With match_col_fn, over messages that lie back to back and records
@@ -110,6 +143,7 @@ blkload_hints(const struct blk_loader *lr, struct blk_load *ld, uint32_t n,
 {
     void *arg = is_helper ? lr->hmatch_arg : lr->match_arg;
     uint32_t n_wanted = 0;
+    uint64_t sel_bytes = 0;
 
     if (lr->match_fn == NULL)
         return;
@@ -117,8 +151,13 @@ blkload_hints(const struct blk_loader *lr, struct blk_load *ld, uint32_t n,
         ld->hint = xreallocarray(ld->hint, n, 1);
         ld->cap_hint = n;
     }
+    ld->tok_bytes = 0;
     for (uint32_t i = 0; i < n; i++) {
-        ld->hint[i] = (uint8_t)blkload_is_wanted(lr, ld, i);
+        int is_sel = blkload_is_selected(lr, ld, i);
+        int is_tok = lr->n_toks == 0 || ld->keep[i];
+        sel_bytes += is_sel ? ld->recs[i].msg_len : 0;
+        ld->tok_bytes += is_sel && !is_tok ? ld->recs[i].msg_len : 0;
+        ld->hint[i] = (uint8_t)(is_sel && is_tok);
         n_wanted += ld->hint[i];
     }
     blkload_hints_col(lr, ld, n, n_wanted, arg);
@@ -128,6 +167,8 @@ blkload_hints(const struct blk_loader *lr, struct blk_load *ld, uint32_t n,
             ld->hint[i] = (uint8_t)lr->match_fn(arg, (const char *)r->msg,
                                                 r->msg_len);
     }
+    if (lr->is_matches_only)
+        blkload_cands(ld, n, sel_bytes);
 }
 
 void
@@ -206,6 +247,10 @@ blkload_decode(const struct blk_loader *lr, int is_helper,
      * (the rare term's other frames, the unsealed tail) is not decoded */
     ld->rc = 1;
     ld->n = 0;
+    ld->n_cand = 0;
+    ld->drop_bytes = ld->sel_bytes = ld->tok_bytes = 0;
+    ld->drop_min_t = INT64_MAX;
+    ld->drop_max_t = INT64_MIN;
     ld->skip_raw = ld->raw.len;
     if (!scan_may_hold(lr->toks, lr->n_toks, ld->raw.data, ld->raw.len))
         return;

@@ -139,7 +139,8 @@ cursor_rec_ok(struct store_cursor *c, const struct store_rec *r,
 
 static void
 cursor_add_cand(struct store_cursor *c, size_t *cap, uint64_t seq,
-                uint32_t blk, uint32_t frame, int64_t mn, int64_t mx)
+                uint32_t blk, uint32_t frame, int64_t mn, int64_t mx,
+                uint64_t raw_len)
 {
     if (c->n_cands == *cap) {
         *cap = *cap ? *cap * 2 : 64;
@@ -150,6 +151,7 @@ cursor_add_cand(struct store_cursor *c, size_t *cap, uint64_t seq,
     k->blk = blk;
     k->frame = frame;
     k->bound = cursor_bound(c, mn, mx);
+    k->raw_len = raw_len;
 }
 
 static int
@@ -200,7 +202,7 @@ cursor_add_mem(struct store_cursor *c, size_t *cap, const struct buf *body,
     m->ids = xcalloc(n_labels ? n_labels : 1, sizeof(uint32_t));
     memcpy(m->ids, ids, n_labels * sizeof(uint32_t));
     cursor_add_cand(c, cap, CUR_MEM, (uint32_t)c->n_mems++, BLK_WHOLE, mn,
-                    mx);
+                    mx, m->body.len);
 }
 
 /* The blocks being sealed, those waiting for the sealing thread, and the
@@ -359,7 +361,7 @@ cursor_add_blk(struct store_cursor *c, size_t *cap, uint64_t seq,
 {
     c->n_seg_blks++;
     if (b->is_corrupt || b->frames == NULL) {
-        cursor_add_cand(c, cap, seq, k, BLK_WHOLE, mn, mx);
+        cursor_add_cand(c, cap, seq, k, BLK_WHOLE, mn, mx, b->raw_len);
         c->n_seg_cands++;
         return;
     }
@@ -371,7 +373,7 @@ cursor_add_blk(struct store_cursor *c, size_t *cap, uint64_t seq,
         if (!((fm >> index_frame_bit(f, b->n_frames)) & 1) || fmn > fmx ||
             !cursor_time_overlaps(c, fmn, fmx))
             continue;
-        cursor_add_cand(c, cap, seq, k, f, fmn, fmx);
+        cursor_add_cand(c, cap, seq, k, f, fmn, fmx, fr->raw_len);
         c->n_seg_cands++;
     }
     c->n_seg_blks -= c->n_seg_cands == n0;
@@ -470,6 +472,9 @@ store_cursor_new(struct store *s, const struct store_filter *f,
         c->lr.until = c->until;
         c->lr.recv_since = c->recv_since;
         c->lr.stream = c->stream;
+        c->is_matches_only = f->is_matches_only != 0;
+        c->is_dropping = c->is_matches_only;
+        c->lr.is_matches_only = c->is_matches_only;
     }
     c->mem_max = s->opt.cursor_mem_max;
     store_lock(s);      /* the cursor may run on another thread */
@@ -517,7 +522,28 @@ cursor_blk(struct store_cursor *c, const struct cur_cand *k)
 uint64_t
 store_cursor_skipped_bytes(const struct store_cursor *c)
 {
-    return c->skipped_bytes;
+    return c->skipped_bytes + c->unmatched_bytes;
+}
+
+uint64_t
+store_cursor_returned_bytes(const struct store_cursor *c)
+{
+    return c->ret_bytes;
+}
+
+void
+store_cursor_set_others(struct store_cursor *c, uint64_t bytes)
+{
+    c->others = bytes;
+}
+
+uint64_t
+store_cursor_take_dropped(struct store_cursor *c)
+{
+    uint64_t n = c->n_dropped;
+
+    c->n_dropped = 0;
+    return n;
 }
 
 uint64_t

@@ -21,6 +21,8 @@ struct cur_cand {
     uint32_t frame;                     /* codec 6: its frame, else
                                            BLK_WHOLE */
     int64_t  bound;                     /* newest-first: max_ns, else min_ns */
+    uint64_t raw_len;                   /* its raw bytes: more than its
+                                           messages' */
 };
 
 /* An in-memory block copied at creation: the committed tail, or a block
@@ -60,6 +62,15 @@ struct cur_run {
     size_t           mem;               /* bytes counted in mem_held */
     struct cur_sort  head;
     uint8_t          is_reload;         /* read before: skipped bytes counted */
+    /* Opened while dropping: records it dropped (their bytes counted at
+     * once) may lie past its last selected one. Then, once its selected
+     * records are returned (or when it has none), it stays in the heap as
+     * a phantom keyed past them (far), returning nothing, until the merge
+     * passes it: till then cursor_exact can give their bytes back. */
+    uint8_t          is_drop;           /* selected with drops */
+    uint8_t          has_far, is_phantom;
+    struct cur_sort  far;
+    uint32_t         n_recs;            /* records decoded */
 };
 
 struct store_cursor {
@@ -109,6 +120,34 @@ struct store_cursor {
     size_t             n_bad;
     uint64_t           skipped_bytes;   /* message bytes the token
                                            prefilter dropped */
+    int                is_matches_only; /* store_filter's (with a
+                                           match_fn) */
+    /* Dropping (is_matches_only) while the cost cap cannot be reached:
+     * others (the caller's cost besides this cursor's,
+     * store_cursor_set_others) + bound_bytes (every selected byte of the
+     * blocks opened so far, and the bytes of those not decoded) <= the
+     * cap. Past it the cursor goes exact (cursor_exact): no more drops,
+     * so the cap stops at the very record a cursor without drops would. */
+    int                is_dropping;
+    uint64_t           unmatched_bytes; /* bytes of the records dropped for
+                                           match_fn's 0 (not passed yet
+                                           given back): with skipped_bytes
+                                           in store_cursor_skipped_bytes,
+                                           not in the max_skipped stop */
+    uint64_t           others, bound_bytes;
+    uint64_t           ret_bytes;       /* messages returned */
+    struct cur_run   **pend;            /* phantoms passed since the
+                                           record returned last (no
+                                           slot): freed when the next is
+                                           returned; cursor_exact reads
+                                           them again */
+    size_t             n_pend, cap_pend;
+    int                has_last_key;
+    struct cur_sort    last_key;        /* of the record returned last */
+    uint64_t           n_dropped;       /* records dropped unseen since
+                                           store_cursor_take_dropped */
+    uint64_t           n_dropped_call;  /* of them, in this call of
+                                           store_cursor_next */
     uint64_t           max_skipped;     /* store_filter.max_skipped_bytes */
     /* store_filter.count_word (has_count: set), its hash and check */
     int                has_count;

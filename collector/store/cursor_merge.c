@@ -234,27 +234,59 @@ run_index(const struct store_cursor *c, const struct cur_run *run)
 }
 
 /* Selects the records of the run's decoded block (n records; keep: the
- * token prefilter, or NULL) that pass the filter, in key order. */
+ * token prefilter, or NULL) that pass the filter, in key order. With
+ * is_matches_only, the records whose match_fn answer is 0 are dropped
+ * too, their bytes counted as the prefilter's: only the loader's
+ * candidates are looked at (the after-key aside, the loader selected
+ * exactly as cursor_rec_ok does). */
 static void
 run_select(struct store_cursor *c, struct cur_run *run, uint32_t n,
            const uint8_t *keep)
 {
     struct cur_slot *sl = run->slot;
     const struct store_rec *recs = sl->ld.recs;
+    const uint8_t *hint = c->is_dropping && n > 0 ? sl->ld.hint : NULL;
+
+    /* a phantom's key must lie past every record dropped: not for records
+     * stamped at the ends of time (no key is past them) */
+    if (hint != NULL && (sl->ld.drop_max_t == INT64_MAX ||
+                         sl->ld.drop_min_t == INT64_MIN))
+        hint = NULL;
+    run->is_drop = hint != NULL;
+    run->has_far = hint != NULL && sl->ld.drop_min_t <= sl->ld.drop_max_t;
+    if (run->has_far) {
+        run->far.t = c->newest_first ? sl->ld.drop_min_t - 1
+                                     : sl->ld.drop_max_t + 1;
+        run->far.off = 0;
+        run->far.l = c->labels[run->ids[recs[0].label]];
+        run->far.i = 0;
+    }
+    int is_cands = hint != NULL && !c->has_after;
+    uint32_t m = is_cands ? sl->ld.n_cand : n;
     int is_sorted = 1;
     uint32_t k = 0;
 
-    if (sl->cap_sel < n) {
-        sl->sel = xreallocarray(sl->sel, n, sizeof(*sl->sel));
-        sl->cap_sel = n;
+    if (sl->cap_sel < m) {
+        sl->sel = xreallocarray(sl->sel, m ? m : 1, sizeof(*sl->sel));
+        sl->cap_sel = m ? m : 1;
     }
-    for (uint32_t i = 0; i < n; i++) {
+    if (is_cands && !run->is_reload) {
+        c->skipped_bytes += sl->ld.tok_bytes;
+        c->unmatched_bytes += sl->ld.drop_bytes - sl->ld.tok_bytes;
+    }
+    for (uint32_t j = 0; j < m; j++) {
+        uint32_t i = is_cands ? sl->ld.cand[j] : j;
         const struct store_rec *r = &recs[i];
         if (!cursor_rec_ok(c, r, run->ids))
             continue;
         if (keep && !keep[i]) {
             if (!run->is_reload)
                 c->skipped_bytes += r->msg_len;
+            continue;
+        }
+        if (hint && !hint[i]) {
+            if (!run->is_reload)
+                c->unmatched_bytes += r->msg_len;
             continue;
         }
         struct cur_sort *e = &sl->sel[k];
@@ -269,6 +301,10 @@ run_select(struct store_cursor *c, struct cur_run *run, uint32_t n,
     if (!is_sorted)
         qsort(sl->sel, k, sizeof(*sl->sel), sort_cmp);
     run->n_sel = k;
+    if (hint != NULL && !run->is_reload) {
+        c->n_dropped += n - k;
+        c->n_dropped_call += n - k;
+    }
 }
 
 /* The cache entry holding block (seq, blk at off) or its frame, or
@@ -494,6 +530,17 @@ run_read_mem(struct store_cursor *c, struct cur_run *run,
     return 1;
 }
 
+static void cursor_exact(struct store_cursor *c);
+
+/* 1 if the cost cap could be reached once add more bytes are opened
+ * (is_dropping: see cursor_internal.h). */
+static int
+cursor_is_near_cap(const struct store_cursor *c, uint64_t add)
+{
+    return c->max_skipped > 0 &&
+           c->others + c->bound_bytes + add > c->max_skipped;
+}
+
 /* (Re)reads the run's block and selects its records; on success the run
  * holds a slot and its head is its next record: 1, 0 gone, -1 damaged. */
 static int
@@ -502,11 +549,22 @@ run_load(struct store_cursor *c, struct cur_run *run)
     const struct cur_cand *k = &c->cands[run->cand];
     struct cur_slot *sl = NULL;
     uint32_t n = 0;
+    uint64_t sk0 = c->skipped_bytes;   /* the bytes not decoded */
     int rc = k->seq == CUR_MEM ? run_read_mem(c, run, &sl, &n)
                                : run_read_seg(c, run, &sl, &n);
 
     if (rc <= 0)
         return rc;
+    run->n_recs = n;
+    if (c->is_dropping && !run->is_reload) {
+        /* the bytes not decoded, and every selected record's */
+        uint64_t add = c->skipped_bytes - sk0 + (n > 0 ? sl->ld.sel_bytes
+                                                       : 0);
+        if (cursor_is_near_cap(c, add))
+            cursor_exact(c);    /* the open runs; this one below */
+        else
+            c->bound_bytes += add;
+    }
     run->slot = sl;
     run_select(c, run, n, c->lr.n_toks > 0 ? sl->ld.keep : NULL);
     run->is_reload = 1;
@@ -580,6 +638,97 @@ cursor_shrink(struct store_cursor *c, const struct cur_run *keep)
     }
 }
 
+/* Makes an open run (or phantom) exact (cursor_exact): its records
+ * selected again without drops (read again if evicted), positioned after
+ * the record returned last, and, if it was selected with drops, the bytes
+ * of the dropped records not yet passed given back (they are counted one
+ * by one when returned). 1, or 0 when nothing is left of it (or it is
+ * gone or damaged meanwhile: dropped). */
+static int
+run_exact(struct store_cursor *c, struct cur_run *run)
+{
+    int was_drop = run->is_drop;
+
+    run->is_phantom = 0;
+    if (run->slot) {
+        struct cur_slot *sl = run->slot;
+        c->mem_held -= run->mem;
+        run_select(c, run, run->n_recs,
+                   c->lr.n_toks > 0 ? sl->ld.keep : NULL);
+        run->mem = slot_mem(sl);
+        c->mem_held += run->mem;
+    } else {
+        store_lock(c->s);
+        c->s->n_cursor_rereads++;
+        store_unlock(c->s);
+        if (run_load(c, run) <= 0)
+            return 0;
+    }
+    const struct cur_slot *sl = run->slot;
+    uint32_t pos = 0;
+    if (c->has_last_key) {
+        for (run->pos = 0; run->pos < run->n_sel; run->pos++) {
+            int cmp = sort_key_cmp(&sl->sel[run_index(c, run)],
+                                   &c->last_key);
+            if (c->newest_first ? cmp < 0 : cmp > 0)
+                break;
+        }
+        pos = run->pos;
+    }
+    for (run->pos = pos; was_drop && run->pos < run->n_sel; run->pos++) {
+        uint32_t i = sl->sel[run_index(c, run)].i;
+        if (sl->ld.hint[i] == 0)
+            c->unmatched_bytes -= sl->ld.recs[i].msg_len;
+    }
+    run->pos = pos;
+    if (pos >= run->n_sel)
+        return 0;
+    run->head = sl->sel[run_index(c, run)];
+    return 1;
+}
+
+/* The cost cap could be reached: from now on nothing is dropped, and the
+ * open runs are made exact (run_exact), so the cap counts every record
+ * when the merge reaches it, as without is_matches_only. */
+static void
+cursor_exact(struct store_cursor *c)
+{
+    size_t k = 0;
+
+    c->is_dropping = 0;
+    /* phantoms passed since the last record returned: their records past
+     * it come again, one by one (read again: the only case a block is
+     * read twice without the memory cap) */
+    for (size_t i = 0; i < c->n_pend; i++) {
+        struct cur_run *run = c->pend[i];
+        if (run_exact(c, run)) {
+            heap_push(c, run);
+            cursor_shrink(c, run);
+        } else {
+            run_free(c, run);
+        }
+    }
+    c->n_pend = 0;
+    for (size_t i = 0; i < c->n_heap; i++) {
+        struct cur_run *run = c->heap[i];
+        if (!run_exact(c, run)) {
+            run_unload(c, run, 0);
+            run->pos = run->n_sel = 0;      /* nothing left: freed below */
+        }
+        cursor_shrink(c, run);  /* the runs read again fit the cap */
+    }
+    for (size_t i = 0; i < c->n_heap; i++) {
+        struct cur_run *run = c->heap[i];
+        if (run->pos < run->n_sel)
+            c->heap[k++] = run;
+        else
+            run_free(c, run);
+    }
+    c->n_heap = k;
+    for (size_t i = k / 2; i-- > 0;)
+        heap_down(c, i);
+}
+
 /* Opens candidate at: its matching records join the heap. 0, or -1 if
  * the block is damaged (reported once, then skipped). */
 static int
@@ -593,7 +742,10 @@ cursor_open(struct store_cursor *c, size_t at)
      * alone (the newest lines) reads nothing from disk */
     if (c->cands[at].seq != CUR_MEM)
         cursor_read_ahead(c);
-    if (rc <= 0 || run->n_sel == 0) {
+    if (rc > 0 && run->n_sel == 0 && run->has_far) {
+        run->is_phantom = 1;    /* all dropped: kept until passed */
+        run->head = run->far;
+    } else if (rc <= 0 || run->n_sel == 0) {
         run_free(c, run);
         return rc < 0 ? -1 : 0;
     }
@@ -634,6 +786,15 @@ cand_may_precede(const struct store_cursor *c, const struct cur_cand *k,
     return c->newest_first ? k->bound >= h->t : k->bound <= h->t;
 }
 
+/* The phantoms passed: a record is returned after them. */
+static void
+cursor_pend_free(struct store_cursor *c)
+{
+    for (size_t i = 0; i < c->n_pend; i++)
+        run_free(c, c->pend[i]);
+    c->n_pend = 0;
+}
+
 /* Moves the heap top past the record it last gave. */
 static void
 cursor_advance(struct store_cursor *c)
@@ -641,6 +802,13 @@ cursor_advance(struct store_cursor *c)
     struct cur_run *run = c->heap[0];
 
     if (++run->pos == run->n_sel) {
+        if (run->has_far) {     /* records dropped past it: kept until
+                                   passed */
+            run->is_phantom = 1;
+            run->head = run->far;
+            heap_down(c, 0);
+            return;
+        }
         heap_pop(c);
         run_free(c, run);
         return;
@@ -659,21 +827,49 @@ store_cursor_next(struct store_cursor *c, struct logrec *out)
         cursor_advance(c);
         c->last = NULL;
     }
+    c->n_dropped_call = 0;
+    if (c->is_dropping && cursor_is_near_cap(c, 0)) {
+        cursor_exact(c);
+        cursor_shrink(c, NULL);
+    }
     for (;;) {
         if (c->max_skipped > 0 && c->skipped_bytes > c->max_skipped &&
             c->pos < c->n_cands)
             return 0;           /* the caller's cost cap: stop reading */
-        if (c->n_heap == 0) {
-            if (c->pos >= c->n_cands)
-                return 0;
+        if (c->n_dropped_call >= STORE_CURSOR_YIELD_RECORDS)
+            return 2;           /* bounded work a call: the caller's
+                                   slices and cancel checks */
+        if (c->n_heap == 0 && c->pos >= c->n_cands) {
+            cursor_pend_free(c);        /* the end: every record passed */
+            return 0;
+        }
+        if (c->n_heap == 0 ||
+            (c->pos < c->n_cands &&
+             cand_may_precede(c, &c->cands[c->pos], &c->heap[0]->head))) {
+            if (c->is_dropping &&
+                cursor_is_near_cap(c, c->cands[c->pos].raw_len)) {
+                /* go exact before the open: a cursor without drops opens
+                 * it when its own heads reach it, maybe later */
+                cursor_exact(c);
+                cursor_shrink(c, NULL);
+                continue;
+            }
             if (cursor_open(c, c->pos++) < 0)
                 return -1;
             continue;
         }
-        if (c->pos < c->n_cands &&
-            cand_may_precede(c, &c->cands[c->pos], &c->heap[0]->head)) {
-            if (cursor_open(c, c->pos++) < 0)
-                return -1;
+        if (c->heap[0]->is_phantom) {
+            /* every record it dropped comes before the next record
+             * returned: passed once one is */
+            struct cur_run *ph = c->heap[0];
+            heap_pop(c);
+            run_unload(c, ph, 0);
+            if (c->n_pend == c->cap_pend) {
+                c->cap_pend = c->cap_pend ? 2 * c->cap_pend : 16;
+                c->pend = xreallocarray(c->pend, c->cap_pend,
+                                        sizeof(*c->pend));
+            }
+            c->pend[c->n_pend++] = ph;
             continue;
         }
         if (c->heap[0]->slot)
@@ -681,10 +877,14 @@ store_cursor_next(struct store_cursor *c, struct logrec *out)
         if (cursor_reload(c) < 0)
             return -1;
     }
+    cursor_pend_free(c);
     struct cur_run *run = c->heap[0];
     const struct store_rec *r = &run->slot->ld.recs[run->head.i];
     const struct store_label *l = run->head.l;
     c->last = run;
+    c->last_key = run->head;
+    c->has_last_key = 1;
+    c->ret_bytes += r->msg_len;
     out->time_ns = r->time_ns;
     out->recv_ns = r->recv_ns;
     out->host = l->host;
@@ -698,6 +898,20 @@ store_cursor_next(struct store_cursor *c, struct logrec *out)
     out->msg = (const char *)r->msg;
     out->msg_len = r->msg_len;
     return 1;
+}
+
+void
+store_cursor_exact(struct store_cursor *c)
+{
+    if (c->last) {              /* the heap as after the next call's
+                                   advance */
+        cursor_advance(c);
+        c->last = NULL;
+    }
+    if (c->is_dropping) {
+        cursor_exact(c);
+        cursor_shrink(c, NULL);
+    }
 }
 
 int
@@ -714,6 +928,8 @@ void
 cursor_merge_fini(struct store_cursor *c)
 {
     blkload_loader_fini(&c->lr, cursor_slot_free_cb);
+    cursor_pend_free(c);
+    free(c->pend);
     for (size_t i = 0; i < c->n_heap; i++)
         run_free(c, c->heap[i]);
     free(c->heap);

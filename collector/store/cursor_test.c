@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cmocka.h>
 
@@ -87,6 +88,7 @@ struct fx {
 
 static uint64_t rng;
 static unsigned long long n_returned;     /* records, for the verbose line */
+static unsigned long long n_cursor_yields; /* store_cursor_next gave 2 */
 
 static uint64_t
 rnd(void)
@@ -280,7 +282,29 @@ struct query {
     const char         *toks[MAX_TOKS];
     struct store_key    after;
     int                 newest_first;
+    const char         *word;           /* match_fn's, or NULL */
 };
+
+/* 1 when msg holds word, ASCII case-insensitive (gen_msg capitalizes
+ * some words). */
+static int
+holds_word(const char *msg, size_t len, const char *word)
+{
+    size_t wl = strlen(word);
+
+    for (size_t i = 0; i + wl <= len; i++)
+        if (strncasecmp(msg + i, word, wl) == 0)
+            return 1;
+    return 0;
+}
+
+/* The caller's record test (store_filter.match_fn): 1 when the message
+ * holds the word (no word is a substring of another: == has_word). */
+static int
+word_match(void *arg, const char *msg, size_t len)
+{
+    return holds_word(msg, len, arg);
+}
 
 static int
 has_word(const struct mrec *m, const char *w)
@@ -315,7 +339,8 @@ model_ok(const struct query *q, const struct mrec *m, int is_tokens)
     for (size_t i = 0; is_tokens && i < fl->n_tokens; i++)
         if (!has_word(m, fl->tokens[i]))
             return 0;
-    return 1;
+    /* is_matches_only: the records match_fn answers 0 are dropped */
+    return !is_tokens || !fl->is_matches_only || has_word(m, q->word);
 }
 
 static void
@@ -347,6 +372,12 @@ gen_query(struct fx *f, struct query *q)
         fl->tokens = q->toks;
         fl->is_tokens_required = (int)rn(2);
     }
+    if (rn(2) == 0) {           /* a record test, matches only or not */
+        q->word = vocab[rn(N_VOCAB)];
+        fl->match_fn = word_match;
+        fl->match_arg = fl->match_arg_helper = (void *)q->word;
+        fl->is_matches_only = (int)rn(3) != 0;
+    }
     if (rn(3) == 0 && f->n_alive > 0) {
         key_of(f->alive[rn((unsigned)f->n_alive)], &q->after);
         switch (rn(4)) {
@@ -366,7 +397,8 @@ print_query(const struct fx *f, const struct query *q)
 
     print_error("seed %llu round %d query %d: %s since=%lld until=%lld "
                 "host=%s cid=%s container=%s stream=%d tokens=%s,%s req=%d "
-                "after=%s\n", (unsigned long long)f->cfg->seed, f->round,
+                "after=%s match=%s only=%d\n", (unsigned long long)f->cfg->seed,
+                f->round,
                 f->query, q->newest_first ? "newest" : "oldest",
                 (long long)fl->since_ns, (long long)fl->until_ns,
                 fl->host ? fl->host : "-",
@@ -374,7 +406,8 @@ print_query(const struct fx *f, const struct query *q)
                 fl->container ? fl->container : "-", fl->stream,
                 fl->n_tokens > 0 ? q->toks[0] : "-",
                 fl->n_tokens > 1 ? q->toks[1] : "-", fl->is_tokens_required,
-                fl->after ? "yes" : "no");
+                fl->after ? "yes" : "no", q->word ? q->word : "-",
+                fl->is_matches_only);
 }
 
 /* The model's i-th record in the query's direction. */
@@ -407,11 +440,30 @@ check_query(struct fx *f, const struct query *q)
     struct store_cursor *c = store_cursor_new(f->s, &q->fl, q->newest_first);
     struct logrec r;
     size_t j = 0, got = 0;
+    uint64_t n_dropped = 0, n_yields = 0;
     int rc;
 
-    while ((rc = store_cursor_next(c, &r)) == 1) {
+    while ((rc = store_cursor_next(c, &r)) == 1 || rc == 2) {
+        uint64_t d = store_cursor_take_dropped(c);
+        n_dropped += d;
+        if (rc == 2) {          /* only after dropping enough, unseen */
+            if (!q->fl.is_matches_only ||
+                d < STORE_CURSOR_YIELD_RECORDS) {
+                print_query(f, q);
+                fail_msg("returned 2 after dropping %llu records",
+                         (unsigned long long)d);
+            }
+            n_yields++;
+            continue;
+        }
         got++;
         n_returned++;
+        /* a record test gives its answer with every record returned */
+        if (q->word && store_cursor_match(c) !=
+                       holds_word(r.msg, r.msg_len, q->word)) {
+            print_query(f, q);
+            fail_msg("record %zu: match %d", got, store_cursor_match(c));
+        }
         /* r must be the next model record the store may return; only
          * records it may leave out can be passed over. */
         for (;; j++) {
@@ -435,6 +487,26 @@ check_query(struct fx *f, const struct query *q)
         print_query(f, q);
         fail_msg("cursor reported a damaged block");
     }
+    if (!q->fl.is_matches_only && n_dropped != 0)
+        fail_msg("records dropped without is_matches_only");
+    if (q->fl.n_tokens == 0) {
+        /* every record the filter selects is returned, or dropped with
+         * its bytes counted (the cost cap's): none is lost, none counted
+         * twice */
+        uint64_t want = 0;
+        for (size_t i = 0; i < f->n_alive; i++)
+            if (model_ok(q, f->alive[i], 0))
+                want += f->alive[i]->len;
+        if (store_cursor_skipped_bytes(c) +
+            store_cursor_returned_bytes(c) != want) {
+            print_query(f, q);
+            fail_msg("skipped %llu + returned %llu bytes, want %llu",
+                     (unsigned long long)store_cursor_skipped_bytes(c),
+                     (unsigned long long)store_cursor_returned_bytes(c),
+                     (unsigned long long)want);
+        }
+    }
+    n_cursor_yields += n_yields;
     store_cursor_free(c);
     for (; j < f->n_alive; j++) {
         if (model_ok(q, model_at(f, q, j), 1)) {

@@ -332,7 +332,22 @@ struct store_filter {
      * are at least half of the block, with the same arg; match_fn then
      * tests only the messages it leaves set. */
     store_match_col_fn  match_col_fn;
+    /* Non-zero, with match_fn: the cursor returns only the records whose
+     * match_fn answer is not 0. The others are dropped where their block
+     * is loaded, never merged: their message bytes count in
+     * store_cursor_skipped_bytes (and so against max_skipped_bytes) as
+     * the token prefilter's do, and their number in
+     * store_cursor_take_dropped; store_cursor_next may then return 2. For
+     * callers that want the matches only (a search's match cursor). Near
+     * max_skipped_bytes the cursor stops dropping: see
+     * store_cursor_set_others. */
+    int                 is_matches_only;
 };
+
+/* store_cursor_next returns 2 (no record yet) once it has dropped this
+ * many records unseen (is_matches_only) in one call: a scan that matches
+ * nothing for long still comes back to its caller (slices, cancelling). */
+#define STORE_CURSOR_YIELD_RECORDS 4096
 
 /* A cursor walks records newest-first or oldest-first, in the exact order
  * of store_key (oldest-first ascending, newest-first the exact reverse;
@@ -347,7 +362,8 @@ struct store_cursor *store_cursor_new(struct store *s,
                                       const struct store_filter *f,
                                       int newest_first);
 /* 1: *r is the next record (valid until the next call or free); 0: the end;
- * -1: a damaged block was skipped and counted (call again to go on). */
+ * -1: a damaged block was skipped and counted (call again to go on); 2
+ * (is_matches_only only): no record yet, call again. */
 int  store_cursor_next(struct store_cursor *c, struct logrec *r);
 void store_cursor_free(struct store_cursor *c);
 /* The filter's match_fn answer for the record store_cursor_next returned
@@ -357,6 +373,27 @@ int  store_cursor_match(const struct store_cursor *c);
  * dropped by the is_tokens_required prefilter: work a query's cost cap must
  * count although no record was returned for it. */
 uint64_t store_cursor_skipped_bytes(const struct store_cursor *c);
+/* Message bytes of the records returned so far. */
+uint64_t store_cursor_returned_bytes(const struct store_cursor *c);
+/* The bytes the caller's cost cap (max_skipped_bytes) counts besides this
+ * cursor's own (skipped and returned): with is_matches_only the cursor
+ * drops records only while the cap cannot be reached, and past that
+ * returns every record again, so that the cap stops a scan at the very
+ * record a cursor without is_matches_only would (the same bytes counted,
+ * the same records returned before it). Set it before each
+ * store_cursor_next. */
+void store_cursor_set_others(struct store_cursor *c, uint64_t bytes);
+/* From now on the cursor drops nothing (is_matches_only ends), and the
+ * bytes of the records it dropped past the record it returned last are
+ * no longer counted in store_cursor_skipped_bytes: its counts are then
+ * those of a cursor without is_matches_only that returned the same
+ * records. For a caller that stops reading before the end (a limit), so
+ * that the bytes it reports do not depend on how far blocks were read. */
+void store_cursor_exact(struct store_cursor *c);
+/* Records dropped unseen (is_matches_only: read, not matching, or not
+ * selected) since the last call; resets the count. Work done that a
+ * caller's per-record bounds should count. */
+uint64_t store_cursor_take_dropped(struct store_cursor *c);
 /* Segment blocks count_fn took (not read), and their records. */
 uint64_t store_cursor_counted_blocks(const struct store_cursor *c);
 uint64_t store_cursor_counted_records(const struct store_cursor *c);

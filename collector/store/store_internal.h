@@ -812,6 +812,18 @@ struct blk_load {
     uint32_t         *ends;             /* with match_col_fn: message ends */
     uint8_t          *maybe;            /*   and its answers (cap_ends) */
     size_t            cap_ends;
+    /* with is_matches_only: the records whose hint is not 0, in block
+     * order, and the message bytes of the others the time range, stream
+     * and labels select (those the cursor drops unseen) */
+    uint32_t         *cand;
+    size_t            cap_cand;
+    uint32_t          n_cand;
+    uint64_t          drop_bytes;
+    uint64_t          sel_bytes;        /* of every record selected */
+    uint64_t          tok_bytes;        /* of those the tokens ruled out
+                                           (a part of drop_bytes) */
+    int64_t           drop_min_t, drop_max_t;   /* of those dropped; min >
+                                                   max: none */
     uint64_t          seq;
     uint32_t          blk;
     uint32_t          n;                /* records decoded: 0 when the raw
@@ -852,6 +864,7 @@ struct blk_loader {
     store_match_fn         match_fn;
     store_match_col_fn     match_col_fn;            /* NULL: none */
     void                  *match_arg, *hmatch_arg;  /* caller, helper */
+    int                    is_matches_only;         /* store_filter's */
     int64_t                since, until;
     int64_t                recv_since;  /* 0: none */
     int                    stream;
@@ -871,7 +884,8 @@ void blkload_keep(struct blk_load *ld, uint32_t codec, uint32_t n,
                   const struct scan_tok *toks, size_t n_toks);
 /* With a match_fn, sets ld->hint for the n decoded records (keep, lsel
  * and the loader's time range and stream applied first: 0 for the
- * others), on the caller's thread or (is_helper) the helper's. */
+ * others), on the caller's thread or (is_helper) the helper's; with
+ * is_matches_only also ld->cand and ld->drop_bytes. */
 void blkload_hints(const struct blk_loader *lr, struct blk_load *ld,
                    uint32_t n, int is_helper);
 /* Copies the n block labels' selection into ld->lsel. */
