@@ -369,14 +369,20 @@ rm_tab_init(struct rm_tab *t, size_t max)
     t->max = max;
 }
 
-struct rm_ent *
-rm_tab_find(const struct rm_tab *t, const char *id, size_t len)
+/* The entry of id in one hash chain, or NULL. */
+static struct rm_ent *
+rm_chain_find(struct rm_ent *e, const char *id, size_t len)
 {
-    for (struct rm_ent *e = t->slots[rm_hash(id, len) & t->mask]; e != NULL;
-         e = e->next)
+    for (; e != NULL; e = e->next)
         if (strlen(e->id) == len && memcmp(e->id, id, len) == 0)
             return e;
     return NULL;
+}
+
+struct rm_ent *
+rm_tab_find(const struct rm_tab *t, const char *id, size_t len)
+{
+    return rm_chain_find(t->slots[rm_hash(id, len) & t->mask], id, len);
 }
 
 /* The entry of id, created if there is room; NULL at the cap. */
@@ -384,7 +390,7 @@ static struct rm_ent *
 rm_tab_get(struct rm_tab *t, const char *id, size_t len)
 {
     struct rm_ent **slot = &t->slots[rm_hash(id, len) & t->mask];
-    struct rm_ent *e = rm_tab_find(t, id, len);
+    struct rm_ent *e = rm_chain_find(*slot, id, len);
 
     if (e != NULL)
         return e;
@@ -533,15 +539,21 @@ rm_write_sample(struct rmetrics *rm, struct rm_frame *f,
         buf_append(id, "|", 1) < 0 ||
         rm_escape_append(id, label, strlen(label)) < 0)
         goto drop;
-    struct rm_ent *ne = rm_tab_get(&rm->names, name, strlen(name));
-    if (ne == NULL) {               /* --max-metric-names reached */
-        rm_name_refused(rm, f->host);
-        goto drop;
+    /* a known series knows its name's entry: one lookup per sample */
+    struct rm_ent *e = rm_tab_find(&rm->series, (const char *)id->data,
+                                   id->len);
+    struct rm_ent *ne = e != NULL ? e->name : NULL;
+    if (e == NULL) {
+        ne = rm_tab_get(&rm->names, name, strlen(name));
+        if (ne == NULL) {           /* --max-metric-names reached */
+            rm_name_refused(rm, f->host);
+            goto drop;
+        }
+        e = rm_tab_get(&rm->series, (const char *)id->data, id->len);
+        if (e == NULL)
+            goto drop;              /* --max-series reached */
+        e->name = ne;
     }
-    struct rm_ent *e = rm_tab_get(&rm->series, (const char *)id->data,
-                                  id->len);
-    if (e == NULL)
-        goto drop;                  /* --max-series reached */
     e->last_write_ms = f->now_ms;
     ne->last_write_ms = f->now_ms;
 

@@ -52,6 +52,9 @@ struct rm_ent {
     int64_t        last_write_ms;
     int64_t        refreshed_ms;
     uint64_t       refreshed_gen;   /* conn_gen of the last index refresh */
+    struct rm_ent *name;            /* a series': its name's entry (which
+                                     * outlives it: written whenever it
+                                     * is, expired after it) */
 };
 
 /* A bounded table of series, names or hosts: chains of rm_ent by id. */
