@@ -22,6 +22,11 @@
 #include "common/fnv.h"
 #include "common/xmalloc.h"
 
+/* Bytes a staging buffer keeps once published while no one is
+ * subscribed; past that it is freed (the stage grows with the records
+ * appended between two commits: 17 MB at 50 MiB/s under load). */
+#define FOLLOW_KEEP ((size_t)256 << 10)
+
 struct follow_sub {
     TAILQ_ENTRY(follow_sub) entry;
     follow_record_fn        rec;
@@ -103,6 +108,12 @@ follow_n_subscribers(const struct follow *f)
     return f->n_subs;
 }
 
+size_t
+follow_mem(const struct follow *f)
+{
+    return recbuf_mem(&f->stage) + recbuf_mem(&f->committing);
+}
+
 uint64_t
 follow_n_dropped(const struct follow *f)
 {
@@ -172,7 +183,10 @@ follow_commit_end(struct follow *f)
             free(s);
         }
     }
-    recbuf_reset(&f->committing);
+    if (f->n_subs == 0)
+        recbuf_empty(&f->committing, FOLLOW_KEEP);
+    else
+        recbuf_reset(&f->committing);
 }
 
 void

@@ -10,6 +10,8 @@
  * themselves when full. Staging is bounded (the stage and the records of
  * the commit in flight, stage_max bytes each); past the cap records are not
  * shown live (they are stored all the same) and a counter says how many.
+ * With no subscriber, a published buffer keeps at most 256 KiB
+ * (follow_mem). Records are still copied then (see below).
  *
  * No gap for a new subscriber with history: records are staged whether or
  * not anyone listens, so a subscriber registered between a record's append
@@ -66,6 +68,10 @@ void follow_publish(struct follow *f);
 void follow_commit_begin(struct follow *f);
 void follow_commit_end(struct follow *f);
 uint64_t follow_n_dropped(const struct follow *f);
+/* Bytes the stage holds allocated. With no subscriber a published
+ * buffer keeps at most 256 KiB (a burst's copies are not kept for a
+ * follower that may never come); with one, both keep their size. */
+size_t   follow_mem(const struct follow *f);
 
 /*
  * Receive times (collector/API.md "Resuming a follow"). ingest_batch.c
