@@ -43,6 +43,14 @@ HARDEN_CFLAGS_release   := -fstack-protector-strong -fPIE
 HARDEN_LDFLAGS_release  := -Wl,-z,relro,-z,now
 CPPFLAGS := -I. -D_GNU_SOURCE -MMD -MP $(HARDEN_CPPFLAGS_$(MODE))
 CFLAGS_release := -O2 -g
+# Link-time optimization of the release build (kept apart from
+# CFLAGS_release like the hardening, so the images get it too): calls
+# across the search modules inline again (search_step inclusive in
+# search_test under callgrind: 50.47 -> 48.00 M instructions, -4.9%; the
+# search.c split had cost +1.6%), indexer_test -1.1%, search_prop_test
+# -1.7%. The hardening (06-hardening) and logq's static OpenSSL are
+# unchanged; a clean release build takes ~8 s more CPU.
+LTO_release := -flto=auto
 CFLAGS_asan    := -O1 -g -fno-omit-frame-pointer \
                   -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # MODE=tsan: ThreadSanitizer, for the tests of code shared between
@@ -53,8 +61,9 @@ LDFLAGS_release := -pie
 LDFLAGS_asan   := -fsanitize=address,undefined
 LDFLAGS_tsan   := -fsanitize=thread
 CFLAGS  := -std=c11 $(WARN) $(CFLAGS_$(MODE)) $(HARDEN_CFLAGS_$(MODE)) \
-           $(EXTRA_CFLAGS)
-LDFLAGS := $(LDFLAGS_$(MODE)) $(HARDEN_LDFLAGS_$(MODE)) $(EXTRA_LDFLAGS)
+           $(LTO_$(MODE)) $(EXTRA_CFLAGS)
+LDFLAGS := $(LDFLAGS_$(MODE)) $(HARDEN_LDFLAGS_$(MODE)) $(LTO_$(MODE)) \
+           $(EXTRA_LDFLAGS)
 # TLS (common/tls.c): libevent's bufferevent_openssl (pkg-config
 # libevent_openssl, in Debian's libevent-dev) over OpenSSL (libssl-dev).
 LIBS    := -levent -levent_pthreads $(shell pkg-config --libs libevent_openssl \
