@@ -1,0 +1,437 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * index_file: a sealed segment's .lqi file, read (see index.h; format in
+ * collector/STORE.md "Index file"; index.c writes it): only the header,
+ * block table and page directory (12 bytes a page) stay in memory, a
+ * lookup reads and checks one page with pread and decodes the postings
+ * of its key (blocks, per-block counts, frames).
+ */
+#include "collector/store/index.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "collector/store/index_internal.h"
+#include "common/compress.h"
+#include "common/xmalloc.h"
+
+#define IX_MAX_META  (64u << 20)        /* block table + page directory */
+#define IX_MAX_PAGE  (4u << 20)
+
+struct index_file {
+    uint64_t             size;
+    uint32_t             version;
+    int                  has_fields;    /* version >= 4 */
+    uint32_t             n_blks, n_pages, n_keys;
+    struct index_blkref *blks;
+    uint32_t            *first;         /* per page: first hash */
+    uint32_t            *len, *crc;
+    uint64_t            *off;
+};
+
+static int
+ix_get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
+{
+    const uint8_t *p = *pp;
+    uint64_t v = 0;
+
+    for (int shift = 0; shift < 64 && p < end; shift += 7) {
+        uint8_t c = *p++;
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *pp = p;
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sealed index files                                                  */
+
+void
+index_file_free(struct index_file *f)
+{
+    if (!f)
+        return;
+    free(f->blks);
+    free(f->first);
+    free(f->len);
+    free(f->crc);
+    free(f->off);
+    free(f);
+}
+
+static int
+ix_pread_all(int fd, void *p, size_t n, uint64_t off)
+{
+    uint8_t *q = p;
+
+    while (n > 0) {
+        ssize_t r = pread(fd, q, n, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        q += r;
+        n -= (size_t)r;
+        off += (uint64_t)r;
+    }
+    return 0;
+}
+
+/* Parses the checked block table and page directory in meta. */
+static int
+ix_parse_meta(struct index_file *f, const uint8_t *meta)
+{
+    const uint8_t *p = meta;
+    uint64_t pos = INDEX_HDR_LEN + 12ull * f->n_blks + 12ull * f->n_pages;
+
+    f->blks = xcalloc(f->n_blks ? f->n_blks : 1, sizeof(*f->blks));
+    for (uint32_t i = 0; i < f->n_blks; i++, p += 12) {
+        f->blks[i].off = le64_load(p);
+        f->blks[i].body_crc = le32_load(p + 8);
+    }
+    size_t np = f->n_pages ? f->n_pages : 1;
+    f->first = xcalloc(np, sizeof(*f->first));
+    f->len = xcalloc(np, sizeof(*f->len));
+    f->crc = xcalloc(np, sizeof(*f->crc));
+    f->off = xcalloc(np, sizeof(*f->off));
+    for (uint32_t i = 0; i < f->n_pages; i++, p += 12) {
+        f->first[i] = le32_load(p);
+        f->len[i] = le32_load(p + 4);
+        f->crc[i] = le32_load(p + 8);
+        f->off[i] = pos;
+        pos += f->len[i];
+        if (f->len[i] > IX_MAX_PAGE || (i && f->first[i] <= f->first[i - 1]))
+            return -1;
+    }
+    return pos == f->size ? 0 : -1;
+}
+
+struct index_file *
+index_file_load(int fd, uint64_t seq, const char **errstr)
+{
+    struct index_file *f = xcalloc(1, sizeof(*f));
+    uint8_t h[INDEX_HDR_LEN], *meta = NULL;
+    struct stat st;
+
+    *errstr = "unreadable";
+    if (fstat(fd, &st) < 0 || (uint64_t)st.st_size < INDEX_HDR_LEN ||
+        ix_pread_all(fd, h, sizeof(h), 0) < 0)
+        goto fail;
+    f->size = (uint64_t)st.st_size;
+    f->n_blks = le32_load(h + 16);
+    f->n_pages = le32_load(h + 20);
+    f->n_keys = le32_load(h + 24);
+    uint64_t meta_len = 12ull * f->n_blks + 12ull * f->n_pages;
+    *errstr = "bad header";
+    f->version = le32_load(h + 4);
+    f->has_fields = f->version >= INDEX_VERSION_FIELDS;
+    if (le32_load(h) != INDEX_MAGIC ||
+        f->version < INDEX_VERSION_NO_FIELDS || f->version > INDEX_VERSION ||
+        le64_load(h + 8) != seq || f->n_blks > INDEX_MAX_BLKS ||
+        meta_len > IX_MAX_META || meta_len > f->size - INDEX_HDR_LEN ||
+        f->n_pages > f->n_keys ||
+        (uint64_t)f->n_keys > (uint64_t)f->n_pages * INDEX_PAGE_KEYS)
+        goto fail;
+    meta = xmalloc(meta_len ? meta_len : 1);
+    *errstr = "unreadable";
+    if (ix_pread_all(fd, meta, (size_t)meta_len, INDEX_HDR_LEN) < 0)
+        goto fail;
+    uint32_t crc = compress_crc32(0, h, INDEX_HDR_LEN - 4);
+    crc = compress_crc32(crc, meta, (size_t)meta_len);
+    *errstr = "bad checksum";
+    if (crc != le32_load(h + 28))
+        goto fail;
+    *errstr = "bad page directory";
+    if (ix_parse_meta(f, meta) < 0)
+        goto fail;
+    free(meta);
+    return f;
+fail:
+    free(meta);
+    index_file_free(f);
+    return NULL;
+}
+
+int
+index_file_has_fields(const struct index_file *f)
+{
+    return f->has_fields;
+}
+
+uint32_t
+index_file_n_blks(const struct index_file *f)
+{
+    return f->n_blks;
+}
+
+const struct index_blkref *
+index_file_blks(const struct index_file *f)
+{
+    return f->blks;
+}
+
+uint64_t
+index_file_size(const struct index_file *f)
+{
+    return f->size;
+}
+
+static void
+ix_set_bit(const struct index_file *f, const uint32_t *map, uint32_t b,
+           uint32_t fm, uint64_t *bits, uint32_t *fmask, uint32_t n_bits)
+{
+    if (b >= f->n_blks)
+        return;
+    uint32_t d = map ? map[b] : b;
+    if (d >= n_bits)
+        return;
+    bits[d / 64] |= 1ull << (d % 64);
+    if (fmask)
+        fmask[d] = fm;
+}
+
+/* One decoded postings entry (ix_postings). */
+struct ix_dec {
+    uint32_t *blks;                     /* f->n_blks entries */
+    uint32_t *fms;                      /* their frame masks */
+    uint32_t *cws;                      /* count words, if has_counts */
+    uint32_t  n, check;
+    int       has_counts;
+};
+
+/* The frame mask of frame code code (ix_fcode), reading the mask from
+ * *pp if the code says so. -1 if malformed. */
+static int
+ix_get_fmask(const uint8_t **pp, const uint8_t *end, uint32_t code,
+             uint32_t *fm)
+{
+    uint64_t v;
+
+    if (code < IX_FCODE_MASK) {
+        *fm = 1u << code;
+        return 0;
+    }
+    if (ix_get_varint(pp, end, &v) < 0 || v == 0 || v > INDEX_FRAMES_ALL)
+        return -1;
+    *fm = (uint32_t)v;
+    return 0;
+}
+
+/* Decodes one postings entry at *pp into d (if want, else skips it).
+ * -1 if malformed. */
+static int
+ix_postings(const struct index_file *f, const uint8_t **pp,
+            const uint8_t *end, int want, struct ix_dec *d)
+{
+    uint64_t hdr, v, cnt;
+    uint32_t fm = INDEX_FRAMES_ALL;
+    int is_counted, is_map, is_framed;
+
+    if (ix_get_varint(pp, end, &hdr) < 0)
+        return -1;
+    is_counted = (hdr & 3) == 3;
+    if (is_counted && f->version < INDEX_VERSION_COUNTS)
+        return -1;
+    cnt = is_counted ? hdr >> 3 : hdr >> 2;
+    is_map = is_counted ? (hdr >> 2) & 1 : (hdr & 3) == 1;
+    d->n = 0;
+    d->has_counts = 0;
+    if (!is_counted && (hdr & 3) == 2) {
+        if (f->version >= INDEX_VERSION_FRAMES &&
+            ix_get_fmask(pp, end, (uint32_t)(cnt & 7), &fm) < 0)
+            return -1;
+        if (f->version >= INDEX_VERSION_FRAMES)
+            cnt >>= 3;
+        if (cnt >= f->n_blks)
+            return -1;
+        if (want) {
+            d->fms[d->n] = fm;
+            d->blks[d->n++] = (uint32_t)cnt;
+        }
+        return 0;
+    }
+    if (cnt > f->n_blks)
+        return -1;
+    /* version 6: a list of fewer than IX_COUNT_MIN_BLKS blocks carries
+     * their frames */
+    is_framed = f->version >= INDEX_VERSION_FRAMES && !is_counted &&
+                !is_map && cnt < IX_COUNT_MIN_BLKS;
+    if (is_map) {
+        size_t map_len = (f->n_blks + 7) / 8;
+        uint32_t got = 0;
+        if ((size_t)(end - *pp) < map_len)
+            return -1;
+        for (uint32_t b = 0; b < f->n_blks; b++)
+            if ((*pp)[b / 8] & (1u << (b % 8))) {
+                if (want) {
+                    d->fms[d->n] = INDEX_FRAMES_ALL;
+                    d->blks[d->n++] = b;
+                }
+                got++;
+            }
+        *pp += map_len;
+        if (is_counted && got != cnt)
+            return -1;
+    } else {
+        uint64_t blk = 0;
+        for (uint64_t i = 0; i < cnt; i++) {
+            if (ix_get_varint(pp, end, &v) < 0 ||
+                (is_framed &&
+                 ix_get_fmask(pp, end, (uint32_t)(v & 7), &fm) < 0))
+                return -1;
+            if (is_framed)
+                v >>= 3;
+            if (v >= f->n_blks)
+                return -1;
+            blk = i ? blk + v + 1 : v;
+            if (blk >= f->n_blks)
+                return -1;
+            if (want) {
+                d->fms[d->n] = fm;
+                d->blks[d->n++] = (uint32_t)blk;
+            }
+        }
+    }
+    if (!is_counted)
+        return 0;
+    if ((size_t)(end - *pp) < 4)
+        return -1;
+    d->check = le32_load(*pp);
+    *pp += 4;
+    for (uint64_t i = 0; i < cnt; i++) {
+        if (ix_get_varint(pp, end, &v) < 0 || v > UINT32_MAX)
+            return -1;
+        if (want)
+            d->cws[i] = (uint32_t)v;
+    }
+    d->has_counts = 1;
+    return 0;
+}
+
+/* Last page whose first hash is <= hash, or -1. */
+static long
+ix_find_page(const struct index_file *f, uint32_t hash)
+{
+    size_t lo = 0, hi = f->n_pages;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (f->first[mid] <= hash)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (long)lo - 1;
+}
+
+/* The postings of hash into d (d->n = 0 if absent). -1 if the page
+ * cannot be read or is damaged. */
+static int
+ix_file_find(const struct index_file *f, int fd, uint32_t hash,
+             struct ix_dec *d)
+{
+    long pg = ix_find_page(f, hash);
+    uint8_t stack[4096] = { 0 }, *page = stack;
+    int rc = -1;
+
+    d->n = 0;
+    d->has_counts = 0;
+    if (pg < 0)
+        return 0;
+    uint32_t len = f->len[pg];
+    if (len > sizeof(stack))
+        page = xmalloc(len);
+    if (ix_pread_all(fd, page, len, f->off[pg]) < 0 ||
+        compress_crc32(0, page, len) != f->crc[pg])
+        goto out;
+    const uint8_t *p = page, *end = page + len;
+    uint64_t cnt, delta, h = f->first[pg];
+    if (ix_get_varint(&p, end, &cnt) < 0 || cnt > INDEX_PAGE_KEYS)
+        goto out;
+    for (uint64_t i = 0; i < cnt; i++) {
+        if (ix_get_varint(&p, end, &delta) < 0 || delta > UINT32_MAX - h)
+            goto out;
+        h += delta;
+        if (h > hash)
+            break;
+        if (ix_postings(f, &p, end, h == hash, d) < 0)
+            goto out;
+        if (h == hash)
+            break;
+    }
+    rc = 0;
+out:
+    if (page != stack)
+        free(page);
+    return rc;
+}
+
+static void
+ix_dec_init(const struct index_file *f, struct ix_dec *d)
+{
+    size_t n = f->n_blks ? f->n_blks : 1;
+
+    d->blks = xcalloc(n, sizeof(*d->blks));
+    d->fms = xcalloc(n, sizeof(*d->fms));
+    d->cws = xcalloc(n, sizeof(*d->cws));
+    d->n = 0;
+    d->has_counts = 0;
+}
+
+static void
+ix_dec_fini(struct ix_dec *d)
+{
+    free(d->blks);
+    free(d->fms);
+    free(d->cws);
+}
+
+int
+index_file_lookup_frames(const struct index_file *f, int fd, uint32_t hash,
+                         const uint32_t *map, uint64_t *bits,
+                         uint32_t *fmask, uint32_t n_bits)
+{
+    struct ix_dec d;
+
+    ix_dec_init(f, &d);
+    int rc = ix_file_find(f, fd, hash, &d);
+    for (uint32_t i = 0; rc == 0 && i < d.n; i++)
+        ix_set_bit(f, map, d.blks[i], d.fms[i], bits, fmask, n_bits);
+    ix_dec_fini(&d);
+    return rc;
+}
+
+int
+index_file_lookup(const struct index_file *f, int fd, uint32_t hash,
+                  const uint32_t *map, uint64_t *bits, uint32_t n_bits)
+{
+    return index_file_lookup_frames(f, fd, hash, map, bits, NULL, n_bits);
+}
+
+int
+index_file_counts(const struct index_file *f, int fd, uint32_t hash,
+                  uint32_t check, const uint32_t *map, uint32_t *cw,
+                  uint32_t n_bits)
+{
+    struct ix_dec d;
+
+    ix_dec_init(f, &d);
+    int rc = ix_file_find(f, fd, hash, &d);
+    if (rc == 0 && d.has_counts && d.check == check) {
+        for (uint32_t i = 0; i < d.n; i++) {
+            uint32_t b = map ? map[d.blks[i]] : d.blks[i];
+            if (b < n_bits)
+                cw[b] = d.cws[i];
+        }
+        rc = 1;
+    }
+    ix_dec_fini(&d);
+    return rc;
+}
