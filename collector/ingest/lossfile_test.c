@@ -24,37 +24,21 @@
 #include "common/buf.h"
 #include "common/wire.h"
 #include "common/xmalloc.h"
+#include "tests/support/testdir.h"
 
 #define ID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-
-struct fixture {
-    char  dir[64];
-    char *path;
-};
 
 static int
 setup(void **state)
 {
-    struct fixture *f = xcalloc(1, sizeof(*f));
-
-    snprintf(f->dir, sizeof(f->dir), "/tmp/lossfile_test.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    f->path = xasprintf("%s/losses", f->dir);
-    *state = f;
-    return 0;
+    *state = testdir_file_new("lossfile_test", "losses");
+    return *state != NULL ? 0 : -1;
 }
 
 static int
 teardown(void **state)
 {
-    struct fixture *f = *state;
-    char *cmd = xasprintf("rm -rf %s", f->dir);
-
-    assert_int_equal(system(cmd), 0);
-    free(cmd);
-    free(f->path);
-    free(f);
-    return 0;
+    return testdir_file_free(*state);
 }
 
 static void
@@ -111,7 +95,7 @@ total_bytes(const struct losses *l)
 static void
 test_lossfile_missing_is_empty(void **state)
 {
-    struct fixture *f = *state;
+    struct testdir_file *f = *state;
     struct losses *l = NULL;
     char *err = NULL;
 
@@ -124,7 +108,7 @@ test_lossfile_missing_is_empty(void **state)
 static void
 test_lossfile_save_load(void **state)
 {
-    struct fixture *f = *state;
+    struct testdir_file *f = *state;
     struct losses *l = losses_new(16), *m = NULL;
     struct stat st;
     char *err = NULL;
@@ -145,7 +129,7 @@ test_lossfile_save_load(void **state)
 }
 
 static void
-expect_load_error(const struct fixture *f, const char *want)
+expect_load_error(const struct testdir_file *f, const char *want)
 {
     struct losses *l = NULL;
     char *err = NULL;
@@ -162,7 +146,7 @@ expect_load_error(const struct fixture *f, const char *want)
 static void
 test_lossfile_bad_files(void **state)
 {
-    struct fixture *f = *state;
+    struct testdir_file *f = *state;
     const char *bad = "logq-losses 1\nh node1 1\ns node1 zz 0 1 2 3 4 5 6 "
                       "web\n";
 
@@ -187,7 +171,7 @@ test_lossfile_bad_files(void **state)
 static void
 test_lossfile_save_fails(void **state)
 {
-    struct fixture *f = *state;
+    struct testdir_file *f = *state;
     struct losses *l = losses_new(16);
     char *err = NULL;
 
@@ -209,7 +193,7 @@ test_lossfile_save_fails(void **state)
 static void
 test_lossfile_symlink(void **state)
 {
-    struct fixture *f = *state;
+    struct testdir_file *f = *state;
     char *target = xasprintf("%s/target", f->dir);
     struct losses *l = losses_new(16);
     struct stat st;
@@ -246,7 +230,7 @@ read_text(const char *path)
 static void
 test_lossfile_set_aside(void **state)
 {
-    struct fixture *f = *state;
+    struct testdir_file *f = *state;
     const char *names[] = { "bad", "bad.1", "bad.2", "bad.3" };
     char *kept = NULL, *err = NULL;
 

@@ -22,35 +22,19 @@
 #include "collector/ingest/lossfile.h"
 #include "collector/ingest/losssave.h"
 #include "common/xmalloc.h"
-
-struct fixture {
-    char  dir[64];
-    char *path;
-};
+#include "tests/support/testdir.h"
 
 static int
 setup(void **state)
 {
-    struct fixture *f = xcalloc(1, sizeof(*f));
-
-    snprintf(f->dir, sizeof(f->dir), "/tmp/losssave_test.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    f->path = xasprintf("%s/losses", f->dir);
-    *state = f;
-    return 0;
+    *state = testdir_file_new("losssave_test", "losses");
+    return *state != NULL ? 0 : -1;
 }
 
 static int
 teardown(void **state)
 {
-    struct fixture *f = *state;
-    char *cmd = xasprintf("rm -rf %s", f->dir);
-
-    assert_int_equal(system(cmd), 0);
-    free(cmd);
-    free(f->path);
-    free(f);
-    return 0;
+    return testdir_file_free(*state);
 }
 
 static void
@@ -69,7 +53,7 @@ expect_file(const char *path, const char *want)
 static void
 test_losssave_off_thread(void **state)
 {
-    struct fixture *f = *state;
+    struct testdir_file *f = *state;
     char *err = NULL;
     struct losssave *s = losssave_new(f->path, &err);
     struct losssave_result r;
@@ -100,7 +84,7 @@ test_losssave_off_thread(void **state)
 static void
 test_losssave_failure(void **state)
 {
-    struct fixture *f = *state;
+    struct testdir_file *f = *state;
     char *err = NULL;
     struct losssave *s = losssave_new(f->path, &err);
     struct losssave_result r;
@@ -136,7 +120,7 @@ test_losssave_failure(void **state)
 static void
 test_losssave_burst_and_free(void **state)
 {
-    struct fixture *f = *state;
+    struct testdir_file *f = *state;
     char *err = NULL;
     struct losssave *s = losssave_new(f->path, &err);
     struct losssave_result r;
