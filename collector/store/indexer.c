@@ -3,15 +3,19 @@
  * indexer: the sealing thread's indexing helper (STORE.md "Threads").
  * The sealing thread hands it each job as it starts on it; while the
  * sealing thread decodes and compresses the job's blocks, this thread
- * decodes the same row bodies and gathers each block's token set
- * (seal_chunk.set); once the blocks are built and numbered
- * (indexer_add), it feeds the sets to the open segment's map while the
- * sealing thread writes and syncs them. That add is speculative: the
- * map is marked first (index_mem_mark), and the sealing thread, once the
- * write returned, keeps it or, after a failed write, rolls it back, so a
- * retry indexes each block once (segment.c seal_job_write). The thread
- * reads the job's chunks (body, n_records, n_labels, is_bad: nobody
- * changes them meanwhile) and writes only their sets, its own record
+ * decodes the same row bodies, gathers each block's token set
+ * (seal_chunk.set) and feeds it to the open segment's map right away,
+ * under the number the block will have in the segment if every block of
+ * the job not already is_bad is built (indexer_submit), while the
+ * sealing thread builds, writes and syncs them. That add is
+ * speculative: the map is marked first (index_mem_mark), and the
+ * sealing thread, once the write returned, keeps it or, after a failed
+ * write, rolls it back, so a retry indexes each block once; a block that
+ * fails to build (quarantined) makes it roll back and add again under
+ * the right numbers (segment.c seal_job_write). The thread reads the
+ * job's chunks (body, n_records, n_labels, is_bad, which the sealing
+ * thread may set meanwhile: read once, and a block that turns bad after
+ * it was added is the case above) and writes only their sets, its own record
  * array and the map (under the sealer's ix_mu, which cursors take to
  * look it up; they see only blocks of the directory, never the ones
  * being written). Without the thread (not started, or
@@ -54,27 +58,25 @@ indexer_chunk(struct seal_chunk *ch, struct store_rec **recs, size_t *cap,
     }
 }
 
+/* Gathers the token set of each of job's blocks and, with a map (m),
+ * adds it to m right away, numbered from base over the blocks is_ix
+ * (not is_bad when the job started), after marking m; one block at a
+ * time under ix_mu, so a cursor's lookup waits for one block's keys at
+ * most. */
 static void
-indexer_job(struct store_indexer *x, struct seal_job *job)
-{
-    for (size_t i = 0; i < job->n_ch; i++)
-        indexer_chunk(&job->ch[i], &x->recs, &x->cap_recs, x->frame_size);
-}
-
-/* Feeds the sets of job's built blocks to m, numbered from base, after
- * marking it; one block at a time under ix_mu, so a cursor's lookup
- * waits for one block's keys at most. */
-static void
-indexer_add_sets(struct store_indexer *x, struct seal_job *job,
-                 struct index_mem *m, uint32_t base)
+indexer_job(struct store_indexer *x, struct seal_job *job,
+            struct index_mem *m, uint32_t base)
 {
     uint32_t blk = base;
 
-    pthread_mutex_lock(x->ix_mu);
-    index_mem_mark(m);
-    pthread_mutex_unlock(x->ix_mu);
+    if (m) {
+        pthread_mutex_lock(x->ix_mu);
+        index_mem_mark(m);
+        pthread_mutex_unlock(x->ix_mu);
+    }
     for (size_t i = 0; i < job->n_ch; i++) {
-        if (job->ch[i].is_bad)
+        indexer_chunk(&job->ch[i], &x->recs, &x->cap_recs, x->frame_size);
+        if (!m || !job->ch[i].is_ix)
             continue;
         pthread_mutex_lock(x->ix_mu);
         index_mem_add_set(m, blk++, &job->ch[i].set);
@@ -95,16 +97,10 @@ indexer_main(void *arg)
         if (!x->job_in)
             break;
         struct seal_job *job = x->job_in;
-        pthread_mutex_unlock(&x->mu);
-        indexer_job(x, job);
-        pthread_mutex_lock(&x->mu);
-        while (!x->is_add_set)
-            pthread_cond_wait(&x->cv, &x->mu);
         struct index_mem *m = x->add_m;
         uint32_t base = x->add_base;
         pthread_mutex_unlock(&x->mu);
-        if (m)
-            indexer_add_sets(x, job, m, base);
+        indexer_job(x, job, m, base);
         pthread_mutex_lock(&x->mu);
         x->is_added = m != NULL;
         x->job_in = NULL;
@@ -153,40 +149,21 @@ indexer_stop(struct store_indexer *x)
 }
 
 void
-indexer_submit(struct store_indexer *x, struct seal_job *job)
+indexer_submit(struct store_indexer *x, struct seal_job *job,
+               struct index_mem *m, uint32_t base)
 {
     if (!x->is_started) {
         x->job_inline = job;
-        x->add_m = NULL;
-        x->is_add_set = 0;
-        x->is_added = 0;
+        x->add_m = m;
+        x->add_base = base;
         return;
     }
     pthread_mutex_lock(&x->mu);
     x->job_in = job;
-    x->add_m = NULL;
-    x->is_add_set = 0;
+    x->add_m = m;
+    x->add_base = base;
     x->is_added = 0;
     pthread_cond_broadcast(&x->cv);
-    pthread_mutex_unlock(&x->mu);
-}
-
-void
-indexer_add(struct store_indexer *x, struct index_mem *m, uint32_t base)
-{
-    if (!x->is_started) {
-        x->add_m = m;
-        x->add_base = base;
-        x->is_add_set = 1;
-        return;
-    }
-    pthread_mutex_lock(&x->mu);
-    if (x->job_in && !x->is_add_set) {
-        x->add_m = m;
-        x->add_base = base;
-        x->is_add_set = 1;
-        pthread_cond_broadcast(&x->cv);
-    }
     pthread_mutex_unlock(&x->mu);
 }
 
@@ -197,20 +174,13 @@ indexer_wait(struct store_indexer *x)
 
     if (!x->is_started) {
         struct seal_job *job = x->job_inline;
-        is_added = 0;
-        if (job) {
-            indexer_job(x, job);
-            if (x->is_add_set && x->add_m) {
-                indexer_add_sets(x, job, x->add_m, x->add_base);
-                is_added = 1;
-            }
-        }
-        x->job_inline = NULL;
-        x->is_add_set = 1;      /* a second wait adds nothing */
+        is_added = job && x->add_m;
+        if (job)
+            indexer_job(x, job, x->add_m, x->add_base);
+        x->job_inline = NULL;   /* a second wait adds nothing */
         x->add_m = NULL;
         return is_added;
     }
-    indexer_add(x, NULL, 0);    /* none named: none */
     pthread_mutex_lock(&x->mu);
     while (x->job_in)
         pthread_cond_wait(&x->cv, &x->mu);

@@ -873,8 +873,7 @@ seal_roll(const struct store *s, struct store_sealer *w, uint64_t seq,
     w->wfd = fd;
     w->wseq = seq;
     w->wpos = STORE_SEG_HDR_LEN;
-    segindex_sealer_roll(w, job);
-    return 0;
+    return 0;           /* its map: segindex_sealer_roll at the job's start */
 }
 
 /* Builds ch's block; the write hook's "block" fault point stands for a
@@ -889,17 +888,38 @@ chunk_build(const struct store *s, struct store_sealer *w,
     return chunk_encode(s, w, ch);
 }
 
-/* Builds, writes and syncs job's blocks. Once they are built and
- * numbered, the indexer feeds their token sets (gathered meanwhile) to
- * the segment's map while they are written and synced; a failed write
- * rolls that add back (the job is retried whole, maybe with fewer
- * blocks: one may fail to build then), a good one keeps it and adds the
- * blocks to the segment's table (segindex_sealer_add). */
+/* After a block failed to build: the indexer's add numbered it, so it is
+ * rolled back and the blocks built are added again under their numbers,
+ * on this thread (the sets are gathered: indexer_wait). Returns whether
+ * the map holds an add to keep or roll back. */
+static int
+seal_job_reindex(struct store_sealer *w, struct seal_job *job)
+{
+    uint32_t blk = (uint32_t)w->n_wrefs;
+
+    if (!indexer_wait(&w->ix))
+        return 0;
+    pthread_mutex_lock(&w->ix_mu);
+    index_mem_rollback(w->wimem);
+    index_mem_mark(w->wimem);
+    for (size_t i = 0; i < job->n_ch; i++)
+        if (!job->ch[i].is_bad)
+            index_mem_add_set(w->wimem, blk++, &job->ch[i].set);
+    pthread_mutex_unlock(&w->ix_mu);
+    return 1;
+}
+
+/* Builds, writes and syncs job's blocks, while the indexer gathers their
+ * token sets and adds them to the segment's map (segment_job_run). A
+ * failed write rolls that add back (the job is retried whole, maybe
+ * with fewer blocks: one may fail to build then), a good one keeps it
+ * and adds the blocks to the segment's table (segindex_sealer_add). */
 static void
 seal_job_write(const struct store *s, struct store_sealer *w,
                struct seal_job *job)
 {
-    size_t n_good = 0;
+    size_t n_good = 0, n_ix = 0;
+    int is_added = -1;          /* -1: the indexer's, ask indexer_wait */
 
     job->rc = -1;
     for (size_t i = 0; i < job->n_ch; i++) {
@@ -907,21 +927,23 @@ seal_job_write(const struct store *s, struct store_sealer *w,
         if (!ch->is_bad && chunk_build(s, w, ch) < 0)
             ch->is_bad = 1;     /* quarantined by sealer_finish */
         n_good += !ch->is_bad;
+        n_ix += ch->is_ix;
     }
     if (n_good == 0) {
         if (job->imem_new)      /* rolled on a failed try: never applied */
             w->wimem = NULL;
         job->rc = 0;
-        return;
+        goto unindex;
     }
+    if (n_ix && n_good != n_ix) /* a block failed to build just now */
+        is_added = seal_job_reindex(w, job);
     if (job->is_roll && w->wseq != job->seq &&
         seal_roll(s, w, job->seq, job) < 0)
-        return;
+        goto unindex;
     if (w->wfd < 0 || w->wseq != job->seq) {
         snprintf(job->err, sizeof(job->err), "no segment to write");
-        return;
+        goto unindex;
     }
-    indexer_add(&w->ix, w->wimem, (uint32_t)w->n_wrefs);
     uint64_t pos = w->wpos;
     for (size_t i = 0; i < job->n_ch; i++) {
         struct seal_chunk *ch = &job->ch[i];
@@ -936,7 +958,9 @@ seal_job_write(const struct store *s, struct store_sealer *w,
     if (fdatasync(w->wfd) < 0)
         goto fail;
     w->wpos = pos;
-    if (indexer_wait(&w->ix))
+    if (is_added < 0)
+        is_added = indexer_wait(&w->ix);
+    if (is_added)
         index_mem_keep(w->wimem);   /* only this thread reads the mark */
     segindex_sealer_add(s, w, job);
     job->rc = 0;
@@ -947,7 +971,10 @@ fail:
     if (ftruncate(w->wfd, (off_t)w->wpos) < 0) {
         /* a partial block past wpos is overwritten next time */
     }
-    if (indexer_wait(&w->ix)) {
+unindex:
+    if (is_added < 0)
+        is_added = indexer_wait(&w->ix);
+    if (is_added && w->wimem) {
         pthread_mutex_lock(&w->ix_mu);
         index_mem_rollback(w->wimem);
         pthread_mutex_unlock(&w->ix_mu);
@@ -975,7 +1002,18 @@ void
 segment_job_run(const struct store *s, struct store_sealer *w,
                 struct seal_job *job)
 {
-    indexer_submit(&w->ix, job);
+    uint32_t n_ix = 0;
+
+    /* a new segment's map now, so that its blocks are indexed as they
+     * are gathered (its file is created once they are built: seal_roll) */
+    if (job->is_roll && w->wseq != job->seq && !job->imem_new)
+        segindex_sealer_roll(w, job);
+    for (size_t i = 0; i < job->n_ch; i++) {
+        job->ch[i].is_ix = !job->ch[i].is_bad && w->wimem;
+        n_ix += job->ch[i].is_ix;
+    }
+    indexer_submit(&w->ix, job, n_ix ? w->wimem : NULL,
+                   (uint32_t)w->n_wrefs);
     seal_job_write(s, w, job);
     indexer_wait(&w->ix);       /* every way out: the job is not shared */
     if (job->rc == 0)

@@ -264,6 +264,10 @@ struct seal_chunk {
     struct index_set        set;        /* out: token hashes */
     uint64_t                pos;        /* out: offset in the segment */
     int                     is_bad;     /* cannot be built: quarantined */
+    uint8_t                 is_ix;      /* given to the indexing thread
+                                           to add under the next number
+                                           (not is_bad at the job's
+                                           start: indexer_submit) */
 };
 
 /* A seal job: the chunks of one detached tail, written to one segment
@@ -307,10 +311,10 @@ struct store_wal_file {
  * whose token sets it is gathering and adding to the segment's map
  * (under mu), NULL once that is done; job_inline, without the thread:
  * the job the sealing thread does it for itself at indexer_wait. The
- * add: is_add_set once the sealing thread named the map (add_m, NULL:
- * none) and the first block number (add_base) of the job's blocks that
- * were built (indexer_add); is_added (out) once add_m was marked and fed
- * (index_mem_mark: the sealing thread keeps or rolls back). */
+ * add (indexer_submit): the map (add_m, NULL: none) and the number
+ * (add_base) of the job's first block is_ix; is_added (out) once add_m
+ * was marked and fed (index_mem_mark: the sealing thread keeps or rolls
+ * back). */
 struct store_indexer {
     pthread_t         th;
     int               is_started, is_stop;
@@ -320,7 +324,7 @@ struct store_indexer {
     struct seal_job  *job_inline;
     struct index_mem *add_m;
     uint32_t          add_base;
-    int               is_add_set, is_added;
+    int               is_added;
     pthread_mutex_t  *ix_mu;            /* the sealer's: cursors read add_m */
     struct store_rec *recs;
     size_t            cap_recs;
@@ -718,18 +722,16 @@ int  retention_run(struct store *s);
 
 /* indexer.c: the sealing thread's indexing thread. start: 0, or -1
  * with errno (then indexer_wait does the work on the caller's thread).
- * submit: starts gathering job's token sets (one job at a time); add:
- * once the job's blocks are built and numbered, names the map to feed
- * them to (m, NULL: none) and the first block's number, base (the
- * blocks not is_bad are base, base + 1, ... in job order); wait: until
- * the sets are in job->ch[i].set and fed to m (no add named by then:
- * none), and returns whether m was fed (then marked: the caller keeps or
- * rolls back, index_mem_keep/_rollback). Sealing thread. */
+ * submit: starts gathering job's token sets (one job at a time) and,
+ * with a map m, adding each block's to m as soon as it is gathered: the
+ * blocks is_ix are base, base + 1, ... in job order (the numbers they
+ * get in the segment if they all build); wait: until that is done, and
+ * returns whether m was fed (then marked: the caller keeps or rolls
+ * back, index_mem_keep/_rollback). Sealing thread. */
 int  indexer_start(struct store_indexer *x);
 void indexer_stop(struct store_indexer *x);
-void indexer_submit(struct store_indexer *x, struct seal_job *job);
-void indexer_add(struct store_indexer *x, struct index_mem *m,
-                 uint32_t base);
+void indexer_submit(struct store_indexer *x, struct seal_job *job,
+                    struct index_mem *m, uint32_t base);
 int  indexer_wait(struct store_indexer *x);
 
 /* segindex.c: the token index of each segment (index.c) kept in step
