@@ -72,39 +72,6 @@ blkload_is_selected(const struct blk_loader *lr, const struct blk_load *ld,
            (r->label >= ld->n_lsel || ld->lsel[r->label]);
 }
 
-/* With is_matches_only: the records the cursor keeps (hint not 0) and the
- * message bytes of those it drops that the filter selects (sel_bytes:
- * those of every selected record; a record with a hint is selected),
- * which a query's cost cap counts as the token prefilter's (run_select). */
-static void
-blkload_cands(struct blk_load *ld, uint32_t n, uint64_t sel_bytes)
-{
-    uint32_t k = 0;
-
-    ld->sel_bytes = sel_bytes;
-    if (ld->cap_cand < n) {
-        ld->cand = xreallocarray(ld->cand, n, sizeof(*ld->cand));
-        ld->cap_cand = n;
-    }
-    ld->drop_min_t = INT64_MAX;
-    ld->drop_max_t = INT64_MIN;
-    for (uint32_t i = 0; i < n; i++) {
-        const struct store_rec *r = &ld->recs[i];
-        if (ld->hint[i]) {
-            ld->cand[k++] = i;
-            sel_bytes -= r->msg_len;
-        } else if (r->time_ns < ld->drop_min_t || r->time_ns > ld->drop_max_t) {
-            /* any record, selected or not: a wider range is only looser */
-            ld->drop_min_t = r->time_ns < ld->drop_min_t ? r->time_ns
-                                                         : ld->drop_min_t;
-            ld->drop_max_t = r->time_ns > ld->drop_max_t ? r->time_ns
-                                                         : ld->drop_max_t;
-        }
-    }
-    ld->n_cand = k;
-    ld->drop_bytes = sel_bytes;
-}
-
 /* With match_col_fn, over messages that lie back to back and records
  * of which at least half are wanted (ld->hint: 1 wanted, set by the
  * caller): clears the hints of the records it rules out and returns 1;
@@ -137,6 +104,20 @@ blkload_hints_col(const struct blk_loader *lr, struct blk_load *ld,
     return 1;
 }
 
+/* 1 if the filter selects every record of the block (ld->lsel set): no
+ * time range, any stream, every label, no tokens. */
+static int
+blkload_is_all(const struct blk_loader *lr, const struct blk_load *ld)
+{
+    if (lr->since != INT64_MIN || lr->until != INT64_MAX || lr->stream >= 0 ||
+        lr->n_toks > 0)
+        return 0;
+    for (size_t i = 0; i < ld->n_lsel; i++)
+        if (!ld->lsel[i])
+            return 0;
+    return 1;
+}
+
 void
 blkload_hints(const struct blk_loader *lr, struct blk_load *ld, uint32_t n,
               int is_helper)
@@ -152,23 +133,58 @@ blkload_hints(const struct blk_loader *lr, struct blk_load *ld, uint32_t n,
         ld->cap_hint = n;
     }
     ld->tok_bytes = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        int is_sel = blkload_is_selected(lr, ld, i);
-        int is_tok = lr->n_toks == 0 || ld->keep[i];
-        sel_bytes += is_sel ? ld->recs[i].msg_len : 0;
-        ld->tok_bytes += is_sel && !is_tok ? ld->recs[i].msg_len : 0;
-        ld->hint[i] = (uint8_t)(is_sel && is_tok);
-        n_wanted += ld->hint[i];
+    if (blkload_is_all(lr, ld)) {
+        memset(ld->hint, 1, n);
+        n_wanted = n;
+        for (uint32_t i = 0; i < n; i++)
+            sel_bytes += ld->recs[i].msg_len;
+    } else {
+        for (uint32_t i = 0; i < n; i++) {
+            int is_sel = blkload_is_selected(lr, ld, i);
+            int is_tok = lr->n_toks == 0 || ld->keep[i];
+            sel_bytes += is_sel ? ld->recs[i].msg_len : 0;
+            ld->tok_bytes += is_sel && !is_tok ? ld->recs[i].msg_len : 0;
+            ld->hint[i] = (uint8_t)(is_sel && is_tok);
+            n_wanted += ld->hint[i];
+        }
     }
     blkload_hints_col(lr, ld, n, n_wanted, arg);
+    /* the test; with is_matches_only, in the same pass, the records the
+     * cursor keeps (hint not 0), the bytes of those it drops that the
+     * filter selects (a record with a hint is selected), which a query's
+     * cost cap counts as the token prefilter's (run_select), and the time
+     * range of those it drops (any: wider is only looser) */
+    int is_mo = lr->is_matches_only;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    uint64_t drop = sel_bytes;
+    uint32_t k = 0;
+    if (is_mo && ld->cap_cand < n) {
+        ld->cand = xreallocarray(ld->cand, n, sizeof(*ld->cand));
+        ld->cap_cand = n;
+    }
     for (uint32_t i = 0; i < n; i++) {
         const struct store_rec *r = &ld->recs[i];
-        if (ld->hint[i])
-            ld->hint[i] = (uint8_t)lr->match_fn(arg, (const char *)r->msg,
-                                                r->msg_len);
+        uint8_t h = ld->hint[i];
+        if (h)
+            ld->hint[i] = h = (uint8_t)lr->match_fn(arg, (const char *)r->msg,
+                                                    r->msg_len);
+        if (!is_mo)
+            continue;
+        if (h) {
+            ld->cand[k++] = i;
+            drop -= r->msg_len;
+        } else {
+            lo = r->time_ns < lo ? r->time_ns : lo;
+            hi = r->time_ns > hi ? r->time_ns : hi;
+        }
     }
-    if (lr->is_matches_only)
-        blkload_cands(ld, n, sel_bytes);
+    if (is_mo) {
+        ld->n_cand = k;
+        ld->sel_bytes = sel_bytes;
+        ld->drop_bytes = drop;
+        ld->drop_min_t = lo;
+        ld->drop_max_t = hi;
+    }
 }
 
 void

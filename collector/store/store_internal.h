@@ -557,6 +557,19 @@ blk_get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
     const uint8_t *p = *pp;
     uint64_t v = 0;
 
+    /* one or two bytes (labels, flags, lengths, offset deltas): no loop */
+    if (end - p >= 2) {
+        if (p[0] < 0x80) {
+            *out = p[0];
+            *pp = p + 1;
+            return 0;
+        }
+        if (p[1] < 0x80) {
+            *out = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+            *pp = p + 2;
+            return 0;
+        }
+    }
     for (int shift = 0; shift < 64 && p < end; shift += 7) {
         uint8_t c = *p++;
         if (shift == 63 && c > 1)
