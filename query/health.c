@@ -16,31 +16,13 @@
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 #include "query/output.h"
+#include "query/reply.h"
 
 #define HEALTH_MAX_COLS 9
 #define HEALTH_RED      "1;31"
 #define HEALTH_GREEN    "32"
 
 /* ---- parsing ---- */
-
-static const char *
-health_str(json_t *o, const char *key, const char *def)
-{
-    json_t *v = json_object_get(o, key);
-
-    if (!json_is_string(v))
-        return def;
-    const char *s = json_string_value(v);
-    return strlen(s) == json_string_length(v) ? s : def;
-}
-
-static double
-health_num(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-
-    return json_is_number(v) ? json_number_value(v) : NAN;
-}
 
 static int64_t
 health_int(json_t *o, const char *key)
@@ -60,20 +42,20 @@ health_host_parse(json_t *o, struct health_host *h, char *err, size_t errlen)
 {
     const char *seen;
 
-    if (!json_is_object(o) || (h->host = health_str(o, "host", NULL)) == NULL
+    if (!json_is_object(o) || (h->host = reply_member_str(o, "host", NULL)) == NULL
         || !json_is_boolean(json_object_get(o, "up"))) {
         snprintf(err, errlen, "bad host entry in health reply");
         return -1;
     }
     h->is_up = json_is_true(json_object_get(o, "up"));
-    seen = health_str(o, "last_seen", NULL);
+    seen = reply_member_str(o, "last_seen", NULL);
     h->last_seen_ns = -1;
     if (seen != NULL &&
         rfc3339_parse_ns(seen, strlen(seen), &h->last_seen_ns) < 0)
         h->last_seen_ns = -1;
-    h->cpu_pct = health_num(o, "cpu_pct");
-    h->mem_pct = health_num(o, "mem_pct");
-    h->fs_max_pct = health_num(o, "fs_max_pct");
+    h->cpu_pct = reply_member_num(o, "cpu_pct");
+    h->mem_pct = reply_member_num(o, "mem_pct");
+    h->fs_max_pct = reply_member_num(o, "fs_max_pct");
     h->containers_running = health_int(o, "containers_running");
     h->containers_total = health_int(o, "containers_total");
     h->restarts_1h = health_int(o, "restarts_1h");
@@ -88,13 +70,13 @@ health_container_parse(json_t *o, struct health_container *c, char *err,
     json_t *ok;
 
     if (!json_is_object(o) ||
-        (c->host = health_str(o, "host", NULL)) == NULL ||
-        (c->container = health_str(o, "container", NULL)) == NULL) {
+        (c->host = reply_member_str(o, "host", NULL)) == NULL ||
+        (c->container = reply_member_str(o, "container", NULL)) == NULL) {
         snprintf(err, errlen, "bad container entry in health reply");
         return -1;
     }
-    c->state = health_str(o, "state", "");
-    c->reason = health_str(o, "reason", "");
+    c->state = reply_member_str(o, "state", "");
+    c->reason = reply_member_str(o, "reason", "");
     c->restarts = health_int(o, "restarts");
     c->restarts_1h = health_int(o, "restarts_1h");
     ok = json_object_get(o, "healthy");
@@ -106,9 +88,9 @@ static int
 health_loss_parse(json_t *o, struct health_loss *l, char *err, size_t errlen)
 {
     if (!json_is_object(o) ||
-        (l->host = health_str(o, "host", NULL)) == NULL ||
-        (l->container = health_str(o, "container", NULL)) == NULL ||
-        (l->id = health_str(o, "id", NULL)) == NULL) {
+        (l->host = reply_member_str(o, "host", NULL)) == NULL ||
+        (l->container = reply_member_str(o, "container", NULL)) == NULL ||
+        (l->id = reply_member_str(o, "id", NULL)) == NULL) {
         snprintf(err, errlen, "bad losses entry in health reply");
         return -1;
     }

@@ -17,6 +17,7 @@
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 #include "query/output.h"
+#include "query/reply.h"
 #include "query/sparkline.h"
 #include "query/url.h"
 
@@ -42,25 +43,6 @@ mview_load(const char *body, size_t len, const char *key, char *err,
         return NULL;
     }
     return root;
-}
-
-static const char *
-mview_str(json_t *o, const char *key, const char *def)
-{
-    json_t *v = json_object_get(o, key);
-
-    if (!json_is_string(v))
-        return def;
-    const char *s = json_string_value(v);
-    return strlen(s) == json_string_length(v) ? s : def;
-}
-
-static double
-mview_num(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-
-    return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
 int
@@ -115,20 +97,20 @@ mview_points_parse(json_t *pts, struct mview_series *s, char *err,
 static int
 mview_series_one(json_t *o, struct mview_series *s, char *err, size_t errlen)
 {
-    if (!json_is_object(o) || (s->name = mview_str(o, "name", NULL)) == NULL
-        || (s->host = mview_str(o, "host", NULL)) == NULL) {
+    if (!json_is_object(o) || (s->name = reply_member_str(o, "name", NULL)) == NULL
+        || (s->host = reply_member_str(o, "host", NULL)) == NULL) {
         snprintf(err, errlen, "series without name or host");
         return -1;
     }
-    s->container = mview_str(o, "container", "");
-    s->label = mview_str(o, "label", "");
+    s->container = reply_member_str(o, "container", "");
+    s->label = reply_member_str(o, "label", "");
     json_t *step = json_object_get(o, "step_ms");
     s->step_ms = json_is_integer(step) ? (int64_t)json_integer_value(step)
                                        : 0;
-    s->min = mview_num(o, "min");
-    s->avg = mview_num(o, "avg");
-    s->max = mview_num(o, "max");
-    s->last = mview_num(o, "last");
+    s->min = reply_member_num(o, "min");
+    s->avg = reply_member_num(o, "avg");
+    s->max = reply_member_num(o, "max");
+    s->last = reply_member_num(o, "last");
     return mview_points_parse(json_object_get(o, "points"), s, err, errlen);
 }
 

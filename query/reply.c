@@ -12,6 +12,7 @@
  */
 #include "query/reply.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,25 @@ reply_load(const char *p, size_t len, int want_array, char *err, size_t errlen)
         return NULL;
     }
     return root;
+}
+
+const char *
+reply_member_str(json_t *o, const char *key, const char *def)
+{
+    json_t *v = json_object_get(o, key);
+
+    if (!json_is_string(v))
+        return def;
+    const char *s = json_string_value(v);
+    return strlen(s) == json_string_length(v) ? s : def;
+}
+
+double
+reply_member_num(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+
+    return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
 /* ------------------------------------------------------------ records */

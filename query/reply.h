@@ -2,8 +2,9 @@
 /*
  * reply: parses what the collector sends back (one record per JSON line,
  * the hosts and containers arrays, {"error": ...} objects) into plain
- * structs. The only jansson user in logq. Untrusted input: every malformed
- * reply is an error with a reason, never a crash.
+ * structs, and the member getters the views of other replies (health.c,
+ * metrics_view.c) use. Untrusted input: every malformed reply is an error
+ * with a reason, never a crash.
  */
 #ifndef QUERY_REPLY_H
 #define QUERY_REPLY_H
@@ -86,5 +87,12 @@ int  reply_list_item_json(const struct reply_list *l, size_t i,
  * JSON body, else "HTTP <status>" and the body's first line. */
 void reply_error_parse(const char *body, size_t len, int status, char *err,
                        size_t errlen);
+
+/* The string member key of object o (borrowed from o), or def when it is
+ * missing, not a string or holds a NUL byte. */
+const char *reply_member_str(struct json_t *o, const char *key,
+                             const char *def);
+/* The number member key of object o, or NAN when missing or not one. */
+double reply_member_num(struct json_t *o, const char *key);
 
 #endif
