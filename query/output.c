@@ -312,7 +312,11 @@ output_hist_row(struct buf *out, int64_t t_ms, uint64_t count, uint64_t max,
     size_t n_bar = max == 0 ? 0
                  : (size_t)((count * bar_width + max - 1) / max);
 
-    output_time_compact(t_ms * 1000000LL, t);
+    /* a bucket may start before 1677-09-21 (INT64_MIN ns: a sender's
+     * record there under a long step): shown from INT64_MIN */
+    output_time_compact(t_ms < INT64_MIN / 1000000 ? INT64_MIN
+                        : t_ms > INT64_MAX / 1000000 ? INT64_MAX
+                        : t_ms * 1000000LL, t);
     int n = snprintf(line, sizeof(line), "%s %*llu%s", t, (int)count_width,
                      (unsigned long long)count, n_bar > 0 ? " " : "");
     if (buf_append(out, line, (size_t)n) < 0)

@@ -498,6 +498,17 @@ test_output_hist_rows(void **state)
                         "2026-11-27T13:51:00.000Z   1 #\n"
                         "2026-11-27T13:52:00.000Z   0\n"
                         "2026-11-27T13:53:00.000Z   0\n");
+    /* A bucket starting before INT64_MIN ns (a record a sender stamped
+     * in 1677, under a 127-week step) or past INT64_MAX: no overflow
+     * (UBSan aborts here without the clamp), shown from the int64 end. */
+    b.len = 0;
+    assert_int_equal(output_hist_row(&b, INT64_MIN / 1000000 - 86400000LL,
+                                     1, 1, 1, 1), 0);
+    assert_int_equal(output_hist_row(&b, INT64_MAX / 1000000 + 1, 1, 1, 1,
+                                     1), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    assert_non_null(strstr((char *)b.data, "1677-09-21T00:12:43.145Z 1 #\n"));
+    assert_non_null(strstr((char *)b.data, "2262-04-11T23:47:16.854Z 1 #\n"));
     buf_fini(&b);
 }
 

@@ -75,14 +75,21 @@ const struct cmd_entry usage_cmds[] = {
       "label:KEY",
       "The number of lines the search's TERMS and filters match: with --by "
       "an aligned table (KEY, COUNT, then TOTAL), else the total alone. "
+      "Without --until the range ends now, or just after the newest line "
+      "if that is later but at most 10 minutes ahead (clock skew): lines "
+      "stamped further in the future are counted only with --until. "
       "--json prints the collector's object.\n"
       "Exit status: 0 something matched, 1 nothing, 2 error.",
       cmd_count_exec },
     { "histogram", FLAGS_HISTOGRAM, "[TERMS...] [options]",
       "matching lines per time bucket (--step 1m)",
       "One row per time bucket, zeros included: its start, the count of "
-      "matching lines and a bar of '#'. --json prints the collector's "
-      "object.\n"
+      "matching lines and a bar of '#'. The range runs from --since (else "
+      "the oldest stored line) to --until (else now, or just after the "
+      "newest line if that is later but at most 10 minutes ahead: as for "
+      "count). Without --step, a step of 1s to 7d (or whole weeks) for about "
+      "120 rows. --json "
+      "prints the collector's object.\n"
       "Exit status: 0 something matched, 1 nothing, 2 error.",
       cmd_histogram_exec },
     { "stats", FLAGS_STATS, "[options]",

@@ -260,17 +260,15 @@ api_agg_done(struct pool_job *j, int is_run)
 }
 
 /* The histogram's range: the request's, else from the store's first
- * record to now (or just past its last record, if later): agg_hist_range. */
+ * record (agg_hist_range) to the until api_agg_prepare resolved. */
 static int
-api_hist_setup(struct api_agg *s, char **errstr)
+api_hist_setup(struct api_agg *s, const struct store_stats *st,
+               char **errstr)
 {
-    struct store_stats st;
     int64_t since, until;
-
-    store_get_stats(s->api->store, &st);
     int64_t span = agg_hist_range(s->p.since_ns, s->p.until_ns,
-                                  st.n_records > 0, st.first_ns, st.last_ns,
-                                  now_ns(), &since, &until);
+                                  st->n_records > 0, st->first_ns, &since,
+                                  &until);
     int64_t step = s->x.has_step ? s->x.step_ns : agg_step_auto(span);
     return agg_hist_init(&s->hist, since, until, step, errstr);
 }
@@ -290,8 +288,17 @@ api_agg_prepare(struct api_agg *s, const char *query)
     free(rest);
     if (rc < 0)
         return -1;
+    /* Without until both end at now, or just past the newest record if
+     * that is later, at most AGG_FUTURE_NS ahead (agg_open_until): the
+     * same records for /count and /histogram, and a record a sender
+     * stamped in 2262 stretches neither. */
+    struct store_stats st;
+    store_get_stats(s->api->store, &st);
+    if (!s->p.has_until)
+        s->p.until_ns = agg_open_until(st.n_records > 0, st.last_ns,
+                                       now_ns());
     /* its error is the reply only if the query compiles (as before) */
-    if (s->is_hist && api_hist_setup(s, &err) < 0) {
+    if (s->is_hist && api_hist_setup(s, &st, &err) < 0) {
         s->cr.pre_err = err != NULL ? err : xstrdup("bad request");
         err = NULL;
     }

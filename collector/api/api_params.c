@@ -246,6 +246,7 @@ api_param_since(struct api_params *p, const char *v, char **errstr)
 static int
 api_param_until(struct api_params *p, const char *v, char **errstr)
 {
+    p->has_until = 1;
     return api_param_time(&p->until_ns, "until", v, errstr);
 }
 

@@ -38,6 +38,8 @@ struct api_params {
     int      stream;        /* -1 any, else LOGREC_STDOUT/LOGREC_STDERR */
     int64_t  since_ns;      /* INT64_MIN when absent */
     int64_t  until_ns;      /* INT64_MAX when absent */
+    int      has_until;     /* until was given (/count, /histogram: an
+                               open until ends at agg_open_until) */
     uint64_t limit;         /* 0: no limit (every match) */
     int      has_limit;     /* limit was given (/follow: send history) */
     int      is_newest_first;

@@ -313,25 +313,35 @@ agg_step_auto(int64_t range_ns)
 {
     static const int64_t steps_s[] = {
         1, 5, 10, 30, 60, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600,
-        12 * 3600, 86400,
+        12 * 3600, 86400, 7 * 86400,
     };
+    const int64_t week = 7 * 86400 * 1000000000LL;
 
     for (size_t i = 0; i < sizeof(steps_s) / sizeof(steps_s[0]); i++)
         if (range_ns / (steps_s[i] * 1000000000LL) <= 120)
             return steps_s[i] * 1000000000LL;
-    return 7 * 86400 * 1000000000LL;
+    /* a sender's record in 1677 makes an open since reach there: still
+     * an answer, in fewer, longer buckets (at most 128 weeks each) */
+    int64_t weeks = range_ns / (120 * week);
+    return (range_ns / (weeks * week) <= 120 ? weeks : weeks + 1) * week;
+}
+
+int64_t
+agg_open_until(int has_records, int64_t last_ns, int64_t now_ns)
+{
+    int64_t until = now_ns;
+
+    if (has_records && last_ns >= now_ns)
+        until = last_ns < INT64_MAX ? last_ns + 1 : INT64_MAX;
+    int64_t cap = now_ns <= INT64_MAX - AGG_FUTURE_NS
+                  ? now_ns + AGG_FUTURE_NS : INT64_MAX;
+    return until < cap ? until : cap;
 }
 
 int64_t
 agg_hist_range(int64_t since, int64_t until, int has_records,
-               int64_t first_ns, int64_t last_ns, int64_t now_ns,
-               int64_t *since_out, int64_t *until_out)
+               int64_t first_ns, int64_t *since_out, int64_t *until_out)
 {
-    if (until == INT64_MAX) {
-        until = now_ns;
-        if (has_records && last_ns >= now_ns)
-            until = last_ns < INT64_MAX ? last_ns + 1 : INT64_MAX;
-    }
     if (since == INT64_MIN)
         since = has_records ? first_ns : until;
     *since_out = since;

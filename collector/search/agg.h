@@ -64,19 +64,29 @@ int agg_count_format(const struct agg_count *c, struct buf *out);
  * -1 otherwise. */
 int agg_step_parse(const char *s, int64_t *step_ns);
 /* The smallest of 1s 5s 10s 30s 1m 5m 10m 30m 1h 3h 6h 12h 1d 7d giving at
- * most 120 buckets over range_ns (7d if none). */
+ * most 120 buckets over range_ns; past 7d (a range over 840 days), the
+ * smallest multiple of 7d that does. */
 int64_t agg_step_auto(int64_t range_ns);
 
-/* The histogram range [*since_out, *until_out) of a request's since and
- * until (INT64_MIN, INT64_MAX: open). An open since is the store's first
- * record (first_ns; with no records, the until); an open until is now_ns,
- * or just past the store's last record (last_ns) when that is later, at
- * most INT64_MAX. Returns until - since (0 when empty), saturated at
- * INT64_MAX: the span agg_step_auto takes. Pure; no overflow for any
- * input. */
+/* How far past now an open range reaches: records stamped up to 10
+ * minutes ahead (a sender's clock running fast) are in it (Loki's
+ * creation_grace_period, 10m by default, is the same allowance). */
+#define AGG_FUTURE_NS ((int64_t)600 * 1000000000LL)
+
+/* The end of a /count or /histogram range without until: now_ns, or just
+ * past the store's last record (last_ns) when that is later, but never
+ * past now_ns + AGG_FUTURE_NS, so that one record stamped in 2262 does
+ * not stretch every open range there. Pure; no overflow for any input. */
+int64_t agg_open_until(int has_records, int64_t last_ns, int64_t now_ns);
+
+/* The histogram range [*since_out, *until_out) of a request's since
+ * (INT64_MIN: open, the store's first record, first_ns; with no records,
+ * the until) and until (already resolved: given, or agg_open_until).
+ * Returns until - since (0 when empty), saturated at INT64_MAX: the span
+ * agg_step_auto takes. Pure; no overflow for any input. */
 int64_t agg_hist_range(int64_t since, int64_t until, int has_records,
-                       int64_t first_ns, int64_t last_ns, int64_t now_ns,
-                       int64_t *since_out, int64_t *until_out);
+                       int64_t first_ns, int64_t *since_out,
+                       int64_t *until_out);
 
 struct agg_hist {
     int64_t   step_ms;

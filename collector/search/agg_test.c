@@ -222,7 +222,10 @@ test_agg_step_parse(void **state)
     assert_int_equal(agg_step_auto(60 * S), S);
     assert_int_equal(agg_step_auto(3600 * S), 30 * S);
     assert_int_equal(agg_step_auto(0), S);
-    assert_int_equal(agg_step_auto(1000LL * 86400 * S), 7 * 86400 * S);
+    assert_int_equal(agg_step_auto(840LL * 86400 * S), 7 * 86400 * S);
+    /* past 120 weeks: whole weeks, at most 120 buckets */
+    assert_int_equal(agg_step_auto(1000LL * 86400 * S), 14 * 86400 * S);
+    assert_int_equal(agg_step_auto(INT64_MAX), 127 * 7 * 86400 * S);
 }
 
 static void
@@ -288,37 +291,37 @@ test_agg_hist_range_bounds(void **state)
     int64_t since, until;
 
     (void)state;
-    /* Open both ends: first record .. max(now, last + 1). */
-    assert_true(agg_hist_range(INT64_MIN, INT64_MAX, 1, 1000, 5000, 3000,
-                               &since, &until) == 4001);
+    /* An open since: the first record. */
+    assert_true(agg_hist_range(INT64_MIN, 5001, 1, 1000, &since,
+                               &until) == 4001);
     assert_true(since == 1000 && until == 5001);
-    assert_true(agg_hist_range(INT64_MIN, INT64_MAX, 1, 1000, 2000, 3000,
-                               &since, &until) == 2000);
-    assert_true(until == 3000);
-    /* No records: an empty range ending now. */
-    assert_true(agg_hist_range(INT64_MIN, INT64_MAX, 0, 0, 0, 3000, &since,
-                               &until) == 0);
+    /* No records: an empty range ending at until. */
+    assert_true(agg_hist_range(INT64_MIN, 3000, 0, 0, &since, &until) == 0);
     assert_true(since == 3000 && until == 3000);
-    /* The last record at INT64_MAX. */
-    assert_true(agg_hist_range(INT64_MIN, INT64_MAX, 1, INT64_MAX - 10,
-                               INT64_MAX, 3000, &since, &until) == 10);
-    assert_true(until == INT64_MAX);
-    /* The widest explicit range saturates. */
-    assert_true(agg_hist_range(INT64_MIN + 1, INT64_MAX - 1, 1, 0, 0, 0,
-                               &since, &until) == INT64_MAX);
+    /* The widest ranges saturate. */
+    assert_true(agg_hist_range(INT64_MIN + 1, INT64_MAX - 1, 1, 0, &since,
+                               &until) == INT64_MAX);
     assert_true(since == INT64_MIN + 1 && until == INT64_MAX - 1);
-    assert_true(agg_hist_range(INT64_MIN, INT64_MAX, 1, INT64_MIN,
-                               INT64_MAX, 0, &since, &until) == INT64_MAX);
+    assert_true(agg_hist_range(INT64_MIN, INT64_MAX, 1, INT64_MIN, &since,
+                               &until) == INT64_MAX);
     /* since after until: empty. */
-    assert_true(agg_hist_range(50, 40, 1, 0, 0, 0, &since, &until) == 0);
-    /* The step for such a span stays defined, and so do the buckets. */
+    assert_true(agg_hist_range(50, 40, 1, 0, &since, &until) == 0);
+    /* Any span gets a step with at most 120 (+ 2 for the alignment)
+     * buckets: a record at INT64_MIN under an open since, or the whole
+     * int64 range, still answers. */
     struct agg_hist h;
     char *err = NULL;
     int64_t step = agg_step_auto(INT64_MAX);
-    assert_true(step > 0);
-    /* 584 years in 7-day buckets: too many, a clear error. */
     assert_int_equal(agg_hist_init(&h, INT64_MIN + 1, INT64_MAX - 1, step,
-                                   &err), -1);
+                                   &err), 0);
+    assert_true(h.n_buckets <= 242);
+    agg_hist_add(&h, INT64_MIN + 1);
+    agg_hist_add(&h, INT64_MAX - 1);
+    assert_true(h.counts[0] == 1 && h.counts[h.n_buckets - 1] == 1);
+    agg_hist_fini(&h);
+    /* An explicit step still refuses more than AGG_MAX_BUCKETS. */
+    assert_int_equal(agg_hist_init(&h, INT64_MIN + 1, INT64_MAX - 1,
+                                   7 * 86400 * 1000000000LL, &err), -1);
     assert_non_null(strstr(err, "too many histogram buckets"));
     free(err);
     err = NULL;
@@ -329,6 +332,56 @@ test_agg_hist_range_bounds(void **state)
     assert_true(h.n_buckets > 0 && h.first_ms % h.step_ms == 0);
     agg_hist_fini(&h);
     free(err);
+}
+
+/* The end of an open range (issue 9: one sender stamping a record near
+ * INT64_MAX made every open /histogram span to 2262, refused as "too
+ * many histogram buckets (2063048, at most 10000)" for every user): now,
+ * or past the newest record up to AGG_FUTURE_NS ahead, never further. */
+static void
+test_agg_open_until_capped(void **state)
+{
+    const int64_t now = 1796400000LL * 1000000000LL;   /* 2026-12-04 */
+    const int64_t hour = 3600LL * 1000000000LL;
+    int64_t since, until;
+
+    (void)state;
+    /* nothing newer than now: now */
+    assert_true(agg_open_until(1, now - hour, now) == now);
+    assert_true(agg_open_until(0, 0, now) == now);
+    /* a record 1 minute ahead (clock skew): just past it */
+    assert_true(agg_open_until(1, now + 60000000000LL, now) ==
+                now + 60000000001LL);
+    /* past the allowance, up to INT64_MAX: now + 10 minutes */
+    assert_true(AGG_FUTURE_NS == 600LL * 1000000000LL);
+    assert_true(agg_open_until(1, now + AGG_FUTURE_NS, now) ==
+                now + AGG_FUTURE_NS);
+    assert_true(agg_open_until(1, INT64_MAX - 1, now) == now + AGG_FUTURE_NS);
+    assert_true(agg_open_until(1, INT64_MAX, now) == now + AGG_FUTURE_NS);
+    /* now itself at the end of int64: no overflow */
+    assert_true(agg_open_until(1, INT64_MAX, INT64_MAX) == INT64_MAX);
+    assert_true(agg_open_until(1, INT64_MAX, INT64_MAX - 5) == INT64_MAX);
+    assert_true(agg_open_until(1, INT64_MIN, INT64_MIN) == INT64_MIN + 1);
+    /* "histogram --since 2h" over a store whose newest record is at
+     * INT64_MAX: 2 h 10 min, in 5-minute buckets */
+    int64_t span = agg_hist_range(now - 2 * hour,
+                                  agg_open_until(1, INT64_MAX, now), 1,
+                                  INT64_MIN, &since, &until);
+    assert_true(span == 2 * hour + AGG_FUTURE_NS);
+    struct agg_hist h;
+    char *err = NULL;
+    assert_int_equal(agg_hist_init(&h, since, until, agg_step_auto(span),
+                                   &err), 0);
+    assert_true(h.step_ms == 300000 && h.n_buckets <= 27);
+    agg_hist_fini(&h);
+    /* and without since, the first record at INT64_MIN: it answers */
+    span = agg_hist_range(INT64_MIN, agg_open_until(1, INT64_MAX, now), 1,
+                          INT64_MIN, &since, &until);
+    assert_int_equal(agg_hist_init(&h, since, until, agg_step_auto(span),
+                                   &err), 0);
+    assert_true(h.n_buckets > 0 && h.n_buckets <= 242);
+    agg_hist_fini(&h);
+    assert_null(err);
 }
 
 int
@@ -343,6 +396,7 @@ main(void)
         cmocka_unit_test(test_agg_hist_buckets),
         cmocka_unit_test(test_agg_hist_empty_and_cap),
         cmocka_unit_test(test_agg_hist_range_bounds),
+        cmocka_unit_test(test_agg_open_until_capped),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,7 +6,8 @@
 # INT64_MAX-1 and INT64_MAX ns, then every query path that does arithmetic
 # on record times runs over them: search both ways, --tail, context,
 # since/until at INT64_MIN and INT64_MAX, count, count --by, histogram
-# (its range ends at last + 1), follow's history, stats, hosts, containers
+# (an open range ends at now, or past the newest record but at most 10
+# minutes ahead: the histogram answers, count agrees), follow's history, stats, hosts, containers
 # and Grafana's logs and count targets. The collector is the ASan+UBSan
 # build, which aborts on the first signed overflow, so the checks are: it
 # keeps answering, each query gives the records or a clear refusal, and no
@@ -16,7 +17,8 @@
 # retention off (a segment's age is clamped to its last write). Fails on
 # planted breaks: "last_ns + 1" unguarded in agg.c (UBSan aborts the
 # collector), the clamp removed from retention.c (never deleted), and
-# before 10080a6 logq dropped the INT64_MIN record.
+# before 10080a6 logq dropped the INT64_MIN record; before agg.c's
+# agg_open_until, every histogram without --until was refused.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -117,8 +119,7 @@ want_records 7 "$IT_TMP/ctx.jsonl" --all -C 2 TIMEWARP
 # logq clamps a time before 1970 to 0: from 0 on, 0, 1, now, MAX-1, MAX
 want_records 5 "$IT_TMP/since.jsonl" --all --since 0 TIMEWARP
 for args in "count TIMEWARP" "count --by host TIMEWARP" \
-    "count --by container --since 0 TIMEWARP" "histogram TIMEWARP" \
-    "histogram --step 1h --since 2h TIMEWARP" "stats" "hosts" "containers"; do
+    "count --by container --since 0 TIMEWARP" "stats" "hosts" "containers"; do
     # shellcheck disable=SC2086 # words on purpose
     if lq $args >"$IT_TMP/out.txt" 2>&1; then
         log "logq $args: $(head -c 120 "$IT_TMP/out.txt" | tr '\n' ' ')"
@@ -130,7 +131,41 @@ for args in "count TIMEWARP" "count --by host TIMEWARP" \
     fi
     alive "logq $args"
 done
-assert_eq 7 "$(lq count TIMEWARP)" "logq count over all times"
+# An open range (no --until) ends at now, or past the newest record up to
+# 10 minutes ahead, for count and histogram alike: the INT64_MAX-1 and
+# INT64_MAX records stretch neither. Before, every histogram without
+# --until, --since 2h too, was refused for everyone: "too many histogram
+# buckets (2063048, at most 10000)". Without --since the histogram starts
+# at the INT64_MIN record and still answers, in longer buckets.
+assert_eq 5 "$(lq count TIMEWARP)" "logq count without --until"
+assert_eq 5 "$(lq count --by host TIMEWARP | awk '$1 == "TOTAL" {print $2}')" \
+    "logq count --by host without --until"
+# hist_sum ARGS...: the matches logq histogram --json ARGS counts, and
+# its buckets; the plain output must answer too (exit 0, one row each).
+hist_sum() {
+    lq histogram "$@" >"$IT_TMP/hist.txt" 2>&1 ||
+        fail "logq histogram $*: $(head -c 300 "$IT_TMP/hist.txt")"
+    lq histogram --json "$@" >"$IT_TMP/hist.json" 2>&1 ||
+        fail "logq histogram --json $*: $(head -c 300 "$IT_TMP/hist.json")"
+    alive "logq histogram $*"
+    python3 - "$IT_TMP/hist.json" "$(wc -l <"$IT_TMP/hist.txt")" <<'PY'
+import json, sys
+h = json.load(open(sys.argv[1]))
+b = h["buckets"]
+if len(b) != int(sys.argv[2]):
+    sys.exit("%d buckets, %s rows printed" % (len(b), sys.argv[2]))
+print(sum(c for _, c in b), len(b))
+PY
+}
+read -r n nb <<<"$(hist_sum TIMEWARP)"
+log "logq histogram TIMEWARP: $n matches in $nb buckets ($(head -n 1 "$IT_TMP/hist.txt"))"
+assert_eq 5 "$n" "logq histogram without --since/--until: INT64_MIN..now"
+[ "$nb" -le 242 ] || fail "logq histogram TIMEWARP: $nb buckets"
+read -r n nb <<<"$(hist_sum --step 1h --since 2h TIMEWARP)"
+assert_eq 1 "$n" "logq histogram --step 1h --since 2h"
+[ "$nb" -le 4 ] || fail "logq histogram --since 2h: $nb buckets, want 3-4"
+read -r n nb <<<"$(hist_sum --since 2h TIMEFILL)"
+assert_eq 400 "$n" "logq histogram --since 2h over the filler"
 lq health >/dev/null 2>&1 || true
 alive "logq health"
 for path in "/api/v1/logs?q=TIMEWARP&limit=0&since=$MIN&until=$MAX" \
@@ -155,9 +190,17 @@ for path in "/api/v1/logs?q=TIMEWARP&limit=0&since=$MIN&until=$MAX" \
     log "$path: $code $(head -c 100 "$IT_TMP/api.json" | tr '\n' ' ')"
     alive "$path"
 done
-total=$(it_curl -fsS "http://127.0.0.1:$CHTTP/api/v1/count?q=TIMEWARP&since=$MIN&until=$MAX" |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["total"])')
-assert_eq 7 "$total" "/api/v1/count over since=INT64_MIN until=INT64_MAX"
+# api_total PARAMS: /api/v1/count's total
+api_total() {
+    it_curl -fsS "http://127.0.0.1:$CHTTP/api/v1/count?q=TIMEWARP$1" |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["total"])'
+}
+assert_eq 7 "$(api_total "&since=$MIN&until=$MAX")" \
+    "/api/v1/count over since=INT64_MIN until=INT64_MAX"
+assert_eq 5 "$(api_total "")" "/api/v1/count without until"
+it_curl -fsS "http://127.0.0.1:$CHTTP/api/v1/histogram?q=TIMEWARP&since=$((MAX - 10))&until=$MAX&step=1s" |
+    grep -qF '{"step_ms":1000,"buckets":[[9223372036000,2]]}' ||
+    fail "/api/v1/histogram with until=INT64_MAX given: the 2 records in 2262"
 for target in '{"target":"logs","refId":"A","payload":{"q":"TIMEWARP"}}' \
     '{"target":"logs:count","refId":"B","payload":{"q":"TIMEWARP"}}'; do
     code=$(it_curl -sS --max-time 10 -o "$IT_TMP/graf.json" \
@@ -183,7 +226,7 @@ stop collector || fail "collector did not stop on SIGTERM"
 assert_eq 0 "${IT_STATUS[collector]}" "collector exit status"
 start_collector collector "${SMALL[@]}" --retention-age 3s \
     --retention-interval 200ms
-gone() { [ "$(lq count TIMEWARP 2>/dev/null || true)" = 0 ]; }
+gone() { [ "$(api_total "&since=$MIN&until=$MAX" 2>/dev/null || true)" = 0 ]; }
 wait_until 30 "the far-future records deleted by age" gone
 one_segment_left() { [ "$(health_store segments)" = 1 ]; }
 wait_until 20 "age retention down to the segment being written" \
