@@ -112,7 +112,12 @@ store_fig() {   # NAME: /health store.NAME
         python3 -c 'import json, sys
 print(int(json.load(sys.stdin)["store"][sys.argv[1]]))' "$1"
 }
-assert_ge "$(store_fig segments)" 4 "segments in the store"
+# A segment is cut after the seal job that fills it, and a job takes
+# every full block waiting (several under load, each with a 300 KiB
+# line): the same 48 blocks made 4 segments or 3 (a clean-clone CI run
+# at load 2, 2 scenarios at a time). More than one is what the order
+# checks across segments need.
+assert_ge "$(store_fig segments)" 2 "segments in the store"
 assert_ge "$(store_fig blocks)" 25 "blocks in the store"
 log "$(manifest_lines "${manifests[@]}") lines stored exactly once in" \
     "$(store_fig segments) segments, $(store_fig blocks) blocks; order checks"
