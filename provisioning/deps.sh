@@ -3,7 +3,8 @@
 # Installs the Debian packages logq needs to build, test and run the demo.
 # Usage: provisioning/deps.sh [--check] [--bench]
 #   --check: exit 1 if anything is missing
-#   --bench: also rsyslog, the peer `make bench` runs (README "Dependencies")
+#   --bench: also rsyslog, the peer `make bench` runs, and heaptrack
+#            (README "Dependencies")
 set -euo pipefail
 check=0 bench=0
 for arg in "$@"; do
@@ -19,7 +20,7 @@ PKGS=(build-essential pkg-config libevent-dev zlib1g-dev libjansson-dev
       ansible ansible-lint vagrant python3-jinja2 python3-yaml systemd debootstrap file
       valgrind zsh man-db)
 if [ "$bench" -eq 1 ]; then
-    PKGS+=(rsyslog)
+    PKGS+=(rsyslog heaptrack)
 fi
 missing=()
 for p in "${PKGS[@]}"; do
