@@ -532,7 +532,7 @@ run_read_mem(struct store_cursor *c, struct cur_run *run,
 
 static void cursor_exact(struct store_cursor *c);
 
-/* 1 if the cost cap could be reached once add more bytes are opened
+/* 1 if the cost cap could be reached once `add` more bytes are opened
  * (is_dropping: see cursor_internal.h). */
 static int
 cursor_is_near_cap(const struct store_cursor *c, uint64_t add)
