@@ -66,9 +66,12 @@ LDFLAGS := $(LDFLAGS_$(MODE)) $(HARDEN_LDFLAGS_$(MODE)) $(LTO_$(MODE)) \
            $(EXTRA_LDFLAGS)
 # TLS (common/tls.c): libevent's bufferevent_openssl (pkg-config
 # libevent_openssl, in Debian's libevent-dev) over OpenSSL (libssl-dev).
+# LIBS_REST: every library but libevent and OpenSSL, which logq's release
+# link takes statically (LOGQ_LIBS_release below) and the rest shared.
+LIBS_REST := -lz -ldeflate -lzstd -ljansson -lhiredis -lpcre2-8 -lpthread -lm
 LIBS    := -levent -levent_pthreads $(shell pkg-config --libs libevent_openssl \
            openssl 2>/dev/null || echo -levent_openssl -lssl -lcrypto) \
-           -lz -ldeflate -lzstd -ljansson -lhiredis -lpcre2-8 -lpthread -lm
+           $(LIBS_REST)
 TLIBS   := -lcmocka
 
 notest   = $(filter-out %_test.c,$(1))
@@ -153,8 +156,7 @@ $(BUILD)/logq-shipper: $(call obj,shipper/main.c) $(LIBSHIPPER) $(LIBCOMMON)
 # common/utf8.c (utf8_encode), so jansson stays shared.
 LOGQ_LIBS_release := -Wl,-Bstatic -levent_openssl -lssl -lcrypto \
                      -levent -levent_pthreads \
-                     -Wl,-Bdynamic -lz -ldeflate \
-                     -lzstd -ljansson -lhiredis -lpcre2-8 -lpthread -lm -ldl
+                     -Wl,-Bdynamic $(LIBS_REST) -ldl
 $(BUILD)/logq: $(call obj,query/main.c) $(LIBQUERY) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(or $(LOGQ_LIBS_$(MODE)),$(LIBS))
 
