@@ -25,6 +25,7 @@
 #include "collector/store/store_internal.h"
 #include "common/compress.h"
 #include "common/xmalloc.h"
+#include "tests/support/storetest.h"
 
 #define T0 1700000000000000000LL
 
@@ -236,12 +237,8 @@ open_store(const char *dir, size_t frame_size)
     struct store_options o = { .block_size = 16 << 10,
                                .segment_size = 256 << 10,
                                .frame_size = frame_size };
-    char *err = NULL;
-    struct store *s = store_open(dir, &o, &err);
 
-    if (!s)
-        fail_msg("store_open: %s", err);
-    return s;
+    return storetest_open(dir, &o);
 }
 
 /* Record i of the test (3 sources in step, times interleaved). */

@@ -21,6 +21,7 @@
 
 #include "collector/store/store.h"
 #include "common/xmalloc.h"
+#include "tests/support/storetest.h"
 #include "tests/support/testdir.h"
 
 #define T0 1700000000000000000LL
@@ -78,12 +79,8 @@ open_store(const char *dir, size_t index_fds, uint64_t retention_bytes)
                                .segment_size = 16 << 10,
                                .index_fds = index_fds,
                                .retention_bytes = retention_bytes };
-    char *err = NULL;
-    struct store *s = store_open(dir, &o, &err);
 
-    if (!s)
-        fail_msg("store_open: %s", err);
-    return s;
+    return storetest_open(dir, &o);
 }
 
 /* Records i0.. of the test: "word<i % 50>" in each, "rare" in every

@@ -28,6 +28,7 @@
 #include "collector/store/store_internal.h"
 #include "common/buf.h"
 #include "common/xmalloc.h"
+#include "tests/support/storetest.h"
 
 #define T0   1700000000000000000LL
 #define HOUR 3600000000000LL
@@ -71,12 +72,8 @@ open_store(const char *dir, int is_no_recv_range)
                                .segment_size = 256 << 10,
                                .frame_size = 4096,
                                .is_no_recv_range = is_no_recv_range };
-    char *err = NULL;
-    struct store *s = store_open(dir, &o, &err);
 
-    if (!s)
-        fail_msg("store_open: %s", err);
-    return s;
+    return storetest_open(dir, &o);
 }
 
 /* n_batches batches of 1 to 80 records, each batch one receive stamp

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * storetest: what the store's cmocka tests that hold its threads share
- * (store_commit_test, store_pend_test, indexer_test): a gate a store hook waits at on the store's
- * thread while the test looks (its entries counted; every wait at most
- * 20 s, so a broken store fails a test and never hangs it), a store opened
- * or the test failed, and files compared byte for byte across two store
- * directories. Test-only, header-only.
+ * (store_commit_test, store_pend_test, indexer_test; store_recv_test,
+ * frames_test and segindex_fd_test open their stores with it): a gate a
+ * store hook waits at on the store's thread while the test looks (its
+ * entries counted; every wait at most 20 s, so a broken store fails a test
+ * and never hangs it), a store opened or the test failed, and files
+ * compared byte for byte across two store directories. Test-only,
+ * header-only.
  */
 #ifndef TESTS_SUPPORT_STORETEST_H
 #define TESTS_SUPPORT_STORETEST_H
