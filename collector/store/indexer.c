@@ -13,12 +13,13 @@
  * write, rolls it back, so a retry indexes each block once; a block that
  * fails to build (quarantined) makes it roll back and add again under
  * the right numbers (segment.c seal_job_write). The thread reads the
- * job's chunks (body, n_records, n_labels, is_bad, which the sealing
- * thread may set meanwhile: read once, and a block that turns bad after
- * it was added is the case above) and writes only their sets, its own record
- * array and the map (under the sealer's ix_mu, which cursors take to
- * look it up; they see only blocks of the directory, never the ones
- * being written). Without the thread (not started, or
+ * job's chunks (body, n_records, n_labels and is_ix, set before
+ * indexer_submit; never is_bad, which the sealing thread may set
+ * meanwhile: a block that turns bad after it was added is the case
+ * above) and writes only their sets, its own record array and the
+ * map (under the sealer's ix_mu, which cursors take to look it up;
+ * they see only blocks of the directory, never the ones being
+ * written). Without the thread (not started, or
  * store_options.is_index_inline) the sealing thread does both itself at
  * indexer_wait: the same sets and adds, so the same .lqi bytes.
  */
