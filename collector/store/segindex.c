@@ -289,7 +289,9 @@ segindex_sealer_add(const struct store *s, struct store_sealer *w,
         (!w->wimem || index_mem_n_keys(w->wimem) < STORE_IDX_MAX_KEYS))
         return;
     job->is_seg_full = 1;
-    /* Only this thread changes the map: encoding it needs no lock. */
+    /* The indexing thread also adds to the map, but this job's adds are
+     * done (indexer_wait) and the next job's have not begun: encoding
+     * it needs no lock. */
     if (w->wimem && segindex_write(s, job->seq, w->wimem, w->wrefs,
                                    w->n_wrefs) < 0)
         job->is_ix_err = 1;
