@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cursor_internal: the cursor shared by cursor.c (filter, candidate
- * blocks, creation) and cursor_merge.c (the k-way merge over open blocks:
- * reading, eviction, the heap). Not for use outside collector/store/.
+ * blocks, creation), cursor_merge.c (the k-way merge over open blocks:
+ * reading, eviction, the heap) and cursor_exact.c (a matches-only cursor
+ * going exact near the cost cap). Not for use outside collector/store/.
  */
 #ifndef COLLECTOR_STORE_CURSOR_INTERNAL_H
 #define COLLECTOR_STORE_CURSOR_INTERNAL_H
@@ -172,5 +173,41 @@ struct store_blk *cursor_blk(struct store_cursor *c, const struct cur_cand *k);
 /* cursor_merge.c */
 /* Releases the merge's runs, buffers and helper thread. */
 void cursor_merge_fini(struct store_cursor *c);
+/* Key order of two selected records: <0, 0 (same key), >0. */
+int  cursor_sort_key_cmp(const struct cur_sort *x, const struct cur_sort *y);
+/* Selects the records of the run's decoded block (n records; keep: the
+ * token prefilter, or NULL) that pass the filter, in key order (with
+ * drops while is_dropping). */
+void cursor_run_select(struct store_cursor *c, struct cur_run *run,
+                       uint32_t n, const uint8_t *keep);
+/* The bytes of a slot's buffers (counted in mem_held). */
+size_t cursor_slot_mem(const struct cur_slot *sl);
+/* (Re)reads the run's block and selects its records: 1 (the run holds a
+ * slot, its head its next record), 0 gone, -1 damaged. */
+int  cursor_run_load(struct store_cursor *c, struct cur_run *run);
+/* The index in the run's selection of its record at run->pos. */
+uint32_t cursor_run_index(const struct store_cursor *c,
+                          const struct cur_run *run);
+void cursor_heap_push(struct store_cursor *c, struct cur_run *run);
+void cursor_heap_down(struct store_cursor *c, size_t i);
+/* Evicts the loaded runs needed last, never keep (may be NULL), until
+ * the held bytes fit cursor_mem_max. */
+void cursor_shrink(struct store_cursor *c, const struct cur_run *keep);
+/* Drops a run's records, keeping what re-reading it needs; is_free frees
+ * the buffers, else they are kept as spares. */
+void cursor_run_unload(struct store_cursor *c, struct cur_run *run,
+                       int is_free);
+/* Unloads and frees the run. */
+void cursor_run_free(struct store_cursor *c, struct cur_run *run);
+/* Moves the heap top past the record it last gave. */
+void cursor_advance(struct store_cursor *c);
+
+/* cursor_exact.c */
+/* 1 if the cost cap could be reached once add more bytes are opened
+ * (is_dropping). */
+int  cursor_is_near_cap(const struct store_cursor *c, uint64_t add);
+/* From now on nothing is dropped: the open runs and the phantoms passed
+ * since the last record returned are made exact (is_dropping). */
+void cursor_exact(struct store_cursor *c);
 
 #endif

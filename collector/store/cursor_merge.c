@@ -12,7 +12,9 @@
  * n_cursor_rereads) when it becomes the top. The next candidates (up to
  * BLK_AHEAD) are read ahead on blkload.c's helper thread, the filter's
  * match_fn run there too. Damaged blocks are reported once (-1) and
- * skipped; blocks deleted by retention meanwhile are skipped.
+ * skipped; blocks deleted by retention meanwhile are skipped. A
+ * matches-only cursor drops records where their blocks load; going exact
+ * near the cost cap is cursor_exact.c's.
  */
 #include "collector/store/cursor_internal.h"
 
@@ -24,8 +26,8 @@
 /* ------------------------------------------------------------------ */
 /* Keys and the heap                                                   */
 
-static int
-sort_key_cmp(const struct cur_sort *x, const struct cur_sort *y)
+int
+cursor_sort_key_cmp(const struct cur_sort *x, const struct cur_sort *y)
 {
     if (x->t != y->t)
         return x->t < y->t ? -1 : 1;
@@ -46,7 +48,7 @@ static int
 sort_cmp(const void *a, const void *b)
 {
     const struct cur_sort *x = a, *y = b;
-    int cmp = sort_key_cmp(x, y);
+    int cmp = cursor_sort_key_cmp(x, y);
 
     if (cmp != 0)
         return cmp;
@@ -59,7 +61,7 @@ static int
 run_before(const struct store_cursor *c, const struct cur_run *a,
            const struct cur_run *b)
 {
-    int cmp = sort_key_cmp(&a->head, &b->head);
+    int cmp = cursor_sort_key_cmp(&a->head, &b->head);
 
     if (c->newest_first)
         cmp = -cmp;
@@ -77,8 +79,8 @@ heap_swap(struct store_cursor *c, size_t i, size_t j)
     c->heap[j] = t;
 }
 
-static void
-heap_down(struct store_cursor *c, size_t i)
+void
+cursor_heap_down(struct store_cursor *c, size_t i)
 {
     for (;;) {
         size_t l = 2 * i + 1, m = i;
@@ -93,8 +95,8 @@ heap_down(struct store_cursor *c, size_t i)
     }
 }
 
-static void
-heap_push(struct store_cursor *c, struct cur_run *run)
+void
+cursor_heap_push(struct store_cursor *c, struct cur_run *run)
 {
     if (c->n_heap == c->cap_heap) {
         c->cap_heap = c->cap_heap ? c->cap_heap * 2 : 16;
@@ -112,7 +114,7 @@ static void
 heap_pop(struct store_cursor *c)
 {
     c->heap[0] = c->heap[--c->n_heap];
-    heap_down(c, 0);
+    cursor_heap_down(c, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -195,8 +197,8 @@ cursor_set_lsel_blk(struct store_cursor *c, struct blk_load *ld,
     blkload_set_lsel(ld, c->lsel, b->n_labels);
 }
 
-static size_t
-slot_mem(const struct cur_slot *sl)
+size_t
+cursor_slot_mem(const struct cur_slot *sl)
 {
     return sl->ld.comp.cap + sl->ld.raw.cap + sl->ld.cap_keep +
            sl->ld.cap_recs * sizeof(struct store_rec) +
@@ -205,8 +207,8 @@ slot_mem(const struct cur_slot *sl)
 
 /* Drops a run's records (keeping what re-reading it needs). With is_free
  * the buffers are freed, else kept as spares. */
-static void
-run_unload(struct store_cursor *c, struct cur_run *run, int is_free)
+void
+cursor_run_unload(struct store_cursor *c, struct cur_run *run, int is_free)
 {
     c->mem_held -= run->mem;
     run->mem = 0;
@@ -220,15 +222,15 @@ run_unload(struct store_cursor *c, struct cur_run *run, int is_free)
     run->ids = NULL;
 }
 
-static void
-run_free(struct store_cursor *c, struct cur_run *run)
+void
+cursor_run_free(struct store_cursor *c, struct cur_run *run)
 {
-    run_unload(c, run, 0);
+    cursor_run_unload(c, run, 0);
     free(run);
 }
 
-static uint32_t
-run_index(const struct store_cursor *c, const struct cur_run *run)
+uint32_t
+cursor_run_index(const struct store_cursor *c, const struct cur_run *run)
 {
     return c->newest_first ? run->n_sel - 1 - run->pos : run->pos;
 }
@@ -239,8 +241,8 @@ run_index(const struct store_cursor *c, const struct cur_run *run)
  * too, their bytes counted as the prefilter's: only the loader's
  * candidates are looked at (the after-key aside, the loader selected
  * exactly as cursor_rec_ok does). */
-static void
-run_select(struct store_cursor *c, struct cur_run *run, uint32_t n,
+void
+cursor_run_select(struct store_cursor *c, struct cur_run *run, uint32_t n,
            const uint8_t *keep)
 {
     struct cur_slot *sl = run->slot;
@@ -530,21 +532,10 @@ run_read_mem(struct store_cursor *c, struct cur_run *run,
     return 1;
 }
 
-static void cursor_exact(struct store_cursor *c);
-
-/* 1 if the cost cap could be reached once `add` more bytes are opened
- * (is_dropping: see cursor_internal.h). */
-static int
-cursor_is_near_cap(const struct store_cursor *c, uint64_t add)
-{
-    return c->max_skipped > 0 &&
-           c->others + c->bound_bytes + add > c->max_skipped;
-}
-
 /* (Re)reads the run's block and selects its records; on success the run
  * holds a slot and its head is its next record: 1, 0 gone, -1 damaged. */
-static int
-run_load(struct store_cursor *c, struct cur_run *run)
+int
+cursor_run_load(struct store_cursor *c, struct cur_run *run)
 {
     const struct cur_cand *k = &c->cands[run->cand];
     struct cur_slot *sl = NULL;
@@ -566,12 +557,12 @@ run_load(struct store_cursor *c, struct cur_run *run)
             c->bound_bytes += add;
     }
     run->slot = sl;
-    run_select(c, run, n, c->lr.n_toks > 0 ? sl->ld.keep : NULL);
+    cursor_run_select(c, run, n, c->lr.n_toks > 0 ? sl->ld.keep : NULL);
     run->is_reload = 1;
-    run->mem = slot_mem(sl);
+    run->mem = cursor_slot_mem(sl);
     c->mem_held += run->mem;
     if (run->pos < run->n_sel)
-        run->head = sl->sel[run_index(c, run)];
+        run->head = sl->sel[cursor_run_index(c, run)];
     return 1;
 }
 
@@ -621,7 +612,7 @@ cursor_read_ahead(struct store_cursor *c)
 /* Evicts the loaded runs needed last (head furthest in the direction of
  * travel), never keep, until the held bytes fit the cap. Linear in the
  * number of open runs; runs only when the cap is passed. */
-static void
+void
 cursor_shrink(struct store_cursor *c, const struct cur_run *keep)
 {
     while (c->mem_held > c->mem_max) {
@@ -634,99 +625,8 @@ cursor_shrink(struct store_cursor *c, const struct cur_run *keep)
         }
         if (!victim)
             return;
-        run_unload(c, victim, 1);
+        cursor_run_unload(c, victim, 1);
     }
-}
-
-/* Makes an open run (or phantom) exact (cursor_exact): its records
- * selected again without drops (read again if evicted), positioned after
- * the record returned last, and, if it was selected with drops, the bytes
- * of the dropped records not yet passed given back (they are counted one
- * by one when returned). 1, or 0 when nothing is left of it (or it is
- * gone or damaged meanwhile: dropped). */
-static int
-run_exact(struct store_cursor *c, struct cur_run *run)
-{
-    int was_drop = run->is_drop;
-
-    run->is_phantom = 0;
-    if (run->slot) {
-        struct cur_slot *sl = run->slot;
-        c->mem_held -= run->mem;
-        run_select(c, run, run->n_recs,
-                   c->lr.n_toks > 0 ? sl->ld.keep : NULL);
-        run->mem = slot_mem(sl);
-        c->mem_held += run->mem;
-    } else {
-        store_lock(c->s);
-        c->s->n_cursor_rereads++;
-        store_unlock(c->s);
-        if (run_load(c, run) <= 0)
-            return 0;
-    }
-    const struct cur_slot *sl = run->slot;
-    uint32_t pos = 0;
-    if (c->has_last_key) {
-        for (run->pos = 0; run->pos < run->n_sel; run->pos++) {
-            int cmp = sort_key_cmp(&sl->sel[run_index(c, run)],
-                                   &c->last_key);
-            if (c->newest_first ? cmp < 0 : cmp > 0)
-                break;
-        }
-        pos = run->pos;
-    }
-    for (run->pos = pos; was_drop && run->pos < run->n_sel; run->pos++) {
-        uint32_t i = sl->sel[run_index(c, run)].i;
-        if (sl->ld.hint[i] == 0)
-            c->unmatched_bytes -= sl->ld.recs[i].msg_len;
-    }
-    run->pos = pos;
-    if (pos >= run->n_sel)
-        return 0;
-    run->head = sl->sel[run_index(c, run)];
-    return 1;
-}
-
-/* The cost cap could be reached: from now on nothing is dropped, and the
- * open runs are made exact (run_exact), so the cap counts every record
- * when the merge reaches it, as without is_matches_only. */
-static void
-cursor_exact(struct store_cursor *c)
-{
-    size_t k = 0;
-
-    c->is_dropping = 0;
-    /* phantoms passed since the last record returned: their records past
-     * it come again, one by one (read again: the only case a block is
-     * read twice without the memory cap) */
-    for (size_t i = 0; i < c->n_pend; i++) {
-        struct cur_run *run = c->pend[i];
-        if (run_exact(c, run)) {
-            heap_push(c, run);
-            cursor_shrink(c, run);
-        } else {
-            run_free(c, run);
-        }
-    }
-    c->n_pend = 0;
-    for (size_t i = 0; i < c->n_heap; i++) {
-        struct cur_run *run = c->heap[i];
-        if (!run_exact(c, run)) {
-            run_unload(c, run, 0);
-            run->pos = run->n_sel = 0;      /* nothing left: freed below */
-        }
-        cursor_shrink(c, run);  /* the runs read again fit the cap */
-    }
-    for (size_t i = 0; i < c->n_heap; i++) {
-        struct cur_run *run = c->heap[i];
-        if (run->pos < run->n_sel)
-            c->heap[k++] = run;
-        else
-            run_free(c, run);
-    }
-    c->n_heap = k;
-    for (size_t i = k / 2; i-- > 0;)
-        heap_down(c, i);
 }
 
 /* Opens candidate at: its matching records join the heap. 0, or -1 if
@@ -737,7 +637,7 @@ cursor_open(struct store_cursor *c, size_t at)
     struct cur_run *run = xcalloc(1, sizeof(*run));
 
     run->cand = at;
-    int rc = run_load(c, run);
+    int rc = cursor_run_load(c, run);
     /* after a segment block: a query answered by the in-memory blocks
      * alone (the newest lines) reads nothing from disk */
     if (c->cands[at].seq != CUR_MEM)
@@ -746,10 +646,10 @@ cursor_open(struct store_cursor *c, size_t at)
         run->is_phantom = 1;    /* all dropped: kept until passed */
         run->head = run->far;
     } else if (rc <= 0 || run->n_sel == 0) {
-        run_free(c, run);
+        cursor_run_free(c, run);
         return rc < 0 ? -1 : 0;
     }
-    heap_push(c, run);
+    cursor_heap_push(c, run);
     cursor_shrink(c, NULL);
     return 0;
 }
@@ -765,7 +665,7 @@ cursor_reload(struct store_cursor *c)
     store_lock(c->s);
     c->s->n_cursor_rereads++;
     store_unlock(c->s);
-    int rc = run_load(c, run);
+    int rc = cursor_run_load(c, run);
     if (rc > 0 && run->n_sel == n_sel) {
         cursor_shrink(c, run);
         return 0;
@@ -773,7 +673,7 @@ cursor_reload(struct store_cursor *c)
     /* gone (0), damaged (-1), or not what it was (cannot happen: blocks
      * are immutable and checksummed): dropped */
     heap_pop(c);
-    run_free(c, run);
+    cursor_run_free(c, run);
     return rc == 0 ? 0 : -1;
 }
 
@@ -791,12 +691,12 @@ static void
 cursor_pend_free(struct store_cursor *c)
 {
     for (size_t i = 0; i < c->n_pend; i++)
-        run_free(c, c->pend[i]);
+        cursor_run_free(c, c->pend[i]);
     c->n_pend = 0;
 }
 
 /* Moves the heap top past the record it last gave. */
-static void
+void
 cursor_advance(struct store_cursor *c)
 {
     struct cur_run *run = c->heap[0];
@@ -806,15 +706,15 @@ cursor_advance(struct store_cursor *c)
                                    passed */
             run->is_phantom = 1;
             run->head = run->far;
-            heap_down(c, 0);
+            cursor_heap_down(c, 0);
             return;
         }
         heap_pop(c);
-        run_free(c, run);
+        cursor_run_free(c, run);
         return;
     }
-    run->head = run->slot->sel[run_index(c, run)];
-    heap_down(c, 0);
+    run->head = run->slot->sel[cursor_run_index(c, run)];
+    cursor_heap_down(c, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -863,7 +763,7 @@ store_cursor_next(struct store_cursor *c, struct logrec *out)
              * returned: passed once one is */
             struct cur_run *ph = c->heap[0];
             heap_pop(c);
-            run_unload(c, ph, 0);
+            cursor_run_unload(c, ph, 0);
             if (c->n_pend == c->cap_pend) {
                 c->cap_pend = c->cap_pend ? 2 * c->cap_pend : 16;
                 c->pend = xreallocarray(c->pend, c->cap_pend,
@@ -900,20 +800,6 @@ store_cursor_next(struct store_cursor *c, struct logrec *out)
     return 1;
 }
 
-void
-store_cursor_exact(struct store_cursor *c)
-{
-    if (c->last) {              /* the heap as after the next call's
-                                   advance */
-        cursor_advance(c);
-        c->last = NULL;
-    }
-    if (c->is_dropping) {
-        cursor_exact(c);
-        cursor_shrink(c, NULL);
-    }
-}
-
 int
 store_cursor_match(const struct store_cursor *c)
 {
@@ -931,7 +817,7 @@ cursor_merge_fini(struct store_cursor *c)
     cursor_pend_free(c);
     free(c->pend);
     for (size_t i = 0; i < c->n_heap; i++)
-        run_free(c, c->heap[i]);
+        cursor_run_free(c, c->heap[i]);
     free(c->heap);
     while (c->pool) {
         struct cur_slot *sl = c->pool;
