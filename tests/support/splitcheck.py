@@ -13,7 +13,11 @@ own line, name at column 0, body closed by "}" at column 0; with the
 comment right above it) must be in exactly one new file, with the same
 comment and the same text once the renames are applied to the old one,
 but for a "static " dropped from a function now shared; and the new files
-define no other function. Exit 0 when so, 1 otherwise. The old file's
+define no other function. A unit test file split into several test
+binaries has a main() in each: then every cmocka_unit_test line of the
+old main() must be in exactly one new main(), in the same order, and no
+other. A function moved into a header may read "static inline" where it
+read "static". Exit 0 when so, 1 otherwise. The old file's
 lines outside its functions that no new file holds (section separators,
 forward declarations, a comment edited) are printed for a reader to judge.
 
@@ -70,7 +74,31 @@ def functions(text):
 
 
 def unstatic(s):
+    if s.startswith('static inline '):
+        return s[len('static inline '):]
     return s[len('static '):] if s.startswith('static ') else s
+
+
+# A registration: a line of the tests[] array (cmocka_unit_test..., or a
+# macro of the file's such as T(name)), not a #define/#undef of it.
+TEST = re.compile(r'^\s+(?:cmocka_unit_test\w*|[A-Z]\w*)\(.*$', re.M)
+
+
+def check_tests(old_main, new_mains):
+    """Problems (0 or 1) of a test split: the old main's tests, each in
+    exactly one new main, in the same order, and no other."""
+    want = TEST.findall(old_main)
+    got = [t for m in new_mains for t in TEST.findall(m)]
+    pos = {t: i for i, t in enumerate(want)}
+    ordered = all(all(pos.get(a, -1) < pos.get(b, -1) for a, b in
+                      zip(TEST.findall(m), TEST.findall(m)[1:]))
+                  for m in new_mains)
+    if sorted(want) != sorted(got) or not ordered:
+        print('tests differ: %d in the old main, %d in the new ones%s'
+              % (len(want), len(got), '' if ordered else ', reordered'))
+        return 1
+    print('tests: %d, each in one new main, same order' % len(want))
+    return 0
 
 
 def main(argv):
@@ -83,16 +111,23 @@ def main(argv):
         pat = re.compile(r'\b(' + '|'.join(map(re.escape, renames)) + r')\b')
         old_text = pat.sub(lambda m: renames[m.group(1)], old_text)
     old = functions(old_text)
-    new, new_lines = {}, set()
+    new, new_lines, mains = {}, set(), []
     for path in new_paths:
         text = git_show(rev, path)
         new_lines.update(l.strip() for l in text.split('\n'))
         for name, f in functions(text).items():
+            if name == 'main' and 'main' in old:
+                mains.append((path, f))
+                continue
             if name in new:
                 sys.exit('splitcheck: %s defined in %s and %s'
                          % (name, new[name][0], path))
             new[name] = (path, f)
     bad = 0
+    if len(mains) > 1:
+        bad += check_tests(old.pop('main')[1], [f[1] for _, f in mains])
+    elif mains:
+        new['main'] = mains[0]
     for name, (comment, body, _, _) in sorted(old.items()):
         if name not in new:
             print('missing: %s' % name)
