@@ -113,6 +113,14 @@ static const struct config_def config_defs[] = {
     { "max-metric-names", CONFIG_INT, "10000", 1, 100000,
       CFG(max_metric_names),
       "distinct metric names written to Redis; samples of more are dropped" },
+    { "max-metric-names-per-host", CONFIG_INT, "100", 1, 50000,
+      CFG(max_metric_names_per_host),
+      "distinct metric names of one host (a shipper sends 38; at most half "
+      "of --max-metric-names); samples of more are dropped" },
+    { "max-series-per-host", CONFIG_INT, "30000", 1, 5000000,
+      CFG(max_series_per_host),
+      "metric series of one host (4096 containers make about 25000; at "
+      "most half of --max-series); samples of more are dropped" },
     /* who gets in (SECURITY.md) */
     { "http-token-file", CONFIG_STR, NULL, 0, 0, CFG(http_token_file),
       "HTTP API bearer tokens, NAME ROLE TOKEN per line (unset: no auth; "

@@ -46,6 +46,8 @@ struct collector_config {
     int64_t  max_series;
     int64_t  max_metrics_hosts;
     int64_t  max_metric_names;
+    int64_t  max_metric_names_per_host;
+    int64_t  max_series_per_host;
     char    *http_token_file;   /* NULL: the HTTP API asks for no token */
     int64_t  is_insecure;       /* --insecure: non-loopback without tokens */
     char    *http_host;         /* --http-host names, comma list; NULL */

@@ -280,6 +280,8 @@ main_setup_metrics(struct collector *c)
         .max_series = (size_t)c->cfg.max_series,
         .max_hosts = (size_t)c->cfg.max_metrics_hosts,
         .max_names = (size_t)c->cfg.max_metric_names,
+        .max_names_per_host = (size_t)c->cfg.max_metric_names_per_host,
+        .max_series_per_host = (size_t)c->cfg.max_series_per_host,
     };
     c->rmetrics = rmetrics_new(c->base, &rc);
     if (c->rmetrics == NULL) {
@@ -290,11 +292,15 @@ main_setup_metrics(struct collector *c)
     ingest_set_metrics_hook(c->ingest, main_metrics_hook, c->rmetrics);
     api_metrics_attach(c->api, c->rmetrics);
     log_info("main", "metrics to redis addr=%s retention_s=%lld "
-             "max_series=%lld max_hosts=%lld max_names=%lld", c->cfg.redis,
+             "max_series=%lld max_hosts=%lld max_names=%lld "
+             "max_series_per_host=%lld max_names_per_host=%lld",
+             c->cfg.redis,
              (long long)(c->cfg.metrics_retention_ns / 1000000000),
              (long long)c->cfg.max_series,
              (long long)c->cfg.max_metrics_hosts,
-             (long long)c->cfg.max_metric_names);
+             (long long)c->cfg.max_metric_names,
+             (long long)c->cfg.max_series_per_host,
+             (long long)c->cfg.max_metric_names_per_host);
 }
 
 /* SIGHUP held (is_held) from main's first line until main_reload_cb is in
@@ -387,11 +393,15 @@ main_teardown(struct collector *c)
         struct rmetrics_counters k;
         rmetrics_get_counters(c->rmetrics, &k);
         log_info("main", "metrics samples_written=%llu samples_dropped=%llu "
-                 "hosts_dropped=%llu names_dropped=%llu redis_errors=%llu",
+                 "hosts_dropped=%llu names_dropped=%llu "
+                 "host_names_refused=%llu host_series_refused=%llu "
+                 "redis_errors=%llu",
                  (unsigned long long)k.samples_written,
                  (unsigned long long)k.samples_dropped,
                  (unsigned long long)k.hosts_dropped,
                  (unsigned long long)k.names_dropped,
+                 (unsigned long long)k.host_names_refused,
+                 (unsigned long long)k.host_series_refused,
                  (unsigned long long)k.redis_errors);
     }
     api_metrics_attach(c->api, NULL);

@@ -22,6 +22,7 @@
 /* ---- helpers ---- */
 
 #define API_NAME_MAX 1024       /* an escaped name is cut to this */
+#define API_CAPPED_HOSTS 100    /* hosts listed in /health metrics_capped */
 
 /* Names as shippers sent them may not be UTF-8, which JSON (and jansson)
  * cannot carry: such a name is listed with its bytes escaped ("web\xff",
@@ -116,12 +117,49 @@ api_health_metrics_counters(struct api *a, json_t *c)
                         json_integer((json_int_t)k.hosts_dropped));
     json_object_set_new(c, "metrics_names_dropped",
                         json_integer((json_int_t)k.names_dropped));
+    json_object_set_new(c, "metrics_host_names_refused",
+                        json_integer((json_int_t)k.host_names_refused));
+    json_object_set_new(c, "metrics_host_series_refused",
+                        json_integer((json_int_t)k.host_series_refused));
+    json_object_set_new(c, "metrics_hosts_capped",
+                        json_integer((json_int_t)k.hosts_capped));
     json_object_set_new(c, "redis_errors",
                         json_integer((json_int_t)k.redis_errors));
     json_object_set_new(c, "redis_reconnects",
                         json_integer((json_int_t)k.reconnects));
     json_object_set_new(c, "redis_connected",
                         json_integer(k.is_connected ? 1 : 0));
+}
+
+static void
+api_health_capped_cb(const struct rmetrics_host_caps *c, void *arg)
+{
+    char h[API_NAME_MAX];
+    json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I}",
+                          "host", api_name(c->host, h, sizeof(h)),
+                          "names", (json_int_t)c->names,
+                          "series", (json_int_t)c->series,
+                          "names_refused", (json_int_t)c->names_refused,
+                          "series_refused", (json_int_t)c->series_refused);
+
+    if (o != NULL)
+        json_array_append_new(arg, o);
+}
+
+/* /health's "metrics_capped" when --redis: the hosts whose own metric
+ * caps refused samples (collector/REDIS.md "Bounds"), at most
+ * API_CAPPED_HOSTS of them (counters.metrics_hosts_capped has them
+ * all). */
+static void
+api_health_metrics_capped(struct api *a, json_t *v)
+{
+    struct rmetrics *rm = api_metrics_rmetrics(a);
+    json_t *arr;
+
+    if (rm == NULL || v == NULL || (arr = json_array()) == NULL)
+        return;
+    rmetrics_foreach_capped(rm, API_CAPPED_HOSTS, api_health_capped_cb, arr);
+    json_object_set_new(v, "metrics_capped", arr);
 }
 
 /* /health's "store" object: sizes, then what retention deleted, the
@@ -260,6 +298,7 @@ api_health(struct api *a, struct evhttp_request *req, const char *query)
         store ? store : json_null(), "shippers", shippers, "followers",
         (json_int_t)follow_n_subscribers(a->follow), "losses",
         losses ? losses : json_null());
+    api_health_metrics_capped(a, v);
     api_send_json(a, req, v);
 }
 

@@ -284,6 +284,31 @@ test_health_on_worker(void **state)
     assert_int_equal(f->api->n_searches, 0);
 }
 
+/* /health shows each host whose own metric caps refused samples: h1,
+ * holding host.cpu.user_pct, sends 101 more names (the default
+ * --max-metric-names-per-host is 100): 99 written, 2 refused, counted for
+ * h1 and in all. */
+static void
+test_health_capped_hosts(void **state)
+{
+    struct fixture *f = *state;
+    int64_t now_ms = now_ns() / 1000000;
+    char name[32];
+
+    expect_req(f, "/health", NULL, 200, "\"metrics_capped\":[]");
+    for (int i = 0; i < 101; i++) {
+        snprintf(name, sizeof(name), "made.up.%d", i);
+        write_metric(f, now_ms, name, "", i);
+    }
+    run_until_written(f, 4 + 99);
+    expect_req(f, "/health", NULL, 200, "\"metrics_capped\":[{\"host\":"
+               "\"h1\",\"names\":100,\"series\":100,\"names_refused\":2,"
+               "\"series_refused\":0}]");
+    expect_req(f, "/health", NULL, 200, "\"metrics_host_names_refused\":2,"
+               "\"metrics_host_series_refused\":0,"
+               "\"metrics_hosts_capped\":1,");
+}
+
 /* A job that holds the only worker until released; n_points: what the
  * worker had downsampled when it started (its thread's count). */
 struct blocker {
@@ -503,6 +528,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_downsampled_on_worker, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_health_capped_hosts, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_health_on_worker, setup,
                                         teardown),

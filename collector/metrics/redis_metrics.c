@@ -8,13 +8,13 @@
  * connecting, queued; both together are capped at max_pending and a sample
  * past the cap is dropped and counted. A lost connection is retried by a
  * timer with exponential backoff; a connect attempt has a deadline (hiredis
- * 0.14 has none). Owns a table of the series it writes, bounded by
- * max_series, which also decides when a series' index entries and trimming
- * are refreshed (once a minute and after every reconnect, so a Redis that
- * lost its data gets its indexes back), and tables of the metric names
- * and hosts it writes, bounded by max_names and max_hosts, whose idle
- * entries have their keys deleted by the minute's housekeeping (which
- * also starts the series sweep, redis_metrics_trim.c). Every key written
+ * 0.14 has none). Owns the tables of the series, metric names and hosts
+ * it writes (redis_metrics_tab.c: bounded per host and per collector);
+ * a series' entry decides when its index entries and trimming are
+ * refreshed (once a minute and after every reconnect, so a Redis that
+ * lost its data gets its indexes back); idle names and hosts have their
+ * keys deleted by the minute's housekeeping (which also starts the series
+ * sweep, redis_metrics_trim.c). Every key written
  * gets an expiry. Does not parse METRICS frames beyond wire_metrics_next
  * and never blocks the loop.
  */
@@ -34,7 +34,6 @@
 #include <hiredis/hiredis.h>
 
 #include "collector/metrics/redis_metrics_internal.h"
-#include "common/fnv.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 
@@ -348,95 +347,11 @@ rm_addr_parse(struct rmetrics *rm, const char *addr)
     return 0;
 }
 
-/* ---- series table ---- */
-
-static uint64_t
-rm_hash(const char *s, size_t len)
-{
-    return fnv1a64(s, len);
-}
-
-static void
-rm_tab_init(struct rm_tab *t, size_t max)
-{
-    size_t n = 64;
-
-    while (n < max && n < ((size_t)1 << 20))
-        n <<= 1;
-    t->slots = xcalloc(n, sizeof(*t->slots));
-    t->mask = n - 1;
-    t->n = 0;
-    t->max = max;
-}
-
-/* The entry of id in one hash chain, or NULL. */
-static struct rm_ent *
-rm_chain_find(struct rm_ent *e, const char *id, size_t len)
-{
-    for (; e != NULL; e = e->next)
-        if (strlen(e->id) == len && memcmp(e->id, id, len) == 0)
-            return e;
-    return NULL;
-}
-
-struct rm_ent *
-rm_tab_find(const struct rm_tab *t, const char *id, size_t len)
-{
-    return rm_chain_find(t->slots[rm_hash(id, len) & t->mask], id, len);
-}
-
-/* The entry of id, created if there is room; NULL at the cap. */
-static struct rm_ent *
-rm_tab_get(struct rm_tab *t, const char *id, size_t len)
-{
-    struct rm_ent **slot = &t->slots[rm_hash(id, len) & t->mask];
-    struct rm_ent *e = rm_chain_find(*slot, id, len);
-
-    if (e != NULL)
-        return e;
-    if (t->n >= t->max)
-        return NULL;
-    e = xcalloc(1, sizeof(*e));
-    e->id = xstrndup(id, len);
-    e->next = *slot;
-    *slot = e;
-    t->n++;
-    return e;
-}
-
-typedef void (*rm_gone_fn)(struct rmetrics *rm, const char *id);
-
-/* Forgets entries not written since cutoff_ms (frees their slots), calling
- * gone (if set) first for each that was ever written (a name refused by
- * the series cap never was: its Redis keys are not this entry's). */
-static void
-rm_tab_expire(struct rmetrics *rm, struct rm_tab *t, int64_t cutoff_ms,
-              rm_gone_fn gone)
-{
-    if (t->slots == NULL)
-        return;
-    for (size_t i = 0; i <= t->mask; i++) {
-        struct rm_ent **pp = &t->slots[i];
-        while (*pp != NULL) {
-            struct rm_ent *e = *pp;
-            if (e->last_write_ms >= cutoff_ms) {
-                pp = &e->next;
-                continue;
-            }
-            if (gone != NULL && e->last_write_ms > 0)
-                gone(rm, e->id);
-            *pp = e->next;
-            free(e->id);
-            free(e);
-            t->n--;
-        }
-    }
-}
-
 /* ---- writes ---- */
 
 struct rm_frame {
     const char *host;
+    struct rm_ent *h;           /* the host's entry */
     int64_t     ts_ms;          /* point time */
     int64_t     now_ms;         /* collector time */
     char        ts[24];
@@ -489,21 +404,6 @@ rm_refresh_name(struct rmetrics *rm, const struct rm_frame *f,
     ne->refreshed_gen = rm->conn_gen;
 }
 
-/* A sample of a new name past --max-metric-names: counted, logged (the
- * first 10, then one in 1000). */
-static void
-rm_name_refused(struct rmetrics *rm, const char *host)
-{
-    char esc[LOG_ESC_SIZE];
-
-    rm->ctr.names_dropped++;
-    if (rm->ctr.names_dropped <= 10 || rm->ctr.names_dropped % 1000 == 0)
-        log_warn("redis", "metric name refused: --max-metric-names %zu "
-                 "reached host=\"%s\" refused=%" PRIu64, rm->cfg.max_names,
-                 log_esc(esc, sizeof(esc), host, strlen(host)),
-                 rm->ctr.names_dropped);
-}
-
 /* NUL-terminated copy of a wire string into a bounded buffer. */
 static int
 rm_wire_cstr(const struct wire_str *w, char *out, size_t cap)
@@ -533,27 +433,20 @@ rm_write_sample(struct rmetrics *rm, struct rm_frame *f,
         buf_append(id, "|", 1) < 0)
         goto drop;
     size_t field_off = id->len;     /* "name|container|label" starts here */
-    if (rm_escape_append(id, name, strlen(name)) < 0 ||
-        buf_append(id, "|", 1) < 0 ||
+    if (rm_escape_append(id, name, strlen(name)) < 0)
+        goto drop;
+    size_t pair_len = id->len;      /* "host|name": the (host, name) key */
+    if (buf_append(id, "|", 1) < 0 ||
         rm_escape_append(id, ctr, strlen(ctr)) < 0 ||
         buf_append(id, "|", 1) < 0 ||
         rm_escape_append(id, label, strlen(label)) < 0)
         goto drop;
     /* a known series knows its name's entry: one lookup per sample */
-    struct rm_ent *e = rm_tab_find(&rm->series, (const char *)id->data,
-                                   id->len);
-    struct rm_ent *ne = e != NULL ? e->name : NULL;
-    if (e == NULL) {
-        ne = rm_tab_get(&rm->names, name, strlen(name));
-        if (ne == NULL) {           /* --max-metric-names reached */
-            rm_name_refused(rm, f->host);
-            goto drop;
-        }
-        e = rm_tab_get(&rm->series, (const char *)id->data, id->len);
-        if (e == NULL)
-            goto drop;              /* --max-series reached */
-        e->name = ne;
-    }
+    struct rm_ent *e = rm_series_get(rm, f->h, name, (const char *)id->data,
+                                     id->len, pair_len);
+    if (e == NULL)
+        goto drop;                  /* a cap reached (counted) */
+    struct rm_ent *ne = e->name;
     e->last_write_ms = f->now_ms;
     ne->last_write_ms = f->now_ms;
 
@@ -661,6 +554,7 @@ rm_housekeep_cb(evutil_socket_t fd, short what, void *arg)
     char cutoff[32];
 
     rm_tab_expire(rm, &rm->series, now - rm->cfg.retention_ms, NULL);
+    rm_tab_expire(rm, &rm->pairs, now - rm->cfg.retention_ms, NULL);
     if (!rm->is_connected)
         return;
     rm_tab_expire(rm, &rm->names, now - rm->cfg.retention_ms, rm_name_gone);
@@ -693,11 +587,38 @@ rmetrics_write(struct rmetrics *rm, const char *host, struct wire_metrics *m)
         return;
     }
     h->last_write_ms = f.now_ms;
+    f.h = h;
     buf_init(&id, RM_ID_MAX);
     while (wire_metrics_next(m, &s) == 1)
         rm_write_sample(rm, &f, &s, &id);
     buf_fini(&id);
     rm_write_host(rm, &f);
+}
+
+/* The per-host caps: defaults, and at most half the collector's (at
+ * least 1), so one host never fills those. */
+static void
+rm_host_caps_init(struct rmetrics_config *c)
+{
+    size_t half_names = c->max_names / 2 > 0 ? c->max_names / 2 : 1;
+    size_t half_series = c->max_series / 2 > 0 ? c->max_series / 2 : 1;
+
+    if (c->max_names_per_host == 0)
+        c->max_names_per_host = RM_DEFAULT_HOST_NAMES;
+    if (c->max_series_per_host == 0)
+        c->max_series_per_host = RM_DEFAULT_HOST_SERIES;
+    if (c->max_names_per_host > half_names) {
+        log_warn("redis", "--max-metric-names-per-host %zu is more than half "
+                 "of --max-metric-names: %zu used", c->max_names_per_host,
+                 half_names);
+        c->max_names_per_host = half_names;
+    }
+    if (c->max_series_per_host > half_series) {
+        log_warn("redis", "--max-series-per-host %zu is more than half of "
+                 "--max-series: %zu used", c->max_series_per_host,
+                 half_series);
+        c->max_series_per_host = half_series;
+    }
 }
 
 struct rmetrics *
@@ -720,6 +641,7 @@ rmetrics_new(struct event_base *base, const struct rmetrics_config *cfg)
         rm->cfg.max_names = RM_DEFAULT_MAX_NAMES;
     if (rm->cfg.max_names > RMETRICS_MAX_NAMES)
         rm->cfg.max_names = RMETRICS_MAX_NAMES;
+    rm_host_caps_init(&rm->cfg);
     if (rm->cfg.max_pending == 0)
         rm->cfg.max_pending = RM_DEFAULT_MAX_PENDING;
     if (rm->cfg.max_reply_bytes == 0)
@@ -742,6 +664,7 @@ rmetrics_new(struct event_base *base, const struct rmetrics_config *cfg)
     rm_tab_init(&rm->series, rm->cfg.max_series);
     rm_tab_init(&rm->hosts, rm->cfg.max_hosts);
     rm_tab_init(&rm->names, rm->cfg.max_names);
+    rm_tab_init(&rm->pairs, rm->cfg.max_series);
     rm->backoff_ms = RM_BACKOFF_MIN_MS;
     rm->reconnect_ev = evtimer_new(base, rm_reconnect_cb, rm);
     rm->timeout_ev = evtimer_new(base, rm_timeout_cb, rm);
@@ -774,12 +697,15 @@ rmetrics_free(struct rmetrics *rm)
     }
     rm_fail_cb(-1, 0, rm);          /* reads failed but not yet called */
     rm_queue_clear(rm);
+    /* what is pointed to after what points to it */
     rm_tab_expire(rm, &rm->series, INT64_MAX, NULL);
+    rm_tab_expire(rm, &rm->pairs, INT64_MAX, NULL);
     rm_tab_expire(rm, &rm->hosts, INT64_MAX, NULL);
     rm_tab_expire(rm, &rm->names, INT64_MAX, NULL);
-    free(rm->series.slots);
-    free(rm->hosts.slots);
-    free(rm->names.slots);
+    rm_tab_fini(&rm->series);
+    rm_tab_fini(&rm->pairs);
+    rm_tab_fini(&rm->hosts);
+    rm_tab_fini(&rm->names);
     if (rm->reconnect_ev != NULL)
         event_free(rm->reconnect_ev);
     if (rm->timeout_ev != NULL)
@@ -803,5 +729,6 @@ rmetrics_get_counters(const struct rmetrics *rm, struct rmetrics_counters *out)
     out->series = rm->series.n;
     out->hosts = rm->hosts.n;
     out->names = rm->names.n;
+    out->hosts_capped = rmetrics_foreach_capped(rm, 0, NULL, NULL);
     out->pending = rm->n_queued + rm->n_inflight;
 }

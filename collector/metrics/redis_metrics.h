@@ -40,6 +40,11 @@ struct rmetrics_config {
     size_t      max_names;       /* bound on distinct metric names,
                                   * default 10000, at most
                                   * RMETRICS_MAX_NAMES */
+    size_t      max_names_per_host;  /* distinct names of one host,
+                                      * default 100, at most half of
+                                      * max_names */
+    size_t      max_series_per_host; /* series of one host, default 30000,
+                                      * at most half of max_series */
     size_t      max_pending;     /* queued commands while down, default 100000 */
     rm_clock_fn clock_ms;        /* NULL: CLOCK_REALTIME */
     /* 0: the defaults above (no flags: tests set them lower) */
@@ -52,25 +57,47 @@ struct rmetrics_counters {
     uint64_t samples_dropped;    /* buffer full, or series/host cap reached */
     uint64_t hosts_dropped;      /* METRICS frames of hosts past max_hosts */
     uint64_t names_dropped;      /* samples of new names past max_names */
+    uint64_t host_names_refused; /* samples of a name new to its host past
+                                  * max_names_per_host */
+    uint64_t host_series_refused;    /* samples of a new series past
+                                      * max_series_per_host */
     uint64_t redis_errors;       /* error replies, bad reply types */
     uint64_t reconnects;
     int      is_connected;
     uint64_t series;             /* distinct series in the local table */
     uint64_t hosts;              /* distinct hosts in the local table */
     uint64_t names;              /* distinct names in the local table */
+    uint64_t hosts_capped;       /* hosts in the table with a refusal */
     uint64_t pending;            /* commands queued or awaiting a reply */
 };
 
 /* Copies cfg and starts connecting (in the background, forever: Redis
  * being down is not an error). Zero retention_ms/max_series/max_hosts/
- * max_names/max_pending take the defaults above (max_hosts and max_names
- * are clamped to RMETRICS_MAX_HOSTS and RMETRICS_MAX_NAMES, what a hosts
- * or names read accepts). NULL only for a NULL or empty addr. */
+ * max_names/max_*_per_host/max_pending take the defaults above (max_hosts
+ * and max_names are clamped to RMETRICS_MAX_HOSTS and RMETRICS_MAX_NAMES,
+ * what a hosts or names read accepts; the per-host caps to half the
+ * collector's, so one host never fills them). NULL only for a NULL or
+ * empty addr. */
 struct rmetrics *rmetrics_new(struct event_base *base,
                               const struct rmetrics_config *cfg);
 void rmetrics_free(struct rmetrics *rm);
 void rmetrics_get_counters(const struct rmetrics *rm,
                            struct rmetrics_counters *out);
+
+/* A host whose per-host caps refused something (for /health). */
+struct rmetrics_host_caps {
+    const char *host;
+    uint64_t    names;           /* distinct names it holds now */
+    uint64_t    series;          /* series it holds now */
+    uint64_t    names_refused;   /* samples refused by max_names_per_host */
+    uint64_t    series_refused;  /* by max_series_per_host */
+};
+typedef void (*rmetrics_host_caps_fn)(const struct rmetrics_host_caps *c,
+                                      void *arg);
+/* Calls fn for at most max hosts with a refusal (in no order); returns how
+ * many there are in all. */
+size_t rmetrics_foreach_capped(const struct rmetrics *rm, size_t max,
+                               rmetrics_host_caps_fn fn, void *arg);
 
 /* Stores one decoded METRICS payload from host (walks m with
  * wire_metrics_next; m is not kept). Never blocks. */

@@ -23,6 +23,9 @@
 #define RM_DEFAULT_MAX_SERIES   100000
 #define RM_DEFAULT_MAX_PENDING  100000
 #define RM_DEFAULT_MAX_NAMES    10000
+#define RM_DEFAULT_HOST_NAMES   100      /* --max-metric-names-per-host */
+#define RM_DEFAULT_HOST_SERIES  30000    /* --max-series-per-host */
+#define RM_CAPPED_LOG_HOSTS     100      /* hosts named in the log */
 #define RM_SWEEP_BATCH          1000     /* ids per series sweep */
 #define RM_ID_MAX               4096     /* bytes of a series id */
 #define RM_REFRESH_MS           60000    /* series index refresh period */
@@ -44,17 +47,27 @@ typedef int (*rm_send_hook_fn)(struct rmetrics *rm,
                                           void *),
                                void *privdata, int argc, const char **argv);
 
-/* A series, metric name or host this process writes (hash chain
- * entry). */
+/* A series, metric name, host or (host, name) pair this process writes
+ * (hash chain entry). An entry others point to is kept while they live
+ * (n_refs), whatever the clock did. */
 struct rm_ent {
     struct rm_ent *next;
     char          *id;
     int64_t        last_write_ms;
     int64_t        refreshed_ms;
     uint64_t       refreshed_gen;   /* conn_gen of the last index refresh */
-    struct rm_ent *name;            /* a series': its name's entry (which
-                                     * outlives it: written whenever it
-                                     * is, expired after it) */
+    struct rm_ent *name;            /* a series' or pair's: its name's
+                                     * entry (a pair holds a ref) */
+    struct rm_ent *pair;            /* a series': its (host, name) entry
+                                     * (held: a ref); NULL for the rest */
+    struct rm_ent *host;            /* a series' or pair's: its host's
+                                     * entry (held: a ref) */
+    size_t         n_refs;          /* entries pointing here */
+    /* a host's: what it holds and what its caps refused */
+    size_t         n_series;
+    size_t         n_names;
+    uint64_t       n_series_refused;
+    uint64_t       n_names_refused;
 };
 
 /* A bounded table of series, names or hosts: chains of rm_ent by id. */
@@ -100,6 +113,9 @@ struct rmetrics {
     struct rm_tab              series;      /* bounded by max_series */
     struct rm_tab              hosts;       /* bounded by max_hosts */
     struct rm_tab              names;       /* bounded by max_names */
+    struct rm_tab              pairs;       /* (host, name) of the series,
+                                             * bounded by max_series */
+    uint64_t                   n_capped_logged; /* hosts named so */
     uint64_t                   n_err_logged;
     struct rmetrics_counters   ctr;
     rm_send_hook_fn            send_hook;   /* NULL: hiredis */
@@ -142,9 +158,28 @@ void rm_command(struct rmetrics *rm, int is_sample, int argc,
                 const char **argv, const size_t *lens);
 /* The same for at most 8 NUL-terminated arguments. */
 void rm_cmdv(struct rmetrics *rm, int is_sample, int argc, const char **argv);
+/* Tables (redis_metrics_tab.c). rm_tab_init: empty, for at most max
+ * entries; rm_tab_fini frees the slots (entries expired first). */
+void rm_tab_init(struct rm_tab *t, size_t max);
+void rm_tab_fini(struct rm_tab *t);
 /* The entry of id, or NULL; never creates one. */
 struct rm_ent *rm_tab_find(const struct rm_tab *t, const char *id,
                            size_t len);
+/* The entry of id, created if there is room; NULL at the cap. */
+struct rm_ent *rm_tab_get(struct rm_tab *t, const char *id, size_t len);
+typedef void (*rm_gone_fn)(struct rmetrics *rm, const char *id);
+/* Forgets entries not written since cutoff_ms that nothing points to
+ * (frees their slots and gives back their refs), calling gone (if set)
+ * first for each that was ever written. */
+void rm_tab_expire(struct rmetrics *rm, struct rm_tab *t, int64_t cutoff_ms,
+                   rm_gone_fn gone);
+/* The series entry of id (len bytes; its first pair_len are "host|name",
+ * escaped) of host entry h and metric name, created if every cap admits
+ * it (per host, then per collector); NULL when one refused it (counted
+ * and logged; the sample is the caller's to count). */
+struct rm_ent *rm_series_get(struct rmetrics *rm, struct rm_ent *h,
+                             const char *name, const char *id, size_t len,
+                             size_t pair_len);
 
 /* What keeps Redis bounded besides the writes' own trimming
  * (redis_metrics_trim.c, REDIS.md "What bounds each key"). On connect,

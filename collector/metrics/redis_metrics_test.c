@@ -119,25 +119,34 @@ test_rmetrics_retention_trims(void **state)
     assert_int_equal(r.n_points[0], 1);
 }
 
+/*
+ * --max-series: a host's new series past its half (the per-host cap's
+ * bound) are refused as the host's; once two hosts hold them all, a third
+ * host's new series is dropped by the collector's cap; known series keep
+ * being written.
+ */
 static void
 test_rmetrics_series_cap(void **state)
 {
     struct fx *f = *state;
     struct res r;
 
-    rm_open(f, 2, 0, 0);
+    rm_open(f, 4, 0, 0);                     /* 2 a host */
     assert_true(run_until(f, is_connected));
     write_frame(f, "h1", T0, frame1, 3);
-    want = 2;
-    assert_true(run_until(f, has_written));
-    assert_int_equal(ctr(f).samples_written, 2);
-    assert_int_equal(ctr(f).samples_dropped, 1);
-    assert_int_equal(ctr(f).series, 2);
-    /* known series keep being written */
-    write_frame(f, "h1", T0 + 1000, frame1, 2);
+    write_frame(f, "h2", T0, frame1, 3);
+    write_frame(f, "h3", T0, frame1, 1);
     want = 4;
     assert_true(run_until(f, has_written));
-    assert_int_equal(ctr(f).samples_dropped, 1);
+    assert_int_equal(ctr(f).samples_written, 4);
+    assert_int_equal(ctr(f).samples_dropped, 3);
+    assert_int_equal(ctr(f).host_series_refused, 2);
+    assert_int_equal(ctr(f).series, 4);
+    /* known series keep being written */
+    write_frame(f, "h1", T0 + 1000, frame1, 2);
+    want = 6;
+    assert_true(run_until(f, has_written));
+    assert_int_equal(ctr(f).samples_dropped, 3);
     query(f, &r, "host.fs.used_pct", "h1", NULL, NULL);
     assert_int_equal(r.n, 1);
 }
@@ -315,11 +324,13 @@ test_rmetrics_index_trimmed(void **state)
 }
 
 /*
- * A sender making up metric names stops at --max-metric-names: the
- * samples of new names past it are dropped, counted (names_dropped and
- * samples_dropped) and logged; known names keep being written, new series
- * of them too; names idle for the retention free their slots and their
- * keys at the next housekeeping. The old code wrote every name.
+ * Senders making up metric names stop at --max-metric-names: each host at
+ * its half (the per-host cap's bound: host_names_refused), and once two
+ * hosts hold every slot a third host's new name is dropped, counted
+ * (names_dropped and samples_dropped) and logged; known names keep being
+ * written, new series of them too; names idle for the retention free
+ * their slots and their keys at the next housekeeping. The old code wrote
+ * every name.
  */
 static void
 test_rmetrics_names_cap(void **state)
@@ -333,39 +344,176 @@ test_rmetrics_names_cap(void **state)
         snprintf(nm[i], sizeof(nm[i]), "flood.%d", i);
         flood[i] = (struct sdef){ nm[i], "", "", i };
     }
-    open_max_names = 3;
+    open_max_names = 6;                      /* 3 a host */
     rm_open(f, 0, 0, 10000);
     assert_true(run_until(f, is_connected));
     write_frame(f, "h1", T0, flood, 10);
+    write_frame(f, "h2", T0, flood + 3, 7);
+    write_frame(f, "h3", T0, flood + 6, 1);
     assert_true(run_until(f, is_idle));
     struct rmetrics_counters c = ctr(f);
-    assert_int_equal(c.samples_written, 3);
-    assert_int_equal(c.names_dropped, 7);
-    assert_int_equal(c.samples_dropped, 7);
-    assert_int_equal(c.names, 3);
+    assert_int_equal(c.samples_written, 6);
+    assert_int_equal(c.host_names_refused, 11);
+    assert_int_equal(c.names_dropped, 1);
+    assert_int_equal(c.samples_dropped, 12);
+    assert_int_equal(c.names, 6);
     names(f, &r);
-    assert_int_equal(r.n, 3);
-    assert_int_equal(redis_int(f, "ZCARD logq:names"), 3);
+    assert_int_equal(r.n, 6);
+    assert_int_equal(redis_int(f, "ZCARD logq:names"), 6);
     /* a known name, a new series of it (another host): written */
-    write_frame(f, "h2", T0, flood, 1);
-    want = 4;
+    write_frame(f, "h3", T0, flood, 1);
+    want = 7;
     assert_true(run_until(f, has_written));
-    assert_int_equal(ctr(f).names_dropped, 7);
+    assert_int_equal(ctr(f).names_dropped, 1);
     query(f, &r, "flood.0", NULL, NULL, NULL);
     assert_int_equal(r.n, 2);
     /* after the retention the slots are free again */
     fake_now = T0 + 70000;
     housekeep(f);
     assert_int_equal(ctr(f).names, 0);
+    assert_int_equal(ctr(f).series, 0);
     assert_int_equal(redis_int(f, "EXISTS logq:names"), 0);
     assert_int_equal(redis_nkeys(f, "logq:name:*"), 0);
     write_frame(f, "h1", fake_now, flood + 7, 3);
-    want = 7;
+    want = 10;
     assert_true(run_until(f, has_written));
-    assert_int_equal(ctr(f).names_dropped, 7);
+    assert_int_equal(ctr(f).names_dropped, 1);
+    assert_int_equal(ctr(f).host_names_refused, 11);
     names(f, &r);
     assert_int_equal(r.n, 3);
     assert_string_equal(r.text[0], "flood.7");
+}
+
+/* One line per host: "host names series names_refused series_refused". */
+static void
+capped_cb(const struct rmetrics_host_caps *c, void *arg)
+{
+    struct res *r = arg;
+
+    if (r->n < 16)
+        snprintf(r->text[r->n], sizeof(r->text[r->n]), "%s %llu %llu %llu "
+                 "%llu", c->host, (unsigned long long)c->names,
+                 (unsigned long long)c->series,
+                 (unsigned long long)c->names_refused,
+                 (unsigned long long)c->series_refused);
+    r->n++;
+}
+
+/* host sends n made-up names, or n series of one name (labels). */
+static void
+flood(struct fx *f, const char *host, int is_names, int n)
+{
+    struct sdef *s = xcalloc((size_t)n, sizeof(*s));
+    char (*txt)[32] = xcalloc((size_t)n, sizeof(*txt));
+
+    for (int i = 0; i < n; i++) {
+        snprintf(txt[i], sizeof(txt[i]), "flood.%d", i);
+        s[i] = is_names ? (struct sdef){ txt[i], "", "", i } :
+                          (struct sdef){ "flood", "", txt[i], i };
+    }
+    write_frame(f, host, T0, s, (size_t)n);
+    assert_true(run_until(f, is_idle));
+    free(txt);
+    free(s);
+}
+
+/*
+ * No host can silence the others' metrics (issue 9): host a makes up
+ * names past any cap, host c series past any cap; host b's new name and its
+ * new series are still written and readable. The old code (caps per
+ * collector only) refused b's: a flood filled --max-metric-names and
+ * --max-series for every host until it had been idle for the retention.
+ */
+static void
+test_rmetrics_host_caps(void **state)
+{
+    struct fx *f = *state;
+    struct res r;
+    static const struct sdef b1[] = {
+        { "host.cpu.user_pct", "", "", 1 },
+        { "container.cpu_pct", "web", "", 2 },
+    };
+    static const struct sdef b2[] = {
+        { "container.cpu_pct", "db", "", 3 },
+    };
+
+    open_max_names = 20;
+    rm_open(f, 40, 0, 0);                    /* 40 series, 20 names */
+    assert_true(run_until(f, is_connected));
+    flood(f, "a", 1, 100);                   /* names */
+    flood(f, "c", 0, 100);                   /* series of one name */
+    assert_true(ctr(f).samples_dropped > 0);
+    uint64_t written = ctr(f).samples_written;
+    write_frame(f, "b", T0, b1, 2);          /* a new name, new series */
+    write_frame(f, "b", T0, b2, 1);          /* a new series */
+    want = written + 3;
+    assert_true(run_until(f, has_written));
+    assert_true(redis_int(f, "ZRANK logq:names %s", "host.cpu.user_pct") >=
+                0);                          /* listed */
+    query(f, &r, "host.cpu.user_pct", "b", NULL, NULL);
+    assert_int_equal(r.n, 1);
+    assert_true(r.values[0][0] == 1);
+    query(f, &r, "container.cpu_pct", "b", NULL, NULL);
+    assert_int_equal(r.n, 2);
+    /* counted per host: a at 10 names (20 / 2), c at 20 series (40 / 2) */
+    struct rmetrics_counters c = ctr(f);
+    assert_int_equal(c.host_names_refused, 90);
+    assert_int_equal(c.host_series_refused, 80);
+    assert_int_equal(c.names_dropped, 0);
+    assert_int_equal(c.hosts_capped, 2);
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(rmetrics_foreach_capped(f->rm, 16, capped_cb, &r), 2);
+    assert_int_equal(r.n, 2);
+    assert_true(res_has(&r, "a 10 10 90 0"));
+    assert_true(res_has(&r, "c 1 20 0 80"));
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(rmetrics_foreach_capped(f->rm, 1, capped_cb, &r), 2);
+    assert_int_equal(r.n, 1);
+    /* idle for the retention, a and c free their slots and counts */
+    fake_now = T0 + RM_DEFAULT_RETENTION_MS + 70000;
+    write_frame(f, "b", fake_now, b2, 1);
+    housekeep(f);
+    assert_int_equal(ctr(f).hosts_capped, 0);
+    assert_int_equal(ctr(f).series, 1);
+    assert_int_equal(ctr(f).names, 1);
+    flood(f, "a", 1, 12);
+    assert_int_equal(ctr(f).host_names_refused, 92);
+    assert_int_equal(ctr(f).names, 11);
+}
+
+/*
+ * --max-metric-names-per-host and --max-series-per-host as set: a host
+ * holds 2 names and 4 series; a name new to it past 2 is refused although
+ * the collector knows it (another host sends it), a new series of a known
+ * name past 4 likewise.
+ */
+static void
+test_rmetrics_host_caps_set(void **state)
+{
+    struct fx *f = *state;
+    static const struct sdef more[] = {
+        { "host.fs.used_pct", "", "/x", 1 },
+        { "host.fs.used_pct", "", "/y", 2 },
+    };
+
+    open_host_names = 2;
+    open_host_series = 4;
+    rm_open(f, 0, 0, 0);
+    assert_true(run_until(f, is_connected));
+    write_frame(f, "b", T0, frame1 + 3, 1);  /* container.cpu_pct */
+    write_frame(f, "a", T0, frame1, 6);
+    write_frame(f, "a", T0, more, 2);
+    want = 5;
+    assert_true(run_until(f, has_written));
+    assert_true(run_until(f, is_idle));
+    struct rmetrics_counters c = ctr(f);
+    assert_int_equal(c.samples_written, 5);
+    assert_int_equal(c.host_names_refused, 3);
+    assert_int_equal(c.host_series_refused, 1);
+    assert_int_equal(c.samples_dropped, 4);
+    assert_int_equal(c.names, 3);
+    assert_int_equal(redis_int(f, "ZCARD logq:name:host.fs.used_pct"), 3);
+    assert_int_equal(redis_int(f, "ZCARD logq:name:container.cpu_pct"), 1);
 }
 
 /*
@@ -647,6 +795,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_rmetrics_index_trimmed, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_rmetrics_names_cap, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_rmetrics_host_caps, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_rmetrics_host_caps_set, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_rmetrics_old_layout_migrates,
                                         setup, teardown),

@@ -74,10 +74,16 @@ PY
 # "Alive"), and a real shipper's names are far within --max-metric-names
 [ "$(rcli type logq:names)" = zset ] ||
     fail "logq:names is a $(rcli type logq:names), not a zset"
+# and within the per-host caps (collector/REDIS.md "Bounds")
 api /health | python3 -c '
 import json, sys
-c = json.load(sys.stdin)["counters"]
-assert c["metrics_names_dropped"] == 0, c["metrics_names_dropped"]'
+h = json.load(sys.stdin)
+c = h["counters"]
+assert c["metrics_names_dropped"] == 0, c["metrics_names_dropped"]
+for k in ("metrics_host_names_refused", "metrics_host_series_refused",
+          "metrics_hosts_capped"):
+    assert c[k] == 0, (k, c[k])
+assert h["metrics_capped"] == [], h["metrics_capped"]'
 api "/api/v1/metrics/query?name=host.mem.used_pct&since=10m&step=1s" \
     >"$IT_TMP/query.json"
 python3 - "$IT_TMP/query.json" <<'PY'

@@ -340,6 +340,8 @@ static size_t open_max_hosts;        /* rm_open's max_hosts (0: default) */
 static size_t open_max_reply;        /* its max_reply_bytes (0: default) */
 static size_t open_max_query;        /* its max_query_bytes (0: default) */
 static size_t open_max_names;        /* its max_names (0: default) */
+static size_t open_host_names;       /* its max_names_per_host */
+static size_t open_host_series;      /* its max_series_per_host */
 
 static void
 rm_open(struct fx *f, size_t max_series, size_t max_pending,
@@ -353,6 +355,8 @@ rm_open(struct fx *f, size_t max_series, size_t max_pending,
         .max_pending = max_pending, .clock_ms = fake_clock,
         .max_hosts = open_max_hosts, .max_reply_bytes = open_max_reply,
         .max_query_bytes = open_max_query, .max_names = open_max_names,
+        .max_names_per_host = open_host_names,
+        .max_series_per_host = open_host_series,
     };
     f->rm = rmetrics_new(f->base, &cfg);
     assert_non_null(f->rm);
@@ -370,6 +374,7 @@ setup(void **state)
     fake_now = T0;
     open_max_hosts = 0;
     open_max_reply = open_max_query = open_max_names = 0;
+    open_host_names = open_host_series = 0;
     redis_start(f);
     *state = f;
     return 0;
