@@ -47,15 +47,24 @@ redisserver_free_port(void)
     return ntohs(a.sin_port);
 }
 
-/* Starts redis-server on 127.0.0.1:port in dir (no RDB, no AOF) and waits
- * until it answers (10 s at most). Returns its pid; *sync (when not NULL)
- * gets a connected context, the caller's to free. */
+/* Starts redis-server on 127.0.0.1:port in dir (no RDB, no AOF), with
+ * the arguments of extra (NULL-terminated, at most 8; NULL: none) after
+ * those, and waits until it answers (10 s at most). Returns its pid;
+ * *sync (when not NULL) gets a connected context, the caller's to free. */
 static inline pid_t
-redisserver_start(const char *dir, int port, redisContext **sync)
+redisserver_start_args(const char *dir, int port, redisContext **sync,
+                       const char *const *extra)
 {
     char ps[16];
     pid_t pid;
+    const char *argv[20] = { "redis-server", "--port", ps, "--bind",
+                             "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--daemonize", "no" };
 
+    for (int i = 0; extra != NULL && extra[i] != NULL; i++) {
+        assert_true(i < 8);
+        argv[11 + i] = extra[i];
+    }
     snprintf(ps, sizeof(ps), "%d", port);
     pid = fork();
     assert_true(pid >= 0);
@@ -64,9 +73,7 @@ redisserver_start(const char *dir, int port, redisContext **sync)
             _exit(127);
         int fd = open("/dev/null", O_WRONLY);
         dup2(fd, 1);
-        execlp("redis-server", "redis-server", "--port", ps, "--bind",
-               "127.0.0.1", "--save", "", "--appendonly", "no",
-               "--daemonize", "no", (char *)NULL);
+        execvp("redis-server", (char *const *)argv);
         _exit(127);
     }
     for (int i = 0; i < 200; i++) {          /* up to 10 s */
@@ -89,6 +96,12 @@ redisserver_start(const char *dir, int port, redisContext **sync)
     waitpid(pid, NULL, 0);
     fail_msg("redis-server did not start on port %d", port);
     return -1;
+}
+
+static inline pid_t
+redisserver_start(const char *dir, int port, redisContext **sync)
+{
+    return redisserver_start_args(dir, port, sync, NULL);
 }
 
 /* Kills a server redisserver_start started (0 or less: a no-op). */
