@@ -202,7 +202,8 @@ unit: deps
 # on a worker while its client leaves (api_metrics_pool_test), the
 # lost-data writer thread (losssave_test), the store's WAL syncing
 # thread (store_commit_test) and ingest's ACKs after it (ingest_commit_test),
-# full tails waiting for the sealing thread (store_pend_test). Part of
+# full tails waiting for the sealing thread (store_pend_test), a seal
+# job's frames compressed on the sealing thread's helpers (sealpool_test). Part of
 # `make test` (about 10 s of build and 10 s of run on a quiet machine).
 # setarch -R: without address randomization, as gcc 12's TSan cannot map
 # its shadow memory under the larger mmap randomization of newer kernels.
@@ -211,7 +212,7 @@ TSAN_TESTS := $(patsubst %,build/tsan/tests/collector/%,search/pool_test \
               api/api_create_test store/indexer_test \
               api/api_metrics_pool_test ingest/losssave_test \
               store/store_commit_test ingest/ingest_commit_test \
-              store/store_pend_test)
+              store/store_pend_test store/sealpool_test)
 tsan-unit:
 	$(MAKE) -j$(TEST_JOBS) MODE=tsan $(TSAN_TESTS)
 	@for t in $(TSAN_TESTS); do \

@@ -328,6 +328,7 @@ main_setup(struct collector *c)
         .segment_size = (uint64_t)c->cfg.segment_size,
         .block_size = (size_t)c->cfg.block_size,
         .compress_level = (int)c->cfg.compress_level,
+        .seal_threads = (int)c->cfg.seal_threads,
     };
 
     c->base = event_base_new();

@@ -11,7 +11,8 @@
  * the next time it polls. The queue holds one
  * job; tails that fill meanwhile wait in s->pend to be its next one
  * (store.c store_seal; past STORE_PEND_MAX_CH of them store_commit waits:
- * backpressure). The
+ * backpressure). A job's frames are compressed by the thread and its
+ * helpers (sealpool.c, seal_threads). The
  * thread touches only the job, its own buffers, the segment fd it owns
  * (w* fields) and the open segment's in-memory index (w->wimem, which
  * the indexing thread feeds under w->ix_mu); everything else stays with
@@ -78,8 +79,14 @@ sealer_start(struct store *s)
     w->ix.ix_mu = &w->ix_mu;
     if (!s->opt.is_index_inline)
         (void)indexer_start(&w->ix);
+    /* Helpers compress frames only: none for blocks of one zstd or zlib
+     * stream. Without them (none could be started) the thread works
+     * alone, as with seal_threads 1. */
+    (void)sealpool_start(&w->pool, w->ix.frame_size ? s->opt.seal_threads
+                                                    : 1);
     int rc = pthread_create(&w->th, NULL, sealer_main, s);
     if (rc != 0) {
+        sealpool_stop(&w->pool);
         indexer_stop(&w->ix);
         pthread_cond_destroy(&w->cv);
         pthread_mutex_destroy(&w->mu);
@@ -110,6 +117,7 @@ sealer_stop(struct store *s)
         w->is_started = 0;
     }
     indexer_stop(&w->ix);
+    sealpool_stop(&w->pool);
     if (w->wfd >= 0)
         close(w->wfd);
     w->wfd = -1;

@@ -785,17 +785,26 @@ seal_compress(const struct store *s, struct store_sealer *w, struct buf *b)
 
 /* Compresses ch's body after its meta, fills in the header (its token
  * set is the indexer's, indexer.c). */
+/* The codec sealing writes with s's options. */
+static uint32_t
+seal_codec(const struct store *s)
+{
+    int is_zlib = s->opt.compress_codec == STORE_COMPRESS_ZLIB;
+    int is_framed = !is_zlib && s->opt.frame_size != STORE_NO_FRAMES;
+
+    return is_zlib ? STORE_CODEC_ZLIB_RECV :
+           !is_framed ? STORE_CODEC_ZSTD_RECV :
+           s->opt.is_no_recv_range ? STORE_CODEC_ZSTD_FRAMES :
+           STORE_CODEC_FRAMES_RECV;
+}
+
 static int
 chunk_encode(const struct store *s, struct store_sealer *w,
              struct seal_chunk *ch)
 {
     struct buf *b = &ch->blk;
-    int is_zlib = s->opt.compress_codec == STORE_COMPRESS_ZLIB;
-    int is_framed = !is_zlib && s->opt.frame_size != STORE_NO_FRAMES;
-    uint32_t codec = is_zlib ? STORE_CODEC_ZLIB_RECV :
-                     !is_framed ? STORE_CODEC_ZSTD_RECV :
-                     s->opt.is_no_recv_range ? STORE_CODEC_ZSTD_FRAMES :
-                     STORE_CODEC_FRAMES_RECV;
+    uint32_t codec = seal_codec(s);
+    int is_framed = store_codec_is_framed(codec);
     size_t meta_len = ch->meta_len;
     uint32_t raw_len;
 
@@ -824,6 +833,15 @@ chunk_encode(const struct store *s, struct store_sealer *w,
             return -1;
         raw_len = (uint32_t)w->cols.len;
     }
+    seal_chunk_header(ch, codec, meta_len, raw_len);
+    return 0;
+}
+
+void
+seal_chunk_header(struct seal_chunk *ch, uint32_t codec, size_t meta_len,
+                  uint32_t raw_len)
+{
+    struct buf *b = &ch->blk;
     uint8_t *h0 = b->data;
     struct store_blk_hdr h = {
         .magic = STORE_BLK_MAGIC, .meta_len = (uint32_t)meta_len,
@@ -839,7 +857,6 @@ chunk_encode(const struct store *s, struct store_sealer *w,
     h.head_crc = compress_crc32(h.head_crc, h0 + STORE_BLK_HDR_LEN,
                                 meta_len);
     block_hdr_encode(h0, &h);
-    return 0;
 }
 
 /* Creates segment seq (header synced, directory synced) as w's file. */
@@ -888,6 +905,30 @@ chunk_build(const struct store *s, struct store_sealer *w,
     return chunk_encode(s, w, ch);
 }
 
+/* Builds job's blocks not is_bad; one that cannot be built becomes is_bad
+ * (quarantined by sealer_finish). Framed blocks with helper threads: their
+ * frames compressed on all of them (sealpool.c), the same bytes. */
+static void
+seal_job_build(const struct store *s, struct store_sealer *w,
+               struct seal_job *job)
+{
+    uint32_t codec = seal_codec(s);
+
+    if (!store_codec_is_framed(codec) || !w->pool.is_sync) {
+        for (size_t i = 0; i < job->n_ch; i++)
+            if (!job->ch[i].is_bad && chunk_build(s, w, &job->ch[i]) < 0)
+                job->ch[i].is_bad = 1;
+        return;
+    }
+    for (size_t i = 0; i < job->n_ch; i++)
+        if (!job->ch[i].is_bad && s->opt.write_hook &&
+            s->opt.write_hook("block", job->ch[i].body.len,
+                              s->opt.write_hook_arg))
+            job->ch[i].is_bad = 1;
+    sealpool_build(&w->pool, job, s->opt.frame_size, s->opt.compress_level,
+                   codec);
+}
+
 /* After a block failed to build: the indexer's add numbered it, so it is
  * rolled back and the blocks built are added again under their numbers,
  * on this thread (the sets are gathered: indexer_wait). Returns whether
@@ -922,12 +963,10 @@ seal_job_write(const struct store *s, struct store_sealer *w,
     int is_added = -1;          /* -1: the indexer's, ask indexer_wait */
 
     job->rc = -1;
+    seal_job_build(s, w, job);
     for (size_t i = 0; i < job->n_ch; i++) {
-        struct seal_chunk *ch = &job->ch[i];
-        if (!ch->is_bad && chunk_build(s, w, ch) < 0)
-            ch->is_bad = 1;     /* quarantined by sealer_finish */
-        n_good += !ch->is_bad;
-        n_ix += ch->is_ix;
+        n_good += !job->ch[i].is_bad;
+        n_ix += job->ch[i].is_ix;
     }
     if (n_good == 0) {
         if (job->imem_new)      /* rolled on a failed try: never applied */

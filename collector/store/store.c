@@ -994,6 +994,10 @@ store_open(const char *dir, const struct store_options *opt, char **errstr)
         s->opt.frame_size = STORE_FRAME_SIZE;
     if (!s->opt.index_fds)
         s->opt.index_fds = STORE_INDEX_FDS;
+    if (s->opt.seal_threads <= 0)
+        s->opt.seal_threads = STORE_SEAL_THREADS;
+    if (s->opt.seal_threads > STORE_SEAL_MAX_THREADS)
+        s->opt.seal_threads = STORE_SEAL_MAX_THREADS;
     if (s->opt.compress_codec != STORE_COMPRESS_ZLIB)
         s->opt.compress_codec = STORE_COMPRESS_ZSTD;
     if (s->opt.compress_codec == STORE_COMPRESS_ZLIB &&

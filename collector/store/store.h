@@ -76,6 +76,11 @@ struct store_options {
                                    block's tokens itself, no indexing
                                    thread beside it (tests: the same
                                    bytes); 0: default */
+    int      seal_threads;      /* threads that compress a seal job's
+                                   frames, the sealing thread included
+                                   (STORE.md "Threads"), 0: default 2;
+                                   1: the sealing thread alone; at most 8
+                                   (the bytes written are the same) */
     size_t   index_fds;         /* .lqi files held open for lookups
                                    across queries (the newest segments'),
                                    default 64 (STORE.md "Index file") */

@@ -332,6 +332,45 @@ struct store_indexer {
                                            size (0: not framed) */
 };
 
+/* The sealing thread's compression helpers (sealpool.c): a seal job's
+ * frames as tasks, records [i, j) of block ch, compressed by whichever
+ * thread takes them into its own arena (ar[0]: the sealing thread's). */
+#define STORE_SEAL_MAX_THREADS 8        /* compressing threads, at most */
+#define STORE_SEAL_THREADS     2        /* by default: the sealing thread
+                                           and one helper */
+struct seal_ftask {
+    uint32_t ch, i, j;
+    uint32_t arena;                     /* out: ar[] of the compressor */
+    size_t   off, len;                  /* out: its bytes there */
+    uint32_t raw_len, crc;              /* out */
+    int64_t  min_ns, max_ns;            /* out: of its records */
+    int      rc;                        /* out: 0 compressed, -1 failed */
+};
+
+struct seal_arena {
+    struct buf out, cols;
+};
+
+struct seal_pool {
+    pthread_t          th[STORE_SEAL_MAX_THREADS];
+    int                n_threads;       /* helpers started */
+    int                is_init, is_sync;
+    pthread_mutex_t    mu;
+    pthread_cond_t     cv_work, cv_done;
+    int                is_stop;         /* under mu */
+    size_t             n_t, next, n_done;       /* under mu */
+    struct seal_ftask *t;
+    size_t             n_plan, cap_t;
+    size_t            *first;           /* per block: its first task */
+    struct store_rec **recs;            /* per block: decoded records */
+    size_t            *cap_recs;
+    uint32_t          *n_labels;
+    size_t             cap_ch;
+    int                level;
+    struct seal_arena  ar[STORE_SEAL_MAX_THREADS];
+    struct buf         table;           /* a block's frame table */
+};
+
 struct store_sealer {
     pthread_t         th;
     int               is_started;
@@ -353,6 +392,8 @@ struct store_sealer {
     uint64_t             wraw;
     pthread_mutex_t      ix_mu;
     struct store_indexer ix;            /* token sets beside compression */
+    struct seal_pool     pool;          /* frames compressed on several
+                                           threads (sealpool.c) */
     struct buf        cols;
     struct buf        frames;           /* codec 6: the body being built */
     struct store_rec *recs;
@@ -746,6 +787,21 @@ void indexer_stop(struct store_indexer *x);
 void indexer_submit(struct store_indexer *x, struct seal_job *job,
                     struct index_mem *m, uint32_t base);
 int  indexer_wait(struct store_indexer *x);
+
+/* sealpool.c: a seal job's frames compressed on several threads.
+ * start: n_threads compressing threads in all, the sealing thread
+ * included (<= 1: it alone, no helper; -1 with errno if none could be
+ * started: then it works alone too). build: codec 6/7 blocks of job not
+ * is_bad built into their blk (as chunk_encode builds them, byte for
+ * byte); a block that fails becomes is_bad. Sealing thread. */
+int  sealpool_start(struct seal_pool *p, int n_threads);
+void sealpool_stop(struct seal_pool *p);
+void sealpool_build(struct seal_pool *p, struct seal_job *job,
+                    size_t frame_size, int level, uint32_t codec);
+/* segment.c: ch's header once its meta (meta_len bytes) and body are in
+ * ch->blk: lengths, codec, body and head CRCs. */
+void seal_chunk_header(struct seal_chunk *ch, uint32_t codec,
+                       size_t meta_len, uint32_t raw_len);
 
 /* segindex.c: the token index of each segment (index.c) kept in step
  * with its blocks. */

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sealpool_test: a seal job's frames compressed on several threads
+ * (sealpool.c, store_options.seal_threads 2 and 4) give the same store,
+ * byte for byte, as the sealing thread alone (seal_threads 1, which
+ * builds each block with block_frames_encode): segments, .lqi files and
+ * quarantine files, on the same input, with failed segment writes
+ * (ENOSPC: the job is retried whole) and blocks that fail to build
+ * (quarantined), codecs 7 and 6, small frames (many a block) and jobs of
+ * several blocks. Every commit is followed by store_sync, so the jobs,
+ * and with them which write fails, are the same in every run. Run under
+ * MODE=tsan too (make tsan-unit).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "collector/store/store.h"
+#include "common/xmalloc.h"
+#include "tests/support/storetest.h"
+
+#define T0     1700000000000000000LL
+#define N_RECS 6000
+
+static int64_t
+fixed_clock(void *arg)
+{
+    (void)arg;
+    return T0 + 7200000000000LL;
+}
+
+/* Record i's message: words from a small and a large vocabulary, some
+ * long lines (a frame of their own at small frame sizes). */
+static void
+msg_of(int i, char *out, size_t cap)
+{
+    static const char *const verbs[] = { "GET", "POST", "error", "retry",
+                                         "timeout", "done" };
+    unsigned v = (unsigned)i * 2654435761u;
+
+    if (i % 97 == 0) {
+        size_t n = 0;
+        for (unsigned k = 0; n + 16 < cap && k < 60; k++)
+            n += (size_t)snprintf(out + n, cap - n, "w%u ", (v >> (k % 16)) %
+                                  7919);
+        return;
+    }
+    if (i % 5 == 0)
+        snprintf(out, cap, "{\"level\":\"%s\",\"user\":\"u%u\",\"n\":%d}",
+                 verbs[v % 6], v % 997, i);
+    else
+        snprintf(out, cap, "%s /item/%u took %u ms tok%u", verbs[v % 6],
+                 v % 100003, v % 500, (unsigned)i / 50);
+}
+
+/* The write hook: every 7th block write to a segment fails (ENOSPC; 10
+ * at most), and the retry's first block then fails to build, as does
+ * every 41st block built: each quarantined. Only the sealing thread
+ * calls it, in the same order whatever the helpers. */
+static int n_writes, n_failed, n_builds, is_armed;
+
+static int
+fault_hook(const char *what, size_t len, void *arg)
+{
+    (void)arg;
+    if (strcmp(what, "block") == 0) {
+        if (is_armed || ++n_builds % 41 == 0) {
+            is_armed = 0;
+            errno = EINVAL;
+            return -1;
+        }
+        return 0;
+    }
+    if (strcmp(what, "segment") != 0 || len <= 16)     /* not a header */
+        return 0;
+    if (++n_writes % 7 != 0 || n_failed >= 10)
+        return 0;
+    n_failed++;
+    is_armed = 1;
+    errno = ENOSPC;
+    return -1;
+}
+
+/* Threads of this process now (Linux: /proc/self/task). */
+static int
+count_threads(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *de;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL)
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* Writes the test's records into a store at dir with seal_threads and
+ * codec 6 (is_no_recv) or 7; returns the threads the process had while
+ * the store was open. */
+static int
+write_store(const char *dir, int seal_threads, int is_no_recv,
+            struct store_stats *st)
+{
+    struct store_options opt = {
+        .block_size = 8192, .segment_size = 96 << 10, .frame_size = 1024,
+        .clock = fixed_clock, .write_hook = fault_hook,
+        .seal_threads = seal_threads, .is_no_recv_range = is_no_recv,
+    };
+    char msg[1024], host[16], cid[16];
+
+    n_writes = n_failed = n_builds = is_armed = 0;
+    struct store *s = storetest_open(dir, &opt);
+    int n_threads = count_threads();
+    for (int i = 0; i < N_RECS; i++) {
+        int src = i % 3;
+        snprintf(host, sizeof(host), "host%d", src);
+        snprintf(cid, sizeof(cid), "cid%d", src);
+        msg_of(i, msg, sizeof(msg));
+        struct logrec r = {
+            .time_ns = T0 + (int64_t)(i % 17) * 1000000 + i, .host = host,
+            .container_id = cid, .container = "web", .image = "nginx:1",
+            .stream = (uint8_t)(i % 2), .offset = (uint64_t)i + 1,
+            .msg = msg, .msg_len = strlen(msg),
+            .recv_ns = T0 + 3600000000000LL + i / 10,
+        };
+        assert_int_equal(store_append(s, &r), 1);
+        /* commits of 20 records; every 1000 records one of ~60 KiB,
+         * which the seal splits into several blocks of one job */
+        if ((i % 1000 < 600 && i % 20 == 19) || i % 1000 == 999) {
+            (void)store_commit(s);      /* fails while a write fails */
+            (void)store_sync(s);
+        }
+    }
+    for (int k = 0; k < 20 && (store_commit(s) != 0 || store_sync(s) != 0);
+         k++)
+        ;                               /* retried until it is written */
+    assert_int_equal(store_sync(s), 0);
+    store_get_stats(s, st);
+    store_close(s);
+    return n_threads;
+}
+
+/* A WAL file: only checked to be empty (a header) after the close. */
+static int
+is_wal_empty(const char *dir, const char *name)
+{
+    size_t len;
+    uint8_t *p;
+
+    if (strncmp(name, "wal", 3) != 0)
+        return 0;
+    p = storetest_slurp(dir, name, &len);
+    free(p);
+    assert_int_equal(len, 16);
+    return 1;
+}
+
+/* Every file of a but the WAL's is in b with the same bytes (and as many
+ * files); counts a's segments, .lqi and quarantine files. */
+static void
+same_files(const char *a, const char *b, int n[3])
+{
+    DIR *d = opendir(a);
+    struct dirent *de;
+    int n_a = 0, n_b = 0;
+
+    assert_non_null(d);
+    n[0] = n[1] = n[2] = 0;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.' || is_wal_empty(a, de->d_name))
+            continue;
+        storetest_same_file(a, b, de->d_name);
+        n[0] += strstr(de->d_name, ".lqs") != NULL;
+        n[1] += strstr(de->d_name, ".lqi") != NULL;
+        n[2] += strstr(de->d_name, ".lqq") != NULL;
+        n_a++;
+    }
+    closedir(d);
+    d = opendir(b);
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL)
+        n_b += de->d_name[0] != '.' && !is_wal_empty(b, de->d_name);
+    closedir(d);
+    assert_int_equal(n_a, n_b);
+}
+
+static void
+rm_dir(const char *dir)
+{
+    char *cmd = xasprintf("rm -rf '%s'", dir);
+
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+}
+
+static void
+same_bytes(int is_no_recv)
+{
+    char a[] = "/tmp/sealpool_test.XXXXXX";
+    struct store_stats st, st1;
+    int n[3];
+
+    assert_non_null(mkdtemp(a));
+    int n_serial = write_store(a, 1, is_no_recv, &st1);
+    assert_true(st1.n_seal_errors >= 5);        /* the retries ran */
+    assert_true(st1.n_quarantined_blocks >= 5);
+    for (int threads = 2; threads <= 4; threads += 2) {
+        char b[] = "/tmp/sealpool_test.XXXXXX";
+        assert_non_null(mkdtemp(b));
+        int n_pool = write_store(b, threads, is_no_recv, &st);
+        assert_int_equal(n_pool, n_serial + threads - 1);   /* helpers */
+        assert_int_equal(st.n_seal_errors, st1.n_seal_errors);
+        assert_int_equal(st.n_quarantined_blocks, st1.n_quarantined_blocks);
+        assert_int_equal(st.n_quarantined_records,
+                         st1.n_quarantined_records);
+        same_files(a, b, n);
+        assert_true(n[0] >= 3);         /* rolls, .lqi files, quarantine */
+        assert_true(n[1] >= 2);
+        assert_true(n[2] >= 5);
+        rm_dir(b);
+    }
+    rm_dir(a);
+}
+
+static void
+test_sealpool_same_bytes(void **state)
+{
+    (void)state;
+    same_bytes(0);
+}
+
+static void
+test_sealpool_same_bytes_codec6(void **state)
+{
+    (void)state;
+    same_bytes(1);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sealpool_same_bytes),
+        cmocka_unit_test(test_sealpool_same_bytes_codec6),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
