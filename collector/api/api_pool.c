@@ -130,15 +130,26 @@ int
 api_search_slice(struct search *s, const struct pool_job *j,
                  search_emit_fn emit, void *arg, const int *is_full)
 {
-    int64_t end = api_mono_ns() + API_SLICE_NS;
+    return api_search_slice_ns(s, j, emit, arg, is_full, API_SLICE_NS);
+}
+
+int
+api_search_slice_ns(struct search *s, const struct pool_job *j,
+                    search_emit_fn emit, void *arg, const int *is_full,
+                    int64_t slice_ns)
+{
+    int64_t end = api_mono_ns() + slice_ns;
     int rc = SEARCH_MORE;
 
     /* a step counts as API_STEP_RECORDS records, or as the records it
-     * read when more (those the cursor dropped unseen) */
+     * read when more, those the cursor dropped unseen API_DROP_SHARE to
+     * one */
     for (uint64_t n = 0; n < API_SLICE_RECORDS;) {
-        uint64_t n0 = search_n_seen(s);
+        uint64_t n0 = search_n_seen(s), d0 = search_n_dropped(s);
         rc = search_step(s, API_STEP_RECORDS, emit, arg);
-        uint64_t d = search_n_seen(s) - n0;
+        uint64_t dropped = search_n_dropped(s) - d0;
+        uint64_t d = search_n_seen(s) - n0 - dropped +
+                     dropped / API_DROP_SHARE;
         n += d > API_STEP_RECORDS ? d : API_STEP_RECORDS;
         if (rc != SEARCH_MORE || (is_full && *is_full) ||
             pool_is_cancelled(j) || api_mono_ns() >= end)

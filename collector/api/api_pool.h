@@ -22,6 +22,8 @@ struct api;
 #define API_STEP_RECORDS    64      /* records between cancel checks */
 #define API_SLICE_NS        ((int64_t)100 * 1000000)  /* worker time a
                                                           slice may take */
+#define API_DROP_SHARE      16      /* records dropped unseen that a slice
+                                       counts as one */
 
 /* Starts the workers and their read event. -1 with *errstr. */
 int  api_pool_start(struct api *a, unsigned n_threads, char **errstr);
@@ -45,9 +47,18 @@ void api_follower_leave(struct api *a);
 /* On a worker: runs s for one slice: until emit asks to stop (returns 1),
  * API_SLICE_RECORDS records or API_SLICE_NS have passed, the search is
  * over, or j is cancelled (checked every API_STEP_RECORDS records).
+ * Records the match cursor dropped unseen where their blocks were loaded
+ * count API_DROP_SHARE to one: a scan that matches little then yields
+ * on the time bound, not every API_SLICE_RECORDS records (~300 loop
+ * turns a GiB, each of which let the cursor's read-ahead thread run dry:
+ * BENCHMARKS.md "A no-literal regex: both cores").
  * Returns search_step's status. */
 int  api_search_slice(struct search *s, const struct pool_job *j,
                       search_emit_fn emit, void *arg, const int *is_full);
+/* The same with a slice of at most slice_ns (tests). */
+int  api_search_slice_ns(struct search *s, const struct pool_job *j,
+                         search_emit_fn emit, void *arg, const int *is_full,
+                         int64_t slice_ns);
 /* 1 if the client of evcon has closed its side (EOF or reset seen by a
  * peek at the socket). evhttp notices a closed connection only when it
  * reads or writes; a scan that has nothing to send yet asks here between

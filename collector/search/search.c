@@ -211,6 +211,12 @@ search_n_seen(const struct search *s)
 }
 
 uint64_t
+search_n_dropped(const struct search *s)
+{
+    return s->n_dropped;
+}
+
+uint64_t
 search_n_damaged(const struct search *s)
 {
     return s->n_damaged;

@@ -140,6 +140,9 @@ uint64_t search_scanned_bytes(const struct search *s);
 /* Records read so far, those dropped unseen included (the count
  * search_step's max_records bounds). */
 uint64_t search_n_seen(const struct search *s);
+/* Of those, the records the match cursor dropped unseen where their
+ * blocks were loaded (store_filter.is_matches_only). */
+uint64_t search_n_dropped(const struct search *s);
 /* Damaged blocks the cursors skipped so far. */
 uint64_t search_n_damaged(const struct search *s);
 

@@ -82,6 +82,7 @@ struct search {
     uint64_t             ctx_skipped;   /* skipped bytes of closed cursors */
     uint64_t             n_damaged;
     uint64_t             n_seen;        /* records read, dropped ones too */
+    uint64_t             n_dropped;     /* of them, dropped unseen */
     int                  state;
     char                *errstr;
     struct search_ctr  **tab;

@@ -277,6 +277,7 @@ search_step(struct search *s, size_t max_records, search_emit_fn emit,
         int rc = search_next(s, c, &r);
         uint64_t dropped = store_cursor_take_dropped(c);
         s->n_seen += dropped + (rc == 1);
+        s->n_dropped += dropped;
         n += dropped < max_records ? dropped : max_records;
         if (rc == 1)
             search_line(s, &r);
