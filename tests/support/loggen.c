@@ -38,6 +38,7 @@ struct lg_opts {
     enum lg_kind kind;
     uint64_t     count;        /* 0: unlimited */
     double       rate;         /* lines per second, 0: unpaced */
+    double       flush_s;      /* --flush-ms / 1000, 0: every line */
     uint64_t     seed;
     int          is_json;
     uint64_t     max_bytes;    /* 0: unlimited */
@@ -74,6 +75,7 @@ struct lg {
     int64_t        tm_sec;        /* second cached in tm */
     struct tm      tm;
     struct timespec t0;           /* pacing origin */
+    double         flushed_at;    /* --flush-ms: last write, s after t0 */
     struct lg_out  out[2];
     struct lg_line line;          /* the event line being built */
     int            in_long;
@@ -499,21 +501,57 @@ lg_json_escape(struct lg_out *o, const char *s, size_t n)
     return total + n - run;
 }
 
+/* Seconds since the pacing origin. */
+static double
+lg_elapsed(const struct lg *g)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - g->t0.tv_sec) +
+           (double)(now.tv_nsec - g->t0.tv_nsec) / 1e9;
+}
+
+static void
+lg_sleep(double s)
+{
+    struct timespec d;
+
+    if (s <= 0)
+        return;
+    d.tv_sec = (time_t)s;
+    d.tv_nsec = (long)((s - (double)d.tv_sec) * 1e9);
+    while (nanosleep(&d, &d) < 0 && errno == EINTR)
+        ;
+}
+
+/* --rate: line seq is due (seq - 1) / rate s after the origin. */
 static void
 lg_pace(struct lg *g)
 {
-    struct timespec now, d;
-    double due = (double)(g->seq - 1) / g->o.rate, elapsed;
+    lg_sleep((double)(g->seq - 1) / g->o.rate - lg_elapsed(g));
+}
 
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    elapsed = (double)(now.tv_sec - g->t0.tv_sec) +
-              (double)(now.tv_nsec - g->t0.tv_nsec) / 1e9;
-    if (due <= elapsed)
+/*
+ * --rate with --flush-ms: lines stay in the output buffers (as with a
+ * buffered logger) and go out in one write per stream once the next line
+ * is due at least flush_s ahead (then the writer sleeps until it is due),
+ * or flush_s after the last write (when it is behind), or when a buffer
+ * fills. The rate holds over any flush_s; each write carries about
+ * rate * flush_s lines instead of one.
+ */
+static void
+lg_pace_batched(struct lg *g)
+{
+    double ahead, now = lg_elapsed(g);
+
+    ahead = (double)g->seq / g->o.rate - now;
+    if (ahead < g->o.flush_s && now - g->flushed_at < g->o.flush_s)
         return;
-    d.tv_sec = (time_t)(due - elapsed);
-    d.tv_nsec = (long)((due - elapsed - (double)d.tv_sec) * 1e9);
-    while (nanosleep(&d, &d) < 0 && errno == EINTR)
-        ;
+    lg_flush(&g->out[0]);
+    lg_flush(&g->out[1]);
+    g->flushed_at = now;
+    lg_sleep(ahead);
 }
 
 static int64_t
@@ -607,7 +645,9 @@ lg_emit(struct lg *g, struct lg_line *l, int is_err)
         n = l->len + 1;
     }
     g->n_bytes += n;
-    if (g->o.rate > 0) {
+    if (g->o.rate > 0 && g->o.flush_s > 0) {
+        lg_pace_batched(g);
+    } else if (g->o.rate > 0) {
         lg_flush(&g->out[stream]);
         lg_pace(g);
     }
@@ -1062,6 +1102,8 @@ lg_usage(FILE *f)
 "  --count N           stop after N lines\n"
 "  --bytes N           stop once N bytes are written (whole lines)\n"
 "  --rate R            pace to R lines per second, flushing every line\n"
+"  --flush-ms MS       with --rate, write lines out in batches, one write\n"
+"                      per stream every MS ms (as a buffered logger does)\n"
 "  --seed S            PRNG seed (default 1)\n"
 "  --format F          plain | json-file (Docker's json-file lines)\n"
 "  --stream-mix        error lines go to stderr: in json-file as\n"
@@ -1160,7 +1202,7 @@ enum {
     LG_OPT_KIND = 256, LG_OPT_COUNT, LG_OPT_RATE, LG_OPT_SEED, LG_OPT_FORMAT,
     LG_OPT_BYTES, LG_OPT_MIX, LG_OPT_LONG_EVERY, LG_OPT_LONG_SIZE,
     LG_OPT_MARKER, LG_OPT_EXIT_AFTER, LG_OPT_EXIT_CODE, LG_OPT_START,
-    LG_OPT_STEP
+    LG_OPT_STEP, LG_OPT_FLUSH
 };
 
 /* One option; -1 with a message on a bad value. */
@@ -1202,6 +1244,11 @@ lg_option(struct lg_opts *o, int c, const char *arg)
         o->step_ns = (int64_t)(d * 1e6);
         o->has_step = 1;
         return 0;
+    case LG_OPT_FLUSH:
+        if (lg_parse_double(arg, &d) < 0 || d > 60000)
+            return -1;
+        o->flush_s = d / 1e3;
+        return 0;
     default: return -1;
     }
 }
@@ -1224,6 +1271,7 @@ lg_options(struct lg_opts *o, int argc, char **argv)
         {"exit-code", required_argument, NULL, LG_OPT_EXIT_CODE},
         {"start-time", required_argument, NULL, LG_OPT_START},
         {"time-step-ms", required_argument, NULL, LG_OPT_STEP},
+        {"flush-ms", required_argument, NULL, LG_OPT_FLUSH},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int c;
