@@ -4,7 +4,7 @@
 and what /health reports lost (93-fault-rotation's soak, Docker's own
 json-file rotation).
 
-    seqloss.py OUT TRUTH PREFIX HEALTH HOST CONTAINER
+    seqloss.py [--kept DIR [--min-rate R]] OUT TRUTH PREFIX HEALTH HOST CONTAINER
 
 OUT: `logq --json` records of the container; TRUTH: the lines it printed
 (logq-loggen run again with the same --seed and --start-time: its text is
@@ -15,9 +15,20 @@ bytes within the json-file bytes the missing lines took. Those bytes are
 known to within the time field, which Docker writes in RFC 3339 with
 trailing zeros cut (20 to 30 bytes a line); when /health says "at least",
 the reported bytes must not exceed them.
+
+--kept DIR: every json-file Docker wrote for the container, kept by
+jsonkeep.py (hard links, so also the files Docker deleted). Each line of
+TRUTH must be in them exactly once, with the text logq-loggen printed (else
+the keeper missed a file, or Docker lost or doubled a line: the check
+fails); the bytes of the missing lines are then known exactly, and /health
+must report exactly them (or, "at least", no more). Also prints the rate
+Docker wrote at, from the first and last time stamps it gave the lines;
+--min-rate R: fails if that is below R lines/s.
 """
 import collections
+import datetime
 import json
+import os
 import re
 import sys
 
@@ -44,7 +55,48 @@ def json_file_bytes(text, stream="stdout"):
     return fixed + 20, fixed + 30
 
 
+def docker_time(s):
+    """Seconds since the epoch of a json-file time (RFC 3339, UTC, 'Z')."""
+    day, _, frac = s.rstrip("Z").partition(".")
+    t = datetime.datetime.strptime(day, "%Y-%m-%dT%H:%M:%S")
+    t = t.replace(tzinfo=datetime.timezone.utc).timestamp()
+    return t + int((frac + "000000000")[:9]) / 1e9
+
+
+def read_kept(kept, pat, lines, errs):
+    """{seq: json-file bytes} of the kept files; (first, last) time."""
+    size = {}
+    first = last = None
+    for fn in sorted(os.listdir(kept)):
+        with open(os.path.join(kept, fn), "rb") as f:
+            for raw in f:
+                rec = json.loads(raw)
+                msg = rec["log"].rstrip("\n")
+                m = pat.search(msg)
+                if m is None or lines.get(int(m.group(1))) != msg:
+                    errs.append("kept file %s: unknown line %r" % (fn, msg[:80]))
+                    continue
+                seq = int(m.group(1))
+                if seq in size:
+                    errs.append("Docker wrote line %d twice" % seq)
+                size[seq] = len(raw)
+                t = docker_time(rec["time"])
+                first = t if first is None else min(first, t)
+                last = t if last is None else max(last, t)
+    gone = sorted(set(lines) - set(size))
+    if gone:
+        errs.append("%d lines not in the kept files (first %d): a file was "
+                    "not kept, the exact loss is unknown" % (len(gone), gone[0]))
+    return size, first, last
+
+
 def main(argv):
+    kept = None
+    min_rate = 0
+    if argv[:1] == ["--kept"]:
+        kept, argv = argv[1], argv[2:]
+    if argv[:1] == ["--min-rate"]:
+        min_rate, argv = float(argv[1]), argv[2:]
     out, truth, prefix, health, host, name = argv
     pat = re.compile(re.escape(prefix) + r"-(\d+)$")
     lines = {}
@@ -70,8 +122,20 @@ def main(argv):
     missing = sorted(set(lines) - set(seen))
     lo = sum(json_file_bytes(lines[s])[0] for s in missing)
     hi = sum(json_file_bytes(lines[s])[1] for s in missing)
+    rate = ""
+    if kept is not None:
+        size, first, last = read_kept(kept, pat, lines, errs)
+        lo = hi = sum(size.get(s, 0) for s in missing)
+        if first is None or last <= first or \
+                len(size) / (last - first) < min_rate:
+            errs.append("Docker wrote slower than %d lines/s" % min_rate)
+        if first is not None and last > first:
+            rate = "; Docker wrote %d lines in %.2f s (%.0f lines/s, its " \
+                "time stamps), %d files" % (len(size), last - first,
+                                             len(size) / (last - first),
+                                             len(os.listdir(kept)))
     row = {"lost_bytes": 0, "lost_lines": 0, "events": 0,
-           "bytes_at_least": False}
+           "bytes_at_least": False, "lines_at_least": False}
     with open(health, encoding="utf-8") as f:
         for s in json.load(f).get("losses", {}).get("sources", []):
             if s["host"] == host and s["container"] == name:
@@ -88,14 +152,22 @@ def main(argv):
         if row["bytes_at_least"] and b > hi:
             errs.append("reported at least %d bytes, the missing lines took "
                         "at most %d" % (b, hi))
+        if row["lines_at_least"] is False and row["lost_lines"] != len(missing):
+            errs.append("reported %d lines lost, %d are missing" % (
+                row["lost_lines"], len(missing)))
+        if row["lines_at_least"] and row["lost_lines"] > len(missing):
+            errs.append("reported at least %d lines lost, %d are missing" % (
+                row["lost_lines"], len(missing)))
         if not row["bytes_at_least"] and not lo <= b <= hi:
             errs.append("reported %d bytes lost, the missing lines took "
                         "%d..%d" % (b, lo, hi))
     print("seqloss: %s/%s: %d lines written, %d delivered, %d doubled, %d "
           "missing (json-file %d..%d bytes); /health: %s%d bytes, %d lines, "
-          "%d events" % (host, name, len(lines), len(seen), dup, len(missing),
-                         lo, hi, "at least " if row["bytes_at_least"] else "",
-                         row["lost_bytes"], row["lost_lines"], row["events"]))
+          "%d events%s" % (host, name, len(lines), len(seen), dup,
+                           len(missing), lo, hi,
+                           "at least " if row["bytes_at_least"] else "",
+                           row["lost_bytes"], row["lost_lines"], row["events"],
+                           rate))
     for e in errs[:10]:
         print("seqloss: " + e)
     return 1 if errs else 0
