@@ -179,6 +179,184 @@ test_layout_eval_refused_old_layout(void **state)
     assert_int_equal(redis_int(f, "ZCARD logq:name:x"), 1);
 }
 
+/* Sends argv (argc arguments) on the test's own connection, pipelined:
+ * the replies are read by redis_drain. */
+static int n_piped;
+
+static void
+redis_pipe(struct fx *f, int argc, const char **argv)
+{
+    assert_int_equal(redisAppendCommandArgv(f->sync, argc, argv, NULL),
+                     REDIS_OK);
+    n_piped++;
+}
+
+static void
+redis_drain(struct fx *f)
+{
+    for (; n_piped > 0; n_piped--) {
+        redisReply *r = NULL;
+        assert_int_equal(redisGetReply(f->sync, (void **)&r), REDIS_OK);
+        assert_non_null(r);
+        assert_int_not_equal(r->type, REDIS_REPLY_ERROR);
+        freeReplyObject(r);
+    }
+}
+
+#define BIG_IDS   100000
+#define BIG_NAMES 25
+#define BIG_HOSTS 100
+
+/* The old layout of REDIS.md's figure: 100000 ids of 25 names, every
+ * second one still in logq:series (score T0 - i % 1000), 100000 latest
+ * values of 100 hosts (one per id), and a name whose ids are all gone. */
+static void
+big_old_layout(struct fx *f)
+{
+    const char **argv = xcalloc(2 + 2 * 1000, sizeof(*argv));
+    char (*txt)[48] = xcalloc(2 * 1000, sizeof(*txt));
+    char key[64];
+
+    for (int i0 = 0; i0 < BIG_IDS; i0 += 1000) {
+        int n = 0;
+        for (int i = i0; i < i0 + 1000; i++) {       /* one host, 10 ids */
+            snprintf(txt[2 * n], sizeof(txt[0]), "m%d||%d", i % BIG_NAMES, i);
+            snprintf(txt[2 * n + 1], sizeof(txt[0]), "h%d|m%d||%d",
+                     (i / 10) % BIG_HOSTS, i % BIG_NAMES, i);
+            n++;
+        }
+        for (int j = 0; j < n; j += 10) {    /* HSET of each id's host */
+            snprintf(key, sizeof(key), "logq:latest:h%d",
+                     ((i0 + j) / 10) % BIG_HOSTS);
+            argv[0] = "HSET";
+            argv[1] = key;
+            for (int k = 0; k < 10; k++) {
+                argv[2 + 2 * k] = txt[2 * (j + k)];
+                argv[3 + 2 * k] = "1:1";
+            }
+            redis_pipe(f, 22, argv);
+        }
+        for (int i = i0; i < i0 + 1000; i++) {
+            char name[24];
+            snprintf(name, sizeof(name), "logq:name:m%d", i % BIG_NAMES);
+            redis_pipe(f, 3, (const char *[]){ "SADD", name,
+                                               txt[2 * (i - i0) + 1] });
+            if (i % 2 == 0) {
+                char sc[24];
+                snprintf(sc, sizeof(sc), "%lld", T0 - i % 1000);
+                redis_pipe(f, 4, (const char *[]){ "ZADD", "logq:series", sc,
+                                                   txt[2 * (i - i0) + 1] });
+            }
+        }
+        redis_drain(f);
+    }
+    for (int n = 0; n < BIG_NAMES; n++) {
+        snprintf(key, sizeof(key), "m%d", n);
+        redis_pipe(f, 3, (const char *[]){ "SADD", "logq:names", key });
+    }
+    for (int h = 0; h < BIG_HOSTS; h++) {
+        snprintf(key, sizeof(key), "h%d", h);
+        redis_pipe(f, 4, (const char *[]){ "ZADD", "logq:hosts", "1", key });
+    }
+    redis_pipe(f, 3, (const char *[]){ "SADD", "logq:names", "m.dead" });
+    redis_pipe(f, 3, (const char *[]){ "SADD", "logq:name:m.dead",
+                                       "h0|m.dead||" });
+    redis_drain(f);
+    free(txt);
+    free(argv);
+}
+
+static int
+is_converting(struct fx *f)
+{
+    return f->rm->n_conv_calls >= 20;
+}
+
+/* The longest EVAL in Redis's SLOWLOG, us (*n_evals: how many it holds;
+ * Redis 7 logs the commands a script calls too). */
+static long long
+slowest_eval(struct fx *f, size_t *n_evals)
+{
+    redisReply *r = redisCommand(f->sync, "SLOWLOG GET 100000");
+    long long max = 0;
+
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    *n_evals = 0;
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *e = r->element[i];
+        if (e->elements < 4 || e->element[3]->elements < 1 ||
+            strcmp(e->element[3]->element[0]->str, "EVAL") != 0)
+            continue;
+        (*n_evals)++;
+        if (e->element[2]->integer > max)
+            max = e->element[2]->integer;
+    }
+    freeReplyObject(r);
+    return max;
+}
+
+/*
+ * The older layout at REDIS.md's size (100000 ids of 25 names, 100000
+ * latest values of 100 hosts) is converted in bounded calls: at least
+ * 100 of them, none touching more than twice RM_CONV_BATCH elements (an
+ * HSCAN may pass its COUNT), each short in Redis's own SLOWLOG (the one
+ * script took 0.98 s). A collector stopped midway and started again goes
+ * on; a frame written while it converts waits and is written after; the
+ * result is the one script's: 25 names of 2000 ids each, the dead name
+ * gone, 500 latest values a host, nothing of the conversion left.
+ */
+static void
+test_layout_converts_in_batches(void **state)
+{
+    struct fx *f = *state;
+    struct res r;
+    size_t n_evals;
+
+    big_old_layout(f);
+    redis_ok(f, "CONFIG SET slowlog-log-slower-than 1000");     /* 1 ms */
+    redis_ok(f, "CONFIG SET slowlog-max-len 100000");
+    redis_ok(f, "SLOWLOG RESET");
+    rm_open(f, 0, 0, 0);
+    assert_true(run_until(f, is_converting));
+    uint64_t first_calls = f->rm->n_conv_calls;
+    rmetrics_free(f->rm);                    /* stopped midway */
+    assert_int_equal(redis_int(f, "EXISTS logq:conv"), 1);
+    rm_open(f, 0, 0, 0);
+    write_frame(f, "h1", T0, frame1, 1);     /* waits for the conversion */
+    want = 1;
+    assert_true(run_until(f, has_written));
+    uint64_t calls = first_calls + f->rm->n_conv_calls;
+    long long max_us = slowest_eval(f, &n_evals);
+    print_message("conversion: %llu calls, at most %llu elements, "
+                  "slowest %lld us (SLOWLOG, %zu EVALs over 1 ms)\n",
+                  (unsigned long long)calls,
+                  (unsigned long long)f->rm->conv_max_n, max_us, n_evals);
+    assert_true(calls >= BIG_IDS / RM_CONV_BATCH);
+    assert_true(f->rm->conv_max_n <= 2 * RM_CONV_BATCH);
+    assert_true(n_evals <= calls);
+    assert_true(max_us < 250000);            /* the one script: 980000 */
+    assert_int_equal(ctr(f).redis_errors, 0);
+    assert_int_equal(redis_nkeys(f, "logq:conv*"), 0);
+    assert_int_equal(redis_int(f, "ZCARD logq:names"), BIG_NAMES + 1);
+    assert_int_equal(redis_int(f, "ZCARD logq:name:m0"), BIG_IDS /
+                     BIG_NAMES / 2);
+    assert_int_equal(redis_int(f, "ZCARD logq:name:m24"), BIG_IDS /
+                     BIG_NAMES / 2);
+    assert_int_equal(redis_int(f, "EXISTS logq:name:m.dead"), 0);
+    redisReply *sc = redisCommand(f->sync, "ZSCORE logq:names m0");
+    assert_non_null(sc);
+    assert_string_equal(sc->str, "1700000000000");   /* its newest id */
+    freeReplyObject(sc);
+    for (int h = 0; h < BIG_HOSTS; h++)
+        assert_int_equal(redis_int(f, "HLEN logq:latest:h%d", h),
+                         BIG_IDS / BIG_HOSTS / 2 + (h == 1));
+    assert_true(redis_int(f, "PTTL logq:name:m3") > 0);
+    names_read(f, &r);
+    assert_int_equal(r.err, 0);
+    assert_int_equal(r.n, BIG_NAMES + 1);    /* and host.cpu.user_pct */
+}
+
 int
 main(void)
 {
@@ -186,6 +364,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_layout_eval_refused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_layout_eval_refused_old_layout,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_layout_converts_in_batches,
                                         setup, teardown),
     };
     signal(SIGPIPE, SIG_IGN);

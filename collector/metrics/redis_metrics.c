@@ -240,12 +240,19 @@ rm_connect_cb(const redisAsyncContext *ac, int status)
     if (rm->has_connected)
         rm->ctr.reconnects++;
     rm->has_connected = 1;
-    rm->is_connected = 1;
     rm->bounds.why[0] = '\0';
     rm->conn_gen++;
     rm->backoff_ms = RM_BACKOFF_MIN_MS;
     log_info("redis", "connected addr=%s queued=%zu", rm->addr, rm->n_queued);
-    rm_migrate(rm);                 /* before any queued write */
+    /* writes and reads wait (queued, refused) until the older layout is
+     * converted: rm_ready then */
+    rm_migrate(rm);
+}
+
+void
+rm_ready(struct rmetrics *rm)
+{
+    rm->is_connected = 1;
     rm_queue_flush(rm);
     /* written by older versions, never trimmed (REDIS.md "Keys") */
     rm_cmdv(rm, 0, 2, (const char *[]){ "DEL", "logq:host_interval" });

@@ -27,6 +27,7 @@
 #define RM_DEFAULT_HOST_SERIES  30000    /* --max-series-per-host */
 #define RM_CAPPED_LOG_HOSTS     100      /* hosts named in the log */
 #define RM_SWEEP_BATCH          1000     /* ids per series sweep */
+#define RM_CONV_BATCH           1000     /* elements per conversion call */
 #define RM_ID_MAX               4096     /* bytes of a series id */
 #define RM_REFRESH_MS           60000    /* series index refresh period */
 #define RM_HOUSEKEEP_MS         60000
@@ -104,6 +105,8 @@ struct rmetrics {
     struct event              *fail_ev;     /* runs failed reads */
     struct event              *sweep_ev;    /* the next series sweep */
     int                        is_sweeping; /* its reply awaited */
+    uint64_t                   n_conv_calls;    /* conversion calls made */
+    uint64_t                   conv_max_n;  /* most elements one touched */
     struct rm_read            *failed;      /* reads to fail, FIFO */
     struct rm_read            *failed_tail;
     struct rm_cmd             *q_head;
@@ -183,8 +186,12 @@ struct rm_ent *rm_series_get(struct rmetrics *rm, struct rm_ent *h,
 
 /* What keeps Redis bounded besides the writes' own trimming
  * (redis_metrics_trim.c, REDIS.md "What bounds each key"). On connect,
- * before any queued write: converts the layout of older versions. */
+ * before any queued write: converts the layout of older versions, in
+ * calls of at most about RM_CONV_BATCH elements each, then (done, nothing
+ * to do, refused or failed) calls rm_ready. */
 void rm_migrate(struct rmetrics *rm);
+/* The connection is usable: writes and reads go (redis_metrics.c). */
+void rm_ready(struct rmetrics *rm);
 /* The series sweep: asks for up to RM_SWEEP_BATCH ids of logq:series idle
  * for the retention and takes each out of every key (not one this process
  * wrote within the retention). No-op while one is in flight or when not

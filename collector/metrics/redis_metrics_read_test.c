@@ -175,7 +175,8 @@ bad_answer(int fd, enum bad_mode mode, const char *cmd, size_t len)
     if (len == 3 && memcmp(cmd, "DEL", 3) == 0) {
         bad_write(fd, ":0\r\n", 4);
     } else if (len == 4 && memcmp(cmd, "EVAL", 4) == 0) {
-        bad_write(fd, ":-1\r\n", 5);   /* the layout's conversion */
+        bad_write(fd, "*2\r\n:-1\r\n:0\r\n", 13);  /* the conversion:
+                                                   * nothing to do */
     } else if (mode == BAD_ARRAY) {
         bad_write(fd, "*2000000000\r\n", 13);
         for (int i = 0; i < 1000; i++)
