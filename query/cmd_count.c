@@ -185,6 +185,8 @@ cmd_count_grep(const struct cmd_env *env, struct search_args *a)
         status = cmd_error("cannot write output");
     else if (c.total == 0)
         cmd_names_check(env, a);
+    if (c.ahead[0] != '\0')        /* a note, on stderr */
+        cmd_error("%s", c.ahead);
     xreply_count_fini(&c);
 done:
     buf_fini(&body);
@@ -219,6 +221,8 @@ cmd_count_exec(const struct cmd_env *env, int argc, char **argv, int first)
         status = cmd_error("cannot write output");
     else if (c.total == 0)
         cmd_names_check(env, &a);
+    if (c.ahead[0] != '\0')        /* a note, on stderr */
+        cmd_error("%s", c.ahead);
     xreply_count_fini(&c);
 done:
     args_search_fini(&a);

@@ -64,6 +64,8 @@ cmd_histogram_exec(const struct cmd_env *env, int argc, char **argv,
     status = total > 0 ? CMD_EXIT_OK : CMD_EXIT_NOMATCH;
     if (rc < 0 || cmd_write_out(&out) < 0)
         status = cmd_error("cannot write output");
+    if (h.ahead[0] != '\0')        /* a note, on stderr */
+        cmd_error("%s", h.ahead);
     xreply_hist_fini(&h);
 done:
     args_search_fini(&a);

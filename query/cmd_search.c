@@ -121,6 +121,10 @@ search_special_line(struct search *s, const char *line, size_t len)
             cmd_error("%s (results above are partial)", why);
         s->is_fatal = 1;
         return 1;
+    case XREPLY_AHEAD:      /* a note, not an error: the answer is whole */
+        if (search_flush(s) == 0)
+            cmd_error("%s", why);
+        return 1;
     default:
         return 0;
     }

@@ -67,7 +67,8 @@ const struct flags_def flags_defs[] = {
       "3339, or 2026-11-27[T13:50[:40]] in local time ($TZ)" },
     { "from", 0, 1, FLAGS_O_SINCE, FILTER, "T", NULL },
     { "until", 0, 1, FLAGS_O_UNTIL, FILTER, "T",
-      "up to time T (as --since)" },
+      "up to time T (as --since); default: the collector's clock + 10m "
+      "(lines stamped later are left out, with a note on stderr)" },
     { "to", 0, 1, FLAGS_O_UNTIL, FILTER, "T", NULL },
     { "since", 0, 1, FLAGS_O_SINCE, MET, "T",
       "from time T: 15m, 2h, RFC 3339 (default 1h)" },

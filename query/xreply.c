@@ -39,6 +39,62 @@ xreply_uint(json_t *v, uint64_t *out)
     return 0;
 }
 
+/* The note for "ahead":{"records":N,"at_least":B,"grace_s":S,...}
+ * (collector/API.md "Records stamped ahead") into note: 0, or -1 when
+ * malformed. what: "shown" (a search) or "counted". */
+static int
+xreply_ahead_note(json_t *a, const char *what, char *note, size_t len)
+{
+    json_t *n = json_object_get(a, "records"), *g = json_object_get(a,
+                                                                  "grace_s");
+
+    if (!json_is_integer(n) || json_integer_value(n) < 0 ||
+        !json_is_integer(g) || json_integer_value(g) < 0)
+        return -1;
+    long long grace = (long long)json_integer_value(g);
+    long long recs = (long long)json_integer_value(n);
+    snprintf(note, len, "%s%lld record%s stamped more than %lld%s ahead of "
+             "the collector's clock %s not %s; use --until to see them",
+             json_is_true(json_object_get(a, "at_least")) ? "at least " : "",
+             recs, recs == 1 ? "" : "s",
+             grace % 60 == 0 ? grace / 60 : grace, grace % 60 == 0 ? "m"
+                                                                  : "s",
+             recs == 1 ? "is" : "are", what);
+    return 0;
+}
+
+/* A /count or /histogram object's optional "ahead" into note ("" when
+ * absent). */
+static int
+xreply_ahead_member(json_t *root, char *note, size_t len, char *err,
+                    size_t errlen)
+{
+    json_t *a = json_object_get(root, "ahead");
+
+    note[0] = '\0';
+    if (a == NULL || xreply_ahead_note(a, "counted", note, len) == 0)
+        return 0;
+    snprintf(err, errlen, "bad \"ahead\"");
+    return -1;
+}
+
+static enum xreply_line
+xreply_ahead(const char *line, size_t len, char *err, size_t errlen)
+{
+    json_t *root = xreply_load(line, len, err, errlen);
+
+    if (root == NULL)
+        return XREPLY_ERROR;
+    if (xreply_ahead_note(json_object_get(root, "ahead"), "shown", err,
+                          errlen) < 0) {
+        snprintf(err, errlen, "bad ahead line from collector");
+        json_decref(root);
+        return XREPLY_ERROR;
+    }
+    json_decref(root);
+    return XREPLY_AHEAD;
+}
+
 int
 xreply_count_parse(const char *body, size_t len, struct xreply_count *out,
                    char *err, size_t errlen)
@@ -73,6 +129,9 @@ xreply_count_parse(const char *body, size_t len, struct xreply_count *out,
         snprintf(err, errlen, "bad \"other\"");
         goto fail;
     }
+    if (xreply_ahead_member(c.root, c.ahead, sizeof(c.ahead), err,
+                            errlen) < 0)
+        goto fail;
     *out = c;
     return 0;
 fail:
@@ -121,6 +180,9 @@ xreply_hist_parse(const char *body, size_t len, struct xreply_hist *out,
         h.t_ms[i] = (int64_t)json_integer_value(t);
         h.n++;
     }
+    if (xreply_ahead_member(root, h.ahead, sizeof(h.ahead), err,
+                            errlen) < 0)
+        goto fail;
     json_decref(root);
     *out = h;
     return 0;
@@ -143,9 +205,13 @@ xreply_line_kind(const char *line, size_t len, char *err, size_t errlen)
 {
     static const char brk[] = "{\"break\":true}";
     static const char errp[] = "{\"error\":";
+    static const char ahead[] = "{\"ahead\":";
 
     if (len == sizeof(brk) - 1 && memcmp(line, brk, len) == 0)
         return XREPLY_BREAK;
+    if (len >= sizeof(ahead) - 1 &&
+        memcmp(line, ahead, sizeof(ahead) - 1) == 0)
+        return xreply_ahead(line, len, err, errlen);
     if (len < sizeof(errp) - 1 || memcmp(line, errp, sizeof(errp) - 1) != 0)
         return XREPLY_RECORD;
     json_t *root = xreply_load(line, len, err, errlen);

@@ -3,7 +3,8 @@
  * xreply: parses what the search-feature endpoints send back (collector
  * API.md): the /count and /histogram objects, and the non-record lines of
  * a /logs stream with context or a scan cap ({"break":true} between
- * context groups, {"error":...,"partial":true} at a cap), plus the
+ * context groups, {"error":...,"partial":true} at a cap, {"ahead":...}
+ * after an open-ended search that left records out), plus the
  * "context" flag of a record. jansson, like reply.c; untrusted input:
  * every malformed reply is an error with a reason.
  */
@@ -28,10 +29,13 @@ struct xreply_count {
     struct xreply_group *groups;
     size_t               n_groups;
     struct json_t       *root;
+    char                 ahead[256];    /* the note on records stamped
+                                           ahead, left out; "" if none */
 };
 
 /* {"total":N,"groups":[{"key":K,"count":N},...]} and an optional
- * "other":N. -1 with err. */
+ * "other":N and "ahead":{...} (collector/API.md "Records stamped ahead":
+ * its note into ahead). -1 with err. */
 int  xreply_count_parse(const char *body, size_t len,
                         struct xreply_count *out, char *err, size_t errlen);
 void xreply_count_fini(struct xreply_count *c);
@@ -43,9 +47,11 @@ struct xreply_hist {
                                    collector's is ascending; only printed,
                                    so not checked) */
     uint64_t *counts;
+    char      ahead[256];       /* as xreply_count's */
 };
 
-/* {"step_ms":S,"buckets":[[unix_ms,count],...]}. -1 with err. */
+/* {"step_ms":S,"buckets":[[unix_ms,count],...]} and an optional
+ * "ahead":{...}. -1 with err. */
 int  xreply_hist_parse(const char *body, size_t len, struct xreply_hist *out,
                        char *err, size_t errlen);
 void xreply_hist_fini(struct xreply_hist *h);
@@ -54,6 +60,9 @@ enum xreply_line {
     XREPLY_RECORD,              /* anything else: parse as a record */
     XREPLY_BREAK,               /* {"break":true} */
     XREPLY_ERROR,               /* {"error":"..."}: the message in err */
+    XREPLY_AHEAD,               /* {"ahead":{"records":N,...}}: records
+                                   stamped past an open search's end, not
+                                   shown; the note for stderr in err */
 };
 
 /* Classifies one /logs line without parsing records (they start with

@@ -101,6 +101,39 @@ test_xreply_lines(void **state)
     assert_int_equal(xreply_line_kind(S("{\"error\":5}"), err, sizeof(err)),
                      XREPLY_ERROR);
     assert_string_equal(err, "collector error");
+    /* what an open-ended search left out: a note, not an error */
+    assert_int_equal(xreply_line_kind(S("{\"ahead\":{\"records\":201,"
+                     "\"at_least\":false,\"until\":\"2026-12-04T22:10:00Z\","
+                     "\"grace_s\":600}}"), err, sizeof(err)), XREPLY_AHEAD);
+    assert_string_equal(err, "201 records stamped more than 10m ahead of "
+                        "the collector's clock are not shown; use --until "
+                        "to see them");
+    assert_int_equal(xreply_line_kind(S("{\"ahead\":{\"records\":1,"
+                     "\"at_least\":true,\"grace_s\":90}}"), err,
+                     sizeof(err)), XREPLY_AHEAD);
+    assert_string_equal(err, "at least 1 record stamped more than 90s "
+                        "ahead of the collector's clock is not shown; use "
+                        "--until to see them");
+    assert_int_equal(xreply_line_kind(S("{\"ahead\":{\"records\":-1,"
+                     "\"grace_s\":600}}"), err, sizeof(err)), XREPLY_ERROR);
+    assert_int_equal(xreply_line_kind(S("{\"ahead\":"), err, sizeof(err)),
+                     XREPLY_ERROR);
+    struct xreply_count c;
+    assert_int_equal(xreply_count_parse(S("{\"total\":5,\"groups\":[],"
+                     "\"ahead\":{\"records\":2,\"at_least\":true,"
+                     "\"grace_s\":600}}"), &c, err, sizeof(err)), 0);
+    assert_string_equal(c.ahead, "at least 2 records stamped more than 10m "
+                        "ahead of the collector's clock are not counted; "
+                        "use --until to see them");
+    xreply_count_fini(&c);
+    assert_int_equal(xreply_count_parse(S("{\"total\":5,\"groups\":[]}"),
+                                        &c, err, sizeof(err)), 0);
+    assert_string_equal(c.ahead, "");
+    xreply_count_fini(&c);
+    struct xreply_hist hh;
+    assert_int_equal(xreply_hist_parse(S("{\"step_ms\":1000,\"buckets\":[],"
+                     "\"ahead\":{\"records\":\"x\"}}"), &hh, err,
+                     sizeof(err)), -1);
     const char *rec = "{\"time\":\"2026-11-27T13:50:40Z\",\"host\":\"h\","
                       "\"container\":\"c\",\"stream\":\"stdout\","
                       "\"message\":\"m\",\"group\":3,\"context\":true}";

@@ -31,6 +31,7 @@
 #include "collector/api/api_count.h"
 #include "collector/api/api_pool.h"
 #include "collector/api/api_internal.h"
+#include "collector/search/agg.h"
 #include "collector/search/search.h"
 #include "collector/api/api_metrics.h"
 #include "collector/api/api_stats.h"
@@ -202,8 +203,16 @@ api_search_parse(struct api *a, struct evhttp_request *req,
 {
     char *err = NULL;
 
-    if (api_params_parse(query, ep, p, &err) == 0)
+    if (api_params_parse(query, ep, p, &err) == 0) {
+        /* the collector's clock decides where an open range ends */
+        p->now_ns = now_ns();
+        if (!p->has_until) {
+            p->open_end_ns = agg_open_end(p->now_ns);
+            if (ep == API_EP_LOGS)
+                p->until_ns = p->open_end_ns;
+        }
         return 0;
+    }
     api_reply_error(a, req, HTTP_BADREQUEST, err ? err : "bad request");
     free(err);
     return -1;
@@ -244,7 +253,51 @@ api_create_run(struct api_create *c, struct store *st,
     c->is_created = 1;
     c->code = api_search_create(st, p, c->pre_err, &c->spec, q, search,
                                 &c->err);
+    if (c->code == 0 && p->open_end_ns != 0)
+        store_count_ahead(st, &c->spec.filter, p->open_end_ns, &c->n_ahead,
+                          &c->is_ahead_bound);
     return 1;
+}
+
+/* {"records":N,"at_least":B,"until":T,"grace_s":S}, wrapped in head and
+ * tail. */
+static int
+api_ahead_append(struct buf *out, const struct api_create *c,
+                 int64_t open_end_ns, const char *head, const char *tail)
+{
+    char t[40], line[192];
+
+    time_ns_format(open_end_ns, t);
+    int n = snprintf(line, sizeof(line), "%s{\"records\":%llu,\"at_least\":"
+                     "%s,\"until\":\"%s\",\"grace_s\":%lld}%s", head,
+                     (unsigned long long)c->n_ahead,
+                     c->is_ahead_bound ? "true" : "false", t,
+                     (long long)(AGG_FUTURE_NS / 1000000000), tail);
+    if (n < 0 || (size_t)n >= sizeof(line))
+        return -1;
+    return buf_append(out, line, (size_t)n);
+}
+
+int
+api_ahead_line(struct buf *out, const struct api_create *c,
+               int64_t open_end_ns)
+{
+    return api_ahead_append(out, c, open_end_ns, "{\"ahead\":", "}\n");
+}
+
+int
+api_ahead_field(struct buf *out, const struct api_create *c,
+                int64_t open_end_ns)
+{
+    if (c->n_ahead == 0)
+        return 0;
+    if (out->len == 0 || out->data[out->len - 1] != '}')
+        return -1;
+    out->len--;
+    if (api_ahead_append(out, c, open_end_ns, ",\"ahead\":", "}") == 0)
+        return 0;
+    out->data[out->len++] = '}';    /* the byte was there: no growth */
+    return -1;
 }
 
 void

@@ -147,6 +147,10 @@ api_agg_reply(struct api_agg *s)
                    ? (size_t)s->api->max_response : API_AGG_MAX_REPLY);
     int rc = s->is_hist ? agg_hist_format(&s->hist, &out)
                         : agg_count_format(s->count, &out);
+    /* what the open end left out (collector/API.md "Records stamped
+     * ahead"): the same count as /logs */
+    if (rc == 0)
+        rc = api_ahead_field(&out, &s->cr, s->p.open_end_ns);
     if (rc < 0) {
         s->api->stats->http_responses_cut++;
         api_reply_error(s->api, s->req, HTTP_INTERNAL, "reply too large "
@@ -296,7 +300,7 @@ api_agg_prepare(struct api_agg *s, const char *query)
     store_get_stats(s->api->store, &st);
     if (!s->p.has_until)
         s->p.until_ns = agg_open_until(st.n_records > 0, st.last_ns,
-                                       now_ns());
+                                       s->p.now_ns);
     /* its error is the reply only if the query compiles (as before) */
     if (s->is_hist && api_hist_setup(s, &st, &err) < 0) {
         s->cr.pre_err = err != NULL ? err : xstrdup("bad request");

@@ -709,6 +709,13 @@ api_follow_hist_spec(struct api_follow *s)
     s->spec.is_tail = s->p.limit > 0;
     s->spec.is_newest_first = 0;
     s->spec.max_scan_bytes = s->api->max_scan_bytes;
+    /* A history by event time (limit=N: the N newest) ends at the open
+     * end, as a search does, so records stamped far ahead cannot take
+     * its N places; one by arrival (received_since) does not: a resume
+     * must catch up every record received meanwhile, as the live lines
+     * (commit order, whatever the stamp) would have shown it. */
+    if (!s->p.has_recv_since)
+        s->spec.filter.until_ns = s->p.open_end_ns;
 }
 
 static void

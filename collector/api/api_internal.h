@@ -91,7 +91,9 @@ void api_reply_json(struct evhttp_request *req, const char *body, size_t len);
 int api_query_compile(const struct api_params *p, struct query **q,
                       char **errstr);
 /* Parses the parameters only (the loop's part of a search's creation);
- * on failure replies 400 and returns -1. */
+ * on failure replies 400 and returns -1. Also sets p->now_ns (the
+ * collector's clock) and, without until, p->open_end_ns
+ * (agg_open_end), where /logs (API_EP_LOGS) then ends. */
 int api_search_parse(struct api *a, struct evhttp_request *req,
                      const char *query, enum api_endpoint ep,
                      struct api_params *p);
@@ -114,13 +116,28 @@ struct api_create {
     int                is_started;  /* its done callback went on */
     int                code;        /* 0 or the status to reply */
     char              *err;
+    /* Without until: the records of the filter's names stamped at or
+     * after the open end (store_count_ahead), a lower bound if flagged. */
+    uint64_t           n_ahead;
+    int                is_ahead_bound;
 };
 /* On a worker: 1 if this job is c's first (it ran api_search_create on
- * p into *q and *search), 0 if creation was done before. */
+ * p into *q and *search, and without until counted c->n_ahead), 0 if
+ * creation was done before. */
 int  api_create_run(struct api_create *c, struct store *st,
                     const struct api_params *p, struct query **q,
                     struct search **search);
 void api_create_fini(struct api_create *c);
+/* Appends the line {"ahead":{"records":N,"at_least":B,"until":T,
+ * "grace_s":S}} of c's count (collector/API.md "Records stamped ahead"):
+ * T the open end. 0, or -1 (nothing appended) when out is full. */
+int  api_ahead_line(struct buf *out, const struct api_create *c,
+                    int64_t open_end_ns);
+/* The same as a last member "ahead":{...} of the JSON object in out (its
+ * closing brace moved after it), when c->n_ahead > 0. 0, or -1 with out
+ * unchanged. */
+int  api_ahead_field(struct buf *out, const struct api_create *c,
+                     int64_t open_end_ns);
 /* On the loop, after a slice: adds what s (and q's regex) found since the
  * last call to /health (search_damaged_blocks, regex_aborted); *n_damaged
  * and *n_aborted keep the totals so far. */

@@ -22,7 +22,11 @@
  * it with {"error":...,"partial":true}; so do regex matches that ran out
  * of their backtracking budget (counted as no match: the answer may miss
  * lines), and a body about to pass --http-max-response (cut after a
- * whole line).
+ * whole line). Without until the search ends at the open end
+ * (agg_open_end: the collector's clock + 10 minutes); when records of
+ * the selected names are stamped past it, the stream ends with
+ * {"ahead":{...}} saying how many (api_ahead_line), before any partial
+ * line.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -217,6 +221,10 @@ api_logs_fill_done(struct api_logs *s)
                  (unsigned long long)s->n_too_large);
         s->n_too_large = 0;
     }
+    /* what the open end left out, before any partial line (the last) */
+    if (rc != SEARCH_MORE && s->cr.n_ahead > 0 &&
+        api_ahead_line(&s->out, &s->cr, s->p.open_end_ns) < 0)
+        log_warn("api", "cannot append the ahead line");
     if (rc == SEARCH_ERROR || (rc == SEARCH_DONE && s->n_aborted > 0))
         api_logs_partial_line(s, rc == SEARCH_ERROR ? search_errstr(s->search)
                                                     : NULL);

@@ -19,6 +19,7 @@
 #include "collector/api/api_internal.h"
 #include "collector/api/api_pool.h"
 #include "collector/metrics/redis_metrics.h"
+#include "collector/search/agg.h"
 #include "collector/search/query.h"
 #include "common/record.h"
 #include "common/xmalloc.h"
@@ -136,7 +137,10 @@ am_error_lines(struct am_call *c, const struct pool_job *j,
 {
     struct store_filter f = {
         .since_ns = (c->now_ms - AM_ERR_WINDOW_MS) * 1000000,
-        .until_ns = INT64_MAX, .host = host, .stream = -1,
+        /* the open end: lines a host stamps far ahead would count
+         * in every "last 15 minutes" until they come due */
+        .until_ns = agg_open_end(c->now_ms * 1000000), .host = host,
+        .stream = -1,
     };
     struct store_cursor *cur = store_cursor_new(c->a->store, &f, 1);
     struct logrec r;

@@ -40,6 +40,11 @@ struct api_params {
     int64_t  until_ns;      /* INT64_MAX when absent */
     int      has_until;     /* until was given (/count, /histogram: an
                                open until ends at agg_open_until) */
+    /* Set by api_search_parse (api.c), not by api_params_parse: */
+    int64_t  now_ns;        /* the collector's clock at parse */
+    int64_t  open_end_ns;   /* no until: agg_open_end(now_ns), where the
+                               records stamped ahead begin (/logs ends
+                               there); 0 with until */
     uint64_t limit;         /* 0: no limit (every match) */
     int      has_limit;     /* limit was given (/follow: send history) */
     int      is_newest_first;

@@ -327,14 +327,20 @@ agg_step_auto(int64_t range_ns)
 }
 
 int64_t
+agg_open_end(int64_t now_ns)
+{
+    return now_ns <= INT64_MAX - AGG_FUTURE_NS ? now_ns + AGG_FUTURE_NS
+                                               : INT64_MAX;
+}
+
+int64_t
 agg_open_until(int has_records, int64_t last_ns, int64_t now_ns)
 {
     int64_t until = now_ns;
 
     if (has_records && last_ns >= now_ns)
         until = last_ns < INT64_MAX ? last_ns + 1 : INT64_MAX;
-    int64_t cap = now_ns <= INT64_MAX - AGG_FUTURE_NS
-                  ? now_ns + AGG_FUTURE_NS : INT64_MAX;
+    int64_t cap = agg_open_end(now_ns);
     return until < cap ? until : cap;
 }
 

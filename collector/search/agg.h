@@ -70,13 +70,25 @@ int64_t agg_step_auto(int64_t range_ns);
 
 /* How far past now an open range reaches: records stamped up to 10
  * minutes ahead (a sender's clock running fast) are in it (Loki's
- * creation_grace_period, 10m by default, is the same allowance). */
+ * creation_grace_period, 10m by default, is the same allowance). The one
+ * grace of every open range. */
 #define AGG_FUTURE_NS ((int64_t)600 * 1000000000LL)
+
+/* The end of every time range a request leaves open (no until: /logs,
+ * /follow's history by time, /count, /histogram, Grafana without a
+ * range, /api/v1/health's error lines): now_ns (the collector's clock,
+ * never the client's) + AGG_FUTURE_NS, at most INT64_MAX. Records stamped
+ * at or after it are left out, and an answer says how many
+ * (store_count_ahead; collector/API.md "Records stamped ahead"); an
+ * explicit until shows them. Pure. */
+int64_t agg_open_end(int64_t now_ns);
 
 /* The end of a /count or /histogram range without until: now_ns, or just
  * past the store's last record (last_ns) when that is later, but never
- * past now_ns + AGG_FUTURE_NS, so that one record stamped in 2262 does
- * not stretch every open range there. Pure; no overflow for any input. */
+ * past agg_open_end(now_ns): the same records as an open search, in a
+ * histogram without empty buckets after the newest record, and one record
+ * stamped in 2262 does not stretch every open range there. Pure; no
+ * overflow for any input. */
 int64_t agg_open_until(int has_records, int64_t last_ns, int64_t now_ns);
 
 /* The histogram range [*since_out, *until_out) of a request's since

@@ -358,6 +358,10 @@ test_agg_open_until_capped(void **state)
                 now + AGG_FUTURE_NS);
     assert_true(agg_open_until(1, INT64_MAX - 1, now) == now + AGG_FUTURE_NS);
     assert_true(agg_open_until(1, INT64_MAX, now) == now + AGG_FUTURE_NS);
+    /* the open end of a search: the same cap, saturated */
+    assert_true(agg_open_end(now) == now + AGG_FUTURE_NS);
+    assert_true(agg_open_end(INT64_MAX - 5) == INT64_MAX);
+    assert_true(agg_open_end(INT64_MIN) == INT64_MIN + AGG_FUTURE_NS);
     /* now itself at the end of int64: no overflow */
     assert_true(agg_open_until(1, INT64_MAX, INT64_MAX) == INT64_MAX);
     assert_true(agg_open_until(1, INT64_MAX, INT64_MAX - 5) == INT64_MAX);

@@ -403,6 +403,18 @@ uint64_t store_cursor_take_dropped(struct store_cursor *c);
 uint64_t store_cursor_counted_blocks(const struct store_cursor *c);
 uint64_t store_cursor_counted_records(const struct store_cursor *c);
 
+/* Records whose names a filter selects (host, container_id, container,
+ * image, sel; not its stream, tokens or text) stamped at or after from_ns
+ * (or the filter's since_ns when later), from the block directory alone:
+ * no block is read (collector/store/ahead.c). What a range ending at
+ * from_ns leaves out: an open-ended search's "records stamped ahead"
+ * (collector/API.md). Each block label (one source's name and image)
+ * whose lines all lie there counts them all; one that straddles from_ns
+ * counts 1 and sets *is_lower_bound (else 0). Costs one comparison per
+ * segment whose newest record is older, plus the blocks of the others. */
+void store_count_ahead(struct store *s, const struct store_filter *f,
+                       int64_t from_ns, uint64_t *n, int *is_lower_bound);
+
 struct store_stats {
     uint64_t n_records;
     uint64_t raw_bytes;        /* message + metadata bytes appended */

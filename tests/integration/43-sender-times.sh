@@ -19,6 +19,15 @@
 # collector), the clamp removed from retention.c (never deleted), and
 # before 10080a6 logq dropped the INT64_MIN record; before agg.c's
 # agg_open_until, every histogram without --until was refused.
+# Open ends (issue 9, "no sender can silence the others"): a search
+# without --until ends 10 minutes after the collector's clock, so host
+# aheadhost's 200 records stamped a year ahead and one at INT64_MAX no
+# longer fill `logq -n 100` (before: 0 of steadyhost's 150 newest lines
+# shown); logq says on stderr how many were left out ({"ahead":...} from
+# the API, counted from the block directory: a lower bound where a source
+# straddles the open end), --until past them shows them in order, count
+# and histogram carry the same note, follow's history by time ends there
+# too (by arrival it does not) (fails on a72ae5c at each of these checks).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -26,7 +35,7 @@ set -euo pipefail
 . "$(dirname "$0")/storelib.sh"
 it_init 43-sender-times
 
-enroll "$IT_TMP/hosts" timewarp
+enroll "$IT_TMP/hosts" timewarp aheadhost steadyhost
 SMALL=(--token-file "$IT_TMP/hosts" --segment-size 16K --block-size 2K)
 start_collector collector "${SMALL[@]}"
 
@@ -90,7 +99,11 @@ MIN=-9223372036854775808 MAX=9223372036854775807
 it_curl -fsS "http://127.0.0.1:$CHTTP/api/v1/logs?q=TIMEWARP&limit=0&since=$MIN&until=$MAX" \
     >"$IT_TMP/api-all.jsonl" || fail "/api/v1/logs over all times failed"
 assert_eq 7 "$(grep -c '"TIMEWARP-' "$IT_TMP/api-all.jsonl" || true)" "records over since=INT64_MIN until=INT64_MAX"
-want_records 7 "$IT_TMP/all.jsonl" --all TIMEWARP
+# An open search ends 10 minutes after the collector's clock: the two
+# 2262 records only with an --until past them (the last ns of int64: the
+# store reads an until of INT64_MAX as open, so INT64_MAX itself is in).
+UNTIL_MAX=2262-04-11T23:47:16.854775807Z
+want_records 7 "$IT_TMP/all.jsonl" --all --until $UNTIL_MAX TIMEWARP
 python3 - "$IT_TMP/all.jsonl" <<'PY' || fail "times not kept to the ns"
 import json, sys
 from datetime import datetime, timezone
@@ -113,11 +126,21 @@ if missing:
     sys.exit("times missing or changed: %s" % sorted(missing))
 print("times kept: %d records, INT64_MIN..INT64_MAX to the ns" % len(got))
 PY
-want_records 7 "$IT_TMP/asc.jsonl" --all --asc TIMEWARP
+want_records 7 "$IT_TMP/asc.jsonl" --all --asc --until $UNTIL_MAX TIMEWARP
 want_records 3 "$IT_TMP/tail.jsonl" --tail 3 TIMEWARP
-want_records 7 "$IT_TMP/ctx.jsonl" --all -C 2 TIMEWARP
-# logq clamps a time before 1970 to 0: from 0 on, 0, 1, now, MAX-1, MAX
-want_records 5 "$IT_TMP/since.jsonl" --all --since 0 TIMEWARP
+want_records 7 "$IT_TMP/ctx.jsonl" --all -C 2 --until $UNTIL_MAX TIMEWARP
+want_records 5 "$IT_TMP/open.jsonl" --all TIMEWARP
+grep -q '"TIMEWARP-[56] ' "$IT_TMP/open.jsonl" &&
+    fail "an open search showed a record stamped in 2262"
+# The 7 share one block label (source), which straddles the open end:
+# counted from the block directory without reading, a lower bound.
+grep -qxF "logq: at least 1 record stamped more than 10m ahead of the collector's clock is not shown; use --until to see them" \
+    "$IT_TMP/open.jsonl.err" ||
+    fail "no note on what the open search left out: $(cat "$IT_TMP/open.jsonl.err")"
+# logq clamps a time before 1970 to 0: from 0 on, 0, 1, now (MAX-1, MAX
+# with an --until past them)
+want_records 3 "$IT_TMP/since.jsonl" --all --since 0 TIMEWARP
+want_records 5 "$IT_TMP/since.jsonl" --all --since 0 --until $UNTIL_MAX TIMEWARP
 for args in "count TIMEWARP" "count --by host TIMEWARP" \
     "count --by container --since 0 TIMEWARP" "stats" "hosts" "containers"; do
     # shellcheck disable=SC2086 # words on purpose
@@ -137,16 +160,18 @@ done
 # --until, --since 2h too, was refused for everyone: "too many histogram
 # buckets (2063048, at most 10000)". Without --since the histogram starts
 # at the INT64_MIN record and still answers, in longer buckets.
-assert_eq 5 "$(lq count TIMEWARP)" "logq count without --until"
+assert_eq 5 "$(lq count TIMEWARP 2>"$IT_TMP/count.err")" "logq count without --until"
+grep -qxF "logq: at least 1 record stamped more than 10m ahead of the collector's clock is not counted; use --until to see them" \
+    "$IT_TMP/count.err" || fail "logq count: no note: $(cat "$IT_TMP/count.err")"
 assert_eq 5 "$(lq count --by host TIMEWARP | awk '$1 == "TOTAL" {print $2}')" \
     "logq count --by host without --until"
 # hist_sum ARGS...: the matches logq histogram --json ARGS counts, and
 # its buckets; the plain output must answer too (exit 0, one row each).
 hist_sum() {
-    lq histogram "$@" >"$IT_TMP/hist.txt" 2>&1 ||
-        fail "logq histogram $*: $(head -c 300 "$IT_TMP/hist.txt")"
-    lq histogram --json "$@" >"$IT_TMP/hist.json" 2>&1 ||
-        fail "logq histogram --json $*: $(head -c 300 "$IT_TMP/hist.json")"
+    lq histogram "$@" >"$IT_TMP/hist.txt" 2>"$IT_TMP/hist.err" ||
+        fail "logq histogram $*: $(head -c 300 "$IT_TMP/hist.err")"
+    lq histogram --json "$@" >"$IT_TMP/hist.json" 2>"$IT_TMP/hist.err" ||
+        fail "logq histogram --json $*: $(head -c 300 "$IT_TMP/hist.err")"
     alive "logq histogram $*"
     python3 - "$IT_TMP/hist.json" "$(wc -l <"$IT_TMP/hist.txt")" <<'PY'
 import json, sys
@@ -198,6 +223,9 @@ api_total() {
 assert_eq 7 "$(api_total "&since=$MIN&until=$MAX")" \
     "/api/v1/count over since=INT64_MIN until=INT64_MAX"
 assert_eq 5 "$(api_total "")" "/api/v1/count without until"
+it_curl -fsS "http://127.0.0.1:$CHTTP/api/v1/count?q=TIMEWARP" |
+    grep -qE '^\{"total":5,"groups":\[\],"ahead":\{"records":1,"at_least":true,"until":"[-0-9T:.]+Z","grace_s":600\}\}$' ||
+    fail "/api/v1/count without until: no ahead member"
 it_curl -fsS "http://127.0.0.1:$CHTTP/api/v1/histogram?q=TIMEWARP&since=$((MAX - 10))&until=$MAX&step=1s" |
     grep -qF '{"step_ms":1000,"buckets":[[9223372036000,2]]}' ||
     fail "/api/v1/histogram with until=INT64_MAX given: the 2 records in 2262"
@@ -214,12 +242,94 @@ for target in '{"target":"logs","refId":"A","payload":{"q":"TIMEWARP"}}' \
     log "grafana $target: $code $(head -c 100 "$IT_TMP/graf.json")"
     alive "grafana $target"
 done
-# follow's history (the 10 newest, oldest first, then live): curl ends it
+# follow's history (the 10 newest, oldest first, then live): curl ends
+# it. By event time, it ends at the open end as a search does (the 2262
+# records cannot take its places); by arrival (received_since) it does
+# not: every record received since, whatever its stamp.
 it_curl -sS --max-time 2 "http://127.0.0.1:$CHTTP/api/v1/follow?q=TIMEWARP&limit=10&since=$MIN" \
     >"$IT_TMP/follow.jsonl" 2>/dev/null || true
+assert_eq 5 "$(grep -c '"TIMEWARP-' "$IT_TMP/follow.jsonl" || true)" \
+    "follow's history over all times, up to the open end"
+it_curl -sS --max-time 2 "http://127.0.0.1:$CHTTP/api/v1/follow?q=TIMEWARP&received_since=0" \
+    >"$IT_TMP/follow.jsonl" 2>/dev/null || true
 assert_eq 7 "$(grep -c '"TIMEWARP-' "$IT_TMP/follow.jsonl" || true)" \
-    "follow's history over all times"
+    "follow's history by arrival"
 alive "/api/v1/follow"
+
+log "one host stamps 200 records a year ahead and one at INT64_MAX"
+python3 - "$CTCP" "$IT_TMP/hosts" "$IT_DIR" <<'PY' ||
+import struct, sys, time
+sys.path.insert(0, sys.argv[3])
+import badclient
+from wirev2 import T_ACK, T_BATCH, bytes32, load_hosts, str16
+
+YEAR = 365 * 86400 * 10**9
+
+
+def send(host, cid, recs):
+    """One batch of (time, message) records of a new source of host."""
+    c = badclient.welcomed(int(sys.argv[1]), load_hosts(sys.argv[2]), host)
+    src = str16("%064x" % cid) + str16(host[:5]) + str16("busybox") + \
+        bytes32("{}")
+    p = struct.pack("<QI", 1, 1) + src + struct.pack("<Q", 0)
+    p += struct.pack("<I", len(recs))
+    off = 0
+    for t, msg in recs:
+        off += len(msg) + 1
+        p += struct.pack("<IBBqQ", 0, 0, 0, t, off) + bytes32(msg)
+    c.send_frame(T_BATCH, p, compress=True)
+    f = c.read_frame()
+    if not f or f[0] != T_ACK or struct.unpack("<Q", f[1])[0] != 1:
+        sys.exit("%s: batch not ACKed: %r" % (host, f))
+    c.s.close()
+
+
+now = time.time_ns()
+send("aheadhost", 0xa, [(now + YEAR + i * 10**9, "AHEAD-%d" % i)
+                        for i in range(200)] + [(2**63 - 1, "AHEAD-max")])
+send("steadyhost", 0xb, [(time.time_ns(), "STEADY-%d" % i)
+                         for i in range(150)])
+print("ok   201 records ahead and 150 steady ones ACKed")
+PY
+    fail "the protocol client failed"
+wait_until 20 "the steady records stored" lq -n 1 STEADY-149
+# Newest first, -n 100 without --until: the steady host's 100 newest,
+# not the 201 (and 2) stamped ahead; a note on stderr, not on stdout.
+lq -n 100 >"$IT_TMP/view.txt" 2>"$IT_TMP/view.err" ||
+    fail "logq -n 100: $(cat "$IT_TMP/view.err")"
+lq --json -n 100 >"$IT_TMP/view.jsonl" 2>"$IT_TMP/view.jerr" ||
+    fail "logq --json -n 100: $(cat "$IT_TMP/view.jerr")"
+python3 - "$IT_TMP/view.jsonl" <<'PY' || fail "logq -n 100: not the steady host's newest 100"
+import json, sys
+msgs = [json.loads(line)["message"] for line in open(sys.argv[1])]
+want = ["STEADY-%d" % i for i in range(149, 49, -1)]
+if msgs != want:
+    sys.exit("got %d lines: %s ... %s" % (len(msgs), msgs[:3], msgs[-3:]))
+PY
+assert_eq 100 "$(grep -c 'STEADY-' "$IT_TMP/view.txt")" "logq -n 100 lines"
+note="logq: at least 202 records stamped more than 10m ahead of the collector's clock are not shown; use --until to see them"
+grep -qxF "$note" "$IT_TMP/view.err" || fail "no note: $(cat "$IT_TMP/view.err")"
+grep -qxF "$note" "$IT_TMP/view.jerr" || fail "no note with --json: $(cat "$IT_TMP/view.jerr")"
+grep -qE 'stamped more than|"ahead":' "$IT_TMP/view.txt" "$IT_TMP/view.jsonl" &&
+    fail "the note went to stdout"
+lq --host aheadhost -n 5 >/dev/null 2>"$IT_TMP/view.err" || true
+grep -qxF "logq: 201 records stamped more than 10m ahead of the collector's clock are not shown; use --until to see them" \
+    "$IT_TMP/view.err" ||
+    fail "logq --host aheadhost: $(cat "$IT_TMP/view.err")"
+# An --until past them shows them, in exact time order (newest first).
+lq --json -n 300 --host aheadhost --until $UNTIL_MAX >"$IT_TMP/ahead.jsonl" \
+    2>"$IT_TMP/ahead.err" || fail "logq --until: $(cat "$IT_TMP/ahead.err")"
+[ ! -s "$IT_TMP/ahead.err" ] || fail "a note with --until: $(cat "$IT_TMP/ahead.err")"
+python3 - "$IT_TMP/ahead.jsonl" <<'PY' || fail "logq --until: not every ahead record in order"
+import json, sys
+msgs = [json.loads(line)["message"] for line in open(sys.argv[1])]
+want = ["AHEAD-max"] + ["AHEAD-%d" % i for i in range(199, -1, -1)]
+if msgs != want:
+    sys.exit("got %d lines: %s ... %s" % (len(msgs), msgs[:3], msgs[-3:]))
+PY
+it_curl -fsS "http://127.0.0.1:$CHTTP/api/v1/logs?limit=1" | tail -n 1 |
+    grep -qE '^\{"ahead":\{"records":202,"at_least":true,"until":"[-0-9T:.]+Z","grace_s":600\}\}$' ||
+    fail "/api/v1/logs: no ahead line"
 
 log "restart with --retention-age 3s: the segment with the INT64_MAX record goes"
 stop collector || fail "collector did not stop on SIGTERM"
