@@ -11,7 +11,10 @@
  * directions, the cursor's output must equal a brute-force model: every
  * stored record, filtered, sorted by store_key. One dataset runs with a
  * tiny cursor_mem_max so eviction and re-reading are exercised (and
- * checked to have happened). Deterministic seeds; a failure prints them.
+ * checked to have happened). With a record test (match_fn), half the
+ * queries also run under a drawn cost cap, with and without
+ * is_matches_only: both must stop alike (check_cap). Deterministic seeds;
+ * a failure prints them.
  */
 #include <fnmatch.h>
 #include <setjmp.h>
@@ -89,6 +92,8 @@ struct fx {
 static uint64_t rng;
 static unsigned long long n_returned;     /* records, for the verbose line */
 static unsigned long long n_cursor_yields; /* store_cursor_next gave 2 */
+static unsigned long long n_caps, n_caps_hit; /* check_cap scans, and
+                                                 those the cap stopped */
 
 static uint64_t
 rnd(void)
@@ -516,6 +521,103 @@ check_query(struct fx *f, const struct query *q)
     }
 }
 
+/* ------------------------------------------------------------ cost cap */
+
+/* What a scan of q under a cost cap gives, read as search_scan.c reads it
+ * (no other cost: the cap counts the bytes returned and the cursor's
+ * skipped ones; near the cap store_cursor_exact, then fail): the records
+ * match_fn accepts (a fingerprint each, in order), whether the cap
+ * stopped it, and the bytes counted at its end. */
+struct capped {
+    uint64_t *fp;
+    size_t    n;
+    int       is_capped;
+    uint64_t  cost;
+};
+
+static uint64_t
+rec_fp(const struct logrec *r)
+{
+    uint64_t h = 1469598103934665603ull ^ (uint64_t)r->time_ns;
+
+    for (const char *p = r->host; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    for (const char *p = r->container_id; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    return (h ^ r->offset) * 1099511628211ull;
+}
+
+static void
+capped_scan(struct fx *f, const struct query *q, int is_matches_only,
+            uint64_t cap, struct capped *out)
+{
+    struct store_filter fl = q->fl;
+    struct logrec r;
+    uint64_t charged = 0;
+
+    fl.is_matches_only = is_matches_only;
+    fl.max_skipped_bytes = cap;
+    struct store_cursor *c = store_cursor_new(f->s, &fl, q->newest_first);
+    out->n = 0;
+    out->is_capped = 0;
+    for (;;) {
+        int rc = store_cursor_next(c, &r);
+        assert_true(rc >= 0);
+        uint64_t len = rc == 1 ? r.msg_len : 0;
+        if (charged + store_cursor_skipped_bytes(c) + len > cap)
+            store_cursor_exact(c);
+        if (charged + store_cursor_skipped_bytes(c) + len > cap) {
+            out->is_capped = 1;
+            break;
+        }
+        if (rc == 0)
+            break;
+        if (rc == 2)
+            continue;
+        charged += len;
+        if (store_cursor_match(c) == 1)
+            out->fp[out->n++] = rec_fp(&r);
+    }
+    out->cost = charged + store_cursor_skipped_bytes(c);
+    store_cursor_free(c);
+}
+
+/* Under a cost cap a cursor with is_matches_only must stop where one
+ * without stops: the same matches before it, the same bytes counted
+ * (store_cursor_set_others). The cap is drawn up to the bytes the filter
+ * selects, from a stream of its own (the other draws stay as they were). */
+static void
+check_cap(struct fx *f, const struct query *q)
+{
+    uint64_t h = (f->cfg->seed << 20) ^ ((uint64_t)f->round << 10) ^
+                 (uint64_t)f->query, total = 0;
+    struct capped a, b;
+
+    h = (h ^ (h >> 31)) * 0x9e3779b97f4a7c15ull;
+    if (q->word == NULL || h % 2 != 0)
+        return;
+    for (size_t i = 0; i < f->n_alive; i++)
+        if (model_ok(q, f->alive[i], 0))
+            total += f->alive[i]->len;
+    uint64_t cap = 1 + (h >> 8) % (total + total / 8 + 1);
+    a.fp = xcalloc(f->n_alive + 1, sizeof(*a.fp));
+    b.fp = xcalloc(f->n_alive + 1, sizeof(*b.fp));
+    capped_scan(f, q, 1, cap, &a);
+    capped_scan(f, q, 0, cap, &b);
+    if (a.n != b.n || a.is_capped != b.is_capped || a.cost != b.cost ||
+        memcmp(a.fp, b.fp, a.n * sizeof(*a.fp)) != 0) {
+        print_query(f, q);
+        fail_msg("cap %llu: matches only %zu matches, capped %d, cost %llu;"
+                 " without %zu, %d, %llu", (unsigned long long)cap, a.n,
+                 a.is_capped, (unsigned long long)a.cost, b.n, b.is_capped,
+                 (unsigned long long)b.cost);
+    }
+    n_caps++;
+    n_caps_hit += (unsigned long long)a.is_capped;
+    free(a.fp);
+    free(b.fp);
+}
+
 /* The stored records: all appended ones, or with retention those a full
  * scan returns (checked against the store's own count and the model). */
 static void
@@ -567,6 +669,7 @@ check_round(struct fx *f)
     for (f->query = 0; f->query < f->cfg->n_queries; f->query++) {
         gen_query(f, &q);
         check_query(f, &q);
+        check_cap(f, &q);
         q.newest_first = !q.newest_first;   /* both directions */
         check_query(f, &q);
     }
@@ -625,11 +728,12 @@ run_dataset(const struct cfg *cfg)
         assert_true(f.n_alive < f.n);   /* retention did delete */
     if (getenv("CURSOR_TEST_VERBOSE"))
         printf("seed %llu: %zu records, %zu stored, %llu blocks, %llu "
-               "segments, %llu re-reads, %llu rets\n",
+               "segments, %llu re-reads, %llu rets, %llu/%llu capped\n",
                (unsigned long long)cfg->seed, f.n, f.n_alive,
                (unsigned long long)st.n_blocks,
                (unsigned long long)st.n_segments,
-               (unsigned long long)st.n_cursor_rereads, n_returned);
+               (unsigned long long)st.n_cursor_rereads, n_returned,
+               n_caps_hit, n_caps);
     store_close(f.s);
     char *cmd = xasprintf("rm -rf '%s'", f.dir);
     assert_int_equal(system(cmd), 0);
