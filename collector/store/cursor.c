@@ -540,9 +540,9 @@ store_cursor_set_others(struct store_cursor *c, uint64_t bytes)
 uint64_t
 store_cursor_take_dropped(struct store_cursor *c)
 {
-    uint64_t n = c->n_dropped;
+    uint64_t n = c->n_unselected;
 
-    c->n_dropped = 0;
+    c->n_unselected = 0;
     return n;
 }
 

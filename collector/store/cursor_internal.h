@@ -145,10 +145,14 @@ struct store_cursor {
     size_t             n_pend, cap_pend;
     int                has_last_key;
     struct cur_sort    last_key;        /* of the record returned last */
-    uint64_t           n_dropped;       /* records dropped unseen since
-                                           store_cursor_take_dropped */
-    uint64_t           n_dropped_call;  /* of them, in this call of
-                                           store_cursor_next */
+    /* Records of the blocks opened while dropping that were decoded and
+     * not selected, so passed over unseen: those match_fn answered 0, and
+     * also those the time, label, stream and after-key filters and the
+     * token prefilter reject (all of them work done: they feed only
+     * store_cursor_take_dropped and the yield, never a byte count) */
+    uint64_t           n_unselected;    /* since store_cursor_take_dropped */
+    uint64_t           n_unselected_call; /* of them, in this call of
+                                             store_cursor_next */
     uint64_t           max_skipped;     /* store_filter.max_skipped_bytes */
     /* store_filter.count_word (has_count: set), its hash and check */
     int                has_count;

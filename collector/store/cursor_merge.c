@@ -304,8 +304,8 @@ cursor_run_select(struct store_cursor *c, struct cur_run *run, uint32_t n,
         qsort(sl->sel, k, sizeof(*sl->sel), sort_cmp);
     run->n_sel = k;
     if (hint != NULL && !run->is_reload) {
-        c->n_dropped += n - k;
-        c->n_dropped_call += n - k;
+        c->n_unselected += n - k;
+        c->n_unselected_call += n - k;
     }
 }
 
@@ -727,7 +727,7 @@ store_cursor_next(struct store_cursor *c, struct logrec *out)
         cursor_advance(c);
         c->last = NULL;
     }
-    c->n_dropped_call = 0;
+    c->n_unselected_call = 0;
     if (c->is_dropping && cursor_is_near_cap(c, 0)) {
         cursor_exact(c);
         cursor_shrink(c, NULL);
@@ -736,7 +736,7 @@ store_cursor_next(struct store_cursor *c, struct logrec *out)
         if (c->max_skipped > 0 && c->skipped_bytes > c->max_skipped &&
             c->pos < c->n_cands)
             return 0;           /* the caller's cost cap: stop reading */
-        if (c->n_dropped_call >= STORE_CURSOR_YIELD_RECORDS)
+        if (c->n_unselected_call >= STORE_CURSOR_YIELD_RECORDS)
             return 2;           /* bounded work a call: the caller's
                                    slices and cancel checks */
         if (c->n_heap == 0 && c->pos >= c->n_cands) {

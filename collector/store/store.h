@@ -395,9 +395,10 @@ void store_cursor_set_others(struct store_cursor *c, uint64_t bytes);
  * records. For a caller that stops reading before the end (a limit), so
  * that the bytes it reports do not depend on how far blocks were read. */
 void store_cursor_exact(struct store_cursor *c);
-/* Records dropped unseen (is_matches_only: read, not matching, or not
- * selected) since the last call; resets the count. Work done that a
- * caller's per-record bounds should count. */
+/* Records passed over unseen (is_matches_only: of the blocks read, those
+ * not returned: match_fn's 0, and those the filters or the token
+ * prefilter reject) since the last call; resets the count. Work done that
+ * a caller's per-record bounds should count. */
 uint64_t store_cursor_take_dropped(struct store_cursor *c);
 /* Segment blocks count_fn took (not read), and their records. */
 uint64_t store_cursor_counted_blocks(const struct store_cursor *c);
