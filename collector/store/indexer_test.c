@@ -9,9 +9,11 @@
  * written with the thread answers token lookups as a brute-force scan
  * of what was written does. Run under MODE=tsan too (make tsan-unit).
  * The store without is_index_inline runs one thread more than with it:
- * else both stores would be written inline and compare equal.
+ * else both stores would be written inline and compare equal. A token
+ * in a block's second frame sets frame bit 1 of its .lqi mask.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,7 +25,10 @@
 
 #include <cmocka.h>
 
+#include "collector/store/index.h"
 #include "collector/store/store.h"
+#include "collector/store/store_internal.h"
+#include "collector/store/tokenize.h"
 #include "common/xmalloc.h"
 #include "tests/support/storetest.h"
 
@@ -223,11 +228,103 @@ test_indexer_same_bytes(void **state)
     free(cmd);
 }
 
+/* The frame mask the .lqi of segment seq in dir gives the block holding
+ * the word "q<i>z" (its only block: the key is in one), 0 if none. */
+static uint32_t
+lqi_frames(const char *dir, uint64_t seq, int i)
+{
+    char *path = xasprintf("%s/seg-%016llx.lqi", dir,
+                           (unsigned long long)seq);
+    const char *why = NULL;
+    char tok[24];
+    int fd = open(path, O_RDONLY);
+
+    free(path);
+    assert_true(fd >= 0);
+    struct index_file *f = index_file_load(fd, seq, &why);
+    if (f == NULL)
+        fail_msg("index_file_load: %s", why);
+    uint32_t n = index_file_n_blks(f), mask = 0;
+    uint32_t *map = xcalloc(n, sizeof(*map)), *fmask = xcalloc(n, 4);
+    uint64_t *bits = xcalloc((n + 63) / 64, sizeof(*bits));
+    for (uint32_t b = 0; b < n; b++)
+        map[b] = b;
+    snprintf(tok, sizeof(tok), "q%dz", i);
+    assert_int_equal(index_file_lookup_frames(f, fd, tokenize_hash(
+                         (const uint8_t *)tok, strlen(tok)), map, bits,
+                         fmask, n), 0);
+    for (uint32_t b = 0; b < n; b++)
+        if (bits[b / 64] >> (b % 64) & 1) {
+            assert_int_equal(mask, 0);          /* one block */
+            mask = fmask[b];
+        }
+    free(map);
+    free(fmask);
+    free(bits);
+    index_file_free(f);
+    close(fd);
+    return mask;
+}
+
+/* The indexing thread numbers the frames of a block's token sets as
+ * block_frames_encode cuts them: the words of the last record of the
+ * first frame set frame bit 0 in the .lqi, those of the first record of
+ * the second frame bit 1 (the frame table of the segment says where the
+ * second frame begins). Before, only frames_test guarded this. */
+static void
+test_indexer_frame_bits(void **state)
+{
+    char dir[] = "/tmp/indexer_test.XXXXXX";
+    struct store_options opt = {
+        .block_size = 8192, .segment_size = 32 << 10, .frame_size = 1024,
+        .clock = fixed_clock,
+    };
+    char *err = NULL, msg[96];
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    struct store *s = store_open(dir, &opt, &err);
+    if (!s)
+        fail_msg("store_open: %s", err);
+    for (int i = 0; i < 2000; i++) {
+        snprintf(msg, sizeof(msg), "line q%dz of the frame bits test", i);
+        struct logrec r = {
+            .time_ns = T0 + (int64_t)i * 1000, .host = "h", .container_id =
+            "c", .container = "web", .image = "nginx:1", .offset =
+            (uint64_t)i + 1, .msg = msg, .msg_len = strlen(msg),
+        };
+        assert_int_equal(store_append(s, &r), 1);
+        if (i % 20 == 19)
+            assert_int_equal(store_commit(s), 0);
+    }
+    assert_int_equal(store_commit(s), 0);
+    assert_int_equal(store_sync(s), 0);
+    store_lock(s);
+    const struct store_seg *seg = store_seg_find(s, 1);
+    assert_non_null(seg);
+    assert_true(seg->n_blks > 0);
+    uint32_t n_frames = seg->blks[0].n_frames;
+    int first1 = n_frames > 1 ? (int)seg->blks[0].frames[1].first : -1;
+    store_unlock(s);
+    store_close(s);
+    print_message("block 0 of segment 1: %u frames, the second from "
+                  "record %d\n", n_frames, first1);
+    assert_true(n_frames >= 3 && n_frames <= INDEX_FRAME_BITS);
+    assert_true(first1 > 0);
+    /* block 0 of segment 1 holds records 0.. in order (one source) */
+    assert_int_equal(lqi_frames(dir, 1, first1 - 1), 1u << 0);
+    assert_int_equal(lqi_frames(dir, 1, first1), 1u << 1);
+    char *cmd = xasprintf("rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_indexer_same_bytes),
+        cmocka_unit_test(test_indexer_frame_bits),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
