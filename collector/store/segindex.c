@@ -256,6 +256,7 @@ segindex_sealer_init(struct store *s)
     const struct store_seg *g = s->n_segs ? s->segs[s->n_segs - 1] : NULL;
 
     w->n_wrefs = 0;
+    w->ix_seq = g ? g->seq : 0;
     w->wraw = g ? g->raw_bytes : 0;
     w->wimem = g && !g->is_full ? g->imem : NULL;
     for (size_t i = 0; g && i < g->n_blks; i++)
@@ -267,6 +268,7 @@ segindex_sealer_roll(struct store_sealer *w, struct seal_job *job)
 {
     w->wimem = index_mem_new();
     job->imem_new = w->wimem;   /* the store's thread gets it at apply */
+    w->ix_seq = job->seq;
     w->n_wrefs = 0;
     w->wraw = 0;
 }

@@ -1043,6 +1043,13 @@ segment_job_run(const struct store *s, struct store_sealer *w,
 {
     uint32_t n_ix = 0;
 
+    /* A job that does not roll writes to the segment whose map and table
+     * the sealer holds. A rolling job whose every block is quarantined
+     * creates no file and leaves the old segment's fd with the empty
+     * table of a segment never made; the next job rolls again, as the
+     * store's last segment, which made this one roll, is unchanged
+     * (segment_job_apply adds none, store_seal_pend). */
+    assert(job->is_roll || w->ix_seq == job->seq);
     /* a new segment's map now, so that its blocks are indexed as they
      * are gathered (its file is created once they are built: seal_roll) */
     if (job->is_roll && w->wseq != job->seq && !job->imem_new)

@@ -380,12 +380,15 @@ struct store_sealer {
     int               is_busy, is_done, is_stop;
     int               wfd;              /* segment being written */
     uint64_t          wseq, wpos;
-    /* The token index of segment wseq (segindex.c, "on the sealing
-     * thread"): wimem is that segment's imem (NULL: unindexed or sealed),
-     * fed by the indexing thread while each job's blocks are written,
-     * under ix_mu, which cursors take to look it up (kept once they are
-     * synced, rolled back if not); wrefs its block table (directory
-     * order, grown once they are synced), wraw its raw bytes. */
+    /* The token index of segment ix_seq, which is wseq but after a
+     * rolling job whose every block was quarantined (segindex.c, "on the
+     * sealing thread"): wimem is that segment's imem (NULL: unindexed or
+     * sealed), fed by the indexing thread while each job's blocks are
+     * written, under ix_mu, which cursors take to look it up (kept once
+     * they are synced, rolled back if not); wrefs its block table
+     * (directory order, grown once they are synced), wraw its raw
+     * bytes. */
+    uint64_t             ix_seq;
     struct index_mem    *wimem;
     struct index_blkref *wrefs;
     size_t               n_wrefs, cap_wrefs;

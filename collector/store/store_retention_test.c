@@ -3,8 +3,8 @@
  * store_retention_test: the store through its public API at its limits:
  * retention by size and age (judged by the receive time, the WAL kept),
  * file modes, metadata bombs (a new container name per record, a source
- * renamed with every record), blocks that cannot be sealed quarantined,
- * a full disk (write hook). The fixture: tests/support/storefx.h.
+ * renamed with every record), blocks that cannot be sealed quarantined
+ * (also every block of a job that starts a segment), a full disk (write hook). The fixture: tests/support/storefx.h.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -420,6 +420,77 @@ test_store_quarantine_build_failure(void **state)
     assert_int_equal(scan_all(f->s), (int)kept + 500);
 }
 
+/* 1 when the store's last segment is full (the next job rolls). */
+static int
+is_last_full(struct store *s)
+{
+    store_lock(s);
+    int is_full = s->n_segs > 0 && (s->segs[s->n_segs - 1]->is_full ||
+                                    s->segs[s->n_segs - 1]->raw_bytes >=
+                                    s->opt.segment_size);
+    store_unlock(s);
+    return is_full;
+}
+
+static uint64_t
+last_seq(struct store *s)
+{
+    store_lock(s);
+    uint64_t seq = s->n_segs > 0 ? s->segs[s->n_segs - 1]->seq : 0;
+    store_unlock(s);
+    return seq;
+}
+
+/* A rolling job (its segment would be new) whose every block fails to
+ * build writes nothing and creates no segment; the next job rolls again
+ * and its segment is indexed (the sealing thread asserts it: segment.c
+ * segment_job_run). Every record but the quarantined ones is read back,
+ * also after a reopen, and no index is rebuilt. */
+static void
+test_store_quarantine_rolling_job(void **state)
+{
+    struct fx *f = *state;
+    struct store_stats st;
+    uint64_t off = 1;
+
+    fx_open(f);
+    while (!is_last_full(f->s)) {
+        assert_int_equal(put_n(f, 0, off, 40), 40);
+        off += 40;
+        assert_int_equal(store_commit(f->s), 0);
+        assert_int_equal(store_sync(f->s), 0);
+        assert_true(off < 100000);
+    }
+    store_get_stats(f->s, &st);
+    uint64_t n_segs = st.n_segments, seq = last_seq(f->s);
+    /* a record a commit: the tail goes to the sealing thread once it
+     * holds a block, as one block, which fails to build */
+    f->fail_what = 3;
+    for (uint64_t i = 1; f->fail_what != 0; i++) {
+        assert_int_equal(put_n(f, 1, i, 1), 1);
+        off++;
+        assert_int_equal(store_commit(f->s), 0);
+        assert_int_equal(store_sync(f->s), 0);
+        assert_true(i < 1000);
+    }
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_quarantined_blocks, 1);
+    assert_int_equal(st.n_segments, n_segs);    /* none created */
+    uint64_t n_q = st.n_quarantined_records;
+    assert_int_equal(put_n(f, 2, 1, 300), 300);
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(store_sync(f->s), 0);
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_segments, n_segs + 1);
+    assert_int_equal(last_seq(f->s), seq + 2);  /* seq + 1: never made */
+    int want = (int)(off - 1 + 300 - n_q);
+    assert_int_equal(scan_all(f->s), want);
+    fx_open(f);
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_index_rebuilds, 0);
+    assert_int_equal(scan_all(f->s), want);
+}
+
 static void
 test_store_disk_full(void **state)
 {
@@ -475,6 +546,7 @@ main(void)
         T(test_store_disk_full),
         T(test_store_quarantine_unsealable),
         T(test_store_quarantine_build_failure),
+        T(test_store_quarantine_rolling_job),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
