@@ -392,6 +392,13 @@ test_too_big_is_422(void **state)
     struct rmetrics *small = rmetrics_new(f->base, &(struct rmetrics_config){
         .addr = addr, .max_query_bytes = 16 });
     assert_non_null(small);
+    /* reads answer 503 until it is connected (and the layout checked) */
+    struct rmetrics_counters k = { 0 };
+    for (int i = 0; i < 2000 && !k.is_connected; i++) {
+        run_loop(f, 5);
+        rmetrics_get_counters(small, &k);
+    }
+    assert_true(k.is_connected);
     api_metrics_attach(f->api, small);
     expect_req(f, "/api/v1/metrics/query?name=host.cpu.user_pct&since=1h",
                NULL, 422, "narrow it");
