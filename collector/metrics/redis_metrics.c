@@ -736,6 +736,6 @@ rmetrics_get_counters(const struct rmetrics *rm, struct rmetrics_counters *out)
     out->series = rm->series.n;
     out->hosts = rm->hosts.n;
     out->names = rm->names.n;
-    out->hosts_capped = rmetrics_foreach_capped(rm, 0, NULL, NULL);
+    out->hosts_capped = rm->n_hosts_capped;
     out->pending = rm->n_queued + rm->n_inflight;
 }

@@ -119,6 +119,7 @@ struct rmetrics {
     struct rm_tab              pairs;       /* (host, name) of the series,
                                              * bounded by max_series */
     uint64_t                   n_capped_logged; /* hosts named so */
+    uint64_t                   n_hosts_capped;  /* hosts with a refusal */
     uint64_t                   n_err_logged;
     struct rmetrics_counters   ctr;
     rm_send_hook_fn            send_hook;   /* NULL: hiredis */

@@ -102,6 +102,8 @@ rm_tab_expire(struct rmetrics *rm, struct rm_tab *t, int64_t cutoff_ms,
             if (gone != NULL && e->last_write_ms > 0)
                 gone(rm, e->id);
             rm_ent_release(e);
+            if (e->n_names_refused + e->n_series_refused > 0)
+                rm->n_hosts_capped--;           /* a capped host goes */
             *pp = e->next;
             free(e->id);
             free(e);
@@ -148,6 +150,8 @@ rm_host_refused(struct rmetrics *rm, struct rm_ent *h, int is_series)
 
     (*mine)++;
     (*all)++;
+    if (is_first)
+        rm->n_hosts_capped++;
     if (is_first && rm->n_capped_logged < RM_CAPPED_LOG_HOSTS)
         rm->n_capped_logged++;
     else if (*all > 10 && *all % 1000 != 0)
