@@ -6,8 +6,9 @@
  * could change how the rest parses (options, \Q, verbs, escapes with
  * arguments); here it also gives up on any "(?" but "(?:" and on \N.
  * The scan compares 16 bytes at a time for the literal's first and last
- * byte at their distance (SSE2 on x86-64; a byte loop elsewhere), then
- * checks the whole literal and that it lies inside one message.
+ * byte at their distance (SSE2 on x86-64; a byte loop elsewhere), 32 at
+ * a time where the CPU has AVX2 (chosen at run time), then checks the
+ * whole literal and that it lies inside one message.
  * query_regex.c calls both.
  */
 #include "collector/search/regex_must.h"
@@ -15,6 +16,10 @@
 #include <string.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define RM_HAS_AVX2_PATH 1
 #endif
 
 #include "collector/search/regex_syntax.h"
@@ -181,6 +186,63 @@ rm_find_pair_16(const struct rm_probe *pr, const uint8_t *t, size_t pos,
 }
 #endif
 
+#if defined(RM_HAS_AVX2_PATH)
+/* rm_find_pair_16 with 32 positions at a time (only called where the CPU
+ * has AVX2). */
+__attribute__((target("avx2"))) static size_t
+rm_find_pair_32(const struct rm_probe *pr, const uint8_t *t, size_t pos,
+                size_t total, int *is_found)
+{
+    const __m256i w0 = _mm256_set1_epi8((char)pr->want0);
+    const __m256i o0 = _mm256_set1_epi8((char)pr->or0);
+    const __m256i w1 = _mm256_set1_epi8((char)pr->want1);
+    const __m256i o1 = _mm256_set1_epi8((char)pr->or1);
+
+    for (; pos + pr->dist + 32 <= total; pos += 32) {
+        __m256i x = _mm256_loadu_si256(
+            (const __m256i *)(const void *)(t + pos));
+        __m256i y = _mm256_loadu_si256(
+            (const __m256i *)(const void *)(t + pos + pr->dist));
+        __m256i eq = _mm256_and_si256(
+            _mm256_cmpeq_epi8(_mm256_or_si256(x, o0), w0),
+            _mm256_cmpeq_epi8(_mm256_or_si256(y, o1), w1));
+        unsigned mask = (unsigned)_mm256_movemask_epi8(eq);
+        if (mask != 0) {
+            *is_found = 1;
+            return pos + (size_t)__builtin_ctz(mask);
+        }
+    }
+    return pos;
+}
+
+/* 0: the AVX2 loop runs; 1: not (no AVX2, or regex_must_force_sse2);
+ * -1: the CPU not yet asked. */
+static int rm_no_avx2 = -1;
+
+static int
+rm_is_avx2(void)
+{
+    int no = __atomic_load_n(&rm_no_avx2, __ATOMIC_RELAXED);
+
+    if (no < 0) {
+        __builtin_cpu_init();
+        no = !__builtin_cpu_supports("avx2");
+        __atomic_store_n(&rm_no_avx2, no, __ATOMIC_RELAXED);
+    }
+    return !no;
+}
+#endif
+
+void
+regex_must_force_sse2(int is_on)
+{
+#if defined(RM_HAS_AVX2_PATH)
+    __atomic_store_n(&rm_no_avx2, is_on ? 1 : -1, __ATOMIC_RELAXED);
+#else
+    (void)is_on;
+#endif
+}
+
 /* The first position >= pos (and + dist < total) where both probe bytes
  * sit, or total. */
 static size_t
@@ -189,6 +251,13 @@ rm_find_pair(const struct rm_probe *pr, const uint8_t *t, size_t pos,
 {
     int is_found = 0;
 
+#if defined(RM_HAS_AVX2_PATH)
+    if (rm_is_avx2()) {
+        pos = rm_find_pair_32(pr, t, pos, total, &is_found);
+        if (is_found)
+            return pos;
+    }
+#endif
     pos = rm_find_pair_16(pr, t, pos, total, &is_found);
     if (is_found)
         return pos;

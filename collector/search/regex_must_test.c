@@ -10,7 +10,8 @@
  * messages back to back (empty ones, newlines, CR, bytes 0x01-0xff, never
  * NUL) and checks that no message with a match is ruled out, so the
  * answer per message (ruled out: 0, else its own search) is the
- * reference's.
+ * reference's. The scan's vector loops (SSE2, and AVX2 where the CPU has
+ * it) against a byte loop on long columns: test_col_scan_paths.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -314,6 +315,94 @@ test_col_differential(void **state)
     assert_true(cs.n_ruled_out > 20000);
 }
 
+/* 1 if msg[0..len) holds m's literal (folded when is_icase): the
+ * reference for regex_must_scan. */
+static int
+holds(const struct regex_must *m, const uint8_t *msg, size_t len)
+{
+    for (size_t s = 0; s + m->len <= len; s++) {
+        size_t k = 0;
+        for (; k < m->len; k++) {
+            uint8_t a = msg[s + k], b = m->lit[k];
+            if (m->is_icase && a >= 'A' && a <= 'Z')
+                a = (uint8_t)(a | 0x20);
+            if (m->is_icase && b >= 'A' && b <= 'Z')
+                b = (uint8_t)(b | 0x20);
+            if (a != b)
+                break;
+        }
+        if (k == m->len)
+            return 1;
+    }
+    return 0;
+}
+
+/* regex_must_scan's vector loops (16 bytes a step, and 32 where the CPU
+ * has AVX2) on long columns: literals of 1 to 6 bytes planted at every
+ * offset around the 16- and 32-byte steps, across message ends (which
+ * must not count) and folded; each message's answer must be exactly
+ * whether it holds the literal, on both loops. */
+static void
+test_col_scan_paths(void **state)
+{
+    (void)state;
+    static const char *const lits[] = { ".9", "x", "ab.9", "Err", "q9z.k",
+                                        "aB1.\n" };
+    char text[8192];
+    uint32_t ends[256];
+    uint8_t maybe[256];
+    size_t n_held = 0, n_not = 0;
+
+    for (int iter = 0; iter < 400; iter++) {
+        struct regex_must m = { .is_icase = (int)rn(2) };
+        const char *lit = lits[rn(sizeof(lits) / sizeof(lits[0]))];
+        m.len = strlen(lit);
+        memcpy(m.lit, lit, m.len);
+        uint32_t n = 1 + rn(256), end = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t len = rn(3) == 0 ? rn(4) : rn(60);
+            if (end + len > sizeof(text))
+                len = (uint32_t)sizeof(text) - end;
+            for (uint32_t j = 0; j < len; j++)
+                text[end + j] = text_alpha[rn(sizeof(text_alpha) - 1)];
+            /* the literal, or a piece of it, somewhere in it: at any
+             * offset of the column, so also across the vector steps
+             * and the message's end */
+            if (len > 0 && rn(3) == 0) {
+                uint32_t at = rn(len);
+                for (size_t k = 0; k < m.len && at + k < len; k++) {
+                    char c = lit[k];
+                    if (m.is_icase && rn(2) && c >= 'a' && c <= 'z')
+                        c = (char)(c - 'a' + 'A');
+                    text[end + at + k] = c;
+                }
+            }
+            end += len;
+            ends[i] = end;
+        }
+        for (int is_sse2 = 0; is_sse2 < 2; is_sse2++) {
+            regex_must_force_sse2(is_sse2);
+            memset(maybe, 0, n);
+            regex_must_scan(&m, text, ends, n, maybe);
+            for (uint32_t i = 0; i < n; i++) {
+                uint32_t start = i > 0 ? ends[i - 1] : 0;
+                int ref = holds(&m, (const uint8_t *)text + start,
+                                ends[i] - start);
+                if (maybe[i] != ref)
+                    fail_msg("literal [%s] icase %d, message %u of %u "
+                             "[%.*s] (at %u), sse2 only %d: got %d",
+                             lit, m.is_icase, i, n, (int)(ends[i] - start),
+                             text + start, start, is_sse2, maybe[i]);
+                n_held += ref;
+                n_not += !ref;
+            }
+        }
+    }
+    regex_must_force_sse2(0);
+    assert_true(n_held > 5000);
+    assert_true(n_not > 5000);
+}
+
 int
 main(void)
 {
@@ -323,6 +412,7 @@ main(void)
         cmocka_unit_test(test_col_posix_lookalike),
         cmocka_unit_test(test_col_scan_edges),
         cmocka_unit_test(test_col_differential),
+        cmocka_unit_test(test_col_scan_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
