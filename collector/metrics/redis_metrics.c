@@ -649,6 +649,7 @@ rmetrics_new(struct event_base *base, const struct rmetrics_config *cfg)
     if (rm->cfg.max_names > RMETRICS_MAX_NAMES)
         rm->cfg.max_names = RMETRICS_MAX_NAMES;
     rm_host_caps_init(&rm->cfg);
+    rm->conv_max_calls = RM_CONV_MAX_CALLS;
     if (rm->cfg.max_pending == 0)
         rm->cfg.max_pending = RM_DEFAULT_MAX_PENDING;
     if (rm->cfg.max_reply_bytes == 0)

@@ -28,6 +28,7 @@
 #define RM_CAPPED_LOG_HOSTS     100      /* hosts named in the log */
 #define RM_SWEEP_BATCH          1000     /* ids per series sweep */
 #define RM_CONV_BATCH           1000     /* elements per conversion call */
+#define RM_CONV_MAX_CALLS       100000   /* then the conversion gives up */
 #define RM_ID_MAX               4096     /* bytes of a series id */
 #define RM_REFRESH_MS           60000    /* series index refresh period */
 #define RM_HOUSEKEEP_MS         60000
@@ -107,6 +108,7 @@ struct rmetrics {
     int                        is_sweeping; /* its reply awaited */
     uint64_t                   n_conv_calls;    /* conversion calls made */
     uint64_t                   conv_max_n;  /* most elements one touched */
+    uint64_t                   conv_max_calls;  /* RM_CONV_MAX_CALLS */
     struct rm_read            *failed;      /* reads to fail, FIFO */
     struct rm_read            *failed_tail;
     struct rm_cmd             *q_head;

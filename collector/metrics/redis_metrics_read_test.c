@@ -4,7 +4,8 @@
  * takes from Redis (fixtures: tests/support/rmtest.h): wrong-typed keys and
  * malformed entries planted with a synchronous hiredis client into a real
  * redis-server, replies over the bounds of what one read may allocate,
- * and a hostile fake Redis in a child process.
+ * and a hostile fake Redis in a child process (also one whose layout
+ * conversion never ends).
  */
 #include "tests/support/rmtest.h"
 
@@ -152,7 +153,7 @@ test_rmetrics_reply_bounds(void **state)
 
 /* ---- a hostile Redis ---- */
 
-enum bad_mode { BAD_ARRAY, BAD_BULK, BAD_RANGE };
+enum bad_mode { BAD_ARRAY, BAD_BULK, BAD_RANGE, BAD_CONV };
 
 static void
 bad_write(int fd, const char *s, size_t len)
@@ -174,6 +175,8 @@ bad_answer(int fd, enum bad_mode mode, const char *cmd, size_t len)
 
     if (len == 3 && memcmp(cmd, "DEL", 3) == 0) {
         bad_write(fd, ":0\r\n", 4);
+    } else if (len == 4 && memcmp(cmd, "EVAL", 4) == 0 && mode == BAD_CONV) {
+        bad_write(fd, "*2\r\n:1\r\n:1\r\n", 12);   /* more, for ever */
     } else if (len == 4 && memcmp(cmd, "EVAL", 4) == 0) {
         bad_write(fd, "*2\r\n:-1\r\n:0\r\n", 13);  /* the conversion:
                                                    * nothing to do */
@@ -330,6 +333,28 @@ test_rmetrics_hostile_replies(void **state)
     }
 }
 
+/*
+ * A Redis whose layout conversion never says done (a hostile or broken
+ * server) holds the collector's metrics for a bounded number of calls:
+ * then the conversion is given up, counted, and writes go. Without the
+ * bound the collector never became ready (the 10 s wait fails).
+ */
+static void
+test_rmetrics_conversion_bounded(void **state)
+{
+    struct fx *f = *state;
+
+    pid_t pid = bad_start(BAD_CONV, &f->port);
+    rm_open(f, 0, 0, 0);
+    f->rm->conv_max_calls = 50;             /* RM_CONV_MAX_CALLS here */
+    assert_true(run_until(f, is_connected));
+    assert_int_equal(f->rm->n_conv_calls, 50);
+    assert_int_equal(ctr(f).redis_errors, 1);
+    rmetrics_free(f->rm);
+    f->rm = NULL;
+    bad_stop(pid);
+}
+
 int
 main(void)
 {
@@ -340,6 +365,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_rmetrics_hostile_replies, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_rmetrics_conversion_bounded,
+                                        setup, teardown),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -182,6 +182,14 @@ rm_migrate_cb(redisAsyncContext *ac, void *r, void *privdata)
         if ((uint64_t)n > rm->conv_max_n)
             rm->conv_max_n = (uint64_t)n;
     }
+    if (state == 1 && rm->n_conv_calls >= rm->conv_max_calls) {
+        /* 10^8 elements: a Redis that never says done holds the
+         * metrics no longer; the next connect goes on */
+        rm_reply_error(rm, "EVAL", "layout conversion not done, given up "
+                       "until the next connect");
+        rm_ready(rm);
+        return;
+    }
     if (state == 1) {
         rm_migrate_send(rm);
         return;
