@@ -121,6 +121,34 @@ health_losses_parse(struct health_reply *h, char *err, size_t errlen)
     return 0;
 }
 
+/* "clock_ahead":{"grace_s":S,"hosts":[{"host","records","max_ahead_s"}]}
+ * (absent from older collectors). */
+static int
+health_aheads_parse(struct health_reply *h, char *err, size_t errlen)
+{
+    json_t *ca = json_object_get(h->root, "clock_ahead");
+    json_t *src = json_object_get(ca, "hosts");
+
+    if (src != NULL && !json_is_array(src)) {
+        snprintf(err, errlen, "bad clock_ahead in health reply");
+        return -1;
+    }
+    h->ahead_grace_s = health_int(ca, "grace_s");
+    h->aheads = xcalloc(json_array_size(src) + 1, sizeof(*h->aheads));
+    for (; h->n_aheads < json_array_size(src); h->n_aheads++) {
+        json_t *o = json_array_get(src, h->n_aheads);
+        struct health_ahead *a = &h->aheads[h->n_aheads];
+        if (!json_is_object(o) ||
+            (a->host = reply_member_str(o, "host", NULL)) == NULL) {
+            snprintf(err, errlen, "bad clock_ahead entry in health reply");
+            return -1;
+        }
+        a->records = health_int(o, "records");
+        a->max_ahead_s = health_int(o, "max_ahead_s");
+    }
+    return 0;
+}
+
 int
 health_reply_parse(const char *body, size_t len, struct health_reply *out,
                    char *err, size_t errlen)
@@ -154,7 +182,8 @@ health_reply_parse(const char *body, size_t len, struct health_reply *out,
                                    &h.containers[h.n_containers], err,
                                    errlen) < 0)
             goto fail;
-    if (health_losses_parse(&h, err, errlen) < 0)
+    if (health_losses_parse(&h, err, errlen) < 0 ||
+        health_aheads_parse(&h, err, errlen) < 0)
         goto fail;
     *out = h;
     return 0;
@@ -169,6 +198,7 @@ health_reply_fini(struct health_reply *h)
     free(h->hosts);
     free(h->containers);
     free(h->losses);
+    free(h->aheads);
     json_decref(h->root);
     memset(h, 0, sizeof(*h));
 }
@@ -406,6 +436,56 @@ health_losses_render(struct buf *out, const struct health_reply *h,
     return rc;
 }
 
+/* A skew of s seconds in its largest whole unit: 40s, 12m, 3h, 2d, 1y. */
+static void
+health_skew(int64_t s, char *out, size_t len)
+{
+    static const struct { int64_t s; const char *unit; } u[] = {
+        { 365 * 86400, "y" }, { 86400, "d" }, { 3600, "h" }, { 60, "m" },
+    };
+
+    if (s < 0) {
+        snprintf(out, len, "?");
+        return;
+    }
+    for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
+        if (s >= u[i].s) {
+            snprintf(out, len, "%lld%s", (long long)(s / u[i].s), u[i].unit);
+            return;
+        }
+    snprintf(out, len, "%llds", (long long)s);
+}
+
+static int
+health_aheads_render(struct buf *out, const struct health_reply *h,
+                     int color)
+{
+    static const char *const head[] = { "HOST", "RECORDS", "MAX AHEAD" };
+    struct htable t = { 3, 0x6, NULL, NULL, 0 };
+    char title[160], grace[24], recs[24], skew[24];
+
+    if (h->n_aheads == 0)
+        return 0;
+    health_skew(h->ahead_grace_s, grace, sizeof(grace));
+    int n = snprintf(title, sizeof(title), "\nCLOCKS AHEAD (records stamped "
+                     "more than %s after they were received, since the "
+                     "collector started)\n", grace);
+    if (buf_append(out, title, (size_t)n) < 0)
+        return -1;
+    htable_add(&t, head, NULL);
+    for (size_t i = 0; i < h->n_aheads; i++) {
+        const struct health_ahead *a = &h->aheads[i];
+        health_count(a->records, recs, sizeof(recs));
+        health_skew(a->max_ahead_s, skew, sizeof(skew));
+        const char *row[] = { a->host, recs, skew };
+        const char *sgr[] = { NULL, HEALTH_RED, HEALTH_RED };
+        htable_add(&t, row, sgr);
+    }
+    int rc = htable_format(&t, out, color);
+    htable_fini(&t);
+    return rc;
+}
+
 int
 health_render(struct buf *out, const struct health_reply *h, int64_t now,
               int color)
@@ -420,7 +500,8 @@ health_render(struct buf *out, const struct health_reply *h, int64_t now,
         goto fail;
     }
     if (health_containers_render(out, h, color) < 0 ||
-        health_losses_render(out, h, color) < 0)
+        health_losses_render(out, h, color) < 0 ||
+        health_aheads_render(out, h, color) < 0)
         goto fail;
     return 0;
 fail:

@@ -54,6 +54,14 @@ struct health_loss {
     int         is_lines_at_least;
 };
 
+/* A host that stored records stamped more than grace_s ahead of when
+ * they were received (collector/API.md "Records stamped ahead"). */
+struct health_ahead {
+    const char *host;
+    int64_t     records;
+    int64_t     max_ahead_s;
+};
+
 struct health_reply {
     struct health_host      *hosts;
     size_t                   n_hosts;
@@ -61,6 +69,9 @@ struct health_reply {
     size_t                   n_containers;
     struct health_loss      *losses;
     size_t                   n_losses;
+    struct health_ahead     *aheads;
+    size_t                   n_aheads;
+    int64_t                  ahead_grace_s;
     int                      is_all_ok;
     struct json_t           *root;
 };
@@ -75,7 +86,8 @@ void health_reply_fini(struct health_reply *h);
 int  health_exit_status(const struct health_reply *h);
 
 /* Appends the host table, then the unhealthy containers (or a line saying
- * there are none), then the sources that lost data, if any. now is unix ns for the "2s ago" ages. -1 when out's cap
+ * there are none), then the sources that lost data and the hosts whose
+ * records were stamped ahead, if any. now is unix ns for the "2s ago" ages. -1 when out's cap
  * is reached. */
 int  health_render(struct buf *out, const struct health_reply *h, int64_t now,
                    int color);

@@ -257,6 +257,40 @@ test_health_render_losses(void **state)
                                         &h, err, sizeof(err)), -1);
 }
 
+/* Hosts whose records were stamped ahead: a table after the losses,
+ * names escaped, the largest skew in its largest unit; the exit status
+ * is not changed by it; a malformed entry is an error. */
+static void
+test_health_render_ahead(void **state)
+{
+    static const char body[] =
+        "{\"hosts\":[],\"all_ok\":true,\"clock_ahead\":{\"grace_s\":600,"
+        "\"hosts\":[{\"host\":\"aheadhost\",\"records\":201,"
+        "\"max_ahead_s\":9223372036},{\"host\":\"n\\u001b2\",\"records\":3,"
+        "\"max_ahead_s\":3700}]}}";
+    struct health_reply h;
+    struct buf b;
+
+    (void)state;
+    parse_ok(body, &h);
+    assert_int_equal(h.n_aheads, 2);
+    assert_int_equal(health_exit_status(&h), 0);
+    render(&h, 0, &b);
+    assert_string_equal((char *)b.data, "no hosts have sent metrics\n"
+        "\nno unhealthy containers\n"
+        "\nCLOCKS AHEAD (records stamped more than 10m after they were "
+        "received, since the collector started)\n"
+        "HOST       RECORDS  MAX AHEAD\n"
+        "aheadhost      201       292y\n"
+        "n\\x1b2           3         1h\n");
+    buf_fini(&b);
+    health_reply_fini(&h);
+    char err[128];
+    assert_int_equal(health_reply_parse("{\"hosts\":[],\"all_ok\":true,"
+                                        "\"clock_ahead\":{\"hosts\":[1]}}",
+                                        54, &h, err, sizeof(err)), -1);
+}
+
 int
 main(void)
 {
@@ -269,6 +303,7 @@ main(void)
         cmocka_unit_test(test_health_render_hostile),
         cmocka_unit_test(test_health_render_full),
         cmocka_unit_test(test_health_render_losses),
+        cmocka_unit_test(test_health_render_ahead),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

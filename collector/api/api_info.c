@@ -14,6 +14,7 @@
 #include "collector/api/api_internal.h"
 #include "collector/api/api_metrics.h"
 #include "collector/metrics/redis_metrics.h"
+#include "collector/search/agg.h"
 #include "common/escape.h"
 #include "common/labelset.h"
 #include "common/timeutil.h"
@@ -276,6 +277,33 @@ api_losses_json(struct api *a)
     return v;
 }
 
+/* ---- records stamped ahead (/health and /api/v1/health) ---- */
+
+static void
+api_ahead_cb(const char *host, uint64_t n, uint64_t max_ns, void *arg)
+{
+    char h[API_NAME_MAX];
+    json_t *o = json_pack("{s:s, s:I, s:I}", "host",
+                          api_name(host, h, sizeof(h)), "records",
+                          (json_int_t)n, "max_ahead_s",
+                          (json_int_t)(max_ns / 1000000000));
+
+    if (o != NULL)
+        json_array_append_new(arg, o);
+}
+
+json_t *
+api_clock_ahead_json(struct api *a)
+{
+    json_t *hosts = json_array();
+
+    if (hosts != NULL && a->ingest != NULL)
+        ingest_foreach_ahead(a->ingest, api_ahead_cb, hosts);
+    return json_pack("{s:I, s:o*}", "grace_s",
+                     (json_int_t)(AGG_FUTURE_NS / 1000000000), "hosts",
+                     hosts);
+}
+
 void
 api_health(struct api *a, struct evhttp_request *req, const char *query)
 {
@@ -290,14 +318,16 @@ api_health(struct api *a, struct evhttp_request *req, const char *query)
     json_t *counters = api_health_counters(a->stats);
     api_health_metrics_counters(a, counters);
     json_t *losses = api_losses_json(a);
+    json_t *ahead = api_clock_ahead_json(a);
     json_t *v = json_pack(
-        "{s:s, s:s, s:I, s:o, s:o, s:o, s:I, s:o}", "status", "ok", "version",
-        API_VERSION, "uptime_s",
+        "{s:s, s:s, s:I, s:o, s:o, s:o, s:I, s:o, s:o}", "status", "ok",
+        "version", API_VERSION, "uptime_s",
         (json_int_t)((mono_ns() - a->start_mono_ns) / 1000000000),
         "counters", counters, "store",
         store ? store : json_null(), "shippers", shippers, "followers",
         (json_int_t)follow_n_subscribers(a->follow), "losses",
-        losses ? losses : json_null());
+        losses ? losses : json_null(), "clock_ahead",
+        ahead ? ahead : json_null());
     api_health_metrics_capped(a, v);
     api_send_json(a, req, v);
 }

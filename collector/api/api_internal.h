@@ -67,6 +67,11 @@ void api_health_public(struct api *a, struct evhttp_request *req);
 /* The data shippers reported lost (collector/API.md "Lost data"): per host
  * and per source. New reference. */
 struct json_t *api_losses_json(struct api *a);
+/* {"grace_s":600,"hosts":[{"host","records","max_ahead_s"}]}: per host,
+ * records stored stamped more than the grace ahead of their receive time
+ * since the start (collector/API.md "Records stamped ahead"). New
+ * reference, NULL if out of memory. */
+struct json_t *api_clock_ahead_json(struct api *a);
 void api_hosts(struct api *a, struct evhttp_request *req, const char *query);
 void api_containers(struct api *a, struct evhttp_request *req,
                     const char *query);

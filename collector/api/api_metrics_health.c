@@ -52,6 +52,8 @@ am_health_done(struct pool_job *j, int is_run)
     json_t *losses = api_losses_json(c->a);
     json_object_set_new(v, "redis", am_redis_json(c->a));
     json_object_set_new(v, "losses", losses ? losses : json_null());
+    json_t *ahead = api_clock_ahead_json(c->a);
+    json_object_set_new(v, "clock_ahead", ahead ? ahead : json_null());
     am_call_reply(c, v);
 }
 

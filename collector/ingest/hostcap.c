@@ -19,6 +19,8 @@ struct hostcap_host {
     size_t  n_conns;
     int64_t last_contact_ns;    /* 0: none since start */
     int64_t down_ns;            /* last connection closed; 0: none */
+    uint64_t n_ahead;           /* records stamped ahead (note_time) */
+    uint64_t max_ahead_ns;      /* the largest skew among them */
 };
 
 struct hostcap {
@@ -151,6 +153,30 @@ hostcap_foreach(const struct hostcap *hc, hostcap_host_fn fn, void *arg)
         fn(h->name, h->n_conns, h->last_contact_ns,
            h->n_conns > 0 ? 0 : h->down_ns, arg);
     }
+}
+
+void
+hostcap_note_time(struct hostcap_host *h, int64_t time_ns, int64_t recv_ns,
+                  int64_t grace_ns)
+{
+    if (time_ns <= recv_ns)
+        return;
+    uint64_t ahead = (uint64_t)time_ns - (uint64_t)recv_ns;
+    if (grace_ns >= 0 && ahead <= (uint64_t)grace_ns)
+        return;
+    h->n_ahead++;
+    if (ahead > h->max_ahead_ns)
+        h->max_ahead_ns = ahead;
+}
+
+void
+hostcap_foreach_ahead(const struct hostcap *hc, hostcap_ahead_fn fn,
+                      void *arg)
+{
+    for (size_t i = 0; i < hc->n_hosts; i++)
+        if (hc->hosts[i]->n_ahead > 0)
+            fn(hc->hosts[i]->name, hc->hosts[i]->n_ahead,
+               hc->hosts[i]->max_ahead_ns, arg);
 }
 
 int

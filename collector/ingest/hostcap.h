@@ -39,6 +39,19 @@ typedef void (*hostcap_host_fn)(const char *host, size_t n_conns,
                                 void *arg);
 void hostcap_foreach(const struct hostcap *hc, hostcap_host_fn fn,
                      void *arg);
+/* A record of h stamped time_ns was stored, received at recv_ns (both
+ * unix ns, any int64): counted when stamped more than grace_ns ahead of
+ * its receive time (a clock running fast, or a sender stamping ahead:
+ * /health "clock_ahead"), with the largest such skew. No overflow. */
+void hostcap_note_time(struct hostcap_host *h, int64_t time_ns,
+                       int64_t recv_ns, int64_t grace_ns);
+/* Calls fn, in name order, for every known host that stored records
+ * stamped ahead (hostcap_note_time) since the collector started: their
+ * number and the largest skew in ns. */
+typedef void (*hostcap_ahead_fn)(const char *host, uint64_t n_ahead,
+                                 uint64_t max_ahead_ns, void *arg);
+void hostcap_foreach_ahead(const struct hostcap *hc, hostcap_ahead_fn fn,
+                           void *arg);
 /* Counts a new source of h: 0, or -1 (not counted) when h has
  * max_sources_per_host already. */
 int hostcap_add_source(struct hostcap *hc, struct hostcap_host *h);

@@ -187,6 +187,48 @@ test_hostcap_contact(void **state)
     hostcap_free(hc);
 }
 
+struct ahead_row {
+    char list[256];
+};
+
+static void
+ahead_cb(const char *host, uint64_t n, uint64_t max_ns, void *arg)
+{
+    struct ahead_row *r = arg;
+    size_t len = strlen(r->list);
+
+    snprintf(r->list + len, sizeof(r->list) - len, "%s:%llu:%llu ", host,
+             (unsigned long long)n, (unsigned long long)max_ns);
+}
+
+/* Records stamped more than the grace ahead of their receive time are
+ * counted per host with the largest skew, at the int64 ends too (no
+ * overflow); those within the grace, or behind, are not; a host with
+ * none is not listed. */
+static void
+test_hostcap_ahead(void **state)
+{
+    (void)state;
+    struct hostcap *hc = hostcap_new(10, 10);
+    struct ahead_row r = { "" };
+    struct hostcap_host *a = hostcap_acquire(hc, "a");
+    struct hostcap_host *b = hostcap_acquire(hc, "b");
+
+    assert_int_equal(hostcap_add_source(hc, a), 0);
+    assert_int_equal(hostcap_add_source(hc, b), 0);
+    hostcap_note_time(b, 1000, 1000, 600);      /* on time */
+    hostcap_note_time(b, 1600, 1000, 600);      /* within the grace */
+    hostcap_note_time(b, INT64_MIN, 1000, 600); /* behind */
+    hostcap_note_time(a, 1601, 1000, 600);
+    hostcap_note_time(a, INT64_MAX, -5, 600);
+    hostcap_note_time(a, 5000, 1000, 600);
+    hostcap_foreach_ahead(hc, ahead_cb, &r);
+    assert_string_equal(r.list, "a:3:9223372036854775812 ");
+    hostcap_release(hc, a, 10);
+    hostcap_release(hc, b, 10);
+    hostcap_free(hc);
+}
+
 int
 main(void)
 {
@@ -196,6 +238,7 @@ main(void)
         cmocka_unit_test(test_hostcap_loaded_over_caps),
         cmocka_unit_test(test_hostcap_random_model),
         cmocka_unit_test(test_hostcap_contact),
+        cmocka_unit_test(test_hostcap_ahead),
     };
     return cmocka_run_group_tests_name("hostcap", tests, NULL, NULL);
 }

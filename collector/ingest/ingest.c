@@ -234,6 +234,12 @@ ingest_foreach_host(struct ingest *ing, hostcap_host_fn fn, void *arg)
     hostcap_foreach(ing->hostcap, fn, arg);
 }
 
+void
+ingest_foreach_ahead(struct ingest *ing, hostcap_ahead_fn fn, void *arg)
+{
+    hostcap_foreach_ahead(ing->hostcap, fn, arg);
+}
+
 int
 ingest_shutdown(struct ingest *ing)
 {

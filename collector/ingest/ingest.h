@@ -76,6 +76,10 @@ void ingest_set_host_keys(struct ingest *ing, const struct hostkeys *hk);
 void ingest_foreach_peer(struct ingest *ing, ingest_peer_fn fn, void *arg);
 /* Every known host (hostcap.h): connections, last contact, down time. */
 void ingest_foreach_host(struct ingest *ing, hostcap_host_fn fn, void *arg);
+/* Every host that stored records stamped more than AGG_FUTURE_NS ahead of
+ * their receive time since the start (hostcap_note_time). */
+void ingest_foreach_ahead(struct ingest *ing, hostcap_ahead_fn fn,
+                          void *arg);
 /* The data shippers reported lost for good, per host and source
  * (ingest/losses.h); sources past the table's cap are counted. */
 void ingest_foreach_loss(struct ingest *ing, losses_fn fn, void *arg);

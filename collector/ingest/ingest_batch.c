@@ -17,6 +17,7 @@
 
 #include "collector/ingest/losses.h"
 #include "collector/ingest/poscheck.h"
+#include "collector/search/agg.h"
 #include "collector/search/follow.h"
 #include "collector/store/store.h"
 #include "common/timeutil.h"
@@ -65,6 +66,7 @@ ingest_store_record(struct ingest_conn *c, const struct wire_record *wr,
     if (rc == 1) {
         ing->stats->records_stored++;
         c->n_records++;
+        hostcap_note_time(c->hc_host, wr->time_ns, recv_ns, AGG_FUTURE_NS);
         if (follow_stage(ing->follow, &r) < 0)
             ing->stats->follow_records_dropped++;
         return 0;

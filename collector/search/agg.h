@@ -71,7 +71,8 @@ int64_t agg_step_auto(int64_t range_ns);
 /* How far past now an open range reaches: records stamped up to 10
  * minutes ahead (a sender's clock running fast) are in it (Loki's
  * creation_grace_period, 10m by default, is the same allowance). The one
- * grace of every open range. */
+ * grace of every open range, and of the per-host count of records
+ * stamped ahead of their receive time (/health "clock_ahead"). */
 #define AGG_FUTURE_NS ((int64_t)600 * 1000000000LL)
 
 /* The end of every time range a request leaves open (no until: /logs,

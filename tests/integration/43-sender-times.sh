@@ -27,7 +27,8 @@
 # the API, counted from the block directory: a lower bound where a source
 # straddles the open end), --until past them shows them in order, count
 # and histogram carry the same note, follow's history by time ends there
-# too (by arrival it does not) (fails on a72ae5c at each of these checks).
+# too (by arrival it does not), and /health's clock_ahead names the hosts
+# (fails on a72ae5c at each of these checks).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -327,6 +328,17 @@ want = ["AHEAD-max"] + ["AHEAD-%d" % i for i in range(199, -1, -1)]
 if msgs != want:
     sys.exit("got %d lines: %s ... %s" % (len(msgs), msgs[:3], msgs[-3:]))
 PY
+# /health names the hosts whose records were stamped more than 10
+# minutes ahead of their receive time: how many, the largest skew.
+it_curl -fsS "http://127.0.0.1:$CHTTP/health" | python3 -c '
+import json, sys
+ca = json.load(sys.stdin)["clock_ahead"]
+got = {h["host"]: (h["records"], h["max_ahead_s"]) for h in ca["hosts"]}
+n, skew = got.get("aheadhost", (0, 0))
+if ca["grace_s"] != 600 or n != 201 or skew < 9223372036 - 2**31 or \
+        got.get("timewarp", (0,))[0] != 2 or "steadyhost" in got:
+    sys.exit("clock_ahead: %r" % ca)
+' || fail "/health clock_ahead"
 it_curl -fsS "http://127.0.0.1:$CHTTP/api/v1/logs?limit=1" | tail -n 1 |
     grep -qE '^\{"ahead":\{"records":202,"at_least":true,"until":"[-0-9T:.]+Z","grace_s":600\}\}$' ||
     fail "/api/v1/logs: no ahead line"
