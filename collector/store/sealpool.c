@@ -18,8 +18,12 @@
  * job's frames, its decoded records and the arenas (about the job's
  * compressed bytes in all) are held until the next job reuses them.
  *
+ * The helpers also run one other task at a time for the sealing thread
+ * (sealpool_bg_submit: a full segment's .lqi written while the sealing
+ * thread syncs the segment, segindex.c), once no frame is left to take.
+ *
  * Shared state is under pool.mu: the published task count n_t, next,
- * n_done and is_stop (the task array is written by the sealing thread
+ * n_done, is_stop and the bg_* fields (the task array is written by the sealing thread
  * only while no task is published and undone);
  * a task's fields and an arena are written by the thread that took the
  * task (arena k: thread k only) and read by the sealing thread once
@@ -104,11 +108,21 @@ sealpool_main(void *arg)
     (void)pthread_setname_np(pthread_self(), "lq-zstd"); /* top -H */
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->is_stop && p->next == p->n_t)
+        while (!p->is_stop && p->next == p->n_t &&
+               p->bg_state != SEALPOOL_BG_QUEUED)
             pthread_cond_wait(&p->cv_work, &p->mu);
         if (p->is_stop)
             break;
         sealpool_take(p, ai);
+        if (p->bg_state == SEALPOOL_BG_QUEUED) {
+            p->bg_state = SEALPOOL_BG_RUNNING;
+            pthread_mutex_unlock(&p->mu);
+            int rc = p->bg_fn(p->bg_arg);
+            pthread_mutex_lock(&p->mu);
+            p->bg_rc = rc;
+            p->bg_state = SEALPOOL_BG_DONE;
+            pthread_cond_broadcast(&p->cv_done);
+        }
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
@@ -311,4 +325,38 @@ sealpool_build(struct seal_pool *p, struct seal_job *job, size_t frame_size,
                               p->first[c + 1], codec) < 0)
             ch->is_bad = 1;             /* quarantined by sealer_finish */
     }
+}
+
+void
+sealpool_bg_submit(struct seal_pool *p, int (*fn)(void *), void *arg)
+{
+    if (!p->is_sync) {
+        p->bg_rc = fn(arg);     /* no helper: here and now */
+        p->bg_state = SEALPOOL_BG_DONE;
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    p->bg_fn = fn;
+    p->bg_arg = arg;
+    p->bg_state = SEALPOOL_BG_QUEUED;
+    pthread_cond_broadcast(&p->cv_work);
+    pthread_mutex_unlock(&p->mu);
+}
+
+int
+sealpool_bg_wait(struct seal_pool *p)
+{
+    int rc;
+
+    if (!p->is_sync) {
+        p->bg_state = SEALPOOL_BG_NONE;
+        return p->bg_rc;
+    }
+    pthread_mutex_lock(&p->mu);
+    while (p->bg_state != SEALPOOL_BG_DONE)
+        pthread_cond_wait(&p->cv_done, &p->mu);
+    rc = p->bg_rc;
+    p->bg_state = SEALPOOL_BG_NONE;
+    pthread_mutex_unlock(&p->mu);
+    return rc;
 }

@@ -3,9 +3,12 @@
  * sealpool_test: a seal job's frames compressed on several threads
  * (sealpool.c, store_options.seal_threads 2 and 4) give the same store,
  * byte for byte, as the sealing thread alone (seal_threads 1, which
- * builds each block with block_frames_encode): segments, .lqi files and
- * quarantine files, on the same input, with failed segment writes
- * (ENOSPC: the job is retried whole) and blocks that fail to build
+ * builds each block with block_frames_encode and writes each .lqi
+ * itself): segments, .lqi files and quarantine files (and no temp file
+ * left), on the same input, with failed segment writes
+ * (ENOSPC: the job is retried whole), failed segment syncs (with the
+ * .lqi a helper wrote while the segment was synced, segindex.c) and
+ * blocks that fail to build
  * (quarantined), codecs 7 and 6, small frames (many a block) and jobs of
  * several blocks. Every commit is followed by store_sync, so the jobs,
  * and with them which write fails, are the same in every run. Run under
@@ -29,7 +32,7 @@
 #include "tests/support/storetest.h"
 
 #define T0     1700000000000000000LL
-#define N_RECS 6000
+#define N_RECS 8000
 
 static int64_t
 fixed_clock(void *arg)
@@ -62,16 +65,31 @@ msg_of(int i, char *out, size_t cap)
                  v % 100003, v % 500, (unsigned)i / 50);
 }
 
-/* The write hook: every 7th block write to a segment fails (ENOSPC; 10
+/* The write hook: every 7th block write to a segment fails (ENOSPC; 6
  * at most), and the retry's first block then fails to build, as does
- * every 41st block built: each quarantined. Only the sealing thread
- * calls it, in the same order whatever the helpers. */
-static int n_writes, n_failed, n_builds, is_armed;
+ * every 41st block built: each quarantined; of the first 60 segment
+ * syncs every other one fails (EIO: a job that fills its segment then
+ * drops the .lqi a helper wrote meanwhile, STORE.md "Threads"). Only
+ * the sealing thread calls it for these steps, in the same order
+ * whatever the helpers ("index" writes, which a helper may make, pass). */
+static int n_writes, n_failed, n_builds, is_armed, n_syncs;
+static int n_index;             /* .lqi writes (atomic: any thread) */
 
 static int
 fault_hook(const char *what, size_t len, void *arg)
 {
     (void)arg;
+    if (strcmp(what, "index") == 0) {
+        __atomic_add_fetch(&n_index, 1, __ATOMIC_RELAXED);
+        return 0;
+    }
+    if (strcmp(what, "segment-sync") == 0) {
+        if (++n_syncs % 2 == 1 && n_syncs < 60) {
+            errno = EIO;
+            return -1;
+        }
+        return 0;
+    }
     if (strcmp(what, "block") == 0) {
         if (is_armed || ++n_builds % 41 == 0) {
             is_armed = 0;
@@ -82,7 +100,7 @@ fault_hook(const char *what, size_t len, void *arg)
     }
     if (strcmp(what, "segment") != 0 || len <= 16)     /* not a header */
         return 0;
-    if (++n_writes % 7 != 0 || n_failed >= 10)
+    if (++n_writes % 7 != 0 || n_failed >= 6)
         return 0;
     n_failed++;
     is_armed = 1;
@@ -119,7 +137,7 @@ write_store(const char *dir, int seal_threads, int is_no_recv,
     };
     char msg[1024], host[16], cid[16];
 
-    n_writes = n_failed = n_builds = is_armed = 0;
+    n_writes = n_failed = n_builds = is_armed = n_syncs = n_index = 0;
     struct store *s = storetest_open(dir, &opt);
     int n_threads = count_threads();
     for (int i = 0; i < N_RECS; i++) {
@@ -135,9 +153,9 @@ write_store(const char *dir, int seal_threads, int is_no_recv,
             .recv_ns = T0 + 3600000000000LL + i / 10,
         };
         assert_int_equal(store_append(s, &r), 1);
-        /* commits of 20 records; every 1000 records one of ~60 KiB,
+        /* commits of 40 records; every 1000 records one of ~60 KiB,
          * which the seal splits into several blocks of one job */
-        if ((i % 1000 < 600 && i % 20 == 19) || i % 1000 == 999) {
+        if ((i % 1000 < 600 && i % 40 == 39) || i % 1000 == 999) {
             (void)store_commit(s);      /* fails while a write fails */
             (void)store_sync(s);
         }
@@ -204,8 +222,9 @@ rm_dir(const char *dir)
     free(cmd);
 }
 
+/* The store of 1 thread against that of 2, ..., max_threads. */
 static void
-same_bytes(int is_no_recv)
+same_bytes(int is_no_recv, int max_threads)
 {
     char a[] = "/tmp/sealpool_test.XXXXXX";
     struct store_stats st, st1;
@@ -213,13 +232,16 @@ same_bytes(int is_no_recv)
 
     assert_non_null(mkdtemp(a));
     int n_serial = write_store(a, 1, is_no_recv, &st1);
+    int n_index_serial = n_index;
     assert_true(st1.n_seal_errors >= 5);        /* the retries ran */
     assert_true(st1.n_quarantined_blocks >= 5);
-    for (int threads = 2; threads <= 4; threads += 2) {
+    for (int threads = 2; threads <= max_threads; threads += 2) {
         char b[] = "/tmp/sealpool_test.XXXXXX";
         assert_non_null(mkdtemp(b));
         int n_pool = write_store(b, threads, is_no_recv, &st);
         assert_int_equal(n_pool, n_serial + threads - 1);   /* helpers */
+        /* a .lqi written while its segment's sync failed, then again */
+        assert_true(n_index > n_index_serial);
         assert_int_equal(st.n_seal_errors, st1.n_seal_errors);
         assert_int_equal(st.n_quarantined_blocks, st1.n_quarantined_blocks);
         assert_int_equal(st.n_quarantined_records,
@@ -237,14 +259,14 @@ static void
 test_sealpool_same_bytes(void **state)
 {
     (void)state;
-    same_bytes(0);
+    same_bytes(0, 4);
 }
 
 static void
 test_sealpool_same_bytes_codec6(void **state)
 {
     (void)state;
-    same_bytes(1);
+    same_bytes(1, 2);
 }
 
 int

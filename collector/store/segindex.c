@@ -5,8 +5,10 @@
  * indexing thread while the sealing thread writes blocks (under
  * sealer.ix_mu, which cursors take to look it up; indexer.c); when the
  * segment is full (segment_size raw bytes, or the map reaches
- * STORE_IDX_MAX_KEYS keys) the sealing thread writes
- * the map to seg-<seq>.lqi (temp name, fsync, rename) and the store's
+ * STORE_IDX_MAX_KEYS keys) the map is written to seg-<seq>.lqi (temp
+ * name, fsync, rename: a full segment's by a sealing helper while the
+ * sealing thread syncs the segment's blocks, segindex_sealer_early, and
+ * renamed by the sealing thread once that sync returned) and the store's
  * thread loads that file and drops the map when it applies the job. At
  * open a sealed segment's .lqi is checked against the block directory
  * (offset and body CRC of every block); a missing, damaged or stale one
@@ -156,18 +158,18 @@ segindex_out_write(void *arg, uint64_t off, const void *p, size_t len)
 }
 
 /* Writes m, the index of segment seq whose block table is refs, as its
- * .lqi: streamed to the file a few pages at a time (index_mem_write), so
- * the sealing thread holds SEGINDEX_CHUNK of it, not the image (~2.5 MiB
- * in a buffer grown to 4 MiB, and as much again for its pages, for a
- * 64 MiB segment of generated logs). Any thread: touches only s->dir,
- * s->opt and its arguments. */
+ * .lqi under its temp name (fsync'd; segindex_publish renames it, on
+ * failure it is unlinked): streamed to the file a few pages at a time
+ * (index_mem_write), so the writer holds SEGINDEX_CHUNK of it, not the
+ * image (~2.5 MiB in a buffer grown to 4 MiB, and as much again for its
+ * pages, for a 64 MiB segment of generated logs). Any thread: touches
+ * only s->dir, s->opt and its arguments, and reads m. */
 static int
-segindex_write(const struct store *s, uint64_t seq,
-               const struct index_mem *m, const struct index_blkref *refs,
-               size_t n_refs)
+segindex_write_tmp(const struct store *s, uint64_t seq,
+                   const struct index_mem *m,
+                   const struct index_blkref *refs, size_t n_refs)
 {
     char *tmp = segindex_path(s, seq, ".tmp");
-    char *path = segindex_path(s, seq, "");
     int rc = -1;
     struct segindex_out o = { .s = s };
 
@@ -176,7 +178,7 @@ segindex_write(const struct store *s, uint64_t seq,
     if (o.fd < 0 ||
         index_mem_write(m, seq, refs, (uint32_t)n_refs, SEGINDEX_CHUNK,
                         segindex_out_write, &o) < 0 ||
-        fsync(o.fd) < 0 || rename(tmp, path) < 0)
+        fsync(o.fd) < 0)
         goto out;
     rc = 0;
 out:
@@ -185,8 +187,33 @@ out:
     if (rc < 0)
         unlink(tmp);
     free(tmp);
+    return rc;
+}
+
+/* Renames segment seq's written temp .lqi into place (is_ok), or unlinks
+ * it. */
+static int
+segindex_publish(const struct store *s, uint64_t seq, int is_ok)
+{
+    char *tmp = segindex_path(s, seq, ".tmp");
+    char *path = segindex_path(s, seq, "");
+    int rc = is_ok && rename(tmp, path) == 0 ? 0 : -1;
+
+    if (rc < 0)
+        unlink(tmp);
+    free(tmp);
     free(path);
     return rc;
+}
+
+static int
+segindex_write(const struct store *s, uint64_t seq,
+               const struct index_mem *m, const struct index_blkref *refs,
+               size_t n_refs)
+{
+    if (segindex_write_tmp(s, seq, m, refs, n_refs) < 0)
+        return -1;
+    return segindex_publish(s, seq, 1);
 }
 
 static struct index_blkref
@@ -273,9 +300,9 @@ segindex_sealer_roll(struct store_sealer *w, struct seal_job *job)
     w->wraw = 0;
 }
 
-void
-segindex_sealer_add(const struct store *s, struct store_sealer *w,
-                    struct seal_job *job)
+/* Adds job's blocks written (not is_bad) to w's block table. */
+static void
+segindex_push_job(struct store_sealer *w, const struct seal_job *job)
 {
     for (size_t i = 0; i < job->n_ch; i++) {
         const struct seal_chunk *ch = &job->ch[i];
@@ -285,18 +312,90 @@ segindex_sealer_add(const struct store *s, struct store_sealer *w,
         block_hdr_decode(ch->blk.data, &h);
         struct index_blkref r = { .off = ch->pos, .body_crc = h.body_crc };
         segindex_push_ref(w, r);        /* the indexer numbered it so */
-        w->wraw += ch->body.len;
     }
+}
+
+static int
+segindex_bg_write(void *arg)
+{
+    const struct seal_lqi *q = arg;
+
+    return segindex_write_tmp(q->s, q->seq, q->m, q->refs, q->n_refs);
+}
+
+void
+segindex_sealer_early(const struct store *s, struct store_sealer *w,
+                      struct seal_job *job, int *is_added)
+{
+    uint64_t raw = w->wraw;
+
+    if (!w->pool.is_sync || !w->wimem)
+        return;
+    for (size_t i = 0; i < job->n_ch; i++)
+        if (!job->ch[i].is_bad)
+            raw += job->ch[i].body.len;
+    if (raw < s->opt.segment_size)
+        return;                 /* or full by its keys: segindex_sealer_add */
+    if (*is_added < 0)
+        *is_added = indexer_wait(&w->ix);   /* the map is complete */
+    w->lqi = (struct seal_lqi){ .s = s, .seq = job->seq, .m = w->wimem,
+                                .n_before = w->n_wrefs, .is_busy = 1 };
+    segindex_push_job(w, job);  /* popped again if the sync fails */
+    w->lqi.refs = w->wrefs;
+    w->lqi.n_refs = w->n_wrefs;
+    sealpool_bg_submit(&w->pool, segindex_bg_write, &w->lqi);
+}
+
+void
+segindex_sealer_early_wait(struct store_sealer *w)
+{
+    if (w->lqi.is_busy == 1) {
+        w->lqi.rc = sealpool_bg_wait(&w->pool);
+        w->lqi.is_busy = 2;
+    }
+}
+
+void
+segindex_sealer_unearly(const struct store *s, struct store_sealer *w)
+{
+    segindex_sealer_early_wait(w);
+    if (!w->lqi.is_busy)
+        return;
+    if (w->lqi.rc == 0)
+        (void)segindex_publish(s, w->lqi.seq, 0);
+    w->n_wrefs = w->lqi.n_before;
+    w->lqi.is_busy = 0;
+}
+
+void
+segindex_sealer_add(const struct store *s, struct store_sealer *w,
+                    struct seal_job *job)
+{
+    int is_early = w->lqi.is_busy != 0;
+
+    if (!is_early)
+        segindex_push_job(w, job);
+    for (size_t i = 0; i < job->n_ch; i++)
+        if (!job->ch[i].is_bad)
+            w->wraw += job->ch[i].body.len;
     if (w->wraw < s->opt.segment_size &&
         (!w->wimem || index_mem_n_keys(w->wimem) < STORE_IDX_MAX_KEYS))
         return;
     job->is_seg_full = 1;
-    /* The indexing thread also adds to the map, but this job's adds are
-     * done (indexer_wait) and the next job's have not begun: encoding
-     * it needs no lock. */
-    if (w->wimem && segindex_write(s, job->seq, w->wimem, w->wrefs,
-                                   w->n_wrefs) < 0)
+    if (is_early) {
+        /* written while the segment was synced: named now that the
+         * blocks it names are on disk */
+        segindex_sealer_early_wait(w);
+        w->lqi.is_busy = 0;
+        if (segindex_publish(s, job->seq, w->lqi.rc == 0) < 0)
+            job->is_ix_err = 1;
+    } else if (w->wimem && segindex_write(s, job->seq, w->wimem, w->wrefs,
+                                          w->n_wrefs) < 0) {
+        /* The indexing thread also adds to the map, but this job's adds
+         * are done (indexer_wait) and the next job's have not begun:
+         * encoding it needs no lock. */
         job->is_ix_err = 1;
+    }
     w->wimem = NULL;            /* the store's thread frees it at apply */
 }
 

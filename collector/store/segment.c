@@ -994,7 +994,13 @@ seal_job_write(const struct store *s, struct store_sealer *w,
             goto fail;
         pos += ch->blk.len;
     }
-    if (fdatasync(w->wfd) < 0)
+    /* a job that fills the segment: its .lqi written meanwhile */
+    segindex_sealer_early(s, w, job, &is_added);
+    int rc = s->opt.write_hook &&
+             s->opt.write_hook("segment-sync", 0, s->opt.write_hook_arg) < 0
+             ? -1 : fdatasync(w->wfd);
+    segindex_sealer_early_wait(w);
+    if (rc < 0)
         goto fail;
     w->wpos = pos;
     if (is_added < 0)
@@ -1007,6 +1013,7 @@ seal_job_write(const struct store *s, struct store_sealer *w,
 fail:
     snprintf(job->err, sizeof(job->err), "segment write: %s",
              strerror(errno));
+    segindex_sealer_unearly(s, w);
     if (ftruncate(w->wfd, (off_t)w->wpos) < 0) {
         /* a partial block past wpos is overwritten next time */
     }

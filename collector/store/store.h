@@ -30,9 +30,12 @@ struct store_cursor;
 typedef int64_t (*store_clock_fn)(void *arg);
 /* Test seam called before each file write of len bytes; what is "wal",
  * "segment", "hw", "index", "quarantine", "labels", "labels-cut" (cutting
- * a failed labels append back) or "block" (building a block). Returning
- * -1 with errno set (e.g. ENOSPC) makes that step fail as a full disk
- * would. */
+ * a failed labels append back), "block" (building a block) or
+ * "segment-sync" (len 0: before a seal job's fdatasync of its segment).
+ * Returning -1 with errno set (e.g. ENOSPC) makes that step fail as a
+ * full disk would. Called on the thread doing the step: the store's, the
+ * sealing thread ("segment", "block", "segment-sync", "index") or a
+ * sealing helper ("index": a full segment's .lqi, STORE.md "Threads"). */
 typedef int (*store_write_hook_fn)(const char *what, size_t len, void *arg);
 /* Test seam called on the syncing thread before the WAL's fdatasync
  * (what: "wal"); it may block (the commit stays in flight), or return -1

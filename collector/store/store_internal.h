@@ -338,6 +338,8 @@ struct store_indexer {
 #define STORE_SEAL_MAX_THREADS 8        /* compressing threads, at most */
 #define STORE_SEAL_THREADS     2        /* by default: the sealing thread
                                            and one helper */
+enum { SEALPOOL_BG_NONE, SEALPOOL_BG_QUEUED, SEALPOOL_BG_RUNNING,
+       SEALPOOL_BG_DONE };
 struct seal_ftask {
     uint32_t ch, i, j;
     uint32_t arena;                     /* out: ar[] of the compressor */
@@ -367,8 +369,24 @@ struct seal_pool {
     uint32_t          *n_labels;
     size_t             cap_ch;
     int                level;
+    int              (*bg_fn)(void *);  /* the other task (under mu) */
+    void              *bg_arg;
+    int                bg_state, bg_rc;
     struct seal_arena  ar[STORE_SEAL_MAX_THREADS];
     struct buf         table;           /* a block's frame table */
+};
+
+/* A full segment's .lqi written on a sealing helper while the sealing
+ * thread syncs the segment (segindex_sealer_early): is_busy 1 while it
+ * runs, 2 once rc is in; n_before: the block table's length before the
+ * job's blocks were added to it for the file. */
+struct seal_lqi {
+    const struct store         *s;
+    uint64_t                    seq;
+    const struct index_mem     *m;
+    const struct index_blkref  *refs;
+    size_t                      n_refs, n_before;
+    int                         is_busy, rc;
 };
 
 struct store_sealer {
@@ -397,6 +415,7 @@ struct store_sealer {
     struct store_indexer ix;            /* token sets beside compression */
     struct seal_pool     pool;          /* frames compressed on several
                                            threads (sealpool.c) */
+    struct seal_lqi      lqi;
     struct buf        cols;
     struct buf        frames;           /* codec 6: the body being built */
     struct store_rec *recs;
@@ -801,6 +820,11 @@ int  sealpool_start(struct seal_pool *p, int n_threads);
 void sealpool_stop(struct seal_pool *p);
 void sealpool_build(struct seal_pool *p, struct seal_job *job,
                     size_t frame_size, int level, uint32_t codec);
+/* Runs fn(arg) on a helper once it has no frame to compress (without
+ * helpers: now, on the caller's thread); wait: its return value. One at
+ * a time. Sealing thread. */
+void sealpool_bg_submit(struct seal_pool *p, int (*fn)(void *), void *arg);
+int  sealpool_bg_wait(struct seal_pool *p);
 /* segment.c: ch's header once its meta (meta_len bytes) and body are in
  * ch->blk: lengths, codec, body and head CRCs. */
 void seal_chunk_header(struct seal_chunk *ch, uint32_t codec,
@@ -825,6 +849,18 @@ void segindex_sealer_roll(struct store_sealer *w, struct seal_job *job);
  * failed). */
 void segindex_sealer_add(const struct store *s, struct store_sealer *w,
                          struct seal_job *job);
+/* With helpers, after job's blocks are written and before the segment's
+ * fdatasync: if they make the segment full (its raw bytes), waits for
+ * the indexer (*is_added, if < 0) and has a helper write the .lqi under
+ * its temp name meanwhile (the blocks' offsets and CRCs are known);
+ * segindex_sealer_add renames it once the sync returned. early_wait:
+ * waits for that write (before the map's add is kept: it reads the map);
+ * unearly, after a failed write or sync: waits, unlinks it and drops the
+ * job's blocks from the table again. */
+void segindex_sealer_early(const struct store *s, struct store_sealer *w,
+                           struct seal_job *job, int *is_added);
+void segindex_sealer_early_wait(struct store_sealer *w);
+void segindex_sealer_unearly(const struct store *s, struct store_sealer *w);
 /* On the store's thread, applying a job that filled seg: marks it full,
  * loads the .lqi the sealing thread wrote and drops the in-memory map. */
 void segindex_close_full(struct store *s, struct store_seg *seg, int is_err);
