@@ -2,8 +2,10 @@
 /*
  * cmd_search: the default command, `logq [TERMS...] [options]`: one search
  * (GET /api/v1/logs) printed as it streams in, or with -f a follow
- * (GET /api/v1/follow) that runs until SIGINT/SIGTERM and reconnects with
- * backoff when the collector goes away.
+ * (GET /api/v1/follow) that runs until SIGINT/SIGTERM and reconnects when
+ * the collector goes away: at once after a stream that was healthy (its
+ * head came and it lasted SEARCH_HEALTHY_MS), else after a wait that
+ * doubles with each failure in a row (SEARCH_BACKOFF_MIN_MS to _MAX_MS).
  *
  * Follow: with -n/--since the first /follow request asks for the history
  * (limit, since): the collector sends the N newest matching lines oldest
@@ -52,6 +54,11 @@
 #define SEARCH_FOLLOW_IDLE_MS 45000     /* 3 missed 15 s keep-alives */
 #define SEARCH_BACKOFF_MIN_MS 250
 #define SEARCH_BACKOFF_MAX_MS 8000
+/* A follow stream that lasted this long after its head was healthy: its
+ * end (a restart, a slow client dropped) is reconnected at once. A
+ * shorter one is a failure like a refused connect, so a collector that
+ * accepts and drops at once is not asked in a busy loop. */
+#define SEARCH_HEALTHY_MS     1000
 #define SEARCH_BAD_SHOWN      5
 
 struct search {
@@ -73,7 +80,8 @@ struct search {
     struct resume resume;
     int          is_follow;
     int          n_connects;
-    int          backoff_ms;
+    int          backoff_ms;    /* the wait before the next reconnect */
+    int64_t      head_ns;       /* mono_ns() when the last head came */
     sigset_t     wait_mask;
 };
 
@@ -290,7 +298,7 @@ search_once(struct search *s)
 static int
 search_follow_head(struct search *s)
 {
-    s->backoff_ms = SEARCH_BACKOFF_MIN_MS;
+    s->head_ns = mono_ns();
     resume_connect(&s->resume);
     if (s->n_connects++ > 0)
         cmd_error("reconnected to collector at %s%s", s->server,
@@ -396,6 +404,11 @@ search_follow_loop(struct search *s, enum args_target first, struct buf *t)
             cmd_error("lost connection to collector at %s: %s; "
                       "reconnecting", s->server, s->err);
         is_down = 1;
+        if (s->n_connects > before &&
+            mono_ns() - s->head_ns >= SEARCH_HEALTHY_MS * 1000000LL) {
+            s->backoff_ms = SEARCH_BACKOFF_MIN_MS;      /* healthy: at once */
+            continue;
+        }
         search_backoff_sleep(s);
         if (search_stop)
             return CMD_EXIT_OK;

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_search_test: `logq -f`'s reconnects (cmd_search.c), against a
+ * scripted /follow server thread on 127.0.0.1 that times each
+ * connection. A stream that was healthy (its head came, then it lasted
+ * SEARCH_HEALTHY_MS, 1 s) is reconnected at once; streams that end at
+ * once are failures, reconnected after a wait that grows (0.25 s, 0.5 s,
+ * 1 s). Before, logq slept 0.25 s before every reconnect, healthy or
+ * not, and the wait never grew while each stream got its head.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/timeutil.h"
+#include "query/cmd.h"
+
+#define N_CONNS 5
+
+struct fake {
+    int       lfd;
+    unsigned  port;
+    int       hold_ms[N_CONNS];         /* open after the head, then close */
+    int64_t   accept_ns[N_CONNS], close_ns[N_CONNS];
+    int       n;
+    pthread_t thread;
+};
+
+/* Reads a request's head; the body of a GET is empty. */
+static void
+read_request(int fd)
+{
+    char req[4096];
+    size_t n = 0;
+
+    while (n + 1 < sizeof(req)) {
+        ssize_t r = recv(fd, req + n, sizeof(req) - 1 - n, 0);
+        if (r <= 0)
+            return;
+        n += (size_t)r;
+        req[n] = '\0';
+        if (strstr(req, "\r\n\r\n"))
+            return;
+    }
+}
+
+/* Serves N_CONNS /follow streams: a 200 head and the resume line, held
+ * hold_ms[i], then closed; after the last one asks logq to stop as ^C
+ * does. SIGINT/SIGTERM stay blocked here, so the signal reaches the
+ * follow loop's thread. */
+static void *
+fake_run(void *arg)
+{
+    static const char head[] =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n"
+        "26\r\n{\"resume\":\"2026-12-04T20:00:00.000Z\"}\n\r\n";
+    sigset_t block;
+
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, NULL);
+    struct fake *f = arg;
+    for (f->n = 0; f->n < N_CONNS; f->n++) {
+        int fd = accept(f->lfd, NULL, NULL);
+        if (fd < 0)
+            break;
+        f->accept_ns[f->n] = mono_ns();
+        read_request(fd);
+        if (send(fd, head, sizeof(head) - 1, MSG_NOSIGNAL) < 0) {
+            close(fd);
+            break;
+        }
+        if (f->hold_ms[f->n] > 0)
+            usleep((useconds_t)f->hold_ms[f->n] * 1000);
+        f->close_ns[f->n] = mono_ns();
+        if (f->n + 1 == N_CONNS)
+            kill(getpid(), SIGINT);
+        close(fd);
+    }
+    return NULL;
+}
+
+static int64_t
+gap_ms(const struct fake *f, int i)
+{
+    return (f->accept_ns[i] - f->close_ns[i - 1]) / 1000000;
+}
+
+static void
+test_follow_reconnect_delays(void **state)
+{
+    struct fake f = { .hold_ms = { 1200, 0, 0, 0, 300 } };
+    struct sockaddr_in sa;
+    socklen_t len = sizeof(sa);
+    char server[64];
+
+    (void)state;
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    f.lfd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(f.lfd >= 0);
+    assert_int_equal(bind(f.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(f.lfd, 4), 0);
+    assert_int_equal(getsockname(f.lfd, (struct sockaddr *)&sa, &len), 0);
+    f.port = ntohs(sa.sin_port);
+    assert_int_equal(pthread_create(&f.thread, NULL, fake_run, &f), 0);
+    snprintf(server, sizeof(server), "http://127.0.0.1:%u", f.port);
+    char *argv[] = { "logq", "-f", "--json", "--server", server, NULL };
+    struct cmd_env env = { .now = now_ns() };
+    int rc = cmd_search_exec(&env, 5, argv, 1);
+    pthread_join(f.thread, NULL);
+    close(f.lfd);
+    assert_int_equal(rc, CMD_EXIT_OK);
+    assert_int_equal(f.n, N_CONNS);
+    print_message("reconnects after 1.2 s, 0, 0, 0 s streams: %lld, %lld, "
+                  "%lld, %lld ms\n", (long long)gap_ms(&f, 1),
+                  (long long)gap_ms(&f, 2), (long long)gap_ms(&f, 3),
+                  (long long)gap_ms(&f, 4));
+    /* healthy: at once (before: 250 ms) */
+    assert_true(gap_ms(&f, 1) < 200);
+    /* failures in a row: 250, 500, 1000 ms (before: 250 each) */
+    assert_true(gap_ms(&f, 2) >= 250);
+    assert_true(gap_ms(&f, 3) >= 500);
+    assert_true(gap_ms(&f, 4) >= 1000);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_follow_reconnect_delays),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
