@@ -14,7 +14,10 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_init 16-stats
 
-start_collector collector --segment-size 16K --block-size 2K
+# --retention-interval 200ms: the timer that also applies a sealing job
+# finished while no commit comes (an idle collector: the check below)
+start_collector collector --segment-size 16K --block-size 2K \
+    --retention-interval 200ms
 mkdir -p "$IT_TMP/node1.docker"
 start_shipper node1 "$IT_TMP/node1.docker"
 fake_container node1 web "$IT_TMP/node1.docker" --image nginx:1.25 \
@@ -29,14 +32,23 @@ log "$written lines written and searchable"
 # A sealing job writes its blocks and, when it fills a segment, that
 # segment's .lqi before the collector's loop applies it: until then the
 # stats list the segment without its index while the file is on disk.
-# Compare once no job is in flight (the writers are done, so none starts).
-for _ in $(seq 50); do
+# Compare once no job is in flight (the writers are done, so none starts;
+# the retention timer applies the last within 200 ms): up to 30 s, then
+# fail rather than compare a state the checks below cannot judge.
+is_idle=0
+for _ in $(seq 150); do
     lq stats --json >"$IT_TMP/stats.json" || fail "logq stats --json failed"
-    python3 -c 'import json, sys
+    if python3 -c 'import json, sys
 sys.exit(json.load(open(sys.argv[1]))["wal"]["sealing_records"] != 0)' \
-        "$IT_TMP/stats.json" && break
+        "$IT_TMP/stats.json"; then
+        is_idle=1
+        break
+    fi
     sleep 0.2
 done
+[ "$is_idle" = 1 ] || fail "the sealing thread never went idle in 30 s" \
+    "(wal.sealing_records stayed > 0 after the writers were done):" \
+    "$(cat "$IT_TMP/stats.json")"
 curl -fsS --max-time 5 "http://127.0.0.1:$CHTTP/health" >"$IT_TMP/health.json"
 python3 - "$IT_TMP/stats.json" "$IT_TMP/health.json" "$written" \
     "$IT_TMP/collector.data" <<'PY' || fail "stats figures do not add up"

@@ -116,8 +116,17 @@ print(int(json.load(sys.stdin)["store"][sys.argv[1]]))' "$1"
 # every full block waiting (several under load, each with a 300 KiB
 # line): the same 48 blocks made 4 segments or 3 (a clean-clone CI run
 # at load 2, 2 scenarios at a time). More than one is what the order
-# checks across segments need.
+# checks across segments need, and every one but the last must have
+# reached --segment-size (128 KiB of block bodies) before the next was
+# begun, through the kills and restarts too.
 assert_ge "$(store_fig segments)" 2 "segments in the store"
+curl -fsS --max-time 5 "http://127.0.0.1:$CHTTP/api/v1/stats" |
+    python3 -c 'import json, sys
+segs = json.load(sys.stdin)["segments"]
+short = ["%s: %d raw bytes" % (g["name"], g["raw_bytes"]) for g in segs[:-1]
+         if g["raw_bytes"] < 128 * 1024]
+sys.exit("segments short of 128 KiB before the last: " + ", ".join(short)
+         if short else 0)' || fail "a segment but the last short of segment_size"
 assert_ge "$(store_fig blocks)" 25 "blocks in the store"
 log "$(manifest_lines "${manifests[@]}") lines stored exactly once in" \
     "$(store_fig segments) segments, $(store_fig blocks) blocks; order checks"
