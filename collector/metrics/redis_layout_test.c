@@ -215,6 +215,7 @@ big_old_layout(struct fx *f)
 {
     const char **argv = xcalloc(2 + 2 * 1000, sizeof(*argv));
     char (*txt)[48] = xcalloc(2 * 1000, sizeof(*txt));
+    char (*sc)[24] = xcalloc(500, sizeof(*sc));
     char key[64];
 
     for (int i0 = 0; i0 < BIG_IDS; i0 += 1000) {
@@ -236,18 +237,23 @@ big_old_layout(struct fx *f)
             }
             redis_pipe(f, 22, argv);
         }
-        for (int i = i0; i < i0 + 1000; i++) {
-            char name[24];
-            snprintf(name, sizeof(name), "logq:name:m%d", i % BIG_NAMES);
-            redis_pipe(f, 3, (const char *[]){ "SADD", name,
-                                               txt[2 * (i - i0) + 1] });
-            if (i % 2 == 0) {
-                char sc[24];
-                snprintf(sc, sizeof(sc), "%lld", T0 - i % 1000);
-                redis_pipe(f, 4, (const char *[]){ "ZADD", "logq:series", sc,
-                                                   txt[2 * (i - i0) + 1] });
-            }
+        for (int m = 0; m < BIG_NAMES; m++) {    /* a SADD per name */
+            int k = 2;
+            snprintf(key, sizeof(key), "logq:name:m%d", m);
+            argv[0] = "SADD";
+            argv[1] = key;
+            for (int i = m; i < 1000; i += BIG_NAMES)
+                argv[k++] = txt[2 * i + 1];
+            redis_pipe(f, k, argv);
         }
+        argv[0] = "ZADD";                   /* the even ones in series */
+        argv[1] = "logq:series";
+        for (int i = 0; i < 1000; i += 2) {
+            snprintf(sc[i / 2], sizeof(sc[0]), "%lld", T0 - (i0 + i) % 1000);
+            argv[2 + i] = sc[i / 2];
+            argv[3 + i] = txt[2 * i + 1];
+        }
+        redis_pipe(f, 2 + 1000, argv);
         redis_drain(f);
     }
     for (int n = 0; n < BIG_NAMES; n++) {
@@ -262,6 +268,7 @@ big_old_layout(struct fx *f)
     redis_pipe(f, 3, (const char *[]){ "SADD", "logq:name:m.dead",
                                        "h0|m.dead||" });
     redis_drain(f);
+    free(sc);
     free(txt);
     free(argv);
 }
