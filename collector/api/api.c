@@ -262,7 +262,7 @@ api_create_run(struct api_create *c, struct store *st,
 /* {"records":N,"at_least":B,"until":T,"grace_s":S}, wrapped in head and
  * tail. */
 static int
-api_ahead_append(struct buf *out, const struct api_create *c,
+api_ahead_append(struct buf *out, uint64_t n_ahead, int is_bound,
                  int64_t open_end_ns, const char *head, const char *tail)
 {
     char t[40], line[192];
@@ -270,8 +270,8 @@ api_ahead_append(struct buf *out, const struct api_create *c,
     time_ns_format(open_end_ns, t);
     int n = snprintf(line, sizeof(line), "%s{\"records\":%llu,\"at_least\":"
                      "%s,\"until\":\"%s\",\"grace_s\":%lld}%s", head,
-                     (unsigned long long)c->n_ahead,
-                     c->is_ahead_bound ? "true" : "false", t,
+                     (unsigned long long)n_ahead, is_bound ? "true" : "false",
+                     t,
                      (long long)(AGG_FUTURE_NS / 1000000000), tail);
     if (n < 0 || (size_t)n >= sizeof(line))
         return -1;
@@ -279,10 +279,11 @@ api_ahead_append(struct buf *out, const struct api_create *c,
 }
 
 int
-api_ahead_line(struct buf *out, const struct api_create *c,
+api_ahead_line(struct buf *out, uint64_t n_ahead, int is_bound,
                int64_t open_end_ns)
 {
-    return api_ahead_append(out, c, open_end_ns, "{\"ahead\":", "}\n");
+    return api_ahead_append(out, n_ahead, is_bound, open_end_ns,
+                            "{\"ahead\":", "}\n");
 }
 
 int
@@ -294,7 +295,8 @@ api_ahead_field(struct buf *out, const struct api_create *c,
     if (out->len == 0 || out->data[out->len - 1] != '}')
         return -1;
     out->len--;
-    if (api_ahead_append(out, c, open_end_ns, ",\"ahead\":", "}") == 0)
+    if (api_ahead_append(out, c->n_ahead, c->is_ahead_bound, open_end_ns,
+                         ",\"ahead\":", "}") == 0)
         return 0;
     out->data[out->len++] = '}';    /* the byte was there: no growth */
     return -1;

@@ -118,6 +118,9 @@ struct api_follow {
     /* Creation (the first job, on a worker): */
     struct search_spec        spec;         /* of the history */
     int                       create_code;  /* 0 or the status to reply */
+    uint64_t                  n_ahead;      /* a history by event time:
+                                               records past its open end */
+    int                       is_ahead_bound;
     char                     *create_err;
     /* live lines: pushed by the loop, read by the live job */
     struct feed               feed;
@@ -534,6 +537,11 @@ api_follow_resume_line(const struct api_follow *s, struct buf *out)
 static void
 api_follow_hist_end(struct api_follow *s, int rc)
 {
+    /* what the open end left out, as /logs says it */
+    if (s->n_ahead > 0 &&
+        api_ahead_line(&s->hist_out, s->n_ahead, s->is_ahead_bound,
+                       s->p.open_end_ns) < 0)
+        log_warn("api", "cannot append the ahead line");
     if (rc == SEARCH_ERROR) {
         static const char tail[] = ",\"partial\":true}\n";
         const char *why = search_errstr(s->hist);
@@ -633,6 +641,9 @@ api_follow_create_run(struct pool_job *j)
     }
     s->create_code = api_search_create(s->api->store, &s->p, NULL, &s->spec,
                                        &s->q, &s->hist, &s->create_err);
+    if (s->create_code == 0 && !s->p.has_recv_since)
+        store_count_ahead(s->api->store, &s->spec.filter, s->p.open_end_ns,
+                          &s->n_ahead, &s->is_ahead_bound);
 }
 
 static void

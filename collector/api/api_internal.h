@@ -134,13 +134,14 @@ int  api_create_run(struct api_create *c, struct store *st,
                     struct search **search);
 void api_create_fini(struct api_create *c);
 /* Appends the line {"ahead":{"records":N,"at_least":B,"until":T,
- * "grace_s":S}} of c's count (collector/API.md "Records stamped ahead"):
- * T the open end. 0, or -1 (nothing appended) when out is full. */
-int  api_ahead_line(struct buf *out, const struct api_create *c,
+ * "grace_s":S}} (collector/API.md "Records stamped ahead"): N n_ahead, B
+ * is_bound, T the open end. 0, or -1 (nothing appended) when out is
+ * full. */
+int  api_ahead_line(struct buf *out, uint64_t n_ahead, int is_bound,
                     int64_t open_end_ns);
-/* The same as a last member "ahead":{...} of the JSON object in out (its
- * closing brace moved after it), when c->n_ahead > 0. 0, or -1 with out
- * unchanged. */
+/* The same, of c's count, as a last member "ahead":{...} of the JSON
+ * object in out (its closing brace moved after it), when c->n_ahead > 0.
+ * 0, or -1 with out unchanged. */
 int  api_ahead_field(struct buf *out, const struct api_create *c,
                      int64_t open_end_ns);
 /* On the loop, after a slice: adds what s (and q's regex) found since the

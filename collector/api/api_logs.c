@@ -223,7 +223,8 @@ api_logs_fill_done(struct api_logs *s)
     }
     /* what the open end left out, before any partial line (the last) */
     if (rc != SEARCH_MORE && s->cr.n_ahead > 0 &&
-        api_ahead_line(&s->out, &s->cr, s->p.open_end_ns) < 0)
+        api_ahead_line(&s->out, s->cr.n_ahead, s->cr.is_ahead_bound,
+                       s->p.open_end_ns) < 0)
         log_warn("api", "cannot append the ahead line");
     if (rc == SEARCH_ERROR || (rc == SEARCH_DONE && s->n_aborted > 0))
         api_logs_partial_line(s, rc == SEARCH_ERROR ? search_errstr(s->search)

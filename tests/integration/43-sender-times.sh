@@ -251,6 +251,14 @@ it_curl -sS --max-time 2 "http://127.0.0.1:$CHTTP/api/v1/follow?q=TIMEWARP&limit
     >"$IT_TMP/follow.jsonl" 2>/dev/null || true
 assert_eq 5 "$(grep -c '"TIMEWARP-' "$IT_TMP/follow.jsonl" || true)" \
     "follow's history over all times, up to the open end"
+grep -qE '^\{"ahead":\{"records":1,"at_least":true,' "$IT_TMP/follow.jsonl" ||
+    fail "follow's history: no ahead line"
+# logq -f -n 10: the 5 up to the open end, the note on stderr, then live
+timeout -s INT 3 "$BUILD/logq" --server "http://127.0.0.1:$CHTTP" -f -n 10 \
+    TIMEWARP >"$IT_TMP/lqf.txt" 2>"$IT_TMP/lqf.err" || true
+assert_eq 5 "$(grep -c 'TIMEWARP-' "$IT_TMP/lqf.txt" || true)" "logq -f -n 10"
+grep -qF "logq: at least 1 record stamped more than 10m ahead" "$IT_TMP/lqf.err" ||
+    fail "logq -f: no note: $(cat "$IT_TMP/lqf.err")"
 it_curl -sS --max-time 2 "http://127.0.0.1:$CHTTP/api/v1/follow?q=TIMEWARP&received_since=0" \
     >"$IT_TMP/follow.jsonl" 2>/dev/null || true
 assert_eq 7 "$(grep -c '"TIMEWARP-' "$IT_TMP/follow.jsonl" || true)" \
