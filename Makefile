@@ -297,6 +297,12 @@ $(BUILD)/logq-loggen: tests/support/loggen.c
 $(BUILD)/tok-bench: $(call obj,tests/bench/tok_bench.c) $(LIBCOLLECTOR) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# tests/bench/store_build.c: a store built the same way from the same
+# lines, to compare two builds byte for byte (not in make test):
+# build/release/store-build DIR FILE...
+$(BUILD)/store-build: $(call obj,tests/bench/store_build.c) $(LIBCOLLECTOR) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 # tests/bench/follow_bench.c: one live follower through the follow path
 # alone (BENCHMARKS.md "Live tail"; not in make test):
 # build/release/follow-bench [LINES [MSG_BYTES [WINDOW [BUSY_US]]]]

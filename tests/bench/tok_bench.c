@@ -8,7 +8,8 @@
  *   words   tokenize_foreach_ex over every line, a callback that only sums
  *   fields  tokenize_fields_ex over every line, the same callback
  *   set     index_set_add_text of every line into its block's token set
- *           (words, fields, counts), the set reset per block
+ *           (words, fields, counts, frames: a block cut into 4 by
+ *           text bytes), the set reset per block
  *   merge   index_mem_add_set of every block's set into a segment map of
  *           --seg blocks (the sealing thread's ix_insert), then its .lqi
  *           image (index_mem_encode); these calls alone are timed
@@ -119,6 +120,7 @@ set_sum(const struct index_set *set)
             continue;
         uint64_t v = (uint64_t)e->hash << 32 ^ e->check;
         v = v * 0x9e3779b97f4a7c15ull ^ ((uint64_t)e->n_recs << 8 | e->flags);
+        v ^= (uint64_t)e->fmask << 40;
         s += v * 0xbf58476d1ce4e5b9ull;
     }
     return s;
@@ -168,6 +170,8 @@ run_sets(const struct lines *ls, size_t block, struct index_set *set,
             if (i == ls->n)
                 break;
         }
+        /* four frames a block, as the indexing thread marks them */
+        set->frame = index_frame_bit((uint32_t)(fill * 4 / block), 4);
         index_set_add_text(set, ls->v[i].p, ls->v[i].len);
         fill += ls->v[i].len;
     }
