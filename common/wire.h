@@ -271,6 +271,13 @@ int  wire_batch_decode(const uint8_t *p, size_t len, struct wire_batch *b,
                        const char **errstr);
 /* Next record; 1 when one was written to *r, 0 at the end. */
 int  wire_batch_next(struct wire_batch *b, struct wire_record *r);
+/* wire_batch_decode and wire_batch_next reading every record field by
+ * field through the bounds-checked reader (the two above take a record
+ * by fixed offsets once its length is checked): the reference
+ * wire_batch_test compares them with. */
+int  wire_batch_decode_ref(const uint8_t *p, size_t len, struct wire_batch *b,
+                           const char **errstr);
+int  wire_batch_next_ref(struct wire_batch *b, struct wire_record *r);
 void wire_batch_fini(struct wire_batch *b);
 
 /* ---- METRICS ---- */
