@@ -164,6 +164,7 @@ sealer_finish(struct store *s)
     s->job = NULL;
     store_unlock(s);
     wal_release(s, job->wal_mask, job->wal_cut, 1);
+    segment_job_spare(s, job);
     segment_job_free(job);
     (void)retention_run(s);     /* not store_apply_retention: s->pend is
                                    submitted by the store's callers, so

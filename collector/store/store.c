@@ -1087,6 +1087,10 @@ store_close(struct store *s)
     free(s->sources);
     free(s->source_tab);
     store_tail_fini(&s->tail);
+    for (size_t i = 0; i < s->n_spare_body; i++)
+        buf_fini(&s->spare_body[i]);
+    for (size_t i = 0; i < s->n_spare_set; i++)
+        index_set_fini(&s->spare_set[i]);
     buf_fini(&s->wal_labels);
     buf_fini(&s->wal_recs);
     free(s->ix_recs);

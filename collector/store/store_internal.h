@@ -83,6 +83,8 @@ store_codec_has_recv(uint32_t codec)
 #define STORE_MAX_WAL_ENTRY (512u << 20)
 /* Uncommitted and unsealed data held in memory. */
 #define STORE_MAX_PENDING   (64u << 20)
+#define STORE_SPARE_BODIES  2u          /* tail bodies, sets kept for reuse */
+#define STORE_SPARE_SET_MAX (1u << 16)  /* slots of a set kept (1.5 MiB) */
 /* Distinct token hashes the in-memory index of the segment being written
  * may hold (about 24 bytes each) before the segment is sealed. */
 #define STORE_IDX_MAX_KEYS  (512u << 10)
@@ -510,6 +512,13 @@ struct store {
 
     struct store_tail     tail;
     uint64_t              gen_next;     /* tail generations */
+    /* bodies and token sets of sealed jobs' blocks kept for the next
+     * (segment.c tail_reserve, chunk_set_init): a fresh body grew by
+     * doubling, copied ~13 times; a fresh set was calloc'ed and grown */
+    struct buf            spare_body[STORE_SPARE_BODIES];
+    size_t                n_spare_body;
+    struct index_set      spare_set[STORE_SPARE_BODIES];
+    size_t                n_spare_set;
 
     struct store_label  **labels;       /* by id */
     size_t                n_labels, cap_labels;
@@ -726,6 +735,11 @@ int  segment_scan(struct store *s, struct store_seg *seg, int is_last);
  * appended past it stay in the tail, uncommitted. NULL on error. */
 struct seal_job *segment_job_new(struct store *s);
 void segment_job_free(struct seal_job *job);
+/* Keeps the bodies of a sealed job's blocks (up to STORE_SPARE_BODIES
+ * in all, none larger than two blocks) for the next tails, and their
+ * token sets (as many, none over STORE_SPARE_SET_MAX slots) for the next
+ * jobs; on the store's thread, before segment_job_free. */
+void segment_job_spare(struct store *s, struct seal_job *job);
 /* Moves src's chunks and WAL files to the end of dst and frees src. */
 void segment_job_merge(struct seal_job *dst, struct seal_job *src);
 /* On the sealing thread: compresses, indexes and writes the job's chunks
