@@ -336,9 +336,10 @@ ix_set_slot(struct index_set *set, uint32_t hash)
             return &set->tab[i];
 }
 
+/* fbit: 1 << (set->frame % INDEX_FRAME_BITS), taken once per record. */
 static void
 ix_set_add(struct index_set *set, uint32_t hash, uint32_t check,
-           unsigned forms)
+           unsigned forms, uint32_t fbit)
 {
     if ((set->n + 1) * 2 > set->size) {
         struct index_set_ent *old = set->tab;
@@ -365,7 +366,7 @@ ix_set_add(struct index_set *set, uint32_t hash, uint32_t check,
             e->n_recs++;
     }
     e->flags &= forms | ~TOKENIZE_FORMS;
-    e->fmask |= 1u << (set->frame % INDEX_FRAME_BITS);
+    e->fmask |= fbit;
 }
 
 /* A record's tokens on their way into a set: each token's slot is
@@ -377,8 +378,11 @@ ix_set_add(struct index_set *set, uint32_t hash, uint32_t check,
 #define IX_BATCH 32
 
 struct ix_batch {
-    struct index_set *set;
-    size_t            n;
+    struct index_set     *set;
+    struct index_set_ent *tab;          /* set->tab, set->size - 1 (a */
+    size_t                mask;         /* flush may grow the set) */
+    uint32_t              fbit;         /* the record's frame bit */
+    size_t                n;
     struct {
         uint32_t hash, check, forms;
     } v[IX_BATCH];
@@ -388,19 +392,21 @@ static void
 ix_batch_flush(struct ix_batch *b)
 {
     for (size_t i = 0; i < b->n; i++)
-        ix_set_add(b->set, b->v[i].hash, b->v[i].check, b->v[i].forms);
+        ix_set_add(b->set, b->v[i].hash, b->v[i].check, b->v[i].forms,
+                   b->fbit);
     b->n = 0;
+    b->tab = b->set->tab;
+    b->mask = b->set->size - 1;
 }
 
 static int
 ix_set_token_cb(uint32_t hash, uint32_t check, unsigned forms, void *arg)
 {
     struct ix_batch *b = arg;
-    struct index_set *set = b->set;
 
     if (b->n == IX_BATCH)
         ix_batch_flush(b);
-    __builtin_prefetch(&set->tab[(hash >> 7) & (set->size - 1)], 1);
+    __builtin_prefetch(&b->tab[(hash >> 7) & b->mask], 1);
     b->v[b->n].hash = hash;
     b->v[b->n].check = check;
     b->v[b->n++].forms = forms;
@@ -416,6 +422,9 @@ index_set_add_text(struct index_set *set, const void *text, size_t len)
     if (set->rec == 0)
         set->rec = 1;
     b.set = set;
+    b.tab = set->tab;
+    b.mask = set->size - 1;
+    b.fbit = 1u << (set->frame % INDEX_FRAME_BITS);
     b.n = 0;
     tokenize_foreach_ex(text, len, ix_set_token_cb, &b);
     if (!ix_without_fields)

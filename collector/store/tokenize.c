@@ -216,6 +216,45 @@ static const uint8_t tok_cls[256] = {
 #undef LO4
 };
 
+/* tok_cf: a byte's class (tok_cls) << 8 | the byte folded (bytes >= 0x80
+ * as they are), so the word loop below takes the fold and the case of a
+ * byte from one load. */
+#define CF_CLS(c)                                                         \
+    ((c) >= 'A' && (c) <= 'Z' ? TOK_W | TOK_UP                            \
+     : (c) >= 'a' && (c) <= 'z' ? TOK_W | TOK_LO                          \
+     : ((c) >= '0' && (c) <= '9') || (c) == '_' ? TOK_W                   \
+     : (c) >= 0x80 ? TOK_W | TOK_HI : 0u)
+#define CF(c)                                                             \
+    (uint16_t)(CF_CLS(c) << 8 | (CF_CLS(c) ? (c) | (CF_CLS(c) & TOK_UP) : 0u))
+#define CF4(c) CF(c), CF((c) + 1), CF((c) + 2), CF((c) + 3)
+#define CF16(c) CF4(c), CF4((c) + 4), CF4((c) + 8), CF4((c) + 12)
+#define CF64(c) CF16(c), CF16((c) + 16), CF16((c) + 32), CF16((c) + 48)
+static const uint16_t tok_cf[256] = {
+    CF64(0), CF64(64), CF64(128), CF64(192),
+};
+#undef CF_CLS
+#undef CF
+#undef CF4
+#undef CF16
+#undef CF64
+
+/* The spellings of an ASCII run from its first byte's class and the
+ * classes of the others, by (first & (TOK_LO | TOK_UP)) | (rest's
+ * TOK_LO, TOK_UP bits) >> 1: lower if no capital, upper if no small
+ * letter, capital if the first is no small letter and no other is a
+ * capital. */
+#define TF(i) (uint8_t)((((i) & 0x30) ? 0 : TOKENIZE_FORM_LOWER) |         \
+                        (((i) & 0x03) ? 0 : TOKENIZE_FORM_UPPER) |         \
+                        (((i) & 0x12) ? 0 : TOKENIZE_FORM_CAPITAL))
+#define TF4(i) TF(i), TF((i) + 1), TF((i) + 2), TF((i) + 3)
+#define TF16(i) TF4(i), TF4((i) + 4), TF4((i) + 8), TF4((i) + 12)
+static const uint8_t tok_forms[64] = {
+    TF16(0), TF16(16), TF16(32), TF16(48),
+};
+#undef TF
+#undef TF4
+#undef TF16
+
 /* The run at p (a word byte, class k) if it is all ASCII: hashed folded
  * (its first TOKENIZE_MAX_LEN bytes) into *hp, its forms into *forms;
  * returns the end of the run, or NULL if it holds a byte >= 0x80 (the
@@ -227,13 +266,14 @@ tok_run_ascii(const uint8_t *p, const uint8_t *end, unsigned k, uint64_t *hp,
 {
     const uint8_t *lim = end - p > TOKENIZE_MAX_LEN ? p + TOKENIZE_MAX_LEN
                                                     : end;
-    unsigned first = k, rest = 0;
+    unsigned first = k, rest = 0, cf;
     uint64_t h = fnv1a64_byte(FNV1A64_OFFSET, *p | (uint8_t)(k & TOK_UP));
 
-    while (++p < lim && (k = tok_cls[*p]) != 0) {
-        rest |= k;
-        h = fnv1a64_byte(h, *p | (uint8_t)(k & TOK_UP));
+    while (++p < lim && (cf = tok_cf[*p]) != 0) {
+        rest |= cf;
+        h = fnv1a64_byte(h, (uint8_t)cf);
     }
+    rest >>= 8;
     if (p == lim)                       /* past the cap: case only */
         while (p < end && (k = tok_cls[*p]) != 0) {
             rest |= k;
@@ -241,10 +281,8 @@ tok_run_ascii(const uint8_t *p, const uint8_t *end, unsigned k, uint64_t *hp,
         }
     if ((first | rest) & TOK_HI)
         return NULL;
-    unsigned all = first | rest;
-    *forms = (all & TOK_UP ? 0 : TOKENIZE_FORM_LOWER) |
-             (all & TOK_LO ? 0 : TOKENIZE_FORM_UPPER) |
-             (first & TOK_LO || rest & TOK_UP ? 0 : TOKENIZE_FORM_CAPITAL);
+    *forms = tok_forms[(first & (TOK_LO | TOK_UP)) |
+                       (rest & (TOK_LO | TOK_UP)) >> 1];
     *hp = h;
     return p;
 }
