@@ -6,6 +6,9 @@
 # /usr/bin/docker with DOCKER_HOST pointing at that socket.
 #   dockerd_can_start          0 if root and dockerd/docker exist (else prints why)
 #   dockerd_start              sets DK_ROOT, DK_DATA, DOCKER_HOST; waits ready
+#                              (DK_NICE=N: dockerd, containerd, the shims
+#                              and the containers at niceness N, whatever
+#                              the caller's)
 #   dk ARGS...                 /usr/bin/docker against the private daemon
 #   dockerd_busybox_image NAME:TAG [FILE...]  imports busybox-static + FILEs
 #                              (copied into /bin) as an image
@@ -42,7 +45,9 @@ dockerd_start() {
     DK_ROOT=$(mktemp -d /tmp/lqdk.XXXXXX)
     DK_DATA=$DK_ROOT/data
     export DOCKER_HOST="unix://$DK_ROOT/docker.sock"
-    dockerd --data-root "$DK_DATA" --exec-root "$DK_ROOT/exec" \
+    local prio=()
+    [ -z "${DK_NICE:-}" ] || prio=(nice -n "$((DK_NICE - $(nice)))")
+    "${prio[@]}" dockerd --data-root "$DK_DATA" --exec-root "$DK_ROOT/exec" \
         --pidfile "$DK_ROOT/dockerd.pid" -H "$DOCKER_HOST" \
         --iptables=false --ip6tables=false --bridge=none \
         --log-level=warn >"$DK_ROOT/dockerd.log" 2>&1 &
