@@ -347,6 +347,16 @@ count_cb(const struct store_blk_count *bc, void *arg)
 
 /* ------------------------------------------------------------ test */
 
+/* A step's record budget, 1..40, drawn from the step number, not from
+ * rn(): how many steps a search takes varies with the read-ahead
+ * thread's timing, and the draws after it (datasets, queries) must not,
+ * or the fixed seed would give other cases on every run. */
+static size_t
+step_budget(int step)
+{
+    return 1 + (size_t)(((uint64_t)step * 0x9e3779b97f4a7c15ull) >> 32) % 40;
+}
+
 static void
 test_search_count_prop(void **state)
 {
@@ -407,8 +417,8 @@ test_search_count_prop(void **state)
             struct search *s = search_new(st, &spec, &err);
             assert_non_null(s);
             int rc, steps = 0;
-            while ((rc = search_step(s, 1 + rn(40), emit_cb, &act)) ==
-                   SEARCH_MORE)
+            while ((rc = search_step(s, step_budget(steps), emit_cb,
+                                     &act)) == SEARCH_MORE)
                 assert_true(++steps < 1000000);
             assert_int_equal(rc, SEARCH_DONE);
             uint64_t got = search_n_matches(s);
