@@ -104,13 +104,16 @@ blkload_hints_col(const struct blk_loader *lr, struct blk_load *ld,
     return 1;
 }
 
-/* 1 if the filter selects every record of the block (ld->lsel set): no
- * time range, any stream, every label, no tokens. */
+/* 1 if the filter selects every record of the block (ld->lsel set),
+ * whose records' times lie in [lo, hi]: a time range holding [lo, hi]
+ * (open-ended searches end at the collector's clock + 10 min, so nearly
+ * every block lies inside theirs), any stream, every label, no tokens. */
 static int
-blkload_is_all(const struct blk_loader *lr, const struct blk_load *ld)
+blkload_is_all(const struct blk_loader *lr, const struct blk_load *ld,
+               int64_t lo, int64_t hi)
 {
-    if (lr->since != INT64_MIN || lr->until != INT64_MAX || lr->stream >= 0 ||
-        lr->n_toks > 0)
+    if (lr->since > lo || (lr->until != INT64_MAX && hi >= lr->until) ||
+        lr->stream >= 0 || lr->n_toks > 0)
         return 0;
     for (size_t i = 0; i < ld->n_lsel; i++)
         if (!ld->lsel[i])
@@ -120,7 +123,7 @@ blkload_is_all(const struct blk_loader *lr, const struct blk_load *ld)
 
 void
 blkload_hints(const struct blk_loader *lr, struct blk_load *ld, uint32_t n,
-              int is_helper)
+              int64_t t_lo, int64_t t_hi, int is_helper)
 {
     void *arg = is_helper ? lr->hmatch_arg : lr->match_arg;
     uint32_t n_wanted = 0;
@@ -133,7 +136,7 @@ blkload_hints(const struct blk_loader *lr, struct blk_load *ld, uint32_t n,
         ld->cap_hint = n;
     }
     ld->tok_bytes = 0;
-    if (blkload_is_all(lr, ld)) {
+    if (blkload_is_all(lr, ld, t_lo, t_hi)) {
         memset(ld->hint, 1, n);
         n_wanted = n;
         for (uint32_t i = 0; i < n; i++)
@@ -278,7 +281,7 @@ blkload_decode(const struct blk_loader *lr, int is_helper,
     ld->n = n;
     if (lr->n_toks > 0)
         blkload_keep(ld, b->codec, n, lr->toks, lr->n_toks);
-    blkload_hints(lr, ld, n, is_helper);
+    blkload_hints(lr, ld, n, b->min_ns, b->max_ns, is_helper);
     ld->rc = 1;
 }
 

@@ -524,7 +524,7 @@ run_read_mem(struct store_cursor *c, struct cur_run *run,
                      c->lr.n_toks);
     if (c->lr.match_fn != NULL) {
         cursor_set_lsel(c, &sl->ld, m->ids, m->n_labels);
-        blkload_hints(&c->lr, &sl->ld, m->n, 0);
+        blkload_hints(&c->lr, &sl->ld, m->n, INT64_MIN, INT64_MAX, 0);
     }
     run->ids = m->ids;
     *out = sl;

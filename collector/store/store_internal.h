@@ -1009,9 +1009,11 @@ void blkload_keep(struct blk_load *ld, uint32_t codec, uint32_t n,
 /* With a match_fn, sets ld->hint for the n decoded records (keep, lsel
  * and the loader's time range and stream applied first: 0 for the
  * others), on the caller's thread or (is_helper) the helper's; with
- * is_matches_only also ld->cand and ld->drop_bytes. */
+ * is_matches_only also ld->cand and ld->drop_bytes. The records' times
+ * lie in [lo, hi] (INT64_MIN, INT64_MAX when not known): a time range
+ * that holds it is not tested record by record. */
 void blkload_hints(const struct blk_loader *lr, struct blk_load *ld,
-                   uint32_t n, int is_helper);
+                   uint32_t n, int64_t lo, int64_t hi, int is_helper);
 /* Copies the n block labels' selection into ld->lsel. */
 void blkload_set_lsel(struct blk_load *ld, const uint8_t *sel, size_t n);
 void blkload_loader_init(struct blk_loader *lr, const char *dir,
