@@ -93,7 +93,8 @@ static const struct config_def config_defs[] = {
       "zstd level 1..19 for sealed blocks (0: the store's default, 1)" },
     { "seal-threads", CONFIG_INT, "2", 1, 8, CFG(seal_threads),
       "threads that compress sealed blocks' frames, the sealing thread "
-      "included (1: it alone; the bytes stored are the same)" },
+      "included (1: it alone; 2 or more: one more gathering token sets "
+      "too; the bytes stored are the same)" },
     { "max-scan-bytes", CONFIG_SIZE, "16G", 1 << 20, INT64_C(1) << 40,
       CFG(max_scan_bytes),
       "message bytes one search may read before it stops (422)" },

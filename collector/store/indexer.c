@@ -21,13 +21,21 @@
  * they see only blocks of the directory, never the ones being
  * written). Without the thread (not started, or
  * store_options.is_index_inline) the sealing thread does both itself at
- * indexer_wait: the same sets and adds, so the same .lqi bytes.
+ * indexer_wait: the same sets and adds, so the same .lqi bytes. With
+ * seal_threads > 1 the thread has a helper (lq-index2) that gathers
+ * the sets of the job's blocks not yet taken (h_next) while the thread
+ * adds them in block order, taking the next block itself rather than
+ * waiting; each block's set is written by the one thread that took it
+ * (its own record array) and read once h_done says so (under mu): the
+ * same sets, added in the same order (indexer_test, sealpool_test).
  */
 #include "collector/store/store_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/xmalloc.h"
 
 /* The token set of ch's messages into ch->set, each record's tokens in
  * its frame (frame_size: cut as block_frames_encode cuts the same
@@ -59,6 +67,51 @@ indexer_chunk(struct seal_chunk *ch, struct store_rec **recs, size_t *cap,
     }
 }
 
+/* Until block i's set is gathered (with the helper): gathers the next
+ * blocks not taken meanwhile, or waits for the helper's. */
+static void
+indexer_take(struct store_indexer *x, struct seal_job *job, size_t i)
+{
+    pthread_mutex_lock(&x->mu);
+    while (!x->h_done[i]) {
+        if (x->h_next < job->n_ch) {
+            size_t k = x->h_next++;
+            pthread_mutex_unlock(&x->mu);
+            indexer_chunk(&job->ch[k], &x->recs, &x->cap_recs,
+                          x->frame_size);
+            pthread_mutex_lock(&x->mu);
+            x->h_done[k] = 1;
+            continue;
+        }
+        pthread_cond_wait(&x->hcv, &x->mu);
+    }
+    pthread_mutex_unlock(&x->mu);
+}
+
+static void *
+indexer_helper_main(void *arg)
+{
+    struct store_indexer *x = arg;
+
+    (void)pthread_setname_np(pthread_self(), "lq-index2"); /* top -H */
+    pthread_mutex_lock(&x->mu);
+    for (;;) {
+        while (!x->h_stop && !(x->h_job && x->h_next < x->h_job->n_ch))
+            pthread_cond_wait(&x->hcv, &x->mu);
+        if (x->h_stop)
+            break;
+        struct seal_job *job = x->h_job;
+        size_t k = x->h_next++;
+        pthread_mutex_unlock(&x->mu);
+        indexer_chunk(&job->ch[k], &x->hrecs, &x->cap_hrecs, x->frame_size);
+        pthread_mutex_lock(&x->mu);
+        x->h_done[k] = 1;
+        pthread_cond_broadcast(&x->hcv);
+    }
+    pthread_mutex_unlock(&x->mu);
+    return NULL;
+}
+
 /* Gathers the token set of each of job's blocks and, with a map (m),
  * adds it to m right away, numbered from base over the blocks is_ix
  * (not is_bad when the job started), after marking m; one block at a
@@ -69,19 +122,41 @@ indexer_job(struct store_indexer *x, struct seal_job *job,
             struct index_mem *m, uint32_t base)
 {
     uint32_t blk = base;
+    int is_h = x->has_helper && job->n_ch > 1;
 
     if (m) {
         pthread_mutex_lock(x->ix_mu);
         index_mem_mark(m);
         pthread_mutex_unlock(x->ix_mu);
     }
+    if (is_h) {                 /* the helper takes blocks from here on */
+        pthread_mutex_lock(&x->mu);
+        if (job->n_ch > x->cap_done) {
+            x->h_done = xreallocarray(x->h_done, job->n_ch, 1);
+            x->cap_done = job->n_ch;
+        }
+        memset(x->h_done, 0, job->n_ch);
+        x->h_job = job;
+        x->h_next = 0;
+        pthread_cond_broadcast(&x->hcv);
+        pthread_mutex_unlock(&x->mu);
+    }
     for (size_t i = 0; i < job->n_ch; i++) {
-        indexer_chunk(&job->ch[i], &x->recs, &x->cap_recs, x->frame_size);
+        if (is_h)
+            indexer_take(x, job, i);
+        else
+            indexer_chunk(&job->ch[i], &x->recs, &x->cap_recs,
+                          x->frame_size);
         if (!m || !job->ch[i].is_ix)
             continue;
         pthread_mutex_lock(x->ix_mu);
         index_mem_add_set(m, blk++, &job->ch[i].set);
         pthread_mutex_unlock(x->ix_mu);
+    }
+    if (is_h) {                 /* every block's set is in: none taken */
+        pthread_mutex_lock(&x->mu);
+        x->h_job = NULL;
+        pthread_mutex_unlock(&x->mu);
     }
 }
 
@@ -112,7 +187,7 @@ indexer_main(void *arg)
 }
 
 int
-indexer_start(struct store_indexer *x)
+indexer_start(struct store_indexer *x, int has_helper)
 {
     if (pthread_mutex_init(&x->mu, NULL) != 0)
         return -1;
@@ -120,14 +195,24 @@ indexer_start(struct store_indexer *x)
         pthread_mutex_destroy(&x->mu);
         return -1;
     }
+    if (pthread_cond_init(&x->hcv, NULL) != 0) {
+        pthread_cond_destroy(&x->cv);
+        pthread_mutex_destroy(&x->mu);
+        return -1;
+    }
     int rc = pthread_create(&x->th, NULL, indexer_main, x);
     if (rc != 0) {
+        pthread_cond_destroy(&x->hcv);
         pthread_cond_destroy(&x->cv);
         pthread_mutex_destroy(&x->mu);
         errno = rc;
         return -1;
     }
     x->is_started = 1;
+    /* without the helper (none could be started) the thread works alone */
+    if (has_helper &&
+        pthread_create(&x->hth, NULL, indexer_helper_main, x) == 0)
+        x->has_helper = 1;
     return 0;
 }
 
@@ -137,9 +222,15 @@ indexer_stop(struct store_indexer *x)
     if (x->is_started) {
         pthread_mutex_lock(&x->mu);
         x->is_stop = 1;
+        x->h_stop = 1;
         pthread_cond_broadcast(&x->cv);
+        pthread_cond_broadcast(&x->hcv);
         pthread_mutex_unlock(&x->mu);
         pthread_join(x->th, NULL);
+        if (x->has_helper)
+            pthread_join(x->hth, NULL);
+        x->has_helper = 0;
+        pthread_cond_destroy(&x->hcv);
         pthread_cond_destroy(&x->cv);
         pthread_mutex_destroy(&x->mu);
         x->is_started = 0;
@@ -147,6 +238,12 @@ indexer_stop(struct store_indexer *x)
     free(x->recs);
     x->recs = NULL;
     x->cap_recs = 0;
+    free(x->hrecs);
+    x->hrecs = NULL;
+    x->cap_hrecs = 0;
+    free(x->h_done);
+    x->h_done = NULL;
+    x->cap_done = 0;
 }
 
 void

@@ -78,7 +78,7 @@ sealer_start(struct store *s)
     /* Without the indexing thread the sealing thread indexes. */
     w->ix.ix_mu = &w->ix_mu;
     if (!s->opt.is_index_inline)
-        (void)indexer_start(&w->ix);
+        (void)indexer_start(&w->ix, s->opt.seal_threads > 1);
     /* Helpers compress frames only: none for blocks of one zstd or zlib
      * stream. Without them (none could be started) the thread works
      * alone, as with seal_threads 1. */

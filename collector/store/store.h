@@ -82,8 +82,10 @@ struct store_options {
     int      seal_threads;      /* threads that compress a seal job's
                                    frames, the sealing thread included
                                    (STORE.md "Threads"), 0: default 2;
-                                   1: the sealing thread alone; at most 8
-                                   (the bytes written are the same) */
+                                   1: the sealing thread alone; at most 8;
+                                   2 or more: the indexing thread has a
+                                   helper too (the bytes written are the
+                                   same) */
     size_t   index_fds;         /* .lqi files held open for lookups
                                    across queries (the newest segments'),
                                    default 64 (STORE.md "Index file") */

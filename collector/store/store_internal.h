@@ -389,6 +389,18 @@ struct store_indexer {
     size_t            cap_recs;
     size_t            frame_size;       /* codec 6 blocks: their frames'
                                            size (0: not framed) */
+    /* Its helper (has_helper): gathers the token sets of the job's
+     * blocks not yet taken (h_next) while this thread adds them in
+     * order; under mu: h_job, h_next, h_done[] (per block: its set is
+     * gathered), h_stop. */
+    pthread_t         hth;
+    int               has_helper, h_stop;
+    pthread_cond_t    hcv;
+    struct seal_job  *h_job;
+    size_t            h_next, cap_done;
+    uint8_t          *h_done;
+    struct store_rec *hrecs;
+    size_t            cap_hrecs;
 };
 
 /* The sealing thread's compression helpers (sealpool.c): a seal job's
@@ -882,7 +894,7 @@ int  retention_run(struct store *s);
  * get in the segment if they all build); wait: until that is done, and
  * returns whether m was fed (then marked: the caller keeps or rolls
  * back, index_mem_keep/_rollback). Sealing thread. */
-int  indexer_start(struct store_indexer *x);
+int  indexer_start(struct store_indexer *x, int has_helper);
 void indexer_stop(struct store_indexer *x);
 void indexer_submit(struct store_indexer *x, struct seal_job *job,
                     struct index_mem *m, uint32_t base);
