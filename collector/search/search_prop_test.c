@@ -2,10 +2,7 @@
 /*
  * search_prop_test: a property test of the /logs search path (issue 8).
  * Random records of several sources (hosts, containers, both streams;
- * messages from a small vocabulary, some of many KiB, a third of them
- * with a rare word, id0 to id19, which the token index of the segments
- * and of the unsealed tail (collector/STORE.md "The unsealed tail's
- * index") rules out most blocks and tail pieces for; times with ties
+ * messages from a small vocabulary, some of many KiB; times with ties
  * across sources and small steps back within one) arrive out of order:
  * sources interleaved at random, and one host's whole backlog of old
  * lines delivered late, into a real store with small blocks and segments,
@@ -55,7 +52,6 @@ static const char *const vocab[] = {
     "10.0.0.12", "GET", "get", "x-ray", "db01",
 };
 #define N_VOCAB (sizeof(vocab) / sizeof(vocab[0]))
-#define N_RARE  20              /* rare words id0 .. id19 */
 static const char *const seps[] = { " ", " ", ", ", ":", " (", "/" };
 static const char *const regexes[] = {
     "^alpha", "beta$", "err(or)?", "[0-9]+\\.[0-9]+", "get|warn", "a.p",
@@ -133,12 +129,6 @@ gen_records(struct rec *r, int is_late, int is_sorted)
             len += (size_t)snprintf(x.msg + len, sizeof(x.msg) - len,
                                     "%s%s", sep, vocab[rn(N_VOCAB)]);
         }
-        /* rare words (a few records each): the token index, sealed and
-         * of the unsealed tail, rules out most blocks and tail pieces */
-        x.rare = rn(3) == 0 ? (int)rn(N_RARE) : -1;
-        if (x.rare >= 0)
-            len += (size_t)snprintf(x.msg + len, sizeof(x.msg) - len,
-                                    "%sid%d", seps[rn(6)], x.rare);
         /* Big records among small ones (blocks are 512 B to 1 MiB). */
         size_t pad = rn(25) == 0 ? 2000 + rn(30000) : 0;
         x.full = xmalloc(len + pad + 1);
@@ -232,9 +222,6 @@ load_store(const char *dir, const struct rec *r, size_t n)
     opt.block_size = blocks[rn(4)];
     opt.segment_size = segs[rn(3)];
     opt.frame_size = frames[rn(4)];
-    /* pieces of the unsealed tail's index: the default (16 KiB: the
-     * tail is a piece or two here) or a few records each */
-    opt.tail_piece_size = rn(2) ? 0 : 64 + rn(512);
     ix_mix = (int)rn(3);
     struct store *s = store_reopen(NULL, dir, &opt);
     for (size_t i = 0; i < n; i++) {
@@ -259,16 +246,6 @@ load_store(const char *dir, const struct rec *r, size_t n)
 
 /* ------------------------------------------------------------ queries */
 
-/* A rare word some record holds (or, when the record drawn has none,
- * any). */
-static int
-rare_word(const struct rec *r, size_t n)
-{
-    int k = r[rn((unsigned)n)].rare;
-
-    return k >= 0 ? k : (int)rn(N_RARE);
-}
-
 static void
 gen_query(struct qcase *c, const struct rec *r, size_t n)
 {
@@ -280,9 +257,6 @@ gen_query(struct qcase *c, const struct rec *r, size_t n)
         if (it->is_phrase)
             snprintf(it->text, sizeof(it->text), "%s%s%s", vocab[rn(N_VOCAB)],
                      seps[rn(2)], vocab[rn(N_VOCAB)]);
-        else if (rn(8) == 0)    /* mostly one a record holds */
-            snprintf(it->text, sizeof(it->text), "id%d",
-                     rare_word(r, n));
         else
             snprintf(it->text, sizeof(it->text), "%s", vocab[rn(N_VOCAB)]);
         it->is_neg = rn(5) == 0;

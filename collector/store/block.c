@@ -86,39 +86,13 @@ block_rec_encode(struct buf *b, uint32_t label, int64_t prev[2],
     return 0;
 }
 
-static int
-block_body_decode_from(const uint8_t *p, size_t len, uint32_t n,
-                       uint32_t n_labels, int has_recv,
-                       const int64_t prev0[2], struct store_rec **recs,
-                       size_t *cap);
-
 int
 block_body_decode(const uint8_t *p, size_t len, uint32_t n,
                   uint32_t n_labels, int has_recv, struct store_rec **recs,
                   size_t *cap)
 {
-    static const int64_t zero[2] = { 0, 0 };
-
-    return block_body_decode_from(p, len, n, n_labels, has_recv, zero, recs,
-                                  cap);
-}
-
-int
-block_rows_decode(const uint8_t *p, size_t len, uint32_t n,
-                  uint32_t n_labels, const int64_t prev[2],
-                  struct store_rec **recs, size_t *cap)
-{
-    return block_body_decode_from(p, len, n, n_labels, 1, prev, recs, cap);
-}
-
-static int
-block_body_decode_from(const uint8_t *p, size_t len, uint32_t n,
-                       uint32_t n_labels, int has_recv,
-                       const int64_t prev0[2], struct store_rec **recs,
-                       size_t *cap)
-{
     const uint8_t *end = p + len;
-    int64_t prev = prev0[0], prev_recv = prev0[1];
+    int64_t prev = 0, prev_recv = 0;
 
     if (n > len)                /* every record takes at least 5 bytes */
         return -1;

@@ -174,117 +174,35 @@ cand_cmp_desc(const void *a, const void *b)
     return cand_cmp_asc(b, a);
 }
 
-/* An in-memory block, or a part of the tail (cursor_add_tail): records
- * [off, off + len) of body, the first one's deltas from prev. */
-struct mem_part {
-    const struct buf *body;
-    size_t            off, len;
-    uint32_t          n;
-    const uint32_t   *ids;
-    uint32_t          n_labels;
-    int64_t           mn, mx;
-    int64_t           prev[2];
-    uint8_t           stream_mask;
-    uint8_t           is_skip;      /* the tail's index rules it out: not
-                                       copied, its bytes counted as the
-                                       prefilter's when opened */
-    uint8_t           is_tail;      /* counted in n_cursor_tail_bytes */
-};
-
-/* Copies an in-memory block or part if it may match. */
+/* Copies an in-memory block (n records, committed_len bytes of body) if
+ * it may match. */
 static void
-cursor_add_mem(struct store_cursor *c, size_t *cap, const struct mem_part *mp)
+cursor_add_mem(struct store_cursor *c, size_t *cap, const struct buf *body,
+               size_t len, uint32_t n, const uint32_t *ids, uint32_t n_labels,
+               int64_t mn, int64_t mx, uint8_t stream_mask)
 {
-    if (mp->n == 0 || !cursor_time_overlaps(c, mp->mn, mp->mx))
+    if (n == 0 || !cursor_time_overlaps(c, mn, mx))
         return;
-    if (c->stream >= 0 && !(mp->stream_mask & (1u << c->stream)))
+    if (c->stream >= 0 && !(stream_mask & (1u << c->stream)))
         return;
     int any = 0;
-    for (uint32_t i = 0; i < mp->n_labels && !any; i++)
-        any = cursor_label_sel(c, mp->ids[i]);
+    for (uint32_t i = 0; i < n_labels && !any; i++)
+        any = cursor_label_sel(c, ids[i]);
     if (!any)
         return;
     c->mems = xreallocarray(c->mems, c->n_mems + 1, sizeof(*c->mems));
     struct cur_mem *m = &c->mems[c->n_mems];
-    memset(m, 0, sizeof(*m));
-    buf_init(&m->body, mp->is_skip ? 0 : mp->len);
-    if (mp->is_skip) {
-        m->skip_len = mp->len;
-    } else if (buf_append(&m->body, mp->body->data + mp->off, mp->len) < 0) {
+    buf_init(&m->body, len);
+    if (buf_append(&m->body, body->data, len) < 0) {
         buf_fini(&m->body);
         return;
-    } else if (mp->is_tail) {
-        c->s->n_cursor_tail_bytes += mp->len;
     }
-    m->n = mp->n;
-    m->n_labels = mp->n_labels;
-    m->prev[0] = mp->prev[0];
-    m->prev[1] = mp->prev[1];
-    m->ids = xcalloc(mp->n_labels ? mp->n_labels : 1, sizeof(uint32_t));
-    memcpy(m->ids, mp->ids, mp->n_labels * sizeof(uint32_t));
-    cursor_add_cand(c, cap, CUR_MEM, (uint32_t)c->n_mems++, BLK_WHOLE,
-                    mp->mn, mp->mx, mp->len);
-}
-
-/* Record number and body offset where piece i of the committed tail
- * ends (the next piece's start, or the committed end). */
-static void
-tail_piece_end(const struct store_tail *t, uint32_t i, uint32_t *rec,
-               size_t *off)
-{
-    const struct tailix *x = &t->ix;
-
-    if (i + 1 < x->n && x->p[i + 1].first < t->committed_n) {
-        *rec = x->p[i + 1].first;
-        *off = x->p[i + 1].off;
-    } else {
-        *rec = t->committed_n;
-        *off = t->committed_len;
-    }
-}
-
-/* The committed tail: with words, each run of its pieces whose index may
- * hold them all is copied, each other run added as skipped (tailix.c);
- * without, all of it as one block. */
-static void
-cursor_add_tail(struct store_cursor *c, size_t *cap, const uint32_t *ids)
-{
-    const struct store_tail *t = &c->s->tail;
-    const struct tailix *x = &t->ix;
-    struct mem_part mp = {
-        .body = &t->body, .len = t->committed_len, .n = t->committed_n,
-        .ids = ids, .n_labels = t->n_labels, .mn = t->min_ns,
-        .mx = t->max_ns, .stream_mask = t->stream_mask, .is_tail = 1,
-    };
-
-    if (c->n_hashes == 0 || x->n == 0 || x->p[0].first != 0) {
-        cursor_add_mem(c, cap, &mp);
-        return;
-    }
-    for (uint32_t i = 0; i < x->n && x->p[i].first < t->committed_n;) {
-        int is_in = tailix_may_hold(&x->p[i], c->thashes, c->n_hashes);
-        uint32_t j = i, rec;
-        size_t end;
-        mp.mn = INT64_MAX;
-        mp.mx = INT64_MIN;
-        mp.stream_mask = 0;
-        do {
-            const struct tailix_piece *p = &x->p[j];
-            mp.mn = p->min_ns < mp.mn ? p->min_ns : mp.mn;
-            mp.mx = p->max_ns > mp.mx ? p->max_ns : mp.mx;
-            mp.stream_mask |= p->stream_mask;
-            tail_piece_end(t, j++, &rec, &end);
-        } while (rec < t->committed_n &&
-                 tailix_may_hold(&x->p[j], c->thashes, c->n_hashes) == is_in);
-        mp.off = x->p[i].off;
-        mp.len = end - mp.off;
-        mp.n = rec - x->p[i].first;
-        mp.prev[0] = x->p[i].prev[0];
-        mp.prev[1] = x->p[i].prev[1];
-        mp.is_skip = !is_in;
-        cursor_add_mem(c, cap, &mp);
-        i = j;
-    }
+    m->n = n;
+    m->n_labels = n_labels;
+    m->ids = xcalloc(n_labels ? n_labels : 1, sizeof(uint32_t));
+    memcpy(m->ids, ids, n_labels * sizeof(uint32_t));
+    cursor_add_cand(c, cap, CUR_MEM, (uint32_t)c->n_mems++, BLK_WHOLE, mn,
+                    mx, m->body.len);
 }
 
 /* The blocks being sealed, those waiting for the sealing thread, and the
@@ -298,19 +216,17 @@ cursor_snapshot_mem(struct store_cursor *c, size_t *cap)
     for (size_t j = 0; j < 2; j++)
         for (size_t i = 0; jobs[j] && i < jobs[j]->n_ch; i++) {
             const struct seal_chunk *ch = &jobs[j]->ch[i];
-            struct mem_part mp = {
-                .body = &ch->body, .len = ch->body.len, .n = ch->n_records,
-                .ids = ch->ids, .n_labels = ch->n_labels, .mn = ch->min_ns,
-                .mx = ch->max_ns, .stream_mask = ch->stream_mask,
-            };
-            cursor_add_mem(c, cap, &mp);
+            cursor_add_mem(c, cap, &ch->body, ch->body.len, ch->n_records,
+                           ch->ids, ch->n_labels, ch->min_ns, ch->max_ns,
+                           ch->stream_mask);
         }
     if (t->committed_n == 0)
         return;
     uint32_t *ids = xcalloc(t->n_labels ? t->n_labels : 1, sizeof(*ids));
     for (uint32_t i = 0; i < t->n_labels; i++)
         ids[i] = t->labels[i].id;
-    cursor_add_tail(c, cap, ids);
+    cursor_add_mem(c, cap, &t->body, t->committed_len, t->committed_n, ids,
+                   t->n_labels, t->min_ns, t->max_ns, t->stream_mask);
     free(ids);
 }
 
@@ -322,10 +238,8 @@ cursor_hash_cb(const uint8_t *tok, size_t len, uint32_t hash, void *arg)
     for (size_t i = 0; i < c->n_hashes; i++)
         if (c->hashes[i] == hash)
             return 0;
-    if (c->n_hashes < CUR_MAX_HASHES) { /* fewer tokens: a wider scan */
-        c->thashes[c->n_hashes] = tailix_hash(tok, len);
+    if (c->n_hashes < CUR_MAX_HASHES)   /* fewer tokens: a wider scan */
         c->hashes[c->n_hashes++] = hash;
-    }
     if (c->n_toks < CUR_MAX_HASHES)
         scan_tok_init(&c->toks[c->n_toks++], tok, len);
     return 0;

@@ -32,12 +32,6 @@ struct cur_mem {
     struct buf  body;
     uint32_t    n, n_labels;
     uint32_t   *ids;                    /* block label -> global label */
-    int64_t     prev[2];                /* the time and receive time the
-                                           first record's deltas are from
-                                           (a part of the tail) */
-    uint64_t    skip_len;               /* not 0: a part of the tail its
-                                           index rules out (no body): its
-                                           bytes count as the prefilter's */
 };
 
 /* A selected record of an open block: its key, and its index in the
@@ -95,8 +89,6 @@ struct store_cursor {
     int                has_after;
     struct store_key   after;           /* strings owned */
     uint32_t           hashes[CUR_MAX_HASHES];
-    uint64_t           thashes[CUR_MAX_HASHES]; /* the same tokens'
-                                           tailix_hash (the tail's index) */
     size_t             n_hashes;
     struct scan_tok    toks[CUR_MAX_HASHES];  /* is_tokens_required */
     uint32_t           fhashes[CUR_MAX_HASHES]; /* field tokens */

@@ -508,19 +508,14 @@ run_read_mem(struct store_cursor *c, struct cur_run *run,
     run->ids = m->ids;
     *out = sl;
     *n = 0;
-    if (m->skip_len > 0) {      /* the tail's index: no record holds them */
-        if (!run->is_reload)
-            c->skipped_bytes += m->skip_len;
-        return 1;
-    }
     if (!scan_may_hold(c->lr.toks, c->lr.n_toks, m->body.data,
                        m->body.len)) {
         if (!run->is_reload)    /* no record can hold every token */
             c->skipped_bytes += m->body.len;
         return 1;
     }
-    if (block_rows_decode(m->body.data, m->body.len, m->n, m->n_labels,
-                          m->prev, &sl->ld.recs, &sl->ld.cap_recs) < 0) {
+    if (block_decode(STORE_CODEC_ROW_RECV, m->body.data, m->body.len, m->n,
+                     m->n_labels, &sl->ld.recs, &sl->ld.cap_recs) < 0) {
         slot_put(c, sl);
         return -1;              /* cannot happen: we encoded it */
     }

@@ -546,7 +546,6 @@ tail_reset(struct store *s, struct store_tail *t)
     t->n_labels = 0;
     t->meta_bytes = 0;
     t->gen = ++s->gen_next;
-    tailix_reset(&t->ix);
 }
 
 /* Splits the tail (one commit may add more than a block) into blocks of
@@ -569,7 +568,6 @@ tail_split(struct store *s, size_t *n_out)
                       s->opt.block_size) {
             ch = xreallocarray(ch, n + 1, sizeof(*ch));
             store_tail_init(s, &ch[n++], STORE_MAX_RAW);
-            tailix_init(&ch[n - 1].ix, 0);  /* a seal chunk: none */
         }
         struct store_label *l = s->labels[t->labels[r->label].id];
         int rc = store_tail_add(&ch[n - 1], l, r);
@@ -613,7 +611,6 @@ tail_carry(struct store *s, struct store_tail *rest)
         if (recs[i].label + 1 > n_labels)
             n_labels = recs[i].label + 1;
     t->body.len = t->committed_len;
-    tailix_cut(&t->ix, t->committed_n);
     t->n_records = 0;
     t->min_ns = INT64_MAX;
     t->max_ns = INT64_MIN;

@@ -345,7 +345,6 @@ store_tail_init(struct store *s, struct store_tail *t, size_t max)
     t->min_ns = INT64_MAX;
     t->max_ns = INT64_MIN;
     t->gen = ++s->gen_next;
-    tailix_init(&t->ix, s->opt.tail_piece_size);
 }
 
 void
@@ -353,7 +352,6 @@ store_tail_fini(struct store_tail *t)
 {
     buf_fini(&t->body);
     free(t->labels);
-    tailix_fini(&t->ix);
 }
 
 int
@@ -365,11 +363,8 @@ store_tail_add(struct store_tail *t, struct store_label *l,
     /* A label left in the table by a failed add is harmless: it is
      * written in the meta with n_lines 0. */
     tail_add_label(t, l, &idx);
-    size_t off = t->body.len;
-    int64_t prev[2] = { t->prev_ns[0], t->prev_ns[1] };
     if (block_rec_encode(&t->body, idx, t->prev_ns, r) < 0)
         return -1;
-    tailix_add(&t->ix, off, t->n_records, prev, r);
     store_tail_note(t, idx, r);
     return 0;
 }
@@ -868,7 +863,6 @@ store_get_stats(struct store *s, struct store_stats *st)
     st->n_cursor_rereads = s->n_cursor_rereads;
     st->n_cursor_cache_hits = s->n_cursor_cache_hits;
     st->n_cursor_ahead_reads = s->n_cursor_ahead_reads;
-    st->n_cursor_tail_bytes = s->n_cursor_tail_bytes;
     st->n_records += s->tail.n_records;
     st->raw_bytes += s->tail.body.len;
     if (s->tail.n_records) {
@@ -998,8 +992,6 @@ store_open(const char *dir, const struct store_options *opt, char **errstr)
         s->opt.cursor_mem_max = STORE_DEFAULT_CURSOR_MEM;
     if (!s->opt.frame_size)
         s->opt.frame_size = STORE_FRAME_SIZE;
-    if (!s->opt.tail_piece_size)
-        s->opt.tail_piece_size = TAILIX_PIECE_BYTES;
     if (!s->opt.index_fds)
         s->opt.index_fds = STORE_INDEX_FDS;
     if (s->opt.seal_threads <= 0)

@@ -89,10 +89,6 @@ struct store_options {
     size_t   index_fds;         /* .lqi files held open for lookups
                                    across queries (the newest segments'),
                                    default 64 (STORE.md "Index file") */
-    size_t   tail_piece_size;   /* body bytes of a piece of the unsealed
-                                   tail's index, default 16 KiB (STORE.md
-                                   "The unsealed tail's index"; tests set
-                                   it small) */
 };
 
 /* Opens (creating if needed) the store in dir: replays the write-ahead log,
@@ -465,9 +461,6 @@ struct store_stats {
                                      n_cursor_reads) */
     uint64_t n_cursor_ahead_reads;  /* of n_cursor_reads, blocks read on a
                                        cursor's read-ahead thread */
-    uint64_t n_cursor_tail_bytes; /* bytes of the unsealed tail cursors
-                                     copied to decode (the parts of it
-                                     its index did not rule out) */
 };
 void store_get_stats(struct store *s, struct store_stats *st);
 

@@ -202,62 +202,6 @@ struct store_tail_label {
     int64_t  min_ns, max_ns;
 };
 
-/* The unsealed tail's token index (tailix.c, STORE.md "The unsealed
- * tail's index"): its records in pieces of about TAILIX_PIECE_BYTES of
- * body, each with a filter of its records' tokens (2 bits of one of
- * TAILIX_WORDS 64-bit words a token, placed by the token's tailix_hash
- * mixed with the piece's seed). A piece is closed at that size or once
- * a quarter of its filter may be set; a tail has at most
- * TAILIX_MAX_PIECES (the last then takes every further record and, once
- * half set, holds any token): at most 512 x 2 KiB of filters a tail. */
-#define TAILIX_PIECE_BYTES (16u << 10)
-#define TAILIX_WORDS       256u
-#define TAILIX_FULL_NEW    (TAILIX_WORDS * 64 / 8)  /* tokens that set a
-                                           new bit: at most 2 each */
-#define TAILIX_MAX_PIECES  512u
-
-struct store_rec;
-
-struct tailix_piece {
-    size_t    off;                      /* body offset of its first record */
-    uint32_t  first, n;                 /* its records (tail numbers) */
-    int64_t   prev[2];                  /* the time and receive time its
-                                           first record's deltas are from */
-    int64_t   min_ns, max_ns;           /* of its records */
-    uint32_t  n_new;                    /* tokens that set a filter bit */
-    uint32_t  seed;                     /* of its filter's hash */
-    uint8_t   stream_mask;
-    uint8_t   is_all;                   /* may hold any token */
-    uint64_t *bits;                     /* TAILIX_WORDS words */
-};
-
-struct tailix {
-    struct tailix_piece *p;
-    uint32_t             n, cap;        /* pieces in use; allocated (their
-                                           filters kept across resets) */
-    size_t               piece_size;    /* store_options.tail_piece_size
-                                           (0: records are not indexed) */
-};
-
-void tailix_init(struct tailix *x, size_t piece_size);
-void tailix_fini(struct tailix *x);
-/* Drops every piece (keeps their memory). */
-void tailix_reset(struct tailix *x);
-/* Keeps the pieces of the first n_records records only. */
-void tailix_cut(struct tailix *x, uint32_t n_records);
-/* dst (finished first) takes src's pieces; src is left empty. */
-void tailix_move(struct tailix *dst, struct tailix *src);
-/* Notes record r, number idx, encoded at body offset off with its deltas
- * from prev, and its message's tokens. */
-void tailix_add(struct tailix *x, size_t off, uint32_t idx,
-                const int64_t prev[2], const struct store_rec *r);
-/* The filter's hash of a token (folded, cut: as tokenize_foreach gives
- * it). */
-uint64_t tailix_hash(const uint8_t *tok, size_t len);
-/* 0 if no record of p holds all n tokens (tailix_hash), else 1 (may). */
-int  tailix_may_hold(const struct tailix_piece *p, const uint64_t *hashes,
-                     size_t n);
-
 /* The unsealed block: encoded body, committed prefix, labels. */
 struct store_tail {
     struct buf               body;
@@ -273,7 +217,6 @@ struct store_tail {
     size_t                   meta_bytes;  /* about what its labels take in
                                              the block meta: counts to the
                                              block being full */
-    struct tailix            ix;          /* its records' token index */
 };
 
 /* A block is full when body + meta bytes reach block_size (so a flood of
@@ -618,7 +561,6 @@ struct store {
     uint64_t              n_cursor_reads, n_cursor_rereads;
     uint64_t              n_cursor_cache_hits;
     uint64_t              n_cursor_ahead_reads;
-    uint64_t              n_cursor_tail_bytes;  /* store_stats' */
     struct store_bcache_ent bcache[STORE_BCACHE_N];
     uint64_t              bcache_tick;
     struct store_rec     *ix_recs;      /* segindex: decoded block */
@@ -734,12 +676,6 @@ int  block_rec_encode(struct buf *b, uint32_t label, int64_t prev[2],
  * as needed), with receive times if has_recv. -1 if malformed. */
 int  block_body_decode(const uint8_t *p, size_t len, uint32_t n,
                        uint32_t n_labels, int has_recv,
-                       struct store_rec **recs, size_t *cap);
-/* The same for rows with receive times (STORE_CODEC_ROW_RECV) cut from
- * the middle of a body: the first record's deltas are from prev (the
- * time and receive time of the record before it). */
-int  block_rows_decode(const uint8_t *p, size_t len, uint32_t n,
-                       uint32_t n_labels, const int64_t prev[2],
                        struct store_rec **recs, size_t *cap);
 /* Codecs 2 to 5: a body as columns (labels, time deltas, flags, per-label
  * offset deltas, lengths; 4 and 5 receive time deltas) then the messages

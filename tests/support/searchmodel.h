@@ -48,7 +48,6 @@ struct rec {
     char     msg[160];      /* the words */
     char    *full;          /* msg, then padding for big records */
     int      is_out;        /* model: a match past the limit's bound */
-    int      rare;          /* its rare word idN, -1: none */
 };
 
 struct item {
