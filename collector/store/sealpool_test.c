@@ -169,50 +169,6 @@ write_store(const char *dir, int seal_threads, int is_no_recv,
     return n_threads;
 }
 
-/* A WAL file: only checked to be empty (a header) after the close. */
-static int
-is_wal_empty(const char *dir, const char *name)
-{
-    size_t len;
-    uint8_t *p;
-
-    if (strncmp(name, "wal", 3) != 0)
-        return 0;
-    p = storetest_slurp(dir, name, &len);
-    free(p);
-    assert_int_equal(len, 16);
-    return 1;
-}
-
-/* Every file of a but the WAL's is in b with the same bytes (and as many
- * files); counts a's segments, .lqi and quarantine files. */
-static void
-same_files(const char *a, const char *b, int n[3])
-{
-    DIR *d = opendir(a);
-    struct dirent *de;
-    int n_a = 0, n_b = 0;
-
-    assert_non_null(d);
-    n[0] = n[1] = n[2] = 0;
-    while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.' || is_wal_empty(a, de->d_name))
-            continue;
-        storetest_same_file(a, b, de->d_name);
-        n[0] += strstr(de->d_name, ".lqs") != NULL;
-        n[1] += strstr(de->d_name, ".lqi") != NULL;
-        n[2] += strstr(de->d_name, ".lqq") != NULL;
-        n_a++;
-    }
-    closedir(d);
-    d = opendir(b);
-    assert_non_null(d);
-    while ((de = readdir(d)) != NULL)
-        n_b += de->d_name[0] != '.' && !is_wal_empty(b, de->d_name);
-    closedir(d);
-    assert_int_equal(n_a, n_b);
-}
-
 static void
 rm_dir(const char *dir)
 {
@@ -247,7 +203,7 @@ same_bytes(int is_no_recv, int max_threads)
         assert_int_equal(st.n_quarantined_blocks, st1.n_quarantined_blocks);
         assert_int_equal(st.n_quarantined_records,
                          st1.n_quarantined_records);
-        same_files(a, b, n);
+        storetest_same_dirs(a, b, n);
         assert_true(n[0] >= 3);         /* rolls, .lqi files, quarantine */
         assert_true(n[1] >= 2);
         assert_true(n[2] >= 5);
