@@ -358,12 +358,13 @@ output_age_format(int64_t now, int64_t t_ns, char *out, size_t outlen)
         { 86400, "d" }, { 3600, "h" }, { 60, "m" }, { 1, "s" },
     };
     const int64_t sec = 1000000000LL;
-    int64_t d = now - t_ns;
+    int64_t d;
 
-    if (t_ns < 0) {
+    if (t_ns < 0) {             /* before the difference: no overflow */
         snprintf(out, outlen, "-");
         return;
     }
+    d = now - t_ns;
     if (d < 0 && d > -60 * sec)     /* small clock skew between hosts */
         d = 0;
     if (d < 0 || d >= 7 * 86400 * sec) {

@@ -330,6 +330,12 @@ test_output_age(void **state)
     assert_string_equal(s, "2026-11-27T14:50:40.123Z");
     output_age_format(now, -1, s, sizeof(s));
     assert_string_equal(s, "-");
+    /* a server's time before 1970 far enough that now - t overflows
+     * (fuzz_reply: a hosts table's last_seen in 1702) */
+    output_age_format(now, -8428702162000000000LL, s, sizeof(s));
+    assert_string_equal(s, "-");
+    output_age_format(now, INT64_MIN, s, sizeof(s));
+    assert_string_equal(s, "-");
 }
 
 /* Server names with terminal escapes, C1 and invalid UTF-8 are shown
