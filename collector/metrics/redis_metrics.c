@@ -123,7 +123,9 @@ rm_aux_cb(redisAsyncContext *ac, void *r, void *privdata)
 static int
 rm_dispatch(struct rmetrics *rm, const char *cmd, size_t len, int is_sample)
 {
-    if (redisAsyncFormattedCommand(rm->ac, is_sample ? rm_sample_cb :
+    /* no context: tests/fuzz/fuzz_redisconv.c's rm_ready, never connected */
+    if (rm->ac == NULL ||
+        redisAsyncFormattedCommand(rm->ac, is_sample ? rm_sample_cb :
                                    rm_aux_cb, rm, cmd, len) != REDIS_OK)
         return -1;
     rm->n_inflight++;

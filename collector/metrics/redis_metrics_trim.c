@@ -171,7 +171,7 @@ rm_migrate_cb(redisAsyncContext *ac, void *r, void *privdata)
                       rm_migrate_el(reply, 0) : -2;
     long long n = reply->type == REDIS_REPLY_ARRAY ?
                   rm_migrate_el(reply, 1) : -2;
-    if (state < -1 || n < 0) {
+    if (state < -1 || state > 1 || n < 0) {
         rm_reply_error(rm, "EVAL", reply->type == REDIS_REPLY_ERROR ?
                        reply->str : "not a conversion step");
         rm_ready(rm);               /* not retried before the next connect */
@@ -210,11 +210,13 @@ rm_migrate_send(struct rmetrics *rm)
     snprintf(ttl, sizeof(ttl), "%" PRId64,
              rm->cfg.retention_ms + RM_EXPIRE_MARGIN_MS);
     snprintf(budget, sizeof(budget), "%d", RM_CONV_BATCH);
-    if (rm->ac == NULL ||
-        redisAsyncCommandArgv(rm->ac, rm_migrate_cb, rm, 5,
-                              (const char *[]){ "EVAL", rm_migrate_lua, "0",
-                                                ttl, budget }, NULL) !=
-        REDIS_OK) {
+    const char *argv[] = { "EVAL", rm_migrate_lua, "0", ttl, budget };
+    int rc = rm->send_hook != NULL ?
+             rm->send_hook(rm, rm_migrate_cb, rm, 5, argv) :
+             rm->ac == NULL ? -1 :
+             redisAsyncCommandArgv(rm->ac, rm_migrate_cb, rm, 5, argv,
+                                   NULL) == REDIS_OK ? 0 : -1;
+    if (rc < 0) {
         rm_reply_error(rm, "EVAL", "cannot send");
         rm_ready(rm);
         return;
