@@ -10,7 +10,7 @@
  * the store's thread applies the result (block directory, WAL release)
  * the next time it polls. The queue holds one
  * job; tails that fill meanwhile wait in s->pend to be its next one
- * (store.c store_seal; past STORE_PEND_MAX_CH of them store_commit waits:
+ * (store_append.c store_seal; past STORE_PEND_MAX_CH of them store_commit waits:
  * backpressure). A job's frames are compressed by the thread and its
  * helpers (sealpool.c, seal_threads). The
  * thread touches only the job, its own buffers, the segment fd it owns

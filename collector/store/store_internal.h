@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * store_internal: types shared by the store's files (store.c: open, append,
- * commit, sources; block.c: block/WAL encoding; segment.c: segment files;
- * cursor.c: scans; retention.c). Not for use outside collector/store/.
+ * store_internal: types shared by the store's files (store.c: open,
+ * sources; store_append.c: append, commit; block.c: block/WAL encoding;
+ * segment.c: segment files; cursor.c: scans; retention.c). Not for use
+ * outside collector/store/.
  */
 #ifndef COLLECTOR_STORE_STORE_INTERNAL_H
 #define COLLECTOR_STORE_STORE_INTERNAL_H
@@ -580,7 +581,7 @@ int  srclabels_commit(struct store *s);
 void srclabels_close(struct store *s);
 const struct labelset *store_source_labels(const struct store_source *src);
 
-/* store.c */
+/* store.c, store_append.c */
 void store_lock(struct store *s);
 void store_unlock(struct store *s);
 void store_set_err(struct store *s, const char *fmt, ...)
@@ -811,7 +812,7 @@ void sealer_submit(struct store *s);
  * with is_wait, waits for it. */
 int  sealer_poll(struct store *s, int is_wait);
 
-/* store.c: once the sealing thread is idle, hands it the tails detached
+/* store_append.c: once the sealing thread is idle, hands it the tails detached
  * meanwhile (s->pend) as its next job. */
 void store_seal_pend(struct store *s);
 /* retention.c: store_apply_retention without polling the sealing thread

@@ -1,0 +1,504 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_append: the appending half of the store (see store.h): the
+ * unsealed tail block, store_append (exactly-once by each source's high
+ * water), the hand-off of full tails to the sealing thread (pending tails,
+ * WAL files rebuilt) and the group commit (WAL write on the caller's
+ * thread, fdatasync on the syncing thread). Open/close, labels, sources
+ * and stats are in store.c. Never logs: errors go to errstr.
+ */
+#include "collector/store/store_internal.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xmalloc.h"
+
+/* ------------------------------------------------------------------ */
+/* Appending                                                           */
+
+size_t
+store_tail_fill(const struct store_tail *t, size_t block_size)
+{
+    if (t->meta_bytes >= STORE_TAIL_META_FULL)
+        return block_size;
+    return t->body.len + t->meta_bytes;
+}
+
+static void
+tail_add_label(struct store_tail *t, struct store_label *l, uint32_t *idx)
+{
+    if (l->tail_gen == t->gen && l->tail_idx < t->n_labels &&
+        t->labels[l->tail_idx].id == l->id) {
+        *idx = l->tail_idx;
+        return;
+    }
+    if (t->n_labels == t->cap_labels) {
+        t->cap_labels = t->cap_labels ? t->cap_labels * 2 : 8;
+        t->labels = xreallocarray(t->labels, t->cap_labels,
+                                  sizeof(*t->labels));
+    }
+    struct store_tail_label *tl = &t->labels[t->n_labels];
+    memset(tl, 0, sizeof(*tl));
+    tl->id = l->id;
+    t->meta_bytes += l->host_len + l->cid_len + l->name_len + l->image_len +
+                     48;    /* 4 lengths, 4 varints, at most 10 bytes each */
+    tl->min_ns = INT64_MAX;
+    tl->max_ns = INT64_MIN;
+    l->tail_gen = t->gen;
+    l->tail_idx = t->n_labels;
+    *idx = t->n_labels++;
+}
+
+void
+store_tail_init(struct store *s, struct store_tail *t, size_t max)
+{
+    memset(t, 0, sizeof(*t));
+    buf_init(&t->body, max);
+    t->min_ns = INT64_MAX;
+    t->max_ns = INT64_MIN;
+    t->gen = ++s->gen_next;
+}
+
+void
+store_tail_fini(struct store_tail *t)
+{
+    buf_fini(&t->body);
+    free(t->labels);
+}
+
+int
+store_tail_add(struct store_tail *t, struct store_label *l,
+               const struct store_rec *r)
+{
+    uint32_t idx;
+
+    /* A label left in the table by a failed add is harmless: it is
+     * written in the meta with n_lines 0. */
+    tail_add_label(t, l, &idx);
+    if (block_rec_encode(&t->body, idx, t->prev_ns, r) < 0)
+        return -1;
+    store_tail_note(t, idx, r);
+    return 0;
+}
+
+void
+store_tail_note(struct store_tail *t, uint32_t idx, const struct store_rec *r)
+{
+    int64_t time_ns = r->time_ns;
+    uint64_t offset = r->offset;
+    struct store_tail_label *tl = &t->labels[idx];
+
+    tl->n_lines++;
+    if (offset > tl->max_off)
+        tl->max_off = offset;
+    if (time_ns < tl->min_ns)
+        tl->min_ns = time_ns;
+    if (time_ns > tl->max_ns)
+        tl->max_ns = time_ns;
+    if (time_ns < t->min_ns)
+        t->min_ns = time_ns;
+    if (time_ns > t->max_ns)
+        t->max_ns = time_ns;
+    t->stream_mask |= (uint8_t)(1u << (r->stream & 1));
+    t->n_records++;
+}
+
+static int
+wal_add_label(struct store *s, struct store_label *l, uint32_t *idx)
+{
+    if (l->wal_gen == s->wal_gen && l->wal_idx < s->wal_n_labels) {
+        *idx = l->wal_idx;
+        return 0;
+    }
+    size_t mark = s->wal_labels.len;
+    if (block_put_str(&s->wal_labels, l->host, l->host_len) < 0 ||
+        block_put_str(&s->wal_labels, l->cid, l->cid_len) < 0 ||
+        block_put_str(&s->wal_labels, l->name, l->name_len) < 0 ||
+        block_put_str(&s->wal_labels, l->image, l->image_len) < 0) {
+        s->wal_labels.len = mark;
+        return -1;
+    }
+    l->wal_gen = s->wal_gen;
+    l->wal_idx = s->wal_n_labels;
+    *idx = s->wal_n_labels++;
+    return 0;
+}
+
+/* Adds one record to the tail block and, if to_wal, to the pending WAL
+ * entry. Both or neither: -1 leaves the store unchanged. */
+static int
+store_add(struct store *s, struct store_label *l, const struct store_rec *r,
+          int to_wal)
+{
+    uint32_t widx = 0;
+    size_t wal_mark = s->wal_recs.len;
+    int64_t wprev[2] = { s->wal_prev_ns[0], s->wal_prev_ns[1] };
+    int64_t time_ns = r->time_ns;
+
+    if (to_wal && (wal_add_label(s, l, &widx) < 0 ||
+                   block_rec_encode(&s->wal_recs, widx, s->wal_prev_ns,
+                                    r) < 0))
+        goto fail;
+    if (store_tail_add(&s->tail, l, r) < 0)
+        goto fail;
+    if (to_wal)
+        s->wal_n_recs++;
+    struct store_source *src = l->src;
+    src->hw = r->offset;
+    src->latest = l;
+    src->n_lines++;
+    if (time_ns < src->first_ns)
+        src->first_ns = time_ns;
+    if (time_ns > src->last_ns)
+        src->last_ns = time_ns;
+    return 0;
+fail:
+    s->wal_recs.len = wal_mark;
+    s->wal_prev_ns[0] = wprev[0];
+    s->wal_prev_ns[1] = wprev[1];
+    store_set_err(s, "too much uncommitted data (cap %u bytes)",
+                  STORE_MAX_PENDING);
+    return -1;
+}
+
+int
+store_replay_record(struct store *s, struct store_label *l,
+                    const struct store_rec *r)
+{
+    if (r->offset <= l->src->hw)
+        return 0;
+    if (store_add(s, l, r, 0) < 0)
+        return -1;
+    return 1;
+}
+
+void
+store_lock(struct store *s)
+{
+    pthread_mutex_lock(&s->mu);
+}
+
+void
+store_unlock(struct store *s)
+{
+    pthread_mutex_unlock(&s->mu);
+}
+
+static int store_append_locked(struct store *s, const struct logrec *r);
+
+/* Under mu: cursors on other threads read the tail and the labels. */
+int
+store_append(struct store *s, const struct logrec *r)
+{
+    store_lock(s);
+    int rc = store_append_locked(s, r);
+    store_unlock(s);
+    return rc;
+}
+
+static int
+store_append_locked(struct store *s, const struct logrec *r)
+{
+    const uint8_t *str[4] = {
+        (const uint8_t *)r->host, (const uint8_t *)r->container_id,
+        (const uint8_t *)(r->container ? r->container : ""),
+        (const uint8_t *)(r->image ? r->image : ""),
+    };
+    size_t len[4];
+
+    if (!r->host || !r->container_id || (!r->msg && r->msg_len)) {
+        store_set_err(s, "record without host or container id");
+        return -1;
+    }
+    for (int k = 0; k < 4; k++)
+        len[k] = strlen((const char *)str[k]);
+    /* The label first: most records repeat the previous record's label
+     * (store_label_find's one-entry cache, four memcmp), whose source is
+     * the one the (host, container id) hash would find. */
+    struct store_label *l = store_label_find(s, str, len);
+    struct store_source *src = l != NULL ? l->src
+                               : store_source_get(s, r->host, len[0],
+                                                  r->container_id, len[1], 0);
+    if (src && r->offset <= src->hw)
+        return 0;
+    if (!src && r->offset == 0)
+        return 0;
+    if (!l && src && src->latest &&
+        src->n_labels >= STORE_MAX_SOURCE_LABELS) {
+        l = src->latest;        /* a sender renaming without end */
+        s->n_labels_capped++;
+    }
+    if (!l)
+        l = store_label_intern(s, str, len);
+    struct store_rec sr = {
+        .time_ns = r->time_ns, .recv_ns = r->recv_ns, .offset = r->offset,
+        .msg = (const uint8_t *)r->msg, .msg_len = (uint32_t)r->msg_len,
+        .stream = r->stream, .flags = r->flags & LOGREC_F_MASK,
+    };
+    if (store_add(s, l, &sr, 1) < 0)
+        return -1;
+    return 1;
+}
+
+/* A WAL file for commits after a detach (wal_detach takes a clean file
+ * or opens a new one): without one a tail is not detached. */
+static int
+store_wal_has_spare(const struct store *s)
+{
+    for (size_t k = 0; k < STORE_WAL_MAX_FILES; k++)
+        if (k >= s->n_wals || s->wals[k].fd < 0 ||
+            (!s->wals[k].is_owned && !s->wals[k].is_dirty))
+            return 1;
+    return 0;
+}
+
+/* Detaches the full, committed tail and its WAL files into s->pend (the
+ * next job). 0, or -1 (counted): the records stay durable in the WAL and
+ * in the tail, and sealing is tried again at the next commit. */
+static int
+store_detach_tail(struct store *s)
+{
+    uint32_t mask;
+
+    if (wal_detach(s, &mask) < 0) {
+        s->n_seal_errors++;
+        return -1;
+    }
+    store_lock(s);              /* cursors read the tail and s->pend */
+    struct seal_job *job = segment_job_new(s);
+    if (job) {
+        job->wal_mask = mask;
+        for (size_t k = 0; k < s->n_wals; k++) {
+            job->wal_fd[k] = s->wals[k].fd;
+            job->wal_hdr_len[k] = s->wals[k].hdr_len;
+        }
+        if (s->pend)
+            segment_job_merge(s->pend, job);
+        else
+            s->pend = job;
+    }
+    store_unlock(s);
+    if (!job) {
+        wal_release(s, mask, 0, 0);
+        s->n_seal_errors++;
+        return -1;
+    }
+    return 0;
+}
+
+void
+store_seal_pend(struct store *s)
+{
+    if (!s->pend || s->job || !sealer_poll(s, 0) || s->job)
+        return;
+    const struct store_seg *g = s->n_segs ? s->segs[s->n_segs - 1] : NULL;
+    store_lock(s);
+    s->job = s->pend;
+    s->pend = NULL;
+    store_unlock(s);
+    s->job->is_roll = !g || g->is_full || g->raw_bytes >= s->opt.segment_size;
+    s->job->seq = s->job->is_roll ? s->next_seq++ : g->seq;
+    sealer_submit(s);
+}
+
+/* Whether the full tail may wait in s->pend while s->job is sealed: the
+ * pending job has room, a WAL file is free for the commits after it, and
+ * its blocks all go to the segment one job per tail would have written
+ * them to (the segment is full once it holds segment_size raw bytes: no
+ * pending job crosses that line, so segments end where they did). */
+static int
+store_pend_fits(const struct store *s)
+{
+    const struct seal_job *job = s->job;
+    const struct store_seg *g = s->n_segs ? s->segs[s->n_segs - 1] : NULL;
+
+    if (!store_wal_has_spare(s))
+        return 0;
+    if (!s->pend)
+        return 1;
+    uint64_t raw = (job->is_roll || !g ? 0 : g->raw_bytes) + job->raw_bytes;
+    if (raw >= s->opt.segment_size)
+        raw = 0;                /* s->pend starts the next segment */
+    return s->pend->n_ch < STORE_PEND_MAX_CH &&
+           raw + s->pend->raw_bytes < s->opt.segment_size;
+}
+
+/* Hands the full, committed tail to the sealing thread. While it seals
+ * the previous job, up to STORE_PEND_MAX_CH full tails wait in s->pend
+ * and go to it together as its next job (one segment write, fdatasync
+ * and indexing hand-off for all of them), so the store's thread goes on
+ * storing; otherwise it waits for the job (backpressure). A failed
+ * previous job is retried instead and the tail keeps growing (bounded by
+ * STORE_MAX_PENDING). */
+static void
+store_seal(struct store *s)
+{
+    assert(!s->cm.is_busy);     /* the current WAL file is being synced */
+    for (;;) {
+        (void)sealer_poll(s, 0);
+        if (s->sealer.is_busy) {
+            if (store_pend_fits(s)) {
+                (void)store_detach_tail(s);
+                return;
+            }
+            (void)sealer_poll(s, 1);
+            continue;
+        }
+        if (s->job) {
+            sealer_submit(s);   /* retry of a failed job */
+            return;
+        }
+        if (s->pend) {          /* to another segment than the tail */
+            store_seal_pend(s);
+            continue;
+        }
+        if (store_detach_tail(s) == 0)
+            store_seal_pend(s);
+        return;
+    }
+}
+
+/* The pending WAL entry again from the tail's uncommitted records, after
+ * the sync of a commit failed (its records were cleared from the pending
+ * entry when it was written). */
+static int
+store_wal_rebuild(struct store *s)
+{
+    const struct store_tail *t = &s->tail;
+    struct store_rec *recs = NULL;
+    size_t cap = 0;
+    int rc = 0;
+
+    wal_pending_clear(s);
+    if (block_body_decode(t->body.data, t->body.len, t->n_records,
+                          t->n_labels, 1, &recs, &cap) < 0) {
+        free(recs);
+        store_set_err(s, "tail block does not decode");
+        return -1;              /* cannot happen: we encoded it */
+    }
+    for (uint32_t i = t->committed_n; i < t->n_records && rc == 0; i++) {
+        struct store_label *l = s->labels[t->labels[recs[i].label].id];
+        uint32_t widx;
+        if (wal_add_label(s, l, &widx) < 0 ||
+            block_rec_encode(&s->wal_recs, widx, s->wal_prev_ns,
+                             &recs[i]) < 0)
+            rc = -1;            /* cannot happen: it fitted before */
+        s->wal_n_recs++;
+    }
+    free(recs);
+    return rc;
+}
+
+/* After a commit: hands a full committed tail to the sealing thread (its
+ * uncommitted rest stays the tail), or retries a failed seal. */
+static void
+store_commit_seal(struct store *s)
+{
+    (void)sealer_poll(s, 0);
+    if (s->tail.committed_n > 0 &&
+        (s->tail.committed_len >= s->opt.block_size ||
+         store_tail_fill(&s->tail, s->opt.block_size) >= s->opt.block_size))
+        store_seal(s);
+    else if (s->job && sealer_poll(s, 0) && s->job)
+        sealer_submit(s);       /* retry of a failed job */
+    else
+        store_seal_pend(s);
+}
+
+int
+store_commit_begin(struct store *s)
+{
+    assert(!s->cm.is_busy);     /* the caller waits for store_commit_end */
+    /* labels before the records that came with them */
+    if (srclabels_commit(s) < 0)
+        return -1;
+    if (s->wal_n_recs == 0) {
+        store_commit_seal(s);
+        return 0;
+    }
+    if (wal_write(s) < 0)
+        return -1;
+    s->cm.len = s->tail.body.len;
+    s->cm.n = s->tail.n_records;
+    s->cm.is_busy = 1;
+    syncer_submit(s, s->wals[s->cm.wal].fd);
+    return 1;
+}
+
+int
+store_commit_fd(const struct store *s)
+{
+    return s->syncer.pipe[0];
+}
+
+/* The sync of the commit in flight returned err (0 or an errno). */
+static int
+store_commit_finish(struct store *s, int err)
+{
+    s->cm.is_busy = 0;
+    wal_write_done(s, err == 0);
+    if (err != 0) {
+        (void)store_wal_rebuild(s);
+        store_set_err(s, "wal sync: %s", strerror(err));
+        return -1;
+    }
+    store_lock(s);
+    s->tail.committed_len = s->cm.len;
+    s->tail.committed_n = s->cm.n;
+    store_unlock(s);
+    store_commit_seal(s);
+    return 1;
+}
+
+int
+store_commit_end(struct store *s)
+{
+    int err;
+
+    if (!s->cm.is_busy) {
+        (void)syncer_poll(s, 0, &err);  /* drains a stale wake-up */
+        return 1;
+    }
+    if (syncer_poll(s, 0, &err) == 0)
+        return 0;
+    return store_commit_finish(s, err);
+}
+
+size_t
+store_unsynced_bytes(const struct store *s)
+{
+    return s->tail.body.len - s->tail.committed_len;
+}
+
+int
+store_commit_wait(struct store *s)
+{
+    int err;
+
+    if (!s->cm.is_busy)
+        return 1;
+    (void)syncer_poll(s, 1, &err);
+    return store_commit_finish(s, err);
+}
+
+int
+store_commit(struct store *s)
+{
+    if (s->cm.is_busy)
+        (void)store_commit_wait(s);     /* a failure is retried below */
+    int rc = store_commit_begin(s);
+    if (rc <= 0)
+        return rc;
+    return store_commit_wait(s) < 0 ? -1 : 0;
+}
+
+int
+store_sync(struct store *s)
+{
+    (void)sealer_poll(s, 1);
+    store_seal_pend(s);
+    (void)sealer_poll(s, 1);
+    return s->job || s->pend ? -1 : 0;
+}
