@@ -12,7 +12,7 @@
  * sealing thread, once the write returned, keeps it or, after a failed
  * write, rolls it back, so a retry indexes each block once; a block that
  * fails to build (quarantined) makes it roll back and add again under
- * the right numbers (segment.c seal_job_write). The thread reads the
+ * the right numbers (segment_seal.c seal_job_write). The thread reads the
  * job's chunks (body, n_records, n_labels and is_ix, set before
  * indexer_submit; never is_bad, which the sealing thread may set
  * meanwhile: a block that turns bad after it was added is the case

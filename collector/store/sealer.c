@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sealer: the store's one sealing thread. The store's thread hands it one
- * job at a time (a detached tail: segment.c builds, runs and applies jobs)
+ * job at a time (a detached tail: segment_seal.c builds, runs and applies jobs)
  * and goes on committing to a fresh WAL file; the thread compresses,
  * writes and fdatasyncs the blocks while its indexing thread (indexer.c)
  * gathers their token sets and adds those to the open segment's token
@@ -71,7 +71,7 @@ sealer_start(struct store *s)
         goto fail;
     }
     /* The indexing thread numbers the frames of codec 6 blocks as
-     * chunk_encode (segment.c) cuts them. */
+     * chunk_encode (segment_seal.c) cuts them. */
     w->ix.frame_size = s->opt.compress_codec != STORE_COMPRESS_ZLIB &&
                        s->opt.frame_size != STORE_NO_FRAMES
                        ? s->opt.frame_size : 0;

@@ -3,9 +3,9 @@
  * store: open/close, sources and stats of the collector's log store (see
  * store.h, format in collector/STORE.md). Owns the label and source tables
  * (interned strings, high water marks). The unsealed tail block, append
- * and commit are in store_append.c, segment files in segment.c, the WAL in
- * wal.c, scans in cursor.c, retention in retention.c. Never logs: errors
- * go to errstr.
+ * and commit are in store_append.c, segment files in segment.c, seal jobs
+ * in segment_seal.c, the WAL in wal.c, scans in cursor.c, retention in
+ * retention.c. Never logs: errors go to errstr.
  */
 #include "collector/store/store_internal.h"
 

@@ -2,8 +2,8 @@
 /*
  * store_internal: types shared by the store's files (store.c: open,
  * sources; store_append.c: append, commit; block.c: block/WAL encoding;
- * segment.c: segment files; cursor.c: scans; retention.c). Not for use
- * outside collector/store/.
+ * segment.c: segment files; segment_seal.c: seal jobs; cursor.c: scans;
+ * retention.c). Not for use outside collector/store/.
  */
 #ifndef COLLECTOR_STORE_STORE_INTERNAL_H
 #define COLLECTOR_STORE_STORE_INTERNAL_H
@@ -526,7 +526,7 @@ struct store {
     struct store_tail     tail;
     uint64_t              gen_next;     /* tail generations */
     /* bodies and token sets of sealed jobs' blocks kept for the next
-     * (segment.c tail_reserve, chunk_set_init): a fresh body grew by
+     * (segment_seal.c tail_reserve, chunk_set_init): a fresh body grew by
      * doubling, copied ~13 times; a fresh set was calloc'ed and grown */
     struct buf            spare_body[STORE_SPARE_BODIES];
     size_t                n_spare_body;
@@ -743,6 +743,22 @@ size_t block_varint_encode(uint8_t out[10], uint64_t v);
 /* segment.c */
 /* Scans a segment file into seg; the last one may be cut at a torn tail. */
 int  segment_scan(struct store *s, struct store_seg *seg, int is_last);
+/* Appends a zeroed entry to seg's block directory; returns it. */
+struct store_blk *seg_add_blk(struct store_seg *seg);
+void segment_free(struct store_seg *seg);
+/* Reads and verifies a block body into out (compressed). -1: damaged. */
+int  segment_read_body(int fd, const struct store_blk *b, struct buf *out);
+/* Decompresses a body read by segment_read_body into raw (reset first)
+ * by the block's codec; -1 if it does not give exactly raw_len bytes. */
+int  segment_unpack(const struct store_blk *b, const struct buf *comp,
+                    struct buf *raw);
+/* The same for frame fr of codec 6 block b alone: reads and checks its
+ * bytes (its crc32) into comp, decompresses them into raw. -1: damaged. */
+int  segment_read_frame(int fd, const struct store_blk *b,
+                        const struct store_frame *fr, struct buf *comp,
+                        struct buf *raw);
+
+/* segment_seal.c */
 /* Moves the committed prefix of the tail into a new seal job (split into
  * blocks of about block_size, header placeholders + meta built); records
  * appended past it stay in the tail, uncommitted. NULL on error. */
@@ -762,18 +778,6 @@ void segment_job_run(const struct store *s, struct store_sealer *w,
 /* On the store's thread, after a successful run: adds the blocks to the
  * segment directory and its index. */
 void segment_job_apply(struct store *s, struct seal_job *job);
-void segment_free(struct store_seg *seg);
-/* Reads and verifies a block body into out (compressed). -1: damaged. */
-int  segment_read_body(int fd, const struct store_blk *b, struct buf *out);
-/* Decompresses a body read by segment_read_body into raw (reset first)
- * by the block's codec; -1 if it does not give exactly raw_len bytes. */
-int  segment_unpack(const struct store_blk *b, const struct buf *comp,
-                    struct buf *raw);
-/* The same for frame fr of codec 6 block b alone: reads and checks its
- * bytes (its crc32) into comp, decompresses them into raw. -1: damaged. */
-int  segment_read_frame(int fd, const struct store_blk *b,
-                        const struct store_frame *fr, struct buf *comp,
-                        struct buf *raw);
 
 /* wal.c */
 int  wal_open_replay(struct store *s);
@@ -852,7 +856,7 @@ void sealpool_build(struct seal_pool *p, struct seal_job *job,
  * a time. Sealing thread. */
 void sealpool_bg_submit(struct seal_pool *p, int (*fn)(void *), void *arg);
 int  sealpool_bg_wait(struct seal_pool *p);
-/* segment.c: ch's header once its meta (meta_len bytes) and body are in
+/* segment_seal.c: ch's header once its meta (meta_len bytes) and body are in
  * ch->blk: lengths, codec, body and head CRCs. */
 void seal_chunk_header(struct seal_chunk *ch, uint32_t codec,
                        size_t meta_len, uint32_t raw_len);

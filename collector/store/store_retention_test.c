@@ -443,7 +443,7 @@ last_seq(struct store *s)
 
 /* A rolling job (its segment would be new) whose every block fails to
  * build writes nothing and creates no segment; the next job rolls again
- * and its segment is indexed (the sealing thread asserts it: segment.c
+ * and its segment is indexed (the sealing thread asserts it: segment_seal.c
  * segment_job_run). Every record but the quarantined ones is read back,
  * also after a reopen, and no index is rebuilt. */
 static void
