@@ -230,7 +230,7 @@ lint:
 	tests/lint.sh
 
 # rsyslog (the peer in the bench) is installed here only, not for make test.
-bench: deps all
+bench: deps all $(BUILD)/store-size
 	@provisioning/deps.sh --bench
 	tests/bench/run.sh
 
@@ -301,6 +301,12 @@ $(BUILD)/tok-bench: $(call obj,tests/bench/tok_bench.c) $(LIBCOLLECTOR) $(LIBCOM
 # lines, to compare two builds byte for byte (not in make test):
 # build/release/store-build DIR FILE...
 $(BUILD)/store-build: $(call obj,tests/bench/store_build.c) $(LIBCOLLECTOR) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# tests/bench/store_size.c: stored bytes of plain log lines through the
+# store's own code, as a share of their json-file bytes (bench.py runs it
+# on ../shared/corpus; BENCHMARKS.md "Stored size on real samples").
+$(BUILD)/store-size: $(call obj,tests/bench/store_size.c) $(LIBCOLLECTOR) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # tests/bench/follow_bench.c: one live follower through the follow path

@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: MIT
 """logq benchmark: ingest, storage and query speed against grep in the same run.
 
-Generates realistic Docker json-file logs with bin/logq-loggen (and, when
-../shared/corpus exists, a container replaying those samples), ships them
+Generates realistic Docker json-file logs with bin/logq-loggen, ships them
 through a real logq-shipper into a real logq-collector on 127.0.0.1, then
 times searches with bin/logq against grep -F / grep -E (and rg when
 installed) over the same messages as a plain text file in the page cache.
+Stored bytes: the generator's store after the collector's stop, split into
+segments, .lqi, WAL and other files; and, when ../shared/corpus exists, the
+real samples through the store's own code (tests/bench/store_size.c).
 Prints a Markdown report (also written to --out). Every wait is bounded.
 """
 import argparse, json, os, platform, re, shlex, shutil, signal, socket, statistics
@@ -144,6 +146,62 @@ def gzip1(droot):
         sh(["gzip", "-1", "-c"] + files, stdout=null)
     r1 = os.times()
     return time.perf_counter() - t0, (r1.children_user - r0.children_user) + (r1.children_system - r0.children_system)
+
+
+def store_split(data):
+    """Bytes on disk of a store after its stop: segments, .lqi, WAL, other."""
+    out = {"lqs": 0, "lqi": 0, "wal": 0, "other": 0}
+    for dp, _, fns in os.walk(data):
+        for fn in fns:
+            kind = fn.rsplit(".", 1)[-1]
+            kind = {"lqs": "lqs", "lqi": "lqi", "lqw": "wal"}.get(kind, "other")
+            out[kind] += os.path.getsize(os.path.join(dp, fn))
+    return out
+
+
+def split_text(split, json_bytes):
+    """'.lqs A% + .lqi B% + WAL C% + other D%' of json-file bytes."""
+    names = (("lqs", "segments (.lqs)"), ("lqi", ".lqi"), ("wal", "WAL"), ("other", "other"))
+    return " + ".join(f"{label} {100 * split.get(k, 0) / json_bytes:.2f}%" for k, label in names
+                      if k in split)
+
+
+def find_corpus(arg):
+    """The Loghub samples (../shared/corpus beside this tree or beside the
+    main tree of a git worktree, or --corpus / LOGQ_CORPUS), or None."""
+    cands = [arg] if arg else []
+    if os.environ.get("LOGQ_CORPUS"):
+        cands.append(os.environ["LOGQ_CORPUS"])
+    cands.append(os.path.join(ROOT, "..", "shared", "corpus"))
+    try:
+        common = subprocess.run(["git", "-C", ROOT, "rev-parse", "--path-format=absolute",
+                                 "--git-common-dir"], capture_output=True, text=True).stdout.strip()
+        if common:
+            cands.append(os.path.join(os.path.dirname(common), "..", "shared", "corpus"))
+    except OSError:
+        pass
+    for d in cands:
+        if d and os.path.isdir(d):
+            files = sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".log"))
+            if files:
+                return files
+    return None
+
+
+def real_samples(a, tmp):
+    """Stored bytes of the real samples through the store's own code
+    (tests/bench/store_size.c): full segments only, as a share of the
+    json-file bytes of their records. {} when there are no samples."""
+    files = find_corpus(a.corpus)
+    if not files:
+        print("bench: no ../shared/corpus: the real-sample stored size is SKIPPED", file=sys.stderr)
+        return {}
+    d = os.path.join(tmp, "corpus-store")
+    out = subprocess.run([a.store_size, "--segment-size", a.corpus_segment_size, d] + files,
+                         check=True, capture_output=True, text=True).stdout
+    r = {k: int(v) for k, v in (kv.split("=") for kv in out.split())}
+    r["files"] = len(files)
+    return r
 
 
 def free_port():
@@ -291,6 +349,13 @@ def main():
                          "while they ingest; DIR/collector.data and DIR/shipper.data")
     ap.add_argument("--bin", default=BIN,
                     help="directory of the logq binaries to measure (default: bin/)")
+    ap.add_argument("--corpus", default="",
+                    help="directory of real log samples (*.log; default: ../shared/corpus)")
+    ap.add_argument("--store-size", default=os.path.join(ROOT, "build", "release", "store-size"),
+                    help="the store-size tool measuring the real samples' stored bytes")
+    ap.add_argument("--corpus-segment-size", default="1M",
+                    help="segment size for the real samples (small: so that segments fill "
+                         "and their .lqi is written)")
     ap.add_argument("--collector-wrap", default="",
                     help="command line to run the collector under, e.g. 'strace -f -c -o FILE'")
     a = ap.parse_args()
@@ -389,7 +454,9 @@ def main():
         # After the stop: blocks still being sealed or waiting for the
         # sealing thread when the last record was stored are in segments
         # now, not in the WAL (the unsealed tail still is).
-        store_bytes = sum(os.path.getsize(os.path.join(dp, fn)) for dp, _, fns in os.walk(data) for fn in fns)
+        split = store_split(data)
+        store_bytes = sum(split.values())
+        real = real_samples(a, tmp)
         peer = None
         if not a.no_peer:
             files = sorted(os.path.join(dp, fn) for dp, _, fns in os.walk(droot)
@@ -429,6 +496,16 @@ def main():
     rep.append(f"| shipper CPU | {ship_cpu:.1f} s ({ship_cpu / (json_bytes / (1 << 30)):.1f} s per GiB), peak RSS {ship_rss / 1024:.1f} MiB |")
     rep.append(f"| collector CPU while ingesting | {coll_cpu:.1f} s ({coll_cpu / (json_bytes / (1 << 30)):.1f} s per GiB), peak RSS {coll_rss_ingest / 1024:.1f} MiB |")
     rep.append(f"| stored bytes after the collector's stop (blocks + index + WAL + metadata) | {store_bytes / (1 << 20):.0f} MiB = {100 * store_bytes / json_bytes:.1f}% of json-file, {100 * store_bytes / plain_bytes:.1f}% of plain text |")
+    rep.append(f"| of which (% of json-file) | {split_text(split, json_bytes)} |")
+    if real:
+        rj = real["full_json_bytes"]
+        rs = {"lqs": real["blocks_bytes"], "lqi": real["lqi_bytes"]}
+        rep.append(f"| stored bytes, real samples ({real['files']} Loghub files, {real['records']} lines, "
+                   f"{real['json_bytes'] / (1 << 20):.1f} MiB of json-file; store-size, "
+                   f"{a.corpus_segment_size} segments; the {real['full_segments']} full segments' "
+                   f"{real['full_records']} lines) | "
+                   f"{100 * (rs['lqs'] + rs['lqi']) / max(rj, 1):.1f}% of json-file = "
+                   f"{split_text(rs, max(rj, 1))} |")
     rep.append(f"| collector after queries | CPU {coll_cpu_total:.1f} s total, peak RSS {coll_rss_query / 1024:.1f} MiB |")
     if peer is not None:
         rep += rsyslog_peer.report_rows(peer, json_bytes)

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_size: the stored bytes of plain log lines (one container per
+ * FILE) as a share of the Docker json-file bytes they stand for, through
+ * the store's own code (sealing thread, frames, token index, .lqi) with
+ * the collector's defaults. Each line is wrapped as Docker's json-file
+ * driver writes it (`{"log":"LINE\n","stream":"stdout","time":"..."}`,
+ * Go's escaping: `"`, `\`, control bytes, and `<`, `>`, `&` as \u00XX;
+ * a trailing CR stays in the log and leaves the message, as the shipper
+ * strips it), with Docker-like times (1 ms apart plus a random part of
+ * the millisecond), offsets advancing by each json-file line, and the
+ * containers interleaved in batches of --batch lines, each batch one
+ * commit with one receive time (as the shipper's batches arrive).
+ *
+ * Only full segments count: a segment's .lqi is written when it is full,
+ * and the unsealed tail is in the WAL as rows, so a sample of a few MiB
+ * would otherwise be measured mostly as WAL. Records are sealed in the
+ * order they were appended, so the records of the full segments are the
+ * first ones appended and their json-file bytes are known exactly; the
+ * share is (their segment files + their .lqi) / (those json-file bytes).
+ * --segment-size (default 64M, the collector's) lets a small sample fill
+ * segments (bench.py gives the Loghub samples 1M: one block a segment).
+ *   make build/release/store-size
+ *   build/release/store-size [--segment-size BYTES] [--level L]
+ *                            [--batch N] DIR FILE...
+ * Prints one line of key=value (bench.py reads it). Not part of make test
+ * (BENCHMARKS.md "Stored size on real samples").
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collector/store/store.h"
+#include "common/record.h"
+#include "common/xmalloc.h"
+
+#define T0 INT64_C(1795787440000000000)
+
+struct input {
+    char    *text;
+    size_t   len, pos;
+    uint64_t n_lines, offset, rng;
+    char     id[65], name[32];
+};
+
+struct sizes {
+    uint64_t full_records, blocks, lqi, n_full, n_segs;
+};
+
+static int64_t
+fixed_clock(void *arg)
+{
+    (void)arg;
+    return T0;
+}
+
+/* Bytes of Docker's json-file line for this log line (line without its
+ * LF) stamped with time t: Go's encoder as Docker's jsonfilelog uses it,
+ * RFC 3339 with nanoseconds, trailing zeros of the fraction dropped. */
+static size_t
+json_len(const char *m, size_t len, int64_t t)
+{
+    size_t n = strlen("{\"log\":\"") + len + 2 +
+               strlen("\",\"stream\":\"stdout\",\"time\":\"") +
+               strlen("2026-11-27T13:50:40") + strlen("Z\"}\n");
+    int64_t frac = t % 1000000000;
+    if (frac) {
+        size_t digits = 9;
+        while (frac % 10 == 0) {
+            frac /= 10;
+            digits--;
+        }
+        n += 1 + digits;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)m[i];
+        if (c == '"' || c == '\\' || c == '\t' || c == '\n' || c == '\r')
+            n++;
+        else if (c < 0x20 || c == '<' || c == '>' || c == '&')
+            n += 5;
+    }
+    return n;
+}
+
+static char *
+read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    size_t cap = 1 << 20, n = 0, got;
+    char *p;
+
+    if (!f) {
+        fprintf(stderr, "store-size: %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+    p = xmalloc(cap);
+    while ((got = fread(p + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap)
+            p = xreallocarray(p, cap *= 2, 1);
+    }
+    fclose(f);
+    *len = n;
+    return p;
+}
+
+/* Appends up to batch lines of in; their json-file sizes go to *jl. */
+static uint64_t
+append_batch(struct store *s, struct input *in, size_t batch,
+             uint32_t **jl, uint64_t *n_jl, uint64_t *cap_jl)
+{
+    uint64_t n = 0;
+    int64_t recv = T0 + (int64_t)in->n_lines * 1000000 + 5000000 +
+                   (int64_t)batch * 1000000;
+
+    while (n < batch && in->pos < in->len) {
+        char *line = in->text + in->pos, *nl;
+        size_t ll = in->len - in->pos;
+        if ((nl = memchr(line, '\n', ll)) != NULL)
+            ll = (size_t)(nl - line);
+        in->pos += ll + (nl != NULL);
+        in->rng = in->rng * 6364136223846793005ull + 1442695040888963407ull;
+        int64_t t = T0 + (int64_t)in->n_lines++ * 1000000 +
+                    (int64_t)((in->rng >> 33) % 1000000);
+        size_t j = json_len(line, ll, t);
+        size_t ml = ll && line[ll - 1] == '\r' ? ll - 1 : ll;
+        in->offset += j;
+        struct logrec r = {
+            .time_ns = t, .recv_ns = recv, .host = "bench1",
+            .container_id = in->id, .container = in->name,
+            .image = "loghub:1", .stream = 0, .offset = in->offset,
+            .msg = line, .msg_len = ml,
+        };
+        if (store_append(s, &r) != 1) {
+            fprintf(stderr, "store-size: append: %s\n", store_errstr(s));
+            exit(1);
+        }
+        if (*n_jl == *cap_jl)
+            *jl = xreallocarray(*jl, *cap_jl = *cap_jl * 2 + 4096,
+                                sizeof(**jl));
+        (*jl)[(*n_jl)++] = (uint32_t)j;
+        n++;
+    }
+    return n;
+}
+
+static void
+seg_cb(const struct store_segment_info *si, void *arg)
+{
+    struct sizes *z = arg;
+
+    z->n_segs++;
+    if (!si->is_sealed)
+        return;
+    z->n_full++;
+    z->full_records += si->n_records;
+    z->blocks += si->stored_bytes;
+    z->lqi += si->index_bytes;
+}
+
+static uint64_t
+parse_size(const char *v)
+{
+    char *end;
+    uint64_t n = strtoull(v, &end, 10);
+
+    if (*end == 'K' || *end == 'k')
+        n <<= 10;
+    else if (*end == 'M' || *end == 'm')
+        n <<= 20;
+    else if (*end == 'G' || *end == 'g')
+        n <<= 30;
+    return n;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct store_options opt = { .clock = fixed_clock };
+    size_t batch = 500;
+    int i = 1;
+
+    for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
+        if (strcmp(argv[i], "--segment-size") == 0)
+            opt.segment_size = parse_size(argv[i + 1]);
+        else if (strcmp(argv[i], "--level") == 0)
+            opt.compress_level = (int)strtol(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--batch") == 0)
+            batch = strtoul(argv[i + 1], NULL, 10);
+        else
+            break;
+    }
+    if (argc - i < 2 || batch == 0) {
+        fprintf(stderr, "usage: store-size [--segment-size BYTES] "
+                "[--level L] [--batch N] DIR FILE...\n");
+        return 2;
+    }
+    char *err = NULL;
+    struct store *s = store_open(argv[i], &opt, &err);
+    if (!s) {
+        fprintf(stderr, "store-size: %s\n", err);
+        return 1;
+    }
+    size_t n_in = (size_t)(argc - i - 1);
+    struct input *in = xcalloc(n_in, sizeof(*in));
+    for (size_t k = 0; k < n_in; k++) {
+        in[k].text = read_all(argv[i + 1 + (int)k], &in[k].len);
+        in[k].rng = k + 1;
+        for (size_t c = 0; c < 64; c++)
+            in[k].id[c] = "0123456789abcdef"[(k * 7 + c) % 16];
+        snprintf(in[k].name, sizeof(in[k].name), "app%zu", k);
+    }
+    uint32_t *jl = NULL;
+    uint64_t n_jl = 0, cap_jl = 0, got;
+    do {
+        got = 0;
+        for (size_t k = 0; k < n_in; k++) {
+            got += append_batch(s, &in[k], batch, &jl, &n_jl, &cap_jl);
+            if (store_commit(s) < 0) {
+                fprintf(stderr, "store-size: commit: %s\n", store_errstr(s));
+                return 1;
+            }
+        }
+    } while (got > 0);
+    if (store_sync(s) < 0) {
+        fprintf(stderr, "store-size: sync: %s\n", store_errstr(s));
+        return 1;
+    }
+    struct sizes z = { 0 };
+    store_foreach_segment(s, seg_cb, &z);
+    store_close(s);
+    uint64_t json = 0, json_full = 0;
+    for (uint64_t r = 0; r < n_jl; r++) {
+        json += jl[r];
+        if (r < z.full_records)
+            json_full += jl[r];
+    }
+    printf("records=%" PRIu64 " json_bytes=%" PRIu64 " segments=%" PRIu64
+           " full_segments=%" PRIu64 " full_records=%" PRIu64
+           " full_json_bytes=%" PRIu64 " blocks_bytes=%" PRIu64
+           " lqi_bytes=%" PRIu64 "\n", n_jl, json, z.n_segs, z.n_full,
+           z.full_records, json_full, z.blocks, z.lqi);
+    for (size_t k = 0; k < n_in; k++)
+        free(in[k].text);
+    free(in);
+    free(jl);
+    return 0;
+}
