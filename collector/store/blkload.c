@@ -107,13 +107,14 @@ blkload_hints_col(const struct blk_loader *lr, struct blk_load *ld,
 /* 1 if the filter selects every record of the block (ld->lsel set),
  * whose records' times lie in [lo, hi]: a time range holding [lo, hi]
  * (open-ended searches end at the collector's clock + 10 min, so nearly
- * every block lies inside theirs), any stream, every label, no tokens. */
+ * every block lies inside theirs), no receive point, any stream, every
+ * label, no tokens. */
 static int
 blkload_is_all(const struct blk_loader *lr, const struct blk_load *ld,
                int64_t lo, int64_t hi)
 {
     if (lr->since > lo || (lr->until != INT64_MAX && hi >= lr->until) ||
-        lr->stream >= 0 || lr->n_toks > 0)
+        lr->recv_since != 0 || lr->stream >= 0 || lr->n_toks > 0)
         return 0;
     for (size_t i = 0; i < ld->n_lsel; i++)
         if (!ld->lsel[i])

@@ -7,8 +7,8 @@
  * of several MiB between small ones; with commits, sealing, restarts (WAL
  * replay) and retention between them and tiny blocks and segments. For
  * random filters (time range, host, container glob, container id, stream,
- * tokens with and without is_tokens_required, an after-key) in both
- * directions, the cursor's output must equal a brute-force model: every
+ * tokens with and without is_tokens_required, an after-key, a receive
+ * point: records are stamped in arrival order) in both directions, the cursor's output must equal a brute-force model: every
  * stored record, filtered, sorted by store_key. One dataset runs with a
  * tiny cursor_mem_max so eviction and re-reading are exercised (and
  * checked to have happened). With a record test (match_fn), half the
@@ -60,6 +60,7 @@ struct mrec {
     char    *msg;
     size_t   len;
     uint32_t words;           /* bit i: holds vocab[i] */
+    int64_t  recv;            /* receive time: by arrival, 8 a stamp */
 };
 
 struct cfg {
@@ -245,6 +246,8 @@ gen_dataset(struct fx *f)
         gen_source(per[s], n_per[s], s, s == 1 ? f->cfg->n_big : 0);
     }
     gen_arrival(f, per, n_per);
+    for (size_t i = 0; i < f->n; i++)
+        f->recs[i].recv = T0 + (int64_t)(i / 8 + 1) * 1000;
     for (int s = 0; s < N_SRCS; s++)
         free(per[s]);
 }
@@ -272,7 +275,7 @@ fx_append(struct fx *f, const struct mrec *m)
         .time_ns = m->t, .host = src_host(m->src),
         .container_id = src_cid(m->src), .image = "img",
         .stream = m->stream, .offset = m->off, .msg = m->msg,
-        .msg_len = m->len,
+        .msg_len = m->len, .recv_ns = m->recv,
     };
 
     src_name(m->src, name, sizeof(name));
@@ -332,7 +335,8 @@ model_ok(const struct query *q, const struct mrec *m, int is_tokens)
         (fl->host && strcmp(fl->host, src_host(m->src)) != 0) ||
         (fl->container_id && strcmp(fl->container_id, src_cid(m->src))) ||
         (fl->container && fnmatch(fl->container, name, 0) != 0) ||
-        (fl->stream >= 0 && m->stream != fl->stream))
+        (fl->stream >= 0 && m->stream != fl->stream) ||
+        (fl->recv_since_ns != 0 && m->recv < fl->recv_since_ns))
         return 0;
     if (fl->after) {
         struct store_key k;
@@ -346,6 +350,22 @@ model_ok(const struct query *q, const struct mrec *m, int is_tokens)
             return 0;
     /* is_matches_only: the records match_fn answers 0 are dropped */
     return !is_tokens || !fl->is_matches_only || has_word(m, q->word);
+}
+
+/* A receive point (a resumed follow's) in one query of three, at a
+ * record's receive time or next to it, drawn from a stream of its own so
+ * the other draws stay as they were. */
+static int64_t
+gen_recv_since(const struct fx *f)
+{
+    uint64_t h = (f->cfg->seed << 20) ^ ((uint64_t)f->round << 10) ^
+                 (uint64_t)f->query ^ 0x5bd1e995ull;
+
+    h = (h ^ (h >> 29)) * 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 32;
+    if (h % 3 != 0 || f->n == 0)
+        return 0;
+    return f->recs[(h >> 8) % f->n].recv + (int64_t)((h >> 40) % 3) - 1;
 }
 
 static void
@@ -393,6 +413,7 @@ gen_query(struct fx *f, struct query *q)
         }
         fl->after = &q->after;
     }
+    fl->recv_since_ns = gen_recv_since(f);
 }
 
 static void
@@ -402,7 +423,8 @@ print_query(const struct fx *f, const struct query *q)
 
     print_error("seed %llu round %d query %d: %s since=%lld until=%lld "
                 "host=%s cid=%s container=%s stream=%d tokens=%s,%s req=%d "
-                "after=%s match=%s only=%d\n", (unsigned long long)f->cfg->seed,
+                "after=%s match=%s only=%d recv_since=%lld\n",
+                (unsigned long long)f->cfg->seed,
                 f->round,
                 f->query, q->newest_first ? "newest" : "oldest",
                 (long long)fl->since_ns, (long long)fl->until_ns,
@@ -412,7 +434,7 @@ print_query(const struct fx *f, const struct query *q)
                 fl->n_tokens > 0 ? q->toks[0] : "-",
                 fl->n_tokens > 1 ? q->toks[1] : "-", fl->is_tokens_required,
                 fl->after ? "yes" : "no", q->word ? q->word : "-",
-                fl->is_matches_only);
+                fl->is_matches_only, (long long)fl->recv_since_ns);
 }
 
 /* The model's i-th record in the query's direction. */
