@@ -3,7 +3,8 @@
  * zlevel_bench: what each zstd level costs and gives on a store's own
  * sealed block bodies. Reads segment files (seg-*.lqs, collector/STORE.md
  * "Block"), decompresses every zstd block body (codecs 3 and 5) back to
- * its raw columns, then compresses all of them again at each level named
+ * its raw columns, and each frame of a framed block (codecs 6 and 7) to
+ * its own, then compresses all of them again at each level named
  * (compress_zstd, the sealing thread's call, one frame per body) and
  * prints the compressed size as a share of the raw bodies, the CPU
  * seconds of this one thread (CLOCK_THREAD_CPUTIME_ID) and MB/s of raw
@@ -36,7 +37,64 @@ cpu_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Appends the raw bodies of path's zstd blocks to bodies. */
+/* Appends the raw content of the zstd frame at z[0..len) to bodies. */
+static void
+add_frame(const uint8_t *z, size_t len, size_t raw_len, struct buf **bodies,
+          size_t *n)
+{
+    struct buf raw;
+    const char *err;
+
+    buf_init(&raw, MAX_BODY);
+    if (compress_unzstd(&raw, z, len, raw_len, &err) < 0) {
+        fprintf(stderr, "zlevel-bench: frame: %s\n", err);
+        buf_fini(&raw);
+        return;
+    }
+    *bodies = xreallocarray(*bodies, *n + 1, sizeof(**bodies));
+    (*bodies)[(*n)++] = raw;
+}
+
+/* Codecs 6 and 7: each frame of the body (the frame table at the end of
+ * the meta, after the labels; collector/STORE.md "Frames") as a body of
+ * its own, as the sealing thread compresses them. */
+static void
+add_frames(const uint8_t *meta, size_t meta_len, const uint8_t *body,
+           size_t body_len, struct buf **bodies, size_t *n)
+{
+    struct reader r;
+    uint64_t n_labels, n_frames, v, comp, raw;
+    uint8_t mask;
+    const uint8_t *skip;
+    uint32_t crc;
+    size_t at = 0;
+
+    reader_init(&r, meta, meta_len);
+    if (reader_u8(&r, &mask) < 0 || reader_varint(&r, &n_labels) < 0)
+        return;
+    for (uint64_t l = 0; l < n_labels; l++) {
+        for (int k = 0; k < 4; k++)
+            if (reader_varint(&r, &v) < 0 || reader_bytes(&r, v, &skip) < 0)
+                return;
+        for (int k = 0; k < 4; k++)
+            if (reader_varint(&r, &v) < 0)
+                return;
+    }
+    if (reader_varint(&r, &n_frames) < 0)
+        return;
+    for (uint64_t f = 0; f < n_frames; f++) {
+        if (reader_varint(&r, &v) < 0 || reader_varint(&r, &comp) < 0 ||
+            reader_varint(&r, &raw) < 0 || reader_u32(&r, &crc) < 0 ||
+            reader_varint(&r, &v) < 0 || reader_varint(&r, &v) < 0 ||
+            comp > body_len - at)
+            return;
+        add_frame(body + at, comp, raw, bodies, n);
+        at += comp;
+    }
+}
+
+/* Appends the raw bodies of path's zstd blocks to bodies (a framed
+ * block's frames one by one). */
 static int
 load_segment(const char *path, struct buf **bodies, size_t *n)
 {
@@ -64,7 +122,10 @@ load_segment(const char *path, struct buf **bodies, size_t *n)
             fprintf(stderr, "%s: bad block at %zu\n", path, p);
             break;
         }
-        if (codec == 3 || codec == 5) {
+        if (codec == 6 || codec == 7) {
+            add_frames(h + BLK_HDR, meta_len, h + BLK_HDR + meta_len,
+                       comp_len, bodies, n);
+        } else if (codec == 3 || codec == 5) {
             buf_init(&raw, MAX_BODY);
             if (compress_unzstd(&raw, h + BLK_HDR + meta_len, comp_len,
                                 raw_len, &err) < 0) {
