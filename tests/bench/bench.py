@@ -196,6 +196,10 @@ def real_samples(a, tmp):
     if not files:
         print("bench: no ../shared/corpus: the real-sample stored size is SKIPPED", file=sys.stderr)
         return {}
+    if not os.access(a.store_size, os.X_OK):
+        print(f"bench: no {a.store_size} (make build/release/store-size): the real-sample "
+              "stored size is SKIPPED", file=sys.stderr)
+        return {}
     d = os.path.join(tmp, "corpus-store")
     out = subprocess.run([a.store_size, "--segment-size", a.corpus_segment_size, d] + files,
                          check=True, capture_output=True, text=True).stdout
