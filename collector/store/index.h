@@ -74,7 +74,8 @@ void index_mem_flush(struct index_mem *m);
 struct index_set_ent {
     uint32_t hash, check;               /* hash 0: empty slot */
     uint32_t last;                      /* the last record counted */
-    uint32_t n_recs;                    /* at most INDEX_MAX_COUNT */
+    uint32_t n_recs;                    /* taken as at most
+                                           INDEX_MAX_COUNT */
     uint32_t flags;                     /* TOKENIZE_FORM_* every occurrence
                                            is in, INDEX_SET_COLLIDED */
     uint32_t fmask;                     /* frames holding it
