@@ -553,6 +553,25 @@ seal_roll(const struct store *s, struct store_sealer *w, uint64_t seq,
     return 0;           /* its map: segindex_sealer_roll at the job's start */
 }
 
+/* After a rolling job's failed write: its new segment holds no block
+ * (a segment is only written to after its first job succeeded), so the
+ * file is removed and the retry creates it again, if it still has a
+ * block to write (every one may fail to build, quarantined: then no
+ * empty segment is left). */
+static void
+seal_unroll(const struct store *s, struct store_sealer *w)
+{
+    char *path = store_seg_path(s, w->wseq);
+
+    close(w->wfd);
+    if (unlink(path) == 0)
+        (void)store_fsync_dir(s->dir);
+    free(path);
+    w->wfd = -1;
+    w->wseq = 0;
+    w->wpos = 0;
+}
+
 /* Builds ch's block; the write hook's "block" fault point stands for a
  * block the sealer cannot build (tests). */
 static int
@@ -674,7 +693,9 @@ fail:
     snprintf(job->err, sizeof(job->err), "segment write: %s",
              strerror(errno));
     segindex_sealer_unearly(s, w);
-    if (ftruncate(w->wfd, (off_t)w->wpos) < 0) {
+    if (job->is_roll && w->wpos == STORE_SEG_HDR_LEN)
+        seal_unroll(s, w);
+    else if (ftruncate(w->wfd, (off_t)w->wpos) < 0) {
         /* a partial block past wpos is overwritten next time */
     }
 unindex:
@@ -712,10 +733,11 @@ segment_job_run(const struct store *s, struct store_sealer *w,
 
     /* A job that does not roll writes to the segment whose map and table
      * the sealer holds. A rolling job whose every block is quarantined
-     * creates no file and leaves the old segment's fd with the empty
-     * table of a segment never made; the next job rolls again, as the
-     * store's last segment, which made this one roll, is unchanged
-     * (segment_job_apply adds none, store_seal_pend). */
+     * creates no file and leaves the old segment's fd (none after a
+     * failed try: seal_unroll) with the empty table of a segment never
+     * made; the next job rolls again, as the store's last segment, which
+     * made this one roll, is unchanged (segment_job_apply adds none,
+     * store_seal_pend). */
     assert(job->is_roll || w->ix_seq == job->seq);
     /* a new segment's map now, so that its blocks are indexed as they
      * are gathered (its file is created once they are built: seal_roll) */

@@ -4,7 +4,9 @@
  * retention by size and age (judged by the receive time, the WAL kept),
  * file modes, metadata bombs (a new container name per record, a source
  * renamed with every record), blocks that cannot be sealed quarantined
- * (also every block of a job that starts a segment), a full disk (write hook). The fixture: tests/support/storefx.h.
+ * (also every block of a job that starts a segment, and of its retry
+ * after a failed write), a full disk (write hook). The fixture:
+ * tests/support/storefx.h.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -491,6 +493,70 @@ test_store_quarantine_rolling_job(void **state)
     assert_int_equal(scan_all(f->s), want);
 }
 
+/* A rolling job whose block write fails (its segment's header written)
+ * and whose retry's every block fails to build leaves no segment file:
+ * the failed write removes the segment it created (it held no block),
+ * the retry writes nothing and creates none. Before, an empty segment
+ * (its 16-byte header) was left behind, and counted after a reopen. */
+static void
+test_store_quarantine_rolling_retry(void **state)
+{
+    struct fx *f = *state;
+    struct store_stats st;
+    struct stat sb;
+    uint64_t off = 1;
+
+    fx_open(f);
+    while (!is_last_full(f->s)) {
+        assert_int_equal(put_n(f, 0, off, 40), 40);
+        off += 40;
+        assert_int_equal(store_commit(f->s), 0);
+        assert_int_equal(store_sync(f->s), 0);
+        assert_true(off < 100000);
+    }
+    store_get_stats(f->s, &st);
+    uint64_t n_segs = st.n_segments, seq = last_seq(f->s);
+    char *path = store_seg_path(f->s, seq + 1);
+    /* a record a commit until the tail, one block, goes to the sealing
+     * thread, which creates segment seq + 1 and fails to write it */
+    f->fail_what = 4;
+    uint64_t i = 1;
+    for (; st.n_seal_errors == 0; i++) {
+        assert_int_equal(put_n(f, 1, i, 1), 1);
+        off++;
+        assert_int_equal(store_commit(f->s), 0);
+        (void)store_sync(f->s);
+        store_get_stats(f->s, &st);
+        assert_true(i < 1000);
+    }
+    /* the retry, at the next commit: its one block fails to build
+     * (quarantined) */
+    f->fail_what = 3;
+    assert_int_equal(put_n(f, 1, i, 1), 1);
+    off++;
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(store_sync(f->s), 0);
+    assert_int_equal(f->fail_what, 0);          /* the hook ran */
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_quarantined_blocks, 1);
+    assert_int_equal(st.n_segments, n_segs);
+    if (stat(path, &sb) == 0)
+        fail_msg("%s left behind (%lld bytes)", path, (long long)sb.st_size);
+    uint64_t n_q = st.n_quarantined_records;
+    assert_true(n_q > 0);
+    assert_int_equal(put_n(f, 2, 1, 300), 300);
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(store_sync(f->s), 0);
+    int want = (int)(off - 1 + 300 - n_q);
+    assert_int_equal(scan_all(f->s), want);
+    fx_open(f);
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_segments, n_segs + 1);
+    assert_int_equal(st.n_index_rebuilds, 0);
+    assert_int_equal(scan_all(f->s), want);
+    free(path);
+}
+
 static void
 test_store_disk_full(void **state)
 {
@@ -547,6 +613,7 @@ main(void)
         T(test_store_quarantine_unsealable),
         T(test_store_quarantine_build_failure),
         T(test_store_quarantine_rolling_job),
+        T(test_store_quarantine_rolling_retry),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -33,7 +33,8 @@ struct fx {
     struct store_options opt;
     int64_t         now;
     int             fail_what;  /* 0 none, 1 wal, 2 segment, 3 the next
-                                   block built (once) */
+                                   block built (once), 4 a block written
+                                   to a segment (not its header) */
 };
 
 static inline int64_t
@@ -47,9 +48,10 @@ fake_write_hook(const char *what, size_t len, void *arg)
 {
     struct fx *f = arg;
 
-    (void)len;
     if ((f->fail_what == 1 && strcmp(what, "wal") == 0) ||
-        (f->fail_what == 2 && strcmp(what, "segment") == 0)) {
+        (f->fail_what == 2 && strcmp(what, "segment") == 0) ||
+        (f->fail_what == 4 && strcmp(what, "segment") == 0 &&
+         len > 16)) {                   /* 16: a segment header */
         errno = ENOSPC;
         return -1;
     }

@@ -169,7 +169,8 @@ storetest_is_wal_empty(const char *dir, const char *name)
 
 /* Every file of store a but the WAL's is in b with the same bytes, and b
  * has as many; n[0..2] get a's counts of segments (.lqs), .lqi and
- * quarantine (.lqq) files. Needs <dirent.h>. */
+ * quarantine (.lqq) files. No segment is only its 16-byte header (one a
+ * failed rolling job left). Needs <dirent.h>. */
 static inline void
 storetest_same_dirs(const char *a, const char *b, int n[3])
 {
@@ -183,6 +184,12 @@ storetest_same_dirs(const char *a, const char *b, int n[3])
         if (de->d_name[0] == '.' || storetest_is_wal_empty(a, de->d_name))
             continue;
         storetest_same_file(a, b, de->d_name);
+        if (strstr(de->d_name, ".lqs") != NULL) {
+            size_t len;
+            free(storetest_slurp(a, de->d_name, &len));
+            if (len <= 16)
+                fail_msg("%s/%s: an empty segment", a, de->d_name);
+        }
         n[0] += strstr(de->d_name, ".lqs") != NULL;
         n[1] += strstr(de->d_name, ".lqi") != NULL;
         n[2] += strstr(de->d_name, ".lqq") != NULL;
