@@ -106,10 +106,16 @@ read_all(const char *path, size_t *len)
     return p;
 }
 
-/* Appends up to batch lines of in; their json-file sizes go to *jl. */
+/* The json-file size of every record appended, in order. */
+struct lens {
+    uint32_t *v;
+    uint64_t  n, cap;
+};
+
+/* Appends up to batch lines of in; their json-file sizes go to jl. */
 static uint64_t
 append_batch(struct store *s, struct input *in, size_t batch,
-             uint32_t **jl, uint64_t *n_jl, uint64_t *cap_jl)
+             struct lens *jl)
 {
     uint64_t n = 0;
     int64_t recv = T0 + (int64_t)in->n_lines * 1000000 + 5000000 +
@@ -137,13 +143,51 @@ append_batch(struct store *s, struct input *in, size_t batch,
             fprintf(stderr, "store-size: append: %s\n", store_errstr(s));
             exit(1);
         }
-        if (*n_jl == *cap_jl)
-            *jl = xreallocarray(*jl, *cap_jl = *cap_jl * 2 + 4096,
-                                sizeof(**jl));
-        (*jl)[(*n_jl)++] = (uint32_t)j;
+        if (jl->n == jl->cap)
+            jl->v = xreallocarray(jl->v, jl->cap = jl->cap * 2 + 4096,
+                                  sizeof(*jl->v));
+        jl->v[jl->n++] = (uint32_t)j;
         n++;
     }
     return n;
+}
+
+/* Appends every input in turns of batch lines, one commit a turn. */
+static void
+feed(struct store *s, struct input *in, size_t n_in, size_t batch,
+     struct lens *jl)
+{
+    uint64_t got;
+
+    do {
+        got = 0;
+        for (size_t k = 0; k < n_in; k++) {
+            got += append_batch(s, &in[k], batch, jl);
+            if (store_commit(s) < 0) {
+                fprintf(stderr, "store-size: commit: %s\n", store_errstr(s));
+                exit(1);
+            }
+        }
+    } while (got > 0);
+    if (store_sync(s) < 0) {
+        fprintf(stderr, "store-size: sync: %s\n", store_errstr(s));
+        exit(1);
+    }
+}
+
+static struct input *
+inputs_load(char **paths, size_t n)
+{
+    struct input *in = xcalloc(n, sizeof(*in));
+
+    for (size_t k = 0; k < n; k++) {
+        in[k].text = read_all(paths[k], &in[k].len);
+        in[k].rng = k + 1;
+        for (size_t c = 0; c < 64; c++)
+            in[k].id[c] = "0123456789abcdef"[(k * 7 + c) % 16];
+        snprintf(in[k].name, sizeof(in[k].name), "app%zu", k);
+    }
+    return in;
 }
 
 static void
@@ -204,47 +248,27 @@ main(int argc, char **argv)
         return 1;
     }
     size_t n_in = (size_t)(argc - i - 1);
-    struct input *in = xcalloc(n_in, sizeof(*in));
-    for (size_t k = 0; k < n_in; k++) {
-        in[k].text = read_all(argv[i + 1 + (int)k], &in[k].len);
-        in[k].rng = k + 1;
-        for (size_t c = 0; c < 64; c++)
-            in[k].id[c] = "0123456789abcdef"[(k * 7 + c) % 16];
-        snprintf(in[k].name, sizeof(in[k].name), "app%zu", k);
-    }
-    uint32_t *jl = NULL;
-    uint64_t n_jl = 0, cap_jl = 0, got;
-    do {
-        got = 0;
-        for (size_t k = 0; k < n_in; k++) {
-            got += append_batch(s, &in[k], batch, &jl, &n_jl, &cap_jl);
-            if (store_commit(s) < 0) {
-                fprintf(stderr, "store-size: commit: %s\n", store_errstr(s));
-                return 1;
-            }
-        }
-    } while (got > 0);
-    if (store_sync(s) < 0) {
-        fprintf(stderr, "store-size: sync: %s\n", store_errstr(s));
-        return 1;
-    }
+    struct input *in = inputs_load(argv + i + 1, n_in);
+    struct lens jl = { 0 };
+    feed(s, in, n_in, batch, &jl);
     struct sizes z = { 0 };
     store_foreach_segment(s, seg_cb, &z);
     store_close(s);
+    /* sealed in the order appended: the full segments hold the first */
     uint64_t json = 0, json_full = 0;
-    for (uint64_t r = 0; r < n_jl; r++) {
-        json += jl[r];
+    for (uint64_t r = 0; r < jl.n; r++) {
+        json += jl.v[r];
         if (r < z.full_records)
-            json_full += jl[r];
+            json_full += jl.v[r];
     }
     printf("records=%" PRIu64 " json_bytes=%" PRIu64 " segments=%" PRIu64
            " full_segments=%" PRIu64 " full_records=%" PRIu64
            " full_json_bytes=%" PRIu64 " blocks_bytes=%" PRIu64
-           " lqi_bytes=%" PRIu64 "\n", n_jl, json, z.n_segs, z.n_full,
+           " lqi_bytes=%" PRIu64 "\n", jl.n, json, z.n_segs, z.n_full,
            z.full_records, json_full, z.blocks, z.lqi);
     for (size_t k = 0; k < n_in; k++)
         free(in[k].text);
     free(in);
-    free(jl);
+    free(jl.v);
     return 0;
 }
