@@ -318,6 +318,13 @@ main_sighup_hold(int is_held)
     pthread_sigmask(is_held ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
 }
 
+/* follow's source: the store's records not yet durable (follow.h). */
+static size_t
+main_follow_source(void *arg, follow_record_fn rec, void *rec_arg)
+{
+    return store_foreach_unsynced(arg, rec, rec_arg);
+}
+
 static void
 main_setup(struct collector *c)
 {
@@ -342,6 +349,7 @@ main_setup(struct collector *c)
                c->cfg.data_dir, err ? err : "?");
     main_report_store_open(c);
     c->follow = follow_new(MAIN_FOLLOW_STAGE);
+    follow_set_source(c->follow, main_follow_source, c->store);
     c->losses_path = xasprintf("%s/losses", c->cfg.data_dir);
     struct ingest_options io = {
         .listen = c->cfg.listen, .host_keys = c->cfg.host_keys,

@@ -7,7 +7,10 @@
  * round frees marked entries at its end, so a callback may drop its own
  * client. Talks to nobody: ingest_batch.c stages, ingest_commit.c
  * publishes, api_follow.c subscribes; main.c hands both the same struct
- * follow. follow_keys is an open-addressing table (load <= 1/2) over
+ * follow, and sets the store as its source. While nobody is subscribed
+ * with a source set, staging only counts (n_staged, n_committing) and
+ * marks the sets lazy; the first subscriber (or receive point) reads
+ * them back from the source, split by those counts. follow_keys is an open-addressing table (load <= 1/2) over
  * copies of the identities.
  */
 #include "collector/search/follow.h"
@@ -44,6 +47,11 @@ struct follow {
                                            flight began */
     uint64_t              n_dropped;
     int64_t               last_recv;    /* last stamp (or reserved) */
+    follow_source_fn      src_fn;       /* NULL: always copy */
+    void                 *src_arg;
+    size_t                n_staged;     /* staged since the last begin */
+    size_t                n_committing; /* of the commit in flight */
+    int                   is_lazy;      /* some of them not copied */
 };
 
 /* ---- subscribers ---- */
@@ -74,12 +82,51 @@ follow_free(struct follow *f)
     free(f);
 }
 
+void
+follow_set_source(struct follow *f, follow_source_fn fn, void *arg)
+{
+    f->src_fn = fn;
+    f->src_arg = arg;
+}
+
+struct follow_fill {
+    struct follow *f;
+    size_t         i;
+};
+
+static void
+follow_fill_cb(const struct logrec *r, void *arg)
+{
+    struct follow_fill *x = arg;
+    struct follow *f = x->f;
+    struct recbuf *b = x->i++ < f->n_committing ? &f->committing : &f->stage;
+
+    if (recbuf_add(b, r) < 0)
+        f->n_dropped++;
+}
+
+/* The staged records again, copied from the source: the first
+ * n_committing are the commit in flight's, the rest the stage's. */
+static void
+follow_fill(struct follow *f)
+{
+    struct follow_fill x = { .f = f };
+
+    if (!f->is_lazy)
+        return;
+    recbuf_reset(&f->committing);
+    recbuf_reset(&f->stage);
+    (void)f->src_fn(f->src_arg, follow_fill_cb, &x);
+    f->is_lazy = 0;
+}
+
 struct follow_sub *
 follow_subscribe(struct follow *f, follow_record_fn rec, follow_flush_fn flush,
                  void *arg)
 {
     struct follow_sub *s = xcalloc(1, sizeof(*s));
 
+    follow_fill(f);
     s->rec = rec;
     s->flush = flush;
     s->arg = arg;
@@ -125,6 +172,11 @@ follow_n_dropped(const struct follow *f)
 int
 follow_stage(struct follow *f, const struct logrec *r)
 {
+    f->n_staged++;
+    if (f->n_subs == 0 && f->src_fn != NULL) {
+        f->is_lazy = 1;         /* follow_fill reads it back */
+        return 0;
+    }
     if (recbuf_add(&f->stage, r) < 0) {
         f->n_dropped++;
         return -1;
@@ -149,6 +201,8 @@ follow_commit_begin(struct follow *f)
 {
     struct logrec r;
 
+    f->n_committing += f->n_staged;
+    f->n_staged = 0;
     if (f->committing.n == 0) {
         recbuf_swap(&f->committing, &f->stage);
         return;
@@ -167,6 +221,9 @@ follow_commit_end(struct follow *f)
 {
     struct follow_sub *s, *next;
 
+    f->n_committing = 0;
+    if (f->n_staged == 0)
+        f->is_lazy = 0;         /* nothing left to read back */
     if (f->committing.n == 0)
         return;
     f->is_publishing = 1;
@@ -208,6 +265,7 @@ follow_recv_next(struct follow *f, int64_t now_ns)
 int64_t
 follow_receive_point(struct follow *f, int64_t now_ns)
 {
+    follow_fill(f);
     const struct recbuf *b = f->committing.n > 0 ? &f->committing
                                                  : &f->stage;
     if (b->n > 0) {

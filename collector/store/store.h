@@ -145,6 +145,15 @@ int store_commit_wait(struct store *s);
 /* Bytes of records appended and not yet durable (the commit in flight's
  * included): what a caller bounds to bound the memory of unsynced data. */
 size_t store_unsynced_bytes(const struct store *s);
+/* A record borrowed for the call. */
+typedef void (*store_rec_fn)(const struct logrec *r, void *arg);
+/* Calls fn for each record appended and not yet durable (the commit in
+ * flight's, then those appended since it began, or since the last commit
+ * if none is in flight), in append order, and returns how many: what a
+ * live tail subscribing now is still to be shown (collector/search/
+ * follow.h). Strings borrowed from the store, labels the source's
+ * current set. Decodes the unsealed tail: for an occasional call. */
+size_t store_foreach_unsynced(struct store *s, store_rec_fn fn, void *arg);
 /* Waits until the blocks being sealed in the background and those waiting
  * for the sealing thread (if any) are written and visible in the segment
  * directory. 0, or -1 if a seal failed (records stay durable in the WAL;

@@ -4,7 +4,8 @@
  * unsealed tail block, store_append (exactly-once by each source's high
  * water), the hand-off of full tails to the sealing thread (pending tails,
  * WAL files rebuilt) and the group commit (WAL write on the caller's
- * thread, fdatasync on the syncing thread). Open/close, labels, sources
+ * thread, fdatasync on the syncing thread) and the records not yet
+ * durable read back for a new live tail. Open/close, labels, sources
  * and stats are in store.c. Never logs: errors go to errstr.
  */
 #include "collector/store/store_internal.h"
@@ -470,6 +471,37 @@ size_t
 store_unsynced_bytes(const struct store *s)
 {
     return s->tail.body.len - s->tail.committed_len;
+}
+
+size_t
+store_foreach_unsynced(struct store *s, store_rec_fn fn, void *arg)
+{
+    const struct store_tail *t = &s->tail;
+    struct store_rec *recs = NULL;
+    size_t cap = 0;
+
+    if (t->committed_n == t->n_records)
+        return 0;
+    if (block_body_decode(t->body.data, t->body.len, t->n_records,
+                          t->n_labels, 1, &recs, &cap) < 0) {
+        free(recs);
+        return 0;               /* cannot happen: we encoded it */
+    }
+    for (uint32_t i = t->committed_n; i < t->n_records; i++) {
+        const struct store_rec *r = &recs[i];
+        const struct store_label *l = s->labels[t->labels[r->label].id];
+        struct logrec lr = {
+            .time_ns = r->time_ns, .recv_ns = r->recv_ns,
+            .host = l->host, .container_id = l->cid,
+            .container = l->name, .image = l->image,
+            .labels = store_source_labels(l->src),
+            .stream = r->stream, .flags = r->flags, .offset = r->offset,
+            .msg = (const char *)r->msg, .msg_len = r->msg_len,
+        };
+        fn(&lr, arg);
+    }
+    free(recs);
+    return t->n_records - t->committed_n;
 }
 
 int
