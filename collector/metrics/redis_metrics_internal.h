@@ -42,7 +42,8 @@ struct rmetrics;
 
 /* Where a read command or a layout conversion call goes instead of
  * hiredis when set (a test seam: tests/fuzz/fuzz_redis.c and
- * fuzz_redisconv.c answer them with replies they build themselves).
+ * fuzz_redisconv.c answer them with replies they build themselves,
+ * through tests/fuzz/fuzzredis.h).
  * fn(NULL, reply, privdata) is to be called once per command sent,
  * reply NULL when the connection is gone; -1: not sent. */
 typedef int (*rm_send_hook_fn)(struct rmetrics *rm,

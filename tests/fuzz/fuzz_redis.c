@@ -22,28 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/event.h>
-#include <hiredis/hiredis.h>
-
 #include "collector/metrics/downsample.h"
-#include "collector/metrics/redis_metrics.h"
-#include "collector/metrics/redis_metrics_internal.h"
-#include "common/log.h"
 #include "common/xmalloc.h"
+
+#define FUZZ_MAX_SENT  2048
+#include "tests/fuzz/fuzzredis.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_MAX_SENT  2048
-
-typedef void (*fuzz_reply_fn)(struct redisAsyncContext *, void *, void *);
-
-struct fuzz_sent {
-    fuzz_reply_fn fn;
-    void         *privdata;
-};
-
-static struct fuzz_sent fuzz_sent[FUZZ_MAX_SENT];
-static size_t fuzz_n_sent;
 static int fuzz_n_done;
 static struct rm_query fuzz_q;
 
@@ -53,10 +39,7 @@ fuzz_send_hook(struct rmetrics *rm, fuzz_reply_fn fn, void *privdata,
 {
     (void)rm;
     assert(argc >= 2 && argv[0] != NULL);
-    if (fuzz_n_sent == FUZZ_MAX_SENT)
-        return -1;
-    fuzz_sent[fuzz_n_sent++] = (struct fuzz_sent){ fn, privdata };
-    return 0;
+    return fuzz_queue(fn, privdata);
 }
 
 /* ---- result checks ---- */
@@ -157,21 +140,7 @@ fuzz_series_cb(int err, const char *errstr, const struct rm_series *s,
 static struct rmetrics *
 fuzz_rm(void)
 {
-    static struct event_base *base;
-    static struct rmetrics *rm;
-
-    if (rm != NULL)
-        return rm;
-    log_init("fuzz", LOG_LEVEL_ERROR, NULL);
-    base = event_base_new();
-    assert(base != NULL);
-    struct rmetrics_config cfg = {
-        .addr = "/nonexistent/logq-fuzz-redis.sock",
-    };
-    rm = rmetrics_new(base, &cfg);      /* cannot connect: no socket */
-    assert(rm != NULL);
-    rm->send_hook = fuzz_send_hook;
-    return rm;
+    return fuzz_rm_get("/nonexistent/logq-fuzz-redis.sock", fuzz_send_hook);
 }
 
 static void

@@ -24,27 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/event.h>
-#include <hiredis/hiredis.h>
-
-#include "collector/metrics/redis_metrics.h"
-#include "collector/metrics/redis_metrics_internal.h"
-#include "common/log.h"
+#define FUZZ_MAX_CALLS 64
+/* one more than the bound: a call past it is seen, not refused */
+#define FUZZ_MAX_SENT  (FUZZ_MAX_CALLS + 1)
+#include "tests/fuzz/fuzzredis.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_MAX_CALLS 64
-
-typedef void (*fuzz_reply_fn)(struct redisAsyncContext *, void *, void *);
-
-struct fuzz_sent {
-    fuzz_reply_fn fn;
-    void         *privdata;
-};
-
-/* one more than the bound: a call past it is seen, not refused */
-static struct fuzz_sent fuzz_sent[FUZZ_MAX_CALLS + 1];
-static size_t fuzz_n_sent;
 
 static int
 fuzz_send_hook(struct rmetrics *rm, fuzz_reply_fn fn, void *privdata,
@@ -53,28 +38,14 @@ fuzz_send_hook(struct rmetrics *rm, fuzz_reply_fn fn, void *privdata,
     (void)rm;
     assert(argc == 5 && strcmp(argv[0], "EVAL") == 0);
     assert(fuzz_n_sent <= FUZZ_MAX_CALLS);
-    fuzz_sent[fuzz_n_sent++] = (struct fuzz_sent){ fn, privdata };
-    return 0;
+    return fuzz_queue(fn, privdata);
 }
 
 static struct rmetrics *
 fuzz_rm(void)
 {
-    static struct event_base *base;
-    static struct rmetrics *rm;
-
-    if (rm != NULL)
-        return rm;
-    log_init("fuzz", LOG_LEVEL_ERROR, NULL);
-    base = event_base_new();
-    assert(base != NULL);
-    struct rmetrics_config cfg = {
-        .addr = "/nonexistent/logq-fuzz-redisconv.sock",
-    };
-    rm = rmetrics_new(base, &cfg);      /* cannot connect: no socket */
-    assert(rm != NULL);
-    rm->send_hook = fuzz_send_hook;
-    return rm;
+    return fuzz_rm_get("/nonexistent/logq-fuzz-redisconv.sock",
+                       fuzz_send_hook);
 }
 
 /* The integer element i of an array reply, or -2 (the model's own). */
