@@ -22,56 +22,29 @@
 #include "collector/api/api_internal.h"
 #include "collector/api/api_pool.h"
 #include "common/xmalloc.h"
+#include "tests/support/searchfx.h"
 
 #define T0     1700000000000000000LL
 #define N_RECS (3 * API_SLICE_RECORDS)
 #define NO_END ((int64_t)3600 * 1000000000)    /* no time bound */
 
-struct fx {
-    char          dir[64];
-    struct store *st;
-};
-
 static int
 setup(void **state)
 {
-    struct fx *f = xcalloc(1, sizeof(*f));
     struct store_options o = { .block_size = 65536 };
-    char *err = NULL;
+    struct fx *f = fx_new("api_slice_test", &o);
 
-    snprintf(f->dir, sizeof(f->dir), "/tmp/api_slice_test.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    f->st = store_open(f->dir, &o, &err);
-    assert_non_null(f->st);
     for (int i = 0; i < N_RECS; i++) {
         char msg[64];
         int len = snprintf(msg, sizeof(msg), "req %d took %d ms", i,
                            (i * 37) % 1000);
-        struct logrec r = {
-            .time_ns = T0 + i, .host = "h1", .container_id = "c",
-            .container = "web", .image = "i", .offset = (uint64_t)i + 1,
-            .msg = msg, .msg_len = (size_t)len,
-        };
-        assert_int_equal(store_append(f->st, &r), 1);
+        fx_put(f, "h1", T0 + i, i, msg, len);
         if (i % 5000 == 4999)
             assert_int_equal(store_commit(f->st), 0);
     }
     assert_int_equal(store_commit(f->st), 0);
     assert_int_equal(store_sync(f->st), 0);
     *state = f;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    struct fx *f = *state;
-    char cmd[128];
-
-    store_close(f->st);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
     return 0;
 }
 

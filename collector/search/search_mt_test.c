@@ -23,14 +23,10 @@
 
 #include "collector/search/search.h"
 #include "common/xmalloc.h"
+#include "tests/support/searchfx.h"
 
 #define T0     1700000000000000000LL
 #define N_RECS 4000
-
-struct fx {
-    char          dir[64];
-    struct store *st;
-};
 
 /* The emitted lines, "<msg>|<is_context>" joined by newlines. */
 struct seq {
@@ -41,14 +37,9 @@ struct seq {
 static int
 setup_n(void **state, int n_recs)
 {
-    struct fx *f = xcalloc(1, sizeof(*f));
     struct store_options o = { .block_size = 4096 };
-    char *err = NULL;
+    struct fx *f = fx_new("search_mt_test", &o);
 
-    snprintf(f->dir, sizeof(f->dir), "/tmp/search_mt_test.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    f->st = store_open(f->dir, &o, &err);
-    assert_non_null(f->st);
     /* Two sources, times interleaved and stepping back now and then, so
      * the cursor merges overlapping blocks. */
     for (int i = 0; i < n_recs; i++) {
@@ -56,13 +47,8 @@ setup_n(void **state, int n_recs)
         int len = snprintf(msg, sizeof(msg), "req %d from 10.%d.%d.%d took "
                            "%d ms", i, i % 7, (i * 13) % 256, (i * 7) % 256,
                            (i * 37) % 1000);
-        struct logrec r = {
-            .time_ns = T0 + (i / 2) * 10 - (i % 5 == 0 ? 15 : 0),
-            .host = i % 2 ? "h1" : "h2", .container_id = "c",
-            .container = "web", .image = "i", .offset = (uint64_t)i + 1,
-            .msg = msg, .msg_len = (size_t)len,
-        };
-        assert_int_equal(store_append(f->st, &r), 1);
+        fx_put(f, i % 2 ? "h1" : "h2",
+               T0 + (i / 2) * 10 - (i % 5 == 0 ? 15 : 0), i, msg, len);
         if (i % 500 == 499)
             assert_int_equal(store_commit(f->st), 0);
     }
@@ -83,19 +69,6 @@ static int
 setup_big(void **state)
 {
     return setup_n(state, 5 * STORE_CURSOR_YIELD_RECORDS);
-}
-
-static int
-teardown(void **state)
-{
-    struct fx *f = *state;
-    char cmd[128];
-
-    store_close(f->st);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
-    return 0;
 }
 
 static int

@@ -23,13 +23,9 @@
 
 #include "collector/search/search.h"
 #include "common/xmalloc.h"
+#include "tests/support/searchfx.h"
 
 #define T0 1700000000000000000LL
-
-struct fx {
-    char          dir[64];
-    struct store *st;
-};
 
 struct got {
     size_t n, n_context, n_starts;
@@ -40,27 +36,7 @@ struct got {
 static int
 setup(void **state)
 {
-    struct fx *f = xcalloc(1, sizeof(*f));
-    char *err = NULL;
-
-    snprintf(f->dir, sizeof(f->dir), "/tmp/search_test.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    f->st = store_open(f->dir, NULL, &err);
-    assert_non_null(f->st);
-    *state = f;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    struct fx *f = *state;
-    char cmd[128];
-
-    store_close(f->st);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
+    *state = fx_new("search_test", NULL);
     return 0;
 }
 
@@ -73,12 +49,7 @@ put(struct fx *f, int n, int (*is_hit)(int))
         char msg[64];
         int len = snprintf(msg, sizeof(msg), "line %d%s", i,
                            is_hit(i) ? " hit" : "");
-        struct logrec r = {
-            .time_ns = T0 + i, .host = "h", .container_id = "c",
-            .container = "web", .image = "i", .offset = (uint64_t)i + 1,
-            .msg = msg, .msg_len = (size_t)len,
-        };
-        assert_int_equal(store_append(f->st, &r), 1);
+        fx_put(f, "h", T0 + i, i, msg, len);
     }
     assert_int_equal(store_commit(f->st), 0);
 }
@@ -208,12 +179,7 @@ test_search_scan_cap_all_prefiltered(void **state)
         char msg[64];
         int len = snprintf(msg, sizeof(msg), "%s %d",
                            i % 2 ? "alpha" : "beta", i);
-        struct logrec r = {
-            .time_ns = T0 + i, .host = "h", .container_id = "c",
-            .container = "web", .image = "i", .offset = (uint64_t)i + 1,
-            .msg = msg, .msg_len = (size_t)len,
-        };
-        assert_int_equal(store_append(f->st, &r), 1);
+        fx_put(f, "h", T0 + i, i, msg, len);
     }
     assert_int_equal(store_commit(f->st), 0);
     for (int is_serial = 0; is_serial < 2; is_serial++) {
@@ -466,12 +432,7 @@ test_search_tail_ties(void **state)
     for (int i = 0; i < 5; i++) {
         char msg[16];
         int len = snprintf(msg, sizeof(msg), "tie %d", i);
-        struct logrec r = {
-            .time_ns = T0, .host = "h", .container_id = "c",
-            .container = "web", .image = "i", .offset = (uint64_t)i + 1,
-            .msg = msg, .msg_len = (size_t)len,
-        };
-        assert_int_equal(store_append(f->st, &r), 1);
+        fx_put(f, "h", T0, i, msg, len);
     }
     assert_int_equal(store_commit(f->st), 0);
     struct search_spec spec = { .limit = 2, .is_tail = 1 };
