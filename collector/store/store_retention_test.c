@@ -443,16 +443,12 @@ last_seq(struct store *s)
     return seq;
 }
 
-/* A rolling job (its segment would be new) whose every block fails to
- * build writes nothing and creates no segment; the next job rolls again
- * and its segment is indexed (the sealing thread asserts it: segment_seal.c
- * segment_job_run). Every record but the quarantined ones is read back,
- * also after a reopen, and no index is rebuilt. */
-static void
-test_store_quarantine_rolling_job(void **state)
+/* Opens the store and appends source 0's records, 40 a commit, until
+ * its last segment is full (the next job rolls); returns the next
+ * offset. */
+static uint64_t
+fill_segment(struct fx *f)
 {
-    struct fx *f = *state;
-    struct store_stats st;
     uint64_t off = 1;
 
     fx_open(f);
@@ -463,6 +459,21 @@ test_store_quarantine_rolling_job(void **state)
         assert_int_equal(store_sync(f->s), 0);
         assert_true(off < 100000);
     }
+    return off;
+}
+
+/* A rolling job (its segment would be new) whose every block fails to
+ * build writes nothing and creates no segment; the next job rolls again
+ * and its segment is indexed (the sealing thread asserts it: segment_seal.c
+ * segment_job_run). Every record but the quarantined ones is read back,
+ * also after a reopen, and no index is rebuilt. */
+static void
+test_store_quarantine_rolling_job(void **state)
+{
+    struct fx *f = *state;
+    struct store_stats st;
+    uint64_t off = fill_segment(f);
+
     store_get_stats(f->s, &st);
     uint64_t n_segs = st.n_segments, seq = last_seq(f->s);
     /* a record a commit: the tail goes to the sealing thread once it
@@ -504,16 +515,8 @@ test_store_quarantine_rolling_retry(void **state)
     struct fx *f = *state;
     struct store_stats st;
     struct stat sb;
-    uint64_t off = 1;
+    uint64_t off = fill_segment(f);
 
-    fx_open(f);
-    while (!is_last_full(f->s)) {
-        assert_int_equal(put_n(f, 0, off, 40), 40);
-        off += 40;
-        assert_int_equal(store_commit(f->s), 0);
-        assert_int_equal(store_sync(f->s), 0);
-        assert_true(off < 100000);
-    }
     store_get_stats(f->s, &st);
     uint64_t n_segs = st.n_segments, seq = last_seq(f->s);
     char *path = store_seg_path(f->s, seq + 1);
