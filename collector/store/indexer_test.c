@@ -64,21 +64,6 @@ msg_of(int i, char *out, size_t cap)
                  v % 100003, v % 500, (unsigned)i / 50);
 }
 
-/* Threads of this process now (Linux: /proc/self/task). */
-static int
-count_threads(void)
-{
-    DIR *d = opendir("/proc/self/task");
-    struct dirent *de;
-    int n = 0;
-
-    assert_non_null(d);
-    while ((de = readdir(d)) != NULL)
-        n += de->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
-
 /* Writes the test's records into a store at dir; returns the threads the
  * process had while the store was open. */
 static int
@@ -94,7 +79,7 @@ write_store(const char *dir, int is_inline)
 
     if (!s)
         fail_msg("store_open: %s", err);
-    int n_threads = count_threads();
+    int n_threads = storetest_count_threads();
     for (int i = 0; i < N_RECS; i++) {
         int src = i % 3;
         snprintf(host, sizeof(host), "host%d", src);

@@ -108,21 +108,6 @@ fault_hook(const char *what, size_t len, void *arg)
     return -1;
 }
 
-/* Threads of this process now (Linux: /proc/self/task). */
-static int
-count_threads(void)
-{
-    DIR *d = opendir("/proc/self/task");
-    struct dirent *de;
-    int n = 0;
-
-    assert_non_null(d);
-    while ((de = readdir(d)) != NULL)
-        n += de->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
-
 /* Writes the test's records into a store at dir with seal_threads and
  * codec 6 (is_no_recv) or 7; returns the threads the process had while
  * the store was open. */
@@ -139,7 +124,7 @@ write_store(const char *dir, int seal_threads, int is_no_recv,
 
     n_writes = n_failed = n_builds = is_armed = n_syncs = n_index = 0;
     struct store *s = storetest_open(dir, &opt);
-    int n_threads = count_threads();
+    int n_threads = storetest_count_threads();
     for (int i = 0; i < N_RECS; i++) {
         int src = i % 3;
         snprintf(host, sizeof(host), "host%d", src);

@@ -5,9 +5,9 @@
  * frames_test and segindex_fd_test open their stores with it): a gate a
  * store hook waits at on the store's thread while the test looks (its
  * entries counted; every wait at most 20 s, so a broken store fails a test
- * and never hangs it), a store opened or the test failed, and files
- * compared byte for byte across two store directories. Test-only,
- * header-only.
+ * and never hangs it), a store opened or the test failed, files compared
+ * byte for byte across two store directories, and the process's threads
+ * counted (sealpool_test, indexer_test). Test-only, header-only.
  */
 #ifndef TESTS_SUPPORT_STORETEST_H
 #define TESTS_SUPPORT_STORETEST_H
@@ -165,6 +165,22 @@ storetest_is_wal_empty(const char *dir, const char *name)
     free(p);
     assert_int_equal(len, 16);
     return 1;
+}
+
+/* Threads of this process now (Linux: /proc/self/task): the store's
+ * threads are counted by the difference. */
+static inline int
+storetest_count_threads(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *de;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL)
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
 }
 
 /* Every file of store a but the WAL's is in b with the same bytes, and b
