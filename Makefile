@@ -306,7 +306,8 @@ $(BUILD)/store-build: $(call obj,tests/bench/store_build.c) $(LIBCOLLECTOR) $(LI
 # tests/bench/store_size.c: stored bytes of plain log lines through the
 # store's own code, as a share of their json-file bytes (bench.py runs it
 # on ../shared/corpus; BENCHMARKS.md "Stored size on real samples").
-$(BUILD)/store-size: $(call obj,tests/bench/store_size.c) $(LIBCOLLECTOR) $(LIBCOMMON)
+$(BUILD)/store-size: $(call obj,tests/bench/store_size.c tests/bench/segrewrite.c) \
+                    $(LIBCOLLECTOR) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # tests/bench/follow_bench.c: one live follower through the follow path

@@ -22,7 +22,12 @@
  * segments (bench.py gives the Loghub samples 1M: one block a segment).
  *   make build/release/store-size
  *   build/release/store-size [--segment-size BYTES] [--level L]
- *                            [--batch N] DIR FILE...
+ *                            [--batch N] [--recompact L] DIR FILE...
+ * --recompact L: then rewrites every full segment at zstd level L
+ * (segrewrite.c, offline: STORE.md "Recompaction of cold segments"),
+ * reopens the store and checks that a full scan both ways and a search
+ * for each of up to 256 words of the inputs answer as before, without an
+ * index rebuild (exit 1 if not).
  * Prints one line of key=value (bench.py reads it). Not part of make test
  * (BENCHMARKS.md "Stored size on real samples").
  */
@@ -35,6 +40,7 @@
 #include "collector/store/store.h"
 #include "common/record.h"
 #include "common/xmalloc.h"
+#include "tests/bench/segrewrite.h"
 
 #define T0 INT64_C(1795787440000000000)
 
@@ -45,8 +51,12 @@ struct input {
     char     id[65], name[32];
 };
 
+#define MAX_SEGS 4096
+#define MAX_TOKS 256
+
 struct sizes {
     uint64_t full_records, blocks, lqi, n_full, n_segs;
+    uint64_t seqs[MAX_SEGS];    /* the full segments' */
 };
 
 static int64_t
@@ -198,6 +208,8 @@ seg_cb(const struct store_segment_info *si, void *arg)
     z->n_segs++;
     if (!si->is_sealed)
         return;
+    if (z->n_full < MAX_SEGS)
+        z->seqs[z->n_full] = si->seq;
     z->n_full++;
     z->full_records += si->n_records;
     z->blocks += si->stored_bytes;
@@ -219,12 +231,138 @@ parse_size(const char *v)
     return n;
 }
 
+/* ------------------------------------------------------------------ */
+/* --recompact: the answers before and after segrewrite                */
+
+static uint64_t
+fnv(uint64_t h, const void *p, size_t len)
+{
+    const unsigned char *q = p;
+
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ q[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* A hash of every record (and return code) a cursor gives. */
+static uint64_t
+digest_one(struct store *s, const char *tok, int newest_first)
+{
+    struct store_filter f = {
+        .since_ns = INT64_MIN, .until_ns = INT64_MAX, .stream = -1,
+    };
+    const char *toks[1] = { tok };
+    struct logrec r;
+    uint64_t h = 0xcbf29ce484222325ull;
+    int rc;
+
+    if (tok) {
+        f.tokens = toks;
+        f.n_tokens = 1;
+        f.is_tokens_required = 1;
+    }
+    struct store_cursor *c = store_cursor_new(s, &f, newest_first);
+    while ((rc = store_cursor_next(c, &r)) != 0) {
+        h = fnv(h, &rc, sizeof(rc));
+        if (rc != 1)
+            continue;
+        h = fnv(h, &r.time_ns, sizeof(r.time_ns));
+        h = fnv(h, &r.offset, sizeof(r.offset));
+        h = fnv(h, r.container_id, strlen(r.container_id));
+        h = fnv(h, r.msg, r.msg_len);
+    }
+    store_cursor_free(c);
+    return h;
+}
+
+/* Words of the inputs (a line's first run of 4+ letters or digits, one
+ * line in 50): the searches compared. */
+static size_t
+pick_tokens(const struct input *in, size_t n_in, char toks[][32])
+{
+    size_t n = 0;
+
+    for (size_t k = 0; k < n_in; k++) {
+        uint64_t line = 0;
+        for (size_t i = 0; i < in[k].len && n < MAX_TOKS; i++) {
+            if (i > 0 && in[k].text[i - 1] != '\n')
+                continue;
+            if (line++ % 50 != 0)
+                continue;
+            size_t j = i, w = 0;
+            while (j < in[k].len && in[k].text[j] != '\n') {
+                char ch = in[k].text[j++];
+                int is_w = (ch >= 'a' && ch <= 'z') || (ch >= '0' &&
+                           ch <= '9') || (ch >= 'A' && ch <= 'Z');
+                if (is_w && w < 31)
+                    toks[n][w++] = ch >= 'A' && ch <= 'Z' ? ch + 32 : ch;
+                else if (w >= 4)
+                    break;
+                else
+                    w = 0;
+            }
+            if (w >= 4) {
+                toks[n][w] = '\0';
+                n++;
+            }
+        }
+    }
+    return n;
+}
+
+static uint64_t
+digest(struct store *s, char toks[][32], size_t n_toks)
+{
+    uint64_t h = digest_one(s, NULL, 0) ^ digest_one(s, NULL, 1) * 3;
+
+    for (size_t t = 0; t < n_toks; t++)
+        h = h * 31 + digest_one(s, toks[t], 1);
+    return h;
+}
+
+/* Rewrites every full segment at level, reopens the store and checks
+ * that it answers as before (h0) without an index rebuild. */
+static int
+recompact_check(const char *dir, const struct store_options *opt,
+                const struct sizes *z, int level, char toks[][32],
+                size_t n_toks, uint64_t h0)
+{
+    uint64_t old_b = 0, new_b = 0;
+
+    for (uint64_t k = 0; k < z->n_full && k < MAX_SEGS; k++) {
+        uint64_t o, n;
+        if (segrewrite(dir, z->seqs[k], level, &o, &n) < 0) {
+            fprintf(stderr, "store-size: recompact seg %llu failed\n",
+                    (unsigned long long)z->seqs[k]);
+            return -1;
+        }
+        old_b += o;
+        new_b += n;
+    }
+    char *err = NULL;
+    struct store *s = store_open(dir, opt, &err);
+    if (!s) {
+        fprintf(stderr, "store-size: reopen: %s\n", err);
+        return -1;
+    }
+    struct store_stats st;
+    store_get_stats(s, &st);
+    uint64_t h1 = digest(s, toks, n_toks);
+    store_close(s);
+    printf("recompact_level=%d recompacted_blocks_bytes=%llu (was %llu) "
+           "index_rebuilds=%llu searches=%zu answers=%s\n", level,
+           (unsigned long long)new_b, (unsigned long long)old_b,
+           (unsigned long long)st.n_index_rebuilds, n_toks + 2,
+           h1 == h0 ? "same" : "DIFFER");
+    return h1 == h0 && st.n_index_rebuilds == 0 ? 0 : -1;
+}
+
 int
 main(int argc, char **argv)
 {
     struct store_options opt = { .clock = fixed_clock };
     size_t batch = 500;
-    int i = 1;
+    int i = 1, recompact = 0;
 
     for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
         if (strcmp(argv[i], "--segment-size") == 0)
@@ -233,12 +371,14 @@ main(int argc, char **argv)
             opt.compress_level = (int)strtol(argv[i + 1], NULL, 10);
         else if (strcmp(argv[i], "--batch") == 0)
             batch = strtoul(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--recompact") == 0)
+            recompact = (int)strtol(argv[i + 1], NULL, 10);
         else
             break;
     }
     if (argc - i < 2 || batch == 0) {
         fprintf(stderr, "usage: store-size [--segment-size BYTES] "
-                "[--level L] [--batch N] DIR FILE...\n");
+                "[--level L] [--batch N] [--recompact L] DIR FILE...\n");
         return 2;
     }
     char *err = NULL;
@@ -251,8 +391,11 @@ main(int argc, char **argv)
     struct input *in = inputs_load(argv + i + 1, n_in);
     struct lens jl = { 0 };
     feed(s, in, n_in, batch, &jl);
-    struct sizes z = { 0 };
+    static struct sizes z;
     store_foreach_segment(s, seg_cb, &z);
+    static char toks[MAX_TOKS][32];
+    size_t n_toks = recompact ? pick_tokens(in, n_in, toks) : 0;
+    uint64_t h0 = recompact ? digest(s, toks, n_toks) : 0;
     store_close(s);
     /* sealed in the order appended: the full segments hold the first */
     uint64_t json = 0, json_full = 0;
@@ -266,9 +409,11 @@ main(int argc, char **argv)
            " full_json_bytes=%" PRIu64 " blocks_bytes=%" PRIu64
            " lqi_bytes=%" PRIu64 "\n", jl.n, json, z.n_segs, z.n_full,
            z.full_records, json_full, z.blocks, z.lqi);
+    int rc = recompact ? recompact_check(argv[i], &opt, &z, recompact, toks,
+                                         n_toks, h0) : 0;
     for (size_t k = 0; k < n_in; k++)
         free(in[k].text);
     free(in);
     free(jl.v);
-    return 0;
+    return rc < 0;
 }
