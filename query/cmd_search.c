@@ -6,6 +6,9 @@
  * the collector goes away: at once after a stream that was healthy (its
  * head came and it lasted SEARCH_HEALTHY_MS), else after a wait that
  * doubles with each failure in a row (SEARCH_BACKOFF_MIN_MS to _MAX_MS).
+ * Each outage is said once on stderr: "lost connection" when it starts,
+ * "reconnected" once a stream is healthy again (streams that end sooner
+ * are failures within it, not new outages).
  *
  * Follow: with -n/--since the first /follow request asks for the history
  * (limit, since): the collector sends the N newest matching lines oldest
@@ -81,7 +84,10 @@ struct search {
     int          is_follow;
     int          n_connects;
     int          backoff_ms;    /* the wait before the next reconnect */
-    int64_t      head_ns;       /* mono_ns() when the last head came */
+    int          is_down;       /* "lost connection" said, "reconnected"
+                                   not yet */
+    int64_t      head_ns;       /* mono_ns() when this stream's head came,
+                                   0: none yet */
     sigset_t     wait_mask;
 };
 
@@ -194,10 +200,15 @@ search_line_cb(const char *line, size_t len, void *arg)
 
 /* ------------------------------------------------------------ requests */
 
+static void search_follow_note_up(struct search *s);
+
 static int
 search_body_cb(const char *p, size_t n, void *arg)
 {
     struct search_req *r = arg;
+
+    if (r->s->is_down)
+        search_follow_note_up(r->s);
 
     if (linesplit_feed(&r->ls, p, n, search_line_cb, r) < 0) {
         if (r->ls.errstr != NULL) {
@@ -300,12 +311,23 @@ search_follow_head(struct search *s)
 {
     s->head_ns = mono_ns();
     resume_connect(&s->resume);
-    if (s->n_connects++ > 0)
-        cmd_error("reconnected to collector at %s%s", s->server,
-                  s->a.no_resume ? " (it cannot resume: the lines it "
-                  "received while logq was disconnected are not shown)"
-                  : "");
+    s->n_connects++;
     return 0;
+}
+
+/* After a loss was said: once this stream is healthy (SEARCH_HEALTHY_MS
+ * after its head), says it is over. Checked as its bytes come (the
+ * collector's keep-alives: every 15 s) and at its end. */
+static void
+search_follow_note_up(struct search *s)
+{
+    if (!s->is_down || s->head_ns == 0 ||
+        mono_ns() - s->head_ns < SEARCH_HEALTHY_MS * 1000000LL)
+        return;
+    s->is_down = 0;
+    cmd_error("reconnected to collector at %s%s", s->server,
+              s->a.no_resume ? " (it cannot resume: the lines it "
+              "received while logq was disconnected are not shown)" : "");
 }
 
 static void
@@ -371,13 +393,12 @@ search_follow_target(const struct search *s, enum args_target first,
 static int
 search_follow_loop(struct search *s, enum args_target first, struct buf *t)
 {
-    int is_down = 0;
-
     s->backoff_ms = SEARCH_BACKOFF_MIN_MS;
     for (;;) {
         int before = s->n_connects;
         if (search_follow_target(s, first, t) != 0)
             return CMD_EXIT_ERROR;
+        s->head_ns = 0;
         enum client_result res = search_request(s, (const char *)t->data,
                                                 SEARCH_FOLLOW_IDLE_MS,
                                                 search_follow_head);
@@ -398,12 +419,11 @@ search_follow_loop(struct search *s, enum args_target first, struct buf *t)
             return cmd_client_error(res, s->server, s->err);
         if (res == CLIENT_OK)
             snprintf(s->err, sizeof(s->err), "collector ended the stream");
-        if (s->n_connects > before)
-            is_down = 0;
-        if (!is_down)
+        search_follow_note_up(s);   /* healthy, but no byte came since */
+        if (!s->is_down)
             cmd_error("lost connection to collector at %s: %s; "
                       "reconnecting", s->server, s->err);
-        is_down = 1;
+        s->is_down = 1;
         if (s->n_connects > before &&
             mono_ns() - s->head_ns >= SEARCH_HEALTHY_MS * 1000000LL) {
             s->backoff_ms = SEARCH_BACKOFF_MIN_MS;      /* healthy: at once */

@@ -6,7 +6,12 @@
  * SEARCH_HEALTHY_MS, 1 s) is reconnected at once; streams that end at
  * once are failures, reconnected after a wait that grows (0.25 s, 0.5 s,
  * 1 s). Before, logq slept 0.25 s before every reconnect, healthy or
- * not, and the wait never grew while each stream got its head.
+ * not, and the wait never grew while each stream got its head. The
+ * outage is said once on stderr: one "lost connection" when the healthy
+ * stream ends, one "reconnected" once a stream is healthy again (the
+ * last one, which a keep-alive after 1.5 s shows healthy), and "lost"
+ * again when that one ends; before, each short stream said both (5
+ * "lost", 4 "reconnected").
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -34,6 +39,7 @@ struct fake {
     int       lfd;
     unsigned  port;
     int       hold_ms[N_CONNS];         /* open after the head, then close */
+    int       ka_ms[N_CONNS];           /* 0, or a keep-alive then */
     int64_t   accept_ns[N_CONNS], close_ns[N_CONNS];
     int       n;
     pthread_t thread;
@@ -85,8 +91,14 @@ fake_run(void *arg)
             close(fd);
             break;
         }
-        if (f->hold_ms[f->n] > 0)
-            usleep((useconds_t)f->hold_ms[f->n] * 1000);
+        int held = 0;
+        if (f->ka_ms[f->n] > 0) {
+            usleep((useconds_t)f->ka_ms[f->n] * 1000);
+            held = f->ka_ms[f->n];
+            (void)send(fd, "1\r\n\n\r\n", 6, MSG_NOSIGNAL);   /* a blank line */
+        }
+        if (f->hold_ms[f->n] > held)
+            usleep((useconds_t)(f->hold_ms[f->n] - held) * 1000);
         f->close_ns[f->n] = mono_ns();
         if (f->n + 1 == N_CONNS)
             kill(getpid(), SIGINT);
@@ -101,10 +113,22 @@ gap_ms(const struct fake *f, int i)
     return (f->accept_ns[i] - f->close_ns[i - 1]) / 1000000;
 }
 
+/* Lines of text holding what. */
+static int
+count_lines(const char *text, const char *what)
+{
+    int n = 0;
+
+    for (const char *p = text; (p = strstr(p, what)) != NULL; p++)
+        n++;
+    return n;
+}
+
 static void
 test_follow_reconnect_delays(void **state)
 {
-    struct fake f = { .hold_ms = { 1200, 0, 0, 0, 300 } };
+    struct fake f = { .hold_ms = { 1200, 0, 0, 0, 1600 },
+                      .ka_ms = { 0, 0, 0, 0, 1500 } };
     struct sockaddr_in sa;
     socklen_t len = sizeof(sa);
     char server[64];
@@ -123,9 +147,28 @@ test_follow_reconnect_delays(void **state)
     snprintf(server, sizeof(server), "http://127.0.0.1:%u", f.port);
     char *argv[] = { "logq", "-f", "--json", "--server", server, NULL };
     struct cmd_env env = { .now = now_ns() };
+    FILE *err = tmpfile();
+    assert_non_null(err);
+    fflush(stderr);
+    int saved = dup(2);
+    assert_true(saved >= 0 && dup2(fileno(err), 2) == 2);
     int rc = cmd_search_exec(&env, 5, argv, 1);
+    fflush(stderr);
+    assert_int_equal(dup2(saved, 2), 2);
+    close(saved);
     pthread_join(f.thread, NULL);
     close(f.lfd);
+    char notes[4096];
+    rewind(err);
+    size_t n_notes = fread(notes, 1, sizeof(notes) - 1, err);
+    notes[n_notes] = '\0';
+    fclose(err);
+    print_message("%s", notes);
+    /* the first stream's end, the last's (logq sees ^C after it) */
+    assert_int_equal(count_lines(notes, "lost connection"), 2);
+    assert_int_equal(count_lines(notes, "reconnected"), 1);
+    assert_true(strstr(notes, "lost connection") <
+                strstr(notes, "reconnected"));
     assert_int_equal(rc, CMD_EXIT_OK);
     assert_int_equal(f.n, N_CONNS);
     print_message("reconnects after 1.2 s, 0, 0, 0 s streams: %lld, %lld, "
