@@ -200,7 +200,8 @@ unit: deps
 # creation on a worker while its client leaves (api_create_test), the
 # sealing thread's indexing thread (indexer_test), metric downsampling
 # on a worker while its client leaves (api_metrics_pool_test), the
-# lost-data writer thread (losssave_test), the store's WAL syncing
+# lost-data writer thread (losssave_test) and the shipper's positions
+# writer (state_test; both common/filesave.c), the store's WAL syncing
 # thread (store_commit_test) and ingest's ACKs after it (ingest_commit_test),
 # full tails waiting for the sealing thread (store_pend_test), a seal
 # job's frames compressed on the sealing thread's helpers (sealpool_test). Part of
@@ -212,7 +213,8 @@ TSAN_TESTS := $(patsubst %,build/tsan/tests/collector/%,search/pool_test \
               api/api_create_test store/indexer_test \
               api/api_metrics_pool_test ingest/losssave_test \
               store/store_commit_test ingest/ingest_commit_test \
-              store/store_pend_test store/sealpool_test)
+              store/store_pend_test store/sealpool_test) \
+              build/tsan/tests/shipper/state_test
 tsan-unit:
 	$(MAKE) -j$(TEST_JOBS) MODE=tsan $(TSAN_TESTS)
 	@for t in $(TSAN_TESTS); do \

@@ -4,7 +4,9 @@
  * and ships the lines to the collector, exactly once. main.c owns the
  * event_base, the flags, signals, the counters and the wiring: docker.c
  * (discovery + tailers) emits records into sender.c; sender ACKs commit
- * resume points into state.c, which a 100 ms timer persists. Every
+ * resume points into state.c, which a 100 ms timer hands to a writer
+ * thread of its own (common/filesave.c: the loop never waits for the
+ * positions file's fsyncs, which took up to a fifth of its time). Every
  * --metrics-interval seconds a timer samples metrics.c into one METRICS
  * frame for sender_send_metrics() (main_start_metrics).
  */
@@ -19,6 +21,7 @@
 
 #include <event2/event.h>
 
+#include "common/filesave.h"
 #include "common/log.h"
 #include "common/secret.h"
 #include "common/timeutil.h"
@@ -42,6 +45,8 @@ struct shipper {
     struct shipper_config   cfg;
     struct shipper_counters ctr;
     struct state_store     *st;
+    struct filesave        *saver;          /* writes st's file */
+    int                     is_state_failing;
     struct sender          *snd;
     struct docker          *dk;
     struct multiline_rule   multiline;      /* --multiline */
@@ -130,13 +135,44 @@ main_log_counters(const struct shipper *sh, enum log_level lvl)
 
 /* ---- event callbacks ---- */
 
+/* The positions writer's results since the last look: a failed write
+ * leaves the entries to be saved again (logged once per streak). */
+static int
+main_state_collect(struct shipper *sh)
+{
+    struct filesave_result r;
+
+    filesave_poll(sh->saver, &r);
+    if (r.has_saved) {
+        sh->ctr.state_writes++;     /* one write at a time: main_state_cb */
+        if (sh->is_state_failing)
+            log_info("state", "positions written again");
+        sh->is_state_failing = 0;
+    }
+    if (r.n_failed > 0) {
+        sh->ctr.state_errors += r.n_failed;
+        state_mark_dirty(sh->st);
+        if (!sh->is_state_failing)
+            log_error("state", "cannot write positions %s", r.err);
+        sh->is_state_failing = 1;
+    }
+    free(r.err);
+    return r.is_busy;
+}
+
+/* Changed positions to the writer thread, unless it is still writing: one
+ * text at a time, the next tick takes the newest entries. */
 static void
 main_state_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct shipper *sh = arg;
+    size_t len;
 
-    if (state_is_dirty(sh->st))
-        (void)state_save(sh->st);
+    if (main_state_collect(sh) || !state_is_dirty(sh->st))
+        return;
+    char *text = state_encode(sh->st, &len);
+    if (text != NULL)
+        filesave_put(sh->saver, text, len, 0);
 }
 
 static void
@@ -352,6 +388,11 @@ main_start(struct shipper *sh, const char *hostname, const char *token,
     sh->st = state_open(sh->cfg.state_dir, &sh->ctr);
     if (sh->st == NULL)
         fatalx("main", "cannot use state dir %s", sh->cfg.state_dir);
+    char *serr = NULL;
+    sh->saver = filesave_new(state_path(sh->st), "logq-state",
+                             state_write_file, &serr);
+    if (sh->saver == NULL)
+        fatalx("main", "%s", serr);
     main_start_sender(sh, hostname, token, token_len);
     char err[256];
     if (multiline_rule_parse(sh->cfg.multiline, &sh->multiline, err,
@@ -382,6 +423,9 @@ main_start(struct shipper *sh, const char *hostname, const char *token,
 static void
 main_finish(struct shipper *sh)
 {
+    filesave_drain(sh->saver);
+    (void)main_state_collect(sh);
+    filesave_free(sh->saver);
     if (state_is_dirty(sh->st) && state_save(sh->st) < 0)
         log_error("main", "positions not saved at exit");
     main_log_counters(sh, LOG_LEVEL_INFO);

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +35,7 @@ struct state_entry {
 };
 
 struct state_store {
-    char                    *dir;
     char                    *path;
-    char                    *tmp_path;
     struct shipper_counters *ctr;
     struct state_entry      *entries;
     size_t                   n;
@@ -229,9 +228,7 @@ state_open(const char *dir, struct shipper_counters *ctr)
 {
     struct state_store *st = xcalloc(1, sizeof(*st));
 
-    st->dir = xstrdup(dir);
     st->path = xasprintf("%s/%s", dir, STATE_FILE);
-    st->tmp_path = xasprintf("%s/%s.tmp", dir, STATE_FILE);
     st->ctr = ctr;
     if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
         log_error("state", "cannot create state dir %s: %s", dir,
@@ -261,9 +258,7 @@ state_free(struct state_store *st)
     if (st == NULL)
         return;
     free(st->entries);
-    free(st->tmp_path);
     free(st->path);
-    free(st->dir);
     free(st);
 }
 
@@ -354,19 +349,53 @@ state_is_dirty(const struct state_store *st)
     return st->is_dirty;
 }
 
-int
-state_save(struct state_store *st)
+char *
+state_encode(struct state_store *st, size_t *len)
 {
     struct buf text;
-    int fd = -1;
 
     buf_init(&text, STATE_MAX_FILE);
-    if (state_format(st, &text) < 0) {
-        errno = EOVERFLOW;
+    if (state_format(st, &text) < 0 || buf_append(&text, "", 1) < 0) {
+        buf_fini(&text);
+        return NULL;            /* cannot happen: entries are capped */
+    }
+    *len = text.len - 1;
+    st->is_dirty = 0;
+    return (char *)text.data;   /* the buf's bytes, NUL-terminated */
+}
+
+void
+state_mark_dirty(struct state_store *st)
+{
+    st->is_dirty = 1;
+}
+
+const char *
+state_path(const struct state_store *st)
+{
+    return st->path;
+}
+
+/* dir/positions.tmp beside path, written, fsynced, renamed over path,
+ * then dir fsynced (path is always dir/positions: state_open). Names on
+ * the stack: the writer thread allocates only an error's text. */
+int
+state_write_file(const char *path, const char *text, size_t len,
+                 char **errstr)
+{
+    char tmp[PATH_MAX], dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    int fd = -1;
+
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp) ||
+        (size_t)snprintf(dir, sizeof(dir), "%.*s",
+                         slash != NULL ? (int)(slash - path) : 1,
+                         slash != NULL ? path : ".") >= sizeof(dir)) {
+        errno = ENAMETOOLONG;
         goto fail;
     }
-    fd = open(st->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || state_write_all(fd, text.data, text.len) < 0 ||
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || state_write_all(fd, (const uint8_t *)text, len) < 0 ||
         fsync(fd) < 0)
         goto fail;
     if (close(fd) < 0) {
@@ -374,18 +403,34 @@ state_save(struct state_store *st)
         goto fail;
     }
     fd = -1;
-    if (rename(st->tmp_path, st->path) < 0 || state_fsync_dir(st->dir) < 0)
+    if (rename(tmp, path) < 0 || state_fsync_dir(dir) < 0)
         goto fail;
-    buf_fini(&text);
-    st->is_dirty = 0;
-    st->ctr->state_writes++;
     return 0;
 fail:
-    log_error("state", "cannot write positions path=%s: %s", st->path,
-              strerror(errno));
-    st->ctr->state_errors++;
+    *errstr = xasprintf("path=%s: %s", path, strerror(errno));
     if (fd >= 0)
         close(fd);
-    buf_fini(&text);
     return -1;
+}
+
+int
+state_save(struct state_store *st)
+{
+    size_t len;
+    char *text = state_encode(st, &len);
+    char *err = NULL;
+
+    if (text == NULL)
+        err = xasprintf("path=%s: %s", st->path, strerror(EOVERFLOW));
+    if (err != NULL || state_write_file(st->path, text, len, &err) < 0) {
+        log_error("state", "cannot write positions %s", err);
+        st->ctr->state_errors++;
+        st->is_dirty = 1;
+        free(err);
+        free(text);
+        return -1;
+    }
+    free(text);
+    st->ctr->state_writes++;
+    return 0;
 }

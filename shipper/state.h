@@ -5,8 +5,10 @@
  * logical offset) in one small text file, `positions`, rewritten atomically
  * (temp file, fsync, rename, fsync of the directory) so a crash leaves the
  * old or the new version, never a mix. Knows nothing about files being
- * tailed or the network: sender acks call state_set, a timer in main.c
- * calls state_save when dirty.
+ * tailed or the network: sender acks call state_set; a timer in main.c
+ * encodes the entries when dirty (state_encode) and a thread of its own
+ * (common/filesave.c) writes them (state_write_file), so the event loop
+ * never waits for the disk; state_save does both at once (the exit).
  *
  * File format, one entry per line after a version line (version 1 files,
  * without fp_len fp, are still read):
@@ -50,7 +52,21 @@ const char *state_id_get(const struct state_store *st, size_t i);
 int state_is_dirty(const struct state_store *st);
 
 /* Writes the file atomically and clears the dirty flag; -1 on failure
- * (logged, counted, store still dirty). */
+ * (logged, counted, store still dirty). Blocks on the disk. */
 int state_save(struct state_store *st);
+
+/* The file's text of the entries now (NUL-terminated, *len bytes before
+ * the NUL; caller frees) and clears the dirty flag; NULL (flag kept) if
+ * it would exceed the file's cap, which STATE_MAX_ENTRIES rules out. */
+char *state_encode(struct state_store *st, size_t *len);
+/* After a failed write of an encoded text: the entries are saved again. */
+void state_mark_dirty(struct state_store *st);
+/* The positions file's path, borrowed (fixed at state_open). */
+const char *state_path(const struct state_store *st);
+/* Replaces path (a state_path) with text[0..len) atomically: 0, or -1
+ * with *errstr (caller frees), the old file left. Blocking; touches no
+ * store, so it runs on a writer thread (a filesave_write_fn). */
+int state_write_file(const char *path, const char *text, size_t len,
+                     char **errstr);
 
 #endif

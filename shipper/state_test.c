@@ -2,7 +2,9 @@
 /*
  * state_test: position store round trips through its file, rejects corrupt
  * files (kept aside, store starts empty and counts it), validates ids and
- * leaves no temp file behind.
+ * leaves no temp file behind; encoded on the caller's thread and written on
+ * a writer thread (filesave with state_write_file, as main.c does), a
+ * failed write left for the next one.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "common/filesave.h"
 #include "common/xmalloc.h"
 #include "shipper/state.h"
 
@@ -215,10 +218,79 @@ test_state_unwritable_dir(void **state)
     free(file);
 }
 
+/* main.c's path: the entries encoded here (the dirty flag cleared), the
+ * file written on the writer thread, read back by a new store; a write
+ * that fails (the path is a non-empty directory) reports its error and
+ * the next one works. */
+static void
+test_state_written_off_thread(void **state)
+{
+    struct fixture *f = *state;
+    struct state_store *st = state_open(f->dir, &f->ctr);
+    struct tail_pos p1 = { .dev = 7, .ino = 8, .file_pos = 9,
+                           .logical = 10, .fp_len = 4, .fp = 11 };
+    char *err = NULL;
+    struct filesave *fs = filesave_new(state_path(st), "state-test",
+                                       state_write_file, &err);
+    struct filesave_result r;
+    size_t len;
+
+    assert_non_null(fs);
+    assert_int_equal(state_set(st, ID1, &p1), 0);
+    char *text = state_encode(st, &len);
+    assert_non_null(text);
+    assert_int_equal(strlen(text), len);
+    assert_false(state_is_dirty(st));
+    assert_false(file_exists(f->dir, "positions"));
+    filesave_put(fs, text, len, 1);
+    filesave_drain(fs);
+    filesave_poll(fs, &r);
+    assert_int_equal(r.has_saved, 1);
+    assert_int_equal(r.n_failed, 0);
+    assert_false(file_exists(f->dir, "positions.tmp"));
+    struct state_store *back = state_open(f->dir, &f->ctr);
+    assert_non_null(back);
+    assert_int_equal(state_count(back), 1);
+    assert_int_equal(state_get(back, ID1)->logical, 10);
+    assert_int_equal(state_get(back, ID1)->fp, 11);
+    state_free(back);
+
+    char *path = xasprintf("%s/positions", f->dir);
+    char *inner = xasprintf("%s/positions/x", f->dir);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(mkdir(path, 0700), 0);
+    assert_int_equal(mkdir(inner, 0700), 0);
+    text = state_encode(st, &len);
+    filesave_put(fs, text, len, 2);
+    filesave_drain(fs);
+    filesave_poll(fs, &r);
+    assert_int_equal(r.n_failed, 1);
+    assert_int_equal(r.has_saved, 0);
+    assert_non_null(r.err);
+    assert_non_null(strstr(r.err, path));
+    free(r.err);
+    assert_int_equal(rmdir(inner), 0);
+    assert_int_equal(rmdir(path), 0);
+    p1.logical = 20;
+    assert_int_equal(state_set(st, ID1, &p1), 0);
+    text = state_encode(st, &len);
+    filesave_put(fs, text, len, 3);
+    filesave_free(fs);              /* writes what is queued first */
+    back = state_open(f->dir, &f->ctr);
+    assert_non_null(back);
+    assert_int_equal(state_get(back, ID1)->logical, 20);
+    state_free(back);
+    free(inner);
+    free(path);
+    state_free(st);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_state_written_off_thread, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_state_save_load_roundtrip, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_state_missing_file_is_empty,

@@ -73,8 +73,9 @@
 #include "collector/ingest/ingest_internal.h"
 #include "collector/ingest/labelcache.h"
 #include "collector/ingest/listen.h"
-#include "collector/ingest/losssave.h"
+#include "collector/ingest/lossfile.h"
 #include "collector/search/pool.h"
+#include "common/filesave.h"
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "common/tls.h"
@@ -143,7 +144,8 @@ ingest_new(struct event_base *base, struct store *store,
     ing->losses_saved = losses_version(ing->losses);
     ing->losses_put = ing->losses_saved;
     if (opt->losses_path != NULL &&
-        (ing->saver = losssave_new(opt->losses_path, errstr)) == NULL)
+        (ing->saver = filesave_new(opt->losses_path, "lq-losssave",
+                                  lossfile_write, errstr)) == NULL)
         goto fail;
     store_foreach_source(store, ingest_load_source, ing->hostcap);
     buf_init(&ing->srcbuf, WIRE_MAX_INFLATED + 3 * WIRE_MAX_SOURCES);
@@ -287,14 +289,14 @@ ingest_free(struct ingest *ing)
         event_free(ing->losses_ev);
     if (ing->saver != NULL) {       /* what is not saved yet, or failed */
         int is_busy;
-        losssave_drain(ing->saver);
+        filesave_drain(ing->saver);
         ingest_losses_collect(ing, &is_busy);
         ing->losses_put = ing->losses_saved;
         ingest_losses_put(ing);
-        losssave_drain(ing->saver);
+        filesave_drain(ing->saver);
         ingest_losses_collect(ing, &is_busy);
     }
-    losssave_free(ing->saver);
+    filesave_free(ing->saver);
     hostcap_free(ing->hostcap);
     labelcache_free(ing->labelcache);
     losses_free(ing->losses);

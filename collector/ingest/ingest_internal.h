@@ -63,7 +63,7 @@
 #define INGEST_MAX_UNSYNCED     ((size_t)4 << 20)
 #define INGEST_LOSSES_MAX       4096    /* sources with lost data shown */
 /* The lost-data file is rewritten (whole, fsync, rename) by the saver's
- * thread (losssave.c), handed a new table at most this often: a full
+ * thread (common/filesave.c), handed a new table at most this often: a full
  * table is ~0.75 MiB, 13-35 ms a write on the shared 2-core VM, and
  * every shipper's METRICS frame may change it. */
 #define INGEST_LOSSES_SAVE_S    1
@@ -170,7 +170,7 @@ struct ingest {
     struct losses           *losses;     /* lost data per source */
     uint64_t                 losses_saved; /* losses_version in its file */
     uint64_t                 losses_put;   /* the version handed to saver */
-    struct losssave         *saver;      /* writes the file, off the loop */
+    struct filesave         *saver;      /* writes the file, off the loop */
     int                      is_lossfile_failing; /* warned once */
     struct hostcap          *hostcap;
 };

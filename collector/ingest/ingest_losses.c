@@ -4,7 +4,7 @@
  * METRICS frames in ingest_batch.c), kept across restarts in
  * <data-dir>/losses (lossfile.c). The loop only encodes a changed table,
  * at most once every INGEST_LOSSES_SAVE_S, and hands it to the saver's
- * thread (losssave.c), which writes it; failures are counted in
+ * thread (common/filesave.c), which writes it; failures are counted in
  * losses_file_errors and logged once per streak. A bad file at start is
  * set aside and the table starts empty: never fatal. ingest_free saves
  * what is left.
@@ -17,8 +17,8 @@
 
 #include "collector/ingest/lossfile.h"
 #include "collector/ingest/losses.h"
-#include "collector/ingest/losssave.h"
 #include "common/buf.h"
+#include "common/filesave.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 
@@ -27,9 +27,9 @@
 void
 ingest_losses_collect(struct ingest *ing, int *is_busy)
 {
-    struct losssave_result r;
+    struct filesave_result r;
 
-    losssave_poll(ing->saver, &r);
+    filesave_poll(ing->saver, &r);
     *is_busy = r.is_busy;
     if (r.has_saved) {
         ing->is_lossfile_failing = 0;
@@ -63,7 +63,7 @@ ingest_losses_put(struct ingest *ing)
     }
     ing->losses_put = losses_version(ing->losses);
     char *text = b.data != NULL ? (char *)b.data : xstrdup("");
-    losssave_put(ing->saver, text, b.len, ing->losses_put);
+    filesave_put(ing->saver, text, b.len, ing->losses_put);
 }
 
 /* The save timer: results first, then the newest table; again a second

@@ -10,8 +10,8 @@
  * losses_encoded_max is refused. An unusable file is set aside without
  * overwriting an earlier one (at most LOSSFILE_MAX_BAD + 1 kept).
  * Reports errors, never logs (ingest_losses.c decides). The writes are
- * blocking: the collector calls them from losssave.c's thread, never its
- * loop.
+ * blocking: the collector calls them from common/filesave.c's thread,
+ * never its loop.
  */
 #ifndef COLLECTOR_INGEST_LOSSFILE_H
 #define COLLECTOR_INGEST_LOSSFILE_H

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * losssave_test: the lost-data file written on the saver's thread: the
+ * losssave_test: the lost-data file written on the saver's thread
+ * (common/filesave.c with lossfile_write, as ingest.c starts it): the
  * calling thread writes nothing (lossfile_n_written_here stays 0 here
  * while the file appears with the text, mode 0600); results come back by
  * polling (the version saved; a failure counted once with its error, the
@@ -20,7 +21,7 @@
 #include <cmocka.h>
 
 #include "collector/ingest/lossfile.h"
-#include "collector/ingest/losssave.h"
+#include "common/filesave.h"
 #include "common/xmalloc.h"
 #include "tests/support/testdir.h"
 
@@ -55,15 +56,16 @@ test_losssave_off_thread(void **state)
 {
     struct testdir_file *f = *state;
     char *err = NULL;
-    struct losssave *s = losssave_new(f->path, &err);
-    struct losssave_result r;
+    struct filesave *s = filesave_new(f->path, "lq-losssave",
+                                     lossfile_write, &err);
+    struct filesave_result r;
     struct stat st;
     uint64_t before = lossfile_n_written_here();
 
     assert_non_null(s);
-    losssave_put(s, xstrdup("logq-losses 1\n"), 14, 7);
-    losssave_drain(s);
-    losssave_poll(s, &r);
+    filesave_put(s, xstrdup("logq-losses 1\n"), 14, 7);
+    filesave_drain(s);
+    filesave_poll(s, &r);
     assert_int_equal(r.has_saved, 1);
     assert_int_equal(r.saved, 7);
     assert_int_equal(r.n_failed, 0);
@@ -73,9 +75,9 @@ test_losssave_off_thread(void **state)
     assert_int_equal(stat(f->path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
     assert_int_equal(lossfile_n_written_here(), before);
-    losssave_poll(s, &r);               /* reported once */
+    filesave_poll(s, &r);               /* reported once */
     assert_int_equal(r.has_saved, 0);
-    losssave_free(s);
+    filesave_free(s);
     /* writing here does count: the check can fail */
     assert_int_equal(lossfile_write(f->path, "x", 1, &err), 0);
     assert_int_equal(lossfile_n_written_here(), before + 1);
@@ -86,17 +88,18 @@ test_losssave_failure(void **state)
 {
     struct testdir_file *f = *state;
     char *err = NULL;
-    struct losssave *s = losssave_new(f->path, &err);
-    struct losssave_result r;
+    struct filesave *s = filesave_new(f->path, "lq-losssave",
+                                     lossfile_write, &err);
+    struct filesave_result r;
 
     assert_int_equal(mkdir(f->path, 0700), 0);
     char *inner = xasprintf("%s/x", f->path);
     assert_int_equal(mkdir(inner, 0700), 0);  /* a non-empty directory */
-    losssave_put(s, xstrdup("a"), 1, 1);
-    losssave_drain(s);
-    losssave_put(s, xstrdup("b"), 1, 2);
-    losssave_drain(s);
-    losssave_poll(s, &r);
+    filesave_put(s, xstrdup("a"), 1, 1);
+    filesave_drain(s);
+    filesave_put(s, xstrdup("b"), 1, 2);
+    filesave_drain(s);
+    filesave_poll(s, &r);
     assert_int_equal(r.n_failed, 2);
     assert_int_equal(r.has_saved, 0);
     assert_non_null(r.err);
@@ -105,14 +108,14 @@ test_losssave_failure(void **state)
     assert_int_equal(rmdir(inner), 0);
     assert_int_equal(rmdir(f->path), 0);
     free(inner);
-    losssave_put(s, xstrdup("c"), 1, 3);    /* the next one works */
-    losssave_drain(s);
-    losssave_poll(s, &r);
+    filesave_put(s, xstrdup("c"), 1, 3);    /* the next one works */
+    filesave_drain(s);
+    filesave_poll(s, &r);
     assert_int_equal(r.n_failed, 0);
     assert_int_equal(r.has_saved, 1);
     assert_int_equal(r.saved, 3);
     expect_file(f->path, "c");
-    losssave_free(s);
+    filesave_free(s);
 }
 
 /* A burst: the newest text is on disk once drained; one queued at free
@@ -122,19 +125,20 @@ test_losssave_burst_and_free(void **state)
 {
     struct testdir_file *f = *state;
     char *err = NULL;
-    struct losssave *s = losssave_new(f->path, &err);
-    struct losssave_result r;
+    struct filesave *s = filesave_new(f->path, "lq-losssave",
+                                     lossfile_write, &err);
+    struct filesave_result r;
     uint64_t before = lossfile_n_written_here();
 
     for (int i = 1; i <= 200; i++)
-        losssave_put(s, xasprintf("text %d", i), strlen("text ") +
+        filesave_put(s, xasprintf("text %d", i), strlen("text ") +
                      (i < 10 ? 1 : i < 100 ? 2 : 3), (uint64_t)i);
-    losssave_drain(s);
-    losssave_poll(s, &r);
+    filesave_drain(s);
+    filesave_poll(s, &r);
     assert_int_equal(r.saved, 200);
     expect_file(f->path, "text 200");
-    losssave_put(s, xstrdup("last"), 4, 201);
-    losssave_free(s);
+    filesave_put(s, xstrdup("last"), 4, 201);
+    filesave_free(s);
     expect_file(f->path, "last");
     assert_int_equal(lossfile_n_written_here(), before);
 }

@@ -1,20 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * losssave: see losssave.h. One mutex guards the queued text and the
+ * filesave: see filesave.h. One mutex guards the queued text and the
  * results; the thread sleeps on a condition variable until a text is
  * queued or it is asked to stop, and writes outside the lock.
  */
-#include "collector/ingest/losssave.h"
+#include "common/filesave.h"
 
 #include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "collector/ingest/lossfile.h"
 #include "common/xmalloc.h"
 
-struct losssave {
+struct filesave {
     char           *path;
+    char            name[16];
+    filesave_write_fn write;
     pthread_t       thread;
     pthread_mutex_t mu;
     pthread_cond_t  cv;         /* work queued, or stop */
@@ -25,17 +28,17 @@ struct losssave {
     uint64_t        version;
     int             is_writing;
     int             is_stop;
-    struct losssave_result res;
+    struct filesave_result res;
 };
 
 /* The thread: writes each queued text, newest first, until stopped with
  * nothing queued. */
 static void *
-losssave_main(void *arg)
+filesave_main(void *arg)
 {
-    struct losssave *s = arg;
+    struct filesave *s = arg;
 
-    (void)pthread_setname_np(pthread_self(), "lq-losssave"); /* top -H */
+    (void)pthread_setname_np(pthread_self(), s->name);  /* top -H */
     pthread_mutex_lock(&s->mu);
     for (;;) {
         while (s->text == NULL && !s->is_stop)
@@ -49,7 +52,7 @@ losssave_main(void *arg)
         s->is_writing = 1;
         pthread_mutex_unlock(&s->mu);
         char *err = NULL;
-        int rc = lossfile_write(s->path, text, len, &err);
+        int rc = s->write(s->path, text, len, &err);
         free(text);
         pthread_mutex_lock(&s->mu);
         s->is_writing = 0;
@@ -67,19 +70,36 @@ losssave_main(void *arg)
     return NULL;
 }
 
-struct losssave *
-losssave_new(const char *path, char **errstr)
+/* The thread blocks every signal: the caller's event loop handles them. */
+static int
+filesave_start(struct filesave *s)
 {
-    struct losssave *s = xcalloc(1, sizeof(*s));
+    sigset_t all, old;
+
+    sigfillset(&all);
+    if (pthread_sigmask(SIG_SETMASK, &all, &old) != 0)
+        return -1;
+    int e = pthread_create(&s->thread, NULL, filesave_main, s);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return e;
+}
+
+struct filesave *
+filesave_new(const char *path, const char *name, filesave_write_fn fn,
+             char **errstr)
+{
+    struct filesave *s = xcalloc(1, sizeof(*s));
 
     s->path = xstrdup(path);
+    snprintf(s->name, sizeof(s->name), "%s", name);
+    s->write = fn;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     pthread_cond_init(&s->idle_cv, NULL);
-    int e = pthread_create(&s->thread, NULL, losssave_main, s);
+    int e = filesave_start(s);
     if (e != 0) {
-        *errstr = xasprintf("cannot start the lost-data writer: %s",
-                            strerror(e));
+        *errstr = xasprintf("cannot start the writer of %s: %s", path,
+                            e > 0 ? strerror(e) : "signal mask");
         pthread_cond_destroy(&s->idle_cv);
         pthread_cond_destroy(&s->cv);
         pthread_mutex_destroy(&s->mu);
@@ -91,7 +111,7 @@ losssave_new(const char *path, char **errstr)
 }
 
 void
-losssave_put(struct losssave *s, char *text, size_t len, uint64_t version)
+filesave_put(struct filesave *s, char *text, size_t len, uint64_t version)
 {
     pthread_mutex_lock(&s->mu);
     free(s->text);
@@ -103,7 +123,7 @@ losssave_put(struct losssave *s, char *text, size_t len, uint64_t version)
 }
 
 void
-losssave_poll(struct losssave *s, struct losssave_result *out)
+filesave_poll(struct filesave *s, struct filesave_result *out)
 {
     pthread_mutex_lock(&s->mu);
     *out = s->res;
@@ -113,7 +133,7 @@ losssave_poll(struct losssave *s, struct losssave_result *out)
 }
 
 void
-losssave_drain(struct losssave *s)
+filesave_drain(struct filesave *s)
 {
     pthread_mutex_lock(&s->mu);
     while (s->text != NULL || s->is_writing)
@@ -122,7 +142,7 @@ losssave_drain(struct losssave *s)
 }
 
 void
-losssave_free(struct losssave *s)
+filesave_free(struct filesave *s)
 {
     if (s == NULL)
         return;
