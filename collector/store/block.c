@@ -86,13 +86,13 @@ block_rec_encode(struct buf *b, uint32_t label, int64_t prev[2],
     return 0;
 }
 
-int
-block_body_decode(const uint8_t *p, size_t len, uint32_t n,
-                  uint32_t n_labels, int has_recv, struct store_rec **recs,
-                  size_t *cap)
+static int
+block_body_decode_prev(const uint8_t *p, size_t len, uint32_t n,
+                       uint32_t n_labels, int has_recv, int64_t prev,
+                       int64_t prev_recv, struct store_rec **recs,
+                       size_t *cap)
 {
     const uint8_t *end = p + len;
-    int64_t prev = 0, prev_recv = 0;
 
     if (n > len)                /* every record takes at least 5 bytes */
         return -1;
@@ -127,6 +127,24 @@ block_body_decode(const uint8_t *p, size_t len, uint32_t n,
         r->flags = (uint8_t)(sf >> 1);
     }
     return p == end ? 0 : -1;
+}
+
+int
+block_body_decode(const uint8_t *p, size_t len, uint32_t n,
+                  uint32_t n_labels, int has_recv, struct store_rec **recs,
+                  size_t *cap)
+{
+    return block_body_decode_prev(p, len, n, n_labels, has_recv, 0, 0, recs,
+                                  cap);
+}
+
+int
+block_body_decode_at(const uint8_t *p, size_t len, uint32_t n,
+                     uint32_t n_labels, const int64_t prev[2],
+                     struct store_rec **recs, size_t *cap)
+{
+    return block_body_decode_prev(p, len, n, n_labels, 1, prev[0], prev[1],
+                                  recs, cap);
 }
 
 /* ------------------------------------------------------------------ */

@@ -75,6 +75,12 @@ struct store_options {
                                    6, without their receive-time range
                                    (as version 3 did; tests); 0: codec 7
                                    (default) */
+    int      is_carry_decoded;  /* 1: a seal that carries the records
+                                   appended during a sync into the next
+                                   tail decodes the whole tail to count
+                                   the committed prefix again (the path
+                                   before its mark; tests: the same
+                                   bytes); 0: default */
     int      is_index_inline;   /* 1: the sealing thread gathers each
                                    block's tokens itself, no indexing
                                    thread beside it (tests: the same

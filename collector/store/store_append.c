@@ -43,6 +43,7 @@ tail_add_label(struct store_tail *t, struct store_label *l, uint32_t *idx)
     struct store_tail_label *tl = &t->labels[t->n_labels];
     memset(tl, 0, sizeof(*tl));
     tl->id = l->id;
+    tl->at_epoch = t->at.epoch;     /* past the mark: cut, not restored */
     t->meta_bytes += l->host_len + l->cid_len + l->name_len + l->image_len +
                      48;    /* 4 lengths, 4 varints, at most 10 bytes each */
     tl->min_ns = INT64_MAX;
@@ -67,6 +68,41 @@ store_tail_fini(struct store_tail *t)
 {
     buf_fini(&t->body);
     free(t->labels);
+    free(t->at.undo);
+}
+
+void
+store_tail_mark(struct store_tail *t)
+{
+    struct store_tail_at *at = &t->at;
+
+    at->epoch++;
+    at->len = t->body.len;
+    at->n = t->n_records;
+    at->prev_ns[0] = t->prev_ns[0];
+    at->prev_ns[1] = t->prev_ns[1];
+    at->min_ns = t->min_ns;
+    at->max_ns = t->max_ns;
+    at->stream_mask = t->stream_mask;
+    at->n_labels = t->n_labels;
+    at->n_undo = 0;
+}
+
+/* tl (label idx of t) as it was at the mark, before its first change
+ * since (bounded: once per label and mark). */
+static void
+tail_save_label(struct store_tail *t, uint32_t idx,
+                struct store_tail_label *tl)
+{
+    struct store_tail_at *at = &t->at;
+
+    if (at->n_undo == at->cap_undo) {
+        at->cap_undo = at->cap_undo ? at->cap_undo * 2 : 8;
+        at->undo = xreallocarray(at->undo, at->cap_undo, sizeof(*at->undo));
+    }
+    at->undo[at->n_undo].idx = idx;
+    at->undo[at->n_undo++].l = *tl;
+    tl->at_epoch = at->epoch;
 }
 
 int
@@ -91,6 +127,8 @@ store_tail_note(struct store_tail *t, uint32_t idx, const struct store_rec *r)
     uint64_t offset = r->offset;
     struct store_tail_label *tl = &t->labels[idx];
 
+    if (tl->at_epoch != t->at.epoch)
+        tail_save_label(t, idx, tl);
     tl->n_lines++;
     if (offset > tl->max_off)
         tl->max_off = offset;
@@ -421,6 +459,7 @@ store_commit_begin(struct store *s)
     }
     if (wal_write(s) < 0)
         return -1;
+    store_tail_mark(&s->tail);
     s->cm.len = s->tail.body.len;
     s->cm.n = s->tail.n_records;
     s->cm.is_busy = 1;

@@ -201,6 +201,32 @@ struct store_tail_label {
     uint32_t n_lines;
     uint64_t max_off;
     int64_t  min_ns, max_ns;
+    uint64_t at_epoch;      /* store_tail_at.epoch when last saved (or
+                               added): saved again before its next change */
+};
+
+/* A label's stats as they were at the tail's mark. */
+struct store_tail_undo {
+    uint32_t                idx;
+    struct store_tail_label l;
+};
+
+/* The tail as it was when the commit in flight began (store_tail_mark):
+ * once that commit is durable, what its committed prefix is, so that a
+ * seal carrying the records appended during the sync into the next tail
+ * reads only those (segment_seal.c tail_carry) instead of decoding the
+ * whole tail to count the prefix's stats again. The labels changed since
+ * are saved as they were (undo) at their first change. */
+struct store_tail_at {
+    uint64_t                epoch;          /* 0: no mark */
+    size_t                  len;
+    uint32_t                n;
+    int64_t                 prev_ns[2];
+    int64_t                 min_ns, max_ns;
+    uint8_t                 stream_mask;
+    uint32_t                n_labels;
+    struct store_tail_undo *undo;
+    uint32_t                n_undo, cap_undo;
 };
 
 /* The unsealed block: encoded body, committed prefix, labels. */
@@ -218,6 +244,7 @@ struct store_tail {
     size_t                   meta_bytes;  /* about what its labels take in
                                              the block meta: counts to the
                                              block being full */
+    struct store_tail_at     at;
 };
 
 /* A block is full when body + meta bytes reach block_size (so a flood of
@@ -597,6 +624,8 @@ void store_tail_init(struct store *s, struct store_tail *t, size_t max);
  * reaches STORE_TAIL_META_FULL). */
 size_t store_tail_fill(const struct store_tail *t, size_t block_size);
 void store_tail_fini(struct store_tail *t);
+/* Marks t as it is now (store_tail_at): at a commit's begin. */
+void store_tail_mark(struct store_tail *t);
 /* Encodes a record into t and updates its stats; -1 if t is full. */
 /* Counts r (encoded as label idx of t) in t's and its label's stats. */
 void store_tail_note(struct store_tail *t, uint32_t idx,
@@ -678,6 +707,11 @@ int  block_rec_encode(struct buf *b, uint32_t label, int64_t prev[2],
 int  block_body_decode(const uint8_t *p, size_t len, uint32_t n,
                        uint32_t n_labels, int has_recv,
                        struct store_rec **recs, size_t *cap);
+/* The same for a body's part that starts after a record whose time and
+ * receive time were prev (block_body_decode: both 0). */
+int  block_body_decode_at(const uint8_t *p, size_t len, uint32_t n,
+                          uint32_t n_labels, const int64_t prev[2],
+                          struct store_rec **recs, size_t *cap);
 /* Codecs 2 to 5: a body as columns (labels, time deltas, flags, per-label
  * offset deltas, lengths; 4 and 5 receive time deltas) then the messages
  * back to back; codecs 3 and 5 take the message length off each offset

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_carry_test: a seal that carries the records appended during a
+ * commit's sync into the next tail takes the committed prefix's stats
+ * from the tail's mark (store_tail_at: only the records past it are
+ * decoded) instead of decoding the whole tail and counting it again
+ * (store_options.is_carry_decoded, the path before). Two stores fed the
+ * same records through the same commits (records appended during every
+ * sync, failed syncs, containers renamed and sources first seen during a
+ * sync, one source's records only before a mark, another's only after)
+ * must write the same files, byte for byte, and hold the same records.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "collector/store/store.h"
+#include "tests/support/storetest.h"
+
+#define T0 1700000000000000000LL
+
+static uint64_t rng;
+
+static unsigned
+rn(unsigned n)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (unsigned)(rng % n);
+}
+
+static int64_t
+fixed_clock(void *arg)
+{
+    (void)arg;
+    return T0 + 7200000000000LL;
+}
+
+static int fail_sync;           /* set before a commit begins */
+
+static int
+sync_hook(const char *what, void *arg)
+{
+    (void)what;
+    (void)arg;
+    if (fail_sync) {
+        errno = EIO;
+        return -1;
+    }
+    return 0;
+}
+
+struct side {
+    char          dir[64];
+    struct store *s;
+};
+
+static const char *const hosts[] = { "h1", "h2", "h3" };
+static const char *const cids[] = { "c0", "c1", "c2", "c3" };
+
+/* The same record into both stores. */
+static void
+append_both(struct side *v, uint64_t *off, int64_t *t, int n_src)
+{
+    unsigned src = rn((unsigned)n_src);
+    char msg[400], name[16];
+    size_t len = (size_t)snprintf(msg, sizeof(msg), "rec %llu src %u ",
+                                  (unsigned long long)off[src] + 1, src);
+    size_t pad = rn(300);
+
+    memset(msg + len, 'a' + (int)rn(26), pad);
+    len += pad;
+    snprintf(name, sizeof(name), "name%u", rn(4) == 0 ? rn(3) : 0);
+    *t += (int64_t)rn(2000000) - 500000;     /* out of order at times */
+    struct logrec r = {
+        .time_ns = *t, .recv_ns = T0 + (int64_t)off[src],
+        .host = hosts[src % 3], .container_id = cids[src / 3],
+        .container = name, .image = src % 2 ? "img" : "",
+        .stream = (uint8_t)rn(2), .flags = (uint8_t)rn(8),
+        .offset = ++off[src], .msg = msg, .msg_len = len,
+    };
+    for (int k = 0; k < 2; k++)
+        assert_int_equal(store_append(v[k].s, &r), 1);
+}
+
+/* Every file of a but the WAL's is in b with the same bytes (the WAL
+ * files hold the last tail, unsealed, and their number depends on how
+ * many tails waited for the sealing thread); *n_seg: a's segments. */
+static void
+same_files(const char *a, const char *b, int *n_seg)
+{
+    DIR *d = opendir(a);
+    struct dirent *de;
+
+    assert_non_null(d);
+    *n_seg = 0;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.' || strncmp(de->d_name, "wal", 3) == 0)
+            continue;
+        storetest_same_file(a, b, de->d_name);
+        *n_seg += strstr(de->d_name, ".lqs") != NULL;
+    }
+    closedir(d);
+}
+
+/* Both stores give the same records, the unsealed tail's included. */
+static void
+same_records(struct store *a, struct store *b)
+{
+    struct store_filter fl = { .since_ns = INT64_MIN, .until_ns = INT64_MAX,
+                               .stream = -1 };
+    struct store_cursor *ca = store_cursor_new(a, &fl, 0);
+    struct store_cursor *cb = store_cursor_new(b, &fl, 0);
+    struct logrec ra, rb;
+    int rc, n = 0;
+
+    while ((rc = store_cursor_next(ca, &ra)) == 1) {
+        assert_int_equal(store_cursor_next(cb, &rb), 1);
+        assert_true(ra.time_ns == rb.time_ns && ra.recv_ns == rb.recv_ns);
+        assert_true(ra.offset == rb.offset && ra.stream == rb.stream &&
+                    ra.flags == rb.flags);
+        assert_string_equal(ra.host, rb.host);
+        assert_string_equal(ra.container_id, rb.container_id);
+        assert_string_equal(ra.container, rb.container);
+        assert_int_equal(ra.msg_len, rb.msg_len);
+        assert_memory_equal(ra.msg, rb.msg, ra.msg_len);
+        n++;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(store_cursor_next(cb, &rb), 0);
+    assert_true(n > 1000);
+    store_cursor_free(ca);
+    store_cursor_free(cb);
+}
+
+static void
+run_draw(uint64_t seed)
+{
+    struct side v[2];
+    uint64_t off[12] = { 0 };
+    int64_t t = T0;
+    int n[2];
+
+    rng = seed;
+    for (int k = 0; k < 2; k++) {
+        struct store_options opt = {
+            .block_size = 8 << 10, .segment_size = 64 << 10,
+            .clock = fixed_clock, .sync_hook = sync_hook,
+            .is_carry_decoded = k,
+        };
+        snprintf(v[k].dir, sizeof(v[k].dir), "/tmp/store_carry_test.XXXXXX");
+        assert_non_null(mkdtemp(v[k].dir));
+        v[k].s = storetest_open(v[k].dir, &opt);
+    }
+    for (int round = 0; round < 400; round++) {
+        /* sources past the first 6 appear later, some only in a sync */
+        int n_src = round < 100 ? 6 : 12;
+        for (unsigned i = rn(30); i > 0; i--)
+            append_both(v, off, &t, n_src);
+        fail_sync = rn(8) == 0;
+        int rc[2];
+        for (int k = 0; k < 2; k++)
+            rc[k] = store_commit_begin(v[k].s);
+        assert_int_equal(rc[0], rc[1]);
+        assert_true(rc[0] >= 0);
+        /* during the sync: none, a few or a block's worth */
+        unsigned m = rn(4) == 0 ? 0 : rn(3) == 0 ? 60 : rn(10);
+        for (unsigned i = 0; i < m; i++)
+            append_both(v, off, &t, round % 50 < 10 ? 12 : 6);
+        int is_syncing = rc[0] == 1;
+        for (int k = 0; k < 2 && is_syncing; k++)
+            rc[k] = store_commit_wait(v[k].s);
+        assert_int_equal(rc[0], rc[1]);
+        fail_sync = 0;
+    }
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(store_commit(v[k].s), 0);
+        assert_int_equal(store_sync(v[k].s), 0);
+    }
+    same_records(v[0].s, v[1].s);
+    for (int k = 0; k < 2; k++)
+        store_close(v[k].s);
+    same_files(v[0].dir, v[1].dir, &n[0]);
+    same_files(v[1].dir, v[0].dir, &n[1]);
+    assert_true(n[0] >= 4);             /* several segments were sealed */
+    for (int k = 0; k < 2; k++) {
+        char cmd[96];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", v[k].dir);
+        assert_int_equal(system(cmd), 0);
+    }
+}
+
+static void
+test_store_carry_same_bytes(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 4; seed++)
+        run_draw(seed * 0x9e3779b97f4a7c15ULL);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_store_carry_same_bytes),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
