@@ -440,6 +440,9 @@ def main():
         thread_rows = samplers[0].rows("collector") + samplers[1].rows("shipper")
         ship_cpu, coll_cpu = proc_cpu_s(ship.pid), proc_cpu_s(coll.pid)
         ship_rss, coll_rss_ingest = proc_rss_kib(ship.pid), proc_rss_kib(coll.pid)
+        # The shipper's connection is still open: the kernel's count of
+        # the bytes it sent (frames, acks' replies aside), as rsyslog's.
+        ship_wire = rsyslog_peer.wire_bytes(tcp)
         for p in perfs:         # perf writes its file on SIGINT
             p.send_signal(signal.SIGINT)
             p.wait(timeout=60)
@@ -498,6 +501,9 @@ def main():
                f"{gzip1_s / ingest_s:.2f}x `gzip -1` |")
     rep.append(f"| machine load (1-min average) when the ingest started | {load_ingest:.1f} |")
     rep.append(f"| shipper CPU | {ship_cpu:.1f} s ({ship_cpu / (json_bytes / (1 << 30)):.1f} s per GiB), peak RSS {ship_rss / 1024:.1f} MiB |")
+    rep.append(f"| shipper's bytes on the wire (ss -ti bytes_sent) | "
+               + (f"{ship_wire / (1 << 20):.1f} MiB = {100 * ship_wire / json_bytes:.1f}% of json-file |"
+                  if ship_wire >= 0 else "unknown (no ss, or the connection was gone) |"))
     rep.append(f"| collector CPU while ingesting | {coll_cpu:.1f} s ({coll_cpu / (json_bytes / (1 << 30)):.1f} s per GiB), peak RSS {coll_rss_ingest / 1024:.1f} MiB |")
     rep.append(f"| stored bytes after the collector's stop (blocks + index + WAL + metadata) | {store_bytes / (1 << 20):.0f} MiB = {100 * store_bytes / json_bytes:.1f}% of json-file, {100 * store_bytes / plain_bytes:.1f}% of plain text |")
     rep.append(f"| of which (% of json-file) | {split_text(split, json_bytes)} |")
