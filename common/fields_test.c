@@ -372,6 +372,37 @@ t_expect_none(const char *s)
     assert_int_equal(got.n, 0);
 }
 
+/* Each byte inside a logfmt key and a bare value: one field where the
+ * rule (fields.h: above 0x20 but DEL, '=' and '"') takes it, plain text
+ * elsewhere. */
+static void
+test_fields_key_bytes(void **state)
+{
+    (void)state;
+    for (unsigned c = 0; c < 256; c++) {
+        int is_key = c > 0x20 && c != 0x7f && c != '=' && c != '"';
+        char key[8] = { 'a', (char)c, 'b', '=', '1' };
+        char val[8] = { 'k', '=', 'a', (char)c, 'b' };
+        struct t_list got;
+        got.n = 0;
+        assert_int_equal(t_run(key, 5, &got),
+                         is_key ? FIELDS_LOGFMT : FIELDS_NONE);
+        if (is_key) {
+            assert_int_equal(got.n, 1);
+            assert_int_equal(got.f[0].name_len, 3);
+            assert_memory_equal(got.f[0].name, key, 3);
+        }
+        got.n = 0;
+        assert_int_equal(t_run(val, 5, &got),
+                         is_key ? FIELDS_LOGFMT : FIELDS_NONE);
+        if (is_key) {
+            assert_int_equal(got.n, 1);
+            assert_int_equal(got.f[0].value_len, 3);
+            assert_memory_equal(got.f[0].value, val + 2, 3);
+        }
+    }
+}
+
 static void
 test_fields_plain_and_invalid(void **state)
 {
@@ -656,6 +687,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fields_json_model),
         cmocka_unit_test(test_fields_logfmt_model),
+        cmocka_unit_test(test_fields_key_bytes),
         cmocka_unit_test(test_fields_plain_and_invalid),
         cmocka_unit_test(test_fields_limits),
         cmocka_unit_test(test_fields_get_and_number),
