@@ -269,10 +269,25 @@ tok_run_ascii(const uint8_t *p, const uint8_t *end, unsigned k, uint64_t *hp,
     unsigned first = k, rest = 0, cf;
     uint64_t h = fnv1a64_byte(FNV1A64_OFFSET, *p | (uint8_t)(k & TOK_UP));
 
-    while (++p < lim && (cf = tok_cf[*p]) != 0) {
+    /* two bytes a bound check (the loop runs over every word byte) */
+    for (p++; p + 1 < lim; p += 2) {
+        if ((cf = tok_cf[p[0]]) == 0)
+            goto run_end;
+        rest |= cf;
+        h = fnv1a64_byte(h, (uint8_t)cf);
+        if ((cf = tok_cf[p[1]]) == 0) {
+            p++;
+            goto run_end;
+        }
         rest |= cf;
         h = fnv1a64_byte(h, (uint8_t)cf);
     }
+    if (p < lim && (cf = tok_cf[*p]) != 0) {
+        rest |= cf;
+        h = fnv1a64_byte(h, (uint8_t)cf);
+        p++;
+    }
+run_end:
     rest >>= 8;
     if (p == lim)                       /* past the cap: case only */
         while (p < end && (k = tok_cls[*p]) != 0) {
