@@ -146,6 +146,8 @@ tail_reset(struct store *s, struct store_tail *t)
     buf_reset(&t->body);
     t->committed_len = 0;
     t->committed_n = 0;
+    t->committed_prev[0] = 0;
+    t->committed_prev[1] = 0;
     t->n_records = 0;
     t->prev_ns[0] = 0;
     t->prev_ns[1] = 0;

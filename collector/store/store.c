@@ -531,7 +531,6 @@ store_open(const char *dir, const struct store_options *opt, char **errstr)
     s->next_seq = 1;
     store_tail_init(s, &s->tail, s->opt.block_size + STORE_MAX_PENDING);
     buf_init(&s->wal_labels, STORE_MAX_PENDING);
-    buf_init(&s->wal_recs, STORE_MAX_PENDING);
     s->wal_gen = 1;
 
     if (mkdir(dir, STORE_DIR_MODE) < 0 && errno != EEXIST) {
@@ -608,7 +607,6 @@ store_close(struct store *s)
     for (size_t i = 0; i < s->n_spare_set; i++)
         index_set_fini(&s->spare_set[i]);
     buf_fini(&s->wal_labels);
-    buf_fini(&s->wal_recs);
     free(s->ix_recs);
     free(s->errstr);
     free(s->dir);

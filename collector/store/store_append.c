@@ -144,44 +144,71 @@ store_tail_note(struct store_tail *t, uint32_t idx, const struct store_rec *r)
     t->n_records++;
 }
 
+/* Puts l, label idx of the tail, in the pending WAL entry's table (once
+ * an entry). -1 if the table is full (a label left there without a
+ * record, like one in the tail's, is harmless). */
 static int
-wal_add_label(struct store *s, struct store_label *l, uint32_t *idx)
+wal_add_label(struct store *s, struct store_label *l, uint32_t idx)
 {
-    if (l->wal_gen == s->wal_gen && l->wal_idx < s->wal_n_labels) {
-        *idx = l->wal_idx;
+    struct store_tail_label *tl = &s->tail.labels[idx];
+
+    if (tl->wal_gen == s->wal_gen)
         return 0;
-    }
     size_t mark = s->wal_labels.len;
-    if (block_put_str(&s->wal_labels, l->host, l->host_len) < 0 ||
+    if (buf_put_varint(&s->wal_labels, idx) < 0 ||
+        block_put_str(&s->wal_labels, l->host, l->host_len) < 0 ||
         block_put_str(&s->wal_labels, l->cid, l->cid_len) < 0 ||
         block_put_str(&s->wal_labels, l->name, l->name_len) < 0 ||
         block_put_str(&s->wal_labels, l->image, l->image_len) < 0) {
         s->wal_labels.len = mark;
         return -1;
     }
-    l->wal_gen = s->wal_gen;
-    l->wal_idx = s->wal_n_labels;
-    *idx = s->wal_n_labels++;
+    tl->wal_gen = s->wal_gen;
+    s->wal_n_labels++;
     return 0;
 }
 
+/* The pending WAL entry made again: the tail's records from its byte from
+ * (prev: the times of the record before it; n_recs of them) and every
+ * label of the tail in its table (a superset: those without a record
+ * there are harmless). After a failed sync (from its committed prefix)
+ * and a seal (the records carried into the new tail, from 0). */
+static void
+wal_pending_retail(struct store *s, size_t from, const int64_t prev[2],
+                   uint32_t n_recs)
+{
+    const struct store_tail *t = &s->tail;
+
+    wal_pending_clear(s);
+    s->wal_from = from;
+    s->wal_from_prev[0] = prev[0];
+    s->wal_from_prev[1] = prev[1];
+    s->wal_n_recs = n_recs;
+    for (uint32_t k = 0; k < t->n_labels; k++) {
+        int rc = wal_add_label(s, s->labels[t->labels[k].id], k);
+        assert(rc == 0);        /* they fitted before */
+        (void)rc;
+    }
+}
+
 /* Adds one record to the tail block and, if to_wal, to the pending WAL
- * entry. Both or neither: -1 leaves the store unchanged. */
+ * entry (its label; the entry's rows are the tail's bytes). -1 leaves the
+ * store unchanged but for a label in the tables (harmless). */
 static int
 store_add(struct store *s, struct store_label *l, const struct store_rec *r,
           int to_wal)
 {
-    uint32_t widx = 0;
-    size_t wal_mark = s->wal_recs.len;
-    int64_t wprev[2] = { s->wal_prev_ns[0], s->wal_prev_ns[1] };
+    struct store_tail *t = &s->tail;
+    uint32_t idx;
     int64_t time_ns = r->time_ns;
 
-    if (to_wal && (wal_add_label(s, l, &widx) < 0 ||
-                   block_rec_encode(&s->wal_recs, widx, s->wal_prev_ns,
-                                    r) < 0))
+    /* A label left in the table by a failed add is harmless: it is
+     * written in the meta with n_lines 0. */
+    tail_add_label(t, l, &idx);
+    if ((to_wal && wal_add_label(s, l, idx) < 0) ||
+        block_rec_encode(&t->body, idx, t->prev_ns, r) < 0)
         goto fail;
-    if (store_tail_add(&s->tail, l, r) < 0)
-        goto fail;
+    store_tail_note(t, idx, r);
     if (to_wal)
         s->wal_n_recs++;
     struct store_source *src = l->src;
@@ -194,9 +221,6 @@ store_add(struct store *s, struct store_label *l, const struct store_rec *r,
         src->last_ns = time_ns;
     return 0;
 fail:
-    s->wal_recs.len = wal_mark;
-    s->wal_prev_ns[0] = wprev[0];
-    s->wal_prev_ns[1] = wprev[1];
     store_set_err(s, "too much uncommitted data (cap %u bytes)",
                   STORE_MAX_PENDING);
     return -1;
@@ -324,6 +348,11 @@ store_detach_tail(struct store *s)
         s->n_seal_errors++;
         return -1;
     }
+    /* The pending entry's records (those appended since the commit that
+     * filled the tail began) are now the new tail's, renumbered. */
+    static const int64_t zero[2];
+    assert(s->tail.n_records == s->wal_n_recs);
+    wal_pending_retail(s, 0, zero, s->wal_n_recs);
     return 0;
 }
 
@@ -402,32 +431,13 @@ store_seal(struct store *s)
 /* The pending WAL entry again from the tail's uncommitted records, after
  * the sync of a commit failed (its records were cleared from the pending
  * entry when it was written). */
-static int
+static void
 store_wal_rebuild(struct store *s)
 {
     const struct store_tail *t = &s->tail;
-    struct store_rec *recs = NULL;
-    size_t cap = 0;
-    int rc = 0;
 
-    wal_pending_clear(s);
-    if (block_body_decode(t->body.data, t->body.len, t->n_records,
-                          t->n_labels, 1, &recs, &cap) < 0) {
-        free(recs);
-        store_set_err(s, "tail block does not decode");
-        return -1;              /* cannot happen: we encoded it */
-    }
-    for (uint32_t i = t->committed_n; i < t->n_records && rc == 0; i++) {
-        struct store_label *l = s->labels[t->labels[recs[i].label].id];
-        uint32_t widx;
-        if (wal_add_label(s, l, &widx) < 0 ||
-            block_rec_encode(&s->wal_recs, widx, s->wal_prev_ns,
-                             &recs[i]) < 0)
-            rc = -1;            /* cannot happen: it fitted before */
-        s->wal_n_recs++;
-    }
-    free(recs);
-    return rc;
+    wal_pending_retail(s, t->committed_len, t->committed_prev,
+                       t->n_records - t->committed_n);
 }
 
 /* After a commit: hands a full committed tail to the sealing thread (its
@@ -462,6 +472,8 @@ store_commit_begin(struct store *s)
     store_tail_mark(&s->tail);
     s->cm.len = s->tail.body.len;
     s->cm.n = s->tail.n_records;
+    s->cm.prev_ns[0] = s->tail.prev_ns[0];
+    s->cm.prev_ns[1] = s->tail.prev_ns[1];
     s->cm.is_busy = 1;
     syncer_submit(s, s->wals[s->cm.wal].fd);
     return 1;
@@ -480,13 +492,15 @@ store_commit_finish(struct store *s, int err)
     s->cm.is_busy = 0;
     wal_write_done(s, err == 0);
     if (err != 0) {
-        (void)store_wal_rebuild(s);
+        store_wal_rebuild(s);
         store_set_err(s, "wal sync: %s", strerror(err));
         return -1;
     }
     store_lock(s);
     s->tail.committed_len = s->cm.len;
     s->tail.committed_n = s->cm.n;
+    s->tail.committed_prev[0] = s->cm.prev_ns[0];
+    s->tail.committed_prev[1] = s->cm.prev_ns[1];
     store_unlock(s);
     store_commit_seal(s);
     return 1;

@@ -4,8 +4,8 @@
  * damage: torn WAL and segment tails at every byte, a damaged middle
  * block (body or header; also one damaged between a cursor's eviction
  * and re-read), blocks of a newer format refused, garbage files, blocks
- * of every codec (zlib and zstd stores, receive times), a WAL of
- * version 2 replayed. The fixture: tests/support/storefx.h.
+ * of every codec (zlib and zstd stores, receive times), WALs of
+ * versions 2 and 3 replayed. The fixture: tests/support/storefx.h.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -503,6 +503,78 @@ test_store_wal_v2_replayed(void **state)
     buf_fini(&file);
 }
 
+/* A WAL file of version 3 (each entry its own label numbers and time
+ * deltas, rows with receive times), as a store left it before entries
+ * were the tail's rows (version 4): replayed with its receive times, and
+ * new commits (version 4, in another file) survive a restart beside it. */
+static void
+test_store_wal_v3_replayed(void **state)
+{
+    struct fx *f = *state;
+    struct buf e, file;
+    const char *strs[2][4] = { { "host1", "cid1", "web-1", "nginx:1" },
+                               { "host0", "cid0", "web-0", "nginx:1" } };
+    char msg[64];
+
+    buf_init(&e, 1 << 20);
+    buf_init(&file, 1 << 20);
+    buf_put_varint(&e, 2);
+    for (int i = 0; i < 2; i++)
+        for (int k = 0; k < 4; k++)
+            block_put_str(&e, strs[i][k], strlen(strs[i][k]));
+    buf_put_varint(&e, 2);
+    int64_t prev = 0, prev_recv = 0;
+    for (uint64_t off = 1; off <= 2; off++) {
+        int64_t t = T0 + (int64_t)off * 1000, rt = recv_of(0, off);
+        int64_t dt = t - prev, dr = rt - prev_recv;
+        prev = t;
+        prev_recv = rt;
+        snprintf(msg, sizeof(msg), "line 0/%llu of the test",
+                 (unsigned long long)off);
+        buf_put_varint(&e, 1);              /* the table's second label */
+        buf_put_varint(&e, ((uint64_t)dt << 1) ^ (uint64_t)(dt >> 63));
+        buf_put_varint(&e, ((uint64_t)dr << 1) ^ (uint64_t)(dr >> 63));
+        buf_put_u8(&e, (uint8_t)(off % 2));
+        buf_put_varint(&e, off);
+        block_put_str(&e, msg, strlen(msg));
+    }
+    buf_put_u32(&file, STORE_WAL_MAGIC);
+    buf_put_u32(&file, 3);
+    buf_put_u64(&file, 1);
+    buf_put_u32(&file, (uint32_t)e.len);
+    buf_put_u32(&file, compress_crc32(0, e.data, e.len));
+    buf_append(&file, e.data, e.len);
+    file_write(f->dir, "wal.lqw", file.data, file.len);
+    fx_open(f);
+    struct store_cursor *c;
+    struct store_filter fl = all_filter();
+    struct logrec r;
+    int n = 0;
+    c = store_cursor_new(f->s, &fl, 0);
+    while (store_cursor_next(c, &r) == 1) {
+        assert_string_equal(r.host, "host0");
+        assert_int_equal(r.offset, (uint64_t)++n);
+        assert_int_equal(r.recv_ns, recv_of(0, r.offset));
+    }
+    store_cursor_free(c);
+    assert_int_equal(n, 2);
+    assert_int_equal(put_n(f, 0, 3, 5), 5);
+    assert_int_equal(put_n(f, 1, 1, 3), 3);
+    assert_int_equal(store_commit(f->s), 0);
+    fx_open(f);
+    c = store_cursor_new(f->s, &fl, 0);
+    n = 0;
+    while (store_cursor_next(c, &r) == 1) {
+        n++;
+        assert_int_equal(r.recv_ns, recv_of(strcmp(r.host, "host1") == 0,
+                                            r.offset));
+    }
+    store_cursor_free(c);
+    assert_int_equal(n, 10);
+    buf_fini(&e);
+    buf_fini(&file);
+}
+
 int
 main(void)
 {
@@ -518,6 +590,7 @@ main(void)
         T(test_store_mixed_codecs),
         T(test_store_codecs_receive_time),
         T(test_store_wal_v2_replayed),
+        T(test_store_wal_v3_replayed),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,7 +34,10 @@
 #define STORE_BLK_HDR_LEN   48
 #define STORE_WAL_HDR_LEN   16          /* version 2: + u64 generation */
 #define STORE_WAL_HDR_LEN_V1 8
-#define STORE_WAL_VERSION   3           /* 3: + receive time per record */
+#define STORE_WAL_VERSION   4           /* 3: + receive time per record;
+                                           4: rows as the tail's (its label
+                                           numbers, deltas from the last
+                                           times before the entry) */
 #define STORE_WAL_MAX_FILES 8
 #define STORE_CODEC_ROW_RECV 0          /* row body with receive times: the
                                            tail, WAL v3; never on disk */
@@ -105,8 +108,6 @@ struct store_label {
     struct store_label  *next;          /* hash chain */
     uint64_t             tail_gen;      /* tail.gen when tail_idx valid */
     uint32_t             tail_idx;
-    uint64_t             wal_gen;       /* same for the pending WAL entry */
-    uint32_t             wal_idx;
 };
 
 /* A (host, container_id) source: high water and info. */
@@ -203,6 +204,9 @@ struct store_tail_label {
     int64_t  min_ns, max_ns;
     uint64_t at_epoch;      /* store_tail_at.epoch when last saved (or
                                added): saved again before its next change */
+    uint64_t wal_gen;       /* store.wal_gen when in the pending WAL
+                               entry's table (by number: a tail may hold
+                               a label twice, after a split) */
 };
 
 /* A label's stats as they were at the tail's mark. */
@@ -234,6 +238,7 @@ struct store_tail {
     struct buf               body;
     size_t                   committed_len;
     uint32_t                 committed_n;
+    int64_t                  committed_prev[2]; /* prev_ns at committed_len */
     uint32_t                 n_records;
     int64_t                  prev_ns[2];    /* time, receive time */
     int64_t                  min_ns, max_ns;
@@ -487,6 +492,7 @@ struct store_commit {
     uint64_t off, end;
     size_t   len;
     uint32_t n;
+    int64_t  prev_ns[2];        /* the tail's at len */
 };
 
 /* The raw (decompressed, CRC-checked) bodies of the segment blocks cursors
@@ -544,11 +550,14 @@ struct store {
     struct store_sealer   sealer;
     struct store_syncer   syncer;
     struct store_commit   cm;
+    /* The pending WAL entry: the tail's records from wal_from (its
+     * bytes there, written as they are: STORE.md "Write-ahead log") and
+     * the table of the tail's labels they use. */
     struct buf            wal_labels;   /* pending entry: label table */
-    struct buf            wal_recs;     /* pending entry: records */
     uint32_t              wal_n_labels, wal_n_recs;
     uint64_t              wal_gen;
-    int64_t               wal_prev_ns[2];   /* time, receive time */
+    size_t                wal_from;     /* in the tail's body */
+    int64_t               wal_from_prev[2];     /* its prev_ns there */
 
     struct store_tail     tail;
     uint64_t              gen_next;     /* tail generations */

@@ -26,11 +26,11 @@ void
 wal_pending_clear(struct store *s)
 {
     buf_reset(&s->wal_labels);
-    buf_reset(&s->wal_recs);
     s->wal_n_labels = 0;
     s->wal_n_recs = 0;
-    s->wal_prev_ns[0] = 0;
-    s->wal_prev_ns[1] = 0;
+    s->wal_from = s->tail.body.len;
+    s->wal_from_prev[0] = s->tail.prev_ns[0];
+    s->wal_from_prev[1] = s->tail.prev_ns[1];
     s->wal_gen++;
 }
 
@@ -81,15 +81,105 @@ wal_write_header(struct store *s, struct store_wal_file *w)
     return 0;
 }
 
+/* A version 4 entry's label, by its number in the tail. */
+struct wal_lab {
+    uint64_t            idx;
+    struct store_label *l;
+};
+
+static int
+wal_lab_cmp(const void *a, const void *b)
+{
+    const struct wal_lab *x = a, *y = b;
+
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static struct store_label *
+wal_lab_find(const struct wal_lab *v, size_t n, uint32_t idx)
+{
+    struct wal_lab key = { .idx = idx };
+    const struct wal_lab *x = bsearch(&key, v, n, sizeof(*v), wal_lab_cmp);
+
+    return x ? x->l : NULL;
+}
+
+/* A version 4 entry: the label table numbers each label as the tail did
+ * (any numbers, each once); the rows are the tail's bytes, their time
+ * deltas from the two times the entry gives. Every row's label must be in
+ * the table. Nothing is replayed unless the whole entry decodes. */
+static int
+wal_replay_v4(struct store *s, const uint8_t *p, size_t len,
+              struct store_rec **recs, size_t *cap)
+{
+    struct reader r;
+    uint64_t n_labels, n_recs, zt, zr;
+    struct wal_lab *v = NULL;
+    int rc = -1;
+
+    reader_init(&r, p, len);
+    if (reader_varint(&r, &n_labels) < 0 || n_labels > len / 5)
+        return -1;
+    v = xcalloc(n_labels ? n_labels : 1, sizeof(*v));
+    for (uint64_t i = 0; i < n_labels; i++) {
+        const uint8_t *str[4];
+        size_t slen[4];
+        if (reader_varint(&r, &v[i].idx) < 0 || v[i].idx > UINT32_MAX)
+            goto out;
+        for (int k = 0; k < 4; k++) {
+            uint64_t l;
+            if (reader_varint(&r, &l) < 0 || l > reader_left(&r) ||
+                reader_bytes(&r, (size_t)l, &str[k]) < 0)
+                goto out;
+            slen[k] = (size_t)l;
+        }
+        v[i].l = store_label_intern(s, str, slen);
+    }
+    qsort(v, (size_t)n_labels, sizeof(*v), wal_lab_cmp);
+    for (uint64_t i = 1; i < n_labels; i++)
+        if (v[i].idx == v[i - 1].idx)
+            goto out;
+    if (reader_varint(&r, &n_recs) < 0 || n_recs > UINT32_MAX ||
+        reader_varint(&r, &zt) < 0 || reader_varint(&r, &zr) < 0)
+        goto out;
+    int64_t prev[2] = { blk_zz_dec(zt), blk_zz_dec(zr) };
+    if (block_body_decode_at(p + r.pos, reader_left(&r), (uint32_t)n_recs,
+                             UINT32_MAX, prev, recs, cap) < 0)
+        goto out;
+    for (uint64_t i = 0; i < n_recs; i++)
+        if (wal_lab_find(v, (size_t)n_labels, (*recs)[i].label) == NULL)
+            goto out;
+    for (uint64_t i = 0; i < n_recs; i++) {
+        struct store_rec *x = &(*recs)[i];
+        int a = store_replay_record(s, wal_lab_find(v, (size_t)n_labels,
+                                                    x->label), x);
+        if (a < 0)
+            goto out;
+        s->n_wal_replayed += (uint64_t)a;
+    }
+    rc = 0;
+out:
+    free(v);
+    return rc;
+}
+
 /* Decodes one entry payload and replays its records. -1 if malformed.
- * Version 3 rows carry receive times. An entry of a file whose header was
- * damaged (version 0), and so rewritten as version 3, may be of version 2:
- * a row that does not decode with receive times is tried without (an
- * entry written with them always decodes with them: its crc matched). */
+ * Version 3 rows carry receive times, version 4 entries are the tail's
+ * rows (wal_replay_v4). An entry of a file whose header was damaged
+ * (version 0), and so rewritten as the current version, may be of any:
+ * tried as version 4, then with receive times, then without (an entry
+ * written as one version always decodes as it: its crc matched). */
 static int
 wal_replay_entry(struct store *s, uint32_t version, const uint8_t *p,
                  size_t len, struct store_rec **recs, size_t *cap)
 {
+    if (version == 4 || version == 0) {
+        if (wal_replay_v4(s, p, len, recs, cap) == 0)
+            return 0;
+        if (version == 4)
+            return -1;
+    }
+
     struct reader r;
     uint64_t n_labels, n_recs;
     struct store_label **labels = NULL;
@@ -205,7 +295,7 @@ wal_open_file(struct store *s, size_t k, int is_create)
         return 1;
     }
     if (n == (ssize_t)sizeof(h) && le32_load(h) == STORE_WAL_MAGIC &&
-        (le32_load(h + 4) == 2 || le32_load(h + 4) == STORE_WAL_VERSION)) {
+        le32_load(h + 4) >= 2 && le32_load(h + 4) <= STORE_WAL_VERSION) {
         w->gen = le64_load(h + 8);
         w->version = le32_load(h + 4);
         return 1;
@@ -310,26 +400,36 @@ wal_open_replay(struct store *s)
             return -1;
     s->tail.committed_len = s->tail.body.len;
     s->tail.committed_n = s->tail.n_records;
+    s->tail.committed_prev[0] = s->tail.prev_ns[0];
+    s->tail.committed_prev[1] = s->tail.prev_ns[1];
+    wal_pending_clear(s);       /* the entries go on after the tail */
     /* Commits go on in the newest file, never after entries of an older
      * version (STORE.md "Write-ahead log"). */
     s->wal_cur = (size_t)(order[n - 1] - s->wals);
     return wal_cur_upgrade(s);
 }
 
-/* One entry (length, crc, label table, records) is written from the
- * pending buffers as they are, with pwritev: no copy into one buffer. Its
- * fdatasync is the syncing thread's (store_commit_begin). */
+/* One entry (length, crc, label table, count, the times before its first
+ * row, rows) is written with pwritev: the label table from its pending
+ * buffer, the rows straight from the tail's body (the same bytes: no
+ * second encoding of each record, no copy). Its fdatasync is the syncing
+ * thread's (store_commit_begin). */
 int
 wal_write(struct store *s)
 {
     struct store_wal_file *w = &s->wals[s->wal_cur];
-    uint8_t h[8 + 10], mid[10];
+    const struct store_tail *t = &s->tail;
+    uint8_t h[8 + 10], mid[30];
     size_t hl = 8 + block_varint_encode(h + 8, s->wal_n_labels);
     size_t ml = block_varint_encode(mid, s->wal_n_recs);
-    size_t len = hl + s->wal_labels.len + ml + s->wal_recs.len;
+    ml += block_varint_encode(mid + ml, blk_zz_enc(s->wal_from_prev[0]));
+    ml += block_varint_encode(mid + ml, blk_zz_enc(s->wal_from_prev[1]));
+    uint8_t *rows = t->body.data + s->wal_from;
+    size_t rows_len = t->body.len - s->wal_from;
+    size_t len = hl + s->wal_labels.len + ml + rows_len;
     struct iovec iov[4] = {
         { h, hl }, { s->wal_labels.data, s->wal_labels.len },
-        { mid, ml }, { s->wal_recs.data, s->wal_recs.len },
+        { mid, ml }, { rows, rows_len },
     };
 
     if (len > STORE_MAX_RAW + STORE_MAX_META) {
@@ -339,7 +439,7 @@ wal_write(struct store *s)
     uint32_t crc = compress_crc32(0, h + 8, hl - 8);
     crc = compress_crc32(crc, s->wal_labels.data, s->wal_labels.len);
     crc = compress_crc32(crc, mid, ml);
-    crc = compress_crc32(crc, s->wal_recs.data, s->wal_recs.len);
+    crc = compress_crc32(crc, rows, rows_len);
     le32_store(h, (uint32_t)(len - 8));
     le32_store(h + 4, crc);
     if (store_writev_at(s, w->fd, "wal", iov, 4, w->len) < 0) {
