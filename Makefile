@@ -204,7 +204,8 @@ unit: deps
 # writer (state_test; both common/filesave.c), the store's WAL syncing
 # thread (store_commit_test) and ingest's ACKs after it (ingest_commit_test),
 # full tails waiting for the sealing thread (store_pend_test), a seal
-# job's frames compressed on the sealing thread's helpers (sealpool_test). Part of
+# job's frames compressed on the sealing thread's helpers (sealpool_test),
+# cold segments rewritten on the recompacting thread (recompact_test). Part of
 # `make test` (about 10 s of build and 10 s of run on a quiet machine).
 # setarch -R: without address randomization, as gcc 12's TSan cannot map
 # its shadow memory under the larger mmap randomization of newer kernels.
@@ -213,7 +214,7 @@ TSAN_TESTS := $(patsubst %,build/tsan/tests/collector/%,search/pool_test \
               api/api_create_test store/indexer_test \
               api/api_metrics_pool_test ingest/losssave_test \
               store/store_commit_test ingest/ingest_commit_test \
-              store/store_pend_test store/sealpool_test) \
+              store/store_pend_test store/sealpool_test store/recompact_test) \
               build/tsan/tests/shipper/state_test
 tsan-unit:
 	$(MAKE) -j$(TEST_JOBS) MODE=tsan $(TSAN_TESTS)
@@ -308,8 +309,7 @@ $(BUILD)/store-build: $(call obj,tests/bench/store_build.c) $(LIBCOLLECTOR) $(LI
 # tests/bench/store_size.c: stored bytes of plain log lines through the
 # store's own code, as a share of their json-file bytes (bench.py runs it
 # on ../shared/corpus; BENCHMARKS.md "Stored size on real samples").
-$(BUILD)/store-size: $(call obj,tests/bench/store_size.c tests/bench/segrewrite.c) \
-                    $(LIBCOLLECTOR) $(LIBCOMMON)
+$(BUILD)/store-size: $(call obj,tests/bench/store_size.c) $(LIBCOLLECTOR) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # tests/bench/follow_bench.c: one live follower through the follow path

@@ -91,6 +91,12 @@ static const struct config_def config_defs[] = {
       "raw bytes per compressed block (at most 128M)" },
     { "compress-level", CONFIG_INT, "0", 0, 19, CFG(compress_level),
       "zstd level 1..19 for sealed blocks (0: the store's default, 1)" },
+    { "recompact-level", CONFIG_INT, "0", 0, 19, CFG(recompact_level),
+      "zstd level full segments are compressed again at by a background "
+      "thread at nice 19 (0: off; e.g. 9 or 19: collector/STORE.md)" },
+    { "recompact-age", CONFIG_DURATION, "1h", 0, INT64_MAX,
+      CFG(recompact_age_ns),
+      "recompact only segments last written longer ago than this" },
     { "seal-threads", CONFIG_INT, "2", 1, 8, CFG(seal_threads),
       "threads that compress sealed blocks' frames, the sealing thread "
       "included (1: it alone; 2 or more: one more gathering token sets "

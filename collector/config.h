@@ -37,6 +37,8 @@ struct collector_config {
     int64_t  segment_size;      /* store_options.segment_size */
     int64_t  block_size;        /* store_options.block_size */
     int64_t  compress_level;    /* 0: the store's default */
+    int64_t  recompact_level;   /* store_options.recompact_level */
+    int64_t  recompact_age_ns;  /* store_options.recompact_age_ns */
     int64_t  seal_threads;      /* store_options.seal_threads */
     int64_t  max_scan_bytes;    /* api_options.max_scan_bytes */
     int64_t  query_threads;     /* api_options.query_threads */

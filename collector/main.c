@@ -218,7 +218,14 @@ main_retention_cb(evutil_socket_t fd, short what, void *arg)
     if (store_apply_retention(c->store) < 0)
         log_error("main", "retention failed error=\"%s\"",
                   store_errstr(c->store));
+    if (store_recompact_poll(c->store, 0) < 0)
+        log_error("main", "recompaction failed error=\"%s\"",
+                  store_errstr(c->store));
     store_get_stats(c->store, &ss);
+    if (ss.n_recompacted != was->n_recompacted)
+        log_info("main", "recompacted segments=%llu saved_bytes=%llu",
+                 (unsigned long long)ss.n_recompacted,
+                 (unsigned long long)ss.recompact_saved_bytes);
     if (ss.n_segments_deleted != was->n_segments_deleted)
         log_info("main", "retention deleted segments=%llu bytes=%llu "
                  "total_segments_deleted=%llu total_bytes_deleted=%llu "
@@ -335,6 +342,8 @@ main_setup(struct collector *c)
         .segment_size = (uint64_t)c->cfg.segment_size,
         .block_size = (size_t)c->cfg.block_size,
         .compress_level = (int)c->cfg.compress_level,
+        .recompact_level = (int)c->cfg.recompact_level,
+        .recompact_age_ns = c->cfg.recompact_age_ns,
         .seal_threads = (int)c->cfg.seal_threads,
     };
 

@@ -478,6 +478,7 @@ store_cursor_new(struct store *s, const struct store_filter *f,
     }
     c->mem_max = s->opt.cursor_mem_max;
     store_lock(s);      /* the cursor may run on another thread */
+    s->n_cursors_open++;    /* recompact.c swaps no segment meanwhile */
     c->labels = s->labels;
     c->n_label_ok = s->n_labels;
     c->label_ok = xcalloc(s->n_labels ? s->n_labels : 1, 1);
@@ -492,6 +493,9 @@ store_cursor_free(struct store_cursor *c)
     if (!c)
         return;
     cursor_merge_fini(c);               /* waits for a read ahead */
+    store_lock(c->s);
+    c->s->n_cursors_open--;
+    store_unlock(c->s);
     free(c->host);
     free(c->cid);
     free((char *)c->after.host);

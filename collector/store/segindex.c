@@ -118,7 +118,7 @@ segindex_map(struct store_seg *seg, const struct index_file *f)
 }
 
 /* Loads seg's .lqi; -1 if absent, damaged or stale. */
-static int
+int
 segindex_load(struct store *s, struct store_seg *seg)
 {
     char *path = segindex_path(s, seg->seq, "");

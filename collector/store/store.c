@@ -374,6 +374,9 @@ store_get_stats(struct store *s, struct store_stats *st)
                 st->last_ns = ch->max_ns;
         }
     st->n_index_rebuilds = s->n_index_rebuilds;
+    st->n_recompacted = s->n_recompacted;
+    st->n_recompact_errors = s->n_recompact_errors;
+    st->recompact_saved_bytes = s->recompact_saved;
     st->n_index_errors = s->n_index_errors;
     st->n_cursor_reads = s->n_cursor_reads;
     st->n_cursor_rereads = s->n_cursor_rereads;
@@ -487,6 +490,7 @@ store_load_segments(struct store *s)
     for (size_t i = 0; i < s->n_segs; i++)
         segindex_open(s, s->segs[i], i + 1 == s->n_segs);
     segindex_cleanup(s);
+    recompact_cleanup(s);
     return 0;
 }
 
@@ -539,7 +543,8 @@ store_open(const char *dir, const struct store_options *opt, char **errstr)
     }
     if (retention_hw_load(s) < 0 || store_load_segments(s) < 0 ||
         wal_open_replay(s) < 0 || srclabels_open(s) < 0 ||
-        sealer_start(s) < 0 || syncer_start(s) < 0)
+        sealer_start(s) < 0 || syncer_start(s) < 0 ||
+        recompact_start(s) < 0)
         goto fail;
     store_apply_retention(s);
     return s;
@@ -565,6 +570,7 @@ store_close(struct store *s)
         (void)sealer_poll(s, 1);
         store_seal_pend(s);     /* sealer_stop waits for it */
     }
+    recompact_stop(s);
     syncer_stop(s);
     sealer_stop(s);
     segment_job_free(s->job);

@@ -92,6 +92,12 @@ struct store_options {
                                    2 or more: the indexing thread has a
                                    helper too (the bytes written are the
                                    same) */
+    int      recompact_level;   /* zstd level cold segments are
+                                   compressed again at in the background
+                                   (STORE.md "Recompaction of cold
+                                   segments"); 0: off (default), 2..19 */
+    int64_t  recompact_age_ns;  /* only segments last written longer ago
+                                   than this; 0: any full one */
     size_t   index_fds;         /* .lqi files held open for lookups
                                    across queries (the newest segments'),
                                    default 64 (STORE.md "Index file") */
@@ -165,6 +171,13 @@ size_t store_foreach_unsynced(struct store *s, store_rec_fn fn, void *arg);
  * directory. 0, or -1 if a seal failed (records stay durable in the WAL;
  * retried by later commits). */
 int store_sync(struct store *s);
+/* With opt.recompact_level: finishes a segment the recompacting thread
+ * rewrote (swapped in under the lock when no cursor is open, else left
+ * for the next call) and hands it the next eligible one. wait: first
+ * waits for the rewrite in flight. Call it from a timer on the store's
+ * thread. 1 work in flight, 0 nothing to do, -1 a swap failed (counted
+ * in n_recompact_errors). */
+int store_recompact_poll(struct store *s, int wait);
 /* Deletes whole oldest segments past retention_age_ns / retention_bytes
  * (never the segment being written). Also run after each seal and at open;
  * call it from a timer so age-based retention works without traffic.
@@ -465,6 +478,9 @@ struct store_stats {
     uint64_t pending_records;     /* appended, not yet committed */
     uint64_t index_bytes;         /* .lqi files (part of stored_bytes) */
     uint64_t n_index_rebuilds;    /* missing/damaged .lqi rebuilt at open */
+    uint64_t n_recompacted;       /* segments recompacted since open */
+    uint64_t n_recompact_errors;  /* rewrites or swaps that failed */
+    uint64_t recompact_saved_bytes; /* segment bytes they saved */
     uint64_t n_index_errors;      /* index writes/reads that failed (the
                                      segment is then scanned instead) */
     uint64_t n_cursor_reads;      /* segment blocks cursors read (the

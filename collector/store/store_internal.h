@@ -526,6 +526,19 @@ struct store_old_labels {
     struct store_old_labels *next;
 };
 
+/* recompact.c: the recompacting thread's request and result (under mu;
+ * collector/STORE.md "Recompaction of cold segments"). */
+struct store_recompactor {
+    pthread_t         th;
+    pthread_mutex_t   mu;
+    pthread_cond_t    cv;
+    int               is_started;
+    volatile int      is_stop;          /* read between frames unlocked */
+    int               has_req, has_res, is_busy, res_rc;
+    uint64_t          req_seq, cur_seq, res_old, res_new;
+    uint64_t          mark_seq;         /* recompact.lqr: done up to it */
+};
+
 struct store {
     char                 *dir;
     pthread_mutex_t       mu;
@@ -602,7 +615,20 @@ struct store {
     uint64_t              bcache_tick;
     struct store_rec     *ix_recs;      /* segindex: decoded block */
     size_t                ix_cap;
+    /* recompact.c: cursors alive (under mu; a segment is swapped only
+     * when none is) and the thread */
+    uint64_t              n_cursors_open;
+    struct store_recompactor rc;
+    uint64_t              n_recompacted, n_recompact_errors;
+    uint64_t              recompact_saved;
 };
+
+/* recompact.c: the thread started at open when opt.recompact_level > 0
+ * (0, or -1 with the error set), stopped at close (a rewrite not swapped
+ * in is dropped); cleanup removes temp files a crash left (at open). */
+int  recompact_start(struct store *s);
+void recompact_stop(struct store *s);
+void recompact_cleanup(struct store *s);
 
 /* quarantine.c: writes the records of ch (a block that cannot be built)
  * to a new quarantine-*.lqq file and counts them; a failed write is
@@ -957,6 +983,9 @@ int  segindex_counts(struct store *s, struct store_seg *seg,
 /* Removes *.lqi.tmp leftovers and indexes of missing segments. */
 void segindex_cleanup(struct store *s);
 void segindex_unlink(struct store *s, uint64_t seq);
+/* Loads seg's .lqi (its blocks in the directory); -1 if absent, damaged
+ * or stale. */
+int  segindex_load(struct store *s, struct store_seg *seg);
 void segindex_free(struct store_seg *seg);
 uint64_t segindex_disk_bytes(const struct store *s);
 

@@ -23,9 +23,9 @@
  *   make build/release/store-size
  *   build/release/store-size [--segment-size BYTES] [--level L]
  *                            [--batch N] [--recompact L] DIR FILE...
- * --recompact L: then rewrites every full segment at zstd level L
- * (segrewrite.c, offline: STORE.md "Recompaction of cold segments"),
- * reopens the store and checks that a full scan both ways and a search
+ * --recompact L: then recompacts every full segment at zstd level L
+ * (the store's own recompaction, STORE.md "Recompaction of cold
+ * segments"), reopens the store and checks that a full scan both ways and a search
  * for each of up to 256 words of the inputs answer as before, without an
  * index rebuild (exit 1 if not).
  * Prints one line of key=value (bench.py reads it). Not part of make test
@@ -40,7 +40,6 @@
 #include "collector/store/store.h"
 #include "common/record.h"
 #include "common/xmalloc.h"
-#include "tests/bench/segrewrite.h"
 
 #define T0 INT64_C(1795787440000000000)
 
@@ -51,12 +50,10 @@ struct input {
     char     id[65], name[32];
 };
 
-#define MAX_SEGS 4096
 #define MAX_TOKS 256
 
 struct sizes {
     uint64_t full_records, blocks, lqi, n_full, n_segs;
-    uint64_t seqs[MAX_SEGS];    /* the full segments' */
 };
 
 static int64_t
@@ -208,8 +205,6 @@ seg_cb(const struct store_segment_info *si, void *arg)
     z->n_segs++;
     if (!si->is_sealed)
         return;
-    if (z->n_full < MAX_SEGS)
-        z->seqs[z->n_full] = si->seq;
     z->n_full++;
     z->full_records += si->n_records;
     z->blocks += si->stored_bytes;
@@ -232,7 +227,7 @@ parse_size(const char *v)
 }
 
 /* ------------------------------------------------------------------ */
-/* --recompact: the answers before and after segrewrite                */
+/* --recompact: the answers before and after recompaction              */
 
 static uint64_t
 fnv(uint64_t h, const void *p, size_t len)
@@ -320,41 +315,44 @@ digest(struct store *s, char toks[][32], size_t n_toks)
     return h;
 }
 
-/* Rewrites every full segment at level, reopens the store and checks
- * that it answers as before (h0) without an index rebuild. */
+/* Recompacts every full segment at level (the store's own thread,
+ * recompact.c), reopens the store and checks that it answers as before
+ * (h0) without an index rebuild. */
 static int
-recompact_check(const char *dir, const struct store_options *opt,
-                const struct sizes *z, int level, char toks[][32],
-                size_t n_toks, uint64_t h0)
+recompact_check(const char *dir, struct store_options opt, int level,
+                char toks[][32], size_t n_toks, uint64_t h0)
 {
-    uint64_t old_b = 0, new_b = 0;
-
-    for (uint64_t k = 0; k < z->n_full && k < MAX_SEGS; k++) {
-        uint64_t o, n;
-        if (segrewrite(dir, z->seqs[k], level, &o, &n) < 0) {
-            fprintf(stderr, "store-size: recompact seg %llu failed\n",
-                    (unsigned long long)z->seqs[k]);
-            return -1;
-        }
-        old_b += o;
-        new_b += n;
-    }
     char *err = NULL;
-    struct store *s = store_open(dir, opt, &err);
+    struct store_stats st;
+
+    opt.recompact_level = level;
+    opt.recompact_age_ns = 0;
+    opt.clock = NULL;   /* after a reopen a segment's age is its mtime's */
+    struct store *s = store_open(dir, &opt, &err);
     if (!s) {
         fprintf(stderr, "store-size: reopen: %s\n", err);
         return -1;
     }
-    struct store_stats st;
+    while (store_recompact_poll(s, 1) > 0)
+        ;
+    store_get_stats(s, &st);
+    store_close(s);
+    uint64_t n = st.n_recompacted, saved = st.recompact_saved_bytes;
+    opt.recompact_level = 0;
+    if ((s = store_open(dir, &opt, &err)) == NULL) {
+        fprintf(stderr, "store-size: reopen: %s\n", err);
+        return -1;
+    }
     store_get_stats(s, &st);
     uint64_t h1 = digest(s, toks, n_toks);
     store_close(s);
-    printf("recompact_level=%d recompacted_blocks_bytes=%llu (was %llu) "
-           "index_rebuilds=%llu searches=%zu answers=%s\n", level,
-           (unsigned long long)new_b, (unsigned long long)old_b,
+    printf("recompact_level=%d recompacted_segments=%llu saved_bytes=%llu "
+           "errors=%llu index_rebuilds=%llu searches=%zu answers=%s\n",
+           level, (unsigned long long)n, (unsigned long long)saved,
+           (unsigned long long)st.n_recompact_errors,
            (unsigned long long)st.n_index_rebuilds, n_toks + 2,
            h1 == h0 ? "same" : "DIFFER");
-    return h1 == h0 && st.n_index_rebuilds == 0 ? 0 : -1;
+    return h1 == h0 && st.n_index_rebuilds == 0 && n > 0 ? 0 : -1;
 }
 
 int
@@ -391,7 +389,7 @@ main(int argc, char **argv)
     struct input *in = inputs_load(argv + i + 1, n_in);
     struct lens jl = { 0 };
     feed(s, in, n_in, batch, &jl);
-    static struct sizes z;
+    struct sizes z = { 0 };
     store_foreach_segment(s, seg_cb, &z);
     static char toks[MAX_TOKS][32];
     size_t n_toks = recompact ? pick_tokens(in, n_in, toks) : 0;
@@ -409,7 +407,7 @@ main(int argc, char **argv)
            " full_json_bytes=%" PRIu64 " blocks_bytes=%" PRIu64
            " lqi_bytes=%" PRIu64 "\n", jl.n, json, z.n_segs, z.n_full,
            z.full_records, json_full, z.blocks, z.lqi);
-    int rc = recompact ? recompact_check(argv[i], &opt, &z, recompact, toks,
+    int rc = recompact ? recompact_check(argv[i], opt, recompact, toks,
                                          n_toks, h0) : 0;
     for (size_t k = 0; k < n_in; k++)
         free(in[k].text);
