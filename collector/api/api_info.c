@@ -194,6 +194,10 @@ api_health_store(const struct store_stats *ss)
     if (d != NULL) {
         json_object_set_new(d, "labels", json_integer(
                                 (json_int_t)ss->n_labels));
+        json_object_set_new(d, "seal_waits", json_integer(
+                                (json_int_t)ss->n_seal_waits));
+        json_object_set_new(d, "seal_wait_ms", json_integer(
+                                (json_int_t)ss->seal_wait_ms));
         json_object_set_new(d, "labels_capped", json_integer(
                                 (json_int_t)ss->n_labels_capped));
         json_object_set_new(d, "labelsets_capped", json_integer(

@@ -398,6 +398,8 @@ store_get_stats(struct store *s, struct store_stats *st)
     st->n_torn_cuts = s->n_torn_cuts;
     st->n_wal_replayed = s->n_wal_replayed;
     st->n_seal_errors = s->n_seal_errors;
+    st->n_seal_waits = s->n_seal_waits;
+    st->seal_wait_ms = (uint64_t)(s->seal_wait_ns / 1000000);
     st->n_quarantined_blocks = s->n_quar_blocks;
     st->n_quarantined_records = s->n_quar_records;
     st->n_quarantine_unsaved = s->n_quar_unsaved;

@@ -463,6 +463,9 @@ struct store_stats {
     uint64_t n_torn_cuts;         /* torn segment tails / WAL tails cut at open */
     uint64_t n_wal_replayed;      /* records restored from the WAL at open */
     uint64_t n_seal_errors;       /* failed block writes (retried) */
+    uint64_t n_seal_waits;        /* commits that waited for the sealing
+                                     thread (backpressure on ingest) */
+    uint64_t seal_wait_ms;        /* how long they waited in all */
     uint64_t n_quarantined_blocks;   /* blocks that could not be built,
                                         moved to quarantine files */
     uint64_t n_quarantined_records;  /* their records (not searchable) */

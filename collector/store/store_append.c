@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/timeutil.h"
 #include "common/xmalloc.h"
 
 /* ------------------------------------------------------------------ */
@@ -411,7 +412,10 @@ store_seal(struct store *s)
                 (void)store_detach_tail(s);
                 return;
             }
+            int64_t t0 = mono_ns();
             (void)sealer_poll(s, 1);
+            s->n_seal_waits++;
+            s->seal_wait_ns += mono_ns() - t0;
             continue;
         }
         if (s->job) {

@@ -595,6 +595,8 @@ struct store {
 
     uint64_t              n_corrupt, n_seg_deleted, bytes_deleted;
     uint64_t              n_torn_cuts, n_wal_replayed, n_seal_errors;
+    uint64_t              n_seal_waits;     /* store_seal waited for the */
+    int64_t               seal_wait_ns;     /* sealing thread: how long */
     uint64_t              n_quar_blocks, n_quar_records, n_quar_unsaved;
     uint64_t              n_labels_capped;
     /* Docker labels (srclabels.c): every set published since open (kept
@@ -893,8 +895,12 @@ void store_seal_pend(struct store *s);
 int  retention_run(struct store *s);
 /* At most this many full tails wait in s->pend for the sealing thread
  * (each holds its WAL file: the job in flight, the pending one and the
- * current file must fit in STORE_WAL_MAX_FILES). */
-#define STORE_PEND_MAX_CH 2
+ * current file must fit in STORE_WAL_MAX_FILES, which store_pend_fits
+ * checks too). With 2 the event loop waited for the sealing thread ~85
+ * times in a 0.5 GiB bench ingest (2.8-4.2 s of 13-20 s at load 8-10),
+ * with 3 ~53 times, with 6 8-26 times but 10 MiB more peak RSS
+ * (BENCHMARKS.md "Where the pipeline waits"). */
+#define STORE_PEND_MAX_CH 4
 
 /* indexer.c: the sealing thread's indexing thread. start: 0, or -1
  * with errno (then indexer_wait does the work on the caller's thread).

@@ -221,12 +221,13 @@ test_pend_same_segments(void **state)
 {
     struct fx *f = *state;
     struct store_tail_info ti;
-    const int n_tails = 12;
+    const int n_tails = 16;
 
+    f->opt.segment_size = 28 << 10;     /* a roll every 7 tails */
     write_reference(f, n_tails);
     f->gate.is_blocking = 1;
     const int n_in = 1 + STORE_PEND_MAX_CH;     /* the job + those waiting */
-    assert_true(n_in <= 4);     /* all in the first segment (5 tails) */
+    assert_true(n_in <= 6);     /* all in the first segment (7 tails) */
     struct store *s = storetest_open(f->dir, &f->opt);
     put_tail(s, 0);
     assert_int_equal(store_commit(s), 0);   /* tail 0: the job, held */
