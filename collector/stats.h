@@ -34,6 +34,8 @@
     X(losses_file_errors)   /* lost-data file unreadable or not saved */    \
     X(metric_samples)                                                       \
     X(commits)                                                              \
+    X(commit_holds)  /* reading held: 4 MiB stored while a sync ran */      \
+    X(commit_hold_ms) /* how long the holds lasted in all */               \
     X(store_errors)         /* failed appends and commits */                \
     X(http_requests)                                                        \
     X(http_bad_requests)                                                    \

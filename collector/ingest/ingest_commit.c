@@ -27,6 +27,7 @@
 #include "collector/search/follow.h"
 #include "collector/store/store.h"
 #include "common/log.h"
+#include "common/timeutil.h"
 #include "common/wire.h"
 
 void
@@ -127,7 +128,11 @@ ingest_is_holding(struct ingest *ing)
     if (!ing->is_syncing ||
         store_unsynced_bytes(ing->store) < INGEST_MAX_UNSYNCED)
         return 0;
-    ing->is_held = 1;           /* the commit's end resumes */
+    if (!ing->is_held) {
+        ing->is_held = 1;       /* the commit's end resumes */
+        ing->held_ns = mono_ns();
+        ing->stats->commit_holds++;
+    }
     return 1;
 }
 
@@ -158,6 +163,8 @@ ingest_commit_end(struct ingest *ing, int rc)
     ingest_commit_done(ing);
     if (ing->is_held && !ing->is_shutdown) {
         ing->is_held = 0;
+        ing->stats->commit_hold_ms +=
+            (uint64_t)((mono_ns() - ing->held_ns) / 1000000);
         ingest_commit_resume(ing);
     }
     if (ing->has_pending && !ing->is_shutdown)

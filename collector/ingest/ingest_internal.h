@@ -148,6 +148,7 @@ struct ingest {
     int                      has_pending;
     int                      is_syncing;    /* a commit in flight */
     int                      is_held;       /* frames held for it */
+    int64_t                  held_ns;       /* mono: since then */
     int                      is_store_failing;
     int                      is_shutdown;
     uint64_t                 next_session;
