@@ -41,6 +41,13 @@ struct shipper_counters {
     uint64_t metrics_dropped;     /* METRICS frames refused: queue full */
     uint64_t state_writes;
     uint64_t state_errors;
+    /* Reading paused by the sender (sender_can_accept said no), by what
+     * ended the pause: ACKs (the in-flight window was full) or the
+     * compressor (a closed batch waited for it); and how long in all. */
+    uint64_t window_waits;
+    uint64_t window_wait_ms;
+    uint64_t compress_waits;
+    uint64_t compress_wait_ms;
 };
 
 #endif

@@ -120,6 +120,8 @@ main_log_counters(const struct shipper *sh, enum log_level lvl)
             " metrics_files_refused=%" PRIu64
             " deleted_open_dropped=%" PRIu64 " files_held=%" PRIu64
             " rescan_misses=%" PRIu64 " state_writes=%" PRIu64 " state_errors=%" PRIu64
+            " window_waits=%" PRIu64 " window_wait_ms=%" PRIu64
+            " compress_waits=%" PRIu64 " compress_wait_ms=%" PRIu64
             " inflight=%zu containers=%zu", c->lines, c->bytes, c->records,
             c->records_raw, c->records_truncated, c->rotations,
             c->truncations, c->gaps, c->reconnects,
@@ -129,7 +131,9 @@ main_log_counters(const struct shipper *sh, enum log_level lvl)
             c->multiline_recompiles, c->multiline_lines_cut,
             sh->met != NULL ? metrics_files_refused(sh->met) : 0,
             c->deleted_open_dropped, c->files_held, c->rescan_misses,
-            c->state_writes, c->state_errors, sender_inflight_bytes(sh->snd),
+            c->state_writes, c->state_errors, c->window_waits,
+            c->window_wait_ms, c->compress_waits, c->compress_wait_ms,
+            sender_inflight_bytes(sh->snd),
             sh->dk ? docker_count(sh->dk) : 0);
 }
 

@@ -112,6 +112,7 @@ sender_flush(struct sender *s)
     s->gen++;
     sender_queue_append(s, e);
     s->n_raw++;
+    sender_queue_note_full(s);
     e->job = (struct compressor_job){
         .kind = COMPRESSOR_BATCH, .enc = e->enc, .seq = e->seq,
         .codec = s->codec, .out = &e->frame, .arg = e,
@@ -150,6 +151,7 @@ sender_send_metrics(struct sender *s, struct wire_metrics_enc *m,
     e->is_ready = 1;
     e->cost = e->frame.len;
     sender_queue_append(s, e);
+    sender_queue_note_full(s);
     sender_flow_write_pending(s);
     return 0;
 }

@@ -140,7 +140,9 @@ sender_flow_on_ack(struct sender *s, const uint8_t *p, size_t len)
         sender_queue_entry_free(e);
     }
     sender_ack_timer_arm(s);
+    s->is_acking = 1;
     sender_queue_check_room(s, was_full);
+    s->is_acking = 0;
     return 0;
 }
 

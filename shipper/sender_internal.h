@@ -112,6 +112,8 @@ struct sender {
     size_t                   inflight;      /* entry costs queued */
     size_t                   n_raw;         /* batches in compression */
     size_t                   n_unsent;      /* entries not sent on conn */
+    int64_t                  full_since_ns; /* mono: reading paused, or 0 */
+    int                      is_acking;     /* in sender_flow_on_ack */
 
     struct compressor       *comp;
     struct wire_batch_enc   *enc;           /* the open batch */
@@ -142,7 +144,10 @@ void sender_queue_entry_free(struct sender_entry *e);
 void sender_queue_append(struct sender *s, struct sender_entry *e);
 /* The seq the next queued frame will carry if the connection holds. */
 uint64_t sender_queue_next_seq(const struct sender *s);
-/* The room callback, if the queue was full and no longer is. */
+/* After an append: the time the queue turned full, if it did. */
+void sender_queue_note_full(struct sender *s);
+/* The room callback, if the queue was full and no longer is (the pause
+ * counted: window_waits if s->is_acking, else compress_waits). */
 void sender_queue_check_room(struct sender *s, int was_full);
 /* The codec flag of a ready entry's frame. */
 uint8_t sender_queue_entry_codec(const struct sender_entry *e);

@@ -22,6 +22,7 @@
 
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/timeutil.h"
 #include "common/wire.h"
 #include "common/xmalloc.h"
 #include "shipper/compressor.h"
@@ -87,11 +88,33 @@ sender_queue_next_seq(const struct sender *s)
     return s->conn_seq + s->n_unsent + 1;
 }
 
-/* Runs the room callback if in-flight bytes went under the cap. */
+/* Notes when the queue turns full (reading pauses): after an append. */
+void
+sender_queue_note_full(struct sender *s)
+{
+    if (s->full_since_ns == 0 && !sender_can_accept(s))
+        s->full_since_ns = mono_ns();
+}
+
+/* Runs the room callback if in-flight bytes went under the cap; the
+ * pause is counted by what ended it (an ACK or a compressed batch). */
 void
 sender_queue_check_room(struct sender *s, int was_full)
 {
-    if (was_full && sender_can_accept(s) && s->room_cb != NULL)
+    if (!sender_can_accept(s))
+        return;
+    if (s->full_since_ns != 0) {
+        uint64_t ms = (uint64_t)((mono_ns() - s->full_since_ns) / 1000000);
+        if (s->is_acking) {
+            s->ctr->window_waits++;
+            s->ctr->window_wait_ms += ms;
+        } else {
+            s->ctr->compress_waits++;
+            s->ctr->compress_wait_ms += ms;
+        }
+        s->full_since_ns = 0;
+    }
+    if (was_full && s->room_cb != NULL)
         s->room_cb(s->cb_arg);
 }
 

@@ -93,6 +93,24 @@ class ThreadSampler:
         return rows
 
 
+def shipper_waits(log):
+    """The shipper's pauses of reading (its counters line at exit): by the
+    in-flight window (ended by ACKs) and by the compressor."""
+    try:
+        with open(log) as f:
+            lines = [ln for ln in f if " counters " in ln and "window_waits=" in ln]
+    except OSError:
+        return None
+    if not lines:
+        return None
+    kv = dict(w.split("=", 1) for w in lines[-1].split() if "=" in w)
+    try:
+        return {k: int(kv[k]) for k in ("window_waits", "window_wait_ms",
+                                       "compress_waits", "compress_wait_ms")}
+    except (KeyError, ValueError):
+        return None
+
+
 def http_json(url, timeout=10):
     with urllib.request.urlopen(url, timeout=timeout) as r:
         return json.loads(r.read())
@@ -425,7 +443,7 @@ def main():
                      "-o", os.path.join(a.perf, name + ".data")],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         deadline = time.time() + max(600, 600 * a.gib)
-        stored = 0
+        stored, h = 0, {}
         while time.time() < deadline:
             for ts in samplers:
                 ts.poll()
@@ -448,6 +466,7 @@ def main():
             p.wait(timeout=60)
         ship.send_signal(signal.SIGTERM)
         ship.wait(timeout=30)
+        ship_waits = shipper_waits(os.path.join(tmp, "shipper.log"))
         if stored < n_lines:
             print(f"bench: only {stored} of {n_lines} records stored before the deadline", file=sys.stderr)
 
@@ -505,6 +524,18 @@ def main():
                + (f"{ship_wire / (1 << 20):.1f} MiB = {100 * ship_wire / json_bytes:.1f}% of json-file |"
                   if ship_wire >= 0 else "unknown (no ss, or the connection was gone) |"))
     rep.append(f"| collector CPU while ingesting | {coll_cpu:.1f} s ({coll_cpu / (json_bytes / (1 << 30)):.1f} s per GiB), peak RSS {coll_rss_ingest / 1024:.1f} MiB |")
+    sw = h.get("store", {}) if h else {}
+    if "seal_waits" in sw:
+        rep.append(f"| collector loop waiting for the sealing thread (/health store.seal_waits) | "
+                   f"{sw['seal_waits']} times, {sw['seal_wait_ms'] / 1000:.2f} s |")
+    if ship_waits:
+        rep.append(f"| shipper reading paused: window full until an ACK / batch waiting for the compressor | "
+                   f"{ship_waits['window_waits']} times, {ship_waits['window_wait_ms'] / 1000:.2f} s / "
+                   f"{ship_waits['compress_waits']} times, {ship_waits['compress_wait_ms'] / 1000:.2f} s |")
+    hc = h.get("counters", {}) if h else {}
+    if "commit_holds" in hc:
+        rep.append(f"| collector reading held for a WAL sync (/health commit_holds) | "
+                   f"{hc['commit_holds']} times, {hc['commit_hold_ms'] / 1000:.2f} s |")
     rep.append(f"| stored bytes after the collector's stop (blocks + index + WAL + metadata) | {store_bytes / (1 << 20):.0f} MiB = {100 * store_bytes / json_bytes:.1f}% of json-file, {100 * store_bytes / plain_bytes:.1f}% of plain text |")
     rep.append(f"| of which (% of json-file) | {split_text(split, json_bytes)} |")
     if real:
