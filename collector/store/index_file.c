@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * index_file: a sealed segment's .lqi file, read (see index.h; format in
- * collector/STORE.md "Index file"; index.c writes it): only the header,
- * block table and page directory (12 bytes a page) stay in memory, a
- * lookup reads and checks one page with pread and decodes the postings
- * of its key (blocks, per-block counts, frames).
+ * collector/STORE.md "Index file"; index_write.c writes it): only the
+ * header, block table and page directory (12 bytes a page) stay in
+ * memory, a lookup reads and checks one page with pread and decodes the
+ * postings of its key (blocks, per-block counts, frames).
  */
 #include "collector/store/index.h"
 
