@@ -180,34 +180,73 @@ rc_map_add(struct rc_map *m, uint64_t old_off, uint64_t new_off,
     m->crc[m->n++] = crc;
 }
 
-/* The segment image seg rewritten at level into out (header kept). */
+/* n bytes at off of fd into b (replacing its content). */
 static int
-rc_segment(const struct buf *seg, int level, struct buf *out,
+rc_pread(int fd, struct buf *b, size_t n, uint64_t off)
+{
+    buf_reset(b);
+    if (buf_reserve(b, n) < 0)
+        return -1;
+    for (size_t got = 0; got < n;) {
+        ssize_t r = pread(fd, b->data + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        got += (size_t)r;
+    }
+    b->len = n;
+    return 0;
+}
+
+struct rc_io {
+    int      in, out;
+    uint64_t in_len, out_len;
+    struct buf blk, img;                /* one block in, one block out */
+};
+
+/* Segment io->in (io->in_len bytes) rewritten at level into io->out one
+ * block at a time (memory: one block read and one rebuilt, STORE.md
+ * "Recompaction of cold segments"). */
+static int
+rc_segment(const struct store *s, struct rc_io *io, int level,
            struct rc_map *m, const volatile int *is_stop)
 {
     struct rc_bufs w;
     int rc = 0;
 
-    if (seg->len < STORE_SEG_HDR_LEN ||
-        buf_append(out, seg->data, STORE_SEG_HDR_LEN) < 0)
+    if (io->in_len < STORE_SEG_HDR_LEN ||
+        rc_pread(io->in, &io->img, STORE_SEG_HDR_LEN, 0) < 0 ||
+        store_write_at(s, io->out, "recompact", io->img.data,
+                       STORE_SEG_HDR_LEN, 0) < 0)
         return -1;
+    io->out_len = STORE_SEG_HDR_LEN;
     buf_init(&w.meta, STORE_MAX_META);
     buf_init(&w.body, (size_t)STORE_MAX_RAW * 2);
     buf_init(&w.raw, STORE_MAX_RAW);
     buf_init(&w.back, STORE_MAX_RAW);
-    for (size_t p = STORE_SEG_HDR_LEN; p < seg->len && rc == 0;) {
-        const uint8_t *h = seg->data + p;
-        size_t len = STORE_BLK_HDR_LEN;
-        if (seg->len - p < len || le32_load(h) != STORE_BLK_MAGIC ||
-            !store_codec_is_framed((int)le32_load(h + 20)))
+    for (uint64_t p = STORE_SEG_HDR_LEN; p < io->in_len && rc == 0;) {
+        const uint8_t *h = io->blk.data;
+        uint64_t len = STORE_BLK_HDR_LEN;
+        if (io->in_len - p < len ||
+            rc_pread(io->in, &io->blk, STORE_BLK_HDR_LEN, p) < 0 ||
+            le32_load(io->blk.data) != STORE_BLK_MAGIC ||
+            !store_codec_is_framed(le32_load(io->blk.data + 20)))
             rc = -1;
         else
-            len += (size_t)le32_load(h + 4) + le32_load(h + 12);
-        if (rc == 0 && len > seg->len - p)
+            len += (uint64_t)le32_load(io->blk.data + 4) +
+                   le32_load(io->blk.data + 12);
+        if (rc == 0 && (len > io->in_len - p ||
+                        rc_pread(io->in, &io->blk, (size_t)len, p) < 0))
             rc = -1;
-        size_t at = out->len;
-        if (rc == 0 && (rc = rc_block(h, level, &w, out, is_stop)) == 0)
-            rc_map_add(m, p, at, le32_load(out->data + at + 40));
+        h = io->blk.data;
+        buf_reset(&io->img);
+        if (rc == 0 && (rc = rc_block(h, level, &w, &io->img, is_stop)) == 0 &&
+            (rc = store_write_at(s, io->out, "recompact", io->img.data,
+                                 io->img.len, io->out_len)) == 0) {
+            rc_map_add(m, p, io->out_len, le32_load(io->img.data + 40));
+            io->out_len += io->img.len;
+        }
         p += len;
     }
     buf_fini(&w.meta);
@@ -243,27 +282,57 @@ rc_index(struct buf *idx, const struct rc_map *m)
     return 0;
 }
 
-/* Writes p to path (new, 0600) through the store's write hook, fsyncs
- * it and gives it mtime (NULL: now). */
+/* Writes b to path (new, 0600) through the store's write hook and
+ * fsyncs it. */
 static int
-rc_write(const struct store *s, const char *path, const struct buf *b,
-         const struct timespec *mtime)
+rc_write(const struct store *s, const char *path, const struct buf *b)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
     if (fd < 0)
         return -1;
-    struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, { 0 } };
-    if (mtime)
-        ts[1] = *mtime;
     int rc = store_write_at(s, fd, "recompact", b->data, b->len, 0) < 0 ||
-             (mtime && futimens(fd, ts) < 0) || fsync(fd) < 0 ? -1 : 0;
+             fsync(fd) < 0 ? -1 : 0;
     if (close(fd) < 0)
         rc = -1;
     return rc;
 }
 
-/* Steps 1-3 of STORE.md's recompaction for seq: the temp files. */
+/* The new segment file at tmp from the one at path: fsynced, with
+ * path's mtime (retention ages a segment by it after a restart). */
+static int
+rc_segment_file(const struct store *s, const char *path, const char *tmp,
+                int level, struct rc_map *m, const volatile int *is_stop,
+                uint64_t *old_len, uint64_t *new_len)
+{
+    struct rc_io io = { .in = open(path, O_RDONLY | O_CLOEXEC), .out = -1 };
+    struct stat st;
+    int rc = -1;
+
+    buf_init(&io.blk, (size_t)STORE_MAX_RAW + STORE_MAX_META);
+    buf_init(&io.img, (size_t)STORE_MAX_RAW * 2 + STORE_MAX_META);
+    if (io.in >= 0 && fstat(io.in, &st) == 0 &&
+        (io.out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                       0600)) >= 0) {
+        io.in_len = (uint64_t)st.st_size;
+        struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, st.st_mtim };
+        if (rc_segment(s, &io, level, m, is_stop) == 0 &&
+            futimens(io.out, ts) == 0 && fsync(io.out) == 0) {
+            *old_len = io.in_len;
+            *new_len = io.out_len;
+            rc = 0;
+        }
+    }
+    if (io.out >= 0 && close(io.out) < 0)
+        rc = -1;
+    if (io.in >= 0)
+        close(io.in);
+    buf_fini(&io.blk);
+    buf_fini(&io.img);
+    return rc;
+}
+
+/* Steps 1-2 of STORE.md's recompaction for seq: the temp files. */
 static int
 rc_rewrite(const struct store *s, uint64_t seq, int level,
            const volatile int *is_stop, uint64_t *old_len,
@@ -272,28 +341,20 @@ rc_rewrite(const struct store *s, uint64_t seq, int level,
     char *lqs = rc_path(s, seq, ".lqs"), *lqi = rc_path(s, seq, ".lqi");
     char *lqs_tmp = rc_path(s, seq, ".lqs.tmp");
     char *lqi_tmp = rc_path(s, seq, ".lqi.tmp");
-    struct buf seg, out, idx;
+    struct buf idx;
     struct rc_map m = { 0 };
-    struct stat st;
     int rc = -1;
 
-    buf_init(&seg, (size_t)1 << 40);
-    buf_init(&out, (size_t)1 << 40);
     buf_init(&idx, (size_t)1 << 40);
-    if (stat(lqs, &st) == 0 && rc_read_file(lqs, &seg) == 0 &&
-        rc_read_file(lqi, &idx) == 0 &&
-        rc_segment(&seg, level, &out, &m, is_stop) == 0 &&
-        rc_index(&idx, &m) == 0 && rc_write(s, lqs_tmp, &out, &st.st_mtim) == 0 &&
-        rc_write(s, lqi_tmp, &idx, NULL) == 0) {
-        *old_len = seg.len;
-        *new_len = out.len;
+    if (rc_read_file(lqi, &idx) == 0 &&
+        rc_segment_file(s, lqs, lqs_tmp, level, &m, is_stop, old_len,
+                        new_len) == 0 &&
+        rc_index(&idx, &m) == 0 && rc_write(s, lqi_tmp, &idx) == 0) {
         rc = 0;
     } else {
         unlink(lqs_tmp);
         unlink(lqi_tmp);
     }
-    buf_fini(&seg);
-    buf_fini(&out);
     buf_fini(&idx);
     free(m.old_off);
     free(m.new_off);
@@ -374,7 +435,7 @@ rc_mark_save(struct store *s, uint64_t seq)
     le64_store(b + 8, seq);
     le32_store(b + 16, (uint32_t)s->opt.recompact_level);
     le32_store(b + 4, compress_crc32(0, b + 8, 12));
-    int rc = rc_write(s, tmp, &bb, NULL) < 0 || rename(tmp, path) < 0 ||
+    int rc = rc_write(s, tmp, &bb) < 0 || rename(tmp, path) < 0 ||
              store_fsync_dir(s->dir) < 0 ? -1 : 0;
     if (rc < 0)
         unlink(tmp);
