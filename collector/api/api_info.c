@@ -208,6 +208,12 @@ api_health_store(const struct store_stats *ss)
                                 (json_int_t)ss->n_quarantined_records));
         json_object_set_new(d, "quarantine_unsaved", json_integer(
                                 (json_int_t)ss->n_quarantine_unsaved));
+        json_object_set_new(d, "recompacted_segments", json_integer(
+                                (json_int_t)ss->n_recompacted));
+        json_object_set_new(d, "recompact_saved_bytes", json_integer(
+                                (json_int_t)ss->recompact_saved_bytes));
+        json_object_set_new(d, "recompact_errors", json_integer(
+                                (json_int_t)ss->n_recompact_errors));
     }
     if (o != NULL && d != NULL)
         json_object_update(o, d);

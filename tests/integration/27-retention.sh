@@ -53,6 +53,9 @@ grep -qE 'retention deleted segments=[0-9]+' "$IT_TMP/size.log" ||
 grep -qE 'recompacted segments=[1-9]' "$IT_TMP/size.log" ||
     fail "no recompaction line in the collector log"
 grep -E 'recompacted segments=' "$IT_TMP/size.log" | tail -1 >&2
+assert_ge "$(health_store recompacted_segments)" 1 "/health store.recompacted_segments"
+assert_ge "$(health_store recompact_saved_bytes)" 1 "/health store.recompact_saved_bytes"
+assert_eq "$(health_store recompact_errors)" 0 "/health store.recompact_errors"
 lq_all "$IT_TMP/out.jsonl"
 python3 "$IT_DIR/storecheck.py" suffix --keep bulk --min-deleted 1000 \
     "$IT_TMP"/manifest-*-bulk.jsonl <"$IT_TMP/out.jsonl" \
