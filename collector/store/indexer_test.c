@@ -34,15 +34,8 @@
 #include "common/xmalloc.h"
 #include "tests/support/storetest.h"
 
-#define T0     1700000000000000000LL
+#define T0     STORETEST_T0
 #define N_RECS 6000
-
-static int64_t
-fixed_clock(void *arg)
-{
-    (void)arg;
-    return T0 + 7200000000000LL;
-}
 
 /* Record i's message: words from a small and a large vocabulary, every
  * 5th JSON, every 7th logfmt, so blocks have distinct token sets. */
@@ -71,7 +64,7 @@ write_store(const char *dir, int is_inline)
 {
     struct store_options opt = {
         .block_size = 8192, .segment_size = 96 << 10,
-        .clock = fixed_clock, .is_index_inline = is_inline,
+        .clock = storetest_clock_t0_2h, .is_index_inline = is_inline,
     };
     char *err = NULL;
     struct store *s = store_open(dir, &opt, &err);
@@ -154,7 +147,7 @@ test_indexer_same_bytes(void **state)
     char *err = NULL;
     struct store_options opt = { .block_size = 8192,
                                  .segment_size = 96 << 10,
-                                 .clock = fixed_clock };
+                                 .clock = storetest_clock_t0_2h };
     struct store *s = store_open(a, &opt, &err);
     if (!s)
         fail_msg("store_open: %s", err);
@@ -220,7 +213,7 @@ test_indexer_frame_bits(void **state)
     char dir[] = "/tmp/indexer_test.XXXXXX";
     struct store_options opt = {
         .block_size = 8192, .segment_size = 32 << 10, .frame_size = 1024,
-        .clock = fixed_clock,
+        .clock = storetest_clock_t0_2h,
     };
     char *err = NULL, msg[96];
 

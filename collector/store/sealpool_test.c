@@ -31,15 +31,8 @@
 #include "common/xmalloc.h"
 #include "tests/support/storetest.h"
 
-#define T0     1700000000000000000LL
+#define T0     STORETEST_T0
 #define N_RECS 8000
-
-static int64_t
-fixed_clock(void *arg)
-{
-    (void)arg;
-    return T0 + 7200000000000LL;
-}
 
 /* Record i's message: words from a small and a large vocabulary, some
  * long lines (a frame of their own at small frame sizes). */
@@ -117,7 +110,7 @@ write_store(const char *dir, int seal_threads, int is_no_recv,
 {
     struct store_options opt = {
         .block_size = 8192, .segment_size = 96 << 10, .frame_size = 1024,
-        .clock = fixed_clock, .write_hook = fault_hook,
+        .clock = storetest_clock_t0_2h, .write_hook = fault_hook,
         .seal_threads = seal_threads, .is_no_recv_range = is_no_recv,
     };
     char msg[1024], host[16], cid[16];

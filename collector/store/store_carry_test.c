@@ -29,7 +29,7 @@
 #include "collector/store/store.h"
 #include "tests/support/storetest.h"
 
-#define T0 1700000000000000000LL
+#define T0 STORETEST_T0
 
 static uint64_t rng;
 
@@ -40,13 +40,6 @@ rn(unsigned n)
     rng ^= rng >> 7;
     rng ^= rng << 17;
     return (unsigned)(rng % n);
-}
-
-static int64_t
-fixed_clock(void *arg)
-{
-    (void)arg;
-    return T0 + 7200000000000LL;
 }
 
 static int fail_sync;           /* set before a commit begins */
@@ -156,7 +149,7 @@ same_after_crash(struct side *a)
     char dir[64], cmd[200];
     struct store_options opt = { .block_size = 8 << 10,
                                  .segment_size = 64 << 10,
-                                 .clock = fixed_clock };
+                                 .clock = storetest_clock_t0_2h };
 
     assert_int_equal(store_sync(a->s), 0);
     snprintf(dir, sizeof(dir), "/tmp/store_carry_test.XXXXXX");
@@ -182,7 +175,7 @@ run_draw(uint64_t seed)
     for (int k = 0; k < 2; k++) {
         struct store_options opt = {
             .block_size = 8 << 10, .segment_size = 64 << 10,
-            .clock = fixed_clock, .sync_hook = sync_hook,
+            .clock = storetest_clock_t0_2h, .sync_hook = sync_hook,
             .is_carry_decoded = k,
         };
         snprintf(v[k].dir, sizeof(v[k].dir), "/tmp/store_carry_test.XXXXXX");

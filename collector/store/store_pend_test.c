@@ -28,7 +28,7 @@
 #include "common/xmalloc.h"
 #include "tests/support/storetest.h"
 
-#define T0      1700000000000000000LL
+#define T0      STORETEST_T0
 #define PER_TAIL 80             /* records per commit: ~4.6 KiB, one block */
 
 struct fx {
@@ -36,13 +36,6 @@ struct fx {
     struct store_options opt;
     struct storetest_gate gate;     /* "block" writes: the first held */
 };
-
-static int64_t
-fixed_clock(void *arg)
-{
-    (void)arg;
-    return T0;
-}
 
 /* On the sealing thread; waits at most 20 s (never hangs a test). */
 static int
@@ -73,7 +66,7 @@ setup(void **state)
     assert_non_null(mkdtemp(f->ref));
     f->opt.block_size = 4096;
     f->opt.segment_size = 20 << 10;     /* a roll every 5 tails */
-    f->opt.clock = fixed_clock;
+    f->opt.clock = storetest_clock_t0;
     f->opt.write_hook = block_hook;
     f->opt.write_hook_arg = f;
     storetest_gate_init(&f->gate);

@@ -26,6 +26,7 @@
 #include "collector/store/store.h"
 #include "collector/store/store_internal.h"
 #include "common/xmalloc.h"
+#include "tests/support/storetest.h"
 
 #define MAX_PIECES 5
 
@@ -124,17 +125,10 @@ pwritev(int fd, const struct iovec *iov, int n_iov, off_t off)
     return (ssize_t)done;
 }
 
-static int64_t
-fixed_clock(void *arg)
-{
-    (void)arg;
-    return 1700000000000000000LL;
-}
-
 static struct store *
 wal_store_open(const char *dir)
 {
-    struct store_options opt = { .clock = fixed_clock };
+    struct store_options opt = { .clock = storetest_clock_t0 };
     char *err = NULL;
     struct store *s = store_open(dir, &opt, &err);
 

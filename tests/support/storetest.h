@@ -6,8 +6,10 @@
  * store hook waits at on the store's thread while the test looks (its
  * entries counted; every wait at most 20 s, so a broken store fails a test
  * and never hangs it), a store opened or the test failed, files compared
- * byte for byte across two store directories, and the process's threads
- * counted (sealpool_test, indexer_test). Test-only, header-only.
+ * byte for byte across two store directories, the process's threads
+ * counted (sealpool_test, indexer_test), and fixed clocks (sealpool_test,
+ * indexer_test, store_carry_test, store_pend_test, wal_test).
+ * Test-only, header-only.
  */
 #ifndef TESTS_SUPPORT_STORETEST_H
 #define TESTS_SUPPORT_STORETEST_H
@@ -27,6 +29,25 @@
 
 #include "collector/store/store.h"
 #include "common/xmalloc.h"
+
+/* The time the tests' records are stamped from (T0 in each test). */
+#define STORETEST_T0 1700000000000000000LL
+
+/* store_options.clock at STORETEST_T0 always. */
+static inline int64_t
+storetest_clock_t0(void *arg)
+{
+    (void)arg;
+    return STORETEST_T0;
+}
+
+/* store_options.clock two hours after STORETEST_T0 always. */
+static inline int64_t
+storetest_clock_t0_2h(void *arg)
+{
+    (void)arg;
+    return STORETEST_T0 + 7200000000000LL;
+}
 
 struct storetest_gate {
     pthread_mutex_t mu;
