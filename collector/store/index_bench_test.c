@@ -37,6 +37,7 @@
 #include "collector/store/store.h"
 #include "collector/store/tokenize.h"
 #include "common/xmalloc.h"
+#include "tests/support/indextest.h"
 
 #define T0 1790000000000000000LL
 
@@ -47,15 +48,6 @@ now_s(clockid_t id)
 
     clock_gettime(id, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint64_t rng_state = 1;
-
-static uint32_t
-rng(void)
-{
-    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-    return (uint32_t)(rng_state >> 33);
 }
 
 /* Writes n bytes of log-like lines (templates, ids, IPs, numbers). */
@@ -275,25 +267,6 @@ queries(struct bench *b, struct store *s)
 }
 
 static void
-remove_store(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *de;
-
-    if (!d)
-        return;
-    while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.')
-            continue;
-        char *p = xasprintf("%s/%s", dir, de->d_name);
-        unlink(p);
-        free(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
-static void
 test_index_bench(void **state)
 {
     struct bench b = { 0 };
@@ -303,6 +276,7 @@ test_index_bench(void **state)
     struct stat st;
 
     (void)state;
+    rng_state = 1;                      /* the same text every run */
     assert_non_null(mkdtemp(tmpl));
     b.dir = xstrdup(keep ? keep : tmpl);
     b.path = src ? xstrdup(src) : xasprintf("%s-text", tmpl);
@@ -348,7 +322,7 @@ test_index_bench(void **state)
     store_close(s);
     munmap((void *)b.text, b.len);
     if (!keep)
-        remove_store(b.dir);
+        remove_dir(b.dir);
     if (!src)
         unlink(b.path);
     free(b.path);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * indextest: what the two index tests share (collector/store/index_test.c,
+ * indextest: what the index tests share (collector/store/index_test.c,
  * the map and its files; index_store_test.c, the index through the
- * store): the random stream each test seeds (rng_state, one per test
+ * store; index_bench_test.c, its generated text and its store's
+ * directory): the random stream each test seeds (rng_state, one per test
  * binary) and the test's directory, made and removed. Test-only,
  * header-only.
  */
