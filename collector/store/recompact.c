@@ -11,6 +11,7 @@
  * store.mu while no cursor is open, so no cursor ever holds a directory
  * entry of the file it does not read. Does not log (the owner does).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -450,14 +451,24 @@ rc_mark_save(struct store *s, uint64_t seq)
 void
 recompact_cleanup(struct store *s)
 {
-    for (size_t i = 0; i < s->n_segs; i++) {
-        char *p = rc_path(s, s->segs[i]->seq, ".lqs.tmp");
-        unlink(p);              /* a crash left it: the .lqs is whole */
-        free(p);
+    DIR *d = opendir(s->dir);
+    struct dirent *de;
+
+    if (!d)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        const char *nm = de->d_name;
+        size_t len = strlen(nm);
+        /* a crash left it: the .lqs, if any, is whole */
+        if ((len == 28 && strncmp(nm, "seg-", 4) == 0 &&
+             strcmp(nm + 20, ".lqs.tmp") == 0) ||
+            strcmp(nm, "recompact.lqr.tmp") == 0) {
+            char *path = xasprintf("%s/%s", s->dir, nm);
+            unlink(path);
+            free(path);
+        }
     }
-    char *m = rc_mark_path(s, ".tmp");
-    unlink(m);
-    free(m);
+    closedir(d);
 }
 
 int

@@ -377,6 +377,12 @@ test_recompact_crash_states(void **state)
     crash_state(f, o_lqs, n_lqi, NULL, NULL, h0, 1);
     crash_state(f, n_lqs, n_lqi, NULL, NULL, h0, 0);
     crash_state(f, o_lqs, o_lqi, NULL, NULL, h0, 0);
+    /* a segment retention deleted after a crash left its temp file */
+    char *gone = seg_file(f, 999, ".lqs.tmp");
+    copy_file(n_lqs, gone);
+    crash_state(f, n_lqs, n_lqi, NULL, NULL, h0, 0);
+    assert_int_equal(access(gone, F_OK), -1);
+    free(gone);
     /* the mark lost: done again, to the same bytes */
     crash_state(f, n_lqs, n_lqi, NULL, NULL, h0, 0);
     char *mark = xasprintf("%s/recompact.lqr", f->dir);
