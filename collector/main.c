@@ -30,6 +30,7 @@
 #include "collector/search/follow.h"
 #include "collector/ingest/hostkeys.h"
 #include "collector/ingest/ingest.h"
+#include "collector/memtune.h"
 #include "collector/metrics/redis_metrics.h"
 #include "collector/stats.h"
 #include "collector/store/store.h"
@@ -477,6 +478,9 @@ main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    if (memtune_apply((size_t)c.cfg.block_size) < 0)
+        log_warn("main", "malloc thresholds not set: peak memory may be "
+                 "higher (collector/memtune.c)");
     if (c.cfg.is_insecure)
         log_warn("main", "--insecure: a non-loopback port may run without "
                  "its token file listen=%s http=%s shipper_auth=%s "
