@@ -76,16 +76,27 @@ fuzz_emit(void *arg, const struct tail_record *r)
     s->n++;
 }
 
+static char fuzz_dir_path[64];
+
+/* The directory is empty at exit (each input unlinks its file). */
+static void
+fuzz_dir_remove(void)
+{
+    (void)rmdir(fuzz_dir_path);
+}
+
 static const char *
 fuzz_dir(void)
 {
-    static char dir[64];
+    char *dir = fuzz_dir_path;
 
     if (dir[0] == '\0') {
         const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" :
                            "/tmp";
-        snprintf(dir, sizeof(dir), "%s/fuzz_tailread.XXXXXX", base);
+        snprintf(dir, sizeof(fuzz_dir_path), "%s/fuzz_tailread.XXXXXX",
+                 base);
         assert(mkdtemp(dir) != NULL);
+        atexit(fuzz_dir_remove);
         log_init("fuzz", LOG_LEVEL_ERROR, NULL);
     }
     return dir;
