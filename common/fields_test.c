@@ -648,7 +648,8 @@ test_fields_corpus(void **state)
     size_t n_lines = 0, n_logfmt = 0;
 
     (void)state;
-    if (dir == NULL || *dir == '\0')
+    /* "none": tests/run-unit.sh found no corpus beside the tree */
+    if (dir == NULL || *dir == '\0' || strcmp(dir, "none") == 0)
         skip();
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         char path[4096];
