@@ -9,9 +9,12 @@ installed) over the same messages as a plain text file in the page cache.
 Stored bytes: the generator's store after the collector's stop, split into
 segments, .lqi, WAL and other files; and, when ../shared/corpus exists, the
 real samples through the store's own code (tests/bench/store_size.c).
+Bytes on the wire (the kernel's bytes_sent of the shipper's connection):
+the generator's, and the real samples' shipped as eight containers by a
+real shipper into a second collector (the issue's 12% holds for both).
 Prints a Markdown report (also written to --out). Every wait is bounded.
 """
-import argparse, json, os, platform, re, shlex, shutil, signal, socket, statistics
+import argparse, json, os, platform, random, re, shlex, shutil, signal, socket, statistics
 import subprocess, sys, tempfile, time, urllib.request
 import rsyslog_peer
 
@@ -231,6 +234,100 @@ def real_samples(a, tmp):
     # frames at L: a store built at L holds the same bytes (STORE.md)
     r["recompacted"] = {lv: run(lv) for lv in (9, 19)}
     return r
+
+
+def go_json_escape(b):
+    """A log line's bytes as Go's encoding/json writes them in Docker's
+    json-file (the escapes tests/bench/store_size.c counts)."""
+    out = bytearray()
+    for c in b:
+        if c in (0x22, 0x5c):
+            out += b"\\" + bytes([c])
+        elif c == 0x0a:
+            out += b"\\n"
+        elif c == 0x0d:
+            out += b"\\r"
+        elif c == 0x09:
+            out += b"\\t"
+        elif c < 0x20 or c in (0x3c, 0x3e, 0x26):
+            out += b"\\u%04x" % c
+        else:
+            out.append(c)
+    return bytes(out)
+
+
+def real_wire(a, tmp):
+    """The shipper's bytes on the wire for the real samples: each Loghub
+    file as one container's json-file (1 ms apart, random nanoseconds, as
+    store_size.c stamps them), shipped by a real logq-shipper into a real
+    collector. {} when there are no samples or it did not finish."""
+    files = find_corpus(a.corpus)
+    if not files:
+        return {}
+    root = os.path.join(tmp, "corpus-docker")
+    rng = random.Random(7)
+    json_bytes = lines = 0
+    for i, path in enumerate(files):
+        cid = f"{0xc0 + i:02x}" * 32
+        d = os.path.join(root, cid)
+        os.makedirs(d)
+        with open(os.path.join(d, "config.v2.json"), "w") as f:
+            json.dump({"ID": cid, "Name": "/" + os.path.basename(path).split("_")[0].lower(),
+                       "Config": {"Image": "loghub:1", "Labels": {}}, "State": {"Running": True}}, f)
+        with open(path, "rb") as f:
+            text = f.read()
+        with open(os.path.join(d, cid + "-json.log"), "wb") as out:
+            for n, ln in enumerate(text.split(b"\n")[:-1] if text.endswith(b"\n") else text.split(b"\n")):
+                ns = rng.randrange(1000000)
+                t = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(1795786240 + n // 1000))
+                frac = f"{(n % 1000) * 1000000 + ns:09d}".rstrip("0")
+                rec = (b'{"log":"' + go_json_escape(ln + b"\n") + b'","stream":"stdout","time":"'
+                       + (t + ("." + frac if frac else "") + "Z").encode() + b'"}\n')
+                out.write(rec)
+                json_bytes += len(rec)
+                lines += 1
+    tcp, http = free_port(), free_port()
+    server = f"http://127.0.0.1:{http}"
+    procs = []
+    try:
+        procs.append(subprocess.Popen([os.path.join(BIN, "logq-collector"), "--listen", f"127.0.0.1:{tcp}",
+                                       "--http", f"127.0.0.1:{http}", "--data-dir", os.path.join(tmp, "corpus-data"),
+                                       "--log-file", os.path.join(tmp, "corpus-collector.log")]))
+        for _ in range(100):
+            try:
+                http_json(server + "/health")
+                break
+            except OSError:
+                time.sleep(0.1)
+        procs.append(subprocess.Popen([os.path.join(BIN, "logq-shipper"), "--collector", f"127.0.0.1:{tcp}",
+                                       "--docker-root", root, "--state-dir", os.path.join(tmp, "corpus-state"),
+                                       "--hostname", "bench2", "--log-file", os.path.join(tmp, "corpus-shipper.log")]
+                                      + a.shipper_arg))
+        stored, deadline = 0, time.time() + 120
+        while time.time() < deadline and stored < lines:
+            time.sleep(0.1)
+            stored = http_json(server + "/health")["counters"].get("records_stored", 0)
+        wire = rsyslog_peer.wire_bytes(tcp)
+    finally:
+        for p in reversed(procs):
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    batches = None
+    try:
+        with open(os.path.join(tmp, "corpus-shipper.log")) as f:
+            m = re.findall(r"batches_sent=(\d+)", f.read())
+            batches = int(m[-1]) if m else None
+    except OSError:
+        pass
+    if stored < lines or wire < 0:
+        print(f"bench: real samples on the wire: {stored} of {lines} stored, wire {wire}: SKIPPED",
+              file=sys.stderr)
+        return {}
+    return {"files": len(files), "lines": lines, "json_bytes": json_bytes, "wire": wire,
+            "batches": batches}
 
 
 def free_port():
@@ -490,6 +587,7 @@ def main():
         split = store_split(data)
         store_bytes = sum(split.values())
         real = real_samples(a, tmp)
+        real_w = real_wire(a, tmp)
         peer = None
         if not a.no_peer:
             files = sorted(os.path.join(dp, fn) for dp, _, fns in os.walk(droot)
@@ -530,6 +628,11 @@ def main():
     rep.append(f"| shipper's bytes on the wire (ss -ti bytes_sent) | "
                + (f"{ship_wire / (1 << 20):.1f} MiB = {100 * ship_wire / json_bytes:.1f}% of json-file |"
                   if ship_wire >= 0 else "unknown (no ss, or the connection was gone) |"))
+    if real_w:
+        rep.append(f"| the same for the real samples ({real_w['files']} Loghub files as containers, "
+                   f"{real_w['lines']} lines, {real_w['json_bytes'] / (1 << 20):.1f} MiB of json-file, "
+                   f"one shipper, {real_w['batches']} batches) | {real_w['wire'] / (1 << 20):.2f} MiB = "
+                   f"{100 * real_w['wire'] / real_w['json_bytes']:.1f}% of json-file |")
     rep.append(f"| collector CPU while ingesting | {coll_cpu:.1f} s ({coll_cpu / (json_bytes / (1 << 30)):.1f} s per GiB), peak RSS {coll_rss_ingest / 1024:.1f} MiB |")
     sw = h.get("store", {}) if h else {}
     if "seal_waits" in sw:
