@@ -61,7 +61,7 @@ ingest_store_record(struct ingest_conn *c, const struct wire_record *wr,
         .offset = wr->offset, .msg = wr->msg.p, .msg_len = wr->msg.len,
         .recv_ns = recv_ns, .labels = s->labels,
     };
-    int rc = store_append(ing->store, &r);
+    int rc = store_append_cached(ing->store, &r, &s->label);
 
     if (rc == 1) {
         ing->stats->records_stored++;

@@ -125,6 +125,9 @@ struct ingest_src {
     const struct labelset *labels;  /* the store's set (lives until it
                                        closes), NULL: none */
     struct poscheck pos;        /* PROTOCOL.md "Plausible positions" */
+    struct store_label *label;  /* its records' label in the store, once
+                                   the first one was stored or found a
+                                   duplicate (store_append_cached) */
     const char *refused;        /* why its records are dropped, or NULL */
     uint64_t   *refused_ctr;    /* the counter its dropped records bump */
     int is_refusal_logged;

@@ -51,6 +51,7 @@ ingest_src_copy(struct ingest_conn *c, const struct wire_batch *b)
     for (uint32_t i = 0; i < b->n_sources; i++) {
         const struct wire_source *s = &b->sources[i];
         struct ingest_src *d = &ing->src[i];
+        d->label = NULL;
         d->refused = srccheck_source(s);
         d->refused_ctr = &ing->stats->records_refused;
         d->is_refusal_logged = 0;

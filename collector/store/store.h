@@ -119,6 +119,19 @@ const char *store_errstr(const struct store *s);
  * is durable only after store_commit() returns 0 (or store_commit_end 1).
  */
 int store_append(struct store *s, const struct logrec *r);
+/*
+ * store_append for a caller that appends runs of records with the same
+ * host, container id, name and image (a batch's source): *lab (NULL at
+ * first) is where the store leaves the record's label, and a later call
+ * finding it set takes it as the label of its record without looking
+ * it up (no strlen, no hash). The caller must reset *lab to NULL when
+ * one of the four strings may differ from the record it was set by. A
+ * label lives as long as the store. The same records stored either way
+ * (store_cached_test).
+ */
+struct store_label;
+int store_append_cached(struct store *s, const struct logrec *r,
+                        struct store_label **lab);
 /* Writes and fsyncs everything appended (one WAL append + fdatasync),
  * waiting for the sync: store_commit_begin, then store_commit_end's work
  * (a commit already in flight is waited for first). 0, or -1 on error

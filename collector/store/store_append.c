@@ -250,21 +250,63 @@ store_unlock(struct store *s)
     pthread_mutex_unlock(&s->mu);
 }
 
-static int store_append_locked(struct store *s, const struct logrec *r);
+static int store_append_locked(struct store *s, const struct logrec *r,
+                               struct store_label **lab);
 
 /* Under mu: cursors on other threads read the tail and the labels. */
 int
 store_append(struct store *s, const struct logrec *r)
 {
     store_lock(s);
-    int rc = store_append_locked(s, r);
+    int rc = store_append_locked(s, r, NULL);
     store_unlock(s);
     return rc;
 }
 
-static int
-store_append_locked(struct store *s, const struct logrec *r)
+int
+store_append_cached(struct store *s, const struct logrec *r,
+                    struct store_label **lab)
 {
+    store_lock(s);
+    int rc = store_append_locked(s, r, lab);
+    store_unlock(s);
+    return rc;
+}
+
+/* r appended under l, the label store_label_find gives its four strings
+ * (so l->src is its source): 1, 0 (a duplicate) or -1. */
+static int
+store_append_label(struct store *s, struct store_label *l,
+                   const struct logrec *r)
+{
+    if (r->offset <= l->src->hw)
+        return 0;
+    struct store_rec sr = {
+        .time_ns = r->time_ns, .recv_ns = r->recv_ns, .offset = r->offset,
+        .msg = (const uint8_t *)r->msg, .msg_len = (uint32_t)r->msg_len,
+        .stream = r->stream, .flags = r->flags & LOGREC_F_MASK,
+    };
+    if (store_add(s, l, &sr, 1) < 0)
+        return -1;
+    return 1;
+}
+
+/* lab (store_append_cached): *lab, when set, is r's label (the caller's
+ * promise: set by a call for a record with the same four strings), so
+ * neither strlen nor lookup; else the label found or interned is left
+ * there, never the latest label a capped source's record is stored
+ * under (that record's own label stays unknown: each of its records is
+ * capped and counted again, as without a cache). */
+static int
+store_append_locked(struct store *s, const struct logrec *r,
+                    struct store_label **lab)
+{
+    if (!r->msg && r->msg_len) {
+        store_set_err(s, "record without host or container id");
+        return -1;
+    }
+    if (lab && *lab)
+        return store_append_label(s, *lab, r);
     const uint8_t *str[4] = {
         (const uint8_t *)r->host, (const uint8_t *)r->container_id,
         (const uint8_t *)(r->container ? r->container : ""),
@@ -272,7 +314,7 @@ store_append_locked(struct store *s, const struct logrec *r)
     };
     size_t len[4];
 
-    if (!r->host || !r->container_id || (!r->msg && r->msg_len)) {
+    if (!r->host || !r->container_id) {
         store_set_err(s, "record without host or container id");
         return -1;
     }
@@ -282,28 +324,25 @@ store_append_locked(struct store *s, const struct logrec *r)
      * (store_label_find's one-entry cache, four memcmp), whose source is
      * the one the (host, container id) hash would find. */
     struct store_label *l = store_label_find(s, str, len);
-    struct store_source *src = l != NULL ? l->src
-                               : store_source_get(s, r->host, len[0],
-                                                  r->container_id, len[1], 0);
+    if (l) {
+        if (lab)
+            *lab = l;
+        return store_append_label(s, l, r);
+    }
+    struct store_source *src = store_source_get(s, r->host, len[0],
+                                                r->container_id, len[1], 0);
     if (src && r->offset <= src->hw)
         return 0;
     if (!src && r->offset == 0)
         return 0;
-    if (!l && src && src->latest &&
-        src->n_labels >= STORE_MAX_SOURCE_LABELS) {
-        l = src->latest;        /* a sender renaming without end */
-        s->n_labels_capped++;
+    if (src && src->latest && src->n_labels >= STORE_MAX_SOURCE_LABELS) {
+        s->n_labels_capped++;   /* a sender renaming without end */
+        return store_append_label(s, src->latest, r);
     }
-    if (!l)
-        l = store_label_intern(s, str, len);
-    struct store_rec sr = {
-        .time_ns = r->time_ns, .recv_ns = r->recv_ns, .offset = r->offset,
-        .msg = (const uint8_t *)r->msg, .msg_len = (uint32_t)r->msg_len,
-        .stream = r->stream, .flags = r->flags & LOGREC_F_MASK,
-    };
-    if (store_add(s, l, &sr, 1) < 0)
-        return -1;
-    return 1;
+    l = store_label_intern(s, str, len);
+    if (lab)
+        *lab = l;
+    return store_append_label(s, l, r);
 }
 
 /* A WAL file for commits after a detach (wal_detach takes a clean file

@@ -12,8 +12,10 @@
  * timing; the WAL files too with --sync (each commit waits for the
  * sealing thread, so the same files are in use at each commit; without
  * it, which file a commit goes to depends on how far the sealing thread
- * is).
- *   store-build [--commit N] [--sync] DIR FILE...
+ * is). --cached appends through store_append_cached (ingest's path:
+ * each file's label looked up at its first record, then taken from the
+ * cache), which must give the same files as store_append.
+ *   store-build [--commit N] [--sync] [--cached] DIR FILE...
  * Not part of make test (the differential tests of each fast path are).
  */
 #include <errno.h>
@@ -32,7 +34,7 @@ fixed_clock(void *arg)
     return INT64_C(1764900000000000000);
 }
 
-static int is_sync;
+static int is_sync, is_cached;
 
 static int
 build(struct store *s, const char *path, unsigned idx, size_t every,
@@ -43,6 +45,7 @@ build(struct store *s, const char *path, unsigned idx, size_t every,
     size_t cap = 0;
     ssize_t n;
     uint64_t i = 0;
+    struct store_label *lab = NULL;
 
     if (!f) {
         fprintf(stderr, "store-build: %s: %s\n", path, strerror(errno));
@@ -63,7 +66,8 @@ build(struct store *s, const char *path, unsigned idx, size_t every,
             .recv_ns = INT64_C(1764850000000000000) +
                        (int64_t)((*n_total + i) / every) * 1000,
         };
-        if (store_append(s, &r) < 0) {
+        if ((is_cached ? store_append_cached(s, &r, &lab)
+                       : store_append(s, &r)) < 0) {
             fprintf(stderr, "store-build: append: %s\n", store_errstr(s));
             break;
         }
@@ -90,14 +94,16 @@ main(int argc, char **argv)
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "--sync") == 0)
             is_sync = 1;
+        else if (strcmp(argv[i], "--cached") == 0)
+            is_cached = 1;
         else if (strcmp(argv[i], "--commit") == 0 && i + 1 < argc)
             every = strtoul(argv[++i], NULL, 10);
         else
             break;
     }
     if (argc - i < 2 || every == 0) {
-        fprintf(stderr, "usage: store-build [--commit N] [--sync] DIR "
-                "FILE...\n");
+        fprintf(stderr, "usage: store-build [--commit N] [--sync] [--cached] "
+                "DIR FILE...\n");
         return 2;
     }
     struct store_options opt = { .clock = fixed_clock };
