@@ -81,10 +81,22 @@ wal_write_header(struct store *s, struct store_wal_file *w)
     return 0;
 }
 
-/* A version 4 entry's label, by its number in the tail. */
+/* A label of an entry being decoded: its strings point into the entry,
+ * interned only once the whole entry decoded and a record uses it. */
 struct wal_lab {
-    uint64_t            idx;
-    struct store_label *l;
+    uint64_t            idx;    /* version 4: its number in the tail */
+    const uint8_t      *str[4]; /* host, container id, name, image */
+    size_t              len[4];
+    struct store_label *l;      /* NULL until interned */
+};
+
+/* A decoded entry: its labels and records (recs[i].label indexes labs). */
+struct wal_entry {
+    struct wal_lab    *labs;
+    size_t             n_labs, cap_labs;
+    uint64_t           n_recs;
+    struct store_rec **recs;
+    size_t            *cap;
 };
 
 static int
@@ -95,77 +107,126 @@ wal_lab_cmp(const void *a, const void *b)
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-static struct store_label *
-wal_lab_find(const struct wal_lab *v, size_t n, uint32_t idx)
+/* A new label slot of e (e->labs grows with what is read, so a count in
+ * the entry cannot make it large). */
+static struct wal_lab *
+wal_lab_new(struct wal_entry *e, uint64_t idx)
 {
-    struct wal_lab key = { .idx = idx };
-    const struct wal_lab *x = bsearch(&key, v, n, sizeof(*v), wal_lab_cmp);
-
-    return x ? x->l : NULL;
+    if (e->n_labs == e->cap_labs) {
+        e->cap_labs = e->cap_labs ? e->cap_labs * 2 : 8;
+        e->labs = xreallocarray(e->labs, e->cap_labs, sizeof(*e->labs));
+    }
+    struct wal_lab *x = &e->labs[e->n_labs];
+    x->idx = idx;
+    x->l = NULL;
+    return x;
 }
 
 /* A version 4 entry: the label table numbers each label as the tail did
  * (any numbers, each once); the rows are the tail's bytes, their time
  * deltas from the two times the entry gives. Every row's label must be in
- * the table. Nothing is replayed unless the whole entry decodes. */
+ * the table (each row's label becomes its index in e->labs). -1 if it
+ * does not decode whole; nothing outside e is touched. */
 static int
-wal_replay_v4(struct store *s, const uint8_t *p, size_t len,
-              struct store_rec **recs, size_t *cap)
+wal_decode_v4(const uint8_t *p, size_t len, struct wal_entry *e)
 {
     struct reader r;
-    uint64_t n_labels, n_recs, zt, zr;
-    struct wal_lab *v = NULL;
-    int rc = -1;
+    uint64_t n_labels, zt, zr;
 
     reader_init(&r, p, len);
     if (reader_varint(&r, &n_labels) < 0 || n_labels > len / 5)
         return -1;
-    v = xcalloc(n_labels ? n_labels : 1, sizeof(*v));
     for (uint64_t i = 0; i < n_labels; i++) {
-        const uint8_t *str[4];
-        size_t slen[4];
-        if (reader_varint(&r, &v[i].idx) < 0 || v[i].idx > UINT32_MAX)
-            goto out;
+        uint64_t idx;
+        if (reader_varint(&r, &idx) < 0 || idx > UINT32_MAX)
+            return -1;
+        struct wal_lab *x = wal_lab_new(e, idx);
         for (int k = 0; k < 4; k++) {
             uint64_t l;
             if (reader_varint(&r, &l) < 0 || l > reader_left(&r) ||
-                reader_bytes(&r, (size_t)l, &str[k]) < 0)
-                goto out;
-            slen[k] = (size_t)l;
+                reader_bytes(&r, (size_t)l, &x->str[k]) < 0)
+                return -1;
+            x->len[k] = (size_t)l;
         }
-        v[i].l = store_label_intern(s, str, slen);
+        e->n_labs++;
     }
-    qsort(v, (size_t)n_labels, sizeof(*v), wal_lab_cmp);
-    for (uint64_t i = 1; i < n_labels; i++)
-        if (v[i].idx == v[i - 1].idx)
-            goto out;
-    if (reader_varint(&r, &n_recs) < 0 || n_recs > UINT32_MAX ||
+    if (e->n_labs > 1)
+        qsort(e->labs, e->n_labs, sizeof(*e->labs), wal_lab_cmp);
+    for (size_t i = 1; i < e->n_labs; i++)
+        if (e->labs[i].idx == e->labs[i - 1].idx)
+            return -1;
+    if (reader_varint(&r, &e->n_recs) < 0 || e->n_recs > UINT32_MAX ||
         reader_varint(&r, &zt) < 0 || reader_varint(&r, &zr) < 0)
-        goto out;
+        return -1;
     int64_t prev[2] = { blk_zz_dec(zt), blk_zz_dec(zr) };
-    if (block_body_decode_at(p + r.pos, reader_left(&r), (uint32_t)n_recs,
-                             UINT32_MAX, prev, recs, cap) < 0)
-        goto out;
-    for (uint64_t i = 0; i < n_recs; i++)
-        if (wal_lab_find(v, (size_t)n_labels, (*recs)[i].label) == NULL)
-            goto out;
-    for (uint64_t i = 0; i < n_recs; i++) {
-        struct store_rec *x = &(*recs)[i];
-        int a = store_replay_record(s, wal_lab_find(v, (size_t)n_labels,
-                                                    x->label), x);
-        if (a < 0)
-            goto out;
-        s->n_wal_replayed += (uint64_t)a;
+    if (block_body_decode_at(p + r.pos, reader_left(&r), (uint32_t)e->n_recs,
+                             UINT32_MAX, prev, e->recs, e->cap) < 0)
+        return -1;
+    for (uint64_t i = 0; i < e->n_recs; i++) {
+        struct store_rec *x = &(*e->recs)[i];
+        struct wal_lab key = { .idx = x->label };
+        const struct wal_lab *f = e->n_labs == 0 ? NULL :
+                                  bsearch(&key, e->labs, e->n_labs,
+                                          sizeof(*e->labs), wal_lab_cmp);
+        if (f == NULL)
+            return -1;
+        x->label = (uint32_t)(f - e->labs);
     }
-    rc = 0;
-out:
-    free(v);
-    return rc;
+    return 0;
 }
 
-/* Decodes one entry payload and replays its records. -1 if malformed.
+/* A version 2 or 3 entry (rows with receive times if has_recv): its own
+ * label table, rows as in a block body. -1 if it does not decode whole. */
+static int
+wal_decode_v23(const uint8_t *p, size_t len, int has_recv,
+               struct wal_entry *e)
+{
+    struct reader r;
+    uint64_t n_labels;
+
+    reader_init(&r, p, len);
+    if (reader_varint(&r, &n_labels) < 0 || n_labels > len / 4)
+        return -1;
+    for (uint64_t i = 0; i < n_labels; i++) {
+        struct wal_lab *x = wal_lab_new(e, i);
+        for (int k = 0; k < 4; k++) {
+            uint64_t l;
+            if (reader_varint(&r, &l) < 0 || l > reader_left(&r) ||
+                reader_bytes(&r, (size_t)l, &x->str[k]) < 0)
+                return -1;
+            x->len[k] = (size_t)l;
+        }
+        e->n_labs++;
+    }
+    if (reader_varint(&r, &e->n_recs) < 0 || e->n_recs > UINT32_MAX)
+        return -1;
+    return block_body_decode(p + r.pos, reader_left(&r), (uint32_t)e->n_recs,
+                             (uint32_t)n_labels, has_recv, e->recs, e->cap);
+}
+
+/* Replays a decoded entry's records, interning each label as the first
+ * record of it comes (a label no record uses is not taken). -1 if a
+ * record cannot be added (store_add's uncommitted cap). */
+static int
+wal_replay_recs(struct store *s, struct wal_entry *e)
+{
+    for (uint64_t i = 0; i < e->n_recs; i++) {
+        struct store_rec *x = &(*e->recs)[i];
+        struct wal_lab *lab = &e->labs[x->label];
+        if (lab->l == NULL)
+            lab->l = store_label_intern(s, lab->str, lab->len);
+        int a = store_replay_record(s, lab->l, x);
+        if (a < 0)
+            return -1;
+        s->n_wal_replayed += (uint64_t)a;
+    }
+    return 0;
+}
+
+/* Decodes one entry payload and replays its records. -1 if malformed
+ * (nothing of it taken: no record, no label) or a record cannot be added.
  * Version 3 rows carry receive times, version 4 entries are the tail's
- * rows (wal_replay_v4). An entry of a file whose header was damaged
+ * rows (wal_decode_v4). An entry of a file whose header was damaged
  * (version 0), and so rewritten as the current version, may be of any:
  * tried as version 4, then with receive times, then without (an entry
  * written as one version always decodes as it: its crc matched). */
@@ -173,52 +234,27 @@ static int
 wal_replay_entry(struct store *s, uint32_t version, const uint8_t *p,
                  size_t len, struct store_rec **recs, size_t *cap)
 {
-    if (version == 4 || version == 0) {
-        if (wal_replay_v4(s, p, len, recs, cap) == 0)
-            return 0;
-        if (version == 4)
-            return -1;
-    }
-
-    struct reader r;
-    uint64_t n_labels, n_recs;
-    struct store_label **labels = NULL;
+    struct wal_entry e = { .recs = recs, .cap = cap };
     int rc = -1;
 
-    reader_init(&r, p, len);
-    if (reader_varint(&r, &n_labels) < 0 || n_labels > len / 4)
-        return -1;
-    labels = xcalloc(n_labels ? n_labels : 1, sizeof(*labels));
-    for (uint64_t i = 0; i < n_labels; i++) {
-        const uint8_t *str[4];
-        size_t slen[4];
-        for (int k = 0; k < 4; k++) {
-            uint64_t l;
-            if (reader_varint(&r, &l) < 0 || l > reader_left(&r) ||
-                reader_bytes(&r, (size_t)l, &str[k]) < 0)
-                goto out;
-            slen[k] = (size_t)l;
-        }
-        labels[i] = store_label_intern(s, str, slen);
-    }
-    if (reader_varint(&r, &n_recs) < 0 || n_recs > UINT32_MAX)
-        goto out;
-    int has_recv = version == 0 || version >= 3;
-    if (block_body_decode(p + r.pos, reader_left(&r), (uint32_t)n_recs,
-                          (uint32_t)n_labels, has_recv, recs, cap) < 0 &&
-        (!has_recv ||
-         block_body_decode(p + r.pos, reader_left(&r), (uint32_t)n_recs,
-                           (uint32_t)n_labels, 0, recs, cap) < 0))
-        goto out;
-    for (uint64_t i = 0; i < n_recs; i++) {
-        int a = store_replay_record(s, labels[(*recs)[i].label], &(*recs)[i]);
-        if (a < 0)
+    if (version == 4 || version == 0) {
+        rc = wal_decode_v4(p, len, &e);
+        if (rc == 0)
+            rc = wal_replay_recs(s, &e);
+        if (rc == 0 || version == 4)
             goto out;
-        s->n_wal_replayed += (uint64_t)a;
     }
-    rc = 0;
+    int has_recv = version == 0 || version >= 3;
+    e.n_labs = 0;
+    rc = has_recv ? wal_decode_v23(p, len, 1, &e) : -1;
+    if (rc < 0) {
+        e.n_labs = 0;
+        rc = wal_decode_v23(p, len, 0, &e);
+    }
+    if (rc == 0)
+        rc = wal_replay_recs(s, &e);
 out:
-    free(labels);
+    free(e.labs);
     return rc;
 }
 
