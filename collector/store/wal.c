@@ -229,7 +229,9 @@ wal_replay_recs(struct store *s, struct wal_entry *e)
  * rows (wal_decode_v4). An entry of a file whose header was damaged
  * (version 0), and so rewritten as the current version, may be of any:
  * tried as version 4, then with receive times, then without (an entry
- * written as one version always decodes as it: its crc matched). */
+ * written as one version always decodes as it: its crc matched). Only a
+ * decode failure moves on to the next version: an entry that decoded is
+ * replayed as that version or not at all. */
 static int
 wal_replay_entry(struct store *s, uint32_t version, const uint8_t *p,
                  size_t len, struct store_rec **recs, size_t *cap)
@@ -237,23 +239,19 @@ wal_replay_entry(struct store *s, uint32_t version, const uint8_t *p,
     struct wal_entry e = { .recs = recs, .cap = cap };
     int rc = -1;
 
-    if (version == 4 || version == 0) {
+    if (version == 4 || version == 0)
         rc = wal_decode_v4(p, len, &e);
-        if (rc == 0)
-            rc = wal_replay_recs(s, &e);
-        if (rc == 0 || version == 4)
-            goto out;
-    }
-    int has_recv = version == 0 || version >= 3;
-    e.n_labs = 0;
-    rc = has_recv ? wal_decode_v23(p, len, 1, &e) : -1;
-    if (rc < 0) {
+    if (rc < 0 && version != 4) {
+        int has_recv = version == 0 || version >= 3;
         e.n_labs = 0;
-        rc = wal_decode_v23(p, len, 0, &e);
+        rc = has_recv ? wal_decode_v23(p, len, 1, &e) : -1;
+        if (rc < 0) {
+            e.n_labs = 0;
+            rc = wal_decode_v23(p, len, 0, &e);
+        }
     }
     if (rc == 0)
         rc = wal_replay_recs(s, &e);
-out:
     free(e.labs);
     return rc;
 }
