@@ -107,10 +107,11 @@ wal_lab_cmp(const void *a, const void *b)
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-/* A new label slot of e (e->labs grows with what is read, so a count in
- * the entry cannot make it large). */
-static struct wal_lab *
-wal_lab_new(struct wal_entry *e, uint64_t idx)
+/* Reads one label's four strings (varint length, bytes; versions 2 to 4
+ * alike) into a new entry of e->labs, which grows with what is read (so
+ * a count in the entry cannot make it large). */
+static int
+wal_read_label(struct reader *r, struct wal_entry *e, uint64_t idx)
 {
     if (e->n_labs == e->cap_labs) {
         e->cap_labs = e->cap_labs ? e->cap_labs * 2 : 8;
@@ -119,7 +120,15 @@ wal_lab_new(struct wal_entry *e, uint64_t idx)
     struct wal_lab *x = &e->labs[e->n_labs];
     x->idx = idx;
     x->l = NULL;
-    return x;
+    for (int k = 0; k < 4; k++) {
+        uint64_t l;
+        if (reader_varint(r, &l) < 0 || l > reader_left(r) ||
+            reader_bytes(r, (size_t)l, &x->str[k]) < 0)
+            return -1;
+        x->len[k] = (size_t)l;
+    }
+    e->n_labs++;
+    return 0;
 }
 
 /* A version 4 entry: the label table numbers each label as the tail did
@@ -138,17 +147,9 @@ wal_decode_v4(const uint8_t *p, size_t len, struct wal_entry *e)
         return -1;
     for (uint64_t i = 0; i < n_labels; i++) {
         uint64_t idx;
-        if (reader_varint(&r, &idx) < 0 || idx > UINT32_MAX)
+        if (reader_varint(&r, &idx) < 0 || idx > UINT32_MAX ||
+            wal_read_label(&r, e, idx) < 0)
             return -1;
-        struct wal_lab *x = wal_lab_new(e, idx);
-        for (int k = 0; k < 4; k++) {
-            uint64_t l;
-            if (reader_varint(&r, &l) < 0 || l > reader_left(&r) ||
-                reader_bytes(&r, (size_t)l, &x->str[k]) < 0)
-                return -1;
-            x->len[k] = (size_t)l;
-        }
-        e->n_labs++;
     }
     if (e->n_labs > 1)
         qsort(e->labs, e->n_labs, sizeof(*e->labs), wal_lab_cmp);
@@ -187,17 +188,9 @@ wal_decode_v23(const uint8_t *p, size_t len, int has_recv,
     reader_init(&r, p, len);
     if (reader_varint(&r, &n_labels) < 0 || n_labels > len / 4)
         return -1;
-    for (uint64_t i = 0; i < n_labels; i++) {
-        struct wal_lab *x = wal_lab_new(e, i);
-        for (int k = 0; k < 4; k++) {
-            uint64_t l;
-            if (reader_varint(&r, &l) < 0 || l > reader_left(&r) ||
-                reader_bytes(&r, (size_t)l, &x->str[k]) < 0)
-                return -1;
-            x->len[k] = (size_t)l;
-        }
-        e->n_labs++;
-    }
+    for (uint64_t i = 0; i < n_labels; i++)
+        if (wal_read_label(&r, e, i) < 0)
+            return -1;
     if (reader_varint(&r, &e->n_recs) < 0 || e->n_recs > UINT32_MAX)
         return -1;
     return block_body_decode(p + r.pos, reader_left(&r), (uint32_t)e->n_recs,
