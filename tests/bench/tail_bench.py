@@ -22,7 +22,7 @@ Every wait is bounded; every process started here is stopped here.
 import argparse, array, calendar, json, multiprocessing, os, platform, select, shutil, signal
 import statistics, subprocess, sys, tempfile, time, urllib.request
 
-from bench import BIN, free_port, http_json, proc_cpu_s, proc_rss_kib
+from bench import BIN, free_port, http_json, proc_cpu_s, proc_rss_kib, shipper_waits
 
 TAG = b'"message":"TAIL '
 RECV = b'"received":"'
@@ -274,8 +274,14 @@ def part_tail(a, tmp, rep):
                      for w, b in fol.seen.items())
     lat = sorted(fol.lat_us)
     mib = written / (1 << 20)
+    why = {}        # drop reasons from the collector's log, counted
     with open(os.path.join(tmp, "collector.log"), errors="replace") as f:
-        drops = sum(1 for ln in f if "dropping slow follow client" in ln)
+        for ln in f:
+            if "dropping slow follow client" in ln:
+                r = ln.split('reason="', 1)[-1].split('"', 1)[0]
+                why[r] = why.get(r, 0) + 1
+    drops = sum(why.values())
+    sw = shipper_waits(os.path.join(tmp, "shipper-tail1.log"))
     with open(os.path.join(tmp, "logq-f.err"), errors="replace") as f:
         reconnects = sum(1 for ln in f if "reconnected to collector" in ln)
     gaps = [g for at, g in fol.gaps if t_write0 <= at <= t_write1 + 1000000000]
@@ -297,7 +303,23 @@ def part_tail(a, tmp, rep):
                    f"p50 {pct(pl, 50) / 1000:.0f} ms, p99 {pct(pl, 99) / 1000:.0f} ms |")
     rep.append(f"| follower dropped (collector log) / `logq -f` reconnects | {drops} / {reconnects}; "
                f"this reader's reads over 0.3 s apart while writing: {len(gaps)}"
-               f"{', longest %.2f s' % max(gaps) if gaps else ''} |")
+               f"{', longest %.2f s' % max(gaps) if gaps else ''}"
+               f"{''.join(f'; {n}x {r}' for r, n in sorted(why.items()))} |")
+    # where ingest waited (bench.py prints the same): a stall there is
+    # latency for every line behind it
+    stalls = []
+    if sw:
+        stalls.append(f"shipper reading paused for the window (until an ACK) {sw['window_waits']} times, "
+                      f"{sw['window_wait_ms'] / 1000:.2f} s; for the compressor {sw['compress_waits']} times, "
+                      f"{sw['compress_wait_ms'] / 1000:.2f} s")
+    if "commit_holds" in h:
+        stalls.append(f"collector reading held for a WAL sync {h['commit_holds']} times, "
+                      f"{h['commit_hold_ms'] / 1000:.2f} s")
+    if "seal_waits" in st:
+        stalls.append(f"collector loop waiting for the sealing thread {st['seal_waits']} times, "
+                      f"{st['seal_wait_ms'] / 1000:.2f} s")
+    if stalls:
+        rep.append(f"| where ingest waited (whole run) | {'; '.join(stalls)} |")
     rep.append(f"| exactly once | {arrived} of {total} arrived; {missing} missing, {dups} duplicated, "
                f"{unexpected} unexpected{'' if missing or dups or unexpected else ': OK'} |")
     def fmt(t):
