@@ -68,11 +68,15 @@
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 
-/* Per batch: the live and the work batch of one follower may take the
- * whole budget (API_FOLLOW_MAX_FEEDS bounds them all): a stall of the
- * client or the workers of ~0.6 s at 50 MiB/s of 1 KiB lines, before it
- * is dropped and has to catch up from the store. */
-#define API_FOLLOW_MAX_FEED    (API_FOLLOW_MAX_FEEDS / 2)
+/* Per batch: the live batch of one follower may take what the budget
+ * (API_FOLLOW_MAX_FEEDS, every follower's batches together) has left, so
+ * a follower is dropped only once the budget is full, not at half of it
+ * while the rest stood empty: a stall of the client or the workers of
+ * ~1.2 s at 50 MiB/s of 1 KiB lines (0.6 s with half the budget a
+ * batch, which dropped followers merely behind for a moment on a loaded
+ * machine, and each then caught up from the store: BENCHMARKS.md "Live
+ * tail: where the latency goes"). */
+#define API_FOLLOW_MAX_FEED    API_FOLLOW_MAX_FEEDS
 #define API_FOLLOW_MAX_RECORDS 524288
 #define API_FOLLOW_SLICE_BYTES ((size_t)1 << 20)    /* JSON a job makes */
 #define API_FOLLOW_LOW_QUEUED  ((size_t)1 << 20)    /* the next job at once */
