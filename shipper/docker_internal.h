@@ -72,6 +72,8 @@ struct docker {
     struct state_store      *st;
     struct shipper_counters *ctr;
     struct container        *list;
+    struct container        *poll_next;     /* a pass starts here (NULL:
+                                               the list's head) */
     size_t                   n;
     size_t                   n_gone;
     uint64_t                 gone_seq;

@@ -119,6 +119,8 @@ docker_list_forget(struct docker *d, struct container *c)
     while (*pp != c)
         pp = &(*pp)->next;
     *pp = c->next;
+    if (d->poll_next == c)
+        d->poll_next = c->next;
     d->n--;
     if (c->is_gone)
         d->n_gone--;

@@ -72,23 +72,36 @@ docker_poll_one(struct docker *d, struct container *c, size_t budget)
     return 0;
 }
 
+/* One pass over the containers, from where the last one stopped
+ * (d->poll_next) round the list: when reading pauses (backpressure), the
+ * next pass starts at the first container not read, so the containers
+ * late in the list get their turn instead of waiting behind the ones
+ * first in it, read again at every pass (docker_test
+ * `backpressure_round_robin`). */
 int
 docker_poll(struct docker *d, size_t budget)
 {
     int more = 0;
-    struct container *next;
+    struct container *c = d->poll_next != NULL ? d->poll_next : d->list;
 
-    for (struct container *c = d->list; c != NULL; c = next) {
-        next = c->next;
-        if (!c->is_marked)
-            continue;
-        if (!d->ops.can_read(d->ops.arg))
-            return 1;
-        int rc = docker_poll_one(d, c, budget);
-        if (rc == 0)
-            c->is_marked = 0;
-        else if (rc > 0)
-            more = 1;
+    d->poll_next = NULL;
+    for (size_t i = 0, n = d->n; i < n && c != NULL; i++) {
+        /* c->next read before c may be forgotten; past the end: the head,
+         * read after, as forgetting c may have changed it */
+        struct container *next = c->next;
+        int is_last = next == NULL;
+        if (c->is_marked) {
+            if (!d->ops.can_read(d->ops.arg)) {
+                d->poll_next = c;
+                return 1;
+            }
+            int rc = docker_poll_one(d, c, budget);
+            if (rc == 0)
+                c->is_marked = 0;
+            else if (rc > 0)
+                more = 1;
+        }
+        c = is_last ? d->list : next;
     }
     return more;
 }

@@ -151,6 +151,7 @@ struct fixture {
     char                    msgs[16][80];
     size_t                  n;
     int                     can_read;
+    size_t                  read_limit;  /* 0, or can_read until n is */
     const struct multiline_rule *ml;    /* --multiline */
     size_t match_bytes;                 /* --multiline-match-bytes */
 };
@@ -172,7 +173,7 @@ fx_can_read(void *arg)
 {
     struct fixture *f = arg;
 
-    return f->can_read;
+    return f->can_read && (f->read_limit == 0 || f->n < f->read_limit);
 }
 
 static void
@@ -234,6 +235,16 @@ start_docker(struct fixture *f)
 
     f->d = docker_new(f->base, &cfg, &ops, f->st, &f->ctr);
     docker_rescan(f->d);
+}
+
+/* "<id>-json.log", in a static buffer (one call per statement). */
+static const char *
+log_name(const char *id)
+{
+    static char name[128];
+
+    snprintf(name, sizeof(name), "%s-json.log", id);
+    return name;
 }
 
 #define LINE(m) "{\"log\":\"" m "\\n\",\"stream\":\"stdout\",\"time\":" \
@@ -350,6 +361,49 @@ test_docker_backpressure(void **state)
     f->can_read = 1;
     assert_int_equal(docker_poll(f->d, 0), 0);
     assert_int_equal(f->n, 2);
+}
+
+#define ID3 "3333333333333333333333333333333333333333333333333333333333333333"
+
+/* Reading paused by backpressure (the window, the compressor) goes on
+ * where it stopped, not at the list's head again: a container that
+ * keeps writing cannot hold back the ones after it in the list (each
+ * pass here reads one container before reading pauses, and the one
+ * read gets a new line after each pass: before, that one was read again
+ * at every pass and the others never, their lines' latency growing with
+ * the pauses). */
+static void
+test_docker_backpressure_round_robin(void **state)
+{
+    struct fixture *f = *state;
+    const char *ids[3] = { ID1, ID2, ID3 };
+    const char *names[3] = { "a", "b", "c" };
+    int n_read[3] = { 0, 0, 0 };
+
+    for (int i = 0; i < 3; i++) {
+        char *cfg = xasprintf("{\"Name\":\"/%s\"}", names[i]);
+        put_file(f, ids[i], "config.v2.json", cfg);
+        free(cfg);
+        put_file(f, ids[i], log_name(ids[i]), LINE("first"));
+    }
+    f->read_limit = 1;
+    start_docker(f);
+    for (int pass = 0; pass < 3; pass++) {
+        size_t n0 = f->n;
+        assert_int_equal(docker_poll(f->d, 0), 1);  /* paused: more */
+        assert_int_equal(f->n, n0 + 1);
+        int k = f->names[n0][0] - 'a';
+        assert_true(k >= 0 && k < 3);
+        n_read[k]++;
+        put_file(f, ids[k], log_name(ids[k]), LINE("again"));
+        f->read_limit++;
+    }
+    /* three passes, three containers: each read once */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(n_read[i], 1);
+    f->read_limit = 0;
+    assert_int_equal(docker_poll(f->d, 0), 0);
+    assert_int_equal(f->n, 6);
 }
 
 static void
@@ -530,6 +584,8 @@ main(void)
             test_docker_multiline_label_match_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_docker_backpressure, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_docker_backpressure_round_robin,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_docker_resume_from_state, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_docker_gone_read_then_forgotten,
