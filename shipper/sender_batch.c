@@ -105,9 +105,9 @@ sender_flush(struct sender *s)
     buf_init(&e->frame, SENDER_FRAME_MAX);
     buf_init(&e->reframe, SENDER_FRAME_MAX);
     e->enc = s->enc;
-    e->cost = wire_batch_enc_raw_len(e->enc);
     e->n_commits = e->enc->n_sources;
     e->commits = xmemdup(s->commits, e->n_commits * sizeof(*e->commits));
+    e->cost = sender_queue_entry_cost(e);
     s->enc = sender_queue_enc_get(s);
     s->gen++;
     sender_queue_append(s, e);
@@ -149,7 +149,7 @@ sender_send_metrics(struct sender *s, struct wire_metrics_enc *m,
         return -1;
     }
     e->is_ready = 1;
-    e->cost = e->frame.len;
+    e->cost = sender_queue_entry_cost(e);
     sender_queue_append(s, e);
     sender_queue_note_full(s);
     sender_flow_write_pending(s);

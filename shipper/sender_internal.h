@@ -138,6 +138,10 @@ int64_t sender_now(const struct sender *s);
 void sender_queue_enc_free(struct wire_batch_enc *enc);
 /* An empty batch encoder (a spare one if any); never NULL. */
 struct wire_batch_enc *sender_queue_enc_get(struct sender *s);
+/* What e holds, as the in-flight cap counts it: its raw batch (until
+ * compressed) or its frame, and its resume points (one per source:
+ * with lines that compress well they outweigh the frame). */
+size_t sender_queue_entry_cost(const struct sender_entry *e);
 /* Frees e (its frames, encoder and commits); e must be off the queue. */
 void sender_queue_entry_free(struct sender_entry *e);
 /* e at the queue's tail: counted in inflight and n_unsent. */

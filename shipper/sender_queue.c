@@ -58,6 +58,15 @@ sender_enc_put(struct sender *s, struct wire_batch_enc *enc)
     s->spare[s->n_spare++] = enc;
 }
 
+size_t
+sender_queue_entry_cost(const struct sender_entry *e)
+{
+    size_t body = e->enc != NULL ? wire_batch_enc_raw_len(e->enc)
+                                 : e->frame.len;
+
+    return body + e->n_commits * sizeof(*e->commits);
+}
+
 void
 sender_queue_entry_free(struct sender_entry *e)
 {
@@ -122,11 +131,12 @@ sender_queue_check_room(struct sender *s, int was_full)
 static void
 sender_entry_reframed(struct sender *s, struct sender_entry *e, uint64_t seq)
 {
-    s->inflight = s->inflight - e->cost + e->reframe.len;
-    e->cost = e->reframe.len;
     buf_fini(&e->frame);
     e->frame = e->reframe;
     buf_init(&e->reframe, SENDER_FRAME_MAX);
+    s->inflight -= e->cost;
+    e->cost = sender_queue_entry_cost(e);
+    s->inflight += e->cost;
     e->seq = seq;
 }
 
@@ -184,8 +194,9 @@ sender_queue_done_cb(void *arg, struct compressor_job *job)
         sender_enc_put(s, e->enc);
         e->enc = NULL;
         s->n_raw--;
-        s->inflight = s->inflight - e->cost + e->frame.len;
-        e->cost = e->frame.len;
+        s->inflight -= e->cost;
+        e->cost = sender_queue_entry_cost(e);
+        s->inflight += e->cost;
     }
     e->is_ready = 1;
     sender_flow_write_pending(s);

@@ -707,6 +707,50 @@ test_sender_cap_counts_batches_in_compression(void **state)
     assert_int_equal(f->n_batches, 0);      /* never started: nothing sent */
 }
 
+/* The cap counts what a queued batch holds, not only its frame: a batch
+ * keeps a resume point per source (an id of up to 128 bytes and a
+ * position each), so 100 containers' lines that compress 80x (the live
+ * tail bench's) made frames of ~7 KiB holding ~18 KiB of resume points,
+ * and a 4 MiB window let ~600 batches and 45 MiB of peak RSS wait for a
+ * slow collector. Here 100 sources a batch, one short line each: the
+ * batches queued stop within the cap counting their resume points (it
+ * took ~40 batches, 0.7 MiB, counting frames alone). */
+static void
+test_sender_cap_counts_resume_points(void **state)
+{
+    struct fake *f = *state;
+    static struct sender_source srcs[100];
+    static char ids[100][16];
+    uint64_t off = 1;
+    size_t n_batches = 0;
+
+    f->auto_ack = 0;
+    for (int i = 0; i < 100; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "c%03d", i);
+        srcs[i] = (struct sender_source){ .id = ids[i], .name = "web",
+                                          .image = "img", .labels = "" };
+    }
+    for (int b = 0; b < 1000; b++) {
+        for (int k = 0; k < 50 && !sender_can_accept(f->s); k++)
+            tick(f);
+        if (!sender_can_accept(f->s))
+            break;
+        for (int i = 0; i < 100; i++, off++) {
+            struct tail_record r = { .offset = off, .msg = "xxxxxxxxxx",
+                                     .msg_len = 10 };
+            r.resume.logical = off;
+            sender_add(f->s, &srcs[i], &r);
+        }
+        sender_flush(f->s);
+        n_batches++;
+    }
+    assert_false(sender_can_accept(f->s));
+    /* 100 resume points a batch, each over 128 bytes: at most 64 KiB of
+     * them and one batch more */
+    assert_true(n_batches <= (64u << 10) / (100 * 128) + 1);
+    assert_true(sender_inflight_bytes(f->s) >= (n_batches - 1) * 100 * 128);
+}
+
 /* A collector that stops reading: frames wait in the retransmit queue, and
  * the connection's output buffer takes only up to 512 KiB plus one frame
  * (it used to take a second copy of the whole in-flight window). Once it
@@ -1045,6 +1089,12 @@ main(void)
         cmocka_unit_test_prestate_setup_teardown(
             test_sender_ping_real_clock, setup_real_clock, teardown,
             &n_threads[0]),
+        cmocka_unit_test_prestate_setup_teardown(
+            test_sender_cap_counts_resume_points, setup, teardown,
+            &n_threads[0]),
+        cmocka_unit_test_prestate_setup_teardown(
+            test_sender_cap_counts_resume_points, setup, teardown,
+            &n_threads[1]),
         cmocka_unit_test_prestate_setup_teardown(
             test_sender_cap_counts_batches_in_compression, setup, teardown,
             &n_threads[1]),
