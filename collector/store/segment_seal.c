@@ -161,24 +161,79 @@ tail_reset(struct store *s, struct store_tail *t)
     t->gen = ++s->gen_next;
 }
 
+/* ch's fill (store_tail_fill) were its body len bytes long. */
+static size_t
+tail_fill_at(const struct store_tail *ch, size_t len, size_t block_size)
+{
+    if (ch->meta_bytes >= STORE_TAIL_META_FULL)
+        return block_size;
+    return len + ch->meta_bytes;
+}
+
+/* The first chunk of a split, ch (new): the tail's records from its
+ * start while ch is not full, counted in ch but not encoded again, their
+ * bytes being the tail's (a chunk numbers its labels in the order of
+ * their first records, as the tail did, and its first record's times are
+ * deltas from 0, as the tail's were); *len: the bytes they take. The
+ * number of records taken, 0 if a record's label number is not the
+ * chunk's (a label left in the tail's table without a record by a
+ * failed add): then ch is made again by encoding. */
+static uint32_t
+tail_split_head(struct store *s, struct store_tail *ch,
+                const struct store_rec *recs, size_t *len)
+{
+    const struct store_tail *t = &s->tail;
+    size_t bs = s->opt.block_size;
+    uint32_t i;
+
+    *len = 0;
+    for (i = 0; i < t->n_records; i++) {
+        if (tail_fill_at(ch, *len, bs) >= bs)
+            break;
+        struct store_label *l = s->labels[t->labels[recs[i].label].id];
+        if (store_tail_count(ch, l, &recs[i]) != recs[i].label)
+            return 0;
+        *len = (size_t)(recs[i].msg + recs[i].msg_len - t->body.data);
+    }
+    return i;
+}
+
 /* Splits the tail (one commit may add more than a block) into blocks of
- * about block_size by decoding and re-encoding its records. */
+ * about block_size: the first keeps the tail's bytes (tail_split_head),
+ * the others' records are decoded and encoded again (their label
+ * numbers and their first time deltas are their own); all of them
+ * (store_options.is_split_encoded, the path before: the same bytes,
+ * store_cached_test). */
 static struct store_tail *
 tail_split(struct store *s, size_t *n_out)
 {
     struct store_tail *t = &s->tail, *ch = NULL;
     struct store_rec *recs = NULL;
-    size_t cap = 0, n = 0;
+    size_t cap = 0, n = 1, head_len = 0;
+    uint32_t i = 0;
 
     if (block_body_decode(t->body.data, t->body.len, t->n_records,
                           t->n_labels, 1, &recs, &cap) < 0) {
         free(recs);
         return NULL;            /* cannot happen: we encoded it */
     }
-    for (uint32_t i = 0; i < t->n_records; i++) {
+    ch = xreallocarray(NULL, 1, sizeof(*ch));
+    store_tail_init(s, &ch[0], STORE_MAX_RAW);
+    if (!s->opt.is_split_encoded &&
+        (i = tail_split_head(s, &ch[0], recs, &head_len)) == 0) {
+        store_tail_fini(&ch[0]);
+        store_tail_init(s, &ch[0], STORE_MAX_RAW);
+    }
+    if (i > 0) {                /* the tail's buffer, cut after the head */
+        buf_fini(&ch[0].body);
+        ch[0].body = t->body;
+        ch[0].body.len = head_len;
+        buf_init(&t->body, t->body.max);   /* recs still point there */
+    }
+    for (; i < t->n_records; i++) {
         const struct store_rec *r = &recs[i];
-        if (n == 0 || store_tail_fill(&ch[n - 1], s->opt.block_size) >=
-                      s->opt.block_size) {
+        if (store_tail_fill(&ch[n - 1], s->opt.block_size) >=
+            s->opt.block_size) {
             ch = xreallocarray(ch, n + 1, sizeof(*ch));
             store_tail_init(s, &ch[n++], STORE_MAX_RAW);
         }

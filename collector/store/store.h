@@ -81,6 +81,11 @@ struct store_options {
                                    the committed prefix again (the path
                                    before its mark; tests: the same
                                    bytes); 0: default */
+    int      is_split_encoded;  /* 1: a tail split into several blocks
+                                   has every record encoded again (the
+                                   path before the first block kept the
+                                   tail's bytes; tests: the same bytes);
+                                   0: default */
     int      is_index_inline;   /* 1: the sealing thread gathers each
                                    block's tokens itself, no indexing
                                    thread beside it (tests: the same

@@ -121,6 +121,17 @@ store_tail_add(struct store_tail *t, struct store_label *l,
     return 0;
 }
 
+uint32_t
+store_tail_count(struct store_tail *t, struct store_label *l,
+                 const struct store_rec *r)
+{
+    uint32_t idx;
+
+    tail_add_label(t, l, &idx);
+    store_tail_note(t, idx, r);
+    return idx;
+}
+
 void
 store_tail_note(struct store_tail *t, uint32_t idx, const struct store_rec *r)
 {

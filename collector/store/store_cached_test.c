@@ -222,6 +222,7 @@ run_draw(uint64_t seed)
     d->t = T0;
     d->n_renamed = rn(N_SRC);
     for (int k = 0; k < 2; k++) {
+        opt.is_split_encoded = k == 0;  /* and a split's first block */
         snprintf(d->dir[k], sizeof(d->dir[k]),
                  "/tmp/store_cached_test.XXXXXX");
         assert_non_null(mkdtemp(d->dir[k]));

@@ -669,6 +669,10 @@ void store_tail_note(struct store_tail *t, uint32_t idx,
                      const struct store_rec *r);
 int  store_tail_add(struct store_tail *t, struct store_label *l,
                     const struct store_rec *r);
+/* Counts r, whose bytes the caller puts in t's body, under label l of t
+ * (added to t's table if new); its number there. */
+uint32_t store_tail_count(struct store_tail *t, struct store_label *l,
+                          const struct store_rec *r);
 /* Adds a record read back from the WAL, with store_append's dedup. */
 int  store_replay_record(struct store *s, struct store_label *l,
                          const struct store_rec *r);
