@@ -96,6 +96,12 @@ int  query_matcher_match(struct query_matcher *m, const char *msg,
 int  query_matcher_maybe_col(struct query_matcher *m, const char *text,
                              const uint32_t *ends, uint32_t n,
                              uint8_t *maybe);
+/* The bytes of a whole block or frame as read (columns and messages,
+ * query_regex_maybe_raw): 0 when no message inside can match q (none of
+ * its regex's required literals occurs in them), else 1. */
+int  query_maybe_raw(const struct query *q, const char *text, size_t len);
+int  query_matcher_maybe_raw(struct query_matcher *m, const char *text,
+                             size_t len);
 /* 1 when query_matcher_maybe_col can answer for q's matchers, else 0. */
 int  query_can_col(const struct query *q);
 /* Adds n to query_n_regex_aborted (atomic: any thread). */

@@ -317,3 +317,16 @@ query_matcher_maybe_col(struct query_matcher *m, const char *text,
         return -1;
     return query_regex_maybe_col(m->q->re, text, ends, n, maybe);
 }
+
+int
+query_maybe_raw(const struct query *q, const char *text, size_t len)
+{
+    return !query_can_col(q) || query_regex_maybe_raw(q->re, text, len);
+}
+
+int
+query_matcher_maybe_raw(struct query_matcher *m, const char *text,
+                        size_t len)
+{
+    return query_maybe_raw(m->q, text, len);
+}

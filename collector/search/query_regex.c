@@ -298,6 +298,18 @@ query_regex_maybe_col(const struct query_regex *re, const char *text,
     return 0;
 }
 
+int
+query_regex_maybe_raw(const struct query_regex *re, const char *text,
+                      size_t len)
+{
+    if (!re->is_col)
+        return 1;
+    for (size_t i = 0; i < re->n_pats; i++)
+        if (regex_must_find(&re->pats[i].must, text, len))
+            return 1;
+    return 0;
+}
+
 struct query_regex_state *
 query_regex_state_new(const struct query_regex *re)
 {

@@ -82,6 +82,12 @@ int query_regex_match_in(const struct query_regex *re,
  * finding that out (then counted as aborted). Pure: no match buffers. */
 int query_regex_maybe_col(const struct query_regex *re, const char *text,
                           const uint32_t *ends, uint32_t n, uint8_t *maybe);
+/* The same test over the len bytes of a whole block or frame as read
+ * (its columns and messages): 0 when none of the patterns' required
+ * literals occurs anywhere in them (so no message inside can match), 1
+ * when one does or a pattern has none (query_regex_can_col). Pure. */
+int query_regex_maybe_raw(const struct query_regex *re, const char *text,
+                          size_t len);
 /* 1 when query_regex_maybe_col works for re, else 0. */
 int query_regex_can_col(const struct query_regex *re);
 /* Adds n to query_regex_n_aborted (atomic). */

@@ -268,22 +268,46 @@ rm_find_pair(const struct rm_probe *pr, const uint8_t *t, size_t pos,
     return total;
 }
 
-void
-regex_must_scan(const struct regex_must *m, const char *text,
-                const uint32_t *ends, uint32_t n, uint8_t *maybe)
+/* The probe of m's first and last byte. */
+static struct rm_probe
+rm_probe_of(const struct regex_must *m)
 {
-    const uint8_t *t = (const uint8_t *)text;
-    size_t total = n > 0 ? ends[n - 1] : 0, pos = 0;
     uint8_t first = m->lit[0], last = m->lit[m->len - 1];
     struct rm_probe pr = {
         .dist = m->len - 1,
         .or0 = m->is_icase && rm_is_letter(first) ? 0x20 : 0,
         .or1 = m->is_icase && rm_is_letter(last) ? 0x20 : 0,
     };
-    uint32_t i = 0;
 
     pr.want0 = (uint8_t)(first | pr.or0);
     pr.want1 = (uint8_t)(last | pr.or1);
+    return pr;
+}
+
+int
+regex_must_find(const struct regex_must *m, const char *text, size_t len)
+{
+    const uint8_t *t = (const uint8_t *)text;
+    struct rm_probe pr = rm_probe_of(m);
+    size_t pos = 0;
+
+    while ((pos = rm_find_pair(&pr, t, pos, len)) < len) {
+        if (pos + m->len <= len && rm_lit_eq(m, t + pos))
+            return 1;
+        pos++;
+    }
+    return 0;
+}
+
+void
+regex_must_scan(const struct regex_must *m, const char *text,
+                const uint32_t *ends, uint32_t n, uint8_t *maybe)
+{
+    const uint8_t *t = (const uint8_t *)text;
+    size_t total = n > 0 ? ends[n - 1] : 0, pos = 0;
+    struct rm_probe pr = rm_probe_of(m);
+    uint32_t i = 0;
+
     while ((pos = rm_find_pair(&pr, t, pos, total)) < total) {
         while (i < n && ends[i] <= pos)
             i++;                        /* the message holding pos */

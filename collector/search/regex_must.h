@@ -41,6 +41,14 @@ size_t regex_must_parse(const char *pattern, int is_icase,
 void regex_must_scan(const struct regex_must *m, const char *text,
                      const uint32_t *ends, uint32_t n, uint8_t *maybe);
 
+/*
+ * 1 if m's literal (folded when is_icase) occurs anywhere in the len
+ * bytes of text, else 0: the whole bytes of a block or frame as read
+ * (columns and messages), so that one without it is not decoded.
+ */
+int regex_must_find(const struct regex_must *m, const char *text,
+                    size_t len);
+
 /* Tests: is_on makes regex_must_scan use its 16-byte (SSE2) loop even
  * where the CPU has AVX2; 0 lets it choose by the CPU again. */
 void regex_must_force_sse2(int is_on);

@@ -11,7 +11,8 @@
  * NUL) and checks that no message with a match is ruled out, so the
  * answer per message (ruled out: 0, else its own search) is the
  * reference's. The scan's vector loops (SSE2, and AVX2 where the CPU has
- * it) against a byte loop on long columns: test_col_scan_paths.
+ * it) against a byte loop on long columns: test_col_scan_paths; the
+ * search of a whole block's bytes (regex_must_find): test_find_whole.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -403,6 +404,55 @@ test_col_scan_paths(void **state)
     assert_true(n_not > 5000);
 }
 
+/* regex_must_find over a whole buffer (a block's raw bytes: columns,
+ * NUL bytes, messages) against a byte loop, the literal or a piece of it
+ * put at any offset, the first and last byte included, on both vector
+ * paths: a miss would leave a block holding a match undecoded. */
+static void
+test_find_whole(void **state)
+{
+    (void)state;
+    static const char *const lits[] = { ".9", "zebracorn id=", "Err",
+                                        "a\0b", "q9z.k", "aB1.\n" };
+    static const char alpha[] = "aaabbbzAB1 .=\n\r\0\x01\x7f\x80\xff";
+    uint8_t text[3000];
+    size_t n_held = 0, n_not = 0;
+
+    for (int iter = 0; iter < 3000; iter++) {
+        struct regex_must m = { .is_icase = (int)rn(2) };
+        const char *lit = lits[rn(sizeof(lits) / sizeof(lits[0]))];
+        m.len = strcmp(lit, "a\0b") == 0 ? 3 : strlen(lit);
+        memcpy(m.lit, lit, m.len);
+        size_t len = rn(4) == 0 ? rn(40) : rn(sizeof(text) + 1);
+        for (size_t j = 0; j < len; j++)
+            text[j] = (uint8_t)alpha[rn(sizeof(alpha) - 1)];
+        if (len > 0 && rn(2) == 0) {
+            /* whole or cut short, at the start, the end or anywhere */
+            size_t k = rn(3) ? m.len : rn((unsigned)m.len);
+            size_t at = rn(3) == 0 ? 0 : rn(3) == 0 && len >= k
+                                       ? len - k : rn((unsigned)len);
+            for (size_t i = 0; i < k && at + i < len; i++) {
+                uint8_t c = m.lit[i];
+                if (m.is_icase && rn(2) && c >= 'a' && c <= 'z')
+                    c = (uint8_t)(c - 'a' + 'A');
+                text[at + i] = c;
+            }
+        }
+        int ref = holds(&m, text, len);
+        for (int is_sse2 = 0; is_sse2 < 2; is_sse2++) {
+            regex_must_force_sse2(is_sse2);
+            if (regex_must_find(&m, (const char *)text, len) != ref)
+                fail_msg("literal [%s] icase %d, %zu bytes, sse2 only %d: "
+                         "want %d", lit, m.is_icase, len, is_sse2, ref);
+        }
+        n_held += ref;
+        n_not += !ref;
+    }
+    regex_must_force_sse2(0);
+    assert_true(n_held > 500);
+    assert_true(n_not > 500);
+}
+
 int
 main(void)
 {
@@ -413,6 +463,7 @@ main(void)
         cmocka_unit_test(test_col_scan_edges),
         cmocka_unit_test(test_col_differential),
         cmocka_unit_test(test_col_scan_paths),
+        cmocka_unit_test(test_find_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

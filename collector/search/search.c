@@ -38,6 +38,12 @@ search_match_cb(void *arg, const char *msg, size_t len)
 }
 
 static int
+search_match_raw_cb(void *arg, const char *bytes, size_t len)
+{
+    return query_matcher_maybe_raw(arg, bytes, len);
+}
+
+static int
 search_match_col_cb(void *arg, const char *text, const uint32_t *ends,
                     uint32_t n, uint8_t *maybe)
 {
@@ -65,6 +71,13 @@ search_set_match(struct search *s, const struct search_spec *spec)
     s->filter.match_arg_helper = s->mt[1];
     if (query_can_col(spec->q))
         s->filter.match_col_fn = search_match_col_cb;
+    /* A block without what every match holds is not decoded: only for a
+     * scan that reads every match and nothing else (no limit, context or
+     * tail), where its bytes counted at once add up as a decoded block's
+     * would (store_filter.match_raw_fn) */
+    if (query_can_col(spec->q) && spec->limit == UINT64_MAX &&
+        spec->before == 0 && spec->after == 0 && !spec->is_tail)
+        s->filter.match_raw_fn = search_match_raw_cb;
     /* Context lines come from their own cursors (search_group.c): the
      * match cursor's records that do not match are never needed, so they
      * are dropped where their block is loaded instead of going one by one
@@ -95,6 +108,7 @@ search_filter_copy(struct search *s, const struct store_filter *f)
     s->filter.count_fn = NULL;
     s->filter.match_fn = NULL;          /* search_set_match */
     s->filter.match_col_fn = NULL;
+    s->filter.match_raw_fn = NULL;
     s->filter.match_arg = s->filter.match_arg_helper = NULL;
 }
 

@@ -122,6 +122,41 @@ blkload_is_all(const struct blk_loader *lr, const struct blk_load *ld,
     return 1;
 }
 
+/* Blocks (frames) blkload_is_void left undecoded, in every store. */
+static uint64_t blkload_n_voids;
+
+uint64_t
+store_n_raw_skipped(void)
+{
+    return __atomic_load_n(&blkload_n_voids, __ATOMIC_RELAXED);
+}
+
+/* 1 if no record of the block (frame) in ld->raw can match, by
+ * match_raw_fn over its bytes, and the filter selects every record (so
+ * that their message bytes, ld->skip_raw, are what a decoded block would
+ * count: the cost cap, STORE.md "Matches only"); else 0. */
+static int
+blkload_is_void(const struct blk_loader *lr, struct blk_load *ld,
+                const struct store_blk *b, uint32_t n, int is_helper)
+{
+    uint64_t msg = 0;
+
+    if (lr->match_raw_fn == NULL || lr->recv_since != 0 ||
+        lr->stream >= 0 || lr->since > b->min_ns ||
+        (lr->until != INT64_MAX && b->max_ns >= lr->until))
+        return 0;
+    for (size_t i = 0; i < ld->n_lsel; i++)
+        if (!ld->lsel[i])
+            return 0;
+    if (block_msg_bytes(b->codec, ld->raw.data, ld->raw.len, n, &msg) < 0 ||
+        lr->match_raw_fn(is_helper ? lr->hmatch_arg : lr->match_arg,
+                         (const char *)ld->raw.data, ld->raw.len))
+        return 0;
+    ld->skip_raw = msg;
+    __atomic_fetch_add(&blkload_n_voids, 1, __ATOMIC_RELAXED);
+    return 1;
+}
+
 void
 blkload_hints(const struct blk_loader *lr, struct blk_load *ld, uint32_t n,
               int64_t t_lo, int64_t t_hi, int is_helper)
@@ -264,7 +299,9 @@ blkload_decode(const struct blk_loader *lr, int is_helper,
                const struct store_blk *b, uint32_t n, struct blk_load *ld)
 {
     /* a block (frame) without a required token anywhere in its bytes
-     * (the rare term's other frames, the unsealed tail) is not decoded */
+     * (the rare term's other frames, the unsealed tail), or without what
+     * every match of the caller's regex holds (match_raw_fn), is not
+     * decoded */
     ld->rc = 1;
     ld->n = 0;
     ld->n_cand = 0;
@@ -273,6 +310,8 @@ blkload_decode(const struct blk_loader *lr, int is_helper,
     ld->drop_max_t = INT64_MIN;
     ld->skip_raw = ld->raw.len;
     if (!scan_may_hold(lr->toks, lr->n_toks, ld->raw.data, ld->raw.len))
+        return;
+    if (blkload_is_void(lr, ld, b, n, is_helper))
         return;
     ld->skip_raw = 0;
     ld->rc = -1;

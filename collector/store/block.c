@@ -429,6 +429,29 @@ block_cols_decode(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
     return rc == 0 && p == end ? 0 : -1;
 }
 
+int
+block_msg_bytes(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
+                uint64_t *out)
+{
+    const uint8_t *end = p + len;
+    int n_cols = store_codec_is_framed(codec) ? COL_N : cols_of(codec);
+    uint64_t nf, cl, sum = 0;
+
+    if (!store_codec_is_cols(codec) ||
+        (store_codec_is_framed(codec) &&
+         (blk_get_varint(&p, end, &nf) < 0 || nf != n)))
+        return -1;      /* a frame's messages end where the next begins */
+    for (int k = 0; k < n_cols; k++) {
+        if (blk_get_varint(&p, end, &cl) < 0 || cl > (uint64_t)(end - p))
+            return -1;
+        sum += cl;
+    }
+    if (sum > (uint64_t)(end - p))
+        return -1;
+    *out = (uint64_t)(end - p) - sum;
+    return 0;
+}
+
 /* Codec 6: a raw body (or one frame of it) is frames back to back, each
  * varint n then a codec 5 body of n records whose messages end it. */
 static int

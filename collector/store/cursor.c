@@ -421,6 +421,24 @@ cursor_pick(struct store_cursor *c)
               c->newest_first ? cand_cmp_desc : cand_cmp_asc);
 }
 
+/* A block match_raw_fn rules out counts its message bytes at once, where
+ * a decoded one counts those of its records the merge passed: the same
+ * sum at the end of a scan, but not at a cost cap inside it. So the test
+ * runs only when the cap cannot be reached: every candidate's raw bytes
+ * (more than its messages) together within it. */
+static void
+cursor_raw_gate(struct store_cursor *c, const struct store_filter *f)
+{
+    uint64_t total = 0;
+
+    if (c->lr.match_raw_fn == NULL || f->max_skipped_bytes == 0)
+        return;
+    for (size_t i = 0; i < c->n_cands; i++)
+        total += c->cands[i].raw_len;
+    if (total > f->max_skipped_bytes)
+        c->lr.match_raw_fn = NULL;
+}
+
 struct store_cursor *
 store_cursor_new(struct store *s, const struct store_filter *f,
                  int newest_first)
@@ -466,6 +484,7 @@ store_cursor_new(struct store *s, const struct store_filter *f,
     if (f && f->match_fn) {
         c->lr.match_fn = f->match_fn;
         c->lr.match_col_fn = f->match_col_fn;
+        c->lr.match_raw_fn = f->is_tokens_required ? f->match_raw_fn : NULL;
         c->lr.match_arg = f->match_arg;
         c->lr.hmatch_arg = f->match_arg_helper;
         c->lr.since = c->since;
@@ -484,6 +503,7 @@ store_cursor_new(struct store *s, const struct store_filter *f,
     c->label_ok = xcalloc(s->n_labels ? s->n_labels : 1, 1);
     cursor_pick(c);
     store_unlock(s);
+    cursor_raw_gate(c, f);
     return c;
 }
 

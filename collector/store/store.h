@@ -304,6 +304,12 @@ typedef int (*store_match_col_fn)(void *arg, const char *text,
                                   const uint32_t *ends, uint32_t n,
                                   uint8_t *maybe);
 
+/* A test of a whole block or frame as read, before it is decoded (its
+ * raw body: columns and messages): 0 when no record inside can have a
+ * match_fn answer other than 0 (what every match holds occurs nowhere in
+ * the bytes), 1 maybe. */
+typedef int (*store_match_raw_fn)(void *arg, const char *bytes, size_t len);
+
 struct store_filter {
     int64_t             since_ns;   /* inclusive; INT64_MIN: open */
     int64_t             until_ns;   /* exclusive; INT64_MAX: open (a record
@@ -388,6 +394,16 @@ struct store_filter {
      * are at least half of the block, with the same arg; match_fn then
      * tests only the messages it leaves set. */
     store_match_col_fn  match_col_fn;
+    /* NULL, or with match_fn and is_tokens_required: run (same arg) on
+     * each segment block or frame read whose records the filter selects
+     * all (time, stream, labels), before it is decoded; one it answers 0
+     * for is not decoded and its message bytes count at once as the
+     * token prefilter's. Only while every candidate's raw bytes together
+     * stay within max_skipped_bytes (else unused): at a cap inside the
+     * scan a decoded block would count only what the merge passed. For
+     * callers that read every match (no limit): the bytes then add up
+     * the same (STORE.md "Regex literals in the raw bytes"). */
+    store_match_raw_fn  match_raw_fn;
     /* Non-zero, with match_fn: the cursor returns only the records whose
      * match_fn answer is not 0. The others are dropped where their block
      * is loaded, never merged: their message bytes count in
@@ -429,6 +445,9 @@ int  store_cursor_match(const struct store_cursor *c);
  * dropped by the is_tokens_required prefilter: work a query's cost cap must
  * count although no record was returned for it. */
 uint64_t store_cursor_skipped_bytes(const struct store_cursor *c);
+/* Blocks and frames that store_filter.match_raw_fn ruled out (not
+ * decoded), in every store of the process since it started (tests). */
+uint64_t store_n_raw_skipped(void);
 /* Message bytes of the records returned so far. */
 uint64_t store_cursor_returned_bytes(const struct store_cursor *c);
 /* The bytes the caller's cost cap (max_skipped_bytes) counts besides this

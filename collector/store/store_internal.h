@@ -764,6 +764,12 @@ int  block_cols_encode(struct buf *out, uint32_t codec,
 int  block_cols_decode(uint32_t codec, const uint8_t *p, size_t len,
                        uint32_t n, uint32_t n_labels, struct store_rec **recs,
                        size_t *cap);
+/* The message bytes of the n records of a column codec's raw body (a
+ * codec 6/7 body only when it is one frame of all n), read from its
+ * column lengths without decoding a record: 0 and *out, or -1 when it
+ * cannot tell (another codec, several frames, lengths past the end). */
+int  block_msg_bytes(uint32_t codec, const uint8_t *p, size_t len,
+                     uint32_t n, uint64_t *out);
 /* Decodes a raw body of any codec (STORE_CODEC_ROW_RECV too). */
 int  block_decode(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
                   uint32_t n_labels, struct store_rec **recs, size_t *cap);
@@ -1086,6 +1092,7 @@ struct blk_loader {
      * it applies to */
     store_match_fn         match_fn;
     store_match_col_fn     match_col_fn;            /* NULL: none */
+    store_match_raw_fn     match_raw_fn;            /* NULL: none */
     void                  *match_arg, *hmatch_arg;  /* caller, helper */
     int                    is_matches_only;         /* store_filter's */
     int64_t                since, until;
