@@ -220,38 +220,45 @@ wal_replay_recs(struct store *s, struct wal_entry *e)
  * (nothing of it taken: no record, no label) or a record cannot be added.
  * Version 3 rows carry receive times, version 4 entries are the tail's
  * rows (wal_decode_v4). An entry of a file whose header was damaged
- * (version 0), and so rewritten as the current version, may be of any:
- * tried as version 4, then with receive times, then without (an entry
- * written as one version always decodes as it: its crc matched). Only a
- * decode failure moves on to the next version: an entry that decoded is
- * replayed as that version or not at all. */
+ * (*version 0) may be of any: tried as version 4, then with receive
+ * times, then without (an entry written as one version always decodes as
+ * it: its crc matched); the first that decodes sets *version (4, 3 or
+ * 2): a file holds entries of one version, the later ones are read as
+ * that one. Only a decode failure moves on to the next version: an entry
+ * that decoded is replayed as that version or not at all. */
 static int
-wal_replay_entry(struct store *s, uint32_t version, const uint8_t *p,
+wal_replay_entry(struct store *s, uint32_t *version, const uint8_t *p,
                  size_t len, struct store_rec **recs, size_t *cap)
 {
     struct wal_entry e = { .recs = recs, .cap = cap };
+    uint32_t v = *version, got = 4;
     int rc = -1;
 
-    if (version == 4 || version == 0)
+    if (v == 4 || v == 0)
         rc = wal_decode_v4(p, len, &e);
-    if (rc < 0 && version != 4) {
-        int has_recv = version == 0 || version >= 3;
+    if (rc < 0 && v != 4) {
         e.n_labs = 0;
-        rc = has_recv ? wal_decode_v23(p, len, 1, &e) : -1;
+        got = 3;
+        rc = v == 0 || v >= 3 ? wal_decode_v23(p, len, 1, &e) : -1;
         if (rc < 0) {
             e.n_labs = 0;
+            got = 2;
             rc = wal_decode_v23(p, len, 0, &e);
         }
     }
-    if (rc == 0)
+    if (rc == 0) {
+        if (v == 0)
+            *version = got;
         rc = wal_replay_recs(s, &e);
+    }
     free(e.labs);
     return rc;
 }
 
-/* Replays entries from off; returns the end of the last good one. */
+/* Replays entries from off; returns the end of the last good one.
+ * *version 0 (a damaged header): set by the first entry that decodes. */
 static uint64_t
-wal_replay(struct store *s, int fd, uint32_t version, uint64_t pos,
+wal_replay(struct store *s, int fd, uint32_t *version, uint64_t pos,
            uint64_t size)
 {
     struct buf payload;
@@ -281,8 +288,9 @@ wal_replay(struct store *s, int fd, uint32_t version, uint64_t pos,
 }
 
 /* Opens file k (creating it if is_create) and reads its header: version 1
- * (8 bytes, generation 0) or 2. A damaged header is counted and taken as
- * version 2 (entries check themselves). 1 opened, 0 absent, -1 error. */
+ * (8 bytes, generation 0) to 4. A damaged header is counted and taken as
+ * version 0 (entries check themselves: wal_replay_entry). 1 opened, 0
+ * absent, -1 error. */
 static int
 wal_open_file(struct store *s, size_t k, int is_create)
 {
@@ -353,7 +361,8 @@ wal_replay_file(struct store *s, struct store_wal_file *w)
 {
     if (w->len == 0)
         return wal_write_header(s, w);
-    uint64_t end = wal_replay(s, w->fd, w->version, w->hdr_len, w->len);
+    uint32_t version = w->version;
+    uint64_t end = wal_replay(s, w->fd, &version, w->hdr_len, w->len);
     int is_bad_hdr = w->gen == UINT64_MAX;
     if (end < w->len) {
         s->n_torn_cuts++;
@@ -365,12 +374,16 @@ wal_replay_file(struct store *s, struct store_wal_file *w)
     w->len = end;
     w->is_dirty = end > w->hdr_len;
     if (is_bad_hdr) {
+        /* The version its entries were read as (the current one if none
+         * is left), so the next open reads them alike; an older one moves
+         * the commits to another file (wal_cur_upgrade). */
         uint8_t h[STORE_WAL_HDR_LEN];
         w->gen = ++s->wal_gen_max;
+        w->version = end > w->hdr_len && version != 0 ? version :
+                     STORE_WAL_VERSION;
         le32_store(h, STORE_WAL_MAGIC);
-        le32_store(h + 4, STORE_WAL_VERSION);
+        le32_store(h + 4, w->version);
         le64_store(h + 8, w->gen);
-        w->version = STORE_WAL_VERSION;
         if (store_write_at(s, w->fd, "wal", h, sizeof(h), 0) < 0 ||
             fdatasync(w->fd) < 0) {
             store_set_err(s, "wal header: %s", strerror(errno));

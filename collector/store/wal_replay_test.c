@@ -11,7 +11,9 @@
  * whose record cannot be added (store_add's uncommitted cap) is cut
  * there, not decoded again as an older version: the entry below is both
  * a version-4 and a version-3 entry, the version-3 reading naming another
- * source. (Whole files, torn at every byte: store_crash_test.)
+ * source. A file of version 3 whose header was damaged keeps its entries
+ * and the commits made after it over two more opens. (Whole files, torn
+ * at every byte: store_crash_test.)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -197,7 +199,7 @@ test_damaged_entry_leaves_no_label(void **state)
 }
 
 /* In a file with a damaged header: an entry that decodes as version 4
- * (one record of lab_a, offset 3, a message over the uncommitted cap) and
+ * (one record of lab_h, offset 1, a message over the uncommitted cap) and
  * as version 3 too (its label read as host "\x01h"...: the version-4
  * label number 2 is the length of the version-3 host). Its record cannot
  * be added: the entry is cut, and the version-3 reading is not tried (it
@@ -214,29 +216,22 @@ test_replay_failure_no_fallback(void **state)
     buf_init(&file, 2 * msg_len);
     wal_hdr(&file, 4);
     memcpy(file.data, "XXXX", 4);       /* the header damaged */
-    buf_reset(&e);                      /* 2 records of lab_h */
-    buf_put_varint(&e, 1);
-    buf_put_varint(&e, 2);
+    buf_put_varint(&e, 1);              /* 1 label */
+    buf_put_varint(&e, 2);              /* v4: its number; v3: its host's
+                                           length (host "\x01h") */
     put_label(&e, lab_h);
-    buf_put_varint(&e, 2);
-    buf_put_varint(&e, 0);
-    buf_put_varint(&e, 0);
-    put_rows(&e, 2, 2);
-    wal_put(&file, &e);
-    buf_reset(&e);
-    buf_put_varint(&e, 1);              /* v3: 1 label */
-    buf_put_varint(&e, 2);              /* v3: its host's length */
-    put_label(&e, lab_h);               /* v3: host "\x01h", ... */
     buf_put_varint(&e, 1);              /* 1 record */
-    buf_put_varint(&e, 0);              /* v3: the row's label */
-    buf_put_varint(&e, 0);              /* v3: its time delta */
-    buf_put_varint(&e, 2);              /* v3: its receive time delta */
-    /* v3: the stream byte, then its offset (the rest of this varint) */
+    buf_put_varint(&e, 0);              /* v4: time before; v3: label */
+    buf_put_varint(&e, 0);              /* v4: receive time before;
+                                           v3: time delta */
+    buf_put_varint(&e, 2);              /* v4: label; v3: receive delta */
+    /* v4: time delta; v3: the stream byte, the offset (the rest of it) */
     buf_put_varint(&e, blk_zz_enc(T0 + 3000));
     size_t rest = 1 + 1 + 4 + msg_len;  /* stream, offset, length, msg */
-    buf_put_varint(&e, rest);           /* v4 receive delta, v3 msg length */
-    buf_put_u8(&e, 0);
-    buf_put_varint(&e, 3);
+    buf_put_varint(&e, rest);           /* v4: receive delta; v3: message
+                                           length (the rest) */
+    buf_put_u8(&e, 0);                  /* v4: stream, offset 1 */
+    buf_put_varint(&e, 1);
     size_t mark = e.len;
     buf_put_varint(&e, msg_len);
     assert_int_equal(e.len - mark, 4);
@@ -251,15 +246,51 @@ test_replay_failure_no_fallback(void **state)
     struct store_stats st;
     store_get_stats(f->s, &st);
     assert_int_equal(st.n_torn_cuts, 1);
-    assert_int_equal(st.n_labels, 1);
-    assert_int_equal(st.n_wal_replayed, 2);
-    assert_true(store_has_source(f->s, "h", "cid0"));
+    assert_int_equal(st.n_wal_replayed, 0);
     assert_false(store_has_source(f->s, "\x01h", "cid0"));
     fx_open(f);
     store_get_stats(f->s, &st);
     assert_int_equal(st.n_torn_cuts, 0);
-    assert_int_equal(st.n_labels, 1);
+    assert_int_equal(st.n_labels, 0);
+    buf_fini(&file);
+}
+
+/* A version-3 file whose header was damaged: its entries are read as
+ * version 3, the header is rewritten as version 3 (not the current
+ * version, under which the next open would cut them as torn), and new
+ * commits go to another file; all survive two more opens. */
+static void
+test_damaged_header_older_entries(void **state)
+{
+    struct fx *f = *state;
+    struct buf e, file;
+
+    buf_init(&e, 1 << 20);
+    buf_init(&file, 1 << 20);
+    wal_hdr(&file, 3);
+    memcpy(file.data, "XXXX", 4);
+    buf_put_varint(&e, 1);
+    put_label(&e, lab_a);
+    buf_put_varint(&e, 2);
+    put_rows(&e, 0, 2);
+    wal_put(&file, &e);
+    wal_write_file(f, &file);
+    fx_open(f);
+    struct store_stats st;
+    store_get_stats(f->s, &st);
     assert_int_equal(st.n_wal_replayed, 2);
+    assert_int_equal(st.n_torn_cuts, 0);
+    assert_int_equal(count_records(f->s), 2);
+    assert_int_equal(put_n(f, 0, 3, 5), 5);
+    assert_int_equal(store_commit(f->s), 0);
+    for (int i = 0; i < 2; i++) {
+        fx_open(f);
+        store_get_stats(f->s, &st);
+        assert_int_equal(st.n_torn_cuts, 0);
+        assert_int_equal(st.n_wal_replayed, 7);
+        assert_int_equal(count_records(f->s), 7);
+    }
+    buf_fini(&e);
     buf_fini(&file);
 }
 
@@ -270,6 +301,7 @@ main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
         T(test_damaged_entry_leaves_no_label),
         T(test_replay_failure_no_fallback),
+        T(test_damaged_header_older_entries),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
