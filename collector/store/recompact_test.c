@@ -8,7 +8,10 @@
  * index; every state a crash can leave (temp files, either file new,
  * both, the mark lost) opens to the same answers; a cursor open holds
  * the swap back and reads on; a failed write changes nothing; retention
- * deleting the segment being rewritten.
+ * deleting the segment being rewritten. And with late and out-of-order
+ * records (jitter past the time step, a host's backlog older than what is
+ * stored, time ranges overlapping across segments), every answer checked
+ * record by record against a brute-force model before and after.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -151,19 +155,28 @@ digest_cursor(struct store_cursor *c)
     return h;
 }
 
-static uint64_t
-digest_one(struct store *s, const char *word, int newest_first)
+/* A filter of every record, or, when toks[0] is a word, of the records
+ * holding it. */
+static struct store_filter
+word_filter(const char *const toks[1])
 {
     struct store_filter flt = {
         .since_ns = INT64_MIN, .until_ns = INT64_MAX, .stream = -1,
     };
-    const char *toks[1] = { word };
 
-    if (word) {
+    if (toks[0]) {
         flt.tokens = toks;
         flt.n_tokens = 1;
         flt.is_tokens_required = 1;
     }
+    return flt;
+}
+
+static uint64_t
+digest_one(struct store *s, const char *word, int newest_first)
+{
+    const char *toks[1] = { word };
+    struct store_filter flt = word_filter(toks);
     struct store_cursor *c = store_cursor_new(s, &flt, newest_first);
     uint64_t h = digest_cursor(c);
     store_cursor_free(c);
@@ -509,6 +522,197 @@ test_recompact_retention_meanwhile(void **state)
     assert_true(digest(f->s) == h_ret);
 }
 
+/* ------------------------------------------------------------------ */
+/* Late and out-of-order records against a brute-force model            */
+
+struct mrec {
+    int64_t  t, recv;
+    uint64_t off;
+    int      host;
+    uint8_t  stream;
+    char    *msg;
+};
+
+static const char *const late_hosts[3] = { "web1", "db1", "late1" };
+
+static struct mrec *late_recs;
+static size_t       late_n;
+
+static int
+mrec_cmp(const void *pa, const void *pb)
+{
+    const struct mrec *a = pa, *b = pb;
+    struct store_key ka = { a->t, late_hosts[a->host], "c", a->off };
+    struct store_key kb = { b->t, late_hosts[b->host], "c", b->off };
+
+    return store_key_cmp(&ka, &kb);
+}
+
+static void
+late_put(struct rfx *f, int host, uint64_t off, int64_t t, uint64_t z)
+{
+    char msg[160];
+    int n = snprintf(msg, sizeof(msg), "%s req=%llu %s late=%d id=%08x",
+                     words[(z >> 33) % (N_WORDS - 1)],
+                     (unsigned long long)(z >> 20) % 100000,
+                     off % 211 == 7 ? words[N_WORDS - 1] :
+                     words[(z >> 41) % (N_WORDS - 1)], host,
+                     (unsigned)(z >> 7));
+    struct mrec *m = &late_recs[late_n++];
+    *m = (struct mrec){
+        .t = t, .recv = f->now, .off = off, .host = host,
+        .stream = (uint8_t)(off % 3 == 0), .msg = xstrdup(msg),
+    };
+    struct logrec r = {
+        .time_ns = m->t, .recv_ns = m->recv, .host = late_hosts[host],
+        .container_id = "c", .container = "app", .image = "img:1",
+        .stream = m->stream, .offset = off, .msg = msg,
+        .msg_len = (size_t)n,
+    };
+    assert_int_equal(store_append(f->s, &r), 1);
+    if (late_n % 150 == 0)
+        assert_int_equal(store_commit(f->s), 0);
+    f->now += 1000;
+}
+
+/* Two hosts' records in time order but each jittered by up to 2 s (far
+ * past the 1 ms step: out of order within and across blocks); then a
+ * third host's backlog, older than most of what is stored, arriving
+ * after it (it spans the earlier segments' time ranges); then the first
+ * host again, partly stamped before the backlog's newest records. */
+static void
+late_fill(struct rfx *f)
+{
+    int64_t t0 = f->now - INT64_C(3600000000000);
+    uint64_t z = 11, off[3] = { 0, 0, 0 };
+    const int n_a = 3000, n_b = 1500, n_c = 1500;
+
+    late_recs = xcalloc(n_a + n_b + n_c, sizeof(*late_recs));
+    late_n = 0;
+    for (int i = 0; i < n_a; i++) {
+        z = z * 6364136223846793005ull + 1442695040888963407ull;
+        int host = (int)(z >> 61) % 2;
+        int64_t jitter = (int64_t)((z >> 13) % 4000000000ull) - 2000000000;
+        late_put(f, host, ++off[host],
+                 t0 + (int64_t)i * 1000000 + jitter, z);
+    }
+    for (int i = 0; i < n_b; i++) {       /* the backlog, whole span */
+        z = z * 6364136223846793005ull + 1442695040888963407ull;
+        late_put(f, 2, ++off[2], t0 + (int64_t)i * 2000000 - 500000000,
+                 z);
+    }
+    for (int i = 0; i < n_c; i++) {       /* host 0 goes on, overlapping */
+        z = z * 6364136223846793005ull + 1442695040888963407ull;
+        late_put(f, 0, ++off[0], t0 + (int64_t)(n_a - 600 + i) * 1000000 -
+                 (int64_t)((z >> 17) % 700000000ull), z);
+    }
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(store_sync(f->s), 0);
+    qsort(late_recs, late_n, sizeof(*late_recs), mrec_cmp);
+}
+
+static void
+late_free(void)
+{
+    for (size_t i = 0; i < late_n; i++)
+        free(late_recs[i].msg);
+    free(late_recs);
+    late_recs = NULL;
+    late_n = 0;
+}
+
+/* 1 when msg holds word, ASCII case-insensitive (the prefilter's rule). */
+static int
+late_holds(const char *msg, const char *word)
+{
+    size_t wl = strlen(word), len = strlen(msg);
+
+    for (size_t i = 0; i + wl <= len; i++)
+        if (strncasecmp(msg + i, word, wl) == 0)
+            return 1;
+    return 0;
+}
+
+/* One query (a full scan, or records holding word) both ways, each
+ * record compared with the model's next one; returns the matches. */
+static size_t
+late_check_one(struct store *s, const char *word, int newest_first)
+{
+    const char *toks[1] = { word };
+    struct store_filter flt = word_filter(toks);
+    struct logrec r;
+    size_t j = 0, n = 0;
+    int rc;
+
+    struct store_cursor *c = store_cursor_new(s, &flt, newest_first);
+    while ((rc = store_cursor_next(c, &r)) == 1) {
+        const struct mrec *m = NULL;
+        for (; j < late_n; j++) {
+            m = &late_recs[newest_first ? late_n - 1 - j : j];
+            if (!word || late_holds(m->msg, word))
+                break;
+        }
+        if (j == late_n)
+            fail_msg("%s %s: record %zu is extra (t=%lld off=%llu)",
+                     word ? word : "scan", newest_first ? "newest" : "oldest",
+                     n, (long long)r.time_ns, (unsigned long long)r.offset);
+        j++;
+        if (r.time_ns != m->t || r.offset != m->off ||
+            strcmp(r.host, late_hosts[m->host]) != 0 ||
+            r.recv_ns != m->recv || r.stream != m->stream ||
+            r.msg_len != strlen(m->msg) ||
+            memcmp(r.msg, m->msg, r.msg_len) != 0)
+            fail_msg("%s %s: record %zu is t=%lld %s off=%llu, want t=%lld "
+                     "%s off=%llu", word ? word : "scan",
+                     newest_first ? "newest" : "oldest", n,
+                     (long long)r.time_ns, r.host,
+                     (unsigned long long)r.offset, (long long)m->t,
+                     late_hosts[m->host], (unsigned long long)m->off);
+        n++;
+    }
+    assert_int_equal(rc, 0);
+    store_cursor_free(c);
+    for (; j < late_n; j++) {
+        const struct mrec *m = &late_recs[newest_first ? late_n - 1 - j : j];
+        if (!word || late_holds(m->msg, word))
+            fail_msg("%s: record off=%llu of %s missing", word ? word : "scan",
+                     (unsigned long long)m->off, late_hosts[m->host]);
+    }
+    return n;
+}
+
+static void
+late_check(struct store *s)
+{
+    for (int dir = 0; dir < 2; dir++)
+        assert_int_equal(late_check_one(s, NULL, dir), late_n);
+    for (int w = 0; w < N_WORDS; w++)
+        assert_true(late_check_one(s, words[w], w % 2) > 0);
+}
+
+/* Late and out-of-order records (records' time ranges overlap across
+ * blocks and segments): the same answers as the model before and after
+ * recompaction, and after a reopen. */
+static void
+test_recompact_late_records(void **state)
+{
+    struct rfx *f = *state;
+
+    rfx_open(f, 12);
+    late_fill(f);
+    assert_true(stats(f).n_segments >= 4);
+    late_check(f->s);
+    recompact_all(f);
+    assert_int_equal(stats(f).n_recompacted, stats(f).n_segments - 1);
+    assert_int_equal(stats(f).n_corrupt_blocks, 0);
+    late_check(f->s);
+    rfx_close(f);
+    rfx_open(f, 12);
+    assert_int_equal(stats(f).n_index_rebuilds, 0);
+    late_check(f->s);
+    late_free();
+}
+
 int
 main(void)
 {
@@ -525,6 +729,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_recompact_retention_meanwhile,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recompact_late_records, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
