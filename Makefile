@@ -95,7 +95,7 @@ MANPAGES := $(BUILD)/man/logq.1 $(BUILD)/man/logq-collector.8 \
             $(BUILD)/man/logq-shipper.8
 
 TEST_SRC := $(wildcard common/*_test.c shipper/*_test.c collector/*_test.c \
-              collector/*/*_test.c query/*_test.c)
+              collector/*/*_test.c query/*_test.c tests/support/*_test.c)
 TESTS    := $(patsubst %.c,$(BUILD)/tests/%,$(TEST_SRC))
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%_replay,$(FUZZ_SRC))
@@ -160,7 +160,8 @@ LOGQ_LIBS_release := -Wl,-Bstatic -levent_openssl -lssl -lcrypto \
 $(BUILD)/logq: $(call obj,query/main.c) $(LIBQUERY) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(or $(LOGQ_LIBS_$(MODE)),$(LIBS))
 
-# A unit test links with its own program's library, then libcommon.
+# A unit test links with its own program's library, then libcommon (a test
+# of tests/support/ with libcommon only).
 testlib = $(if $(filter shipper/%,$(1)),$(LIBSHIPPER),$(if $(filter \
           collector/%,$(1)),$(LIBCOLLECTOR),$(if $(filter query/%,$(1)),$(LIBQUERY))))
 .SECONDEXPANSION:
