@@ -198,6 +198,17 @@ api_health_store(const struct store_stats *ss)
                                 (json_int_t)ss->n_seal_waits));
         json_object_set_new(d, "seal_wait_ms", json_integer(
                                 (json_int_t)ss->seal_wait_ms));
+        json_object_set_new(d, "seal_steps", json_pack(
+            "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+            "jobs", (json_int_t)ss->n_seal_jobs,
+            "blocks", (json_int_t)ss->n_seal_blocks,
+            "run_ms", (json_int_t)ss->seal_run_ms,
+            "build_ms", (json_int_t)ss->seal_build_ms,
+            "write_ms", (json_int_t)ss->seal_write_ms,
+            "sync_ms", (json_int_t)ss->seal_sync_ms,
+            "index_wait_ms", (json_int_t)ss->seal_index_wait_ms,
+            "wal_cut_ms", (json_int_t)ss->seal_wal_cut_ms,
+            "apply_lag_ms", (json_int_t)ss->seal_apply_lag_ms));
         json_object_set_new(d, "labels_capped", json_integer(
                                 (json_int_t)ss->n_labels_capped));
         json_object_set_new(d, "labelsets_capped", json_integer(

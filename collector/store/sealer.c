@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/timeutil.h"
 #include "common/xmalloc.h"
 
 static void *
@@ -150,7 +151,17 @@ static void
 sealer_finish(struct store *s)
 {
     struct seal_job *job = s->job;
+    struct seal_times *t = &s->seal_t;
 
+    t->n_jobs++;
+    t->run_ns += job->t.run_ns;
+    t->build_ns += job->t.build_ns;
+    t->write_ns += job->t.write_ns;
+    t->sync_ns += job->t.sync_ns;
+    t->ix_wait_ns += job->t.ix_wait_ns;
+    t->wal_cut_ns += job->t.wal_cut_ns;
+    t->lag_ns += mono_ns() - job->end_ns;
+    job->t = (struct seal_times){ 0 };  /* a retry counts its own */
     if (job->rc < 0) {
         s->n_seal_errors++;
         store_set_err(s, "%s", job->err);
@@ -159,6 +170,8 @@ sealer_finish(struct store *s)
     for (size_t i = 0; i < job->n_ch; i++)
         if (job->ch[i].is_bad)
             store_quarantine(s, &job->ch[i]);
+        else
+            t->n_blocks++;
     store_lock(s);              /* cursors read the directory and job */
     segment_job_apply(s, job);
     s->job = NULL;

@@ -23,6 +23,7 @@
 
 #include "collector/store/index.h"
 #include "common/compress.h"
+#include "common/timeutil.h"
 #include "common/xmalloc.h"
 
 /* ------------------------------------------------------------------ */
@@ -765,9 +766,12 @@ seal_job_write(const struct store *s, struct store_sealer *w,
 {
     size_t n_good = 0, n_ix = 0;
     int is_added = -1;          /* -1: the indexer's, ask indexer_wait */
+    int64_t t0 = mono_ns(), t1;
 
     job->rc = -1;
     seal_job_build(s, w, job);
+    t1 = mono_ns();
+    job->t.build_ns += t1 - t0;
     for (size_t i = 0; i < job->n_ch; i++) {
         n_good += !job->ch[i].is_bad;
         n_ix += job->ch[i].is_ix;
@@ -798,17 +802,23 @@ seal_job_write(const struct store *s, struct store_sealer *w,
             goto fail;
         pos += ch->blk.len;
     }
+    t0 = mono_ns();
+    job->t.write_ns += t0 - t1;
     /* a job that fills the segment: its .lqi written meanwhile */
     segindex_sealer_early(s, w, job, &is_added);
     int rc = s->opt.write_hook &&
              s->opt.write_hook("segment-sync", 0, s->opt.write_hook_arg) < 0
              ? -1 : fdatasync(w->wfd);
     segindex_sealer_early_wait(w);
+    t1 = mono_ns();
+    job->t.sync_ns += t1 - t0;
     if (rc < 0)
         goto fail;
     w->wpos = pos;
-    if (is_added < 0)
+    if (is_added < 0) {
         is_added = indexer_wait(&w->ix);
+        job->t.ix_wait_ns += mono_ns() - t1;
+    }
     if (is_added)
         index_mem_keep(w->wimem);   /* only this thread reads the mark */
     segindex_sealer_add(s, w, job);
@@ -855,6 +865,7 @@ segment_job_run(const struct store *s, struct store_sealer *w,
                 struct seal_job *job)
 {
     uint32_t n_ix = 0;
+    int64_t t0 = mono_ns(), t1;
 
     /* A job that does not roll writes to the segment whose map and table
      * the sealer holds. A rolling job whose every block is quarantined
@@ -875,7 +886,15 @@ segment_job_run(const struct store *s, struct store_sealer *w,
     indexer_submit(&w->ix, job, n_ix ? w->wimem : NULL,
                    (uint32_t)w->n_wrefs);
     seal_job_write(s, w, job);
+    t1 = mono_ns();
     indexer_wait(&w->ix);       /* every way out: the job is not shared */
-    if (job->rc == 0)
+    job->end_ns = mono_ns();
+    job->t.ix_wait_ns += job->end_ns - t1;
+    if (job->rc == 0) {
         seal_job_cut_wal(job);
+        t1 = job->end_ns;
+        job->end_ns = mono_ns();
+        job->t.wal_cut_ns += job->end_ns - t1;
+    }
+    job->t.run_ns += job->end_ns - t0;
 }

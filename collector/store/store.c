@@ -400,6 +400,15 @@ store_get_stats(struct store *s, struct store_stats *st)
     st->n_seal_errors = s->n_seal_errors;
     st->n_seal_waits = s->n_seal_waits;
     st->seal_wait_ms = (uint64_t)(s->seal_wait_ns / 1000000);
+    st->n_seal_jobs = s->seal_t.n_jobs;
+    st->n_seal_blocks = s->seal_t.n_blocks;
+    st->seal_run_ms = (uint64_t)(s->seal_t.run_ns / 1000000);
+    st->seal_build_ms = (uint64_t)(s->seal_t.build_ns / 1000000);
+    st->seal_write_ms = (uint64_t)(s->seal_t.write_ns / 1000000);
+    st->seal_sync_ms = (uint64_t)(s->seal_t.sync_ns / 1000000);
+    st->seal_index_wait_ms = (uint64_t)(s->seal_t.ix_wait_ns / 1000000);
+    st->seal_wal_cut_ms = (uint64_t)(s->seal_t.wal_cut_ns / 1000000);
+    st->seal_apply_lag_ms = (uint64_t)(s->seal_t.lag_ns / 1000000);
     st->n_quarantined_blocks = s->n_quar_blocks;
     st->n_quarantined_records = s->n_quar_records;
     st->n_quarantine_unsaved = s->n_quar_unsaved;

@@ -503,6 +503,14 @@ struct store_stats {
     uint64_t n_seal_waits;        /* commits that waited for the sealing
                                      thread (backpressure on ingest) */
     uint64_t seal_wait_ms;        /* how long they waited in all */
+    uint64_t n_seal_jobs;         /* seal jobs applied (each one segment
+                                     write and fdatasync) and their */
+    uint64_t n_seal_blocks;       /* blocks; the jobs' time on the sealing
+                                     thread, in all and per step (ms): */
+    uint64_t seal_run_ms, seal_build_ms, seal_write_ms, seal_sync_ms;
+    uint64_t seal_index_wait_ms, seal_wal_cut_ms;
+    uint64_t seal_apply_lag_ms;   /* job done until the store's thread
+                                     applied it */
     uint64_t n_quarantined_blocks;   /* blocks that could not be built,
                                         moved to quarantine files */
     uint64_t n_quarantined_records;  /* their records (not searchable) */

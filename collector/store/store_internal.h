@@ -307,6 +307,18 @@ struct seal_chunk {
 
 /* A seal job: the chunks of one detached tail, written to one segment
  * (created first if is_roll), releasing WAL files wal_mask once done. */
+/* Where a seal job's time went on the sealing thread (CLOCK_MONOTONIC
+ * ns): building its blocks (decode, columns, zstd on every sealing
+ * thread), writing them, the segment's fdatasync (with the .lqi written
+ * beside it), waiting for the indexing thread, truncating its WAL files;
+ * run: the whole job; lag: from the job's end to its apply on the
+ * store's thread (sealer_finish). Summed into store.seal_t, /health. */
+struct seal_times {
+    uint64_t n_jobs, n_blocks;
+    int64_t  run_ns, build_ns, write_ns, sync_ns, ix_wait_ns, wal_cut_ns;
+    int64_t  lag_ns;
+};
+
 struct seal_job {
     struct seal_chunk *ch;
     size_t             n_ch;
@@ -325,6 +337,8 @@ struct seal_job {
     uint8_t            is_seg_full;     /* out: the segment is full */
     uint8_t            is_ix_err;       /* out: its .lqi was not written */
     char               err[200];        /* out */
+    struct seal_times  t;               /* out: its steps' times */
+    int64_t            end_ns;          /* out: when the run ended */
 };
 
 /* A WAL file (wal.lqw, wal-<k>.lqw): commits go to wal_cur; a sealed
@@ -597,6 +611,7 @@ struct store {
     uint64_t              n_torn_cuts, n_wal_replayed, n_seal_errors;
     uint64_t              n_seal_waits;     /* store_seal waited for the */
     int64_t               seal_wait_ns;     /* sealing thread: how long */
+    struct seal_times     seal_t;           /* applied jobs' steps */
     uint64_t              n_quar_blocks, n_quar_records, n_quar_unsaved;
     uint64_t              n_labels_capped;
     /* Docker labels (srclabels.c): every set published since open (kept

@@ -264,6 +264,14 @@ test_pend_same_segments(void **state)
     }
     assert_int_equal(store_sync(s), 0);
     assert_int_equal(scan_all(s), n_tails * PER_TAIL);
+    /* Every block this store sealed, in fewer jobs (tails waited); the
+     * steps' times within the jobs'. */
+    struct store_stats st;
+    store_get_stats(s, &st);
+    assert_int_equal(st.n_seal_blocks, st.n_blocks);
+    assert_true(st.n_seal_jobs > 0 && st.n_seal_jobs < st.n_seal_blocks);
+    assert_true(st.seal_build_ms + st.seal_write_ms + st.seal_sync_ms <=
+                st.seal_run_ms + 3);        /* each rounded down */
     store_close(s);
     assert_true(same_segments(f->ref, f->dir) >= 3);
     s = storetest_open(f->dir, &f->opt);

@@ -638,6 +638,14 @@ def main():
     if "seal_waits" in sw:
         rep.append(f"| collector loop waiting for the sealing thread (/health store.seal_waits) | "
                    f"{sw['seal_waits']} times, {sw['seal_wait_ms'] / 1000:.2f} s |")
+    st = sw.get("seal_steps")
+    if st:
+        rep.append(f"| sealing thread: jobs (blocks), in a job; build / write / segment sync / "
+                   f"index wait / WAL cut; done to applied (/health store.seal_steps) | "
+                   f"{st['jobs']} ({st['blocks']}), {st['run_ms'] / 1000:.2f} s; "
+                   f"{st['build_ms'] / 1000:.2f} / {st['write_ms'] / 1000:.2f} / "
+                   f"{st['sync_ms'] / 1000:.2f} / {st['index_wait_ms'] / 1000:.2f} / "
+                   f"{st['wal_cut_ms'] / 1000:.2f} s; {st['apply_lag_ms'] / 1000:.2f} s |")
     if ship_waits:
         rep.append(f"| shipper reading paused: window full until an ACK / batch waiting for the compressor | "
                    f"{ship_waits['window_waits']} times, {ship_waits['window_wait_ms'] / 1000:.2f} s / "
