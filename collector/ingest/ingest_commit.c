@@ -180,7 +180,8 @@ ingest_commit_sync_cb(evutil_socket_t fd, short what, void *arg)
     if (ing->is_syncing)
         (void)ingest_commit_end(ing, store_commit_end(ing->store));
     else
-        (void)store_commit_end(ing->store);     /* drains a stale wake-up */
+        (void)store_commit_end(ing->store);     /* a stale wake-up or a seal
+                                                   job's end (applied) */
 }
 
 int

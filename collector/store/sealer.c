@@ -8,7 +8,8 @@
  * index (kept once the write succeeded, rolled back if it failed); it
  * writes the segment's .lqi when the segment is full (segindex.c), and
  * the store's thread applies the result (block directory, WAL release)
- * the next time it polls. The queue holds one
+ * when the thread's byte on the syncing thread's pipe wakes it
+ * (store_commit_end) or at a commit, whichever comes first. The queue holds one
  * job; tails that fill meanwhile wait in s->pend to be its next one
  * (store_append.c store_seal; past STORE_PEND_MAX_CH of them store_commit waits:
  * backpressure). A job's frames are compressed by the thread and its
@@ -48,6 +49,13 @@ sealer_main(void *arg)
         pthread_mutex_lock(&w->mu);
         w->is_done = 1;
         pthread_cond_broadcast(&w->cv);
+        /* After is_done: the store's thread that reads the byte sees the
+         * job done (store_commit_end). A full pipe already holds a
+         * wake-up. */
+        if (w->wake_fd >= 0) {
+            ssize_t n = write(w->wake_fd, "j", 1);
+            (void)n;
+        }
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
@@ -138,6 +146,7 @@ sealer_submit(struct store *s)
 
     pthread_mutex_lock(&w->mu);
     w->job_in = s->job;
+    w->wake_fd = s->syncer.pipe[1];     /* open until sealer_stop */
     w->is_busy = 1;
     w->is_done = 0;
     pthread_cond_broadcast(&w->cv);

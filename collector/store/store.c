@@ -542,6 +542,7 @@ store_open(const char *dir, const struct store_options *opt, char **errstr)
     s->seg_fd = -1;
     s->dl_fd = -1;
     s->sealer.wfd = -1;
+    s->sealer.wake_fd = -1;
     s->syncer.pipe[0] = s->syncer.pipe[1] = -1;
     s->next_seq = 1;
     store_tail_init(s, &s->tail, s->opt.block_size + STORE_MAX_PENDING);
@@ -582,8 +583,8 @@ store_close(struct store *s)
         store_seal_pend(s);     /* sealer_stop waits for it */
     }
     recompact_stop(s);
+    sealer_stop(s);             /* writes to the syncer's pipe till then */
     syncer_stop(s);
-    sealer_stop(s);
     segment_job_free(s->job);
     segment_job_free(s->pend);  /* after a failed job: still in the WAL */
     for (size_t i = 0; i < STORE_BCACHE_N; i++)

@@ -152,17 +152,19 @@ int store_commit(struct store *s);
  * is durable already: acknowledge at once), -1 error (nothing started;
  * records pending, retried by the next commit). At most one commit is in
  * flight: call it again only after store_commit_end returned 1 or -1.
- * store_commit_fd becomes readable when the sync returned; then
- * store_commit_end: 1 the commit is durable (every record appended
- * before its store_commit_begin; they are now visible to cursors),
- * 0 still syncing, -1 the sync failed (its records stay pending and go
- * into the next commit; do not acknowledge them). Records appended
- * meanwhile belong to the next commit. A commit that leaves a full tail
- * block committed hands it to the store's sealing thread (compress,
- * index, segment write + fsync); if the previous block is still being
- * sealed, up to two more wait for it and go to the sealing thread as
- * its next job; past that this waits (backpressure: at most 3 blocks
- * behind, collector/STORE.md "Crash safety"). A failed seal keeps the records durable in the WAL and
+ * store_commit_fd becomes readable when the sync returned (and when a
+ * seal job ended); then store_commit_end: 1 the commit is durable (every
+ * record appended before its store_commit_begin; they are now visible to
+ * cursors), or none was in flight; 0 still syncing, -1 the sync failed
+ * (its records stay pending and go into the next commit; do not
+ * acknowledge them). Records appended meanwhile belong to the next
+ * commit. A commit that leaves a full tail block committed hands it to
+ * the store's sealing thread (compress, index, segment write + fsync);
+ * if the previous block is still being sealed, up to STORE_PEND_MAX_CH
+ * (4) more wait for it and go to the sealing thread as its next job,
+ * handed over when store_commit_end sees that job end; past that this
+ * waits (backpressure: at most 5 blocks behind, collector/STORE.md
+ * "Crash safety"). A failed seal keeps the records durable in the WAL and
  * visible to cursors, is counted (n_seal_errors), and is retried on
  * later commits.
  */

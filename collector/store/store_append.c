@@ -539,6 +539,18 @@ store_commit_fd(const struct store *s)
     return s->syncer.pipe[0];
 }
 
+/* The sealing thread's wake-up (its byte on the same pipe): a finished
+ * job applied and the waiting tails handed to the thread at once, not at
+ * the next commit. A failed job is retried at a commit
+ * (store_commit_seal), not here: a disk that keeps failing would wake
+ * the loop again and again. */
+static void
+store_seal_poll(struct store *s)
+{
+    if (sealer_poll(s, 0))
+        store_seal_pend(s);
+}
+
 /* The sync of the commit in flight returned err (0 or an errno). */
 static int
 store_commit_finish(struct store *s, int err)
@@ -547,6 +559,7 @@ store_commit_finish(struct store *s, int err)
     wal_write_done(s, err == 0);
     if (err != 0) {
         store_wal_rebuild(s);
+        store_seal_poll(s);     /* its wake-up may have been drained */
         store_set_err(s, "wal sync: %s", strerror(err));
         return -1;
     }
@@ -567,10 +580,13 @@ store_commit_end(struct store *s)
 
     if (!s->cm.is_busy) {
         (void)syncer_poll(s, 0, &err);  /* drains a stale wake-up */
+        store_seal_poll(s);
         return 1;
     }
-    if (syncer_poll(s, 0, &err) == 0)
+    if (syncer_poll(s, 0, &err) == 0) {
+        store_seal_poll(s);
         return 0;
+    }
     return store_commit_finish(s, err);
 }
 

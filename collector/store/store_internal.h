@@ -457,6 +457,8 @@ struct store_sealer {
     pthread_cond_t    cv;
     struct seal_job  *job_in;           /* submitted, not yet taken */
     int               is_busy, is_done, is_stop;
+    int               wake_fd;          /* a byte when a job is done:
+                                           the syncer's pipe (under mu) */
     int               wfd;              /* segment being written */
     uint64_t          wseq, wpos;
     /* The token index of segment ix_seq, which is wseq but after a
