@@ -342,7 +342,14 @@ query_regex_match_in(const struct query_regex *re,
     /* A zero-length message still needs a valid pointer for PCRE2. */
     PCRE2_SPTR subject = (PCRE2_SPTR)(len > 0 ? msg : "");
     for (size_t i = 0; i < re->n_pats; i++) {
-        int rc = qr_match_from(st, &re->pats[i], subject, len, 0);
+        const struct qr_pattern *pat = &re->pats[i];
+        /* without the bytes every match holds it cannot match: PCRE2 is
+         * not asked (nor can it run out of budget), as when a block's
+         * column search rules the message out (query_regex_maybe_col) */
+        if (pat->must.len >= QR_MUST_MIN &&
+            !regex_must_find(&pat->must, msg, len))
+            continue;
+        int rc = qr_match_from(st, pat, subject, len, 0);
         if (rc == 1)
             return 1;
         has_given_up |= rc < 0;

@@ -54,8 +54,11 @@ void query_regex_free(struct query_regex *re);
 uint64_t query_regex_n_compiled_here(void);
 
 /* 1 if msg[0..len) (any bytes, not NUL-terminated) has a match of any
- * pattern, else 0 (also when a match budget ran out). Reuses one match
- * buffer: not for two threads at once. Allocates nothing. */
+ * pattern, else 0 (also when a match budget ran out). A pattern with a
+ * required literal (regex_must.h, 2 bytes or more) is run by PCRE2 only
+ * when msg holds it, so a message without it never runs out of budget.
+ * Reuses one match buffer: not for two threads at once. Allocates
+ * nothing. */
 int query_regex_match(struct query_regex *re, const char *msg, size_t len);
 
 /* Match buffers for another thread: re's compiled patterns are shared
@@ -78,8 +81,8 @@ int query_regex_match_in(const struct query_regex *re,
  * caller tests with query_regex_match_in: their answer (and budget) is
  * that call's. Returns 0, or -1 (maybe untouched) when a pattern has no
  * such literal (query_regex_can_col). A message ruled out here has no
- * match, even where its own search would have run out of budget before
- * finding that out (then counted as aborted). Pure: no match buffers. */
+ * match and no budget spent, as query_regex_match_in answers it (which
+ * does not ask PCRE2 about it either). Pure: no match buffers. */
 int query_regex_maybe_col(const struct query_regex *re, const char *text,
                           const uint32_t *ends, uint32_t n, uint8_t *maybe);
 /* The same test over the len bytes of a whole block or frame as read

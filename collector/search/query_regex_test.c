@@ -223,6 +223,37 @@ test_regex_alternatives_budget(void **state)
     query_regex_free(re);
 }
 
+/* A message without the bytes every match of a pattern holds (its
+ * required literal, regex_must.h) is not searched by PCRE2 on any path,
+ * so it never runs out of budget there: the same whether or not a
+ * block's column search (or its raw bytes) ruled it out first. With the
+ * literal present the budget applies as before. */
+static void
+test_regex_budget_needs_literal(void **state)
+{
+    (void)state;
+    const char *pats[2] = { "(a|aa)+xyz", "(b|bb)+qq" };
+    char *err = NULL;
+    struct query_regex *re = query_regex_new_any(pats, 2, 0, &err);
+    char msg[64];
+
+    assert_non_null(re);
+    assert_true(query_regex_can_col(re));
+    /* 'a's, then every byte of "xyz" but not "xyz": PCRE2's own checks
+     * (first and last byte) pass, its search would run out of budget */
+    memset(msg, 'a', sizeof(msg));
+    memcpy(msg + sizeof(msg) - 4, "zyxq", 4);
+    assert_int_equal(query_regex_match(re, msg, sizeof(msg)), 0);
+    assert_int_equal(query_regex_n_aborted(re), 0);
+    memcpy(msg + sizeof(msg) - 4, "!xyz", 4);   /* present, no match */
+    assert_int_equal(query_regex_match(re, msg, sizeof(msg)), 0);
+    assert_int_equal(query_regex_n_aborted(re), 1);
+    memcpy(msg + sizeof(msg) - 4, "axyz", 4);   /* a match */
+    assert_int_equal(query_regex_match(re, msg, sizeof(msg)), 1);
+    assert_int_equal(query_regex_n_aborted(re), 1);
+    query_regex_free(re);
+}
+
 /* \< and \> are word anchors by the term rule: ASCII letters, digits,
  * '_' and bytes >= 0x80 are word characters. \b and \w stay PCRE2's
  * ASCII ones. */
@@ -687,6 +718,7 @@ main(void)
         cmocka_unit_test(test_regex_alternatives),
         cmocka_unit_test(test_regex_alternatives_errors),
         cmocka_unit_test(test_regex_alternatives_budget),
+        cmocka_unit_test(test_regex_budget_needs_literal),
         cmocka_unit_test(test_regex_word_anchors),
         cmocka_unit_test(test_regex_word_anchors_x_refused),
         cmocka_unit_test(test_regex_words_table),
