@@ -194,6 +194,12 @@ api_health_store(const struct store_stats *ss)
     if (d != NULL) {
         json_object_set_new(d, "labels", json_integer(
                                 (json_int_t)ss->n_labels));
+        json_object_set_new(d, "cursor_mem_reads", json_integer(
+                                (json_int_t)ss->n_cursor_mem_reads));
+        json_object_set_new(d, "cursor_mem_skips", json_integer(
+                                (json_int_t)ss->n_cursor_mem_skips));
+        json_object_set_new(d, "tail_sets", json_integer(
+                                (json_int_t)ss->n_tail_sets));
         json_object_set_new(d, "seal_waits", json_integer(
                                 (json_int_t)ss->n_seal_waits));
         json_object_set_new(d, "seal_wait_ms", json_integer(

@@ -197,6 +197,7 @@ cursor_add_mem(struct store_cursor *c, size_t *cap, const struct buf *body,
         buf_fini(&m->body);
         return;
     }
+    c->s->n_cursor_mem_reads++;
     m->n = n;
     m->n_labels = n_labels;
     m->ids = xcalloc(n_labels ? n_labels : 1, sizeof(uint32_t));
@@ -206,7 +207,9 @@ cursor_add_mem(struct store_cursor *c, size_t *cap, const struct buf *body,
 }
 
 /* The blocks being sealed, those waiting for the sealing thread, and the
- * committed part of the tail (in that order: the order they came in). */
+ * committed part of the tail (in that order: the order they came in).
+ * A block whose token set is published (tailset.c) and lacks a filter
+ * token is left out, as the segment index leaves out a sealed one. */
 static void
 cursor_snapshot_mem(struct store_cursor *c, size_t *cap)
 {
@@ -216,6 +219,11 @@ cursor_snapshot_mem(struct store_cursor *c, size_t *cap)
     for (size_t j = 0; j < 2; j++)
         for (size_t i = 0; jobs[j] && i < jobs[j]->n_ch; i++) {
             const struct seal_chunk *ch = &jobs[j]->ch[i];
+            if (tailset_lacks(ch, c->hashes, c->n_hashes, c->fhashes,
+                              c->n_fhashes)) {
+                c->s->n_cursor_mem_skips++;     /* as the index skips */
+                continue;
+            }
             cursor_add_mem(c, cap, &ch->body, ch->body.len, ch->n_records,
                            ch->ids, ch->n_labels, ch->min_ns, ch->max_ns,
                            ch->stream_mask);

@@ -249,6 +249,16 @@ ix_set_slot(struct index_set *set, uint32_t hash)
             return &set->tab[i];
 }
 
+const struct index_set_ent *
+index_set_find(const struct index_set *set, uint32_t hash)
+{
+    if (set->size == 0 || hash == 0)
+        return NULL;
+    const struct index_set_ent *e =
+        ix_set_slot((struct index_set *)set, hash);
+    return e->hash == hash ? e : NULL;
+}
+
 /* A key new to the set, in the empty slot e (found by ix_batch_flush): the
  * table grows first when it would pass half full (then e moves). Apart
  * from ix_batch_flush's hot path: about one token in 15 is new to its block

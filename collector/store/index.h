@@ -99,6 +99,9 @@ void index_set_reset(struct index_set *set);
 /* Adds every token of text, one record's message (as index_mem_add_text
  * would). */
 void index_set_add_text(struct index_set *set, const void *text, size_t len);
+/* The entry of hash in set, NULL if it has none. */
+const struct index_set_ent *index_set_find(const struct index_set *set,
+                                           uint32_t hash);
 /* Adds set's hashes to block blk (same order rule as index_mem_add_text). */
 void index_mem_add_set(struct index_mem *m, uint32_t blk,
                        const struct index_set *set);

@@ -39,32 +39,20 @@
 
 /* The token set of ch's messages into ch->set, each record's tokens in
  * its frame (frame_size: cut as block_frames_encode cuts the same
- * records; 0: one frame). A body that does not decode leaves the set
- * empty: the sealing thread's decode of the same bytes fails too, so the
- * block is quarantined, never indexed. */
+ * records; 0: one frame), unless it was gathered ahead while the chunk
+ * waited (tailset.c) or on an earlier try; then published for cursors.
+ * A body that does not decode leaves the set partial: the sealing
+ * thread's decode of the same bytes fails too, so the block is
+ * quarantined, never indexed. */
 static void
 indexer_chunk(struct seal_chunk *ch, struct store_rec **recs, size_t *cap,
               size_t frame_size)
 {
-    uint32_t n = ch->n_records, n_frames = 1, f = 0, end = n;
-
-    index_set_reset(&ch->set);
-    if (block_body_decode(ch->body.data, ch->body.len, n, ch->n_labels, 1,
-                          recs, cap) < 0)
+    if (tailset_take(ch))
         return;
-    if (frame_size) {
-        n_frames = 0;
-        for (uint32_t i = 0; i < n; n_frames++)
-            i = block_frame_end(*recs, i, n, frame_size);
-        end = block_frame_end(*recs, 0, n, frame_size);
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        if (i == end) {
-            ch->set.frame = index_frame_bit(++f, n_frames);
-            end = block_frame_end(*recs, i, n, frame_size);
-        }
-        index_set_add_text(&ch->set, (*recs)[i].msg, (*recs)[i].msg_len);
-    }
+    int rc = tailset_gather(ch->body.data, ch->body.len, ch->n_records,
+                            ch->n_labels, &ch->set, recs, cap, frame_size);
+    tailset_publish(ch, rc == 0);
 }
 
 /* Until block i's set is gathered (with the helper): gathers the next

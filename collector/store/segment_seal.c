@@ -409,6 +409,7 @@ segment_job_new(struct store *s)
             store_set_err(s, "block too large to encode");
         }
         chunk_take_body(ch, &ts[i]);
+        tailset_chunk_init(s, ch);
         job->raw_bytes += ch->body.len;
     }
     if (ts != &s->tail) {
@@ -435,6 +436,7 @@ segment_job_free(struct seal_job *job)
     if (!job)
         return;
     for (size_t i = 0; i < job->n_ch; i++) {
+        tailset_chunk_fini(&job->ch[i]);    /* before its body and set */
         buf_fini(&job->ch[i].body);
         buf_fini(&job->ch[i].blk);
         index_set_fini(&job->ch[i].set);

@@ -382,6 +382,13 @@ store_get_stats(struct store *s, struct store_stats *st)
     st->n_cursor_rereads = s->n_cursor_rereads;
     st->n_cursor_cache_hits = s->n_cursor_cache_hits;
     st->n_cursor_ahead_reads = s->n_cursor_ahead_reads;
+    st->n_cursor_mem_reads = s->n_cursor_mem_reads;
+    st->n_cursor_mem_skips = s->n_cursor_mem_skips;
+    if (s->tailset.is_init) {
+        pthread_mutex_lock(&s->tailset.mu);
+        st->n_tail_sets = s->tailset.n_built;
+        pthread_mutex_unlock(&s->tailset.mu);
+    }
     st->n_records += s->tail.n_records;
     st->raw_bytes += s->tail.body.len;
     if (s->tail.n_records) {
@@ -539,6 +546,7 @@ store_open(const char *dir, const struct store_options *opt, char **errstr)
         s->opt.compress_level = STORE_ZSTD_LEVEL;
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->sealer.ix_mu, NULL);
+    tailset_init(s);
     s->seg_fd = -1;
     s->dl_fd = -1;
     s->sealer.wfd = -1;
@@ -587,6 +595,7 @@ store_close(struct store *s)
     syncer_stop(s);
     segment_job_free(s->job);
     segment_job_free(s->pend);  /* after a failed job: still in the WAL */
+    tailset_stop(s);
     for (size_t i = 0; i < STORE_BCACHE_N; i++)
         buf_fini(&s->bcache[i].raw);
     if (s->seg_fd >= 0)

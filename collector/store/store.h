@@ -542,6 +542,12 @@ struct store_stats {
                                      n_cursor_reads) */
     uint64_t n_cursor_ahead_reads;  /* of n_cursor_reads, blocks read on a
                                        cursor's read-ahead thread */
+    uint64_t n_cursor_mem_reads;  /* in-memory blocks (those unsealed)
+                                     cursors copied to scan */
+    uint64_t n_cursor_mem_skips;  /* unsealed full blocks cursors left out
+                                     by their token set (tailset.c) */
+    uint64_t n_tail_sets;         /* token sets of waiting tails gathered
+                                     ahead of their seal */
 };
 void store_get_stats(struct store *s, struct store_stats *st);
 

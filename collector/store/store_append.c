@@ -459,7 +459,8 @@ store_seal(struct store *s)
         (void)sealer_poll(s, 0);
         if (s->sealer.is_busy) {
             if (store_pend_fits(s)) {
-                (void)store_detach_tail(s);
+                if (store_detach_tail(s) == 0)
+                    tailset_queue(s, s->pend);  /* its token set, ahead */
                 return;
             }
             int64_t t0 = mono_ns();

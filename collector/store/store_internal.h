@@ -303,6 +303,9 @@ struct seal_chunk {
                                            to add under the next number
                                            (not is_bad at the job's
                                            start: indexer_submit) */
+    struct tailset_pre     *pre;        /* its token set for cursors,
+                                           gathered ahead while it waits
+                                           (tailset.c) */
 };
 
 /* A seal job: the chunks of one detached tail, written to one segment
@@ -537,6 +540,21 @@ struct store_bcache_ent {
  * disk reads, decompression or the caller's matching. The label array
  * grows by copy: replaced arrays are kept until close, so a cursor reads
  * the labels it saw at creation without mu (labels never change). */
+/* tailset.c: the thread that gathers the token sets of full tails
+ * waiting in s->pend (started at the first one). Under mu: the queue
+ * (oldest first), is_stop, each queued chunk's state. */
+struct tailset_pre;
+struct store_tailset {
+    pthread_t           th;
+    int                 is_init, is_started, is_failed, is_stop;
+    pthread_mutex_t     mu;
+    pthread_cond_t      cv, cv_done;    /* work queued; a set gathered */
+    struct tailset_pre *q_head, *q_tail;
+    uint64_t            n_built;        /* sets it gathered */
+    struct store_rec   *recs;           /* its decoded records */
+    size_t              cap_recs;
+};
+
 struct store_old_labels {
     struct store_label    **labels;
     struct store_old_labels *next;
@@ -630,6 +648,12 @@ struct store {
     uint64_t              n_cursor_reads, n_cursor_rereads;
     uint64_t              n_cursor_cache_hits;
     uint64_t              n_cursor_ahead_reads;
+    uint64_t              n_cursor_mem_reads;   /* in-memory blocks
+                                                   copied by cursors */
+    uint64_t              n_cursor_mem_skips;   /* waiting or sealing
+                                                   blocks skipped by
+                                                   their token set */
+    struct store_tailset  tailset;
     struct store_bcache_ent bcache[STORE_BCACHE_N];
     uint64_t              bcache_tick;
     struct store_rec     *ix_recs;      /* segindex: decoded block */
@@ -942,6 +966,36 @@ void indexer_stop(struct store_indexer *x);
 void indexer_submit(struct store_indexer *x, struct seal_job *job,
                     struct index_mem *m, uint32_t base);
 int  indexer_wait(struct store_indexer *x);
+
+/* tailset.c: token sets of the full tails waiting for the sealing
+ * thread (STORE.md "Waiting tails' token sets"). init/stop: at open and
+ * close (stop after the last chunk is freed). chunk_init/_fini: a
+ * chunk's state, with the chunk (segment_job_new/_free; fini waits for
+ * a set being gathered). queue: the chunks of job (s->pend) not queued
+ * yet go to the thread (started the first time). Store's thread. */
+void tailset_init(struct store *s);
+void tailset_stop(struct store *s);
+void tailset_chunk_init(struct store *s, struct seal_chunk *ch);
+void tailset_chunk_fini(struct seal_chunk *ch);
+void tailset_queue(struct store *s, struct seal_job *job);
+/* The token set of a row body (n records, labels < n_labels) into set
+ * (reset first), its records' frames numbered as blocks of frame_size
+ * are cut (0: one frame); recs: scratch. -1: the body does not decode
+ * (the set is then partial). */
+int  tailset_gather(const uint8_t *body, size_t len, uint32_t n,
+                    uint32_t n_labels, struct index_set *set,
+                    struct store_rec **recs, size_t *cap, size_t frame_size);
+/* Indexing thread: 1 if ch->set holds ch's token set already (gathered
+ * ahead, or on an earlier try of the job), else 0 (ch->set is the
+ * caller's to gather; then publish: is_whole if it decoded). */
+int  tailset_take(struct seal_chunk *ch);
+void tailset_publish(struct seal_chunk *ch, int is_whole);
+/* Cursors, under store.mu: 1 if ch's published set lacks one of the
+ * word hashes or (where the set has them) the field hashes, or they
+ * share no frame: no record of ch holds them all; 0 if it may or no set
+ * is published. */
+int  tailset_lacks(const struct seal_chunk *ch, const uint32_t *hashes,
+                   size_t n, const uint32_t *fhashes, size_t n_f);
 
 /* sealpool.c: a seal job's frames compressed on several threads.
  * start: n_threads compressing threads in all, the sealing thread

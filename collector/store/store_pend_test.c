@@ -395,6 +395,120 @@ test_pend_sealed_at_close(void **state)
     store_close(s);
 }
 
+/* Records of cid1 and late a search for word finds (tokens required,
+ * oldest first), checked against what holds it: messages holding word
+ * as a token, in key order. Returns how many. */
+static int
+find_word(struct store *s, const char *word)
+{
+    const char *toks[1] = { word };
+    struct store_filter fl = { .since_ns = INT64_MIN, .until_ns = INT64_MAX,
+                               .stream = -1, .tokens = toks, .n_tokens = 1,
+                               .is_tokens_required = 1 };
+    struct store_cursor *c = store_cursor_new(s, &fl, 0);
+    struct logrec r;
+    int n = 0;
+    int64_t last = INT64_MIN;
+
+    while (store_cursor_next(c, &r) == 1) {
+        char *m = xasprintf("%.*s", (int)r.msg_len, r.msg);
+        if (strstr(m, word) != NULL) {      /* the prefilter may keep more */
+            assert_true(r.time_ns >= last);
+            last = r.time_ns;
+            n++;
+        }
+        free(m);
+    }
+    store_cursor_free(c);
+    return n;
+}
+
+static void
+mem_stats(struct store *s, uint64_t *reads, uint64_t *skips)
+{
+    struct store_stats st;
+
+    store_get_stats(s, &st);
+    *reads = st.n_cursor_mem_reads;
+    *skips = st.n_cursor_mem_skips;
+}
+
+/* Full tails waiting for a blocked sealing thread get their token sets
+ * gathered ahead (tailset.c): a search for a word none of them holds
+ * copies none of them, one for a word a single one holds copies that
+ * one alone, and both answer exactly, a late record (older than every
+ * other) included; once sealed the same. */
+static void
+test_pend_token_sets(void **state)
+{
+    struct fx *f = *state;
+    struct store_stats st;
+    struct store_tail_info ti;
+    uint64_t r0, k0, r1, k1;
+
+    f->opt.segment_size = 64 << 10;
+    f->gate.is_blocking = 1;
+    struct store *s = storetest_open(f->dir, &f->opt);
+    put_tail(s, 0);
+    assert_int_equal(store_commit(s), 0);   /* tail 0: the job, held */
+    wait_blocks(f, 1);
+    for (int k = 1; k <= STORE_PEND_MAX_CH; k++) {  /* these wait */
+        put_tail(s, k);
+        if (k == 2) {
+            struct logrec r = {
+                .time_ns = T0 + 1, .host = "h1", .container_id = "late",
+                .container = "pay", .image = "pay", .offset = 1,
+                .msg = "payment zebracorn declined", .msg_len = 26,
+                .recv_ns = T0,
+            };
+            assert_int_equal(store_append(s, &r), 1);
+        }
+        assert_int_equal(store_commit(s), 0);
+    }
+    struct logrec live = {          /* the tail being filled: scanned */
+        .time_ns = T0 + 2, .host = "h1", .container_id = "late",
+        .container = "pay", .image = "pay", .offset = 2,
+        .msg = "live line", .msg_len = 9, .recv_ns = T0,
+    };
+    assert_int_equal(store_append(s, &live), 1);
+    assert_int_equal(store_commit(s), 0);
+    assert_int_equal(f->gate.n_entered, 1);
+    for (int i = 0; i < 20000; i++) {       /* 20 s at most */
+        store_get_stats(s, &st);
+        if (st.n_tail_sets >= STORE_PEND_MAX_CH)
+            break;
+        nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+    }
+    assert_int_equal(st.n_tail_sets, STORE_PEND_MAX_CH);
+    store_get_tail_info(s, &ti);
+    const int n_in = 1 + STORE_PEND_MAX_CH;
+    assert_int_equal(ti.n_sealing_records,      /* cid2's, the late one */
+                     n_in * PER_TAIL + (n_in + 1) / 2 + 1);
+
+    mem_stats(s, &r0, &k0);
+    assert_int_equal(find_word(s, "nowhere"), 0);
+    mem_stats(s, &r1, &k1);
+    assert_true(k1 - k0 >= STORE_PEND_MAX_CH);  /* every waiting tail */
+    assert_true(r1 - r0 <= 2);      /* the job's (if not yet indexed), the
+                                       tail */
+    assert_int_equal(find_word(s, "zebracorn"), 1);
+    mem_stats(s, &r0, &k0);
+    assert_true(k0 - k1 >= STORE_PEND_MAX_CH - 1);
+    assert_true(r0 - r1 <= 3);
+    /* a word of every tail: nothing skipped, every record */
+    assert_int_equal(find_word(s, "pending"),
+                     (1 + STORE_PEND_MAX_CH) * PER_TAIL);
+    assert_int_equal(scan_all(s), (1 + STORE_PEND_MAX_CH) * PER_TAIL);
+
+    storetest_gate_release(&f->gate);
+    assert_int_equal(store_sync(s), 0);
+    store_get_tail_info(s, &ti);
+    assert_int_equal(ti.n_records, 1);      /* the live line */
+    assert_int_equal(find_word(s, "zebracorn"), 1);
+    assert_int_equal(find_word(s, "nowhere"), 0);
+    store_close(s);
+}
+
 int
 main(void)
 {
@@ -406,6 +520,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_pend_done_wakes_loop, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pend_sealed_at_close, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_pend_token_sets, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -371,8 +371,37 @@ def pick_terms(plain, total_lines):
     return nearest(0.01), nearest(0.10)
 
 
+def backlog(server):
+    """Records not yet in a segment block (/api/v1/stats wal.records: being
+    sealed, waiting for the sealing thread, the tail), of them those handed
+    to the sealing thread (sealing_records), and the in-memory blocks
+    cursors copied / skipped by their token set so far (/health; absent
+    before those counters: -1)."""
+    try:
+        w = http_json(server + "/api/v1/stats")["wal"]
+        st = http_json(server + "/health").get("store", {})
+        return (w.get("records", -1), w.get("sealing_records", -1),
+                st.get("cursor_mem_reads", -1), st.get("cursor_mem_skips", -1))
+    except (OSError, ValueError, KeyError):
+        return (-1, -1, -1, -1)
+
+
+def backlog_text(rows_backlog):
+    """The report's line on the sealing backlog each query row met."""
+    parts = []
+    for name, (b0, b1) in rows_backlog:
+        reads = f"{b1[2] - b0[2]}" if b0[2] >= 0 else "-"
+        skips = f"{b1[3] - b0[3]}" if b0[3] >= 0 else "-"
+        parts.append(f"{name}: {b0[0]} ({b0[1]} sealing), copied {reads} / skipped {skips}")
+    return ("Unsealed records when each query row began (/api/v1/stats wal.records, of them "
+            "handed to the sealing thread), and the in-memory blocks the row's queries copied / "
+            "skipped by their token set (/health store.cursor_mem_reads / cursor_mem_skips; "
+            "- : not counted by this build): " + "; ".join(parts) + ".")
+
+
 def run_queries(a, server, plain, n_lines):
-    """Times logq against grep (and rg) on the same lines: the query rows."""
+    """Times logq against grep (and rg) on the same lines: the query rows;
+    also the sealing backlog each row met (backlog_text)."""
     with open(plain, "rb") as f:  # page cache warm for grep
         while f.read(1 << 24):
             pass
@@ -421,9 +450,11 @@ def run_queries(a, server, plain, n_lines):
         ("count: regex without literal", ["-e", "[0-9]{3}\\.[0-9]{3}\\.[0-9]{3}\\.9[0-9]"],
          ["grep", "-E", "-c", "[0-9]{3}\\.[0-9]{3}\\.[0-9]{3}\\.9[0-9]", plain]),
     ]
-    rows = []
+    rows, seen = [], []
     for name, lcmd, gcmd in newest:
+        b0 = backlog(server)
         lt, out = timed(lcmd, a.runs)
+        seen.append((name, (b0, backlog(server))))
         if last_error:
             name += f" (logq {last_error})"
         gt, gout = timed(gcmd, a.runs)
@@ -432,7 +463,9 @@ def run_queries(a, server, plain, n_lines):
                      gout.decode().strip()] + (["-"] if rg else []))
     for name, q, gcmd in cases:
         is_count = name.startswith("count: ")
+        b0 = backlog(server)
         lt, out = timed((lcount if is_count else logq) + q, a.runs)
+        seen.append((name, (b0, backlog(server))))
         logq_error = last_error
         gt, gout = timed(gcmd, a.runs)
         if is_count:
@@ -452,7 +485,7 @@ def run_queries(a, server, plain, n_lines):
             rt, _ = timed([rg, "-c", "-F" if "-F" in gcmd else "-e", gcmd[-2], plain], a.runs)
             row.append(f"{rt * 1000:.1f}")
         rows.append(row)
-    return rows, medium, common, rg
+    return rows, medium, common, rg, backlog_text(seen)
 
 
 def main():
@@ -574,9 +607,9 @@ def main():
         if stored < n_lines:
             print(f"bench: only {stored} of {n_lines} records stored before the deadline", file=sys.stderr)
 
-        rows, medium, common, rg = [], "-", "-", None
+        rows, medium, common, rg, seen = [], "-", "-", None, ""
         if not a.ingest_only:
-            rows, medium, common, rg = run_queries(a, server, plain, n_lines)
+            rows, medium, common, rg, seen = run_queries(a, server, plain, n_lines)
         coll_rss_query = proc_rss_kib(coll.pid)
         coll_cpu_total = proc_cpu_s(coll.pid)
         coll.send_signal(signal.SIGTERM)
@@ -688,6 +721,7 @@ def main():
                f"`logq --json --all ...` process printing every match (rows 'count:': "
                f"`logq count --json ...`, which returns only the total); grep times are `grep -c` (`-F -w` for "
                f"terms: logq terms match whole words) over the plain text in the page cache. Median of {a.runs} runs.")
+    rep.append("\n" + seen)
     finish(a, rep)
 
 
