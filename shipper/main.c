@@ -37,7 +37,11 @@
 #define MAIN_STATS_S      10
 #define MAIN_DRAIN_MS     2000
 #define MAIN_GONE_MAX     64
-#define MAIN_CHUNK        (256u << 10)
+/* Bytes per read() of a container's file: each container's read buffer
+ * keeps the pages its largest read touched, so with 100 containers that
+ * had to catch up once (reading paused), 256 KiB reads held ~25 MiB for
+ * good (peak RSS 38-45 MiB in loaded live tail runs, 13-16 quiet). */
+#define MAIN_CHUNK        (64u << 10)
 #define MAIN_METRICS_RAW  WIRE_MAX_PAYLOAD  /* raw bytes of one METRICS frame */
 
 struct shipper {
