@@ -10,26 +10,16 @@
  * while its ASCII bytes come from ASCII bytes of the text, differing at
  * most in ASCII case (no non-ASCII letter folds to ASCII, common/
  * casefold.h). So the search keeps every record the matcher can accept. One pass over the column per block instead of a search
- * per record: the search is anchored on the token's rarest byte, found
- * with memchr (a byte without case) or eight bytes at a time (a letter).
+ * per record: the search compares 16 starts at a time for the token's
+ * first and last byte (SSE2, folded), then the whole token.
  * Pure functions over memory; used by cursor.c only.
  */
 #include "collector/store/store_internal.h"
 
 #include <string.h>
-
-/* Letters from common to rare in log text; a later one anchors better. */
-static const char scan_letter_rank[] = "etaoinsrhldcumfpgwybvkxjqz";
-
-static int
-scan_byte_score(uint8_t c)
-{
-    if (c >= 'a' && c <= 'z')
-        return (int)(strchr(scan_letter_rank, c) - scan_letter_rank);
-    if (c >= 0x80)
-        return 40;
-    return 12;                  /* digits: common in logs */
-}
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* The longest run of ASCII bytes in tok[0..*len): its start, *len its
  * length (0 if none). */
@@ -57,23 +47,11 @@ scan_ascii_part(const uint8_t *tok, size_t *len)
 void
 scan_tok_init(struct scan_tok *t, const uint8_t *tok, size_t len)
 {
-    int best = -1;
-
     if (len > sizeof(t->b))
         len = sizeof(t->b);
     tok = scan_ascii_part(tok, &len);
     memcpy(t->b, tok, len);
     t->len = (uint32_t)len;
-    t->anchor = 0;
-    for (size_t i = 0; i < len; i++) {
-        int sc = scan_byte_score(tok[i]);
-        if (sc > best) {
-            best = sc;
-            t->anchor = (uint32_t)i;
-        }
-    }
-    t->a_byte = len ? tok[t->anchor] : 0;
-    t->is_letter = t->a_byte >= 'a' && t->a_byte <= 'z';
 }
 
 static inline uint8_t
@@ -91,51 +69,61 @@ scan_equal(const struct scan_tok *t, const uint8_t *p)
     return 1;
 }
 
-/* First byte in [p, end) equal to lo or its upper case (lo: 'a'..'z'). */
-static const uint8_t *
-scan_find_letter(const uint8_t *p, const uint8_t *end, uint8_t lo)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    const uint64_t ones = 0x0101010101010101ull;
-    const uint64_t highs = 0x8080808080808080ull;
-    const uint64_t pat = ones * lo, fold = ones * 0x20;
+/* Where a token's first and last byte may sit: text byte c matches
+ * want when (c | or) == want (or 0x20 for a letter, else 0). */
+struct scan_pair {
+    uint8_t want0, or0, want1, or1;
+    size_t  dist;                       /* len - 1 */
+};
 
-    while (end - p >= 8) {
-        uint64_t w;
-        memcpy(&w, p, sizeof(w));
-        uint64_t x = (w | fold) ^ pat;
-        /* the lowest flagged byte is exactly the first zero byte */
-        uint64_t z = (x - ones) & ~x & highs;
-        if (z)
-            return p + (__builtin_ctzll(z) >> 3);
-        p += 8;
-    }
-#endif
-    for (; p < end; p++)
-        if ((uint8_t)(*p | 0x20) == lo)
-            return p;
-    return NULL;
+static struct scan_pair
+scan_pair_of(const struct scan_tok *t)
+{
+    uint8_t b0 = t->b[0], b1 = t->b[t->len - 1];
+    struct scan_pair pr = {
+        .want0 = b0, .want1 = b1, .dist = t->len - 1,
+        .or0 = b0 >= 'a' && b0 <= 'z' ? 0x20 : 0,
+        .or1 = b1 >= 'a' && b1 <= 'z' ? 0x20 : 0,
+    };
+    return pr;
 }
 
-/* Start of the first occurrence of t in [p, end), or NULL. */
+/* Start of the first occurrence of t in [p, end), or NULL: 16 starts at
+ * a time (SSE2), each whose first and last byte fit compared whole. */
 static const uint8_t *
 scan_find(const struct scan_tok *t, const uint8_t *p, const uint8_t *end)
 {
     if (t->len == 0)
         return p;
-    while ((size_t)(end - p) >= t->len) {
-        const uint8_t *from = p + t->anchor;
-        const uint8_t *last = end - (t->len - t->anchor) + 1;
-        const uint8_t *a = t->is_letter
-            ? scan_find_letter(from, last, t->a_byte)
-            : memchr(from, t->a_byte, (size_t)(last - from));
-        if (!a)
-            return NULL;
-        const uint8_t *start = a - t->anchor;
-        if (scan_equal(t, start))
-            return start;
-        p = start + 1;
+    if ((size_t)(end - p) < t->len)
+        return NULL;
+    struct scan_pair pr = scan_pair_of(t);
+    const uint8_t *last = end - pr.dist;        /* starts before it */
+
+#if defined(__SSE2__)
+    const __m128i w0 = _mm_set1_epi8((char)pr.want0);
+    const __m128i o0 = _mm_set1_epi8((char)pr.or0);
+    const __m128i w1 = _mm_set1_epi8((char)pr.want1);
+    const __m128i o1 = _mm_set1_epi8((char)pr.or1);
+
+    for (; last - p >= 16; p += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i y = _mm_loadu_si128(
+            (const __m128i *)(const void *)(p + pr.dist));
+        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_and_si128(
+            _mm_cmpeq_epi8(_mm_or_si128(x, o0), w0),
+            _mm_cmpeq_epi8(_mm_or_si128(y, o1), w1)));
+        for (; mask != 0; mask &= mask - 1) {
+            const uint8_t *s = p + __builtin_ctz(mask);
+            if (scan_equal(t, s))
+                return s;
+        }
     }
+#endif
+    for (; p < last; p++)
+        if ((p[0] | pr.or0) == pr.want0 && (p[pr.dist] | pr.or1) == pr.want1 &&
+            scan_equal(t, p))
+            return p;
     return NULL;
 }
 

@@ -3,7 +3,8 @@
  * scan_test: the token search of the cursor prefilter against a brute
  * force case-folding substring search, on random messages (mixed case,
  * bytes >= 0x80, empty messages, tokens at message edges and spanning two
- * messages), for every anchor kind (letter, digit, high byte).
+ * messages), for every first and last byte kind (letter, digit, high
+ * byte), and over whole buffers longer than the 16-byte steps.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -63,8 +64,8 @@ test_scan_random(void **state)
                 col[pos++] = (uint8_t)alpha[rng() % (sizeof(alpha) - 1)];
         }
         /* a token: folded bytes taken from the column (may span) */
-        uint8_t tok[8];
-        size_t tl = 1 + rng() % 4;
+        uint8_t tok[16];
+        size_t tl = 1 + rng() % (iter % 2 ? 4 : 12);
         if (pos < tl)
             continue;
         uint32_t at = rng() % (pos - tl + 1);
@@ -88,6 +89,45 @@ test_scan_random(void **state)
             assert_int_equal(keep[i], has);
         }
     }
+}
+
+/* scan_may_hold over a whole buffer (a block's bytes) against the brute
+ * search: the token, whole or cut, in either case, at every offset of
+ * buffers longer than the 16-byte steps, the first and last byte too. */
+static void
+test_scan_whole_buffer(void **state)
+{
+    static const char alpha[] = "etaoinETAOIN09=. \x00\xff";
+    static const char *const toks[] = { "id", "cart", "e", "options",
+                                        "zebracorn", "a.b", "0", "x-9" };
+    uint8_t buf[700];
+    size_t n_held = 0, n_not = 0;
+
+    (void)state;
+    for (int iter = 0; iter < 20000; iter++) {
+        const char *tk = toks[rng() % (sizeof(toks) / sizeof(toks[0]))];
+        size_t tl = strlen(tk), len = rng() % 4 == 0 ? rng() % 20
+                                                      : rng() % sizeof(buf);
+        for (size_t i = 0; i < len; i++)
+            buf[i] = (uint8_t)alpha[rng() % (sizeof(alpha) - 1)];
+        if (len >= tl && rng() % 2) {
+            size_t k = rng() % 3 ? tl : rng() % tl;     /* cut short */
+            size_t at = rng() % 3 == 0 ? 0 : rng() % 3 == 0
+                                        ? len - tl : rng() % (len - tl + 1);
+            for (size_t i = 0; i < k; i++)
+                buf[at + i] = (uint8_t)(rng() % 2 && tk[i] >= 'a' &&
+                                        tk[i] <= 'z' ? tk[i] - 32 : tk[i]);
+        }
+        struct scan_tok t;
+        scan_tok_init(&t, (const uint8_t *)tk, tl);
+        int want = brute_has((const uint8_t *)tk, tl, buf, len);
+        if (scan_may_hold(&t, 1, buf, len) != want)
+            fail_msg("token [%s] in %zu bytes: want %d", tk, len, want);
+        n_held += want;
+        n_not += !want;
+    }
+    assert_true(n_held > 2000);
+    assert_true(n_not > 2000);
 }
 
 static void
@@ -138,6 +178,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scan_random),
         cmocka_unit_test(test_scan_edges),
+        cmocka_unit_test(test_scan_whole_buffer),
         cmocka_unit_test(test_scan_non_ascii),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1079,8 +1079,7 @@ uint64_t segindex_disk_bytes(const struct store *s);
 /* scan.c: token search in messages (cursor prefilter). */
 struct scan_tok {
     uint8_t  b[64];                     /* folded, TOKENIZE_MAX_LEN */
-    uint32_t len, anchor;
-    uint8_t  a_byte, is_letter;
+    uint32_t len;
 };
 void scan_tok_init(struct scan_tok *t, const uint8_t *tok, size_t len);
 /* 1 if msg holds t (ASCII case folded). */
