@@ -11,6 +11,7 @@
  * tail the store's thread waits for the job (backpressure).
  */
 #include <dirent.h>
+#include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -36,6 +37,7 @@ struct fx {
     char            dir[64], ref[64];
     struct store_options opt;
     struct storetest_gate gate;     /* "block" writes: the first held */
+    int             is_sync_failing;    /* "segment-sync" fails (EIO) */
 };
 
 /* On the sealing thread; waits at most 20 s (never hangs a test). */
@@ -47,6 +49,11 @@ block_hook(const char *what, size_t len, void *arg)
     (void)len;
     if (strcmp(what, "block") == 0)
         storetest_gate_enter(&f->gate);
+    if (strcmp(what, "segment-sync") == 0 &&
+        __atomic_load_n(&f->is_sync_failing, __ATOMIC_RELAXED)) {
+        errno = EIO;
+        return -1;
+    }
     return 0;
 }
 
@@ -368,6 +375,48 @@ test_pend_done_wakes_loop(void **state)
     store_close(s);
 }
 
+/* The sealing thread truncates a job's WAL files as soon as the
+ * segment's fdatasync returned (beside the indexing thread): never after
+ * a failed one, whose blocks are cut off the segment again. A copy of
+ * the directory then (as a kill -9 would leave it) has every committed
+ * record, from the WAL; once the sync works the retry seals them. */
+static void
+test_pend_failed_sync_keeps_wal(void **state)
+{
+    struct fx *f = *state;
+    struct store_stats st;
+
+    f->is_sync_failing = 1;
+    struct store *s = storetest_open(f->dir, &f->opt);
+    for (int k = 0; k < 3; k++) {
+        put_tail(s, k);
+        assert_int_equal(store_commit(s), 0);
+    }
+    (void)store_sync(s);                /* fails: the job is kept */
+    store_get_stats(s, &st);
+    assert_true(st.n_seal_errors > 0);
+    assert_int_equal(st.n_blocks, 0);
+    char *cmd = xasprintf("cp -a '%s' '%s.copy'", f->dir, f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    char *copy = xasprintf("%s.copy", f->dir);
+    struct store *c = storetest_open(copy, &f->opt);
+    assert_int_equal(scan_all(c), 3 * PER_TAIL);
+    store_close(c);
+    free(copy);
+    __atomic_store_n(&f->is_sync_failing, 0, __ATOMIC_RELAXED);
+    put_tail(s, 3);
+    assert_int_equal(store_commit(s), 0);   /* retries the failed job */
+    assert_int_equal(store_sync(s), 0);
+    assert_int_equal(scan_all(s), 4 * PER_TAIL);
+    store_close(s);
+    s = storetest_open(f->dir, &f->opt);
+    assert_int_equal(scan_all(s), 4 * PER_TAIL);
+    store_get_stats(s, &st);
+    assert_true(st.n_blocks > 0);
+    store_close(s);
+}
+
 /* A clean close with tails waiting seals them: nothing is left to replay
  * and the files are the reference's. */
 static void
@@ -519,6 +568,8 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_pend_done_wakes_loop, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_pend_failed_sync_keeps_wal,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_pend_sealed_at_close, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pend_token_sets, setup,
