@@ -23,8 +23,10 @@
 #include "common/timeutil.h"
 #include "common/wire.h"
 
-/* 0 ok, -1 store error (the connection is closed, nothing acknowledged).
- * recv_ns: when its batch arrived (our wall clock, STORE.md). */
+/* 0 ok, -1 store error (the store's hold released, the connection
+ * closed, nothing acknowledged). recv_ns: when its batch arrived (our
+ * wall clock, STORE.md). Called with the store held (store_append_hold):
+ * nothing here but the append calls the store. */
 static int
 ingest_store_record(struct ingest_conn *c, const struct wire_record *wr,
                     int64_t recv_ns)
@@ -61,7 +63,7 @@ ingest_store_record(struct ingest_conn *c, const struct wire_record *wr,
         .offset = wr->offset, .msg = wr->msg.p, .msg_len = wr->msg.len,
         .recv_ns = recv_ns, .labels = s->labels,
     };
-    int rc = store_append_cached(ing->store, &r, &s->label);
+    int rc = store_append_held(ing->store, &r, &s->label);
 
     if (rc == 1) {
         ing->stats->records_stored++;
@@ -75,6 +77,7 @@ ingest_store_record(struct ingest_conn *c, const struct wire_record *wr,
         ing->stats->records_duplicate++;
         return 0;
     }
+    store_append_release(ing->store);
     ing->stats->store_errors++;
     ingest_log_limited(ing, "store append failed host=%s peer=%s error=\"%s\"",
                        c->host_log, c->peer, store_errstr(ing->store));
@@ -121,14 +124,25 @@ ingest_batch_store(struct ingest_conn *c, struct wire_batch *b)
     ingest_src_begin(c, b);
     /* above every earlier stamp: receive order is commit order (follow.h) */
     int64_t recv_ns = follow_recv_next(ing->follow, now_ns());
+    /* the store's mutex taken once per INGEST_HOLD_RECORDS records, not
+     * for each (cursors on query threads wait at most for that many) */
+    unsigned n_held = 0;
+    store_append_hold(ing->store);
     while (wire_batch_next(b, &wr) == 1) {
+        if (++n_held > INGEST_HOLD_RECORDS) {
+            store_append_release(ing->store);
+            store_append_hold(ing->store);
+            n_held = 1;
+        }
         if (wr.source >= b->n_sources || wr.stream > LOGREC_STDERR) {
+            store_append_release(ing->store);
             ingest_conn_reject(c, WIRE_ERR_PROTOCOL, "bad record", NULL);
             return -1;
         }
         if (ingest_store_record(c, &wr, recv_ns) < 0)
             return -1;
     }
+    store_append_release(ing->store);
     ing->stats->batches++;
     c->n_batches++;
     ingest_mark_pending(c, b->seq);

@@ -38,6 +38,8 @@
 #define INGEST_PREAUTH_INPUT    (WIRE_HEADER_LEN + WIRE_MAX_CONTROL)
 #define INGEST_MAX_INPUT        (64u << 10)
 #define INGEST_COMMIT_DELAY_US  2000    /* group commit after a frame */
+#define INGEST_HOLD_RECORDS     256     /* a batch's records appended under
+                                           one hold of the store's mutex */
 #define INGEST_RETRY_S          1       /* a failed commit tried again */
 #define INGEST_CLOSE_GRACE_S    2       /* for our ERROR to go out */
 #define INGEST_MAX_HOST         HOSTKEYS_MAX_HOST

@@ -137,6 +137,18 @@ int store_append(struct store *s, const struct logrec *r);
 struct store_label;
 int store_append_cached(struct store *s, const struct logrec *r,
                         struct store_label **lab);
+/*
+ * A run of store_append_cached's without taking the store's mutex for
+ * each: store_append_hold takes it (cursors on other threads wait to be
+ * created or to open a block), store_append_held appends as
+ * store_append_cached does, store_append_release gives it back. Between
+ * them the caller calls no other store function (the mutex is not
+ * recursive) and bounds the run (ingest: INGEST_HOLD_RECORDS records).
+ */
+void store_append_hold(struct store *s);
+int  store_append_held(struct store *s, const struct logrec *r,
+                       struct store_label **lab);
+void store_append_release(struct store *s);
 /* Writes and fsyncs everything appended (one WAL append + fdatasync),
  * waiting for the sync: store_commit_begin, then store_commit_end's work
  * (a commit already in flight is waited for first). 0, or -1 on error

@@ -284,6 +284,25 @@ store_append_cached(struct store *s, const struct logrec *r,
     return rc;
 }
 
+void
+store_append_hold(struct store *s)
+{
+    store_lock(s);
+}
+
+void
+store_append_release(struct store *s)
+{
+    store_unlock(s);
+}
+
+int
+store_append_held(struct store *s, const struct logrec *r,
+                  struct store_label **lab)
+{
+    return store_append_locked(s, r, lab);
+}
+
 /* r appended under l, the label store_label_find gives its four strings
  * (so l->src is its source): 1, 0 (a duplicate) or -1. */
 static int

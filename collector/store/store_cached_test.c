@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * store_cached_test: store_append_cached (a batch source's label looked
- * up once, then taken from the caller's cache: ingest's path) against
+ * up once, then taken from the caller's cache: ingest's path; most
+ * batches in one hold of the store's mutex, store_append_held) against
  * store_append (every record's four strings measured and looked up: the
  * reference). Two stores get the same records, one way each, in random
  * batches: many sources (3 hosts x 70 containers), a batch naming a
@@ -62,6 +63,7 @@ struct draw {
     unsigned      n_renamed;    /* the source renamed in every batch */
     int64_t       t;
     int           n_stored;
+    int           is_held;      /* the cached store's mutex held */
 };
 
 static void
@@ -100,7 +102,9 @@ append_both(struct draw *d, struct bsrc *b, uint64_t offset)
     if (rn(500) == 0)
         r.msg = NULL;           /* bytes missing: an error either way */
     int ra = store_append(d->s[0], &r);
-    int rb = store_append_cached(d->s[1], &r, &b->lab);
+    /* in runs under one hold of the mutex (ingest's), or one by one */
+    int rb = d->is_held ? store_append_held(d->s[1], &r, &b->lab)
+                        : store_append_cached(d->s[1], &r, &b->lab);
     assert_int_equal(ra, rb);
     d->n_stored += ra == 1;
 }
@@ -123,6 +127,9 @@ one_batch(struct draw *d, int round)
     for (unsigned i = 0; i < n_b; i++)
         resend[i] = d->off[b[i].src] > 5 ? d->off[b[i].src] - 5 : 0;
     unsigned n_rec = rn(3) == 0 ? 1 + rn(5) : 20 + rn(120);
+    d->is_held = rn(4) != 0;
+    if (d->is_held)
+        store_append_hold(d->s[1]);
     for (unsigned k = 0; k < n_rec; k++) {
         /* alternating two labels, else any of the batch's sources */
         unsigned i = k % 4 != 3 && n_b > 1 ? (k & 1) * (n_b - 1) : rn(n_b);
@@ -137,6 +144,9 @@ one_batch(struct draw *d, int round)
         else
             append_both(d, x, ++*off);
     }
+    if (d->is_held)
+        store_append_release(d->s[1]);
+    d->is_held = 0;
     /* containers renamed now and then between batches */
     if (rn(4) == 0)
         d->gen[rn(N_SRC)]++;
