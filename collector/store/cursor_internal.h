@@ -2,8 +2,10 @@
 /*
  * cursor_internal: the cursor shared by cursor.c (filter, candidate
  * blocks, creation), cursor_merge.c (the k-way merge over open blocks:
- * reading, eviction, the heap) and cursor_exact.c (a matches-only cursor
- * going exact near the cost cap). Not for use outside collector/store/.
+ * reading, eviction, the heap), cursor_bcache.c (the last few block
+ * bodies read, kept for the next cursors) and cursor_exact.c (a
+ * matches-only cursor going exact near the cost cap). Not for use
+ * outside collector/store/.
  */
 #ifndef COLLECTOR_STORE_CURSOR_INTERNAL_H
 #define COLLECTOR_STORE_CURSOR_INTERNAL_H
@@ -205,6 +207,21 @@ void cursor_run_unload(struct store_cursor *c, struct cur_run *run,
 void cursor_run_free(struct store_cursor *c, struct cur_run *run);
 /* Moves the heap top past the record it last gave. */
 void cursor_advance(struct store_cursor *c);
+
+/* cursor_bcache.c */
+/* Keeps a copy of a block's raw body just read, in place of the entry
+ * used longest ago (under store.mu). */
+void cursor_bcache_put(struct store *s, uint64_t seq, uint32_t blk,
+                       uint32_t frame, const struct store_blk *b,
+                       const struct buf *raw);
+/* Copies block b's raw body from the cache into ld->raw (under
+ * store.mu): 1 done, 0 not cached. */
+int  cursor_bcache_copy(struct store_cursor *c, const struct cur_cand *k,
+                        const struct store_blk *b, struct blk_load *ld);
+/* Decodes a cached body copied into ld->raw (without store.mu): 1 done,
+ * 0 read it from disk instead. */
+int  cursor_bcache_decode(struct store_cursor *c, const struct cur_cand *k,
+                          const struct blk_req *rq, struct blk_load *ld);
 
 /* cursor_exact.c */
 /* 1 if the cost cap could be reached once add more bytes are opened

@@ -309,29 +309,6 @@ cursor_run_select(struct store_cursor *c, struct cur_run *run, uint32_t n,
     }
 }
 
-/* The cache entry holding block (seq, blk at off) or its frame, or
- * NULL. */
-static struct store_bcache_ent *
-bcache_find(struct store *s, uint64_t seq, uint32_t blk, uint32_t frame,
-            uint64_t off)
-{
-    for (size_t i = 0; i < STORE_BCACHE_N; i++) {
-        struct store_bcache_ent *e = &s->bcache[i];
-        if (e->tick && e->seq == seq && e->blk == blk && e->off == off &&
-            e->frame == frame)
-            return e;
-    }
-    return NULL;
-}
-
-/* The records of candidate k of block b: the block's or its frame's. */
-static uint32_t
-cand_n_records(const struct cur_cand *k, const struct store_blk *b,
-               const struct store_frame *fr)
-{
-    return k->frame == BLK_WHOLE ? b->n_records : fr->n_records;
-}
-
 /* Fills rq for candidate k of directory entry b (under store.mu): copies
  * of the entry and of the frame read, never the entry's arrays. */
 static void
@@ -346,64 +323,6 @@ cand_req(const struct cur_cand *k, const struct store_blk *b,
         rq->fr = b->frames[k->frame];
     rq->b.labels = NULL;
     rq->b.frames = NULL;
-}
-
-/* Keeps a copy of a block's raw body just read, in place of the entry
- * used longest ago. */
-static void
-bcache_put(struct store *s, uint64_t seq, uint32_t blk, uint32_t frame,
-           const struct store_blk *b, const struct buf *raw)
-{
-    struct store_bcache_ent *e = &s->bcache[0];
-
-    if (raw->len > STORE_BCACHE_MAX ||
-        bcache_find(s, seq, blk, frame, b->off))
-        return;
-    for (size_t i = 1; i < STORE_BCACHE_N; i++)
-        if (s->bcache[i].tick < e->tick)
-            e = &s->bcache[i];
-    if (e->raw.max == 0)
-        buf_init(&e->raw, STORE_BCACHE_MAX);
-    buf_reset(&e->raw);
-    e->tick = 0;
-    if (buf_append(&e->raw, raw->data, raw->len) < 0)
-        return;
-    e->seq = seq;
-    e->blk = blk;
-    e->frame = frame;
-    e->off = b->off;
-    e->tick = ++s->bcache_tick;
-}
-
-/* Copies block b's raw body from the cache into ld->raw (under
- * store.mu): 1 done, 0 not cached. */
-static int
-bcache_copy(struct store_cursor *c, const struct cur_cand *k,
-            const struct store_blk *b, struct blk_load *ld)
-{
-    struct store_bcache_ent *e = bcache_find(c->s, k->seq, k->blk, k->frame,
-                                             b->off);
-
-    if (e == NULL)
-        return 0;
-    buf_reset(&ld->raw);
-    if (buf_append(&ld->raw, e->raw.data, e->raw.len) < 0)
-        return 0;               /* read it from disk instead */
-    e->tick = ++c->s->bcache_tick;
-    return 1;
-}
-
-/* Decodes a cached body copied into ld->raw and marks tokens as blkload
- * does (without store.mu): 1 done, 0 read it from disk instead. */
-static int
-bcache_decode(struct store_cursor *c, const struct cur_cand *k,
-              const struct blk_req *rq, struct blk_load *ld)
-{
-    ld->seq = k->seq;
-    ld->blk = k->blk;
-    blkload_decode(&c->lr, 0, &rq->b, cand_n_records(k, &rq->b, &rq->fr),
-                   ld);
-    return ld->rc > 0;
 }
 
 /* A damaged block is reported once a cursor, whichever of its frames
@@ -452,7 +371,7 @@ run_read_seg(struct store_cursor *c, struct cur_run *run,
                 run->own_ids[i] = b->labels[i].id;
             if (sl->ld.rc == 0) {
                 cursor_set_lsel(c, &sl->ld, run->own_ids, b->n_labels);
-                is_copied = bcache_copy(c, k, b, &sl->ld);
+                is_copied = cursor_bcache_copy(c, k, b, &sl->ld);
             }
         }
     }
@@ -462,7 +381,7 @@ run_read_seg(struct store_cursor *c, struct cur_run *run,
         return is_gone || cursor_bad_seen(c, k) ? 0 : -1;
     }
     if (is_copied)
-        is_hit = bcache_decode(c, k, &rq, &sl->ld);
+        is_hit = cursor_bcache_decode(c, k, &rq, &sl->ld);
     if (sl->ld.rc == 0 || (is_copied && !is_hit))
         blkload_run(&c->lr, &rq, &sl->ld);
     int rc = sl->ld.rc;
@@ -479,7 +398,8 @@ run_read_seg(struct store_cursor *c, struct cur_run *run,
         c->s->n_cursor_reads++;
         c->s->n_cursor_ahead_reads += sl->ld.is_by_helper;
         if (!c->is_no_cache)
-            bcache_put(c->s, k->seq, k->blk, k->frame, &rq.b, &sl->ld.raw);
+            cursor_bcache_put(c->s, k->seq, k->blk, k->frame, &rq.b,
+                              &sl->ld.raw);
     }
     store_unlock(c->s);
     if (rc <= 0) {
