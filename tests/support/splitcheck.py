@@ -84,9 +84,17 @@ def unstatic(s):
 TEST = re.compile(r'^\s+(?:cmocka_unit_test\w*|[A-Z]\w*)\(.*$', re.M)
 
 
+def joined(main):
+    """A main's text with each registration on one line: one broken after
+    its "(" (a long test name) would else read as just that "(", the same
+    for every such registration."""
+    return re.sub(r'\(\s*\n\s*', '(', main)
+
+
 def check_tests(old_main, new_mains):
     """Problems (0 or 1) of a test split: the old main's tests, each in
     exactly one new main, in the same order, and no other."""
+    old_main, new_mains = joined(old_main), [joined(m) for m in new_mains]
     want = TEST.findall(old_main)
     got = [t for m in new_mains for t in TEST.findall(m)]
     pos = {t: i for i, t in enumerate(want)}
