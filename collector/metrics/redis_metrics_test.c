@@ -5,10 +5,9 @@
  * writes read back through every query function, retention trimming, the
  * series and metric-name caps, every key bounded and expiring (per-host
  * keys, the name and series indexes trimmed to what is alive, the older
- * layout converted on connect), Redis killed and restarted (writes
- * resume, the pending queue stays bounded), reads while down and at
- * shutdown. The replies (malformed, over the bounds, hostile) are
- * redis_metrics_read_test.c's.
+ * layout converted on connect). Redis killed and restarted, never
+ * there, reads at shutdown: redis_metrics_conn_test.c; the replies
+ * (malformed, over the bounds, hostile): redis_metrics_read_test.c.
  */
 #include "tests/support/rmtest.h"
 
@@ -654,96 +653,6 @@ test_rmetrics_sweep_batches(void **state)
 }
 
 static void
-test_rmetrics_redis_restart(void **state)
-{
-    struct fx *f = *state;
-    struct res r;
-
-    rm_open(f, 0, 20, 0);                    /* at most 20 commands pending */
-    assert_true(run_until(f, is_connected));
-    write_frame(f, "h1", T0, frame1, 1);
-    want = 1;
-    assert_true(run_until(f, has_written));
-    redis_kill(f);
-    assert_true(run_until(f, is_disconnected));
-    /* a read while down fails, later, not inline */
-    memset(&r, 0, sizeof(r));
-    assert_int_equal(rmetrics_names(f->rm, names_cb, &r), 0);
-    assert_int_equal(r.n_calls, 0);
-    wait_res(f, &r);
-    assert_int_equal(r.err, 1);
-    /* writes while down queue up to the cap, the rest is dropped */
-    for (int i = 1; i <= 10; i++)
-        write_frame(f, "h1", T0 + i * 1000, frame1, 1);
-    struct rmetrics_counters c = ctr(f);
-    assert_true(c.pending <= 20);
-    assert_true(c.samples_dropped > 0);
-    uint64_t queued_samples = 10 - c.samples_dropped;
-    redis_start(f);                          /* empty: data lost */
-    assert_true(run_until(f, is_connected));
-    assert_true(ctr(f).reconnects >= 1);
-    want = 1 + queued_samples;
-    assert_true(run_until(f, has_written));
-    /* new writes rebuild the indexes of the restarted (empty) Redis */
-    fake_now += 1;
-    write_frame(f, "h1", T0 + 20000, frame1, 1);
-    want = 2 + queued_samples;
-    assert_true(run_until(f, has_written));
-    query(f, &r, "host.cpu.user_pct", "h1", NULL, NULL);
-    assert_int_equal(r.n, 1);
-    assert_int_equal(r.n_points[0], queued_samples + 1);
-    memset(&r, 0, sizeof(r));
-    assert_int_equal(rmetrics_hosts(f->rm, hosts_cb, &r), 0);
-    wait_res(f, &r);
-    assert_int_equal(r.n, 1);
-}
-
-static void
-test_rmetrics_never_connected(void **state)
-{
-    struct fx *f = *state;
-    struct res r;
-
-    redis_kill(f);
-    rm_open(f, 0, 5, 0);
-    write_frame(f, "h1", T0, frame1, 6);
-    assert_int_equal(ctr(f).pending, 5);
-    assert_true(ctr(f).samples_dropped >= 1);
-    memset(&r, 0, sizeof(r));
-    assert_int_equal(rmetrics_hosts(f->rm, hosts_cb, &r), 0);
-    wait_res(f, &r);
-    assert_int_equal(r.err, 1);
-    assert_string_equal(r.errstr, "redis not connected");
-    struct rmetrics_config bad = { .addr = "nohostport" };
-    assert_null(rmetrics_new(f->base, &bad));
-    bad.addr = "";
-    assert_null(rmetrics_new(f->base, &bad));
-}
-
-static void
-test_rmetrics_free_with_reads_in_flight(void **state)
-{
-    struct fx *f = *state;
-    struct res r1, r2;
-
-    rm_open(f, 0, 0, 0);
-    assert_true(run_until(f, is_connected));
-    write_frame(f, "h1", T0, frame1, 6);
-    memset(&r1, 0, sizeof(r1));
-    memset(&r2, 0, sizeof(r2));
-    r1.rm = f->rm;
-    struct rm_query q = { .name = "host.fs.used_pct", .to_ms = INT64_MAX };
-    assert_int_equal(rmetrics_query(f->rm, &q, series_cb, &r1), 0);
-    assert_int_equal(rmetrics_hosts(f->rm, hosts_cb, &r2), 0);
-    rmetrics_free(f->rm);
-    f->rm = NULL;
-    assert_int_equal(r1.n_calls, 1);
-    assert_int_equal(r1.err, 1);
-    assert_int_equal(r2.n_calls, 1);
-    assert_string_equal(r2.errstr, "shutting down");
-}
-
-static void
 test_rmetrics_id_codec(void **state)
 {
     (void)state;
@@ -804,12 +713,6 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_rmetrics_sweep_batches, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_rmetrics_redis_restart, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_rmetrics_never_connected, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(
-            test_rmetrics_free_with_reads_in_flight, setup, teardown),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, NULL, NULL);
