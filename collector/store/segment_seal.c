@@ -96,21 +96,12 @@ chunk_meta(struct store *s, const struct store_tail *t, struct seal_chunk *ch)
 /* A tail without a body (its body went to a job) takes the buffer of a
  * sealed job's block if one is spare: grown by doubling from nothing, a
  * body was copied by realloc about 13 times per block (1.25% of the
- * collector's instructions while ingesting). With none spare (both in
- * jobs still sealing or waiting, STORE_PEND_MAX_CH), a new one of 1.5
- * blocks: a tail is sealed once its commit holds a block, so most never
- * grow past that (BENCHMARKS.md "The event loop's ingest path"). */
+ * collector's instructions while ingesting). */
 static void
 tail_reserve(struct store *s, struct store_tail *t)
 {
-    if (t->body.data != NULL)
+    if (t->body.data != NULL || s->n_spare_body == 0)
         return;
-    if (s->n_spare_body == 0) {
-        size_t want = s->opt.block_size + s->opt.block_size / 2;
-        (void)buf_reserve(&t->body, want < t->body.max ? want
-                                                       : t->body.max);
-        return;
-    }
     size_t max = t->body.max;
     t->body = s->spare_body[--s->n_spare_body];
     t->body.max = max;
@@ -245,8 +236,7 @@ tail_split(struct store *s, size_t *n_out)
         if (store_tail_fill(&ch[n - 1], s->opt.block_size) >=
             s->opt.block_size) {
             ch = xreallocarray(ch, n + 1, sizeof(*ch));
-            store_tail_init(s, &ch[n], STORE_MAX_RAW);
-            tail_reserve(s, &ch[n++]);
+            store_tail_init(s, &ch[n++], STORE_MAX_RAW);
         }
         struct store_label *l = s->labels[t->labels[r->label].id];
         int rc = store_tail_add(&ch[n - 1], l, r);
