@@ -30,6 +30,7 @@
 
 #include "collector/store/store.h"
 #include "tests/support/storetest.h"
+#include "tests/support/testdir.h"
 
 #define T0       STORETEST_T0
 #define N_HOSTS  3
@@ -57,7 +58,7 @@ struct bsrc {
 
 struct draw {
     struct store *s[2];         /* 0: store_append, 1: cached */
-    char          dir[2][64];
+    char         *dir[2];       /* testdir_make: removed at exit too */
     uint64_t      off[N_SRC];   /* last offset sent per source */
     unsigned      gen[N_SRC];   /* each source's current name */
     unsigned      n_renamed;    /* the source renamed in every batch */
@@ -233,9 +234,8 @@ run_draw(uint64_t seed)
     d->n_renamed = rn(N_SRC);
     for (int k = 0; k < 2; k++) {
         opt.is_split_encoded = k == 0;  /* and a split's first block */
-        snprintf(d->dir[k], sizeof(d->dir[k]),
-                 "/tmp/store_cached_test.XXXXXX");
-        assert_non_null(mkdtemp(d->dir[k]));
+        d->dir[k] = testdir_make("store_cached_test");
+        assert_non_null(d->dir[k]);
         d->s[k] = storetest_open(d->dir[k], &opt);
     }
     for (int round = 0; round < 300; round++) {
@@ -269,9 +269,10 @@ run_draw(uint64_t seed)
     for (int k = 0; k < 2; k++)
         store_close(d->s[k]);
     for (int k = 0; k < 2; k++) {
-        char cmd[96];
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", d->dir[k]);
+        char *cmd = xasprintf("rm -rf %s", d->dir[k]);
         assert_int_equal(system(cmd), 0);
+        free(cmd);
+        free(d->dir[k]);
     }
     free(d);
 }
