@@ -32,16 +32,12 @@
 #include "shipper/metrics.h"
 #include "shipper/sender.h"
 #include "shipper/state.h"
+#include "shipper/tail.h"
 
 #define MAIN_STATE_MS     100
 #define MAIN_STATS_S      10
 #define MAIN_DRAIN_MS     2000
 #define MAIN_GONE_MAX     64
-/* Bytes per read() of a container's file: each container's read buffer
- * keeps the pages its largest read touched, so with 100 containers that
- * had to catch up once (reading paused), 256 KiB reads held ~25 MiB for
- * good (peak RSS 38-45 MiB in loaded live tail runs, 13-16 quiet). */
-#define MAIN_CHUNK        (64u << 10)
 #define MAIN_METRICS_RAW  WIRE_MAX_PAYLOAD  /* raw bytes of one METRICS frame */
 
 struct shipper {
@@ -413,7 +409,7 @@ main_start(struct shipper *sh, const char *hostname, const char *token,
         .multiline = &sh->multiline,
         .match_bytes = (size_t)sh->cfg.multiline_match_bytes,
         .tail = { .max_record = (size_t)sh->cfg.max_record_size,
-                  .chunk = MAIN_CHUNK },
+                  .chunk = TAIL_CHUNK },
         .rescan_ms = (int)sh->cfg.rescan_ms,
         .max_gone = MAIN_GONE_MAX,
     };

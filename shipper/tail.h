@@ -66,6 +66,13 @@ struct tail_config {
 
 #define TAIL_PIN_MAX 8
 
+/* Bytes per read() of a container's file in the shipper (main.c): each
+ * container's read buffer keeps the pages its largest read touched, so
+ * with 100 containers that had to catch up once (reading paused), 256 KiB
+ * reads held ~25 MiB for good (peak RSS 38-45 MiB in loaded live tail
+ * runs, 13-16 quiet). tail_mem_test checks the bound. */
+#define TAIL_CHUNK (64u << 10)
+
 /*
  * Data of this container that will never be shipped (tail_loss_get):
  * json-file bytes, and the lines ('\n'-ended json-file lines, each 16 KiB
