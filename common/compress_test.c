@@ -35,6 +35,7 @@
 #include "common/xmalloc.h"
 #include "common/compress.h"
 #include "common/wire.h"
+#include "tests/support/testrng.h"
 
 static uint8_t *
 make_text(size_t n, uint32_t seed)
@@ -575,12 +576,8 @@ make_random(size_t n, uint64_t seed)
 {
     uint8_t *p = xmalloc(n ? n : 1);
 
-    for (size_t i = 0; i < n; i++) {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        p[i] = (uint8_t)seed;
-    }
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)testrng_next(&seed);
     return p;
 }
 

@@ -27,16 +27,14 @@
 #include "common/buf.h"
 #include "common/wire.h"
 #include "common/xmalloc.h"
+#include "tests/support/testrng.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
 static uint64_t
 rng(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return testrng_next(&rng_state);
 }
 
 /* The plain BATCH payload of the records msgs[0..n), written from

@@ -23,6 +23,7 @@
 #include "common/labelset.h"
 #include "common/record.h"
 #include "query/reply.h"
+#include "tests/support/testrng.h"
 
 #define LINE(extra) "{\"time\":\"2026-11-27T13:50:40.123456789Z\"," \
     "\"host\":\"node1\",\"container\":\"web\",\"container_id\":\"c1\"," \
@@ -293,10 +294,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 static uint32_t
 rng(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 11);
+    return (uint32_t)(testrng_next(&rng_state) >> 11);
 }
 
 /* Random bytes biased to the interesting ones; no NUL when is_name. */

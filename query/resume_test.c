@@ -22,6 +22,7 @@
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 #include "query/resume.h"
+#include "tests/support/testrng.h"
 
 static void
 resume_line_str(struct resume *r, int64_t ns, int want)
@@ -116,10 +117,7 @@ static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 static unsigned
 rn(unsigned n)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (unsigned)(rng % n);
+    return testrng_below(&rng, n);
 }
 
 struct m_rec {

@@ -29,6 +29,7 @@
 #include "common/record.h"
 #include "common/xmalloc.h"
 #include "shipper/dockerline.h"
+#include "tests/support/testrng.h"
 
 #define T_TIME "\"time\":\"2026-11-27T13:50:40.123456789Z\""
 #define T_TIME_NS INT64_C(1795787440123456789)
@@ -602,12 +603,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 static uint64_t
 rng(void)
 {
-    uint64_t x = rng_state;
-
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return rng_state = x;
+    return testrng_next(&rng_state);
 }
 
 struct diff_stats {

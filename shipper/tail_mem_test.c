@@ -29,6 +29,7 @@
 #include "shipper/tail.h"
 #include "shipper/tail_internal.h"
 #include "tests/support/testdir.h"
+#include "tests/support/testrng.h"
 
 #define ID "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
 /* The figure shipper/README.md gives the shipper's read chunk: raising
@@ -51,10 +52,7 @@ struct fx {
 static unsigned
 rn(struct fx *f, unsigned n)
 {
-    f->rng ^= f->rng << 13;
-    f->rng ^= f->rng >> 7;
-    f->rng ^= f->rng << 17;
-    return (unsigned)(f->rng % n);
+    return testrng_below(&f->rng, n);
 }
 
 static void

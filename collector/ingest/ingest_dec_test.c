@@ -28,6 +28,7 @@
 #include "collector/search/pool.h"
 #include "common/compress.h"
 #include "common/xmalloc.h"
+#include "tests/support/testrng.h"
 
 #define T_JOBS      4           /* in flight at once, as INGEST_DEC_JOBS */
 #define T_BATCH_RAW (256u << 10)
@@ -49,10 +50,7 @@ struct tstate {
 static uint64_t
 rnd(struct tstate *t)
 {
-    t->rng ^= t->rng << 13;
-    t->rng ^= t->rng >> 7;
-    t->rng ^= t->rng << 17;
-    return t->rng;
+    return testrng_next(&t->rng);
 }
 
 /* What frames are compressed with, in turn. */

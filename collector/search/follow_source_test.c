@@ -9,7 +9,6 @@
  * subscription must see the same records, field by field, in the same
  * order, and every receive point must be the same.
  */
-#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +23,8 @@
 #include "collector/store/store.h"
 #include "common/buf.h"
 #include "common/xmalloc.h"
+#include "tests/support/storetest.h"
+#include "tests/support/testrng.h"
 
 #define FS_SUBS   3
 #define FS_ROUNDS 6000
@@ -33,10 +34,7 @@ static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 static unsigned
 rn(unsigned n)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (unsigned)(rng % n);
+    return testrng_below(&rng, n);
 }
 
 /* What one subscription was sent, each record's fields as text. */
@@ -66,19 +64,7 @@ fs_rec(const struct logrec *r, void *arg)
     k->n++;
 }
 
-static int fs_fail_sync;
-
-static int
-fs_sync_hook(const char *what, void *arg)
-{
-    (void)what;
-    (void)arg;
-    if (fs_fail_sync) {
-        errno = EIO;
-        return -1;
-    }
-    return 0;
-}
+static int fs_fail_sync;        /* storetest_sync_fail_if's */
 
 struct fs {
     struct store  *st;
@@ -187,7 +173,8 @@ test_follow_source_same_as_copies(void **state)
     char dir[64], *err = NULL, cmd[96];
     struct store_options so = {
         .block_size = 16 << 10, .segment_size = 256 << 10,
-        .sync_hook = fs_sync_hook,
+        .sync_hook = storetest_sync_fail_if,
+        .sync_hook_arg = &fs_fail_sync,
     };
     struct fs x;
 

@@ -21,6 +21,7 @@
 #include "collector/search/follow.h"
 #include "collector/search/search.h"
 #include "common/xmalloc.h"
+#include "tests/support/testrng.h"
 
 struct sink {
     struct follow     *f;
@@ -417,10 +418,7 @@ static uint64_t rng = 0x12345678ULL;
 static unsigned
 rn(unsigned n)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (unsigned)(rng % n);
+    return testrng_below(&rng, n);
 }
 
 struct rb_rec {

@@ -23,16 +23,14 @@
 
 #include "collector/search/query.h"
 #include "common/casefold.h"
+#include "tests/support/testrng.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
 static unsigned
 rn(unsigned n)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (unsigned)(rng % n);
+    return testrng_below(&rng, n);
 }
 
 static const char *const names[] = {

@@ -26,16 +26,14 @@
 #include "collector/store/tokenize.h"
 #include "common/casefold.h"
 #include "common/xmalloc.h"
+#include "tests/support/testrng.h"
 
 static uint64_t rng_state = 0x2545f4914f6cdd1dull;
 
 static unsigned
 rn(unsigned n)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (unsigned)(rng_state % n);
+    return testrng_below(&rng_state, n);
 }
 
 static const char *const words[] = {

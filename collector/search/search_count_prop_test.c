@@ -37,6 +37,7 @@
 #include "collector/store/index.h"
 #include "collector/store/store.h"
 #include "common/xmalloc.h"
+#include "tests/support/testrng.h"
 
 #define T0         1700000000000000000LL
 #define MS         1000000LL
@@ -96,13 +97,7 @@ static uint64_t rng_state;
 static uint64_t
 rnd(void)
 {
-    uint64_t x = rng_state;
-
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    rng_state = x;
-    return x;
+    return testrng_next(&rng_state);
 }
 
 static unsigned

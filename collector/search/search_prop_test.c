@@ -39,6 +39,7 @@
 #include "common/xmalloc.h"
 #include "tests/support/searchmodel.h"
 #include "tests/support/testdir.h"
+#include "tests/support/testrng.h"
 
 #define T0         1700000000000000000LL
 #define N_DATASETS 20
@@ -62,13 +63,7 @@ static uint64_t rng_state;
 static uint64_t
 rnd(void)
 {
-    uint64_t x = rng_state;
-
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    rng_state = x;
-    return x;
+    return testrng_next(&rng_state);
 }
 
 static unsigned

@@ -41,6 +41,7 @@
 #include "collector/search/search.h"
 #include "common/xmalloc.h"
 #include "tests/support/searchfx.h"
+#include "tests/support/testrng.h"
 
 #define T0     1700000000000000000LL
 #define N_RECS 3000
@@ -60,10 +61,7 @@ static uint64_t rng = 0x5eed2026ULL;
 static unsigned
 rn(unsigned n)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (unsigned)(rng % n);
+    return testrng_below(&rng, n);
 }
 
 static void
@@ -333,35 +331,63 @@ run(struct fx *f, const struct qcase *c, int is_serial, int is_desc,
     query_free(q);
 }
 
-/* The lines PCRE2 itself finds, compiled as query_regex.c compiles (no
- * UTF, . matches newline, $ only at the end). */
-static uint64_t
-direct_count(const struct qcase *c)
-{
-    pcre2_code *code[3];
-    uint64_t n = 0;
+/* PCRE2 itself on a case's regexes, compiled as query_regex.c compiles
+ * them (no UTF, . matches newline, $ only at the end). */
+struct direct {
+    pcre2_code       *code[3];
+    size_t            n;
+    pcre2_match_data *md;
+};
 
+static void
+direct_init(struct direct *d, const struct qcase *c)
+{
+    d->n = c->n_re;
     for (size_t k = 0; k < c->n_re; k++) {
         int e;
         PCRE2_SIZE off;
-        code[k] = pcre2_compile((PCRE2_SPTR)c->re[k], PCRE2_ZERO_TERMINATED,
-                                PCRE2_DOTALL | PCRE2_DOLLAR_ENDONLY |
-                                PCRE2_NEVER_UTF |
-                                (c->icase ? PCRE2_CASELESS : 0),
-                                &e, &off, NULL);
-        assert_non_null(code[k]);
+        d->code[k] = pcre2_compile((PCRE2_SPTR)c->re[k],
+                                   PCRE2_ZERO_TERMINATED,
+                                   PCRE2_DOTALL | PCRE2_DOLLAR_ENDONLY |
+                                   PCRE2_NEVER_UTF |
+                                   (c->icase ? PCRE2_CASELESS : 0),
+                                   &e, &off, NULL);
+        assert_non_null(d->code[k]);
     }
-    pcre2_match_data *md = pcre2_match_data_create(1, NULL);
-    for (int i = 0; i < N_RECS; i++) {
-        int hit = 0;
-        for (size_t k = 0; k < c->n_re && !hit; k++)
-            hit = pcre2_match(code[k], (PCRE2_SPTR)recs[i].msg,
-                              (size_t)recs[i].len, 0, 0, md, NULL) >= 0;
-        n += hit;
-    }
-    pcre2_match_data_free(md);
-    for (size_t k = 0; k < c->n_re; k++)
-        pcre2_code_free(code[k]);
+    d->md = pcre2_match_data_create(1, NULL);
+}
+
+/* 1 when one of the regexes matches record i. */
+static int
+direct_hit(struct direct *d, int i)
+{
+    int hit = 0;
+
+    for (size_t k = 0; k < d->n && !hit; k++)
+        hit = pcre2_match(d->code[k], (PCRE2_SPTR)recs[i].msg,
+                          (size_t)recs[i].len, 0, 0, d->md, NULL) >= 0;
+    return hit;
+}
+
+static void
+direct_fini(struct direct *d)
+{
+    pcre2_match_data_free(d->md);
+    for (size_t k = 0; k < d->n; k++)
+        pcre2_code_free(d->code[k]);
+}
+
+/* The lines PCRE2 itself finds. */
+static uint64_t
+direct_count(const struct qcase *c)
+{
+    struct direct d;
+    uint64_t n = 0;
+
+    direct_init(&d, c);
+    for (int i = 0; i < N_RECS; i++)
+        n += direct_hit(&d, i);
+    direct_fini(&d);
     return n;
 }
 
@@ -386,35 +412,19 @@ static void
 model_out(const struct qcase *c, int is_desc, struct seq *out)
 {
     static int idx[N_RECS];
-    pcre2_code *code[3];
+    struct direct d;
     size_t n = 0;
 
-    for (size_t k = 0; k < c->n_re; k++) {
-        int e;
-        PCRE2_SIZE off;
-        code[k] = pcre2_compile((PCRE2_SPTR)c->re[k], PCRE2_ZERO_TERMINATED,
-                                PCRE2_DOTALL | PCRE2_DOLLAR_ENDONLY |
-                                PCRE2_NEVER_UTF |
-                                (c->icase ? PCRE2_CASELESS : 0),
-                                &e, &off, NULL);
-        assert_non_null(code[k]);
-    }
-    pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+    direct_init(&d, c);
     for (int i = 0; i < N_RECS; i++) {
         const struct rec *r = &recs[i];
-        int hit = 0;
         if ((c->is_host && r->host != 0) ||
             (c->is_window && (r->t < T0 + 3000 || r->t >= T0 + 12000)))
             continue;
-        for (size_t k = 0; k < c->n_re && !hit; k++)
-            hit = pcre2_match(code[k], (PCRE2_SPTR)r->msg, (size_t)r->len,
-                              0, 0, md, NULL) >= 0;
-        if (hit)
+        if (direct_hit(&d, i))
             idx[n++] = i;
     }
-    pcre2_match_data_free(md);
-    for (size_t k = 0; k < c->n_re; k++)
-        pcre2_code_free(code[k]);
+    direct_fini(&d);
     qsort(idx, n, sizeof(idx[0]), rec_cmp);
     out->len = 0;
     for (size_t j = 0; j < n; j++) {

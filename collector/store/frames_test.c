@@ -26,6 +26,7 @@
 #include "common/compress.h"
 #include "common/xmalloc.h"
 #include "tests/support/storetest.h"
+#include "tests/support/testrng.h"
 
 #define T0 1700000000000000000LL
 
@@ -34,10 +35,7 @@ static uint64_t rng_state = 88172645463325252ull;
 static uint64_t
 rng(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return testrng_next(&rng_state);
 }
 
 /* n records with random labels (< n_labels), times, offsets and

@@ -17,7 +17,6 @@
  * must give the same records, and after close write the same files,
  * byte for byte.
  */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +30,7 @@
 #include "collector/store/store.h"
 #include "tests/support/storetest.h"
 #include "tests/support/testdir.h"
+#include "tests/support/testrng.h"
 
 #define T0       STORETEST_T0
 #define N_HOSTS  3
@@ -43,10 +43,7 @@ static uint64_t rng;
 static unsigned
 rn(unsigned n)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (unsigned)(rng % n);
+    return testrng_below(&rng, n);
 }
 
 /* A batch's source: its container's four strings for this batch. */
@@ -153,58 +150,6 @@ one_batch(struct draw *d, int round)
         d->gen[rn(N_SRC)]++;
 }
 
-/* Every file of a but the WAL's is in b with the same bytes (the WAL
- * files hold the last tail, unsealed, and their number depends on how
- * many tails waited for the sealing thread: compared by their replay);
- * *n_seg: a's segments. */
-static void
-same_files(const char *a, const char *b, int *n_seg)
-{
-    DIR *d = opendir(a);
-    struct dirent *de;
-
-    assert_non_null(d);
-    *n_seg = 0;
-    while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.' || strncmp(de->d_name, "wal", 3) == 0)
-            continue;
-        storetest_same_file(a, b, de->d_name);
-        *n_seg += strstr(de->d_name, ".lqs") != NULL;
-    }
-    closedir(d);
-}
-
-/* Both stores give the same records, the unsealed tail's included. */
-static void
-same_records(struct store *a, struct store *b, int min_n)
-{
-    struct store_filter fl = { .since_ns = INT64_MIN, .until_ns = INT64_MAX,
-                               .stream = -1 };
-    struct store_cursor *ca = store_cursor_new(a, &fl, 0);
-    struct store_cursor *cb = store_cursor_new(b, &fl, 0);
-    struct logrec ra, rb;
-    int rc, n = 0;
-
-    while ((rc = store_cursor_next(ca, &ra)) == 1) {
-        assert_int_equal(store_cursor_next(cb, &rb), 1);
-        assert_true(ra.time_ns == rb.time_ns && ra.recv_ns == rb.recv_ns);
-        assert_true(ra.offset == rb.offset && ra.stream == rb.stream &&
-                    ra.flags == rb.flags);
-        assert_string_equal(ra.host, rb.host);
-        assert_string_equal(ra.container_id, rb.container_id);
-        assert_string_equal(ra.container, rb.container);
-        assert_string_equal(ra.image, rb.image);
-        assert_int_equal(ra.msg_len, rb.msg_len);
-        assert_memory_equal(ra.msg, rb.msg, ra.msg_len);
-        n++;
-    }
-    assert_int_equal(rc, 0);
-    assert_int_equal(store_cursor_next(cb, &rb), 0);
-    assert_true(n >= min_n);
-    store_cursor_free(ca);
-    store_cursor_free(cb);
-}
-
 static void
 same_stats(struct store *a, struct store *b)
 {
@@ -245,7 +190,7 @@ run_draw(uint64_t seed)
                 assert_int_equal(store_commit(d->s[k]), 0);
         if (round % 100 == 50) {
             same_stats(d->s[0], d->s[1]);
-            same_records(d->s[0], d->s[1], 0);
+            storetest_same_records(d->s[0], d->s[1], 0);
         }
     }
     for (int k = 0; k < 2; k++) {
@@ -256,16 +201,16 @@ run_draw(uint64_t seed)
     store_get_stats(d->s[0], &st);
     assert_true(st.n_labels_capped > 0);        /* the cap was reached */
     assert_true(st.n_labels > 300);    /* 405 with seed 1 */
-    same_records(d->s[0], d->s[1], d->n_stored);
+    storetest_same_records(d->s[0], d->s[1], d->n_stored);
     for (int k = 0; k < 2; k++)
         store_close(d->s[k]);
-    same_files(d->dir[0], d->dir[1], &n[0]);
-    same_files(d->dir[1], d->dir[0], &n[1]);
+    storetest_same_files_but_wal(d->dir[0], d->dir[1], &n[0]);
+    storetest_same_files_but_wal(d->dir[1], d->dir[0], &n[1]);
     assert_true(n[0] >= 4);             /* several segments were sealed */
     /* the WALs (the unsealed tail) replay to the same records */
     for (int k = 0; k < 2; k++)
         d->s[k] = storetest_open(d->dir[k], &opt);
-    same_records(d->s[0], d->s[1], d->n_stored);
+    storetest_same_records(d->s[0], d->s[1], d->n_stored);
     for (int k = 0; k < 2; k++)
         store_close(d->s[k]);
     for (int k = 0; k < 2; k++) {

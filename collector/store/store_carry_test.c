@@ -14,8 +14,6 @@
  * a failed sync's entry written again from the committed prefix) replays
  * to exactly the committed records at every point checked.
  */
-#include <dirent.h>
-#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +26,7 @@
 
 #include "collector/store/store.h"
 #include "tests/support/storetest.h"
+#include "tests/support/testrng.h"
 
 #define T0 STORETEST_T0
 
@@ -36,25 +35,10 @@ static uint64_t rng;
 static unsigned
 rn(unsigned n)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (unsigned)(rng % n);
+    return testrng_below(&rng, n);
 }
 
 static int fail_sync;           /* set before a commit begins */
-
-static int
-sync_hook(const char *what, void *arg)
-{
-    (void)what;
-    (void)arg;
-    if (fail_sync) {
-        errno = EIO;
-        return -1;
-    }
-    return 0;
-}
 
 struct side {
     char          dir[64];
@@ -89,56 +73,6 @@ append_both(struct side *v, uint64_t *off, int64_t *t, int n_src)
         assert_int_equal(store_append(v[k].s, &r), 1);
 }
 
-/* Every file of a but the WAL's is in b with the same bytes (the WAL
- * files hold the last tail, unsealed, and their number depends on how
- * many tails waited for the sealing thread); *n_seg: a's segments. */
-static void
-same_files(const char *a, const char *b, int *n_seg)
-{
-    DIR *d = opendir(a);
-    struct dirent *de;
-
-    assert_non_null(d);
-    *n_seg = 0;
-    while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.' || strncmp(de->d_name, "wal", 3) == 0)
-            continue;
-        storetest_same_file(a, b, de->d_name);
-        *n_seg += strstr(de->d_name, ".lqs") != NULL;
-    }
-    closedir(d);
-}
-
-/* Both stores give the same records, the unsealed tail's included. */
-static void
-same_records(struct store *a, struct store *b, int min_n)
-{
-    struct store_filter fl = { .since_ns = INT64_MIN, .until_ns = INT64_MAX,
-                               .stream = -1 };
-    struct store_cursor *ca = store_cursor_new(a, &fl, 0);
-    struct store_cursor *cb = store_cursor_new(b, &fl, 0);
-    struct logrec ra, rb;
-    int rc, n = 0;
-
-    while ((rc = store_cursor_next(ca, &ra)) == 1) {
-        assert_int_equal(store_cursor_next(cb, &rb), 1);
-        assert_true(ra.time_ns == rb.time_ns && ra.recv_ns == rb.recv_ns);
-        assert_true(ra.offset == rb.offset && ra.stream == rb.stream &&
-                    ra.flags == rb.flags);
-        assert_string_equal(ra.host, rb.host);
-        assert_string_equal(ra.container_id, rb.container_id);
-        assert_string_equal(ra.container, rb.container);
-        assert_int_equal(ra.msg_len, rb.msg_len);
-        assert_memory_equal(ra.msg, rb.msg, ra.msg_len);
-        n++;
-    }
-    assert_int_equal(rc, 0);
-    assert_int_equal(store_cursor_next(cb, &rb), 0);
-    assert_true(n >= min_n);
-    store_cursor_free(ca);
-    store_cursor_free(cb);
-}
-
 /* What a kill -9 now would leave of a (its seals synced first, so the
  * copy is of whole files): opened, it replays the WAL (version 4: the
  * tail's rows, written from the tail's bytes) to the records committed
@@ -157,7 +91,7 @@ same_after_crash(struct side *a)
     snprintf(cmd, sizeof(cmd), "cp -a %s/. %s/", a->dir, dir);
     assert_int_equal(system(cmd), 0);
     struct store *c = storetest_open(dir, &opt);
-    same_records(a->s, c, 0);
+    storetest_same_records(a->s, c, 0);
     store_close(c);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
@@ -175,7 +109,8 @@ run_draw(uint64_t seed)
     for (int k = 0; k < 2; k++) {
         struct store_options opt = {
             .block_size = 8 << 10, .segment_size = 64 << 10,
-            .clock = storetest_clock_t0_2h, .sync_hook = sync_hook,
+            .clock = storetest_clock_t0_2h,
+            .sync_hook = storetest_sync_fail_if, .sync_hook_arg = &fail_sync,
             .is_carry_decoded = k,
         };
         snprintf(v[k].dir, sizeof(v[k].dir), "/tmp/store_carry_test.XXXXXX");
@@ -209,11 +144,11 @@ run_draw(uint64_t seed)
         assert_int_equal(store_commit(v[k].s), 0);
         assert_int_equal(store_sync(v[k].s), 0);
     }
-    same_records(v[0].s, v[1].s, 1000);
+    storetest_same_records(v[0].s, v[1].s, 1000);
     for (int k = 0; k < 2; k++)
         store_close(v[k].s);
-    same_files(v[0].dir, v[1].dir, &n[0]);
-    same_files(v[1].dir, v[0].dir, &n[1]);
+    storetest_same_files_but_wal(v[0].dir, v[1].dir, &n[0]);
+    storetest_same_files_but_wal(v[1].dir, v[0].dir, &n[1]);
     assert_true(n[0] >= 4);             /* several segments were sealed */
     for (int k = 0; k < 2; k++) {
         char cmd[96];

@@ -25,6 +25,7 @@
 #include "collector/store/index.h"
 #include "collector/store/store.h"
 #include "common/xmalloc.h"
+#include "tests/support/testrng.h"
 
 #define T0        1700000000000000000LL
 #define N_HOSTS   3
@@ -89,10 +90,7 @@ static uint64_t rng;
 static inline uint64_t
 rnd(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
+    return testrng_next(&rng);
 }
 
 static inline unsigned

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "tests/support/testrng.h"
+
 struct regexgen {
     uint64_t           state;       /* the stream: any value but 0 */
     const char *const *pieces;      /* any construct */
@@ -29,10 +31,7 @@ struct regexgen {
 static inline unsigned
 regexgen_rn(struct regexgen *g, unsigned n)
 {
-    g->state ^= g->state << 13;
-    g->state ^= g->state >> 7;
-    g->state ^= g->state << 17;
-    return (unsigned)(g->state % n);
+    return testrng_below(&g->state, n);
 }
 
 /* A pattern into p (NUL-terminated, cap bytes at most): pieces joined

@@ -7,14 +7,17 @@
  * entries counted; every wait at most 20 s, so a broken store fails a test
  * and never hangs it), a store opened or the test failed, files compared
  * byte for byte across two store directories, the process's threads
- * counted (sealpool_test, indexer_test), and fixed clocks (sealpool_test,
- * indexer_test, store_carry_test, store_pend_test, wal_test).
+ * counted (sealpool_test, indexer_test), fixed clocks (sealpool_test,
+ * indexer_test, store_carry_test, store_pend_test, wal_test), a sync
+ * hook that fails on request and two stores' records and files compared
+ * (store_carry_test, store_cached_test, follow_source_test).
  * Test-only, header-only.
  */
 #ifndef TESTS_SUPPORT_STORETEST_H
 #define TESTS_SUPPORT_STORETEST_H
 
 #include <dirent.h>
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -47,6 +50,19 @@ storetest_clock_t0_2h(void *arg)
 {
     (void)arg;
     return STORETEST_T0 + 7200000000000LL;
+}
+
+/* store_options.sync_hook whose sync_hook_arg is an int: every sync
+ * fails (EIO) while it is set. */
+static inline int
+storetest_sync_fail_if(const char *what, void *arg)
+{
+    (void)what;
+    if (*(const int *)arg) {
+        errno = EIO;
+        return -1;
+    }
+    return 0;
 }
 
 struct storetest_gate {
@@ -240,6 +256,59 @@ storetest_same_dirs(const char *a, const char *b, int n[3])
                !storetest_is_wal_empty(b, de->d_name);
     closedir(d);
     assert_int_equal(n_a, n_b);
+}
+
+/* Every file of store directory a but the WAL's is in b with the same
+ * bytes (the WAL files hold the last tail, unsealed, and their number
+ * depends on how many tails waited for the sealing thread: compared by
+ * their replay); *n_seg: a's segments. */
+static inline void
+storetest_same_files_but_wal(const char *a, const char *b, int *n_seg)
+{
+    DIR *d = opendir(a);
+    struct dirent *de;
+
+    assert_non_null(d);
+    *n_seg = 0;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.' || strncmp(de->d_name, "wal", 3) == 0)
+            continue;
+        storetest_same_file(a, b, de->d_name);
+        *n_seg += strstr(de->d_name, ".lqs") != NULL;
+    }
+    closedir(d);
+}
+
+/* Both stores give the same records, every field, in the same order (the
+ * unsealed tail's included), at least min_n of them. */
+static inline void
+storetest_same_records(struct store *a, struct store *b, int min_n)
+{
+    struct store_filter fl = { .since_ns = INT64_MIN, .until_ns = INT64_MAX,
+                               .stream = -1 };
+    struct store_cursor *ca = store_cursor_new(a, &fl, 0);
+    struct store_cursor *cb = store_cursor_new(b, &fl, 0);
+    struct logrec ra, rb;
+    int rc, n = 0;
+
+    while ((rc = store_cursor_next(ca, &ra)) == 1) {
+        assert_int_equal(store_cursor_next(cb, &rb), 1);
+        assert_true(ra.time_ns == rb.time_ns && ra.recv_ns == rb.recv_ns);
+        assert_true(ra.offset == rb.offset && ra.stream == rb.stream &&
+                    ra.flags == rb.flags);
+        assert_string_equal(ra.host, rb.host);
+        assert_string_equal(ra.container_id, rb.container_id);
+        assert_string_equal(ra.container, rb.container);
+        assert_string_equal(ra.image, rb.image);
+        assert_int_equal(ra.msg_len, rb.msg_len);
+        assert_memory_equal(ra.msg, rb.msg, ra.msg_len);
+        n++;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(store_cursor_next(cb, &rb), 0);
+    assert_true(n >= min_n);
+    store_cursor_free(ca);
+    store_cursor_free(cb);
 }
 
 #endif
