@@ -134,10 +134,31 @@ ix_note_flip(struct index_mem *m, uint32_t idx)
     m->flips[m->n_flips++] = idx;
 }
 
-/* Adds block blk (count word cw, frames fm) to the key of hash; a second
- * token (another check) under the same hash makes the key lose its
- * counts. is_new_blk: blk is past every block added so far, so no key
- * has it yet (its postings need not be read). */
+/* Adds block word w (the block and its frames, IX_BLK_BITS) and count
+ * word cw to the key numbered idx; a second token (another check) under
+ * its hash makes the key lose its counts. is_new_blk: the block is past
+ * every block added so far, so no key has it yet (its postings need not
+ * be read). */
+static inline void
+ix_add_to(struct index_mem *m, uint32_t idx, uint32_t check,
+          int is_collided, uint32_t w, uint32_t cw, int is_new_blk)
+{
+    struct ix_ent *e = ix_ent_at(m, idx);
+
+    if ((e->check != check || is_collided) && !e->is_collided) {
+        if (m->is_marked && idx < m->mark_keys)
+            ix_note_flip(m, idx);
+        e->is_collided = 1;
+    }
+    uint32_t *last = &ix_posts_rw(e)[2 * (e->n - 1)];
+    if (is_new_blk || IX_BLK(*last) != IX_BLK(w))
+        ix_push(m, e, w, cw);
+    else
+        *last |= w;                     /* the same block again */
+}
+
+/* Adds block blk (count word cw, frames fm) to the key of hash (ix_add_to),
+ * making the key if the map has none. */
 static void
 ix_insert(struct index_mem *m, uint32_t hash, uint32_t check,
           int is_collided, uint32_t blk, uint32_t cw, uint32_t fm,
@@ -151,17 +172,7 @@ ix_insert(struct index_mem *m, uint32_t hash, uint32_t check,
     for (size_t i = hash & mask;; i = (i + 1) & mask) {
         struct ix_slot *sl = &m->tab[i];
         if (sl->hash == hash) {
-            struct ix_ent *e = ix_ent_at(m, sl->idx);
-            if ((e->check != check || is_collided) && !e->is_collided) {
-                if (m->is_marked && sl->idx < m->mark_keys)
-                    ix_note_flip(m, sl->idx);
-                e->is_collided = 1;
-            }
-            uint32_t *last = &ix_posts_rw(e)[2 * (e->n - 1)];
-            if (is_new_blk || IX_BLK(*last) != blk)
-                ix_push(m, e, w, cw);
-            else
-                *last |= w;             /* the same block again */
+            ix_add_to(m, sl->idx, check, is_collided, w, cw, is_new_blk);
             return;
         }
         if (!sl->hash) {
@@ -387,31 +398,107 @@ ix_set_count(const struct index_set_ent *e)
     return e->n_recs < INDEX_MAX_COUNT ? e->n_recs : INDEX_MAX_COUNT;
 }
 
-static void
-ix_insert_ent(struct index_mem *m, const struct index_set_ent *e,
-              uint32_t blk, int is_new_blk)
+/* index_mem_add_set's pipeline: a set's keys in slot order, each going
+ * through three steps IX_AHEAD keys apart, so that the map's three
+ * dependent cache misses of a key (its slot, its entry, its postings'
+ * end: the map of a segment is tens of MiB, each a miss) are in flight
+ * for IX_AHEAD keys at once instead of one after another:
+ *   push  the key's slot prefetched
+ *   find  its slot probed (a read only): the entry number of a key the
+ *         map has, whose entry is prefetched; none for a new key
+ *   posts the entry read, the end of its postings prefetched
+ *   add   ix_add_to the entry found, or ix_insert (a new key, probed
+ *         again: the table may have grown or filled since)
+ * Exact: a set holds each hash once, so no add of the pipeline makes or
+ * moves the entry of a key found before it (entries never move, only
+ * slots do), and the keys are added in the same order as one by one, so
+ * the map is the same. */
+#define IX_AHEAD 8u
+#define IX_RING  32u                    /* > 3 * IX_AHEAD, a power of 2 */
+
+struct ix_pipe {
+    struct index_mem *m;
+    uint32_t          blk;
+    int               is_new_blk;
+    size_t            n;                /* keys pushed */
+    struct {
+        const struct index_set_ent *e;
+        uint32_t                    idx;    /* UINT32_MAX: a new key */
+    } v[IX_RING];
+};
+
+static inline void
+ix_pipe_find(struct ix_pipe *q, size_t j)
 {
-    ix_insert(m, e->hash, e->check, (e->flags & INDEX_SET_COLLIDED) != 0,
-              blk, ix_set_count(e) << 3 | (e->flags & TOKENIZE_FORMS),
-              e->fmask ? e->fmask : INDEX_FRAMES_ALL, is_new_blk);
+    const struct index_mem *m = q->m;
+    uint32_t hash = q->v[j % IX_RING].e->hash;
+    size_t mask = m->size - 1;
+
+    q->v[j % IX_RING].idx = UINT32_MAX;
+    for (size_t i = hash & mask; m->tab[i].hash; i = (i + 1) & mask)
+        if (m->tab[i].hash == hash) {
+            q->v[j % IX_RING].idx = m->tab[i].idx;
+            __builtin_prefetch(ix_ent_at(m, m->tab[i].idx), 1);
+            return;
+        }
 }
 
-/* The set's keys go into the map IX_BATCH at a time, each one's slot
- * prefetched when it is picked: the map of a segment is tens of MiB, so
- * each insert is a cache miss, and these overlap. Same order as one by
- * one, so the same map. */
+static inline void
+ix_pipe_add(struct ix_pipe *q, size_t j)
+{
+    const struct index_set_ent *e = q->v[j % IX_RING].e;
+    uint32_t idx = q->v[j % IX_RING].idx;
+    uint32_t cw = ix_set_count(e) << 3 | (e->flags & TOKENIZE_FORMS);
+    uint32_t fm = e->fmask ? e->fmask : INDEX_FRAMES_ALL;
+    int is_collided = (e->flags & INDEX_SET_COLLIDED) != 0;
+
+    if (idx == UINT32_MAX) {
+        ix_insert(q->m, e->hash, e->check, is_collided, q->blk, cw, fm,
+                  q->is_new_blk);
+        return;
+    }
+    if ((q->m->n_keys + 1) * 4 > q->m->size * 3)
+        ix_grow(q->m);                  /* as ix_insert: the same sizes */
+    ix_add_to(q->m, idx, e->check, is_collided,
+              q->blk | (fm & INDEX_FRAMES_ALL) << IX_BLK_BITS, cw,
+              q->is_new_blk);
+}
+
+/* Step t of the pipeline: key t - IX_AHEAD found, key t - 2 * IX_AHEAD's
+ * postings prefetched, key t - 3 * IX_AHEAD added (those pushed). The
+ * prefetches are in functions that also store: GCC takes a function of
+ * prefetches alone for pure and drops its calls. */
+static inline void
+ix_pipe_step(struct ix_pipe *q, size_t t)
+{
+    if (t >= IX_AHEAD && t - IX_AHEAD < q->n)
+        ix_pipe_find(q, t - IX_AHEAD);
+    if (t >= 2 * IX_AHEAD && t - 2 * IX_AHEAD < q->n) {
+        uint32_t idx = q->v[(t - 2 * IX_AHEAD) % IX_RING].idx;
+        if (idx != UINT32_MAX) {
+            const struct ix_ent *e = ix_ent_at(q->m, idx);
+            if (e->n > 1)
+                __builtin_prefetch(&e->u.many[2 * (e->n - 1)], 1);
+        }
+    }
+    if (t >= 3 * IX_AHEAD && t - 3 * IX_AHEAD < q->n)
+        ix_pipe_add(q, t - 3 * IX_AHEAD);
+}
+
 void
 index_mem_add_set(struct index_mem *m, uint32_t blk,
                   const struct index_set *set)
 {
-    const struct index_set_ent *q[IX_BATCH];
-    size_t n = 0;
-    int is_new_blk = !m->has_blk || blk > m->max_blk;
+    struct ix_pipe q;
 
     if (blk >= INDEX_MAX_BLKS) {
         m->is_over = 1;                 /* past what a block word holds */
         return;
     }
+    q.m = m;
+    q.blk = blk;
+    q.is_new_blk = !m->has_blk || blk > m->max_blk;
+    q.n = 0;
     m->has_blk = 1;
     if (blk > m->max_blk)
         m->max_blk = blk;
@@ -419,16 +506,38 @@ index_mem_add_set(struct index_mem *m, uint32_t blk,
         const struct index_set_ent *e = &set->tab[i];
         if (!e->hash)
             continue;
-        __builtin_prefetch(&m->tab[e->hash & (m->size - 1)], 1);
-        q[n++] = e;
-        if (n == IX_BATCH) {
-            for (size_t k = 0; k < n; k++)
-                ix_insert_ent(m, q[k], blk, is_new_blk);
-            n = 0;
-        }
+        __builtin_prefetch(&m->tab[e->hash & (m->size - 1)]);
+        q.v[q.n % IX_RING].e = e;
+        q.n++;
+        ix_pipe_step(&q, q.n - 1);
     }
-    for (size_t k = 0; k < n; k++)
-        ix_insert_ent(m, q[k], blk, is_new_blk);
+    for (size_t t = q.n; t < q.n + 3 * IX_AHEAD; t++)
+        ix_pipe_step(&q, t);
+}
+
+/* index_mem_add_set the plain way, one key at a time: the reference
+ * index_test compares the pipeline with. */
+void
+index_mem_add_set_ref(struct index_mem *m, uint32_t blk,
+                      const struct index_set *set)
+{
+    int is_new_blk = !m->has_blk || blk > m->max_blk;
+
+    if (blk >= INDEX_MAX_BLKS) {
+        m->is_over = 1;
+        return;
+    }
+    m->has_blk = 1;
+    if (blk > m->max_blk)
+        m->max_blk = blk;
+    for (size_t i = 0; i < set->size; i++) {
+        const struct index_set_ent *e = &set->tab[i];
+        if (e->hash)
+            ix_insert(m, e->hash, e->check,
+                      (e->flags & INDEX_SET_COLLIDED) != 0, blk,
+                      ix_set_count(e) << 3 | (e->flags & TOKENIZE_FORMS),
+                      e->fmask ? e->fmask : INDEX_FRAMES_ALL, is_new_blk);
+    }
 }
 
 /* ------------------------------------------------------------------ */

@@ -83,6 +83,11 @@ struct index_mem {
     size_t           n_flips, cap_flips;
 };
 
+/* Tests only: index_mem_add_set one key at a time, without its
+ * pipeline (the same map). */
+void index_mem_add_set_ref(struct index_mem *m, uint32_t blk,
+                           const struct index_set *set);
+
 static inline struct ix_ent *
 ix_ent_at(const struct index_mem *m, uint32_t idx)
 {

@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "collector/store/index.h"
+#include "collector/store/index_internal.h"
 #include "collector/store/store.h"
 #include "collector/store/tokenize.h"
 #include "common/casefold.h"
@@ -670,6 +671,93 @@ test_index_image_stable(void **state)
     index_set_fini(&set);
 }
 
+/* A set of n keys (at most) from n_vals values whose low `low` bits are
+ * 0, so that in a map of up to 2^low slots they share one probe run. */
+static void
+fill_set_low(struct index_set *set, uint32_t n, uint32_t n_vals,
+             unsigned low)
+{
+    index_set_reset(set);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t v = (rng() % n_vals + 1) << low;
+        if (v == 0 || index_set_find(set, v))
+            continue;
+        size_t k = (v >> 7) & (set->size - 1);
+        while (set->tab[k].hash)
+            k = (k + 1) & (set->size - 1);
+        set->tab[k].hash = v;
+        set->tab[k].check = rng() % 16 ? ~v : rng();
+        set->tab[k].n_recs = 1 + rng() % 9;
+        set->tab[k].flags = rng() % TOKENIZE_FORMS +
+                            (rng() % 32 ? 0 : INDEX_SET_COLLIDED);
+        set->tab[k].fmask = 1u << (rng() % INDEX_FRAME_BITS);
+        set->n++;
+    }
+}
+
+/* index_mem_add_set's pipeline (keys found, their entries and postings
+ * prefetched some keys ahead of their add) against the one-by-one add:
+ * the same keys, sizes and image over sets of 0 to thousands of keys
+ * (fewer than the pipeline's depth too), a block added twice (its
+ * postings read), keys sharing a probe run, the table grown during a
+ * set, collisions, and a rollback; fails if the pipeline drops or
+ * reorders a key, adds one to another key's entry or grows the table
+ * elsewhere. */
+static void
+test_index_add_set_pipeline(void **state)
+{
+    static const uint32_t sizes[] = { 0, 1, 7, 23, 24, 25, 49, 300, 3000 };
+    struct index_set set;
+    struct index_blkref refs[200];
+    struct index_mem *m = index_mem_new(), *ref = index_mem_new();
+    struct buf a, b;
+    uint32_t blk = 0, mark_blk = 0;
+
+    (void)state;
+    rng_state = 5;
+    index_set_init(&set);
+    for (uint32_t k = 0; k < 200; k++) {
+        refs[k].off = 16 + 4096ull * k;
+        refs[k].body_crc = k;
+    }
+    for (uint32_t r = 0; r < 120; r++) {
+        uint32_t n = sizes[rng() % 9];
+        if (r % 3 == 0)
+            fill_set_low(&set, n, r % 2 ? 400 : 40000, r % 4 ? 10 : 4);
+        else
+            fill_set(&set, n, r % 2 ? 2000 : 1u << 30);
+        if (r == 60) {          /* a failed add, rolled back in both */
+            mark_blk = ++blk;   /* past every block before the mark */
+            index_mem_mark(m);
+            index_mem_mark(ref);
+        }
+        index_mem_add_set(m, blk, &set);
+        index_mem_add_set_ref(ref, blk, &set);
+        assert_int_equal(index_mem_n_keys(m), index_mem_n_keys(ref));
+        assert_int_equal(index_mem_bytes(m), index_mem_bytes(ref));
+        if (r == 64) {          /* the retry: the same block numbers */
+            index_mem_rollback(m);
+            index_mem_rollback(ref);
+            assert_int_equal(index_mem_n_keys(m), index_mem_n_keys(ref));
+            blk = mark_blk;
+            continue;
+        }
+        blk += rng() % 4 != 0;  /* else the same block again */
+    }
+    buf_init(&a, 16u << 20);
+    buf_init(&b, 16u << 20);
+    assert_int_equal(index_mem_encode(m, 3, refs, blk + 1, &a), 0);
+    assert_int_equal(index_mem_encode(ref, 3, refs, blk + 1, &b), 0);
+    assert_true(a.len > 100000);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.data, b.data, a.len);
+    buf_fini(&a);
+    buf_fini(&b);
+    index_mem_free(m);
+    index_mem_free(ref);
+    index_set_fini(&set);
+}
+
 /* A speculative add rolled back (the sealing thread's map after a failed
  * segment write, STORE.md "Threads"): the blocks added since the mark
  * are gone, postings, new keys and lost counts (collisions) alike, so
@@ -782,6 +870,7 @@ main(void)
         cmocka_unit_test(test_index_image_stable),
         cmocka_unit_test(test_index_mem_bytes_bound),
         cmocka_unit_test(test_index_mem_rollback),
+        cmocka_unit_test(test_index_add_set_pipeline),
         cmocka_unit_test(test_index_file_round_trip),
         cmocka_unit_test(test_index_counts),
         cmocka_unit_test(test_index_counts_collision),
