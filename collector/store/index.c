@@ -23,6 +23,12 @@
 #include "common/xmalloc.h"
 
 
+_Static_assert(sizeof(struct index_set_ent) == 16, "a set entry's size");
+_Static_assert(INDEX_SET_FSHIFT + INDEX_FRAME_BITS <= 16 &&
+               INDEX_SET_COLLIDED + TOKENIZE_FORMS <= INDEX_SET_FLAGS &&
+               INDEX_SET_FLAGS < 1u << INDEX_SET_FSHIFT,
+               "the forms, the collision and the frames in index_set_ent.fl");
+
 /* index_test_without_fields(), index_test_without_frames(): set by tests
  * before any store runs. */
 int ix_without_fields, ix_without_frames;
@@ -291,7 +297,7 @@ ix_set_new(struct index_set *set, struct index_set_ent *e, uint32_t hash,
     }
     e->hash = hash;
     e->check = check;
-    e->flags = TOKENIZE_FORMS;
+    e->fl = TOKENIZE_FORMS;
     set->n++;
     return e;
 }
@@ -300,7 +306,7 @@ ix_set_new(struct index_set *set, struct index_set_ent *e, uint32_t hash,
  * prefetched as the tokenizer gives it, and the tokens are added
  * IX_BATCH at a time, in the same order, so the set's probes overlap
  * the tokenizing instead of waiting one by one (a 1 MiB block of
- * generated logs has ~13k keys in 32k slots, 640 KiB; in the
+ * generated logs has ~13k keys in 32k slots, 512 KiB; in the
  * collector, beside the other threads, its probes missed the cache). */
 #define IX_BATCH 32
 
@@ -308,7 +314,8 @@ struct ix_batch {
     struct index_set     *set;
     struct index_set_ent *tab;          /* set->tab, set->size - 1 (a */
     size_t                mask;         /* flush may grow the set) */
-    uint32_t              fbit;         /* the record's frame bit */
+    uint16_t              fl;           /* the record's frame bit, in
+                                           index_set_ent.fl */
     size_t                n;
     struct {
         uint32_t hash, check, forms;
@@ -327,7 +334,7 @@ ix_batch_flush(struct ix_batch *b)
     struct index_set *set = b->set;
     struct index_set_ent *tab = set->tab;
     size_t mask = set->size - 1, n = b->n;
-    const uint32_t rec = set->rec, fbit = b->fbit;
+    const uint16_t rec = (uint16_t)set->rec, fl = b->fl;
 
     for (size_t k = 0; k < n; k++) {
         uint32_t hash = b->v[k].hash, check = b->v[k].check;
@@ -343,10 +350,10 @@ ix_batch_flush(struct ix_batch *b)
                 break;
             }
         }
-        e->flags &= b->v[k].forms | ~TOKENIZE_FORMS;
-        e->fmask |= fbit;
+        e->fl = (uint16_t)((e->fl & (b->v[k].forms | ~TOKENIZE_FORMS)) |
+                           fl);
         if (__builtin_expect(e->check != check, 0))
-            e->flags |= INDEX_SET_COLLIDED;
+            e->fl |= INDEX_SET_COLLIDED;
         if (e->last != rec) {           /* most tokens: once a record */
             e->last = rec;
             e->n_recs++;
@@ -376,13 +383,20 @@ index_set_add_text(struct index_set *set, const void *text, size_t len)
 {
     struct ix_batch b;
 
-    set->rec++;                         /* 0 is "no record yet" */
-    if (set->rec == 0)
-        set->rec = 1;
+    /* A record's number in 16 bits (index_set_ent.last) is never 0, the
+     * "no record yet" of a new entry: at each multiple of 65536 every
+     * entry's last is cleared (the same number comes again) and the
+     * multiple skipped. */
+    if ((uint16_t)++set->rec == 0) {
+        for (size_t i = 0; i < set->size; i++)
+            set->tab[i].last = 0;
+        set->rec++;
+    }
     b.set = set;
     b.tab = set->tab;
     b.mask = set->size - 1;
-    b.fbit = 1u << (set->frame % INDEX_FRAME_BITS);
+    b.fl = (uint16_t)(1u << (set->frame % INDEX_FRAME_BITS)
+                      << INDEX_SET_FSHIFT);
     b.n = 0;
     tokenize_foreach_ex(text, len, ix_set_token_cb, &b);
     if (!ix_without_fields)
@@ -448,9 +462,10 @@ ix_pipe_add(struct ix_pipe *q, size_t j)
 {
     const struct index_set_ent *e = q->v[j % IX_RING].e;
     uint32_t idx = q->v[j % IX_RING].idx;
-    uint32_t cw = ix_set_count(e) << 3 | (e->flags & TOKENIZE_FORMS);
-    uint32_t fm = e->fmask ? e->fmask : INDEX_FRAMES_ALL;
-    int is_collided = (e->flags & INDEX_SET_COLLIDED) != 0;
+    uint32_t cw = ix_set_count(e) << 3 | (e->fl & TOKENIZE_FORMS);
+    uint32_t fm = index_set_ent_fmask(e) ? index_set_ent_fmask(e)
+                                         : INDEX_FRAMES_ALL;
+    int is_collided = (e->fl & INDEX_SET_COLLIDED) != 0;
 
     if (idx == UINT32_MAX) {
         ix_insert(q->m, e->hash, e->check, is_collided, q->blk, cw, fm,
@@ -534,9 +549,11 @@ index_mem_add_set_ref(struct index_mem *m, uint32_t blk,
         const struct index_set_ent *e = &set->tab[i];
         if (e->hash)
             ix_insert(m, e->hash, e->check,
-                      (e->flags & INDEX_SET_COLLIDED) != 0, blk,
-                      ix_set_count(e) << 3 | (e->flags & TOKENIZE_FORMS),
-                      e->fmask ? e->fmask : INDEX_FRAMES_ALL, is_new_blk);
+                      (e->fl & INDEX_SET_COLLIDED) != 0, blk,
+                      ix_set_count(e) << 3 | (e->fl & TOKENIZE_FORMS),
+                      index_set_ent_fmask(e) ? index_set_ent_fmask(e)
+                                             : INDEX_FRAMES_ALL,
+                      is_new_blk);
     }
 }
 

@@ -69,18 +69,38 @@ void index_mem_add_text_frame(struct index_mem *m, uint32_t blk,
 void index_mem_flush(struct index_mem *m);
 
 #define INDEX_SET_COLLIDED  8u          /* two tokens share the hash */
+#define INDEX_SET_FLAGS     15u         /* the forms and INDEX_SET_COLLIDED */
+#define INDEX_SET_FSHIFT    4u          /* the frames above them */
 
-/* A token of a block: how many records hold it. */
+/* A token of a block: how many records hold it. 16 bytes, so that a
+ * 1 MiB block's set (~13k keys in 32k slots on generated logs) is 512
+ * KiB and no entry straddles two cache lines (BENCHMARKS.md "Token sets
+ * in 16 bytes"). */
 struct index_set_ent {
     uint32_t hash, check;               /* hash 0: empty slot */
-    uint32_t last;                      /* the last record counted */
     uint32_t n_recs;                    /* taken as at most
                                            INDEX_MAX_COUNT */
-    uint32_t flags;                     /* TOKENIZE_FORM_* every occurrence
-                                           is in, INDEX_SET_COLLIDED */
-    uint32_t fmask;                     /* frames holding it
-                                           (index_frame_bit) */
+    uint16_t last;                      /* the last record counted: the
+                                           low 16 bits of its number,
+                                           never 0 (index_set_add_text) */
+    uint16_t fl;                        /* TOKENIZE_FORM_* every occurrence
+                                           is in, INDEX_SET_COLLIDED; the
+                                           frames holding it
+                                           (index_frame_bit) from bit
+                                           INDEX_SET_FSHIFT */
 };
+
+static inline uint32_t
+index_set_ent_flags(const struct index_set_ent *e)
+{
+    return e->fl & INDEX_SET_FLAGS;
+}
+
+static inline uint32_t
+index_set_ent_fmask(const struct index_set_ent *e)
+{
+    return (uint32_t)e->fl >> INDEX_SET_FSHIFT;
+}
 
 /* The distinct tokens of one block with their record counts, gathered
  * and merged into the open segment's index_mem on the sealing thread
@@ -88,7 +108,9 @@ struct index_set_ent {
 struct index_set {
     struct index_set_ent *tab;          /* open addressing */
     size_t                size, n;
-    uint32_t              rec;          /* records added */
+    uint32_t              rec;          /* records added (their numbers
+                                           skip those with low 16 bits
+                                           0) */
     uint32_t              frame;        /* the mask bit (index_frame_bit)
                                            of the records being added (0
                                            unless set) */

@@ -503,13 +503,12 @@ fill_set(struct index_set *set, uint32_t n, uint32_t n_vals)
         set->tab[k].hash = v;
         set->tab[k].check = rng() % 64 ? ~v : rng();
         set->tab[k].n_recs = 1 + rng() % 40;
-        set->tab[k].flags = rng() % TOKENIZE_FORMS +
-                            (rng() % 64 ? 0 : INDEX_SET_COLLIDED);
+        uint32_t fl = rng() % TOKENIZE_FORMS +
+                      (rng() % 64 ? 0 : INDEX_SET_COLLIDED);
         /* frames (no rng draw: the version 5 image stays as it was):
          * one of 5, or several */
-        set->tab[k].fmask = v % 11 ? 1u << (v % 5) : v % INDEX_FRAMES_ALL;
-        if (set->tab[k].fmask == 0)
-            set->tab[k].fmask = 1;
+        uint32_t fm = v % 11 ? 1u << (v % 5) : v % INDEX_FRAMES_ALL;
+        set->tab[k].fl = (uint16_t)(fl | (fm ? fm : 1) << INDEX_SET_FSHIFT);
         set->n++;
     }
 }
@@ -688,9 +687,10 @@ fill_set_low(struct index_set *set, uint32_t n, uint32_t n_vals,
         set->tab[k].hash = v;
         set->tab[k].check = rng() % 16 ? ~v : rng();
         set->tab[k].n_recs = 1 + rng() % 9;
-        set->tab[k].flags = rng() % TOKENIZE_FORMS +
-                            (rng() % 32 ? 0 : INDEX_SET_COLLIDED);
-        set->tab[k].fmask = 1u << (rng() % INDEX_FRAME_BITS);
+        uint32_t fl = rng() % TOKENIZE_FORMS +
+                      (rng() % 32 ? 0 : INDEX_SET_COLLIDED);
+        set->tab[k].fl = (uint16_t)(fl | 1u << (rng() % INDEX_FRAME_BITS)
+                                              << INDEX_SET_FSHIFT);
         set->n++;
     }
 }
@@ -755,6 +755,45 @@ test_index_add_set_pipeline(void **state)
     buf_fini(&b);
     index_mem_free(m);
     index_mem_free(ref);
+    index_set_fini(&set);
+}
+
+/* A block of more records than 16 bits count (a set entry keeps its
+ * last record's number in 16 bits, cleared at each multiple of 65536):
+ * each token's count is the number of records holding it, whatever the
+ * spacing of those records; fails if a token seen exactly 65536
+ * records apart (or 65535, or 65537: the numbers skip the multiples) is
+ * taken for one seen in the same record. */
+static void
+test_index_set_many_records(void **state)
+{
+    static const uint32_t every[] = { 1, 65535, 65536, 65537, 70000 };
+    const uint32_t n = 3 * 65536 + 100;
+    uint32_t want[5] = { 0 };
+    struct index_set set;
+
+    (void)state;
+    index_set_init(&set);
+    for (uint32_t i = 0; i < n; i++) {
+        char text[128];
+        size_t len = 0;
+        for (size_t k = 0; k < 5; k++)
+            if (i % every[k] == 3 % every[k]) {
+                len += (size_t)snprintf(text + len, sizeof(text) - len,
+                                        "e%u e%u ", every[k], every[k]);
+                want[k]++;
+            }
+        index_set_add_text(&set, text, len);
+    }
+    for (size_t k = 0; k < 5; k++) {
+        char tok[16];
+        snprintf(tok, sizeof(tok), "e%u", every[k]);
+        const struct index_set_ent *e = index_set_find(&set, h(tok));
+        assert_non_null(e);
+        assert_int_equal(e->n_recs, want[k]);
+        assert_int_equal(index_set_ent_flags(e), TOKENIZE_FORM_LOWER);
+    }
+    assert_int_equal(want[2], 4);
     index_set_fini(&set);
 }
 
@@ -871,6 +910,7 @@ main(void)
         cmocka_unit_test(test_index_mem_bytes_bound),
         cmocka_unit_test(test_index_mem_rollback),
         cmocka_unit_test(test_index_add_set_pipeline),
+        cmocka_unit_test(test_index_set_many_records),
         cmocka_unit_test(test_index_file_round_trip),
         cmocka_unit_test(test_index_counts),
         cmocka_unit_test(test_index_counts_collision),

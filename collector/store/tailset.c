@@ -305,7 +305,7 @@ tailset_lacks(const struct seal_chunk *ch, const uint32_t *hashes, size_t n,
             index_set_find(&p->set, i < n ? hashes[i] : fhashes[i - n]);
         if (!e)
             return 1;
-        fm &= e->fmask;
+        fm &= index_set_ent_fmask(e);
     }
     return fm == 0;
 }

@@ -119,8 +119,9 @@ set_sum(const struct index_set *set)
         if (!e->hash)
             continue;
         uint64_t v = (uint64_t)e->hash << 32 ^ e->check;
-        v = v * 0x9e3779b97f4a7c15ull ^ ((uint64_t)e->n_recs << 8 | e->flags);
-        v ^= (uint64_t)e->fmask << 40;
+        v = v * 0x9e3779b97f4a7c15ull ^
+            ((uint64_t)e->n_recs << 8 | index_set_ent_flags(e));
+        v ^= (uint64_t)index_set_ent_fmask(e) << 40;
         s += v * 0xbf58476d1ce4e5b9ull;
     }
     return s;
