@@ -200,6 +200,13 @@ api_health_store(const struct store_stats *ss)
                                 (json_int_t)ss->n_cursor_mem_skips));
         json_object_set_new(d, "tail_sets", json_integer(
                                 (json_int_t)ss->n_tail_sets));
+        json_object_set_new(d, "wal_syncs", json_pack(
+            "{s:I, s:I, s:I, s:I, s:I}",
+            "n", (json_int_t)ss->n_wal_syncs,
+            "slow", (json_int_t)ss->n_wal_syncs_slow,
+            "ms", (json_int_t)ss->wal_sync_ms,
+            "max_ms", (json_int_t)ss->wal_sync_max_ms,
+            "bytes", (json_int_t)ss->wal_sync_bytes));
         json_object_set_new(d, "seal_waits", json_integer(
                                 (json_int_t)ss->n_seal_waits));
         json_object_set_new(d, "seal_wait_ms", json_integer(

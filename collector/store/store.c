@@ -405,6 +405,11 @@ store_get_stats(struct store *s, struct store_stats *st)
     st->n_torn_cuts = s->n_torn_cuts;
     st->n_wal_replayed = s->n_wal_replayed;
     st->n_seal_errors = s->n_seal_errors;
+    st->n_wal_syncs = s->n_wal_syncs;
+    st->wal_sync_ms = (uint64_t)(s->wal_sync_ns / 1000000);
+    st->wal_sync_max_ms = (uint64_t)(s->wal_sync_max_ns / 1000000);
+    st->wal_sync_bytes = s->wal_sync_bytes;
+    st->n_wal_syncs_slow = s->n_wal_syncs_slow;
     st->n_seal_waits = s->n_seal_waits;
     st->seal_wait_ms = (uint64_t)(s->seal_wait_ns / 1000000);
     st->n_seal_jobs = s->seal_t.n_jobs;

@@ -514,6 +514,11 @@ struct store_stats {
     uint64_t n_torn_cuts;         /* torn segment tails / WAL tails cut at open */
     uint64_t n_wal_replayed;      /* records restored from the WAL at open */
     uint64_t n_seal_errors;       /* failed block writes (retried) */
+    uint64_t n_wal_syncs;         /* commits' WAL fdatasyncs (syncer.c): */
+    uint64_t wal_sync_ms;         /* their time in all, the longest one */
+    uint64_t wal_sync_max_ms;     /* and the entries' bytes they made */
+    uint64_t wal_sync_bytes;      /* durable; syncs of 100 ms or more */
+    uint64_t n_wal_syncs_slow;
     uint64_t n_seal_waits;        /* commits that waited for the sealing
                                      thread (backpressure on ingest) */
     uint64_t seal_wait_ms;        /* how long they waited in all */

@@ -576,6 +576,7 @@ static int
 store_commit_finish(struct store *s, int err)
 {
     s->cm.is_busy = 0;
+    s->wal_sync_bytes += s->cm.end - s->cm.off;
     wal_write_done(s, err == 0);
     if (err != 0) {
         store_wal_rebuild(s);

@@ -500,7 +500,11 @@ struct store_syncer {
     int             fd, err;
     int             is_busy, is_done, is_stop;
     int             pipe[2];
+    int64_t         sync_ns;    /* the last sync's fdatasync (under mu) */
 };
+
+/* A WAL sync this long is counted as slow (/health store.wal_syncs). */
+#define STORE_WAL_SYNC_SLOW_NS  INT64_C(100000000)
 
 /* The commit in flight (store_commit_begin .. store_commit_end): its WAL
  * entry is written to file wal at [off, end) and being synced; it covers
@@ -629,6 +633,11 @@ struct store {
 
     uint64_t              n_corrupt, n_seg_deleted, bytes_deleted;
     uint64_t              n_torn_cuts, n_wal_replayed, n_seal_errors;
+    uint64_t              n_wal_syncs;      /* commits' fdatasyncs: how */
+    int64_t               wal_sync_ns;      /* long in all, the longest, */
+    int64_t               wal_sync_max_ns;  /* the entries' bytes */
+    uint64_t              wal_sync_bytes;
+    uint64_t              n_wal_syncs_slow; /* of them over 100 ms */
     uint64_t              n_seal_waits;     /* store_seal waited for the */
     int64_t               seal_wait_ns;     /* sealing thread: how long */
     struct seal_times     seal_t;           /* applied jobs' steps */

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/timeutil.h"
+
 static int
 syncer_run(const struct store *s, int fd)
 {
@@ -40,10 +42,13 @@ syncer_main(void *arg)
             break;
         int fd = y->fd;
         pthread_mutex_unlock(&y->mu);
+        int64_t t0 = mono_ns();
         int err = syncer_run(s, fd);
+        int64_t took = mono_ns() - t0;
         pthread_mutex_lock(&y->mu);
         y->fd = -1;
         y->err = err;
+        y->sync_ns = took;
         y->is_done = 1;
         pthread_cond_broadcast(&y->cv);
         /* A full pipe already holds a wake-up: nothing lost. */
@@ -140,7 +145,15 @@ syncer_poll(struct store *s, int is_wait, int *err)
         pthread_cond_wait(&y->cv, &y->mu);
     int is_done = y->is_done;
     *err = y->err;
+    int64_t took = y->sync_ns;
     pthread_mutex_unlock(&y->mu);
+    if (is_done) {
+        s->n_wal_syncs++;
+        s->wal_sync_ns += took;
+        s->n_wal_syncs_slow += took >= STORE_WAL_SYNC_SLOW_NS;
+        if (took > s->wal_sync_max_ns)
+            s->wal_sync_max_ns = took;
+    }
     if (!is_done)
         return 0;
     y->is_busy = 0;

@@ -315,6 +315,10 @@ def part_tail(a, tmp, rep):
     if "commit_holds" in h:
         stalls.append(f"collector reading held for a WAL sync {h['commit_holds']} times, "
                       f"{h['commit_hold_ms'] / 1000:.2f} s")
+    ws = st.get("wal_syncs")
+    if ws and ws.get("n"):
+        stalls.append(f"WAL fdatasyncs {ws['n']}, mean {ws['ms'] / ws['n']:.1f} ms, longest "
+                      f"{ws['max_ms']} ms, {ws.get('slow', 0)} over 100 ms, {ws['bytes'] / ws['n'] / 1024:.0f} KiB each")
     if "seal_waits" in st:
         stalls.append(f"collector loop waiting for the sealing thread {st['seal_waits']} times, "
                       f"{st['seal_wait_ms'] / 1000:.2f} s")
