@@ -461,6 +461,7 @@ segment_job_merge(struct seal_job *dst, struct seal_job *src)
             dst->wal_hdr_len[k] = src->wal_hdr_len[k];
         }
     dst->wal_mask |= src->wal_mask;
+    dst->wal_keep = (dst->wal_keep & ~src->wal_mask) | src->wal_keep;
     dst->raw_bytes += src->raw_bytes;
     free(src->ch);
     free(src);
@@ -757,8 +758,10 @@ seal_job_reindex(struct store_sealer *w, struct seal_job *job)
     return 1;
 }
 
-/* Once the job's blocks are synced: truncates its WAL files to their
- * header here rather than on the store's thread (an ftruncate of a file
+/* Once the job's blocks are synced: truncates its WAL files of versions
+ * before 5 to their header (a version 5 file is reused as it is: its
+ * entries carry their generation, wal_release) here rather than on the
+ * store's thread (an ftruncate of a file
  * with written pages takes milliseconds), right after the segment's
  * fdatasync returned, so that it runs while the indexing thread and
  * the .lqi's helper finish (it was after them: 8% of a job's time at
@@ -772,7 +775,7 @@ seal_job_cut_wal(struct seal_job *job)
         if (job->ch[i].is_bad)
             return;
     for (size_t k = 0; k < STORE_WAL_MAX_FILES; k++)
-        if ((job->wal_mask & (1u << k)) &&
+        if ((job->wal_mask & ~job->wal_keep & (1u << k)) &&
             ftruncate(job->wal_fd[k], (off_t)job->wal_hdr_len[k]) == 0)
             job->wal_cut |= 1u << k;
 }

@@ -406,6 +406,8 @@ store_detach_tail(struct store *s)
         for (size_t k = 0; k < s->n_wals; k++) {
             job->wal_fd[k] = s->wals[k].fd;
             job->wal_hdr_len[k] = s->wals[k].hdr_len;
+            if (s->wals[k].version >= 5)
+                job->wal_keep |= mask & (1u << k);
         }
         if (s->pend)
             segment_job_merge(s->pend, job);

@@ -34,10 +34,12 @@
 #define STORE_BLK_HDR_LEN   48
 #define STORE_WAL_HDR_LEN   16          /* version 2: + u64 generation */
 #define STORE_WAL_HDR_LEN_V1 8
-#define STORE_WAL_VERSION   4           /* 3: + receive time per record;
+#define STORE_WAL_VERSION   5           /* 3: + receive time per record;
                                            4: rows as the tail's (its label
                                            numbers, deltas from the last
-                                           times before the entry) */
+                                           times before the entry);
+                                           5: + the file's generation per
+                                           entry (files reused, not cut) */
 #define STORE_WAL_MAX_FILES 8
 #define STORE_CODEC_ROW_RECV 0          /* row body with receive times: the
                                            tail, WAL v3; never on disk */
@@ -330,6 +332,8 @@ struct seal_job {
     uint32_t           wal_mask;
     int                wal_fd[STORE_WAL_MAX_FILES];     /* of wal_mask */
     uint64_t           wal_hdr_len[STORE_WAL_MAX_FILES];
+    uint32_t           wal_keep;        /* of wal_mask, files of version
+                                           5 on: never truncated (reused) */
     uint32_t           wal_cut;         /* out: files of wal_mask the
                                            sealing thread truncated to
                                            their header */
@@ -351,9 +355,10 @@ struct store_wal_file {
     uint64_t len;                       /* end of the last good entry */
     uint64_t gen;                       /* replay order */
     uint64_t hdr_len;
-    uint32_t version;                   /* 1..3; 0: header damaged */
+    uint32_t version;                   /* 1..5; 0: header damaged */
     uint8_t  is_dirty;                  /* holds entries */
     uint8_t  is_owned;                  /* by the job in s->job */
+    uint8_t  is_bad_hdr;                /* damaged: rewritten after replay */
 };
 
 /* The sealing thread and its one-job queue. Fields under mu: job_in,

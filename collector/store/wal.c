@@ -219,7 +219,7 @@ wal_replay_recs(struct store *s, struct wal_entry *e)
 /* Decodes one entry payload and replays its records. -1 if malformed
  * (nothing of it taken: no record, no label) or a record cannot be added.
  * Version 3 rows carry receive times, version 4 entries are the tail's
- * rows (wal_decode_v4). An entry of a file whose header was damaged
+ * rows (wal_decode_v4), version 5 the same after the file's generation. An entry of a file whose header was damaged
  * (*version 0) may be of any: tried as version 4, then with receive
  * times, then without (an entry written as one version always decodes as
  * it: its crc matched); the first that decodes sets *version (4, 3 or
@@ -234,9 +234,11 @@ wal_replay_entry(struct store *s, uint32_t *version, const uint8_t *p,
     uint32_t v = *version, got = 4;
     int rc = -1;
 
+    if (v == 5)                 /* its generation checked by wal_replay */
+        rc = len >= 8 ? wal_decode_v4(p + 8, len - 8, &e) : -1;
     if (v == 4 || v == 0)
         rc = wal_decode_v4(p, len, &e);
-    if (rc < 0 && v != 4) {
+    if (rc < 0 && v != 4 && v != 5) {
         e.n_labs = 0;
         got = 3;
         rc = v == 0 || v >= 3 ? wal_decode_v23(p, len, 1, &e) : -1;
@@ -256,10 +258,14 @@ wal_replay_entry(struct store *s, uint32_t *version, const uint8_t *p,
 }
 
 /* Replays entries from off; returns the end of the last good one.
- * *version 0 (a damaged header): set by the first entry that decodes. */
+ * *version 0 (a damaged header): set by the first entry that decodes.
+ * Version 5: the end mark (8 zero bytes, written after each entry) or an
+ * entry of another generation than gen (whole: its crc matched, one a
+ * reused file kept from before: wal_release) ends the file's entries and
+ * is not a torn one (*is_stale 1). */
 static uint64_t
-wal_replay(struct store *s, int fd, uint32_t *version, uint64_t pos,
-           uint64_t size)
+wal_replay(struct store *s, int fd, uint32_t *version, uint64_t gen,
+           uint64_t pos, uint64_t size, int *is_stale)
 {
     struct buf payload;
     struct store_rec *recs = NULL;
@@ -271,14 +277,23 @@ wal_replay(struct store *s, int fd, uint32_t *version, uint64_t pos,
         if (pread(fd, h, 8, (off_t)pos) != 8)
             break;
         uint32_t len = le32_load(h), crc = le32_load(h + 4);
+        if (*version == 5 && len == 0 && crc == 0) {
+            *is_stale = 1;      /* the end mark after the last entry */
+            break;
+        }
         if (len > STORE_MAX_WAL_ENTRY || len > size - pos - 8)
             break;
         buf_reset(&payload);
         if (buf_reserve(&payload, len) < 0 ||
             pread(fd, payload.data, len, (off_t)(pos + 8)) != (ssize_t)len)
             break;
-        if (compress_crc32(0, payload.data, len) != crc ||
-            wal_replay_entry(s, version, payload.data, len, &recs, &cap) < 0)
+        if (compress_crc32(0, payload.data, len) != crc)
+            break;
+        if (*version == 5 && (len < 8 || le64_load(payload.data) != gen)) {
+            *is_stale = len >= 8;
+            break;
+        }
+        if (wal_replay_entry(s, version, payload.data, len, &recs, &cap) < 0)
             break;
         pos += 8 + (uint64_t)len;
     }
@@ -287,8 +302,43 @@ wal_replay(struct store *s, int fd, uint32_t *version, uint64_t pos,
     return pos;
 }
 
+/* A file whose header is damaged: whether its first entry is a whole
+ * version 5 one (its crc matches, it decodes); then *gen is its
+ * generation, the file's (a version 5 file's first entry is always of
+ * its latest generation: each one writes its entries from the header). */
+static int
+wal_peek_v5(int fd, uint64_t size, uint64_t *gen)
+{
+    uint8_t h[8];
+    struct buf payload;
+    struct store_rec *recs = NULL;
+    size_t cap = 0;
+    int ok = 0;
+
+    if (size < STORE_WAL_HDR_LEN + 8 ||
+        pread(fd, h, 8, STORE_WAL_HDR_LEN) != 8)
+        return 0;
+    uint32_t len = le32_load(h);
+    if (len < 8 || len > STORE_MAX_WAL_ENTRY ||
+        len > size - STORE_WAL_HDR_LEN - 8)
+        return 0;
+    buf_init(&payload, STORE_MAX_WAL_ENTRY);
+    if (buf_reserve(&payload, len) == 0 &&
+        pread(fd, payload.data, len, STORE_WAL_HDR_LEN + 8) == (ssize_t)len &&
+        compress_crc32(0, payload.data, len) == le32_load(h + 4)) {
+        struct wal_entry e = { .recs = &recs, .cap = &cap };
+        *gen = le64_load(payload.data);
+        ok = *gen < UINT64_MAX &&
+             wal_decode_v4(payload.data + 8, len - 8, &e) == 0;
+        free(e.labs);
+    }
+    free(recs);
+    buf_fini(&payload);
+    return ok;
+}
+
 /* Opens file k (creating it if is_create) and reads its header: version 1
- * (8 bytes, generation 0) to 4. A damaged header is counted and taken as
+ * (8 bytes, generation 0) to 5. A damaged header is counted and taken as
  * version 0 (entries check themselves: wal_replay_entry). 1 opened, 0
  * absent, -1 error. */
 static int
@@ -341,6 +391,11 @@ wal_open_file(struct store *s, size_t k, int is_create)
         return 1;
     }
     s->n_corrupt++;                     /* replayed, then rewritten */
+    w->is_bad_hdr = 1;
+    if (wal_peek_v5(w->fd, w->len, &w->gen)) {
+        w->version = 5;                 /* in its place among the others */
+        return 1;
+    }
     w->gen = UINT64_MAX;                /* after the others: newest */
     w->version = 0;
     return 1;
@@ -355,16 +410,20 @@ wal_gen_cmp(const void *a, const void *b)
     return x->gen < y->gen ? -1 : x->gen > y->gen;
 }
 
-/* Replays file w, cuts a torn tail; rewrites a damaged header. */
+/* Replays file w, cuts a torn tail; rewrites a damaged header. The
+ * entries a reused version 5 file kept from its earlier generations stay
+ * (not torn: the next commits overwrite them). */
 static int
 wal_replay_file(struct store *s, struct store_wal_file *w)
 {
     if (w->len == 0)
         return wal_write_header(s, w);
     uint32_t version = w->version;
-    uint64_t end = wal_replay(s, w->fd, &version, w->hdr_len, w->len);
-    int is_bad_hdr = w->gen == UINT64_MAX;
-    if (end < w->len) {
+    int is_stale = 0;
+    uint64_t end = wal_replay(s, w->fd, &version, w->gen, w->hdr_len, w->len,
+                              &is_stale);
+    int is_bad_hdr = w->is_bad_hdr;
+    if (end < w->len && !is_stale) {
         s->n_torn_cuts++;
         if (ftruncate(w->fd, (off_t)end) < 0 || fdatasync(w->fd) < 0) {
             store_set_err(s, "wal truncate: %s", strerror(errno));
@@ -378,7 +437,11 @@ wal_replay_file(struct store *s, struct store_wal_file *w)
          * is left), so the next open reads them alike; an older one moves
          * the commits to another file (wal_cur_upgrade). */
         uint8_t h[STORE_WAL_HDR_LEN];
-        w->gen = ++s->wal_gen_max;
+        /* A version 5 file keeps its generation: its entries carry it
+         * (wal_peek_v5 found it, so it was replayed in its place). */
+        if (version != 5 || end == w->hdr_len)
+            w->gen = ++s->wal_gen_max;
+        w->is_bad_hdr = 0;
         w->version = end > w->hdr_len && version != 0 ? version :
                      STORE_WAL_VERSION;
         le32_store(h, STORE_WAL_MAGIC);
@@ -449,8 +512,8 @@ wal_open_replay(struct store *s)
     return wal_cur_upgrade(s);
 }
 
-/* One entry (length, crc, label table, count, the times before its first
- * row, rows) is written with pwritev: the label table from its pending
+/* One entry (length, crc, the file's generation, label table, count, the
+ * times before its first row, rows) is written with pwritev: the label table from its pending
  * buffer, the rows straight from the tail's body (the same bytes: no
  * second encoding of each record, no copy). Its fdatasync is the syncing
  * thread's (store_commit_begin). */
@@ -459,17 +522,19 @@ wal_write(struct store *s)
 {
     struct store_wal_file *w = &s->wals[s->wal_cur];
     const struct store_tail *t = &s->tail;
-    uint8_t h[8 + 10], mid[30];
-    size_t hl = 8 + block_varint_encode(h + 8, s->wal_n_labels);
+    uint8_t h[8 + 8 + 10], mid[30];
+    le64_store(h + 8, w->gen);  /* version 5: the file's generation */
+    size_t hl = 16 + block_varint_encode(h + 16, s->wal_n_labels);
     size_t ml = block_varint_encode(mid, s->wal_n_recs);
     ml += block_varint_encode(mid + ml, blk_zz_enc(s->wal_from_prev[0]));
     ml += block_varint_encode(mid + ml, blk_zz_enc(s->wal_from_prev[1]));
     uint8_t *rows = t->body.data + s->wal_from;
     size_t rows_len = t->body.len - s->wal_from;
     size_t len = hl + s->wal_labels.len + ml + rows_len;
-    struct iovec iov[4] = {
+    static const uint8_t end_mark[8];   /* overwritten by the next entry */
+    struct iovec iov[5] = {
         { h, hl }, { s->wal_labels.data, s->wal_labels.len },
-        { mid, ml }, { rows, rows_len },
+        { mid, ml }, { rows, rows_len }, { (void *)end_mark, 8 },
     };
 
     if (len > STORE_MAX_RAW + STORE_MAX_META) {
@@ -482,7 +547,7 @@ wal_write(struct store *s)
     crc = compress_crc32(crc, rows, rows_len);
     le32_store(h, (uint32_t)(len - 8));
     le32_store(h + 4, crc);
-    if (store_writev_at(s, w->fd, "wal", iov, 4, w->len) < 0) {
+    if (store_writev_at(s, w->fd, "wal", iov, 5, w->len) < 0) {
         store_set_err(s, "wal write: %s", strerror(errno));
         /* Best effort: a partial entry would be cut at replay anyway and
          * is overwritten by the next attempt (same offset). */
@@ -577,10 +642,26 @@ wal_release(struct store *s, uint32_t mask, uint32_t cut, int is_ok)
         if (!is_ok)
             continue;
         /* No sync needed: the sealed blocks were synced first, and a
-         * truncation lost in a crash only leaves records in both places
-         * (replay skips them by high water). */
-        if (!(cut & (1u << k)) && ftruncate(w->fd, (off_t)w->hdr_len) < 0)
+         * truncation (or new generation) lost in a crash only leaves
+         * records in both places (replay skips them by high water). A
+         * version 5 file is not cut: its blocks stay allocated and
+         * written, so that the next commits in it overwrite them and
+         * their fdatasync has no metadata to commit (no block allocated,
+         * no size changed: BENCHMARKS.md "Live tail: WAL files reused");
+         * its header takes a new generation, past which its entries are
+         * stale (wal_replay). */
+        if (w->version == STORE_WAL_VERSION &&
+            w->hdr_len == STORE_WAL_HDR_LEN) {
+            uint64_t len = w->len;
+            w->len = w->hdr_len;        /* the header alone is rewritten */
+            if (wal_write_header(s, w) < 0) {
+                w->len = len;
+                continue;       /* stays dirty: sealed again, skipped */
+            }
+        } else if (!(cut & (1u << k)) &&
+                   ftruncate(w->fd, (off_t)w->hdr_len) < 0) {
             continue;           /* stays dirty: sealed again, skipped */
+        }
         w->len = w->hdr_len;
         w->is_dirty = 0;
     }

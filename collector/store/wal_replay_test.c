@@ -12,7 +12,10 @@
  * there, not decoded again as an older version: the entry below is both
  * a version-4 and a version-3 entry, the version-3 reading naming another
  * source. A file of version 3 whose header was damaged keeps its entries
- * and the commits made after it over two more opens. (Whole files, torn
+ * and the commits made after it over two more opens. Version 5 (files
+ * reused, not cut): entries of an earlier generation after the current
+ * ones, and whatever follows the end mark, end the entries without a cut;
+ * a damaged header takes its first entry's generation. (Whole files, torn
  * at every byte: store_crash_test.)
  */
 #include <errno.h>
@@ -35,12 +38,18 @@
 #include "tests/support/storefx.h"
 
 static void
-wal_hdr(struct buf *file, uint32_t version)
+wal_hdr_gen(struct buf *file, uint32_t version, uint64_t gen)
 {
     buf_reset(file);
     buf_put_u32(file, STORE_WAL_MAGIC);
     buf_put_u32(file, version);
-    buf_put_u64(file, 1);
+    buf_put_u64(file, gen);
+}
+
+static void
+wal_hdr(struct buf *file, uint32_t version)
+{
+    wal_hdr_gen(file, version, 1);
 }
 
 static void
@@ -108,6 +117,37 @@ good_v4(struct buf *e, uint64_t n)
     buf_put_varint(e, 0);
     buf_put_varint(e, 0);
     put_rows(e, 3, n);
+}
+
+/* A version 5 entry: generation gen, then n records of lab (number num
+ * in the tail) as good_v4 writes them. */
+static void
+good_v5(struct buf *e, uint64_t gen, const char *const lab[4], uint32_t num,
+        uint64_t n)
+{
+    buf_reset(e);
+    buf_put_u64(e, gen);
+    buf_put_varint(e, 1);
+    buf_put_varint(e, num);
+    put_label(e, lab);
+    buf_put_varint(e, n);
+    buf_put_varint(e, 0);
+    buf_put_varint(e, 0);
+    put_rows(e, num, n);
+}
+
+static off_t
+wal_file_size(const struct fx *f)
+{
+    char *path = xasprintf("%s/wal.lqw", f->dir);
+    int fd = open(path, O_RDONLY);
+    off_t n;
+
+    assert_true(fd >= 0);
+    n = lseek(fd, 0, SEEK_END);
+    close(fd);
+    free(path);
+    return n;
 }
 
 static int
@@ -294,6 +334,118 @@ test_damaged_header_older_entries(void **state)
     buf_fini(&file);
 }
 
+/* Version 5 files are reused without being cut (wal_release): after
+ * the entries of the file's generation come, whole, entries of an
+ * earlier one. They end the file's entries: not replayed (their record,
+ * of hostx, is sealed already), not cut as torn, overwritten by the next
+ * commits, which replay after them. */
+static void
+test_v5_stale_entries(void **state)
+{
+    struct fx *f = *state;
+    struct buf e, file;
+    struct store_stats st;
+
+    buf_init(&e, 1 << 20);
+    buf_init(&file, 1 << 20);
+    wal_hdr_gen(&file, 5, 7);
+    good_v5(&e, 7, lab_a, 3, 2);
+    wal_put(&file, &e);
+    good_v5(&e, 6, lab_x, 1, 1);        /* an older generation's */
+    wal_put(&file, &e);
+    wal_put(&file, &e);
+    wal_write_file(f, &file);
+    for (int i = 0; i < 2; i++) {
+        fx_open(f);
+        store_get_stats(f->s, &st);
+        assert_int_equal(st.n_wal_replayed, 2);
+        assert_int_equal(st.n_torn_cuts, 0);
+        assert_int_equal(count_records(f->s), 2);
+        assert_false(store_has_source(f->s, "hostx", "cidx"));
+        assert_int_equal(wal_file_size(f), (off_t)file.len);
+    }
+    assert_int_equal(put_n(f, 0, 3, 5), 5);
+    assert_int_equal(store_commit(f->s), 0);
+    for (int i = 0; i < 2; i++) {
+        fx_open(f);
+        store_get_stats(f->s, &st);
+        assert_int_equal(st.n_wal_replayed, 7);
+        assert_int_equal(st.n_torn_cuts, 0);
+        assert_int_equal(count_records(f->s), 7);
+        assert_false(store_has_source(f->s, "hostx", "cidx"));
+    }
+    buf_fini(&e);
+    buf_fini(&file);
+}
+
+/* The 8 zero bytes written after each version 5 entry end the file's
+ * entries: what follows (the middle of an entry an earlier generation
+ * wrote, here 'g's) is not a torn entry, nothing is cut. */
+static void
+test_v5_end_mark(void **state)
+{
+    struct fx *f = *state;
+    struct buf e, file;
+    struct store_stats st;
+
+    buf_init(&e, 1 << 20);
+    buf_init(&file, 1 << 20);
+    wal_hdr_gen(&file, 5, 7);
+    good_v5(&e, 7, lab_a, 3, 2);
+    wal_put(&file, &e);
+    buf_put_u64(&file, 0);
+    for (int i = 0; i < 100; i++)
+        buf_put_u8(&file, 'g');
+    wal_write_file(f, &file);
+    fx_open(f);
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_wal_replayed, 2);
+    assert_int_equal(st.n_torn_cuts, 0);
+    assert_int_equal(count_records(f->s), 2);
+    assert_int_equal(wal_file_size(f), (off_t)file.len);
+    buf_fini(&e);
+    buf_fini(&file);
+}
+
+/* A version 5 file whose header was damaged takes the generation of its
+ * first entry (every generation writes its entries from the header on):
+ * its entries are replayed, the header is rewritten with that generation
+ * (a new one would make them stale at the next open), and they and the
+ * commits made after them survive two more opens. */
+static void
+test_v5_damaged_header(void **state)
+{
+    struct fx *f = *state;
+    struct buf e, file;
+    struct store_stats st;
+
+    buf_init(&e, 1 << 20);
+    buf_init(&file, 1 << 20);
+    wal_hdr_gen(&file, 5, 9);
+    memcpy(file.data, "XXXX", 4);
+    good_v5(&e, 9, lab_a, 3, 2);
+    wal_put(&file, &e);
+    buf_put_u64(&file, 0);
+    wal_write_file(f, &file);
+    fx_open(f);
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_wal_replayed, 2);
+    assert_int_equal(st.n_torn_cuts, 0);
+    assert_int_equal(count_records(f->s), 2);
+    assert_int_equal(put_n(f, 0, 3, 5), 5);
+    assert_int_equal(store_commit(f->s), 0);
+    for (int i = 0; i < 2; i++) {
+        fx_open(f);
+        store_get_stats(f->s, &st);
+        assert_int_equal(st.n_torn_cuts, 0);
+        assert_int_equal(st.n_corrupt_blocks, 0);
+        assert_int_equal(st.n_wal_replayed, 7);
+        assert_int_equal(count_records(f->s), 7);
+    }
+    buf_fini(&e);
+    buf_fini(&file);
+}
+
 int
 main(void)
 {
@@ -302,6 +454,9 @@ main(void)
         T(test_damaged_entry_leaves_no_label),
         T(test_replay_failure_no_fallback),
         T(test_damaged_header_older_entries),
+        T(test_v5_stale_entries),
+        T(test_v5_end_mark),
+        T(test_v5_damaged_header),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

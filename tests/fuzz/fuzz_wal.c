@@ -2,8 +2,8 @@
 /*
  * fuzz_wal: libFuzzer target for the store's WAL replay at open
  * (collector/store/wal.c; collector/STORE.md "Write-ahead log"): the
- * input is one or two WAL files (headers of versions 1 to 4 or damaged
- * ones, entries of versions 2 to 4) put into an empty store's directory,
+ * input is one or two WAL files (headers of versions 1 to 5 or damaged
+ * ones, entries of versions 2 to 5, stale ones of version 5) put into an empty store's directory,
  * which is opened, read, closed and opened again.
  * Byte 0: bit 0 reseal: the harness walks the entries' length fields and
  * writes each entry's crc over its payload (so mutated payloads reach the
@@ -14,8 +14,8 @@
  * replayed (n_wal_replayed), no source's offset twice; the second open
  * cuts nothing (the first left whole files) and returns the same records
  * (every field, in the same order) and holds as many labels.
- * Seeds: WAL files written by the store's own code of versions 2, 3 and
- * 4 (tests/fuzz/walcorpus.sh).
+ * Seeds: WAL files written by the store's own code of versions 2 to 5
+ * (tests/fuzz/walcorpus.sh).
  */
 #include <assert.h>
 #include <dirent.h>

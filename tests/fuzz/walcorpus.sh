@@ -4,9 +4,12 @@
 # WAL files made by the store's own code. tests/fuzz/walgen.c is built
 # against the store of each WAL version (version 2: ef66907's parent, the
 # last before receive times; 3: 14c5a3c's parent, the last before the
-# tail's rows; 4: this tree), run, and the wal.lqw it leaves is kept, each
+# tail's rows; 4: d025b15, the last before the file's generation in each
+# entry; 5: this tree), run, and the wal.lqw it leaves is kept, each
 # once as it is and once with fuzz_wal's reseal bit, plus two files at
-# once (v3 beside v4) and the v4 file with its header damaged.
+# once (v3 beside v4, v4 beside v5), the v4 and v5 files with their
+# header damaged, and the v5 file under a newer generation (its entries
+# stale, as a reused file's).
 # Same bytes on every run. Needs gcc and the build's libraries.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -39,9 +42,10 @@ gen() {
 }
 gen 2 'ef66907^'
 gen 3 '14c5a3c^' -DWALGEN_RECV
-gen 4 . -DWALGEN_RECV
+gen 4 d025b15 -DWALGEN_RECV
+gen 5 . -DWALGEN_RECV
 mkdir -p "$out"
-for v in 2 3 4; do
+for v in 2 3 4 5; do
     { printf '\0'; cat "$tmp/v$v.lqw"; } >"$out/v$v"
     { printf '\1'; cat "$tmp/v$v.lqw"; } >"$out/v$v-reseal"
 done
@@ -49,5 +53,12 @@ done
 n3=$(stat -c %s "$tmp/v3.lqw")
 { printf '\3'; printf '%b' "$(printf '\\%03o\\%03o' $((n3 & 255)) \
     $((n3 >> 8)))"; cat "$tmp/v3.lqw" "$tmp/v4.lqw"; } >"$out/v3-v4-two"
+n4=$(stat -c %s "$tmp/v4.lqw")
+{ printf '\3'; printf '%b' "$(printf '\\%03o\\%03o' $((n4 & 255)) \
+    $((n4 >> 8)))"; cat "$tmp/v4.lqw" "$tmp/v5.lqw"; } >"$out/v4-v5-two"
 { printf '\1XXXX'; tail -c +5 "$tmp/v4.lqw"; } >"$out/v4-damaged-header"
+{ printf '\1XXXX'; tail -c +5 "$tmp/v5.lqw"; } >"$out/v5-damaged-header"
+# generation 99 in the header: every entry (generation 1) is stale
+{ printf '\0'; head -c 8 "$tmp/v5.lqw"; printf 'c\0\0\0\0\0\0\0'
+  tail -c +17 "$tmp/v5.lqw"; } >"$out/v5-stale"
 ls -l "$out"
