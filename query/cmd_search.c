@@ -4,8 +4,10 @@
  * (GET /api/v1/logs) printed as it streams in, or with -f a follow
  * (GET /api/v1/follow) that runs until SIGINT/SIGTERM and reconnects when
  * the collector goes away: at once after a stream that was healthy (its
- * head came and it lasted SEARCH_HEALTHY_MS), else after a wait that
- * doubles with each failure in a row (SEARCH_BACKOFF_MIN_MS to _MAX_MS).
+ * head came and it lasted SEARCH_HEALTHY_MS) or printed lines (a slow
+ * follower the collector dropped: waiting would only widen the gap its
+ * resume must fill), else after a wait that doubles with each failure in
+ * a row (SEARCH_BACKOFF_MIN_MS to _MAX_MS).
  * Each outage is said once on stderr: "lost connection" when it starts,
  * "reconnected" once a stream is healthy again (streams that end sooner
  * are failures within it, not new outages).
@@ -344,6 +346,8 @@ search_signals_setup(struct search *s)
     struct sigaction sa;
     sigset_t block;
 
+    search_stop = 0;            /* a stop of an earlier follow in this
+                                   process (the tests run several) */
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = search_signal_cb;
     sigemptyset(&sa.sa_mask);
@@ -396,6 +400,7 @@ search_follow_loop(struct search *s, enum args_target first, struct buf *t)
     s->backoff_ms = SEARCH_BACKOFF_MIN_MS;
     for (;;) {
         int before = s->n_connects;
+        long printed = s->n_records;
         if (search_follow_target(s, first, t) != 0)
             return CMD_EXIT_ERROR;
         s->head_ns = 0;
@@ -425,8 +430,11 @@ search_follow_loop(struct search *s, enum args_target first, struct buf *t)
                       "reconnecting", s->server, s->err);
         s->is_down = 1;
         if (s->n_connects > before &&
-            mono_ns() - s->head_ns >= SEARCH_HEALTHY_MS * 1000000LL) {
-            s->backoff_ms = SEARCH_BACKOFF_MIN_MS;      /* healthy: at once */
+            (s->n_records > printed ||
+             mono_ns() - s->head_ns >= SEARCH_HEALTHY_MS * 1000000LL)) {
+            /* healthy, or it printed lines (a follower dropped for being
+             * behind): at once */
+            s->backoff_ms = SEARCH_BACKOFF_MIN_MS;
             continue;
         }
         search_backoff_sleep(s);

@@ -12,7 +12,12 @@
  * last one, which a keep-alive after 1.5 s shows healthy), and "lost"
  * again when that one ends (the server takes logq's reconnect after it,
  * then sends ^C); before, each short stream said both (5
- * "lost", 4 "reconnected").
+ * "lost", 4 "reconnected"). Short streams that printed a line (a slow
+ * follower the collector dropped) are reconnected at once: the wait grew
+ * 0.25, 0.5, 1, 2 s before. The fake waits at most 10 s for each
+ * connection, and each follow starts with its stop flag clear (the
+ * previous test's ^C had left it set: logq then ended after its first
+ * stream and the fake waited in accept for good).
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -24,6 +29,7 @@
 #include <time.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -42,6 +48,7 @@ struct fake {
     unsigned  port;
     int       hold_ms[N_CONNS];         /* open after the head, then close */
     int       ka_ms[N_CONNS];           /* 0, or a keep-alive then */
+    int       has_line[N_CONNS];        /* a record line after the head */
     int64_t   accept_ns[N_CONNS], close_ns[N_CONNS];
     int       n;
     pthread_t thread;
@@ -84,6 +91,11 @@ fake_run(void *arg)
     pthread_sigmask(SIG_BLOCK, &block, NULL);
     struct fake *f = arg;
     for (f->n = 0; f->n < N_CONNS; f->n++) {
+        /* at most 10 s for each: a logq that ended early fails the
+         * test instead of leaving this thread in accept for good */
+        struct pollfd afd = { .fd = f->lfd, .events = POLLIN };
+        if (poll(&afd, 1, 10000) != 1)
+            break;
         int fd = accept(f->lfd, NULL, NULL);
         if (fd < 0)
             break;
@@ -92,6 +104,18 @@ fake_run(void *arg)
         if (send(fd, head, sizeof(head) - 1, MSG_NOSIGNAL) < 0) {
             close(fd);
             break;
+        }
+        if (f->has_line[f->n]) {        /* a live line, new each time */
+            char line[256], chunk[300];
+            int n = snprintf(line, sizeof(line),
+                             "{\"time\":\"2026-12-04T20:00:0%d.000Z\","
+                             "\"received\":\"2026-12-04T20:00:0%d.000Z\","
+                             "\"host\":\"h\",\"container\":\"c\","
+                             "\"container_id\":\"c1\",\"stream\":\"stdout\","
+                             "\"message\":\"line %d\"}\n", f->n + 1, f->n + 1,
+                             f->n);
+            int m = snprintf(chunk, sizeof(chunk), "%x\r\n%s\r\n", n, line);
+            (void)send(fd, chunk, (size_t)m, MSG_NOSIGNAL);
         }
         int held = 0;
         if (f->ka_ms[f->n] > 0) {
@@ -139,6 +163,80 @@ count_lines(const char *text, const char *what)
     for (const char *p = text; (p = strstr(p, what)) != NULL; p++)
         n++;
     return n;
+}
+
+/* Runs `logq -f --json` against f's streams until the fake sends ^C; its
+ * stderr into notes. */
+static int
+run_follow(struct fake *f, char *notes, size_t size)
+{
+    struct sockaddr_in sa;
+    socklen_t len = sizeof(sa);
+    char server[64];
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    f->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(f->lfd >= 0);
+    assert_int_equal(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(f->lfd, 4), 0);
+    assert_int_equal(getsockname(f->lfd, (struct sockaddr *)&sa, &len), 0);
+    f->port = ntohs(sa.sin_port);
+    assert_int_equal(pthread_create(&f->thread, NULL, fake_run, f), 0);
+    snprintf(server, sizeof(server), "http://127.0.0.1:%u", f->port);
+    char *argv[] = { "logq", "-f", "--json", "--server", server, NULL };
+    struct cmd_env env = { .now = now_ns() };
+    FILE *err = tmpfile();
+    assert_non_null(err);
+    fflush(stdout);
+    fflush(stderr);
+    int saved = dup(2), saved_out = dup(1);
+    int devnull = open("/dev/null", O_WRONLY);
+    assert_true(saved >= 0 && dup2(fileno(err), 2) == 2);
+    assert_true(saved_out >= 0 && devnull >= 0 && dup2(devnull, 1) == 1);
+    int rc = cmd_search_exec(&env, 5, argv, 1);
+    fflush(stdout);
+    fflush(stderr);
+    assert_int_equal(dup2(saved, 2), 2);
+    assert_int_equal(dup2(saved_out, 1), 1);
+    close(saved);
+    close(saved_out);
+    close(devnull);
+    pthread_join(f->thread, NULL);
+    close(f->lfd);
+    rewind(err);
+    size_t n_notes = fread(notes, 1, size - 1, err);
+    notes[n_notes] = '\0';
+    fclose(err);
+    print_message("%s", notes);
+    return rc;
+}
+
+/* Streams that each printed a line, then ended at once (a follower the
+ * collector dropped for being behind: its reconnect resumes where the
+ * printed lines end) are reconnected at once, not after a wait that
+ * doubles (0.25, 0.5, 1 s before: in the live tail bench a follower
+ * dropped again and again waited up to 8 s, the lines it missed
+ * meanwhile its next catch-up). The last stream printed nothing: a
+ * failure, waited for as before. */
+static void
+test_follow_reconnect_after_lines(void **state)
+{
+    struct fake f = { .has_line = { 1, 1, 1, 1, 0 } };
+    char notes[4096];
+
+    (void)state;
+    int rc = run_follow(&f, notes, sizeof(notes));
+    assert_int_equal(rc, CMD_EXIT_OK);
+    assert_int_equal(f.n, N_CONNS);
+    print_message("reconnects after streams that printed a line: %lld, "
+                  "%lld, %lld, %lld ms\n", (long long)gap_ms(&f, 1),
+                  (long long)gap_ms(&f, 2), (long long)gap_ms(&f, 3),
+                  (long long)gap_ms(&f, 4));
+    for (int i = 1; i < N_CONNS; i++)
+        assert_true(gap_ms(&f, i) < 200);
+    assert_int_equal(count_lines(notes, "lost connection"), 1);
 }
 
 static void
@@ -205,6 +303,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_follow_reconnect_delays),
+        cmocka_unit_test(test_follow_reconnect_after_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
