@@ -198,6 +198,8 @@ api_health_store(const struct store_stats *ss)
                                 (json_int_t)ss->n_cursor_mem_reads));
         json_object_set_new(d, "cursor_mem_skips", json_integer(
                                 (json_int_t)ss->n_cursor_mem_skips));
+        json_object_set_new(d, "cursor_mem_peak", json_integer(
+                                (json_int_t)ss->cursor_mem_peak));
         json_object_set_new(d, "tail_sets", json_integer(
                                 (json_int_t)ss->n_tail_sets));
         json_object_set_new(d, "wal_syncs", json_pack(

@@ -523,6 +523,8 @@ store_cursor_free(struct store_cursor *c)
     cursor_merge_fini(c);               /* waits for a read ahead */
     store_lock(c->s);
     c->s->n_cursors_open--;
+    if (c->mem_peak > c->s->cursor_mem_peak)
+        c->s->cursor_mem_peak = c->mem_peak;
     store_unlock(c->s);
     free(c->host);
     free(c->cid);

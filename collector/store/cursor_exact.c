@@ -35,6 +35,8 @@ run_exact(struct store_cursor *c, struct cur_run *run)
     int was_drop = run->is_drop;
 
     run->is_phantom = 0;
+    if (run->is_compact)        /* its selection alone: read it again */
+        cursor_run_unload(c, run, 1);
     if (run->slot) {
         struct cur_slot *sl = run->slot;
         c->mem_held -= run->mem;

@@ -16,6 +16,9 @@
                                            (cand.blk indexes c->mems) */
 #define CUR_MAX_HASHES 64
 #define CUR_POOL       2                /* spare block buffers kept */
+#define CUR_COMPACT_SHARE 4             /* a run's selection copied out of
+                                           its slot when it takes at most
+                                           a quarter of it */
 
 /* A block that may hold matches: a segment block or an in-memory one. */
 struct cur_cand {
@@ -65,6 +68,8 @@ struct cur_run {
     size_t           mem;               /* bytes counted in mem_held */
     struct cur_sort  head;
     uint8_t          is_reload;         /* read before: skipped bytes counted */
+    uint8_t          is_compact;        /* slot holds the selection only
+                                           (cursor_compact.c) */
     /* Opened while dropping: records it dropped (their bytes counted at
      * once) may lie past its last selected one. Then, once its selected
      * records are returned (or when it has none), it stays in the heap as
@@ -110,6 +115,7 @@ struct store_cursor {
     size_t             n_heap, cap_heap;
     struct cur_run    *last;            /* emitted from; advanced next call */
     size_t             mem_held, mem_max;
+    size_t             mem_peak;        /* most mem_held at once */
     struct cur_slot   *pool;
     size_t             n_pool;
 
@@ -207,6 +213,13 @@ void cursor_run_unload(struct store_cursor *c, struct cur_run *run,
 void cursor_run_free(struct store_cursor *c, struct cur_run *run);
 /* Moves the heap top past the record it last gave. */
 void cursor_advance(struct store_cursor *c);
+
+/* cursor_compact.c */
+/* A new slot holding copies of the run's selected records alone (in
+ * key order, sel[j].i == j), or NULL when they take more than
+ * 1/CUR_COMPACT_SHARE of its slot (kept as it is). */
+struct cur_slot *cursor_compact(const struct store_cursor *c,
+                                const struct cur_run *run);
 
 /* cursor_bcache.c */
 /* Keeps a copy of a block's raw body just read, in place of the entry

@@ -212,11 +212,12 @@ cursor_run_unload(struct store_cursor *c, struct cur_run *run, int is_free)
 {
     c->mem_held -= run->mem;
     run->mem = 0;
-    if (is_free)
+    if (is_free || run->is_compact)     /* a compact slot is no spare */
         slot_free(run->slot);
     else
         slot_put(c, run->slot);
     run->slot = NULL;
+    run->is_compact = 0;
     free(run->own_ids);
     run->own_ids = NULL;
     run->ids = NULL;
@@ -479,8 +480,16 @@ cursor_run_load(struct store_cursor *c, struct cur_run *run)
     run->slot = sl;
     cursor_run_select(c, run, n, c->lr.n_toks > 0 ? sl->ld.keep : NULL);
     run->is_reload = 1;
+    struct cur_slot *cs = cursor_compact(c, run);
+    if (cs != NULL) {           /* the block's buffers to the spares */
+        slot_put(c, sl);
+        run->slot = sl = cs;
+        run->is_compact = 1;
+    }
     run->mem = cursor_slot_mem(sl);
     c->mem_held += run->mem;
+    if (c->mem_held > c->mem_peak)
+        c->mem_peak = c->mem_held;
     if (run->pos < run->n_sel)
         run->head = sl->sel[cursor_run_index(c, run)];
     return 1;

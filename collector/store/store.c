@@ -384,6 +384,7 @@ store_get_stats(struct store *s, struct store_stats *st)
     st->n_cursor_ahead_reads = s->n_cursor_ahead_reads;
     st->n_cursor_mem_reads = s->n_cursor_mem_reads;
     st->n_cursor_mem_skips = s->n_cursor_mem_skips;
+    st->cursor_mem_peak = s->cursor_mem_peak;
     if (s->tailset.is_init) {
         pthread_mutex_lock(&s->tailset.mu);
         st->n_tail_sets = s->tailset.n_built;

@@ -563,6 +563,9 @@ struct store_stats {
                                      cursors copied to scan */
     uint64_t n_cursor_mem_skips;  /* unsealed full blocks cursors left out
                                      by their token set (tailset.c) */
+    uint64_t cursor_mem_peak;     /* most bytes of open blocks one closed
+                                     cursor held at once (cursor_mem_max
+                                     bounds it; STORE.md "Reading") */
     uint64_t n_tail_sets;         /* token sets of waiting tails gathered
                                      ahead of their seal */
 };

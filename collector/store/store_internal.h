@@ -667,6 +667,7 @@ struct store {
     uint64_t              n_cursor_mem_skips;   /* waiting or sealing
                                                    blocks skipped by
                                                    their token set */
+    uint64_t              cursor_mem_peak;      /* store_stats' */
     struct store_tailset  tailset;
     struct store_bcache_ent bcache[STORE_BCACHE_N];
     uint64_t              bcache_tick;

@@ -611,6 +611,10 @@ def main():
         if not a.ingest_only:
             rows, medium, common, rg, seen = run_queries(a, server, plain, n_lines)
         coll_rss_query = proc_rss_kib(coll.pid)
+        try:    # the most one search's merge held (absent before it: -1)
+            cur_peak = http_json(server + "/health")["store"].get("cursor_mem_peak", -1)
+        except (OSError, ValueError, KeyError):
+            cur_peak = -1
         coll_cpu_total = proc_cpu_s(coll.pid)
         coll.send_signal(signal.SIGTERM)
         coll.wait(timeout=60)
@@ -702,7 +706,9 @@ def main():
             rep.append(f"| the same once recompacted at level {lv} (`--recompact-level {lv}`; "
                        f"built at {lv}: the same frames) | "
                        f"{100 * (rr['blocks_bytes'] + rr['lqi_bytes']) / max(rr['full_json_bytes'], 1):.1f}% |")
-    rep.append(f"| collector after queries | CPU {coll_cpu_total:.1f} s total, peak RSS {coll_rss_query / 1024:.1f} MiB |")
+    cur_text = (f"; a search's open blocks at most {cur_peak / (1 << 20):.1f} MiB (/health store.cursor_mem_peak)"
+                if cur_peak >= 0 else "")
+    rep.append(f"| collector after queries | CPU {coll_cpu_total:.1f} s total, peak RSS {coll_rss_query / 1024:.1f} MiB{cur_text} |")
     if peer is not None:
         rep += rsyslog_peer.report_rows(peer, json_bytes)
     rep.append("")
