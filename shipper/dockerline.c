@@ -8,7 +8,7 @@
  * non-ASCII bytes, and clean runs are bulk-copied; that, plus a
  * fixed-layout RFC 3339 parser, is what keeps it well above the 300 MB/s
  * target (jansson needs an allocation per value and runs several times
- * slower; dockerline_test prints the figure; the SSE2 step gave 1.2-1.3x,
+ * slower; dockerline_diff_test prints the figure; the SSE2 step gave 1.2-1.3x,
  * BENCHMARKS.md "json-file scanner").
  *
  * Decisions a caller may notice:

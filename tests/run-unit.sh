@@ -7,7 +7,7 @@
 # order; a failing binary's output is shown after its line and kept in
 # BUILD_DIR/test-logs/. The last line is "unit: N passed, M failed (S s,
 # J at a time)"; the exit status is 1 if anything failed.
-# LOGQ_CORPUS (the json-file corpus for shipper/dockerline_test), when not
+# LOGQ_CORPUS (the json-file corpus for shipper/dockerline_diff_test), when not
 # set, becomes the absolute path of ../shared/corpus beside this tree (or
 # beside the main tree of a git worktree); when neither exists it becomes
 # "none", which skips that part, and a WARNING line says so (a clean clone
