@@ -183,8 +183,9 @@ key_order(struct rec *r, size_t n, struct rec **ord)
 }
 
 /* Which .lqi version segments sealed from now on get (load_store):
- * 0 version 6 (frames of rare words), 1 version 5 (no frames), 2 either,
- * drawn at each reopen, so a store mixes the two. */
+ * 0 version 7 (keys cut short), 1 version 5 (no frames), 2 any of 7, 5
+ * and 6 (frames of rare words, 32-bit keys), drawn at each reopen, so a
+ * store mixes them. */
 static int ix_mix;
 
 static struct store *
@@ -194,7 +195,9 @@ store_reopen(struct store *s, const char *dir, const struct store_options *o)
 
     store_close(s);
     /* no sealing thread runs: the flag may change */
-    index_test_without_frames(ix_mix == 2 ? (int)rn(2) : ix_mix);
+    int v = ix_mix == 2 ? (int)rn(3) : ix_mix;  /* 0: 7, 1: 5, 2: 6 */
+    index_test_without_frames(v == 1);
+    index_test_full_keys(v == 2);
     s = store_open(dir, o, &err);
     if (s == NULL)
         fail_msg("store_open: %s", err);

@@ -556,7 +556,7 @@ test_frames_rare_word_one_frame(void **state)
  * block it is in (blocks of ~14 frames here: two frames a mask bit),
  * alone and with a second word (a block holding
  * both in different frames has no frame holding both), in a store
- * whose segments have .lqi versions 5 and 6 mixed: the answers of a
+ * whose segments have .lqi versions 5, 6 and 7 mixed: the answers of a
  * brute-force model, each word's record count. Fails if a frame holding
  * the word is skipped. */
 static void
@@ -584,15 +584,17 @@ test_frames_rare_words_every_frame(void **state)
     }
     struct store *s = NULL;
     for (int part = 0; part < 12; part++) {
-        /* versions 6 and 5 in turn: the store mixes them */
-        index_test_without_frames(part / 3 % 2);
+        /* versions 7, 5 and 6 in turn: the store mixes them */
+        index_test_without_frames(part / 3 % 3 == 1);
+        index_test_full_keys(part / 3 % 3 == 2);
         s = open_store(f->dir[0], 1024);
         put_rare(s, part * (N / 12), N / 12, rare);
         store_close(s);
     }
     index_test_without_frames(0);
+    index_test_full_keys(0);
     s = open_store(f->dir[0], 1024);
-    int n_v[7] = { 0 };
+    int n_v[8] = { 0 };
     for (uint64_t seq = 1; seq < 64; seq++) {
         char *path = xasprintf("%s/seg-%016llx.lqi", f->dir[0],
                                (unsigned long long)seq);
@@ -603,11 +605,11 @@ test_frames_rare_words_every_frame(void **state)
             continue;
         assert_int_equal(pread(fd, h, 8, 0), 8);
         close(fd);
-        n_v[h[4] < 7 ? h[4] : 0]++;
+        n_v[h[4] < 8 ? h[4] : 0]++;
     }
-    print_message(".lqi files: %d version 5, %d version 6\n", n_v[5],
-                  n_v[6]);
-    assert_true(n_v[5] > 0 && n_v[6] > 0);
+    print_message(".lqi files: %d version 5, %d version 6, %d version 7\n",
+                  n_v[5], n_v[6], n_v[7]);
+    assert_true(n_v[5] > 0 && n_v[6] > 0 && n_v[7] > 0);
     for (int k = 0; k < N_WORDS; k++) {
         char w[16], w2[16];
         const char *t[2] = { w, w2 };

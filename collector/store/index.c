@@ -29,9 +29,9 @@ _Static_assert(INDEX_SET_FSHIFT + INDEX_FRAME_BITS <= 16 &&
                INDEX_SET_FLAGS < 1u << INDEX_SET_FSHIFT,
                "the forms, the collision and the frames in index_set_ent.fl");
 
-/* index_test_without_fields(), index_test_without_frames(): set by tests
- * before any store runs. */
-int ix_without_fields, ix_without_frames;
+/* index_test_without_fields(), index_test_without_frames(),
+ * index_test_full_keys(): set by tests before any store runs. */
+int ix_without_fields, ix_without_frames, ix_full_keys;
 
 
 /* ------------------------------------------------------------------ */
@@ -750,4 +750,10 @@ void
 index_test_without_frames(int on)
 {
     ix_without_frames = on != 0;
+}
+
+void
+index_test_full_keys(int on)
+{
+    ix_full_keys = on != 0;
 }

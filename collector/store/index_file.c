@@ -25,6 +25,7 @@ struct index_file {
     uint64_t             size;
     uint32_t             version;
     int                  has_fields;    /* version >= 4 */
+    uint32_t             key_bits;      /* 32; version 7: index_key_bits */
     uint32_t             n_blks, n_pages, n_keys;
     struct index_blkref *blks;
     uint32_t            *first;         /* per page: first hash */
@@ -107,7 +108,8 @@ ix_parse_meta(struct index_file *f, const uint8_t *meta)
         f->crc[i] = le32_load(p + 8);
         f->off[i] = pos;
         pos += f->len[i];
-        if (f->len[i] > IX_MAX_PAGE || (i && f->first[i] <= f->first[i - 1]))
+        if (f->len[i] > IX_MAX_PAGE || (i && f->first[i] <= f->first[i - 1]) ||
+            (uint64_t)f->first[i] >> f->key_bits != 0)
             return -1;
     }
     return pos == f->size ? 0 : -1;
@@ -132,6 +134,8 @@ index_file_load(int fd, uint64_t seq, const char **errstr)
     *errstr = "bad header";
     f->version = le32_load(h + 4);
     f->has_fields = f->version >= INDEX_VERSION_FIELDS;
+    f->key_bits = f->version >= INDEX_VERSION_SHORT_KEYS
+                  ? index_key_bits(f->n_keys) : 32;
     if (le32_load(h) != INDEX_MAGIC ||
         f->version < INDEX_VERSION_NO_FIELDS || f->version > INDEX_VERSION ||
         le64_load(h + 8) != seq || f->n_blks > INDEX_MAX_BLKS ||
@@ -331,12 +335,49 @@ ix_find_page(const struct index_file *f, uint32_t hash)
     return (long)lo - 1;
 }
 
-/* The postings of hash into d (d->n = 0 if absent). -1 if the page
- * cannot be read or is damaged. */
+/* Version 7: the Rice-coded gaps of a page of cnt keys whose first is
+ * first, at *pp (index_write.c ix_put_gaps): *at the number of key within
+ * the page (-1: not there), *pp past the gaps. -1 if malformed. */
+static int
+ix_find_gap(const uint8_t **pp, const uint8_t *end, uint64_t cnt,
+            uint64_t first, uint32_t key, long *at)
+{
+    const uint8_t *p = *pp;
+    uint64_t pos = 0, h = first;
+
+    if (p >= end || *p > 31)
+        return -1;
+    uint32_t r = *p++;
+    uint64_t n_bits = (uint64_t)(end - p) * 8;
+    *at = h == key ? 0 : -1;
+    for (uint64_t i = 1; i < cnt; i++) {
+        uint64_t hi = 0, lo = 0;
+        while (pos < n_bits && (p[pos >> 3] >> (pos & 7) & 1)) {
+            hi++;
+            pos++;
+        }
+        if (pos++ >= n_bits || n_bits - pos < r || hi > UINT32_MAX >> r)
+            return -1;
+        for (uint32_t u = 0; u < r; u++, pos++)
+            lo |= (uint64_t)(p[pos >> 3] >> (pos & 7) & 1) << u;
+        h += (hi << r | lo) + 1;
+        if (h > UINT32_MAX)
+            return -1;
+        if (h == key)
+            *at = (long)i;
+    }
+    *pp = p + (pos + 7) / 8;
+    return 0;
+}
+
+/* The postings of hash into d (d->n = 0 if absent): those of its key,
+ * the hash's top f->key_bits bits (version 7). -1 if the page cannot be
+ * read or is damaged. */
 static int
 ix_file_find(const struct index_file *f, int fd, uint32_t hash,
              struct ix_dec *d)
 {
+    hash >>= 32 - f->key_bits;
     long pg = ix_find_page(f, hash);
     uint8_t stack[4096] = { 0 }, *page = stack;
     int rc = -1;
@@ -355,6 +396,16 @@ ix_file_find(const struct index_file *f, int fd, uint32_t hash,
     uint64_t cnt, delta, h = f->first[pg];
     if (ix_get_varint(&p, end, &cnt) < 0 || cnt > INDEX_PAGE_KEYS)
         goto out;
+    if (f->version >= INDEX_VERSION_SHORT_KEYS) {
+        long at;
+        if (ix_find_gap(&p, end, cnt, h, hash, &at) < 0)
+            goto out;
+        for (long i = 0; i <= at; i++)
+            if (ix_postings(f, &p, end, i == at, d) < 0)
+                goto out;
+        rc = 0;
+        goto out;
+    }
     for (uint64_t i = 0; i < cnt; i++) {
         if (ix_get_varint(&p, end, &delta) < 0 || delta > UINT32_MAX - h)
             goto out;

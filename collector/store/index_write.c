@@ -4,8 +4,11 @@
  * sealed .lqi file (see index.h; format in collector/STORE.md "Index
  * file"): keys sorted by hash in pages of INDEX_PAGE_KEYS keys, each
  * key's postings as a list, a bitmap or one block, with per-block counts
- * or (version 6) frames; handed to a write callback in chunks or into a
- * buffer. Reads nothing back (index_file.c reads the files).
+ * or (version 6) frames, the keys (version 7) cut to index_key_bits() of
+ * their number (tokens cut alike merged into one key) and their gaps
+ * Rice-coded at the head of each page; handed to a write
+ * callback in chunks or into a buffer. Reads nothing back (index_file.c
+ * reads the files).
  */
 #include "collector/store/index.h"
 
@@ -185,8 +188,6 @@ ix_put_postings(struct buf *b, const struct ix_ent *e, uint32_t n_blks)
     return 0;
 }
 
-/* Encodes the pages of the sorted keys into pages, the directory into dir
- * (first hash, length, crc per page). */
 /* Where index_mem_write's pages go: the directory in memory, the pages
  * through a buffer handed to fn at page boundaries once it holds chunk
  * bytes. */
@@ -218,47 +219,224 @@ ix_sink_flush(struct ix_sink *k)
  * and drops its calls. */
 #define IX_ENC_AHEAD 16u
 
-/* Encodes the pages of the sorted keys into k, the directory into
- * k->dir (first hash, length, crc per page). */
+/* ------------------------------------------------------------------ */
+/* Keys cut short (version 7)                                          */
+
+/* The key of sorted word w (hash << 32 | entry number) cut to its top
+ * bits bits (8 to 32). */
+static inline uint32_t
+ix_cut(uint64_t w, uint32_t bits)
+{
+    return (uint32_t)(w >> 32) >> (32 - bits);
+}
+
+/* Distinct keys of the sorted keys[0..n) cut to bits bits. */
+static size_t
+ix_n_cut(const uint64_t *keys, size_t n, uint32_t bits)
+{
+    size_t c = n ? 1 : 0;
+
+    for (size_t i = 1; i < n; i++)
+        c += ix_cut(keys[i], bits) != ix_cut(keys[i - 1], bits);
+    return c;
+}
+
+/* The key width of the file: index_key_bits() of the number of keys it
+ * holds once cut (into *n_cut), which the reader takes from the header.
+ * Cutting can only merge keys, and fewer keys can only narrow the
+ * width, so the width falls until it is that of its own key count. */
+static uint32_t
+ix_file_key_bits(const uint64_t *keys, size_t n, int is_short,
+                 size_t *n_cut)
+{
+    uint32_t bits = is_short ? index_key_bits(n) : 32;
+    size_t c = ix_n_cut(keys, n, bits);
+
+    while (is_short && index_key_bits(c) < bits) {
+        bits = index_key_bits(c);
+        c = ix_n_cut(keys, n, bits);
+    }
+    *n_cut = c;
+    return bits;
+}
+
+static int
+ix_cmp_blk(const void *a, const void *b)
+{
+    uint32_t x = IX_BLK(*(const uint32_t *)a);
+    uint32_t y = IX_BLK(*(const uint32_t *)b);
+
+    return x < y ? -1 : x > y;
+}
+
+/* Into *e, the key of the n > 1 tokens of keys[0..n) whose keys cut
+ * alike: the union of their blocks in order, each with the union of its
+ * frame masks, without counts (is_collided: as two tokens of one full
+ * hash). Its pairs live in *tmp (grown to *cap words). */
+static void
+ix_merge(const struct index_mem *m, const uint64_t *keys, size_t n,
+         struct ix_ent *e, uint32_t **tmp, size_t *cap)
+{
+    size_t total = 0, k = 0, out = 0;
+
+    for (size_t i = 0; i < n; i++)
+        total += ix_ent_at(m, (uint32_t)keys[i])->n;
+    if (*cap < 3 * total) {
+        *cap = 3 * total;
+        *tmp = xreallocarray(*tmp, *cap, sizeof(**tmp));
+    }
+    uint32_t *w = *tmp, *pairs = *tmp + total;
+    for (size_t i = 0; i < n; i++) {
+        const struct ix_ent *x = ix_ent_at(m, (uint32_t)keys[i]);
+        const uint32_t *p = ix_posts(x);
+        for (uint32_t j = 0; j < x->n; j++)
+            w[k++] = p[2 * j];
+    }
+    qsort(w, k, sizeof(*w), ix_cmp_blk);
+    for (size_t i = 0; i < k; i++) {
+        if (out && IX_BLK(pairs[2 * (out - 1)]) == IX_BLK(w[i])) {
+            pairs[2 * (out - 1)] |= w[i];       /* the same block: OR masks */
+            continue;
+        }
+        pairs[2 * out] = w[i];
+        pairs[2 * out + 1] = 0;
+        out++;
+    }
+    memset(e, 0, sizeof(*e));
+    e->n = (uint32_t)out;
+    e->is_collided = 1;
+    if (out > 1) {
+        e->u.many = pairs;
+    } else {
+        e->u.inl[0] = pairs[0];
+        e->u.inl[1] = 0;
+    }
+}
+
+/* Bits of the gaps g[0..ng) Rice-coded with parameter r. */
+static uint64_t
+ix_rice_len(const uint32_t *g, size_t ng, uint32_t r)
+{
+    uint64_t len = (uint64_t)ng * (r + 1);
+
+    for (size_t x = 0; x < ng; x++)
+        len += g[x] >> r;
+    return len;
+}
+
+/* Version 7: after the page's key count, the gaps between its cnt keys
+ * (the groups of keys[i..n) cut to bits bits), each gap - 1 Rice-coded:
+ * u8 r, then per gap (gap - 1) >> r one bits, a zero bit and the low r
+ * bits of gap - 1 (least significant first), in bytes filled from their
+ * lowest bit, the last one padded with zeros. r is the one of
+ * floor(log2(mean gap)) - 2 to + 1 that makes the gaps shortest. */
+static int
+ix_put_gaps(struct buf *b, const uint64_t *keys, size_t n, size_t i,
+            size_t cnt, uint32_t bits)
+{
+    uint32_t g[INDEX_PAGE_KEYS], prev = ix_cut(keys[i], bits);
+    size_t ng = 0;
+
+    for (size_t c = 1; c < cnt; c++) {
+        while (i < n && ix_cut(keys[i], bits) == prev)
+            i++;
+        uint32_t key = ix_cut(keys[i], bits);
+        g[ng++] = key - prev - 1;
+        prev = key;
+    }
+    uint64_t sum = 0, best = UINT64_MAX;
+    uint32_t r0 = 0, r = 0;
+    for (size_t x = 0; x < ng; x++)
+        sum += g[x] + 1;
+    while (ng && (uint64_t)2 << r0 <= sum / ng)
+        r0++;
+    for (uint32_t t = r0 > 2 ? r0 - 2 : 0; t <= r0 + 1 && t < 32; t++) {
+        uint64_t len = ix_rice_len(g, ng, t);
+        if (len < best) {
+            best = len;
+            r = t;
+        }
+    }
+    if (ng == 0)
+        best = 0;
+    size_t nbytes = (size_t)((best + 7) / 8);
+    if (buf_put_u8(b, (uint8_t)r) < 0 || buf_reserve(b, nbytes) < 0)
+        return -1;
+    uint8_t *q = b->data + b->len;
+    uint64_t pos = 0;
+    memset(q, 0, nbytes);
+    for (size_t x = 0; x < ng; x++) {
+        for (uint32_t u = g[x] >> r; u > 0; u--, pos++)
+            q[pos >> 3] |= (uint8_t)(1u << (pos & 7));
+        pos++;
+        for (uint32_t u = 0; u < r; u++, pos++)
+            q[pos >> 3] |= (uint8_t)((g[x] >> u & 1) << (pos & 7));
+    }
+    b->len += nbytes;
+    return 0;
+}
+
+/* Encodes the pages of the sorted keys[0..n), cut to bits bits (n_cut
+ * keys once cut; version 7, is_short: the gaps Rice-coded ahead of the
+ * postings, else each key's gap as a varint before its postings), into
+ * k, the directory into k->dir (first key, length, crc per page). */
 static int
 ix_encode_pages(const struct index_mem *m, const uint64_t *keys, size_t n,
-                uint32_t n_blks, struct ix_sink *k)
+                size_t n_cut, uint32_t bits, int is_short, uint32_t n_blks,
+                struct ix_sink *k)
 {
     struct buf *pages = &k->pages;
+    uint32_t *tmp = NULL;
+    size_t cap = 0, i = 0;
+    int rc = -1;
 
-    for (size_t i = 0; i < n; i += INDEX_PAGE_KEYS) {
-        size_t cnt = n - i < INDEX_PAGE_KEYS ? n - i : INDEX_PAGE_KEYS;
+    for (size_t done = 0; done < n_cut; done += INDEX_PAGE_KEYS) {
+        size_t cnt = n_cut - done < INDEX_PAGE_KEYS ? n_cut - done
+                                                    : INDEX_PAGE_KEYS;
         size_t start = pages->len;
-        uint32_t first = (uint32_t)(keys[i] >> 32), prev = first;
-        if (buf_put_varint(pages, cnt) < 0)
-            return -1;
-        for (size_t j = i; j < i + cnt; j++) {
-            uint32_t hash = (uint32_t)(keys[j] >> 32);
-            if (j + IX_ENC_AHEAD < n)
+        uint32_t first = ix_cut(keys[i], bits), prev = first;
+        if (buf_put_varint(pages, cnt) < 0 ||
+            (is_short && ix_put_gaps(pages, keys, n, i, cnt, bits) < 0))
+            goto out;
+        for (size_t c = 0; c < cnt; c++) {
+            uint32_t key = ix_cut(keys[i], bits);
+            size_t j = i + 1;
+            while (j < n && ix_cut(keys[j], bits) == key)
+                j++;
+            if (i + IX_ENC_AHEAD < n)
                 __builtin_prefetch(
-                    ix_ent_at(m, (uint32_t)keys[j + IX_ENC_AHEAD]));
-            if (j + IX_ENC_AHEAD / 2 < n) {
-                const struct ix_ent *e =
-                    ix_ent_at(m, (uint32_t)keys[j + IX_ENC_AHEAD / 2]);
-                if (e->n > 1)
-                    __builtin_prefetch(e->u.many);
+                    ix_ent_at(m, (uint32_t)keys[i + IX_ENC_AHEAD]));
+            if (i + IX_ENC_AHEAD / 2 < n) {
+                const struct ix_ent *ahead =
+                    ix_ent_at(m, (uint32_t)keys[i + IX_ENC_AHEAD / 2]);
+                if (ahead->n > 1)
+                    __builtin_prefetch(ahead->u.many);
             }
-            if (buf_put_varint(pages, hash - prev) < 0 ||
-                ix_put_postings(pages, ix_ent_at(m, (uint32_t)keys[j]),
-                                n_blks) < 0)
-                return -1;
-            prev = hash;
+            struct ix_ent merged;
+            const struct ix_ent *e = ix_ent_at(m, (uint32_t)keys[i]);
+            if (j - i > 1) {
+                ix_merge(m, keys + i, j - i, &merged, &tmp, &cap);
+                e = &merged;
+            }
+            if ((!is_short && buf_put_varint(pages, key - prev) < 0) ||
+                ix_put_postings(pages, e, n_blks) < 0)
+                goto out;
+            prev = key;
+            i = j;
         }
         size_t plen = pages->len - start;
         if (buf_put_u32(&k->dir, first) < 0 ||
             buf_put_u32(&k->dir, (uint32_t)plen) < 0 ||
             buf_put_u32(&k->dir,
                         compress_crc32(0, pages->data + start, plen)) < 0)
-            return -1;
+            goto out;
         if (pages->len >= k->chunk && ix_sink_flush(k) < 0)
-            return -1;
+            goto out;
     }
-    return ix_sink_flush(k);
+    rc = ix_sink_flush(k);
+out:
+    free(tmp);
+    return rc;
 }
 
 int
@@ -267,7 +445,12 @@ index_mem_write(const struct index_mem *m, uint64_t seq,
                 size_t chunk, index_write_fn fn, void *arg)
 {
     uint64_t *keys = ix_sorted_keys(m);
-    size_t n = m->n_keys;
+    uint32_t version = ix_without_fields ? INDEX_VERSION_NO_FIELDS :
+                       ix_without_frames ? INDEX_VERSION_COUNTS :
+                       ix_full_keys ? INDEX_VERSION_FRAMES : INDEX_VERSION;
+    size_t n;
+    uint32_t bits = ix_file_key_bits(keys, m->n_keys,
+                                     version >= INDEX_VERSION_SHORT_KEYS, &n);
     uint32_t n_pages = (uint32_t)((n + INDEX_PAGE_KEYS - 1) / INDEX_PAGE_KEYS);
     struct ix_sink k = {
         .fn = fn, .arg = arg, .chunk = chunk,
@@ -280,13 +463,12 @@ index_mem_write(const struct index_mem *m, uint64_t seq,
     buf_init(&k.dir, SIZE_MAX);
     buf_init(&head, SIZE_MAX);
     if (m->is_over ||                   /* the file cannot hold its blocks */
-        ix_encode_pages(m, keys, n, n_blks, &k) < 0)
+        ix_encode_pages(m, keys, m->n_keys, n, bits,
+                        version >= INDEX_VERSION_SHORT_KEYS, n_blks, &k) < 0)
         goto out;
     uint8_t h[INDEX_HDR_LEN];
     le32_store(h, INDEX_MAGIC);
-    le32_store(h + 4, ix_without_fields ? INDEX_VERSION_NO_FIELDS :
-                      ix_without_frames ? INDEX_VERSION_COUNTS :
-                      INDEX_VERSION);
+    le32_store(h + 4, version);
     le64_store(h + 8, seq);
     le32_store(h + 16, n_blks);
     le32_store(h + 20, n_pages);
