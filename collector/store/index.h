@@ -95,8 +95,8 @@ void index_mem_flush(struct index_mem *m);
 
 /* A token of a block: how many records hold it. 16 bytes, so that a
  * 1 MiB block's set (~13k keys in 32k slots on generated logs) is 512
- * KiB and no entry straddles two cache lines (BENCHMARKS.md "Token sets
- * in 16 bytes"). */
+ * KiB and no entry straddles two cache lines (BENCHMARKS.md "Tokens and
+ * the index: where the misses are"). */
 struct index_set_ent {
     uint32_t hash, check;               /* hash 0: empty slot */
     uint32_t n_recs;                    /* taken as at most

@@ -3,9 +3,11 @@
  * index_test: the per-segment token index. Unit tests of index.c,
  * index_write.c and index_file.c (map lookups, .lqi encode/load round
  * trip, list and bitmap postings, counts, frames, damaged and truncated
- * files, the map's rollback and memory bound). The index through the
- * store's API (the property test against a brute-force scan, damaged and
- * old .lqi files, failed writes) is index_store_test.c.
+ * files, the map's rollback and memory bound, the map's add pipeline
+ * against the one-by-one add, a set's counts past 65536 records). The
+ * index through the store's API (the property test against a
+ * brute-force scan, damaged and old .lqi files, failed writes) is
+ * index_store_test.c.
  */
 #include <ctype.h>
 #include <dirent.h>
