@@ -335,6 +335,23 @@ ix_find_page(const struct index_file *f, uint32_t hash)
     return (long)lo - 1;
 }
 
+/* The bits of p[0..nb) from bit pos (< nb * 8) on, in the low bits of a
+ * word, zeros past the end: at least 57 of them are the page's when 8
+ * bytes follow. */
+static inline uint64_t
+ix_bits(const uint8_t *p, size_t nb, uint64_t pos)
+{
+    size_t at = (size_t)(pos >> 3);
+    uint64_t w = 0;
+
+    if (nb - at >= 8)
+        w = le64_load(p + at);
+    else
+        for (size_t k = 0; at + k < nb; k++)
+            w |= (uint64_t)p[at + k] << (8 * k);
+    return w >> (pos & 7);
+}
+
 /* Version 7: the Rice-coded gaps of a page of cnt keys whose first is
  * first, at *pp (index_write.c ix_put_gaps): *at the number of key within
  * the page (-1: not there), *pp past the gaps. -1 if malformed. */
@@ -348,18 +365,30 @@ ix_find_gap(const uint8_t **pp, const uint8_t *end, uint64_t cnt,
     if (p >= end || *p > 31)
         return -1;
     uint32_t r = *p++;
-    uint64_t n_bits = (uint64_t)(end - p) * 8;
+    size_t nb = (size_t)(end - p);
+    uint64_t n_bits = (uint64_t)nb * 8;
     *at = h == key ? 0 : -1;
     for (uint64_t i = 1; i < cnt; i++) {
         uint64_t hi = 0, lo = 0;
-        while (pos < n_bits && (p[pos >> 3] >> (pos & 7) & 1)) {
-            hi++;
-            pos++;
+        for (;;) {              /* the one bits, up to 57 at a time */
+            if (pos >= n_bits)
+                return -1;
+            uint64_t w = ~ix_bits(p, nb, pos);
+            uint64_t ones = w ? (uint64_t)__builtin_ctzll(w) : 64;
+            uint64_t avail = n_bits - pos < 57 ? n_bits - pos : 57;
+            if (ones < avail) {
+                hi += ones;
+                pos += ones + 1;        /* and the zero */
+                break;
+            }
+            hi += avail;
+            pos += avail;
         }
-        if (pos++ >= n_bits || n_bits - pos < r || hi > UINT32_MAX >> r)
+        if (n_bits - pos < r || hi > UINT32_MAX >> r)
             return -1;
-        for (uint32_t u = 0; u < r; u++, pos++)
-            lo |= (uint64_t)(p[pos >> 3] >> (pos & 7) & 1) << u;
+        if (r)
+            lo = ix_bits(p, nb, pos) & ((1ull << r) - 1);
+        pos += r;
         h += (hi << r | lo) + 1;
         if (h > UINT32_MAX)
             return -1;
