@@ -16,8 +16,8 @@
  * Each query runs on both search paths (search_spec.is_serial: the
  * serial one, and the one that reads blocks ahead on a second thread and
  * matches where blocks are loaded), and once more on both under a random
- * cost cap, where the two must end alike (records, status, error text,
- * bytes scanned, regex aborts).
+ * cost cap, with the store's seals done (store_sync), where the two must
+ * end alike (records, status, error text, bytes scanned, regex aborts).
  * Deterministic (fixed seed); a failing case prints its seed, query and
  * both sequences. The model is tests/support/searchmodel.h.
  */
@@ -453,6 +453,12 @@ check_cap(struct store *st, const struct qcase *c, struct query *q,
     struct ending ea, eb;
     uint64_t cap = 1 + rn((int)(total > 0x7fffffff ? 0x7fffffff : total));
 
+    /* Both runs on the same store: while blocks wait for the sealing
+     * thread, a cursor leaves out one whose token set lq-tailset has
+     * published by then and scans one without (STORE.md "Waiting tails'
+     * token sets"), so the bytes scanned depend on when it was created,
+     * whatever the path. Sealed, they are the index's alone. */
+    assert_int_equal(store_sync(st), 0);
     actual_run_cap(st, c, q, 1, cap, a, &ea);
     actual_run_cap(st, c, q, 0, cap, b, &eb);
     if (!out_eq(a, b) || ea.rc != eb.rc || ea.scanned != eb.scanned ||
