@@ -6,8 +6,10 @@
  * current file on the store's thread and fdatasync'ed by the syncing
  * thread (syncer.c). When the tail is handed to the
  * sealing thread, commits move on to a clean file with a newer generation;
- * the files that held the tail are emptied (truncated to their header)
- * once its blocks are synced. At open every file is replayed in generation
+ * the files that held the tail are emptied once its blocks are synced:
+ * a version 5 file takes a new generation in its header and keeps its
+ * blocks (its stale entries are cut at the close), an older one is
+ * truncated to its header. At open every file is replayed in generation
  * order up to its first bad entry (a torn write), which is cut off.
  */
 #include "collector/store/store_internal.h"
@@ -667,12 +669,27 @@ wal_release(struct store *s, uint32_t mask, uint32_t cut, int is_ok)
     }
 }
 
+/* Closes every file. A version 5 file reused after seals keeps the
+ * entries of its earlier generations past its live end (wal_release): at
+ * the close they are cut, so that a stopped store keeps only what replay
+ * needs on disk (up to 8 files of a tail's size each otherwise). Not
+ * while a commit is in flight: its entry's end is not known yet. No sync:
+ * a cut lost in a crash leaves the end mark or stale entries, which
+ * replay stops at. */
 void
 wal_close_all(struct store *s)
 {
-    for (size_t k = 0; k < s->n_wals; k++)
-        if (s->wals[k].fd >= 0)
-            close(s->wals[k].fd);
+    for (size_t k = 0; k < s->n_wals; k++) {
+        struct store_wal_file *w = &s->wals[k];
+        if (w->fd < 0)
+            continue;
+        if (!s->cm.is_busy && w->version == STORE_WAL_VERSION &&
+            w->hdr_len == STORE_WAL_HDR_LEN && w->len >= w->hdr_len &&
+            ftruncate(w->fd, (off_t)w->len) < 0) {
+            /* ignored: the stale bytes stay, replay stops at them */
+        }
+        close(w->fd);
+    }
     s->n_wals = 0;
 }
 

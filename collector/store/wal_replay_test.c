@@ -362,7 +362,12 @@ test_v5_stale_entries(void **state)
         assert_int_equal(st.n_torn_cuts, 0);
         assert_int_equal(count_records(f->s), 2);
         assert_false(store_has_source(f->s, "hostx", "cidx"));
-        assert_int_equal(wal_file_size(f), (off_t)file.len);
+        /* Replay cuts nothing; the close before the second open cut the
+         * stale entries (wal_close_all). */
+        if (i == 0)
+            assert_int_equal(wal_file_size(f), (off_t)file.len);
+        else
+            assert_true(wal_file_size(f) < (off_t)file.len);
     }
     assert_int_equal(put_n(f, 0, 3, 5), 5);
     assert_int_equal(store_commit(f->s), 0);
