@@ -221,15 +221,18 @@ def real_samples(a, tmp):
         print(f"bench: no {a.store_size} (make build/release/store-size): the real-sample "
               "stored size is SKIPPED", file=sys.stderr)
         return {}
-    def run(level):
-        d = os.path.join(tmp, f"corpus-store-{level}")
-        out = subprocess.run([a.store_size, "--segment-size", a.corpus_segment_size,
-                              "--level", str(level), d] + files,
+    def run(level, one=False):
+        d = os.path.join(tmp, f"corpus-store-{level}{'-one' if one else ''}")
+        seg = ["--one-segment"] if one else ["--segment-size", a.corpus_segment_size]
+        out = subprocess.run([a.store_size] + seg + ["--level", str(level), d] + files,
                              check=True, capture_output=True, text=True).stdout
         shutil.rmtree(d, ignore_errors=True)
         return {k: int(v) for k, v in (kv.split("=") for kv in out.split())}
     r = run(0)
     r["files"] = len(files)
+    # the collector's default segment size: the sealed blocks as one
+    # segment whose .lqi is written, instead of one .lqi a block
+    r["one_segment"] = run(0, one=True)
     # --recompact-level L rewrites full segments into the same blocks and
     # frames at L: a store built at L holds the same bytes (STORE.md)
     r["recompacted"] = {lv: run(lv) for lv in (9, 19)}
@@ -702,6 +705,15 @@ def main():
                    f"{real['full_records']} lines) | "
                    f"{100 * (rs['lqs'] + rs['lqi']) / max(rj, 1):.1f}% of json-file = "
                    f"{split_text(rs, max(rj, 1))} |")
+        ro = real["one_segment"]
+        how = (f"the {ro['full_records']} sealed lines' blocks as one segment, its .lqi written as when "
+               f"full; a 64 MiB segment holds ~{(64 << 20) / ro['segment_size']:.0f}x these blocks, so "
+               f"its index's share would be smaller still" if ro["segment_size"] else
+               f"{ro['full_segments']} full segments of the default size")
+        rep.append(f"| the same with the collector's default segment size (store-size --one-segment: "
+                   f"{how}) | "
+                   f"{100 * (ro['blocks_bytes'] + ro['lqi_bytes']) / max(ro['full_json_bytes'], 1):.1f}% of json-file = "
+                   f"{split_text({'lqs': ro['blocks_bytes'], 'lqi': ro['lqi_bytes']}, max(ro['full_json_bytes'], 1))} |")
         for lv, rr in real["recompacted"].items():
             rep.append(f"| the same once recompacted at level {lv} (`--recompact-level {lv}`; "
                        f"built at {lv}: the same frames) | "

@@ -20,9 +20,18 @@
  * share is (their segment files + their .lqi) / (those json-file bytes).
  * --segment-size (default 64M, the collector's) lets a small sample fill
  * segments (bench.py gives the Loghub samples 1M: one block a segment).
+ * --one-segment: the store as the collector's default segment size would
+ * leave it, with the index written: the inputs are stored once with the
+ * default size into DIR.probe (removed after) to learn the raw bytes of
+ * the blocks sealed into its (not yet full) segment, then again into DIR
+ * with that as the segment size, so those same blocks make one full
+ * segment and its .lqi is written when the last of them is sealed, as a
+ * 64 MiB segment's is once full (a sample that fills the default size
+ * is measured at it). The unsealed tail stays out as in every run.
  *   make build/release/store-size
- *   build/release/store-size [--segment-size BYTES] [--level L]
- *                            [--batch N] [--recompact L] DIR FILE...
+ *   build/release/store-size [--segment-size BYTES | --one-segment]
+ *                            [--level L] [--batch N] [--recompact L]
+ *                            DIR FILE...
  * --recompact L: then recompacts every full segment at zstd level L
  * (the store's own recompaction, STORE.md "Recompaction of cold
  * segments"), reopens the store and checks that a full scan both ways and a search
@@ -31,11 +40,13 @@
  * Prints one line of key=value (bench.py reads it). Not part of make test
  * (BENCHMARKS.md "Stored size on real samples").
  */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "collector/store/store.h"
 #include "common/record.h"
@@ -53,7 +64,7 @@ struct input {
 #define MAX_TOKS 256
 
 struct sizes {
-    uint64_t full_records, blocks, lqi, n_full, n_segs;
+    uint64_t full_records, blocks, lqi, n_full, n_segs, open_raw;
 };
 
 static int64_t
@@ -203,8 +214,10 @@ seg_cb(const struct store_segment_info *si, void *arg)
     struct sizes *z = arg;
 
     z->n_segs++;
-    if (!si->is_sealed)
+    if (!si->is_sealed) {
+        z->open_raw += si->raw_bytes;
         return;
+    }
     z->n_full++;
     z->full_records += si->n_records;
     z->blocks += si->stored_bytes;
@@ -355,42 +368,109 @@ recompact_check(const char *dir, struct store_options opt, int level,
     return h1 == h0 && st.n_index_rebuilds == 0 && n > 0 ? 0 : -1;
 }
 
+/* Removes the probe store dir (files only) and dir. */
+static void
+probe_remove(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[4096];
+
+    if (!d)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        (void)unlink(path);
+    }
+    closedir(d);
+    (void)rmdir(dir);
+}
+
+/* Stores every input (from its start) into a store opened in dir with
+ * opt; its segments' sizes in z, the records' json-file sizes in jl. */
+static struct store *
+store_inputs(const char *dir, const struct store_options *opt,
+             struct input *in, size_t n_in, size_t batch, struct lens *jl,
+             struct sizes *z)
+{
+    char *err = NULL;
+    struct store *s = store_open(dir, opt, &err);
+
+    if (!s) {
+        fprintf(stderr, "store-size: %s\n", err);
+        exit(1);
+    }
+    for (size_t k = 0; k < n_in; k++) {
+        in[k].pos = 0;
+        in[k].n_lines = 0;
+        in[k].offset = 0;
+        in[k].rng = k + 1;
+    }
+    jl->n = 0;
+    feed(s, in, n_in, batch, jl);
+    *z = (struct sizes){ 0 };
+    store_foreach_segment(s, seg_cb, z);
+    return s;
+}
+
+/* --one-segment: the segment size that makes the blocks the default
+ * size seals from these inputs one full segment (0: the default). */
+static uint64_t
+one_segment_size(const char *dir, struct store_options opt,
+                 struct input *in, size_t n_in, size_t batch)
+{
+    size_t n = strlen(dir) + sizeof(".probe");
+    char *probe = xmalloc(n);
+    struct lens jl = { 0 };
+    struct sizes z;
+
+    snprintf(probe, n, "%s.probe", dir);
+    opt.segment_size = 0;
+    store_close(store_inputs(probe, &opt, in, n_in, batch, &jl, &z));
+    probe_remove(probe);
+    free(probe);
+    free(jl.v);
+    return z.n_full > 0 ? 0 : z.open_raw;
+}
+
 int
 main(int argc, char **argv)
 {
     struct store_options opt = { .clock = fixed_clock };
     size_t batch = 500;
-    int i = 1, recompact = 0;
+    int i = 1, recompact = 0, is_one = 0;
 
     for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
-        if (strcmp(argv[i], "--segment-size") == 0)
+        if (strcmp(argv[i], "--one-segment") == 0) {
+            is_one = 1;
+            i--;                /* no value */
+        } else if (strcmp(argv[i], "--segment-size") == 0) {
             opt.segment_size = parse_size(argv[i + 1]);
-        else if (strcmp(argv[i], "--level") == 0)
+        } else if (strcmp(argv[i], "--level") == 0) {
             opt.compress_level = (int)strtol(argv[i + 1], NULL, 10);
-        else if (strcmp(argv[i], "--batch") == 0)
+        } else if (strcmp(argv[i], "--batch") == 0) {
             batch = strtoul(argv[i + 1], NULL, 10);
-        else if (strcmp(argv[i], "--recompact") == 0)
+        } else if (strcmp(argv[i], "--recompact") == 0) {
             recompact = (int)strtol(argv[i + 1], NULL, 10);
-        else
+        } else {
             break;
+        }
     }
-    if (argc - i < 2 || batch == 0) {
-        fprintf(stderr, "usage: store-size [--segment-size BYTES] "
-                "[--level L] [--batch N] [--recompact L] DIR FILE...\n");
+    if (argc - i < 2 || batch == 0 || (is_one && opt.segment_size)) {
+        fprintf(stderr, "usage: store-size [--segment-size BYTES | "
+                "--one-segment] [--level L] [--batch N] [--recompact L] "
+                "DIR FILE...\n");
         return 2;
-    }
-    char *err = NULL;
-    struct store *s = store_open(argv[i], &opt, &err);
-    if (!s) {
-        fprintf(stderr, "store-size: %s\n", err);
-        return 1;
     }
     size_t n_in = (size_t)(argc - i - 1);
     struct input *in = inputs_load(argv + i + 1, n_in);
+    if (is_one)
+        opt.segment_size = one_segment_size(argv[i], opt, in, n_in, batch);
     struct lens jl = { 0 };
-    feed(s, in, n_in, batch, &jl);
-    struct sizes z = { 0 };
-    store_foreach_segment(s, seg_cb, &z);
+    struct sizes z;
+    struct store *s = store_inputs(argv[i], &opt, in, n_in, batch, &jl, &z);
     static char toks[MAX_TOKS][32];
     size_t n_toks = recompact ? pick_tokens(in, n_in, toks) : 0;
     uint64_t h0 = recompact ? digest(s, toks, n_toks) : 0;
@@ -405,8 +485,9 @@ main(int argc, char **argv)
     printf("records=%" PRIu64 " json_bytes=%" PRIu64 " segments=%" PRIu64
            " full_segments=%" PRIu64 " full_records=%" PRIu64
            " full_json_bytes=%" PRIu64 " blocks_bytes=%" PRIu64
-           " lqi_bytes=%" PRIu64 "\n", jl.n, json, z.n_segs, z.n_full,
-           z.full_records, json_full, z.blocks, z.lqi);
+           " lqi_bytes=%" PRIu64 " segment_size=%" PRIu64 "\n", jl.n, json,
+           z.n_segs, z.n_full, z.full_records, json_full, z.blocks, z.lqi,
+           opt.segment_size);
     int rc = recompact ? recompact_check(argv[i], opt, recompact, toks,
                                          n_toks, h0) : 0;
     for (size_t k = 0; k < n_in; k++)
