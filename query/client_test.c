@@ -13,8 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -24,21 +22,20 @@
 #include "common/buf.h"
 #include "query/client.h"
 #include "query/url.h"
+#include "tests/support/loopsrv.h"
 
 struct fake {
-    int          lfd;
-    unsigned     port;
+    struct loopsrv srv;
     const char  *pieces[8];     /* written one send() each */
     int          hold_ms;       /* keep the connection open before close */
     char         request[2048];
-    pthread_t    thread;
 };
 
 static void *
 fake_run(void *arg)
 {
     struct fake *f = arg;
-    int fd = accept(f->lfd, NULL, NULL);
+    int fd = accept(f->srv.lfd, NULL, NULL);
     size_t n = 0;
 
     if (fd < 0)
@@ -59,31 +56,6 @@ fake_run(void *arg)
         usleep((useconds_t)f->hold_ms * 1000);
     close(fd);
     return NULL;
-}
-
-static void
-fake_start(struct fake *f)
-{
-    struct sockaddr_in sa;
-    socklen_t len = sizeof(sa);
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    f->lfd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(f->lfd >= 0);
-    assert_int_equal(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(listen(f->lfd, 4), 0);
-    assert_int_equal(getsockname(f->lfd, (struct sockaddr *)&sa, &len), 0);
-    f->port = ntohs(sa.sin_port);
-    assert_int_equal(pthread_create(&f->thread, NULL, fake_run, f), 0);
-}
-
-static void
-fake_stop(struct fake *f)
-{
-    pthread_join(f->thread, NULL);
-    close(f->lfd);
 }
 
 struct sink {
@@ -117,9 +89,9 @@ run(struct fake *f, const char *prefix, int idle_ms, struct sink *s,
     struct url u;
 
     if (f != NULL)
-        fake_start(f);
+        loopsrv_start(&f->srv, fake_run, f);
     snprintf(server, sizeof(server), "http://127.0.0.1:%u%s",
-             f ? f->port : 1u, prefix);
+             f ? f->srv.port : 1u, prefix);
     assert_int_equal(url_parse(server, &u, err, errlen), 0);
     struct client_req req = {
         .url = &u, .target = "/api/v1/logs?q=a%20b",
@@ -129,7 +101,7 @@ run(struct fake *f, const char *prefix, int idle_ms, struct sink *s,
     buf_init(&s->body, 1 << 20);
     enum client_result res = client_get(&req, status, err, errlen);
     if (f != NULL)
-        fake_stop(f);
+        loopsrv_stop(&f->srv);
     url_fini(&u);
     return res;
 }
@@ -157,7 +129,7 @@ test_client_chunked_stream(void **state)
     assert_non_null(strstr(f.request,
                            "GET /pfx/api/v1/logs?q=a%20b HTTP/1.1\r\n"));
     char host[64];
-    snprintf(host, sizeof(host), "\r\nHost: 127.0.0.1:%u\r\n", f.port);
+    snprintf(host, sizeof(host), "\r\nHost: 127.0.0.1:%u\r\n", f.srv.port);
     assert_non_null(strstr(f.request, host));
     buf_fini(&s.body);
 }
@@ -194,10 +166,10 @@ test_client_connection_refused(void **state)
 
     (void)state;
     /* a port that was free a moment ago and has no listener now */
-    fake_start(&f);
-    pthread_cancel(f.thread);
-    fake_stop(&f);
-    snprintf(server, sizeof(server), "http://127.0.0.1:%u", f.port);
+    loopsrv_start(&f.srv, fake_run, &f);
+    pthread_cancel(f.srv.thread);
+    loopsrv_stop(&f.srv);
+    snprintf(server, sizeof(server), "http://127.0.0.1:%u", f.srv.port);
     assert_int_equal(url_parse(server, &u, err, sizeof(err)), 0);
     struct client_req req = { .url = &u, .target = "/health",
                               .body_fn = sink_body, .arg = &s };
@@ -257,14 +229,14 @@ test_client_not_found_and_shipper_port(void **state)
                          sizeof(err)), CLIENT_E_HTTP);
     snprintf(want, sizeof(want), "no such resource (404 Not Found: "
              "http://127.0.0.1:%u/logs/api/v1/logs; check the path of "
-             "--server)", f.port);
+             "--server)", f.srv.port);
     assert_string_equal(err, want);
     buf_fini(&s.body);
     assert_int_equal(run(&g, "", 5000, &s, NULL, NULL, err, sizeof(err)),
                      CLIENT_E_PROTO);
     snprintf(want, sizeof(want), "port %u answers in the shipper protocol: "
              "it is the collector's shipper port (--listen); logq needs its "
-             "HTTP API port (--http, default 7080)", g.port);
+             "HTTP API port (--http, default 7080)", g.srv.port);
     assert_string_equal(err, want);
     buf_fini(&s.body);
 }

@@ -28,10 +28,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -40,18 +38,17 @@
 
 #include "common/timeutil.h"
 #include "query/cmd.h"
+#include "tests/support/loopsrv.h"
 
 #define N_CONNS 5
 
 struct fake {
-    int       lfd;
-    unsigned  port;
+    struct loopsrv srv;
     int       hold_ms[N_CONNS];         /* open after the head, then close */
     int       ka_ms[N_CONNS];           /* 0, or a keep-alive then */
     int       has_line[N_CONNS];        /* a record line after the head */
     int64_t   accept_ns[N_CONNS], close_ns[N_CONNS];
     int       n;
-    pthread_t thread;
 };
 
 /* Reads a request's head; the body of a GET is empty. */
@@ -93,10 +90,10 @@ fake_run(void *arg)
     for (f->n = 0; f->n < N_CONNS; f->n++) {
         /* at most 10 s for each: a logq that ended early fails the
          * test instead of leaving this thread in accept for good */
-        struct pollfd afd = { .fd = f->lfd, .events = POLLIN };
+        struct pollfd afd = { .fd = f->srv.lfd, .events = POLLIN };
         if (poll(&afd, 1, 10000) != 1)
             break;
-        int fd = accept(f->lfd, NULL, NULL);
+        int fd = accept(f->srv.lfd, NULL, NULL);
         if (fd < 0)
             break;
         f->accept_ns[f->n] = mono_ns();
@@ -132,9 +129,9 @@ fake_run(void *arg)
      * seen that end and said "lost" by then: only now the ^C. Asked for
      * while a stream was open, it raced the close under load (logq saw
      * the ^C first and said nothing). At most 10 s. */
-    struct pollfd pfd = { .fd = f->lfd, .events = POLLIN };
+    struct pollfd pfd = { .fd = f->srv.lfd, .events = POLLIN };
     if (f->n == N_CONNS && poll(&pfd, 1, 10000) == 1) {
-        int fd = accept(f->lfd, NULL, NULL);
+        int fd = accept(f->srv.lfd, NULL, NULL);
         if (fd >= 0) {
             read_request(fd);
             (void)send(fd, head, sizeof(head) - 1, MSG_NOSIGNAL);
@@ -170,21 +167,10 @@ count_lines(const char *text, const char *what)
 static int
 run_follow(struct fake *f, char *notes, size_t size)
 {
-    struct sockaddr_in sa;
-    socklen_t len = sizeof(sa);
     char server[64];
 
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    f->lfd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(f->lfd >= 0);
-    assert_int_equal(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(listen(f->lfd, 4), 0);
-    assert_int_equal(getsockname(f->lfd, (struct sockaddr *)&sa, &len), 0);
-    f->port = ntohs(sa.sin_port);
-    assert_int_equal(pthread_create(&f->thread, NULL, fake_run, f), 0);
-    snprintf(server, sizeof(server), "http://127.0.0.1:%u", f->port);
+    loopsrv_start(&f->srv, fake_run, f);
+    snprintf(server, sizeof(server), "http://127.0.0.1:%u", f->srv.port);
     char *argv[] = { "logq", "-f", "--json", "--server", server, NULL };
     struct cmd_env env = { .now = now_ns() };
     FILE *err = tmpfile();
@@ -203,8 +189,7 @@ run_follow(struct fake *f, char *notes, size_t size)
     close(saved);
     close(saved_out);
     close(devnull);
-    pthread_join(f->thread, NULL);
-    close(f->lfd);
+    loopsrv_stop(&f->srv);
     rewind(err);
     size_t n_notes = fread(notes, 1, size - 1, err);
     notes[n_notes] = '\0';
@@ -244,41 +229,10 @@ test_follow_reconnect_delays(void **state)
 {
     struct fake f = { .hold_ms = { 1200, 0, 0, 0, 1600 },
                       .ka_ms = { 0, 0, 0, 0, 1500 } };
-    struct sockaddr_in sa;
-    socklen_t len = sizeof(sa);
-    char server[64];
+    char notes[4096];
 
     (void)state;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    f.lfd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(f.lfd >= 0);
-    assert_int_equal(bind(f.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(listen(f.lfd, 4), 0);
-    assert_int_equal(getsockname(f.lfd, (struct sockaddr *)&sa, &len), 0);
-    f.port = ntohs(sa.sin_port);
-    assert_int_equal(pthread_create(&f.thread, NULL, fake_run, &f), 0);
-    snprintf(server, sizeof(server), "http://127.0.0.1:%u", f.port);
-    char *argv[] = { "logq", "-f", "--json", "--server", server, NULL };
-    struct cmd_env env = { .now = now_ns() };
-    FILE *err = tmpfile();
-    assert_non_null(err);
-    fflush(stderr);
-    int saved = dup(2);
-    assert_true(saved >= 0 && dup2(fileno(err), 2) == 2);
-    int rc = cmd_search_exec(&env, 5, argv, 1);
-    fflush(stderr);
-    assert_int_equal(dup2(saved, 2), 2);
-    close(saved);
-    pthread_join(f.thread, NULL);
-    close(f.lfd);
-    char notes[4096];
-    rewind(err);
-    size_t n_notes = fread(notes, 1, sizeof(notes) - 1, err);
-    notes[n_notes] = '\0';
-    fclose(err);
-    print_message("%s", notes);
+    int rc = run_follow(&f, notes, sizeof(notes));
     /* the first stream's end, the last's (logq reconnects before the ^C) */
     assert_int_equal(count_lines(notes, "lost connection"), 2);
     assert_int_equal(count_lines(notes, "reconnected"), 1);

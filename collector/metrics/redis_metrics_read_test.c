@@ -7,6 +7,7 @@
  * and a hostile fake Redis in a child process (also one whose layout
  * conversion never ends).
  */
+#include "tests/support/loopsrv.h"
 #include "tests/support/rmtest.h"
 
 static void
@@ -266,16 +267,10 @@ bad_serve(int ls, enum bad_mode mode)
 static pid_t
 bad_start(enum bad_mode mode, int *port)
 {
-    int ls = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET };
-    socklen_t len = sizeof(a);
+    unsigned lport;
+    int ls = loopsrv_listen(&lport);
 
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_true(ls >= 0);
-    assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(ls, 4), 0);
-    assert_int_equal(getsockname(ls, (struct sockaddr *)&a, &len), 0);
-    *port = ntohs(a.sin_port);
+    *port = (int)lport;
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0)
