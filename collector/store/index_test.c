@@ -782,6 +782,26 @@ fill_set_low(struct index_set *set, uint32_t n, uint32_t n_vals,
     }
 }
 
+/* m and ref encode to the same image (segment 3, n_blks blocks of refs); returns its
+ * length. */
+static size_t
+check_same_image(struct index_mem *m, struct index_mem *ref,
+                 const struct index_blkref *refs, uint32_t n_blks)
+{
+    struct buf a, b;
+
+    buf_init(&a, 16u << 20);
+    buf_init(&b, 16u << 20);
+    assert_int_equal(index_mem_encode(m, 3, refs, n_blks, &a), 0);
+    assert_int_equal(index_mem_encode(ref, 3, refs, n_blks, &b), 0);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.data, b.data, a.len);
+    size_t len = a.len;
+    buf_fini(&a);
+    buf_fini(&b);
+    return len;
+}
+
 /* index_mem_add_set's pipeline (keys found, their entries and postings
  * prefetched some keys ahead of their add) against the one-by-one add:
  * the same keys, sizes and image over sets of 0 to thousands of keys
@@ -797,7 +817,6 @@ test_index_add_set_pipeline(void **state)
     struct index_set set;
     struct index_blkref refs[200];
     struct index_mem *m = index_mem_new(), *ref = index_mem_new();
-    struct buf a, b;
     uint32_t blk = 0, mark_blk = 0;
 
     (void)state;
@@ -831,15 +850,7 @@ test_index_add_set_pipeline(void **state)
         }
         blk += rng() % 4 != 0;  /* else the same block again */
     }
-    buf_init(&a, 16u << 20);
-    buf_init(&b, 16u << 20);
-    assert_int_equal(index_mem_encode(m, 3, refs, blk + 1, &a), 0);
-    assert_int_equal(index_mem_encode(ref, 3, refs, blk + 1, &b), 0);
-    assert_true(a.len > 100000);
-    assert_int_equal(a.len, b.len);
-    assert_memory_equal(a.data, b.data, a.len);
-    buf_fini(&a);
-    buf_fini(&b);
+    assert_true(check_same_image(m, ref, refs, blk + 1) > 100000);
     index_mem_free(m);
     index_mem_free(ref);
     index_set_fini(&set);
@@ -1055,7 +1066,6 @@ test_index_mem_rollback(void **state)
     struct index_set set;
     struct index_blkref refs[40];
     struct index_mem *m = index_mem_new(), *ref = index_mem_new();
-    struct buf a, b;
 
     (void)state;
     index_set_init(&set);
@@ -1097,14 +1107,7 @@ test_index_mem_rollback(void **state)
     }
     index_mem_rollback(m);      /* kept: nothing to undo */
     assert_int_equal(index_mem_n_keys(m), keys0);
-    buf_init(&a, 16u << 20);
-    buf_init(&b, 16u << 20);
-    assert_int_equal(index_mem_encode(m, 3, refs, 40, &a), 0);
-    assert_int_equal(index_mem_encode(ref, 3, refs, 40, &b), 0);
-    assert_int_equal(a.len, b.len);
-    assert_memory_equal(a.data, b.data, a.len);
-    buf_fini(&a);
-    buf_fini(&b);
+    check_same_image(m, ref, refs, 40);
     index_mem_free(m);
     index_mem_free(ref);
     index_set_fini(&set);

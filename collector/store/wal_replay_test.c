@@ -166,6 +166,20 @@ count_records(struct store *s)
     return n;
 }
 
+/* Opens the store again and checks its replay: n_replayed records
+ * replayed, no entry cut as torn, n_records in the store. */
+static void
+reopen_whole(struct fx *f, uint64_t n_replayed, int n_records)
+{
+    struct store_stats st;
+
+    fx_open(f);
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_wal_replayed, n_replayed);
+    assert_int_equal(st.n_torn_cuts, 0);
+    assert_int_equal(count_records(f->s), n_records);
+}
+
 /* A damaged entry after a good one: cut, and none of its labels kept.
  * Kinds: 0 a row's label not in the table, 1 rows cut short, 2 a table
  * numbering a label twice (version 4), 3 rows cut short (version 3). */
@@ -315,21 +329,11 @@ test_damaged_header_older_entries(void **state)
     put_rows(&e, 0, 2);
     wal_put(&file, &e);
     wal_write_file(f, &file);
-    fx_open(f);
-    struct store_stats st;
-    store_get_stats(f->s, &st);
-    assert_int_equal(st.n_wal_replayed, 2);
-    assert_int_equal(st.n_torn_cuts, 0);
-    assert_int_equal(count_records(f->s), 2);
+    reopen_whole(f, 2, 2);
     assert_int_equal(put_n(f, 0, 3, 5), 5);
     assert_int_equal(store_commit(f->s), 0);
-    for (int i = 0; i < 2; i++) {
-        fx_open(f);
-        store_get_stats(f->s, &st);
-        assert_int_equal(st.n_torn_cuts, 0);
-        assert_int_equal(st.n_wal_replayed, 7);
-        assert_int_equal(count_records(f->s), 7);
-    }
+    for (int i = 0; i < 2; i++)
+        reopen_whole(f, 7, 7);
     buf_fini(&e);
     buf_fini(&file);
 }
@@ -344,7 +348,6 @@ test_v5_stale_entries(void **state)
 {
     struct fx *f = *state;
     struct buf e, file;
-    struct store_stats st;
 
     buf_init(&e, 1 << 20);
     buf_init(&file, 1 << 20);
@@ -356,11 +359,7 @@ test_v5_stale_entries(void **state)
     wal_put(&file, &e);
     wal_write_file(f, &file);
     for (int i = 0; i < 2; i++) {
-        fx_open(f);
-        store_get_stats(f->s, &st);
-        assert_int_equal(st.n_wal_replayed, 2);
-        assert_int_equal(st.n_torn_cuts, 0);
-        assert_int_equal(count_records(f->s), 2);
+        reopen_whole(f, 2, 2);
         assert_false(store_has_source(f->s, "hostx", "cidx"));
         /* Replay cuts nothing; the close before the second open cut the
          * stale entries (wal_close_all). */
@@ -372,11 +371,7 @@ test_v5_stale_entries(void **state)
     assert_int_equal(put_n(f, 0, 3, 5), 5);
     assert_int_equal(store_commit(f->s), 0);
     for (int i = 0; i < 2; i++) {
-        fx_open(f);
-        store_get_stats(f->s, &st);
-        assert_int_equal(st.n_wal_replayed, 7);
-        assert_int_equal(st.n_torn_cuts, 0);
-        assert_int_equal(count_records(f->s), 7);
+        reopen_whole(f, 7, 7);
         assert_false(store_has_source(f->s, "hostx", "cidx"));
     }
     buf_fini(&e);
@@ -391,7 +386,6 @@ test_v5_end_mark(void **state)
 {
     struct fx *f = *state;
     struct buf e, file;
-    struct store_stats st;
 
     buf_init(&e, 1 << 20);
     buf_init(&file, 1 << 20);
@@ -402,11 +396,7 @@ test_v5_end_mark(void **state)
     for (int i = 0; i < 100; i++)
         buf_put_u8(&file, 'g');
     wal_write_file(f, &file);
-    fx_open(f);
-    store_get_stats(f->s, &st);
-    assert_int_equal(st.n_wal_replayed, 2);
-    assert_int_equal(st.n_torn_cuts, 0);
-    assert_int_equal(count_records(f->s), 2);
+    reopen_whole(f, 2, 2);
     assert_int_equal(wal_file_size(f), (off_t)file.len);
     buf_fini(&e);
     buf_fini(&file);
@@ -432,20 +422,13 @@ test_v5_damaged_header(void **state)
     wal_put(&file, &e);
     buf_put_u64(&file, 0);
     wal_write_file(f, &file);
-    fx_open(f);
-    store_get_stats(f->s, &st);
-    assert_int_equal(st.n_wal_replayed, 2);
-    assert_int_equal(st.n_torn_cuts, 0);
-    assert_int_equal(count_records(f->s), 2);
+    reopen_whole(f, 2, 2);
     assert_int_equal(put_n(f, 0, 3, 5), 5);
     assert_int_equal(store_commit(f->s), 0);
     for (int i = 0; i < 2; i++) {
-        fx_open(f);
+        reopen_whole(f, 7, 7);
         store_get_stats(f->s, &st);
-        assert_int_equal(st.n_torn_cuts, 0);
         assert_int_equal(st.n_corrupt_blocks, 0);
-        assert_int_equal(st.n_wal_replayed, 7);
-        assert_int_equal(count_records(f->s), 7);
     }
     buf_fini(&e);
     buf_fini(&file);
