@@ -301,9 +301,11 @@ $(BUILD)/frames-bench: $(call obj,tests/bench/frames_bench.c) $(LIBCOLLECTOR) \
 LOGGEN_LINK_release := -static-pie $(HARDEN_CFLAGS_release) \
                        $(HARDEN_LDFLAGS_release)
 LOGGEN_LINK := $(or $(LOGGEN_LINK_$(MODE)),-static)
-$(BUILD)/logq-loggen: tests/support/loggen.c
+# Its parts: tests/support/loggen*.c (README.md "Source map").
+LOGGEN_SRC := $(wildcard tests/support/loggen*.c)
+$(BUILD)/logq-loggen: $(LOGGEN_SRC) $(wildcard tests/support/loggen*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -std=c11 $(WARN) -O2 $(LOGGEN_LINK) -o $@ $< -lm
+	$(CC) $(CPPFLAGS) -std=c11 $(WARN) -O2 $(LOGGEN_LINK) -o $@ $(LOGGEN_SRC) -lm
 
 # tests/bench/tok_bench.c: tokenizing and the token index, by hand (not in
 # make test): build/release/tok-bench FILE...

@@ -41,14 +41,17 @@ lq_builder_up || lq_die "the builder dockerd did not start"
 # snapshot for all builds, so they compile the same tree (and the compile
 # layer is shared) even while the sources are being edited.
 ctx=$LQ_CACHE/context.tar
-SRC_PATHS=(Makefile common shipper collector query tests/support/loggen.c
-           tests/support/loggen_vocab.h)
+# The sources: SRC_PATHS, and the log generator's parts tests/support/loggen*
+# (a pattern, as their names differ between commits: git archive takes it as
+# a pathspec, tar the shell's expansion in the tree).
+SRC_PATHS=(Makefile common shipper collector query)
 context_snapshot() {
     local tree=$repo tmp=
     if [ -n "${LQ_IMAGE_REV:-}" ]; then
         # The sources of a commit (e.g. a release tag) instead of the tree.
         tmp=$(mktemp -d "$LQ_CACHE/src.XXXXXX")
-        git -C "$repo" archive --format=tar "$LQ_IMAGE_REV" "${SRC_PATHS[@]}" |
+        git -C "$repo" archive --format=tar "$LQ_IMAGE_REV" "${SRC_PATHS[@]}" \
+                'tests/support/loggen*' |
             tar -C "$tmp" -x
         mkdir -p "$tmp/provisioning"
         cp -a "$repo/provisioning/images" "$tmp/provisioning/"
@@ -56,7 +59,8 @@ context_snapshot() {
     fi
     (cd "$tree" && tar -c --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
         --exclude='*_test.c' --exclude='*.md' --exclude='*.d' --exclude='*.o' \
-        --exclude='*.log' "${SRC_PATHS[@]}" provisioning/images) >"$ctx"
+        --exclude='*.log' "${SRC_PATHS[@]}" tests/support/loggen* \
+        provisioning/images) >"$ctx"
     [ -z "$tmp" ] || rm -rf "$tmp"
 }
 context_snapshot

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * loggen_vocab: the word lists tests/support/loggen.c draws from (words,
- * users, hosts, Java classes, exceptions, Python tracebacks, user agents,
- * URL paths). Data only, included once by loggen.c, which the Makefile
- * builds as a single translation unit. Entries may hold loggen templates
- * (%n, %x, ... see loggen.c). Written for this project: look-alikes of
+ * loggen_vocab: the word lists logq-loggen draws from (words, users,
+ * hosts, Java classes, exceptions, Python tracebacks, user agents, URL
+ * paths). Data only, included once, by loggen_kinds.c (its templates and
+ * kinds). Entries may hold loggen templates (%n, %x, ... see
+ * loggen_kinds.c). Written for this project: look-alikes of
  * common server software output, no text copied from any log sample.
  */
 #ifndef TESTS_SUPPORT_LOGGEN_VOCAB_H
