@@ -55,6 +55,8 @@
     X(follow_clients_dropped) /* slow follow clients cut off */             \
     X(follow_records_dropped) /* not shown live: stage full */         \
     X(follow_selcache_resets) /* a follower's source cache was full */   \
+    X(follow_catchup_rounds) /* received_since rounds after the first */ \
+    X(follow_rechases)      /* last catch-up round over a cap: chased */ \
     X(searches_refused)     /* 503: --max-searches in progress */           \
     X(followers_refused)    /* 503: --max-followers streams open */   \
     X(token_reloads)        /* SIGHUP: token files re-read */            \

@@ -507,6 +507,9 @@ api_new(struct event_base *base, const struct api_options *opt,
                                         : API_DEF_MAX_SEARCHES;
     a->max_followers = opt->max_followers ? opt->max_followers
                                           : API_DEF_MAX_FOLLOWERS;
+    a->follow_chase_ns = (int64_t)(opt->follow_chase_ms
+                                   ? opt->follow_chase_ms
+                                   : API_DEF_FOLLOW_CHASE_MS) * 1000000;
     feed_budget_init(&a->feed_budget, API_FOLLOW_MAX_FEEDS);
     /* one Grafana body parsed per connection at most (evhttp serves a
      * connection's requests one after the other) */

@@ -41,11 +41,16 @@ struct api_options {
     unsigned                query_threads;  /* workers; 0: API_DEF_* */
     unsigned                max_searches;   /* in progress at once */
     unsigned                max_followers;  /* /follow streams at once */
+    /* A /follow catch-up's round that took at most this long makes the
+     * next one its last (api_follow.c); 0: API_DEF_FOLLOW_CHASE_MS.
+     * Tests set it to make a round last for sure. */
+    unsigned                follow_chase_ms;
 };
 
 #define API_DEF_QUERY_THREADS 2
 #define API_DEF_MAX_SEARCHES  16
 #define API_DEF_MAX_FOLLOWERS 64
+#define API_DEF_FOLLOW_CHASE_MS 250
 
 /* Binds and starts serving; everything in opt is borrowed and must outlive
  * the api. NULL with *errstr (caller frees) on failure. */

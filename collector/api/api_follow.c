@@ -31,7 +31,13 @@
  * Resuming (API.md "Resuming a follow"): with resume=1 the receive point
  * is taken in the subscription's loop turn and sent as {"resume":T} when
  * the live lines begin; received_since=T makes the history every match
- * received since T (the others are skipped as the history emits them).
+ * received since T, a catch-up read in rounds by receive time
+ * (api_follow_next_round): unsubscribed while a round takes long, so no
+ * live line waits beside a long catch-up (the store holds them), and
+ * subscribed for the last round only, whose live lines start at its
+ * bound (no identity to cut out: the rounds and the live lines do not
+ * overlap). A last round whose live lines pass a cap goes back to
+ * chasing (api_follow_rechase) instead of being dropped.
  * A job formats every line waiting, up to API_FOLLOW_SLICE_BYTES of JSON
  * (a history slice likewise), and the next one is queued only while the
  * socket holds under API_FOLLOW_LOW_QUEUED (else once it has drained: the
@@ -129,7 +135,20 @@ struct api_follow {
     /* live lines: pushed by the loop, read by the live job */
     struct feed               feed;
     /* history only */
-    struct search            *hist;         /* NULL: live */
+    struct search            *hist;         /* NULL: live (or is_round) */
+    /* A received_since history (a catch-up, API.md "Resuming a follow")
+     * goes in rounds: each a search of the records received in
+     * [round_since, round_until), round_until a receive point taken on
+     * the loop (every record received before it committed), so rounds
+     * neither overlap nor leave a gap. While is_chasing the follower is
+     * not subscribed (no live line waits: the store holds them); the
+     * last round subscribes in the turn its round_until is taken, so its
+     * live lines start exactly there. */
+    int                       is_chasing;
+    int                       is_round;     /* the next round's search is
+                                               to be made (hist NULL) */
+    int64_t                   round_since, round_until;
+    int64_t                   round_mono;   /* its bound taken (mono_ns) */
     struct follow_keys       *held_keys;    /* of the live lines while the
                                                history is to come */
     /* Written by the job while is_busy, read by the loop after: */
@@ -283,11 +302,38 @@ api_follow_wants(struct api_follow *s, const struct logrec *r)
     return is_match;
 }
 
+/* 1 while s is in its history: a search, or a catch-up's next round
+ * to make. */
+static int
+api_follow_in_history(const struct api_follow *s)
+{
+    return s->hist != NULL || s->is_round;
+}
+
+/* s's live lines are over a cap during the last round of its catch-up:
+ * 1 if s goes back to chasing instead of being dropped (unsubscribed,
+ * its live lines released: none was sent, all were received from its
+ * round's bound on, where the next round starts), else 0. */
+static int
+api_follow_rechase(struct api_follow *s)
+{
+    if (!s->p.has_recv_since || s->is_chasing || s->sub == NULL ||
+        !api_follow_in_history(s))
+        return 0;
+    feed_release_live(&s->feed);
+    follow_unsubscribe(s->api->follow, s->sub);
+    s->sub = NULL;
+    s->is_chasing = 1;
+    s->api->stats->follow_rechases++;
+    return 1;
+}
+
 /* The live lines of all followers together would pass
  * API_FOLLOW_MAX_FEEDS: the followers with the most waiting (the
- * slowest) are dropped, their waiting lines released at once, until r
- * fits. Returns feed_push's result: FEED_BUDGET when s itself is the one
- * with the most (or the bytes are all in batches being read). */
+ * slowest) are dropped (or go back to chasing: api_follow_rechase),
+ * their waiting lines released at once, until r fits. Returns
+ * feed_push's result: FEED_BUDGET when s itself is the one with the
+ * most (or the bytes are all in batches being read). */
 static int
 api_follow_make_room(struct api_follow *s, const struct logrec *r)
 {
@@ -298,7 +344,8 @@ api_follow_make_room(struct api_follow *s, const struct logrec *r)
     while (rc == FEED_BUDGET &&
            (big = feed_budget_largest(&s->api->feed_budget)) != NULL &&
            big != &s->feed) {
-        api_follow_drop(big->owner, API_FOLLOW_OVER_ALL);
+        if (!api_follow_rechase(big->owner))
+            api_follow_drop(big->owner, API_FOLLOW_OVER_ALL);
         feed_release_live(big);
         rc = feed_push(&s->feed, r);
     }
@@ -317,6 +364,8 @@ api_follow_record_cb(const struct logrec *r, void *arg)
     if (rc == FEED_BUDGET)
         rc = api_follow_make_room(s, r);
     if (rc < 0) {
+        if (api_follow_rechase(s))
+            return;
         feed_release_live(&s->feed);
         api_follow_drop(s, rc == FEED_BUDGET ? API_FOLLOW_OVER_ALL
                         : "live lines waiting over the cap (the client "
@@ -434,7 +483,8 @@ api_follow_live_done(struct pool_job *j, int is_run)
 static void
 api_follow_kick(struct api_follow *s)
 {
-    if (s->is_dropping || s->is_busy || !s->is_started || s->hist != NULL ||
+    if (s->is_dropping || s->is_busy || !s->is_started ||
+        api_follow_in_history(s) ||
         api_follow_queued(s) >= API_FOLLOW_LOW_QUEUED ||
         !feed_take(&s->feed))
         return;
@@ -459,8 +509,9 @@ api_follow_hist_emit_cb(const struct logrec *r, int is_context,
     struct api_follow *s = arg;
     size_t at = s->hist_out.len, hc = s->line_hc.len;
 
-    if (s->p.has_recv_since && r->recv_ns < s->p.recv_since_ns)
-        return 0;                   /* received before the resume point */
+    if (s->p.has_recv_since &&
+        (r->recv_ns < s->round_since || r->recv_ns >= s->round_until))
+        return 0;                   /* not received in this round */
     if (record_json_append(&s->hist_out, r) < 0 ||
         (s->p.has_spans && api_spans_append(&s->hist_out, s->q, r) < 0) ||
         buf_append(&s->line_hc, r->host, strlen(r->host) + 1) < 0 ||
@@ -484,7 +535,9 @@ api_follow_hist_emit_cb(const struct logrec *r, int is_context,
     return s->is_full = s->hist_out.len >= API_FOLLOW_SLICE_BYTES;
 }
 
-/* On a worker: one slice of history into hist_out. */
+/* On a worker: one slice of history into hist_out; a catch-up's next
+ * round first makes its search (hist NULL: the loop reads hist only
+ * once the job is back). */
 static void
 api_follow_hist_run(struct pool_job *j)
 {
@@ -494,6 +547,17 @@ api_follow_hist_run(struct pool_job *j)
     buf_reset(&s->line_hc);
     s->n_lines = 0;
     s->is_full = 0;
+    if (s->hist == NULL) {
+        char *err = NULL;
+        s->spec.filter.recv_since_ns = s->round_since;
+        s->hist = search_new(s->api->store, &s->spec, &err);
+        if (s->hist == NULL) {
+            free(s->create_err);
+            s->create_err = err;
+            s->hrc = SEARCH_ERROR;
+            return;
+        }
+    }
     s->hrc = api_search_slice(s->hist, j, api_follow_hist_emit_cb, s,
                               &s->is_full);
 }
@@ -507,6 +571,8 @@ api_follow_hist_dedup(struct api_follow *s)
 {
     size_t w = 0;
 
+    if (s->held_keys == NULL)       /* a catch-up: rounds do not overlap */
+        return;
     for (size_t i = 0; i < s->n_lines; i++) {
         const struct api_hist_line *l = &s->lines[i];
         const char *host = (const char *)s->line_hc.data + l->hc;
@@ -536,6 +602,38 @@ api_follow_resume_line(const struct api_follow *s, struct buf *out)
     return 0;
 }
 
+/* A catch-up round has ended (not subscribed): 1 if another follows,
+ * the lines received since this one's bound was taken. It is the last
+ * (subscribed in this turn, where its bound is taken: its live lines
+ * start there, the resume point) when this round took at most
+ * api->follow_chase_ns (API_DEF_FOLLOW_CHASE_MS: 250 ms), so the live
+ * lines wait beside it for about as
+ * long; else the follower chases on unsubscribed, nothing held. A round
+ * that took long (a slow client, a loaded host) no longer makes its live
+ * lines pass the feed's caps and its client dropped, to resume from the
+ * same point with a larger gap (BENCHMARKS.md "Live tail: catch-ups in
+ * rounds"). */
+static int
+api_follow_next_round(struct api_follow *s)
+{
+    int64_t now = mono_ns();
+
+    if (!s->is_chasing)
+        return 0;                   /* the last round is over */
+    s->round_since = s->round_until;
+    s->round_until = follow_receive_point(s->api->follow, now_ns());
+    s->is_round = 1;
+    s->api->stats->follow_catchup_rounds++;
+    if (now - s->round_mono <= s->api->follow_chase_ns) {
+        s->is_chasing = 0;
+        s->resume_ns = s->round_until;
+        s->sub = follow_subscribe(s->api->follow, api_follow_record_cb,
+                                  api_follow_flush_cb, s);
+    }
+    s->round_mono = now;
+    return 1;
+}
+
 /* The history is over: what came live meanwhile goes next (the live
  * job, once the last history chunk is queued). */
 static void
@@ -554,11 +652,13 @@ api_follow_hist_end(struct api_follow *s, int rc)
             buf_append(&s->hist_out, tail, sizeof(tail) - 1) < 0)
             log_warn("api", "cannot append the history error line");
     }
-    if (s->p.is_resume && api_follow_resume_line(s, &s->hist_out) < 0)
-        api_follow_drop(s, "cannot append the resume line");
     s->api->stats->search_damaged_blocks += search_n_damaged(s->hist);
     search_free(s->hist);
     s->hist = NULL;
+    if (api_follow_next_round(s))
+        return;                     /* the catch-up goes on */
+    if (s->p.is_resume && api_follow_resume_line(s, &s->hist_out) < 0)
+        api_follow_drop(s, "cannot append the resume line");
     follow_keys_free(s->held_keys);
     s->held_keys = NULL;
 }
@@ -574,11 +674,18 @@ api_follow_hist_done(struct pool_job *j, int is_run)
 
     if (!api_follow_job_back(s, is_run))
         return;
+    s->is_round = 0;
+    if (s->hist == NULL) {          /* a round's search not made */
+        log_warn("api", "cannot create a follow catch-up round: %s",
+                 s->create_err != NULL ? s->create_err : "?");
+        api_follow_drop(s, "cannot create the catch-up's search");
+        return;
+    }
     api_follow_hist_dedup(s);
     if (s->hrc != SEARCH_MORE)
         api_follow_hist_end(s, s->hrc);
     if (s->hist_out.len == 0) {
-        if (s->hist != NULL)
+        if (api_follow_in_history(s))
             api_follow_hist_submit(s);
         else
             api_follow_kick(s);
@@ -593,7 +700,7 @@ api_follow_hist_done(struct pool_job *j, int is_run)
     evbuffer_drain(s->chunk, evbuffer_get_length(s->chunk));
     s->last_write_ns = mono_ns();
     buf_reset(&s->hist_out);
-    if (s->hist != NULL)
+    if (api_follow_in_history(s))
         api_follow_hist_submit(s);
     else
         api_follow_kick(s);
@@ -604,7 +711,7 @@ api_follow_hist_submit(struct api_follow *s)
 {
     /* the written callback may come at every drain: one job at a time;
      * with over API_FOLLOW_LOW_QUEUED queued, the drain submits it */
-    if (s->is_dropping || s->hist == NULL || s->is_busy ||
+    if (s->is_dropping || !api_follow_in_history(s) || s->is_busy ||
         api_follow_queued(s) >= API_FOLLOW_LOW_QUEUED)
         return;
     s->job.run = api_follow_hist_run;
@@ -623,7 +730,7 @@ api_follow_written_cb(struct evhttp_connection *evcon, void *arg)
 {
     struct api_follow *s = arg;
 
-    if (s->hist != NULL)
+    if (api_follow_in_history(s))
         api_follow_hist_submit(s);
     else
         api_follow_kick(s);
@@ -741,7 +848,7 @@ api_follow_keepalive_cb(evutil_socket_t fd, short what, void *arg)
 
     /* Not during the history: its slices wait for their write callback,
      * which another chunk would replace. */
-    if (!s->is_dropping && s->is_started && s->hist == NULL &&
+    if (!s->is_dropping && s->is_started && !api_follow_in_history(s) &&
         idle >= (int64_t)API_FOLLOW_KEEPALIVE_S * 1000000000 - 100000000)
         api_follow_send(s, "\n", 1);
 }
@@ -774,7 +881,9 @@ api_follow(struct api *a, struct evhttp_request *req, const char *query)
      * out of the history. */
     if (s->p.has_limit) {
         api_follow_hist_spec(s);
-        s->held_keys = follow_keys_new(API_FOLLOW_MAX_KEYS);
+        if (!s->p.has_recv_since)   /* a catch-up's rounds do not overlap
+                                       its live lines */
+            s->held_keys = follow_keys_new(API_FOLLOW_MAX_KEYS);
     }
     s->keepalive_ev = event_new(a->base, -1, EV_PERSIST,
                                 api_follow_keepalive_cb, s);
@@ -790,10 +899,18 @@ api_follow(struct api *a, struct evhttp_request *req, const char *query)
     s->is_busy = 1;
     s->busy_ns = mono_ns();
     /* in the same loop turn as the job's submission: no commit between */
-    if (s->p.is_resume)
-        s->resume_ns = follow_receive_point(a->follow, now_ns());
-    s->sub = follow_subscribe(a->follow, api_follow_record_cb,
-                              api_follow_flush_cb, s);
+    if (s->p.has_recv_since) {
+        /* a catch-up: its first round, not subscribed (next_round) */
+        s->is_chasing = 1;
+        s->round_since = s->p.recv_since_ns;
+        s->round_until = follow_receive_point(a->follow, now_ns());
+        s->round_mono = mono_ns();
+    } else {
+        if (s->p.is_resume)
+            s->resume_ns = follow_receive_point(a->follow, now_ns());
+        s->sub = follow_subscribe(a->follow, api_follow_record_cb,
+                                  api_follow_flush_cb, s);
+    }
     s->evcon = evhttp_request_get_connection(req);
     api_conn_set_closecb(s->api, s->evcon, api_follow_close_cb, s);
 }

@@ -16,7 +16,12 @@
  *   counted, and every byte of its feed is given back (bounded memory,
  *   API.md /follow);
  * - a resumed follow (received_since) gets every line received since its
- *   point once, in order, and reads only the blocks received since.
+ *   point once, in order, and reads only the blocks received since;
+ * - a resumed follow whose client stops reading during the catch-up while
+ *   more lines come than a catch-up could hold beside it is not dropped
+ *   (it was, and resumed from the same point with a larger gap, again
+ *   and again: BENCHMARKS.md "Live tail: catch-ups in rounds"), and gets
+ *   every line once, in order, then the live ones.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,6 +44,7 @@
 #include "collector/store/store.h"
 #include "common/buf.h"
 #include "common/record.h"
+#include "common/timeutil.h"
 #include "common/xmalloc.h"
 #include "tests/support/apiserver.h"
 #include "tests/support/apitest.h"
@@ -378,6 +384,160 @@ test_follow_resume_reads_since(void **state)
     apitest_server_close(f);
 }
 
+/* Stores n lines "line <seq> xxx..." (len bytes, at most 4000), seq from
+ * *seq on, as ingest does: batches of 10 stamped by follow_recv_next,
+ * each record staged, commits of 500 published in the commit's loop
+ * turn. Returns the first batch's stamp. */
+static int64_t
+store_publish_len(struct apitest_server *f, uint64_t *seq, uint64_t n,
+                  size_t len)
+{
+    char msg[4001];
+    int64_t recv = 0, first = 0;
+
+    assert_true(len >= 20 && len < sizeof(msg));
+    for (uint64_t i = 0; i < n; i++, (*seq)++) {
+        memset(msg, 'x', len);
+        int k = snprintf(msg, sizeof(msg), "line %08llu ",
+                         (unsigned long long)*seq);
+        msg[k] = 'x';
+        msg[len] = '\0';
+        if (i % 10 == 0)
+            recv = follow_recv_next(f->follow, now_ns());
+        if (i == 0)
+            first = recv;
+        struct logrec r = {
+            .time_ns = 1700000000000000000LL + (int64_t)*seq, .host = "h1",
+            .container_id = "c1", .container = "web", .image = "img",
+            .offset = *seq + 1, .msg = msg, .msg_len = len, .recv_ns = recv,
+        };
+        assert_int_equal(store_append(f->store, &r), 1);
+        assert_int_equal(follow_stage(f->follow, &r), 0);
+        if (i % 500 == 499 || i == n - 1) {
+            assert_int_equal(store_commit(f->store), 0);
+            follow_publish(f->follow);
+        }
+    }
+    return first;
+}
+
+static int64_t
+store_publish(struct apitest_server *f, uint64_t *seq, uint64_t n)
+{
+    return store_publish_len(f, seq, n, 200);
+}
+
+/* A resumed follow (received_since) whose client reads nothing while
+ * 80,000 lines come during its catch-up (more than the 65,536 live lines
+ * a history may hold beside it, ~1.3 s of 50 MiB/s): not dropped; when
+ * it reads, every line since the point once, in order, one resume line,
+ * then live lines. Before, the live lines waited beside the catch-up and
+ * the follower was dropped ("too many live lines while sending
+ * history"), to resume from the same point with a larger gap. */
+static void
+test_follow_resume_stalled_not_dropped(void **state)
+{
+    struct apitest_server *f = *state;
+    uint64_t seq = 0;
+    char path[96];
+    int64_t from = store_publish(f, &seq, 20000);
+
+    snprintf(path, sizeof(path), "/api/v1/follow?received_since=%lld",
+             (long long)from);
+    struct lreader r = { .fd = small_get(f, path) };
+    buf_init(&r.raw, (size_t)128 << 20);
+    buf_init(&r.body, (size_t)128 << 20);
+    run_loop(f, 100);               /* the catch-up fills the socket */
+    assert_int_equal(f->api->n_followers, 1);
+    for (int i = 0; i < 160; i++) {
+        (void)store_publish(f, &seq, 500);
+        if (i % 4 == 3)
+            run_loop(f, 2);
+    }
+    run_loop(f, 20);
+    assert_int_equal(f->stats.follow_clients_dropped, 0);
+    for (int i = 0; i < 20000 && (r.next < seq || r.n_resume == 0); i++) {
+        run_loop(f, 1);
+        lreader_read(&r);
+    }
+    assert_int_equal(r.next, seq);
+    assert_int_equal(r.n_resume, 1);
+    (void)store_publish(f, &seq, 1000);   /* live now */
+    for (int i = 0; i < 2000 && r.next < seq; i++) {
+        run_loop(f, 1);
+        lreader_read(&r);
+    }
+    assert_int_equal(r.next, seq);
+    assert_int_equal(r.n_resume, 1);
+    assert_int_equal(f->stats.follow_clients_dropped, 0);
+    close(r.fd);
+    for (int i = 0; i < 400 && f->api->n_followers > 0; i++)
+        run_loop(f, 5);
+    assert_int_equal(f->api->n_followers, 0);
+    assert_int_equal(f->api->feed_budget.used, 0);
+    buf_fini(&r.raw);
+    buf_fini(&r.body);
+}
+
+/* A resumed follow whose last catch-up round (subscribed, its live lines
+ * waiting beside it) meets a client that reads nothing while 80 MB of
+ * lines come (past the 64 MiB budget and the 65,536 lines a history
+ * held): not dropped but sent back to chasing; when it reads, every line
+ * once, in order, one resume line. Any round makes the next the last
+ * here (follow_chase_ms 60 s): the first (20,000 lines, read), then the
+ * second (24 MB that came during the first, not read). */
+static void
+test_follow_resume_last_round_rechased(void **state)
+{
+    struct apitest_server *f = apitest_server_new("api_follow_rechase",
+                                                   NULL);
+    uint64_t seq = 0;
+    char path[96];
+
+    (void)state;
+    apitest_server_start(f, (size_t)4 << 20, (struct api_options){
+        .query_threads = 1, .max_searches = 4, .follow_chase_ms = 60000 });
+    int64_t from = store_publish(f, &seq, 20000);
+    snprintf(path, sizeof(path), "/api/v1/follow?received_since=%lld",
+             (long long)from);
+    struct lreader r = { .fd = small_get(f, path) };
+    buf_init(&r.raw, (size_t)256 << 20);
+    buf_init(&r.body, (size_t)256 << 20);
+    run_loop(f, 100);               /* the first round fills the socket */
+    assert_int_equal(f->api->n_followers, 1);
+    (void)store_publish_len(f, &seq, 6000, 4000);   /* the second's */
+    for (int i = 0; i < 20000 && r.next < 20000; i++) {
+        run_loop(f, 1);
+        lreader_read(&r);
+    }
+    assert_true(r.next >= 20000);
+    assert_int_equal(f->stats.follow_catchup_rounds, 1);
+    assert_int_equal(follow_n_subscribers(f->follow), 1);
+    for (int i = 0; i < 40; i++) {      /* 20,000 lines, 80 MB */
+        (void)store_publish_len(f, &seq, 500, 4000);
+        run_loop(f, 1);
+    }
+    run_loop(f, 20);
+    assert_int_equal(f->stats.follow_clients_dropped, 0);
+    assert_int_equal(f->stats.follow_rechases, 1);
+    assert_int_equal(follow_n_subscribers(f->follow), 0);
+    for (int i = 0; i < 60000 && (r.next < seq || r.n_resume == 0); i++) {
+        run_loop(f, 1);
+        lreader_read(&r);
+    }
+    assert_int_equal(r.next, seq);
+    assert_int_equal(r.n_resume, 1);
+    assert_int_equal(f->stats.follow_clients_dropped, 0);
+    assert_true(f->stats.follow_catchup_rounds >= 2);
+    close(r.fd);
+    for (int i = 0; i < 400 && f->api->n_followers > 0; i++)
+        run_loop(f, 5);
+    assert_int_equal(f->api->feed_budget.used, 0);
+    buf_fini(&r.raw);
+    buf_fini(&r.body);
+    apitest_server_close(f);
+}
+
 int
 main(void)
 {
@@ -389,6 +549,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_follow_not_reading_dropped,
                                         setup, teardown),
         cmocka_unit_test(test_follow_resume_reads_since),
+        cmocka_unit_test_setup_teardown(test_follow_resume_stalled_not_dropped,
+                                        setup, teardown),
+        cmocka_unit_test(test_follow_resume_last_round_rechased),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -42,6 +42,7 @@ struct api {
     struct ingest          *ingest;
     struct collector_stats *stats;
     uint64_t                max_scan_bytes; /* from api_options */
+    int64_t                 follow_chase_ns; /* from api_options */
     const struct api_auth  *auth;           /* from api_options */
     struct api_hosts       *hosts;          /* accepted Host values */
     struct api_conns       *conns;          /* cap, deadlines, accept */

@@ -118,6 +118,7 @@ class Follow:
         self.rest = b""
         self.seen = {}
         self.lat_us = array.array("q")
+        self.wrote_ns = array.array("q")    # each line's write time, as lat_us
         # every RECV_EVERY-th line: write to received, received to printed
         self.recv_us = array.array("q")
         self.print_us = array.array("q")
@@ -172,6 +173,7 @@ class Follow:
             if b[s] < 255:
                 b[s] += 1
             self.lat_us.append((now - t) // 1000)
+            self.wrote_ns.append(t)
             self.n_lines += 1
             if self.n_lines % RECV_EVERY == 0:
                 rv = self.recv_ns(ln)
@@ -275,11 +277,17 @@ def part_tail(a, tmp, rep):
     lat = sorted(fol.lat_us)
     mib = written / (1 << 20)
     why = {}        # drop reasons from the collector's log, counted
+    drop_at = []    # seconds after the writer started
     with open(os.path.join(tmp, "collector.log"), errors="replace") as f:
         for ln in f:
             if "dropping slow follow client" in ln:
                 r = ln.split('reason="', 1)[-1].split('"', 1)[0]
                 why[r] = why.get(r, 0) + 1
+                try:
+                    at = calendar.timegm(time.strptime(ln[:19], "%Y-%m-%dT%H:%M:%S"))
+                    drop_at.append(at + float("0" + ln[19:23].rstrip("Z")) - t_write0 / 1e9)
+                except ValueError:
+                    pass
     drops = sum(why.values())
     sw = shipper_waits(os.path.join(tmp, "shipper-tail1.log"))
     with open(os.path.join(tmp, "logq-f.err"), errors="replace") as f:
@@ -301,10 +309,24 @@ def part_tail(a, tmp, rep):
         rep.append(f"| of which (every {RECV_EVERY}th line): write to `received` | p50 "
                    f"{pct(rl, 50) / 1000:.0f} ms, p99 {pct(rl, 99) / 1000:.0f} ms; `received` to printed: "
                    f"p50 {pct(pl, 50) / 1000:.0f} ms, p99 {pct(pl, 99) / 1000:.0f} ms |")
+    # when the slow lines were written: one slow moment, or a follower
+    # that stayed behind (e.g. a catch-up slower than the lines come)
+    win = {}
+    for t, l in zip(fol.wrote_ns, fol.lat_us):
+        win.setdefault((t - t_write0) // (a.window * 1000000000), []).append(l)
+    if win:
+        cells = []
+        for k in sorted(win):
+            ls = sorted(win[k])
+            cells.append(f"{k * a.window:g}-{(k + 1) * a.window:g} s: {pct(ls, 50) / 1000:.0f} / "
+                         f"{pct(ls, 99) / 1000:.0f}")
+        rep.append(f"| p50 / p99 ms by when the line was written ({a.window:g} s windows) | "
+                   f"{'; '.join(cells)} |")
     rep.append(f"| follower dropped (collector log) / `logq -f` reconnects | {drops} / {reconnects}; "
                f"this reader's reads over 0.3 s apart while writing: {len(gaps)}"
                f"{', longest %.2f s' % max(gaps) if gaps else ''}"
-               f"{''.join(f'; {n}x {r}' for r, n in sorted(why.items()))} |")
+               f"{''.join(f'; {n}x {r}' for r, n in sorted(why.items()))}"
+               f"{'; at ' + ', '.join(f'{x:.1f}' for x in drop_at) + ' s' if drop_at else ''} |")
     # where ingest waited (bench.py prints the same): a stall there is
     # latency for every line behind it
     stalls = []
@@ -335,7 +357,9 @@ def part_tail(a, tmp, rep):
                f"this reader {cpu1[3] - cpu0[3]:.1f} s; peak RSS shipper {rss[0] / 1024:.0f} MiB, "
                f"collector {rss[1] / 1024:.0f} MiB |")
     rep.append(f"| collector follow counters | follow_records_dropped "
-               f"{h.get('follow_records_dropped', 0)}, records_stored {h.get('records_stored', 0)}; "
+               f"{h.get('follow_records_dropped', 0)}, records_stored {h.get('records_stored', 0)}, "
+               f"follow_catchup_rounds {h.get('follow_catchup_rounds', '-')}, "
+               f"follow_rechases {h.get('follow_rechases', '-')}; "
                f"blocks (frames) cursors read {st.get('cursor_reads', 0)} of {st.get('blocks', 0)} stored "
                f"(the catch-ups after drops) |")
     rep.append("")
@@ -411,6 +435,8 @@ def main():
     ap.add_argument("--line-bytes", type=int, default=1024, help="live tail: json-file line size")
     ap.add_argument("--stall", type=float, default=0,
                     help="live tail: stop logq -f for this many seconds halfway through")
+    ap.add_argument("--window", type=float, default=5,
+                    help="live tail: latency percentiles per window of this many seconds of write time")
     ap.add_argument("--drain", type=float, default=30,
                     help="live tail: at most this long to wait for the last lines after writing")
     ap.add_argument("--shippers", type=int, default=50, help="fan-in: shippers at once")
