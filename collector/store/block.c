@@ -300,6 +300,10 @@ cols_of(uint32_t codec)
     return store_codec_has_recv(codec) ? COL_N : COL_RECV;
 }
 
+/* The most bytes a record takes in each column (varints of a u32, a u64
+ * and a zigzagged i64; the flags byte). */
+static const uint8_t col_max[COL_N] = { 5, 10, 1, 10, 5, 10 };
+
 int
 block_cols_encode(struct buf *out, uint32_t codec,
                   const struct store_rec *recs, uint32_t n, uint32_t n_labels)
@@ -308,48 +312,64 @@ block_cols_encode(struct buf *out, uint32_t codec,
      * length (a source's offset advances by about its line's length). */
     uint64_t by_len = store_codec_is_zstd(codec);
     int n_cols = cols_of(codec);
+    uint8_t *col[COL_N], *at[COL_N];
+    size_t per_rec = 0;
+    uint64_t msg_bytes = 0;
 
-    struct buf col[COL_N];
+    /* The columns are written into one scratch of their bound (no
+     * growing buffers), then copied after their lengths. */
+    for (int k = 0; k < n_cols; k++)
+        per_rec += col_max[k];
+    uint8_t *scratch = xmalloc((size_t)n * per_rec + 1);
     uint64_t *prev_off = xcalloc(n_labels ? n_labels : 1, sizeof(*prev_off));
     int64_t prev_ns = 0, prev_recv = 0;
-    int rc = -1;
-
-    for (int k = 0; k < COL_N; k++)
-        buf_init(&col[k], out->max);
+    for (int k = 0, o = 0; k < n_cols; o += col_max[k], k++)
+        col[k] = at[k] = scratch + (size_t)n * (size_t)o;
     for (uint32_t i = 0; i < n; i++) {
         const struct store_rec *r = &recs[i];
         int64_t dt = (int64_t)((uint64_t)r->time_ns - (uint64_t)prev_ns);
         int64_t doff = (int64_t)(r->offset - prev_off[r->label] -
                                  by_len * r->msg_len);
-        int64_t drecv = (int64_t)((uint64_t)r->recv_ns -
-                                  (uint64_t)prev_recv);
         prev_ns = r->time_ns;
-        prev_recv = r->recv_ns;
         prev_off[r->label] = r->offset;
-        if (buf_put_varint(&col[COL_LABEL], r->label) < 0 ||
-            buf_put_varint(&col[COL_DT], blk_zz_enc(dt)) < 0 ||
-            buf_put_u8(&col[COL_FLAGS], (uint8_t)((r->stream & 1) |
-                                                  (r->flags << 1))) < 0 ||
-            buf_put_varint(&col[COL_OFF], blk_zz_enc(doff)) < 0 ||
-            buf_put_varint(&col[COL_LEN], r->msg_len) < 0 ||
-            (n_cols == COL_N &&
-             buf_put_varint(&col[COL_RECV], blk_zz_enc(drecv)) < 0))
-            goto out;
+        at[COL_LABEL] += put_varint_raw(at[COL_LABEL], r->label);
+        at[COL_DT] += put_varint_raw(at[COL_DT], blk_zz_enc(dt));
+        *at[COL_FLAGS]++ = (uint8_t)((r->stream & 1) | (r->flags << 1));
+        at[COL_OFF] += put_varint_raw(at[COL_OFF], blk_zz_enc(doff));
+        at[COL_LEN] += put_varint_raw(at[COL_LEN], r->msg_len);
+        if (n_cols == COL_N) {
+            int64_t drecv = (int64_t)((uint64_t)r->recv_ns -
+                                      (uint64_t)prev_recv);
+            prev_recv = r->recv_ns;
+            at[COL_RECV] += put_varint_raw(at[COL_RECV], blk_zz_enc(drecv));
+        }
+        msg_bytes += r->msg_len;
     }
+    free(prev_off);
+    size_t cols_len = 0;
     for (int k = 0; k < n_cols; k++)
-        if (buf_put_varint(out, col[k].len) < 0)
-            goto out;
+        cols_len += (size_t)(at[k] - col[k]);
+    int rc = -1;
+    if (msg_bytes > out->max ||
+        buf_reserve(out, (size_t)n_cols * 10 + cols_len +
+                         (size_t)msg_bytes) < 0)
+        goto out;
+    uint8_t *w = out->data + out->len;
     for (int k = 0; k < n_cols; k++)
-        if (buf_append(out, col[k].data, col[k].len) < 0)
-            goto out;
-    for (uint32_t i = 0; i < n; i++)
-        if (buf_append(out, recs[i].msg, recs[i].msg_len) < 0)
-            goto out;
+        w += put_varint_raw(w, (uint64_t)(at[k] - col[k]));
+    for (int k = 0; k < n_cols; k++) {
+        memcpy(w, col[k], (size_t)(at[k] - col[k]));
+        w += at[k] - col[k];
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (recs[i].msg_len)
+            memcpy(w, recs[i].msg, recs[i].msg_len);
+        w += recs[i].msg_len;
+    }
+    out->len = (size_t)(w - out->data);
     rc = 0;
 out:
-    for (int k = 0; k < COL_N; k++)
-        buf_fini(&col[k]);
-    free(prev_off);
+    free(scratch);
     return rc;
 }
 
