@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <libdeflate.h>
+#define ZSTD_STATIC_LINKING_ONLY   /* ZSTD_c_stableInBuffer, stableOutBuffer */
 #include <zstd.h>
 
 #include "common/xmalloc.h"
@@ -246,6 +247,57 @@ compress_zstd(struct buf *out, const void *in, size_t len, int level)
         return 0;
     }
     return buf_append(out, st->dscratch.data, n);
+}
+
+/* The cut points end zstd blocks: ZSTD_e_flush at each. Streamed with the
+ * input and output buffers stable (no copy into zstd's own window or out
+ * buffer): out gets the room of the bound first, as compress_zstd's
+ * direct path. */
+int
+compress_zstd_cuts(struct buf *out, const void *in, size_t len,
+                   const size_t *cuts, size_t n_cuts, int level)
+{
+    struct compress_state *st = compress_state();
+    size_t bound = ZSTD_compressBound(len) + 8 * n_cuts + 64;
+
+    if (n_cuts == 0)
+        return compress_zstd(out, in, len, level);
+    if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel())
+        return -1;
+    if (st->zc == NULL && (st->zc = ZSTD_createCCtx()) == NULL)
+        return -1;
+    if (bound > out->max - out->len || buf_reserve(out, bound) < 0)
+        return -1;
+    if (ZSTD_isError(ZSTD_CCtx_reset(st->zc,
+                                     ZSTD_reset_session_and_parameters)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(st->zc, ZSTD_c_compressionLevel,
+                                            level)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(st->zc, ZSTD_c_contentSizeFlag,
+                                            1)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(st->zc, ZSTD_c_checksumFlag, 0)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(st->zc, ZSTD_c_stableInBuffer,
+                                            1)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(st->zc, ZSTD_c_stableOutBuffer,
+                                            1)) ||
+        ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(st->zc, len)))
+        return -1;
+    ZSTD_outBuffer ob = { out->data + out->len, bound, 0 };
+    ZSTD_inBuffer ib = { in, 0, 0 };
+    size_t rc;
+    for (size_t k = 0; k <= n_cuts; k++) {
+        int is_last = k == n_cuts;
+        if (!is_last && (cuts[k] <= ib.size || cuts[k] >= len))
+            continue;
+        ib.size = is_last ? len : cuts[k];
+        do
+            rc = ZSTD_compressStream2(st->zc, &ob, &ib,
+                                      is_last ? ZSTD_e_end : ZSTD_e_flush);
+        while (!ZSTD_isError(rc) && rc != 0);
+        if (ZSTD_isError(rc))
+            return -1;
+    }
+    out->len += ob.pos;
+    return 0;
 }
 
 int

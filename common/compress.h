@@ -38,6 +38,15 @@ int compress_inflate(struct buf *out, const void *in, size_t len,
  * zstd fails; out is then left as it was. */
 int compress_zstd(struct buf *out, const void *in, size_t len, int level);
 
+/* As compress_zstd, but each of the n_cuts offsets cuts[] (ascending,
+ * each inside (0, len)) ends a zstd block there: the parts between cuts
+ * get literal tables of their own (the store's frames: columns of
+ * numbers apart from the messages' text, collector/STORE.md "Frames").
+ * The frame decodes as any other; matches still reach across the cuts.
+ * Offsets out of order or out of range are skipped. */
+int compress_zstd_cuts(struct buf *out, const void *in, size_t len,
+                       const size_t *cuts, size_t n_cuts, int level);
+
 /* Appends the content of the single zstd frame in[0..len) to out. -1 with
  * *errstr set (static string) if in is not a zstd frame (a skippable one
  * neither), is corrupt, truncated, followed by trailing bytes, does not

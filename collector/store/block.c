@@ -559,7 +559,7 @@ block_frames_encode(struct buf *body, struct buf *table, struct buf *cols,
         if (buf_put_varint(cols, j - i) < 0 ||
             block_cols_encode(cols, STORE_CODEC_ZSTD_RECV, recs + i, j - i,
                               n_labels) < 0 ||
-            compress_zstd(body, cols->data, cols->len, level) < 0)
+            block_frame_compress(body, cols->data, cols->len, level) < 0)
             goto fail;
         le32_store(c4, compress_crc32(0, body->data + at, body->len - at));
         if (buf_put_varint(&t, j - i) < 0 ||
@@ -582,6 +582,41 @@ block_frames_encode(struct buf *body, struct buf *table, struct buf *cols,
 fail:
     buf_fini(&t);
     return -1;
+}
+
+/* Where the time column ends and the messages begin in a frame's raw
+ * bytes; 0 cuts if its lengths do not add up. */
+static size_t
+frame_cuts(const uint8_t *raw, size_t len, size_t cuts[2])
+{
+    const uint8_t *p = raw, *end = raw + len;
+    uint64_t n, cl, at = 0, dt_end = 0;
+
+    if (blk_get_varint(&p, end, &n) < 0)
+        return 0;
+    for (int k = 0; k < COL_N; k++) {
+        if (blk_get_varint(&p, end, &cl) < 0 || cl > (uint64_t)(end - p))
+            return 0;
+        at += cl;
+        if (k == COL_DT)
+            dt_end = at;
+    }
+    if (at > (uint64_t)(end - p))
+        return 0;
+    size_t head = (size_t)(p - raw);
+    cuts[0] = head + (size_t)dt_end;
+    cuts[1] = head + (size_t)at;
+    return 2;
+}
+
+int
+block_frame_compress(struct buf *out, const uint8_t *raw, size_t len,
+                     int level)
+{
+    size_t cuts[2];
+    size_t n = frame_cuts(raw, len, cuts);
+
+    return compress_zstd_cuts(out, raw, len, cuts, n, level);
 }
 
 int

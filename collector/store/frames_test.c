@@ -6,7 +6,8 @@
  * by the codec 5 writer (STORE_NO_FRAMES, the old format) read next to
  * codec 6 blocks; every cursor order and time window giving the same
  * records from both formats; a newest-N scan reading only the newest
- * frames; a damaged frame reported and skipped alone.
+ * frames; a damaged frame reported and skipped alone; the columns and
+ * the messages in zstd blocks of their own.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -19,6 +20,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#define ZSTD_STATIC_LINKING_ONLY   /* ZSTD_frameHeaderSize */
+#include <zstd.h>
 
 #include "collector/store/index.h"
 #include "collector/store/store.h"
@@ -627,11 +630,102 @@ test_frames_rare_words_every_frame(void **state)
     free(rare);
 }
 
+/* The zstd blocks of the single zstd frame z (at most 64 counted). */
+static int
+zstd_blocks(const uint8_t *z, size_t len)
+{
+    size_t at = ZSTD_frameHeaderSize(z, len);
+    int n = 0;
+
+    assert_false(ZSTD_isError(at));
+    for (;;) {
+        assert_true(at + 3 <= len);
+        uint32_t h = (uint32_t)z[at] | (uint32_t)z[at + 1] << 8 |
+                     (uint32_t)z[at + 2] << 16;
+        size_t size = (h >> 1 & 3) == 1 ? 1 : h >> 3;  /* RLE: one byte */
+        at += 3 + size;
+        n++;
+        if (h & 1)
+            break;
+    }
+    assert_int_equal(at, len);
+    return n;
+}
+
+/* A frame's zstd frame ends a zstd block after the time column and where
+ * the messages begin (STORE.md "Frames"), so the nanoseconds' random
+ * bytes do not share the text's literal table: smaller than the frame
+ * compressed whole, and the same bytes back. Raw bytes whose column
+ * lengths do not parse are compressed whole. */
+static void
+test_frames_columns_cut_apart(void **state)
+{
+    static const char *words[] = { "GET", "/index.html", "200", "user",
+                                   "session", "opened", "for", "root" };
+    const uint32_t n = 800;
+    struct store_rec *r = xcalloc(n, sizeof(*r));
+    char *text = xmalloc((size_t)n * 128);
+    struct buf raw, cut, whole, back;
+    const char *err;
+    int64_t t = T0;
+    size_t at = 0;
+
+    (void)state;
+    for (uint32_t i = 0; i < n; i++) {
+        size_t l0 = at;
+        while (at - l0 < 60)
+            at += (size_t)snprintf(text + at, 32, "%s ",
+                                   words[rng() % 8]);
+        t += 1000000 + (int64_t)(rng() % 1000000);  /* Docker's ns */
+        r[i] = (struct store_rec){ .time_ns = t, .recv_ns = T0,
+                                   .offset = at, .msg = (uint8_t *)text + l0,
+                                   .msg_len = (uint32_t)(at - l0) };
+    }
+    buf_init(&raw, STORE_MAX_RAW);
+    buf_init(&cut, STORE_MAX_RAW);
+    buf_init(&whole, STORE_MAX_RAW);
+    buf_init(&back, STORE_MAX_RAW);
+    assert_int_equal(buf_put_varint(&raw, n), 0);
+    assert_int_equal(block_cols_encode(&raw, STORE_CODEC_ZSTD_RECV, r, n, 1),
+                     0);
+    assert_true(raw.len < 128 * 1024);  /* one zstd block if not cut */
+    assert_int_equal(block_frame_compress(&cut, raw.data, raw.len, 1), 0);
+    assert_int_equal(compress_zstd(&whole, raw.data, raw.len, 1), 0);
+    assert_int_equal(zstd_blocks(cut.data, cut.len), 3);
+    assert_int_equal(zstd_blocks(whole.data, whole.len), 1);
+    assert_true(cut.len < whole.len);
+    assert_int_equal(compress_unzstd(&back, cut.data, cut.len, raw.len,
+                                     &err), 0);
+    assert_int_equal(back.len, raw.len);
+    assert_memory_equal(back.data, raw.data, raw.len);
+    /* not a frame's columns (a count that is no varint, then lengths
+     * past the end): one block, the same bytes back */
+    for (int k = 0; k < 2; k++) {
+        size_t len = k ? 100 : 4096;
+        memset(text, k ? 0x7f : 0xff, len);
+        buf_reset(&cut);
+        buf_reset(&back);
+        assert_int_equal(block_frame_compress(&cut, (const uint8_t *)text,
+                                              len, 1), 0);
+        assert_int_equal(zstd_blocks(cut.data, cut.len), 1);
+        assert_int_equal(compress_unzstd(&back, cut.data, cut.len, len,
+                                         &err), 0);
+        assert_memory_equal(back.data, text, len);
+    }
+    buf_fini(&raw);
+    buf_fini(&cut);
+    buf_fini(&whole);
+    buf_fini(&back);
+    free(text);
+    free(r);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_frames_codec_same_records),
+        cmocka_unit_test(test_frames_columns_cut_apart),
         cmocka_unit_test_setup_teardown(test_frames_store_matches_old_format,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_frames_newest_reads_tail,

@@ -96,7 +96,7 @@ rc_frame(const uint8_t *z, uint64_t comp, uint64_t raw_len, int level,
     buf_reset(raw);
     buf_reset(back);
     if (compress_unzstd(raw, z, comp, raw_len, &err) < 0 ||
-        compress_zstd(body, raw->data, raw->len, level) < 0 ||
+        block_frame_compress(body, raw->data, raw->len, level) < 0 ||
         compress_unzstd(back, body->data + at, body->len - at, raw->len,
                         &err) < 0)
         return -1;

@@ -40,7 +40,7 @@
 #include "common/xmalloc.h"
 
 /* A compressed frame is at most this much longer than its raw bytes (at
- * least ZSTD_compressBound's margin, so compress_zstd writes straight into
+ * least ZSTD_compressBound's margin, so block_frame_compress writes straight into
  * the arena). */
 #define SEALPOOL_SLACK(n) ((n) / 128 + 1024)
 #define SEALPOOL_ARENA_MAX ((size_t)1 << 31)
@@ -68,7 +68,8 @@ sealpool_run(const struct seal_pool *p, struct seal_arena *a, uint32_t ai,
         block_cols_encode(&a->cols, STORE_CODEC_ZSTD_RECV, r, n,
                           p->n_labels[t->ch]) < 0 ||
         buf_reserve(&a->out, a->cols.len + SEALPOOL_SLACK(a->cols.len)) < 0 ||
-        compress_zstd(&a->out, a->cols.data, a->cols.len, p->level) < 0)
+        block_frame_compress(&a->out, a->cols.data, a->cols.len,
+                             p->level) < 0)
         return;
     t->len = a->out.len - t->off;
     t->raw_len = (uint32_t)a->cols.len;

@@ -864,6 +864,13 @@ int  block_frames_encode(struct buf *body, struct buf *table,
                          struct buf *cols, const struct store_rec *recs,
                          uint32_t n, uint32_t n_labels, int64_t min_ns,
                          size_t frame_size, int level, uint32_t *raw_len);
+/* Codecs 6 and 7: appends the zstd frame of one frame's raw bytes
+ * (varint n, then a codec 5 body) to out at level, a zstd block ending
+ * after the time column and another where the messages begin (STORE.md
+ * "Frames": the columns' literals apart from the text's); raw bytes that
+ * do not parse so are compressed whole. -1 as compress_zstd. */
+int  block_frame_compress(struct buf *out, const uint8_t *raw, size_t len,
+                          int level);
 struct store_blk_hdr {
     uint32_t magic, meta_len, raw_len, comp_len, n_records, codec;
     int64_t  min_ns, max_ns;
