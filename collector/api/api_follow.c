@@ -147,6 +147,8 @@ struct api_follow {
     int                       is_chasing;
     int                       is_round;     /* the next round's search is
                                                to be made (hist NULL) */
+    struct search            *round_hist;   /* made by that job, moved to
+                                               hist on the loop */
     int64_t                   round_since, round_until;
     int64_t                   round_mono;   /* its bound taken (mono_ns) */
     struct follow_keys       *held_keys;    /* of the live lines while the
@@ -177,6 +179,7 @@ api_follow_free(struct api_follow *s)
     if (s->chunk != NULL)
         evbuffer_free(s->chunk);
     search_free(s->hist);
+    search_free(s->round_hist);
     follow_keys_free(s->held_keys);
     feed_fini(&s->feed);
     buf_fini(&s->hist_out);
@@ -536,29 +539,30 @@ api_follow_hist_emit_cb(const struct logrec *r, int is_context,
 }
 
 /* On a worker: one slice of history into hist_out; a catch-up's next
- * round first makes its search (hist NULL: the loop reads hist only
- * once the job is back). */
+ * round first makes its search, into round_hist (the loop reads hist
+ * meanwhile: api_follow_in_history). */
 static void
 api_follow_hist_run(struct pool_job *j)
 {
     struct api_follow *s = j->arg;
+    struct search *h = s->hist;
 
     buf_reset(&s->hist_out);
     buf_reset(&s->line_hc);
     s->n_lines = 0;
     s->is_full = 0;
-    if (s->hist == NULL) {
+    if (h == NULL) {
         char *err = NULL;
         s->spec.filter.recv_since_ns = s->round_since;
-        s->hist = search_new(s->api->store, &s->spec, &err);
-        if (s->hist == NULL) {
+        h = s->round_hist = search_new(s->api->store, &s->spec, &err);
+        if (h == NULL) {
             free(s->create_err);
             s->create_err = err;
             s->hrc = SEARCH_ERROR;
             return;
         }
     }
-    s->hrc = api_search_slice(s->hist, j, api_follow_hist_emit_cb, s,
+    s->hrc = api_search_slice(h, j, api_follow_hist_emit_cb, s,
                               &s->is_full);
 }
 
@@ -675,7 +679,11 @@ api_follow_hist_done(struct pool_job *j, int is_run)
     if (!api_follow_job_back(s, is_run))
         return;
     s->is_round = 0;
-    if (s->hist == NULL) {          /* a round's search not made */
+    if (s->hist == NULL) {          /* a round's first slice */
+        s->hist = s->round_hist;
+        s->round_hist = NULL;
+    }
+    if (s->hist == NULL) {          /* its search not made */
         log_warn("api", "cannot create a follow catch-up round: %s",
                  s->create_err != NULL ? s->create_err : "?");
         api_follow_drop(s, "cannot create the catch-up's search");
