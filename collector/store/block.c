@@ -535,6 +535,38 @@ block_frame_end(const struct store_rec *recs, uint32_t i, uint32_t n,
 }
 
 int
+block_seal_decode(const uint8_t *p, size_t len, uint32_t n, uint32_t n_labels,
+                  struct store_rec **recs, size_t *cap)
+{
+    if (block_body_decode(p, len, n, n_labels, 1, recs, cap) < 0)
+        return -1;
+    if (n < 2 || n_labels < 2)
+        return 0;               /* one source: grouped as it is */
+    uint32_t *at = xcalloc(n_labels, sizeof(*at));
+    const struct store_rec *in = *recs;
+    for (uint32_t i = 0; i < n; i++)
+        at[in[i].label]++;
+    for (uint32_t l = 0, sum = 0; l < n_labels; l++) {
+        uint32_t c = at[l];
+        at[l] = sum;            /* where label l's records begin */
+        sum += c;
+    }
+    /* one pass, a stream of writes per label; the new array replaces the
+     * caller's (no copy back) */
+    struct store_rec *out = xmalloc((size_t)n * sizeof(*out));
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t k = at[in[i].label]++;
+        out[k] = in[i];
+        out[k].seq = k;
+    }
+    free(*recs);
+    *recs = out;
+    *cap = n;
+    free(at);
+    return 0;
+}
+
+int
 block_frames_encode(struct buf *body, struct buf *table, struct buf *cols,
                     const struct store_rec *recs, uint32_t n,
                     uint32_t n_labels, int64_t min_ns, size_t frame_size,

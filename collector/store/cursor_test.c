@@ -2,7 +2,8 @@
 /*
  * cursor_test: a property test of the store's read path. Records of six
  * sources (3 hosts x 2 container ids, equal times across sources on
- * purpose) arrive in adversarial orders: random interleavings, one host's
+ * purpose) arrive in adversarial orders: random interleavings, runs of
+ * each source in turn (grouped by source at seal), one host's
  * backlog of old records delivered after the others' newer ones, records
  * of several MiB between small ones; with commits, sealing, restarts (WAL
  * replay) and retention between them and tiny blocks and segments. For
@@ -356,6 +357,22 @@ test_cursor_order_interleaved(void **state)
     }
 }
 
+/* The sources in turn, runs of up to 40 records each: the blocks hold
+ * several runs of each source, which the seal groups by source (STORE.md
+ * "Order of records in a block"), small frames cut after the grouping. */
+static void
+test_cursor_order_round_robin(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        struct cfg c = { .seed = seed * 6700417, .n_recs = 600, .mode = 3,
+                         .block_size = seed % 2 ? 1024 : 4096,
+                         .segment_size = seed < 3 ? 4096 : 32768,
+                         .n_queries = 30 };
+        run_dataset(&c);
+    }
+}
+
 static void
 test_cursor_order_late_backlog(void **state)
 {
@@ -411,6 +428,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cursor_order_interleaved),
+        cmocka_unit_test(test_cursor_order_round_robin),
         cmocka_unit_test(test_cursor_order_late_backlog),
         cmocka_unit_test(test_cursor_order_big_records),
         cmocka_unit_test(test_cursor_order_retention),

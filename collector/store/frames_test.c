@@ -7,7 +7,8 @@
  * codec 6 blocks; every cursor order and time window giving the same
  * records from both formats; a newest-N scan reading only the newest
  * frames; a damaged frame reported and skipped alone; the columns and
- * the messages in zstd blocks of their own.
+ * the messages in zstd blocks of their own; a block's records grouped by
+ * source at seal (STORE.md "Order of records in a block").
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -445,6 +446,101 @@ test_frames_damaged_frame(void **state)
 }
 
 
+/* The sealed blocks of s: each block's records grouped by source (each
+ * label's records in one run, in the order they arrived: offsets
+ * growing), so that a frame holds few sources; returns the (frame,
+ * source) pairs over all blocks and counts the frames into *n_frames. */
+static size_t
+frame_sources(struct store *s, size_t *n_frames)
+{
+    struct buf comp, raw;
+    struct store_rec *recs = NULL;
+    size_t cap = 0, pairs = 0;
+
+    buf_init(&comp, 64 << 20);
+    buf_init(&raw, 64 << 20);
+    *n_frames = 0;
+    for (size_t g = 0; g < s->n_segs; g++) {
+        char *path = store_seg_path(s, s->segs[g]->seq);
+        int fd = open(path, O_RDONLY);
+        free(path);
+        assert_true(fd >= 0);
+        for (size_t k = 0; k < s->segs[g]->n_blks; k++) {
+            const struct store_blk *b = &s->segs[g]->blks[k];
+            assert_int_equal(segment_read_body(fd, b, &comp), 0);
+            assert_int_equal(segment_unpack(b, &comp, &raw), 0);
+            assert_int_equal(block_decode(b->codec, raw.data, raw.len,
+                                          b->n_records, b->n_labels, &recs,
+                                          &cap), 0);
+            uint32_t n_runs = 0;
+            for (uint32_t i = 0; i < b->n_records; i++) {
+                n_runs += i == 0 || recs[i].label != recs[i - 1].label;
+                if (i > 0 && recs[i].label == recs[i - 1].label)
+                    assert_true(recs[i].offset > recs[i - 1].offset);
+            }
+            assert_true(n_runs <= b->n_labels);   /* one run a source */
+            for (uint32_t f = 0; f < b->n_frames; f++) {
+                const struct store_frame *fr = &b->frames[f];
+                for (uint32_t i = fr->first; i < fr->first + fr->n_records;
+                     i++)
+                    pairs += i == fr->first ||
+                             recs[i].label != recs[i - 1].label;
+            }
+            *n_frames += b->n_frames;
+        }
+        close(fd);
+    }
+    free(recs);
+    buf_fini(&comp);
+    buf_fini(&raw);
+    return pairs;
+}
+
+/* Sources that arrive interleaved (3 in step, one record of each in
+ * turn) are sealed grouped by source: a block's frames hold one source
+ * each but where one source's run ends and the next begins (at most
+ * frames + sources - 1 (frame, source) pairs a block; in arrival order
+ * every frame held all three), and every scan still answers as the
+ * store written without frames does. */
+static void
+test_frames_grouped_by_source(void **state)
+{
+    struct fx *f = *state;
+    struct store *s = open_store(f->dir[0], 1024);
+    struct store *old = open_store(f->dir[1], STORE_NO_FRAMES);
+    size_t n_frames = 0;
+
+    put_range(s, 0, 3000);
+    put_range(old, 0, 3000);
+    store_lock(s);
+    size_t n_blks = 0;
+    for (size_t g = 0; g < s->n_segs; g++)
+        n_blks += s->segs[g]->n_blks;
+    size_t pairs = frame_sources(s, &n_frames);
+    store_unlock(s);
+    print_message("%zu blocks, %zu frames, %zu (frame, source) pairs\n",
+                  n_blks, n_frames, pairs);
+    assert_true(n_blks >= 4 && n_frames >= 8 * n_blks);
+    assert_true(pairs <= n_frames + 2 * n_blks);
+    const struct store_filter fl[] = {
+        filter(INT64_MIN, INT64_MAX, NULL), filter(INT64_MIN, INT64_MAX,
+                                                   "error"),
+        filter(T0 + 1000000, T0 + 1500000, NULL),
+    };
+    for (size_t i = 0; i < sizeof(fl) / sizeof(fl[0]); i++)
+        for (int newest = 0; newest < 2; newest++) {
+            int na, nb;
+            char *a = scan_text(s, &fl[i], newest, 1 << 30, &na);
+            char *b = scan_text(old, &fl[i], newest, 1 << 30, &nb);
+            assert_int_equal(na, nb);
+            assert_string_equal(a, b);
+            free(a);
+            free(b);
+        }
+    store_close(s);
+    store_close(old);
+}
+
 /* ------------------------------------------------------------------ */
 /* Frames in the index (.lqi version 6)                                */
 
@@ -731,6 +827,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_frames_newest_reads_tail,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_frames_damaged_frame, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_frames_grouped_by_source, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_frames_rare_word_one_frame,
                                         setup, teardown),

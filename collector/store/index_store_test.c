@@ -207,10 +207,13 @@ check_queries(struct store *s, size_t n_queries)
     return n_pruned;
 }
 
+static size_t frame_size;       /* the stores' (0: the default) */
+
 static struct store *
 open_store(const char *dir)
 {
-    struct store_options opt = { .block_size = 2048, .segment_size = 16384 };
+    struct store_options opt = { .block_size = 2048, .segment_size = 16384,
+                                 .frame_size = frame_size };
     char *err = NULL;
     struct store *s = store_open(dir, &opt, &err);
 
@@ -527,14 +530,14 @@ slurp(const char *path, uint8_t **out, size_t *len)
  * (segindex.c); a rebuild from the segment's blocks at open is the
  * reference: every .lqi the thread wrote is the same file byte for byte. */
 static void
-test_index_sealer_matches_rebuild(void **state)
+sealer_matches_rebuild(size_t fs)
 {
     char *dir = make_dir();
     struct store_stats st;
     uint8_t *want[64];
     size_t want_len[64], n_segs;
 
-    (void)state;
+    frame_size = fs;
     rng_state = 1234;
     make_vocab();
     struct store *s = open_store(dir);
@@ -570,6 +573,19 @@ test_index_sealer_matches_rebuild(void **state)
     }
     remove_dir(dir);
     free(dir);
+    frame_size = 0;
+}
+
+/* ... and with frames of 512 bytes (about 4 a block; the records of its
+ * three sources arrive interleaved): the sealing thread's token sets
+ * number the frames the seal cut after grouping the records by source,
+ * which a rebuild reads from the frame table. */
+static void
+test_index_sealer_matches_rebuild(void **state)
+{
+    (void)state;
+    sealer_matches_rebuild(0);
+    sealer_matches_rebuild(512);
 }
 
 /* The write hook of test_index_write_retry, on the sealing thread only:

@@ -5,8 +5,10 @@
  * each of which decodes without any other (STORE.md "Frames"), so the
  * frames of a seal job are compressed by the sealing thread and up to
  * STORE_SEAL_MAX_THREADS - 1 helpers (`lq-zstd`) at once: the sealing
- * thread decodes the job's blocks and cuts them into frames where
- * block_frames_encode cuts them (block_frame_end), then every thread
+ * thread decodes the job's blocks, their records grouped by source
+ * (block_seal_decode, as chunk_encode and the token sets order them),
+ * and cuts them into frames where block_frames_encode cuts them
+ * (block_frame_end), then every thread
  * takes the next frame in order, encodes its columns and compresses it
  * into its own arena (its own ZSTD_CCtx: common/compress.c keeps one per
  * thread), and the sealing thread, once every frame is done, puts each
@@ -235,8 +237,8 @@ sealpool_plan(struct seal_pool *p, struct seal_job *job, size_t frame_size)
         p->n_labels[c] = ch->n_labels;
         if (ch->is_bad)
             continue;
-        if (block_body_decode(ch->body.data, ch->body.len, n, ch->n_labels,
-                              1, &p->recs[c], &p->cap_recs[c]) < 0) {
+        if (block_seal_decode(ch->body.data, ch->body.len, n, ch->n_labels,
+                              &p->recs[c], &p->cap_recs[c]) < 0) {
             ch->is_bad = 1;
             continue;
         }

@@ -271,7 +271,7 @@ struct store_rec {
     const uint8_t *msg;
     uint32_t       msg_len;
     uint32_t       label;               /* index into the block's labels */
-    uint32_t       seq;                 /* arrival order in the block */
+    uint32_t       seq;                 /* position in the block as decoded */
     uint8_t        stream;
     uint8_t        flags;
 };
@@ -857,6 +857,16 @@ int  block_recv_encode(struct buf *meta, const struct store_rec *recs,
  * how the indexing thread numbers the frames of its token sets. */
 uint32_t block_frame_end(const struct store_rec *recs, uint32_t i,
                          uint32_t n, size_t size);
+/* A tail's row body (codec 1 with receive times, n records) decoded into
+ * *recs (grown, *cap) in the order sealing writes them: grouped by label,
+ * stably (each label's records in their order, labels in index order,
+ * seq their place: a counting sort into a new array that replaces
+ * *recs, STORE.md "Order of records in a block"). Every seal path (chunk_encode, sealpool.c, the
+ * token sets of tailset.c/indexer.c) decodes with it, so they cut the
+ * same frames. 0, or -1 if the body does not decode. */
+int  block_seal_decode(const uint8_t *p, size_t len, uint32_t n,
+                       uint32_t n_labels, struct store_rec **recs,
+                       size_t *cap);
 /* Codec 6: compresses recs (n, labels < n_labels) into frames of about
  * frame_size raw bytes appended to body (zstd at level), their table
  * appended to table; *raw_len: their decompressed bytes. cols: scratch. */
@@ -1002,7 +1012,8 @@ void tailset_chunk_fini(struct seal_chunk *ch);
 void tailset_queue(struct store *s, struct seal_job *job);
 /* The token set of a row body (n records, labels < n_labels) into set
  * (reset first), its records' frames numbered as blocks of frame_size
- * are cut (0: one frame); recs: scratch. -1: the body does not decode
+ * are cut (0: one frame), after the seal groups them by label
+ * (block_seal_decode); recs: scratch. -1: the body does not decode
  * (the set is then partial). */
 int  tailset_gather(const uint8_t *body, size_t len, uint32_t n,
                     uint32_t n_labels, struct index_set *set,

@@ -61,8 +61,8 @@ tailset_gather(const uint8_t *body, size_t len, uint32_t n,
     uint32_t n_frames = 1, f = 0, end = n;
 
     index_set_reset(set);
-    if (block_body_decode(body, len, n, n_labels, 1, recs, cap) < 0)
-        return -1;
+    if (block_seal_decode(body, len, n, n_labels, recs, cap) < 0)
+        return -1;              /* the records as the seal orders them */
     if (frame_size) {
         n_frames = 0;
         for (uint32_t i = 0; i < n; n_frames++)

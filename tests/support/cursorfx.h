@@ -61,7 +61,8 @@ struct mrec {
 struct cfg {
     uint64_t seed;
     int      n_recs;
-    int      mode;            /* 0 interleaved, 1 late backlog, 2 lagging */
+    int      mode;            /* 0 interleaved, 1 late backlog, 2 lagging,
+                                 3 in turn (runs of each source) */
     size_t   block_size;
     uint64_t segment_size;
     size_t   mem_max;         /* cursor_mem_max, 0: default */
@@ -184,12 +185,15 @@ gen_source(struct mrec *out, int n, int src, int n_big)
 
 /* Arrival order of the per-source lists: interleaved at random; mode 1:
  * the late host's records after everything else; mode 2: the late host
- * lags (delivered in bursts, far behind). */
+ * lags (delivered in bursts, far behind); mode 3: the sources in turn, a
+ * run of 1 to 40 records of each (a shipper's round robin), which the
+ * seal groups by source inside each block. */
 static inline void
 gen_arrival(struct fx *f, struct mrec *per[N_SRCS], const int n_per[N_SRCS])
 {
     int next[N_SRCS] = { 0 };
     int late = (int)rn(N_HOSTS);
+    unsigned turn = 0;
 
     f->n = 0;
     for (;;) {
@@ -199,7 +203,7 @@ gen_arrival(struct fx *f, struct mrec *per[N_SRCS], const int n_per[N_SRCS])
                 continue;
             int is_late = s / N_CIDS == late;
             n_late += is_late;
-            if (f->cfg->mode == 0 || !is_late)
+            if (f->cfg->mode == 0 || f->cfg->mode == 3 || !is_late)
                 avail[n_avail++] = s;
         }
         if (n_avail == 0 && n_late == 0)
@@ -213,6 +217,13 @@ gen_arrival(struct fx *f, struct mrec *per[N_SRCS], const int n_per[N_SRCS])
                 s = late * N_CIDS + (s % N_CIDS == 0);
             int burst = 1 + (int)rn(20);
             while (burst-- > 0 && next[s] < n_per[s])
+                f->recs[f->n++] = per[s][next[s]++];
+            continue;
+        }
+        if (f->cfg->mode == 3) {
+            int s = avail[turn++ % (unsigned)n_avail];
+            int run = 1 + (int)rn(40);
+            while (run-- > 0 && next[s] < n_per[s])
                 f->recs[f->n++] = per[s][next[s]++];
             continue;
         }
