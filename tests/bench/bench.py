@@ -378,20 +378,26 @@ def backlog(server):
     """Records not yet in a segment block (/api/v1/stats wal.records: being
     sealed, waiting for the sealing thread, the tail), of them those handed
     to the sealing thread (sealing_records), and the in-memory blocks
-    cursors copied / skipped by their token set so far (/health; absent
-    before those counters: -1)."""
+    cursors copied / skipped by their token set so far, and the segment
+    blocks or frames cursors read (/health; absent before those counters:
+    -1)."""
     try:
         w = http_json(server + "/api/v1/stats")["wal"]
         st = http_json(server + "/health").get("store", {})
         return (w.get("records", -1), w.get("sealing_records", -1),
-                st.get("cursor_mem_reads", -1), st.get("cursor_mem_skips", -1))
+                st.get("cursor_mem_reads", -1), st.get("cursor_mem_skips", -1),
+                st.get("cursor_reads", -1))
     except (OSError, ValueError, KeyError):
-        return (-1, -1, -1, -1)
+        return (-1, -1, -1, -1, -1)
 
 
-def backlog_text(rows_backlog):
-    """The report's line on the sealing backlog each query row met."""
-    parts = []
+def backlog_text(rows_backlog, runs):
+    """The report's lines on the sealing backlog each query row met and
+    the frames each query read."""
+    parts, frames = [], []
+    for name, (b0, b1) in rows_backlog:
+        if b0[4] >= 0 and b1[4] >= 0:
+            frames.append(f"{name}: {(b1[4] - b0[4]) / runs:.0f}")
     for name, (b0, b1) in rows_backlog:
         reads = f"{b1[2] - b0[2]}" if b0[2] >= 0 else "-"
         skips = f"{b1[3] - b0[3]}" if b0[3] >= 0 else "-"
@@ -399,7 +405,9 @@ def backlog_text(rows_backlog):
     return ("Unsealed records when each query row began (/api/v1/stats wal.records, of them "
             "handed to the sealing thread), and the in-memory blocks the row's queries copied / "
             "skipped by their token set (/health store.cursor_mem_reads / cursor_mem_skips; "
-            "- : not counted by this build): " + "; ".join(parts) + ".")
+            "- : not counted by this build): " + "; ".join(parts) + ".\n\n"
+            "Segment blocks or frames read per query (/health store.cursor_reads over the "
+            "row's logq runs, divided by their number): " + ("; ".join(frames) or "-") + ".")
 
 
 def run_queries(a, server, plain, n_lines):
@@ -488,7 +496,7 @@ def run_queries(a, server, plain, n_lines):
             rt, _ = timed([rg, "-c", "-F" if "-F" in gcmd else "-e", gcmd[-2], plain], a.runs)
             row.append(f"{rt * 1000:.1f}")
         rows.append(row)
-    return rows, medium, common, rg, backlog_text(seen)
+    return rows, medium, common, rg, backlog_text(seen, a.runs)
 
 
 def main():
