@@ -207,7 +207,8 @@ main_report_store_open(struct collector *c)
                  (unsigned long long)ss->n_index_errors);
 }
 
-/* Runs retention; logs deletions and damage found since the last tick. */
+/* Runs retention, recompaction and the idle WAL trim; logs deletions and
+ * damage found since the last tick. */
 static void
 main_retention_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -222,6 +223,9 @@ main_retention_cb(evutil_socket_t fd, short what, void *arg)
     if (store_recompact_poll(c->store, 0) < 0)
         log_error("main", "recompaction failed error=\"%s\"",
                   store_errstr(c->store));
+    uint64_t cut = store_wal_trim(c->store);    /* idle since the last tick */
+    if (cut > 0)
+        log_debug("main", "wal trimmed bytes=%llu", (unsigned long long)cut);
     store_get_stats(c->store, &ss);
     if (ss.n_recompacted != was->n_recompacted)
         log_info("main", "recompacted segments=%llu saved_bytes=%llu",

@@ -210,6 +210,11 @@ int store_sync(struct store *s);
  * thread. 1 work in flight, 0 nothing to do, -1 a swap failed (counted
  * in n_recompact_errors). */
 int store_recompact_poll(struct store *s, int wait);
+/* Cuts the WAL files to their live entries if no commit was written
+ * since the previous call and none is in flight: an idle store keeps no
+ * stale entries of reused files on disk (STORE.md "Write-ahead log").
+ * Call it from a timer on the store's thread. Returns the bytes cut. */
+uint64_t store_wal_trim(struct store *s);
 /* Deletes whole oldest segments past retention_age_ns / retention_bytes
  * (never the segment being written). Also run after each seal and at open;
  * call it from a timer so age-based retention works without traffic.

@@ -598,6 +598,9 @@ struct store {
     struct store_wal_file wals[STORE_WAL_MAX_FILES];
     size_t                n_wals, wal_cur;
     uint64_t              wal_gen_max;
+    uint64_t              n_wal_writes;     /* entries written */
+    uint64_t              wal_trim_writes;  /* n_wal_writes at the last
+                                               store_wal_trim */
     struct seal_job      *job;          /* detached tail, in flight or
                                            failed (retried) */
     struct seal_job      *pend;         /* full tails detached while job

@@ -8,7 +8,8 @@
  * sealing thread, commits move on to a clean file with a newer generation;
  * the files that held the tail are emptied once its blocks are synced:
  * a version 5 file takes a new generation in its header and keeps its
- * blocks (its stale entries are cut at the close), an older one is
+ * blocks (its stale entries are cut at the close, or once the store is
+ * idle: store_wal_trim), an older one is
  * truncated to its header. At open every file is replayed in generation
  * order up to its first bad entry (a torn write), which is cut off.
  */
@@ -561,6 +562,7 @@ wal_write(struct store *s)
     s->cm.wal = s->wal_cur;
     s->cm.off = w->len;
     s->cm.end = w->len + len;
+    s->n_wal_writes++;
     wal_pending_clear(s);
     return 0;
 }
@@ -691,6 +693,36 @@ wal_close_all(struct store *s)
         close(w->fd);
     }
     s->n_wals = 0;
+}
+
+/* Cuts each version 5 file past its live end, as the close does, when
+ * no entry was written since the previous call and none is in flight:
+ * the entries of the file's earlier generations (wal_release), up to a
+ * tail's bytes in each of 8 files, stayed on disk for as long as the
+ * collector ran (30 MiB after the 1 GiB bench, /health's stored_bytes
+ * counting none of it). The next commits grow the files again, their
+ * first fdatasyncs committing the journal once. No sync: a cut lost in
+ * a crash leaves stale entries, which replay stops at. */
+uint64_t
+store_wal_trim(struct store *s)
+{
+    uint64_t n = 0;
+
+    if (s->cm.is_busy || s->n_wal_writes != s->wal_trim_writes) {
+        s->wal_trim_writes = s->n_wal_writes;
+        return 0;
+    }
+    for (size_t k = 0; k < s->n_wals; k++) {
+        struct store_wal_file *w = &s->wals[k];
+        struct stat st;
+        if (w->fd < 0 || w->version != STORE_WAL_VERSION ||
+            w->hdr_len != STORE_WAL_HDR_LEN || w->len < w->hdr_len ||
+            fstat(w->fd, &st) < 0 || (uint64_t)st.st_size <= w->len)
+            continue;
+        if (ftruncate(w->fd, (off_t)w->len) == 0)
+            n += (uint64_t)st.st_size - w->len;
+    }
+    return n;
 }
 
 uint64_t
