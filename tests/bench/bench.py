@@ -114,6 +114,72 @@ def shipper_waits(log):
         return None
 
 
+def exec_pid(p, name, timeout=10.0):
+    """The pid of the process named name that Popen p runs: p itself, or a
+    descendant when p is a wrapper (perf record, --collector-wrap), so that
+    /proc figures and signals are the program's, not the wrapper's. Waits
+    (bounded) for the wrapper's child to exec; p's own pid if none shows."""
+    deadline = time.time() + timeout
+    while True:
+        todo = [p.pid]
+        while todo:
+            pid = todo.pop()
+            try:
+                with open(f"/proc/{pid}/comm") as f:
+                    if f.read().strip() == name[:15]:
+                        return pid
+                for tid in os.listdir(f"/proc/{pid}/task"):
+                    with open(f"/proc/{pid}/task/{tid}/children") as f:
+                        todo += [int(c) for c in f.read().split()]
+            except (OSError, ValueError):
+                pass
+        if time.time() >= deadline or p.poll() is not None:
+            return p.pid
+        time.sleep(0.02)
+
+
+class PerfCtl:
+    """perf record of a program started under it (every thread, those it
+    starts later included: `perf record -p` sees only the threads there
+    when it attaches, and lq-tailset starts at the first waiting tail),
+    with its events off until enable() (perf's --control fifo)."""
+
+    def __init__(self, out, tmp, name, is_on):
+        self.ctl, self.ack = (os.path.join(tmp, f"perf-{name}.{k}") for k in ("ctl", "ack"))
+        for f in (self.ctl, self.ack):
+            os.mkfifo(f)
+        self.argv = ["perf", "record", "-q", "-e", "cpu-clock", "-F", "499", "-g",
+                     "-o", out, "--control", f"fifo:{self.ctl},{self.ack}"] + \
+                    ([] if is_on else ["-D", "-1"]) + ["--"]
+        self.fd = self.fa = -1
+
+    def cmd(self, word):
+        """enable or disable; waits (bounded) for perf's ack."""
+        deadline = time.time() + 10
+        while self.fd < 0:  # perf opens both fifos at its start
+            try:
+                self.fd = os.open(self.ctl, os.O_WRONLY | os.O_NONBLOCK)
+                self.fa = os.open(self.ack, os.O_RDONLY | os.O_NONBLOCK)
+            except OSError:
+                if time.time() >= deadline:
+                    raise
+                time.sleep(0.05)
+        os.write(self.fd, word.encode() + b"\n")
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            try:
+                if os.read(self.fa, 64):
+                    return
+            except BlockingIOError:
+                pass
+            time.sleep(0.01)
+
+    def close(self):
+        for fd in (self.fd, self.fa):
+            if fd >= 0:
+                os.close(fd)
+
+
 def http_json(url, timeout=10):
     with urllib.request.urlopen(url, timeout=timeout) as r:
         return json.loads(r.read())
@@ -515,8 +581,9 @@ def main():
     ap.add_argument("--no-peer", action="store_true",
                     help="skip the rsyslog peer (run after logq over the same files)")
     ap.add_argument("--perf", metavar="DIR",
-                    help="perf record (cpu-clock, call graphs) the collector and the shipper "
-                         "while they ingest; DIR/collector.data and DIR/shipper.data")
+                    help="perf record (cpu-clock, call graphs) the collector (every thread, "
+                         "while it ingests) and the shipper (from its start to its stop); "
+                         "DIR/collector.data and DIR/shipper.data")
     ap.add_argument("--bin", default=BIN,
                     help="directory of the logq binaries to measure (default: bin/)")
     ap.add_argument("--corpus", default="",
@@ -537,7 +604,7 @@ def main():
     total = int(a.gib * (1 << 30))
     kinds = [("web", "nginx:1.25"), ("app", "shop/api:2.3"),
              ("sys", "debian:12"), ("worker", "shop/worker:2.3")]
-    procs, perfs = [], []
+    procs, perf_c, perf_s, pids = [], None, None, []
     try:
         t0 = time.perf_counter()
         for i, (kind, image) in enumerate(kinds):
@@ -556,7 +623,12 @@ def main():
         gzip1_s, gzip1_cpu = gzip1(droot)
         tcp, http = free_port(), free_port()
         data = os.path.join(tmp, "data")
-        coll = subprocess.Popen(shlex.split(a.collector_wrap) + [os.path.join(BIN, "logq-collector"), "--listen", f"127.0.0.1:{tcp}",
+        if a.perf:
+            os.makedirs(a.perf, exist_ok=True)
+            perf_c = PerfCtl(os.path.join(a.perf, "collector.data"), tmp, "collector", False)
+            perf_s = PerfCtl(os.path.join(a.perf, "shipper.data"), tmp, "shipper", True)
+        coll = subprocess.Popen((perf_c.argv if perf_c else []) + shlex.split(a.collector_wrap)
+                                + [os.path.join(BIN, "logq-collector"), "--listen", f"127.0.0.1:{tcp}",
                                  "--http", f"127.0.0.1:{http}", "--data-dir", data,
                                  "--log-file", os.path.join(tmp, "collector.log"),
                                  # --all of the 10% term at BENCH_GIB=10 is
@@ -572,24 +644,24 @@ def main():
                 break
             except OSError:
                 time.sleep(0.1)
+        coll_pid = exec_pid(coll, "logq-collector")    # it answered: exec'd
+        pids.append(coll_pid)
         load_ingest = os.getloadavg()[0]
-        samplers = [ThreadSampler(coll.pid)]
+        samplers = [ThreadSampler(coll_pid)]
         samplers[0].poll(force=True)
+        if perf_c:
+            perf_c.cmd("enable")
         t0 = time.perf_counter()
-        ship = subprocess.Popen([os.path.join(BIN, "logq-shipper"), "--collector", f"127.0.0.1:{tcp}",
+        ship = subprocess.Popen((perf_s.argv if perf_s else [])
+                                + [os.path.join(BIN, "logq-shipper"), "--collector", f"127.0.0.1:{tcp}",
                                  "--docker-root", droot, "--state-dir", os.path.join(tmp, "state"),
                                  "--hostname", "bench1", "--log-file", os.path.join(tmp, "shipper.log")]
                                 + a.shipper_arg)
         procs.append(ship)
-        samplers.append(ThreadSampler(ship.pid))
+        ship_pid = exec_pid(ship, "logq-shipper") if perf_s else ship.pid
+        pids.append(ship_pid)
+        samplers.append(ThreadSampler(ship_pid))
         samplers[1].poll(force=True)
-        if a.perf:
-            os.makedirs(a.perf, exist_ok=True)
-            for name, p in (("collector", coll), ("shipper", ship)):
-                perfs.append(subprocess.Popen(
-                    ["perf", "record", "-q", "-e", "cpu-clock", "-F", "499", "-g", "-p", str(p.pid),
-                     "-o", os.path.join(a.perf, name + ".data")],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         deadline = time.time() + max(600, 600 * a.gib)
         stored, h = 0, {}
         while time.time() < deadline:
@@ -604,16 +676,15 @@ def main():
         for ts in samplers:
             ts.poll(force=True)
         thread_rows = samplers[0].rows("collector") + samplers[1].rows("shipper")
-        ship_cpu, coll_cpu = proc_cpu_s(ship.pid), proc_cpu_s(coll.pid)
-        ship_rss, coll_rss_ingest = proc_rss_kib(ship.pid), proc_rss_kib(coll.pid)
+        if perf_c:
+            perf_c.cmd("disable")
+        ship_cpu, coll_cpu = proc_cpu_s(ship_pid), proc_cpu_s(coll_pid)
+        ship_rss, coll_rss_ingest = proc_rss_kib(ship_pid), proc_rss_kib(coll_pid)
         # The shipper's connection is still open: the kernel's count of
         # the bytes it sent (frames, acks' replies aside), as rsyslog's.
         ship_wire = rsyslog_peer.wire_bytes(tcp)
-        for p in perfs:         # perf writes its file on SIGINT
-            p.send_signal(signal.SIGINT)
-            p.wait(timeout=60)
-        ship.send_signal(signal.SIGTERM)
-        ship.wait(timeout=30)
+        os.kill(ship_pid, signal.SIGTERM)   # a perf around it then ends too
+        ship.wait(timeout=60)
         ship_waits = shipper_waits(os.path.join(tmp, "shipper.log"))
         if stored < n_lines:
             print(f"bench: only {stored} of {n_lines} records stored before the deadline", file=sys.stderr)
@@ -621,14 +692,14 @@ def main():
         rows, medium, common, rg, seen = [], "-", "-", None, ""
         if not a.ingest_only:
             rows, medium, common, rg, seen = run_queries(a, server, plain, n_lines)
-        coll_rss_query = proc_rss_kib(coll.pid)
+        coll_rss_query = proc_rss_kib(coll_pid)
         try:    # the most one search's merge held (absent before it: -1)
             cur_peak = http_json(server + "/health")["store"].get("cursor_mem_peak", -1)
         except (OSError, ValueError, KeyError):
             cur_peak = -1
-        coll_cpu_total = proc_cpu_s(coll.pid)
-        coll.send_signal(signal.SIGTERM)
-        coll.wait(timeout=60)
+        coll_cpu_total = proc_cpu_s(coll_pid)
+        os.kill(coll_pid, signal.SIGTERM)
+        coll.wait(timeout=120)
         # After the stop: blocks still being sealed or waiting for the
         # sealing thread when the last record was stored are in segments
         # now, not in the WAL (the unsealed tail still is).
@@ -646,9 +717,19 @@ def main():
                 print(f"bench: RSYSLOG LINE COUNT MISMATCH: {peer['lines']} received, "
                       f"{peer['sent']} sent", file=sys.stderr)
     finally:
-        for p in procs + perfs:
+        for p, pid in zip(procs, pids):
+            if p.poll() is None and pid != p.pid:   # the program under a wrapper
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    p.wait(timeout=30)
+                except (OSError, subprocess.TimeoutExpired):
+                    pass
+        for p in procs:
             if p.poll() is None:
                 p.kill()
+        for pc in (perf_c, perf_s):
+            if pc:
+                pc.close()
         if not a.keep:
             shutil.rmtree(tmp, ignore_errors=True)
 
