@@ -130,6 +130,7 @@ sealer_stop(struct store *s)
     if (w->wfd >= 0)
         close(w->wfd);
     w->wfd = -1;
+    dwrite_fini(&w->dw);
     buf_fini(&w->cols);
     buf_fini(&w->frames);
     free(w->recs);

@@ -676,6 +676,7 @@ seal_roll(const struct store *s, struct store_sealer *w, uint64_t seq,
     free(path);
     if (w->wfd >= 0)
         close(w->wfd);
+    dwrite_close(&w->dw);
     w->wfd = fd;
     w->wseq = seq;
     w->wpos = STORE_SEG_HDR_LEN;
@@ -693,6 +694,7 @@ seal_unroll(const struct store *s, struct store_sealer *w)
     char *path = store_seg_path(s, w->wseq);
 
     close(w->wfd);
+    dwrite_close(&w->dw);
     if (unlink(path) == 0)
         (void)store_fsync_dir(s->dir);
     free(path);
@@ -822,8 +824,8 @@ seal_job_write(const struct store *s, struct store_sealer *w,
         if (ch->is_bad)
             continue;
         ch->pos = pos;
-        if (store_write_at(s, w->wfd, "segment", ch->blk.data,
-                           ch->blk.len, pos) < 0)
+        if (dwrite_at(s, &w->dw, w->wfd, w->wseq, ch->blk.data,
+                      ch->blk.len, pos) < 0)
             goto fail;
         pos += ch->blk.len;
     }

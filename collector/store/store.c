@@ -556,6 +556,7 @@ store_open(const char *dir, const struct store_options *opt, char **errstr)
     s->seg_fd = -1;
     s->dl_fd = -1;
     s->sealer.wfd = -1;
+    s->sealer.dw.fd = -1;
     s->sealer.wake_fd = -1;
     s->syncer.pipe[0] = s->syncer.pipe[1] = -1;
     s->next_seq = 1;

@@ -458,6 +458,32 @@ struct seal_lqi {
     int                         is_busy, rc;
 };
 
+/* The sealing thread's segment writes past the page cache (dwrite.c):
+ * fd an O_DIRECT descriptor of segment seq (-1: none yet), is_off once
+ * O_DIRECT was refused (buffered from then on), buf an aligned staging
+ * buffer inside raw, n_direct the writes that took it; last the bytes of
+ * the file's last partial page [last_off, last_off + last_len) of
+ * segment last_seq, written buffered (has_last: kept). */
+#define STORE_DWRITE_PAGE 4096
+struct store_dwrite {
+    int       fd, is_off, has_last;
+    uint64_t  seq, n_direct, last_seq, last_off;
+    size_t    last_len;
+    uint8_t  *raw, *buf;
+    uint8_t   last[STORE_DWRITE_PAGE];
+};
+
+/* Writes p[0..n) at off of segment seq (fd: its buffered descriptor,
+ * O_RDWR), through the store's write hook ("segment") as store_write_at:
+ * its whole 4 KiB pages, the one it begins in included (the bytes before
+ * off from the page kept, or read back), through an O_DIRECT descriptor,
+ * its last partial page buffered, so every byte before the file's last
+ * page reaches the device in file order. -1 with errno set. */
+int  dwrite_at(const struct store *s, struct store_dwrite *d, int fd,
+               uint64_t seq, const void *p, size_t n, uint64_t off);
+void dwrite_close(struct store_dwrite *d);     /* its segment's fd */
+void dwrite_fini(struct store_dwrite *d);
+
 struct store_sealer {
     pthread_t         th;
     int               is_started;
@@ -469,6 +495,7 @@ struct store_sealer {
                                            the syncer's pipe (under mu) */
     int               wfd;              /* segment being written */
     uint64_t          wseq, wpos;
+    struct store_dwrite dw;             /* its writes past the page cache */
     /* The token index of segment ix_seq, which is wseq but after a
      * rolling job whose every block was quarantined (segindex.c, "on the
      * sealing thread"): wimem is that segment's imem (NULL: unindexed or
