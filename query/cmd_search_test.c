@@ -151,6 +151,15 @@ gap_ms(const struct fake *f, int i)
     return (f->accept_ns[i] - f->close_ns[i - 1]) / 1000000;
 }
 
+/* Prints the reconnect gaps of f's streams 1 to 4 after what. */
+static void
+print_gaps(const struct fake *f, const char *what)
+{
+    print_message("reconnects after %s: %lld, %lld, %lld, %lld ms\n", what,
+                  (long long)gap_ms(f, 1), (long long)gap_ms(f, 2),
+                  (long long)gap_ms(f, 3), (long long)gap_ms(f, 4));
+}
+
 /* Lines of text holding what. */
 static int
 count_lines(const char *text, const char *what)
@@ -215,10 +224,7 @@ test_follow_reconnect_after_lines(void **state)
     int rc = run_follow(&f, notes, sizeof(notes));
     assert_int_equal(rc, CMD_EXIT_OK);
     assert_int_equal(f.n, N_CONNS);
-    print_message("reconnects after streams that printed a line: %lld, "
-                  "%lld, %lld, %lld ms\n", (long long)gap_ms(&f, 1),
-                  (long long)gap_ms(&f, 2), (long long)gap_ms(&f, 3),
-                  (long long)gap_ms(&f, 4));
+    print_gaps(&f, "streams that printed a line");
     for (int i = 1; i < N_CONNS; i++)
         assert_true(gap_ms(&f, i) < 200);
     assert_int_equal(count_lines(notes, "lost connection"), 1);
@@ -240,10 +246,7 @@ test_follow_reconnect_delays(void **state)
                 strstr(notes, "reconnected"));
     assert_int_equal(rc, CMD_EXIT_OK);
     assert_int_equal(f.n, N_CONNS);
-    print_message("reconnects after 1.2 s, 0, 0, 0 s streams: %lld, %lld, "
-                  "%lld, %lld ms\n", (long long)gap_ms(&f, 1),
-                  (long long)gap_ms(&f, 2), (long long)gap_ms(&f, 3),
-                  (long long)gap_ms(&f, 4));
+    print_gaps(&f, "1.2 s, 0, 0, 0 s streams");
     /* healthy: at once (before: 250 ms) */
     assert_true(gap_ms(&f, 1) < 200);
     /* failures in a row: 250, 500, 1000 ms (before: 250 each) */

@@ -136,6 +136,21 @@ good_v5(struct buf *e, uint64_t gen, const char *const lab[4], uint32_t num,
     put_rows(e, num, n);
 }
 
+/* A version 5 file of generation gen in file (e, file initialized):
+ * its header (damaged with is_bad_hdr) and a first entry, 2 records of
+ * lab_a. */
+static void
+v5_file(struct buf *e, struct buf *file, uint64_t gen, int is_bad_hdr)
+{
+    buf_init(e, 1 << 20);
+    buf_init(file, 1 << 20);
+    wal_hdr_gen(file, 5, gen);
+    if (is_bad_hdr)
+        memcpy(file->data, "XXXX", 4);
+    good_v5(e, gen, lab_a, 3, 2);
+    wal_put(file, e);
+}
+
 static off_t
 wal_file_size(const struct fx *f)
 {
@@ -349,11 +364,7 @@ test_v5_stale_entries(void **state)
     struct fx *f = *state;
     struct buf e, file;
 
-    buf_init(&e, 1 << 20);
-    buf_init(&file, 1 << 20);
-    wal_hdr_gen(&file, 5, 7);
-    good_v5(&e, 7, lab_a, 3, 2);
-    wal_put(&file, &e);
+    v5_file(&e, &file, 7, 0);
     good_v5(&e, 6, lab_x, 1, 1);        /* an older generation's */
     wal_put(&file, &e);
     wal_put(&file, &e);
@@ -387,11 +398,7 @@ test_v5_end_mark(void **state)
     struct fx *f = *state;
     struct buf e, file;
 
-    buf_init(&e, 1 << 20);
-    buf_init(&file, 1 << 20);
-    wal_hdr_gen(&file, 5, 7);
-    good_v5(&e, 7, lab_a, 3, 2);
-    wal_put(&file, &e);
+    v5_file(&e, &file, 7, 0);
     buf_put_u64(&file, 0);
     for (int i = 0; i < 100; i++)
         buf_put_u8(&file, 'g');
@@ -414,12 +421,7 @@ test_v5_damaged_header(void **state)
     struct buf e, file;
     struct store_stats st;
 
-    buf_init(&e, 1 << 20);
-    buf_init(&file, 1 << 20);
-    wal_hdr_gen(&file, 5, 9);
-    memcpy(file.data, "XXXX", 4);
-    good_v5(&e, 9, lab_a, 3, 2);
-    wal_put(&file, &e);
+    v5_file(&e, &file, 9, 1);
     buf_put_u64(&file, 0);
     wal_write_file(f, &file);
     reopen_whole(f, 2, 2);
