@@ -204,10 +204,7 @@ test_tail_loss_deleted_unread_pinned(void **state)
     append_line(f, "stdout", "d1", 0);
     tail_watch(f->t);
     drain(f);
-    assert_int_equal(f->n, 5);
-    assert_string_equal(f->recs[2].msg, "b1");
-    assert_string_equal(f->recs[3].msg, "c1");
-    assert_string_equal(f->recs[4].msg, "d1");
+    expect_msgs(f, 5, 2, "b1", "c1", "d1", NULL);
     assert_int_equal(f->recs[4].offset, f->written);
     check_offsets_increase(f);
     expect_loss(f, 0, 0, 0, 0, 0);
@@ -237,10 +234,7 @@ test_tail_loss_deleted_unread_exact(void **state)
     append_line(f, "stdout", "e1", 0);
     tail_watch(f->t);
     drain(f);
-    assert_int_equal(f->n, 4);
-    assert_string_equal(f->recs[1].msg, "b1");
-    assert_string_equal(f->recs[2].msg, "d1");
-    assert_string_equal(f->recs[3].msg, "e1");
+    expect_msgs(f, 4, 1, "b1", "d1", "e1", NULL);
     check_offsets_increase(f);
     expect_loss(f, 1, c, 0, 0, 1);
 }
@@ -260,9 +254,7 @@ test_tail_loss_unseen_file(void **state)
     docker_rotate(f, 2);                /* b deleted, never seen */
     append_line(f, "stdout", "d1", 0);
     drain(f);
-    assert_int_equal(f->n, 3);
-    assert_string_equal(f->recs[1].msg, "c1");
-    assert_string_equal(f->recs[2].msg, "d1");
+    expect_msgs(f, 3, 1, "c1", "d1", NULL);
     expect_loss(f, 1, 0, 1, 0, 1);
 }
 
@@ -481,10 +473,7 @@ test_tail_loss_file_listed_twice(void **state)
     append_line(f, "stdout", "d1", 0);
     tail_watch(f->t);
     drain(f);
-    assert_int_equal(f->n, 4);
-    assert_string_equal(f->recs[1].msg, "b1");
-    assert_string_equal(f->recs[2].msg, "c1");
-    assert_string_equal(f->recs[3].msg, "d1");
+    expect_msgs(f, 4, 1, "b1", "c1", "d1", NULL);
     check_offsets_increase(f);
     expect_loss(f, 0, 0, 0, 0, 0);
     free(live1);
@@ -511,9 +500,7 @@ test_tail_loss_listing_with_hole(void **state)
     assert_int_equal(rename(hidden, rot1), 0);
     tail_watch(f->t);
     drain(f);
-    assert_int_equal(f->n, 3);
-    assert_string_equal(f->recs[1].msg, "b1");
-    assert_string_equal(f->recs[2].msg, "c1");
+    expect_msgs(f, 3, 1, "b1", "c1", NULL);
     check_offsets_increase(f);
     expect_loss(f, 0, 0, 0, 0, 0);
     free(hidden);
@@ -547,11 +534,7 @@ test_tail_loss_file_missed_then_found(void **state)
     assert_int_equal(rename(hidden, b3), 0);
     tail_watch(f->t);
     drain(f);
-    assert_int_equal(f->n, 5);
-    assert_string_equal(f->recs[1].msg, "b1");
-    assert_string_equal(f->recs[2].msg, "c1");
-    assert_string_equal(f->recs[3].msg, "d1");
-    assert_string_equal(f->recs[4].msg, "e1");
+    expect_msgs(f, 5, 1, "b1", "c1", "d1", "e1", NULL);
     check_offsets_increase(f);
     expect_loss(f, 0, 0, 0, 0, 0);
     free(b2);
@@ -582,9 +565,7 @@ test_tail_loss_file_missed_before_newest(void **state)
     assert_int_equal(rename(hidden, b1), 0);
     tail_watch(f->t);
     drain(f);
-    assert_int_equal(f->n, 3);
-    assert_string_equal(f->recs[1].msg, "b1");
-    assert_string_equal(f->recs[2].msg, "c1");
+    expect_msgs(f, 3, 1, "b1", "c1", NULL);
     check_offsets_increase(f);
     expect_loss(f, 0, 0, 0, 0, 0);
     free(b1);
@@ -638,9 +619,7 @@ check_noted_inode_reused(struct fixture *f, const char *c_msg,
         return 0;                       /* no inode reuse here (tmpfs) */
     tail_watch(f->t);
     drain(f);
-    assert_int_equal(f->n, 4);
-    assert_string_equal(f->recs[1].msg, "b1");
-    assert_string_equal(f->recs[2].msg, "d1");
+    expect_msgs(f, 4, 1, "b1", "d1", NULL);
     assert_string_equal(f->recs[3].msg, e_msg);
     check_offsets_increase(f);
     /* c: its size seen live (at least), then a possible gap before d */
@@ -711,9 +690,7 @@ test_tail_done_inode_reused(void **state)
     docker_rotate(f, 2);                /* c rotated before any look */
     append_line(f, "stdout", "d1", 0);
     drain(f);
-    assert_int_equal(f->n, 4);
-    assert_string_equal(f->recs[2].msg, "c1 of the file on a's inode");
-    assert_string_equal(f->recs[3].msg, "d1");
+    expect_msgs(f, 4, 2, "c1 of the file on a's inode", "d1", NULL);
     check_offsets_increase(f);
     /* b, ours, left the listing: files may have come and gone unseen */
     expect_loss(f, 1, 0, 1, 0, 1);

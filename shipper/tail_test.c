@@ -118,10 +118,7 @@ test_tail_double_rotation_between_polls(void **state)
     docker_rotate(f, 3);
     append_line(f, "stdout", "c1", 0);
     drain(f);
-    assert_int_equal(f->n, 4);
-    assert_string_equal(f->recs[1].msg, "a2");
-    assert_string_equal(f->recs[2].msg, "b1");
-    assert_string_equal(f->recs[3].msg, "c1");
+    expect_msgs(f, 4, 1, "a2", "b1", "c1", NULL);
     assert_int_equal(f->recs[3].offset, f->written);
     assert_int_equal(f->ctr.rotations, 2);
     check_offsets_increase(f);
@@ -482,9 +479,7 @@ test_tail_resume_inode_reused(void **state)
     new_tailer(f);
     assert_int_equal(tail_start(f->t, &saved), 0);
     drain(f);
-    assert_int_equal(f->n, 3);
-    assert_string_equal(f->recs[1].msg, "b1 of the new file, longer than a1");
-    assert_string_equal(f->recs[2].msg, "b2");
+    expect_msgs(f, 3, 1, "b1 of the new file, longer than a1", "b2", NULL);
     assert_int_equal(f->ctr.gaps, 1);
     check_offsets_increase(f);
 }

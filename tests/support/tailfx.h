@@ -171,6 +171,20 @@ docker_rotate(struct fixture *f, int max_file)
     append_raw(f, "", "", 0);   /* creates the new live file */
 }
 
+/* f holds n records, those from index first on with the messages given
+ * (a NULL ends them), in order. */
+static inline void
+expect_msgs(const struct fixture *f, size_t n, size_t first, ...)
+{
+    va_list ap;
+
+    assert_int_equal(f->n, n);
+    va_start(ap, first);
+    for (const char *m; (m = va_arg(ap, const char *)) != NULL; first++)
+        assert_string_equal(f->recs[first].msg, m);
+    va_end(ap);
+}
+
 /* Steps until idle; returns the number of steps. */
 static inline int
 drain(struct fixture *f)
