@@ -290,19 +290,109 @@ block_hdr_decode(const uint8_t in[STORE_BLK_HDR_LEN], struct store_blk_hdr *h)
 /* ------------------------------------------------------------------ */
 /* Columnar bodies (codec 2, sealed blocks)                            */
 
-/* Column order in a codec-2 body; codecs 4 and 5 add COL_RECV. */
-enum { COL_LABEL, COL_DT, COL_FLAGS, COL_OFF, COL_LEN, COL_RECV, COL_N };
+/* Column order in a codec-2 body; codecs 4 and 5 add COL_RECV, a codec 8
+ * frame COL_TBITS (its COL_DT holds the time classes). */
+enum {
+    COL_LABEL, COL_DT, COL_FLAGS, COL_OFF, COL_LEN, COL_RECV, COL_N,
+    COL_TBITS = COL_N, COL_MAX
+};
 
-/* Columns of a codec's body. */
+/* Columns of a codec's body (codec 8: of its frames). */
 static int
 cols_of(uint32_t codec)
 {
-    return store_codec_has_recv(codec) ? COL_N : COL_RECV;
+    return codec == STORE_CODEC_FRAMES_TIME ? COL_MAX :
+           store_codec_has_recv(codec) ? COL_N : COL_RECV;
+}
+
+/* Codec 8's time class of a delta d (2 * bit length of |d| + sign) and
+ * the bits below the leading one of |d| (STORE.md "Time column (codec
+ * 8)"). */
+static inline uint8_t
+time_class(int64_t d, uint64_t *m, int *n_bits)
+{
+    int neg = d < 0;
+    *m = neg ? 0 - (uint64_t)d : (uint64_t)d;
+    int len = *m ? 64 - __builtin_clzll(*m) : 0;
+    *n_bits = len > 1 ? len - 1 : 0;
+    return (uint8_t)(2 * len + neg);
+}
+
+/* Appends the low n (< 64) bits of v to the bit column at *w, least
+ * significant first; *acc holds the *n_acc (< 8) bits not yet written. */
+static inline void
+bits_put(uint8_t **w, uint64_t *acc, int *n_acc, uint64_t v, int n)
+{
+    v &= (UINT64_C(1) << n) - 1;
+    while (n > 0) {
+        int take = 64 - *n_acc < n ? 64 - *n_acc : n;
+        *acc |= (take == 64 ? v : v & ((UINT64_C(1) << take) - 1))
+                << *n_acc;
+        *n_acc += take;
+        v = take == 64 ? 0 : v >> take;
+        n -= take;
+        while (*n_acc >= 8) {
+            *(*w)++ = (uint8_t)*acc;
+            *acc >>= 8;
+            *n_acc -= 8;
+        }
+    }
+}
+
+/* Reads a codec 8 bit column. */
+struct bit_reader {
+    const uint8_t *p, *end;
+    uint64_t acc;
+    int      n;                 /* bits in acc */
+};
+
+/* The next n (< 64) bits into *v a byte at a time (the column's last
+ * bytes, reads of more than 56 bits); -1 past the column's end. */
+static int
+bits_get_slow(struct bit_reader *b, int n, uint64_t *v)
+{
+    uint64_t out = 0;
+    int got = 0;
+
+    while (got < n) {
+        while (b->n <= 56 && b->p < b->end) {
+            b->acc |= (uint64_t)*b->p++ << b->n;
+            b->n += 8;
+        }
+        if (b->n == 0)
+            return -1;
+        int take = n - got < b->n ? n - got : b->n;
+        out |= (b->acc & ((UINT64_C(1) << take) - 1)) << got;
+        b->acc >>= take;
+        b->n -= take;
+        got += take;
+    }
+    *v = out;
+    return 0;
+}
+
+/* The next n (< 64) bits into *v; -1 past the column's end. Refills 8
+ * bytes at once while 8 are left: the bits above b->n it loads are
+ * those of the next bytes, loaded again (the same) at the next refill. */
+static inline int
+bits_get(struct bit_reader *b, int n, uint64_t *v)
+{
+    if (b->n < n && b->end - b->p >= 8) {
+        b->acc |= le64_load(b->p) << b->n;
+        b->p += (63 - b->n) >> 3;
+        b->n |= 56;
+    }
+    if (b->n < n)
+        return bits_get_slow(b, n, v);
+    *v = b->acc & ((UINT64_C(1) << n) - 1);
+    b->acc >>= n;
+    b->n -= n;
+    return 0;
 }
 
 /* The most bytes a record takes in each column (varints of a u32, a u64
  * and a zigzagged i64; the flags byte). */
-static const uint8_t col_max[COL_N] = { 5, 10, 1, 10, 5, 10 };
+static const uint8_t col_max[COL_MAX] = { 5, 10, 1, 10, 5, 10, 8 };
 
 int
 block_cols_encode(struct buf *out, uint32_t codec,
@@ -311,8 +401,10 @@ block_cols_encode(struct buf *out, uint32_t codec,
     /* Codecs 3 and 5: the offset column is predicted by the message
      * length (a source's offset advances by about its line's length). */
     uint64_t by_len = store_codec_is_zstd(codec);
-    int n_cols = cols_of(codec);
-    uint8_t *col[COL_N], *at[COL_N];
+    int n_cols = cols_of(codec), is_tbits = n_cols == COL_MAX;
+    uint8_t *col[COL_MAX], *at[COL_MAX];
+    uint64_t acc = 0;
+    int n_acc = 0;
     size_t per_rec = 0;
     uint64_t msg_bytes = 0;
 
@@ -333,11 +425,18 @@ block_cols_encode(struct buf *out, uint32_t codec,
         prev_ns = r->time_ns;
         prev_off[r->label] = r->offset;
         at[COL_LABEL] += put_varint_raw(at[COL_LABEL], r->label);
-        at[COL_DT] += put_varint_raw(at[COL_DT], blk_zz_enc(dt));
+        if (is_tbits) {
+            uint64_t m;
+            int n_bits;
+            *at[COL_DT]++ = time_class(dt, &m, &n_bits);
+            bits_put(&at[COL_TBITS], &acc, &n_acc, m, n_bits);
+        } else {
+            at[COL_DT] += put_varint_raw(at[COL_DT], blk_zz_enc(dt));
+        }
         *at[COL_FLAGS]++ = (uint8_t)((r->stream & 1) | (r->flags << 1));
         at[COL_OFF] += put_varint_raw(at[COL_OFF], blk_zz_enc(doff));
         at[COL_LEN] += put_varint_raw(at[COL_LEN], r->msg_len);
-        if (n_cols == COL_N) {
+        if (n_cols >= COL_N) {
             int64_t drecv = (int64_t)((uint64_t)r->recv_ns -
                                       (uint64_t)prev_recv);
             prev_recv = r->recv_ns;
@@ -345,6 +444,8 @@ block_cols_encode(struct buf *out, uint32_t codec,
         }
         msg_bytes += r->msg_len;
     }
+    if (n_acc > 0)
+        *at[COL_TBITS]++ = (uint8_t)acc;
     free(prev_off);
     size_t cols_len = 0;
     for (int k = 0; k < n_cols; k++)
@@ -375,22 +476,40 @@ out:
 
 /* Decodes the per-record columns; messages are laid out from *msgs. */
 static int
-cols_decode(const uint8_t *const cs[COL_N], const uint8_t *const ce[COL_N],
-            const uint8_t **msgs, const uint8_t *end, uint32_t n,
-            uint32_t n_labels, struct store_rec *recs, uint64_t *prev_off,
-            uint64_t by_len)
+cols_decode(const uint8_t *const cs[COL_MAX],
+            const uint8_t *const ce[COL_MAX], const uint8_t **msgs,
+            const uint8_t *end, uint32_t n, uint32_t n_labels,
+            struct store_rec *recs, uint64_t *prev_off, uint64_t by_len)
 {
-    const uint8_t *c[COL_N];
+    const uint8_t *c[COL_MAX];
     int64_t prev = 0, prev_recv = 0;
-    int has_recv = cs[COL_RECV] != NULL;
+    int has_recv = cs[COL_RECV] != NULL, is_tbits = cs[COL_TBITS] != NULL;
+    struct bit_reader br = { cs[COL_TBITS], ce[COL_TBITS], 0, 0 };
 
     memcpy(c, cs, sizeof(c));
     for (uint32_t i = 0; i < n; i++) {
         struct store_rec *r = &recs[i];
         uint64_t label, dt, doff, len, drecv = 0;
+        if (is_tbits) {
+            /* class 2 * bit length + sign, at most 129; no negative 0 */
+            unsigned tc = c[COL_DT] < ce[COL_DT] ? *c[COL_DT]++ : 1;
+            unsigned bl = tc >> 1;
+            if (tc > 129 || tc == 1)
+                return -1;
+            dt = 0;
+            if (bl > 1 && bits_get(&br, (int)bl - 1, &dt) < 0)
+                return -1;
+            if (bl > 0)
+                dt |= UINT64_C(1) << (bl - 1);
+            if (tc & 1)
+                dt = 0 - dt;
+        } else if (blk_get_varint(&c[COL_DT], ce[COL_DT], &dt) < 0) {
+            return -1;
+        } else {
+            dt = (uint64_t)blk_zz_dec(dt);
+        }
         if (blk_get_varint(&c[COL_LABEL], ce[COL_LABEL], &label) < 0 ||
             label >= n_labels ||
-            blk_get_varint(&c[COL_DT], ce[COL_DT], &dt) < 0 ||
             c[COL_FLAGS] >= ce[COL_FLAGS] ||
             blk_get_varint(&c[COL_OFF], ce[COL_OFF], &doff) < 0 ||
             blk_get_varint(&c[COL_LEN], ce[COL_LEN], &len) < 0 ||
@@ -398,7 +517,7 @@ cols_decode(const uint8_t *const cs[COL_N], const uint8_t *const ce[COL_N],
             len > (uint64_t)(end - *msgs))
             return -1;
         uint8_t sf = *c[COL_FLAGS]++;
-        prev = (int64_t)((uint64_t)prev + (uint64_t)blk_zz_dec(dt));
+        prev = (int64_t)((uint64_t)prev + dt);
         prev_recv = (int64_t)((uint64_t)prev_recv + (uint64_t)blk_zz_dec(drecv));
         prev_off[label] += (uint64_t)blk_zz_dec(doff) + by_len * len;
         r->time_ns = prev;
@@ -415,6 +534,9 @@ cols_decode(const uint8_t *const cs[COL_N], const uint8_t *const ce[COL_N],
     for (int k = 0; k < (has_recv ? COL_N : COL_RECV); k++)
         if (c[k] != ce[k])
             return -1;
+    /* the bit column ends in its last byte, padded with zeros */
+    if (is_tbits && (br.p != br.end || br.n >= 8 || br.acc != 0))
+        return -1;
     return 0;
 }
 
@@ -422,8 +544,9 @@ int
 block_cols_decode(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
                   uint32_t n_labels, struct store_rec **recs, size_t *cap)
 {
-    const uint8_t *end = p + len, *cs[COL_N] = { NULL }, *ce[COL_N] = { NULL };
-    uint64_t cl[COL_N];
+    const uint8_t *end = p + len, *cs[COL_MAX] = { NULL };
+    const uint8_t *ce[COL_MAX] = { NULL };
+    uint64_t cl[COL_MAX];
     int n_cols = cols_of(codec);
 
     if (n > len)                /* every record takes at least 5 bytes */
@@ -454,7 +577,8 @@ block_msg_bytes(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
                 uint64_t *out)
 {
     const uint8_t *end = p + len;
-    int n_cols = store_codec_is_framed(codec) ? COL_N : cols_of(codec);
+    int n_cols = store_codec_is_framed(codec) ?
+                 cols_of(store_codec_frame_body(codec)) : cols_of(codec);
     uint64_t nf, cl, sum = 0;
 
     if (!store_codec_is_cols(codec) ||
@@ -472,15 +596,16 @@ block_msg_bytes(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
     return 0;
 }
 
-/* Codec 6: a raw body (or one frame of it) is frames back to back, each
- * varint n then a codec 5 body of n records whose messages end it. */
+/* Codecs 6 to 8: a raw body (or one frame of it) is frames back to back,
+ * each varint n then a body of n records (codec 5's; codec 8's own)
+ * whose messages end it. */
 static int
-frames_raw_decode(const uint8_t *p, size_t len, uint32_t n, uint32_t n_labels,
-                  struct store_rec **recs, size_t *cap)
+frames_raw_decode(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
+                  uint32_t n_labels, struct store_rec **recs, size_t *cap)
 {
     const uint8_t *end = p + len;
     uint32_t done = 0;
-    int rc = 0;
+    int rc = 0, n_cols = cols_of(store_codec_frame_body(codec));
 
     if (n > len)                /* every record takes at least 5 bytes */
         return -1;
@@ -490,16 +615,16 @@ frames_raw_decode(const uint8_t *p, size_t len, uint32_t n, uint32_t n_labels,
     }
     uint64_t *prev_off = xcalloc(n_labels ? n_labels : 1, sizeof(*prev_off));
     while (rc == 0 && p < end) {
-        const uint8_t *cs[COL_N], *ce[COL_N];
+        const uint8_t *cs[COL_MAX] = { NULL }, *ce[COL_MAX] = { NULL };
         uint64_t nf;
         if (blk_get_varint(&p, end, &nf) < 0 || nf == 0 || nf > n - done) {
             rc = -1;
             break;
         }
-        uint64_t lens[COL_N];
-        for (int k = 0; k < COL_N && rc == 0; k++)
+        uint64_t lens[COL_MAX];
+        for (int k = 0; k < n_cols && rc == 0; k++)
             rc = blk_get_varint(&p, end, &lens[k]);
-        for (int k = 0; k < COL_N && rc == 0; k++) {
+        for (int k = 0; k < n_cols && rc == 0; k++) {
             if (lens[k] > (uint64_t)(end - p)) {
                 rc = -1;
                 break;
@@ -570,8 +695,10 @@ int
 block_frames_encode(struct buf *body, struct buf *table, struct buf *cols,
                     const struct store_rec *recs, uint32_t n,
                     uint32_t n_labels, int64_t min_ns, size_t frame_size,
-                    int level, uint32_t *raw_len)
+                    int level, uint32_t codec, uint32_t *raw_len)
 {
+    uint32_t fcodec = store_codec_frame_body(codec);
+
     uint64_t n_frames = 0, raw = 0;
     struct buf t;
 
@@ -589,9 +716,9 @@ block_frames_encode(struct buf *body, struct buf *table, struct buf *cols,
         size_t at = body->len;
         uint8_t c4[4];
         if (buf_put_varint(cols, j - i) < 0 ||
-            block_cols_encode(cols, STORE_CODEC_ZSTD_RECV, recs + i, j - i,
-                              n_labels) < 0 ||
-            block_frame_compress(body, cols->data, cols->len, level) < 0)
+            block_cols_encode(cols, fcodec, recs + i, j - i, n_labels) < 0 ||
+            block_frame_compress(body, cols->data, cols->len, codec,
+                                 level) < 0)
             goto fail;
         le32_store(c4, compress_crc32(0, body->data + at, body->len - at));
         if (buf_put_varint(&t, j - i) < 0 ||
@@ -616,37 +743,41 @@ fail:
     return -1;
 }
 
-/* Where the time column ends and the messages begin in a frame's raw
- * bytes; 0 cuts if its lengths do not add up. */
+/* Where a frame's raw bytes are cut into zstd blocks: codecs 6 and 7
+ * after the time column and where the messages begin, codec 8 after its
+ * small columns (before the time bits) and where the messages begin; 0
+ * cuts if its lengths do not add up. */
 static size_t
-frame_cuts(const uint8_t *raw, size_t len, size_t cuts[2])
+frame_cuts(uint32_t codec, const uint8_t *raw, size_t len, size_t cuts[2])
 {
     const uint8_t *p = raw, *end = raw + len;
-    uint64_t n, cl, at = 0, dt_end = 0;
+    uint64_t n, cl, at = 0, first = 0;
+    int n_cols = cols_of(store_codec_frame_body(codec));
+    int first_end = n_cols == COL_MAX ? COL_RECV : COL_DT;
 
     if (blk_get_varint(&p, end, &n) < 0)
         return 0;
-    for (int k = 0; k < COL_N; k++) {
+    for (int k = 0; k < n_cols; k++) {
         if (blk_get_varint(&p, end, &cl) < 0 || cl > (uint64_t)(end - p))
             return 0;
         at += cl;
-        if (k == COL_DT)
-            dt_end = at;
+        if (k == first_end)
+            first = at;
     }
     if (at > (uint64_t)(end - p))
         return 0;
     size_t head = (size_t)(p - raw);
-    cuts[0] = head + (size_t)dt_end;
+    cuts[0] = head + (size_t)first;
     cuts[1] = head + (size_t)at;
     return 2;
 }
 
 int
 block_frame_compress(struct buf *out, const uint8_t *raw, size_t len,
-                     int level)
+                     uint32_t codec, int level)
 {
     size_t cuts[2];
-    size_t n = frame_cuts(raw, len, cuts);
+    size_t n = frame_cuts(codec, raw, len, cuts);
 
     return compress_zstd_cuts(out, raw, len, cuts, n, level);
 }
@@ -677,7 +808,7 @@ block_decode(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
              uint32_t n_labels, struct store_rec **recs, size_t *cap)
 {
     if (store_codec_is_framed(codec))
-        return frames_raw_decode(p, len, n, n_labels, recs, cap);
+        return frames_raw_decode(codec, p, len, n, n_labels, recs, cap);
     if (store_codec_is_cols(codec))
         return block_cols_decode(codec, p, len, n, n_labels, recs, cap);
     return block_body_decode(p, len, n, n_labels,

@@ -96,8 +96,9 @@ assert_recs_equal(const struct store_rec *a, const struct store_rec *b,
     }
 }
 
-/* Codec 6 gives the records codec 5 gives, whole and frame by frame, at
- * every frame size (one record a frame to one frame a block). */
+/* Codecs 6 and 8 give the records codec 5 gives, whole and frame by
+ * frame, at every frame size (one record a frame to one frame a block),
+ * with time deltas of every size and sign (codec 8's classes 0 to 129). */
 static void
 test_frames_codec_same_records(void **state)
 {
@@ -108,8 +109,20 @@ test_frames_codec_same_records(void **state)
     struct store_rec *ref = NULL, *out = NULL, *one = NULL;
     size_t cap_ref = 0, cap_out = 0, cap_one = 0;
     struct buf cols5, body, table, cols, raw, comp;
+    static const int64_t odd[] = { INT64_MIN, INT64_MAX, 0, -1, 1,
+                                   INT64_MIN + 1, INT64_MAX, INT64_MIN, 2,
+                                   -2, INT64_MIN, 0 };
+    const size_t n_sizes = sizeof(sizes) / sizeof(sizes[0]);
 
     (void)state;
+    /* deltas of every bit length and sign: wrapped (the extremes),
+     * Docker-like nanoseconds, small ones */
+    for (size_t k = 0; k < sizeof(odd) / sizeof(odd[0]); k++)
+        in[100 + k].time_ns = odd[k];
+    for (uint32_t i = 200; i < 264; i++)
+        in[i].time_ns = (int64_t)((uint64_t)in[i - 1].time_ns +
+                                  (i % 2 ? rng() >> (i - 200)
+                                         : 0 - (rng() >> (i - 200))));
     buf_init(&cols5, STORE_MAX_RAW);
     buf_init(&body, STORE_MAX_RAW);
     buf_init(&table, STORE_MAX_META);
@@ -121,14 +134,17 @@ test_frames_codec_same_records(void **state)
     assert_int_equal(block_decode(STORE_CODEC_ZSTD_RECV, cols5.data,
                                   cols5.len, n, n_labels, &ref, &cap_ref), 0);
     assert_recs_equal(ref, in, n);
-    for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
+    for (size_t zc = 0; zc < 2 * n_sizes; zc++) {
+        size_t z = zc % n_sizes;
+        uint32_t codec = zc < n_sizes ? STORE_CODEC_ZSTD_FRAMES
+                                      : STORE_CODEC_FRAMES_TIME;
         uint32_t raw_len = 0;
         buf_reset(&body);
         buf_reset(&table);
         assert_int_equal(block_frames_encode(&body, &table, &cols, in, n,
                                              n_labels, T0, sizes[z], 3,
-                                             &raw_len), 0);
-        struct store_blk b = { .codec = STORE_CODEC_ZSTD_FRAMES,
+                                             codec, &raw_len), 0);
+        struct store_blk b = { .codec = codec,
                                .n_records = n, .raw_len = raw_len,
                                .comp_len = (uint32_t)body.len };
         assert_int_equal(block_frames_decode(table.data,
@@ -142,12 +158,12 @@ test_frames_codec_same_records(void **state)
         /* whole: the frames one after another */
         assert_int_equal(segment_unpack(&b, &body, &raw), 0);
         assert_int_equal(raw.len, raw_len);
-        assert_int_equal(block_decode(STORE_CODEC_ZSTD_FRAMES, raw.data,
+        assert_int_equal(block_decode(codec, raw.data,
                                       raw.len, n, n_labels, &out, &cap_out),
                          0);
         assert_recs_equal(out, in, n);
         /* a wrong record count is refused */
-        assert_int_equal(block_decode(STORE_CODEC_ZSTD_FRAMES, raw.data,
+        assert_int_equal(block_decode(codec, raw.data,
                                       raw.len, n - 1, n_labels, &out,
                                       &cap_out), -1);
         /* frame by frame: each alone, its time range right */
@@ -162,7 +178,7 @@ test_frames_codec_same_records(void **state)
             assert_int_equal(compress_unzstd(&raw, body.data + fr->off,
                                              fr->comp_len, fr->raw_len,
                                              &err), 0);
-            assert_int_equal(block_decode(STORE_CODEC_ZSTD_FRAMES, raw.data,
+            assert_int_equal(block_decode(codec, raw.data,
                                           raw.len, fr->n_records, n_labels,
                                           &one, &cap_one), 0);
             assert_recs_equal(one, in + first, fr->n_records);
@@ -234,13 +250,20 @@ teardown(void **state)
 }
 
 static struct store *
-open_store(const char *dir, size_t frame_size)
+open_store_codec(const char *dir, size_t frame_size, int is_time_varint)
 {
     struct store_options o = { .block_size = 16 << 10,
                                .segment_size = 256 << 10,
-                               .frame_size = frame_size };
+                               .frame_size = frame_size,
+                               .is_time_varint = is_time_varint };
 
     return storetest_open(dir, &o);
+}
+
+static struct store *
+open_store(const char *dir, size_t frame_size)
+{
+    return open_store_codec(dir, frame_size, 0);
 }
 
 /* Record i of the test (3 sources in step, times interleaved). */
@@ -320,10 +343,11 @@ filter(int64_t since, int64_t until, const char *tok)
     return fl;
 }
 
-/* A store whose first blocks the codec 5 writer wrote (the old format)
- * and whose later ones are codec 6 in several frames answers every scan
- * as a store written all in codec 5 does: the same records, order and
- * bytes, before and after a reopen. */
+/* A store whose first blocks the codec 5 writer wrote (the old format),
+ * whose next ones are codec 7 (version 4's time column) and whose last
+ * ones are codec 8, in several frames, answers every scan as a store
+ * written all in codec 5 does: the same records, order and bytes, before
+ * and after a reopen. */
 static void
 test_frames_store_matches_old_format(void **state)
 {
@@ -334,10 +358,13 @@ test_frames_store_matches_old_format(void **state)
     struct store_stats st;
 
     put_range(old, 0, n);
-    put_range(mix, 0, n / 2);
+    put_range(mix, 0, n / 3);
     store_close(mix);
-    mix = open_store(f->dir[1], 1024);  /* ~14 frames a block */
-    put_range(mix, n / 2, n - n / 2);
+    mix = open_store_codec(f->dir[1], 1024, 1);  /* ~14 frames a block */
+    put_range(mix, n / 3, n / 3);
+    store_close(mix);
+    mix = open_store(f->dir[1], 1024);
+    put_range(mix, 2 * (n / 3), n - 2 * (n / 3));
     for (int pass = 0; pass < 2; pass++) {
         const struct store_filter fls[] = {
             filter(INT64_MIN, INT64_MAX, NULL),
@@ -419,7 +446,7 @@ test_frames_damaged_frame(void **state)
     assert_int_equal(pread(fd, hb, sizeof(hb), STORE_SEG_HDR_LEN),
                      (ssize_t)sizeof(hb));
     block_hdr_decode(hb, &h);
-    assert_int_equal(h.codec, STORE_CODEC_FRAMES_RECV);
+    assert_int_equal(h.codec, STORE_CODEC_FRAMES_TIME);
     off_t at = STORE_SEG_HDR_LEN + STORE_BLK_HDR_LEN + h.meta_len +
                h.comp_len / 2;
     assert_int_equal(pread(fd, &c, 1, at), 1);
@@ -785,7 +812,8 @@ test_frames_columns_cut_apart(void **state)
     assert_int_equal(block_cols_encode(&raw, STORE_CODEC_ZSTD_RECV, r, n, 1),
                      0);
     assert_true(raw.len < 128 * 1024);  /* one zstd block if not cut */
-    assert_int_equal(block_frame_compress(&cut, raw.data, raw.len, 1), 0);
+    assert_int_equal(block_frame_compress(&cut, raw.data, raw.len,
+                                          STORE_CODEC_FRAMES_RECV, 1), 0);
     assert_int_equal(compress_zstd(&whole, raw.data, raw.len, 1), 0);
     assert_int_equal(zstd_blocks(cut.data, cut.len), 3);
     assert_int_equal(zstd_blocks(whole.data, whole.len), 1);
@@ -802,7 +830,8 @@ test_frames_columns_cut_apart(void **state)
         buf_reset(&cut);
         buf_reset(&back);
         assert_int_equal(block_frame_compress(&cut, (const uint8_t *)text,
-                                              len, 1), 0);
+                                              len, STORE_CODEC_FRAMES_RECV,
+                                              1), 0);
         assert_int_equal(zstd_blocks(cut.data, cut.len), 1);
         assert_int_equal(compress_unzstd(&back, cut.data, cut.len, len,
                                          &err), 0);
@@ -816,12 +845,67 @@ test_frames_columns_cut_apart(void **state)
     free(r);
 }
 
+/* Codec 8's time column read back from bytes made by hand (STORE.md
+ * "Time column (codec 8)"), and refused when damaged: a class past 129,
+ * a negative zero, bits missing, a byte too many, padding not zero. */
+static void
+test_frames_time_column_damaged(void **state)
+{
+    /* 2 records: deltas +5 (class 6, bits 01) and -1 (class 3, none) */
+    static const uint8_t good[] = {
+        2, 2, 2, 2, 2, 2, 2, 1,         /* n, seven column lengths */
+        0, 0,                           /* labels */
+        6, 3,                           /* time classes */
+        0, 0,                           /* flags */
+        0, 0,                           /* offsets */
+        1, 1,                           /* lengths */
+        0, 0,                           /* receive times */
+        0x01,                           /* time bits */
+        'a', 'b',
+    };
+    struct store_rec *r = NULL;
+    size_t cap = 0;
+    uint8_t b[sizeof(good) + 1];
+
+    (void)state;
+    assert_int_equal(block_decode(STORE_CODEC_FRAMES_TIME, good,
+                                  sizeof(good), 2, 1, &r, &cap), 0);
+    assert_int_equal(r[0].time_ns, 5);
+    assert_int_equal(r[1].time_ns, 4);
+    assert_int_equal(r[0].msg_len, 1);
+    assert_int_equal(r[1].msg[0], 'b');
+    /* class 1 (negative zero), 130 (past 64 bits), 129 (63 bits: none
+     * left), 2 bits a zero padding must not hold, no bit column */
+    static const struct { size_t at; uint8_t v; } bad[] = {
+        { 10, 1 }, { 11, 130 }, { 10, 129 }, { 20, 0x05 }, { 20, 0x81 },
+    };
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        memcpy(b, good, sizeof(good));
+        b[bad[k].at] = bad[k].v;
+        assert_int_equal(block_decode(STORE_CODEC_FRAMES_TIME, b,
+                                      sizeof(good), 2, 1, &r, &cap), -1);
+    }
+    /* the bit column a byte longer (the messages one shorter), or empty */
+    memcpy(b, good, sizeof(good));
+    b[7] = 2;
+    assert_int_equal(block_decode(STORE_CODEC_FRAMES_TIME, b, sizeof(good),
+                                  2, 1, &r, &cap), -1);
+    b[7] = 0;
+    assert_int_equal(block_decode(STORE_CODEC_FRAMES_TIME, b, sizeof(good),
+                                  2, 1, &r, &cap), -1);
+    /* as codec 6 the same bytes are another layout: refused, no crash */
+    assert_int_equal(block_decode(STORE_CODEC_ZSTD_FRAMES, good,
+                                  sizeof(good), 2, 1, &r, &cap), -1);
+    free(r);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_frames_codec_same_records),
         cmocka_unit_test(test_frames_columns_cut_apart),
+        cmocka_unit_test(test_frames_time_column_damaged),
         cmocka_unit_test_setup_teardown(test_frames_store_matches_old_format,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_frames_newest_reads_tail,

@@ -87,8 +87,8 @@ rc_skip_labels(struct reader *r)
 /* Frame z[0..comp) (raw_len bytes once decompressed) again at level,
  * appended to body and checked by decompressing it back. */
 static int
-rc_frame(const uint8_t *z, uint64_t comp, uint64_t raw_len, int level,
-         struct buf *body, struct buf *raw, struct buf *back)
+rc_frame(const uint8_t *z, uint64_t comp, uint64_t raw_len, uint32_t codec,
+         int level, struct buf *body, struct buf *raw, struct buf *back)
 {
     const char *err;
     size_t at = body->len;
@@ -96,7 +96,7 @@ rc_frame(const uint8_t *z, uint64_t comp, uint64_t raw_len, int level,
     buf_reset(raw);
     buf_reset(back);
     if (compress_unzstd(raw, z, comp, raw_len, &err) < 0 ||
-        block_frame_compress(body, raw->data, raw->len, level) < 0 ||
+        block_frame_compress(body, raw->data, raw->len, codec, level) < 0 ||
         compress_unzstd(back, body->data + at, body->len - at, raw->len,
                         &err) < 0)
         return -1;
@@ -136,7 +136,8 @@ rc_block(const uint8_t *h, int level, struct rc_bufs *w, struct buf *out,
             reader_varint(&r, &v[4]) < 0 || reader_varint(&r, &v[5]) < 0 ||
             v[1] > comp_len - used ||
             compress_crc32(0, z + used, v[1]) != crc ||
-            rc_frame(z + used, v[1], v[2], level, &w->body, &w->raw,
+            rc_frame(z + used, v[1], v[2], le32_load(h + 20), level,
+                     &w->body, &w->raw,
                      &w->back) < 0)
             return -1;
         used += v[1];

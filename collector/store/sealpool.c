@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sealpool: the sealing thread's compression helpers (STORE.md "Threads").
- * A codec 6/7 block is a run of zstd frames of about frame_size raw bytes,
+ * A codec 6 to 8 block is a run of zstd frames of about frame_size raw bytes,
  * each of which decodes without any other (STORE.md "Frames"), so the
  * frames of a seal job are compressed by the sealing thread and up to
  * STORE_SEAL_MAX_THREADS - 1 helpers (`lq-zstd`) at once: the sealing
@@ -67,10 +67,10 @@ sealpool_run(const struct seal_pool *p, struct seal_arena *a, uint32_t ai,
     t->off = a->out.len;
     buf_reset(&a->cols);
     if (buf_put_varint(&a->cols, n) < 0 ||
-        block_cols_encode(&a->cols, STORE_CODEC_ZSTD_RECV, r, n,
+        block_cols_encode(&a->cols, store_codec_frame_body(p->codec), r, n,
                           p->n_labels[t->ch]) < 0 ||
         buf_reserve(&a->out, a->cols.len + SEALPOOL_SLACK(a->cols.len)) < 0 ||
-        block_frame_compress(&a->out, a->cols.data, a->cols.len,
+        block_frame_compress(&a->out, a->cols.data, a->cols.len, p->codec,
                              p->level) < 0)
         return;
     t->len = a->out.len - t->off;
@@ -285,7 +285,7 @@ sealpool_assemble(struct seal_pool *p, struct seal_chunk *ch, uint32_t c,
     if (raw > STORE_MAX_RAW || comp > STORE_MAX_RAW + 65536 ||
         buf_put_varint(b, t1 - t0) < 0 ||
         buf_append(b, p->table.data, p->table.len) < 0 ||
-        (codec == STORE_CODEC_FRAMES_RECV &&
+        (store_codec_has_recv_range(codec) &&
          block_recv_encode(b, p->recs[c], ch->n_records) < 0) ||
         b->len - STORE_BLK_HDR_LEN > STORE_MAX_META)
         return -1;
@@ -306,6 +306,7 @@ sealpool_build(struct seal_pool *p, struct seal_job *job, size_t frame_size,
     for (int k = 0; k < STORE_SEAL_MAX_THREADS; k++)
         buf_reset(&p->ar[k].out);       /* the helpers are idle */
     p->level = level;
+    p->codec = codec;
     sealpool_plan(p, job, frame_size);
     if (p->is_sync) {
         pthread_mutex_lock(&p->mu);

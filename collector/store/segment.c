@@ -204,7 +204,7 @@ seg_add_probed(struct store *s, struct store_seg *seg, uint64_t pos,
     uint32_t n, n_fr = 0;
     uint8_t mask;
     int is_framed = store_codec_is_framed(pr->h.codec);
-    int has_recv = pr->h.codec == STORE_CODEC_FRAMES_RECV;
+    int has_recv = store_codec_has_recv_range(pr->h.codec);
     struct block_recv_range rr = { 0, 0 };
 
     if (block_meta_decode(pr->meta.data, pr->meta.len, pr->h.min_ns, &mask,

@@ -525,7 +525,7 @@ segment_job_apply(struct store *s, struct seal_job *job)
         b->labels = ch->labels;
         ch->labels = NULL;
         struct block_recv_range rr = { 0, 0 };
-        b->has_recv_range = b->codec == STORE_CODEC_FRAMES_RECV;
+        b->has_recv_range = store_codec_has_recv_range(b->codec);
         if (store_codec_is_framed(b->codec) &&
             (block_frames_decode(ch->blk.data + STORE_BLK_HDR_LEN +
                                  ch->meta_len,
@@ -584,7 +584,8 @@ seal_codec(const struct store *s)
     return is_zlib ? STORE_CODEC_ZLIB_RECV :
            !is_framed ? STORE_CODEC_ZSTD_RECV :
            s->opt.is_no_recv_range ? STORE_CODEC_ZSTD_FRAMES :
-           STORE_CODEC_FRAMES_RECV;
+           s->opt.is_time_varint ? STORE_CODEC_FRAMES_RECV :
+           STORE_CODEC_FRAMES_TIME;
 }
 
 static int
@@ -608,8 +609,8 @@ chunk_encode(const struct store *s, struct store_sealer *w,
         if (block_frames_encode(&w->frames, b, &w->cols, w->recs,
                                 ch->n_records, ch->n_labels, ch->min_ns,
                                 s->opt.frame_size, s->opt.compress_level,
-                                &raw_len) < 0 ||
-            (codec == STORE_CODEC_FRAMES_RECV &&
+                                codec, &raw_len) < 0 ||
+            (store_codec_has_recv_range(codec) &&
              block_recv_encode(b, w->recs, ch->n_records) < 0) ||
             b->len - STORE_BLK_HDR_LEN > STORE_MAX_META ||
             buf_append(b, w->frames.data, w->frames.len) < 0)

@@ -73,7 +73,11 @@ struct store_options {
     void               *sync_hook_arg;
     int      is_no_recv_range;  /* 1: framed blocks are written as codec
                                    6, without their receive-time range
-                                   (as version 3 did; tests); 0: codec 7
+                                   (as version 3 did; tests); 0: codec 8
+                                   (default) */
+    int      is_time_varint;    /* 1: framed blocks are written as codec
+                                   7, their time deltas as varints (as
+                                   version 4 did; tests); 0: codec 8
                                    (default) */
     int      is_carry_decoded;  /* 1: a seal that carries the records
                                    appended during a sync into the next

@@ -51,11 +51,38 @@
 #define STORE_CODEC_ZSTD_FRAMES 6       /* 5 in frames (STORE.md "Frames") */
 #define STORE_CODEC_FRAMES_RECV 7       /* 6 + the receive-time range in
                                            its meta ("Receive-time range") */
-#define STORE_CODEC_MAX     7
+#define STORE_CODEC_FRAMES_TIME 8       /* 7 with the time deltas as a
+                                           class byte and bits ("Time
+                                           column (codec 8)") */
+#define STORE_CODEC_MAX     8
 /* store_options.frame_size unless set: raw bytes a codec 6 frame holds */
 #define STORE_FRAME_SIZE    (256u << 10)
 
 /* Which body layout and compression a block codec means. */
+/* Codecs 6 to 8: a body of frames, their table in the meta. */
+static inline int
+store_codec_is_framed(uint32_t codec)
+{
+    return codec == STORE_CODEC_ZSTD_FRAMES ||
+           codec == STORE_CODEC_FRAMES_RECV ||
+           codec == STORE_CODEC_FRAMES_TIME;
+}
+
+/* Codecs 7 and 8: the receive-time range after the frame table. */
+static inline int
+store_codec_has_recv_range(uint32_t codec)
+{
+    return codec == STORE_CODEC_FRAMES_RECV ||
+           codec == STORE_CODEC_FRAMES_TIME;
+}
+
+/* The body codec of a framed block's frames: codec 8's own, else 5. */
+static inline uint32_t
+store_codec_frame_body(uint32_t codec)
+{
+    return codec == STORE_CODEC_FRAMES_TIME ? codec : STORE_CODEC_ZSTD_RECV;
+}
+
 static inline int
 store_codec_is_cols(uint32_t codec)
 {
@@ -66,16 +93,7 @@ static inline int
 store_codec_is_zstd(uint32_t codec)
 {
     return codec == STORE_CODEC_ZSTD_COLS || codec == STORE_CODEC_ZSTD_RECV ||
-           codec == STORE_CODEC_ZSTD_FRAMES ||
-           codec == STORE_CODEC_FRAMES_RECV;
-}
-
-/* Codecs 6 and 7: a body of frames, their table in the meta. */
-static inline int
-store_codec_is_framed(uint32_t codec)
-{
-    return codec == STORE_CODEC_ZSTD_FRAMES ||
-           codec == STORE_CODEC_FRAMES_RECV;
+           store_codec_is_framed(codec);
 }
 
 static inline int
@@ -438,6 +456,7 @@ struct seal_pool {
     uint32_t          *n_labels;
     size_t             cap_ch;
     int                level;
+    uint32_t           codec;           /* the blocks' (6 to 8) */
     int              (*bg_fn)(void *);  /* the other task (under mu) */
     void              *bg_arg;
     int                bg_state, bg_rc;
@@ -897,20 +916,22 @@ uint32_t block_frame_end(const struct store_rec *recs, uint32_t i,
 int  block_seal_decode(const uint8_t *p, size_t len, uint32_t n,
                        uint32_t n_labels, struct store_rec **recs,
                        size_t *cap);
-/* Codec 6: compresses recs (n, labels < n_labels) into frames of about
- * frame_size raw bytes appended to body (zstd at level), their table
- * appended to table; *raw_len: their decompressed bytes. cols: scratch. */
+/* Codecs 6 to 8: compresses recs (n, labels < n_labels) into frames of
+ * about frame_size raw bytes of the block codec's frame body appended to
+ * body (zstd at level), their table appended to table; *raw_len: their
+ * decompressed bytes. cols: scratch. */
 int  block_frames_encode(struct buf *body, struct buf *table,
                          struct buf *cols, const struct store_rec *recs,
                          uint32_t n, uint32_t n_labels, int64_t min_ns,
-                         size_t frame_size, int level, uint32_t *raw_len);
-/* Codecs 6 and 7: appends the zstd frame of one frame's raw bytes
- * (varint n, then a codec 5 body) to out at level, a zstd block ending
- * after the time column and another where the messages begin (STORE.md
- * "Frames": the columns' literals apart from the text's); raw bytes that
- * do not parse so are compressed whole. -1 as compress_zstd. */
+                         size_t frame_size, int level, uint32_t codec,
+                         uint32_t *raw_len);
+/* Codecs 6 to 8: appends the zstd frame of one frame's raw bytes (varint
+ * n, then the codec's frame body) to out at level, cut into zstd blocks
+ * between its columns and before its messages (STORE.md "Frames": the
+ * columns' literals apart from the text's); raw bytes that do not parse
+ * so are compressed whole. -1 as compress_zstd. */
 int  block_frame_compress(struct buf *out, const uint8_t *raw, size_t len,
-                          int level);
+                          uint32_t codec, int level);
 struct store_blk_hdr {
     uint32_t magic, meta_len, raw_len, comp_len, n_records, codec;
     int64_t  min_ns, max_ns;

@@ -155,7 +155,9 @@ main(int argc, char **argv)
                 }
                 if (block_frames_encode(&body, &table, &cols, recs,
                                         h.n_records, n_labels, h.min_ns,
-                                        sizes[z], level, &raw_len) < 0)
+                                        sizes[z], level,
+                                        STORE_CODEC_ZSTD_FRAMES,
+                                        &raw_len) < 0)
                     return 1;
                 t[z].t_enc += cpu_s() - t0;
                 t[z].bytes += body.len + table.len;
