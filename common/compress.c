@@ -340,8 +340,9 @@ compress_unzstd(struct buf *out, const void *in, size_t len, size_t max_out,
         *errstr = "zstd context";
         return -1;
     }
-    size_t n = ZSTD_decompressDCtx(st->zd, out->data + out->len,
-                                   (size_t)csize, in, len);
+    /* an empty frame into an empty buf: no pointer to offset */
+    uint8_t *dst = out->data ? out->data + out->len : NULL;
+    size_t n = ZSTD_decompressDCtx(st->zd, dst, (size_t)csize, in, len);
     if (ZSTD_isError(n) || n != csize) {
         *errstr = "corrupt zstd frame";
         return -1;
