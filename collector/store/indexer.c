@@ -39,8 +39,9 @@
 
 /* The token set of ch's messages into ch->set, each record's tokens in
  * its frame (frame_size: cut as block_frames_encode cuts the same
- * records, grouped by source as the seal orders them; 0: one frame), unless it was gathered ahead while the chunk
- * waited (tailset.c) or on an earlier try; then published for cursors.
+ * records, grouped by source as the seal orders them; 0: one frame),
+ * unless it was gathered ahead while the chunk waited (tailset.c) or on
+ * an earlier try; then published for cursors.
  * A body that does not decode leaves the set partial: the sealing
  * thread's decode of the same bytes fails too, so the block is
  * quarantined, never indexed. */
