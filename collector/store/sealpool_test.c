@@ -9,7 +9,7 @@
  * (ENOSPC: the job is retried whole), failed segment syncs (with the
  * .lqi a helper wrote while the segment was synced, segindex.c) and
  * blocks that fail to build
- * (quarantined), codecs 7 and 6, small frames (many a block) and jobs of
+ * (quarantined), codecs 8, 7 and 6, small frames (many a block) and jobs of
  * several blocks. Every commit is followed by store_sync, so the jobs,
  * and with them which write fails, are the same in every run. Run under
  * MODE=tsan too (make tsan-unit).
@@ -102,16 +102,17 @@ fault_hook(const char *what, size_t len, void *arg)
 }
 
 /* Writes the test's records into a store at dir with seal_threads and
- * codec 6 (is_no_recv) or 7; returns the threads the process had while
- * the store was open. */
+ * codec 8 (variant 0), 6 (1) or 7 (2); returns the threads the process
+ * had while the store was open. */
 static int
-write_store(const char *dir, int seal_threads, int is_no_recv,
+write_store(const char *dir, int seal_threads, int variant,
             struct store_stats *st)
 {
     struct store_options opt = {
         .block_size = 8192, .segment_size = 96 << 10, .frame_size = 1024,
         .clock = storetest_clock_t0_2h, .write_hook = fault_hook,
-        .seal_threads = seal_threads, .is_no_recv_range = is_no_recv,
+        .seal_threads = seal_threads, .is_no_recv_range = variant == 1,
+        .is_time_varint = variant == 2,
     };
     char msg[1024], host[16], cid[16];
 
@@ -158,21 +159,21 @@ rm_dir(const char *dir)
 
 /* The store of 1 thread against that of 2, ..., max_threads. */
 static void
-same_bytes(int is_no_recv, int max_threads)
+same_bytes(int variant, int max_threads)
 {
     char a[] = "/tmp/sealpool_test.XXXXXX";
     struct store_stats st, st1;
     int n[3];
 
     assert_non_null(mkdtemp(a));
-    int n_serial = write_store(a, 1, is_no_recv, &st1);
+    int n_serial = write_store(a, 1, variant, &st1);
     int n_index_serial = n_index;
     assert_true(st1.n_seal_errors >= 5);        /* the retries ran */
     assert_true(st1.n_quarantined_blocks >= 5);
     for (int threads = 2; threads <= max_threads; threads += 2) {
         char b[] = "/tmp/sealpool_test.XXXXXX";
         assert_non_null(mkdtemp(b));
-        int n_pool = write_store(b, threads, is_no_recv, &st);
+        int n_pool = write_store(b, threads, variant, &st);
         /* helpers: threads - 1 compressing, one gathering token sets */
         assert_int_equal(n_pool, n_serial + threads);
         /* a .lqi written while its segment's sync failed, then again */
@@ -204,12 +205,20 @@ test_sealpool_same_bytes_codec6(void **state)
     same_bytes(1, 2);
 }
 
+static void
+test_sealpool_same_bytes_codec7(void **state)
+{
+    (void)state;
+    same_bytes(2, 2);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sealpool_same_bytes),
         cmocka_unit_test(test_sealpool_same_bytes_codec6),
+        cmocka_unit_test(test_sealpool_same_bytes_codec7),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
