@@ -184,8 +184,8 @@ capped_scan(struct fx *f, const struct query *q, int is_matches_only,
 }
 
 /* Under a cost cap a cursor with is_matches_only must stop where one
- * without stops: the same matches before it, the same bytes counted
- * (store_cursor_set_others). The cap is drawn up to the bytes the filter
+ * without stops, on a store whose seals are done: the same matches
+ * before it, the same bytes counted (store_cursor_set_others). The cap is drawn up to the bytes the filter
  * selects, from a stream of its own (the other draws stay as they were). */
 static void
 check_cap(struct fx *f, const struct query *q)
@@ -193,9 +193,21 @@ check_cap(struct fx *f, const struct query *q)
     uint64_t h = (f->cfg->seed << 20) ^ ((uint64_t)f->round << 10) ^
                  (uint64_t)f->query, total = 0;
     struct capped a, b;
+    struct store_tail_info ti;
 
     h = (h ^ (h >> 31)) * 0x9e3779b97f4a7c15ull;
     if (q->word == NULL || h % 2 != 0)
+        return;
+    /* Only with no block being sealed or waiting for it: meanwhile a
+     * cursor leaves out a waiting block whose token set lq-tailset has
+     * published by then and reads one without (STORE.md "Waiting tails'
+     * token sets"), so where the cap falls depends on when each cursor
+     * was created (cursor_test failed so once in 160 unit runs at load
+     * 8-9: 6 matches against 7 at the same cost). Not store_sync: the
+     * seals would let retention delete records the round's model holds
+     * (search_prop_test can sync, 9ce23bc). */
+    store_get_tail_info(f->s, &ti);
+    if (ti.n_sealing_records > 0)
         return;
     for (size_t i = 0; i < f->n_alive; i++)
         if (model_ok(q, f->alive[i], 0))
