@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * dwrite: the sealing thread's segment writes past the page cache
- * (STORE.md "Threads", "Crash safety"). A block written to a segment is
- * not read again while the collector ingests, but a buffered write
+ * dwrite: the sealing thread's segment writes, and a .lqi's (segindex.c),
+ * past the page cache (STORE.md "Threads", "Crash safety"). A block
+ * written to a segment is not read again while the collector ingests
+ * (nor a .lqi but its head and a page per lookup), but a buffered write
  * copies it into new page-cache pages, and a first write into a page
  * costs far more than the copy where memory is backed on first touch (a
  * VM: 1.7 s of system CPU for 256 MiB written to a new file, 0.02 s with
@@ -22,7 +23,11 @@
  * durable and what a reader (a buffered descriptor of its own) sees are
  * those of buffered writes. Where O_DIRECT is refused (a file system
  * without it: EINVAL at open or at the first write) the writes are
- * buffered, as before. Only the sealing thread calls these.
+ * buffered, as before. Each struct store_dwrite has one writer thread
+ * (the sealing thread's for segments; one per .lqi written). A .lqi's
+ * pages are written before its head, from past the file's end: the bytes
+ * before them in their first page are read as zeros, and the head's last
+ * page, partly written, is read back by the kernel.
  */
 #include "collector/store/store_internal.h"
 
@@ -37,7 +42,6 @@
 
 #define DW_ALIGN ((uint64_t)STORE_DWRITE_PAGE)  /* offsets, lengths, memory:
                                                   any logical block */
-#define DW_CAP   ((size_t)1 << 20)      /* the staging buffer */
 
 /* All of p[0..n) at off through fd (buffered). -1 with errno set. */
 static int
@@ -71,11 +75,11 @@ dw_open(const struct store *s, struct store_dwrite *d, uint64_t seq)
         return 1;
     dwrite_close(d);
     if (!d->buf) {
-        d->raw = xmalloc(DW_CAP + DW_ALIGN);
+        d->raw = xmalloc(d->cap + DW_ALIGN);
         d->buf = (uint8_t *)(((uintptr_t)d->raw + DW_ALIGN - 1) &
                              ~(uintptr_t)(DW_ALIGN - 1));
     }
-    char *path = store_seg_path(s, seq);
+    char *path = d->path(s, seq);
     d->fd = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
     free(path);
     if (d->fd < 0) {
@@ -87,7 +91,8 @@ dw_open(const struct store *s, struct store_dwrite *d, uint64_t seq)
 }
 
 /* The bytes of [lo, off) (part of one page: off - lo < DW_ALIGN) into
- * out: from the last page kept, else read back. -1 with errno set. */
+ * out: from the last page kept, else read back (zeros past the end). -1
+ * with errno set. */
 static int
 dw_head(struct store_dwrite *d, int fd, uint64_t seq, uint64_t lo,
         uint64_t off, uint8_t *out)
@@ -104,10 +109,11 @@ dw_head(struct store_dwrite *d, int fd, uint64_t seq, uint64_t lo,
         ssize_t r = pread(fd, out, n, (off_t)lo);
         if (r < 0 && errno == EINTR)
             continue;
-        if (r <= 0) {
-            if (r == 0)
-                errno = EIO;
+        if (r < 0)
             return -1;
+        if (r == 0) {           /* past the end: read as zeros (a .lqi's */
+            memset(out, 0, n);  /* pages are written before its head) */
+            return 0;
         }
         out += r;
         lo += (uint64_t)r;
@@ -130,7 +136,7 @@ dw_direct(struct store_dwrite *d, int fd, uint64_t seq, const uint8_t *p,
     if (dw_head(d, fd, seq, lo, off, d->buf) < 0)
         return -1;
     while (at < hi) {
-        size_t k = hi - at < DW_CAP ? (size_t)(hi - at) : DW_CAP;
+        size_t k = hi - at < d->cap ? (size_t)(hi - at) : d->cap;
         size_t h = at == lo ? head : 0;     /* the head: in the first */
         memcpy(d->buf + h, p + *done, k - h);
         ssize_t w = pwrite(d->fd, d->buf, k, (off_t)at);
@@ -159,7 +165,7 @@ dwrite_at(const struct store *s, struct store_dwrite *d, int fd,
     size_t done = 0;
 
     if (s->opt.write_hook &&
-        s->opt.write_hook("segment", n, s->opt.write_hook_arg))
+        s->opt.write_hook(d->what, n, s->opt.write_hook_arg))
         return -1;
     if (hi > lo && dw_open(s, d, seq)) {
         if (dw_direct(d, fd, seq, b, lo, off, hi, &done) == 0)
@@ -184,6 +190,17 @@ dwrite_at(const struct store *s, struct store_dwrite *d, int fd,
         d->last_len = (size_t)(end - pg);
     }
     return 0;
+}
+
+void
+dwrite_init(struct store_dwrite *d, const char *what,
+            char *(*path)(const struct store *s, uint64_t seq), size_t cap)
+{
+    memset(d, 0, sizeof(*d));
+    d->fd = -1;
+    d->what = what;
+    d->path = path;
+    d->cap = cap;
 }
 
 void

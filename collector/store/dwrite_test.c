@@ -6,7 +6,8 @@
  * another as seal jobs write them give the file a buffered write gives,
  * read back after each write through another descriptor, also after a
  * failed write cut back and written again, across two segments, a
- * segment removed and made again, and with O_DIRECT refused; on a disk file system with O_DIRECT the whole
+ * segment removed and made again, a .lqi's order (its pages from past
+ * the file's end, then its head), and with O_DIRECT refused; on a disk file system with O_DIRECT the whole
  * pages are not left in the page cache (mincore), which buffered writes
  * do (on tmpfs they are the file).
  */
@@ -78,7 +79,7 @@ t_init(struct fixture *f, char *dir)
     f->s.dir = f->dir;
     f->s.opt.write_hook = t_hook;
     f->s.opt.write_hook_arg = f;
-    f->d.fd = -1;
+    dwrite_init(&f->d, "segment", store_seg_path, (size_t)1 << 20);
     f->fd = t_open_seg(f, 1);
 }
 
@@ -294,6 +295,58 @@ test_dwrite_unroll(void **state)
     testdir_file_free(tf);
 }
 
+/* A .lqi's order (segindex.c): its pages first, from an offset past the
+ * file's end (the bytes before read as zeros), then its head at 0, which
+ * ends inside the first page the pages were written to. */
+static void
+test_dwrite_head_last(void **state)
+{
+    (void)state;
+    struct testdir_file *tf = testdir_file_new("dwrite_test", "x");
+    struct fixture f;
+    size_t head = 5000, n[3] = { 300000, 300000, 10000 }, total = head;
+    uint8_t *want = xmalloc(head + n[0] + n[1] + n[2]);
+    uint64_t r = 21;
+
+    assert_non_null(tf);
+    t_init(&f, tf->dir);
+    close(f.fd);
+    char *path = store_seg_path(&f.s, 3);
+    f.fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    free(path);
+    assert_true(f.fd >= 0);
+    for (size_t i = 0; i < head + n[0] + n[1] + n[2]; i++)
+        want[i] = (uint8_t)testrng_next(&r);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(dwrite_at(&f.s, &f.d, f.fd, 3, want + total, n[i],
+                                   total), 0);
+        total += n[i];
+    }
+    assert_int_equal(dwrite_at(&f.s, &f.d, f.fd, 3, want, head, 0), 0);
+    assert_int_equal(fsync(f.fd), 0);
+    struct statfs sf;
+    assert_int_equal(fstatfs(f.fd, &sf), 0);
+    if (!f.d.is_off && sf.f_type != TMPFS_MAGIC) {
+        size_t pages = (total + 4095) / 4096, resident = 0;
+        unsigned char *vec = xmalloc(pages);
+        void *m = mmap(NULL, total, PROT_READ, MAP_SHARED, f.fd, 0);
+        assert_true(m != MAP_FAILED);
+        assert_int_equal(mincore(m, total, vec), 0);
+        for (size_t i = 0; i < pages; i++)
+            resident += vec[i] & 1;
+        munmap(m, total);
+        free(vec);
+        /* the head's last page (read to be written in part) and the
+         * file's last page */
+        print_message("dwrite: %zu of %zu pages cached\n", resident, pages);
+        assert_true(resident <= 2);
+    }
+    t_check(&f, 3, want, total);        /* (reads it into the cache) */
+    free(want);
+    t_fini(&f);
+    testdir_file_free(tf);
+}
+
 int
 main(void)
 {
@@ -303,6 +356,7 @@ main(void)
         cmocka_unit_test(test_dwrite_testdir),
         cmocka_unit_test(test_dwrite_not_cached),
         cmocka_unit_test(test_dwrite_unroll),
+        cmocka_unit_test(test_dwrite_head_last),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -145,7 +145,15 @@ segindex_load(struct store *s, struct store_seg *seg)
 struct segindex_out {
     const struct store *s;
     int                 fd;
+    uint64_t            seq;
+    struct store_dwrite dw;             /* past the page cache */
 };
+
+static char *
+segindex_tmp_path(const struct store *s, uint64_t seq)
+{
+    return segindex_path(s, seq, ".tmp");
+}
 
 static int
 segindex_out_write(void *arg, uint64_t off, const void *p, size_t len)
@@ -154,7 +162,7 @@ segindex_out_write(void *arg, uint64_t off, const void *p, size_t len)
 
     if (off > STORE_MAX_RAW || len > STORE_MAX_RAW - off)
         return -1;                      /* the cap of a whole image */
-    return store_write_at(o->s, o->fd, "index", p, len, off);
+    return dwrite_at(o->s, &o->dw, o->fd, o->seq, p, len, off);
 }
 
 /* Writes m, the index of segment seq whose block table is refs, as its
@@ -171,9 +179,12 @@ segindex_write_tmp(const struct store *s, uint64_t seq,
 {
     char *tmp = segindex_path(s, seq, ".tmp");
     int rc = -1;
-    struct segindex_out o = { .s = s };
+    struct segindex_out o = { .s = s, .seq = seq };
 
-    o.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+    /* written past the page cache (dwrite.c), as segments: the file is
+     * read back through its page directory and a page per lookup */
+    dwrite_init(&o.dw, "index", segindex_tmp_path, SEGINDEX_CHUNK);
+    o.fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
                 STORE_FILE_MODE);
     if (o.fd < 0 ||
         index_mem_write(m, seq, refs, (uint32_t)n_refs, SEGINDEX_CHUNK,
@@ -182,6 +193,7 @@ segindex_write_tmp(const struct store *s, uint64_t seq,
         goto out;
     rc = 0;
 out:
+    dwrite_fini(&o.dw);
     if (o.fd >= 0)
         close(o.fd);
     if (rc < 0)

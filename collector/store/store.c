@@ -556,7 +556,8 @@ store_open(const char *dir, const struct store_options *opt, char **errstr)
     s->seg_fd = -1;
     s->dl_fd = -1;
     s->sealer.wfd = -1;
-    s->sealer.dw.fd = -1;
+    dwrite_init(&s->sealer.dw, "segment", store_seg_path,
+                (size_t)1 << 20);
     s->sealer.wake_fd = -1;
     s->syncer.pipe[0] = s->syncer.pipe[1] = -1;
     s->next_seq = 1;

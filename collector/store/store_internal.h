@@ -477,30 +477,40 @@ struct seal_lqi {
     int                         is_busy, rc;
 };
 
-/* The sealing thread's segment writes past the page cache (dwrite.c):
- * fd an O_DIRECT descriptor of segment seq (-1: none yet), is_off once
+/* Writes of one writer thread past the page cache (dwrite.c): the
+ * sealing thread's segment writes, a .lqi's writer. fd an O_DIRECT
+ * descriptor of file seq (path(s, seq); -1: none yet), is_off once
  * O_DIRECT was refused (buffered from then on), buf an aligned staging
- * buffer inside raw, n_direct the writes that took it; last the bytes of
- * the file's last partial page [last_off, last_off + last_len) of
- * segment last_seq, written buffered (has_last: kept). */
+ * buffer of cap bytes inside raw, n_direct the writes that took it; last
+ * the bytes of the file's last partial page [last_off, last_off +
+ * last_len) of file last_seq, written buffered (has_last: kept); what
+ * the write hook's name. */
 #define STORE_DWRITE_PAGE 4096
 struct store_dwrite {
-    int       fd, is_off, has_last;
-    uint64_t  seq, n_direct, last_seq, last_off;
-    size_t    last_len;
-    uint8_t  *raw, *buf;
-    uint8_t   last[STORE_DWRITE_PAGE];
+    int         fd, is_off, has_last;
+    uint64_t    seq, n_direct, last_seq, last_off;
+    size_t      last_len, cap;
+    const char *what;
+    char     *(*path)(const struct store *s, uint64_t seq);
+    uint8_t    *raw, *buf;
+    uint8_t     last[STORE_DWRITE_PAGE];
 };
 
-/* Writes p[0..n) at off of segment seq (fd: its buffered descriptor,
- * O_RDWR), through the store's write hook ("segment") as store_write_at:
+/* d for file seq's path(s, seq), through the write hook as what, with a
+ * staging buffer of cap bytes (a multiple of STORE_DWRITE_PAGE). */
+void dwrite_init(struct store_dwrite *d, const char *what,
+                 char *(*path)(const struct store *s, uint64_t seq),
+                 size_t cap);
+/* Writes p[0..n) at off of file seq (fd: its buffered descriptor,
+ * O_RDWR), through the store's write hook (what) as store_write_at:
  * its whole 4 KiB pages, the one it begins in included (the bytes before
- * off from the page kept, or read back), through an O_DIRECT descriptor,
- * its last partial page buffered, so every byte before the file's last
- * page reaches the device in file order. -1 with errno set. */
+ * off from the page kept, or read back: zeros past the file's end),
+ * through an O_DIRECT descriptor, its last partial page buffered, so
+ * every byte before the file's last page reaches the device in file
+ * order. -1 with errno set. */
 int  dwrite_at(const struct store *s, struct store_dwrite *d, int fd,
                uint64_t seq, const void *p, size_t n, uint64_t off);
-void dwrite_close(struct store_dwrite *d);     /* its segment's fd */
+void dwrite_close(struct store_dwrite *d);     /* its file's fd */
 void dwrite_fini(struct store_dwrite *d);
 
 struct store_sealer {
