@@ -101,6 +101,11 @@ static const struct config_def config_defs[] = {
       "threads that compress sealed blocks' frames, the sealing thread "
       "included (1: it alone; 2 or more: one more gathering token sets "
       "too; the bytes stored are the same)" },
+    { "seal-direct-io", CONFIG_INT, "1", 0, 1, CFG(seal_direct_io),
+      "1: sealed blocks and their .lqi written past the page cache "
+      "(O_DIRECT where the file system takes it: less CPU; a query's "
+      "first read of a block just sealed comes from the disk); 0: through "
+      "it" },
     { "max-scan-bytes", CONFIG_SIZE, "16G", 1 << 20, INT64_C(1) << 40,
       CFG(max_scan_bytes),
       "message bytes one search may read before it stops (422)" },

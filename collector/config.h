@@ -40,6 +40,7 @@ struct collector_config {
     int64_t  recompact_level;   /* store_options.recompact_level */
     int64_t  recompact_age_ns;  /* store_options.recompact_age_ns */
     int64_t  seal_threads;      /* store_options.seal_threads */
+    int64_t  seal_direct_io;    /* !store_options.is_seal_buffered */
     int64_t  max_scan_bytes;    /* api_options.max_scan_bytes */
     int64_t  query_threads;     /* api_options.query_threads */
     int64_t  max_searches;      /* api_options.max_searches */

@@ -350,6 +350,7 @@ main_setup(struct collector *c)
         .recompact_level = (int)c->cfg.recompact_level,
         .recompact_age_ns = c->cfg.recompact_age_ns,
         .seal_threads = (int)c->cfg.seal_threads,
+        .is_seal_buffered = c->cfg.seal_direct_io == 0,
     };
 
     c->base = event_base_new();

@@ -7,7 +7,8 @@
  * read back after each write through another descriptor, also after a
  * failed write cut back and written again, across two segments, a
  * segment removed and made again, a .lqi's order (its pages from past
- * the file's end, then its head), and with O_DIRECT refused; on a disk file system with O_DIRECT the whole
+ * the file's end, then its head), and with O_DIRECT refused; a store
+ * writes its segment so unless store_options.is_seal_buffered; on a disk file system with O_DIRECT the whole
  * pages are not left in the page cache (mincore), which buffered writes
  * do (on tmpfs they are the file).
  */
@@ -30,6 +31,7 @@
 #include <cmocka.h>
 
 #include "collector/store/store_internal.h"
+#include "tests/support/storetest.h"
 #include "tests/support/testdir.h"
 #include "tests/support/testrng.h"
 
@@ -347,6 +349,83 @@ test_dwrite_head_last(void **state)
     testdir_file_free(tf);
 }
 
+/* Pages of path in the page cache (mincore), -1 if it cannot be told
+ * (a tmpfs file's pages are the file). */
+static long
+t_cached(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    struct statfs sf;
+    long n = 0;
+
+    assert_true(fd >= 0);
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_int_equal(fstatfs(fd, &sf), 0);
+    if (sf.f_type == TMPFS_MAGIC || st.st_size == 0) {
+        close(fd);
+        return -1;
+    }
+    size_t pages = ((size_t)st.st_size + 4095) / 4096;
+    unsigned char *vec = xmalloc(pages);
+    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    assert_true(m != MAP_FAILED);
+    assert_int_equal(mincore(m, (size_t)st.st_size, vec), 0);
+    for (size_t i = 0; i < pages; i++)
+        n += vec[i] & 1;
+    munmap(m, (size_t)st.st_size);
+    free(vec);
+    close(fd);
+    return n;
+}
+
+/* A store's segment through the sealing thread: past the page cache by
+ * default, through it with store_options.is_seal_buffered (the
+ * collector's --seal-direct-io 0). */
+static void
+test_dwrite_store_option(void **state)
+{
+    (void)state;
+    long cached[2];
+    char msg[200];
+
+    for (int k = 0; k < 2; k++) {
+        struct testdir_file *tf = testdir_file_new("dwrite_test", "x");
+        assert_non_null(tf);
+        struct store_options opt = {
+            .block_size = 64 << 10, .clock = storetest_clock_t0,
+            .is_seal_buffered = k,
+        };
+        struct store *s = storetest_open(tf->dir, &opt);
+        uint64_t r = 31;
+        for (int i = 0; i < 20000; i++) {
+            for (size_t j = 0; j < sizeof(msg); j++)
+                msg[j] = (char)('a' + testrng_next(&r) % 26);
+            struct logrec rec = {
+                .time_ns = STORETEST_T0 + i, .host = "h", .container_id = "c",
+                .container = "web", .image = "i", .offset = (uint64_t)i + 1,
+                .msg = msg, .msg_len = sizeof(msg),
+            };
+            assert_int_equal(store_append(s, &rec), 1);
+            if (i % 500 == 499) {
+                assert_int_equal(store_commit(s), 0);
+                assert_int_equal(store_sync(s), 0);
+            }
+        }
+        store_close(s);
+        char *path = xasprintf("%s/seg-%016llx.lqs", tf->dir, 1ULL);
+        cached[k] = t_cached(path);
+        free(path);
+        testdir_file_free(tf);
+    }
+    print_message("dwrite: segment pages cached %ld direct, %ld buffered\n",
+                  cached[0], cached[1]);
+    if (cached[0] >= 0) {               /* not on tmpfs */
+        assert_true(cached[1] > 400);   /* ~2.4 MB stored */
+        assert_true(cached[0] < cached[1] / 10);
+    }
+}
+
 int
 main(void)
 {
@@ -357,6 +436,7 @@ main(void)
         cmocka_unit_test(test_dwrite_not_cached),
         cmocka_unit_test(test_dwrite_unroll),
         cmocka_unit_test(test_dwrite_head_last),
+        cmocka_unit_test(test_dwrite_store_option),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

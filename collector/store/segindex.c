@@ -184,6 +184,7 @@ segindex_write_tmp(const struct store *s, uint64_t seq,
     /* written past the page cache (dwrite.c), as segments: the file is
      * read back through its page directory and a page per lookup */
     dwrite_init(&o.dw, "index", segindex_tmp_path, SEGINDEX_CHUNK);
+    o.dw.is_off = s->opt.is_seal_buffered != 0;
     o.fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
                 STORE_FILE_MODE);
     if (o.fd < 0 ||

@@ -558,6 +558,7 @@ store_open(const char *dir, const struct store_options *opt, char **errstr)
     s->sealer.wfd = -1;
     dwrite_init(&s->sealer.dw, "segment", store_seg_path,
                 (size_t)1 << 20);
+    s->sealer.dw.is_off = s->opt.is_seal_buffered != 0;
     s->sealer.wake_fd = -1;
     s->syncer.pipe[0] = s->syncer.pipe[1] = -1;
     s->next_seq = 1;

@@ -94,6 +94,12 @@ struct store_options {
                                    block's tokens itself, no indexing
                                    thread beside it (tests: the same
                                    bytes); 0: default */
+    int      is_seal_buffered;  /* 1: segments' blocks and .lqi files
+                                   written through the page cache; 0:
+                                   default, past it where the file
+                                   system takes O_DIRECT (dwrite.c: less
+                                   CPU, a block's first read after its
+                                   seal from the disk) */
     int      seal_threads;      /* threads that compress a seal job's
                                    frames, the sealing thread included
                                    (STORE.md "Threads"), 0: default 2;
