@@ -207,6 +207,27 @@ compress_inflate(struct buf *out, const void *in, size_t len, size_t max_out,
 
 /* ---- zstd ---- */
 
+/* The thread's zstd context, made at its first use, reset for one frame
+ * at level: content size in the header, no checksum (what every
+ * compress_zstd* writes). -1 for a level zstd does not have or an error. */
+static int
+zstd_cctx_start(struct compress_state *st, int level)
+{
+    if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel())
+        return -1;
+    if (st->zc == NULL && (st->zc = ZSTD_createCCtx()) == NULL)
+        return -1;
+    if (ZSTD_isError(ZSTD_CCtx_reset(st->zc,
+                                     ZSTD_reset_session_and_parameters)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(st->zc, ZSTD_c_compressionLevel,
+                                            level)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(st->zc, ZSTD_c_contentSizeFlag,
+                                            1)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(st->zc, ZSTD_c_checksumFlag, 0)))
+        return -1;
+    return 0;
+}
+
 /*
  * Straight into out when it already has the room of the bound (the store's
  * reused block buffers); otherwise into the thread's scratch and then
@@ -219,17 +240,7 @@ compress_zstd(struct buf *out, const void *in, size_t len, int level)
     struct compress_state *st = compress_state();
     size_t bound = ZSTD_compressBound(len);
 
-    if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel())
-        return -1;
-    if (st->zc == NULL && (st->zc = ZSTD_createCCtx()) == NULL)
-        return -1;
-    if (ZSTD_isError(ZSTD_CCtx_reset(st->zc,
-                                     ZSTD_reset_session_and_parameters)) ||
-        ZSTD_isError(ZSTD_CCtx_setParameter(st->zc, ZSTD_c_compressionLevel,
-                                            level)) ||
-        ZSTD_isError(ZSTD_CCtx_setParameter(st->zc, ZSTD_c_contentSizeFlag,
-                                            1)) ||
-        ZSTD_isError(ZSTD_CCtx_setParameter(st->zc, ZSTD_c_checksumFlag, 0)))
+    if (zstd_cctx_start(st, level) < 0)
         return -1;
     int is_direct = out->cap - out->len >= bound;
     struct buf *dst = is_direct ? out : &st->dscratch;
@@ -262,20 +273,11 @@ compress_zstd_cuts(struct buf *out, const void *in, size_t len,
 
     if (n_cuts == 0)
         return compress_zstd(out, in, len, level);
-    if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel())
-        return -1;
-    if (st->zc == NULL && (st->zc = ZSTD_createCCtx()) == NULL)
+    if (zstd_cctx_start(st, level) < 0)
         return -1;
     if (bound > out->max - out->len || buf_reserve(out, bound) < 0)
         return -1;
-    if (ZSTD_isError(ZSTD_CCtx_reset(st->zc,
-                                     ZSTD_reset_session_and_parameters)) ||
-        ZSTD_isError(ZSTD_CCtx_setParameter(st->zc, ZSTD_c_compressionLevel,
-                                            level)) ||
-        ZSTD_isError(ZSTD_CCtx_setParameter(st->zc, ZSTD_c_contentSizeFlag,
-                                            1)) ||
-        ZSTD_isError(ZSTD_CCtx_setParameter(st->zc, ZSTD_c_checksumFlag, 0)) ||
-        ZSTD_isError(ZSTD_CCtx_setParameter(st->zc, ZSTD_c_stableInBuffer,
+    if (ZSTD_isError(ZSTD_CCtx_setParameter(st->zc, ZSTD_c_stableInBuffer,
                                             1)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(st->zc, ZSTD_c_stableOutBuffer,
                                             1)) ||
