@@ -20,7 +20,7 @@ under a tenth of the median); collector peak RSS (VmHWM) and CPU.
 Every wait is bounded; every process started here is stopped here.
 """
 import argparse, array, calendar, json, multiprocessing, os, platform, select, shutil, signal
-import statistics, subprocess, sys, tempfile, time, urllib.request
+import statistics, subprocess, sys, tempfile, threading, time, urllib.request
 
 from bench import BIN, free_port, http_json, proc_cpu_s, proc_rss_kib, shipper_waits
 
@@ -187,6 +187,72 @@ def pct(xs, p):
     return xs[min(len(xs) - 1, int(round(p / 100.0 * (len(xs) - 1))))]
 
 
+class DiskWatch(threading.Thread):
+    """Every 0.2 s while the lines are written: the kernel's dirty and
+    writeback page cache (/proc/meminfo), the store's disk (/proc/diskstats:
+    sectors written, requests in flight) and, every 1 s, the collector's
+    WAL fdatasyncs (/health store.wal_syncs): a slow window next to the
+    writeback of other files' dirty pages (the kernel's 30 s expiry) that
+    its syncs waited behind. Samples (t, dirty+wb KiB, sectors, in flight,
+    syncs, sync ms); Linux only, else none."""
+
+    def __init__(self, path, server):
+        super().__init__(daemon=True)
+        st = os.stat(path)
+        self.dev = f"{os.major(st.st_dev)} {os.minor(st.st_dev)} "
+        self.server = server
+        self.samples = []
+        self.stop_ev = threading.Event()
+
+    def disk(self):
+        with open("/proc/diskstats") as f:
+            for ln in f:
+                if ln.split(None, 2)[:2] == self.dev.split():
+                    x = ln.split()
+                    return int(x[9]), int(x[11])
+        # a file system with no disk line of its own (tmpfs, overlay): no row
+        return None
+
+    def run(self):
+        syncs, ms, last_h = 0, 0, 0.0
+        try:
+            while not self.stop_ev.is_set():
+                now = time.time_ns()
+                with open("/proc/meminfo") as f:
+                    mi = {l.split(":")[0]: int(l.split()[1]) for l in f}
+                d = self.disk()
+                if d is None:
+                    return
+                if time.time() - last_h >= 1.0:
+                    last_h = time.time()
+                    try:
+                        ws = http_json(self.server + "/health", 2).get("store", {}).get("wal_syncs", {})
+                        syncs, ms = ws.get("n", 0), ws.get("ms", 0)
+                    except OSError:
+                        pass
+                self.samples.append((now, mi.get("Dirty", 0) + mi.get("Writeback", 0), d[0], d[1],
+                                     syncs, ms))
+                self.stop_ev.wait(0.2)
+        except (OSError, ValueError, KeyError):
+            return
+
+    def windows(self, t0, window):
+        """Per window of write time: written MiB/s, most dirty+writeback
+        MiB, most requests in flight, WAL syncs and their mean ms."""
+        win = {}
+        for s in self.samples:
+            win.setdefault((s[0] - t0) // int(window * 1e9), []).append(s)
+        cells = []
+        for k in sorted(w for w in win if w >= 0):
+            a, b = win[k][0], win[k][-1]
+            dt = max((b[0] - a[0]) / 1e9, 0.2)
+            n, ms = b[4] - a[4], b[5] - a[5]
+            cells.append(f"{k * window:g}-{(k + 1) * window:g} s: {(b[2] - a[2]) * 512 / dt / (1 << 20):.0f} / "
+                         f"{max(s[1] for s in win[k]) / 1024:.0f} / {max(s[3] for s in win[k])} / "
+                         f"{n}, {ms / n if n else 0:.0f}")
+        return cells
+
+
 def part_tail(a, tmp, rep):
     root = os.path.join(tmp, "docker-tail")
     paths = [make_container(root, f"{i + 1:064x}", f"tail{i}") for i in range(a.writers)]
@@ -222,6 +288,9 @@ def part_tail(a, tmp, rep):
         wp = multiprocessing.Process(target=writer, args=(paths, a.rate * (1 << 20), a.line_bytes,
                                                           a.seconds, tx))
         t_write0 = time.time_ns()
+        dw = DiskWatch(tmp, server) if os.path.exists("/proc/diskstats") else None
+        if dw is not None:
+            dw.start()
         wp.start()
         res = None
         end = time.time() + a.seconds + 30
@@ -244,6 +313,9 @@ def part_tail(a, tmp, rep):
             return 1
         counts, written, wsecs = res
         t_write1 = time.time_ns()
+        if dw is not None:
+            dw.stop_ev.set()
+            dw.join(5)
         total = sum(counts)
 
         def got():
@@ -322,6 +394,10 @@ def part_tail(a, tmp, rep):
                          f"{pct(ls, 99) / 1000:.0f}")
         rep.append(f"| p50 / p99 ms by when the line was written ({a.window:g} s windows) | "
                    f"{'; '.join(cells)} |")
+    dcells = dw.windows(t_write0, a.window) if dw is not None else []
+    if dcells:
+        rep.append(f"| the disk by the same windows: written MiB/s / most dirty + writeback MiB (all "
+                   f"files) / most requests in flight / WAL fdatasyncs, mean ms | {'; '.join(dcells)} |")
     rep.append(f"| follower dropped (collector log) / `logq -f` reconnects | {drops} / {reconnects}; "
                f"this reader's reads over 0.3 s apart while writing: {len(gaps)}"
                f"{', longest %.2f s' % max(gaps) if gaps else ''}"
