@@ -235,6 +235,7 @@ index_set_init(struct index_set *set)
     set->n = 0;
     set->rec = 0;
     set->frame = 0;
+    set->memo = NULL;
     set->tab = xcalloc(set->size, sizeof(*set->tab));
 }
 
@@ -243,6 +244,7 @@ index_set_fini(struct index_set *set)
 {
     free(set->tab);
     set->tab = NULL;
+    set->memo = NULL;
     set->size = set->n = 0;
 }
 
@@ -254,6 +256,10 @@ index_set_reset(struct index_set *set)
     set->n = 0;
     set->rec = 0;
     set->frame = 0;
+    if (set->memo) {                    /* the texts begin again */
+        set->memo->prev = NULL;
+        set->memo->n = 0;
+    }
 }
 
 static struct index_set_ent *
@@ -398,7 +404,10 @@ index_set_add_text(struct index_set *set, const void *text, size_t len)
     b.fl = (uint16_t)(1u << (set->frame % INDEX_FRAME_BITS)
                       << INDEX_SET_FSHIFT);
     b.n = 0;
-    tokenize_foreach_ex(text, len, ix_set_token_cb, &b);
+    if (set->memo)
+        tokenize_foreach_ex_memo(set->memo, text, len, ix_set_token_cb, &b);
+    else
+        tokenize_foreach_ex(text, len, ix_set_token_cb, &b);
     if (!ix_without_fields)
         tokenize_fields_ex(text, len, ix_set_token_cb, &b);
     ix_batch_flush(&b);

@@ -126,9 +126,14 @@ index_set_ent_fmask(const struct index_set_ent *e)
 /* The distinct tokens of one block with their record counts, gathered
  * and merged into the open segment's index_mem on the sealing thread
  * (segindex.c). */
+struct tokenize_memo;
 struct index_set {
     struct index_set_ent *tab;          /* open addressing */
     size_t                size, n;
+    struct tokenize_memo *memo;         /* set by a caller whose texts
+                                           stay readable, one after the
+                                           other (tokenize_foreach_ex_memo);
+                                           NULL: none */
     uint32_t              rec;          /* records added (their numbers
                                            skip those with low 16 bits
                                            0) */

@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "collector/store/index_internal.h"     /* ix_without_fields */
+#include "collector/store/tokenize.h"
 #include "common/xmalloc.h"
 
 enum { PRE_NONE, PRE_QUEUED, PRE_RUNNING, PRE_READY, PRE_VIEW };
@@ -59,10 +60,16 @@ tailset_gather(const uint8_t *body, size_t len, uint32_t n,
                struct store_rec **recs, size_t *cap, size_t frame_size)
 {
     uint32_t n_frames = 1, f = 0, end = n;
+    struct tokenize_memo memo;
 
     index_set_reset(set);
     if (block_seal_decode(body, len, n, n_labels, recs, cap) < 0)
         return -1;              /* the records as the seal orders them */
+    /* each record's text stays in body while the set is gathered, the
+     * records of a source in a row: their common starts are cut once */
+    memo.prev = NULL;
+    memo.n = 0;
+    set->memo = &memo;
     if (frame_size) {
         n_frames = 0;
         for (uint32_t i = 0; i < n; n_frames++)
@@ -76,6 +83,7 @@ tailset_gather(const uint8_t *body, size_t len, uint32_t n,
         }
         index_set_add_text(set, (*recs)[i].msg, (*recs)[i].msg_len);
     }
+    set->memo = NULL;
     return 0;
 }
 

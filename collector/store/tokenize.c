@@ -5,7 +5,10 @@
  * calls because it runs over every stored byte at seal time: one table
  * load per ASCII byte, folding and hashing on the fly; a non-ASCII unit
  * goes through common/casefold.c. Field tokens take the fields of a JSON
- * or logfmt message from common/fields.c.
+ * or logfmt message from common/fields.c. tokenize_foreach_ex_memo takes
+ * the first tokens of a text that begins as the one before from that
+ * one's (a block's records of a source in a row, collector/STORE.md
+ * "Tokens").
  */
 #include "collector/store/tokenize.h"
 
@@ -335,6 +338,95 @@ tokenize_foreach_ex(const void *text, size_t len, tokenize_ex_fn fn,
             return rc;
     }
     return 0;
+}
+
+/* The length of the common start of a[0..a_len) and b[0..b_len). */
+static size_t
+tok_common(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len)
+{
+    size_t n = a_len < b_len ? a_len : b_len, i = 0;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x, y;
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (x != y)             /* the first byte that differs: the low */
+            return i + (size_t)__builtin_ctzll(x ^ y) / 8;
+    }
+#endif
+    while (i < n && a[i] == b[i])
+        i++;
+    return i;
+}
+
+/* Calls fn with memo's tokens that are also text[0..len)'s first ones:
+ * runs ended, with the byte after them, inside the common start of text
+ * and memo's last text (bytes past the last kept run's end are no use).
+ * Keeps those in memo; returns where they end (0: none) in *at. */
+static int
+tok_memo_replay(struct tokenize_memo *memo, const uint8_t *text, size_t len,
+                size_t *at, tokenize_ex_fn fn, void *arg)
+{
+    size_t same = 0;
+    uint32_t k = 0;
+
+    *at = 0;
+    if (memo->prev && memo->n > 0) {
+        size_t use = (size_t)memo->t[memo->n - 1].end + 1;
+        same = tok_common(memo->prev, memo->prev_len, text,
+                          len < use ? len : use);
+    }
+    for (; k < memo->n && memo->t[k].end < same; k++) {
+        int rc = fn(memo->t[k].hash, memo->t[k].check, memo->t[k].forms,
+                    arg);
+        if (rc)
+            return rc;
+        *at = memo->t[k].end;
+    }
+    memo->n = k;
+    return 0;
+}
+
+int
+tokenize_foreach_ex_memo(struct tokenize_memo *memo, const void *text,
+                         size_t len, tokenize_ex_fn fn, void *arg)
+{
+    const uint8_t *s = text, *end = s + len;
+    uint8_t tok[TOKENIZE_MAX_LEN];
+    size_t at;
+    int rc = tok_memo_replay(memo, s, len, &at, fn, arg);
+    const uint8_t *p = s + at;
+
+    memo->prev = s;
+    memo->prev_len = len;
+    while (rc == 0 && p < end) {
+        unsigned c;
+        while ((c = tok_cls[*p]) == 0)
+            if (++p == end)
+                return 0;
+        uint64_t h;
+        unsigned forms;
+        const uint8_t *r = tok_run_ascii(p, end, c, &h, &forms);
+        if (r)
+            p = r;
+        else
+            (void)tok_run(&p, end, tok, &h, &forms);
+        uint64_t m = tok_mix(h);
+        uint32_t lo = (uint32_t)m ? (uint32_t)m : 1, hi = (uint32_t)(m >> 32);
+        if (memo->n < TOKENIZE_MEMO_TOKENS && (size_t)(p - s) < UINT32_MAX) {
+            memo->t[memo->n].end = (uint32_t)(p - s);   /* the first n */
+            memo->t[memo->n].hash = lo;
+            memo->t[memo->n].check = hi;
+            memo->t[memo->n++].forms = forms;
+        }
+        rc = fn(lo, hi, forms, arg);
+    }
+    if (rc) {                           /* stopped: the memo may lack */
+        memo->prev = NULL;              /* tokens, so it starts again */
+        memo->n = 0;
+    }
+    return rc;
 }
 
 /* Folds src[0..len) into tok from *n until the token is full: the first

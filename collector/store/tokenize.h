@@ -74,6 +74,27 @@ int tokenize_foreach_ex(const void *text, size_t len, tokenize_ex_fn fn,
                         void *arg);
 int tokenize_fields_ex(const void *text, size_t len, tokenize_ex_fn fn,
                        void *arg);
+/* What tokenize_foreach_ex_memo keeps of the last text it cut: the text
+ * (borrowed) and its first TOKENIZE_MEMO_TOKENS tokens, each with the
+ * offset where its run ends. */
+#define TOKENIZE_MEMO_TOKENS 8
+struct tokenize_memo {
+    const uint8_t *prev;                /* NULL: nothing kept */
+    size_t         prev_len;
+    uint32_t       n;
+    struct {
+        uint32_t end, hash, check, forms;
+    } t[TOKENIZE_MEMO_TOKENS];
+};
+
+/* tokenize_foreach_ex (the same calls of fn, in the same order), but a
+ * token of text whose run and the byte after it are also the start of
+ * the last text given with memo (records of one source in a row: their
+ * time stamps, host and program) is taken from memo, not cut and hashed
+ * again. memo: zeroed before the first call; the text of the last call
+ * must stay readable until the next (or memo be zeroed again). */
+int tokenize_foreach_ex_memo(struct tokenize_memo *memo, const void *text,
+                             size_t len, tokenize_ex_fn fn, void *arg);
 /* tokenize_foreach_ex the plain way, byte at a time through the general
  * loop (tokenize_foreach_ex takes a faster path for ASCII runs): the
  * reference its tests compare it with. */

@@ -11,7 +11,9 @@
  * file in LOGQ_TOKDIFF_TEXT (by hand, e.g. logq-loggen output), and
  * generated edge cases: runs of every length around the cap, folds that
  * change length (U+023A: 2 bytes to 3) across the cut, invalid UTF-8,
- * every separator byte, early stops.
+ * every separator byte, early stops. tokenize_foreach_ex_memo against
+ * the reference over the corpus's lines in order and over texts each
+ * cut from the one before.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -315,6 +317,141 @@ test_tokdiff_lengths(void **state)
                 lengths_case(off, len, (int)(k % 4), units[k / 4]);
 }
 
+/* ------------------------------------------------------------------ */
+/* tokenize_foreach_ex_memo                                            */
+
+/* s (kept readable by the caller until the next call with memo) cut
+ * with memo: the tokens of tokenize_foreach_ex_ref; an early stop at a
+ * token (on a copy of memo) gives that many, and the copy then cuts
+ * the text whole again. */
+static void
+check_memo_text(struct tokenize_memo *memo, const uint8_t *s, size_t len)
+{
+    struct toklist want = { 0 }, got = { 0 };
+
+    assert_int_equal(tokenize_foreach_ex_ref(s, len, ex_cb, &want), 0);
+    for (size_t k = 1; k <= want.n && k <= TOKENIZE_MEMO_TOKENS + 1;
+         k += 3) {
+        struct tokenize_memo cp = *memo;
+        struct toklist st = { .stop_at = k }, again = { 0 };
+        assert_int_equal(tokenize_foreach_ex_memo(&cp, s, len, ex_cb, &st),
+                         9);
+        assert_int_equal(st.n, k);
+        assert_int_equal(tokenize_foreach_ex_memo(&cp, s, len, ex_cb,
+                                                  &again), 0);
+        check_list(&want, &again, 1, s, len);
+        free(st.v);
+        free(again.v);
+    }
+    assert_int_equal(tokenize_foreach_ex_memo(memo, s, len, ex_cb, &got), 0);
+    check_list(&want, &got, 1, s, len);
+    n_texts++;
+    n_tokens += want.n;
+    free(want.v);
+    free(got.v);
+}
+
+/* Every line of every corpus file in order (a file's lines are one
+ * source's: their common starts are what the memo is for), each in a
+ * buffer of its own length (ASan: no read past it) kept until the next
+ * line is cut. */
+static void
+test_tokdiff_memo_corpus(void **state)
+{
+    const char *dir = corpus_dir();
+
+    (void)state;
+    if (strcmp(dir, "none") == 0) {
+        print_message("[ SKIPPED  ] LOGQ_CORPUS=none: corpus part skipped\n");
+        skip();
+    }
+    DIR *d = opendir(dir);
+    if (!d)
+        fail_msg("%s: no corpus (LOGQ_CORPUS=none skips it)", dir);
+    struct dirent *de;
+    n_texts = n_tokens = 0;
+    while ((de = readdir(d)) != NULL) {
+        size_t nl = strlen(de->d_name);
+        if (nl < 5 || strcmp(de->d_name + nl - 4, ".log") != 0)
+            continue;
+        char *path = xasprintf("%s/%s", dir, de->d_name);
+        FILE *f = fopen(path, "r");
+        char *line = NULL;
+        uint8_t *prev = NULL;
+        size_t cap = 0;
+        ssize_t len;
+        struct tokenize_memo memo = { 0 };
+        if (!f)
+            fail_msg("%s: cannot open", path);
+        while ((len = getline(&line, &cap, f)) >= 0) {
+            if (len > 0 && line[len - 1] == '\n')
+                len--;
+            uint8_t *s = xmalloc(len ? (size_t)len : 1);
+            memcpy(s, line, (size_t)len);
+            check_memo_text(&memo, s, (size_t)len);
+            free(prev);
+            prev = s;
+        }
+        free(prev);
+        free(line);
+        fclose(f);
+        free(path);
+    }
+    closedir(d);
+    assert_true(n_tokens > 10 * n_texts);
+    print_message("memo, corpus: %zu lines, %zu tokens\n", n_texts,
+                  n_tokens);
+}
+
+/* Texts each made of a cut of the one before (at any byte: inside a
+ * run, at its end, inside a UTF-8 unit, past the kept runs) and new
+ * pieces, so runs end, go on or change just at the common start. */
+static void
+test_tokdiff_memo_random(void **state)
+{
+    static const char *pieces[] = {
+        " ", "-", ":", "[", "]", ".", "=", "\t", "x", "Q", "404", "_",
+        "error", "Error", "ERROR", "2026", "11", "27T13", "pam_unix",
+        "\xc3\x89", "\xc3\xa9", "\xc8\xba", "\xff", "\xe6\x97\xa5",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",     /* past the cap */
+    };
+    const size_t n_pieces = sizeof(pieces) / sizeof(*pieces);
+    uint64_t rng = 0x9e3779b97f4a7c15ull;
+    uint8_t *prev = NULL;
+    size_t prev_len = 0;
+    struct tokenize_memo memo = { 0 };
+
+    (void)state;
+    n_texts = n_tokens = 0;
+    for (int iter = 0; iter < 30000; iter++) {
+        uint8_t *s = xmalloc(400);
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        size_t n = prev_len ? (size_t)(rng >> 33) % (prev_len + 1) : 0;
+        if (n)
+            memcpy(s, prev, n);
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        size_t want = n + (size_t)(rng >> 33) % 120;
+        while (n < want) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            const char *p = pieces[(rng >> 33) % n_pieces];
+            size_t pl = strlen(p);
+            if (n + pl > 300)
+                break;
+            memcpy(s + n, p, pl);
+            n += pl;
+        }
+        if (iter % 1000 == 999)         /* a new block: memo zeroed */
+            memset(&memo, 0, sizeof(memo));
+        check_memo_text(&memo, s, n);
+        free(prev);
+        prev = s;
+        prev_len = n;
+    }
+    free(prev);
+    assert_true(n_tokens > n_texts);
+}
+
 /* Every byte value between two words, and as a one-byte text. */
 static void
 test_tokdiff_bytes(void **state)
@@ -381,6 +518,8 @@ main(void)
         cmocka_unit_test(test_tokdiff_lengths),
         cmocka_unit_test(test_tokdiff_random),
         cmocka_unit_test(test_tokdiff_corpus),
+        cmocka_unit_test(test_tokdiff_memo_corpus),
+        cmocka_unit_test(test_tokdiff_memo_random),
         cmocka_unit_test(test_tokdiff_text_file),
     };
 

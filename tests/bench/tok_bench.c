@@ -9,7 +9,8 @@
  *   fields  tokenize_fields_ex over every line, the same callback
  *   set     index_set_add_text of every line into its block's token set
  *           (words, fields, counts, frames: a block cut into 4 by
- *           text bytes), the set reset per block
+ *           text bytes), the set reset per block, with a
+ *           tokenize_memo as the store's gathering has (tailset.c)
  *   merge   index_mem_add_set of every block's set into a segment map of
  *           --seg blocks (the sealing thread's ix_insert), then its .lqi
  *           image (index_mem_encode); these calls alone are timed
@@ -214,8 +215,10 @@ main(int argc, char **argv)
     double best[4] = { 1e30, 1e30, 1e30, 1e30 };
     uint64_t sums[4] = { 0 };
     struct index_set set;
+    struct tokenize_memo memo = { 0 };
     struct buf out;
     index_set_init(&set);
+    set.memo = &memo;           /* as tailset_gather: the lines stay */
     buf_init(&out, (size_t)1 << 31);
     for (int r = 0; r < rounds; r++) {
         double t = cpu_s();
