@@ -39,4 +39,12 @@ struct dockerline {
 int dockerline_parse(const char *line, size_t len, struct buf *msg,
                      struct dockerline *out);
 
+/*
+ * The same by the general scanner alone, without the fast path for the
+ * common line (dockerline.c): the reference the tests and the fuzz target
+ * compare dockerline_parse with, byte for byte.
+ */
+int dockerline_parse_ref(const char *line, size_t len, struct buf *msg,
+                         struct dockerline *out);
+
 #endif

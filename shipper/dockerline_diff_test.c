@@ -47,6 +47,59 @@ struct diff_stats {
     size_t n_lines, n_invalid;
 };
 
+/* ------------------------------------------------------------------ */
+/* The fast path against the general scanner                           */
+/* ------------------------------------------------------------------ */
+
+/* One parse of line into a buf of room bytes after a 3-byte prefix. */
+static int
+parse_capped(int is_ref, const char *line, size_t len, size_t room,
+             struct buf *b, struct dockerline *dl)
+{
+    buf_init(b, 3 + room);
+    assert_int_equal(buf_append(b, "pre", 3), 0);
+    memset(dl, 0xa5, sizeof(*dl));
+    return is_ref ? dockerline_parse_ref(line, len, b, dl)
+                  : dockerline_parse(line, len, b, dl);
+}
+
+/* dockerline_parse (the fast path for Docker's own layout first) and
+ * dockerline_parse_ref (the general scanner alone) on one line, uncapped
+ * and with caps at and around the result: the same return, bytes, stream,
+ * flags, time, is_partial and eol_len. */
+static size_t n_same;
+
+static void
+same_as_ref(const char *line, size_t len)
+{
+    struct buf a, b;
+    struct dockerline da, db;
+    size_t full = 3 * len + 64;
+
+    assert_int_equal(parse_capped(1, line, len, full, &b, &db), 0);
+    size_t want = b.len - 3;
+    size_t rooms[] = { full, want + 16, want, want ? want - 1 : 0, 16, 0 };
+    for (size_t i = 0; i < sizeof(rooms) / sizeof(rooms[0]); i++) {
+        struct buf rb;
+        struct dockerline rdl;
+        int ra = parse_capped(0, line, len, rooms[i], &a, &da);
+        int rr = parse_capped(1, line, len, rooms[i], &rb, &rdl);
+        if (ra != rr || a.len != rb.len || memcmp(a.data, rb.data, a.len) != 0)
+            fail_msg("fast path differs from the reference (room %zu): "
+                     "%.*s", rooms[i], (int)len, line);
+        if (ra == 0 &&
+            (da.stream != rdl.stream || da.flags != rdl.flags ||
+             da.time_ns != rdl.time_ns || da.is_partial != rdl.is_partial ||
+             da.eol_len != rdl.eol_len))
+            fail_msg("fast path fields differ from the reference: %.*s",
+                     (int)len, line);
+        buf_fini(&a);
+        buf_fini(&rb);
+    }
+    buf_fini(&b);
+    n_same++;
+}
+
 /* Wraps text with jansson's encoder, decodes with both, compares. */
 static void
 diff_one(const char *text, size_t len, struct diff_stats *st)
@@ -89,6 +142,7 @@ diff_one(const char *text, size_t len, struct diff_stats *st)
         fail_msg("differs from jansson: %s", line);
     assert_int_equal(dl.stream, LOGREC_STDERR);
     assert_int_equal(dl.is_partial, 0);
+    same_as_ref(line, strlen(line));
     st->n_lines++;
     json_decref(back);
     free(line);
@@ -170,6 +224,7 @@ diff_invalid(const uint8_t *text, size_t len, struct diff_stats *st)
     assert_true(is_valid(msg.data, msg.len));
     if (msg.len != want.len || memcmp(msg.data, want.data, want.len) != 0)
         fail_msg("invalid UTF-8 repair differs at line %zu", st->n_lines);
+    same_as_ref((char *)line.data, line.len);
     st->n_invalid++;
     buf_fini(&want);
     buf_fini(&line);
@@ -342,6 +397,113 @@ test_dockerline_diff_positions(void **state)
     assert_int_equal(st.n_invalid, 48 * 20);
 }
 
+/*
+ * Lines at the edges of the fast path's shape, each against the general
+ * scanner (same_as_ref): texts with every kind of stop byte and escape at
+ * the 16-byte steps' edges, in Docker's layout and in shapes the fast path
+ * must hand over (other key orders, spaces, attrs, a trailing CR, other
+ * streams, times of every form and length, bytes after the object), and
+ * every prefix of a line (a line cut anywhere).
+ */
+static void
+test_dockerline_fast_edges(void **state)
+{
+    static const char *const texts[] = {
+        "", "\\n", "\\r\\n", "\\r", "a", "plain text of some length here\\n",
+        "q\\\"uote\\\" and \\\\ back\\/slash\\n", "\\t\\b\\f tab\\n",
+        "\\u0026amp \\u003c \\u003e \\u0000 nul\\n", "\\u00e9\\u4e2d\\n",
+        "\\ud83d\\ude00 pair\\n", "\\ud83d lone high\\n", "\\ude00 lone low\\n",
+        "\\uD83D\\uDE00 upper\\n", "\\ud83d\\u0041 high then A\\n",
+        "caf\303\251 \344\270\255 \360\237\230\200\n", "\\x bad escape",
+        "\\u12 short", "\\u12g4 bad hex", "ends with backslash \\",
+        "ctl \001 byte", "tab \t raw", "del \177 byte\\n",
+        "bad \377 byte\\n", "cut \303", "cont \200\\n", "over \300\257\\n",
+        "surr \355\240\200\\n", "big \364\220\200\200\\n",
+        "0123456789abcdef0123456789abcde\\n",
+        "0123456789abcdef0123456789abcdef\\n",
+        "0123456789abcdef0123456789abcdef0\\n",
+    };
+    /* each shape: what comes before the text, between it and the time,
+     * after the time */
+    static const char *const frames[][3] = {
+        {"{\"log\":\"", "\",\"stream\":\"stdout\",\"time\":\"", "\"}"},
+        {"{\"log\":\"", "\",\"stream\":\"stderr\",\"time\":\"", "\"}"},
+        {"{\"log\":\"", "\",\"stream\":\"stdin\",\"time\":\"", "\"}"},
+        {"{\"log\":\"", "\",\"stream\":\"stdoutx\",\"time\":\"", "\"}"},
+        {"{\"log\":\"", "\",\"stream\":\"std\\u006fut\",\"time\":\"",
+         "\"}"},
+        {"{\"log\":\"", "\",\"stream\":\"stdout\",\"time\":\"", "\"}\r"},
+        {"{\"log\":\"", "\",\"stream\":\"stdout\",\"time\":\"", "\"} "},
+        {"{\"log\":\"", "\",\"stream\":\"stdout\",\"time\":\"", "\"}}"},
+        {"{\"log\":\"", "\",\"stream\":\"stdout\",\"time\":\"", "\""},
+        {"{\"log\":\"", "\",\"stream\":\"stdout\",\"time\":\"",
+         "\",\"log\":\"x\"}"},
+        {"{\"log\":\"",
+         "\",\"stream\":\"stdout\",\"attrs\":{\"a\":\"b\"},\"time\":\"", "\"}"},
+        {"{\"log\": \"", "\",\"stream\":\"stdout\",\"time\":\"", "\"}"},
+        {" {\"log\":\"", "\",\"stream\":\"stdout\",\"time\":\"", "\"}"},
+        {"{\"stream\":\"stdout\",\"log\":\"", "\",\"time\":\"", "\"}"},
+        {"{\"log\":\"", "\",\"time\":\"", "\",\"stream\":\"stdout\"}"},
+        {"{\"log\":\"", "\",\"stream\":\"stdout\",\"time\":\"", "\",\"x\":1}"},
+        {"{\"\\u006cog\":\"", "\",\"stream\":\"stdout\",\"time\":\"", "\"}"},
+    };
+    static const char *const times[] = {
+        "2026-11-27T13:50:40.123456789Z", "2026-11-27T13:50:40Z",
+        "2026-11-27T13:50:40.1Z", "2026-11-27T13:50:40.00274983Z",
+        "2026-11-27T13:50:40.1234567891Z", "2026-11-27T13:50:40.5+01:00",
+        "2026-11-27t13:50:40.5z", "2026-02-30T13:50:40Z",
+        "2026-11-27T13:50:60Z", "2026-11-27T13:50:40.Z",
+        "2026-11-27T13:50:4\\u0030Z", "2026-11-27T13:50:40.5\303\251",
+        "1677-09-21T00:12:43.145224192Z", "2262-04-11T23:47:16.854775808Z",
+        "0000-01-01T00:00:00Z", "2026-11-27T13:50:40.123456789-23:59",
+        "2026-11-27T13:50:40.123456789Z                  ",
+        "2026-11-27T13:50:40.123456789Z                   ",
+        "",
+    };
+    char line[1024];
+
+    n_same = 0;
+    for (size_t f = 0; f < sizeof(frames) / sizeof(frames[0]); f++)
+        for (size_t x = 0; x < sizeof(texts) / sizeof(texts[0]); x++)
+            for (size_t t = 0; t < sizeof(times) / sizeof(times[0]); t++) {
+                int n = snprintf(line, sizeof(line), "%s%s%s%s%s",
+                                 frames[f][0], texts[x], frames[f][1],
+                                 times[t], frames[f][2]);
+                assert_true(n > 0 && (size_t)n < sizeof(line));
+                same_as_ref(line, (size_t)n);
+            }
+    /* a stop byte or escape at every offset of a clean run, as
+     * test_dockerline_diff_positions, in Docker's layout */
+    static const char *const stops[] = { "\\\"", "\\\\", "\\n", "\\u0026",
+                                         "\\ud83d\\ude00", "\\ud83d",
+                                         "\303\251", "\377", "\001", "\"" };
+    for (size_t k = 0; k < sizeof(stops) / sizeof(stops[0]); k++)
+        for (size_t a = 0; a < 40; a++)
+            for (size_t b = 0; b < 20; b++) {
+                char text[128];
+                size_t n = 0;
+                for (size_t i = 0; i < a; i++)
+                    text[n++] = (char)('a' + i % 26);
+                memcpy(text + n, stops[k], strlen(stops[k]));
+                n += strlen(stops[k]);
+                for (size_t i = 0; i < b; i++)
+                    text[n++] = (char)('A' + i % 26);
+                text[n] = '\0';
+                int m = snprintf(line, sizeof(line), "%s%s%s%s%s",
+                                 frames[b % 2][0], text, frames[b % 2][1],
+                                 times[0], frames[b % 2][2]);
+                same_as_ref(line, (size_t)m);
+            }
+    /* every prefix of a line: cut inside each part of the layout */
+    int n = snprintf(line, sizeof(line), "%s%s%s%s%s", frames[0][0],
+                     "a \\\"b\\\" \\u00e9 caf\303\251 0123456789abcdef\\r\\n",
+                     frames[0][1], times[0], frames[0][2]);
+    for (int i = 0; i <= n; i++)
+        same_as_ref(line, (size_t)i);
+    print_message("fast path: %zu lines identical to the general scanner\n",
+                  n_same);
+}
+
 /* ------------------------------------------------------------------ */
 /* Throughput (printed, not asserted)                                  */
 /* ------------------------------------------------------------------ */
@@ -388,23 +550,28 @@ test_dockerline_throughput(void **state)
 
     buf_init(&lines, 16u << 20);
     bench_lines(&lines);
-    double t0 = secs(), t1;
-    do {
-        const char *p = (char *)lines.data, *end = p + lines.len;
-        while (p < end) {
-            const char *nl = memchr(p, '\n', (size_t)(end - p));
-            struct dockerline dl;
-            buf_reset(&msg);
-            assert_int_equal(dockerline_parse(p, (size_t)(nl - p), &msg, &dl),
-                             0);
-            assert_int_equal(dl.flags, 0);
-            n_bytes += (size_t)(nl - p) + 1;
-            n_lines++;
-            p = nl + 1;
-        }
-        t1 = secs();
-    } while (t1 - t0 < 0.5);
-    double mbs = n_bytes / (t1 - t0) / 1e6;
+    double mbs = 0, ref_mbs = 0;
+    for (int is_ref = 0; is_ref < 2; is_ref++) {
+        double t0 = secs(), t1;
+        n_bytes = 0;
+        do {
+            const char *p = (char *)lines.data, *end = p + lines.len;
+            while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                struct dockerline dl;
+                buf_reset(&msg);
+                assert_int_equal(is_ref ?
+                    dockerline_parse_ref(p, (size_t)(nl - p), &msg, &dl) :
+                    dockerline_parse(p, (size_t)(nl - p), &msg, &dl), 0);
+                assert_int_equal(dl.flags, 0);
+                n_bytes += (size_t)(nl - p) + 1;
+                n_lines += !is_ref;
+                p = nl + 1;
+            }
+            t1 = secs();
+        } while (t1 - t0 < 0.5);
+        *(is_ref ? &ref_mbs : &mbs) = n_bytes / (t1 - t0) / 1e6;
+    }
 
     /* the same lines through jansson, for the figure in dockerline.c */
     size_t j_bytes = 0;
@@ -422,9 +589,10 @@ test_dockerline_throughput(void **state)
         }
         j1 = secs();
     } while (j1 - j0 < 0.5);
-    print_message("throughput: dockerline %.0f MB/s (%zu lines), jansson "
-                  "%.0f MB/s (sanitizer builds are several times slower)\n",
-                  mbs, n_lines, j_bytes / (j1 - j0) / 1e6);
+    print_message("throughput: dockerline %.0f MB/s (%zu lines; the general "
+                  "scanner alone %.0f MB/s), jansson %.0f MB/s (sanitizer "
+                  "builds are several times slower)\n",
+                  mbs, n_lines, ref_mbs, j_bytes / (j1 - j0) / 1e6);
     buf_fini(&lines);
 }
 
@@ -436,6 +604,7 @@ main(void)
         T(test_dockerline_diff_corpus),
         T(test_dockerline_diff_random),
         T(test_dockerline_diff_positions),
+        T(test_dockerline_fast_edges),
         T(test_dockerline_throughput),
 #undef T
     };

@@ -317,6 +317,48 @@ test_dockerline_times(void **state)
     }
 }
 
+/* Every value of each field of the time (the others fixed), in Docker's
+ * layout and with a space (the general scanner), against timegm: each
+ * digit pair and the year are read without a loop (dl_num). */
+static void
+test_dockerline_time_fields(void **state)
+{
+    static const char *const layout[] = {
+        "{\"log\":\"x\\n\",\"stream\":\"stdout\",\"time\":\"%s\"}",
+        "{\"log\":\"x\\n\", \"stream\":\"stdout\",\"time\":\"%s\"}",
+    };
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+                                  30, 31};
+    char t[64], line[160];
+    size_t n = 0;
+
+    for (int field = 0; field < 6; field++) {
+        int lo[6] = {1970, 1, 1, 0, 0, 0}, hi[6] = {2199, 12, 31, 23, 59, 59};
+        for (int v = lo[field]; v <= hi[field]; v++) {
+            int f[6] = {2026, 7, 19, 11, 38, 57};
+            f[field] = v;
+            if (field == 2 && v > mdays[f[1] - 1])
+                continue;
+            snprintf(t, sizeof(t), "%04d-%02d-%02dT%02d:%02d:%02d.5Z", f[0],
+                     f[1], f[2], f[3], f[4], f[5]);
+            struct tm tm = { .tm_year = f[0] - 1900, .tm_mon = f[1] - 1,
+                             .tm_mday = f[2], .tm_hour = f[3],
+                             .tm_min = f[4], .tm_sec = f[5] };
+            int64_t want = (int64_t)timegm(&tm) * 1000000000 + 500000000;
+            for (int k = 0; k < 2; k++) {
+                snprintf(line, sizeof(line), layout[k], t);
+                struct dockerline dl = parse_ok(line);
+                if (dl.flags != 0 || dl.time_ns != want)
+                    fail_msg("time %s: flags %d ns %lld, want %lld", t,
+                             dl.flags, (long long)dl.time_ns,
+                             (long long)want);
+                n++;
+            }
+        }
+    }
+    assert_true(n > 2 * 300);
+}
+
 /* ------------------------------------------------------------------ */
 /* Malformed lines                                                     */
 /* ------------------------------------------------------------------ */
@@ -586,6 +628,7 @@ main(void)
         T(test_dockerline_attrs_and_unknown_keys),
         T(test_dockerline_whitespace),
         T(test_dockerline_times),
+        T(test_dockerline_time_fields),
         T(test_dockerline_malformed),
         T(test_dockerline_truncated),
         T(test_dockerline_nesting_limit),

@@ -5,7 +5,9 @@
  * checking the header's contract: RAW means msg is the input byte for byte;
  * a decoded text is valid UTF-8 and never longer than 3 bytes per input
  * byte; a capped parse either fails leaving msg untouched or gives exactly
- * the uncapped result, and fails only when that result cannot fit.
+ * the uncapped result, and fails only when that result cannot fit; and
+ * the same input through dockerline_parse_ref (the general scanner, without
+ * the fast path for Docker's own layout) gives the same bytes and fields.
  */
 #include <assert.h>
 #include <stddef.h>
@@ -101,6 +103,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         assert(fuzz_is_utf8(msg.data, msg.len));
         assert(dl.is_partial == 0 || dl.is_partial == 1);
     }
+    /* the fast path for Docker's own layout against the general
+     * scanner alone: the same bytes and fields */
+    struct buf ref;
+    struct dockerline rdl;
+    buf_init(&ref, 3 * size + 16);
+    assert(dockerline_parse_ref((const char *)data, size, &ref, &rdl) == 0);
+    assert(ref.len == msg.len &&
+           (msg.len == 0 || memcmp(ref.data, msg.data, msg.len) == 0));
+    assert(rdl.flags == dl.flags && rdl.stream == dl.stream &&
+           rdl.time_ns == dl.time_ns && rdl.is_partial == dl.is_partial &&
+           rdl.eol_len == dl.eol_len);
+    buf_fini(&ref);
     fuzz_capped(data, size, 16, &msg, &dl);
     fuzz_capped(data, size, msg.len, &msg, &dl);
     if (msg.len > 0)
