@@ -5,17 +5,63 @@
 For measuring the shipper alone: does the handshake (no auth), then ACKs
 every BATCH and METRICS frame at once, after checking that the seq inside
 its payload is the next one on this connection (a shipper sending frames
-out of order is reported and disconnected). Counts the records of each
-batch by inflating only the payload's head (seq, sources, n_records), so it
-costs far less CPU than the shipper. Writes "<tcp_port>" to --port-file and,
+out of order is reported and disconnected). Answers a zstd offer as a
+collector of this version does (CHALLENGE bit 1, common/PROTOCOL.md
+"Compression"), so the shipper sends what it sends to a real collector
+(it used to answer 0: the shipper measured here sent zlib). Counts the
+records of each batch by decoding only the payload's head (seq, sources,
+n_records; zstd through libzstd's streaming decoder, ctypes), so it costs
+far less CPU than the shipper. Writes "<tcp_port>" to --port-file and,
 once --records records were acked, "<unix time> <records> <batches>" to
 --done-file. Stores nothing.
 """
-import argparse, os, socket, struct, sys, time, zlib
+import argparse, ctypes, ctypes.util, os, socket, struct, sys, time, zlib
 
 HDR = struct.Struct("<2sBBHHII")
 HELLO, CHALLENGE, AUTH, WELCOME, BATCH, ACK, METRICS = 100, 101, 102, 103, 200, 201, 300
-F_ZLIB = 1
+F_ZLIB, F_ZSTD = 1, 4
+CH_ZSTD = 2
+
+
+class ZBuf(ctypes.Structure):
+    """ZSTD_inBuffer / ZSTD_outBuffer: pointer, size, pos."""
+    _fields_ = [("p", ctypes.c_void_p), ("size", ctypes.c_size_t), ("pos", ctypes.c_size_t)]
+
+
+class Unzstd:
+    """The first bytes of a zstd frame: libzstd's streaming decoder, stopped
+    once it has given them (the rest of the frame is never decoded)."""
+
+    def __init__(self):
+        name = ctypes.util.find_library("zstd") or "libzstd.so.1"
+        z = self.z = ctypes.CDLL(name)
+        z.ZSTD_createDStream.restype = ctypes.c_void_p
+        z.ZSTD_DCtx_reset.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        z.ZSTD_DCtx_reset.restype = ctypes.c_size_t
+        z.ZSTD_decompressStream.argtypes = [ctypes.c_void_p, ctypes.POINTER(ZBuf),
+                                            ctypes.POINTER(ZBuf)]
+        z.ZSTD_decompressStream.restype = ctypes.c_size_t
+        z.ZSTD_isError.argtypes = [ctypes.c_size_t]
+        z.ZSTD_isError.restype = ctypes.c_uint
+        self.ds = z.ZSTD_createDStream()
+
+    def head(self, payload, need):
+        z = self.z
+        z.ZSTD_DCtx_reset(self.ds, 1)    # ZSTD_reset_session_only
+        src = (ctypes.c_char * len(payload)).from_buffer_copy(payload)
+        out = ctypes.create_string_buffer(need)
+        ib = ZBuf(ctypes.cast(src, ctypes.c_void_p), len(payload), 0)
+        ob = ZBuf(ctypes.cast(out, ctypes.c_void_p), need, 0)
+        while ob.pos < need:
+            r = z.ZSTD_decompressStream(self.ds, ctypes.byref(ob), ctypes.byref(ib))
+            if z.ZSTD_isError(r):
+                raise zlib.error("corrupt zstd frame")
+            if r == 0 or (ib.pos == ib.size and ob.pos < ob.size):
+                break
+        return out.raw[:ob.pos]
+
+
+UNZSTD = None
 
 
 def frame(ftype, payload):
@@ -24,6 +70,11 @@ def frame(ftype, payload):
 
 def head(flags, payload, need):
     """First bytes of the plain payload, inflating no more than needed."""
+    global UNZSTD
+    if flags & F_ZSTD:
+        if UNZSTD is None:
+            UNZSTD = Unzstd()
+        return UNZSTD.head(payload, need)
     if not flags & F_ZLIB:
         return payload
     return zlib.decompressobj().decompress(payload, need)
@@ -71,8 +122,13 @@ def serve(conn, st, a):
             payload = bytes(buf[pos + HDR.size:pos + HDR.size + plen])
             pos += HDR.size + plen
             if ftype == HELLO:
-                # auth_required 0, our nonce, an all-zero proof
-                conn.sendall(frame(CHALLENGE, b"\0" + os.urandom(32) + bytes(32)))
+                # auth_required 0 (bit 1: zstd, when offered as a word of
+                # the software text), our nonce, an all-zero proof
+                (hn,) = struct.unpack_from("<H", payload, 0)
+                (sn,) = struct.unpack_from("<H", payload, 2 + hn)
+                software = payload[4 + hn:4 + hn + sn]
+                ch = CH_ZSTD if b"zstd" in software.split(b" ") and not a.zlib else 0
+                conn.sendall(frame(CHALLENGE, bytes([ch]) + os.urandom(32) + bytes(32)))
             elif ftype == AUTH:
                 conn.sendall(frame(WELCOME, struct.pack("<Q", 1)))
             elif ftype in (BATCH, METRICS):
@@ -103,6 +159,8 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--done-file", required=True)
     ap.add_argument("--records", type=int, required=True)
+    ap.add_argument("--zlib", action="store_true",
+                    help="answer a zstd offer as an earlier collector (the shipper sends zlib)")
     a = ap.parse_args()
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

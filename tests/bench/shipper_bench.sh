@@ -12,6 +12,8 @@
 #   SHIPPER=path COLLECTOR=path GIB=1 DATA=/tmp/logq-shipbench RUNS=1
 # SINK=1 replaces the collector by tests/bench/ack_sink.py, which only ACKs
 # (and checks seq order): the shipper alone, when the collector is slower.
+# The sink takes zstd as a collector does (SINK_ZLIB=1: it answers as an
+# earlier collector, and the shipper sends zlib).
 # Every wait is bounded; the collector's store is removed after each run.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -67,8 +69,10 @@ stored() {
 
 start_collector() {   # sets pc, tcp, http
     if [ "$SINK" = 1 ]; then
+        local zl=()
+        [ "${SINK_ZLIB:-0}" = 1 ] && zl=(--zlib)
         python3 "$ROOT/tests/bench/ack_sink.py" --port-file "$tmp/ports" \
-            --done-file "$tmp/done" --records "$LINES" &
+            --done-file "$tmp/done" --records "$LINES" "${zl[@]}" &
     else
         "$COLLECTOR" --listen 127.0.0.1:0 --http 127.0.0.1:0 \
             --data-dir "$tmp/data" --port-file "$tmp/ports" \
