@@ -421,38 +421,107 @@ dl_tz(const uint8_t *p, size_t n, int64_t *off)
     return 0;
 }
 
+/*
+ * The last minute this thread parsed, "YYYY-MM-DDTHH:MM:" (checked), and
+ * its seconds since the epoch: a container's lines share it for a minute,
+ * so the calendar is worked out once a minute, not per line. A result
+ * does not depend on it (the same fields from the same bytes).
+ */
+#define DL_MINUTE_LEN 17
+static _Thread_local struct {
+    uint8_t key[DL_MINUTE_LEN];
+    int     is_set;
+    int64_t secs;
+} dl_minute;
+
+/* "YYYY-MM-DDTHH:MM:" at p (len >= 20) into seconds since the epoch. */
+static int
+dl_minute_parse(const uint8_t *p, int64_t *secs)
+{
+    int y, mo, d, h, mi;
+
+    if (dl_minute.is_set && memcmp(p, dl_minute.key, DL_MINUTE_LEN) == 0) {
+        *secs = dl_minute.secs;
+        return 0;
+    }
+    if (dl_num(p, 4, &y) < 0 || p[4] != '-' ||
+        dl_num(p + 5, 2, &mo) < 0 || p[7] != '-' || dl_num(p + 8, 2, &d) < 0 ||
+        (p[10] != 'T' && p[10] != 't') || dl_num(p + 11, 2, &h) < 0 ||
+        p[13] != ':' || dl_num(p + 14, 2, &mi) < 0 || p[16] != ':')
+        return -1;
+    if (mo < 1 || mo > 12 || d < 1 || d > dl_mdays(y, mo) || h > 23 ||
+        mi > 59)
+        return -1;
+    *secs = dl_days(y, mo, d) * 86400 + h * 3600 + mi * 60;
+    memcpy(dl_minute.key, p, DL_MINUTE_LEN);
+    dl_minute.secs = *secs;
+    dl_minute.is_set = 1;
+    return 0;
+}
+
+/* Eight decimal digits at p as a number (the first the most significant),
+ * three multiplications in place of eight steps; UINT64_MAX if a byte is
+ * not a digit. */
+static inline uint64_t
+dl_eight_digits(const uint8_t *p)
+{
+    uint64_t x = le64_load(p);      /* the first digit the low byte */
+
+    /* every byte 0x30-0x39: high nibble 3, and still 3 after adding 6 */
+    if ((x & 0xf0f0f0f0f0f0f0f0ULL) != 0x3030303030303030ULL ||
+        ((x + 0x0606060606060606ULL) & 0xf0f0f0f0f0f0f0f0ULL) !=
+            0x3030303030303030ULL)
+        return UINT64_MAX;
+    x -= 0x3030303030303030ULL;
+    x = (x * 10 + (x >> 8)) & 0x00ff00ff00ff00ffULL;
+    x = (x * 100 + (x >> 16)) & 0x0000ffff0000ffffULL;
+    return (x * 10000 + (x >> 32)) & 0xffffffffULL;
+}
+
 /* "YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|+hh:mm|-hh:mm)" into unix ns. */
 static int
 dl_time_parse(const uint8_t *p, size_t len, int64_t *out)
 {
-    int y, mo, d, h, mi, sec;
-    int64_t frac = 0, off, ns;
+    static const int64_t scale[10] = {
+        1000000000, 100000000, 10000000, 1000000, 100000, 10000, 1000, 100,
+        10, 1 };
+    int sec;
+    int64_t minute, frac = 0, off, ns;
     size_t i = 19;
 
-    if (len < 20 || dl_num(p, 4, &y) < 0 || p[4] != '-' ||
-        dl_num(p + 5, 2, &mo) < 0 || p[7] != '-' || dl_num(p + 8, 2, &d) < 0 ||
-        (p[10] != 'T' && p[10] != 't') || dl_num(p + 11, 2, &h) < 0 ||
-        p[13] != ':' || dl_num(p + 14, 2, &mi) < 0 || p[16] != ':' ||
-        dl_num(p + 17, 2, &sec) < 0)
-        return -1;
-    if (mo < 1 || mo > 12 || d < 1 || d > dl_mdays(y, mo) || h > 23 ||
-        mi > 59 || sec > 59)
+    if (len < 20 || dl_minute_parse(p, &minute) < 0 ||
+        dl_num(p + 17, 2, &sec) < 0 || sec > 59)
         return -1;
     if (p[i] == '.') {
-        int n = 0;
-        for (i++; i < len && p[i] >= '0' && p[i] <= '9'; i++, n++) {
-            if (n == 9)
-                return -1;
-            frac = frac * 10 + (p[i] - '0');
-        }
-        if (n == 0)
+        /* the digits run to the offset, "Z" or "+hh:mm" at the end (a
+         * non-digit before it fails either way: the offset would then
+         * not be the whole rest) */
+        size_t e = p[len - 1] == 'Z' || p[len - 1] == 'z' ? len - 1 :
+                   len >= 27 && (p[len - 6] == '+' || p[len - 6] == '-') ?
+                   len - 6 : len;
+        size_t n = e - (i + 1);
+        unsigned bad = 0;
+        if (n == 0 || n > 9)
             return -1;
-        for (; n < 9; n++)
-            frac *= 10;
+        for (i++; e - i > 8 || (e - i > 0 && e - i < 8); i++) {
+            unsigned v = p[i] - (unsigned)'0';
+            bad |= v > 9;
+            frac = frac * 10 + v;
+        }
+        if (e - i == 8) {
+            /* the last eight (Docker's nanoseconds: 8 or 9 digits) */
+            uint64_t v = dl_eight_digits(p + i);
+            bad |= v == UINT64_MAX;
+            frac = frac * 100000000 + (int64_t)v;
+            i += 8;
+        }
+        if (bad)
+            return -1;
+        frac *= scale[n];
     }
     if (dl_tz(p + i, len - i, &off) < 0)
         return -1;
-    int64_t secs = dl_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
+    int64_t secs = minute + sec - off;
     if (secs < 0 && frac > 0) {
         /* so that the earliest representable instant does not overflow */
         secs++;
@@ -623,6 +692,13 @@ dl_strip(const struct dl_out *o, int *is_partial)
  * the general scanner must judge (a control byte, a bad escape, invalid
  * UTF-8, whose U+FFFD may be longer than its byte, no closing quote).
  */
+/* The byte a one-letter escape stands for, by its letter; 0: another
+ * (\b, \f and \u go through utf8_json_escape). */
+static const uint8_t dl_esc1[256] = {
+    ['"'] = '"', ['\\'] = '\\', ['/'] = '/', ['n'] = '\n', ['t'] = '\t',
+    ['r'] = '\r',
+};
+
 static const uint8_t *
 dl_fast_text(const uint8_t *p, const uint8_t *end, uint8_t *d,
              uint8_t **d_end, uint8_t *flags)
@@ -667,6 +743,12 @@ dl_fast_text(const uint8_t *p, const uint8_t *end, uint8_t *d,
         if (c == '\\') {
             uint32_t cp;
             unsigned ef;
+            uint8_t e = p + 1 < end ? dl_esc1[p[1]] : 0;
+            if (e != 0) {
+                *d++ = e;               /* \" \\ \/ \n \t \r: no call */
+                p += 2;
+                continue;
+            }
             size_t n = utf8_json_escape(p + 1, (size_t)(end - p - 1), &cp,
                                         &ef);
             if (n == 0)

@@ -323,10 +323,6 @@ test_dockerline_times(void **state)
 static void
 test_dockerline_time_fields(void **state)
 {
-    static const char *const layout[] = {
-        "{\"log\":\"x\\n\",\"stream\":\"stdout\",\"time\":\"%s\"}",
-        "{\"log\":\"x\\n\", \"stream\":\"stdout\",\"time\":\"%s\"}",
-    };
     static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
                                   30, 31};
     char t[64], line[160];
@@ -346,7 +342,8 @@ test_dockerline_time_fields(void **state)
                              .tm_min = f[4], .tm_sec = f[5] };
             int64_t want = (int64_t)timegm(&tm) * 1000000000 + 500000000;
             for (int k = 0; k < 2; k++) {
-                snprintf(line, sizeof(line), layout[k], t);
+                snprintf(line, sizeof(line), "{\"log\":\"x\\n\",%s\"stream\":"
+                         "\"stdout\",\"time\":\"%s\"}", k ? " " : "", t);
                 struct dockerline dl = parse_ok(line);
                 if (dl.flags != 0 || dl.time_ns != want)
                     fail_msg("time %s: flags %d ns %lld, want %lld", t,
@@ -357,6 +354,65 @@ test_dockerline_time_fields(void **state)
         }
     }
     assert_true(n > 2 * 300);
+}
+
+/* Fractions of 0-11 digits before each kind of offset, and each digit
+ * replaced by a byte that is not one, against the value worked out here:
+ * valid only with 1-9 digits (or none and no '.') and a whole offset. */
+static void
+test_dockerline_time_fracs(void **state)
+{
+    static const struct {
+        const char *tz;
+        int64_t off;    /* seconds east; INT64_MIN: not an offset */
+    } tz[] = {
+        {"Z", 0}, {"z", 0}, {"+01:00", 3600}, {"-05:30", -19800},
+        {"+23:59", 86340}, {"", INT64_MIN}, {"+1:00", INT64_MIN},
+        {"Zx", INT64_MIN}, {"+01:00Z", INT64_MIN}, {"-0530", INT64_MIN},
+        {"ZZ", INT64_MIN}, {"+24:00", INT64_MIN},
+    };
+    static const char digits[] = "987654321098";
+    static const char junk[] = "x+:.-/ ";    /* not 'Z': "40.9" "Z" is one */
+    const int64_t base = INT64_C(1795787440);     /* 2026-11-27T13:50:40Z */
+    char t[64], line[160];
+    size_t n_checked = 0;
+
+    for (size_t z = 0; z < sizeof(tz) / sizeof(tz[0]); z++) {
+        for (int n = -1; n <= 11; n++) {        /* -1: no '.' at all */
+            for (int bad = -1; bad < n; bad++) {
+                for (size_t j = 0; j < (bad < 0 ? 1 : sizeof(junk) - 1); j++) {
+                    size_t k = (size_t)snprintf(t, sizeof(t),
+                                                "2026-11-27T13:50:40");
+                    int64_t frac = 0;
+                    if (n >= 0)
+                        t[k++] = '.';
+                    for (int i = 0; i < n; i++) {
+                        t[k++] = i == bad ? junk[j] : digits[i];
+                        frac = frac * 10 + (digits[i] - '0');
+                    }
+                    for (int i = n; i < 9; i++)
+                        frac *= 10;
+                    t[k] = '\0';
+                    snprintf(t + k, sizeof(t) - k, "%s", tz[z].tz);
+                    int is_valid = tz[z].off != INT64_MIN && bad < 0 &&
+                                   n != 0 && n <= 9;
+                    snprintf(line, sizeof(line), "{\"log\":\"x\\n\","
+                             "\"stream\":\"stdout\",\"time\":\"%s\"}", t);
+                    struct dockerline dl = parse_ok(line);
+                    int64_t want = !is_valid ? 0 :
+                                   (base - tz[z].off) * 1000000000 +
+                                   (n > 0 ? frac : 0);
+                    if (is_valid ? dl.flags != 0 || dl.time_ns != want :
+                                   dl.flags != LOGREC_F_RAW)
+                        fail_msg("time %s: flags %d ns %lld, want %s %lld",
+                                 t, dl.flags, (long long)dl.time_ns,
+                                 is_valid ? "valid" : "raw", (long long)want);
+                    n_checked++;
+                }
+            }
+        }
+    }
+    assert_true(n_checked > 1000);
 }
 
 /* ------------------------------------------------------------------ */
@@ -629,6 +685,7 @@ main(void)
         T(test_dockerline_whitespace),
         T(test_dockerline_times),
         T(test_dockerline_time_fields),
+        T(test_dockerline_time_fracs),
         T(test_dockerline_malformed),
         T(test_dockerline_truncated),
         T(test_dockerline_nesting_limit),
