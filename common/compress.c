@@ -209,9 +209,11 @@ compress_inflate(struct buf *out, const void *in, size_t len, size_t max_out,
 
 /* The thread's zstd context, made at its first use, reset for one frame
  * at level: content size in the header, no checksum (what every
- * compress_zstd* writes). -1 for a level zstd does not have or an error. */
+ * compress_zstd* writes); hash_log and min_match over the level's when not
+ * 0. -1 for a level or parameter zstd does not have or an error. */
 static int
-zstd_cctx_start(struct compress_state *st, int level)
+zstd_cctx_start(struct compress_state *st, int level, int hash_log,
+                int min_match)
 {
     if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel())
         return -1;
@@ -225,6 +227,13 @@ zstd_cctx_start(struct compress_state *st, int level)
                                             1)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(st->zc, ZSTD_c_checksumFlag, 0)))
         return -1;
+    if ((hash_log != 0 &&
+         ZSTD_isError(ZSTD_CCtx_setParameter(st->zc, ZSTD_c_hashLog,
+                                             hash_log))) ||
+        (min_match != 0 &&
+         ZSTD_isError(ZSTD_CCtx_setParameter(st->zc, ZSTD_c_minMatch,
+                                             min_match))))
+        return -1;
     return 0;
 }
 
@@ -237,10 +246,17 @@ zstd_cctx_start(struct compress_state *st, int level)
 int
 compress_zstd(struct buf *out, const void *in, size_t len, int level)
 {
+    return compress_zstd_tuned(out, in, len, level, 0, 0);
+}
+
+int
+compress_zstd_tuned(struct buf *out, const void *in, size_t len, int level,
+                    int hash_log, int min_match)
+{
     struct compress_state *st = compress_state();
     size_t bound = ZSTD_compressBound(len);
 
-    if (zstd_cctx_start(st, level) < 0)
+    if (zstd_cctx_start(st, level, hash_log, min_match) < 0)
         return -1;
     int is_direct = out->cap - out->len >= bound;
     struct buf *dst = is_direct ? out : &st->dscratch;
@@ -273,7 +289,7 @@ compress_zstd_cuts(struct buf *out, const void *in, size_t len,
 
     if (n_cuts == 0)
         return compress_zstd(out, in, len, level);
-    if (zstd_cctx_start(st, level) < 0)
+    if (zstd_cctx_start(st, level, 0, 0) < 0)
         return -1;
     if (bound > out->max - out->len || buf_reserve(out, bound) < 0)
         return -1;

@@ -38,6 +38,13 @@ int compress_inflate(struct buf *out, const void *in, size_t len,
  * zstd fails; out is then left as it was. */
 int compress_zstd(struct buf *out, const void *in, size_t len, int level);
 
+/* As compress_zstd, with the hash table's log2 size and the shortest match
+ * set over the level's (0: the level's own; zstd's ZSTD_c_hashLog and
+ * ZSTD_c_minMatch): zstd level 1 on the wire (common/wire.c). The frame
+ * decodes as any other. */
+int compress_zstd_tuned(struct buf *out, const void *in, size_t len,
+                        int level, int hash_log, int min_match);
+
 /* As compress_zstd, but each of the n_cuts offsets cuts[] (ascending,
  * each inside (0, len)) ends a zstd block there: the parts between cuts
  * get literal tables of their own (the store's frames: columns of

@@ -545,6 +545,72 @@ test_zstd_levels(void **state)
     buf_fini(&o);
 }
 
+/* compress_zstd_tuned (the shipper's batches): the same bytes as zstd's
+ * own ZSTD_compress2 with those parameters set on a new context, decoded
+ * back whole; with 0, 0 the same bytes as compress_zstd; and a call with
+ * parameters leaves none behind on the thread's context (the store's
+ * frames after it are as before); parameters zstd does not take are
+ * refused with out as it was. */
+static void
+test_zstd_tuned(void **state)
+{
+    static const size_t sizes[] = { 0, 1, 100, 70000, 524288 };
+    uint8_t *in = make_text(524288, 9);
+    struct buf z, o, plain_before, plain_after;
+    const char *err;
+
+    (void)state;
+    buf_init(&z, 1u << 20);
+    buf_init(&o, 1u << 20);
+    buf_init(&plain_before, 1u << 20);
+    buf_init(&plain_after, 1u << 20);
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        size_t n = sizes[i];
+        buf_reset(&plain_before);
+        assert_int_equal(compress_zstd(&plain_before, in, n, 1), 0);
+        buf_reset(&z);
+        assert_int_equal(compress_zstd_tuned(&z, in, n, 1, 13, 6), 0);
+        ZSTD_CCtx *cc = ZSTD_createCCtx();
+        assert_non_null(cc);
+        ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, 1);
+        ZSTD_CCtx_setParameter(cc, ZSTD_c_contentSizeFlag, 1);
+        ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 0);
+        ZSTD_CCtx_setParameter(cc, ZSTD_c_hashLog, 13);
+        ZSTD_CCtx_setParameter(cc, ZSTD_c_minMatch, 6);
+        size_t cap = ZSTD_compressBound(n);
+        uint8_t *ref = xmalloc(cap);
+        size_t rn = ZSTD_compress2(cc, ref, cap, in, n);
+        assert_false(ZSTD_isError(rn));
+        assert_int_equal(z.len, rn);
+        assert_memory_equal(z.data, ref, rn);
+        free(ref);
+        ZSTD_freeCCtx(cc);
+        buf_reset(&o);
+        assert_int_equal(compress_unzstd(&o, z.data, z.len, n, &err), 0);
+        assert_int_equal(o.len, n);
+        if (n > 0)
+            assert_memory_equal(o.data, in, n);
+        buf_reset(&plain_after);
+        assert_int_equal(compress_zstd(&plain_after, in, n, 1), 0);
+        assert_int_equal(plain_after.len, plain_before.len);
+        assert_memory_equal(plain_after.data, plain_before.data,
+                            plain_before.len);
+        buf_reset(&z);
+        assert_int_equal(compress_zstd_tuned(&z, in, n, 1, 0, 0), 0);
+        assert_int_equal(z.len, plain_before.len);
+        assert_memory_equal(z.data, plain_before.data, plain_before.len);
+    }
+    buf_reset(&z);
+    assert_int_equal(compress_zstd_tuned(&z, in, 1000, 1, 2, 0), -1);
+    assert_int_equal(compress_zstd_tuned(&z, in, 1000, 1, 0, 1), -1);
+    assert_int_equal(z.len, 0);
+    free(in);
+    buf_fini(&z);
+    buf_fini(&o);
+    buf_fini(&plain_before);
+    buf_fini(&plain_after);
+}
+
 /* Deflates in[0..n) at level and checks it against zlib's own inflate
  * (uncompress) and the wrapper's: both give back in, byte for byte. */
 static void
@@ -753,6 +819,7 @@ main(void)
         cmocka_unit_test(test_inflate_damaged_against_zlib),
         cmocka_unit_test(test_unzstd_frame_rules),
         cmocka_unit_test(test_zstd_levels),
+        cmocka_unit_test(test_zstd_tuned),
         cmocka_unit_test(test_deflate_edges_against_zlib),
         cmocka_unit_test(test_deflate_cap_exact),
         cmocka_unit_test(test_deflate_batch_cap),

@@ -229,6 +229,17 @@ wire_frame_decode(const uint8_t *p, size_t len, struct wire_frame *f,
     return 1;
 }
 
+/*
+ * zstd level 1 on the wire (the shipper's, shipper/sender_internal.h):
+ * over the level's parameters at a 512 KiB batch (hash log 14, shortest
+ * match 7), a smaller hash table and shorter matches: 3-6% less CPU and
+ * 0.07-0.16 points fewer bytes on the wire, real samples and generator
+ * (tests/bench/deflate_bench.sh, shipper_bench.sh; BENCHMARKS.md "The
+ * shipper's CPU"). Any zstd decoder reads the frames as before.
+ */
+#define WIRE_ZSTD1_HASH_LOG  13
+#define WIRE_ZSTD1_MIN_MATCH 6
+
 /* Appends in[0..len) to out compressed as c says (NULL: as is). */
 static int
 wire_compress(struct buf *out, const void *in, size_t len,
@@ -238,6 +249,9 @@ wire_compress(struct buf *out, const void *in, size_t len,
         return buf_append(out, in, len);
     if (c->flag == WIRE_F_ZLIB)
         return c->level > 0 ? compress_deflate(out, in, len, c->level) : -1;
+    if (c->flag == WIRE_F_ZSTD && c->level == 1)
+        return compress_zstd_tuned(out, in, len, 1, WIRE_ZSTD1_HASH_LOG,
+                                   WIRE_ZSTD1_MIN_MATCH);
     if (c->flag == WIRE_F_ZSTD)
         return compress_zstd(out, in, len, c->level);
     return -1;

@@ -72,6 +72,52 @@ test_frame_roundtrip_plain_and_zlib(void **state)
     }
 }
 
+/* zstd level 1 on the wire is compress_zstd_tuned's hash log 13 and
+ * shortest match 6 (wire.c), byte for byte, and decodes back; on this
+ * text its bytes are not plain level 1's. */
+static void
+test_frame_zstd1_tuned(void **state)
+{
+    struct fixture *fx = *state;
+    struct wire_codec c = { WIRE_F_ZSTD, 1 };
+    struct buf text, z, plain;
+    struct wire_frame f;
+    const char *err;
+    const uint8_t *p;
+    size_t len;
+    uint64_t x = 7;
+
+    buf_init(&text, 1u << 20);
+    buf_init(&z, 1u << 20);
+    buf_init(&plain, 1u << 20);
+    while (text.len < 300000) {
+        char line[128];
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        int n = snprintf(line, sizeof(line), "GET /api/v1/item/%u user=%u "
+                         "status=%u took %ums\n", (unsigned)(x >> 40),
+                         (unsigned)(x >> 52), 200 + (unsigned)(x >> 61),
+                         (unsigned)(x >> 56));
+        assert_int_equal(buf_append(&text, line, (size_t)n), 0);
+    }
+    buf_reset(&fx->out);
+    assert_int_equal(wire_frame_encode_codec(&fx->out, WIRE_BATCH, text.data,
+                                             text.len, &c), 0);
+    assert_int_equal(decode_one(&fx->out, &f, &err), 1);
+    assert_int_equal(compress_zstd_tuned(&z, text.data, text.len, 1, 13, 6),
+                     0);
+    assert_int_equal(f.len, z.len);
+    assert_memory_equal(f.payload, z.data, z.len);
+    assert_int_equal(compress_zstd(&plain, text.data, text.len, 1), 0);
+    assert_false(plain.len == z.len &&
+                 memcmp(plain.data, z.data, z.len) == 0);
+    assert_int_equal(wire_frame_payload(&f, &fx->scratch, &p, &len, &err), 0);
+    assert_int_equal(len, text.len);
+    assert_memory_equal(p, text.data, text.len);
+    buf_fini(&text);
+    buf_fini(&z);
+    buf_fini(&plain);
+}
+
 /* HELLO's software text offers zstd by a word after the first one. */
 static void
 test_hello_offers_zstd(void **state)
@@ -469,6 +515,7 @@ main(void)
     const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
         T(test_frame_roundtrip_plain_and_zlib),
+        T(test_frame_zstd1_tuned),
         T(test_frame_header_layout),
         T(test_frame_truncated_needs_more),
         T(test_frame_two_in_a_row),

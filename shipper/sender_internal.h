@@ -29,7 +29,8 @@
 #define SENDER_SOFTWARE      "logq-shipper/0.3"
 /* zstd level of batches: level 1 took 0.47x libdeflate-1's CPU for a
  * smaller output, faster levels were larger and hardly cheaper
- * (BENCHMARKS.md "zstd on the wire"). */
+ * (BENCHMARKS.md "zstd on the wire"); common/wire.c sets a smaller hash
+ * table and shorter matches over it (BENCHMARKS.md "The shipper's CPU"). */
 #define SENDER_ZSTD_LEVEL    1
 #define SENDER_RAW_MAX       (WIRE_MAX_PAYLOAD - (64u << 10))
 #define SENDER_FRAME_MAX     (WIRE_HEADER_LEN + WIRE_MAX_PAYLOAD)

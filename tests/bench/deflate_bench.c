@@ -53,6 +53,11 @@ struct cand {
     int         strategy;
     int         mem_level;
     int         window_bits;
+    /* zstd: parameters over the level's (0: the level's own) */
+    int         z_hash_log;
+    int         z_min_match;
+    int         z_window_log;
+    int         z_target_len;
 };
 
 static double
@@ -192,7 +197,27 @@ run_one(const struct cand *c, z_stream *zs, struct libdeflate_compressor *ld,
         return run_zlib(zs, p, out, out_cap);
     if (c->kind == K_LIBDEFLATE)
         return libdeflate_zlib_compress(ld, p->p, p->len, out, out_cap);
-    size_t n = ZSTD_compressCCtx(zc, out, out_cap, p->p, p->len, c->level);
+    if (c->z_hash_log == 0 && c->z_min_match == 0 && c->z_window_log == 0 &&
+        c->z_target_len == 0) {
+        size_t n = ZSTD_compressCCtx(zc, out, out_cap, p->p, p->len,
+                                     c->level);
+        return ZSTD_isError(n) ? 0 : n;
+    }
+    /* as common/compress.c's: content size, no checksum; then the
+     * candidate's parameters over the level's */
+    ZSTD_CCtx_reset(zc, ZSTD_reset_session_and_parameters);
+    ZSTD_CCtx_setParameter(zc, ZSTD_c_compressionLevel, c->level);
+    ZSTD_CCtx_setParameter(zc, ZSTD_c_contentSizeFlag, 1);
+    ZSTD_CCtx_setParameter(zc, ZSTD_c_checksumFlag, 0);
+    if (c->z_hash_log)
+        ZSTD_CCtx_setParameter(zc, ZSTD_c_hashLog, c->z_hash_log);
+    if (c->z_min_match)
+        ZSTD_CCtx_setParameter(zc, ZSTD_c_minMatch, c->z_min_match);
+    if (c->z_window_log)
+        ZSTD_CCtx_setParameter(zc, ZSTD_c_windowLog, c->z_window_log);
+    if (c->z_target_len)
+        ZSTD_CCtx_setParameter(zc, ZSTD_c_targetLength, c->z_target_len);
+    size_t n = ZSTD_compress2(zc, out, out_cap, p->p, p->len);
     return ZSTD_isError(n) ? 0 : n;
 }
 
@@ -336,6 +361,22 @@ static const struct cand cands[] = {
     { "zstd 1", K_ZSTD, 1, 0, 0, 0 },
     { "zstd 2", K_ZSTD, 2, 0, 0, 0 },
     { "zstd 3", K_ZSTD, 3, 0, 0, 0 },
+    /* level 1's parameters one at a time (at 512 KiB: window 19, hash 14,
+     * min match 7, target length 0; zstd 1.5.4's table) */
+    { "zstd 1 hash 12", K_ZSTD, 1, 0, 0, 0, 12, 0, 0, 0 },
+    { "zstd 1 hash 13", K_ZSTD, 1, 0, 0, 0, 13, 0, 0, 0 },
+    { "zstd 1 hash 15", K_ZSTD, 1, 0, 0, 0, 15, 0, 0, 0 },
+    { "zstd 1 hash 16", K_ZSTD, 1, 0, 0, 0, 16, 0, 0, 0 },
+    { "zstd 1 hash 17", K_ZSTD, 1, 0, 0, 0, 17, 0, 0, 0 },
+    { "zstd 1 minmatch 5", K_ZSTD, 1, 0, 0, 0, 0, 5, 0, 0 },
+    { "zstd 1 minmatch 6", K_ZSTD, 1, 0, 0, 0, 0, 6, 0, 0 },
+    { "zstd 1 hash 16 minmatch 6", K_ZSTD, 1, 0, 0, 0, 16, 6, 0, 0 },
+    { "zstd 1 hash 16 minmatch 5", K_ZSTD, 1, 0, 0, 0, 16, 5, 0, 0 },
+    { "zstd 1 hash 13 minmatch 6", K_ZSTD, 1, 0, 0, 0, 13, 6, 0, 0 },
+    { "zstd 1 hash 12 minmatch 6", K_ZSTD, 1, 0, 0, 0, 12, 6, 0, 0 },
+    { "zstd 1 hash 13 minmatch 5", K_ZSTD, 1, 0, 0, 0, 13, 5, 0, 0 },
+    { "zstd 1 window 17", K_ZSTD, 1, 0, 0, 0, 0, 0, 17, 0 },
+    { "zstd 1 target 2", K_ZSTD, 1, 0, 0, 0, 0, 0, 0, 2 },
 };
 
 int
