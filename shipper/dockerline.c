@@ -17,10 +17,11 @@
  * the keys compared as fixed bytes, the time parsed where it lies; any
  * other shape, and anything the general scanner must judge (invalid UTF-8,
  * a control byte, a cap that could be reached), goes to the general
- * scanner from the line's start. 0.45x the instructions per line on the
- * generator and the real samples (callgrind); dockerline_parse_ref is the
- * general scanner alone, which the tests and the fuzz target compare it
- * with byte for byte (BENCHMARKS.md "The shipper's CPU").
+ * scanner from the line's start. With the time's minute kept (below),
+ * 0.31-0.33x the instructions per line on the generator and the real
+ * samples (callgrind); dockerline_parse_ref is the general scanner alone,
+ * which the tests and the fuzz target compare it with byte for byte
+ * (BENCHMARKS.md "The shipper's CPU").
  *
  * Decisions a caller may notice:
  * - one final "\n" of the text is removed, and a "\r" right before it too
@@ -32,7 +33,8 @@
  *   time outside the int64 nanosecond range makes the line RAW;
  * - invalid UTF-8 inside keys and skipped values is tolerated.
  * UTF-8 and JSON escapes are decoded by common/utf8.c. Talks to nobody:
- * pure function over bytes, output through common/buf.
+ * pure function over bytes, output through common/buf (the last minute of
+ * a time parsed is kept per thread, which changes no result).
  */
 #include "shipper/dockerline.h"
 
