@@ -290,6 +290,8 @@ sealpool_assemble(struct seal_pool *p, struct seal_chunk *ch, uint32_t c,
         b->len - STORE_BLK_HDR_LEN > STORE_MAX_META)
         return -1;
     size_t meta_len = b->len - STORE_BLK_HDR_LEN;
+    if (buf_reserve(b, (size_t)comp) < 0)      /* once, not by doubling */
+        return -1;
     for (size_t k = t0; k < t1; k++) {
         const struct seal_ftask *t = &p->t[k];
         if (buf_append(b, p->ar[t->arena].out.data + t->off, t->len) < 0)

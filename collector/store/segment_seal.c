@@ -94,16 +94,25 @@ chunk_meta(struct store *s, const struct store_tail *t, struct seal_chunk *ch)
 }
 
 /* A tail without a body (its body went to a job) takes the buffer of a
- * sealed job's block if one is spare: grown by doubling from nothing, a
- * body was copied by realloc about 13 times per block (1.25% of the
- * collector's instructions while ingesting). */
+ * sealed job's block if one is spare, the largest: grown by doubling from
+ * nothing, a body was copied by realloc about 13 times per block (1.25%
+ * of the collector's instructions while ingesting), and a tail outgrows
+ * a block while its commit syncs (a 2 MiB body realloc'ed to 4 MiB: the
+ * copy and the fresh pages' faults were 3-4% of the collector's samples
+ * while ingesting, with 2 spares of at most 2 blocks: BENCHMARKS.md
+ * "Tail bodies kept for the next tails"). The later blocks of a split
+ * take spares too. */
 static void
 tail_reserve(struct store *s, struct store_tail *t)
 {
     if (t->body.data != NULL || s->n_spare_body == 0)
         return;
-    size_t max = t->body.max;
-    t->body = s->spare_body[--s->n_spare_body];
+    size_t max = t->body.max, k = 0;
+    for (size_t i = 1; i < s->n_spare_body; i++)
+        if (s->spare_body[i].cap > s->spare_body[k].cap)
+            k = i;
+    t->body = s->spare_body[k];
+    s->spare_body[k] = s->spare_body[--s->n_spare_body];
     t->body.max = max;
     buf_reset(&t->body);
 }
@@ -128,17 +137,32 @@ segment_job_spare(struct store *s, struct seal_job *job)
     for (size_t i = 0; i < job->n_ch; i++) {
         struct seal_chunk *ch = &job->ch[i];
         if (s->n_spare_body < STORE_SPARE_BODIES && ch->body.data != NULL &&
-            ch->body.cap <= 2 * s->opt.block_size) {
+            ch->body.cap <= 4 * s->opt.block_size) {
             s->spare_body[s->n_spare_body++] = ch->body;
             buf_init(&ch->body, 0);
         }
-        if (s->n_spare_set < STORE_SPARE_BODIES && ch->set.tab != NULL &&
+        if (s->n_spare_set < STORE_SPARE_SETS && ch->set.tab != NULL &&
             ch->set.size <= STORE_SPARE_SET_MAX) {
             s->spare_set[s->n_spare_set++] = ch->set;
             ch->set.tab = NULL;
             ch->set.size = ch->set.n = 0;
         }
     }
+}
+
+void
+segment_spare_trim(struct store *s)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < s->n_spare_body; i++) {
+        if (n < STORE_SPARE_IDLE &&
+            s->spare_body[i].cap <= 2 * s->opt.block_size)
+            s->spare_body[n++] = s->spare_body[i];
+        else
+            buf_fini(&s->spare_body[i]);
+    }
+    s->n_spare_body = n;
 }
 
 static void
@@ -237,6 +261,7 @@ tail_split(struct store *s, size_t *n_out)
             s->opt.block_size) {
             ch = xreallocarray(ch, n + 1, sizeof(*ch));
             store_tail_init(s, &ch[n++], STORE_MAX_RAW);
+            tail_reserve(s, &ch[n - 1]);
         }
         struct store_label *l = s->labels[t->labels[r->label].id];
         int rc = store_tail_add(&ch[n - 1], l, r);

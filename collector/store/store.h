@@ -222,7 +222,8 @@ int store_sync(struct store *s);
 int store_recompact_poll(struct store *s, int wait);
 /* Cuts the WAL files to their live entries if no commit was written
  * since the previous call and none is in flight: an idle store keeps no
- * stale entries of reused files on disk (STORE.md "Write-ahead log").
+ * stale entries of reused files on disk (STORE.md "Write-ahead log"),
+ * and frees the tail bodies kept for a burst (segment_spare_trim).
  * Call it from a timer on the store's thread. Returns the bytes cut. */
 uint64_t store_wal_trim(struct store *s);
 /* Deletes whole oldest segments past retention_age_ns / retention_bytes

@@ -107,7 +107,10 @@ store_codec_has_recv(uint32_t codec)
 #define STORE_MAX_WAL_ENTRY (512u << 20)
 /* Uncommitted and unsealed data held in memory. */
 #define STORE_MAX_PENDING   (64u << 20)
-#define STORE_SPARE_BODIES  2u          /* tail bodies, sets kept for reuse */
+#define STORE_SPARE_BODIES  8u          /* tail bodies kept for reuse: as
+                                           many as a job and s->pend free */
+#define STORE_SPARE_IDLE    2u          /* of them kept while idle */
+#define STORE_SPARE_SETS    2u          /* token sets kept for reuse */
 #define STORE_SPARE_SET_MAX (1u << 16)  /* slots of a set kept (1.5 MiB) */
 /* Distinct token hashes the in-memory index of the segment being written
  * may hold (about 24 bytes each) before the segment is sealed. */
@@ -681,7 +684,7 @@ struct store {
      * doubling, copied ~13 times; a fresh set was calloc'ed and grown */
     struct buf            spare_body[STORE_SPARE_BODIES];
     size_t                n_spare_body;
-    struct index_set      spare_set[STORE_SPARE_BODIES];
+    struct index_set      spare_set[STORE_SPARE_SETS];
     size_t                n_spare_set;
 
     struct store_label  **labels;       /* by id */
@@ -980,10 +983,14 @@ int  segment_read_frame(int fd, const struct store_blk *b,
 struct seal_job *segment_job_new(struct store *s);
 void segment_job_free(struct seal_job *job);
 /* Keeps the bodies of a sealed job's blocks (up to STORE_SPARE_BODIES
- * in all, none larger than two blocks) for the next tails, and their
- * token sets (as many, none over STORE_SPARE_SET_MAX slots) for the next
- * jobs; on the store's thread, before segment_job_free. */
+ * in all, none larger than four blocks) for the next tails, and their
+ * token sets (up to STORE_SPARE_SETS, none over STORE_SPARE_SET_MAX
+ * slots) for the next jobs; on the store's thread, before
+ * segment_job_free. */
 void segment_job_spare(struct store *s, struct seal_job *job);
+/* An idle store's spare bodies cut to STORE_SPARE_IDLE, none larger than
+ * two blocks (what it kept before a burst needed more): store_wal_trim. */
+void segment_spare_trim(struct store *s);
 /* Moves src's chunks and WAL files to the end of dst and frees src. */
 void segment_job_merge(struct seal_job *dst, struct seal_job *src);
 /* On the sealing thread: compresses, indexes and writes the job's chunks

@@ -558,6 +558,41 @@ test_pend_token_sets(void **state)
     store_close(s);
 }
 
+/* The bodies of a job's blocks and of the tails that waited with it are
+ * kept for the next tails (up to STORE_SPARE_BODIES: a tail that starts
+ * without one grows by realloc), and an idle store gives back all but
+ * STORE_SPARE_IDLE of them (store_wal_trim). */
+static void
+test_pend_spare_bodies(void **state)
+{
+    struct fx *f = *state;
+
+    f->opt.segment_size = 64 << 10;
+    f->gate.is_blocking = 1;
+    struct store *s = storetest_open(f->dir, &f->opt);
+    put_tail(s, 0);
+    assert_int_equal(store_commit(s), 0);   /* tail 0: the job, held */
+    wait_blocks(f, 1);
+    for (int k = 1; k <= STORE_PEND_MAX_CH; k++) {  /* these wait */
+        put_tail(s, k);
+        assert_int_equal(store_commit(s), 0);
+    }
+    assert_int_equal(s->n_spare_body, 0);
+    storetest_gate_release(&f->gate);
+    assert_int_equal(store_sync(s), 0);
+    assert_int_equal(s->n_spare_body, 1 + STORE_PEND_MAX_CH);
+    put_tail(s, 1 + STORE_PEND_MAX_CH);     /* the next tail takes one */
+    assert_int_equal(store_commit(s), 0);
+    assert_int_equal(store_sync(s), 0);
+    assert_int_equal(s->n_spare_body, 1 + STORE_PEND_MAX_CH);
+    (void)store_wal_trim(s);                /* a commit since: not idle */
+    assert_int_equal(s->n_spare_body, 1 + STORE_PEND_MAX_CH);
+    (void)store_wal_trim(s);                /* idle */
+    assert_int_equal(s->n_spare_body, STORE_SPARE_IDLE);
+    assert_int_equal(scan_all(s), (2 + STORE_PEND_MAX_CH) * PER_TAIL);
+    store_close(s);
+}
+
 int
 main(void)
 {
@@ -573,6 +608,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_pend_sealed_at_close, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pend_token_sets, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_pend_spare_bodies, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

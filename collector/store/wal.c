@@ -712,6 +712,7 @@ store_wal_trim(struct store *s)
         s->wal_trim_writes = s->n_wal_writes;
         return 0;
     }
+    segment_spare_trim(s);      /* idle: the burst's spare bodies go */
     for (size_t k = 0; k < s->n_wals; k++) {
         struct store_wal_file *w = &s->wals[k];
         struct stat st;
