@@ -168,9 +168,11 @@ store_reopen(struct store *s, const char *dir, const struct store_options *o)
 
     store_close(s);
     /* no sealing thread runs: the flag may change */
-    int v = ix_mix == 2 ? (int)rn(3) : ix_mix;  /* 0: 7, 1: 5, 2: 6 */
+    /* 0: 8, 1: 5, 2: 6, 3: 7 */
+    int v = ix_mix == 2 ? (int)rn(4) : ix_mix;
     index_test_without_frames(v == 1);
     index_test_full_keys(v == 2);
+    index_test_v7(v == 3);
     s = store_open(dir, o, &err);
     if (s == NULL)
         fail_msg("store_open: %s", err);

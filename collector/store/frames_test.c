@@ -682,14 +682,14 @@ test_frames_rare_word_one_frame(void **state)
  * block it is in (blocks of ~14 frames here: two frames a mask bit),
  * alone and with a second word (a block holding
  * both in different frames has no frame holding both), in a store
- * whose segments have .lqi versions 5, 6 and 7 mixed: the answers of a
+ * whose segments have .lqi versions 5, 6, 7 and 8 mixed: the answers of a
  * brute-force model, each word's record count. Fails if a frame holding
  * the word is skipped. */
 static void
 test_frames_rare_words_every_frame(void **state)
 {
     struct fx *f = *state;
-    enum { N_WORDS = 300, N = 2 * RARE_N };
+    enum { N_WORDS = 300, N = 3 * RARE_N };
     int *rare = xcalloc(N, sizeof(*rare));
     int n_in[N_WORDS] = { 0 };
     uint64_t reads;
@@ -709,18 +709,20 @@ test_frames_rare_words_every_frame(void **state)
         }
     }
     struct store *s = NULL;
-    for (int part = 0; part < 12; part++) {
-        /* versions 7, 5 and 6 in turn: the store mixes them */
-        index_test_without_frames(part / 3 % 3 == 1);
-        index_test_full_keys(part / 3 % 3 == 2);
+    for (int part = 0; part < 16; part++) {
+        /* versions 8, 5, 6 and 7 in turn: the store mixes them */
+        index_test_without_frames(part / 4 % 4 == 1);
+        index_test_full_keys(part / 4 % 4 == 2);
+        index_test_v7(part / 4 % 4 == 3);
         s = open_store(f->dir[0], 1024);
-        put_rare(s, part * (N / 12), N / 12, rare);
+        put_rare(s, part * (N / 16), N / 16, rare);
         store_close(s);
     }
     index_test_without_frames(0);
     index_test_full_keys(0);
+    index_test_v7(0);
     s = open_store(f->dir[0], 1024);
-    int n_v[8] = { 0 };
+    int n_v[9] = { 0 };
     for (uint64_t seq = 1; seq < 64; seq++) {
         char *path = xasprintf("%s/seg-%016llx.lqi", f->dir[0],
                                (unsigned long long)seq);
@@ -731,11 +733,11 @@ test_frames_rare_words_every_frame(void **state)
             continue;
         assert_int_equal(pread(fd, h, 8, 0), 8);
         close(fd);
-        n_v[h[4] < 8 ? h[4] : 0]++;
+        n_v[h[4] < 9 ? h[4] : 0]++;
     }
-    print_message(".lqi files: %d version 5, %d version 6, %d version 7\n",
-                  n_v[5], n_v[6], n_v[7]);
-    assert_true(n_v[5] > 0 && n_v[6] > 0 && n_v[7] > 0);
+    print_message(".lqi files: %d version 5, %d version 6, %d version 7, "
+                  "%d version 8\n", n_v[5], n_v[6], n_v[7], n_v[8]);
+    assert_true(n_v[5] > 0 && n_v[6] > 0 && n_v[7] > 0 && n_v[8] > 0);
     for (int k = 0; k < N_WORDS; k++) {
         char w[16], w2[16];
         const char *t[2] = { w, w2 };

@@ -20,31 +20,44 @@
 #include "common/buf.h"
 
 #define INDEX_MAGIC      0x3149514cu    /* "LQI1" */
-#define INDEX_VERSION    7              /* 3, 4, 5, 6: still read */
+#define INDEX_VERSION    8              /* 3, 4, 5, 6, 7: still read */
 #define INDEX_VERSION_NO_FIELDS 3       /* no field tokens, no counts */
 #define INDEX_VERSION_FIELDS    4       /* field tokens */
 #define INDEX_VERSION_COUNTS    5       /* per-block record counts */
 #define INDEX_VERSION_FRAMES    6       /* frames of keys in few blocks */
 #define INDEX_VERSION_SHORT_KEYS 7      /* keys cut to index_key_bits() */
+#define INDEX_VERSION_BITS      8       /* postings coded in bits */
 /* Version 7 (STORE.md "Index file"): a key is the top index_key_bits(n)
  * bits of the token hash, n the file's key count, so that about one in
  * 2^INDEX_KEY_SLACK to 2^(INDEX_KEY_SLACK + 1) of the hashes a query
  * looks up hits a key of another token (a superset: the blocks of that
  * key are read too); tokens that share a cut key share one key, the
  * union of their postings, without counts; a page's key gaps are
- * Rice-coded ahead of its postings. */
+ * Rice-coded ahead of its postings. Version 8: keys with one bit of
+ * slack less (INDEX_KEY_SLACK_BITS: one in 2^7 to 2^8 absent hashes
+ * hits a key), the postings coded in bits after the gaps. */
 #define INDEX_KEY_SLACK 8u
+#define INDEX_KEY_SLACK_BITS 7u
 
+/* The key width of a file of version (7 on) holding n_keys keys. */
 static inline uint32_t
-index_key_bits(uint64_t n_keys)
+index_key_bits_v(uint64_t n_keys, uint32_t version)
 {
-    uint32_t bits = INDEX_KEY_SLACK;
+    uint32_t bits = version >= INDEX_VERSION_BITS ? INDEX_KEY_SLACK_BITS
+                                                  : INDEX_KEY_SLACK;
 
     while (n_keys) {
         bits++;
         n_keys >>= 1;
     }
     return bits < 32 ? bits : 32;
+}
+
+/* The key width of a file the writer writes now (version 8). */
+static inline uint32_t
+index_key_bits(uint64_t n_keys)
+{
+    return index_key_bits_v(n_keys, INDEX_VERSION);
 }
 #define INDEX_MAX_COUNT  0x1fffffffu    /* records counted per block */
 #define INDEX_HDR_LEN    32
@@ -216,6 +229,9 @@ void index_test_without_frames(int on);
 /* Tests only: write version 6 (keys of the full 32-bit hash), as the
  * collector did before version 7. */
 void index_test_full_keys(int on);
+/* Tests only: write version 7 (postings as varints), as the collector
+ * did before version 8. */
+void index_test_v7(int on);
 uint32_t index_file_n_blks(const struct index_file *f);
 /* Borrowed: the block table, index_file_n_blks() entries. */
 const struct index_blkref *index_file_blks(const struct index_file *f);

@@ -25,7 +25,8 @@ struct index_file {
     uint64_t             size;
     uint32_t             version;
     int                  has_fields;    /* version >= 4 */
-    uint32_t             key_bits;      /* 32; version 7: index_key_bits */
+    uint32_t             key_bits;      /* 32; version 7 on: index_key_bits_v */
+    uint32_t             blk_bits;      /* version 8: bits of a block number */
     uint32_t             n_blks, n_pages, n_keys;
     struct index_blkref *blks;
     uint32_t            *first;         /* per page: first hash */
@@ -135,7 +136,7 @@ index_file_load(int fd, uint64_t seq, const char **errstr)
     f->version = le32_load(h + 4);
     f->has_fields = f->version >= INDEX_VERSION_FIELDS;
     f->key_bits = f->version >= INDEX_VERSION_SHORT_KEYS
-                  ? index_key_bits(f->n_keys) : 32;
+                  ? index_key_bits_v(f->n_keys, f->version) : 32;
     if (le32_load(h) != INDEX_MAGIC ||
         f->version < INDEX_VERSION_NO_FIELDS || f->version > INDEX_VERSION ||
         le64_load(h + 8) != seq || f->n_blks > INDEX_MAX_BLKS ||
@@ -155,6 +156,8 @@ index_file_load(int fd, uint64_t seq, const char **errstr)
     *errstr = "bad page directory";
     if (ix_parse_meta(f, meta) < 0)
         goto fail;
+    while (f->n_blks > 1 && (f->n_blks - 1) >> f->blk_bits)
+        f->blk_bits++;
     free(meta);
     return f;
 fail:
@@ -352,50 +355,253 @@ ix_bits(const uint8_t *p, size_t nb, uint64_t pos)
     return w >> (pos & 7);
 }
 
-/* Version 7: the Rice-coded gaps of a page of cnt keys whose first is
- * first, at *pp (index_write.c ix_put_gaps): *at the number of key within
- * the page (-1: not there), *pp past the gaps. -1 if malformed. */
-static int
-ix_find_gap(const uint8_t **pp, const uint8_t *end, uint64_t cnt,
-            uint64_t first, uint32_t key, long *at)
-{
-    const uint8_t *p = *pp;
-    uint64_t pos = 0, h = first;
+/* A page's bits from pos on (index_write.c's stream: bytes filled from
+ * their lowest bit). */
+struct ix_br {
+    const uint8_t *p;
+    size_t         nb;
+    uint64_t       pos, n_bits;
+};
 
-    if (p >= end || *p > 31)
+/* The next n (<= 57) bits into *v. -1 past the page. */
+static inline int
+ix_br_get(struct ix_br *b, uint32_t n, uint64_t *v)
+{
+    if (b->n_bits - b->pos < n)
         return -1;
-    uint32_t r = *p++;
-    size_t nb = (size_t)(end - p);
-    uint64_t n_bits = (uint64_t)nb * 8;
+    *v = n ? ix_bits(b->p, b->nb, b->pos) & ((1ull << n) - 1) : 0;
+    b->pos += n;
+    return 0;
+}
+
+/* The bits up to the next stop bit (a zero when ones, else a one), at
+ * most max of them, into *run, and past the stop bit. -1 past the page
+ * or past max. */
+static int
+ix_br_run(struct ix_br *b, int ones, uint64_t max, uint64_t *run)
+{
+    uint64_t got = 0;
+
+    for (;;) {              /* up to 57 at a time */
+        if (b->pos >= b->n_bits)
+            return -1;
+        uint64_t avail = b->n_bits - b->pos < 57 ? b->n_bits - b->pos : 57;
+        uint64_t w = ix_bits(b->p, b->nb, b->pos);
+        if (ones)
+            w = ~w;
+        w &= (1ull << avail) - 1;
+        if (w) {
+            uint64_t z = (uint64_t)__builtin_ctzll(w);
+            got += z;
+            b->pos += z + 1;
+            break;
+        }
+        got += avail;
+        b->pos += avail;
+        if (got > max)
+            return -1;
+    }
+    if (got > max)
+        return -1;
+    *run = got;
+    return 0;
+}
+
+/* An Exp-Golomb value of parameter k (index_write.c ix_bw_eg) into *v,
+ * its unary part at most 32 bits: -1 if longer or past the page. */
+static int
+ix_br_eg(struct ix_br *b, uint32_t k, uint64_t *v)
+{
+    uint64_t len, lo, hi;
+
+    if (b->n_bits - b->pos >= 57) {     /* from one load when it fits */
+        uint64_t w = ix_bits(b->p, b->nb, b->pos) & ((1ull << 57) - 1);
+        if (w) {
+            len = (uint64_t)__builtin_ctzll(w);
+            if (2 * len + 1 + k <= 57) {
+                w >>= len + 1;
+                hi = w & ((1ull << len) - 1);
+                lo = (w >> len) & ((1ull << k) - 1);
+                b->pos += 2 * len + 1 + k;
+                *v = ((((uint64_t)1 << len | hi) - 1) << k) | lo;
+                return 0;
+            }
+        }
+    }
+    if (ix_br_run(b, 0, 32, &len) < 0 || ix_br_get(b, (uint32_t)len, &hi) < 0 ||
+        ix_br_get(b, k, &lo) < 0)
+        return -1;
+    *v = ((((uint64_t)1 << len | hi) - 1) << k) | lo;
+    return 0;
+}
+
+/* Version 7 and 8: the Rice-coded gaps (r their parameter) of a page of
+ * cnt keys whose first is first, from b's position (index_write.c
+ * ix_gaps): *at the number of key within the page (-1: not there), b
+ * past the gaps. -1 if malformed. */
+static int
+ix_find_gap(struct ix_br *b, uint32_t r, uint64_t cnt, uint64_t first,
+            uint32_t key, long *at)
+{
+    uint64_t h = first;
+
     *at = h == key ? 0 : -1;
     for (uint64_t i = 1; i < cnt; i++) {
-        uint64_t hi = 0, lo = 0;
-        for (;;) {              /* the one bits, up to 57 at a time */
-            if (pos >= n_bits)
-                return -1;
-            uint64_t w = ~ix_bits(p, nb, pos);
-            uint64_t ones = w ? (uint64_t)__builtin_ctzll(w) : 64;
-            uint64_t avail = n_bits - pos < 57 ? n_bits - pos : 57;
-            if (ones < avail) {
-                hi += ones;
-                pos += ones + 1;        /* and the zero */
-                break;
-            }
-            hi += avail;
-            pos += avail;
-        }
-        if (n_bits - pos < r || hi > UINT32_MAX >> r)
+        uint64_t hi, lo;
+        if (ix_br_run(b, 1, UINT32_MAX >> r, &hi) < 0 ||
+            ix_br_get(b, r, &lo) < 0)
             return -1;
-        if (r)
-            lo = ix_bits(p, nb, pos) & ((1ull << r) - 1);
-        pos += r;
         h += (hi << r | lo) + 1;
         if (h > UINT32_MAX)
             return -1;
         if (h == key)
             *at = (long)i;
     }
-    *pp = p + (pos + 7) / 8;
+    return 0;
+}
+
+/* Version 8: a block's frame field (index_write.c ix_bw_frames) into
+ * *fm. -1 if malformed. */
+static int
+ix_br_frames(struct ix_br *b, uint32_t fbits, uint32_t mbits, uint32_t *fm)
+{
+    uint64_t is_mask, v;
+
+    if (ix_br_get(b, 1, &is_mask) < 0 ||
+        ix_br_get(b, is_mask ? mbits : fbits, &v) < 0)
+        return -1;
+    if (!is_mask)
+        v = 1ull << v;
+    if (v == 0 || v > INDEX_FRAMES_ALL)
+        return -1;
+    *fm = (uint32_t)v;
+    return 0;
+}
+
+/* Version 8: one key's postings (index_write.c ix_put_postings_bits)
+ * from b into d (if want, else skipped). -1 if malformed. */
+static int
+ix_postings_bits(const struct index_file *f, struct ix_br *b,
+                 uint32_t fbits, uint32_t mbits, int want, struct ix_dec *d)
+{
+    uint64_t kind, v, n;
+    uint32_t fm;
+
+    d->n = 0;
+    d->has_counts = 0;
+    /* the most common key, in one block, from one load of 57 bits (at
+     * most 1 + 20 + 1 + 12 of them) */
+    uint32_t has_kind = f->n_blks > 1;
+    uint64_t need = has_kind + f->blk_bits + 1 +
+                    (fbits > mbits ? fbits : mbits);
+    if (f->n_blks > 0 && b->n_bits - b->pos >= need) {
+        uint64_t w = ix_bits(b->p, b->nb, b->pos);
+        if ((w & has_kind) == 0) {
+            w >>= has_kind;
+            uint64_t blk = w & ((1ull << f->blk_bits) - 1);
+            w >>= f->blk_bits;
+            uint32_t is_mask = (uint32_t)(w & 1), wd = is_mask ? mbits : fbits;
+            uint64_t m = (w >> 1) & ((1ull << wd) - 1);
+            if (!is_mask)
+                m = 1ull << m;
+            if (blk >= f->n_blks || m == 0 || m > INDEX_FRAMES_ALL)
+                return -1;
+            b->pos += has_kind + f->blk_bits + 1 + wd;
+            if (want) {
+                d->fms[0] = (uint32_t)m;
+                d->blks[0] = (uint32_t)blk;
+                d->n = 1;
+            }
+            return 0;
+        }
+    }
+    kind = 0;                           /* a file of one block: no kind */
+    if (f->n_blks == 0 || (f->n_blks > 1 && ix_br_get(b, 1, &kind) < 0))
+        return -1;
+    if (kind == 0) {                    /* one block */
+        uint64_t blk;
+        if (ix_br_get(b, f->blk_bits, &blk) < 0 || blk >= f->n_blks ||
+            ix_br_frames(b, fbits, mbits, &fm) < 0)
+            return -1;
+        if (want) {
+            d->fms[0] = fm;
+            d->blks[0] = (uint32_t)blk;
+            d->n = 1;
+        }
+        return 0;
+    }
+    if (ix_br_get(b, 1, &kind) < 0)
+        return -1;
+    if (kind == 0) {                    /* 2 or 3 blocks, with frames */
+        if (ix_br_get(b, 1, &n) < 0)
+            return -1;
+        n += 2;
+        for (uint64_t i = 0, last = 0; i < n; i++) {
+            if (ix_br_get(b, f->blk_bits, &v) < 0 || v >= f->n_blks ||
+                (i && v <= last) || ix_br_frames(b, fbits, mbits, &fm) < 0)
+                return -1;
+            last = v;
+            if (want) {
+                d->fms[d->n] = fm;
+                d->blks[d->n++] = (uint32_t)v;
+            }
+        }
+        return 0;
+    }
+    uint64_t is_counted, is_map, k;
+    if (f->n_blks < IX_COUNT_MIN_BLKS ||
+        ix_br_get(b, 1, &is_counted) < 0 || ix_br_get(b, 1, &is_map) < 0 ||
+        ix_br_eg(b, 0, &n) < 0 || n > f->n_blks - IX_COUNT_MIN_BLKS)
+        return -1;
+    n += IX_COUNT_MIN_BLKS;
+    if (is_map) {
+        uint64_t got = 0;
+        for (uint32_t blk = 0, take; blk < f->n_blks; blk += take) {
+            take = f->n_blks - blk < 57 ? f->n_blks - blk : 57;
+            if (ix_br_get(b, take, &v) < 0)
+                return -1;
+            got += (uint64_t)__builtin_popcountll(v);
+            for (; want && v; v &= v - 1) {
+                d->fms[d->n] = INDEX_FRAMES_ALL;
+                d->blks[d->n++] = blk + (uint32_t)__builtin_ctzll(v);
+            }
+        }
+        if (got != n)
+            return -1;
+    } else {
+        uint64_t blk;
+        if (ix_br_get(b, 5, &k) < 0 || k > 20 ||
+            ix_br_get(b, f->blk_bits, &blk) < 0 || blk >= f->n_blks)
+            return -1;
+        for (uint64_t i = 0; i < n; i++) {
+            if (i && (ix_br_eg(b, (uint32_t)k, &v) < 0 ||
+                      v >= f->n_blks - blk - 1))
+                return -1;
+            if (i)
+                blk += v + 1;
+            if (want) {
+                d->fms[d->n] = INDEX_FRAMES_ALL;
+                d->blks[d->n++] = (uint32_t)blk;
+            }
+        }
+    }
+    if (!is_counted)
+        return 0;
+    uint64_t check, forms, kr, other, own;
+    if (ix_br_get(b, 32, &check) < 0 || ix_br_get(b, 3, &forms) < 0 ||
+        ix_br_get(b, 5, &kr) < 0 || kr > 20)
+        return -1;
+    for (uint64_t i = 0; i < n; i++) {
+        own = forms;
+        if (ix_br_get(b, 1, &other) < 0 ||
+            (other && ix_br_get(b, 3, &own) < 0) ||
+            ix_br_eg(b, (uint32_t)kr, &v) < 0 || v > UINT32_MAX >> 3)
+            return -1;
+        if (want)
+            d->cws[i] = (uint32_t)(v << 3 | own);
+    }
+    d->check = (uint32_t)check;
+    d->has_counts = want;
     return 0;
 }
 
@@ -426,9 +632,30 @@ ix_file_find(const struct index_file *f, int fd, uint32_t hash,
     if (ix_get_varint(&p, end, &cnt) < 0 || cnt > INDEX_PAGE_KEYS)
         goto out;
     if (f->version >= INDEX_VERSION_SHORT_KEYS) {
+        int is_bits = f->version >= INDEX_VERSION_BITS;
+        uint32_t fbits = 0, mbits = 0;
         long at;
-        if (ix_find_gap(&p, end, cnt, h, hash, &at) < 0)
+        if (p >= end || *p > 31 || (is_bits && end - p < 2))
             goto out;
+        uint32_t r = *p++;
+        if (is_bits) {
+            fbits = *p & 15;
+            mbits = *p++ >> 4;
+            if (mbits > INDEX_FRAME_BITS || fbits > 4)
+                goto out;
+        }
+        struct ix_br b = { .p = p, .nb = (size_t)(end - p),
+                           .n_bits = (uint64_t)(end - p) * 8 };
+        if (ix_find_gap(&b, r, cnt, h, hash, &at) < 0)
+            goto out;
+        if (is_bits) {
+            for (long i = 0; i <= at; i++)
+                if (ix_postings_bits(f, &b, fbits, mbits, i == at, d) < 0)
+                    goto out;
+            rc = 0;
+            goto out;
+        }
+        p += (b.pos + 7) / 8;
         for (long i = 0; i <= at; i++)
             if (ix_postings(f, &p, end, i == at, d) < 0)
                 goto out;

@@ -19,6 +19,16 @@
 #include "common/compress.h"
 #include "common/xmalloc.h"
 
+/* index_test_v7(): write version 7, set by tests before any store
+ * runs. */
+static int ix_v7;
+
+void
+index_test_v7(int on)
+{
+    ix_v7 = on != 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Varints                                                             */
 
@@ -246,14 +256,15 @@ ix_n_cut(const uint64_t *keys, size_t n, uint32_t bits)
  * Cutting can only merge keys, and fewer keys can only narrow the
  * width, so the width falls until it is that of its own key count. */
 static uint32_t
-ix_file_key_bits(const uint64_t *keys, size_t n, int is_short,
+ix_file_key_bits(const uint64_t *keys, size_t n, uint32_t version,
                  size_t *n_cut)
 {
-    uint32_t bits = is_short ? index_key_bits(n) : 32;
+    int is_short = version >= INDEX_VERSION_SHORT_KEYS;
+    uint32_t bits = is_short ? index_key_bits_v(n, version) : 32;
     size_t c = ix_n_cut(keys, n, bits);
 
-    while (is_short && index_key_bits(c) < bits) {
-        bits = index_key_bits(c);
+    while (is_short && index_key_bits_v(c, version) < bits) {
+        bits = index_key_bits_v(c, version);
         c = ix_n_cut(keys, n, bits);
     }
     *n_cut = c;
@@ -324,17 +335,15 @@ ix_rice_len(const uint32_t *g, size_t ng, uint32_t r)
     return len;
 }
 
-/* Version 7: after the page's key count, the gaps between its cnt keys
- * (the groups of keys[i..n) cut to bits bits), each gap - 1 Rice-coded:
- * u8 r, then per gap (gap - 1) >> r one bits, a zero bit and the low r
- * bits of gap - 1 (least significant first), in bytes filled from their
- * lowest bit, the last one padded with zeros. r is the one of
- * floor(log2(mean gap)) - 2 to + 1 that makes the gaps shortest. */
-static int
-ix_put_gaps(struct buf *b, const uint64_t *keys, size_t n, size_t i,
-            size_t cnt, uint32_t bits)
+/* The gaps - 1 between the cnt keys of a page (the groups of keys[i..n)
+ * cut to bits bits) into g (cnt - 1 of them), and the Rice parameter:
+ * the one of floor(log2(mean gap)) - 2 to + 1 that makes them shortest
+ * (*len their bits). */
+static uint32_t
+ix_gaps(const uint64_t *keys, size_t n, size_t i, size_t cnt, uint32_t bits,
+        uint32_t *g, uint64_t *len)
 {
-    uint32_t g[INDEX_PAGE_KEYS], prev = ix_cut(keys[i], bits);
+    uint32_t prev = ix_cut(keys[i], bits);
     size_t ng = 0;
 
     for (size_t c = 1; c < cnt; c++) {
@@ -351,14 +360,30 @@ ix_put_gaps(struct buf *b, const uint64_t *keys, size_t n, size_t i,
     while (ng && (uint64_t)2 << r0 <= sum / ng)
         r0++;
     for (uint32_t t = r0 > 2 ? r0 - 2 : 0; t <= r0 + 1 && t < 32; t++) {
-        uint64_t len = ix_rice_len(g, ng, t);
-        if (len < best) {
-            best = len;
+        uint64_t l = ix_rice_len(g, ng, t);
+        if (l < best) {
+            best = l;
             r = t;
         }
     }
-    if (ng == 0)
-        best = 0;
+    *len = ng ? best : 0;
+    return r;
+}
+
+/* Version 7: after the page's key count, the gaps between its cnt keys
+ * (the groups of keys[i..n) cut to bits bits), each gap - 1 Rice-coded:
+ * u8 r, then per gap (gap - 1) >> r one bits, a zero bit and the low r
+ * bits of gap - 1 (least significant first), in bytes filled from their
+ * lowest bit, the last one padded with zeros. r is the one of
+ * floor(log2(mean gap)) - 2 to + 1 that makes the gaps shortest. */
+static int
+ix_put_gaps(struct buf *b, const uint64_t *keys, size_t n, size_t i,
+            size_t cnt, uint32_t bits)
+{
+    uint32_t g[INDEX_PAGE_KEYS];
+    uint64_t best;
+    uint32_t r = ix_gaps(keys, n, i, cnt, bits, g, &best);
+    size_t ng = cnt ? cnt - 1 : 0;
     size_t nbytes = (size_t)((best + 7) / 8);
     if (buf_put_u8(b, (uint8_t)r) < 0 || buf_reserve(b, nbytes) < 0)
         return -1;
@@ -376,28 +401,267 @@ ix_put_gaps(struct buf *b, const uint64_t *keys, size_t n, size_t i,
     return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* Version 8: a page's gaps and postings as one stream of bits         */
+
+/* Bits appended to a buf, each byte filled from its lowest bit: 32 at
+ * a time into the buf (reserved for the page ahead), the rest in acc. */
+struct ix_bw {
+    struct buf *b;
+    uint64_t    acc;
+    uint32_t    n;                      /* bits in acc, < 32 between calls */
+    int         err;
+};
+
+/* The low n (<= 32) bits of v. */
+static inline void
+ix_bw_put(struct ix_bw *w, uint64_t v, uint32_t n)
+{
+    w->acc |= (v & ((1ull << n) - 1)) << w->n;
+    w->n += n;
+    if (w->n >= 32) {
+        if (buf_put_u32(w->b, (uint32_t)w->acc) < 0)
+            w->err = 1;
+        w->acc >>= 32;
+        w->n -= 32;
+    }
+}
+
+/* v Exp-Golomb coded with parameter k: with u = (v >> k) + 1 of bit
+ * length L + 1, L zero bits, a one bit, the L bits of u below its
+ * leading one, then the low k bits of v (each field least significant
+ * first). */
+static void
+ix_bw_eg(struct ix_bw *w, uint64_t v, uint32_t k)
+{
+    uint64_t u = (v >> k) + 1;
+    uint32_t len = 63 - (uint32_t)__builtin_clzll(u);
+
+    for (uint32_t z = len; z > 0; z -= z < 32 ? z : 32)
+        ix_bw_put(w, 0, z < 32 ? z : 32);
+    ix_bw_put(w, 1, 1);
+    ix_bw_put(w, u, len);               /* the bits below the leading one */
+    ix_bw_put(w, v, k);
+}
+
+static uint32_t
+ix_eg_len(uint64_t v, uint32_t k)
+{
+    uint64_t u = (v >> k) + 1;
+
+    return 2 * (63 - (uint32_t)__builtin_clzll(u)) + 1 + k;
+}
+
+static void
+ix_bw_end(struct ix_bw *w)
+{
+    for (; w->n > 0; w->n -= w->n < 8 ? w->n : 8, w->acc >>= 8)
+        if (buf_put_u8(w->b, (uint8_t)w->acc) < 0)
+            w->err = 1;
+    w->acc = 0;
+    w->n = 0;
+}
+
+static uint32_t
+ix_bitlen(uint64_t v)
+{
+    return v ? 64 - (uint32_t)__builtin_clzll(v) : 0;
+}
+
+/* The frame field of a block of a key in fewer than IX_COUNT_MIN_BLKS
+ * blocks: a zero bit and the frame's number in fbits bits when one frame
+ * holds the key, else a one bit and the mask in mbits bits. */
+static inline void
+ix_bw_frames(struct ix_bw *w, uint32_t fm, uint32_t fbits, uint32_t mbits)
+{
+    if (fm != 0 && (fm & (fm - 1)) == 0) {
+        ix_bw_put(w, 0, 1);
+        ix_bw_put(w, (uint32_t)__builtin_ctz(fm), fbits);
+    } else {
+        ix_bw_put(w, 1, 1);
+        ix_bw_put(w, fm, mbits);
+    }
+}
+
+/* The Exp-Golomb parameter (0 to 20) that codes v[0..n) (every stride-th
+ * word, shifted right by shift) shortest, and *len their bits. */
+static uint32_t
+ix_eg_best(const uint32_t *v, size_t n, size_t stride, uint32_t shift,
+           uint64_t *len)
+{
+    uint64_t best = UINT64_MAX;
+    uint32_t bk = 0;
+
+    for (uint32_t k = 0; k <= 20; k++) {
+        uint64_t l = 0;
+        for (size_t i = 0; i < n; i++)
+            l += ix_eg_len(v[i * stride] >> shift, k);
+        if (l < best) {
+            best = l;
+            bk = k;
+        }
+    }
+    *len = best;
+    return bk;
+}
+
+/* Version 8 postings of e (STORE.md "Index file", "Postings in bits"):
+ * in a file of one block none but its frame field; else a one-block key
+ * 0, its block in bbits bits, its frame field; a key in 2 or 3 blocks
+ * 1 0, a bit (n - 2), each block in bbits bits with its frame field; a
+ * key in 4 blocks or more 1 1, a counted bit, a bitmap bit, EG0(n - 4),
+ * then the n_blks bits of a bitmap or a list (5 bits k, the first block
+ * in bbits bits, each next gap - 1 EG k), then if counted its 32-bit
+ * check, 3 bits of forms, 5 bits k and per block a bit (its forms are
+ * those: 0, else 1 and 3 bits of its own) and its records EG k. */
+static int
+ix_put_postings_bits(struct ix_bw *w, const struct ix_ent *e,
+                     uint32_t n_blks, uint32_t bbits, uint32_t fbits,
+                     uint32_t mbits, uint32_t **tmp, size_t *cap)
+{
+    const uint32_t *p = ix_posts(e);
+
+#define IX_P(i) IX_BLK(p[2 * (i)])
+    if (n_blks == 1) {
+        if (e->n != 1 || IX_P(0) != 0)
+            return -1;
+        ix_bw_frames(w, IX_FM(p[0]), fbits, mbits);
+        return 0;
+    }
+    if (e->n == 1) {
+        ix_bw_put(w, 0, 1);
+        ix_bw_put(w, IX_P(0), bbits);
+        ix_bw_frames(w, IX_FM(p[0]), fbits, mbits);
+        return 0;
+    }
+    if (e->n < IX_COUNT_MIN_BLKS) {
+        ix_bw_put(w, 1, 1);
+        ix_bw_put(w, 0, 1);
+        ix_bw_put(w, e->n - 2, 1);
+        for (uint32_t i = 0; i < e->n; i++) {
+            ix_bw_put(w, IX_P(i), bbits);
+            ix_bw_frames(w, IX_FM(p[2 * i]), fbits, mbits);
+        }
+        return 0;
+    }
+    if (*cap < e->n) {
+        *cap = e->n;
+        *tmp = xreallocarray(*tmp, *cap, sizeof(**tmp));
+    }
+    uint32_t *g = *tmp;
+    for (uint32_t i = 1; i < e->n; i++)
+        g[i - 1] = IX_P(i) - IX_P(i - 1) - 1;
+    uint64_t list_len;
+    uint32_t k = ix_eg_best(g, e->n - 1, 1, 0, &list_len);
+    list_len += 5 + bbits;
+    int is_map = n_blks < list_len;
+    int is_counted = !e->is_collided;
+    ix_bw_put(w, 3, 2);
+    ix_bw_put(w, (uint32_t)is_counted, 1);
+    ix_bw_put(w, (uint32_t)is_map, 1);
+    ix_bw_eg(w, e->n - IX_COUNT_MIN_BLKS, 0);
+    if (is_map) {
+        for (uint32_t b = 0, i = 0; b < n_blks; b++) {
+            uint32_t on = i < e->n && IX_P(i) == b;
+            ix_bw_put(w, on, 1);
+            i += on;
+        }
+    } else {
+        ix_bw_put(w, k, 5);
+        ix_bw_put(w, IX_P(0), bbits);
+        for (uint32_t i = 0; i + 1 < e->n; i++)
+            ix_bw_eg(w, g[i], k);
+    }
+#undef IX_P
+    if (!is_counted)
+        return 0;
+    uint32_t forms = p[1] & 7;
+    uint64_t rec_len;
+    uint32_t kr = ix_eg_best(p + 1, e->n, 2, 3, &rec_len);
+    ix_bw_put(w, e->check, 32);
+    ix_bw_put(w, forms, 3);
+    ix_bw_put(w, kr, 5);
+    for (uint32_t i = 0; i < e->n; i++) {
+        uint32_t cw = p[2 * i + 1];
+        if ((cw & 7) == forms) {
+            ix_bw_put(w, 0, 1);
+        } else {
+            ix_bw_put(w, 1, 1);
+            ix_bw_put(w, cw & 7, 3);
+        }
+        ix_bw_eg(w, cw >> 3, kr);
+    }
+    return 0;
+}
+
+/* The widths of a version 8 file's frame fields (*fbits, *mbits; each
+ * page holds them, the same in every page): the bit length of the OR of
+ * the frame masks of the map's keys in fewer than IX_COUNT_MIN_BLKS
+ * blocks (so of a merged key's too: its mask is their OR), and that of
+ * the highest frame bit. One pass over the entries in memory order. */
+static void
+ix_frame_bits(const struct index_mem *m, uint32_t *fbits, uint32_t *mbits)
+{
+    uint32_t all = 0;
+
+    for (size_t i = 0; i < m->n_keys; i++) {
+        const struct ix_ent *e = ix_ent_at(m, (uint32_t)i);
+        if (e->n >= IX_COUNT_MIN_BLKS)
+            continue;
+        const uint32_t *p = ix_posts(e);
+        for (uint32_t j = 0; j < e->n; j++)
+            all |= IX_FM(p[2 * j]);
+    }
+    *mbits = ix_bitlen(all);
+    *fbits = *mbits ? ix_bitlen(*mbits - 1) : 0;
+}
+
 /* Encodes the pages of the sorted keys[0..n), cut to bits bits (n_cut
- * keys once cut; version 7, is_short: the gaps Rice-coded ahead of the
- * postings, else each key's gap as a varint before its postings), into
- * k, the directory into k->dir (first key, length, crc per page). */
+ * keys once cut; version 7: the gaps Rice-coded ahead of the postings;
+ * version 8: the gaps, then the postings, in bits; older: each key's gap
+ * as a varint before its postings), into k, the directory into k->dir
+ * (first key, length, crc per page). */
 static int
 ix_encode_pages(const struct index_mem *m, const uint64_t *keys, size_t n,
-                size_t n_cut, uint32_t bits, int is_short, uint32_t n_blks,
-                struct ix_sink *k)
+                size_t n_cut, uint32_t bits, uint32_t version,
+                uint32_t n_blks, struct ix_sink *k)
 {
     struct buf *pages = &k->pages;
-    uint32_t *tmp = NULL;
-    size_t cap = 0, i = 0;
+    uint32_t *tmp = NULL, *gtmp = NULL;
+    size_t cap = 0, gcap = 0, i = 0;
+    int is_short = version >= INDEX_VERSION_SHORT_KEYS;
+    int is_bits = version >= INDEX_VERSION_BITS;
+    uint32_t bbits = n_blks > 1 ? ix_bitlen(n_blks - 1) : 0;
+    uint32_t fbits = 0, mbits = 0;
     int rc = -1;
+
+    if (is_bits)
+        ix_frame_bits(m, &fbits, &mbits);
 
     for (size_t done = 0; done < n_cut; done += INDEX_PAGE_KEYS) {
         size_t cnt = n_cut - done < INDEX_PAGE_KEYS ? n_cut - done
                                                     : INDEX_PAGE_KEYS;
         size_t start = pages->len;
         uint32_t first = ix_cut(keys[i], bits), prev = first;
-        if (buf_put_varint(pages, cnt) < 0 ||
-            (is_short && ix_put_gaps(pages, keys, n, i, cnt, bits) < 0))
+        struct ix_bw w = { .b = pages };
+        if (buf_put_varint(pages, cnt) < 0)
             goto out;
+        if (is_bits) {
+            uint32_t g[INDEX_PAGE_KEYS];
+            uint64_t glen;
+            uint32_t r = ix_gaps(keys, n, i, cnt, bits, g, &glen);
+            if (buf_put_u8(pages, (uint8_t)r) < 0 ||
+                buf_put_u8(pages, (uint8_t)(fbits | mbits << 4)) < 0)
+                goto out;
+            for (size_t x = 0; x + 1 < cnt; x++) {
+                for (uint32_t u = g[x] >> r; u > 0; u -= u < 32 ? u : 32)
+                    ix_bw_put(&w, UINT32_MAX, u < 32 ? u : 32);
+                ix_bw_put(&w, 0, 1);
+                ix_bw_put(&w, g[x], r);
+            }
+        } else if (is_short && ix_put_gaps(pages, keys, n, i, cnt, bits) < 0) {
+            goto out;
+        }
         for (size_t c = 0; c < cnt; c++) {
             uint32_t key = ix_cut(keys[i], bits);
             size_t j = i + 1;
@@ -418,11 +682,21 @@ ix_encode_pages(const struct index_mem *m, const uint64_t *keys, size_t n,
                 ix_merge(m, keys + i, j - i, &merged, &tmp, &cap);
                 e = &merged;
             }
-            if ((!is_short && buf_put_varint(pages, key - prev) < 0) ||
-                ix_put_postings(pages, e, n_blks) < 0)
+            if (is_bits) {
+                if (ix_put_postings_bits(&w, e, n_blks, bbits, fbits, mbits,
+                                         &gtmp, &gcap) < 0)
+                    goto out;
+            } else if ((!is_short && buf_put_varint(pages, key - prev) < 0) ||
+                       ix_put_postings(pages, e, n_blks) < 0) {
                 goto out;
+            }
             prev = key;
             i = j;
+        }
+        if (is_bits) {
+            ix_bw_end(&w);
+            if (w.err)
+                goto out;
         }
         size_t plen = pages->len - start;
         if (buf_put_u32(&k->dir, first) < 0 ||
@@ -436,6 +710,7 @@ ix_encode_pages(const struct index_mem *m, const uint64_t *keys, size_t n,
     rc = ix_sink_flush(k);
 out:
     free(tmp);
+    free(gtmp);
     return rc;
 }
 
@@ -447,10 +722,10 @@ index_mem_write(const struct index_mem *m, uint64_t seq,
     uint64_t *keys = ix_sorted_keys(m);
     uint32_t version = ix_without_fields ? INDEX_VERSION_NO_FIELDS :
                        ix_without_frames ? INDEX_VERSION_COUNTS :
-                       ix_full_keys ? INDEX_VERSION_FRAMES : INDEX_VERSION;
+                       ix_full_keys ? INDEX_VERSION_FRAMES :
+                       ix_v7 ? INDEX_VERSION_SHORT_KEYS : INDEX_VERSION;
     size_t n;
-    uint32_t bits = ix_file_key_bits(keys, m->n_keys,
-                                     version >= INDEX_VERSION_SHORT_KEYS, &n);
+    uint32_t bits = ix_file_key_bits(keys, m->n_keys, version, &n);
     uint32_t n_pages = (uint32_t)((n + INDEX_PAGE_KEYS - 1) / INDEX_PAGE_KEYS);
     struct ix_sink k = {
         .fn = fn, .arg = arg, .chunk = chunk,
@@ -463,8 +738,8 @@ index_mem_write(const struct index_mem *m, uint64_t seq,
     buf_init(&k.dir, SIZE_MAX);
     buf_init(&head, SIZE_MAX);
     if (m->is_over ||                   /* the file cannot hold its blocks */
-        ix_encode_pages(m, keys, m->n_keys, n, bits,
-                        version >= INDEX_VERSION_SHORT_KEYS, n_blks, &k) < 0)
+        ix_encode_pages(m, keys, m->n_keys, n, bits, version, n_blks,
+                        &k) < 0)
         goto out;
     uint8_t h[INDEX_HDR_LEN];
     le32_store(h, INDEX_MAGIC);

@@ -176,7 +176,7 @@ test_fds_retention(void **state)
     struct store_stats st;
 
     (void)state;
-    struct store *s = open_store(dir, 64, 96 << 10);
+    struct store *s = open_store(dir, 64, 80 << 10);
     for (int round = 0; round < 12; round++) {
         put_range(s, round * 1000, 1000);
         (void)query(s, "rare");
