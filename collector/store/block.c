@@ -646,13 +646,42 @@ frames_raw_decode(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
     return rc == 0 && done == n ? 0 : -1;
 }
 
+/* 1 if time t lies outside [mn, mx] by more than the range's own width
+ * plus BLOCK_FRAME_GAP_NS (no overflow whatever the times). */
+static int
+frame_is_far(int64_t t, int64_t mn, int64_t mx)
+{
+    uint64_t w = (uint64_t)mx - (uint64_t)mn;
+
+    w = w > UINT64_MAX - BLOCK_FRAME_GAP_NS ? UINT64_MAX
+                                            : w + BLOCK_FRAME_GAP_NS;
+    if (t > mx)
+        return (uint64_t)t - (uint64_t)mx > w;
+    if (t < mn)
+        return (uint64_t)mn - (uint64_t)t > w;
+    return 0;
+}
+
 uint32_t
 block_frame_end(const struct store_rec *recs, uint32_t i, uint32_t n,
                 size_t size)
 {
     size_t bytes = 0;
+    int64_t mn = INT64_MAX, mx = INT64_MIN;
 
     while (i < n && (bytes == 0 || bytes < size)) {
+        /* a source's run ends here, the frame has some bytes, and the
+         * next source's lines are far from its time range: cut, so that
+         * the frame's range is not that of two distant runs (STORE.md
+         * "Frames") */
+        if (bytes >= size / BLOCK_FRAME_MIN_SHARE && bytes > 0 &&
+            recs[i].label != recs[i - 1].label &&
+            frame_is_far(recs[i].time_ns, mn, mx))
+            break;
+        if (recs[i].time_ns < mn)
+            mn = recs[i].time_ns;
+        if (recs[i].time_ns > mx)
+            mx = recs[i].time_ns;
         bytes += recs[i].msg_len + 8;
         i++;
     }

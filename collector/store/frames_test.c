@@ -8,7 +8,8 @@
  * records from both formats; a newest-N scan reading only the newest
  * frames; a damaged frame reported and skipped alone; the columns and
  * the messages in zstd blocks of their own; a block's records grouped by
- * source at seal (STORE.md "Order of records in a block").
+ * source at seal (STORE.md "Order of records in a block"); a frame ended
+ * where a source far apart in time begins (block_frame_end).
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -219,7 +220,7 @@ test_frames_codec_same_records(void **state)
 /* Stores                                                              */
 
 struct fx {
-    char dir[2][64];
+    char dir[4][64];
 };
 
 static int
@@ -227,7 +228,7 @@ setup(void **state)
 {
     struct fx *f = xcalloc(1, sizeof(*f));
 
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 4; i++) {
         snprintf(f->dir[i], sizeof(f->dir[i]), "/tmp/frames_test.XXXXXX");
         assert_non_null(mkdtemp(f->dir[i]));
     }
@@ -240,7 +241,7 @@ teardown(void **state)
 {
     struct fx *f = *state;
 
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 4; i++) {
         char *cmd = xasprintf("rm -rf '%s'", f->dir[i]);
         assert_int_equal(system(cmd), 0);
         free(cmd);
@@ -566,6 +567,157 @@ test_frames_grouped_by_source(void **state)
         }
     store_close(s);
     store_close(old);
+}
+
+/* Record i of source src for the cut tests: 3 sources in turns of 40
+ * records, each 1 ms a record from its own start, source src's start
+ * src * far_ns later (0: in step); messages of 60 to 90 bytes. */
+static void
+put_turns(struct store *s, int n_per, int64_t far_ns)
+{
+    char msg[128], cid[16];
+
+    for (int i0 = 0; i0 < n_per; i0 += 40)
+        for (int src = 0; src < 3; src++) {
+            for (int i = i0; i < i0 + 40 && i < n_per; i++) {
+                struct logrec r = { 0 };
+                snprintf(cid, sizeof(cid), "cid%d", src);
+                snprintf(msg, sizeof(msg), "%s line %d of source %d of the "
+                         "frames cut test, at a source's end%s", i % 10 == 0 ? "ERROR" : "info",
+                         i, src, i % 3 == 0 ? " with a longer tail" : "");
+                r.time_ns = T0 + src * far_ns + (int64_t)i * 1000000;
+                r.recv_ns = T0;
+                r.host = "h1";
+                r.container_id = cid;
+                r.container = "web";
+                r.image = "nginx:1";
+                r.offset = (uint64_t)i + 1;
+                r.msg = msg;
+                r.msg_len = strlen(msg);
+                assert_int_equal(store_append(s, &r), 1);
+            }
+            assert_int_equal(store_commit(s), 0);
+        }
+    assert_int_equal(store_sync(s), 0);
+}
+
+/* The frames of every block of s: their number, and the most time one
+ * spans. */
+static size_t
+frames_widest(struct store *s, int64_t *widest)
+{
+    size_t n = 0;
+
+    *widest = 0;
+    store_lock(s);
+    for (size_t g = 0; g < s->n_segs; g++)
+        for (size_t k = 0; k < s->segs[g]->n_blks; k++) {
+            const struct store_blk *b = &s->segs[g]->blks[k];
+            for (uint32_t f = 0; f < b->n_frames; f++)
+                if (b->frames[f].max_ns - b->frames[f].min_ns > *widest)
+                    *widest = b->frames[f].max_ns - b->frames[f].min_ns;
+            n += b->n_frames;
+        }
+    store_unlock(s);
+    return n;
+}
+
+/* Sources whose times lie far apart (a backlog read in turns): a frame
+ * ends where one source's run ends in the block (every record here is
+ * past frame_size / BLOCK_FRAME_MIN_SHARE), so no frame spans the gap
+ * between two sources' times and every frame holds one source; sources
+ * in step are cut at the frame size alone, as before (the same frames
+ * as a store whose sources are within the gap of each other). Both
+ * answer every scan as the store written without frames does. On the
+ * block level: a run shorter than frame_size / BLOCK_FRAME_MIN_SHARE
+ * stays in its frame, and times at the int64 ends do not overflow. */
+static void
+test_frames_cut_at_distant_source(void **state)
+{
+    struct fx *f = *state;
+    const int64_t hour = INT64_C(3600000000000);
+    int64_t widest;
+
+    struct store *s = open_store(f->dir[0], 1024);
+    struct store *old = open_store(f->dir[1], STORE_NO_FRAMES);
+    put_turns(s, 2000, hour);
+    put_turns(old, 2000, hour);
+    size_t n_frames = frames_widest(s, &widest);
+    store_lock(s);
+    size_t n_blks = 0, pairs = frame_sources(s, &n_frames);
+    for (size_t g = 0; g < s->n_segs; g++)
+        n_blks += s->segs[g]->n_blks;
+    store_unlock(s);
+    print_message("far apart: %zu blocks, %zu frames, %zu (frame, source) "
+                  "pairs, widest frame %lld ms\n", n_blks, n_frames, pairs,
+                  (long long)(widest / 1000000));
+    assert_true(n_blks >= 4);
+    assert_int_equal(pairs, n_frames);          /* one source a frame */
+    assert_true(widest < hour);
+    const struct store_filter fl[] = {
+        filter(INT64_MIN, INT64_MAX, NULL),
+        filter(INT64_MIN, INT64_MAX, "ERROR"),
+        filter(T0 + hour / 2, T0 + hour + 500000000, NULL),
+    };
+    for (size_t i = 0; i < sizeof(fl) / sizeof(fl[0]); i++)
+        for (int newest = 0; newest < 2; newest++) {
+            int na, nb;
+            char *a = scan_text(s, &fl[i], newest, 1 << 30, &na);
+            char *b = scan_text(old, &fl[i], newest, 1 << 30, &nb);
+            assert_int_equal(na, nb);
+            assert_string_equal(a, b);
+            free(a);
+            free(b);
+        }
+    store_close(s);
+    store_close(old);
+
+    /* in step, and a quarter of the gap apart (the first and last
+     * source half of it: within the gap): the same frames */
+    struct store *a = open_store(f->dir[2], 1024);
+    put_turns(a, 2000, 0);
+    struct store *b = open_store(f->dir[3], 1024);
+    put_turns(b, 2000, BLOCK_FRAME_GAP_NS / 4);
+    size_t na = frames_widest(a, &widest), nb = frames_widest(b, &widest);
+    store_lock(a);
+    size_t pa = frame_sources(a, &na);
+    store_unlock(a);
+    print_message("in step: %zu frames, %zu pairs; a quarter gap apart: %zu "
+                  "frames\n", na, pa, nb);
+    assert_int_equal(na, nb);
+    assert_true(pa > na);               /* frames hold two sources */
+    store_close(a);
+    store_close(b);
+
+    /* block level: a run too short to end a frame; the gap; times at
+     * the int64 ends (t, bytes, label of two or three records) */
+    const int64_t gap = BLOCK_FRAME_GAP_NS, mn = INT64_MIN, mx = INT64_MAX;
+    const uint32_t share = 4096 / BLOCK_FRAME_MIN_SHARE;
+    static const struct { int64_t t[3]; uint32_t len0, l2, n, end; } c[8] = {
+        { { 0, 10 * 3600000000000LL }, 10, 0, 2, 2 },  /* too short */
+        { { 0, 10 * 3600000000000LL }, 0, 0, 2, 1 },   /* share: cut */
+        { { 0, gap }, 0, 0, 2, 2 },                     /* within the gap */
+        { { 0, gap + 1 }, 0, 0, 2, 1 },
+        { { 5 * gap, 2 * gap }, 0, 0, 2, 1 },           /* before it */
+        { { mn, mx }, 0, 0, 2, 1 },
+        { { mx, mn }, 0, 0, 2, 1 },
+        { { mn, mx, 0 }, 0, 0, 3, 3 },  /* run 0 spans everything */
+    };
+    for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+        struct store_rec r[3] = { { .label = 0 }, { .label = 1 },
+                                  { .label = 1 } };
+        for (uint32_t i = 0; i < c[k].n; i++) {
+            r[i].time_ns = c[k].t[i];
+            r[i].msg_len = share;
+        }
+        if (c[k].len0)
+            r[0].msg_len = c[k].len0;
+        if (c[k].n == 3) {
+            r[1].label = 0;     /* the run: records 0 and 1 */
+            r[2].label = 1;
+        }
+        assert_int_equal(block_frame_end(r, 0, c[k].n, 4096), c[k].end);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -914,6 +1066,8 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_frames_damaged_frame, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_frames_cut_at_distant_source,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_frames_grouped_by_source, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_frames_rare_word_one_frame,

@@ -915,8 +915,14 @@ int  block_frames_decode(const uint8_t *p, const uint8_t *end, int64_t min_ns,
 int  block_recv_encode(struct buf *meta, const struct store_rec *recs,
                        uint32_t n);
 /* Codec 6: the end of the frame starting at record i of recs[0..n) (about
- * size raw bytes, at least one record): how block_frames_encode cuts, and
- * how the indexing thread numbers the frames of its token sets. */
+ * size raw bytes, at least one record; earlier where one source's records
+ * end, the frame holds at least size / BLOCK_FRAME_MIN_SHARE bytes, and
+ * the next source's first time lies outside the frame's time range by
+ * more than the range's width + BLOCK_FRAME_GAP_NS: STORE.md "Frames"):
+ * how block_frames_encode cuts, and how the indexing thread numbers the
+ * frames of its token sets. */
+#define BLOCK_FRAME_MIN_SHARE 16
+#define BLOCK_FRAME_GAP_NS    INT64_C(1000000000)
 uint32_t block_frame_end(const struct store_rec *recs, uint32_t i,
                          uint32_t n, size_t size);
 /* A tail's row body (codec 1 with receive times, n records) decoded into
