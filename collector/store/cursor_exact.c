@@ -39,11 +39,11 @@ run_exact(struct store_cursor *c, struct cur_run *run)
         cursor_run_unload(c, run, 1);
     if (run->slot) {
         struct cur_slot *sl = run->slot;
-        c->mem_held -= run->mem;
+        cursor_mem_sub(c, run->mem);
         cursor_run_select(c, run, run->n_recs,
                    c->lr.n_toks > 0 ? sl->ld.keep : NULL);
         run->mem = cursor_slot_mem(sl);
-        c->mem_held += run->mem;
+        cursor_mem_add(c, run->mem);
     } else {
         store_lock(c->s);
         c->s->n_cursor_rereads++;

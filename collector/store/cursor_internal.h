@@ -202,8 +202,16 @@ uint32_t cursor_run_index(const struct store_cursor *c,
                           const struct cur_run *run);
 void cursor_heap_push(struct store_cursor *c, struct cur_run *run);
 void cursor_heap_down(struct store_cursor *c, size_t i);
+/* Counts n bytes more (cursor_mem_add) or fewer (cursor_mem_sub) in the
+ * cursor's mem_held and the store's cursor_mem_total. */
+void cursor_mem_add(struct store_cursor *c, size_t n);
+void cursor_mem_sub(struct store_cursor *c, size_t n);
+/* The bytes the cursor may hold now: of store_options.cursor_mem_max,
+ * shared by every open cursor, what the others leave, and never less
+ * than an equal share. */
+size_t cursor_mem_limit(const struct store_cursor *c);
 /* Evicts the loaded runs needed last, never keep (may be NULL), until
- * the held bytes fit cursor_mem_max. */
+ * the held bytes fit cursor_mem_limit. */
 void cursor_shrink(struct store_cursor *c, const struct cur_run *keep);
 /* Drops a run's records, keeping what re-reading it needs; is_free frees
  * the buffers, else they are kept as spares. */

@@ -10,7 +10,9 @@
  * again (store_stats.n_cursor_rereads 0, cursor_mem_peak under the cap),
  * and the answers (records, order, match answers) are those of a brute
  * force over the records written. Without the copies every open run
- * held a whole block and the cap evicted them.
+ * held a whole block and the cap evicted them. Several cursors open at
+ * once share the cap (cursor_mem_limit): together they hold about one
+ * cap, not one each.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +25,7 @@
 #include <cmocka.h>
 
 #include "collector/store/store.h"
+#include "collector/store/store_internal.h"
 #include "common/xmalloc.h"
 #include "tests/support/testdir.h"
 
@@ -163,11 +166,128 @@ test_overlapping_blocks_hold_matches(void **state)
     free(dir);
 }
 
+#define N_CUR 4               /* cursors open at once */
+
+/* One of several cursors stepped in turn: its direction, the key it
+ * returned last and the records it returned. */
+struct step {
+    struct store_cursor *c;
+    int                  newest, n, is_end;
+    int64_t              prev;
+};
+
+/* Steps st's cursor once: checks the record against the brute force. */
+static void
+step_once(struct step *st)
+{
+    struct logrec r;
+    char m[128];
+    int rc;
+
+    while ((rc = store_cursor_next(st->c, &r)) == 2)
+        ;
+    if (rc == 0) {
+        st->is_end = 1;
+        return;
+    }
+    assert_int_equal(rc, 1);
+    int src = r.container_id[1] - '0', i = (int)r.offset - 1;
+    assert_true(st->newest ? r.time_ns <= st->prev : r.time_ns >= st->prev);
+    st->prev = r.time_ns;
+    assert_int_equal(r.time_ns, rec_time(src, i));
+    rec_msg(src, i, m, sizeof(m));
+    assert_int_equal(r.msg_len, strlen(m));
+    assert_memory_equal(r.msg, m, r.msg_len);
+    st->n++;
+}
+
+/* N_CUR cursors open at once share cursor_mem_max: full scans stepped
+ * in turn (two newest-first, two oldest-first; alone, one holds the whole
+ * cap), all they hold together stays within the cap plus half of it (a
+ * cursor that took the whole cap alone gives back once it runs again)
+ * and, after each round, within the cap plus a frame's buffers a cursor
+ * (the run each keeps for its next record); every cursor returns every
+ * record, in order, as written. With a cap each, they held N_CUR caps
+ * together. */
+static void
+test_cursors_share_cap(void **state)
+{
+    char *dir = testdir_make("cursor_mem_test");
+    assert_non_null(dir);
+    struct store *s = fill(dir);
+    struct store_filter fl = {
+        .since_ns = INT64_MIN, .until_ns = INT64_MAX, .stream = -1,
+        .is_no_cache = 1,
+    };
+    struct step st[N_CUR];
+    int n_want = 2 * N_PER;
+    size_t most = 0, most_round = 0;
+
+    (void)state;
+    for (int k = 0; k < N_CUR; k++) {
+        st[k] = (struct step){ .newest = k % 2 == 0, .n = 0 };
+        st[k].prev = st[k].newest ? INT64_MAX : INT64_MIN;
+        st[k].c = store_cursor_new(s, &fl, st[k].newest);
+    }
+    for (int live = N_CUR; live > 0;) {
+        live = 0;
+        for (int k = 0; k < N_CUR; k++) {
+            if (st[k].is_end)
+                continue;
+            step_once(&st[k]);
+            live += !st[k].is_end;
+            size_t t = __atomic_load_n(&s->cursor_mem_total,
+                                       __ATOMIC_RELAXED);
+            if (t > most)
+                most = t;
+        }
+        size_t t = __atomic_load_n(&s->cursor_mem_total, __ATOMIC_RELAXED);
+        if (t > most_round)
+            most_round = t;
+    }
+    for (int k = 0; k < N_CUR; k++) {
+        assert_int_equal(st[k].n, n_want);
+        store_cursor_free(st[k].c);
+    }
+    assert_int_equal(s->cursor_mem_total, 0);
+    assert_int_equal(s->n_cursors_mem, 0);
+    struct store_stats st1;
+    store_get_stats(s, &st1);
+    print_message("%d cursors: at most %zu bytes together (%zu after a "
+                  "round), cap %u; one cursor's peak %llu\n", N_CUR, most,
+                  most_round, MEM_MAX,
+                  (unsigned long long)st1.cursor_mem_peak);
+    assert_true(most <= MEM_MAX + MEM_MAX / 2);
+    assert_true(most_round <= MEM_MAX + N_CUR * (16u << 10));
+    store_close(s);
+
+    /* alone, a cursor holds the whole cap */
+    s = store_open(dir, &(struct store_options){ .block_size = 8192,
+                   .frame_size = 2048, .segment_size = 1 << 20,
+                   .cursor_mem_max = MEM_MAX }, NULL);
+    assert_non_null(s);
+    struct step one = { .newest = 1, .prev = INT64_MAX };
+    one.c = store_cursor_new(s, &fl, 1);
+    while (!one.is_end)
+        step_once(&one);
+    store_cursor_free(one.c);
+    store_get_stats(s, &st1);
+    print_message("alone: %llu\n", (unsigned long long)st1.cursor_mem_peak);
+    assert_int_equal(one.n, n_want);
+    assert_true(st1.cursor_mem_peak > MEM_MAX - MEM_MAX / 8);
+    store_close(s);
+    char *cmd = xasprintf("rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    free(dir);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_overlapping_blocks_hold_matches),
+        cmocka_unit_test(test_cursors_share_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

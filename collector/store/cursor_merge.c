@@ -7,7 +7,9 @@
  * gives the next record. Before the heap top is emitted, every candidate
  * whose bound could come before or tie with it is opened, so the output
  * is exact whatever order records arrived in. The bytes of open runs are
- * capped (store_options.cursor_mem_max): past the cap the run needed last
+ * capped (store_options.cursor_mem_max, one budget for every open cursor
+ * of the store: a cursor may hold what the others leave of it, and at
+ * least an equal share, cursor_mem_limit): past its part the run needed last
  * is evicted, keeping its key and position, and read again (counted in
  * n_cursor_rereads) when it becomes the top. The next candidates (up to
  * BLK_AHEAD) are read ahead on blkload.c's helper thread, the filter's
@@ -205,12 +207,45 @@ cursor_slot_mem(const struct cur_slot *sl)
            sl->cap_sel * sizeof(struct cur_sort);
 }
 
+void
+cursor_mem_add(struct store_cursor *c, size_t n)
+{
+    if (c->mem_held == 0 && n > 0)
+        __atomic_add_fetch(&c->s->n_cursors_mem, 1, __ATOMIC_RELAXED);
+    c->mem_held += n;
+    __atomic_add_fetch(&c->s->cursor_mem_total, n, __ATOMIC_RELAXED);
+    if (c->mem_held > c->mem_peak)
+        c->mem_peak = c->mem_held;
+}
+
+void
+cursor_mem_sub(struct store_cursor *c, size_t n)
+{
+    c->mem_held -= n;
+    __atomic_sub_fetch(&c->s->cursor_mem_total, n, __ATOMIC_RELAXED);
+    if (c->mem_held == 0 && n > 0)
+        __atomic_sub_fetch(&c->s->n_cursors_mem, 1, __ATOMIC_RELAXED);
+}
+
+size_t
+cursor_mem_limit(const struct store_cursor *c)
+{
+    size_t total = __atomic_load_n(&c->s->cursor_mem_total,
+                                   __ATOMIC_RELAXED);
+    size_t n = __atomic_load_n(&c->s->n_cursors_mem, __ATOMIC_RELAXED);
+    size_t others = total > c->mem_held ? total - c->mem_held : 0;
+    size_t left = c->mem_max > others ? c->mem_max - others : 0;
+    size_t share = c->mem_max / (n > 1 ? n : 1);
+
+    return left > share ? left : share;
+}
+
 /* Drops a run's records (keeping what re-reading it needs). With is_free
  * the buffers are freed, else kept as spares. */
 void
 cursor_run_unload(struct store_cursor *c, struct cur_run *run, int is_free)
 {
-    c->mem_held -= run->mem;
+    cursor_mem_sub(c, run->mem);
     run->mem = 0;
     if (is_free || run->is_compact)     /* a compact slot is no spare */
         slot_free(run->slot);
@@ -487,9 +522,7 @@ cursor_run_load(struct store_cursor *c, struct cur_run *run)
         run->is_compact = 1;
     }
     run->mem = cursor_slot_mem(sl);
-    c->mem_held += run->mem;
-    if (c->mem_held > c->mem_peak)
-        c->mem_peak = c->mem_held;
+    cursor_mem_add(c, run->mem);
     if (run->pos < run->n_sel)
         run->head = sl->sel[cursor_run_index(c, run)];
     return 1;
@@ -539,12 +572,13 @@ cursor_read_ahead(struct store_cursor *c)
 }
 
 /* Evicts the loaded runs needed last (head furthest in the direction of
- * travel), never keep, until the held bytes fit the cap. Linear in the
- * number of open runs; runs only when the cap is passed. */
+ * travel), never keep, until the held bytes fit the cursor's part of the
+ * shared cap. Linear in the number of open runs; runs only when the cap
+ * is passed. */
 void
 cursor_shrink(struct store_cursor *c, const struct cur_run *keep)
 {
-    while (c->mem_held > c->mem_max) {
+    while (c->mem_held > cursor_mem_limit(c)) {
         struct cur_run *victim = NULL;
         for (size_t i = 0; i < c->n_heap; i++) {
             struct cur_run *r = c->heap[i];
@@ -657,6 +691,10 @@ store_cursor_next(struct store_cursor *c, struct logrec *out)
         c->last = NULL;
     }
     c->n_unselected_call = 0;
+    /* cursors opened since it last ran share the cap: its part back
+     * (never the next record's run) */
+    if (c->n_heap > 0 && c->mem_held > cursor_mem_limit(c))
+        cursor_shrink(c, c->heap[0]);
     if (c->is_dropping && cursor_is_near_cap(c, 0)) {
         cursor_exact(c);
         cursor_shrink(c, NULL);

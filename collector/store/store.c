@@ -27,7 +27,8 @@
 
 #define STORE_DEFAULT_BLOCK   (1u << 20)
 #define STORE_DEFAULT_SEGMENT (64ull << 20)
-#define STORE_DEFAULT_CURSOR_MEM (64u << 20)
+#define STORE_DEFAULT_CURSOR_MEM (16u << 20)  /* all cursors together:
+                                                STORE.md "Reading" */
 #define STORE_DEFAULT_LEVEL   6
 
 /* ------------------------------------------------------------------ */

@@ -61,9 +61,12 @@ struct store_options {
                                    default 256 KiB; STORE_NO_FRAMES: one
                                    frame a block (codec 5, as before) */
     int64_t  retention_age_ns;  /* 0: keep forever */
-    size_t   cursor_mem_max;    /* bytes of decoded blocks a cursor holds
-                                   open before evicting (re-read later),
-                                   default 64 MiB; tests set it tiny */
+    size_t   cursor_mem_max;    /* bytes of decoded blocks all open
+                                   cursors hold together before evicting
+                                   (re-read later; a cursor takes what
+                                   the others leave, at least an equal
+                                   share), default 16 MiB; tests set it
+                                   tiny */
     uint64_t retention_bytes;   /* 0: no size limit */
     store_clock_fn      clock;        /* NULL: CLOCK_REALTIME */
     void               *clock_arg;
@@ -456,8 +459,9 @@ struct store_filter {
  * collector/STORE.md "Order"), whatever order they arrived in. It sees
  * what was committed when it was created (including the unsealed tail
  * block), and nothing appended later. It merges the blocks whose time
- * ranges overlap, holding at most store_options.cursor_mem_max bytes of
- * them (past that it re-reads: n_cursor_rereads). The filter's strings
+ * ranges overlap, holding at most its part of store_options.cursor_mem_max
+ * (shared by every open cursor) of them (past that it re-reads:
+ * n_cursor_rereads). The filter's strings
  * and after-key are copied. The store must outlive the cursor; segments
  * deleted by retention meanwhile are silently skipped. */
 struct store_cursor *store_cursor_new(struct store *s,
@@ -580,8 +584,9 @@ struct store_stats {
     uint64_t n_cursor_mem_skips;  /* unsealed full blocks cursors left out
                                      by their token set (tailset.c) */
     uint64_t cursor_mem_peak;     /* most bytes of open blocks one closed
-                                     cursor held at once (cursor_mem_max
-                                     bounds it; STORE.md "Reading") */
+                                     cursor held at once (cursor_mem_max,
+                                     shared, bounds it; STORE.md
+                                     "Reading") */
     uint64_t n_tail_sets;         /* token sets of waiting tails gathered
                                      ahead of their seal */
 };

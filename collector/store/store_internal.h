@@ -730,6 +730,11 @@ struct store {
                                                    blocks skipped by
                                                    their token set */
     uint64_t              cursor_mem_peak;      /* store_stats' */
+    /* The bytes every open cursor holds together (their mem_held) and
+     * the cursors holding any (__atomic, without mu: a cursor changes
+     * them as it opens and drops runs; cursor_mem_limit) */
+    size_t                cursor_mem_total;
+    size_t                n_cursors_mem;
     struct store_tailset  tailset;
     struct store_bcache_ent bcache[STORE_BCACHE_N];
     uint64_t              bcache_tick;
