@@ -318,6 +318,12 @@ $(BUILD)/tok-bench: $(call obj,tests/bench/tok_bench.c) $(LIBCOLLECTOR) $(LIBCOM
 $(BUILD)/store-build: $(call obj,tests/bench/store_build.c) $(LIBCOLLECTOR) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# tests/bench/merge_bench.c: what a search's merge holds and reads on a
+# store of sources shipped in turns of bytes (not in make test):
+# build/release/merge-bench [--turn BYTES] DIR WORD FILE...
+$(BUILD)/merge-bench: $(call obj,tests/bench/merge_bench.c) $(LIBCOLLECTOR) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 # tests/bench/store_size.c: stored bytes of plain log lines through the
 # store's own code, as a share of their json-file bytes (bench.py runs it
 # on ../shared/corpus; BENCHMARKS.md "Stored size on real samples").
