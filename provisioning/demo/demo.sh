@@ -618,7 +618,8 @@ cmd_down() {
     if [ "$(id -u)" = 0 ]; then
         for n in "${NODES[@]}"; do
             lq_dockerd_stop "$(node_run "$n")"
-            grep -F " $(node_data "$n")/" /proc/mounts | awk '{print $2}' | sort -r |
+            # the node's data root itself may be a mount point too
+            awk -v d="$(node_data "$n")" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/mounts | sort -r |
                 while read -r m; do umount -l "$m" 2>/dev/null || true; done || true
         done
     fi

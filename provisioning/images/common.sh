@@ -15,6 +15,7 @@
 #                              starts a private dockerd (in NETNS if given),
 #                              waits up to 60 s for it to answer
 #   lq_dockerd_stop RUN        removes its containers, stops it by pid file
+#                              (by command line if RUN is gone)
 #   lq_dk RUN ARGS...          /usr/bin/docker against the dockerd of RUN
 #   lq_builder_up / lq_builder_down / bdk ARGS...   the builder dockerd
 #   LQ_IMAGES                  the images `make images` builds, in order
@@ -89,10 +90,42 @@ lq_dockerd_start() {
     return 1
 }
 
+# lq_dockerd_pids RUN: the dockerds started for RUN, found by their command
+# line (--pidfile RUN/dockerd.pid), so also when RUN was removed under them.
+lq_dockerd_pids() {
+    ps -eo pid=,args= | awk -v m="--pidfile $1/dockerd.pid " \
+        'index($0 " ", m) && $2 ~ /(^|\/)dockerd$/ { print $1 }'
+}
+
 # lq_dockerd_stop RUN [KEEP_CONTAINERS]: bounded; unmounts what it left.
+# Stops the daemon by its pid file, and by its command line when RUN (and
+# the pid file with it) is gone: a second `make demo-down`, or a demo taken
+# down by another checkout, must not leave a dockerd running.
 lq_dockerd_stop() {
-    local run=$1 keep=${2:-} ids pid i
-    [ -d "$run" ] || return 0
+    local run=$1 keep=${2:-} ids pid pids i
+    if [ ! -d "$run" ]; then
+        local data
+        pids=$(lq_dockerd_pids "$run")
+        [ -n "$pids" ] || return 0
+        # its data root: dockerd bind-mounts it on itself, and a daemon
+        # stopped without its run dir leaves that mount behind
+        data=$(ps -o args= -p "${pids%%[[:space:]]*}" |
+               awk '{ for (i = 1; i < NF; i++) if ($i == "--data-root") print $(i + 1) }')
+        # shellcheck disable=SC2086 # one pid per word
+        kill -TERM $pids 2>/dev/null || true
+        for ((i = 0; i < 150; i++)); do
+            pids=$(lq_dockerd_pids "$run")
+            [ -n "$pids" ] || break
+            sleep 0.2
+        done
+        # shellcheck disable=SC2086 # one pid per word
+        [ -z "$pids" ] || kill -9 $pids 2>/dev/null || true
+        awk -v r="$run/" -v d="$data" '
+            index($2, r) == 1 || (d != "" && ($2 == d || index($2, d "/") == 1)) { print $2 }
+            ' /proc/mounts | sort -r |
+            while read -r m; do umount -l "$m" 2>/dev/null || true; done || true
+        return 0
+    fi
     if [ -z "$keep" ] && lq_dockerd_alive "$run"; then
         ids=$(lq_dk "$run" ps -aq 2>/dev/null || true)
         if [ -n "$ids" ]; then

@@ -17,7 +17,8 @@
 #  - `up` again says it is up and exits 0; refresh (timed) replaces the
 #    logq containers and the markers are still exactly once, shipping goes on;
 #  - down (timed) leaves no namespace, link, dockerd, forwarder, mount or
-#    state behind.
+#    state behind; before up, a dockerd whose run dir is gone is still
+#    stopped by lq_dockerd_stop (found by its command line).
 # Uses bin/ (make all). SKIP only when no dockerd can start here.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -38,6 +39,23 @@ if ! dockerd_start; then
     it_skip "a private dockerd does not start here (see its log above)"
 fi
 dockerd_stop || true
+# lq_dockerd_stop stops a daemon whose run dir is gone (its pid file with
+# it: a second demo-down, or the demo taken down from another checkout):
+# found by its command line. The run dir is moved away, not removed, so
+# the daemon's own files stay out of the way until it is stopped.
+orun=$(mktemp -d /tmp/lqorph.XXXXXX)
+# shellcheck disable=SC2016 # expanded by the EXIT trap
+it_at_exit '{ for p in $(lq_dockerd_pids "$orun/run") $(lq_dockerd_pids "$orun/gone"); do kill -9 "$p"; done; sleep 1; grep -F " $orun/" /proc/mounts | awk "{print \$2}" | sort -r | while read -r m; do umount -l "$m"; done; rm -rf "$orun"; } 2>/dev/null || true'
+lq_dockerd_start orphan "$orun/data" "$orun/run" >/dev/null 2>&1 ||
+    fail "a private dockerd for the orphan check did not start"
+[ -n "$(lq_dockerd_pids "$orun/run")" ] || fail "lq_dockerd_pids does not find a running dockerd"
+mv "$orun/run" "$orun/gone"
+lq_dockerd_stop "$orun/run"
+[ -z "$(lq_dockerd_pids "$orun/run")" ] ||
+    fail "lq_dockerd_stop left a dockerd running once its run dir was gone"
+! grep -qF " $orun/" /proc/mounts ||
+    fail "lq_dockerd_stop left mounts under $orun: $(grep -F " $orun/" /proc/mounts)"
+log "a dockerd whose run dir is gone is stopped by its command line"
 for b in logq logq-collector logq-shipper logq-loggen; do
     [ -x "$REPO/bin/$b" ] || fail "missing $REPO/bin/$b (make all)"
 done
