@@ -213,6 +213,11 @@ api_health_store(const struct store_stats *ss)
                                 (json_int_t)ss->n_seal_waits));
         json_object_set_new(d, "seal_wait_ms", json_integer(
                                 (json_int_t)ss->seal_wait_ms));
+        json_object_set_new(d, "seal_waits_for", json_pack(
+            "{s:I, s:I, s:I}",
+            "wal_file", (json_int_t)ss->n_seal_waits_wal,
+            "tails", (json_int_t)ss->n_seal_waits_tails,
+            "segment_end", (json_int_t)ss->n_seal_waits_segment));
         json_object_set_new(d, "seal_steps", json_pack(
             "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
             "jobs", (json_int_t)ss->n_seal_jobs,

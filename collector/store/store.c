@@ -414,6 +414,9 @@ store_get_stats(struct store *s, struct store_stats *st)
     st->n_wal_syncs_slow = s->n_wal_syncs_slow;
     st->n_seal_waits = s->n_seal_waits;
     st->seal_wait_ms = (uint64_t)(s->seal_wait_ns / 1000000);
+    st->n_seal_waits_wal = s->n_seal_waits_for[STORE_SEAL_WAIT_WAL];
+    st->n_seal_waits_tails = s->n_seal_waits_for[STORE_SEAL_WAIT_TAILS];
+    st->n_seal_waits_segment = s->n_seal_waits_for[STORE_SEAL_WAIT_SEGMENT];
     st->n_seal_jobs = s->seal_t.n_jobs;
     st->n_seal_blocks = s->seal_t.n_blocks;
     st->seal_run_ms = (uint64_t)(s->seal_t.run_ns / 1000000);

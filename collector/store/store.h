@@ -542,6 +542,9 @@ struct store_stats {
     uint64_t n_seal_waits;        /* commits that waited for the sealing
                                      thread (backpressure on ingest) */
     uint64_t seal_wait_ms;        /* how long they waited in all */
+    uint64_t n_seal_waits_wal;    /* of them: no clean WAL file free, */
+    uint64_t n_seal_waits_tails;  /* the waiting tails' cap reached, */
+    uint64_t n_seal_waits_segment; /* the segment's end reached */
     uint64_t n_seal_jobs;         /* seal jobs applied (each one segment
                                      write and fdatasync) and their */
     uint64_t n_seal_blocks;       /* blocks; the jobs' time on the sealing

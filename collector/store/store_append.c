@@ -449,11 +449,12 @@ store_seal_pend(struct store *s)
  * them to (the segment is full once it holds segment_size raw bytes: no
  * pending job crosses that line, so segments end where they did). */
 static int
-store_pend_fits(const struct store *s)
+store_pend_fits(const struct store *s, int *why)
 {
     const struct seal_job *job = s->job;
     const struct store_seg *g = s->n_segs ? s->segs[s->n_segs - 1] : NULL;
 
+    *why = STORE_SEAL_WAIT_WAL;
     if (!store_wal_has_spare(s))
         return 0;
     if (!s->pend)
@@ -461,8 +462,11 @@ store_pend_fits(const struct store *s)
     uint64_t raw = (job->is_roll || !g ? 0 : g->raw_bytes) + job->raw_bytes;
     if (raw >= s->opt.segment_size)
         raw = 0;                /* s->pend starts the next segment */
-    return s->pend->n_ch < STORE_PEND_MAX_CH &&
-           raw + s->pend->raw_bytes < s->opt.segment_size;
+    *why = STORE_SEAL_WAIT_TAILS;
+    if (s->pend->n_ch >= STORE_PEND_MAX_CH)
+        return 0;
+    *why = STORE_SEAL_WAIT_SEGMENT;
+    return raw + s->pend->raw_bytes < s->opt.segment_size;
 }
 
 /* Hands the full, committed tail to the sealing thread. While it seals
@@ -479,7 +483,8 @@ store_seal(struct store *s)
     for (;;) {
         (void)sealer_poll(s, 0);
         if (s->sealer.is_busy) {
-            if (store_pend_fits(s)) {
+            int why;
+            if (store_pend_fits(s, &why)) {
                 if (store_detach_tail(s) == 0)
                     tailset_queue(s, s->pend);  /* its token set, ahead */
                 return;
@@ -487,6 +492,7 @@ store_seal(struct store *s)
             int64_t t0 = mono_ns();
             (void)sealer_poll(s, 1);
             s->n_seal_waits++;
+            s->n_seal_waits_for[why]++;
             s->seal_wait_ns += mono_ns() - t0;
             continue;
         }

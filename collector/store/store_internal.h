@@ -707,6 +707,7 @@ struct store {
     uint64_t              n_wal_syncs_slow; /* of them over 100 ms */
     uint64_t              n_seal_waits;     /* store_seal waited for the */
     int64_t               seal_wait_ns;     /* sealing thread: how long */
+    uint64_t              n_seal_waits_for[3];  /* why: STORE_SEAL_WAIT_* */
     struct seal_times     seal_t;           /* applied jobs' steps */
     uint64_t              n_quar_blocks, n_quar_records, n_quar_unsaved;
     uint64_t              n_labels_capped;
@@ -1063,6 +1064,12 @@ int  retention_run(struct store *s);
  * with 3 ~53 times, with 6 8-26 times but 10 MiB more peak RSS
  * (BENCHMARKS.md "Where the pipeline waits"). */
 #define STORE_PEND_MAX_CH 4
+/* Why a full tail could not wait in s->pend (store_seal waited): no
+ * clean WAL file for the commits after it, STORE_PEND_MAX_CH tails wait
+ * already, the pending job would cross the segment's end. */
+#define STORE_SEAL_WAIT_WAL     0
+#define STORE_SEAL_WAIT_TAILS   1
+#define STORE_SEAL_WAIT_SEGMENT 2
 
 /* indexer.c: the sealing thread's indexing thread. start: 0, or -1
  * with errno (then indexer_wait does the work on the caller's thread).

@@ -418,8 +418,11 @@ def part_tail(a, tmp, rep):
         stalls.append(f"WAL fdatasyncs {ws['n']}, mean {ws['ms'] / ws['n']:.1f} ms, longest "
                       f"{ws['max_ms']} ms, {ws.get('slow', 0)} over 100 ms, {ws['bytes'] / ws['n'] / 1024:.0f} KiB each")
     if "seal_waits" in st:
+        why = st.get("seal_waits_for", {})
         stalls.append(f"collector loop waiting for the sealing thread {st['seal_waits']} times, "
-                      f"{st['seal_wait_ms'] / 1000:.2f} s")
+                      f"{st['seal_wait_ms'] / 1000:.2f} s"
+                      + (f" (no WAL file free {why['wal_file']}, waiting tails' cap {why['tails']}, "
+                         f"segment's end {why['segment_end']})" if why else ""))
     if stalls:
         rep.append(f"| where ingest waited (whole run) | {'; '.join(stalls)} |")
     rep.append(f"| exactly once | {arrived} of {total} arrived; {missing} missing, {dups} duplicated, "
