@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include "collector/store/store.h"
+#include "collector/store/store_internal.h"    /* STORE_WAL_MAX_FILES */
 #include "common/xmalloc.h"
 #include "tests/support/storetest.h"
 
@@ -276,11 +277,11 @@ seal_keeps_uncommitted(struct fx *f, int n)
     assert_int_equal(end_commit(f->s), 1);  /* seals the first n */
     assert_int_equal(store_sync(f->s), 0);
     assert_int_equal(scan_all(f->s), n);
-    /* Sealed: their WAL file emptied; the next one not written yet. The
-     * sealed one is not cut (version 5: reused as it is, so that the
+    /* Sealed: their WAL file emptied; the next one not written yet (every
+     * file exists from the open on, empty). The sealed one is not cut (version 5: reused as it is, so that the
      * commits written into it again overwrite its blocks). */
     off_t max, sum;
-    assert_int_equal(wal_files(f->dir, 1, &max, &sum), 2);
+    assert_int_equal(wal_files(f->dir, 1, &max, &sum), STORE_WAL_MAX_FILES);
     assert_true(max > 16 + 8 * (off_t)n);
     /* As a kill -9 would leave it now: the n only. */
     char *cmd = xasprintf("cp -a '%s' '%s.copy'", f->dir, f->dir);

@@ -50,14 +50,16 @@ wal_path(const struct store *s, size_t k)
  * its header overwritten, not synced, on the store's thread: the fdatasync
  * of the first commit written after it covers it (the same file), and
  * until then the file holds nothing that replay needs (its old entries,
- * if the truncation was lost, are sealed: skipped by high water). */
+ * if the truncation was lost, are sealed: skipped by high water). So has
+ * a file without a header (w->len 0: created at open, or shorter than a
+ * header), whose 16 bytes cover whatever it held. */
 static int
 wal_write_header(struct store *s, struct store_wal_file *w)
 {
     uint8_t h[STORE_WAL_HDR_LEN];
-    int is_clean = w->len == STORE_WAL_HDR_LEN &&
-                   w->hdr_len == STORE_WAL_HDR_LEN &&
-                   w->version == STORE_WAL_VERSION;
+    int is_clean = (w->len == STORE_WAL_HDR_LEN &&
+                    w->hdr_len == STORE_WAL_HDR_LEN &&
+                    w->version == STORE_WAL_VERSION) || w->len == 0;
 
     w->gen = ++s->wal_gen_max;
     w->version = STORE_WAL_VERSION;
@@ -70,6 +72,7 @@ wal_write_header(struct store *s, struct store_wal_file *w)
             store_set_err(s, "wal header: %s", strerror(errno));
             return -1;
         }
+        w->len = w->hdr_len;
         w->is_dirty = 0;
         return 0;
     }
@@ -340,24 +343,24 @@ wal_peek_v5(int fd, uint64_t size, uint64_t *gen)
     return ok;
 }
 
-/* Opens file k (creating it if is_create) and reads its header: version 1
- * (8 bytes, generation 0) to 5. A damaged header is counted and taken as
- * version 0 (entries check themselves: wal_replay_entry). 1 opened, 0
- * absent, -1 error. */
+/* Opens file k (creating it if absent: 2, else 1) and reads its header:
+ * version 1 (8 bytes, generation 0) to 5. A damaged header is counted and
+ * taken as version 0 (entries check themselves: wal_replay_entry). -1
+ * error. */
 static int
-wal_open_file(struct store *s, size_t k, int is_create)
+wal_open_file(struct store *s, size_t k)
 {
     char *path = wal_path(s, k);
     struct store_wal_file *w = &s->wals[k];
     struct stat st;
     uint8_t h[STORE_WAL_HDR_LEN];
+    int rc = 1;
 
     memset(w, 0, sizeof(*w));
-    w->fd = open(path, O_RDWR | O_CLOEXEC | (is_create ? O_CREAT : 0),
-                 STORE_FILE_MODE);
-    if (w->fd < 0 && errno == ENOENT && !is_create) {
-        free(path);
-        return 0;
+    w->fd = open(path, O_RDWR | O_CLOEXEC, STORE_FILE_MODE);
+    if (w->fd < 0 && errno == ENOENT) {
+        w->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, STORE_FILE_MODE);
+        rc = 2;
     }
     if (w->fd < 0 || fstat(w->fd, &st) < 0) {
         store_set_err(s, "open %s: %s", path, strerror(errno));
@@ -373,7 +376,7 @@ wal_open_file(struct store *s, size_t k, int is_create)
         if (w->len > 0)
             s->n_torn_cuts++;
         w->len = 0;                     /* header written below */
-        return 1;
+        return rc;
     }
     ssize_t n = pread(w->fd, h, sizeof(h), 0);
     if (n >= STORE_WAL_HDR_LEN_V1 && le32_load(h) == STORE_WAL_MAGIC &&
@@ -410,7 +413,11 @@ wal_gen_cmp(const void *a, const void *b)
     const struct store_wal_file *x = *(struct store_wal_file *const *)a;
     const struct store_wal_file *y = *(struct store_wal_file *const *)b;
 
-    return x->gen < y->gen ? -1 : x->gen > y->gen;
+    /* Files of one generation (those created at open: 0) in descending
+     * number, so that a new store commits to wal.lqw first. */
+    if (x->gen != y->gen)
+        return x->gen < y->gen ? -1 : 1;
+    return x < y ? 1 : x > y ? -1 : 0;
 }
 
 /* Replays file w, cuts a torn tail; rewrites a damaged header. The
@@ -480,18 +487,29 @@ wal_cur_upgrade(struct store *s)
     return 0;
 }
 
+/* Every file is opened, those absent created (their directory entries
+ * synced once, here): a commit that moves to a clean file (wal_detach,
+ * each seal) never creates one and fsyncs the data directory on the
+ * store's thread, which took 100-300 ms while the disk wrote back other
+ * files (BENCHMARKS.md "Live tail: WAL files made at open"). A new file
+ * is a bare header, not synced: the first commit's fdatasync in it
+ * covers it, and until then it holds nothing replay needs. */
 int
 wal_open_replay(struct store *s)
 {
     struct store_wal_file *order[STORE_WAL_MAX_FILES];
     size_t n = 0;
+    int is_created = 0;
 
     for (size_t k = 0; k < STORE_WAL_MAX_FILES; k++) {
-        int rc = wal_open_file(s, k, k == 0);
+        int rc = wal_open_file(s, k);
         if (rc < 0)
             return -1;
-        if (rc == 0)
-            s->wals[k].fd = -1;
+        is_created |= rc == 2;
+    }
+    if (is_created && store_fsync_dir(s->dir) < 0) {
+        store_set_err(s, "wal: fsync %s: %s", s->dir, strerror(errno));
+        return -1;
     }
     for (size_t k = 0; k < s->n_wals; k++) {
         if (s->wals[k].fd < 0)
@@ -510,8 +528,13 @@ wal_open_replay(struct store *s)
     s->tail.committed_prev[1] = s->tail.prev_ns[1];
     wal_pending_clear(s);       /* the entries go on after the tail */
     /* Commits go on in the newest file, never after entries of an older
-     * version (STORE.md "Write-ahead log"). */
+     * version (STORE.md "Write-ahead log"): the one with the highest
+     * generation once replayed (a file given a header here, empty, is
+     * newer than every file read). */
     s->wal_cur = (size_t)(order[n - 1] - s->wals);
+    for (size_t i = 0; i < n; i++)
+        if (order[i]->gen > s->wals[s->wal_cur].gen)
+            s->wal_cur = (size_t)(order[i] - s->wals);
     return wal_cur_upgrade(s);
 }
 
@@ -599,35 +622,14 @@ wal_detach(struct store *s, uint32_t *mask)
         else if (pick == SIZE_MAX)
             pick = k;
     }
+    /* Every file exists from the open on (wal_open_replay): none is
+     * created here, on the store's thread. */
     if (pick == SIZE_MAX) {
-        for (k = 0; k < STORE_WAL_MAX_FILES; k++)
-            if (k >= s->n_wals || s->wals[k].fd < 0)
-                break;
-        if (k == STORE_WAL_MAX_FILES) {
-            store_set_err(s, "no free wal file");
-            return -1;
-        }
-        char *path = wal_path(s, k);
-        struct store_wal_file *w = &s->wals[k];
-        memset(w, 0, sizeof(*w));
-        w->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, STORE_FILE_MODE);
-        free(path);
-        if (w->fd < 0) {
-            store_set_err(s, "create wal: %s", strerror(errno));
-            return -1;
-        }
-        if (k + 1 > s->n_wals)
-            s->n_wals = k + 1;
-        pick = k;
-        if (wal_write_header(s, w) < 0)
-            return -1;
-        if (store_fsync_dir(s->dir) < 0) {
-            store_set_err(s, "wal: fsync %s: %s", s->dir, strerror(errno));
-            return -1;
-        }
-    } else if (wal_write_header(s, &s->wals[pick]) < 0) {
+        store_set_err(s, "no free wal file");
         return -1;
     }
+    if (wal_write_header(s, &s->wals[pick]) < 0)
+        return -1;
     for (k = 0; k < s->n_wals; k++)
         if (*mask & (1u << k))
             s->wals[k].is_owned = 1;
