@@ -846,6 +846,14 @@ api_follow_hist_spec(struct api_follow *s)
      * (commit order, whatever the stamp) would have shown it. */
     if (!s->p.has_recv_since)
         s->spec.filter.until_ns = s->p.open_end_ns;
+    /* A catch-up round in the order its records were stored (about
+     * receive order, as its live lines would have come), each block read
+     * once; in store_key order it opened every block stamped in the same
+     * second at once and read each several times under the cursors'
+     * memory budget (BENCHMARKS.md "Live tail: catch-ups read in stored
+     * order"). Not with context lines (search_new). */
+    if (s->p.has_recv_since)
+        s->spec.filter.is_stored_order = 1;
 }
 
 static void

@@ -133,6 +133,10 @@ search_new(struct store *st, const struct search_spec *spec, char **errstr)
     s->after = spec->after;
     s->has_context = s->before > 0 || s->after > 0;
     s->max_scan = spec->max_scan_bytes;
+    /* Stored order: the matches alone, oldest first (the context and
+     * the rank passes walk store_key order). */
+    if (s->has_context || s->is_tail || s->is_desc)
+        s->filter.is_stored_order = 0;
     search_set_match(s, spec);
     /* no context cursor will want the blocks the match cursors read */
     s->filter.is_no_cache = !s->has_context;

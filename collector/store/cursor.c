@@ -424,7 +424,7 @@ cursor_pick(struct store_cursor *c)
     free(cw);
     free(fm);
     cursor_snapshot_mem(c, &cap);
-    if (c->n_cands > 1)
+    if (c->n_cands > 1 && !c->is_stored)   /* else as added: stored order */
         qsort(c->cands, c->n_cands, sizeof(*c->cands),
               c->newest_first ? cand_cmp_desc : cand_cmp_asc);
 }
@@ -471,6 +471,8 @@ store_cursor_new(struct store *s, const struct store_filter *f,
     c->sel = f ? namesel_dup(f->sel) : NULL;
     c->stream = f ? f->stream : -1;
     c->recv_since = f ? f->recv_since_ns : 0;
+    c->is_stored = f && f->is_stored_order && !c->newest_first &&
+                   !c->has_after;
     c->is_no_helper = f && f->is_few;
     c->is_no_cache = f && f->is_no_cache;
     c->max_skipped = f ? f->max_skipped_bytes : 0;

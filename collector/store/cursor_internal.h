@@ -87,6 +87,7 @@ struct store_cursor {
      * blocks is in it, and it is never freed before the store (store.mu) */
     struct store_label *const *labels;
     int                newest_first;
+    int                is_stored;       /* store_filter.is_stored_order */
     int                is_tok_req;
     int64_t            since, until;
     int64_t            recv_since;      /* 0: none (store_filter) */

@@ -63,6 +63,8 @@ static int
 run_before(const struct store_cursor *c, const struct cur_run *a,
            const struct cur_run *b)
 {
+    if (c->is_stored && a->cand != b->cand)     /* stored order */
+        return a->cand < b->cand;
     int cmp = cursor_sort_key_cmp(&a->head, &b->head);
 
     if (c->newest_first)
@@ -646,6 +648,8 @@ static int
 cand_may_precede(const struct store_cursor *c, const struct cur_cand *k,
                  const struct cur_sort *h)
 {
+    if (c->is_stored)   /* after every open run: opened once they pass */
+        return 0;
     return c->newest_first ? k->bound >= h->t : k->bound <= h->t;
 }
 

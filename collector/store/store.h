@@ -396,6 +396,16 @@ struct store_filter {
      * keys > *after): resumes a scan where a previous one stopped.
      * Copied at cursor creation. */
     const struct store_key *after;
+    /* Non-zero (oldest first only, without after): the records in the
+     * order they were stored instead of store_key order: the segment
+     * blocks (frames) as they lie in the segments, then the blocks being
+     * sealed and the committed tail, each one's selected records by
+     * store_key; a block is opened once the one before it is passed, so
+     * each is read once (about receive order: a resumed follow's catch-up
+     * round, which the key order made open every block of a second at
+     * once and read each several times under cursor_mem_max:
+     * collector/STORE.md "Stored order"). */
+    int                 is_stored_order;
     /* Counting from the index (.lqi version 5, the segment being
      * written): NULL: none. Else a folded word (one whole token as
      * tokenize.h gives it, shorter than TOKENIZE_MAX_LEN) such that a
