@@ -334,7 +334,7 @@ main_sighup_hold(int is_held)
 static size_t
 main_follow_source(void *arg, follow_record_fn rec, void *rec_arg)
 {
-    return store_foreach_unsynced(arg, rec, rec_arg);
+    return store_foreach_unwritten(arg, rec, rec_arg);
 }
 
 static void

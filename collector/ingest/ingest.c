@@ -25,8 +25,11 @@
  * commit began (ingest_commit.c); the loop never waits for the disk. If
  * the commit fails (disk full), nothing is acknowledged, reading stops on
  * every connection (backpressure: shippers keep their batches) and the
- * commit is retried on a timer. After each successful commit the records
- * staged in follow.c before it began are published.
+ * commit is retried on a timer. Once a commit's WAL entry is written
+ * (before its sync; while a sync is in flight the group commits still
+ * write theirs, pipelined past it) the records staged in follow.c before
+ * it are published: visible to searches and followers, acknowledged
+ * when a sync covering them returned.
  *
  * Decoding off the loop: a data frame (BATCH, METRICS) whose MAC checks
  * out is copied into one of INGEST_DEC_JOBS decode jobs (ingest_dec.c)

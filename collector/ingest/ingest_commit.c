@@ -1,23 +1,34 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ingest_commit: durability before acknowledgement. A stored frame makes
- * its seq pending and schedules one group commit INGEST_COMMIT_DELAY_US
- * later for every connection at once. The commit runs in two steps so
- * that the loop never waits for the disk: store_commit_begin writes the
- * WAL entry of everything stored so far and the store's syncing thread
- * fdatasyncs it, while the loop goes on reading and storing; when the
- * sync returned (store_commit_fd readable, store_commit_end 1) each
- * connection gets an ACK for the highest seq it had pending when the
- * commit began (sync_seq) and followers get the records staged before it
- * began (follow_commit_begin / _end). Frames stored meanwhile wait for
- * the next commit, started as soon as this one ends; at most
- * INGEST_MAX_UNSYNCED of them (ingest_is_holding: further decoded frames
- * wait in their jobs, connections stop reading, and the commit's end
- * resumes them). An ACK is never sent before the fdatasync that covers
- * its batch returned (ingest_commit_test).
+ * ingest_commit: durability before acknowledgement, visibility before
+ * durability. A stored frame makes its seq pending and schedules one
+ * group commit INGEST_COMMIT_DELAY_US later for every connection at
+ * once. The commit runs in two steps so that the loop never waits for
+ * the disk: store_commit_begin writes the WAL entry of everything stored
+ * so far and the store's syncing thread fdatasyncs it, while the loop
+ * goes on reading and storing. Once an entry is written (the kernel has
+ * it: a collector crash keeps it) its records are visible to searches
+ * and followers get them at once (follow_commit_begin / _end right
+ * after the write). Commits are pipelined past the sync in flight: the
+ * group commits scheduled while it runs still write their entries
+ * (store_commit_ahead: visible at once, ~every INGEST_COMMIT_DELAY_US),
+ * and the commit begun when it ends syncs them all; so a slow sync (a
+ * disk busy writing back other files' dirty pages, 100-500 ms:
+ * BENCHMARKS.md "Live tail: commits pipelined past the sync") delays
+ * only the ACKs, not what searches and followers see. When a sync
+ * returned (store_commit_fd readable, store_commit_end 1) each
+ * connection gets an ACK for the highest seq it had pending when that
+ * commit began (sync_seq). At most INGEST_MAX_UNSYNCED is stored past
+ * the last sync (ingest_is_holding: further decoded frames wait in their
+ * jobs, connections stop reading, and the commit's end resumes them). An
+ * ACK is never sent before the fdatasync that covers its batch returned
+ * (ingest_commit_test), so a shipper's exactly-once does not depend on
+ * the page cache: a power loss before the sync loses only records no
+ * shipper was told are stored.
  * A failing commit (disk full, a failed sync) acknowledges nothing, stops
  * reading on every connection (shippers keep their batches) and is
- * retried every INGEST_RETRY_S until it succeeds.
+ * retried every INGEST_RETRY_S until it succeeds; records already shown
+ * stay shown (written again by the retry).
  */
 #include "collector/ingest/ingest_internal.h"
 
@@ -80,13 +91,12 @@ ingest_commit_failed(struct ingest *ing)
     evtimer_add(ing->retry_ev, &retry);
 }
 
-/* The commit begun last is durable: ACKs, then live followers. */
+/* The commit begun last is durable: ACKs. */
 static void
 ingest_commit_done(struct ingest *ing)
 {
     ing->stats->commits++;
     ingest_send_acks(ing);
-    follow_commit_end(ing->follow);
     if (ing->is_store_failing) {
         ing->is_store_failing = 0;
         log_info("ingest", "store commit succeeded again, resuming");
@@ -95,15 +105,24 @@ ingest_commit_done(struct ingest *ing)
     }
 }
 
-/* Begins one commit of everything pending (none if one is in flight:
- * its end begins the next). 0 begun or done, -1 failed. */
+/* Begins one commit of everything pending; while one is in flight,
+ * writes what is pending ahead of it (visible now; the next commit,
+ * begun at this one's end, syncs it; a failed write is left to that
+ * commit). 0 begun, written or done, -1 failed. */
 int
 ingest_commit(struct ingest *ing)
 {
     struct ingest_conn *c;
 
-    if (ing->is_syncing || !ing->has_pending)
+    if (!ing->has_pending)
         return 0;
+    if (ing->is_syncing) {
+        if (store_commit_ahead(ing->store) > 0) {
+            follow_commit_begin(ing->follow);
+            follow_commit_end(ing->follow);
+        }
+        return 0;
+    }
     int rc = store_commit_begin(ing->store);
     if (rc < 0) {
         ingest_commit_failed(ing);
@@ -112,7 +131,10 @@ ingest_commit(struct ingest *ing)
     ing->has_pending = 0;
     TAILQ_FOREACH(c, &ing->conns, entry)
         c->sync_seq = c->pending_seq;
+    /* Written, so visible to cursors (store_commit_begin): live now too,
+     * in the same turn, so a follower's history and live lines meet. */
     follow_commit_begin(ing->follow);
+    follow_commit_end(ing->follow);
     if (rc == 0)                    /* nothing to sync: durable already */
         ingest_commit_done(ing);
     else

@@ -57,11 +57,16 @@
 #define INGEST_CONN_JOBS        2
 /* Raw bytes stored but not yet durable past which, while a commit is in
  * flight, decoded frames wait (held in their jobs, so connections stop
- * reading and TCP pushes back) until it ends: the tail, the pending WAL
- * entry and the follow stage each hold these bytes, so without a bound a
- * slow fdatasync let the shippers' whole windows pile up decoded in
- * memory (peak RSS 117-147 MiB against 81-85 on the bench). 4 MiB a
- * commit still carries 200 MiB/s at 20 ms a sync. */
+ * reading and TCP pushes back) until it ends: the tail holds these bytes
+ * (the pending WAL entry is written from them, the follow stage is
+ * published at each entry written), so without a bound a slow fdatasync
+ * let the shippers' whole windows pile up decoded in memory (peak RSS
+ * 117-147 MiB against 81-85 on the bench). 4 MiB a commit still carries
+ * 200 MiB/s at 20 ms a sync. With commits pipelined past the sync, 16
+ * MiB measured worse than 4 in the live tail bench at 25 MiB/s (p99
+ * 1243-1408 against 738-918 ms: each sync then covers more, and its
+ * seal job more blocks at once) and more RSS at 50 MiB/s (BENCHMARKS.md
+ * "Live tail: commits pipelined past the sync"). */
 #define INGEST_MAX_UNSYNCED     ((size_t)4 << 20)
 #define INGEST_LOSSES_MAX       4096    /* sources with lost data shown */
 /* The lost-data file is rewritten (whole, fsync, rename) by the saver's

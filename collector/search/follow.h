@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * follow: fan-out of newly committed records to live subscribers (the
- * /api/v1/follow clients). ingest stages each record it stored, sets the
- * staged records apart when a commit begins and publishes them once that
- * commit is durable (store_commit_end, which makes them visible to
- * cursors in the same loop turn): each goes to every subscriber, then the
+ * /api/v1/follow clients). ingest stages each record it stored and
+ * publishes the staged records as soon as a commit's WAL entry is
+ * written (store_commit_begin, or store_commit_ahead while a sync is in
+ * flight, which make them visible to cursors in the same loop turn;
+ * follow_commit_begin then _end at once, before the fdatasync returns):
+ * each goes to every subscriber, then the
  * subscriber's flush callback runs once. Knows
  * nothing of HTTP or sockets: subscribers bound their own output and drop
  * themselves when full. Staging is bounded (the stage and the records of
@@ -12,7 +14,7 @@
  * shown live (they are stored all the same) and a counter says how many.
  * With no subscriber, a published buffer keeps at most 256 KiB
  * (follow_mem). With a source (follow_set_source: the store's records
- * not yet durable) nothing is copied while nobody is subscribed; the
+ * not yet in a WAL entry) nothing is copied while nobody is subscribed; the
  * first subscriber's arrival reads the records staged meanwhile from
  * the source instead (6% of the collector's ingest instructions were
  * these copies, BENCHMARKS.md "The event loop's own work").
@@ -20,10 +22,10 @@
  * No gap for a new subscriber with history: records are staged whether or
  * not anyone listens (copied, or counted and read back from the source
  * when one subscribes), so a subscriber registered between a record's
- * append and its commit still receives it; and since publish runs right after
- * the commit on the same thread, a store cursor created in the same loop
- * turn as the subscription sees exactly the records committed before, the
- * subscription exactly those committed after. follow_keys is the exact
+ * append and its commit still receives it; and since publish runs right
+ * after each WAL entry is written, on the same thread, a store cursor
+ * created in the same loop turn as the subscription sees exactly the
+ * records written before, the subscription exactly those written after. follow_keys is the exact
  * identity set a history reader needs when its cursor is created later
  * (api_follow.c: the tail's second pass).
  */
@@ -57,17 +59,19 @@ struct follow_sub *follow_subscribe(struct follow *f, follow_record_fn rec,
 void follow_unsubscribe(struct follow *f, struct follow_sub *sub);
 size_t follow_n_subscribers(const struct follow *f);
 
-/* Enumerates the records appended and not yet durable, in append order
- * (the commit in flight's first): calls rec for each (borrowed for the
- * call) and returns how many. */
+/* Enumerates the records appended and not yet published (not yet in a
+ * WAL entry: store_foreach_unwritten), in append order (the commit in
+ * flight's first, when a caller ends its commits later): calls rec for
+ * each (borrowed for the call) and returns how many. */
 typedef size_t (*follow_source_fn)(void *arg, follow_record_fn rec,
                                    void *rec_arg);
 /* Makes fn (with arg) the source of the records staged while nobody is
  * subscribed: from then on follow_stage copies them only while someone
  * is. The caller stages every record it appends (and only those), and
  * begins and ends follow's commits exactly with the source's (as
- * ingest_commit.c does), so the source's records not yet durable are
- * those of the commit in flight, then those of the stage. */
+ * ingest_commit.c does: both right after each WAL entry written,
+ * store_commit_begin or store_commit_ahead), so the source's records are
+ * those of the commit in flight (none, there), then those of the stage. */
 void follow_set_source(struct follow *f, follow_source_fn fn, void *arg);
 
 /* Copies r into the stage (also when nobody is subscribed yet: see

@@ -174,8 +174,8 @@ cand_cmp_desc(const void *a, const void *b)
     return cand_cmp_asc(b, a);
 }
 
-/* Copies an in-memory block (n records, committed_len bytes of body) if
- * it may match. */
+/* Copies an in-memory block (n records, len bytes of body) if it may
+ * match. */
 static void
 cursor_add_mem(struct store_cursor *c, size_t *cap, const struct buf *body,
                size_t len, uint32_t n, const uint32_t *ids, uint32_t n_labels,
@@ -207,7 +207,8 @@ cursor_add_mem(struct store_cursor *c, size_t *cap, const struct buf *body,
 }
 
 /* The blocks being sealed, those waiting for the sealing thread, and the
- * committed part of the tail (in that order: the order they came in).
+ * visible part of the tail (its WAL entries written: store_commit_begin;
+ * in that order: the order they came in).
  * A block whose token set is published (tailset.c) and lacks a filter
  * token is left out, as the segment index leaves out a sealed one. */
 static void
@@ -228,12 +229,12 @@ cursor_snapshot_mem(struct store_cursor *c, size_t *cap)
                            ch->ids, ch->n_labels, ch->min_ns, ch->max_ns,
                            ch->stream_mask);
         }
-    if (t->committed_n == 0)
+    if (t->visible_n == 0)
         return;
     uint32_t *ids = xcalloc(t->n_labels ? t->n_labels : 1, sizeof(*ids));
     for (uint32_t i = 0; i < t->n_labels; i++)
         ids[i] = t->labels[i].id;
-    cursor_add_mem(c, cap, &t->body, t->committed_len, t->committed_n, ids,
+    cursor_add_mem(c, cap, &t->body, t->visible_len, t->visible_n, ids,
                    t->n_labels, t->min_ns, t->max_ns, t->stream_mask);
     free(ids);
 }

@@ -171,6 +171,10 @@ tail_reset(struct store *s, struct store_tail *t)
     buf_reset(&t->body);
     t->committed_len = 0;
     t->committed_n = 0;
+    t->visible_len = 0;
+    t->visible_n = 0;
+    t->visible_prev[0] = 0;
+    t->visible_prev[1] = 0;
     t->committed_prev[0] = 0;
     t->committed_prev[1] = 0;
     t->n_records = 0;
@@ -274,20 +278,37 @@ tail_split(struct store *s, size_t *n_out)
 }
 
 /* The records past the committed prefix (n of recs) re-encoded into
- * *rest, a new tail. */
+ * *rest, a new tail, with the tail's visible prefix: those among them
+ * already in a WAL entry (written ahead of the sync that just ended,
+ * shown to searches and followers) stay visible in the new tail, so that
+ * no reader sees a record vanish at a seal. */
 static void
 tail_carry_rest(struct store *s, struct store_tail *rest,
                 const struct store_rec *recs, uint32_t n)
 {
     const struct store_tail *t = &s->tail;
+    uint32_t n_vis = t->visible_n - t->committed_n;
 
+    assert(t->visible_n >= t->committed_n && n_vis <= n);
     store_tail_init(s, rest, t->body.max);
     tail_reserve(s, rest);
     for (uint32_t i = 0; i < n; i++) {
+        if (i == n_vis) {
+            rest->visible_len = rest->body.len;
+            rest->visible_n = i;
+            rest->visible_prev[0] = rest->prev_ns[0];
+            rest->visible_prev[1] = rest->prev_ns[1];
+        }
         struct store_label *l = s->labels[t->labels[recs[i].label].id];
         int rc = store_tail_add(rest, l, &recs[i]);
         assert(rc == 0);        /* fewer records, same cap */
         (void)rc;
+    }
+    if (n_vis == n) {
+        rest->visible_len = rest->body.len;
+        rest->visible_n = n;
+        rest->visible_prev[0] = rest->prev_ns[0];
+        rest->visible_prev[1] = rest->prev_ns[1];
     }
 }
 

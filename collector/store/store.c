@@ -594,8 +594,8 @@ store_close(struct store *s)
 {
     if (!s)
         return;
-    if ((s->wal_n_recs > 0 || s->cm.is_busy) && s->n_wals > 0 &&
-        s->syncer.is_started)
+    if ((s->wal_n_recs > 0 || s->cm.is_busy || s->cm.wend) &&
+        s->n_wals > 0 && s->syncer.is_started)
         (void)store_commit(s);
     else if (s->n_dl_dirty > 0 && s->sealer.is_started)
         (void)srclabels_commit(s);

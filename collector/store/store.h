@@ -172,16 +172,26 @@ int store_commit(struct store *s);
  * The same in two steps, for an event loop that must not wait for the
  * disk (collector/STORE.md "Crash safety"). store_commit_begin writes
  * the changed label sets (synced) and one WAL entry of everything
- * appended (not synced) and hands the WAL's fdatasync to the store's
- * syncing thread: 1 started, 0 nothing was pending (everything appended
- * is durable already: acknowledge at once), -1 error (nothing started;
- * records pending, retried by the next commit). At most one commit is in
- * flight: call it again only after store_commit_end returned 1 or -1.
- * store_commit_fd becomes readable when the sync returned (and when a
- * seal job ended); then store_commit_end: 1 the commit is durable (every
- * record appended before its store_commit_begin; they are now visible to
- * cursors), or none was in flight; 0 still syncing, -1 the sync failed
- * (its records stay pending and go into the next commit; do not
+ * appended (not synced), makes those records visible to cursors (a
+ * collector crash keeps them: the kernel holds the entry, replay reads
+ * it) and hands the WAL's fdatasync to the store's
+ * syncing thread, the sync covering also the entries written ahead of
+ * the previous one (store_commit_ahead): 1 started, 0 nothing was
+ * pending (everything appended is durable already: acknowledge at once),
+ * -1 error (nothing started; records pending, retried by the next
+ * commit). At most one commit is in flight: call it again only after
+ * store_commit_end returned 1 or -1. While one is in flight,
+ * store_commit_ahead writes the entry of what was appended since (after
+ * the entry being synced) and makes it visible at once: 1 written, 0
+ * nothing to write or no commit in flight, -1 error (nothing written:
+ * the records stay pending for the next commit). Such records are
+ * durable only once the next commit's sync returned: the commit begun
+ * after this one ends covers them. store_commit_fd becomes readable when
+ * the sync returned (and when a seal job ended); then store_commit_end:
+ * 1 the commit is durable (every record appended before its
+ * store_commit_begin: acknowledge them), or none was in flight; 0 still
+ * syncing, -1 the sync failed (its records and those written ahead of
+ * it stay pending, and visible, and go into the next commit; do not
  * acknowledge them). Records appended meanwhile belong to the next
  * commit. A commit that leaves a full tail block committed hands it to
  * the store's sealing thread (compress, index, segment write + fsync);
@@ -195,22 +205,25 @@ int store_commit(struct store *s);
  */
 int store_commit_begin(struct store *s);
 int store_commit_fd(const struct store *s);
+int store_commit_ahead(struct store *s);
 int store_commit_end(struct store *s);
 /* store_commit_end, waiting for the sync (1 or -1; 1 if none is in
  * flight): for a clean stop. */
 int store_commit_wait(struct store *s);
 /* Bytes of records appended and not yet durable (the commit in flight's
- * included): what a caller bounds to bound the memory of unsynced data. */
+ * and those written ahead of it included): what a caller bounds to bound
+ * the memory of unsynced data. */
 size_t store_unsynced_bytes(const struct store *s);
 /* A record borrowed for the call. */
 typedef void (*store_rec_fn)(const struct logrec *r, void *arg);
-/* Calls fn for each record appended and not yet durable (the commit in
- * flight's, then those appended since it began, or since the last commit
- * if none is in flight), in append order, and returns how many: what a
- * live tail subscribing now is still to be shown (collector/search/
- * follow.h). Strings borrowed from the store, labels the source's
- * current set. Decodes the unsealed tail: for an occasional call. */
-size_t store_foreach_unsynced(struct store *s, store_rec_fn fn, void *arg);
+/* Calls fn for each record appended and not yet written to the WAL (so
+ * not yet visible to cursors: those appended since the last
+ * store_commit_begin or store_commit_ahead wrote an entry), in append order, and returns how
+ * many: what a live tail subscribing now is still to be shown
+ * (collector/search/follow.h). Strings borrowed from the store, labels
+ * the source's current set. Decodes the unsealed tail: for an occasional
+ * call. */
+size_t store_foreach_unwritten(struct store *s, store_rec_fn fn, void *arg);
 /* Waits until the blocks being sealed in the background and those waiting
  * for the sealing thread (if any) are written and visible in the segment
  * directory. 0, or -1 if a seal failed (records stay durable in the WAL;

@@ -375,6 +375,18 @@ store_append_locked(struct store *s, const struct logrec *r,
     return store_append_label(s, l, r);
 }
 
+/* The pending WAL entry again from the tail's uncommitted records, after
+ * the sync of a commit failed (its records were cleared from the pending
+ * entry when they were written) or commits moved to another file. */
+static void
+store_wal_rebuild(struct store *s)
+{
+    const struct store_tail *t = &s->tail;
+
+    wal_pending_retail(s, t->committed_len, t->committed_prev,
+                       t->n_records - t->committed_n);
+}
+
 /* A WAL file for commits after a detach (wal_detach takes a clean file
  * or opens a new one): without one a tail is not detached. */
 static int
@@ -415,16 +427,36 @@ store_detach_tail(struct store *s)
             s->pend = job;
     }
     store_unlock(s);
+    /* Commits go to another file now: the entries written past the old
+     * one's durable end (ahead of the sync that just ended) stay there,
+     * not synced, and their records are written again into the new one
+     * (below; replay, in generation order, takes the older copy while the
+     * old file keeps it and skips the newer by high water). */
+    s->cm.wend = 0;
     if (!job) {
         wal_release(s, mask, 0, 0);
         s->n_seal_errors++;
+        store_wal_rebuild(s);
         return -1;
     }
-    /* The pending entry's records (those appended since the commit that
-     * filled the tail began) are now the new tail's, renumbered. */
+    /* The records past the committed prefix (appended since the commit
+     * that filled the tail began: written ahead of its sync or not) are
+     * now the new tail's, renumbered, those visible still visible
+     * (segment_job_new). The visible ones are written into the new file
+     * at once (not synced: the next commit's sync covers them), so that
+     * they are in a live entry when the sealed job empties the old file;
+     * the others stay pending. */
     static const int64_t zero[2];
-    assert(s->tail.n_records == s->wal_n_recs);
-    wal_pending_retail(s, 0, zero, s->wal_n_recs);
+    const struct store_tail *t = &s->tail;
+    if (t->visible_n > 0) {
+        wal_pending_retail(s, 0, zero, t->visible_n);
+        if (wal_write_upto(s, t->visible_len) == 0) {
+            wal_pending_retail(s, t->visible_len, t->visible_prev,
+                               t->n_records - t->visible_n);
+            return 0;
+        }                       /* the error set: the next commit writes */
+    }
+    wal_pending_retail(s, 0, zero, t->n_records);
     return 0;
 }
 
@@ -510,18 +542,6 @@ store_seal(struct store *s)
     }
 }
 
-/* The pending WAL entry again from the tail's uncommitted records, after
- * the sync of a commit failed (its records were cleared from the pending
- * entry when it was written). */
-static void
-store_wal_rebuild(struct store *s)
-{
-    const struct store_tail *t = &s->tail;
-
-    wal_pending_retail(s, t->committed_len, t->committed_prev,
-                       t->n_records - t->committed_n);
-}
-
 /* After a commit: hands a full committed tail to the sealing thread (its
  * uncommitted rest stays the tail), or retries a failed seal. */
 static void
@@ -538,6 +558,27 @@ store_commit_seal(struct store *s)
         store_seal_pend(s);
 }
 
+/* Writes the pending entry (at the current file's written end) and makes
+ * everything appended visible to cursors: the kernel holds the entry, so
+ * a collector crash keeps these records (replay reads them) and a reader
+ * never sees one vanish; only a power loss or kernel crash before a sync
+ * covers them can take them back, and their shippers, not acknowledged,
+ * send them again (STORE.md "Crash safety"). -1: nothing written, the
+ * records stay pending and out of sight. */
+static int
+store_commit_write(struct store *s)
+{
+    if (wal_write(s) < 0)
+        return -1;
+    store_lock(s);
+    s->tail.visible_len = s->tail.body.len;
+    s->tail.visible_n = s->tail.n_records;
+    s->tail.visible_prev[0] = s->tail.prev_ns[0];
+    s->tail.visible_prev[1] = s->tail.prev_ns[1];
+    store_unlock(s);
+    return 0;
+}
+
 int
 store_commit_begin(struct store *s)
 {
@@ -545,12 +586,17 @@ store_commit_begin(struct store *s)
     /* labels before the records that came with them */
     if (srclabels_commit(s) < 0)
         return -1;
-    if (s->wal_n_recs == 0) {
+    if (s->wal_n_recs > 0 && store_commit_write(s) < 0)
+        return -1;
+    if (s->cm.wend == 0) {      /* every entry written is synced */
         store_commit_seal(s);
         return 0;
     }
-    if (wal_write(s) < 0)
-        return -1;
+    /* One sync for the entry just written and those written ahead of the
+     * previous sync (store_commit_ahead): from the file's durable end. */
+    s->cm.wal = s->wal_cur;
+    s->cm.off = s->wals[s->wal_cur].len;
+    s->cm.end = s->cm.wend;
     store_tail_mark(&s->tail);
     s->cm.len = s->tail.body.len;
     s->cm.n = s->tail.n_records;
@@ -558,6 +604,16 @@ store_commit_begin(struct store *s)
     s->cm.prev_ns[1] = s->tail.prev_ns[1];
     s->cm.is_busy = 1;
     syncer_submit(s, s->wals[s->cm.wal].fd);
+    return 1;
+}
+
+int
+store_commit_ahead(struct store *s)
+{
+    if (!s->cm.is_busy || s->wal_n_recs == 0)
+        return 0;
+    if (srclabels_commit(s) < 0 || store_commit_write(s) < 0)
+        return -1;
     return 1;
 }
 
@@ -626,20 +682,20 @@ store_unsynced_bytes(const struct store *s)
 }
 
 size_t
-store_foreach_unsynced(struct store *s, store_rec_fn fn, void *arg)
+store_foreach_unwritten(struct store *s, store_rec_fn fn, void *arg)
 {
     const struct store_tail *t = &s->tail;
     struct store_rec *recs = NULL;
     size_t cap = 0;
 
-    if (t->committed_n == t->n_records)
+    if (t->visible_n == t->n_records)
         return 0;
     if (block_body_decode(t->body.data, t->body.len, t->n_records,
                           t->n_labels, 1, &recs, &cap) < 0) {
         free(recs);
         return 0;               /* cannot happen: we encoded it */
     }
-    for (uint32_t i = t->committed_n; i < t->n_records; i++) {
+    for (uint32_t i = t->visible_n; i < t->n_records; i++) {
         const struct store_rec *r = &recs[i];
         const struct store_label *l = s->labels[t->labels[r->label].id];
         struct logrec lr = {
@@ -653,7 +709,7 @@ store_foreach_unsynced(struct store *s, store_rec_fn fn, void *arg)
         fn(&lr, arg);
     }
     free(recs);
-    return t->n_records - t->committed_n;
+    return t->n_records - t->visible_n;
 }
 
 int

@@ -3,8 +3,13 @@
  * store_commit_test: the two-step commit (store_commit_begin / _end) with
  * the WAL's fdatasync on the store's syncing thread. A sync hook that
  * blocks holds the commit in flight: its records must not be committed
- * (visible to cursors, store_commit_end 1, the fd readable) before the
- * sync returned; a failed sync leaves them pending for the next commit; a
+ * (store_commit_end 1, the fd readable) before the sync returned, but
+ * are visible to cursors once their WAL entry is written (those appended
+ * meanwhile are not); a failed sync leaves them pending for the next
+ * commit, and visible; while a sync is in flight store_commit_ahead
+ * writes the records appended since (visible at once, durable with the
+ * next commit), a seal carrying those into the next tail still visible
+ * and each record once after a kill -9 (a copy of the directory); a
  * seal after a commit takes only the committed records, the ones appended
  * while it synced stay in the tail (and out of the segment files: a copy
  * of the directory taken then, as a kill -9 would leave it, opens without
@@ -213,17 +218,26 @@ test_commit_not_done_while_sync_blocked(void **state)
     put_n(f->s, 1, 30);
     assert_int_equal(store_commit_begin(f->s), 1);
     wait_entered(f, 1);
-    /* In flight: nothing committed, nothing to wake the loop. */
+    /* In flight: nothing committed, nothing to wake the loop; written,
+     * so visible. */
     for (int i = 0; i < 3; i++) {
         assert_false(fd_is_readable(store_commit_fd(f->s), 10));
         assert_int_equal(store_commit_end(f->s), 0);
-        assert_int_equal(scan_all(f->s), 0);
+        assert_int_equal(scan_all(f->s), 30);
     }
     put_n(f->s, 31, 10);        /* belongs to the next commit */
+    assert_int_equal(scan_all(f->s), 30);   /* in no entry yet */
     storetest_gate_release(&f->gate);
     assert_int_equal(end_commit(f->s), 1);
     assert_int_equal(scan_all(f->s), 30);
+    pthread_mutex_lock(&f->gate.mu);        /* the next sync blocks too */
+    f->gate.is_released = 0;
+    pthread_mutex_unlock(&f->gate.mu);
     assert_int_equal(store_commit_begin(f->s), 1);
+    wait_entered(f, 2);
+    assert_int_equal(store_commit_end(f->s), 0);
+    assert_int_equal(scan_all(f->s), 40);   /* before its sync returned */
+    storetest_gate_release(&f->gate);
     assert_int_equal(end_commit(f->s), 1);
     assert_int_equal(scan_all(f->s), 40);
     assert_int_equal(store_commit_begin(f->s), 0);  /* nothing pending */
@@ -247,8 +261,9 @@ test_commit_sync_failure_retried(void **state)
     assert_int_equal(store_commit_begin(f->s), 1);
     assert_int_equal(end_commit(f->s), -1);
     assert_non_null(strstr(store_errstr(f->s), "wal sync"));
-    assert_int_equal(scan_all(f->s), 0);
+    assert_int_equal(scan_all(f->s), 25);   /* stays visible, pending */
     put_n(f->s, 26, 5);
+    assert_int_equal(scan_all(f->s), 25);
     /* The next commit writes the failed commit's records again. */
     assert_int_equal(store_commit_begin(f->s), 1);
     assert_int_equal(end_commit(f->s), 1);
@@ -259,6 +274,163 @@ test_commit_sync_failure_retried(void **state)
     assert_int_equal(st.n_torn_cuts, 0);    /* the failed entry was cut */
     assert_int_equal(st.n_wal_replayed, 30);
     assert_int_equal(scan_all(f->s), 30);
+}
+
+/* dir copied to dir.suffix as a kill -9 would leave it now (the page
+ * cache's bytes), opened without the blocking hook: the records of cid1
+ * it holds (scan_all: each once, in order). */
+static int
+scan_copy(struct fx *f, const char *suffix)
+{
+    struct store_options o = f->opt;
+    char *cmd = xasprintf("rm -rf '%s.%s' && cp -a '%s' '%s.%s'", f->dir,
+                          suffix, f->dir, f->dir, suffix);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    o.sync_hook = NULL;
+    char *copy = xasprintf("%s.%s", f->dir, suffix);
+    struct store *c = storetest_open(copy, &o);
+    int n = scan_all(c);
+    store_close(c);
+    cmd = xasprintf("rm -rf '%s'", copy);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    free(copy);
+    return n;
+}
+
+/* Commits pipelined past the sync in flight: while it blocks,
+ * store_commit_ahead writes what was appended since (after the entry
+ * being synced) and makes it visible at once, again and again; the
+ * sync's end commits only its own records (the rest still unsynced: not
+ * to be acknowledged), and the next commit syncs the entries written
+ * ahead though nothing is pending. A kill -9 during the sync keeps every
+ * record written (the page cache holds the entries), each once. */
+static void
+test_commit_ahead_visible_before_sync(void **state)
+{
+    struct fx *f = *state;
+    struct store_stats st;
+
+    f->s = storetest_open(f->dir, &f->opt);
+    f->gate.is_blocking = 1;
+    assert_int_equal(store_commit_ahead(f->s), 0);  /* none in flight */
+    put_n(f->s, 1, 30);
+    assert_int_equal(store_commit_begin(f->s), 1);
+    wait_entered(f, 1);
+    put_n(f->s, 31, 10);
+    assert_int_equal(scan_all(f->s), 30);
+    assert_int_equal(store_commit_ahead(f->s), 1);
+    assert_int_equal(scan_all(f->s), 40);   /* the sync still blocked */
+    put_n(f->s, 41, 5);
+    assert_int_equal(store_commit_ahead(f->s), 1);
+    assert_int_equal(store_commit_ahead(f->s), 0);  /* nothing new */
+    assert_int_equal(scan_all(f->s), 45);
+    assert_int_equal(store_commit_end(f->s), 0);
+    assert_int_equal(scan_copy(f, "copy"), 45);
+    storetest_gate_release(&f->gate);
+    assert_int_equal(end_commit(f->s), 1);
+    assert_int_equal(scan_all(f->s), 45);
+    assert_true(store_unsynced_bytes(f->s) > 0);    /* 31..45 */
+    assert_int_equal(store_commit_begin(f->s), 1);  /* syncs them */
+    assert_int_equal(end_commit(f->s), 1);
+    assert_int_equal(store_unsynced_bytes(f->s), 0);
+    assert_int_equal(store_commit_begin(f->s), 0);  /* nothing left */
+    store_close(f->s);
+    f->s = storetest_open(f->dir, &f->opt);
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_torn_cuts, 0);
+    assert_int_equal(st.n_wal_replayed, 45);
+    assert_int_equal(scan_all(f->s), 45);
+}
+
+/* A failed sync cuts the file back to its durable end, the entries
+ * written ahead of it too: their records stay visible and pending, the
+ * next commit writes and syncs them all once. */
+static void
+test_commit_ahead_sync_failure(void **state)
+{
+    struct fx *f = *state;
+    struct store_stats st;
+
+    f->s = storetest_open(f->dir, &f->opt);
+    put_n(f->s, 1, 10);
+    assert_int_equal(store_commit(f->s), 0);
+    f->gate.is_blocking = 1;
+    f->n_fail = 1;
+    put_n(f->s, 11, 20);
+    assert_int_equal(store_commit_begin(f->s), 1);
+    wait_entered(f, 2);
+    put_n(f->s, 31, 10);
+    assert_int_equal(store_commit_ahead(f->s), 1);
+    assert_int_equal(scan_all(f->s), 40);
+    storetest_gate_release(&f->gate);
+    assert_int_equal(end_commit(f->s), -1);
+    assert_int_equal(scan_all(f->s), 40);   /* shown: not taken back */
+    assert_int_equal(scan_copy(f, "copy"), 10);     /* cut to the synced */
+    put_n(f->s, 41, 5);
+    assert_int_equal(store_commit_begin(f->s), 1);
+    assert_int_equal(end_commit(f->s), 1);
+    assert_int_equal(store_unsynced_bytes(f->s), 0);
+    assert_int_equal(scan_all(f->s), 45);
+    store_close(f->s);
+    f->s = storetest_open(f->dir, &f->opt);
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.n_torn_cuts, 0);
+    assert_int_equal(st.n_wal_replayed, 45);
+    assert_int_equal(scan_all(f->s), 45);
+}
+
+/* n records synced while 100 more (and one of a new source) are written
+ * ahead of the sync and 5 more appended, unwritten: the tail is full at
+ * the sync's end, the committed n are sealed and the rest carried into
+ * the new tail with its visibility (the 100 stay visible, the 5 not), the
+ * visible ones written into the new WAL file at once. A kill -9 before
+ * the sealed job emptied the old file finds them in both files (replay
+ * keeps the older copy, skips the newer by high water), after it in the
+ * new one only: each once either way. */
+static void
+seal_carries_visible(struct fx *f, int n)
+{
+    f->s = storetest_open(f->dir, &f->opt);
+    f->gate.is_blocking = 1;
+    put_n(f->s, 1, n);
+    assert_int_equal(store_commit_begin(f->s), 1);
+    wait_entered(f, 1);
+    put_n(f->s, (uint64_t)n + 1, 100);
+    put_cid(f->s, "cid2", 1, 1);            /* a source new in them */
+    assert_int_equal(store_commit_ahead(f->s), 1);
+    put_n(f->s, (uint64_t)n + 101, 5);      /* in no entry yet */
+    assert_int_equal(scan_all(f->s), n + 100);
+    storetest_gate_release(&f->gate);
+    assert_int_equal(end_commit(f->s), 1);  /* seals the first n */
+    assert_int_equal(scan_all(f->s), n + 100);
+    assert_int_equal(scan_copy(f, "copy"), n + 100);
+    assert_int_equal(store_sync(f->s), 0);  /* the old file emptied */
+    assert_int_equal(scan_all(f->s), n + 100);
+    assert_int_equal(scan_copy(f, "copy"), n + 100);
+    assert_int_equal(store_source_offset(f->s, "h1", "cid2"), 1);
+    assert_int_equal(store_commit_begin(f->s), 1);
+    assert_int_equal(end_commit(f->s), 1);
+    assert_int_equal(store_unsynced_bytes(f->s), 0);
+    assert_int_equal(scan_all(f->s), n + 105);
+    assert_int_equal(scan_copy(f, "copy"), n + 105);
+    store_close(f->s);
+    f->s = storetest_open(f->dir, &f->opt);
+    assert_int_equal(scan_all(f->s), n + 105);
+    assert_int_equal(store_source_offset(f->s, "h1", "cid2"), 1);
+}
+
+static void
+test_commit_ahead_seal_carries_visible(void **state)
+{
+    seal_carries_visible(*state, 140);
+}
+
+static void
+test_commit_ahead_seal_split_carries_visible(void **state)
+{
+    seal_carries_visible(*state, 200);
 }
 
 /* n records, then 100 more and one of a new source while their commit
@@ -396,6 +568,14 @@ main(void)
             test_commit_not_done_while_sync_blocked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_sync_failure_retried,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_commit_ahead_visible_before_sync, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_ahead_sync_failure,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_commit_ahead_seal_carries_visible, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_commit_ahead_seal_split_carries_visible, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_seal_keeps_uncommitted,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(

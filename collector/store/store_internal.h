@@ -256,11 +256,17 @@ struct store_tail_at {
     uint32_t                n_undo, cap_undo;
 };
 
-/* The unsealed block: encoded body, committed prefix, labels. */
+/* The unsealed block: encoded body, committed (durable: its WAL entry
+ * synced) prefix, visible prefix (in a WAL entry written, maybe not
+ * synced yet: what cursors copy; committed <= visible, equal whenever no
+ * entry is written past the last sync), labels. */
 struct store_tail {
     struct buf               body;
     size_t                   committed_len;
     uint32_t                 committed_n;
+    size_t                   visible_len;
+    uint32_t                 visible_n;
+    int64_t                  visible_prev[2];   /* prev_ns at visible_len */
     int64_t                  committed_prev[2]; /* prev_ns at committed_len */
     uint32_t                 n_records;
     int64_t                  prev_ns[2];    /* time, receive time */
@@ -571,8 +577,9 @@ struct store_syncer {
 #define STORE_WAL_SYNC_SLOW_NS  INT64_C(100000000)
 
 /* The commit in flight (store_commit_begin .. store_commit_end): its WAL
- * entry is written to file wal at [off, end) and being synced; it covers
- * the tail up to len bytes and n records. */
+ * entries are written to file wal at [off, end) (the file's durable end
+ * to its written end when it began) and being synced; it covers the tail
+ * up to len bytes and n records. */
 struct store_commit {
     int      is_busy;
     size_t   wal;
@@ -580,6 +587,13 @@ struct store_commit {
     size_t   len;
     uint32_t n;
     int64_t  prev_ns[2];        /* the tail's at len */
+    /* The written end of the current WAL file (s->wal_cur): entries up
+     * to here are written (their records visible) but some not synced
+     * yet, past the file's durable end (its len); 0 when every written
+     * entry is synced. While a sync is in flight the entries written
+     * after its own (store_commit_ahead) go here; the next commit's sync
+     * covers them all. */
+    uint64_t wend;
 };
 
 /* The raw (decompressed, CRC-checked) bodies of the segment blocks cursors
@@ -991,7 +1005,8 @@ int  segment_read_frame(int fd, const struct store_blk *b,
 /* segment_seal.c */
 /* Moves the committed prefix of the tail into a new seal job (split into
  * blocks of about block_size, header placeholders + meta built); records
- * appended past it stay in the tail, uncommitted. NULL on error. */
+ * appended past it stay in the tail, uncommitted (those visible still
+ * visible). NULL on error. */
 struct seal_job *segment_job_new(struct store *s);
 void segment_job_free(struct seal_job *job);
 /* Keeps the bodies of a sealed job's blocks (up to STORE_SPARE_BODIES
@@ -1015,12 +1030,19 @@ void segment_job_apply(struct store *s, struct seal_job *job);
 
 /* wal.c */
 int  wal_open_replay(struct store *s);
-/* Writes the pending entry to the current file (no sync; s->cm notes
- * where) and clears it. -1 with the error set: nothing written. */
+/* Writes the pending entry to the current file at its written end
+ * (s->cm.wend, moved past it; no sync) and clears it. -1 with the error
+ * set: nothing written. */
 int  wal_write(struct store *s);
-/* The sync of s->cm's entry returned: is_ok, the file's length moves past
- * it; else the entry is cut off again and the pending entry rebuilt from
- * the tail's uncommitted records, so the next commit writes them all. */
+/* The same for the pending entry's records up to byte to of the tail's
+ * body (n_recs of them: the caller sets s->wal_n_recs), the rest left to
+ * the caller (the pending entry is not cleared). */
+int  wal_write_upto(struct store *s, size_t to);
+/* The sync of s->cm's entries returned: is_ok, the file's length (its
+ * durable end) moves past them; else the file is cut back to where they
+ * began (the entries written since with them) and the caller rebuilds
+ * the pending entry from the tail's uncommitted records, so that the
+ * next commit writes them all. */
 void wal_write_done(struct store *s, int is_ok);
 /* Marks the dirty files as owned by a job (returned mask) and switches
  * commits to a clean file (fresh generation). -1 if none can be had. */

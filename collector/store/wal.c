@@ -522,10 +522,10 @@ wal_open_replay(struct store *s)
     for (size_t i = 0; i < n; i++)
         if (wal_replay_file(s, order[i]) < 0)
             return -1;
-    s->tail.committed_len = s->tail.body.len;
-    s->tail.committed_n = s->tail.n_records;
-    s->tail.committed_prev[0] = s->tail.prev_ns[0];
-    s->tail.committed_prev[1] = s->tail.prev_ns[1];
+    s->tail.committed_len = s->tail.visible_len = s->tail.body.len;
+    s->tail.committed_n = s->tail.visible_n = s->tail.n_records;
+    s->tail.committed_prev[0] = s->tail.visible_prev[0] = s->tail.prev_ns[0];
+    s->tail.committed_prev[1] = s->tail.visible_prev[1] = s->tail.prev_ns[1];
     wal_pending_clear(s);       /* the entries go on after the tail */
     /* Commits go on in the newest file, never after entries of an older
      * version (STORE.md "Write-ahead log"): the one with the highest
@@ -546,6 +546,15 @@ wal_open_replay(struct store *s)
 int
 wal_write(struct store *s)
 {
+    if (wal_write_upto(s, s->tail.body.len) < 0)
+        return -1;
+    wal_pending_clear(s);
+    return 0;
+}
+
+int
+wal_write_upto(struct store *s, size_t to)
+{
     struct store_wal_file *w = &s->wals[s->wal_cur];
     const struct store_tail *t = &s->tail;
     uint8_t h[8 + 8 + 10], mid[30];
@@ -555,7 +564,7 @@ wal_write(struct store *s)
     ml += block_varint_encode(mid + ml, blk_zz_enc(s->wal_from_prev[0]));
     ml += block_varint_encode(mid + ml, blk_zz_enc(s->wal_from_prev[1]));
     uint8_t *rows = t->body.data + s->wal_from;
-    size_t rows_len = t->body.len - s->wal_from;
+    size_t rows_len = to - s->wal_from;
     size_t len = hl + s->wal_labels.len + ml + rows_len;
     static const uint8_t end_mark[8];   /* overwritten by the next entry */
     struct iovec iov[5] = {
@@ -573,20 +582,20 @@ wal_write(struct store *s)
     crc = compress_crc32(crc, rows, rows_len);
     le32_store(h, (uint32_t)(len - 8));
     le32_store(h + 4, crc);
-    if (store_writev_at(s, w->fd, "wal", iov, 5, w->len) < 0) {
+    /* After the entries written and not synced yet (the commit in
+     * flight's and those written ahead of it), else at the durable end. */
+    uint64_t at = s->cm.wend ? s->cm.wend : w->len;
+    if (store_writev_at(s, w->fd, "wal", iov, 5, at) < 0) {
         store_set_err(s, "wal write: %s", strerror(errno));
         /* Best effort: a partial entry would be cut at replay anyway and
          * is overwritten by the next attempt (same offset). */
-        if (ftruncate(w->fd, (off_t)w->len) < 0) {
+        if (ftruncate(w->fd, (off_t)at) < 0) {
             /* ignored: see above */
         }
         return -1;
     }
-    s->cm.wal = s->wal_cur;
-    s->cm.off = w->len;
-    s->cm.end = w->len + len;
+    s->cm.wend = at + len;
     s->n_wal_writes++;
-    wal_pending_clear(s);
     return 0;
 }
 
@@ -598,13 +607,17 @@ wal_write_done(struct store *s, int is_ok)
     if (is_ok) {
         w->len = s->cm.end;
         w->is_dirty = 1;
+        if (s->cm.wend == s->cm.end)
+            s->cm.wend = 0;             /* none written since it began */
         return;
     }
-    /* As a failed write: the entry is written again (with the records
-     * appended since) at the same offset. */
+    /* As a failed write: the file is cut back to its durable end, the
+     * entries written ahead of the failed sync with it, and they are
+     * written again (with the records appended since) from there. */
     if (ftruncate(w->fd, (off_t)s->cm.off) < 0) {
         /* ignored: replay cuts a torn entry, and the retry overwrites */
     }
+    s->cm.wend = 0;
 }
 
 int
@@ -687,9 +700,12 @@ wal_close_all(struct store *s)
         struct store_wal_file *w = &s->wals[k];
         if (w->fd < 0)
             continue;
+        /* The current file's entries written and not synced are kept
+         * (a caller that closed without its last commit). */
+        uint64_t end = k == s->wal_cur && s->cm.wend ? s->cm.wend : w->len;
         if (!s->cm.is_busy && w->version == STORE_WAL_VERSION &&
             w->hdr_len == STORE_WAL_HDR_LEN && w->len >= w->hdr_len &&
-            ftruncate(w->fd, (off_t)w->len) < 0) {
+            ftruncate(w->fd, (off_t)end) < 0) {
             /* ignored: the stale bytes stay, replay stops at them */
         }
         close(w->fd);
@@ -710,7 +726,8 @@ store_wal_trim(struct store *s)
 {
     uint64_t n = 0;
 
-    if (s->cm.is_busy || s->n_wal_writes != s->wal_trim_writes) {
+    if (s->cm.is_busy || s->cm.wend ||
+        s->n_wal_writes != s->wal_trim_writes) {
         s->wal_trim_writes = s->n_wal_writes;
         return 0;
     }
