@@ -390,6 +390,13 @@ bits_get(struct bit_reader *b, int n, uint64_t *v)
     return 0;
 }
 
+/* A frame's zstd blocks: at most FRAME_CUTS_MAX cuts (frame_cuts), a
+ * cut at a source's edge at least FRAME_SRC_CUT_MIN bytes after the one
+ * before (grouped blocks hold a few sources a frame; blocks in arrival
+ * order, recompacted, many short runs). */
+#define FRAME_CUTS_MAX    16
+#define FRAME_SRC_CUT_MIN 4096
+
 /* The most bytes a record takes in each column (varints of a u32, a u64
  * and a zigzagged i64; the flags byte). */
 static const uint8_t col_max[COL_MAX] = { 5, 10, 1, 10, 5, 10, 8 };
@@ -774,38 +781,63 @@ fail:
 
 /* Where a frame's raw bytes are cut into zstd blocks: codecs 6 and 7
  * after the time column and where the messages begin, codec 8 after its
- * small columns (before the time bits) and where the messages begin; 0
- * cuts if its lengths do not add up. */
+ * small columns (before the time bits) and where the messages begin;
+ * then, in the messages, where one source's records end and another's
+ * begin (at most FRAME_CUTS_MAX cuts in all, each at least
+ * FRAME_SRC_CUT_MIN bytes after the one before); 0 cuts if its lengths
+ * do not add up (the messages' cuts stop where a record's do not). */
 static size_t
-frame_cuts(uint32_t codec, const uint8_t *raw, size_t len, size_t cuts[2])
+frame_cuts(uint32_t codec, const uint8_t *raw, size_t len,
+           size_t cuts[FRAME_CUTS_MAX])
 {
     const uint8_t *p = raw, *end = raw + len;
-    uint64_t n, cl, at = 0, first = 0;
+    const uint8_t *cs[COL_MAX] = { NULL }, *ce[COL_MAX] = { NULL };
+    uint64_t n, cl[COL_MAX], at = 0, first = 0;
     int n_cols = cols_of(store_codec_frame_body(codec));
     int first_end = n_cols == COL_MAX ? COL_RECV : COL_DT;
 
     if (blk_get_varint(&p, end, &n) < 0)
         return 0;
     for (int k = 0; k < n_cols; k++) {
-        if (blk_get_varint(&p, end, &cl) < 0 || cl > (uint64_t)(end - p))
+        if (blk_get_varint(&p, end, &cl[k]) < 0 ||
+            cl[k] > (uint64_t)(end - p))
             return 0;
-        at += cl;
+        at += cl[k];
         if (k == first_end)
             first = at;
     }
     if (at > (uint64_t)(end - p))
         return 0;
-    size_t head = (size_t)(p - raw);
+    for (int k = 0, o = 0; k < n_cols; o += (int)cl[k], k++) {
+        cs[k] = p + o;
+        ce[k] = p + o + cl[k];
+    }
+    size_t head = (size_t)(p - raw), nc = 2;
     cuts[0] = head + (size_t)first;
     cuts[1] = head + (size_t)at;
-    return 2;
+    /* zstd codes a block's literals with one Huffman table: each
+     * source's text its own (STORE.md "Frames") */
+    const uint8_t *lp = cs[COL_LABEL], *np = cs[COL_LEN];
+    uint64_t label, prev = 0, mlen;
+    size_t pos = cuts[1];
+    for (uint64_t i = 0; i < n && nc < FRAME_CUTS_MAX; i++) {
+        if (blk_get_varint(&lp, ce[COL_LABEL], &label) < 0 ||
+            blk_get_varint(&np, ce[COL_LEN], &mlen) < 0 ||
+            mlen > len - pos)
+            break;
+        if (i > 0 && label != prev && pos - cuts[nc - 1] >= FRAME_SRC_CUT_MIN)
+            cuts[nc++] = pos;
+        prev = label;
+        pos += (size_t)mlen;
+    }
+    return nc;
 }
 
 int
 block_frame_compress(struct buf *out, const uint8_t *raw, size_t len,
                      uint32_t codec, int level)
 {
-    size_t cuts[2];
+    size_t cuts[FRAME_CUTS_MAX];
     size_t n = frame_cuts(codec, raw, len, cuts);
 
     return compress_zstd_cuts(out, raw, len, cuts, n, level);

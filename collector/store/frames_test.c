@@ -999,6 +999,70 @@ test_frames_columns_cut_apart(void **state)
     free(r);
 }
 
+/* A frame's messages are also cut into zstd blocks where one source's
+ * records end and the next's begin (each source's text its own literal
+ * table, STORE.md "Frames"), but not within FRAME_SRC_CUT_MIN (4 KiB)
+ * of the cut before: sources of 8, 8, 1 and 8 KiB give cuts before the
+ * second and the third, not the fourth; the same bytes back, in every
+ * framed codec. */
+static void
+test_frames_sources_cut_apart(void **state)
+{
+    static const size_t kib[4] = { 8, 8, 1, 8 };
+    const uint32_t n = 1024;
+    struct store_rec *r = xcalloc(n, sizeof(*r));
+    char *text = xmalloc((size_t)n * 160);
+    struct buf raw, cut, back;
+    const char *err;
+    int64_t t = T0;
+    size_t at = 0;
+    uint32_t k = 0;
+    static const uint32_t codecs[] = { STORE_CODEC_FRAMES_RECV,
+                                       STORE_CODEC_FRAMES_TIME };
+
+    (void)state;
+    for (uint32_t l = 0; l < 4; l++) {
+        size_t l0 = at;
+        while (at - l0 < kib[l] * 1024) {
+            size_t m0 = at;
+            at += (size_t)snprintf(text + at, 160, "source %u line %u %08x",
+                                   l, k, (unsigned)rng());
+            t += 1000000 + (int64_t)(rng() % 1000000);
+            r[k] = (struct store_rec){ .time_ns = t, .recv_ns = T0,
+                                       .label = l, .offset = at,
+                                       .msg = (uint8_t *)text + m0,
+                                       .msg_len = (uint32_t)(at - m0) };
+            k++;
+            assert_true(k < n);
+        }
+    }
+    buf_init(&raw, STORE_MAX_RAW);
+    buf_init(&cut, STORE_MAX_RAW);
+    buf_init(&back, STORE_MAX_RAW);
+    for (size_t c = 0; c < sizeof(codecs) / sizeof(codecs[0]); c++) {
+        buf_reset(&raw);
+        buf_reset(&cut);
+        buf_reset(&back);
+        assert_int_equal(buf_put_varint(&raw, k), 0);
+        assert_int_equal(block_cols_encode(&raw,
+                                           store_codec_frame_body(codecs[c]),
+                                           r, k, 4), 0);
+        assert_int_equal(block_frame_compress(&cut, raw.data, raw.len,
+                                              codecs[c], 1), 0);
+        /* columns | time bits or the rest | sources 0 | 1 | 2 and 3 */
+        assert_int_equal(zstd_blocks(cut.data, cut.len), 5);
+        assert_int_equal(compress_unzstd(&back, cut.data, cut.len, raw.len,
+                                         &err), 0);
+        assert_int_equal(back.len, raw.len);
+        assert_memory_equal(back.data, raw.data, raw.len);
+    }
+    buf_fini(&raw);
+    buf_fini(&cut);
+    buf_fini(&back);
+    free(text);
+    free(r);
+}
+
 /* Codec 8's time column read back from bytes made by hand (STORE.md
  * "Time column (codec 8)"), and refused when damaged: a class past 129,
  * a negative zero, bits missing, a byte too many, padding not zero. */
@@ -1059,6 +1123,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_frames_codec_same_records),
         cmocka_unit_test(test_frames_columns_cut_apart),
+        cmocka_unit_test(test_frames_sources_cut_apart),
         cmocka_unit_test(test_frames_time_column_damaged),
         cmocka_unit_test_setup_teardown(test_frames_store_matches_old_format,
                                         setup, teardown),
