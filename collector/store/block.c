@@ -11,6 +11,13 @@
 
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define BLK_HAS_AVX2_PATH 1
+#endif
 
 #include "common/compress.h"
 #include "common/xmalloc.h"
@@ -297,11 +304,12 @@ enum {
     COL_TBITS = COL_N, COL_MAX
 };
 
-/* Columns of a codec's body (codec 8: of its frames). */
+/* Columns of a codec's body (codecs 8 and 9: of their frames). */
 static int
 cols_of(uint32_t codec)
 {
-    return codec == STORE_CODEC_FRAMES_TIME ? COL_MAX :
+    return codec == STORE_CODEC_FRAMES_TIME ||
+           codec == STORE_CODEC_FRAMES_NL ? COL_MAX :
            store_codec_has_recv(codec) ? COL_N : COL_RECV;
 }
 
@@ -390,6 +398,164 @@ bits_get(struct bit_reader *b, int n, uint64_t *v)
     return 0;
 }
 
+/* The newlines in 64 bytes at p, bit k for byte k. */
+#if defined(__SSE2__)
+static inline uint32_t
+nl_mask16(const uint8_t *p)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+
+    return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x,
+                                                      _mm_set1_epi8('\n')));
+}
+
+static inline uint64_t
+nl_mask64(const uint8_t *p)
+{
+    return (uint64_t)nl_mask16(p) | (uint64_t)nl_mask16(p + 16) << 16 |
+           (uint64_t)nl_mask16(p + 32) << 32 |
+           (uint64_t)nl_mask16(p + 48) << 48;
+}
+#endif
+
+/* The newlines in [p, end): one pass, 64 bytes a step (codec 9's
+ * messages, where a newline ends each). */
+static uint64_t
+nl_count(const uint8_t *p, const uint8_t *end)
+{
+    uint64_t c = 0;
+
+#if defined(__SSE2__)
+    for (; end - p >= 64; p += 64)
+        c += (uint64_t)__builtin_popcountll(nl_mask64(p));
+#endif
+    for (; p < end; p++)
+        c += *p == '\n';
+    return c;
+}
+
+/* Appends the positions (from base) of mask m's bits to pos at *k: the
+ * first written whatever the count (the next chunk's overwrites it if
+ * there is none), so that a chunk of 0 or 1 newline (lines longer than
+ * 64 bytes) takes no branch that depends on it; pos has 64 entries of
+ * room past the last wanted. */
+static inline void
+nl_flatten(uint32_t *pos, uint32_t *k, uint64_t m, uint32_t base)
+{
+    uint32_t c = (uint32_t)__builtin_popcountll(m), at = *k;
+
+    pos[at] = base + (uint32_t)__builtin_ctzll(m | UINT64_C(1) << 63);
+    if (c > 1) {
+        m &= m - 1;
+        for (uint32_t j = 1; j < c; j++, m &= m - 1)
+            pos[at + j] = base + (uint32_t)__builtin_ctzll(m);
+    }
+    *k = at + c;
+}
+
+#if defined(BLK_HAS_AVX2_PATH)
+/* nl_find 64 bytes a step with AVX2 (only called where the CPU has it). */
+__attribute__((target("avx2"))) static uint32_t
+nl_find_avx2(const uint8_t *p, size_t len, uint32_t n, uint32_t *pos)
+{
+    const __m256i nl = _mm256_set1_epi8('\n');
+    uint32_t k = 0;
+    size_t at = 0;
+
+    for (; len - at >= 64 && k < n; at += 64) {
+        __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(p + at));
+        __m256i y = _mm256_loadu_si256(
+            (const __m256i *)(const void *)(p + at + 32));
+        uint64_t m = (uint64_t)(uint32_t)_mm256_movemask_epi8(
+                         _mm256_cmpeq_epi8(x, nl)) |
+                     (uint64_t)(uint32_t)_mm256_movemask_epi8(
+                         _mm256_cmpeq_epi8(y, nl)) << 32;
+        nl_flatten(pos, &k, m, (uint32_t)at);
+    }
+    for (; at < len && k < n; at++)
+        if (p[at] == '\n')
+            pos[k++] = (uint32_t)at;
+    return k;
+}
+
+/* 1 if the CPU has AVX2 (asked once). */
+static int
+blk_is_avx2(void)
+{
+    static int is = -1;
+    int v = __atomic_load_n(&is, __ATOMIC_RELAXED);
+
+    if (v < 0) {
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("avx2") ? 1 : 0;
+        __atomic_store_n(&is, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+#endif
+
+/* The positions of the first n newlines of p's len bytes (len < 4 GiB)
+ * into pos (n + 64 entries); how many it found if fewer, else at least
+ * n. One pass, 64 bytes a step (AVX2 where the CPU has it, else SSE2),
+ * instead of a search a record (codec 9's messages). */
+static uint32_t
+nl_find(const uint8_t *p, size_t len, uint32_t n, uint32_t *pos)
+{
+    uint32_t k = 0;
+    size_t at = 0;
+
+#if defined(BLK_HAS_AVX2_PATH)
+    if (blk_is_avx2())
+        return nl_find_avx2(p, len, n, pos);
+#endif
+#if defined(__SSE2__)
+    for (; len - at >= 64 && k < n; at += 64)
+        nl_flatten(pos, &k, nl_mask64(p + at), (uint32_t)at);
+#endif
+    for (; at < len && k < n; at++)
+        if (p[at] == '\n')
+            pos[k++] = (uint32_t)at;
+    return k;
+}
+
+/* Codec 9's offset prediction: the bytes of the fraction Docker's
+ * json-file time of t holds (Go's RFC 3339 with nanoseconds: the dot and
+ * the digits up to the last that is not 0, none for a whole second), as
+ * a source's json-file line grows with it (STORE.md "Newline-ended
+ * messages (codec 9)"). */
+static inline uint64_t
+frac_len(uint32_t f)
+{
+    uint64_t len = 10;
+
+    if (f == 0)
+        return 0;
+    while (f % 10 == 0) {
+        f /= 10;
+        len--;
+    }
+    return len;
+}
+
+static inline uint64_t
+time_frac_len(int64_t t)
+{
+    return frac_len((uint32_t)((uint64_t)t % 1000000000u));
+}
+
+/* t % 10^9 (as time_frac_len takes it) for t = the previous time + dt,
+ * f the previous time's: one addition where dt is under a second and t
+ * did not wrap (the decoder's step, a record at a time). */
+static inline uint32_t
+frac_step(uint32_t f, int64_t t, uint64_t dt)
+{
+    if (dt < 1000000000u && (uint64_t)t >= dt) {
+        uint32_t g = f + (uint32_t)dt;
+        return g >= 1000000000u ? g - 1000000000u : g;
+    }
+    return (uint32_t)((uint64_t)t % 1000000000u);
+}
+
 /* A frame's zstd blocks: at most FRAME_CUTS_MAX cuts (frame_cuts), a
  * cut at a source's edge at least FRAME_SRC_CUT_MIN bytes after the one
  * before (grouped blocks hold a few sources a frame; blocks in arrival
@@ -401,6 +567,45 @@ bits_get(struct bit_reader *b, int n, uint64_t *v)
  * and a zigzagged i64; the flags byte). */
 static const uint8_t col_max[COL_MAX] = { 5, 10, 1, 10, 5, 10, 8 };
 
+/* Appends the column lengths, the columns [col[k], at[k]) and the n
+ * messages (msg_bytes in all) to out; is_nl: the length column left out
+ * and each message ended by a newline (codec 9). */
+static int
+cols_write(struct buf *out, uint8_t *const col[COL_MAX],
+           uint8_t *const at[COL_MAX], int n_cols,
+           const struct store_rec *recs, uint32_t n, uint64_t msg_bytes,
+           int is_nl)
+{
+    size_t cols_len = 0, cl[COL_MAX];
+
+    for (int k = 0; k < n_cols; k++) {
+        cl[k] = is_nl && k == COL_LEN ? 0 : (size_t)(at[k] - col[k]);
+        cols_len += cl[k];
+    }
+    if (is_nl)
+        msg_bytes += n;                 /* the newlines */
+    if (msg_bytes > out->max ||
+        buf_reserve(out, (size_t)n_cols * 10 + cols_len +
+                         (size_t)msg_bytes) < 0)
+        return -1;
+    uint8_t *w = out->data + out->len;
+    for (int k = 0; k < n_cols; k++)
+        w += put_varint_raw(w, (uint64_t)cl[k]);
+    for (int k = 0; k < n_cols; k++) {
+        memcpy(w, col[k], cl[k]);
+        w += cl[k];
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (recs[i].msg_len)
+            memcpy(w, recs[i].msg, recs[i].msg_len);
+        w += recs[i].msg_len;
+        if (is_nl)
+            *w++ = '\n';
+    }
+    out->len = (size_t)(w - out->data);
+    return 0;
+}
+
 int
 block_cols_encode(struct buf *out, uint32_t codec,
                   const struct store_rec *recs, uint32_t n, uint32_t n_labels)
@@ -409,6 +614,9 @@ block_cols_encode(struct buf *out, uint32_t codec,
      * length (a source's offset advances by about its line's length). */
     uint64_t by_len = store_codec_is_zstd(codec);
     int n_cols = cols_of(codec), is_tbits = n_cols == COL_MAX;
+    /* codec 9: newline-ended messages unless one holds a newline */
+    int is_nl = codec == STORE_CODEC_FRAMES_NL && n > 0;
+    uint64_t by_tlen = codec == STORE_CODEC_FRAMES_NL;
     uint8_t *col[COL_MAX], *at[COL_MAX];
     uint64_t acc = 0;
     int n_acc = 0;
@@ -428,7 +636,8 @@ block_cols_encode(struct buf *out, uint32_t codec,
         const struct store_rec *r = &recs[i];
         int64_t dt = (int64_t)((uint64_t)r->time_ns - (uint64_t)prev_ns);
         int64_t doff = (int64_t)(r->offset - prev_off[r->label] -
-                                 by_len * r->msg_len);
+                                 by_len * r->msg_len -
+                                 (by_tlen ? time_frac_len(r->time_ns) : 0));
         prev_ns = r->time_ns;
         prev_off[r->label] = r->offset;
         at[COL_LABEL] += put_varint_raw(at[COL_LABEL], r->label);
@@ -454,43 +663,33 @@ block_cols_encode(struct buf *out, uint32_t codec,
     if (n_acc > 0)
         *at[COL_TBITS]++ = (uint8_t)acc;
     free(prev_off);
-    size_t cols_len = 0;
-    for (int k = 0; k < n_cols; k++)
-        cols_len += (size_t)(at[k] - col[k]);
-    int rc = -1;
-    if (msg_bytes > out->max ||
-        buf_reserve(out, (size_t)n_cols * 10 + cols_len +
-                         (size_t)msg_bytes) < 0)
-        goto out;
-    uint8_t *w = out->data + out->len;
-    for (int k = 0; k < n_cols; k++)
-        w += put_varint_raw(w, (uint64_t)(at[k] - col[k]));
-    for (int k = 0; k < n_cols; k++) {
-        memcpy(w, col[k], (size_t)(at[k] - col[k]));
-        w += at[k] - col[k];
+    size_t start = out->len;
+    int rc = cols_write(out, col, at, n_cols, recs, n, msg_bytes, is_nl);
+    if (rc == 0 && is_nl &&
+        nl_count(out->data + out->len - msg_bytes - n,
+                 out->data + out->len) != n) {
+        /* a message holds a newline: the frame keeps its lengths */
+        out->len = start;
+        rc = cols_write(out, col, at, n_cols, recs, n, msg_bytes, 0);
     }
-    for (uint32_t i = 0; i < n; i++) {
-        if (recs[i].msg_len)
-            memcpy(w, recs[i].msg, recs[i].msg_len);
-        w += recs[i].msg_len;
-    }
-    out->len = (size_t)(w - out->data);
-    rc = 0;
-out:
     free(scratch);
     return rc;
 }
 
-/* Decodes the per-record columns; messages are laid out from *msgs. */
+/* cols_decode's records; nl_pos: codec 9's newlines (from *msgs), or
+ * NULL where the length column gives the messages' lengths. */
 static int
-cols_decode(const uint8_t *const cs[COL_MAX],
-            const uint8_t *const ce[COL_MAX], const uint8_t **msgs,
-            const uint8_t *end, uint32_t n, uint32_t n_labels,
-            struct store_rec *recs, uint64_t *prev_off, uint64_t by_len)
+cols_decode_at(const uint8_t *const cs[COL_MAX],
+               const uint8_t *const ce[COL_MAX], const uint8_t **msgs,
+               const uint8_t *end, uint32_t n, uint32_t n_labels,
+               struct store_rec *recs, uint64_t *prev_off, uint64_t by_len,
+               int is_codec9, const uint32_t *nl_pos)
 {
     const uint8_t *c[COL_MAX];
     int64_t prev = 0, prev_recv = 0;
     int has_recv = cs[COL_RECV] != NULL, is_tbits = cs[COL_TBITS] != NULL;
+    int is_nl = nl_pos != NULL;
+    uint32_t frac = 0;          /* codec 9: prev % 10^9 */
     struct bit_reader br = { cs[COL_TBITS], ce[COL_TBITS], 0, 0 };
 
     memcpy(c, cs, sizeof(c));
@@ -515,18 +714,23 @@ cols_decode(const uint8_t *const cs[COL_MAX],
         } else {
             dt = (uint64_t)blk_zz_dec(dt);
         }
+        if (is_nl)                      /* from the last newline */
+            len = nl_pos[i] - (i ? nl_pos[i - 1] + 1 : 0);
         if (blk_get_varint(&c[COL_LABEL], ce[COL_LABEL], &label) < 0 ||
             label >= n_labels ||
             c[COL_FLAGS] >= ce[COL_FLAGS] ||
             blk_get_varint(&c[COL_OFF], ce[COL_OFF], &doff) < 0 ||
-            blk_get_varint(&c[COL_LEN], ce[COL_LEN], &len) < 0 ||
+            (!is_nl && blk_get_varint(&c[COL_LEN], ce[COL_LEN], &len) < 0) ||
             (has_recv && blk_get_varint(&c[COL_RECV], ce[COL_RECV], &drecv) < 0) ||
             len > (uint64_t)(end - *msgs))
             return -1;
         uint8_t sf = *c[COL_FLAGS]++;
         prev = (int64_t)((uint64_t)prev + dt);
+        if (is_codec9)
+            frac = frac_step(frac, prev, dt);
         prev_recv = (int64_t)((uint64_t)prev_recv + (uint64_t)blk_zz_dec(drecv));
-        prev_off[label] += (uint64_t)blk_zz_dec(doff) + by_len * len;
+        prev_off[label] += (uint64_t)blk_zz_dec(doff) + by_len * len +
+                           (is_codec9 ? frac_len(frac) : 0);
         r->time_ns = prev;
         r->recv_ns = prev_recv;
         r->offset = prev_off[label];
@@ -536,7 +740,7 @@ cols_decode(const uint8_t *const cs[COL_MAX],
         r->seq = i;
         r->stream = sf & 1;
         r->flags = (uint8_t)(sf >> 1);
-        *msgs += len;
+        *msgs += len + (uint64_t)is_nl;
     }
     for (int k = 0; k < (has_recv ? COL_N : COL_RECV); k++)
         if (c[k] != ce[k])
@@ -545,6 +749,31 @@ cols_decode(const uint8_t *const cs[COL_MAX],
     if (is_tbits && (br.p != br.end || br.n >= 8 || br.acc != 0))
         return -1;
     return 0;
+}
+
+/* Decodes the per-record columns; messages are laid out from *msgs
+ * (codec 9: each ended by a newline where the length column is empty). */
+static int
+cols_decode(const uint8_t *const cs[COL_MAX],
+            const uint8_t *const ce[COL_MAX], const uint8_t **msgs,
+            const uint8_t *end, uint32_t n, uint32_t n_labels,
+            struct store_rec *recs, uint64_t *prev_off, uint64_t by_len,
+            int is_codec9)
+{
+    uint32_t *nl_pos = NULL;
+
+    if (is_codec9 && n > 0 && cs[COL_LEN] == ce[COL_LEN]) {
+        nl_pos = xmalloc(((size_t)n + 64) * sizeof(*nl_pos));
+        if ((uint64_t)(end - *msgs) > UINT32_MAX ||
+            nl_find(*msgs, (size_t)(end - *msgs), n, nl_pos) < n) {
+            free(nl_pos);
+            return -1;
+        }
+    }
+    int rc = cols_decode_at(cs, ce, msgs, end, n, n_labels, recs, prev_off,
+                            by_len, is_codec9, nl_pos);
+    free(nl_pos);
+    return rc;
 }
 
 int
@@ -574,7 +803,7 @@ block_cols_decode(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
     }
     uint64_t *prev_off = xcalloc(n_labels ? n_labels : 1, sizeof(*prev_off));
     int rc = cols_decode(cs, ce, &p, end, n, n_labels, *recs, prev_off,
-                         store_codec_is_zstd(codec));
+                         store_codec_is_zstd(codec), 0);
     free(prev_off);
     return rc == 0 && p == end ? 0 : -1;
 }
@@ -592,14 +821,18 @@ block_msg_bytes(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
         (store_codec_is_framed(codec) &&
          (blk_get_varint(&p, end, &nf) < 0 || nf != n)))
         return -1;      /* a frame's messages end where the next begins */
+    uint64_t nl = 0;
     for (int k = 0; k < n_cols; k++) {
         if (blk_get_varint(&p, end, &cl) < 0 || cl > (uint64_t)(end - p))
             return -1;
         sum += cl;
+        /* codec 9's newline-ended messages: the newlines are no one's */
+        if (k == COL_LEN && cl == 0 && codec == STORE_CODEC_FRAMES_NL)
+            nl = n;
     }
-    if (sum > (uint64_t)(end - p))
+    if (sum + nl > (uint64_t)(end - p))
         return -1;
-    *out = (uint64_t)(end - p) - sum;
+    *out = (uint64_t)(end - p) - sum - nl;
     return 0;
 }
 
@@ -644,7 +877,8 @@ frames_raw_decode(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
             break;
         memset(prev_off, 0, (n_labels ? n_labels : 1) * sizeof(*prev_off));
         rc = cols_decode(cs, ce, &p, end, (uint32_t)nf, n_labels,
-                         *recs + done, prev_off, 1);
+                         *recs + done, prev_off, 1,
+                         codec == STORE_CODEC_FRAMES_NL);
         for (uint32_t i = 0; rc == 0 && i < nf; i++)
             (*recs)[done + i].seq = done + i;
         done += (uint32_t)nf;
@@ -820,16 +1054,24 @@ frame_cuts(uint32_t codec, const uint8_t *raw, size_t len,
     const uint8_t *lp = cs[COL_LABEL], *np = cs[COL_LEN];
     uint64_t label, prev = 0, mlen;
     size_t pos = cuts[1];
+    uint32_t *nl = NULL, n_nl = 0;
+    if (codec == STORE_CODEC_FRAMES_NL && n > 0 && cl[COL_LEN] == 0 &&
+        n <= UINT32_MAX && len - pos <= UINT32_MAX) {
+        nl = xmalloc(((size_t)n + 64) * sizeof(*nl));
+        n_nl = nl_find(raw + pos, len - pos, (uint32_t)n, nl);
+    }
     for (uint64_t i = 0; i < n && nc < FRAME_CUTS_MAX; i++) {
         if (blk_get_varint(&lp, ce[COL_LABEL], &label) < 0 ||
-            blk_get_varint(&np, ce[COL_LEN], &mlen) < 0 ||
-            mlen > len - pos)
+            (nl ? i >= n_nl
+                : blk_get_varint(&np, ce[COL_LEN], &mlen) < 0 ||
+                  mlen > len - pos))
             break;
         if (i > 0 && label != prev && pos - cuts[nc - 1] >= FRAME_SRC_CUT_MIN)
             cuts[nc++] = pos;
         prev = label;
-        pos += (size_t)mlen;
+        pos = nl ? cuts[1] + nl[i] + 1 : pos + (size_t)mlen;
     }
+    free(nl);
     return nc;
 }
 

@@ -631,7 +631,8 @@ seal_codec(const struct store *s)
            !is_framed ? STORE_CODEC_ZSTD_RECV :
            s->opt.is_no_recv_range ? STORE_CODEC_ZSTD_FRAMES :
            s->opt.is_time_varint ? STORE_CODEC_FRAMES_RECV :
-           STORE_CODEC_FRAMES_TIME;
+           s->opt.is_msg_lengths ? STORE_CODEC_FRAMES_TIME :
+           STORE_CODEC_FRAMES_NL;
 }
 
 static int

@@ -76,12 +76,16 @@ struct store_options {
     void               *sync_hook_arg;
     int      is_no_recv_range;  /* 1: framed blocks are written as codec
                                    6, without their receive-time range
-                                   (as version 3 did; tests); 0: codec 8
+                                   (as version 3 did; tests); 0: codec 9
                                    (default) */
     int      is_time_varint;    /* 1: framed blocks are written as codec
                                    7, their time deltas as varints (as
-                                   version 4 did; tests); 0: codec 8
+                                   version 4 did; tests); 0: codec 9
                                    (default) */
+    int      is_msg_lengths;    /* 1: framed blocks are written as codec
+                                   8, each message's length in a column
+                                   (as version 5 did; tests); 0: codec 9
+                                   (default), newline-ended messages */
     int      is_carry_decoded;  /* 1: a seal that carries the records
                                    appended during a sync into the next
                                    tail decodes the whole tail to count

@@ -54,33 +54,37 @@
 #define STORE_CODEC_FRAMES_TIME 8       /* 7 with the time deltas as a
                                            class byte and bits ("Time
                                            column (codec 8)") */
-#define STORE_CODEC_MAX     8
+#define STORE_CODEC_FRAMES_NL 9         /* 8 with messages ended by a
+                                           newline, no length column, and
+                                           offsets past the time's length
+                                           ("Newline-ended messages
+                                           (codec 9)") */
+#define STORE_CODEC_MAX     9
 /* store_options.frame_size unless set: raw bytes a codec 6 frame holds */
 #define STORE_FRAME_SIZE    (256u << 10)
 
 /* Which body layout and compression a block codec means. */
-/* Codecs 6 to 8: a body of frames, their table in the meta. */
+/* Codecs 6 to 9: a body of frames, their table in the meta. */
 static inline int
 store_codec_is_framed(uint32_t codec)
 {
-    return codec == STORE_CODEC_ZSTD_FRAMES ||
-           codec == STORE_CODEC_FRAMES_RECV ||
-           codec == STORE_CODEC_FRAMES_TIME;
+    return codec >= STORE_CODEC_ZSTD_FRAMES && codec <= STORE_CODEC_FRAMES_NL;
 }
 
-/* Codecs 7 and 8: the receive-time range after the frame table. */
+/* Codecs 7 to 9: the receive-time range after the frame table. */
 static inline int
 store_codec_has_recv_range(uint32_t codec)
 {
-    return codec == STORE_CODEC_FRAMES_RECV ||
-           codec == STORE_CODEC_FRAMES_TIME;
+    return codec >= STORE_CODEC_FRAMES_RECV && codec <= STORE_CODEC_FRAMES_NL;
 }
 
-/* The body codec of a framed block's frames: codec 8's own, else 5. */
+/* The body codec of a framed block's frames: codec 8's and 9's own,
+ * else 5. */
 static inline uint32_t
 store_codec_frame_body(uint32_t codec)
 {
-    return codec == STORE_CODEC_FRAMES_TIME ? codec : STORE_CODEC_ZSTD_RECV;
+    return codec == STORE_CODEC_FRAMES_TIME || codec == STORE_CODEC_FRAMES_NL
+           ? codec : STORE_CODEC_ZSTD_RECV;
 }
 
 static inline int

@@ -31,7 +31,10 @@
  *   make build/release/store-size
  *   build/release/store-size [--segment-size BYTES | --one-segment]
  *                            [--level L] [--batch N] [--recompact L]
- *                            DIR FILE...
+ *                            [--frame-size BYTES] [--codec8] DIR FILE...
+ * --frame-size: the store's frame size (default 256 KiB); --codec8:
+ * blocks as version 5 wrote them (codec 8: message lengths in a column,
+ * STORE.md "Newline-ended messages (codec 9)"), to compare.
  * --recompact L: then recompacts every full segment at zstd level L
  * (the store's own recompaction, STORE.md "Recompaction of cold
  * segments"), reopens the store and checks that a full scan both ways and a search
@@ -454,6 +457,11 @@ main(int argc, char **argv)
             batch = strtoul(argv[i + 1], NULL, 10);
         } else if (strcmp(argv[i], "--recompact") == 0) {
             recompact = (int)strtol(argv[i + 1], NULL, 10);
+        } else if (strcmp(argv[i], "--frame-size") == 0) {
+            opt.frame_size = parse_size(argv[i + 1]);
+        } else if (strcmp(argv[i], "--codec8") == 0) {
+            opt.is_msg_lengths = 1;
+            i--;                /* no value */
         } else {
             break;
         }
@@ -461,7 +469,7 @@ main(int argc, char **argv)
     if (argc - i < 2 || batch == 0 || (is_one && opt.segment_size)) {
         fprintf(stderr, "usage: store-size [--segment-size BYTES | "
                 "--one-segment] [--level L] [--batch N] [--recompact L] "
-                "DIR FILE...\n");
+                "[--frame-size BYTES] [--codec8] DIR FILE...\n");
         return 2;
     }
     size_t n_in = (size_t)(argc - i - 1);

@@ -2,13 +2,14 @@
 /*
  * fuzz_block: libFuzzer target for a sealed block's raw body as a reader
  * decodes it once its zstd frame is checked and decompressed
- * (collector/store/block.c: codecs 2 to 8, frames of codecs 6 to 8 and
- * codec 8's time classes and bits, collector/STORE.md "Frames", "Time
- * column (codec 8)"). Byte 0 picks the codec (8 - byte % 8: codec 8 on
- * a zero), byte 1 the labels (1 to 16), bytes 2-3 the records claimed;
+ * (collector/store/block.c: codecs 2 to 9, frames of codecs 6 to 9,
+ * codec 8's time classes and bits, codec 9's newline-ended messages,
+ * collector/STORE.md "Frames", "Time column (codec 8)", "Newline-ended
+ * messages (codec 9)"). Byte 0 picks the codec (9 - byte % 9: codec 9
+ * on a zero), byte 1 the labels (1 to 16), bytes 2-3 the records claimed;
  * the rest is the body. Invariants (assert): decoding never reads past
  * the body; a body that decodes is a whole: its records encoded again
- * with the codec's frame body (codecs 6 to 8: one frame) decode to the
+ * with the codec's frame body (codecs 6 to 9: one frame) decode to the
  * same records; the message bytes block_msg_bytes reports are the
  * records' when it answers for a single frame; block_frame_compress's
  * zstd frame (its cuts where the body's column lengths put them, any
@@ -46,7 +47,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 4)
         return 0;
-    uint32_t codec = 8 - data[0] % 8;   /* 8 down to 1 */
+    uint32_t codec = 9 - data[0] % 9;   /* 9 down to 1 */
     uint32_t n_labels = 1 + data[1] % 16;
     uint32_t n = (uint32_t)data[2] | (uint32_t)data[3] << 8;
     const uint8_t *body = data + 4;
