@@ -763,6 +763,8 @@ cols_decode(const uint8_t *const cs[COL_MAX],
     uint32_t *nl_pos = NULL;
 
     if (is_codec9 && n > 0 && cs[COL_LEN] == ce[COL_LEN]) {
+        if (n > (uint64_t)(end - *msgs))
+            return -1;                  /* a newline a record at least */
         nl_pos = xmalloc(((size_t)n + 64) * sizeof(*nl_pos));
         if ((uint64_t)(end - *msgs) > UINT32_MAX ||
             nl_find(*msgs, (size_t)(end - *msgs), n, nl_pos) < n) {
@@ -1055,8 +1057,9 @@ frame_cuts(uint32_t codec, const uint8_t *raw, size_t len,
     uint64_t label, prev = 0, mlen;
     size_t pos = cuts[1];
     uint32_t *nl = NULL, n_nl = 0;
+    /* n is the raw bytes' own claim: each record needs its newline */
     if (codec == STORE_CODEC_FRAMES_NL && n > 0 && cl[COL_LEN] == 0 &&
-        n <= UINT32_MAX && len - pos <= UINT32_MAX) {
+        n <= len - pos && len - pos <= UINT32_MAX) {
         nl = xmalloc(((size_t)n + 64) * sizeof(*nl));
         n_nl = nl_find(raw + pos, len - pos, (uint32_t)n, nl);
     }
