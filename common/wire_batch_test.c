@@ -28,6 +28,7 @@
 #include "common/wire.h"
 #include "common/xmalloc.h"
 #include "tests/support/testrng.h"
+#include "tests/support/corpusdir.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
@@ -133,14 +134,6 @@ check_payload(const uint8_t *p, size_t len)
 
 /* ------------------------------------------------------------------ */
 /* The corpus                                                          */
-
-static const char *
-corpus_dir(void)
-{
-    const char *env = getenv("LOGQ_CORPUS");
-
-    return env != NULL && *env ? env : "../shared/corpus";
-}
 
 static size_t n_corpus_lines;
 

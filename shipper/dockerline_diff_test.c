@@ -30,6 +30,7 @@
 #include "shipper/dockerline.h"
 #include "tests/support/dockerlinefx.h"
 #include "tests/support/testrng.h"
+#include "tests/support/corpusdir.h"
 
 /* ------------------------------------------------------------------ */
 /* Differential test against jansson                                   */
@@ -248,14 +249,6 @@ diff_file(const char *path, struct diff_stats *st)
     free(line);
     fclose(f);
     return n;
-}
-
-static const char *
-corpus_dir(void)
-{
-    const char *env = getenv("LOGQ_CORPUS");
-
-    return env != NULL && *env ? env : "../shared/corpus";
 }
 
 /* LOGQ_CORPUS=none: the corpus part is skipped on purpose. */

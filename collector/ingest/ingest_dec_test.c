@@ -29,6 +29,7 @@
 #include "common/compress.h"
 #include "common/xmalloc.h"
 #include "tests/support/testrng.h"
+#include "tests/support/corpusdir.h"
 
 #define T_JOBS      4           /* in flight at once, as INGEST_DEC_JOBS */
 #define T_BATCH_RAW (256u << 10)
@@ -352,14 +353,6 @@ test_edge_cases(void **state)
     assert_true(t.n > 4);
     run_all(&t);
     assert_int_equal(t.n_rc[INGEST_DEC_OK], t.n);
-}
-
-static const char *
-corpus_dir(void)
-{
-    const char *env = getenv("LOGQ_CORPUS");
-
-    return env != NULL && *env ? env : "../shared/corpus";
 }
 
 static void

@@ -33,6 +33,7 @@
 #include "common/xmalloc.h"
 #include "tests/support/storetest.h"
 #include "tests/support/testrng.h"
+#include "tests/support/corpusdir.h"
 
 #define T0 1700000000000000000LL
 
@@ -1125,14 +1126,6 @@ docker_frac_len(int64_t t)
     while (l > 1 && f[l - 1] == '0')
         l--;
     return l == 1 ? 0 : (size_t)l;
-}
-
-static const char *
-corpus_dir(void)
-{
-    const char *env = getenv("LOGQ_CORPUS");
-
-    return env != NULL && *env ? env : "../shared/corpus";
 }
 
 /* Every line of the real samples (LOGQ_CORPUS, default ../shared/corpus;

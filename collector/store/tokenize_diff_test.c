@@ -29,6 +29,7 @@
 #include "collector/store/tokenize.h"
 #include "common/casefold.h"
 #include "common/xmalloc.h"
+#include "tests/support/corpusdir.h"
 
 struct tok3 {
     uint32_t hash, check;
@@ -213,14 +214,6 @@ check_file(const char *path)
 
 /* ------------------------------------------------------------------ */
 /* Tests                                                               */
-
-static const char *
-corpus_dir(void)
-{
-    const char *env = getenv("LOGQ_CORPUS");
-
-    return env != NULL && *env ? env : "../shared/corpus";
-}
 
 static void
 test_tokdiff_corpus(void **state)
