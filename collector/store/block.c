@@ -695,7 +695,7 @@ cols_decode_at(const uint8_t *const cs[COL_MAX],
     memcpy(c, cs, sizeof(c));
     for (uint32_t i = 0; i < n; i++) {
         struct store_rec *r = &recs[i];
-        uint64_t label, dt, doff, len, drecv = 0;
+        uint64_t label, dt, doff, len = 0, drecv = 0;
         if (is_tbits) {
             /* class 2 * bit length + sign, at most 129; no negative 0 */
             unsigned tc = c[COL_DT] < ce[COL_DT] ? *c[COL_DT]++ : 1;
@@ -1054,7 +1054,7 @@ frame_cuts(uint32_t codec, const uint8_t *raw, size_t len,
     /* zstd codes a block's literals with one Huffman table: each
      * source's text its own (STORE.md "Frames") */
     const uint8_t *lp = cs[COL_LABEL], *np = cs[COL_LEN];
-    uint64_t label, prev = 0, mlen;
+    uint64_t label, prev = 0, mlen = 0;
     size_t pos = cuts[1];
     uint32_t *nl = NULL, n_nl = 0;
     /* n is the raw bytes' own claim: each record needs its newline */
