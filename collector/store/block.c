@@ -494,18 +494,20 @@ blk_is_avx2(void)
 }
 #endif
 
+static int blk_no_avx2;                 /* block_test_nl_path */
+
 /* The positions of the first n newlines of p's len bytes (len < 4 GiB)
  * into pos (n + 64 entries); how many it found if fewer, else at least
  * n. One pass, 64 bytes a step (AVX2 where the CPU has it, else SSE2),
  * instead of a search a record (codec 9's messages). */
-static uint32_t
-nl_find(const uint8_t *p, size_t len, uint32_t n, uint32_t *pos)
+uint32_t
+block_nl_find(const uint8_t *p, size_t len, uint32_t n, uint32_t *pos)
 {
     uint32_t k = 0;
     size_t at = 0;
 
 #if defined(BLK_HAS_AVX2_PATH)
-    if (blk_is_avx2())
+    if (!blk_no_avx2 && blk_is_avx2())
         return nl_find_avx2(p, len, n, pos);
 #endif
 #if defined(__SSE2__)
@@ -516,6 +518,12 @@ nl_find(const uint8_t *p, size_t len, uint32_t n, uint32_t *pos)
         if (p[at] == '\n')
             pos[k++] = (uint32_t)at;
     return k;
+}
+
+void
+block_test_nl_path(int no_avx2)
+{
+    blk_no_avx2 = no_avx2 != 0;
 }
 
 /* Codec 9's offset prediction: the bytes of the fraction Docker's
@@ -767,7 +775,7 @@ cols_decode(const uint8_t *const cs[COL_MAX],
             return -1;                  /* a newline a record at least */
         nl_pos = xmalloc(((size_t)n + 64) * sizeof(*nl_pos));
         if ((uint64_t)(end - *msgs) > UINT32_MAX ||
-            nl_find(*msgs, (size_t)(end - *msgs), n, nl_pos) < n) {
+            block_nl_find(*msgs, (size_t)(end - *msgs), n, nl_pos) < n) {
             free(nl_pos);
             return -1;
         }
@@ -1061,7 +1069,7 @@ frame_cuts(uint32_t codec, const uint8_t *raw, size_t len,
     if (codec == STORE_CODEC_FRAMES_NL && n > 0 && cl[COL_LEN] == 0 &&
         n <= len - pos && len - pos <= UINT32_MAX) {
         nl = xmalloc(((size_t)n + 64) * sizeof(*nl));
-        n_nl = nl_find(raw + pos, len - pos, (uint32_t)n, nl);
+        n_nl = block_nl_find(raw + pos, len - pos, (uint32_t)n, nl);
     }
     for (uint64_t i = 0; i < n && nc < FRAME_CUTS_MAX; i++) {
         if (blk_get_varint(&lp, ce[COL_LABEL], &label) < 0 ||

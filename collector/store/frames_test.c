@@ -1502,6 +1502,52 @@ test_frames_time_column_damaged(void **state)
     free(r);
 }
 
+/* block_nl_find against a byte-by-byte count, on both of its paths
+ * (AVX2 where the CPU has it, and SSE2 then bytes, forced): random
+ * lengths around the 64-byte steps, newline densities from none to
+ * every byte, n below, at and above the newlines there are. */
+static void
+test_frames_nl_find_paths(void **state)
+{
+    uint64_t rng = 0x9e3779b97f4a7c15ull;
+    uint8_t *p = xmalloc(4096);
+    uint32_t *pos = xmalloc((4096 + 64) * sizeof(*pos));
+    uint32_t want[4096];
+
+    (void)state;
+    for (int path = 0; path < 2; path++) {
+        block_test_nl_path(path);
+        for (int iter = 0; iter < 3000; iter++) {
+            size_t len = testrng_below(&rng, 8) == 0
+                         ? testrng_below(&rng, 4096)
+                         : 64 * (1 + testrng_below(&rng, 5)) +
+                           testrng_below(&rng, 3) - 1;
+            unsigned every = 1 + testrng_below(&rng, 200);
+            uint32_t n_want = 0;
+            if (len > 4096)
+                len = 4096;
+            for (size_t k = 0; k < len; k++) {
+                p[k] = testrng_below(&rng, every) == 0 ? '\n'
+                                                       : (uint8_t)('a' + k % 26);
+                if (p[k] == '\n')
+                    want[n_want++] = (uint32_t)k;
+            }
+            uint32_t n = testrng_below(&rng, n_want + 3);
+            uint32_t got = block_nl_find(p, len, n, pos);
+            if (n_want < n)
+                assert_int_equal(got, n_want);     /* all there are */
+            else
+                assert_true(got >= n);
+            uint32_t check = got < n_want ? got : n_want;
+            for (uint32_t k = 0; k < check; k++)
+                assert_int_equal(pos[k], want[k]);
+        }
+    }
+    block_test_nl_path(0);
+    free(p);
+    free(pos);
+}
+
 int
 main(void)
 {
@@ -1521,6 +1567,7 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_frames_cut_at_distant_source,
                                         setup, teardown),
+        cmocka_unit_test(test_frames_nl_find_paths),
         cmocka_unit_test_setup_teardown(test_frames_grouped_by_source, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_frames_rare_word_one_frame,

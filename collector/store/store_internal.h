@@ -973,6 +973,14 @@ int  block_frames_encode(struct buf *body, struct buf *table,
  * between its columns and before its messages (STORE.md "Frames": the
  * columns' literals apart from the text's); raw bytes that do not parse
  * so are compressed whole. -1 as compress_zstd. */
+/* The positions of the first n newlines of p's len bytes (len < 4 GiB)
+ * into pos (n + 64 entries): how many it found if fewer, else at least n
+ * (codec 9's messages; block.c). */
+uint32_t block_nl_find(const uint8_t *p, size_t len, uint32_t n,
+                       uint32_t *pos);
+/* Tests only: 1 makes block_nl_find take its path without AVX2 (SSE2,
+ * then bytes) on a CPU that has AVX2. */
+void block_test_nl_path(int no_avx2);
 int  block_frame_compress(struct buf *out, const uint8_t *raw, size_t len,
                           uint32_t codec, int level);
 struct store_blk_hdr {
