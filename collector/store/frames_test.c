@@ -208,7 +208,7 @@ test_frames_codec_same_records(void **state)
             if (codec == STORE_CODEC_FRAMES_NL) {
                 /* the frame's length column (the fifth) empty or not */
                 const uint8_t *q = raw.data, *qe = raw.data + raw.len;
-                uint64_t v, msg = 0, sum = 0;
+                uint64_t v = 0, msg = 0, sum = 0;
                 for (int k = 0; k < 6; k++)     /* n, then the columns */
                     assert_int_equal(blk_get_varint(&q, qe, &v), 0);
                 n_nl += v == 0;
