@@ -1242,7 +1242,7 @@ test_frames_codec9_corpus(void **state)
                 /* each frame: newline-ended, offsets all predicted */
                 const uint8_t *q = raw.data, *qe = raw.data + raw.len;
                 for (uint32_t f = 0; f < b.n_frames; f++) {
-                    uint64_t v, cl[7];
+                    uint64_t v = 0, cl[7];
                     assert_int_equal(blk_get_varint(&q, qe, &v), 0);
                     assert_int_equal(v, b.frames[f].n_records);
                     for (int k = 0; k < 7; k++)
