@@ -101,7 +101,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%_replay,$(FUZZ_SRC))
 
 .PHONY: all build tests test unit tsan-unit release-unit fuzz-replay integration lint clean bench soak \
-        demo demo-down demo-refresh images fuzz deps man install
+        demo demo-down demo-refresh images fuzz deps man install print-libs
 all: bin/logq-collector bin/logq-shipper bin/logq bin/logq-loggen $(MANPAGES)
 
 ifeq ($(MODE),release)
@@ -238,6 +238,11 @@ integration:
 	$(MAKE) MODE=asan build
 	$(MAKE) all
 	tests/integration/run.sh build/asan $(SCENARIO)
+
+# The libraries to link, for the scripts that build outside make
+# (tests/fuzz/*.sh): one list, this one.
+print-libs:
+	@echo $(LIBS)
 
 lint:
 	tests/lint.sh

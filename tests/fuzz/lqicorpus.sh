@@ -11,10 +11,8 @@ cd "$(dirname "$0")/../.."
 out=tests/fuzz/corpus/lqi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-read -r -a ssl_libs <<<"$(pkg-config --libs libevent_openssl openssl \
-    2>/dev/null || echo -levent_openssl -lssl -lcrypto)"
-libs=(-levent -levent_pthreads "${ssl_libs[@]}" -lz -ldeflate -lzstd -lpcre2-8 \
-      -ljansson -lhiredis -lpthread -lm)
+# The Makefile's LIBS (make print-libs).
+read -r -a libs <<<"$(make -s --no-print-directory print-libs)"
 srcs=()
 for c in common/*.c collector/store/*.c; do
     case $c in *_test.c) ;; *) srcs+=("$c") ;; esac

@@ -22,11 +22,8 @@ mkdir -p "$out"
 # line in the log (signed overflows in query/timeexpr.c went unnoticed so).
 flags=(-std=c11 -I. -D_GNU_SOURCE -g -O1 -fno-sanitize-recover=undefined)
 san=address,undefined
-# The Makefile's LIBS: common/tls.c needs libevent_openssl and OpenSSL.
-read -r -a ssl_libs <<<"$(pkg-config --libs libevent_openssl openssl \
-    2>/dev/null || echo -levent_openssl -lssl -lcrypto)"
-libs=(-levent -levent_pthreads "${ssl_libs[@]}" -lz -ldeflate -lzstd -lpcre2-8 \
-      -ljansson -lhiredis -lpthread -lm)
+# The Makefile's LIBS (make print-libs).
+read -r -a libs <<<"$(make -s --no-print-directory print-libs)"
 # Every library source except the programs' main.c and the unit tests.
 srcs=()
 for c in common/*.c shipper/*.c collector/*.c collector/*/*.c \

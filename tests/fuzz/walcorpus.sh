@@ -16,10 +16,8 @@ cd "$(dirname "$0")/../.."
 out=tests/fuzz/corpus/wal
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-read -r -a ssl_libs <<<"$(pkg-config --libs libevent_openssl openssl \
-    2>/dev/null || echo -levent_openssl -lssl -lcrypto)"
-libs=(-levent -levent_pthreads "${ssl_libs[@]}" -lz -ldeflate -lzstd -lpcre2-8 \
-      -ljansson -lhiredis -lpthread -lm)
+# The Makefile's LIBS (make print-libs).
+read -r -a libs <<<"$(make -s --no-print-directory print-libs)"
 # gen VERSION REV [CFLAGS...]: $tmp/v<VERSION>.lqw from the store at REV
 # (. = this tree).
 gen() {
