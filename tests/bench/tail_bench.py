@@ -196,8 +196,10 @@ class DiskWatch(threading.Thread):
     its syncs waited behind. Samples (t, dirty+wb KiB, sectors, in flight,
     syncs, sync ms); Linux only, else none."""
 
-    def __init__(self, path, server):
+    def __init__(self, path, server, coll_pid=None):
         super().__init__(daemon=True)
+        self.coll_pid = coll_pid
+        self.timeline = []      # every 1 s: (t, /health, collector VmRSS KiB)
         st = os.stat(path)
         self.dev = f"{os.major(st.st_dev)} {os.minor(st.st_dev)} "
         self.server = server
@@ -226,7 +228,10 @@ class DiskWatch(threading.Thread):
                 if time.time() - last_h >= 1.0:
                     last_h = time.time()
                     try:
-                        ws = http_json(self.server + "/health", 2).get("store", {}).get("wal_syncs", {})
+                        hh = http_json(self.server + "/health", 2)
+                        ws = hh.get("store", {}).get("wal_syncs", {})
+                        rss = proc_rss_kib(self.coll_pid, "VmRSS") if self.coll_pid else 0
+                        self.timeline.append((now, hh, rss))
                         syncs, ms = ws.get("n", 0), ws.get("ms", 0)
                     except OSError:
                         pass
@@ -235,6 +240,30 @@ class DiskWatch(threading.Thread):
                 self.stop_ev.wait(0.2)
         except (OSError, ValueError, KeyError):
             return
+
+    def write_timeline(self, path, t0):
+        """One row a second: the counters' change since the row before
+        (records stored, collector reading held: times and ms, the loop's
+        waits for the sealing thread: ms, WAL fdatasyncs: n and ms) and
+        the collector's RSS then (--timeline)."""
+        def get(h):
+            c, st = h.get("counters", {}), h.get("store", {})
+            ws = st.get("wal_syncs", {})
+            sj = st.get("seal_steps", {})
+            return (c.get("records_stored", 0), c.get("commit_holds", 0), c.get("commit_hold_ms", 0),
+                    st.get("seal_wait_ms", 0), ws.get("n", 0), ws.get("ms", 0),
+                    c.get("follow_clients_dropped", 0), sj.get("jobs", 0), sj.get("blocks", 0),
+                    sj.get("build_ms", 0), sj.get("write_ms", 0), sj.get("sync_ms", 0))
+        with open(path, "w") as f:
+            f.write("t_s stored holds hold_ms seal_wait_ms syncs sync_ms drops seal_jobs seal_blocks "
+                    "seal_build_ms seal_write_ms seal_sync_ms rss_mib\n")
+            prev = None
+            for t, h, rss in self.timeline:
+                cur = get(h)
+                if prev is not None:
+                    d = [x - y for x, y in zip(cur, prev)]
+                    f.write(f"{(t - t0) / 1e9:.1f} " + " ".join(str(x) for x in d) + f" {rss / 1024:.0f}\n")
+                prev = cur
 
     def windows(self, t0, window):
         """Per window of write time: written MiB/s, most dirty+writeback
@@ -288,7 +317,7 @@ def part_tail(a, tmp, rep):
         wp = multiprocessing.Process(target=writer, args=(paths, a.rate * (1 << 20), a.line_bytes,
                                                           a.seconds, tx))
         t_write0 = time.time_ns()
-        dw = DiskWatch(tmp, server) if os.path.exists("/proc/diskstats") else None
+        dw = DiskWatch(tmp, server, coll.pid) if os.path.exists("/proc/diskstats") else None
         if dw is not None:
             dw.start()
         wp.start()
@@ -395,6 +424,8 @@ def part_tail(a, tmp, rep):
         rep.append(f"| p50 / p99 ms by when the line was written ({a.window:g} s windows) | "
                    f"{'; '.join(cells)} |")
     dcells = dw.windows(t_write0, a.window) if dw is not None else []
+    if dw is not None and a.timeline:
+        dw.write_timeline(a.timeline, t_write0)
     if dcells:
         rep.append(f"| the disk by the same windows: written MiB/s / most dirty + writeback MiB (all "
                    f"files) / most requests in flight / WAL fdatasyncs, mean ms | {'; '.join(dcells)} |")
@@ -525,6 +556,8 @@ def main():
     ap.add_argument("--collector-arg", action="append", default=[])
     ap.add_argument("--out", default=os.path.join(os.path.dirname(BIN), "build", "tail-bench-report.md"))
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--timeline", default=None,
+                    help="live tail: write one row a second of the collector's counters and RSS here")
     a = ap.parse_args()
     if min(a.writers, a.shippers, a.line_bytes - 127) < 1 or min(a.rate, a.seconds, a.fanin_mib) <= 0:
         ap.error("--writers, --shippers, --rate, --seconds, --fanin-mib must be positive, --line-bytes >= 128")
