@@ -33,6 +33,23 @@ def proc_cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def proc_cpu_split(pid):
+    """(user, system) CPU seconds of a process."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    hz = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / hz, int(fields[12]) / hz
+
+
+def proc_io(pid):
+    """/proc/PID/io as a dict (wchar, syscw, write_bytes, ...), {} if unreadable."""
+    try:
+        with open(f"/proc/{pid}/io") as f:
+            return {k: int(v) for k, v in (ln.split(":") for ln in f if ":" in ln)}
+    except (OSError, ValueError):
+        return {}
+
+
 def proc_rss_kib(pid, key="VmHWM"):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -178,6 +195,22 @@ class PerfCtl:
         for fd in (self.fd, self.fa):
             if fd >= 0:
                 os.close(fd)
+
+
+def disk_sectors(path):
+    """Sectors written to the disk holding path (/proc/diskstats), or -1
+    (no such file, or a file system without a disk line of its own)."""
+    try:
+        st = os.stat(path)
+        dev = [str(os.major(st.st_dev)), str(os.minor(st.st_dev))]
+        with open("/proc/diskstats") as f:
+            for ln in f:
+                x = ln.split()
+                if x[:2] == dev:
+                    return int(x[9])
+    except (OSError, ValueError, IndexError):
+        pass
+    return -1
 
 
 def http_json(url, timeout=10):
@@ -580,6 +613,9 @@ def main():
                     help="stop after the ingest figures (no queries)")
     ap.add_argument("--no-peer", action="store_true",
                     help="skip the rsyslog peer (run after logq over the same files)")
+    ap.add_argument("--no-sync", action="store_true",
+                    help="do not sync(2) the generated json-files before the ingest (their "
+                         "writeback then may fall inside the timed ingest)")
     ap.add_argument("--perf", metavar="DIR",
                     help="perf record (cpu-clock, call graphs) the collector (every thread, "
                          "while it ingests) and the shipper (from its start to its stop); "
@@ -621,6 +657,17 @@ def main():
             n_lines = sum(buf.count(b"\n") for buf in iter(lambda: f.read(1 << 24), b""))
 
         gzip1_s, gzip1_cpu = gzip1(droot)
+        sync_s = -1.0
+        if not a.no_sync:
+            # The generated json-files (1.2 GiB at --gib 1) out of the page
+            # cache's dirty pages before the ingest is timed: else the
+            # kernel's writeback of them (30 s after they were written)
+            # begins near the ingest's end on this machine and lands in it
+            # or not depending on a second's difference, with the WAL's
+            # fdatasyncs behind it (BENCHMARKS.md "The end-to-end gap").
+            t_sync = time.perf_counter()
+            os.sync()
+            sync_s = time.perf_counter() - t_sync
         tcp, http = free_port(), free_port()
         data = os.path.join(tmp, "data")
         if a.perf:
@@ -651,6 +698,7 @@ def main():
         samplers[0].poll(force=True)
         if perf_c:
             perf_c.cmd("enable")
+        disk0 = disk_sectors(tmp)
         t0 = time.perf_counter()
         ship = subprocess.Popen((perf_s.argv if perf_s else [])
                                 + [os.path.join(BIN, "logq-shipper"), "--collector", f"127.0.0.1:{tcp}",
@@ -673,12 +721,14 @@ def main():
                 break
             time.sleep(0.05)
         ingest_s = time.perf_counter() - t0
+        disk1 = disk_sectors(tmp)
         for ts in samplers:
             ts.poll(force=True)
         thread_rows = samplers[0].rows("collector") + samplers[1].rows("shipper")
         if perf_c:
             perf_c.cmd("disable")
         ship_cpu, coll_cpu = proc_cpu_s(ship_pid), proc_cpu_s(coll_pid)
+        coll_us, coll_io = proc_cpu_split(coll_pid), proc_io(coll_pid)
         ship_rss, coll_rss_ingest = proc_rss_kib(ship_pid), proc_rss_kib(coll_pid)
         # The shipper's connection is still open: the kernel's count of
         # the bytes it sent (frames, acks' replies aside), as rsyslog's.
@@ -753,6 +803,8 @@ def main():
                f"({mib / gzip1_s:.0f} MiB/s, CPU {gzip1_cpu:.1f} s); logq end to end = "
                f"{gzip1_s / ingest_s:.2f}x `gzip -1` |")
     rep.append(f"| machine load (1-min average) when the ingest started | {load_ingest:.1f} |")
+    rep.append("| the generated json-files synced before the ingest (`--no-sync`: not) | "
+               + (f"yes, {sync_s:.1f} s |" if sync_s >= 0 else "no |"))
     rep.append(f"| shipper CPU | {ship_cpu:.1f} s ({ship_cpu / (json_bytes / (1 << 30)):.1f} s per GiB), peak RSS {ship_rss / 1024:.1f} MiB |")
     rep.append(f"| shipper's bytes on the wire (ss -ti bytes_sent) | "
                + (f"{ship_wire / (1 << 20):.1f} MiB = {100 * ship_wire / json_bytes:.1f}% of json-file |"
@@ -762,7 +814,13 @@ def main():
                    f"{real_w['lines']} lines, {real_w['json_bytes'] / (1 << 20):.1f} MiB of json-file, "
                    f"one shipper, {real_w['batches']} batches) | {real_w['wire'] / (1 << 20):.2f} MiB = "
                    f"{100 * real_w['wire'] / real_w['json_bytes']:.1f}% of json-file |")
-    rep.append(f"| collector CPU while ingesting | {coll_cpu:.1f} s ({coll_cpu / (json_bytes / (1 << 30)):.1f} s per GiB), peak RSS {coll_rss_ingest / 1024:.1f} MiB |")
+    rep.append(f"| collector CPU while ingesting | {coll_cpu:.1f} s ({coll_cpu / (json_bytes / (1 << 30)):.1f} s per GiB: "
+               f"user {coll_us[0]:.1f} + system {coll_us[1]:.1f} s), peak RSS {coll_rss_ingest / 1024:.1f} MiB |")
+    if coll_io:
+        rep.append(f"| collector's writes while ingesting (/proc/PID/io: write calls, their MiB, "
+                   f"MiB it sent to storage) | {coll_io.get('syscw', 0)}, "
+                   f"{coll_io.get('wchar', 0) / (1 << 20):.0f} MiB, "
+                   f"{coll_io.get('write_bytes', 0) / (1 << 20):.0f} MiB |")
     sw = h.get("store", {}) if h else {}
     if "seal_waits" in sw:
         rep.append(f"| collector loop waiting for the sealing thread (/health store.seal_waits) | "
@@ -783,6 +841,14 @@ def main():
     if "commit_holds" in hc:
         rep.append(f"| collector reading held for a WAL sync (/health commit_holds) | "
                    f"{hc['commit_holds']} times, {hc['commit_hold_ms'] / 1000:.2f} s |")
+    ws = sw.get("wal_syncs")
+    if ws and ws.get("n"):
+        rep.append(f"| collector WAL fdatasyncs (/health store.wal_syncs): count, mean, longest, "
+                   f"over 100 ms, MiB they made durable | {ws['n']}, {ws['ms'] / ws['n']:.1f} ms, "
+                   f"{ws['max_ms']} ms, {ws.get('slow', 0)}, {ws['bytes'] / (1 << 20):.0f} MiB |")
+    if disk0 >= 0 and disk1 >= disk0:
+        rep.append(f"| written to the store's disk while ingesting (/proc/diskstats: the whole disk, "
+                   f"other processes' writes too) | {(disk1 - disk0) * 512 / (1 << 20):.0f} MiB |")
     rep.append(f"| stored bytes after the collector's stop (blocks + index + WAL + metadata) | {store_bytes / (1 << 20):.0f} MiB = {100 * store_bytes / json_bytes:.1f}% of json-file, {100 * store_bytes / plain_bytes:.1f}% of plain text |")
     rep.append(f"| of which (% of json-file) | {split_text(split, json_bytes)} |")
     if real:
