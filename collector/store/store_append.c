@@ -406,6 +406,9 @@ static int
 store_detach_tail(struct store *s)
 {
     uint32_t mask;
+    size_t old = s->wal_cur;
+    int is_ahead = s->cm.wend > s->wals[old].len;   /* entries past the
+                                                       durable end */
 
     if (wal_detach(s, &mask) < 0) {
         s->n_seal_errors++;
@@ -453,6 +456,10 @@ store_detach_tail(struct store *s)
         if (wal_write_upto(s, t->visible_len) == 0) {
             wal_pending_retail(s, t->visible_len, t->visible_prev,
                                t->n_records - t->visible_n);
+            /* Their first copy, never synced, cut off the old file:
+             * else its dirty pages ride a later fdatasync. */
+            if (is_ahead)
+                wal_cut_ahead(s, old);
             return 0;
         }                       /* the error set: the next commit writes */
     }

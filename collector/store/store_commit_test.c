@@ -9,7 +9,8 @@
  * commit, and visible; while a sync is in flight store_commit_ahead
  * writes the records appended since (visible at once, durable with the
  * next commit), a seal carrying those into the next tail still visible
- * and each record once after a kill -9 (a copy of the directory); a
+ * (their first copy cut off the old WAL file) and each record once after
+ * a kill -9 (a copy of the directory); a
  * seal after a commit takes only the committed records, the ones appended
  * while it synced stay in the tail (and out of the segment files: a copy
  * of the directory taken then, as a kill -9 would leave it, opens without
@@ -402,8 +403,15 @@ seal_carries_visible(struct fx *f, int n)
     assert_int_equal(store_commit_ahead(f->s), 1);
     put_n(f->s, (uint64_t)n + 101, 5);      /* in no entry yet */
     assert_int_equal(scan_all(f->s), n + 100);
+    size_t old = f->s->wal_cur;
     storetest_gate_release(&f->gate);
     assert_int_equal(end_commit(f->s), 1);  /* seals the first n */
+    assert_true(f->s->wal_cur != old);
+    /* the entries written ahead, copied into the new file, are cut off
+     * the old one (never synced: else a later fdatasync writes them) */
+    struct stat st;
+    assert_int_equal(fstat(f->s->wals[old].fd, &st), 0);
+    assert_int_equal((uint64_t)st.st_size, f->s->wals[old].len);
     assert_int_equal(scan_all(f->s), n + 100);
     assert_int_equal(scan_copy(f, "copy"), n + 100);
     assert_int_equal(store_sync(f->s), 0);  /* the old file emptied */

@@ -1059,6 +1059,9 @@ void wal_write_done(struct store *s, int is_ok);
 /* Marks the dirty files as owned by a job (returned mask) and switches
  * commits to a clean file (fresh generation). -1 if none can be had. */
 int  wal_detach(struct store *s, uint32_t *mask);
+/* File k cut back to its durable end: the entries written ahead of a
+ * sync past it, never synced, once their records are in a later file. */
+void wal_cut_ahead(struct store *s, size_t k);
 /* Truncates the files of mask (their records are sealed; those of cut
  * were truncated by the sealing thread already), or, with is_ok 0, gives
  * them back to the pool as still dirty. */
