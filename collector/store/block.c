@@ -418,16 +418,30 @@ nl_mask64(const uint8_t *p)
 }
 #endif
 
-/* The newlines in [p, end): one pass, 64 bytes a step (codec 9's
- * messages, where a newline ends each). */
-static uint64_t
-nl_count(const uint8_t *p, const uint8_t *end)
+/* The newlines in [p, end): one pass, 16 bytes a step (codec 9's
+ * messages, where a newline ends each), each byte's match (0 or -1)
+ * subtracted from a byte counter and the counters summed (psadbw) every
+ * 255 steps, before one can wrap: no popcount, which without -mpopcnt
+ * is a call to libgcc's __popcountdi2 (~21 instructions) each time. */
+uint64_t
+block_nl_count(const uint8_t *p, const uint8_t *end)
 {
     uint64_t c = 0;
 
 #if defined(__SSE2__)
-    for (; end - p >= 64; p += 64)
-        c += (uint64_t)__builtin_popcountll(nl_mask64(p));
+    const __m128i nl = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
+    while (end - p >= 16) {
+        size_t steps = (size_t)(end - p) / 16;
+        if (steps > 255)
+            steps = 255;
+        __m128i acc = zero;
+        for (size_t i = 0; i < steps; i++, p += 16)
+            acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(
+                _mm_loadu_si128((const __m128i *)(const void *)p), nl));
+        __m128i sum = _mm_sad_epu8(acc, zero);  /* two 16-bit sums */
+        c += (uint64_t)_mm_extract_epi16(sum, 0) +
+             (uint64_t)_mm_extract_epi16(sum, 4);
+    }
 #endif
     for (; p < end; p++)
         c += *p == '\n';
@@ -674,7 +688,7 @@ block_cols_encode(struct buf *out, uint32_t codec,
     size_t start = out->len;
     int rc = cols_write(out, col, at, n_cols, recs, n, msg_bytes, is_nl);
     if (rc == 0 && is_nl &&
-        nl_count(out->data + out->len - msg_bytes - n,
+        block_nl_count(out->data + out->len - msg_bytes - n,
                  out->data + out->len) != n) {
         /* a message holds a newline: the frame keeps its lengths */
         out->len = start;

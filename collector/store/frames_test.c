@@ -1548,10 +1548,54 @@ test_frames_nl_find_paths(void **state)
     free(pos);
 }
 
+/* block_nl_count (the encoder's check that no message holds a newline)
+ * against a byte-by-byte count: every length to 300 at every start
+ * alignment, random lengths to 20,000 with newline densities from none
+ * to every byte (runs of newlines past 255 16-byte steps: the byte
+ * counters' sum before one wraps), and whole buffers of newlines. */
+static void
+test_frames_nl_count(void **state)
+{
+    enum { MAX = 20000 };
+    uint64_t rng = 0x2545f4914f6cdd1dull;
+    uint8_t *buf = xmalloc(MAX + 16);
+
+    (void)state;
+    for (size_t len = 0; len <= 300; len++)
+        for (size_t a = 0; a < 16; a++) {
+            uint8_t *p = buf + a;
+            uint64_t want = 0;
+            for (size_t k = 0; k < len; k++) {
+                p[k] = (k * 7 + a) % 5 == 0 ? '\n' : (uint8_t)(0x80 | k);
+                want += p[k] == '\n';
+            }
+            assert_int_equal(block_nl_count(p, p + len), want);
+        }
+    for (int iter = 0; iter < 400; iter++) {
+        size_t a = testrng_below(&rng, 16);
+        size_t len = testrng_below(&rng, MAX - 15);
+        unsigned every = iter % 4 == 0 ? 1 : 1 + testrng_below(&rng, 300);
+        uint8_t *p = buf + a;
+        uint64_t want = 0;
+        for (size_t k = 0; k < len; k++) {
+            p[k] = testrng_below(&rng, every) == 0 ? '\n'
+                                                   : (uint8_t)('\n' + 1 + k % 200);
+            want += p[k] == '\n';
+        }
+        assert_int_equal(block_nl_count(p, p + len), want);
+    }
+    memset(buf, '\n', MAX);
+    for (size_t len = 4070; len <= 4100; len++)         /* 255 steps */
+        assert_int_equal(block_nl_count(buf, buf + len), len);
+    assert_int_equal(block_nl_count(buf, buf + MAX), MAX);
+    free(buf);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_frames_nl_count),
         cmocka_unit_test(test_frames_codec_same_records),
         cmocka_unit_test(test_frames_columns_cut_apart),
         cmocka_unit_test(test_frames_sources_cut_apart),

@@ -968,11 +968,9 @@ int  block_frames_encode(struct buf *body, struct buf *table,
                          uint32_t n, uint32_t n_labels, int64_t min_ns,
                          size_t frame_size, int level, uint32_t codec,
                          uint32_t *raw_len);
-/* Codecs 6 to 8: appends the zstd frame of one frame's raw bytes (varint
- * n, then the codec's frame body) to out at level, cut into zstd blocks
- * between its columns and before its messages (STORE.md "Frames": the
- * columns' literals apart from the text's); raw bytes that do not parse
- * so are compressed whole. -1 as compress_zstd. */
+/* The newlines in [p, end) (codec 9's encoder: a message holding one
+ * keeps the frame's lengths). */
+uint64_t block_nl_count(const uint8_t *p, const uint8_t *end);
 /* The positions of the first n newlines of p's len bytes (len < 4 GiB)
  * into pos (n + 64 entries): how many it found if fewer, else at least n
  * (codec 9's messages; block.c). */
@@ -981,6 +979,11 @@ uint32_t block_nl_find(const uint8_t *p, size_t len, uint32_t n,
 /* Tests only: 1 makes block_nl_find take its path without AVX2 (SSE2,
  * then bytes) on a CPU that has AVX2. */
 void block_test_nl_path(int no_avx2);
+/* Codecs 6 to 8: appends the zstd frame of one frame's raw bytes (varint
+ * n, then the codec's frame body) to out at level, cut into zstd blocks
+ * between its columns and before its messages (STORE.md "Frames": the
+ * columns' literals apart from the text's); raw bytes that do not parse
+ * so are compressed whole. -1 as compress_zstd. */
 int  block_frame_compress(struct buf *out, const uint8_t *raw, size_t len,
                           uint32_t codec, int level);
 struct store_blk_hdr {
