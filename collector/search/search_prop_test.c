@@ -183,9 +183,9 @@ key_order(struct rec *r, size_t n, struct rec **ord)
 }
 
 /* Which .lqi version segments sealed from now on get (load_store):
- * 0 version 7 (keys cut short), 1 version 5 (no frames), 2 any of 7, 5
- * and 6 (frames of rare words, 32-bit keys), drawn at each reopen, so a
- * store mixes them. */
+ * 0 version 9 (the writer's), 1 version 5 (no frames), 2 any of 9, 5,
+ * 6 (frames of rare words, 32-bit keys), 7 (keys cut short) and 8
+ * (postings in bits), drawn at each reopen, so a store mixes them. */
 static int ix_mix;
 
 static struct store *
@@ -195,11 +195,12 @@ store_reopen(struct store *s, const char *dir, const struct store_options *o)
 
     store_close(s);
     /* no sealing thread runs: the flag may change */
-    /* 0: 8, 1: 5, 2: 6, 3: 7 */
-    int v = ix_mix == 2 ? (int)rn(4) : ix_mix;
+    /* 0: 9, 1: 5, 2: 6, 3: 7, 4: 8 */
+    int v = ix_mix == 2 ? (int)rn(5) : ix_mix;
     index_test_without_frames(v == 1);
     index_test_full_keys(v == 2);
     index_test_v7(v == 3);
+    index_test_v8(v == 4);
     s = store_open(dir, o, &err);
     if (s == NULL)
         fail_msg("store_open: %s", err);

@@ -885,14 +885,14 @@ test_frames_rare_word_one_frame(void **state)
  * block it is in (blocks of ~14 frames here: two frames a mask bit),
  * alone and with a second word (a block holding
  * both in different frames has no frame holding both), in a store
- * whose segments have .lqi versions 5, 6, 7 and 8 mixed: the answers of a
+ * whose segments have .lqi versions 5 to 9 mixed: the answers of a
  * brute-force model, each word's record count. Fails if a frame holding
  * the word is skipped. */
 static void
 test_frames_rare_words_every_frame(void **state)
 {
     struct fx *f = *state;
-    enum { N_WORDS = 300, N = 3 * RARE_N };
+    enum { N_WORDS = 300, N = 4 * RARE_N };
     int *rare = xcalloc(N, sizeof(*rare));
     int n_in[N_WORDS] = { 0 };
     uint64_t reads;
@@ -912,20 +912,22 @@ test_frames_rare_words_every_frame(void **state)
         }
     }
     struct store *s = NULL;
-    for (int part = 0; part < 16; part++) {
-        /* versions 8, 5, 6 and 7 in turn: the store mixes them */
-        index_test_without_frames(part / 4 % 4 == 1);
-        index_test_full_keys(part / 4 % 4 == 2);
-        index_test_v7(part / 4 % 4 == 3);
+    for (int part = 0; part < 20; part++) {
+        /* versions 9, 5, 6, 7 and 8 in turn: the store mixes them */
+        index_test_without_frames(part / 4 % 5 == 1);
+        index_test_full_keys(part / 4 % 5 == 2);
+        index_test_v7(part / 4 % 5 == 3);
+        index_test_v8(part / 4 % 5 == 4);
         s = open_store(f->dir[0], 1024);
-        put_rare(s, part * (N / 16), N / 16, rare);
+        put_rare(s, part * (N / 20), N / 20, rare);
         store_close(s);
     }
     index_test_without_frames(0);
     index_test_full_keys(0);
     index_test_v7(0);
+    index_test_v8(0);
     s = open_store(f->dir[0], 1024);
-    int n_v[9] = { 0 };
+    int n_v[10] = { 0 };
     for (uint64_t seq = 1; seq < 64; seq++) {
         char *path = xasprintf("%s/seg-%016llx.lqi", f->dir[0],
                                (unsigned long long)seq);
@@ -936,11 +938,13 @@ test_frames_rare_words_every_frame(void **state)
             continue;
         assert_int_equal(pread(fd, h, 8, 0), 8);
         close(fd);
-        n_v[h[4] < 9 ? h[4] : 0]++;
+        n_v[h[4] < 10 ? h[4] : 0]++;
     }
     print_message(".lqi files: %d version 5, %d version 6, %d version 7, "
-                  "%d version 8\n", n_v[5], n_v[6], n_v[7], n_v[8]);
-    assert_true(n_v[5] > 0 && n_v[6] > 0 && n_v[7] > 0 && n_v[8] > 0);
+                  "%d version 8, %d version 9\n", n_v[5], n_v[6], n_v[7],
+                  n_v[8], n_v[9]);
+    assert_true(n_v[5] > 0 && n_v[6] > 0 && n_v[7] > 0 && n_v[8] > 0 &&
+                n_v[9] > 0);
     for (int k = 0; k < N_WORDS; k++) {
         char w[16], w2[16];
         const char *t[2] = { w, w2 };

@@ -20,13 +20,14 @@
 #include "common/buf.h"
 
 #define INDEX_MAGIC      0x3149514cu    /* "LQI1" */
-#define INDEX_VERSION    8              /* 3, 4, 5, 6, 7: still read */
+#define INDEX_VERSION    9              /* 3, 4, 5, 6, 7, 8: still read */
 #define INDEX_VERSION_NO_FIELDS 3       /* no field tokens, no counts */
 #define INDEX_VERSION_FIELDS    4       /* field tokens */
 #define INDEX_VERSION_COUNTS    5       /* per-block record counts */
 #define INDEX_VERSION_FRAMES    6       /* frames of keys in few blocks */
 #define INDEX_VERSION_SHORT_KEYS 7      /* keys cut to index_key_bits() */
 #define INDEX_VERSION_BITS      8       /* postings coded in bits */
+#define INDEX_VERSION_RANGE     9       /* keys in a range, coded frames */
 /* Version 7 (STORE.md "Index file"): a key is the top index_key_bits(n)
  * bits of the token hash, n the file's key count, so that about one in
  * 2^INDEX_KEY_SLACK to 2^(INDEX_KEY_SLACK + 1) of the hashes a query
@@ -38,6 +39,12 @@
  * hits a key), the postings coded in bits after the gaps. */
 #define INDEX_KEY_SLACK 8u
 #define INDEX_KEY_SLACK_BITS 7u
+/* Version 9 (STORE.md "Keys in a range"): a key is (hash * range) >> 32,
+ * range = INDEX_KEY_SLACK_RANGE times the segment's tokens (written in
+ * the file), so that one absent hash in 128 hits a key whatever the
+ * token count (version 8: 1 in 128 to 1 in 256 as the count lies in its
+ * power of two). */
+#define INDEX_KEY_SLACK_RANGE 128u
 
 /* The key width of a file of version (7 on) holding n_keys keys. */
 static inline uint32_t
@@ -53,15 +60,28 @@ index_key_bits_v(uint64_t n_keys, uint32_t version)
     return bits < 32 ? bits : 32;
 }
 
-/* The key width of a file the writer writes now (version 8). */
-static inline uint32_t
-index_key_bits(uint64_t n_keys)
+/* The key range of a version 9 file of n_tokens distinct token hashes
+ * (before cutting): its keys are index_key_cut(hash, range). */
+static inline uint64_t
+index_key_range(uint64_t n_tokens)
 {
-    return index_key_bits_v(n_keys, INDEX_VERSION);
+    uint64_t r = n_tokens ? n_tokens * INDEX_KEY_SLACK_RANGE : 1;
+
+    return r < (1ull << 32) ? r : 1ull << 32;
+}
+
+/* The key of hash in a file of key range range (1 to 2^32; versions 7
+ * and 8: 2^index_key_bits_v(), the hash's top bits; older: 2^32). */
+static inline uint32_t
+index_key_cut(uint32_t hash, uint64_t range)
+{
+    return (uint32_t)(((uint64_t)hash * range) >> 32);
 }
 #define INDEX_MAX_COUNT  0x1fffffffu    /* records counted per block */
 #define INDEX_HDR_LEN    32
 #define INDEX_PAGE_KEYS  128            /* keys per postings page */
+#define INDEX_PAGE_KEYS_RANGE 256       /* version 9's */
+#define INDEX_RANGE_TRAILER 12          /* version 9: range, code */
 #define INDEX_MAX_BLKS   (1u << 20)     /* sanity limit from disk */
 /* Frame masks (version 6, STORE.md "Index file"): a block's mask has
  * bit index_frame_bit(f, n) set for each frame f (of its n) that holds
@@ -232,6 +252,9 @@ void index_test_full_keys(int on);
 /* Tests only: write version 7 (postings as varints), as the collector
  * did before version 8. */
 void index_test_v7(int on);
+/* Tests only: write version 8 (keys of index_key_bits_v bits, frame
+ * fields of fixed widths), as the collector did before version 9. */
+void index_test_v8(int on);
 uint32_t index_file_n_blks(const struct index_file *f);
 /* Borrowed: the block table, index_file_n_blks() entries. */
 const struct index_blkref *index_file_blks(const struct index_file *f);

@@ -26,7 +26,18 @@ struct index_file {
     uint32_t             version;
     int                  has_fields;    /* version >= 4 */
     uint32_t             key_bits;      /* 32; version 7 on: index_key_bits_v */
+    uint64_t             range;         /* keys index_key_cut(hash, range):
+                                           2^key_bits; version 9 its own */
     uint32_t             blk_bits;      /* version 8: bits of a block number */
+    /* version 9: the frame fields' code (STORE.md "Coded frame fields"):
+     * symbols 0 to mbits, code_one the one coded in no bits (-1: none),
+     * else hcount[l] codes of l bits, hsym the symbols by code */
+    uint32_t             mbits;
+    int                  code_one;
+    uint8_t              hcount[16], hsym[INDEX_FRAME_BITS + 1];
+    uint8_t              hfast[256];    /* by the next 8 bits: len << 4 |
+                                           sym of a code of at most 8
+                                           bits, 0 if longer */
     uint32_t             n_blks, n_pages, n_keys;
     struct index_blkref *blks;
     uint32_t            *first;         /* per page: first hash */
@@ -91,7 +102,9 @@ static int
 ix_parse_meta(struct index_file *f, const uint8_t *meta)
 {
     const uint8_t *p = meta;
-    uint64_t pos = INDEX_HDR_LEN + 12ull * f->n_blks + 12ull * f->n_pages;
+    uint64_t pos = INDEX_HDR_LEN + 12ull * f->n_blks + 12ull * f->n_pages +
+                   (f->version >= INDEX_VERSION_RANGE ? INDEX_RANGE_TRAILER
+                                                      : 0);
 
     f->blks = xcalloc(f->n_blks ? f->n_blks : 1, sizeof(*f->blks));
     for (uint32_t i = 0; i < f->n_blks; i++, p += 12) {
@@ -110,10 +123,62 @@ ix_parse_meta(struct index_file *f, const uint8_t *meta)
         f->off[i] = pos;
         pos += f->len[i];
         if (f->len[i] > IX_MAX_PAGE || (i && f->first[i] <= f->first[i - 1]) ||
-            (uint64_t)f->first[i] >> f->key_bits != 0)
+            (uint64_t)f->first[i] >= f->range)
             return -1;
     }
     return pos == f->size ? 0 : -1;
+}
+
+/* Version 9: the trailer after the page directory, t (STORE.md "Keys in
+ * a range", "Coded frame fields"): the key range, then the frame
+ * fields' mask width and code lengths, checked to be a prefix code. */
+static int
+ix_parse_trailer(struct index_file *f, const uint8_t *t)
+{
+    uint32_t n_used = 0, at = 0;
+    uint8_t len[INDEX_FRAME_BITS + 1];
+
+    f->range = (uint64_t)le32_load(t) + 1;
+    f->mbits = t[4];
+    f->code_one = -1;
+    if (f->mbits > INDEX_FRAME_BITS)
+        return -1;
+    for (uint32_t s = 0; s <= INDEX_FRAME_BITS; s++) {
+        len[s] = (uint8_t)(t[5 + s / 2] >> (s % 2 * 4) & 15);
+        if (len[s] && s > f->mbits)
+            return -1;
+        n_used += len[s] != 0;
+        f->hcount[len[s]]++;
+    }
+    if (t[11] >> 4)                     /* past symbol 12: padding */
+        return -1;
+    f->hcount[0] = 0;
+    for (uint32_t s = 0; n_used == 1 && s <= f->mbits; s++)
+        if (len[s])
+            f->code_one = (int)s;
+    /* a prefix code: no more codes of a length than the shorter ones
+     * leave (Kraft) */
+    for (uint32_t l = 1, left = 1; l < 16; l++) {
+        left <<= 1;
+        if (f->hcount[l] > left)
+            return -1;
+        left -= f->hcount[l];
+    }
+    for (uint32_t l = 1; l < 16; l++)
+        for (uint32_t s = 0; s <= f->mbits; s++)
+            if (len[s] == l)
+                f->hsym[at++] = (uint8_t)s;
+    /* the codes of up to 8 bits by their bits as a page holds them (the
+     * first bit lowest): every byte they begin */
+    for (uint32_t l = 1, code = 0, k = 0; l <= 8; l++, code <<= 1)
+        for (uint32_t c = 0; c < f->hcount[l]; c++, code++, k++) {
+            uint32_t rev = 0;
+            for (uint32_t j = 0; j < l; j++)
+                rev |= (code >> j & 1) << (l - 1 - j);
+            for (uint32_t hi = 0; hi < 256u >> l; hi++)
+                f->hfast[rev | hi << l] = (uint8_t)(l << 4 | f->hsym[k]);
+        }
+    return 0;
 }
 
 struct index_file *
@@ -131,18 +196,23 @@ index_file_load(int fd, uint64_t seq, const char **errstr)
     f->n_blks = le32_load(h + 16);
     f->n_pages = le32_load(h + 20);
     f->n_keys = le32_load(h + 24);
-    uint64_t meta_len = 12ull * f->n_blks + 12ull * f->n_pages;
     *errstr = "bad header";
     f->version = le32_load(h + 4);
     f->has_fields = f->version >= INDEX_VERSION_FIELDS;
     f->key_bits = f->version >= INDEX_VERSION_SHORT_KEYS
                   ? index_key_bits_v(f->n_keys, f->version) : 32;
+    f->range = 1ull << f->key_bits;
+    int is_range = f->version >= INDEX_VERSION_RANGE;
+    uint64_t per = is_range ? INDEX_PAGE_KEYS_RANGE : INDEX_PAGE_KEYS;
+    uint64_t meta_len = 12ull * f->n_blks + 12ull * f->n_pages +
+                        (is_range ? INDEX_RANGE_TRAILER : 0);
     if (le32_load(h) != INDEX_MAGIC ||
         f->version < INDEX_VERSION_NO_FIELDS || f->version > INDEX_VERSION ||
         le64_load(h + 8) != seq || f->n_blks > INDEX_MAX_BLKS ||
         meta_len > IX_MAX_META || meta_len > f->size - INDEX_HDR_LEN ||
         f->n_pages > f->n_keys ||
-        (uint64_t)f->n_keys > (uint64_t)f->n_pages * INDEX_PAGE_KEYS)
+        (uint64_t)f->n_keys > (uint64_t)f->n_pages * per ||
+        (is_range && (uint64_t)f->n_pages != (f->n_keys + per - 1) / per))
         goto fail;
     meta = xmalloc(meta_len ? meta_len : 1);
     *errstr = "unreadable";
@@ -154,7 +224,9 @@ index_file_load(int fd, uint64_t seq, const char **errstr)
     if (crc != le32_load(h + 28))
         goto fail;
     *errstr = "bad page directory";
-    if (ix_parse_meta(f, meta) < 0)
+    if ((is_range && ix_parse_trailer(f, meta + meta_len -
+                                         INDEX_RANGE_TRAILER) < 0) ||
+        ix_parse_meta(f, meta) < 0)
         goto fail;
     while (f->n_blks > 1 && (f->n_blks - 1) >> f->blk_bits)
         f->blk_bits++;
@@ -435,41 +507,101 @@ ix_br_eg(struct ix_br *b, uint32_t k, uint64_t *v)
     return 0;
 }
 
-/* Version 7 and 8: the Rice-coded gaps (r their parameter) of a page of
+/* Version 7 to 9: the Rice-coded gaps (r their parameter) of a page of
  * cnt keys whose first is first, from b's position (index_write.c
  * ix_gaps): *at the number of key within the page (-1: not there), b
- * past the gaps. -1 if malformed. */
+ * past the gaps when it is there (the gaps after a key past key are not
+ * read). A gap from one load of 57 bits where it fits (its ones, the
+ * zero, its r low bits). -1 if malformed. */
 static int
 ix_find_gap(struct ix_br *b, uint32_t r, uint64_t cnt, uint64_t first,
             uint32_t key, long *at)
 {
-    uint64_t h = first;
+    uint64_t h = first, lomask = (1ull << r) - 1;
 
     *at = h == key ? 0 : -1;
+    if (h > key)
+        return 0;
     for (uint64_t i = 1; i < cnt; i++) {
         uint64_t hi, lo;
-        if (ix_br_run(b, 1, UINT32_MAX >> r, &hi) < 0 ||
-            ix_br_get(b, r, &lo) < 0)
+        uint64_t w = b->n_bits - b->pos >= 57
+                     ? ix_bits(b->p, b->nb, b->pos) | ~((1ull << 57) - 1)
+                     : 0;
+        uint64_t z = w ? (uint64_t)__builtin_ctzll(~w) : 64;
+        if (z + 1 + r <= 57) {
+            hi = z;
+            lo = (w >> (z + 1)) & lomask;
+            b->pos += z + 1 + r;
+            if (hi > UINT32_MAX >> r)
+                return -1;
+        } else if (ix_br_run(b, 1, UINT32_MAX >> r, &hi) < 0 ||
+                   ix_br_get(b, r, &lo) < 0) {
             return -1;
+        }
         h += (hi << r | lo) + 1;
         if (h > UINT32_MAX)
             return -1;
         if (h == key)
             *at = (long)i;
+        else if (h > key && *at < 0)
+            return 0;                   /* not in the page */
     }
     return 0;
 }
 
-/* Version 8: a block's frame field (index_write.c ix_bw_frames) into
- * *fm. -1 if malformed. */
+/* Version 9: a symbol of the file's frame code into *sym (canonical:
+ * the first bit the code's most significant). -1 if none or past the
+ * page. */
+static inline int
+ix_br_sym(const struct index_file *f, struct ix_br *b, uint32_t *sym)
+{
+    if (f->code_one >= 0) {
+        *sym = (uint32_t)f->code_one;
+        return 0;
+    }
+    uint64_t w = ix_bits(b->p, b->nb, b->pos), avail = b->n_bits - b->pos;
+    uint32_t code = 0, first = 0, at = 0, fast = f->hfast[w & 255];
+    if (fast && fast >> 4 <= avail) {
+        *sym = fast & 15;
+        b->pos += fast >> 4;
+        return 0;
+    }
+    for (uint32_t l = 1; l < 16 && l <= avail; l++, w >>= 1) {
+        code |= (uint32_t)(w & 1);
+        uint32_t c = f->hcount[l];
+        if (code - first < c) {
+            *sym = f->hsym[at + code - first];
+            b->pos += l;
+            return 0;
+        }
+        at += c;
+        first = (first + c) << 1;
+        code <<= 1;
+    }
+    return -1;
+}
+
+/* A block's frame field (index_write.c ix_bw_frames) into *fm: version
+ * 8 in widths fbits and mbits, version 9 in the file's code. -1 if
+ * malformed. */
 static int
-ix_br_frames(struct ix_br *b, uint32_t fbits, uint32_t mbits, uint32_t *fm)
+ix_br_frames(const struct index_file *f, struct ix_br *b, uint32_t fbits,
+             uint32_t mbits, uint32_t *fm)
 {
     uint64_t is_mask, v;
+    uint32_t sym;
 
-    if (ix_br_get(b, 1, &is_mask) < 0 ||
-        ix_br_get(b, is_mask ? mbits : fbits, &v) < 0)
+    if (f->version >= INDEX_VERSION_RANGE) {
+        if (ix_br_sym(f, b, &sym) < 0)
+            return -1;
+        is_mask = sym == f->mbits;
+        v = sym;
+        if (is_mask && ix_br_get(b, f->mbits, &v) < 0)
+            return -1;
+    } else if (ix_br_get(b, 1, &is_mask) < 0 ||
+               ix_br_get(b, is_mask ? mbits : fbits, &v) < 0) {
         return -1;
+    }
     if (!is_mask)
         v = 1ull << v;
     if (v == 0 || v > INDEX_FRAMES_ALL)
@@ -494,7 +626,8 @@ ix_postings_bits(const struct index_file *f, struct ix_br *b,
     uint32_t has_kind = f->n_blks > 1;
     uint64_t need = has_kind + f->blk_bits + 1 +
                     (fbits > mbits ? fbits : mbits);
-    if (f->n_blks > 0 && b->n_bits - b->pos >= need) {
+    if (f->version < INDEX_VERSION_RANGE && f->n_blks > 0 &&
+        b->n_bits - b->pos >= need) {
         uint64_t w = ix_bits(b->p, b->nb, b->pos);
         if ((w & has_kind) == 0) {
             w >>= has_kind;
@@ -521,7 +654,7 @@ ix_postings_bits(const struct index_file *f, struct ix_br *b,
     if (kind == 0) {                    /* one block */
         uint64_t blk;
         if (ix_br_get(b, f->blk_bits, &blk) < 0 || blk >= f->n_blks ||
-            ix_br_frames(b, fbits, mbits, &fm) < 0)
+            ix_br_frames(f, b, fbits, mbits, &fm) < 0)
             return -1;
         if (want) {
             d->fms[0] = fm;
@@ -538,7 +671,7 @@ ix_postings_bits(const struct index_file *f, struct ix_br *b,
         n += 2;
         for (uint64_t i = 0, last = 0; i < n; i++) {
             if (ix_br_get(b, f->blk_bits, &v) < 0 || v >= f->n_blks ||
-                (i && v <= last) || ix_br_frames(b, fbits, mbits, &fm) < 0)
+                (i && v <= last) || ix_br_frames(f, b, fbits, mbits, &fm) < 0)
                 return -1;
             last = v;
             if (want) {
@@ -612,7 +745,7 @@ static int
 ix_file_find(const struct index_file *f, int fd, uint32_t hash,
              struct ix_dec *d)
 {
-    hash >>= 32 - f->key_bits;
+    hash = index_key_cut(hash, f->range);
     long pg = ix_find_page(f, hash);
     uint8_t stack[4096] = { 0 }, *page = stack;
     int rc = -1;
@@ -629,16 +762,24 @@ ix_file_find(const struct index_file *f, int fd, uint32_t hash,
         goto out;
     const uint8_t *p = page, *end = page + len;
     uint64_t cnt, delta, h = f->first[pg];
-    if (ix_get_varint(&p, end, &cnt) < 0 || cnt > INDEX_PAGE_KEYS)
+    int is_range = f->version >= INDEX_VERSION_RANGE;
+    if (is_range)               /* every page full but the last */
+        cnt = (uint64_t)pg + 1 < f->n_pages
+              ? INDEX_PAGE_KEYS_RANGE
+              : f->n_keys - (uint64_t)pg * INDEX_PAGE_KEYS_RANGE;
+    else if (ix_get_varint(&p, end, &cnt) < 0 || cnt > INDEX_PAGE_KEYS)
         goto out;
     if (f->version >= INDEX_VERSION_SHORT_KEYS) {
         int is_bits = f->version >= INDEX_VERSION_BITS;
         uint32_t fbits = 0, mbits = 0;
         long at;
-        if (p >= end || *p > 31 || (is_bits && end - p < 2))
+        if (p >= end || *p > 31 || (is_bits && !is_range && end - p < 2))
             goto out;
         uint32_t r = *p++;
-        if (is_bits) {
+        uint64_t skip = 0;
+        if (is_range && ix_get_varint(&p, end, &skip) < 0)
+            goto out;
+        if (is_bits && !is_range) {
             fbits = *p & 15;
             mbits = *p++ >> 4;
             if (mbits > INDEX_FRAME_BITS || fbits > 4)
@@ -649,7 +790,15 @@ ix_file_find(const struct index_file *f, int fd, uint32_t hash,
         if (ix_find_gap(&b, r, cnt, h, hash, &at) < 0)
             goto out;
         if (is_bits) {
-            for (long i = 0; i <= at; i++)
+            long i = 0;
+            /* version 9: a key of the second half skips the first's */
+            if (is_range && skip && at >= INDEX_PAGE_KEYS_RANGE / 2) {
+                if (skip > b.n_bits - b.pos)
+                    goto out;
+                b.pos += skip;
+                i = INDEX_PAGE_KEYS_RANGE / 2;
+            }
+            for (; i <= at; i++)
                 if (ix_postings_bits(f, &b, fbits, mbits, i == at, d) < 0)
                     goto out;
             rc = 0;

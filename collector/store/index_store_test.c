@@ -445,7 +445,8 @@ damage_pages(const char *path)
                       (uint32_t)hdr[18] << 16 | (uint32_t)hdr[19] << 24;
     uint32_t n_pages = (uint32_t)hdr[20] | (uint32_t)hdr[21] << 8 |
                        (uint32_t)hdr[22] << 16 | (uint32_t)hdr[23] << 24;
-    off_t pages = 32 + (off_t)n_blks * 12 + (off_t)n_pages * 12;
+    off_t pages = 32 + (off_t)n_blks * 12 + (off_t)n_pages * 12 +
+                  (hdr[4] >= INDEX_VERSION_RANGE ? INDEX_RANGE_TRAILER : 0);
     assert_true(n_pages > 0 && pages < sb.st_size);
     for (off_t at = pages; at < sb.st_size; at += 4) {
         uint8_t c;

@@ -339,16 +339,18 @@ test_index_encode_many_keys(void **state)
     }
     index_mem_flush(m);
     assert_true(index_mem_n_keys(m) > 15000);   /* > 100 pages */
-    /* version 6 (32-bit keys): exactly the map's blocks; versions 7 and 8
+    /* version 6 (32-bit keys): exactly the map's blocks; versions 7 to 9
      * (keys cut short): at least them, more for a few tokens only */
-    for (uint32_t ver = 6; ver <= 8; ver++) {
+    for (uint32_t ver = 6; ver <= 9; ver++) {
         int full = ver == 6;
         buf_init(&img, 16u << 20);
         index_test_full_keys(full);
         index_test_v7(ver == 7);
+        index_test_v8(ver == 8);
         assert_int_equal(index_mem_encode(m, 3, refs, 64, &img), 0);
         index_test_full_keys(0);
         index_test_v7(0);
+        index_test_v8(0);
         assert_int_equal(le32_load(img.data + 4), ver);
         int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
         assert_true(fd >= 0);
@@ -394,11 +396,13 @@ test_index_file_damage(void **state)
     uint64_t bits[1];
 
     (void)state;
-    for (int v7 = 1; v7 >= 0; v7--) {
-    index_test_v7(v7);
+    for (int ver = 7; ver <= 9; ver++) {
+    index_test_v7(ver == 7);
+    index_test_v8(ver == 8);
     write_sample(path, &img);
     index_test_v7(0);
-    assert_int_equal(le32_load(img.data + 4), v7 ? 7 : INDEX_VERSION);
+    index_test_v8(0);
+    assert_int_equal(le32_load(img.data + 4), ver);
     /* every truncation is refused at load */
     for (size_t len = 0; len < img.len; len += 1 + len / 8) {
         assert_int_equal(truncate(path, (off_t)len), 0);
@@ -439,7 +443,7 @@ test_index_file_damage(void **state)
     free(dir);
 }
 
-/* Version 7 pages damaged behind valid CRCs (as a writer's bug would
+/* Version 7 to 9 pages damaged behind valid CRCs (as a writer's bug would
  * leave them: the CRCs recomputed after random bytes of the pages were
  * changed): a lookup fails or answers, and never reads past its page
  * (ASan) nor hangs on the Rice-coded gaps. */
@@ -454,15 +458,17 @@ test_index_short_keys_damage(void **state)
                                   "again", "absent" };
 
     (void)state;
-    for (int v7 = 1; v7 >= 0; v7--) {
-    index_test_v7(v7);
+    for (int ver = 7; ver <= 9; ver++) {
+    index_test_v7(ver == 7);
+    index_test_v8(ver == 8);
     write_sample(path, &img);
     index_test_v7(0);
-    assert_int_equal(le32_load(img.data + 4),
-                     v7 ? INDEX_VERSION_SHORT_KEYS : INDEX_VERSION_BITS);
+    index_test_v8(0);
+    assert_int_equal(le32_load(img.data + 4), ver);
     uint32_t n_blks = le32_load(img.data + 16), n_pages = le32_load(img.data + 20);
     size_t dir_at = INDEX_HDR_LEN + 12 * (size_t)n_blks;
-    size_t pages_at = dir_at + 12 * (size_t)n_pages;
+    size_t pages_at = dir_at + 12 * (size_t)n_pages +
+                      (ver >= INDEX_VERSION_RANGE ? INDEX_RANGE_TRAILER : 0);
     uint8_t *d = xmalloc(img.len);
     size_t n_fail = 0, n_ok = 0;
     rng_state = 5;
@@ -498,7 +504,7 @@ test_index_short_keys_damage(void **state)
         close(fd);
     }
     print_message("version %d, damaged pages: %zu lookups failed, %zu "
-                  "answered\n", v7 ? 7 : 8, n_fail, n_ok);
+                  "answered\n", ver, n_fail, n_ok);
     assert_true(n_fail > 0 && n_ok > 0);
     free(d);
     buf_fini(&img);
@@ -721,10 +727,13 @@ test_index_frames(void **state)
  * the version 5 image of a map of hand-made sets (lists, bitmaps,
  * counted keys, collisions) has the CRC it had with the map of 24-byte
  * slots, before frame masks; the version 6 one (frames) its own, the
- * version 7 one (keys cut short) its own, and the version 8 one
- * (postings in bits) its own. */
+ * version 7 one (keys cut short) its own, the version 8 one (postings
+ * in bits) its own, and the version 9 one (keys in a range, coded frame
+ * fields) its own. */
 #define V8_IMG_LEN 337433
 #define V8_IMG_CRC 0x0f8309f6u
+#define V9_IMG_LEN 312905
+#define V9_IMG_CRC 0x3dd94aa4u
 static void
 test_index_image_stable(void **state)
 {
@@ -762,11 +771,17 @@ test_index_image_stable(void **state)
     assert_int_equal(img.len, 404552);
     assert_int_equal(compress_crc32(0, img.data, img.len), 0x029e9210u);
     buf_reset(&img);
+    index_test_v8(1);
     assert_int_equal(index_mem_encode(m, 12, refs, 64, &img), 0);
-    print_message("version 8: %zu bytes, crc %08x\n", img.len,
-                  compress_crc32(0, img.data, img.len));
+    index_test_v8(0);
     assert_int_equal(img.len, V8_IMG_LEN);
     assert_int_equal(compress_crc32(0, img.data, img.len), V8_IMG_CRC);
+    buf_reset(&img);
+    assert_int_equal(index_mem_encode(m, 12, refs, 64, &img), 0);
+    print_message("version 9: %zu bytes, crc %08x\n", img.len,
+                  compress_crc32(0, img.data, img.len));
+    assert_int_equal(img.len, V9_IMG_LEN);
+    assert_int_equal(compress_crc32(0, img.data, img.len), V9_IMG_CRC);
     /* streamed in pieces of whole pages (a page here is ~1 KiB): the
      * same image, never more than a page past the chunk at a time */
     struct pieces w = { .cap = img.len };
@@ -876,7 +891,7 @@ test_index_add_set_pipeline(void **state)
         }
         blk += rng() % 4 != 0;  /* else the same block again */
     }
-    assert_true(check_same_image(m, ref, refs, blk + 1) > 80000);
+    assert_true(check_same_image(m, ref, refs, blk + 1) > 70000);
     index_mem_free(m);
     index_mem_free(ref);
     index_set_fini(&set);
@@ -921,7 +936,8 @@ test_index_set_many_records(void **state)
     index_set_fini(&set);
 }
 
-/* Versions 7 and 8: keys cut to index_key_bits_v(n) bits. The image of
+/* Versions 7 to 9: keys cut to index_key_bits_v(n) bits (version 9:
+ * to a range of 128 keys a token, index_key_range). The image of
  * a map of n_blks blocks of 800 tokens each (of 20,000: in one block, a
  * few with their frames, many and counted) against the version 6 image
  * of the same map (32-bit keys: exactly the map's blocks): every
@@ -960,8 +976,10 @@ short_keys_check(uint32_t n_blks, uint32_t ver, uint32_t n_frames)
     assert_int_equal(index_mem_encode(m, 5, refs, n_blks, &img6), 0);
     index_test_full_keys(0);
     index_test_v7(ver == 7);
+    index_test_v8(ver == 8);
     assert_int_equal(index_mem_encode(m, 5, refs, n_blks, &img7), 0);
     index_test_v7(0);
+    index_test_v8(0);
     assert_int_equal(le32_load(img6.data + 4), INDEX_VERSION_FRAMES);
     assert_int_equal(le32_load(img7.data + 4), ver);
     assert_true(img7.len < img6.len);
@@ -977,6 +995,7 @@ short_keys_check(uint32_t n_blks, uint32_t ver, uint32_t n_frames)
     assert_non_null(f);
     assert_non_null(f6);
     size_t n_merged = 0, n_present = 0, n_false = 0, n_counted = 0;
+    size_t n_lost = 0;
     uint32_t cw6[200], cwf[200], fmf[200], fm6[200];
     for (uint32_t v = 0; v < 30000; v++) {
         int n = snprintf(tok, sizeof(tok), "k%u", v);
@@ -1011,7 +1030,10 @@ short_keys_check(uint32_t n_blks, uint32_t ver, uint32_t n_frames)
         memset(cw6, 0xff, sizeof(cw6));
         int r6 = index_file_counts(f6, fd6, hv, cv, NULL, cw6, n_blks);
         int rf = index_file_counts(f, fd, hv, cv, NULL, cwf, n_blks);
-        assert_true(rf == r6 || (rf == 0 && !is_exact));
+        /* a key merged with a token of a subset of its blocks is exact
+         * but without counts */
+        assert_true(rf == r6 || rf == 0);
+        n_lost += rf != r6;
         if (rf == 1) {
             assert_memory_equal(cwf, cw6, sizeof(cwf));
             n_counted++;
@@ -1027,6 +1049,7 @@ short_keys_check(uint32_t n_blks, uint32_t ver, uint32_t n_frames)
     if (n_blks > 1 || n_frames > 1)     /* else a merge changes nothing */
         assert_true(n_merged > 0);
     assert_true(n_merged < n_keys >> (slack - 2));
+    assert_true(n_lost < n_keys >> (slack - 2));
     assert_true(n_false < (30000 - n_present) >> (slack - 2));
     if (n_blks >= 64)
         assert_true(n_counted > 100);
@@ -1056,7 +1079,7 @@ test_index_short_keys(void **state)
     int fd;
 
     (void)state;
-    for (uint32_t ver = 7; ver <= 8; ver++) {
+    for (uint32_t ver = 7; ver <= 9; ver++) {
         short_keys_check(64, ver, 12);
         short_keys_check(1, ver, 12);
         short_keys_check(1, ver, 1);
@@ -1068,12 +1091,12 @@ test_index_short_keys(void **state)
     /* two tokens whose keys cut alike, in one block in other frames: the
      * file holds one key, and each token's lookup gives both frames */
     char t1[16], t2[16];
-    uint32_t bits = index_key_bits(2);
+    uint64_t range = index_key_range(2);
     for (uint32_t i = 0, j; ; i++) {
         snprintf(t1, sizeof(t1), "m%u", i);
         for (j = 0; j < i; j++) {
             snprintf(t2, sizeof(t2), "m%u", j);
-            if (h(t1) >> (32 - bits) == h(t2) >> (32 - bits))
+            if (index_key_cut(h(t1), range) == index_key_cut(h(t2), range))
                 break;
         }
         if (j < i)

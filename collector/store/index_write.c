@@ -21,12 +21,19 @@
 
 /* index_test_v7(): write version 7, set by tests before any store
  * runs. */
-static int ix_v7;
+static int ix_v7, ix_v8;
 
 void
 index_test_v7(int on)
 {
     ix_v7 = on != 0;
+}
+
+/* index_test_v8(): write version 8. */
+void
+index_test_v8(int on)
+{
+    ix_v8 = on != 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -232,17 +239,18 @@ ix_sink_flush(struct ix_sink *k)
 /* ------------------------------------------------------------------ */
 /* Keys cut short (version 7)                                          */
 
-/* The key of sorted word w (hash << 32 | entry number) cut to its top
- * bits bits (8 to 32). */
+/* The key of sorted word w (hash << 32 | entry number) in a file of
+ * key range range (index_key_cut: versions 7 and 8 its top bits, range
+ * 2^bits; version 9 range = index_key_range()). */
 static inline uint32_t
-ix_cut(uint64_t w, uint32_t bits)
+ix_cut(uint64_t w, uint64_t bits)
 {
-    return (uint32_t)(w >> 32) >> (32 - bits);
+    return index_key_cut((uint32_t)(w >> 32), bits);
 }
 
-/* Distinct keys of the sorted keys[0..n) cut to bits bits. */
+/* Distinct keys of the sorted keys[0..n) cut to range bits. */
 static size_t
-ix_n_cut(const uint64_t *keys, size_t n, uint32_t bits)
+ix_n_cut(const uint64_t *keys, size_t n, uint64_t bits)
 {
     size_t c = n ? 1 : 0;
 
@@ -251,24 +259,32 @@ ix_n_cut(const uint64_t *keys, size_t n, uint32_t bits)
     return c;
 }
 
-/* The key width of the file: index_key_bits() of the number of keys it
- * holds once cut (into *n_cut), which the reader takes from the header.
- * Cutting can only merge keys, and fewer keys can only narrow the
- * width, so the width falls until it is that of its own key count. */
-static uint32_t
-ix_file_key_bits(const uint64_t *keys, size_t n, uint32_t version,
-                 size_t *n_cut)
+/* The key range of the file (keys are index_key_cut(hash, range)), its
+ * keys once cut into *n_cut. Version 9: index_key_range() of the map's
+ * n tokens, written in the file. Versions 7 and 8: 2^index_key_bits_v()
+ * of the number of keys the file holds once cut, which the reader takes
+ * from the header: cutting can only merge keys, and fewer keys can only
+ * narrow the width, so the width falls until it is that of its own key
+ * count. Older: 2^32. */
+static uint64_t
+ix_file_key_range(const uint64_t *keys, size_t n, uint32_t version,
+                  size_t *n_cut)
 {
+    if (version >= INDEX_VERSION_RANGE) {
+        uint64_t range = index_key_range(n);
+        *n_cut = ix_n_cut(keys, n, range);
+        return range;
+    }
     int is_short = version >= INDEX_VERSION_SHORT_KEYS;
     uint32_t bits = is_short ? index_key_bits_v(n, version) : 32;
-    size_t c = ix_n_cut(keys, n, bits);
+    size_t c = ix_n_cut(keys, n, 1ull << bits);
 
     while (is_short && index_key_bits_v(c, version) < bits) {
         bits = index_key_bits_v(c, version);
-        c = ix_n_cut(keys, n, bits);
+        c = ix_n_cut(keys, n, 1ull << bits);
     }
     *n_cut = c;
-    return bits;
+    return 1ull << bits;
 }
 
 static int
@@ -340,7 +356,7 @@ ix_rice_len(const uint32_t *g, size_t ng, uint32_t r)
  * the one of floor(log2(mean gap)) - 2 to + 1 that makes them shortest
  * (*len their bits). */
 static uint32_t
-ix_gaps(const uint64_t *keys, size_t n, size_t i, size_t cnt, uint32_t bits,
+ix_gaps(const uint64_t *keys, size_t n, size_t i, size_t cnt, uint64_t bits,
         uint32_t *g, uint64_t *len)
 {
     uint32_t prev = ix_cut(keys[i], bits);
@@ -378,7 +394,7 @@ ix_gaps(const uint64_t *keys, size_t n, size_t i, size_t cnt, uint32_t bits,
  * floor(log2(mean gap)) - 2 to + 1 that makes the gaps shortest. */
 static int
 ix_put_gaps(struct buf *b, const uint64_t *keys, size_t n, size_t i,
-            size_t cnt, uint32_t bits)
+            size_t cnt, uint64_t bits)
 {
     uint32_t g[INDEX_PAGE_KEYS];
     uint64_t best;
@@ -468,19 +484,97 @@ ix_bitlen(uint64_t v)
     return v ? 64 - (uint32_t)__builtin_clzll(v) : 0;
 }
 
+/* How a file's frame fields are written: version 8 in fixed widths
+ * (fbits, mbits); version 9 (is_coded) a symbol of the file's prefix
+ * code (STORE.md "Coded frame fields"): symbol f < mbits for the one
+ * frame f, mbits for a mask of several, which then follows in mbits
+ * bits. A code of one symbol takes no bits. */
+struct ix_fc {
+    uint32_t fbits, mbits;
+    int      is_coded;
+    int      n_used;                            /* symbols with a code */
+    uint8_t  len[INDEX_FRAME_BITS + 1];         /* 0: no code */
+    uint32_t code[INDEX_FRAME_BITS + 1];        /* bit-reversed: its first
+                                                   bit lowest */
+};
+
 /* The frame field of a block of a key in fewer than IX_COUNT_MIN_BLKS
- * blocks: a zero bit and the frame's number in fbits bits when one frame
- * holds the key, else a one bit and the mask in mbits bits. */
+ * blocks: version 8 a zero bit and the frame's number in fbits bits when
+ * one frame holds the key, else a one bit and the mask in mbits bits;
+ * version 9 its symbol's code, then the mask of symbol mbits. */
 static inline void
-ix_bw_frames(struct ix_bw *w, uint32_t fm, uint32_t fbits, uint32_t mbits)
+ix_bw_frames(struct ix_bw *w, uint32_t fm, const struct ix_fc *fc)
 {
-    if (fm != 0 && (fm & (fm - 1)) == 0) {
+    int is_one = fm != 0 && (fm & (fm - 1)) == 0;
+
+    if (fc->is_coded) {
+        uint32_t sym = is_one ? (uint32_t)__builtin_ctz(fm) : fc->mbits;
+        if (fc->n_used > 1)
+            ix_bw_put(w, fc->code[sym], fc->len[sym]);
+        if (!is_one)
+            ix_bw_put(w, fm, fc->mbits);
+    } else if (is_one) {
         ix_bw_put(w, 0, 1);
-        ix_bw_put(w, (uint32_t)__builtin_ctz(fm), fbits);
+        ix_bw_put(w, (uint32_t)__builtin_ctz(fm), fc->fbits);
     } else {
         ix_bw_put(w, 1, 1);
-        ix_bw_put(w, fm, mbits);
+        ix_bw_put(w, fm, fc->mbits);
     }
+}
+
+/* Huffman code lengths of the n (<= INDEX_FRAME_BITS + 1) counts cnt
+ * into fc->len (0 where the count is 0; at most n - 1 <= 12 bits; a
+ * lone symbol 1, coded in no bits), then the canonical codes (by length,
+ * then symbol; the first bit the most significant), bit-reversed into
+ * fc->code. */
+static void
+ix_fc_build(struct ix_fc *fc, const uint64_t *cnt, uint32_t n)
+{
+    uint64_t w[INDEX_FRAME_BITS + 1];
+    int root[INDEX_FRAME_BITS + 1], live = 0;
+
+    memset(fc->len, 0, sizeof(fc->len));
+    memset(fc->code, 0, sizeof(fc->code));
+    for (uint32_t s = 0; s < n; s++) {
+        w[s] = cnt[s];
+        root[s] = cnt[s] ? (int)s : -1;     /* each its own tree */
+        live += cnt[s] != 0;
+    }
+    fc->n_used = live;
+    for (uint32_t s = 0; live == 1 && s < n; s++)
+        if (cnt[s])
+            fc->len[s] = 1;
+    while (live > 1) {                      /* merge the two lightest */
+        int a = -1, b = -1;
+        for (uint32_t s = 0; s < n; s++) {
+            if (root[s] != (int)s)
+                continue;                   /* not a tree's root */
+            if (a < 0 || w[s] < w[a]) {
+                b = a;
+                a = (int)s;
+            } else if (b < 0 || w[s] < w[b]) {
+                b = (int)s;
+            }
+        }
+        for (uint32_t s = 0; s < n; s++)    /* the leaves of both: deeper */
+            if (root[s] == a || root[s] == b) {
+                fc->len[s]++;
+                root[s] = a;
+            }
+        w[a] += w[b];
+        live--;
+    }
+    uint32_t next = 0;
+    for (uint32_t l = 1; l <= INDEX_FRAME_BITS; l++, next <<= 1)
+        for (uint32_t s = 0; s < n; s++) {
+            if (fc->len[s] != l)
+                continue;
+            uint32_t r = 0;
+            for (uint32_t k = 0; k < l; k++)
+                r |= (next >> k & 1) << (l - 1 - k);
+            fc->code[s] = r;
+            next++;
+        }
 }
 
 /* The Exp-Golomb parameter (0 to 20) that codes v[0..n) (every stride-th
@@ -516,8 +610,8 @@ ix_eg_best(const uint32_t *v, size_t n, size_t stride, uint32_t shift,
  * those: 0, else 1 and 3 bits of its own) and its records EG k. */
 static int
 ix_put_postings_bits(struct ix_bw *w, const struct ix_ent *e,
-                     uint32_t n_blks, uint32_t bbits, uint32_t fbits,
-                     uint32_t mbits, uint32_t **tmp, size_t *cap)
+                     uint32_t n_blks, uint32_t bbits, const struct ix_fc *fc,
+                     uint32_t **tmp, size_t *cap)
 {
     const uint32_t *p = ix_posts(e);
 
@@ -525,13 +619,13 @@ ix_put_postings_bits(struct ix_bw *w, const struct ix_ent *e,
     if (n_blks == 1) {
         if (e->n != 1 || IX_P(0) != 0)
             return -1;
-        ix_bw_frames(w, IX_FM(p[0]), fbits, mbits);
+        ix_bw_frames(w, IX_FM(p[0]), fc);
         return 0;
     }
     if (e->n == 1) {
         ix_bw_put(w, 0, 1);
         ix_bw_put(w, IX_P(0), bbits);
-        ix_bw_frames(w, IX_FM(p[0]), fbits, mbits);
+        ix_bw_frames(w, IX_FM(p[0]), fc);
         return 0;
     }
     if (e->n < IX_COUNT_MIN_BLKS) {
@@ -540,7 +634,7 @@ ix_put_postings_bits(struct ix_bw *w, const struct ix_ent *e,
         ix_bw_put(w, e->n - 2, 1);
         for (uint32_t i = 0; i < e->n; i++) {
             ix_bw_put(w, IX_P(i), bbits);
-            ix_bw_frames(w, IX_FM(p[2 * i]), fbits, mbits);
+            ix_bw_frames(w, IX_FM(p[2 * i]), fc);
         }
         return 0;
     }
@@ -594,64 +688,93 @@ ix_put_postings_bits(struct ix_bw *w, const struct ix_ent *e,
     return 0;
 }
 
-/* The widths of a version 8 file's frame fields (*fbits, *mbits; each
- * page holds them, the same in every page): the bit length of the OR of
- * the frame masks of the map's keys in fewer than IX_COUNT_MIN_BLKS
- * blocks (so of a merged key's too: its mask is their OR), and that of
- * the highest frame bit. One pass over the entries in memory order. */
+/* The widths of a file's frame fields (fc->fbits, fc->mbits; version 8:
+ * each page holds them, the same in every page; version 9: the file's
+ * trailer): the bit length of the OR of the frame masks of the map's
+ * keys in fewer than IX_COUNT_MIN_BLKS blocks (so of a merged key's too:
+ * its mask is their OR), and that of the highest frame bit. Version 9
+ * (fc->is_coded) also the code of its frame fields, from how often each
+ * frame alone and a mask of several come: a key merged from keys of one
+ * frame each may be a mask of several, so that symbol has a code
+ * whenever masks have 2 bits or more. One pass over the entries in
+ * memory order. */
 static void
-ix_frame_bits(const struct index_mem *m, uint32_t *fbits, uint32_t *mbits)
+ix_frame_bits(const struct index_mem *m, struct ix_fc *fc)
 {
     uint32_t all = 0;
+    uint64_t cnt[INDEX_FRAME_BITS + 1] = { 0 }, several = 0;
 
     for (size_t i = 0; i < m->n_keys; i++) {
         const struct ix_ent *e = ix_ent_at(m, (uint32_t)i);
         if (e->n >= IX_COUNT_MIN_BLKS)
             continue;
         const uint32_t *p = ix_posts(e);
-        for (uint32_t j = 0; j < e->n; j++)
-            all |= IX_FM(p[2 * j]);
+        for (uint32_t j = 0; j < e->n; j++) {
+            uint32_t fm = IX_FM(p[j * 2]);
+            all |= fm;
+            if (fm != 0 && (fm & (fm - 1)) == 0)
+                cnt[__builtin_ctz(fm)]++;
+            else
+                several++;
+        }
     }
-    *mbits = ix_bitlen(all);
-    *fbits = *mbits ? ix_bitlen(*mbits - 1) : 0;
+    fc->mbits = ix_bitlen(all);
+    fc->fbits = fc->mbits ? ix_bitlen(fc->mbits - 1) : 0;
+    if (!fc->is_coded)
+        return;
+    cnt[fc->mbits] = several + (fc->mbits >= 2);
+    ix_fc_build(fc, cnt, fc->mbits + 1);
 }
 
-/* Encodes the pages of the sorted keys[0..n), cut to bits bits (n_cut
- * keys once cut; version 7: the gaps Rice-coded ahead of the postings;
- * version 8: the gaps, then the postings, in bits; older: each key's gap
- * as a varint before its postings), into k, the directory into k->dir
- * (first key, length, crc per page). */
+/* Keys a page of version holds (the last page: the rest). */
+static size_t
+ix_page_keys(uint32_t version)
+{
+    return version >= INDEX_VERSION_RANGE ? INDEX_PAGE_KEYS_RANGE
+                                          : INDEX_PAGE_KEYS;
+}
+
+/* Encodes the pages of the sorted keys[0..n), cut to key range bits
+ * (n_cut keys once cut; version 7: the gaps Rice-coded ahead of the
+ * postings; version 8: the gaps, then the postings, in bits; version 9
+ * the same without the page's key count and frame widths, its frame
+ * fields in fc's code; older: each key's gap as a varint before its
+ * postings), into k, the directory into k->dir (first key, length, crc
+ * per page). */
 static int
 ix_encode_pages(const struct index_mem *m, const uint64_t *keys, size_t n,
-                size_t n_cut, uint32_t bits, uint32_t version,
-                uint32_t n_blks, struct ix_sink *k)
+                size_t n_cut, uint64_t bits, uint32_t version,
+                uint32_t n_blks, const struct ix_fc *fc, struct ix_sink *k)
 {
     struct buf *pages = &k->pages;
     uint32_t *tmp = NULL, *gtmp = NULL;
     size_t cap = 0, gcap = 0, i = 0;
     int is_short = version >= INDEX_VERSION_SHORT_KEYS;
     int is_bits = version >= INDEX_VERSION_BITS;
+    int is_range = version >= INDEX_VERSION_RANGE;
     uint32_t bbits = n_blks > 1 ? ix_bitlen(n_blks - 1) : 0;
-    uint32_t fbits = 0, mbits = 0;
+    size_t per = ix_page_keys(version);
+    struct buf sb;              /* version 9: a page's bits, its skip first */
     int rc = -1;
 
-    if (is_bits)
-        ix_frame_bits(m, &fbits, &mbits);
-
-    for (size_t done = 0; done < n_cut; done += INDEX_PAGE_KEYS) {
-        size_t cnt = n_cut - done < INDEX_PAGE_KEYS ? n_cut - done
-                                                    : INDEX_PAGE_KEYS;
+    buf_init(&sb, SIZE_MAX);
+    for (size_t done = 0; done < n_cut; done += per) {
+        size_t cnt = n_cut - done < per ? n_cut - done : per;
         size_t start = pages->len;
         uint32_t first = ix_cut(keys[i], bits), prev = first;
-        struct ix_bw w = { .b = pages };
-        if (buf_put_varint(pages, cnt) < 0)
+        struct ix_bw w = { .b = is_range ? &sb : pages };
+        uint64_t post0 = 0, mid = 0;    /* bits where the postings begin,
+                                           where key per / 2's begin */
+        buf_reset(&sb);
+        if (!is_range && buf_put_varint(pages, cnt) < 0)
             goto out;
         if (is_bits) {
-            uint32_t g[INDEX_PAGE_KEYS];
+            uint32_t g[INDEX_PAGE_KEYS_RANGE];
             uint64_t glen;
             uint32_t r = ix_gaps(keys, n, i, cnt, bits, g, &glen);
             if (buf_put_u8(pages, (uint8_t)r) < 0 ||
-                buf_put_u8(pages, (uint8_t)(fbits | mbits << 4)) < 0)
+                (!is_range &&
+                 buf_put_u8(pages, (uint8_t)(fc->fbits | fc->mbits << 4)) < 0))
                 goto out;
             for (size_t x = 0; x + 1 < cnt; x++) {
                 for (uint32_t u = g[x] >> r; u > 0; u -= u < 32 ? u : 32)
@@ -659,6 +782,7 @@ ix_encode_pages(const struct index_mem *m, const uint64_t *keys, size_t n,
                 ix_bw_put(&w, 0, 1);
                 ix_bw_put(&w, g[x], r);
             }
+            post0 = sb.len * 8 + w.n;  /* version 9's */
         } else if (is_short && ix_put_gaps(pages, keys, n, i, cnt, bits) < 0) {
             goto out;
         }
@@ -682,9 +806,11 @@ ix_encode_pages(const struct index_mem *m, const uint64_t *keys, size_t n,
                 ix_merge(m, keys + i, j - i, &merged, &tmp, &cap);
                 e = &merged;
             }
+            if (is_range && c == per / 2)
+                mid = sb.len * 8 + w.n;
             if (is_bits) {
-                if (ix_put_postings_bits(&w, e, n_blks, bbits, fbits, mbits,
-                                         &gtmp, &gcap) < 0)
+                if (ix_put_postings_bits(&w, e, n_blks, bbits, fc, &gtmp,
+                                         &gcap) < 0)
                     goto out;
             } else if ((!is_short && buf_put_varint(pages, key - prev) < 0) ||
                        ix_put_postings(pages, e, n_blks) < 0) {
@@ -698,6 +824,12 @@ ix_encode_pages(const struct index_mem *m, const uint64_t *keys, size_t n,
             if (w.err)
                 goto out;
         }
+        /* version 9: the bits from the postings' start to key per / 2's
+         * (0: the page has no more keys), so a lookup of a key of the
+         * second half skips the first half's postings */
+        if (is_range && (buf_put_varint(pages, mid ? mid - post0 : 0) < 0 ||
+                         buf_append(pages, sb.data, sb.len) < 0))
+            goto out;
         size_t plen = pages->len - start;
         if (buf_put_u32(&k->dir, first) < 0 ||
             buf_put_u32(&k->dir, (uint32_t)plen) < 0 ||
@@ -709,6 +841,7 @@ ix_encode_pages(const struct index_mem *m, const uint64_t *keys, size_t n,
     }
     rc = ix_sink_flush(k);
 out:
+    buf_fini(&sb);
     free(tmp);
     free(gtmp);
     return rc;
@@ -723,13 +856,17 @@ index_mem_write(const struct index_mem *m, uint64_t seq,
     uint32_t version = ix_without_fields ? INDEX_VERSION_NO_FIELDS :
                        ix_without_frames ? INDEX_VERSION_COUNTS :
                        ix_full_keys ? INDEX_VERSION_FRAMES :
-                       ix_v7 ? INDEX_VERSION_SHORT_KEYS : INDEX_VERSION;
-    size_t n;
-    uint32_t bits = ix_file_key_bits(keys, m->n_keys, version, &n);
-    uint32_t n_pages = (uint32_t)((n + INDEX_PAGE_KEYS - 1) / INDEX_PAGE_KEYS);
+                       ix_v7 ? INDEX_VERSION_SHORT_KEYS :
+                       ix_v8 ? INDEX_VERSION_BITS : INDEX_VERSION;
+    int is_range = version >= INDEX_VERSION_RANGE;
+    size_t n, per = ix_page_keys(version);
+    uint64_t bits = ix_file_key_range(keys, m->n_keys, version, &n);
+    uint32_t n_pages = (uint32_t)((n + per - 1) / per);
+    struct ix_fc fc = { .is_coded = is_range };
     struct ix_sink k = {
         .fn = fn, .arg = arg, .chunk = chunk,
-        .off = INDEX_HDR_LEN + 12ull * n_blks + 12ull * n_pages,
+        .off = INDEX_HDR_LEN + 12ull * n_blks + 12ull * n_pages +
+               (is_range ? INDEX_RANGE_TRAILER : 0),
     };
     struct buf head;
     int rc = -1;
@@ -737,8 +874,10 @@ index_mem_write(const struct index_mem *m, uint64_t seq,
     buf_init(&k.pages, SIZE_MAX);
     buf_init(&k.dir, SIZE_MAX);
     buf_init(&head, SIZE_MAX);
+    if (version >= INDEX_VERSION_BITS)
+        ix_frame_bits(m, &fc);
     if (m->is_over ||                   /* the file cannot hold its blocks */
-        ix_encode_pages(m, keys, m->n_keys, n, bits, version, n_blks,
+        ix_encode_pages(m, keys, m->n_keys, n, bits, version, n_blks, &fc,
                         &k) < 0)
         goto out;
     uint8_t h[INDEX_HDR_LEN];
@@ -757,6 +896,15 @@ index_mem_write(const struct index_mem *m, uint64_t seq,
             goto out;
     if (buf_append(&head, k.dir.data, k.dir.len) < 0)
         goto out;
+    if (is_range) {             /* the range, the frame fields' code */
+        uint8_t t[INDEX_RANGE_TRAILER] = { 0 };
+        le32_store(t, (uint32_t)(bits - 1));
+        t[4] = (uint8_t)fc.mbits;
+        for (uint32_t s = 0; s <= fc.mbits; s++)
+            t[5 + s / 2] |= (uint8_t)(fc.len[s] << (s % 2 * 4));
+        if (buf_append(&head, t, sizeof(t)) < 0)
+            goto out;
+    }
     uint32_t crc = compress_crc32(0, head.data, INDEX_HDR_LEN - 4);
     crc = compress_crc32(crc, head.data + INDEX_HDR_LEN,
                          head.len - INDEX_HDR_LEN);

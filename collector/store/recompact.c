@@ -258,7 +258,9 @@ rc_segment(const struct store *s, struct rc_io *io, int level,
     return rc;
 }
 
-/* The .lqi image idx given the new block offsets and CRCs of m. */
+/* The .lqi image idx given the new block offsets and CRCs of m (the
+ * header's CRC over the block table, the page directory and, version 9,
+ * the 12 bytes after it: STORE.md "Index file"). */
 static int
 rc_index(struct buf *idx, const struct rc_map *m)
 {
@@ -266,7 +268,9 @@ rc_index(struct buf *idx, const struct rc_map *m)
         return -1;
     uint8_t *d = idx->data;
     uint64_t n_blks = le32_load(d + 16), n_pages = le32_load(d + 20);
-    uint64_t tab = 12 * (n_blks + n_pages);
+    uint64_t tab = 12 * (n_blks + n_pages) +
+                   (le32_load(d + 4) >= INDEX_VERSION_RANGE
+                    ? INDEX_RANGE_TRAILER : 0);
     if (idx->len - 32 < tab)
         return -1;
     for (uint64_t b = 0, k = 0; b < n_blks; b++) {

@@ -31,8 +31,12 @@
  *   make build/release/store-size
  *   build/release/store-size [--segment-size BYTES | --one-segment]
  *                            [--level L] [--batch N] [--recompact L]
- *                            [--frame-size BYTES] [--codec8] DIR FILE...
- * --frame-size: the store's frame size (default 256 KiB); --codec8:
+ *                            [--frame-size BYTES] [--block-size BYTES]
+ *                            [--codec8] DIR FILE...
+ * --frame-size: the store's frame size (default 256 KiB); --block-size:
+ * its block size (default 1 MiB: one sample file alone fills none, so
+ * `--block-size 256K --frame-size 64K --segment-size 256K` measures
+ * each at a quarter of the scale); --codec8:
  * blocks as version 5 wrote them (codec 8: message lengths in a column,
  * STORE.md "Newline-ended messages (codec 9)"), to compare.
  * --recompact L: then recompacts every full segment at zstd level L
@@ -459,6 +463,8 @@ main(int argc, char **argv)
             recompact = (int)strtol(argv[i + 1], NULL, 10);
         } else if (strcmp(argv[i], "--frame-size") == 0) {
             opt.frame_size = parse_size(argv[i + 1]);
+        } else if (strcmp(argv[i], "--block-size") == 0) {
+            opt.block_size = parse_size(argv[i + 1]);
         } else if (strcmp(argv[i], "--codec8") == 0) {
             opt.is_msg_lengths = 1;
             i--;                /* no value */
@@ -469,7 +475,8 @@ main(int argc, char **argv)
     if (argc - i < 2 || batch == 0 || (is_one && opt.segment_size)) {
         fprintf(stderr, "usage: store-size [--segment-size BYTES | "
                 "--one-segment] [--level L] [--batch N] [--recompact L] "
-                "[--frame-size BYTES] [--codec8] DIR FILE...\n");
+                "[--frame-size BYTES] [--block-size BYTES] [--codec8] "
+                "DIR FILE...\n");
         return 2;
     }
     size_t n_in = (size_t)(argc - i - 1);

@@ -2,7 +2,7 @@
 /*
  * fuzz_lqi: libFuzzer target for a segment's `.lqi` file as the reader
  * loads and searches it (collector/store/index_file.c; collector/STORE.md
- * "Index file (`.lqi`)": versions 3 to 8). Byte 0 picks the mode:
+ * "Index file (`.lqi`)": versions 3 to 9). Byte 0 picks the mode:
  * - bit 0 clear, a file: the rest of the input is the file, read for
  *   segment 5 through a private temporary file. Bit 1 set: the harness
  *   first writes the header's crc and each page's crc over what it finds
@@ -13,8 +13,8 @@
  *   caller's bound (n_bits) nor a frame mask outside bits 0-11 or of a
  *   block it did not set; a count returns -1, 0 or 1; the same lookups
  *   again give the same answers.
- * - bit 0 set, a model: bits 1-3 pick the version the writer writes (8,
- *   7, 6, 5 or 3: index_test_* switches); byte 1 the blocks (1 to 64);
+ * - bit 0 set, a model: bits 1-3 pick the version the writer writes (9,
+ *   8, 7, 6, 5 or 3: index_test_* switches); byte 1 the blocks (1 to 64);
  *   then records: a byte for the block (taken in non-decreasing order),
  *   a byte for the frame bit (0 to 11), a byte for the length, the text.
  *   The writer's image of that map is loaded back: every token of every
@@ -75,7 +75,8 @@ wr32(uint8_t *p, uint32_t v)
 
 /* Writes the crcs the layout asks for where the lengths the file claims
  * fit inside it (STORE.md: head_crc over bytes 0..27, the block table
- * and the page directory; each directory entry's crc over its page). */
+ * and the page directory (version 9: and its trailer); each directory
+ * entry's crc over its page). */
 static void
 fuzz_reseal(uint8_t *p, size_t len)
 {
@@ -83,6 +84,8 @@ fuzz_reseal(uint8_t *p, size_t len)
         return;
     uint64_t n_blks = rd32(p + 16), n_pages = rd32(p + 20);
     uint64_t dir = INDEX_HDR_LEN + n_blks * 12, end = dir + n_pages * 12;
+    if (rd32(p + 4) >= INDEX_VERSION_RANGE)
+        end += INDEX_RANGE_TRAILER;
     if (end > len)
         return;
     uint64_t off = end;
@@ -228,7 +231,8 @@ fuzz_toks_unique(struct fuzz_toks *t)
 static void
 fuzz_versions(int v)
 {
-    /* 8 (the writer's), 7, 6, 5, 3 */
+    /* 9 (the writer's), 8, 7, 6, 5, 3 */
+    index_test_v8(v == 8);
     index_test_v7(v == 7);
     index_test_full_keys(v == 6);
     index_test_without_frames(v == 5);
@@ -250,13 +254,13 @@ struct fuzz_model {
 static int
 fuzz_model_build(const uint8_t *data, size_t size, struct fuzz_model *md)
 {
-    static const int vers[5] = { 8, 7, 6, 5, 3 };
+    static const int vers[6] = { 9, 8, 7, 6, 5, 3 };
     size_t at = 2;
     uint32_t blk = 0;
 
     if (size < 2)
         return -1;
-    md->ver = vers[(data[0] >> 1 & 7) % 5];
+    md->ver = vers[(data[0] >> 1 & 7) % 6];
     md->n_blks = 1 + data[1] % 64;
     md->m = index_mem_new();
     md->t = xcalloc(1, sizeof(*md->t));
@@ -285,7 +289,7 @@ fuzz_model_build(const uint8_t *data, size_t size, struct fuzz_model *md)
     buf_init(&md->img, 1u << 24);
     int r = index_mem_encode(md->m, FUZZ_SEQ, md->refs, md->n_blks,
                              &md->img);
-    fuzz_versions(8);
+    fuzz_versions(9);
     assert(r == 0);
     assert(md->img.len >= 8 && rd32(md->img.data + 4) == (uint32_t)md->ver);
     return 0;

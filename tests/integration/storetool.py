@@ -123,12 +123,13 @@ def cmd_segments(d):
 def cmd_lqi_pages(path):
     with open(path, "rb") as f:
         data = f.read()
-    magic, _ver, _seq, n_blks, n_pages, _keys, _crc = struct.unpack_from(
+    magic, ver, _seq, n_blks, n_pages, _keys, _crc = struct.unpack_from(
         "<IIQIIII", data, 0)
     if magic != 0x3149514C:
         sys.exit("storetool: %s is not an LQI1 index" % path)
     dir_off = 32 + 12 * n_blks
-    off = dir_off + 12 * n_pages
+    # version 9: 12 bytes of key range and frame code after the directory
+    off = dir_off + 12 * n_pages + (12 if ver >= 9 else 0)
     for i in range(n_pages):
         _first, plen, _pcrc = struct.unpack_from("<III", data,
                                                  dir_off + 12 * i)
