@@ -931,10 +931,12 @@ uint32_t
 block_frame_end(const struct store_rec *recs, uint32_t i, uint32_t n,
                 size_t size)
 {
-    size_t bytes = 0;
+    size_t bytes = 0, limit = size;
     int64_t mn = INT64_MAX, mx = INT64_MIN;
+    uint32_t at_size = 0;
+    int is_full = 0;
 
-    while (i < n && (bytes == 0 || bytes < size)) {
+    while (i < n && (bytes == 0 || bytes < limit)) {
         /* a source's run ends here, the frame has some bytes, and the
          * next source's lines are far from its time range: cut, so that
          * the frame's range is not that of two distant runs (STORE.md
@@ -949,8 +951,16 @@ block_frame_end(const struct store_rec *recs, uint32_t i, uint32_t n,
             mx = recs[i].time_ns;
         bytes += recs[i].msg_len + 8;
         i++;
+        if (!is_full && bytes >= size && i < n) {
+            /* full: the block's last records join it if they are
+             * fewer than BLOCK_FRAME_TAIL_SHARE's bytes (STORE.md
+             * "Frames"), else it ends here */
+            is_full = 1;
+            at_size = i;
+            limit = size + size / BLOCK_FRAME_TAIL_SHARE;
+        }
     }
-    return i;
+    return is_full && (i < n || bytes >= limit) ? at_size : i;
 }
 
 int

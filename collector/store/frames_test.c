@@ -771,6 +771,41 @@ test_frames_cut_at_distant_source(void **state)
     }
 }
 
+/* A frame full at its size takes the block's last records when they
+ * hold less than a quarter of it (BLOCK_FRAME_TAIL_SHARE), so no frame of
+ * a few records ends a block: two records fill a 4 KiB frame (8 bytes a
+ * record more), then a rest of 0 to 3 records; a rest of a quarter or
+ * more, or a distant source in it, ends the frame at its size as before
+ * (and the next frame takes the rest). Fails with the tail rule gone
+ * (the rest a frame of its own) or taking a rest past its share. */
+static void
+test_frames_tail_joins(void **state)
+{
+    (void)state;
+    static const struct { uint32_t n_rest, len, far, end; } c[] = {
+        { 0, 0, 0, 2 },                 /* nothing after: the two */
+        { 1, 100, 0, 3 },               /* a small rest joins */
+        { 3, 300, 0, 5 },               /* 3 x 308 < 1024: joins */
+        { 3, 332, 0, 5 },               /* 1020: joins */
+        { 3, 334, 0, 2 },               /* 1026: a frame of its own */
+        { 1, 1100, 0, 2 },
+        { 2, 100, 1, 2 },               /* a distant source: cut */
+    };
+    for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+        struct store_rec r[8] = { { .label = 0 } };
+        r[0].msg_len = r[1].msg_len = 2040;     /* 4096 with the 8s */
+        for (uint32_t i = 0; i < c[k].n_rest; i++) {
+            r[2 + i].msg_len = c[k].len;
+            r[2 + i].label = c[k].far;
+            r[2 + i].time_ns = c[k].far ? 10 * BLOCK_FRAME_GAP_NS : 0;
+        }
+        uint32_t n = 2 + c[k].n_rest;
+        assert_int_equal(block_frame_end(r, 0, n, 4096), c[k].end);
+        if (c[k].end < n)
+            assert_int_equal(block_frame_end(r, c[k].end, n, 4096), n);
+    }
+}
+
 /* ------------------------------------------------------------------ */
 /* Frames in the index (.lqi version 6)                                */
 
@@ -1615,6 +1650,7 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_frames_cut_at_distant_source,
                                         setup, teardown),
+        cmocka_unit_test(test_frames_tail_joins),
         cmocka_unit_test(test_frames_nl_find_paths),
         cmocka_unit_test_setup_teardown(test_frames_grouped_by_source, setup,
                                         teardown),

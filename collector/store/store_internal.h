@@ -946,6 +946,10 @@ int  block_recv_encode(struct buf *meta, const struct store_rec *recs,
  * how block_frames_encode cuts, and how the indexing thread numbers the
  * frames of its token sets. */
 #define BLOCK_FRAME_MIN_SHARE 16
+/* ... and a frame full at size takes the block's last records too when
+ * they hold less than size / BLOCK_FRAME_TAIL_SHARE bytes (no frame of a
+ * few records at a block's end: STORE.md "Frames"). */
+#define BLOCK_FRAME_TAIL_SHARE 4
 #define BLOCK_FRAME_GAP_NS    INT64_C(1000000000)
 uint32_t block_frame_end(const struct store_rec *recs, uint32_t i,
                          uint32_t n, size_t size);
