@@ -247,8 +247,10 @@ cursor_hash_cb(const uint8_t *tok, size_t len, uint32_t hash, void *arg)
     for (size_t i = 0; i < c->n_hashes; i++)
         if (c->hashes[i] == hash)
             return 0;
-    if (c->n_hashes < CUR_MAX_HASHES)   /* fewer tokens: a wider scan */
+    if (c->n_hashes < CUR_MAX_HASHES) { /* fewer tokens: a wider scan */
+        c->checks[c->n_hashes] = tokenize_check(tok, len);
         c->hashes[c->n_hashes++] = hash;
+    }
     if (c->n_toks < CUR_MAX_HASHES)
         scan_tok_init(&c->toks[c->n_toks++], tok, len);
     return 0;
@@ -260,9 +262,11 @@ static void
 cursor_set_tokens(struct store_cursor *c, const struct store_filter *f)
 {
     for (size_t i = 0; f && f->field_tokens && i < f->n_field_tokens &&
-                       c->n_fhashes < CUR_MAX_HASHES; i++)
-        c->fhashes[c->n_fhashes++] = tokenize_hash(
-            (const uint8_t *)f->field_tokens[i], strlen(f->field_tokens[i]));
+                       c->n_fhashes < CUR_MAX_HASHES; i++) {
+        const uint8_t *t = (const uint8_t *)f->field_tokens[i];
+        c->fchecks[c->n_fhashes] = tokenize_check(t, strlen((const char *)t));
+        c->fhashes[c->n_fhashes++] = tokenize_hash(t, strlen((const char *)t));
+    }
     if (!f || !f->tokens)
         return;
     c->is_tok_req = f->is_tokens_required != 0;
@@ -280,15 +284,17 @@ cursor_seg_bits(struct store_cursor *c, struct store_seg *g,
                 uint64_t **bits, uint32_t **fm, size_t *cap)
 {
     size_t words = (g->n_blks + 63) / 64, n = c->n_hashes;
-    uint32_t all[2 * CUR_MAX_HASHES];
+    uint32_t all[2 * CUR_MAX_HASHES], checks[2 * CUR_MAX_HASHES];
 
     /* Field tokens only where the index has them: the segment being
      * written (indexed by this code) or a version 4 .lqi. */
     memcpy(all, c->hashes, n * sizeof(*all));
+    memcpy(checks, c->checks, n * sizeof(*checks));
     if (c->n_fhashes > 0 &&
         (g->imem != NULL ||
          (g->ifile != NULL && index_file_has_fields(g->ifile)))) {
         memcpy(all + n, c->fhashes, c->n_fhashes * sizeof(*all));
+        memcpy(checks + n, c->fchecks, c->n_fhashes * sizeof(*checks));
         n += c->n_fhashes;
     }
     if (n == 0 || words == 0)
@@ -299,7 +305,7 @@ cursor_seg_bits(struct store_cursor *c, struct store_seg *g,
         *cap = words;
     }
     memset(*bits, 0, words * sizeof(**bits));
-    return segindex_candidates(c->s, g, all, n, *bits, *fm) == 0;
+    return segindex_candidates(c->s, g, all, checks, n, *bits, *fm) == 0;
 }
 
 /* 1 if the filter selects every record of b (count_fn may take it). */

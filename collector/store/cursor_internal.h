@@ -100,6 +100,10 @@ struct store_cursor {
     size_t             n_hashes;
     struct scan_tok    toks[CUR_MAX_HASHES];  /* is_tokens_required */
     uint32_t           fhashes[CUR_MAX_HASHES]; /* field tokens */
+    uint32_t           checks[CUR_MAX_HASHES];  /* tokenize_check of each */
+    uint32_t           fchecks[CUR_MAX_HASHES]; /* hash's token (a .lqi
+                                                   lookup's: STORE.md
+                                                   "Index file") */
     size_t             n_fhashes;
     size_t             n_toks;
     uint8_t           *label_ok;        /* per label id: 0 ?, 1 yes, 2 no */

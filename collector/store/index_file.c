@@ -850,18 +850,31 @@ ix_dec_fini(struct ix_dec *d)
 }
 
 int
-index_file_lookup_frames(const struct index_file *f, int fd, uint32_t hash,
-                         const uint32_t *map, uint64_t *bits,
-                         uint32_t *fmask, uint32_t n_bits)
+index_file_lookup_check(const struct index_file *f, int fd, uint32_t hash,
+                        uint32_t check, int has_check, const uint32_t *map,
+                        uint64_t *bits, uint32_t *fmask, uint32_t n_bits)
 {
     struct ix_dec d;
 
     ix_dec_init(f, &d);
     int rc = ix_file_find(f, fd, hash, &d);
+    /* a counted key is one token's (never merged, never collided): a
+     * query token of another check is not in the segment */
+    if (rc == 0 && has_check && d.has_counts && d.check != check)
+        d.n = 0;
     for (uint32_t i = 0; rc == 0 && i < d.n; i++)
         ix_set_bit(f, map, d.blks[i], d.fms[i], bits, fmask, n_bits);
     ix_dec_fini(&d);
     return rc;
+}
+
+int
+index_file_lookup_frames(const struct index_file *f, int fd, uint32_t hash,
+                         const uint32_t *map, uint64_t *bits,
+                         uint32_t *fmask, uint32_t n_bits)
+{
+    return index_file_lookup_check(f, fd, hash, 0, 0, map, bits, fmask,
+                                   n_bits);
 }
 
 int

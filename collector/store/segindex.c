@@ -538,8 +538,8 @@ segindex_fd(struct store *s, struct store_seg *seg, int *is_tmp)
 
 int
 segindex_candidates(struct store *s, struct store_seg *seg,
-                    const uint32_t *hashes, size_t n, uint64_t *bits,
-                    uint32_t *fmask)
+                    const uint32_t *hashes, const uint32_t *checks, size_t n,
+                    uint64_t *bits, uint32_t *fmask)
 {
     size_t words = (seg->n_blks + 63) / 64;
     uint64_t *one;
@@ -565,9 +565,10 @@ segindex_candidates(struct store *s, struct store_seg *seg,
             index_mem_lookup_frames(seg->imem, hashes[i], dst, dstm,
                                     (uint32_t)seg->n_blks);
             pthread_mutex_unlock(&s->sealer.ix_mu);
-        } else if (index_file_lookup_frames(seg->ifile, fd, hashes[i],
-                                            seg->imap, dst, dstm,
-                                            (uint32_t)seg->n_blks) < 0) {
+        } else if (index_file_lookup_check(seg->ifile, fd, hashes[i],
+                                           checks ? checks[i] : 0,
+                                           checks != NULL, seg->imap, dst,
+                                           dstm, (uint32_t)seg->n_blks) < 0) {
             s->n_index_errors++;
             segindex_drop(s, seg->seq);
             goto out;

@@ -1223,8 +1223,8 @@ void segindex_open(struct store *s, struct store_seg *seg, int is_last);
  * index does not tell). -1: no index answer (every block is a
  * candidate). */
 int  segindex_candidates(struct store *s, struct store_seg *seg,
-                         const uint32_t *hashes, size_t n, uint64_t *bits,
-                         uint32_t *fmask);
+                         const uint32_t *hashes, const uint32_t *checks,
+                         size_t n, uint64_t *bits, uint32_t *fmask);
 /* Per-block record counts of the token (hash, check): cw[b] for each
  * block b of seg holding it (index_mem_counts), 1; 0 if the index cannot
  * tell (no index, no counts, a page failed: then dropped as above). */

@@ -20,8 +20,9 @@
  *   The writer's image of that map is loaded back: every token of every
  *   text (tokenize_foreach and tokenize_fields) is found in every block
  *   the map has it in, with at least the map's frames (keys cut short
- *   and shared keys only widen an answer); a count the file gives is the
- *   map's, block for block.
+ *   and shared keys only widen an answer), also given its check
+ *   (index_file_lookup_check); a count the file gives is the map's,
+ *   block for block.
  * Seeds: files the writer writes in each version (corpus/lqi/v*) and
  * model inputs (corpus/lqi/model-*).
  */
@@ -127,6 +128,11 @@ fuzz_ask(struct index_file *f, int fd, uint32_t hash, uint32_t n_bits,
     }
     a->rc = index_file_counts(f, fd, hash, ~hash, NULL, a->cw, n_bits);
     assert(a->rc >= -1 && a->rc <= 1);
+    /* with a check: a subset of the lookup's blocks */
+    uint64_t cb = 0;
+    int rc = index_file_lookup_check(f, fd, hash, ~hash, 1, NULL, &cb, NULL,
+                                     n_bits);
+    assert(rc == a->r && (cb & ~a->bits) == 0);
 }
 
 static void
@@ -329,6 +335,11 @@ fuzz_model(const uint8_t *data, size_t size)
         assert(index_file_lookup_frames(f, fd, hash, NULL, &fb, ff,
                                         n_blks) == 0);
         assert((fb & mb) == mb);
+        /* its check never drops a block of its own */
+        uint64_t cb = 0;
+        assert(index_file_lookup_check(f, fd, hash, check, 1, NULL, &cb, NULL,
+                                       n_blks) == 0);
+        assert((cb & mb) == mb);
         for (uint32_t b = 0; b < n_blks; b++)
             if (mb >> b & 1)
                 assert((ff[b] & mf[b]) == mf[b]);
