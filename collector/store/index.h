@@ -41,10 +41,11 @@
 #define INDEX_KEY_SLACK_BITS 7u
 /* Version 9 (STORE.md "Keys in a range"): a key is (hash * range) >> 32,
  * range = INDEX_KEY_SLACK_RANGE times the segment's tokens (written in
- * the file), so that one absent hash in 128 hits a key whatever the
+ * the file), so that one absent hash in 64 hits a key whatever the
  * token count (version 8: 1 in 128 to 1 in 256 as the count lies in its
- * power of two). */
-#define INDEX_KEY_SLACK_RANGE 128u
+ * power of two); what a hit costs is kept small by the counted keys'
+ * checks and by merged counted keys keeping their counts. */
+#define INDEX_KEY_SLACK_RANGE 64u
 
 /* The key width of a file of version (7 on) holding n_keys keys. */
 static inline uint32_t
@@ -272,9 +273,10 @@ int index_file_lookup_frames(const struct index_file *f, int fd,
                              uint32_t n_bits);
 /* index_file_lookup_frames of a token of check tokenize_check (if
  * has_check): a key that holds counts is one token's (no other token
- * under its hash nor its cut key), so a token whose check differs is not
- * in the segment and sets nothing. Where an absent word hits another
- * token's key (about 1 lookup in 128 of a version 9 file, STORE.md "Keys
+ * under its hash nor its cut key; version 9 marks a counted key merged
+ * with others', which this does not narrow), so a token whose check
+ * differs is not in the segment and sets nothing. Where an absent word hits another
+ * token's key (about 1 lookup in 64 of a version 9 file, STORE.md "Keys
  * in a range") and that token is in 4 blocks or more, the lookup no
  * longer takes its blocks. */
 int index_file_lookup_check(const struct index_file *f, int fd,

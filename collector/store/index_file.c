@@ -283,6 +283,8 @@ struct ix_dec {
     uint32_t *cws;                      /* count words, if has_counts */
     uint32_t  n, check;
     int       has_counts;
+    int       is_merged;                /* version 9: counts of one token
+                                           of several under the key */
 };
 
 /* The frame mask of frame code code (ix_fcode), reading the mask from
@@ -322,6 +324,7 @@ ix_postings(const struct index_file *f, const uint8_t **pp,
     is_map = is_counted ? (hdr >> 2) & 1 : (hdr & 3) == 1;
     d->n = 0;
     d->has_counts = 0;
+    d->is_merged = 0;
     if (!is_counted && (hdr & 3) == 2) {
         if (f->version >= INDEX_VERSION_FRAMES &&
             ix_get_fmask(pp, end, (uint32_t)(cnt & 7), &fm) < 0)
@@ -621,6 +624,7 @@ ix_postings_bits(const struct index_file *f, struct ix_br *b,
 
     d->n = 0;
     d->has_counts = 0;
+    d->is_merged = 0;
     /* the most common key, in one block, from one load of 57 bits (at
      * most 1 + 20 + 1 + 12 of them) */
     uint32_t has_kind = f->n_blks > 1;
@@ -681,9 +685,12 @@ ix_postings_bits(const struct index_file *f, struct ix_br *b,
         }
         return 0;
     }
-    uint64_t is_counted, is_map, k;
+    uint64_t is_counted, is_map, k, is_merged = 0;
     if (f->n_blks < IX_COUNT_MIN_BLKS ||
-        ix_br_get(b, 1, &is_counted) < 0 || ix_br_get(b, 1, &is_map) < 0 ||
+        ix_br_get(b, 1, &is_counted) < 0 ||
+        (is_counted && f->version >= INDEX_VERSION_RANGE &&
+         ix_br_get(b, 1, &is_merged) < 0) ||
+        ix_br_get(b, 1, &is_map) < 0 ||
         ix_br_eg(b, 0, &n) < 0 || n > f->n_blks - IX_COUNT_MIN_BLKS)
         return -1;
     n += IX_COUNT_MIN_BLKS;
@@ -735,6 +742,7 @@ ix_postings_bits(const struct index_file *f, struct ix_br *b,
     }
     d->check = (uint32_t)check;
     d->has_counts = want;
+    d->is_merged = (int)is_merged;
     return 0;
 }
 
@@ -752,6 +760,7 @@ ix_file_find(const struct index_file *f, int fd, uint32_t hash,
 
     d->n = 0;
     d->has_counts = 0;
+    d->is_merged = 0;
     if (pg < 0)
         return 0;
     uint32_t len = f->len[pg];
@@ -839,6 +848,7 @@ ix_dec_init(const struct index_file *f, struct ix_dec *d)
     d->cws = xcalloc(n, sizeof(*d->cws));
     d->n = 0;
     d->has_counts = 0;
+    d->is_merged = 0;
 }
 
 static void
@@ -858,9 +868,11 @@ index_file_lookup_check(const struct index_file *f, int fd, uint32_t hash,
 
     ix_dec_init(f, &d);
     int rc = ix_file_find(f, fd, hash, &d);
-    /* a counted key is one token's (never merged, never collided): a
-     * query token of another check is not in the segment */
-    if (rc == 0 && has_check && d.has_counts && d.check != check)
+    /* a counted key not marked merged is one token's (collided keys
+     * have no counts): a query token of another check is not in the
+     * segment */
+    if (rc == 0 && has_check && d.has_counts && !d.is_merged &&
+        d.check != check)
         d.n = 0;
     for (uint32_t i = 0; rc == 0 && i < d.n; i++)
         ix_set_bit(f, map, d.blks[i], d.fms[i], bits, fmask, n_bits);

@@ -375,7 +375,11 @@ test_index_encode_many_keys(void **state)
             assert_int_equal(n_wider, 0);
         else
             assert_true(n_wider < 21000u >> ((ver == 7 ? INDEX_KEY_SLACK
-                                               : INDEX_KEY_SLACK_BITS) - 2));
+                                              : ver == 8
+                                              ? INDEX_KEY_SLACK_BITS
+                                              : (uint32_t)__builtin_ctz(
+                                                  INDEX_KEY_SLACK_RANGE)) -
+                                             2));
         index_file_free(f);
         close(fd);
         buf_fini(&img);
@@ -732,8 +736,8 @@ test_index_frames(void **state)
  * fields) its own. */
 #define V8_IMG_LEN 337433
 #define V8_IMG_CRC 0x0f8309f6u
-#define V9_IMG_LEN 312905
-#define V9_IMG_CRC 0x3dd94aa4u
+#define V9_IMG_LEN 307548
+#define V9_IMG_CRC 0xa09d7671u
 static void
 test_index_image_stable(void **state)
 {
@@ -956,7 +960,9 @@ short_keys_check(uint32_t n_blks, uint32_t ver, uint32_t n_frames)
     struct buf img6, img7;
     const char *why;
     char tok[32];
-    uint32_t slack = ver == 7 ? INDEX_KEY_SLACK : INDEX_KEY_SLACK_BITS;
+    uint32_t slack = ver == 7 ? INDEX_KEY_SLACK : ver == 8
+                     ? INDEX_KEY_SLACK_BITS
+                     : (uint32_t)__builtin_ctz(INDEX_KEY_SLACK_RANGE);
 
     rng_state = 21;
     for (uint32_t b = 0; b < n_blks; b++) {
@@ -995,7 +1001,7 @@ short_keys_check(uint32_t n_blks, uint32_t ver, uint32_t n_frames)
     assert_non_null(f);
     assert_non_null(f6);
     size_t n_merged = 0, n_present = 0, n_false = 0, n_counted = 0;
-    size_t n_lost = 0, n_false_ck = 0, n_false_many = 0;
+    size_t n_lost = 0, n_false_ck = 0, n_false_many = 0, n_kept = 0;
     uint32_t cw6[200], cwf[200], fmf[200], fm6[200];
     for (uint32_t v = 0; v < 30000; v++) {
         int n = snprintf(tok, sizeof(tok), "k%u", v);
@@ -1047,11 +1053,17 @@ short_keys_check(uint32_t n_blks, uint32_t ver, uint32_t n_frames)
         int r6 = index_file_counts(f6, fd6, hv, cv, NULL, cw6, n_blks);
         int rf = index_file_counts(f, fd, hv, cv, NULL, cwf, n_blks);
         /* a key merged with a token of a subset of its blocks is exact
-         * but without counts */
+         * but without counts (version 9 keeps those of its one counted
+         * token: 0 records in the others' blocks) */
         assert_true(rf == r6 || rf == 0);
         n_lost += rf != r6;
+        n_kept += rf == 1 && !is_exact;
         if (rf == 1) {
-            assert_memory_equal(cwf, cw6, sizeof(cwf));
+            for (uint32_t b = 0; b < n_blks; b++)
+                if (cw6[b] != UINT32_MAX)
+                    assert_int_equal(cwf[b], cw6[b]);
+                else
+                    assert_true(cwf[b] == UINT32_MAX || cwf[b] >> 3 == 0);
             n_counted++;
         }
         (void)n;
@@ -1059,9 +1071,15 @@ short_keys_check(uint32_t n_blks, uint32_t ver, uint32_t n_frames)
     print_message("version %u, %u blocks of %u frames: %zu keys, %zu and "
                   "%zu bytes (version 6), %zu tokens hit more, %zu of %zu "
                   "absent hit (%zu of them 4 blocks or more; with the "
-                  "check %zu), %zu counted\n", ver, n_blks, n_frames,
+                  "check %zu), %zu counted (%zu of them merged), %zu "
+                  "counts lost\n", ver, n_blks, n_frames,
                   n_keys, img7.len, img6.len, n_merged, n_false,
-                  30000 - n_present, n_false_many, n_false_ck, n_counted);
+                  30000 - n_present, n_false_many, n_false_ck, n_counted,
+                  n_kept, n_lost);
+    /* most merges there are of a counted token and a rare one (at 200
+     * blocks nearly every token is counted) */
+    if (ver >= INDEX_VERSION_RANGE && n_blks == 64)
+        assert_true(n_kept > 0 && n_lost < n_kept);
     /* the check drops the hits of counted keys, the most costly */
     assert_true(n_false_ck <= n_false);
     if (ver >= INDEX_VERSION_COUNTS && n_false_many > 0)

@@ -299,10 +299,14 @@ ix_cmp_blk(const void *a, const void *b)
 /* Into *e, the key of the n > 1 tokens of keys[0..n) whose keys cut
  * alike: the union of their blocks in order, each with the union of its
  * frame masks, without counts (is_collided: as two tokens of one full
- * hash). Its pairs live in *tmp (grown to *cap words). */
+ * hash); with keep_counts (version 9), when exactly one of them is
+ * counted (in IX_COUNT_MIN_BLKS blocks or more, one token), its check
+ * and counts, 0 in the blocks it is not in (*is_merged set: STORE.md
+ * "Keys in a range"). Its pairs live in *tmp (grown to *cap words). */
 static void
 ix_merge(const struct index_mem *m, const uint64_t *keys, size_t n,
-         struct ix_ent *e, uint32_t **tmp, size_t *cap)
+         struct ix_ent *e, uint32_t **tmp, size_t *cap, int keep_counts,
+         int *is_merged)
 {
     size_t total = 0, k = 0, out = 0;
 
@@ -332,6 +336,26 @@ ix_merge(const struct index_mem *m, const uint64_t *keys, size_t n,
     memset(e, 0, sizeof(*e));
     e->n = (uint32_t)out;
     e->is_collided = 1;
+    *is_merged = 0;
+    const struct ix_ent *one = NULL;
+    size_t n_counted = 0;
+    for (size_t i = 0; keep_counts && i < n; i++) {
+        const struct ix_ent *x = ix_ent_at(m, (uint32_t)keys[i]);
+        if (x->n >= IX_COUNT_MIN_BLKS && !x->is_collided) {
+            one = x;
+            n_counted++;
+        }
+    }
+    if (n_counted == 1) {       /* its blocks are a subset of the union */
+        const uint32_t *p = ix_posts(one);
+        for (size_t o = 0, j = 0; o < out; o++) {
+            if (j < one->n && IX_BLK(p[2 * j]) == IX_BLK(pairs[2 * o]))
+                pairs[2 * o + 1] = p[2 * j++ + 1];
+        }
+        e->is_collided = 0;
+        e->check = one->check;
+        *is_merged = 1;
+    }
     if (out > 1) {
         e->u.many = pairs;
     } else {
@@ -611,7 +635,7 @@ ix_eg_best(const uint32_t *v, size_t n, size_t stride, uint32_t shift,
 static int
 ix_put_postings_bits(struct ix_bw *w, const struct ix_ent *e,
                      uint32_t n_blks, uint32_t bbits, const struct ix_fc *fc,
-                     uint32_t **tmp, size_t *cap)
+                     int is_merged, uint32_t **tmp, size_t *cap)
 {
     const uint32_t *p = ix_posts(e);
 
@@ -652,6 +676,8 @@ ix_put_postings_bits(struct ix_bw *w, const struct ix_ent *e,
     int is_counted = !e->is_collided;
     ix_bw_put(w, 3, 2);
     ix_bw_put(w, (uint32_t)is_counted, 1);
+    if (is_counted && fc->is_coded)     /* version 9: merged */
+        ix_bw_put(w, (uint32_t)is_merged, 1);
     ix_bw_put(w, (uint32_t)is_map, 1);
     ix_bw_eg(w, e->n - IX_COUNT_MIN_BLKS, 0);
     if (is_map) {
@@ -802,15 +828,17 @@ ix_encode_pages(const struct index_mem *m, const uint64_t *keys, size_t n,
             }
             struct ix_ent merged;
             const struct ix_ent *e = ix_ent_at(m, (uint32_t)keys[i]);
+            int is_merged = 0;
             if (j - i > 1) {
-                ix_merge(m, keys + i, j - i, &merged, &tmp, &cap);
+                ix_merge(m, keys + i, j - i, &merged, &tmp, &cap, is_range,
+                         &is_merged);
                 e = &merged;
             }
             if (is_range && c == per / 2)
                 mid = sb.len * 8 + w.n;
             if (is_bits) {
-                if (ix_put_postings_bits(&w, e, n_blks, bbits, fc, &gtmp,
-                                         &gcap) < 0)
+                if (ix_put_postings_bits(&w, e, n_blks, bbits, fc, is_merged,
+                                         &gtmp, &gcap) < 0)
                     goto out;
             } else if ((!is_short && buf_put_varint(pages, key - prev) < 0) ||
                        ix_put_postings(pages, e, n_blks) < 0) {
