@@ -506,8 +506,12 @@ segment_job_merge(struct seal_job *dst, struct seal_job *src)
             dst->wal_fd[k] = src->wal_fd[k];
             dst->wal_hdr_len[k] = src->wal_hdr_len[k];
         }
+    for (size_t k = 0; k < STORE_WAL_MAX_FILES; k++)
+        if (src->wal_ahead & (1u << k))
+            dst->wal_ahead_end[k] = src->wal_ahead_end[k];
     dst->wal_mask |= src->wal_mask;
     dst->wal_keep = (dst->wal_keep & ~src->wal_mask) | src->wal_keep;
+    dst->wal_ahead = (dst->wal_ahead & ~src->wal_mask) | src->wal_ahead;
     dst->raw_bytes += src->raw_bytes;
     free(src->ch);
     free(src);
@@ -810,7 +814,10 @@ seal_job_reindex(struct store_sealer *w, struct seal_job *job)
 
 /* Once the job's blocks are synced: truncates its WAL files of versions
  * before 5 to their header (a version 5 file is reused as it is: its
- * entries carry their generation, wal_release) here rather than on the
+ * entries carry their generation, wal_release), and cuts those of
+ * wal_ahead back to their durable end (the first copy of records written
+ * ahead of a sync and carried into the next tail at a seal: written
+ * again into the next file, never synced, store_detach_tail), here rather than on the
  * store's thread (an ftruncate of a file
  * with written pages takes milliseconds), right after the segment's
  * fdatasync returned, so that it runs while the indexing thread and
@@ -824,10 +831,18 @@ seal_job_cut_wal(struct seal_job *job)
     for (size_t i = 0; i < job->n_ch; i++)
         if (job->ch[i].is_bad)
             return;
-    for (size_t k = 0; k < STORE_WAL_MAX_FILES; k++)
+    for (size_t k = 0; k < STORE_WAL_MAX_FILES; k++) {
         if ((job->wal_mask & ~job->wal_keep & (1u << k)) &&
             ftruncate(job->wal_fd[k], (off_t)job->wal_hdr_len[k]) == 0)
             job->wal_cut |= 1u << k;
+        else if ((job->wal_mask & job->wal_keep & job->wal_ahead &
+                  (1u << k)) &&
+                 ftruncate(job->wal_fd[k],
+                           (off_t)job->wal_ahead_end[k]) < 0) {
+            /* ignored: the dead copy stays (replay skips it by high
+             * water) and is written by the file's next fdatasync */
+        }
+    }
 }
 
 /* Builds, writes and syncs job's blocks, while the indexer gathers their

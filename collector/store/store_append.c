@@ -456,10 +456,21 @@ store_detach_tail(struct store *s)
         if (wal_write_upto(s, t->visible_len) == 0) {
             wal_pending_retail(s, t->visible_len, t->visible_prev,
                                t->n_records - t->visible_n);
-            /* Their first copy, never synced, cut off the old file:
-             * else its dirty pages ride a later fdatasync. */
-            if (is_ahead)
-                wal_cut_ahead(s, old);
+            /* Their first copy, past the old file's durable end, is
+             * never synced and no longer needed, but its pages stay
+             * dirty: the old file's next generation (reused once the job
+             * is sealed) would write them at its first fdatasync, which
+             * writes every dirty page of the file; at full ingest nearly
+             * every sync ends in a seal, so later syncs carried up to 4
+             * MiB of dead bytes each (BENCHMARKS.md "The end-to-end
+             * gap"). The sealing thread cuts it off once the job's blocks
+             * are synced (seal_job_cut_wal: an ftruncate here took 1.3 ms
+             * a seal, up to 210 ms under the 30 s writeback); its pages
+             * are dropped unwritten. */
+            if (is_ahead && (mask & (1u << old))) {
+                s->pend->wal_ahead |= 1u << old;
+                s->pend->wal_ahead_end[old] = s->wals[old].len;
+            }
             return 0;
         }                       /* the error set: the next commit writes */
     }

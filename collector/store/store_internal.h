@@ -368,6 +368,10 @@ struct seal_job {
     uint32_t           wal_cut;         /* out: files of wal_mask the
                                            sealing thread truncated to
                                            their header */
+    uint32_t           wal_ahead;       /* of wal_keep: files cut back to
+                                           wal_ahead_end by the sealing
+                                           thread (seal_job_cut_wal) */
+    uint64_t           wal_ahead_end[STORE_WAL_MAX_FILES];
     uint64_t           raw_bytes;
     int                rc;              /* out: 0 written, -1 failed */
     struct index_mem  *imem_new;        /* out: is_roll's new segment's
@@ -1066,9 +1070,6 @@ void wal_write_done(struct store *s, int is_ok);
 /* Marks the dirty files as owned by a job (returned mask) and switches
  * commits to a clean file (fresh generation). -1 if none can be had. */
 int  wal_detach(struct store *s, uint32_t *mask);
-/* File k cut back to its durable end: the entries written ahead of a
- * sync past it, never synced, once their records are in a later file. */
-void wal_cut_ahead(struct store *s, size_t k);
 /* Truncates the files of mask (their records are sealed; those of cut
  * were truncated by the sealing thread already), or, with is_ok 0, gives
  * them back to the pool as still dirty. */

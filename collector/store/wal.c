@@ -620,29 +620,6 @@ wal_write_done(struct store *s, int is_ok)
     s->cm.wend = 0;
 }
 
-/* At a seal at a sync's end (store_detach_tail) the records written
- * ahead of that sync are written again into the new file; their first
- * copy, past the old file's durable end, is never synced and no longer
- * needed, but its pages stay dirty, and the old file's next generation
- * (it is reused once its job is sealed) would write them at its first
- * fdatasync, which writes every dirty page of the file (if the
- * kernel's writeback had not yet): at full ingest nearly every sync ends
- * in a seal, so later syncs carried up to 4 MiB of dead bytes each
- * (BENCHMARKS.md "The end-to-end gap": the collector's writes +18-36%,
- * WAL syncs and the reading held for them longer). The cut drops those
- * pages unwritten; the file grows again into new blocks when it is
- * reused. Failure is harmless (replay skips the copy by high water, as
- * before the cut). */
-void
-wal_cut_ahead(struct store *s, size_t k)
-{
-    struct store_wal_file *w = &s->wals[k];
-
-    if (ftruncate(w->fd, (off_t)w->len) < 0) {
-        /* ignored: see above */
-    }
-}
-
 int
 wal_detach(struct store *s, uint32_t *mask)
 {
