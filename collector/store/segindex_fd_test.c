@@ -176,10 +176,10 @@ test_fds_retention(void **state)
     struct store_stats st;
 
     (void)state;
-    /* 12,000 records keep ~140-200 KiB of segments (how many and how
-     * large depends on how the sealing thread's jobs fall): 48 KiB of
-     * retention deletes 10-13 of them (80 KiB deleted 2-5 with .lqi
-     * version 9's smaller files: under 3 one run in seven in CI) */
+    /* 12,000 records make 21 segments here (what is deleted depends on
+     * the sealing thread's jobs): 48 KiB of retention deletes 10-13 of
+     * them (80 KiB deleted 2-5 with .lqi version 9's smaller files:
+     * under 3 one run in seven under load, as in CI) */
     struct store *s = open_store(dir, 64, 48 << 10);
     for (int round = 0; round < 12; round++) {
         put_range(s, round * 1000, 1000);
