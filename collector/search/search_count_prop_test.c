@@ -45,10 +45,22 @@
 #define N_QUERIES  40
 #define MAX_RECS   600
 
+/* Words longer than an index token (TOKENIZE_MAX_LEN, 64 bytes; counted
+ * by scanning, looked up by the cut token's hash and check): LONG_A and
+ * LONG_B share their first 64 bytes; LONG_64 is 64 bytes, LONG_63 63 (the
+ * longest the index counts); LONG_U's last letter, U+0130, folds to 3
+ * bytes from 2, so its folded token is cut inside that letter. */
+#define A60 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define LONG_A A60 "bcdeLong1"
+#define LONG_B A60 "bcdeLong2"
+#define LONG_64 A60 "bcde"
+#define LONG_63 A60 "bcd"
+#define LONG_U A60 "aa\xc4\xb0x"
 static const char *const vocab[] = {
     "error", "Error", "ERROR", "warn", "café", "CAFÉ", "Café", "\xe2\xb1\xa5x",
     "\xc8\xba" "x", "pam_unix", "unix", "x-ray", "10.0.0.1", "db01", "ok",
-    "ok", "OK", "error", "OPTIONS", "OPTIONS", "Options", "oPTIONS",
+    "ok", "OK", "error", "OPTIONS", "OPTIONS", "Options", "oPTIONS", LONG_A,
+    LONG_B, LONG_64, LONG_63, LONG_U,
 };
 /* One tokenize_hash, different checks: the index cannot count them (an
  * extra word of some records). */
@@ -58,6 +70,8 @@ static const char *const terms[] = {
     "error", "Error", "ERROR", "warn", "café", "CAFÉ", "\xe2\xb1\xa5x",
     "\xc8\xba" "x", "unix", "pam_unix", "x", "ray", "db01", "ok", "10",
     "OK", "OPTIONS", "Options", "options", "oPTIONS", "Ok", "bshja", "zptdb",
+    LONG_A, LONG_B, A60 "BCDELONG1", LONG_64, A60 "BCDE", LONG_63, A60 "BCD",
+    LONG_U, A60 "AA\xc4\xb0X", A60 "aai\xcc\x87x", A60,
 };
 #define N_TERMS (sizeof(terms) / sizeof(terms[0]))
 static const char *const seps[] = { " ", " ", ", ", ":", " (", "/" };
@@ -78,11 +92,11 @@ struct rec {
     int      src, stream;
     int64_t  time_ns;
     uint64_t offset;
-    char     msg[160];
+    char     msg[512];
 };
 
 struct qcase {
-    char        qtext[128];
+    char        qtext[256];
     int         is_icase;
     const char *host, *container;
     int         stream;

@@ -48,9 +48,19 @@
  * merges overlapping blocks (issue 8). 0 would test in-order arrival only. */
 #define PROP_OUT_OF_ORDER 1
 
+/* Words longer than an index token (TOKENIZE_MAX_LEN, 64 bytes), cut to
+ * it: the first two share their first 64 bytes, so the index (hash and
+ * check of the cut token) tells them apart by nothing and the scan must;
+ * the third is exactly 64 bytes, the fourth 63. */
+#define A60 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define LONG_A A60 "bcdeLong1"
+#define LONG_B A60 "bcdeLong2"
+#define LONG_64 A60 "Bcde"
+#define LONG_63 A60 "bcd"
 static const char *const vocab[] = {
     "alpha", "beta", "gamma", "error", "Error", "warn", "10.0.0.1",
-    "10.0.0.12", "GET", "get", "x-ray", "db01",
+    "10.0.0.12", "GET", "get", "x-ray", "db01", LONG_A, LONG_B, LONG_64,
+    LONG_63,
 };
 #define N_VOCAB (sizeof(vocab) / sizeof(vocab[0]))
 static const char *const seps[] = { " ", " ", ", ", ":", " (", "/" };

@@ -45,7 +45,7 @@ struct rec {
     int      stream;
     int64_t  time_ns;
     uint64_t offset;
-    char     msg[160];      /* the words */
+    char     msg[512];      /* the words */
     char    *full;          /* msg, then padding for big records */
     int      is_out;        /* model: a match past the limit's bound */
 };
@@ -54,7 +54,7 @@ struct item {
     int  is_neg;
     int  is_phrase;
     int  or_next;           /* joined to the next item by OR */
-    char text[48];
+    char text[160];
 };
 
 struct qcase {
@@ -69,7 +69,7 @@ struct qcase {
     int         is_desc;
     unsigned    before, after;
     int         is_tail;
-    char        qtext[512];
+    char        qtext[1024];
 };
 
 struct out_rec {
@@ -116,7 +116,7 @@ model_copy(char *d, size_t n, const char *s)
 static int
 model_item(const struct item *it, const char *msg, int icase)
 {
-    char m[200], t[64];
+    char m[600], t[160];
 
     model_copy(m, sizeof(m), msg);
     model_copy(t, sizeof(t), it->text);
