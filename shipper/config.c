@@ -75,6 +75,10 @@ static const struct config_opt config_opts[] = {
     { "compress-threads", CONFIG_INT, "1", 0, 16,
       "threads compressing batches (0: on the event loop)",
       OFF(compress_threads) },
+    { "writeback-step", CONFIG_INT, "1M", 0, 1024 * MIB,
+      "after this many bytes read from a json-file, ask the kernel to "
+      "start writing their pages back, so they never pile up dirty for "
+      "one burst (0: off)", OFF(writeback_step) },
     { "metrics-interval", CONFIG_INT, "10", 1, 3600,
       "seconds between host/container metrics samples",
       OFF(metrics_interval_s) },

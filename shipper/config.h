@@ -29,6 +29,8 @@ struct shipper_config {
     char      *compression;     /* "zstd" (offered) or "zlib" */
     long long  zlevel;
     long long  compress_threads;    /* 0: compress on the loop thread */
+    long long  writeback_step;      /* bytes read per writeback asked; 0:
+                                       off (tail_wb.c) */
     long long  metrics_interval_s;  /* METRICS frame period */
     char      *proc_root;
     char      *sys_root;

@@ -48,6 +48,13 @@ struct shipper_counters {
     uint64_t window_wait_ms;
     uint64_t compress_waits;
     uint64_t compress_wait_ms;
+    /* Writeback asked of the kernel for json-file pages read (tail_wb.c):
+     * calls, bytes, time spent in them (total, longest), failures. */
+    uint64_t wb_calls;
+    uint64_t wb_bytes;
+    uint64_t wb_ns;
+    uint64_t wb_max_ns;
+    uint64_t wb_errors;
 };
 
 #endif

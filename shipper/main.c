@@ -122,6 +122,9 @@ main_log_counters(const struct shipper *sh, enum log_level lvl)
             " rescan_misses=%" PRIu64 " state_writes=%" PRIu64 " state_errors=%" PRIu64
             " window_waits=%" PRIu64 " window_wait_ms=%" PRIu64
             " compress_waits=%" PRIu64 " compress_wait_ms=%" PRIu64
+            " writeback_calls=%" PRIu64 " writeback_bytes=%" PRIu64
+            " writeback_ms=%" PRIu64 " writeback_max_us=%" PRIu64
+            " writeback_errors=%" PRIu64
             " inflight=%zu containers=%zu", c->lines, c->bytes, c->records,
             c->records_raw, c->records_truncated, c->rotations,
             c->truncations, c->gaps, c->reconnects,
@@ -133,6 +136,8 @@ main_log_counters(const struct shipper *sh, enum log_level lvl)
             c->deleted_open_dropped, c->files_held, c->rescan_misses,
             c->state_writes, c->state_errors, c->window_waits,
             c->window_wait_ms, c->compress_waits, c->compress_wait_ms,
+            c->wb_calls, c->wb_bytes, c->wb_ns / 1000000,
+            c->wb_max_ns / 1000, c->wb_errors,
             sender_inflight_bytes(sh->snd),
             sh->dk ? docker_count(sh->dk) : 0);
 }
@@ -409,7 +414,8 @@ main_start(struct shipper *sh, const char *hostname, const char *token,
         .multiline = &sh->multiline,
         .match_bytes = (size_t)sh->cfg.multiline_match_bytes,
         .tail = { .max_record = (size_t)sh->cfg.max_record_size,
-                  .chunk = TAIL_CHUNK },
+                  .chunk = TAIL_CHUNK,
+                  .wb_step = (size_t)sh->cfg.writeback_step },
         .rescan_ms = (int)sh->cfg.rescan_ms,
         .max_gone = MAIN_GONE_MAX,
     };

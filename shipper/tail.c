@@ -12,7 +12,8 @@
  * parts, each in its own file behind tail_internal.h: tail_fp.c (file
  * identity), tail_dir.c (listing the rotation set), tail_read.c (lines to
  * records), tail_ahead.c (files noted ahead, files read), tail_loss.c
- * (lost data), tail_start.c (restart at a saved position). The caller
+ * (lost data), tail_start.c (restart at a saved position), tail_wb.c
+ * (writeback of what was read). The caller
  * (docker.c) owns scheduling and the emit callback (sender.c).
  */
 #include "shipper/tail.h"
@@ -62,6 +63,7 @@ tail_use(struct tailer *t, int fd, const struct stat *st, uint64_t base,
     t->fp = 0;
     t->seen_size = fpos;
     t->n_missing = 0;
+    tail_wb_use(t, fpos);
     tail_fp_update(t);
 }
 
@@ -113,6 +115,7 @@ tail_next_file(struct tailer *t, tail_emit_fn emit, void *arg)
     if (k->fd >= 0 && k->fd != fd)
         close(k->fd);       /* held open but unusable: reopened by name */
     tail_ahead_shift(t);
+    tail_wb_rest(t);
     tail_read_flush_pending(t, emit, arg);
     tail_ahead_done_add(t, t->dev, t->ino, t->fp_len, t->fp);
     log_debug("tail", "next file container=%.12s ino=%" PRIu64 " pinned=%d "
@@ -236,6 +239,7 @@ tail_step(struct tailer *t, tail_emit_fn emit, void *arg)
     t->ctr->bytes += (uint64_t)n;
     if (t->fp_len < TAIL_FP_LEN)
         tail_fp_update(t);
+    tail_wb_read(t);
     tail_read_process(t, (size_t)n, emit, arg);
     return TAIL_DATA;
 }

@@ -62,6 +62,10 @@ struct tail_config {
     size_t chunk;               /* bytes per read() */
     int64_t (*clock_ns)(void);  /* multi-line 1 s timer; NULL: mono_ns */
     size_t max_pinned;          /* newer files held open; 0: TAIL_PIN_MAX */
+    size_t wb_step;             /* 0: off; else once this many bytes of
+                                   whole pages read are not yet asked, the
+                                   kernel is asked to start writing them
+                                   back (tail_wb.c; TAIL_WB_STEP) */
 };
 
 #define TAIL_PIN_MAX 8
@@ -72,6 +76,11 @@ struct tail_config {
  * reads held ~25 MiB for good (peak RSS 38-45 MiB in loaded live tail
  * runs, 13-16 quiet). tail_mem_test checks the bound. */
 #define TAIL_CHUNK (64u << 10)
+
+/* Bytes of whole pages read from a json-file after which the shipper asks
+ * the kernel to start their writeback (--writeback-step's default;
+ * tail_wb.c, shipper/README.md "Writeback of what was read"). */
+#define TAIL_WB_STEP (1u << 20)
 
 /*
  * Data of this container that will never be shipped (tail_loss_get):

@@ -129,6 +129,10 @@ struct tailer {
     int                      is_start_unsure; /* saved file: logged once */
     int                      is_saved_replaced; /* logged once */
     uint64_t                 seen_size;  /* our file's largest size seen */
+    uint64_t                 wb_pos;     /* file offset (a page's start)
+                                            below which writeback was asked
+                                            (tail_wb.c) */
+    int                      is_wb_off;  /* the call failed on this file */
     struct tail_loss         loss;
 };
 
@@ -235,5 +239,18 @@ void tail_loss_add(struct tailer *t, uint64_t bytes, int is_bytes_bound,
 uint64_t tail_loss_count_lines(struct tailer *t, int fd, uint64_t pos,
                                uint64_t size, uint64_t *budget,
                                int *is_bound);
+
+/* ---- tail_wb.c: writeback of what was read ---- */
+
+/* A (new or truncated) current file, read from fpos on. */
+void tail_wb_use(struct tailer *t, uint64_t fpos);
+/* After a read: asks the kernel to start writing back the whole pages of
+ * the current file below read_pos not yet asked, once they reach
+ * cfg.wb_step bytes. Counted in the counters; errors counted, logged
+ * once, never fatal. */
+void tail_wb_read(struct tailer *t);
+/* The current file is left read to its end (rotated: it no longer grows):
+ * asks for the rest of what was read, its last partial page too. */
+void tail_wb_rest(struct tailer *t);
 
 #endif

@@ -56,10 +56,29 @@ def start_collector(tmp, binr, extra):
     return coll, tcp, server
 
 
-def start_shipper(tmp, binr, tcp, root, host):
+def start_shipper(tmp, binr, tcp, root, host, extra=()):
     return subprocess.Popen([os.path.join(binr, "logq-shipper"), "--collector", f"127.0.0.1:{tcp}",
                              "--docker-root", root, "--state-dir", os.path.join(tmp, "state-" + host),
-                             "--hostname", host, "--log-file", os.path.join(tmp, f"shipper-{host}.log")])
+                             "--hostname", host, "--log-file", os.path.join(tmp, f"shipper-{host}.log")]
+                            + list(extra))
+
+
+def shipper_writeback(log):
+    """The writeback the shipper asked for pages it read (its counters
+    line at exit; absent before --writeback-step): calls, bytes, ms in
+    them, the longest call in us, failures."""
+    try:
+        with open(log) as f:
+            lines = [ln for ln in f if " counters " in ln and "writeback_calls=" in ln]
+    except OSError:
+        return None
+    if not lines:
+        return None
+    kv = dict(w.split("=", 1) for w in lines[-1].split() if "=" in w)
+    try:
+        return {k: int(kv["writeback_" + k]) for k in ("calls", "bytes", "ms", "max_us", "errors")}
+    except (KeyError, ValueError):
+        return None
 
 
 def stop(procs):
@@ -292,7 +311,7 @@ def part_tail(a, tmp, rep):
         fol = Follow([os.path.join(a.bin, "logq"), "--server", server, "-f", "--json"], ferr)
         ferr.close()
         procs.append(fol.proc)
-        ship = start_shipper(tmp, a.bin, tcp, root, "tail1")
+        ship = start_shipper(tmp, a.bin, tcp, root, "tail1", a.shipper_arg)
         procs.append(ship)
         # Warm-up: one line per container until all come back (tails and follow live).
         end = time.time() + 60
@@ -391,6 +410,7 @@ def part_tail(a, tmp, rep):
                     pass
     drops = sum(why.values())
     sw = shipper_waits(os.path.join(tmp, "shipper-tail1.log"))
+    swb = shipper_writeback(os.path.join(tmp, "shipper-tail1.log"))
     with open(os.path.join(tmp, "logq-f.err"), errors="replace") as f:
         reconnects = sum(1 for ln in f if "reconnected to collector" in ln)
     gaps = [g for at, g in fol.gaps if t_write0 <= at <= t_write1 + 1000000000]
@@ -441,6 +461,10 @@ def part_tail(a, tmp, rep):
         stalls.append(f"shipper reading paused for the window (until an ACK) {sw['window_waits']} times, "
                       f"{sw['window_wait_ms'] / 1000:.2f} s; for the compressor {sw['compress_waits']} times, "
                       f"{sw['compress_wait_ms'] / 1000:.2f} s")
+    if swb:
+        stalls.append(f"shipper writeback asked for pages read {swb['calls']} times, "
+                      f"{swb['bytes'] / (1 << 20):.0f} MiB, {swb['ms'] / 1000:.2f} s in the calls, longest "
+                      f"{swb['max_us'] / 1000:.1f} ms, {swb['errors']} failed")
     if "commit_holds" in h:
         stalls.append(f"collector reading held for a WAL sync {h['commit_holds']} times, "
                       f"{h['commit_hold_ms'] / 1000:.2f} s")
@@ -501,7 +525,7 @@ def part_fanin(a, tmp, rep):
         load = os.getloadavg()[0]
         t0 = time.monotonic()
         for i, root in enumerate(roots):
-            procs.append(start_shipper(tmp, a.bin, tcp, root, f"fan{i:02d}"))
+            procs.append(start_shipper(tmp, a.bin, tcp, root, f"fan{i:02d}", a.shipper_arg))
         end = t0 + a.fanin_seconds
         while time.monotonic() < end:
             time.sleep(min(1.0, max(0.0, end - time.monotonic())))
@@ -554,6 +578,8 @@ def main():
     ap.add_argument("--fanin-mib", type=float, default=64, help="fan-in: json-file MiB per shipper")
     ap.add_argument("--bin", default=BIN)
     ap.add_argument("--collector-arg", action="append", default=[])
+    ap.add_argument("--shipper-arg", action="append", default=[],
+                    help="extra logq-shipper argument (repeat), e.g. --shipper-arg=--writeback-step=0")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(BIN), "build", "tail-bench-report.md"))
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--timeline", default=None,
