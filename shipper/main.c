@@ -230,6 +230,9 @@ main_metrics_cb(evutil_socket_t fd, short what, void *arg)
         .is_connected = sender_is_ready(sh->snd),
         .dropped = c->metrics_dropped + c->deleted_open_dropped + c->gaps,
         .truncated = c->records_truncated,
+        .wb_calls = c->wb_calls, .wb_bytes = c->wb_bytes,
+        .wb_ms = c->wb_ns / 1000000, .wb_max_ms = c->wb_max_ns / 1000000,
+        .wb_errors = c->wb_errors,
     };
     wire_metrics_enc_reset(&sh->menc);
     (void)metrics_sample(sh->met, mono_ns(), NULL, 0, &self, &sh->menc);

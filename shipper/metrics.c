@@ -44,6 +44,12 @@ metrics_self(struct metrics *m, const struct metrics_self *s)
     metrics_put(m, "shipper.connected", "", "", s->is_connected ? 1 : 0);
     metrics_put(m, "shipper.dropped", "", "", (double)s->dropped);
     metrics_put(m, "shipper.truncated", "", "", (double)s->truncated);
+    metrics_put(m, "shipper.writeback.calls", "", "", (double)s->wb_calls);
+    metrics_put(m, "shipper.writeback.bytes", "", "", (double)s->wb_bytes);
+    metrics_put(m, "shipper.writeback.ms", "", "", (double)s->wb_ms);
+    metrics_put(m, "shipper.writeback.max_ms", "", "", (double)s->wb_max_ms);
+    metrics_put(m, "shipper.writeback.errors", "", "",
+                (double)s->wb_errors);
 }
 
 int

@@ -59,6 +59,12 @@ struct metrics_self {
     int      is_connected;      /* 1 after WELCOME */
     uint64_t dropped;
     uint64_t truncated;
+    /* writeback asked for json-file pages read (tail_wb.c), cumulative */
+    uint64_t wb_calls;
+    uint64_t wb_bytes;
+    uint64_t wb_ms;             /* time in the calls */
+    uint64_t wb_max_ms;         /* the longest call */
+    uint64_t wb_errors;
 };
 
 /* What config.v2.json says about a running state. name is owned (free

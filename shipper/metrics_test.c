@@ -241,7 +241,8 @@ static void
 test_metrics_v1_first_sample_gauges_only(void **state)
 {
     struct fx *f = *state;
-    struct metrics_self self = { 1000, 50000, 4096, 1, 2, 3 };
+    struct metrics_self self = { 1000, 50000, 4096, 1, 2, 3, 4, 5 << 20, 6,
+                                 7, 8 };
 
     use_snapshot(f, "v1/t0");
     struct metrics *m = fixture_metrics(f, NULL);
@@ -259,6 +260,11 @@ test_metrics_v1_first_sample_gauges_only(void **state)
     assert_float_equal(HOST(f, "shipper.connected"), 1, 0);
     assert_float_equal(HOST(f, "shipper.dropped"), 2, 0);
     assert_float_equal(HOST(f, "shipper.truncated"), 3, 0);
+    assert_float_equal(HOST(f, "shipper.writeback.calls"), 4, 0);
+    assert_float_equal(HOST(f, "shipper.writeback.bytes"), 5242880, 0);
+    assert_float_equal(HOST(f, "shipper.writeback.ms"), 6, 0);
+    assert_float_equal(HOST(f, "shipper.writeback.max_ms"), 7, 0);
+    assert_float_equal(HOST(f, "shipper.writeback.errors"), 8, 0);
     check_fs(f);
     /* Rates need a second sample. */
     ABSENT(f, "host.cpu.user_pct", "", "");
@@ -273,7 +279,7 @@ static void
 test_metrics_v1_two_snapshots(void **state)
 {
     struct fx *f = *state;
-    struct metrics_self self = { 1000, 50000, 0, 0, 0, 0 };
+    struct metrics_self self = { 1000, 50000, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
 
     use_snapshot(f, "v1/t0");
     struct metrics *m = fixture_metrics(f, NULL);
@@ -405,7 +411,7 @@ test_metrics_missing_tree(void **state)
         .sys_root = "/nonexistent/sys",
         .docker_root = "/nonexistent/docker",
     };
-    struct metrics_self self = { 1, 2, 3, 1, 0, 0 };
+    struct metrics_self self = { 1, 2, 3, 1, 0, 0, 0, 0, 0, 0, 0 };
     struct metrics *m = metrics_new(&cfg);
 
     assert_int_equal(metrics_cgroup_version(m), CGROUP_NONE);
