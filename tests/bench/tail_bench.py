@@ -22,7 +22,7 @@ Every wait is bounded; every process started here is stopped here.
 import argparse, array, calendar, json, multiprocessing, os, platform, select, shutil, signal
 import statistics, subprocess, sys, tempfile, threading, time, urllib.request
 
-from bench import BIN, free_port, http_json, proc_cpu_s, proc_rss_kib, shipper_waits
+from bench import BIN, free_port, http_json, proc_cpu_s, proc_cpu_split, proc_rss_kib, shipper_waits
 
 TAG = b'"message":"TAIL '
 RECV = b'"received":"'
@@ -332,6 +332,7 @@ def part_tail(a, tmp, rep):
         load = os.getloadavg()[0]
         stored0 = http_json(server + "/health")["counters"].get("records_stored", 0)
         cpu0 = (proc_cpu_s(ship.pid), proc_cpu_s(coll.pid), proc_cpu_s(fol.proc.pid), time.process_time())
+        ship0 = proc_cpu_split(ship.pid)
         rx, tx = multiprocessing.Pipe(False)
         wp = multiprocessing.Process(target=writer, args=(paths, a.rate * (1 << 20), a.line_bytes,
                                                           a.seconds, tx))
@@ -382,6 +383,7 @@ def part_tail(a, tmp, rep):
                     http_json(server + "/health")["counters"].get("records_stored", 0):
                 t_stored = now - t_end
         cpu1 = (proc_cpu_s(ship.pid), proc_cpu_s(coll.pid), proc_cpu_s(fol.proc.pid), time.process_time())
+        ship1 = proc_cpu_split(ship.pid)
         rss = (proc_rss_kib(ship.pid), proc_rss_kib(coll.pid))
         hh = http_json(server + "/health")
         h = hh["counters"]
@@ -486,7 +488,8 @@ def part_tail(a, tmp, rep):
         return "not within --drain" if t is None else f"{t:.1f} s"
     rep.append(f"| after the writer stopped: all stored (/health) | {fmt(t_stored)}; all printed by "
                f"`logq -f`: {fmt(t_printed)} |")
-    rep.append(f"| CPU while writing + drain | shipper {cpu1[0] - cpu0[0]:.1f} s, "
+    rep.append(f"| CPU while writing + drain | shipper {cpu1[0] - cpu0[0]:.1f} s (user "
+               f"{ship1[0] - ship0[0]:.1f} + system {ship1[1] - ship0[1]:.1f}), "
                f"collector {cpu1[1] - cpu0[1]:.1f} s, `logq -f` {cpu1[2] - cpu0[2]:.1f} s, "
                f"this reader {cpu1[3] - cpu0[3]:.1f} s; peak RSS shipper {rss[0] / 1024:.0f} MiB, "
                f"collector {rss[1] / 1024:.0f} MiB |")
