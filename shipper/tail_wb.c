@@ -12,7 +12,8 @@
  * (WB_SYNC_NONE: waits for no I/O; works on our read-only fd). The last
  * partial page is left alone while the file is live (Docker's next
  * append dirties it again); a rotated file read to its end gets the
- * rest. Pages are not dropped (no fadvise DONTNEED): `docker logs` reads
+ * rest; a file deleted (read from its held fd) gets none. Pages are not
+ * dropped (no fadvise DONTNEED): `docker logs` reads
  * them. Each call is timed into the counters (calls, bytes, total and
  * longest); a failure (EINVAL, ESPIPE on an odd file; ENOSYS) is counted
  * and logged once, stops the calls on that file (ENOSYS: on every file),
@@ -21,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -42,10 +44,18 @@ tail_wb_page(void)
     return page;
 }
 
-/* Asks for [t->wb_pos, end) of the current file. */
+/* Asks for [t->wb_pos, end) of the current file, unless it was deleted
+ * (pinned files are read after Docker deleted them): its pages go with
+ * its last close, writing them would be wasted I/O. */
 static void
 tail_wb_call(struct tailer *t, uint64_t end)
 {
+    struct stat st;
+
+    if (fstat(t->fd, &st) == 0 && st.st_nlink == 0) {
+        t->wb_pos = end;
+        return;
+    }
     int64_t t0 = mono_ns();
     int rc = sync_file_range(t->fd, (off64_t)t->wb_pos,
                              (off64_t)(end - t->wb_pos),

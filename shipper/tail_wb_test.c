@@ -12,8 +12,9 @@
  * with the reason printed; so does a kernel that already wrote the pages
  * back before the tailer read them (nothing left to tell). Also: the
  * calls come in steps (a container writing slowly adds none until a step
- * is read), none at all with the step 0 (--writeback-step 0), and a
- * rotated file read to its end gets the rest, its last page too.
+ * is read), none at all with the step 0 (--writeback-step 0), none for
+ * a file deleted while it is read, and a rotated file read to its end
+ * gets the rest, its last page too.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -335,6 +336,25 @@ test_rotated_rest(void **state)
     assert_int_equal(dirty, 0);
 }
 
+/* A file Docker deleted while it is read (held open): its pages go with
+ * the last close, none is asked. */
+static void
+test_deleted_no_calls(void **state)
+{
+    struct fx *f = *state;
+
+    if (f->dir == NULL)
+        skip();
+    write_lines(f->live, 3072, 0);          /* 3 MiB */
+    f->t = tail_new(f->dir, ID, &f->cfg, &f->ctr);
+    assert_int_equal(tail_step(f->t, count_cb, f), TAIL_DATA);
+    assert_int_equal(unlink(f->live), 0);
+    drain(f);
+    assert_int_equal(f->n_recs, 3072);
+    assert_int_equal(f->ctr.wb_calls, 0);
+    assert_int_equal(f->ctr.wb_bytes, 0);
+}
+
 int
 main(void)
 {
@@ -345,6 +365,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_off_no_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotated_rest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_no_calls, setup,
+                                        teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
