@@ -256,6 +256,11 @@ void index_test_v7(int on);
 /* Tests only: write version 8 (keys of index_key_bits_v bits, frame
  * fields of fixed widths), as the collector did before version 9. */
 void index_test_v8(int on);
+/* Tests only: the .lqi encoder's choice of an Exp-Golomb parameter for
+ * v[0..n) (every stride-th word, shifted right by shift) and its bits,
+ * by one pass (the encoder's) or by trying every parameter (is_ref). */
+uint32_t index_test_eg_best(const uint32_t *v, size_t n, size_t stride,
+                            uint32_t shift, uint64_t *len, int is_ref);
 uint32_t index_file_n_blks(const struct index_file *f);
 /* Borrowed: the block table, index_file_n_blks() entries. */
 const struct index_blkref *index_file_blks(const struct index_file *f);

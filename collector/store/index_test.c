@@ -1267,6 +1267,53 @@ test_index_mem_bytes_bound(void **state)
     index_set_fini(&set);
 }
 
+/* The .lqi encoder's Exp-Golomb parameter from one pass over the values
+ * is the one trying every parameter finds, with the same bits: every
+ * length 0 to 300 of values of every bit length (runs of ones, powers of
+ * two and their neighbours, 0, UINT32_MAX, random), with the strides and
+ * shifts the encoder uses (gaps: 1, 0; counts: 2, 3). */
+static void
+test_index_eg_best(void **state)
+{
+    enum { N = 300 };
+    uint32_t v[2 * N];
+    size_t n_cases = 0;
+
+    (void)state;
+    rng_state = 11;
+    for (uint32_t kind = 0; kind < 8; kind++)
+        for (size_t n = 0; n <= N; n += 1 + n / 16) {
+            for (size_t i = 0; i < 2 * N; i++) {
+                uint32_t b = rng() % 33, x;
+                switch (kind) {
+                case 0: x = rng() % 4; break;
+                case 1: x = b ? (uint32_t)(UINT32_MAX >> (32 - b)) : 0;
+                    break;                      /* all ones */
+                case 2: x = b ? 1u << (b - 1) : 0; break;
+                case 3: x = (b ? 1u << (b - 1) : 0) + rng() % 3 - 1; break;
+                case 4: x = rng() >> (rng() % 32); break;
+                case 5: x = i % 2 ? UINT32_MAX : 0; break;
+                case 6: x = rng() % 64; break;
+                default: x = (uint32_t)(UINT32_MAX >> (rng() % 32)) &
+                             ~(1u << (rng() % 32));
+                }
+                v[i] = x;
+            }
+            for (size_t stride = 1; stride <= 2; stride++)
+                for (uint32_t shift = 0; shift <= 3; shift += 3) {
+                    uint64_t len = 0, len_ref = 0;
+                    uint32_t k = index_test_eg_best(v, n, stride, shift,
+                                                    &len, 0);
+                    uint32_t k_ref = index_test_eg_best(v, n, stride, shift,
+                                                        &len_ref, 1);
+                    assert_int_equal(k, k_ref);
+                    assert_int_equal(len, len_ref);
+                    n_cases++;
+                }
+        }
+    assert_true(n_cases > 500);
+}
+
 int
 main(void)
 {
@@ -1287,6 +1334,7 @@ main(void)
         cmocka_unit_test(test_index_file_damage),
         cmocka_unit_test(test_index_encode_many_keys),
         cmocka_unit_test(test_index_encode_cap),
+        cmocka_unit_test(test_index_eg_best),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
