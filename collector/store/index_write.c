@@ -635,14 +635,24 @@ ix_eg_best_ref(const uint32_t *v, size_t n, size_t stride, uint32_t shift,
  * one where adding 2^k carries out of bit b - 1: where bits k to b - 1
  * of v are all ones, i.e. k >= b - t for t the ones v begins with. So
  * per value its b (a count by bit length) and the range [b - t, b) of
- * k it carries at (a difference array) give every k's sum exactly. */
+ * k it carries at (a difference array) give every k's sum exactly. Past
+ * the values' longest bit length B every value is k + 1 bits long, so
+ * the sum n * (k + 1) only grows: k stops at B (most lists are short,
+ * of small gaps and counts). */
 static uint32_t
 ix_eg_best(const uint32_t *v, size_t n, size_t stride, uint32_t shift,
            uint64_t *len)
 {
-    uint64_t cnt[33] = { 0 };           /* values by bit length */
-    int64_t carry[34] = { 0 };          /* +1 at b - t, -1 at b */
+    uint64_t cnt[33];                   /* values by bit length */
+    int64_t carry[34];                  /* +1 at b - t, -1 at b */
+    uint32_t all = 0;
 
+    for (size_t i = 0; i < n; i++)
+        all |= v[i * stride] >> shift;
+    uint32_t bmax = all ? 32 - (uint32_t)__builtin_clz(all) : 0;
+    uint32_t kmax = bmax < IX_EG_MAX_K ? bmax : IX_EG_MAX_K;
+    memset(cnt, 0, (bmax + 1) * sizeof(*cnt));
+    memset(carry, 0, (bmax + 2) * sizeof(*carry));
     for (size_t i = 0; i < n; i++) {
         uint32_t x = v[i * stride] >> shift;
         uint32_t b = x ? 32 - (uint32_t)__builtin_clz(x) : 0;
@@ -660,10 +670,10 @@ ix_eg_best(const uint32_t *v, size_t n, size_t stride, uint32_t shift,
     uint32_t bk = 0;
     int64_t c = 0;
 
-    for (uint32_t b = 1; b <= 32; b++)
+    for (uint32_t b = 1; b <= bmax; b++)
         above += (uint64_t)b * cnt[b];  /* sum of b over b > k, k = 0 */
     below = cnt[0];                     /* values with b <= k */
-    for (uint32_t k = 0; k <= IX_EG_MAX_K; k++) {
+    for (uint32_t k = 0; k <= kmax; k++) {
         if (k > 0) {
             below += cnt[k];
             above -= (uint64_t)k * cnt[k];
