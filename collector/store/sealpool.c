@@ -211,8 +211,10 @@ sealpool_add_task(struct seal_pool *p, uint32_t ch, uint32_t i, uint32_t j)
     p->t[p->n_plan++] = (struct seal_ftask){ .ch = ch, .i = i, .j = j };
 }
 
-/* Decodes job's blocks not is_bad and cuts them into tasks (a block that
- * does not decode becomes is_bad, as chunk_encode makes it). */
+/* Decodes job's blocks not is_bad (or takes the records lq-tailset
+ * decoded while the block waited: tailset_take_recs) and cuts them into
+ * tasks (a block that does not decode becomes is_bad, as chunk_encode
+ * makes it). */
 static void
 sealpool_plan(struct seal_pool *p, struct seal_job *job, size_t frame_size)
 {
@@ -237,7 +239,8 @@ sealpool_plan(struct seal_pool *p, struct seal_job *job, size_t frame_size)
         p->n_labels[c] = ch->n_labels;
         if (ch->is_bad)
             continue;
-        if (block_seal_decode(ch->body.data, ch->body.len, n, ch->n_labels,
+        if (!tailset_take_recs(ch, &p->recs[c], &p->cap_recs[c]) &&
+            block_seal_decode(ch->body.data, ch->body.len, n, ch->n_labels,
                               &p->recs[c], &p->cap_recs[c]) < 0) {
             ch->is_bad = 1;
             continue;

@@ -651,7 +651,8 @@ chunk_encode(const struct store *s, struct store_sealer *w,
 
     b->len = STORE_BLK_HDR_LEN + ch->meta_len;   /* a retry starts over */
     buf_reset(&w->cols);
-    if (block_seal_decode(ch->body.data, ch->body.len, ch->n_records,
+    if (!tailset_take_recs(ch, &w->recs, &w->cap_recs) &&   /* decoded */
+        block_seal_decode(ch->body.data, ch->body.len, ch->n_records,
                           ch->n_labels, &w->recs, &w->cap_recs) < 0)
         return -1;
     if (is_framed) {

@@ -641,6 +641,8 @@ struct store_tailset {
     pthread_cond_t      cv, cv_done;    /* work queued; a set gathered */
     struct tailset_pre *q_head, *q_tail;
     uint64_t            n_built;        /* sets it gathered */
+    uint64_t            n_recs_taken;   /* decoded records the sealing
+                                           thread took (tailset_take_recs) */
     struct store_rec   *recs;           /* its decoded records */
     size_t              cap_recs;
 };
@@ -1154,6 +1156,13 @@ int  tailset_gather(const uint8_t *body, size_t len, uint32_t n,
  * caller's to gather; then publish: is_whole if it decoded). */
 int  tailset_take(struct seal_chunk *ch);
 void tailset_publish(struct seal_chunk *ch, int is_whole);
+/* Sealing thread: 1 if ch's records, decoded ahead with its set
+ * (block_seal_decode of its body, grouped by source), were left for it:
+ * then they replace *recs (freed; *cap their capacity), the caller's
+ * from now; else 0 (not gathered yet, being gathered, or taken: the
+ * caller decodes). Never waits for the gathering thread. */
+int  tailset_take_recs(struct seal_chunk *ch, struct store_rec **recs,
+                       size_t *cap);
 /* Cursors, under store.mu: 1 if ch's published set lacks one of the
  * word hashes or (where the set has them) the field hashes, or they
  * share no frame: no record of ch holds them all; 0 if it may or no set

@@ -7,7 +7,9 @@
  * the directory taken then opens with every committed record, once), and
  * once sealed give the same segment and index files, byte for byte, as
  * the reference: the same records committed and sealed one tail at a
- * time (store_sync after each commit). With no room left for a pending
+ * time (store_sync after each commit; the sealing thread decodes each
+ * tail itself there, where the waiting tails' records come decoded from
+ * lq-tailset). With no room left for a pending
  * tail the store's thread waits for the job (backpressure).
  */
 #include <dirent.h>
@@ -151,6 +153,17 @@ scan_all(struct store *s)
     return n;
 }
 
+/* The waiting tails' records the sealing thread took decoded from
+ * lq-tailset instead of decoding their bodies (tailset_take_recs). */
+static uint64_t
+recs_taken(struct store *s)
+{
+    pthread_mutex_lock(&s->tailset.mu);
+    uint64_t n = s->tailset.n_recs_taken;
+    pthread_mutex_unlock(&s->tailset.mu);
+    return n;
+}
+
 /* Every segment and index file of the reference is in dir with the same
  * bytes, and dir has no other; returns how many segments. */
 static int
@@ -280,6 +293,10 @@ test_pend_same_segments(void **state)
     assert_true(st.n_seal_jobs > 0 && st.n_seal_jobs < st.n_seal_blocks);
     assert_true(st.seal_build_ms + st.seal_write_ms + st.seal_sync_ms <=
                 st.seal_run_ms + 3);        /* each rounded down */
+    /* the tails that waited were sealed from the records decoded with
+     * their token sets (the reference decoded each on the sealing
+     * thread): the same bytes below */
+    assert_true(recs_taken(s) >= STORE_PEND_MAX_CH);
     store_close(s);
     assert_true(same_segments(f->ref, f->dir) >= 3);
     s = storetest_open(f->dir, &f->opt);
@@ -551,6 +568,8 @@ test_pend_token_sets(void **state)
 
     storetest_gate_release(&f->gate);
     assert_int_equal(store_sync(s), 0);
+    /* each waiting tail sealed from the records decoded with its set */
+    assert_int_equal(recs_taken(s), STORE_PEND_MAX_CH);
     store_get_tail_info(s, &ti);
     assert_int_equal(ti.n_records, 1);      /* the live line */
     assert_int_equal(find_word(s, "zebracorn"), 1);

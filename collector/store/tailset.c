@@ -23,6 +23,11 @@
  * A set is never written once READY or VIEW (the indexer does not gather
  * a chunk again on a retry), and freed only with its chunk, which the
  * store's thread frees after taking it out of s->job under store.mu.
+ * The records this thread decoded for a set (block_seal_decode, the
+ * order the seal builds the block in) are kept with it (pre->recs, under
+ * ts->mu) for the sealing thread, which takes them instead of decoding
+ * the same body again (tailset_take_recs; a chunk the sealing thread
+ * reaches before they are ready, or a retry, it decodes itself).
  * This thread touches only the queued pre objects and the row bodies
  * they point to (never changed while the chunk lives).
  */
@@ -45,6 +50,10 @@ struct tailset_pre {
                                            every token of its records */
     uint8_t               has_fields;   /* field tokens in it */
     struct index_set      set;
+    struct store_rec     *recs;         /* its records decoded (READY or
+                                           VIEW), until the sealing thread
+                                           takes them */
+    size_t                cap_recs;
     const uint8_t        *body;         /* the chunk's row body */
     size_t                len, frame_size;
     uint32_t              n_records, n_labels;
@@ -125,6 +134,12 @@ tailset_main(void *arg)
                                 p->frame_size);
         pthread_mutex_lock(&ts->mu);
         p->is_whole = rc == 0;
+        if (rc == 0) {          /* the records, for the sealing thread */
+            p->recs = ts->recs;
+            p->cap_recs = ts->cap_recs;
+            ts->recs = NULL;
+            ts->cap_recs = 0;
+        }
         p->has_fields = !ix_without_fields;
         ts->n_built++;
         atomic_store_explicit(&p->state, PRE_READY, memory_order_release);
@@ -240,6 +255,7 @@ tailset_chunk_fini(struct seal_chunk *ch)
     pthread_mutex_unlock(&ts->mu);
     if (state == PRE_QUEUED || state == PRE_READY)
         index_set_fini(&p->set);        /* its own storage */
+    free(p->recs);                      /* not taken */
     free(p);
 }
 
@@ -274,6 +290,34 @@ tailset_take(struct seal_chunk *ch)
     }
     pthread_mutex_unlock(&ts->mu);
     return is_done;
+}
+
+/* ------------------------------------------------------------------ */
+/* The sealing thread                                                  */
+
+int
+tailset_take_recs(struct seal_chunk *ch, struct store_rec **recs,
+                  size_t *cap)
+{
+    struct tailset_pre *p = ch->pre;
+    int is_taken = 0;
+
+    if (!p)
+        return 0;
+    struct store_tailset *ts = p->ts;
+    pthread_mutex_lock(&ts->mu);
+    int state = atomic_load(&p->state);
+    if ((state == PRE_READY || state == PRE_VIEW) && p->recs) {
+        free(*recs);
+        *recs = p->recs;
+        *cap = p->cap_recs;
+        p->recs = NULL;
+        p->cap_recs = 0;
+        ts->n_recs_taken++;
+        is_taken = 1;
+    }
+    pthread_mutex_unlock(&ts->mu);
+    return is_taken;
 }
 
 void
