@@ -113,22 +113,30 @@ class ThreadSampler:
         return rows
 
 
-def shipper_waits(log):
-    """The shipper's pauses of reading (its counters line at exit): by the
-    in-flight window (ended by ACKs) and by the compressor."""
+def shipper_counters(log, keys, prefix=""):
+    """The named counters (each prefix + key) of the shipper's last
+    counters line (written at exit) as {key: int}, or None if the log has
+    no such line or lacks one of them (a build before the counter)."""
+    need = prefix + keys[0] + "="
     try:
         with open(log) as f:
-            lines = [ln for ln in f if " counters " in ln and "window_waits=" in ln]
+            lines = [ln for ln in f if " counters " in ln and need in ln]
     except OSError:
         return None
     if not lines:
         return None
     kv = dict(w.split("=", 1) for w in lines[-1].split() if "=" in w)
     try:
-        return {k: int(kv[k]) for k in ("window_waits", "window_wait_ms",
-                                       "compress_waits", "compress_wait_ms")}
+        return {k: int(kv[prefix + k]) for k in keys}
     except (KeyError, ValueError):
         return None
+
+
+def shipper_waits(log):
+    """The shipper's pauses of reading (its counters line at exit): by the
+    in-flight window (ended by ACKs) and by the compressor."""
+    return shipper_counters(log, ("window_waits", "window_wait_ms",
+                                  "compress_waits", "compress_wait_ms"))
 
 
 def exec_pid(p, name, timeout=10.0):

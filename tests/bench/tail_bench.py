@@ -22,7 +22,7 @@ Every wait is bounded; every process started here is stopped here.
 import argparse, array, calendar, json, multiprocessing, os, platform, select, shutil, signal
 import statistics, subprocess, sys, tempfile, threading, time, urllib.request
 
-from bench import BIN, free_port, http_json, proc_cpu_s, proc_cpu_split, proc_rss_kib, shipper_waits
+from bench import BIN, free_port, http_json, proc_cpu_s, proc_cpu_split, proc_rss_kib, shipper_counters, shipper_waits
 
 TAG = b'"message":"TAIL '
 RECV = b'"received":"'
@@ -67,18 +67,8 @@ def shipper_writeback(log):
     """The writeback the shipper asked for pages it read (its counters
     line at exit; absent before --writeback-step): calls, bytes, ms in
     them, the longest call in us, failures."""
-    try:
-        with open(log) as f:
-            lines = [ln for ln in f if " counters " in ln and "writeback_calls=" in ln]
-    except OSError:
-        return None
-    if not lines:
-        return None
-    kv = dict(w.split("=", 1) for w in lines[-1].split() if "=" in w)
-    try:
-        return {k: int(kv["writeback_" + k]) for k in ("calls", "bytes", "ms", "max_us", "errors")}
-    except (KeyError, ValueError):
-        return None
+    return shipper_counters(log, ("calls", "bytes", "ms", "max_us", "errors"),
+                            prefix="writeback_")
 
 
 def stop(procs):
