@@ -16,6 +16,11 @@
                                            (cand.blk indexes c->mems) */
 #define CUR_MAX_HASHES 64
 #define CUR_POOL       2                /* spare block buffers kept */
+#define CUR_AHEAD_BYTES (3u << 20)      /* raw bytes read ahead at most
+                                           (one candidate at least): 3
+                                           whole 1 MiB blocks, as when
+                                           BLK_AHEAD was 3; ~200 KiB
+                                           frames: BLK_AHEAD bounds */
 #define CUR_COMPACT_SHARE 4             /* a run's selection copied out of
                                            its slot when it takes at most
                                            a quarter of it */

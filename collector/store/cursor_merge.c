@@ -533,11 +533,25 @@ cursor_run_load(struct store_cursor *c, struct cur_run *run)
 /* ------------------------------------------------------------------ */
 /* Read ahead, eviction, opening                                       */
 
-/* Queues the next segment candidates to be opened (up to BLK_AHEAD) on
- * the helper thread. Only for scans of a few blocks or more: a thread
- * costs more than it saves on one or two (or on the frames of one or
- * two: 1.6 -> 2.0 ms of collector CPU for a rare term's one block in 14
- * frames, which started it). */
+/* The raw bytes of the segment candidates read ahead and not yet
+ * opened. */
+static uint64_t
+cursor_ahead_bytes(const struct store_cursor *c)
+{
+    uint64_t n = 0;
+
+    for (size_t j = c->pos; j < c->ahead_next; j++)
+        if (c->cands[j].seq != CUR_MEM)
+            n += c->cands[j].raw_len;
+    return n;
+}
+
+/* Queues the next segment candidates to be opened (up to BLK_AHEAD, and
+ * CUR_AHEAD_BYTES of raw bytes but one at least) on the helper thread.
+ * Only for scans of a few blocks or more: a thread costs more than it
+ * saves on one or two (or on the frames of one or two: 1.6 -> 2.0 ms of
+ * collector CPU for a rare term's one block in 14 frames, which started
+ * it). */
 static void
 cursor_read_ahead(struct store_cursor *c)
 {
@@ -545,10 +559,16 @@ cursor_read_ahead(struct store_cursor *c)
         return;
     if (c->ahead_next < c->pos)
         c->ahead_next = c->pos;
+    uint64_t held = cursor_ahead_bytes(c);
     while (c->ahead_next < c->n_cands && !blkload_is_full(&c->lr)) {
-        size_t j = c->ahead_next++;
+        size_t j = c->ahead_next;
+        if (c->cands[j].seq != CUR_MEM && held > 0 &&
+            held + c->cands[j].raw_len > CUR_AHEAD_BYTES)
+            return;
+        c->ahead_next++;
         if (c->cands[j].seq == CUR_MEM)
             continue;
+        held += c->cands[j].raw_len;
         struct blk_req rq = { .seq = c->cands[j].seq,
                               .blk = c->cands[j].blk };
         struct cur_slot *sl = slot_get(c);

@@ -1315,7 +1315,13 @@ struct blk_req {
     struct store_frame fr;              /* copy of frame `frame` */
 };
 
-#define BLK_AHEAD 3                     /* requests queued at most */
+/* Requests held at most (queued, being loaded, or loaded and not yet
+ * taken; a cursor also caps their raw bytes, CUR_AHEAD_BYTES). With 3 a
+ * scan's helper thread idled whenever its loads ran ahead of the
+ * caller's: the entries held loaded frames not yet taken and the one the
+ * caller was loading, none queued (BENCHMARKS.md "Full scans: a deeper
+ * read-ahead queue"). */
+#define BLK_AHEAD 5
 
 enum { BLK_Q_FREE, BLK_Q_QUEUED, BLK_Q_RUNNING, BLK_Q_DONE };
 
