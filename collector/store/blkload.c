@@ -43,6 +43,7 @@ blkload_fini(struct blk_load *ld)
     free(ld->ends);
     free(ld->maybe);
     free(ld->cand);
+    free(ld->nl);
 }
 
 void
@@ -135,16 +136,14 @@ store_n_raw_skipped(void)
     return __atomic_load_n(&blkload_n_voids, __ATOMIC_RELAXED);
 }
 
-/* 1 if no record of the block (frame) in ld->raw can match, by
- * match_raw_fn over its bytes, and the filter selects every record (so
- * that their message bytes, ld->skip_raw, are what a decoded block would
- * count: the cost cap, STORE.md "Matches only"); else 0. */
+/* 1 if the filter selects every record of block (frame) b, with
+ * match_raw_fn: so that their message bytes are what a decoded block
+ * would count (the cost cap, STORE.md "Matches only") when it is left
+ * undecoded. */
 static int
-blkload_is_void(const struct blk_loader *lr, struct blk_load *ld,
-                const struct store_blk *b, uint32_t n, int is_helper)
+blkload_can_void(const struct blk_loader *lr, const struct blk_load *ld,
+                 const struct store_blk *b)
 {
-    uint64_t msg = 0;
-
     if (lr->match_raw_fn == NULL || lr->recv_since != 0 ||
         lr->stream >= 0 || lr->since > b->min_ns ||
         (lr->until != INT64_MAX && b->max_ns >= lr->until))
@@ -152,35 +151,73 @@ blkload_is_void(const struct blk_loader *lr, struct blk_load *ld,
     for (size_t i = 0; i < ld->n_lsel; i++)
         if (!ld->lsel[i])
             return 0;
-    if (block_msg_bytes(b->codec, ld->raw.data, ld->raw.len, n, &msg) < 0 ||
-        lr->match_raw_fn(is_helper ? lr->hmatch_arg : lr->match_arg,
-                         (const char *)ld->raw.data, ld->raw.len))
-        return 0;
-    ld->skip_raw = msg;
-    __atomic_fetch_add(&blkload_n_voids, 1, __ATOMIC_RELAXED);
     return 1;
 }
 
-void
-blkload_hints(const struct blk_loader *lr, struct blk_load *ld, uint32_t n,
-              int64_t t_lo, int64_t t_hi, int is_helper)
+/* Frames blkload_msgs_first left undecoded, in every store. */
+static uint64_t blkload_n_msg_voids;
+
+uint64_t
+store_n_msgs_skipped(void)
+{
+    return __atomic_load_n(&blkload_n_msg_voids, __ATOMIC_RELAXED);
+}
+
+/* Leaves the block (frame) undecoded, its msg bytes counted as the
+ * prefilter's; counted in *n. */
+static void
+blkload_set_void(struct blk_load *ld, uint64_t msg, uint64_t *n)
+{
+    ld->skip_raw = msg;
+    __atomic_fetch_add(n, 1, __ATOMIC_RELAXED);
+}
+
+/* 1 if no record of the block (frame) in ld->raw can match, by
+ * match_raw_fn over its bytes, and blkload_can_void; else 0. */
+static int
+blkload_is_void(const struct blk_loader *lr, struct blk_load *ld,
+                const struct store_blk *b, uint32_t n, int is_helper)
+{
+    uint64_t msg = 0;
+
+    if (!blkload_can_void(lr, ld, b) ||
+        block_msg_bytes(b->codec, ld->raw.data, ld->raw.len, n, &msg) < 0 ||
+        lr->match_raw_fn(is_helper ? lr->hmatch_arg : lr->match_arg,
+                         (const char *)ld->raw.data, ld->raw.len))
+        return 0;
+    blkload_set_void(ld, msg, &blkload_n_voids);
+    return 1;
+}
+
+/* blkload_hints; is_all_sel: the filter selects every record (the records'
+ * times, streams and labels are not read), is_no_times: their times are
+ * not set either (the dropped records' range is left to the caller). */
+static void
+blkload_hints_at(const struct blk_loader *lr, struct blk_load *ld,
+                 uint32_t n, int is_all_sel, int is_no_times, int is_helper)
 {
     void *arg = is_helper ? lr->hmatch_arg : lr->match_arg;
     uint32_t n_wanted = 0;
     uint64_t sel_bytes = 0;
 
-    if (lr->match_fn == NULL)
-        return;
     if (ld->cap_hint < n) {
         ld->hint = xreallocarray(ld->hint, n, 1);
         ld->cap_hint = n;
     }
     ld->tok_bytes = 0;
-    if (blkload_is_all(lr, ld, t_lo, t_hi)) {
+    if (is_all_sel && lr->n_toks == 0) {
         memset(ld->hint, 1, n);
         n_wanted = n;
         for (uint32_t i = 0; i < n; i++)
             sel_bytes += ld->recs[i].msg_len;
+    } else if (is_all_sel) {
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t len = ld->recs[i].msg_len;
+            sel_bytes += len;
+            ld->tok_bytes += ld->keep[i] ? 0 : len;
+            ld->hint[i] = ld->keep[i];
+            n_wanted += ld->hint[i];
+        }
     } else {
         for (uint32_t i = 0; i < n; i++) {
             int is_sel = blkload_is_selected(lr, ld, i);
@@ -216,7 +253,7 @@ blkload_hints(const struct blk_loader *lr, struct blk_load *ld, uint32_t n,
         if (h) {
             ld->cand[k++] = i;
             drop -= r->msg_len;
-        } else {
+        } else if (!is_no_times) {
             lo = r->time_ns < lo ? r->time_ns : lo;
             hi = r->time_ns > hi ? r->time_ns : hi;
         }
@@ -228,6 +265,65 @@ blkload_hints(const struct blk_loader *lr, struct blk_load *ld, uint32_t n,
         ld->drop_min_t = lo;
         ld->drop_max_t = hi;
     }
+}
+
+void
+blkload_hints(const struct blk_loader *lr, struct blk_load *ld, uint32_t n,
+              int64_t t_lo, int64_t t_hi, int is_helper)
+{
+    if (lr->match_fn != NULL)
+        blkload_hints_at(lr, ld, n, blkload_is_all(lr, ld, t_lo, t_hi), 0,
+                         is_helper);
+}
+
+/* A codec 9 frame a matches-only cursor reads whose records the filter
+ * selects all (blkload_can_void): the test runs on the messages, found
+ * from their newlines alone, before the columns are decoded (the same
+ * token marks and match_fn calls as blkload_hints', so the same answers
+ * and regex aborts). No record matching, the frame is left undecoded as
+ * blkload_is_void leaves it (the same bytes counted); else its columns
+ * are decoded too and the hints kept. 1 done (ld->rc set), 0 not such a
+ * frame (decode as usual). What it saves: the columns of the frames
+ * without a match (BENCHMARKS.md "Full scans: messages before
+ * columns"). */
+static int
+blkload_msgs_first(const struct blk_loader *lr, struct blk_load *ld,
+                   const struct store_blk *b, uint32_t n, int is_helper)
+{
+    if (!lr->is_matches_only || lr->match_fn == NULL ||
+        !blkload_can_void(lr, ld, b) ||
+        block_frame_msgs(b->codec, ld->raw.data, ld->raw.len, n, &ld->recs,
+                         &ld->cap_recs, &ld->nl, &ld->cap_nl) < 0)
+        return 0;
+    if (lr->n_toks > 0)
+        blkload_keep(ld, b->codec, n, lr->toks, lr->n_toks);
+    blkload_hints_at(lr, ld, n, 1, 1, is_helper);
+    if (ld->n_cand == 0) {
+        uint64_t msg = ld->sel_bytes;
+        ld->drop_bytes = ld->sel_bytes = ld->tok_bytes = 0;
+        blkload_set_void(ld, msg, &blkload_n_msg_voids);
+        return 1;
+    }
+    ld->skip_raw = 0;
+    ld->rc = -1;
+    if (block_frame_cols(b->codec, ld->raw.data, ld->raw.len, n,
+                         b->n_labels, ld->recs, ld->nl) < 0) {
+        ld->n_cand = 0;
+        return 1;
+    }
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (uint32_t i = 0; i < n; i++) {
+        int64_t t = ld->recs[i].time_ns;
+        if (!ld->hint[i]) {
+            lo = t < lo ? t : lo;
+            hi = t > hi ? t : hi;
+        }
+    }
+    ld->drop_min_t = lo;
+    ld->drop_max_t = hi;
+    ld->n = n;
+    ld->rc = 1;
+    return 1;
 }
 
 void
@@ -315,7 +411,8 @@ blkload_decode(const struct blk_loader *lr, int is_helper,
     ld->skip_raw = ld->raw.len;
     if (!scan_may_hold(lr->toks, lr->n_toks, ld->raw.data, ld->raw.len))
         return;
-    if (blkload_is_void(lr, ld, b, n, is_helper))
+    if (blkload_is_void(lr, ld, b, n, is_helper) ||
+        blkload_msgs_first(lr, ld, b, n, is_helper))
         return;
     ld->skip_raw = 0;
     ld->rc = -1;

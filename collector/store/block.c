@@ -860,6 +860,86 @@ block_msg_bytes(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
     return 0;
 }
 
+/* A codec 9 frame's column starts and ends (cs, ce) and its messages
+ * (*msgs to end): 0, or -1 when p is not one frame of n records with
+ * newline-ended messages. */
+static int
+frame_nl_cols(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
+              const uint8_t *cs[COL_MAX], const uint8_t *ce[COL_MAX],
+              const uint8_t **msgs)
+{
+    const uint8_t *end = p + len;
+    uint64_t nf, cl[COL_MAX];
+
+    if (codec != STORE_CODEC_FRAMES_NL || n == 0 || n > len ||
+        blk_get_varint(&p, end, &nf) < 0 || nf != n)
+        return -1;
+    for (int k = 0; k < COL_MAX; k++)
+        if (blk_get_varint(&p, end, &cl[k]) < 0 ||
+            (k == COL_LEN && cl[k] != 0))
+            return -1;          /* the lengths kept: decode them */
+    for (int k = 0; k < COL_MAX; k++) {
+        if (cl[k] > (uint64_t)(end - p))
+            return -1;
+        cs[k] = p;
+        ce[k] = p + cl[k];
+        p += cl[k];
+    }
+    *msgs = p;
+    return (uint64_t)(end - p) > UINT32_MAX || n > (size_t)(end - p) ? -1
+                                                                     : 0;
+}
+
+int
+block_frame_msgs(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
+                 struct store_rec **recs, size_t *cap, uint32_t **nl,
+                 size_t *cap_nl)
+{
+    const uint8_t *cs[COL_MAX], *ce[COL_MAX], *m, *end = p + len;
+
+    if (frame_nl_cols(codec, p, len, n, cs, ce, &m) < 0)
+        return -1;
+    size_t mlen = (size_t)(end - m);
+    if (*cap_nl < (size_t)n + 64) {
+        *nl = xreallocarray(*nl, (size_t)n + 64, sizeof(**nl));
+        *cap_nl = (size_t)n + 64;
+    }
+    /* the n-th newline ends the frame, as block_decode requires */
+    if (block_nl_find(m, mlen, n, *nl) < n ||
+        (*nl)[n - 1] + (size_t)1 != mlen)
+        return -1;
+    if (*cap < n) {
+        *recs = xreallocarray(*recs, n, sizeof(**recs));
+        *cap = n;
+    }
+    for (uint32_t i = 0, at = 0; i < n; i++) {
+        struct store_rec *r = &(*recs)[i];
+        r->msg = m + at;
+        r->msg_len = (*nl)[i] - at;
+        r->seq = i;
+        at = (*nl)[i] + 1;
+    }
+    return 0;
+}
+
+int
+block_frame_cols(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
+                 uint32_t n_labels, struct store_rec *recs,
+                 const uint32_t *nl)
+{
+    const uint8_t *cs[COL_MAX], *ce[COL_MAX], *m, *end = p + len;
+
+    if (frame_nl_cols(codec, p, len, n, cs, ce, &m) < 0)
+        return -1;
+    uint64_t *prev_off = xcalloc(n_labels ? n_labels : 1, sizeof(*prev_off));
+    int rc = cols_decode_at(cs, ce, &m, end, n, n_labels, recs, prev_off, 1,
+                            1, nl);
+    free(prev_off);
+    for (uint32_t i = 0; rc == 0 && i < n; i++)
+        recs[i].seq = i;
+    return rc == 0 && m == end ? 0 : -1;
+}
+
 /* Codecs 6 to 8: a raw body (or one frame of it) is frames back to back,
  * each varint n then a body of n records (codec 5's; codec 8's own)
  * whose messages end it. */

@@ -449,9 +449,19 @@ run_read_seg(struct store_cursor *c, struct cur_run *run,
     run->ids = run->own_ids;
     *out = sl;
     *n = sl->ld.n;
-    if (!run->is_reload)        /* not decoded: its bytes count as the
+    if (!run->is_reload) {      /* not decoded: its bytes count as the
                                    prefilter's (the cost cap) */
         c->skipped_bytes += sl->ld.skip_raw;
+        if (c->is_dropping && sl->ld.n == 0) {
+            /* and its records as dropped: a call's bounded work
+             * (STORE_CURSOR_YIELD_RECORDS), the caller's count of what
+             * it has seen */
+            uint32_t nr = k->frame == BLK_WHOLE ? rq.b.n_records
+                                                : rq.fr.n_records;
+            c->n_unselected += nr;
+            c->n_unselected_call += nr;
+        }
+    }
     return 1;
 }
 

@@ -99,6 +99,54 @@ assert_recs_equal(const struct store_rec *a, const struct store_rec *b,
     }
 }
 
+/* block_frame_msgs then block_frame_cols (a matches-only scan's codec 9
+ * frame: messages first, columns only for a frame with a match, blkload.c)
+ * against block_decode on one frame's raw bytes: the messages alone are
+ * block_decode's messages, and with the columns its records, byte for
+ * byte; either refuses what block_decode refuses. 1 if the messages were
+ * taken from the newlines alone, 0 if refused (then block_decode tells;
+ * a frame whose length column is empty is never refused). */
+static int
+check_msgs_first(const uint8_t *p, size_t len, uint32_t n, uint32_t n_labels)
+{
+    struct store_rec *ref = NULL, *got = NULL;
+    size_t cap_ref = 0, cap_got = 0, cap_nl = 0;
+    uint32_t *nl = NULL;
+    int rc_ref = block_decode(STORE_CODEC_FRAMES_NL, p, len, n, n_labels,
+                              &ref, &cap_ref);
+    int rc_msgs = block_frame_msgs(STORE_CODEC_FRAMES_NL, p, len, n, &got,
+                                   &cap_got, &nl, &cap_nl);
+
+    if (rc_msgs == 0) {
+        if (rc_ref == 0)
+            for (uint32_t i = 0; i < n; i++) {
+                assert_int_equal(got[i].msg_len, ref[i].msg_len);
+                assert_ptr_equal(got[i].msg, ref[i].msg);
+                assert_int_equal(got[i].seq, ref[i].seq);
+            }
+        int rc_cols = block_frame_cols(STORE_CODEC_FRAMES_NL, p, len, n,
+                                       n_labels, got, nl);
+        assert_int_equal(rc_cols, rc_ref);
+        if (rc_ref == 0) {
+            assert_recs_equal(got, ref, n);
+            for (uint32_t i = 0; i < n; i++)
+                assert_int_equal(got[i].seq, ref[i].seq);
+        }
+    } else if (rc_ref == 0) {
+        /* refused: only a frame that keeps its lengths */
+        uint64_t v, cl[7];
+        const uint8_t *q = p, *qe = p + len;
+        assert_int_equal(blk_get_varint(&q, qe, &v), 0);
+        for (int k = 0; k < 7; k++)
+            assert_int_equal(blk_get_varint(&q, qe, &cl[k]), 0);
+        assert_true(cl[4] != 0);
+    }
+    free(ref);
+    free(got);
+    free(nl);
+    return rc_msgs == 0;
+}
+
 /* Codecs 6, 8 and 9 give the records codec 5 gives, whole and frame by
  * frame, at every frame size (one record a frame to one frame a block),
  * with time deltas of every size and sign (codec 8's classes 0 to 129);
@@ -1247,7 +1295,7 @@ test_frames_codec9_corpus(void **state)
     buf_init(&cols, STORE_MAX_RAW);
     buf_init(&raw, 64 << 20);
     /* blocks of 1 MiB of text, as sealing cuts them */
-    uint32_t i0 = 0;
+    uint32_t i0 = 0, n_msgs_first = 0;
     uint64_t comp[2] = { 0, 0 };
     while (i0 < n) {
         uint32_t i1 = i0;
@@ -1282,6 +1330,12 @@ test_frames_codec9_corpus(void **state)
                 const uint8_t *q = raw.data, *qe = raw.data + raw.len;
                 for (uint32_t f = 0; f < b.n_frames; f++) {
                     uint64_t v = 0, cl[7];
+                    /* messages first, then columns (a matches-only
+                     * scan's path): block_decode's records */
+                    assert_int_equal(check_msgs_first(
+                        q, b.frames[f].raw_len, b.frames[f].n_records,
+                        n_labels), 1);
+                    n_msgs_first++;
                     assert_int_equal(blk_get_varint(&q, qe, &v), 0);
                     assert_int_equal(v, b.frames[f].n_records);
                     for (int k = 0; k < 7; k++)
@@ -1320,6 +1374,7 @@ test_frames_codec9_corpus(void **state)
                   "%llu\n", n, n_labels, (unsigned long long)comp[0],
                   (unsigned long long)comp[1]);
     assert_true(comp[1] < comp[0] - comp[0] / 50);     /* 2% at least */
+    assert_true(n_msgs_first > 8);
     free(out[0]);
     free(out[1]);
     free(in);
@@ -1361,6 +1416,9 @@ test_frames_codec9_damaged(void **state)
     assert_int_equal(block_decode(STORE_CODEC_FRAMES_NL, raw.data, raw.len,
                                   2, 1, &out, &cap), 0);
     assert_recs_equal(out, in, 2);
+    assert_int_equal(check_msgs_first(raw.data, raw.len, 2, 1), 1);
+    /* a label past the block's: the messages read, the columns refused */
+    assert_int_equal(check_msgs_first(raw.data, raw.len, 2, 0), 1);
     assert_int_equal(block_msg_bytes(STORE_CODEC_FRAMES_NL, raw.data,
                                      raw.len, 2, &msg), 0);
     assert_int_equal(msg, 2);
@@ -1370,18 +1428,23 @@ test_frames_codec9_damaged(void **state)
     /* "a\nb": the last newline missing */
     assert_int_equal(block_decode(STORE_CODEC_FRAMES_NL, raw.data,
                                   raw.len - 1, 2, 1, &out, &cap), -1);
+    assert_int_equal(check_msgs_first(raw.data, raw.len - 1, 2, 1), 0);
+    /* one record claimed of two: the bytes go past its newline */
+    assert_int_equal(check_msgs_first(raw.data, raw.len, 1, 1), 0);
     /* "a\nb\nc": a byte past the last record */
     buf_reset(&bad);
     assert_int_equal(buf_append(&bad, raw.data, raw.len), 0);
     assert_int_equal(buf_append(&bad, "c", 1), 0);
     assert_int_equal(block_decode(STORE_CODEC_FRAMES_NL, bad.data, bad.len,
                                   2, 1, &out, &cap), -1);
+    assert_int_equal(check_msgs_first(bad.data, bad.len, 2, 1), 0);
     /* "a\n\nb\n": three messages where two were claimed */
     buf_reset(&bad);
     assert_int_equal(buf_append(&bad, raw.data, raw.len - 2), 0);
     assert_int_equal(buf_append(&bad, "\nb\n", 3), 0);
     assert_int_equal(block_decode(STORE_CODEC_FRAMES_NL, bad.data, bad.len,
                                   2, 1, &out, &cap), -1);
+    assert_int_equal(check_msgs_first(bad.data, bad.len, 2, 1), 0);
     /* "a", "b" and "": the empty one ends with its newline */
     buf_reset(&raw);
     assert_int_equal(buf_put_varint(&raw, 3), 0);
@@ -1391,6 +1454,7 @@ test_frames_codec9_damaged(void **state)
     assert_int_equal(block_decode(STORE_CODEC_FRAMES_NL, raw.data, raw.len,
                                   3, 1, &out, &cap), 0);
     assert_recs_equal(out, in, 3);
+    assert_int_equal(check_msgs_first(raw.data, raw.len, 3, 1), 1);
     /* a message holding a newline: the frame keeps its lengths */
     in[1].msg = (const uint8_t *)"b\nc";
     in[1].msg_len = 3;
@@ -1402,6 +1466,7 @@ test_frames_codec9_damaged(void **state)
     assert_int_equal(block_decode(STORE_CODEC_FRAMES_NL, raw.data, raw.len,
                                   3, 1, &out, &cap), 0);
     assert_recs_equal(out, in, 3);
+    assert_int_equal(check_msgs_first(raw.data, raw.len, 3, 1), 0);
     assert_int_equal(block_msg_bytes(STORE_CODEC_FRAMES_NL, raw.data,
                                      raw.len, 3, &msg), 0);
     assert_int_equal(msg, 4);

@@ -509,6 +509,11 @@ uint64_t store_cursor_skipped_bytes(const struct store_cursor *c);
 /* Blocks and frames that store_filter.match_raw_fn ruled out (not
  * decoded), in every store of the process since it started (tests). */
 uint64_t store_n_raw_skipped(void);
+/* Frames whose records a matches-only cursor with match_raw_fn tested
+ * from their messages alone and left undecoded, none matching (STORE.md
+ * "Regex literals in the raw bytes"), in every store of the process
+ * since it started (tests). */
+uint64_t store_n_msgs_skipped(void);
 /* Message bytes of the records returned so far. */
 uint64_t store_cursor_returned_bytes(const struct store_cursor *c);
 /* The bytes the caller's cost cap (max_skipped_bytes) counts besides this
