@@ -286,18 +286,72 @@ blkload_hints(const struct blk_loader *lr, struct blk_load *ld, uint32_t n,
  * frame (decode as usual). What it saves: the columns of the frames
  * without a match (BENCHMARKS.md "Full scans: messages before
  * columns"). */
+/* blkload_hints_at for a frame whose filter selects every record and
+ * requires no word, over its messages as block_frame_nl left them (message
+ * i ends at nl[i], the spans the column test takes as they are): the same
+ * column test and match_fn calls, without setting the records. */
+static void
+blkload_hints_nl(const struct blk_loader *lr, struct blk_load *ld,
+                 const uint8_t *m, uint32_t n, int is_helper)
+{
+    void *arg = is_helper ? lr->hmatch_arg : lr->match_arg;
+    const uint32_t *nl = ld->nl;
+    int is_col = 0;
+
+    if (ld->cap_hint < n) {
+        ld->hint = xreallocarray(ld->hint, n, 1);
+        ld->cap_hint = n;
+    }
+    if (ld->cap_cand < n) {
+        ld->cand = xreallocarray(ld->cand, n, sizeof(*ld->cand));
+        ld->cap_cand = n;
+    }
+    if (lr->match_col_fn != NULL) {
+        if (ld->cap_ends < n) {
+            ld->ends = xreallocarray(ld->ends, n, sizeof(*ld->ends));
+            ld->maybe = xreallocarray(ld->maybe, n, 1);
+            ld->cap_ends = n;
+        }
+        is_col = lr->match_col_fn(arg, (const char *)m, nl, n,
+                                  ld->maybe) == 0;
+    }
+    uint64_t sel = (uint64_t)nl[n - 1] + 1 - n, drop = sel;
+    uint32_t k = 0;
+    for (uint32_t i = 0, at = 0; i < n; at = nl[i] + 1, i++) {
+        uint8_t h = 0;
+        if (!is_col || ld->maybe[i])
+            h = (uint8_t)lr->match_fn(arg, (const char *)m + at, nl[i] - at);
+        ld->hint[i] = h;
+        if (h) {
+            ld->cand[k++] = i;
+            drop -= nl[i] - at;
+        }
+    }
+    ld->tok_bytes = 0;
+    ld->n_cand = k;
+    ld->sel_bytes = sel;
+    ld->drop_bytes = drop;
+}
+
 static int
 blkload_msgs_first(const struct blk_loader *lr, struct blk_load *ld,
                    const struct store_blk *b, uint32_t n, int is_helper)
 {
+    const uint8_t *m;
+
     if (!lr->is_matches_only || lr->match_fn == NULL ||
         !blkload_can_void(lr, ld, b) ||
-        block_frame_msgs(b->codec, ld->raw.data, ld->raw.len, n, &ld->recs,
-                         &ld->cap_recs, &ld->nl, &ld->cap_nl) < 0)
+        block_frame_nl(b->codec, ld->raw.data, ld->raw.len, n, &ld->nl,
+                       &ld->cap_nl, &m) < 0)
         return 0;
-    if (lr->n_toks > 0)
+    if (lr->n_toks > 0) {
+        /* the word marks: over the records' messages */
+        block_frame_recs(m, n, ld->nl, &ld->recs, &ld->cap_recs);
         blkload_keep(ld, b->codec, n, lr->toks, lr->n_toks);
-    blkload_hints_at(lr, ld, n, 1, 1, is_helper);
+        blkload_hints_at(lr, ld, n, 1, 1, is_helper);
+    } else {
+        blkload_hints_nl(lr, ld, m, n, is_helper);
+    }
     if (ld->n_cand == 0) {
         uint64_t msg = ld->sel_bytes;
         ld->drop_bytes = ld->sel_bytes = ld->tok_bytes = 0;
@@ -307,7 +361,7 @@ blkload_msgs_first(const struct blk_loader *lr, struct blk_load *ld,
     ld->skip_raw = 0;
     ld->rc = -1;
     if (block_frame_cols(b->codec, ld->raw.data, ld->raw.len, n,
-                         b->n_labels, ld->recs, ld->nl) < 0) {
+                         b->n_labels, &ld->recs, &ld->cap_recs, ld->nl) < 0) {
         ld->n_cand = 0;
         return 1;
     }

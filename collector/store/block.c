@@ -891,9 +891,8 @@ frame_nl_cols(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
 }
 
 int
-block_frame_msgs(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
-                 struct store_rec **recs, size_t *cap, uint32_t **nl,
-                 size_t *cap_nl)
+block_frame_nl(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
+               uint32_t **nl, size_t *cap_nl, const uint8_t **msgs)
 {
     const uint8_t *cs[COL_MAX], *ce[COL_MAX], *m, *end = p + len;
 
@@ -908,35 +907,59 @@ block_frame_msgs(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
     if (block_nl_find(m, mlen, n, *nl) < n ||
         (*nl)[n - 1] + (size_t)1 != mlen)
         return -1;
+    *msgs = m;
+    return 0;
+}
+
+void
+block_frame_recs(const uint8_t *msgs, uint32_t n, const uint32_t *nl,
+                 struct store_rec **recs, size_t *cap)
+{
     if (*cap < n) {
-        *recs = xreallocarray(*recs, n, sizeof(**recs));
+        *recs = xreallocarray(*recs, n ? n : 1, sizeof(**recs));
         *cap = n;
     }
     for (uint32_t i = 0, at = 0; i < n; i++) {
         struct store_rec *r = &(*recs)[i];
-        r->msg = m + at;
-        r->msg_len = (*nl)[i] - at;
+        r->msg = msgs + at;
+        r->msg_len = nl[i] - at;
         r->seq = i;
-        at = (*nl)[i] + 1;
+        at = nl[i] + 1;
     }
+}
+
+int
+block_frame_msgs(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
+                 struct store_rec **recs, size_t *cap, uint32_t **nl,
+                 size_t *cap_nl)
+{
+    const uint8_t *m;
+
+    if (block_frame_nl(codec, p, len, n, nl, cap_nl, &m) < 0)
+        return -1;
+    block_frame_recs(m, n, *nl, recs, cap);
     return 0;
 }
 
 int
 block_frame_cols(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
-                 uint32_t n_labels, struct store_rec *recs,
+                 uint32_t n_labels, struct store_rec **recs, size_t *cap,
                  const uint32_t *nl)
 {
     const uint8_t *cs[COL_MAX], *ce[COL_MAX], *m, *end = p + len;
 
     if (frame_nl_cols(codec, p, len, n, cs, ce, &m) < 0)
         return -1;
+    if (*cap < n) {
+        *recs = xreallocarray(*recs, n, sizeof(**recs));
+        *cap = n;
+    }
     uint64_t *prev_off = xcalloc(n_labels ? n_labels : 1, sizeof(*prev_off));
-    int rc = cols_decode_at(cs, ce, &m, end, n, n_labels, recs, prev_off, 1,
+    int rc = cols_decode_at(cs, ce, &m, end, n, n_labels, *recs, prev_off, 1,
                             1, nl);
     free(prev_off);
     for (uint32_t i = 0; rc == 0 && i < n; i++)
-        recs[i].seq = i;
+        (*recs)[i].seq = i;
     return rc == 0 && m == end ? 0 : -1;
 }
 

@@ -125,7 +125,7 @@ check_msgs_first(const uint8_t *p, size_t len, uint32_t n, uint32_t n_labels)
                 assert_int_equal(got[i].seq, ref[i].seq);
             }
         int rc_cols = block_frame_cols(STORE_CODEC_FRAMES_NL, p, len, n,
-                                       n_labels, got, nl);
+                                       n_labels, &got, &cap_got, nl);
         assert_int_equal(rc_cols, rc_ref);
         if (rc_ref == 0) {
             assert_recs_equal(got, ref, n);

@@ -919,20 +919,28 @@ int  block_cols_decode(uint32_t codec, const uint8_t *p, size_t len,
 int  block_msg_bytes(uint32_t codec, const uint8_t *p, size_t len,
                      uint32_t n, uint64_t *out);
 /* The n messages of one codec 9 frame's raw bytes (varint n, the
- * columns, the messages each ended by a newline) from its newlines alone,
- * the columns not decoded: recs[i].msg, msg_len and seq set (the other
- * fields not), as block_decode sets them; the newlines' places in *nl
- * (grown, *cap_nl) for block_frame_cols. 0, or -1 when the bytes are not
- * such a frame (another codec, a length column kept, bytes past the n-th
- * newline): block_decode then tells. */
+ * columns, the messages each ended by a newline), without decoding the
+ * columns: where its messages begin (*msgs) and the places of their
+ * newlines from there (*nl, grown, *cap_nl: message i ends at nl[i]). 0,
+ * or -1 when the bytes are not such a frame (another codec, a length
+ * column kept, bytes past the n-th newline): block_decode then tells. */
+int  block_frame_nl(uint32_t codec, const uint8_t *p, size_t len,
+                    uint32_t n, uint32_t **nl, size_t *cap_nl,
+                    const uint8_t **msgs);
+/* Sets recs[i].msg, msg_len and seq (the other fields not) of those n
+ * messages, as block_decode sets them (*recs grown, *cap). */
+void block_frame_recs(const uint8_t *msgs, uint32_t n, const uint32_t *nl,
+                      struct store_rec **recs, size_t *cap);
+/* block_frame_nl, then block_frame_recs. */
 int  block_frame_msgs(uint32_t codec, const uint8_t *p, size_t len,
                       uint32_t n, struct store_rec **recs, size_t *cap,
                       uint32_t **nl, size_t *cap_nl);
-/* ... and then its columns, with the newlines block_frame_msgs found: the
- * records block_decode gives (recs holds n). 0, or -1 as block_decode. */
+/* ... and then its columns, with the newlines block_frame_nl found: the
+ * records block_decode gives (*recs grown, *cap). 0, or -1 as
+ * block_decode. */
 int  block_frame_cols(uint32_t codec, const uint8_t *p, size_t len,
-                      uint32_t n, uint32_t n_labels, struct store_rec *recs,
-                      const uint32_t *nl);
+                      uint32_t n, uint32_t n_labels, struct store_rec **recs,
+                      size_t *cap, const uint32_t *nl);
 /* Decodes a raw body of any codec (STORE_CODEC_ROW_RECV too). */
 int  block_decode(uint32_t codec, const uint8_t *p, size_t len, uint32_t n,
                   uint32_t n_labels, struct store_rec **recs, size_t *cap);
