@@ -19,8 +19,11 @@
 #define CUR_AHEAD_BYTES (3u << 20)      /* raw bytes read ahead at most
                                            (one candidate at least): 3
                                            whole 1 MiB blocks, as when
-                                           BLK_AHEAD was 3; ~200 KiB
-                                           frames: BLK_AHEAD bounds */
+                                           BLK_AHEAD was 3, but 2 of the
+                                           unframed (codec 5 and older)
+                                           blocks a last record took past
+                                           1 MiB; ~200 KiB frames:
+                                           BLK_AHEAD bounds */
 #define CUR_COMPACT_SHARE 4             /* a run's selection copied out of
                                            its slot when it takes at most
                                            a quarter of it */

@@ -1267,11 +1267,12 @@ test_index_mem_bytes_bound(void **state)
     index_set_fini(&set);
 }
 
-/* The .lqi encoder's Exp-Golomb parameter from one pass over the values
- * is the one trying every parameter finds, with the same bits: every
- * length 0 to 300 of values of every bit length (runs of ones, powers of
- * two and their neighbours, 0, UINT32_MAX, random), with the strides and
- * shifts the encoder uses (gaps: 1, 0; counts: 2, 3). */
+/* The .lqi encoder's Exp-Golomb parameter from its two passes over the
+ * values is the one trying every parameter finds, with the same bits:
+ * lengths 0 to 16 one by one, then steps of 1 + n / 16 up to 295 (58
+ * lengths in all), of values of every bit length (runs of ones, powers
+ * of two and their neighbours, 0, UINT32_MAX, random), with the strides
+ * and shifts the encoder uses (gaps: 1, 0; counts: 2, 3). */
 static void
 test_index_eg_best(void **state)
 {

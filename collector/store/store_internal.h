@@ -1344,8 +1344,8 @@ struct blk_req {
  * taken; a cursor also caps their raw bytes, CUR_AHEAD_BYTES). With 3 a
  * scan's helper thread idled whenever its loads ran ahead of the
  * caller's: the entries held loaded frames not yet taken and the one the
- * caller was loading, none queued (BENCHMARKS.md "Full scans: a deeper
- * read-ahead queue"). */
+ * caller was loading, none queued (BENCHMARKS.md "Full scans: the
+ * read-ahead helper kept busy, messages tested before columns"). */
 #define BLK_AHEAD 5
 
 enum { BLK_Q_FREE, BLK_Q_QUEUED, BLK_Q_RUNNING, BLK_Q_DONE };
