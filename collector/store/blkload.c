@@ -73,6 +73,17 @@ blkload_is_selected(const struct blk_loader *lr, const struct blk_load *ld,
            (r->label >= ld->n_lsel || ld->lsel[r->label]);
 }
 
+/* Room for n records' message ends and column-test answers. */
+static void
+blkload_grow_col(struct blk_load *ld, uint32_t n)
+{
+    if (ld->cap_ends < n) {
+        ld->ends = xreallocarray(ld->ends, n, sizeof(*ld->ends));
+        ld->maybe = xreallocarray(ld->maybe, n, 1);
+        ld->cap_ends = n;
+    }
+}
+
 /* With match_col_fn, over messages that lie back to back and records
  * of which at least half are wanted (ld->hint: 1 wanted, set by the
  * caller): clears the hints of the records it rules out and returns 1;
@@ -83,11 +94,7 @@ blkload_hints_col(const struct blk_loader *lr, struct blk_load *ld,
 {
     if (lr->match_col_fn == NULL || n == 0 || n_wanted < n - n_wanted)
         return 0;
-    if (ld->cap_ends < n) {
-        ld->ends = xreallocarray(ld->ends, n, sizeof(*ld->ends));
-        ld->maybe = xreallocarray(ld->maybe, n, 1);
-        ld->cap_ends = n;
-    }
+    blkload_grow_col(ld, n);
     const uint8_t *base = ld->recs[0].msg;
     uint32_t end = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -276,16 +283,6 @@ blkload_hints(const struct blk_loader *lr, struct blk_load *ld, uint32_t n,
                          is_helper);
 }
 
-/* A codec 9 frame a matches-only cursor reads whose records the filter
- * selects all (blkload_can_void): the test runs on the messages, found
- * from their newlines alone, before the columns are decoded (the same
- * token marks and match_fn calls as blkload_hints', so the same answers
- * and regex aborts). No record matching, the frame is left undecoded as
- * blkload_is_void leaves it (the same bytes counted); else its columns
- * are decoded too and the hints kept. 1 done (ld->rc set), 0 not such a
- * frame (decode as usual). What it saves: the columns of the frames
- * without a match (BENCHMARKS.md "Full scans: messages before
- * columns"). */
 /* blkload_hints_at for a frame whose filter selects every record and
  * requires no word, over its messages as block_frame_nl left them (message
  * i ends at nl[i], the spans the column test takes as they are): the same
@@ -307,11 +304,7 @@ blkload_hints_nl(const struct blk_loader *lr, struct blk_load *ld,
         ld->cap_cand = n;
     }
     if (lr->match_col_fn != NULL) {
-        if (ld->cap_ends < n) {
-            ld->ends = xreallocarray(ld->ends, n, sizeof(*ld->ends));
-            ld->maybe = xreallocarray(ld->maybe, n, 1);
-            ld->cap_ends = n;
-        }
+        blkload_grow_col(ld, n);
         is_col = lr->match_col_fn(arg, (const char *)m, nl, n,
                                   ld->maybe) == 0;
     }
@@ -333,6 +326,16 @@ blkload_hints_nl(const struct blk_loader *lr, struct blk_load *ld,
     ld->drop_bytes = drop;
 }
 
+/* A codec 9 frame a matches-only cursor reads whose records the filter
+ * selects all (blkload_can_void): the test runs on the messages, found
+ * from their newlines alone, before the columns are decoded (the same
+ * token marks and match_fn calls as blkload_hints', so the same answers
+ * and regex aborts). No record matching, the frame is left undecoded as
+ * blkload_is_void leaves it (the same bytes counted); else its columns
+ * are decoded too and the hints kept. 1 done (ld->rc set), 0 not such a
+ * frame (decode as usual). What it saves: the columns of the frames
+ * without a match (BENCHMARKS.md "Full scans: the read-ahead helper
+ * kept busy, messages tested before columns"). */
 static int
 blkload_msgs_first(const struct blk_loader *lr, struct blk_load *ld,
                    const struct store_blk *b, uint32_t n, int is_helper)

@@ -221,6 +221,22 @@ release_later(void *arg)
     return NULL;
 }
 
+/* Waits (20 s at most) until lq-tailset has gathered the sets of the
+ * STORE_PEND_MAX_CH waiting tails, however slow this machine. */
+static void
+wait_tail_sets(struct store *s)
+{
+    struct store_stats st;
+
+    for (int i = 0; i < 20000; i++) {
+        store_get_stats(s, &st);
+        if (st.n_tail_sets >= STORE_PEND_MAX_CH)
+            break;
+        nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+    }
+    assert_int_equal(st.n_tail_sets, STORE_PEND_MAX_CH);
+}
+
 static double
 now_s(void)
 {
@@ -273,13 +289,7 @@ test_pend_same_segments(void **state)
     /* the waiting tails' sets (and records) gathered before the job is
      * released, however slow this machine: each is then sealed from the
      * records taken (counted below) */
-    for (int i = 0; i < 20000; i++) {       /* 20 s at most */
-        store_get_stats(s, &st);
-        if (st.n_tail_sets >= STORE_PEND_MAX_CH)
-            break;
-        nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
-    }
-    assert_int_equal(st.n_tail_sets, STORE_PEND_MAX_CH);
+    wait_tail_sets(s);
 
     /* No room for the next tail: its commit waits for the job, released
      * 200 ms later. */
@@ -519,7 +529,6 @@ static void
 test_pend_token_sets(void **state)
 {
     struct fx *f = *state;
-    struct store_stats st;
     struct store_tail_info ti;
     uint64_t r0, k0, r1, k1;
 
@@ -550,13 +559,7 @@ test_pend_token_sets(void **state)
     assert_int_equal(store_append(s, &live), 1);
     assert_int_equal(store_commit(s), 0);
     assert_int_equal(f->gate.n_entered, 1);
-    for (int i = 0; i < 20000; i++) {       /* 20 s at most */
-        store_get_stats(s, &st);
-        if (st.n_tail_sets >= STORE_PEND_MAX_CH)
-            break;
-        nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
-    }
-    assert_int_equal(st.n_tail_sets, STORE_PEND_MAX_CH);
+    wait_tail_sets(s);
     store_get_tail_info(s, &ti);
     const int n_in = 1 + STORE_PEND_MAX_CH;
     assert_int_equal(ti.n_sealing_records,      /* cid2's, the late one */
