@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "shipper/counters.h"
 
@@ -81,6 +82,11 @@ struct tail_config {
  * the kernel to start their writeback (--writeback-step's default;
  * tail_wb.c, shipper/README.md "Writeback of what was read"). */
 #define TAIL_WB_STEP (1u << 20)
+/* For tests: the writeback call (sync_file_range's signature) is fn
+ * from now on, NULL: sync_file_range again; forgets an ENOSYS seen and
+ * the failure logged. */
+typedef int (*tail_wb_fn)(int fd, off64_t off, off64_t len, unsigned flags);
+void tail_wb_test_call(tail_wb_fn fn);
 
 /*
  * Data of this container that will never be shipped (tail_loss_get):

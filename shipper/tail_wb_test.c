@@ -14,7 +14,9 @@
  * calls come in steps (a container writing slowly adds none until a step
  * is read), none at all with the step 0 (--writeback-step 0), none for
  * a file deleted while it is read, and a rotated file read to its end
- * gets the rest, its last page too.
+ * gets the rest, its last page too; a failing call (through
+ * tail_wb_test_call) is counted, stops the calls on that file (EINVAL)
+ * or on every file (ENOSYS), and every line is still read.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,7 +40,7 @@
 #define ID        "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
 #define LINE      1024u             /* bytes of each json-file line */
 #define MIB       (1u << 20)
-#define PAGE      4096u
+#define PAGE      ((uint64_t)sysconf(_SC_PAGESIZE))
 #define WAIT_MS   2000
 #define TMPFS     0x01021994L
 #define RAMFS     0x858458f6L
@@ -355,6 +357,73 @@ test_deleted_no_calls(void **state)
     assert_int_equal(f->ctr.wb_bytes, 0);
 }
 
+/* The call failing (tail_wb_test_call): counted and never fatal, every
+ * line still read. EINVAL stops the calls on that file only: the next
+ * one after a rotation is asked again; ENOSYS stops them on every file. */
+static int fail_errno;
+
+static int
+failing_call(int fd, off64_t off, off64_t len, unsigned flags)
+{
+    (void)fd;
+    (void)off;
+    (void)len;
+    (void)flags;
+    errno = fail_errno;
+    return -1;
+}
+
+static void
+fail_then_rotate(struct fx *f, int err)
+{
+    fail_errno = err;
+    tail_wb_test_call(failing_call);
+    write_lines(f->live, 3072, 0);          /* 3 steps */
+    drain(f);
+    assert_int_equal(f->n_recs, 3072);
+    assert_int_equal(f->ctr.wb_calls, 1);   /* no more on this file */
+    assert_int_equal(f->ctr.wb_errors, 1);
+    assert_int_equal(f->ctr.wb_bytes, 0);
+    if (err != ENOSYS)          /* the next file's calls work (ENOSYS:
+                                   none is made, kept as the call found) */
+        tail_wb_test_call(NULL);
+    char *rotated = xasprintf("%s.1", f->live);
+    assert_int_equal(rename(f->live, rotated), 0);
+    free(rotated);
+    write_lines(f->live, 2048, 0);
+    drain(f);
+    assert_int_equal(f->ctr.rotations, 1);
+    assert_int_equal(f->n_recs, 3072 + 2048);
+}
+
+static void
+test_failure_einval_one_file(void **state)
+{
+    struct fx *f = *state;
+
+    if (f->dir == NULL)
+        skip();
+    fail_then_rotate(f, EINVAL);
+    assert_int_equal(f->ctr.wb_errors, 1);
+    assert_true(f->ctr.wb_calls >= 2);      /* the new file asked again */
+    assert_true(f->ctr.wb_bytes >= MIB);
+    tail_wb_test_call(NULL);
+}
+
+static void
+test_failure_enosys_every_file(void **state)
+{
+    struct fx *f = *state;
+
+    if (f->dir == NULL)
+        skip();
+    fail_then_rotate(f, ENOSYS);
+    tail_wb_test_call(NULL);
+    assert_int_equal(f->ctr.wb_calls, 1);   /* none on the new file */
+    assert_int_equal(f->ctr.wb_errors, 1);
+    assert_int_equal(f->ctr.wb_bytes, 0);
+}
+
 int
 main(void)
 {
@@ -367,6 +436,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_rotated_rest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deleted_no_calls, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_failure_einval_one_file, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_failure_enosys_every_file,
+                                        setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
