@@ -37,13 +37,30 @@ int ix_without_fields, ix_without_frames, ix_full_keys;
 /* ------------------------------------------------------------------ */
 /* In-memory map                                                       */
 
+/* An empty table of size slots, its pages written first. A big calloc
+ * is fresh mmap'd pages, which ix_grow's probes (reads) mapped to the
+ * shared zero page; its first insert into each page then took a second
+ * fault, whose copy-on-write flushes the page's TLB entry on the other
+ * core running a collector thread (an IPI, a VM exit here): ix_grow was
+ * 18% of the indexing thread's samples at 1 GiB, 13% in those faults
+ * and shootdowns (BENCHMARKS.md "The open segment's map"). memset
+ * faults each page in once, for writing, with no flush. */
+static struct ix_slot *
+ix_tab_new(size_t size)
+{
+    struct ix_slot *t = xreallocarray(NULL, size, sizeof(*t));
+
+    memset(t, 0, size * sizeof(*t));
+    return t;
+}
+
 struct index_mem *
 index_mem_new(void)
 {
     struct index_mem *m = xcalloc(1, sizeof(*m));
 
     m->size = 1024;
-    m->tab = xcalloc(m->size, sizeof(*m->tab));
+    m->tab = ix_tab_new(m->size);
     m->pend_blk = UINT32_MAX;
     return m;
 }
@@ -86,7 +103,7 @@ static void
 ix_grow(struct index_mem *m)
 {
     size_t nsize = m->size * 2;
-    struct ix_slot *nt = xcalloc(nsize, sizeof(*nt));
+    struct ix_slot *nt = ix_tab_new(nsize);
 
     for (size_t i = 0; i < m->size; i++) {
         if (!m->tab[i].hash)
@@ -185,11 +202,13 @@ ix_insert(struct index_mem *m, uint32_t hash, uint32_t check,
             struct ix_ent *e = ix_new_ent(m);
             sl->hash = hash;
             sl->idx = (uint32_t)m->n_keys++;
-            e->check = check;
-            e->is_collided = is_collided != 0;
-            e->n = 1;
-            e->u.inl[0] = w;
-            e->u.inl[1] = cw;
+            /* stored whole, from a local: the bit-fields set in place
+             * read the new entry's line first (a miss: 8% of
+             * ix_pipe_step's samples) */
+            struct ix_ent ne = { .check = check, .n = 1,
+                                 .is_collided = is_collided != 0,
+                                 .u.inl = { w, cw } };
+            memcpy(e, &ne, sizeof(ne));
             return;
         }
     }
@@ -651,7 +670,7 @@ index_mem_rollback(struct index_mem *m)
     m->n_pages = n_pages;
     if (m->n_keys > m->mark_keys) {
         /* the table as it was (it may have grown since) */
-        struct ix_slot *nt = xcalloc(m->mark_size, sizeof(*nt));
+        struct ix_slot *nt = ix_tab_new(m->mark_size);
         size_t mask = m->mark_size - 1;
         for (size_t i = 0; i < m->size; i++) {
             if (!m->tab[i].hash || m->tab[i].idx >= m->mark_keys)

@@ -53,7 +53,9 @@ struct ix_ent {
  * which never move: growing the table rehashes 8-byte slots only. At
  * 512 Ki keys (STORE_IDX_MAX_KEYS) the table is 1 Mi slots, 8 MiB, and
  * the entries 8 MiB, where one table of 24-byte entries took 24 MiB and
- * 36 MiB while it doubled (BENCHMARKS.md "Collector peak RSS"). */
+ * 36 MiB while it doubled (BENCHMARKS.md "Collector peak RSS"). A new
+ * table is zeroed by writes before a probe reads it (index.c ix_tab_new:
+ * no zero-page copy-on-write and its TLB shootdowns). */
 struct ix_slot {
     uint32_t hash;                      /* 0: empty */
     uint32_t idx;                       /* entry number */
