@@ -54,15 +54,38 @@ ix_tab_new(size_t size)
     return t;
 }
 
+#define IX_TAB_MIN 1024u               /* slots of a new map's table */
+#define IX_TAB_MAX (1u << 21)           /* slots index_mem_new_keys makes
+                                           at most (16 MiB; a segment's
+                                           map ends at 1 Mi: 512 Ki keys) */
+
+/* The table's slots once n_keys keys are in (ix_insert's growth rule:
+ * the table doubles before a key would fill it past 3/4). */
+static size_t
+ix_tab_size_for(size_t n_keys)
+{
+    size_t size = IX_TAB_MIN;
+
+    while (size < IX_TAB_MAX && n_keys * 4 > size * 3)
+        size *= 2;
+    return size;
+}
+
 struct index_mem *
-index_mem_new(void)
+index_mem_new_keys(size_t n_keys)
 {
     struct index_mem *m = xcalloc(1, sizeof(*m));
 
-    m->size = 1024;
+    m->size = ix_tab_size_for(n_keys);
     m->tab = ix_tab_new(m->size);
     m->pend_blk = UINT32_MAX;
     return m;
+}
+
+struct index_mem *
+index_mem_new(void)
+{
+    return index_mem_new_keys(0);
 }
 
 void

@@ -110,6 +110,12 @@ struct index_mem;
 struct index_file;
 
 struct index_mem *index_mem_new(void);
+/* index_mem_new whose hash table is made at once as large as n_keys keys
+ * grow it to (the sealing thread: the last full segment's key count), so
+ * that a segment of as many keys never doubles it (each doubling
+ * rehashes every key); the same map otherwise (index_test
+ * `mem_new_keys`). */
+struct index_mem *index_mem_new_keys(size_t n_keys);
 void index_mem_free(struct index_mem *m);
 /* Adds every token of text, one record's message, to block blk: its
  * words and, for a JSON or logfmt message, its field tokens (tokenize.h).

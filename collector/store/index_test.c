@@ -1234,6 +1234,79 @@ test_index_mem_rollback(void **state)
     index_set_fini(&set);
 }
 
+/* A map made for n keys (index_mem_new_keys: the sealing thread's, for
+ * the last segment's key count) against one grown from the smallest
+ * table: the same keys, lookups, counts and image, whether n is the
+ * final count (then the same table: the same bytes held, it never
+ * doubled), fewer (it doubles later), more, 0 or past the largest
+ * table; with a rollback past a doubling. Fails if the table's size
+ * decides anything but where keys lie. */
+static void
+test_index_mem_new_keys(void **state)
+{
+    static const size_t ns[] = { 0, 1, 767, 768, 769, 5000, 0, 1u << 30 };
+    struct index_set set;
+    struct index_blkref refs[30];
+
+    (void)state;
+    index_set_init(&set);
+    for (uint32_t k = 0; k < 30; k++) {
+        refs[k].off = 16 + 4096ull * k;
+        refs[k].body_crc = k;
+    }
+    for (size_t c = 0; c < sizeof(ns) / sizeof(ns[0]); c++) {
+        struct index_mem *ref = index_mem_new();
+        struct index_mem *m = NULL;
+        size_t n = ns[c];
+        if (c == 6) {           /* the exact count: built once before */
+            struct index_mem *pre = index_mem_new();
+            rng_state = 21;
+            for (uint32_t k = 0; k < 30; k++) {
+                fill_set(&set, 400, k % 3 ? 5000 : 1u << 30);
+                index_mem_add_set(pre, k, &set);
+            }
+            n = index_mem_n_keys(pre);
+            index_mem_free(pre);
+        }
+        m = index_mem_new_keys(n);
+        if (n > 768)            /* made larger than the smallest table */
+            assert_true(index_mem_bytes(m) > index_mem_bytes(ref));
+        else
+            assert_int_equal(index_mem_bytes(m), index_mem_bytes(ref));
+        rng_state = 21;
+        for (uint32_t k = 0; k < 30; k++) {
+            fill_set(&set, 400, k % 3 ? 5000 : 1u << 30);
+            if (k == 20) {      /* a failed add past a doubling */
+                index_mem_mark(m);
+                index_mem_add_set(m, 20, &set);
+                index_mem_add_set(m, 21, &set);
+                index_mem_rollback(m);
+            }
+            index_mem_add_set(m, k, &set);
+            index_mem_add_set(ref, k, &set);
+        }
+        assert_int_equal(index_mem_n_keys(m), index_mem_n_keys(ref));
+        if (c == 6)             /* the same table: never grown */
+            assert_int_equal(index_mem_bytes(m), index_mem_bytes(ref));
+        for (uint32_t i = 0; i < 3000; i++) {
+            uint32_t h = i < 2000 ? (rng() % 5000 + 1) * 2654435761u
+                                  : rng();
+            uint64_t b1[1] = { 0 }, b2[1] = { 0 };
+            uint32_t cw1[30] = { 0 }, cw2[30] = { 0 };
+            index_mem_lookup(m, h, b1, 30);
+            index_mem_lookup(ref, h, b2, 30);
+            assert_int_equal(b1[0], b2[0]);
+            assert_int_equal(index_mem_counts(m, h, ~h, cw1, 30),
+                             index_mem_counts(ref, h, ~h, cw2, 30));
+            assert_memory_equal(cw1, cw2, sizeof(cw1));
+        }
+        check_same_image(m, ref, refs, 30);
+        index_mem_free(m);
+        index_mem_free(ref);
+    }
+    index_set_fini(&set);
+}
+
 /* The open segment's map is bounded per key: at 400k keys (past 3/4 of
  * 512 Ki slots, so the table has doubled to 1 Mi) it holds at most 40
  * bytes a key with every key in one block (8-byte slots, 16-byte entries;
@@ -1327,6 +1400,7 @@ main(void)
         cmocka_unit_test(test_index_short_keys_damage),
         cmocka_unit_test(test_index_mem_bytes_bound),
         cmocka_unit_test(test_index_mem_rollback),
+        cmocka_unit_test(test_index_mem_new_keys),
         cmocka_unit_test(test_index_add_set_pipeline),
         cmocka_unit_test(test_index_set_many_records),
         cmocka_unit_test(test_index_file_round_trip),

@@ -306,7 +306,10 @@ segindex_sealer_init(struct store *s)
 void
 segindex_sealer_roll(struct store_sealer *w, struct seal_job *job)
 {
-    w->wimem = index_mem_new();
+    /* sized for the last full segment's keys: no doublings (rehashes)
+     * while a segment like it fills (BENCHMARKS.md "The open segment's
+     * table sized from the last segment") */
+    w->wimem = index_mem_new_keys(w->last_keys);
     job->imem_new = w->wimem;   /* the store's thread gets it at apply */
     w->ix_seq = job->seq;
     w->n_wrefs = 0;
@@ -409,6 +412,8 @@ segindex_sealer_add(const struct store *s, struct store_sealer *w,
          * encoding it needs no lock. */
         job->is_ix_err = 1;
     }
+    if (w->wimem)
+        w->last_keys = index_mem_n_keys(w->wimem);
     w->wimem = NULL;            /* the store's thread frees it at apply */
 }
 

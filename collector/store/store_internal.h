@@ -555,6 +555,9 @@ struct store_sealer {
     struct index_blkref *wrefs;
     size_t               n_wrefs, cap_wrefs;
     uint64_t             wraw;
+    size_t               last_keys;     /* keys of the last segment this
+                                           thread filled (its next map's
+                                           table is made that large) */
     pthread_mutex_t      ix_mu;
     struct store_indexer ix;            /* token sets beside compression */
     struct seal_pool     pool;          /* frames compressed on several
