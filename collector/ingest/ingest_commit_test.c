@@ -31,10 +31,12 @@
 #include <event2/event.h>
 
 #include "collector/ingest/ingest.h"
+#include "collector/ingest/ingest_internal.h"     /* INGEST_RETRY_S */
 #include "collector/search/follow.h"
 #include "collector/stats.h"
 #include "collector/store/store.h"
 #include "common/buf.h"
+#include "common/timeutil.h"
 #include "common/wire.h"
 #include "common/xmalloc.h"
 
@@ -143,6 +145,36 @@ next_frame(struct fx *f, int max_ms, uint16_t *type, uint64_t *v)
         step(f);
     }
     return 0;
+}
+
+/* Steps the loop until pred(f) holds (10,000 steps of 1 ms or more at
+ * most): what the decoding thread, the store and the loop do in turn
+ * takes its time on a slow machine, so the test waits for it rather than
+ * for a number of steps. Returns pred(f). */
+static int
+step_until(struct fx *f, int (*pred)(const struct fx *))
+{
+    for (int i = 0; i < 10000 && !pred(f); i++)
+        step(f);
+    return pred(f);
+}
+
+static int
+has_two_batches(const struct fx *f)
+{
+    return f->stats.batches >= 2 && f->n_live >= 6;
+}
+
+static int
+has_store_error(const struct fx *f)
+{
+    return f->stats.store_errors >= 1;
+}
+
+static int
+has_batch_2(const struct fx *f)
+{
+    return f->stats.batches >= 2;
 }
 
 static void
@@ -295,6 +327,9 @@ test_no_ack_before_sync(void **state)
      * it stores (its entry written ahead of the sync in flight), but
      * sends no ACK. */
     send_batch(f, 2);
+    /* batch 2 taken in (on the decoding thread, then the loop), however
+     * slow this machine; still no ACK, then or 300 steps later */
+    assert_true(step_until(f, has_two_batches));
     assert_int_equal(next_frame(f, 300, &type, &v), 0);
     assert_int_equal(f->stats.records_stored, 6);
     assert_int_equal(f->stats.batches, 2);
@@ -320,14 +355,21 @@ test_no_ack_after_failed_sync(void **state)
     uint64_t v;
 
     f->n_fail = 1;
+    int64_t t_sent = mono_ns();
     send_batch(f, 1);
-    /* The failed commit is retried after INGEST_RETRY_S: no ACK before. */
+    /* The failed commit is retried after INGEST_RETRY_S: no ACK before.
+     * Timed from before the send (the failure came after it), so a slow
+     * loop only makes the wait look longer: no step count stands in for
+     * the retry's second. */
     for (int i = 0; i < 10000 && n_entered(f) < 1; i++)
         step(f);
-    assert_int_equal(next_frame(f, 200, &type, &v), 0);
+    assert_true(step_until(f, has_store_error));
+    assert_int_equal(next_frame(f, 0, &type, &v), 0);
     assert_int_equal(f->stats.store_errors, 1);
     assert_int_equal(f->n_live, 3);         /* written, so shown: once */
     assert_int_equal(next_frame(f, 10000, &type, &v), 1);
+    assert_true((mono_ns() - t_sent) / 1000000 >=
+                INGEST_RETRY_S * 1000 - 20);
     assert_int_equal(type, WIRE_ACK);
     assert_int_equal(v, 1);
     assert_int_equal(n_entered(f), 2);
@@ -352,6 +394,7 @@ test_unsynced_bytes_bounded(void **state)
     assert_int_equal(n_entered(f), 1);
     for (uint64_t seq = 2; seq <= 13; seq++)
         send_batch_n(f, seq, 8, 64 << 10);
+    assert_true(step_until(f, has_batch_2));
     assert_int_equal(next_frame(f, 500, &type, &v), 0);
     assert_true(f->stats.batches >= 2);
     assert_true(f->stats.batches <= 10);    /* 1 + 4 MiB + one more */
