@@ -181,7 +181,7 @@ blocker_run(struct pool_job *j)
     struct timespec ts = { 0, 1000000 };
 
     __atomic_store_n(&b->is_running, 1, __ATOMIC_SEQ_CST);
-    for (int i = 0; i < 10000 && !pool_is_cancelled(j) &&
+    for (int i = 0; i < 60000 && !pool_is_cancelled(j) &&
                     !__atomic_load_n(&b->is_release, __ATOMIC_SEQ_CST); i++)
         nanosleep(&ts, NULL);
 }
@@ -219,20 +219,20 @@ test_client_gone_mid_creation(void **state)
     int fds[3];
 
     assert_int_equal(pool_submit(f->api->pool, &b.job), 0);
-    for (int i = 0; i < 200 &&
+    for (int i = 0; i < 2000 &&
                     !__atomic_load_n(&b.is_running, __ATOMIC_SEQ_CST); i++)
         run_loop(f, 5);
     assert_true(__atomic_load_n(&b.is_running, __ATOMIC_SEQ_CST));
     for (int i = 0; i < 3; i++)
         fds[i] = raw_get(f, paths[i]);
-    for (int i = 0; i < 400 && f->api->n_searches < 3; i++)
+    for (int i = 0; i < 4000 && f->api->n_searches < 3; i++)
         run_loop(f, 5);
     assert_int_equal(f->api->n_searches, 3);    /* counted from acceptance */
     for (int i = 0; i < 3; i++)
         close(fds[i]);
     run_loop(f, 50);                            /* the server sees EOFs */
     __atomic_store_n(&b.is_release, 1, __ATOMIC_SEQ_CST);
-    for (int i = 0; i < 400 && f->api->n_searches > 0; i++)
+    for (int i = 0; i < 4000 && f->api->n_searches > 0; i++)
         run_loop(f, 5);
     assert_int_equal(f->api->n_searches, 0);
     expect(f, "/api/v1/count?regex=err%5Bo%5Dr", 200, "2");
@@ -250,13 +250,13 @@ test_stop_mid_creation(void **state)
     int fds[2];
 
     assert_int_equal(pool_submit(f->api->pool, &b.job), 0);
-    for (int i = 0; i < 200 &&
+    for (int i = 0; i < 2000 &&
                     !__atomic_load_n(&b.is_running, __ATOMIC_SEQ_CST); i++)
         run_loop(f, 5);
     assert_true(__atomic_load_n(&b.is_running, __ATOMIC_SEQ_CST));
     fds[0] = raw_get(f, "/api/v1/logs?regex=err%5Bo%5Dr");
     fds[1] = raw_get(f, "/api/v1/count?regex=err%5Bo%5Dr");
-    for (int i = 0; i < 400 && f->api->n_searches < 2; i++)
+    for (int i = 0; i < 4000 && f->api->n_searches < 2; i++)
         run_loop(f, 5);
     assert_int_equal(f->api->n_searches, 2);
     api_free(f->api);           /* cancels the blocker and both creations */
@@ -290,7 +290,7 @@ test_follow_created_on_worker(void **state)
     int fd = raw_get(f, "/api/v1/follow?regex=err%5Bo%5Dr%20%5B0-9%5D%2B"
                         "&limit=10");
 
-    for (int i = 0; i < 400 && strstr(got, "error 7 there") == NULL; i++) {
+    for (int i = 0; i < 4000 && strstr(got, "error 7 there") == NULL; i++) {
         run_loop(f, 5);
         read_some(fd, got, sizeof(got));
     }
@@ -303,7 +303,7 @@ test_follow_created_on_worker(void **state)
     record_put(f->store, f->follow, 60, "no match live");
     assert_int_equal(store_commit(f->store), 0);
     follow_publish(f->follow);
-    for (int i = 0; i < 400 && strstr(got, "error 99 live") == NULL; i++) {
+    for (int i = 0; i < 4000 && strstr(got, "error 99 live") == NULL; i++) {
         run_loop(f, 5);
         read_some(fd, got, sizeof(got));
     }
@@ -313,7 +313,7 @@ test_follow_created_on_worker(void **state)
     const char *first = strstr(got, "error 42 here");
     assert_null(strstr(first + 1, "error 42 here"));
     close(fd);
-    for (int i = 0; i < 400 && f->api->n_followers > 0; i++)
+    for (int i = 0; i < 4000 && f->api->n_followers > 0; i++)
         run_loop(f, 5);
     assert_int_equal(f->api->n_followers, 0);
     expect(f, "/api/v1/follow?regex=%28", 400, "bad regex '('");
@@ -332,7 +332,7 @@ test_follow_selcache_resets(void **state)
     char got[8192] = "";
     int fd = raw_get(f, "/api/v1/follow?container=we%2A&limit=0");
 
-    for (int i = 0; i < 400 && f->api->n_followers < 1; i++)
+    for (int i = 0; i < 4000 && f->api->n_followers < 1; i++)
         run_loop(f, 5);
     assert_int_equal(f->api->n_followers, 1);
     run_loop(f, 50);                /* subscribed */
@@ -349,14 +349,14 @@ test_follow_selcache_resets(void **state)
     }
     assert_int_equal(store_commit(f->store), 0);
     follow_publish(f->follow);
-    for (int i = 0; i < 400 && count_of(got, "many sources") < 10; i++) {
+    for (int i = 0; i < 4000 && count_of(got, "many sources") < 10; i++) {
         run_loop(f, 5);
         read_some(fd, got, sizeof(got));
     }
     assert_int_equal(f->stats.follow_selcache_resets, 1);
     expect(f, "/health", 200, "\"follow_selcache_resets\":1");
     close(fd);
-    for (int i = 0; i < 400 && f->api->n_followers > 0; i++)
+    for (int i = 0; i < 4000 && f->api->n_followers > 0; i++)
         run_loop(f, 5);
 }
 
@@ -391,14 +391,14 @@ test_follow_live_during_creation(void **state)
     int fds[3];
 
     assert_int_equal(pool_submit(f->api->pool, &b.job), 0);
-    for (int i = 0; i < 200 &&
+    for (int i = 0; i < 2000 &&
                     !__atomic_load_n(&b.is_running, __ATOMIC_SEQ_CST); i++)
         run_loop(f, 5);
     assert_true(__atomic_load_n(&b.is_running, __ATOMIC_SEQ_CST));
     fds[0] = raw_get(f, "/api/v1/follow?q=error&limit=0");
     fds[1] = raw_get(f, "/api/v1/follow?q=error&limit=100");
     fds[2] = raw_get(f, "/api/v1/follow?q=error&limit=2");
-    for (int i = 0; i < 400 && f->api->n_followers < 3; i++)
+    for (int i = 0; i < 4000 && f->api->n_followers < 3; i++)
         run_loop(f, 5);
     assert_int_equal(f->api->n_followers, 3);
     /* subscribed, history not created yet: three commits, one late */
@@ -413,7 +413,7 @@ test_follow_live_during_creation(void **state)
     assert_int_equal(store_commit(f->store), 0);
     follow_publish(f->follow);
     __atomic_store_n(&b.is_release, 1, __ATOMIC_SEQ_CST);
-    for (int i = 0; i < 400 && (strstr(got[0], "error live 2") == NULL ||
+    for (int i = 0; i < 4000 && (strstr(got[0], "error live 2") == NULL ||
                                 strstr(got[1], "error live 2") == NULL ||
                                 strstr(got[2], "error live 2") == NULL);
          i++) {
@@ -426,7 +426,7 @@ test_follow_live_during_creation(void **state)
     record_put_at(f->store, f->follow, 72, 1, "error tardy");
     assert_int_equal(store_commit(f->store), 0);
     follow_publish(f->follow);
-    for (int i = 0; i < 400 && (strstr(got[0], "error tardy") == NULL ||
+    for (int i = 0; i < 4000 && (strstr(got[0], "error tardy") == NULL ||
                                 strstr(got[1], "error tardy") == NULL ||
                                 strstr(got[2], "error tardy") == NULL);
          i++) {
@@ -453,7 +453,7 @@ test_follow_live_during_creation(void **state)
                          7 - (int)first);
         close(fds[k]);
     }
-    for (int i = 0; i < 400 && f->api->n_followers > 0; i++)
+    for (int i = 0; i < 4000 && f->api->n_followers > 0; i++)
         run_loop(f, 5);
     assert_int_equal(f->api->n_followers, 0);
     assert_int_equal(f->api->feed_budget.used, 0);
@@ -472,16 +472,16 @@ test_follow_gone_mid_creation(void **state)
         "Content-Length: 14\r\n\r\n{\"targets\":[]}";
 
     assert_int_equal(pool_submit(f->api->pool, &b.job), 0);
-    for (int i = 0; i < 200 &&
+    for (int i = 0; i < 2000 &&
                     !__atomic_load_n(&b.is_running, __ATOMIC_SEQ_CST); i++)
         run_loop(f, 5);
     int fd = raw_get(f, "/api/v1/follow?regex=err%5Bo%5Dr&limit=0");
-    for (int i = 0; i < 400 && f->api->n_followers < 1; i++)
+    for (int i = 0; i < 4000 && f->api->n_followers < 1; i++)
         run_loop(f, 5);
     int gfd = raw_get(f, NULL);
     assert_int_equal(write(gfd, post, sizeof(post) - 1),
                      (ssize_t)sizeof(post) - 1);
-    for (int i = 0; i < 400 && f->api->n_parsing < 1; i++)
+    for (int i = 0; i < 4000 && f->api->n_parsing < 1; i++)
         run_loop(f, 5);
     assert_int_equal(f->api->n_followers, 1);
     assert_int_equal(f->api->n_parsing, 1);
@@ -493,7 +493,7 @@ test_follow_gone_mid_creation(void **state)
     close(gfd);
     run_loop(f, 50);
     __atomic_store_n(&b.is_release, 1, __ATOMIC_SEQ_CST);
-    for (int i = 0; i < 400 && (f->api->n_followers > 0 ||
+    for (int i = 0; i < 4000 && (f->api->n_followers > 0 ||
                                 f->api->n_parsing > 0); i++)
         run_loop(f, 5);
     assert_int_equal(f->api->n_followers, 0);

@@ -219,7 +219,7 @@ test_follow_bursts_in_order(void **state)
 
     buf_init(&r.raw, (size_t)64 << 20);
     buf_init(&r.body, (size_t)64 << 20);
-    for (int i = 0; i < 400 && f->api->n_followers < 1; i++)
+    for (int i = 0; i < 4000 && f->api->n_followers < 1; i++)
         run_loop(f, 5);
     assert_int_equal(f->api->n_followers, 1);
     run_loop(f, 50);                /* subscribed, stream begun */
@@ -241,7 +241,7 @@ test_follow_bursts_in_order(void **state)
     assert_int_equal(f->stats.follow_clients_dropped, 0);
     assert_true(r.max_chunk > (256u << 10));
     close(r.fd);
-    for (int i = 0; i < 400 && f->api->n_followers > 0; i++)
+    for (int i = 0; i < 4000 && f->api->n_followers > 0; i++)
         run_loop(f, 5);
     assert_int_equal(f->api->n_followers, 0);
     assert_int_equal(f->api->feed_budget.used, 0);
@@ -259,7 +259,7 @@ test_follow_not_reading_dropped(void **state)
     uint64_t seq = 0;
     size_t max_used = 0;
 
-    for (int i = 0; i < 400 && f->api->n_followers < 1; i++)
+    for (int i = 0; i < 4000 && f->api->n_followers < 1; i++)
         run_loop(f, 5);
     run_loop(f, 50);
     /* at most 96 MiB: past both batches' caps and the budget's */
@@ -271,7 +271,7 @@ test_follow_not_reading_dropped(void **state)
     }
     assert_int_equal(f->stats.follow_clients_dropped, 1);
     assert_true(max_used <= API_FOLLOW_MAX_FEEDS);
-    for (int i = 0; i < 400 && f->api->n_followers > 0; i++)
+    for (int i = 0; i < 4000 && f->api->n_followers > 0; i++)
         run_loop(f, 5);
     assert_int_equal(f->api->n_followers, 0);
     assert_int_equal(f->api->feed_budget.used, 0);
@@ -293,7 +293,7 @@ test_follow_behind_within_budget_kept(void **state)
 
     buf_init(&r.raw, (size_t)128 << 20);
     buf_init(&r.body, (size_t)64 << 20);
-    for (int i = 0; i < 400 && f->api->n_followers < 1; i++)
+    for (int i = 0; i < 4000 && f->api->n_followers < 1; i++)
         run_loop(f, 5);
     run_loop(f, 50);
     /* 40 rounds of 1024 lines: ~45 MiB of copies, not read */
@@ -313,7 +313,7 @@ test_follow_behind_within_budget_kept(void **state)
     assert_int_equal(r.next, seq);
     assert_int_equal(f->stats.follow_clients_dropped, 0);
     close(r.fd);
-    for (int i = 0; i < 400 && f->api->n_followers > 0; i++)
+    for (int i = 0; i < 4000 && f->api->n_followers > 0; i++)
         run_loop(f, 5);
     assert_int_equal(f->api->feed_budget.used, 0);
     buf_fini(&r.raw);
@@ -377,7 +377,7 @@ test_follow_resume_reads_since(void **state)
      * frames each), not the store's */
     assert_true(st1.n_cursor_reads - st0.n_cursor_reads < 24);
     close(r.fd);
-    for (int i = 0; i < 400 && f->api->n_followers > 0; i++)
+    for (int i = 0; i < 4000 && f->api->n_followers > 0; i++)
         run_loop(f, 5);
     buf_fini(&r.raw);
     buf_fini(&r.body);
@@ -471,7 +471,7 @@ test_follow_resume_stalled_not_dropped(void **state)
     assert_int_equal(r.n_resume, 1);
     assert_int_equal(f->stats.follow_clients_dropped, 0);
     close(r.fd);
-    for (int i = 0; i < 400 && f->api->n_followers > 0; i++)
+    for (int i = 0; i < 4000 && f->api->n_followers > 0; i++)
         run_loop(f, 5);
     assert_int_equal(f->api->n_followers, 0);
     assert_int_equal(f->api->feed_budget.used, 0);
@@ -530,7 +530,7 @@ test_follow_resume_last_round_rechased(void **state)
     assert_int_equal(f->stats.follow_clients_dropped, 0);
     assert_true(f->stats.follow_catchup_rounds >= 2);
     close(r.fd);
-    for (int i = 0; i < 400 && f->api->n_followers > 0; i++)
+    for (int i = 0; i < 4000 && f->api->n_followers > 0; i++)
         run_loop(f, 5);
     assert_int_equal(f->api->feed_budget.used, 0);
     buf_fini(&r.raw);
@@ -561,12 +561,12 @@ test_follow_resume_left_while_chasing(void **state)
         lreader_read(&r);
     }
     assert_true(r.next >= 20000);
-    for (int i = 0; i < 400 && f->stats.follow_catchup_rounds < 1; i++)
+    for (int i = 0; i < 4000 && f->stats.follow_catchup_rounds < 1; i++)
         run_loop(f, 1);
     assert_int_equal(f->stats.follow_catchup_rounds, 1);
     assert_int_equal(r.n_resume, 0);
     close(r.fd);
-    for (int i = 0; i < 400 && f->api->n_followers > 0; i++)
+    for (int i = 0; i < 4000 && f->api->n_followers > 0; i++)
         run_loop(f, 5);
     assert_int_equal(f->api->n_followers, 0);
     assert_int_equal(f->api->feed_budget.used, 0);

@@ -325,7 +325,7 @@ blocker_run(struct pool_job *j)
 
     b->n_points = downsample_n_points_here();
     __atomic_store_n(&b->is_running, 1, __ATOMIC_SEQ_CST);
-    for (int i = 0; i < 10000 && !pool_is_cancelled(j) &&
+    for (int i = 0; i < 60000 && !pool_is_cancelled(j) &&
                     !__atomic_load_n(&b->is_release, __ATOMIC_SEQ_CST); i++)
         sleep_ms(1);
 }
@@ -418,7 +418,7 @@ blocker_start(struct fixture *f, struct blocker *b)
     *b = (struct blocker){ .job = { .run = blocker_run,
                                     .done = blocker_done, .arg = b } };
     assert_int_equal(pool_submit(f->api->pool, &b->job), 0);
-    for (int i = 0; i < 400 &&
+    for (int i = 0; i < 4000 &&
                     !__atomic_load_n(&b->is_running, __ATOMIC_SEQ_CST); i++)
         run_loop(f, 5);
     assert_true(__atomic_load_n(&b->is_running, __ATOMIC_SEQ_CST));
@@ -443,7 +443,7 @@ test_client_leaves(void **state)
                         : raw_req(f, "/grafana/query", body);
         struct blocker *last = &a;
         if (k == 1) {
-            for (int i = 0; i < 400 && f->api->n_parsing == 0; i++)
+            for (int i = 0; i < 4000 && f->api->n_parsing == 0; i++)
                 run_loop(f, 5);
             assert_int_equal(f->api->n_parsing, 1);
             b = (struct blocker){ .job = { .run = blocker_run,
@@ -452,14 +452,14 @@ test_client_leaves(void **state)
             __atomic_store_n(&a.is_release, 1, __ATOMIC_SEQ_CST);
             last = &b;
         }
-        for (int i = 0; i < 400 && f->api->n_searches < 1; i++)
+        for (int i = 0; i < 4000 && f->api->n_searches < 1; i++)
             run_loop(f, 5);
         assert_int_equal(f->api->n_searches, 1);    /* queued behind last */
         assert_true(__atomic_load_n(&last->is_running, __ATOMIC_SEQ_CST));
         close(fd);
         run_loop(f, 50);                            /* the server sees EOF */
         __atomic_store_n(&last->is_release, 1, __ATOMIC_SEQ_CST);
-        for (int i = 0; i < 400 && f->api->n_searches > 0; i++)
+        for (int i = 0; i < 4000 && f->api->n_searches > 0; i++)
             run_loop(f, 5);
         assert_int_equal(f->api->n_searches, 0);
     }
@@ -478,7 +478,7 @@ worker_points(struct fixture *f)
                          .is_release = 1 };
 
     assert_int_equal(pool_submit(f->api->pool, &p.job), 0);
-    for (int i = 0; i < 400 &&
+    for (int i = 0; i < 4000 &&
                     !__atomic_load_n(&p.is_running, __ATOMIC_SEQ_CST); i++)
         run_loop(f, 5);
     assert_true(__atomic_load_n(&p.is_running, __ATOMIC_SEQ_CST));
@@ -511,7 +511,7 @@ test_client_leaves_during_redis(void **state)
         int fd = k == 0 ? raw_req(f, path, NULL)
                         : raw_req(f, "/grafana/query", body);
         /* dispatched (a Grafana body parsed first): Redis is asked */
-        for (int i = 0; i < 400 && (f->stats.http_requests == reqs ||
+        for (int i = 0; i < 4000 && (f->stats.http_requests == reqs ||
                                     f->api->n_parsing > 0); i++)
             run_loop(f, 5);
         assert_int_equal(f->stats.http_requests, reqs + 1);

@@ -230,9 +230,13 @@ test_cursors_while_writing(void **state)
             (void)store_apply_retention(m.s);
     }
     assert_int_equal(store_commit(m.s), 0);
-    /* let the readers walk the final state too */
-    for (int k = 0; k < 2000 &&
-         __atomic_load_n(&m.n_walks, __ATOMIC_RELAXED) < 8 * N_READERS; k++)
+    /* let the readers walk the final state too: until they did as many
+     * walks and rare-term lookups as asserted below, however slow TSan
+     * on a loaded machine (60 s at most) */
+    for (int k = 0; k < 60000 &&
+         (__atomic_load_n(&m.n_walks, __ATOMIC_RELAXED) < 8 * N_READERS ||
+          __atomic_load_n(&m.n_rare, __ATOMIC_RELAXED) < 8 * N_READERS);
+         k++)
         usleep(1000);
     __atomic_store_n(&m.is_stop, 1, __ATOMIC_RELEASE);
     for (int i = 0; i < N_READERS; i++)
