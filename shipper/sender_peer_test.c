@@ -160,10 +160,13 @@ test_sender_ack_timeout_real_clock(void **state)
     f->ack_from_conn = 2;   /* PINGs answered: only the ACK timer closes */
     assert_int_equal(sender_start(f->s), 0);
     RUN_UNTIL(f, sender_is_ready(f->s));
+    /* timed from before the batch exists (its timer cannot start
+     * earlier), not from when the fake saw it, a loop turn or more after
+     * the send: the 20 ms of slack below were all that turn had */
+    int64_t sent = mono_ns();
     add_records(f, 1, 1, 10);
     sender_flush(f->s);
     RUN_UNTIL(f, f->n_batches == 1);
-    int64_t sent = mono_ns();
     RUN_UNTIL(f, f->n_conns == 2);
     int64_t waited_ms = (mono_ns() - sent) / 1000000;
     assert_true(waited_ms >= REAL_ACK_TIMEOUT_MS - 20);
@@ -178,9 +181,11 @@ test_sender_ping_real_clock(void **state)
     struct fake *f = *state;
 
     f->no_pong = 1;
-    assert_int_equal(sender_start(f->s), 0);
-    RUN_UNTIL(f, sender_is_ready(f->s));
     int64_t ready = mono_ns();
+    assert_int_equal(sender_start(f->s), 0);
+    /* from the last check that found it not ready: it became ready (and
+     * its PING timer started) after that */
+    RUN_UNTIL_SINCE(f, sender_is_ready(f->s), &ready);
     RUN_UNTIL(f, f->n_conns == 2);
     int64_t waited_ms = (mono_ns() - ready) / 1000000;
     assert_true(waited_ms >= REAL_PING_MS * 5 / 2 - 20);

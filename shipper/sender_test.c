@@ -71,7 +71,11 @@ test_sender_backpressure_and_resend(void **state)
      * (a worker's queue of raw batches stops it for a moment too) */
     uint64_t off = 1;
     for (int i = 0; i < 10000; i++) {
-        for (int k = 0; k < 50 && !sender_can_accept(f->s); k++)
+        /* while only the workers' queue says stop, wait for them: on
+         * their work, not for 50 ticks (0.5 s), which slow workers on a
+         * loaded machine could miss, the cap then not reached */
+        for (int k = 0; k < 3000 && !sender_can_accept(f->s) &&
+                        sender_inflight_bytes(f->s) < (64u << 10); k++)
             tick(f);
         if (!sender_can_accept(f->s))
             break;

@@ -386,11 +386,27 @@ tick(struct fake *f)
     event_base_dispatch(f->base);
 }
 
-/* Runs the loop until cond holds (at most ~5 s). */
+/* Runs the loop until cond holds (at most ~30 s: a bound for a hung
+ * test, not a budget a slow machine could pass; it was 5 s). */
 #define RUN_UNTIL(f, cond)                                  \
     do {                                                    \
-        for (int i_ = 0; i_ < 500 && !(cond); i_++)         \
+        for (int i_ = 0; i_ < 3000 && !(cond); i_++)        \
             tick(f);                                        \
+        assert_true(cond);                                  \
+    } while (0)
+
+/* RUN_UNTIL, and *since (int64_t, mono_ns) set to the time of the last
+ * check that found cond false: what made it true came after that time,
+ * however late a slow loop saw it (a lower bound for timing it). */
+#define RUN_UNTIL_SINCE(f, cond, since)                     \
+    do {                                                    \
+        for (int i_ = 0; i_ < 3000; i_++) {                 \
+            int64_t t_ = mono_ns();                         \
+            if (cond)                                       \
+                break;                                      \
+            *(since) = t_;                                  \
+            tick(f);                                        \
+        }                                                   \
         assert_true(cond);                                  \
     } while (0)
 
