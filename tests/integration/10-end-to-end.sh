@@ -254,7 +254,7 @@ wait_until 30 "node3 saving the trace's start $tstart" at_trace_start
 kill9 node3
 touch "$IT_TMP/stop"
 frames_done() { ! is_running tw-start; }
-wait_until 10 "tracewriter frames" frames_done
+wait_until 30 "tracewriter frames" frames_done
 assert_eq "$tstart" "$(saved_logical)" "position after the kill"
 start_shipper node3 "$IT_TMP/node3.docker"
 trace_records() {

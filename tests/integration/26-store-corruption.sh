@@ -105,7 +105,7 @@ assert_ge "$(health_store index_rebuilds)" 1 "index rebuilds (truncated .lqi)"
 check_served out1.jsonl
 assert_ge "$(health_store corrupt_blocks)" 3 "corrupt blocks after reading the damaged body"
 assert_ge "$(health_counter search_damaged_blocks)" 1 "search_damaged_blocks"
-wait_until 10 "the damage found by a search in the log" \
+wait_until 30 "the damage found by a search in the log" \
     grep -qE 'store damage corrupt_blocks=([3-9]|[1-9][0-9])' "$IT_TMP/collector.log"
 index_agrees 2000
 assert_ge "$(health_store index_errors)" 1 "index errors (flipped .lqi pages)"

@@ -43,14 +43,14 @@ it_bg impostor "$BUILD/logq-shipper" --collector "127.0.0.1:$CTCP" \
 IT_DAEMON[impostor]=1
 wait_until 20 "the impostor refuses the collector's proof" \
     grep -q "refusing to send logs.*host=node3" "$IT_TMP/impostor.log"
-wait_until 10 "auth_failures after the impostor" \
+wait_until 30 "auth_failures after the impostor" \
     test "$(health_counter auth_failures)" -ge "$((auth0 + 2))"
 
 log "a fake collector without the tokens gets nothing but HELLO"
 for mode in wrong noauth; do
     it_bg "fake-$mode" python3 "$IT_DIR/identity.py" fake-collector \
         "$IT_TMP/fake-$mode.port" "$IT_TMP/fake-$mode.frames" "$mode"
-    wait_until 10 "fake collector ($mode) port" test -s "$IT_TMP/fake-$mode.port"
+    wait_until 30 "fake collector ($mode) port" test -s "$IT_TMP/fake-$mode.port"
     mkdir -p "$IT_TMP/f$mode.docker" "$IT_TMP/f$mode.state"
     fake_container node2 "f$mode" "$IT_TMP/f$mode.docker" --count 20 --rate 100
     it_bg "shipper-$mode" "$BUILD/logq-shipper" \
@@ -77,7 +77,7 @@ log "a man in the middle: a modified batch, a replayed batch, a replayed ACK"
 mac0=$(health_counter frames_bad_mac)
 it_bg proxy python3 "$IT_DIR/identity.py" proxy "$IT_TMP/proxy.port" "$CTCP" \
     "$IT_TMP/proxy.events"
-wait_until 10 "proxy port" test -s "$IT_TMP/proxy.port"
+wait_until 30 "proxy port" test -s "$IT_TMP/proxy.port"
 mkdir -p "$IT_TMP/node2.state"
 # zlib batches, so the proxy can rewrite the records inside (Python has no
 # zstd); also a shipper that offers no zstd, as older ones, still accepted
@@ -93,9 +93,9 @@ grep -q "conn 1 up: batch 2 modified" "$IT_TMP/proxy.events" ||
     fail "no modified batch: $(cat "$IT_TMP/proxy.events")"
 grep -q "conn 2 up: batch 2 replayed" "$IT_TMP/proxy.events" ||
     fail "no replayed batch: $(cat "$IT_TMP/proxy.events")"
-wait_until 10 "frames_bad_mac for the modified and the replayed batch" \
+wait_until 30 "frames_bad_mac for the modified and the replayed batch" \
     test "$(health_counter frames_bad_mac)" -ge "$((mac0 + 2))"
-wait_until 10 "the shipper refusing the replayed ACK" \
+wait_until 30 "the shipper refusing the replayed ACK" \
     grep -q "frame from the collector refused" "$IT_TMP/node2.log"
 
 wait_writers 40

@@ -224,7 +224,7 @@ reloads_are() {   # COUNTER N
     [ "$(health_counter "$1")" = "$2" ]
 }
 kill -HUP "${IT_PIDS[collector]}"
-wait_until 10 "the token files reloaded" reloads_are token_reloads 1
+wait_until 30 "the token files reloaded" reloads_are token_reloads 1
 assert_eq 401 "$(status GET /api/v1/hosts -H "Authorization: Bearer $TREAD")" \
     "the replaced read token after SIGHUP"
 assert_eq 200 "$(status GET /api/v1/hosts -H "Authorization: Bearer $TNEW")" \
@@ -236,7 +236,7 @@ wait_writers 30
 wait_all_found 30 "$IT_TMP/manifest-node2-web.jsonl"
 (umask 077; printf 'grafana read short\n' >"$IT_TMP/http-tokens")
 kill -HUP "${IT_PIDS[collector]}"
-wait_until 10 "the bad token file refused" reloads_are token_reload_errors 1
+wait_until 30 "the bad token file refused" reloads_are token_reload_errors 1
 grep -q 'token files not reloaded.*http-tokens' "$IT_TMP/collector.log" ||
     fail "no warning naming the bad token file"
 assert_eq 200 "$(status GET /api/v1/hosts -H "Authorization: Bearer $TNEW")" \
@@ -257,14 +257,14 @@ hup_held() {   # SigBlk of /proc/PID/status holds SIGHUP (bit 0)
     m=$(awk '/^SigBlk:/ {print $2}' "/proc/${IT_PIDS[early]}/status") &&
         (( (16#$m & 1) == 1 ))
 }
-wait_until 10 "the starting collector holding SIGHUP" hup_held
+wait_until 30 "the starting collector holding SIGHUP" hup_held
 kill -HUP "${IT_PIDS[early]}"
 it_bg earlylog cat "$IT_TMP/early.fifo"
 wait_until 30 "the early collector's port file" \
     grep -qE '^[0-9]+ [0-9]+$' "$IT_TMP/early.ports"
 is_running early || fail "a SIGHUP during the start killed the collector"
 read -r CTCP CHTTP <"$IT_TMP/early.ports"
-wait_until 10 "the reload of a SIGHUP held at start" \
+wait_until 30 "the reload of a SIGHUP held at start" \
     reloads_are token_reloads 1
 stop early || fail "the early collector did not stop"
 

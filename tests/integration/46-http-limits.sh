@@ -93,7 +93,7 @@ log "--http-max-connections 4: the fifth gets 503, counted; slots come back"
 start_collector cap --http-max-connections 4
 python3 "$HL" hold "$CHTTP" 4 6 >"$IT_TMP/hold.out" &
 hold_pid=$!
-wait_until 5 "4 connections held" grep -q "held 4" "$IT_TMP/hold.out"
+wait_until 30 "4 connections held" grep -q "held 4" "$IT_TMP/hold.out"
 sleep 0.3
 over=$(python3 "$HL" overcap "$CHTTP")
 case $over in
@@ -101,7 +101,7 @@ case $over in
     *) fail "over the cap: $over" ;;
 esac
 wait "$hold_pid" || fail "hold client failed"
-wait_until 5 "slots back" health_ok
+wait_until 30 "slots back" health_ok
 assert_eq "http_connections_refused=1" \
     "$(counters http_connections_refused)" "refusal counted"
 # the gauge: only the /health request itself is open
@@ -121,7 +121,7 @@ read -r CTCP CHTTP <"$pf"
 wait_until 20 "emfile collector /health" health_ok
 opened=$(python3 "$HL" flood "$CHTTP" 150 3)
 log "held $opened connections for 3 s"
-wait_until 10 "/health after the flood" health_ok
+wait_until 30 "/health after the flood" health_ok
 elog="$IT_TMP/emfile.log"
 lines=$(grep -c -i 'accept' "$elog" || true)
 log "accept log lines: $lines"
