@@ -447,6 +447,8 @@ test_follow_resume_stalled_not_dropped(void **state)
     struct lreader r = { .fd = small_get(f, path) };
     buf_init(&r.raw, (size_t)128 << 20);
     buf_init(&r.body, (size_t)128 << 20);
+    for (int i = 0; i < 4000 && f->api->n_followers < 1; i++)
+        run_loop(f, 5);             /* taken in, however slow */
     run_loop(f, 100);               /* the catch-up fills the socket */
     assert_int_equal(f->api->n_followers, 1);
     for (int i = 0; i < 160; i++) {
@@ -503,6 +505,8 @@ test_follow_resume_last_round_rechased(void **state)
     struct lreader r = { .fd = small_get(f, path) };
     buf_init(&r.raw, (size_t)256 << 20);
     buf_init(&r.body, (size_t)256 << 20);
+    for (int i = 0; i < 4000 && f->api->n_followers < 1; i++)
+        run_loop(f, 5);             /* taken in, however slow */
     run_loop(f, 100);               /* the first round fills the socket */
     assert_int_equal(f->api->n_followers, 1);
     (void)store_publish_len(f, &seq, 3000, 4000);   /* the second's */
@@ -554,6 +558,8 @@ test_follow_resume_left_while_chasing(void **state)
     struct lreader r = { .fd = small_get(f, path) };
     buf_init(&r.raw, (size_t)64 << 20);
     buf_init(&r.body, (size_t)64 << 20);
+    for (int i = 0; i < 4000 && f->api->n_followers < 1; i++)
+        run_loop(f, 5);             /* taken in, however slow */
     run_loop(f, 300);               /* the first round takes over 250 ms */
     (void)store_publish(f, &seq, 20000);
     for (int i = 0; i < 20000 && r.next < 20000; i++) {
