@@ -33,7 +33,10 @@ for n in 1 2; do
     fake_container "node$n" bulk "$IT_TMP/node$n.docker" --count 3000 \
         --rate 400 --long-every 50 --long-size 8000 --stderr-every 5
 done
-sleep 4
+# the first deletion, waited for (it comes about 0.4 s into the writers'
+# 7.5 s; a fixed sleep 4 failed if a loaded machine started shipping late)
+deleted_some() { [ "$(health_store segments_deleted)" -ge 1 ]; }
+wait_until 30 "a segment deleted while the writers write" deleted_some
 mid=$(health_store segments_deleted)
 mid_bytes=$(health_store bytes_deleted)
 wait_writers 60
