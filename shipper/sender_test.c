@@ -340,7 +340,11 @@ test_sender_cap_counts_resume_points(void **state)
                                           .image = "img", .labels = "" };
     }
     for (int b = 0; b < 1000; b++) {
-        for (int k = 0; k < 50 && !sender_can_accept(f->s); k++)
+        /* while only the worker's queue says stop, wait for it (as in
+         * backpressure_and_resend): 50 ticks of a slow worker ended the
+         * loop before the cap, and the test passed without proving it */
+        for (int k = 0; k < 3000 && !sender_can_accept(f->s) &&
+                        sender_inflight_bytes(f->s) < (64u << 10); k++)
             tick(f);
         if (!sender_can_accept(f->s))
             break;
@@ -354,6 +358,7 @@ test_sender_cap_counts_resume_points(void **state)
         n_batches++;
     }
     assert_false(sender_can_accept(f->s));
+    assert_true(sender_inflight_bytes(f->s) >= (64u << 10));  /* the cap */
     /* 100 resume points a batch, each over 128 bytes: at most 64 KiB of
      * them and one batch more */
     assert_true(n_batches <= (64u << 10) / (100 * 128) + 1);
