@@ -227,6 +227,7 @@ teardown(void **state)
 {
     struct fx *f = *state;
 
+    tail_wb_test_call(NULL);    /* a failed test left its fake call set */
     tail_free(f->t);
     if (f->dir != NULL) {
         char *cmd = xasprintf("rm -rf '%s'", f->dir);
