@@ -628,7 +628,8 @@ ix_eg_best_ref(const uint32_t *v, size_t n, size_t stride, uint32_t shift,
 /* The Exp-Golomb parameter (0 to 20) that codes v[0..n) (every stride-th
  * word, shifted right by shift) shortest (the smallest such k), and
  * *len their bits: the same as ix_eg_best_ref from two passes over the
- * values (the longest bit length, then the counts), not 21 (it took 21, ~40% of the .lqi encoder's instructions). With
+ * values (the longest bit length, then the counts), not 21 (which took
+ * ~40% of the .lqi encoder's instructions). With
  * u = (v >> k) + 1 = (v + 2^k) >> k, whose bit length is that of
  * v + 2^k less k, a value's length is 2 * bitlen(v + 2^k) - k - 1; for
  * v of bit length b, bitlen(v + 2^k) is k + 1 where b <= k, else b, plus
