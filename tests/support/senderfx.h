@@ -395,21 +395,6 @@ tick(struct fake *f)
         assert_true(cond);                                  \
     } while (0)
 
-/* RUN_UNTIL, and *since (int64_t, mono_ns) set to the time of the last
- * check that found cond false: what made it true came after that time,
- * however late a slow loop saw it (a lower bound for timing it). */
-#define RUN_UNTIL_SINCE(f, cond, since)                     \
-    do {                                                    \
-        for (int i_ = 0; i_ < 3000; i_++) {                 \
-            int64_t t_ = mono_ns();                         \
-            if (cond)                                       \
-                break;                                      \
-            *(since) = t_;                                  \
-            tick(f);                                        \
-        }                                                   \
-        assert_true(cond);                                  \
-    } while (0)
-
 /* Moves the fake clock by ms and runs the sender's timeout checks. */
 static inline void
 advance(struct fake *f, int ms)
