@@ -136,8 +136,7 @@ setup(void **state)
 
     assert_non_null(mkdtemp(tmpl));
     f->dir = xstrdup(tmpl);
-    f->port = redisserver_free_port();
-    f->redis = redisserver_start(f->dir, f->port, NULL);
+    f->redis = redisserver_start_free(f->dir, &f->port, NULL);
     f->store = store_open(f->dir, &(struct store_options){ 0 }, &err);
     assert_non_null(f->store);
     f->base = event_base_new();

@@ -3,12 +3,13 @@
  * rmtest: the fixtures of collector/metrics/redis_metrics_test.c (writes,
  * expiry, bounds of what is kept) and redis_metrics_read_test.c (replies:
  * malformed, over the bounds, hostile): a real redis-server started per
- * test on a free port in a temp dir (killed in teardown), a real
- * event_base, rmetrics on a fake clock, frames written as a shipper
- * sends them, read results collected by the callbacks, and a synchronous
- * hiredis client to plant or inspect keys. Only waits for redis-server
- * and for replies use the wall clock (bounded). Each test file uses a
- * part of it (hence no unused-function warning in here). Test-only.
+ * test on a port of its own (redisserver.h) in a temp dir (killed in
+ * teardown), a real event_base, rmetrics on a fake clock, frames written
+ * as a shipper sends them, read results collected by the callbacks, and a
+ * synchronous hiredis client to plant or inspect keys. Only waits for
+ * redis-server and for replies use the wall clock (bounded). Each test
+ * file uses a part of it (hence no unused-function warning in here).
+ * Test-only.
  */
 #ifndef TESTS_SUPPORT_RMTEST_H
 #define TESTS_SUPPORT_RMTEST_H
@@ -369,13 +370,13 @@ setup(void **state)
 
     snprintf(f->dir, sizeof(f->dir), "/tmp/rmetrics_test.XXXXXX");
     assert_non_null(mkdtemp(f->dir));
-    f->port = redisserver_free_port();
     f->base = event_base_new();
     fake_now = T0;
     open_max_hosts = 0;
     open_max_reply = open_max_query = open_max_names = 0;
     open_host_names = open_host_series = 0;
-    redis_start(f);
+    /* a port of its own, kept for the restarts (redis_start) */
+    f->redis = redisserver_start_free(f->dir, &f->port, &f->sync);
     *state = f;
     return 0;
 }
