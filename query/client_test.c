@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -27,9 +28,22 @@
 struct fake {
     struct loopsrv srv;
     const char  *pieces[8];     /* written one send() each */
-    int          hold_ms;       /* keep the connection open before close */
+    int          hold_ms;       /* then wait for the client to close (at
+                                   most hold_ms) before closing */
     char         request[2048];
 };
+
+/* Reads (and drops) what comes on fd until the peer closes it, ms at
+ * most between two reads. */
+static void
+wait_hangup(int fd, int ms)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    char tmp[256];
+
+    while (poll(&p, 1, ms) == 1 && recv(fd, tmp, sizeof(tmp), 0) > 0)
+        ;
+}
 
 static void *
 fake_run(void *arg)
@@ -53,7 +67,7 @@ fake_run(void *arg)
         usleep(2000);   /* separate reads on the client side */
     }
     if (f->hold_ms > 0)
-        usleep((useconds_t)f->hold_ms * 1000);
+        wait_hangup(fd, f->hold_ms);
     close(fd);
     return NULL;
 }
@@ -258,8 +272,10 @@ test_client_malformed(void **state)
 static void
 test_client_idle_timeout(void **state)
 {
+    /* the server closes only after the client gave up (30 s at most),
+     * however late the client's thread runs: no close can come first */
     struct fake f = { .pieces = { HEAD_CHUNKED "2\r\nok\r\n" },
-                      .hold_ms = 600 };
+                      .hold_ms = 30000 };
     struct sink s = { .n_calls = 0 };
     char err[256] = "";
 
