@@ -41,11 +41,10 @@ done
 BUILD=$VG
 
 FIX=$REPO/tests/data/metrics/v2/t0
-RPORT=$(free_port)
+redis_port
 it_bg redis redis-server --port "$RPORT" --bind 127.0.0.1 --save '' \
     --appendonly no --daemonize no --dir "$IT_TMP"
-wait_until 20 "redis-server on $RPORT" \
-    sh -c "[ \"\$(redis-cli -p $RPORT ping 2>/dev/null)\" = PONG ]"
+wait_until 20 "redis-server on $RPORT" redis_is_ours redis
 
 enroll "$IT_TMP/hosts" node1
 make_token "$IT_TMP/t-admin"

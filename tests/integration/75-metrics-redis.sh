@@ -18,15 +18,14 @@ command -v redis-server >/dev/null ||
 command -v redis-cli >/dev/null ||
     fail "redis-cli missing (redis-tools; provisioning/deps.sh installs it)"
 FIX=$REPO/tests/data/metrics
-RPORT=$(free_port)
+redis_port
 
 start_redis() {
     it_bg redis redis-server --port "$RPORT" --bind 127.0.0.1 --save '' \
         --appendonly no --daemonize no --dir "$IT_TMP"
-    wait_until 20 "redis-server on $RPORT" rcli_ping
+    wait_until 20 "redis-server on $RPORT" redis_is_ours redis
 }
 rcli() { redis-cli -p "$RPORT" "$@"; }
-rcli_ping() { [ "$(rcli ping 2>/dev/null)" = PONG ]; }
 # points NODE METRIC: number of points of one host series in Redis.
 points() { rcli zcard "logq:s:$1|$2||" 2>/dev/null || echo 0; }
 has_points() { [ "$(points "$1" "$2")" -ge "$3" ]; }

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # 76-health-grafana: metrics end to end. A private redis-server (Debian's,
-# on a free port), a collector with --redis, two shippers (node1, node2)
-# sampling copies of the cgroup v1 fixture tree (tests/data/metrics/v1/t0)
-# every second while a ticker advances its CPU, network and disk counters
+# on a port of its own: lib.sh redis_port), a collector with --redis, two
+# shippers (node1, node2) sampling copies of the cgroup v1 fixture tree
+# (tests/data/metrics/v1/t0) every second while a ticker advances its CPU,
+# network and disk counters
 # (rates need moving counters); node1's "web" container also has log lines,
 # some of them errors. Checks:
 # - `logq health`: both hosts up, exit 0; a container set restarting is
@@ -32,11 +33,10 @@ it_init 76-health-grafana
 
 command -v redis-server >/dev/null ||
     fail "redis-server missing (provisioning/deps.sh installs it)"
-RPORT=$(free_port)
+redis_port
 it_bg redis redis-server --port "$RPORT" --bind 127.0.0.1 --save '' \
     --appendonly no --dir "$IT_TMP"
-redis_up() { redis-cli -p "$RPORT" ping | grep -q PONG; }
-wait_until 20 "redis-server on $RPORT" redis_up
+wait_until 20 "redis-server on $RPORT" redis_is_ours redis
 start_collector collector --redis "127.0.0.1:$RPORT"
 url="http://127.0.0.1:$CHTTP"
 

@@ -12,7 +12,7 @@ it_init 77-metrics-client-gone
 
 command -v redis-server >/dev/null || it_skip "redis-server not installed"
 command -v redis-cli >/dev/null || it_skip "redis-cli not installed (redis-tools)"
-RPORT=$(free_port)
+redis_port
 # Redis 7 and later refuse DEBUG unless started with this (older ones
 # allow it and would refuse the unknown option).
 dbg=()
@@ -23,8 +23,7 @@ fi
 it_bg redis redis-server --port "$RPORT" --bind 127.0.0.1 --save '' \
     --appendonly no --daemonize no --dir "$IT_TMP" "${dbg[@]}"
 rcli() { redis-cli -p "$RPORT" "$@"; }
-rcli_ping() { [ "$(rcli ping 2>/dev/null)" = PONG ]; }
-wait_until 20 "redis-server on $RPORT" rcli_ping
+wait_until 20 "redis-server on $RPORT" redis_is_ours redis
 # The scenario's own server: DEBUG must work, so a refusal is a failure
 # of this script, not a reason to skip.
 [ "$(rcli debug sleep 0 2>&1)" = OK ] ||

@@ -24,11 +24,10 @@ DATA=$IT_TMP/collector.data
 mkdir -p "$DATA"
 it_mount_tmpfs "$DATA" 16m
 
-RPORT=$(free_port)
+redis_port
 it_bg redis redis-server --port "$RPORT" --bind 127.0.0.1 --save '' \
     --appendonly no --daemonize no --dir "$IT_TMP"
-rping() { [ "$(redis-cli -p "$RPORT" ping 2>/dev/null)" = PONG ]; }
-wait_until 20 "redis-server on $RPORT" rping
+wait_until 20 "redis-server on $RPORT" redis_is_ours redis
 
 SMALL=(--segment-size 256K --block-size 16K --retention-interval 200ms
     --redis "127.0.0.1:$RPORT")

@@ -249,6 +249,64 @@ s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])'
 }
 
+# redis_port: sets RPORT to a port of 127.0.0.1 for the scenario's own
+# redis-server, its own for the whole scenario (a restart reuses it), as
+# tests/support/redisserver.h picks the unit tests' ports: below the
+# kernel's ephemeral range, so no bind to port 0 and no connect() takes
+# it (the daemons of the scenario run beside this one, or the collector's
+# own reconnects while Redis is down), and reserved by an abstract unix
+# socket named for it, held by a python3 (it_bg "portlock", stopped with
+# the rest), so neither the scenario beside nor a unit test picks it.
+redis_port() {
+    local pf=$IT_TMP/redis.port i
+    rm -f "$pf"
+    it_bg portlock python3 -c 'import os, signal, socket, sys
+with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+    lo, hi = map(int, f.read().split())
+if lo - 1024 >= 1024:
+    n = min(lo - 1024, 8192)
+    base = lo - n
+elif 65535 - hi >= 1024:
+    base, n = hi + 1, min(65535 - hi, 8192)
+else:
+    base, n = 1024, 65535 - 1024
+at = os.getpid() * 2654435761 % n
+for i in range(n):
+    port = base + (at + i) % n
+    u = socket.socket(socket.AF_UNIX)
+    try:
+        u.bind("\0logq-test-port-%d" % port)
+        t = socket.socket()
+        t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        t.bind(("127.0.0.1", port))
+        t.listen(1)
+        t.close()
+    except OSError:
+        u.close()
+        continue
+    with open(sys.argv[1] + ".tmp", "w") as f:
+        f.write("%d\n" % port)
+    os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+    while True:
+        signal.pause()
+sys.exit("no free port in %d..%d" % (base, base + n - 1))' "$pf"
+    for ((i = 0; i < 100; i++)); do
+        [ -s "$pf" ] && break
+        is_running portlock || fail "no port for redis-server: $(cat "$IT_TMP/portlock.log")"
+        sleep 0.1
+    done
+    [ -s "$pf" ] || fail "no port for redis-server in 10 s"
+    RPORT=$(cat "$pf")
+    log "redis-server port $RPORT (reserved)"
+}
+
+# redis_is_ours NAME: the redis-server answering on $RPORT is NAME's (its
+# it_bg pid is INFO's process_id), not another's on the same port.
+redis_is_ours() {
+    [ "$(redis-cli -p "$RPORT" info server 2>/dev/null | tr -d '\r' |
+        sed -n 's/^process_id://p')" = "${IT_PIDS[$1]:-none}" ]
+}
+
 # start_collector [NAME] [EXTRA ARGS...]: data dir $IT_TMP/NAME.data;
 # ports from COLLECTOR_TCP_PORT / COLLECTOR_HTTP_PORT (default 0 = any).
 # Sets CTCP and CHTTP, returns once /health answers.
