@@ -19,11 +19,10 @@ set -euo pipefail
 . "$(dirname "$0")/storelib.sh"
 it_init 26-store-corruption
 
-COLLECTOR_TCP_PORT=$(free_port)
-COLLECTOR_HTTP_PORT=$(free_port)
-while [ "$COLLECTOR_HTTP_PORT" = "$COLLECTOR_TCP_PORT" ]; do
-    COLLECTOR_HTTP_PORT=$(free_port)
-done
+# the collector's ports, kept across its crashes (reserve_port: nothing
+# else takes them while it is down, not even a shipper reconnecting)
+reserve_port COLLECTOR_TCP_PORT
+reserve_port COLLECTOR_HTTP_PORT
 export COLLECTOR_TCP_PORT COLLECTOR_HTTP_PORT
 SMALL=(--segment-size 64K --block-size 4K --retention-interval 200ms)
 DATA=$IT_TMP/collector.data

@@ -249,18 +249,19 @@ s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])'
 }
 
-# redis_port: sets RPORT to a port of 127.0.0.1 for the scenario's own
-# redis-server, its own for the whole scenario (a restart reuses it), as
-# tests/support/redisserver.h picks the unit tests' ports: below the
-# kernel's ephemeral range, so no bind to port 0 and no connect() takes
-# it (the daemons of the scenario run beside this one, or the collector's
-# own reconnects while Redis is down), and reserved by an abstract unix
-# socket named for it, held by a python3 (it_bg "portlock", stopped with
-# the rest), so neither the scenario beside nor a unit test picks it.
-redis_port() {
-    local pf=$IT_TMP/redis.port i
+# reserve_port VAR: sets VAR to a port of 127.0.0.1 the scenario keeps
+# for its whole life (restarts reuse it), as tests/support/redisserver.h
+# picks the unit tests' ports: below the kernel's ephemeral range, so no
+# bind to port 0 and no connect() takes it (the daemons of the scenario
+# run beside this one, or a client reconnecting to it while its server is
+# down, which on a port of the range could even connect to itself), and
+# reserved by an abstract unix socket named for it, held by a python3
+# (it_bg "portlock-VAR", stopped with the rest), so neither the scenario
+# beside nor a unit test picks it.
+reserve_port() {
+    local var=$1 pf=$IT_TMP/$1.port i
     rm -f "$pf"
-    it_bg portlock python3 -c 'import os, signal, socket, sys
+    it_bg "portlock-$var" python3 -c 'import os, signal, socket, sys
 with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
     lo, hi = map(int, f.read().split())
 if lo - 1024 >= 1024:
@@ -292,13 +293,17 @@ for i in range(n):
 sys.exit("no free port in %d..%d" % (base, base + n - 1))' "$pf"
     for ((i = 0; i < 100; i++)); do
         [ -s "$pf" ] && break
-        is_running portlock || fail "no port for redis-server: $(cat "$IT_TMP/portlock.log")"
+        is_running "portlock-$var" ||
+            fail "no port for $var: $(cat "$IT_TMP/portlock-$var.log")"
         sleep 0.1
     done
-    [ -s "$pf" ] || fail "no port for redis-server in 10 s"
-    RPORT=$(cat "$pf")
-    log "redis-server port $RPORT (reserved)"
+    [ -s "$pf" ] || fail "no port for $var in 10 s"
+    printf -v "$var" '%s' "$(cat "$pf")"
+    log "$var: port ${!var} (reserved)"
 }
+
+# redis_port: RPORT for the scenario's own redis-server (reserve_port).
+redis_port() { reserve_port RPORT; }
 
 # redis_is_ours NAME: the redis-server answering on $RPORT is NAME's (its
 # it_bg pid is INFO's process_id), not another's on the same port.
