@@ -729,11 +729,15 @@ index_mem_bytes(const struct index_mem *m)
            m->pend.size * sizeof(*m->pend.tab) + m->extra_bytes;
 }
 
+/* The entry of hash, NULL if none. Hash 0 is no key's (tokenize_hash
+ * never gives it): it marks an empty slot, which it would match. */
 static const struct ix_ent *
 ix_find(const struct index_mem *m, uint32_t hash)
 {
     size_t mask = m->size - 1;
 
+    if (hash == 0)
+        return NULL;
     for (size_t i = hash & mask;; i = (i + 1) & mask) {
         if (m->tab[i].hash == hash)
             return ix_ent_at(m, m->tab[i].idx);

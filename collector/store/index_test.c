@@ -86,6 +86,31 @@ test_index_mem_lookup(void **state)
     index_mem_free(NULL);
 }
 
+/* Hash 0 is no token's (tokenize_hash never gives it) and marks an empty
+ * slot of the map's table: a lookup of it finds nothing, where the map's
+ * probe took the first empty slot it met for a match and gave the first
+ * key's blocks and counts. */
+static void
+test_index_hash_zero(void **state)
+{
+    struct index_mem *m = sample_mem();
+    uint64_t bits[1] = { 0 };
+    uint32_t fmask[40] = { 0 }, cw[40] = { 0 };
+
+    (void)state;
+    index_mem_lookup_frames(m, 0, bits, fmask, 40);
+    assert_true(bits[0] == 0);
+    for (uint32_t b = 0; b < 40; b++)
+        assert_int_equal(fmask[b], 0);
+    /* the first key's check ("common" comes first): the probe returned
+     * its entry, whose counts were taken */
+    assert_int_equal(index_mem_counts(m, 0, tokenize_check(
+        (const uint8_t *)"common", 6), cw, 40), 0);
+    for (uint32_t b = 0; b < 40; b++)
+        assert_int_equal(cw[b], 0);
+    index_mem_free(m);
+}
+
 /* Writes the .lqi image of m (n_blks <= 40 blocks) for seq 5 to path;
  * frees m. */
 static void
@@ -1393,6 +1418,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_index_mem_lookup),
+        cmocka_unit_test(test_index_hash_zero),
         cmocka_unit_test(test_index_frames),
         cmocka_unit_test(test_index_same_block_twice),
         cmocka_unit_test(test_index_image_stable),
