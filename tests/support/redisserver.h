@@ -177,10 +177,13 @@ redisserver_pid_on(int port)
 
 /* Starts redis-server on 127.0.0.1:port in dir (no RDB, no AOF), with
  * the arguments of extra (NULL-terminated, at most 8; NULL: none) after
- * those, and waits until it answers as itself (INFO's process_id; 10 s at
- * most). Returns its pid, or 0 when the port was taken (it exited at
- * start, or another process answers there: it was killed). *sync (when
- * not NULL) gets a connected context, the caller's to free. */
+ * those, and waits until it answers as itself (INFO's process_id): 200
+ * checks 50 ms apart, each taking up to 1 s to connect and 1 s for INFO
+ * (redisserver_pid_on), so 10 s while nothing listens there, longer only
+ * while a listener accepts and is slow to answer. Returns its pid, or 0
+ * when the port was taken (it exited at start, or another process
+ * answers there: it was killed). *sync (when not NULL) gets a connected
+ * context, the caller's to free. */
 static inline pid_t
 redisserver_try(const char *dir, int port, redisContext **sync,
                 const char *const *extra)
@@ -207,7 +210,7 @@ redisserver_try(const char *dir, int port, redisContext **sync,
         execvp("redis-server", (char *const *)argv);
         _exit(127);
     }
-    for (int i = 0; i < 200; i++) {          /* up to 10 s */
+    for (int i = 0; i < 200; i++) {          /* 50 ms apart */
         struct timespec ts = { 0, 50 * 1000000L };
         long answering = redisserver_pid_on(port);
         if (answering == (long)pid) {
