@@ -59,24 +59,12 @@ crash_loop 7 "${SMALL[@]}"
 wait_writers 90
 phase1=("$IT_TMP"/manifest-*.jsonl)
 wait_all_found 120 "${phase1[@]}"
-# More of web's lines, a round at a time (~90 KiB raw a host), until the
-# store holds 10 segments: a segment rolls per seal job, and while WAL
-# syncs are slow (a loaded disk) each job takes all that came meanwhile,
-# so the lines above could fill fewer (seen: 9, with every fdatasync made
-# to take 1.5 s). None on a normal run.
-first=1801
-for ((round = 0; round < 40; round++)); do
-    [ "$(health_store segments)" -ge 10 ] && break
-    for n in 1 2; do
-        fake_container "node$n" web "$IT_TMP/node$n.docker" --count 300 \
-            --first "$first" --rate 600 --long-every 97 --long-size 20000 \
-            --stderr-every 7
-    done
-    wait_writers 60
-    wait_all_found 120 "${phase1[@]}"
-    first=$((first + 300))
-done
-log "phase 1: $(health_store segments) segments, $round more rounds of web's lines"
+# more of web's lines until the store holds 10 segments (storelib.sh
+# web_rounds_until: the lines above could fill fewer, seen: 9)
+segments() { health_store segments; }
+WEB_FIRST=1801
+web_rounds_until 10 segments 120 "${phase1[@]}"
+log "phase 1: $(segments) segments, $WEB_ROUNDS more rounds of web's lines"
 sleep 2         # a late resend would show up as a duplicate
 lq_all "$IT_TMP/out.jsonl"
 python3 "$IT_DIR/check.py" verify "${phase1[@]}" <"$IT_TMP/out.jsonl" ||

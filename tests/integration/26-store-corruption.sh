@@ -40,25 +40,12 @@ done
 wait_writers 60
 before=("$IT_TMP"/manifest-*.jsonl)
 wait_all_found 90 "${before[@]}"
-# More of web's lines, a round at a time (~90 KiB raw a host), until the
-# store holds 8 segments: a segment rolls per seal job, and while a WAL
-# sync is slow (a loaded disk) one job takes all that came meanwhile, so
-# the first burst alone can fill as few as 2 segments far past 64K (seen:
-# 2, with every fdatasync made to take 1.5 s).
+# more of web's lines until the store holds 8 segment files
+# (storelib.sh web_rounds_until: the burst above could fill as few as 2)
 seg_files() { find "$DATA" -maxdepth 1 -name 'seg-*.lqs' | wc -l; }
-first=901
-for ((round = 0; round < 40; round++)); do
-    [ "$(seg_files)" -ge 8 ] && break
-    for n in 1 2; do
-        fake_container "node$n" web "$IT_TMP/node$n.docker" --count 300 \
-            --first "$first" --rate 600 --long-every 97 --long-size 20000 \
-            --stderr-every 7
-    done
-    wait_writers 60
-    wait_all_found 90 "${before[@]}"
-    first=$((first + 300))
-done
-log "fill: $(seg_files) segments after $round more rounds of web's lines"
+WEB_FIRST=901
+web_rounds_until 8 seg_files 90 "${before[@]}"
+log "fill: $(seg_files) segments after $WEB_ROUNDS more rounds of web's lines"
 lq_all "$IT_TMP/out0.jsonl"
 python3 "$IT_DIR/check.py" verify "${before[@]}" <"$IT_TMP/out0.jsonl" ||
     fail "store not exact before any damage"

@@ -76,6 +76,31 @@ print(json.load(sys.stdin)["m"])')
     done
 }
 
+# web_rounds_until NEED COUNT WAIT MANIFEST...: while the command COUNT
+# prints a number below NEED, more of web's lines on node1 and node2 (300
+# a host, ~90 KiB raw, numbered on from WEB_FIRST, which it advances), a
+# round at a time (40 at most), each waited for (wait_writers, then
+# wait_all_found WAIT over MANIFEST...); WEB_ROUNDS: the rounds added. A
+# segment rolls per seal job, and while WAL syncs are slow (a loaded
+# disk) each job takes all that came meanwhile, so a scenario's lines can
+# fill fewer segments than it needs (25 and 26, seen with every fdatasync
+# made to take 1.5 s; collector/STORE.md "Segment"). None on a normal run.
+web_rounds_until() {
+    local need=$1 count=$2 wait=$3 n
+    shift 3
+    for ((WEB_ROUNDS = 0; WEB_ROUNDS < 40; WEB_ROUNDS++)); do
+        [ "$("$count")" -ge "$need" ] && return 0
+        for n in 1 2; do
+            fake_container "node$n" web "$IT_TMP/node$n.docker" --count 300 \
+                --first "$WEB_FIRST" --rate 600 --long-every 97 \
+                --long-size 20000 --stderr-every 7
+        done
+        wait_writers 60
+        wait_all_found "$wait" "$@"
+        WEB_FIRST=$((WEB_FIRST + 300))
+    done
+}
+
 # log_sum FILE REGEX: sums, over every match of REGEX in FILE, the number
 # that ends the match (e.g. 'retention deleted segments=[0-9]+').
 log_sum() {
