@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # logq: one non-recursive build for the collector, the shipper and the CLI.
 #   make            release build into build/release, binaries copied to bin/
+#                   (profile-guided: PGO below; `make PGO=0` without)
 #   make test       deps check, ASan+UBSan build, unit tests, fuzz replay,
 #                   the threaded unit tests under TSan (tsan-unit),
 #                   integration scenarios (the README's test command)
@@ -41,6 +42,41 @@ endif
 HARDEN_CPPFLAGS_release := -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=3
 HARDEN_CFLAGS_release   := -fstack-protector-strong -fPIE
 HARDEN_LDFLAGS_release  := -Wl,-z,relro,-z,now
+# Profile-guided optimization of the release build (PGO=1, the default;
+# `make PGO=0` builds without it, e.g. while editing, and so do MODE=asan
+# and MODE=tsan). The collector's objects and libcommon's are compiled
+# with the counts of a training run (BENCHMARKS.md "A profile-guided
+# build"): the store built from generated logs by an instrumented
+# store-build (tests/bench/pgo_train.sh), its branches, inlining and
+# code layout then follow what ingest does. The instrumented build is
+# MODE=pgogen (build/pgogen, the release flags plus -fprofile-generate;
+# counters updated atomically, as the store's threads share them); the
+# counts go to build/pgo-data, named by object path under the build
+# directory (-fprofile-prefix-path), so that build/release/obj/X.o finds
+# the counts of build/pgogen/obj/X.o, each function's by its number in its
+# file (PGO_ID: by default a static function's id hashes the object's
+# path, and 16 functions of index.c and block.c lost their counts). The
+# training runs again only when
+# the instrumented store-build, the generator or the script changed (the
+# sub-make decides, every time). Code the training does not run (the
+# HTTP API, searches, the shipper's part of libcommon) is compiled as
+# without a profile (-fprofile-partial-training). The hot store files
+# (PGO_CHECKED) must find their counts: a build whose profile went
+# missing fails instead of being silently slower. GCC's flags: with
+# another compiler (CC=clang) the build is made without PGO.
+ifeq ($(origin PGO),undefined)
+PGO := $(if $(shell $(CC) -v 2>&1 | grep '^gcc version'),1,0)
+endif
+PGO_GEN  := build/pgogen
+PGO_DATA := build/pgo-data
+PGO_ID   := --param=profile-func-internal-id=1
+CFLAGS_pgogen  = $(CFLAGS_release) $(PGO_ID) -fprofile-generate=$(CURDIR)/$(PGO_DATA) \
+                 -fprofile-prefix-path=$(CURDIR)/$(PGO_GEN) -fprofile-update=atomic
+LDFLAGS_pgogen  = $(LDFLAGS_release) -fprofile-generate
+HARDEN_CPPFLAGS_pgogen = $(HARDEN_CPPFLAGS_release)
+HARDEN_CFLAGS_pgogen   = $(HARDEN_CFLAGS_release)
+HARDEN_LDFLAGS_pgogen  = $(HARDEN_LDFLAGS_release)
+LTO_pgogen = $(LTO_release)
 CPPFLAGS := -I. -D_GNU_SOURCE -MMD -MP $(HARDEN_CPPFLAGS_$(MODE))
 CFLAGS_release := -O2 -g
 # Link-time optimization of the release build (kept apart from
@@ -100,7 +136,7 @@ TESTS    := $(patsubst %.c,$(BUILD)/tests/%,$(TEST_SRC))
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%_replay,$(FUZZ_SRC))
 
-.PHONY: all build tests test unit tsan-unit release-unit fuzz-replay integration lint clean bench soak \
+.PHONY: FORCE all build tests test unit tsan-unit release-unit fuzz-replay integration lint clean bench soak \
         demo demo-down demo-refresh images fuzz deps man install print-libs
 all: bin/logq-collector bin/logq-shipper bin/logq bin/logq-loggen $(MANPAGES)
 
@@ -134,6 +170,29 @@ tests: $(TESTS) $(FUZZ_REPLAY)
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# PGO (above, after the hardening flags): the objects compiled with the
+# training's counts wait for them.
+ifeq ($(MODE)$(PGO),release1)
+PGO_OBJS    := $(call obj,$(COMMON_SRC) $(COLLECTOR_SRC) collector/main.c)
+PGO_CHECKED := $(call obj,$(addprefix collector/store/,tokenize.c index.c \
+               index_write.c block.c tailset.c segment_seal.c store_append.c))
+PGO_USE     := $(PGO_ID) -fprofile-use=$(CURDIR)/$(PGO_DATA) \
+               -fprofile-prefix-path=$(CURDIR)/$(BUILD) \
+               -fprofile-partial-training -Wno-error=coverage-mismatch
+$(filter-out $(PGO_CHECKED),$(PGO_OBJS)): CFLAGS += $(PGO_USE) -Wno-missing-profile
+$(PGO_CHECKED): CFLAGS += $(PGO_USE) -Werror=missing-profile
+$(PGO_OBJS): $(PGO_DATA)/trained
+$(PGO_DATA)/trained: FORCE $(BUILD)/logq-loggen tests/bench/pgo_train.sh
+	@$(MAKE) -q --no-print-directory MODE=pgogen PGO=0 $(PGO_GEN)/store-build 2>/dev/null || \
+	    $(MAKE) --no-print-directory MODE=pgogen PGO=0 $(PGO_GEN)/store-build
+	@if [ ! -e $@ ] || [ $(PGO_GEN)/store-build -nt $@ ] || \
+	    [ $(BUILD)/logq-loggen -nt $@ ] || [ tests/bench/pgo_train.sh -nt $@ ]; then \
+	    tests/bench/pgo_train.sh $(PGO_GEN)/store-build $(BUILD)/logq-loggen \
+	        $(PGO_DATA) && touch $@; \
+	fi
+endif
+FORCE:
 
 $(LIBCOMMON): $(call obj,$(COMMON_SRC))
 $(LIBSHIPPER): $(call obj,$(SHIPPER_SRC))

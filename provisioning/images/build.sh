@@ -43,24 +43,35 @@ lq_builder_up || lq_die "the builder dockerd did not start"
 ctx=$LQ_CACHE/context.tar
 # The sources: SRC_PATHS, and the log generator's parts tests/support/loggen*
 # (a pattern, as their names differ between commits: git archive takes it as
-# a pathspec, tar the shell's expansion in the tree).
+# a pathspec, tar the shell's expansion in the tree). The release build's
+# training run (Makefile "PGO") needs tests/bench/store_build.c and
+# tests/bench/pgo_train.sh, and the generator.
 SRC_PATHS=(Makefile common shipper collector query)
+PGO_PATHS=(tests/bench/store_build.c tests/bench/pgo_train.sh)
 context_snapshot() {
-    local tree=$repo tmp=
+    local tree=$repo tmp="" f
     if [ -n "${LQ_IMAGE_REV:-}" ]; then
         # The sources of a commit (e.g. a release tag) instead of the tree.
         tmp=$(mktemp -d "$LQ_CACHE/src.XXXXXX")
+        local pgo=()
+        for f in "${PGO_PATHS[@]}"; do    # an older commit has no PGO
+            git -C "$repo" cat-file -e "$LQ_IMAGE_REV:$f" 2>/dev/null && pgo+=("$f")
+        done
         git -C "$repo" archive --format=tar "$LQ_IMAGE_REV" "${SRC_PATHS[@]}" \
-                'tests/support/loggen*' |
+                'tests/support/loggen*' "${pgo[@]}" |
             tar -C "$tmp" -x
         mkdir -p "$tmp/provisioning"
         cp -a "$repo/provisioning/images" "$tmp/provisioning/"
         tree=$tmp
     fi
+    local have=()
+    for f in "${PGO_PATHS[@]}"; do
+        [ ! -e "$tree/$f" ] || have+=("$f")
+    done
     (cd "$tree" && tar -c --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
         --exclude='*_test.c' --exclude='*.md' --exclude='*.d' --exclude='*.o' \
         --exclude='*.log' "${SRC_PATHS[@]}" tests/support/loggen* \
-        provisioning/images) >"$ctx"
+        "${have[@]}" provisioning/images) >"$ctx"
     [ -z "$tmp" ] || rm -rf "$tmp"
 }
 context_snapshot
