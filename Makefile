@@ -56,9 +56,8 @@ HARDEN_LDFLAGS_release  := -Wl,-z,relro,-z,now
 # the counts of build/pgogen/obj/X.o, each function's by its number in its
 # file (PGO_ID: by default a static function's id hashes the object's
 # path, and 16 functions of index.c and block.c lost their counts). The
-# training runs again only when
-# the instrumented store-build, the generator or the script changed (the
-# sub-make decides, every time). Code the training does not run (the
+# training runs again only when the instrumented store-build, the
+# generator or the script changed (the sub-make decides, every time). Code the training does not run (the
 # HTTP API, searches, the shipper's part of libcommon) is compiled as
 # without a profile (-fprofile-partial-training). The hot store files
 # (PGO_CHECKED) must find their counts: a build whose profile went
