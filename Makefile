@@ -43,8 +43,9 @@ HARDEN_CPPFLAGS_release := -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=3
 HARDEN_CFLAGS_release   := -fstack-protector-strong -fPIE
 HARDEN_LDFLAGS_release  := -Wl,-z,relro,-z,now
 # Profile-guided optimization of the release build (PGO=1, the default;
-# `make PGO=0` builds without it, e.g. while editing, and so do MODE=asan
-# and MODE=tsan). The collector's objects and libcommon's are compiled
+# `make PGO=0` builds without it, e.g. while editing: after `make clean`,
+# as make does not rebuild objects for changed flags; MODE=asan and
+# MODE=tsan never use it). The collector's objects and libcommon's are compiled
 # with the counts of a training run (BENCHMARKS.md "A profile-guided
 # build"): the store built from generated logs by an instrumented
 # store-build (tests/bench/pgo_train.sh), its branches, inlining and
