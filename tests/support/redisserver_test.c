@@ -20,34 +20,20 @@
 
 #include <cmocka.h>
 
-#include "common/xmalloc.h"
 #include "tests/support/redisserver.h"
+#include "tests/support/testdir.h"
 
-struct fx {
-    char dir[64];
-};
-
-static int
-setup(void **state)
-{
-    struct fx *f = xcalloc(1, sizeof(*f));
-
-    snprintf(f->dir, sizeof(f->dir), "/tmp/redisserver_test.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    *state = f;
-    return 0;
-}
+/* The servers' directory (they write nothing there: no RDB, no AOF), one
+ * for the whole run, removed at exit, also when a failed assertion skips
+ * a test's end (tests/support/testdir.h). */
+static char *dir;
 
 static int
-teardown(void **state)
+group_setup(void **state)
 {
-    struct fx *f = *state;
-    char *cmd = xasprintf("rm -rf '%s'", f->dir);
-
-    assert_int_equal(system(cmd), 0);
-    free(cmd);
-    free(f);
-    return 0;
+    (void)state;
+    dir = testdir_make("redisserver_test");
+    return dir != NULL ? 0 : -1;
 }
 
 /* Two servers: two ports, neither one the kernel hands out to bind(0) or
@@ -56,12 +42,12 @@ teardown(void **state)
 static void
 test_own_ports(void **state)
 {
-    struct fx *f = *state;
+    (void)state;
     int lo, hi, p1, p2;
 
     redisserver_ephemeral(&lo, &hi);
-    pid_t a = redisserver_start_free(f->dir, &p1, NULL);
-    pid_t b = redisserver_start_free(f->dir, &p2, NULL);
+    pid_t a = redisserver_start_free(dir, &p1, NULL);
+    pid_t b = redisserver_start_free(dir, &p2, NULL);
     assert_int_not_equal(p1, p2);
     if (lo - 1024 >= 1024) {
         assert_true(p1 < lo && p2 < lo);
@@ -71,7 +57,7 @@ test_own_ports(void **state)
     redisserver_stop(a);
     assert_int_equal(redisserver_pid_on(p1), -1);
     redisContext *c = NULL;
-    a = redisserver_start(f->dir, p1, &c);
+    a = redisserver_start(dir, p1, &c);
     assert_non_null(c);
     assert_int_equal(redisserver_info_pid(c), a);
     redisFree(c);
@@ -97,12 +83,12 @@ test_port_reserved(void **state)
 static void
 test_other_server_is_not_ours(void **state)
 {
-    struct fx *f = *state;
+    (void)state;
     int port;
     redisContext *c = NULL;
 
-    pid_t other = redisserver_start_free(f->dir, &port, NULL);
-    assert_int_equal(redisserver_try(f->dir, port, &c, NULL), 0);
+    pid_t other = redisserver_start_free(dir, &port, NULL);
+    assert_int_equal(redisserver_try(dir, port, &c, NULL), 0);
     assert_null(c);
     assert_int_equal(redisserver_pid_on(port), other);
     redisserver_stop(other);
@@ -112,7 +98,7 @@ test_other_server_is_not_ours(void **state)
 static void
 test_other_listener_is_not_ours(void **state)
 {
-    struct fx *f = *state;
+    (void)state;
     int port = redisserver_free_port();
     int s = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = { .sin_family = AF_INET,
@@ -121,7 +107,7 @@ test_other_listener_is_not_ours(void **state)
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
     assert_int_equal(listen(s, 16), 0);
-    assert_int_equal(redisserver_try(f->dir, port, NULL, NULL), 0);
+    assert_int_equal(redisserver_try(dir, port, NULL, NULL), 0);
     close(s);
 }
 
@@ -129,12 +115,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_own_ports, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_port_reserved, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_other_server_is_not_ours, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_other_listener_is_not_ours,
-                                        setup, teardown),
+        cmocka_unit_test(test_own_ports),
+        cmocka_unit_test(test_port_reserved),
+        cmocka_unit_test(test_other_server_is_not_ours),
+        cmocka_unit_test(test_other_listener_is_not_ours),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, group_setup, NULL);
 }
