@@ -80,11 +80,13 @@ print(json.load(sys.stdin)["m"])')
 # prints a number below NEED, more of web's lines on node1 and node2 (300
 # a host, ~90 KiB raw, numbered on from WEB_FIRST, which it advances), a
 # round at a time (40 at most), each waited for (wait_writers, then
-# wait_all_found WAIT over MANIFEST...); WEB_ROUNDS: the rounds added. A
-# segment rolls per seal job, and while WAL syncs are slow (a loaded
-# disk) each job takes all that came meanwhile, so a scenario's lines can
-# fill fewer segments than it needs (25 and 26, seen with every fdatasync
-# made to take 1.5 s; collector/STORE.md "Segment"). None on a normal run.
+# wait_all_found WAIT over MANIFEST...); WEB_ROUNDS: the rounds added (a
+# log line says so when 40 did not reach NEED, and the caller's assertion
+# on the count then fails). A segment rolls per seal job, and while WAL
+# syncs are slow (a loaded disk) each job takes all that came meanwhile,
+# so a scenario's lines can fill fewer segments than it needs (25 and
+# 26, seen with every fdatasync made to take 1.5 s; collector/STORE.md
+# "Segment"). None on a normal run.
 web_rounds_until() {
     local need=$1 count=$2 wait=$3 n
     shift 3
@@ -99,6 +101,8 @@ web_rounds_until() {
         wait_all_found "$wait" "$@"
         WEB_FIRST=$((WEB_FIRST + 300))
     done
+    [ "$("$count")" -ge "$need" ] ||
+        log "web_rounds_until: $count still below $need after $WEB_ROUNDS rounds"
 }
 
 # log_sum FILE REGEX: sums, over every match of REGEX in FILE, the number
