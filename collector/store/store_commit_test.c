@@ -17,7 +17,6 @@
  * them).
  */
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -181,14 +180,6 @@ wal_files(const char *dir, int is_empty, off_t *max, off_t *sum)
     return n;
 }
 
-static int
-fd_is_readable(int fd, int timeout_ms)
-{
-    struct pollfd p = { .fd = fd, .events = POLLIN };
-
-    return poll(&p, 1, timeout_ms) == 1;
-}
-
 static void
 wait_entered(struct fx *f, int n)
 {
@@ -204,7 +195,7 @@ end_commit(struct store *s)
     int rc;
 
     do
-        assert_true(fd_is_readable(store_commit_fd(s), 20000));
+        assert_true(storetest_fd_is_readable(store_commit_fd(s), 20000));
     while ((rc = store_commit_end(s)) == 0);
     return rc;
 }
@@ -222,7 +213,7 @@ test_commit_not_done_while_sync_blocked(void **state)
     /* In flight: nothing committed, nothing to wake the loop; written,
      * so visible. */
     for (int i = 0; i < 3; i++) {
-        assert_false(fd_is_readable(store_commit_fd(f->s), 10));
+        assert_false(storetest_fd_is_readable(store_commit_fd(f->s), 10));
         assert_int_equal(store_commit_end(f->s), 0);
         assert_int_equal(scan_all(f->s), 30);
     }
@@ -243,7 +234,7 @@ test_commit_not_done_while_sync_blocked(void **state)
     assert_int_equal(scan_all(f->s), 40);
     assert_int_equal(store_commit_begin(f->s), 0);  /* nothing pending */
     /* No wake-up left behind to spin the caller's loop. */
-    assert_false(fd_is_readable(store_commit_fd(f->s), 0));
+    assert_false(storetest_fd_is_readable(store_commit_fd(f->s), 0));
     assert_int_equal(store_commit_end(f->s), 1);
     store_close(f->s);
     f->s = storetest_open(f->dir, &f->opt);

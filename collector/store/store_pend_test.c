@@ -14,7 +14,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -361,14 +360,6 @@ test_pend_stops_at_segment_end(void **state)
     assert_true(same_segments(f->ref, f->dir) >= 3);
 }
 
-static int
-fd_is_readable(int fd, int timeout_ms)
-{
-    struct pollfd p = { .fd = fd, .events = POLLIN };
-
-    return poll(&p, 1, timeout_ms) == 1;
-}
-
 /* A finished job wakes the store's thread (store_commit_fd) with no
  * commit to end: store_commit_end applies it and hands the waiting tails
  * to the sealing thread at once, not at the next commit (which may be
@@ -390,10 +381,10 @@ test_pend_done_wakes_loop(void **state)
             wait_blocks(f, 1);          /* the job, held */
     }
     assert_int_equal(store_commit_end(s), 1);   /* drains the commits' */
-    assert_false(fd_is_readable(store_commit_fd(s), 0));
+    assert_false(storetest_fd_is_readable(store_commit_fd(s), 0));
     storetest_gate_release(&f->gate);
     for (int n_jobs = 1; n_jobs <= 2; n_jobs++) {
-        assert_true(fd_is_readable(store_commit_fd(s), 10000));
+        assert_true(storetest_fd_is_readable(store_commit_fd(s), 10000));
         assert_int_equal(store_commit_end(s), 1);   /* no commit busy */
         store_get_stats(s, &st);
         if (st.n_seal_jobs < (uint64_t)n_jobs) {
@@ -408,7 +399,7 @@ test_pend_done_wakes_loop(void **state)
     assert_int_equal(st.n_seal_jobs, 2);        /* tail 0; tails 1 and 2 */
     assert_int_equal(st.n_seal_blocks, 3);
     assert_int_equal(st.n_blocks, 3);
-    assert_false(fd_is_readable(store_commit_fd(s), 0));
+    assert_false(storetest_fd_is_readable(store_commit_fd(s), 0));
     assert_int_equal(scan_all(s), 3 * PER_TAIL);
     store_close(s);
 }

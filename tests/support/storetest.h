@@ -9,8 +9,9 @@
  * byte for byte across two store directories, the process's threads
  * counted (sealpool_test, indexer_test), fixed clocks (sealpool_test,
  * indexer_test, store_carry_test, store_pend_test, wal_test), a sync
- * hook that fails on request and two stores' records and files compared
- * (store_carry_test, store_cached_test, follow_source_test).
+ * hook that fails on request, two stores' records and files compared
+ * (store_carry_test, store_cached_test, follow_source_test) and a commit
+ * fd polled (store_commit_test, store_pend_test, store_close_test).
  * Test-only, header-only.
  */
 #ifndef TESTS_SUPPORT_STORETEST_H
@@ -18,6 +19,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,6 +34,16 @@
 
 #include "collector/store/store.h"
 #include "common/xmalloc.h"
+
+/* Whether fd turns readable within timeout_ms (a store's commit fd:
+ * store_commit_test, store_pend_test, store_close_test). */
+static inline int
+storetest_fd_is_readable(int fd, int timeout_ms)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+
+    return poll(&p, 1, timeout_ms) == 1;
+}
 
 /* The time the tests' records are stamped from (T0 in each test). */
 #define STORETEST_T0 1700000000000000000LL
