@@ -272,7 +272,8 @@ unit: deps
 # lost-data writer thread (losssave_test) and the shipper's positions
 # writer (state_test; both common/filesave.c), the store's WAL syncing
 # thread (store_commit_test) and ingest's ACKs after it (ingest_commit_test),
-# full tails waiting for the sealing thread (store_pend_test), a seal
+# full tails waiting for the sealing thread (store_pend_test), tails
+# closed at a WAL write against syncs held and failed (store_close_test), a seal
 # job's frames compressed on the sealing thread's helpers (sealpool_test),
 # cold segments rewritten on the recompacting thread (recompact_test). Part of
 # `make test` (about 10 s of build and 10 s of run on a quiet machine).
@@ -283,7 +284,8 @@ TSAN_TESTS := $(patsubst %,build/tsan/tests/collector/%,search/pool_test \
               api/api_create_test store/indexer_test \
               api/api_metrics_pool_test ingest/losssave_test \
               store/store_commit_test ingest/ingest_commit_test \
-              store/store_pend_test store/sealpool_test store/recompact_test) \
+              store/store_pend_test store/store_close_test store/sealpool_test \
+              store/recompact_test) \
               build/tsan/tests/shipper/state_test
 tsan-unit:
 	$(MAKE) -j$(TEST_JOBS) MODE=tsan $(TSAN_TESTS)

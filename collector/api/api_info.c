@@ -218,6 +218,12 @@ api_health_store(const struct store_stats *ss)
             "wal_file", (json_int_t)ss->n_seal_waits_wal,
             "tails", (json_int_t)ss->n_seal_waits_tails,
             "segment_end", (json_int_t)ss->n_seal_waits_segment));
+        json_object_set_new(d, "tail_closes", json_pack(
+            "{s:I, s:I, s:I, s:I}",
+            "n", (json_int_t)ss->n_tail_closes,
+            "jobs_without_wal", (json_int_t)ss->n_seal_nowal,
+            "records_carried", (json_int_t)ss->n_recs_carried,
+            "records_split", (json_int_t)ss->n_recs_split));
         json_object_set_new(d, "seal_steps", json_pack(
             "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
             "jobs", (json_int_t)ss->n_seal_jobs,

@@ -85,6 +85,20 @@ ingest_store_record(struct ingest_conn *c, const struct wire_record *wr,
     return -1;
 }
 
+/* A full tail closed between appends (store_commit_full): its entry
+ * written, so its records are visible to cursors, and published to
+ * followers in the same turn, as a commit's (ingest_commit.c). A failed
+ * write leaves them pending: the next commit writes them, or fails and
+ * says so. */
+static void
+ingest_close_full(struct ingest *ing)
+{
+    if (store_commit_full(ing->store) > 0) {
+        follow_commit_begin(ing->follow);
+        follow_commit_end(ing->follow);
+    }
+}
+
 static int
 ingest_check_seq(struct ingest_conn *c, uint64_t seq)
 {
@@ -131,6 +145,7 @@ ingest_batch_store(struct ingest_conn *c, struct wire_batch *b)
     while (wire_batch_next(b, &wr) == 1) {
         if (++n_held > INGEST_HOLD_RECORDS) {
             store_append_release(ing->store);
+            ingest_close_full(ing);
             store_append_hold(ing->store);
             n_held = 1;
         }
@@ -143,6 +158,7 @@ ingest_batch_store(struct ingest_conn *c, struct wire_batch *b)
             return -1;
     }
     store_append_release(ing->store);
+    ingest_close_full(ing);
     ing->stats->batches++;
     c->n_batches++;
     ingest_mark_pending(c, b->seq);

@@ -4,7 +4,8 @@
  * /api/v1/follow clients). ingest stages each record it stored and
  * publishes the staged records as soon as a commit's WAL entry is
  * written (store_commit_begin, or store_commit_ahead while a sync is in
- * flight, which make them visible to cursors in the same loop turn;
+ * flight, or store_commit_full when the tail is full, which make them
+ * visible to cursors in the same loop turn;
  * follow_commit_begin then _end at once, before the fdatasync returns):
  * each goes to every subscriber, then the
  * subscriber's flush callback runs once. Knows
@@ -69,8 +70,9 @@ typedef size_t (*follow_source_fn)(void *arg, follow_record_fn rec,
  * subscribed: from then on follow_stage copies them only while someone
  * is. The caller stages every record it appends (and only those), and
  * begins and ends follow's commits exactly with the source's (as
- * ingest_commit.c does: both right after each WAL entry written,
- * store_commit_begin or store_commit_ahead), so the source's records are
+ * ingest_commit.c and ingest_batch.c do: both right after each WAL entry
+ * written, store_commit_begin, store_commit_ahead or store_commit_full),
+ * so the source's records are
  * those of the commit in flight (none, there), then those of the stage. */
 void follow_set_source(struct follow *f, follow_source_fn fn, void *arg);
 

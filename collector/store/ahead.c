@@ -48,7 +48,8 @@ ahead_labels(struct ahead_acc *a, const struct store_blk_label *l,
         ahead_label(a, l[i].id, l[i].n_lines, l[i].min_ns, l[i].max_ns);
 }
 
-/* Segment blocks, the blocks being sealed or waiting for it, the tail. */
+/* Segment blocks, the blocks being sealed or waiting for it, the closed
+ * tails, the tail. */
 static void
 ahead_walk(struct store *s, struct ahead_acc *a)
 {
@@ -61,8 +62,8 @@ ahead_walk(struct store *s, struct ahead_acc *a)
                 ahead_labels(a, g->blks[k].labels, g->blks[k].n_labels,
                              g->blks[k].max_ns);
     }
-    const struct seal_job *jobs[2] = { s->job, s->pend };
-    for (size_t j = 0; j < 2; j++)
+    const struct seal_job *jobs[3] = { s->job, s->pend, s->closed };
+    for (size_t j = 0; j < 3; j++)
         for (size_t i = 0; jobs[j] != NULL && i < jobs[j]->n_ch; i++)
             ahead_labels(a, jobs[j]->ch[i].labels, jobs[j]->ch[i].n_labels,
                          jobs[j]->ch[i].max_ns);

@@ -206,18 +206,19 @@ cursor_add_mem(struct store_cursor *c, size_t *cap, const struct buf *body,
                     mx, m->body.len);
 }
 
-/* The blocks being sealed, those waiting for the sealing thread, and the
- * visible part of the tail (its WAL entries written: store_commit_begin;
- * in that order: the order they came in).
+/* The blocks being sealed, those waiting for the sealing thread, the
+ * closed tails (each whole in WAL entries written) and the visible part
+ * of the tail (its WAL entries written: store_commit_begin; in that
+ * order: the order they came in).
  * A block whose token set is published (tailset.c) and lacks a filter
  * token is left out, as the segment index leaves out a sealed one. */
 static void
 cursor_snapshot_mem(struct store_cursor *c, size_t *cap)
 {
     const struct store_tail *t = &c->s->tail;
-    const struct seal_job *jobs[2] = { c->s->job, c->s->pend };
+    const struct seal_job *jobs[3] = { c->s->job, c->s->pend, c->s->closed };
 
-    for (size_t j = 0; j < 2; j++)
+    for (size_t j = 0; j < 3; j++)
         for (size_t i = 0; jobs[j] && i < jobs[j]->n_ch; i++) {
             const struct seal_chunk *ch = &jobs[j]->ch[i];
             if (tailset_lacks(ch, c->hashes, c->n_hashes, c->fhashes,

@@ -270,6 +270,7 @@ tail_split(struct store *s, size_t *n_out)
         struct store_label *l = s->labels[t->labels[r->label].id];
         int rc = store_tail_add(&ch[n - 1], l, r);
         assert(rc == 0);        /* chunk cap STORE_MAX_RAW > tail cap */
+        s->n_recs_split++;
         (void)rc;
     }
     free(recs);
@@ -290,6 +291,7 @@ tail_carry_rest(struct store *s, struct store_tail *rest,
     uint32_t n_vis = t->visible_n - t->committed_n;
 
     assert(t->visible_n >= t->committed_n && n_vis <= n);
+    s->n_recs_carried += n;
     store_tail_init(s, rest, t->body.max);
     tail_reserve(s, rest);
     for (uint32_t i = 0; i < n; i++) {
@@ -420,35 +422,27 @@ chunk_take_body(struct seal_chunk *ch, struct store_tail *t)
     buf_init(&t->body, t->body.max);
 }
 
-struct seal_job *
-segment_job_new(struct store *s)
+/* The tail's records appended to job as chunks of about block_size
+ * (split when it grew past one and a half: tail_split), its body moved
+ * into the first; the tail itself is left for the caller to reset. -1 if
+ * it does not decode (cannot happen: we encoded it). */
+static int
+job_add_tail(struct store *s, struct seal_job *job)
 {
-    struct store_tail *ts = &s->tail, rest;
-    struct seal_job *job = xcalloc(1, sizeof(*job));
+    struct store_tail *ts = &s->tail;
     size_t n = 1;
-    int has_rest = s->tail.committed_n < s->tail.n_records;
 
-    if (has_rest && tail_carry(s, &rest) < 0) {
-        free(job);
-        store_set_err(s, "tail block does not decode");
-        return NULL;
-    }
     if (store_tail_fill(&s->tail, s->opt.block_size) >
             s->opt.block_size + s->opt.block_size / 2 ||
         s->tail.meta_bytes >= STORE_TAIL_META_FULL) {
         ts = tail_split(s, &n);
-        if (!ts) {
-            free(job);
-            if (has_rest)
-                store_tail_fini(&rest);     /* cannot happen, as above */
-            store_set_err(s, "tail block does not decode");
-            return NULL;
-        }
+        if (!ts)
+            return -1;
     }
-    job->ch = xcalloc(n, sizeof(*job->ch));
-    job->n_ch = n;
+    job->ch = xreallocarray(job->ch, job->n_ch + n, sizeof(*job->ch));
+    memset(job->ch + job->n_ch, 0, n * sizeof(*job->ch));
     for (size_t i = 0; i < n; i++) {
-        struct seal_chunk *ch = &job->ch[i];
+        struct seal_chunk *ch = &job->ch[job->n_ch + i];
         chunk_set_init(s, &ch->set);
         if (chunk_meta(s, &ts[i], ch) < 0) {
             ch->is_bad = 1;
@@ -458,10 +452,91 @@ segment_job_new(struct store *s)
         tailset_chunk_init(s, ch);
         job->raw_bytes += ch->body.len;
     }
+    job->n_ch += n;
     if (ts != &s->tail) {
         for (size_t i = 0; i < n; i++)
             store_tail_fini(&ts[i]);
         free(ts);
+    }
+    return 0;
+}
+
+int
+segment_closed_ready(const struct store *s)
+{
+    return s->closed && s->closed->n_ch > 0 &&
+           store_chunk_is_synced(s, &s->closed->ch[0]);
+}
+
+int
+segment_tail_close(struct store *s)
+{
+    uint64_t first = s->tail_wal_first;
+
+    if (!s->closed)
+        s->closed = xcalloc(1, sizeof(*s->closed));
+    size_t n = s->closed->n_ch;
+    if (job_add_tail(s, s->closed) < 0) {
+        store_set_err(s, "tail block does not decode");
+        return -1;              /* cannot happen; the tail stays */
+    }
+    for (size_t i = n; i < s->closed->n_ch; i++) {
+        s->closed->ch[i].wal_first = first;
+        s->closed->ch[i].wal_last = s->n_wal_writes;
+    }
+    tail_reset(s, &s->tail);
+    tail_reserve(s, &s->tail);
+    s->tail_wal_first = UINT64_MAX;
+    s->n_tail_closes++;
+    return 0;
+}
+
+/* The leading closed chunks whose entries are synced, moved into a new
+ * job (the store's thread, under store.mu: cursors read s->closed). */
+static struct seal_job *
+job_take_closed(struct store *s)
+{
+    struct seal_job *c = s->closed, *job = xcalloc(1, sizeof(*job));
+    size_t n = 0;
+
+    while (n < c->n_ch && store_chunk_is_synced(s, &c->ch[n]))
+        n++;
+    if (n == 0) {               /* the caller checks segment_closed_ready */
+        free(job);
+        store_set_err(s, "no closed tail is synced");
+        return NULL;
+    }
+    job->ch = xreallocarray(NULL, n, sizeof(*job->ch));
+    memcpy(job->ch, c->ch, n * sizeof(*job->ch));
+    job->n_ch = n;
+    for (size_t i = 0; i < n; i++)
+        job->raw_bytes += job->ch[i].body.len;
+    memmove(c->ch, c->ch + n, (c->n_ch - n) * sizeof(*c->ch));
+    c->n_ch -= n;
+    c->raw_bytes -= job->raw_bytes;
+    return job;
+}
+
+struct seal_job *
+segment_job_new(struct store *s)
+{
+    struct store_tail rest;
+    struct seal_job *job;
+    int has_rest = s->tail.committed_n < s->tail.n_records;
+
+    if (s->closed && s->closed->n_ch > 0)
+        return job_take_closed(s);
+    if (has_rest && tail_carry(s, &rest) < 0) {
+        store_set_err(s, "tail block does not decode");
+        return NULL;
+    }
+    job = xcalloc(1, sizeof(*job));
+    if (job_add_tail(s, job) < 0) {
+        free(job);
+        if (has_rest)
+            store_tail_fini(&rest);     /* cannot happen, as above */
+        store_set_err(s, "tail block does not decode");
+        return NULL;
     }
     tail_reset(s, &s->tail);
     if (has_rest) {

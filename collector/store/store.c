@@ -363,8 +363,8 @@ store_get_stats(struct store *s, struct store_stats *st)
     st->n_segments = s->n_segs;
     st->index_bytes = segindex_disk_bytes(s);
     st->stored_bytes += wal_bytes(s) + st->index_bytes;
-    const struct seal_job *jobs[2] = { s->job, s->pend };
-    for (size_t j = 0; j < 2; j++)
+    const struct seal_job *jobs[3] = { s->job, s->pend, s->closed };
+    for (size_t j = 0; j < 3; j++)
         for (size_t i = 0; jobs[j] && i < jobs[j]->n_ch; i++) {
             const struct seal_chunk *ch = &jobs[j]->ch[i];
             st->n_records += ch->n_records;
@@ -413,6 +413,10 @@ store_get_stats(struct store *s, struct store_stats *st)
     st->wal_sync_bytes = s->wal_sync_bytes;
     st->n_wal_syncs_slow = s->n_wal_syncs_slow;
     st->n_seal_waits = s->n_seal_waits;
+    st->n_tail_closes = s->n_tail_closes;
+    st->n_seal_nowal = s->n_seal_nowal;
+    st->n_recs_carried = s->n_recs_carried;
+    st->n_recs_split = s->n_recs_split;
     st->seal_wait_ms = (uint64_t)(s->seal_wait_ns / 1000000);
     st->n_seal_waits_wal = s->n_seal_waits_for[STORE_SEAL_WAIT_WAL];
     st->n_seal_waits_tails = s->n_seal_waits_for[STORE_SEAL_WAIT_TAILS];
@@ -567,6 +571,7 @@ store_open(const char *dir, const struct store_options *opt, char **errstr)
     s->syncer.pipe[0] = s->syncer.pipe[1] = -1;
     s->next_seq = 1;
     store_tail_init(s, &s->tail, s->opt.block_size + STORE_MAX_PENDING);
+    s->tail_wal_first = UINT64_MAX;
     buf_init(&s->wal_labels, STORE_MAX_PENDING);
     s->wal_gen = 1;
 
@@ -608,6 +613,7 @@ store_close(struct store *s)
     syncer_stop(s);
     segment_job_free(s->job);
     segment_job_free(s->pend);  /* after a failed job: still in the WAL */
+    segment_job_free(s->closed);        /* not synced: in the WAL */
     tailset_stop(s);
     for (size_t i = 0; i < STORE_BCACHE_N; i++)
         buf_fini(&s->bcache[i].raw);

@@ -97,6 +97,14 @@ struct store_options {
                                    path before the first block kept the
                                    tail's bytes; tests: the same bytes);
                                    0: default */
+    int      is_close_off;      /* 1: a full tail is not closed at the
+                                   WAL write that fills it (STORE.md
+                                   "Closed tails"), but sealed at the
+                                   end of the commit that synced it,
+                                   the records appended meanwhile
+                                   carried into the next tail (the path
+                                   before; tests: the carry and the
+                                   split); 0: default */
     int      is_index_inline;   /* 1: the sealing thread gathers each
                                    block's tokens itself, no indexing
                                    thread beside it (tests: the same
@@ -197,8 +205,10 @@ int store_commit(struct store *s);
  * syncing, -1 the sync failed (its records and those written ahead of
  * it stay pending, and visible, and go into the next commit; do not
  * acknowledge them). Records appended meanwhile belong to the next
- * commit. A commit that leaves a full tail block committed hands it to
- * the store's sealing thread (compress, index, segment write + fsync);
+ * commit. A write that finds the tail full closes it (the next records
+ * begin a new one: collector/STORE.md "Closed tails"); a commit whose
+ * sync covers a closed tail hands it to the store's sealing thread
+ * (compress, index, segment write + fsync);
  * if the previous block is still being sealed, up to STORE_PEND_MAX_CH
  * (4) more wait for it and go to the sealing thread as its next job,
  * handed over when store_commit_end sees that job end; past that this
@@ -211,6 +221,17 @@ int store_commit_begin(struct store *s);
 int store_commit_fd(const struct store *s);
 int store_commit_ahead(struct store *s);
 int store_commit_end(struct store *s);
+/* When the tail holds a block (block_size bytes appended since the last
+ * one), writes the entry of what was appended (as store_commit_ahead,
+ * whether a commit is in flight or not: visible at once, durable with
+ * the next commit's sync) and closes the tail, so that the next records
+ * begin a new one and the seal of this one, once that sync returned,
+ * encodes none of them again (collector/STORE.md "Closed tails"): 1
+ * written, 0 the tail is not full (nothing written), -1 error (nothing
+ * written: the records stay pending for the next commit). Called between
+ * appends (not under store_append_hold), as often as a caller likes: a
+ * block closed sooner after it fills is closer to block_size. */
+int store_commit_full(struct store *s);
 /* store_commit_end, waiting for the sync (1 or -1; 1 if none is in
  * flight): for a clean stop. */
 int store_commit_wait(struct store *s);
@@ -577,6 +598,14 @@ struct store_stats {
     uint64_t n_seal_waits_wal;    /* of them: no clean WAL file free, */
     uint64_t n_seal_waits_tails;  /* the waiting tails' cap reached, */
     uint64_t n_seal_waits_segment; /* the segment's end reached */
+    uint64_t n_tail_closes;       /* tails closed full at a WAL write
+                                     (STORE.md "Closed tails"), */
+    uint64_t n_seal_nowal;        /* jobs sealed without their WAL files,
+                                     and records encoded a second time
+                                     on the store's thread: */
+    uint64_t n_recs_carried;      /* carried into the next tail (a seal
+                                     of a tail not closed), */
+    uint64_t n_recs_split;        /* a tail split into blocks */
     uint64_t n_seal_jobs;         /* seal jobs applied (each one segment
                                      write and fdatasync) and their */
     uint64_t n_seal_blocks;       /* blocks; the jobs' time on the sealing

@@ -375,6 +375,79 @@ store_append_locked(struct store *s, const struct logrec *r,
     return store_append_label(s, l, r);
 }
 
+/* Whether no tail is closed (the tail alone is sealed, as before). */
+static int
+store_closed_none(const struct store *s)
+{
+    return !s->closed || s->closed->n_ch == 0;
+}
+
+/* Whether the tail's records are all in entries not synced yet, and
+ * so are the closed tails' that are not synced whole: none of them was
+ * acknowledged, so the WAL files they are in may be released once the
+ * synced ones are sealed, they being written again into the next file
+ * (store_detach_tail). */
+static int
+store_unsynced_rest(const struct store *s)
+{
+    size_t i = 0, n = s->closed ? s->closed->n_ch : 0;
+
+    if (s->tail.committed_n > 0)
+        return 0;
+    while (i < n && store_chunk_is_synced(s, &s->closed->ch[i]))
+        i++;                    /* the job's */
+    for (; i < n; i++)
+        if (s->closed->ch[i].wal_first <= s->wal_synced)
+            return 0;
+    return 1;
+}
+
+/* wal_write_upto for the tail's pending entry, noting the tail's first. */
+static int
+store_wal_write_tail(struct store *s, size_t to)
+{
+    if (wal_write_upto(s, to) < 0)
+        return -1;
+    if (s->tail_wal_first == UINT64_MAX)
+        s->tail_wal_first = s->n_wal_writes;
+    return 0;
+}
+
+/* Whether a closed tail's entry must be written again. */
+static int
+store_closed_unwritten(const struct store *s)
+{
+    for (size_t i = 0; s->closed && i < s->closed->n_ch; i++)
+        if (s->closed->ch[i].is_unwritten)
+            return 1;
+    return 0;
+}
+
+/* Writes the entries of the closed tails that have none (in order, and
+ * before any of the tail's: replay keeps the first copy of a record by
+ * high water, so an older record after a newer one would be lost). -1 at
+ * the first that fails (the error set; it and those after it stay
+ * unwritten). */
+static int
+store_closed_write(struct store *s)
+{
+    for (size_t i = 0; s->closed && i < s->closed->n_ch; i++) {
+        struct seal_chunk *ch = &s->closed->ch[i];
+        if (!ch->is_unwritten)
+            continue;
+        if (wal_write_chunk(s, ch) < 0)
+            return -1;
+        ch->is_unwritten = 0;
+        if (ch->wal_first > s->wal_synced)     /* none of it synced */
+            ch->wal_first = s->n_wal_writes;
+        ch->wal_last = s->n_wal_writes;
+    }
+    return 0;
+}
+
+static int  store_close_now(const struct store *s, int is_begin);
+static void store_close_if(struct store *s, int is_begin);
+
 /* The pending WAL entry again from the tail's uncommitted records, after
  * the sync of a commit failed (its records were cleared from the pending
  * entry when they were written) or commits moved to another file. */
@@ -399,23 +472,42 @@ store_wal_has_spare(const struct store *s)
     return 0;
 }
 
-/* Detaches the full, committed tail and its WAL files into s->pend (the
- * next job). 0, or -1 (counted): the records stay durable in the WAL and
- * in the tail, and sealing is tried again at the next commit. */
+/* Detaches what is sealable into s->pend (the next job): the closed
+ * tails whose entries are synced, or, when none is closed, the full
+ * committed tail (segment_job_new), with the WAL files they are in. The
+ * files go with the job only when every record not in it is in no synced
+ * entry (store_unsynced_rest): those records were never acknowledged, so
+ * they may be written again into the next file, as the tail's
+ * uncommitted records always were. Otherwise an acknowledged record
+ * would be durable only in that copy until the next sync: the job takes
+ * no file, commits stay in the current one (replay skips the sealed
+ * records there by high water), and after STORE_SEAL_NOWAL_MAX such jobs
+ * in a row the next commit closes the tail where it begins, which makes
+ * the one after sealable with its files (store_commit_write). 0, or -1
+ * (counted): the records stay durable in the WAL and in the tail, and
+ * sealing is tried again at the next commit. */
 static int
 store_detach_tail(struct store *s)
 {
-    uint32_t mask;
+    uint32_t mask = 0;
     size_t old = s->wal_cur;
     int is_ahead = s->cm.wend > s->wals[old].len;   /* entries past the
                                                        durable end */
+    int is_closed = !store_closed_none(s);
+    int is_wal = !is_closed || store_unsynced_rest(s);
 
-    if (wal_detach(s, &mask) < 0) {
+    if (is_wal && wal_detach(s, &mask) < 0) {
         s->n_seal_errors++;
         return -1;
     }
     store_lock(s);              /* cursors read the tail and s->pend */
     struct seal_job *job = segment_job_new(s);
+    if (job && is_closed && is_wal) {
+        /* The tails still closed are in no synced entry: written into the
+         * new file below, before the tail's records. */
+        for (size_t i = 0; i < s->closed->n_ch; i++)
+            s->closed->ch[i].is_unwritten = 1;
+    }
     if (job) {
         job->wal_mask = mask;
         for (size_t k = 0; k < s->n_wals; k++) {
@@ -430,12 +522,23 @@ store_detach_tail(struct store *s)
             s->pend = job;
     }
     store_unlock(s);
+    if (!is_wal) {
+        if (!job) {
+            s->n_seal_errors++;
+            return -1;
+        }
+        s->n_seal_nowal++;
+        s->n_seal_nowal_run++;
+        return 0;
+    }
+    s->n_seal_nowal_run = 0;
     /* Commits go to another file now: the entries written past the old
      * one's durable end (ahead of the sync that just ended) stay there,
      * not synced, and their records are written again into the new one
      * (below; replay, in generation order, takes the older copy while the
      * old file keeps it and skips the newer by high water). */
     s->cm.wend = 0;
+    s->tail_wal_first = UINT64_MAX;
     if (!job) {
         wal_release(s, mask, 0, 0);
         s->n_seal_errors++;
@@ -448,33 +551,38 @@ store_detach_tail(struct store *s)
      * (segment_job_new). The visible ones are written into the new file
      * at once (not synced: the next commit's sync covers them), so that
      * they are in a live entry when the sealed job empties the old file;
-     * the others stay pending. */
+     * the others stay pending. The closed tails left (none synced) are
+     * written first, in their order. */
     static const int64_t zero[2];
     const struct store_tail *t = &s->tail;
-    if (t->visible_n > 0) {
+    int is_written = store_closed_write(s) == 0;
+    if (is_written && t->visible_n > 0) {
         wal_pending_retail(s, 0, zero, t->visible_n);
-        if (wal_write_upto(s, t->visible_len) == 0) {
-            wal_pending_retail(s, t->visible_len, t->visible_prev,
-                               t->n_records - t->visible_n);
-            /* Their first copy, past the old file's durable end, is
-             * never synced and no longer needed, but its pages stay
-             * dirty: the old file's next generation (reused once the job
-             * is sealed) would write them at its first fdatasync, which
-             * writes every dirty page of the file; at full ingest nearly
-             * every sync ends in a seal, so later syncs carried up to 4
-             * MiB of dead bytes each (BENCHMARKS.md "The end-to-end
-             * gap"). The sealing thread cuts it off once the job's blocks
-             * are synced (seal_job_cut_wal: an ftruncate here took 1.3 ms
-             * a seal, up to 210 ms under the 30 s writeback); its pages
-             * are dropped unwritten. */
-            if (is_ahead && (mask & (1u << old))) {
-                s->pend->wal_ahead |= 1u << old;
-                s->pend->wal_ahead_end[old] = s->wals[old].len;
-            }
-            return 0;
-        }                       /* the error set: the next commit writes */
+        is_written = store_wal_write_tail(s, t->visible_len) == 0;
     }
-    wal_pending_retail(s, 0, zero, t->n_records);
+    if (!is_written || t->visible_n == 0) {
+        /* the error set: the next commit writes them (after the closed
+         * tails still unwritten) */
+        wal_pending_retail(s, 0, zero, t->n_records);
+        if (!is_written)
+            return 0;
+    } else {
+        wal_pending_retail(s, t->visible_len, t->visible_prev,
+                           t->n_records - t->visible_n);
+    }
+    /* Their first copy, past the old file's durable end, is never synced
+     * and no longer needed, but its pages stay dirty: the old file's next
+     * generation (reused once the job is sealed) would write them at its
+     * first fdatasync, which writes every dirty page of the file; at full
+     * ingest nearly every sync ends in a seal, so later syncs carried up
+     * to 4 MiB of dead bytes each (BENCHMARKS.md "The end-to-end gap").
+     * The sealing thread cuts it off once the job's blocks are synced
+     * (seal_job_cut_wal: an ftruncate here took 1.3 ms a seal, up to 210
+     * ms under the 30 s writeback); its pages are dropped unwritten. */
+    if (is_ahead && (mask & (1u << old))) {
+        s->pend->wal_ahead |= 1u << old;
+        s->pend->wal_ahead_end[old] = s->wals[old].len;
+    }
     return 0;
 }
 
@@ -560,20 +668,75 @@ store_seal(struct store *s)
     }
 }
 
-/* After a commit: hands a full committed tail to the sealing thread (its
- * uncommitted rest stays the tail), or retries a failed seal. */
+/* After a commit: hands the closed tails it synced to the sealing
+ * thread (a full tail every record of which is written is closed first:
+ * one filled by the records replayed at the open, or one a write did not
+ * close, the closed tails' cap being reached), or with closing off a
+ * full committed tail (its uncommitted rest stays the tail); or retries
+ * a failed seal. A full tail with records not written yet is closed by
+ * the next write (the caller's next commit). */
 static void
-store_commit_seal(struct store *s)
+store_commit_seal(struct store *s, int is_begin)
 {
     (void)sealer_poll(s, 0);
-    if (s->tail.committed_n > 0 &&
-        (s->tail.committed_len >= s->opt.block_size ||
-         store_tail_fill(&s->tail, s->opt.block_size) >= s->opt.block_size))
+    store_close_if(s, is_begin);
+    if (segment_closed_ready(s) ||
+        (s->opt.is_close_off && s->tail.committed_n > 0 &&
+         (s->tail.committed_len >= s->opt.block_size ||
+          store_tail_fill(&s->tail, s->opt.block_size) >=
+              s->opt.block_size)))
         store_seal(s);
     else if (s->job && sealer_poll(s, 0) && s->job)
         sealer_submit(s);       /* retry of a failed job */
     else
         store_seal_pend(s);
+}
+
+/* Whether the tail, every record of it just written, is closed now
+ * (STORE.md "Closed tails"): when full, so that the records appended
+ * next start a new tail and a seal neither carries nor splits them.
+ * After STORE_SEAL_NOWAL_MAX jobs in a row sealed without their WAL files
+ * (store_detach_tail) also where a commit begins (is_begin) once the
+ * tail holds half a block, and after twice as many whatever it holds:
+ * every record after it is then unsynced when that commit ends, so the
+ * seal then takes the WAL files (a run of jobs without them, and the
+ * current WAL file, stay bounded: store_close_test). */
+static int
+store_close_now(const struct store *s, int is_begin)
+{
+    size_t bs = s->opt.block_size;
+
+    if (s->opt.is_close_off || s->tail.n_records == 0 ||
+        (s->closed && s->closed->n_ch >= STORE_CLOSED_MAX_CH))
+        return 0;
+    size_t fill = store_tail_fill(&s->tail, bs);
+    if (fill >= bs)
+        return 1;
+    if (!is_begin || s->n_seal_nowal_run < STORE_SEAL_NOWAL_MAX)
+        return 0;
+    return fill >= bs / 2 || s->n_seal_nowal_run >= 2 * STORE_SEAL_NOWAL_MAX;
+}
+
+/* Closes the tail if store_close_now says so and every record of it is in
+ * a WAL entry written. */
+static void
+store_close_if(struct store *s, int is_begin)
+{
+    if (s->tail.visible_n != s->tail.n_records || s->wal_n_recs != 0 ||
+        !store_close_now(s, is_begin))
+        return;
+    store_lock(s);
+    int rc = segment_tail_close(s);
+    if (rc == 0) {
+        /* The sync in flight (if any) covers none of the new tail. */
+        s->cm.len = 0;
+        s->cm.n = 0;
+        s->cm.prev_ns[0] = 0;
+        s->cm.prev_ns[1] = 0;
+    }
+    store_unlock(s);
+    if (rc == 0)
+        wal_pending_clear(s);   /* the next entry from the new tail's start */
 }
 
 /* Writes the pending entry (at the current file's written end) and makes
@@ -586,8 +749,13 @@ store_commit_seal(struct store *s)
 static int
 store_commit_write(struct store *s)
 {
-    if (wal_write(s) < 0)
+    if (store_closed_write(s) < 0)
         return -1;
+    if (s->wal_n_recs > 0) {
+        if (store_wal_write_tail(s, s->tail.body.len) < 0)
+            return -1;
+        wal_pending_clear(s);
+    }
     store_lock(s);
     s->tail.visible_len = s->tail.body.len;
     s->tail.visible_n = s->tail.n_records;
@@ -604,10 +772,12 @@ store_commit_begin(struct store *s)
     /* labels before the records that came with them */
     if (srclabels_commit(s) < 0)
         return -1;
-    if (s->wal_n_recs > 0 && store_commit_write(s) < 0)
+    if ((s->wal_n_recs > 0 || store_closed_unwritten(s)) &&
+        store_commit_write(s) < 0)
         return -1;
+    store_close_if(s, 1);
     if (s->cm.wend == 0) {      /* every entry written is synced */
-        store_commit_seal(s);
+        store_commit_seal(s, 1);
         return 0;
     }
     /* One sync for the entry just written and those written ahead of the
@@ -620,19 +790,37 @@ store_commit_begin(struct store *s)
     s->cm.n = s->tail.n_records;
     s->cm.prev_ns[0] = s->tail.prev_ns[0];
     s->cm.prev_ns[1] = s->tail.prev_ns[1];
+    s->cm.n_writes = s->n_wal_writes;
     s->cm.is_busy = 1;
     syncer_submit(s, s->wals[s->cm.wal].fd);
+    return 1;
+}
+
+/* The labels and an entry written past the sync in flight (if any),
+ * then the tail closed if full: store_commit_ahead, store_commit_full. */
+static int
+store_commit_write_ahead(struct store *s)
+{
+    if (srclabels_commit(s) < 0 || store_commit_write(s) < 0)
+        return -1;
+    store_close_if(s, 0);
     return 1;
 }
 
 int
 store_commit_ahead(struct store *s)
 {
-    if (!s->cm.is_busy || s->wal_n_recs == 0)
+    if (!s->cm.is_busy || (s->wal_n_recs == 0 && !store_closed_unwritten(s)))
         return 0;
-    if (srclabels_commit(s) < 0 || store_commit_write(s) < 0)
-        return -1;
-    return 1;
+    return store_commit_write_ahead(s);
+}
+
+int
+store_commit_full(struct store *s)
+{
+    if (!store_close_now(s, 0))
+        return 0;
+    return store_commit_write_ahead(s);
 }
 
 int
@@ -661,6 +849,14 @@ store_commit_finish(struct store *s, int err)
     s->wal_sync_bytes += s->cm.end - s->cm.off;
     wal_write_done(s, err == 0);
     if (err != 0) {
+        /* The file cut back to the sync's start: the closed tails past
+         * it are written again, first, by the next commit. */
+        for (size_t i = 0; s->closed && i < s->closed->n_ch; i++)
+            if (s->closed->ch[i].wal_last > s->wal_synced)
+                s->closed->ch[i].is_unwritten = 1;
+        if (s->tail_wal_first != UINT64_MAX &&
+            s->tail_wal_first > s->wal_synced)
+            s->tail_wal_first = UINT64_MAX;     /* its entries cut too */
         store_wal_rebuild(s);
         store_seal_poll(s);     /* its wake-up may have been drained */
         store_set_err(s, "wal sync: %s", strerror(err));
@@ -671,8 +867,9 @@ store_commit_finish(struct store *s, int err)
     s->tail.committed_n = s->cm.n;
     s->tail.committed_prev[0] = s->cm.prev_ns[0];
     s->tail.committed_prev[1] = s->cm.prev_ns[1];
+    s->wal_synced = s->cm.n_writes;
     store_unlock(s);
-    store_commit_seal(s);
+    store_commit_seal(s, 0);
     return 1;
 }
 
@@ -696,7 +893,12 @@ store_commit_end(struct store *s)
 size_t
 store_unsynced_bytes(const struct store *s)
 {
-    return s->tail.body.len - s->tail.committed_len;
+    size_t n = s->tail.body.len - s->tail.committed_len;
+
+    for (size_t i = 0; s->closed && i < s->closed->n_ch; i++)
+        if (!store_chunk_is_synced(s, &s->closed->ch[i]))
+            n += s->closed->ch[i].body.len;
+    return n;
 }
 
 size_t

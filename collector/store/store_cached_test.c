@@ -207,6 +207,7 @@ run_draw(uint64_t seed)
     storetest_same_files_but_wal(d->dir[0], d->dir[1], &n[0]);
     storetest_same_files_but_wal(d->dir[1], d->dir[0], &n[1]);
     assert_true(n[0] >= 4);             /* several segments were sealed */
+    assert_true(st.n_recs_split > 0);   /* the split's paths compared ran */
     /* the WALs (the unsealed tail) replay to the same records */
     for (int k = 0; k < 2; k++)
         d->s[k] = storetest_open(d->dir[k], &opt);

@@ -76,8 +76,8 @@ store_get_tail_info(struct store *s, struct store_tail_info *ti)
     /* The job's chunks (and those waiting to be its next) are read as
      * store_get_stats reads them: their counts and body lengths are fixed
      * before the job is submitted. */
-    const struct seal_job *jobs[2] = { s->job, s->pend };
-    for (size_t j = 0; j < 2; j++)
+    const struct seal_job *jobs[3] = { s->job, s->pend, s->closed };
+    for (size_t j = 0; j < 3; j++)
         for (size_t i = 0; jobs[j] && i < jobs[j]->n_ch; i++) {
             const struct seal_chunk *ch = &jobs[j]->ch[i];
             ti->n_sealing_records += ch->n_records;

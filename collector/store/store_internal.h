@@ -339,6 +339,19 @@ struct seal_chunk {
     struct tailset_pre     *pre;        /* its token set for cursors,
                                            gathered ahead while it waits
                                            (tailset.c) */
+    uint64_t                wal_first;  /* closed (s->closed): numbers
+                                           (store.n_wal_writes) of the */
+    uint64_t                wal_last;   /* first and the last WAL entry
+                                           holding its records (0: some
+                                           were replayed at the open,
+                                           durable); sealable once
+                                           wal_last is synced */
+    uint8_t                 is_unwritten; /* closed: its last entries are
+                                           in no live file (cut with a
+                                           failed sync, or left in a
+                                           detached one): the chunk is
+                                           written again, as one entry,
+                                           before any later entry */
 };
 
 /* A seal job: the chunks of one detached tail, written to one segment
@@ -605,6 +618,8 @@ struct store_commit {
      * after its own (store_commit_ahead) go here; the next commit's sync
      * covers them all. */
     uint64_t wend;
+    uint64_t n_writes;          /* store.n_wal_writes when it began: the
+                                   entries it syncs are those up to it */
 };
 
 /* The raw (decompressed, CRC-checked) bodies of the segment blocks cursors
@@ -685,6 +700,19 @@ struct store {
     size_t                n_wals, wal_cur;
     uint64_t              wal_gen_max;
     uint64_t              n_wal_writes;     /* entries written */
+    uint64_t              wal_synced;       /* of them, those up to this
+                                               number are synced (or cut
+                                               off as stale, sealed) */
+    uint64_t              n_seal_nowal;     /* jobs sealed without WAL
+                                               files (store_detach_tail) */
+    uint64_t              n_tail_closes;    /* segment_tail_close */
+    uint64_t              n_recs_carried;   /* tail_carry_rest */
+    uint64_t              n_recs_split;     /* tail_split, re-encoded */
+    uint64_t              n_seal_nowal_run; /* of them, in a row */
+    uint64_t              tail_wal_first;   /* number of the first entry
+                                               holding the tail's records
+                                               (0: replayed, durable;
+                                               UINT64_MAX: none yet) */
     uint64_t              wal_trim_writes;  /* n_wal_writes at the last
                                                store_wal_trim */
     struct seal_job      *job;          /* detached tail, in flight or
@@ -692,6 +720,12 @@ struct store {
     struct seal_job      *pend;         /* full tails detached while job
                                            was in flight: the next job
                                            (store_seal, "Threads") */
+    struct seal_job      *closed;       /* full tails closed at a WAL
+                                           write, oldest first, each
+                                           sealed once its entry is
+                                           synced (STORE.md "Closed
+                                           tails"); NULL or no chunk:
+                                           none */
     struct store_sealer   sealer;
     struct store_syncer   syncer;
     struct store_commit   cm;
@@ -1054,11 +1088,26 @@ int  segment_read_frame(int fd, const struct store_blk *b,
                         struct buf *raw);
 
 /* segment_seal.c */
-/* Moves the committed prefix of the tail into a new seal job (split into
- * blocks of about block_size, header placeholders + meta built); records
- * appended past it stay in the tail, uncommitted (those visible still
- * visible). NULL on error. */
+/* A new seal job: the closed tails whose WAL entries are synced (the
+ * leading ones of s->closed, at least one), or, when no tail is closed,
+ * the committed prefix of the tail (split into blocks of about
+ * block_size, header placeholders + meta built; records appended past it
+ * stay in the tail, uncommitted, those visible still visible). NULL on
+ * error. */
 struct seal_job *segment_job_new(struct store *s);
+/* The tail, every record of it in a WAL entry written (the last one
+ * numbered s->n_wal_writes), closed: moved to the end of s->closed as
+ * chunks of about block_size; the tail is empty after. Under store.mu.
+ * -1 if the tail does not decode (cannot happen: the tail stays). */
+int  segment_tail_close(struct store *s);
+/* The first closed chunk, if its entries are synced (then sealable). */
+int  segment_closed_ready(const struct store *s);
+/* Whether closed chunk ch's records are all in synced WAL entries. */
+static inline int
+store_chunk_is_synced(const struct store *s, const struct seal_chunk *ch)
+{
+    return !ch->is_unwritten && ch->wal_last <= s->wal_synced;
+}
 void segment_job_free(struct seal_job *job);
 /* Keeps the bodies of a sealed job's blocks (up to STORE_SPARE_BODIES
  * in all, none larger than four blocks) for the next tails, and their
@@ -1089,6 +1138,10 @@ int  wal_write(struct store *s);
  * body (n_recs of them: the caller sets s->wal_n_recs), the rest left to
  * the caller (the pending entry is not cleared). */
 int  wal_write_upto(struct store *s, size_t to);
+/* One entry of closed chunk ch in the current file, its rows the
+ * chunk's body (label numbers its own, times from 0). 0 or -1 (the
+ * error set, nothing written). */
+int  wal_write_chunk(struct store *s, const struct seal_chunk *ch);
 /* The sync of s->cm's entries returned: is_ok, the file's length (its
  * durable end) moves past them; else the file is cut back to where they
  * began (the entries written since with them) and the caller rebuilds
@@ -1137,6 +1190,14 @@ int  retention_run(struct store *s);
  * with 3 ~53 times, with 6 8-26 times but 10 MiB more peak RSS
  * (BENCHMARKS.md "Where the pipeline waits"). */
 #define STORE_PEND_MAX_CH 4
+/* At most this many closed tails wait for the sync that makes them
+ * sealable (STORE.md "Closed tails"); past it the tail grows and is
+ * sealed, carried and split as before, once none is left. */
+#define STORE_CLOSED_MAX_CH 8
+/* Jobs in a row sealed without their WAL files (store_detach_tail) after
+ * which the tail is closed where a commit begins once it holds half a
+ * block (after twice as many, whatever it holds: store_close_now). */
+#define STORE_SEAL_NOWAL_MAX 4
 /* Why a full tail could not wait in s->pend (store_seal waited): no
  * clean WAL file for the commits after it, STORE_PEND_MAX_CH tails wait
  * already, the pending job would cross the segment's end. */

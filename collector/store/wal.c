@@ -526,6 +526,7 @@ wal_open_replay(struct store *s)
     s->tail.committed_n = s->tail.visible_n = s->tail.n_records;
     s->tail.committed_prev[0] = s->tail.visible_prev[0] = s->tail.prev_ns[0];
     s->tail.committed_prev[1] = s->tail.visible_prev[1] = s->tail.prev_ns[1];
+    s->tail_wal_first = s->tail.n_records ? 0 : UINT64_MAX;  /* durable */
     wal_pending_clear(s);       /* the entries go on after the tail */
     /* Commits go on in the newest file, never after entries of an older
      * version (STORE.md "Write-ahead log"): the one with the highest
@@ -552,24 +553,26 @@ wal_write(struct store *s)
     return 0;
 }
 
-int
-wal_write_upto(struct store *s, size_t to)
+/* One entry at the current file's written end: its label table (n_labels
+ * of them, encoded), n_recs rows of rows_len bytes whose first time
+ * deltas are from prev. */
+static int
+wal_write_entry(struct store *s, const struct buf *labels, uint32_t n_labels,
+                uint32_t n_recs, const int64_t prev[2], const uint8_t *rows,
+                size_t rows_len)
 {
     struct store_wal_file *w = &s->wals[s->wal_cur];
-    const struct store_tail *t = &s->tail;
     uint8_t h[8 + 8 + 10], mid[30];
     le64_store(h + 8, w->gen);  /* version 5: the file's generation */
-    size_t hl = 16 + block_varint_encode(h + 16, s->wal_n_labels);
-    size_t ml = block_varint_encode(mid, s->wal_n_recs);
-    ml += block_varint_encode(mid + ml, blk_zz_enc(s->wal_from_prev[0]));
-    ml += block_varint_encode(mid + ml, blk_zz_enc(s->wal_from_prev[1]));
-    uint8_t *rows = t->body.data + s->wal_from;
-    size_t rows_len = to - s->wal_from;
-    size_t len = hl + s->wal_labels.len + ml + rows_len;
+    size_t hl = 16 + block_varint_encode(h + 16, n_labels);
+    size_t ml = block_varint_encode(mid, n_recs);
+    ml += block_varint_encode(mid + ml, blk_zz_enc(prev[0]));
+    ml += block_varint_encode(mid + ml, blk_zz_enc(prev[1]));
+    size_t len = hl + labels->len + ml + rows_len;
     static const uint8_t end_mark[8];   /* overwritten by the next entry */
     struct iovec iov[5] = {
-        { h, hl }, { s->wal_labels.data, s->wal_labels.len },
-        { mid, ml }, { rows, rows_len }, { (void *)end_mark, 8 },
+        { h, hl }, { labels->data, labels->len },
+        { mid, ml }, { (void *)rows, rows_len }, { (void *)end_mark, 8 },
     };
 
     if (len > STORE_MAX_RAW + STORE_MAX_META) {
@@ -577,7 +580,7 @@ wal_write_upto(struct store *s, size_t to)
         return -1;
     }
     uint32_t crc = compress_crc32(0, h + 8, hl - 8);
-    crc = compress_crc32(crc, s->wal_labels.data, s->wal_labels.len);
+    crc = compress_crc32(crc, labels->data, labels->len);
     crc = compress_crc32(crc, mid, ml);
     crc = compress_crc32(crc, rows, rows_len);
     le32_store(h, (uint32_t)(len - 8));
@@ -597,6 +600,43 @@ wal_write_upto(struct store *s, size_t to)
     s->cm.wend = at + len;
     s->n_wal_writes++;
     return 0;
+}
+
+int
+wal_write_upto(struct store *s, size_t to)
+{
+    return wal_write_entry(s, &s->wal_labels, s->wal_n_labels, s->wal_n_recs,
+                           s->wal_from_prev, s->tail.body.data + s->wal_from,
+                           to - s->wal_from);
+}
+
+/* A closed chunk's entry: its labels numbered as its rows number them
+ * (the tail's table it was closed from, or a split's own), its rows from
+ * the chunk's first record (times from 0, 0). */
+int
+wal_write_chunk(struct store *s, const struct seal_chunk *ch)
+{
+    static const int64_t zero[2];
+    struct buf lab;
+    int rc = -1;
+
+    buf_init(&lab, STORE_MAX_PENDING);
+    for (uint32_t i = 0; i < ch->n_labels; i++) {
+        const struct store_label *l = s->labels[ch->ids[i]];
+        if (buf_put_varint(&lab, i) < 0 ||
+            block_put_str(&lab, l->host, l->host_len) < 0 ||
+            block_put_str(&lab, l->cid, l->cid_len) < 0 ||
+            block_put_str(&lab, l->name, l->name_len) < 0 ||
+            block_put_str(&lab, l->image, l->image_len) < 0) {
+            store_set_err(s, "wal entry too large");
+            goto out;
+        }
+    }
+    rc = wal_write_entry(s, &lab, ch->n_labels, ch->n_records, zero,
+                         ch->body.data, ch->body.len);
+out:
+    buf_fini(&lab);
+    return rc;
 }
 
 void

@@ -16,9 +16,10 @@
  * each file's label looked up at its first record, then taken from the
  * cache), which must give the same files as store_append. --async
  * commits as ingest does (store_commit_begin, appending on while the WAL
- * is synced, store_commit_end looked at every 256 records, the next
- * commit begun once it ended, waited for past 16 MiB appended meanwhile;
- * --commit is then unused), so the sealing
+ * is synced, store_commit_end looked at every 256 records, after
+ * store_commit_full closed a full tail, the next commit begun once it
+ * ended, waited for past 16 MiB appended meanwhile; --commit is then
+ * unused), so the sealing
  * chain, not the WAL syncs, sets the pace: its figures are printed
  * (jobs, blocks, built ahead, loop waits for the sealing thread).
  *   store-build [--commit N] [--sync] [--cached] [--async] DIR FILE...
@@ -102,7 +103,8 @@ build(struct store *s, const char *path, unsigned idx, size_t every,
         }
         i++;
         if (is_async) {
-            if ((*n_total + i) % 256 == 0 && commit_async(s) < 0) {
+            if ((*n_total + i) % 256 == 0 &&
+                (store_commit_full(s) < 0 || commit_async(s) < 0)) {
                 fprintf(stderr, "store-build: commit: %s\n",
                         store_errstr(s));
                 break;
