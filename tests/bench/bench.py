@@ -833,6 +833,11 @@ def main():
     if "seal_waits" in sw:
         rep.append(f"| collector loop waiting for the sealing thread (/health store.seal_waits) | "
                    f"{sw['seal_waits']} times, {sw['seal_wait_ms'] / 1000:.2f} s |")
+    tc = sw.get("tail_closes")
+    if tc:
+        rep.append(f"| tails closed full at a WAL write; seal jobs that left their WAL files to a later one; "
+                   f"records encoded again on the loop, carried / split (/health store.tail_closes) | "
+                   f"{tc['n']}; {tc['jobs_without_wal']}; {tc['records_carried']} / {tc['records_split']} |")
     st = sw.get("seal_steps")
     if st:
         rep.append(f"| sealing thread: jobs (blocks), in a job; build / write / segment sync / "
