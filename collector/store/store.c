@@ -599,7 +599,14 @@ store_close(struct store *s)
 {
     if (!s)
         return;
-    if ((s->wal_n_recs > 0 || s->cm.is_busy || s->cm.wend) &&
+    /* After seal jobs that left their WAL files to a later one (STORE.md
+     * "Closed tails") the last commit closes the tail where it begins,
+     * so that its seal takes the files: a stopped store keeps no entry
+     * of sealed records (up to 0.6% of the 1 GiB bench's json-file bytes
+     * otherwise, skipped by the next open's replay). */
+    s->is_closing = 1;
+    if ((s->wal_n_recs > 0 || s->cm.is_busy || s->cm.wend ||
+         s->n_seal_nowal_run > 0) &&
         s->n_wals > 0 && s->syncer.is_started)
         (void)store_commit(s);
     else if (s->n_dl_dirty > 0 && s->sealer.is_started)

@@ -700,7 +700,8 @@ store_commit_seal(struct store *s, int is_begin)
  * tail holds half a block, and after twice as many whatever it holds:
  * every record after it is then unsynced when that commit ends, so the
  * seal then takes the WAL files (a run of jobs without them, and the
- * current WAL file, stay bounded: store_close_test). */
+ * current WAL file, stay bounded: store_close_test). So does store_close's
+ * last commit after any such job. */
 static int
 store_close_now(const struct store *s, int is_begin)
 {
@@ -710,7 +711,7 @@ store_close_now(const struct store *s, int is_begin)
         (s->closed && s->closed->n_ch >= STORE_CLOSED_MAX_CH))
         return 0;
     size_t fill = store_tail_fill(&s->tail, bs);
-    if (fill >= bs)
+    if (fill >= bs || (is_begin && s->is_closing && s->n_seal_nowal_run > 0))
         return 1;
     if (!is_begin || s->n_seal_nowal_run < STORE_SEAL_NOWAL_MAX)
         return 0;

@@ -530,6 +530,23 @@ test_nowal_run_bounded(void **state)
     assert_true(st.n_seal_nowal >= 2 * STORE_SEAL_NOWAL_MAX);
     assert_int_equal(max_run, 2 * STORE_SEAL_NOWAL_MAX);
     check_crash(m, 1);
+    /* closed after such a job, the store keeps no WAL entry: its last
+     * commit closed the tail, and that seal took the files */
+    assert_true(m->s->n_seal_nowal_run > 0);
+    m->ctl.is_auto = 1;
+    store_close(m->s);
+    int n_wal = 0;
+    for (size_t k = 0; k < STORE_WAL_MAX_FILES; k++) {
+        char *name = k == 0 ? xasprintf("wal.lqw") : xasprintf("wal-%zu.lqw", k);
+        assert_true(storetest_is_wal_empty(m->dir, name));
+        n_wal++;
+        free(name);
+    }
+    assert_int_equal(n_wal, STORE_WAL_MAX_FILES);
+    memcpy(m->acked, m->appended, sizeof(m->acked));
+    all_visible(m);
+    m->s = storetest_open(m->dir, &m->opt);
+    check_live(m);
     model_end(m);
 }
 

@@ -709,6 +709,9 @@ struct store {
     uint64_t              n_recs_carried;   /* tail_carry_rest */
     uint64_t              n_recs_split;     /* tail_split, re-encoded */
     uint64_t              n_seal_nowal_run; /* of them, in a row */
+    uint8_t               is_closing;       /* store_close's last commit:
+                                               it closes the tail where
+                                               it begins after such jobs */
     uint64_t              tail_wal_first;   /* number of the first entry
                                                holding the tail's records
                                                (0: replayed, durable;
