@@ -686,7 +686,8 @@ struct store_tail_info {
     uint64_t n_records;         /* sealing + tail (pending included) */
     uint64_t raw_bytes;
     uint64_t n_sealing_records; /* in the blocks being sealed or waiting
-                                   for the sealing thread */
+                                   for the sealing thread, and in the
+                                   closed tails */
     uint64_t pending_records;   /* appended, not yet committed */
     uint64_t wal_bytes;         /* WAL files on disk */
     uint64_t n_wal_files;
