@@ -483,7 +483,7 @@ store_wal_has_spare(const struct store *s)
  * no file, commits stay in the current one (replay skips the sealed
  * records there by high water), and after STORE_SEAL_NOWAL_MAX such jobs
  * in a row the next commit closes the tail where it begins, which makes
- * the one after sealable with its files (store_commit_write). 0, or -1
+ * the one after sealable with its files (store_close_now). 0, or -1
  * (counted): the records stay durable in the WAL and in the tail, and
  * sealing is tried again at the next commit. */
 static int
@@ -701,21 +701,24 @@ store_commit_seal(struct store *s, int is_begin)
  * every record after it is then unsynced when that commit ends, so the
  * seal then takes the WAL files (a run of jobs without them, and the
  * current WAL file, stay bounded: store_close_test). So does store_close's
- * last commit after any such job. */
+ * last commit after any such job. These two closes where a commit
+ * begins are made past STORE_CLOSED_MAX_CH too (one more chunk), so that
+ * the bound holds while closed tails wait for a slow sync. */
 static int
 store_close_now(const struct store *s, int is_begin)
 {
     size_t bs = s->opt.block_size;
 
-    if (s->opt.is_close_off || s->tail.n_records == 0 ||
-        (s->closed && s->closed->n_ch >= STORE_CLOSED_MAX_CH))
+    if (s->opt.is_close_off || s->tail.n_records == 0)
+        return 0;
+    if (is_begin && s->n_seal_nowal_run > 0 &&
+        (s->is_closing || s->n_seal_nowal_run >= 2 * STORE_SEAL_NOWAL_MAX))
+        return 1;
+    if (s->closed && s->closed->n_ch >= STORE_CLOSED_MAX_CH)
         return 0;
     size_t fill = store_tail_fill(&s->tail, bs);
-    if (fill >= bs || (is_begin && s->is_closing && s->n_seal_nowal_run > 0))
-        return 1;
-    if (!is_begin || s->n_seal_nowal_run < STORE_SEAL_NOWAL_MAX)
-        return 0;
-    return fill >= bs / 2 || s->n_seal_nowal_run >= 2 * STORE_SEAL_NOWAL_MAX;
+    return fill >= bs || (is_begin && fill >= bs / 2 &&
+                          s->n_seal_nowal_run >= STORE_SEAL_NOWAL_MAX);
 }
 
 /* Closes the tail if store_close_now says so and every record of it is in

@@ -1194,13 +1194,13 @@ int  retention_run(struct store *s);
  * (BENCHMARKS.md "Where the pipeline waits"). */
 #define STORE_PEND_MAX_CH 4
 /* At most this many closed tails wait for the sync that makes them
- * sealable (STORE.md "Closed tails"); past it the tail grows and is
- * sealed, carried and split as before, once none is left. */
+ * sealable (STORE.md "Closed tails"); past it the tail grows, and is
+ * closed (split if past one and a half blocks) once there is room. */
 #define STORE_CLOSED_MAX_CH 8
 /* Jobs in a row sealed without their WAL files (store_detach_tail) after
  * which the tail is closed where a commit begins once it holds half a
  * block (after twice as many, whatever it holds: store_close_now). */
-#define STORE_SEAL_NOWAL_MAX 4
+#define STORE_SEAL_NOWAL_MAX 1
 /* Why a full tail could not wait in s->pend (store_seal waited): no
  * clean WAL file for the commits after it, STORE_PEND_MAX_CH tails wait
  * already, the pending job would cross the segment's end. */
