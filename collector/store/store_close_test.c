@@ -10,11 +10,12 @@
  * fail (a hook holds each one until the test decides), fails WAL writes
  * (ENOSPC) and seals, so that closed tails wait for syncs, straddle
  * them, are written again after a failure and are sealed with and
- * without their WAL files. At every step the model knows each source's
- * records written (visible) and acknowledged (their commit's sync
- * returned):
+ * without their WAL files. A quarter of the records come late (their times
+ * up to 200 records behind, one in 50 up to 5000: across blocks and
+ * segments). At every step the model knows each source's records written
+ * (visible) and acknowledged (their commit's sync returned):
  * - a cursor on the store shows exactly the visible records, each once,
- *   in order, every byte;
+ *   in time order, every byte;
  * - a copy of the directory as a power loss would leave it (each WAL file
  *   cut to its synced end; the segments as they are) opens with a prefix
  *   of each source's visible records that holds every acknowledged one,
@@ -154,8 +155,13 @@ append_some(struct model *m, unsigned n)
     for (unsigned i = 0; i < n; i++) {
         unsigned k = rn(m, N_SRC);
         uint64_t off = m->appended[k] + 1;
+        /* late data: a quarter of the records up to 200 records' time
+         * behind (across blocks), one in 50 up to 5000 behind (across
+         * segments): blocks' time ranges overlap, the cursor merges */
+        int64_t late = rn(m, 4) == 0 ? (int64_t)rn(m, 200) * 1000 :
+                       rn(m, 50) == 0 ? (int64_t)rn(m, 5000) * 1000 : 0;
         struct logrec r = {
-            .time_ns = m->t, .recv_ns = T0, .host = "h1",
+            .time_ns = m->t - late, .recv_ns = T0, .host = "h1",
             .container_id = cids[k], .container = cids[k], .image = "img",
             .offset = off, .msg = msg,
         };
@@ -166,8 +172,10 @@ append_some(struct model *m, unsigned n)
     }
 }
 
-/* What a cursor over s shows, each source's records checked to be its
- * offsets 1, 2, ... in order with their messages: how many of each. */
+/* What a cursor over s shows, oldest first: in time order (the records
+ * arrive late, out of it), each source's records exactly its offsets 1,
+ * 2, ... n[k], each once, with their messages: how many of each. */
+#define SCAN_MAX_OFF 8192
 static void
 scan(struct store *s, uint64_t n[N_SRC])
 {
@@ -176,19 +184,31 @@ scan(struct store *s, uint64_t n[N_SRC])
     struct store_cursor *c = store_cursor_new(s, &fl, 0);
     struct logrec r;
     char want[1024];
+    uint8_t *seen = xcalloc(N_SRC * SCAN_MAX_OFF, 1);
+    uint64_t max[N_SRC] = { 0 };
+    int64_t prev = INT64_MIN;
 
     assert_non_null(c);
     memset(n, 0, N_SRC * sizeof(*n));
     while (store_cursor_next(c, &r) == 1) {
         unsigned k = (unsigned)(r.container_id[3] - '0');
         assert_true(k < N_SRC);
-        assert_int_equal(r.offset, n[k] + 1);
+        assert_true(r.time_ns >= prev);
+        prev = r.time_ns;
+        assert_true(r.offset >= 1 && r.offset < SCAN_MAX_OFF);
+        assert_int_equal(seen[k * SCAN_MAX_OFF + r.offset], 0);  /* once */
+        seen[k * SCAN_MAX_OFF + r.offset] = 1;
         n[k]++;
+        if (r.offset > max[k])
+            max[k] = r.offset;
         size_t len = msg_of(k, r.offset, want, sizeof(want));
         assert_int_equal(r.msg_len, len);
         assert_memory_equal(r.msg, want, len);
     }
     store_cursor_free(c);
+    free(seen);
+    for (unsigned k = 0; k < N_SRC; k++)
+        assert_int_equal(max[k], n[k]);     /* no gap: 1 .. n[k] */
 }
 
 static void
