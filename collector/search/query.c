@@ -71,6 +71,8 @@ query_free(struct query *q)
         free(q->tokens[i]);
     for (size_t i = 0; i < q->n_field_tokens; i++)
         free(q->field_tokens[i]);
+    for (size_t i = 0; i < q->n_bwords; i++)
+        free(q->bwords[i]);
     query_regex_free(q->re);
     query_regex_free(q->not_re);
     free(q);
@@ -171,6 +173,13 @@ query_count_word(const struct query *q, char word[TOKENIZE_MAX_LEN + 1],
                               (const uint8_t *)it->text, t.len)
              : 0;
     return *forms != 0;
+}
+
+size_t
+query_bwords(const struct query *q, const char *const **words)
+{
+    *words = (const char *const *)q->bwords;
+    return q->n_bwords;
 }
 
 size_t

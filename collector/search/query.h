@@ -143,6 +143,12 @@ size_t query_spans(const struct query *q, const char *msg, size_t len,
  * Returns the count. */
 size_t query_tokens(const struct query *q, const char *const **tokens);
 
+/* The bounded words of the regexes (query_regex_bwords_all): ASCII words
+ * every match holds as whole tokens or as sub-words (ASCII runs inside a
+ * token with a byte >= 0x80). Borrowed from q; for store_filter.bwords.
+ * Returns the count. */
+size_t query_bwords(const struct query *q, const char *const **words);
+
 /* The field tokens (collector/store/tokenize.h tokenize_field: "name:value"
  * folded and cut) of the field terms every match satisfies by equality:
  * ANDed, not under OR or "-", not a comparison. Borrowed from q; for

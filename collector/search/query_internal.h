@@ -51,6 +51,8 @@ struct query {
     struct query_regex *not_re;     /* -v: NULL: none; a match drops */
     char              *tokens[QUERY_MAX_TOKENS];
     size_t             n_tokens;
+    char              *bwords[QUERY_REGEX_MAX_WORDS]; /* query_bwords */
+    size_t             n_bwords;
     char              *field_tokens[QUERY_MAX_ITEMS];
     size_t             n_field_tokens;
     uint64_t           field_items;     /* bit i: items[i] is a field term */

@@ -314,5 +314,8 @@ query_compile_regex(struct query *q, const char *const *regex, size_t n_regex,
                                      QUERY_REGEX_MAX_WORDS);
     for (size_t i = 0; i < n; i++)
         query_add_token(q, regex[0] + w[i].off, w[i].len);
+    n = query_regex_bwords_all(regex, n_regex, w, QUERY_REGEX_MAX_WORDS);
+    for (size_t i = 0; i < n && q->n_bwords < QUERY_REGEX_MAX_WORDS; i++)
+        q->bwords[q->n_bwords++] = xstrndup(regex[0] + w[i].off, w[i].len);
     return 0;
 }

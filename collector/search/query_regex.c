@@ -486,14 +486,41 @@ qr_kind_of(const struct regex_atom *a)
     return k;
 }
 
-size_t
-query_regex_words(const char *pattern, struct query_regex_word *out,
-                  size_t max)
+/* Whether the run pattern[off .. off + len) of word bytes is a word for
+ * query_regex_words (both ends hard: a separator, an anchor or \< \>
+ * beyond them) or, with is_bounded, one for query_regex_bwords: ASCII,
+ * each end hard or a \b against it (b_left, b_right), at least one a \b
+ * (so the byte beyond a \b end is an ASCII non-word byte, the text's end
+ * or a byte >= 0x80: the run is a token or a maximal ASCII run inside
+ * one, a sub-word). right is the atom after the run, QR_START at the
+ * pattern's end (unanchored). */
+static int
+qr_run_is_word(const char *pattern, size_t off, size_t len,
+               enum qr_kind left, int b_left, enum qr_kind right, int b_right,
+               int is_bounded)
+{
+    int is_left = qr_is_bound(left), is_right = qr_is_bound(right);
+
+    if (!is_bounded)
+        return is_left && is_right;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)pattern[off + i] >= 0x80)
+            return 0;
+    return !(is_left && is_right) && (is_left || b_left) &&
+           (is_right || b_right);
+}
+
+/* query_regex_words, or with is_bounded query_regex_bwords. */
+static size_t
+qr_words(const char *pattern, struct query_regex_word *out, size_t max,
+         int is_bounded)
 {
     enum qr_kind before = QR_START;     /* atom before the current run */
     size_t run_off = 0, run_len = 0, n = 0;
     size_t i = 0;
     int is_skipped = 0;                 /* a transparent atom since the last */
+    int is_b = 0;                       /* a \b among them */
+    int b_left = 0;                     /* a \b just before the run */
 
     while (pattern[i] != '\0') {
         struct regex_atom a;
@@ -504,6 +531,7 @@ query_regex_words(const char *pattern, struct query_regex_word *out,
             return 0;   /* also a top-level '|': one branch proves nothing */
         if (k == QR_SKIP) {
             is_skipped = 1;     /* the neighbours decide */
+            is_b |= a.kind == REGEX_ATOM_ESCAPE && a.c == 'b';
             continue;
         }
         if (k == QR_LIT && is_skipped && run_len > 0) {
@@ -511,24 +539,51 @@ query_regex_words(const char *pattern, struct query_regex_word *out,
              * pattern: neither part is whole */
             run_len = 0;
             before = QR_OTHER;
+            is_b = 0;
         }
         is_skipped = 0;
         if (k == QR_LIT) {
-            if (run_len == 0)
+            if (run_len == 0) {
                 run_off = a.off;
+                b_left = is_b;
+            }
+            is_b = 0;
             run_len++;
             continue;
         }
-        if (run_len > 0 && qr_is_bound(before) && qr_is_bound(k) &&
-            n < max) {
+        if (run_len > 0 && n < max &&
+            qr_run_is_word(pattern, run_off, run_len, before, b_left,
+                           (enum qr_kind)k, is_b, is_bounded)) {
             out[n].off = run_off;
             out[n].len = run_len;
             n++;
         }
         run_len = 0;
         before = (enum qr_kind)k;
+        is_b = 0;
+    }
+    if (run_len > 0 && n < max &&
+        qr_run_is_word(pattern, run_off, run_len, before, b_left, QR_START,
+                       is_b, is_bounded)) {
+        out[n].off = run_off;
+        out[n].len = run_len;
+        n++;
     }
     return n;
+}
+
+size_t
+query_regex_words(const char *pattern, struct query_regex_word *out,
+                  size_t max)
+{
+    return qr_words(pattern, out, max, 0);
+}
+
+size_t
+query_regex_bwords(const char *pattern, struct query_regex_word *out,
+                   size_t max)
+{
+    return qr_words(pattern, out, max, 1);
 }
 
 static int
@@ -546,12 +601,13 @@ qr_ascii_eq(const char *a, const char *b, size_t len)
     return 1;
 }
 
-/* Whether w (len bytes) is among the words of pattern, ASCII case folded. */
+/* Whether w (len bytes) is among the words of pattern (with is_bounded:
+ * its bounded words), ASCII case folded. */
 static int
-qr_has_word(const char *pattern, const char *w, size_t len)
+qr_has_word(const char *pattern, const char *w, size_t len, int is_bounded)
 {
     struct query_regex_word ws[QUERY_REGEX_MAX_WORDS];
-    size_t n = query_regex_words(pattern, ws, QUERY_REGEX_MAX_WORDS);
+    size_t n = qr_words(pattern, ws, QUERY_REGEX_MAX_WORDS, is_bounded);
 
     for (size_t i = 0; i < n; i++)
         if (ws[i].len == len && qr_ascii_eq(pattern + ws[i].off, w, len))
@@ -571,9 +627,38 @@ query_regex_words_all(const char *const *patterns, size_t n,
     for (size_t i = 0; i < n_ws && n_out < max; i++) {
         size_t k = 1;
         while (k < n && qr_has_word(patterns[k], patterns[0] + ws[i].off,
-                                    ws[i].len))
+                                    ws[i].len, 0))
             k++;
         if (k == n)
+            out[n_out++] = ws[i];
+    }
+    return n_out;
+}
+
+size_t
+query_regex_bwords_all(const char *const *patterns, size_t n,
+                       struct query_regex_word *out, size_t max)
+{
+    struct query_regex_word ws[2 * QUERY_REGEX_MAX_WORDS];
+    size_t n_hard = n > 0 ? query_regex_words(patterns[0], ws,
+                                              QUERY_REGEX_MAX_WORDS) : 0;
+    size_t n_ws = n_hard + (n > 0 ? query_regex_bwords(patterns[0],
+                                                       ws + n_hard,
+                                                       QUERY_REGEX_MAX_WORDS)
+                                  : 0);
+    size_t n_out = 0;
+
+    for (size_t i = 0; i < n_ws && n_out < max; i++) {
+        const char *w = patterns[0] + ws[i].off;
+        int is_all_hard = i < n_hard;   /* then query_regex_words_all's */
+        size_t k = 1;
+        for (; k < n; k++) {
+            int is_hard = qr_has_word(patterns[k], w, ws[i].len, 0);
+            if (!is_hard && !qr_has_word(patterns[k], w, ws[i].len, 1))
+                break;
+            is_all_hard &= is_hard;
+        }
+        if (k == n && !is_all_hard)
             out[n_out++] = ws[i];
     }
     return n_out;

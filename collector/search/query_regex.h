@@ -139,4 +139,27 @@ size_t query_regex_words(const char *pattern, struct query_regex_word *out,
 size_t query_regex_words_all(const char *const *patterns, size_t n,
                              struct query_regex_word *out, size_t max);
 
+/*
+ * Bounded words: runs of ASCII word bytes that every text the pattern
+ * matches contains as a whole token or as a maximal ASCII run inside a
+ * token that holds a byte >= 0x80 (a sub-word, collector/STORE.md
+ * "Sub-word tokens"), because a \b (PCRE2's ASCII boundary: a byte >=
+ * 0x80 is not a word byte for it) bounds the run where no separator or
+ * anchor does: "\bdb01\b", "\bdb01=", "x=db01\b" (which "cafédb01"
+ * matches). query_regex_words gives the runs bounded without \b; this
+ * gives none of those. Pure, as query_regex_words; the store narrows by
+ * them where its index has sub-words (store_filter.bwords).
+ */
+size_t query_regex_bwords(const char *pattern, struct query_regex_word *out,
+                          size_t max);
+
+/*
+ * The bounded words of the alternatives: the words and bounded words of
+ * patterns[0] that each other pattern has as a word or bounded word, but
+ * not those every pattern has as a word (query_regex_words_all's). ASCII
+ * case folded; offsets into patterns[0]; at most max. Pure.
+ */
+size_t query_regex_bwords_all(const char *const *patterns, size_t n,
+                              struct query_regex_word *out, size_t max);
+
 #endif

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "collector/search/query_regex.h"
+#include "collector/search/regex_syntax.h"
 #include "tests/support/regexgen.h"
 #include "common/xmalloc.h"
 
@@ -469,11 +470,15 @@ static const struct words_case words_cases[] = {
     { " a\\ b ", "a,b" },
 };
 
+/* want: the words (or with is_bounded the bounded words) of pattern,
+ * joined by ','. */
 static void
-check_words(const char *pattern, const char *want)
+check_words_of(const char *pattern, const char *want, int is_bounded)
 {
     struct query_regex_word w[QUERY_REGEX_MAX_WORDS];
-    size_t n = query_regex_words(pattern, w, QUERY_REGEX_MAX_WORDS);
+    size_t n = is_bounded
+               ? query_regex_bwords(pattern, w, QUERY_REGEX_MAX_WORDS)
+               : query_regex_words(pattern, w, QUERY_REGEX_MAX_WORDS);
     char got[512];
     size_t used = 0;
 
@@ -485,7 +490,14 @@ check_words(const char *pattern, const char *want)
         used += (size_t)k;
     }
     if (strcmp(got, want) != 0)
-        fail_msg("[%s]: got [%s], want [%s]", pattern, got, want);
+        fail_msg("[%s]: %s [%s], want [%s]", pattern,
+                 is_bounded ? "bounded words" : "words", got, want);
+}
+
+static void
+check_words(const char *pattern, const char *want)
+{
+    check_words_of(pattern, want, 0);
 }
 
 static void
@@ -576,6 +588,67 @@ test_regex_words_all(void **state)
     const char *g[] = { " foo " };
     check_words_all(g, 1, "foo");
     check_words_all(g, 0, "");
+}
+
+/* Bounded words: a \b (ASCII) at an end that no separator or anchor
+ * bounds, and an ASCII byte there. */
+static const struct words_case bwords_cases[] = {
+    { "\\bdb01\\b", "db01" },
+    { "\\bdb01", "" },                        /* the end: unbounded */
+    { "db01\\b", "" },
+    { "=\\bdb01\\b,", "" },                   /* a word: not bounded */
+    { "\\bdb01=", "db01" },
+    { "x=db01\\b", "db01" },
+    { "^db01\\b", "db01" },
+    { "\\bdb01$", "db01" },
+    { "\\<db01\\b", "db01" },
+    { "\\bdb\\b01", "" },
+    { "\\bdb01\\B", "" },
+    { "\\B\\bdb01\\b", "db01" },              /* \B beside: still a \b */
+    { "\\b(?=d)db01\\b", "db01" },
+    { "\\bdb01+\\b", "" },
+    { "\\bcaf\xc3\xa9\\b", "" },              /* a byte >= 0x80: none */
+    { "\\b\xc3\xa9" "db01 ", "" },
+    { " caf\xc3\xa9\\b", "" },
+    { "\\b\xc3\xa9t\xc3\xa9 ", "" },
+    { " \xc3\xa9t\xc3\xa9 ", "" },              /* a word (query_regex_words) */
+    { "\\bz\xc3\xa9z\\b", "" },
+    { "\\bdb01\\b \\bx\\b", "db01,x" },
+    { "\\bdb01\\b.*\\bleft\\b", "db01,left" },
+    { "\\bdb01\\b|x", "" },                   /* one branch: nothing */
+    { "(?i)\\bdb01\\b", "" },                 /* options: given up */
+    { "\\b\\bdb01\\b\\b", "db01" },
+};
+
+static void
+test_regex_bwords_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(bwords_cases) / sizeof(bwords_cases[0]);
+         i++) {
+        check_words_of(bwords_cases[i].pattern, bwords_cases[i].want, 1);
+        char *err = NULL;
+        struct query_regex *re = query_regex_new(bwords_cases[i].pattern, 0,
+                                                 &err);
+        if (re == NULL)
+            fail_msg("[%s]: %s", bwords_cases[i].pattern, err);
+        query_regex_free(re);
+    }
+    /* alternatives: bounded in one, a word or bounded in the others */
+    const char *a[] = { "\\bdb01\\b", "=db01 " };
+    const char *b[] = { "=db01 ", ":db01," };
+    const char *c[] = { "\\bdb01\\b", "x" };
+    const char *d[] = { "=db01 ", "\\bDB01\\b" };
+    struct query_regex_word w[QUERY_REGEX_MAX_WORDS];
+    assert_int_equal(query_regex_bwords_all(a, 2, w, QUERY_REGEX_MAX_WORDS),
+                     1);
+    assert_int_equal(query_regex_bwords_all(b, 2, w, QUERY_REGEX_MAX_WORDS),
+                     0);                        /* both words: tokens */
+    assert_int_equal(query_regex_bwords_all(c, 2, w, QUERY_REGEX_MAX_WORDS),
+                     0);
+    assert_int_equal(query_regex_bwords_all(d, 2, w, QUERY_REGEX_MAX_WORDS),
+                     1);
+    assert_int_equal(w[0].off, 1);
 }
 
 /* ---- differential: the promise, checked with PCRE2 ---- */
@@ -706,6 +779,107 @@ test_regex_words_all_differential(void **state)
     assert_true(n_checked > 300);
 }
 
+/* Whether t[0..len) holds w (ASCII) as a sub-word: a maximal run of
+ * ASCII word bytes inside a token holding a byte >= 0x80, ASCII case
+ * folded (as the index folds it). */
+static int
+has_subword(const char *t, size_t len, const char *w, size_t w_len)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        while (i < len && !regex_is_word((unsigned char)t[i]))
+            i++;
+        size_t start = i;
+        int high = 0;
+        while (i < len && regex_is_word((unsigned char)t[i]))
+            high |= (unsigned char)t[i++] >= 0x80;
+        for (size_t q = start; high && q < i;) {
+            while (q < i && (unsigned char)t[q] >= 0x80)
+                q++;
+            size_t s = q;
+            while (q < i && (unsigned char)t[q] < 0x80)
+                q++;
+            if (q - s == w_len && regexgen_holds(t + s, w_len, w, w_len, 1, 0))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* Every text a pattern (or either of two alternatives) matches holds each
+ * bounded word as a whole token or as a sub-word; half the texts are
+ * ASCII, where only the token will do. */
+static const char *const bword_pieces[] = {
+    "a", "b", "ab", "A", "1", "_", "\\b", "\\b", "\\b", " ", "=", "^", "$",
+    "\xc3\xa9", "\xa0", "(?=a)", "\\B", ".", "\\<", "\\>", "a?", "\\w",
+};
+
+static struct regexgen gen_b = {
+    .state = 0x2545f4914f6cdd1dull,
+    .pieces = pieces, .n_pieces = N_PIECES,
+    .lits = bword_pieces,
+    .n_lits = sizeof(bword_pieces) / sizeof(bword_pieces[0]),
+    .max_pieces = 7, .lit_one_in = 1,
+};
+
+static void
+test_regex_bwords_differential(void **state)
+{
+    static const char text_ascii[] = "aabbAB1 ._-=\n";
+    size_t n_with = 0, n_checked = 0, n_subs = 0;
+
+    (void)state;
+    for (int iter = 0; iter < 40000; iter++) {
+        char p[2][128], t[24];
+        size_t n_pats = 1 + (iter % 3 == 2);
+        regexgen_pattern(&gen_b, p[0], sizeof(p[0]));
+        if (n_pats == 1 || regexgen_rn(&gen_b, 3) == 0)
+            memcpy(p[1], p[0], sizeof(p[1]));
+        else
+            regexgen_pattern(&gen_b, p[1], sizeof(p[1]));
+        const char *pats[2] = { p[0], p[1] };
+        int icase = (int)regexgen_rn(&gen_b, 2);
+        char *err = NULL;
+        struct query_regex *re = query_regex_new_any(pats, n_pats, icase,
+                                                     &err);
+        if (re == NULL) {
+            free(err);
+            continue;
+        }
+        struct query_regex_word w[QUERY_REGEX_MAX_WORDS];
+        size_t nw = query_regex_bwords_all(pats, n_pats, w,
+                                           QUERY_REGEX_MAX_WORDS);
+        n_with += nw > 0;
+        for (int k = 0; k < 100 && nw > 0; k++) {
+            size_t len = regexgen_text(&gen_b, p[regexgen_rn(&gen_b, (unsigned)n_pats)],
+                                       k % 2 ? text_alpha : text_ascii, t,
+                                       sizeof(t));
+            if (!query_regex_match(re, t, len))
+                continue;
+            n_checked++;
+            int n_sub = 0;
+            for (size_t i = 0; i < nw; i++) {
+                if (has_whole_token(t, len, p[0] + w[i].off, w[i].len))
+                    continue;
+                if (!has_subword(t, len, p[0] + w[i].off, w[i].len))
+                    fail_msg("[%s] or [%s] icase %d matches [%.*s] without "
+                             "[%.*s] as a token or sub-word", p[0], p[1],
+                             icase, (int)len, t, (int)w[i].len,
+                             p[0] + w[i].off);
+                n_sub++;
+            }
+            n_subs += n_sub > 0;
+        }
+        query_regex_free(re);
+    }
+    print_message("bounded words: %zu patterns with them, %zu matches "
+                  "checked, %zu by a sub-word\n", n_with, n_checked, n_subs);
+    assert_true(n_with > 1000);
+    assert_true(n_checked > 2000);
+    assert_true(n_subs > 50);
+}
+
 int
 main(void)
 {
@@ -727,6 +901,8 @@ main(void)
         cmocka_unit_test(test_regex_words_anchors),
         cmocka_unit_test(test_regex_words_all),
         cmocka_unit_test(test_regex_words_all_differential),
+        cmocka_unit_test(test_regex_bwords_table),
+        cmocka_unit_test(test_regex_bwords_differential),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -104,6 +104,8 @@ search_filter_copy(struct search *s, const struct store_filter *f)
     s->filter.n_tokens = 0;
     s->filter.field_tokens = NULL;
     s->filter.n_field_tokens = 0;
+    s->filter.bwords = NULL;
+    s->filter.n_bwords = 0;
     s->filter.count_word = NULL;        /* search_new's cursor only */
     s->filter.count_fn = NULL;
     s->filter.match_fn = NULL;          /* search_set_match */
@@ -150,6 +152,10 @@ search_new(struct store *st, const struct search_spec *spec, char **errstr)
     f.field_tokens = f.n_field_tokens > 0 ? tokens : NULL;
     s->filter.field_tokens = f.field_tokens;
     s->filter.n_field_tokens = f.n_field_tokens;
+    f.n_bwords = query_bwords(spec->q, &tokens);
+    f.bwords = f.n_bwords > 0 ? tokens : NULL;
+    s->filter.bwords = f.bwords;
+    s->filter.n_bwords = f.n_bwords;
     /* Context lines come from their own cursors: the match cursor may
      * always drop records that lack the required words. */
     f.is_tokens_required = 1;

@@ -22,12 +22,10 @@
 #include <cmocka.h>
 
 #include "collector/search/query.h"
-#include "collector/search/search.h"
 #include "collector/store/index.h"
 #include "collector/store/store.h"
-#include "common/xmalloc.h"
+#include "tests/support/indexqfx.h"
 
-#define T0      1700000000000000000LL
 #define N_RECS  800
 
 /* A path longer than a token (TOKENIZE_MAX_LEN, 64 bytes): the field
@@ -79,36 +77,23 @@ gen_msgs(void)
     }
 }
 
-static struct store *
-open_store(const char *dir)
+/* Runs the query text (icase for "level:ERROR") and checks its answer;
+ * returns the bytes it scanned. */
+static uint64_t
+check_query(struct store *st, const char *text)
 {
-    struct store_options opt;
     char *err = NULL;
+    int icase = strcmp(text, "level:ERROR") == 0;
+    struct query *q = query_parse(text, strlen(text), NULL, icase, &err);
 
-    memset(&opt, 0, sizeof(opt));
-    opt.block_size = 512;
-    opt.segment_size = 4096;
-    struct store *s = store_open(dir, &opt, &err);
-    if (s == NULL)
-        fail_msg("store_open: %s", err);
-    return s;
+    assert_non_null(q);
+    return iq_check(st, q, msgs[0], sizeof(msgs[0]), N_RECS, text).scanned;
 }
 
 static void
 fill_range(struct store *s, int from, int to)
 {
-    for (int i = from; i < to; i++) {
-        struct logrec lr = {
-            .time_ns = T0 + i, .host = "h", .container_id = "c1",
-            .container = "app", .image = "img", .stream = 0,
-            .offset = (uint64_t)(i + 1) * 200, .msg = msgs[i],
-            .msg_len = strlen(msgs[i]),
-        };
-        assert_int_equal(store_append(s, &lr), 1);
-        if (i % 50 == 49)
-            assert_int_equal(store_commit(s), 0);
-    }
-    assert_int_equal(store_commit(s), 0);
+    iq_fill(s, msgs[0], sizeof(msgs[0]), from, to);
 }
 
 static void
@@ -117,90 +102,10 @@ fill(struct store *s)
     fill_range(s, 0, N_RECS);
 }
 
-struct hits {
-    uint64_t offs[N_RECS];
-    size_t   n;
-};
-
-static int
-emit_cb(const struct logrec *r, int is_context, int is_group_start,
-        void *arg)
-{
-    struct hits *h = arg;
-
-    (void)is_context;
-    (void)is_group_start;
-    assert_true(h->n < N_RECS);
-    h->offs[h->n++] = r->offset;
-    return 0;
-}
-
-/* Runs q (icase when the query has upper case) and checks the answer
- * against query_match over every record; returns the bytes scanned. */
-static uint64_t
-check_query(struct store *st, const char *text)
-{
-    char *err = NULL;
-    int icase = strcmp(text, "level:ERROR") == 0;
-    struct query *q = query_parse(text, strlen(text), NULL, icase, &err);
-    struct search_spec spec;
-    struct hits got = { .n = 0 };
-
-    assert_non_null(q);
-    memset(&spec, 0, sizeof(spec));
-    spec.filter.since_ns = INT64_MIN;
-    spec.filter.until_ns = INT64_MAX;
-    spec.filter.stream = -1;
-    spec.q = q;
-    spec.limit = UINT64_MAX;
-    spec.max_scan_bytes = SEARCH_DEFAULT_MAX_SCAN;
-    struct search *s = search_new(st, &spec, &err);
-    assert_non_null(s);
-    int rc;
-    while ((rc = search_step(s, 64, emit_cb, &got)) == SEARCH_MORE)
-        ;
-    assert_int_equal(rc, SEARCH_DONE);
-    uint64_t scanned = search_scanned_bytes(s);
-    search_free(s);
-    size_t n = 0;
-    for (int i = 0; i < N_RECS; i++) {
-        if (!query_match(q, msgs[i], strlen(msgs[i])))
-            continue;
-        if (n >= got.n || got.offs[n] != (uint64_t)(i + 1) * 200)
-            fail_msg("%s: record %d missing or out of place", text, i);
-        n++;
-    }
-    if (n != got.n)
-        fail_msg("%s: %zu records, want %zu", text, got.n, n);
-    if (n == 0)
-        fail_msg("%s: no record matches (the test is vacuous)", text);
-    query_free(q);
-    return scanned;
-}
-
-static char *
-make_dir(void)
-{
-    char *d = xstrdup("/tmp/logq-sfields-XXXXXX");
-
-    assert_non_null(mkdtemp(d));
-    return d;
-}
-
-static void
-rm_dir(char *d)
-{
-    char cmd[128];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
-    assert_int_equal(system(cmd), 0);
-    free(d);
-}
-
 static void
 run_all(const char *dir, uint64_t *fatal_scanned, uint64_t *all_scanned)
 {
-    struct store *s = open_store(dir);
+    struct store *s = iq_open(dir);
 
     for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
         uint64_t b = check_query(s, queries[i]);
@@ -214,12 +119,12 @@ run_all(const char *dir, uint64_t *fatal_scanned, uint64_t *all_scanned)
 static void
 test_search_fields_index(void **state)
 {
-    char *dir = make_dir();
+    char *dir = iq_make_dir("logq-sfields");
     uint64_t fatal, all;
 
     (void)state;
     gen_msgs();
-    struct store *s = open_store(dir);
+    struct store *s = iq_open(dir);
     fill(s);
     store_close(s);
     run_all(dir, &fatal, &all);
@@ -227,19 +132,19 @@ test_search_fields_index(void **state)
     if (!(fatal * 4 < all))
         fail_msg("level:fatal read %llu of %llu bytes",
                  (unsigned long long)fatal, (unsigned long long)all);
-    rm_dir(dir);
+    iq_rm_dir(dir);
 }
 
 static void
 test_search_fields_version3_store(void **state)
 {
-    char *dir = make_dir();
+    char *dir = iq_make_dir("logq-sfields");
     uint64_t fatal, all;
 
     (void)state;
     gen_msgs();
     index_test_without_fields(1);
-    struct store *s = open_store(dir);
+    struct store *s = iq_open(dir);
     fill(s);
     store_close(s);
     index_test_without_fields(0);
@@ -249,7 +154,7 @@ test_search_fields_version3_store(void **state)
     if (!(fatal * 10 > all * 9))
         fail_msg("level:fatal read %llu of %llu bytes on a v3 store",
                  (unsigned long long)fatal, (unsigned long long)all);
-    rm_dir(dir);
+    iq_rm_dir(dir);
 }
 
 /* The first half written as version 3 did, the rest by this code after
@@ -258,17 +163,17 @@ test_search_fields_version3_store(void **state)
 static void
 test_search_fields_mixed_store(void **state)
 {
-    char *dir = make_dir();
+    char *dir = iq_make_dir("logq-sfields");
     uint64_t fatal, all;
 
     (void)state;
     gen_msgs();
     index_test_without_fields(1);
-    struct store *s = open_store(dir);
+    struct store *s = iq_open(dir);
     fill_range(s, 0, N_RECS / 2);
     store_close(s);
     index_test_without_fields(0);
-    s = open_store(dir);
+    s = iq_open(dir);
     fill_range(s, N_RECS / 2, N_RECS);
     store_close(s);
     run_all(dir, &fatal, &all);
@@ -276,7 +181,7 @@ test_search_fields_mixed_store(void **state)
     if (!(fatal < all))
         fail_msg("level:fatal read %llu of %llu bytes on a mixed store",
                  (unsigned long long)fatal, (unsigned long long)all);
-    rm_dir(dir);
+    iq_rm_dir(dir);
 }
 
 int

@@ -222,7 +222,8 @@ cursor_snapshot_mem(struct store_cursor *c, size_t *cap)
         for (size_t i = 0; jobs[j] && i < jobs[j]->n_ch; i++) {
             const struct seal_chunk *ch = &jobs[j]->ch[i];
             if (tailset_lacks(ch, c->hashes, c->n_hashes, c->fhashes,
-                              c->n_fhashes)) {
+                              c->n_fhashes, c->bhashes, c->shashes,
+                              c->n_bhashes)) {
                 c->s->n_cursor_mem_skips++;     /* as the index skips */
                 continue;
             }
@@ -257,8 +258,29 @@ cursor_hash_cb(const uint8_t *tok, size_t len, uint32_t hash, void *arg)
     return 0;
 }
 
-/* Token hashes of the filter's words, cut as the index cuts text, and
- * of its field tokens (already cut). */
+/* Hashes and checks of a bounded word (store_filter.bwords: ASCII word
+ * bytes, one token: folded and cut as the tokenizer does) and of its
+ * sub-word token. */
+static void
+cursor_add_bword(struct store_cursor *c, const char *w)
+{
+    uint8_t tok[TOKENIZE_MAX_LEN];
+    size_t len = strlen(w), n = 0;
+
+    if (c->n_bhashes == CUR_MAX_HASHES || len == 0)
+        return;
+    for (; n < len && n < TOKENIZE_MAX_LEN; n++)
+        tok[n] = w[n] >= 'A' && w[n] <= 'Z' ? (uint8_t)(w[n] + 32)
+                                             : (uint8_t)w[n];
+    c->bhashes[c->n_bhashes] = tokenize_hash(tok, n);
+    c->bchecks[c->n_bhashes] = tokenize_check(tok, n);
+    n = tokenize_subword(w, len, tok);
+    c->shashes[c->n_bhashes] = tokenize_hash(tok, n);
+    c->schecks[c->n_bhashes++] = tokenize_check(tok, n);
+}
+
+/* Token hashes of the filter's words, cut as the index cuts text, of its
+ * field tokens (already cut) and of its bounded words. */
 static void
 cursor_set_tokens(struct store_cursor *c, const struct store_filter *f)
 {
@@ -268,6 +290,9 @@ cursor_set_tokens(struct store_cursor *c, const struct store_filter *f)
         c->fchecks[c->n_fhashes] = tokenize_check(t, strlen((const char *)t));
         c->fhashes[c->n_fhashes++] = tokenize_hash(t, strlen((const char *)t));
     }
+    for (size_t i = 0; f && f->bwords && i < f->n_bwords; i++)
+        if (f->bwords[i])
+            cursor_add_bword(c, f->bwords[i]);
     if (!f || !f->tokens)
         return;
     c->is_tok_req = f->is_tokens_required != 0;
@@ -279,7 +304,9 @@ cursor_set_tokens(struct store_cursor *c, const struct store_filter *f)
 
 /* The segment's blocks that may hold every token into *bits and the
  * frames of each into (*fm)[k] (both grown); 0 if the index cannot tell
- * (all blocks and frames are candidates). */
+ * (all blocks and frames are candidates). Bounded words (store_filter.
+ * bwords) narrow only where the index has sub-word tokens: each as a
+ * token or as a sub-word (collector/STORE.md "Sub-word tokens"). */
 static int
 cursor_seg_bits(struct store_cursor *c, struct store_seg *g,
                 uint64_t **bits, uint32_t **fm, size_t *cap)
@@ -298,7 +325,10 @@ cursor_seg_bits(struct store_cursor *c, struct store_seg *g,
         memcpy(checks + n, c->fchecks, c->n_fhashes * sizeof(*checks));
         n += c->n_fhashes;
     }
-    if (n == 0 || words == 0)
+    size_t n_b = (g->imem != NULL && index_sets_have_subwords()) ||
+                 (g->ifile != NULL && index_file_has_subwords(g->ifile))
+                 ? c->n_bhashes : 0;
+    if (n + n_b == 0 || words == 0)
         return 0;
     if (*cap < words) {
         *bits = xreallocarray(*bits, words, sizeof(**bits));
@@ -306,7 +336,44 @@ cursor_seg_bits(struct store_cursor *c, struct store_seg *g,
         *cap = words;
     }
     memset(*bits, 0, words * sizeof(**bits));
-    return segindex_candidates(c->s, g, all, checks, n, *bits, *fm) == 0;
+    if (n > 0 &&
+        segindex_candidates(c->s, g, all, checks, n, *bits, *fm) < 0)
+        return 0;
+    if (n_b == 0)
+        return 1;
+    if (n == 0)                         /* no token: every block so far */
+        for (size_t k = 0; k < g->n_blks; k++) {
+            (*bits)[k / 64] |= 1ull << (k % 64);
+            (*fm)[k] = INDEX_FRAMES_ALL;
+        }
+    /* each bounded word: the blocks (frames) with it as a token or as a
+     * sub-word */
+    uint64_t *wb = xcalloc(words, sizeof(*wb));
+    uint64_t *sb = xcalloc(words, sizeof(*sb));
+    uint32_t *wm = xcalloc(words * 64, sizeof(*wm));
+    uint32_t *sm = xcalloc(words * 64, sizeof(*sm));
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n_b; i++) {
+        rc = segindex_candidates(c->s, g, &c->bhashes[i], &c->bchecks[i], 1,
+                                 wb, wm);
+        if (rc == 0)
+            rc = segindex_candidates(c->s, g, &c->shashes[i],
+                                     &c->schecks[i], 1, sb, sm);
+        for (size_t w = 0; rc == 0 && w < words; w++) {
+            for (uint64_t x = (*bits)[w]; x; x &= x - 1) {
+                size_t k = w * 64 + (size_t)__builtin_ctzll(x);
+                uint32_t m = (((wb[w] >> (k % 64)) & 1) ? wm[k] : 0) |
+                             (((sb[w] >> (k % 64)) & 1) ? sm[k] : 0);
+                (*fm)[k] &= m;
+            }
+            (*bits)[w] &= wb[w] | sb[w];
+        }
+    }
+    free(wb);
+    free(sb);
+    free(wm);
+    free(sm);
+    return rc == 0;
 }
 
 /* 1 if the filter selects every record of b (count_fn may take it). */

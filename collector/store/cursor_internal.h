@@ -113,6 +113,11 @@ struct store_cursor {
                                                    lookup's: STORE.md
                                                    "Index file") */
     size_t             n_fhashes;
+    uint32_t           bhashes[CUR_MAX_HASHES]; /* store_filter.bwords */
+    uint32_t           bchecks[CUR_MAX_HASHES];
+    uint32_t           shashes[CUR_MAX_HASHES]; /* their sub-word tokens */
+    uint32_t           schecks[CUR_MAX_HASHES];
+    size_t             n_bhashes;
     size_t             n_toks;
     uint8_t           *label_ok;        /* per label id: 0 ?, 1 yes, 2 no */
     size_t             n_label_ok;

@@ -995,22 +995,24 @@ test_frames_rare_words_every_frame(void **state)
         }
     }
     struct store *s = NULL;
-    for (int part = 0; part < 20; part++) {
-        /* versions 9, 5, 6, 7 and 8 in turn: the store mixes them */
-        index_test_without_frames(part / 4 % 5 == 1);
-        index_test_full_keys(part / 4 % 5 == 2);
-        index_test_v7(part / 4 % 5 == 3);
-        index_test_v8(part / 4 % 5 == 4);
+    for (int part = 0; part < 24; part++) {
+        /* versions 10, 5, 6, 7, 8 and 9 in turn: the store mixes them */
+        index_test_without_frames(part / 4 % 6 == 1);
+        index_test_full_keys(part / 4 % 6 == 2);
+        index_test_v7(part / 4 % 6 == 3);
+        index_test_v8(part / 4 % 6 == 4);
+        index_test_v9(part / 4 % 6 == 5);
         s = open_store(f->dir[0], 1024);
-        put_rare(s, part * (N / 20), N / 20, rare);
+        put_rare(s, part * (N / 24), N / 24, rare);
         store_close(s);
     }
     index_test_without_frames(0);
     index_test_full_keys(0);
     index_test_v7(0);
     index_test_v8(0);
+    index_test_v9(0);
     s = open_store(f->dir[0], 1024);
-    int n_v[10] = { 0 };
+    int n_v[11] = { 0 };
     for (uint64_t seq = 1; seq < 64; seq++) {
         char *path = xasprintf("%s/seg-%016llx.lqi", f->dir[0],
                                (unsigned long long)seq);
@@ -1021,13 +1023,13 @@ test_frames_rare_words_every_frame(void **state)
             continue;
         assert_int_equal(pread(fd, h, 8, 0), 8);
         close(fd);
-        n_v[h[4] < 10 ? h[4] : 0]++;
+        n_v[h[4] < 11 ? h[4] : 0]++;
     }
     print_message(".lqi files: %d version 5, %d version 6, %d version 7, "
-                  "%d version 8, %d version 9\n", n_v[5], n_v[6], n_v[7],
-                  n_v[8], n_v[9]);
+                  "%d version 8, %d version 9, %d version 10\n", n_v[5],
+                  n_v[6], n_v[7], n_v[8], n_v[9], n_v[10]);
     assert_true(n_v[5] > 0 && n_v[6] > 0 && n_v[7] > 0 && n_v[8] > 0 &&
-                n_v[9] > 0);
+                n_v[9] > 0 && n_v[10] > 0);
     for (int k = 0; k < N_WORDS; k++) {
         char w[16], w2[16];
         const char *t[2] = { w, w2 };

@@ -30,8 +30,9 @@ _Static_assert(INDEX_SET_FSHIFT + INDEX_FRAME_BITS <= 16 &&
                "the forms, the collision and the frames in index_set_ent.fl");
 
 /* index_test_without_fields(), index_test_without_frames(),
- * index_test_full_keys(): set by tests before any store runs. */
-int ix_without_fields, ix_without_frames, ix_full_keys;
+ * index_test_full_keys(), index_test_v9(): set by tests before any store
+ * runs. */
+int ix_without_fields, ix_without_frames, ix_full_keys, ix_without_subwords;
 
 
 /* ------------------------------------------------------------------ */
@@ -446,12 +447,18 @@ index_set_add_text(struct index_set *set, const void *text, size_t len)
     b.fl = (uint16_t)(1u << (set->frame % INDEX_FRAME_BITS)
                       << INDEX_SET_FSHIFT);
     b.n = 0;
-    if (set->memo)
+    int is_high;
+    if (set->memo) {
         tokenize_foreach_ex_memo(set->memo, text, len, ix_set_token_cb, &b);
-    else
+        is_high = set->memo->has_high;  /* found by the way */
+    } else {
         tokenize_foreach_ex(text, len, ix_set_token_cb, &b);
+        is_high = tokenize_has_high(text, len);
+    }
     if (!ix_without_fields)
         tokenize_fields_ex(text, len, ix_set_token_cb, &b);
+    if (is_high && !ix_without_subwords)
+        tokenize_subwords_ex(text, len, ix_set_token_cb, &b);
     ix_batch_flush(&b);
 }
 
@@ -811,4 +818,16 @@ void
 index_test_full_keys(int on)
 {
     ix_full_keys = on != 0;
+}
+
+void
+index_test_v9(int on)
+{
+    ix_without_subwords = on != 0;
+}
+
+int
+index_sets_have_subwords(void)
+{
+    return !ix_without_subwords;
 }

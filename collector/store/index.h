@@ -20,7 +20,7 @@
 #include "common/buf.h"
 
 #define INDEX_MAGIC      0x3149514cu    /* "LQI1" */
-#define INDEX_VERSION    9              /* 3, 4, 5, 6, 7, 8: still read */
+#define INDEX_VERSION    10             /* 3 to 9: still read */
 #define INDEX_VERSION_NO_FIELDS 3       /* no field tokens, no counts */
 #define INDEX_VERSION_FIELDS    4       /* field tokens */
 #define INDEX_VERSION_COUNTS    5       /* per-block record counts */
@@ -28,6 +28,7 @@
 #define INDEX_VERSION_SHORT_KEYS 7      /* keys cut to index_key_bits() */
 #define INDEX_VERSION_BITS      8       /* postings coded in bits */
 #define INDEX_VERSION_RANGE     9       /* keys in a range, coded frames */
+#define INDEX_VERSION_SUBWORDS  10      /* sub-word tokens */
 /* Version 7 (STORE.md "Index file"): a key is the top index_key_bits(n)
  * bits of the token hash, n the file's key count, so that about one in
  * 2^INDEX_KEY_SLACK to 2^(INDEX_KEY_SLACK + 1) of the hashes a query
@@ -247,6 +248,8 @@ void index_file_free(struct index_file *f);
 /* 1 if the file lists field tokens (version 4 on), 0 for version 3: a
  * cursor must not require field tokens of such a segment. */
 int index_file_has_fields(const struct index_file *f);
+/* 1 if f lists sub-word tokens (tokenize_subwords_ex; version 10). */
+int index_file_has_subwords(const struct index_file *f);
 /* Tests only: index without field tokens and write version 3, as the
  * collector did before them (to check that such stores still answer). */
 void index_test_without_fields(int on);
@@ -262,6 +265,12 @@ void index_test_v7(int on);
 /* Tests only: write version 8 (keys of index_key_bits_v bits, frame
  * fields of fixed widths), as the collector did before version 9. */
 void index_test_v8(int on);
+/* Tests only: no sub-word tokens in any token set, and write version 9,
+ * as the collector did before version 10. */
+void index_test_v9(int on);
+/* 1 if the token sets (index_set_add_text) hold sub-word tokens: 0 only
+ * under index_test_v9. */
+int index_sets_have_subwords(void);
 /* Tests only: the .lqi encoder's choice of an Exp-Golomb parameter for
  * v[0..n) (every stride-th word, shifted right by shift) and its bits,
  * by one pass (the encoder's) or by trying every parameter (is_ref). */

@@ -244,6 +244,12 @@ index_file_has_fields(const struct index_file *f)
     return f->has_fields;
 }
 
+int
+index_file_has_subwords(const struct index_file *f)
+{
+    return f->version >= INDEX_VERSION_SUBWORDS;
+}
+
 uint32_t
 index_file_n_blks(const struct index_file *f)
 {

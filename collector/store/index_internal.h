@@ -21,9 +21,10 @@
 #define IX_FCODE_MASK 7u
 
 /* index_test_without_fields(), index_test_without_frames(),
- * index_test_full_keys(): set by tests before any store runs (defined in
- * index.c). */
-extern int ix_without_fields, ix_without_frames, ix_full_keys;
+ * index_test_full_keys(), index_test_v9(): set by tests before any store
+ * runs (defined in index.c). */
+extern int ix_without_fields, ix_without_frames, ix_full_keys,
+    ix_without_subwords;
 
 /* A key of the in-memory map: its postings are (block word, count word)
  * pairs, the block word the block number (below INDEX_MAX_BLKS, 20 bits)

@@ -366,16 +366,18 @@ test_index_encode_many_keys(void **state)
     assert_true(index_mem_n_keys(m) > 15000);   /* > 100 pages */
     /* version 6 (32-bit keys): exactly the map's blocks; versions 7 to 9
      * (keys cut short): at least them, more for a few tokens only */
-    for (uint32_t ver = 6; ver <= 9; ver++) {
+    for (uint32_t ver = 6; ver <= 10; ver++) {
         int full = ver == 6;
         buf_init(&img, 16u << 20);
         index_test_full_keys(full);
         index_test_v7(ver == 7);
         index_test_v8(ver == 8);
+        index_test_v9(ver == 9);
         assert_int_equal(index_mem_encode(m, 3, refs, 64, &img), 0);
         index_test_full_keys(0);
         index_test_v7(0);
         index_test_v8(0);
+        index_test_v9(0);
         assert_int_equal(le32_load(img.data + 4), ver);
         int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
         assert_true(fd >= 0);
@@ -425,12 +427,14 @@ test_index_file_damage(void **state)
     uint64_t bits[1];
 
     (void)state;
-    for (int ver = 7; ver <= 9; ver++) {
+    for (int ver = 7; ver <= 10; ver++) {
     index_test_v7(ver == 7);
     index_test_v8(ver == 8);
+    index_test_v9(ver == 9);
     write_sample(path, &img);
     index_test_v7(0);
     index_test_v8(0);
+    index_test_v9(0);
     assert_int_equal(le32_load(img.data + 4), ver);
     /* every truncation is refused at load */
     for (size_t len = 0; len < img.len; len += 1 + len / 8) {
@@ -487,12 +491,14 @@ test_index_short_keys_damage(void **state)
                                   "again", "absent" };
 
     (void)state;
-    for (int ver = 7; ver <= 9; ver++) {
+    for (int ver = 7; ver <= 10; ver++) {
     index_test_v7(ver == 7);
     index_test_v8(ver == 8);
+    index_test_v9(ver == 9);
     write_sample(path, &img);
     index_test_v7(0);
     index_test_v8(0);
+    index_test_v9(0);
     assert_int_equal(le32_load(img.data + 4), ver);
     uint32_t n_blks = le32_load(img.data + 16), n_pages = le32_load(img.data + 20);
     size_t dir_at = INDEX_HDR_LEN + 12 * (size_t)n_blks;
@@ -803,14 +809,31 @@ test_index_image_stable(void **state)
     index_test_v8(1);
     assert_int_equal(index_mem_encode(m, 12, refs, 64, &img), 0);
     index_test_v8(0);
+    index_test_v9(0);
     assert_int_equal(img.len, V8_IMG_LEN);
     assert_int_equal(compress_crc32(0, img.data, img.len), V8_IMG_CRC);
     buf_reset(&img);
+    index_test_v9(1);
     assert_int_equal(index_mem_encode(m, 12, refs, 64, &img), 0);
+    index_test_v9(0);
     print_message("version 9: %zu bytes, crc %08x\n", img.len,
                   compress_crc32(0, img.data, img.len));
     assert_int_equal(img.len, V9_IMG_LEN);
     assert_int_equal(compress_crc32(0, img.data, img.len), V9_IMG_CRC);
+    /* version 10: the same coding (these keys came from no text, so no
+     * sub-words): the same bytes but for the version and the header's
+     * checksum */
+    struct buf v9;
+    buf_init(&v9, img.len);
+    buf_append(&v9, img.data, img.len);
+    buf_reset(&img);
+    assert_int_equal(index_mem_encode(m, 12, refs, 64, &img), 0);
+    assert_int_equal(img.len, V9_IMG_LEN);
+    assert_int_equal(le32_load(img.data + 4), INDEX_VERSION_SUBWORDS);
+    assert_memory_equal(img.data, v9.data, 4);
+    assert_memory_equal(img.data + 8, v9.data + 8, 20);
+    assert_memory_equal(img.data + 32, v9.data + 32, img.len - 32);
+    buf_fini(&v9);
     /* streamed in pieces of whole pages (a page here is ~1 KiB): the
      * same image, never more than a page past the chunk at a time */
     struct pieces w = { .cap = img.len };
@@ -1008,9 +1031,11 @@ short_keys_check(uint32_t n_blks, uint32_t ver, uint32_t n_frames)
     index_test_full_keys(0);
     index_test_v7(ver == 7);
     index_test_v8(ver == 8);
+    index_test_v9(ver == 9);
     assert_int_equal(index_mem_encode(m, 5, refs, n_blks, &img7), 0);
     index_test_v7(0);
     index_test_v8(0);
+    index_test_v9(0);
     assert_int_equal(le32_load(img6.data + 4), INDEX_VERSION_FRAMES);
     assert_int_equal(le32_load(img7.data + 4), ver);
     assert_true(img7.len < img6.len);
@@ -1143,7 +1168,7 @@ test_index_short_keys(void **state)
     int fd;
 
     (void)state;
-    for (uint32_t ver = 7; ver <= 9; ver++) {
+    for (uint32_t ver = 7; ver <= 10; ver++) {
         short_keys_check(64, ver, 12);
         short_keys_check(1, ver, 12);
         short_keys_check(1, ver, 1);

@@ -961,7 +961,8 @@ index_mem_write(const struct index_mem *m, uint64_t seq,
                        ix_without_frames ? INDEX_VERSION_COUNTS :
                        ix_full_keys ? INDEX_VERSION_FRAMES :
                        ix_v7 ? INDEX_VERSION_SHORT_KEYS :
-                       ix_v8 ? INDEX_VERSION_BITS : INDEX_VERSION;
+                       ix_v8 ? INDEX_VERSION_BITS :
+                       ix_without_subwords ? INDEX_VERSION_RANGE : INDEX_VERSION;
     int is_range = version >= INDEX_VERSION_RANGE;
     size_t n, per = ix_page_keys(version);
     uint64_t bits = ix_file_key_range(keys, m->n_keys, version, &n);

@@ -408,6 +408,16 @@ struct store_filter {
      * "Field tokens"). The prefilter below does not use them. */
     const char *const  *field_tokens;
     size_t              n_field_tokens;
+    /* Bounded words (ASCII word bytes, each one token): every match
+     * holds each as a whole token or as a sub-word (a maximal ASCII run
+     * inside a token holding a byte >= 0x80), as for a word a regex
+     * bounds by \b, PCRE2's ASCII boundary (query_regex_bwords). They
+     * narrow the blocks of segments whose index has sub-word tokens (.lqi
+     * version 10, the segment being written, the unsealed tails:
+     * collector/STORE.md "Sub-word tokens"). The prefilter below does not
+     * use them. */
+    const char *const  *bwords;
+    size_t              n_bwords;
     /* Non-zero: the cursor may also skip records whose message does not
      * hold every token (cut as above) as an ASCII case-insensitive
      * substring, found by one scan of each block's message column. Leave

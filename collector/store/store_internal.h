@@ -1254,11 +1254,15 @@ void tailset_publish(struct seal_chunk *ch, int is_whole);
 int  tailset_take_recs(struct seal_chunk *ch, struct store_rec **recs,
                        size_t *cap);
 /* Cursors, under store.mu: 1 if ch's published set lacks one of the
- * word hashes or (where the set has them) the field hashes, or they
- * share no frame: no record of ch holds them all; 0 if it may or no set
+ * word hashes or (where the set has them) the field hashes, or (where
+ * it has sub-word tokens) both a bounded word's hash bhashes[i] and its
+ * sub-word's shashes[i], or they share no frame: no record of ch can
+ * match (collector/STORE.md "Sub-word tokens"); 0 if one may or no set
  * is published. */
 int  tailset_lacks(const struct seal_chunk *ch, const uint32_t *hashes,
-                   size_t n, const uint32_t *fhashes, size_t n_f);
+                   size_t n, const uint32_t *fhashes, size_t n_f,
+                   const uint32_t *bhashes, const uint32_t *shashes,
+                   size_t n_b);
 
 /* sealpool.c: a seal job's frames compressed on several threads.
  * start: n_threads compressing threads in all, the sealing thread

@@ -49,6 +49,7 @@ struct tailset_pre {
     uint8_t               is_whole;     /* the body decoded: the set is
                                            every token of its records */
     uint8_t               has_fields;   /* field tokens in it */
+    uint8_t               has_subwords; /* sub-word tokens in it */
     struct index_set      set;
     struct store_rec     *recs;         /* its records decoded (READY or
                                            VIEW), until the sealing thread
@@ -141,6 +142,7 @@ tailset_main(void *arg)
             ts->cap_recs = 0;
         }
         p->has_fields = !ix_without_fields;
+        p->has_subwords = !ix_without_subwords;
         ts->n_built++;
         atomic_store_explicit(&p->state, PRE_READY, memory_order_release);
         pthread_cond_broadcast(&ts->cv_done);
@@ -331,6 +333,7 @@ tailset_publish(struct seal_chunk *ch, int is_whole)
     p->set = ch->set;
     p->is_whole = 1;
     p->has_fields = !ix_without_fields;
+    p->has_subwords = !ix_without_subwords;
     atomic_store_explicit(&p->state, PRE_VIEW, memory_order_release);
     pthread_mutex_unlock(&p->ts->mu);
 }
@@ -340,11 +343,13 @@ tailset_publish(struct seal_chunk *ch, int is_whole)
 
 int
 tailset_lacks(const struct seal_chunk *ch, const uint32_t *hashes, size_t n,
-              const uint32_t *fhashes, size_t n_f)
+              const uint32_t *fhashes, size_t n_f, const uint32_t *bhashes,
+              const uint32_t *shashes, size_t n_b)
 {
     const struct tailset_pre *p = ch->pre;
+    const struct index_set_ent *e;
 
-    if (!p || n + n_f == 0)
+    if (!p || n + n_f + n_b == 0)
         return 0;
     int state = atomic_load_explicit(&p->state, memory_order_acquire);
     if ((state != PRE_READY && state != PRE_VIEW) || !p->is_whole)
@@ -353,11 +358,19 @@ tailset_lacks(const struct seal_chunk *ch, const uint32_t *hashes, size_t n,
     for (size_t i = 0; i < n + n_f; i++) {
         if (i >= n && !p->has_fields)
             break;
-        const struct index_set_ent *e =
-            index_set_find(&p->set, i < n ? hashes[i] : fhashes[i - n]);
+        e = index_set_find(&p->set, i < n ? hashes[i] : fhashes[i - n]);
         if (!e)
             return 1;
         fm &= index_set_ent_fmask(e);
+    }
+    for (size_t i = 0; i < n_b && p->has_subwords; i++) {
+        /* each bounded word as a token or a sub-word */
+        uint32_t fb = 0;
+        if ((e = index_set_find(&p->set, bhashes[i])) != NULL)
+            fb |= index_set_ent_fmask(e);
+        if ((e = index_set_find(&p->set, shashes[i])) != NULL)
+            fb |= index_set_ent_fmask(e);
+        fm &= fb;
     }
     return fm == 0;
 }

@@ -93,6 +93,42 @@ tokenize_check(const uint8_t *tok, size_t len)
     return (uint32_t)(tok_mix(tok_fnv(tok, len)) >> 32);
 }
 
+int
+tokenize_has_high(const void *text, size_t len)
+{
+    const uint8_t *p = text;
+    uint64_t acc = 0;
+    size_t i = 0;
+
+    for (; i + 32 <= len; i += 32) {    /* four words a step: vectorized */
+        uint64_t w[4];
+        memcpy(w, p + i, sizeof(w));
+        acc |= w[0] | w[1] | w[2] | w[3];
+        if (acc & 0x8080808080808080ull)
+            return 1;
+    }
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        acc |= w;
+    }
+    for (; i < len; i++)
+        acc |= p[i];
+    return (acc & 0x8080808080808080ull) != 0;
+}
+
+size_t
+tokenize_subword(const void *word, size_t len, uint8_t tok[TOKENIZE_MAX_LEN])
+{
+    const uint8_t *w = word;
+    size_t n = 0;
+
+    tok[n++] = TOKENIZE_SUB_BYTE;
+    for (size_t i = 0; i < len && n < TOKENIZE_MAX_LEN; i++)
+        tok[n++] = w[i] >= 'A' && w[i] <= 'Z' ? (uint8_t)(w[i] + 32) : w[i];
+    return n;
+}
+
 /* Folded token of the run at *pp, into tok (capped), hashed on the fly;
  * leaves *pp past the run and returns the token's length. *forms: the
  * TOKENIZE_FORM_* spellings of the token the run is written in. */
@@ -340,6 +376,39 @@ tokenize_foreach_ex(const void *text, size_t len, tokenize_ex_fn fn,
     return 0;
 }
 
+int
+tokenize_subwords_ex(const void *text, size_t len, tokenize_ex_fn fn,
+                     void *arg)
+{
+    const uint8_t *p = text, *end = p + len;
+    uint8_t tok[TOKENIZE_MAX_LEN];
+
+    while (p < end) {
+        unsigned k = 0;
+        while (p < end && tok_cls[*p] == 0)
+            p++;
+        const uint8_t *start = p;
+        while (p < end && tok_cls[*p] != 0)
+            k |= tok_cls[*p++];
+        if (!(k & TOK_HI))
+            continue;
+        for (const uint8_t *q = start; q < p;) {
+            while (q < p && *q >= 0x80)
+                q++;
+            const uint8_t *s = q;
+            while (q < p && *q < 0x80)          /* ASCII word bytes */
+                q++;
+            if (q == s)
+                continue;
+            size_t n = tokenize_subword(s, (size_t)(q - s), tok);
+            int rc = tok_emit(tok_fnv(tok, n), 0, fn, arg);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
 /* The length of the common start of a[0..a_len) and b[0..b_len). */
 static size_t
 tok_common(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len)
@@ -377,12 +446,14 @@ tok_memo_replay(struct tokenize_memo *memo, const uint8_t *text, size_t len,
         same = tok_common(memo->prev, memo->prev_len, text,
                           len < use ? len : use);
     }
+    memo->has_high = 0;
     for (; k < memo->n && memo->t[k].end < same; k++) {
         int rc = fn(memo->t[k].hash, memo->t[k].check, memo->t[k].forms,
                     arg);
         if (rc)
             return rc;
         *at = memo->t[k].end;
+        memo->has_high |= (int)memo->t[k].is_high;
     }
     memo->n = k;
     return 0;
@@ -410,14 +481,16 @@ tokenize_foreach_ex_memo(struct tokenize_memo *memo, const void *text,
         const uint8_t *r = tok_run_ascii(p, end, c, &h, &forms);
         if (r)
             p = r;
-        else
+        else                            /* the run holds a byte >= 0x80 */
             (void)tok_run(&p, end, tok, &h, &forms);
+        memo->has_high |= r == NULL;
         uint64_t m = tok_mix(h);
         uint32_t lo = (uint32_t)m ? (uint32_t)m : 1, hi = (uint32_t)(m >> 32);
         if (memo->n < TOKENIZE_MEMO_TOKENS && (size_t)(p - s) < UINT32_MAX) {
             memo->t[memo->n].end = (uint32_t)(p - s);   /* the first n */
             memo->t[memo->n].hash = lo;
             memo->t[memo->n].check = hi;
+            memo->t[memo->n].is_high = r == NULL;
             memo->t[memo->n++].forms = forms;
         }
         rc = fn(lo, hi, forms, arg);

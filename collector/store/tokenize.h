@@ -74,6 +74,33 @@ int tokenize_foreach_ex(const void *text, size_t len, tokenize_ex_fn fn,
                         void *arg);
 int tokenize_fields_ex(const void *text, size_t len, tokenize_ex_fn fn,
                        void *arg);
+
+/* Sub-word tokens (.lqi version 10, collector/STORE.md "Sub-word
+ * tokens"): in a token holding a byte >= 0x80 ("cafédb01"), each maximal
+ * run of ASCII word bytes ("caf", "db01") also gives the token
+ * TOKENIZE_SUB_BYTE, then the run folded, cut to TOKENIZE_MAX_LEN bytes
+ * in all ("\001caf", "\001db01"), so that a word a regex bounds by \b,
+ * PCRE2's ASCII boundary, narrows the blocks where a UTF-8 letter stands
+ * against it too. No word holds that byte and no field token lacks ':',
+ * so a sub-word token equals no other but by a hash collision (which
+ * only adds blocks). */
+#define TOKENIZE_SUB_BYTE 0x01
+
+/* 1 if text[0..len) holds a byte >= 0x80 (and so may give sub-words). */
+int tokenize_has_high(const void *text, size_t len);
+
+/* Calls fn (forms 0) for the sub-word token of each ASCII run inside
+ * each token of text[0..len) that holds a byte >= 0x80, in order
+ * (repeats included). Returns fn's non-zero result if it stopped early,
+ * else 0. */
+int tokenize_subwords_ex(const void *text, size_t len, tokenize_ex_fn fn,
+                         void *arg);
+
+/* The sub-word token of word[0..len) (ASCII word bytes) into tok;
+ * returns its length. */
+size_t tokenize_subword(const void *word, size_t len,
+                        uint8_t tok[TOKENIZE_MAX_LEN]);
+
 /* What tokenize_foreach_ex_memo keeps of the last text it cut: the text
  * (borrowed) and its first TOKENIZE_MEMO_TOKENS tokens, each with the
  * offset where its run ends. */
@@ -82,8 +109,11 @@ struct tokenize_memo {
     const uint8_t *prev;                /* NULL: nothing kept */
     size_t         prev_len;
     uint32_t       n;
+    int            has_high;    /* the last text cut whole holds a byte
+                                   >= 0x80 (tokenize_has_high's answer) */
     struct {
         uint32_t end, hash, check, forms;
+        uint32_t is_high;               /* its run holds a byte >= 0x80 */
     } t[TOKENIZE_MEMO_TOKENS];
 };
 
@@ -92,7 +122,9 @@ struct tokenize_memo {
  * the last text given with memo (records of one source in a row: their
  * time stamps, host and program) is taken from memo, not cut and hashed
  * again. memo: zeroed before the first call; the text of the last call
- * must stay readable until the next (or memo be zeroed again). */
+ * must stay readable until the next (or memo be zeroed again). Sets
+ * memo->has_high (when fn never stopped it: every byte >= 0x80 is in
+ * some token, so the tokens tell). */
 int tokenize_foreach_ex_memo(struct tokenize_memo *memo, const void *text,
                              size_t len, tokenize_ex_fn fn, void *arg);
 /* tokenize_foreach_ex the plain way, byte at a time through the general

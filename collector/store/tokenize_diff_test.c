@@ -141,7 +141,7 @@ model_tokens(struct toklist *l, const uint8_t *s, size_t len)
 /* ------------------------------------------------------------------ */
 /* Comparing                                                           */
 
-static size_t n_texts, n_tokens;
+static size_t n_texts, n_tokens, n_high;
 
 static void
 check_list(const struct toklist *want, const struct toklist *got,
@@ -338,6 +338,8 @@ check_memo_text(struct tokenize_memo *memo, const uint8_t *s, size_t len)
     }
     assert_int_equal(tokenize_foreach_ex_memo(memo, s, len, ex_cb, &got), 0);
     check_list(&want, &got, 1, s, len);
+    assert_int_equal(memo->has_high, tokenize_has_high(s, len));
+    n_high += memo->has_high;
     n_texts++;
     n_tokens += want.n;
     free(want.v);
@@ -416,7 +418,7 @@ test_tokdiff_memo_random(void **state)
     struct tokenize_memo memo = { 0 };
 
     (void)state;
-    n_texts = n_tokens = 0;
+    n_texts = n_tokens = n_high = 0;
     for (int iter = 0; iter < 30000; iter++) {
         uint8_t *s = xmalloc(400);
         rng = rng * 6364136223846793005ull + 1442695040888963407ull;
@@ -443,6 +445,11 @@ test_tokdiff_memo_random(void **state)
     }
     free(prev);
     assert_true(n_tokens > n_texts);
+    /* memo->has_high checked both ways, also where a replayed run holds
+     * the byte >= 0x80 */
+    print_message("memo, random: %zu texts, %zu with a byte >= 0x80\n",
+                  n_texts, n_high);
+    assert_true(n_high > 1000 && n_high + 300 < n_texts);
 }
 
 /* Every byte value between two words, and as a one-byte text. */

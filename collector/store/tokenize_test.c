@@ -4,6 +4,7 @@
  * UTF-8 join words), UTF-8 case folding, invalid bytes, the length cap,
  * re-tokenizing a folded token, hashes, early stop.
  */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -300,6 +301,138 @@ test_tokenize_hash_stable(void **state)
                          tokenize_hash((const uint8_t *)"b", 1));
 }
 
+/* tokenize_has_high sees one byte >= 0x80 at every place of texts of
+ * every length up to 100 (its 32- and 8-byte steps and the bytes after
+ * them), and none in ASCII. */
+static void
+test_tokenize_has_high(void **state)
+{
+    uint8_t t[100];
+
+    (void)state;
+    for (size_t len = 0; len <= sizeof(t); len++) {
+        for (size_t i = 0; i < len; i++)
+            t[i] = (uint8_t)(i * 37 % 128);     /* ASCII, NUL and 0x7f too */
+        assert_int_equal(tokenize_has_high(t, len), 0);
+        for (size_t at = 0; at < len; at++) {
+            uint8_t keep = t[at];
+            t[at] = (uint8_t)(0x80 | (at * 13 % 128));
+            assert_int_equal(tokenize_has_high(t, len), 1);
+            t[at] = keep;
+        }
+    }
+}
+
+struct subs {
+    uint32_t hash[64], check[64];
+    size_t   n;
+};
+
+static int
+subs_cb(uint32_t hash, uint32_t check, unsigned forms, void *arg)
+{
+    struct subs *s = arg;
+
+    assert_int_equal(forms, 0);
+    assert_true(s->n < 64);
+    s->hash[s->n] = hash;
+    s->check[s->n++] = check;
+    return 0;
+}
+
+/* The model: "\001" and each maximal ASCII word run, lower case, inside
+ * each run of word bytes (ASCII letters, digits, '_', bytes >= 0x80)
+ * that holds a byte >= 0x80, cut to 64 bytes in all. */
+static void
+subs_model(const uint8_t *t, size_t len, struct subs *want)
+{
+    want->n = 0;
+    for (size_t i = 0; i < len;) {
+        if (!(isalnum(t[i]) || t[i] == '_' || t[i] >= 0x80)) {
+            i++;
+            continue;
+        }
+        size_t end = i;
+        int high = 0;
+        while (end < len && (isalnum(t[end]) || t[end] == '_' ||
+                             t[end] >= 0x80))
+            high |= t[end++] >= 0x80;
+        while (high && i < end) {
+            if (t[i] >= 0x80) {
+                i++;
+                continue;
+            }
+            uint8_t tok[64];
+            size_t n = 0;
+            tok[n++] = 1;
+            for (; i < end && t[i] < 0x80; i++)
+                if (n < 64)
+                    tok[n++] = (uint8_t)tolower(t[i]);
+            want->hash[want->n] = tokenize_hash(tok, n);
+            want->check[want->n++] = tokenize_check(tok, n);
+        }
+        i = end;
+    }
+}
+
+static void
+subs_check(const uint8_t *t, size_t len)
+{
+    struct subs got = { .n = 0 }, want;
+
+    assert_int_equal(tokenize_subwords_ex(t, len, subs_cb, &got), 0);
+    subs_model(t, len, &want);
+    assert_int_equal(got.n, want.n);
+    assert_memory_equal(got.hash, want.hash, got.n * sizeof(got.hash[0]));
+    assert_memory_equal(got.check, want.check, got.n * sizeof(got.hash[0]));
+}
+
+/* Sub-words: the examples of tokenize.h, then random texts against the
+ * model; tokenize_subword gives the query side the same tokens. */
+static void
+test_tokenize_subwords(void **state)
+{
+    static const char *const ex[] = {
+        "caf\xc3\xa9" "db01 x", "db01", "\xc3\x89" "DB01\xc3\xa9 z_9\xc3\xa9",
+        "\xc3\xa9", "a\xc3\xa9-b\xc3\xa9", "", "x \xff\xfe y",
+    };
+    static const size_t n_ex[] = { 2, 0, 2, 0, 2, 0, 0 };
+    uint8_t tok[TOKENIZE_MAX_LEN], t[200];
+    struct subs got;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(ex) / sizeof(ex[0]); i++) {
+        got.n = 0;
+        tokenize_subwords_ex(ex[i], strlen(ex[i]), subs_cb, &got);
+        assert_int_equal(got.n, n_ex[i]);
+        subs_check((const uint8_t *)ex[i], strlen(ex[i]));
+    }
+    got.n = 0;
+    tokenize_subwords_ex("caf\xc3\xa9" "DB01 x", 11, subs_cb, &got);
+    size_t n = tokenize_subword("db01", 4, tok);
+    assert_int_equal(n, 5);
+    assert_int_equal(got.hash[1], tokenize_hash(tok, n));
+    assert_int_equal(got.check[1], tokenize_check(tok, n));
+    /* a run longer than a token: cut to 64 bytes with the first */
+    memset(t, 'a', 100);
+    t[100] = 0xc3;
+    t[101] = 0xa9;
+    subs_check(t, 102);
+    assert_int_equal(tokenize_subword(t, 100, tok), TOKENIZE_MAX_LEN);
+    uint64_t x = 88172645463325252ull;
+    static const uint8_t alpha[] = "aZ9_ .:=\xc3\xa9\x80\xff";
+    for (int iter = 0; iter < 20000; iter++) {
+        size_t len = iter % 199;
+        for (size_t i = 0; i < len; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            t[i] = alpha[x % (sizeof(alpha) - 1)];
+        }
+        subs_check(t, len);
+    }
+}
+
 int
 main(void)
 {
@@ -314,6 +447,8 @@ main(void)
         cmocka_unit_test(test_tokenize_stop),
         cmocka_unit_test(test_tokenize_hash_stable),
         cmocka_unit_test(test_tokenize_forms),
+        cmocka_unit_test(test_tokenize_has_high),
+        cmocka_unit_test(test_tokenize_subwords),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,7 @@
 /*
  * fuzz_lqi: libFuzzer target for a segment's `.lqi` file as the reader
  * loads and searches it (collector/store/index_file.c; collector/STORE.md
- * "Index file (`.lqi`)": versions 3 to 9). Byte 0 picks the mode:
+ * "Index file (`.lqi`)": versions 3 to 10). Byte 0 picks the mode:
  * - bit 0 clear, a file: the rest of the input is the file, read for
  *   segment 5 through a private temporary file. Bit 1 set: the harness
  *   first writes the header's crc and each page's crc over what it finds
@@ -13,13 +13,15 @@
  *   caller's bound (n_bits) nor a frame mask outside bits 0-11 or of a
  *   block it did not set; a count returns -1, 0 or 1; the same lookups
  *   again give the same answers.
- * - bit 0 set, a model: bits 1-3 pick the version the writer writes (9,
- *   8, 7, 6, 5 or 3: index_test_* switches); byte 1 the blocks (1 to 64);
+ * - bit 0 set, a model: bits 1-3 pick the version the writer writes (10,
+ *   8, 7, 6, 5, 3 or 9, in that order, 7 again 10: index_test_*
+ *   switches); byte 1 the blocks (1 to 64);
  *   then records: a byte for the block (taken in non-decreasing order),
  *   a byte for the frame bit (0 to 11), a byte for the length, the text.
  *   The writer's image of that map is loaded back: every token of every
  *   text (tokenize_foreach and tokenize_fields) is found in every block
- *   the map has it in, with at least the map's frames (keys cut short
+ *   the map has it in (and its sub-words, tokenize_subwords_ex, but in
+ *   version 9), with at least the map's frames (keys cut short
  *   and shared keys only widen an answer), also given its check
  *   (index_file_lookup_check); a count the file gives is the map's,
  *   block for block.
@@ -193,16 +195,23 @@ struct fuzz_toks {
 };
 
 static int
-fuzz_tok(const uint8_t *tok, size_t len, uint32_t hash, void *arg)
+fuzz_tok_ex(uint32_t hash, uint32_t check, unsigned forms, void *arg)
 {
     struct fuzz_toks *t = arg;
 
+    (void)forms;
     if (t->n < FUZZ_MAXTOKS) {
         t->hash[t->n] = hash;
-        t->check[t->n] = tokenize_check(tok, len);
+        t->check[t->n] = check;
         t->n++;
     }
     return 0;
+}
+
+static int
+fuzz_tok(const uint8_t *tok, size_t len, uint32_t hash, void *arg)
+{
+    return fuzz_tok_ex(hash, tokenize_check(tok, len), 0, arg);
 }
 
 static int
@@ -237,7 +246,8 @@ fuzz_toks_unique(struct fuzz_toks *t)
 static void
 fuzz_versions(int v)
 {
-    /* 9 (the writer's), 8, 7, 6, 5, 3 */
+    /* 10 (the writer's), 9, 8, 7, 6, 5, 3 */
+    index_test_v9(v == 9);
     index_test_v8(v == 8);
     index_test_v7(v == 7);
     index_test_full_keys(v == 6);
@@ -260,13 +270,13 @@ struct fuzz_model {
 static int
 fuzz_model_build(const uint8_t *data, size_t size, struct fuzz_model *md)
 {
-    static const int vers[6] = { 9, 8, 7, 6, 5, 3 };
+    static const int vers[7] = { 10, 8, 7, 6, 5, 3, 9 };
     size_t at = 2;
     uint32_t blk = 0;
 
     if (size < 2)
         return -1;
-    md->ver = vers[(data[0] >> 1 & 7) % 6];
+    md->ver = vers[(data[0] >> 1 & 7) % 7];
     md->n_blks = 1 + data[1] % 64;
     md->m = index_mem_new();
     md->t = xcalloc(1, sizeof(*md->t));
@@ -282,6 +292,8 @@ fuzz_model_build(const uint8_t *data, size_t size, struct fuzz_model *md)
             blk = want;             /* blocks in non-decreasing order */
         index_mem_add_text_frame(md->m, blk, fbit, data + at, len);
         tokenize_foreach(data + at, len, 0, fuzz_tok, md->t);
+        if (md->ver != 9)               /* sub-words: not as 9 did */
+            tokenize_subwords_ex(data + at, len, fuzz_tok_ex, md->t);
         if (md->ver != 3)
             tokenize_fields(data + at, len, fuzz_tok, md->t);
         at += len;
@@ -295,7 +307,7 @@ fuzz_model_build(const uint8_t *data, size_t size, struct fuzz_model *md)
     buf_init(&md->img, 1u << 24);
     int r = index_mem_encode(md->m, FUZZ_SEQ, md->refs, md->n_blks,
                              &md->img);
-    fuzz_versions(9);
+    fuzz_versions(10);
     assert(r == 0);
     assert(md->img.len >= 8 && rd32(md->img.data + 4) == (uint32_t)md->ver);
     return 0;

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # lqicorpus.sh: writes the seeds of fuzz_lqi (tests/fuzz/corpus/lqi/):
-# model inputs for each `.lqi` version the writer still writes (9, 8, 7,
-# 6, 5 and 3: model-v<N>), and the writer's image of each (v<N>, and
+# model inputs for each `.lqi` version the writer still writes (10, 9, 8,
+# 7, 6, 5 and 3: model-v<N>), and the writer's image of each (v<N>, and
 # v<N>-reseal with fuzz_lqi's reseal bit), made by fuzz_lqi.c itself
 # built with -DFUZZ_LQI_GEN against this tree.
 # Same bytes on every run. Needs gcc, python3 and the build's libraries.
@@ -25,7 +25,7 @@ mkdir -p "$out"
 # logfmt records for field tokens; upper and capital spellings.
 python3 - "$tmp" <<'PY'
 import sys
-vers = [9, 8, 7, 6, 5, 3]
+vers = [10, 8, 7, 6, 5, 3, 9]       # fuzz_lqi.c's order
 recs = []
 for b in range(20):
     recs.append((b, b % 12, f"Common b{b} {'odd' if b % 2 else 'even'} COMMON pair{b // 8}"))
@@ -38,7 +38,7 @@ for i, v in enumerate(vers):
         body += bytes([b, f, len(tb)]) + tb
     open(f"{sys.argv[1]}/model-v{v}", "wb").write(body)
 PY
-for v in 9 8 7 6 5 3; do
+for v in 10 9 8 7 6 5 3; do
     cp "$tmp/model-v$v" "$out/model-v$v"
     "$tmp/gen" "$tmp/model-v$v" "$out/v$v"
 done
