@@ -446,6 +446,11 @@ static const struct words_case words_cases[] = {
     { "(?x) foo bar ", "" },        /* options change the parsing */
     { " foo (?x) bar ", "" },
     { " foo (?i) bar ", "" },
+    { "(?i) foo bar ", "foo,bar" },   /* a leading one that changes no word */
+    { "(?im)^foo bar$", "foo,bar" },
+    { "(?-s)(?i) foo ", "" },         /* the first only */
+    { "(?ix) foo bar ", "" },
+    { "(?i:a) foo ", "" },
     { " foo (?#c) bar ", "" },
     { " foo (?:(*ACCEPT)) bar ", "" },
     { "(*CR) foo ", "" },
@@ -533,6 +538,10 @@ test_regex_words_limits(void **state)
     assert_int_equal(query_regex_words(" a \\", w, 2), 0);
     assert_int_equal(query_regex_words(" a [[:", w, 2), 0);
     assert_int_equal(query_regex_words(" a {1", w, 2), 1);
+    assert_int_equal(query_regex_words("(?i", w, 2), 0);
+    assert_int_equal(query_regex_words("(?) a ", w, 2), 0);
+    assert_int_equal(query_regex_words("(?i) a ", w, 2), 1);
+    assert_int_equal(w[0].off, 5);
 }
 
 /* \< and \> are zero width with no word character on their far side:
@@ -616,7 +625,8 @@ static const struct words_case bwords_cases[] = {
     { "\\bdb01\\b \\bx\\b", "db01,x" },
     { "\\bdb01\\b.*\\bleft\\b", "db01,left" },
     { "\\bdb01\\b|x", "" },                   /* one branch: nothing */
-    { "(?i)\\bdb01\\b", "" },                 /* options: given up */
+    { "(?i)\\bdb01\\b", "db01" },             /* a leading (?i) */
+    { "(?x)\\bdb01\\b", "" },                 /* (?x): given up */
     { "\\b\\bdb01\\b\\b", "db01" },
 };
 
