@@ -510,24 +510,6 @@ qr_run_is_word(const char *pattern, size_t off, size_t len,
            (is_right || b_right);
 }
 
-/* Where the pattern's words start: past a leading option setting that
- * changes no word ("(?i)", "(?m)", "(?-s)", "(?iU)": caseless, multiline,
- * dotall, no auto capture, ungreedy, duplicate names: the index folds
- * case, and a newline is a separator), else 0 (regex_atom_next refuses
- * any other, "(?x)" above all). Only here: regex_must, which takes the
- * literal bytes, must know of a (?i). */
-static size_t
-qr_skip_options(const char *pattern)
-{
-    size_t i = 2;
-
-    if (pattern[0] != '(' || pattern[1] != '?')
-        return 0;
-    while (pattern[i] != '\0' && strchr("imnsUJ-", pattern[i]) != NULL)
-        i++;
-    return i > 2 && pattern[i] == ')' ? i + 1 : 0;
-}
-
 /* query_regex_words, or with is_bounded query_regex_bwords. */
 static size_t
 qr_words(const char *pattern, struct query_regex_word *out, size_t max,
@@ -535,7 +517,8 @@ qr_words(const char *pattern, struct query_regex_word *out, size_t max,
 {
     enum qr_kind before = QR_START;     /* atom before the current run */
     size_t run_off = 0, run_len = 0, n = 0;
-    size_t i = qr_skip_options(pattern);
+    int is_icase = 0;                   /* the index folds case anyway */
+    size_t i = regex_lead_options(pattern, &is_icase);
     int is_skipped = 0;                 /* a transparent atom since the last */
     int is_b = 0;                       /* a \b among them */
     int b_left = 0;                     /* a \b just before the run */

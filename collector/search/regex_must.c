@@ -81,6 +81,7 @@ regex_must_parse(const char *p, int is_icase, struct regex_must *m)
     size_t run_len = 0, i = 0;
 
     memset(m, 0, sizeof(*m));
+    i = regex_lead_options(p, &is_icase);   /* (?i): folded */
     m->is_icase = is_icase;
     while (p[i] != '\0') {
         struct regex_atom a;

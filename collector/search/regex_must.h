@@ -25,7 +25,9 @@ struct regex_must {
  * Finds the longest run of literal bytes at the top level of pattern (a
  * pattern that compiles) that every match holds, and keeps at most
  * REGEX_MUST_MAX of them in m (is_icase: the pattern is compiled
- * caseless). Conservative: a top-level '|', "(?" other than "(?:", "(*",
+ * caseless; a leading "(?i)" makes it so too: regex_lead_options).
+ * Conservative: a top-level '|', "(?" other than "(?:" or a leading
+ * option setting that changes no literal byte, "(*",
  * \Q \E \c, escapes with arguments or digits give none; groups, classes,
  * '.', anchors and escapes such as \d end a run; a quantified byte is not
  * part of one. m->len is 0 when there is none; returns m->len.

@@ -54,7 +54,12 @@ static const struct must_case must_cases[] = {
     { "[]x]yz", "yz" },
     { "a\\d\\.b", ".b" },
     { "get|warn", "" },         /* alternatives: none required */
-    { "(?i)abc", "" },          /* options change what bytes mean */
+    { "(?i)abc", "abc" },       /* a leading (?i): folded (below) */
+    { "(?-i)abc", "abc" },
+    { "(?im)^abc", "abc" },
+    { "(?x)abc", "" },          /* options that change the parsing */
+    { "(?i:a)bc", "" },
+    { "ab(?i)c", "" },          /* later: from there on */
     { "(?=ab)abc", "" },
     { "(*UTF)ab", "" },
     { "\\Qa.b\\E", "" },
@@ -81,7 +86,13 @@ test_must_table(void **state)
         if (len != strlen(c->must) || memcmp(m.lit, c->must, len) != 0)
             fail_msg("regex_must_parse(%s) = [%.*s], want [%s]",
                      c->pattern, (int)len, (const char *)m.lit, c->must);
+        /* folded when a leading setting turns caseless on */
+        assert_int_equal(m.is_icase, strncmp(c->pattern, "(?i", 3) == 0 &&
+                                     len > 0);
     }
+    struct regex_must m;
+    assert_int_equal(regex_must_parse("(?-i)abc", 1, &m), 3);
+    assert_int_equal(m.is_icase, 1);    /* a superset: still folded */
 }
 
 /* A pattern without a literal of 2 bytes gets no column search. */

@@ -274,6 +274,25 @@ rs_atom(const char *p, size_t *i, struct regex_atom *a)
     return 0;
 }
 
+size_t
+regex_lead_options(const char *p, int *is_icase)
+{
+    size_t i = 2;
+    int is_off = 0, is_i = 0;
+
+    if (p[0] != '(' || p[1] != '?')
+        return 0;
+    for (; p[i] != '\0' && strchr("imnsUJ-", p[i]) != NULL; i++) {
+        is_off |= p[i] == '-';
+        is_i |= p[i] == 'i' && !is_off;
+    }
+    if (i == 2 || p[i] != ')')
+        return 0;
+    if (is_i)
+        *is_icase = 1;
+    return i + 1;
+}
+
 int
 regex_atom_next(const char *p, size_t *i, struct regex_atom *a)
 {

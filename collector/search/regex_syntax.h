@@ -43,6 +43,17 @@ int regex_is_alnum(unsigned char c);
 int regex_is_word(unsigned char c);
 
 /*
+ * Where a pattern's atoms start: past a leading option setting that
+ * changes no literal byte or word boundary, "(?" then letters of
+ * "imnsUJ" (a '-' before those it turns off) then ')' ("(?i)", "(?m)",
+ * "(?-s)", "(?iU)"), else 0 (regex_atom_next then refuses the "(?": any
+ * other setting, "(?x)" above all, or one later in the pattern). *is_icase
+ * becomes 1 when it turns caseless matching on ("(?i)", not "(?-i)"),
+ * else is left as it is.
+ */
+size_t regex_lead_options(const char *p, int *is_icase);
+
+/*
  * Reads the atom at p[*i] (not the end of p) and the quantifiers after it
  * (each with its possessive or lazy mark) into *a, and moves *i past them.
  * Returns 0, or -1 to give up on the pattern: a top-level '|' or ')', a

@@ -200,7 +200,8 @@ check_model(const char *p, int icase, struct model_stats *st)
         if (!query_regex_match(re, t, len))
             continue;
         st->n_checked++;
-        if (nm > 0 && !regexgen_holds(t, len, (const char *)m.lit, nm, icase, 0))
+        if (nm > 0 && !regexgen_holds(t, len, (const char *)m.lit, nm,
+                                      m.is_icase, 0))
             fail_msg("[%s] icase %d matches [%.*s] without [%.*s]", p,
                      icase, (int)len, t, (int)nm, (const char *)m.lit);
         for (size_t i = 0; i < nw; i++)
