@@ -447,18 +447,16 @@ index_set_add_text(struct index_set *set, const void *text, size_t len)
     b.fl = (uint16_t)(1u << (set->frame % INDEX_FRAME_BITS)
                       << INDEX_SET_FSHIFT);
     b.n = 0;
-    int is_high;
-    if (set->memo) {
+    if (set->memo) {                    /* sub-words on the way */
+        set->memo->with_subwords = !ix_without_subwords;
         tokenize_foreach_ex_memo(set->memo, text, len, ix_set_token_cb, &b);
-        is_high = set->memo->has_high;  /* found by the way */
     } else {
         tokenize_foreach_ex(text, len, ix_set_token_cb, &b);
-        is_high = tokenize_has_high(text, len);
+        if (!ix_without_subwords && tokenize_has_high(text, len))
+            tokenize_subwords_ex(text, len, ix_set_token_cb, &b);
     }
     if (!ix_without_fields)
         tokenize_fields_ex(text, len, ix_set_token_cb, &b);
-    if (is_high && !ix_without_subwords)
-        tokenize_subwords_ex(text, len, ix_set_token_cb, &b);
     ix_batch_flush(&b);
 }
 

@@ -376,12 +376,50 @@ tokenize_foreach_ex(const void *text, size_t len, tokenize_ex_fn fn,
     return 0;
 }
 
+/* Calls fn with the sub-word tokens of the run [p, end) of word bytes
+ * (one holding a byte >= 0x80); with memo, also keeps each in memo->t at
+ * *n (the run's end at_end) while they fit, else sets *is_full (the
+ * caller then drops the run's token and those kept). */
+static int
+tok_subwords_run(const uint8_t *p, const uint8_t *end, tokenize_ex_fn fn,
+                 void *arg, struct tokenize_memo *memo, uint32_t *n,
+                 int *is_full, uint32_t at_end)
+{
+    uint8_t tok[TOKENIZE_MAX_LEN];
+
+    for (const uint8_t *q = p; q < end;) {
+        while (q < end && *q >= 0x80)
+            q++;
+        const uint8_t *w = q;
+        while (q < end && *q < 0x80)            /* ASCII word bytes */
+            q++;
+        if (q == w)
+            continue;
+        size_t len = tokenize_subword(w, (size_t)(q - w), tok);
+        uint64_t m = tok_mix(tok_fnv(tok, len));
+        uint32_t lo = (uint32_t)m ? (uint32_t)m : 1, hi = (uint32_t)(m >> 32);
+        if (memo && !*is_full) {
+            if (*n == TOKENIZE_MEMO_TOKENS) {
+                *is_full = 1;
+            } else {
+                memo->t[*n].end = at_end;
+                memo->t[*n].hash = lo;
+                memo->t[*n].check = hi;
+                memo->t[(*n)++].forms = 0;
+            }
+        }
+        int rc = fn(lo, hi, 0, arg);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 int
 tokenize_subwords_ex(const void *text, size_t len, tokenize_ex_fn fn,
                      void *arg)
 {
     const uint8_t *p = text, *end = p + len;
-    uint8_t tok[TOKENIZE_MAX_LEN];
 
     while (p < end) {
         unsigned k = 0;
@@ -392,19 +430,9 @@ tokenize_subwords_ex(const void *text, size_t len, tokenize_ex_fn fn,
             k |= tok_cls[*p++];
         if (!(k & TOK_HI))
             continue;
-        for (const uint8_t *q = start; q < p;) {
-            while (q < p && *q >= 0x80)
-                q++;
-            const uint8_t *s = q;
-            while (q < p && *q < 0x80)          /* ASCII word bytes */
-                q++;
-            if (q == s)
-                continue;
-            size_t n = tokenize_subword(s, (size_t)(q - s), tok);
-            int rc = tok_emit(tok_fnv(tok, n), 0, fn, arg);
-            if (rc)
-                return rc;
-        }
+        int rc = tok_subwords_run(start, p, fn, arg, NULL, NULL, NULL, 0);
+        if (rc)
+            return rc;
     }
     return 0;
 }
@@ -446,14 +474,12 @@ tok_memo_replay(struct tokenize_memo *memo, const uint8_t *text, size_t len,
         same = tok_common(memo->prev, memo->prev_len, text,
                           len < use ? len : use);
     }
-    memo->has_high = 0;
     for (; k < memo->n && memo->t[k].end < same; k++) {
         int rc = fn(memo->t[k].hash, memo->t[k].check, memo->t[k].forms,
                     arg);
         if (rc)
             return rc;
         *at = memo->t[k].end;
-        memo->has_high |= (int)memo->t[k].is_high;
     }
     memo->n = k;
     return 0;
@@ -468,6 +494,8 @@ tokenize_foreach_ex_memo(struct tokenize_memo *memo, const void *text,
     size_t at;
     int rc = tok_memo_replay(memo, s, len, &at, fn, arg);
     const uint8_t *p = s + at;
+    uint32_t n = memo->n;               /* kept in memo->t: the first */
+    int is_full = 0;                    /* no later token kept */
 
     memo->prev = s;
     memo->prev_len = len;
@@ -475,26 +503,35 @@ tokenize_foreach_ex_memo(struct tokenize_memo *memo, const void *text,
         unsigned c;
         while ((c = tok_cls[*p]) == 0)
             if (++p == end)
-                return 0;
+                goto out;
         uint64_t h;
         unsigned forms;
+        const uint8_t *run = p;
         const uint8_t *r = tok_run_ascii(p, end, c, &h, &forms);
         if (r)
             p = r;
         else                            /* the run holds a byte >= 0x80 */
             (void)tok_run(&p, end, tok, &h, &forms);
-        memo->has_high |= r == NULL;
         uint64_t m = tok_mix(h);
         uint32_t lo = (uint32_t)m ? (uint32_t)m : 1, hi = (uint32_t)(m >> 32);
-        if (memo->n < TOKENIZE_MEMO_TOKENS && (size_t)(p - s) < UINT32_MAX) {
-            memo->t[memo->n].end = (uint32_t)(p - s);   /* the first n */
-            memo->t[memo->n].hash = lo;
-            memo->t[memo->n].check = hi;
-            memo->t[memo->n].is_high = r == NULL;
-            memo->t[memo->n++].forms = forms;
+        uint32_t n_mark = n;
+        is_full |= n == TOKENIZE_MEMO_TOKENS || (size_t)(p - s) >= UINT32_MAX;
+        if (!is_full) {
+            memo->t[n].end = (uint32_t)(p - s);
+            memo->t[n].hash = lo;
+            memo->t[n].check = hi;
+            memo->t[n++].forms = forms;
         }
         rc = fn(lo, hi, forms, arg);
+        if (rc == 0 && r == NULL && memo->with_subwords) {
+            rc = tok_subwords_run(run, p, fn, arg, memo, &n, &is_full,
+                                  (uint32_t)(p - s));
+            if (is_full)                /* a token is kept whole or not */
+                n = n_mark;
+        }
     }
+out:
+    memo->n = n;
     if (rc) {                           /* stopped: the memo may lack */
         memo->prev = NULL;              /* tokens, so it starts again */
         memo->n = 0;

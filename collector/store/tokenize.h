@@ -109,11 +109,11 @@ struct tokenize_memo {
     const uint8_t *prev;                /* NULL: nothing kept */
     size_t         prev_len;
     uint32_t       n;
-    int            has_high;    /* the last text cut whole holds a byte
-                                   >= 0x80 (tokenize_has_high's answer) */
+    int            with_subwords;   /* set by the caller: after each token
+                                       holding a byte >= 0x80, its sub-word
+                                       tokens (kept with its end) */
     struct {
         uint32_t end, hash, check, forms;
-        uint32_t is_high;               /* its run holds a byte >= 0x80 */
     } t[TOKENIZE_MEMO_TOKENS];
 };
 
@@ -122,9 +122,9 @@ struct tokenize_memo {
  * the last text given with memo (records of one source in a row: their
  * time stamps, host and program) is taken from memo, not cut and hashed
  * again. memo: zeroed before the first call; the text of the last call
- * must stay readable until the next (or memo be zeroed again). Sets
- * memo->has_high (when fn never stopped it: every byte >= 0x80 is in
- * some token, so the tokens tell). */
+ * must stay readable until the next (or memo be zeroed again). With
+ * memo->with_subwords, also the sub-word tokens of tokenize_subwords_ex,
+ * each token's right after it (a token's are taken from memo with it). */
 int tokenize_foreach_ex_memo(struct tokenize_memo *memo, const void *text,
                              size_t len, tokenize_ex_fn fn, void *arg);
 /* tokenize_foreach_ex the plain way, byte at a time through the general

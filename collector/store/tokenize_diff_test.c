@@ -141,7 +141,7 @@ model_tokens(struct toklist *l, const uint8_t *s, size_t len)
 /* ------------------------------------------------------------------ */
 /* Comparing                                                           */
 
-static size_t n_texts, n_tokens, n_high;
+static size_t n_texts, n_tokens, n_subs;
 
 static void
 check_list(const struct toklist *want, const struct toklist *got,
@@ -317,6 +317,41 @@ test_tokdiff_lengths(void **state)
  * with memo: the tokens of tokenize_foreach_ex_ref; an early stop at a
  * token (on a copy of memo) gives that many, and the copy then cuts
  * the text whole again. */
+static int
+tok3_cmp(const void *pa, const void *pb)
+{
+    const struct tok3 *a = pa, *b = pb;
+
+    if (a->hash != b->hash)
+        return a->hash < b->hash ? -1 : 1;
+    if (a->check != b->check)
+        return a->check < b->check ? -1 : 1;
+    return (int)a->forms - (int)b->forms;
+}
+
+/* s cut with msub (with_subwords, kept across texts like memo): the
+ * tokens of tokenize_foreach_ex_ref and of tokenize_subwords_ex, as a
+ * multiset (a token's sub-words come right after it, which the index
+ * does not need). */
+static void
+check_memo_subwords(struct tokenize_memo *msub, const uint8_t *s, size_t len)
+{
+    struct toklist want = { 0 }, got = { 0 };
+
+    assert_int_equal(tokenize_foreach_ex_ref(s, len, ex_cb, &want), 0);
+    size_t n_words = want.n;
+    assert_int_equal(tokenize_subwords_ex(s, len, ex_cb, &want), 0);
+    n_subs += want.n - n_words;
+    assert_int_equal(tokenize_foreach_ex_memo(msub, s, len, ex_cb, &got), 0);
+    if (want.n > 0) {
+        qsort(want.v, want.n, sizeof(*want.v), tok3_cmp);
+        qsort(got.v, got.n, sizeof(*got.v), tok3_cmp);
+    }
+    check_list(&want, &got, 1, s, len);
+    free(want.v);
+    free(got.v);
+}
+
 static void
 check_memo_text(struct tokenize_memo *memo, const uint8_t *s, size_t len)
 {
@@ -338,8 +373,6 @@ check_memo_text(struct tokenize_memo *memo, const uint8_t *s, size_t len)
     }
     assert_int_equal(tokenize_foreach_ex_memo(memo, s, len, ex_cb, &got), 0);
     check_list(&want, &got, 1, s, len);
-    assert_int_equal(memo->has_high, tokenize_has_high(s, len));
-    n_high += memo->has_high;
     n_texts++;
     n_tokens += want.n;
     free(want.v);
@@ -375,7 +408,7 @@ test_tokdiff_memo_corpus(void **state)
         uint8_t *prev = NULL;
         size_t cap = 0;
         ssize_t len;
-        struct tokenize_memo memo = { 0 };
+        struct tokenize_memo memo = { 0 }, msub = { .with_subwords = 1 };
         if (!f)
             fail_msg("%s: cannot open", path);
         while ((len = getline(&line, &cap, f)) >= 0) {
@@ -384,6 +417,7 @@ test_tokdiff_memo_corpus(void **state)
             uint8_t *s = xmalloc(len ? (size_t)len : 1);
             memcpy(s, line, (size_t)len);
             check_memo_text(&memo, s, (size_t)len);
+            check_memo_subwords(&msub, s, (size_t)len);
             free(prev);
             prev = s;
         }
@@ -415,10 +449,10 @@ test_tokdiff_memo_random(void **state)
     uint64_t rng = 0x9e3779b97f4a7c15ull;
     uint8_t *prev = NULL;
     size_t prev_len = 0;
-    struct tokenize_memo memo = { 0 };
+    struct tokenize_memo memo = { 0 }, msub = { .with_subwords = 1 };
 
     (void)state;
-    n_texts = n_tokens = n_high = 0;
+    n_texts = n_tokens = n_subs = 0;
     for (int iter = 0; iter < 30000; iter++) {
         uint8_t *s = xmalloc(400);
         rng = rng * 6364136223846793005ull + 1442695040888963407ull;
@@ -436,20 +470,23 @@ test_tokdiff_memo_random(void **state)
             memcpy(s + n, p, pl);
             n += pl;
         }
-        if (iter % 1000 == 999)         /* a new block: memo zeroed */
+        if (iter % 1000 == 999) {       /* a new block: memo zeroed */
             memset(&memo, 0, sizeof(memo));
+            memset(&msub, 0, sizeof(msub));
+            msub.with_subwords = 1;
+        }
         check_memo_text(&memo, s, n);
+        check_memo_subwords(&msub, s, n);
         free(prev);
         prev = s;
         prev_len = n;
     }
     free(prev);
     assert_true(n_tokens > n_texts);
-    /* memo->has_high checked both ways, also where a replayed run holds
-     * the byte >= 0x80 */
-    print_message("memo, random: %zu texts, %zu with a byte >= 0x80\n",
-                  n_texts, n_high);
-    assert_true(n_high > 1000 && n_high + 300 < n_texts);
+    /* with sub-words too, also where a replayed token has them */
+    print_message("memo, random: %zu texts, %zu sub-words\n", n_texts,
+                  n_subs);
+    assert_true(n_subs > n_texts);
 }
 
 /* Every byte value between two words, and as a one-byte text. */
