@@ -2,9 +2,13 @@
 /*
  * indexqfx: the fixture of the tests that check what the store's index
  * narrows (collector/search/search_fields_test.c, search_bword_test.c):
- * a store of small blocks and segments (512 B, 4 KiB) in a fresh /tmp
- * directory, the test's messages (NUL-terminated, in rows of stride
- * bytes from msgs) appended in order as one container's records (record i at time T0 + i, offset (i + 1) * 100), and a search
+ * a store of small blocks and segments (512 B, 4 KiB) in a fresh test
+ * directory (testdir.h: removed even when an assertion fails), the
+ * test's messages (NUL-terminated, in rows of stride bytes from msgs) as
+ * the records of two containers, record i at time T0 + i and offset
+ * (i + 1) * 100: the even ones of c1, then the odd ones of c2 as a
+ * backlog delivered late, so that blocks of the two overlap in time and
+ * the cursor merges them (issue "Right answers"); and a search
  * through search_new/search_step whose answer must be exactly the
  * records query_match accepts, in order; it returns what the search
  * cost, so that a test can tell narrowed from read whole. Test-only,
@@ -27,6 +31,7 @@
 #include "collector/search/search.h"
 #include "collector/store/store.h"
 #include "common/xmalloc.h"
+#include "tests/support/testdir.h"
 
 #define IQ_T0    1700000000000000000LL
 #define IQ_MAX   4096                   /* records a test may have */
@@ -48,22 +53,29 @@ iq_open(const char *dir)
 
 #define IQ_MSG(msgs, stride, i) ((msgs) + (size_t)(i) * (stride))
 
-/* Appends messages from..to, committing every 50. */
+/* Appends messages from..to: the even ones as c1's, then the odd ones as
+ * c2's, arriving after them with earlier times; a commit every 50. */
 static inline void
 iq_fill(struct store *s, const char *msgs, size_t stride, int from, int to)
 {
-    for (int i = from; i < to; i++) {
-        const char *m = IQ_MSG(msgs, stride, i);
-        struct logrec lr = {
-            .time_ns = IQ_T0 + i, .host = "h", .container_id = "c1",
-            .container = "app", .image = "img", .stream = 0,
-            .offset = (uint64_t)(i + 1) * 100, .msg = m,
-            .msg_len = strlen(m),
-        };
-        assert_int_equal(store_append(s, &lr), 1);
-        if (i % 50 == 49)
-            assert_int_equal(store_commit(s), 0);
-    }
+    int n = 0;
+
+    for (int odd = 0; odd < 2; odd++)
+        for (int i = from; i < to; i++) {
+            if ((i & 1) != odd)
+                continue;
+            const char *m = IQ_MSG(msgs, stride, i);
+            struct logrec lr = {
+                .time_ns = IQ_T0 + i, .host = odd ? "h2" : "h1",
+                .container_id = odd ? "c2" : "c1",
+                .container = odd ? "api" : "app", .image = "img",
+                .stream = 0, .offset = (uint64_t)(i + 1) * 100, .msg = m,
+                .msg_len = strlen(m),
+            };
+            assert_int_equal(store_append(s, &lr), 1);
+            if (++n % 50 == 0)
+                assert_int_equal(store_commit(s), 0);
+        }
     assert_int_equal(store_commit(s), 0);
 }
 
@@ -144,16 +156,16 @@ iq_check(struct store *st, struct query *q, const char *msgs, size_t stride,
 static inline char *
 iq_make_dir(const char *prefix)
 {
-    char *d = xasprintf("/tmp/%s-XXXXXX", prefix);
+    char *d = testdir_make(prefix);
 
-    assert_non_null(mkdtemp(d));
+    assert_non_null(d);
     return d;
 }
 
 static inline void
 iq_rm_dir(char *d)
 {
-    char cmd[128];
+    char cmd[256];
 
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
     assert_int_equal(system(cmd), 0);
