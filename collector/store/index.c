@@ -447,8 +447,7 @@ index_set_add_text(struct index_set *set, const void *text, size_t len)
     b.fl = (uint16_t)(1u << (set->frame % INDEX_FRAME_BITS)
                       << INDEX_SET_FSHIFT);
     b.n = 0;
-    if (set->memo) {                    /* sub-words on the way */
-        set->memo->with_subwords = !ix_without_subwords;
+    if (set->memo) {                    /* sub-words by memo->with_subwords */
         tokenize_foreach_ex_memo(set->memo, text, len, ix_set_token_cb, &b);
     } else {
         tokenize_foreach_ex(text, len, ix_set_token_cb, &b);

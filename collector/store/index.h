@@ -173,7 +173,9 @@ struct index_set {
     size_t                size, n;
     struct tokenize_memo *memo;         /* set by a caller whose texts
                                            stay readable, one after the
-                                           other (tokenize_foreach_ex_memo);
+                                           other (tokenize_foreach_ex_memo;
+                                           its with_subwords as the
+                                           index's: !index_test_v9);
                                            NULL: none */
     uint32_t              rec;          /* records added (their numbers
                                            skip those with low 16 bits

@@ -79,6 +79,7 @@ tailset_gather(const uint8_t *body, size_t len, uint32_t n,
      * records of a source in a row: their common starts are cut once */
     memo.prev = NULL;
     memo.n = 0;
+    memo.with_subwords = !ix_without_subwords;  /* STORE.md "Sub-word tokens" */
     set->memo = &memo;
     if (frame_size) {
         n_frames = 0;

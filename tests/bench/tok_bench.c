@@ -215,7 +215,7 @@ main(int argc, char **argv)
     double best[4] = { 1e30, 1e30, 1e30, 1e30 };
     uint64_t sums[4] = { 0 };
     struct index_set set;
-    struct tokenize_memo memo = { 0 };
+    struct tokenize_memo memo = { .with_subwords = 1 };    /* as tailset.c */
     struct buf out;
     index_set_init(&set);
     set.memo = &memo;           /* as tailset_gather: the lines stay */
