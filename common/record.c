@@ -107,6 +107,34 @@ record_escape_one(uint8_t *dst, const uint8_t *p, size_t left, size_t *used)
     return n;
 }
 
+/* The first byte of p[i..n) that record_special marks (n if none): eight
+ * bytes a step. A byte's high bit in m is set if it is under 0x20 (x - 0x20
+ * wraps), equal to '"' or '\\' (q or b is 0 and wraps) or has its high
+ * bit (x). A wrap borrows from the byte above, which may then be flagged
+ * falsely; a byte is never flagged by one above it, so the lowest flag is a
+ * true one. */
+static inline size_t
+record_plain_end(const uint8_t *p, size_t i, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t ones = 0x0101010101010101ull, highs = ones << 7;
+
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x, q, b;
+        memcpy(&x, p + i, 8);
+        q = x ^ (ones * '"');
+        b = x ^ (ones * '\\');
+        uint64_t m = ((x - ones * 0x20) | (q - ones) | (b - ones) | x) &
+                     highs;
+        if (m != 0)
+            return i + (size_t)__builtin_ctzll(m) / 8;
+    }
+#endif
+    while (i < n && !record_special[p[i]])
+        i++;
+    return i;
+}
+
 /*
  * Writes s as a quoted JSON string to dst, which has room for it (at most
  * 6 * n + 2 bytes); with dst NULL only counts. Returns the length.
@@ -120,9 +148,7 @@ record_escape(uint8_t *dst, const uint8_t *p, size_t n)
         dst[0] = '"';
     o++;
     while (i < n) {
-        size_t run = i;
-        while (run < n && !record_special[p[run]])
-            run++;
+        size_t run = record_plain_end(p, i, n);
         if (dst != NULL && run > i)
             memcpy(dst + o, p + i, run - i);
         o += run - i;

@@ -20,6 +20,7 @@
 #include "common/buf.h"
 #include "common/xmalloc.h"
 #include "common/record.h"
+#include "common/utf8.h"
 
 static void
 expect_json(const char *in, size_t n, const char *want)
@@ -98,6 +99,118 @@ test_json_cap_leaves_buffer(void **state)
     assert_int_equal(b.len, 2);
     assert_int_equal(json_str_append(&b, "123456", 6), 0);
     assert_int_equal(b.len, 10);
+    buf_fini(&b);
+}
+
+/* The escape of in[0..n) a byte at a time, as the JSON form documents it:
+ * '"', '\\', \n, \t, \r by name, other bytes under 0x20 as \u00XX,
+ * a valid UTF-8 sequence as it is, each byte of an invalid one as U+FFFD,
+ * every other byte as it is. Returns the length written to out. */
+static size_t
+escape_model(const uint8_t *in, size_t n, uint8_t *out)
+{
+    size_t o = 0;
+
+    out[o++] = '"';
+    for (size_t i = 0; i < n;) {
+        uint8_t c = in[i];
+        if (c >= 0x80) {
+            uint32_t cp;
+            size_t bad, u = utf8_decode(in + i, n - i, &cp, &bad);
+            if (u == 0) {
+                memcpy(out + o, "\xef\xbf\xbd", 3);
+                o += 3;
+                i++;
+            } else {
+                memcpy(out + o, in + i, u);
+                o += u;
+                i += u;
+            }
+            continue;
+        }
+        if (c == '"' || c == '\\') {
+            out[o++] = '\\';
+            out[o++] = c;
+        } else if (c == '\n' || c == '\t' || c == '\r') {
+            out[o++] = '\\';
+            out[o++] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+        } else if (c < 0x20) {
+            static const char hex[] = "0123456789abcdef";
+            memcpy(out + o, "\\u00", 4);
+            out[o + 4] = (uint8_t)hex[c >> 4];
+            out[o + 5] = (uint8_t)hex[c & 15];
+            o += 6;
+        } else {
+            out[o++] = c;
+        }
+        i++;
+    }
+    out[o++] = '"';
+    return o;
+}
+
+/* json_str_append of in[0..n) (at most 128 bytes) into b, byte for byte
+ * escape_model's. */
+static void
+expect_model(struct buf *b, const uint8_t *in, size_t n)
+{
+    uint8_t want[6 * 128 + 2];
+    size_t wn = escape_model(in, n, want);
+
+    buf_reset(b);
+    assert_int_equal(json_str_append(b, (const char *)in, n), 0);
+    assert_int_equal(b->len, wn);
+    assert_memory_equal(b->data, want, wn);
+}
+
+/*
+ * The escaper byte for byte against escape_model: the plain runs are found
+ * eight bytes at a time, so each byte value (and a valid UTF-8 letter)
+ * stands at every offset of strings of 0-40 plain bytes, alone and after
+ * another special byte, and random strings mix them. A plain byte taken
+ * for a special one would still decode back (\u0041 is "A"), which is why
+ * the jansson tests below cannot see it.
+ */
+static void
+test_json_escape_model(void **state)
+{
+    static const char *const plain = "The quick brown fox, id=42: jumps/over~";
+    uint8_t in[128];
+    struct buf b;
+    uint32_t seed = 4242;
+
+    (void)state;
+    buf_init(&b, 1u << 20);
+    for (int v = 0; v < 257; v++) {
+        for (size_t len = 0; len <= 40; len++) {
+            for (size_t at = 0; at <= len; at++) {
+                memcpy(in, plain, len);
+                size_t n = len;
+                if (v < 256) {                  /* one byte value at at */
+                    memmove(in + at + 1, in + at, len - at);
+                    in[at] = (uint8_t)v;
+                    n++;
+                } else {                        /* a letter, then '"' */
+                    memmove(in + at + 3, in + at, len - at);
+                    memcpy(in + at, "\xc3\xa9\"", 3);
+                    n += 3;
+                }
+                expect_model(&b, in, n);
+            }
+        }
+    }
+    for (int iter = 0; iter < 20000; iter++) {
+        size_t n = (size_t)(iter % 128);
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1664525u + 1013904223u;
+            uint8_t r = (uint8_t)(seed >> 24);
+            /* mostly plain, some specials and high bytes */
+            in[i] = (seed & 0xf00) == 0 ? r : (seed & 0xf00) == 0x100
+                    ? (uint8_t)"\"\\\n\x01\x1f"[r % 5]
+                    : (uint8_t)(0x20 + r % 0x5f);
+        }
+        expect_model(&b, in, n);
+    }
     buf_fini(&b);
 }
 
@@ -310,6 +423,7 @@ main(void)
         cmocka_unit_test(test_stream_names),
         cmocka_unit_test(test_json_escapes),
         cmocka_unit_test(test_json_utf8),
+        cmocka_unit_test(test_json_escape_model),
         cmocka_unit_test(test_json_cap_leaves_buffer),
         cmocka_unit_test(test_json_random_bytes_vs_jansson),
         cmocka_unit_test(test_json_random_codepoints_roundtrip),

@@ -3,9 +3,10 @@
  * timeutil: clocks in nanoseconds, RFC 3339 parse/format in UTC (timegm and
  * gmtime_r only, never the local zone), and Go-style durations. The parser
  * and formatter sit on the per-line path of the shipper and the query
- * output, so each keeps a one-entry per-thread cache of the calendar part:
- * consecutive log lines share their day (parse) or second (format), which
- * saves the timegm/gmtime_r call on almost every line.
+ * output, so each keeps a per-thread cache of the calendar part:
+ * consecutive log lines share their day (parse, one entry) or second
+ * (format, two entries: a line's time and its receive time), which saves
+ * the timegm/gmtime_r call on almost every line.
  */
 #include "common/timeutil.h"
 
@@ -17,9 +18,18 @@
 
 static _Thread_local int64_t timeutil_day_key = -1;
 static _Thread_local int64_t timeutil_day_start;
-static _Thread_local int64_t timeutil_fmt_sec = INT64_MIN;
-static _Thread_local char timeutil_fmt_prefix[32];
-static _Thread_local size_t timeutil_fmt_len;
+/* The formatter's cache holds two seconds: a returned record carries its
+ * own time and its receive time, which are seconds apart, formatted in
+ * turn (record_json_append); one entry missed on both every line. */
+struct timeutil_fmt {
+    int64_t sec;
+    size_t  len;
+    char    prefix[32];
+};
+static _Thread_local struct timeutil_fmt timeutil_fmt[2] = {
+    { .sec = INT64_MIN }, { .sec = INT64_MIN },
+};
+static _Thread_local unsigned timeutil_fmt_next;   /* the entry to replace */
 
 /* ---- clocks ---- */
 
@@ -200,22 +210,27 @@ time_ns_format(int64_t ns, char out[40])
         frac += NS_PER_SEC;
         sec--;
     }
-    if (sec != timeutil_fmt_sec) {
+    struct timeutil_fmt *f = &timeutil_fmt[0];
+    if (f->sec != sec)
+        f = &timeutil_fmt[1];
+    if (f->sec != sec) {
+        f = &timeutil_fmt[timeutil_fmt_next];
+        timeutil_fmt_next ^= 1;
         struct tm tm;
         time_t t = (time_t)sec;
         if (gmtime_r(&t, &tm) == NULL)
             memset(&tm, 0, sizeof(tm));
-        int n = snprintf(timeutil_fmt_prefix, sizeof(timeutil_fmt_prefix),
+        int n = snprintf(f->prefix, sizeof(f->prefix),
                          "%04d-%02d-%02dT%02d:%02d:%02d",
                          tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                          tm.tm_hour, tm.tm_min, tm.tm_sec);
-        if (n < 0 || (size_t)n >= sizeof(timeutil_fmt_prefix))
+        if (n < 0 || (size_t)n >= sizeof(f->prefix))
             n = 0;
-        timeutil_fmt_len = (size_t)n;
-        timeutil_fmt_sec = sec;
+        f->len = (size_t)n;
+        f->sec = sec;
     }
-    size_t len = timeutil_fmt_len;
-    memcpy(out, timeutil_fmt_prefix, len);
+    size_t len = f->len;
+    memcpy(out, f->prefix, len);
     out[len++] = '.';
     for (int i = 8; i >= 0; i--) {
         out[len + (size_t)i] = (char)('0' + frac % 10);

@@ -10,7 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -111,6 +113,55 @@ test_format_parse_roundtrip(void **state)
     }
 }
 
+/* The reference form of t: gmtime_r and strftime, no cache. */
+static void
+format_ref(int64_t t, char out[40])
+{
+    int64_t sec = t / 1000000000ll, frac = t % 1000000000ll;
+    struct tm tm;
+
+    if (frac < 0) {
+        frac += 1000000000ll;
+        sec--;
+    }
+    time_t tt = (time_t)sec;
+    assert_non_null(gmtime_r(&tt, &tm));
+    size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 40 - n, ".%09lldZ", (long long)frac);
+}
+
+/*
+ * The formatter's cache holds two seconds (a record's time and its receive
+ * time, formatted in turn): times taken in turn from two, three and four
+ * series in different seconds, each moving on now and then, so that each
+ * entry is hit, missed and replaced in every order. Every one is compared
+ * with the reference form.
+ */
+static void
+test_format_interleaved(void **state)
+{
+    char out[40], want[40];
+    int64_t t[4] = { 1795787440123456789ll, 1600000000000000001ll,
+                     -86400000000001ll, 1795787441999999999ll };
+    uint32_t seed = 7;
+
+    (void)state;
+    for (int k = 2; k <= 4; k++) {
+        for (int i = 0; i < 20000; i++) {
+            seed = seed * 1664525u + 1013904223u;
+            int j = (int)((seed >> 8) % (uint32_t)k);
+            if ((seed >> 28) == 0)          /* the series moves on */
+                t[j] += (int64_t)(seed >> 4) * 1009;
+            else
+                t[j] += seed & 0xff;        /* the same second, mostly */
+            size_t n = time_ns_format(t[j], out);
+            format_ref(t[j], want);
+            assert_int_equal(n, strlen(want));
+            assert_string_equal(out, want);
+        }
+    }
+}
+
 /*
  * Every int64 a sender may stamp a record with is formatted by the
  * collector and parsed back by logq: the ends of the range too. INT64_MIN
@@ -195,6 +246,7 @@ main(void)
         cmocka_unit_test(test_rfc3339_malformed),
         cmocka_unit_test(test_time_format),
         cmocka_unit_test(test_format_parse_roundtrip),
+        cmocka_unit_test(test_format_interleaved),
         cmocka_unit_test(test_format_parse_int64_ends),
         cmocka_unit_test(test_duration),
         cmocka_unit_test(test_clocks),
