@@ -232,8 +232,8 @@ expect_error() {   # description, logq args...
     [ -s "$IT_TMP/err.txt" ] || fail "$what: logq $* printed no message"
     log "$what: exit $rc: $(head -n 1 "$IT_TMP/err.txt")"
 }
-dead=$(free_port)
-expect_error "unreachable collector" --server "http://127.0.0.1:$dead" foo
+reserve_port DEAD        # reserved, nobody listens: connection refused
+expect_error "unreachable collector" --server "http://127.0.0.1:$DEAD" foo
 expect_error "bad flag" --server "http://127.0.0.1:$CHTTP" --no-such-flag
 expect_error "bad regex" --server "http://127.0.0.1:$CHTTP" -e '(unclosed'
 expect_error "bad since" --server "http://127.0.0.1:$CHTTP" --since yesterdayish

@@ -131,7 +131,8 @@ rc=0
 lq stats --bogus >/dev/null 2>&1 || rc=$?
 assert_eq 2 "$rc" "logq stats --bogus exit status"
 rc=0
-"$BUILD/logq" stats --server "http://127.0.0.1:$(free_port)" \
+reserve_port DEAD        # reserved, nobody listens: connection refused
+"$BUILD/logq" stats --server "http://127.0.0.1:$DEAD" \
     >/dev/null 2>"$IT_TMP/unreach.err" || rc=$?
 assert_eq 2 "$rc" "logq stats against a closed port"
 code=$(curl -s -o /dev/null -w '%{http_code}' \

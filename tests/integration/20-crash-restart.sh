@@ -12,7 +12,8 @@ set -euo pipefail
 it_init 20-crash-restart
 
 # The first collector picks its own ports (no window in which another
-# process could take a port probed with free_port); restarts reuse them.
+# process could take a port probed by a bind to port 0 and closed);
+# restarts reuse them.
 start_collector collector
 COLLECTOR_TCP_PORT=$CTCP
 COLLECTOR_HTTP_PORT=$CHTTP

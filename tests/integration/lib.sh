@@ -242,13 +242,6 @@ wait_until() {
     fail "timed out after ${secs}s waiting for $what"
 }
 
-free_port() {
-    python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
 # reserve_port VAR: sets VAR to a port of 127.0.0.1 the scenario keeps
 # for its whole life (restarts reuse it), as tests/support/redisserver.h
 # picks the unit tests' ports: below the kernel's ephemeral range, so no
