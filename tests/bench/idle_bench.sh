@@ -112,7 +112,8 @@ awk -v n="$N" -v l="$L" -v s="$ship_s" -v c0="$c0" -v c1="$c1" \
     -v idle="$IDLE" -v rss="$rss" -v p="$pick_s" -v g="$gone_s" \
     -v ld="$load" 'BEGIN {
     printf "%d containers x %d lines shipped in %s s  |  idle %d s: " \
-           "cpu %.2f s = %.2f%% of a core  |  peak RSS %.1f MiB  |  " \
+           "cpu %.2f s = %.2f%% of a core (target: under 1%%)  |  " \
+           "peak RSS %.1f MiB (target: 32 MiB with 500 containers)  |  " \
            "new container stored after %s s, removed one forgotten after " \
            "%s s  |  load %s\n", n, l, s, idle, c1 - c0,
            100 * (c1 - c0) / idle, rss / 1024, p, g, ld }'
