@@ -18,9 +18,10 @@
 
 static _Thread_local int64_t timeutil_day_key = -1;
 static _Thread_local int64_t timeutil_day_start;
-/* The formatter's cache holds two seconds: a returned record carries its
- * own time and its receive time, which are seconds apart, formatted in
- * turn (record_json_append); one entry missed on both every line. */
+/* The formatter's cache holds two seconds: a returned record's time and
+ * its receive time are formatted in turn (record_json_append), and they
+ * fall in different seconds whenever lines arrive late (a backlog, a
+ * bench's old logs), where one entry missed on both, every line. */
 struct timeutil_fmt {
     int64_t sec;
     size_t  len;
