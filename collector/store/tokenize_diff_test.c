@@ -313,10 +313,7 @@ test_tokdiff_lengths(void **state)
 /* ------------------------------------------------------------------ */
 /* tokenize_foreach_ex_memo                                            */
 
-/* s (kept readable by the caller until the next call with memo) cut
- * with memo: the tokens of tokenize_foreach_ex_ref; an early stop at a
- * token (on a copy of memo) gives that many, and the copy then cuts
- * the text whole again. */
+/* qsort order of tokens: hash, check, forms. */
 static int
 tok3_cmp(const void *pa, const void *pb)
 {
@@ -332,7 +329,8 @@ tok3_cmp(const void *pa, const void *pb)
 /* s cut with msub (with_subwords, kept across texts like memo): the
  * tokens of tokenize_foreach_ex_ref and of tokenize_subwords_ex, as a
  * multiset (a token's sub-words come right after it, which the index
- * does not need). */
+ * does not need); an early stop (on a copy of msub), also at a sub-word,
+ * gives that many, and the copy then cuts the text whole again. */
 static void
 check_memo_subwords(struct tokenize_memo *msub, const uint8_t *s, size_t len)
 {
@@ -342,16 +340,33 @@ check_memo_subwords(struct tokenize_memo *msub, const uint8_t *s, size_t len)
     size_t n_words = want.n;
     assert_int_equal(tokenize_subwords_ex(s, len, ex_cb, &want), 0);
     n_subs += want.n - n_words;
-    assert_int_equal(tokenize_foreach_ex_memo(msub, s, len, ex_cb, &got), 0);
-    if (want.n > 0) {
+    if (want.n > 0)
         qsort(want.v, want.n, sizeof(*want.v), tok3_cmp);
-        qsort(got.v, got.n, sizeof(*got.v), tok3_cmp);
+    for (size_t k = 1; k <= want.n && n_words < want.n; k += 2) {
+        struct tokenize_memo cp = *msub;
+        struct toklist st = { .stop_at = k }, again = { 0 };
+        assert_int_equal(tokenize_foreach_ex_memo(&cp, s, len, ex_cb, &st),
+                         9);
+        assert_int_equal(st.n, k);
+        assert_int_equal(tokenize_foreach_ex_memo(&cp, s, len, ex_cb,
+                                                  &again), 0);
+        qsort(again.v, again.n, sizeof(*again.v), tok3_cmp);
+        check_list(&want, &again, 1, s, len);
+        free(st.v);
+        free(again.v);
     }
+    assert_int_equal(tokenize_foreach_ex_memo(msub, s, len, ex_cb, &got), 0);
+    if (got.n > 0)
+        qsort(got.v, got.n, sizeof(*got.v), tok3_cmp);
     check_list(&want, &got, 1, s, len);
     free(want.v);
     free(got.v);
 }
 
+/* s (kept readable by the caller until the next call with memo) cut
+ * with memo: the tokens of tokenize_foreach_ex_ref; an early stop at a
+ * token (on a copy of memo) gives that many, and the copy then cuts
+ * the text whole again. */
 static void
 check_memo_text(struct tokenize_memo *memo, const uint8_t *s, size_t len)
 {
