@@ -2,7 +2,9 @@
 /*
  * record_test: stream names, the JSON string escaper (exact escapes,
  * UTF-8 pass-through, U+FFFD for each invalid byte, cap handling) checked
- * byte for byte and against jansson: random byte strings must always give
+ * byte for byte, against a byte-at-a-time model (each byte value at every
+ * offset of a word-at-a-time scan) and against jansson: random byte
+ * strings must always give
  * JSON that jansson accepts, and whenever jansson itself considers the
  * input valid UTF-8 it must decode back to the input. record_json_append's
  * field set and order.

@@ -3,7 +3,9 @@
  * timeutil_test: RFC 3339 parsing (fractions, offsets, leap days, every
  * malformed form, overflow), formatting (negative times, round trips
  * against the parser across day and second boundaries, so the per-thread
- * caches are exercised), durations, and that the clocks move.
+ * caches are exercised, and times of several series in turn against
+ * gmtime_r, so the formatter's two cached seconds are hit, missed and
+ * replaced), durations, and that the clocks move.
  */
 #include <setjmp.h>
 #include <stdarg.h>
